@@ -1,0 +1,137 @@
+"""The canonical in-memory form every reader returns: labelled flows with two feature views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from fedsec.data.canonical import CANONICAL_CATEGORICAL, CANONICAL_NUMERIC
+
+View = Literal["native", "canonical"]
+VIEWS: tuple[str, ...] = ("native", "canonical")
+
+
+@dataclass(frozen=True)
+class FeatureFrame:
+    """Feature columns split into numeric and categorical, ready for preprocessing."""
+
+    frame: pd.DataFrame
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.numeric + self.categorical
+
+
+@dataclass
+class FlowTable:
+    """Labelled flow (or telemetry) records from one or several sources.
+
+    ``native`` holds the dataset's own feature columns; ``canonical`` the canonical flow schema
+    (None when the source has no flow fields, e.g. IoT sensor telemetry). ``context`` holds
+    timestamps, addresses and ports: kept for alerts, never used as features.
+    """
+
+    source: str
+    native: pd.DataFrame
+    native_categorical: tuple[str, ...]
+    family: np.ndarray
+    label: np.ndarray
+    context: pd.DataFrame
+    canonical: pd.DataFrame | None = None
+    split: np.ndarray | None = None
+    origin: np.ndarray | None = None
+    unknown_labels: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        n = len(self.native)
+        for name in ("family", "label"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(
+                    f"{self.source}: {name} has {len(getattr(self, name))} rows, features have {n}"
+                )
+        if self.origin is None:
+            self.origin = np.full(n, self.source, dtype=object)
+
+    def __len__(self) -> int:
+        return len(self.native)
+
+    def features(self, view: View) -> FeatureFrame:
+        """The requested feature view; a clear error when the source cannot provide it."""
+        if view == "canonical":
+            if self.canonical is None:
+                raise ValueError(
+                    f"{self.source} has no flow fields, so no canonical flow view; "
+                    'use view = "native"'
+                )
+            return FeatureFrame(self.canonical, CANONICAL_NUMERIC, CANONICAL_CATEGORICAL)
+        if view != "native":
+            raise ValueError(f"unknown feature view {view!r}; expected one of {VIEWS}")
+        categorical = tuple(c for c in self.native.columns if c in self.native_categorical)
+        numeric = tuple(c for c in self.native.columns if c not in self.native_categorical)
+        return FeatureFrame(self.native, numeric, categorical)
+
+    def take(self, index: np.ndarray) -> FlowTable:
+        """Rows at integer positions ``index`` (a new table, indexes reset)."""
+        index = np.asarray(index, dtype=np.int64)
+
+        def rows(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+            return None if frame is None else frame.iloc[index].reset_index(drop=True)
+
+        return FlowTable(
+            source=self.source,
+            native=rows(self.native),
+            native_categorical=self.native_categorical,
+            family=self.family[index],
+            label=self.label[index],
+            context=rows(self.context),
+            canonical=rows(self.canonical),
+            split=None if self.split is None else self.split[index],
+            origin=self.origin[index],
+            unknown_labels=dict(self.unknown_labels),
+            notes=list(self.notes),
+            files=list(self.files),
+        )
+
+
+def concat_tables(tables: list[FlowTable], source: str | None = None) -> FlowTable:
+    """Stack tables; native columns are the union (absent numeric = NaN, categorical = '-')."""
+    if not tables:
+        raise ValueError("nothing to concatenate")
+    categorical = tuple(dict.fromkeys(c for t in tables for c in t.native_categorical))
+    native = pd.concat([t.native for t in tables], ignore_index=True, sort=False)
+    for column in categorical:
+        native[column] = native[column].astype(object).where(native[column].notna(), "-")
+    canonical = (
+        pd.concat([t.canonical for t in tables], ignore_index=True)
+        if all(t.canonical is not None for t in tables)
+        else None
+    )
+    splits = [t.split for t in tables]
+    unknown: dict[str, int] = {}
+    for table in tables:
+        for name, count in table.unknown_labels.items():
+            unknown[name] = unknown.get(name, 0) + count
+    return FlowTable(
+        source=source or "+".join(dict.fromkeys(t.source for t in tables)),
+        native=native,
+        native_categorical=categorical,
+        family=np.concatenate([t.family for t in tables]),
+        label=np.concatenate([t.label for t in tables]),
+        context=pd.concat([t.context for t in tables], ignore_index=True, sort=False),
+        canonical=canonical,
+        split=np.concatenate(splits) if all(s is not None for s in splits) else None,
+        origin=np.concatenate([t.origin for t in tables]),
+        unknown_labels=unknown,
+        notes=[note for t in tables for note in t.notes],
+        files=[f for t in tables for f in t.files],
+    )

@@ -1,0 +1,50 @@
+"""Readers for real flow and telemetry formats, each returning a :class:`FlowTable`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from fedsec.data.flows import FlowTable, concat_tables
+from fedsec.data.readers import cicids2017, nf_v2, nsl_kdd, ton_iot, unsw_nb15
+from fedsec.errors import ConfigError, InputError
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    """One input format: how to read a file and what it is."""
+
+    read: Callable[[Path], FlowTable]
+    description: str
+
+
+FORMATS: dict[str, ReaderSpec] = {
+    "nsl-kdd": ReaderSpec(nsl_kdd.read, "NSL-KDD raw files (no header; 41 features + label)"),
+    "unsw-nb15": ReaderSpec(unsw_nb15.read, "UNSW-NB15 CSV partitions"),
+    "cicids2017": ReaderSpec(
+        cicids2017.read, "CIC-IDS2017: MachineLearningCVE or improved CICFlowMeter CSVs"
+    ),
+    "nf-v2": ReaderSpec(nf_v2.read, "NetFlow v2 CSV (NF-*-v2 43 standard fields)"),
+    "ton-iot": ReaderSpec(ton_iot.read, "TON_IoT telemetry, one Train_Test CSV per device"),
+}
+
+
+def reader(fmt: str) -> ReaderSpec:
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown input format {fmt!r}; known: {', '.join(sorted(FORMATS))}")
+    return FORMATS[fmt]
+
+
+def read_flows(fmt: str, paths: Sequence[Path]) -> FlowTable:
+    """Read one or several files of one format into a single table."""
+    spec = reader(fmt)
+    if not paths:
+        raise ConfigError(f"no input files given for format {fmt!r}")
+    tables = []
+    for path in paths:
+        table = spec.read(Path(path))
+        if len(table) == 0:
+            raise InputError(path, "no rows")
+        tables.append(table)
+    return tables[0] if len(tables) == 1 else concat_tables(tables)

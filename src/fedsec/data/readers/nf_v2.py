@@ -1,0 +1,93 @@
+"""NetFlow v2 CSVs (NF-*-v2, Sarhan et al.): 43 NetFlow v9 fields + Label + Attack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from fedsec.data.canonical import (
+    finish_canonical,
+    flags_from_bitmask,
+    protocol_class,
+    service_from_port,
+)
+from fedsec.data.flows import FlowTable
+from fedsec.data.readers._io import (
+    numeric_block,
+    read_csv_checked,
+    require_columns,
+    strip_column_names,
+)
+from fedsec.data.taxonomy import NF_V2, map_labels
+
+CONTEXT: dict[str, str] = {
+    "IPV4_SRC_ADDR": "src_ip",
+    "L4_SRC_PORT": "src_port",
+    "IPV4_DST_ADDR": "dst_ip",
+    "L4_DST_PORT": "dst_port",
+    "FLOW_START_MILLISECONDS": "timestamp",
+}
+LABEL = "Attack"
+#: ``DNS_QUERY_ID`` is a random transaction id (an identifier); ``Label`` is the binary label;
+#: ``Dataset`` names the source. None of them is a feature; FLOW_END is a timestamp.
+DROPPED: tuple[str, ...] = ("DNS_QUERY_ID", "Label", "Dataset", "FLOW_END_MILLISECONDS")
+CATEGORICAL: tuple[str, ...] = ("PROTOCOL", "L7_PROTO")
+REQUIRED: tuple[str, ...] = (
+    "IPV4_SRC_ADDR",
+    "L4_SRC_PORT",
+    "IPV4_DST_ADDR",
+    "L4_DST_PORT",
+    "PROTOCOL",
+    "IN_BYTES",
+    "IN_PKTS",
+    "OUT_BYTES",
+    "OUT_PKTS",
+    "TCP_FLAGS",
+    "FLOW_DURATION_MILLISECONDS",
+    LABEL,
+)
+
+
+def read(path: Path) -> FlowTable:
+    raw = strip_column_names(read_csv_checked(path))
+    require_columns(raw, REQUIRED, path)
+    context_cols = [c for c in CONTEXT if c in raw.columns]
+    numeric_cols = [
+        c for c in raw.columns if c not in (*context_cols, *DROPPED, *CATEGORICAL, LABEL)
+    ]
+    numeric, _ = numeric_block(raw, numeric_cols, path)
+    native = numeric.copy()
+    for column in CATEGORICAL:
+        if column in raw:
+            values = pd.to_numeric(raw[column], errors="coerce")
+            native[column] = values.map(lambda v: "-" if v != v else str(int(v))).astype(object)
+    labels = raw[LABEL].astype(str).str.strip()
+    families, unknown = map_labels(labels, NF_V2)
+    return FlowTable(
+        source="nf-v2",
+        native=native,
+        native_categorical=tuple(c for c in CATEGORICAL if c in raw),
+        family=families,
+        label=labels.to_numpy(dtype=object),
+        context=raw[context_cols].rename(columns=CONTEXT).reset_index(drop=True),
+        canonical=_canonical(raw, numeric),
+        unknown_labels=unknown,
+        files=[str(path)],
+    )
+
+
+def _canonical(raw: pd.DataFrame, numeric: pd.DataFrame) -> pd.DataFrame:
+    base = pd.DataFrame(
+        {
+            "duration_s": numeric["FLOW_DURATION_MILLISECONDS"] / 1e3,
+            "fwd_bytes": numeric["IN_BYTES"],
+            "bwd_bytes": numeric["OUT_BYTES"],
+            "fwd_pkts": numeric["IN_PKTS"],
+            "bwd_pkts": numeric["OUT_PKTS"],
+            "protocol": protocol_class(raw["PROTOCOL"]),
+            "service": service_from_port(raw["L4_DST_PORT"]),
+        },
+        index=raw.index,
+    )
+    return finish_canonical(pd.concat([base, flags_from_bitmask(numeric["TCP_FLAGS"])], axis=1))

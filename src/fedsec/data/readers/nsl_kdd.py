@@ -1,0 +1,129 @@
+"""NSL-KDD (KDDTrain+, KDDTest+, ...): no header; 41 features, the label and a difficulty."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fedsec.data.canonical import (
+    finish_canonical,
+    flags_from_states,
+    protocol_class,
+    service_from_name,
+)
+from fedsec.data.flows import FlowTable
+from fedsec.data.readers._io import numeric_block, read_csv_checked, text_block
+from fedsec.data.taxonomy import NSL_KDD_CATEGORY, NSL_KDD_FAMILY_OF_CATEGORY, OTHER
+
+COLUMNS: tuple[str, ...] = (
+    "duration",
+    "protocol_type",
+    "service",
+    "flag",
+    "src_bytes",
+    "dst_bytes",
+    "land",
+    "wrong_fragment",
+    "urgent",
+    "hot",
+    "num_failed_logins",
+    "logged_in",
+    "num_compromised",
+    "root_shell",
+    "su_attempted",
+    "num_root",
+    "num_file_creations",
+    "num_shells",
+    "num_access_files",
+    "num_outbound_cmds",
+    "is_host_login",
+    "is_guest_login",
+    "count",
+    "srv_count",
+    "serror_rate",
+    "srv_serror_rate",
+    "rerror_rate",
+    "srv_rerror_rate",
+    "same_srv_rate",
+    "diff_srv_rate",
+    "srv_diff_host_rate",
+    "dst_host_count",
+    "dst_host_srv_count",
+    "dst_host_same_srv_rate",
+    "dst_host_diff_srv_rate",
+    "dst_host_same_src_port_rate",
+    "dst_host_srv_diff_host_rate",
+    "dst_host_serror_rate",
+    "dst_host_srv_serror_rate",
+    "dst_host_rerror_rate",
+    "dst_host_srv_rerror_rate",
+    "label",
+    "difficulty",
+)
+CATEGORICAL: tuple[str, ...] = ("protocol_type", "service", "flag")
+#: ``difficulty`` is how many of 21 reference learners got the record right: a property of the
+#: benchmark, not of the traffic, so it is never a feature.
+NUMERIC: tuple[str, ...] = tuple(
+    c for c in COLUMNS if c not in (*CATEGORICAL, "label", "difficulty")
+)
+
+#: Bro/Zeek connection states of the KDD records -> TCP flags seen (s=syn, a=ack, f=fin, r=rst).
+STATE_FLAGS: dict[str, str] = {
+    "SF": "saf",
+    "S0": "s",
+    "S1": "sa",
+    "S2": "saf",
+    "S3": "saf",
+    "REJ": "sr",
+    "RSTO": "sar",
+    "RSTR": "sar",
+    "RSTOS0": "sr",
+    "SH": "sf",
+}
+
+
+def category(labels: pd.Series) -> pd.Series:
+    """Attack name -> the five standard NSL-KDD categories (unknown names stay as they are)."""
+    return labels.map(lambda name: NSL_KDD_CATEGORY.get(name, name))
+
+
+def read(path: Path) -> FlowTable:
+    raw = read_csv_checked(path, header=None, names=COLUMNS)
+    numeric, _ = numeric_block(raw, NUMERIC, path)
+    text = text_block(raw, CATEGORICAL)
+    labels = raw["label"].astype(str).str.strip().str.rstrip(".")
+    cats = category(labels)
+    families = cats.map(NSL_KDD_FAMILY_OF_CATEGORY).fillna(OTHER).to_numpy(dtype=object)
+    unknown = labels[~labels.isin(list(NSL_KDD_CATEGORY))].value_counts()
+    return FlowTable(
+        source="nsl-kdd",
+        native=pd.concat([numeric, text], axis=1)[list(COLUMNS[:41])],
+        native_categorical=CATEGORICAL,
+        family=families,
+        label=labels.to_numpy(dtype=object),
+        context=pd.DataFrame(index=raw.index),
+        canonical=_canonical(numeric, text),
+        unknown_labels={str(k): int(v) for k, v in unknown.items()},
+        files=[str(path)],
+    )
+
+
+def _canonical(numeric: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
+    protocol = protocol_class(text["protocol_type"])
+    flags = flags_from_states(text["flag"].str.upper(), STATE_FLAGS)
+    flags.loc[protocol != "tcp"] = 0.0
+    base = pd.DataFrame(
+        {
+            "duration_s": numeric["duration"],
+            "fwd_bytes": numeric["src_bytes"],
+            "bwd_bytes": numeric["dst_bytes"],
+            "fwd_pkts": np.nan,  # KDD connection records carry no packet counts
+            "bwd_pkts": np.nan,
+            "protocol": protocol,
+            "service": service_from_name(text["service"]),
+        },
+        index=numeric.index,
+    )
+    return finish_canonical(pd.concat([base, flags], axis=1))

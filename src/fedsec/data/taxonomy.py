@@ -1,0 +1,210 @@
+"""Canonical attack families and the documented mapping of each dataset's labels onto them.
+
+Every dataset names attacks its own way; federating across organizations needs one vocabulary.
+A label not in a dataset's table maps to ``other`` and is counted, never a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+BENIGN = "benign"
+OTHER = "other"
+
+#: Canonical families, benign first. ``fuzzing`` and ``generic`` have no counterpart outside
+#: UNSW-NB15; they are kept apart rather than merged into unrelated families.
+FAMILIES: tuple[str, ...] = (
+    BENIGN,
+    "dos",
+    "ddos",
+    "recon",
+    "brute_force",
+    "web_attack",
+    "botnet",
+    "exploit",
+    "infiltration",
+    "backdoor",
+    "injection",
+    "ransomware",
+    "mitm",
+    "malware",
+    "lateral_movement",
+    "exfiltration",
+    "ics_attack",
+    "fuzzing",
+    "generic",
+    OTHER,
+)
+
+#: NSL-KDD: attack name -> category (the standard extended mapping, covering KDDTest+ names
+#: absent from KDDTrain+), then category -> family.
+NSL_KDD_CATEGORY: dict[str, str] = {
+    "normal": "normal",
+    **dict.fromkeys(
+        [
+            "back",
+            "land",
+            "neptune",
+            "pod",
+            "smurf",
+            "teardrop",
+            "apache2",
+            "mailbomb",
+            "processtable",
+            "udpstorm",
+            "worm",
+        ],
+        "DoS",
+    ),
+    **dict.fromkeys(["ipsweep", "nmap", "portsweep", "satan", "mscan", "saint"], "Probe"),
+    **dict.fromkeys(
+        [
+            "ftp_write",
+            "guess_passwd",
+            "imap",
+            "multihop",
+            "phf",
+            "spy",
+            "warezclient",
+            "warezmaster",
+            "httptunnel",
+            "named",
+            "sendmail",
+            "snmpgetattack",
+            "snmpguess",
+            "xlock",
+            "xsnoop",
+        ],
+        "R2L",
+    ),
+    **dict.fromkeys(
+        ["buffer_overflow", "loadmodule", "perl", "rootkit", "ps", "sqlattack", "xterm"], "U2R"
+    ),
+}
+NSL_KDD_FAMILY_OF_CATEGORY: dict[str, str] = {
+    "normal": BENIGN,
+    "DoS": "dos",
+    "Probe": "recon",
+    "R2L": "infiltration",  # remote-to-local: unauthorized access from a remote machine
+    "U2R": "exploit",  # user-to-root: privilege-escalation exploits
+}
+
+UNSW_NB15: dict[str, str] = {
+    "Normal": BENIGN,
+    "Generic": "generic",  # attacks against block ciphers, no cross-dataset counterpart
+    "Exploits": "exploit",
+    "Fuzzers": "fuzzing",
+    "DoS": "dos",
+    "Reconnaissance": "recon",
+    "Analysis": "recon",  # port scans, spam and HTML-file probing
+    "Backdoor": "backdoor",
+    "Backdoors": "backdoor",
+    "Shellcode": "exploit",  # exploit payloads
+    "Worms": "malware",
+}
+
+CIC_IDS2017: dict[str, str] = {
+    "BENIGN": BENIGN,
+    "DDoS": "ddos",
+    "DoS Hulk": "dos",
+    "DoS GoldenEye": "dos",
+    "DoS slowloris": "dos",
+    "DoS Slowloris": "dos",
+    "DoS Slowhttptest": "dos",
+    "PortScan": "recon",
+    "Portscan": "recon",
+    "Infiltration - Portscan": "recon",  # a port scan run from the infiltrated host
+    "FTP-Patator": "brute_force",
+    "SSH-Patator": "brute_force",
+    "Bot": "botnet",
+    "Botnet": "botnet",
+    "Web Attack - Brute Force": "web_attack",
+    "Web Attack - XSS": "web_attack",
+    "Web Attack - Sql Injection": "web_attack",
+    "Web Attack - SQL Injection": "web_attack",
+    "Infiltration": "infiltration",
+    "Heartbleed": "exploit",
+}
+
+NF_V2: dict[str, str] = {
+    "Benign": BENIGN,
+    "DoS": "dos",
+    "DDoS": "ddos",
+    "Reconnaissance": "recon",
+    "Theft": "exfiltration",  # BoT-IoT data theft and keylogging
+    "Exploits": "exploit",
+    "Fuzzers": "fuzzing",
+    "Generic": "generic",
+    "Backdoor": "backdoor",
+    "Analysis": "recon",
+    "Shellcode": "exploit",
+    "Worms": "malware",
+    "injection": "injection",
+    "password": "brute_force",
+    "xss": "web_attack",
+    "scanning": "recon",
+    "ransomware": "ransomware",
+    "mitm": "mitm",
+    "ddos": "ddos",
+    "dos": "dos",
+    "backdoor": "backdoor",
+    "Bot": "botnet",
+    "Brute Force": "brute_force",
+    "Infilteration": "infiltration",
+    "SQL Injection": "web_attack",
+    "DDOS attack-HOIC": "ddos",
+    "DDOS attack-LOIC-UDP": "ddos",
+    "DDoS attacks-LOIC-HTTP": "ddos",
+    "DoS attacks-GoldenEye": "dos",
+    "DoS attacks-Hulk": "dos",
+    "DoS attacks-SlowHTTPTest": "dos",
+    "DoS attacks-Slowloris": "dos",
+    "FTP-BruteForce": "brute_force",
+    "SSH-Bruteforce": "brute_force",
+    "Brute Force -Web": "web_attack",
+    "Brute Force -XSS": "web_attack",
+}
+
+TON_IOT: dict[str, str] = {
+    "normal": BENIGN,
+    "ddos": "ddos",
+    "dos": "dos",
+    "backdoor": "backdoor",
+    "injection": "injection",
+    "password": "brute_force",
+    "ransomware": "ransomware",
+    "xss": "web_attack",
+    "scanning": "recon",
+    "mitm": "mitm",
+}
+
+
+def normalize_label(label: str) -> str:
+    """Undo the cosmetic damage labels carry (mis-encoded dashes, padding)."""
+    text = str(label).replace("\ufffd", "-").replace("\u2013", "-").strip()
+    return " ".join(text.split())
+
+
+def map_labels(
+    labels: Iterable[str], table: Mapping[str, str]
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Map raw labels to families; return the families and the counts of unknown labels."""
+    lookup = {normalize_label(key).lower(): family for key, family in table.items()}
+    raw = pd.Series(list(labels), dtype=object).astype(str)
+    unique = raw.unique()
+    names = {value: normalize_label(value) for value in unique}
+    family_of = {value: lookup.get(names[value].lower(), OTHER) for value in unique}
+    families = raw.map(family_of).to_numpy(dtype=object)
+    unknown_raw = [value for value in unique if names[value].lower() not in lookup]
+    counts = raw[raw.isin(unknown_raw)].map(names).value_counts()
+    return families, {str(name): int(count) for name, count in counts.items()}
+
+
+def family_order(families: Iterable[str]) -> list[str]:
+    """Families present, in canonical order (benign first), unknown names last."""
+    present = set(families)
+    ordered = [f for f in FAMILIES if f in present]
+    return ordered + sorted(present - set(FAMILIES))

@@ -1,0 +1,121 @@
+"""The in-process engine: every organization's local update and the aggregation, in one process.
+
+Fast and deterministic; it calls exactly the functions a deployment calls (``local_update``,
+``weighted_average``, ``server_step``), so research runs and deployments train the same model.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from torch import nn
+
+from fedsec import seeding
+from fedsec.learning import scaffold
+from fedsec.learning.aggregate import ServerOptimizer, ServerState, server_step, weighted_average
+from fedsec.learning.local import TrainingPlan, Update, local_gradient, local_update
+from fedsec.learning.params import Params
+
+
+@dataclass
+class Shard:
+    """One organization's training data, already preprocessed and label-encoded."""
+
+    name: str
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass
+class RoundRecord:
+    round: int
+    selected: list[str]
+    loss: float
+    seconds: float
+
+
+@dataclass
+class FederatedResult:
+    params: Params
+    history: list[RoundRecord] = field(default_factory=list)
+
+
+class _Controls:
+    """SCAFFOLD state: each organization's control variate and the coordinator's."""
+
+    def __init__(self, initial: Params, shards: list[Shard]) -> None:
+        self.server = scaffold.zeros_like(initial)
+        self.client = {s.name: scaffold.zeros_like(initial) for s in shards}
+        total = float(sum(len(s.y) for s in shards))
+        self.weight = {s.name: len(s.y) / total for s in shards}
+        self.pending: dict[str, Params] = {}
+
+    def correction(self, name: str) -> Params:
+        return scaffold.correction(self.server, self.client[name])
+
+    def refresh(self, name: str, gradient: Params) -> None:
+        self.pending[name] = [g - c for g, c in zip(gradient, self.client[name], strict=True)]
+        self.client[name] = gradient
+
+    def aggregate(self, selected: list[str]) -> None:
+        self.server = scaffold.server_control_step(
+            self.server, [self.pending[n] for n in selected], [self.weight[n] for n in selected]
+        )
+        self.pending.clear()
+
+
+def select_orgs(
+    names: list[str], fraction: float, min_orgs: int, seed: int, round_: int
+) -> list[str]:
+    """Seeded client sampling: ``max(min_orgs, ceil(fraction * n))`` organizations a round."""
+    k = min(len(names), max(min_orgs, math.ceil(fraction * len(names))))
+    if k == len(names):
+        return list(names)
+    picks = seeding.rng(seed, "select", round_).choice(len(names), size=k, replace=False)
+    return [names[i] for i in sorted(picks)]
+
+
+def run_federated(
+    model: nn.Module,
+    initial: Params,
+    shards: list[Shard],
+    plan: Callable[[Shard, int], TrainingPlan],
+    server: ServerOptimizer,
+    rounds: int,
+    *,
+    fraction: float = 1.0,
+    min_orgs: int = 1,
+    seed: int = 0,
+    on_round: Callable[[int, Params], None] | None = None,
+) -> FederatedResult:
+    """Run ``rounds`` rounds of select -> local update -> aggregate; return the global model."""
+    by_name = {shard.name: shard for shard in shards}
+    params, state = initial, ServerState()
+    controls = _Controls(initial, shards) if server.name == "scaffold" else None
+    history: list[RoundRecord] = []
+    for round_ in range(1, rounds + 1):
+        started = time.perf_counter()
+        selected = select_orgs(list(by_name), fraction, min_orgs, seed, round_)
+        updates: list[Update] = []
+        for name in selected:
+            shard, shard_plan = by_name[name], plan(by_name[name], round_)
+            steer = controls.correction(name) if controls else None
+            updates.append(local_update(model, params, shard.x, shard.y, shard_plan, steer))
+            if controls:
+                controls.refresh(name, local_gradient(model, params, shard.x, shard.y, shard_plan))
+        if controls:
+            controls.aggregate(selected)
+        params, state = server_step(params, weighted_average(updates), server, state)
+        loss = float(
+            np.average(
+                [u.metrics["loss"] for u in updates], weights=[u.num_samples for u in updates]
+            )
+        )
+        history.append(RoundRecord(round_, selected, loss, time.perf_counter() - started))
+        if on_round is not None:
+            on_round(round_, params)
+    return FederatedResult(params, history)

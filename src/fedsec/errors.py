@@ -1,0 +1,26 @@
+"""Errors fedsec reports to users: each names what is wrong and where."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class FedsecError(Exception):
+    """Base of every error the CLI turns into a clear message and a non-zero exit."""
+
+
+class InputError(FedsecError, ValueError):
+    """A data file cannot be used; names the file and the problem."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class ConfigError(FedsecError, ValueError):
+    """A scenario or setting is invalid."""
+
+
+class BundleError(FedsecError, ValueError):
+    """A model bundle is missing, corrupt or does not match its input."""

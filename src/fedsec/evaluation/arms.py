@@ -1,0 +1,262 @@
+"""Train the three arms on identical splits and budgets.
+
+* ``centralized``: one model on the pooled training data (what sharing everything would give);
+* ``local``: each organization alone, with its own preprocessing and its own label set;
+* ``federated``: one model trained by the in-process engine from federated statistics.
+Every arm processes the same number of training samples per round: an organization trains
+``local_steps`` mini-batches (or ``local_epochs`` epochs), and the centralized model trains as
+many mini-batches as all organizations together. Learning curves therefore share one x-axis.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from sklearn.metrics import f1_score
+from torch import nn
+
+from fedsec import seeding
+from fedsec.data.flows import FeatureFrame
+from fedsec.data.taxonomy import family_order
+from fedsec.engines.inprocess import Shard, run_federated
+from fedsec.features.preprocess import Preprocessor, fit_preprocessor, local_stats, merge_stats
+from fedsec.learning.aggregate import ServerOptimizer
+from fedsec.learning.local import TrainingPlan, local_update
+from fedsec.learning.params import Params, get_params
+from fedsec.models.classifier import FamilyClassifier
+from fedsec.models.mlp import MLPSpec, build_mlp
+from fedsec.scenarios.config import Scenario
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class OrgFrames:
+    """One organization's feature frames and family labels, per split."""
+
+    name: str
+    train: FeatureFrame
+    val: FeatureFrame
+    y_train: np.ndarray
+    y_val: np.ndarray
+
+
+@dataclass
+class ArmModels:
+    """An arm's model per organization (the same object for centralized and federated)."""
+
+    name: str
+    models: dict[str, FamilyClassifier]
+    curve: list[tuple[int, float]] = field(default_factory=list)
+    seconds: float = 0.0
+    round_seconds: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Learner:
+    """Everything one model needs to train: encoding, labels, network and current weights."""
+
+    pre: Preprocessor
+    classes: list[str]
+    weights: tuple[float, ...] | None
+    spec: MLPSpec
+    network: nn.Module
+    params: Params
+
+    def classifier(self, scenario: Scenario) -> FamilyClassifier:
+        return FamilyClassifier(
+            self.spec,
+            self.params,
+            self.pre,
+            self.classes,
+            scenario.data.view,
+            decision=scenario.evaluation.decision,
+        )
+
+    def encode_labels(self, labels: np.ndarray) -> np.ndarray:
+        index = {c: i for i, c in enumerate(self.classes)}
+        return np.asarray([index[f] for f in labels], dtype=np.int64)
+
+
+def class_weights(
+    counts: Counter, classes: list[str], scenario: Scenario
+) -> tuple[float, ...] | None:
+    """Inverse (or square-root inverse) frequency weights, capped, mean weight 1 per sample."""
+    scheme = scenario.model.class_weighting
+    if scheme == "none":
+        return None
+    n = np.asarray([max(counts.get(c, 0), 1) for c in classes], dtype=float)
+    power = 1.0 if scheme == "inverse" else 0.5
+    weights = (n.sum() / (len(n) * n)) ** power
+    weights = np.minimum(weights / weights.min(), scenario.model.max_class_weight)
+    weights /= (weights * n).sum() / n.sum()
+    return tuple(float(w) for w in weights)
+
+
+def federated_preprocessor(frames: list[FeatureFrame], buckets: int) -> Preprocessor:
+    """Fit from each organization's summaries, merged: no rows leave an organization."""
+    return fit_preprocessor(merge_stats([local_stats(f) for f in frames]), buckets)
+
+
+def learner(
+    scenario: Scenario, frames: list[FeatureFrame], labels: list[np.ndarray], purpose: str
+) -> Learner:
+    """Preprocessing, label set and class weights from (federated) summaries; fresh network."""
+    pre = federated_preprocessor(frames, scenario.model.hash_buckets)
+    counts: Counter = Counter()
+    for part in labels:  # each org shares its per-family row counts, nothing else
+        counts.update(Counter(part))
+    classes = family_order(counts)
+    spec = MLPSpec(pre.width, len(classes), tuple(scenario.model.hidden), scenario.model.dropout)
+    network = build_mlp(spec, seeding.torch_generator(scenario.seed, "init", purpose))
+    return Learner(
+        pre, classes, class_weights(counts, classes, scenario), spec, network, get_params(network)
+    )
+
+
+def plan(
+    scenario: Scenario, weights: tuple[float, ...] | None, orgs_per_step: int, *purpose: object
+) -> TrainingPlan:
+    """The training plan of one round; the centralized arm takes every org's share of steps."""
+    t, s = scenario.training, scenario.strategy
+    federated = purpose[0] == "federated"
+    return TrainingPlan(
+        epochs=t.local_epochs,
+        steps=t.local_steps * orgs_per_step,
+        batch_size=t.batch_size,
+        lr=t.lr,
+        optimizer=t.optimizer,
+        momentum=t.momentum,
+        weight_decay=t.weight_decay,
+        prox_mu=s.prox_mu if federated and s.name == "fedprox" else 0.0,
+        class_weights=weights,
+        seed=seeding.derive_seed(scenario.seed, *purpose),
+    )
+
+
+def curve_rounds(scenario: Scenario) -> set[int]:
+    points = min(scenario.evaluation.curve_points, scenario.rounds)
+    return {int(r) for r in np.linspace(1, scenario.rounds, points).round()}
+
+
+def val_macro_f1(
+    models: dict[str, FamilyClassifier], orgs: list[OrgFrames], encoded: dict[str, np.ndarray]
+) -> float:
+    """Validation macro-F1 (arg-max decision), pooled over organizations."""
+    true = np.concatenate([o.y_val for o in orgs])
+    pred = np.concatenate(
+        [
+            models[o.name].labels_from_proba(
+                models[o.name].proba_from_matrix(encoded[o.name]), None
+            )
+            for o in orgs
+        ]
+    )
+    return round(
+        float(f1_score(true, pred, labels=family_order(true), average="macro", zero_division=0)), 6
+    )
+
+
+def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> ArmModels:
+    started = time.perf_counter()
+    shared = learner(scenario, [o.train for o in orgs], [o.y_train for o in orgs], "global")
+    x = np.concatenate([shared.pre.transform(o.train.frame) for o in orgs])
+    y = np.concatenate([shared.encode_labels(o.y_train) for o in orgs])
+    val = {o.name: shared.pre.transform(o.val.frame) for o in orgs}
+    marks, curve, rounds_s = curve_rounds(scenario), [], []
+    for round_ in range(1, scenario.rounds + 1):
+        t0 = time.perf_counter()
+        round_plan = plan(scenario, shared.weights, len(orgs), "centralized", round_)
+        shared.params = local_update(shared.network, shared.params, x, y, round_plan).params
+        rounds_s.append(time.perf_counter() - t0)
+        if round_ in marks:
+            clf = shared.classifier(scenario)
+            curve.append(
+                (round_, val_macro_f1(dict.fromkeys([o.name for o in orgs], clf), orgs, val))
+            )
+        tick("centralized")
+    clf = shared.classifier(scenario)
+    return ArmModels(
+        "centralized",
+        dict.fromkeys([o.name for o in orgs], clf),
+        curve,
+        time.perf_counter() - started,
+        rounds_s,
+    )
+
+
+def train_local(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> ArmModels:
+    started = time.perf_counter()
+    alone = {o.name: learner(scenario, [o.train], [o.y_train], f"local/{o.name}") for o in orgs}
+    data = {
+        o.name: (alone[o.name].pre.transform(o.train.frame), alone[o.name].encode_labels(o.y_train))
+        for o in orgs
+    }
+    val = {o.name: alone[o.name].pre.transform(o.val.frame) for o in orgs}
+    marks, curve, rounds_s = curve_rounds(scenario), [], []
+    for round_ in range(1, scenario.rounds + 1):
+        t0 = time.perf_counter()
+        for org in orgs:
+            solo = alone[org.name]
+            x, y = data[org.name]
+            round_plan = plan(scenario, solo.weights, 1, "local", org.name, round_)
+            solo.params = local_update(solo.network, solo.params, x, y, round_plan).params
+        rounds_s.append(time.perf_counter() - t0)
+        if round_ in marks:
+            models = {name: solo.classifier(scenario) for name, solo in alone.items()}
+            curve.append((round_, val_macro_f1(models, orgs, val)))
+        tick("local")
+    models = {name: solo.classifier(scenario) for name, solo in alone.items()}
+    return ArmModels("local", models, curve, time.perf_counter() - started, rounds_s)
+
+
+def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> ArmModels:
+    started = time.perf_counter()
+    shared = learner(scenario, [o.train for o in orgs], [o.y_train for o in orgs], "global")
+    shards = [
+        Shard(o.name, shared.pre.transform(o.train.frame), shared.encode_labels(o.y_train))
+        for o in orgs
+    ]
+    val = {o.name: shared.pre.transform(o.val.frame) for o in orgs}
+    marks, curve = curve_rounds(scenario), []
+    s = scenario.strategy
+
+    def on_round(round_: int, params: Params) -> None:
+        if round_ in marks:
+            clf = replace(shared, params=params).classifier(scenario)
+            curve.append(
+                (round_, val_macro_f1(dict.fromkeys([o.name for o in orgs], clf), orgs, val))
+            )
+        tick("federated")
+
+    result = run_federated(
+        shared.network,
+        shared.params,
+        shards,
+        lambda shard, round_: plan(scenario, shared.weights, 1, "federated", shard.name, round_),
+        ServerOptimizer(s.name, s.server_lr, s.beta1, s.beta2, s.tau),
+        scenario.rounds,
+        fraction=s.fraction,
+        min_orgs=s.min_orgs,
+        seed=scenario.seed,
+        on_round=on_round,
+    )
+    clf = replace(shared, params=result.params).classifier(scenario)
+    return ArmModels(
+        "federated",
+        dict.fromkeys([o.name for o in orgs], clf),
+        curve,
+        time.perf_counter() - started,
+        [r.seconds for r in result.history],
+    )
+
+
+TRAINERS: dict[str, Callable[[Scenario, list[OrgFrames], Progress], ArmModels]] = {
+    "centralized": train_centralized,
+    "local": train_local,
+    "federated": train_federated,
+}

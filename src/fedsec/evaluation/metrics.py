@@ -1,0 +1,70 @@
+"""Detection metrics (scikit-learn underneath), over canonical family names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score, recall_score
+
+from fedsec.data.taxonomy import BENIGN, family_order
+
+
+def _round(value: float) -> float:
+    return float(round(float(value), 6))
+
+
+def classification_metrics(true: np.ndarray, pred: np.ndarray) -> dict:
+    """Macro-F1 over the families present, per-family recall, benign false-positive rate."""
+    labels = family_order(true)
+    if len(true) == 0:
+        return {"rows": 0}
+    recalls = recall_score(true, pred, labels=labels, average=None, zero_division=0)
+    benign = true == BENIGN
+    attacks = ~benign
+    return {
+        "rows": len(true),
+        "macro_f1": _round(f1_score(true, pred, labels=labels, average="macro", zero_division=0)),
+        "accuracy": _round(np.mean(true == pred)),
+        "benign_fpr": _round(np.mean(pred[benign] != BENIGN)) if benign.any() else None,
+        "attack_recall": _round(np.mean(pred[attacks] != BENIGN)) if attacks.any() else None,
+        "per_family_recall": {f: _round(r) for f, r in zip(labels, recalls, strict=True)},
+    }
+
+
+def _codes(names: np.ndarray, codes: dict[str, int]) -> np.ndarray:
+    """Integer codes for family names (scikit-learn is much faster on integers)."""
+    return pd.Series(names, dtype=object).map(codes).to_numpy(dtype=np.int64)
+
+
+def unseen_metrics(true: np.ndarray, pred: np.ndarray, unseen: Iterable[str]) -> dict:
+    """On attacks of families the organization never trained on: share flagged as malicious
+    (any attack family) and share put in the right family."""
+    unseen = set(unseen) - {BENIGN}
+    mask = np.isin(true, list(unseen))
+    if not mask.any():
+        return {
+            "unseen_rows": 0,
+            "unseen_family_recall": None,
+            "unseen_family_correct": None,
+            "unseen_families": [],
+        }
+    t, p = true[mask], pred[mask]
+    return {
+        "unseen_rows": int(mask.sum()),
+        "unseen_family_recall": _round(np.mean(p != BENIGN)),
+        "unseen_family_correct": _round(np.mean(p == t)),
+        "unseen_families": family_order(t),
+        "unseen_per_family_recall": {
+            f: _round(np.mean(p[t == f] != BENIGN)) for f in family_order(t)
+        },
+    }
+
+
+def pooled_rate(parts: list[tuple[float | None, int]]) -> float | None:
+    """Combine per-org rates weighted by their row counts."""
+    valid = [(r, n) for r, n in parts if r is not None and n > 0]
+    if not valid:
+        return None
+    return _round(sum(r * n for r, n in valid) / sum(n for _, n in valid))

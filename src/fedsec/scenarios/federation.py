@@ -1,0 +1,252 @@
+"""Build a federation from a scenario: read sources, split, partition into organizations.
+
+The whole dataset is split into train and test pools *before* partitioning (identical feature
+vectors kept on one side), and both pools are partitioned with the same rule, so no row and no
+duplicate of a training row reaches any organization's test set.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fedsec import seeding
+from fedsec.data.flows import FlowTable, concat_tables
+from fedsec.data.readers import read_flows
+from fedsec.data.taxonomy import BENIGN, family_order
+from fedsec.errors import ConfigError
+from fedsec.scenarios import partition
+from fedsec.scenarios.config import Scenario, SourceConfig
+
+DATA_ENV = "FEDSEC_DATA"
+
+
+@dataclass
+class OrgData:
+    """One organization's private data: training, validation (thresholds) and test rows."""
+
+    name: str
+    train: FlowTable
+    val: FlowTable
+    test: FlowTable
+
+    @property
+    def train_families(self) -> set[str]:
+        return set(self.train.family) | set(self.val.family)
+
+
+@dataclass
+class Federation:
+    scenario: Scenario
+    orgs: list[OrgData]
+    notes: list[str] = field(default_factory=list)
+    owners: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def view(self) -> str:
+        return self.scenario.data.view
+
+    def families(self) -> list[str]:
+        everything = [f for org in self.orgs for t in (org.train, org.test) for f in t.family]
+        return family_order(everything)
+
+    def summary(self) -> dict[str, dict[str, dict[str, int]]]:
+        """Per org and split: rows per family (what the report's data table shows)."""
+        return {
+            org.name: {
+                split: dict(sorted(Counter(getattr(org, split).family).items()))
+                for split in ("train", "val", "test")
+            }
+            for org in self.orgs
+        }
+
+
+def resolve_data_dir(data_dir: str | Path | None) -> Path:
+    """``--data-dir``, else ``$FEDSEC_DATA``; a clear error when neither points anywhere."""
+    chosen = data_dir or os.environ.get(DATA_ENV)
+    if not chosen:
+        raise ConfigError(f"no data directory: pass --data-dir or set {DATA_ENV}")
+    path = Path(chosen).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"data directory {path} does not exist")
+    return path
+
+
+def resolve_paths(patterns: list[str], data_dir: Path) -> list[Path]:
+    found: list[Path] = []
+    for pattern in patterns:
+        full = pattern if Path(pattern).is_absolute() else str(data_dir / pattern)
+        matches = sorted(glob.glob(full))
+        if not matches:
+            raise ConfigError(
+                f"dataset file(s) {pattern!r} not found under {data_dir} "
+                f"(set --data-dir or {DATA_ENV} to your copy of the datasets)"
+            )
+        found.extend(Path(m) for m in matches)
+    return found
+
+
+def read_source(source: SourceConfig, data_dir: Path) -> FlowTable:
+    """Read a source; with ``test_paths`` the official train/test assignment is kept."""
+    train = read_flows(source.format, resolve_paths(source.paths, data_dir))
+    if source.origin is not None:
+        train = _only_origin(train, source.origin)
+    if not source.test_paths:
+        return train
+    test = read_flows(source.format, resolve_paths(source.test_paths, data_dir))
+    if source.origin is not None:
+        test = _only_origin(test, source.origin)
+    train.split = np.full(len(train), "train", dtype=object)
+    test.split = np.full(len(test), "test", dtype=object)
+    return concat_tables([train, test], source=train.source)
+
+
+def _only_origin(table: FlowTable, origin: str) -> FlowTable:
+    keep = np.flatnonzero(table.origin == origin)
+    if len(keep) == 0:
+        raise ConfigError(
+            f"{table.source}: no rows from origin {origin!r} (origins: {sorted(set(table.origin))})"
+        )
+    return table.take(keep)
+
+
+def split_table(
+    table: FlowTable, scenario: Scenario, size: float, purpose: str
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(train rows, held-out rows, notes) with duplicate feature vectors kept on one side."""
+    rng = seeding.rng(scenario.seed, purpose, table.source)
+    notes: list[str] = []
+    if scenario.split.group_duplicates:
+        groups = partition.row_groups(table.features(scenario.data.view).frame)
+        distinct = len(np.unique(groups))
+        if distinct >= scenario.split.min_groups:
+            held = partition.grouped_split(groups, table.family, size, rng)
+        else:
+            notes.append(
+                f"{table.source} ({purpose}): only {distinct} distinct feature vectors in "
+                f"{len(table)} rows; split row by row (no model can memorize a vector that "
+                "carries several labels)"
+            )
+            held = partition.stratified_split(table.family, size, rng)
+    else:
+        held = partition.stratified_split(table.family, size, rng)
+    return np.flatnonzero(~held), np.flatnonzero(held), notes
+
+
+def _train_test(table: FlowTable, scenario: Scenario) -> tuple[FlowTable, FlowTable, list[str]]:
+    if table.split is not None:
+        return (
+            table.take(np.flatnonzero(table.split == "train")),
+            table.take(np.flatnonzero(table.split == "test")),
+            [],
+        )
+    train_rows, test_rows, notes = split_table(table, scenario, scenario.split.test_size, "test")
+    return table.take(train_rows), table.take(test_rows), notes
+
+
+def _with_validation(
+    name: str, train: FlowTable, test: FlowTable, scenario: Scenario, notes: list[str]
+) -> OrgData:
+    if len(train) == 0:
+        raise ConfigError(f"organization {name!r} received no training rows")
+    fit_rows, val_rows, more = split_table(train, scenario, scenario.split.val_size, f"val/{name}")
+    notes.extend(more)
+    return OrgData(name, train.take(fit_rows), train.take(val_rows), test)
+
+
+def build_federation(scenario: Scenario, data_dir: str | Path | None) -> Federation:
+    """Read the scenario's sources and hand each organization its private splits."""
+    root = resolve_data_dir(data_dir)
+    tables = [_capped(read_source(s, root), scenario) for s in scenario.data.sources]
+    for table in tables:
+        table.features(scenario.data.view)  # fail early when a source lacks the view
+    notes = [note for t in tables for note in t.notes]
+    notes += [
+        f"{t.source}: unknown labels mapped to 'other': {t.unknown_labels}"
+        for t in tables
+        if t.unknown_labels
+    ]
+    if scenario.partition.rule == "per-source":
+        return _per_source(scenario, tables, notes)
+    table = tables[0] if len(tables) == 1 else concat_tables(tables)
+    train, test, more = _train_test(table, scenario)
+    notes += more
+    names = scenario.org_names()
+    train_org, test_org, owners = _assign(scenario, names, train, test)
+    for pool, table_of_pool, assigned in (("train", train, train_org), ("test", test, test_org)):
+        dropped = Counter(table_of_pool.family[assigned < 0])
+        if dropped:
+            notes.append(
+                f"{pool} rows of families no organization holds, left out: {dict(dropped)}"
+            )
+    orgs = [
+        _with_validation(
+            name,
+            train.take(np.flatnonzero(train_org == i)),
+            test.take(np.flatnonzero(test_org == i)),
+            scenario,
+            notes,
+        )
+        for i, name in enumerate(names)
+    ]
+    return Federation(scenario, orgs, notes, owners)
+
+
+def _capped(table: FlowTable, scenario: Scenario) -> FlowTable:
+    cap = scenario.data.max_rows
+    if cap <= 0 or len(table) <= cap:
+        return table
+    strata = table.family if table.split is None else table.family + "/" + table.split
+    rows = partition.cap_rows(strata, cap, seeding.rng(scenario.seed, "cap", table.source))
+    capped = table.take(rows)
+    capped.notes.append(f"{table.source}: stratified sample of {len(rows)} of {len(table)} rows")
+    return capped
+
+
+def _assign(
+    scenario: Scenario, names: list[str], train: FlowTable, test: FlowTable
+) -> tuple[np.ndarray, np.ndarray, dict[str, list[str]]]:
+    cfg = scenario.partition
+    rng = seeding.rng(scenario.seed, "partition", cfg.rule)
+    if cfg.rule == "iid":
+        return (
+            partition.partition_iid(len(train), len(names), rng),
+            partition.partition_iid(len(test), len(names), rng),
+            {},
+        )
+    if cfg.rule == "dirichlet":
+        shares = partition.dirichlet_shares(family_order(train.family), len(names), cfg.alpha, rng)
+        return (
+            partition.partition_by_shares(train.family, shares, rng),
+            partition.partition_by_shares(test.family, shares, rng),
+            {},
+        )
+    attacks = [f for f in family_order(train.family) if f != BENIGN]
+    if cfg.families:
+        owners = partition.owners_from_explicit(cfg.families, names)
+    else:
+        sizes = dict(Counter(train.family))
+        owners = partition.assign_families(attacks, sizes, names, cfg.overlap, rng)
+    return (
+        partition.partition_disjoint(train.family, owners, names, rng),
+        partition.partition_disjoint(test.family, owners, names, rng),
+        owners,
+    )
+
+
+def _per_source(scenario: Scenario, tables: list[FlowTable], notes: list[str]) -> Federation:
+    by_org: dict[str, list[FlowTable]] = {}
+    for source, table in zip(scenario.data.sources, tables, strict=True):
+        by_org.setdefault(str(source.name), []).append(table)
+    orgs = []
+    for name, parts in by_org.items():
+        table = parts[0] if len(parts) == 1 else concat_tables(parts)
+        train, test, more = _train_test(table, scenario)
+        notes += [f"{name}: {note}" for note in more]
+        orgs.append(_with_validation(name, train, test, scenario, notes))
+    return Federation(scenario, orgs, notes)
