@@ -66,12 +66,14 @@ def scenarios() -> None:
     """List the built-in scenarios."""
     from fedsec.scenarios.config import builtin_names, load_scenario
 
-    grid = Table("name", "orgs", "partition", "view", "description", show_lines=False)
+    grid = Table()
+    grid.add_column("name", no_wrap=True)
+    for header in ("orgs", "partition", "view", "description"):
+        grid.add_column(header)
     for name in builtin_names():
         s = load_scenario(name)
-        grid.add_row(
-            name, str(s.org_count()), s.partition.rule, s.data.view, " ".join(s.description.split())
-        )
+        summary = " ".join(s.description.split()).split("; ")[0].split(". ")[0]
+        grid.add_row(name, str(s.org_count()), s.partition.rule, s.data.view, summary)
     console.print(grid)
 
 

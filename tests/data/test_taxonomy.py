@@ -1,0 +1,40 @@
+import numpy as np
+
+from fedsec.data.taxonomy import (
+    CIC_IDS2017,
+    FAMILIES,
+    NF_V2,
+    TON_IOT,
+    UNSW_NB15,
+    family_order,
+    map_labels,
+    normalize_label,
+)
+
+
+def test_every_mapping_targets_a_canonical_family():
+    for table in (CIC_IDS2017, NF_V2, TON_IOT, UNSW_NB15):
+        assert set(table.values()) <= set(FAMILIES)
+
+
+def test_unknown_labels_map_to_other_and_are_counted():
+    families, unknown = map_labels(
+        ["BENIGN", "DDoS", "Quantum Attack", "Quantum Attack"], CIC_IDS2017
+    )
+    assert list(families) == ["benign", "ddos", "other", "other"]
+    assert unknown == {"Quantum Attack": 2}
+
+
+def test_label_cosmetics_do_not_matter():
+    assert normalize_label("Web Attack \ufffd XSS ") == "Web Attack - XSS"
+    families, unknown = map_labels(["web attack - xss", " DoS Hulk"], CIC_IDS2017)
+    assert list(families) == ["web_attack", "dos"] and unknown == {}
+
+
+def test_family_order_puts_benign_first_and_unknown_last():
+    assert family_order(np.array(["dos", "zzz", "benign", "recon"])) == [
+        "benign",
+        "dos",
+        "recon",
+        "zzz",
+    ]
