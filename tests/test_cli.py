@@ -179,3 +179,14 @@ def test_simulate_errors_exit_non_zero_and_write_nothing(tmp_path, data_dir):
     assert no_data.exit_code == 2 and "not found" in no_data.output
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".never")]
+
+
+def test_detect_on_an_empty_file_names_it(run_dir, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    out = tmp_path / "alerts.jsonl"
+    result = runner.invoke(app, ["detect", "--model", str(run_dir / "model"), "--input",
+                                 str(empty), "--format", "unsw-nb15", "--out", str(out)])
+    assert result.exit_code == 2
+    assert "empty.csv" in result.output and "empty" in result.output
+    assert not out.exists()

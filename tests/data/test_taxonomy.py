@@ -38,3 +38,12 @@ def test_family_order_puts_benign_first_and_unknown_last():
         "recon",
         "zzz",
     ]
+
+
+def test_documented_mapping_matches_the_code():
+    from pathlib import Path
+
+    from fedsec.data.taxonomy import mapping_markdown
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "taxonomy.md"
+    assert doc.read_text() == mapping_markdown(), "regenerate docs/taxonomy.md"

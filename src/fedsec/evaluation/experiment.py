@@ -2,7 +2,8 @@
 
 Each organization is judged on its own test set plus the *unseen* attacks: test attacks, from
 every organization's test set, whose family is absent from that organization's training data
-(what it would face if those campaigns reached it). Overall metrics pool these per-org sets.
+(what it would face if those campaigns reached it), with the benign traffic of the organizations
+they come from. Overall metrics pool these per-org sets.
 ``local_recalibrated`` is the fair baseline: each local model with its threshold on the
 malicious score set on its own benign validation data to the federated model's false-positive
 rate there.
@@ -73,7 +74,7 @@ def calibrate(models: dict[str, FamilyClassifier], federation: Federation, targe
         model.thresholds["*"] = calibrate_threshold(np.concatenate([s for _, s in pooled]), target)
 
 
-def _val_benign_fpr(model: FamilyClassifier, federation: Federation, org_index: int) -> float:
+def val_benign_fpr(model: FamilyClassifier, federation: Federation, org_index: int) -> float:
     org = federation.orgs[org_index]
     benign = org.val.take(np.flatnonzero(org.val.family == BENIGN))
     if len(benign) == 0:
@@ -85,10 +86,14 @@ def _val_benign_fpr(model: FamilyClassifier, federation: Federation, org_index: 
 def evaluation_rows(
     true: np.ndarray, owner: np.ndarray, org_index: int, train_families: set[str]
 ) -> np.ndarray:
-    """What an organization is judged on: its own test rows plus every other organization's
-    test attacks of families it never trained on."""
+    """What an organization is judged on: its own test rows, every other organization's test
+    attacks of families it never trained on, and the benign test rows of the organizations those
+    attacks come from. The foreign benign rows keep the comparison honest where sources differ
+    (devices, datasets): flagging whatever looks foreign then costs false positives."""
     unseen = ~np.isin(true, [*train_families, BENIGN])
-    return (owner == org_index) | unseen
+    sources = np.unique(owner[unseen])
+    foreign_benign = (true == BENIGN) & np.isin(owner, sources)
+    return (owner == org_index) | unseen | foreign_benign
 
 
 def evaluate_arm(
@@ -185,7 +190,7 @@ def _recalibrated(
 ) -> dict:
     predictions, thresholds = {}, {}
     for index, org in enumerate(federation.orgs):
-        fed_fpr = _val_benign_fpr(arms["federated"].models[org.name], federation, index)
+        fed_fpr = val_benign_fpr(arms["federated"].models[org.name], federation, index)
         local = arms["local"].models[org.name]
         benign = org.val.take(np.flatnonzero(org.val.family == BENIGN))
         scores = local.decision_function(benign.features(federation.view).frame)

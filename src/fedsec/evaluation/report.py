@@ -134,8 +134,10 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
         + f" · wall time {timing.get('wall_s', 0):.1f} s",
         "",
         "Each organization is judged on its own test rows plus every other organization's test "
-        'attacks of families it never trained on ("unseen"). Unseen-family recall: share of '
-        "those attacks flagged as malicious (any attack family).",
+        'attacks of families it never trained on ("unseen"), with the benign test rows of the '
+        "organizations those attacks come from. Unseen-family recall: share of those attacks "
+        "flagged as malicious (any attack family); benign FPR counts own and foreign benign "
+        "rows.",
         "",
         "## Overall",
         "",
