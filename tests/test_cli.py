@@ -185,8 +185,20 @@ def test_detect_on_an_empty_file_names_it(run_dir, tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     out = tmp_path / "alerts.jsonl"
-    result = runner.invoke(app, ["detect", "--model", str(run_dir / "model"), "--input",
-                                 str(empty), "--format", "unsw-nb15", "--out", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "detect",
+            "--model",
+            str(run_dir / "model"),
+            "--input",
+            str(empty),
+            "--format",
+            "unsw-nb15",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 2
     assert "empty.csv" in result.output and "empty" in result.output
     assert not out.exists()

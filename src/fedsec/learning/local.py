@@ -1,17 +1,21 @@
 """The organization's side of a round: train the global model on local data, return parameters.
 
 The same function serves the in-process engine, the deployment executor and the local-only and
-centralized baselines (which simply never aggregate).
+centralized baselines (which simply never aggregate). What is minimized is named by the plan's
+``objective`` (see :mod:`fedsec.learning.objectives`), so classifiers, autoencoders and sequence
+models share one training loop.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
+from fedsec.learning.objectives import make_objective
 from fedsec.learning.params import Params, get_params, set_params
 
 
@@ -27,9 +31,9 @@ class TrainingPlan:
     momentum: float = 0.9
     weight_decay: float = 0.0
     prox_mu: float = 0.0
+    objective: str = "cross_entropy"
     class_weights: tuple[float, ...] | None = None
-    logit_offsets: tuple[float, ...] | None = None
-    absent_class_scale: float = 1.0
+    center: tuple[float, ...] | None = None  # Deep SVDD's hypersphere centre
     seed: int = 0
 
 
@@ -70,22 +74,15 @@ def local_update(
     set_params(model, global_params)
     anchor = [p.detach().clone() for p in model.parameters()] if plan.prox_mu > 0 else None
     steer = _as_tensors(correction, model)
-    loss_fn = _loss(plan)
+    objective = make_objective(plan)
     optimizer = _optimizer(model, plan)
-    features, targets = _tensors(x, y)
+    features, targets = tensors(x, y)
     generator = torch.Generator().manual_seed(plan.seed)
-    logit_scale = _restricted_softmax_scale(model, features, targets, plan.absent_class_scale)
-    offsets = torch.tensor(plan.logit_offsets, dtype=torch.float32) if plan.logit_offsets else None
     model.train()
     total, batches = 0.0, 0
     for batch in _batches(len(features), plan, generator):
         optimizer.zero_grad()
-        logits = model(features[batch])
-        if logit_scale is not None:
-            logits = logits * logit_scale
-        if offsets is not None:
-            logits = logits + offsets
-        loss = loss_fn(logits, targets[batch])
+        loss = objective(model, features[batch], targets[batch])
         if anchor is not None:
             drift = sum(
                 ((p - a) ** 2).sum() for p, a in zip(model.parameters(), anchor, strict=True)
@@ -108,35 +105,26 @@ def local_gradient(
     """Mean gradient of the local objective at ``params`` over all local rows (SCAFFOLD's
     control variate, option I), in evaluation mode so it is deterministic."""
     set_params(model, params)
-    loss_fn = _loss(plan, reduction="sum")
-    features, targets = _tensors(x, y)
+    objective = make_objective(plan)
+    features, targets = tensors(x, y)
     model.eval()
     model.zero_grad()
     for start in range(0, len(features), 8192):
         chunk = slice(start, start + 8192)
-        loss_fn(model(features[chunk]), targets[chunk]).backward()
-    weight = _total_weight(targets, plan)
+        objective(model, features[chunk], targets[chunk], reduction="sum").backward()
+    weight = objective.total_weight(targets)
     grads = [p.grad.detach().numpy() / weight for p in model.parameters()]
     model.zero_grad()
     return [g.astype(np.float32) for g in grads]
 
 
-def _total_weight(targets: torch.Tensor, plan: TrainingPlan) -> float:
-    if not plan.class_weights:
-        return float(len(targets))
-    return float(torch.tensor(plan.class_weights)[targets].sum())
-
-
-def _loss(plan: TrainingPlan, reduction: str = "mean") -> nn.CrossEntropyLoss:
-    weights = torch.tensor(plan.class_weights, dtype=torch.float32) if plan.class_weights else None
-    return nn.CrossEntropyLoss(weight=weights, reduction=reduction)
-
-
-def _tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    return (
-        torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
-        torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64)),
-    )
+def tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features as float32 (or int64 token ids), targets as int64."""
+    if np.issubdtype(np.asarray(x).dtype, np.integer):
+        features = torch.from_numpy(np.ascontiguousarray(x, dtype=np.int64))
+    else:
+        features = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    return features, torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64))
 
 
 def _as_tensors(arrays: Params | None, model: nn.Module) -> list[torch.Tensor] | None:
@@ -148,7 +136,7 @@ def _as_tensors(arrays: Params | None, model: nn.Module) -> list[torch.Tensor] |
     return [torch.from_numpy(np.asarray(a, dtype=np.float32)) for a in arrays]
 
 
-def _batches(n: int, plan: TrainingPlan, generator: torch.Generator):
+def _batches(n: int, plan: TrainingPlan, generator: torch.Generator) -> Iterator[torch.Tensor]:
     """Mini-batch index tensors: whole shuffled epochs, or exactly ``plan.steps`` batches."""
     done = 0
     while True:
@@ -162,30 +150,15 @@ def _batches(n: int, plan: TrainingPlan, generator: torch.Generator):
             return
 
 
-def _restricted_softmax_scale(
-    model: nn.Module, features: torch.Tensor, targets: torch.Tensor, scale: float
-) -> torch.Tensor | None:
-    """FedRS (Li & Zhan, KDD 2021): logits of classes absent from the local data are scaled by
-    ``scale`` < 1 during local training, so an organization that never saw a family does not
-    teach the shared model that nothing belongs to it."""
-    if scale >= 1.0:
-        return None
-    with torch.no_grad():
-        classes = model(features[:1]).shape[1]
-    present = torch.zeros(classes, dtype=torch.bool)
-    present[torch.unique(targets)] = True
-    return torch.where(present, 1.0, scale)
-
-
 def predict_logits(model: nn.Module, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
-    """Logits for many rows, in batches, without gradients."""
+    """Model outputs for many rows, in batches, without gradients."""
     model.eval()
     outputs = []
     with torch.no_grad():
         for start in range(0, len(x), batch_size):
-            chunk = torch.from_numpy(
-                np.ascontiguousarray(x[start : start + batch_size], dtype=np.float32)
-            )
+            chunk, _ = tensors(x[start : start + batch_size], np.zeros(0, np.int64))
             outputs.append(model(chunk).numpy())
-    width = model(torch.zeros(1, x.shape[1])).shape[1] if not outputs else outputs[0].shape[1]
-    return np.concatenate(outputs) if outputs else np.zeros((0, width), np.float32)
+    if outputs:
+        return np.concatenate(outputs)
+    width = model(tensors(np.zeros((1, *x.shape[1:]), x.dtype), np.zeros(0))[0]).shape[1]
+    return np.zeros((0, width), np.float32)

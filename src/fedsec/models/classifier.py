@@ -30,7 +30,6 @@ class FamilyClassifier:
     view: str
     thresholds: dict[str, float] = field(default_factory=dict)
     decision: str = "argmax"
-    logit_offsets: list[float] | None = None
     _module: MLP | None = field(default=None, repr=False, compare=False)
 
     def module(self) -> MLP:
@@ -48,8 +47,6 @@ class FamilyClassifier:
 
     def proba_from_matrix(self, x: np.ndarray) -> np.ndarray:
         logits = predict_logits(self.module(), x)
-        if self.logit_offsets is not None:
-            logits = logits + np.asarray(self.logit_offsets, dtype=np.float32)
         return torch.softmax(torch.from_numpy(logits), dim=1).numpy()
 
     def malicious_score(self, proba: np.ndarray) -> np.ndarray:
