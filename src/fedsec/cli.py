@@ -156,5 +156,60 @@ def detect(
     console.print(grid)
 
 
+@app.command("privacy-curve")
+@clean_errors
+def privacy_curve_command(
+    scenario: Annotated[str, typer.Argument(help="Built-in scenario name or TOML file.")],
+    epsilons: Annotated[str, typer.Option(help="Record-level epsilons; inf = no DP.")] = (
+        "0.5,1,2,4,8,inf"
+    ),
+    out: Annotated[Path | None, typer.Option(help="Output directory.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed (overrides the scenario's).")] = None,
+    data_dir: DataDir = None,
+    set_: Overrides = None,
+) -> None:
+    """Sweep record-level DP epsilon; plot macro-F1 and rare-family recall against it."""
+    from fedsec.errors import ConfigError
+    from fedsec.evaluation.privacy_curve import parse_epsilons, privacy_curve, write_curve
+    from fedsec.scenarios.config import load_scenario
+
+    try:
+        values = parse_epsilons(epsilons)
+    except ValueError as error:
+        raise ConfigError(f"--epsilons: {error}") from error
+    overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
+    config = load_scenario(scenario, overrides)
+    target = out or Path("runs") / f"{config.name}-privacy-seed{config.seed}"
+    with progress_bar() as bar:
+        task = bar.add_task("federated", total=config.rounds * len(values))
+        curve = privacy_curve(config, values, data_dir, lambda _: bar.advance(task))
+    write_curve(curve, config.to_toml(), target)
+    grid = Table(
+        "target ε",
+        "macro-F1",
+        "rare-family recall",
+        "unseen recall",
+        "benign FPR",
+        "MIA advantage",
+        title=f"{config.name}: privacy–utility",
+    )
+    for p in curve["points"]:
+        grid.add_row(
+            str(p["epsilon"]),
+            *(
+                f"{p[k]:.3f}" if p[k] is not None else "–"
+                for k in (
+                    "macro_f1",
+                    "rare_family_recall",
+                    "unseen_family_recall",
+                    "benign_fpr",
+                    "membership_advantage",
+                )
+            ),
+        )
+    console.print(grid)
+    console.print(f"curve directory: [bold]{target}[/]")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

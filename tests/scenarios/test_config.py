@@ -76,3 +76,43 @@ def test_resolved_config_round_trips(tmp_path):
     path = tmp_path / "config.toml"
     path.write_text(scenario.to_toml())
     assert load_scenario(str(path)) == scenario
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("privacy.sample_dp.epsilon=-1", "epsilon"),
+        ("privacy.sample_dp.delta=2", "delta"),
+        ("privacy.client_dp.noise_multiplier=-0.5", "noise_multiplier"),
+        ("privacy.secagg_threshold=9", "exceeds"),
+        ("privacy.secure_aggregatoin=true", "secure_aggregatoin"),
+    ],
+)
+def test_bad_privacy_settings_are_rejected(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_scenario("unsw-5org-disjoint", [override])
+
+
+def test_dp_sgd_cannot_hide_unclipped_terms():
+    with pytest.raises(ConfigError, match="cannot be combined"):
+        load_scenario(
+            "unsw-5org-disjoint", ["privacy.sample_dp.epsilon=2", "strategy.name=fedprox"]
+        )
+
+
+def test_privacy_fields_are_settable():
+    scenario = load_scenario(
+        "unsw-5org-disjoint",
+        [
+            "privacy.secure_aggregation=true",
+            "privacy.sample_dp.epsilon=4",
+            "privacy.client_dp.noise_multiplier=0.8",
+            "privacy.client_dp.clip=0.5",
+        ],
+    )
+    assert scenario.privacy.secure_aggregation
+    assert scenario.privacy.sample_dp.enabled and scenario.privacy.sample_dp.epsilon == 4
+    assert scenario.privacy.client_dp.enabled and scenario.privacy.client_dp.clip == 0.5
+    assert not load_scenario(
+        "unsw-5org-disjoint", ["privacy.sample_dp.epsilon=inf"]
+    ).privacy.sample_dp.enabled

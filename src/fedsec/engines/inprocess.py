@@ -19,6 +19,7 @@ from fedsec.learning import scaffold
 from fedsec.learning.aggregate import ServerOptimizer, ServerState, server_step, weighted_average
 from fedsec.learning.local import TrainingPlan, Update, local_gradient, local_update
 from fedsec.learning.params import Params
+from fedsec.learning.protect import ProtectionPlan, RoundProtection, protected_average
 
 
 @dataclass
@@ -36,6 +37,9 @@ class RoundRecord:
     selected: list[str]
     loss: float
     seconds: float
+    protection_seconds: float = 0.0
+    dropped: list[str] = field(default_factory=list)
+    steps: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -91,6 +95,7 @@ def run_federated(
     min_orgs: int = 1,
     seed: int = 0,
     on_round: Callable[[int, Params], None] | None = None,
+    protection: ProtectionPlan | None = None,
 ) -> FederatedResult:
     """Run ``rounds`` rounds of select -> local update -> aggregate; return the global model."""
     by_name = {shard.name: shard for shard in shards}
@@ -109,13 +114,31 @@ def run_federated(
                 controls.refresh(name, local_gradient(model, params, shard.x, shard.y, shard_plan))
         if controls:
             controls.aggregate(selected)
-        params, state = server_step(params, weighted_average(updates), server, state)
+        if protection is None:
+            averaged, guarded = weighted_average(updates), RoundProtection()
+        else:
+            by_org = dict(zip(selected, updates, strict=True))
+            averaged, guarded = protected_average(params, by_org, protection, round_)
+        params, state = server_step(params, averaged, server, state)
         loss = float(
             np.average(
                 [u.metrics["loss"] for u in updates], weights=[u.num_samples for u in updates]
             )
         )
-        history.append(RoundRecord(round_, selected, loss, time.perf_counter() - started))
+        steps = {
+            n: int(u.metrics.get("dp_steps", 0)) for n, u in zip(selected, updates, strict=True)
+        }
+        history.append(
+            RoundRecord(
+                round_,
+                selected,
+                loss,
+                time.perf_counter() - started,
+                guarded.seconds,
+                guarded.dropped,
+                steps,
+            )
+        )
         if on_round is not None:
             on_round(round_, params)
     return FederatedResult(params, history)

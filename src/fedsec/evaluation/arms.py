@@ -24,9 +24,11 @@ from fedsec.data.flows import FeatureFrame
 from fedsec.data.taxonomy import family_order
 from fedsec.engines.inprocess import Shard, run_federated
 from fedsec.features.preprocess import Preprocessor, fit_preprocessor, local_stats, merge_stats
+from fedsec.learning import dp
 from fedsec.learning.aggregate import ServerOptimizer
 from fedsec.learning.local import TrainingPlan, local_update
 from fedsec.learning.params import Params, get_params
+from fedsec.learning.protect import ProtectionPlan
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.scenarios.config import Scenario
@@ -54,6 +56,8 @@ class ArmModels:
     curve: list[tuple[int, float]] = field(default_factory=list)
     seconds: float = 0.0
     round_seconds: list[float] = field(default_factory=list)
+    privacy: dict = field(default_factory=dict)
+    protection_seconds: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -119,7 +123,11 @@ def learner(
 
 
 def plan(
-    scenario: Scenario, weights: tuple[float, ...] | None, orgs_per_step: int, *purpose: object
+    scenario: Scenario,
+    weights: tuple[float, ...] | None,
+    orgs_per_step: int,
+    noise: float,
+    *purpose: object,
 ) -> TrainingPlan:
     """The training plan of one round; the centralized arm takes every org's share of steps."""
     t, s = scenario.training, scenario.strategy
@@ -134,8 +142,43 @@ def plan(
         weight_decay=t.weight_decay,
         prox_mu=s.prox_mu if federated and s.name == "fedprox" else 0.0,
         class_weights=weights,
+        dp_noise_multiplier=noise,
+        dp_max_grad_norm=scenario.privacy.sample_dp.max_grad_norm,
         seed=seeding.derive_seed(scenario.seed, *purpose),
     )
+
+
+def steps_per_round(scenario: Scenario, rows: int, orgs_per_step: int) -> int:
+    t = scenario.training
+    if t.local_steps:
+        return t.local_steps * orgs_per_step
+    return t.local_epochs * -(-rows // t.batch_size)
+
+
+def dp_noise(scenario: Scenario, rows: int, orgs_per_step: int) -> float:
+    """DP-SGD noise multiplier meeting the scenario's record-level epsilon over all rounds."""
+    budget = scenario.privacy.sample_dp
+    if not budget.enabled:
+        return 0.0
+    steps = scenario.rounds * steps_per_round(scenario, rows, orgs_per_step)
+    return dp.calibrate_sample_dp(
+        float(budget.epsilon), budget.delta, rows, scenario.training.batch_size, steps
+    )
+
+
+def dp_spent(scenario: Scenario, noise: float, rows: int, steps: int) -> dict:
+    """What a DP-SGD run spent, from the accountant (empty when DP is off)."""
+    if noise <= 0:
+        return {}
+    rate = min(1.0, scenario.training.batch_size / rows)
+    return {
+        "noise_multiplier": round(noise, 6),
+        "sample_rate": round(rate, 6),
+        "steps": steps,
+        "epsilon": round(
+            dp.sample_dp_epsilon(noise, rate, steps, scenario.privacy.sample_dp.delta), 4
+        ),
+    }
 
 
 def curve_rounds(scenario: Scenario) -> set[int]:
@@ -167,10 +210,11 @@ def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress)
     x = np.concatenate([shared.pre.transform(o.train.frame) for o in orgs])
     y = np.concatenate([shared.encode_labels(o.y_train) for o in orgs])
     val = {o.name: shared.pre.transform(o.val.frame) for o in orgs}
+    noise = dp_noise(scenario, len(x), len(orgs))
     marks, curve, rounds_s = curve_rounds(scenario), [], []
     for round_ in range(1, scenario.rounds + 1):
         t0 = time.perf_counter()
-        round_plan = plan(scenario, shared.weights, len(orgs), "centralized", round_)
+        round_plan = plan(scenario, shared.weights, len(orgs), noise, "centralized", round_)
         shared.params = local_update(shared.network, shared.params, x, y, round_plan).params
         rounds_s.append(time.perf_counter() - t0)
         if round_ in marks:
@@ -180,12 +224,14 @@ def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress)
             )
         tick("centralized")
     clf = shared.classifier(scenario)
+    steps = scenario.rounds * steps_per_round(scenario, len(x), len(orgs))
     return ArmModels(
         "centralized",
         dict.fromkeys([o.name for o in orgs], clf),
         curve,
         time.perf_counter() - started,
         rounds_s,
+        {"pooled": dp_spent(scenario, noise, len(x), steps)},
     )
 
 
@@ -197,13 +243,14 @@ def train_local(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> Ar
         for o in orgs
     }
     val = {o.name: alone[o.name].pre.transform(o.val.frame) for o in orgs}
+    noise = {o.name: dp_noise(scenario, len(o.y_train), 1) for o in orgs}
     marks, curve, rounds_s = curve_rounds(scenario), [], []
     for round_ in range(1, scenario.rounds + 1):
         t0 = time.perf_counter()
         for org in orgs:
             solo = alone[org.name]
             x, y = data[org.name]
-            round_plan = plan(scenario, solo.weights, 1, "local", org.name, round_)
+            round_plan = plan(scenario, solo.weights, 1, noise[org.name], "local", org.name, round_)
             solo.params = local_update(solo.network, solo.params, x, y, round_plan).params
         rounds_s.append(time.perf_counter() - t0)
         if round_ in marks:
@@ -211,7 +258,16 @@ def train_local(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> Ar
             curve.append((round_, val_macro_f1(models, orgs, val)))
         tick("local")
     models = {name: solo.classifier(scenario) for name, solo in alone.items()}
-    return ArmModels("local", models, curve, time.perf_counter() - started, rounds_s)
+    spent = {
+        o.name: dp_spent(
+            scenario,
+            noise[o.name],
+            len(o.y_train),
+            scenario.rounds * steps_per_round(scenario, len(o.y_train), 1),
+        )
+        for o in orgs
+    }
+    return ArmModels("local", models, curve, time.perf_counter() - started, rounds_s, spent)
 
 
 def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> ArmModels:
@@ -233,25 +289,48 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
             )
         tick("federated")
 
+    noise = {o.name: dp_noise(scenario, len(o.y_train), 1) for o in orgs}
     result = run_federated(
         shared.network,
         shared.params,
         shards,
-        lambda shard, round_: plan(scenario, shared.weights, 1, "federated", shard.name, round_),
+        lambda shard, round_: plan(
+            scenario, shared.weights, 1, noise[shard.name], "federated", shard.name, round_
+        ),
         ServerOptimizer(s.name, s.server_lr, s.beta1, s.beta2, s.tau),
         scenario.rounds,
         fraction=s.fraction,
         min_orgs=s.min_orgs,
         seed=scenario.seed,
         on_round=on_round,
+        protection=protection_plan(scenario),
     )
     clf = replace(shared, params=result.params).classifier(scenario)
+    done = {o.name: sum(r.steps.get(o.name, 0) for r in result.history) for o in orgs}
+    spent = {o.name: dp_spent(scenario, noise[o.name], len(o.y_train), done[o.name]) for o in orgs}
     return ArmModels(
         "federated",
         dict.fromkeys([o.name for o in orgs], clf),
         curve,
         time.perf_counter() - started,
         [r.seconds for r in result.history],
+        spent,
+        [r.protection_seconds for r in result.history],
+    )
+
+
+def protection_plan(scenario: Scenario) -> ProtectionPlan | None:
+    """How updates are protected on their way to the coordinator (None: sent in clear)."""
+    p = scenario.privacy
+    if not (p.secure_aggregation or p.client_dp.enabled):
+        return None
+    return ProtectionPlan(
+        secure_aggregation=p.secure_aggregation,
+        threshold=p.secagg_threshold,
+        weight_unit=p.weight_unit,
+        client_noise_multiplier=p.client_dp.noise_multiplier,
+        client_clip=p.client_dp.clip,
+        seed=seeding.derive_seed(scenario.seed, "protection"),
     )
 
 

@@ -21,8 +21,10 @@ import numpy as np
 from fedsec import seeding
 from fedsec.data.flows import concat_tables
 from fedsec.data.taxonomy import BENIGN, family_order
+from fedsec.engines.inprocess import select_orgs
 from fedsec.evaluation.arms import TRAINERS, ArmModels, OrgFrames
 from fedsec.evaluation.metrics import classification_metrics, pooled_rate, unseen_metrics
+from fedsec.evaluation.privacy import membership_audit, privacy_section
 from fedsec.models.classifier import FamilyClassifier, calibrate_threshold
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation, build_federation
@@ -131,11 +133,16 @@ def evaluate_arm(
 
 
 def run_experiment(
-    scenario: Scenario, data_dir: str | Path | None, tick: Callable[[str], None] = lambda _: None
+    scenario: Scenario,
+    data_dir: str | Path | None,
+    tick: Callable[[str], None] = lambda _: None,
+    federation: Federation | None = None,
 ) -> Experiment:
+    """Train and evaluate every arm; ``federation`` reuses splits already built for a sweep."""
     started = time.perf_counter()
     seeding.deterministic_torch(threads=1)
-    federation = build_federation(scenario, data_dir)
+    if federation is None:
+        federation = build_federation(scenario, data_dir)
     loaded = time.perf_counter()
     frames = org_frames(federation)
     arms = {name: TRAINERS[name](scenario, frames, tick) for name in scenario.evaluation.arms}
@@ -153,12 +160,17 @@ def run_experiment(
             arms, federation, test_frame, owner, test.family
         )
     metrics = _metrics(scenario, federation, results)
+    metrics["privacy"] = _privacy(scenario, federation, arms)
     timing = {
         "wall_s": round(time.perf_counter() - started, 3),
         "load_s": round(loaded - started, 3),
         "arms_s": {name: round(arm.seconds, 3) for name, arm in arms.items()},
         "round_s": {name: [round(s, 4) for s in arm.round_seconds] for name, arm in arms.items()},
     }
+    protected = [s for arm in arms.values() for s in arm.protection_seconds]
+    if scenario.privacy.secure_aggregation and protected:
+        timing["secure_aggregation_s"] = round(float(sum(protected)), 3)
+        timing["secure_aggregation_round_s"] = round(float(np.mean(protected)), 4)
     return Experiment(scenario, federation, arms, metrics, timing)
 
 
@@ -203,6 +215,25 @@ def _recalibrated(
         "validation rows to the federated model's false-positive rate there"
     )
     return result
+
+
+def _privacy(scenario: Scenario, federation: Federation, arms: dict[str, ArmModels]) -> dict:
+    audits = {}
+    if scenario.privacy.audit:
+        for name in ("centralized", "federated"):
+            if name in arms:
+                model = next(iter(arms[name].models.values()))
+                audits[name] = membership_audit(model, federation, scenario.seed)
+    sampled = len(
+        select_orgs(
+            [o.name for o in federation.orgs],
+            scenario.strategy.fraction,
+            scenario.strategy.min_orgs,
+            scenario.seed,
+            1,
+        )
+    )
+    return privacy_section(scenario, arms, audits, sampled)
 
 
 def _metrics(scenario: Scenario, federation: Federation, results: dict[str, dict]) -> dict:

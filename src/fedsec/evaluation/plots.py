@@ -14,7 +14,7 @@ import numpy as np
 from fedsec import atomic
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
+def save_png(fig: plt.Figure, path: Path) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
@@ -35,7 +35,7 @@ def learning_curves(metrics: dict, path: Path) -> None:
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
     ax.legend()
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def per_org_comparison(metrics: dict, path: Path) -> None:
@@ -58,4 +58,4 @@ def per_org_comparison(metrics: dict, path: Path) -> None:
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle(f"{metrics['scenario']}: per-organization comparison")
-    _save(fig, path)
+    save_png(fig, path)

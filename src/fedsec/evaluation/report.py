@@ -123,6 +123,53 @@ def verdict(metrics: dict) -> list[str]:
     return lines
 
 
+def privacy_lines(privacy: dict) -> list[str]:
+    """Mechanisms on, what they guarantee, what the coordinator sees, what an attacker learns."""
+    lines = []
+    secagg = privacy["secure_aggregation"]
+    lines.append(
+        f"- Secure aggregation: on ({secagg['threshold']}-of-n, tolerates "
+        f"{secagg['tolerated_dropouts']} dropouts; {secagg['scheme']})."
+        if secagg["enabled"]
+        else "- Secure aggregation: off (the coordinator reads each organization's update)."
+    )
+    sample = privacy["sample_dp"]
+    if sample["enabled"]:
+        lines.append(
+            f"- Record-level DP-SGD: target ε = {sample['target_epsilon']}, "
+            f"δ = {sample['delta']}, clipping norm {sample['max_grad_norm']}."
+        )
+        for arm, spent in sample["per_arm"].items():
+            eps = ", ".join(
+                f"{org} ε={s.get('epsilon')} (σ={s.get('noise_multiplier')})"
+                for org, s in spent.items()
+                if s
+            )
+            lines.append(f"  - {arm}: {eps}")
+    else:
+        lines.append("- Record-level DP: off (no ε guarantee for training records).")
+    client = privacy["client_dp"]
+    if client["enabled"]:
+        lines.append(
+            f"- Organization-level DP: noise multiplier {client['noise_multiplier']}, "
+            f"clip {client['clip']}: ε = {fmt(client['epsilon_pld'])} (PLD), "
+            f"{fmt(client['epsilon_rdp'])} (RDP), δ = {client['delta']}."
+        )
+        if client.get("warning"):
+            lines.append(f"  - **Warning**: {client['warning']}.")
+    lines.append("- The coordinator observes: " + "; ".join(privacy["coordinator_observes"]) + ".")
+    for arm, audit in privacy.get("membership_inference", {}).items():
+        lines.append(
+            f"- Membership inference on the {arm} model ({audit['members']} members vs "
+            f"{audit['non_members']} non-members): loss-threshold AUC "
+            f"{fmt(audit['loss_threshold']['auc'])}, advantage "
+            f"{fmt(audit['loss_threshold']['advantage'])}; class-calibrated AUC "
+            f"{fmt(audit['class_calibrated']['auc'])}, advantage "
+            f"{fmt(audit['class_calibrated']['advantage'])} (0.5 / 0 = learns nothing)."
+        )
+    return lines
+
+
 def render(metrics: dict, timing: dict, config_text: str) -> str:
     notes = metrics["federation"].get("notes") or []
     parts = [
@@ -160,6 +207,8 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
         data_table(metrics),
         "",
     ]
+    if "privacy" in metrics:
+        parts += ["## Privacy", "", *privacy_lines(metrics["privacy"]), ""]
     if notes:
         parts += ["## Notes on the data", "", *[f"- {n}" for n in notes], ""]
     parts += ["## Resolved configuration", "", "```toml", config_text.rstrip(), "```", ""]

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from fedsec.learning.dpsgd import dp_update
 from fedsec.learning.objectives import make_objective
 from fedsec.learning.params import Params, get_params, set_params
 
@@ -34,6 +35,8 @@ class TrainingPlan:
     objective: str = "cross_entropy"
     class_weights: tuple[float, ...] | None = None
     center: tuple[float, ...] | None = None  # Deep SVDD's hypersphere centre
+    dp_noise_multiplier: float = 0.0  # > 0: DP-SGD (Opacus) with Poisson-sampled batches
+    dp_max_grad_norm: float = 1.0
     seed: int = 0
 
 
@@ -70,6 +73,8 @@ def local_update(
     """
     if len(x) == 0:
         raise ValueError("local_update needs at least one training row")
+    if plan.dp_noise_multiplier > 0:
+        return _private_update(model, global_params, x, y, plan, correction)
     torch.manual_seed(plan.seed)
     set_params(model, global_params)
     anchor = [p.detach().clone() for p in model.parameters()] if plan.prox_mu > 0 else None
@@ -97,6 +102,23 @@ def local_update(
         batches += 1
     model.eval()
     return Update(get_params(model), len(x), {"loss": total / max(batches, 1)})
+
+
+def _private_update(
+    model: nn.Module,
+    global_params: Params,
+    x: np.ndarray,
+    y: np.ndarray,
+    plan: TrainingPlan,
+    correction: Params | None,
+) -> Update:
+    if correction is not None or plan.prox_mu > 0:
+        raise ValueError("DP-SGD cannot be combined with SCAFFOLD or FedProx terms")
+    torch.manual_seed(plan.seed)
+    features, targets = tensors(x, y)
+    steps = plan.steps or plan.epochs * -(-len(x) // plan.batch_size)
+    params, loss, done = dp_update(model, global_params, features, targets, plan, steps)
+    return Update(params, len(x), {"loss": loss, "dp_steps": float(done)})
 
 
 def local_gradient(

@@ -92,6 +92,41 @@ class StrategyConfig(Strict):
     tau: float = Field(default=1e-3, gt=0)
 
 
+class SampleDpConfig(Strict):
+    """Record-level DP-SGD at every organization (and for the centralized baseline)."""
+
+    epsilon: float | None = Field(default=None, gt=0, description="None or inf: off")
+    delta: float = Field(default=1e-5, gt=0, lt=1)
+    max_grad_norm: float = Field(default=1.0, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        return self.epsilon is not None and self.epsilon != float("inf")
+
+
+class ClientDpConfig(Strict):
+    """Organization-level DP: clip each update, add Gaussian noise (shared among orgs)."""
+
+    noise_multiplier: float = Field(default=0.0, ge=0, description="0: off")
+    clip: float = Field(default=1.0, gt=0)
+    delta: float = Field(default=1e-5, gt=0, lt=1)
+
+    @property
+    def enabled(self) -> bool:
+        return self.noise_multiplier > 0
+
+
+class PrivacyConfig(Strict):
+    secure_aggregation: bool = False
+    secagg_threshold: int | None = Field(
+        default=None, ge=1, description="survivors needed; default a majority"
+    )
+    weight_unit: float = Field(default=1000.0, gt=0, description="rows per unit of weight")
+    sample_dp: SampleDpConfig = Field(default_factory=SampleDpConfig)
+    client_dp: ClientDpConfig = Field(default_factory=ClientDpConfig)
+    audit: bool = Field(default=True, description="membership-inference audit of the model")
+
+
 ARMS: tuple[str, ...] = ("centralized", "local", "federated")
 
 
@@ -116,9 +151,11 @@ class Scenario(Strict):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     strategy: StrategyConfig = Field(default_factory=StrategyConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
+        self._check_privacy()
         p = self.partition
         if p.rule == "per-source":
             missing = [i for i, s in enumerate(self.data.sources) if not s.name]
@@ -129,6 +166,21 @@ class Scenario(Strict):
         if self.strategy.min_orgs > self.org_count():
             raise ValueError("strategy.min_orgs exceeds the number of organizations")
         return self
+
+    def _check_privacy(self) -> None:
+        privacy = self.privacy
+        if privacy.sample_dp.enabled and self.strategy.name in ("fedprox", "scaffold"):
+            raise ValueError(
+                f"privacy.sample_dp cannot be combined with strategy "
+                f"{self.strategy.name!r} (its extra gradient terms are not clipped)"
+            )
+        threshold = privacy.secagg_threshold
+        if threshold is not None and threshold > self.org_count():
+            raise ValueError(
+                f"privacy.secagg_threshold {threshold} exceeds the {self.org_count()} organizations"
+            )
+        if privacy.client_dp.enabled and self.strategy.name == "scaffold":
+            raise ValueError("privacy.client_dp cannot be combined with SCAFFOLD")
 
     def org_count(self) -> int:
         if self.partition.rule == "per-source":

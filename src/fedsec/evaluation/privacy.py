@@ -1,0 +1,163 @@
+"""The privacy section of a run: mechanisms, epsilons, what the coordinator can observe, and a
+membership-inference audit of the released model.
+
+The audit asks how well an attacker holding the model tells training records (members) from
+records of the same population it never saw (non-members, the test split; duplicate feature
+vectors never straddle the two). Two attacks: the loss threshold (Yeom et al., 2018) and a
+class-calibrated loss (each record's loss standardized by the loss distribution of its family on
+reference non-members, the population data an attacker is assumed to have).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from fedsec import seeding
+from fedsec.data.flows import concat_tables
+from fedsec.learning import dp
+from fedsec.learning.secagg import default_threshold
+from fedsec.models.classifier import FamilyClassifier
+from fedsec.scenarios.config import Scenario
+from fedsec.scenarios.federation import Federation
+
+AUDIT_ROWS = 5000
+
+
+def record_losses(model: FamilyClassifier, frame, families: np.ndarray) -> np.ndarray:
+    """Cross-entropy of each record's true family (NaN where the model lacks that family)."""
+    proba = model.predict_proba(frame)
+    index = {c: i for i, c in enumerate(model.classes)}
+    losses = np.full(len(families), np.nan)
+    for row, family in enumerate(families):
+        if family in index:
+            losses[row] = -np.log(max(float(proba[row, index[family]]), 1e-12))
+    return losses
+
+
+def attack_strength(member_scores: np.ndarray, other_scores: np.ndarray) -> dict:
+    """AUC and advantage (max TPR - FPR) of scores that should be higher for members."""
+    truth = np.r_[np.ones(len(member_scores)), np.zeros(len(other_scores))]
+    scores = np.r_[member_scores, other_scores]
+    fpr, tpr, _ = roc_curve(truth, scores)
+    return {
+        "auc": round(float(roc_auc_score(truth, scores)), 4),
+        "advantage": round(float(np.max(tpr - fpr)), 4),
+    }
+
+
+def membership_audit(model: FamilyClassifier, federation: Federation, seed: int) -> dict:
+    """Both attacks on balanced member / non-member samples."""
+    view = federation.view
+    rng = seeding.rng(seed, "membership-audit")
+    members = concat_tables([o.train for o in federation.orgs])
+    others = concat_tables([o.test for o in federation.orgs])
+    other_rows = rng.permutation(len(others))
+    reference, held = other_rows[: len(other_rows) // 2], other_rows[len(other_rows) // 2 :]
+    n = min(AUDIT_ROWS, len(members), len(held))
+    member_rows = rng.choice(len(members), size=n, replace=False)
+    held = held[:n]
+    m_loss = record_losses(
+        model, members.take(member_rows).features(view).frame, members.family[member_rows]
+    )
+    o_loss = record_losses(model, others.take(held).features(view).frame, others.family[held])
+    r_fam = others.family[reference[:AUDIT_ROWS]]
+    r_loss = record_losses(model, others.take(reference[:AUDIT_ROWS]).features(view).frame, r_fam)
+    m_ok, o_ok = np.isfinite(m_loss), np.isfinite(o_loss)
+    calibrate = _calibrator(r_fam, r_loss)
+    return {
+        "members": int(m_ok.sum()),
+        "non_members": int(o_ok.sum()),
+        "loss_threshold": attack_strength(-m_loss[m_ok], -o_loss[o_ok]),
+        "class_calibrated": attack_strength(
+            -calibrate(members.family[member_rows][m_ok], m_loss[m_ok]),
+            -calibrate(others.family[held][o_ok], o_loss[o_ok]),
+        ),
+    }
+
+
+def _calibrator(families: np.ndarray, losses: np.ndarray):
+    ok = np.isfinite(losses)
+    stats = {}
+    for family in np.unique(families[ok]):
+        values = losses[ok & (families == family)]
+        stats[family] = (float(values.mean()), float(values.std()) + 1e-6)
+    overall = (float(losses[ok].mean()), float(losses[ok].std()) + 1e-6) if ok.any() else (0, 1)
+
+    def standardize(fams: np.ndarray, values: np.ndarray) -> np.ndarray:
+        centre = np.array([stats.get(f, overall)[0] for f in fams])
+        scale = np.array([stats.get(f, overall)[1] for f in fams])
+        return (values - centre) / scale
+
+    return standardize
+
+
+def coordinator_view(scenario: Scenario) -> list[str]:
+    p = scenario.privacy
+    seen = [
+        "the training plan it sends and the number of rounds",
+        "which organizations take part in each round",
+    ]
+    if p.secure_aggregation:
+        seen.append(
+            "masked updates only (each uniformly random on its own) and their sum: "
+            "never one organization's update or row count"
+        )
+    else:
+        seen.append("every organization's full model update and row count, in clear")
+    if p.client_dp.enabled:
+        seen.append("updates clipped and noised by the organizations before they leave them")
+    seen.append(
+        "per-family row counts and feature summaries (sums, sums of squares, min/max) "
+        "used to fit preprocessing; never rows"
+    )
+    return seen
+
+
+def privacy_section(
+    scenario: Scenario, arms: dict, audits: dict[str, dict], rounds_selected: int
+) -> dict:
+    """The ``privacy`` entry of metrics.json."""
+    p = scenario.privacy
+    section: dict = {
+        "secure_aggregation": {"enabled": p.secure_aggregation},
+        "sample_dp": {"enabled": p.sample_dp.enabled},
+        "client_dp": {"enabled": p.client_dp.enabled},
+        "coordinator_observes": coordinator_view(scenario),
+        "membership_inference": audits,
+    }
+    if p.secure_aggregation:
+        orgs = scenario.org_count()
+        threshold = p.secagg_threshold or default_threshold(orgs)
+        section["secure_aggregation"].update(
+            threshold=threshold,
+            tolerated_dropouts=orgs - threshold,
+            scheme="pairwise X25519/HKDF-SHA256/AES-CTR masks mod 2^32, fixed point 2^-16, "
+            "Shamir-shared seeds, AES-GCM sealed shares",
+        )
+    if p.sample_dp.enabled:
+        section["sample_dp"].update(
+            target_epsilon=p.sample_dp.epsilon,
+            delta=p.sample_dp.delta,
+            max_grad_norm=p.sample_dp.max_grad_norm,
+            per_arm={name: arm.privacy for name, arm in arms.items()},
+        )
+    if p.client_dp.enabled:
+        orgs = scenario.org_count()
+        eps = dp.client_dp_epsilon(
+            p.client_dp.noise_multiplier, orgs, rounds_selected, scenario.rounds, p.client_dp.delta
+        )
+        section["client_dp"].update(
+            noise_multiplier=p.client_dp.noise_multiplier,
+            clip=p.client_dp.clip,
+            delta=p.client_dp.delta,
+            epsilon_pld=_finite_or_none(eps["pld"]),
+            epsilon_rdp=_finite_or_none(eps["rdp"]),
+            warning=dp.client_dp_warning(eps["pld"], orgs),
+        )
+    return section
+
+
+def _finite_or_none(value: float) -> float | None:
+    """JSON has no infinity: an unbounded epsilon is reported as null (and warned about)."""
+    return round(value, 4) if np.isfinite(value) else None

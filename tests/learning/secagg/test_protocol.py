@@ -1,0 +1,103 @@
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy.stats import chisquare
+
+from fedsec.learning.secagg import SecAggError, default_threshold, secure_sum
+from fedsec.learning.secagg.client import SecAggClient
+from fedsec.learning.secagg.encoding import decode, encode
+from fedsec.learning.secagg.server import SecAggServer
+
+
+def _vectors(parties=6, length=5000, seed=0):
+    rng = np.random.default_rng(seed)
+    return {f"org{i}": rng.normal(0, 2, length) for i in range(parties)}
+
+
+def _encoded_sum(vectors, names):
+    total = np.zeros(len(next(iter(vectors.values()))), dtype=np.uint32)
+    for name in names:
+        total = total + encode(vectors[name], len(vectors))
+    return decode(total)
+
+
+def test_masked_sum_equals_the_plain_sum_exactly():
+    for seed in range(3):
+        vectors = _vectors(seed=seed)
+        result = secure_sum(vectors, round_=seed)
+        assert np.array_equal(result.total, _encoded_sum(vectors, vectors))
+        assert np.abs(result.total - np.sum(list(vectors.values()), axis=0)).max() < 1e-4
+
+
+def test_one_masked_update_alone_looks_uniform():
+    vectors = _vectors(parties=4, length=40_000)
+    result = secure_sum(vectors, round_=1)
+    masked = result.masked["org0"]
+    top_byte = (masked >> 24).astype(np.int64)
+    assert chisquare(np.bincount(top_byte, minlength=256)).pvalue > 1e-3
+    unmasked_top = (encode(vectors["org0"], 4) >> 24).astype(np.int64)
+    assert chisquare(np.bincount(unmasked_top, minlength=256)).pvalue < 1e-12
+    assert abs(np.corrcoef(masked.astype(float), encode(vectors["org0"], 4))[0, 1]) < 0.02
+
+
+def test_dropouts_up_to_the_threshold_are_recovered_and_beyond_it_fail():
+    vectors = _vectors(parties=7)
+    threshold = default_threshold(7)  # 4 of 7: up to 3 may drop
+    gone = {"org1", "org4", "org6"}
+    result = secure_sum(vectors, 3, drop_after_sharing=gone)
+    assert result.dropped == sorted(gone)
+    assert np.array_equal(result.total, _encoded_sum(vectors, set(vectors) - gone))
+    with pytest.raises(SecAggError, match=f"{threshold} are needed"):
+        secure_sum(vectors, 3, drop_after_sharing=gone | {"org0"})
+
+
+def test_tampered_shares_are_rejected():
+    def flip(sealed):
+        victim = sealed["org2"][0]
+        data = bytearray(victim.ciphertext)
+        data[20] ^= 0x01
+        sealed["org2"][0] = dataclasses.replace(victim, ciphertext=bytes(data))
+        return sealed
+
+    with pytest.raises(SecAggError, match=r"from org2 .* failed authentication"):
+        secure_sum(_vectors(), 1, tamper=flip)
+
+
+def test_a_share_replayed_from_another_round_is_rejected():
+    vectors = _vectors(parties=3)
+    names = sorted(vectors)
+    old = {n: SecAggClient(n, 1, 2) for n in names}
+    server = SecAggServer(1, 2)
+    roster = server.collect_advertisements([c.advertise() for c in old.values()])
+    stale = old["org0"].share(roster)
+    fresh = {n: SecAggClient(n, 2, 2) for n in names}
+    fresh["org1"].roster = roster
+    for n in names:  # same keys, next round: the round is bound into each share
+        fresh[n].cipher_keys = old[n].cipher_keys
+    with pytest.raises(SecAggError, match="failed authentication"):
+        fresh["org1"].receive([s for s in stale if s.recipient == "org1"])
+
+
+def test_a_survivor_revealing_a_false_share_is_caught():
+    vectors = _vectors(parties=4)
+    names = sorted(vectors)
+    clients = {n: SecAggClient(n, 5, 3) for n in names}
+    server = SecAggServer(5, 3)
+    roster = server.collect_advertisements([c.advertise() for c in clients.values()])
+    inbox = server.route({n: c.share(roster) for n, c in clients.items()})
+    for n, c in clients.items():
+        c.receive(inbox[n])
+    for n in names:
+        server.collect_input(n, clients[n].masked_input(encode(vectors[n], 4), names))
+    reveals = [r for n in names for r in clients[n].reveal(names, [])]
+    lie = next(r for r in reveals if r.owner == "org3" and r.revealer == "org0")
+    reveals[reveals.index(lie)] = dataclasses.replace(lie, share=bytes(len(lie.share)))
+    with pytest.raises(SecAggError, match=r"(commitment|inconsistent)"):
+        server.unmask(reveals)
+
+
+def test_a_party_is_never_revealed_both_ways():
+    client = SecAggClient("org0", 1, 1)
+    with pytest.raises(SecAggError, match="both"):
+        client.reveal(["org1"], ["org1"])

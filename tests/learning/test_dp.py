@@ -1,0 +1,86 @@
+import dp_accounting
+import numpy as np
+import pytest
+import torch
+from dp_accounting import rdp
+
+from fedsec.learning import dp
+from fedsec.learning.local import TrainingPlan, local_update
+from fedsec.learning.params import get_params
+from fedsec.models.mlp import MLPSpec, build_mlp
+
+
+def test_sample_level_epsilon_matches_the_accountant_for_a_known_configuration():
+    # z = 1.0, q = 0.1, T = 100, delta = 1e-5: dp-accounting's RDP says about 7.9
+    event = dp_accounting.SelfComposedDpEvent(
+        dp_accounting.PoissonSampledDpEvent(0.1, dp_accounting.GaussianDpEvent(1.0)), 100
+    )
+    reference = rdp.RdpAccountant()
+    reference.compose(event)
+    ours = dp.sample_dp_epsilon(1.0, 0.1, 100, 1e-5)
+    assert ours == pytest.approx(reference.get_epsilon(1e-5), rel=0.03)
+    assert 7.5 < ours < 8.3
+
+
+def test_calibrated_noise_meets_the_target_and_no_more():
+    noise = dp.calibrate_sample_dp(2.0, 1e-5, rows=8000, batch_size=256, steps=2000)
+    spent = dp.sample_dp_epsilon(noise, 256 / 8000, 2000, 1e-5)
+    assert 1.9 <= spent <= 2.0
+    assert dp.calibrate_sample_dp(0.5, 1e-5, 8000, 256, 2000) > noise
+
+
+def test_client_level_epsilon_and_the_warning_for_few_organizations():
+    eps = dp.client_dp_epsilon(1.0, orgs=10, sampled=10, rounds=20, delta=1e-5)
+    assert eps["pld"] <= eps["rdp"]
+    assert eps["pld"] > 20  # no subsampling amplification with 10 of 10 orgs
+    assert "no meaningful protection" in dp.client_dp_warning(eps["pld"], 10)
+    sampled = dp.client_dp_epsilon(1.0, orgs=1000, sampled=100, rounds=20, delta=1e-5)
+    assert sampled["pld"] < eps["pld"] / 5
+    assert dp.client_dp_warning(1.0, 1000) is None
+
+
+def test_clipping_bounds_the_update_norm():
+    delta = [np.full((3, 4), 2.0), np.full(4, -1.0)]
+    clipped, norm = dp.clip_update(delta, 1.0)
+    assert norm == pytest.approx(np.sqrt(12 * 4 + 4))
+    assert np.sqrt(sum((c**2).sum() for c in clipped)) == pytest.approx(1.0)
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 6)).astype(np.float32)
+    return x, (x[:, 0] > 0).astype(np.int64)
+
+
+def test_dp_sgd_updates_are_deterministic_and_bounded_by_clipping():
+    x, y = _data()
+    model = build_mlp(MLPSpec(6, 2, (8,), 0.0), torch.Generator().manual_seed(0))
+    start = get_params(model)
+    plan = TrainingPlan(
+        steps=5,
+        batch_size=32,
+        lr=0.1,
+        momentum=0.0,
+        dp_noise_multiplier=1e-6,
+        dp_max_grad_norm=0.01,
+        seed=4,
+    )
+    a = local_update(model, start, x, y, plan)
+    b = local_update(model, start, x, y, plan)
+    assert all(np.array_equal(p, q) for p, q in zip(a.params, b.params, strict=True))
+    moved = np.sqrt(sum(((p - s) ** 2).sum() for p, s in zip(a.params, start, strict=True)))
+    assert 0 < moved <= 5 * 0.1 * 0.01 * 1.01  # steps x lr x clip (mean of clipped grads)
+    assert a.metrics["dp_steps"] == 5
+
+
+def test_dp_sgd_refuses_unclipped_extra_terms():
+    x, y = _data()
+    model = build_mlp(MLPSpec(6, 2, (8,), 0.0), torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="FedProx"):
+        local_update(
+            model,
+            get_params(model),
+            x,
+            y,
+            TrainingPlan(steps=1, dp_noise_multiplier=1.0, prox_mu=0.1),
+        )
