@@ -185,15 +185,16 @@ def _ascii_rows(data: bytes, path: Path) -> tuple[pd.DataFrame, list[str]]:
     header = _header(data, path)
     separator = header["separator"]
     columns = header["fields"].split(separator)
+    unset, empty = header.get("unset_field", "-"), header.get("empty_field", "(empty)")
     try:
         frame = pd.read_csv(
             io.BytesIO(data),
             sep=separator,
             header=None,
             comment="#",
-            dtype=str,
+            dtype=object,
             keep_default_na=False,
-            na_filter=False,
+            na_values=[unset],
             quoting=3,  # csv.QUOTE_NONE: Zeek escapes, it does not quote
             engine="c",
         )
@@ -208,21 +209,22 @@ def _ascii_rows(data: bytes, path: Path) -> tuple[pd.DataFrame, list[str]]:
             path, f"rows have {frame.shape[1]} fields, the #fields header names {len(columns)}"
         )
     frame.columns = columns
-    frame = _split_space_joined(frame, columns)
-    unset, empty = header.get("unset_field", "-"), header.get("empty_field", "(empty)")
-    blank = frame.eq("").to_numpy()
+    frame = _split_space_joined(frame, columns, unset)
+    blank = frame.to_numpy() == ""
     if blank.any():
         row, column = (int(i[0]) for i in np.nonzero(blank))
         raise InputError(
             path,
             f"data row {row + 1} has no value for {frame.columns[column]!r} (a truncated row? "
-            f"Zeek writes {header.get('unset_field', '-')!r} for unset fields)",
+            f"Zeek writes {unset!r} for unset fields)",
         )
-    frame = frame.replace({unset: np.nan, empty: ""})
+    holds_empty = [c for c in frame.columns if (frame[c].to_numpy() == empty).any()]
+    for column in holds_empty:
+        frame[column] = frame[column].where(frame[column] != empty, "")
     return frame, []
 
 
-def _split_space_joined(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+def _split_space_joined(frame: pd.DataFrame, columns: list[str], unset: str) -> pd.DataFrame:
     """IoT-23 quirk: the last fields joined by spaces instead of the separator."""
     for column in columns:
         names = column.split()
@@ -230,6 +232,7 @@ def _split_space_joined(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame
             continue
         parts = frame[column].str.strip().str.split(r"\s+", n=len(names) - 1, expand=True)
         parts = parts.reindex(columns=range(len(names)))
+        parts = parts.where(parts != unset, np.nan)
         position = frame.columns.get_loc(column)
         frame = frame.drop(columns=column)
         for offset, name in enumerate(names):
