@@ -9,6 +9,8 @@ ransomware's shadow-copy deletion, the script writing to a controller.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
@@ -17,6 +19,10 @@ from fedsec.data.taxonomy import BENIGN, SIMULATOR
 from fedsec.scenarios.simulator import timing
 from fedsec.scenarios.simulator.archetypes import ARCHETYPES
 from fedsec.scenarios.simulator.config import SimulationConfig
+from fedsec.scenarios.simulator.hosts import OrgHosts
+
+if TYPE_CHECKING:
+    from fedsec.scenarios.simulator.generator import OrgTraffic
 
 EVENT_COLUMNS: tuple[str, ...] = (
     "ts",
@@ -61,7 +67,12 @@ def _frame(n: int, **columns: object) -> pd.DataFrame:
 
 
 def benign_events(
-    config: SimulationConfig, org: str, archetype: str, hosts, flows: int, rng: np.random.Generator
+    config: SimulationConfig,
+    org: str,
+    archetype: str,
+    hosts: OrgHosts,
+    flows: int,
+    rng: np.random.Generator,
 ) -> pd.DataFrame:
     """Logons (4% mistyped) and program starts by working hours on client hosts."""
     client = ARCHETYPES[archetype].generic["client"]
@@ -185,7 +196,7 @@ def attack_events(flows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame
     return pd.concat(parts, ignore_index=True) if parts else _frame(0)
 
 
-def host_events(config: SimulationConfig, traffic) -> pd.DataFrame:
+def host_events(config: SimulationConfig, traffic: OrgTraffic) -> pd.DataFrame:
     """All of one organization's host events, sorted by time."""
     rng = seeding.rng(config.seed, "events", traffic.name)
     benign = int((traffic.flows["family"] == BENIGN).sum())

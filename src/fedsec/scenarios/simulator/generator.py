@@ -24,6 +24,7 @@ from fedsec.scenarios.simulator.campaigns import (
     stages_at,
 )
 from fedsec.scenarios.simulator.config import OrgConfig, SimulationConfig
+from fedsec.scenarios.simulator.events import host_events
 from fedsec.scenarios.simulator.hosts import Internet, OrgHosts, build_hosts, build_internet
 from fedsec.scenarios.simulator.shapes import MTU, Shape, draw
 from fedsec.scenarios.simulator.techniques import INITIAL_ACCESS, TECHNIQUES
@@ -55,8 +56,6 @@ class Simulation:
 
 def simulate(config: SimulationConfig) -> Simulation:
     """Generate every organization's flows (and host events when enabled)."""
-    from fedsec.scenarios.simulator.events import host_events
-
     stages = schedule(config)
     actors = campaign_actors(config)
     internet = build_internet(seeding.rng(config.seed, "internet"))

@@ -29,6 +29,7 @@ from fedsec.data.taxonomy import BENIGN, family_order
 from fedsec.data.writers import DAILY_NAMES, write_records
 from fedsec.errors import ConfigError
 from fedsec.scenarios.config import Scenario
+from fedsec.scenarios.simulator.config import SimulationConfig
 from fedsec.scenarios.simulator.generator import OrgTraffic, Simulation
 from fedsec.scenarios.simulator.techniques import TECHNIQUES
 from fedsec.scenarios.simulator.timing import DAY
@@ -132,7 +133,9 @@ def _counts(values: pd.Series) -> dict[str, int]:
     return {str(k): int(v) for k, v in sorted(Counter(values).items())}
 
 
-def org_manifest(traffic: OrgTraffic, config, files: dict[int, str]) -> dict[str, Any]:
+def org_manifest(
+    traffic: OrgTraffic, config: SimulationConfig, files: dict[int, str]
+) -> dict[str, Any]:
     flows = traffic.flows
     boundary = config.start_epoch + config.train_days * DAY
     window = np.where(flows["ts"].to_numpy() < boundary, "train", "test")

@@ -66,7 +66,7 @@ BEACON = Shape(
 LATERAL = Shape(
     "tcp", ((445, 0.7), (3389, 0.2), (5985, 0.1)),
     ln(120, 0.8), ln(0.4, 0.3), ln(900, 0.3), ln(220, 0.4), ln(3.0, 0.8),
-    (("SF", 0.7), ("REJ", 0.2), ("RSTO", 0.1)),
+    (("SF", 0.78), ("REJ", 0.12), ("RSTO", 0.1)),
 )
 EXFIL = Shape(  # chunked uploads over the C2 channel
     "tcp", ((443, 0.9), (80, 0.1)),
@@ -128,8 +128,8 @@ TECHNIQUES: dict[str, Technique] = {
         Technique("T0855", "Unauthorized Command Message (ICS)", "impair-process-control",
                   ((ICS_WRITE, 1.0),), "engineering", "controller", (0.3, 1.5), 1.5,
                   ports_by_archetype={
-                      "industrial": ((502, 0.6), (102, 0.4)),
-                      "critical-infra": ((502, 0.75), (20000, 0.25)),
+                      "industrial": ((502, 0.5), (102, 0.3), (20000, 0.2)),
+                      "critical-infra": ((502, 0.6), (20000, 0.4)),
                   }),
     )
 }
