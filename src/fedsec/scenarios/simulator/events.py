@@ -62,8 +62,8 @@ def _users(hosts: pd.Series) -> np.ndarray:
 
 
 def _frame(n: int, **columns: object) -> pd.DataFrame:
-    frame = pd.DataFrame({c: columns.get(c, "-") for c in EVENT_COLUMNS}, index=range(n))
-    return frame
+    """``n`` events; columns not given are ``-``."""
+    return pd.DataFrame({c: columns.get(c, "-") for c in EVENT_COLUMNS}, index=range(n))
 
 
 def benign_events(
@@ -109,9 +109,94 @@ def benign_events(
     return pd.concat([logon, process], ignore_index=True)
 
 
+def _brute_force(rows: pd.DataFrame, rng: np.random.Generator, common: dict) -> list:
+    """One failed logon per attempt; the last attempt succeeds."""
+    n = len(rows)
+    return [
+        _frame(
+            n,
+            ts=rows["ts"].to_numpy() + 0.5,
+            host=rows["dst_ip"].to_numpy(),
+            user=np.asarray(GUESSED_USERS)[rng.integers(0, len(GUESSED_USERS), n)],
+            event=np.where(np.arange(n) == n - 1, "logon_success", "logon_failure"),
+            logon_type="remote_interactive",
+            src_ip=rows["src_ip"].to_numpy(),
+            **common,
+        )
+    ]
+
+
+def _lateral_movement(rows: pd.DataFrame, rng: np.random.Generator, common: dict) -> list:
+    """A network logon per established connection; PsExec's service on 40% of them."""
+    done = rows[rows["flag_ack"] > 0]
+    service = rng.random(len(done)) < 0.4
+    logons = _frame(
+        len(done),
+        ts=done["ts"].to_numpy() + 0.2,
+        host=done["dst_ip"].to_numpy(),
+        user="svc-backup",
+        event="logon_success",
+        logon_type="network",
+        src_ip=done["src_ip"].to_numpy(),
+        **common,
+    )
+    services = _frame(
+        int(service.sum()),
+        ts=done["ts"].to_numpy()[service] + 1.0,
+        host=done["dst_ip"].to_numpy()[service],
+        user="SYSTEM",
+        event="process_start",
+        process="PSEXESVC.exe",
+        parent="services.exe",
+        **common,
+    )
+    return [logons, services]
+
+
+def _web_shell(rows: pd.DataFrame, rng: np.random.Generator, common: dict) -> list:
+    """Commands spawned by the exploited web server (about five per stage)."""
+    hits = rows.iloc[:: max(1, len(rows) // 5)]
+    return [
+        _frame(
+            len(hits),
+            ts=hits["ts"].to_numpy() + 0.1,
+            host=hits["dst_ip"].to_numpy(),
+            user="www-data",
+            event="process_start",
+            process="cmd.exe",
+            parent="w3wp.exe",
+            **common,
+        )
+    ]
+
+
+def _implant(rows: pd.DataFrame, technique: str, common: dict) -> list:
+    """The tool a stage starts on its source host, once, just before its first flow."""
+    first = rows.iloc[0]
+    inside = str(first["src_ip"]).startswith("10.")
+    if technique not in IMPLANTS or not inside:
+        return []
+    process, parent = IMPLANTS[technique]
+    return [
+        _frame(
+            1,
+            ts=float(first["ts"]) - 1.0,
+            host=first["src_ip"],
+            user="SYSTEM" if technique == "T1486" else "u-compromised",
+            event="process_start",
+            process=process,
+            parent=parent,
+            **common,
+        )
+    ]
+
+
+TRACES = {"T1110": _brute_force, "T1021": _lateral_movement, "T1190": _web_shell}
+
+
 def attack_events(flows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Host traces of the attack stages in ``flows``."""
-    parts = []
+    """Host traces of the attack stages in ``flows`` (label noise does not hide them)."""
+    parts: list[pd.DataFrame] = []
     attacks = flows[flows["stage"] >= 0]
     for (campaign, _stage), rows in attacks.groupby(["campaign", "stage"], sort=True):
         technique = str(rows["behaviour"].iloc[0]).removeprefix("attack:")
@@ -121,78 +206,9 @@ def attack_events(flows: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame
             "family": SIMULATOR.get(technique, BENIGN),
             "campaign": campaign,
         }
-        if technique == "T1110":
-            n = len(rows)
-            event = np.where(np.arange(n) == n - 1, "logon_success", "logon_failure")
-            parts.append(
-                _frame(
-                    n,
-                    ts=rows["ts"].to_numpy() + 0.5,
-                    host=rows["dst_ip"].to_numpy(),
-                    user=np.asarray(GUESSED_USERS)[rng.integers(0, 8, n)],
-                    event=event,
-                    logon_type="remote_interactive",
-                    src_ip=rows["src_ip"].to_numpy(),
-                    **common,
-                )
-            )
-        elif technique == "T1021":
-            done = rows[rows["flag_ack"] > 0]
-            n = len(done)
-            service = rng.random(n) < 0.4
-            parts.append(
-                _frame(
-                    n,
-                    ts=done["ts"].to_numpy() + 0.2,
-                    host=done["dst_ip"].to_numpy(),
-                    user="svc-backup",
-                    event="logon_success",
-                    logon_type="network",
-                    src_ip=done["src_ip"].to_numpy(),
-                    **common,
-                )
-            )
-            parts.append(
-                _frame(
-                    int(service.sum()),
-                    ts=done["ts"].to_numpy()[service] + 1.0,
-                    host=done["dst_ip"].to_numpy()[service],
-                    user="SYSTEM",
-                    event="process_start",
-                    process="PSEXESVC.exe",
-                    parent="services.exe",
-                    **common,
-                )
-            )
-        elif technique == "T1190":
-            hits = rows.iloc[:: max(1, len(rows) // 5)]
-            parts.append(
-                _frame(
-                    len(hits),
-                    ts=hits["ts"].to_numpy() + 0.1,
-                    host=hits["dst_ip"].to_numpy(),
-                    user="www-data",
-                    event="process_start",
-                    process="cmd.exe",
-                    parent="w3wp.exe",
-                    **common,
-                )
-            )
-        if technique in IMPLANTS and (technique != "T1046" or rows["src_ip"].iloc[0][:3] == "10."):
-            first = rows.iloc[0]
-            process, parent = IMPLANTS[technique]
-            parts.append(
-                _frame(
-                    1,
-                    ts=float(first["ts"]) - 1.0,
-                    host=first["src_ip"],
-                    user="SYSTEM" if technique == "T1486" else "u-compromised",
-                    event="process_start",
-                    process=process,
-                    parent=parent,
-                    **common,
-                )
-            )
+        if technique in TRACES:
+            parts += TRACES[technique](rows, rng, common)
+        parts += _implant(rows, technique, common)
     return pd.concat(parts, ignore_index=True) if parts else _frame(0)
 
 
