@@ -13,6 +13,9 @@ import pandas as pd
 
 BENIGN = "benign"
 OTHER = "other"
+#: Family of rows read from a file without labels (e.g. a real Zeek conn.log): not a class to
+#: train on; ``fedsec detect`` scores such rows, training must refuse them.
+UNLABELED = "unlabeled"
 
 #: Canonical families, benign first. ``fuzzing`` and ``generic`` have no counterpart outside
 #: UNSW-NB15; they are kept apart rather than merged into unrelated families.
@@ -129,6 +132,22 @@ CIC_IDS2017: dict[str, str] = {
     "Heartbleed": "exploit",
 }
 
+#: fedsec's incident simulator labels every flow with the MITRE ATT&CK technique that produced it
+#: (Enterprise ids, plus ICS ids starting with T0). One technique -> one family.
+SIMULATOR: dict[str, str] = {
+    "benign": BENIGN,
+    "T1046": "recon",  # Network Service Discovery (scans)
+    "T1110": "brute_force",  # Brute Force (SSH, RDP, telnet passwords)
+    "T1190": "web_attack",  # Exploit Public-Facing Application (SQLi, XSS, traversal)
+    "T1071": "botnet",  # Application Layer Protocol: C2 beaconing of an implant
+    "T1021": "lateral_movement",  # Remote Services (SMB admin shares, RDP, WinRM)
+    "T1041": "exfiltration",  # Exfiltration Over C2 Channel
+    "T1498": "ddos",  # Network Denial of Service (volumetric floods, reflection)
+    "T1499": "dos",  # Endpoint Denial of Service (slowloris, HTTP floods)
+    "T1486": "ransomware",  # Data Encrypted for Impact (encryption over SMB)
+    "T0855": "ics_attack",  # ICS: Unauthorized Command Message (Modbus/S7/DNP3 writes)
+}
+
 NF_V2: dict[str, str] = {
     "Benign": BENIGN,
     "DoS": "dos",
@@ -166,6 +185,7 @@ NF_V2: dict[str, str] = {
     "SSH-Bruteforce": "brute_force",
     "Brute Force -Web": "web_attack",
     "Brute Force -XSS": "web_attack",
+    **SIMULATOR,  # NF-v2 files written by fedsec's simulator carry technique ids in ``Attack``
 }
 
 TON_IOT: dict[str, str] = {

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fedsec.data.flows import FlowTable, concat_tables
-from fedsec.data.readers import cicids2017, nf_v2, nsl_kdd, ton_iot, unsw_nb15
+from fedsec.data.readers import cicids2017, flows, nf_v2, nsl_kdd, ton_iot, unsw_nb15, zeek
 from fedsec.errors import ConfigError, InputError
 
 
@@ -27,6 +27,8 @@ FORMATS: dict[str, ReaderSpec] = {
     ),
     "nf-v2": ReaderSpec(nf_v2.read, "NetFlow v2 CSV (NF-*-v2 43 standard fields)"),
     "ton-iot": ReaderSpec(ton_iot.read, "TON_IoT telemetry, one Train_Test CSV per device"),
+    "flows": ReaderSpec(flows.read, "canonical flow CSV (fedsec generate's default output)"),
+    "zeek": ReaderSpec(zeek.read, "Zeek conn.log (ASCII or JSON; optional label fields)"),
 }
 
 

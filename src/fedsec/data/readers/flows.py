@@ -1,0 +1,107 @@
+"""Canonical flow CSV: the canonical schema's base columns, written by any tool (or fedsec).
+
+Required: ``duration_s``, ``fwd_bytes``, ``bwd_bytes``, ``fwd_pkts``, ``bwd_pkts``,
+``protocol`` (name or number) and ``dst_port`` (or, without ports, a ``service`` class). Optional:
+``flag_syn`` .. ``flag_urg`` (presence 0/1; absent or blank = unknown), the context columns
+(``timestamp``, ``src_ip``, ``src_port``, ``dst_ip``, ``dst_port``, ``flow_id``, ``campaign``),
+``org`` (kept as the row's origin) and labels: ``family`` (canonical family names) or else
+``label`` (family names, ``benign``/``normal`` or ATT&CK technique ids). A file without either is
+read as unlabeled. The native view of this format is the canonical view itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fedsec.data.canonical import (
+    CANONICAL_CATEGORICAL,
+    CONTEXT_COLUMNS,
+    FLAG_COLUMNS,
+    SERVICE_OF_PORT,
+    finish_canonical,
+    protocol_class,
+    service_from_name,
+    service_from_port,
+)
+from fedsec.data.flows import FlowTable
+from fedsec.data.readers._io import (
+    numeric_block,
+    read_csv_checked,
+    require_columns,
+    strip_column_names,
+)
+from fedsec.data.readers._labels import GENERIC, UNLABELED_NOTE, families_of, unlabeled
+from fedsec.data.taxonomy import FAMILIES
+from fedsec.errors import InputError
+
+REQUIRED: tuple[str, ...] = ("duration_s", "fwd_bytes", "bwd_bytes", "fwd_pkts", "bwd_pkts")
+EXTRA_CONTEXT: tuple[str, ...] = ("campaign",)
+SERVICE_CLASSES: frozenset[str] = frozenset(
+    {*SERVICE_OF_PORT.values(), "other_wellknown", "registered", "dynamic", "unknown"}
+)
+
+
+def read(path: Path) -> FlowTable:
+    raw = strip_column_names(read_csv_checked(path))
+    require_columns(raw, (*REQUIRED, "protocol"), path)
+    if "dst_port" not in raw and "service" not in raw:
+        raise InputError(path, "missing required columns: dst_port (or a service column)")
+    flags = [c for c in FLAG_COLUMNS if c in raw]
+    numeric, _ = numeric_block(raw, [*REQUIRED, *flags], path, allow_nonfinite=flags)
+    negative = [c for c in REQUIRED if (numeric[c] < 0).any()]
+    if negative:
+        raise InputError(path, f"negative values in {', '.join(negative)}")
+    base = numeric.copy()
+    for column in FLAG_COLUMNS:
+        if column in base:
+            base[column] = (base[column] > 0).astype(float).where(base[column].notna())
+        else:
+            base[column] = np.nan
+    base["protocol"] = protocol_class(raw["protocol"])
+    base["service"] = _service(raw, path)
+    canonical = finish_canonical(base)
+    families, labels, unknown, notes = _labels(raw)
+    return FlowTable(
+        source="flows",
+        native=canonical.copy(),
+        native_categorical=CANONICAL_CATEGORICAL,
+        family=families,
+        label=labels,
+        context=_context(raw),
+        canonical=canonical,
+        origin=raw["org"].astype(str).to_numpy(dtype=object) if "org" in raw else None,
+        unknown_labels=unknown,
+        notes=[f"{path}: {note}" for note in notes],
+        files=[str(path)],
+    )
+
+
+def _service(raw: pd.DataFrame, path: Path) -> pd.Series:
+    """The port's class when ports are given; else the ``service`` column (class or name)."""
+    if "dst_port" in raw:
+        numeric_block(raw, ["dst_port"], path, allow_nonfinite=["dst_port"])
+        return service_from_port(raw["dst_port"])
+    names = raw["service"].astype(str).str.strip().str.lower()
+    known = names.isin(SERVICE_CLASSES)
+    return names.where(known, service_from_name(names)).astype(object)
+
+
+def _labels(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, dict[str, int], list[str]]:
+    if "family" in raw:
+        table = {family: family for family in FAMILIES}
+        families, _, unknown = families_of(raw["family"], table)
+        labels = raw["label"] if "label" in raw else raw["family"]
+        return families, labels.astype(str).str.strip().to_numpy(dtype=object), unknown, []
+    if "label" in raw:
+        families, labels, unknown = families_of(raw["label"], GENERIC)
+        return families, labels, unknown, []
+    families, labels = unlabeled(len(raw))
+    return families, labels, {}, [UNLABELED_NOTE]
+
+
+def _context(raw: pd.DataFrame) -> pd.DataFrame:
+    columns = [c for c in (*CONTEXT_COLUMNS, *EXTRA_CONTEXT) if c in raw]
+    return raw[columns].reset_index(drop=True)

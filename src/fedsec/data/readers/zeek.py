@@ -1,0 +1,291 @@
+"""Zeek conn.log: ASCII (``#separator``/``#fields`` headers, tab-separated) or JSON lines.
+
+ASCII logs: the header block gives the separator, field names, the unset (``-``) and empty
+(``(empty)``) markers; ``#close`` and other ``#`` lines anywhere (concatenated rotations) are
+skipped, and every ``#fields`` line in a file must agree. A ``.gz`` file is decompressed.
+
+Canonical view: ``duration`` (unset = 0: Zeek leaves it unset for single-packet connections),
+IP bytes (``orig_ip_bytes``/``resp_ip_bytes``, else the payload counts ``orig_bytes``/
+``resp_bytes``; unset = 0), packets, ``proto``, the destination port's service class, and TCP
+flag presence from ``history``: ``S`` SYN; ``H``/``h`` SYN and ACK; ``A``/``a`` ACK; ``D``/``d``
+payload, read as PSH; ``F``/``f`` FIN; ``R``/``r`` RST (letters of other meanings are ignored).
+Without a history the ``conn_state`` gives the flags. Zeek does not record URG: ``flag_urg`` is
+unknown (NaN) for TCP. Non-TCP flows have no flags.
+
+Native view: the numeric conn fields plus ``proto``, ``service``, ``conn_state`` and ``history``.
+Addresses, ports, ``uid``, ``ts``, ``local_orig``/``local_resp`` and ``tunnel_parents`` are
+context, never features.
+
+Labels: real conn.log has none (rows read as unlabeled). A labelled log adds extra fields, as
+IoT-23 does: ``detailed-label`` (an IoT-23 name, an ATT&CK technique id or a family) and/or
+``label`` (``Benign``/``Malicious``), optionally ``campaign``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fedsec.data.canonical import (
+    FLAG_COLUMNS,
+    finish_canonical,
+    flags_from_states,
+    protocol_class,
+    service_from_port,
+)
+from fedsec.data.flows import FlowTable
+from fedsec.data.readers._io import numeric_block, require_columns, text_block
+from fedsec.data.readers._labels import GENERIC, UNLABELED_NOTE, families_of, unlabeled
+from fedsec.data.taxonomy import BENIGN, OTHER
+from fedsec.errors import InputError
+
+REQUIRED: tuple[str, ...] = ("id.resp_p", "proto", "orig_pkts", "resp_pkts")
+COUNTERS: tuple[str, ...] = (
+    "duration",
+    "orig_bytes",
+    "resp_bytes",
+    "missed_bytes",
+    "orig_pkts",
+    "orig_ip_bytes",
+    "resp_pkts",
+    "resp_ip_bytes",
+)
+CATEGORICAL: tuple[str, ...] = ("proto", "service", "conn_state", "history")
+CONTEXT: dict[str, str] = {
+    "ts": "timestamp",
+    "uid": "flow_id",
+    "id.orig_h": "src_ip",
+    "id.orig_p": "src_port",
+    "id.resp_h": "dst_ip",
+    "id.resp_p": "dst_port",
+    "campaign": "campaign",
+}
+HISTORY_FLAGS: dict[str, str] = {
+    "syn": "Hh",
+    "ack": "HhAa",
+    "fin": "Ff",
+    "rst": "Rr",
+    "psh": "Dd",
+}
+#: conn_state -> flags seen (initials of syn, ack, fin, rst, psh), when history is absent.
+STATE_FLAGS: dict[str, str] = {
+    "S0": "s",
+    "REJ": "sr",
+    "S1": "sap",
+    "SF": "safp",
+    "S2": "safp",
+    "S3": "safp",
+    "RSTO": "sarp",
+    "RSTR": "sarp",
+    "RSTOS0": "sr",
+    "RSTRH": "sar",
+    "SH": "sf",
+    "SHR": "saf",
+    "OTH": "a",
+}
+#: IoT-23 (Stratosphere Lab) detailed labels -> families.
+IOT_23: dict[str, str] = {
+    "Benign": BENIGN,
+    "Attack": OTHER,
+    "PartOfAHorizontalPortScan": "recon",
+    "PartOfAHorizontalPortScan-Attack": "recon",
+    "DDoS": "ddos",
+    "FileDownload": "malware",
+    "C&C": "botnet",
+    "C&C-HeartBeat": "botnet",
+    "C&C-HeartBeat-Attack": "botnet",
+    "C&C-HeartBeat-FileDownload": "botnet",
+    "C&C-FileDownload": "botnet",
+    "C&C-Mirai": "botnet",
+    "C&C-Torii": "botnet",
+    "C&C-PartOfAHorizontalPortScan": "botnet",
+    "Okiru": "botnet",
+    "Okiru-Attack": "botnet",
+    "Mirai": "botnet",
+    "Torii": "botnet",
+    "Malicious": OTHER,
+}
+LABELS: dict[str, str] = {**IOT_23, **GENERIC}
+
+
+def read(path: Path) -> FlowTable:
+    raw, notes = load_log(Path(path))
+    require_columns(raw, REQUIRED, path)
+    for pair in (("orig_ip_bytes", "orig_bytes"), ("resp_ip_bytes", "resp_bytes")):
+        if not any(c in raw for c in pair):
+            raise InputError(path, f"missing required columns: {' or '.join(pair)}")
+    counters = [c for c in COUNTERS if c in raw]
+    unset = {c: int(raw[c].isna().sum()) for c in counters if raw[c].isna().any()}
+    if unset:
+        notes.append(f"unset counters read as 0: {unset}")
+    filled = raw[counters].astype(object).where(raw[counters].notna(), 0)
+    numeric, _ = numeric_block(filled, counters, path)
+    native = numeric.copy()
+    categorical = [c for c in CATEGORICAL if c in raw]
+    native[categorical] = text_block(raw.fillna({c: "-" for c in categorical}), categorical)
+    families, labels, unknown, label_notes = _labels(raw)
+    return FlowTable(
+        source="zeek",
+        native=native,
+        native_categorical=tuple(categorical),
+        family=families,
+        label=labels,
+        context=raw[[c for c in CONTEXT if c in raw]].rename(columns=CONTEXT),
+        canonical=_canonical(raw, numeric),
+        unknown_labels=unknown,
+        notes=[f"{path}: {note}" for note in notes + label_notes],
+        files=[str(path)],
+    )
+
+
+def load_log(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """The log's rows as a frame of strings (NaN = unset) and notes on what was skipped."""
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    try:
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError) as error:
+        raise InputError(path, f"cannot be read: {error}") from error
+    if not data.strip():
+        raise InputError(path, "file is empty")
+    if data.lstrip()[:1] == b"{":
+        return _json_rows(data, path), []
+    return _ascii_rows(data, path)
+
+
+def _json_rows(data: bytes, path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_json(io.BytesIO(data), lines=True, dtype=False, precise_float=True)
+    except ValueError as error:
+        raise InputError(path, f"cannot be parsed as Zeek JSON lines: {error}") from error
+    return frame.astype(object).where(frame.notna(), np.nan)
+
+
+def _header(data: bytes, path: Path) -> dict[str, str]:
+    """The ``#key value`` lines of the header, separator decoded; every #fields line agrees."""
+    first = re.search(rb"^#separator[ \t]+(\S+)", data, re.M)
+    separator = first.group(1).decode("ascii").encode().decode("unicode_escape") if first else "\t"
+    header: dict[str, str] = {"separator": separator}
+    for line in re.findall(rb"^#([a-z_]+)" + re.escape(separator.encode()) + rb"(.*)$", data, re.M):
+        key, value = line[0].decode(), line[1].decode("utf-8", "replace").rstrip("\r")
+        if key == "fields" and "fields" in header and header["fields"] != value:
+            raise InputError(path, "holds several different #fields headers; read them apart")
+        header.setdefault(key, value)
+    if "fields" not in header:
+        raise InputError(path, "no #fields header: not a Zeek ASCII log")
+    return header
+
+
+def _ascii_rows(data: bytes, path: Path) -> tuple[pd.DataFrame, list[str]]:
+    header = _header(data, path)
+    separator = header["separator"]
+    columns = header["fields"].split(separator)
+    unset, empty = header.get("unset_field", "-"), header.get("empty_field", "(empty)")
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(data),
+            sep=separator,
+            header=None,
+            comment="#",
+            dtype=object,
+            keep_default_na=False,
+            na_values=[unset],
+            quoting=3,  # csv.QUOTE_NONE: Zeek escapes, it does not quote
+            engine="c",
+        )
+    except pd.errors.EmptyDataError as error:
+        raise InputError(path, "file has a header but no rows") from error
+    except pd.errors.ParserError as error:
+        raise InputError(path, f"rows do not match the #fields header: {error}") from error
+    if frame.empty:
+        raise InputError(path, "file has a header but no rows")
+    if frame.shape[1] != len(columns):
+        raise InputError(
+            path, f"rows have {frame.shape[1]} fields, the #fields header names {len(columns)}"
+        )
+    frame.columns = columns
+    frame = _split_space_joined(frame, columns, unset)
+    blank = frame.to_numpy() == ""
+    if blank.any():
+        row, column = (int(i[0]) for i in np.nonzero(blank))
+        raise InputError(
+            path,
+            f"data row {row + 1} has no value for {frame.columns[column]!r} (a truncated row? "
+            f"Zeek writes {unset!r} for unset fields)",
+        )
+    holds_empty = [c for c in frame.columns if (frame[c].to_numpy() == empty).any()]
+    for column in holds_empty:
+        frame[column] = frame[column].where(frame[column] != empty, "")
+    return frame, []
+
+
+def _split_space_joined(frame: pd.DataFrame, columns: list[str], unset: str) -> pd.DataFrame:
+    """IoT-23 quirk: the last fields joined by spaces instead of the separator."""
+    for column in columns:
+        names = column.split()
+        if len(names) < 2:
+            continue
+        parts = frame[column].str.strip().str.split(r"\s+", n=len(names) - 1, expand=True)
+        parts = parts.reindex(columns=range(len(names)))
+        parts = parts.where(parts != unset, np.nan)
+        position = frame.columns.get_loc(column)
+        frame = frame.drop(columns=column)
+        for offset, name in enumerate(names):
+            frame.insert(position + offset, name, parts[offset].to_numpy())
+    return frame
+
+
+def _canonical(raw: pd.DataFrame, numeric: pd.DataFrame) -> pd.DataFrame:
+    def either(first: str, second: str) -> pd.Series:
+        return numeric[first] if first in numeric else numeric[second]
+
+    base = pd.DataFrame(
+        {
+            "duration_s": numeric.get("duration", 0.0),
+            "fwd_bytes": either("orig_ip_bytes", "orig_bytes"),
+            "bwd_bytes": either("resp_ip_bytes", "resp_bytes"),
+            "fwd_pkts": numeric["orig_pkts"],
+            "bwd_pkts": numeric["resp_pkts"],
+            "protocol": protocol_class(raw["proto"]),
+            "service": service_from_port(raw["id.resp_p"]),
+        },
+        index=raw.index,
+    )
+    return finish_canonical(pd.concat([base, history_flags(raw)], axis=1))
+
+
+def history_flags(raw: pd.DataFrame) -> pd.DataFrame:
+    """Flag presence per the module docstring: TCP from history (else conn_state)."""
+    tcp = raw["proto"].astype(str).str.strip().str.lower().eq("tcp").to_numpy()
+    history = raw["history"] if "history" in raw else pd.Series(np.nan, index=raw.index)
+    known = history.notna().to_numpy()
+    text = history.astype(object).where(history.notna(), "").astype(str)
+    flags = pd.DataFrame(index=raw.index)
+    for flag in ("syn", "ack", "fin", "rst", "psh"):
+        letters = HISTORY_FLAGS[flag] + ("S" if flag == "syn" else "")
+        found = text.str.contains(f"[{letters}]", regex=True).to_numpy().astype(float)
+        flags[f"flag_{flag}"] = np.where(known, found, np.nan)
+    if "conn_state" in raw and not known.all():
+        by_state = flags_from_states(raw["conn_state"].fillna("-"), STATE_FLAGS)
+        flags = flags.where(np.repeat(known[:, None], 5, axis=1), by_state[flags.columns])
+    flags["flag_urg"] = np.nan
+    flags = flags[list(FLAG_COLUMNS)]
+    return flags.where(np.repeat(tcp[:, None], len(FLAG_COLUMNS), axis=1), 0.0)
+
+
+def _labels(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, dict[str, int], list[str]]:
+    detailed = raw.get("detailed-label", None)
+    coarse = raw.get("label", None)
+    if detailed is None and coarse is None:
+        families, labels = unlabeled(len(raw))
+        return families, labels, {}, [UNLABELED_NOTE]
+    chosen = detailed if detailed is not None else coarse
+    if detailed is not None and coarse is not None:
+        chosen = detailed.where(detailed.notna() & (detailed.str.strip() != ""), coarse)
+    families, labels, unknown = families_of(chosen.fillna(OTHER), LABELS)
+    return families, labels, unknown, []
