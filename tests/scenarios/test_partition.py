@@ -130,3 +130,18 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
 
     with pytest.raises(ConfigError, match="not found under"):
         build_federation(load_scenario("unsw-5org-disjoint"), tmp_path)
+
+
+def test_unlabelled_sources_cannot_be_trained_on(tmp_path):
+    from fedsec.errors import ConfigError
+    from fedsec.scenarios.config import Scenario
+    from tests.data.readers.test_reader_zeek import ROWS, conn_log
+
+    (tmp_path / "conn.log").write_text(conn_log(ROWS))
+    scenario = Scenario.model_validate({
+        "name": "zeek", "data": {"view": "canonical",
+                                 "sources": [{"format": "zeek", "paths": ["conn.log"]}]},
+        "partition": {"rule": "iid", "orgs": 2},
+    })
+    with pytest.raises(ConfigError, match="carry no label"):
+        build_federation(scenario, tmp_path)

@@ -241,6 +241,7 @@ def mapping_markdown() -> str:
         "CIC-IDS2017 (`Label`, both conventions)": CIC_IDS2017,
         "NetFlow v2 (`Attack`, NF-BoT-IoT / NF-UNSW / NF-ToN-IoT / NF-CSE-CIC-IDS2018)": NF_V2,
         "TON_IoT telemetry (`type`)": TON_IOT,
+        "fedsec simulator (MITRE ATT&CK technique id; also accepted in NF-v2 `Attack`)": SIMULATOR,
     }
     parts = [
         "# Label taxonomy",

@@ -14,7 +14,7 @@ import pandas as pd
 from fedsec import atomic
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers import read_flows
-from fedsec.data.taxonomy import BENIGN
+from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.errors import BundleError, InputError
 from fedsec.models.bundle import load_bundle
 from fedsec.models.classifier import FamilyClassifier
@@ -106,6 +106,8 @@ def _summary(table: FlowTable, labels: np.ndarray) -> DetectionSummary:
     notes = {}
     for family in by_family:
         truth = table.family[labels == family]
-        attacks = float(np.mean(truth != BENIGN))
-        notes[family] = f"{attacks:.0%} attacks per the input's own labels"
+        known = truth[truth != UNLABELED]
+        if len(known):
+            attacks = float(np.mean(known != BENIGN))
+            notes[family] = f"{attacks:.0%} attacks per the input's own labels"
     return DetectionSummary(len(table), int(flagged.sum()), by_family, notes)

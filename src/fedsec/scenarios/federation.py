@@ -18,7 +18,7 @@ import numpy as np
 from fedsec import seeding
 from fedsec.data.flows import FlowTable, concat_tables
 from fedsec.data.readers import read_flows
-from fedsec.data.taxonomy import BENIGN, family_order
+from fedsec.data.taxonomy import BENIGN, UNLABELED, family_order
 from fedsec.errors import ConfigError
 from fedsec.scenarios import partition
 from fedsec.scenarios.config import Scenario, SourceConfig
@@ -163,8 +163,14 @@ def build_federation(scenario: Scenario, data_dir: str | Path | None) -> Federat
     """Read the scenario's sources and hand each organization its private splits."""
     root = resolve_data_dir(data_dir)
     tables = [_capped(read_source(s, root), scenario) for s in scenario.data.sources]
-    for table in tables:
+    for source, table in zip(scenario.data.sources, tables, strict=True):
         table.features(scenario.data.view)  # fail early when a source lacks the view
+        if (table.family == UNLABELED).any():
+            raise ConfigError(
+                f"{', '.join(source.paths)}: {int((table.family == UNLABELED).sum())} rows carry "
+                "no label; training and evaluation need labelled data (score unlabelled files "
+                "with fedsec detect)"
+            )
     notes = [note for t in tables for note in t.notes]
     notes += [
         f"{t.source}: unknown labels mapped to 'other': {t.unknown_labels}"
