@@ -47,24 +47,29 @@ class LogExperiment:
 
 
 def calibrate(models: dict[str, DeepLogDetector], federation: LogFederation) -> dict[str, float]:
-    """Per-org ``top_k`` on its normal validation sessions (or the scenario's fixed ``top_k``);
-    a shared model also gets a pooled ``'*'``. Returns each org's validation FPR."""
+    """``top_k`` per organization on its own normal validation sessions, or the scenario's fixed
+    ``top_k``. A shared model also gets ``'*'`` from the pooled validation scores (each org
+    contributes a histogram of its sessions' scores), which every org uses when
+    ``logs.calibration = "pooled"``. Returns each org's validation FPR."""
     logs, target = federation.scenario.logs, federation.scenario.evaluation.target_fpr
-    val_fpr, pooled_scores = {}, []
+    scores = {o.name: models[o.name].scores(o.val.tokens) for o in federation.orgs}
+
+    def choose(model: DeepLogDetector, values: np.ndarray) -> int:
+        cap = min(logs.max_top_k or model.unseen_rank, model.unseen_rank)
+        return logs.top_k or calibrate_top_k(values, target, cap)
+
     for org in federation.orgs:
-        model = models[org.name]
-        scores = model.scores(org.val.tokens)
-        cap = min(logs.max_top_k or model.unseen_rank, model.unseen_rank)
-        k = logs.top_k or calibrate_top_k(scores, target, cap)
-        model.top_k[org.name] = k
-        val_fpr[org.name] = round(float(np.mean(scores >= k)), 6) if len(scores) else None
-        pooled_scores.append((model, scores))
-    if len({id(m) for m, _ in pooled_scores}) == 1:
-        model = pooled_scores[0][0]
-        scores = np.concatenate([s for _, s in pooled_scores])
-        cap = min(logs.max_top_k or model.unseen_rank, model.unseen_rank)
-        model.top_k["*"] = logs.top_k or calibrate_top_k(scores, target, cap)
-    return val_fpr
+        models[org.name].top_k[org.name] = choose(models[org.name], scores[org.name])
+    shared = {id(m) for m in models.values()}
+    if len(shared) == 1:
+        model = next(iter(models.values()))
+        model.top_k["*"] = choose(model, np.concatenate(list(scores.values())))
+        if logs.calibration == "pooled":
+            model.top_k.update(dict.fromkeys(scores, model.top_k["*"]))
+    return {
+        name: round(float(np.mean(values >= models[name].top_k[name])), 6) if len(values) else None
+        for name, values in scores.items()
+    }
 
 
 def evaluate_deeplog(arm: LogArm, federation: LogFederation, val_fpr: dict) -> dict:

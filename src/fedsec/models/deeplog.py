@@ -193,9 +193,12 @@ def calibrate_top_k(normal_scores: np.ndarray, target_fpr: float, max_k: int) ->
     """Smallest ``top_k`` flagging at most ``target_fpr`` of normal validation sessions (sessions
     with unseen events are flagged whatever ``top_k`` is, so they are left out), within
     ``[1, max_k]``."""
-    scores = np.asarray(normal_scores)
+    scores = np.sort(np.asarray(normal_scores))
     scores = scores[scores < max_k]
     if len(scores) == 0:
         return max(1, max_k)
-    k = int(np.quantile(scores, 1.0 - target_fpr, method="higher")) + 1
-    return int(np.clip(k, 1, max(1, max_k)))
+    for k in range(1, max(1, max_k) + 1):
+        flagged = len(scores) - np.searchsorted(scores, k, side="left")
+        if flagged <= target_fpr * len(scores):
+            return k
+    return max(1, max_k)

@@ -48,7 +48,12 @@ class LogsConfig(_Strict):
     hidden: int = Field(default=64, ge=2)
     layers: int = Field(default=2, ge=1, le=4)
     end_token: bool = True
-    top_k: int = Field(default=0, ge=0, description="0: calibrated per org on validation normal")
+    top_k: int = Field(default=0, ge=0, description="0: calibrated on validation normal")
+    calibration: Literal["per-org", "pooled"] = Field(
+        default="per-org",
+        description="shared models: top_k per org on its own validation sessions, or one top_k "
+        "from the organizations' pooled validation score histograms",
+    )
     max_top_k: int = Field(default=0, ge=0, description="cap for calibrated top_k; 0 = none")
     # test sets
     test_abnormal_ratio: float = Field(
