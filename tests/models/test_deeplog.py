@@ -56,14 +56,15 @@ def test_unseen_events_rank_last_and_flag_the_session():
 
 
 def test_calibrated_top_k_flags_at_most_the_target_share_of_normal_sessions():
-    scores = np.array([0] * 90 + [1] * 5 + [3] * 3 + [6, 9, 12])  # 12 = unseen (max_k)
+    scores = np.array([0] * 90 + [1] * 5 + [3] * 3 + [6, 9])
     k = calibrate_top_k(scores, target_fpr=0.02, max_k=12)
-    assert np.mean(scores[scores < 12] >= k) <= 0.02
-    assert np.mean(scores[scores < 12] >= k - 1) > 0.02
+    assert k == 4 and np.mean(scores >= k) <= 0.02 < np.mean(scores >= k - 1)
     assert calibrate_top_k(scores, 0.5, max_k=12) == 1
-    assert calibrate_top_k(np.array([12, 12]), 0.01, max_k=12) == 12
-    # a cap below the outliers: those are flagged anyway, k clears the remaining scores (<= 3)
-    assert calibrate_top_k(scores, 0.0001, max_k=5) == 4
+    # sessions with unseen events (score >= max_k) are flagged anyway and use up the budget
+    with_unseen = np.concatenate([scores, [12]])
+    assert calibrate_top_k(with_unseen, 0.02, max_k=12) == 7
+    assert calibrate_top_k(np.concatenate([scores, [12, 12, 12]]), 0.02, max_k=12) == 12
+    assert calibrate_top_k(np.zeros(0), 0.01, max_k=12) == 12
 
 
 def test_detector_rejects_a_vocabulary_that_does_not_match_the_network():

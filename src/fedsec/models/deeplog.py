@@ -190,15 +190,16 @@ def session_scores(ranks: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def calibrate_top_k(normal_scores: np.ndarray, target_fpr: float, max_k: int) -> int:
-    """Smallest ``top_k`` flagging at most ``target_fpr`` of normal validation sessions (sessions
-    with unseen events are flagged whatever ``top_k`` is, so they are left out), within
-    ``[1, max_k]``."""
+    """Smallest ``top_k`` in ``[1, max_k]`` flagging at most ``target_fpr`` of the normal
+    validation sessions. Sessions scoring ``max_k`` or more (events never seen in training) are
+    flagged whatever ``top_k`` is and count against the budget; when they alone exceed it,
+    ``max_k`` (flag nothing else) is the answer."""
     scores = np.sort(np.asarray(normal_scores))
-    scores = scores[scores < max_k]
+    cap = max(1, max_k)
     if len(scores) == 0:
-        return max(1, max_k)
-    for k in range(1, max(1, max_k) + 1):
-        flagged = len(scores) - np.searchsorted(scores, k, side="left")
-        if flagged <= target_fpr * len(scores):
+        return cap
+    budget = target_fpr * len(scores)
+    for k in range(1, cap + 1):
+        if len(scores) - np.searchsorted(scores, k, side="left") <= budget:
             return k
-    return max(1, max_k)
+    return cap
