@@ -6,13 +6,9 @@ import pytest
 from fedsec.evaluation.logs import run_logs_experiment
 from fedsec.scenarios.config import load_scenario
 
-SLICE = [
-    "logs.sources.0.max_sessions=2000",
-    "logs.sources.1.max_sessions=2000",
-    "logs.sources.2.max_sessions=3000",
-    "evaluation.curve_points=2",
-]
-SMALL = [*SLICE, "rounds=12", "training.local_steps=5"]
+SLICE = ["logs.sources.2.max_sessions=3000", "evaluation.curve_points=2"]
+TINY_MODEL = ["logs.hidden=32", "logs.layers=1", "logs.embedding=16"]
+SMALL = [*SLICE, *TINY_MODEL, "rounds=20", "training.local_steps=10"]
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +34,22 @@ def test_federated_is_at_least_as_good_as_local_only(experiment):
     arms = experiment.metrics["arms"]
     fed, local = arms["federated"]["overall"], arms["local"]["overall"]
     assert fed["f1"] >= local["f1"]
-    assert fed["f1"] >= 0.8
-    assert arms["centralized"]["overall"]["f1"] >= 0.8
+    assert fed["f1"] >= 0.9 and arms["centralized"]["overall"]["f1"] >= 0.9
 
 
-def test_false_positive_rate_follows_the_validation_target(experiment):
-    for arm in experiment.metrics["arms"].values():
+def test_top_k_keeps_validation_false_alarms_within_the_target(experiment):
+    metrics = experiment.metrics
+    target = metrics["target_fpr"]
+    sizes = {org: info["sessions"]["val"] for org, info in metrics["federation"]["orgs"].items()}
+    for m in metrics["arms"]["local"]["per_org"].values():  # calibrated per org
+        assert m["val_fpr"] <= target or m["top_k"] == m["known_events"] + 1
+    for arm in ("centralized", "federated"):  # hdfs-5org calibrates shared models pooled
+        per_org = metrics["arms"][arm]["per_org"]
+        flagged = sum(round(m["val_fpr"] * sizes[org]) for org, m in per_org.items())
+        assert flagged <= target * sum(sizes.values())
+        assert len({m["top_k"] for m in per_org.values()}) == 1
+    for arm in metrics["arms"].values():
         assert arm["overall"]["fpr"] <= 0.05
-        for org in arm["per_org"].values():
-            assert org["val_fpr"] <= 0.01 or org["top_k"] == org["known_events"] + 1
 
 
 def test_count_baseline_federated_fit_is_the_pooled_fit(experiment):
@@ -56,7 +59,9 @@ def test_count_baseline_federated_fit_is_the_pooled_fit(experiment):
 
 
 def test_same_seed_gives_identical_metrics(data_dir):
-    tiny = [*SLICE, "rounds=2", "training.local_steps=3", 'evaluation.arms=["local", "federated"]']
+    tiny = [*SLICE, *TINY_MODEL, "rounds=2", "training.local_steps=3"]
+    tiny += ["logs.sources.0.max_sessions=1000", "logs.sources.1.max_sessions=1000"]
+    tiny += ['evaluation.arms=["local", "federated"]']
     first = run_logs_experiment(load_scenario("hdfs-5org", tiny), data_dir).metrics
     second = run_logs_experiment(load_scenario("hdfs-5org", tiny), data_dir).metrics
     assert first == second
