@@ -49,9 +49,9 @@ class LogExperiment:
 def calibrate(models: dict[str, DeepLogDetector], federation: LogFederation) -> dict[str, float]:
     """``top_k`` per organization on its own normal validation sessions (at most
     ``evaluation.target_fpr`` of them flagged, sessions with unseen events included), or the
-    scenario's fixed ``top_k``. A shared model also gets ``'*'`` from the pooled validation scores (each org
-    contributes a histogram of its sessions' scores), which every org uses when
-    ``logs.calibration = "pooled"``. Returns each org's validation FPR."""
+    scenario's fixed ``top_k``. A shared model also gets ``'*'`` from the pooled validation
+    scores (each org contributes a histogram of its sessions' scores), which every org uses
+    when ``logs.calibration = "pooled"``. Returns each org's validation FPR."""
     logs, target = federation.scenario.logs, federation.scenario.evaluation.target_fpr
     scores = {o.name: models[o.name].scores(o.val.tokens) for o in federation.orgs}
 
