@@ -107,6 +107,14 @@ def verdict(metrics: dict) -> list[str]:
     return lines
 
 
+def _calibration(metrics: dict) -> str:
+    model = metrics["model"]
+    if model.get("top_k"):
+        return f"fixed top-k {model['top_k']}"
+    how = "pooled over orgs for shared models" if model["calibration"] == "pooled" else "per org"
+    return f"top-k at validation FPR {metrics['target_fpr']} ({how}; local: per org)"
+
+
 def render(metrics: dict, timing: dict, config_text: str) -> str:
     notes = metrics["federation"].get("notes") or []
     vocab = metrics["federation"]["vocabulary"]
@@ -114,8 +122,8 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
         f"# fedsec run: {metrics['scenario']} (log sessions)",
         "",
         f"seed {metrics['seed']} · {metrics['rounds']} rounds · strategy "
-        f"`{metrics['strategy']}` · top-k calibrated per org at validation FPR "
-        f"{metrics['target_fpr']} · wall time {timing.get('wall_s', 0):.1f} s",
+        f"`{metrics['strategy']}` · {_calibration(metrics)} · wall time "
+        f"{timing.get('wall_s', 0):.1f} s",
         "",
         "A session is anomalous when one of its events (or its end) is outside the model's "
         "top-k next-event candidates, or was never seen in training. Test normal sessions are "
