@@ -73,7 +73,8 @@ def scenarios() -> None:
     for name in builtin_names():
         s = load_scenario(name)
         summary = " ".join(s.description.split()).split("; ")[0].split(". ")[0]
-        grid.add_row(name, str(s.org_count()), s.partition.rule, s.data.view, summary)
+        view = s.data.view if s.data is not None else s.task
+        grid.add_row(name, str(s.org_count()), s.partition.rule, view, summary)
     console.print(grid)
 
 
@@ -96,11 +97,37 @@ def simulate(
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
     config = load_scenario(scenario, overrides)
     target = out or Path("runs") / f"{config.name}-seed{config.seed}"
+    if config.task == "logs":
+        simulate_logs(config, target, data_dir)
+        return
     with progress_bar() as bar:
         tasks = {arm: bar.add_task(arm, total=config.rounds) for arm in config.evaluation.arms}
         experiment = run_experiment(config, data_dir, lambda arm: bar.advance(tasks[arm]))
     write_run(experiment, target)
     show_summary(experiment.metrics, experiment.timing)
+    console.print(f"run directory: [bold]{target}[/]")
+
+
+def simulate_logs(config: Any, target: Path, data_dir: Path | None) -> None:
+    """The logs task: DeepLog and the count baseline in the three arms (see docs/logs.md)."""
+    from fedsec.evaluation.logs import run_logs_experiment
+    from fedsec.evaluation.logs_report import ARM_LABELS, verdict, write_logs_run
+    from fedsec.evaluation.report import fmt
+
+    with progress_bar() as bar:
+        tasks = {arm: bar.add_task(arm, total=config.rounds) for arm in config.evaluation.arms}
+        experiment = run_logs_experiment(config, data_dir, lambda arm: bar.advance(tasks[arm]))
+    write_logs_run(experiment, target)
+    metrics, wall = experiment.metrics, experiment.timing.get("wall_s", 0)
+    grid = Table("arm", "F1", "precision", "recall", "FPR", title=f"{config.name} ({wall:.1f} s)")
+    for arm, result in metrics["arms"].items():
+        o = result["overall"]
+        grid.add_row(
+            ARM_LABELS.get(arm, arm), *(fmt(o[k]) for k in ("f1", "precision", "recall", "fpr"))
+        )
+    console.print(grid)
+    for line in verdict(metrics):
+        console.print(line, highlight=False)
     console.print(f"run directory: [bold]{target}[/]")
 
 
@@ -140,11 +167,36 @@ def detect(
     threshold: Annotated[
         float | None, typer.Option(help="Malicious-score threshold (overrides the bundle's).")
     ] = None,
+    templates: Annotated[
+        Path | None, typer.Option(help="Logs: event id -> template text file (sequence inputs).")
+    ] = None,
+    namespace: Annotated[
+        str | None, typer.Option(help="Logs: prefix of event ids without template text.")
+    ] = None,
+    session_key: Annotated[
+        str | None, typer.Option(help="Logs: regex of the session id in each line.")
+    ] = None,
+    session_window: Annotated[
+        float, typer.Option(help="Logs: group lines into time windows of this many seconds.")
+    ] = 0.0,
+    log_format: Annotated[
+        str | None, typer.Option(help="Logs: raw-log header layout or loghub system name.")
+    ] = None,
 ) -> None:
-    """Score telemetry with a model bundle and write one alert per flagged flow."""
+    """Score telemetry (flows, or log sessions with a logs bundle) and write one alert per
+    flagged flow or anomalous session."""
+    from fedsec.data.logs import SessionOptions
     from fedsec.detect.alerts import run_detection
+    from fedsec.detect.logs import run_log_detection
+    from fedsec.models.logs_bundle import KIND, bundle_kind
 
-    summary = run_detection(model, input_, format_, out, org=org, threshold=threshold)
+    if bundle_kind(model) == KIND:
+        options = SessionOptions(session_key, session_window, log_format, templates)
+        summary = run_log_detection(
+            model, input_, format_, out, org=org, namespace=namespace, options=options
+        )
+    else:
+        summary = run_detection(model, input_, format_, out, org=org, threshold=threshold)
     grid = Table(
         "predicted family",
         "alerts",

@@ -138,10 +138,12 @@ def test_unlabelled_sources_cannot_be_trained_on(tmp_path):
     from tests.data.readers.test_reader_zeek import ROWS, conn_log
 
     (tmp_path / "conn.log").write_text(conn_log(ROWS))
-    scenario = Scenario.model_validate({
-        "name": "zeek", "data": {"view": "canonical",
-                                 "sources": [{"format": "zeek", "paths": ["conn.log"]}]},
-        "partition": {"rule": "iid", "orgs": 2},
-    })
+    scenario = Scenario.model_validate(
+        {
+            "name": "zeek",
+            "data": {"view": "canonical", "sources": [{"format": "zeek", "paths": ["conn.log"]}]},
+            "partition": {"rule": "iid", "orgs": 2},
+        }
+    )
     with pytest.raises(ConfigError, match="carry no label"):
         build_federation(scenario, tmp_path)

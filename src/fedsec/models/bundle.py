@@ -74,16 +74,25 @@ def load_manifest(directory: Path) -> dict[str, Any]:
     return manifest
 
 
-def load_bundle(directory: Path) -> tuple[FamilyClassifier, dict[str, Any]]:
-    """Load and verify a bundle; any inconsistency is a :class:`BundleError` naming the file."""
-    directory = Path(directory)
-    manifest = load_manifest(directory)
-    weights_path = directory / WEIGHTS
+def verified_weights(directory: Path, manifest: dict[str, Any]) -> Path:
+    """The bundle's weights file, once its sha256 matches the manifest."""
+    weights_path = Path(directory) / WEIGHTS
     if not weights_path.is_file():
         raise BundleError(f"{weights_path}: missing")
     data = weights_path.read_bytes()
     if hashlib.sha256(data).hexdigest() != manifest.get("weights_sha256"):
         raise BundleError(f"{weights_path}: sha256 does not match bundle.json (corrupt or altered)")
+    return weights_path
+
+
+def load_bundle(directory: Path) -> tuple[FamilyClassifier, dict[str, Any]]:
+    """Load and verify a bundle; any inconsistency is a :class:`BundleError` naming the file."""
+    directory = Path(directory)
+    manifest = load_manifest(directory)
+    kind = manifest.get("kind", "family-classifier")
+    if kind != "family-classifier":
+        raise BundleError(f"{directory}: a {kind!r} bundle, not a family-classifier bundle")
+    weights_path = verified_weights(directory, manifest)
     try:
         tensors = load_file(weights_path)
         spec = MLPSpec.from_json(manifest["architecture"])

@@ -15,6 +15,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fedsec.errors import ConfigError
+from fedsec.scenarios.logs_config import LogsConfig
 
 
 class Strict(BaseModel):
@@ -142,9 +143,11 @@ class EvaluationConfig(Strict):
 class Scenario(Strict):
     name: str
     description: str = ""
+    task: Literal["flows", "logs"] = "flows"
     seed: int = 0
     rounds: int = Field(default=200, ge=1)
-    data: DataConfig
+    data: DataConfig | None = None  # required by the flows task
+    logs: LogsConfig | None = None  # required by the logs task
     partition: PartitionConfig = Field(default_factory=PartitionConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -155,6 +158,10 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
+        if self.task == "logs":
+            return self._logs_consistent()
+        if self.data is None:
+            raise ValueError("data: field required")
         self._check_privacy()
         p = self.partition
         if p.rule == "per-source":
@@ -182,12 +189,36 @@ class Scenario(Strict):
         if privacy.client_dp.enabled and self.strategy.name == "scaffold":
             raise ValueError("privacy.client_dp cannot be combined with SCAFFOLD")
 
+    def _logs_consistent(self) -> Scenario:
+        if self.logs is None:
+            raise ValueError('logs: field required when task = "logs"')
+        if self.privacy.sample_dp.enabled:
+            raise ValueError(
+                'privacy.sample_dp is not available for task = "logs" (Opacus '
+                "cannot clip per-record gradients of the LSTM); use client_dp"
+            )
+        self._check_privacy()
+        if self.partition.rule not in ("iid", "per-source"):
+            raise ValueError('task = "logs" supports partition.rule "iid" or "per-source"')
+        names = self.partition.names
+        if self.partition.rule == "iid" and names and len(names) != self.partition.orgs:
+            raise ValueError(
+                f"partition.names has {len(names)} names for {self.partition.orgs} orgs"
+            )
+        if self.strategy.min_orgs > self.org_count():
+            raise ValueError("strategy.min_orgs exceeds the number of organizations")
+        return self
+
     def org_count(self) -> int:
+        if self.task == "logs":
+            return len(self.org_names())
         if self.partition.rule == "per-source":
             return len({s.name for s in self.data.sources})
         return self.partition.orgs
 
     def org_names(self) -> list[str]:
+        if self.task == "logs" and self.logs is not None and self.partition.rule == "per-source":
+            return self.logs.org_names()
         if self.partition.rule == "per-source":
             return list(dict.fromkeys(s.name for s in self.data.sources if s.name))
         return self.partition.names or [f"org{i + 1}" for i in range(self.partition.orgs)]

@@ -1,0 +1,205 @@
+"""DeepLog-class next-event model (Du et al., CCS 2017) with a session-level decision.
+
+An LSTM reads the last ``window`` event tokens of a session (left-padded at its start) and scores
+every token as the next event, the end of the session included. An event is *expected* when it is
+among the ``top_k`` candidates the model ranks highest (candidates: the tokens the model knows,
+plus the end of session); an event the model has never seen in training is always unexpected.
+The model's vocabulary is the sorted ``index`` of hashed tokens seen in training (for a shared
+model, the union the organizations report: token ids only), so its size follows the data.
+A session is anomalous when any of its events, or its end, is unexpected: its score is the
+largest rank of its events (unseen events rank last), so ``score >= top_k`` flags it, and ``top_k``
+is calibrated per organization on normal validation sessions (see :func:`calibrate_top_k`).
+Predicting the end of session is a documented variant of DeepLog: it flags sessions that stop
+early (e.g. an HDFS block allocated and never written), which plain next-event prediction misses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from numpy.lib.stride_tricks import sliding_window_view
+from torch import nn
+
+from fedsec.features.vocabulary import EOS, PAD, RESERVED, UNK, EventVocabulary
+from fedsec.learning.params import Params, set_params
+
+
+@dataclass(frozen=True)
+class DeepLogSpec:
+    """Architecture as data: enough to rebuild the network from a bundle."""
+
+    vocab: int
+    window: int = 10
+    embedding: int = 32
+    hidden: int = 64
+    layers: int = 2
+
+    def to_json(self) -> dict:
+        return {"kind": "deeplog-lstm", **asdict(self)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> DeepLogSpec:
+        return cls(*(int(data[k]) for k in ("vocab", "window", "embedding", "hidden", "layers")))
+
+
+class DeepLogLSTM(nn.Module):
+    """Embedding -> LSTM -> next-token logits from the last step."""
+
+    def __init__(self, spec: DeepLogSpec) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(spec.vocab, spec.embedding)
+        self.lstm = nn.LSTM(spec.embedding, spec.hidden, spec.layers, batch_first=True)
+        self.out = nn.Linear(spec.hidden, spec.vocab)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        states, _ = self.lstm(self.embed(x))
+        return self.out(states[:, -1])
+
+
+def build_deeplog(spec: DeepLogSpec, generator: torch.Generator | None = None) -> DeepLogLSTM:
+    """A fresh network; with a generator its initial weights are reproducible."""
+    if generator is None:
+        return DeepLogLSTM(spec)
+    state = torch.random.get_rng_state()
+    torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)))
+    try:
+        return DeepLogLSTM(spec)
+    finally:
+        torch.random.set_rng_state(state)
+
+
+def session_windows(
+    sessions: Sequence[np.ndarray], window: int, end_token: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training/scoring pairs: (``window`` previous tokens, next token, session index) for every
+    event of every session, plus the end of session when ``end_token``."""
+    xs, ys, owners = [], [], []
+    for index, tokens in enumerate(sessions):
+        tail = [EOS] if end_token else []
+        padded = np.concatenate([np.full(window, PAD, np.int64), tokens, tail]).astype(np.int64)
+        n = len(padded) - window
+        if n <= 0:
+            continue
+        xs.append(sliding_window_view(padded, window)[:n])
+        ys.append(padded[window:])
+        owners.append(np.full(n, index, np.int64))
+    if not xs:
+        return np.zeros((0, window), np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(owners)
+
+
+def target_ranks(
+    module: nn.Module, x: np.ndarray, y: np.ndarray, candidates: np.ndarray, batch: int = 2048
+) -> np.ndarray:
+    """Rank of each target among ``candidates`` (0 = the model's first choice), computed once
+    per distinct (window, target) pair."""
+    if len(x) == 0:
+        return np.zeros(0, np.int64)
+    pairs, inverse = np.unique(np.column_stack([x, y]), axis=0, return_inverse=True)
+    mask = torch.full((module.out.out_features,), float("-inf"))
+    mask[torch.from_numpy(candidates)] = 0.0
+    ranks = np.zeros(len(pairs), np.int64)
+    module.eval()
+    with torch.no_grad():
+        for start in range(0, len(pairs), batch):
+            chunk = torch.from_numpy(np.ascontiguousarray(pairs[start : start + batch]))
+            logits = module(chunk[:, :-1]) + mask
+            target = logits.gather(1, chunk[:, -1:])
+            ranks[start : start + batch] = (logits > target).sum(dim=1).numpy()
+    return ranks[inverse.ravel()]
+
+
+def index_ids(index: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    """Model input ids of hashed tokens: ``RESERVED + position`` in the sorted ``index`` of
+    tokens the model knows, ``UNK`` for any other token."""
+    tokens = np.asarray(tokens, np.int64)
+    if len(index) == 0:
+        return np.full(len(tokens), UNK, np.int64)
+    where = np.searchsorted(index, tokens)
+    found = index[np.minimum(where, len(index) - 1)] == tokens
+    return np.where(found, RESERVED + where, UNK).astype(np.int64)
+
+
+@dataclass
+class DeepLogDetector:
+    """A trained next-event model, the sorted hashed tokens it knows (its ``index``: input and
+    output ``RESERVED + i`` is token ``index[i]``) and per-organization ``top_k``."""
+
+    spec: DeepLogSpec
+    params: Params
+    vocabulary: EventVocabulary
+    index: np.ndarray
+    end_token: bool = True
+    top_k: dict[str, int] = field(default_factory=dict)
+    _module: DeepLogLSTM | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.index = np.asarray(self.index, np.int64)
+        if self.spec.vocab != RESERVED + len(self.index):
+            raise ValueError(
+                f"model has {self.spec.vocab} outputs for {len(self.index)} known tokens"
+            )
+
+    def module(self) -> DeepLogLSTM:
+        if self._module is None:
+            self._module = build_deeplog(self.spec, torch.Generator().manual_seed(0))
+            set_params(self._module, self.params)
+            self._module.eval()
+        return self._module
+
+    @property
+    def candidates(self) -> np.ndarray:
+        """Model ids a next event can be: every known token, and the end of session."""
+        known = np.arange(RESERVED, self.spec.vocab, dtype=np.int64)
+        return np.concatenate([[EOS], known]) if self.end_token else known
+
+    @property
+    def unseen_rank(self) -> int:
+        """The rank given to events the model never saw: last, beyond every candidate."""
+        return len(self.candidates)
+
+    def event_ranks(self, sessions: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Per session, the rank of each event and of its end (unseen events: ``unseen_rank``)."""
+        inputs = [index_ids(self.index, s) for s in sessions]
+        x, y, owner = session_windows(inputs, self.spec.window, self.end_token)
+        ranks = target_ranks(self.module(), x, np.where(y == UNK, EOS, y), self.candidates)
+        ranks[y == UNK] = self.unseen_rank
+        bounds = np.searchsorted(owner, np.arange(len(sessions) + 1))
+        return [ranks[bounds[i] : bounds[i + 1]] for i in range(len(sessions))]
+
+    def scores(self, sessions: Sequence[np.ndarray]) -> np.ndarray:
+        """Session score: the largest rank among its events (higher = more anomalous)."""
+        return session_scores(self.event_ranks(sessions))
+
+    def top_k_for(self, org: str | None) -> int:
+        if org is not None and org in self.top_k:
+            return self.top_k[org]
+        if "*" in self.top_k:
+            return self.top_k["*"]
+        raise KeyError(f"no top_k for organization {org!r}")
+
+    def predict(self, sessions: Sequence[np.ndarray], org: str | None = None) -> np.ndarray:
+        return self.scores(sessions) >= self.top_k_for(org)
+
+
+def session_scores(ranks: Sequence[np.ndarray]) -> np.ndarray:
+    return np.asarray([int(r.max()) if len(r) else 0 for r in ranks], np.int64)
+
+
+def calibrate_top_k(normal_scores: np.ndarray, target_fpr: float, max_k: int) -> int:
+    """Smallest ``top_k`` in ``[1, max_k]`` flagging at most ``target_fpr`` of the normal
+    validation sessions. Sessions scoring ``max_k`` or more (events never seen in training) are
+    flagged whatever ``top_k`` is and count against the budget; when they alone exceed it,
+    ``max_k`` (flag nothing else) is the answer."""
+    scores = np.sort(np.asarray(normal_scores))
+    cap = max(1, max_k)
+    if len(scores) == 0:
+        return cap
+    budget = target_fpr * len(scores)
+    for k in range(1, cap + 1):
+        if len(scores) - np.searchsorted(scores, k, side="left") <= budget:
+            return k
+    return cap

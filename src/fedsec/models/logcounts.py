@@ -1,0 +1,87 @@
+"""Count-vector baseline: PCA on event counts (Xu et al., SOSP 2009), fitted federatedly.
+
+Each session becomes ``log1p`` counts of the tokens the model knows. The normal subspace is
+spanned by the principal components explaining ``variance`` of normal training sessions; a
+session's score is its squared distance to that subspace (SPE), infinite when it holds an event
+never seen in training. The fit needs only each organization's session count, sum of vectors
+and sum of outer products, so the federated fit is *exactly* the pooled one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class CountStats:
+    """An organization's share: sums over its normal training sessions' count vectors."""
+
+    n: float
+    total: np.ndarray
+    outer: np.ndarray
+
+    def merge(self, other: CountStats) -> CountStats:
+        return CountStats(self.n + other.n, self.total + other.total, self.outer + other.outer)
+
+
+def count_matrix(
+    sessions: Sequence[np.ndarray], index: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(``log1p`` counts of each token of ``index`` per session, number of other tokens)."""
+    index = np.asarray(index, np.int64)
+    x = np.zeros((len(sessions), len(index)), np.float64)
+    unseen = np.zeros(len(sessions), np.int64)
+    for row, tokens in enumerate(sessions):
+        if len(tokens) == 0:
+            continue
+        values, counts = np.unique(tokens, return_counts=True)
+        where = np.searchsorted(index, values)
+        found = (where < len(index)) & (index[np.minimum(where, len(index) - 1)] == values)
+        x[row, where[found]] = np.log1p(counts[found])
+        unseen[row] = counts[~found].sum()
+    return x, unseen
+
+
+def count_stats(sessions: Sequence[np.ndarray], index: np.ndarray) -> CountStats:
+    x, _ = count_matrix(sessions, index)
+    return CountStats(float(len(x)), x.sum(axis=0), x.T @ x)
+
+
+@dataclass
+class CountPCA:
+    """Normal subspace of event-count vectors and per-organization SPE thresholds."""
+
+    index: np.ndarray
+    mean: np.ndarray
+    components: np.ndarray
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    def scores(self, sessions: Sequence[np.ndarray]) -> np.ndarray:
+        x, unseen = count_matrix(sessions, self.index)
+        centred = x - self.mean
+        residual = centred - (centred @ self.components.T) @ self.components
+        spe = (residual**2).sum(axis=1)
+        return np.where(unseen > 0, np.inf, spe)
+
+    def predict(self, sessions: Sequence[np.ndarray], org: str) -> np.ndarray:
+        threshold = self.thresholds.get(org, self.thresholds.get("*"))
+        if threshold is None:
+            raise KeyError(f"no threshold for organization {org!r}")
+        return self.scores(sessions) > threshold
+
+
+def fit_count_pca(stats: CountStats, index: np.ndarray, variance: float = 0.95) -> CountPCA:
+    """Principal components from merged sums: mean, covariance, eigen-decomposition."""
+    if stats.n < 2:
+        raise ValueError("the count baseline needs at least two normal training sessions")
+    mean = stats.total / stats.n
+    covariance = stats.outer / stats.n - np.outer(mean, mean)
+    values, vectors = np.linalg.eigh(covariance)
+    order = np.argsort(values)[::-1]
+    values, vectors = np.clip(values[order], 0, None), vectors[:, order]
+    share = np.cumsum(values) / values.sum() if values.sum() > 0 else np.ones(len(values))
+    k = int(np.searchsorted(share, variance) + 1) if len(values) else 0
+    return CountPCA(np.asarray(index, np.int64), mean, vectors[:, :k].T.copy())

@@ -1,0 +1,76 @@
+"""The ``[logs]`` section of a scenario with ``task = "logs"``: sources of sessions, vocabulary,
+the DeepLog model, and how test sets are built. Validated once, like every scenario field."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class LogSourceConfig(_Strict):
+    """Files of one log format holding sessions of one system.
+
+    ``label`` says what the sessions are: ``normal`` / ``abnormal`` for files that hold one kind
+    (log-sequences-ait ``*_train``, ``*_test_normal``, ``*_test_abnormal``) or ``file`` when the
+    file carries labels (LogRobust CSVs, loghub ``Label`` column, a ``labels`` file)."""
+
+    name: str = Field(min_length=1, description="organization (per-source) or source name")
+    format: Literal["sequences", "logrobust", "loghub-structured", "raw-log"] = "sequences"
+    paths: list[str] = Field(min_length=1)
+    label: Literal["normal", "abnormal", "file"] = "file"
+    keep: Literal["all", "normal", "abnormal"] = Field(
+        default="all", description="keep only sessions with this label"
+    )
+    namespace: str | None = Field(
+        default=None, description="prefix of event ids without template text (default: name)"
+    )
+    templates: str | None = Field(default=None, description="event id -> template text file")
+    labels: str | None = Field(default=None, description="session id -> Normal/Anomaly CSV")
+    session_key: str | None = Field(default=None, description="regex of the session id")
+    session_window: float = Field(default=0.0, ge=0, description="seconds per time window")
+    log_format: str | None = Field(default=None, description="raw-log header layout")
+    max_sessions: int = Field(default=0, ge=0, description="seeded sample of sessions; 0 = all")
+
+
+class LogsConfig(_Strict):
+    sources: list[LogSourceConfig] = Field(min_length=1)
+    # vocabulary
+    hash_buckets: int = Field(default=1 << 20, ge=16, le=1 << 40)
+    hash_key: str = Field(default="fedsec-logs", min_length=1)
+    # model (DeepLog: window h, top-k g)
+    window: int = Field(default=10, ge=1, le=200)
+    embedding: int = Field(default=32, ge=2)
+    hidden: int = Field(default=64, ge=2)
+    layers: int = Field(default=2, ge=1, le=4)
+    end_token: bool = True
+    top_k: int = Field(default=0, ge=0, description="0: calibrated on validation normal")
+    calibration: Literal["per-org", "pooled"] = Field(
+        default="per-org",
+        description="shared models: top_k per org on its own validation sessions, or one top_k "
+        "from the organizations' pooled validation score histograms",
+    )
+    max_top_k: int = Field(default=0, ge=0, description="cap for calibrated top_k; 0 = none")
+    # test sets
+    test_abnormal_ratio: float = Field(
+        default=1.0, ge=0, description="abnormal test sessions per normal one (0 = all)"
+    )
+    baseline: Literal["pca", "none"] = "pca"
+    pca_variance: float = Field(default=0.95, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _grouping(self) -> LogsConfig:
+        for i, source in enumerate(self.sources):
+            lines = source.format in ("loghub-structured", "raw-log")
+            if lines and not (source.session_key or source.session_window > 0):
+                raise ValueError(f"logs.sources.{i}: needs session_key or session_window")
+            if source.format == "raw-log" and not source.log_format:
+                raise ValueError(f"logs.sources.{i}: raw-log needs log_format")
+        return self
+
+    def org_names(self) -> list[str]:
+        return list(dict.fromkeys(s.name for s in self.sources))

@@ -1,0 +1,57 @@
+"""Detection on log sessions with a DeepLog bundle: alerts, namespaces, refusals."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from fedsec.detect.logs import choose_namespace, run_log_detection
+from fedsec.errors import BundleError
+from fedsec.features.vocabulary import RESERVED, EventVocabulary
+from fedsec.learning.params import get_params
+from fedsec.models.deeplog import DeepLogDetector, DeepLogSpec, build_deeplog
+from fedsec.models.logs_bundle import load_log_bundle, save_log_bundle
+
+
+@pytest.fixture
+def bundle(tmp_path):
+    vocabulary = EventVocabulary(1 << 20, "test")
+    known = np.unique(vocabulary.encode([("1", "2", "3")], {}, "sys")[0])
+    spec = DeepLogSpec(RESERVED + len(known), window=3, embedding=4, hidden=8, layers=1)
+    params = get_params(build_deeplog(spec, torch.Generator().manual_seed(0)))
+    model = DeepLogDetector(spec, params, vocabulary, known, top_k={"a": 2, "*": 3})
+    return save_log_bundle(tmp_path / "model", model, {"scenario": "t"}, {"a": "sys", "b": "other"})
+
+
+def test_bundle_round_trip_keeps_vocabulary_and_top_k(bundle):
+    model, manifest = load_log_bundle(bundle)
+    assert model.top_k == {"a": 2, "*": 3} and model.vocabulary.key == "test"
+    assert manifest["namespaces"] == {"a": "sys", "b": "other"}
+
+
+def test_one_alert_per_anomalous_session_naming_unseen_events(bundle, tmp_path):
+    path = tmp_path / "sessions"
+    path.write_text("s1,1 2 3\ns2,1 9 3\n")
+    out = tmp_path / "alerts.jsonl"
+    summary = run_log_detection(bundle, [path], "sequences", out, org="a")
+    alerts = {a["session"]: a for a in map(json.loads, out.read_text().splitlines())}
+    assert summary.rows == 2 and summary.alerts == len(alerts)
+    unseen = [
+        u for u in alerts["s2"]["unexpected"] if u["reason"] == "event never seen in training"
+    ]
+    assert [(u["position"], u["event"]) for u in unseen] == [(1, "9")]
+    assert all(a["top_k"] == 2 and a["score"] >= 2 for a in alerts.values())
+
+
+def test_namespace_comes_from_the_org_or_must_be_given(bundle, tmp_path):
+    _, manifest = load_log_bundle(bundle)
+    assert choose_namespace(manifest, "b", None, bundle) == "other"
+    assert choose_namespace(manifest, None, "mine", bundle) == "mine"
+    with pytest.raises(BundleError, match="pass --org or --namespace"):
+        choose_namespace(manifest, None, None, bundle)
+    path = tmp_path / "s"
+    path.write_text("s1,1 2\n")
+    with pytest.raises(BundleError, match="no top_k for org 'zz'"):
+        run_log_detection(bundle, [path], "sequences", tmp_path / "o.jsonl", org="zz")
+    assert not (tmp_path / "o.jsonl").exists()

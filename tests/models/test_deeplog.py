@@ -1,0 +1,78 @@
+"""The DeepLog model: windows, ranks, unseen events, session scores, top-k calibration."""
+
+import numpy as np
+import torch
+
+from fedsec.features.vocabulary import EOS, PAD, RESERVED, EventVocabulary
+from fedsec.learning.params import get_params
+from fedsec.models.deeplog import (
+    DeepLogDetector,
+    DeepLogSpec,
+    build_deeplog,
+    calibrate_top_k,
+    session_windows,
+    target_ranks,
+)
+
+
+def test_windows_are_left_padded_and_end_with_the_end_token():
+    x, y, owner = session_windows([np.array([5, 6, 7]), np.array([9])], window=2)
+    assert x.tolist() == [[PAD, PAD], [PAD, 5], [5, 6], [6, 7], [PAD, PAD], [PAD, 9]]
+    assert y.tolist() == [5, 6, 7, EOS, 9, EOS]
+    assert owner.tolist() == [0, 0, 0, 0, 1, 1]
+    _, y_plain, _ = session_windows([np.array([5, 6])], window=2, end_token=False)
+    assert y_plain.tolist() == [5, 6]
+
+
+def test_ranks_match_a_brute_force_count_over_candidates():
+    spec = DeepLogSpec(vocab=12, window=3, embedding=4, hidden=8, layers=1)
+    module = build_deeplog(spec, torch.Generator().manual_seed(1)).eval()
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 12, size=(40, 3))
+    x = np.concatenate([x, x[:5]])  # repeated pairs are scored once
+    y = rng.integers(RESERVED, 12, size=45)
+    y[40:] = y[:5]
+    candidates = np.arange(RESERVED, 12)
+    ranks = target_ranks(module, x, y, candidates, batch=7)
+    with torch.no_grad():
+        logits = module(torch.from_numpy(x)).numpy()[:, candidates]
+    target = logits[np.arange(45), y - RESERVED]
+    assert ranks.tolist() == (logits > target[:, None]).sum(axis=1).tolist()
+
+
+def _detector(index, window=2):
+    spec = DeepLogSpec(vocab=RESERVED + len(index), window=window, embedding=4, hidden=8, layers=1)
+    params = get_params(build_deeplog(spec, torch.Generator().manual_seed(0)))
+    return DeepLogDetector(spec, params, EventVocabulary(), np.asarray(index), top_k={"*": 2})
+
+
+def test_unseen_events_rank_last_and_flag_the_session():
+    model = _detector([100, 200, 300])
+    ranks = model.event_ranks([np.array([100, 999, 200]), np.array([300])])
+    assert len(ranks[0]) == 4 and len(ranks[1]) == 2
+    assert ranks[0][1] == model.unseen_rank == 4  # 3 known tokens + the end of session
+    assert ranks[0].max() == model.scores([np.array([100, 999, 200])])[0]
+    assert model.predict([np.array([100, 999, 200])])[0]
+
+
+def test_calibrated_top_k_flags_at_most_the_target_share_of_normal_sessions():
+    scores = np.array([0] * 90 + [1] * 5 + [3] * 3 + [6, 9])
+    k = calibrate_top_k(scores, target_fpr=0.02, max_k=12)
+    assert k == 4 and np.mean(scores >= k) <= 0.02 < np.mean(scores >= k - 1)
+    assert calibrate_top_k(scores, 0.5, max_k=12) == 1
+    # sessions with unseen events (score >= max_k) are flagged anyway and use up the budget
+    with_unseen = np.concatenate([scores, [12]])
+    assert calibrate_top_k(with_unseen, 0.02, max_k=12) == 7
+    assert calibrate_top_k(np.concatenate([scores, [12, 12, 12]]), 0.02, max_k=12) == 12
+    assert calibrate_top_k(np.zeros(0), 0.01, max_k=12) == 12
+
+
+def test_detector_rejects_a_vocabulary_that_does_not_match_the_network():
+    spec = DeepLogSpec(vocab=10, window=2, embedding=4, hidden=8, layers=1)
+    params = get_params(build_deeplog(spec))
+    try:
+        DeepLogDetector(spec, params, EventVocabulary(), np.arange(3))
+    except ValueError as error:
+        assert "10 outputs for 3 known tokens" in str(error)
+    else:
+        raise AssertionError("expected a ValueError")
