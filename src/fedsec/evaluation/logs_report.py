@@ -10,7 +10,7 @@ import numpy as np
 
 from fedsec import __version__, atomic
 from fedsec.evaluation.logs import LogExperiment
-from fedsec.evaluation.plots import _save
+from fedsec.evaluation.plots import save_png
 from fedsec.evaluation.report import fmt, table
 from fedsec.models.logs_bundle import save_log_bundle
 
@@ -165,7 +165,7 @@ def loss_curves(metrics: dict, path: Path) -> None:
     ax.set_title(f"{metrics['scenario']}: next-event loss per round")
     ax.grid(alpha=0.3)
     ax.legend()
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def per_org_f1(metrics: dict, path: Path) -> None:
@@ -183,7 +183,7 @@ def per_org_f1(metrics: dict, path: Path) -> None:
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(f"{metrics['scenario']}: per-organization F1")
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def provenance(experiment: LogExperiment, arm: str) -> dict:
