@@ -8,10 +8,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from fedsec import __version__, atomic
+from fedsec import atomic
 from fedsec.evaluation.logs import LogExperiment
 from fedsec.evaluation.plots import save_png
 from fedsec.evaluation.report import fmt, table
+from fedsec.evaluation.rundir import training_provenance
 from fedsec.models.logs_bundle import save_log_bundle
 
 MODEL_DIR = "model"
@@ -188,18 +189,13 @@ def per_org_f1(metrics: dict, path: Path) -> None:
 
 def provenance(experiment: LogExperiment, arm: str) -> dict:
     scenario = experiment.scenario
+    orgs = [org.name for org in experiment.federation.orgs]
     return {
-        "scenario": scenario.name,
-        "arm": arm,
-        "seed": scenario.seed,
-        "rounds": scenario.rounds,
-        "strategy": scenario.strategy.name,
-        "organizations": [org.name for org in experiment.federation.orgs],
+        **training_provenance(scenario, arm, orgs),
         "sources": [
             {"name": s.name, "format": s.format, "templates": s.templates}
             for s in scenario.logs.sources
         ],
-        "fedsec_version": __version__,
     }
 
 

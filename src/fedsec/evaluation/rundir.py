@@ -8,21 +8,29 @@ from fedsec import __version__, atomic
 from fedsec.evaluation import plots, report
 from fedsec.evaluation.experiment import Experiment
 from fedsec.models.bundle import save_bundle
+from fedsec.scenarios.config import Scenario
 
 MODEL_DIR = "model"
 
 
-def provenance(experiment: Experiment, arm: str) -> dict:
-    scenario = experiment.scenario
+def training_provenance(scenario: Scenario, arm: str, orgs: list[str]) -> dict:
+    """How a shipped model was trained (every bundle kind records this)."""
     return {
         "scenario": scenario.name,
         "arm": arm,
         "seed": scenario.seed,
         "rounds": scenario.rounds,
         "strategy": scenario.strategy.name,
-        "organizations": [org.name for org in experiment.federation.orgs],
-        "input_formats": sorted({s.format for s in scenario.data.sources}),
+        "organizations": orgs,
         "fedsec_version": __version__,
+    }
+
+
+def provenance(experiment: Experiment, arm: str) -> dict:
+    scenario = experiment.scenario
+    return {
+        **training_provenance(scenario, arm, [o.name for o in experiment.federation.orgs]),
+        "input_formats": sorted({s.format for s in scenario.data.sources}),
     }
 
 

@@ -6,15 +6,12 @@ dotted path before validation, so every run's resolved configuration is checked 
 
 from __future__ import annotations
 
-import tomllib
-from importlib import resources
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from fedsec.errors import ConfigError
+from fedsec.scenarios import configfile
 from fedsec.scenarios.logs_config import LogsConfig
 
 
@@ -228,84 +225,11 @@ class Scenario(Strict):
 
 
 def builtin_names() -> list[str]:
-    folder = resources.files("fedsec.scenarios") / "builtin"
-    return sorted(
-        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
-    )
-
-
-def _builtin_text(name: str) -> str:
-    return (resources.files("fedsec.scenarios") / "builtin" / f"{name}.toml").read_text()
-
-
-def parse_override(assignment: str) -> tuple[list[str], Any]:
-    """``a.b=value`` -> (["a", "b"], value); the value is read as TOML, else taken as text."""
-    if "=" not in assignment:
-        raise ConfigError(f"--set expects key=value, got {assignment!r}")
-    key, text = assignment.split("=", 1)
-    path = [part for part in key.strip().split(".") if part]
-    if not path:
-        raise ConfigError(f"--set has an empty key: {assignment!r}")
-    try:
-        value = tomllib.loads(f"value = {text.strip()}")["value"]
-    except tomllib.TOMLDecodeError:
-        value = text.strip()
-    return path, value
-
-
-def apply_override(raw: dict[str, Any], path: list[str], value: Any) -> None:
-    node: Any = raw
-    for depth, part in enumerate(path[:-1]):
-        node = _child(node, part, path[: depth + 1])
-    last = path[-1]
-    if isinstance(node, list):
-        node[_list_index(node, last, path)] = value
-    else:
-        node[last] = value
-
-
-def _child(node: Any, part: str, where: list[str]) -> Any:
-    if isinstance(node, list):
-        return node[_list_index(node, part, where)]
-    if not isinstance(node, dict):
-        raise ConfigError(f"--set {'.'.join(where)}: {where[-2]!r} is not a table")
-    return node.setdefault(part, {})
-
-
-def _list_index(node: list[Any], part: str, where: list[str]) -> int:
-    if not part.isdigit() or int(part) >= len(node):
-        raise ConfigError(f"--set {'.'.join(where)}: index {part!r} out of range ({len(node)})")
-    return int(part)
+    return configfile.builtin_names("fedsec.scenarios")
 
 
 def load_scenario(name_or_path: str, overrides: list[str] | None = None) -> Scenario:
     """A built-in name or a TOML path, with ``key=value`` overrides, validated."""
-    path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists():
-        if not path.is_file():
-            raise ConfigError(f"{path}: scenario file not found")
-        text, origin = path.read_text(), str(path)
-    elif name_or_path in builtin_names():
-        text, origin = _builtin_text(name_or_path), f"built-in scenario {name_or_path!r}"
-    else:
-        raise ConfigError(
-            f"unknown scenario {name_or_path!r}; built-ins: {', '.join(builtin_names())}"
-        )
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{origin}: invalid TOML: {error}") from error
-    for assignment in overrides or []:
-        apply_override(raw, *parse_override(assignment))
-    try:
-        return Scenario.model_validate(raw)
-    except ValidationError as error:
-        raise ConfigError(f"{origin}: invalid scenario:\n{_explain(error)}") from error
-
-
-def _explain(error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        lines.append(f"  {where}: {item['msg']}")
-    return "\n".join(lines)
+    return configfile.load_config(
+        Scenario, name_or_path, overrides, package="fedsec.scenarios", kind="scenario"
+    )

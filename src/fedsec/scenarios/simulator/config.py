@@ -10,17 +10,12 @@ generated data (rounds, training, strategy ...); see :func:`experiment_scenario`
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
-from importlib import resources
-from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from fedsec.errors import ConfigError
-from fedsec.scenarios.config import apply_override, parse_override
-from fedsec.scenarios.simulator.archetypes import ARCHETYPES
+from fedsec.scenarios import configfile
 from fedsec.scenarios.simulator.techniques import TECHNIQUES
 
 Name = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -113,42 +108,15 @@ class SimulationConfig(Strict):
 
 
 def builtin_names() -> list[str]:
-    folder = resources.files("fedsec.scenarios.simulator") / "builtin"
-    return sorted(
-        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
-    )
+    return configfile.builtin_names("fedsec.scenarios.simulator")
 
 
 def load_simulation(name_or_path: str, overrides: list[str] | None = None) -> SimulationConfig:
     """A built-in simulation name or a TOML path, with ``key=value`` overrides, validated."""
-    path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists():
-        if not path.is_file():
-            raise ConfigError(f"{path}: simulation file not found")
-        text, origin = path.read_text(), str(path)
-    elif name_or_path in builtin_names():
-        folder = resources.files("fedsec.scenarios.simulator") / "builtin"
-        text = (folder / f"{name_or_path}.toml").read_text()
-        origin = f"built-in simulation {name_or_path!r}"
-    else:
-        raise ConfigError(
-            f"unknown simulation {name_or_path!r}; built-ins: {', '.join(builtin_names())}"
-        )
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{origin}: invalid TOML: {error}") from error
-    for assignment in overrides or []:
-        apply_override(raw, *parse_override(assignment))
-    try:
-        return SimulationConfig.model_validate(raw)
-    except ValidationError as error:
-        lines = [
-            f"  {'.'.join(str(p) for p in item['loc']) or '(top level)'}: {item['msg']}"
-            for item in error.errors()
-        ]
-        raise ConfigError(f"{origin}: invalid simulation:\n" + "\n".join(lines)) from error
-
-
-def archetype_names() -> list[str]:
-    return list(ARCHETYPES)
+    return configfile.load_config(
+        SimulationConfig,
+        name_or_path,
+        overrides,
+        package="fedsec.scenarios.simulator",
+        kind="simulation",
+    )
