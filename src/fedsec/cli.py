@@ -68,12 +68,12 @@ def scenarios() -> None:
 
     grid = Table()
     grid.add_column("name", no_wrap=True)
-    for header in ("orgs", "partition", "view", "description"):
+    for header in ("task", "orgs", "partition", "view", "description"):
         grid.add_column(header)
     for name in builtin_names():
         s = load_scenario(name)
         summary = " ".join(s.description.split()).split("; ")[0].split(". ")[0]
-        grid.add_row(name, str(s.org_count()), s.partition.rule, s.data.view, summary)
+        grid.add_row(name, s.task, str(s.org_count()), s.partition.rule, s.data.view, summary)
     console.print(grid)
 
 
@@ -96,11 +96,52 @@ def simulate(
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
     config = load_scenario(scenario, overrides)
     target = out or Path("runs") / f"{config.name}-seed{config.seed}"
+    if config.task == "anomaly":
+        simulate_anomaly(config, data_dir, target)
+        return
     with progress_bar() as bar:
         tasks = {arm: bar.add_task(arm, total=config.rounds) for arm in config.evaluation.arms}
         experiment = run_experiment(config, data_dir, lambda arm: bar.advance(tasks[arm]))
     write_run(experiment, target)
     show_summary(experiment.metrics, experiment.timing)
+    console.print(f"run directory: [bold]{target}[/]")
+
+
+def simulate_anomaly(config: Any, data_dir: Path | None, target: Path) -> None:
+    """Unsupervised scenarios: one-class models trained on benign traffic, every arm."""
+    from fedsec.evaluation.anomaly import run_anomaly_experiment
+    from fedsec.evaluation.anomaly_arms import arm_names
+    from fedsec.evaluation.anomaly_report import verdict
+    from fedsec.evaluation.report import fmt
+    from fedsec.evaluation.rundir import write_anomaly_run
+
+    with progress_bar() as bar:
+        tasks = {arm: bar.add_task(arm, total=config.rounds) for arm in arm_names(config)}
+        experiment = run_anomaly_experiment(config, data_dir, lambda arm: bar.advance(tasks[arm]))
+    write_anomaly_run(experiment, target)
+    metrics, timing = experiment.metrics, experiment.timing
+    grid = Table(
+        "arm",
+        "ROC-AUC",
+        "mean org ROC-AUC",
+        "PR-AUC",
+        "detection",
+        "own benign FPR",
+        title=f"{metrics['scenario']} (seed {metrics['seed']}, {timing.get('wall_s', 0):.1f} s)",
+    )
+    for arm, result in metrics["arms"].items():
+        o = result["overall"]
+        grid.add_row(
+            arm,
+            fmt(o.get("roc_auc")),
+            fmt(o.get("mean_org_roc_auc")),
+            fmt(o.get("pr_auc")),
+            fmt(o.get("detection_rate")),
+            fmt(o.get("own_benign_fpr")),
+        )
+    console.print(grid)
+    for line in verdict(metrics):
+        console.print(line, highlight=False)
     console.print(f"run directory: [bold]{target}[/]")
 
 
