@@ -75,7 +75,7 @@ def test_contributions_name_the_column_that_deviates():
 def test_predict_uses_the_org_threshold_then_the_global_one():
     frame = _frame(300)
     det = new_detector("ae", _pre(frame), "native", [8], 2, torch.Generator().manual_seed(0))
-    det.fit(frame, PLAN)
+    det.fit(frame)  # default plan: one Adam epoch
     scores = det.decision_function(frame)
     with pytest.raises(ValueError, match="no threshold"):
         det.predict(frame)

@@ -6,6 +6,7 @@ Each organization calibrates its threshold on its own benign validation rows at
 organization is judged on the same rows as in the supervised runs: its own test rows, the other
 organizations' test attacks of families absent from its own traffic, and the benign test rows of
 the organizations those attacks come from. Overall metrics pool these per-org sets.
+``own_roc_auc`` is the narrower view: each organization's model on its own test rows only.
 """
 
 from __future__ import annotations
@@ -96,27 +97,32 @@ def _rate(values: list[float | None]) -> float | None:
     return round(float(np.mean(valid)), 6) if valid else None
 
 
-def _operating_point(scored: Scored, threshold: float) -> dict:
-    own = scored.scores[scored.own_benign]
+def _point(scored: Scored, flagged: np.ndarray) -> dict:
+    """Detection, realized FPR on the evaluation set and on the org's own held-out benign rows."""
+    own = flagged[scored.own_benign]
     return {
-        "threshold": round(float(threshold), 6),
-        **detection_metrics(scored.true, scored.scores > threshold),
-        "own_benign_fpr": round(float(np.mean(own > threshold)), 6) if len(own) else None,
+        **detection_metrics(scored.true, flagged),
+        "own_benign_fpr": round(float(own.mean()), 6) if len(own) else None,
     }
 
 
 def _block(scored: Scored, mode: str) -> dict:
     """Metrics of one evaluation set: scores, both operating points, the chosen one on top."""
-    points = {"per-org": _operating_point(scored, scored.org_threshold), "global": None}
-    if scored.global_threshold is not None:
-        points["global"] = _operating_point(scored, scored.global_threshold)
-    chosen = points[mode] or points["per-org"]
-    attack = scored.true != BENIGN
+    points: dict[str, dict | None] = {"per-org": None, "global": None}
+    for which, threshold in (
+        ("per-org", scored.org_threshold),
+        ("global", scored.global_threshold),
+    ):
+        if threshold is not None:
+            points[which] = {
+                "threshold": round(float(threshold), 6),
+                **_point(scored, scored.scores > threshold),
+            }
     return {
         "rows": len(scored.true),
-        "attacks": int(attack.sum()),
+        "attacks": int((scored.true != BENIGN).sum()),
         **score_metrics(scored.true, scored.scores),
-        **chosen,
+        **(points[mode] or points["per-org"]),
         "thresholds": points,
     }
 
@@ -132,31 +138,20 @@ def _pool(parts: list[Scored]) -> Scored:
     )
 
 
-def _pooled_point(parts: list[Scored], which: str) -> dict | None:
-    """Detection over the pooled sets, each org at its own threshold of kind ``which``."""
-    if which == "global" and any(p.global_threshold is None for p in parts):
+def _pooled_flags(parts: list[Scored], which: str) -> np.ndarray | None:
+    """Flags over the pooled sets, each org at its own threshold of kind ``which``."""
+    chosen = [p.org_threshold if which == "per-org" else p.global_threshold for p in parts]
+    if any(t is None for t in chosen):
         return None
-    pick = (lambda p: p.org_threshold) if which == "per-org" else (lambda p: p.global_threshold)
-    pooled = _pool(parts)
-    flagged = np.concatenate([p.scores > pick(p) for p in parts])
-    own = np.concatenate([(p.scores > pick(p))[p.own_benign] for p in parts])
-    return {
-        **detection_metrics(pooled.true, flagged),
-        "own_benign_fpr": round(float(own.mean()), 6) if len(own) else None,
-        "flagged": flagged,
-    }
+    return np.concatenate([p.scores > t for p, t in zip(parts, chosen, strict=True)])
 
 
 def _overall(parts: list[Scored], per_org: dict, mode: str) -> dict:
     pooled = _pool(parts)
-    points = {w: _pooled_point(parts, w) for w in ("per-org", "global")}
-    chosen = points[mode] or points["per-org"]
-    flagged = chosen.pop("flagged")
-    for point in points.values():
-        if point is not None:
-            point.pop("flagged", None)
+    flags = {which: _pooled_flags(parts, which) for which in ("per-org", "global")}
+    points = {w: None if f is None else _point(pooled, f) for w, f in flags.items()}
+    flagged = flags[mode] if flags[mode] is not None else flags["per-org"]
     attacks = pooled.true != BENIGN
-    per_label = flag_rates(pooled.labels[attacks].astype(str), flagged[attacks])
     orgs = list(per_org.values())
     return {
         "rows": len(pooled.true),
@@ -164,11 +159,12 @@ def _overall(parts: list[Scored], per_org: dict, mode: str) -> dict:
         **score_metrics(pooled.true, pooled.scores),
         "mean_org_roc_auc": _rate([m["roc_auc"] for m in orgs]),
         "mean_org_pr_auc": _rate([m["pr_auc"] for m in orgs]),
-        **chosen,
+        "mean_org_own_roc_auc": _rate([m["own_roc_auc"] for m in orgs]),
+        **(points[mode] or points["per-org"]),
         "mean_org_detection_rate": _rate([m["detection_rate"] for m in orgs]),
         "mean_org_benign_fpr": _rate([m["benign_fpr"] for m in orgs]),
         "mean_org_own_benign_fpr": _rate([m["own_benign_fpr"] for m in orgs]),
-        "per_label_detection": per_label,
+        "per_label_detection": flag_rates(pooled.labels[attacks].astype(str), flagged[attacks]),
         "thresholds": points,
     }
 
@@ -194,7 +190,14 @@ def evaluate_arm(
             model.thresholds[org.name],
             model.thresholds.get(GLOBAL),
         )
-        per_org[org.name] = {**_block(scored, mode), "val_fpr": round(val_fpr[org.name], 6)}
+        own = owner == index
+        own_scores = score_metrics(test.family[own], cache[id(model)][own])
+        per_org[org.name] = {
+            **_block(scored, mode),
+            "own_roc_auc": own_scores["roc_auc"],
+            "own_pr_auc": own_scores["pr_auc"],
+            "val_fpr": round(val_fpr[org.name], 6),
+        }
         parts.append(scored)
     result = {"overall": _overall(parts, per_org, mode), "per_org": per_org}
     if arm.curve:

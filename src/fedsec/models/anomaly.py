@@ -41,6 +41,8 @@ class Detector(Protocol):
     view: str
     thresholds: dict[str, float]
 
+    def fit(self, frame: pd.DataFrame) -> Detector: ...
+
     def decision_function(self, frame: pd.DataFrame) -> np.ndarray: ...
 
     def predict(self, frame: pd.DataFrame, org: str | None = None) -> np.ndarray: ...
@@ -144,10 +146,16 @@ class AnomalyDetector:
         return dict(self.thresholds)
 
     def fit(
-        self, frame: pd.DataFrame, plan: TrainingPlan, rounds: int = 1, floor: float = 0.05
+        self,
+        frame: pd.DataFrame,
+        plan: TrainingPlan | None = None,
+        rounds: int = 1,
+        floor: float = 0.05,
     ) -> AnomalyDetector:
-        """Train on one party's benign rows (``rounds`` updates of ``plan`` from the current
-        parameters; the Deep SVDD centre from these rows when unset), then fix the scale."""
+        """Train on one party's benign rows (``rounds`` updates of ``plan``, by default one
+        Adam epoch, from the current parameters; the Deep SVDD centre from these rows when
+        unset), then fix the error scale. Thresholds are cleared: calibrate them afterwards."""
+        plan = plan or TrainingPlan(epochs=1, lr=1e-3, optimizer="adam")
         x = self.encode(frame)
         network = self.module()
         if self.kind == "svdd" and self.center is None:
