@@ -17,28 +17,13 @@ from fedsec.scenarios.config import load_scenario
 
 VARIANTS: dict[str, list[str]] = {
     "FedAvg, 1 local epoch (Adam) x 20": [
-        "strategy.name=fedavg",
-        "strategy.server_lr=1.0",
-        "training.local_steps=0",
-        "training.optimizer=adam",
-        "training.lr=0.001",
-        "rounds=20",
-    ],
+        "strategy.name=fedavg", "strategy.server_lr=1.0", "training.local_steps=0",
+        "training.optimizer=adam", "training.lr=0.001", "rounds=20"],
     "FedProx mu=0.1, 1 local epoch (Adam) x 20": [
-        "strategy.name=fedprox",
-        "strategy.prox_mu=0.1",
-        "strategy.server_lr=1.0",
-        "training.local_steps=0",
-        "training.optimizer=adam",
-        "training.lr=0.001",
-        "rounds=20",
-    ],
+        "strategy.name=fedprox", "strategy.prox_mu=0.1", "strategy.server_lr=1.0",
+        "training.local_steps=0", "training.optimizer=adam", "training.lr=0.001", "rounds=20"],
     "FedAvg, 1 local epoch (SGD) x 20": [
-        "strategy.name=fedavg",
-        "strategy.server_lr=1.0",
-        "training.local_steps=0",
-        "rounds=20",
-    ],
+        "strategy.name=fedavg", "strategy.server_lr=1.0", "training.local_steps=0", "rounds=20"],
     "SCAFFOLD, 10 SGD steps x 200": ["strategy.name=scaffold", "strategy.server_lr=1.0"],
     "FedAvg, 10 SGD steps x 200": ["strategy.name=fedavg", "strategy.server_lr=1.0"],
     "FedAdam, 10 SGD steps x 200 (default)": [],
@@ -54,17 +39,13 @@ def main() -> int:
     print("|---|---|---|---|---|---|")
     for label, overrides in VARIANTS.items():
         started = time.perf_counter()
-        scenario = load_scenario(
-            args.scenario, [*overrides, "evaluation.arms=['centralized','federated']"]
-        )
+        scenario = load_scenario(args.scenario, [*overrides,
+                                                 "evaluation.arms=['centralized','federated']"])
         arms = run_experiment(scenario, args.data_dir).metrics["arms"]
         cen, fed = arms["centralized"]["overall"], arms["federated"]["overall"]
-        print(
-            f"| {label} | {cen['macro_f1']:.3f} | {fed['macro_f1']:.3f} | "
-            f"{fed['macro_f1'] / cen['macro_f1']:.2f} | {fed['unseen_family_recall']:.3f} | "
-            f"{time.perf_counter() - started:.0f} |",
-            flush=True,
-        )
+        print(f"| {label} | {cen['macro_f1']:.3f} | {fed['macro_f1']:.3f} | "
+              f"{fed['macro_f1'] / cen['macro_f1']:.2f} | {fed['unseen_family_recall']:.3f} | "
+              f"{time.perf_counter() - started:.0f} |", flush=True)
     return 0
 
 
