@@ -130,7 +130,7 @@ def test_detect_bad_input_fails_cleanly(run_dir, tmp_path, content, fmt, message
 def test_corrupt_or_mismatched_bundles_are_refused(run_dir, tmp_path):
     copy = tmp_path / "model"
     shutil.copytree(run_dir / "model", copy)
-    with pytest.raises(BundleError, match="not a family-classifier bundle"):
+    with pytest.raises(BundleError, match="not a 'family-classifier'"):
         load_bundle(copy)
     weights = copy / "weights.safetensors"
     weights.write_bytes(weights.read_bytes()[:-8] + b"\0" * 8)

@@ -68,13 +68,13 @@ def scenarios() -> None:
 
     grid = Table()
     grid.add_column("name", no_wrap=True)
-    for header in ("orgs", "partition", "view", "description"):
+    for header in ("task", "orgs", "partition", "view", "description"):
         grid.add_column(header)
     for name in builtin_names():
         s = load_scenario(name)
         summary = " ".join(s.description.split()).split("; ")[0].split(". ")[0]
-        view = s.data.view if s.data is not None else s.task
-        grid.add_row(name, str(s.org_count()), s.partition.rule, view, summary)
+        view = s.data.view if s.data is not None else "sessions"
+        grid.add_row(name, s.task, str(s.org_count()), s.partition.rule, view, summary)
     console.print(grid)
 
 
@@ -100,6 +100,9 @@ def simulate(
     if config.task == "logs":
         simulate_logs(config, target, data_dir)
         return
+    if config.task == "anomaly":
+        simulate_anomaly(config, data_dir, target)
+        return
     with progress_bar() as bar:
         tasks = {arm: bar.add_task(arm, total=config.rounds) for arm in config.evaluation.arms}
         experiment = run_experiment(config, data_dir, lambda arm: bar.advance(tasks[arm]))
@@ -124,6 +127,44 @@ def simulate_logs(config: Any, target: Path, data_dir: Path | None) -> None:
         o = result["overall"]
         grid.add_row(
             ARM_LABELS.get(arm, arm), *(fmt(o[k]) for k in ("f1", "precision", "recall", "fpr"))
+        )
+    console.print(grid)
+    for line in verdict(metrics):
+        console.print(line, highlight=False)
+    console.print(f"run directory: [bold]{target}[/]")
+
+
+def simulate_anomaly(config: Any, data_dir: Path | None, target: Path) -> None:
+    """Unsupervised scenarios: one-class models trained on benign traffic, every arm."""
+    from fedsec.evaluation.anomaly import run_anomaly_experiment
+    from fedsec.evaluation.anomaly_arms import arm_names
+    from fedsec.evaluation.anomaly_report import verdict
+    from fedsec.evaluation.report import fmt
+    from fedsec.evaluation.rundir import write_anomaly_run
+
+    with progress_bar() as bar:
+        tasks = {arm: bar.add_task(arm, total=config.rounds) for arm in arm_names(config)}
+        experiment = run_anomaly_experiment(config, data_dir, lambda arm: bar.advance(tasks[arm]))
+    write_anomaly_run(experiment, target)
+    metrics, timing = experiment.metrics, experiment.timing
+    grid = Table(
+        "arm",
+        "ROC-AUC",
+        "mean org ROC-AUC",
+        "PR-AUC",
+        "detection",
+        "own benign FPR",
+        title=f"{metrics['scenario']} (seed {metrics['seed']}, {timing.get('wall_s', 0):.1f} s)",
+    )
+    for arm, result in metrics["arms"].items():
+        o = result["overall"]
+        grid.add_row(
+            arm,
+            fmt(o.get("roc_auc")),
+            fmt(o.get("mean_org_roc_auc")),
+            fmt(o.get("pr_auc")),
+            fmt(o.get("detection_rate")),
+            fmt(o.get("own_benign_fpr")),
         )
     console.print(grid)
     for line in verdict(metrics):

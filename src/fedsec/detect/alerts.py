@@ -16,7 +16,7 @@ from fedsec.data.flows import FlowTable
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.errors import BundleError, InputError
-from fedsec.models.bundle import load_bundle
+from fedsec.models.bundle import ANOMALY_KIND, bundle_kind, load_bundle, load_manifest
 from fedsec.models.classifier import FamilyClassifier
 
 
@@ -72,6 +72,10 @@ def run_detection(
     org: str | None = None,
     threshold: float | None = None,
 ) -> DetectionSummary:
+    if bundle_kind(load_manifest(model_dir)) == ANOMALY_KIND:
+        from fedsec.detect.anomaly_alerts import run_anomaly_detection
+
+        return run_anomaly_detection(model_dir, inputs, fmt, out, org=org, threshold=threshold)
     model, manifest = load_bundle(model_dir)
     if org is not None and org not in model.thresholds:
         raise BundleError(

@@ -245,18 +245,23 @@ def _metrics(scenario: Scenario, federation: Federation, results: dict[str, dict
         "strategy": scenario.strategy.name,
         "decision": scenario.evaluation.decision,
         "target_fpr": scenario.evaluation.target_fpr,
-        "federation": {
-            "orgs": {
-                org.name: {
-                    "train_families": family_order(org.train_families),
-                    "rows": {s: len(getattr(org, s)) for s in ("train", "val", "test")},
-                }
-                for org in federation.orgs
-            },
-            "families": federation.families(),
-            "owners": federation.owners,
-            "rows_per_family": federation.summary(),
-            "notes": federation.notes,
-        },
+        "federation": federation_block(federation),
         "arms": {name: results[name] for name in ARM_ORDER if name in results},
+    }
+
+
+def federation_block(federation: Federation) -> dict:
+    """Who held what (metrics.json ``federation``): families, rows per split, notes."""
+    return {
+        "orgs": {
+            org.name: {
+                "train_families": family_order(org.train_families),
+                "rows": {s: len(getattr(org, s)) for s in ("train", "val", "test")},
+            }
+            for org in federation.orgs
+        },
+        "families": federation.families(),
+        "owners": federation.owners,
+        "rows_per_family": federation.summary(),
+        "notes": federation.notes,
     }

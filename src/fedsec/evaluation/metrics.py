@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import f1_score, recall_score
+from sklearn.metrics import average_precision_score, f1_score, recall_score, roc_auc_score
 
 from fedsec.data.taxonomy import BENIGN, family_order
 
@@ -68,3 +68,37 @@ def pooled_rate(parts: list[tuple[float | None, int]]) -> float | None:
     if not valid:
         return None
     return _round(sum(r * n for r, n in valid) / sum(n for _, n in valid))
+
+
+def score_metrics(true: np.ndarray, scores: np.ndarray) -> dict:
+    """Threshold-free quality of an anomaly score (attack = positive): ROC-AUC and PR-AUC
+    (average precision); None when the rows hold only one class."""
+    attack = np.asarray(true) != BENIGN
+    if attack.all() or not attack.any():
+        return {"roc_auc": None, "pr_auc": None}
+    return {
+        "roc_auc": _round(roc_auc_score(attack, scores)),
+        "pr_auc": _round(average_precision_score(attack, scores)),
+    }
+
+
+def detection_metrics(true: np.ndarray, flagged: np.ndarray) -> dict:
+    """At one operating point: share of attacks flagged (detection rate), share of benign rows
+    flagged (realized false-positive rate), and the detection rate of each attack family."""
+    rates = flag_rates(true, flagged)
+    attacks = np.asarray(true) != BENIGN
+    flagged = np.asarray(flagged, dtype=bool)
+    return {
+        "detection_rate": _round(flagged[attacks].mean()) if attacks.any() else None,
+        "benign_fpr": rates.get(BENIGN),
+        "per_family_detection": {f: rates[f] for f in family_order(rates) if f != BENIGN},
+    }
+
+
+def flag_rates(groups: np.ndarray, flagged: np.ndarray) -> dict[str, float]:
+    """Share of flagged rows per distinct value of ``groups`` (families, dataset labels)."""
+    codes, names = pd.factorize(pd.Series(groups, dtype=object), sort=True)
+    flagged = np.asarray(flagged, dtype=float)
+    hits = np.bincount(codes, weights=flagged, minlength=len(names))
+    rows = np.bincount(codes, minlength=len(names))
+    return {str(n): _round(h / r) for n, h, r in zip(names, hits, rows, strict=True)}

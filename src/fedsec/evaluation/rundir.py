@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fedsec import __version__, atomic
-from fedsec.evaluation import plots, report
+from fedsec.evaluation import anomaly_report, plots, report
+from fedsec.evaluation.anomaly import AnomalyExperiment
 from fedsec.evaluation.experiment import Experiment
-from fedsec.models.bundle import save_bundle
+from fedsec.models.bundle import save_anomaly_bundle, save_bundle
 from fedsec.scenarios.config import Scenario
 
 MODEL_DIR = "model"
@@ -26,7 +27,7 @@ def training_provenance(scenario: Scenario, arm: str, orgs: list[str]) -> dict:
     }
 
 
-def provenance(experiment: Experiment, arm: str) -> dict:
+def provenance(experiment: Experiment | AnomalyExperiment, arm: str) -> dict:
     scenario = experiment.scenario
     return {
         **training_provenance(scenario, arm, [o.name for o in experiment.federation.orgs]),
@@ -47,4 +48,23 @@ def write_run(experiment: Experiment, out: Path) -> Path:
         if "federated" in experiment.arms or "centralized" in experiment.arms:
             arm, model = experiment.product()
             save_bundle(staging / MODEL_DIR, model, provenance(experiment, arm))
+    return Path(out)
+
+
+def write_anomaly_run(experiment: AnomalyExperiment, out: Path) -> Path:
+    """An anomaly run: the same layout, with ROC curves, score histograms and the shared deep
+    model's bundle (the federated autoencoder when trained) holding per-org thresholds."""
+    metrics = {**experiment.metrics, "timing": experiment.timing}
+    config_text = experiment.scenario.to_toml()
+    with atomic.directory(Path(out)) as staging:
+        (staging / "config.toml").write_text(config_text)
+        atomic.write_json(staging / "metrics.json", metrics)
+        text = anomaly_report.render(metrics, experiment.timing, config_text)
+        (staging / "report.md").write_text(text)
+        plots.roc_curves(metrics, experiment.plot_data, staging / "roc_curves.png")
+        plots.score_histograms(metrics, experiment.plot_data, staging / "score_histograms.png")
+        plots.per_org_auc(metrics, staging / "per_org_roc_auc.png")
+        if any(a.shared and a.model != "iforest" for a in experiment.arms.values()):
+            arm, model = experiment.product()
+            save_anomaly_bundle(staging / MODEL_DIR, model, provenance(experiment, arm))
     return Path(out)

@@ -20,6 +20,7 @@ from fedsec import __version__, atomic
 from fedsec.errors import BundleError
 from fedsec.features.preprocess import Preprocessor
 from fedsec.learning.params import param_names
+from fedsec.models.anomaly import AnomalyDetector, build_network, spec_from_json
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import MLPSpec, build_mlp
 
@@ -27,6 +28,8 @@ FORMAT = "fedsec-bundle"
 VERSION = 1
 WEIGHTS = "weights.safetensors"
 MANIFEST = "bundle.json"
+CLASSIFIER_KIND = "family-classifier"
+ANOMALY_KIND = "anomaly-detector"
 
 
 def save_bundle(directory: Path, model: FamilyClassifier, provenance: dict[str, Any]) -> Path:
@@ -89,9 +92,10 @@ def load_bundle(directory: Path) -> tuple[FamilyClassifier, dict[str, Any]]:
     """Load and verify a bundle; any inconsistency is a :class:`BundleError` naming the file."""
     directory = Path(directory)
     manifest = load_manifest(directory)
-    kind = manifest.get("kind", "family-classifier")
-    if kind != "family-classifier":
-        raise BundleError(f"{directory}: a {kind!r} bundle, not a family-classifier bundle")
+    if bundle_kind(manifest) != CLASSIFIER_KIND:
+        raise BundleError(
+            f"{directory}: a {bundle_kind(manifest)!r} bundle, not a {CLASSIFIER_KIND!r} one"
+        )
     weights_path = verified_weights(directory, manifest)
     try:
         tensors = load_file(weights_path)
@@ -115,3 +119,92 @@ def load_bundle(directory: Path) -> tuple[FamilyClassifier, dict[str, Any]]:
     if spec.inputs != model.preprocessor.width:
         raise BundleError(f"{directory}: input width does not match the preprocessing schema")
     return model, manifest
+
+
+def bundle_kind(manifest: dict[str, Any]) -> str:
+    """What a bundle holds; bundles written before kinds existed are classifiers."""
+    return str(manifest.get("kind", CLASSIFIER_KIND))
+
+
+def save_anomaly_bundle(
+    directory: Path, model: AnomalyDetector, provenance: dict[str, Any]
+) -> Path:
+    """An anomaly detector's bundle: network, preprocessing, error scale, per-org thresholds."""
+    names = param_names(build_network(model.spec))
+    weights = save(
+        {
+            name: np.ascontiguousarray(p, dtype=np.float32)
+            for name, p in zip(names, model.params, strict=True)
+        }
+    )
+    manifest = {
+        "format": FORMAT,
+        "version": VERSION,
+        "kind": ANOMALY_KIND,
+        "fedsec_version": __version__,
+        "architecture": model.spec.to_json(),
+        "feature_view": model.view,
+        "preprocessing": model.preprocessor.to_json(),
+        "score": {
+            "scale": [float(v) for v in model.scale],
+            "center": None if model.center is None else [float(c) for c in model.center],
+        },
+        "thresholds": {k: float(v) for k, v in model.thresholds.items()},
+        "provenance": provenance,
+        "weights_sha256": hashlib.sha256(weights).hexdigest(),
+    }
+    with atomic.directory(Path(directory)) as staging:
+        (staging / WEIGHTS).write_bytes(weights)
+        atomic.write_json(staging / MANIFEST, manifest)
+    return Path(directory)
+
+
+def _verified_tensors(directory: Path, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
+    path = verified_weights(directory, manifest)
+    try:
+        return load_file(path)
+    except SafetensorError as error:
+        raise BundleError(f"{path}: unreadable weights: {error}") from error
+
+
+def load_anomaly_bundle(directory: Path) -> tuple[AnomalyDetector, dict[str, Any]]:
+    """Load and verify an anomaly bundle; any inconsistency is a :class:`BundleError`."""
+    directory = Path(directory)
+    manifest = load_manifest(directory)
+    if bundle_kind(manifest) != ANOMALY_KIND:
+        raise BundleError(f"{directory}: a {bundle_kind(manifest)!r} bundle, not {ANOMALY_KIND!r}")
+    tensors = _verified_tensors(directory, manifest)
+    try:
+        spec = spec_from_json(manifest["architecture"])
+        score = manifest["score"]
+        center = score["center"]
+        model = AnomalyDetector(
+            spec=spec,
+            params=[tensors[name] for name in param_names(build_network(spec))],
+            preprocessor=Preprocessor.from_json(manifest["preprocessing"]),
+            view=str(manifest["feature_view"]),
+            scale=np.asarray(score["scale"], dtype=np.float32),
+            center=None if center is None else tuple(float(c) for c in center),
+            thresholds={str(k): float(v) for k, v in manifest["thresholds"].items()},
+        )
+        model.module()
+    except (KeyError, TypeError, ValueError) as error:
+        raise BundleError(f"{directory}: inconsistent bundle: {error!r}") from error
+    _check_anomaly(directory, model)
+    return model, manifest
+
+
+def _check_anomaly(directory: Path, model: AnomalyDetector) -> None:
+    width = model.preprocessor.width
+    if model.spec.inputs != width:
+        raise BundleError(f"{directory}: input width does not match the preprocessing schema")
+    if model.scale.shape != ((width,) if model.kind == "ae" else (1,)):
+        raise BundleError(f"{directory}: score scale has {model.scale.shape} values")
+    if not (np.isfinite(model.scale).all() and (model.scale > 0).all()):
+        raise BundleError(f"{directory}: score scale must be finite and positive")
+    if (model.kind == "svdd") != (model.center is not None):
+        raise BundleError(f"{directory}: a Deep SVDD bundle needs a centre (and only it)")
+    if model.center is not None and len(model.center) != model.spec.embedding:
+        raise BundleError(f"{directory}: centre does not match the embedding size")
+    if not all(np.isfinite(v) for v in model.thresholds.values()):
+        raise BundleError(f"{directory}: thresholds must be finite numbers")

@@ -6,7 +6,7 @@ dotted path before validation, so every run's resolved configuration is checked 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -126,6 +126,40 @@ class PrivacyConfig(Strict):
 
 
 ARMS: tuple[str, ...] = ("centralized", "local", "federated")
+ANOMALY_MODELS: tuple[str, ...] = ("ae", "svdd")
+
+
+class AnomalyConfig(Strict):
+    """Unsupervised detection (``task = "anomaly"``): one-class models trained on benign rows.
+
+    Every deep model in ``models`` is trained in every arm of ``evaluation.arms``; arms are
+    named ``<arm>_<model>`` (``federated_ae``); ``iforest`` adds scikit-learn IsolationForest
+    local and centralized (there is no federated IsolationForest)."""
+
+    models: list[Literal["ae", "svdd"]] = Field(
+        default_factory=lambda: list(ANOMALY_MODELS), min_length=1
+    )
+    hidden: list[int] = Field(default_factory=lambda: [64], description="encoder widths")
+    bottleneck: int = Field(default=8, ge=1, description="autoencoder code size")
+    svdd_dim: int = Field(default=16, ge=1, description="Deep SVDD embedding size")
+    svdd_server_lr: float | None = Field(
+        default=None, gt=0, description="Deep SVDD's server step (None: strategy.server_lr)"
+    )
+    error_floor: float = Field(
+        default=0.05, ge=0, lt=1, description="per-feature error scale floor, share of the mean"
+    )
+    threshold: Literal["per-org", "global"] = Field(
+        default="per-org", description="operating threshold of the headline numbers"
+    )
+    iforest: bool = True
+    iforest_trees: int = Field(default=100, ge=1)
+    iforest_samples: int = Field(default=256, ge=2)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> AnomalyConfig:
+        if len(set(self.models)) != len(self.models):
+            raise ValueError(f"anomaly.models lists a model twice: {self.models}")
+        return self
 
 
 class EvaluationConfig(Strict):
@@ -140,10 +174,10 @@ class EvaluationConfig(Strict):
 class Scenario(Strict):
     name: str
     description: str = ""
-    task: Literal["flows", "logs"] = "flows"
+    task: Literal["classification", "anomaly", "logs"] = "classification"
     seed: int = 0
     rounds: int = Field(default=200, ge=1)
-    data: DataConfig | None = None  # required by the flows task
+    data: DataConfig | None = None  # required by the classification and anomaly tasks
     logs: LogsConfig | None = None  # required by the logs task
     partition: PartitionConfig = Field(default_factory=PartitionConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
@@ -152,6 +186,7 @@ class Scenario(Strict):
     strategy: StrategyConfig = Field(default_factory=StrategyConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    anomaly: AnomalyConfig | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -169,7 +204,17 @@ class Scenario(Strict):
             raise ValueError(f"partition.names has {len(p.names)} names for {p.orgs} orgs")
         if self.strategy.min_orgs > self.org_count():
             raise ValueError("strategy.min_orgs exceeds the number of organizations")
+        if self.task == "classification" and self.anomaly is not None:
+            raise ValueError('an [anomaly] section needs task = "anomaly"')
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _anomaly_defaults(cls, raw: Any) -> Any:
+        """An anomaly scenario without an ``[anomaly]`` table gets the defaults."""
+        if isinstance(raw, dict) and raw.get("task") == "anomaly" and raw.get("anomaly") is None:
+            return {**raw, "anomaly": {}}
+        return raw
 
     def _check_privacy(self) -> None:
         privacy = self.privacy

@@ -1,0 +1,78 @@
+"""Deep SVDD (Ruff et al., ICML 2018): map benign traffic close to a fixed centre.
+
+The network has no bias terms (a bias would let it map every input to the centre), and the
+centre is the initial network's mean embedding of all organizations' benign rows, computed as a
+federated mean: each organization sends the sum of its embeddings and its row count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from fedsec.learning.local import predict_logits
+from fedsec.models.seeded import seeded_build
+
+#: Centre coordinates closer to zero than this are pushed to +-EPS (a zero coordinate is
+#: trivially matched by shrinking weights).
+EPS = 0.1
+
+
+@dataclass(frozen=True)
+class SVDDSpec:
+    inputs: int
+    hidden: tuple[int, ...] = (64,)
+    embedding: int = 16
+
+    def to_json(self) -> dict:
+        return {
+            "kind": "svdd",
+            "inputs": self.inputs,
+            "hidden": list(self.hidden),
+            "embedding": self.embedding,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> SVDDSpec:
+        return cls(
+            int(data["inputs"]), tuple(int(h) for h in data["hidden"]), int(data["embedding"])
+        )
+
+
+class SVDDNet(nn.Module):
+    """Bias-free MLP with leaky ReLUs; its output is the embedding."""
+
+    def __init__(self, spec: SVDDSpec) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = spec.inputs
+        for size in spec.hidden:
+            layers += [nn.Linear(width, size, bias=False), nn.LeakyReLU(0.1)]
+            width = size
+        layers.append(nn.Linear(width, spec.embedding, bias=False))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def build_svdd(spec: SVDDSpec, seed_generator: torch.Generator | None = None) -> SVDDNet:
+    return seeded_build(lambda: SVDDNet(spec), seed_generator)
+
+
+def embedding_sum(network: nn.Module, x: np.ndarray) -> tuple[np.ndarray, int]:
+    """What one organization shares to fix the centre: the sum of its embeddings and a count."""
+    return predict_logits(network, x).astype(np.float64).sum(axis=0), len(x)
+
+
+def center_from_sums(parts: list[tuple[np.ndarray, int]]) -> tuple[float, ...]:
+    """The coordinator's federated mean of the organizations' embedding sums."""
+    total = sum(n for _, n in parts)
+    if total == 0:
+        raise ValueError("Deep SVDD centre needs at least one benign row")
+    center = sum(s for s, _ in parts) / total
+    center = np.where(np.abs(center) < EPS, np.where(center < 0, -EPS, EPS), center)
+    return tuple(float(c) for c in center)

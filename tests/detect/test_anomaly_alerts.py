@@ -1,0 +1,116 @@
+"""``fedsec detect`` with an anomaly bundle: alerts with score, threshold and top features;
+bad input fails cleanly, naming the problem, and writes nothing."""
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from fedsec.cli import app
+from fedsec.detect.alerts import run_detection
+from fedsec.evaluation.anomaly import run_anomaly_experiment
+from fedsec.evaluation.rundir import write_anomaly_run
+from fedsec.scenarios.config import load_scenario
+from tests.conftest import dataset
+
+runner = CliRunner()
+QUICK = [
+    "data.max_rows=12000",
+    "rounds=30",
+    'anomaly.models=["ae"]',
+    "anomaly.iforest=false",
+    'evaluation.arms=["federated"]',
+]
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory, data_dir):
+    experiment = run_anomaly_experiment(load_scenario("unsw-5org-anomaly", QUICK), data_dir)
+    out = write_anomaly_run(experiment, tmp_path_factory.mktemp("anomaly") / "run")
+    return out / "model"
+
+
+@pytest.fixture(scope="module")
+def flows(tmp_path_factory):
+    frame = pd.read_csv(dataset("unsw-nb15/UNSW_NB15_training-set.csv.gz"), encoding="utf-8-sig")
+    frame = frame.sample(600, random_state=1)
+    path = tmp_path_factory.mktemp("flows") / "flows.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def _text(result) -> str:
+    """The command's output with rich's line wrapping undone."""
+    return " ".join(result.output.split())
+
+
+def _detect(bundle, inputs, out, *extra):
+    args = ["detect", "--model", str(bundle), "--input", str(inputs), "--out", str(out)]
+    return runner.invoke(app, [*args, "--format", "unsw-nb15", *extra])
+
+
+def test_alerts_carry_score_threshold_and_the_features_behind_them(bundle, flows, tmp_path):
+    path, frame = flows
+    out = tmp_path / "alerts.jsonl"
+    result = _detect(bundle, path, out, "--org", "org3")
+    assert result.exit_code == 0, result.output
+    alerts = [json.loads(line) for line in out.read_text().splitlines()]
+    threshold = json.loads((bundle / "bundle.json").read_text())["thresholds"]["org3"]
+    assert 50 < len(alerts) < 600
+    columns = set(frame.columns)
+    for alert in alerts:
+        assert alert["score"] > alert["threshold"] == pytest.approx(threshold, abs=1e-6)
+        assert alert["threshold_source"] == "org org3" and alert["family"] == "anomaly"
+        shares = [f["share"] for f in alert["top_features"]]
+        assert len(shares) == 5 and shares == sorted(shares, reverse=True)
+        assert 0 < sum(shares) <= 1.0001
+        assert {f["feature"] for f in alert["top_features"]} <= columns
+    attacks = sum(a["dataset_label"] != "Normal" for a in alerts)
+    assert attacks / len(alerts) > 0.8
+    assert "anomaly" in result.output
+
+
+def test_global_threshold_and_explicit_threshold(bundle, flows, tmp_path):
+    path, _ = flows
+    manifest = json.loads((bundle / "bundle.json").read_text())
+    summary = run_detection(bundle, [path], "unsw-nb15", tmp_path / "a.jsonl")
+    first = json.loads((tmp_path / "a.jsonl").read_text().splitlines()[0])
+    assert first["threshold_source"] == "global"
+    assert first["threshold"] == pytest.approx(manifest["thresholds"]["*"], abs=1e-6)
+    everything = run_detection(bundle, [path], "unsw-nb15", tmp_path / "b.jsonl", threshold=0.0)
+    assert everything.alerts == everything.rows == 600 > summary.alerts
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda d: d.pop("score"), "inconsistent bundle"),
+        (lambda d: d["score"].update(scale=[1.0]), "score scale"),
+        (lambda d: d.update(weights_sha256="0" * 64), "sha256"),
+    ],
+)
+def test_a_corrupt_anomaly_bundle_is_refused(bundle, flows, tmp_path, damage, message):
+    broken = tmp_path / "model"
+    broken.mkdir()
+    manifest = json.loads((bundle / "bundle.json").read_text())
+    damage(manifest)
+    (broken / "bundle.json").write_text(json.dumps(manifest))
+    (broken / "weights.safetensors").write_bytes((bundle / "weights.safetensors").read_bytes())
+    out = tmp_path / "alerts.jsonl"
+    result = _detect(broken, flows[0], out)
+    assert result.exit_code == 2 and message in _text(result)
+    assert not out.exists()
+
+
+def test_missing_columns_and_unknown_org_fail_cleanly(bundle, flows, tmp_path):
+    _, frame = flows
+    thin = tmp_path / "thin.csv"
+    frame.drop(columns=["sbytes", "dttl"]).to_csv(thin, index=False)
+    out = tmp_path / "alerts.jsonl"
+    missing = _detect(bundle, thin, out)
+    assert missing.exit_code == 2 and "sbytes" in _text(missing) and "thin.csv" in _text(missing)
+    unknown = _detect(bundle, flows[0], out, "--org", "org9")
+    assert unknown.exit_code == 2 and "no threshold for org 'org9'" in _text(unknown)
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".alerts")]
