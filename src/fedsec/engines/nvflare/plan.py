@@ -175,6 +175,9 @@ class DeploymentSettings(Message):
     min_sites: int = Field(default=1, ge=1, le=MAX_SITES)
     round_timeout: float = Field(default=120.0, gt=0, le=86_400)
     setup_timeout: float = Field(default=600.0, gt=0, le=86_400)
+    poll_interval: float = Field(
+        default=0.2, ge=0.05, le=10, description="how often sites ask the coordinator for tasks"
+    )
     site_order: list[str] = Field(
         default_factory=list, description="order of statistics and sampling (default: sorted)"
     )
