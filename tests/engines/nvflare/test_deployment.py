@@ -62,8 +62,11 @@ def spec_for(scenario, **settings) -> JobSpec:
     return JobSpec.from_scenario(scenario, [], DeploymentSettings(**(defaults | settings)))
 
 
-def test_global_model_equals_the_in_process_engines(federation, consortium, tmp_path):
+@pytest.mark.parametrize("secure", [False, True], ids=["clear", "secure-aggregation"])
+def test_global_model_equals_the_in_process_engines(federation, consortium, tmp_path, secure):
     data, scenario = consortium
+    privacy = scenario.privacy.model_copy(update={"secure_aggregation": secure})
+    scenario = scenario.model_copy(update={"privacy": privacy})
     _, meta, result = run_job(
         spec_for(scenario), federation.admin_kit, federation.admin, tmp_path, JOB_TIMEOUT
     )

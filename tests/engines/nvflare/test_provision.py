@@ -2,9 +2,10 @@ import importlib
 import json
 
 import pytest
-import yaml
 
 pytest.importorskip("nvflare")
+
+import yaml
 
 from fedsec.engines.nvflare.provision import (
     CONTROLLER_PATH,

@@ -16,6 +16,7 @@ from nvflare.apis.fl_context import FLContext
 from nvflare.apis.shareable import Shareable, make_reply
 from nvflare.apis.signal import Signal
 
+from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import SITE_CONFIG, load_site_config
@@ -54,7 +55,10 @@ class FedsecExecutor(Executor):
             workspace = fl_ctx.get_engine().get_workspace()
             path = Path(workspace.get_site_config_dir()) / SITE_CONFIG
             config = load_site_config(path)
-            self._site = Site(config, path.parent, identity=fl_ctx.get_identity_name())
+            name = fl_ctx.get_identity_name()
+            keys = KitIdentity.from_startup(Path(workspace.get_startup_kit_dir()), name)
+            job = str(fl_ctx.get_job_id())
+            self._site = Site(config, path.parent, identity=name, keys=keys, job=job)
         return self._site
 
 

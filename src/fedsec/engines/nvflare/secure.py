@@ -39,7 +39,7 @@ def secure_total(
 ) -> tuple[np.ndarray, list[str]]:
     """The decoded sum of the surviving sites' payloads, and who survived."""
     server = SecAggServer(round_, threshold(plan))
-    adverts = []
+    adverts, endorsements = [], {}
     for site, reply in replies.items():
         try:
             advert = wire.advert_from_wire(reply["advertisement"])
@@ -50,11 +50,18 @@ def secure_total(
             coordinator.drop(site, f"advertisement claims to come from {advert.sender!r}", log)
             continue
         adverts.append(advert)
+        endorsements[site] = reply.get("endorsement")
     roster = server.collect_advertisements(adverts)
     timeout = coordinator.timeout
     shared = coordinator.ask(
         "fedsec_secagg_share",
-        {"round": round_, "roster": [wire.advert_to_wire(a) for a in roster.values()]},
+        {
+            "round": round_,
+            "roster": [
+                {"advertisement": wire.advert_to_wire(a), "endorsement": endorsements[a.sender]}
+                for a in roster.values()
+            ],
+        },
         list(roster),
         timeout,
         log,

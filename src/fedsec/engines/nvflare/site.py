@@ -22,6 +22,7 @@ from torch import nn
 from fedsec import seeding
 from fedsec.engines.nvflare import wire
 from fedsec.engines.nvflare.gate import AcceptanceGate, Verdict, score_model
+from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused, SitePlan, parse
 from fedsec.engines.nvflare.site_config import SiteConfig, load_site_data
 from fedsec.features.preprocess import Preprocessor, local_stats
@@ -68,7 +69,17 @@ class Pending:
 
 
 class Site:
-    def __init__(self, config: SiteConfig, base: Path, identity: str | None = None) -> None:
+    """``keys`` (the kit's identity) endorses this site's secure-aggregation keys and checks its
+    peers'; ``job`` binds those endorsements to one job."""
+
+    def __init__(
+        self,
+        config: SiteConfig,
+        base: Path,
+        identity: str | None = None,
+        keys: KitIdentity | None = None,
+        job: str = "",
+    ) -> None:
         if identity is not None and identity != config.name:
             raise PlanRefused(
                 f"site config names {config.name!r} but this kit belongs to {identity!r}"
@@ -76,6 +87,7 @@ class Site:
         self.config = config
         self.name = config.name
         self.base = Path(base)
+        self.keys, self.job = keys, job
         self.gate = AcceptanceGate(config.gate)
         self.dp_steps = 0
         self.noise = 0.0
@@ -174,7 +186,9 @@ class Site:
             return reply | {"payload": vector}
         client = SecAggClient(self.name, plan.round, plan.threshold())
         self._pending = {plan.round: Pending(client, vector, plan.sampled)}
-        return reply | {"advertisement": wire.advert_to_wire(client.advertise())}
+        advert = client.advertise()
+        endorsement = self.keys.endorse(self.job, plan.round, advert) if self.keys else None
+        return reply | {"advertisement": wire.advert_to_wire(advert), "endorsement": endorsement}
 
     def plan(self, data: Any) -> SitePlan:
         plan = parse(SitePlan, data, "training plan")
@@ -215,7 +229,13 @@ class Site:
 
     def secagg_share(self, data: dict[str, Any]) -> dict[str, Any]:
         state = self.pending(data)
-        adverts = [wire.advert_from_wire(a) for a in data.get("roster") or []]
+        entries = data.get("roster") or []
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise PlanRefused("roster refused: expected a list of endorsed advertisements")
+        adverts = [wire.advert_from_wire(e.get("advertisement")) for e in entries]
+        for advert, entry in zip(adverts, entries, strict=True):
+            if self.keys is not None and advert.sender != self.name:
+                self.keys.check(self.job, state.client.round, advert, entry.get("endorsement"))
         roster = {a.sender: a for a in adverts}
         if len(roster) != len(adverts) or roster.get(self.name) != state.client.advertise():
             raise PlanRefused("roster refused: this site's keys are missing or were altered")
