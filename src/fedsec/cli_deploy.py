@@ -51,7 +51,6 @@ def provision_command(
     port: Annotated[int, typer.Option(help="Port sites connect to.")] = 8002,
     admin_port: Annotated[int, typer.Option(help="Port admins connect to.")] = 8003,
     job_storage: Annotated[str | None, typer.Option(help="Coordinator's job store folder.")] = None,
-    he: Annotated[bool, typer.Option(help="Also provision TenSEAL contexts (HE).")] = False,
 ) -> None:
     """Write the NVFlare project and hardened startup kits (one per organization and admin)."""
     _nvflare()
@@ -71,7 +70,6 @@ def provision_command(
                 for n, o, r in (_split(a, 3)[:3] for a in admin)
             ],
             job_storage=job_storage,
-            he=he,
         )
     except ValidationError as error:
         raise ConfigError(f"invalid federation: {error}") from error

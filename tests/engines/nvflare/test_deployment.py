@@ -126,7 +126,7 @@ def test_a_site_certificate_from_a_foreign_ca_is_refused(federation, tmp_path):
             coordinator=poc.SERVER,
             fed_learn_port=federation.ports["fed_learn"],
             admin_port=federation.ports["admin"],
-            sites=[Identity(name=s, org=s) for s in federation.sites],
+            sites=[Identity(name=s, org=federation.orgs[s]) for s in federation.sites],
             admins=[Admin(name=federation.admin, org="consortium")],
         ),
         tmp_path / "foreign",

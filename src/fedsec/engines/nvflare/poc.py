@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -93,7 +94,7 @@ def prepare(
         coordinator=SERVER,
         fed_learn_port=ports["fed_learn"],
         admin_port=ports["admin"],
-        sites=[Identity(name=s, org=s) for s in sites],
+        sites=[Identity(name=s, org=org_of(s)) for s in sites],
         admins=[Admin(name=ADMIN, org="consortium")],
         job_storage=str(directory / "coordinator-store"),
     )
@@ -103,13 +104,18 @@ def prepare(
         project,
         str(kits),
         ADMIN,
-        {SERVER: "consortium", **{s: s for s in sites}},
+        {SERVER: "consortium", **{s: org_of(s) for s in sites}},
         ports,
     )
     for name, config in (configs or {}).items():
         write_site_config(config, poc.kit(name) / "local" / SITE_CONFIG)
     poc.save()
     return poc
+
+
+def org_of(site: str) -> str:
+    """Each loopback site is its own organization (NVFlare org names: letters, digits, _)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", site)
 
 
 def environment() -> dict[str, str]:

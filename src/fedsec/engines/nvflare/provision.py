@@ -13,11 +13,11 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
+from nvflare.apis.utils.format_check import name_check
 from nvflare.lighter.provision import prepare_project
 from nvflare.lighter.provisioner import Provisioner
 from nvflare.lighter.spec import Builder, Project, ProvisionContext
@@ -28,12 +28,14 @@ from fedsec.errors import ConfigError
 
 EXECUTOR_PATH = "fedsec.engines.nvflare.executor.FedsecExecutor"
 CONTROLLER_PATH = "fedsec.engines.nvflare.controller.FedsecController"
-HE_FILTERS = [  # only with --he: NVFlare's TenSEAL filters, behaviour fixed in code
-    "nvflare.app_opt.he.model_encryptor.HEModelEncryptor",
-    "nvflare.app_opt.he.model_decryptor.HEModelDecryptor",
-]
 PROJECT_FILE = "project.yml"
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,62}$")
+
+
+def _check(name: str, kind: str) -> None:
+    """NVFlare's own naming rules, checked before provisioning starts."""
+    bad, message = name_check(name, kind)
+    if bad:
+        raise ValueError(f"{kind} name {name!r} is not allowed ({message.split(' based on ')[-1]})")
 
 
 class Identity(BaseModel):
@@ -43,14 +45,22 @@ class Identity(BaseModel):
 
     @model_validator(mode="after")
     def _names(self) -> Identity:
-        for value in (self.name, self.org):
-            if not NAME.match(value):
-                raise ValueError(f"{value!r}: use letters, digits, '.', '_', '@' or '-'")
+        _check(self.name, "site")
+        _check(self.org, "org")
         return self
 
 
-class Admin(Identity):
+class Admin(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    org: str
     role: Literal["project_admin", "org_admin", "lead", "member"] = "project_admin"
+
+    @model_validator(mode="after")
+    def _names(self) -> Admin:
+        _check(self.name, "admin")
+        _check(self.org, "org")
+        return self
 
 
 class FederationSpec(BaseModel):
@@ -65,10 +75,11 @@ class FederationSpec(BaseModel):
     sites: list[Identity] = Field(min_length=1)
     admins: list[Admin] = Field(min_length=1)
     job_storage: str | None = Field(default=None, description="coordinator's job store folder")
-    he: bool = False
 
     @model_validator(mode="after")
     def _distinct(self) -> FederationSpec:
+        _check(self.coordinator, "server")
+        _check(self.coordinator_org, "org")
         names = [self.coordinator] + [p.name for p in [*self.sites, *self.admins]]
         if len(set(names)) != len(names):
             raise ValueError("coordinator, site and admin names must all differ")
@@ -98,12 +109,10 @@ def project_config(spec: FederationSpec) -> dict:
         },
         {"path": "nvflare.lighter.impl.cert.CertBuilder"},
     ]
-    if spec.he:
-        builders.append({"path": "nvflare.lighter.impl.he.HEBuilder"})
     builders += [
         {
             "path": "fedsec.engines.nvflare.provision.HardeningBuilder",
-            "args": {"he": spec.he, "job_storage": spec.job_storage},
+            "args": {"job_storage": spec.job_storage},
         },
         {"path": "nvflare.lighter.impl.signature.SignatureBuilder"},
     ]
@@ -144,17 +153,15 @@ def site_policy() -> dict:
 class HardeningBuilder(Builder):
     """Writes fedsec's policies into every kit (runs after NVFlare's static files)."""
 
-    def __init__(self, he: bool = False, job_storage: str | None = None) -> None:
-        self.he = he
+    def __init__(self, job_storage: str | None = None) -> None:
         self.job_storage = job_storage
 
     def build(self, project: Project, ctx: ProvisionContext) -> None:
         server = project.get_server()
         if server is not None:
             self._harden(ctx, server, [CONTROLLER_PATH], "fed_server.json", server=True)
-        allow = [EXECUTOR_PATH, *(HE_FILTERS if self.he else [])]
         for client in project.get_clients():
-            self._harden(ctx, client, allow, "fed_client.json", server=False)
+            self._harden(ctx, client, [EXECUTOR_PATH], "fed_client.json", server=False)
 
     def _harden(self, ctx, participant, allow: list[str], startup: str, server: bool) -> None:
         local = Path(ctx.get_local_dir(participant))
@@ -191,9 +198,12 @@ def provision(spec: FederationSpec, workspace: Path) -> Path:
     workspace = Path(workspace).resolve()
     config = project_config(spec)
     atomic.write_text(workspace / PROJECT_FILE, yaml.safe_dump(config, sort_keys=False))
-    project = prepare_project(json.loads(json.dumps(config)))
-    builders = [_builder(b) for b in config["builders"]]
-    ctx = Provisioner(str(workspace / "kits"), builders).provision(project)
+    try:
+        project = prepare_project(json.loads(json.dumps(config)))
+        builders = [_builder(b) for b in config["builders"]]
+        ctx = Provisioner(str(workspace / "kits"), builders).provision(project)
+    except ValueError as error:
+        raise ConfigError(f"NVFlare refused the project in {workspace}: {error}") from error
     location = ctx.get_result_location() if ctx else None
     if not location:
         raise ConfigError(f"NVFlare provisioning failed under {workspace}")
