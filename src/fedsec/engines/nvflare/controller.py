@@ -62,17 +62,20 @@ class FedsecController(Controller):
         super().__init__(task_check_period=task_check_period)
         self.job = job
         self.spec: JobSpec | None = None
+        self.refusal = ""
 
     def start_controller(self, fl_ctx: FLContext) -> None:
         try:
             self.spec = JobSpec.model_validate(self.job)
         except ValidationError as error:
-            self.system_panic(f"fedsec job refused by the coordinator: {explain(error)}", fl_ctx)
+            self.refusal = f"fedsec job refused by the coordinator: {explain(error)}"
 
     def control_flow(self, abort_signal: Signal, fl_ctx: FLContext) -> None:
-        if self.spec is None:
-            return
         sites = [c.name for c in fl_ctx.get_engine().get_clients()]
+        if self.spec is None:
+            self._save(JobResult(sites=sites, error=self.refusal), fl_ctx)
+            self.system_panic(self.refusal, fl_ctx)
+            return
         transport = FlareTransport(self, fl_ctx, abort_signal)
         result = Coordinator(self.spec, transport, sites, lambda m: self.log_info(fl_ctx, m)).run()
         self._save(result, fl_ctx)
