@@ -74,7 +74,12 @@ def test_site_plan_is_the_in_process_engines_plan(consortium):
 def test_model_setup_must_be_consistent():
     setup = {
         "view": "canonical",
-        "preprocessing": {"numeric": [], "categorical": [], "hash_buckets": 4, "names": ["a"]},
+        "preprocessing": {
+            "numeric": [{"name": "a", "log": False, "mean": 0.0, "std": 1.0, "indicator": False}],
+            "categorical": [],
+            "hash_buckets": 4,
+            "names": ["a"],
+        },
         "classes": ["benign", "dos"],
         "architecture": {"kind": "mlp", "inputs": 1, "outputs": 2, "hidden": [8], "dropout": 0.0},
     }
@@ -82,6 +87,10 @@ def test_model_setup_must_be_consistent():
     wrong = setup | {"classes": ["benign"]}
     with pytest.raises(PlanRefused, match="outputs 2 != 1 classes"):
         parse(ModelSetup, wrong, "model setup")
+    blown_up = {"categorical": ["x"] * 1000, "hash_buckets": 4096}
+    hidden_width = setup | {"preprocessing": setup["preprocessing"] | blown_up}
+    with pytest.raises(PlanRefused, match="1 feature names for 4096001 features"):
+        parse(ModelSetup, hidden_width, "model setup")
     huge = setup | {"architecture": setup["architecture"] | {"hidden": [100_000]}}
     with pytest.raises(PlanRefused, match=r"1\.\.4096"):
         parse(ModelSetup, huge, "model setup")

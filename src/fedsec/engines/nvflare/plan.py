@@ -126,6 +126,15 @@ class Preprocessing(Message):
     hash_buckets: int = Field(ge=2, le=4096)
     names: list[str] = Field(max_length=100_000)
 
+    @model_validator(mode="after")
+    def _width(self) -> Preprocessing:
+        """The names must be the features the transform produces (no hidden blow-up)."""
+        width = len(self.numeric) + sum(c.indicator for c in self.numeric)
+        width += len(self.categorical) * self.hash_buckets
+        if width != len(self.names):
+            raise ValueError(f"{len(self.names)} feature names for {width} features")
+        return self
+
 
 class Architecture(Message):
     kind: Literal["mlp"] = "mlp"
