@@ -6,8 +6,9 @@ from fedsec import seeding
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.site import Site
-from fedsec.engines.nvflare.site_config import config_from_scenario
+from fedsec.engines.nvflare.site_config import GateConfig, config_from_scenario
 from fedsec.evaluation.arms import train_federated
+from fedsec.evaluation.deployed import deployment_section, render
 from fedsec.evaluation.experiment import org_frames
 from fedsec.learning.params import max_abs_diff
 from fedsec.scenarios.federation import build_federation
@@ -112,3 +113,23 @@ def test_a_site_vanishing_after_sharing_its_keys_is_unmasked_by_the_survivors(co
     assert result.history[1].contributed == ["office", "plant"]
     assert "cloud" in result.dropouts and "cloud" in result.history[1].dropped
     assert result.history[2].contributed == ["office", "plant"]
+
+
+def test_a_site_gate_refusal_is_recorded_and_reported(consortium):
+    """office's gate has seen a model detecting every validation attack: worse ones are refused,
+    the job goes on with the other sites and the report names each refusal."""
+    data, scenario = consortium
+    names = scenario.org_names()
+    sites = {n: Site(config_from_scenario(scenario, n, data), data) for n in names}
+    gate = GateConfig(enabled=True, max_drop=0.0, action="refuse", metric="detection_rate")
+    office = config_from_scenario(scenario, "office", data).model_copy(update={"gate": gate})
+    sites["office"] = Site(office, data)
+    sites["office"].gate.best = 1.0
+    spec = JobSpec.from_scenario(scenario, [], DeploymentSettings(site_order=names))
+    result = Coordinator(spec, Memory(sites), names).run()
+    assert result.error is None and not result.dropouts
+    for log in result.history:
+        assert "validation detection_rate fell from 1.0000" in log.refused["office"]
+        assert log.contributed == ["plant", "cloud"]
+    report = render(deployment_section(result, "job-1"))
+    assert "- round 2: refused by office: validation detection_rate fell from 1.0000" in report
