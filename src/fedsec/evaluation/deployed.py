@@ -71,10 +71,11 @@ def deployed_arm(result: JobResult, scenario: Scenario, orgs: list[OrgFrames]) -
     )
 
 
-def deployment_section(result: JobResult, job_id: str) -> dict:
+def deployment_section(result: JobResult, job_id: str, secure: bool = False) -> dict:
     return {
         "engine": "nvflare",
         "job_id": job_id,
+        "secure_aggregation": secure,
         "sites": result.sites,
         "dropouts": result.dropouts,
         "rounds": [asdict(h) for h in result.history],
@@ -93,7 +94,8 @@ def run_deployed(
     experiment = run_experiment(
         scenario, data_dir, federation=federation, trained={"federated": arm}
     )
-    experiment.metrics["deployment"] = deployment_section(result, job_id)
+    secure = scenario.privacy.secure_aggregation
+    experiment.metrics["deployment"] = deployment_section(result, job_id, secure)
     experiment.timing["deployment_s"] = result.timing
     return experiment
 
@@ -109,7 +111,7 @@ def write_deployed_run(experiment: Experiment, out: Path) -> Path:
 def write_site_only_run(scenario: Scenario, result: JobResult, job_id: str, out: Path) -> Path:
     """A run directory from what the sites reported (no pooled data to evaluate on)."""
     model = deployed_model(result, scenario)
-    section = deployment_section(result, job_id)
+    section = deployment_section(result, job_id, scenario.privacy.secure_aggregation)
     for site, reply in result.evaluation.items():
         threshold = (reply.get("validation") or {}).get("threshold") if reply else None
         if threshold is not None:
@@ -143,7 +145,8 @@ def render(section: dict) -> str:
         "",
         f"Job `{section['job_id']}` on {len(section['sites'])} sites "
         f"({', '.join(section['sites'])}), {len(rounds)} rounds, median round "
-        f"{fmt(median)} s at the coordinator.",
+        f"{fmt(median)} s at the coordinator; updates "
+        + ("under secure aggregation." if section.get("secure_aggregation") else "in clear."),
         "",
     ]
     if section.get("error"):
