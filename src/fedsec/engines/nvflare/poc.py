@@ -84,8 +84,12 @@ def prepare(
 ) -> Poc:
     """Provision a hardened loopback federation (one org per site) under ``directory``."""
     directory = Path(directory).resolve()
-    if (directory / STATE).exists() and any(load_poc(directory).pids.values()):
-        raise PocError(f"{directory}: a federation is running here; stop it first")
+    if (directory / STATE).exists():
+        old = load_poc(directory)
+        if any(ours(pid, old.kit(name)) for name, pid in old.pids.items()):
+            raise PocError(
+                f"{directory}: a federation is running here; stop it first (fedsec federation stop)"
+            )
     ports = {"fed_learn": free_port(), "admin": free_port()}
     while ports["admin"] == ports["fed_learn"]:
         ports["admin"] = free_port()
