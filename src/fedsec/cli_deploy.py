@@ -99,7 +99,6 @@ def poc_command(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every site.")] = 120.0,
 ) -> None:
     """Start a hardened loopback federation (127.0.0.1 only) and record its PIDs."""
-    _nvflare()
     from fedsec.engines.nvflare import poc
     from fedsec.engines.nvflare.site_config import config_from_scenario
     from fedsec.scenarios.config import load_scenario
@@ -117,6 +116,7 @@ def poc_command(
         names = [f"site-{i + 1}" for i in range(sites)]
     else:
         raise ConfigError("pass --sites N or --scenario NAME")
+    _nvflare()
     federation = poc.start(poc.prepare(directory, names, configs), timeout=timeout)
     grid = Table("participant", "pid", "kit", title=f"loopback federation in {directory}")
     for name, pid in federation.pids.items():

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import fedsec
 from fedsec import atomic
-from fedsec.engines.nvflare.provision import Admin, FederationSpec, Identity, provision
 from fedsec.engines.nvflare.site_config import SITE_CONFIG, SiteConfig, write_site_config
 from fedsec.errors import FedsecError
 
@@ -83,6 +82,8 @@ def prepare(
     project: str = "fedsec_poc",
 ) -> Poc:
     """Provision a hardened loopback federation (one org per site) under ``directory``."""
+    from fedsec.engines.nvflare.provision import Admin, FederationSpec, Identity, provision
+
     directory = Path(directory).resolve()
     if (directory / STATE).exists():
         old = load_poc(directory)
