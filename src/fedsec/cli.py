@@ -452,3 +452,10 @@ def show_campaigns(campaigns: dict) -> None:
             fmt(new.get("local")),
         )
     console.print(grid)
+
+
+# Deployment on NVIDIA FLARE: ``fedsec federation ...`` and ``fedsec job ...``.
+from fedsec.cli_deploy import federation_app, job_app  # noqa: E402
+
+app.add_typer(federation_app, name="federation")
+app.add_typer(job_app, name="job")

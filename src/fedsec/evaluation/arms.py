@@ -24,7 +24,7 @@ from fedsec.data.flows import FeatureFrame
 from fedsec.data.taxonomy import family_order
 from fedsec.engines.inprocess import Shard, run_federated
 from fedsec.features.preprocess import Preprocessor, fit_preprocessor, local_stats, merge_stats
-from fedsec.learning import dp
+from fedsec.learning import recipe
 from fedsec.learning.aggregate import ServerOptimizer
 from fedsec.learning.local import TrainingPlan, local_update
 from fedsec.learning.params import Params, get_params
@@ -90,15 +90,7 @@ def class_weights(
     counts: Counter, classes: list[str], scenario: Scenario
 ) -> tuple[float, ...] | None:
     """Inverse (or square-root inverse) frequency weights, capped, mean weight 1 per sample."""
-    scheme = scenario.model.class_weighting
-    if scheme == "none":
-        return None
-    n = np.asarray([max(counts.get(c, 0), 1) for c in classes], dtype=float)
-    power = 1.0 if scheme == "inverse" else 0.5
-    weights = (n.sum() / (len(n) * n)) ** power
-    weights = np.minimum(weights / weights.min(), scenario.model.max_class_weight)
-    weights /= (weights * n).sum() / n.sum()
-    return tuple(float(w) for w in weights)
+    return recipe.class_weights(counts, classes, scenario.model)
 
 
 def federated_preprocessor(frames: list[FeatureFrame], buckets: int) -> Preprocessor:
@@ -130,55 +122,33 @@ def plan(
     *purpose: object,
 ) -> TrainingPlan:
     """The training plan of one round; the centralized arm takes every org's share of steps."""
-    t, s = scenario.training, scenario.strategy
+    s = scenario.strategy
     federated = purpose[0] == "federated"
-    return TrainingPlan(
-        epochs=t.local_epochs,
-        steps=t.local_steps * orgs_per_step,
-        batch_size=t.batch_size,
-        lr=t.lr,
-        optimizer=t.optimizer,
-        momentum=t.momentum,
-        weight_decay=t.weight_decay,
+    return recipe.training_plan(
+        scenario.training,
+        orgs_per_step=orgs_per_step,
         prox_mu=s.prox_mu if federated and s.name == "fedprox" else 0.0,
-        class_weights=weights,
-        dp_noise_multiplier=noise,
-        dp_max_grad_norm=scenario.privacy.sample_dp.max_grad_norm,
+        weights=weights,
+        noise=noise,
+        max_grad_norm=scenario.privacy.sample_dp.max_grad_norm,
         seed=seeding.derive_seed(scenario.seed, *purpose),
     )
 
 
 def steps_per_round(scenario: Scenario, rows: int, orgs_per_step: int) -> int:
-    t = scenario.training
-    if t.local_steps:
-        return t.local_steps * orgs_per_step
-    return t.local_epochs * -(-rows // t.batch_size)
+    return recipe.steps_per_round(scenario.training, rows, orgs_per_step)
 
 
 def dp_noise(scenario: Scenario, rows: int, orgs_per_step: int) -> float:
     """DP-SGD noise multiplier meeting the scenario's record-level epsilon over all rounds."""
-    budget = scenario.privacy.sample_dp
-    if not budget.enabled:
-        return 0.0
-    steps = scenario.rounds * steps_per_round(scenario, rows, orgs_per_step)
-    return dp.calibrate_sample_dp(
-        float(budget.epsilon), budget.delta, rows, scenario.training.batch_size, steps
+    return recipe.sample_dp_noise(
+        scenario.training, scenario.privacy.sample_dp, scenario.rounds, rows, orgs_per_step
     )
 
 
 def dp_spent(scenario: Scenario, noise: float, rows: int, steps: int) -> dict:
     """What a DP-SGD run spent, from the accountant (empty when DP is off)."""
-    if noise <= 0:
-        return {}
-    rate = min(1.0, scenario.training.batch_size / rows)
-    return {
-        "noise_multiplier": round(noise, 6),
-        "sample_rate": round(rate, 6),
-        "steps": steps,
-        "epsilon": round(
-            dp.sample_dp_epsilon(noise, rate, steps, scenario.privacy.sample_dp.delta), 4
-        ),
-    }
+    return recipe.sample_dp_spent(scenario.training, scenario.privacy.sample_dp, noise, rows, steps)
 
 
 def curve_rounds(scenario: Scenario) -> set[int]:
@@ -321,17 +291,7 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
 
 def protection_plan(scenario: Scenario) -> ProtectionPlan | None:
     """How updates are protected on their way to the coordinator (None: sent in clear)."""
-    p = scenario.privacy
-    if not (p.secure_aggregation or p.client_dp.enabled):
-        return None
-    return ProtectionPlan(
-        secure_aggregation=p.secure_aggregation,
-        threshold=p.secagg_threshold,
-        weight_unit=p.weight_unit,
-        client_noise_multiplier=p.client_dp.noise_multiplier,
-        client_clip=p.client_dp.clip,
-        seed=seeding.derive_seed(scenario.seed, "protection"),
-    )
+    return recipe.protection_plan(scenario.privacy, scenario.seed)
 
 
 TRAINERS: dict[str, Callable[[Scenario, list[OrgFrames], Progress], ArmModels]] = {

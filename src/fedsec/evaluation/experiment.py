@@ -137,15 +137,21 @@ def run_experiment(
     data_dir: str | Path | None,
     tick: Callable[[str], None] = lambda _: None,
     federation: Federation | None = None,
+    trained: dict[str, ArmModels] | None = None,
 ) -> Experiment:
-    """Train and evaluate every arm; ``federation`` reuses splits already built for a sweep."""
+    """Train and evaluate every arm; ``federation`` reuses splits already built for a sweep;
+    ``trained`` holds arms trained elsewhere (a deployment's federated model), evaluated alike."""
     started = time.perf_counter()
     seeding.deterministic_torch(threads=1)
     if federation is None:
         federation = build_federation(scenario, data_dir)
     loaded = time.perf_counter()
     frames = org_frames(federation)
-    arms = {name: TRAINERS[name](scenario, frames, tick) for name in scenario.evaluation.arms}
+    done = trained or {}
+    arms = {
+        name: done[name] if name in done else TRAINERS[name](scenario, frames, tick)
+        for name in scenario.evaluation.arms
+    }
     for arm in arms.values():
         calibrate(arm.models, federation, scenario.evaluation.target_fpr)
     test = concat_tables([o.test for o in federation.orgs])

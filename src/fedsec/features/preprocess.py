@@ -55,6 +55,18 @@ class FeatureStats:
             "categorical": list(self.categorical),
         }
 
+    @classmethod
+    def from_json(cls, data: dict) -> FeatureStats:
+        """The inverse of :meth:`to_json` (what the coordinator receives from a site)."""
+        return cls(
+            rows=int(data["rows"]),
+            numeric={
+                str(k): ColumnStats(**{m: float(v[m]) for m in MOMENTS})
+                for k, v in data["numeric"].items()
+            },
+            categorical=[str(c) for c in data["categorical"]],
+        )
+
 
 def signed_log1p(values: np.ndarray) -> np.ndarray:
     return np.sign(values) * np.log1p(np.abs(values))

@@ -90,6 +90,16 @@ def protected_average(
         survivors = [n for n in sorted(vectors) if n not in drop_after_sharing]
         total = np.sum([vectors[n] for n in survivors], axis=0)
         dropped = sorted(set(vectors) - set(survivors))
+    info = RoundProtection(time.perf_counter() - started, survivors, dropped, norms)
+    return average_from_total(global_params, total), info
+
+
+def average_from_total(global_params: Params, total: np.ndarray) -> Params:
+    """``global + sum(w * delta) / sum(w)`` from the summed payloads ``[w * delta, w]``."""
+    total = np.asarray(total, dtype=np.float64)
+    expected = sum(g.size for g in global_params) + 1
+    if total.shape != (expected,):
+        raise ValueError(f"aggregated payload has shape {total.shape}, expected ({expected},)")
     weight = total[-1]
     if weight <= 0:
         raise ValueError("aggregated weight is not positive; nothing to average")
@@ -99,5 +109,4 @@ def protected_average(
         step = total[offset : offset + size].reshape(g.shape) / weight
         averaged.append((g.astype(np.float64) + step).astype(np.float32))
         offset += size
-    info = RoundProtection(time.perf_counter() - started, survivors, dropped, norms)
-    return averaged, info
+    return averaged

@@ -1,0 +1,219 @@
+"""``fedsec federation ...`` and ``fedsec job ...``: deployment on NVIDIA FLARE.
+
+Registered on the main app at the end of :mod:`fedsec.cli`. NVFlare is imported only when one
+of these commands runs (``pip install 'fedsec[deploy]'``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fedsec.cli import DataDir, Overrides, clean_errors, console, show_summary
+from fedsec.errors import ConfigError
+
+federation_app = typer.Typer(
+    help="Provision a federation, or run a loopback one on this machine.", no_args_is_help=True
+)
+job_app = typer.Typer(help="Run a scenario as a job on a federation.", no_args_is_help=True)
+
+DEFAULT_POC = Path(".fedsec/poc")
+PocDir = Annotated[Path, typer.Option("--dir", help="Folder of the loopback federation.")]
+
+
+def _nvflare() -> None:
+    try:
+        import nvflare  # noqa: F401
+    except ImportError as error:
+        raise ConfigError(
+            "deployment needs NVIDIA FLARE: pip install 'fedsec[deploy]' (nvflare==2.9.0)"
+        ) from error
+
+
+def _split(value: str, parts: int) -> list[str]:
+    fields = value.split(":")
+    return fields + [""] * (parts - len(fields))
+
+
+@federation_app.command("provision")
+@clean_errors
+def provision_command(
+    project: Annotated[str, typer.Option(help="Project name (letters, digits, _ and -).")],
+    coordinator: Annotated[str, typer.Option(help="Host name sites connect to.")],
+    site: Annotated[list[str], typer.Option(help="A site: NAME or NAME:ORG (repeatable).")],
+    admin: Annotated[list[str], typer.Option(help="An admin: EMAIL[:ORG[:ROLE]] (repeatable).")],
+    out: Annotated[Path, typer.Option(help="Folder for project.yml and the kits.")],
+    port: Annotated[int, typer.Option(help="Port sites connect to.")] = 8002,
+    admin_port: Annotated[int, typer.Option(help="Port admins connect to.")] = 8003,
+    job_storage: Annotated[str | None, typer.Option(help="Coordinator's job store folder.")] = None,
+) -> None:
+    """Write the NVFlare project and hardened startup kits (one per organization and admin)."""
+    _nvflare()
+    from pydantic import ValidationError
+
+    from fedsec.engines.nvflare.provision import Admin, FederationSpec, Identity, provision
+
+    try:
+        spec = FederationSpec(
+            project=project,
+            coordinator=coordinator,
+            fed_learn_port=port,
+            admin_port=admin_port,
+            sites=[Identity(name=n, org=o or n) for n, o in (_split(s, 2)[:2] for s in site)],
+            admins=[
+                Admin(name=n, org=o or "consortium", role=r or "project_admin")
+                for n, o, r in (_split(a, 3)[:3] for a in admin)
+            ],
+            job_storage=job_storage,
+        )
+    except ValidationError as error:
+        raise ConfigError(f"invalid federation: {error}") from error
+    kits = provision(spec, out)
+    grid = Table("startup kit", "give it to", title=f"{project}: kits in {kits}")
+    grid.add_row(str(kits / coordinator), f"the coordinator ({spec.coordinator_org})")
+    for s in spec.sites:
+        grid.add_row(str(kits / s.name), f"{s.org}: add local/fedsec_site.toml, then start.sh")
+    for a in spec.admins:
+        grid.add_row(str(kits / a.name), f"{a.name} ({a.role})")
+    console.print(grid)
+    console.print(
+        f"{Path(out) / 'kits' / project / 'state'} holds the root CA's private key: keep it with "
+        "the coordinator's operators, never in a kit."
+    )
+
+
+@federation_app.command("poc")
+@clean_errors
+def poc_command(
+    sites: Annotated[int | None, typer.Option(help="Number of sites (site-1 ...).")] = None,
+    scenario: Annotated[
+        str | None, typer.Option(help="Name sites after this scenario's organizations.")
+    ] = None,
+    data_dir: DataDir = None,
+    directory: PocDir = DEFAULT_POC,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for every site.")] = 120.0,
+) -> None:
+    """Start a hardened loopback federation (127.0.0.1 only) and record its PIDs."""
+    from fedsec.engines.nvflare import poc
+    from fedsec.engines.nvflare.site_config import config_from_scenario
+    from fedsec.scenarios.config import load_scenario
+    from fedsec.scenarios.federation import resolve_data_dir
+
+    configs = {}
+    if scenario is not None:
+        config = load_scenario(scenario)
+        names = config.org_names()
+        if sites is not None and sites != len(names):
+            raise ConfigError(f"--sites {sites}: scenario {config.name} has {len(names)} orgs")
+        root = resolve_data_dir(data_dir)
+        configs = {n: config_from_scenario(config, n, root) for n in names}
+    elif sites is not None and sites >= 1:
+        names = [f"site-{i + 1}" for i in range(sites)]
+    else:
+        raise ConfigError("pass --sites N or --scenario NAME")
+    _nvflare()
+    federation = poc.start(poc.prepare(directory, names, configs), timeout=timeout)
+    grid = Table("participant", "pid", "kit", title=f"loopback federation in {directory}")
+    for name, pid in federation.pids.items():
+        grid.add_row(name, str(pid), str(federation.kit(name)))
+    console.print(grid)
+    if not configs:
+        console.print(
+            "each site needs local/fedsec_site.toml in its kit before a job can read data "
+            "(fedsec federation site-config writes one from a scenario)"
+        )
+    console.print("next: fedsec job submit SCENARIO; stop with: fedsec federation stop")
+
+
+@federation_app.command("stop")
+@clean_errors
+def stop_command(directory: PocDir = DEFAULT_POC) -> None:
+    """Stop the loopback federation's processes (by their recorded PIDs)."""
+    from fedsec.engines.nvflare import poc
+
+    stopped = poc.stop(poc.load_poc(directory))
+    console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+@federation_app.command("site-config")
+@clean_errors
+def site_config_command(
+    scenario: Annotated[str, typer.Argument(help="Per-source scenario (name or TOML file).")],
+    org: Annotated[str, typer.Option(help="The organization whose files the site reads.")],
+    out: Annotated[Path, typer.Option(help="Where to write (the kit's local/fedsec_site.toml).")],
+    data_dir: DataDir = None,
+) -> None:
+    """Write a site config reading one organization's files of a scenario."""
+    from fedsec.engines.nvflare.site_config import config_from_scenario, write_site_config
+    from fedsec.scenarios.config import load_scenario
+    from fedsec.scenarios.federation import resolve_data_dir
+
+    config = config_from_scenario(load_scenario(scenario), org, resolve_data_dir(data_dir))
+    console.print(f"site config for {org}: {write_site_config(config, out)}")
+
+
+@job_app.command("submit")
+@clean_errors
+def submit_command(
+    scenario: Annotated[str, typer.Argument(help="Built-in scenario name or TOML file.")],
+    federation: Annotated[
+        Path, typer.Option(help="Loopback federation folder (for its admin kit).")
+    ] = DEFAULT_POC,
+    admin_kit: Annotated[
+        Path | None, typer.Option(help="Admin startup kit (instead of --federation).")
+    ] = None,
+    username: Annotated[str | None, typer.Option(help="Admin name of that kit.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Run directory.")] = None,
+    data_dir: DataDir = None,
+    min_sites: Annotated[int | None, typer.Option(help="Sites needed to go on.")] = None,
+    round_timeout: Annotated[float, typer.Option(help="Seconds to wait per task.")] = 120.0,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the job.")] = 3600.0,
+    seed: Annotated[int | None, typer.Option(help="Seed (overrides the scenario's).")] = None,
+    set_: Overrides = None,
+) -> None:
+    """Run SCENARIO's federated training as a signed job; write the usual run directory."""
+    _nvflare()
+    from fedsec.engines.nvflare import poc
+    from fedsec.engines.nvflare.job import run_job
+    from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+    from fedsec.engines.nvflare.results import DeploymentError
+    from fedsec.evaluation.arms import curve_rounds
+    from fedsec.evaluation.deployed import run_deployed, write_deployed_run, write_site_only_run
+    from fedsec.scenarios.config import load_scenario
+
+    overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
+    config = load_scenario(scenario, overrides)
+    if "federated" not in config.evaluation.arms:
+        raise ConfigError(f"scenario {config.name}: evaluation.arms must include 'federated'")
+    if admin_kit is None:
+        state = poc.load_poc(federation)
+        admin_kit, username = state.admin_kit, state.admin
+    if username is None:
+        raise ConfigError("--admin-kit needs --username (the admin's name in the project)")
+    settings = DeploymentSettings(
+        min_sites=min_sites or config.strategy.min_orgs,
+        round_timeout=round_timeout,
+        site_order=config.org_names(),
+    )
+    spec = JobSpec.from_scenario(config, sorted(curve_rounds(config)), settings)
+    target = out or Path("runs") / f"{config.name}-seed{config.seed}-nvflare"
+    work = target.parent / f".{target.name}.job"
+    job_id, meta, result = run_job(spec, admin_kit, username, work, timeout)
+    if result is None or result.error:
+        why = result.error if result else f"status {meta.get('status')}, no fedsec result"
+        raise DeploymentError(f"job {job_id} failed: {why} (logs under {work})")
+    if data_dir is not None or os.environ.get("FEDSEC_DATA"):
+        experiment = run_deployed(config, data_dir, result, job_id)
+        write_deployed_run(experiment, target)
+        show_summary(experiment.metrics, experiment.timing)
+    else:
+        write_site_only_run(config, result, job_id, target)
+    shutil.rmtree(work, ignore_errors=True)  # kept only when the job fails, for its logs
+    if result.dropouts:
+        console.print(f"dropouts: {result.dropouts}", highlight=False)
+    console.print(f"job {job_id} finished; run directory: [bold]{target}[/]")

@@ -1,0 +1,292 @@
+"""The coordinator's side of a deployed job, independent of NVFlare.
+
+Rounds of: select sites (``select_orgs``) → each runs ``local_update`` → aggregate with
+``weighted_average`` (or the protected sum, in clear or through the secure-aggregation phases
+``SecAggServer`` drives) → ``server_step``: the functions the in-process engine calls. Before the
+first round, a statistics task gathers the summaries federated preprocessing is fitted from;
+after the last, each site evaluates the final model on its own held-out rows. A site that does
+not answer in time (or fails) is dropped for the rest of the job and named in the result; the
+job goes on while at least ``min_sites`` sites remain.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from fedsec import seeding
+from fedsec.data.taxonomy import family_order
+from fedsec.engines.inprocess import select_orgs
+from fedsec.engines.nvflare import secure
+from fedsec.engines.nvflare.plan import JobSpec, ModelSetup
+from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
+from fedsec.features.preprocess import FeatureStats, fit_preprocessor, merge_stats
+from fedsec.learning import recipe
+from fedsec.learning.aggregate import ServerOptimizer, ServerState, server_step, weighted_average
+from fedsec.learning.local import Update
+from fedsec.learning.params import Params, get_params
+from fedsec.learning.protect import average_from_total
+from fedsec.models.mlp import MLPSpec, build_mlp
+
+Reply = dict[str, Any] | str  # a site's answer, or why there is none
+
+
+class Transport(Protocol):
+    """Sends one task to ``targets`` and waits up to ``timeout`` seconds for their replies."""
+
+    def exchange(
+        self, task: str, data: dict[str, Any], targets: list[str], timeout: float
+    ) -> dict[str, Reply]: ...
+
+
+class JobFailed(RuntimeError):
+    """The job cannot go on (too few sites, every site refused, ...)."""
+
+
+@dataclass
+class RoundLog:
+    round: int
+    selected: list[str]
+    contributed: list[str]
+    loss: float | None
+    seconds: float
+    aggregation_seconds: float = 0.0
+    dropped: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+    flagged: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class JobResult:
+    sites: list[str]
+    params: Params | None = None
+    setup: dict[str, Any] | None = None
+    history: list[RoundLog] = field(default_factory=list)
+    dropouts: dict[str, str] = field(default_factory=dict)
+    curve: dict[int, Params] = field(default_factory=dict)
+    evaluation: dict[str, Any] = field(default_factory=dict)
+    timing: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+class Coordinator:
+    def __init__(
+        self,
+        spec: JobSpec,
+        transport: Transport,
+        sites: list[str],
+        log: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self.spec = spec
+        self.transport = transport
+        order = [s for s in spec.deployment.site_order if s in sites]
+        self.alive = order + sorted(set(sites) - set(order))
+        self.log = log
+        self.result = JobResult(sites=list(self.alive))
+
+    def run(self) -> JobResult:
+        """Setup, every round, final evaluation; failures end up in ``result.error``."""
+        started = time.perf_counter()
+        try:
+            self.require(len(self.alive), "at the start")
+            params, setup, weights = self.setup()
+            self.result.timing["setup_s"] = round(time.perf_counter() - started, 3)
+            params = self.train(params, setup, weights)
+            self.result.params = params
+            evaluated = time.perf_counter()
+            self.evaluate(params, setup, weights)
+            self.result.timing["evaluate_s"] = round(time.perf_counter() - evaluated, 3)
+        except (JobFailed, secure.SecAggError) as error:
+            self.result.error = str(error)
+            self.log(f"job failed: {error}")
+        self.result.timing["total_s"] = round(time.perf_counter() - started, 3)
+        return self.result
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def require(self, count: int, when: str) -> None:
+        need = self.spec.deployment.min_sites
+        if count < need:
+            gone = "; ".join(f"{s}: {why}" for s, why in self.result.dropouts.items())
+            detail = f" (dropped: {gone})" if gone else ""
+            raise JobFailed(f"{count} site(s) left {when}, {need} needed{detail}")
+
+    def drop(self, site: str, reason: str, log: RoundLog | None = None) -> None:
+        if site in self.alive:
+            self.alive.remove(site)
+        self.result.dropouts.setdefault(site, reason)
+        if log is not None:
+            log.dropped[site] = reason
+        self.log(f"dropped {site}: {reason}")
+
+    def ask(
+        self,
+        task: str,
+        data: dict[str, Any],
+        targets: list[str],
+        timeout: float,
+        log: RoundLog | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """Replies of the targets that answered; the others are dropped, with the reason."""
+        replies = self.transport.exchange(task, data, list(targets), timeout)
+        answered = {}
+        for site in targets:
+            reply = replies.get(site, f"no reply to {task} within {timeout:g} s")
+            if isinstance(reply, str):
+                self.drop(site, reply, log)
+            else:
+                answered[site] = reply
+        return answered
+
+    # -- phases -----------------------------------------------------------------------------
+
+    def setup(self) -> tuple[Params, dict[str, Any], tuple[float, ...] | None]:
+        """Federated preprocessing, label set and initial model from every site's summaries."""
+        spec = self.spec
+        replies = self.ask(
+            "fedsec_statistics", {"view": spec.view}, self.alive, spec.deployment.setup_timeout
+        )
+        stats, counts = [], Counter()
+        for site in list(self.alive):
+            try:
+                stats.append(FeatureStats.from_json(replies[site]["stats"]))
+                counts.update({str(k): int(v) for k, v in replies[site]["label_counts"].items()})
+            except (KeyError, TypeError, ValueError, AttributeError) as error:
+                self.drop(site, f"malformed statistics: {error!r}")
+        self.require(len(stats), "after the statistics round")
+        pre = fit_preprocessor(merge_stats(stats), spec.model.hash_buckets)
+        classes = family_order(counts)
+        weights = recipe.class_weights(counts, classes, spec.model)
+        mlp = MLPSpec(pre.width, len(classes), tuple(spec.model.hidden), spec.model.dropout)
+        network = build_mlp(mlp, seeding.torch_generator(spec.seed, "init", "global"))
+        setup = {
+            "view": spec.view,
+            "preprocessing": pre.to_json(),
+            "classes": classes,
+            "architecture": mlp.to_json(),
+        }
+        ModelSetup.model_validate(setup)  # what sites will check
+        self.result.setup = setup
+        self.log(f"setup: {pre.width} features, classes {classes}, sites {self.alive}")
+        return get_params(network), setup, weights
+
+    def plan(self, round_: int, sampled: int, weights: tuple[float, ...] | None) -> dict:
+        spec = self.spec
+        protection = spec.protection()
+        return {
+            "round": round_,
+            "rounds": spec.rounds,
+            "seed": spec.seed,
+            "sampled": sampled,
+            "training": spec.training,
+            "prox_mu": spec.strategy.prox_mu if spec.strategy.name == "fedprox" else 0.0,
+            "class_weights": list(weights) if weights is not None else None,
+            "sample_dp": spec.privacy.sample_dp.model_dump(mode="json"),
+            "protection": None if protection is None else protection.model_dump(),
+        }
+
+    def train(
+        self, params: Params, setup: dict[str, Any], weights: tuple[float, ...] | None
+    ) -> Params:
+        s = self.spec.strategy
+        server, state = ServerOptimizer(s.name, s.server_lr, s.beta1, s.beta2, s.tau), ServerState()
+        for round_ in range(1, self.spec.rounds + 1):
+            started = time.perf_counter()
+            selected = select_orgs(self.alive, s.fraction, s.min_orgs, self.spec.seed, round_)
+            log = RoundLog(round_, selected, [], None, 0.0)
+            plan = self.plan(round_, len(selected), weights)
+            data = {"plan": plan, "model": setup, "params": params_to_wire(params)}
+            replies = self.ask("fedsec_train", data, selected, self.timeout, log)
+            replies = self.screen(replies, log)
+            self.require(len(self.alive), f"in round {round_}")
+            if not replies:
+                raise JobFailed(f"round {round_}: no site contributed an update")
+            aggregating = time.perf_counter()
+            averaged = self.aggregate(round_, params, replies, plan, log)
+            params, state = server_step(params, averaged, server, state)
+            log.aggregation_seconds = round(time.perf_counter() - aggregating, 4)
+            log.seconds = round(time.perf_counter() - started, 4)
+            self.result.history.append(log)
+            if round_ in self.spec.curve_rounds:
+                self.result.curve[round_] = params
+            self.log(f"round {round_}: {log.contributed} loss {log.loss} in {log.seconds:.2f} s")
+        return params
+
+    @property
+    def timeout(self) -> float:
+        return self.spec.deployment.round_timeout
+
+    def screen(self, replies: dict[str, dict], log: RoundLog) -> dict[str, dict]:
+        """Keep the updates; note the gate's refusals and flags."""
+        kept = {}
+        for site, reply in replies.items():
+            gate = reply.get("gate") or {}
+            if "refused" in reply:
+                log.refused[site] = str(reply["refused"])
+            elif gate.get("flagged"):
+                log.flagged[site] = str(gate.get("reason", ""))
+            if "refused" not in reply:
+                kept[site] = reply
+        return kept
+
+    def aggregate(
+        self, round_: int, params: Params, replies: dict[str, dict], plan: dict, log: RoundLog
+    ) -> Params:
+        protection = plan["protection"]
+        shapes = [tuple(p.shape) for p in params]
+        if protection is not None and protection["secure_aggregation"]:
+            length = len(self.flat(params))
+            total, used = secure.secure_total(self, round_, replies, plan, length, log)
+            log.contributed = used
+            log.loss = _mean([float(replies[s]["loss"]) for s in used])
+            return average_from_total(params, total)
+        usable = {}
+        for site, reply in replies.items():
+            try:
+                if protection is None:
+                    update = params_from_wire(reply["params"], shapes, f"update from {site}")
+                    usable[site] = Update(update, int(reply["num_samples"]))
+                else:
+                    length = len(self.flat(params)) + 1
+                    usable[site] = vector_from_wire(reply["payload"], length, np.float64, site)
+            except (KeyError, ValueError, TypeError) as error:
+                self.drop(site, f"malformed update: {error}", log)
+        if not usable:
+            raise JobFailed(f"round {round_}: no usable update")
+        order = [s for s in replies if s in usable]
+        log.contributed = order
+        losses = [float(replies[s]["loss"]) for s in order]
+        if protection is None:
+            rows = [usable[s].num_samples for s in order]
+            log.loss = float(np.average(losses, weights=rows))
+            return weighted_average([usable[s] for s in order])
+        log.loss = _mean(losses)
+        return average_from_total(params, np.sum([usable[s] for s in sorted(usable)], axis=0))
+
+    @staticmethod
+    def flat(params: Params) -> np.ndarray:
+        return np.concatenate([p.ravel() for p in params])
+
+    def evaluate(self, params: Params, setup: dict, weights: tuple[float, ...] | None) -> None:
+        """Each site judges the final model on its own held-out rows; failures are noted."""
+        data = {
+            "plan": self.plan(self.spec.rounds, max(len(self.alive), 1), weights),
+            "model": setup,
+            "params": params_to_wire(params),
+            "target_fpr": float(self.spec.target_fpr),
+        }
+        replies = self.transport.exchange(
+            "fedsec_evaluate", data, list(self.alive), self.spec.deployment.setup_timeout
+        )
+        for site in self.alive:
+            reply = replies.get(site, "no reply to the evaluation")
+            self.result.evaluation[site] = {"error": reply} if isinstance(reply, str) else reply
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None

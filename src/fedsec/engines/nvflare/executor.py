@@ -1,0 +1,68 @@
+"""The site's NVFlare executor: fedsec's site role, installed with fedsec, configured locally.
+
+It takes no arguments from the job. What it reads comes from the site's own
+``local/fedsec_site.toml`` in its startup kit; the job only carries typed, validated task data.
+This is the one class a hardened site allow-lists (never NVFlare's generic client-API executor,
+whose arguments can run any command).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nvflare.apis.executor import Executor
+from nvflare.apis.fl_constant import ReturnCode
+from nvflare.apis.fl_context import FLContext
+from nvflare.apis.shareable import Shareable, make_reply
+from nvflare.apis.signal import Signal
+
+from fedsec.engines.nvflare.identity import KitIdentity
+from fedsec.engines.nvflare.plan import PlanRefused
+from fedsec.engines.nvflare.site import Site
+from fedsec.engines.nvflare.site_config import SITE_CONFIG, load_site_config
+from fedsec.errors import FedsecError
+from fedsec.learning.secagg import SecAggError
+from fedsec.learning.secagg.encoding import EncodingOverflowError
+
+EXECUTOR_PATH = "fedsec.engines.nvflare.executor.FedsecExecutor"
+REFUSALS = (PlanRefused, FedsecError, SecAggError, EncodingOverflowError)
+
+
+class FedsecExecutor(Executor):
+    def __init__(self) -> None:
+        super().__init__()
+        self._site: Site | None = None
+
+    def execute(
+        self, task_name: str, shareable: Shareable, fl_ctx: FLContext, abort_signal: Signal
+    ) -> Shareable:
+        try:
+            site = self._load(fl_ctx)
+            data = {k: v for k, v in shareable.items() if not str(k).startswith("__")}
+            result = site.handle(task_name, data)
+        except REFUSALS as error:
+            self.log_error(fl_ctx, f"refused {task_name}: {error}")
+            return _error(ReturnCode.BAD_TASK_DATA, str(error))
+        except Exception as error:  # report, never crash the site's job process
+            self.log_exception(fl_ctx, f"{task_name} failed: {error}")
+            return _error(ReturnCode.EXECUTION_EXCEPTION, f"{type(error).__name__}: {error}")
+        reply = Shareable()
+        reply.update(result)
+        return reply
+
+    def _load(self, fl_ctx: FLContext) -> Site:
+        if self._site is None:
+            workspace = fl_ctx.get_engine().get_workspace()
+            path = Path(workspace.get_site_config_dir()) / SITE_CONFIG
+            config = load_site_config(path)
+            name = fl_ctx.get_identity_name()
+            keys = KitIdentity.from_startup(Path(workspace.get_startup_kit_dir()), name)
+            job = str(fl_ctx.get_job_id())
+            self._site = Site(config, path.parent, identity=name, keys=keys, job=job)
+        return self._site
+
+
+def _error(code: str, message: str) -> Shareable:
+    reply = make_reply(code)
+    reply["error"] = message
+    return reply

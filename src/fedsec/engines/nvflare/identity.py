@@ -1,0 +1,99 @@
+"""Endorsed secure-aggregation keys: each site signs its advertisement with its kit's key.
+
+Without this, a coordinator that relays the key advertisements could substitute its own public
+keys for a peer's, open the shares sealed for that peer and unmask one site's update. Each site
+therefore signs ``(job, round, sender, public keys, seed commitment)`` with the private key of
+its startup kit (RSA-PSS, SHA-256), and every site checks each peer's certificate against the
+project's root CA (the one its mutual TLS trusts), its common name against the claimed sender,
+and the signature. The coordinator's own identity may not take part.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
+
+from fedsec.engines.nvflare.plan import PlanRefused
+from fedsec.learning.secagg.messages import Advertisement
+
+PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.MAX_LENGTH)
+
+
+def advert_message(job: str, round_: int, advert: Advertisement) -> bytes:
+    """The bytes a site signs: its keys bound to this job, this round and its name."""
+    return b"|".join(
+        [
+            b"fedsec/secagg/v1/advertisement",
+            job.encode(),
+            str(round_).encode(),
+            advert.sender.encode(),
+            advert.cipher_public,
+            advert.mask_public,
+            advert.seed_commitment,
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class KitIdentity:
+    """A site's signing key and certificate, and the trust anchors it checks peers against."""
+
+    name: str
+    key: rsa.RSAPrivateKey
+    certificate: bytes  # PEM
+    root: x509.Certificate
+    coordinator: str | None = None
+
+    @classmethod
+    def from_startup(cls, startup: Path, name: str) -> KitIdentity:
+        startup = Path(startup)
+        key = serialization.load_pem_private_key((startup / "client.key").read_bytes(), None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise PlanRefused(f"{startup}/client.key is not an RSA key")
+        root = x509.load_pem_x509_certificate((startup / "rootCA.pem").read_bytes())
+        config = startup / "fed_client.json"
+        servers = json.loads(config.read_text()).get("servers", []) if config.exists() else []
+        coordinator = servers[0].get("identity") if servers else None
+        return cls(name, key, (startup / "client.crt").read_bytes(), root, coordinator)
+
+    def endorse(self, job: str, round_: int, advert: Advertisement) -> dict:
+        signature = self.key.sign(advert_message(job, round_, advert), PSS, hashes.SHA256())
+        return {"certificate": self.certificate, "signature": signature}
+
+    def check(self, job: str, round_: int, advert: Advertisement, endorsement: object) -> None:
+        """Refuse ``advert`` unless a certificate of this project for its sender signed it."""
+        who = f"advertisement of {advert.sender!r}"
+        if not isinstance(endorsement, dict) or set(endorsement) != {"certificate", "signature"}:
+            raise PlanRefused(f"{who} refused: not endorsed by its site's certificate")
+        try:
+            cert = x509.load_pem_x509_certificate(endorsement["certificate"])
+            self.root.public_key().verify(
+                cert.signature,
+                cert.tbs_certificate_bytes,
+                padding.PKCS1v15(),
+                cert.signature_hash_algorithm,
+            )
+        except (ValueError, TypeError, InvalidSignature) as error:
+            raise PlanRefused(f"{who} refused: certificate not issued by this project") from error
+        now = datetime.now(UTC)
+        if cert.issuer != self.root.subject or not (
+            cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
+        ):
+            raise PlanRefused(f"{who} refused: certificate not valid for this project now")
+        names = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        if names != [advert.sender] or advert.sender == self.coordinator:
+            raise PlanRefused(f"{who} refused: certificate names {names}")
+        try:
+            cert.public_key().verify(  # type: ignore[union-attr, call-arg]
+                endorsement["signature"], advert_message(job, round_, advert), PSS, hashes.SHA256()
+            )
+        except (InvalidSignature, TypeError, ValueError) as error:
+            raise PlanRefused(f"{who} refused: signature does not match its keys") from error

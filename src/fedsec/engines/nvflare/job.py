@@ -1,0 +1,130 @@
+"""A fedsec job: configuration only, referencing classes installed with fedsec.
+
+The job folder holds ``meta.json`` and one app whose configs name fedsec's controller (with the
+job's :class:`~fedsec.engines.nvflare.plan.JobSpec` as its only argument) and fedsec's executor
+(no arguments). There is no ``custom/`` code. Submitting signs it with the admin's startup kit;
+sites verify the signature against the project CA before deploying it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fedsec import atomic
+from fedsec.engines.nvflare.coordinator import JobResult
+from fedsec.engines.nvflare.plan import JobSpec
+from fedsec.engines.nvflare.provision import CONTROLLER_PATH, EXECUTOR_PATH
+from fedsec.engines.nvflare.results import RESULT_DIR, DeploymentError, read_result
+from fedsec.engines.nvflare.site import TASKS
+
+APP = "app"
+
+
+def build_job(spec: JobSpec, directory: Path, job: dict[str, Any] | None = None) -> Path:
+    """Write the job folder; ``job`` overrides the controller's argument (tests of refusals)."""
+    directory = Path(directory)
+    poll = spec.deployment.poll_interval
+    args = {
+        "job": job if job is not None else spec.model_dump(mode="json"),
+        "task_check_period": min(poll, 0.2),
+    }
+    server = {
+        "format_version": 2,
+        "server": {"task_request_interval": poll},
+        "workflows": [{"id": "fedsec", "path": CONTROLLER_PATH, "args": args}],
+        "components": [],
+    }
+    client = {
+        "format_version": 2,
+        "default_task_fetch_interval": poll,
+        "executors": [{"tasks": list(TASKS), "executor": {"path": EXECUTOR_PATH, "args": {}}}],
+        "task_data_filters": [],
+        "task_result_filters": [],
+        "components": [],
+    }
+    meta = {
+        "name": spec.name,
+        "resource_spec": {},
+        "deploy_map": {APP: ["@ALL"]},
+        "min_clients": spec.deployment.min_sites,
+    }
+    config = directory / APP / "config"
+    atomic.write_json(directory / "meta.json", meta)
+    atomic.write_json(config / "config_fed_server.json", server)
+    atomic.write_json(config / "config_fed_client.json", client)
+    return directory
+
+
+@contextlib.contextmanager
+def session(admin_kit: Path, username: str, timeout: float = 30.0) -> Iterator[Any]:
+    """An authenticated admin session (mutual TLS with the admin's startup kit)."""
+    from nvflare.fuel.flare_api.flare_api import new_secure_session
+
+    try:
+        admin = new_secure_session(username, str(Path(admin_kit).resolve()), timeout=timeout)
+    except Exception as error:
+        raise DeploymentError(f"cannot reach the coordinator with {admin_kit}: {error}") from error
+    try:
+        yield admin
+    finally:
+        admin.close()
+
+
+def submit(admin: Any, job_dir: Path) -> str:
+    try:
+        return str(admin.submit_job(str(Path(job_dir).resolve())))
+    except Exception as error:
+        raise DeploymentError(f"the coordinator refused the job: {error}") from error
+
+
+def wait(admin: Any, job_id: str, timeout: float, poll: float = 1.0) -> dict[str, Any]:
+    """The job's final metadata; a :class:`DeploymentError` when it does not finish in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        meta = admin.get_job_meta(job_id)
+        if str(meta.get("status", "")).startswith("FINISHED"):
+            return meta
+        time.sleep(poll)
+    raise DeploymentError(f"job {job_id} did not finish within {timeout:.0f} s")
+
+
+def fetch(admin: Any, job_id: str, destination: Path) -> Path:
+    """Download the job's coordinator workspace; the folder holding fedsec's result."""
+    destination = Path(destination)
+    destination.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=destination) as tmp:
+        folder = Path(admin.download_job_result(job_id, tmp))
+        found = next(folder.rglob(f"{RESULT_DIR}/result.json"), None)
+        target = destination / job_id
+        if found is None:
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(folder, target)
+            return target
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(found.parent, target)
+    return target
+
+
+def run_job(
+    spec: JobSpec,
+    admin_kit: Path,
+    username: str,
+    workdir: Path,
+    timeout: float = 3600.0,
+    job: dict[str, Any] | None = None,
+) -> tuple[str, dict[str, Any], JobResult | None]:
+    """Build, sign, submit, wait and fetch: (job id, final metadata, fedsec's result or None)."""
+    workdir = Path(workdir)
+    folder = build_job(spec, workdir / "job", job)
+    with session(admin_kit, username) as admin:
+        job_id = submit(admin, folder)
+        meta = wait(admin, job_id, timeout)
+        fetched = fetch(admin, job_id, workdir / "results")
+    result = read_result(fetched) if (fetched / "result.json").is_file() else None
+    return job_id, meta, result

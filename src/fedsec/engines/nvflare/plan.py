@@ -1,0 +1,267 @@
+"""What a job may ask of a site: typed messages, validated where they arrive.
+
+The coordinator relays a :class:`SitePlan` (one round's local training) and a
+:class:`ModelSetup` (preprocessing, label set, network) with each task. Sites validate both
+here, with ``extra="forbid"`` and ranges, before anything runs: an unknown or out-of-range field
+is refused with an error naming it. :class:`JobSpec` is the coordinator's own part of the job.
+Field names mirror :class:`~fedsec.scenarios.config.Scenario`, whose sections are reused.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from fedsec.learning import recipe
+from fedsec.learning.local import TrainingPlan
+from fedsec.learning.protect import ProtectionPlan
+from fedsec.learning.secagg import default_threshold
+from fedsec.scenarios.config import (
+    ModelConfig,
+    PrivacyConfig,
+    SampleDpConfig,
+    Scenario,
+    StrategyConfig,
+    TrainingConfig,
+)
+
+MAX_ROUNDS = 100_000
+MAX_SITES = 255  # Shamir indices of the secure sum
+
+
+class PlanRefused(ValueError):
+    """A site refuses a task: the message names the field and the problem."""
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class ProtectionSettings(Message):
+    """How a site protects its update: secure aggregation and/or organization-level DP."""
+
+    secure_aggregation: bool = False
+    threshold: int | None = Field(default=None, ge=1, le=MAX_SITES)
+    weight_unit: float = Field(default=1000.0, gt=0)
+    client_noise_multiplier: float = Field(default=0.0, ge=0)
+    client_clip: float = Field(default=1.0, gt=0)
+    seed: int = Field(default=0, ge=0, lt=2**63)
+
+    def to_plan(self) -> ProtectionPlan:
+        return ProtectionPlan(
+            secure_aggregation=self.secure_aggregation,
+            threshold=self.threshold,
+            weight_unit=self.weight_unit,
+            client_noise_multiplier=self.client_noise_multiplier,
+            client_clip=self.client_clip,
+            seed=self.seed,
+        )
+
+
+class SitePlan(Message):
+    """One round of local training as a site receives it (relayed by the coordinator)."""
+
+    round: int = Field(ge=1, le=MAX_ROUNDS)
+    rounds: int = Field(ge=1, le=MAX_ROUNDS)
+    seed: int = Field(ge=0, lt=2**63)
+    sampled: int = Field(ge=1, le=MAX_SITES, description="organizations selected this round")
+    training: TrainingConfig
+    prox_mu: float = Field(default=0.0, ge=0, le=100)
+    class_weights: list[float] | None = Field(default=None, max_length=4096)
+    sample_dp: SampleDpConfig = Field(default_factory=SampleDpConfig)
+    protection: ProtectionSettings | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SitePlan:
+        if self.round > self.rounds:
+            raise ValueError(f"round {self.round} is beyond the job's {self.rounds} rounds")
+        if self.class_weights is not None and not all(0 < w <= 1e3 for w in self.class_weights):
+            raise ValueError("class_weights must lie in (0, 1000]")
+        p = self.protection
+        if p is not None and p.secure_aggregation:
+            least = default_threshold(self.sampled)
+            if p.threshold is not None and p.threshold < least:
+                raise ValueError(
+                    f"protection.threshold {p.threshold} is below a majority of the "
+                    f"{self.sampled} selected organizations ({least}): a coordinator could then "
+                    "unmask one organization's update"
+                )
+        return self
+
+    def threshold(self) -> int:
+        p = self.protection
+        return (p.threshold if p and p.threshold else None) or default_threshold(self.sampled)
+
+    def noise(self, rows: int) -> float:
+        """This site's DP-SGD noise multiplier, calibrated on its own row count."""
+        return recipe.sample_dp_noise(self.training, self.sample_dp, self.rounds, rows, 1)
+
+    def to_training_plan(self, site: str, rows: int) -> TrainingPlan:
+        """Exactly the plan the in-process engine gives organization ``site`` this round."""
+        weights = tuple(self.class_weights) if self.class_weights is not None else None
+        return recipe.training_plan(
+            self.training,
+            orgs_per_step=1,
+            prox_mu=self.prox_mu,
+            weights=weights,
+            noise=self.noise(rows),
+            max_grad_norm=self.sample_dp.max_grad_norm,
+            seed=recipe.federated_seed(self.seed, site, self.round),
+        )
+
+
+class NumericColumn(Message):
+    name: str = Field(min_length=1, max_length=256)
+    log: bool
+    mean: float
+    std: float = Field(gt=0)
+    indicator: bool
+
+
+class Preprocessing(Message):
+    numeric: list[NumericColumn] = Field(max_length=10_000)
+    categorical: list[str] = Field(max_length=1000)
+    hash_buckets: int = Field(ge=2, le=4096)
+    names: list[str] = Field(max_length=100_000)
+
+    @model_validator(mode="after")
+    def _width(self) -> Preprocessing:
+        """The names must be the features the transform produces (no hidden blow-up)."""
+        width = len(self.numeric) + sum(c.indicator for c in self.numeric)
+        width += len(self.categorical) * self.hash_buckets
+        if width != len(self.names):
+            raise ValueError(f"{len(self.names)} feature names for {width} features")
+        return self
+
+
+class Architecture(Message):
+    kind: Literal["mlp"] = "mlp"
+    inputs: int = Field(ge=1, le=100_000)
+    outputs: int = Field(ge=1, le=4096)
+    hidden: list[int] = Field(min_length=1, max_length=8)
+    dropout: float = Field(ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Architecture:
+        if not all(1 <= h <= 4096 for h in self.hidden):
+            raise ValueError("hidden layer sizes must lie in 1..4096")
+        return self
+
+    def parameter_count(self) -> int:
+        widths = [self.inputs, *self.hidden, self.outputs]
+        return sum((a + 1) * b for a, b in pairwise(widths))
+
+
+class ModelSetup(Message):
+    """The shared model: preprocessing fitted from every site's statistics, labels, network."""
+
+    view: Literal["native", "canonical"]
+    preprocessing: Preprocessing
+    classes: list[str] = Field(min_length=1, max_length=4096)
+    architecture: Architecture
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelSetup:
+        if len(set(self.classes)) != len(self.classes):
+            raise ValueError("classes must be distinct")
+        if self.architecture.inputs != len(self.preprocessing.names):
+            raise ValueError(
+                f"architecture.inputs {self.architecture.inputs} != "
+                f"{len(self.preprocessing.names)} preprocessed features"
+            )
+        if self.architecture.outputs != len(self.classes):
+            raise ValueError(
+                f"architecture.outputs {self.architecture.outputs} != {len(self.classes)} classes"
+            )
+        return self
+
+
+class DeploymentSettings(Message):
+    """How the coordinator runs the job: who must take part and how long it waits."""
+
+    min_sites: int = Field(default=1, ge=1, le=MAX_SITES)
+    round_timeout: float = Field(default=120.0, gt=0, le=86_400)
+    setup_timeout: float = Field(default=600.0, gt=0, le=86_400)
+    poll_interval: float = Field(
+        default=0.2, ge=0.05, le=10, description="how often sites ask the coordinator for tasks"
+    )
+    site_order: list[str] = Field(
+        default_factory=list, description="order of statistics and sampling (default: sorted)"
+    )
+
+
+class JobSpec(Message):
+    """The coordinator's part of a job. ``training`` is relayed to sites and validated there."""
+
+    name: str = Field(min_length=1, max_length=200)
+    seed: int = Field(ge=0, lt=2**63)
+    rounds: int = Field(ge=1, le=MAX_ROUNDS)
+    view: Literal["native", "canonical"]
+    model: ModelConfig
+    strategy: StrategyConfig
+    privacy: PrivacyConfig
+    training: dict[str, Any]
+    target_fpr: float = Field(default=0.01, gt=0, lt=1)
+    curve_rounds: list[int] = Field(default_factory=list, max_length=10_000)
+    deployment: DeploymentSettings = Field(default_factory=DeploymentSettings)
+
+    @model_validator(mode="after")
+    def _supported(self) -> JobSpec:
+        if self.strategy.name == "scaffold":
+            raise ValueError(
+                "strategy 'scaffold' is not supported by the NVFlare deployment "
+                "(control variates would have to persist at each site between rounds)"
+            )
+        return self
+
+    @classmethod
+    def from_scenario(
+        cls, scenario: Scenario, curve: list[int], deployment: DeploymentSettings
+    ) -> JobSpec:
+        return cls(
+            name=scenario.name,
+            seed=scenario.seed,
+            rounds=scenario.rounds,
+            view=scenario.data.view,
+            model=scenario.model,
+            strategy=scenario.strategy,
+            privacy=scenario.privacy,
+            training=scenario.training.model_dump(mode="json"),
+            target_fpr=scenario.evaluation.target_fpr,
+            curve_rounds=sorted(curve),
+            deployment=deployment,
+        )
+
+    def protection(self) -> ProtectionSettings | None:
+        plan = recipe.protection_plan(self.privacy, self.seed)
+        if plan is None:
+            return None
+        return ProtectionSettings(
+            secure_aggregation=plan.secure_aggregation,
+            threshold=plan.threshold,
+            weight_unit=plan.weight_unit,
+            client_noise_multiplier=plan.client_noise_multiplier,
+            client_clip=plan.client_clip,
+            seed=plan.seed,
+        )
+
+
+def explain(error: ValidationError) -> str:
+    """One line per problem: ``field.path: message``."""
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        lines.append(f"{where}: {item['msg']}")
+    return "; ".join(lines)
+
+
+def parse(model: type[Message], data: Any, what: str) -> Any:
+    """Validate ``data`` as ``model``; a :class:`PlanRefused` naming each bad field otherwise."""
+    if not isinstance(data, dict):
+        raise PlanRefused(f"{what} refused: expected a table of fields, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise PlanRefused(f"{what} refused: {explain(error)}") from None

@@ -1,0 +1,303 @@
+"""A loopback federation on one machine, provisioned and hardened like a real one.
+
+The coordinator is named ``localhost`` so NVFlare binds 127.0.0.1 only. Every process fedsec
+starts is recorded by PID in ``poc.json`` (in its own process group) and stopped by that PID;
+nothing is matched by name. A site that does not register within a deadline is reported (a
+foreign certificate otherwise makes an NVFlare client hang silently).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import fedsec
+from fedsec import atomic
+from fedsec.engines.nvflare.site_config import SITE_CONFIG, SiteConfig, write_site_config
+from fedsec.errors import FedsecError
+
+STATE = "poc.json"
+SERVER = "localhost"
+ADMIN = "admin@fedsec.local"
+REGISTERED = "Successfully registered client"
+#: The coordinator stops waiting for the outcome of a vanished site after this many seconds.
+OUTCOME_WAIT_S = 10
+
+
+class PocError(FedsecError, RuntimeError):
+    """The loopback federation cannot be prepared, started or stopped."""
+
+
+@dataclass
+class Poc:
+    directory: str
+    project: str
+    kits: str
+    admin: str
+    orgs: dict[str, str]  # participant -> org (the coordinator included)
+    ports: dict[str, int]
+    pids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def sites(self) -> list[str]:
+        return [n for n in self.orgs if n != SERVER]
+
+    def kit(self, name: str) -> Path:
+        return Path(self.kits) / name
+
+    @property
+    def admin_kit(self) -> Path:
+        return self.kit(self.admin)
+
+    def save(self) -> None:
+        atomic.write_json(Path(self.directory) / STATE, asdict(self))
+
+
+def load_poc(directory: Path) -> Poc:
+    path = Path(directory) / STATE
+    if not path.is_file():
+        raise PocError(f"{path}: no loopback federation here (fedsec federation poc creates one)")
+    return Poc(**json.loads(path.read_text()))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def prepare(
+    directory: Path,
+    sites: list[str],
+    configs: dict[str, SiteConfig] | None = None,
+    project: str = "fedsec_poc",
+) -> Poc:
+    """Provision a hardened loopback federation (one org per site) under ``directory``."""
+    from fedsec.engines.nvflare.provision import Admin, FederationSpec, Identity, provision
+
+    directory = Path(directory).resolve()
+    if (directory / STATE).exists():
+        old = load_poc(directory)
+        if any(ours(pid, old.kit(name)) for name, pid in old.pids.items()):
+            raise PocError(
+                f"{directory}: a federation is running here; stop it first (fedsec federation stop)"
+            )
+    ports = {"fed_learn": free_port(), "admin": free_port()}
+    while ports["admin"] == ports["fed_learn"]:
+        ports["admin"] = free_port()
+    spec = FederationSpec(
+        project=project,
+        coordinator=SERVER,
+        fed_learn_port=ports["fed_learn"],
+        admin_port=ports["admin"],
+        sites=[Identity(name=s, org=org_of(s)) for s in sites],
+        admins=[Admin(name=ADMIN, org="consortium")],
+        job_storage=str(directory / "coordinator-store"),
+    )
+    kits = provision(spec, directory)
+    poc = Poc(
+        str(directory),
+        project,
+        str(kits),
+        ADMIN,
+        {SERVER: "consortium", **{s: org_of(s) for s in sites}},
+        ports,
+    )
+    for name, config in (configs or {}).items():
+        write_site_config(config, poc.kit(name) / "local" / SITE_CONFIG)
+    poc.save()
+    return poc
+
+
+def org_of(site: str) -> str:
+    """Each loopback site is its own organization (NVFlare org names: letters, digits, _)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", site)
+
+
+def environment() -> dict[str, str]:
+    """The launching environment, with this fedsec importable and a short outcome wait."""
+    env = dict(os.environ)
+    source = str(Path(fedsec.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (source, env.get("PYTHONPATH")) if p)
+    env["NVFLARE_CLIENT_OUTCOME_WAIT_TIMEOUT"] = str(OUTCOME_WAIT_S)
+    return env
+
+
+def command(poc: Poc, name: str) -> list[str]:
+    kit = str(poc.kit(name))
+    if name == SERVER:
+        module, startup, extra = "server.server_train", "fed_server.json", []
+    else:
+        module, startup, extra = "client.client_train", "fed_client.json", [f"uid={name}"]
+    return [
+        sys.executable,
+        "-u",
+        "-m",
+        f"nvflare.private.fed.app.{module}",
+        "-m",
+        kit,
+        "-s",
+        startup,
+        "--set",
+        "secure_train=true",
+        *extra,
+        f"org={poc.orgs[name]}",
+        "config_folder=config",
+    ]
+
+
+def launch(poc: Poc, name: str, kit: Path | None = None) -> int:
+    """Start one participant (from ``kit`` if given) in its own process group; its PID."""
+    kit = Path(kit or poc.kit(name))
+    cmd = command(poc, name)
+    cmd[cmd.index("-m", 3) + 1] = str(kit)
+    with open(kit / "console.log", "ab") as log:
+        process = subprocess.Popen(
+            cmd,
+            cwd=kit,
+            env=environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    return process.pid
+
+
+def start(poc: Poc, timeout: float = 120.0) -> Poc:
+    """Start the coordinator, then every site; return once all sites have registered."""
+    started = time.monotonic()
+    try:
+        poc.pids[SERVER] = launch(poc, SERVER)
+        poc.save()
+        wait_port(poc.ports["admin"], poc.pids[SERVER], timeout)
+        offsets = {s: log_size(poc.kit(s)) for s in poc.sites}
+        for site in poc.sites:
+            poc.pids[site] = launch(poc, site)
+            poc.save()
+        for site in poc.sites:
+            left = timeout - (time.monotonic() - started)
+            wait_registered(poc.kit(site), offsets[site], poc.pids[site], left)
+    except BaseException:
+        stop(poc)
+        raise
+    return poc
+
+
+def log_size(kit: Path) -> int:
+    path = kit / "log.txt"
+    return path.stat().st_size if path.exists() else 0
+
+
+def registered(kit: Path, offset: int = 0) -> bool:
+    path = kit / "log.txt"
+    if not path.exists():
+        return False
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        return REGISTERED.encode() in handle.read()
+
+
+def wait_registered(kit: Path, offset: int, pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + max(timeout, 0)
+    while time.monotonic() < deadline:
+        if registered(kit, offset):
+            return
+        if not alive(pid):
+            raise PocError(f"site {kit.name} exited before registering (see {kit}/log.txt)")
+        time.sleep(0.5)
+    raise PocError(
+        f"site {kit.name} did not register with the coordinator within {timeout:.0f} s "
+        "(is its certificate from this federation's CA? see its log.txt)"
+    )
+
+
+def wait_port(port: int, pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if not alive(pid):
+            raise PocError("the coordinator exited while starting (see its log.txt)")
+        time.sleep(0.3)
+    raise PocError(f"the coordinator did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(OSError):
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    return True
+
+
+def ours(pid: int, kit: Path) -> bool:
+    """Is ``pid`` still the process we started for ``kit`` (not a reused PID)?"""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return str(kit).encode() in cmdline
+
+
+def descendants(pid: int) -> list[int]:
+    """PIDs of every process below ``pid`` (job processes the participant spawned)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
+def kill(pid: int, kit: Path, grace: float = 10.0) -> bool:
+    """Stop one participant we started (and the job processes below it) by PID."""
+    if not ours(pid, kit):
+        return False
+    family = [pid, *descendants(pid)]
+    for member in family:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(member, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(alive(m) for m in family):
+        time.sleep(0.2)
+    for member in family:
+        if alive(member):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(member, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    return True
+
+
+def stop(poc: Poc) -> list[str]:
+    """Stop every recorded participant, sites first; the names that were running."""
+    stopped = []
+    for name in [*poc.sites, SERVER]:
+        pid = poc.pids.pop(name, None)
+        if pid and kill(pid, poc.kit(name)):
+            stopped.append(name)
+        poc.save()
+    return stopped

@@ -1,0 +1,216 @@
+"""Provisioning: the NVFlare project, startup kits, and hardened site policies.
+
+:func:`provision` writes ``project.yml`` and runs NVFlare's provisioner with one extra builder,
+:class:`HardeningBuilder`, that gives every participant fedsec's policies:
+
+* ``local/authorization.json``: custom code (BYOC) denied for every role; the coordinator's
+  admins may neither operate nor run shell commands at a site (only the site's own org admin);
+* ``local/resources.json``: a class allow-list holding only fedsec's executor at sites and
+  fedsec's controller at the coordinator, enforced; no site log streaming to the coordinator;
+* ``startup/fed_*.json``: ``require_signed_jobs`` (jobs signed by an admin of this project).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from nvflare.apis.utils.format_check import name_check
+from nvflare.lighter.provision import prepare_project
+from nvflare.lighter.provisioner import Provisioner
+from nvflare.lighter.spec import Builder, Project, ProvisionContext
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fedsec import atomic
+from fedsec.errors import ConfigError
+
+EXECUTOR_PATH = "fedsec.engines.nvflare.executor.FedsecExecutor"
+CONTROLLER_PATH = "fedsec.engines.nvflare.controller.FedsecController"
+PROJECT_FILE = "project.yml"
+
+
+def _check(name: str, kind: str) -> None:
+    """NVFlare's own naming rules, checked before provisioning starts."""
+    bad, message = name_check(name, kind)
+    if bad:
+        raise ValueError(f"{kind} name {name!r} is not allowed ({message.split(' based on ')[-1]})")
+
+
+class Identity(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    org: str
+
+    @model_validator(mode="after")
+    def _names(self) -> Identity:
+        _check(self.name, "site")
+        _check(self.org, "org")
+        return self
+
+
+class Admin(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    org: str
+    role: Literal["project_admin", "org_admin", "lead", "member"] = "project_admin"
+
+    @model_validator(mode="after")
+    def _names(self) -> Admin:
+        _check(self.name, "admin")
+        _check(self.org, "org")
+        return self
+
+
+class FederationSpec(BaseModel):
+    """Who takes part: the coordinator host, one site per organization, admin identities."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    project: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+    coordinator: str = Field(min_length=1, description="host name sites connect to")
+    coordinator_org: str = "consortium"
+    fed_learn_port: int = Field(default=8002, ge=1, le=65535)
+    admin_port: int = Field(default=8003, ge=1, le=65535)
+    sites: list[Identity] = Field(min_length=1)
+    admins: list[Admin] = Field(min_length=1)
+    job_storage: str | None = Field(default=None, description="coordinator's job store folder")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> FederationSpec:
+        _check(self.coordinator, "server")
+        _check(self.coordinator_org, "org")
+        names = [self.coordinator] + [p.name for p in [*self.sites, *self.admins]]
+        if len(set(names)) != len(names):
+            raise ValueError("coordinator, site and admin names must all differ")
+        if self.fed_learn_port == self.admin_port:
+            raise ValueError("fed_learn_port and admin_port must differ")
+        return self
+
+
+def project_config(spec: FederationSpec) -> dict:
+    """The NVFlare project file for ``spec`` (``project.yml``)."""
+    participants = [
+        {
+            "name": spec.coordinator,
+            "type": "server",
+            "org": spec.coordinator_org,
+            "fed_learn_port": spec.fed_learn_port,
+            "admin_port": spec.admin_port,
+        },
+        *({"name": s.name, "type": "client", "org": s.org} for s in spec.sites),
+        *({"name": a.name, "type": "admin", "org": a.org, "role": a.role} for a in spec.admins),
+    ]
+    builders = [
+        {"path": "nvflare.lighter.impl.workspace.WorkspaceBuilder"},
+        {
+            "path": "nvflare.lighter.impl.static_file.StaticFileBuilder",
+            "args": {"config_folder": "config"},
+        },
+        {"path": "nvflare.lighter.impl.cert.CertBuilder"},
+    ]
+    builders += [
+        {
+            "path": "fedsec.engines.nvflare.provision.HardeningBuilder",
+            "args": {"job_storage": spec.job_storage},
+        },
+        {"path": "nvflare.lighter.impl.signature.SignatureBuilder"},
+    ]
+    return {
+        "api_version": 3,
+        "name": spec.project,
+        "description": "fedsec federation (hardened: no custom code, fedsec classes only)",
+        "participants": participants,
+        "builders": builders,
+    }
+
+
+def site_policy() -> dict:
+    """Authorization at a site: no custom code for anyone; only the site's org operates it."""
+    rights = {
+        "submit_job": "any",
+        "clone_job": "any",
+        "manage_job": "any",
+        "download_job": "any",
+        "view": "any",
+        "operate": "o:site",
+        "shell_commands": "o:site",
+        "byoc": "none",
+        "server-predeployed-flwr": "none",
+    }
+    org_admin = rights | {"submit_job": "none", "clone_job": "none"}
+    return {
+        "format_version": "1.0",
+        "permissions": {
+            "project_admin": rights,
+            "org_admin": org_admin,
+            "lead": rights,
+            "member": {"view": "any"},
+        },
+    }
+
+
+class HardeningBuilder(Builder):
+    """Writes fedsec's policies into every kit (runs after NVFlare's static files)."""
+
+    def __init__(self, job_storage: str | None = None) -> None:
+        self.job_storage = job_storage
+
+    def build(self, project: Project, ctx: ProvisionContext) -> None:
+        server = project.get_server()
+        if server is not None:
+            self._harden(ctx, server, [CONTROLLER_PATH], "fed_server.json", server=True)
+        for client in project.get_clients():
+            self._harden(ctx, client, [EXECUTOR_PATH], "fed_client.json", server=False)
+
+    def _harden(self, ctx, participant, allow: list[str], startup: str, server: bool) -> None:
+        local = Path(ctx.get_local_dir(participant))
+        atomic.write_json(local / "authorization.json", site_policy())
+        resources = json.loads((local / "resources.json.default").read_text())
+        resources["class_allow_list"] = allow
+        resources["class_list_enforcement_mode"] = "enforce"
+        if server:
+            self._storage(resources)
+        else:
+            resources["allow_log_streaming"] = False
+            resources["components"] = [
+                c for c in resources.get("components", []) if "LogStreamer" not in c.get("path", "")
+            ]
+        atomic.write_json(local / "resources.json", resources)
+        config = Path(ctx.get_kit_dir(participant)) / startup
+        startup_config = json.loads(config.read_text())
+        startup_config["require_signed_jobs"] = True
+        atomic.write_json(config, startup_config)
+
+    def _storage(self, resources: dict) -> None:
+        if not self.job_storage:
+            return
+        root = Path(self.job_storage)
+        storage = resources["snapshot_persistor"]["args"]["storage"]["args"]
+        storage["root_dir"] = str(root / "snapshots")
+        for component in resources["components"]:
+            if component["id"] == "job_manager":
+                component["args"]["uri_root"] = str(root / "jobs")
+
+
+def provision(spec: FederationSpec, workspace: Path) -> Path:
+    """Write ``project.yml`` and the startup kits under ``workspace``; the kits' folder."""
+    workspace = Path(workspace).resolve()
+    config = project_config(spec)
+    atomic.write_text(workspace / PROJECT_FILE, yaml.safe_dump(config, sort_keys=False))
+    try:
+        project = prepare_project(json.loads(json.dumps(config)))
+        builders = [_builder(b) for b in config["builders"]]
+        ctx = Provisioner(str(workspace / "kits"), builders).provision(project)
+    except ValueError as error:
+        raise ConfigError(f"NVFlare refused the project in {workspace}: {error}") from error
+    location = ctx.get_result_location() if ctx else None
+    if not location:
+        raise ConfigError(f"NVFlare provisioning failed under {workspace}")
+    return Path(location)
+
+
+def _builder(config: dict) -> Builder:
+    from nvflare.lighter.prov_utils import instantiate_from_config
+
+    return instantiate_from_config(config)

@@ -1,0 +1,299 @@
+"""The organization's side of a deployed job, independent of NVFlare.
+
+A :class:`Site` answers the coordinator's tasks from its own configuration and data: summaries
+for federated preprocessing, local updates (``local_update``, the in-process engine's function),
+the secure-aggregation client phases (``SecAggClient``), and an evaluation of the final model.
+Every message is validated first; a :class:`~fedsec.engines.nvflare.plan.PlanRefused` carries
+the reason back to the coordinator.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from fedsec import seeding
+from fedsec.engines.nvflare import wire
+from fedsec.engines.nvflare.gate import AcceptanceGate, Verdict, score_model
+from fedsec.engines.nvflare.identity import KitIdentity
+from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused, SitePlan, parse
+from fedsec.engines.nvflare.site_config import SiteConfig, load_site_data
+from fedsec.features.preprocess import Preprocessor, local_stats
+from fedsec.learning import recipe
+from fedsec.learning.local import local_update
+from fedsec.learning.params import Params
+from fedsec.learning.protect import payload
+from fedsec.learning.secagg import SecAggClient
+from fedsec.learning.secagg.encoding import encode
+from fedsec.models.classifier import FamilyClassifier
+from fedsec.models.mlp import MLPSpec, build_mlp
+from fedsec.scenarios.federation import OrgData
+
+#: NVFlare task name -> the use case a site must allow for it.
+TASKS = {
+    "fedsec_statistics": "statistics",
+    "fedsec_train": "train",
+    "fedsec_secagg_share": "train",
+    "fedsec_secagg_mask": "train",
+    "fedsec_secagg_reveal": "train",
+    "fedsec_evaluate": "evaluate",
+}
+
+
+@dataclass
+class Prepared:
+    """The site's rows encoded for one model setup."""
+
+    setup: ModelSetup
+    classifier: FamilyClassifier  # weights unset: a template for each global model
+    network: nn.Module
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass
+class Pending:
+    """One round of secure aggregation in progress at this site."""
+
+    client: SecAggClient
+    vector: np.ndarray
+    sampled: int
+    participants: list[str] | None = None
+
+
+class Site:
+    """``keys`` (the kit's identity) endorses this site's secure-aggregation keys and checks its
+    peers'; ``job`` binds those endorsements to one job."""
+
+    def __init__(
+        self,
+        config: SiteConfig,
+        base: Path,
+        identity: str | None = None,
+        keys: KitIdentity | None = None,
+        job: str = "",
+    ) -> None:
+        if identity is not None and identity != config.name:
+            raise PlanRefused(
+                f"site config names {config.name!r} but this kit belongs to {identity!r}"
+            )
+        self.config = config
+        self.name = config.name
+        self.base = Path(base)
+        self.keys, self.job = keys, job
+        self.gate = AcceptanceGate(config.gate)
+        self.dp_steps = 0
+        self.noise = 0.0
+        self._data: dict[str, OrgData] = {}
+        self._prepared: dict[str, Prepared] = {}
+        self._pending: dict[int, Pending] = {}
+        seeding.deterministic_torch(threads=config.threads)
+
+    def handle(self, task: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Answer one task; refuses tasks this site does not allow."""
+        use = TASKS.get(task)
+        if use is None:
+            raise PlanRefused(f"unknown task {task!r}")
+        if use not in self.config.allowed_tasks:
+            raise PlanRefused(f"site {self.name} does not allow {use} tasks ({task})")
+        handler = getattr(self, task.removeprefix("fedsec_"))
+        return handler(data)
+
+    # -- data -------------------------------------------------------------------------------
+
+    def data(self, view: str) -> OrgData:
+        if view not in self._data:
+            self._data[view] = load_site_data(self.config, view, self.base)
+        return self._data[view]
+
+    def prepared(self, setup: ModelSetup) -> Prepared:
+        key = hashlib.sha256(json.dumps(setup.model_dump(mode="json")).encode()).hexdigest()
+        if key not in self._prepared:
+            org = self.data(setup.view)
+            unknown = sorted(set(org.train.family) - set(setup.classes))
+            if unknown:
+                raise PlanRefused(f"model setup refused: classes lack this site's labels {unknown}")
+            arch = setup.architecture
+            spec = MLPSpec(arch.inputs, arch.outputs, tuple(arch.hidden), arch.dropout)
+            pre = Preprocessor.from_json(setup.preprocessing.model_dump())
+            classifier = FamilyClassifier(spec, [], pre, list(setup.classes), setup.view)
+            index = {c: i for i, c in enumerate(setup.classes)}
+            x = pre.transform(org.train.features(setup.view).frame)
+            y = np.asarray([index[f] for f in org.train.family], dtype=np.int64)
+            network = build_mlp(spec)
+            self._prepared = {key: Prepared(setup, classifier, network, x, y)}  # keep one
+        return self._prepared[key]
+
+    def setup(self, data: dict[str, Any]) -> tuple[Prepared, Params]:
+        setup = parse(ModelSetup, data.get("model"), "model setup")
+        count = setup.architecture.parameter_count()
+        if count > self.config.limits.max_parameters:
+            raise PlanRefused(
+                f"model setup refused: {count} parameters exceed this site's limit "
+                f"{self.config.limits.max_parameters}"
+            )
+        ready = self.prepared(setup)
+        shapes = [tuple(p.shape) for p in ready.network.state_dict().values()]
+        return ready, wire.params_from_wire(data.get("params"), shapes, "global model")
+
+    def classifier(self, ready: Prepared, params: Params) -> FamilyClassifier:
+        c = ready.classifier
+        return FamilyClassifier(c.spec, params, c.preprocessor, c.classes, c.view, decision="fpr")
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    def statistics(self, data: dict[str, Any]) -> dict[str, Any]:
+        view = data.get("view")
+        if view not in ("native", "canonical"):
+            raise PlanRefused(f"statistics refused: unknown feature view {view!r}")
+        org = self.data(view)
+        return {
+            "stats": local_stats(org.train.features(view)).to_json(),
+            "label_counts": {str(k): int(v) for k, v in Counter(org.train.family).items()},
+            "rows": len(org.train),
+        }
+
+    def train(self, data: dict[str, Any]) -> dict[str, Any]:
+        plan = self.plan(data.get("plan"))
+        ready, params = self.setup(data)
+        verdict = self.judge(plan.round, ready, params)
+        if verdict is not None and not verdict.accepted:
+            return {"refused": verdict.reason, "gate": _json(verdict)}
+        protection = plan.protection
+        if self.config.require_secure_aggregation and not (
+            protection and protection.secure_aggregation
+        ):
+            raise PlanRefused(f"site {self.name} only sends updates under secure aggregation")
+        training = plan.to_training_plan(self.name, len(ready.y))
+        self.noise = training.dp_noise_multiplier
+        update = local_update(ready.network, params, ready.x, ready.y, training)
+        self.dp_steps += int(update.metrics.get("dp_steps", 0))
+        reply: dict[str, Any] = {"loss": float(update.metrics["loss"]), "gate": _json(verdict)}
+        if protection is None:
+            reply |= {"params": wire.params_to_wire(update.params), "num_samples": len(ready.y)}
+            return reply
+        vector, _ = payload(
+            params, update, protection.to_plan(), plan.sampled, self.name, plan.round
+        )
+        if not protection.secure_aggregation:
+            return reply | {"payload": vector}
+        client = SecAggClient(self.name, plan.round, plan.threshold())
+        self._pending = {plan.round: Pending(client, vector, plan.sampled)}
+        advert = client.advertise()
+        endorsement = self.keys.endorse(self.job, plan.round, advert) if self.keys else None
+        return reply | {"advertisement": wire.advert_to_wire(advert), "endorsement": endorsement}
+
+    def plan(self, data: Any) -> SitePlan:
+        plan = parse(SitePlan, data, "training plan")
+        limits, t = self.config.limits, plan.training
+        for value, bound, field in (
+            (plan.rounds, limits.max_rounds, "rounds"),
+            (t.local_steps, limits.max_local_steps, "training.local_steps"),
+            (t.local_epochs if not t.local_steps else 1, limits.max_local_epochs, "local_epochs"),
+            (t.batch_size, limits.max_batch_size, "training.batch_size"),
+        ):
+            if value > bound:
+                raise PlanRefused(
+                    f"training plan refused: {field} {value} exceeds this site's limit {bound}"
+                )
+        return plan
+
+    def judge(self, round_: int, ready: Prepared, params: Params) -> Verdict | None:
+        """The acceptance gate's verdict on a global model (None: no gate at this site)."""
+        if not self.config.gate.enabled:
+            return None
+        org = self.data(ready.setup.view)
+        val = org.val.features(ready.setup.view).frame
+        metrics = score_model(
+            self.classifier(ready, params),
+            val,
+            org.val.family,
+            val,
+            org.val.family,
+            self.config.gate.target_fpr,
+        )
+        return self.gate.judge(round_, metrics)
+
+    def pending(self, data: dict[str, Any]) -> Pending:
+        round_ = data.get("round")
+        if not isinstance(round_, int) or round_ not in self._pending:
+            raise PlanRefused(f"no secure aggregation in progress for round {round_!r}")
+        return self._pending[round_]
+
+    def secagg_share(self, data: dict[str, Any]) -> dict[str, Any]:
+        state = self.pending(data)
+        entries = data.get("roster") or []
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise PlanRefused("roster refused: expected a list of endorsed advertisements")
+        adverts = [wire.advert_from_wire(e.get("advertisement")) for e in entries]
+        for advert, entry in zip(adverts, entries, strict=True):
+            if self.keys is not None and advert.sender != self.name:
+                self.keys.check(self.job, state.client.round, advert, entry.get("endorsement"))
+        roster = {a.sender: a for a in adverts}
+        if len(roster) != len(adverts) or roster.get(self.name) != state.client.advertise():
+            raise PlanRefused("roster refused: this site's keys are missing or were altered")
+        if len(roster) > state.sampled:
+            raise PlanRefused(f"roster refused: {len(roster)} parties, {state.sampled} selected")
+        return {"shares": [wire.share_to_wire(s) for s in state.client.share(roster)]}
+
+    def secagg_mask(self, data: dict[str, Any]) -> dict[str, Any]:
+        state = self.pending(data)
+        participants = wire.names_from_wire(data.get("participants"), "participants")
+        if self.name not in participants or not set(participants) <= set(state.client.roster):
+            raise PlanRefused("participants refused: not a subset of the roster holding this site")
+        inbox = data.get("inbox") or {}
+        if not isinstance(inbox, dict):
+            raise PlanRefused("inbox refused: expected shares by recipient")
+        state.client.receive([wire.share_from_wire(s) for s in inbox.get(self.name, [])])
+        state.participants = participants
+        encoded = encode(state.vector, state.sampled)
+        return {"masked": state.client.masked_input(encoded, participants)}
+
+    def secagg_reveal(self, data: dict[str, Any]) -> dict[str, Any]:
+        state = self.pending(data)
+        survivors = wire.names_from_wire(data.get("survivors"), "survivors")
+        dropped = wire.names_from_wire(data.get("dropped"), "dropped")
+        if state.participants is None or set(survivors) | set(dropped) != set(state.participants):
+            raise PlanRefused("reveal refused: survivors and dropouts must partition the parties")
+        if self.name not in survivors or len(survivors) < state.client.threshold:
+            raise PlanRefused(
+                f"reveal refused: {len(survivors)} survivors, threshold {state.client.threshold}"
+            )
+        reveals = state.client.reveal(survivors, dropped)
+        self._pending.clear()
+        return {"reveals": [wire.reveal_to_wire(r) for r in reveals]}
+
+    def evaluate(self, data: dict[str, Any]) -> dict[str, Any]:
+        plan = self.plan(data.get("plan"))
+        ready, params = self.setup(data)
+        target = data.get("target_fpr")
+        if not isinstance(target, float) or not 0 < target < 1:
+            raise PlanRefused(f"evaluation refused: target_fpr {target!r} not in (0, 1)")
+        org, view = self.data(ready.setup.view), ready.setup.view
+        model = self.classifier(ready, params)
+        val = org.val.features(view).frame
+        own = score_model(model, val, org.val.family, val, org.val.family, target)
+        test = score_model(
+            model, val, org.val.family, org.test.features(view).frame, org.test.family, target
+        )
+        verdict = self.judge(plan.rounds + 1, ready, params)
+        return {
+            "validation": own,
+            "test": test,
+            "accepted": verdict is None or verdict.accepted,
+            "gate": _json(verdict),
+            "sample_dp": recipe.sample_dp_spent(
+                plan.training, plan.sample_dp, self.noise, len(ready.y), self.dp_steps
+            ),
+        }
+
+
+def _json(verdict: Verdict | None) -> dict | None:
+    return None if verdict is None else verdict.to_json()

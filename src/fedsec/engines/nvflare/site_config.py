@@ -1,0 +1,183 @@
+"""A site's own configuration: which local files it reads and what it agrees to do.
+
+The file lives in the site's startup kit (``local/fedsec_site.toml``), written by the
+organization, never by a job: the coordinator cannot choose which files are read, how rows are
+split into training, validation and test, or which tasks a site performs.
+
+```toml
+name = "org1"                       # must equal the kit's site name
+[[sources]]
+format = "zeek"                     # any fedsec reader
+paths = ["/data/zeek/conn.*.log"]   # relative paths are relative to this file
+[split]                             # held-out rows for thresholds, the gate and evaluation
+val_size = 0.15
+[gate]                              # model acceptance gate (optional)
+enabled = true
+max_drop = 0.05
+action = "refuse"
+```
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from fedsec import atomic
+from fedsec.errors import ConfigError
+from fedsec.scenarios.config import (
+    DataConfig,
+    PartitionConfig,
+    Scenario,
+    SourceConfig,
+    SplitConfig,
+)
+from fedsec.scenarios.federation import OrgData, build_federation
+
+SITE_CONFIG = "fedsec_site.toml"
+TASKS = ("statistics", "train", "evaluate")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteSource(Section):
+    """Files of one format held by this site (``test_paths``: a fixed test set)."""
+
+    format: str
+    paths: list[str] = Field(min_length=1)
+    test_paths: list[str] = Field(default_factory=list)
+    origin: str | None = None
+
+
+class SiteLimits(Section):
+    """Upper bounds on what a job may ask, whatever the coordinator sends."""
+
+    max_rounds: int = Field(default=10_000, ge=1)
+    max_local_steps: int = Field(default=1000, ge=1)
+    max_local_epochs: int = Field(default=10, ge=1)
+    max_batch_size: int = Field(default=8192, ge=1)
+    max_parameters: int = Field(default=5_000_000, ge=1)
+
+
+class GateConfig(Section):
+    """Model acceptance gate: evaluate each new global model on this site's validation rows."""
+
+    enabled: bool = False
+    metric: Literal["detection_rate", "macro_f1"] = "detection_rate"
+    max_drop: float = Field(default=0.05, ge=0, le=1, description="tolerated fall below the best")
+    action: Literal["flag", "refuse"] = "flag"
+    warmup_rounds: int = Field(default=0, ge=0, description="rounds before the gate applies")
+    target_fpr: float = Field(default=0.01, gt=0, lt=1)
+
+
+class SiteConfig(Section):
+    name: str = Field(min_length=1)
+    sources: list[SiteSource] = Field(min_length=1)
+    max_rows: int = Field(default=0, ge=0, description="stratified cap per source; 0 = all")
+    seed: int = Field(default=0, description="seed of this site's own splits")
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    allowed_tasks: list[Literal["statistics", "train", "evaluate"]] = Field(
+        default_factory=lambda: list(TASKS)
+    )
+    require_secure_aggregation: bool = False
+    threads: int = Field(default=1, ge=1, le=256)
+    limits: SiteLimits = Field(default_factory=SiteLimits)
+    gate: GateConfig = Field(default_factory=GateConfig)
+
+
+def load_site_config(path: Path) -> SiteConfig:
+    """Read and validate a site config; errors name the file and each bad field."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(
+            f"{path}: fedsec site config not found (each organization writes it in its kit's "
+            f"local/{SITE_CONFIG}; see docs/deployment.md)"
+        )
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from error
+    try:
+        return SiteConfig.model_validate(raw)
+    except ValidationError as error:
+        problems = "\n".join(
+            f"  {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise ConfigError(f"{path}: invalid site config:\n{problems}") from error
+
+
+def write_site_config(config: SiteConfig, path: Path) -> Path:
+    atomic.write_text(Path(path), tomli_w.dumps(config.model_dump(mode="json", exclude_none=True)))
+    return Path(path)
+
+
+def site_scenario(config: SiteConfig, view: str) -> Scenario:
+    """This site's data as a one-organization scenario, so it is read and split exactly as the
+    in-process engine reads and splits the same organization's files."""
+    return Scenario(
+        name=f"site-{config.name}",
+        seed=config.seed,
+        data=DataConfig(
+            view=view,  # type: ignore[arg-type]
+            max_rows=config.max_rows,
+            sources=[
+                SourceConfig(
+                    format=s.format,
+                    paths=s.paths,
+                    test_paths=s.test_paths,
+                    name=config.name,
+                    origin=s.origin,
+                )
+                for s in config.sources
+            ],
+        ),
+        partition=PartitionConfig(rule="per-source"),
+        split=config.split,
+    )
+
+
+def load_site_data(config: SiteConfig, view: str, base: Path) -> OrgData:
+    """Read this site's files (paths relative to ``base``) into train / validation / test."""
+    federation = build_federation(site_scenario(config, view), base)
+    return federation.orgs[0]
+
+
+def config_from_scenario(scenario: Scenario, org: str, data_dir: Path) -> SiteConfig:
+    """The site config an organization of a per-source scenario would write for its own files
+    (used to stand up a loopback federation from a scenario; paths become absolute)."""
+    if scenario.partition.rule != "per-source":
+        raise ConfigError(
+            f"scenario {scenario.name!r} partitions one dataset among organizations "
+            f"({scenario.partition.rule}); a federation needs each organization's own files: "
+            "use a per-source scenario (e.g. the scenario.toml written by fedsec generate)"
+        )
+    sources = [s for s in scenario.data.sources if s.name == org]
+    if not sources:
+        raise ConfigError(f"scenario {scenario.name!r} has no data source named {org!r}")
+    root = Path(data_dir).expanduser().resolve()
+
+    def absolute(patterns: list[str]) -> list[str]:
+        return [p if Path(p).is_absolute() else str(root / p) for p in patterns]
+
+    return SiteConfig(
+        name=org,
+        sources=[
+            SiteSource(
+                format=s.format,
+                paths=absolute(s.paths),
+                test_paths=absolute(s.test_paths),
+                origin=s.origin,
+            )
+            for s in sources
+        ],
+        max_rows=scenario.data.max_rows,
+        seed=scenario.seed,
+        split=scenario.split,
+    )

@@ -1,0 +1,133 @@
+"""What travels between coordinator and sites: plain dicts, lists, bytes and numpy arrays.
+
+Nothing is pickled. Each side checks what it receives (types, shapes, finiteness) before use:
+a site treats everything from the coordinator as untrusted input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fedsec.engines.nvflare.plan import PlanRefused
+from fedsec.learning.params import Params
+from fedsec.learning.secagg.messages import Advertisement, Reveal, SealedShare
+
+KEY_BYTES = 32
+MAX_SEALED = 4096
+
+
+def params_to_wire(params: Params) -> list[np.ndarray]:
+    return [np.ascontiguousarray(p, dtype=np.float32) for p in params]
+
+
+def params_from_wire(value: Any, shapes: list[tuple[int, ...]], what: str) -> Params:
+    """Arrays with exactly ``shapes``, finite, as float32."""
+    if not isinstance(value, list | tuple) or len(value) != len(shapes):
+        raise PlanRefused(f"{what}: expected {len(shapes)} parameter arrays")
+    arrays = []
+    for index, (array, shape) in enumerate(zip(value, shapes, strict=True)):
+        if not isinstance(array, np.ndarray) or tuple(array.shape) != tuple(shape):
+            got = getattr(array, "shape", type(array).__name__)
+            raise PlanRefused(f"{what}: array {index} has shape {got}, expected {shape}")
+        if not np.isfinite(array).all():
+            raise PlanRefused(f"{what}: array {index} holds NaN or Infinity")
+        arrays.append(array.astype(np.float32))
+    return arrays
+
+
+def vector_from_wire(value: Any, length: int, dtype: type, what: str) -> np.ndarray:
+    if not isinstance(value, np.ndarray) or value.shape != (length,):
+        got = getattr(value, "shape", type(value).__name__)
+        raise ValueError(f"{what}: expected a vector of {length} values, got {got}")
+    if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
+        raise ValueError(f"{what}: vector holds NaN or Infinity")
+    return value.astype(dtype)
+
+
+def _bytes(value: Any, what: str, size: int | None = None) -> bytes:
+    if not isinstance(value, bytes) or (size is not None and len(value) != size):
+        raise PlanRefused(f"{what}: expected {size or 'some'} bytes")
+    return value
+
+
+def _name(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value or len(value) > 256:
+        raise PlanRefused(f"{what}: expected an organization name")
+    return value
+
+
+def advert_to_wire(advert: Advertisement) -> dict:
+    return {
+        "sender": advert.sender,
+        "cipher_public": advert.cipher_public,
+        "mask_public": advert.mask_public,
+        "seed_commitment": advert.seed_commitment,
+    }
+
+
+def advert_from_wire(value: Any) -> Advertisement:
+    if not isinstance(value, dict) or set(value) != {
+        "sender",
+        "cipher_public",
+        "mask_public",
+        "seed_commitment",
+    }:
+        raise PlanRefused("advertisement: unexpected fields")
+    return Advertisement(
+        _name(value["sender"], "advertisement.sender"),
+        _bytes(value["cipher_public"], "advertisement.cipher_public", KEY_BYTES),
+        _bytes(value["mask_public"], "advertisement.mask_public", KEY_BYTES),
+        _bytes(value["seed_commitment"], "advertisement.seed_commitment", KEY_BYTES),
+    )
+
+
+def share_to_wire(share: SealedShare) -> dict:
+    return {"sender": share.sender, "recipient": share.recipient, "ciphertext": share.ciphertext}
+
+
+def share_from_wire(value: Any) -> SealedShare:
+    if not isinstance(value, dict) or set(value) != {"sender", "recipient", "ciphertext"}:
+        raise PlanRefused("sealed share: unexpected fields")
+    ciphertext = _bytes(value["ciphertext"], "sealed share.ciphertext")
+    if len(ciphertext) > MAX_SEALED:
+        raise PlanRefused("sealed share: ciphertext too long")
+    return SealedShare(
+        _name(value["sender"], "sealed share.sender"),
+        _name(value["recipient"], "sealed share.recipient"),
+        ciphertext,
+    )
+
+
+def reveal_to_wire(reveal: Reveal) -> dict:
+    return {
+        "revealer": reveal.revealer,
+        "owner": reveal.owner,
+        "kind": reveal.kind,
+        "index": reveal.index,
+        "share": reveal.share,
+    }
+
+
+def reveal_from_wire(value: Any) -> Reveal:
+    if not isinstance(value, dict) or set(value) != {"revealer", "owner", "kind", "index", "share"}:
+        raise ValueError("reveal: unexpected fields")
+    if value["kind"] not in ("seed", "mask_key") or not isinstance(value["index"], int):
+        raise ValueError("reveal: bad kind or index")
+    return Reveal(
+        _name(value["revealer"], "reveal.revealer"),
+        _name(value["owner"], "reveal.owner"),
+        value["kind"],
+        value["index"],
+        _bytes(value["share"], "reveal.share"),
+    )
+
+
+def names_from_wire(value: Any, what: str) -> list[str]:
+    if not isinstance(value, list | tuple):
+        raise PlanRefused(f"{what}: expected a list of organization names")
+    names = [_name(v, what) for v in value]
+    if len(set(names)) != len(names):
+        raise PlanRefused(f"{what}: names repeat")
+    return names

@@ -1,0 +1,191 @@
+"""Run directories for deployed jobs: the same files as ``fedsec simulate`` writes.
+
+The federated model comes from the deployment (:class:`JobResult`); everything else reuses the
+in-process evaluation. Two honest modes:
+
+* with the scenario's data at hand (a loopback federation, a test harness), the other arms are
+  trained and every model is evaluated exactly as ``fedsec simulate`` evaluates it;
+* without it (a real consortium: the coordinator holds no rows), the run directory holds the
+  model bundle, the training history and what each site measured on its own held-out rows.
+
+Either way ``metrics.json`` gains a ``deployment`` section and ``report.md`` a section naming
+every dropout, refusal and flag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from fedsec import atomic
+from fedsec.engines.nvflare.coordinator import JobResult
+from fedsec.evaluation.arms import ArmModels, OrgFrames, val_macro_f1
+from fedsec.evaluation.experiment import Experiment, org_frames, run_experiment
+from fedsec.evaluation.report import fmt, table
+from fedsec.evaluation.rundir import MODEL_DIR, write_run
+from fedsec.features.preprocess import Preprocessor
+from fedsec.models.bundle import save_bundle
+from fedsec.models.classifier import FamilyClassifier
+from fedsec.models.mlp import MLPSpec
+from fedsec.scenarios.config import Scenario
+from fedsec.scenarios.federation import build_federation
+
+
+def deployed_model(result: JobResult, scenario: Scenario) -> FamilyClassifier:
+    """The deployment's final global model as a classifier (thresholds to be calibrated)."""
+    if result.params is None or result.setup is None:
+        raise ValueError("the deployment produced no model")
+    setup = result.setup
+    return FamilyClassifier(
+        MLPSpec.from_json(setup["architecture"]),
+        result.params,
+        Preprocessor.from_json(setup["preprocessing"]),
+        list(setup["classes"]),
+        setup["view"],
+        decision=scenario.evaluation.decision,
+    )
+
+
+def deployed_arm(result: JobResult, scenario: Scenario, orgs: list[OrgFrames]) -> ArmModels:
+    """The federated arm as the in-process evaluation expects it, trained by the deployment."""
+    model = deployed_model(result, scenario)
+    names = [o.name for o in orgs]
+    encoded = {o.name: model.preprocessor.transform(o.val.frame) for o in orgs}
+    curve = []
+    for round_, params in sorted(result.curve.items()):
+        at_round = replace(model, params=params, _module=None)
+        curve.append((round_, val_macro_f1(dict.fromkeys(names, at_round), orgs, encoded)))
+    privacy = {
+        site: reply.get("sample_dp", {})
+        for site, reply in result.evaluation.items()
+        if isinstance(reply, dict)
+    }
+    return ArmModels(
+        "federated",
+        dict.fromkeys(names, model),
+        curve,
+        float(result.timing.get("total_s", 0.0)),
+        [h.seconds for h in result.history],
+        privacy,
+        [h.aggregation_seconds for h in result.history],
+    )
+
+
+def deployment_section(result: JobResult, job_id: str, secure: bool = False) -> dict:
+    return {
+        "engine": "nvflare",
+        "job_id": job_id,
+        "secure_aggregation": secure,
+        "sites": result.sites,
+        "dropouts": result.dropouts,
+        "rounds": [asdict(h) for h in result.history],
+        "site_evaluation": result.evaluation,
+        "timing": result.timing,
+        "error": result.error,
+    }
+
+
+def run_deployed(
+    scenario: Scenario, data_dir: str | Path | None, result: JobResult, job_id: str
+) -> Experiment:
+    """Evaluate the deployed model (and train the scenario's other arms) on the scenario data."""
+    federation = build_federation(scenario, data_dir)
+    arm = deployed_arm(result, scenario, org_frames(federation))
+    experiment = run_experiment(
+        scenario, data_dir, federation=federation, trained={"federated": arm}
+    )
+    secure = scenario.privacy.secure_aggregation
+    experiment.metrics["deployment"] = deployment_section(result, job_id, secure)
+    experiment.timing["deployment_s"] = result.timing
+    return experiment
+
+
+def write_deployed_run(experiment: Experiment, out: Path) -> Path:
+    """``write_run`` plus the deployment section of ``report.md``."""
+    write_run(experiment, out)
+    report = Path(out) / "report.md"
+    atomic.write_text(report, report.read_text() + "\n" + render(experiment.metrics["deployment"]))
+    return Path(out)
+
+
+def write_site_only_run(scenario: Scenario, result: JobResult, job_id: str, out: Path) -> Path:
+    """A run directory from what the sites reported (no pooled data to evaluate on)."""
+    model = deployed_model(result, scenario)
+    section = deployment_section(result, job_id, scenario.privacy.secure_aggregation)
+    for site, reply in result.evaluation.items():
+        threshold = (reply.get("validation") or {}).get("threshold") if reply else None
+        if threshold is not None:
+            model.thresholds[site] = float(threshold)
+    metrics = {"scenario": scenario.name, "seed": scenario.seed, "deployment": section}
+    provenance = {
+        "scenario": scenario.name,
+        "arm": "federated",
+        "engine": "nvflare",
+        "job_id": job_id,
+        "seed": scenario.seed,
+        "rounds": scenario.rounds,
+        "organizations": result.sites,
+    }
+    with atomic.directory(Path(out)) as staging:
+        (staging / "config.toml").write_text(scenario.to_toml())
+        atomic.write_json(staging / "metrics.json", metrics)
+        text = f"# {scenario.name}: deployed job {job_id}\n\n" + render(section)
+        (staging / "report.md").write_text(text)
+        save_bundle(staging / MODEL_DIR, model, provenance)
+    return Path(out)
+
+
+def render(section: dict) -> str:
+    """The report's deployment section: rounds, dropouts, refusals, each site's own view."""
+    rounds = section["rounds"]
+    seconds = sorted(r["seconds"] for r in rounds)
+    median = seconds[len(seconds) // 2] if seconds else None
+    lines = [
+        "## Deployment (NVIDIA FLARE)",
+        "",
+        f"Job `{section['job_id']}` on {len(section['sites'])} sites "
+        f"({', '.join(section['sites'])}), {len(rounds)} rounds, median round "
+        f"{fmt(median)} s at the coordinator; updates "
+        + ("under secure aggregation." if section.get("secure_aggregation") else "in clear."),
+        "",
+    ]
+    if section.get("error"):
+        lines += [f"**The job failed:** {section['error']}", ""]
+    dropouts = section["dropouts"]
+    lines += ["Dropouts: none." if not dropouts else "Dropouts (left for the rest of the job):"]
+    lines += [f"- **{site}**: {why}" for site, why in dropouts.items()]
+    events = [
+        f"- round {r['round']}: {kind} by {site}: {why}"
+        for r in rounds
+        for kind in ("refused", "flagged")
+        for site, why in r[kind].items()
+    ]
+    lines += ["", "Acceptance gate:" if events else "Acceptance gate: no refusal or flag.", *events]
+    lines += ["", "Each site on its own held-out rows (threshold at its benign validation FPR):"]
+    rows = []
+    for site, reply in section["site_evaluation"].items():
+        if not isinstance(reply, dict) or "test" not in reply:
+            rows.append([site, None, None, None, None, None, f"error: {reply.get('error')}"])
+            continue
+        v, t = reply["validation"], reply["test"]
+        accepted = "accepted" if reply.get("accepted", True) else "refused"
+        rows.append(
+            [
+                site,
+                v["detection_rate"],
+                t["detection_rate"],
+                t["benign_fpr"],
+                t["macro_f1"],
+                t["threshold"],
+                accepted,
+            ]
+        )
+    header = ["site", "val detection", "test detection", "test FPR", "test macro-F1", "threshold"]
+    lines += ["", table([*header, "final model"], rows), ""]
+    lines += [
+        "The coordinator saw each site's summaries (counts, sums, min/max per feature; rows per "
+        "family), its updates (masked when secure aggregation is on) and these few metrics; "
+        "never a row.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,32 @@
+"""Shared fixtures: a small simulated consortium whose organizations each hold their own files."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from fedsec.scenarios.config import Scenario
+from fedsec.scenarios.simulator import load_simulation, simulate
+from fedsec.scenarios.simulator.output import write_dataset
+
+ORGS = 3
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "deployment: runs a loopback NVFlare federation (real processes, 127.0.0.1)"
+    )
+
+
+@pytest.fixture(scope="session")
+def consortium(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Scenario]:
+    """(data folder, a per-source scenario of its first three organizations, 3 rounds)."""
+    root = tmp_path_factory.mktemp("consortium") / "data"
+    write_dataset(simulate(load_simulation("consortium", ["flows=6000"])), root)
+    raw = tomllib.loads((root / "scenario.toml").read_text())
+    raw["data"]["sources"] = raw["data"]["sources"][:ORGS]
+    raw["rounds"] = 3
+    raw["name"] = "consortium-3"
+    return root, Scenario.model_validate(raw)

@@ -1,0 +1,105 @@
+import pytest
+
+from fedsec.engines.nvflare.plan import (
+    DeploymentSettings,
+    JobSpec,
+    ModelSetup,
+    PlanRefused,
+    SitePlan,
+    parse,
+)
+from fedsec.evaluation.arms import plan as inprocess_plan
+from fedsec.scenarios.config import TrainingConfig
+
+
+def site_plan(**changes) -> dict:
+    plan = {
+        "round": 2,
+        "rounds": 5,
+        "seed": 7,
+        "sampled": 3,
+        "training": TrainingConfig().model_dump(mode="json"),
+        "prox_mu": 0.0,
+        "class_weights": [1.0, 2.0],
+        "sample_dp": {},
+        "protection": None,
+    }
+    return plan | changes
+
+
+def test_unknown_field_is_refused_naming_it():
+    with pytest.raises(PlanRefused, match=r"training plan refused: surprise: Extra inputs"):
+        parse(SitePlan, site_plan(surprise=1), "training plan")
+    training = TrainingConfig().model_dump(mode="json") | {"command": "rm -rf /"}
+    with pytest.raises(PlanRefused, match=r"training\.command: Extra inputs are not permitted"):
+        parse(SitePlan, site_plan(training=training), "training plan")
+
+
+def test_out_of_range_fields_are_refused():
+    training = TrainingConfig().model_dump(mode="json") | {"momentum": 1.5}
+    with pytest.raises(PlanRefused, match=r"training\.momentum"):
+        parse(SitePlan, site_plan(training=training), "training plan")
+    with pytest.raises(PlanRefused, match="beyond the job's 5 rounds"):
+        parse(SitePlan, site_plan(round=6), "training plan")
+    with pytest.raises(PlanRefused, match="class_weights"):
+        parse(SitePlan, site_plan(class_weights=[0.0, 1.0]), "training plan")
+    with pytest.raises(PlanRefused, match="expected a table"):
+        parse(SitePlan, ["round", 1], "training plan")
+
+
+def test_secure_aggregation_threshold_below_a_majority_is_refused():
+    weak = {"secure_aggregation": True, "threshold": 1}
+    with pytest.raises(PlanRefused, match="below a majority"):
+        parse(SitePlan, site_plan(protection=weak), "training plan")
+    strong = parse(SitePlan, site_plan(protection={"secure_aggregation": True}), "plan")
+    assert strong.threshold() == 2
+
+
+def test_site_plan_is_the_in_process_engines_plan(consortium):
+    _, scenario = consortium
+    spec = JobSpec.from_scenario(scenario, [], DeploymentSettings())
+    plan = SitePlan(
+        round=2,
+        rounds=scenario.rounds,
+        seed=scenario.seed,
+        sampled=3,
+        training=spec.training,
+        class_weights=[1.0, 3.0],
+        sample_dp=scenario.privacy.sample_dp,
+    )
+    expected = inprocess_plan(scenario, (1.0, 3.0), 1, 0.0, "federated", "plant", 2)
+    assert plan.to_training_plan("plant", rows=500) == expected
+
+
+def test_model_setup_must_be_consistent():
+    setup = {
+        "view": "canonical",
+        "preprocessing": {
+            "numeric": [{"name": "a", "log": False, "mean": 0.0, "std": 1.0, "indicator": False}],
+            "categorical": [],
+            "hash_buckets": 4,
+            "names": ["a"],
+        },
+        "classes": ["benign", "dos"],
+        "architecture": {"kind": "mlp", "inputs": 1, "outputs": 2, "hidden": [8], "dropout": 0.0},
+    }
+    assert parse(ModelSetup, setup, "model setup").architecture.parameter_count() == 34
+    wrong = setup | {"classes": ["benign"]}
+    with pytest.raises(PlanRefused, match="outputs 2 != 1 classes"):
+        parse(ModelSetup, wrong, "model setup")
+    blown_up = {"categorical": ["x"] * 1000, "hash_buckets": 4096}
+    hidden_width = setup | {"preprocessing": setup["preprocessing"] | blown_up}
+    with pytest.raises(PlanRefused, match="1 feature names for 4096001 features"):
+        parse(ModelSetup, hidden_width, "model setup")
+    huge = setup | {"architecture": setup["architecture"] | {"hidden": [100_000]}}
+    with pytest.raises(PlanRefused, match=r"1\.\.4096"):
+        parse(ModelSetup, huge, "model setup")
+
+
+def test_job_spec_refuses_scaffold(consortium):
+    _, scenario = consortium
+    scaffold = scenario.model_copy(
+        update={"strategy": scenario.strategy.model_copy(update={"name": "scaffold"})}
+    )
+    with pytest.raises(ValueError, match="scaffold"):
+        JobSpec.from_scenario(scaffold, [], DeploymentSettings())

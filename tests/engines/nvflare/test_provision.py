@@ -1,0 +1,73 @@
+import importlib
+import json
+
+import pytest
+
+pytest.importorskip("nvflare")
+
+import yaml
+
+from fedsec.engines.nvflare.provision import (
+    CONTROLLER_PATH,
+    EXECUTOR_PATH,
+    Admin,
+    FederationSpec,
+    Identity,
+    provision,
+)
+
+
+@pytest.fixture(scope="module")
+def kits(tmp_path_factory):
+    spec = FederationSpec(
+        project="hardened",
+        coordinator="localhost",
+        sites=[Identity(name="org1", org="org1"), Identity(name="org2", org="org2")],
+        admins=[Admin(name="admin@consortium.org", org="consortium")],
+        job_storage=str(tmp_path_factory.mktemp("store")),
+    )
+    return provision(spec, tmp_path_factory.mktemp("federation"))
+
+
+def test_no_role_may_bring_custom_code_anywhere(kits):
+    for participant in ("localhost", "org1", "org2"):
+        policy = json.loads((kits / participant / "local" / "authorization.json").read_text())
+        for role, rights in policy["permissions"].items():
+            assert isinstance(rights, dict), role
+            assert rights.get("byoc", "none") == "none", (participant, role)
+
+
+def test_sites_allow_only_fedsecs_executor_and_no_log_streaming(kits):
+    for site in ("org1", "org2"):
+        resources = json.loads((kits / site / "local" / "resources.json").read_text())
+        assert resources["class_allow_list"] == [EXECUTOR_PATH]
+        assert resources["class_list_enforcement_mode"] == "enforce"
+        assert resources["allow_log_streaming"] is False
+        assert not any("LogStreamer" in c["path"] for c in resources["components"])
+        startup = json.loads((kits / site / "startup" / "fed_client.json").read_text())
+        assert startup["require_signed_jobs"] is True
+        assert startup["client"]["connection_security"] == "mtls"
+    server = json.loads((kits / "localhost" / "local" / "resources.json").read_text())
+    assert server["class_allow_list"] == [CONTROLLER_PATH]
+    assert "/tmp/nvflare" not in json.dumps(server)
+    startup = json.loads((kits / "localhost" / "startup" / "fed_server.json").read_text())
+    assert startup["require_signed_jobs"] is True
+
+
+def test_the_coordinators_admin_cannot_operate_or_inspect_a_site(kits):
+    policy = json.loads((kits / "org1" / "local" / "authorization.json").read_text())
+    admin = policy["permissions"]["project_admin"]
+    assert admin["operate"] == "o:site" and admin["shell_commands"] == "o:site"
+
+
+def test_allow_listed_paths_are_the_installed_classes():
+    for path in (EXECUTOR_PATH, CONTROLLER_PATH):
+        module, name = path.rsplit(".", 1)
+        assert getattr(importlib.import_module(module), name).__name__ == name
+
+
+def test_project_file_is_written_for_nvflare_provision(kits):
+    project = yaml.safe_load((kits.parents[2] / "project.yml").read_text())
+    names = [b["path"].rsplit(".", 1)[1] for b in project["builders"]]
+    assert names.index("HardeningBuilder") < names.index("SignatureBuilder")
+    assert {p["name"] for p in project["participants"]} >= {"localhost", "org1", "org2"}

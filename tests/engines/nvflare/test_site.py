@@ -1,0 +1,92 @@
+import pytest
+
+from fedsec.engines.nvflare.gate import AcceptanceGate
+from fedsec.engines.nvflare.plan import PlanRefused
+from fedsec.engines.nvflare.site import Site
+from fedsec.engines.nvflare.site_config import (
+    GateConfig,
+    SiteConfig,
+    config_from_scenario,
+    load_site_config,
+    write_site_config,
+)
+from fedsec.errors import ConfigError
+
+
+@pytest.fixture
+def site(consortium):
+    data, scenario = consortium
+    return Site(config_from_scenario(scenario, "plant", data), data)
+
+
+def test_site_config_round_trips_and_names_bad_fields(tmp_path, consortium):
+    data, scenario = consortium
+    config = config_from_scenario(scenario, "cloud", data)
+    path = write_site_config(config, tmp_path / "fedsec_site.toml")
+    assert load_site_config(path) == config
+    path.write_text("whatever = 1\n" + path.read_text())
+    with pytest.raises(ConfigError, match=r"fedsec_site.toml: invalid site config:\n  whatever"):
+        load_site_config(path)
+    with pytest.raises(ConfigError, match="not found"):
+        load_site_config(tmp_path / "missing.toml")
+
+
+def test_partitioned_scenarios_cannot_become_site_configs(consortium):
+    data, scenario = consortium
+    other = scenario.model_copy(
+        update={"partition": scenario.partition.model_copy(update={"rule": "iid"})}
+    )
+    with pytest.raises(ConfigError, match="needs each organization's own files"):
+        config_from_scenario(other, "plant", data)
+
+
+def test_site_reads_only_its_own_rows(site, consortium):
+    data, scenario = consortium
+    reply = site.handle("fedsec_statistics", {"view": "canonical"})
+    from fedsec.scenarios.federation import build_federation
+
+    plant = build_federation(scenario, data).orgs[0]
+    assert plant.name == "plant"
+    assert reply["rows"] == len(plant.train)
+    assert sum(reply["label_counts"].values()) == len(plant.train)
+
+
+def test_site_refuses_what_it_does_not_allow(consortium):
+    data, scenario = consortium
+    config = config_from_scenario(scenario, "plant", data)
+    with pytest.raises(PlanRefused, match="belongs to 'cloud'"):
+        Site(config, data, identity="cloud")
+    limited = Site(config.model_copy(update={"allowed_tasks": ["train"]}), data)
+    with pytest.raises(PlanRefused, match="does not allow statistics"):
+        limited.handle("fedsec_statistics", {"view": "canonical"})
+    with pytest.raises(PlanRefused, match="unknown task"):
+        limited.handle("fedsec_shell", {})
+    with pytest.raises(PlanRefused, match="unknown feature view"):
+        Site(config, data).handle("fedsec_statistics", {"view": "../../etc"})
+
+
+def test_gate_refuses_a_model_worse_than_the_best_by_more_than_the_bound():
+    gate = AcceptanceGate(GateConfig(enabled=True, max_drop=0.05, action="refuse"))
+    assert gate.judge(1, {"detection_rate": 0.60}).accepted
+    assert gate.judge(2, {"detection_rate": 0.80}).accepted
+    verdict = gate.judge(3, {"detection_rate": 0.70})
+    assert not verdict.accepted and verdict.flagged
+    assert "fell from 0.8000 to 0.7000" in verdict.reason
+    assert gate.judge(4, {"detection_rate": 0.77}).accepted  # within the bound of the best
+    flagging = AcceptanceGate(GateConfig(enabled=True, max_drop=0.05, action="flag"))
+    flagging.judge(1, {"detection_rate": 0.9})
+    flagged = flagging.judge(2, {"detection_rate": 0.1})
+    assert flagged.accepted and flagged.flagged
+
+
+def test_gate_waits_for_warmup_rounds():
+    gate = AcceptanceGate(GateConfig(enabled=True, max_drop=0.0, warmup_rounds=2))
+    gate.judge(1, {"detection_rate": 0.9})
+    assert not gate.judge(2, {"detection_rate": 0.1}).flagged
+    assert gate.judge(3, {"detection_rate": 0.1}).flagged
+
+
+def test_site_config_defaults_are_conservative():
+    config = SiteConfig(name="a", sources=[{"format": "flows", "paths": ["x.csv"]}])
+    assert config.threads == 1 and not config.gate.enabled
+    assert config.limits.max_local_steps == 1000

@@ -1,0 +1,93 @@
+"""fedsec federation / fedsec job as a user runs them (no processes started here)."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from fedsec.cli import app
+
+runner = CliRunner()
+
+
+def test_provision_writes_hardened_kits(tmp_path):
+    pytest.importorskip("nvflare")
+    result = runner.invoke(
+        app,
+        [
+            "federation", "provision",
+            "--project", "consortium",
+            "--coordinator", "fl.example.org",
+            "--site", "plant:acme_industries",
+            "--site", "cloud",
+            "--admin", "ops@example.org",
+            "--admin", "soc@acme.example:acme_industries:org_admin",
+            "--out", str(tmp_path),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    kits = tmp_path / "kits" / "consortium" / "prod_00"
+    for kit in ("fl.example.org", "plant", "cloud", "ops@example.org", "soc@acme.example"):
+        assert (kits / kit / "startup").is_dir(), kit
+    policy = json.loads((kits / "plant" / "local" / "authorization.json").read_text())
+    assert all(r.get("byoc", "none") == "none" for r in policy["permissions"].values())
+    startup = json.loads((kits / "plant" / "startup" / "fed_client.json").read_text())
+    assert startup["servers"][0]["service"]["target"] == "fl.example.org:8002"
+    assert "root CA's private key" in result.output
+
+
+def test_provision_refuses_clashing_names(tmp_path):
+    pytest.importorskip("nvflare")
+    result = runner.invoke(
+        app,
+        [
+            "federation", "provision", "--project", "p", "--coordinator", "hub",
+            "--site", "hub", "--admin", "a@b.org", "--out", str(tmp_path),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "must all differ" in result.output
+
+
+def test_commands_without_a_federation_fail_clearly(tmp_path):
+    stop = runner.invoke(app, ["federation", "stop", "--dir", str(tmp_path)])
+    assert stop.exit_code == 2
+    assert "no loopback federation here" in stop.output
+    poc = runner.invoke(app, ["federation", "poc", "--dir", str(tmp_path)])
+    assert poc.exit_code == 2
+    assert "pass --sites N or --scenario NAME" in poc.output
+
+
+def test_site_config_is_written_from_a_per_source_scenario(tmp_path, data_dir):
+    result = runner.invoke(
+        app,
+        [
+            "federation", "site-config", "toniot-devices", "--org", "fridge",
+            "--data-dir", str(data_dir), "--out", str(tmp_path / "fedsec_site.toml"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "fedsec_site.toml").read_text()
+    assert 'name = "fridge"' in text and str(data_dir) in text
+    partitioned = runner.invoke(
+        app,
+        [
+            "federation", "site-config", "unsw-5org-disjoint", "--org", "org1",
+            "--data-dir", str(data_dir), "--out", str(tmp_path / "x.toml"),
+        ],
+    )  # fmt: skip
+    assert partitioned.exit_code == 2
+    assert "needs each organization's own files" in partitioned.output
+
+
+def test_provision_names_a_bad_org(tmp_path):
+    pytest.importorskip("nvflare")
+    result = runner.invoke(
+        app,
+        [
+            "federation", "provision", "--project", "p", "--coordinator", "hub",
+            "--site", "plant:acme-industries", "--admin", "a@b.org", "--out", str(tmp_path),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "org name 'acme-industries' is not allowed" in result.output
