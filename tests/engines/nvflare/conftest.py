@@ -14,12 +14,6 @@ from fedsec.scenarios.simulator.output import write_dataset
 ORGS = 3
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "deployment: runs a loopback NVFlare federation (real processes, 127.0.0.1)"
-    )
-
-
 @pytest.fixture(scope="session")
 def consortium(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Scenario]:
     """(data folder, a per-source scenario of its first three organizations, 3 rounds)."""
