@@ -229,9 +229,10 @@ def detect(
     from fedsec.data.logs import SessionOptions
     from fedsec.detect.alerts import run_detection
     from fedsec.detect.logs import run_log_detection
-    from fedsec.models.logs_bundle import KIND, bundle_kind
+    from fedsec.models.bundle import bundle_kind, load_manifest
+    from fedsec.models.logs_bundle import KIND
 
-    if bundle_kind(model) == KIND:
+    if bundle_kind(load_manifest(model)) == KIND:
         options = SessionOptions(session_key, session_window, log_format, templates)
         summary = run_log_detection(
             model, input_, format_, out, org=org, namespace=namespace, options=options
@@ -239,7 +240,7 @@ def detect(
     else:
         summary = run_detection(model, input_, format_, out, org=org, threshold=threshold)
     grid = Table(
-        "predicted family",
+        "flagged as",
         "alerts",
         "true labels in input",
         title=f"{summary.rows} rows scored, {summary.alerts} alerts → {out}",

@@ -32,32 +32,56 @@ CLASSIFIER_KIND = "family-classifier"
 ANOMALY_KIND = "anomaly-detector"
 
 
-def save_bundle(directory: Path, model: FamilyClassifier, provenance: dict[str, Any]) -> Path:
-    """Write the bundle atomically (a complete new directory replaces any old one)."""
-    names = param_names(build_mlp(model.spec))
-    tensors = {
-        name: np.ascontiguousarray(p, dtype=np.float32)
-        for name, p in zip(names, model.params, strict=True)
-    }
-    weights = save(tensors)
+def write_bundle(
+    directory: Path, kind: str, names: list[str], params: list[np.ndarray], fields: dict[str, Any]
+) -> Path:
+    """Every bundle kind's layout, written atomically: safetensors weights and a manifest with
+    the format, version, kind, fedsec version, the kind's ``fields`` and the weights' sha256."""
+    weights = save(
+        {
+            name: np.ascontiguousarray(p, dtype=np.float32)
+            for name, p in zip(names, params, strict=True)
+        }
+    )
     manifest = {
         "format": FORMAT,
         "version": VERSION,
-        "kind": "family-classifier",
+        "kind": kind,
         "fedsec_version": __version__,
-        "architecture": model.spec.to_json(),
-        "feature_view": model.view,
-        "preprocessing": model.preprocessor.to_json(),
-        "classes": list(model.classes),
-        "decision": model.decision,
-        "thresholds": dict(model.thresholds),
-        "provenance": provenance,
+        **fields,
         "weights_sha256": hashlib.sha256(weights).hexdigest(),
     }
     with atomic.directory(Path(directory)) as staging:
         (staging / WEIGHTS).write_bytes(weights)
         atomic.write_json(staging / MANIFEST, manifest)
     return Path(directory)
+
+
+def manifest_of_kind(directory: Path, kind: str) -> dict[str, Any]:
+    """The manifest of a bundle that must be of ``kind`` (clear error otherwise)."""
+    manifest = load_manifest(directory)
+    if bundle_kind(manifest) != kind:
+        raise BundleError(f"{directory}: a {bundle_kind(manifest)!r} bundle, not a {kind!r} one")
+    return manifest
+
+
+def save_bundle(directory: Path, model: FamilyClassifier, provenance: dict[str, Any]) -> Path:
+    """Write the classifier's bundle atomically (a complete new directory replaces any old one)."""
+    return write_bundle(
+        directory,
+        CLASSIFIER_KIND,
+        param_names(build_mlp(model.spec)),
+        model.params,
+        {
+            "architecture": model.spec.to_json(),
+            "feature_view": model.view,
+            "preprocessing": model.preprocessor.to_json(),
+            "classes": list(model.classes),
+            "decision": model.decision,
+            "thresholds": dict(model.thresholds),
+            "provenance": provenance,
+        },
+    )
 
 
 def load_manifest(directory: Path) -> dict[str, Any]:
@@ -91,11 +115,7 @@ def verified_weights(directory: Path, manifest: dict[str, Any]) -> Path:
 def load_bundle(directory: Path) -> tuple[FamilyClassifier, dict[str, Any]]:
     """Load and verify a bundle; any inconsistency is a :class:`BundleError` naming the file."""
     directory = Path(directory)
-    manifest = load_manifest(directory)
-    if bundle_kind(manifest) != CLASSIFIER_KIND:
-        raise BundleError(
-            f"{directory}: a {bundle_kind(manifest)!r} bundle, not a {CLASSIFIER_KIND!r} one"
-        )
+    manifest = manifest_of_kind(directory, CLASSIFIER_KIND)
     weights_path = verified_weights(directory, manifest)
     try:
         tensors = load_file(weights_path)
@@ -130,33 +150,23 @@ def save_anomaly_bundle(
     directory: Path, model: AnomalyDetector, provenance: dict[str, Any]
 ) -> Path:
     """An anomaly detector's bundle: network, preprocessing, error scale, per-org thresholds."""
-    names = param_names(build_network(model.spec))
-    weights = save(
+    return write_bundle(
+        directory,
+        ANOMALY_KIND,
+        param_names(build_network(model.spec)),
+        model.params,
         {
-            name: np.ascontiguousarray(p, dtype=np.float32)
-            for name, p in zip(names, model.params, strict=True)
-        }
-    )
-    manifest = {
-        "format": FORMAT,
-        "version": VERSION,
-        "kind": ANOMALY_KIND,
-        "fedsec_version": __version__,
-        "architecture": model.spec.to_json(),
-        "feature_view": model.view,
-        "preprocessing": model.preprocessor.to_json(),
-        "score": {
-            "scale": [float(v) for v in model.scale],
-            "center": None if model.center is None else [float(c) for c in model.center],
+            "architecture": model.spec.to_json(),
+            "feature_view": model.view,
+            "preprocessing": model.preprocessor.to_json(),
+            "score": {
+                "scale": [float(v) for v in model.scale],
+                "center": None if model.center is None else [float(c) for c in model.center],
+            },
+            "thresholds": {k: float(v) for k, v in model.thresholds.items()},
+            "provenance": provenance,
         },
-        "thresholds": {k: float(v) for k, v in model.thresholds.items()},
-        "provenance": provenance,
-        "weights_sha256": hashlib.sha256(weights).hexdigest(),
-    }
-    with atomic.directory(Path(directory)) as staging:
-        (staging / WEIGHTS).write_bytes(weights)
-        atomic.write_json(staging / MANIFEST, manifest)
-    return Path(directory)
+    )
 
 
 def _verified_tensors(directory: Path, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -170,9 +180,7 @@ def _verified_tensors(directory: Path, manifest: dict[str, Any]) -> dict[str, np
 def load_anomaly_bundle(directory: Path) -> tuple[AnomalyDetector, dict[str, Any]]:
     """Load and verify an anomaly bundle; any inconsistency is a :class:`BundleError`."""
     directory = Path(directory)
-    manifest = load_manifest(directory)
-    if bundle_kind(manifest) != ANOMALY_KIND:
-        raise BundleError(f"{directory}: a {bundle_kind(manifest)!r} bundle, not {ANOMALY_KIND!r}")
+    manifest = manifest_of_kind(directory, ANOMALY_KIND)
     tensors = _verified_tensors(directory, manifest)
     try:
         spec = spec_from_json(manifest["architecture"])

@@ -6,19 +6,17 @@ organization, the namespace of event ids that have no template text."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from safetensors import SafetensorError
-from safetensors.numpy import load_file, save
+from safetensors.numpy import load_file
 
-from fedsec import __version__, atomic
 from fedsec.errors import BundleError
 from fedsec.features.vocabulary import EventVocabulary
 from fedsec.learning.params import param_names
-from fedsec.models.bundle import FORMAT, MANIFEST, VERSION, WEIGHTS, load_manifest, verified_weights
+from fedsec.models.bundle import manifest_of_kind, verified_weights, write_bundle
 from fedsec.models.deeplog import DeepLogDetector, DeepLogSpec, build_deeplog
 
 KIND = "deeplog"
@@ -31,43 +29,27 @@ def save_log_bundle(
     namespaces: dict[str, str],
 ) -> Path:
     """Write the bundle atomically (a complete new directory replaces any old one)."""
-    names = param_names(build_deeplog(model.spec))
-    weights = save(
+    return write_bundle(
+        directory,
+        KIND,
+        param_names(build_deeplog(model.spec)),
+        model.params,
         {
-            name: np.ascontiguousarray(p, dtype=np.float32)
-            for name, p in zip(names, model.params, strict=True)
-        }
+            "architecture": model.spec.to_json(),
+            "vocabulary": model.vocabulary.to_json(),
+            "index": [int(t) for t in model.index],
+            "end_token": model.end_token,
+            "top_k": {k: int(v) for k, v in model.top_k.items()},
+            "namespaces": dict(namespaces),
+            "provenance": provenance,
+        },
     )
-    manifest = {
-        "format": FORMAT,
-        "version": VERSION,
-        "kind": KIND,
-        "fedsec_version": __version__,
-        "architecture": model.spec.to_json(),
-        "vocabulary": model.vocabulary.to_json(),
-        "index": [int(t) for t in model.index],
-        "end_token": model.end_token,
-        "top_k": {k: int(v) for k, v in model.top_k.items()},
-        "namespaces": dict(namespaces),
-        "provenance": provenance,
-        "weights_sha256": hashlib.sha256(weights).hexdigest(),
-    }
-    with atomic.directory(Path(directory)) as staging:
-        (staging / WEIGHTS).write_bytes(weights)
-        atomic.write_json(staging / MANIFEST, manifest)
-    return Path(directory)
-
-
-def bundle_kind(directory: Path) -> str:
-    return str(load_manifest(directory).get("kind", "family-classifier"))
 
 
 def load_log_bundle(directory: Path) -> tuple[DeepLogDetector, dict[str, Any]]:
     """Load and verify a DeepLog bundle; any inconsistency is a :class:`BundleError`."""
     directory = Path(directory)
-    manifest = load_manifest(directory)
-    if manifest.get("kind") != KIND:
-        raise BundleError(f"{directory}: a {manifest.get('kind')!r} bundle, not a {KIND} bundle")
+    manifest = manifest_of_kind(directory, KIND)
     weights_path = verified_weights(directory, manifest)
     try:
         tensors = load_file(weights_path)
