@@ -51,6 +51,12 @@ def provision_command(
     port: Annotated[int, typer.Option(help="Port sites connect to.")] = 8002,
     admin_port: Annotated[int, typer.Option(help="Port admins connect to.")] = 8003,
     job_storage: Annotated[str | None, typer.Option(help="Coordinator's job store folder.")] = None,
+    he: Annotated[
+        bool,
+        typer.Option(
+            "--he", help="Add CKKS keys (NVFlare's HEBuilder) for privacy.homomorphic_encryption."
+        ),
+    ] = False,
 ) -> None:
     """Write the NVFlare project and hardened startup kits (one per organization and admin)."""
     _nvflare()
@@ -70,6 +76,7 @@ def provision_command(
                 for n, o, r in (_split(a, 3)[:3] for a in admin)
             ],
             job_storage=job_storage,
+            homomorphic_encryption=he,
         )
     except ValidationError as error:
         raise ConfigError(f"invalid federation: {error}") from error
@@ -81,6 +88,11 @@ def provision_command(
     for a in spec.admins:
         grid.add_row(str(kits / a.name), f"{a.name} ({a.role})")
     console.print(grid)
+    if he:
+        console.print(
+            "--he: every site kit holds the consortium's CKKS secret key (client_context.tenseal); "
+            "the coordinator's holds a context without it and cannot decrypt."
+        )
     console.print(
         f"{Path(out) / 'kits' / project / 'state'} holds the root CA's private key: keep it with "
         "the coordinator's operators, never in a kit."
@@ -97,6 +109,12 @@ def poc_command(
     data_dir: DataDir = None,
     directory: PocDir = DEFAULT_POC,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every site.")] = 120.0,
+    he: Annotated[
+        bool,
+        typer.Option(
+            "--he", help="Add CKKS keys (NVFlare's HEBuilder) for privacy.homomorphic_encryption."
+        ),
+    ] = False,
 ) -> None:
     """Start a hardened loopback federation (127.0.0.1 only) and record its PIDs."""
     from fedsec.engines.nvflare import poc
@@ -117,7 +135,8 @@ def poc_command(
     else:
         raise ConfigError("pass --sites N or --scenario NAME")
     _nvflare()
-    federation = poc.start(poc.prepare(directory, names, configs), timeout=timeout)
+    prepared = poc.prepare(directory, names, configs, homomorphic_encryption=he)
+    federation = poc.start(prepared, timeout=timeout)
     grid = Table("participant", "pid", "kit", title=f"loopback federation in {directory}")
     for name, pid in federation.pids.items():
         grid.add_row(name, str(pid), str(federation.kit(name)))

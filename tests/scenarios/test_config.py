@@ -94,6 +94,20 @@ def test_bad_privacy_settings_are_rejected(override, message):
         load_scenario("unsw-5org-disjoint", [override])
 
 
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["privacy.secure_aggregation=true", "privacy.homomorphic_encryption=true"], "choose one"),
+        (["privacy.homomorphic_encryption=true", "strategy.fraction=0.2"], "at least 2"),
+    ],
+)
+def test_homomorphic_encryption_is_refused_where_it_would_protect_nothing(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_scenario("unsw-5org-disjoint", overrides)
+    allowed = load_scenario("unsw-5org-disjoint", [overrides[0], "strategy.fraction=0.4"])
+    assert allowed.smallest_round() == 2
+
+
 def test_dp_sgd_cannot_hide_unclipped_terms():
     with pytest.raises(ConfigError, match="cannot be combined"):
         load_scenario(

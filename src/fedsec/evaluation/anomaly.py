@@ -32,7 +32,7 @@ from fedsec.evaluation.anomaly_arms import (
 )
 from fedsec.evaluation.experiment import evaluation_rows, federation_block
 from fedsec.evaluation.metrics import detection_metrics, flag_rates, score_metrics
-from fedsec.evaluation.privacy import privacy_section
+from fedsec.evaluation.privacy import privacy_section, protection_timing
 from fedsec.models.anomaly import GLOBAL, AnomalyDetector, federated_threshold
 from fedsec.models.classifier import calibrate_threshold
 from fedsec.scenarios.config import Scenario
@@ -277,8 +277,7 @@ def run_anomaly_experiment(
         "arms_s": {name: round(arm.seconds, 3) for name, arm in arms.items()},
     }
     protected = [s for arm in arms.values() for s in arm.protection_seconds]
-    if scenario.privacy.secure_aggregation and protected:
-        timing["secure_aggregation_s"] = round(float(sum(protected)), 3)
+    timing |= protection_timing(scenario.privacy, protected)
     return AnomalyExperiment(scenario, federation, arms, metrics, timing, plot_data)
 
 

@@ -71,11 +71,21 @@ def deployed_arm(result: JobResult, scenario: Scenario, orgs: list[OrgFrames]) -
     )
 
 
-def deployment_section(result: JobResult, job_id: str, secure: bool = False) -> dict:
+def sum_protection(scenario: Scenario) -> str:
+    """How the coordinator received the updates it aggregated."""
+    if scenario.privacy.secure_aggregation:
+        return "secure aggregation"
+    if scenario.privacy.homomorphic_encryption:
+        return "homomorphic encryption"
+    return "clear"
+
+
+def deployment_section(result: JobResult, job_id: str, protection: str = "clear") -> dict:
     return {
         "engine": "nvflare",
         "job_id": job_id,
-        "secure_aggregation": secure,
+        "secure_aggregation": protection == "secure aggregation",
+        "protection": protection,
         "sites": result.sites,
         "dropouts": result.dropouts,
         "rounds": [asdict(h) for h in result.history],
@@ -94,8 +104,8 @@ def run_deployed(
     experiment = run_experiment(
         scenario, data_dir, federation=federation, trained={"federated": arm}
     )
-    secure = scenario.privacy.secure_aggregation
-    experiment.metrics["deployment"] = deployment_section(result, job_id, secure)
+    protection = sum_protection(scenario)
+    experiment.metrics["deployment"] = deployment_section(result, job_id, protection)
     experiment.timing["deployment_s"] = result.timing
     return experiment
 
@@ -111,7 +121,7 @@ def write_deployed_run(experiment: Experiment, out: Path) -> Path:
 def write_site_only_run(scenario: Scenario, result: JobResult, job_id: str, out: Path) -> Path:
     """A run directory from what the sites reported (no pooled data to evaluate on)."""
     model = deployed_model(result, scenario)
-    section = deployment_section(result, job_id, scenario.privacy.secure_aggregation)
+    section = deployment_section(result, job_id, sum_protection(scenario))
     for site, reply in result.evaluation.items():
         threshold = (reply.get("validation") or {}).get("threshold") if reply else None
         if threshold is not None:
@@ -146,7 +156,7 @@ def render(section: dict) -> str:
         f"Job `{section['job_id']}` on {len(section['sites'])} sites "
         f"({', '.join(section['sites'])}), {len(rounds)} rounds, median round "
         f"{fmt(median)} s at the coordinator; updates "
-        + ("under secure aggregation." if section.get("secure_aggregation") else "in clear."),
+        + _updates(section.get("protection", "clear")),
         "",
     ]
     if section.get("error"):
@@ -189,3 +199,7 @@ def render(section: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _updates(protection: str) -> str:
+    return "in clear." if protection == "clear" else f"under {protection}."

@@ -24,7 +24,7 @@ from fedsec.data.taxonomy import BENIGN, family_order
 from fedsec.engines.inprocess import select_orgs
 from fedsec.evaluation.arms import TRAINERS, ArmModels, OrgFrames
 from fedsec.evaluation.metrics import classification_metrics, pooled_rate, unseen_metrics
-from fedsec.evaluation.privacy import membership_audit, privacy_section
+from fedsec.evaluation.privacy import membership_audit, privacy_section, protection_timing
 from fedsec.models.classifier import FamilyClassifier, calibrate_threshold
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation, build_federation
@@ -174,9 +174,7 @@ def run_experiment(
         "round_s": {name: [round(s, 4) for s in arm.round_seconds] for name, arm in arms.items()},
     }
     protected = [s for arm in arms.values() for s in arm.protection_seconds]
-    if scenario.privacy.secure_aggregation and protected:
-        timing["secure_aggregation_s"] = round(float(sum(protected)), 3)
-        timing["secure_aggregation_round_s"] = round(float(np.mean(protected)), 4)
+    timing |= protection_timing(scenario.privacy, protected)
     return Experiment(scenario, federation, arms, metrics, timing)
 
 

@@ -15,10 +15,10 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 from fedsec import seeding
 from fedsec.data.flows import concat_tables
-from fedsec.learning import dp
+from fedsec.learning import dp, he
 from fedsec.learning.secagg import default_threshold
 from fedsec.models.classifier import FamilyClassifier
-from fedsec.scenarios.config import Scenario
+from fedsec.scenarios.config import PrivacyConfig, Scenario
 from fedsec.scenarios.federation import Federation
 
 AUDIT_ROWS = 5000
@@ -103,6 +103,12 @@ def coordinator_view(scenario: Scenario) -> list[str]:
             "masked updates only (each uniformly random on its own) and their sum: "
             "never one organization's update or row count"
         )
+    elif p.homomorphic_encryption:
+        seen.append(
+            "CKKS ciphertexts it can add but not decrypt, and the decrypted sum the "
+            "organizations return: never one organization's update or row count, as long as "
+            "it follows the protocol (see docs/privacy.md for an actively malicious one)"
+        )
     else:
         seen.append("every organization's full model update and row count, in clear")
     if p.client_dp.enabled:
@@ -121,6 +127,7 @@ def privacy_section(
     p = scenario.privacy
     section: dict = {
         "secure_aggregation": {"enabled": p.secure_aggregation},
+        "homomorphic_encryption": {"enabled": p.homomorphic_encryption},
         "sample_dp": {"enabled": p.sample_dp.enabled},
         "client_dp": {"enabled": p.client_dp.enabled},
         "coordinator_observes": coordinator_view(scenario),
@@ -134,6 +141,12 @@ def privacy_section(
             tolerated_dropouts=orgs - threshold,
             scheme="pairwise X25519/HKDF-SHA256/AES-CTR masks mod 2^32, fixed point 2^-16, "
             "Shamir-shared seeds, AES-GCM sealed shares",
+        )
+    if p.homomorphic_encryption:
+        section["homomorphic_encryption"].update(
+            scheme=he.SCHEME,
+            keys="one secret key shared by the organizations; the coordinator holds a context "
+            "without secret or public key (adds ciphertexts, cannot decrypt or encrypt)",
         )
     if p.sample_dp.enabled:
         section["sample_dp"].update(
@@ -156,6 +169,22 @@ def privacy_section(
             warning=dp.client_dp_warning(eps["pld"], orgs),
         )
     return section
+
+
+def protection_timing(privacy: PrivacyConfig, seconds: list[float]) -> dict[str, float]:
+    """Time spent protecting sums: ``<mechanism>_s`` in total and ``<mechanism>_round_s``."""
+    if privacy.secure_aggregation:
+        mechanism = "secure_aggregation"
+    elif privacy.homomorphic_encryption:
+        mechanism = "homomorphic_encryption"
+    else:
+        return {}
+    if not seconds:
+        return {}
+    return {
+        f"{mechanism}_s": round(float(sum(seconds)), 3),
+        f"{mechanism}_round_s": round(float(np.mean(seconds)), 4),
+    }
 
 
 def _finite_or_none(value: float) -> float | None:

@@ -131,8 +131,15 @@ def privacy_lines(privacy: dict) -> list[str]:
         f"- Secure aggregation: on ({secagg['threshold']}-of-n, tolerates "
         f"{secagg['tolerated_dropouts']} dropouts; {secagg['scheme']})."
         if secagg["enabled"]
-        else "- Secure aggregation: off (the coordinator reads each organization's update)."
+        else "- Secure aggregation: off."
     )
+    encryption = privacy.get("homomorphic_encryption") or {}
+    if encryption.get("enabled"):
+        lines.append(
+            f"- Homomorphic encryption: on ({encryption['scheme']}; {encryption['keys']})."
+        )
+    elif not secagg["enabled"]:
+        lines.append("- Homomorphic encryption: off (the coordinator reads each update in clear).")
     sample = privacy["sample_dp"]
     if sample["enabled"]:
         lines.append(

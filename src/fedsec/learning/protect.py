@@ -2,8 +2,9 @@
 
 Each organization turns its new parameters into a payload ``[w * delta, w]`` (its update
 relative to the global model, weighted by ``w = rows / weight_unit``; ``w = 1`` and a clipped,
-noised update under client-level DP). Without secure aggregation the coordinator sums payloads
-it can read one by one; with it, it only learns the sum. Either way the next global model is
+noised update under client-level DP). In clear the coordinator sums payloads it can read one by
+one; under secure aggregation (pairwise masks) or homomorphic encryption (CKKS ciphertexts it
+can add but not decrypt) it only learns the sum. Either way the next global model is
 ``global + sum(w * delta) / sum(w)``: the sample-weighted average FedAvg computes.
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fedsec import seeding
-from fedsec.learning import dp, secagg
+from fedsec.learning import dp, he, secagg
 from fedsec.learning.local import Update
 from fedsec.learning.params import Params
 
@@ -23,6 +24,7 @@ from fedsec.learning.params import Params
 @dataclass(frozen=True)
 class ProtectionPlan:
     secure_aggregation: bool = False
+    homomorphic_encryption: bool = False
     threshold: int | None = None
     weight_unit: float = 1000.0
     client_noise_multiplier: float = 0.0
@@ -86,6 +88,10 @@ def protected_average(
     if plan.secure_aggregation:
         result = secagg.secure_sum(vectors, round_, plan.threshold, drop_after_sharing)
         total, survivors, dropped = result.total, result.survivors, result.dropped
+    elif plan.homomorphic_encryption:
+        survivors = [n for n in sorted(vectors) if n not in drop_after_sharing]
+        total = he.encrypted_sum({n: vectors[n] for n in survivors})
+        dropped = sorted(set(vectors) - set(survivors))
     else:
         survivors = [n for n in sorted(vectors) if n not in drop_after_sharing]
         total = np.sum([vectors[n] for n in survivors], axis=0)

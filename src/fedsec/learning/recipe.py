@@ -100,10 +100,13 @@ def sample_dp_spent(
 
 def protection_plan(privacy: PrivacyConfig, seed: int) -> ProtectionPlan | None:
     """How updates are protected on their way to the coordinator (None: sent in clear)."""
-    if not (privacy.secure_aggregation or privacy.client_dp.enabled):
+    if not (
+        privacy.secure_aggregation or privacy.homomorphic_encryption or privacy.client_dp.enabled
+    ):
         return None
     return ProtectionPlan(
         secure_aggregation=privacy.secure_aggregation,
+        homomorphic_encryption=privacy.homomorphic_encryption,
         threshold=privacy.secagg_threshold,
         weight_unit=privacy.weight_unit,
         client_noise_multiplier=privacy.client_dp.noise_multiplier,

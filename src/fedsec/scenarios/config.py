@@ -6,6 +6,7 @@ dotted path before validation, so every run's resolved configuration is checked 
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import tomli_w
@@ -116,6 +117,9 @@ class ClientDpConfig(Strict):
 
 class PrivacyConfig(Strict):
     secure_aggregation: bool = False
+    homomorphic_encryption: bool = Field(
+        default=False, description="CKKS-encrypted updates the coordinator adds but cannot read"
+    )
     secagg_threshold: int | None = Field(
         default=None, ge=1, description="survivors needed; default a majority"
     )
@@ -123,6 +127,15 @@ class PrivacyConfig(Strict):
     sample_dp: SampleDpConfig = Field(default_factory=SampleDpConfig)
     client_dp: ClientDpConfig = Field(default_factory=ClientDpConfig)
     audit: bool = Field(default=True, description="membership-inference audit of the model")
+
+    @model_validator(mode="after")
+    def _one_sum_protection(self) -> PrivacyConfig:
+        if self.secure_aggregation and self.homomorphic_encryption:
+            raise ValueError(
+                "privacy.secure_aggregation and privacy.homomorphic_encryption both hide "
+                "individual updates from the coordinator; choose one"
+            )
+        return self
 
 
 ARMS: tuple[str, ...] = ("centralized", "local", "federated")
@@ -230,6 +243,17 @@ class Scenario(Strict):
             )
         if privacy.client_dp.enabled and self.strategy.name == "scaffold":
             raise ValueError("privacy.client_dp cannot be combined with SCAFFOLD")
+        if privacy.homomorphic_encryption and self.smallest_round() < 2:
+            raise ValueError(
+                "privacy.homomorphic_encryption needs at least 2 organizations per round "
+                "(the decrypted sum of one organization is its update); raise "
+                "strategy.fraction or strategy.min_orgs"
+            )
+
+    def smallest_round(self) -> int:
+        """How many organizations every round selects (``select_orgs``' rule)."""
+        n, s = self.org_count(), self.strategy
+        return min(n, max(s.min_orgs, math.ceil(s.fraction * n)))
 
     def _logs_consistent(self) -> Scenario:
         if self.logs is None:

@@ -5,6 +5,7 @@ import pytest
 
 pytest.importorskip("nvflare")
 
+import numpy as np
 import yaml
 
 from fedsec.engines.nvflare.provision import (
@@ -71,3 +72,37 @@ def test_project_file_is_written_for_nvflare_provision(kits):
     names = [b["path"].rsplit(".", 1)[1] for b in project["builders"]]
     assert names.index("HardeningBuilder") < names.index("SignatureBuilder")
     assert {p["name"] for p in project["participants"]} >= {"localhost", "org1", "org2"}
+
+
+def test_he_provisioning_gives_sites_the_key_and_the_coordinator_none(tmp_path):
+    from fedsec.engines.nvflare.hekeys import coordinator_context, load_kit_context
+    from fedsec.learning import he
+
+    spec = FederationSpec(
+        project="encrypted",
+        coordinator="localhost",
+        sites=[Identity(name="org1", org="org1"), Identity(name="org2", org="org2")],
+        admins=[Admin(name="admin@consortium.org", org="consortium")],
+        homomorphic_encryption=True,
+    )
+    kits = provision(spec, tmp_path)
+    assert {
+        b["path"].rsplit(".", 1)[1]
+        for b in yaml.safe_load((tmp_path / "project.yml").read_text())["builders"]
+    } >= {"HEBuilder", "SignatureBuilder"}
+    server_startup = kits / "localhost" / "startup"
+    assert not (server_startup / he.CLIENT_CONTEXT).exists()
+    blind = coordinator_context(server_startup)
+    keys = [
+        he.load_context(load_kit_context(kits / s / "startup", he.CLIENT_CONTEXT), True, s)
+        for s in ("org1", "org2")
+    ]
+    sum_ = he.add(blind, [he.encrypt(k, np.ones(3)) for k in keys], "sum")
+    assert np.allclose(he.decrypt(keys[1], sum_, 3, "sum"), 2.0)
+    tampered = server_startup / he.SERVER_CONTEXT
+    tampered.write_bytes(tampered.read_bytes() + b"\0")
+    with pytest.raises(he.HeError, match="not as provisioning signed it"):
+        coordinator_context(server_startup)
+    plain = provision(spec.model_copy(update={"homomorphic_encryption": False}), tmp_path / "p")
+    with pytest.raises(he.HeError, match="provisioned without --he"):
+        load_kit_context(plain / "org1" / "startup", he.CLIENT_CONTEXT)

@@ -21,8 +21,10 @@ from nvflare.apis.signal import Signal
 from pydantic import ValidationError
 
 from fedsec.engines.nvflare.coordinator import Coordinator, JobFailed, JobResult, Reply
+from fedsec.engines.nvflare.hekeys import coordinator_context
 from fedsec.engines.nvflare.plan import JobSpec, explain
 from fedsec.engines.nvflare.results import RESULT_DIR, write_result
+from fedsec.learning.he import HeError
 
 
 class FlareTransport:
@@ -63,12 +65,20 @@ class FedsecController(Controller):
         self.job = job
         self.spec: JobSpec | None = None
         self.refusal = ""
+        self.he_context = None
 
     def start_controller(self, fl_ctx: FLContext) -> None:
         try:
             self.spec = JobSpec.model_validate(self.job)
         except ValidationError as error:
             self.refusal = f"fedsec job refused by the coordinator: {explain(error)}"
+            return
+        if self.spec.privacy.homomorphic_encryption:
+            startup = fl_ctx.get_engine().get_workspace().get_startup_kit_dir()
+            try:
+                self.he_context = coordinator_context(Path(startup))
+            except HeError as error:
+                self.spec, self.refusal = None, f"fedsec job refused by the coordinator: {error}"
 
     def control_flow(self, abort_signal: Signal, fl_ctx: FLContext) -> None:
         sites = [c.name for c in fl_ctx.get_engine().get_clients()]
@@ -77,7 +87,8 @@ class FedsecController(Controller):
             self.system_panic(self.refusal, fl_ctx)
             return
         transport = FlareTransport(self, fl_ctx, abort_signal)
-        result = Coordinator(self.spec, transport, sites, lambda m: self.log_info(fl_ctx, m)).run()
+        log = lambda m: self.log_info(fl_ctx, m)  # noqa: E731
+        result = Coordinator(self.spec, transport, sites, log, self.he_context).run()
         self._save(result, fl_ctx)
         if result.error:
             self.system_panic(f"fedsec job failed: {result.error}", fl_ctx)

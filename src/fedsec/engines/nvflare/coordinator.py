@@ -1,12 +1,13 @@
 """The coordinator's side of a deployed job, independent of NVFlare.
 
 Rounds of: select sites (``select_orgs``) → each runs ``local_update`` → aggregate with
-``weighted_average`` (or the protected sum, in clear or through the secure-aggregation phases
-``SecAggServer`` drives) → ``server_step``: the functions the in-process engine calls. Before the
-first round, a statistics task gathers the summaries federated preprocessing is fitted from;
-after the last, each site evaluates the final model on its own held-out rows. A site that does
-not answer in time (or fails) is dropped for the rest of the job and named in the result; the
-job goes on while at least ``min_sites`` sites remain.
+``weighted_average`` (or the protected sum: in clear, through the secure-aggregation phases
+``SecAggServer`` drives, or added as CKKS ciphertexts and decrypted by the sites) →
+``server_step``: the functions the in-process engine calls. Before the first round, a statistics
+task gathers the summaries federated preprocessing is fitted from; after the last, each site
+evaluates the final model on its own held-out rows. A site that does not answer in time (or
+fails) is dropped for the rest of the job and named in the result; the job goes on while at
+least ``min_sites`` sites remain.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ import numpy as np
 from fedsec import seeding
 from fedsec.data.taxonomy import family_order
 from fedsec.engines.inprocess import select_orgs
-from fedsec.engines.nvflare import secure
+from fedsec.engines.nvflare import encrypted, secure
 from fedsec.engines.nvflare.plan import JobSpec, ModelSetup
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
 from fedsec.features.preprocess import FeatureStats, fit_preprocessor, merge_stats
-from fedsec.learning import recipe
+from fedsec.learning import he, recipe
 from fedsec.learning.aggregate import ServerOptimizer, ServerState, server_step, weighted_average
 from fedsec.learning.local import Update
 from fedsec.learning.params import Params, get_params
@@ -81,8 +82,10 @@ class Coordinator:
         transport: Transport,
         sites: list[str],
         log: Callable[[str], None] = lambda _: None,
+        he_context: Any = None,
     ) -> None:
         self.spec = spec
+        self.he_context = he_context  # the server context: adds ciphertexts, never decrypts
         self.transport = transport
         order = [s for s in spec.deployment.site_order if s in sites]
         self.alive = order + sorted(set(sites) - set(order))
@@ -101,7 +104,7 @@ class Coordinator:
             evaluated = time.perf_counter()
             self.evaluate(params, setup, weights)
             self.result.timing["evaluate_s"] = round(time.perf_counter() - evaluated, 3)
-        except (JobFailed, secure.SecAggError) as error:
+        except (JobFailed, secure.SecAggError, he.HeError) as error:
             self.result.error = str(error)
             self.log(f"job failed: {error}")
         self.result.timing["total_s"] = round(time.perf_counter() - started, 3)
@@ -242,6 +245,12 @@ class Coordinator:
         if protection is not None and protection["secure_aggregation"]:
             length = len(self.flat(params))
             total, used = secure.secure_total(self, round_, replies, plan, length, log)
+            log.contributed = used
+            log.loss = _mean([float(replies[s]["loss"]) for s in used])
+            return average_from_total(params, total)
+        if protection is not None and protection["homomorphic_encryption"]:
+            length = len(self.flat(params)) + 1
+            total, used = encrypted.encrypted_total(self, round_, replies, length, log)
             log.contributed = used
             log.loss = _mean([float(replies[s]["loss"]) for s in used])
             return average_from_total(params, total)

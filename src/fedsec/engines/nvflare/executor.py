@@ -8,6 +8,7 @@ whose arguments can run any command).
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from nvflare.apis.executor import Executor
@@ -16,16 +17,18 @@ from nvflare.apis.fl_context import FLContext
 from nvflare.apis.shareable import Shareable, make_reply
 from nvflare.apis.signal import Signal
 
+from fedsec.engines.nvflare.hekeys import load_kit_context
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import SITE_CONFIG, load_site_config
 from fedsec.errors import FedsecError
+from fedsec.learning.he import CLIENT_CONTEXT, HeError
 from fedsec.learning.secagg import SecAggError
 from fedsec.learning.secagg.encoding import EncodingOverflowError
 
 EXECUTOR_PATH = "fedsec.engines.nvflare.executor.FedsecExecutor"
-REFUSALS = (PlanRefused, FedsecError, SecAggError, EncodingOverflowError)
+REFUSALS = (PlanRefused, FedsecError, SecAggError, EncodingOverflowError, HeError)
 
 
 class FedsecExecutor(Executor):
@@ -56,9 +59,11 @@ class FedsecExecutor(Executor):
             path = Path(workspace.get_site_config_dir()) / SITE_CONFIG
             config = load_site_config(path)
             name = fl_ctx.get_identity_name()
-            keys = KitIdentity.from_startup(Path(workspace.get_startup_kit_dir()), name)
+            startup = Path(workspace.get_startup_kit_dir())
+            keys = KitIdentity.from_startup(startup, name)
             job = str(fl_ctx.get_job_id())
-            self._site = Site(config, path.parent, identity=name, keys=keys, job=job)
+            he_key = partial(load_kit_context, startup, CLIENT_CONTEXT)
+            self._site = Site(config, path.parent, name, keys, job, he_key)
         return self._site
 
 

@@ -40,9 +40,11 @@ class Message(BaseModel):
 
 
 class ProtectionSettings(Message):
-    """How a site protects its update: secure aggregation and/or organization-level DP."""
+    """How a site protects its update: secure aggregation or homomorphic encryption, and/or
+    organization-level DP."""
 
     secure_aggregation: bool = False
+    homomorphic_encryption: bool = False
     threshold: int | None = Field(default=None, ge=1, le=MAX_SITES)
     weight_unit: float = Field(default=1000.0, gt=0)
     client_noise_multiplier: float = Field(default=0.0, ge=0)
@@ -52,6 +54,7 @@ class ProtectionSettings(Message):
     def to_plan(self) -> ProtectionPlan:
         return ProtectionPlan(
             secure_aggregation=self.secure_aggregation,
+            homomorphic_encryption=self.homomorphic_encryption,
             threshold=self.threshold,
             weight_unit=self.weight_unit,
             client_noise_multiplier=self.client_noise_multiplier,
@@ -80,6 +83,13 @@ class SitePlan(Message):
         if self.class_weights is not None and not all(0 < w <= 1e3 for w in self.class_weights):
             raise ValueError("class_weights must lie in (0, 1000]")
         p = self.protection
+        if p is not None and p.secure_aggregation and p.homomorphic_encryption:
+            raise ValueError("protection: secure_aggregation and homomorphic_encryption exclude")
+        if p is not None and p.homomorphic_encryption and self.sampled < 2:
+            raise ValueError(
+                "protection.homomorphic_encryption with 1 selected organization: the decrypted "
+                "sum would be that organization's update"
+            )
         if p is not None and p.secure_aggregation:
             least = default_threshold(self.sampled)
             if p.threshold is not None and p.threshold < least:
@@ -240,6 +250,7 @@ class JobSpec(Message):
             return None
         return ProtectionSettings(
             secure_aggregation=plan.secure_aggregation,
+            homomorphic_encryption=plan.homomorphic_encryption,
             threshold=plan.threshold,
             weight_unit=plan.weight_unit,
             client_noise_multiplier=plan.client_noise_multiplier,

@@ -80,6 +80,7 @@ def prepare(
     sites: list[str],
     configs: dict[str, SiteConfig] | None = None,
     project: str = "fedsec_poc",
+    homomorphic_encryption: bool = False,
 ) -> Poc:
     """Provision a hardened loopback federation (one org per site) under ``directory``."""
     from fedsec.engines.nvflare.provision import Admin, FederationSpec, Identity, provision
@@ -102,6 +103,7 @@ def prepare(
         sites=[Identity(name=s, org=org_of(s)) for s in sites],
         admins=[Admin(name=ADMIN, org="consortium")],
         job_storage=str(directory / "coordinator-store"),
+        homomorphic_encryption=homomorphic_encryption,
     )
     kits = provision(spec, directory)
     poc = Poc(

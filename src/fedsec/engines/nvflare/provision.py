@@ -75,6 +75,9 @@ class FederationSpec(BaseModel):
     sites: list[Identity] = Field(min_length=1)
     admins: list[Admin] = Field(min_length=1)
     job_storage: str | None = Field(default=None, description="coordinator's job store folder")
+    homomorphic_encryption: bool = Field(
+        default=False, description="CKKS contexts in the kits (NVFlare's HEBuilder)"
+    )
 
     @model_validator(mode="after")
     def _distinct(self) -> FederationSpec:
@@ -114,8 +117,10 @@ def project_config(spec: FederationSpec) -> dict:
             "path": "fedsec.engines.nvflare.provision.HardeningBuilder",
             "args": {"job_storage": spec.job_storage},
         },
-        {"path": "nvflare.lighter.impl.signature.SignatureBuilder"},
     ]
+    if spec.homomorphic_encryption:  # before signing, so the contexts are signed too
+        builders.append({"path": "nvflare.lighter.impl.he.HEBuilder"})
+    builders.append({"path": "nvflare.lighter.impl.signature.SignatureBuilder"})
     return {
         "api_version": 3,
         "name": spec.project,

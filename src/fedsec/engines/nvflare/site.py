@@ -2,7 +2,8 @@
 
 A :class:`Site` answers the coordinator's tasks from its own configuration and data: summaries
 for federated preprocessing, local updates (``local_update``, the in-process engine's function),
-the secure-aggregation client phases (``SecAggClient``), and an evaluation of the final model.
+the secure-aggregation client phases (``SecAggClient``) or the decryption of an encrypted sum
+(homomorphic encryption), and an evaluation of the final model.
 Every message is validated first; a :class:`~fedsec.engines.nvflare.plan.PlanRefused` carries
 the reason back to the coordinator.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused, SitePlan, parse
 from fedsec.engines.nvflare.site_config import SiteConfig, load_site_data
 from fedsec.features.preprocess import Preprocessor, local_stats
-from fedsec.learning import recipe
+from fedsec.learning import he, recipe
 from fedsec.learning.local import local_update
 from fedsec.learning.params import Params
 from fedsec.learning.protect import payload
@@ -43,6 +45,7 @@ TASKS = {
     "fedsec_secagg_share": "train",
     "fedsec_secagg_mask": "train",
     "fedsec_secagg_reveal": "train",
+    "fedsec_he_decrypt": "train",
     "fedsec_evaluate": "evaluate",
 }
 
@@ -68,9 +71,19 @@ class Pending:
     participants: list[str] | None = None
 
 
+@dataclass
+class Encrypted:
+    """One round's encrypted update, awaiting the sum this site is asked to decrypt."""
+
+    round: int
+    digest: str
+    length: int
+
+
 class Site:
     """``keys`` (the kit's identity) endorses this site's secure-aggregation keys and checks its
-    peers'; ``job`` binds those endorsements to one job."""
+    peers'; ``job`` binds those endorsements to one job. ``he_key`` loads the kit's CKKS
+    context (with its secret key) when a job asks for homomorphic encryption."""
 
     def __init__(
         self,
@@ -79,6 +92,7 @@ class Site:
         identity: str | None = None,
         keys: KitIdentity | None = None,
         job: str = "",
+        he_key: Callable[[], bytes] | None = None,
     ) -> None:
         if identity is not None and identity != config.name:
             raise PlanRefused(
@@ -94,6 +108,8 @@ class Site:
         self._data: dict[str, OrgData] = {}
         self._prepared: dict[str, Prepared] = {}
         self._pending: dict[int, Pending] = {}
+        self._he_key, self._he_context = he_key, None
+        self._encrypted: Encrypted | None = None
         seeding.deterministic_torch(threads=config.threads)
 
     def handle(self, task: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -182,6 +198,10 @@ class Site:
         vector, _ = payload(
             params, update, protection.to_plan(), plan.sampled, self.name, plan.round
         )
+        if protection.homomorphic_encryption:
+            chunks = he.encrypt(self.he_context(), vector)
+            self._encrypted = Encrypted(plan.round, he.digest(chunks), len(vector))
+            return reply | {"encrypted": chunks}
         if not protection.secure_aggregation:
             return reply | {"payload": vector}
         client = SecAggClient(self.name, plan.round, plan.threshold())
@@ -269,6 +289,36 @@ class Site:
         reveals = state.client.reveal(survivors, dropped)
         self._pending.clear()
         return {"reveals": [wire.reveal_to_wire(r) for r in reveals]}
+
+    def he_context(self) -> Any:
+        """The kit's CKKS context with its secret key (refused when the kit has none)."""
+        if self._he_context is None:
+            if self._he_key is None:
+                raise PlanRefused(
+                    f"site {self.name} has no homomorphic-encryption key: its kit was "
+                    "provisioned without --he"
+                )
+            self._he_context = he.load_context(self._he_key(), True, f"site {self.name} HE key")
+        return self._he_context
+
+    def he_decrypt(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Decrypt the round's encrypted sum, once, if this site contributed to it."""
+        pending, round_ = self._encrypted, data.get("round")
+        if pending is None or pending.round != round_:
+            raise PlanRefused(f"decryption refused: no encrypted update of round {round_!r} here")
+        contributors = wire.names_from_wire(data.get("contributors"), "contributors")
+        if self.name not in contributors or len(set(contributors)) < 2:
+            raise PlanRefused(
+                "decryption refused: the sum must hold this site's update and at least one other"
+            )
+        chunks = data.get("ciphertext")
+        if not isinstance(chunks, list) or not all(isinstance(c, bytes) for c in chunks):
+            raise PlanRefused("decryption refused: expected a list of ciphertexts")
+        if he.digest(chunks) == pending.digest:
+            raise PlanRefused("decryption refused: that is this site's own update, not a sum")
+        self._encrypted = None  # one decryption per round
+        total = he.decrypt(self.he_context(), chunks, pending.length, "encrypted sum")
+        return {"total": total}
 
     def evaluate(self, data: dict[str, Any]) -> dict[str, Any]:
         plan = self.plan(data.get("plan"))

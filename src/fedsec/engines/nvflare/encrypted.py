@@ -1,0 +1,82 @@
+"""Homomorphic encryption over a deployment: add ciphertexts, have the contributors decrypt.
+
+Each site's training reply carries its payload encrypted under the consortium's CKKS key (its
+startup kit's ``client_context.tenseal``). The coordinator holds only NVFlare's server context
+(``server_context.tenseal``: no secret, no public key), adds the ciphertexts, and asks every
+contributor to decrypt the sum. It keeps the answer a strict majority agrees on and drops a site
+whose answer differs (one lying site cannot skew the model).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fedsec.engines.nvflare.wire import vector_from_wire
+from fedsec.learning import he
+
+if TYPE_CHECKING:
+    from fedsec.engines.nvflare.coordinator import Coordinator, RoundLog
+
+#: Decryptions of one sum agree to CKKS noise (about 1e-9); this is far above it.
+AGREEMENT = 1e-6
+
+
+def encrypted_total(
+    coordinator: Coordinator,
+    round_: int,
+    replies: dict[str, dict[str, Any]],
+    length: int,
+    log: RoundLog,
+) -> tuple[np.ndarray, list[str]]:
+    """The decrypted sum of the contributing sites' payloads, and who contributed."""
+    context = coordinator.he_context
+    if context is None:
+        raise he.HeError("the coordinator has no HE context (provision the federation with --he)")
+    ciphertexts = {}
+    for site, reply in replies.items():
+        chunks = reply.get("encrypted")
+        if not isinstance(chunks, list) or not all(isinstance(c, bytes) for c in chunks):
+            coordinator.drop(site, "malformed encrypted update", log)
+            continue
+        ciphertexts[site] = chunks
+    contributors = sorted(ciphertexts)
+    if len(contributors) < 2:
+        raise he.HeError(
+            f"round {round_}: {len(contributors)} encrypted update(s); a sum needs at least 2"
+        )
+    total = he.add(context, [ciphertexts[s] for s in contributors], f"round {round_}")
+    answers = coordinator.ask(
+        "fedsec_he_decrypt",
+        {"round": round_, "ciphertext": total, "contributors": contributors},
+        contributors,
+        coordinator.timeout,
+        log,
+    )
+    return agreed_sum(coordinator, answers, length, log), contributors
+
+
+def agreed_sum(
+    coordinator: Coordinator, answers: dict[str, dict[str, Any]], length: int, log: RoundLog
+) -> np.ndarray:
+    """The decryption a strict majority of sites agrees on; those that disagree are dropped."""
+    vectors = {}
+    for site, answer in sorted(answers.items()):
+        try:
+            vectors[site] = vector_from_wire(answer.get("total"), length, np.float64, site)
+        except ValueError as error:
+            coordinator.drop(site, f"malformed decryption: {error}", log)
+    for vector in vectors.values():
+        agreeing = [s for s, v in vectors.items() if _agree(v, vector)]
+        if 2 * len(agreeing) > len(vectors):
+            for other in sorted(set(vectors) - set(agreeing)):
+                coordinator.drop(other, "its decryption of the encrypted sum disagrees", log)
+            return vector
+    raise he.HeError(
+        f"the sites' decryptions of the encrypted sum do not agree ({len(vectors)} answered)"
+    )
+
+
+def _agree(a: np.ndarray, b: np.ndarray) -> bool:
+    return float(np.abs(a - b).max(initial=0)) <= AGREEMENT * (1 + float(np.abs(b).max(initial=0)))
