@@ -1,6 +1,7 @@
 """Per-round time of the NVFlare deployment against the in-process engine, same scenario and seed.
 
-    python bench/bench_deployment.py [--orgs 5] [--rounds 20] [--flows 60000] [--secure-aggregation]
+    python bench/bench_deployment.py [--orgs 5] [--rounds 20] [--flows 60000]
+        [--secure-aggregation | --he]
 
 Simulates the built-in consortium (each organization's files in its own folder), trains the
 federated arm in process, then starts a hardened loopback federation (one NVFlare site process
@@ -39,6 +40,7 @@ def scenario_for(root: Path, args: argparse.Namespace) -> Scenario:
     raw["data"]["sources"] = raw["data"]["sources"][: args.orgs]
     raw["rounds"] = args.rounds
     raw.setdefault("privacy", {})["secure_aggregation"] = args.secure_aggregation
+    raw["privacy"]["homomorphic_encryption"] = args.he
     return Scenario.model_validate(raw)
 
 
@@ -54,7 +56,9 @@ def main() -> int:
     parser.add_argument("--orgs", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--flows", type=int, default=60000)
-    parser.add_argument("--secure-aggregation", action="store_true")
+    protection = parser.add_mutually_exclusive_group()
+    protection.add_argument("--secure-aggregation", action="store_true")
+    protection.add_argument("--he", action="store_true", help="homomorphic encryption (CKKS)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -67,7 +71,7 @@ def main() -> int:
         local_total = time.perf_counter() - started
         configs = {n: config_from_scenario(scenario, n, root / "data") for n in names}
         started = time.perf_counter()
-        fed = poc.start(poc.prepare(root / "poc", names, configs))
+        fed = poc.start(poc.prepare(root / "poc", names, configs, homomorphic_encryption=args.he))
         start_s = time.perf_counter() - started
         try:
             spec = JobSpec.from_scenario(
@@ -83,7 +87,13 @@ def main() -> int:
         return 1
     deployed = [h.seconds for h in result.history]
     ratio = statistics.median(deployed) / statistics.median(arm.round_seconds)
-    mode = "secure aggregation" if args.secure_aggregation else "clear updates"
+    mode = (
+        "secure aggregation"
+        if args.secure_aggregation
+        else "homomorphic encryption"
+        if args.he
+        else "clear updates"
+    )
     print(f"{len(names)} organizations, {args.rounds} rounds, {args.flows} flows, {mode}")
     print("| engine | rounds | median round s | mean round s | training s |")
     print("|---|---|---|---|---|")

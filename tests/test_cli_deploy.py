@@ -36,6 +36,27 @@ def test_provision_writes_hardened_kits(tmp_path):
     assert "root CA's private key" in result.output
 
 
+def test_provision_with_he_puts_the_secret_key_only_in_site_kits(tmp_path):
+    pytest.importorskip("nvflare")
+    result = runner.invoke(
+        app,
+        [
+            "federation", "provision", "--project", "p", "--coordinator", "hub",
+            "--site", "plant", "--site", "cloud", "--admin", "ops@example.org",
+            "--out", str(tmp_path), "--he",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    kits = tmp_path / "kits" / "p" / "prod_00"
+    assert (kits / "hub" / "startup" / "server_context.tenseal").is_file()
+    assert not (kits / "hub" / "startup" / "client_context.tenseal").exists()
+    for site in ("plant", "cloud"):
+        assert (kits / site / "startup" / "client_context.tenseal").is_file()
+    signed = json.loads((kits / "hub" / "startup" / "signature.json").read_text())
+    assert "server_context.tenseal" in signed
+    assert "CKKS secret key" in result.output
+
+
 def test_provision_refuses_clashing_names(tmp_path):
     pytest.importorskip("nvflare")
     result = runner.invoke(

@@ -47,6 +47,25 @@ def test_secure_aggregation_changes_the_model_by_fixed_point_rounding_only(data_
     assert abs(f1[0] - f1[1]) < 0.05
 
 
+def test_homomorphic_encryption_changes_the_model_by_ckks_noise_only(data_dir, federation):
+    plain = _run(data_dir, federation)
+    encrypted = _run(data_dir, federation, "privacy.homomorphic_encryption=true")
+    models = [e.arms["federated"].models["org1"].params for e in (plain, encrypted)]
+    assert 0 < max_abs_diff(*models) < 1e-2  # 8 rounds of ~1e-9 CKKS noise, amplified by SGD
+    assert encrypted.timing["homomorphic_encryption_round_s"] > 0
+    privacy = encrypted.metrics["privacy"]
+    assert (
+        privacy["homomorphic_encryption"]["enabled"]
+        and "CKKS" in privacy["homomorphic_encryption"]["scheme"]
+    )
+    assert any(
+        "cannot" in line or "not decrypt" in line for line in privacy["coordinator_observes"]
+    )
+    assert any(line.startswith("- Homomorphic encryption: on") for line in privacy_lines(privacy))
+    f1 = [e.metrics["arms"]["federated"]["overall"]["macro_f1"] for e in (plain, encrypted)]
+    assert abs(f1[0] - f1[1]) < 0.05
+
+
 def test_dp_sgd_spends_no_more_than_the_target_epsilon(data_dir, federation):
     private = _run(data_dir, federation, "privacy.sample_dp.epsilon=3")
     spent = private.metrics["privacy"]["sample_dp"]["per_arm"]["federated"]
