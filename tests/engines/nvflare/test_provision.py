@@ -18,15 +18,19 @@ from fedsec.engines.nvflare.provision import (
 )
 
 
-@pytest.fixture(scope="module")
-def kits(tmp_path_factory):
-    spec = FederationSpec(
-        project="hardened",
+def two_sites(project: str, **options) -> FederationSpec:
+    return FederationSpec(
+        project=project,
         coordinator="localhost",
         sites=[Identity(name="org1", org="org1"), Identity(name="org2", org="org2")],
         admins=[Admin(name="admin@consortium.org", org="consortium")],
-        job_storage=str(tmp_path_factory.mktemp("store")),
+        **options,
     )
+
+
+@pytest.fixture(scope="module")
+def kits(tmp_path_factory):
+    spec = two_sites("hardened", job_storage=str(tmp_path_factory.mktemp("store")))
     return provision(spec, tmp_path_factory.mktemp("federation"))
 
 
@@ -78,13 +82,7 @@ def test_he_provisioning_gives_sites_the_key_and_the_coordinator_none(tmp_path):
     from fedsec.engines.nvflare.hekeys import coordinator_context, load_kit_context
     from fedsec.learning import he
 
-    spec = FederationSpec(
-        project="encrypted",
-        coordinator="localhost",
-        sites=[Identity(name="org1", org="org1"), Identity(name="org2", org="org2")],
-        admins=[Admin(name="admin@consortium.org", org="consortium")],
-        homomorphic_encryption=True,
-    )
+    spec = two_sites("encrypted", homomorphic_encryption=True)
     kits = provision(spec, tmp_path)
     assert {
         b["path"].rsplit(".", 1)[1]
