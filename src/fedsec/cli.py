@@ -48,6 +48,32 @@ def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def run_arms(arms: list[str], rounds: int, run: Callable[[Callable[[str], None]], Any]) -> Any:
+    """``run(tick)`` with one progress bar per arm, ``tick(arm)`` once per round."""
+    with progress_bar() as bar:
+        tasks = {arm: bar.add_task(arm, total=rounds) for arm in arms}
+        return run(lambda arm: bar.advance(tasks[arm]))
+
+
+def show_arms(
+    title: str, metrics: dict, columns: dict[str, str], labels: dict[str, str], lines: list[str]
+) -> None:
+    """One row per arm of ``metrics``: ``columns`` maps each header to an overall metric."""
+    from fedsec.evaluation.report import fmt
+
+    grid = Table("arm", *columns, title=title)
+    for arm, result in metrics["arms"].items():
+        overall = result["overall"]
+        grid.add_row(labels.get(arm, arm), *(fmt(overall.get(k)) for k in columns.values()))
+    console.print(grid)
+    for line in lines:
+        console.print(line, highlight=False)
+
+
+def title_of(metrics: dict, timing: dict) -> str:
+    return f"{metrics['scenario']} (seed {metrics['seed']}, {timing.get('wall_s', 0):.1f} s)"
+
+
 def progress_bar() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
@@ -103,9 +129,9 @@ def simulate(
     if config.task == "anomaly":
         simulate_anomaly(config, data_dir, target)
         return
-    with progress_bar() as bar:
-        tasks = {arm: bar.add_task(arm, total=config.rounds) for arm in config.evaluation.arms}
-        experiment = run_experiment(config, data_dir, lambda arm: bar.advance(tasks[arm]))
+    experiment = run_arms(
+        config.evaluation.arms, config.rounds, lambda tick: run_experiment(config, data_dir, tick)
+    )
     write_run(experiment, target)
     show_summary(experiment.metrics, experiment.timing)
     console.print(f"run directory: [bold]{target}[/]")
@@ -115,22 +141,17 @@ def simulate_logs(config: Any, target: Path, data_dir: Path | None) -> None:
     """The logs task: DeepLog and the count baseline in the three arms (see docs/logs.md)."""
     from fedsec.evaluation.logs import run_logs_experiment
     from fedsec.evaluation.logs_report import ARM_LABELS, verdict, write_logs_run
-    from fedsec.evaluation.report import fmt
 
-    with progress_bar() as bar:
-        tasks = {arm: bar.add_task(arm, total=config.rounds) for arm in config.evaluation.arms}
-        experiment = run_logs_experiment(config, data_dir, lambda arm: bar.advance(tasks[arm]))
+    experiment = run_arms(
+        config.evaluation.arms,
+        config.rounds,
+        lambda tick: run_logs_experiment(config, data_dir, tick),
+    )
     write_logs_run(experiment, target)
-    metrics, wall = experiment.metrics, experiment.timing.get("wall_s", 0)
-    grid = Table("arm", "F1", "precision", "recall", "FPR", title=f"{config.name} ({wall:.1f} s)")
-    for arm, result in metrics["arms"].items():
-        o = result["overall"]
-        grid.add_row(
-            ARM_LABELS.get(arm, arm), *(fmt(o[k]) for k in ("f1", "precision", "recall", "fpr"))
-        )
-    console.print(grid)
-    for line in verdict(metrics):
-        console.print(line, highlight=False)
+    metrics = experiment.metrics
+    columns = {"F1": "f1", "precision": "precision", "recall": "recall", "FPR": "fpr"}
+    title = title_of(metrics, experiment.timing)
+    show_arms(title, metrics, columns, ARM_LABELS, verdict(metrics))
     console.print(f"run directory: [bold]{target}[/]")
 
 
@@ -139,62 +160,36 @@ def simulate_anomaly(config: Any, data_dir: Path | None, target: Path) -> None:
     from fedsec.evaluation.anomaly import run_anomaly_experiment
     from fedsec.evaluation.anomaly_arms import arm_names
     from fedsec.evaluation.anomaly_report import verdict
-    from fedsec.evaluation.report import fmt
     from fedsec.evaluation.rundir import write_anomaly_run
 
-    with progress_bar() as bar:
-        tasks = {arm: bar.add_task(arm, total=config.rounds) for arm in arm_names(config)}
-        experiment = run_anomaly_experiment(config, data_dir, lambda arm: bar.advance(tasks[arm]))
-    write_anomaly_run(experiment, target)
-    metrics, timing = experiment.metrics, experiment.timing
-    grid = Table(
-        "arm",
-        "ROC-AUC",
-        "mean org ROC-AUC",
-        "PR-AUC",
-        "detection",
-        "own benign FPR",
-        title=f"{metrics['scenario']} (seed {metrics['seed']}, {timing.get('wall_s', 0):.1f} s)",
+    experiment = run_arms(
+        arm_names(config),
+        config.rounds,
+        lambda tick: run_anomaly_experiment(config, data_dir, tick),
     )
-    for arm, result in metrics["arms"].items():
-        o = result["overall"]
-        grid.add_row(
-            arm,
-            fmt(o.get("roc_auc")),
-            fmt(o.get("mean_org_roc_auc")),
-            fmt(o.get("pr_auc")),
-            fmt(o.get("detection_rate")),
-            fmt(o.get("own_benign_fpr")),
-        )
-    console.print(grid)
-    for line in verdict(metrics):
-        console.print(line, highlight=False)
+    write_anomaly_run(experiment, target)
+    metrics = experiment.metrics
+    columns = {
+        "ROC-AUC": "roc_auc",
+        "mean org ROC-AUC": "mean_org_roc_auc",
+        "PR-AUC": "pr_auc",
+        "detection": "detection_rate",
+        "own benign FPR": "own_benign_fpr",
+    }
+    show_arms(title_of(metrics, experiment.timing), metrics, columns, {}, verdict(metrics))
     console.print(f"run directory: [bold]{target}[/]")
 
 
 def show_summary(metrics: dict, timing: dict) -> None:
-    from fedsec.evaluation.report import ARM_LABELS, fmt, verdict
+    from fedsec.evaluation.report import ARM_LABELS, verdict
 
-    grid = Table(
-        "arm",
-        "macro-F1",
-        "benign FPR",
-        "unseen-family recall",
-        "unseen, right family",
-        title=f"{metrics['scenario']} (seed {metrics['seed']}, {timing.get('wall_s', 0):.1f} s)",
-    )
-    for arm, result in metrics["arms"].items():
-        o = result["overall"]
-        grid.add_row(
-            ARM_LABELS.get(arm, arm),
-            fmt(o.get("macro_f1")),
-            fmt(o.get("benign_fpr")),
-            fmt(o.get("unseen_family_recall")),
-            fmt(o.get("unseen_family_correct")),
-        )
-    console.print(grid)
-    for line in verdict(metrics):
-        console.print(line, highlight=False)
+    columns = {
+        "macro-F1": "macro_f1",
+        "benign FPR": "benign_fpr",
+        "unseen-family recall": "unseen_family_recall",
+        "unseen, right family": "unseen_family_correct",
+    }
+    show_arms(title_of(metrics, timing), metrics, columns, ARM_LABELS, verdict(metrics))
 
 
 @app.command()
