@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from fedsec.data.flows import FeatureFrame
 from fedsec.data.taxonomy import BENIGN
 from fedsec.engines.inprocess import Shard, run_federated
 from fedsec.evaluation.arms import (
+    TrainedArm,
     curve_rounds,
     dp_noise,
     dp_spent,
@@ -65,18 +66,12 @@ class OrgBenign:
     val: FeatureFrame
 
 
-@dataclass
-class AnomalyArm:
-    """An arm's detector per organization (one shared object for centralized and federated)."""
+@dataclass(kw_only=True)
+class AnomalyArm(TrainedArm[Detector]):
+    """A trained arm ``<setting>_<model>``."""
 
-    name: str
     setting: str
     model: str
-    models: dict[str, Detector]
-    curve: list[tuple[int, float]] = field(default_factory=list)
-    seconds: float = 0.0
-    privacy: dict = field(default_factory=dict)
-    protection_seconds: list[float] = field(default_factory=list)
 
     @property
     def shared(self) -> bool:
@@ -168,13 +163,13 @@ def train_federated(
     spent = {n: dp_spent(scenario, noise[n], len(x), done[n]) for n, x in xs.items()}
     return AnomalyArm(
         name,
-        "federated",
-        kind,
         shared,
         curve,
         time.perf_counter() - started,
-        spent,
-        [r.protection_seconds for r in result.history],
+        privacy=spent,
+        protection_seconds=[r.protection_seconds for r in result.history],
+        setting="federated",
+        model=kind,
     )
 
 
@@ -202,12 +197,12 @@ def train_centralized(
     steps = scenario.rounds * steps_per_round(scenario, len(pooled), len(orgs))
     return AnomalyArm(
         name,
-        "centralized",
-        kind,
         shared,
         _marks(scenario, losses),
         time.perf_counter() - started,
-        {"pooled": dp_spent(scenario, noise, len(pooled), steps)},
+        privacy={"pooled": dp_spent(scenario, noise, len(pooled), steps)},
+        setting="centralized",
+        model=kind,
     )
 
 
@@ -247,12 +242,12 @@ def train_local(scenario: Scenario, orgs: list[OrgBenign], kind: str, tick: Prog
     }
     return AnomalyArm(
         name,
-        "local",
-        kind,
         models,
         _marks(scenario, losses),
         time.perf_counter() - started,
-        spent,
+        privacy=spent,
+        setting="local",
+        model=kind,
     )
 
 
@@ -277,7 +272,11 @@ def train_iforest(scenario: Scenario, orgs: list[OrgBenign], setting: str) -> An
             [o.name for o in orgs], forest(pre, "centralized").fit_matrix(pooled)
         )
     return AnomalyArm(
-        f"{setting}_iforest", setting, "iforest", models, [], time.perf_counter() - started
+        f"{setting}_iforest",
+        models,
+        seconds=time.perf_counter() - started,
+        setting=setting,
+        model="iforest",
     )
 
 

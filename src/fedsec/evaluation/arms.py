@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Generic, TypeVar
 
 import numpy as np
 from sklearn.metrics import f1_score
@@ -47,17 +48,24 @@ class OrgFrames:
     y_val: np.ndarray
 
 
+M = TypeVar("M")
+
+
 @dataclass
-class ArmModels:
-    """An arm's model per organization (the same object for centralized and federated)."""
+class TrainedArm(Generic[M]):
+    """An arm's model per organization (one shared object for centralized and federated), its
+    learning curve, timings and the record-level DP each organization spent."""
 
     name: str
-    models: dict[str, FamilyClassifier]
+    models: dict[str, M]
     curve: list[tuple[int, float]] = field(default_factory=list)
     seconds: float = 0.0
     round_seconds: list[float] = field(default_factory=list)
     privacy: dict = field(default_factory=dict)
     protection_seconds: list[float] = field(default_factory=list)
+
+
+ArmModels = TrainedArm[FamilyClassifier]
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -20,7 +20,7 @@ from torch import nn
 
 from fedsec import seeding
 from fedsec.engines.inprocess import Shard, run_federated
-from fedsec.evaluation.arms import curve_rounds, plan, protection_plan
+from fedsec.evaluation.arms import TrainedArm, curve_rounds, plan, protection_plan
 from fedsec.features.vocabulary import RESERVED, known_tokens
 from fedsec.learning.aggregate import ServerOptimizer
 from fedsec.learning.local import local_update
@@ -72,15 +72,7 @@ class ArmData:
     orgs: list[OrgWindows]
 
 
-@dataclass
-class LogArm:
-    """An arm's detector per organization (one shared object for centralized and federated)."""
-
-    name: str
-    models: dict[str, DeepLogDetector]
-    curve: list[tuple[int, float]] = field(default_factory=list)
-    seconds: float = 0.0
-    round_seconds: list[float] = field(default_factory=list)
+LogArm = TrainedArm[DeepLogDetector]
 
 
 def model_spec(scenario: Scenario, index: np.ndarray) -> DeepLogSpec:
@@ -235,6 +227,7 @@ def train_federated(scenario: Scenario, federation: LogFederation, tick: Progres
         curve,
         time.perf_counter() - started,
         [r.seconds for r in result.history],
+        protection_seconds=[r.protection_seconds for r in result.history],
     )
 
 
