@@ -65,3 +65,14 @@ def test_same_seed_gives_identical_metrics(data_dir):
     first = run_logs_experiment(load_scenario("hdfs-5org", tiny), data_dir).metrics
     second = run_logs_experiment(load_scenario("hdfs-5org", tiny), data_dir).metrics
     assert first == second
+
+
+def test_a_protected_logs_run_reports_its_privacy_and_protection_time(data_dir):
+    tiny = [*SLICE, *TINY_MODEL, "rounds=2", "training.local_steps=3"]
+    tiny += ["logs.sources.0.max_sessions=1000", "logs.sources.1.max_sessions=1000"]
+    tiny += ['evaluation.arms=["federated"]', "privacy.secure_aggregation=true"]
+    run = run_logs_experiment(load_scenario("hdfs-5org", tiny), data_dir)
+    privacy = run.metrics["privacy"]
+    assert privacy["secure_aggregation"]["enabled"] and privacy["secure_aggregation"]["threshold"]
+    assert any("token ids" in line for line in privacy["coordinator_observes"])
+    assert run.timing["secure_aggregation_round_s"] > 0

@@ -270,7 +270,7 @@ def run_anomaly_experiment(
         plot_data[name] = plot_sample(pooled, scenario.seed, name)
     metrics = _metrics(scenario, federation, results)
     deep = {name: arm for name, arm in arms.items() if arm.model != "iforest"}
-    metrics["privacy"] = privacy_section(scenario, deep, {}, len(federation.orgs))
+    metrics["privacy"] = privacy_section(scenario, deep)
     timing = {
         "wall_s": round(time.perf_counter() - started, 3),
         "load_s": round(loaded - started, 3),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fedsec.evaluation.report import data_table, fmt, privacy_lines, table
+from fedsec.evaluation.report import closing_parts, data_table, fmt, table
 
 MODEL_LABELS = {"ae": "autoencoder", "svdd": "Deep SVDD", "iforest": "IsolationForest"}
 
@@ -155,7 +155,6 @@ def verdict(metrics: dict) -> list[str]:
 
 
 def render(metrics: dict, timing: dict, config_text: str) -> str:
-    notes = metrics["federation"].get("notes") or []
     zero = metrics["zero_day"]
     parts = [
         f"# fedsec anomaly run: {metrics['scenario']}",
@@ -214,9 +213,4 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
             "",
         ]
     parts += ["## Data held by each organization", "", data_table(metrics), ""]
-    if "privacy" in metrics:
-        parts += ["## Privacy", "", *privacy_lines(metrics["privacy"]), ""]
-    if notes:
-        parts += ["## Notes on the data", "", *[f"- {n}" for n in notes], ""]
-    parts += ["## Resolved configuration", "", "```toml", config_text.rstrip(), "```", ""]
-    return "\n".join(parts)
+    return "\n".join(parts + closing_parts(metrics, config_text))

@@ -21,7 +21,6 @@ import numpy as np
 from fedsec import seeding
 from fedsec.data.flows import concat_tables
 from fedsec.data.taxonomy import BENIGN, family_order
-from fedsec.engines.inprocess import select_orgs
 from fedsec.evaluation.arms import TRAINERS, ArmModels, OrgFrames
 from fedsec.evaluation.metrics import classification_metrics, pooled_rate, unseen_metrics
 from fedsec.evaluation.privacy import membership_audit, privacy_section, protection_timing
@@ -228,16 +227,7 @@ def _privacy(scenario: Scenario, federation: Federation, arms: dict[str, ArmMode
             if name in arms:
                 model = next(iter(arms[name].models.values()))
                 audits[name] = membership_audit(model, federation, scenario.seed)
-    sampled = len(
-        select_orgs(
-            [o.name for o in federation.orgs],
-            scenario.strategy.fraction,
-            scenario.strategy.min_orgs,
-            scenario.seed,
-            1,
-        )
-    )
-    return privacy_section(scenario, arms, audits, sampled)
+    return privacy_section(scenario, arms, audits)
 
 
 def _metrics(scenario: Scenario, federation: Federation, results: dict[str, dict]) -> dict:

@@ -20,6 +20,7 @@ import numpy as np
 from fedsec import seeding
 from fedsec.evaluation.logs_arms import TRAINERS, LogArm, org_known
 from fedsec.evaluation.logs_metrics import pooled, session_metrics
+from fedsec.evaluation.privacy import privacy_section, protection_timing
 from fedsec.features.vocabulary import collisions, known_tokens
 from fedsec.models.classifier import calibrate_threshold
 from fedsec.models.deeplog import DeepLogDetector, calibrate_top_k
@@ -156,6 +157,7 @@ def run_logs_experiment(
             for arm, models in baseline_models(federation).items()
         }
     metrics = _metrics(scenario, federation, results, baseline)
+    metrics["privacy"] = privacy_section(scenario, arms)
     timing = {
         "wall_s": round(time.perf_counter() - started, 3),
         "load_s": round(loaded - started, 3),
@@ -163,6 +165,8 @@ def run_logs_experiment(
         "evaluation_s": round(evaluated - loaded - sum(a.seconds for a in arms.values()), 3),
         "round_s": {name: [round(s, 4) for s in arm.round_seconds] for name, arm in arms.items()},
     }
+    protected = [s for arm in arms.values() for s in arm.protection_seconds]
+    timing |= protection_timing(scenario.privacy, protected)
     return LogExperiment(scenario, federation, arms, metrics, timing)
 
 

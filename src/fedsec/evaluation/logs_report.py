@@ -11,7 +11,7 @@ import numpy as np
 from fedsec import atomic
 from fedsec.evaluation.logs import LogExperiment
 from fedsec.evaluation.plots import save_png
-from fedsec.evaluation.report import fmt, table
+from fedsec.evaluation.report import closing_parts, fmt, table
 from fedsec.evaluation.rundir import training_provenance
 from fedsec.models.logs_bundle import save_log_bundle
 
@@ -117,7 +117,6 @@ def _calibration(metrics: dict) -> str:
 
 
 def render(metrics: dict, timing: dict, config_text: str) -> str:
-    notes = metrics["federation"].get("notes") or []
     vocab = metrics["federation"]["vocabulary"]
     parts = [
         f"# fedsec run: {metrics['scenario']} (log sessions)",
@@ -149,10 +148,7 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
         data_table(metrics),
         "",
     ]
-    if notes:
-        parts += ["## Notes on the data", "", *[f"- {n}" for n in notes], ""]
-    parts += ["## Resolved configuration", "", "```toml", config_text.rstrip(), "```", ""]
-    return "\n".join(parts)
+    return "\n".join(parts + closing_parts(metrics, config_text))
 
 
 def loss_curves(metrics: dict, path: Path) -> None:

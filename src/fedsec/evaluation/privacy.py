@@ -113,16 +113,20 @@ def coordinator_view(scenario: Scenario) -> list[str]:
         seen.append("every organization's full model update and row count, in clear")
     if p.client_dp.enabled:
         seen.append("updates clipped and noised by the organizations before they leave them")
-    seen.append(
-        "per-family row counts and feature summaries (sums, sums of squares, min/max) "
-        "used to fit preprocessing; never rows"
-    )
+    if scenario.task == "logs":
+        seen.append(
+            "the keyed-hash token ids of the events each organization saw (never template "
+            "text) and session counts; never log lines"
+        )
+    else:
+        seen.append(
+            "per-family row counts and feature summaries (sums, sums of squares, min/max) "
+            "used to fit preprocessing; never rows"
+        )
     return seen
 
 
-def privacy_section(
-    scenario: Scenario, arms: dict, audits: dict[str, dict], rounds_selected: int
-) -> dict:
+def privacy_section(scenario: Scenario, arms: dict, audits: dict[str, dict] | None = None) -> dict:
     """The ``privacy`` entry of metrics.json."""
     p = scenario.privacy
     section: dict = {
@@ -131,7 +135,7 @@ def privacy_section(
         "sample_dp": {"enabled": p.sample_dp.enabled},
         "client_dp": {"enabled": p.client_dp.enabled},
         "coordinator_observes": coordinator_view(scenario),
-        "membership_inference": audits,
+        "membership_inference": audits or {},
     }
     if p.secure_aggregation:
         orgs = scenario.org_count()
@@ -158,7 +162,11 @@ def privacy_section(
     if p.client_dp.enabled:
         orgs = scenario.org_count()
         eps = dp.client_dp_epsilon(
-            p.client_dp.noise_multiplier, orgs, rounds_selected, scenario.rounds, p.client_dp.delta
+            p.client_dp.noise_multiplier,
+            orgs,
+            scenario.smallest_round(),
+            scenario.rounds,
+            p.client_dp.delta,
         )
         section["client_dp"].update(
             noise_multiplier=p.client_dp.noise_multiplier,

@@ -123,6 +123,16 @@ def verdict(metrics: dict) -> list[str]:
     return lines
 
 
+def closing_parts(metrics: dict, config_text: str) -> list[str]:
+    """Every report's last sections: privacy (when reported), data notes, the configuration."""
+    parts, notes = [], metrics["federation"].get("notes") or []
+    if "privacy" in metrics:
+        parts += ["## Privacy", "", *privacy_lines(metrics["privacy"]), ""]
+    if notes:
+        parts += ["## Notes on the data", "", *[f"- {n}" for n in notes], ""]
+    return [*parts, "## Resolved configuration", "", "```toml", config_text.rstrip(), "```", ""]
+
+
 def privacy_lines(privacy: dict) -> list[str]:
     """Mechanisms on, what they guarantee, what the coordinator sees, what an attacker learns."""
     lines = []
@@ -178,7 +188,6 @@ def privacy_lines(privacy: dict) -> list[str]:
 
 
 def render(metrics: dict, timing: dict, config_text: str) -> str:
-    notes = metrics["federation"].get("notes") or []
     parts = [
         f"# fedsec run: {metrics['scenario']}",
         "",
@@ -214,9 +223,4 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
         data_table(metrics),
         "",
     ]
-    if "privacy" in metrics:
-        parts += ["## Privacy", "", *privacy_lines(metrics["privacy"]), ""]
-    if notes:
-        parts += ["## Notes on the data", "", *[f"- {n}" for n in notes], ""]
-    parts += ["## Resolved configuration", "", "```toml", config_text.rstrip(), "```", ""]
-    return "\n".join(parts)
+    return "\n".join(parts + closing_parts(metrics, config_text))
