@@ -223,17 +223,18 @@ def detect(
     flagged flow or anomalous session."""
     from fedsec.data.logs import SessionOptions
     from fedsec.detect.alerts import run_detection
-    from fedsec.detect.logs import run_log_detection
-    from fedsec.models.bundle import bundle_kind, load_manifest
-    from fedsec.models.logs_bundle import KIND
 
-    if bundle_kind(load_manifest(model)) == KIND:
-        options = SessionOptions(session_key, session_window, log_format, templates)
-        summary = run_log_detection(
-            model, input_, format_, out, org=org, namespace=namespace, options=options
-        )
-    else:
-        summary = run_detection(model, input_, format_, out, org=org, threshold=threshold)
+    options = SessionOptions(session_key, session_window, log_format, templates)
+    summary = run_detection(
+        model,
+        input_,
+        format_,
+        out,
+        org=org,
+        threshold=threshold,
+        namespace=namespace,
+        options=options,
+    )
     grid = Table(
         "flagged as",
         "alerts",

@@ -13,11 +13,13 @@ import pandas as pd
 
 from fedsec import atomic
 from fedsec.data.flows import FlowTable
+from fedsec.data.logs import SessionOptions
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.errors import BundleError, InputError
 from fedsec.models.bundle import ANOMALY_KIND, bundle_kind, load_bundle, load_manifest
 from fedsec.models.classifier import FamilyClassifier
+from fedsec.models.logs_bundle import KIND as LOGS_KIND
 
 
 @dataclass
@@ -43,6 +45,31 @@ def check_columns(model: FamilyClassifier, table: FlowTable, inputs: Sequence[Pa
         )
 
 
+def check_format(view: str, manifest: dict, fmt: str, inputs: Sequence[Path]) -> None:
+    """Native features only mean something in the format the model was trained on."""
+    trained_on = manifest.get("provenance", {}).get("input_formats", [])
+    if view == "native" and trained_on and fmt not in trained_on:
+        raise InputError(
+            inputs[0],
+            f"model was trained on native {trained_on} features; "
+            f"{fmt!r} files need a model trained on the canonical view",
+        )
+
+
+def context_record(row: int, context: pd.Series) -> dict:
+    """An alert's start: the row and its non-empty context (time, addresses, ports, ...)."""
+    record: dict = {"row": int(row)}
+    for column, value in context.items():
+        if not pd.isna(value):
+            record[column] = value.item() if hasattr(value, "item") else value
+    return record
+
+
+def write_alerts(out: Path, records: list[dict]) -> None:
+    """One JSON object per line, written atomically."""
+    atomic.write_text(Path(out), "".join(json.dumps(r, default=str) + "\n" for r in records))
+
+
 def alert_records(
     table: FlowTable, proba: np.ndarray, labels: np.ndarray, scores: np.ndarray, classes: list[str]
 ) -> list[dict]:
@@ -51,10 +78,7 @@ def alert_records(
     order = np.argsort(-proba[flagged], axis=1)[:, :3]
     records = []
     for i, row in enumerate(flagged):
-        record = {"row": int(row)}
-        for column, value in context.iloc[i].items():
-            if not pd.isna(value):
-                record[column] = value.item() if hasattr(value, "item") else value
+        record = context_record(row, context.iloc[i])
         record["family"] = str(labels[row])
         record["score"] = round(float(scores[row]), 6)
         record["top_families"] = {classes[c]: round(float(proba[row, c]), 4) for c in order[i]}
@@ -71,11 +95,23 @@ def run_detection(
     *,
     org: str | None = None,
     threshold: float | None = None,
+    namespace: str | None = None,
+    options: SessionOptions | None = None,
 ) -> DetectionSummary:
-    if bundle_kind(load_manifest(model_dir)) == ANOMALY_KIND:
+    """Alerts from any bundle: the manifest's kind picks the detector (the one dispatch)."""
+    kind = bundle_kind(load_manifest(model_dir))
+    if kind == ANOMALY_KIND:
         from fedsec.detect.anomaly_alerts import run_anomaly_detection
 
         return run_anomaly_detection(model_dir, inputs, fmt, out, org=org, threshold=threshold)
+    if kind == LOGS_KIND:
+        from fedsec.detect.logs import run_log_detection
+
+        if threshold is not None:
+            raise InputError(model_dir, "--threshold does not apply to a logs bundle (top-k)")
+        return run_log_detection(
+            model_dir, inputs, fmt, out, org=org, namespace=namespace, options=options
+        )
     model, manifest = load_bundle(model_dir)
     if org is not None and org not in model.thresholds:
         raise BundleError(
@@ -83,13 +119,7 @@ def run_detection(
             f"known: {sorted(k for k in model.thresholds if k != '*')}"
         )
     table = read_flows(fmt, list(inputs))
-    trained_on = manifest.get("provenance", {}).get("input_formats", [])
-    if model.view == "native" and trained_on and fmt not in trained_on:
-        raise InputError(
-            inputs[0],
-            f"model was trained on native {trained_on} features; "
-            f"{fmt!r} files need a model trained on the canonical view",
-        )
+    check_format(model.view, manifest, fmt, inputs)
     check_columns(model, table, inputs)
     proba = model.predict_proba(table.features(model.view).frame)
     scores = model.malicious_score(proba)
@@ -99,8 +129,7 @@ def run_detection(
         else (model.thresholds.get(org) if org is not None else model.threshold_for(None))
     )
     labels = model.labels_from_proba(proba, chosen)
-    records = alert_records(table, proba, labels, scores, model.classes)
-    atomic.write_text(Path(out), "".join(json.dumps(r, default=str) + "\n" for r in records))
+    write_alerts(out, alert_records(table, proba, labels, scores, model.classes))
     return _summary(table, labels)
 
 

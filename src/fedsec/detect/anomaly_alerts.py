@@ -3,19 +3,23 @@ input columns that contributed most to its reconstruction error."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from fedsec import atomic
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import BENIGN
-from fedsec.detect.alerts import DetectionSummary, check_columns
-from fedsec.errors import BundleError, InputError
+from fedsec.detect.alerts import (
+    DetectionSummary,
+    check_columns,
+    check_format,
+    context_record,
+    write_alerts,
+)
+from fedsec.errors import BundleError
 from fedsec.models.anomaly import GLOBAL, AnomalyDetector
 from fedsec.models.bundle import load_anomaly_bundle
 
@@ -78,10 +82,7 @@ def alert_records(
     context = table.context.iloc[rows].reset_index(drop=True)
     records = []
     for i, row in enumerate(rows):
-        record: dict = {"row": int(row)}
-        for column, value in context.iloc[i].items():
-            if not pd.isna(value):
-                record[column] = value.item() if hasattr(value, "item") else value
+        record = context_record(row, context.iloc[i])
         record["family"] = ANOMALY
         record["score"] = round(float(scores[row]), 6)
         record["threshold"] = round(threshold[0], 6)
@@ -105,21 +106,14 @@ def run_anomaly_detection(
     model, manifest = load_anomaly_bundle(model_dir)
     chosen = choose_threshold(model, model_dir, org, threshold)
     table = read_flows(fmt, list(inputs))
-    trained_on = manifest.get("provenance", {}).get("input_formats", [])
-    if model.view == "native" and trained_on and fmt not in trained_on:
-        raise InputError(
-            inputs[0],
-            f"model was trained on native {trained_on} features; "
-            f"{fmt!r} files need a model trained on the canonical view",
-        )
+    check_format(model.view, manifest, fmt, inputs)
     check_columns(model, table, inputs)
     frame = table.features(model.view).frame
     x = model.encode(frame)
     scores = model.score_matrix(x)
     rows = np.flatnonzero(scores > chosen[0])
     features = top_features(model, x, frame, rows, top)
-    records = alert_records(table, scores, rows, chosen, features)
-    atomic.write_text(Path(out), "".join(json.dumps(r, default=str) + "\n" for r in records))
+    write_alerts(out, alert_records(table, scores, rows, chosen, features))
     return _summary(table, rows)
 
 

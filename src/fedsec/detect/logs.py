@@ -4,16 +4,14 @@ the organization's template file knows it, rank, reason)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from fedsec import atomic
 from fedsec.data.logs import SessionOptions, read_sessions
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, SessionTable
-from fedsec.detect.alerts import DetectionSummary
+from fedsec.detect.alerts import DetectionSummary, write_alerts
 from fedsec.errors import BundleError
 from fedsec.models.deeplog import DeepLogDetector
 from fedsec.models.logs_bundle import load_log_bundle
@@ -103,7 +101,7 @@ def run_log_detection(
     ranks = model.event_ranks(tokens)
     top_k = model.top_k_for(org)
     records = alert_records(table, model, ranks, top_k)
-    atomic.write_text(Path(out), "".join(json.dumps(r) + "\n" for r in records))
+    write_alerts(out, records)
     return _summary(table, model, tokens, len(records), ranks, top_k)
 
 
