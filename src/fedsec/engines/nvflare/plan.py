@@ -9,6 +9,7 @@ Field names mirror :class:`~fedsec.scenarios.config.Scenario`, whose sections ar
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from itertools import pairwise
 from typing import Any, Literal
 
@@ -52,15 +53,7 @@ class ProtectionSettings(Message):
     seed: int = Field(default=0, ge=0, lt=2**63)
 
     def to_plan(self) -> ProtectionPlan:
-        return ProtectionPlan(
-            secure_aggregation=self.secure_aggregation,
-            homomorphic_encryption=self.homomorphic_encryption,
-            threshold=self.threshold,
-            weight_unit=self.weight_unit,
-            client_noise_multiplier=self.client_noise_multiplier,
-            client_clip=self.client_clip,
-            seed=self.seed,
-        )
+        return ProtectionPlan(**self.model_dump())
 
 
 class SitePlan(Message):
@@ -246,17 +239,7 @@ class JobSpec(Message):
 
     def protection(self) -> ProtectionSettings | None:
         plan = recipe.protection_plan(self.privacy, self.seed)
-        if plan is None:
-            return None
-        return ProtectionSettings(
-            secure_aggregation=plan.secure_aggregation,
-            homomorphic_encryption=plan.homomorphic_encryption,
-            threshold=plan.threshold,
-            weight_unit=plan.weight_unit,
-            client_noise_multiplier=plan.client_noise_multiplier,
-            client_clip=plan.client_clip,
-            seed=plan.seed,
-        )
+        return None if plan is None else ProtectionSettings(**asdict(plan))
 
 
 def explain(error: ValidationError) -> str:
