@@ -94,8 +94,39 @@ def scale_from_sums(parts: list[tuple[np.ndarray, int]], floor: float) -> np.nda
     return np.maximum(mean, max(floor * float(mean.mean()), 1e-12)).astype(np.float32)
 
 
+class ScoredByThreshold:
+    """The Detector interface from ``score_matrix`` (on preprocessed rows) and ``thresholds``
+    (per organization, and ``GLOBAL``)."""
+
+    preprocessor: Preprocessor
+    thresholds: dict[str, float]
+
+    def score_matrix(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.preprocessor.transform(frame)
+
+    def decision_function(self, frame: pd.DataFrame) -> np.ndarray:
+        """Anomaly score per row (higher = more anomalous)."""
+        return self.score_matrix(self.encode(frame))
+
+    def threshold_for(self, org: str | None) -> float | None:
+        if org is not None and org in self.thresholds:
+            return self.thresholds[org]
+        return self.thresholds.get(GLOBAL)
+
+    def predict(self, frame: pd.DataFrame, org: str | None = None) -> np.ndarray:
+        """1 where the score exceeds ``org``'s threshold (else the global one), 0 elsewhere."""
+        return flag(self.decision_function(frame), self.threshold_for(org))
+
+    @property
+    def threshold_(self) -> dict[str, float]:
+        return dict(self.thresholds)
+
+
 @dataclass
-class AnomalyDetector:
+class AnomalyDetector(ScoredByThreshold):
     """A trained one-class network with its preprocessing, error scale and thresholds."""
 
     spec: AutoencoderSpec | SVDDSpec
@@ -118,32 +149,13 @@ class AnomalyDetector:
             self._module.eval()
         return self._module
 
-    def encode(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.preprocessor.transform(frame)
-
     def errors_from_matrix(self, x: np.ndarray) -> np.ndarray:
         """Scaled errors: per feature (``ae``) or one column (``svdd``)."""
         return raw_errors(self.module(), x, self.center) / self.scale
 
     def score_matrix(self, x: np.ndarray) -> np.ndarray:
+        """Mean scaled error per row (benign training rows average ~1)."""
         return self.errors_from_matrix(x).mean(axis=1).astype(np.float64)
-
-    def decision_function(self, frame: pd.DataFrame) -> np.ndarray:
-        """Anomaly score per row (higher = more anomalous; benign training rows average ~1)."""
-        return self.score_matrix(self.encode(frame))
-
-    def threshold_for(self, org: str | None) -> float | None:
-        if org is not None and org in self.thresholds:
-            return self.thresholds[org]
-        return self.thresholds.get(GLOBAL)
-
-    def predict(self, frame: pd.DataFrame, org: str | None = None) -> np.ndarray:
-        """1 where the score exceeds ``org``'s threshold (else the global one), 0 elsewhere."""
-        return flag(self.decision_function(frame), self.threshold_for(org))
-
-    @property
-    def threshold_(self) -> dict[str, float]:
-        return dict(self.thresholds)
 
     def fit(
         self,

@@ -14,11 +14,11 @@ import pandas as pd
 from sklearn.ensemble import IsolationForest
 
 from fedsec.features.preprocess import Preprocessor
-from fedsec.models.anomaly import GLOBAL, flag
+from fedsec.models.anomaly import ScoredByThreshold
 
 
 @dataclass
-class IsolationForestDetector:
+class IsolationForestDetector(ScoredByThreshold):
     preprocessor: Preprocessor
     view: str
     trees: int = 100
@@ -43,22 +43,7 @@ class IsolationForestDetector:
         return self.fit_matrix(self.preprocessor.transform(frame))
 
     def score_matrix(self, x: np.ndarray) -> np.ndarray:
+        """Anomaly score ``2^(-mean path length / c(n))`` (higher = more anomalous)."""
         if self.forest is None:
             raise ValueError("IsolationForest is not fitted")
         return -self.forest.score_samples(x).astype(np.float64)
-
-    def decision_function(self, frame: pd.DataFrame) -> np.ndarray:
-        """Anomaly score ``2^(-mean path length / c(n))`` (higher = more anomalous)."""
-        return self.score_matrix(self.preprocessor.transform(frame))
-
-    def threshold_for(self, org: str | None) -> float | None:
-        if org is not None and org in self.thresholds:
-            return self.thresholds[org]
-        return self.thresholds.get(GLOBAL)
-
-    def predict(self, frame: pd.DataFrame, org: str | None = None) -> np.ndarray:
-        return flag(self.decision_function(frame), self.threshold_for(org))
-
-    @property
-    def threshold_(self) -> dict[str, float]:
-        return dict(self.thresholds)
