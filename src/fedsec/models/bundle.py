@@ -112,13 +112,21 @@ def verified_weights(directory: Path, manifest: dict[str, Any]) -> Path:
     return weights_path
 
 
+def verified_tensors(directory: Path, kind: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """A bundle of ``kind``: its manifest and its weights, once their sha256 matches."""
+    manifest = manifest_of_kind(directory, kind)
+    path = verified_weights(directory, manifest)
+    try:
+        return manifest, load_file(path)
+    except SafetensorError as error:
+        raise BundleError(f"{path}: unreadable weights: {error}") from error
+
+
 def load_bundle(directory: Path) -> tuple[FamilyClassifier, dict[str, Any]]:
     """Load and verify a bundle; any inconsistency is a :class:`BundleError` naming the file."""
     directory = Path(directory)
-    manifest = manifest_of_kind(directory, CLASSIFIER_KIND)
-    weights_path = verified_weights(directory, manifest)
+    manifest, tensors = verified_tensors(directory, CLASSIFIER_KIND)
     try:
-        tensors = load_file(weights_path)
         spec = MLPSpec.from_json(manifest["architecture"])
         names = param_names(build_mlp(spec))
         params = [tensors[name] for name in names]
@@ -169,19 +177,10 @@ def save_anomaly_bundle(
     )
 
 
-def _verified_tensors(directory: Path, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
-    path = verified_weights(directory, manifest)
-    try:
-        return load_file(path)
-    except SafetensorError as error:
-        raise BundleError(f"{path}: unreadable weights: {error}") from error
-
-
 def load_anomaly_bundle(directory: Path) -> tuple[AnomalyDetector, dict[str, Any]]:
     """Load and verify an anomaly bundle; any inconsistency is a :class:`BundleError`."""
     directory = Path(directory)
-    manifest = manifest_of_kind(directory, ANOMALY_KIND)
-    tensors = _verified_tensors(directory, manifest)
+    manifest, tensors = verified_tensors(directory, ANOMALY_KIND)
     try:
         spec = spec_from_json(manifest["architecture"])
         score = manifest["score"]

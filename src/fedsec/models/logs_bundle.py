@@ -11,12 +11,11 @@ from typing import Any
 
 import numpy as np
 from safetensors import SafetensorError
-from safetensors.numpy import load_file
 
 from fedsec.errors import BundleError
 from fedsec.features.vocabulary import EventVocabulary
 from fedsec.learning.params import param_names
-from fedsec.models.bundle import manifest_of_kind, verified_weights, write_bundle
+from fedsec.models.bundle import verified_tensors, write_bundle
 from fedsec.models.deeplog import DeepLogDetector, DeepLogSpec, build_deeplog
 
 KIND = "deeplog"
@@ -49,10 +48,8 @@ def save_log_bundle(
 def load_log_bundle(directory: Path) -> tuple[DeepLogDetector, dict[str, Any]]:
     """Load and verify a DeepLog bundle; any inconsistency is a :class:`BundleError`."""
     directory = Path(directory)
-    manifest = manifest_of_kind(directory, KIND)
-    weights_path = verified_weights(directory, manifest)
+    manifest, tensors = verified_tensors(directory, KIND)
     try:
-        tensors = load_file(weights_path)
         spec = DeepLogSpec.from_json(manifest["architecture"])
         params = [tensors[name] for name in param_names(build_deeplog(spec))]
         model = DeepLogDetector(
