@@ -24,6 +24,12 @@ job_app = typer.Typer(help="Run a scenario as a job on a federation.", no_args_i
 
 DEFAULT_POC = Path(".fedsec/poc")
 PocDir = Annotated[Path, typer.Option("--dir", help="Folder of the loopback federation.")]
+HeKeys = Annotated[
+    bool,
+    typer.Option(
+        "--he", help="Add CKKS keys (NVFlare's HEBuilder) for privacy.homomorphic_encryption."
+    ),
+]
 
 
 def _nvflare() -> None:
@@ -51,12 +57,7 @@ def provision_command(
     port: Annotated[int, typer.Option(help="Port sites connect to.")] = 8002,
     admin_port: Annotated[int, typer.Option(help="Port admins connect to.")] = 8003,
     job_storage: Annotated[str | None, typer.Option(help="Coordinator's job store folder.")] = None,
-    he: Annotated[
-        bool,
-        typer.Option(
-            "--he", help="Add CKKS keys (NVFlare's HEBuilder) for privacy.homomorphic_encryption."
-        ),
-    ] = False,
+    he: HeKeys = False,
 ) -> None:
     """Write the NVFlare project and hardened startup kits (one per organization and admin)."""
     _nvflare()
@@ -109,12 +110,7 @@ def poc_command(
     data_dir: DataDir = None,
     directory: PocDir = DEFAULT_POC,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every site.")] = 120.0,
-    he: Annotated[
-        bool,
-        typer.Option(
-            "--he", help="Add CKKS keys (NVFlare's HEBuilder) for privacy.homomorphic_encryption."
-        ),
-    ] = False,
+    he: HeKeys = False,
 ) -> None:
     """Start a hardened loopback federation (127.0.0.1 only) and record its PIDs."""
     from fedsec.engines.nvflare import poc

@@ -242,15 +242,14 @@ class Coordinator:
     ) -> Params:
         protection = plan["protection"]
         shapes = [tuple(p.shape) for p in params]
-        if protection is not None and protection["secure_aggregation"]:
+        if protection is not None and (
+            protection["secure_aggregation"] or protection["homomorphic_encryption"]
+        ):
             length = len(self.flat(params))
-            total, used = secure.secure_total(self, round_, replies, plan, length, log)
-            log.contributed = used
-            log.loss = _mean([float(replies[s]["loss"]) for s in used])
-            return average_from_total(params, total)
-        if protection is not None and protection["homomorphic_encryption"]:
-            length = len(self.flat(params)) + 1
-            total, used = encrypted.encrypted_total(self, round_, replies, length, log)
+            if protection["secure_aggregation"]:
+                total, used = secure.secure_total(self, round_, replies, plan, length, log)
+            else:
+                total, used = encrypted.encrypted_total(self, round_, replies, length, log)
             log.contributed = used
             log.loss = _mean([float(replies[s]["loss"]) for s in used])
             return average_from_total(params, total)

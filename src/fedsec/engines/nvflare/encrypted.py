@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fedsec.engines.nvflare.wire import vector_from_wire
+from fedsec.engines.nvflare.plan import PlanRefused
+from fedsec.engines.nvflare.wire import ciphertexts_from_wire, vector_from_wire
 from fedsec.learning import he
 
 if TYPE_CHECKING:
@@ -30,17 +31,17 @@ def encrypted_total(
     length: int,
     log: RoundLog,
 ) -> tuple[np.ndarray, list[str]]:
-    """The decrypted sum of the contributing sites' payloads, and who contributed."""
+    """The decrypted sum of the contributing sites' payloads (``length`` parameters and the
+    weight), and who contributed."""
     context = coordinator.he_context
     if context is None:
         raise he.HeError("the coordinator has no HE context (provision the federation with --he)")
     ciphertexts = {}
     for site, reply in replies.items():
-        chunks = reply.get("encrypted")
-        if not isinstance(chunks, list) or not all(isinstance(c, bytes) for c in chunks):
-            coordinator.drop(site, "malformed encrypted update", log)
-            continue
-        ciphertexts[site] = chunks
+        try:
+            ciphertexts[site] = ciphertexts_from_wire(reply.get("encrypted"), "encrypted update")
+        except PlanRefused as error:
+            coordinator.drop(site, f"malformed {error}", log)
     contributors = sorted(ciphertexts)
     if len(contributors) < 2:
         raise he.HeError(
@@ -54,7 +55,7 @@ def encrypted_total(
         coordinator.timeout,
         log,
     )
-    return agreed_sum(coordinator, answers, length, log), contributors
+    return agreed_sum(coordinator, answers, length + 1, log), contributors
 
 
 def agreed_sum(

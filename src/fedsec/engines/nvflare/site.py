@@ -311,9 +311,7 @@ class Site:
             raise PlanRefused(
                 "decryption refused: the sum must hold this site's update and at least one other"
             )
-        chunks = data.get("ciphertext")
-        if not isinstance(chunks, list) or not all(isinstance(c, bytes) for c in chunks):
-            raise PlanRefused("decryption refused: expected a list of ciphertexts")
+        chunks = wire.ciphertexts_from_wire(data.get("ciphertext"), "decryption refused")
         if he.digest(chunks) == pending.digest:
             raise PlanRefused("decryption refused: that is this site's own update, not a sum")
         self._encrypted = None  # one decryption per round

@@ -46,6 +46,13 @@ def vector_from_wire(value: Any, length: int, dtype: type, what: str) -> np.ndar
     return value.astype(dtype)
 
 
+def ciphertexts_from_wire(value: Any, what: str) -> list[bytes]:
+    """An encrypted payload: a non-empty list of serialized CKKS ciphertexts."""
+    if not isinstance(value, list) or not value or not all(isinstance(c, bytes) for c in value):
+        raise PlanRefused(f"{what}: expected a list of ciphertexts")
+    return value
+
+
 def _bytes(value: Any, what: str, size: int | None = None) -> bytes:
     if not isinstance(value, bytes) or (size is not None and len(value) != size):
         raise PlanRefused(f"{what}: expected {size or 'some'} bytes")
