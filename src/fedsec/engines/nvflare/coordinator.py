@@ -242,10 +242,10 @@ class Coordinator:
     ) -> Params:
         protection = plan["protection"]
         shapes = [tuple(p.shape) for p in params]
+        length = sum(p.size for p in params)
         if protection is not None and (
             protection["secure_aggregation"] or protection["homomorphic_encryption"]
         ):
-            length = len(self.flat(params))
             if protection["secure_aggregation"]:
                 total, used = secure.secure_total(self, round_, replies, plan, length, log)
             else:
@@ -260,8 +260,8 @@ class Coordinator:
                     update = params_from_wire(reply["params"], shapes, f"update from {site}")
                     usable[site] = Update(update, int(reply["num_samples"]))
                 else:
-                    length = len(self.flat(params)) + 1
-                    usable[site] = vector_from_wire(reply["payload"], length, np.float64, site)
+                    payload = reply["payload"]
+                    usable[site] = vector_from_wire(payload, length + 1, np.float64, site)
             except (KeyError, ValueError, TypeError) as error:
                 self.drop(site, f"malformed update: {error}", log)
         if not usable:
@@ -275,10 +275,6 @@ class Coordinator:
             return weighted_average([usable[s] for s in order])
         log.loss = _mean(losses)
         return average_from_total(params, np.sum([usable[s] for s in sorted(usable)], axis=0))
-
-    @staticmethod
-    def flat(params: Params) -> np.ndarray:
-        return np.concatenate([p.ravel() for p in params])
 
     def evaluate(self, params: Params, setup: dict, weights: tuple[float, ...] | None) -> None:
         """Each site judges the final model on its own held-out rows; failures are noted."""
