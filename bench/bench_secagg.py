@@ -24,7 +24,8 @@ from fedsec import seeding
 from fedsec.engines.inprocess import Shard
 from fedsec.evaluation.arms import learner, plan
 from fedsec.evaluation.experiment import org_frames, run_experiment
-from fedsec.learning.aggregate import ServerOptimizer, ServerState, server_step, weighted_average
+from fedsec.learning import recipe
+from fedsec.learning.aggregate import ServerState, server_step, weighted_average
 from fedsec.learning.local import local_update
 from fedsec.learning.params import max_abs_diff
 from fedsec.learning.protect import ProtectionPlan, protected_average
@@ -61,7 +62,7 @@ def trajectory(scenario, federation, rounds: int, aggregator: str) -> dict:
         for o in frames
     ]
     s = scenario.strategy
-    server = ServerOptimizer(s.name, s.server_lr, s.beta1, s.beta2, s.tau)
+    server = recipe.server_optimizer(s)
     params, state = shared.params, ServerState()
     local_s, own_s, plain_s, diffs = [], [], [], []
     for round_ in range(1, rounds + 1):

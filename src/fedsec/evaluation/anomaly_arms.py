@@ -25,19 +25,18 @@ import numpy as np
 from fedsec import seeding
 from fedsec.data.flows import FeatureFrame
 from fedsec.data.taxonomy import BENIGN
-from fedsec.engines.inprocess import Shard, run_federated
+from fedsec.engines.inprocess import Shard
 from fedsec.evaluation.arms import (
     TrainedArm,
     curve_rounds,
     dp_noise,
     dp_spent,
+    federate,
     federated_preprocessor,
     plan,
-    protection_plan,
     steps_per_round,
 )
 from fedsec.features.preprocess import Preprocessor
-from fedsec.learning.aggregate import ServerOptimizer
 from fedsec.learning.local import local_update
 from fedsec.learning.params import set_params
 from fedsec.models.anomaly import (
@@ -140,7 +139,8 @@ def train_federated(
     s, cfg = scenario.strategy, scenario.anomaly
     server_lr = cfg.svdd_server_lr if kind == "svdd" and cfg.svdd_server_lr else s.server_lr
     noise = {n: dp_noise(scenario, len(x), 1) for n, x in xs.items()}
-    result = run_federated(
+    result = federate(
+        scenario,
         det.module(),
         det.params,
         shards,
@@ -148,13 +148,8 @@ def train_federated(
             plan(scenario, None, 1, noise[shard.name], "federated", kind, shard.name, r),
             det.center,
         ),
-        ServerOptimizer(s.name, server_lr, s.beta1, s.beta2, s.tau),
-        scenario.rounds,
-        fraction=s.fraction,
-        min_orgs=s.min_orgs,
-        seed=scenario.seed,
-        on_round=lambda _r, _p: tick(name),
-        protection=protection_plan(scenario),
+        lambda _r, _p: tick(name),
+        server_lr,
     )
     final = _finish(scenario, det, result.params, list(xs.values()))
     curve = _marks(scenario, {r.round: r.loss for r in result.history})

@@ -23,10 +23,9 @@ from torch import nn
 from fedsec import seeding
 from fedsec.data.flows import FeatureFrame
 from fedsec.data.taxonomy import family_order
-from fedsec.engines.inprocess import Shard, run_federated
+from fedsec.engines.inprocess import FederatedResult, Shard, run_federated
 from fedsec.features.preprocess import Preprocessor, fit_preprocessor, local_stats, merge_stats
 from fedsec.learning import recipe
-from fedsec.learning.aggregate import ServerOptimizer
 from fedsec.learning.local import TrainingPlan, local_update
 from fedsec.learning.params import Params, get_params
 from fedsec.learning.protect import ProtectionPlan
@@ -257,7 +256,6 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
     ]
     val = {o.name: shared.pre.transform(o.val.frame) for o in orgs}
     marks, curve = curve_rounds(scenario), []
-    s = scenario.strategy
 
     def on_round(round_: int, params: Params) -> None:
         if round_ in marks:
@@ -268,20 +266,15 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
         tick("federated")
 
     noise = {o.name: dp_noise(scenario, len(o.y_train), 1) for o in orgs}
-    result = run_federated(
+    result = federate(
+        scenario,
         shared.network,
         shared.params,
         shards,
         lambda shard, round_: plan(
             scenario, shared.weights, 1, noise[shard.name], "federated", shard.name, round_
         ),
-        ServerOptimizer(s.name, s.server_lr, s.beta1, s.beta2, s.tau),
-        scenario.rounds,
-        fraction=s.fraction,
-        min_orgs=s.min_orgs,
-        seed=scenario.seed,
-        on_round=on_round,
-        protection=protection_plan(scenario),
+        on_round,
     )
     clf = replace(shared, params=result.params).classifier(scenario)
     done = {o.name: sum(r.steps.get(o.name, 0) for r in result.history) for o in orgs}
@@ -294,6 +287,32 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
         [r.seconds for r in result.history],
         spent,
         [r.protection_seconds for r in result.history],
+    )
+
+
+def federate(
+    scenario: Scenario,
+    network: nn.Module,
+    initial: Params,
+    shards: list[Shard],
+    shard_plan: Callable[[Shard, int], TrainingPlan],
+    on_round: Callable[[int, Params], None],
+    server_lr: float | None = None,
+) -> FederatedResult:
+    """``run_federated`` with the scenario's strategy, sampling, rounds, seed and protection."""
+    s = scenario.strategy
+    return run_federated(
+        network,
+        initial,
+        shards,
+        shard_plan,
+        recipe.server_optimizer(s, server_lr),
+        scenario.rounds,
+        fraction=s.fraction,
+        min_orgs=s.min_orgs,
+        seed=scenario.seed,
+        on_round=on_round,
+        protection=protection_plan(scenario),
     )
 
 

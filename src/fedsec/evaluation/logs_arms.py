@@ -19,10 +19,9 @@ import torch
 from torch import nn
 
 from fedsec import seeding
-from fedsec.engines.inprocess import Shard, run_federated
-from fedsec.evaluation.arms import TrainedArm, curve_rounds, plan, protection_plan
+from fedsec.engines.inprocess import Shard
+from fedsec.evaluation.arms import TrainedArm, curve_rounds, federate, plan
 from fedsec.features.vocabulary import RESERVED, known_tokens
-from fedsec.learning.aggregate import ServerOptimizer
 from fedsec.learning.local import local_update
 from fedsec.learning.params import Params, get_params, set_params
 from fedsec.models.deeplog import (
@@ -200,25 +199,19 @@ def train_federated(scenario: Scenario, federation: LogFederation, tick: Progres
     network, initial = _network(scenario, spec, "global")
     shards = [Shard(o.name, o.x, o.y) for o in orgs]
     marks, curve = curve_rounds(scenario), []
-    s = scenario.strategy
 
     def on_round(round_: int, params: Params) -> None:
         if round_ in marks:
             curve.append((round_, validation_loss(network, params, [o.val for o in orgs])))
         tick("federated")
 
-    result = run_federated(
+    result = federate(
+        scenario,
         network,
         initial,
         shards,
         lambda shard, round_: plan(scenario, None, 1, 0.0, "federated", shard.name, round_),
-        ServerOptimizer(s.name, s.server_lr, s.beta1, s.beta2, s.tau),
-        scenario.rounds,
-        fraction=s.fraction,
-        min_orgs=s.min_orgs,
-        seed=scenario.seed,
-        on_round=on_round,
-        protection=protection_plan(scenario),
+        on_round,
     )
     shared = _detector(scenario, spec, result.params, federation, data.index)
     return LogArm(

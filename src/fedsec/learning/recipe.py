@@ -13,9 +13,16 @@ import numpy as np
 
 from fedsec import seeding
 from fedsec.learning import dp
+from fedsec.learning.aggregate import ServerOptimizer
 from fedsec.learning.local import TrainingPlan
 from fedsec.learning.protect import ProtectionPlan
-from fedsec.scenarios.config import ModelConfig, PrivacyConfig, SampleDpConfig, TrainingConfig
+from fedsec.scenarios.config import (
+    ModelConfig,
+    PrivacyConfig,
+    SampleDpConfig,
+    StrategyConfig,
+    TrainingConfig,
+)
 
 
 def class_weights(
@@ -113,3 +120,9 @@ def protection_plan(privacy: PrivacyConfig, seed: int) -> ProtectionPlan | None:
         client_clip=privacy.client_dp.clip,
         seed=seeding.derive_seed(seed, "protection"),
     )
+
+
+def server_optimizer(strategy: StrategyConfig, server_lr: float | None = None) -> ServerOptimizer:
+    """The coordinator's optimizer for ``strategy`` (``server_lr`` overrides its rate)."""
+    lr = strategy.server_lr if server_lr is None else server_lr
+    return ServerOptimizer(strategy.name, lr, strategy.beta1, strategy.beta2, strategy.tau)

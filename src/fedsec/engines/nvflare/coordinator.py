@@ -28,7 +28,7 @@ from fedsec.engines.nvflare.plan import JobSpec, ModelSetup
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
 from fedsec.features.preprocess import FeatureStats, fit_preprocessor, merge_stats
 from fedsec.learning import he, recipe
-from fedsec.learning.aggregate import ServerOptimizer, ServerState, server_step, weighted_average
+from fedsec.learning.aggregate import ServerState, server_step, weighted_average
 from fedsec.learning.local import Update
 from fedsec.learning.params import Params, get_params
 from fedsec.learning.protect import average_from_total
@@ -197,7 +197,7 @@ class Coordinator:
         self, params: Params, setup: dict[str, Any], weights: tuple[float, ...] | None
     ) -> Params:
         s = self.spec.strategy
-        server, state = ServerOptimizer(s.name, s.server_lr, s.beta1, s.beta2, s.tau), ServerState()
+        server, state = recipe.server_optimizer(s), ServerState()
         for round_ in range(1, self.spec.rounds + 1):
             started = time.perf_counter()
             selected = select_orgs(self.alive, s.fraction, s.min_orgs, self.spec.seed, round_)
