@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 from fedsec import atomic
 from fedsec.evaluation.logs import LogExperiment
-from fedsec.evaluation.plots import save_png
+from fedsec.evaluation.plots import learning_curves, org_bars, save_png
 from fedsec.evaluation.report import closing_parts, fmt, table
 from fedsec.evaluation.rundir import training_provenance
 from fedsec.models.logs_bundle import save_log_bundle
@@ -151,35 +150,11 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
     return "\n".join(parts + closing_parts(metrics, config_text))
 
 
-def loss_curves(metrics: dict, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for arm, result in metrics["arms"].items():
-        if result.get("curve"):
-            rounds, values = zip(*result["curve"], strict=True)
-            ax.plot(rounds, values, label=arm, linewidth=1.6)
-    ax.set_xlabel("round")
-    ax.set_ylabel("validation next-event loss (normal sessions)")
-    ax.set_title(f"{metrics['scenario']}: next-event loss per round")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    save_png(fig, path)
-
-
 def per_org_f1(metrics: dict, path: Path) -> None:
-    orgs = list(metrics["federation"]["orgs"])
-    arms = list(metrics["arms"])
     fig, ax = plt.subplots(figsize=(7, 4))
-    width = 0.8 / max(len(arms), 1)
-    x = np.arange(len(orgs))
-    for i, arm in enumerate(arms):
-        values = [metrics["arms"][arm]["per_org"][o]["f1"] or 0.0 for o in orgs]
-        ax.bar(x + i * width - 0.4 + width / 2, values, width, label=arm)
-    ax.set_xticks(x, orgs, rotation=30, ha="right")
+    org_bars(ax, metrics, "f1", f"{metrics['scenario']}: per-organization F1")
     ax.set_ylabel("session F1 (DeepLog)")
-    ax.set_ylim(0, 1)
-    ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
-    ax.set_title(f"{metrics['scenario']}: per-organization F1")
     save_png(fig, path)
 
 
@@ -215,7 +190,13 @@ def write_logs_run(experiment: LogExperiment, out: Path) -> Path:
         (staging / "config.toml").write_text(config_text)
         atomic.write_json(staging / "metrics.json", metrics)
         (staging / "report.md").write_text(render(metrics, experiment.timing, config_text))
-        loss_curves(metrics, staging / "loss_per_round.png")
+        learning_curves(
+            metrics,
+            staging / "loss_per_round.png",
+            "validation next-event loss (normal sessions)",
+            "next-event loss",
+            bounded=False,
+        )
         per_org_f1(metrics, staging / "per_org_comparison.png")
         if "federated" in experiment.arms or "centralized" in experiment.arms:
             arm, model = experiment.product()
