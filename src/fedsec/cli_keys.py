@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from fedsec.cli import clean_errors, console
 
@@ -52,10 +51,10 @@ def show_command() -> None:
         console.print(f"signing key: {path} (none yet; created when you first write a bundle)")
     else:
         console.print(f"signing key: {path} {key_fingerprint(own[0])}", highlight=False)
-    grid = Table("trusted file", "what", title=f"trusted keys in {trusted_dir()}")
-    for file in listed():
-        grid.add_row(str(file), describe(file))
-    console.print(grid)
+    files = listed()
+    console.print(f"trusted keys and CAs in {trusted_dir()}: {len(files)}", highlight=False)
+    for file in files:
+        console.print(f"  {describe(file)}  ({file.name})", highlight=False)
 
 
 @keys_app.command("trust")
