@@ -163,6 +163,25 @@ def test_a_damaged_signature_is_refused_even_when_unsigned_bundles_are_allowed(t
         load_bundle(tmp_path / "b", Trust(allow_unsigned=True))
 
 
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("signed_at", "1999-01-01T00:00:00+00:00"),
+        ("public_key", None),  # replaced by another key's below
+        ("algorithm", "rsa-pss-sha256"),
+    ],
+)
+def test_every_signed_field_of_the_signature_block_is_bound(tmp_path, field, value):
+    model, _ = _model()
+    save_bundle(tmp_path / "b", model, {})
+    path = tmp_path / "b" / "bundle.sig"
+    block = json.loads(path.read_text())
+    block[field] = value if value is not None else stranger().sign(b"")["public_key"]
+    path.write_text(json.dumps(block))
+    with pytest.raises(BundleError, match="signature does not verify"):
+        load_bundle(tmp_path / "b", Trust(allow_unsigned=True))
+
+
 def test_a_bundle_re_signed_by_an_untrusted_key_is_refused_until_trusted(tmp_path):
     model, _ = _model()
     save_bundle(tmp_path / "b", model, {})

@@ -55,8 +55,16 @@ def canonical_json(manifest: dict[str, Any]) -> bytes:
     ).encode("utf-8")
 
 
-def signed_message(manifest_sha256: str, weights_sha256: str) -> bytes:
-    return f"{SIGNATURE_FORMAT}/v{SIGNATURE_VERSION}\n{manifest_sha256}\n{weights_sha256}".encode()
+def signed_message(manifest_sha256: str, weights_sha256: str, signed_at: str) -> bytes:
+    """What is signed: the format, both hashes and the signing time (nothing else is trusted
+    from the signature block: the signer's name is recomputed from its key)."""
+    fields = [
+        f"{SIGNATURE_FORMAT}/v{SIGNATURE_VERSION}",
+        manifest_sha256,
+        weights_sha256,
+        signed_at,
+    ]
+    return "\n".join(fields).encode()
 
 
 def key_fingerprint(key: ed25519.Ed25519PublicKey) -> str:
@@ -120,13 +128,14 @@ class CertificateSigner:
 def signature_block(manifest: dict[str, Any], weights_sha256: str, signer: Signer) -> dict:
     """The content of ``bundle.sig`` for ``manifest`` and weights of ``weights_sha256``."""
     manifest_sha256 = hashlib.sha256(canonical_json(manifest)).hexdigest()
+    signed_at = datetime.now(UTC).isoformat(timespec="seconds")
     return {
         "format": SIGNATURE_FORMAT,
         "version": SIGNATURE_VERSION,
         "manifest_sha256": manifest_sha256,
         "weights_sha256": weights_sha256,
-        "signed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        **signer.sign(signed_message(manifest_sha256, weights_sha256)),
+        "signed_at": signed_at,
+        **signer.sign(signed_message(manifest_sha256, weights_sha256, signed_at)),
     }
 
 
@@ -234,8 +243,10 @@ def verify_block(block: dict[str, Any], manifest: dict[str, Any], where: Path) -
         )
     if block.get("weights_sha256") != manifest.get("weights_sha256"):
         raise BundleError(f"{where}: the signature covers other weights than bundle.json names")
-    message = signed_message(manifest_sha256, str(block["weights_sha256"]))
     try:
+        message = signed_message(
+            manifest_sha256, str(block["weights_sha256"]), str(block["signed_at"])
+        )
         signature = base64.b64decode(str(block["signature"]), validate=True)
         if block.get("algorithm") == ED25519:
             return _verify_key(block, signature, message)
