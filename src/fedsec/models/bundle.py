@@ -59,7 +59,7 @@ class OpenedBundle:
 
     directory: Path
     manifest: dict[str, Any]
-    typed: Any  # the kind's manifest model (fedsec.models.manifest)
+    typed: Header  # the kind's typed manifest (fedsec.models.manifest)
     tensors: list[np.ndarray]  # in the network's parameter order
     authenticity: Authenticity
 
