@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,3 +28,14 @@ def data_dir() -> Path:
     if not DATA.is_dir():
         pytest.skip(f"shared datasets folder {DATA} not found (set FEDSEC_TEST_DATA)")
     return DATA
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fedsec_home(tmp_path_factory) -> Iterator[Path]:
+    """Every test signs and trusts bundles with keys in a temporary home, never the user's."""
+    home = tmp_path_factory.mktemp("fedsec-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FEDSEC_HOME", str(home))
+        patch.delenv("FEDSEC_SIGNING_KEY", raising=False)
+        patch.delenv("FEDSEC_TRUSTED_KEYS", raising=False)
+        yield home

@@ -1,13 +1,17 @@
 """The command line as a user runs it: outputs, exit codes, clear errors, nothing half-written."""
 
 import json
+import shutil
+from collections.abc import Callable
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from fedsec.cli import app
+from fedsec.models.keys import load_signer
 from tests.conftest import dataset
+from tests.models.test_bundle import rewrite, stranger
 
 runner = CliRunner()
 SMALL = ["--set", "data.max_rows=8000", "--set", "rounds=20", "--set", "evaluation.curve_points=3"]
@@ -138,7 +142,8 @@ def test_detect_bad_input_fails_cleanly(run_dir, tmp_path, args, message):
 def test_detect_refuses_a_corrupt_bundle(run_dir, tmp_path):
     broken = tmp_path / "model"
     broken.mkdir()
-    (broken / "bundle.json").write_text((run_dir / "model" / "bundle.json").read_text())
+    for name in ("bundle.json", "bundle.sig"):
+        (broken / name).write_text((run_dir / "model" / name).read_text())
     (broken / "weights.safetensors").write_bytes(b"\x00" * 64)
     result = runner.invoke(
         app,
@@ -202,3 +207,108 @@ def test_detect_on_an_empty_file_names_it(run_dir, tmp_path):
     assert result.exit_code == 2
     assert "empty.csv" in result.output and "empty" in result.output
     assert not out.exists()
+
+
+def _text(result) -> str:
+    """The command's output with rich's line wrapping undone."""
+    return " ".join(result.output.split())
+
+
+def _detect_copy(run_dir, tmp_path, *extra, model=None):
+    """``fedsec detect`` on 400 UNSW-NB15 rows with a bundle (default: a copy of the run's)."""
+    if model is None:
+        model = tmp_path / "model"
+        if not model.exists():
+            shutil.copytree(run_dir / "model", model)
+    out = tmp_path / "alerts.jsonl"
+    args = ["detect", "--model", str(model), "--input", str(_unsw_slice(tmp_path)), "--out"]
+    result = runner.invoke(app, [*args, str(out), "--format", "unsw-nb15", "--org", "org2", *extra])
+    return result, out
+
+
+def test_detect_names_the_trusted_signer(run_dir, tmp_path):
+    result, out = _detect_copy(run_dir, tmp_path)
+    assert result.exit_code == 0 and out.exists(), result.output
+    text = _text(result)
+    assert "signed by key SHA256:" in text and "trusted: key trusted from your own key" in text
+
+
+def test_detect_refuses_edited_weights_with_a_recomputed_sha256(run_dir, tmp_path):
+    signature = (run_dir / "model" / "bundle.sig").read_text()
+    shutil.copytree(run_dir / "model", tmp_path / "model")
+    rewrite(tmp_path / "model", tensors=lambda t: t.update({k: -v for k, v in t.items()}))
+    (tmp_path / "model" / "bundle.sig").write_text(signature)
+    result, out = _detect_copy(run_dir, tmp_path)
+    assert result.exit_code == 2 and "changed after it was signed" in _text(result)
+    assert not out.exists()
+
+
+def test_detect_refuses_swapped_class_names(run_dir, tmp_path):
+    shutil.copytree(run_dir / "model", tmp_path / "model")
+    path = tmp_path / "model" / "bundle.json"
+    manifest = json.loads(path.read_text())
+    classes = manifest["classes"]
+    a, b = classes.index("exploit"), classes.index("recon")
+    classes[a], classes[b] = classes[b], classes[a]
+    path.write_text(json.dumps(manifest, indent=2))
+    result, out = _detect_copy(run_dir, tmp_path)
+    assert result.exit_code == 2 and "changed after it was signed" in _text(result)
+    assert not out.exists()
+
+
+def _always_benign(manifest: dict) -> Callable[[dict], None]:
+    """Weights that give every row to the benign class (the issue's forged model)."""
+    benign = manifest["classes"].index("benign")
+
+    def forge(tensors: dict) -> None:
+        last = max(tensors, key=lambda name: int(name.split(".")[1]))
+        layer = last.rsplit(".", 1)[0]
+        tensors[f"{layer}.weight"][:] = 0.0
+        tensors[f"{layer}.bias"][:] = 0.0
+        tensors[f"{layer}.bias"][benign] = 50.0
+
+    return forge
+
+
+def test_detect_refuses_an_always_benign_forgery(run_dir, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(run_dir / "model", model)
+    manifest = json.loads((model / "bundle.json").read_text())
+    rewrite(model, tensors=_always_benign(manifest), signer=stranger())
+    result, out = _detect_copy(run_dir, tmp_path)
+    assert result.exit_code == 2 and not out.exists()
+    assert "not one you trust" in _text(result) and "--trust" in _text(result)
+    # what it would have done: silence on every attack of the input
+    allowed, out = _detect_copy(run_dir, tmp_path, "--allow-unsigned")
+    assert allowed.exit_code == 0, allowed.output
+    assert out.read_text() == "" and "WARNING (--allow-unsigned)" in _text(allowed)
+    frame = pd.read_csv(_unsw_slice(tmp_path))
+    assert (frame["label"] == 1).sum() > 100  # the attacks it stayed silent on
+
+
+def test_detect_refuses_an_unsigned_bundle_unless_allowed(run_dir, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(run_dir / "model", model)
+    (model / "bundle.sig").unlink()
+    result, out = _detect_copy(run_dir, tmp_path)
+    assert result.exit_code == 2 and "not signed" in _text(result) and not out.exists()
+    assert "--allow-unsigned" in _text(result)
+    allowed, out = _detect_copy(run_dir, tmp_path, "--allow-unsigned")
+    assert allowed.exit_code == 0 and "WARNING (--allow-unsigned): unsigned bundle" in _text(
+        allowed
+    )
+    assert 100 < len(out.read_text().splitlines()) < 400
+
+
+def test_detect_trusts_a_colleagues_key_when_told(run_dir, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(run_dir / "model", model)
+    colleague = tmp_path / "colleague.key"
+    generated = runner.invoke(app, ["keys", "generate", "--out", str(colleague)])
+    assert generated.exit_code == 0, generated.output
+    rewrite(model, signer=load_signer(colleague))
+    refused, _ = _detect_copy(run_dir, tmp_path)
+    assert refused.exit_code == 2 and "not one you trust" in _text(refused)
+    trusted, out = _detect_copy(run_dir, tmp_path, "--trust", f"{colleague}.pub")
+    assert trusted.exit_code == 0, trusted.output
+    assert "trusted: key trusted from" in _text(trusted) and out.exists()

@@ -1,6 +1,7 @@
 """fedsec federation / fedsec job as a user runs them (no processes started here)."""
 
 import json
+import os
 
 import pytest
 from typer.testing import CliRunner
@@ -112,3 +113,29 @@ def test_provision_names_a_bad_org(tmp_path):
     )  # fmt: skip
     assert result.exit_code == 2
     assert "org name 'acme-industries' is not allowed" in result.output
+
+
+def test_job_submit_refuses_an_exposed_admin_key_before_submitting(tmp_path):
+    """The admin's kit key signs the run's bundle: checked before any job is sent."""
+    pytest.importorskip("nvflare")
+    made = runner.invoke(
+        app,
+        [
+            "federation", "provision", "--project", "p", "--coordinator", "hub",
+            "--site", "plant", "--admin", "ops@example.org", "--out", str(tmp_path / "fed"),
+        ],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert "Every private key is mode 600" in " ".join(made.output.split())
+    kit = tmp_path / "fed" / "kits" / "p" / "prod_00" / "ops@example.org"
+    os.chmod(kit / "startup" / "client.key", 0o644)
+    result = runner.invoke(
+        app,
+        [
+            "job", "submit", "unsw-5org-disjoint", "--admin-kit", str(kit),
+            "--username", "ops@example.org", "--out", str(tmp_path / "run"), "--timeout", "5",
+        ],
+    )  # fmt: skip
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "mode 0644" in text and "chmod 600" in text
+    assert not (tmp_path / "run").exists()

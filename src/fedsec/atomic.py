@@ -18,16 +18,21 @@ def _umask() -> int:
     return current
 
 
-def write_bytes(path: Path, data: bytes) -> None:
+def write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
+    """``data`` into ``path``; with ``mode`` (e.g. ``0o600`` for a secret) the file has that
+    mode from its creation on, before any byte is written; otherwise the umask's default."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        if mode is not None:
+            os.fchmod(fd, mode)  # mkstemp creates 0600: never wider than asked, even briefly
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        if mode is None:
+            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -35,12 +40,13 @@ def write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def write_text(path: Path, text: str) -> None:
-    write_bytes(path, text.encode("utf-8"))
+def write_text(path: Path, text: str, mode: int | None = None) -> None:
+    write_bytes(path, text.encode("utf-8"), mode)
 
 
-def write_json(path: Path, data: Any) -> None:
-    write_text(path, json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n")
+def write_json(path: Path, data: Any, mode: int | None = None) -> None:
+    text = json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n"
+    write_text(path, text, mode)
 
 
 @contextlib.contextmanager

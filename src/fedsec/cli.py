@@ -218,11 +218,28 @@ def detect(
     log_format: Annotated[
         str | None, typer.Option(help="Logs: raw-log header layout or loghub system name.")
     ] = None,
+    trust: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--trust",
+            help="Trust bundles signed by this Ed25519 public key (.pub) or by an admin of the "
+            "federation whose root CA this is (startup/rootCA.pem); repeatable.",
+        ),
+    ] = None,
+    allow_unsigned: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unsigned",
+            help="Use a bundle that is unsigned or signed by a key you do not trust "
+            "(its authenticity is NOT checked).",
+        ),
+    ] = False,
 ) -> None:
     """Score telemetry (flows, or log sessions with a logs bundle) and write one alert per
-    flagged flow or anomalous session."""
+    flagged flow or anomalous session. The bundle must be signed by a key you trust."""
     from fedsec.data.logs import SessionOptions
     from fedsec.detect.alerts import run_detection
+    from fedsec.models.keys import user_trust
 
     options = SessionOptions(session_key, session_window, log_format, templates)
     summary = run_detection(
@@ -234,7 +251,18 @@ def detect(
         threshold=threshold,
         namespace=namespace,
         options=options,
+        trust=user_trust(trust or [], allow_unsigned),
     )
+    authenticity = summary.authenticity
+    if authenticity is not None and not authenticity.trusted:
+        errors.print(
+            f"[bold red]WARNING (--allow-unsigned):[/] {authenticity.describe()}. Nothing "
+            "shows who wrote this model or that its weights, classes and thresholds are "
+            "unchanged; do not act on these alerts without checking its origin.",
+            highlight=False,
+        )
+    elif authenticity is not None:
+        console.print(f"model {authenticity.describe()}", highlight=False)
     grid = Table(
         "flagged as",
         "alerts",
@@ -456,3 +484,8 @@ from fedsec.cli_deploy import federation_app, job_app  # noqa: E402
 
 app.add_typer(federation_app, name="federation")
 app.add_typer(job_app, name="job")
+
+# Bundle signing keys: ``fedsec keys ...``.
+from fedsec.cli_keys import keys_app  # noqa: E402
+
+app.add_typer(keys_app, name="keys")

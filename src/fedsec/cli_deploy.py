@@ -98,6 +98,10 @@ def provision_command(
         f"{Path(out) / 'kits' / project / 'state'} holds the root CA's private key: keep it with "
         "the coordinator's operators, never in a kit."
     )
+    console.print(
+        "Every private key is mode 600 and the kits folder 700: keep those modes when you copy "
+        "a kit (sites and the coordinator refuse to start with a key others can read)."
+    )
 
 
 @federation_app.command("poc")
@@ -194,6 +198,7 @@ def submit_command(
     """Run SCENARIO's federated training as a signed job; write the usual run directory."""
     _nvflare()
     from fedsec.engines.nvflare import poc
+    from fedsec.engines.nvflare.identity import kit_signer
     from fedsec.engines.nvflare.job import run_job
     from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
     from fedsec.engines.nvflare.results import DeploymentError
@@ -210,6 +215,7 @@ def submit_command(
         admin_kit, username = state.admin_kit, state.admin
     if username is None:
         raise ConfigError("--admin-kit needs --username (the admin's name in the project)")
+    signer = kit_signer(admin_kit)  # before the job runs: a bad kit fails fast
     settings = DeploymentSettings(
         min_sites=min_sites or config.strategy.min_orgs,
         round_timeout=round_timeout,
@@ -224,11 +230,16 @@ def submit_command(
         raise DeploymentError(f"job {job_id} failed: {why} (logs under {work})")
     if data_dir is not None or os.environ.get("FEDSEC_DATA"):
         experiment = run_deployed(config, data_dir, result, job_id)
-        write_deployed_run(experiment, target)
+        write_deployed_run(experiment, target, signer)
         show_summary(experiment.metrics, experiment.timing)
     else:
-        write_site_only_run(config, result, job_id, target)
+        write_site_only_run(config, result, job_id, target, signer)
     shutil.rmtree(work, ignore_errors=True)  # kept only when the job fails, for its logs
     if result.dropouts:
         console.print(f"dropouts: {result.dropouts}", highlight=False)
     console.print(f"job {job_id} finished; run directory: [bold]{target}[/]")
+    console.print(
+        f"its model is signed by {username}'s kit; use it with: fedsec detect --model "
+        f"{target / 'model'} --trust {Path(admin_kit) / 'startup' / 'rootCA.pem'} ...",
+        highlight=False,
+    )

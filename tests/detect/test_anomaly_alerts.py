@@ -85,8 +85,8 @@ def test_global_threshold_and_explicit_threshold(bundle, flows, tmp_path):
 @pytest.mark.parametrize(
     "damage, message",
     [
-        (lambda d: d.pop("score"), "inconsistent bundle"),
-        (lambda d: d["score"].update(scale=[1.0]), "score scale"),
+        (lambda d: d.pop("score"), "score: Field required"),
+        (lambda d: d["score"].update(scale=[1.0]), "score scale has 1 values"),
         (lambda d: d.update(weights_sha256="0" * 64), "sha256"),
     ],
 )
@@ -98,8 +98,11 @@ def test_a_corrupt_anomaly_bundle_is_refused(bundle, flows, tmp_path, damage, me
     (broken / "bundle.json").write_text(json.dumps(manifest))
     (broken / "weights.safetensors").write_bytes((bundle / "weights.safetensors").read_bytes())
     out = tmp_path / "alerts.jsonl"
-    result = _detect(broken, flows[0], out)
-    assert result.exit_code == 2 and message in _text(result)
+    unsigned = _detect(broken, flows[0], out, "--allow-unsigned")  # integrity is still checked
+    assert unsigned.exit_code == 2 and message in _text(unsigned)
+    (broken / "bundle.sig").write_text((bundle / "bundle.sig").read_text())
+    signed = _detect(broken, flows[0], out)
+    assert signed.exit_code == 2 and "changed after it was signed" in _text(signed)
     assert not out.exists()
 
 

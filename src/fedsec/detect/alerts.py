@@ -17,9 +17,17 @@ from fedsec.data.logs import SessionOptions
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.errors import BundleError, InputError
-from fedsec.models.bundle import ANOMALY_KIND, bundle_kind, load_bundle, load_manifest
+from fedsec.models.bundle import (
+    ANOMALY_KIND,
+    authenticate,
+    bundle_kind,
+    load_bundle,
+    load_manifest,
+)
 from fedsec.models.classifier import FamilyClassifier
+from fedsec.models.keys import user_trust
 from fedsec.models.logs_bundle import KIND as LOGS_KIND
+from fedsec.models.signing import Authenticity, Trust
 
 
 @dataclass
@@ -28,6 +36,7 @@ class DetectionSummary:
     alerts: int
     by_family: dict[str, int] = field(default_factory=dict)
     truth_note: dict[str, str] = field(default_factory=dict)
+    authenticity: Authenticity | None = None  # who signed the bundle that scored the rows
 
 
 def check_columns(model: FamilyClassifier, table: FlowTable, inputs: Sequence[Path]) -> None:
@@ -97,22 +106,45 @@ def run_detection(
     threshold: float | None = None,
     namespace: str | None = None,
     options: SessionOptions | None = None,
+    trust: Trust | None = None,
 ) -> DetectionSummary:
-    """Alerts from any bundle: the manifest's kind picks the detector (the one dispatch)."""
-    kind = bundle_kind(load_manifest(model_dir))
+    """Alerts from any bundle: the manifest's kind picks the detector (the one dispatch), once
+    the bundle's signature is verified against ``trust`` (default: the user's trusted keys)."""
+    trust = trust if trust is not None else user_trust()
+    manifest = load_manifest(model_dir)
+    authenticity = authenticate(model_dir, manifest, trust)
+    kind = bundle_kind(manifest)
     if kind == ANOMALY_KIND:
         from fedsec.detect.anomaly_alerts import run_anomaly_detection
 
-        return run_anomaly_detection(model_dir, inputs, fmt, out, org=org, threshold=threshold)
-    if kind == LOGS_KIND:
+        summary = run_anomaly_detection(
+            model_dir, inputs, fmt, out, org=org, threshold=threshold, trust=trust
+        )
+    elif kind == LOGS_KIND:
         from fedsec.detect.logs import run_log_detection
 
         if threshold is not None:
             raise InputError(model_dir, "--threshold does not apply to a logs bundle (top-k)")
-        return run_log_detection(
-            model_dir, inputs, fmt, out, org=org, namespace=namespace, options=options
+        summary = run_log_detection(
+            model_dir, inputs, fmt, out, org=org, namespace=namespace, options=options, trust=trust
         )
-    model, manifest = load_bundle(model_dir)
+    else:
+        summary = run_flow_detection(model_dir, inputs, fmt, out, org, threshold, trust)
+    summary.authenticity = authenticity
+    return summary
+
+
+def run_flow_detection(
+    model_dir: Path,
+    inputs: Sequence[Path],
+    fmt: str,
+    out: Path,
+    org: str | None,
+    threshold: float | None,
+    trust: Trust,
+) -> DetectionSummary:
+    """Alerts from a family-classifier bundle."""
+    model, manifest = load_bundle(model_dir, trust)
     if org is not None and org not in model.thresholds:
         raise BundleError(
             f"{model_dir}: no threshold for org {org!r}; "

@@ -22,6 +22,7 @@ from fedsec.detect.alerts import (
 from fedsec.errors import BundleError
 from fedsec.models.anomaly import GLOBAL, AnomalyDetector
 from fedsec.models.bundle import load_anomaly_bundle
+from fedsec.models.signing import Trust
 
 ANOMALY = "anomaly"
 
@@ -102,8 +103,9 @@ def run_anomaly_detection(
     org: str | None = None,
     threshold: float | None = None,
     top: int = 5,
+    trust: Trust | None = None,
 ) -> DetectionSummary:
-    model, manifest = load_anomaly_bundle(model_dir)
+    model, manifest = load_anomaly_bundle(model_dir, trust)
     chosen = choose_threshold(model, model_dir, org, threshold)
     table = read_flows(fmt, list(inputs))
     check_format(model.view, manifest, fmt, inputs)

@@ -15,6 +15,7 @@ from fedsec.detect.alerts import DetectionSummary, write_alerts
 from fedsec.errors import BundleError
 from fedsec.models.deeplog import DeepLogDetector
 from fedsec.models.logs_bundle import load_log_bundle
+from fedsec.models.signing import Trust
 
 LABEL = "anomalous session"
 
@@ -88,8 +89,9 @@ def run_log_detection(
     org: str | None = None,
     namespace: str | None = None,
     options: SessionOptions | None = None,
+    trust: Trust | None = None,
 ) -> DetectionSummary:
-    model, manifest = load_log_bundle(model_dir)
+    model, manifest = load_log_bundle(model_dir, trust)
     if org is not None and org not in model.top_k:
         raise BundleError(
             f"{model_dir}: no top_k for org {org!r}; "

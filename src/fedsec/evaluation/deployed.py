@@ -27,6 +27,7 @@ from fedsec.features.preprocess import Preprocessor
 from fedsec.models.bundle import save_bundle
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import MLPSpec
+from fedsec.models.signing import Signer
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import build_federation
 
@@ -110,16 +111,20 @@ def run_deployed(
     return experiment
 
 
-def write_deployed_run(experiment: Experiment, out: Path) -> Path:
-    """``write_run`` plus the deployment section of ``report.md``."""
-    write_run(experiment, out)
+def write_deployed_run(experiment: Experiment, out: Path, signer: Signer | None = None) -> Path:
+    """``write_run`` plus the deployment section of ``report.md``; ``signer``: the submitting
+    admin's kit key, so the bundle verifies against the project's root CA."""
+    write_run(experiment, out, signer)
     report = Path(out) / "report.md"
     atomic.write_text(report, report.read_text() + "\n" + render(experiment.metrics["deployment"]))
     return Path(out)
 
 
-def write_site_only_run(scenario: Scenario, result: JobResult, job_id: str, out: Path) -> Path:
-    """A run directory from what the sites reported (no pooled data to evaluate on)."""
+def write_site_only_run(
+    scenario: Scenario, result: JobResult, job_id: str, out: Path, signer: Signer | None = None
+) -> Path:
+    """A run directory from what the sites reported (no pooled data to evaluate on); the
+    bundle is signed by ``signer`` (the submitting admin's kit key)."""
     model = deployed_model(result, scenario)
     section = deployment_section(result, job_id, sum_protection(scenario))
     for site, reply in result.evaluation.items():
@@ -141,7 +146,7 @@ def write_site_only_run(scenario: Scenario, result: JobResult, job_id: str, out:
         atomic.write_json(staging / "metrics.json", metrics)
         text = f"# {scenario.name}: deployed job {job_id}\n\n" + render(section)
         (staging / "report.md").write_text(text)
-        save_bundle(staging / MODEL_DIR, model, provenance)
+        save_bundle(staging / MODEL_DIR, model, provenance, signer)
     return Path(out)
 
 

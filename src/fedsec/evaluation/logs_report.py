@@ -13,6 +13,7 @@ from fedsec.evaluation.plots import learning_curves, org_bars, save_png
 from fedsec.evaluation.report import closing_parts, fmt, table
 from fedsec.evaluation.rundir import training_provenance
 from fedsec.models.logs_bundle import save_log_bundle
+from fedsec.models.signing import Signer
 
 MODEL_DIR = "model"
 ARM_LABELS = {
@@ -182,8 +183,9 @@ def namespaces(experiment: LogExperiment) -> dict[str, str]:
     return {org.name: only[0] for org in experiment.federation.orgs} if len(only) == 1 else {}
 
 
-def write_logs_run(experiment: LogExperiment, out: Path) -> Path:
-    """Everything the run produced, in one directory that appears complete or not at all."""
+def write_logs_run(experiment: LogExperiment, out: Path, signer: Signer | None = None) -> Path:
+    """Everything the run produced, in one directory that appears complete or not at all; the
+    bundle is signed by ``signer`` (default: the user's signing key)."""
     metrics = {**experiment.metrics, "timing": experiment.timing}
     config_text = experiment.scenario.to_toml()
     with atomic.directory(Path(out)) as staging:
@@ -201,6 +203,10 @@ def write_logs_run(experiment: LogExperiment, out: Path) -> Path:
         if "federated" in experiment.arms or "centralized" in experiment.arms:
             arm, model = experiment.product()
             save_log_bundle(
-                staging / MODEL_DIR, model, provenance(experiment, arm), namespaces(experiment)
+                staging / MODEL_DIR,
+                model,
+                provenance(experiment, arm),
+                namespaces(experiment),
+                signer,
             )
     return Path(out)

@@ -9,6 +9,7 @@ from fedsec.evaluation import anomaly_report, plots, report
 from fedsec.evaluation.anomaly import AnomalyExperiment
 from fedsec.evaluation.experiment import Experiment
 from fedsec.models.bundle import save_anomaly_bundle, save_bundle
+from fedsec.models.signing import Signer
 from fedsec.scenarios.config import Scenario
 
 MODEL_DIR = "model"
@@ -35,8 +36,9 @@ def provenance(experiment: Experiment | AnomalyExperiment, arm: str) -> dict:
     }
 
 
-def write_run(experiment: Experiment, out: Path) -> Path:
-    """Everything the run produced, in one directory that appears complete or not at all."""
+def write_run(experiment: Experiment, out: Path, signer: Signer | None = None) -> Path:
+    """Everything the run produced, in one directory that appears complete or not at all; the
+    bundle is signed by ``signer`` (default: the user's signing key)."""
     metrics = {**experiment.metrics, "timing": experiment.timing}
     config_text = experiment.scenario.to_toml()
     with atomic.directory(Path(out)) as staging:
@@ -47,11 +49,13 @@ def write_run(experiment: Experiment, out: Path) -> Path:
         plots.per_org_comparison(metrics, staging / "per_org_comparison.png")
         if "federated" in experiment.arms or "centralized" in experiment.arms:
             arm, model = experiment.product()
-            save_bundle(staging / MODEL_DIR, model, provenance(experiment, arm))
+            save_bundle(staging / MODEL_DIR, model, provenance(experiment, arm), signer)
     return Path(out)
 
 
-def write_anomaly_run(experiment: AnomalyExperiment, out: Path) -> Path:
+def write_anomaly_run(
+    experiment: AnomalyExperiment, out: Path, signer: Signer | None = None
+) -> Path:
     """An anomaly run: the same layout, with ROC curves, score histograms and the shared deep
     model's bundle (the federated autoencoder when trained) holding per-org thresholds."""
     metrics = {**experiment.metrics, "timing": experiment.timing}
@@ -66,5 +70,6 @@ def write_anomaly_run(experiment: AnomalyExperiment, out: Path) -> Path:
         plots.per_org_auc(metrics, staging / "per_org_roc_auc.png")
         if any(a.shared and a.model != "iforest" for a in experiment.arms.values()):
             arm, model = experiment.product()
-            save_anomaly_bundle(staging / MODEL_DIR, model, provenance(experiment, arm))
+            model_dir = staging / MODEL_DIR
+            save_anomaly_bundle(model_dir, model, provenance(experiment, arm), signer)
     return Path(out)

@@ -1,8 +1,9 @@
 """Bundles of the DeepLog model (``kind = "deeplog"``): the same layout and checks as every
-fedsec bundle (``weights.safetensors`` + ``bundle.json`` with the weights' sha256; nothing is
-ever unpickled). The manifest holds the architecture, the vocabulary's hash settings, the sorted
-hashed tokens the model knows (never template text), per-organization ``top_k`` and, per
-organization, the namespace of event ids that have no template text."""
+fedsec bundle (``weights.safetensors`` + ``bundle.json`` with the weights' sha256, signed in
+``bundle.sig``; nothing is ever unpickled). The manifest holds the architecture, the
+vocabulary's hash settings, the sorted hashed tokens the model knows (never template text),
+per-organization ``top_k`` and, per organization, the namespace of event ids that have no
+template text."""
 
 from __future__ import annotations
 
@@ -10,13 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from safetensors import SafetensorError
 
-from fedsec.errors import BundleError
-from fedsec.features.vocabulary import EventVocabulary
 from fedsec.learning.params import param_names
-from fedsec.models.bundle import verified_tensors, write_bundle
-from fedsec.models.deeplog import DeepLogDetector, DeepLogSpec, build_deeplog
+from fedsec.models.bundle import open_bundle, write_bundle
+from fedsec.models.deeplog import DeepLogDetector, build_deeplog
+from fedsec.models.manifest import DeepLogManifest
+from fedsec.models.signing import Signer, Trust
 
 KIND = "deeplog"
 
@@ -26,6 +26,7 @@ def save_log_bundle(
     model: DeepLogDetector,
     provenance: dict[str, Any],
     namespaces: dict[str, str],
+    signer: Signer | None = None,
 ) -> Path:
     """Write the bundle atomically (a complete new directory replaces any old one)."""
     return write_bundle(
@@ -42,27 +43,23 @@ def save_log_bundle(
             "namespaces": dict(namespaces),
             "provenance": provenance,
         },
+        signer,
     )
 
 
-def load_log_bundle(directory: Path) -> tuple[DeepLogDetector, dict[str, Any]]:
-    """Load and verify a DeepLog bundle; any inconsistency is a :class:`BundleError`."""
-    directory = Path(directory)
-    manifest, tensors = verified_tensors(directory, KIND)
-    try:
-        spec = DeepLogSpec.from_json(manifest["architecture"])
-        params = [tensors[name] for name in param_names(build_deeplog(spec))]
-        model = DeepLogDetector(
-            spec,
-            params,
-            EventVocabulary.from_json(manifest["vocabulary"]),
-            np.asarray(manifest["index"], np.int64),
-            end_token=bool(manifest["end_token"]),
-            top_k={str(k): int(v) for k, v in manifest["top_k"].items()},
-        )
-        model.module()
-        if not isinstance(manifest.get("namespaces"), dict):
-            raise ValueError("namespaces must be a table")
-    except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as error:
-        raise BundleError(f"{directory}: inconsistent bundle: {error!r}") from error
-    return model, manifest
+def load_log_bundle(
+    directory: Path, trust: Trust | None = None
+) -> tuple[DeepLogDetector, dict[str, Any]]:
+    """Load a verified DeepLog bundle; any problem is a :class:`BundleError` naming it."""
+    opened = open_bundle(directory, KIND, trust)
+    typed: DeepLogManifest = opened.typed
+    model = DeepLogDetector(
+        typed.architecture.spec(),
+        opened.tensors,
+        typed.vocabulary.build(),
+        np.asarray(typed.index, np.int64),
+        end_token=typed.end_token,
+        top_k=dict(typed.top_k),
+    )
+    model.module()
+    return model, opened.manifest

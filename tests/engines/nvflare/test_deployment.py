@@ -20,6 +20,7 @@ pytest.importorskip("nvflare")
 
 from fedsec import seeding
 from fedsec.engines.nvflare import poc
+from fedsec.engines.nvflare.identity import kit_signer
 from fedsec.engines.nvflare.job import build_job, fetch, run_job, session, submit, wait
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.provision import (
@@ -34,6 +35,8 @@ from fedsec.evaluation.arms import train_federated
 from fedsec.evaluation.deployed import write_site_only_run
 from fedsec.evaluation.experiment import org_frames
 from fedsec.learning.params import max_abs_diff
+from fedsec.models.bundle import load_bundle
+from fedsec.models.keys import user_trust
 from fedsec.scenarios.federation import build_federation
 
 pytestmark = pytest.mark.deployment
@@ -194,9 +197,14 @@ def test_a_site_killed_mid_run_leaves_the_job_completing(federation, consortium,
     assert list(result.dropouts) == ["office"]
     assert len(result.history) == 25
     assert result.history[-1].contributed == ["plant", "cloud"]
-    run = write_site_only_run(long, result, job_id, tmp_path / "run")
+    run = write_site_only_run(
+        long, result, job_id, tmp_path / "run", kit_signer(federation.admin_kit)
+    )
     report = (run / "report.md").read_text()
     assert "- **office**: no reply to fedsec_train within 8 s" in report
+    ca = federation.admin_kit / "startup" / "rootCA.pem"
+    _, manifest = load_bundle(run / "model", user_trust([ca]))  # signed by the admin's kit
+    assert manifest["provenance"]["job_id"] == job_id
 
 
 def _text(path: Path) -> str:

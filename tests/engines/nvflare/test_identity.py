@@ -1,21 +1,29 @@
 """Endorsed secure-aggregation keys: a relaying coordinator cannot substitute a site's keys."""
 
+import json
+import os
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 from fedsec.engines.nvflare.coordinator import Coordinator
-from fedsec.engines.nvflare.identity import KitIdentity
+from fedsec.engines.nvflare.identity import KitIdentity, kit_signer
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
+from fedsec.errors import BundleError
+from fedsec.keyfiles import ExposedSecretError
 from fedsec.learning.secagg import SecAggClient
+from fedsec.models.bundle import authenticate, load_bundle, load_manifest, save_bundle
+from fedsec.models.keys import user_trust
+from fedsec.models.signing import CertificateSigner
 
 
 def _name(cn: str) -> x509.Name:
@@ -123,3 +131,90 @@ def test_a_coordinator_substituting_keys_is_refused_by_the_sites(project, consor
         assert (
             "advertisement of 'plant' refused: signature does not match" in (result.dropouts[site])
         )
+
+
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory):
+    """Two NVFlare projects: a bundle's reader trusts the first one's root CA."""
+    pytest.importorskip("nvflare")
+    from fedsec.engines.nvflare.provision import Admin, FederationSpec, Identity, provision
+
+    def project(name: str) -> Path:
+        spec = FederationSpec(
+            project=name,
+            coordinator="localhost",
+            sites=[Identity(name="plant", org="acme")],
+            admins=[
+                Admin(name="ops@consortium.org", org="consortium"),
+                Admin(name="soc@acme.org", org="acme", role="member"),
+            ],
+        )
+        return provision(spec, tmp_path_factory.mktemp(name))
+
+    return project("consortium"), project("elsewhere")
+
+
+def _signed_bundle(directory: Path, signer) -> Path:
+    from tests.models.test_bundle import _model
+
+    model, _ = _model()
+    return save_bundle(directory, model, {"engine": "nvflare"}, signer)
+
+
+def test_a_deployed_bundle_verifies_against_the_projects_root_ca(federation, tmp_path):
+    kits, _ = federation
+    bundle = _signed_bundle(tmp_path / "b", kit_signer(kits / "ops@consortium.org"))
+    trust = user_trust([kits / "plant" / "startup" / "rootCA.pem"])
+    model, _ = load_bundle(bundle, trust)
+    assert model.classes == ["benign", "dos", "recon"]
+    found = authenticate(bundle, load_manifest(bundle), trust)
+    assert found.trusted and "admin 'ops@consortium.org' (project_admin)" in found.signer
+
+
+def test_a_deployed_bundle_is_refused_without_its_projects_ca(federation, tmp_path):
+    kits, elsewhere = federation
+    bundle = _signed_bundle(tmp_path / "b", kit_signer(kits / "ops@consortium.org"))
+    with pytest.raises(BundleError, match="you trust no federation root CA") as refused:
+        load_bundle(bundle)
+    assert "startup/rootCA.pem" in str(refused.value)
+    other = user_trust([elsewhere / "plant" / "startup" / "rootCA.pem"])
+    with pytest.raises(BundleError, match="was not issued by elsewhere"):
+        load_bundle(bundle, other)
+
+
+@pytest.mark.parametrize("signer", ["plant", "localhost", "soc@acme.org"])
+def test_only_a_project_admin_may_sign_a_bundle(federation, tmp_path, signer):
+    """A site's key, the coordinator's key and a member admin's key chain to the CA but are
+    not allowed to vouch for a model."""
+    kits, _ = federation
+    startup = kits / signer / "startup"
+    key_file = next(startup.glob("*.key"))
+    key = serialization.load_pem_private_key(key_file.read_bytes(), None)
+    cert = next(p for p in startup.glob("*.crt"))
+    bundle = _signed_bundle(tmp_path / "b", CertificateSigner(key, (cert.read_bytes(),)))
+    trust = user_trust([kits / "plant" / "startup" / "rootCA.pem"])
+    with pytest.raises(BundleError, match="only a project admin may sign bundles"):
+        load_bundle(bundle, trust)
+
+
+def test_a_certificate_swapped_into_the_signature_is_refused(federation, tmp_path):
+    kits, _ = federation
+    bundle = _signed_bundle(tmp_path / "b", kit_signer(kits / "ops@consortium.org"))
+    path = bundle / "bundle.sig"
+    block = json.loads(path.read_text())
+    block["certificates"] = [(kits / "soc@acme.org" / "startup" / "client.crt").read_text()]
+    path.write_text(json.dumps(block))
+    trust = user_trust([kits / "plant" / "startup" / "rootCA.pem"])
+    with pytest.raises(BundleError, match="signature does not verify"):
+        load_bundle(bundle, trust)
+
+
+def test_an_exposed_admin_key_signs_nothing(federation, tmp_path):
+    kits, _ = federation
+    key = kits / "ops@consortium.org" / "startup" / "client.key"
+    os.chmod(key, 0o640)
+    try:
+        with pytest.raises(ExposedSecretError, match="chmod 600"):
+            kit_signer(kits / "ops@consortium.org")
+    finally:
+        os.chmod(key, 0o600)

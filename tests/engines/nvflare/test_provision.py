@@ -1,5 +1,8 @@
 import importlib
 import json
+import os
+import stat
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +107,46 @@ def test_he_provisioning_gives_sites_the_key_and_the_coordinator_none(tmp_path):
     plain = provision(spec.model_copy(update={"homomorphic_encryption": False}), tmp_path / "p")
     with pytest.raises(he.HeError, match="provisioned without --he"):
         load_kit_context(plain / "org1" / "startup", he.CLIENT_CONTEXT)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_every_private_file_is_readable_by_its_owner_only(tmp_path):
+    previous = os.umask(0o000)  # the most permissive umask: nothing may rely on the user's
+    try:
+        kits = provision(two_sites("secret", homomorphic_encryption=True), tmp_path)
+    finally:
+        os.umask(previous)
+    state = kits.parent / "state"
+    cert_state = json.loads((state / "cert.json").read_text())
+    assert "root_pri_key" in cert_state and "pri_key" in cert_state["org1"]  # what it guards
+    assert mode(state) == 0o700 and mode(state / "cert.json") == 0o600
+    assert mode(tmp_path / "kits") == 0o700
+    secrets = sorted(
+        p.relative_to(kits).as_posix()
+        for p in kits.rglob("*")
+        if p.is_file() and (p.suffix == ".key" or p.name == "client_context.tenseal")
+    )
+    assert secrets == [
+        "admin@consortium.org/startup/client.key",
+        "localhost/startup/server.key",
+        "org1/startup/client.key",
+        "org1/startup/client_context.tenseal",
+        "org2/startup/client.key",
+        "org2/startup/client_context.tenseal",
+    ]
+    assert {s: mode(kits / s) for s in secrets} == dict.fromkeys(secrets, 0o600)
+    assert mode(kits / "org1" / "startup" / "rootCA.pem") == 0o666  # public files untouched
+
+
+def test_re_provisioning_keeps_the_ca_state_private(tmp_path):
+    spec = two_sites("again")
+    provision(spec, tmp_path)
+    state = tmp_path / "kits" / "again" / "state"
+    os.chmod(state / "cert.json", 0o644)  # as an older fedsec left it
+    os.chmod(state, 0o755)
+    kits = provision(spec, tmp_path)
+    assert kits.name == "prod_01"
+    assert mode(state / "cert.json") == 0o600 and mode(state) == 0o700

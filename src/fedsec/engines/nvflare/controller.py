@@ -22,8 +22,10 @@ from pydantic import ValidationError
 
 from fedsec.engines.nvflare.coordinator import Coordinator, JobFailed, JobResult, Reply
 from fedsec.engines.nvflare.hekeys import coordinator_context
+from fedsec.engines.nvflare.keyguard import check_kit
 from fedsec.engines.nvflare.plan import JobSpec, explain
 from fedsec.engines.nvflare.results import RESULT_DIR, write_result
+from fedsec.keyfiles import ExposedSecretError
 from fedsec.learning.he import HeError
 
 
@@ -68,13 +70,18 @@ class FedsecController(Controller):
         self.he_context = None
 
     def start_controller(self, fl_ctx: FLContext) -> None:
+        startup = fl_ctx.get_engine().get_workspace().get_startup_kit_dir()
+        try:
+            check_kit(Path(startup).parent)
+        except ExposedSecretError as error:
+            self.refusal = f"fedsec job refused by the coordinator: {error}"
+            return
         try:
             self.spec = JobSpec.model_validate(self.job)
         except ValidationError as error:
             self.refusal = f"fedsec job refused by the coordinator: {explain(error)}"
             return
         if self.spec.privacy.homomorphic_encryption:
-            startup = fl_ctx.get_engine().get_workspace().get_startup_kit_dir()
             try:
                 self.he_context = coordinator_context(Path(startup))
             except HeError as error:

@@ -19,6 +19,7 @@ from nvflare.apis.signal import Signal
 
 from fedsec.engines.nvflare.hekeys import load_kit_context
 from fedsec.engines.nvflare.identity import KitIdentity
+from fedsec.engines.nvflare.keyguard import check_kit
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import SITE_CONFIG, load_site_config
@@ -56,10 +57,11 @@ class FedsecExecutor(Executor):
     def _load(self, fl_ctx: FLContext) -> Site:
         if self._site is None:
             workspace = fl_ctx.get_engine().get_workspace()
+            startup = Path(workspace.get_startup_kit_dir())
+            check_kit(startup.parent)  # no task while a private key of the kit is exposed
             path = Path(workspace.get_site_config_dir()) / SITE_CONFIG
             config = load_site_config(path)
             name = fl_ctx.get_identity_name()
-            startup = Path(workspace.get_startup_kit_dir())
             keys = KitIdentity.from_startup(startup, name)
             job = str(fl_ctx.get_job_id())
             he_key = partial(load_kit_context, startup, CLIENT_CONTEXT)

@@ -21,8 +21,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
+from fedsec import keyfiles
 from fedsec.engines.nvflare.plan import PlanRefused
+from fedsec.errors import ConfigError
 from fedsec.learning.secagg.messages import Advertisement
+from fedsec.models.signing import CertificateSigner
 
 PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.MAX_LENGTH)
 
@@ -55,6 +58,7 @@ class KitIdentity:
     @classmethod
     def from_startup(cls, startup: Path, name: str) -> KitIdentity:
         startup = Path(startup)
+        keyfiles.check_private(startup / "client.key", "the site's private key")
         key = serialization.load_pem_private_key((startup / "client.key").read_bytes(), None)
         if not isinstance(key, rsa.RSAPrivateKey):
             raise PlanRefused(f"{startup}/client.key is not an RSA key")
@@ -97,3 +101,18 @@ class KitIdentity:
             )
         except (InvalidSignature, TypeError, ValueError) as error:
             raise PlanRefused(f"{who} refused: signature does not match its keys") from error
+
+
+def kit_signer(kit: Path) -> CertificateSigner:
+    """The bundle signer of an admin's startup kit: its key and its certificate, which a
+    bundle's reader checks against the project's root CA (``startup/rootCA.pem``)."""
+    startup = Path(kit) / "startup"
+    key_path, cert_path = startup / "client.key", startup / "client.crt"
+    for path in (key_path, cert_path):
+        if not path.is_file():
+            raise ConfigError(f"{path}: missing (is {kit} an admin's startup kit?)")
+    keyfiles.check_private(key_path, "the admin's private key")
+    key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ConfigError(f"{key_path}: not an RSA key")
+    return CertificateSigner(key, (cert_path.read_bytes(),))

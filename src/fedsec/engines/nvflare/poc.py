@@ -22,6 +22,7 @@ from pathlib import Path
 
 import fedsec
 from fedsec import atomic
+from fedsec.engines.nvflare.keyguard import check_kit
 from fedsec.engines.nvflare.site_config import SITE_CONFIG, SiteConfig, write_site_config
 from fedsec.errors import FedsecError
 
@@ -158,8 +159,10 @@ def command(poc: Poc, name: str) -> list[str]:
 
 
 def launch(poc: Poc, name: str, kit: Path | None = None) -> int:
-    """Start one participant (from ``kit`` if given) in its own process group; its PID."""
+    """Start one participant (from ``kit`` if given) in its own process group; its PID. A kit
+    whose private files other users can read is refused before anything starts."""
     kit = Path(kit or poc.kit(name))
+    check_kit(kit)
     cmd = command(poc, name)
     cmd[cmd.index("-m", 3) + 1] = str(kit)
     with open(kit / "console.log", "ab") as log:

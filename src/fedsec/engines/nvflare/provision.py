@@ -7,7 +7,14 @@
   admins may neither operate nor run shell commands at a site (only the site's own org admin);
 * ``local/resources.json``: a class allow-list holding only fedsec's executor at sites and
   fedsec's controller at the coordinator, enforced; no site log streaming to the coordinator;
-* ``startup/fed_*.json``: ``require_signed_jobs`` (jobs signed by an admin of this project).
+* ``startup/fed_*.json``: ``require_signed_jobs`` (jobs signed by an admin of this project);
+* a start-up guard (:mod:`fedsec.engines.nvflare.keyguard`) among the site's and coordinator's
+  components: they refuse to start while a private file of their kit is readable by others.
+
+Every private file provisioning writes is left readable by its owner only: each kit's
+``startup/*.key`` and CKKS secret context ``0600``, and the project's ``state/cert.json`` (the
+root CA's private key, and every participant's) ``0600`` in a ``0700`` folder. The kits are
+built inside a ``0700`` folder, so no other user can open a key while NVFlare writes it.
 """
 
 from __future__ import annotations
@@ -23,12 +30,16 @@ from nvflare.lighter.provisioner import Provisioner
 from nvflare.lighter.spec import Builder, Project, ProvisionContext
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from fedsec import atomic
+from fedsec import atomic, keyfiles
+from fedsec.engines.nvflare.keyguard import GUARD_PATH, kit_secrets
 from fedsec.errors import ConfigError
 
 EXECUTOR_PATH = "fedsec.engines.nvflare.executor.FedsecExecutor"
 CONTROLLER_PATH = "fedsec.engines.nvflare.controller.FedsecController"
 PROJECT_FILE = "project.yml"
+KITS = "kits"
+#: NVFlare's provisioning state: the root CA's private key and every participant's.
+CERT_STATE = "cert.json"
 
 
 def _check(name: str, kind: str) -> None:
@@ -174,6 +185,8 @@ class HardeningBuilder(Builder):
         resources = json.loads((local / "resources.json.default").read_text())
         resources["class_allow_list"] = allow
         resources["class_list_enforcement_mode"] = "enforce"
+        guard = {"id": "fedsec_key_guard", "path": GUARD_PATH, "args": {}}
+        resources["components"] = [guard, *resources.get("components", [])]
         if server:
             self._storage(resources)
         else:
@@ -203,16 +216,36 @@ def provision(spec: FederationSpec, workspace: Path) -> Path:
     workspace = Path(workspace).resolve()
     config = project_config(spec)
     atomic.write_text(workspace / PROJECT_FILE, yaml.safe_dump(config, sort_keys=False))
+    keyfiles.secret_folder(workspace / KITS)  # before NVFlare writes a key into it
     try:
         project = prepare_project(json.loads(json.dumps(config)))
         builders = [_builder(b) for b in config["builders"]]
-        ctx = Provisioner(str(workspace / "kits"), builders).provision(project)
+        ctx = Provisioner(str(workspace / KITS), builders).provision(project)
     except ValueError as error:
         raise ConfigError(f"NVFlare refused the project in {workspace}: {error}") from error
     location = ctx.get_result_location() if ctx else None
     if not location:
         raise ConfigError(f"NVFlare provisioning failed under {workspace}")
+    protect_secrets(workspace / KITS / spec.project, Path(location))
     return Path(location)
+
+
+def secret_files(project_dir: Path, kits: Path) -> list[Path]:
+    """Every private file of a provisioned project: the CA state and each kit's secrets."""
+    state = Path(project_dir) / "state" / CERT_STATE
+    kit_files = [
+        f for kit in sorted(Path(kits).iterdir()) if kit.is_dir() for f in kit_secrets(kit)
+    ]
+    return [state, *kit_files] if state.exists() else kit_files
+
+
+def protect_secrets(project_dir: Path, kits: Path) -> list[Path]:
+    """Leave every private file ``0600`` and the CA state's folder ``0700``; the files."""
+    keyfiles.secret_folder(Path(project_dir) / "state")
+    files = secret_files(project_dir, kits)
+    for path in files:
+        keyfiles.restrict(path)
+    return files
 
 
 def _builder(config: dict) -> Builder:
