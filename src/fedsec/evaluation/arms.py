@@ -24,7 +24,8 @@ from fedsec import seeding
 from fedsec.data.flows import FeatureFrame
 from fedsec.data.taxonomy import family_order
 from fedsec.engines.inprocess import FederatedResult, Shard, run_federated
-from fedsec.features.preprocess import Preprocessor, fit_preprocessor, local_stats, merge_stats
+from fedsec.features.moments import local_stats, merge_stats
+from fedsec.features.preprocess import Preprocessor, fit_preprocessor
 from fedsec.learning import recipe
 from fedsec.learning.local import TrainingPlan, local_update
 from fedsec.learning.params import Params, get_params

@@ -26,7 +26,8 @@ from fedsec.engines.inprocess import select_orgs
 from fedsec.engines.nvflare import encrypted, secure
 from fedsec.engines.nvflare.plan import JobSpec, ModelSetup
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
-from fedsec.features.preprocess import FeatureStats, fit_preprocessor, merge_stats
+from fedsec.features.moments import FeatureStats, merge_stats
+from fedsec.features.preprocess import fit_preprocessor
 from fedsec.learning import he, recipe
 from fedsec.learning.aggregate import ServerState, server_step, weighted_average
 from fedsec.learning.local import Update

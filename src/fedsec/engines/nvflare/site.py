@@ -27,7 +27,8 @@ from fedsec.engines.nvflare.gate import AcceptanceGate, Verdict, score_model
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused, SitePlan, parse
 from fedsec.engines.nvflare.site_config import SiteConfig, load_site_data
-from fedsec.features.preprocess import Preprocessor, local_stats
+from fedsec.features.moments import local_stats
+from fedsec.features.preprocess import Preprocessor
 from fedsec.learning import he, recipe
 from fedsec.learning.local import local_update
 from fedsec.learning.params import Params
