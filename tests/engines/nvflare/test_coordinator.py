@@ -49,7 +49,11 @@ def run(consortium, settings=None, vanish=None, transport=Memory, **privacy):
     seeding.deterministic_torch(threads=1)
     names = scenario.org_names()
     client, server = he_kit()
-    sites = {n: Site(config_from_scenario(scenario, n, data), data, he_key=client) for n in names}
+    require = scenario.privacy.secure_aggregation  # clear and HE runs opt out explicitly
+    sites = {
+        n: Site(config_from_scenario(scenario, n, data, require), data, he_key=client)
+        for n in names
+    }
     spec = JobSpec.from_scenario(scenario, [2], settings or DeploymentSettings(site_order=names))
     transport = transport(sites, vanish)
     return scenario, Coordinator(spec, transport, names, he_context=server).run(), transport
@@ -133,9 +137,10 @@ def test_a_site_gate_refusal_is_recorded_and_reported(consortium):
     the job goes on with the other sites and the report names each refusal."""
     data, scenario = consortium
     names = scenario.org_names()
-    sites = {n: Site(config_from_scenario(scenario, n, data), data) for n in names}
+    sites = {n: Site(config_from_scenario(scenario, n, data, False), data) for n in names}
     gate = GateConfig(enabled=True, max_drop=0.0, action="refuse", metric="detection_rate")
-    office = config_from_scenario(scenario, "office", data).model_copy(update={"gate": gate})
+    office = config_from_scenario(scenario, "office", data, False)
+    office = office.model_copy(update={"gate": gate})
     sites["office"] = Site(office, data)
     sites["office"].gate.best = 1.0
     spec = JobSpec.from_scenario(scenario, [], DeploymentSettings(site_order=names))
@@ -239,7 +244,7 @@ def test_a_site_without_an_he_key_refuses_an_encrypted_job(consortium):
         update={"privacy": scenario.privacy.model_copy(update={"homomorphic_encryption": True})}
     )
     names = scenario.org_names()
-    sites = {n: Site(config_from_scenario(scenario, n, data), data) for n in names}
+    sites = {n: Site(config_from_scenario(scenario, n, data, False), data) for n in names}
     spec = JobSpec.from_scenario(scenario, [], DeploymentSettings(site_order=names))
     result = Coordinator(spec, Memory(sites), names, he_context=he_kit()[1]).run()
     assert result.error is not None

@@ -16,7 +16,7 @@ from fedsec.errors import ConfigError
 @pytest.fixture
 def site(consortium):
     data, scenario = consortium
-    return Site(config_from_scenario(scenario, "plant", data), data)
+    return Site(config_from_scenario(scenario, "plant", data, False), data)
 
 
 def test_site_config_round_trips_and_names_bad_fields(tmp_path, consortium):
@@ -61,7 +61,7 @@ def test_site_refuses_what_it_does_not_allow(consortium):
         limited.handle("fedsec_statistics", {"view": "canonical"})
     with pytest.raises(PlanRefused, match="unknown task"):
         limited.handle("fedsec_shell", {})
-    with pytest.raises(PlanRefused, match="unknown feature view"):
+    with pytest.raises(PlanRefused, match="statistics request refused: view"):
         Site(config, data).handle("fedsec_statistics", {"view": "../../etc"})
 
 
@@ -86,7 +86,11 @@ def test_gate_waits_for_warmup_rounds():
     assert gate.judge(3, {"detection_rate": 0.1}).flagged
 
 
-def test_site_config_defaults_are_conservative():
+def test_site_config_defaults_are_conservative(consortium):
     config = SiteConfig(name="a", sources=[{"format": "flows", "paths": ["x.csv"]}])
     assert config.threads == 1 and not config.gate.enabled
+    assert config.require_secure_aggregation  # also when the file does not say
+    data, scenario = consortium
+    assert config_from_scenario(scenario, "plant", data).require_secure_aggregation
+    assert not config_from_scenario(scenario, "plant", data, False).require_secure_aggregation
     assert config.limits.max_local_steps == 1000

@@ -13,7 +13,6 @@ least ``min_sites`` sites remain.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -23,10 +22,9 @@ import numpy as np
 from fedsec import seeding
 from fedsec.data.taxonomy import family_order
 from fedsec.engines.inprocess import select_orgs
-from fedsec.engines.nvflare import encrypted, secure
+from fedsec.engines.nvflare import encrypted, secure, statistics
 from fedsec.engines.nvflare.plan import JobSpec, ModelSetup
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
-from fedsec.features.moments import FeatureStats, merge_stats
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.learning import he, recipe
 from fedsec.learning.aggregate import ServerState, server_step, weighted_average
@@ -74,6 +72,7 @@ class JobResult:
     evaluation: dict[str, Any] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    statistics: dict[str, Any] = field(default_factory=dict)
 
 
 class Coordinator:
@@ -92,6 +91,7 @@ class Coordinator:
         self.alive = order + sorted(set(sites) - set(order))
         self.log = log
         self.result = JobResult(sites=list(self.alive))
+        self.gathered: statistics.Gathered | None = None
 
     def run(self) -> JobResult:
         """Setup, every round, final evaluation; failures end up in ``result.error``."""
@@ -139,7 +139,7 @@ class Coordinator:
         """Replies of the targets that answered; the others are dropped, with the reason."""
         replies = self.transport.exchange(task, data, list(targets), timeout)
         answered = {}
-        for site in targets:
+        for site in list(targets):  # a copy: dropping a site may shrink ``targets``
             reply = replies.get(site, f"no reply to {task} within {timeout:g} s")
             if isinstance(reply, str):
                 self.drop(site, reply, log)
@@ -152,18 +152,10 @@ class Coordinator:
     def setup(self) -> tuple[Params, dict[str, Any], tuple[float, ...] | None]:
         """Federated preprocessing, label set and initial model from every site's summaries."""
         spec = self.spec
-        replies = self.ask(
-            "fedsec_statistics", {"view": spec.view}, self.alive, spec.deployment.setup_timeout
-        )
-        stats, counts = [], Counter()
-        for site in list(self.alive):
-            try:
-                stats.append(FeatureStats.from_json(replies[site]["stats"]))
-                counts.update({str(k): int(v) for k, v in replies[site]["label_counts"].items()})
-            except (KeyError, TypeError, ValueError, AttributeError) as error:
-                self.drop(site, f"malformed statistics: {error!r}")
-        self.require(len(stats), "after the statistics round")
-        pre = fit_preprocessor(merge_stats(stats), spec.model.hash_buckets)
+        gathered = self.gathered = statistics.gather(self)
+        self.result.statistics = gathered.to_json()
+        pre = fit_preprocessor(gathered.stats, spec.model.hash_buckets)
+        counts = gathered.families
         classes = family_order(counts)
         weights = recipe.class_weights(counts, classes, spec.model)
         mlp = MLPSpec(pre.width, len(classes), tuple(spec.model.hidden), spec.model.dropout)
