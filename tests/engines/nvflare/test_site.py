@@ -94,3 +94,46 @@ def test_site_config_defaults_are_conservative(consortium):
     assert config_from_scenario(scenario, "plant", data).require_secure_aggregation
     assert not config_from_scenario(scenario, "plant", data, False).require_secure_aggregation
     assert config.limits.max_local_steps == 1000
+
+
+def _train_request(site, consortium, **plan_changes):
+    """A valid first-round request for ``site`` (in clear), from a coordinator's setup."""
+    from fedsec.engines.nvflare.coordinator import Coordinator
+    from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+    from fedsec.engines.nvflare.wire import params_to_wire
+
+    _, scenario = consortium
+
+    class One:
+        def exchange(self, task, data, targets, timeout):
+            return {site.name: site.handle(task, data)}
+
+    coordinator = Coordinator(
+        JobSpec.from_scenario(scenario, [], DeploymentSettings()), One(), [site.name]
+    )
+    params, setup, weights = coordinator.setup()
+    plan = coordinator.plan(1, 1, weights) | plan_changes
+    return {"plan": plan, "model": setup, "params": params_to_wire(params)}, len(setup["classes"])
+
+
+def test_class_weights_must_match_the_models_classes(site, consortium):
+    request, classes = _train_request(site, consortium)
+    assert "params" in site.handle("fedsec_train", request)
+    for length in (classes - 1, classes + 3):
+        wrong = request | {"plan": request["plan"] | {"class_weights": [1.0] * length}}
+        with pytest.raises(
+            PlanRefused, match=f"class_weights has {length} entries for the model's"
+        ):
+            site.handle("fedsec_train", wrong)
+
+
+def test_a_site_may_bound_the_learning_rate_lower(consortium):
+    data, scenario = consortium
+    config = config_from_scenario(scenario, "plant", data, False)
+    strict = Site(
+        config.model_copy(update={"limits": config.limits.model_copy(update={"max_lr": 0.01})}),
+        data,
+    )
+    request, _ = _train_request(strict, consortium)
+    with pytest.raises(PlanRefused, match=r"training\.lr 0\.05 exceeds this site's limit 0\.01"):
+        strict.handle("fedsec_train", request)

@@ -189,6 +189,12 @@ class Site:
     def train(self, data: dict[str, Any]) -> dict[str, Any]:
         plan = self.plan(data.get("plan"))
         ready, params = self.setup(data)
+        weights, classes = plan.class_weights, ready.setup.classes
+        if weights is not None and len(weights) != len(classes):
+            raise PlanRefused(
+                f"training plan refused: class_weights has {len(weights)} entries for the "
+                f"model's {len(classes)} classes"
+            )
         verdict = self.judge(plan.round, ready, params)
         if verdict is not None and not verdict.accepted:
             return {"refused": verdict.reason, "gate": _json(verdict)}
@@ -228,6 +234,7 @@ class Site:
             (t.local_steps, limits.max_local_steps, "training.local_steps"),
             (t.local_epochs if not t.local_steps else 1, limits.max_local_epochs, "local_epochs"),
             (t.batch_size, limits.max_batch_size, "training.batch_size"),
+            (t.lr, limits.max_lr, "training.lr"),
         ):
             if value > bound:
                 raise PlanRefused(

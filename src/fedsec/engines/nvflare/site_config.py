@@ -64,6 +64,7 @@ class SiteLimits(Section):
     max_local_epochs: int = Field(default=10, ge=1)
     max_batch_size: int = Field(default=8192, ge=1)
     max_parameters: int = Field(default=5_000_000, ge=1)
+    max_lr: float = Field(default=1.0, gt=0, le=1.0, description="local learning rate")
 
 
 class GateConfig(Section):
