@@ -70,8 +70,11 @@ def test_a_downgraded_statistics_request_is_refused_and_nothing_leaks(consortium
     assert "- **plant**: site plant only sends statistics under secure aggregation" in report
 
 
-def test_a_clear_job_is_refused_by_sites_that_require_secure_aggregation(consortium):
-    _, result, wire = _job(consortium, secure=False)
+@pytest.mark.parametrize("privacy", [{}, {"homomorphic_encryption": True}], ids=["clear", "he"])
+def test_a_job_without_secure_aggregation_is_refused_by_sites_that_require_it(consortium, privacy):
+    data, scenario = consortium
+    scenario = scenario.model_copy(update={"privacy": scenario.privacy.model_copy(update=privacy)})
+    _, result, wire = _job((data, scenario), secure=False)
     assert result.error is not None and wire.revealed() == set()
     assert all("only sends statistics under secure" in why for why in result.dropouts.values())
 
