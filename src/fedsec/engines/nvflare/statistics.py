@@ -153,12 +153,29 @@ def _clear_reply(reply: dict[str, Any]) -> tuple[FeatureStats, Counter]:
 
 
 def _secure(coordinator: Coordinator) -> Gathered:
-    from fedsec.engines.nvflare.coordinator import JobFailed, RoundLog
+    from fedsec.engines.nvflare.coordinator import JobFailed
 
-    spec = coordinator.spec
-    timeout = spec.deployment.setup_timeout
-    view = {"view": spec.view}
-    schemas = coordinator.ask(TASK, view | {"stage": "schema"}, list(coordinator.alive), timeout)
+    numeric, categorical = _schema(coordinator)
+    base = {"view": coordinator.spec.view, "numeric": numeric}
+    survivors = list(coordinator.alive)
+    try:
+        first, survivors = _secure_pass(coordinator, "centres", base, survivors)
+        centre, log_centre = centres(first, numeric)
+        released = {"centre": centre.tolist(), "log_centre": log_centre.tolist()}
+        second, survivors = _secure_pass(
+            coordinator, "summaries", base | released | {"contributors": survivors}, survivors
+        )
+        stats, families = combine(second, numeric, categorical, centre, log_centre)
+    except ValueError as error:
+        raise JobFailed(f"the secure statistics are inconsistent: {error}") from error
+    return Gathered(stats, families, "secure aggregation", survivors)
+
+
+def _schema(coordinator: Coordinator) -> tuple[list[str], list[str]]:
+    """The union of the sites' column names (all a site sends in clear under protection)."""
+    request = {"view": coordinator.spec.view, "stage": "schema"}
+    timeout = coordinator.spec.deployment.setup_timeout
+    schemas = coordinator.ask(TASK, request, list(coordinator.alive), timeout)
     names = {}
     for site in list(coordinator.alive):
         try:
@@ -166,36 +183,26 @@ def _secure(coordinator: Coordinator) -> Gathered:
         except (KeyError, TypeError, ValueError) as error:
             coordinator.drop(site, f"malformed column names: {error}")
     coordinator.require(len(names), "after the statistics round")
-    numeric, categorical = union_columns([names[s] for s in coordinator.alive])
-    centre, log_centre, survivors = None, None, list(coordinator.alive)
-    for stage in ("centres", "summaries"):
-        request = view | {
-            "stage": stage,
-            "sampled": len(survivors),
-            "threshold": spec.privacy.secagg_threshold,
-            "numeric": numeric,
-        }
-        if stage == "summaries":
-            request |= {
-                "centre": centre.tolist(),
-                "log_centre": log_centre.tolist(),
-                "contributors": survivors,
-            }
-        round_ = STATISTICS_ROUNDS[stage]
-        log = RoundLog(round_, list(survivors), [], None, 0.0)
-        replies = coordinator.ask(TASK, request, survivors, timeout, log)
-        coordinator.require(len(coordinator.alive), f"in the statistics {stage} pass")
-        plan = {"protection": {"threshold": spec.privacy.secagg_threshold}}
-        plan["sampled"] = len(survivors)
-        length = _length(stage, numeric)
-        total, survivors = secure.secure_total(coordinator, round_, replies, plan, length - 1, log)
-        if stage == "centres":
-            centre, log_centre = centres(narrow(total), numeric)
-    try:
-        stats, families = combine(narrow(total), numeric, categorical, centre, log_centre)
-    except ValueError as error:
-        raise JobFailed(f"the secure statistics are inconsistent: {error}") from error
-    return Gathered(stats, families, "secure aggregation", list(survivors))
+    return union_columns([names[s] for s in coordinator.alive])
+
+
+def _secure_pass(
+    coordinator: Coordinator, stage: str, request: dict[str, Any], sites: list[str]
+) -> tuple[np.ndarray, list[str]]:
+    """One statistics pass as a secure sum over ``sites``: the summed values, the survivors."""
+    from fedsec.engines.nvflare.coordinator import RoundLog
+
+    threshold = coordinator.spec.privacy.secagg_threshold
+    round_ = STATISTICS_ROUNDS[stage]
+    request = request | {"stage": stage, "sampled": len(sites), "threshold": threshold}
+    log = RoundLog(round_, list(sites), [], None, 0.0)
+    timeout = coordinator.spec.deployment.setup_timeout
+    replies = coordinator.ask(TASK, request, sites, timeout, log)
+    coordinator.require(len(coordinator.alive), f"in the statistics {stage} pass")
+    plan = {"protection": {"threshold": threshold}, "sampled": len(sites)}
+    length = _length(stage, request["numeric"])
+    total, survivors = secure.secure_total(coordinator, round_, replies, plan, length - 1, log)
+    return narrow(total), survivors
 
 
 def _length(stage: str, numeric: list[str]) -> int:
