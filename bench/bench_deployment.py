@@ -69,7 +69,10 @@ def main() -> int:
         started = time.perf_counter()
         arm = train_federated(scenario, org_frames(federation), lambda _: None)
         local_total = time.perf_counter() - started
-        configs = {n: config_from_scenario(scenario, n, root / "data") for n in names}
+        configs = {
+            n: config_from_scenario(scenario, n, root / "data", args.secure_aggregation)
+            for n in names
+        }
         started = time.perf_counter()
         fed = poc.start(poc.prepare(root / "poc", names, configs, homomorphic_encryption=args.he))
         start_s = time.perf_counter() - started

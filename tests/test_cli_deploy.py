@@ -2,6 +2,7 @@
 
 import json
 import os
+import tomllib
 
 import pytest
 from typer.testing import CliRunner
@@ -139,3 +140,47 @@ def test_job_submit_refuses_an_exposed_admin_key_before_submitting(tmp_path):
     text = " ".join(result.output.split())
     assert result.exit_code == 2 and "mode 0644" in text and "chmod 600" in text
     assert not (tmp_path / "run").exists()
+
+
+def _site_config(tmp_path, data_dir, *extra):
+    out = tmp_path / "fedsec_site.toml"
+    result = runner.invoke(
+        app,
+        [
+            "federation", "site-config", "toniot-devices", "--org", "fridge",
+            "--data-dir", str(data_dir), "--out", str(out), *extra,
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return tomllib.loads(out.read_text()), result.output
+
+
+def test_site_config_requires_secure_aggregation_unless_opted_out(tmp_path, data_dir):
+    written, _ = _site_config(tmp_path, data_dir)
+    assert written["require_secure_aggregation"] is True
+    written, output = _site_config(tmp_path, data_dir, "--no-secure-aggregation")
+    assert written["require_secure_aggregation"] is False
+    assert "in clear" in output
+
+
+@pytest.mark.parametrize("flag, required", [([], True), (["--no-secure-aggregation"], False)])
+def test_poc_sites_require_secure_aggregation_unless_opted_out(
+    tmp_path, data_dir, monkeypatch, flag, required
+):
+    pytest.importorskip("nvflare")
+    from fedsec.engines.nvflare import poc
+
+    monkeypatch.setattr(poc, "start", lambda prepared, timeout: prepared)  # no processes
+    result = runner.invoke(
+        app,
+        [
+            "federation", "poc", "--scenario", "toniot-devices", "--data-dir", str(data_dir),
+            "--dir", str(tmp_path / "poc"), *flag,
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    state = poc.load_poc(tmp_path / "poc")
+    for site in state.sites:
+        config = tomllib.loads((state.kit(site) / "local" / "fedsec_site.toml").read_text())
+        assert config["require_secure_aggregation"] is required, site
+    assert ("sites require secure aggregation" in result.output) is required

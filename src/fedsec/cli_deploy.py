@@ -30,6 +30,14 @@ HeKeys = Annotated[
         "--he", help="Add CKKS keys (NVFlare's HEBuilder) for privacy.homomorphic_encryption."
     ),
 ]
+RequireSecure = Annotated[
+    bool,
+    typer.Option(
+        "--secure-aggregation/--no-secure-aggregation",
+        help="Sites send statistics and updates only under secure aggregation (default); "
+        "--no-secure-aggregation lets them send both in clear.",
+    ),
+]
 
 
 def _nvflare() -> None:
@@ -115,6 +123,7 @@ def poc_command(
     directory: PocDir = DEFAULT_POC,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every site.")] = 120.0,
     he: HeKeys = False,
+    secure_aggregation: RequireSecure = True,
 ) -> None:
     """Start a hardened loopback federation (127.0.0.1 only) and record its PIDs."""
     from fedsec.engines.nvflare import poc
@@ -129,7 +138,7 @@ def poc_command(
         if sites is not None and sites != len(names):
             raise ConfigError(f"--sites {sites}: scenario {config.name} has {len(names)} orgs")
         root = resolve_data_dir(data_dir)
-        configs = {n: config_from_scenario(config, n, root) for n in names}
+        configs = {n: config_from_scenario(config, n, root, secure_aggregation) for n in names}
     elif sites is not None and sites >= 1:
         names = [f"site-{i + 1}" for i in range(sites)]
     else:
@@ -145,6 +154,11 @@ def poc_command(
         console.print(
             "each site needs local/fedsec_site.toml in its kit before a job can read data "
             "(fedsec federation site-config writes one from a scenario)"
+        )
+    if configs and secure_aggregation:
+        console.print(
+            "sites require secure aggregation: submit jobs with privacy.secure_aggregation = true "
+            "(or start the federation with --no-secure-aggregation)"
         )
     console.print("next: fedsec job submit SCENARIO; stop with: fedsec federation stop")
 
@@ -166,14 +180,19 @@ def site_config_command(
     org: Annotated[str, typer.Option(help="The organization whose files the site reads.")],
     out: Annotated[Path, typer.Option(help="Where to write (the kit's local/fedsec_site.toml).")],
     data_dir: DataDir = None,
+    secure_aggregation: RequireSecure = True,
 ) -> None:
     """Write a site config reading one organization's files of a scenario."""
     from fedsec.engines.nvflare.site_config import config_from_scenario, write_site_config
     from fedsec.scenarios.config import load_scenario
     from fedsec.scenarios.federation import resolve_data_dir
 
-    config = config_from_scenario(load_scenario(scenario), org, resolve_data_dir(data_dir))
+    config = config_from_scenario(
+        load_scenario(scenario), org, resolve_data_dir(data_dir), secure_aggregation
+    )
     console.print(f"site config for {org}: {write_site_config(config, out)}")
+    if not secure_aggregation:
+        console.print("this site will send its statistics and updates in clear when a job asks")
 
 
 @job_app.command("submit")

@@ -3,14 +3,8 @@ import pandas as pd
 import pytest
 
 from fedsec.data.flows import FeatureFrame
-from fedsec.features.preprocess import (
-    Preprocessor,
-    bucket,
-    fit_preprocessor,
-    is_heavy_tailed,
-    local_stats,
-    merge_stats,
-)
+from fedsec.features.moments import local_stats, merge_stats
+from fedsec.features.preprocess import Preprocessor, bucket, fit_preprocessor, is_heavy_tailed
 
 
 def _frame(rows: int, seed: int) -> FeatureFrame:
@@ -76,3 +70,58 @@ def test_absent_columns_count_as_missing_and_json_round_trips():
 def test_hash_buckets_are_stable_across_runs():
     assert bucket("proto", "tcp", 16) == bucket("proto", "tcp", 16)
     assert 0 <= bucket("service", "http", 16) < 16
+
+
+def _offset(offset: float, seed: int, rows: int = 20_000) -> FeatureFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"x": offset + rng.normal(0.0, 1.0, rows)})
+    return FeatureFrame(frame, ("x",), ())
+
+
+def test_a_large_offset_keeps_its_unit_spread():
+    """1e9 + N(0,1), split over three orgs: raw power sums gave std 16 (issue 12 item 9)."""
+    parts = [_offset(1e9, seed) for seed in (1, 2, 3)]
+    spec = fit_preprocessor(merge_stats([local_stats(p) for p in parts]), 4).numeric[0]
+    pooled = np.concatenate([p.frame["x"].to_numpy() for p in parts])
+    assert not spec.log
+    assert spec.mean == pytest.approx(pooled.mean(), abs=1e-6)
+    assert spec.std == pytest.approx(pooled.std(), rel=1e-6)
+
+
+def test_a_symmetric_column_far_from_zero_is_not_heavy_tailed():
+    """1e6 + N(0,1) has skewness 0; the power-sum formula classed it heavy-tailed."""
+    merged = merge_stats([local_stats(_offset(1e6, seed)) for seed in (4, 5)])
+    assert not is_heavy_tailed(merged.numeric["x"])
+    assert not fit_preprocessor(merged, 4).numeric[0].log
+
+
+def _unsw_orgs(orgs: int = 4) -> list[FeatureFrame]:
+    from fedsec.data.readers import read_flows
+    from tests.conftest import dataset
+
+    table = read_flows("unsw-nb15", [dataset("unsw-nb15/UNSW_NB15_training-set.csv.gz")])
+    features = table.features("native")
+    rows = np.random.default_rng(0).permutation(len(features))[:20_000]
+    return [
+        FeatureFrame(
+            features.frame.iloc[part].reset_index(drop=True), features.numeric, features.categorical
+        )
+        for part in np.array_split(rows, orgs)
+    ]
+
+
+def test_real_heavy_tailed_unsw_columns_stay_logged_and_merging_equals_pooling():
+    parts = _unsw_orgs()
+    merged = merge_stats([local_stats(p) for p in parts])
+    pooled = local_stats(
+        FeatureFrame(pd.concat([p.frame for p in parts]), parts[0].numeric, parts[0].categorical)
+    )
+    for column in ("sbytes", "dbytes", "spkts", "sload", "response_body_len"):
+        assert is_heavy_tailed(merged.numeric[column]), column
+    for column in ("sttl", "swin", "is_sm_ips_ports"):
+        assert not is_heavy_tailed(merged.numeric[column]), column
+    fitted, direct = fit_preprocessor(merged, 8), fit_preprocessor(pooled, 8)
+    for a, b in zip(fitted.numeric, direct.numeric, strict=True):
+        assert (a.name, a.log, a.indicator) == (b.name, b.log, b.indicator)
+        assert a.mean == pytest.approx(b.mean, rel=1e-9, abs=1e-12)
+        assert a.std == pytest.approx(b.std, rel=1e-9)

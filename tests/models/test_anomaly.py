@@ -7,7 +7,8 @@ import torch
 
 from fedsec import seeding
 from fedsec.data.flows import FeatureFrame
-from fedsec.features.preprocess import fit_preprocessor, local_stats
+from fedsec.features.moments import local_stats
+from fedsec.features.preprocess import fit_preprocessor
 from fedsec.learning.local import TrainingPlan
 from fedsec.models.anomaly import (
     column_groups,

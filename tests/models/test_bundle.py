@@ -19,7 +19,8 @@ from safetensors.numpy import load_file, save
 
 from fedsec.data.flows import FeatureFrame
 from fedsec.errors import BundleError
-from fedsec.features.preprocess import fit_preprocessor, local_stats
+from fedsec.features.moments import local_stats
+from fedsec.features.preprocess import fit_preprocessor
 from fedsec.learning.params import get_params
 from fedsec.models.bundle import load_bundle, save_bundle
 from fedsec.models.classifier import FamilyClassifier, calibrate_threshold

@@ -36,9 +36,10 @@ from fedsec.evaluation.arms import (
     plan,
     steps_per_round,
 )
-from fedsec.features.preprocess import Preprocessor
+from fedsec.features.preprocess import Preprocessor, fit_preprocessor
 from fedsec.learning.local import local_update
 from fedsec.learning.params import set_params
+from fedsec.learning.secure_stats import OrgRows, secure_statistics
 from fedsec.models.anomaly import (
     AnomalyDetector,
     Detector,
@@ -131,7 +132,7 @@ def train_federated(
     scenario: Scenario, orgs: list[OrgBenign], kind: str, tick: Progress
 ) -> AnomalyArm:
     name, started = f"federated_{kind}", time.perf_counter()
-    pre = federated_preprocessor([o.train for o in orgs], scenario.model.hash_buckets)
+    pre = _federated_preprocessor(scenario, orgs)
     det = _fresh(scenario, kind, pre, "global")
     xs = {o.name: pre.transform(o.train.frame) for o in orgs}
     det.center = _center(det, list(xs.values()))
@@ -166,6 +167,16 @@ def train_federated(
         setting="federated",
         model=kind,
     )
+
+
+def _federated_preprocessor(scenario: Scenario, orgs: list[OrgBenign]) -> Preprocessor:
+    """Preprocessing from the organizations' summaries: by secure sums when the scenario
+    protects updates with secure aggregation (as a deployment would), in clear otherwise."""
+    buckets = scenario.model.hash_buckets
+    if not scenario.privacy.secure_aggregation:
+        return federated_preprocessor([o.train for o in orgs], buckets)
+    rows = [OrgRows(o.name, o.train, np.full(len(o.train), BENIGN)) for o in orgs]
+    return fit_preprocessor(secure_statistics(rows, scenario.privacy.secagg_threshold)[0], buckets)
 
 
 def train_centralized(

@@ -24,11 +24,13 @@ from fedsec import seeding
 from fedsec.data.flows import FeatureFrame
 from fedsec.data.taxonomy import family_order
 from fedsec.engines.inprocess import FederatedResult, Shard, run_federated
-from fedsec.features.preprocess import Preprocessor, fit_preprocessor, local_stats, merge_stats
+from fedsec.features.moments import FeatureStats, local_stats, merge_stats
+from fedsec.features.preprocess import Preprocessor, fit_preprocessor
 from fedsec.learning import recipe
 from fedsec.learning.local import TrainingPlan, local_update
 from fedsec.learning.params import Params, get_params
 from fedsec.learning.protect import ProtectionPlan
+from fedsec.learning.secure_stats import OrgRows, secure_statistics
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.scenarios.config import Scenario
@@ -105,14 +107,26 @@ def federated_preprocessor(frames: list[FeatureFrame], buckets: int) -> Preproce
     return fit_preprocessor(merge_stats([local_stats(f) for f in frames]), buckets)
 
 
+def summaries(
+    scenario: Scenario, orgs: list[OrgFrames], secure: bool = False
+) -> tuple[FeatureStats, Counter]:
+    """Feature summaries and rows per family of ``orgs``: merged in clear, or (``secure``) by
+    the two secure sums a deployment under secure aggregation runs."""
+    if secure:
+        rows = [OrgRows(o.name, o.train, o.y_train) for o in orgs]
+        return secure_statistics(rows, scenario.privacy.secagg_threshold)
+    counts: Counter = Counter()
+    for org in orgs:  # each org shares its per-family row counts, nothing else
+        counts.update(Counter(map(str, org.y_train)))
+    return merge_stats([local_stats(o.train) for o in orgs]), counts
+
+
 def learner(
-    scenario: Scenario, frames: list[FeatureFrame], labels: list[np.ndarray], purpose: str
+    scenario: Scenario, orgs: list[OrgFrames], purpose: str, secure: bool = False
 ) -> Learner:
     """Preprocessing, label set and class weights from (federated) summaries; fresh network."""
-    pre = federated_preprocessor(frames, scenario.model.hash_buckets)
-    counts: Counter = Counter()
-    for part in labels:  # each org shares its per-family row counts, nothing else
-        counts.update(Counter(part))
+    stats, counts = summaries(scenario, orgs, secure)
+    pre = fit_preprocessor(stats, scenario.model.hash_buckets)
     classes = family_order(counts)
     spec = MLPSpec(pre.width, len(classes), tuple(scenario.model.hidden), scenario.model.dropout)
     network = build_mlp(spec, seeding.torch_generator(scenario.seed, "init", purpose))
@@ -183,7 +197,7 @@ def val_macro_f1(
 
 def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> ArmModels:
     started = time.perf_counter()
-    shared = learner(scenario, [o.train for o in orgs], [o.y_train for o in orgs], "global")
+    shared = learner(scenario, orgs, "global")
     x = np.concatenate([shared.pre.transform(o.train.frame) for o in orgs])
     y = np.concatenate([shared.encode_labels(o.y_train) for o in orgs])
     val = {o.name: shared.pre.transform(o.val.frame) for o in orgs}
@@ -214,7 +228,7 @@ def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress)
 
 def train_local(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> ArmModels:
     started = time.perf_counter()
-    alone = {o.name: learner(scenario, [o.train], [o.y_train], f"local/{o.name}") for o in orgs}
+    alone = {o.name: learner(scenario, [o], f"local/{o.name}") for o in orgs}
     data = {
         o.name: (alone[o.name].pre.transform(o.train.frame), alone[o.name].encode_labels(o.y_train))
         for o in orgs
@@ -249,7 +263,7 @@ def train_local(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> Ar
 
 def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> ArmModels:
     started = time.perf_counter()
-    shared = learner(scenario, [o.train for o in orgs], [o.y_train for o in orgs], "global")
+    shared = learner(scenario, orgs, "global", secure=scenario.privacy.secure_aggregation)
     shards = [
         Shard(o.name, shared.pre.transform(o.train.frame), shared.encode_labels(o.y_train))
         for o in orgs

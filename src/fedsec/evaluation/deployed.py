@@ -89,6 +89,7 @@ def deployment_section(result: JobResult, job_id: str, protection: str = "clear"
         "protection": protection,
         "sites": result.sites,
         "dropouts": result.dropouts,
+        "statistics": result.statistics,
         "rounds": [asdict(h) for h in result.history],
         "site_evaluation": result.evaluation,
         "timing": result.timing,
@@ -197,13 +198,24 @@ def render(section: dict) -> str:
         )
     header = ["site", "val detection", "test detection", "test FPR", "test macro-F1", "threshold"]
     lines += ["", table([*header, "final model"], rows), ""]
-    lines += [
-        "The coordinator saw each site's summaries (counts, sums, min/max per feature; rows per "
-        "family), its updates (masked when secure aggregation is on) and these few metrics; "
-        "never a row.",
-        "",
-    ]
+    lines += [_statistics(section.get("statistics") or {}), ""]
     return "\n".join(lines)
+
+
+def _statistics(statistics: dict) -> str:
+    """What the coordinator saw of the data, by how the statistics were gathered."""
+    if statistics.get("mode") == "secure aggregation":
+        seen = (
+            f"only totals over {len(statistics['sites'])} sites ({statistics['rows']} rows: rows "
+            "per family, per-feature counts and moments), each site's column names, its "
+            "masked updates"
+        )
+    else:
+        seen = (
+            "each site's summaries (rows, rows per family, per-feature counts and moments), "
+            "its updates (in clear unless protected)"
+        )
+    return f"The coordinator saw {seen} and these few metrics; never a row."
 
 
 def _updates(protection: str) -> str:

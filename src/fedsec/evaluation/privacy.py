@@ -118,10 +118,16 @@ def coordinator_view(scenario: Scenario) -> list[str]:
             "the keyed-hash token ids of the events each organization saw (never template "
             "text) and session counts; never log lines"
         )
+    elif p.secure_aggregation:
+        seen.append(
+            "the column names of each organization and, as two secure sums, only totals over "
+            "all of them (rows, rows per family, per-feature counts, means and centered moments) "
+            "to fit preprocessing; never one organization's statistics, never rows"
+        )
     else:
         seen.append(
-            "per-family row counts and feature summaries (sums, sums of squares, min/max) "
-            "used to fit preprocessing; never rows"
+            "each organization's rows per family and per-feature summaries (counts, means, "
+            "centered moments) used to fit preprocessing; never rows"
         )
     return seen
 

@@ -1,10 +1,10 @@
 """Preprocessing fitted from federated statistics: no raw value ever leaves an organization.
 
-Each organization computes :func:`local_stats` (counts, sums, sums of squares and cubes, min and
-max per numeric column, raw and log1p-transformed); the coordinator merges them with
-:func:`merge_stats` and fits a :class:`Preprocessor`. Categorical columns are feature-hashed, so
-organizations never exchange their category values. The fitted preprocessor is plain data stored
-in the model bundle.
+Each organization computes summaries of its columns (:mod:`fedsec.features.moments`: counts,
+means and centered power sums, raw and log1p-transformed); the coordinator merges them (in clear,
+or as secure sums: :mod:`fedsec.features.summaries`) and fits a :class:`Preprocessor`.
+Categorical columns are feature-hashed, so organizations never exchange their category values.
+The fitted preprocessor is plain data stored in the model bundle.
 """
 
 from __future__ import annotations
@@ -15,98 +15,11 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import murmurhash3_32
 
-from fedsec.data.flows import FeatureFrame
+from fedsec.features.moments import ColumnStats, FeatureStats, signed_log1p
 
 CLIP = 20.0
-MOMENTS = ("n", "missing", "sum", "sum2", "sum3", "log_sum", "log_sum2", "min", "max")
-
-
-@dataclass
-class ColumnStats:
-    """Additive summaries of one numeric column (min/max merge by min/max)."""
-
-    n: float = 0.0
-    missing: float = 0.0
-    sum: float = 0.0
-    sum2: float = 0.0
-    sum3: float = 0.0
-    log_sum: float = 0.0
-    log_sum2: float = 0.0
-    min: float = float("inf")
-    max: float = float("-inf")
-
-    def merge(self, other: ColumnStats) -> ColumnStats:
-        merged = {k: getattr(self, k) + getattr(other, k) for k in MOMENTS[:7]}
-        return ColumnStats(**merged, min=min(self.min, other.min), max=max(self.max, other.max))
-
-
-@dataclass
-class FeatureStats:
-    """What one organization shares to fit preprocessing: summaries, never rows."""
-
-    rows: int
-    numeric: dict[str, ColumnStats]
-    categorical: list[str]
-
-    def to_json(self) -> dict:
-        return {
-            "rows": self.rows,
-            "numeric": {k: asdict(v) for k, v in self.numeric.items()},
-            "categorical": list(self.categorical),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict) -> FeatureStats:
-        """The inverse of :meth:`to_json` (what the coordinator receives from a site)."""
-        return cls(
-            rows=int(data["rows"]),
-            numeric={
-                str(k): ColumnStats(**{m: float(v[m]) for m in MOMENTS})
-                for k, v in data["numeric"].items()
-            },
-            categorical=[str(c) for c in data["categorical"]],
-        )
-
-
-def signed_log1p(values: np.ndarray) -> np.ndarray:
-    return np.sign(values) * np.log1p(np.abs(values))
-
-
-def local_stats(features: FeatureFrame) -> FeatureStats:
-    """Summaries of one organization's features (computed where the data lives)."""
-    numeric: dict[str, ColumnStats] = {}
-    for column in features.numeric:
-        values = features.frame[column].to_numpy(dtype=float)
-        present = values[np.isfinite(values)]
-        logs = signed_log1p(present)
-        numeric[column] = ColumnStats(
-            n=float(len(present)),
-            missing=float(len(values) - len(present)),
-            sum=float(present.sum()),
-            sum2=float((present**2).sum()),
-            sum3=float((present**3).sum()),
-            log_sum=float(logs.sum()),
-            log_sum2=float((logs**2).sum()),
-            min=float(present.min()) if len(present) else float("inf"),
-            max=float(present.max()) if len(present) else float("-inf"),
-        )
-    return FeatureStats(len(features), numeric, list(features.categorical))
-
-
-def merge_stats(parts: list[FeatureStats]) -> FeatureStats:
-    """The coordinator's view: the sum of every organization's summaries."""
-    numeric: dict[str, ColumnStats] = {}
-    categorical: list[str] = []
-    rows = 0
-    for part in parts:
-        rows += part.rows
-        for column, stats in part.numeric.items():
-            # an org without the column contributes its rows as missing values
-            numeric[column] = numeric.get(column, ColumnStats()).merge(stats)
-        categorical.extend(c for c in part.categorical if c not in categorical)
-    for stats in numeric.values():
-        stats.missing = rows - stats.n
-    return FeatureStats(rows, numeric, categorical)
+#: Skewness above which a non-negative column with values above ``TAIL_FLOOR`` is logged.
+HEAVY_SKEW = 2.0
 
 
 @dataclass
@@ -196,14 +109,9 @@ def bucket(column: str, value: str, buckets: int) -> int:
 
 def is_heavy_tailed(stats: ColumnStats) -> bool:
     """Non-negative counters with a long right tail (bytes, packets, durations, rates)."""
-    if stats.n < 2 or stats.min < 0 or stats.max <= 10:
+    if stats.n < 2 or stats.negative > 0 or stats.large == 0:
         return False
-    mean = stats.sum / stats.n
-    var = max(stats.sum2 / stats.n - mean**2, 0.0)
-    if var <= 0:
-        return False
-    third = stats.sum3 / stats.n - 3 * mean * stats.sum2 / stats.n + 2 * mean**3
-    return third / var**1.5 > 2.0
+    return stats.skewness() > HEAVY_SKEW
 
 
 def fit_preprocessor(stats: FeatureStats, hash_buckets: int) -> Preprocessor:
@@ -211,12 +119,8 @@ def fit_preprocessor(stats: FeatureStats, hash_buckets: int) -> Preprocessor:
     specs = []
     for column, s in stats.numeric.items():
         log = is_heavy_tailed(s)
-        total, total2 = (s.log_sum, s.log_sum2) if log else (s.sum, s.sum2)
-        mean = total / s.n if s.n else 0.0
-        std = float(np.sqrt(max(total2 / s.n - mean**2, 0.0))) if s.n else 0.0
+        mean, std = s.spread(log)
         specs.append(
-            NumericSpec(
-                column, log, float(mean), std if std > 1e-9 else 1.0, indicator=s.missing > 0
-            )
+            NumericSpec(column, log, float(mean), std if std > 1e-9 else 1.0, s.missing > 0)
         )
     return Preprocessor(specs, list(stats.categorical), hash_buckets)

@@ -15,6 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from fedsec.scenarios import configfile
 from fedsec.scenarios.logs_config import LogsConfig
 
+#: Upper bound of ``training.lr``: inputs are standardized and clipped to ±20, so a local
+#: step above 1 (SGD with momentum 0.9 moves up to 10x that) overshoots for every model here;
+#: a bound also keeps a coordinator from sending a rate that wrecks a model in one round.
+MAX_LR = 1.0
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -71,7 +76,12 @@ class TrainingConfig(Strict):
     local_steps: int = Field(default=10, ge=0)
     local_epochs: int = Field(default=1, ge=1)
     batch_size: int = Field(default=256, ge=1)
-    lr: float = Field(default=0.05, gt=0)
+    lr: float = Field(
+        default=0.05,
+        gt=0,
+        le=MAX_LR,
+        description="local learning rate; above 1 a local step on standardized inputs diverges",
+    )
     optimizer: Literal["adam", "sgd"] = "sgd"
     momentum: float = Field(default=0.9, ge=0, lt=1)
     weight_decay: float = Field(default=0.0, ge=0)

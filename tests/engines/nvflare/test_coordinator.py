@@ -15,6 +15,7 @@ from fedsec.evaluation.deployed import deployment_section, render
 from fedsec.evaluation.experiment import org_frames
 from fedsec.learning import he
 from fedsec.learning.params import max_abs_diff
+from fedsec.scenarios.config import ClientDpConfig
 from fedsec.scenarios.federation import build_federation
 
 
@@ -49,7 +50,11 @@ def run(consortium, settings=None, vanish=None, transport=Memory, **privacy):
     seeding.deterministic_torch(threads=1)
     names = scenario.org_names()
     client, server = he_kit()
-    sites = {n: Site(config_from_scenario(scenario, n, data), data, he_key=client) for n in names}
+    require = scenario.privacy.secure_aggregation  # clear and HE runs opt out explicitly
+    sites = {
+        n: Site(config_from_scenario(scenario, n, data, require), data, he_key=client)
+        for n in names
+    }
     spec = JobSpec.from_scenario(scenario, [2], settings or DeploymentSettings(site_order=names))
     transport = transport(sites, vanish)
     return scenario, Coordinator(spec, transport, names, he_context=server).run(), transport
@@ -133,9 +138,10 @@ def test_a_site_gate_refusal_is_recorded_and_reported(consortium):
     the job goes on with the other sites and the report names each refusal."""
     data, scenario = consortium
     names = scenario.org_names()
-    sites = {n: Site(config_from_scenario(scenario, n, data), data) for n in names}
+    sites = {n: Site(config_from_scenario(scenario, n, data, False), data) for n in names}
     gate = GateConfig(enabled=True, max_drop=0.0, action="refuse", metric="detection_rate")
-    office = config_from_scenario(scenario, "office", data).model_copy(update={"gate": gate})
+    office = config_from_scenario(scenario, "office", data, False)
+    office = office.model_copy(update={"gate": gate})
     sites["office"] = Site(office, data)
     sites["office"].gate.best = 1.0
     spec = JobSpec.from_scenario(scenario, [], DeploymentSettings(site_order=names))
@@ -239,8 +245,81 @@ def test_a_site_without_an_he_key_refuses_an_encrypted_job(consortium):
         update={"privacy": scenario.privacy.model_copy(update={"homomorphic_encryption": True})}
     )
     names = scenario.org_names()
-    sites = {n: Site(config_from_scenario(scenario, n, data), data) for n in names}
+    sites = {n: Site(config_from_scenario(scenario, n, data, False), data) for n in names}
     spec = JobSpec.from_scenario(scenario, [], DeploymentSettings(site_order=names))
     result = Coordinator(spec, Memory(sites), names, he_context=he_kit()[1]).run()
     assert result.error is not None
     assert all("provisioned without --he" in why for why in result.dropouts.values())
+
+
+class Claiming(Memory):
+    """A site (office) that misreports its weight: ``lie(reply)`` rewrites its train reply."""
+
+    lie = None
+
+    def exchange(self, task, data, targets, timeout):
+        replies = super().exchange(task, data, targets, timeout)
+        if task == "fedsec_train" and isinstance(replies.get("office"), dict):
+            replies["office"] = type(self).lie(dict(replies["office"]))
+        return replies
+
+
+@pytest.mark.parametrize(
+    "claim, why",
+    [
+        (10**9, "num_samples 1000000000 outside 1.."),  # then: "the training rows it declared"
+        (-(10**6), "num_samples -1000000 outside 1.."),
+        (0, "num_samples 0 outside 1.."),
+        (12.5, "num_samples 12.5 is not an integer"),
+        ("12", "num_samples '12' is not an integer"),
+    ],
+)
+def test_a_site_claiming_more_rows_than_it_declared_is_dropped(consortium, claim, why):
+    """Issue 11: 1e9 took 99.997% of the weight, -1e6 ended the job."""
+
+    class Lying(Claiming):
+        lie = staticmethod(lambda reply: reply | {"num_samples": claim})
+
+    _, result, _ = run(consortium, DeploymentSettings(min_sites=2), transport=Lying)
+    assert result.error is None
+    assert result.dropouts["office"].startswith("malformed update: " + why)
+    assert result.history[0].dropped == {"office": result.dropouts["office"]}
+    assert sorted(result.history[0].contributed) == ["cloud", "plant"]
+    # the rest of the job equals one where office simply left after its statistics
+    _, left, _ = run(consortium, DeploymentSettings(min_sites=2), vanish={"office": 1})
+    assert max_abs_diff(result.params, left.params) == 0.0
+
+
+def test_an_inflated_payload_weight_is_dropped_under_client_dp_in_clear(consortium):
+    class Inflating(Claiming):
+        lie = staticmethod(lambda reply: reply | {"payload": _weighted(reply["payload"], 1e6)})
+
+    settings = DeploymentSettings(min_sites=2)
+    _, result, _ = run(
+        consortium, settings, transport=Inflating, client_dp=ClientDpConfig(noise_multiplier=0.5)
+    )
+    assert result.error is None
+    assert "payload weight 1e+06 under client-level DP, expected 1" in result.dropouts["office"]
+
+
+def test_an_inflated_weight_inside_a_secure_sum_ends_the_job(consortium):
+    """The coordinator cannot tell who inflated a masked weight, but never averages with it."""
+    _, result, _ = run(consortium, secure_aggregation=True)
+    assert result.error is None
+
+    class Inflating(Memory):
+        def exchange(self, task, data, targets, timeout):
+            if task == "fedsec_secagg_mask" and data["round"] == 1:
+                state = self.sites["office"]._pending[1]
+                state.vector = _weighted(state.vector, 100.0)
+            return super().exchange(task, data, targets, timeout)
+
+    _, result, _ = run(consortium, transport=Inflating, secure_aggregation=True)
+    assert result.error is not None and result.params is None
+    assert "round 1: summed weight" in result.error and "misreports its weight" in result.error
+
+
+def _weighted(payload, weight):
+    payload = np.array(payload, dtype=np.float64)
+    payload[-1] = weight
+    return payload

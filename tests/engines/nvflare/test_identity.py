@@ -98,10 +98,14 @@ def test_a_coordinator_substituting_keys_is_refused_by_the_sites(project, consor
         update={"privacy": scenario.privacy.model_copy(update={"secure_aggregation": True})}
     )
     names = secure.org_names()
-    sites = {
-        n: Site(config_from_scenario(secure, n, data), data, keys=project.identity(n), job="j")
-        for n in names
-    }
+
+    def job(name):  # each job gets its own site objects, as each job process does
+        return {
+            n: Site(config_from_scenario(secure, n, data), data, keys=project.identity(n), job=name)
+            for n in names
+        }
+
+    sites = job("j1")
     attacker = SecAggClient("plant", 1, 2)  # the coordinator's own keys, posing as plant
 
     class Honest:
@@ -125,6 +129,7 @@ def test_a_coordinator_substituting_keys_is_refused_by_the_sites(project, consor
 
     spec = JobSpec.from_scenario(secure, [], DeploymentSettings(site_order=names, min_sites=2))
     assert Coordinator(spec, Honest(), names).run().error is None
+    sites = job("j2")
     result = Coordinator(spec, Substituting(), names).run()
     assert result.error is not None
     for site in ("cloud", "office"):

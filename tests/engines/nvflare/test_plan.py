@@ -103,3 +103,11 @@ def test_job_spec_refuses_scaffold(consortium):
     )
     with pytest.raises(ValueError, match="scaffold"):
         JobSpec.from_scenario(scaffold, [], DeploymentSettings())
+
+
+@pytest.mark.parametrize("lr", [1.5, 1e6])
+def test_a_learning_rate_above_the_bound_is_refused(lr):
+    training = TrainingConfig().model_dump(mode="json") | {"lr": lr}
+    with pytest.raises(PlanRefused, match=r"training\.lr: Input should be less than or equal to 1"):
+        parse(SitePlan, site_plan(training=training), "training plan")
+    parse(SitePlan, site_plan(training=training | {"lr": 1.0}), "training plan")

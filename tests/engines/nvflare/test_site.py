@@ -16,7 +16,7 @@ from fedsec.errors import ConfigError
 @pytest.fixture
 def site(consortium):
     data, scenario = consortium
-    return Site(config_from_scenario(scenario, "plant", data), data)
+    return Site(config_from_scenario(scenario, "plant", data, False), data)
 
 
 def test_site_config_round_trips_and_names_bad_fields(tmp_path, consortium):
@@ -61,7 +61,7 @@ def test_site_refuses_what_it_does_not_allow(consortium):
         limited.handle("fedsec_statistics", {"view": "canonical"})
     with pytest.raises(PlanRefused, match="unknown task"):
         limited.handle("fedsec_shell", {})
-    with pytest.raises(PlanRefused, match="unknown feature view"):
+    with pytest.raises(PlanRefused, match="statistics request refused: view"):
         Site(config, data).handle("fedsec_statistics", {"view": "../../etc"})
 
 
@@ -86,7 +86,54 @@ def test_gate_waits_for_warmup_rounds():
     assert gate.judge(3, {"detection_rate": 0.1}).flagged
 
 
-def test_site_config_defaults_are_conservative():
+def test_site_config_defaults_are_conservative(consortium):
     config = SiteConfig(name="a", sources=[{"format": "flows", "paths": ["x.csv"]}])
     assert config.threads == 1 and not config.gate.enabled
+    assert config.require_secure_aggregation  # also when the file does not say
+    data, scenario = consortium
+    assert config_from_scenario(scenario, "plant", data).require_secure_aggregation
+    assert not config_from_scenario(scenario, "plant", data, False).require_secure_aggregation
     assert config.limits.max_local_steps == 1000
+
+
+def _train_request(site, consortium, **plan_changes):
+    """A valid first-round request for ``site`` (in clear), from a coordinator's setup."""
+    from fedsec.engines.nvflare.coordinator import Coordinator
+    from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+    from fedsec.engines.nvflare.wire import params_to_wire
+
+    _, scenario = consortium
+
+    class One:
+        def exchange(self, task, data, targets, timeout):
+            return {site.name: site.handle(task, data)}
+
+    coordinator = Coordinator(
+        JobSpec.from_scenario(scenario, [], DeploymentSettings()), One(), [site.name]
+    )
+    params, setup, weights = coordinator.setup()
+    plan = coordinator.plan(1, 1, weights) | plan_changes
+    return {"plan": plan, "model": setup, "params": params_to_wire(params)}, len(setup["classes"])
+
+
+def test_class_weights_must_match_the_models_classes(site, consortium):
+    request, classes = _train_request(site, consortium)
+    assert "params" in site.handle("fedsec_train", request)
+    for length in (classes - 1, classes + 3):
+        wrong = request | {"plan": request["plan"] | {"class_weights": [1.0] * length}}
+        with pytest.raises(
+            PlanRefused, match=f"class_weights has {length} entries for the model's"
+        ):
+            site.handle("fedsec_train", wrong)
+
+
+def test_a_site_may_bound_the_learning_rate_lower(consortium):
+    data, scenario = consortium
+    config = config_from_scenario(scenario, "plant", data, False)
+    strict = Site(
+        config.model_copy(update={"limits": config.limits.model_copy(update={"max_lr": 0.01})}),
+        data,
+    )
+    request, _ = _train_request(strict, consortium)
+    with pytest.raises(PlanRefused, match=r"training\.lr 0\.05 exceeds this site's limit 0\.01"):
+        strict.handle("fedsec_train", request)

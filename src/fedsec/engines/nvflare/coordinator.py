@@ -13,7 +13,6 @@ least ``min_sites`` sites remain.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -23,10 +22,10 @@ import numpy as np
 from fedsec import seeding
 from fedsec.data.taxonomy import family_order
 from fedsec.engines.inprocess import select_orgs
-from fedsec.engines.nvflare import encrypted, secure
+from fedsec.engines.nvflare import encrypted, secure, statistics
 from fedsec.engines.nvflare.plan import JobSpec, ModelSetup
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
-from fedsec.features.preprocess import FeatureStats, fit_preprocessor, merge_stats
+from fedsec.features.preprocess import fit_preprocessor
 from fedsec.learning import he, recipe
 from fedsec.learning.aggregate import ServerState, server_step, weighted_average
 from fedsec.learning.local import Update
@@ -73,6 +72,7 @@ class JobResult:
     evaluation: dict[str, Any] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    statistics: dict[str, Any] = field(default_factory=dict)
 
 
 class Coordinator:
@@ -91,6 +91,7 @@ class Coordinator:
         self.alive = order + sorted(set(sites) - set(order))
         self.log = log
         self.result = JobResult(sites=list(self.alive))
+        self.gathered: statistics.Gathered | None = None
 
     def run(self) -> JobResult:
         """Setup, every round, final evaluation; failures end up in ``result.error``."""
@@ -138,7 +139,7 @@ class Coordinator:
         """Replies of the targets that answered; the others are dropped, with the reason."""
         replies = self.transport.exchange(task, data, list(targets), timeout)
         answered = {}
-        for site in targets:
+        for site in list(targets):  # a copy: dropping a site may shrink ``targets``
             reply = replies.get(site, f"no reply to {task} within {timeout:g} s")
             if isinstance(reply, str):
                 self.drop(site, reply, log)
@@ -151,18 +152,10 @@ class Coordinator:
     def setup(self) -> tuple[Params, dict[str, Any], tuple[float, ...] | None]:
         """Federated preprocessing, label set and initial model from every site's summaries."""
         spec = self.spec
-        replies = self.ask(
-            "fedsec_statistics", {"view": spec.view}, self.alive, spec.deployment.setup_timeout
-        )
-        stats, counts = [], Counter()
-        for site in list(self.alive):
-            try:
-                stats.append(FeatureStats.from_json(replies[site]["stats"]))
-                counts.update({str(k): int(v) for k, v in replies[site]["label_counts"].items()})
-            except (KeyError, TypeError, ValueError, AttributeError) as error:
-                self.drop(site, f"malformed statistics: {error!r}")
-        self.require(len(stats), "after the statistics round")
-        pre = fit_preprocessor(merge_stats(stats), spec.model.hash_buckets)
+        gathered = self.gathered = statistics.gather(self)
+        self.result.statistics = gathered.to_json()
+        pre = fit_preprocessor(gathered.stats, spec.model.hash_buckets)
+        counts = gathered.families
         classes = family_order(counts)
         weights = recipe.class_weights(counts, classes, spec.model)
         mlp = MLPSpec(pre.width, len(classes), tuple(spec.model.hidden), spec.model.dropout)
@@ -252,16 +245,18 @@ class Coordinator:
                 total, used = encrypted.encrypted_total(self, round_, replies, length, log)
             log.contributed = used
             log.loss = _mean([float(replies[s]["loss"]) for s in used])
+            self.check_total_weight(round_, float(total[-1]), used, protection)
             return average_from_total(params, total)
         usable = {}
         for site, reply in replies.items():
             try:
                 if protection is None:
                     update = params_from_wire(reply["params"], shapes, f"update from {site}")
-                    usable[site] = Update(update, int(reply["num_samples"]))
+                    usable[site] = Update(update, self.samples(site, reply["num_samples"]))
                 else:
-                    payload = reply["payload"]
-                    usable[site] = vector_from_wire(payload, length + 1, np.float64, site)
+                    payload = vector_from_wire(reply["payload"], length + 1, np.float64, site)
+                    self.check_weight(site, float(payload[-1]), protection)
+                    usable[site] = payload
             except (KeyError, ValueError, TypeError) as error:
                 self.drop(site, f"malformed update: {error}", log)
         if not usable:
@@ -275,6 +270,56 @@ class Coordinator:
             return weighted_average([usable[s] for s in order])
         log.loss = _mean(losses)
         return average_from_total(params, np.sum([usable[s] for s in sorted(usable)], axis=0))
+
+    # -- bounds on what sites claim ---------------------------------------------------------
+
+    def declared_rows(self, sites: list[str]) -> int:
+        """Training rows these sites declared in the statistics (all of them, if secure)."""
+        gathered = self.gathered
+        if gathered is None:
+            raise JobFailed("no statistics were gathered before training")
+        if not gathered.rows:
+            return gathered.stats.rows
+        return sum(gathered.rows.get(s, 0) for s in sites)
+
+    def samples(self, site: str, value: Any) -> int:
+        """A site's ``num_samples``: an integer within 1 and the rows it declared."""
+        rows = self.declared_rows([site])
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise ValueError(f"num_samples {value!r} is not an integer")
+        if not 1 <= value <= rows:
+            raise ValueError(
+                f"num_samples {value} outside 1..{rows}, the training rows it declared"
+            )
+        return int(value)
+
+    def check_weight(self, site: str, weight: float, protection: dict) -> None:
+        """The weight inside a payload read in clear: 1 under client DP, else its rows/unit."""
+        if protection["client_noise_multiplier"] > 0:
+            if weight != 1.0:
+                raise ValueError(f"payload weight {weight:g} under client-level DP, expected 1")
+            return
+        bound = self.declared_rows([site]) / protection["weight_unit"]
+        if not 0 < weight <= bound * (1 + 1e-9):
+            raise ValueError(
+                f"payload weight {weight:g} outside (0, {bound:g}], its declared rows / weight_unit"
+            )
+
+    def check_total_weight(
+        self, round_: int, total: float, used: list[str], protection: dict
+    ) -> None:
+        """A protected sum's weight must fit what the contributing sites declared: a site
+        inflating its weight to dominate the average ends the job."""
+        slack = 1e-3 * max(len(used), 1)  # fixed-point (2^-16) and CKKS rounding, per site
+        if protection["client_noise_multiplier"] > 0:
+            low, high = len(used) - slack, len(used) + slack
+        else:
+            low, high = 0.0, self.declared_rows(used) / protection["weight_unit"] + slack
+        if not low < total <= high:
+            raise JobFailed(
+                f"round {round_}: summed weight {total:g} outside ({low:g}, {high:g}], what the "
+                f"sites' declared training rows allow; a site misreports its weight"
+            )
 
     def evaluate(self, params: Params, setup: dict, weights: tuple[float, ...] | None) -> None:
         """Each site judges the final model on its own held-out rows; failures are noted."""

@@ -115,6 +115,49 @@ class SitePlan(Message):
         )
 
 
+class StatisticsRequest(Message):
+    """What the statistics task asks of a site (:mod:`fedsec.engines.nvflare.statistics`).
+
+    ``clear``: the site's summaries and rows per family as they are; ``schema``: its column
+    names only; ``centres`` / ``summaries``: the two secure-sum passes, for ``sampled`` sites
+    with ``threshold`` survivors needed (``centre``/``log_centre``: the released global means,
+    ``contributors``: the sites the centres were summed over)."""
+
+    view: Literal["native", "canonical"]
+    stage: Literal["clear", "schema", "centres", "summaries"] = "clear"
+    sampled: int = Field(default=1, ge=1, le=MAX_SITES)
+    threshold: int | None = Field(default=None, ge=1, le=MAX_SITES)
+    numeric: list[str] = Field(default_factory=list, max_length=10_000)
+    centre: list[float] = Field(default_factory=list, max_length=10_000)
+    log_centre: list[float] = Field(default_factory=list, max_length=10_000)
+    contributors: list[str] = Field(default_factory=list, max_length=MAX_SITES)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StatisticsRequest:
+        if len(set(self.numeric)) != len(self.numeric):
+            raise ValueError("numeric column names must be distinct")
+        if not all(0 < len(c) <= 256 for c in self.numeric):
+            raise ValueError("numeric column names must have 1 to 256 characters")
+        if self.stage == "summaries" and not (
+            len(self.centre) == len(self.log_centre) == len(self.numeric)
+        ):
+            raise ValueError("summaries need one centre and one log centre per numeric column")
+        least = default_threshold(self.sampled)
+        if self.threshold is not None and self.threshold < least:
+            raise ValueError(
+                f"threshold {self.threshold} is below a majority of the {self.sampled} sites "
+                f"({least}): a coordinator could then unmask one site's statistics"
+            )
+        return self
+
+    @property
+    def secure(self) -> bool:
+        return self.stage in ("centres", "summaries")
+
+    def secagg_threshold(self) -> int:
+        return self.threshold or default_threshold(self.sampled)
+
+
 class NumericColumn(Message):
     name: str = Field(min_length=1, max_length=256)
     log: bool

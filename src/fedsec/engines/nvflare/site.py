@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +21,12 @@ import numpy as np
 from torch import nn
 
 from fedsec import seeding
-from fedsec.engines.nvflare import wire
+from fedsec.engines.nvflare import statistics, wire
 from fedsec.engines.nvflare.gate import AcceptanceGate, Verdict, score_model
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused, SitePlan, parse
 from fedsec.engines.nvflare.site_config import SiteConfig, load_site_data
-from fedsec.features.preprocess import Preprocessor, local_stats
+from fedsec.features.preprocess import Preprocessor
 from fedsec.learning import he, recipe
 from fedsec.learning.local import local_update
 from fedsec.learning.params import Params
@@ -69,6 +68,7 @@ class Pending:
     vector: np.ndarray
     sampled: int
     participants: list[str] | None = None
+    required: list[str] | None = None  # the only survivors this sum may be revealed over
 
 
 @dataclass
@@ -110,6 +110,9 @@ class Site:
         self._pending: dict[int, Pending] = {}
         self._he_key, self._he_context = he_key, None
         self._encrypted: Encrypted | None = None
+        self.statistics_rounds: set[int] = set()  # secure statistics passes answered
+        self.statistics_columns: list[str] = []
+        self.revealed: dict[int, list[str]] = {}  # secure-sum round -> survivors revealed over
         seeding.deterministic_torch(threads=config.threads)
 
     def handle(self, task: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -166,19 +169,32 @@ class Site:
     # -- tasks ------------------------------------------------------------------------------
 
     def statistics(self, data: dict[str, Any]) -> dict[str, Any]:
-        view = data.get("view")
-        if view not in ("native", "canonical"):
-            raise PlanRefused(f"statistics refused: unknown feature view {view!r}")
-        org = self.data(view)
-        return {
-            "stats": local_stats(org.train.features(view)).to_json(),
-            "label_counts": {str(k): int(v) for k, v in Counter(org.train.family).items()},
-            "rows": len(org.train),
-        }
+        return statistics.answer(self, data)
+
+    def secure_round(
+        self,
+        round_: int,
+        vector: np.ndarray,
+        sampled: int,
+        threshold: int,
+        required: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Start one secure sum of ``vector``: this site's endorsed key advertisement."""
+        client = SecAggClient(self.name, round_, threshold)
+        self._pending = {round_: Pending(client, vector, sampled, required=required)}
+        advert = client.advertise()
+        endorsement = self.keys.endorse(self.job, round_, advert) if self.keys else None
+        return {"advertisement": wire.advert_to_wire(advert), "endorsement": endorsement}
 
     def train(self, data: dict[str, Any]) -> dict[str, Any]:
         plan = self.plan(data.get("plan"))
         ready, params = self.setup(data)
+        weights, classes = plan.class_weights, ready.setup.classes
+        if weights is not None and len(weights) != len(classes):
+            raise PlanRefused(
+                f"training plan refused: class_weights has {len(weights)} entries for the "
+                f"model's {len(classes)} classes"
+            )
         verdict = self.judge(plan.round, ready, params)
         if verdict is not None and not verdict.accepted:
             return {"refused": verdict.reason, "gate": _json(verdict)}
@@ -218,6 +234,7 @@ class Site:
             (t.local_steps, limits.max_local_steps, "training.local_steps"),
             (t.local_epochs if not t.local_steps else 1, limits.max_local_epochs, "local_epochs"),
             (t.batch_size, limits.max_batch_size, "training.batch_size"),
+            (t.lr, limits.max_lr, "training.lr"),
         ):
             if value > bound:
                 raise PlanRefused(
@@ -286,7 +303,10 @@ class Site:
             raise PlanRefused(
                 f"reveal refused: {len(survivors)} survivors, threshold {state.client.threshold}"
             )
+        if state.required is not None and sorted(survivors) != state.required:
+            raise PlanRefused(f"reveal refused: this sum must be over {state.required} exactly")
         reveals = state.client.reveal(survivors, dropped)
+        self.revealed[state.client.round] = sorted(survivors)
         self._pending.clear()
         return {"reveals": [wire.reveal_to_wire(r) for r in reveals]}
 

@@ -11,6 +11,7 @@ format = "zeek"                     # any fedsec reader
 paths = ["/data/zeek/conn.*.log"]   # relative paths are relative to this file
 [split]                             # held-out rows for thresholds, the gate and evaluation
 val_size = 0.15
+require_secure_aggregation = true   # the default: statistics and updates only as secure sums
 [gate]                              # model acceptance gate (optional)
 enabled = true
 max_drop = 0.05
@@ -63,6 +64,7 @@ class SiteLimits(Section):
     max_local_epochs: int = Field(default=10, ge=1)
     max_batch_size: int = Field(default=8192, ge=1)
     max_parameters: int = Field(default=5_000_000, ge=1)
+    max_lr: float = Field(default=1.0, gt=0, le=1.0, description="local learning rate")
 
 
 class GateConfig(Section):
@@ -85,7 +87,10 @@ class SiteConfig(Section):
     allowed_tasks: list[Literal["statistics", "train", "evaluate"]] = Field(
         default_factory=lambda: list(TASKS)
     )
-    require_secure_aggregation: bool = False
+    require_secure_aggregation: bool = Field(
+        default=True,
+        description="send statistics and updates only under secure aggregation (opt out: false)",
+    )
     threads: int = Field(default=1, ge=1, le=256)
     limits: SiteLimits = Field(default_factory=SiteLimits)
     gate: GateConfig = Field(default_factory=GateConfig)
@@ -149,9 +154,12 @@ def load_site_data(config: SiteConfig, view: str, base: Path) -> OrgData:
     return federation.orgs[0]
 
 
-def config_from_scenario(scenario: Scenario, org: str, data_dir: Path) -> SiteConfig:
+def config_from_scenario(
+    scenario: Scenario, org: str, data_dir: Path, require_secure_aggregation: bool = True
+) -> SiteConfig:
     """The site config an organization of a per-source scenario would write for its own files
-    (used to stand up a loopback federation from a scenario; paths become absolute)."""
+    (used to stand up a loopback federation from a scenario; paths become absolute). It
+    requires secure aggregation unless the caller opts out explicitly."""
     if scenario.partition.rule != "per-source":
         raise ConfigError(
             f"scenario {scenario.name!r} partitions one dataset among organizations "
@@ -180,4 +188,5 @@ def config_from_scenario(scenario: Scenario, org: str, data_dir: Path) -> SiteCo
         max_rows=scenario.data.max_rows,
         seed=scenario.seed,
         split=scenario.split,
+        require_secure_aggregation=require_secure_aggregation,
     )

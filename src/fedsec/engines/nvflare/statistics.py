@@ -1,0 +1,218 @@
+"""The statistics task of a deployment: what preprocessing is fitted from, in clear or protected.
+
+In clear (a job without secure aggregation), each site returns its own summaries and rows per
+family (:mod:`fedsec.features.moments`). Under secure aggregation the coordinator learns totals
+only: each site sends its column names, then the two passes of
+:mod:`fedsec.features.summaries` go through the secure-aggregation tasks as two more rounds
+(:data:`~fedsec.learning.secure_stats.STATISTICS_ROUNDS`), exactly the secure sums the in-process
+engine runs, so both fit the same preprocessing.
+
+The site decides from its own config: one that requires secure aggregation refuses a clear
+request; each secure pass is answered once per job, and the second only over the very sites the
+first was summed over (two sums over different sets of sites would expose the difference).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fedsec.engines.nvflare import secure
+from fedsec.engines.nvflare.plan import PlanRefused, StatisticsRequest, parse
+from fedsec.features.moments import FeatureStats, local_stats, merge_stats, union_columns
+from fedsec.features.summaries import (
+    CENTRE_FIELDS,
+    centres,
+    centres_vector,
+    combine,
+    summaries_length,
+    summaries_vector,
+)
+from fedsec.learning.secagg.encoding import EncodingOverflowError
+from fedsec.learning.secure_stats import STATISTICS_ROUNDS
+from fedsec.learning.widesum import LIMBS, narrow, widen
+
+if TYPE_CHECKING:
+    from fedsec.engines.nvflare.coordinator import Coordinator
+    from fedsec.engines.nvflare.site import Site
+
+TASK = "fedsec_statistics"
+
+
+@dataclass
+class Gathered:
+    """What the coordinator fits from, and what it may check updates against."""
+
+    stats: FeatureStats
+    families: Counter
+    mode: str  # "clear" or "secure aggregation"
+    sites: list[str]
+    rows: dict[str, int] = field(default_factory=dict)  # per site, in clear only
+
+    def to_json(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"mode": self.mode, "sites": self.sites, "rows": self.stats.rows}
+        return record | ({"rows_per_site": self.rows} if self.rows else {})
+
+
+# -- site -------------------------------------------------------------------------------------
+
+
+def answer(site: Site, data: Any) -> dict[str, Any]:
+    """A site's reply to one statistics request, decided from its own config."""
+    request = parse(StatisticsRequest, data, "statistics request")
+    org = site.data(request.view)
+    features = org.train.features(request.view)
+    if request.stage == "schema":
+        return {"numeric": list(features.numeric), "categorical": list(features.categorical)}
+    if not request.secure:
+        if site.config.require_secure_aggregation:
+            raise PlanRefused(f"site {site.name} only sends statistics under secure aggregation")
+        return {
+            "stats": local_stats(features).to_json(),
+            "label_counts": {str(k): int(v) for k, v in Counter(org.train.family).items()},
+            "rows": len(org.train),
+        }
+    round_ = STATISTICS_ROUNDS[request.stage]
+    if round_ in site.statistics_rounds:
+        raise PlanRefused(f"statistics refused: {request.stage} were already summed in this job")
+    required = None
+    if request.stage == "centres":
+        vector = centres_vector(features, request.numeric)
+    else:
+        required = site.revealed.get(STATISTICS_ROUNDS["centres"])
+        if required is None:
+            raise PlanRefused("statistics refused: no centres were summed with this site")
+        if sorted(request.contributors) != required or request.numeric != site.statistics_columns:
+            raise PlanRefused(
+                f"statistics refused: the centres were summed over {required} and "
+                f"{len(site.statistics_columns)} columns; a second sum over other sites or "
+                "columns would expose the difference"
+            )
+        vector = summaries_vector(
+            features,
+            org.train.family,
+            request.numeric,
+            np.asarray(request.centre),
+            np.asarray(request.log_centre),
+        )
+    try:
+        wide = widen(vector, request.sampled, f"statistics of site {site.name}")
+    except EncodingOverflowError as error:
+        raise PlanRefused(f"statistics refused: {error}") from error
+    site.statistics_rounds.add(round_)
+    site.statistics_columns = list(request.numeric)
+    return site.secure_round(round_, wide, request.sampled, request.secagg_threshold(), required)
+
+
+# -- coordinator ------------------------------------------------------------------------------
+
+
+def gather(coordinator: Coordinator) -> Gathered:
+    """Every alive site's statistics, merged: by secure sums when the job uses secure
+    aggregation, in clear otherwise. Sites that refuse or answer badly are dropped."""
+    if coordinator.spec.privacy.secure_aggregation:
+        return _secure(coordinator)
+    return _clear(coordinator)
+
+
+def _clear(coordinator: Coordinator) -> Gathered:
+    spec = coordinator.spec
+    replies = coordinator.ask(
+        TASK, {"view": spec.view}, list(coordinator.alive), spec.deployment.setup_timeout
+    )
+    parts, families, rows = [], Counter(), {}
+    for site in list(coordinator.alive):
+        try:
+            stats, counts = _clear_reply(replies[site])
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            coordinator.drop(site, f"malformed statistics: {error}")
+            continue
+        parts.append(stats)
+        families.update(counts)
+        rows[site] = stats.rows
+    coordinator.require(len(parts), "after the statistics round")
+    return Gathered(merge_stats(parts), families, "clear", list(rows), rows)
+
+
+def _clear_reply(reply: dict[str, Any]) -> tuple[FeatureStats, Counter]:
+    stats = FeatureStats.from_json(reply["stats"])
+    counts = Counter()
+    for family, count in reply["label_counts"].items():
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ValueError(f"label_counts.{family}: {count!r} is not a row count")
+        counts[str(family)] = count
+    if reply["rows"] != stats.rows or sum(counts.values()) != stats.rows:
+        raise ValueError(
+            f"rows {reply['rows']!r}, summaries of {stats.rows} rows and "
+            f"{sum(counts.values())} labelled rows disagree"
+        )
+    return stats, counts
+
+
+def _secure(coordinator: Coordinator) -> Gathered:
+    from fedsec.engines.nvflare.coordinator import JobFailed
+
+    numeric, categorical = _schema(coordinator)
+    base = {"view": coordinator.spec.view, "numeric": numeric}
+    survivors = list(coordinator.alive)
+    try:
+        first, survivors = _secure_pass(coordinator, "centres", base, survivors)
+        centre, log_centre = centres(first, numeric)
+        released = {"centre": centre.tolist(), "log_centre": log_centre.tolist()}
+        second, survivors = _secure_pass(
+            coordinator, "summaries", base | released | {"contributors": survivors}, survivors
+        )
+        stats, families = combine(second, numeric, categorical, centre, log_centre)
+    except ValueError as error:
+        raise JobFailed(f"the secure statistics are inconsistent: {error}") from error
+    return Gathered(stats, families, "secure aggregation", survivors)
+
+
+def _schema(coordinator: Coordinator) -> tuple[list[str], list[str]]:
+    """The union of the sites' column names (all a site sends in clear under protection)."""
+    request = {"view": coordinator.spec.view, "stage": "schema"}
+    timeout = coordinator.spec.deployment.setup_timeout
+    schemas = coordinator.ask(TASK, request, list(coordinator.alive), timeout)
+    names = {}
+    for site in list(coordinator.alive):
+        try:
+            names[site] = (_names(schemas[site]["numeric"]), _names(schemas[site]["categorical"]))
+        except (KeyError, TypeError, ValueError) as error:
+            coordinator.drop(site, f"malformed column names: {error}")
+    coordinator.require(len(names), "after the statistics round")
+    return union_columns([names[s] for s in coordinator.alive])
+
+
+def _secure_pass(
+    coordinator: Coordinator, stage: str, request: dict[str, Any], sites: list[str]
+) -> tuple[np.ndarray, list[str]]:
+    """One statistics pass as a secure sum over ``sites``: the summed values, the survivors."""
+    from fedsec.engines.nvflare.coordinator import RoundLog
+
+    threshold = coordinator.spec.privacy.secagg_threshold
+    round_ = STATISTICS_ROUNDS[stage]
+    request = request | {"stage": stage, "sampled": len(sites), "threshold": threshold}
+    log = RoundLog(round_, list(sites), [], None, 0.0)
+    timeout = coordinator.spec.deployment.setup_timeout
+    replies = coordinator.ask(TASK, request, sites, timeout, log)
+    coordinator.require(len(coordinator.alive), f"in the statistics {stage} pass")
+    plan = {"protection": {"threshold": threshold}, "sampled": len(sites)}
+    length = _length(stage, request["numeric"])
+    total, survivors = secure.secure_total(coordinator, round_, replies, plan, length - 1, log)
+    return narrow(total), survivors
+
+
+def _length(stage: str, numeric: list[str]) -> int:
+    values = len(CENTRE_FIELDS) * len(numeric) if stage == "centres" else summaries_length(numeric)
+    return values * LIMBS
+
+
+def _names(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError("expected a list of column names")
+    if len(value) > 10_000:
+        raise ValueError(f"{len(value)} column names")
+    return value
