@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fedsec import seeding
-from fedsec.engines.nvflare.coordinator import Coordinator
+from fedsec.engines.nvflare.coordinator import Coordinator, Refusal
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import GateConfig, config_from_scenario
@@ -36,7 +36,7 @@ class Memory:
             try:
                 replies[name] = self.sites[name].handle(task, data)
             except PlanRefused as error:
-                replies[name] = str(error)
+                replies[name] = Refusal(error)
         return replies
 
 

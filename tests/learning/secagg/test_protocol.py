@@ -67,14 +67,14 @@ def test_tampered_shares_are_rejected():
 def test_a_share_replayed_from_another_round_is_rejected():
     vectors = _vectors(parties=3)
     names = sorted(vectors)
-    old = {n: SecAggClient(n, 1, 2) for n in names}
-    server = SecAggServer(1, 2)
+    old = {n: SecAggClient(n, 1) for n in names}
+    server = SecAggServer(1)
     roster = server.collect_advertisements([c.advertise() for c in old.values()])
     stale = old["org0"].share(roster)
-    fresh = {n: SecAggClient(n, 2, 2) for n in names}
-    fresh["org1"].roster = roster
+    fresh = {n: SecAggClient(n, 2) for n in names}
     for n in names:  # same keys, next round: the round is bound into each share
         fresh[n].cipher_keys = old[n].cipher_keys
+    fresh["org1"].share({n: c.advertise() for n, c in fresh.items()})
     with pytest.raises(SecAggError, match="failed authentication"):
         fresh["org1"].receive([s for s in stale if s.recipient == "org1"])
 
@@ -82,22 +82,18 @@ def test_a_share_replayed_from_another_round_is_rejected():
 def test_a_survivor_revealing_a_false_share_is_caught():
     vectors = _vectors(parties=4)
     names = sorted(vectors)
-    clients = {n: SecAggClient(n, 5, 3) for n in names}
-    server = SecAggServer(5, 3)
+    clients = {n: SecAggClient(n, 5) for n in names}
+    server = SecAggServer(5)
     roster = server.collect_advertisements([c.advertise() for c in clients.values()])
-    inbox = server.route({n: c.share(roster) for n, c in clients.items()})
+    sealed = {n: c.share(roster) for n, c in clients.items()}
+    inbox = server.route(sealed, {n: c.threshold for n, c in clients.items()})
     for n, c in clients.items():
         c.receive(inbox[n])
     for n in names:
         server.collect_input(n, clients[n].masked_input(encode(vectors[n], 4), names))
-    reveals = [r for n in names for r in clients[n].reveal(names, [])]
+    server.collect_confirmations({n: clients[n].confirm(names, []) for n in names})
+    reveals = [r for n in names for r in clients[n].reveal(names, [], server.confirmations)]
     lie = next(r for r in reveals if r.owner == "org3" and r.revealer == "org0")
     reveals[reveals.index(lie)] = dataclasses.replace(lie, share=bytes(len(lie.share)))
     with pytest.raises(SecAggError, match=r"(commitment|inconsistent)"):
         server.unmask(reveals)
-
-
-def test_a_party_is_never_revealed_both_ways():
-    client = SecAggClient("org0", 1, 1)
-    with pytest.raises(SecAggError, match="both"):
-        client.reveal(["org1"], ["org1"])

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from fedsec.learning import recipe
 from fedsec.learning.local import TrainingPlan
 from fedsec.learning.protect import ProtectionPlan
-from fedsec.learning.secagg import default_threshold
 from fedsec.scenarios.config import (
     ModelConfig,
     PrivacyConfig,
@@ -46,7 +45,9 @@ class ProtectionSettings(Message):
 
     secure_aggregation: bool = False
     homomorphic_encryption: bool = False
-    threshold: int | None = Field(default=None, ge=1, le=MAX_SITES)
+    threshold: int | None = Field(
+        default=None, ge=1, le=MAX_SITES, description="can raise a site's threshold, not lower it"
+    )
     weight_unit: float = Field(default=1000.0, gt=0)
     client_noise_multiplier: float = Field(default=0.0, ge=0)
     client_clip: float = Field(default=1.0, gt=0)
@@ -83,19 +84,7 @@ class SitePlan(Message):
                 "protection.homomorphic_encryption with 1 selected organization: the decrypted "
                 "sum would be that organization's update"
             )
-        if p is not None and p.secure_aggregation:
-            least = default_threshold(self.sampled)
-            if p.threshold is not None and p.threshold < least:
-                raise ValueError(
-                    f"protection.threshold {p.threshold} is below a majority of the "
-                    f"{self.sampled} selected organizations ({least}): a coordinator could then "
-                    "unmask one organization's update"
-                )
         return self
-
-    def threshold(self) -> int:
-        p = self.protection
-        return (p.threshold if p and p.threshold else None) or default_threshold(self.sampled)
 
     def noise(self, rows: int) -> float:
         """This site's DP-SGD noise multiplier, calibrated on its own row count."""
