@@ -9,7 +9,7 @@ in-process evaluation. Two honest modes:
   model bundle, the training history and what each site measured on its own held-out rows.
 
 Either way ``metrics.json`` gains a ``deployment`` section and ``report.md`` a section naming
-every dropout, refusal and flag.
+every dropout, refusal, flag and round that aggregated nothing.
 """
 
 from __future__ import annotations
@@ -155,8 +155,7 @@ def render(section: dict) -> str:
         "",
         f"Job `{section['job_id']}` on {len(section['sites'])} sites "
         f"({', '.join(section['sites'])}), {len(rounds)} rounds, median round "
-        f"{fmt(median)} s at the coordinator; updates "
-        + _updates(section.get("protection", "clear")),
+        f"{fmt(median)} s at the coordinator; " + _updates(section),
         "",
     ]
     if section.get("error"):
@@ -170,7 +169,14 @@ def render(section: dict) -> str:
         for kind in ("refused", "flagged")
         for site, why in r[kind].items()
     ]
-    lines += ["", "Acceptance gate:" if events else "Acceptance gate: no refusal or flag.", *events]
+    lines += [
+        "",
+        "Refusals and flags (sites' own words):" if events else "Refusals and flags: none.",
+        *events,
+    ]
+    empty = [f"- round {r['round']}: {r['aborted']}" for r in rounds if r.get("aborted")]
+    if empty:
+        lines += ["", "Rounds that aggregated no update (the global model stayed):", *empty]
     lines += ["", "Each site on its own held-out rows (threshold at its benign validation FPR):"]
     rows = []
     for site, reply in section["site_evaluation"].items():
@@ -201,5 +207,14 @@ def render(section: dict) -> str:
     return "\n".join(lines)
 
 
-def _updates(protection: str) -> str:
-    return "in clear." if protection == "clear" else f"under {protection}."
+def _updates(section: dict) -> str:
+    """How the updates reached the coordinator, counting only rounds that aggregated one."""
+    protection = section.get("protection", "clear")
+    rounds = section["rounds"]
+    done = sum(bool(r["contributed"]) for r in rounds)
+    if not done:
+        return "no round aggregated an update."
+    how = "in clear" if protection == "clear" else f"under {protection}"
+    if done < len(rounds):
+        return f"updates {how} in {done} of {len(rounds)} rounds."
+    return f"updates {how}."

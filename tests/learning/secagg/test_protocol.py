@@ -4,9 +4,16 @@ import numpy as np
 import pytest
 from scipy.stats import chisquare
 
-from fedsec.learning.secagg import SecAggError, default_threshold, secure_sum
+from fedsec.learning.secagg import (
+    SecAggError,
+    SecAggPolicy,
+    SecAggRefused,
+    default_threshold,
+    secure_sum,
+)
 from fedsec.learning.secagg.client import SecAggClient
 from fedsec.learning.secagg.encoding import decode, encode
+from fedsec.learning.secagg.policy import threshold_floor
 from fedsec.learning.secagg.server import SecAggServer
 
 
@@ -97,3 +104,41 @@ def test_a_survivor_revealing_a_false_share_is_caught():
     reveals[reveals.index(lie)] = dataclasses.replace(lie, share=bytes(len(lie.share)))
     with pytest.raises(SecAggError, match=r"(commitment|inconsistent)"):
         server.unmask(reveals)
+
+
+def _roster(parties, colluders=0):
+    """Advertisements of ``parties`` organizations, the first asking to withstand colluders."""
+    clients = [
+        SecAggClient(f"org{i}", 1, SecAggPolicy(colluders=colluders if i == 0 else 0))
+        for i in range(parties)
+    ]
+    return {c.name: c.advertise() for c in clients}
+
+
+def test_the_threshold_keeps_two_groups_from_both_unmasking_one_party():
+    """Groups told different survivor sets are disjoint apart from the colluders, who answer in
+    both: ``2t > n + K`` keeps them from both reaching ``t``; ``t > K`` keeps the colluders
+    alone below it."""
+    for parties in range(2, 16):
+        for colluders in range(parties):
+            t = threshold_floor(_roster(parties, colluders))
+            assert t >= 2 and 2 * t > parties + colluders and t > colluders
+
+
+def test_the_coordinator_can_raise_the_threshold_not_lower_it():
+    vectors = _vectors(parties=5, length=100)
+    assert set(secure_sum(vectors, 1, threshold=1).thresholds.values()) == {3}
+    assert set(secure_sum(vectors, 1, threshold=4).thresholds.values()) == {4}
+
+
+def test_a_client_answers_each_phase_once_and_nothing_after_a_refusal():
+    roster = _roster(3)
+    client = SecAggClient("org9", 1)
+    with pytest.raises(SecAggRefused, match="participants out of order"):
+        client.masked_input(np.zeros(3, dtype=np.uint32), ["org9"])
+    with pytest.raises(SecAggRefused, match="already refused: participants out of order"):
+        client.share(roster | {"org9": client.advertise()})
+    fresh = SecAggClient("org9", 1)
+    fresh.share(roster | {"org9": fresh.advertise()})
+    with pytest.raises(SecAggRefused, match="roster out of order"):
+        fresh.share(roster | {"org9": fresh.advertise()})

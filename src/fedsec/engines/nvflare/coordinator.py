@@ -115,7 +115,7 @@ class Coordinator:
             self.log(f"job failed: {error}")
             last = self.result.history[-1] if self.result.history else None
             if last is not None and not last.contributed and last.aborted is None:
-                last.aborted = str(error)
+                last.aborted = "the job failed in this round (see the error)"
         self.result.timing["total_s"] = round(time.perf_counter() - started, 3)
         return self.result
 

@@ -97,9 +97,9 @@ class SecAggClient:
         least = self.policy.least_contributors(threshold)
         if least > n:
             raise self.refuse(
-                f"roster of {n} organizations: this organization requires at least {least} "
-                f"contributors (threshold {threshold}: its own minimum, the colluders any party "
-                "asks to withstand, the plan's request)"
+                f"roster of {n} organizations; this organization requires at least {least} "
+                f"contributors (its threshold {threshold}, its min_contributors "
+                f"{self.policy.min_contributors})"
             )
         self.roster, self.threshold = dict(roster), threshold
         order = roster_order(roster)
