@@ -28,6 +28,8 @@ class Attacker:
         self.rosters: dict[str, Names] = {}
         self.participants: dict[str, Names] = {}
         self.truth: np.ndarray | None = None
+        self.colluded: list[dict] = []  # shares colluding sites handed over
+        self.known_keys: dict[str, bytes] = {}  # their private mask keys
 
     def send(self, task: str, messages: dict[str, dict]) -> dict[str, dict]:
         answered = {}
@@ -107,12 +109,22 @@ class Attacker:
         )
         return self.unmask()
 
+    def collude(self, site: str) -> Any:
+        """``site`` colludes: every share it holds and its mask key are the attacker's; its
+        secure-aggregation client (to sign whatever the attacker wants) is returned."""
+        client = self.sites[site].secure.pending[self.round].client
+        index = roster_order(client.roster)[site]
+        for owner, (key, seed) in client.held.items():
+            for kind, share in (("mask_key", key), ("seed", seed)):
+                self.colluded.append(
+                    {"revealer": site, "owner": owner, "kind": kind, "index": index, "share": share}
+                )
+        self.known_keys[site] = client.mask_keys.private_bytes()
+        return client
+
     def reveals(self) -> list[dict]:
-        return [
-            r
-            for reply in self.replies.get("fedsec_secagg_reveal", {}).values()
-            for r in reply["reveals"]
-        ]
+        replies = self.replies.get("fedsec_secagg_reveal", {}).values()
+        return [r for reply in replies for r in reply["reveals"]] + self.colluded
 
     def secret(self, owner: str, kind: str) -> bytes | None:
         shares = {
@@ -150,7 +162,8 @@ class Attacker:
             if own_key is not None:
                 private, public = own_key, adverts[peer]["mask_public"]
             else:
-                private, public = self.secret(peer, "mask_key"), adverts[victim]["mask_public"]
+                private = self.known_keys.get(peer) or self.secret(peer, "mask_key")
+                public = adverts[victim]["mask_public"]
             if private is None:
                 return None
             key = crypto.KeyPair.from_private_bytes(private).private

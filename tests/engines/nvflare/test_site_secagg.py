@@ -283,3 +283,33 @@ def test_a_site_refuses_a_sum_smaller_than_its_own_minimum(attack):
     assert "(confirm, round 1): survivors: 4" in refusal(attacker, VICTIM)
     assert "at least 5 contributors" in refusal(attacker, VICTIM)
     assert attacker.reveals() == []
+
+
+@pytest.mark.parametrize("colluding_sites, unmasked", [(0, True), (1, False)])
+def test_one_colluding_site_needs_a_site_asking_to_withstand_it(attack, colluding_sites, unmasked):
+    """The documented collusion bound is tight. With the default threshold (3 of 5), a
+    coordinator and one colluding site split the honest sites into two groups told different
+    survivor sets; the colluder signs both, and together they reveal the victim's seed and its
+    key. One site asking to withstand a colluder (any site's wish binds the round: 4 of 5)
+    leaves each group too small to confirm."""
+    attacker, task, names = attack({"cloud": {"colluding_sites": colluding_sites}})
+    colluder = names[-1]
+    honest = [n for n in names if n not in (VICTIM, colluder)]
+    first = sorted([VICTIM, honest[0], colluder])
+    second = sorted([*honest[1:], colluder])
+    groups = {n: first for n in first} | {n: second for n in second}
+
+    def view(site, everyone):
+        return groups[site], sorted(set(everyone) - set(groups[site]))
+
+    def relay(site, signed):
+        client = attacker.collude(colluder)  # it signs whatever each group saw
+        client.survivors = groups[site]
+        forged = client.signing.sign(client.statement(colluder, client.threshold))
+        entry = {"signer": colluder, "threshold": client.threshold, "signature": forged}
+        return {s: signed[s] for s in groups[site] if s in signed} | {colluder: entry}
+
+    found = attacker.run(task, names, survivors=view, confirmations=relay)
+    assert bool(recovered(attacker, found)) is unmasked
+    if not unmasked:
+        assert "at least 4 contributors" in refusal(attacker, VICTIM)
