@@ -51,6 +51,7 @@ class SecAggClient:
         self.refusal: str | None = None
         self.roster: dict[str, Advertisement] = {}
         self.threshold = 0
+        self.digest = b""
         self.held: dict[str, tuple[bytes, bytes]] = {}  # owner -> (mask-key share, seed share)
         self.masked_with: list[str] = []
         self.survivors: list[str] = []
@@ -102,6 +103,7 @@ class SecAggClient:
                 f"{self.policy.min_contributors})"
             )
         self.roster, self.threshold = dict(roster), threshold
+        self.digest = roster_digest(roster)
         order = roster_order(roster)
         key_shares = shamir.split(self.mask_keys.private_bytes(), threshold, n)
         seed_shares = shamir.split(self.seed, threshold, n)
@@ -195,7 +197,7 @@ class SecAggClient:
         """What ``signer`` must have signed if it saw the round as this organization did."""
         return confirmation_message(
             self.round,
-            roster_digest(self.roster),
+            self.digest,
             self.masked_with,
             self.survivors,
             signer,
