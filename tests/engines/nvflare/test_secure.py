@@ -108,6 +108,21 @@ def test_a_survivor_that_never_confirms_costs_one_round_and_the_report_says_so(s
     assert np.isfinite(np.concatenate([p.ravel() for p in result.params])).all()
 
 
+def test_a_survivor_vanishing_after_it_confirmed_is_tolerated(secure, sites):
+    """Two of three reveals still hold every secret's 2 shares: the round aggregates."""
+
+    def vanish(task, data, site):
+        silent = task == "fedsec_secagg_reveal" and site == "office" and data["round"] == 2
+        return None if silent else data
+
+    result, report = run(secure, Relay(sites, vanish))
+    assert result.error is None
+    assert result.history[1].contributed == ["cloud", "office", "plant"]
+    assert "fedsec_secagg_reveal" in result.dropouts["office"]
+    assert result.history[2].contributed == ["cloud", "plant"]
+    assert "updates under secure aggregation." in report
+
+
 def test_a_job_no_site_will_reveal_for_fails_and_never_claims_secure_aggregation(secure, sites):
     relay = Relay(sites, policies={s: {"min_contributors": 4} for s in sites})
     result, report = run(secure, relay)

@@ -142,3 +142,24 @@ def test_a_client_answers_each_phase_once_and_nothing_after_a_refusal():
     fresh.share(roster | {"org9": fresh.advertise()})
     with pytest.raises(SecAggRefused, match="roster out of order"):
         fresh.share(roster | {"org9": fresh.advertise()})
+
+
+def _masked_round(round_, names):
+    """Clients of one round up to their confirmations (every party survives)."""
+    clients = {n: SecAggClient(n, round_) for n in names}
+    server = SecAggServer(round_)
+    roster = server.collect_advertisements([c.advertise() for c in clients.values()])
+    sealed = {n: c.share(roster) for n, c in clients.items()}
+    inbox = server.route(sealed, {n: c.threshold for n, c in clients.items()})
+    for n, c in clients.items():
+        c.receive(inbox[n])
+        c.masked_input(np.zeros(4, dtype=np.uint32), names)
+    return clients, {n: c.confirm(names, []) for n, c in clients.items()}
+
+
+def test_a_confirmation_replayed_from_another_round_is_refused():
+    names = ["org0", "org1", "org2"]
+    _, old = _masked_round(1, names)
+    clients, _ = _masked_round(2, names)
+    with pytest.raises(SecAggRefused, match="confirmation of org0 does not match"):
+        clients["org1"].reveal(names, [], old)

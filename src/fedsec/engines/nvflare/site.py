@@ -3,8 +3,7 @@
 A :class:`Site` answers the coordinator's tasks from its own configuration and data: summaries
 for federated preprocessing, local updates (``local_update``, the in-process engine's function),
 the secure-aggregation client phases (:mod:`~fedsec.engines.nvflare.site_secagg`) or the
-decryption of an encrypted sum
-(homomorphic encryption), and an evaluation of the final model.
+decryption of an encrypted sum (homomorphic encryption), and an evaluation of the final model.
 Every message is validated first; a :class:`~fedsec.engines.nvflare.plan.PlanRefused` carries
 the reason back to the coordinator.
 """
