@@ -70,25 +70,49 @@ def run(secure, relay, curve=()):
     return result, render(deployment_section(result, "job-1", "secure aggregation"))
 
 
-def test_a_coordinator_isolating_a_site_gets_a_refusal_the_report_names(secure, sites):
-    """Attack (b) by a coordinator that otherwise runs the job: the victim refuses to mask,
-    says why, and the job goes on without it (its keys' shares undo the others' masks)."""
-
-    def isolate(task, data, site):
-        if task == "fedsec_secagg_mask" and site == VICTIM and data["round"] == 1:
-            return data | {"participants": [VICTIM]}
+def alone_in_its_plan_and_roster(task, data, site):
+    """Attack (a): the victim's plan selects only it; its roster holds only itself."""
+    if site != VICTIM or (data.get("round") or data.get("plan", {}).get("round")) != 1:
         return data
+    if task == "fedsec_train":
+        plan = data["plan"] | {"sampled": 1}
+        return data | {"plan": plan | {"protection": plan["protection"] | {"threshold": 1}}}
+    if task == "fedsec_secagg_share":
+        mine = [e for e in data["roster"] if e["advertisement"]["sender"] == VICTIM]
+        return data | {"roster": mine}
+    return data
 
-    relay = Relay(sites, isolate)
+
+def masking_alone(task, data, site):
+    """Attack (b): the victim is told it is the only participant."""
+    if task == "fedsec_secagg_mask" and site == VICTIM and data["round"] == 1:
+        return data | {"participants": [VICTIM]}
+    return data
+
+
+@pytest.mark.parametrize(
+    "tamper, reason",
+    [
+        (alone_in_its_plan_and_roster, "(share, round 1): roster of 1 organization"),
+        (masking_alone, "(mask, round 1): participants: 1 organization(s)"),
+    ],
+    ids=["a-alone-in-plan-and-roster", "b-masking-alone"],
+)
+def test_a_coordinator_isolating_a_site_gets_a_refusal_the_report_names(
+    secure, sites, tamper, reason
+):
+    """Both attacks of the issue by a coordinator that otherwise runs the job: the victim
+    refuses, says why, sends no masked update, and the job goes on without it."""
+    relay = Relay(sites, tamper)
     result, report = run(secure, relay)
     assert result.error is None
-    reason = result.history[0].refused[VICTIM]
-    assert reason.startswith("secure aggregation refused (mask, round 1): participants: 1 ")
-    assert result.dropouts[VICTIM] == reason
+    refusal = result.history[0].refused[VICTIM]
+    assert refusal.startswith(f"secure aggregation refused {reason}")
+    assert result.dropouts[VICTIM] == refusal
     assert [h.contributed for h in result.history] == [["cloud", "office"]] * 3
-    assert not [r for t, s, r in relay.kept if s == VICTIM and t == "fedsec_secagg_mask" and
-                isinstance(r, dict)]  # fmt: skip
-    assert f"- round 1: refused by {VICTIM}: {reason}" in report
+    masked = [r for t, s, r in relay.kept if t == "fedsec_secagg_mask" and s == VICTIM]
+    assert not [r for r in masked if isinstance(r, dict)]
+    assert f"- round 1: refused by {VICTIM}: {refusal}" in report
     assert "updates under secure aggregation." in report
 
 

@@ -58,7 +58,8 @@ class SecAggServer:
         self, sealed: dict[str, list[SealedShare]], thresholds: Mapping[str, int]
     ) -> dict[str, list[SealedShare]]:
         """Deliver sealed shares (sender -> its shares) to their recipients; the coordinator
-        cannot open them. Every sender becomes a party whose masks must be accounted for."""
+        cannot open them. Every sender becomes a party whose masks must be accounted for; a
+        party of the roster that did not share (it left or refused) gets nothing."""
         floor, n = threshold_floor(self.roster), len(self.roster)
         for sender in sealed:
             if sender not in self.roster or not floor <= thresholds.get(sender, 0) <= n:
@@ -67,11 +68,12 @@ class SecAggServer:
         inbox: dict[str, list[SealedShare]] = defaultdict(list)
         for sender, items in sealed.items():
             for item in items:
-                if item.sender != sender or item.recipient not in sealed:
+                if item.sender != sender or item.recipient not in self.roster:
                     raise SecAggError(
                         f"share from {item.sender} to {item.recipient} cannot be routed"
                     )
-                inbox[item.recipient].append(item)
+                if item.recipient in sealed:  # not for a party that left before sharing
+                    inbox[item.recipient].append(item)
         return inbox
 
     def collect_input(self, sender: str, masked: np.ndarray) -> None:
