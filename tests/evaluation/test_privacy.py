@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from fedsec.evaluation.experiment import run_experiment
-from fedsec.evaluation.privacy import attack_strength
+from fedsec.evaluation.privacy import attack_strength, privacy_section
 from fedsec.evaluation.report import privacy_lines
 from fedsec.learning.params import max_abs_diff
 from fedsec.scenarios.config import load_scenario
@@ -45,6 +45,27 @@ def test_secure_aggregation_changes_the_model_by_fixed_point_rounding_only(data_
     )
     f1 = [e.metrics["arms"]["federated"]["overall"]["macro_f1"] for e in (plain, secure)]
     assert abs(f1[0] - f1[1]) < 0.05
+
+
+@pytest.mark.parametrize(
+    "overrides, per_round, threshold",
+    [
+        ([], 5, 3),
+        (["strategy.fraction=0.6"], 3, 2),
+        (["strategy.fraction=0.6", "privacy.secagg_threshold=3"], 3, 3),
+    ],
+)
+def test_the_reported_threshold_is_that_of_a_round(overrides, per_round, threshold):
+    """The threshold applies to the organizations a round selects, never below a majority."""
+    scenario = load_scenario(
+        "unsw-5org-disjoint", ["privacy.secure_aggregation=true", "privacy.audit=false", *overrides]
+    )
+    privacy = privacy_section(scenario, {})
+    section = privacy["secure_aggregation"]
+    assert section["organizations_per_round"] == per_round
+    assert section["threshold"] == threshold
+    assert section["tolerated_dropouts"] == per_round - threshold
+    assert f"{threshold}-of-{per_round} per round" in privacy_lines(privacy)[0]
 
 
 def test_homomorphic_encryption_changes_the_model_by_ckks_noise_only(data_dir, federation):

@@ -108,6 +108,19 @@ def test_homomorphic_encryption_is_refused_where_it_would_protect_nothing(overri
     assert allowed.smallest_round() == 2
 
 
+def test_secagg_threshold_is_checked_against_the_organizations_of_a_round():
+    """5 organizations, 2 selected per round: a threshold of 3 used to pass validation and
+    fail in round 1; a round of one organization cannot be a secure sum at all."""
+    base = ["privacy.secure_aggregation=true", "strategy.fraction=0.4"]
+    with pytest.raises(ConfigError, match=r"secagg_threshold 3 exceeds .* select 2 of 5"):
+        load_scenario("unsw-5org-disjoint", [*base, "privacy.secagg_threshold=3"])
+    assert load_scenario("unsw-5org-disjoint", [*base, "privacy.secagg_threshold=2"])
+    with pytest.raises(ConfigError, match="needs at least 2 organizations per round"):
+        load_scenario("unsw-5org-disjoint", [base[0], "strategy.fraction=0.2"])
+    with pytest.raises(ConfigError, match="secagg_threshold"):
+        load_scenario("unsw-5org-disjoint", [base[0], "privacy.secagg_threshold=1"])
+
+
 def test_dp_sgd_cannot_hide_unclipped_terms():
     with pytest.raises(ConfigError, match="cannot be combined"):
         load_scenario(

@@ -9,7 +9,7 @@ in-process evaluation. Two honest modes:
   model bundle, the training history and what each site measured on its own held-out rows.
 
 Either way ``metrics.json`` gains a ``deployment`` section and ``report.md`` a section naming
-every dropout, refusal and flag.
+every dropout, refusal, flag and round that aggregated nothing.
 """
 
 from __future__ import annotations
@@ -161,8 +161,7 @@ def render(section: dict) -> str:
         "",
         f"Job `{section['job_id']}` on {len(section['sites'])} sites "
         f"({', '.join(section['sites'])}), {len(rounds)} rounds, median round "
-        f"{fmt(median)} s at the coordinator; updates "
-        + _updates(section.get("protection", "clear")),
+        f"{fmt(median)} s at the coordinator; " + _updates(section),
         "",
     ]
     if section.get("error"):
@@ -176,7 +175,14 @@ def render(section: dict) -> str:
         for kind in ("refused", "flagged")
         for site, why in r[kind].items()
     ]
-    lines += ["", "Acceptance gate:" if events else "Acceptance gate: no refusal or flag.", *events]
+    lines += [
+        "",
+        "Refusals and flags (sites' own words):" if events else "Refusals and flags: none.",
+        *events,
+    ]
+    empty = [f"- round {r['round']}: {r['aborted']}" for r in rounds if r.get("aborted")]
+    if empty:
+        lines += ["", "Rounds that aggregated no update (the global model stayed):", *empty]
     lines += ["", "Each site on its own held-out rows (threshold at its benign validation FPR):"]
     rows = []
     for site, reply in section["site_evaluation"].items():
@@ -204,6 +210,8 @@ def render(section: dict) -> str:
 
 def _statistics(statistics: dict) -> str:
     """What the coordinator saw of the data, by how the statistics were gathered."""
+    if not statistics.get("mode"):
+        return "The job gathered no statistics: the coordinator saw no summary of any site's data."
     if statistics.get("mode") == "secure aggregation":
         seen = (
             f"only totals over {len(statistics['sites'])} sites ({statistics['rows']} rows: rows "
@@ -218,5 +226,14 @@ def _statistics(statistics: dict) -> str:
     return f"The coordinator saw {seen} and these few metrics; never a row."
 
 
-def _updates(protection: str) -> str:
-    return "in clear." if protection == "clear" else f"under {protection}."
+def _updates(section: dict) -> str:
+    """How the updates reached the coordinator, counting only rounds that aggregated one."""
+    protection = section.get("protection", "clear")
+    rounds = section["rounds"]
+    done = sum(bool(r["contributed"]) for r in rounds)
+    if not done:
+        return "no round aggregated an update."
+    how = "in clear" if protection == "clear" else f"under {protection}"
+    if done < len(rounds):
+        return f"updates {how} in {done} of {len(rounds)} rounds."
+    return f"updates {how}."

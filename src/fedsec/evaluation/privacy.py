@@ -144,13 +144,14 @@ def privacy_section(scenario: Scenario, arms: dict, audits: dict[str, dict] | No
         "membership_inference": audits or {},
     }
     if p.secure_aggregation:
-        orgs = scenario.org_count()
-        threshold = p.secagg_threshold or default_threshold(orgs)
+        per_round = scenario.smallest_round()
+        threshold = max(default_threshold(per_round), p.secagg_threshold or 0)
         section["secure_aggregation"].update(
+            organizations_per_round=per_round,
             threshold=threshold,
-            tolerated_dropouts=orgs - threshold,
+            tolerated_dropouts=per_round - threshold,
             scheme="pairwise X25519/HKDF-SHA256/AES-CTR masks mod 2^32, fixed point 2^-16, "
-            "Shamir-shared seeds, AES-GCM sealed shares",
+            "Shamir-shared seeds, AES-GCM sealed shares, Ed25519-signed consistency check",
         )
     if p.homomorphic_encryption:
         section["homomorphic_encryption"].update(

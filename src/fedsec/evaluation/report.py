@@ -138,7 +138,8 @@ def privacy_lines(privacy: dict) -> list[str]:
     lines = []
     secagg = privacy["secure_aggregation"]
     lines.append(
-        f"- Secure aggregation: on ({secagg['threshold']}-of-n, tolerates "
+        f"- Secure aggregation: on ({secagg['threshold']}-of-"
+        f"{secagg.get('organizations_per_round', 'n')} per round, tolerates "
         f"{secagg['tolerated_dropouts']} dropouts; {secagg['scheme']})."
         if secagg["enabled"]
         else "- Secure aggregation: off."

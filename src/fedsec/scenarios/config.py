@@ -131,7 +131,10 @@ class PrivacyConfig(Strict):
         default=False, description="CKKS-encrypted updates the coordinator adds but cannot read"
     )
     secagg_threshold: int | None = Field(
-        default=None, ge=1, description="survivors needed; default a majority"
+        default=None,
+        ge=2,
+        description="survivors needed per round; can raise the default, a strict majority of "
+        "the round's organizations, not lower it",
     )
     weight_unit: float = Field(default=1000.0, gt=0, description="rows per unit of weight")
     sample_dp: SampleDpConfig = Field(default_factory=SampleDpConfig)
@@ -246,11 +249,7 @@ class Scenario(Strict):
                 f"privacy.sample_dp cannot be combined with strategy "
                 f"{self.strategy.name!r} (its extra gradient terms are not clipped)"
             )
-        threshold = privacy.secagg_threshold
-        if threshold is not None and threshold > self.org_count():
-            raise ValueError(
-                f"privacy.secagg_threshold {threshold} exceeds the {self.org_count()} organizations"
-            )
+        self._check_secure_aggregation()
         if privacy.client_dp.enabled and self.strategy.name == "scaffold":
             raise ValueError("privacy.client_dp cannot be combined with SCAFFOLD")
         if privacy.homomorphic_encryption and self.smallest_round() < 2:
@@ -258,6 +257,26 @@ class Scenario(Strict):
                 "privacy.homomorphic_encryption needs at least 2 organizations per round "
                 "(the decrypted sum of one organization is its update); raise "
                 "strategy.fraction or strategy.min_orgs"
+            )
+
+    def _check_secure_aggregation(self) -> None:
+        """The threshold applies to the organizations selected in a round, not to all."""
+        per_round, threshold = self.smallest_round(), self.privacy.secagg_threshold
+        selection = (
+            f"strategy.fraction {self.strategy.fraction:g} and strategy.min_orgs "
+            f"{self.strategy.min_orgs} select {per_round} of {self.org_count()} organizations "
+            "per round"
+        )
+        if self.privacy.secure_aggregation and per_round < 2:
+            raise ValueError(
+                f"privacy.secure_aggregation needs at least 2 organizations per round ({selection};"
+                " the sum of one organization is its update); raise strategy.fraction or "
+                "strategy.min_orgs"
+            )
+        if threshold is not None and threshold > per_round:
+            raise ValueError(
+                f"privacy.secagg_threshold {threshold} exceeds the organizations a round holds "
+                f"({selection}); lower it or select more organizations"
             )
 
     def smallest_round(self) -> int:

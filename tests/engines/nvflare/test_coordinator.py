@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fedsec import seeding
-from fedsec.engines.nvflare.coordinator import Coordinator
+from fedsec.engines.nvflare.coordinator import Coordinator, Refusal
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import GateConfig, config_from_scenario
@@ -37,7 +37,7 @@ class Memory:
             try:
                 replies[name] = self.sites[name].handle(task, data)
             except PlanRefused as error:
-                replies[name] = str(error)
+                replies[name] = Refusal(error)
         return replies
 
 
@@ -310,7 +310,7 @@ def test_an_inflated_weight_inside_a_secure_sum_ends_the_job(consortium):
     class Inflating(Memory):
         def exchange(self, task, data, targets, timeout):
             if task == "fedsec_secagg_mask" and data["round"] == 1:
-                state = self.sites["office"]._pending[1]
+                state = self.sites["office"].secure.pending[1]
                 state.vector = _weighted(state.vector, 100.0)
             return super().exchange(task, data, targets, timeout)
 

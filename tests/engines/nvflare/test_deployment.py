@@ -14,7 +14,9 @@ import ssl
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from safetensors.numpy import load_file
 
 pytest.importorskip("nvflare")
 
@@ -30,6 +32,7 @@ from fedsec.engines.nvflare.provision import (
     provision,
 )
 from fedsec.engines.nvflare.results import read_result
+from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.evaluation.arms import train_federated
 from fedsec.evaluation.deployed import write_site_only_run
@@ -128,6 +131,76 @@ def test_an_unknown_training_plan_field_is_refused_by_the_sites(federation, cons
             reason
         )
     assert "needed" in result.error
+
+
+def compromised_job(spec: JobSpec, directory: Path, sites: list[str]) -> Path:
+    """fedsec's job, but the coordinator runs ``compromised_coordinator.py`` (custom code of a
+    server-only app, which the coordinator's permissive policy lets through); the sites get
+    fedsec's unmodified executor in an app of their own."""
+    folder = build_job(spec, directory)
+    app, server, client = folder / "app", folder / "app_server", folder / "app_sites"
+    config = json.loads((app / "config" / "config_fed_server.json").read_text())
+    config["workflows"][0]["path"] = "compromised_coordinator.CompromisedController"
+    (server / "config").mkdir(parents=True)
+    (server / "config" / "config_fed_server.json").write_text(json.dumps(config))
+    (server / "custom").mkdir()
+    shutil.copy(Path(__file__).with_name("compromised_coordinator.py"), server / "custom")
+    (client / "config").mkdir(parents=True)
+    shutil.move(app / "config" / "config_fed_client.json", client / "config")
+    shutil.rmtree(app)
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["deploy_map"] = {"app_server": ["server"], "app_sites": sites}
+    (folder / "meta.json").write_text(json.dumps(meta))
+    return folder
+
+
+def victim_update(consortium, fetched: Path, victim: str) -> np.ndarray:
+    """What ``victim`` masked in round 1, recomputed in process from the task it was sent."""
+    data, scenario = consortium
+    task = json.loads((fetched / "round1-task.json").read_text())
+    arrays = load_file(fetched / "round1-params.safetensors")
+    task["params"] = [arrays[f"params/{i}"] for i in range(len(arrays))]
+    seeding.deterministic_torch(threads=1)
+    site = Site(config_from_scenario(scenario, victim, data), data, job="recompute")
+    site.handle("fedsec_train", task)
+    return site.secure.pending[1].vector
+
+
+def test_a_compromised_coordinator_recovers_nothing_and_the_sites_say_why(
+    federation, consortium, tmp_path
+):
+    """Attack (b) of the issue from a modified coordinator: the victim is told it masks alone,
+    then everyone that all survived. The victim refuses to mask, the others to reveal."""
+    _, scenario = consortium
+    privacy = scenario.privacy.model_copy(update={"secure_aggregation": True})
+    scenario = scenario.model_copy(update={"privacy": privacy})
+    victim, others = "plant", ["cloud", "office"]
+    folder = compromised_job(spec_for(scenario), tmp_path / "job", federation.sites)
+    with session(federation.admin_kit, federation.admin) as admin:
+        job_id = submit(admin, folder)
+        meta = wait(admin, job_id, JOB_TIMEOUT)
+        fetched = fetch(admin, job_id, tmp_path / "results")
+    assert meta["status"] == "FINISHED:COMPLETED", meta
+    truth = victim_update(consortium, fetched, victim)
+    stolen = fetched / "attack.safetensors"
+    recovered = load_file(stolen)["recovered"] if stolen.exists() else None
+    assert recovered is None or np.abs(recovered - truth).max() > 1e-3, "update recovered"
+    evidence = json.loads((fetched / "attack.json").read_text())
+    assert evidence["reveals"] == 0 and not evidence["masked_update_received"]
+    refusals = evidence["refusals"]
+    assert "(mask, round 1): participants: 1 organization(s)" in refusals[victim]
+    for site in others:
+        assert f"(reveal, round 1): confirmations: missing from ['{victim}']" in refusals[site]
+    for site in federation.sites:  # each site's own log says why
+        log = _text(federation.kit(site) / job_id / "log.txt")
+        assert "refused fedsec_secagg_" in log and "secure aggregation refused" in log
+    result = read_result(fetched)
+    assert result.history[0].aborted is not None and result.history[0].contributed == []
+    assert [h.contributed for h in result.history[1:]] == [sorted(others)] * 2
+    run = write_site_only_run(scenario, result, job_id, tmp_path / "run")
+    report = (run / "report.md").read_text()
+    assert f"- round 1: refused by {victim}: secure aggregation refused (mask, round 1)" in report
+    assert "updates under secure aggregation in 2 of 3 rounds." in report
 
 
 def test_a_site_certificate_from_a_foreign_ca_is_refused(federation, tmp_path):

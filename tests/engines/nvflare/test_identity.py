@@ -3,18 +3,13 @@
 import json
 import os
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
-from fedsec.engines.nvflare.coordinator import Coordinator
-from fedsec.engines.nvflare.identity import KitIdentity, kit_signer
+from fedsec.engines.nvflare.coordinator import Coordinator, Refusal
+from fedsec.engines.nvflare.identity import kit_signer
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
@@ -24,38 +19,7 @@ from fedsec.learning.secagg import SecAggClient
 from fedsec.models.bundle import authenticate, load_bundle, load_manifest, save_bundle
 from fedsec.models.keys import user_trust
 from fedsec.models.signing import CertificateSigner
-
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _cert(subject: str, key, issuer: str, issuer_key) -> x509.Certificate:
-    now = datetime.now(UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(_name(issuer))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
-        .sign(issuer_key, hashes.SHA256())
-    )
-
-
-class Project:
-    """A root CA issuing site identities, like NVFlare's provisioning."""
-
-    def __init__(self, name: str = "project") -> None:
-        self.name = name
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.root = _cert(name, self.key, name, self.key)
-
-    def identity(self, site: str) -> KitIdentity:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = _cert(site, key, self.name, self.key).public_bytes(Encoding.PEM)
-        return KitIdentity(site, key, pem, self.root, coordinator="localhost")
+from tests.engines.nvflare.kits import Project
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +29,7 @@ def project():
 
 def test_endorsed_keys_verify_and_tampering_is_refused(project):
     alice, bob = project.identity("alice"), project.identity("bob")
-    advert = SecAggClient("alice", 3, 2).advertise()
+    advert = SecAggClient("alice", 3).advertise()
     endorsement = alice.endorse("job-1", 3, advert)
     bob.check("job-1", 3, advert, endorsement)
     forged = replace(advert, mask_public=bytes(32))
@@ -79,7 +43,7 @@ def test_endorsed_keys_verify_and_tampering_is_refused(project):
 
 def test_a_certificate_from_another_ca_or_for_another_name_is_refused(project):
     bob = project.identity("bob")
-    advert = SecAggClient("alice", 1, 2).advertise()
+    advert = SecAggClient("alice", 1).advertise()
     foreign = Project("project").identity("alice")  # same names, another root key
     with pytest.raises(PlanRefused, match="not issued by this project"):
         bob.check("job", 1, advert, foreign.endorse("job", 1, advert))
@@ -98,24 +62,27 @@ def test_a_coordinator_substituting_keys_is_refused_by_the_sites(project, consor
         update={"privacy": scenario.privacy.model_copy(update={"secure_aggregation": True})}
     )
     names = secure.org_names()
+    keys = {n: project.identity(n) for n in names}
 
-    def job(name):  # each job gets its own site objects, as each job process does
+    def new_sites(job):  # one Site per job, as each job's executor builds
         return {
-            n: Site(config_from_scenario(secure, n, data), data, keys=project.identity(n), job=name)
+            n: Site(config_from_scenario(secure, n, data), data, keys=keys[n], job=job)
             for n in names
         }
 
-    sites = job("j1")
-    attacker = SecAggClient("plant", 1, 2)  # the coordinator's own keys, posing as plant
+    attacker = SecAggClient("plant", 1)  # the coordinator's own keys, posing as plant
 
     class Honest:
+        def __init__(self, job):
+            self.sites = new_sites(job)
+
         def exchange(self, task, data, targets, timeout):
             replies = {}
             for name in targets:
                 try:
-                    replies[name] = sites[name].handle(task, data)
+                    replies[name] = self.sites[name].handle(task, data)
                 except PlanRefused as error:
-                    replies[name] = str(error)
+                    replies[name] = Refusal(error)
             return replies
 
     class Substituting(Honest):
@@ -128,9 +95,8 @@ def test_a_coordinator_substituting_keys_is_refused_by_the_sites(project, consor
             return super().exchange(task, data, targets, timeout)
 
     spec = JobSpec.from_scenario(secure, [], DeploymentSettings(site_order=names, min_sites=2))
-    assert Coordinator(spec, Honest(), names).run().error is None
-    sites = job("j2")
-    result = Coordinator(spec, Substituting(), names).run()
+    assert Coordinator(spec, Honest("j1"), names).run().error is None
+    result = Coordinator(spec, Substituting("j2"), names).run()
     assert result.error is not None
     for site in ("cloud", "office"):
         assert (

@@ -47,14 +47,6 @@ def test_out_of_range_fields_are_refused():
         parse(SitePlan, ["round", 1], "training plan")
 
 
-def test_secure_aggregation_threshold_below_a_majority_is_refused():
-    weak = {"secure_aggregation": True, "threshold": 1}
-    with pytest.raises(PlanRefused, match="below a majority"):
-        parse(SitePlan, site_plan(protection=weak), "training plan")
-    strong = parse(SitePlan, site_plan(protection={"secure_aggregation": True}), "plan")
-    assert strong.threshold() == 2
-
-
 def test_site_plan_is_the_in_process_engines_plan(consortium):
     _, scenario = consortium
     spec = JobSpec.from_scenario(scenario, [], DeploymentSettings())

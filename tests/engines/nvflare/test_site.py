@@ -5,6 +5,7 @@ from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import (
     GateConfig,
+    SecureAggregationConfig,
     SiteConfig,
     config_from_scenario,
     load_site_config,
@@ -29,6 +30,22 @@ def test_site_config_round_trips_and_names_bad_fields(tmp_path, consortium):
         load_site_config(path)
     with pytest.raises(ConfigError, match="not found"):
         load_site_config(tmp_path / "missing.toml")
+
+
+def test_secure_aggregation_requirements_are_read_from_the_site_config(tmp_path, consortium):
+    data, scenario = consortium
+    config = config_from_scenario(scenario, "plant", data)
+    own = SecureAggregationConfig(min_contributors=4, colluding_sites=1)
+    path = write_site_config(
+        config.model_copy(update={"secure_aggregation": own}), tmp_path / "s.toml"
+    )
+    assert "[secure_aggregation]\nmin_contributors = 4\ncolluding_sites = 1" in path.read_text()
+    loaded = load_site_config(path)
+    assert loaded.secure_aggregation == own
+    assert Site(loaded, data).secure.config == own
+    path.write_text(path.read_text().replace("min_contributors = 4", "min_contributors = 1"))
+    with pytest.raises(ConfigError, match=r"secure_aggregation.min_contributors: Input should be"):
+        load_site_config(path)
 
 
 def test_partitioned_scenarios_cannot_become_site_configs(consortium):

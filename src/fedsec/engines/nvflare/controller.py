@@ -20,7 +20,7 @@ from nvflare.apis.shareable import Shareable
 from nvflare.apis.signal import Signal
 from pydantic import ValidationError
 
-from fedsec.engines.nvflare.coordinator import Coordinator, JobFailed, JobResult, Reply
+from fedsec.engines.nvflare.coordinator import Coordinator, JobFailed, JobResult, Refusal, Reply
 from fedsec.engines.nvflare.hekeys import coordinator_context
 from fedsec.engines.nvflare.keyguard import check_kit
 from fedsec.engines.nvflare.plan import JobSpec, explain
@@ -56,6 +56,8 @@ class FlareTransport:
                 replies[client_task.client.name] = {
                     k: v for k, v in result.items() if not str(k).startswith("__")
                 }
+            elif code == ReturnCode.BAD_TASK_DATA:  # the executor's answer to a refused task
+                replies[client_task.client.name] = Refusal(result.get("error") or code)
             else:
                 replies[client_task.client.name] = f"{code}: {result.get('error', '')}".strip()
         return replies

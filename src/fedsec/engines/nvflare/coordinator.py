@@ -33,7 +33,12 @@ from fedsec.learning.params import Params, get_params
 from fedsec.learning.protect import average_from_total
 from fedsec.models.mlp import MLPSpec, build_mlp
 
-Reply = dict[str, Any] | str  # a site's answer, or why there is none
+
+class Refusal(str):
+    """A site's refusal of a task, in its own words (not a timeout or a crash)."""
+
+
+Reply = dict[str, Any] | str  # a site's answer, or why there is none (maybe a Refusal)
 
 
 class Transport(Protocol):
@@ -59,6 +64,7 @@ class RoundLog:
     dropped: dict[str, str] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
     flagged: dict[str, str] = field(default_factory=dict)
+    aborted: str | None = None  # why this round aggregated nothing
 
 
 @dataclass
@@ -108,6 +114,9 @@ class Coordinator:
         except (JobFailed, secure.SecAggError, he.HeError) as error:
             self.result.error = str(error)
             self.log(f"job failed: {error}")
+            last = self.result.history[-1] if self.result.history else None
+            if last is not None and not last.contributed and last.aborted is None:
+                last.aborted = "the job failed in this round (see the error)"
         self.result.timing["total_s"] = round(time.perf_counter() - started, 3)
         return self.result
 
@@ -136,11 +145,14 @@ class Coordinator:
         timeout: float,
         log: RoundLog | None = None,
     ) -> dict[str, dict[str, Any]]:
-        """Replies of the targets that answered; the others are dropped, with the reason."""
+        """Replies of the targets that answered; the others are dropped, with the reason (and
+        a refusal is also recorded as one in the round's log)."""
         replies = self.transport.exchange(task, data, list(targets), timeout)
         answered = {}
         for site in list(targets):  # a copy: dropping a site may shrink ``targets``
             reply = replies.get(site, f"no reply to {task} within {timeout:g} s")
+            if isinstance(reply, Refusal) and log is not None:
+                log.refused[site] = str(reply)
             if isinstance(reply, str):
                 self.drop(site, reply, log)
             else:
@@ -195,6 +207,7 @@ class Coordinator:
             started = time.perf_counter()
             selected = select_orgs(self.alive, s.fraction, s.min_orgs, self.spec.seed, round_)
             log = RoundLog(round_, selected, [], None, 0.0)
+            self.result.history.append(log)
             plan = self.plan(round_, len(selected), weights)
             data = {"plan": plan, "model": setup, "params": params_to_wire(params)}
             replies = self.ask("fedsec_train", data, selected, self.timeout, log)
@@ -204,13 +217,16 @@ class Coordinator:
                 raise JobFailed(f"round {round_}: no site contributed an update")
             aggregating = time.perf_counter()
             averaged = self.aggregate(round_, params, replies, plan, log)
-            params, state = server_step(params, averaged, server, state)
+            if averaged is not None:
+                params, state = server_step(params, averaged, server, state)
             log.aggregation_seconds = round(time.perf_counter() - aggregating, 4)
             log.seconds = round(time.perf_counter() - started, 4)
-            self.result.history.append(log)
             if round_ in self.spec.curve_rounds:
                 self.result.curve[round_] = params
             self.log(f"round {round_}: {log.contributed} loss {log.loss} in {log.seconds:.2f} s")
+        if not any(h.contributed for h in self.result.history):
+            reasons = "; ".join(f"round {h.round}: {h.aborted}" for h in self.result.history)
+            raise JobFailed(f"no round aggregated an update ({reasons})")
         return params
 
     @property
@@ -232,7 +248,8 @@ class Coordinator:
 
     def aggregate(
         self, round_: int, params: Params, replies: dict[str, dict], plan: dict, log: RoundLog
-    ) -> Params:
+    ) -> Params | None:
+        """The round's average update; None when a secure sum ended before any reveal."""
         protection = plan["protection"]
         shapes = [tuple(p.shape) for p in params]
         length = sum(p.size for p in params)
@@ -240,7 +257,12 @@ class Coordinator:
             protection["secure_aggregation"] or protection["homomorphic_encryption"]
         ):
             if protection["secure_aggregation"]:
-                total, used = secure.secure_total(self, round_, replies, plan, length, log)
+                try:
+                    total, used = secure.secure_total(self, round_, replies, plan, length, log)
+                except secure.SecAggAborted as error:
+                    log.aborted = f"secure aggregation stopped: {error}"
+                    self.log(f"round {round_}: no update aggregated ({log.aborted})")
+                    return None
             else:
                 total, used = encrypted.encrypted_total(self, round_, replies, length, log)
             log.contributed = used

@@ -2,10 +2,11 @@
 
 Without this, a coordinator that relays the key advertisements could substitute its own public
 keys for a peer's, open the shares sealed for that peer and unmask one site's update. Each site
-therefore signs ``(job, round, sender, public keys, seed commitment)`` with the private key of
-its startup kit (RSA-PSS, SHA-256), and every site checks each peer's certificate against the
-project's root CA (the one its mutual TLS trusts), its common name against the claimed sender,
-and the signature. The coordinator's own identity may not take part.
+therefore signs ``(job, round, sender, public keys, seed commitment, confirmation key, colluders
+to withstand)`` with the private key of its startup kit (RSA-PSS, SHA-256), and every site checks
+each peer's certificate against the project's root CA (the one its mutual TLS trusts), its
+common name against the claimed sender, and the signature. The coordinator's own identity may
+not take part.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.MAX
 
 
 def advert_message(job: str, round_: int, advert: Advertisement) -> bytes:
-    """The bytes a site signs: its keys bound to this job, this round and its name."""
+    """The bytes a site signs: its keys bound to this job, this round and its name. The signing
+    key makes the round's confirmations (the consistency check) attributable to the site."""
     return b"|".join(
         [
             b"fedsec/secagg/v1/advertisement",
@@ -41,6 +43,8 @@ def advert_message(job: str, round_: int, advert: Advertisement) -> bytes:
             advert.cipher_public,
             advert.mask_public,
             advert.seed_commitment,
+            advert.sign_public,
+            str(advert.colluders).encode(),
         ]
     )
 

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from fedsec.learning import recipe
 from fedsec.learning.local import TrainingPlan
 from fedsec.learning.protect import ProtectionPlan
-from fedsec.learning.secagg import default_threshold
 from fedsec.scenarios.config import (
     ModelConfig,
     PrivacyConfig,
@@ -46,7 +45,9 @@ class ProtectionSettings(Message):
 
     secure_aggregation: bool = False
     homomorphic_encryption: bool = False
-    threshold: int | None = Field(default=None, ge=1, le=MAX_SITES)
+    threshold: int | None = Field(
+        default=None, ge=1, le=MAX_SITES, description="can raise a site's threshold, not lower it"
+    )
     weight_unit: float = Field(default=1000.0, gt=0)
     client_noise_multiplier: float = Field(default=0.0, ge=0)
     client_clip: float = Field(default=1.0, gt=0)
@@ -83,19 +84,7 @@ class SitePlan(Message):
                 "protection.homomorphic_encryption with 1 selected organization: the decrypted "
                 "sum would be that organization's update"
             )
-        if p is not None and p.secure_aggregation:
-            least = default_threshold(self.sampled)
-            if p.threshold is not None and p.threshold < least:
-                raise ValueError(
-                    f"protection.threshold {p.threshold} is below a majority of the "
-                    f"{self.sampled} selected organizations ({least}): a coordinator could then "
-                    "unmask one organization's update"
-                )
         return self
-
-    def threshold(self) -> int:
-        p = self.protection
-        return (p.threshold if p and p.threshold else None) or default_threshold(self.sampled)
 
     def noise(self, rows: int) -> float:
         """This site's DP-SGD noise multiplier, calibrated on its own row count."""
@@ -120,7 +109,8 @@ class StatisticsRequest(Message):
 
     ``clear``: the site's summaries and rows per family as they are; ``schema``: its column
     names only; ``centres`` / ``summaries``: the two secure-sum passes, for ``sampled`` sites
-    with ``threshold`` survivors needed (``centre``/``log_centre``: the released global means,
+    with ``threshold`` the coordinator's wish for survivors (each site's own policy decides; the
+    wish can only raise it) (``centre``/``log_centre``: the released global means,
     ``contributors``: the sites the centres were summed over)."""
 
     view: Literal["native", "canonical"]
@@ -142,20 +132,11 @@ class StatisticsRequest(Message):
             len(self.centre) == len(self.log_centre) == len(self.numeric)
         ):
             raise ValueError("summaries need one centre and one log centre per numeric column")
-        least = default_threshold(self.sampled)
-        if self.threshold is not None and self.threshold < least:
-            raise ValueError(
-                f"threshold {self.threshold} is below a majority of the {self.sampled} sites "
-                f"({least}): a coordinator could then unmask one site's statistics"
-            )
         return self
 
     @property
     def secure(self) -> bool:
         return self.stage in ("centres", "summaries")
-
-    def secagg_threshold(self) -> int:
-        return self.threshold or default_threshold(self.sampled)
 
 
 class NumericColumn(Message):

@@ -1,10 +1,12 @@
 """Secure aggregation over a deployment: the phases of ``secure_sum`` as successive tasks.
 
-advertise (with the training reply) → share (sealed, routed by the coordinator) → masked input
-→ reveal / unmask. The coordinator drives :class:`SecAggServer`; each site runs its
-:class:`SecAggClient` (see :mod:`fedsec.engines.nvflare.site`). A site that vanishes after
-sharing its keys is a dropout the survivors' reveals account for; the coordinator only ever
-holds masked vectors and the sum.
+advertise (with the reply that carried the vector) → share (sealed, routed by the coordinator)
+→ masked input → confirm (every survivor signs the round as it saw it) → reveal / unmask. The
+coordinator drives :class:`SecAggServer`; each site runs its :class:`SecAggClient` under its own
+policy (see :mod:`fedsec.engines.nvflare.site_secagg`). A site that vanishes after sharing its
+keys is a dropout the survivors' reveals account for; a survivor that does not confirm ends the
+round before anyone reveals a share (:class:`SecAggAborted`). The coordinator only ever holds
+masked vectors and the sum.
 """
 
 from __future__ import annotations
@@ -14,65 +16,49 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fedsec.engines.nvflare import wire
-from fedsec.learning.secagg import SecAggError, default_threshold
+from fedsec.learning.secagg import SecAggAborted, SecAggError
 from fedsec.learning.secagg.encoding import decode
 from fedsec.learning.secagg.server import SecAggServer
 
 if TYPE_CHECKING:
     from fedsec.engines.nvflare.coordinator import Coordinator, RoundLog
 
-__all__ = ["SecAggError", "secure_total"]
+__all__ = ["SecAggAborted", "SecAggError", "secure_total"]
 
-
-def threshold(plan: dict[str, Any]) -> int:
-    protection = plan["protection"]
-    return protection.get("threshold") or default_threshold(plan["sampled"])
+MALFORMED = (KeyError, ValueError, TypeError, AttributeError)
 
 
 def secure_total(
     coordinator: Coordinator,
     round_: int,
     replies: dict[str, dict[str, Any]],
-    plan: dict[str, Any],
+    plan: dict[str, Any] | None,
     length: int,
     log: RoundLog,
 ) -> tuple[np.ndarray, list[str]]:
-    """The decoded sum of the surviving sites' payloads, and who survived."""
-    server = SecAggServer(round_, threshold(plan))
-    adverts, endorsements = [], {}
-    for site, reply in replies.items():
-        try:
-            advert = wire.advert_from_wire(reply["advertisement"])
-        except (KeyError, ValueError) as error:
-            coordinator.drop(site, f"malformed advertisement: {error}", log)
-            continue
-        if advert.sender != site:
-            coordinator.drop(site, f"advertisement claims to come from {advert.sender!r}", log)
-            continue
-        adverts.append(advert)
-        endorsements[site] = reply.get("endorsement")
-    roster = server.collect_advertisements(adverts)
+    """The decoded sum of the surviving sites' vectors (``length`` values each, plus the weight
+    entry the payloads carry: ``length + 1``), and who survived. ``replies`` hold each site's
+    ``advertisement`` and ``endorsement``. The thresholds are the sites' own decision; ``plan``
+    is accepted for callers that have one and not otherwise used."""
+    server = SecAggServer(round_)
+    roster, endorsements = advertisements(coordinator, server, replies, log)
     timeout = coordinator.timeout
+    entries = [
+        {"advertisement": wire.advert_to_wire(a), "endorsement": endorsements[a.sender]}
+        for a in roster.values()
+    ]
     shared = coordinator.ask(
-        "fedsec_secagg_share",
-        {
-            "round": round_,
-            "roster": [
-                {"advertisement": wire.advert_to_wire(a), "endorsement": endorsements[a.sender]}
-                for a in roster.values()
-            ],
-        },
-        list(roster),
-        timeout,
-        log,
+        "fedsec_secagg_share", {"round": round_, "roster": entries}, list(roster), timeout, log
     )
-    sealed = {}
+    sealed, thresholds = {}, {}
     for site, reply in shared.items():
         try:
             sealed[site] = [wire.share_from_wire(s) for s in reply["shares"]]
-        except (KeyError, ValueError, TypeError) as error:
+            thresholds[site] = wire.threshold_from_wire(reply["threshold"], "threshold")
+        except MALFORMED as error:
             coordinator.drop(site, f"malformed shares: {error}", log)
-    inbox = server.route(sealed)
+            sealed.pop(site, None)
+    inbox = server.route(sealed, thresholds)
     masked = coordinator.ask(
         "fedsec_secagg_mask",
         {
@@ -87,22 +73,47 @@ def secure_total(
     for site, reply in masked.items():
         try:
             vector = wire.vector_from_wire(reply.get("masked"), length + 1, np.uint32, site)
-        except ValueError as error:
+        except MALFORMED as error:
             coordinator.drop(site, f"malformed masked input: {error}", log)
             continue
         server.collect_input(site, vector)
     survivors, dropped = server.survivors()
+    view = {"round": round_, "survivors": survivors, "dropped": dropped}
+    confirmed = coordinator.ask("fedsec_secagg_confirm", view, survivors, timeout, log)
+    confirmations = {}
+    for site, reply in confirmed.items():
+        try:
+            confirmations[site] = wire.confirmation_from_wire(reply["confirmation"])
+        except MALFORMED as error:
+            coordinator.drop(site, f"malformed confirmation: {error}", log)
+    server.collect_confirmations(confirmations)
+    relayed = {s: wire.confirmation_to_wire(c) for s, c in server.confirmations.items()}
     revealed = coordinator.ask(
-        "fedsec_secagg_reveal",
-        {"round": round_, "survivors": survivors, "dropped": dropped},
-        survivors,
-        timeout,
-        log,
+        "fedsec_secagg_reveal", view | {"confirmations": relayed}, survivors, timeout, log
     )
     reveals = []
     for site, reply in revealed.items():
         try:
             reveals += [wire.reveal_from_wire(r) for r in reply["reveals"]]
-        except (KeyError, ValueError, TypeError) as error:
+        except MALFORMED as error:
             coordinator.drop(site, f"malformed reveals: {error}", log)
     return decode(server.unmask(reveals)), survivors
+
+
+def advertisements(
+    coordinator: Coordinator, server: SecAggServer, replies: dict[str, dict], log: RoundLog
+) -> tuple[dict, dict]:
+    """The round's roster from the sites' advertisements, and their kit endorsements."""
+    adverts, endorsements = [], {}
+    for site, reply in replies.items():
+        try:
+            advert = wire.advert_from_wire(reply["advertisement"])
+        except MALFORMED as error:
+            coordinator.drop(site, f"malformed advertisement: {error}", log)
+            continue
+        if advert.sender != site:
+            coordinator.drop(site, f"advertisement claims to come from {advert.sender!r}", log)
+            continue
+        adverts.append(advert)
+        endorsements[site] = reply.get("endorsement")
+    return server.collect_advertisements(adverts), endorsements

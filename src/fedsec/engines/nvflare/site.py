@@ -2,8 +2,8 @@
 
 A :class:`Site` answers the coordinator's tasks from its own configuration and data: summaries
 for federated preprocessing, local updates (``local_update``, the in-process engine's function),
-the secure-aggregation client phases (``SecAggClient``) or the decryption of an encrypted sum
-(homomorphic encryption), and an evaluation of the final model.
+the secure-aggregation client phases (:mod:`~fedsec.engines.nvflare.site_secagg`) or the
+decryption of an encrypted sum (homomorphic encryption), and an evaluation of the final model.
 Every message is validated first; a :class:`~fedsec.engines.nvflare.plan.PlanRefused` carries
 the reason back to the coordinator.
 """
@@ -26,13 +26,12 @@ from fedsec.engines.nvflare.gate import AcceptanceGate, Verdict, score_model
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused, SitePlan, parse
 from fedsec.engines.nvflare.site_config import SiteConfig, load_site_data
+from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.features.preprocess import Preprocessor
 from fedsec.learning import he, recipe
 from fedsec.learning.local import local_update
 from fedsec.learning.params import Params
 from fedsec.learning.protect import payload
-from fedsec.learning.secagg import SecAggClient
-from fedsec.learning.secagg.encoding import encode
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.scenarios.federation import OrgData
@@ -43,6 +42,7 @@ TASKS = {
     "fedsec_train": "train",
     "fedsec_secagg_share": "train",
     "fedsec_secagg_mask": "train",
+    "fedsec_secagg_confirm": "train",
     "fedsec_secagg_reveal": "train",
     "fedsec_he_decrypt": "train",
     "fedsec_evaluate": "evaluate",
@@ -58,17 +58,6 @@ class Prepared:
     network: nn.Module
     x: np.ndarray
     y: np.ndarray
-
-
-@dataclass
-class Pending:
-    """One round of secure aggregation in progress at this site."""
-
-    client: SecAggClient
-    vector: np.ndarray
-    sampled: int
-    participants: list[str] | None = None
-    required: list[str] | None = None  # the only survivors this sum may be revealed over
 
 
 @dataclass
@@ -107,12 +96,11 @@ class Site:
         self.noise = 0.0
         self._data: dict[str, OrgData] = {}
         self._prepared: dict[str, Prepared] = {}
-        self._pending: dict[int, Pending] = {}
+        self.secure = SiteSecAgg(self.name, config.secure_aggregation, keys, job)
         self._he_key, self._he_context = he_key, None
         self._encrypted: Encrypted | None = None
         self.statistics_rounds: set[int] = set()  # secure statistics passes answered
         self.statistics_columns: list[str] = []
-        self.revealed: dict[int, list[str]] = {}  # secure-sum round -> survivors revealed over
         seeding.deterministic_torch(threads=config.threads)
 
     def handle(self, task: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -171,21 +159,6 @@ class Site:
     def statistics(self, data: dict[str, Any]) -> dict[str, Any]:
         return statistics.answer(self, data)
 
-    def secure_round(
-        self,
-        round_: int,
-        vector: np.ndarray,
-        sampled: int,
-        threshold: int,
-        required: list[str] | None = None,
-    ) -> dict[str, Any]:
-        """Start one secure sum of ``vector``: this site's endorsed key advertisement."""
-        client = SecAggClient(self.name, round_, threshold)
-        self._pending = {round_: Pending(client, vector, sampled, required=required)}
-        advert = client.advertise()
-        endorsement = self.keys.endorse(self.job, round_, advert) if self.keys else None
-        return {"advertisement": wire.advert_to_wire(advert), "endorsement": endorsement}
-
     def train(self, data: dict[str, Any]) -> dict[str, Any]:
         plan = self.plan(data.get("plan"))
         ready, params = self.setup(data)
@@ -199,10 +172,11 @@ class Site:
         if verdict is not None and not verdict.accepted:
             return {"refused": verdict.reason, "gate": _json(verdict)}
         protection = plan.protection
-        if self.config.require_secure_aggregation and not (
-            protection and protection.secure_aggregation
-        ):
+        secure = protection is not None and protection.secure_aggregation
+        if self.config.require_secure_aggregation and not secure:
             raise PlanRefused(f"site {self.name} only sends updates under secure aggregation")
+        if secure:
+            self.secure.check_new(plan.round)
         training = plan.to_training_plan(self.name, len(ready.y))
         self.noise = training.dp_noise_multiplier
         update = local_update(ready.network, params, ready.x, ready.y, training)
@@ -220,11 +194,7 @@ class Site:
             return reply | {"encrypted": chunks}
         if not protection.secure_aggregation:
             return reply | {"payload": vector}
-        client = SecAggClient(self.name, plan.round, plan.threshold())
-        self._pending = {plan.round: Pending(client, vector, plan.sampled)}
-        advert = client.advertise()
-        endorsement = self.keys.endorse(self.job, plan.round, advert) if self.keys else None
-        return reply | {"advertisement": wire.advert_to_wire(advert), "endorsement": endorsement}
+        return reply | self.secure.start(plan.round, vector, plan.sampled, protection.threshold)
 
     def plan(self, data: Any) -> SitePlan:
         plan = parse(SitePlan, data, "training plan")
@@ -258,57 +228,17 @@ class Site:
         )
         return self.gate.judge(round_, metrics)
 
-    def pending(self, data: dict[str, Any]) -> Pending:
-        round_ = data.get("round")
-        if not isinstance(round_, int) or round_ not in self._pending:
-            raise PlanRefused(f"no secure aggregation in progress for round {round_!r}")
-        return self._pending[round_]
-
     def secagg_share(self, data: dict[str, Any]) -> dict[str, Any]:
-        state = self.pending(data)
-        entries = data.get("roster") or []
-        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-            raise PlanRefused("roster refused: expected a list of endorsed advertisements")
-        adverts = [wire.advert_from_wire(e.get("advertisement")) for e in entries]
-        for advert, entry in zip(adverts, entries, strict=True):
-            if self.keys is not None and advert.sender != self.name:
-                self.keys.check(self.job, state.client.round, advert, entry.get("endorsement"))
-        roster = {a.sender: a for a in adverts}
-        if len(roster) != len(adverts) or roster.get(self.name) != state.client.advertise():
-            raise PlanRefused("roster refused: this site's keys are missing or were altered")
-        if len(roster) > state.sampled:
-            raise PlanRefused(f"roster refused: {len(roster)} parties, {state.sampled} selected")
-        return {"shares": [wire.share_to_wire(s) for s in state.client.share(roster)]}
+        return self.secure.share(data)
 
     def secagg_mask(self, data: dict[str, Any]) -> dict[str, Any]:
-        state = self.pending(data)
-        participants = wire.names_from_wire(data.get("participants"), "participants")
-        if self.name not in participants or not set(participants) <= set(state.client.roster):
-            raise PlanRefused("participants refused: not a subset of the roster holding this site")
-        inbox = data.get("inbox") or {}
-        if not isinstance(inbox, dict):
-            raise PlanRefused("inbox refused: expected shares by recipient")
-        state.client.receive([wire.share_from_wire(s) for s in inbox.get(self.name, [])])
-        state.participants = participants
-        encoded = encode(state.vector, state.sampled)
-        return {"masked": state.client.masked_input(encoded, participants)}
+        return self.secure.mask(data)
+
+    def secagg_confirm(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self.secure.confirm(data)
 
     def secagg_reveal(self, data: dict[str, Any]) -> dict[str, Any]:
-        state = self.pending(data)
-        survivors = wire.names_from_wire(data.get("survivors"), "survivors")
-        dropped = wire.names_from_wire(data.get("dropped"), "dropped")
-        if state.participants is None or set(survivors) | set(dropped) != set(state.participants):
-            raise PlanRefused("reveal refused: survivors and dropouts must partition the parties")
-        if self.name not in survivors or len(survivors) < state.client.threshold:
-            raise PlanRefused(
-                f"reveal refused: {len(survivors)} survivors, threshold {state.client.threshold}"
-            )
-        if state.required is not None and sorted(survivors) != state.required:
-            raise PlanRefused(f"reveal refused: this sum must be over {state.required} exactly")
-        reveals = state.client.reveal(survivors, dropped)
-        self.revealed[state.client.round] = sorted(survivors)
-        self._pending.clear()
-        return {"reveals": [wire.reveal_to_wire(r) for r in reveals]}
+        return self.secure.reveal(data)
 
     def he_context(self) -> Any:
         """The kit's CKKS context with its secret key (refused when the kit has none)."""

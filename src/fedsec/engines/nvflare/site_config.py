@@ -16,6 +16,9 @@ require_secure_aggregation = true   # the default: statistics and updates only a
 enabled = true
 max_drop = 0.05
 action = "refuse"
+[secure_aggregation]                # what this site requires of a secure sum (optional)
+min_contributors = 3                # never let a sum of fewer organizations be unmasked
+colluding_sites = 1                 # withstand the coordinator plus this many colluding sites
 ```
 """
 
@@ -78,6 +81,28 @@ class GateConfig(Section):
     target_fpr: float = Field(default=0.01, gt=0, lt=1)
 
 
+class SecureAggregationConfig(Section):
+    """What this site requires before its update enters a secure sum, whatever the plan says.
+
+    Its Shamir threshold is ``max(2, floor((n + K) / 2) + 1, K + 1)`` for ``n`` sites on the
+    round's roster and ``K`` the largest ``colluding_sites`` any of them asks for; a plan may
+    raise it, never lower it. It masks, confirms and reveals only for at least
+    ``max(threshold, min_contributors)`` contributors."""
+
+    min_contributors: int | None = Field(
+        default=None,
+        ge=2,
+        le=255,
+        description="fewest organizations in a sum it takes part in (default: its threshold)",
+    )
+    colluding_sites: int = Field(
+        default=0,
+        ge=0,
+        le=127,
+        description="sites colluding with the coordinator the round must withstand",
+    )
+
+
 class SiteConfig(Section):
     name: str = Field(min_length=1)
     sources: list[SiteSource] = Field(min_length=1)
@@ -91,6 +116,7 @@ class SiteConfig(Section):
         default=True,
         description="send statistics and updates only under secure aggregation (opt out: false)",
     )
+    secure_aggregation: SecureAggregationConfig = Field(default_factory=SecureAggregationConfig)
     threads: int = Field(default=1, ge=1, le=256)
     limits: SiteLimits = Field(default_factory=SiteLimits)
     gate: GateConfig = Field(default_factory=GateConfig)

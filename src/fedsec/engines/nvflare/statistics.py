@@ -82,7 +82,7 @@ def answer(site: Site, data: Any) -> dict[str, Any]:
     if request.stage == "centres":
         vector = centres_vector(features, request.numeric)
     else:
-        required = site.revealed.get(STATISTICS_ROUNDS["centres"])
+        required = site.secure.revealed.get(STATISTICS_ROUNDS["centres"])
         if required is None:
             raise PlanRefused("statistics refused: no centres were summed with this site")
         if sorted(request.contributors) != required or request.numeric != site.statistics_columns:
@@ -104,7 +104,7 @@ def answer(site: Site, data: Any) -> dict[str, Any]:
         raise PlanRefused(f"statistics refused: {error}") from error
     site.statistics_rounds.add(round_)
     site.statistics_columns = list(request.numeric)
-    return site.secure_round(round_, wide, request.sampled, request.secagg_threshold(), required)
+    return site.secure.start(round_, wide, request.sampled, request.threshold, required)
 
 
 # -- coordinator ------------------------------------------------------------------------------

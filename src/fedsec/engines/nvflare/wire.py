@@ -12,10 +12,12 @@ import numpy as np
 
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.learning.params import Params
-from fedsec.learning.secagg.messages import Advertisement, Reveal, SealedShare
+from fedsec.learning.secagg.crypto import SIGNATURE_BYTES
+from fedsec.learning.secagg.messages import Advertisement, Confirmation, Reveal, SealedShare
 
 KEY_BYTES = 32
 MAX_SEALED = 4096
+MAX_SITES = 255
 
 
 def params_to_wire(params: Params) -> list[np.ndarray]:
@@ -65,29 +67,73 @@ def _name(value: Any, what: str) -> str:
     return value
 
 
+def _count(value: Any, what: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise PlanRefused(f"{what}: expected a whole number in [{low}, {high}]")
+    return value
+
+
+ADVERT_FIELDS = {
+    "sender",
+    "cipher_public",
+    "mask_public",
+    "seed_commitment",
+    "sign_public",
+    "colluders",
+}
+
+
 def advert_to_wire(advert: Advertisement) -> dict:
     return {
         "sender": advert.sender,
         "cipher_public": advert.cipher_public,
         "mask_public": advert.mask_public,
         "seed_commitment": advert.seed_commitment,
+        "sign_public": advert.sign_public,
+        "colluders": advert.colluders,
     }
 
 
 def advert_from_wire(value: Any) -> Advertisement:
-    if not isinstance(value, dict) or set(value) != {
-        "sender",
-        "cipher_public",
-        "mask_public",
-        "seed_commitment",
-    }:
+    if not isinstance(value, dict) or set(value) != ADVERT_FIELDS:
         raise PlanRefused("advertisement: unexpected fields")
     return Advertisement(
         _name(value["sender"], "advertisement.sender"),
         _bytes(value["cipher_public"], "advertisement.cipher_public", KEY_BYTES),
         _bytes(value["mask_public"], "advertisement.mask_public", KEY_BYTES),
         _bytes(value["seed_commitment"], "advertisement.seed_commitment", KEY_BYTES),
+        _bytes(value["sign_public"], "advertisement.sign_public", KEY_BYTES),
+        _count(value["colluders"], "advertisement.colluders", 0, MAX_SITES - 1),
     )
+
+
+def threshold_from_wire(value: Any, what: str) -> int:
+    return _count(value, what, 2, MAX_SITES)
+
+
+def confirmation_to_wire(item: Confirmation) -> dict:
+    return {"signer": item.signer, "threshold": item.threshold, "signature": item.signature}
+
+
+def confirmation_from_wire(value: Any) -> Confirmation:
+    if not isinstance(value, dict) or set(value) != {"signer", "threshold", "signature"}:
+        raise PlanRefused("confirmation: unexpected fields")
+    return Confirmation(
+        _name(value["signer"], "confirmation.signer"),
+        threshold_from_wire(value["threshold"], "confirmation.threshold"),
+        _bytes(value["signature"], "confirmation.signature", SIGNATURE_BYTES),
+    )
+
+
+def confirmations_from_wire(value: Any) -> dict[str, Confirmation]:
+    """Survivor -> its confirmation, as the coordinator relays them."""
+    if not isinstance(value, dict) or len(value) > MAX_SITES:
+        raise PlanRefused("confirmations: expected a table of confirmations by survivor")
+    items = {_name(k, "confirmations"): confirmation_from_wire(v) for k, v in value.items()}
+    for name, item in items.items():
+        if item.signer != name:
+            raise PlanRefused(f"confirmations: the entry of {name} was signed by {item.signer}")
+    return items
 
 
 def share_to_wire(share: SealedShare) -> dict:
@@ -132,7 +178,7 @@ def reveal_from_wire(value: Any) -> Reveal:
 
 
 def names_from_wire(value: Any, what: str) -> list[str]:
-    if not isinstance(value, list | tuple):
+    if not isinstance(value, list | tuple) or len(value) > MAX_SITES:
         raise PlanRefused(f"{what}: expected a list of organization names")
     names = [_name(v, what) for v in value]
     if len(set(names)) != len(names):

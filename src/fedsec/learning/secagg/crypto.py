@@ -1,14 +1,17 @@
 """The primitives, all from ``cryptography``: X25519 key agreement, HKDF-SHA256, AES-CTR as a
-pseudo-random generator for masks and AES-GCM for the shares organizations send each other."""
+pseudo-random generator for masks, AES-GCM for the shares organizations send each other and
+Ed25519 for the per-round signatures of the consistency check."""
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 
 import numpy as np
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -21,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 KEY_BYTES = 32  # 256-bit keys and seeds
+SIGNATURE_BYTES = 64  # Ed25519
 
 
 class AuthenticationError(ValueError):
@@ -81,3 +85,30 @@ def open_sealed(key: bytes, sealed: bytes, associated: bytes) -> bytes:
         return AESGCM(key).decrypt(sealed[:12], sealed[12:], associated)
     except (InvalidTag, ValueError) as error:
         raise AuthenticationError("share failed authentication") from error
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A fresh Ed25519 key for one round: signs what this organization confirms."""
+
+    private: Ed25519PrivateKey
+    public: bytes
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        private = Ed25519PrivateKey.generate()
+        return cls(private, private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+    def sign(self, message: bytes) -> bytes:
+        return self.private.sign(message)
+
+
+@functools.lru_cache(maxsize=4096)
+def verify(public: bytes, signature: bytes, message: bytes) -> bool:
+    """Whether ``signature`` is ``public``'s Ed25519 signature of ``message``. Memoized (a pure
+    function): in one process, n organizations checking the same n signatures cost n checks."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
