@@ -84,3 +84,21 @@ def test_dp_sgd_refuses_unclipped_extra_terms():
             y,
             TrainingPlan(steps=1, dp_noise_multiplier=1.0, prox_mu=0.1),
         )
+
+
+def test_client_level_accounting_memory_is_bounded_whatever_the_noise():
+    # z = 0.01 over 200 rounds once asked dp-accounting's PLD for a 151 GiB grid
+    assert dp.pld_grid_points(0.01, 200) > 2e10
+    assert dp.pld_grid_points(0.01, 200, dp.pld_interval(0.01, 200)) <= dp.MAX_PLD_POINTS
+    assert dp.pld_interval(1.0, 40) == dp.PLD_INTERVAL  # usual settings: the default grid
+    assert dp.pld_interval(0.5, 20) > dp.PLD_INTERVAL
+    coarse = dp.client_dp_epsilon(0.5, orgs=5, sampled=5, rounds=20, delta=1e-5)
+    assert coarse["pld"] <= coarse["rdp"]
+
+
+def test_a_tiny_client_noise_multiplier_is_refused_before_any_accounting():
+    with pytest.raises(ValueError, match=r"noise multiplier 0.01 over 200 rounds .* bounds"):
+        dp.check_client_dp(0.01, orgs=5, sampled=5, rounds=200, delta=1e-5)
+    with pytest.raises(ValueError, match="bounds nothing"):
+        dp.client_dp_epsilon(0.01, orgs=5, sampled=5, rounds=200, delta=1e-5)
+    dp.check_client_dp(1.0, orgs=5, sampled=5, rounds=40, delta=1e-5)  # meaningless, not void

@@ -32,6 +32,14 @@ ALPHAS: list[float] = (
 #: Beyond this epsilon a DP guarantee says little about any individual.
 MEANINGLESS_EPSILON = 10.0
 
+#: Beyond this epsilon (``e^1000``) the guarantee bounds nothing: such noise is refused.
+VOID_EPSILON = 1000.0
+
+#: dp-accounting's PLD grid step, and the most grid points one accounting may allocate
+#: (about 0.7 GB at peak; the composed grid grows as rounds / noise^2).
+PLD_INTERVAL = 1e-4
+MAX_PLD_POINTS = 1 << 21
+
 logging.getLogger("absl").setLevel(logging.ERROR)  # dp-accounting's convergence chatter
 
 
@@ -87,18 +95,58 @@ def client_dp_event(
     return dp_accounting.SelfComposedDpEvent(gaussian, rounds)
 
 
+def pld_grid_points(noise_multiplier: float, rounds: int, interval: float = PLD_INTERVAL) -> float:
+    """Upper estimate of the grid the PLD accountant allocates for ``rounds`` Gaussian releases:
+    the composed privacy loss has mean ``rounds / (2 z^2)`` and spreads about ten standard
+    deviations (``sqrt(rounds) / z``) each side (sampling only narrows it)."""
+    z = noise_multiplier
+    return (rounds / z**2 + 20.0 * math.sqrt(rounds) / z) / interval
+
+
+def pld_interval(noise_multiplier: float, rounds: int) -> float:
+    """The PLD grid step: dp-accounting's default, coarsened so the grid stays within
+    :data:`MAX_PLD_POINTS` (a coarser pessimistic grid still bounds epsilon from above)."""
+    return PLD_INTERVAL * max(1.0, pld_grid_points(noise_multiplier, rounds) / MAX_PLD_POINTS)
+
+
+def client_dp_rdp_epsilon(
+    noise_multiplier: float, orgs: int, sampled: int, rounds: int, delta: float
+) -> float:
+    """Organization-level epsilon by RDP alone: closed form, instant for any noise."""
+    renyi = rdp.RdpAccountant()
+    renyi.compose(client_dp_event(noise_multiplier, orgs, sampled, rounds))
+    return _finite(renyi.get_epsilon(delta))
+
+
+def check_client_dp(
+    noise_multiplier: float, orgs: int, sampled: int, rounds: int, delta: float
+) -> None:
+    """Refuse, before any training, client-level noise so small that it protects nothing."""
+    if noise_multiplier <= 0:
+        return
+    epsilon = client_dp_rdp_epsilon(noise_multiplier, orgs, sampled, rounds, delta)
+    if epsilon > VOID_EPSILON:
+        raise ValueError(
+            f"client-level DP noise multiplier {noise_multiplier:g} over {rounds} rounds spends "
+            f"epsilon {epsilon:.3g} (RDP), beyond {VOID_EPSILON:g}: a guarantee that bounds "
+            "nothing; raise the noise multiplier (about 1 or more), lower the rounds, or set it "
+            "to 0 to switch client-level DP off"
+        )
+
+
 def client_dp_epsilon(
     noise_multiplier: float, orgs: int, sampled: int, rounds: int, delta: float
 ) -> dict[str, float]:
-    """Organization-level epsilon, by PLD (tight) and RDP (cross-check)."""
+    """Organization-level epsilon, by PLD (tight) and RDP (cross-check), in bounded memory."""
+    check_client_dp(noise_multiplier, orgs, sampled, rounds, delta)
     event = client_dp_event(noise_multiplier, orgs, sampled, rounds)
-    privacy_loss = pld.PLDAccountant()
+    privacy_loss = pld.PLDAccountant(
+        value_discretization_interval=pld_interval(noise_multiplier, rounds)
+    )
     privacy_loss.compose(event)
-    renyi = rdp.RdpAccountant()
-    renyi.compose(event)
     return {
         "pld": _finite(privacy_loss.get_epsilon(delta)),
-        "rdp": _finite(renyi.get_epsilon(delta)),
+        "rdp": client_dp_rdp_epsilon(noise_multiplier, orgs, sampled, rounds, delta),
     }
 
 
