@@ -20,6 +20,7 @@ from dp_accounting import pld, rdp
 from opacus.accountants import RDPAccountant
 from opacus.accountants.utils import get_noise_multiplier
 
+from fedsec.learning.noise import NoiseSource
 from fedsec.learning.params import Params
 
 #: Renyi orders: Opacus' defaults extended upward, so large epsilons are not loosely bounded.
@@ -171,6 +172,6 @@ def clip_update(delta: Params, clip: float) -> tuple[Params, float]:
     return [d * factor for d in delta], norm
 
 
-def gaussian_share(delta: Params, std: float, rng: np.random.Generator) -> Params:
+def gaussian_share(delta: Params, std: float, noise: NoiseSource) -> Params:
     """Add one organization's share of the Gaussian noise (the shares sum to the full noise)."""
-    return [d + rng.normal(0.0, std, size=d.shape) for d in delta]
+    return [d + noise.gaussian(d.shape, std) for d in delta]

@@ -18,6 +18,7 @@ import numpy as np
 from fedsec import seeding
 from fedsec.learning import dp, he, secagg
 from fedsec.learning.local import Update
+from fedsec.learning.noise import NoiseSource, SeededNoise
 from fedsec.learning.params import Params
 
 
@@ -53,8 +54,12 @@ def payload(
     sampled: int,
     name: str,
     round_: int,
+    noise: NoiseSource | None = None,
 ) -> tuple[np.ndarray, float]:
-    """The vector one organization contributes to the sum, and its update's L2 norm."""
+    """The vector one organization contributes to the sum, and its update's L2 norm.
+
+    Client-level noise comes from ``noise``: a deployed organization's
+    :class:`~fedsec.learning.noise.SecureNoise`; None (simulation) seeds it from the plan."""
     delta = [
         p.astype(np.float64) - g.astype(np.float64)
         for p, g in zip(update.params, global_params, strict=True)
@@ -62,7 +67,8 @@ def payload(
     if plan.client_dp:
         delta, norm = dp.clip_update(delta, plan.client_clip)
         std = plan.client_noise_multiplier * plan.client_clip / np.sqrt(sampled)
-        delta = dp.gaussian_share(delta, std, seeding.rng(plan.seed, "client-dp", name, round_))
+        source = noise or SeededNoise(seeding.derive_seed(plan.seed, "client-dp", name, round_))
+        delta = dp.gaussian_share(delta, std, source)
         weight = 1.0
     else:
         norm = float(np.sqrt(sum(float((d**2).sum()) for d in delta)))

@@ -13,8 +13,10 @@ from fedsec.engines.nvflare.site_config import GateConfig, config_from_scenario
 from fedsec.evaluation.arms import train_federated
 from fedsec.evaluation.deployed import deployment_section, render
 from fedsec.evaluation.experiment import org_frames
-from fedsec.learning import he
+from fedsec.learning import he, recipe
+from fedsec.learning.noise import SeededNoise
 from fedsec.learning.params import max_abs_diff
+from fedsec.scenarios.config import ClientDpConfig, SampleDpConfig
 from fedsec.scenarios.federation import build_federation
 
 
@@ -244,3 +246,58 @@ def test_a_site_without_an_he_key_refuses_an_encrypted_job(consortium):
     result = Coordinator(spec, Memory(sites), names, he_context=he_kit()[1]).run()
     assert result.error is not None
     assert all("provisioned without --he" in why for why in result.dropouts.values())
+
+
+class Recorder(Memory):
+    """A coordinator transport that keeps every training task it sends."""
+
+    def __init__(self, sites, vanish=None):
+        super().__init__(sites, vanish)
+        self.trains: list[dict] = []
+
+    def exchange(self, task, data, targets, timeout):
+        if task == "fedsec_train":
+            self.trains.append(data)
+        return super().exchange(task, data, targets, timeout)
+
+
+def twin_replies(consortium, **privacy):
+    """One training task of a job, answered by two sites with the same config and data."""
+    data, _ = consortium
+    scenario, _, transport = run(consortium, transport=Recorder, **privacy)
+    config = config_from_scenario(scenario, "plant", data)
+    return [Site(config, data).handle("fedsec_train", transport.trains[0]) for _ in range(2)]
+
+
+def test_two_sites_given_the_same_plan_draw_different_dp_noise(consortium):
+    clear = twin_replies(consortium)
+    assert all(np.array_equal(a, b) for a, b in zip(*(r["params"] for r in clear), strict=True))
+    dp_sgd = twin_replies(consortium, sample_dp=SampleDpConfig(epsilon=4.0))
+    assert not any(
+        np.array_equal(a, b) for a, b in zip(*(r["params"] for r in dp_sgd), strict=True)
+    )
+    client = twin_replies(consortium, client_dp=ClientDpConfig(noise_multiplier=1.0))
+    first, second = (r["payload"][:-1] for r in client)
+    assert not np.isclose(first, second).any()
+
+
+def test_a_coordinator_cannot_regenerate_client_noise_from_what_it_sent(consortium):
+    """It knows the job's seed, the round and the site: the noise a seeded simulation of that
+    job would add. Subtracting it from a site's payload must not reveal the clipped update."""
+    data, _ = consortium
+    clip = 1.0
+    scenario, result, transport = run(
+        consortium, transport=Recorder, client_dp=ClientDpConfig(noise_multiplier=1.0, clip=clip)
+    )
+    assert result.error is None
+    task = transport.trains[0]
+    reply = Site(config_from_scenario(scenario, "plant", data), data).handle("fedsec_train", task)
+    seed = recipe.protection_plan(scenario.privacy, scenario.seed).seed
+    plan = task["plan"]
+    regenerated = SeededNoise(seeding.derive_seed(seed, "client-dp", "plant", plan["round"]))
+    std = 1.0 * clip / np.sqrt(plan["sampled"])
+    shapes = [p.shape for p in task["params"]]
+    guess = np.concatenate([regenerated.gaussian(s, std).ravel() for s in shapes])
+    residual = reply["payload"][:-1] - guess
+    # a clipped update has norm <= clip; what is left is two independent noises' difference
+    assert np.linalg.norm(residual) == pytest.approx(std * np.sqrt(2 * residual.size), rel=0.05)
