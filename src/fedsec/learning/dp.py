@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -55,10 +56,13 @@ class SampleDpBudget:
     epsilon: float
 
 
+@functools.lru_cache(maxsize=256)
 def calibrate_sample_dp(
     target_epsilon: float, delta: float, rows: int, batch_size: int, steps: int
 ) -> float:
-    """Noise multiplier for which ``steps`` Poisson-sampled DP-SGD steps meet the target."""
+    """Noise multiplier for which ``steps`` Poisson-sampled DP-SGD steps meet the target.
+
+    Cached: Opacus' search takes seconds and a deployed site asks again every round."""
     sample_rate = min(1.0, batch_size / rows)
     return float(
         get_noise_multiplier(
