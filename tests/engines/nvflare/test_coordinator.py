@@ -13,8 +13,8 @@ from fedsec.engines.nvflare.site_config import GateConfig, config_from_scenario
 from fedsec.evaluation.arms import train_federated
 from fedsec.evaluation.deployed import deployment_section, render
 from fedsec.evaluation.experiment import org_frames
-from fedsec.learning import he, recipe
-from fedsec.learning.noise import SeededNoise
+from fedsec.learning import dpsgd, he, recipe
+from fedsec.learning.noise import SecureNoise, SeededNoise
 from fedsec.learning.params import max_abs_diff
 from fedsec.scenarios.config import ClientDpConfig, SampleDpConfig
 from fedsec.scenarios.federation import build_federation
@@ -65,11 +65,18 @@ def he_kit():
     return functools.partial(he.client_context_bytes, secret), server
 
 
-def in_process(consortium, scenario):
+def federated_arm(consortium, scenario):
     data, _ = consortium
     seeding.deterministic_torch(threads=1)
-    arm = train_federated(scenario, org_frames(build_federation(scenario, data)), lambda _: None)
-    return next(iter(arm.models.values())).params
+    return train_federated(scenario, org_frames(build_federation(scenario, data)), lambda _: None)
+
+
+def in_process(consortium, scenario):
+    return next(iter(federated_arm(consortium, scenario).models.values())).params
+
+
+def flat(params) -> np.ndarray:
+    return np.concatenate([p.ravel().astype(np.float64) for p in params])
 
 
 def test_same_global_model_as_the_in_process_engine(consortium):
@@ -79,6 +86,25 @@ def test_same_global_model_as_the_in_process_engine(consortium):
     assert [h.contributed for h in result.history] == [scenario.org_names()] * 3
     assert set(result.curve) == {2}
     assert all("test" in reply for reply in result.evaluation.values())
+
+
+def test_with_dp_sgd_the_deployed_model_is_another_draw_of_the_in_process_one(
+    consortium, monkeypatch
+):
+    """Exact with DP off (above). With DP-SGD each site draws its own noise and batches, so
+    the deployed model is statistically equivalent: the same accounting, and as far from the
+    seeded in-process model as an in-process run with fresh noise is."""
+    scenario, result, _ = run(consortium, sample_dp=SampleDpConfig(epsilon=4.0))
+    assert result.error is None and not result.dropouts
+    seeded = federated_arm(consortium, scenario)
+    assert {n: r["sample_dp"] for n, r in result.evaluation.items()} == seeded.privacy
+    assert {spent["steps"] for spent in seeded.privacy.values()} == {3 * 10}
+    monkeypatch.setattr(dpsgd, "SeededNoise", lambda _seed: SecureNoise())
+    fresh = federated_arm(consortium, scenario)
+    reference = flat(next(iter(seeded.models.values())).params)
+    deployed_gap = np.linalg.norm(flat(result.params) - reference)
+    fresh_gap = np.linalg.norm(flat(next(iter(fresh.models.values())).params) - reference)
+    assert 0.8 < deployed_gap / fresh_gap < 1.25  # measured 1.01-1.02 (thousands of weights)
 
 
 def test_secure_aggregation_over_tasks_matches_the_in_process_secure_sum(consortium):
