@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 from fedsec.cli import app
 from fedsec.errors import ConfigError
 from fedsec.evaluation.experiment import run_experiment
-from fedsec.evaluation.privacy import attack_strength
+from fedsec.evaluation.privacy import attack_strength, coordinator_view
 from fedsec.evaluation.report import privacy_lines
 from fedsec.learning.params import max_abs_diff
 from fedsec.scenarios.config import load_scenario
@@ -96,6 +96,19 @@ def test_void_client_dp_noise_fails_before_any_data_is_read_or_model_trained(tmp
     assert result.exit_code == 2
     assert "bounds nothing" in " ".join(result.output.split())
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "protection, seen",
+    [
+        ([], "control-variate change (its full local gradient), in clear"),
+        (["privacy.secure_aggregation=true"], "only inside the same protected sum"),
+        (["privacy.homomorphic_encryption=true"], "only inside the same protected sum"),
+    ],
+)
+def test_the_report_says_where_scaffold_control_variates_go(protection, seen):
+    scenario = load_scenario("unsw-5org-disjoint", ["strategy.name=scaffold", *protection])
+    assert any(seen in line for line in coordinator_view(scenario))
 
 
 def test_membership_audit_reports_chance_level_for_indistinguishable_scores():

@@ -112,6 +112,14 @@ def coordinator_view(scenario: Scenario) -> list[str]:
         )
     else:
         seen.append("every organization's full model update and row count, in clear")
+    if scenario.strategy.name == "scaffold":
+        seen.append(
+            "SCAFFOLD's control-variate changes (full local gradients) only inside the same "
+            "protected sum as the updates"
+            if p.secure_aggregation or p.homomorphic_encryption
+            else "every organization's SCAFFOLD control-variate change (its full local "
+            "gradient), in clear"
+        )
     if p.client_dp.enabled:
         seen.append("updates clipped and noised by the organizations before they leave them")
     if scenario.task == "logs":
