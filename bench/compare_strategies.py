@@ -18,7 +18,6 @@ from fedsec.scenarios.config import load_scenario
 VARIANTS: dict[str, list[str]] = {
     "FedAvg, 1 local epoch (Adam) x 20": [
         "strategy.name=fedavg",
-        "strategy.server_lr=1.0",
         "training.local_steps=0",
         "training.optimizer=adam",
         "training.lr=0.001",
@@ -27,7 +26,6 @@ VARIANTS: dict[str, list[str]] = {
     "FedProx mu=0.1, 1 local epoch (Adam) x 20": [
         "strategy.name=fedprox",
         "strategy.prox_mu=0.1",
-        "strategy.server_lr=1.0",
         "training.local_steps=0",
         "training.optimizer=adam",
         "training.lr=0.001",
@@ -35,12 +33,11 @@ VARIANTS: dict[str, list[str]] = {
     ],
     "FedAvg, 1 local epoch (SGD) x 20": [
         "strategy.name=fedavg",
-        "strategy.server_lr=1.0",
         "training.local_steps=0",
         "rounds=20",
     ],
-    "SCAFFOLD, 10 SGD steps x 200": ["strategy.name=scaffold", "strategy.server_lr=1.0"],
-    "FedAvg, 10 SGD steps x 200": ["strategy.name=fedavg", "strategy.server_lr=1.0"],
+    "SCAFFOLD, 10 SGD steps x 200": ["strategy.name=scaffold"],
+    "FedAvg, 10 SGD steps x 200": ["strategy.name=fedavg"],
     "FedAdam, 10 SGD steps x 200 (default)": [],
 }
 

@@ -223,10 +223,12 @@ def submit_command(
     from fedsec.engines.nvflare.results import DeploymentError
     from fedsec.evaluation.arms import curve_rounds
     from fedsec.evaluation.deployed import run_deployed, write_deployed_run, write_site_only_run
+    from fedsec.evaluation.privacy import check_accounting
     from fedsec.scenarios.config import load_scenario
 
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
     config = load_scenario(scenario, overrides)
+    check_accounting(config)
     if "federated" not in config.evaluation.arms:
         raise ConfigError(f"scenario {config.name}: evaluation.arms must include 'federated'")
     if admin_kit is None:

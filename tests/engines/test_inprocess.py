@@ -1,10 +1,13 @@
 import numpy as np
+import pytest
 import torch
 
 from fedsec.engines.inprocess import Shard, run_federated, select_orgs
+from fedsec.learning import he, scaffold, secagg
 from fedsec.learning.aggregate import ServerOptimizer
 from fedsec.learning.local import TrainingPlan, local_update
 from fedsec.learning.params import get_params, max_abs_diff
+from fedsec.learning.protect import ProtectionPlan
 from fedsec.models.mlp import MLPSpec, build_mlp
 
 
@@ -62,3 +65,35 @@ def test_runs_repeat_exactly_for_every_strategy():
             )
         assert max_abs_diff(runs[0].params, runs[1].params) == 0.0
         assert [r.selected for r in runs[0].history] == [["a", "b", "c"]] * 3
+
+
+@pytest.mark.parametrize("mechanism", ["secure_aggregation", "homomorphic_encryption"])
+def test_scaffold_control_variates_leave_organizations_only_inside_the_protected_sum(
+    monkeypatch, mechanism
+):
+    """Control variates are full local gradients: under secure aggregation or HE they travel in
+    the same masked or encrypted payload as the update, never aggregated in clear."""
+    model, shards = _model(), _shards()
+    start, server = get_params(model), ServerOptimizer("scaffold", 1.0)
+    clear = run_federated(model, start, shards, _plan_for("scaffold"), server, 3)
+    sent: list[np.ndarray] = []
+    summing = {"secure_aggregation": secagg, "homomorphic_encryption": he}[mechanism]
+    name = "secure_sum" if mechanism == "secure_aggregation" else "encrypted_sum"
+    original = getattr(summing, name)
+
+    def recording(vectors, *args, **kwargs):
+        sent.extend(vectors.values())
+        return original(vectors, *args, **kwargs)
+
+    def in_clear(*_args, **_kwargs):
+        raise AssertionError("control variates were aggregated in clear")
+
+    monkeypatch.setattr(summing, name, recording)
+    monkeypatch.setattr(scaffold, "server_control_step", in_clear)
+    plan = ProtectionPlan(**{mechanism: True})
+    protected = run_federated(
+        model, start, shards, _plan_for("scaffold"), server, 3, protection=plan
+    )
+    size = sum(p.size for p in start)
+    assert len(sent) == 3 * 3 and {len(v) for v in sent} == {2 * size + 1}
+    assert max_abs_diff(protected.params, clear.params) < 1e-3  # fixed point / CKKS only

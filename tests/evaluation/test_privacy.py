@@ -2,9 +2,12 @@
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from fedsec.cli import app
+from fedsec.errors import ConfigError
 from fedsec.evaluation.experiment import run_experiment
-from fedsec.evaluation.privacy import attack_strength, privacy_section
+from fedsec.evaluation.privacy import attack_strength, coordinator_view, privacy_section
 from fedsec.evaluation.report import privacy_lines
 from fedsec.learning.params import max_abs_diff
 from fedsec.scenarios.config import load_scenario
@@ -101,6 +104,32 @@ def test_client_dp_with_five_organizations_is_flagged_as_meaningless(data_dir, f
     noisy = _run(data_dir, federation, "privacy.client_dp.noise_multiplier=1.0")
     client = noisy.metrics["privacy"]["client_dp"]
     assert client["epsilon_pld"] > 10 and "no meaningful protection" in client["warning"]
+
+
+def test_void_client_dp_noise_fails_before_any_data_is_read_or_model_trained(tmp_path):
+    scenario = load_scenario("unsw-5org-disjoint", ["privacy.client_dp.noise_multiplier=0.01"])
+    empty = tmp_path / "no-datasets-here"
+    with pytest.raises(ConfigError, match=r"privacy.client_dp.noise_multiplier: .* 0.01 over 200"):
+        run_experiment(scenario, empty)
+    out = tmp_path / "run"
+    args = ["simulate", "unsw-5org-disjoint", "--out", str(out), "--data-dir", str(empty)]
+    result = CliRunner().invoke(app, [*args, "--set", "privacy.client_dp.noise_multiplier=0.01"])
+    assert result.exit_code == 2
+    assert "bounds nothing" in " ".join(result.output.split())
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "protection, seen",
+    [
+        ([], "control-variate change (its full local gradient), in clear"),
+        (["privacy.secure_aggregation=true"], "only inside the same protected sum"),
+        (["privacy.homomorphic_encryption=true"], "only inside the same protected sum"),
+    ],
+)
+def test_the_report_says_where_scaffold_control_variates_go(protection, seen):
+    scenario = load_scenario("unsw-5org-disjoint", ["strategy.name=scaffold", *protection])
+    assert any(seen in line for line in coordinator_view(scenario))
 
 
 def test_membership_audit_reports_chance_level_for_indistinguishable_scores():

@@ -80,6 +80,25 @@ def test_resolved_config_round_trips(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "strategy, server_lr", [("fedadam", 0.03), ("fedavg", 1.0), ("fedprox", 1.0), ("scaffold", 1.0)]
+)
+def test_an_unset_server_lr_follows_the_strategy_and_is_stored(tmp_path, strategy, server_lr):
+    scenario = load_scenario("nslkdd-5org-disjoint", [f"strategy.name={strategy}"])
+    assert scenario.strategy.server_lr == server_lr
+    path = tmp_path / "config.toml"
+    path.write_text(scenario.to_toml())
+    assert f"server_lr = {server_lr}" in path.read_text()
+    assert load_scenario(str(path)) == scenario
+
+
+def test_an_explicit_server_lr_wins_over_the_strategy_default():
+    overrides = ["strategy.name=fedprox", "strategy.server_lr=0.5"]
+    assert load_scenario("unsw-5org-disjoint", overrides).strategy.server_lr == 0.5
+    with pytest.raises(ConfigError, match="server_lr"):
+        load_scenario("unsw-5org-disjoint", ["strategy.server_lr=0"])
+
+
+@pytest.mark.parametrize(
     "override, message",
     [
         ("privacy.sample_dp.epsilon=-1", "epsilon"),

@@ -145,24 +145,37 @@ def run_flow_detection(
 ) -> DetectionSummary:
     """Alerts from a family-classifier bundle."""
     model, manifest = load_bundle(model_dir, trust)
-    if org is not None and org not in model.thresholds:
-        raise BundleError(
-            f"{model_dir}: no threshold for org {org!r}; "
-            f"known: {sorted(k for k in model.thresholds if k != '*')}"
-        )
+    chosen = threshold if threshold is not None else operating_threshold(model, model_dir, org)
     table = read_flows(fmt, list(inputs))
     check_format(model.view, manifest, fmt, inputs)
     check_columns(model, table, inputs)
     proba = model.predict_proba(table.features(model.view).frame)
     scores = model.malicious_score(proba)
-    chosen = (
-        threshold
-        if threshold is not None
-        else (model.thresholds.get(org) if org is not None else model.threshold_for(None))
-    )
     labels = model.labels_from_proba(proba, chosen)
     write_alerts(out, alert_records(table, proba, labels, scores, model.classes))
     return _summary(table, labels)
+
+
+def operating_threshold(model: FamilyClassifier, model_dir: Path, org: str | None) -> float | None:
+    """The bundle's own decision for ``org``: its calibrated threshold, or None (arg-max).
+
+    ``--org`` picks an organization's operating threshold, which only a bundle deciding by
+    thresholds (``decision = "fpr"``) has; with an arg-max bundle it is refused rather than
+    silently replacing the bundle's decision rule."""
+    if org is None:
+        return model.threshold_for(None)
+    if model.decision != "fpr":
+        raise BundleError(
+            f"{model_dir}: this bundle decides by {model.decision!r}, not by per-organization "
+            f"thresholds, so --org {org} has nothing to select; drop --org, or pass "
+            "--threshold to flag rows by malicious score"
+        )
+    if org not in model.thresholds:
+        raise BundleError(
+            f"{model_dir}: no threshold for org {org!r}; "
+            f"known: {sorted(k for k in model.thresholds if k != '*')}"
+        )
+    return model.threshold_for(org)
 
 
 def _summary(table: FlowTable, labels: np.ndarray) -> DetectionSummary:

@@ -56,6 +56,7 @@ class _Controls:
         self.client = {s.name: scaffold.zeros_like(initial) for s in shards}
         total = float(sum(len(s.y) for s in shards))
         self.weight = {s.name: len(s.y) / total for s in shards}
+        self.weight_per_row = 1.0 / total
         self.pending: dict[str, Params] = {}
 
     def correction(self, name: str) -> Params:
@@ -66,10 +67,24 @@ class _Controls:
         self.client[name] = gradient
 
     def aggregate(self, selected: list[str]) -> None:
+        """In clear: the coordinator receives every organization's control-variate change."""
         self.server = scaffold.server_control_step(
             self.server, [self.pending[n] for n in selected], [self.weight[n] for n in selected]
         )
         self.pending.clear()
+
+    def protected(self, selected: list[str]) -> dict[str, Params]:
+        """The changes to send inside the protected sum (``w_i = n_i / weight_unit`` there)."""
+        pending, self.pending = self.pending, {}
+        return {n: pending[n] for n in selected}
+
+    def apply_sum(self, weighted: Params, weight_unit: float) -> None:
+        """``c += sum_i (n_i / N) dc_i`` from the protected ``sum_i (n_i / weight_unit) dc_i``."""
+        scale = weight_unit * self.weight_per_row
+        self.server = [
+            (c.astype(np.float64) + scale * s).astype(np.float32)
+            for c, s in zip(self.server, weighted, strict=True)
+        ]
 
 
 def select_orgs(
@@ -112,13 +127,16 @@ def run_federated(
             updates.append(local_update(model, params, shard.x, shard.y, shard_plan, steer))
             if controls:
                 controls.refresh(name, local_gradient(model, params, shard.x, shard.y, shard_plan))
-        if controls:
-            controls.aggregate(selected)
         if protection is None:
+            if controls:
+                controls.aggregate(selected)
             averaged, guarded = weighted_average(updates), RoundProtection()
         else:
             by_org = dict(zip(selected, updates, strict=True))
-            averaged, guarded = protected_average(params, by_org, protection, round_)
+            extras = controls.protected(selected) if controls else None
+            averaged, guarded = protected_average(params, by_org, protection, round_, extras=extras)
+            if controls:
+                controls.apply_sum(guarded.extra, protection.weight_unit)
         params, state = server_step(params, averaged, server, state)
         loss = float(
             np.average(

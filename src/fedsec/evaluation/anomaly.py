@@ -32,7 +32,7 @@ from fedsec.evaluation.anomaly_arms import (
 )
 from fedsec.evaluation.experiment import evaluation_rows, federation_block
 from fedsec.evaluation.metrics import detection_metrics, flag_rates, score_metrics
-from fedsec.evaluation.privacy import privacy_section, protection_timing
+from fedsec.evaluation.privacy import check_accounting, privacy_section, protection_timing
 from fedsec.models.anomaly import GLOBAL, AnomalyDetector, federated_threshold
 from fedsec.models.classifier import calibrate_threshold
 from fedsec.scenarios.config import Scenario
@@ -250,6 +250,7 @@ def run_anomaly_experiment(
 ) -> AnomalyExperiment:
     if scenario.task != "anomaly" or scenario.anomaly is None:
         raise ConfigError(f"scenario {scenario.name!r} is not an anomaly scenario (task)")
+    check_accounting(scenario)
     started = time.perf_counter()
     seeding.deterministic_torch(threads=1)
     federation = build_federation(scenario, data_dir)

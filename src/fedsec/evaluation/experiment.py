@@ -23,7 +23,12 @@ from fedsec.data.flows import concat_tables
 from fedsec.data.taxonomy import BENIGN, family_order
 from fedsec.evaluation.arms import TRAINERS, ArmModels, OrgFrames
 from fedsec.evaluation.metrics import classification_metrics, pooled_rate, unseen_metrics
-from fedsec.evaluation.privacy import membership_audit, privacy_section, protection_timing
+from fedsec.evaluation.privacy import (
+    check_accounting,
+    membership_audit,
+    privacy_section,
+    protection_timing,
+)
 from fedsec.models.classifier import FamilyClassifier, calibrate_threshold
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation, build_federation
@@ -141,6 +146,7 @@ def run_experiment(
     """Train and evaluate every arm; ``federation`` reuses splits already built for a sweep;
     ``trained`` holds arms trained elsewhere (a deployment's federated model), evaluated alike."""
     started = time.perf_counter()
+    check_accounting(scenario)
     seeding.deterministic_torch(threads=1)
     if federation is None:
         federation = build_federation(scenario, data_dir)

@@ -20,7 +20,7 @@ import numpy as np
 from fedsec import seeding
 from fedsec.evaluation.logs_arms import TRAINERS, LogArm, org_known
 from fedsec.evaluation.logs_metrics import pooled, session_metrics
-from fedsec.evaluation.privacy import privacy_section, protection_timing
+from fedsec.evaluation.privacy import check_accounting, privacy_section, protection_timing
 from fedsec.features.vocabulary import collisions, known_tokens
 from fedsec.models.classifier import calibrate_threshold
 from fedsec.models.deeplog import DeepLogDetector, calibrate_top_k
@@ -138,6 +138,7 @@ def evaluate_baseline(models: dict[str, CountPCA], federation: LogFederation) ->
 def run_logs_experiment(
     scenario: Scenario, data_dir: str | Path | None, tick: Callable[[str], None] = lambda _: None
 ) -> LogExperiment:
+    check_accounting(scenario)
     started = time.perf_counter()
     seeding.deterministic_torch(threads=1)
     federation = build_log_federation(scenario, data_dir)

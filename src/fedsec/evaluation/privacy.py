@@ -15,6 +15,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 from fedsec import seeding
 from fedsec.data.flows import concat_tables
+from fedsec.errors import ConfigError
 from fedsec.learning import dp, he
 from fedsec.learning.secagg import default_threshold
 from fedsec.models.classifier import FamilyClassifier
@@ -111,6 +112,14 @@ def coordinator_view(scenario: Scenario) -> list[str]:
         )
     else:
         seen.append("every organization's full model update and row count, in clear")
+    if scenario.strategy.name == "scaffold":
+        seen.append(
+            "SCAFFOLD's control-variate changes (full local gradients) only inside the same "
+            "protected sum as the updates"
+            if p.secure_aggregation or p.homomorphic_encryption
+            else "every organization's SCAFFOLD control-variate change (its full local "
+            "gradient), in clear"
+        )
     if p.client_dp.enabled:
         seen.append("updates clipped and noised by the organizations before they leave them")
     if scenario.task == "logs":
@@ -130,6 +139,23 @@ def coordinator_view(scenario: Scenario) -> list[str]:
             "centered moments) used to fit preprocessing; never rows"
         )
     return seen
+
+
+def check_accounting(scenario: Scenario) -> None:
+    """Refuse, before any training, privacy settings the accountant would find void."""
+    c = scenario.privacy.client_dp
+    if not c.enabled:
+        return
+    try:
+        dp.check_client_dp(
+            c.noise_multiplier,
+            scenario.org_count(),
+            scenario.smallest_round(),
+            scenario.rounds,
+            c.delta,
+        )
+    except ValueError as error:
+        raise ConfigError(f"privacy.client_dp.noise_multiplier: {error}") from None
 
 
 def privacy_section(scenario: Scenario, arms: dict, audits: dict[str, dict] | None = None) -> dict:

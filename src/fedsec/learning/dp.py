@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from dp_accounting import pld, rdp
 from opacus.accountants import RDPAccountant
 from opacus.accountants.utils import get_noise_multiplier
 
+from fedsec.learning.noise import NoiseSource
 from fedsec.learning.params import Params
 
 #: Renyi orders: Opacus' defaults extended upward, so large epsilons are not loosely bounded.
@@ -31,6 +33,14 @@ ALPHAS: list[float] = (
 
 #: Beyond this epsilon a DP guarantee says little about any individual.
 MEANINGLESS_EPSILON = 10.0
+
+#: Beyond this epsilon (``e^1000``) the guarantee bounds nothing: such noise is refused.
+VOID_EPSILON = 1000.0
+
+#: dp-accounting's PLD grid step, and the most grid points one accounting may allocate
+#: (about 0.7 GB at peak; the composed grid grows as rounds / noise^2).
+PLD_INTERVAL = 1e-4
+MAX_PLD_POINTS = 1 << 21
 
 logging.getLogger("absl").setLevel(logging.ERROR)  # dp-accounting's convergence chatter
 
@@ -46,10 +56,13 @@ class SampleDpBudget:
     epsilon: float
 
 
+@functools.lru_cache(maxsize=256)
 def calibrate_sample_dp(
     target_epsilon: float, delta: float, rows: int, batch_size: int, steps: int
 ) -> float:
-    """Noise multiplier for which ``steps`` Poisson-sampled DP-SGD steps meet the target."""
+    """Noise multiplier for which ``steps`` Poisson-sampled DP-SGD steps meet the target.
+
+    Cached: Opacus' search takes seconds and a deployed site asks again every round."""
     sample_rate = min(1.0, batch_size / rows)
     return float(
         get_noise_multiplier(
@@ -87,18 +100,58 @@ def client_dp_event(
     return dp_accounting.SelfComposedDpEvent(gaussian, rounds)
 
 
+def pld_grid_points(noise_multiplier: float, rounds: int, interval: float = PLD_INTERVAL) -> float:
+    """Upper estimate of the grid the PLD accountant allocates for ``rounds`` Gaussian releases:
+    the composed privacy loss has mean ``rounds / (2 z^2)`` and spreads about ten standard
+    deviations (``sqrt(rounds) / z``) each side (sampling only narrows it)."""
+    z = noise_multiplier
+    return (rounds / z**2 + 20.0 * math.sqrt(rounds) / z) / interval
+
+
+def pld_interval(noise_multiplier: float, rounds: int) -> float:
+    """The PLD grid step: dp-accounting's default, coarsened so the grid stays within
+    :data:`MAX_PLD_POINTS` (a coarser pessimistic grid still bounds epsilon from above)."""
+    return PLD_INTERVAL * max(1.0, pld_grid_points(noise_multiplier, rounds) / MAX_PLD_POINTS)
+
+
+def client_dp_rdp_epsilon(
+    noise_multiplier: float, orgs: int, sampled: int, rounds: int, delta: float
+) -> float:
+    """Organization-level epsilon by RDP alone: closed form, instant for any noise."""
+    renyi = rdp.RdpAccountant()
+    renyi.compose(client_dp_event(noise_multiplier, orgs, sampled, rounds))
+    return _finite(renyi.get_epsilon(delta))
+
+
+def check_client_dp(
+    noise_multiplier: float, orgs: int, sampled: int, rounds: int, delta: float
+) -> None:
+    """Refuse, before any training, client-level noise so small that it protects nothing."""
+    if noise_multiplier <= 0:
+        return
+    epsilon = client_dp_rdp_epsilon(noise_multiplier, orgs, sampled, rounds, delta)
+    if epsilon > VOID_EPSILON:
+        raise ValueError(
+            f"client-level DP noise multiplier {noise_multiplier:g} over {rounds} rounds spends "
+            f"epsilon {epsilon:.3g} (RDP), beyond {VOID_EPSILON:g}: a guarantee that bounds "
+            "nothing; raise the noise multiplier (about 1 or more), lower the rounds, or set it "
+            "to 0 to switch client-level DP off"
+        )
+
+
 def client_dp_epsilon(
     noise_multiplier: float, orgs: int, sampled: int, rounds: int, delta: float
 ) -> dict[str, float]:
-    """Organization-level epsilon, by PLD (tight) and RDP (cross-check)."""
+    """Organization-level epsilon, by PLD (tight) and RDP (cross-check), in bounded memory."""
+    check_client_dp(noise_multiplier, orgs, sampled, rounds, delta)
     event = client_dp_event(noise_multiplier, orgs, sampled, rounds)
-    privacy_loss = pld.PLDAccountant()
+    privacy_loss = pld.PLDAccountant(
+        value_discretization_interval=pld_interval(noise_multiplier, rounds)
+    )
     privacy_loss.compose(event)
-    renyi = rdp.RdpAccountant()
-    renyi.compose(event)
     return {
         "pld": _finite(privacy_loss.get_epsilon(delta)),
-        "rdp": _finite(renyi.get_epsilon(delta)),
+        "rdp": client_dp_rdp_epsilon(noise_multiplier, orgs, sampled, rounds, delta),
     }
 
 
@@ -123,6 +176,6 @@ def clip_update(delta: Params, clip: float) -> tuple[Params, float]:
     return [d * factor for d in delta], norm
 
 
-def gaussian_share(delta: Params, std: float, rng: np.random.Generator) -> Params:
+def gaussian_share(delta: Params, std: float, noise: NoiseSource) -> Params:
     """Add one organization's share of the Gaussian noise (the shares sum to the full noise)."""
-    return [d + rng.normal(0.0, std, size=d.shape) for d in delta]
+    return [d + noise.gaussian(d.shape, std) for d in delta]

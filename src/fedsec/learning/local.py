@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from fedsec.learning.dpsgd import dp_update
+from fedsec.learning.noise import NoiseSource
 from fedsec.learning.objectives import make_objective
 from fedsec.learning.params import Params, get_params, set_params
 
@@ -64,17 +65,20 @@ def local_update(
     y: np.ndarray,
     plan: TrainingPlan,
     correction: Params | None = None,
+    noise: NoiseSource | None = None,
 ) -> Update:
     """Start from ``global_params``, train as ``plan`` says, return the new parameters.
 
     ``prox_mu > 0`` adds FedProx's proximal term ``mu/2 * ||w - w_global||^2``; ``correction``
     (SCAFFOLD's ``c - c_i``) is added to every gradient, steering local steps toward the
-    federation's direction instead of this organization's own optimum.
+    federation's direction instead of this organization's own optimum. ``noise`` is where
+    DP-SGD draws its batches and noise: a deployed organization passes its
+    :class:`~fedsec.learning.noise.SecureNoise`; None (simulation) seeds them from the plan.
     """
     if len(x) == 0:
         raise ValueError("local_update needs at least one training row")
     if plan.dp_noise_multiplier > 0:
-        return _private_update(model, global_params, x, y, plan, correction)
+        return _private_update(model, global_params, x, y, plan, correction, noise)
     torch.manual_seed(plan.seed)
     set_params(model, global_params)
     anchor = [p.detach().clone() for p in model.parameters()] if plan.prox_mu > 0 else None
@@ -111,13 +115,14 @@ def _private_update(
     y: np.ndarray,
     plan: TrainingPlan,
     correction: Params | None,
+    noise: NoiseSource | None,
 ) -> Update:
     if correction is not None or plan.prox_mu > 0:
         raise ValueError("DP-SGD cannot be combined with SCAFFOLD or FedProx terms")
     torch.manual_seed(plan.seed)
     features, targets = tensors(x, y)
     steps = plan.steps or plan.epochs * -(-len(x) // plan.batch_size)
-    params, loss, done = dp_update(model, global_params, features, targets, plan, steps)
+    params, loss, done = dp_update(model, global_params, features, targets, plan, steps, noise)
     return Update(params, len(x), {"loss": loss, "dp_steps": float(done)})
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from fedsec import seeding
 from fedsec.learning import dp, he, secagg
 from fedsec.learning.local import Update
+from fedsec.learning.noise import NoiseSource, SeededNoise
 from fedsec.learning.params import Params
 
 
@@ -44,6 +45,7 @@ class RoundProtection:
     survivors: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     update_norms: dict[str, float] = field(default_factory=dict)
+    extra: Params | None = None  # sum(w * extra) over the survivors, when extras were sent
 
 
 def payload(
@@ -53,8 +55,17 @@ def payload(
     sampled: int,
     name: str,
     round_: int,
+    noise: NoiseSource | None = None,
+    extra: Params | None = None,
 ) -> tuple[np.ndarray, float]:
-    """The vector one organization contributes to the sum, and its update's L2 norm."""
+    """The vector one organization contributes to the sum, and its update's L2 norm.
+
+    Client-level noise comes from ``noise``: a deployed organization's
+    :class:`~fedsec.learning.noise.SecureNoise`; None (simulation) seeds it from the plan.
+    ``extra`` (SCAFFOLD's control-variate change) rides in the same vector, weighted alike:
+    ``[w * delta, w * extra, w]``."""
+    if extra is not None and plan.client_dp:
+        raise ValueError("client-level DP cannot protect extra arrays (SCAFFOLD controls)")
     delta = [
         p.astype(np.float64) - g.astype(np.float64)
         for p, g in zip(update.params, global_params, strict=True)
@@ -62,12 +73,14 @@ def payload(
     if plan.client_dp:
         delta, norm = dp.clip_update(delta, plan.client_clip)
         std = plan.client_noise_multiplier * plan.client_clip / np.sqrt(sampled)
-        delta = dp.gaussian_share(delta, std, seeding.rng(plan.seed, "client-dp", name, round_))
+        source = noise or SeededNoise(seeding.derive_seed(plan.seed, "client-dp", name, round_))
+        delta = dp.gaussian_share(delta, std, source)
         weight = 1.0
     else:
         norm = float(np.sqrt(sum(float((d**2).sum()) for d in delta)))
         weight = update.num_samples / plan.weight_unit
-    flat = np.concatenate([d.ravel() for d in delta] + [np.zeros(0)])
+    riders = [np.asarray(e, dtype=np.float64).ravel() for e in extra or []]
+    flat = np.concatenate([d.ravel() for d in delta] + riders + [np.zeros(0)])
     return np.append(flat * weight, weight), norm
 
 
@@ -77,13 +90,23 @@ def protected_average(
     plan: ProtectionPlan,
     round_: int,
     drop_after_sharing: tuple[str, ...] = (),
+    extras: dict[str, Params] | None = None,
 ) -> tuple[Params, RoundProtection]:
-    """The next global model from protected payloads (secure sum when enabled)."""
+    """The next global model from protected payloads (secure sum when enabled).
+
+    ``extras`` (per organization, e.g. SCAFFOLD's control-variate changes) are summed inside
+    the same protection; their weighted sum ``sum(w * extra)`` is in ``RoundProtection.extra``."""
     started = time.perf_counter()
     vectors, norms = {}, {}
     for name, update in updates.items():
         vectors[name], norms[name] = payload(
-            global_params, update, plan, len(updates), name, round_
+            global_params,
+            update,
+            plan,
+            len(updates),
+            name,
+            round_,
+            extra=extras[name] if extras else None,
         )
     if plan.secure_aggregation:
         result = secagg.secure_sum(vectors, round_, plan.threshold, drop_after_sharing)
@@ -96,8 +119,26 @@ def protected_average(
         survivors = [n for n in sorted(vectors) if n not in drop_after_sharing]
         total = np.sum([vectors[n] for n in survivors], axis=0)
         dropped = sorted(set(vectors) - set(survivors))
-    info = RoundProtection(time.perf_counter() - started, survivors, dropped, norms)
-    return average_from_total(global_params, total), info
+    size = sum(g.size for g in global_params)
+    total = np.asarray(total, dtype=np.float64)
+    riders = sum(e.size for e in next(iter(extras.values()))) if extras else 0
+    if total.shape != (size + riders + 1,):
+        raise ValueError(
+            f"aggregated payload has shape {total.shape}, expected ({size + riders + 1},)"
+        )
+    extra = _unflatten(total[size:-1], next(iter(extras.values()))) if extras else None
+    info = RoundProtection(time.perf_counter() - started, survivors, dropped, norms, extra)
+    return average_from_total(global_params, np.append(total[:size], total[-1])), info
+
+
+def _unflatten(flat: np.ndarray, like: Params) -> Params:
+    arrays, offset = [], 0
+    for array in like:
+        arrays.append(flat[offset : offset + array.size].reshape(array.shape))
+        offset += array.size
+    if offset != flat.size:
+        raise ValueError(f"protected extras hold {flat.size} values, expected {offset}")
+    return arrays
 
 
 def average_from_total(global_params: Params, total: np.ndarray) -> Params:

@@ -87,18 +87,43 @@ class TrainingConfig(Strict):
     weight_decay: float = Field(default=0.0, ge=0)
 
 
+#: The coordinator's step size when a scenario names none: FedAvg, FedProx and SCAFFOLD apply
+#: the averaged update as is; FedAdam takes Adam steps of this size on it.
+DEFAULT_SERVER_LR: dict[str, float] = {
+    "fedavg": 1.0,
+    "fedprox": 1.0,
+    "scaffold": 1.0,
+    "fedadam": 0.03,
+}
+
+
 class StrategyConfig(Strict):
     """Aggregation. FedAdam (server-side Adam on the averaged update) is the default: with
-    attack-disjoint organizations it reaches centralized quality where FedAvg does not."""
+    attack-disjoint organizations it reaches centralized quality where FedAvg does not.
+
+    ``server_lr`` left unset takes the strategy's own default (:data:`DEFAULT_SERVER_LR`), so
+    switching ``name`` alone switches the step size with it; the resolved value is stored."""
 
     name: Literal["fedavg", "fedprox", "scaffold", "fedadam"] = "fedadam"
     fraction: float = Field(default=1.0, gt=0, le=1)
     min_orgs: int = Field(default=1, ge=1)
     prox_mu: float = Field(default=0.01, ge=0)
-    server_lr: float = Field(default=0.03, gt=0, description="FedAvg/FedProx usually 1.0")
+    server_lr: float = Field(
+        gt=0, description="unset: 1.0 for fedavg/fedprox/scaffold, 0.03 fedadam"
+    )
     beta1: float = Field(default=0.9, ge=0, lt=1)
     beta2: float = Field(default=0.99, ge=0, lt=1)
     tau: float = Field(default=1e-3, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _server_lr_of_the_strategy(cls, raw: Any) -> Any:
+        """An unset (or null) ``server_lr`` becomes the named strategy's default."""
+        if isinstance(raw, dict) and raw.get("server_lr") is None:
+            name = raw.get("name", "fedadam")
+            if name in DEFAULT_SERVER_LR:
+                return {**raw, "server_lr": DEFAULT_SERVER_LR[name]}
+        return raw
 
 
 class SampleDpConfig(Strict):

@@ -13,9 +13,10 @@ from fedsec.engines.nvflare.site_config import GateConfig, config_from_scenario
 from fedsec.evaluation.arms import train_federated
 from fedsec.evaluation.deployed import deployment_section, render
 from fedsec.evaluation.experiment import org_frames
-from fedsec.learning import he
+from fedsec.learning import dpsgd, he, recipe
+from fedsec.learning.noise import SecureNoise, SeededNoise
 from fedsec.learning.params import max_abs_diff
-from fedsec.scenarios.config import ClientDpConfig
+from fedsec.scenarios.config import ClientDpConfig, SampleDpConfig
 from fedsec.scenarios.federation import build_federation
 
 
@@ -68,11 +69,18 @@ def he_kit():
     return functools.partial(he.client_context_bytes, secret), server
 
 
-def in_process(consortium, scenario):
+def federated_arm(consortium, scenario):
     data, _ = consortium
     seeding.deterministic_torch(threads=1)
-    arm = train_federated(scenario, org_frames(build_federation(scenario, data)), lambda _: None)
-    return next(iter(arm.models.values())).params
+    return train_federated(scenario, org_frames(build_federation(scenario, data)), lambda _: None)
+
+
+def in_process(consortium, scenario):
+    return next(iter(federated_arm(consortium, scenario).models.values())).params
+
+
+def flat(params) -> np.ndarray:
+    return np.concatenate([p.ravel().astype(np.float64) for p in params])
 
 
 def test_same_global_model_as_the_in_process_engine(consortium):
@@ -82,6 +90,25 @@ def test_same_global_model_as_the_in_process_engine(consortium):
     assert [h.contributed for h in result.history] == [scenario.org_names()] * 3
     assert set(result.curve) == {2}
     assert all("test" in reply for reply in result.evaluation.values())
+
+
+def test_with_dp_sgd_the_deployed_model_is_another_draw_of_the_in_process_one(
+    consortium, monkeypatch
+):
+    """Exact with DP off (above). With DP-SGD each site draws its own noise and batches, so
+    the deployed model is statistically equivalent: the same accounting, and as far from the
+    seeded in-process model as an in-process run with fresh noise is."""
+    scenario, result, _ = run(consortium, sample_dp=SampleDpConfig(epsilon=4.0))
+    assert result.error is None and not result.dropouts
+    seeded = federated_arm(consortium, scenario)
+    assert {n: r["sample_dp"] for n, r in result.evaluation.items()} == seeded.privacy
+    assert {spent["steps"] for spent in seeded.privacy.values()} == {3 * 10}
+    monkeypatch.setattr(dpsgd, "SeededNoise", lambda _seed: SecureNoise())
+    fresh = federated_arm(consortium, scenario)
+    reference = flat(next(iter(seeded.models.values())).params)
+    deployed_gap = np.linalg.norm(flat(result.params) - reference)
+    fresh_gap = np.linalg.norm(flat(next(iter(fresh.models.values())).params) - reference)
+    assert 0.8 < deployed_gap / fresh_gap < 1.25  # measured 1.01-1.02 (thousands of weights)
 
 
 def test_secure_aggregation_over_tasks_matches_the_in_process_secure_sum(consortium):
@@ -323,3 +350,60 @@ def _weighted(payload, weight):
     payload = np.array(payload, dtype=np.float64)
     payload[-1] = weight
     return payload
+
+
+class Recorder(Memory):
+    """A coordinator transport that keeps every training task it sends."""
+
+    def __init__(self, sites, vanish=None):
+        super().__init__(sites, vanish)
+        self.trains: list[dict] = []
+
+    def exchange(self, task, data, targets, timeout):
+        if task == "fedsec_train":
+            self.trains.append(data)
+        return super().exchange(task, data, targets, timeout)
+
+
+def twin_replies(consortium, **privacy):
+    """One training task of a job, answered by two sites with the same config and data."""
+    data, _ = consortium
+    scenario, _, transport = run(consortium, transport=Recorder, **privacy)
+    require = scenario.privacy.secure_aggregation  # as in run(): clear runs opt out
+    config = config_from_scenario(scenario, "plant", data, require)
+    return [Site(config, data).handle("fedsec_train", transport.trains[0]) for _ in range(2)]
+
+
+def test_two_sites_given_the_same_plan_draw_different_dp_noise(consortium):
+    clear = twin_replies(consortium)
+    assert all(np.array_equal(a, b) for a, b in zip(*(r["params"] for r in clear), strict=True))
+    dp_sgd = twin_replies(consortium, sample_dp=SampleDpConfig(epsilon=4.0))
+    assert not any(
+        np.array_equal(a, b) for a, b in zip(*(r["params"] for r in dp_sgd), strict=True)
+    )
+    client = twin_replies(consortium, client_dp=ClientDpConfig(noise_multiplier=1.0))
+    first, second = (r["payload"][:-1] for r in client)
+    assert not np.isclose(first, second).any()
+
+
+def test_a_coordinator_cannot_regenerate_client_noise_from_what_it_sent(consortium):
+    """It knows the job's seed, the round and the site: the noise a seeded simulation of that
+    job would add. Subtracting it from a site's payload must not reveal the clipped update."""
+    data, _ = consortium
+    clip = 1.0
+    scenario, result, transport = run(
+        consortium, transport=Recorder, client_dp=ClientDpConfig(noise_multiplier=1.0, clip=clip)
+    )
+    assert result.error is None
+    task = transport.trains[0]
+    config = config_from_scenario(scenario, "plant", data, require_secure_aggregation=False)
+    reply = Site(config, data).handle("fedsec_train", task)
+    seed = recipe.protection_plan(scenario.privacy, scenario.seed).seed
+    plan = task["plan"]
+    regenerated = SeededNoise(seeding.derive_seed(seed, "client-dp", "plant", plan["round"]))
+    std = 1.0 * clip / np.sqrt(plan["sampled"])
+    shapes = [p.shape for p in task["params"]]
+    guess = np.concatenate([regenerated.gaussian(s, std).ravel() for s in shapes])
+    residual = reply["payload"][:-1] - guess
+    # a clipped update has norm <= clip; what is left is two independent noises' difference
+    assert np.linalg.norm(residual) == pytest.approx(std * np.sqrt(2 * residual.size), rel=0.05)

@@ -37,9 +37,12 @@ from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.evaluation.arms import train_federated
 from fedsec.evaluation.deployed import write_site_only_run
 from fedsec.evaluation.experiment import org_frames
+from fedsec.learning import dpsgd
+from fedsec.learning.noise import SecureNoise
 from fedsec.learning.params import max_abs_diff
 from fedsec.models.bundle import load_bundle
 from fedsec.models.keys import user_trust
+from fedsec.scenarios.config import SampleDpConfig
 from fedsec.scenarios.federation import build_federation
 
 pytestmark = pytest.mark.deployment
@@ -91,6 +94,40 @@ def test_global_model_equals_the_in_process_engines(
     arm = train_federated(scenario, org_frames(build_federation(scenario, data)), lambda _: None)
     reference = next(iter(arm.models.values())).params
     assert max_abs_diff(result.params, reference) <= tolerance
+
+
+def test_with_dp_sgd_the_deployed_model_is_another_draw_of_the_in_process_one(
+    federation, consortium, tmp_path, monkeypatch
+):
+    """Each site draws its DP-SGD noise and batches from its own CSPRNG: the same accounting
+    as in process, and the deployed model is as far from the seeded in-process one as an
+    in-process run with fresh noise is."""
+    data, scenario = consortium
+    privacy = scenario.privacy.model_copy(update={"sample_dp": SampleDpConfig(epsilon=4.0)})
+    scenario = scenario.model_copy(update={"privacy": privacy})
+    # each site calibrates its noise multiplier in round 1 (Opacus' search, slow on 2 cores)
+    spec = spec_for(scenario, round_timeout=300.0)
+    _, meta, result = run_job(spec, federation.admin_kit, federation.admin, tmp_path, 600)
+    assert meta["status"] == "FINISHED:COMPLETED", meta
+    assert result is not None and result.error is None and not result.dropouts
+    seeded = _in_process(scenario, data)
+    assert {n: r["sample_dp"] for n, r in result.evaluation.items()} == seeded.privacy
+    monkeypatch.setattr(dpsgd, "SeededNoise", lambda _seed: SecureNoise())
+    fresh = _in_process(scenario, data)
+    reference = _flat(seeded)
+    deployed_gap = np.linalg.norm(_flat(result.params) - reference)
+    assert 0.8 < deployed_gap / np.linalg.norm(_flat(fresh) - reference) < 1.25
+
+
+def _in_process(scenario, data):
+    seeding.deterministic_torch(threads=1)
+    return train_federated(scenario, org_frames(build_federation(scenario, data)), lambda _: None)
+
+
+def _flat(params_or_arm) -> np.ndarray:
+    params = getattr(params_or_arm, "models", None)
+    params = next(iter(params.values())).params if params else params_or_arm
+    return np.concatenate([p.ravel().astype(np.float64) for p in params])
 
 
 def test_a_job_carrying_custom_code_is_refused_by_the_sites(federation, consortium, tmp_path):

@@ -41,7 +41,7 @@ class Message(BaseModel):
 
 class ProtectionSettings(Message):
     """How a site protects its update: secure aggregation or homomorphic encryption, and/or
-    organization-level DP."""
+    organization-level DP. No seed: a site draws its DP noise from its own CSPRNG."""
 
     secure_aggregation: bool = False
     homomorphic_encryption: bool = False
@@ -51,7 +51,6 @@ class ProtectionSettings(Message):
     weight_unit: float = Field(default=1000.0, gt=0)
     client_noise_multiplier: float = Field(default=0.0, ge=0)
     client_clip: float = Field(default=1.0, gt=0)
-    seed: int = Field(default=0, ge=0, lt=2**63)
 
     def to_plan(self) -> ProtectionPlan:
         return ProtectionPlan(**self.model_dump())
@@ -263,7 +262,9 @@ class JobSpec(Message):
 
     def protection(self) -> ProtectionSettings | None:
         plan = recipe.protection_plan(self.privacy, self.seed)
-        return None if plan is None else ProtectionSettings(**asdict(plan))
+        if plan is None:
+            return None
+        return ProtectionSettings(**{k: v for k, v in asdict(plan).items() if k != "seed"})
 
 
 def explain(error: ValidationError) -> str:

@@ -30,6 +30,7 @@ from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.features.preprocess import Preprocessor
 from fedsec.learning import he, recipe
 from fedsec.learning.local import local_update
+from fedsec.learning.noise import SecureNoise
 from fedsec.learning.params import Params
 from fedsec.learning.protect import payload
 from fedsec.models.classifier import FamilyClassifier
@@ -94,6 +95,8 @@ class Site:
         self.gate = AcceptanceGate(config.gate)
         self.dp_steps = 0
         self.noise = 0.0
+        # DP batches and noise: this site's own CSPRNG, never a seed that arrived in a job
+        self.randomness = SecureNoise()
         self._data: dict[str, OrgData] = {}
         self._prepared: dict[str, Prepared] = {}
         self.secure = SiteSecAgg(self.name, config.secure_aggregation, keys, job)
@@ -179,14 +182,22 @@ class Site:
             self.secure.check_new(plan.round)
         training = plan.to_training_plan(self.name, len(ready.y))
         self.noise = training.dp_noise_multiplier
-        update = local_update(ready.network, params, ready.x, ready.y, training)
+        update = local_update(
+            ready.network, params, ready.x, ready.y, training, noise=self.randomness
+        )
         self.dp_steps += int(update.metrics.get("dp_steps", 0))
         reply: dict[str, Any] = {"loss": float(update.metrics["loss"]), "gate": _json(verdict)}
         if protection is None:
             reply |= {"params": wire.params_to_wire(update.params), "num_samples": len(ready.y)}
             return reply
         vector, _ = payload(
-            params, update, protection.to_plan(), plan.sampled, self.name, plan.round
+            params,
+            update,
+            protection.to_plan(),
+            plan.sampled,
+            self.name,
+            plan.round,
+            noise=self.randomness,
         )
         if protection.homomorphic_encryption:
             chunks = he.encrypt(self.he_context(), vector)

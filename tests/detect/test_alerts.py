@@ -1,0 +1,78 @@
+"""``fedsec detect`` with a classifier bundle: ``--org`` selects that organization's calibrated
+threshold, and only where the bundle decides by thresholds."""
+
+import dataclasses
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from fedsec.cli import app
+from fedsec.data.readers import read_flows
+from fedsec.data.taxonomy import BENIGN
+from fedsec.evaluation.experiment import run_experiment
+from fedsec.models.bundle import save_bundle
+from fedsec.scenarios.config import load_scenario
+from tests.conftest import dataset
+
+runner = CliRunner()
+QUICK = ["data.max_rows=8000", "rounds=10", 'evaluation.arms=["federated"]']
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory, data_dir):
+    """The same trained classifier saved twice: deciding by per-org thresholds, and by arg-max."""
+    experiment = run_experiment(load_scenario("unsw-5org-disjoint", QUICK), data_dir)
+    _, model = experiment.product()
+    root = tmp_path_factory.mktemp("bundles")
+    by_fpr = save_bundle(root / "fpr", dataclasses.replace(model, decision="fpr"), {})
+    by_argmax = save_bundle(root / "argmax", dataclasses.replace(model, decision="argmax"), {})
+    return model, by_fpr, by_argmax
+
+
+@pytest.fixture(scope="module")
+def flows(tmp_path_factory):
+    frame = pd.read_csv(dataset("unsw-nb15/UNSW_NB15_training-set.csv.gz"), encoding="utf-8-sig")
+    path = tmp_path_factory.mktemp("flows") / "flows.csv"
+    frame.sample(800, random_state=2).to_csv(path, index=False)
+    return path
+
+
+def _detect(bundle, flows, out, *extra):
+    args = ["detect", "--model", str(bundle), "--input", str(flows), "--out", str(out)]
+    return runner.invoke(app, [*args, "--format", "unsw-nb15", *extra])
+
+
+def _frame(model, flows):
+    return read_flows("unsw-nb15", [flows]).features(model.view).frame
+
+
+def _flagged_rows(out):
+    return [json.loads(line)["row"] for line in out.read_text().splitlines()]
+
+
+def test_org_applies_that_organizations_threshold_of_a_threshold_bundle(bundles, flows, tmp_path):
+    model, by_fpr, _ = bundles
+    scores = model.decision_function(_frame(model, flows))
+    for org in ("org1", "org4"):
+        out = tmp_path / f"{org}.jsonl"
+        result = _detect(by_fpr, flows, out, "--org", org)
+        assert result.exit_code == 0, result.output
+        expected = [int(i) for i, s in enumerate(scores) if s > model.thresholds[org]]
+        assert _flagged_rows(out) == expected
+
+
+def test_org_is_refused_by_an_argmax_bundle_instead_of_overriding_its_rule(
+    bundles, flows, tmp_path
+):
+    model, _, by_argmax = bundles
+    out = tmp_path / "alerts.jsonl"
+    result = _detect(by_argmax, flows, out, "--org", "org1")
+    assert result.exit_code == 2
+    assert "--org" in result.output and "argmax" in result.output
+    assert not out.exists()
+    result = _detect(by_argmax, flows, out)
+    assert result.exit_code == 0, result.output
+    labels = model.labels_from_proba(model.predict_proba(_frame(model, flows)), None)
+    assert _flagged_rows(out) == [int(i) for i in (labels != BENIGN).nonzero()[0]]
