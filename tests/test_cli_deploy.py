@@ -112,3 +112,23 @@ def test_provision_names_a_bad_org(tmp_path):
     )  # fmt: skip
     assert result.exit_code == 2
     assert "org name 'acme-industries' is not allowed" in result.output
+
+
+@pytest.mark.parametrize(
+    "scenario, task", [("cicids-5org-anomaly", "anomaly"), ("hdfs-5org", "logs")]
+)
+def test_job_submit_refuses_tasks_deployment_does_not_run(tmp_path, scenario, task):
+    pytest.importorskip("nvflare")
+    result = runner.invoke(app, ["job", "submit", scenario, "--federation", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert f"deployment runs classification scenarios only (task={task})" in result.output
+    site = runner.invoke(
+        app,
+        [
+            "federation", "site-config", scenario, "--org", "org1",
+            "--data-dir", str(tmp_path), "--out", str(tmp_path / "site.toml"),
+        ],
+    )  # fmt: skip
+    assert site.exit_code == 2, site.output
+    assert f"deployment runs classification scenarios only (task={task})" in site.output
+    assert not (tmp_path / "site.toml").exists()

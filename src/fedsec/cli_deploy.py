@@ -195,7 +195,7 @@ def submit_command(
     _nvflare()
     from fedsec.engines.nvflare import poc
     from fedsec.engines.nvflare.job import run_job
-    from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+    from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, require_deployable
     from fedsec.engines.nvflare.results import DeploymentError
     from fedsec.evaluation.arms import curve_rounds
     from fedsec.evaluation.deployed import run_deployed, write_deployed_run, write_site_only_run
@@ -203,6 +203,7 @@ def submit_command(
 
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
     config = load_scenario(scenario, overrides)
+    require_deployable(config)
     if "federated" not in config.evaluation.arms:
         raise ConfigError(f"scenario {config.name}: evaluation.arms must include 'federated'")
     if admin_kit is None:

@@ -28,6 +28,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fedsec import atomic
+from fedsec.engines.nvflare.plan import require_deployable
 from fedsec.errors import ConfigError
 from fedsec.scenarios.config import (
     DataConfig,
@@ -152,6 +153,7 @@ def load_site_data(config: SiteConfig, view: str, base: Path) -> OrgData:
 def config_from_scenario(scenario: Scenario, org: str, data_dir: Path) -> SiteConfig:
     """The site config an organization of a per-source scenario would write for its own files
     (used to stand up a loopback federation from a scenario; paths become absolute)."""
+    require_deployable(scenario)
     if scenario.partition.rule != "per-source":
         raise ConfigError(
             f"scenario {scenario.name!r} partitions one dataset among organizations "
