@@ -45,6 +45,7 @@ def write_result(result: JobResult, directory: Path) -> Path:
         "evaluation": result.evaluation,
         "timing": result.timing,
         "error": result.error,
+        "resumed": result.resumed,
     }
     atomic.write_bytes(directory / PARAMS, save(tensors) if tensors else save({}))
     atomic.write_text(directory / RESULT, json.dumps(_plain(record), indent=2) + "\n")
@@ -68,6 +69,7 @@ def read_result(directory: Path) -> JobResult:
         evaluation=record["evaluation"],
         timing=record["timing"],
         error=record["error"],
+        resumed=record.get("resumed", []),
     )
 
 
