@@ -14,8 +14,10 @@ from fedsec.engines.nvflare.checkpoint import (
 )
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+from fedsec.engines.nvflare.progress import Recorder
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
+from fedsec.evaluation.deployed import deployment_section, render
 from fedsec.learning.params import max_abs_diff
 from tests.engines.nvflare.test_coordinator import Memory, in_process
 
@@ -62,10 +64,10 @@ def test_a_resumed_job_ends_with_the_model_of_an_uninterrupted_one(consortium, t
     assert sorted(p.name for p in store.folder.iterdir()) == ["round-000002", "round-000003"]
 
     logs = []
-    _, second = coordinator(consortium, scenario, log=logs.append)
-    checkpoint = store.latest()
-    assert checkpoint.round == 3
-    result = second.run(checkpoint)
+    recorder = Recorder(spec, tmp_path, "job-b", resume_from="job-a", log=logs.append)
+    _, second = coordinator(consortium, scenario, on_round=recorder.after_round, log=logs.append)
+    result = second.run(recorder.resume())
+    recorder.finish(result)
 
     assert result.error is None
     assert [h.round for h in result.history] == list(range(1, ROUNDS + 1))
@@ -78,6 +80,16 @@ def test_a_resumed_job_ends_with_the_model_of_an_uninterrupted_one(consortium, t
         assert max_abs_diff(result.curve[round_], uninterrupted.curve[round_]) == 0.0
     assert "resumed after round 3 with sites ['plant', 'cloud', 'office']" in logs
     assert not any(entry.startswith("setup:") for entry in logs)  # no statistics task again
+    assert result.resumed == [{"job": "job-a", "round": 3}]
+    progress = recorder.progress.to_json()
+    assert progress["phase"] == "finished" and progress["checkpoint"] == ROUNDS
+    assert [h["round"] for h in progress["history"]] == list(range(1, ROUNDS + 1))
+    assert not (tmp_path / "job-a").exists() and not (tmp_path / "job-b").exists()
+    report = render(deployment_section(result, "job-b"))
+    assert (
+        "job `job-a` stopped with its coordinator; it went on from its checkpoint after round 3"
+        in report
+    )
 
 
 def test_the_newest_intact_checkpoint_is_used_and_a_corrupt_one_named(consortium, tmp_path):
