@@ -143,7 +143,7 @@ def watch(
     :class:`JobInterrupted` when the coordinator vanished or lost the job.
 
     While a job starts, NVFlare answers progress requests with an error (its job process has
-    no engine yet); they back off from ``poll`` to 16 s until the first answer."""
+    no engine yet); they back off from ``poll`` to 4 s until the first answer."""
     deadline = time.monotonic() + timeout
     last, backoff, asked = None, poll, 0.0
     waiting = f"following job {job_id}"
@@ -154,7 +154,7 @@ def watch(
             if status == "RUNNING" and time.monotonic() >= asked + backoff:
                 asked = time.monotonic()
                 state = link.call(waiting, lambda admin: progress(admin, job_id))
-                backoff = poll if state is not None else min(2 * backoff, 16.0)
+                backoff = poll if state is not None else min(2 * backoff, 4.0)
         except CoordinatorUnreachable as error:
             raise JobInterrupted(job_id, str(error), last) from None
         last = state or last
