@@ -151,10 +151,9 @@ def load_checkpoint(path: Path, spec: JobSpec) -> Checkpoint:
     """Read and verify one round folder against the job's ``spec``."""
     path = Path(path)
     try:
-        raw = (path / RECORD).read_bytes()
-        if len(raw) > _MAX_RECORD_BYTES:
+        if (path / RECORD).stat().st_size > _MAX_RECORD_BYTES:
             raise CheckpointError(f"{path / RECORD}: larger than {_MAX_RECORD_BYTES} bytes")
-        record = _Record.model_validate_json(raw)
+        record = _Record.model_validate_json((path / RECORD).read_bytes())
         blob = (path / TENSORS).read_bytes()
     except OSError as error:
         raise CheckpointError(f"{path}: cannot be read ({error.strerror or error})") from None
