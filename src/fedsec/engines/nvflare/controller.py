@@ -101,7 +101,7 @@ class FedsecController(Controller):
         try:
             recorder = self.recorder = self._recorder(fl_ctx, log)
             resume = recorder.resume()
-        except CheckpointError as error:
+        except (CheckpointError, OSError) as error:
             why = f"cannot resume job {self.resume}: {error}"
             self._save(JobResult(sites=sites, error=why), fl_ctx)
             self.system_panic(f"fedsec job refused by the coordinator: {why}", fl_ctx)
