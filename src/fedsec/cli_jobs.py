@@ -53,7 +53,7 @@ class RoundReporter:
 
     def __init__(self, rounds: int, bar: bool | None = None) -> None:
         self.rounds, self.printed, self.status, self.phase = rounds, 0, "", ""
-        self.bar = console.is_terminal if bar is None else bar
+        self.bar = (console.is_terminal and errors.is_terminal) if bar is None else bar
         self._progress = progress_bar() if self.bar else None
         self._task = None
 
