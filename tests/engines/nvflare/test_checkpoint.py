@@ -136,6 +136,11 @@ def test_a_tampered_record_is_refused_never_loaded(consortium, tmp_path):
     record.write_text(json.dumps(data))
     with pytest.raises(CheckpointError, match=r"architecture.outputs 99 != \d+ classes"):
         store.latest()
+    data = json.loads(record.read_text())
+    data["resumed"] = [{"job": "../../elsewhere", "round": 1}]
+    record.write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match=r"resumed\.0\.job: String should match pattern"):
+        store.latest()
     record.write_text("\x80\x04 not json")
     with pytest.raises(CheckpointError, match="not a fedsec checkpoint"):
         store.latest()

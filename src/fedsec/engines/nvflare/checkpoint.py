@@ -66,6 +66,13 @@ def job_digest(spec: JobSpec) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+class _Resumption(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    job: str = Field(pattern=_JOB_ID.pattern)
+    round: int = Field(ge=1)
+
+
 class _Record(BaseModel):
     """``checkpoint.json`` as validated on load."""
 
@@ -85,7 +92,7 @@ class _Record(BaseModel):
     history: list[dict[str, Any]]
     dropouts: dict[str, str]
     curve_rounds: list[int]
-    resumed: list[dict[str, Any]]
+    resumed: list[_Resumption]
 
 
 _HISTORY = TypeAdapter(list[RoundLog])
@@ -209,7 +216,7 @@ def _checkpoint(path: Path, record: _Record, blob: bytes) -> Checkpoint:
         history=history,
         dropouts=record.dropouts,
         curve={r: _unnamed(tensors, f"round-{r}", shapes, path) for r in record.curve_rounds},
-        resumed=record.resumed,
+        resumed=[r.model_dump() for r in record.resumed],
     )
 
 
