@@ -184,3 +184,23 @@ def test_poc_sites_require_secure_aggregation_unless_opted_out(
         config = tomllib.loads((state.kit(site) / "local" / "fedsec_site.toml").read_text())
         assert config["require_secure_aggregation"] is required, site
     assert ("sites require secure aggregation" in result.output) is required
+
+
+@pytest.mark.parametrize(
+    "scenario, task", [("cicids-5org-anomaly", "anomaly"), ("hdfs-5org", "logs")]
+)
+def test_job_submit_refuses_tasks_deployment_does_not_run(tmp_path, scenario, task):
+    pytest.importorskip("nvflare")
+    result = runner.invoke(app, ["job", "submit", scenario, "--federation", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert f"deployment runs classification scenarios only (task={task})" in result.output
+    site = runner.invoke(
+        app,
+        [
+            "federation", "site-config", scenario, "--org", "org1",
+            "--data-dir", str(tmp_path), "--out", str(tmp_path / "site.toml"),
+        ],
+    )  # fmt: skip
+    assert site.exit_code == 2, site.output
+    assert f"deployment runs classification scenarios only (task={task})" in site.output
+    assert not (tmp_path / "site.toml").exists()

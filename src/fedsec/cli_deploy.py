@@ -173,6 +173,27 @@ def stop_command(directory: PocDir = DEFAULT_POC) -> None:
     console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
 
 
+@federation_app.command("restart-coordinator")
+@clean_errors
+def restart_coordinator_command(
+    directory: PocDir = DEFAULT_POC,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the sites.")] = 120.0,
+) -> None:
+    """Start the loopback federation's coordinator again (after a crash) and wait for the sites."""
+    _nvflare()
+    from fedsec.engines.nvflare import poc
+
+    federation = poc.load_poc(directory)
+    sites = poc.restart_coordinator(federation, timeout=timeout)
+    console.print(
+        f"coordinator running (pid {federation.pids[poc.SERVER]}); sites connected: "
+        f"{', '.join(sites) or 'none'}. A job it ran when it stopped is now FINISHED:ABANDONED "
+        "(fedsec job status lists the jobs): resume it with fedsec job submit SCENARIO "
+        "--resume JOB",
+        highlight=False,
+    )
+
+
 @federation_app.command("site-config")
 @clean_errors
 def site_config_command(
@@ -213,13 +234,20 @@ def submit_command(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the job.")] = 3600.0,
     seed: Annotated[int | None, typer.Option(help="Seed (overrides the scenario's).")] = None,
     set_: Overrides = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            help="Go on from this interrupted job's newest checkpoint (same scenario and options)."
+        ),
+    ] = None,
 ) -> None:
     """Run SCENARIO's federated training as a signed job; write the usual run directory."""
     _nvflare()
-    from fedsec.engines.nvflare import poc
+    from fedsec.cli_jobs import RoundReporter, admin_of, interrupted_message
+    from fedsec.engines.nvflare.checkpoint import check_job_id
     from fedsec.engines.nvflare.identity import kit_signer
-    from fedsec.engines.nvflare.job import run_job
-    from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+    from fedsec.engines.nvflare.job import JobInterrupted, run_job
+    from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, require_deployable
     from fedsec.engines.nvflare.results import DeploymentError
     from fedsec.evaluation.arms import curve_rounds
     from fedsec.evaluation.deployed import run_deployed, write_deployed_run, write_site_only_run
@@ -228,14 +256,13 @@ def submit_command(
 
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
     config = load_scenario(scenario, overrides)
+    require_deployable(config)
     check_accounting(config)
     if "federated" not in config.evaluation.arms:
         raise ConfigError(f"scenario {config.name}: evaluation.arms must include 'federated'")
-    if admin_kit is None:
-        state = poc.load_poc(federation)
-        admin_kit, username = state.admin_kit, state.admin
-    if username is None:
-        raise ConfigError("--admin-kit needs --username (the admin's name in the project)")
+    if resume is not None:
+        check_job_id(resume)
+    admin_kit, username = admin_of(federation, admin_kit, username)
     signer = kit_signer(admin_kit)  # before the job runs: a bad kit fails fast
     settings = DeploymentSettings(
         min_sites=min_sites or config.strategy.min_orgs,
@@ -245,7 +272,15 @@ def submit_command(
     spec = JobSpec.from_scenario(config, sorted(curve_rounds(config)), settings)
     target = out or Path("runs") / f"{config.name}-seed{config.seed}-nvflare"
     work = target.parent / f".{target.name}.job"
-    job_id, meta, result = run_job(spec, admin_kit, username, work, timeout)
+    with RoundReporter(spec.rounds) as report:
+        try:
+            job_id, meta, result = run_job(
+                spec, admin_kit, username, work, timeout, resume=resume or "", report=report
+            )
+        except JobInterrupted as error:
+            raise DeploymentError(interrupted_message(error)) from None
+        if result is not None:
+            report.finish(result.history)
     if result is None or result.error:
         why = result.error if result else f"status {meta.get('status')}, no fedsec result"
         raise DeploymentError(f"job {job_id} failed: {why} (logs under {work})")
@@ -258,9 +293,15 @@ def submit_command(
     shutil.rmtree(work, ignore_errors=True)  # kept only when the job fails, for its logs
     if result.dropouts:
         console.print(f"dropouts: {result.dropouts}", highlight=False)
+    for step in result.resumed:
+        console.print(f"resumed job {step['job']} after its round {step['round']}")
     console.print(f"job {job_id} finished; run directory: [bold]{target}[/]")
     console.print(
         f"its model is signed by {username}'s kit; use it with: fedsec detect --model "
         f"{target / 'model'} --trust {Path(admin_kit) / 'startup' / 'rootCA.pem'} ...",
         highlight=False,
     )
+
+
+# ``fedsec job status | abort | logs`` (they add themselves to job_app).
+from fedsec import cli_jobs  # noqa: E402, F401

@@ -94,6 +94,7 @@ def deployment_section(result: JobResult, job_id: str, protection: str = "clear"
         "site_evaluation": result.evaluation,
         "timing": result.timing,
         "error": result.error,
+        "resumed": result.resumed,
     }
 
 
@@ -166,6 +167,7 @@ def render(section: dict) -> str:
     ]
     if section.get("error"):
         lines += [f"**The job failed:** {section['error']}", ""]
+    lines += _resumptions(section.get("resumed") or [])
     dropouts = section["dropouts"]
     lines += ["Dropouts: none." if not dropouts else "Dropouts (left for the rest of the job):"]
     lines += [f"- **{site}**: {why}" for site, why in dropouts.items()]
@@ -237,3 +239,18 @@ def _updates(section: dict) -> str:
     if done < len(rounds):
         return f"updates {how} in {done} of {len(rounds)} rounds."
     return f"updates {how}."
+
+
+def _resumptions(resumed: list[dict]) -> list[str]:
+    """What a resumed job's report must say: where it went on, and what restarted at sites."""
+    if not resumed:
+        return []
+    steps = [f"job `{r['job']}` stopped with its coordinator; it went on from its checkpoint "
+             f"after round {r['round']}" for r in resumed]  # fmt: skip
+    last = resumed[-1]["round"]
+    return [
+        "Resumed: " + "; then ".join(steps) + ".",
+        f"Sites start each job afresh: their acceptance gates and their sample-DP step counts "
+        f"(the ε they report) cover the rounds after round {last} only.",
+        "",
+    ]

@@ -7,10 +7,17 @@ compromised), so what refuses custom code below is the sites' hardening.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
 import shutil
+import signal
 import socket
 import ssl
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -47,6 +54,7 @@ from fedsec.scenarios.federation import build_federation
 
 pytestmark = pytest.mark.deployment
 JOB_TIMEOUT = 240
+RESUMED_ROUNDS = 20
 
 
 @pytest.fixture(scope="module")
@@ -285,6 +293,85 @@ def handshake(startup: Path, ca: Path, port: int) -> str:
             return "refused"
         except TimeoutError:
             return "accepted"
+
+
+def test_a_coordinator_killed_mid_job_resumes_and_completes(federation, consortium, tmp_path):
+    """As a user lives it: ``job submit`` streams rounds; the coordinator dies mid-job; submit
+    says where and how to resume; the restarted coordinator lists the job ABANDONED; the
+    resumed job loses at most one round and ends with the in-process engine's model."""
+    data, scenario = consortium
+    long = scenario.model_copy(update={"rounds": RESUMED_ROUNDS})
+    config = tmp_path / "scenario.toml"
+    config.write_text(long.to_toml())
+    submit = [sys.executable, "-m", "fedsec", "job", "submit", str(config),
+              "--federation", federation.directory, "--out", str(tmp_path / "run"),
+              "--min-sites", "2", "--round-timeout", "30"]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "FEDSEC_DATA"}  # sites' view only
+    first = subprocess.Popen(submit, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             env=env, cwd=tmp_path)  # fmt: skip
+    lines: list[str] = []
+    reader = threading.Thread(target=_collect, args=(first.stdout, lines), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not any(x.startswith("round ") for x in lines):
+            time.sleep(0.1)
+        streamed = [x for x in lines if x.startswith("round ")]
+        assert streamed, f"no round streamed before the crash: {lines}"
+        assert int(streamed[0].split()[1].split("/")[0]) < RESUMED_ROUNDS
+        server = federation.pids[poc.SERVER]
+        family = [server, *poc.descendants(server)]
+        os.kill(server, signal.SIGKILL)  # a crash: no clean shutdown
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(server, 0)  # reaped, as its shell would: its job process sees it gone
+        _wait_gone(family)
+        poc.restart_coordinator(federation, timeout=120)
+        first.wait(timeout=240)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    reader.join(timeout=5)
+    output = "".join(lines)
+    job_id = lines[0].split()[1]
+    assert first.returncode == 2, output
+    assert "Traceback" not in output
+    assert f"--resume {job_id}" in " ".join(output.split())
+
+    with session(federation.admin_kit, federation.admin) as admin:
+        assert admin.get_job_meta(job_id)["status"] == "FINISHED:ABANDONED"
+    log = (federation.kit(poc.SERVER) / job_id / "log.txt").read_text(errors="replace")
+    done = max(int(m) for m in re.findall(r"round (\d+): \[", log))
+
+    second = subprocess.run([*submit, "--resume", job_id], capture_output=True, text=True,
+                            env=env, cwd=tmp_path, timeout=JOB_TIMEOUT)  # fmt: skip
+    assert second.returncode == 0, second.stdout + second.stderr
+    resumed = re.search(rf"resumed job {job_id} after its round (\d+)", second.stdout)
+    assert resumed, second.stdout
+    kept = int(resumed.group(1))
+    assert done - 1 <= kept <= done  # at most one round lost
+    run = json.loads((tmp_path / "run" / "metrics.json").read_text())["deployment"]
+    assert run["resumed"] == [{"job": job_id, "round": kept}]
+    assert [r["round"] for r in run["rounds"]] == list(range(1, RESUMED_ROUNDS + 1))
+    assert not run["dropouts"] and run["error"] is None
+    for round_ in range(kept + 1, RESUMED_ROUNDS + 1):
+        assert f"round {round_}/{RESUMED_ROUNDS}: loss" in second.stdout
+    model, _ = load_bundle(tmp_path / "run" / "model")
+    seeding.deterministic_torch(threads=1)
+    arm = train_federated(long, org_frames(build_federation(long, data)), lambda _: None)
+    reference = next(iter(arm.models.values())).params
+    assert max_abs_diff(model.params, reference) <= 1e-6
+
+
+def _collect(stream, lines: list[str]) -> None:
+    for line in stream:
+        lines.append(line)
+
+
+def _wait_gone(pids: list[int], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(poc.alive(p) for p in pids):
+        time.sleep(0.2)
+    assert not any(poc.alive(p) for p in pids), "the coordinator's job process outlived it"
 
 
 def test_a_site_killed_mid_run_leaves_the_job_completing(federation, consortium, tmp_path):

@@ -8,8 +8,9 @@ from fedsec.engines.nvflare.plan import (
     SitePlan,
     parse,
 )
+from fedsec.errors import ConfigError
 from fedsec.evaluation.arms import plan as inprocess_plan
-from fedsec.scenarios.config import TrainingConfig
+from fedsec.scenarios.config import TrainingConfig, load_scenario
 
 
 def site_plan(**changes) -> dict:
@@ -103,3 +104,10 @@ def test_a_learning_rate_above_the_bound_is_refused(lr):
     with pytest.raises(PlanRefused, match=r"training\.lr: Input should be less than or equal to 1"):
         parse(SitePlan, site_plan(training=training), "training plan")
     parse(SitePlan, site_plan(training=training | {"lr": 1.0}), "training plan")
+
+
+@pytest.mark.parametrize("name, task", [("unsw-5org-anomaly", "anomaly"), ("hdfs-5org", "logs")])
+def test_a_job_is_only_made_of_a_classification_scenario(name, task):
+    scenario = load_scenario(name)
+    with pytest.raises(ConfigError, match=rf"classification scenarios only \(task={task}\)"):
+        JobSpec.from_scenario(scenario, [], DeploymentSettings())

@@ -14,6 +14,7 @@ import yaml
 from fedsec.engines.nvflare.provision import (
     CONTROLLER_PATH,
     EXECUTOR_PATH,
+    RECOVERY_PATH,
     Admin,
     FederationSpec,
     Identity,
@@ -68,8 +69,24 @@ def test_the_coordinators_admin_cannot_operate_or_inspect_a_site(kits):
     assert admin["operate"] == "o:site" and admin["shell_commands"] == "o:site"
 
 
+def test_the_coordinator_repairs_its_job_store_when_it_starts(kits):
+    server = json.loads((kits / "localhost" / "local" / "resources.json").read_text())
+    assert {"id": "fedsec_recovery", "path": RECOVERY_PATH} in server["components"]
+    for site in ("org1", "org2"):
+        resources = json.loads((kits / site / "local" / "resources.json").read_text())
+        assert RECOVERY_PATH not in json.dumps(resources)
+
+
+def test_only_the_coordinator_lets_job_managers_read_a_jobs_log(kits):
+    coordinator = json.loads((kits / "localhost" / "local" / "authorization.json").read_text())
+    assert coordinator["permissions"]["project_admin"]["get_job_log"] == "any"
+    assert coordinator["permissions"]["org_admin"]["get_job_log"] == "none"
+    site = json.loads((kits / "org1" / "local" / "authorization.json").read_text())
+    assert site["permissions"]["project_admin"].get("get_job_log", "none") == "none"
+
+
 def test_allow_listed_paths_are_the_installed_classes():
-    for path in (EXECUTOR_PATH, CONTROLLER_PATH):
+    for path in (EXECUTOR_PATH, CONTROLLER_PATH, RECOVERY_PATH):
         module, name = path.rsplit(".", 1)
         assert getattr(importlib.import_module(module), name).__name__ == name
 

@@ -1,8 +1,11 @@
 """The coordinator's NVFlare workflow: :class:`Coordinator` over NVFlare broadcasts.
 
-The job's ``config_fed_server.json`` names this class with one argument, ``job`` (a
-:class:`~fedsec.engines.nvflare.plan.JobSpec` as data). Results go to ``fedsec/`` in the job's
-run directory; a failed job also stops with the reason (``system_panic``).
+The job's ``config_fed_server.json`` names this class with the argument ``job`` (a
+:class:`~fedsec.engines.nvflare.plan.JobSpec` as data) and, for a resumed job, ``resume`` (the
+interrupted job's id). Results go to ``fedsec/`` in the job's run directory; a failed job also
+stops with the reason (``system_panic``). Every round is checkpointed under the coordinator's
+workspace (``fedsec-checkpoints/``); the job's progress is part of its ``show_stats`` answer
+(group ``fedsec_progress``), which admins with the ``view`` right may read.
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ from nvflare.apis.fl_context import FLContext
 from nvflare.apis.impl.controller import Controller
 from nvflare.apis.shareable import Shareable
 from nvflare.apis.signal import Signal
+from nvflare.widgets.info_collector import InfoCollector
 from pydantic import ValidationError
 
+from fedsec.engines.nvflare.checkpoint import CHECKPOINT_DIR, CheckpointError, check_job_id
 from fedsec.engines.nvflare.coordinator import Coordinator, JobFailed, JobResult, Refusal, Reply
 from fedsec.engines.nvflare.hekeys import coordinator_context
 from fedsec.engines.nvflare.keyguard import check_kit
 from fedsec.engines.nvflare.plan import JobSpec, explain
+from fedsec.engines.nvflare.progress import PROGRESS_TOPIC, Recorder
 from fedsec.engines.nvflare.results import RESULT_DIR, write_result
 from fedsec.keyfiles import ExposedSecretError
 from fedsec.learning.he import HeError
@@ -64,12 +70,16 @@ class FlareTransport:
 
 
 class FedsecController(Controller):
-    def __init__(self, job: dict[str, Any], task_check_period: float = 0.2) -> None:
+    def __init__(
+        self, job: dict[str, Any], task_check_period: float = 0.2, resume: str = ""
+    ) -> None:
         super().__init__(task_check_period=task_check_period)
         self.job = job
+        self.resume = resume
         self.spec: JobSpec | None = None
         self.refusal = ""
         self.he_context = None
+        self.recorder: Recorder | None = None
 
     def start_controller(self, fl_ctx: FLContext) -> None:
         startup = fl_ctx.get_engine().get_workspace().get_startup_kit_dir()
@@ -97,10 +107,42 @@ class FedsecController(Controller):
             return
         transport = FlareTransport(self, fl_ctx, abort_signal)
         log = lambda m: self.log_info(fl_ctx, m)  # noqa: E731
-        result = Coordinator(self.spec, transport, sites, log, self.he_context).run()
+        try:
+            recorder = self.recorder = self._recorder(fl_ctx, log)
+            resume = recorder.resume()
+        except (CheckpointError, OSError) as error:
+            why = f"cannot resume job {self.resume}: {error}"
+            self._save(JobResult(sites=sites, error=why), fl_ctx)
+            self.system_panic(f"fedsec job refused by the coordinator: {why}", fl_ctx)
+            return
+        coordinator = Coordinator(
+            self.spec, transport, sites, log, self.he_context, on_round=recorder.after_round
+        )
+        result = coordinator.run(resume)
         self._save(result, fl_ctx)
+        recorder.finish(result)
         if result.error:
             self.system_panic(f"fedsec job failed: {result.error}", fl_ctx)
+
+    def _recorder(self, fl_ctx: FLContext, log: Any) -> Recorder:
+        """Checkpoints under the coordinator's workspace: NVFlare archives and removes run dirs."""
+        root = Path(fl_ctx.get_engine().get_workspace().get_root_dir()) / CHECKPOINT_DIR
+        if self.resume:
+            check_job_id(self.resume)
+        return Recorder(self.spec, root, fl_ctx.get_job_id(), self.resume, log)
+
+    def handle_event(self, event_type: str, fl_ctx: FLContext) -> None:
+        super().handle_event(event_type, fl_ctx)
+        if event_type == InfoCollector.EVENT_TYPE_GET_STATS:
+            collector = fl_ctx.get_prop(InfoCollector.CTX_KEY_STATS_COLLECTOR)
+            if collector is not None:
+                collector.set_info(PROGRESS_TOPIC, self._progress())
+
+    def _progress(self) -> dict[str, Any]:
+        if self.recorder is None:
+            phase, rounds = ("refused", 0) if self.spec is None else ("starting", self.spec.rounds)
+            return {"phase": phase, "rounds": rounds, "round": 0, "checkpoint": 0, "history": []}
+        return self.recorder.progress.to_json()
 
     def _save(self, result: JobResult, fl_ctx: FLContext) -> None:
         workspace = fl_ctx.get_engine().get_workspace()

@@ -79,6 +79,25 @@ class JobResult:
     timing: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     statistics: dict[str, Any] = field(default_factory=dict)
+    resumed: list[dict[str, Any]] = field(default_factory=list)  # [{job, round}] it went on from
+
+
+@dataclass
+class Checkpoint:
+    """Everything the coordinator needs to go on after ``round`` completed rounds."""
+
+    round: int
+    params: Params
+    state: ServerState
+    setup: dict[str, Any]
+    weights: tuple[float, ...] | None
+    sites: list[str]
+    alive: list[str]
+    history: list[RoundLog] = field(default_factory=list)
+    dropouts: dict[str, str] = field(default_factory=dict)
+    curve: dict[int, Params] = field(default_factory=dict)
+    resumed: list[dict[str, Any]] = field(default_factory=list)
+    statistics: dict[str, Any] = field(default_factory=dict)  # what the setup gathered
 
 
 class Coordinator:
@@ -89,24 +108,30 @@ class Coordinator:
         sites: list[str],
         log: Callable[[str], None] = lambda _: None,
         he_context: Any = None,
+        on_round: Callable[[Checkpoint], None] | None = None,
     ) -> None:
         self.spec = spec
+        self.on_round = on_round  # called after every round (to write a checkpoint)
         self.he_context = he_context  # the server context: adds ciphertexts, never decrypts
         self.transport = transport
         order = [s for s in spec.deployment.site_order if s in sites]
         self.alive = order + sorted(set(sites) - set(order))
         self.log = log
         self.result = JobResult(sites=list(self.alive))
-        self.gathered: statistics.Gathered | None = None
 
-    def run(self) -> JobResult:
-        """Setup, every round, final evaluation; failures end up in ``result.error``."""
+    def run(self, resume: Checkpoint | None = None) -> JobResult:
+        """Setup (or ``resume``), every round, final evaluation; failures in ``result.error``."""
         started = time.perf_counter()
         try:
             self.require(len(self.alive), "at the start")
-            params, setup, weights = self.setup()
+            if resume is None:
+                params, setup, weights = self.setup()
+                state, first = ServerState(), 1
+            else:
+                params, setup, weights, state = self.restore(resume)
+                first = resume.round + 1
             self.result.timing["setup_s"] = round(time.perf_counter() - started, 3)
-            params = self.train(params, setup, weights)
+            params = self.train(params, setup, weights, state, first)
             self.result.params = params
             evaluated = time.perf_counter()
             self.evaluate(params, setup, weights)
@@ -164,7 +189,7 @@ class Coordinator:
     def setup(self) -> tuple[Params, dict[str, Any], tuple[float, ...] | None]:
         """Federated preprocessing, label set and initial model from every site's summaries."""
         spec = self.spec
-        gathered = self.gathered = statistics.gather(self)
+        gathered = statistics.gather(self)
         self.result.statistics = gathered.to_json()
         pre = fit_preprocessor(gathered.stats, spec.model.hash_buckets)
         counts = gathered.families
@@ -199,11 +224,16 @@ class Coordinator:
         }
 
     def train(
-        self, params: Params, setup: dict[str, Any], weights: tuple[float, ...] | None
+        self,
+        params: Params,
+        setup: dict[str, Any],
+        weights: tuple[float, ...] | None,
+        state: ServerState,
+        first: int = 1,
     ) -> Params:
         s = self.spec.strategy
-        server, state = recipe.server_optimizer(s), ServerState()
-        for round_ in range(1, self.spec.rounds + 1):
+        server = recipe.server_optimizer(s)
+        for round_ in range(first, self.spec.rounds + 1):
             started = time.perf_counter()
             selected = select_orgs(self.alive, s.fraction, s.min_orgs, self.spec.seed, round_)
             log = RoundLog(round_, selected, [], None, 0.0)
@@ -224,10 +254,44 @@ class Coordinator:
             if round_ in self.spec.curve_rounds:
                 self.result.curve[round_] = params
             self.log(f"round {round_}: {log.contributed} loss {log.loss} in {log.seconds:.2f} s")
+            if self.on_round is not None:
+                self.on_round(self.checkpoint(round_, params, state, setup, weights))
         if not any(h.contributed for h in self.result.history):
             reasons = "; ".join(f"round {h.round}: {h.aborted}" for h in self.result.history)
             raise JobFailed(f"no round aggregated an update ({reasons})")
         return params
+
+    def checkpoint(
+        self,
+        round_: int,
+        params: Params,
+        state: ServerState,
+        setup: dict[str, Any],
+        weights: tuple[float, ...] | None,
+    ) -> Checkpoint:
+        r = self.result
+        return Checkpoint(
+            round_, params, state, setup, weights, list(r.sites), list(self.alive),
+            list(r.history), dict(r.dropouts), dict(r.curve), list(r.resumed),
+            dict(r.statistics),
+        )  # fmt: skip
+
+    def restore(
+        self, checkpoint: Checkpoint
+    ) -> tuple[Params, dict[str, Any], tuple[float, ...] | None, ServerState]:
+        """Take up the job where ``checkpoint`` left it; sites not connected now are dropped."""
+        connected = set(self.alive)
+        r = self.result
+        r.sites, r.setup = list(checkpoint.sites), checkpoint.setup
+        r.history, r.dropouts = list(checkpoint.history), dict(checkpoint.dropouts)
+        r.curve, r.resumed = dict(checkpoint.curve), list(checkpoint.resumed)
+        r.statistics = dict(checkpoint.statistics)
+        self.alive = list(checkpoint.alive)
+        for site in [s for s in checkpoint.alive if s not in connected]:
+            self.drop(site, "not connected when the job resumed")
+        self.require(len(self.alive), f"when resuming after round {checkpoint.round}")
+        self.log(f"resumed after round {checkpoint.round} with sites {self.alive}")
+        return checkpoint.params, checkpoint.setup, checkpoint.weights, checkpoint.state
 
     @property
     def timeout(self) -> float:
@@ -296,13 +360,15 @@ class Coordinator:
     # -- bounds on what sites claim ---------------------------------------------------------
 
     def declared_rows(self, sites: list[str]) -> int:
-        """Training rows these sites declared in the statistics (all of them, if secure)."""
-        gathered = self.gathered
-        if gathered is None:
+        """Training rows these sites declared in the statistics (all of them, if secure); from
+        the result's record, which a resumed job takes over from its checkpoint."""
+        gathered = self.result.statistics
+        if not gathered:
             raise JobFailed("no statistics were gathered before training")
-        if not gathered.rows:
-            return gathered.stats.rows
-        return sum(gathered.rows.get(s, 0) for s in sites)
+        per_site = gathered.get("rows_per_site")
+        if not per_site:
+            return int(gathered["rows"])
+        return sum(int(per_site.get(s, 0)) for s in sites)
 
     def samples(self, site: str, value: Any) -> int:
         """A site's ``num_samples``: an integer within 1 and the rows it declared."""

@@ -1,9 +1,10 @@
 """A fedsec job: configuration only, referencing classes installed with fedsec.
 
 The job folder holds ``meta.json`` and one app whose configs name fedsec's controller (with the
-job's :class:`~fedsec.engines.nvflare.plan.JobSpec` as its only argument) and fedsec's executor
-(no arguments). There is no ``custom/`` code. Submitting signs it with the admin's startup kit;
-sites verify the signature against the project CA before deploying it.
+job's :class:`~fedsec.engines.nvflare.plan.JobSpec` and, to resume an interrupted job, its id)
+and fedsec's executor (no arguments). There is no ``custom/`` code. Submitting signs it with the
+admin's startup kit; sites verify the signature against the project CA before deploying it.
+:func:`run_job` follows the job round by round and says clearly when the coordinator went away.
 """
 
 from __future__ import annotations
@@ -12,28 +13,50 @@ import contextlib
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from fedsec import atomic
+from fedsec.engines.nvflare.admin import CoordinatorUnreachable, Link, lost
+from fedsec.engines.nvflare.checkpoint import check_job_id
 from fedsec.engines.nvflare.coordinator import JobResult
 from fedsec.engines.nvflare.plan import JobSpec
+from fedsec.engines.nvflare.progress import PROGRESS_TOPIC
 from fedsec.engines.nvflare.provision import CONTROLLER_PATH, EXECUTOR_PATH
 from fedsec.engines.nvflare.results import RESULT_DIR, DeploymentError, read_result
 from fedsec.engines.nvflare.site import TASKS
 
 APP = "app"
+ABANDONED = "FINISHED:ABANDONED"
 
 
-def build_job(spec: JobSpec, directory: Path, job: dict[str, Any] | None = None) -> Path:
-    """Write the job folder; ``job`` overrides the controller's argument (tests of refusals)."""
+class JobInterrupted(DeploymentError):
+    """The job stopped with the coordinator; its progress up to then is checkpointed."""
+
+    def __init__(self, job_id: str, reason: str, progress: dict[str, Any] | None) -> None:
+        self.job_id, self.progress = job_id, progress or {}
+        super().__init__(f"job {job_id}: {reason}")
+
+    @property
+    def checkpoint(self) -> int:
+        """The newest round known to be checkpointed (0: none seen)."""
+        return int(self.progress.get("checkpoint", 0))
+
+
+def build_job(
+    spec: JobSpec, directory: Path, job: dict[str, Any] | None = None, resume: str = ""
+) -> Path:
+    """Write the job folder; ``job`` overrides the controller's argument (tests of refusals);
+    ``resume`` names an interrupted job whose newest checkpoint this one goes on from."""
     directory = Path(directory)
     poll = spec.deployment.poll_interval
     args = {
         "job": job if job is not None else spec.model_dump(mode="json"),
         "task_check_period": min(poll, 0.2),
     }
+    if resume:
+        args["resume"] = check_job_id(resume)
     server = {
         "format_version": 2,
         "server": {"task_request_interval": poll},
@@ -80,6 +103,8 @@ def submit(admin: Any, job_dir: Path) -> str:
     try:
         return str(admin.submit_job(str(Path(job_dir).resolve())))
     except Exception as error:
+        if lost(error):
+            raise
         raise DeploymentError(f"the coordinator refused the job: {error}") from error
 
 
@@ -89,6 +114,54 @@ def wait(admin: Any, job_id: str, timeout: float, poll: float = 1.0) -> dict[str
     while time.monotonic() < deadline:
         meta = admin.get_job_meta(job_id)
         if str(meta.get("status", "")).startswith("FINISHED"):
+            return meta
+        time.sleep(poll)
+    raise DeploymentError(f"job {job_id} did not finish within {timeout:.0f} s")
+
+
+def progress(admin: Any, job_id: str) -> dict[str, Any] | None:
+    """The running job's progress (from its ``show_stats``); None when it is not available
+    (the job is not running yet or any more)."""
+    try:
+        stats = admin.show_stats(job_id, "server")
+    except Exception as error:
+        if lost(error):
+            raise
+        return None
+    state = (stats.get("server") or {}).get(PROGRESS_TOPIC) if isinstance(stats, dict) else None
+    return state if isinstance(state, dict) and "phase" in state else None
+
+
+def watch(
+    link: Link,
+    job_id: str,
+    timeout: float,
+    report: Callable[[dict[str, Any]], None] = lambda _: None,
+    poll: float = 1.0,
+) -> dict[str, Any]:
+    """Wait for the job to finish, calling ``report`` with its status and progress; a
+    :class:`JobInterrupted` when the coordinator vanished or lost the job.
+
+    While a job starts, NVFlare answers progress requests with an error (its job process has
+    no engine yet); they back off from ``poll`` to 4 s until the first answer."""
+    deadline = time.monotonic() + timeout
+    last, backoff, asked = None, poll, 0.0
+    waiting = f"following job {job_id}"
+    while time.monotonic() < deadline:
+        try:
+            meta = link.call(waiting, lambda admin: admin.get_job_meta(job_id))
+            status, state = str(meta.get("status", "")), None
+            if status == "RUNNING" and time.monotonic() >= asked + backoff:
+                asked = time.monotonic()
+                state = link.call(waiting, lambda admin: progress(admin, job_id))
+                backoff = poll if state is not None else min(2 * backoff, 4.0)
+        except CoordinatorUnreachable as error:
+            raise JobInterrupted(job_id, str(error), last) from None
+        last = state or last
+        report({"status": status, "progress": state})
+        if status == ABANDONED:
+            raise JobInterrupted(job_id, "the coordinator stopped while it ran", last)
+        if status.startswith("FINISHED"):
             return meta
         time.sleep(poll)
     raise DeploymentError(f"job {job_id} did not finish within {timeout:.0f} s")
@@ -118,13 +191,22 @@ def run_job(
     workdir: Path,
     timeout: float = 3600.0,
     job: dict[str, Any] | None = None,
+    resume: str = "",
+    report: Callable[[dict[str, Any]], None] = lambda _: None,
+    grace: float = 60.0,
 ) -> tuple[str, dict[str, Any], JobResult | None]:
-    """Build, sign, submit, wait and fetch: (job id, final metadata, fedsec's result or None)."""
+    """Build, sign, submit, follow and fetch: (job id, final metadata, fedsec's result or None).
+
+    ``report`` sees ``{"job": id}`` once submitted, then each status and progress; the
+    coordinator may be away for ``grace`` seconds before :class:`JobInterrupted` is raised."""
     workdir = Path(workdir)
-    folder = build_job(spec, workdir / "job", job)
-    with session(admin_kit, username) as admin:
-        job_id = submit(admin, folder)
-        meta = wait(admin, job_id, timeout)
-        fetched = fetch(admin, job_id, workdir / "results")
+    folder = build_job(spec, workdir / "job", job, resume)
+    with Link(admin_kit, username, grace=grace) as link:
+        job_id = link.call("submitting the job", lambda admin: submit(admin, folder))
+        report({"job": job_id})
+        meta = watch(link, job_id, timeout, report)
+        fetched = link.call(
+            "downloading the result", lambda admin: fetch(admin, job_id, workdir / "results")
+        )
     result = read_result(fetched) if (fetched / "result.json").is_file() else None
     return job_id, meta, result

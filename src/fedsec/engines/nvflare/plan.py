@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from fedsec.errors import ConfigError
 from fedsec.learning import recipe
 from fedsec.learning.local import TrainingPlan
 from fedsec.learning.protect import ProtectionPlan
@@ -29,6 +30,15 @@ from fedsec.scenarios.config import (
 
 MAX_ROUNDS = 100_000
 MAX_SITES = 255  # Shamir indices of the secure sum
+
+
+def require_deployable(scenario: Scenario) -> None:
+    """The one rule on which tasks a deployment runs: supervised classification, for now."""
+    if scenario.task != "classification":
+        raise ConfigError(
+            f"deployment runs classification scenarios only (task={scenario.task}): "
+            f"scenario {scenario.name!r} can run in-process with fedsec simulate"
+        )
 
 
 class PlanRefused(ValueError):
@@ -246,6 +256,7 @@ class JobSpec(Message):
     def from_scenario(
         cls, scenario: Scenario, curve: list[int], deployment: DeploymentSettings
     ) -> JobSpec:
+        require_deployable(scenario)
         return cls(
             name=scenario.name,
             seed=scenario.seed,

@@ -306,3 +306,30 @@ def stop(poc: Poc) -> list[str]:
             stopped.append(name)
         poc.save()
     return stopped
+
+
+def restart_coordinator(poc: Poc, timeout: float = 120.0) -> list[str]:
+    """Start the coordinator again from its kit (stopping the recorded process if it still runs)
+    and wait until every running site has reconnected; the sites that did."""
+    from fedsec.engines.nvflare.admin import Link
+
+    pid = poc.pids.pop(SERVER, None)
+    if pid:
+        kill(pid, poc.kit(SERVER))
+    started = time.monotonic()
+    poc.pids[SERVER] = launch(poc, SERVER)
+    poc.save()
+    wait_port(poc.ports["admin"], poc.pids[SERVER], timeout)
+    expected = {s for s in poc.sites if s in poc.pids and ours(poc.pids[s], poc.kit(s))}
+    with Link(poc.admin_kit, poc.admin, grace=timeout) as link:
+        while True:
+            clients = link.call("restarting", lambda admin: admin.get_connected_client_list())
+            back = {c.name for c in clients}
+            if expected <= back:
+                return sorted(back)
+            if time.monotonic() - started > timeout:
+                raise PocError(
+                    f"the coordinator restarted but sites {sorted(expected - back)} did not "
+                    f"reconnect within {timeout:.0f} s (see their log.txt)"
+                )
+            time.sleep(1.0)

@@ -9,7 +9,9 @@
   fedsec's controller at the coordinator, enforced; no site log streaming to the coordinator;
 * ``startup/fed_*.json``: ``require_signed_jobs`` (jobs signed by an admin of this project);
 * a start-up guard (:mod:`fedsec.engines.nvflare.keyguard`) among the site's and coordinator's
-  components: they refuse to start while a private file of their kit is readable by others.
+  components: they refuse to start while a private file of their kit is readable by others;
+  at the coordinator, :class:`~fedsec.engines.nvflare.recovery.StaleJobRecovery` (jobs a crash
+  left RUNNING are marked abandoned when it starts again).
 
 Every private file provisioning writes is left readable by its owner only: each kit's
 ``startup/*.key`` and CKKS secret context ``0600``, and the project's ``state/cert.json`` (the
@@ -36,6 +38,8 @@ from fedsec.errors import ConfigError
 
 EXECUTOR_PATH = "fedsec.engines.nvflare.executor.FedsecExecutor"
 CONTROLLER_PATH = "fedsec.engines.nvflare.controller.FedsecController"
+#: Marks jobs a crashed coordinator left RUNNING as FINISHED:ABANDONED when it starts again.
+RECOVERY_PATH = "fedsec.engines.nvflare.recovery.StaleJobRecovery"
 PROJECT_FILE = "project.yml"
 KITS = "kits"
 #: NVFlare's provisioning state: the root CA's private key and every participant's.
@@ -141,8 +145,9 @@ def project_config(spec: FederationSpec) -> dict:
     }
 
 
-def site_policy() -> dict:
-    """Authorization at a site: no custom code for anyone; only the site's org operates it."""
+def site_policy(coordinator: bool = False) -> dict:
+    """Authorization at a site: no custom code for anyone; only the site's org operates it.
+    At the coordinator, the admins who manage jobs may also read a job's coordinator log."""
     rights = {
         "submit_job": "any",
         "clone_job": "any",
@@ -154,7 +159,9 @@ def site_policy() -> dict:
         "byoc": "none",
         "server-predeployed-flwr": "none",
     }
-    org_admin = rights | {"submit_job": "none", "clone_job": "none"}
+    if coordinator:
+        rights["get_job_log"] = "any"
+    org_admin = rights | {"submit_job": "none", "clone_job": "none", "get_job_log": "none"}
     return {
         "format_version": "1.0",
         "permissions": {
@@ -181,7 +188,7 @@ class HardeningBuilder(Builder):
 
     def _harden(self, ctx, participant, allow: list[str], startup: str, server: bool) -> None:
         local = Path(ctx.get_local_dir(participant))
-        atomic.write_json(local / "authorization.json", site_policy())
+        atomic.write_json(local / "authorization.json", site_policy(server))
         resources = json.loads((local / "resources.json.default").read_text())
         resources["class_allow_list"] = allow
         resources["class_list_enforcement_mode"] = "enforce"
@@ -189,6 +196,7 @@ class HardeningBuilder(Builder):
         resources["components"] = [guard, *resources.get("components", [])]
         if server:
             self._storage(resources)
+            resources["components"].append({"id": "fedsec_recovery", "path": RECOVERY_PATH})
         else:
             resources["allow_log_streaming"] = False
             resources["components"] = [

@@ -46,6 +46,7 @@ def write_result(result: JobResult, directory: Path) -> Path:
         "timing": result.timing,
         "error": result.error,
         "statistics": result.statistics,
+        "resumed": result.resumed,
     }
     atomic.write_bytes(directory / PARAMS, save(tensors) if tensors else save({}))
     atomic.write_text(directory / RESULT, json.dumps(_plain(record), indent=2) + "\n")
@@ -70,6 +71,7 @@ def read_result(directory: Path) -> JobResult:
         timing=record["timing"],
         error=record["error"],
         statistics=record.get("statistics", {}),
+        resumed=record.get("resumed", []),
     )
 
 

@@ -32,6 +32,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fedsec import atomic
+from fedsec.engines.nvflare.plan import require_deployable
 from fedsec.errors import ConfigError
 from fedsec.scenarios.config import (
     DataConfig,
@@ -186,6 +187,7 @@ def config_from_scenario(
     """The site config an organization of a per-source scenario would write for its own files
     (used to stand up a loopback federation from a scenario; paths become absolute). It
     requires secure aggregation unless the caller opts out explicitly."""
+    require_deployable(scenario)
     if scenario.partition.rule != "per-source":
         raise ConfigError(
             f"scenario {scenario.name!r} partitions one dataset among organizations "

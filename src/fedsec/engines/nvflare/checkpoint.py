@@ -1,0 +1,296 @@
+"""The coordinator's checkpoint after every round, so a restarted coordinator resumes a job.
+
+A checkpoint holds what the next round needs and what the result reports: the global model, the
+server optimizer's state (FedAdam's moments), the round, the round history, the dropouts and the
+sites still taking part, the learning-curve snapshots, and the job's setup (preprocessing,
+classes, architecture, class weights). It is tied to one job by the SHA-256 of the job's spec
+(:func:`job_digest`): only a job with the same spec resumes it.
+
+On disk, under the coordinator's workspace (not the job's run folder, which NVFlare archives and
+removes): ``fedsec-checkpoints/<job id>/round-<N>/`` with ``checkpoint.json`` and
+``tensors.safetensors`` (its SHA-256 recorded in the JSON). Each round folder appears atomically
+(built aside, then renamed); the two newest are kept. Loading validates every field and tensor
+shape and never unpickles; a corrupt or foreign checkpoint is refused with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from safetensors import SafetensorError
+from safetensors.numpy import load, save
+
+from fedsec import atomic
+from fedsec.engines.nvflare.coordinator import Checkpoint, RoundLog
+from fedsec.engines.nvflare.plan import JobSpec, ModelSetup, explain
+from fedsec.errors import FedsecError
+from fedsec.learning.aggregate import ServerState
+from fedsec.learning.params import Params
+from fedsec.models.mlp import MLPSpec, build_mlp
+
+CHECKPOINT_DIR = "fedsec-checkpoints"
+FORMAT = "fedsec-checkpoint/1"
+RECORD = "checkpoint.json"
+TENSORS = "tensors.safetensors"
+KEEP = 2
+_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+_ROUND_DIR = re.compile(r"^round-(\d{6,})$")
+_MAX_RECORD_BYTES = 256 * 2**20
+
+
+class CheckpointError(FedsecError, ValueError):
+    """A checkpoint is missing, corrupt, or belongs to another job."""
+
+
+def check_job_id(job_id: str) -> str:
+    """A job id as NVFlare makes them (a UUID); anything else could name another folder."""
+    if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
+        raise CheckpointError(f"{job_id!r} is not a job id (letters, digits, - and _ only)")
+    return job_id
+
+
+def job_digest(spec: JobSpec) -> str:
+    """SHA-256 of everything in the spec that shapes the model (not timeouts or polling)."""
+    shaping = spec.model_dump(mode="json", exclude={"deployment"})
+    shaping["site_order"] = list(spec.deployment.site_order)
+    text = json.dumps([FORMAT, shaping], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class _Resumption(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    job: str = Field(pattern=_JOB_ID.pattern)
+    round: int = Field(ge=1)
+
+
+class _Record(BaseModel):
+    """``checkpoint.json`` as validated on load."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    format: str
+    job: str
+    digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+    round: int = Field(ge=1)
+    tensors_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    setup: dict[str, Any]
+    class_weights: list[float] | None
+    server_step: int = Field(ge=0)
+    has_moments: bool
+    sites: list[str]
+    alive: list[str]
+    history: list[dict[str, Any]]
+    dropouts: dict[str, str]
+    curve_rounds: list[int]
+    resumed: list[_Resumption]
+    statistics: dict[str, Any] = Field(default_factory=dict)
+
+
+_HISTORY = TypeAdapter(list[RoundLog])
+
+
+class CheckpointStore:
+    """The checkpoints of one job (``root/<job id>/round-<N>/``), tied to its spec."""
+
+    def __init__(
+        self, root: Path, job_id: str, spec: JobSpec, log: Callable[[str], None] = print
+    ) -> None:
+        self.root = Path(root)
+        self.job_id = check_job_id(job_id)
+        self.spec, self.digest = spec, job_digest(spec)
+        self.log = log
+
+    @property
+    def folder(self) -> Path:
+        return self.root / self.job_id
+
+    def save(self, checkpoint: Checkpoint) -> Path:
+        """Write the round's checkpoint atomically; keep the :data:`KEEP` newest."""
+        tensors = _tensors(checkpoint)
+        blob = save(tensors)
+        record = _record(checkpoint, self.job_id, self.digest, hashlib.sha256(blob).hexdigest())
+        target = self.folder / f"round-{checkpoint.round:06d}"
+        with atomic.directory(target) as staging:
+            (staging / TENSORS).write_bytes(blob)
+            (staging / RECORD).write_text(json.dumps(record, allow_nan=False) + "\n")
+        for old in _rounds(self.folder)[KEEP:]:
+            shutil.rmtree(old, ignore_errors=True)
+        return target
+
+    def latest(self, job_id: str | None = None) -> Checkpoint:
+        """The newest valid checkpoint of ``job_id`` (this store's job by default)."""
+        folder = self.root / check_job_id(job_id or self.job_id)
+        rounds = _rounds(folder)
+        if not rounds:
+            raise CheckpointError(
+                f"job {folder.name} left no checkpoint at this coordinator ({folder}): it ended "
+                "before its first round, or ran elsewhere; submit it again without --resume"
+            )
+        reasons = []
+        for path in rounds:
+            try:
+                return load_checkpoint(path, self.spec)
+            except CheckpointError as error:
+                self.log(f"checkpoint refused: {error}")
+                reasons.append(str(error))
+        raise CheckpointError(f"no usable checkpoint of job {folder.name}: {'; '.join(reasons)}")
+
+    def discard(self, *job_ids: str) -> None:
+        """Remove the checkpoints of this job (and of ``job_ids``): round folders only."""
+        for job in (self.job_id, *job_ids):
+            folder = self.root / check_job_id(job)
+            for path in _rounds(folder):
+                shutil.rmtree(path, ignore_errors=True)
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+
+
+def load_checkpoint(path: Path, spec: JobSpec) -> Checkpoint:
+    """Read and verify one round folder against the job's ``spec``."""
+    path = Path(path)
+    try:
+        if (path / RECORD).stat().st_size > _MAX_RECORD_BYTES:
+            raise CheckpointError(f"{path / RECORD}: larger than {_MAX_RECORD_BYTES} bytes")
+        record = _Record.model_validate_json((path / RECORD).read_bytes())
+        blob = (path / TENSORS).read_bytes()
+    except OSError as error:
+        raise CheckpointError(f"{path}: cannot be read ({error.strerror or error})") from None
+    except ValidationError as error:
+        raise CheckpointError(
+            f"{path / RECORD}: not a fedsec checkpoint ({explain(error)})"
+        ) from None
+    if record.format != FORMAT:
+        raise CheckpointError(f"{path / RECORD}: format {record.format!r}, expected {FORMAT!r}")
+    if record.digest != job_digest(spec):
+        raise CheckpointError(
+            f"{path}: written for a different job spec (scenario, seed or overrides differ); "
+            "resume with exactly the options of the interrupted job"
+        )
+    if record.round > spec.rounds:
+        raise CheckpointError(f"{path}: round {record.round} beyond the job's {spec.rounds}")
+    if hashlib.sha256(blob).hexdigest() != record.tensors_sha256:
+        raise CheckpointError(f"{path / TENSORS}: SHA-256 differs from the record (corrupt)")
+    return _checkpoint(path, record, blob)
+
+
+def _checkpoint(path: Path, record: _Record, blob: bytes) -> Checkpoint:
+    try:
+        setup = ModelSetup.model_validate(record.setup)
+        history = _HISTORY.validate_python(record.history)
+        tensors = load(blob)
+    except ValidationError as error:
+        raise CheckpointError(f"{path / RECORD}: {explain(error)}") from None
+    except SafetensorError as error:
+        raise CheckpointError(f"{path / TENSORS}: unreadable ({error})") from None
+    shapes = _shapes(setup)
+    params = _unnamed(tensors, "params", shapes, path)
+    moments = [_unnamed(tensors, k, shapes, path) for k in ("m", "v")] if record.has_moments else []
+    weights = record.class_weights
+    if weights is not None and len(weights) != len(setup.classes):
+        raise CheckpointError(
+            f"{path / RECORD}: {len(weights)} class weights, {len(setup.classes)} classes"
+        )
+    if [h.round for h in history] != list(range(1, record.round + 1)):
+        raise CheckpointError(f"{path / RECORD}: history does not cover rounds 1..{record.round}")
+    if not set(record.alive) <= set(record.sites):
+        raise CheckpointError(
+            f"{path / RECORD}: alive sites {record.alive} not among {record.sites}"
+        )
+    return Checkpoint(
+        round=record.round,
+        params=params,
+        state=ServerState(*(moments or [None, None]), step=record.server_step),
+        setup=record.setup,
+        weights=tuple(weights) if weights is not None else None,
+        sites=record.sites,
+        alive=record.alive,
+        history=history,
+        dropouts=record.dropouts,
+        curve={r: _unnamed(tensors, f"round-{r}", shapes, path) for r in record.curve_rounds},
+        resumed=[r.model_dump() for r in record.resumed],
+        statistics=record.statistics,
+    )
+
+
+def _shapes(setup: ModelSetup) -> list[tuple[int, ...]]:
+    arch = setup.architecture
+    network = build_mlp(MLPSpec(arch.inputs, arch.outputs, tuple(arch.hidden), arch.dropout))
+    return [tuple(t.shape) for t in network.state_dict().values()]
+
+
+def _record(checkpoint: Checkpoint, job_id: str, digest: str, tensors_sha256: str) -> dict:
+    weights = checkpoint.weights
+    return {
+        "format": FORMAT,
+        "job": job_id,
+        "digest": digest,
+        "round": checkpoint.round,
+        "tensors_sha256": tensors_sha256,
+        "setup": checkpoint.setup,
+        "class_weights": None if weights is None else [float(w) for w in weights],
+        "server_step": checkpoint.state.step,
+        "has_moments": checkpoint.state.m is not None,
+        "sites": list(checkpoint.sites),
+        "alive": list(checkpoint.alive),
+        "history": [_finite(asdict(h)) for h in checkpoint.history],
+        "dropouts": dict(checkpoint.dropouts),
+        "curve_rounds": sorted(checkpoint.curve),
+        "resumed": list(checkpoint.resumed),
+        "statistics": dict(checkpoint.statistics),
+    }
+
+
+def _finite(value: Any) -> Any:
+    """JSON-safe round logs: numpy scalars to Python, non-finite losses to None."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _tensors(checkpoint: Checkpoint) -> dict[str, np.ndarray]:
+    named = {"params": checkpoint.params}
+    if checkpoint.state.m is not None and checkpoint.state.v is not None:
+        named |= {"m": checkpoint.state.m, "v": checkpoint.state.v}
+    named |= {f"round-{r}": p for r, p in checkpoint.curve.items()}
+    return {
+        f"{prefix}/{i}": np.ascontiguousarray(array)
+        for prefix, arrays in named.items()
+        for i, array in enumerate(arrays)
+    }
+
+
+def _unnamed(
+    tensors: dict[str, np.ndarray], prefix: str, shapes: list[tuple[int, ...]], path: Path
+) -> Params:
+    arrays = []
+    for i, shape in enumerate(shapes):
+        array = tensors.get(f"{prefix}/{i}")
+        if array is None or tuple(array.shape) != shape:
+            found = None if array is None else tuple(array.shape)
+            raise CheckpointError(f"{path / TENSORS}: {prefix}/{i} is {found}, expected {shape}")
+        arrays.append(array)
+    return arrays
+
+
+def _rounds(folder: Path) -> list[Path]:
+    """Round folders, newest first (names this module writes; nothing else is touched)."""
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _ROUND_DIR.match(p.name))]
+    return [p for _, p in sorted(found, reverse=True)]

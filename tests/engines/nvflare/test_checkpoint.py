@@ -1,0 +1,172 @@
+"""Checkpoints: a coordinator interrupted mid-job resumes from its last round, exactly."""
+
+import json
+
+import pytest
+
+from fedsec import seeding
+from fedsec.engines.nvflare.checkpoint import (
+    CHECKPOINT_DIR,
+    TENSORS,
+    CheckpointError,
+    CheckpointStore,
+    check_job_id,
+)
+from fedsec.engines.nvflare.coordinator import Coordinator
+from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+from fedsec.engines.nvflare.progress import Recorder
+from fedsec.engines.nvflare.site import Site
+from fedsec.engines.nvflare.site_config import config_from_scenario
+from fedsec.evaluation.deployed import deployment_section, render
+from fedsec.learning.params import max_abs_diff
+from tests.engines.nvflare.test_coordinator import Memory, in_process
+
+ROUNDS = 5
+
+
+class Crash(Exception):
+    """The coordinator process dies (after writing the round's checkpoint)."""
+
+
+def sampled_scenario(consortium):
+    """FedAdam (server moments to carry over) and 2 of 3 sites a round (seeded sampling)."""
+    _, scenario = consortium
+    strategy = scenario.strategy.model_copy(update={"name": "fedadam", "fraction": 0.5})
+    return scenario.model_copy(update={"rounds": ROUNDS, "strategy": strategy})
+
+
+def coordinator(consortium, scenario, names=None, on_round=None, log=lambda _: None):
+    data, _ = consortium
+    seeding.deterministic_torch(threads=1)
+    every = scenario.org_names()
+    require = scenario.privacy.secure_aggregation  # clear runs opt out explicitly
+    sites = {n: Site(config_from_scenario(scenario, n, data, require), data) for n in every}
+    spec = JobSpec.from_scenario(scenario, [2, 4], DeploymentSettings(site_order=every))
+    return spec, Coordinator(spec, Memory(sites), names or every, log, on_round=on_round)
+
+
+def crash_after(store, last):
+    def save(checkpoint):
+        store.save(checkpoint)
+        if checkpoint.round == last:
+            raise Crash
+
+    return save
+
+
+def test_a_resumed_job_ends_with_the_model_of_an_uninterrupted_one(consortium, tmp_path):
+    scenario = sampled_scenario(consortium)
+    spec, whole = coordinator(consortium, scenario)
+    uninterrupted = whole.run()
+    store = CheckpointStore(tmp_path, "job-a", spec)
+    _, first = coordinator(consortium, scenario, on_round=crash_after(store, 3))
+    with pytest.raises(Crash):
+        first.run()
+    assert sorted(p.name for p in store.folder.iterdir()) == ["round-000002", "round-000003"]
+
+    logs = []
+    recorder = Recorder(spec, tmp_path, "job-b", resume_from="job-a", log=logs.append)
+    _, second = coordinator(consortium, scenario, on_round=recorder.after_round, log=logs.append)
+    result = second.run(recorder.resume())
+    recorder.finish(result)
+
+    assert result.error is None
+    assert [h.round for h in result.history] == list(range(1, ROUNDS + 1))
+    assert [h.selected for h in result.history] == [h.selected for h in uninterrupted.history]
+    assert len({tuple(h.selected) for h in result.history}) > 1  # sampling did vary by round
+    assert max_abs_diff(result.params, uninterrupted.params) == 0.0
+    assert max_abs_diff(result.params, in_process(consortium, scenario)) == 0.0
+    assert sorted(result.curve) == [2, 4]
+    for round_ in (2, 4):
+        assert max_abs_diff(result.curve[round_], uninterrupted.curve[round_]) == 0.0
+    assert "resumed after round 3 with sites ['plant', 'cloud', 'office']" in logs
+    assert not any(entry.startswith("setup:") for entry in logs)  # no statistics task again
+    assert result.resumed == [{"job": "job-a", "round": 3}]
+    progress = recorder.progress.to_json()
+    assert progress["phase"] == "finished" and progress["checkpoint"] == ROUNDS
+    assert [h["round"] for h in progress["history"]] == list(range(1, ROUNDS + 1))
+    assert not (tmp_path / "job-a").exists() and not (tmp_path / "job-b").exists()
+    report = render(deployment_section(result, "job-b"))
+    assert (
+        "job `job-a` stopped with its coordinator; it went on from its checkpoint after round 3"
+        in report
+    )
+
+
+def test_the_newest_intact_checkpoint_is_used_and_a_corrupt_one_named(consortium, tmp_path):
+    scenario = sampled_scenario(consortium)
+    spec, _ = coordinator(consortium, scenario)
+    store = CheckpointStore(tmp_path, "job-a", spec)
+    _, first = coordinator(consortium, scenario, on_round=crash_after(store, 3))
+    with pytest.raises(Crash):
+        first.run()
+    tensors = store.folder / "round-000003" / TENSORS
+    tensors.write_bytes(tensors.read_bytes()[:-8] + b"\0" * 8)
+    refused = []
+    reader = CheckpointStore(tmp_path, "job-b", spec, refused.append)
+    assert reader.latest("job-a").round == 2
+    assert refused == [f"checkpoint refused: {tensors}: SHA-256 differs from the record (corrupt)"]
+
+
+def test_a_checkpoint_of_another_job_spec_is_refused(consortium, tmp_path):
+    scenario = sampled_scenario(consortium)
+    spec, _ = coordinator(consortium, scenario)
+    store = CheckpointStore(tmp_path, "job-a", spec)
+    _, first = coordinator(consortium, scenario, on_round=crash_after(store, 1))
+    with pytest.raises(Crash):
+        first.run()
+    other, _ = coordinator(consortium, scenario.model_copy(update={"seed": scenario.seed + 1}))
+    with pytest.raises(CheckpointError, match="written for a different job spec"):
+        CheckpointStore(tmp_path, "job-b", other, lambda _: None).latest("job-a")
+    # Timeouts are not part of what the model depends on: a resume may change them.
+    patient = spec.model_copy(update={"deployment": spec.deployment.model_copy(
+        update={"round_timeout": 999.0})})  # fmt: skip
+    assert CheckpointStore(tmp_path, "job-b", patient).latest("job-a").round == 1
+
+
+def test_a_tampered_record_is_refused_never_loaded(consortium, tmp_path):
+    scenario = sampled_scenario(consortium)
+    spec, _ = coordinator(consortium, scenario)
+    store = CheckpointStore(tmp_path, "job-a", spec)
+    _, first = coordinator(consortium, scenario, on_round=crash_after(store, 1))
+    with pytest.raises(Crash):
+        first.run()
+    record = store.folder / "round-000001" / "checkpoint.json"
+    data = json.loads(record.read_text())
+    data["setup"]["architecture"]["outputs"] = 99
+    record.write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match=r"architecture.outputs 99 != \d+ classes"):
+        store.latest()
+    data = json.loads(record.read_text())
+    data["resumed"] = [{"job": "../../elsewhere", "round": 1}]
+    record.write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match=r"resumed\.0\.job: String should match pattern"):
+        store.latest()
+    record.write_text("\x80\x04 not json")
+    with pytest.raises(CheckpointError, match="not a fedsec checkpoint"):
+        store.latest()
+
+
+def test_a_job_without_checkpoint_and_a_bad_job_id_are_refused_clearly(consortium, tmp_path):
+    spec, _ = coordinator(consortium, sampled_scenario(consortium))
+    store = CheckpointStore(tmp_path / CHECKPOINT_DIR, "job-b", spec)
+    with pytest.raises(CheckpointError, match="left no checkpoint at this coordinator"):
+        store.latest("job-a")
+    for bad in ("../job-a", "job/a", "", ".hidden"):
+        with pytest.raises(CheckpointError, match="is not a job id"):
+            check_job_id(bad)
+
+
+def test_a_site_gone_when_the_job_resumes_is_dropped_and_named(consortium, tmp_path):
+    scenario = sampled_scenario(consortium)
+    spec, _ = coordinator(consortium, scenario)
+    store = CheckpointStore(tmp_path, "job-a", spec)
+    _, first = coordinator(consortium, scenario, on_round=crash_after(store, 2))
+    with pytest.raises(Crash):
+        first.run()
+    _, second = coordinator(consortium, scenario, names=["plant", "cloud"])
+    result = second.run(store.latest())
+    assert result.error is None
+    assert result.dropouts == {"office": "not connected when the job resumed"}
+    assert [h.round for h in result.history] == list(range(1, ROUNDS + 1))
+    assert all("office" not in h.selected for h in result.history[2:])
