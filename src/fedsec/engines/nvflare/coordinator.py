@@ -26,6 +26,7 @@ from fedsec.engines.inprocess import select_orgs
 from fedsec.engines.nvflare import encrypted, secure
 from fedsec.engines.nvflare.plan import JobSpec, ModelSetup
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
+from fedsec.errors import FedsecError
 from fedsec.features.preprocess import FeatureStats, fit_preprocessor, merge_stats
 from fedsec.learning import he, recipe
 from fedsec.learning.aggregate import ServerState, server_step, weighted_average
@@ -45,7 +46,7 @@ class Transport(Protocol):
     ) -> dict[str, Reply]: ...
 
 
-class JobFailed(RuntimeError):
+class JobFailed(FedsecError, RuntimeError):
     """The job cannot go on (too few sites, every site refused, ...)."""
 
 

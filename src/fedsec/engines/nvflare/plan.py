@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from fedsec.errors import FedsecError
 from fedsec.learning import recipe
 from fedsec.learning.local import TrainingPlan
 from fedsec.learning.protect import ProtectionPlan
@@ -32,7 +33,7 @@ MAX_ROUNDS = 100_000
 MAX_SITES = 255  # Shamir indices of the secure sum
 
 
-class PlanRefused(ValueError):
+class PlanRefused(FedsecError, ValueError):
     """A site refuses a task: the message names the field and the problem."""
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fedsec.errors import FedsecError
 
-class SecAggError(RuntimeError):
+
+class SecAggError(FedsecError, RuntimeError):
     """The secure sum cannot be completed (too many dropouts, a forged or altered share)."""
 
 
