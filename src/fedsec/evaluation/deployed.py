@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fedsec import atomic
 from fedsec.engines.nvflare.coordinator import JobResult
-from fedsec.evaluation.arms import ArmModels, OrgFrames, val_macro_f1
+from fedsec.evaluation.arms import ArmModels, OrgFrames, pooled_val, val_macro_f1
 from fedsec.evaluation.experiment import Experiment, org_frames, run_experiment
 from fedsec.evaluation.report import fmt, table
 from fedsec.evaluation.rundir import MODEL_DIR, write_run
@@ -50,7 +50,7 @@ def deployed_arm(result: JobResult, scenario: Scenario, orgs: list[OrgFrames]) -
     """The federated arm as the in-process evaluation expects it, trained by the deployment."""
     model = deployed_model(result, scenario)
     names = [o.name for o in orgs]
-    encoded = {o.name: model.preprocessor.transform(o.val.frame) for o in orgs}
+    encoded = dict.fromkeys(names, pooled_val(model.preprocessor, orgs))
     curve = []
     for round_, params in sorted(result.curve.items()):
         at_round = replace(model, params=params, _module=None)
