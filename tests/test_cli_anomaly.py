@@ -39,6 +39,8 @@ def test_simulate_anomaly_writes_a_complete_run_directory(tmp_path, data_dir):
     assert set(manifest["thresholds"]) == {"org1", "org2", "org3", "org4", "org5", "*"}
     assert 'task = "anomaly"' in (out / "config.toml").read_text()
     assert (out / "roc_curves.png").read_bytes()[:4] == b"\x89PNG"
+    report = (out / "report.md").read_text()
+    assert all(f"]({png.name})" in report for png in out.glob("*.png"))
     assert "federated_ae" in result.output
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from fedsec import atomic
+from fedsec import atomic, outputs
 from fedsec.engines.nvflare.coordinator import JobResult
 from fedsec.evaluation.arms import ArmModels, OrgFrames, pooled_val, val_macro_f1
 from fedsec.evaluation.experiment import Experiment, org_frames, run_experiment
@@ -29,6 +29,8 @@ from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import MLPSpec
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import build_federation
+
+WRITER = "fedsec job submit"
 
 
 def deployed_model(result: JobResult, scenario: Scenario) -> FamilyClassifier:
@@ -110,15 +112,17 @@ def run_deployed(
     return experiment
 
 
-def write_deployed_run(experiment: Experiment, out: Path) -> Path:
+def write_deployed_run(experiment: Experiment, out: Path, *, force: bool = False) -> Path:
     """``write_run`` plus the deployment section of ``report.md``."""
-    write_run(experiment, out)
+    write_run(experiment, out, force=force, writer=WRITER)
     report = Path(out) / "report.md"
     atomic.write_text(report, report.read_text() + "\n" + render(experiment.metrics["deployment"]))
     return Path(out)
 
 
-def write_site_only_run(scenario: Scenario, result: JobResult, job_id: str, out: Path) -> Path:
+def write_site_only_run(
+    scenario: Scenario, result: JobResult, job_id: str, out: Path, *, force: bool = False
+) -> Path:
     """A run directory from what the sites reported (no pooled data to evaluate on)."""
     model = deployed_model(result, scenario)
     section = deployment_section(result, job_id, sum_protection(scenario))
@@ -136,7 +140,7 @@ def write_site_only_run(scenario: Scenario, result: JobResult, job_id: str, out:
         "rounds": scenario.rounds,
         "organizations": result.sites,
     }
-    with atomic.directory(Path(out)) as staging:
+    with outputs.output_directory(Path(out), WRITER, force=force) as staging:
         (staging / "config.toml").write_text(scenario.to_toml())
         atomic.write_json(staging / "metrics.json", metrics)
         text = f"# {scenario.name}: deployed job {job_id}\n\n" + render(section)
