@@ -31,7 +31,10 @@ def test_simulate_anomaly_writes_a_complete_run_directory(tmp_path, data_dir):
         "model",
     } <= names
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["task"] == "anomaly" and metrics["timing"]["wall_s"] > 0
+    assert metrics["task"] == "anomaly"
+    timing = metrics["timing"]
+    assert set(timing["arms_s"]) == set(metrics["arms"])
+    assert timing["wall_s"] >= timing["load_s"] + sum(timing["arms_s"].values())
     assert metrics["arms"]["federated_ae"]["overall"]["roc_auc"] is not None
     manifest = json.loads((out / "model" / "bundle.json").read_text())
     assert manifest["kind"] == "anomaly-detector"
