@@ -1,7 +1,7 @@
 """A real loopback federation: coordinator and three sites as NVFlare processes on 127.0.0.1.
 
-One federation serves the module; every process is stopped by its PID in teardown, even when a
-test fails. The coordinator's own policy is NVFlare's permissive default here (as if it were
+One federation serves the module (see loopback.py); no test here changes it, so they run in any
+order. The coordinator's own policy is NVFlare's permissive default here (as if it were
 compromised), so what refuses custom code below is the sites' hardening.
 """
 
@@ -11,7 +11,6 @@ import json
 import shutil
 import socket
 import ssl
-import time
 from pathlib import Path
 
 import pytest
@@ -20,46 +19,26 @@ pytest.importorskip("nvflare")
 
 from fedsec import seeding
 from fedsec.engines.nvflare import poc
-from fedsec.engines.nvflare.job import build_job, fetch, run_job, session, submit, wait
-from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+from fedsec.engines.nvflare.job import build_job, run_job, session, submit, wait
 from fedsec.engines.nvflare.provision import (
     Admin,
     FederationSpec,
     Identity,
     provision,
 )
-from fedsec.engines.nvflare.results import read_result
-from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.evaluation.arms import train_federated
-from fedsec.evaluation.deployed import write_site_only_run
 from fedsec.evaluation.experiment import org_frames
 from fedsec.learning.params import max_abs_diff
 from fedsec.scenarios.federation import build_federation
+from tests.engines.nvflare.loopback import JOB_TIMEOUT, loopback, spec_for
 
 pytestmark = pytest.mark.deployment
-JOB_TIMEOUT = 240
 
 
 @pytest.fixture(scope="module")
 def federation(consortium, tmp_path_factory):
-    data, scenario = consortium
-    names = scenario.org_names()
-    configs = {n: config_from_scenario(scenario, n, data) for n in names}
-    fed = poc.prepare(tmp_path_factory.mktemp("poc"), names, configs, homomorphic_encryption=True)
-    local = fed.kit(poc.SERVER) / "local"
-    shutil.copy(local / "authorization.json.default", local / "authorization.json")
-    try:
-        poc.start(fed, timeout=120)
+    with loopback(consortium, tmp_path_factory.mktemp("poc")) as fed:
         yield fed
-    finally:
-        poc.stop(fed)
-        assert not [p for p in fed.pids.values() if poc.alive(p)]
-
-
-def spec_for(scenario, **settings) -> JobSpec:
-    names = scenario.org_names()
-    defaults = {"site_order": names, "min_sites": 2, "round_timeout": 30.0}
-    return JobSpec.from_scenario(scenario, [], DeploymentSettings(**(defaults | settings)))
 
 
 @pytest.mark.parametrize(
@@ -171,33 +150,3 @@ def handshake(startup: Path, ca: Path, port: int) -> str:
             return "refused"
         except TimeoutError:
             return "accepted"
-
-
-def test_a_site_killed_mid_run_leaves_the_job_completing(federation, consortium, tmp_path):
-    """Runs last: it kills a site of the shared federation."""
-    _, scenario = consortium
-    long = scenario.model_copy(update={"rounds": 25})
-    spec = spec_for(long, min_sites=2, round_timeout=8.0)
-    folder = build_job(spec, tmp_path / "job")
-    with session(federation.admin_kit, federation.admin) as admin:
-        job_id = submit(admin, folder)
-        log = federation.kit(poc.SERVER) / job_id / "log.txt"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and "round 2:" not in _text(log):
-            time.sleep(0.2)
-        assert "round 2:" in _text(log), "the job never reached round 2"
-        assert poc.kill(federation.pids.pop("office"), federation.kit("office"))
-        meta = wait(admin, job_id, JOB_TIMEOUT)
-        result = read_result(fetch(admin, job_id, tmp_path / "results"))
-    assert meta["status"] == "FINISHED:COMPLETED", meta
-    assert result.error is None and result.params is not None
-    assert list(result.dropouts) == ["office"]
-    assert len(result.history) == 25
-    assert result.history[-1].contributed == ["plant", "cloud"]
-    run = write_site_only_run(long, result, job_id, tmp_path / "run")
-    report = (run / "report.md").read_text()
-    assert "- **office**: no reply to fedsec_train within 8 s" in report
-
-
-def _text(path: Path) -> str:
-    return path.read_text(errors="replace") if path.exists() else ""
