@@ -147,3 +147,25 @@ def test_detect_never_overwrites_an_existing_alerts_file_without_force(tmp_path)
     forced = runner.invoke(app, [*args, "--force"])  # goes on, and fails on the missing model
     assert forced.exit_code == 2 and "exists; pass --force" not in forced.output
     assert alerts.read_text() == "earlier alerts\n"
+
+
+def test_plain_and_protected_runs_each_get_their_own_folder(tmp_path, monkeypatch, data_dir):
+    """The README's plain, secure-aggregation and HE runs once overwrote each other."""
+    monkeypatch.chdir(tmp_path)
+    tiny = ["--data-dir", str(data_dir), "--set", "data.max_rows=2000", "--set", "rounds=2"]
+    tiny += ["--set", 'evaluation.arms=["federated"]', "--set", "privacy.audit=false"]
+    for extra in ([], ["--set", "privacy.secure_aggregation=true"], []):
+        result = runner.invoke(app, ["simulate", "unsw-5org-disjoint", *tiny, *extra])
+        assert result.exit_code == 0, result.output
+    runs = tmp_path / "runs"
+    names = sorted(p.name for p in runs.iterdir())
+    assert names == [
+        "latest",
+        "unsw-5org-disjoint-seed0",
+        "unsw-5org-disjoint-seed0-2",
+        "unsw-5org-disjoint-seed0-secagg",
+    ]
+    secure = json.loads((runs / "unsw-5org-disjoint-seed0-secagg" / "metrics.json").read_text())
+    assert secure["privacy"]["secure_aggregation"]["enabled"]
+    assert (runs / "latest").resolve() == (runs / "unsw-5org-disjoint-seed0-2").resolve()
+    assert "runs/unsw-5org-disjoint-seed0-2 (runs/latest points here)" in result.output
