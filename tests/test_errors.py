@@ -82,3 +82,10 @@ def test_a_scenario_the_deployment_cannot_run_is_refused_before_contacting_it(tm
     assert "scaffold" in scaffold.output and "not supported" in scaffold.output
     timeout = runner.invoke(app, [*args, "--round-timeout", "-1"])
     assert timeout.exit_code == 2 and "round_timeout" in timeout.output
+
+
+def test_error_messages_are_printed_verbatim():
+    """Brackets in a message (paths, TOML lists) are text, not console markup."""
+    result = runner.invoke(app, ["simulate", "runs/[bold]x.toml"])
+    assert result.exit_code == 2
+    assert "runs/[bold]x.toml" in result.output

@@ -17,6 +17,7 @@ from typing import Any
 
 import typer
 from rich.console import Console, ConsoleDimensions
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fedsec.errors import FedsecError
@@ -62,10 +63,10 @@ def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except FedsecError as error:
-            errors.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
+            errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
             raise typer.Exit(EXIT_USAGE) from None
         except Interrupted as stop:
-            errors.print(f"[bold yellow]interrupted:[/] {stop.kept}", highlight=False)
+            errors.print(f"[bold yellow]interrupted:[/] {escape(stop.kept)}", highlight=False)
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except KeyboardInterrupt:
             errors.print(
