@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import warnings
 
 import pytest
 from typer.testing import CliRunner
 
 from fedsec import __version__
 from fedsec.cli import app
-from fedsec.cli_common import RoundProgress, UnwrappedConsole
+from fedsec.cli_common import RoundProgress, UnwrappedConsole, quiet_libraries
 from fedsec.data.logs import LOG_FORMATS
 from fedsec.data.readers import FORMATS
 from fedsec.evaluation import anomaly, arms
@@ -147,3 +149,21 @@ def test_ctrl_c_in_an_anomaly_run_keeps_the_finished_arms(tmp_path, monkeypatch,
     assert metrics["incomplete"]["interrupted_during"] == "federated_ae"
     assert "federated_ae" not in metrics["arms"] and "local_ae" in metrics["arms"]
     assert "**Incomplete run**" in (out / "report.md").read_text()
+
+
+def test_library_chatter_stays_off_the_console():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        quiet_libraries()
+        warnings.warn_explicit("secure RNG off", UserWarning, "x.py", 1, module="opacus.privacy")
+        warnings.warn_explicit(
+            "Using a non-full backward hook when the forward contains multiple autograd Nodes",
+            FutureWarning,
+            "module.py",
+            1,
+            module="torch.nn.modules.module",
+        )
+        warnings.warn_explicit("a warning of our own", UserWarning, "y.py", 1, module="fedsec.x")
+    assert [str(w.message) for w in caught] == ["a warning of our own"]
+    assert not logging.getLogger("nvflare.fuel.f3.cellnet").isEnabledFor(logging.INFO)
+    assert not logging.getLogger("opacus.accountants").isEnabledFor(logging.WARNING)

@@ -145,5 +145,6 @@ def quiet_libraries() -> None:
     matplotlib's INFO logs (NVFlare's own processes still write their log files)."""
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
-    for module in ("opacus", r"torch\.nn\.modules\.module", "nvflare"):
+    for module in ("opacus", "nvflare"):
         warnings.filterwarnings("ignore", module=module)
+    warnings.filterwarnings("ignore", message=".*backward hook")  # torch, about Opacus' hooks
