@@ -147,13 +147,16 @@ def free_name(parent: Path, base: str) -> Path:
 def reserve(parent: Path, base: str) -> Path:
     """Create the first free ``parent/base[-N]`` folder, empty, so that a concurrent command
     cannot choose the same name; the run replaces it when complete."""
-    Path(parent).mkdir(parents=True, exist_ok=True)
     while True:
         candidate = free_name(parent, base)
         try:
+            Path(parent).mkdir(parents=True, exist_ok=True)
             candidate.mkdir()
         except FileExistsError:
             continue
+        except OSError as error:
+            why = error.strerror or error
+            raise OutputError(f"cannot create the run folder {candidate}: {why}") from None
         return candidate
 
 
