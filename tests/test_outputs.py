@@ -174,7 +174,7 @@ def test_plain_and_protected_runs_each_get_their_own_folder(tmp_path, monkeypatc
 def test_a_runs_folder_that_cannot_be_written_is_a_clear_error(tmp_path):
     (tmp_path / "runs").write_text("a file where the runs folder should be")
     with (
-        pytest.raises(outputs.OutputError, match="cannot create the run folder"),
+        pytest.raises(outputs.OutputError, match="cannot create the runs folder"),
         outputs.run_folder(None, "x-seed0", runs=tmp_path / "runs"),
     ):
         pass

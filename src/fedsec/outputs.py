@@ -147,17 +147,24 @@ def free_name(parent: Path, base: str) -> Path:
 def reserve(parent: Path, base: str) -> Path:
     """Create the first free ``parent/base[-N]`` folder, empty, so that a concurrent command
     cannot choose the same name; the run replaces it when complete."""
+    parent = Path(parent)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot create the runs folder {parent}: {why(error)}") from None
     while True:
         candidate = free_name(parent, base)
         try:
-            Path(parent).mkdir(parents=True, exist_ok=True)
             candidate.mkdir()
         except FileExistsError:
-            continue
+            continue  # taken meanwhile by a concurrent command: take the next name
         except OSError as error:
-            why = error.strerror or error
-            raise OutputError(f"cannot create the run folder {candidate}: {why}") from None
+            raise OutputError(f"cannot create the run folder {candidate}: {why(error)}") from None
         return candidate
+
+
+def why(error: OSError) -> str:
+    return error.strerror or str(error)
 
 
 def release(folder: Path) -> None:
