@@ -75,7 +75,7 @@ def main() -> int:
         arms = arms or arm_names(scenario)
         started, cpu = time.perf_counter(), time.process_time()
         experiment = run_anomaly_experiment(scenario, args.data_dir)
-        write_anomaly_run(experiment, Path(args.out) / name)
+        write_anomaly_run(experiment, Path(args.out) / name, force=True)  # its own earlier run
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         metrics = experiment.metrics
         print(f"{name} ({wall:.0f} s wall, {cpu:.0f} s CPU)", *summary(metrics), sep="\n")

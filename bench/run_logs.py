@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         experiment = run_logs_experiment(scenario, args.data_dir)
         wall = time.perf_counter() - started
-        write_logs_run(experiment, args.out / f"{name}-seed{scenario.seed}")
+        write_logs_run(experiment, args.out / f"{name}-seed{scenario.seed}", force=True)
         print("\n".join(overall_table(name, experiment.metrics, wall)))
         print("\n".join(per_org_table(experiment.metrics)), flush=True)
     return 0

@@ -58,7 +58,7 @@ def main() -> int:
     for name in args.names:
         started = time.perf_counter()
         experiment = run_experiment(load_scenario(name), args.data_dir)
-        write_run(experiment, Path(args.out) / name)
+        write_run(experiment, Path(args.out) / name, force=True)  # its own earlier run
         wall = time.perf_counter() - started
         rows.append(row(name, experiment.metrics, wall))
         print(rows[-1], flush=True)

@@ -18,7 +18,8 @@ SMALL = ["--set", "data.max_rows=8000", "--set", "rounds=20", "--set", "evaluati
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory, data_dir):
+def simulated(tmp_path_factory, data_dir):
+    """(run folder, what the command printed)."""
     out = tmp_path_factory.mktemp("cli") / "run"
     result = runner.invoke(
         app,
@@ -35,7 +36,12 @@ def run_dir(tmp_path_factory, data_dir):
         ],
     )
     assert result.exit_code == 0, result.output
-    return out
+    return out, result.output
+
+
+@pytest.fixture(scope="module")
+def run_dir(simulated):
+    return simulated[0]
 
 
 def test_scenarios_lists_the_builtins():
@@ -62,7 +68,12 @@ def test_simulate_writes_a_complete_run_directory(run_dir):
         "model",
     } <= names
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["seed"] == 3 and metrics["timing"]["wall_s"] > 0
+    assert metrics["seed"] == 3
+    timing = metrics["timing"]
+    assert timing["wall_s"] >= timing["load_s"] + sum(timing["arms_s"].values())
+    assert [len(timing["round_s"][arm]) for arm in ("centralized", "local", "federated")] == [
+        20
+    ] * 3
     for arm in ("centralized", "local", "federated"):
         overall = metrics["arms"][arm]["overall"]
         assert {"macro_f1", "benign_fpr", "unseen_family_recall"} <= set(overall)
@@ -70,6 +81,30 @@ def test_simulate_writes_a_complete_run_directory(run_dir):
     assert "seed = 3" in (run_dir / "config.toml").read_text()
     assert "## Per organization" in (run_dir / "report.md").read_text()
     assert (run_dir / "macro_f1_per_round.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_report_shows_every_plot_of_the_run(run_dir):
+    report = (run_dir / "report.md").read_text()
+    pngs = sorted(p.name for p in run_dir.glob("*.png"))
+    assert len(pngs) == 2
+    for name in pngs:
+        assert f"]({name})" in report, name
+
+
+def test_learning_curves_score_every_arm_like_the_report(run_dir):
+    """The curve once scored local models on their own validation rows only (0.83 plotted,
+    0.26 reported): now every arm's last point is close to its reported macro-F1."""
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for arm in ("centralized", "local", "federated"):
+        result = metrics["arms"][arm]
+        last = result["curve"][-1][1]
+        assert abs(last - result["overall"]["macro_f1"]) < 0.15, (arm, last)
+
+
+def test_piped_simulate_shows_progress_lines(simulated):
+    lines = simulated[1].splitlines()
+    for arm in ("centralized", "local", "federated"):
+        assert any(line.startswith(f"{arm}: round 20/20 (") for line in lines), arm
 
 
 def _unsw_slice(tmp_path, rows=400, drop=None):

@@ -31,7 +31,10 @@ def test_simulate_anomaly_writes_a_complete_run_directory(tmp_path, data_dir):
         "model",
     } <= names
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["task"] == "anomaly" and metrics["timing"]["wall_s"] > 0
+    assert metrics["task"] == "anomaly"
+    timing = metrics["timing"]
+    assert set(timing["arms_s"]) == set(metrics["arms"])
+    assert timing["wall_s"] >= timing["load_s"] + sum(timing["arms_s"].values())
     assert metrics["arms"]["federated_ae"]["overall"]["roc_auc"] is not None
     manifest = json.loads((out / "model" / "bundle.json").read_text())
     assert manifest["kind"] == "anomaly-detector"
@@ -39,6 +42,8 @@ def test_simulate_anomaly_writes_a_complete_run_directory(tmp_path, data_dir):
     assert set(manifest["thresholds"]) == {"org1", "org2", "org3", "org4", "org5", "*"}
     assert 'task = "anomaly"' in (out / "config.toml").read_text()
     assert (out / "roc_curves.png").read_bytes()[:4] == b"\x89PNG"
+    report = (out / "report.md").read_text()
+    assert all(f"]({png.name})" in report for png in out.glob("*.png"))
     assert "federated_ae" in result.output
 
 

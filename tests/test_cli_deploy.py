@@ -3,6 +3,7 @@
 import json
 import os
 import tomllib
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -73,25 +74,36 @@ def test_provision_refuses_clashing_names(tmp_path):
 
 
 def test_commands_without_a_federation_fail_clearly(tmp_path):
-    stop = runner.invoke(app, ["federation", "stop", "--dir", str(tmp_path)])
+    """The message stays whole whatever the path's length (it was wrapped at 80 columns)."""
+    folder = tmp_path / ("a-long-folder-name-" * 4)
+    folder.mkdir()
+    stop = runner.invoke(app, ["federation", "stop", "--dir", str(folder)])
     assert stop.exit_code == 2
     assert "no loopback federation here" in stop.output
-    poc = runner.invoke(app, ["federation", "poc", "--dir", str(tmp_path)])
+    assert str(folder) in stop.output
+    poc = runner.invoke(app, ["federation", "poc", "--dir", str(folder)])
     assert poc.exit_code == 2
     assert "pass --sites N or --scenario NAME" in poc.output
 
 
 def test_site_config_is_written_from_a_per_source_scenario(tmp_path, data_dir):
+    """Paths become absolute with symlinks resolved, so a symlinked data folder works too."""
+    link = tmp_path / "data-link"
+    link.symlink_to(data_dir, target_is_directory=True)
     result = runner.invoke(
         app,
         [
             "federation", "site-config", "toniot-devices", "--org", "fridge",
-            "--data-dir", str(data_dir), "--out", str(tmp_path / "fedsec_site.toml"),
+            "--data-dir", str(link), "--out", str(tmp_path / "fedsec_site.toml"),
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    text = (tmp_path / "fedsec_site.toml").read_text()
-    assert 'name = "fridge"' in text and str(data_dir) in text
+    config = tomllib.loads((tmp_path / "fedsec_site.toml").read_text())
+    assert config["name"] == "fridge"
+    (source,) = config["sources"]
+    (path,) = source["paths"]
+    assert Path(path) == (data_dir / "ton-iot-telemetry" / "Train_Test_IoT_Fridge.csv.gz").resolve()
+    assert Path(path).is_file()
     partitioned = runner.invoke(
         app,
         [

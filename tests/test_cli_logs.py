@@ -43,6 +43,7 @@ def test_simulate_writes_a_logs_run_directory(run_dir):
         assert {"f1", "precision", "recall"} <= set(metrics["arms"][arm]["overall"])
     report = (run_dir / "report.md").read_text()
     assert "count PCA" in report and "Per organization" in report
+    assert all(f"]({png.name})" in report for png in run_dir.glob("*.png"))
     model, manifest = load_log_bundle(run_dir / "model")
     assert manifest["kind"] == "deeplog" and manifest["namespaces"]["org1"] == "hdfs"
     assert set(model.top_k) == {"org1", "org2", "org3", "org4", "org5", "*"}

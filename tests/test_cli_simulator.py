@@ -43,7 +43,8 @@ def test_generate_errors_are_one_clear_line(tmp_path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     result = runner.invoke(app, ["generate", "consortium", "--out", str(tmp_path)])
     assert result.exit_code == 2
-    assert "not written by fedsec generate" in result.output
+    assert "not empty and was not written by fedsec" in result.output
+    assert (tmp_path / "notes.txt").read_text() == "mine"
     result = runner.invoke(
         app, ["generate", "consortium", "--out", str(tmp_path / "x"), "--format", "pcap"]
     )

@@ -1,21 +1,48 @@
-"""Atomic outputs: a reader sees the old file or the complete new one, never half of one."""
+"""Atomic outputs: a reader sees the old file or the complete new one, never half of one.
+
+Temporary files and folders are created with ``os.open``/``os.mkdir`` and the usual modes
+(0o666, 0o777), so the kernel applies the process umask itself: the umask is never read or
+changed here (changing it would race with other threads creating files meanwhile).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import secrets
 import shutil
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+FILE_MODE = 0o666
+FOLDER_MODE = 0o777
 
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
+
+def _sibling(path: Path, suffix: str) -> Path:
+    return path.parent / f".{path.name}.{secrets.token_hex(6)}{suffix}"
+
+
+def _create_file(path: Path, mode: int = FILE_MODE) -> tuple[int, Path]:
+    """A new, exclusively created temporary file beside ``path`` (``mode`` less the umask)."""
+    while True:
+        tmp = _sibling(path, ".tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), tmp
+        except FileExistsError:
+            continue
+
+
+def _create_folder(path: Path) -> Path:
+    """A new temporary folder beside ``path`` (mode 0o777 less the umask)."""
+    while True:
+        staging = _sibling(path, ".tmp")
+        try:
+            staging.mkdir(FOLDER_MODE)
+        except FileExistsError:
+            continue
+        return staging
 
 
 def write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
@@ -23,16 +50,14 @@ def write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
     mode from its creation on, before any byte is written; otherwise the umask's default."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create_file(path, FILE_MODE if mode is None else mode)
     try:
         if mode is not None:
-            os.fchmod(fd, mode)  # mkstemp creates 0600: never wider than asked, even briefly
+            os.fchmod(fd, mode)  # created no wider than ``mode``: exactly it, whatever the umask
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is None:
-            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -50,21 +75,30 @@ def write_json(path: Path, data: Any, mode: int | None = None) -> None:
 
 
 @contextlib.contextmanager
-def directory(target: Path) -> Iterator[Path]:
-    """Build a directory in a temporary sibling; it replaces ``target`` only on success."""
+def directory(
+    target: Path, *, dispose: Callable[[Path, Path], object] | None = None
+) -> Iterator[Path]:
+    """Build a directory in a temporary sibling; it takes ``target``'s place only on success.
+
+    ``target`` may be absent or an empty folder. A non-empty ``target`` is replaced only when
+    ``dispose`` is given: the old folder is moved aside, the new one swapped in, and
+    ``dispose(old, target)`` decides what of the old one to delete. Without it nothing is ever
+    deleted: the build fails with FileExistsError and the staging folder is removed.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
-    os.chmod(staging, 0o777 & ~_umask())
+    staging = _create_folder(target)
     try:
         yield staging
+        old = None
+        if target.is_dir() and not target.is_symlink() and any(target.iterdir()):
+            if dispose is None:
+                raise FileExistsError(f"{target} is not empty; nothing was replaced")
+            old = target.parent / f".{target.name}.old-{os.getpid()}-{secrets.token_hex(3)}"
+            os.replace(target, old)
+        os.replace(staging, target)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)  # only ever our own staging folder
         raise
-    old = None
-    if target.exists():
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
-        os.replace(target, old)
-    os.replace(staging, target)
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        dispose(old, target)

@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
-import functools
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 
-from fedsec.errors import FedsecError
+from fedsec import __version__, outputs
+from fedsec.cli_common import (
+    Interrupted,
+    RoundProgress,
+    clean_errors,
+    console,
+    errors,
+    quiet_libraries,
+    run_arms,
+)
 
+HELP = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     help="fedsec: federated threat detection for organizations that cannot share their data.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings=HELP,
 )
-console = Console()
-errors = Console(stderr=True)
 
 DataDir = Annotated[
     Path | None,
@@ -32,27 +37,57 @@ Overrides = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a scenario field: --set rounds=5 (repeatable)."),
 ]
+Force = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace an earlier fedsec output at --out (never a folder fedsec did not write).",
+    ),
+]
+RunOut = Annotated[
+    Path | None,
+    typer.Option(
+        help="Run folder. Default: runs/SCENARIO-seedN, with a suffix naming the protections "
+        "on (-secagg, -he, -dp4 ...) and -2, -3 ... when taken; runs/latest points at the newest."
+    ),
+]
+DETECT_FORMATS = (
+    "flows: unsw-nb15, nsl-kdd, cicids2017, nf-v2, ton-iot, flows, zeek; "
+    "logs: sequences, logrobust, loghub-structured, raw-log"
+)
 
 
-def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn fedsec's errors into one clear line on stderr and exit status 2."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except FedsecError as error:
-            errors.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
+def show_version(value: bool) -> None:
+    if value:
+        console.print(f"fedsec {__version__}", highlight=False)
+        raise typer.Exit()
 
 
-def run_arms(arms: list[str], rounds: int, run: Callable[[Callable[[str], None]], Any]) -> Any:
-    """``run(tick)`` with one progress bar per arm, ``tick(arm)`` once per round."""
-    with progress_bar() as bar:
-        tasks = {arm: bar.add_task(arm, total=rounds) for arm in arms}
-        return run(lambda arm: bar.advance(tasks[arm]))
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """fedsec: federated threat detection for organizations that cannot share their data."""
+    quiet_libraries()
+
+
+def finish_run(target: Path, metrics: dict, what: str = "run directory") -> None:
+    """Say where the run is; point runs/latest at a complete run; an interrupted run ends
+    with exit 130 after saying what it kept."""
+    incomplete = metrics.get("incomplete")
+    if incomplete:
+        raise Interrupted(
+            f"kept the finished arms ({', '.join(incomplete['finished_arms'])}) in {target}, "
+            f"marked incomplete; not finished: {', '.join(incomplete['missing_arms'])}"
+        )
+    latest = outputs.point_latest(target) if outputs.in_runs(target) else None
+    pointer = f" ({latest} points here)" if latest is not None else ""
+    console.print(f"{what}: [bold]{escape(str(target))}[/]{pointer}")
 
 
 def show_arms(
@@ -72,18 +107,6 @@ def show_arms(
 
 def title_of(metrics: dict, timing: dict) -> str:
     return f"{metrics['scenario']} (seed {metrics['seed']}, {timing.get('wall_s', 0):.1f} s)"
-
-
-def progress_bar() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=errors,
-        transient=False,
-        disable=not sys.stderr.isatty(),
-    )
 
 
 @app.command()
@@ -108,36 +131,38 @@ def scenarios() -> None:
 @clean_errors
 def simulate(
     scenario: Annotated[str, typer.Argument(help="Built-in scenario name or TOML file.")],
-    out: Annotated[
-        Path | None, typer.Option(help="Run directory (default runs/<name>-seed<N>).")
-    ] = None,
+    out: RunOut = None,
     seed: Annotated[int | None, typer.Option(help="Seed (overrides the scenario's).")] = None,
     data_dir: DataDir = None,
     set_: Overrides = None,
+    force: Force = False,
 ) -> None:
     """Simulate a federation on real data: centralized vs local-only vs federated, per org."""
-    from fedsec.evaluation.experiment import run_experiment
-    from fedsec.evaluation.rundir import write_run
     from fedsec.scenarios.config import load_scenario
 
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
     config = load_scenario(scenario, overrides)
-    target = out or Path("runs") / f"{config.name}-seed{config.seed}"
-    if config.task == "logs":
-        simulate_logs(config, target, data_dir)
-        return
-    if config.task == "anomaly":
-        simulate_anomaly(config, data_dir, target)
-        return
+    name = outputs.run_name(config.name, config.seed, outputs.protection_suffix(config.privacy))
+    task = {"logs": simulate_logs, "anomaly": simulate_anomaly}.get(config.task, simulate_flows)
+    with outputs.run_folder(out, name, force=force) as target:
+        metrics = task(config, data_dir, target, force)
+    finish_run(target, metrics)
+
+
+def simulate_flows(config: Any, data_dir: Path | None, target: Path, force: bool) -> dict:
+    """Supervised detection on flows: the three arms, per organization."""
+    from fedsec.evaluation.experiment import run_experiment
+    from fedsec.evaluation.rundir import write_run
+
     experiment = run_arms(
         config.evaluation.arms, config.rounds, lambda tick: run_experiment(config, data_dir, tick)
     )
-    write_run(experiment, target)
+    write_run(experiment, target, force=force)
     show_summary(experiment.metrics, experiment.timing)
-    console.print(f"run directory: [bold]{target}[/]")
+    return experiment.metrics
 
 
-def simulate_logs(config: Any, target: Path, data_dir: Path | None) -> None:
+def simulate_logs(config: Any, data_dir: Path | None, target: Path, force: bool) -> dict:
     """The logs task: DeepLog and the count baseline in the three arms (see docs/logs.md)."""
     from fedsec.evaluation.logs import run_logs_experiment
     from fedsec.evaluation.logs_report import ARM_LABELS, verdict, write_logs_run
@@ -147,15 +172,15 @@ def simulate_logs(config: Any, target: Path, data_dir: Path | None) -> None:
         config.rounds,
         lambda tick: run_logs_experiment(config, data_dir, tick),
     )
-    write_logs_run(experiment, target)
+    write_logs_run(experiment, target, force=force)
     metrics = experiment.metrics
     columns = {"F1": "f1", "precision": "precision", "recall": "recall", "FPR": "fpr"}
     title = title_of(metrics, experiment.timing)
     show_arms(title, metrics, columns, ARM_LABELS, verdict(metrics))
-    console.print(f"run directory: [bold]{target}[/]")
+    return metrics
 
 
-def simulate_anomaly(config: Any, data_dir: Path | None, target: Path) -> None:
+def simulate_anomaly(config: Any, data_dir: Path | None, target: Path, force: bool) -> dict:
     """Unsupervised scenarios: one-class models trained on benign traffic, every arm."""
     from fedsec.evaluation.anomaly import run_anomaly_experiment
     from fedsec.evaluation.anomaly_arms import arm_names
@@ -167,7 +192,7 @@ def simulate_anomaly(config: Any, data_dir: Path | None, target: Path) -> None:
         config.rounds,
         lambda tick: run_anomaly_experiment(config, data_dir, tick),
     )
-    write_anomaly_run(experiment, target)
+    write_anomaly_run(experiment, target, force=force)
     metrics = experiment.metrics
     columns = {
         "ROC-AUC": "roc_auc",
@@ -177,7 +202,7 @@ def simulate_anomaly(config: Any, data_dir: Path | None, target: Path) -> None:
         "own benign FPR": "own_benign_fpr",
     }
     show_arms(title_of(metrics, experiment.timing), metrics, columns, {}, verdict(metrics))
-    console.print(f"run directory: [bold]{target}[/]")
+    return metrics
 
 
 def show_summary(metrics: dict, timing: dict) -> None:
@@ -197,7 +222,9 @@ def show_summary(metrics: dict, timing: dict) -> None:
 def detect(
     model: Annotated[Path, typer.Option(help="Model bundle directory.")],
     input_: Annotated[list[Path], typer.Option("--input", help="Telemetry file(s) to score.")],
-    format_: Annotated[str, typer.Option("--format", help="Input format (reader name).")],
+    format_: Annotated[
+        str, typer.Option("--format", help=f"Input format; one of {DETECT_FORMATS}.")
+    ],
     out: Annotated[Path, typer.Option(help="Alerts file (JSON Lines).")] = Path("alerts.jsonl"),
     org: Annotated[str | None, typer.Option(help="Use this organization's threshold.")] = None,
     threshold: Annotated[
@@ -234,6 +261,9 @@ def detect(
             "(its authenticity is NOT checked).",
         ),
     ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out file.")] = (
+        False
+    ),
 ) -> None:
     """Score telemetry (flows, or log sessions with a logs bundle) and write one alert per
     flagged flow or anomalous session. The bundle must be signed by a key you trust."""
@@ -241,9 +271,10 @@ def detect(
     from fedsec.detect.alerts import run_detection
     from fedsec.models.keys import user_trust
 
+    outputs.check_file(out, force=force)
     options = SessionOptions(session_key, session_window, log_format, templates)
     summary = run_detection(
-        model,
+        outputs.resolve(model),
         input_,
         format_,
         out,
@@ -281,10 +312,16 @@ def privacy_curve_command(
     epsilons: Annotated[str, typer.Option(help="Record-level epsilons; inf = no DP.")] = (
         "0.5,1,2,4,8,inf"
     ),
-    out: Annotated[Path | None, typer.Option(help="Output directory.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Output folder. Default: runs/SCENARIO-privacy-seedN (-2, -3 ... when taken)."
+        ),
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (overrides the scenario's).")] = None,
     data_dir: DataDir = None,
     set_: Overrides = None,
+    force: Force = False,
 ) -> None:
     """Sweep record-level DP epsilon; plot macro-F1 and rare-family recall against it."""
     from fedsec.errors import ConfigError
@@ -297,11 +334,12 @@ def privacy_curve_command(
         raise ConfigError(f"--epsilons: {error}") from error
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
     config = load_scenario(scenario, overrides)
-    target = out or Path("runs") / f"{config.name}-privacy-seed{config.seed}"
-    with progress_bar() as bar:
-        task = bar.add_task("federated", total=config.rounds * len(values))
-        curve = privacy_curve(config, values, data_dir, lambda _: bar.advance(task))
-    write_curve(curve, config.to_toml(), target)
+    name = outputs.run_name(f"{config.name}-privacy", config.seed)
+    with outputs.run_folder(out, name, force=force) as target:
+        with RoundProgress() as progress:
+            progress.add("federated", config.rounds * len(values))
+            curve = privacy_curve(config, values, data_dir, progress.advance)
+        write_curve(curve, config.to_toml(), target, force=force)
     grid = Table(
         "target ε",
         "macro-F1",
@@ -326,7 +364,7 @@ def privacy_curve_command(
             ),
         )
     console.print(grid)
-    console.print(f"curve directory: [bold]{target}[/]")
+    finish_run(target, {}, "curve directory")
 
 
 def main() -> None:  # pragma: no cover - console entry point
@@ -344,7 +382,7 @@ SimulationOverrides = Annotated[
 @clean_errors
 def generate(
     scenario: Annotated[str, typer.Argument(help="Built-in simulation name or TOML file.")],
-    out: Annotated[Path, typer.Option(help="Output directory (one folder per organization).")],
+    out: Annotated[Path, typer.Option(help="Output folder (one folder per organization).")],
     seed: Seed = None,
     flows: Annotated[
         int | None, typer.Option(help="Total flows (overrides the simulation's).")
@@ -353,6 +391,7 @@ def generate(
         str, typer.Option("--format", help="Output format: flows, nf-v2 or zeek.")
     ] = "flows",
     set_: SimulationOverrides = None,
+    force: Force = False,
 ) -> None:
     """Simulate a consortium's telemetry: each organization's data set in its own folder."""
     import time
@@ -363,11 +402,13 @@ def generate(
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
     overrides += [f"flows={flows}"] if flows is not None else []
     config = load_simulation(scenario, overrides)
+    outputs.check_target(out, force=force)
     started = time.perf_counter()
-    manifest = write_dataset(simulate(config), out, format_)
+    manifest = write_dataset(simulate(config), out, format_, force=force)
     show_generated(manifest, time.perf_counter() - started)
     console.print(
-        f"data in [bold]{out}[/]; try: fedsec simulate {out}/scenario.toml --data-dir {out}"
+        f"data in [bold]{escape(str(out))}[/]; try: fedsec simulate {escape(str(out))}/"
+        f"scenario.toml --data-dir {escape(str(out))}"
     )
 
 
@@ -404,21 +445,22 @@ def show_generated(manifest: dict, seconds: float) -> None:
 @clean_errors
 def demo(
     out: Annotated[
-        Path | None, typer.Option(help="Run directory (default runs/demo-seed<N>).")
+        Path | None,
+        typer.Option(help="Run folder. Default: runs/demo-seedN[-FORMAT] (-2, -3 ... when taken)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the simulation and the training.")] = 0,
     format_: Annotated[
         str, typer.Option("--format", help="Telemetry format to simulate: flows, nf-v2, zeek.")
     ] = "flows",
     set_: SimulationOverrides = None,
+    force: Force = False,
 ) -> None:
     """Simulate a consortium, federate, evaluate, and show who detected what (no data needed)."""
     from fedsec.evaluation.demo import DATA_DIR, run_demo
 
-    target = out or Path("runs") / f"demo-seed{seed}"
     overrides = [*(set_ or []), f"seed={seed}"]
-    with progress_bar() as bar:
-        tasks: dict[str, Any] = {}
+    name = outputs.run_name("demo", seed, "" if format_ == "flows" else format_)
+    with outputs.run_folder(out, name, force=force) as target, RoundProgress() as progress:
 
         def generated(manifest: dict, scenario: Any) -> None:
             errors.print(
@@ -426,23 +468,29 @@ def demo(
                 highlight=False,
             )
             for arm in scenario.evaluation.arms:
-                tasks[arm] = bar.add_task(arm, total=scenario.rounds)
+                progress.add(arm, scenario.rounds)
 
-        def tick(arm: str) -> None:
-            bar.advance(tasks[arm])
-
-        run = run_demo(target, overrides=overrides, fmt=format_, tick=tick, on_generated=generated)
+        run = run_demo(
+            target,
+            overrides=overrides,
+            fmt=format_,
+            tick=progress.advance,
+            on_generated=generated,
+            force=force,
+        )
     show_summary(run.experiment.metrics, run.experiment.timing)
     show_campaigns(run.campaigns)
     console.print(
         f"generated in {run.timing['generate_s']:.1f} s, experiment "
-        f"{run.timing['experiment_s']:.1f} s, total {run.timing['total_s']:.1f} s · "
-        f"run directory: [bold]{target}[/]"
+        f"{run.timing['experiment_s']:.1f} s, total {run.timing['total_s']:.1f} s",
+        highlight=False,
     )
+    finish_run(target, run.experiment.metrics)
     console.print(
         f"next: fedsec detect --model {target}/model --format {format_} --input "
         f"{target}/{DATA_DIR}/<org>/<file>",
         highlight=False,
+        markup=False,
     )
 
 

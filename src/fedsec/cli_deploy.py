@@ -14,13 +14,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fedsec.cli import DataDir, Overrides, clean_errors, console, show_summary
+from fedsec import outputs
+from fedsec.cli import HELP, DataDir, Force, Overrides, clean_errors, console, show_summary
 from fedsec.errors import ConfigError
 
 federation_app = typer.Typer(
-    help="Provision a federation, or run a loopback one on this machine.", no_args_is_help=True
+    help="Provision a federation, or run a loopback one on this machine.",
+    no_args_is_help=True,
+    context_settings=HELP,
 )
-job_app = typer.Typer(help="Run a scenario as a job on a federation.", no_args_is_help=True)
+job_app = typer.Typer(
+    help="Run a scenario as a job on a federation.", no_args_is_help=True, context_settings=HELP
+)
 
 DEFAULT_POC = Path(".fedsec/poc")
 PocDir = Annotated[Path, typer.Option("--dir", help="Folder of the loopback federation.")]
@@ -227,7 +232,12 @@ def submit_command(
         Path | None, typer.Option(help="Admin startup kit (instead of --federation).")
     ] = None,
     username: Annotated[str | None, typer.Option(help="Admin name of that kit.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Run directory.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run folder. Default: runs/SCENARIO-seedN, a -PROTECTION suffix, then -nvflare."
+        ),
+    ] = None,
     data_dir: DataDir = None,
     min_sites: Annotated[int | None, typer.Option(help="Sites needed to go on.")] = None,
     round_timeout: Annotated[float, typer.Option(help="Seconds to wait per task.")] = 120.0,
@@ -240,14 +250,22 @@ def submit_command(
             help="Go on from this interrupted job's newest checkpoint (same scenario and options)."
         ),
     ] = None,
+    force: Force = False,
 ) -> None:
     """Run SCENARIO's federated training as a signed job; write the usual run directory."""
     _nvflare()
+    from pydantic import ValidationError
+
     from fedsec.cli_jobs import RoundReporter, admin_of, interrupted_message
     from fedsec.engines.nvflare.checkpoint import check_job_id
     from fedsec.engines.nvflare.identity import kit_signer
     from fedsec.engines.nvflare.job import JobInterrupted, run_job
-    from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, require_deployable
+    from fedsec.engines.nvflare.plan import (
+        DeploymentSettings,
+        JobSpec,
+        explain,
+        require_deployable,
+    )
     from fedsec.engines.nvflare.results import DeploymentError
     from fedsec.evaluation.arms import curve_rounds
     from fedsec.evaluation.deployed import run_deployed, write_deployed_run, write_site_only_run
@@ -260,42 +278,49 @@ def submit_command(
     check_accounting(config)
     if "federated" not in config.evaluation.arms:
         raise ConfigError(f"scenario {config.name}: evaluation.arms must include 'federated'")
+    try:  # the plan is checked before any federation is contacted
+        settings = DeploymentSettings(
+            min_sites=min_sites or config.strategy.min_orgs,
+            round_timeout=round_timeout,
+            site_order=config.org_names(),
+        )
+        spec = JobSpec.from_scenario(config, sorted(curve_rounds(config)), settings)
+    except ValidationError as error:
+        raise ConfigError(f"scenario {config.name}: {explain(error)}") from None
     if resume is not None:
         check_job_id(resume)
     admin_kit, username = admin_of(federation, admin_kit, username)
     signer = kit_signer(admin_kit)  # before the job runs: a bad kit fails fast
-    settings = DeploymentSettings(
-        min_sites=min_sites or config.strategy.min_orgs,
-        round_timeout=round_timeout,
-        site_order=config.org_names(),
-    )
-    spec = JobSpec.from_scenario(config, sorted(curve_rounds(config)), settings)
-    target = out or Path("runs") / f"{config.name}-seed{config.seed}-nvflare"
-    work = target.parent / f".{target.name}.job"
-    with RoundReporter(spec.rounds) as report:
-        try:
-            job_id, meta, result = run_job(
-                spec, admin_kit, username, work, timeout, resume=resume or "", report=report
-            )
-        except JobInterrupted as error:
-            raise DeploymentError(interrupted_message(error)) from None
-        if result is not None:
-            report.finish(result.history)
-    if result is None or result.error:
-        why = result.error if result else f"status {meta.get('status')}, no fedsec result"
-        raise DeploymentError(f"job {job_id} failed: {why} (logs under {work})")
-    if data_dir is not None or os.environ.get("FEDSEC_DATA"):
-        experiment = run_deployed(config, data_dir, result, job_id)
-        write_deployed_run(experiment, target, signer)
-        show_summary(experiment.metrics, experiment.timing)
-    else:
-        write_site_only_run(config, result, job_id, target, signer)
-    shutil.rmtree(work, ignore_errors=True)  # kept only when the job fails, for its logs
+    protection = outputs.protection_suffix(config.privacy)
+    name = outputs.run_name(config.name, config.seed, protection, "nvflare")
+    with outputs.run_folder(out, name, force=force) as target:
+        work = target.parent / f".{target.name}.job"
+        with RoundReporter(spec.rounds) as report:
+            try:
+                job_id, meta, result = run_job(
+                    spec, admin_kit, username, work, timeout, resume=resume or "", report=report
+                )
+            except JobInterrupted as error:
+                raise DeploymentError(interrupted_message(error)) from None
+            if result is not None:
+                report.finish(result.history)
+        if result is None or result.error:
+            why = result.error if result else f"status {meta.get('status')}, no fedsec result"
+            raise DeploymentError(f"job {job_id} failed: {why} (logs under {work})")
+        if data_dir is not None or os.environ.get("FEDSEC_DATA"):
+            experiment = run_deployed(config, data_dir, result, job_id)
+            write_deployed_run(experiment, target, signer, force=force)
+            show_summary(experiment.metrics, experiment.timing)
+        else:
+            write_site_only_run(config, result, job_id, target, signer, force=force)
+        shutil.rmtree(work, ignore_errors=True)  # kept only when the job fails, for its logs
     if result.dropouts:
         console.print(f"dropouts: {result.dropouts}", highlight=False)
     for step in result.resumed:
         console.print(f"resumed job {step['job']} after its round {step['round']}")
-    console.print(f"job {job_id} finished; run directory: [bold]{target}[/]")
+    latest = outputs.point_latest(target) if outputs.in_runs(target) else None
+    pointer = f" ({latest} points here)" if latest is not None else ""
+    console.print(f"job {job_id} finished; run directory: [bold]{target}[/]{pointer}")
     console.print(
         f"its model is signed by {username}'s kit; use it with: fedsec detect --model "
         f"{target / 'model'} --trust {Path(admin_kit) / 'startup' / 'rootCA.pem'} ...",

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from fedsec.cli import clean_errors, console, errors, progress_bar
+from fedsec.cli_common import clean_errors, console, errors, progress_bar
 from fedsec.cli_deploy import DEFAULT_POC, job_app
 from fedsec.errors import ConfigError
 

@@ -1,4 +1,11 @@
-"""Errors fedsec reports to users: each names what is wrong and where."""
+"""Errors fedsec reports to users: each names what is wrong and where.
+
+Everything a user can cause derives from :class:`FedsecError`, which the CLI prints as one line
+with exit status 2: these three, and the domain errors defined beside their code
+(``OutputError``, ``SecAggError``, ``HeError``, ``EncodingOverflowError``, ``PlanRefused``,
+``JobFailed``, ``DeploymentError``, ``PocError``). Any other exception is a bug and keeps its
+traceback.
+"""
 
 from __future__ import annotations
 

@@ -35,7 +35,9 @@ def test_run_directory_holds_report_data_and_model(demo) -> None:
     out = demo.out
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["campaigns"]["per_org"]) == {"plant", "cloud", "office", "grid", "iot"}
-    assert metrics["timing"]["generate_s"] > 0
+    assert metrics["timing"]["generate_s"] == demo.timing["generate_s"]
+    assert 0 < demo.timing["generate_s"] < demo.timing["total_s"]
+    assert demo.timing["generate_s"] + demo.timing["experiment_s"] <= demo.timing["total_s"]
     assert "## Campaigns never seen locally" in (out / "report.md").read_text()
     assert (out / "model" / "bundle.json").is_file()
     assert (out / "data" / "manifest.json").is_file()

@@ -75,4 +75,7 @@ def test_a_protected_logs_run_reports_its_privacy_and_protection_time(data_dir):
     privacy = run.metrics["privacy"]
     assert privacy["secure_aggregation"]["enabled"] and privacy["secure_aggregation"]["threshold"]
     assert any("token ids" in line for line in privacy["coordinator_observes"])
-    assert run.timing["secure_aggregation_round_s"] > 0
+    protected = run.arms["federated"].protection_seconds
+    assert len(protected) == 2
+    assert 0 < sum(protected) < run.timing["arms_s"]["federated"]
+    assert run.timing["secure_aggregation_round_s"] == round(sum(protected) / 2, 4)

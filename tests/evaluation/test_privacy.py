@@ -40,7 +40,9 @@ def test_secure_aggregation_changes_the_model_by_fixed_point_rounding_only(data_
         secure.arms["federated"].models["org1"].params,
     ]
     assert 0 < max_abs_diff(*first) < 1e-2  # 8 rounds of 2^-16 rounding, amplified by SGD
-    assert secure.timing["secure_aggregation_s"] > 0
+    protected = secure.arms["federated"].protection_seconds
+    assert len(protected) == 8 and secure.timing["secure_aggregation_s"] == round(sum(protected), 3)
+    assert 0 < secure.timing["secure_aggregation_s"] < secure.timing["arms_s"]["federated"]
     section = secure.metrics["privacy"]["secure_aggregation"]
     assert section["enabled"] and section["threshold"] == 3 and section["tolerated_dropouts"] == 2
     assert any(
@@ -76,7 +78,10 @@ def test_homomorphic_encryption_changes_the_model_by_ckks_noise_only(data_dir, f
     encrypted = _run(data_dir, federation, "privacy.homomorphic_encryption=true")
     models = [e.arms["federated"].models["org1"].params for e in (plain, encrypted)]
     assert 0 < max_abs_diff(*models) < 1e-2  # 8 rounds of ~1e-9 CKKS noise, amplified by SGD
-    assert encrypted.timing["homomorphic_encryption_round_s"] > 0
+    protected = encrypted.arms["federated"].protection_seconds
+    assert len(protected) == 8
+    assert encrypted.timing["homomorphic_encryption_round_s"] == round(float(np.mean(protected)), 4)
+    assert 0 < sum(protected) < encrypted.timing["arms_s"]["federated"]
     privacy = encrypted.metrics["privacy"]
     assert (
         privacy["homomorphic_encryption"]["enabled"]

@@ -100,7 +100,7 @@ def test_only_ed25519_keys_and_ca_certificates_can_be_trusted(home, tmp_path):
 
 
 def test_a_leaf_certificate_is_not_a_trust_anchor(home, tmp_path):
-    from tests.engines.nvflare.test_identity import _cert
+    from tests.engines.nvflare.kits import _cert
 
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     leaf = _cert("site", ed25519.Ed25519PrivateKey.generate(), "ca", ca_key)

@@ -30,6 +30,7 @@ from fedsec.evaluation.anomaly_arms import (
     benign_frames,
     train_arm,
 )
+from fedsec.evaluation.arm_order import train_in_order
 from fedsec.evaluation.experiment import evaluation_rows, federation_block
 from fedsec.evaluation.metrics import detection_metrics, flag_rates, score_metrics
 from fedsec.evaluation.privacy import check_accounting, privacy_section, protection_timing
@@ -259,7 +260,9 @@ def run_anomaly_experiment(
         orgs = benign_frames(federation)
     except ValueError as error:
         raise ConfigError(f"scenario {scenario.name!r}: {error}") from error
-    arms = {name: train_arm(scenario, orgs, name, tick) for name in arm_names(scenario)}
+    arms, incomplete = train_in_order(
+        arm_names(scenario), lambda name: train_arm(scenario, orgs, name, tick)
+    )
     val_fpr = {n: calibrate(a, orgs, scenario.evaluation.target_fpr) for n, a in arms.items()}
     test = concat_tables([o.test for o in federation.orgs])
     owner = np.concatenate([np.full(len(o.test), i) for i, o in enumerate(federation.orgs)])
@@ -272,6 +275,8 @@ def run_anomaly_experiment(
     metrics = _metrics(scenario, federation, results)
     deep = {name: arm for name, arm in arms.items() if arm.model != "iforest"}
     metrics["privacy"] = privacy_section(scenario, deep)
+    if incomplete:
+        metrics["incomplete"] = incomplete
     timing = {
         "wall_s": round(time.perf_counter() - started, 3),
         "load_s": round(loaded - started, 3),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fedsec.evaluation import figures
+from fedsec.evaluation.arm_order import incomplete_lines
 from fedsec.evaluation.report import closing_parts, data_table, fmt, table
 
 MODEL_LABELS = {"ae": "autoencoder", "svdd": "Deep SVDD", "iforest": "IsolationForest"}
@@ -163,6 +165,7 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
         f"strategy `{metrics['strategy']}` · target FPR {metrics['target_fpr']} · headline "
         f"threshold `{metrics['threshold_mode']}` · wall time {timing.get('wall_s', 0):.1f} s",
         "",
+        *incomplete_lines(metrics),
         "Every model trains on benign rows only (attack rows of the training splits are "
         "discarded, never used as labels). Arms are `<setting>_<model>`: federated, local only, "
         "centralized on pooled benign data; `iforest` is scikit-learn IsolationForest (local and "
@@ -213,4 +216,11 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
             "",
         ]
     parts += ["## Data held by each organization", "", data_table(metrics), ""]
+    parts += figures.markdown_figures(
+        [
+            (figures.ROC_PNG, "ROC curves per arm on the pooled per-organization evaluation sets."),
+            (figures.HISTOGRAM_PNG, "Anomaly scores of benign and attack rows, per arm."),
+            (figures.PER_ORG_AUC_PNG, "ROC-AUC per organization, per arm."),
+        ]
+    )
     return "\n".join(parts + closing_parts(metrics, config_text))

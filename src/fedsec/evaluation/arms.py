@@ -180,19 +180,27 @@ def curve_rounds(scenario: Scenario) -> set[int]:
 def val_macro_f1(
     models: dict[str, FamilyClassifier], orgs: list[OrgFrames], encoded: dict[str, np.ndarray]
 ) -> float:
-    """Validation macro-F1 (arg-max decision), pooled over organizations."""
+    """Validation macro-F1 (arg-max decision) on the same rows for every arm: all
+    organizations' validation rows, each judged by each organization's model (one shared model
+    judges them once). ``encoded[org]`` is those rows as that organization's model encodes them."""
     true = np.concatenate([o.y_val for o in orgs])
-    pred = np.concatenate(
-        [
-            models[o.name].labels_from_proba(
-                models[o.name].proba_from_matrix(encoded[o.name]), None
-            )
-            for o in orgs
-        ]
-    )
+    judged: dict[int, np.ndarray] = {}
+    for o in orgs:
+        model = models[o.name]
+        if id(model) not in judged:
+            proba = model.proba_from_matrix(encoded[o.name])
+            judged[id(model)] = model.labels_from_proba(proba, None)
+    pred = np.concatenate(list(judged.values()))
+    truth = np.tile(true, len(judged))
     return round(
-        float(f1_score(true, pred, labels=family_order(true), average="macro", zero_division=0)), 6
+        float(f1_score(truth, pred, labels=family_order(true), average="macro", zero_division=0)),
+        6,
     )
+
+
+def pooled_val(pre: Preprocessor, orgs: list[OrgFrames]) -> np.ndarray:
+    """Every organization's validation rows, encoded by one preprocessor."""
+    return np.concatenate([pre.transform(o.val.frame) for o in orgs])
 
 
 def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> ArmModels:
@@ -200,7 +208,7 @@ def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress)
     shared = learner(scenario, orgs, "global")
     x = np.concatenate([shared.pre.transform(o.train.frame) for o in orgs])
     y = np.concatenate([shared.encode_labels(o.y_train) for o in orgs])
-    val = {o.name: shared.pre.transform(o.val.frame) for o in orgs}
+    val = dict.fromkeys([o.name for o in orgs], pooled_val(shared.pre, orgs))
     noise = dp_noise(scenario, len(x), len(orgs))
     marks, curve, rounds_s = curve_rounds(scenario), [], []
     for round_ in range(1, scenario.rounds + 1):
@@ -233,7 +241,7 @@ def train_local(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> Ar
         o.name: (alone[o.name].pre.transform(o.train.frame), alone[o.name].encode_labels(o.y_train))
         for o in orgs
     }
-    val = {o.name: alone[o.name].pre.transform(o.val.frame) for o in orgs}
+    val = {o.name: pooled_val(alone[o.name].pre, orgs) for o in orgs}
     noise = {o.name: dp_noise(scenario, len(o.y_train), 1) for o in orgs}
     marks, curve, rounds_s = curve_rounds(scenario), [], []
     for round_ in range(1, scenario.rounds + 1):
@@ -268,7 +276,7 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
         Shard(o.name, shared.pre.transform(o.train.frame), shared.encode_labels(o.y_train))
         for o in orgs
     ]
-    val = {o.name: shared.pre.transform(o.val.frame) for o in orgs}
+    val = dict.fromkeys([o.name for o in orgs], pooled_val(shared.pre, orgs))
     marks, curve = curve_rounds(scenario), []
 
     def on_round(round_: int, params: Params) -> None:

@@ -7,16 +7,15 @@ The run directory holds the usual run outputs (config.toml, metrics.json with an
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fedsec import atomic
+from fedsec import atomic, outputs
 from fedsec.evaluation import campaigns as campaign_report
 from fedsec.evaluation.experiment import Experiment, run_experiment
-from fedsec.evaluation.rundir import write_run
+from fedsec.evaluation.rundir import fill_run
 from fedsec.scenarios.config import Scenario, load_scenario
 from fedsec.scenarios.simulator import load_simulation, simulate
 from fedsec.scenarios.simulator.output import write_dataset
@@ -41,12 +40,14 @@ def run_demo(
     fmt: str = "flows",
     tick: Callable[[str], None] = lambda _: None,
     on_generated: Callable[[dict, Scenario], None] = lambda *_: None,
+    force: bool = False,
 ) -> DemoRun:
-    """generate -> federate -> evaluate -> report, into the run directory ``out``."""
+    """generate -> federate -> evaluate -> report, into the run directory ``out`` (an earlier
+    fedsec output there is replaced only with ``force``)."""
     started = time.perf_counter()
     config = load_simulation(simulation, overrides)
     out = Path(out)
-    with atomic.directory(out) as staging:
+    with outputs.output_directory(out, "fedsec demo", force=force) as staging:
         data = staging / DATA_DIR
         manifest = write_dataset(simulate(config), data, fmt)
         generated = time.perf_counter()
@@ -56,7 +57,7 @@ def run_demo(
         campaigns = campaign_report.campaign_metrics(experiment)
         experiment.metrics["campaigns"] = campaigns
         experiment.timing["generate_s"] = round(generated - started, 3)
-        _write_run_into(experiment, staging)
+        fill_run(experiment, staging)
         report = staging / "report.md"
         atomic.write_text(report, report.read_text() + "\n" + campaign_report.render(campaigns))
     timing = {
@@ -65,11 +66,3 @@ def run_demo(
         "total_s": round(time.perf_counter() - started, 3),
     }
     return DemoRun(experiment, campaigns, out, timing)
-
-
-def _write_run_into(experiment: Experiment, staging: Path) -> None:
-    """write_run into a sub-folder of the staging directory, then lift its entries up."""
-    run = write_run(experiment, staging / "run")
-    for entry in sorted(run.iterdir()):
-        os.replace(entry, staging / entry.name)
-    run.rmdir()

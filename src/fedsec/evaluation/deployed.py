@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from fedsec import atomic
+from fedsec import atomic, outputs
 from fedsec.engines.nvflare.coordinator import JobResult
-from fedsec.evaluation.arms import ArmModels, OrgFrames, val_macro_f1
+from fedsec.evaluation.arms import ArmModels, OrgFrames, pooled_val, val_macro_f1
 from fedsec.evaluation.experiment import Experiment, org_frames, run_experiment
 from fedsec.evaluation.report import fmt, table
 from fedsec.evaluation.rundir import MODEL_DIR, write_run
@@ -30,6 +30,8 @@ from fedsec.models.mlp import MLPSpec
 from fedsec.models.signing import Signer
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import build_federation
+
+WRITER = "fedsec job submit"
 
 
 def deployed_model(result: JobResult, scenario: Scenario) -> FamilyClassifier:
@@ -51,7 +53,7 @@ def deployed_arm(result: JobResult, scenario: Scenario, orgs: list[OrgFrames]) -
     """The federated arm as the in-process evaluation expects it, trained by the deployment."""
     model = deployed_model(result, scenario)
     names = [o.name for o in orgs]
-    encoded = {o.name: model.preprocessor.transform(o.val.frame) for o in orgs}
+    encoded = dict.fromkeys(names, pooled_val(model.preprocessor, orgs))
     curve = []
     for round_, params in sorted(result.curve.items()):
         at_round = replace(model, params=params, _module=None)
@@ -113,17 +115,25 @@ def run_deployed(
     return experiment
 
 
-def write_deployed_run(experiment: Experiment, out: Path, signer: Signer | None = None) -> Path:
+def write_deployed_run(
+    experiment: Experiment, out: Path, signer: Signer | None = None, *, force: bool = False
+) -> Path:
     """``write_run`` plus the deployment section of ``report.md``; ``signer``: the submitting
     admin's kit key, so the bundle verifies against the project's root CA."""
-    write_run(experiment, out, signer)
+    write_run(experiment, out, signer, force=force, writer=WRITER)
     report = Path(out) / "report.md"
     atomic.write_text(report, report.read_text() + "\n" + render(experiment.metrics["deployment"]))
     return Path(out)
 
 
 def write_site_only_run(
-    scenario: Scenario, result: JobResult, job_id: str, out: Path, signer: Signer | None = None
+    scenario: Scenario,
+    result: JobResult,
+    job_id: str,
+    out: Path,
+    signer: Signer | None = None,
+    *,
+    force: bool = False,
 ) -> Path:
     """A run directory from what the sites reported (no pooled data to evaluate on); the
     bundle is signed by ``signer`` (the submitting admin's kit key)."""
@@ -143,7 +153,7 @@ def write_site_only_run(
         "rounds": scenario.rounds,
         "organizations": result.sites,
     }
-    with atomic.directory(Path(out)) as staging:
+    with outputs.output_directory(Path(out), WRITER, force=force) as staging:
         (staging / "config.toml").write_text(scenario.to_toml())
         atomic.write_json(staging / "metrics.json", metrics)
         text = f"# {scenario.name}: deployed job {job_id}\n\n" + render(section)

@@ -21,6 +21,7 @@ import numpy as np
 from fedsec import seeding
 from fedsec.data.flows import concat_tables
 from fedsec.data.taxonomy import BENIGN, family_order
+from fedsec.evaluation.arm_order import train_in_order
 from fedsec.evaluation.arms import TRAINERS, ArmModels, OrgFrames
 from fedsec.evaluation.metrics import classification_metrics, pooled_rate, unseen_metrics
 from fedsec.evaluation.privacy import (
@@ -153,10 +154,10 @@ def run_experiment(
     loaded = time.perf_counter()
     frames = org_frames(federation)
     done = trained or {}
-    arms = {
-        name: done[name] if name in done else TRAINERS[name](scenario, frames, tick)
-        for name in scenario.evaluation.arms
-    }
+    arms, incomplete = train_in_order(
+        scenario.evaluation.arms,
+        lambda name: done[name] if name in done else TRAINERS[name](scenario, frames, tick),
+    )
     for arm in arms.values():
         calibrate(arm.models, federation, scenario.evaluation.target_fpr)
     test = concat_tables([o.test for o in federation.orgs])
@@ -172,6 +173,8 @@ def run_experiment(
         )
     metrics = _metrics(scenario, federation, results)
     metrics["privacy"] = _privacy(scenario, federation, arms)
+    if incomplete:
+        metrics["incomplete"] = incomplete
     timing = {
         "wall_s": round(time.perf_counter() - started, 3),
         "load_s": round(loaded - started, 3),

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from fedsec import seeding
+from fedsec.evaluation.arm_order import train_in_order
 from fedsec.evaluation.logs_arms import TRAINERS, LogArm, org_known
 from fedsec.evaluation.logs_metrics import pooled, session_metrics
 from fedsec.evaluation.privacy import check_accounting, privacy_section, protection_timing
@@ -143,7 +144,9 @@ def run_logs_experiment(
     seeding.deterministic_torch(threads=1)
     federation = build_log_federation(scenario, data_dir)
     loaded = time.perf_counter()
-    arms = {name: TRAINERS[name](scenario, federation, tick) for name in scenario.evaluation.arms}
+    arms, incomplete = train_in_order(
+        scenario.evaluation.arms, lambda name: TRAINERS[name](scenario, federation, tick)
+    )
     results = {}
     for name in ARM_ORDER:
         if name in arms:
@@ -159,6 +162,8 @@ def run_logs_experiment(
         }
     metrics = _metrics(scenario, federation, results, baseline)
     metrics["privacy"] = privacy_section(scenario, arms)
+    if incomplete:
+        metrics["incomplete"] = incomplete
     timing = {
         "wall_s": round(time.perf_counter() - started, 3),
         "load_s": round(loaded - started, 3),

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from fedsec import atomic
+from fedsec import atomic, outputs
+from fedsec.evaluation import figures
+from fedsec.evaluation.arm_order import incomplete_lines
 from fedsec.evaluation.logs import LogExperiment
 from fedsec.evaluation.plots import learning_curves, org_bars, save_png
 from fedsec.evaluation.report import closing_parts, fmt, table
@@ -116,6 +118,16 @@ def _calibration(metrics: dict) -> str:
     return f"top-k at validation FPR {metrics['target_fpr']} ({how}; local: per org)"
 
 
+LOSS_CURVE_LABEL = "validation next-event loss (normal sessions)"
+LOSS_CURVE_NOTE = "shared models: all orgs' sessions; local: each org on its own only"
+LOSS_CURVE_CAPTION = (
+    "Validation next-event loss on normal sessions after each round. Centralized and federated: "
+    "one model on every organization's validation sessions. Local only: each organization's "
+    "model on its own validation sessions only (their event vocabularies differ), so that curve "
+    "is not measured on the same sessions as the others."
+)
+
+
 def render(metrics: dict, timing: dict, config_text: str) -> str:
     vocab = metrics["federation"]["vocabulary"]
     parts = [
@@ -125,6 +137,7 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
         f"`{metrics['strategy']}` · {_calibration(metrics)} · wall time "
         f"{timing.get('wall_s', 0):.1f} s",
         "",
+        *incomplete_lines(metrics),
         "A session is anomalous when one of its events (or its end) is outside the model's "
         "top-k next-event candidates, or was never seen in training. Test normal sessions are "
         "sequences no organization trained on; 'distinct' counts each distinct sequence once. "
@@ -147,6 +160,12 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
         "",
         data_table(metrics),
         "",
+        *figures.markdown_figures(
+            [
+                (figures.LOSS_CURVE_PNG, LOSS_CURVE_CAPTION),
+                (figures.PER_ORG_PNG, "Per organization: session F1 of DeepLog, per arm."),
+            ]
+        ),
     ]
     return "\n".join(parts + closing_parts(metrics, config_text))
 
@@ -183,23 +202,26 @@ def namespaces(experiment: LogExperiment) -> dict[str, str]:
     return {org.name: only[0] for org in experiment.federation.orgs} if len(only) == 1 else {}
 
 
-def write_logs_run(experiment: LogExperiment, out: Path, signer: Signer | None = None) -> Path:
+def write_logs_run(
+    experiment: LogExperiment, out: Path, signer: Signer | None = None, *, force: bool = False
+) -> Path:
     """Everything the run produced, in one directory that appears complete or not at all; the
     bundle is signed by ``signer`` (default: the user's signing key)."""
     metrics = {**experiment.metrics, "timing": experiment.timing}
     config_text = experiment.scenario.to_toml()
-    with atomic.directory(Path(out)) as staging:
+    with outputs.output_directory(Path(out), "fedsec simulate", force=force) as staging:
         (staging / "config.toml").write_text(config_text)
         atomic.write_json(staging / "metrics.json", metrics)
         (staging / "report.md").write_text(render(metrics, experiment.timing, config_text))
         learning_curves(
             metrics,
-            staging / "loss_per_round.png",
-            "validation next-event loss (normal sessions)",
+            staging / figures.LOSS_CURVE_PNG,
+            LOSS_CURVE_LABEL,
             "next-event loss",
             bounded=False,
+            note=LOSS_CURVE_NOTE,
         )
-        per_org_f1(metrics, staging / "per_org_comparison.png")
+        per_org_f1(metrics, staging / figures.PER_ORG_PNG)
         if "federated" in experiment.arms or "centralized" in experiment.arms:
             arm, model = experiment.product()
             save_log_bundle(

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from fedsec import atomic
+from fedsec.evaluation.figures import LEARNING_CURVE_LABEL, LEARNING_CURVE_NOTE, arm_colour
 
 
 def save_png(fig: plt.Figure, path: Path) -> None:
@@ -24,20 +25,22 @@ def save_png(fig: plt.Figure, path: Path) -> None:
 def learning_curves(
     metrics: dict,
     path: Path,
-    ylabel: str = "validation macro-F1 (pooled orgs)",
+    ylabel: str = LEARNING_CURVE_LABEL,
     what: str = "macro-F1",
     bounded: bool = True,
+    note: str = LEARNING_CURVE_NOTE,
 ) -> None:
-    """The validation metric after each round, one line per arm."""
+    """The validation metric after each round, one line per arm; ``note`` (under the title)
+    says what each curve is measured on."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for arm, result in metrics["arms"].items():
         curve = result.get("curve") or []
         if curve:
             rounds, values = zip(*curve, strict=True)
-            ax.plot(rounds, values, label=arm, linewidth=1.6)
+            ax.plot(rounds, values, label=arm, linewidth=1.6, color=arm_colour(arm))
     ax.set_xlabel("round")
     ax.set_ylabel(ylabel)
-    ax.set_title(f"{metrics['scenario']}: {what} per round")
+    ax.set_title(f"{metrics['scenario']}: {what} per round\n{note}", fontsize=10)
     if bounded:
         ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
@@ -51,7 +54,7 @@ def org_bars(ax: plt.Axes, metrics: dict, key: str, title: str) -> None:
     width, x = 0.8 / max(len(arms), 1), np.arange(len(orgs))
     for i, arm in enumerate(arms):
         values = [metrics["arms"][arm]["per_org"][o].get(key) or 0.0 for o in orgs]
-        ax.bar(x + i * width - 0.4 + width / 2, values, width, label=arm)
+        ax.bar(x + i * width - 0.4 + width / 2, values, width, label=arm, color=arm_colour(arm))
     ax.set_xticks(x, orgs, rotation=30, ha="right")
     ax.set_title(title)
     ax.set_ylim(0, 1)
@@ -78,7 +81,14 @@ def roc_curves(metrics: dict, curves: dict[str, dict], path: Path) -> None:
         auc = metrics["arms"][arm]["overall"].get("roc_auc")
         style = "-" if arm.startswith("federated") else "--" if arm.startswith("central") else ":"
         for ax in axes:
-            ax.plot(data["fpr"], data["tpr"], style, linewidth=1.4, label=f"{arm} ({auc:.3f})")
+            ax.plot(
+                data["fpr"],
+                data["tpr"],
+                style,
+                linewidth=1.4,
+                label=f"{arm} ({auc:.3f})",
+                color=arm_colour(arm),
+            )
     axes[0].plot([0, 1], [0, 1], color="grey", linewidth=0.8)
     axes[1].set_xscale("log")
     axes[1].set_xlim(1e-3, 1)
@@ -130,7 +140,7 @@ def per_org_auc(metrics: dict, path: Path) -> None:
     x = np.arange(len(orgs))
     for i, arm in enumerate(arms):
         values = [metrics["arms"][arm]["per_org"][o].get("roc_auc") or 0.0 for o in orgs]
-        ax.bar(x + i * width - 0.4 + width / 2, values, width, label=arm)
+        ax.bar(x + i * width - 0.4 + width / 2, values, width, label=arm, color=arm_colour(arm))
     ax.set_xticks(x, orgs, rotation=30, ha="right")
     ax.set_ylabel("ROC-AUC (org's evaluation set)")
     ax.set_ylim(0, 1)

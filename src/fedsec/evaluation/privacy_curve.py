@@ -13,9 +13,10 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from fedsec import atomic
+from fedsec import atomic, outputs
 from fedsec.data.taxonomy import BENIGN
 from fedsec.evaluation.experiment import run_experiment
+from fedsec.evaluation.figures import markdown_figures
 from fedsec.evaluation.plots import plt, save_png
 from fedsec.evaluation.report import fmt, table
 from fedsec.scenarios.config import Scenario
@@ -100,12 +101,15 @@ def privacy_curve(
     }
 
 
-def write_curve(curve: dict, config_text: str, out: Path) -> Path:
-    with atomic.directory(Path(out)) as staging:
+PLOT = "privacy_curve.png"
+
+
+def write_curve(curve: dict, config_text: str, out: Path, *, force: bool = False) -> Path:
+    with outputs.output_directory(Path(out), "fedsec privacy-curve", force=force) as staging:
         (staging / "config.toml").write_text(config_text)
         atomic.write_json(staging / "curve.json", curve)
         (staging / "report.md").write_text(render(curve))
-        _plot(curve, staging / "privacy_curve.png")
+        _plot(curve, staging / PLOT)
     return Path(out)
 
 
@@ -142,6 +146,9 @@ def render(curve: dict) -> str:
             "",
             table(header, rows),
             "",
+            *markdown_figures(
+                [(PLOT, "Macro-F1 and rare-family recall of the federated model against ε.")]
+            ),
         ]
     )
 

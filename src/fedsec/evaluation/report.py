@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from fedsec.evaluation.arm_order import incomplete_lines
+from fedsec.evaluation.figures import (
+    LEARNING_CURVE_CAPTION,
+    LEARNING_CURVE_PNG,
+    PER_ORG_PNG,
+    markdown_figures,
+)
+
 ARM_LABELS = {
     "centralized": "centralized (pooled data)",
     "local": "local only",
@@ -197,6 +205,7 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
         + (f" at target FPR {metrics['target_fpr']}" if metrics["decision"] == "fpr" else "")
         + f" · wall time {timing.get('wall_s', 0):.1f} s",
         "",
+        *incomplete_lines(metrics),
         "Each organization is judged on its own test rows plus every other organization's test "
         'attacks of families it never trained on ("unseen"), with the benign test rows of the '
         "organizations those attacks come from. Unseen-family recall: share of those attacks "
@@ -223,5 +232,11 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
         "",
         data_table(metrics),
         "",
+        *markdown_figures(
+            [
+                (LEARNING_CURVE_PNG, LEARNING_CURVE_CAPTION),
+                (PER_ORG_PNG, "Per organization: macro-F1 and unseen-family recall, per arm."),
+            ]
+        ),
     ]
     return "\n".join(parts + closing_parts(metrics, config_text))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fedsec import __version__, atomic
-from fedsec.evaluation import anomaly_report, plots, report
+from fedsec import __version__, atomic, outputs
+from fedsec.evaluation import anomaly_report, figures, plots, report
 from fedsec.evaluation.anomaly import AnomalyExperiment
 from fedsec.evaluation.experiment import Experiment
 from fedsec.models.bundle import save_anomaly_bundle, save_bundle
@@ -36,38 +36,55 @@ def provenance(experiment: Experiment | AnomalyExperiment, arm: str) -> dict:
     }
 
 
-def write_run(experiment: Experiment, out: Path, signer: Signer | None = None) -> Path:
-    """Everything the run produced, in one directory that appears complete or not at all; the
-    bundle is signed by ``signer`` (default: the user's signing key)."""
-    metrics = {**experiment.metrics, "timing": experiment.timing}
-    config_text = experiment.scenario.to_toml()
-    with atomic.directory(Path(out)) as staging:
-        (staging / "config.toml").write_text(config_text)
-        atomic.write_json(staging / "metrics.json", metrics)
-        (staging / "report.md").write_text(report.render(metrics, experiment.timing, config_text))
-        plots.learning_curves(metrics, staging / "macro_f1_per_round.png")
-        plots.per_org_comparison(metrics, staging / "per_org_comparison.png")
-        if "federated" in experiment.arms or "centralized" in experiment.arms:
-            arm, model = experiment.product()
-            save_bundle(staging / MODEL_DIR, model, provenance(experiment, arm), signer)
+def write_run(
+    experiment: Experiment,
+    out: Path,
+    signer: Signer | None = None,
+    *,
+    force: bool = False,
+    writer: str = "fedsec simulate",
+) -> Path:
+    """Everything the run produced, in one directory that appears complete or not at all (an
+    earlier fedsec output at ``out`` is replaced only with ``force``: see :mod:`fedsec.outputs`);
+    the bundle is signed by ``signer`` (default: the user's signing key)."""
+    with outputs.output_directory(Path(out), writer, force=force) as staging:
+        fill_run(experiment, staging, signer)
     return Path(out)
 
 
+def fill_run(experiment: Experiment, folder: Path, signer: Signer | None = None) -> None:
+    """The run's files in ``folder``: config, metrics, report, plots and the model bundle."""
+    metrics = {**experiment.metrics, "timing": experiment.timing}
+    config_text = experiment.scenario.to_toml()
+    (folder / "config.toml").write_text(config_text)
+    atomic.write_json(folder / "metrics.json", metrics)
+    (folder / "report.md").write_text(report.render(metrics, experiment.timing, config_text))
+    plots.learning_curves(metrics, folder / figures.LEARNING_CURVE_PNG)
+    plots.per_org_comparison(metrics, folder / figures.PER_ORG_PNG)
+    if "federated" in experiment.arms or "centralized" in experiment.arms:
+        arm, model = experiment.product()
+        save_bundle(folder / MODEL_DIR, model, provenance(experiment, arm), signer)
+
+
 def write_anomaly_run(
-    experiment: AnomalyExperiment, out: Path, signer: Signer | None = None
+    experiment: AnomalyExperiment,
+    out: Path,
+    signer: Signer | None = None,
+    *,
+    force: bool = False,
 ) -> Path:
     """An anomaly run: the same layout, with ROC curves, score histograms and the shared deep
     model's bundle (the federated autoencoder when trained) holding per-org thresholds."""
     metrics = {**experiment.metrics, "timing": experiment.timing}
     config_text = experiment.scenario.to_toml()
-    with atomic.directory(Path(out)) as staging:
+    with outputs.output_directory(Path(out), "fedsec simulate", force=force) as staging:
         (staging / "config.toml").write_text(config_text)
         atomic.write_json(staging / "metrics.json", metrics)
         text = anomaly_report.render(metrics, experiment.timing, config_text)
         (staging / "report.md").write_text(text)
-        plots.roc_curves(metrics, experiment.plot_data, staging / "roc_curves.png")
-        plots.score_histograms(metrics, experiment.plot_data, staging / "score_histograms.png")
-        plots.per_org_auc(metrics, staging / "per_org_roc_auc.png")
+        plots.roc_curves(metrics, experiment.plot_data, staging / figures.ROC_PNG)
+        plots.score_histograms(metrics, experiment.plot_data, staging / figures.HISTOGRAM_PNG)
+        plots.per_org_auc(metrics, staging / figures.PER_ORG_AUC_PNG)
         if any(a.shared and a.model != "iforest" for a in experiment.arms.values()):
             arm, model = experiment.product()
             model_dir = staging / MODEL_DIR

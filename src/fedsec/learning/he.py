@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import tenseal as ts
 
+from fedsec.errors import FedsecError
+
 #: Context files NVFlare's HEBuilder writes into the startup kits.
 CLIENT_CONTEXT = "client_context.tenseal"
 SERVER_CONTEXT = "server_context.tenseal"
@@ -27,7 +29,7 @@ MAX_MAGNITUDE = 2.0**30
 SCHEME = "CKKS (TenSEAL/SEAL), N=8192, moduli 60-40-40 bits, scale 2^40, symmetric key"
 
 
-class HeError(ValueError):
+class HeError(FedsecError, ValueError):
     """A context or ciphertext that cannot be used: the message says which and why."""
 
 

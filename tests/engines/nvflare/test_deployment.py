@@ -1,7 +1,7 @@
 """A real loopback federation: coordinator and three sites as NVFlare processes on 127.0.0.1.
 
-One federation serves the module; every process is stopped by its PID in teardown, even when a
-test fails. The coordinator's own policy is NVFlare's permissive default here (as if it were
+One federation serves the module (see loopback.py); no test here changes it, so they run in any
+order. The coordinator's own policy is NVFlare's permissive default here (as if it were
 compromised), so what refuses custom code below is the sites' hardening.
 """
 
@@ -31,7 +31,7 @@ from fedsec import seeding
 from fedsec.engines.nvflare import poc
 from fedsec.engines.nvflare.identity import kit_signer
 from fedsec.engines.nvflare.job import build_job, fetch, run_job, session, submit, wait
-from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+from fedsec.engines.nvflare.plan import JobSpec
 from fedsec.engines.nvflare.provision import (
     Admin,
     FederationSpec,
@@ -51,33 +51,16 @@ from fedsec.models.bundle import load_bundle
 from fedsec.models.keys import user_trust
 from fedsec.scenarios.config import SampleDpConfig
 from fedsec.scenarios.federation import build_federation
+from tests.engines.nvflare.loopback import JOB_TIMEOUT, loopback, spec_for
 
 pytestmark = pytest.mark.deployment
-JOB_TIMEOUT = 240
 RESUMED_ROUNDS = 20
 
 
 @pytest.fixture(scope="module")
 def federation(consortium, tmp_path_factory):
-    data, scenario = consortium
-    names = scenario.org_names()
-    # opted out: the same sites run the clear, secure-aggregation and HE jobs below
-    configs = {n: config_from_scenario(scenario, n, data, False) for n in names}
-    fed = poc.prepare(tmp_path_factory.mktemp("poc"), names, configs, homomorphic_encryption=True)
-    local = fed.kit(poc.SERVER) / "local"
-    shutil.copy(local / "authorization.json.default", local / "authorization.json")
-    try:
-        poc.start(fed, timeout=120)
+    with loopback(consortium, tmp_path_factory.mktemp("poc")) as fed:
         yield fed
-    finally:
-        poc.stop(fed)
-        assert not [p for p in fed.pids.values() if poc.alive(p)]
-
-
-def spec_for(scenario, **settings) -> JobSpec:
-    names = scenario.org_names()
-    defaults = {"site_order": names, "min_sites": 2, "round_timeout": 30.0}
-    return JobSpec.from_scenario(scenario, [], DeploymentSettings(**(defaults | settings)))
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from fedsec.engines.inprocess import select_orgs
 from fedsec.engines.nvflare import encrypted, secure, statistics
 from fedsec.engines.nvflare.plan import JobSpec, ModelSetup
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
+from fedsec.errors import FedsecError
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.learning import he, recipe
 from fedsec.learning.aggregate import ServerState, server_step, weighted_average
@@ -49,7 +50,7 @@ class Transport(Protocol):
     ) -> dict[str, Reply]: ...
 
 
-class JobFailed(RuntimeError):
+class JobFailed(FedsecError, RuntimeError):
     """The job cannot go on (too few sites, every site refused, ...)."""
 
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from fedsec.errors import ConfigError
+from fedsec.errors import ConfigError, FedsecError
 from fedsec.learning import recipe
 from fedsec.learning.local import TrainingPlan
 from fedsec.learning.protect import ProtectionPlan
@@ -41,7 +41,7 @@ def require_deployable(scenario: Scenario) -> None:
         )
 
 
-class PlanRefused(ValueError):
+class PlanRefused(FedsecError, ValueError):
     """A site refuses a task: the message names the field and the problem."""
 
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from fedsec.errors import FedsecError
+
 FRACTION_BITS = 16
 SCALE = float(1 << FRACTION_BITS)
 MODULUS_BITS = 32
 SUM_BOUND = float(1 << (MODULUS_BITS - FRACTION_BITS - 1))  # |sum| < 2^15
 
 
-class EncodingOverflowError(ValueError):
+class EncodingOverflowError(FedsecError, ValueError):
     """An update is too large for the fixed-point range of the secure sum."""
 
 

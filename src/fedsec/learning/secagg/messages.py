@@ -7,8 +7,10 @@ import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from fedsec.errors import FedsecError
 
-class SecAggError(RuntimeError):
+
+class SecAggError(FedsecError, RuntimeError):
     """The secure sum cannot be completed (too many dropouts, a forged or altered share)."""
 
 

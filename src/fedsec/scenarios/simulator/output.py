@@ -10,12 +10,11 @@ Layout of ``out``::
     <org>/events.csv    host and authentication events
 
 The directory is built aside and swapped in complete; an existing directory is only replaced
-when it holds an earlier output of this command.
+when it holds an earlier fedsec output and ``force`` is given (see :mod:`fedsec.outputs`).
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from fedsec import __version__, atomic
+from fedsec import __version__, atomic, outputs
 from fedsec.data.taxonomy import BENIGN, family_order
 from fedsec.data.writers import DAILY_NAMES, write_records
 from fedsec.errors import ConfigError
@@ -38,24 +37,6 @@ MANIFEST = "manifest.json"
 GENERATOR = "fedsec generate"
 
 
-def check_target(out: Path) -> None:
-    """Refuse to replace a non-empty directory that this command did not write."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise ConfigError(f"{out} exists and is not a directory")
-    if not any(out.iterdir()):
-        return
-    try:
-        manifest = json.loads((out / MANIFEST).read_text())
-    except (OSError, ValueError):
-        manifest = {}
-    if not isinstance(manifest, dict) or manifest.get("generator") != GENERATOR:
-        raise ConfigError(
-            f"{out} is not empty and was not written by {GENERATOR}; choose another --out"
-        )
-
-
 def day_slices(traffic: OrgTraffic, start: float, days: int) -> list[tuple[int, slice]]:
     """(day, rows) of a time-sorted frame, for days that have rows."""
     bounds = np.searchsorted(traffic.flows["ts"].to_numpy(), start + DAY * np.arange(days + 1))
@@ -63,16 +44,17 @@ def day_slices(traffic: OrgTraffic, start: float, days: int) -> list[tuple[int, 
     return [(d, slice(bounds[d], bounds[d + 1])) for d in range(days) if bounds[d + 1] > bounds[d]]
 
 
-def write_dataset(simulation: Simulation, out: Path, fmt: str = "flows") -> dict[str, Any]:
+def write_dataset(
+    simulation: Simulation, out: Path, fmt: str = "flows", *, force: bool = False
+) -> dict[str, Any]:
     """Write every organization's files, the manifest and the scenarios; return the manifest."""
     out = Path(out)
     if fmt not in DAILY_NAMES:
         raise ConfigError(f"unknown output format {fmt!r}; known: {', '.join(DAILY_NAMES)}")
-    check_target(out)
     config = simulation.config
     names = config.day_names()
     files: dict[str, dict[int, str]] = {}
-    with atomic.directory(out) as staging:
+    with outputs.output_directory(out, GENERATOR, force=force) as staging:
         for traffic in simulation.orgs:
             files[traffic.name] = {}
             for day, rows in day_slices(traffic, config.start_epoch, config.days):

@@ -1,0 +1,46 @@
+"""A hardened loopback federation for the deployment tests (import after
+``pytest.importorskip("nvflare")``): coordinator and one site per organization of the
+``consortium`` fixture, every process stopped by its PID on exit, even when a test fails."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from fedsec.engines.nvflare import poc
+from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+from fedsec.engines.nvflare.site_config import config_from_scenario
+from fedsec.scenarios.config import Scenario
+
+JOB_TIMEOUT = 240
+
+
+@contextlib.contextmanager
+def loopback(consortium: tuple[Path, Scenario], folder: Path) -> Iterator[poc.Poc]:
+    """Started federation; the coordinator keeps NVFlare's permissive default policy (as if it
+    were compromised), so whatever refuses custom code is the sites' hardening."""
+    data, scenario = consortium
+    names = scenario.org_names()
+    # opted out: the same sites run clear, secure-aggregation and HE jobs
+    configs = {n: config_from_scenario(scenario, n, data, False) for n in names}
+    fed = poc.prepare(folder, names, configs, homomorphic_encryption=True)
+    local = fed.kit(poc.SERVER) / "local"
+    shutil.copy(local / "authorization.json.default", local / "authorization.json")
+    try:
+        poc.start(fed, timeout=120)
+        yield fed
+    finally:
+        poc.stop(fed)
+        assert not [p for p in fed.pids.values() if poc.alive(p)]
+
+
+def spec_for(scenario: Scenario, **settings: object) -> JobSpec:
+    names = scenario.org_names()
+    defaults = {"site_order": names, "min_sites": 2, "round_timeout": 30.0}
+    return JobSpec.from_scenario(scenario, [], DeploymentSettings(**(defaults | settings)))
+
+
+def text_of(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""

@@ -1,0 +1,50 @@
+"""A site that dies mid-run: the job completes without it. This federation is its own (a
+site is killed), so no other test depends on running before or after this one."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytest.importorskip("nvflare")
+
+from fedsec.engines.nvflare import poc
+from fedsec.engines.nvflare.job import build_job, fetch, session, submit, wait
+from fedsec.engines.nvflare.results import read_result
+from fedsec.evaluation.deployed import write_site_only_run
+from tests.engines.nvflare.loopback import JOB_TIMEOUT, loopback, spec_for, text_of
+
+pytestmark = pytest.mark.deployment
+
+
+@pytest.fixture(scope="module")
+def federation(consortium, tmp_path_factory):
+    with loopback(consortium, tmp_path_factory.mktemp("poc-dropout")) as fed:
+        yield fed
+
+
+def test_a_site_killed_mid_run_leaves_the_job_completing(federation, consortium, tmp_path):
+    _, scenario = consortium
+    *survivors, victim = scenario.org_names()  # the last in the job's site order
+    long = scenario.model_copy(update={"rounds": 25})
+    spec = spec_for(long, min_sites=2, round_timeout=8.0)
+    folder = build_job(spec, tmp_path / "job")
+    with session(federation.admin_kit, federation.admin) as admin:
+        job_id = submit(admin, folder)
+        log = federation.kit(poc.SERVER) / job_id / "log.txt"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and "round 2:" not in text_of(log):
+            time.sleep(0.2)
+        assert "round 2:" in text_of(log), "the job never reached round 2"
+        assert poc.kill(federation.pids.pop(victim), federation.kit(victim))
+        meta = wait(admin, job_id, JOB_TIMEOUT)
+        result = read_result(fetch(admin, job_id, tmp_path / "results"))
+    assert meta["status"] == "FINISHED:COMPLETED", meta
+    assert result.error is None and result.params is not None
+    assert list(result.dropouts) == [victim]
+    assert len(result.history) == 25
+    assert result.history[-1].contributed == survivors
+    run = write_site_only_run(long, result, job_id, tmp_path / "run")
+    report = (run / "report.md").read_text()
+    assert f"- **{victim}**: no reply to fedsec_train within 8 s" in report
