@@ -10,10 +10,11 @@ Limits (defaults, and the environment variable that overrides each for a larger 
 =====================  ===========  ==========================  =================================
 limit                  default      variable                    why
 =====================  ===========  ==========================  =================================
-decompressed size      4 GiB        ``FEDSEC_MAX_INPUT_BYTES``  the full CIC-IDS2017 day files are
-                                                                < 0.5 GiB each
-inflation ratio        200 : 1      ``FEDSEC_MAX_INFLATION``    checked past 64 MiB; real gzip'd
-                                                                CSVs and logs inflate < 40 : 1
+decompressed size      2 GiB        ``FEDSEC_MAX_INPUT_BYTES``  the full CIC-IDS2017 day files are
+                                                                < 0.5 GiB, loghub's HDFS 1.5 GiB
+inflation ratio        100 : 1      ``FEDSEC_MAX_INFLATION``    checked past 64 MiB; real gzip'd
+                                                                CSVs and logs inflate < 40 : 1,
+                                                                gzip bombs of rows > 190 : 1
 line length            1 MiB        ``FEDSEC_MAX_LINE_BYTES``   real lines are < 4 KiB
 columns                1,000        ``FEDSEC_MAX_COLUMNS``      the widest format has 91
 rows                   unlimited    ``FEDSEC_MAX_ROWS``         optional, per file
@@ -44,8 +45,8 @@ CHUNK = MiB
 class Limits:
     """Caps on one input file (see the module docstring)."""
 
-    max_bytes: int = 4096 * MiB
-    max_inflation: int = 200
+    max_bytes: int = 2048 * MiB
+    max_inflation: int = 100
     inflation_grace: int = 64 * MiB
     max_line_bytes: int = MiB
     max_columns: int = 1_000

@@ -212,7 +212,8 @@ def data_row(frame: pd.DataFrame, position: int) -> int:
 
 
 def _shown(value: object) -> str:
-    text = repr(value)
+    value = value.item() if isinstance(value, np.generic) else value
+    text = str(value) if isinstance(value, int | float) else repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -266,6 +267,7 @@ def text_block(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     for column in columns:
         out[column] = (
             frame[column]
+            .fillna("")
             .astype(str)
             .str.strip()
             .str.lower()

@@ -119,7 +119,9 @@ def read(path: Path) -> FlowTable:
 def _labels(raw: pd.DataFrame, path: Path) -> tuple[np.ndarray, np.ndarray, dict, list[str]]:
     attacks = attack_flags(raw, BINARY, path) if BINARY in raw else None
     if LABEL in raw:
-        labels = raw[LABEL].astype(str).str.strip().replace({"nan": "Normal", "": "Normal"})
+        labels = (
+            raw[LABEL].fillna("").astype(str).str.strip().replace({"nan": "Normal", "": "Normal"})
+        )
         families, unknown = map_labels(labels, UNSW_NB15)
         if attacks is not None:
             check_agreement(raw, families, attacks, (LABEL, BINARY), path)
