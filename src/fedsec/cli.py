@@ -196,8 +196,19 @@ def show_summary(metrics: dict, timing: dict) -> None:
 @clean_errors
 def detect(
     model: Annotated[Path, typer.Option(help="Model bundle directory.")],
-    input_: Annotated[list[Path], typer.Option("--input", help="Telemetry file(s) to score.")],
     format_: Annotated[str, typer.Option("--format", help="Input format (reader name).")],
+    input_: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--input", help="Telemetry file(s) to score: --input a.csv b.csv, or repeat --input."
+        ),
+    ] = None,
+    more_inputs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="More telemetry files (those after one --input land here).", show_default=False
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Alerts file (JSON Lines).")] = Path("alerts.jsonl"),
     org: Annotated[str | None, typer.Option(help="Use this organization's threshold.")] = None,
     threshold: Annotated[
@@ -224,10 +235,13 @@ def detect(
     from fedsec.data.logs import SessionOptions
     from fedsec.detect.alerts import run_detection
 
+    inputs = [*(input_ or []), *(more_inputs or [])]
+    if not inputs:
+        raise typer.BadParameter("give at least one file to score", param_hint="--input")
     options = SessionOptions(session_key, session_window, log_format, templates)
     summary = run_detection(
         model,
-        input_,
+        inputs,
         format_,
         out,
         org=org,
