@@ -113,7 +113,7 @@ def test_the_oracle_catches_what_the_old_readers_got_wrong(samples):
     unsw = samples["unsw-nb15"]
     lines = unsw.data.split(b"\n")
     names = lines[0].split(b",")
-    attack = next(i for i, line in enumerate(lines[1:], 1) if line.endswith(b",1"))
+    attack = next(i for i, line in enumerate(lines[1:], 1) if line.rstrip(b"\r").endswith(b",1"))
     fields = lines[attack].split(b",")
     fields[names.index(b"attack_cat")] = b""
     contradictory = b"\n".join([*lines[:attack], b",".join(fields), *lines[attack + 1 :]])
@@ -123,5 +123,7 @@ def test_the_oracle_catches_what_the_old_readers_got_wrong(samples):
     assert "wrong width" in fuzz_oracle.must_refuse(unsw.spec, short)[0]
     ton = samples["ton-iot"]
     rows = ton.data.split(b"\n")
-    rows[1] = rows[1].replace(rows[1].split(b",")[3], b"warm", 1)
+    fields = rows[1].split(b",")
+    fields[rows[0].split(b",").index(b"fridge_temperature")] = b"warm"
+    rows[1] = b",".join(fields)
     assert "numeric column" in fuzz_oracle.must_refuse(ton.spec, b"\n".join(rows))[0]
