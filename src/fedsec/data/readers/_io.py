@@ -139,11 +139,6 @@ def _unique_names(names: list[str]) -> list[str]:
     return out
 
 
-def strip_column_names(frame: pd.DataFrame) -> pd.DataFrame:
-    """Remove the leading/trailing spaces and BOMs some distributions put in column names."""
-    return frame.rename(columns=lambda c: str(c).replace("\ufeff", "").strip())
-
-
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], path: Path) -> None:
     """Fail naming every required column the file lacks."""
     missing = [c for c in columns if c not in frame.columns]
