@@ -25,6 +25,9 @@ from fedsec.data.taxonomy import UNLABELED
 
 NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 NONFINITE = {"nan", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity", ""}
+#: What pandas reads as missing: an optional value (a flows port) may be spelled so.
+PANDAS_NA = {"#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND"}
+PANDAS_NA |= {"1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
 MAX_LINE = 1 << 20
 MAX_COLUMNS = 1_000
 
@@ -141,8 +144,8 @@ def value_rules(spec: Spec, names: list[str], records: list[list[str]]) -> str |
     ]
     for column, low, high, optional in checks:
         for value in columns.get(column, []):
-            if optional and not value.strip():
-                continue
+            if optional and (not value.strip() or value in PANDAS_NA):
+                continue  # accepted on purpose: a missing port (unknown service)
             if not in_range(value, low, high, whole=column not in {r[0] for r in spec.ranges}):
                 return f"{value[:20]!r} in {column!r}"
     for column in (c for c in spec.protocols if c in columns):
@@ -265,7 +268,9 @@ def zeek_values(spec: Spec, names: list[str], rows: list[list[str]]) -> str | No
 
 
 def is_number(value: str, nonfinite_ok: bool = False) -> bool:
-    if nonfinite_ok and value.strip().lower() in NONFINITE:
+    """A finite number; with ``nonfinite_ok`` (CIC-IDS2017's rate columns) also NaN/Infinity
+    and numbers too large for a float, which read as Infinity: accepted on purpose."""
+    if nonfinite_ok and (value.strip().lower() in NONFINITE or NUMBER.match(value)):
         return True
     return bool(NUMBER.match(value)) and math.isfinite(float(value))
 

@@ -182,3 +182,41 @@ def test_the_binary_label_alone_and_contradictions(tmp_path, fmt, relative, kind
     attack = int(np.flatnonzero(flags == "1")[0]) + 1
     with pytest.raises(InputError, match=f"contradictory labels in data row {attack}"):
         read_flows(fmt, [write(tmp_path, edit(lines, attack, binary, "0"), name)])
+
+
+MLCVE = "cic-ids2017/mlcve_multiclass/cic_ids2017_multiclass.csv.gz"
+
+
+def test_cic_duplicated_column_only_as_the_documented_pair(tmp_path):
+    lines = rows_of(MLCVE)
+    thrice = lines[0].replace(" Bwd Header Length", " Fwd Header Length")
+    with pytest.raises(InputError, match="(appear more than once|clash).*Fwd Header Length"):
+        read_flows("cicids2017", [write(tmp_path, [thrice, *lines[1:]])])
+    renamed = lines[0].replace(" Fwd Header Length,", " Fwd Header Len,", 1)
+    table = read_flows("cicids2017", [write(tmp_path, [renamed, *lines[1:]])])
+    assert "Fwd Header Len" in table.native and "Fwd Header Length" in table.native
+
+
+def test_a_blank_protocol_in_a_flow_csv(tmp_path):
+    lines = ["duration_s,fwd_bytes,bwd_bytes,fwd_pkts,bwd_pkts,protocol,dst_port"]
+    lines += ["1.0,10,20,1,1,tcp,80", "0.5,10,20,1,1, ,53"]
+    with pytest.raises(InputError, match="'protocol' has no value in data row 2"):
+        read_flows("flows", [write(tmp_path, lines)])
+
+
+def test_loghub_rows_with_blank_content_or_event_id(tmp_path):
+    from fedsec.data.logs import SessionOptions, read_sessions
+
+    lines = rows_of("loghub-2k/HDFS/HDFS_2k.log_structured.csv.gz", 30)
+    names = lines[0].split(",")
+    fields = lines[3].split(",")
+    fields[names.index("Content")] = ""
+    blank_content = [*lines[:3], ",".join(fields), *lines[4:]]
+    options = SessionOptions(session_key=r"(blk_-?\d+)")
+    path = write(tmp_path, blank_content, "HDFS_structured.csv")
+    table = read_sessions("loghub-structured", [path], options)
+    assert sum(len(e) for e in table.events) >= 29  # the blank line names no block
+    fields[names.index("EventId")] = " "
+    no_event = [*lines[:3], ",".join(fields), *lines[4:]]
+    with pytest.raises(InputError, match="'EventId' is blank in data row 3"):
+        read_sessions("loghub-structured", [write(tmp_path, no_event, "x.csv")], options)

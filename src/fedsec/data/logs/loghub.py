@@ -31,7 +31,13 @@ def read_structured(path: Path) -> pd.DataFrame:
     path = Path(path)
     frame = read_csv_checked(path)
     require_columns(frame, ["EventId", "EventTemplate"], path)
-    frame["EventId"] = frame["EventId"].astype(str).str.strip()
+    ids = frame["EventId"].fillna("").astype(str).str.strip()
+    blank = (ids == "").to_numpy()
+    if blank.any():
+        row = int(np.flatnonzero(blank)[0])
+        raise InputError(path, f"column 'EventId' is blank in data row {row + 1}")
+    frame["EventId"] = ids
+    frame["EventTemplate"] = frame["EventTemplate"].fillna("").astype(str)
     return frame
 
 

@@ -98,7 +98,7 @@ def session_keys(contents: pd.Series, pattern: str, path: object) -> list[list[s
     except re.error as error:
         raise InputError(path, f"invalid session pattern {pattern!r}: {error}") from error
     keys = []
-    for text in contents.astype(str):
+    for text in contents.fillna("").astype(str):
         found = regex.findall(text)
         keys.append(list(dict.fromkeys(f if isinstance(f, str) else f[0] for f in found)))
     return keys

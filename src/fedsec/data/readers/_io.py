@@ -62,6 +62,11 @@ def read_csv_checked(
         )
     if header is not None:
         frame.columns = _unique_names(names)
+        if frame.columns.duplicated().any():  # e.g. "X", "X" and a literal "X.1"
+            raise InputError(
+                path,
+                f"column names clash: {sorted(set(frame.columns[frame.columns.duplicated()]))}",
+            )
     return frame
 
 
@@ -123,7 +128,7 @@ def _header_names(path: Path, fields: list[str], allowed: Collection[str]) -> li
         if not name:
             raise InputError(path, f"column {position} of the header has no name")
     counts = Counter(names)
-    twice = [n for n, c in counts.items() if c > 1 and n not in allowed]
+    twice = [n for n, c in counts.items() if c > (2 if n in allowed else 1)]
     if twice:
         raise InputError(path, f"column names appear more than once: {', '.join(twice[:5])}")
     return names

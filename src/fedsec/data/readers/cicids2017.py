@@ -152,7 +152,7 @@ def _check_text(raw: pd.DataFrame, path: Path) -> None:
                 f"column {column!r} holds bytes that are not UTF-8 (data row {data_row(raw, row)})",
             )
     copy = f"{DUPLICATED}.1"
-    if copy in raw and not raw[copy].equals(raw[DUPLICATED]):
+    if copy in raw and DUPLICATED in raw and not raw[copy].equals(raw[DUPLICATED]):
         raise InputError(path, f"the two {DUPLICATED!r} columns differ; expected a copy")
 
 

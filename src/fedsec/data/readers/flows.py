@@ -60,6 +60,10 @@ def read(path: Path) -> FlowTable:
     flags = [c for c in FLAG_COLUMNS if c in raw]
     numeric, _ = numeric_block(raw, [*REQUIRED, *flags], path, allow_nonfinite=flags)
     check_range(raw, ["src_port", "dst_port"], path, allow_missing=True, **PORT)
+    blank = raw["protocol"].isna().to_numpy() | (raw["protocol"].astype(str).str.strip() == "")
+    if blank.any():
+        row = int(np.flatnonzero(blank)[0])
+        raise InputError(path, f"column 'protocol' has no value in data row {row + 1}")
     numbers = pd.to_numeric(raw["protocol"], errors="coerce").notna()
     check_range(raw.loc[numbers], ["protocol"], path, **PROTOCOL_NUMBER)
     negative = [c for c in REQUIRED if (numeric[c] < 0).any()]
