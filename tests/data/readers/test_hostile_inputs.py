@@ -192,9 +192,11 @@ def test_cic_duplicated_column_only_as_the_documented_pair(tmp_path):
     thrice = lines[0].replace(" Bwd Header Length", " Fwd Header Length")
     with pytest.raises(InputError, match="(appear more than once|clash).*Fwd Header Length"):
         read_flows("cicids2017", [write(tmp_path, [thrice, *lines[1:]])])
-    renamed = lines[0].replace(" Fwd Header Length,", " Fwd Header Len,", 1)
-    table = read_flows("cicids2017", [write(tmp_path, [renamed, *lines[1:]])])
-    assert "Fwd Header Len" in table.native and "Fwd Header Length" in table.native
+    names = lines[0].split(",")
+    names[[n.strip() for n in names].index("Fwd Header Length")] = " Fwd Header Len"
+    table = read_flows("cicids2017", [write(tmp_path, [",".join(names), *lines[1:]])])
+    assert "Fwd Header Len" in table.native  # the copy without its original is dropped
+    assert "Fwd Header Length.1" not in table.native
 
 
 def test_a_blank_protocol_in_a_flow_csv(tmp_path):
