@@ -190,7 +190,7 @@ MLCVE = "cic-ids2017/mlcve_multiclass/cic_ids2017_multiclass.csv.gz"
 def test_cic_duplicated_column_only_as_the_documented_pair(tmp_path):
     lines = rows_of(MLCVE)
     thrice = lines[0].replace(" Bwd Header Length", " Fwd Header Length")
-    with pytest.raises(InputError, match="(appear more than once|clash).*Fwd Header Length"):
+    with pytest.raises(InputError, match=r"(appear more than once|clash).*Fwd Header Length"):
         read_flows("cicids2017", [write(tmp_path, [thrice, *lines[1:]])])
     names = lines[0].split(",")
     names[[n.strip() for n in names].index("Fwd Header Length")] = " Fwd Header Len"
