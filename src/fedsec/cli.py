@@ -206,7 +206,9 @@ def detect(
     more_inputs: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="More telemetry files (those after one --input land here).", show_default=False
+            metavar="FILES",
+            help="More telemetry files (those after one --input land here).",
+            show_default=False,
         ),
     ] = None,
     out: Annotated[Path, typer.Option(help="Alerts file (JSON Lines).")] = Path("alerts.jsonl"),
