@@ -22,7 +22,7 @@ from pathlib import Path
 from fedsec.data.logs import SessionOptions, read_sessions
 from fedsec.data.readers import read_flows
 from fedsec.errors import ConfigError, InputError
-from tests.data.readers import fuzz_oracle
+from tests.data.readers import fuzz_oracle, fuzz_specs
 
 BLOCK = r"(blk_-?\d+)"
 HOSTILE: tuple[bytes, ...] = (
@@ -312,7 +312,7 @@ def zeek_samples() -> list[Sample]:
             )
         records.append(json.dumps(record))
     json_log = ("\n".join(records) + "\n").encode()
-    spec = fuzz_oracle.SPECS["zeek-ascii"]
+    spec = fuzz_specs.SPECS["zeek-ascii"]
     return [
         Sample("zeek-ascii", "zeek", "conn.log", ascii_log, b"\t", spec=spec),
         Sample("zeek-json", "zeek", "conn.json.log", json_log, b",", spec=spec),
@@ -336,7 +336,7 @@ def samples(root: Path) -> dict[str, Sample]:
         ),
         csv_sample("nf-v2", "nf-v2", root / "netflow-nf-v2/NF-BoT-IoT-v2_reduced.csv.gz"),
         csv_sample("ton-iot", "ton-iot", root / "ton-iot-telemetry/Train_Test_IoT_Fridge.csv.gz"),
-        Sample("flows", "flows", "flows.csv", FLOWS.encode(), spec=fuzz_oracle.SPECS["flows"]),
+        Sample("flows", "flows", "flows.csv", FLOWS.encode(), spec=fuzz_specs.SPECS["flows"]),
         *zeek_samples(),
         Sample(
             "sequences",
@@ -344,7 +344,7 @@ def samples(root: Path) -> dict[str, Sample]:
             "hdfs_train",
             b"\n".join(gz_lines(root / "log-sequences-ait/hdfs_loghub/hdfs_train.gz")[:12]) + b"\n",
             options=SessionOptions(),
-            spec=fuzz_oracle.SPECS["sequences"],
+            spec=fuzz_specs.SPECS["sequences"],
         ),
         Sample(
             "logrobust",
@@ -355,7 +355,7 @@ def samples(root: Path) -> dict[str, Sample]:
             )
             + b"\n",
             options=SessionOptions(),
-            spec=fuzz_oracle.SPECS["logrobust"],
+            spec=fuzz_specs.SPECS["logrobust"],
         ),
         Sample(
             "loghub-structured",
@@ -364,7 +364,7 @@ def samples(root: Path) -> dict[str, Sample]:
             b"\n".join(gz_lines(root / "loghub-2k/HDFS/HDFS_2k.log_structured.csv.gz")[:30])
             + b"\n",
             options=SessionOptions(session_key=BLOCK),
-            spec=fuzz_oracle.SPECS["loghub-structured"],
+            spec=fuzz_specs.SPECS["loghub-structured"],
         ),
         Sample(
             "raw-log",
@@ -373,7 +373,7 @@ def samples(root: Path) -> dict[str, Sample]:
             b"\n".join(gz_lines(root / "loghub-2k/HDFS/HDFS_2k.log.gz")[:30]) + b"\n",
             b" ",
             options=SessionOptions(session_key=BLOCK, log_format="HDFS"),
-            spec=fuzz_oracle.SPECS["raw-log"],
+            spec=fuzz_specs.SPECS["raw-log"],
         ),
     ]
     return {sample.name: sample for sample in found}
@@ -394,4 +394,4 @@ def csv_sample(name: str, fmt: str, path: Path, count: int = 12, header: bool = 
     head = [lines[0]] if header else []
     body = spread(lines[1:] if header else lines, count)
     data = b"\n".join(head + body) + b"\n"
-    return Sample(name, fmt, path.name.removesuffix(".gz"), data, spec=fuzz_oracle.SPECS[name])
+    return Sample(name, fmt, path.name.removesuffix(".gz"), data, spec=fuzz_specs.SPECS[name])
