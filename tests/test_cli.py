@@ -347,3 +347,54 @@ def test_detect_trusts_a_colleagues_key_when_told(run_dir, tmp_path):
     trusted, out = _detect_copy(run_dir, tmp_path, "--trust", f"{colleague}.pub")
     assert trusted.exit_code == 0, trusted.output
     assert "trusted: key trusted from" in _text(trusted) and out.exists()
+
+
+def _unlabelled_slices(tmp_path, count=2, rows=150):
+    frame = pd.read_csv(dataset("unsw-nb15/UNSW_NB15_training-set.csv.gz"), encoding="utf-8-sig")
+    frame = frame.drop(columns=["attack_cat", "label"]).sample(rows * count, random_state=1)
+    paths = []
+    for i in range(count):
+        path = tmp_path / f"new_flows_{i}.csv"
+        frame.iloc[i * rows : (i + 1) * rows].to_csv(path, index=False)
+        paths.append(path)
+    return paths
+
+
+def _detect(run_dir, out, *args):
+    return runner.invoke(
+        app,
+        [
+            "detect",
+            "--model",
+            str(run_dir / "model"),
+            "--format",
+            "unsw-nb15",
+            "--out",
+            str(out),
+            *args,
+        ],
+    )
+
+
+def test_detect_scores_unlabelled_files_given_after_one_input_flag(run_dir, tmp_path):
+    first, second = _unlabelled_slices(tmp_path)
+    out = tmp_path / "alerts.jsonl"
+    result = _detect(run_dir, out, "--input", str(first), str(second))
+    assert result.exit_code == 0, result.output
+    alerts = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {a["source_file"] for a in alerts} == {str(first), str(second)}
+    for alert in alerts:  # the file and data row named hold the flow (UNSW ids are unique)
+        rows = pd.read_csv(alert["source_file"])
+        assert rows["id"].iloc[alert["source_row"] - 1] == alert["flow_id"]
+        assert "dataset_label" not in alert
+    assert "attacks per the input's own labels" not in result.output
+    repeated = tmp_path / "repeated.jsonl"
+    again = _detect(run_dir, repeated, "--input", str(first), "--input", str(second))
+    assert again.exit_code == 0, again.output
+    assert repeated.read_text() == out.read_text()
+
+
+def test_detect_needs_an_input(run_dir, tmp_path):
+    result = _detect(run_dir, tmp_path / "alerts.jsonl")
+    assert result.exit_code == 2
+    assert "give at least one file to score" in result.output

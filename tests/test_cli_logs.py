@@ -58,7 +58,9 @@ def _detect(run_dir, out, *args):
 def test_detect_names_the_unexpected_events(run_dir, tmp_path):
     path = tmp_path / "sessions"
     normal = "5 5 5 22 11 9 11 9 11 9 26 26 26 23 23 23 21 21 21"
-    path.write_text(f"blk_ok,{normal}\nblk_short,5 22\nblk_new,5 5 5 22 7\n")
+    path.write_text(f"blk_ok,{normal}\nblk_short,5 22\n")
+    other = tmp_path / "more_sessions"
+    other.write_text(f"blk_ok2,{normal}\nblk_new,5 5 5 22 7\n")
     out = tmp_path / "alerts.jsonl"
     templates = dataset(HDFS_TEMPLATES)
     result = _detect(
@@ -66,6 +68,7 @@ def test_detect_names_the_unexpected_events(run_dir, tmp_path):
         out,
         "--input",
         str(path),
+        str(other),
         "--format",
         "sequences",
         "--templates",
@@ -76,6 +79,8 @@ def test_detect_names_the_unexpected_events(run_dir, tmp_path):
     assert result.exit_code == 0, result.output
     alerts = {a["session"]: a for a in map(json.loads, out.read_text().splitlines())}
     assert "blk_new" in alerts and "blk_short" in alerts
+    assert alerts["blk_short"]["source_file"] == str(path)
+    assert alerts["blk_new"]["source_file"] == str(other)
     unseen = [
         u for u in alerts["blk_new"]["unexpected"] if u["reason"] == "event never seen in training"
     ]

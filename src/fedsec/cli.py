@@ -221,10 +221,23 @@ def show_summary(metrics: dict, timing: dict) -> None:
 @clean_errors
 def detect(
     model: Annotated[Path, typer.Option(help="Model bundle directory.")],
-    input_: Annotated[list[Path], typer.Option("--input", help="Telemetry file(s) to score.")],
     format_: Annotated[
         str, typer.Option("--format", help=f"Input format; one of {DETECT_FORMATS}.")
     ],
+    input_: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--input", help="Telemetry file(s) to score: --input a.csv b.csv, or repeat --input."
+        ),
+    ] = None,
+    more_inputs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="FILES",
+            help="More telemetry files (those after one --input land here).",
+            show_default=False,
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Alerts file (JSON Lines).")] = Path("alerts.jsonl"),
     org: Annotated[str | None, typer.Option(help="Use this organization's threshold.")] = None,
     threshold: Annotated[
@@ -271,11 +284,14 @@ def detect(
     from fedsec.detect.alerts import run_detection
     from fedsec.models.keys import user_trust
 
+    inputs = [*(input_ or []), *(more_inputs or [])]
+    if not inputs:
+        raise typer.BadParameter("give at least one file to score", param_hint="--input")
     outputs.check_file(out, force=force)
     options = SessionOptions(session_key, session_window, log_format, templates)
     summary = run_detection(
         outputs.resolve(model),
-        input_,
+        inputs,
         format_,
         out,
         org=org,

@@ -117,3 +117,16 @@ def test_missing_columns_and_unknown_org_fail_cleanly(bundle, flows, tmp_path):
     assert unknown.exit_code == 2 and "no threshold for org 'org9'" in _text(unknown)
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".alerts")]
+
+
+def test_unlabelled_flows_are_scored_without_claims_about_their_labels(bundle, flows, tmp_path):
+    _, frame = flows
+    bare = tmp_path / "bare.csv"
+    frame.drop(columns=["attack_cat", "label"]).to_csv(bare, index=False)
+    out = tmp_path / "alerts.jsonl"
+    summary = run_detection(bundle, [bare], "unsw-nb15", out, threshold=0.0)
+    assert summary.alerts == 600 and summary.truth_note == {}
+    alerts = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [a["source_row"] for a in alerts] == list(range(1, 601))
+    assert {a["source_file"] for a in alerts} == {str(bare)}
+    assert not any("dataset_label" in a for a in alerts)

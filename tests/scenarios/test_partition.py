@@ -147,3 +147,25 @@ def test_unlabelled_sources_cannot_be_trained_on(tmp_path):
     )
     with pytest.raises(ConfigError, match="carry no label"):
         build_federation(scenario, tmp_path)
+
+
+def test_a_flow_file_without_its_label_columns_cannot_be_trained_on(tmp_path):
+    import gzip
+
+    from fedsec.errors import ConfigError
+    from fedsec.scenarios.config import Scenario
+    from tests.conftest import dataset
+
+    lines = gzip.decompress(
+        dataset("unsw-nb15/UNSW_NB15_training-set.csv.gz").read_bytes()
+    ).splitlines()[:200]
+    (tmp_path / "new.csv").write_bytes(b"\n".join(line.rsplit(b",", 2)[0] for line in lines))
+    scenario = Scenario.model_validate(
+        {
+            "name": "unlabelled",
+            "data": {"sources": [{"format": "unsw-nb15", "paths": ["new.csv"]}]},
+            "partition": {"rule": "iid", "orgs": 2},
+        }
+    )
+    with pytest.raises(ConfigError, match="199 rows carry no label"):
+        build_federation(scenario, tmp_path)

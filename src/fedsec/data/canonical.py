@@ -153,7 +153,7 @@ def protocol_class(values: pd.Series) -> pd.Series:
             return text
         try:
             return PROTOCOL_NUMBERS.get(int(float(text)), "other")
-        except ValueError:
+        except (ValueError, OverflowError):  # a name, or inf / 1e400
             return "other"
 
     return _map_unique(values, classify)
@@ -161,11 +161,14 @@ def protocol_class(values: pd.Series) -> pd.Series:
 
 def service_from_port(ports: pd.Series) -> pd.Series:
     """Destination ports -> coarse service class; the exact port number is never kept."""
-    numeric = pd.to_numeric(ports, errors="coerce")
+    try:
+        numeric = pd.to_numeric(ports, errors="coerce")
+    except OverflowError:  # 400-digit integers kept as Python ints
+        numeric = pd.to_numeric(ports.astype(str), errors="coerce")
 
     def classify(port: object) -> str:
-        if port != port:
-            return "unknown"
+        if not np.isfinite(port) or not 0 <= port <= 65_535:
+            return "unknown"  # readers refuse such ports; this keeps the function total
         port = int(port)
         if port in SERVICE_OF_PORT:
             return SERVICE_OF_PORT[port]

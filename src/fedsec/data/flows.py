@@ -37,6 +37,8 @@ class FlowTable:
     ``native`` holds the dataset's own feature columns; ``canonical`` the canonical flow schema
     (None when the source has no flow fields, e.g. IoT sensor telemetry). ``context`` holds
     timestamps, addresses and ports: kept for alerts, never used as features.
+    ``source_file``/``source_row`` say where each row was read: the file and its data row there
+    (1-based, header not counted), so an alert can point at the line.
     """
 
     source: str
@@ -51,16 +53,22 @@ class FlowTable:
     unknown_labels: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    source_file: np.ndarray | None = None
+    source_row: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.native)
-        for name in ("family", "label"):
+        if self.origin is None:
+            self.origin = np.full(n, self.source, dtype=object)
+        if self.source_file is None:
+            self.source_file = np.full(n, self.files[0] if len(self.files) == 1 else "", object)
+        if self.source_row is None:
+            self.source_row = np.arange(1, n + 1, dtype=np.int64)
+        for name in ("family", "label", "origin", "source_file", "source_row"):
             if len(getattr(self, name)) != n:
                 raise ValueError(
                     f"{self.source}: {name} has {len(getattr(self, name))} rows, features have {n}"
                 )
-        if self.origin is None:
-            self.origin = np.full(n, self.source, dtype=object)
 
     def __len__(self) -> int:
         return len(self.native)
@@ -100,6 +108,8 @@ class FlowTable:
             unknown_labels=dict(self.unknown_labels),
             notes=list(self.notes),
             files=list(self.files),
+            source_file=self.source_file[index],
+            source_row=self.source_row[index],
         )
 
 
@@ -134,4 +144,6 @@ def concat_tables(tables: list[FlowTable], source: str | None = None) -> FlowTab
         unknown_labels=unknown,
         notes=[note for t in tables for note in t.notes],
         files=[f for t in tables for f in t.files],
+        source_file=np.concatenate([t.source_file for t in tables]),
+        source_row=np.concatenate([t.source_row for t in tables]),
     )

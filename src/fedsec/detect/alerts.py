@@ -65,13 +65,25 @@ def check_format(view: str, manifest: dict, fmt: str, inputs: Sequence[Path]) ->
         )
 
 
-def context_record(row: int, context: pd.Series) -> dict:
-    """An alert's start: the row and its non-empty context (time, addresses, ports, ...)."""
-    record: dict = {"row": int(row)}
+def context_record(table: FlowTable, row: int, context: pd.Series) -> dict:
+    """An alert's start: where the row was read (the file and its data row there, 1-based,
+    header not counted; ``row`` is its position among all rows scored) and its non-empty
+    context (time, addresses, ports, ...)."""
+    record: dict = {
+        "row": int(row),
+        "source_file": str(table.source_file[row]),
+        "source_row": int(table.source_row[row]),
+    }
     for column, value in context.items():
         if not pd.isna(value):
             record[column] = value.item() if hasattr(value, "item") else value
     return record
+
+
+def add_dataset_label(record: dict, table: FlowTable, row: int) -> None:
+    """The input's own label, when it has one (unlabeled input: none)."""
+    if table.family[row] != UNLABELED:
+        record["dataset_label"] = str(table.label[row])
 
 
 def write_alerts(out: Path, records: list[dict]) -> None:
@@ -87,11 +99,11 @@ def alert_records(
     order = np.argsort(-proba[flagged], axis=1)[:, :3]
     records = []
     for i, row in enumerate(flagged):
-        record = context_record(row, context.iloc[i])
+        record = context_record(table, row, context.iloc[i])
         record["family"] = str(labels[row])
         record["score"] = round(float(scores[row]), 6)
         record["top_families"] = {classes[c]: round(float(proba[row, c]), 4) for c in order[i]}
-        record["dataset_label"] = str(table.label[row])
+        add_dataset_label(record, table, row)
         records.append(record)
     return records
 

@@ -11,9 +11,10 @@ import pandas as pd
 
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers import read_flows
-from fedsec.data.taxonomy import BENIGN
+from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.detect.alerts import (
     DetectionSummary,
+    add_dataset_label,
     check_columns,
     check_format,
     context_record,
@@ -83,13 +84,13 @@ def alert_records(
     context = table.context.iloc[rows].reset_index(drop=True)
     records = []
     for i, row in enumerate(rows):
-        record = context_record(row, context.iloc[i])
+        record = context_record(table, row, context.iloc[i])
         record["family"] = ANOMALY
         record["score"] = round(float(scores[row]), 6)
         record["threshold"] = round(threshold[0], 6)
         record["threshold_source"] = threshold[1]
         record["top_features"] = features[i]
-        record["dataset_label"] = str(table.label[row])
+        add_dataset_label(record, table, row)
         records.append(record)
     return records
 
@@ -122,10 +123,9 @@ def run_anomaly_detection(
 def _summary(table: FlowTable, rows: np.ndarray) -> DetectionSummary:
     if len(rows) == 0:
         return DetectionSummary(len(table), 0)
-    attacks = float(np.mean(table.family[rows] != BENIGN))
-    return DetectionSummary(
-        len(table),
-        len(rows),
-        {ANOMALY: len(rows)},
-        {ANOMALY: f"{attacks:.0%} attacks per the input's own labels"},
-    )
+    truth = table.family[rows]
+    known = truth[truth != UNLABELED]
+    notes = {}
+    if len(known):
+        notes[ANOMALY] = f"{float(np.mean(known != BENIGN)):.0%} attacks per the input's own labels"
+    return DetectionSummary(len(table), len(rows), {ANOMALY: len(rows)}, notes)

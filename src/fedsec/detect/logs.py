@@ -67,6 +67,7 @@ def alert_records(
             continue
         record = {
             "session": str(table.ids[row]),
+            "source_file": str(table.source_file[row]),
             "events": len(table.events[row]),
             "score": int(session_ranks.max()),
             "top_k": top_k,

@@ -52,6 +52,8 @@ def read_sessions(fmt: str, paths: Sequence[Path], options: SessionOptions) -> S
     if not paths:
         raise InputError("-", "no input files")
     tables = [_read_one(fmt, Path(p), options) for p in paths]
+    for table, path in zip(tables, paths, strict=True):
+        table.source_file = np.full(len(table), str(path), dtype=object)
     table = concat_sessions(tables, source=Path(paths[0]).name)
     if options.templates is not None:
         table.templates = {**loghub.read_templates(options.templates), **table.templates}

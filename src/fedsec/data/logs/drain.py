@@ -47,20 +47,40 @@ MASKS = (
 
 
 def format_regex(log_format: str) -> re.Pattern[str]:
-    """A regex with one named group per ``<Field>`` of a loghub-style format string."""
+    """A regex with one named group per ``<Field>`` of a loghub-style format string.
+
+    A header field and the separator after it form an atomic group: the field ends at the first
+    place the separator matches and is not re-tried. Without that, a line that does not match
+    makes the lazy groups try every split at every space: a few KiB of spaces hang the reader.
+    """
     layout = LOG_FORMATS.get(log_format, log_format)
     if "<Content>" not in layout:
         raise ValueError(
             f"log format {log_format!r} has no <Content> field; "
             f"known systems: {', '.join(LOG_FORMATS)}"
         )
-    pattern = ""
-    for part in re.split(r"(<[^<>]+>)", layout):
-        if part.startswith("<") and part.endswith(">"):
-            pattern += f"(?P<{part[1:-1]}>.*?)"
-        else:
-            pattern += re.sub(" +", r"\\s+", part)
+    parts = re.split(r"(<[^<>]+>)", layout)
+    pattern = _literal(parts[0])
+    for index in range(1, len(parts), 2):
+        name, after = parts[index][1:-1], _literal(parts[index + 1])
+        field = f"(?P<{name}>.*?){after}"
+        atomic = name != "Content" and after and _balanced(after)
+        pattern += f"(?>{field})" if atomic else field
     return re.compile(f"^{pattern}$")
+
+
+def _literal(part: str) -> str:
+    return re.sub(" +", r"\\s+", part)
+
+
+def _balanced(text: str) -> bool:
+    """True when the regex text opens and closes its own groups (escaped brackets aside)."""
+    depth = 0
+    for char in re.sub(r"\\.", "", text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def read_raw(path: Path, log_format: str) -> tuple[pd.DataFrame, int]:

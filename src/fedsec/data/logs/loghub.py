@@ -10,7 +10,7 @@ import pandas as pd
 
 from fedsec.data.logs.sequences import LABELS, open_text
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL
-from fedsec.data.readers._io import read_csv_checked, require_columns
+from fedsec.data.readers._io import UNIX_SECONDS, check_range, read_csv_checked, require_columns
 from fedsec.errors import InputError
 
 # Date/Time layouts of the loghub systems (HDFS, Hadoop, OpenStack, BGL's Time column, ISO).
@@ -31,7 +31,13 @@ def read_structured(path: Path) -> pd.DataFrame:
     path = Path(path)
     frame = read_csv_checked(path)
     require_columns(frame, ["EventId", "EventTemplate"], path)
-    frame["EventId"] = frame["EventId"].astype(str).str.strip()
+    ids = frame["EventId"].fillna("").astype(str).str.strip()
+    blank = (ids == "").to_numpy()
+    if blank.any():
+        row = int(np.flatnonzero(blank)[0])
+        raise InputError(path, f"column 'EventId' is blank in data row {row + 1}")
+    frame["EventId"] = ids
+    frame["EventTemplate"] = frame["EventTemplate"].fillna("").astype(str)
     return frame
 
 
@@ -80,8 +86,9 @@ def read_session_labels(path: Path) -> dict[str, int]:
 def line_times(frame: pd.DataFrame, path: Path) -> np.ndarray:
     """Seconds since the epoch per line, from ``Timestamp`` or ``Date`` + ``Time`` columns."""
     if "Timestamp" in frame.columns:
-        values = pd.to_numeric(frame["Timestamp"], errors="coerce").to_numpy(float)
+        values = pd.to_numeric(frame["Timestamp"].astype(str), errors="coerce").to_numpy(float)
         if not np.isnan(values).any():
+            check_range(frame, ["Timestamp"], path, **UNIX_SECONDS)
             return values
     if "Time" in frame.columns:
         texts = _text(frame["Time"])

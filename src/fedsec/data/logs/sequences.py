@@ -7,7 +7,6 @@ CSVs (``Sequence,label``) carry a label per session. Every problem names the fil
 
 from __future__ import annotations
 
-import gzip
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, UNKNOWN, SessionTable
+from fedsec.data.readers._input import text_lines
 from fedsec.data.readers._io import read_csv_checked, require_columns
 from fedsec.errors import InputError
 
@@ -24,16 +24,9 @@ LABELS = {"0": NORMAL, "1": ANOMALOUS, "normal": NORMAL, "anomaly": ANOMALOUS}
 
 
 def open_text(path: Path) -> Iterator[str]:
-    """Lines of a plain or gzip text file, with clear errors for absent or unreadable files."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8") as handle:
-            yield from handle
-    except (OSError, EOFError, UnicodeDecodeError) as error:
-        raise InputError(path, f"cannot be read as text: {error}") from error
+    """Lines of a plain or compressed UTF-8 text file, read through the hardened input layer
+    (size, inflation and line-length caps; clear errors for absent or unreadable files)."""
+    return text_lines(Path(path))
 
 
 def parse_events(text: str, path: Path, line: int) -> tuple[str, ...]:

@@ -32,12 +32,15 @@ class SessionTable:
     labels: np.ndarray
     templates: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    source_file: np.ndarray | None = None  # per session, the file it was read from
 
     def __post_init__(self) -> None:
         self.ids = np.asarray(self.ids, dtype=object)
         self.labels = np.asarray(self.labels, dtype=np.int8)
-        if not len(self.ids) == len(self.events) == len(self.labels):
-            raise ValueError("ids, events and labels must have one entry per session")
+        if self.source_file is None:
+            self.source_file = np.full(len(self.ids), self.source, dtype=object)
+        if not len(self.ids) == len(self.events) == len(self.labels) == len(self.source_file):
+            raise ValueError("ids, events, labels and files must have one entry per session")
 
     def __len__(self) -> int:
         return len(self.events)
@@ -51,6 +54,7 @@ class SessionTable:
             self.labels[rows],
             self.templates,
             list(self.notes),
+            self.source_file[rows],
         )
 
     def with_label(self, label: int) -> SessionTable:
@@ -61,6 +65,7 @@ class SessionTable:
             np.full(len(self), label, np.int8),
             self.templates,
             list(self.notes),
+            self.source_file,
         )
 
     def counts(self) -> dict[str, int]:
@@ -81,6 +86,7 @@ def concat_sessions(tables: Sequence[SessionTable], source: str | None = None) -
         np.concatenate([t.labels for t in tables]),
         templates,
         [n for t in tables for n in t.notes],
+        np.concatenate([t.source_file for t in tables]),
     )
 
 
@@ -92,7 +98,7 @@ def session_keys(contents: pd.Series, pattern: str, path: object) -> list[list[s
     except re.error as error:
         raise InputError(path, f"invalid session pattern {pattern!r}: {error}") from error
     keys = []
-    for text in contents.astype(str):
+    for text in contents.fillna("").astype(str):
         found = regex.findall(text)
         keys.append(list(dict.fromkeys(f if isinstance(f, str) else f[0] for f in found)))
     return keys

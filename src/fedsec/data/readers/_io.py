@@ -1,13 +1,18 @@
-"""Checked CSV input shared by the readers: every problem names the file and what is wrong."""
+"""Checked CSV input and value checks shared by the readers: every problem names the file and
+what is wrong (column, row)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import csv
+import io
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from fedsec.data.readers._input import Limits, limits, read_text
 from fedsec.errors import InputError
 
 
@@ -15,39 +20,128 @@ def read_csv_checked(
     path: Path,
     *,
     header: int | None = 0,
-    names: Sequence[str] | None = None,
     sep: str = ",",
-    comment: str | None = None,
+    replace_errors: bool = False,
+    allow_duplicates: Collection[str] = (),
+    caps: Limits | None = None,
 ) -> pd.DataFrame:
-    """Read a CSV (plain or gzip) with clear errors for absent, empty or unparsable files."""
+    """Read a CSV (plain or compressed) through the hardened input layer.
+
+    Refused with the file and line named: anything :func:`read_text` refuses, a header wider
+    than the column cap, a column without a name or named twice (after trimming spaces; except
+    ``allow_duplicates``, a source's documented quirk), a record with more or fewer fields than
+    the header (never padded with NaN), a repeated header line (concatenated files), more rows
+    than the row cap. Column names come back trimmed. ``header=None``: every record must have
+    as many fields as the first; columns are numbered from 0.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
+    caps = caps or limits()
+    text = read_text(path, caps, replace=replace_errors)
+    if not text.strip():
+        raise InputError(path, "file is empty")
+    names, records = _scan_records(path, text, sep, header is not None, caps, allow_duplicates)
+    if records == 0:
+        raise InputError(path, "file has a header but no rows")
     try:
         frame = pd.read_csv(
-            path,
+            io.StringIO(text),
             header=header,
-            names=names,
             sep=sep,
-            comment=comment,
+            index_col=False,
             low_memory=False,
-            encoding="utf-8-sig",
             skipinitialspace=False,
         )
-    except pd.errors.EmptyDataError as error:
-        raise InputError(path, "file is empty") from error
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as error:
+    except (pd.errors.ParserError, ValueError) as error:
         raise InputError(path, f"cannot be parsed as CSV: {error}") from error
-    if frame.empty:
-        raise InputError(path, "file has a header but no rows")
-    if names is not None and frame.shape[1] != len(names):
-        raise InputError(path, f"expected {len(names)} columns, found {frame.shape[1]}")
+    del text
+    if len(frame) != records or frame.shape[1] != len(names):
+        raise InputError(
+            path,
+            f"parsed as {len(frame)} rows of {frame.shape[1]} columns, but the file holds "
+            f"{records} records of {len(names)} fields (stray quotes?)",
+        )
+    if header is not None:
+        frame.columns = _unique_names(names)
+        if frame.columns.duplicated().any():  # e.g. "X", "X" and a literal "X.1"
+            raise InputError(
+                path,
+                f"column names clash: {sorted(set(frame.columns[frame.columns.duplicated()]))}",
+            )
     return frame
 
 
-def strip_column_names(frame: pd.DataFrame) -> pd.DataFrame:
-    """Remove the leading/trailing spaces and BOMs some distributions put in column names."""
-    return frame.rename(columns=lambda c: str(c).replace("\ufeff", "").strip())
+def _scan_records(
+    path: Path, text: str, sep: str, has_header: bool, caps: Limits, allowed: Collection[str]
+) -> tuple[list[str], int]:
+    """(header names or field numbers, data records): every record checked for its width."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    names: list[str] | None = None
+    width, records = 0, 0
+    try:
+        for fields in reader:
+            if not fields:
+                continue  # a blank line (skipped, as pandas does)
+            if names is None:
+                width = len(fields)
+                if width > caps.max_columns:
+                    raise InputError(
+                        path,
+                        f"has {width} columns, more than the cap of {caps.max_columns} "
+                        "(FEDSEC_MAX_COLUMNS)",
+                    )
+                names = [str(i) for i in range(width)]
+                if has_header:
+                    names = _header_names(path, fields, allowed)
+                    continue
+            if len(fields) != width:
+                what = "the header has" if has_header else "the first record has"
+                raise InputError(
+                    path, f"line {reader.line_num} has {len(fields)} fields, {what} {width}"
+                )
+            if has_header and _clean(fields[0]) == names[0] and _is_header(fields, names):
+                raise InputError(
+                    path,
+                    f"line {reader.line_num} repeats the header (concatenated files? "
+                    "pass each file as its own input)",
+                )
+            records += 1
+            if caps.max_rows is not None and records > caps.max_rows:
+                raise InputError(
+                    path, f"has more than {caps.max_rows} rows, the cap (FEDSEC_MAX_ROWS)"
+                )
+    except csv.Error as error:
+        raise InputError(path, f"line {reader.line_num} is not CSV: {error}") from None
+    return names or [], records
+
+
+def _clean(name: str) -> str:
+    return name.replace("\ufeff", "").strip()
+
+
+def _is_header(fields: list[str], names: list[str]) -> bool:
+    return [_clean(f) for f in fields] == names
+
+
+def _header_names(path: Path, fields: list[str], allowed: Collection[str]) -> list[str]:
+    names = [_clean(f) for f in fields]
+    for position, name in enumerate(names, start=1):
+        if not name:
+            raise InputError(path, f"column {position} of the header has no name")
+    counts = Counter(names)
+    twice = [n for n, c in counts.items() if c > (2 if n in allowed else 1)]
+    if twice:
+        raise InputError(path, f"column names appear more than once: {', '.join(twice[:5])}")
+    return names
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Allowed duplicates get pandas' suffixes (``X``, ``X.1``), as the readers expect."""
+    seen: Counter[str] = Counter()
+    out = []
+    for name in names:
+        out.append(name if not seen[name] else f"{name}.{seen[name]}")
+        seen[name] += 1
+    return out
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], path: Path) -> None:
@@ -74,7 +168,7 @@ def numeric_block(
     replaced = 0
     for column in columns:
         raw = frame[column]
-        values = pd.to_numeric(raw, errors="coerce").astype(float)
+        values = to_float(raw)
         if pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
             bad_text = pd.Series(False, index=raw.index)
         else:
@@ -83,8 +177,8 @@ def numeric_block(
             row = int(np.flatnonzero(bad_text.to_numpy())[0])
             raise InputError(
                 path,
-                f"column {column!r} holds non-numeric value {raw.iloc[row]!r} "
-                f"(data row {row + 1}; {int(bad_text.sum())} such rows)",
+                f"column {column!r} holds non-numeric value {_shown(raw.iloc[row])} "
+                f"(data row {data_row(frame, row)}; {int(bad_text.sum())} such rows)",
             )
         nonfinite = ~np.isfinite(values.to_numpy())
         if nonfinite.any():
@@ -92,13 +186,74 @@ def numeric_block(
                 row = int(np.flatnonzero(nonfinite)[0])
                 raise InputError(
                     path,
-                    f"column {column!r} holds NaN/Infinity (data row {row + 1}; "
+                    f"column {column!r} holds NaN/Infinity or a number too large "
+                    f"({_shown(raw.iloc[row])}, data row {data_row(frame, row)}; "
                     f"{int(nonfinite.sum())} such rows)",
                 )
             replaced += int(nonfinite.sum())
             values = values.where(np.isfinite(values), np.nan)
         out[column] = values
     return out, replaced
+
+
+def to_float(raw: pd.Series) -> pd.Series:
+    """Numbers as float64 (NaN where not a number); integers too large for a float are inf."""
+    try:
+        return pd.to_numeric(raw, errors="coerce").astype(float)
+    except OverflowError:  # Python ints beyond float range (pandas keeps 400-digit numbers)
+        return pd.to_numeric(raw.astype(str), errors="coerce").astype(float)
+
+
+def data_row(frame: pd.DataFrame, position: int) -> int:
+    """The 1-based data row (in its file) of the row at ``position``; frames keep the row's
+    number in the file as their index (0-based), also after rows were dropped."""
+    label = frame.index[position]
+    return int(label) + 1 if isinstance(label, (int, np.integer)) else position + 1
+
+
+def _shown(value: object) -> str:
+    value = value.item() if isinstance(value, np.generic) else value
+    text = str(value) if isinstance(value, int | float) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_range(
+    frame: pd.DataFrame,
+    columns: Iterable[str],
+    path: Path,
+    *,
+    low: float,
+    high: float,
+    what: str,
+    integer: bool = True,
+    allow_missing: bool = False,
+) -> None:
+    """Numbers in ``[low, high]`` (whole numbers when ``integer``): ports, protocol numbers,
+    timestamps. A value outside, or not a number, is an error naming column and row."""
+    for column in columns:
+        if column not in frame:
+            continue
+        raw = frame[column]
+        values = to_float(raw).to_numpy()
+        missing = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+        good = np.isfinite(values) & (values >= low) & (values <= high)
+        if integer:
+            good &= np.mod(np.where(good, values, 0), 1) == 0
+        bad = ~good & ~(missing & allow_missing)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                path,
+                f"column {column!r} holds {_shown(raw.iloc[row])}, not {what} "
+                f"(data row {data_row(frame, row)}; {int(bad.sum())} such rows)",
+            )
+
+
+PORT = {"low": 0, "high": 65_535, "what": "a port (0..65535)"}
+PROTOCOL_NUMBER = {"low": 0, "high": 255, "what": "an IP protocol number (0..255)"}
+#: Unix seconds from 1970 to 2200: what pandas' timestamps can hold, with room.
+UNIX_SECONDS = {"low": 0, "high": 7.3e9, "what": "a Unix time in seconds", "integer": False}
+UNIX_MILLISECONDS = {"low": 0, "high": 7.3e12, "what": "a Unix time in milliseconds"}
 
 
 def _is_nonfinite_word(raw: pd.Series) -> pd.Series:
@@ -112,6 +267,7 @@ def text_block(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     for column in columns:
         out[column] = (
             frame[column]
+            .fillna("")
             .astype(str)
             .str.strip()
             .str.lower()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from fedsec.data.readers._io import data_row
 from fedsec.data.taxonomy import BENIGN, FAMILIES, SIMULATOR, UNLABELED, map_labels
+from fedsec.errors import InputError
 
 #: Labels a canonical flow CSV or a labelled conn.log may carry: canonical family names,
 #: the simulator's ATT&CK technique ids, and the usual spellings of benign.
@@ -18,6 +22,9 @@ GENERIC: dict[str, str] = {
 
 UNLABELED_NOTE = (
     "no label column: rows are marked 'unlabeled' (fine for fedsec detect; training needs labels)"
+)
+BINARY_ONLY_NOTE = (
+    "only the binary label column: attacks are family 'other' (the attack type is not given)"
 )
 
 
@@ -33,3 +40,54 @@ def families_of(
     text = labels.astype(str).str.strip()
     families, unknown = map_labels(text, table)
     return families, text.to_numpy(dtype=object), unknown
+
+
+def label_text(raw: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    """A label column, stripped; a blank label in a labelled file is an error naming the row
+    (a file without labels leaves the column out)."""
+    values = raw[column]
+    text = values.astype(str).str.strip()
+    blank = values.isna().to_numpy() | (text == "").to_numpy()
+    if blank.any():
+        row = int(np.flatnonzero(blank)[0])
+        raise InputError(
+            path,
+            f"column {column!r} has no label in data row {data_row(raw, row)} "
+            f"({int(blank.sum())} such rows); leave the column out to score unlabeled data",
+        )
+    return text
+
+
+def attack_flags(raw: pd.DataFrame, column: str, path: Path) -> np.ndarray:
+    """A binary label column (0 benign, 1 attack) as booleans; anything else is an error."""
+    values = pd.to_numeric(raw[column].astype(str).str.strip(), errors="coerce")
+    bad = ~values.isin([0, 1]).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            path,
+            f"column {column!r} holds {raw[column].iloc[row]!r}, expected 0 or 1 "
+            f"(data row {data_row(raw, row)})",
+        )
+    return values.to_numpy() == 1
+
+
+def check_agreement(
+    raw: pd.DataFrame,
+    families: np.ndarray,
+    attacks: np.ndarray,
+    columns: tuple[str, str],
+    path: Path,
+) -> None:
+    """The attack-type column and the binary label (``columns``) must agree, benign iff 0: a
+    contradiction is an error naming the row, never silently read as one or the other."""
+    bad = (families == BENIGN) == attacks
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        kind, binary = columns
+        raise InputError(
+            path,
+            f"contradictory labels in data row {data_row(raw, row)}: {kind} "
+            f"{str(raw[kind].iloc[row]).strip()!r} but {binary} {int(attacks[row])} "
+            f"({int(bad.sum())} such rows)",
+        )

@@ -5,12 +5,19 @@
 * the improved CICFlowMeter re-extraction (Engelen et al. 2021): flow id, addresses, ports and
   timestamps (context, never features) plus 80-odd features.
 The convention is recognised from the columns; both map to the same canonical flow schema.
+
+Quirks of the official files handled here: the original CSVs spell the dash of the web-attack
+labels as a cp1252 byte (read as U+FFFD, then ``-``; such bytes anywhere but in ``Label`` are
+refused), repeat ``Fwd Header Length`` (the copy must be identical and is dropped), and one day
+file ends with rows whose every field is empty (dropped and counted in the notes). ``Label`` is
+optional: a file without it (new flows to score) is read as unlabeled.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from fedsec.data.canonical import (
@@ -21,12 +28,17 @@ from fedsec.data.canonical import (
 )
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers._io import (
+    PORT,
+    PROTOCOL_NUMBER,
+    check_range,
+    data_row,
     numeric_block,
     read_csv_checked,
     require_columns,
-    strip_column_names,
 )
+from fedsec.data.readers._labels import UNLABELED_NOTE, label_text, unlabeled
 from fedsec.data.taxonomy import CIC_IDS2017, map_labels
+from fedsec.errors import InputError
 
 LABEL = "Label"
 #: Columns that are context (improved convention) -> canonical context names.
@@ -40,7 +52,9 @@ IMPROVED_CONTEXT: dict[str, str] = {
 }
 MLCVE_CONTEXT: dict[str, str] = {"Destination Port": "dst_port"}
 #: Never features: row ids, the label-derived 'Attempted Category', duplicated columns.
-DROPPED: tuple[str, ...] = ("id", "Attempted Category", "Fwd Header Length.1")
+DUPLICATED = "Fwd Header Length"
+DROPPED: tuple[str, ...] = ("id", "Attempted Category", f"{DUPLICATED}.1")
+PORTS: tuple[str, ...] = ("Src Port", "Dst Port", "Destination Port")
 #: Rate columns divided by a zero duration hold Infinity/NaN in the original CSVs.
 RATE_COLUMNS: tuple[str, ...] = ("Flow Bytes/s", "Flow Packets/s")
 CATEGORICAL: tuple[str, ...] = ("Protocol",)
@@ -68,41 +82,78 @@ def convention(columns: pd.Index) -> str:
 
 
 def read(path: Path) -> FlowTable:
-    raw = strip_column_names(read_csv_checked(path))
+    raw = read_csv_checked(path, replace_errors=True, allow_duplicates=(DUPLICATED,))
+    raw, notes = _drop_empty_rows(raw, path)
     style = convention(raw.columns)
     context_names = IMPROVED_CONTEXT if style == "improved" else MLCVE_CONTEXT
     pick = 0 if style == "improved" else 1
-    required = [LABEL, "Flow Duration", *(names[pick] for names in FLOW_FIELDS.values())]
+    required = ["Flow Duration", *(names[pick] for names in FLOW_FIELDS.values())]
     require_columns(raw, required, path)
+    _check_text(raw, path)
     context_cols = [c for c in context_names if c in raw.columns]
     feature_cols = [
         c for c in raw.columns if c not in (*context_cols, *DROPPED, LABEL) and c not in CATEGORICAL
     ]
     numeric, replaced = numeric_block(raw, feature_cols, path, allow_nonfinite=RATE_COLUMNS)
+    check_range(raw, PORTS, path, **PORT)
+    check_range(raw, CATEGORICAL, path, **PROTOCOL_NUMBER)
     categorical = [c for c in CATEGORICAL if c in raw.columns]
     native = numeric.copy()
     for column in categorical:
         native[column] = raw[column].astype(str).str.strip().to_numpy(dtype=object)
-    labels = raw[LABEL].astype(str).str.strip()
-    families, unknown = map_labels(labels, CIC_IDS2017)
-    notes = (
-        [f"{path.name}: {replaced} NaN/Infinity rate values (zero-duration flows) imputed"]
-        if replaced
-        else []
-    )
+    if LABEL in raw:
+        labels = label_text(raw, LABEL, path)
+        families, unknown = map_labels(labels, CIC_IDS2017)
+        labels = labels.map(_clean_label).to_numpy(dtype=object)
+    else:
+        (families, labels), unknown = unlabeled(len(raw)), {}
+        notes.append(f"{path}: {UNLABELED_NOTE}")
+    if replaced:
+        notes.append(
+            f"{path.name}: {replaced} NaN/Infinity rate values (zero-duration flows) imputed"
+        )
     context = raw[context_cols].rename(columns=context_names).reset_index(drop=True)
     return FlowTable(
         source="cicids2017",
-        native=native,
+        native=native.reset_index(drop=True),
         native_categorical=tuple(categorical),
         family=families,
-        label=labels.map(_clean_label).to_numpy(dtype=object),
+        label=labels,
         context=context,
-        canonical=_canonical(raw, numeric, pick),
+        canonical=_canonical(raw, numeric, pick).reset_index(drop=True),
         unknown_labels=unknown,
         notes=notes,
         files=[str(path)],
+        source_row=raw.index.to_numpy() + 1,
     )
+
+
+def _drop_empty_rows(raw: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Rows whose every field is empty (the end of an official day file) are not flows."""
+    empty = raw.isna().all(axis=1).to_numpy()
+    if not empty.any():
+        return raw, []
+    if empty.all():
+        raise InputError(path, "every row is empty")
+    kept = raw.loc[~empty]
+    return kept, [f"{path}: {int(empty.sum())} rows with every field empty dropped"]
+
+
+def _check_text(raw: pd.DataFrame, path: Path) -> None:
+    """Undecodable bytes are tolerated in labels only; a duplicated column must be a copy."""
+    for column in raw.columns:
+        if column == LABEL or pd.api.types.is_numeric_dtype(raw[column]):
+            continue
+        mangled = raw[column].astype(str).str.contains("\ufffd", regex=False).to_numpy()
+        if mangled.any():
+            row = int(np.flatnonzero(mangled)[0])
+            raise InputError(
+                path,
+                f"column {column!r} holds bytes that are not UTF-8 (data row {data_row(raw, row)})",
+            )
+    copy = f"{DUPLICATED}.1"
+    if copy in raw and DUPLICATED in raw and not raw[copy].equals(raw[DUPLICATED]):
+        raise InputError(path, f"the two {DUPLICATED!r} columns differ; expected a copy")
 
 
 def _clean_label(label: str) -> str:

@@ -28,12 +28,20 @@ from fedsec.data.canonical import (
 )
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers._io import (
+    PORT,
+    PROTOCOL_NUMBER,
+    check_range,
     numeric_block,
     read_csv_checked,
     require_columns,
-    strip_column_names,
 )
-from fedsec.data.readers._labels import GENERIC, UNLABELED_NOTE, families_of, unlabeled
+from fedsec.data.readers._labels import (
+    GENERIC,
+    UNLABELED_NOTE,
+    families_of,
+    label_text,
+    unlabeled,
+)
 from fedsec.data.taxonomy import FAMILIES
 from fedsec.errors import InputError
 
@@ -45,12 +53,19 @@ SERVICE_CLASSES: frozenset[str] = frozenset(
 
 
 def read(path: Path) -> FlowTable:
-    raw = strip_column_names(read_csv_checked(path))
+    raw = read_csv_checked(path)
     require_columns(raw, (*REQUIRED, "protocol"), path)
     if "dst_port" not in raw and "service" not in raw:
         raise InputError(path, "missing required columns: dst_port (or a service column)")
     flags = [c for c in FLAG_COLUMNS if c in raw]
     numeric, _ = numeric_block(raw, [*REQUIRED, *flags], path, allow_nonfinite=flags)
+    check_range(raw, ["src_port", "dst_port"], path, allow_missing=True, **PORT)
+    blank = raw["protocol"].isna().to_numpy() | (raw["protocol"].astype(str).str.strip() == "")
+    if blank.any():
+        row = int(np.flatnonzero(blank)[0])
+        raise InputError(path, f"column 'protocol' has no value in data row {row + 1}")
+    numbers = pd.to_numeric(raw["protocol"], errors="coerce").notna()
+    check_range(raw.loc[numbers], ["protocol"], path, **PROTOCOL_NUMBER)
     negative = [c for c in REQUIRED if (numeric[c] < 0).any()]
     if negative:
         raise InputError(path, f"negative values in {', '.join(negative)}")
@@ -63,7 +78,7 @@ def read(path: Path) -> FlowTable:
     base["protocol"] = protocol_class(raw["protocol"])
     base["service"] = _service(raw, path)
     canonical = finish_canonical(base)
-    families, labels, unknown, notes = _labels(raw)
+    families, labels, unknown, notes = _labels(raw, path)
     return FlowTable(
         source="flows",
         native=canonical.copy(),
@@ -82,21 +97,22 @@ def read(path: Path) -> FlowTable:
 def _service(raw: pd.DataFrame, path: Path) -> pd.Series:
     """The port's class when ports are given; else the ``service`` column (class or name)."""
     if "dst_port" in raw:
-        numeric_block(raw, ["dst_port"], path, allow_nonfinite=["dst_port"])
         return service_from_port(raw["dst_port"])
     names = raw["service"].astype(str).str.strip().str.lower()
     known = names.isin(SERVICE_CLASSES)
     return names.where(known, service_from_name(names)).astype(object)
 
 
-def _labels(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, dict[str, int], list[str]]:
+def _labels(
+    raw: pd.DataFrame, path: Path
+) -> tuple[np.ndarray, np.ndarray, dict[str, int], list[str]]:
     if "family" in raw:
         table = {family: family for family in FAMILIES}
-        families, _, unknown = families_of(raw["family"], table)
-        labels = raw["label"] if "label" in raw else raw["family"]
+        families, _, unknown = families_of(label_text(raw, "family", path), table)
+        labels = label_text(raw, "label", path) if "label" in raw else raw["family"]
         return families, labels.astype(str).str.strip().to_numpy(dtype=object), unknown, []
     if "label" in raw:
-        families, labels, unknown = families_of(raw["label"], GENERIC)
+        families, labels, unknown = families_of(label_text(raw, "label", path), GENERIC)
         return families, labels, unknown, []
     families, labels = unlabeled(len(raw))
     return families, labels, {}, [UNLABELED_NOTE]

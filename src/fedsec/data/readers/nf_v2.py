@@ -1,9 +1,15 @@
-"""NetFlow v2 CSVs (NF-*-v2, Sarhan et al.): 43 NetFlow v9 fields + Label + Attack."""
+"""NetFlow v2 CSVs (NF-*-v2, Sarhan et al.): 43 NetFlow v9 fields + Label + Attack.
+
+``Attack`` (the attack type) and ``Label`` (0 benign, 1 attack) are optional: new flows to score
+carry neither and are read as unlabeled; with ``Label`` alone attacks are family ``other``. When
+both are there they must agree (``Benign`` iff 0); a contradiction is refused, naming the row.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from fedsec.data.canonical import (
@@ -14,12 +20,23 @@ from fedsec.data.canonical import (
 )
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers._io import (
+    PORT,
+    PROTOCOL_NUMBER,
+    UNIX_MILLISECONDS,
+    check_range,
     numeric_block,
     read_csv_checked,
     require_columns,
-    strip_column_names,
 )
-from fedsec.data.taxonomy import NF_V2, map_labels
+from fedsec.data.readers._labels import (
+    BINARY_ONLY_NOTE,
+    UNLABELED_NOTE,
+    attack_flags,
+    check_agreement,
+    label_text,
+    unlabeled,
+)
+from fedsec.data.taxonomy import BENIGN, NF_V2, OTHER, map_labels
 
 CONTEXT: dict[str, str] = {
     "IPV4_SRC_ADDR": "src_ip",
@@ -29,6 +46,7 @@ CONTEXT: dict[str, str] = {
     "FLOW_START_MILLISECONDS": "timestamp",
 }
 LABEL = "Attack"
+BINARY = "Label"
 #: ``DNS_QUERY_ID`` is a random transaction id (an identifier); ``Label`` is the binary label;
 #: ``Dataset`` names the source. None of them is a feature; FLOW_END is a timestamp.
 DROPPED: tuple[str, ...] = ("DNS_QUERY_ID", "Label", "Dataset", "FLOW_END_MILLISECONDS")
@@ -45,36 +63,59 @@ REQUIRED: tuple[str, ...] = (
     "OUT_PKTS",
     "TCP_FLAGS",
     "FLOW_DURATION_MILLISECONDS",
-    LABEL,
 )
 
 
 def read(path: Path) -> FlowTable:
-    raw = strip_column_names(read_csv_checked(path))
+    raw = read_csv_checked(path)
     require_columns(raw, REQUIRED, path)
     context_cols = [c for c in CONTEXT if c in raw.columns]
     numeric_cols = [
         c for c in raw.columns if c not in (*context_cols, *DROPPED, *CATEGORICAL, LABEL)
     ]
     numeric, _ = numeric_block(raw, numeric_cols, path)
+    _check_context(raw, path)
     native = numeric.copy()
     for column in CATEGORICAL:
         if column in raw:
             values = pd.to_numeric(raw[column], errors="coerce")
             native[column] = values.map(lambda v: "-" if v != v else str(int(v))).astype(object)
-    labels = raw[LABEL].astype(str).str.strip()
-    families, unknown = map_labels(labels, NF_V2)
+    families, labels, unknown, notes = _labels(raw, path)
     return FlowTable(
         source="nf-v2",
         native=native,
         native_categorical=tuple(c for c in CATEGORICAL if c in raw),
         family=families,
-        label=labels.to_numpy(dtype=object),
+        label=labels,
         context=raw[context_cols].rename(columns=CONTEXT).reset_index(drop=True),
         canonical=_canonical(raw, numeric),
         unknown_labels=unknown,
+        notes=[f"{path}: {note}" for note in notes],
         files=[str(path)],
     )
+
+
+def _check_context(raw: pd.DataFrame, path: Path) -> None:
+    check_range(raw, ["L4_SRC_PORT", "L4_DST_PORT"], path, **PORT)
+    check_range(raw, ["PROTOCOL"], path, **PROTOCOL_NUMBER)
+    check_range(raw, ["L7_PROTO"], path, low=0, high=1e6, what="an nDPI protocol id", integer=False)
+    check_range(raw, ["FLOW_START_MILLISECONDS"], path, **UNIX_MILLISECONDS)
+
+
+def _labels(raw: pd.DataFrame, path: Path) -> tuple[np.ndarray, np.ndarray, dict, list[str]]:
+    attacks = attack_flags(raw, BINARY, path) if BINARY in raw else None
+    if LABEL in raw:
+        labels = label_text(raw, LABEL, path)
+        families, unknown = map_labels(labels, NF_V2)
+        if attacks is not None:
+            check_agreement(raw, families, attacks, (LABEL, BINARY), path)
+        return families, labels.to_numpy(dtype=object), unknown, []
+    if attacks is not None:
+        families = np.where(attacks, OTHER, BENIGN).astype(object)
+        labels = np.where(attacks, "Attack", "Benign").astype(object)
+        return families, labels, {}, [BINARY_ONLY_NOTE]
+    families, labels = unlabeled(len(raw))
+    return families, labels, {}, [UNLABELED_NOTE]
 
 
 def _canonical(raw: pd.DataFrame, numeric: pd.DataFrame) -> pd.DataFrame:

@@ -1,4 +1,10 @@
-"""NSL-KDD (KDDTrain+, KDDTest+, ...): no header; 41 features, the label and a difficulty."""
+"""NSL-KDD (KDDTrain+, KDDTest+, ...): no header; 41 features, the label and a difficulty.
+
+A file of 42 fields per line (KDD Cup 99 style: no difficulty) is read with its labels; a file of
+41 fields (features only: new records to score) is read as unlabeled. The 42nd field, when
+present, must be an attack name, not a number (a file missing its label column would otherwise
+have its difficulty read as the label).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,9 @@ from fedsec.data.canonical import (
 )
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers._io import numeric_block, read_csv_checked, text_block
+from fedsec.data.readers._labels import UNLABELED_NOTE, label_text, unlabeled
 from fedsec.data.taxonomy import NSL_KDD_CATEGORY, NSL_KDD_FAMILY_OF_CATEGORY, OTHER
+from fedsec.errors import InputError
 
 COLUMNS: tuple[str, ...] = (
     "duration",
@@ -90,23 +98,53 @@ def category(labels: pd.Series) -> pd.Series:
 
 
 def read(path: Path) -> FlowTable:
-    raw = read_csv_checked(path, header=None, names=COLUMNS)
+    raw = read_csv_checked(path, header=None)
+    width = raw.shape[1]
+    if width not in (41, 42, 43):
+        raise InputError(
+            path,
+            f"has {width} fields per line; NSL-KDD has 43 (41 features, label, difficulty), "
+            "42 (no difficulty) or 41 (features only, unlabeled)",
+        )
+    raw.columns = list(COLUMNS[:width])
     numeric, _ = numeric_block(raw, NUMERIC, path)
     text = text_block(raw, CATEGORICAL)
-    labels = raw["label"].astype(str).str.strip().str.rstrip(".")
-    cats = category(labels)
-    families = cats.map(NSL_KDD_FAMILY_OF_CATEGORY).fillna(OTHER).to_numpy(dtype=object)
-    unknown = labels[~labels.isin(list(NSL_KDD_CATEGORY))].value_counts()
+    families, labels, unknown, notes = _labels(raw, path)
     return FlowTable(
         source="nsl-kdd",
         native=pd.concat([numeric, text], axis=1)[list(COLUMNS[:41])],
         native_categorical=CATEGORICAL,
         family=families,
-        label=labels.to_numpy(dtype=object),
+        label=labels,
         context=pd.DataFrame(index=raw.index),
         canonical=_canonical(numeric, text),
-        unknown_labels={str(k): int(v) for k, v in unknown.items()},
+        unknown_labels=unknown,
+        notes=[f"{path}: {note}" for note in notes],
         files=[str(path)],
+    )
+
+
+def _labels(raw: pd.DataFrame, path: Path) -> tuple[np.ndarray, np.ndarray, dict, list[str]]:
+    if "label" not in raw:
+        families, labels = unlabeled(len(raw))
+        return families, labels, {}, [UNLABELED_NOTE]
+    labels = label_text(raw, "label", path).str.rstrip(".")
+    numeric = pd.to_numeric(labels, errors="coerce").notna()
+    if numeric.any():
+        row = int(np.flatnonzero(numeric.to_numpy())[0])
+        raise InputError(
+            path,
+            f"field 42 should be the label (an attack name), found {labels.iloc[row]!r} "
+            f"(data row {row + 1}); a file without labels has 41 fields",
+        )
+    cats = category(labels)
+    families = cats.map(NSL_KDD_FAMILY_OF_CATEGORY).fillna(OTHER).to_numpy(dtype=object)
+    unknown = labels[~labels.isin(list(NSL_KDD_CATEGORY))].value_counts()
+    return (
+        families,
+        labels.to_numpy(dtype=object),
+        {str(k): int(v) for k, v in unknown.items()},
+        [],
     )
 
 

@@ -3,7 +3,10 @@
 Traps handled here (see the shared datasets README): ``ts``/``date``/``time`` mark the attack
 windows, so they are context only; string fields carry whitespace variants (``"high  "``) and
 boolean spellings (``"true  "`` vs ``1``) that also track attack periods, so values are
-normalised before anything sees them.
+normalised before anything sees them. A column is numeric, boolean or text as a whole: one that
+mixes numbers and words (a corrupt value in a numeric column) is refused, naming the row, never
+turned into a categorical column. ``type`` and ``label`` are optional (rows to score carry none);
+when both are there they must agree (``normal`` iff 0).
 """
 
 from __future__ import annotations
@@ -15,16 +18,20 @@ import numpy as np
 import pandas as pd
 
 from fedsec.data.flows import FlowTable
-from fedsec.data.readers._io import (
-    numeric_block,
-    read_csv_checked,
-    require_columns,
-    strip_column_names,
+from fedsec.data.readers._io import UNIX_SECONDS, check_range, numeric_block, read_csv_checked
+from fedsec.data.readers._labels import (
+    BINARY_ONLY_NOTE,
+    UNLABELED_NOTE,
+    attack_flags,
+    check_agreement,
+    label_text,
+    unlabeled,
 )
-from fedsec.data.taxonomy import TON_IOT, map_labels
+from fedsec.data.taxonomy import BENIGN, OTHER, TON_IOT, map_labels
 from fedsec.errors import InputError
 
 LABEL = "type"
+BINARY = "label"
 NOT_FEATURES: tuple[str, ...] = ("ts", "date", "time", "label", LABEL)
 BOOLEAN_WORDS: dict[str, float] = {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0}
 
@@ -38,27 +45,42 @@ def device_name(path: Path) -> str:
 
 
 def read(path: Path) -> FlowTable:
-    raw = strip_column_names(read_csv_checked(path))
-    require_columns(raw, (LABEL,), path)
+    raw = read_csv_checked(path)
     sensors = [c for c in raw.columns if c not in NOT_FEATURES]
     if not sensors:
         raise InputError(path, "no sensor columns besides ts/date/time/label/type")
     native, categorical = _sensor_block(raw, sensors, path)
-    labels = raw[LABEL].astype(str).str.strip().str.lower()
-    families, unknown = map_labels(labels, TON_IOT)
+    families, labels, unknown, notes = _labels(raw, path)
     device = device_name(path)
     return FlowTable(
         source="ton-iot",
         native=native,
         native_categorical=tuple(categorical),
         family=families,
-        label=labels.to_numpy(dtype=object),
-        context=_context(raw),
+        label=labels,
+        context=_context(raw, path),
         canonical=None,
         origin=np.full(len(raw), device, dtype=object),
         unknown_labels=unknown,
+        notes=[f"{path}: {note}" for note in notes],
         files=[str(path)],
     )
+
+
+def _labels(raw: pd.DataFrame, path: Path) -> tuple[np.ndarray, np.ndarray, dict, list[str]]:
+    attacks = attack_flags(raw, BINARY, path) if BINARY in raw else None
+    if LABEL in raw:
+        labels = label_text(raw, LABEL, path).str.lower()
+        families, unknown = map_labels(labels, TON_IOT)
+        if attacks is not None:
+            check_agreement(raw, families, attacks, (LABEL, BINARY), path)
+        return families, labels.to_numpy(dtype=object), unknown, []
+    if attacks is not None:
+        families = np.where(attacks, OTHER, BENIGN).astype(object)
+        labels = np.where(attacks, "attack", "normal").astype(object)
+        return families, labels, {}, [BINARY_ONLY_NOTE]
+    families, labels = unlabeled(len(raw))
+    return families, labels, {}, [UNLABELED_NOTE]
 
 
 def _sensor_block(
@@ -72,6 +94,7 @@ def _sensor_block(
             out[column] = numeric_block(raw, [column], path)[0][column]
             continue
         words = values.astype(str).str.strip().str.lower()
+        _check_whole(values, words, column, path)
         if words.isin(list(BOOLEAN_WORDS)).all():
             out[column] = words.map(BOOLEAN_WORDS).astype(float)
         elif pd.to_numeric(words, errors="coerce").notna().all():
@@ -82,7 +105,22 @@ def _sensor_block(
     return out, categorical
 
 
-def _context(raw: pd.DataFrame) -> pd.DataFrame:
+def _check_whole(values: pd.Series, words: pd.Series, column: str, path: Path) -> None:
+    """A text column holds values, all of them words or all numbers (booleans aside)."""
+    blank = values.isna().to_numpy() | (words == "").to_numpy()
+    number = pd.to_numeric(words, errors="coerce").notna() & ~words.isin(list(BOOLEAN_WORDS))
+    text = ~number & ~words.isin(list(BOOLEAN_WORDS))
+    bad = blank | (text.to_numpy() if number.any() else np.zeros(len(words), bool))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        problem = "has no value" if blank[row] else f"holds {values.iloc[row]!r} among numbers"
+        raise InputError(
+            path, f"column {column!r} {problem} (data row {row + 1}; {int(bad.sum())} such rows)"
+        )
+
+
+def _context(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
+    check_range(raw, ["ts"], path, **UNIX_SECONDS)
     if "ts" in raw:
         stamp = pd.to_datetime(pd.to_numeric(raw["ts"], errors="coerce"), unit="s", utc=True)
         return pd.DataFrame({"timestamp": stamp.astype(str).to_numpy(dtype=object)})

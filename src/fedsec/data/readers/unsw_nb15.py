@@ -1,4 +1,11 @@
-"""UNSW-NB15 CSV partitions (training-set / testing-set): 42 features + attack_cat + label."""
+"""UNSW-NB15 CSV partitions (training-set / testing-set): 42 features + attack_cat + label.
+
+Labels are optional (new flows to score carry none). ``attack_cat`` names the attack; a blank
+``attack_cat`` means normal traffic, the convention of the original UNSW-NB15 CSVs, and must then
+agree with ``label`` (0 normal, 1 attack) when that column is there: a row whose two labels
+contradict each other (``label`` 1 with a blank or ``Normal`` category) is refused, naming it.
+With ``label`` alone, attacks are family ``other``.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +22,20 @@ from fedsec.data.canonical import (
 )
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers._io import (
+    check_range,
     numeric_block,
     read_csv_checked,
     require_columns,
-    strip_column_names,
     text_block,
 )
-from fedsec.data.taxonomy import UNSW_NB15, map_labels
+from fedsec.data.readers._labels import (
+    BINARY_ONLY_NOTE,
+    UNLABELED_NOTE,
+    attack_flags,
+    check_agreement,
+    unlabeled,
+)
+from fedsec.data.taxonomy import BENIGN, OTHER, UNSW_NB15, map_labels
 
 CATEGORICAL: tuple[str, ...] = ("proto", "service", "state")
 NUMERIC: tuple[str, ...] = (
@@ -67,6 +81,7 @@ NUMERIC: tuple[str, ...] = (
 #: identifiers, not behaviour, so they are read but never used as features.
 IDENTIFIERS: tuple[str, ...] = ("id", "stcpb", "dtcpb")
 LABEL = "attack_cat"
+BINARY = "label"
 
 #: Argus connection states -> TCP flags seen (s=syn, a=ack, f=fin, r=rst).
 STATE_FLAGS: dict[str, str] = {
@@ -80,24 +95,43 @@ STATE_FLAGS: dict[str, str] = {
 
 
 def read(path: Path) -> FlowTable:
-    raw = strip_column_names(read_csv_checked(path))
-    require_columns(raw, (*NUMERIC, *CATEGORICAL, LABEL), path)
+    raw = read_csv_checked(path)
+    require_columns(raw, (*NUMERIC, *CATEGORICAL), path)
     numeric, _ = numeric_block(raw, NUMERIC, path)
     text = text_block(raw, CATEGORICAL)
-    labels = raw[LABEL].astype(str).str.strip().replace({"nan": "Normal", "": "Normal"})
-    families, unknown = map_labels(labels, UNSW_NB15)
+    families, labels, unknown, notes = _labels(raw, path)
+    check_range(raw, ["id"], path, low=0, high=2**53, what="a row id")
     context = pd.DataFrame({"flow_id": raw["id"]}) if "id" in raw else pd.DataFrame(index=raw.index)
     return FlowTable(
         source="unsw-nb15",
         native=pd.concat([numeric, text], axis=1),
         native_categorical=CATEGORICAL,
         family=families,
-        label=labels.to_numpy(dtype=object),
+        label=labels,
         context=context,
         canonical=_canonical(numeric, text),
         unknown_labels=unknown,
+        notes=[f"{path}: {note}" for note in notes],
         files=[str(path)],
     )
+
+
+def _labels(raw: pd.DataFrame, path: Path) -> tuple[np.ndarray, np.ndarray, dict, list[str]]:
+    attacks = attack_flags(raw, BINARY, path) if BINARY in raw else None
+    if LABEL in raw:
+        labels = (
+            raw[LABEL].fillna("").astype(str).str.strip().replace({"nan": "Normal", "": "Normal"})
+        )
+        families, unknown = map_labels(labels, UNSW_NB15)
+        if attacks is not None:
+            check_agreement(raw, families, attacks, (LABEL, BINARY), path)
+        return families, labels.to_numpy(dtype=object), unknown, []
+    if attacks is not None:
+        families = np.where(attacks, OTHER, BENIGN).astype(object)
+        labels = np.where(attacks, "Attack", "Normal").astype(object)
+        return families, labels, {}, [BINARY_ONLY_NOTE]
+    families, labels = unlabeled(len(raw))
+    return families, labels, {}, [UNLABELED_NOTE]
 
 
 def _canonical(numeric: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:

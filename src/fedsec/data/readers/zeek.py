@@ -23,8 +23,9 @@ IoT-23 does: ``detailed-label`` (an IoT-23 name, an ATT&CK technique id or a fam
 
 from __future__ import annotations
 
-import gzip
+import codecs
 import io
+import json
 import re
 from pathlib import Path
 
@@ -39,7 +40,8 @@ from fedsec.data.canonical import (
     service_from_port,
 )
 from fedsec.data.flows import FlowTable
-from fedsec.data.readers._io import numeric_block, require_columns, text_block
+from fedsec.data.readers._input import Limits, limits, read_text
+from fedsec.data.readers._io import PORT, check_range, numeric_block, require_columns, text_block
 from fedsec.data.readers._labels import GENERIC, UNLABELED_NOTE, families_of, unlabeled
 from fedsec.data.taxonomy import BENIGN, OTHER
 from fedsec.errors import InputError
@@ -116,6 +118,8 @@ LABELS: dict[str, str] = {**IOT_23, **GENERIC}
 def read(path: Path) -> FlowTable:
     raw, notes = load_log(Path(path))
     require_columns(raw, REQUIRED, path)
+    check_range(raw, ["id.resp_p"], path, **PORT)
+    check_range(raw, ["id.orig_p"], path, allow_missing=True, **PORT)
     for pair in (("orig_ip_bytes", "orig_bytes"), ("resp_ip_bytes", "resp_bytes")):
         if not any(c in raw for c in pair):
             raise InputError(path, f"missing required columns: {' or '.join(pair)}")
@@ -145,68 +149,114 @@ def read(path: Path) -> FlowTable:
 
 def load_log(path: Path) -> tuple[pd.DataFrame, list[str]]:
     """The log's rows as a frame of strings (NaN = unset) and notes on what was skipped."""
-    if not path.is_file():
-        raise InputError(path, "file not found")
-    try:
-        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError) as error:
-        raise InputError(path, f"cannot be read: {error}") from error
-    if not data.strip():
+    caps = limits()
+    text = read_text(path, caps)
+    if not text.strip():
         raise InputError(path, "file is empty")
-    if data.lstrip()[:1] == b"{":
-        return _json_rows(data, path), []
-    return _ascii_rows(data, path)
+    if text.lstrip()[:1] == "{":
+        return _json_rows(text, path, caps), []
+    return _ascii_rows(text, path, caps)
 
 
-def _json_rows(data: bytes, path: Path) -> pd.DataFrame:
-    try:
-        frame = pd.read_json(io.BytesIO(data), lines=True, dtype=False, precise_float=True)
-    except ValueError as error:
-        raise InputError(path, f"cannot be parsed as Zeek JSON lines: {error}") from error
+def _json_rows(text: str, path: Path, caps: Limits) -> pd.DataFrame:
+    """One JSON object per line; a set/vector field (a JSON array) becomes comma-joined text."""
+    records = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line, parse_constant=_no_constant)
+        except ValueError as error:
+            raise InputError(path, f"line {number} is not JSON: {error}") from None
+        if not isinstance(record, dict):
+            raise InputError(
+                path, f"line {number} is a JSON {type(record).__name__}, not a Zeek record"
+            )
+        records.append({key: _json_value(v, key, path, number) for key, v in record.items()})
+        if len(records[-1]) > caps.max_columns:
+            raise InputError(path, f"line {number} has more than {caps.max_columns} fields")
+        if caps.max_rows is not None and len(records) > caps.max_rows:
+            raise InputError(path, f"has more than {caps.max_rows} rows (FEDSEC_MAX_ROWS)")
+    columns = list(dict.fromkeys(key for record in records for key in record))
+    if len(columns) > caps.max_columns:
+        raise InputError(path, f"has {len(columns)} distinct fields, more than {caps.max_columns}")
+    frame = pd.DataFrame.from_records(records, columns=columns)
     return frame.astype(object).where(frame.notna(), np.nan)
 
 
-def _header(data: bytes, path: Path) -> dict[str, str]:
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _json_value(value: object, key: str, path: Path, line: int) -> object:
+    """Zeek's JSON writer: booleans are T/F in ASCII logs; sets and vectors are arrays."""
+    if isinstance(value, bool):
+        return "T" if value else "F"
+    if isinstance(value, list) and all(not isinstance(v, (list, dict)) for v in value):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, (list, dict)):
+        raise InputError(path, f"line {line}: field {key!r} is a nested JSON value")
+    return value
+
+
+def _header(text: str, path: Path, caps: Limits) -> dict[str, str]:
     """The ``#key value`` lines of the header, separator decoded; every #fields line agrees."""
-    first = re.search(rb"^#separator[ \t]+(\S+)", data, re.M)
-    separator = first.group(1).decode("ascii").encode().decode("unicode_escape") if first else "\t"
+    first = re.search(r"^#separator[ \t]+(\S+)", text, re.M)
+    separator = _separator(first.group(1), path) if first else "\t"
     header: dict[str, str] = {"separator": separator}
-    for line in re.findall(rb"^#([a-z_]+)" + re.escape(separator.encode()) + rb"(.*)$", data, re.M):
-        key, value = line[0].decode(), line[1].decode("utf-8", "replace").rstrip("\r")
+    for key, value in re.findall(r"^#([a-z_]+)" + re.escape(separator) + r"(.*)$", text, re.M):
+        value = value.rstrip("\r")
         if key == "fields" and "fields" in header and header["fields"] != value:
             raise InputError(path, "holds several different #fields headers; read them apart")
         header.setdefault(key, value)
     if "fields" not in header:
         raise InputError(path, "no #fields header: not a Zeek ASCII log")
+    names = header["fields"].split(separator)
+    if len(names) > caps.max_columns:
+        raise InputError(path, f"#fields names {len(names)} fields, more than {caps.max_columns}")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice or "" in names:
+        raise InputError(path, f"#fields names a field twice or not at all: {twice or ['']}")
     return header
 
 
-def _ascii_rows(data: bytes, path: Path) -> tuple[pd.DataFrame, list[str]]:
-    header = _header(data, path)
+def _separator(escaped: str, path: Path) -> str:
+    """``\\x09`` -> a tab: one character, not a line break or ``#``."""
+    try:
+        separator = codecs.decode(escaped, "unicode_escape")
+    except UnicodeDecodeError:
+        separator = ""
+    if len(separator) != 1 or separator in "\r\n#":
+        raise InputError(path, f"#separator {escaped[:20]!r} is not one usable character")
+    return separator
+
+
+def _ascii_rows(text: str, path: Path, caps: Limits) -> tuple[pd.DataFrame, list[str]]:
+    header = _header(text, path, caps)
     separator = header["separator"]
     columns = header["fields"].split(separator)
     unset, empty = header.get("unset_field", "-"), header.get("empty_field", "(empty)")
+    data = _data_lines(text, separator, len(columns), path, caps)
+    if not data:
+        raise InputError(path, "file has a header but no rows")
     try:
         frame = pd.read_csv(
-            io.BytesIO(data),
+            io.StringIO("\n".join(data)),
             sep=separator,
             header=None,
-            comment="#",
             dtype=object,
             keep_default_na=False,
             na_values=[unset],
             quoting=3,  # csv.QUOTE_NONE: Zeek escapes, it does not quote
             engine="c",
+            index_col=False,
+            skip_blank_lines=False,
         )
-    except pd.errors.EmptyDataError as error:
-        raise InputError(path, "file has a header but no rows") from error
-    except pd.errors.ParserError as error:
+    except (pd.errors.ParserError, ValueError) as error:
         raise InputError(path, f"rows do not match the #fields header: {error}") from error
-    if frame.empty:
-        raise InputError(path, "file has a header but no rows")
-    if frame.shape[1] != len(columns):
+    if frame.shape != (len(data), len(columns)):
         raise InputError(
-            path, f"rows have {frame.shape[1]} fields, the #fields header names {len(columns)}"
+            path, f"parsed as {frame.shape} but holds {len(data)} rows of {len(columns)} fields"
         )
     frame.columns = columns
     frame = _split_space_joined(frame, columns, unset)
@@ -222,6 +272,27 @@ def _ascii_rows(data: bytes, path: Path) -> tuple[pd.DataFrame, list[str]]:
     for column in holds_empty:
         frame[column] = frame[column].where(frame[column] != empty, "")
     return frame, []
+
+
+def _data_lines(text: str, separator: str, width: int, path: Path, caps: Limits) -> list[str]:
+    """Data lines (not ``#``, not blank), each with exactly the header's number of fields and
+    no carriage return inside (a ``#`` inside a field is data, not a comment)."""
+    rows = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
+        if not line or line.startswith("#"):
+            continue
+        fields = line.count(separator) + 1
+        if fields != width:
+            raise InputError(
+                path, f"line {number} has {fields} fields, the #fields header names {width}"
+            )
+        if "\r" in line:
+            raise InputError(path, f"line {number} holds a carriage return inside a field")
+        rows.append(line)
+        if caps.max_rows is not None and len(rows) > caps.max_rows:
+            raise InputError(path, f"has more than {caps.max_rows} rows (FEDSEC_MAX_ROWS)")
+    return rows
 
 
 def _split_space_joined(frame: pd.DataFrame, columns: list[str], unset: str) -> pd.DataFrame:
