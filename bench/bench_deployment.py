@@ -20,18 +20,18 @@ import time
 import tomllib
 from pathlib import Path
 
-from fedsec import seeding
+from fedsec.core import seeding
 from fedsec.engines.nvflare import poc
 from fedsec.engines.nvflare.job import run_job
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.evaluation.arms import train_federated
 from fedsec.evaluation.experiment import org_frames
-from fedsec.learning.params import max_abs_diff
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import build_federation
-from fedsec.scenarios.simulator import load_simulation, simulate
-from fedsec.scenarios.simulator.output import write_dataset
+from fedsec.simulator import load_simulation, simulate
+from fedsec.simulator.output import write_dataset
+from fedsec.training.params import max_abs_diff
 
 
 def scenario_for(root: Path, args: argparse.Namespace) -> Scenario:

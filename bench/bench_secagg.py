@@ -20,17 +20,17 @@ import time
 
 import numpy as np
 
-from fedsec import seeding
+from fedsec.core import seeding
 from fedsec.engines.inprocess import Shard
 from fedsec.evaluation.arms import learner, plan
 from fedsec.evaluation.experiment import org_frames, run_experiment
-from fedsec.learning import recipe
-from fedsec.learning.aggregate import ServerState, server_step, weighted_average
-from fedsec.learning.local import local_update
-from fedsec.learning.params import max_abs_diff
-from fedsec.learning.protect import ProtectionPlan, protected_average
+from fedsec.fl import recipe
+from fedsec.fl.aggregate import ServerState, server_step, weighted_average
+from fedsec.fl.privacy.protect import ProtectionPlan, protected_average
 from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.training.local import local_update
+from fedsec.training.params import max_abs_diff
 
 AGGREGATORS = {
     "plain": lambda params, updates, round_: weighted_average(list(updates.values())),

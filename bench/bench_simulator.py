@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fedsec.scenarios.simulator import load_simulation, simulate
-from fedsec.scenarios.simulator.archetypes import ARCHETYPES
-from fedsec.scenarios.simulator.output import write_dataset
-from fedsec.scenarios.simulator.shapes import draw
+from fedsec.simulator import load_simulation, simulate
+from fedsec.simulator.archetypes import ARCHETYPES
+from fedsec.simulator.output import write_dataset
+from fedsec.simulator.shapes import draw
 
 
 def timed_simulation(flows: int, seed: int) -> tuple[float, int, object]:

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedsec.core.errors import FedsecError
 from fedsec.data.logs import SessionOptions, drain, read_sessions
 from fedsec.data.logs.loghub import read_structured, read_templates
 from fedsec.data.readers import read_flows
-from fedsec.errors import FedsecError
 
 BLOCK = r"(blk_-?\d+)"
 FLOW_FILES: dict[str, list[str]] = {

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from fedsec.bundles.bundle import save_bundle
 from fedsec.cli import app
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import BENIGN
 from fedsec.evaluation.experiment import run_experiment
-from fedsec.models.bundle import save_bundle
 from fedsec.scenarios.config import load_scenario
 from tests.conftest import dataset
 

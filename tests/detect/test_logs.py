@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from fedsec.bundles.logs_bundle import load_log_bundle, save_log_bundle
+from fedsec.core.errors import BundleError
 from fedsec.detect.logs import choose_namespace, run_log_detection
-from fedsec.errors import BundleError
 from fedsec.features.vocabulary import RESERVED, EventVocabulary
-from fedsec.learning.params import get_params
 from fedsec.models.deeplog import DeepLogDetector, DeepLogSpec, build_deeplog
-from fedsec.models.logs_bundle import load_log_bundle, save_log_bundle
+from fedsec.training.params import get_params
 
 
 @pytest.fixture

@@ -3,12 +3,13 @@ import pytest
 import torch
 
 from fedsec.engines.inprocess import Shard, run_federated, select_orgs
-from fedsec.learning import he, scaffold, secagg
-from fedsec.learning.aggregate import ServerOptimizer
-from fedsec.learning.local import TrainingPlan, local_update
-from fedsec.learning.params import get_params, max_abs_diff
-from fedsec.learning.protect import ProtectionPlan
+from fedsec.fl import scaffold
+from fedsec.fl.aggregate import ServerOptimizer
+from fedsec.fl.privacy import he, secagg
+from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.models.mlp import MLPSpec, build_mlp
+from fedsec.training.local import TrainingPlan, local_update
+from fedsec.training.params import get_params, max_abs_diff
 
 
 def _shards():

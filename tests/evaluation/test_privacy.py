@@ -5,13 +5,13 @@ import pytest
 from typer.testing import CliRunner
 
 from fedsec.cli import app
-from fedsec.errors import ConfigError
+from fedsec.core.errors import ConfigError
 from fedsec.evaluation.experiment import run_experiment
 from fedsec.evaluation.privacy import attack_strength, coordinator_view, privacy_section
 from fedsec.evaluation.report import privacy_lines
-from fedsec.learning.params import max_abs_diff
 from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.training.params import max_abs_diff
 
 SMALL = [
     "data.max_rows=8000",

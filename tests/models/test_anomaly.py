@@ -5,20 +5,15 @@ import pandas as pd
 import pytest
 import torch
 
-from fedsec import seeding
+from fedsec.core import seeding
 from fedsec.data.flows import FeatureFrame
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
-from fedsec.learning.local import TrainingPlan
-from fedsec.models.anomaly import (
-    column_groups,
-    federated_threshold,
-    new_detector,
-    scale_from_sums,
-)
+from fedsec.models.anomaly import column_groups, federated_threshold, new_detector, scale_from_sums
 from fedsec.models.classifier import calibrate_threshold
 from fedsec.models.iforest import IsolationForestDetector
 from fedsec.models.svdd import EPS, SVDDSpec, build_svdd, center_from_sums, embedding_sum
+from fedsec.training.local import TrainingPlan
 
 
 def _frame(n=2000, seed=0):

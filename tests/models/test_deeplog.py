@@ -4,7 +4,6 @@ import numpy as np
 import torch
 
 from fedsec.features.vocabulary import EOS, PAD, RESERVED, EventVocabulary
-from fedsec.learning.params import get_params
 from fedsec.models.deeplog import (
     DeepLogDetector,
     DeepLogSpec,
@@ -13,6 +12,7 @@ from fedsec.models.deeplog import (
     session_windows,
     target_ranks,
 )
+from fedsec.training.params import get_params
 
 
 def test_windows_are_left_padded_and_end_with_the_end_token():

@@ -1,8 +1,8 @@
 import pytest
 
-from fedsec.errors import ConfigError
+from fedsec.core.configfile import parse_override
+from fedsec.core.errors import ConfigError
 from fedsec.scenarios.config import builtin_names, load_scenario
-from fedsec.scenarios.configfile import parse_override
 
 
 def test_every_builtin_validates():

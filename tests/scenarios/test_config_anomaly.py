@@ -2,7 +2,7 @@
 
 import pytest
 
-from fedsec.errors import ConfigError
+from fedsec.core.errors import ConfigError
 from fedsec.evaluation.anomaly_arms import arm_names
 from fedsec.scenarios.config import builtin_names, load_scenario
 

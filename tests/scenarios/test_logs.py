@@ -4,8 +4,8 @@ test sets built as documented, and scenario validation."""
 import numpy as np
 import pytest
 
+from fedsec.core.errors import ConfigError
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL
-from fedsec.errors import ConfigError
 from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.logs import build_log_federation
 

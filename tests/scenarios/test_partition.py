@@ -126,14 +126,14 @@ def test_official_test_file_is_kept_as_test(data_dir):
 
 
 def test_missing_dataset_is_a_clear_error(tmp_path):
-    from fedsec.errors import ConfigError
+    from fedsec.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="not found under"):
         build_federation(load_scenario("unsw-5org-disjoint"), tmp_path)
 
 
 def test_unlabelled_sources_cannot_be_trained_on(tmp_path):
-    from fedsec.errors import ConfigError
+    from fedsec.core.errors import ConfigError
     from fedsec.scenarios.config import Scenario
     from tests.data.readers.test_reader_zeek import ROWS, conn_log
 
@@ -152,7 +152,7 @@ def test_unlabelled_sources_cannot_be_trained_on(tmp_path):
 def test_a_flow_file_without_its_label_columns_cannot_be_trained_on(tmp_path):
     import gzip
 
-    from fedsec.errors import ConfigError
+    from fedsec.core.errors import ConfigError
     from fedsec.scenarios.config import Scenario
     from tests.conftest import dataset
 

@@ -11,23 +11,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedsec import atomic
-from fedsec.data.flows import FlowTable
-from fedsec.data.logs import SessionOptions
-from fedsec.data.readers import read_flows
-from fedsec.data.taxonomy import BENIGN, UNLABELED
-from fedsec.errors import BundleError, InputError
-from fedsec.models.bundle import (
+from fedsec.bundles.bundle import (
     ANOMALY_KIND,
     authenticate,
     bundle_kind,
     load_bundle,
     load_manifest,
 )
+from fedsec.bundles.keys import user_trust
+from fedsec.bundles.logs_bundle import KIND as LOGS_KIND
+from fedsec.bundles.signing import Authenticity, Trust
+from fedsec.core import atomic
+from fedsec.core.errors import BundleError, InputError
+from fedsec.data.flows import FlowTable
+from fedsec.data.logs import SessionOptions
+from fedsec.data.readers import read_flows
+from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.models.classifier import FamilyClassifier
-from fedsec.models.keys import user_trust
-from fedsec.models.logs_bundle import KIND as LOGS_KIND
-from fedsec.models.signing import Authenticity, Trust
 
 
 @dataclass

@@ -9,6 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedsec.bundles.bundle import load_anomaly_bundle
+from fedsec.bundles.signing import Trust
+from fedsec.core.errors import BundleError
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import BENIGN, UNLABELED
@@ -20,10 +23,7 @@ from fedsec.detect.alerts import (
     context_record,
     write_alerts,
 )
-from fedsec.errors import BundleError
 from fedsec.models.anomaly import GLOBAL, AnomalyDetector
-from fedsec.models.bundle import load_anomaly_bundle
-from fedsec.models.signing import Trust
 
 ANOMALY = "anomaly"
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
+from fedsec.bundles.logs_bundle import load_log_bundle
+from fedsec.bundles.signing import Trust
+from fedsec.core.errors import BundleError
 from fedsec.data.logs import SessionOptions, read_sessions
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, SessionTable
 from fedsec.detect.alerts import DetectionSummary, write_alerts
-from fedsec.errors import BundleError
 from fedsec.models.deeplog import DeepLogDetector
-from fedsec.models.logs_bundle import load_log_bundle
-from fedsec.models.signing import Trust
 
 LABEL = "anomalous session"
 

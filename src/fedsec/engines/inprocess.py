@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from torch import nn
 
-from fedsec import seeding
-from fedsec.learning import scaffold
-from fedsec.learning.aggregate import ServerOptimizer, ServerState, server_step, weighted_average
-from fedsec.learning.local import TrainingPlan, Update, local_gradient, local_update
-from fedsec.learning.params import Params
-from fedsec.learning.protect import ProtectionPlan, RoundProtection, protected_average
+from fedsec.core import seeding
+from fedsec.fl import scaffold
+from fedsec.fl.aggregate import ServerOptimizer, ServerState, server_step, weighted_average
+from fedsec.fl.privacy.protect import ProtectionPlan, RoundProtection, protected_average
+from fedsec.training.local import TrainingPlan, Update, local_gradient, local_update
+from fedsec.training.params import Params
 
 
 @dataclass

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_curve
 
-from fedsec import seeding
+from fedsec.core import seeding
+from fedsec.core.errors import ConfigError
 from fedsec.data.flows import concat_tables
 from fedsec.data.taxonomy import BENIGN, family_order
-from fedsec.errors import ConfigError
 from fedsec.evaluation.anomaly_arms import (
     AnomalyArm,
     OrgBenign,

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from fedsec import seeding
+from fedsec.core import seeding
 from fedsec.data.flows import FeatureFrame
 from fedsec.data.taxonomy import BENIGN
 from fedsec.engines.inprocess import Shard
@@ -37,9 +37,7 @@ from fedsec.evaluation.arms import (
     steps_per_round,
 )
 from fedsec.features.preprocess import Preprocessor, fit_preprocessor
-from fedsec.learning.local import local_update
-from fedsec.learning.params import set_params
-from fedsec.learning.secure_stats import OrgRows, secure_statistics
+from fedsec.fl.privacy.secure_stats import OrgRows, secure_statistics
 from fedsec.models.anomaly import (
     AnomalyDetector,
     Detector,
@@ -52,6 +50,8 @@ from fedsec.models.iforest import IsolationForestDetector
 from fedsec.models.svdd import center_from_sums, embedding_sum
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation
+from fedsec.training.local import local_update
+from fedsec.training.params import set_params
 
 Progress = Callable[[str], None]
 SETTINGS: tuple[str, ...] = ("centralized", "local", "federated")

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from fedsec.errors import ConfigError
+from fedsec.core.errors import ConfigError
 
 A = TypeVar("A")
 

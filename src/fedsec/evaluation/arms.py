@@ -20,20 +20,20 @@ import numpy as np
 from sklearn.metrics import f1_score
 from torch import nn
 
-from fedsec import seeding
+from fedsec.core import seeding
 from fedsec.data.flows import FeatureFrame
 from fedsec.data.taxonomy import family_order
 from fedsec.engines.inprocess import FederatedResult, Shard, run_federated
 from fedsec.features.moments import FeatureStats, local_stats, merge_stats
 from fedsec.features.preprocess import Preprocessor, fit_preprocessor
-from fedsec.learning import recipe
-from fedsec.learning.local import TrainingPlan, local_update
-from fedsec.learning.params import Params, get_params
-from fedsec.learning.protect import ProtectionPlan
-from fedsec.learning.secure_stats import OrgRows, secure_statistics
+from fedsec.fl import recipe
+from fedsec.fl.privacy.protect import ProtectionPlan
+from fedsec.fl.privacy.secure_stats import OrgRows, secure_statistics
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.scenarios.config import Scenario
+from fedsec.training.local import TrainingPlan, local_update
+from fedsec.training.params import Params, get_params
 
 Progress = Callable[[str], None]
 

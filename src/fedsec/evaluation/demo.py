@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fedsec import atomic, outputs
+from fedsec.core import atomic, outputs
 from fedsec.evaluation import campaigns as campaign_report
 from fedsec.evaluation.experiment import Experiment, run_experiment
 from fedsec.evaluation.rundir import fill_run
 from fedsec.scenarios.config import Scenario, load_scenario
-from fedsec.scenarios.simulator import load_simulation, simulate
-from fedsec.scenarios.simulator.output import write_dataset
+from fedsec.simulator import load_simulation, simulate
+from fedsec.simulator.output import write_dataset
 
 DEMO_SIMULATION = "consortium"
 DATA_DIR = "data"

@@ -17,17 +17,17 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from fedsec import atomic, outputs
+from fedsec.bundles.bundle import save_bundle
+from fedsec.bundles.signing import Signer
+from fedsec.core import atomic, outputs
 from fedsec.engines.nvflare.coordinator import JobResult
 from fedsec.evaluation.arms import ArmModels, OrgFrames, pooled_val, val_macro_f1
 from fedsec.evaluation.experiment import Experiment, org_frames, run_experiment
 from fedsec.evaluation.report import fmt, table
 from fedsec.evaluation.rundir import MODEL_DIR, write_run
 from fedsec.features.preprocess import Preprocessor
-from fedsec.models.bundle import save_bundle
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import MLPSpec
-from fedsec.models.signing import Signer
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import build_federation
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fedsec import seeding
+from fedsec.core import seeding
 from fedsec.data.flows import concat_tables
 from fedsec.data.taxonomy import BENIGN, family_order
 from fedsec.evaluation.arm_order import train_in_order

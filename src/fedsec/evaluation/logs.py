@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fedsec import seeding
+from fedsec.core import seeding
 from fedsec.evaluation.arm_order import train_in_order
 from fedsec.evaluation.logs_arms import TRAINERS, LogArm, org_known
 from fedsec.evaluation.logs_metrics import pooled, session_metrics

@@ -18,12 +18,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from fedsec import seeding
+from fedsec.core import seeding
 from fedsec.engines.inprocess import Shard
 from fedsec.evaluation.arms import TrainedArm, curve_rounds, federate, plan
 from fedsec.features.vocabulary import RESERVED, known_tokens
-from fedsec.learning.local import local_update
-from fedsec.learning.params import Params, get_params, set_params
 from fedsec.models.deeplog import (
     DeepLogDetector,
     DeepLogSpec,
@@ -33,6 +31,8 @@ from fedsec.models.deeplog import (
 )
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.logs import LogFederation, LogOrg
+from fedsec.training.local import local_update
+from fedsec.training.params import Params, get_params, set_params
 
 Progress = Callable[[str], None]
 

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from fedsec import atomic, outputs
+from fedsec.bundles.logs_bundle import save_log_bundle
+from fedsec.bundles.signing import Signer
+from fedsec.core import atomic, outputs
 from fedsec.evaluation import figures
 from fedsec.evaluation.arm_order import incomplete_lines
 from fedsec.evaluation.logs import LogExperiment
 from fedsec.evaluation.plots import learning_curves, org_bars, save_png
 from fedsec.evaluation.report import closing_parts, fmt, table
 from fedsec.evaluation.rundir import training_provenance
-from fedsec.models.logs_bundle import save_log_bundle
-from fedsec.models.signing import Signer
 
 MODEL_DIR = "model"
 ARM_LABELS = {

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from fedsec import atomic
+from fedsec.core import atomic
 from fedsec.evaluation.figures import LEARNING_CURVE_LABEL, LEARNING_CURVE_NOTE, arm_colour
 
 

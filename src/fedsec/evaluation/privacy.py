@@ -13,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from fedsec import seeding
+from fedsec.core import seeding
+from fedsec.core.errors import ConfigError
 from fedsec.data.flows import concat_tables
-from fedsec.errors import ConfigError
-from fedsec.learning import dp, he
-from fedsec.learning.secagg import default_threshold
+from fedsec.fl.privacy import dp, he
+from fedsec.fl.privacy.secagg import default_threshold
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.scenarios.config import PrivacyConfig, Scenario
 from fedsec.scenarios.federation import Federation

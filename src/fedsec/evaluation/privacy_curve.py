@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from fedsec import atomic, outputs
+from fedsec.core import atomic, outputs
 from fedsec.data.taxonomy import BENIGN
 from fedsec.evaluation.experiment import run_experiment
 from fedsec.evaluation.figures import markdown_figures

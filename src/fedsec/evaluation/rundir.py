@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fedsec import __version__, atomic, outputs
+from fedsec import __version__
+from fedsec.bundles.bundle import save_anomaly_bundle, save_bundle
+from fedsec.bundles.signing import Signer
+from fedsec.core import atomic, outputs
 from fedsec.evaluation import anomaly_report, figures, plots, report
 from fedsec.evaluation.anomaly import AnomalyExperiment
 from fedsec.evaluation.experiment import Experiment
-from fedsec.models.bundle import save_anomaly_bundle, save_bundle
-from fedsec.models.signing import Signer
 from fedsec.scenarios.config import Scenario
 
 MODEL_DIR = "model"
@@ -45,8 +46,8 @@ def write_run(
     writer: str = "fedsec simulate",
 ) -> Path:
     """Everything the run produced, in one directory that appears complete or not at all (an
-    earlier fedsec output at ``out`` is replaced only with ``force``: see :mod:`fedsec.outputs`);
-    the bundle is signed by ``signer`` (default: the user's signing key)."""
+    earlier fedsec output at ``out`` is replaced only with ``force``: see
+    :mod:`fedsec.core.outputs`); the bundle is signed by ``signer`` (default: the user's key)."""
     with outputs.output_directory(Path(out), writer, force=force) as staging:
         fill_run(experiment, staging, signer)
     return Path(out)

@@ -26,10 +26,10 @@ import torch
 from torch import nn
 
 from fedsec.features.preprocess import Preprocessor
-from fedsec.learning.local import TrainingPlan, local_update, predict_logits
-from fedsec.learning.params import Params, get_params, set_params
 from fedsec.models.autoencoder import AutoencoderSpec, build_autoencoder
 from fedsec.models.svdd import SVDDSpec, build_svdd, center_from_sums, embedding_sum
+from fedsec.training.local import TrainingPlan, local_update, predict_logits
+from fedsec.training.params import Params, get_params, set_params
 
 GLOBAL = "*"
 KINDS: tuple[str, ...] = ("ae", "svdd")

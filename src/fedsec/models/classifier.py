@@ -16,9 +16,9 @@ import torch
 
 from fedsec.data.taxonomy import BENIGN
 from fedsec.features.preprocess import Preprocessor
-from fedsec.learning.local import predict_logits
-from fedsec.learning.params import Params, set_params
 from fedsec.models.mlp import MLP, MLPSpec, build_mlp
+from fedsec.training.local import predict_logits
+from fedsec.training.params import Params, set_params
 
 
 @dataclass

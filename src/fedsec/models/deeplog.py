@@ -24,7 +24,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from torch import nn
 
 from fedsec.features.vocabulary import EOS, PAD, RESERVED, UNK, EventVocabulary
-from fedsec.learning.params import Params, set_params
+from fedsec.training.params import Params, set_params
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from fedsec.learning.local import predict_logits
 from fedsec.models.seeded import seeded_build
+from fedsec.training.local import predict_logits
 
 #: Centre coordinates closer to zero than this are pushed to +-EPS (a zero coordinate is
 #: trivially matched by shrinking weights).

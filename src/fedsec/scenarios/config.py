@@ -12,7 +12,7 @@ from typing import Any, Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from fedsec.scenarios import configfile
+from fedsec.core import configfile
 from fedsec.scenarios.logs_config import LogsConfig
 
 #: Upper bound of ``training.lr``: inputs are standardized and clipped to ±20, so a local

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fedsec import seeding
+from fedsec.core import seeding
+from fedsec.core.errors import ConfigError
 from fedsec.data.flows import FlowTable, concat_tables
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import BENIGN, UNLABELED, family_order
-from fedsec.errors import ConfigError
 from fedsec.scenarios import partition
 from fedsec.scenarios.config import Scenario, SourceConfig
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fedsec import seeding
+from fedsec.core import seeding
 from fedsec.data.logs import SessionOptions, read_sessions
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, UNKNOWN, SessionTable
 from fedsec.features.vocabulary import EventVocabulary

@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
+from fedsec.core.errors import InputError
 from fedsec.data.logs import SessionOptions, read_sessions
 from fedsec.data.logs.drain import format_regex, mine_templates, read_raw
-from fedsec.errors import InputError
 from tests.conftest import dataset
 
 HUB = "loghub-2k"

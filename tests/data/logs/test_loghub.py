@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fedsec.core.errors import InputError
 from fedsec.data.logs import SessionOptions, read_sessions
 from fedsec.data.logs.loghub import line_times, read_templates
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, group_by_window
-from fedsec.errors import InputError
 from tests.conftest import dataset
 
 HUB = "loghub-2k"

@@ -5,9 +5,9 @@ import gzip
 import numpy as np
 import pytest
 
+from fedsec.core.errors import InputError
 from fedsec.data.logs import SessionOptions, read_sessions
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, UNKNOWN
-from fedsec.errors import InputError
 from tests.conftest import dataset
 
 AIT = "log-sequences-ait"

@@ -19,9 +19,9 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fedsec.core.errors import ConfigError, InputError
 from fedsec.data.logs import SessionOptions, read_sessions
 from fedsec.data.readers import read_flows
-from fedsec.errors import ConfigError, InputError
 from tests.data.readers import fuzz_oracle, fuzz_specs
 
 BLOCK = r"(blk_-?\d+)"

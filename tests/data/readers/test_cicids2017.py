@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fedsec.core.errors import InputError
 from fedsec.data.readers import cicids2017, read_flows
-from fedsec.errors import InputError
 from tests.conftest import dataset
 
 IMPROVED = "cic-ids2017/improved_rnd5000"

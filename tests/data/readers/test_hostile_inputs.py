@@ -9,9 +9,9 @@ import json
 import numpy as np
 import pytest
 
+from fedsec.core.errors import InputError
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import UNLABELED
-from fedsec.errors import InputError
 from tests.conftest import dataset
 from tests.data.readers.test_reader_zeek import ROWS, conn_log
 

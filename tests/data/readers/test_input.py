@@ -11,10 +11,10 @@ import zipfile
 
 import pytest
 
+from fedsec.core.errors import ConfigError, InputError
 from fedsec.data.readers import read_flows
 from fedsec.data.readers._input import Limits, limits, read_bytes, read_text
 from fedsec.data.readers._io import read_csv_checked
-from fedsec.errors import ConfigError, InputError
 
 CSV = b"a,b\n1,2\n3,4\n"
 

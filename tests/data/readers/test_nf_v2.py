@@ -3,8 +3,8 @@ from collections import Counter
 import pandas as pd
 import pytest
 
+from fedsec.core.errors import InputError
 from fedsec.data.readers import nf_v2, read_flows
-from fedsec.errors import InputError
 from tests.conftest import dataset
 
 PATH = "netflow-nf-v2/NF-BoT-IoT-v2_reduced.csv.gz"

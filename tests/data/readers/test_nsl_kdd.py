@@ -3,8 +3,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from fedsec.core.errors import InputError
 from fedsec.data.readers import nsl_kdd, read_flows
-from fedsec.errors import InputError
 from tests.conftest import dataset
 
 

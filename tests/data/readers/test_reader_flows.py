@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from fedsec.core.errors import InputError
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import UNLABELED
-from fedsec.errors import InputError
 
 MINIMAL = """duration_s,fwd_bytes,bwd_bytes,fwd_pkts,bwd_pkts,protocol,dst_port
 0.5,1200,5400,8,9,tcp,443

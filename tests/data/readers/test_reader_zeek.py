@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from fedsec.core.errors import InputError
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import UNLABELED
-from fedsec.errors import InputError
 
 FIELDS = str.split(
     "ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto service duration orig_bytes "

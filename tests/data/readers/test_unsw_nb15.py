@@ -2,8 +2,8 @@ from collections import Counter
 
 import pytest
 
+from fedsec.core.errors import InputError
 from fedsec.data.readers import read_flows, unsw_nb15
-from fedsec.errors import InputError
 from tests.conftest import dataset
 
 PATH = "unsw-nb15/UNSW_NB15_training-set.csv.gz"

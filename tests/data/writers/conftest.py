@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from fedsec.scenarios.simulator import load_simulation, simulate
+from fedsec.simulator import load_simulation, simulate
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from fedsec.engines.nvflare.plan import PlanRefused
-from fedsec.learning.secagg import crypto, shamir
-from fedsec.learning.secagg.encoding import decode
-from fedsec.learning.secagg.messages import mask_purpose, roster_order
+from fedsec.fl.privacy.secagg import crypto, shamir
+from fedsec.fl.privacy.secagg.encoding import decode
+from fedsec.fl.privacy.secagg.messages import mask_purpose, roster_order
 
 Names = list[str]
 

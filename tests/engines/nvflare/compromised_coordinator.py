@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 from safetensors.numpy import save_file
 
-from fedsec import atomic
+from fedsec.core import atomic
 from fedsec.engines.nvflare.controller import FedsecController, FlareTransport
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.results import RESULT_DIR
-from fedsec.learning.secagg import crypto, shamir
-from fedsec.learning.secagg.encoding import decode
+from fedsec.fl.privacy.secagg import crypto, shamir
+from fedsec.fl.privacy.secagg.encoding import decode
 
 VICTIM = "plant"
 ROUND = 1

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from fedsec.scenarios.config import Scenario
-from fedsec.scenarios.simulator import load_simulation, simulate
-from fedsec.scenarios.simulator.output import write_dataset
+from fedsec.simulator import load_simulation, simulate
+from fedsec.simulator.output import write_dataset
 
 ORGS = 3
 

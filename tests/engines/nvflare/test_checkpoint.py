@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from fedsec import seeding
+from fedsec.core import seeding
 from fedsec.engines.nvflare.checkpoint import (
     CHECKPOINT_DIR,
     TENSORS,
@@ -18,7 +18,7 @@ from fedsec.engines.nvflare.progress import Recorder
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.evaluation.deployed import deployment_section, render
-from fedsec.learning.params import max_abs_diff
+from fedsec.training.params import max_abs_diff
 from tests.engines.nvflare.test_coordinator import Memory, in_process
 
 ROUNDS = 5

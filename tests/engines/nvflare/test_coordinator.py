@@ -5,7 +5,7 @@ import functools
 import numpy as np
 import pytest
 
-from fedsec import seeding
+from fedsec.core import seeding
 from fedsec.engines.nvflare.coordinator import Coordinator, Refusal
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.site import Site
@@ -13,11 +13,13 @@ from fedsec.engines.nvflare.site_config import GateConfig, config_from_scenario
 from fedsec.evaluation.arms import train_federated
 from fedsec.evaluation.deployed import deployment_section, render
 from fedsec.evaluation.experiment import org_frames
-from fedsec.learning import dpsgd, he, recipe
-from fedsec.learning.noise import SecureNoise, SeededNoise
-from fedsec.learning.params import max_abs_diff
+from fedsec.fl import recipe
+from fedsec.fl.privacy import he
 from fedsec.scenarios.config import ClientDpConfig, SampleDpConfig
 from fedsec.scenarios.federation import build_federation
+from fedsec.training import dpsgd
+from fedsec.training.noise import SecureNoise, SeededNoise
+from fedsec.training.params import max_abs_diff
 
 
 class Memory:

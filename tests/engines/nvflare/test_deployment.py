@@ -27,30 +27,25 @@ from safetensors.numpy import load_file
 
 pytest.importorskip("nvflare")
 
-from fedsec import seeding
+from fedsec.bundles.bundle import load_bundle
+from fedsec.bundles.keys import user_trust
+from fedsec.core import seeding
 from fedsec.engines.nvflare import poc
 from fedsec.engines.nvflare.identity import kit_signer
 from fedsec.engines.nvflare.job import build_job, fetch, run_job, session, submit, wait
 from fedsec.engines.nvflare.plan import JobSpec
-from fedsec.engines.nvflare.provision import (
-    Admin,
-    FederationSpec,
-    Identity,
-    provision,
-)
+from fedsec.engines.nvflare.provision import Admin, FederationSpec, Identity, provision
 from fedsec.engines.nvflare.results import read_result
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.evaluation.arms import train_federated
 from fedsec.evaluation.deployed import write_site_only_run
 from fedsec.evaluation.experiment import org_frames
-from fedsec.learning import dpsgd
-from fedsec.learning.noise import SecureNoise
-from fedsec.learning.params import max_abs_diff
-from fedsec.models.bundle import load_bundle
-from fedsec.models.keys import user_trust
 from fedsec.scenarios.config import SampleDpConfig
 from fedsec.scenarios.federation import build_federation
+from fedsec.training import dpsgd
+from fedsec.training.noise import SecureNoise
+from fedsec.training.params import max_abs_diff
 from tests.engines.nvflare.loopback import JOB_TIMEOUT, loopback, spec_for
 
 pytestmark = pytest.mark.deployment

@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from fedsec.bundles.bundle import authenticate, load_bundle, load_manifest, save_bundle
+from fedsec.bundles.keys import user_trust
+from fedsec.bundles.signing import CertificateSigner
+from fedsec.core.errors import BundleError
+from fedsec.core.keyfiles import ExposedSecretError
 from fedsec.engines.nvflare.coordinator import Coordinator, Refusal
 from fedsec.engines.nvflare.identity import kit_signer
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
-from fedsec.errors import BundleError
-from fedsec.keyfiles import ExposedSecretError
-from fedsec.learning.secagg import SecAggClient
-from fedsec.models.bundle import authenticate, load_bundle, load_manifest, save_bundle
-from fedsec.models.keys import user_trust
-from fedsec.models.signing import CertificateSigner
+from fedsec.fl.privacy.secagg import SecAggClient
 from tests.engines.nvflare.kits import Project
 
 
@@ -126,7 +126,7 @@ def federation(tmp_path_factory):
 
 
 def _signed_bundle(directory: Path, signer) -> Path:
-    from tests.models.test_bundle import _model
+    from tests.bundles.test_bundle import _model
 
     model, _ = _model()
     return save_bundle(directory, model, {"engine": "nvflare"}, signer)

@@ -20,11 +20,11 @@ from nvflare.apis.fl_constant import ReturnCode
 from nvflare.apis.shareable import Shareable
 from nvflare.apis.signal import Signal
 
+from fedsec.core.keyfiles import ExposedSecretError
 from fedsec.engines.nvflare import poc
 from fedsec.engines.nvflare.controller import FedsecController
 from fedsec.engines.nvflare.executor import FedsecExecutor
 from fedsec.engines.nvflare.keyguard import GUARD_PATH, KitKeyGuard, kit_secrets
-from fedsec.keyfiles import ExposedSecretError
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 import pytest
 
+from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.plan import (
     DeploymentSettings,
     JobSpec,
@@ -8,7 +9,6 @@ from fedsec.engines.nvflare.plan import (
     SitePlan,
     parse,
 )
-from fedsec.errors import ConfigError
 from fedsec.evaluation.arms import plan as inprocess_plan
 from fedsec.scenarios.config import TrainingConfig, load_scenario
 

@@ -100,7 +100,7 @@ def test_project_file_is_written_for_nvflare_provision(kits):
 
 def test_he_provisioning_gives_sites_the_key_and_the_coordinator_none(tmp_path):
     from fedsec.engines.nvflare.hekeys import coordinator_context, load_kit_context
-    from fedsec.learning import he
+    from fedsec.fl.privacy import he
 
     spec = two_sites("encrypted", homomorphic_encryption=True)
     kits = provision(spec, tmp_path)

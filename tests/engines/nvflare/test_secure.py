@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fedsec import seeding
+from fedsec.core import seeding
 from fedsec.engines.nvflare.coordinator import Coordinator, Refusal
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import SecureAggregationConfig, config_from_scenario
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.evaluation.deployed import deployment_section, render
-from fedsec.learning.params import max_abs_diff
+from fedsec.training.params import max_abs_diff
 from tests.engines.nvflare.kits import Project
 
 VICTIM = "plant"

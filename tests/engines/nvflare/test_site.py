@@ -1,5 +1,6 @@
 import pytest
 
+from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.gate import AcceptanceGate
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.site import Site
@@ -11,7 +12,6 @@ from fedsec.engines.nvflare.site_config import (
     load_site_config,
     write_site_config,
 )
-from fedsec.errors import ConfigError
 
 
 @pytest.fixture

@@ -12,14 +12,14 @@ import tomllib
 import numpy as np
 import pytest
 
-from fedsec import seeding
+from fedsec.core import seeding
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import SecureAggregationConfig, config_from_scenario
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.engines.nvflare.wire import params_to_wire
-from fedsec.learning.secagg import crypto
+from fedsec.fl.privacy.secagg import crypto
 from fedsec.scenarios.config import Scenario
 from tests.engines.nvflare.attacker import Attacker
 from tests.engines.nvflare.kits import Project

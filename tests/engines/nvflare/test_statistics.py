@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fedsec import seeding
+from fedsec.core import seeding
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.site import Site

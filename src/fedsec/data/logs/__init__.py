@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedsec.core.errors import InputError
 from fedsec.data.logs import drain, loghub
 from fedsec.data.logs.sequences import read_logrobust, read_sequences
 from fedsec.data.logs.sessions import (
@@ -27,7 +28,6 @@ from fedsec.data.logs.sessions import (
     group_by_window,
     session_keys,
 )
-from fedsec.errors import InputError
 
 LOG_FORMATS: tuple[str, ...] = ("sequences", "logrobust", "loghub-structured", "raw-log")
 

@@ -18,8 +18,8 @@ from drain3 import TemplateMiner
 from drain3.masking import MaskingInstruction
 from drain3.template_miner_config import TemplateMinerConfig
 
+from fedsec.core.errors import InputError
 from fedsec.data.logs.sequences import open_text
-from fedsec.errors import InputError
 
 # Header layouts of loghub systems (as in the loghub/logparser benchmark settings).
 LOG_FORMATS: dict[str, str] = {

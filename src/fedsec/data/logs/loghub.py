@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedsec.core.errors import InputError
 from fedsec.data.logs.sequences import LABELS, open_text
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL
 from fedsec.data.readers._io import UNIX_SECONDS, check_range, read_csv_checked, require_columns
-from fedsec.errors import InputError
 
 # Date/Time layouts of the loghub systems (HDFS, Hadoop, OpenStack, BGL's Time column, ISO).
 TIME_FORMATS = (

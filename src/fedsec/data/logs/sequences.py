@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from fedsec.core.errors import InputError
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, UNKNOWN, SessionTable
 from fedsec.data.readers._input import text_lines
 from fedsec.data.readers._io import read_csv_checked, require_columns
-from fedsec.errors import InputError
 
 EVENT = re.compile(r"^[A-Za-z0-9_.:\-]+$")
 ID = re.compile(r"^[^\s,]+$")

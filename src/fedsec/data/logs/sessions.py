@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from fedsec.errors import InputError
+from fedsec.core.errors import InputError
 
 NORMAL, ANOMALOUS, UNKNOWN = 0, 1, -1
 LABEL_NAMES = {NORMAL: "normal", ANOMALOUS: "anomalous", UNKNOWN: "unknown"}

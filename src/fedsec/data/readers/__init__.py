@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from fedsec.core.errors import ConfigError, InputError
 from fedsec.data.flows import FlowTable, concat_tables
 from fedsec.data.readers import cicids2017, flows, nf_v2, nsl_kdd, ton_iot, unsw_nb15, zeek
-from fedsec.errors import ConfigError, InputError
 
 
 @dataclass(frozen=True)

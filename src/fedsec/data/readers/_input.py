@@ -3,7 +3,7 @@
 A file is read through one gate: it must exist, decompress (gzip, bzip2, xz or a one-member zip,
 recognised by their magic bytes) within a size and an inflation-ratio cap checked while
 streaming (never inflated blindly), keep every line under a length cap, and be UTF-8 text without
-NUL bytes. Every refusal is an :class:`~fedsec.errors.InputError` naming the file and where.
+NUL bytes. Every refusal is an :class:`~fedsec.core.errors.InputError` naming the file and where.
 
 Limits (defaults, and the environment variable that overrides each for a larger real dataset):
 
@@ -35,7 +35,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import BinaryIO
 
-from fedsec.errors import ConfigError, InputError
+from fedsec.core.errors import ConfigError, InputError
 
 MiB = 1 << 20
 CHUNK = MiB

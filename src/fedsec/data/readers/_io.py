@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedsec.core.errors import InputError
 from fedsec.data.readers._input import Limits, limits, read_text
-from fedsec.errors import InputError
 
 
 def read_csv_checked(

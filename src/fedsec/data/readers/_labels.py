@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedsec.core.errors import InputError
 from fedsec.data.readers._io import data_row
 from fedsec.data.taxonomy import BENIGN, FAMILIES, SIMULATOR, UNLABELED, map_labels
-from fedsec.errors import InputError
 
 #: Labels a canonical flow CSV or a labelled conn.log may carry: canonical family names,
 #: the simulator's ATT&CK technique ids, and the usual spellings of benign.

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedsec.core.errors import InputError
 from fedsec.data.canonical import (
     finish_canonical,
     flags_from_counts,
@@ -38,7 +39,6 @@ from fedsec.data.readers._io import (
 )
 from fedsec.data.readers._labels import UNLABELED_NOTE, label_text, unlabeled
 from fedsec.data.taxonomy import CIC_IDS2017, map_labels
-from fedsec.errors import InputError
 
 LABEL = "Label"
 #: Columns that are context (improved convention) -> canonical context names.

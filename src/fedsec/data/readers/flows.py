@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedsec.core.errors import InputError
 from fedsec.data.canonical import (
     CANONICAL_CATEGORICAL,
     CONTEXT_COLUMNS,
@@ -35,15 +36,8 @@ from fedsec.data.readers._io import (
     read_csv_checked,
     require_columns,
 )
-from fedsec.data.readers._labels import (
-    GENERIC,
-    UNLABELED_NOTE,
-    families_of,
-    label_text,
-    unlabeled,
-)
+from fedsec.data.readers._labels import GENERIC, UNLABELED_NOTE, families_of, label_text, unlabeled
 from fedsec.data.taxonomy import FAMILIES
-from fedsec.errors import InputError
 
 REQUIRED: tuple[str, ...] = ("duration_s", "fwd_bytes", "bwd_bytes", "fwd_pkts", "bwd_pkts")
 EXTRA_CONTEXT: tuple[str, ...] = ("campaign",)

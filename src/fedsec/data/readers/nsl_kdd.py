@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedsec.core.errors import InputError
 from fedsec.data.canonical import (
     finish_canonical,
     flags_from_states,
@@ -23,7 +24,6 @@ from fedsec.data.flows import FlowTable
 from fedsec.data.readers._io import numeric_block, read_csv_checked, text_block
 from fedsec.data.readers._labels import UNLABELED_NOTE, label_text, unlabeled
 from fedsec.data.taxonomy import NSL_KDD_CATEGORY, NSL_KDD_FAMILY_OF_CATEGORY, OTHER
-from fedsec.errors import InputError
 
 COLUMNS: tuple[str, ...] = (
     "duration",

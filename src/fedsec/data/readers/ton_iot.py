@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedsec.core.errors import InputError
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers._io import UNIX_SECONDS, check_range, numeric_block, read_csv_checked
 from fedsec.data.readers._labels import (
@@ -28,7 +29,6 @@ from fedsec.data.readers._labels import (
     unlabeled,
 )
 from fedsec.data.taxonomy import BENIGN, OTHER, TON_IOT, map_labels
-from fedsec.errors import InputError
 
 LABEL = "type"
 BINARY = "label"

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedsec.core.errors import InputError
 from fedsec.data.canonical import (
     FLAG_COLUMNS,
     finish_canonical,
@@ -44,7 +45,6 @@ from fedsec.data.readers._input import Limits, limits, read_text
 from fedsec.data.readers._io import PORT, check_range, numeric_block, require_columns, text_block
 from fedsec.data.readers._labels import GENERIC, UNLABELED_NOTE, families_of, unlabeled
 from fedsec.data.taxonomy import BENIGN, OTHER
-from fedsec.errors import InputError
 
 REQUIRED: tuple[str, ...] = ("id.resp_p", "proto", "orig_pkts", "resp_pkts")
 COUNTERS: tuple[str, ...] = (

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from fedsec.core.errors import ConfigError
 from fedsec.data.writers import flows, nf_v2, zeek
 from fedsec.data.writers._records import RECORD_COLUMNS, check_records
-from fedsec.errors import ConfigError
 
 WRITERS: dict[str, Callable[[pd.DataFrame, Path], Path]] = {
     "flows": flows.write,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedsec import atomic
+from fedsec.core import atomic
 from fedsec.data.canonical import FLAG_COLUMNS
 
 RECORD_COLUMNS: tuple[str, ...] = (

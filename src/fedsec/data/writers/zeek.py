@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedsec import atomic
+from fedsec.core import atomic
 from fedsec.data.canonical import service_from_port
 from fedsec.data.writers._records import HEADER_BYTES, counters, is_private, tcp_bitmask
 

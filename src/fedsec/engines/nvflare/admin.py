@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from fedsec.core.errors import FedsecError
 from fedsec.engines.nvflare.results import DeploymentError
-from fedsec.errors import FedsecError
 
 T = TypeVar("T")
 

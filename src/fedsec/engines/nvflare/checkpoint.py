@@ -29,13 +29,13 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from safetensors import SafetensorError
 from safetensors.numpy import load, save
 
-from fedsec import atomic
+from fedsec.core import atomic
+from fedsec.core.errors import FedsecError
 from fedsec.engines.nvflare.coordinator import Checkpoint, RoundLog
 from fedsec.engines.nvflare.plan import JobSpec, ModelSetup, explain
-from fedsec.errors import FedsecError
-from fedsec.learning.aggregate import ServerState
-from fedsec.learning.params import Params
+from fedsec.fl.aggregate import ServerState
 from fedsec.models.mlp import MLPSpec, build_mlp
+from fedsec.training.params import Params
 
 CHECKPOINT_DIR = "fedsec-checkpoints"
 FORMAT = "fedsec-checkpoint/1"

@@ -24,6 +24,7 @@ from nvflare.apis.signal import Signal
 from nvflare.widgets.info_collector import InfoCollector
 from pydantic import ValidationError
 
+from fedsec.core.keyfiles import ExposedSecretError
 from fedsec.engines.nvflare.checkpoint import CHECKPOINT_DIR, CheckpointError, check_job_id
 from fedsec.engines.nvflare.coordinator import Coordinator, JobFailed, JobResult, Refusal, Reply
 from fedsec.engines.nvflare.hekeys import coordinator_context
@@ -31,8 +32,7 @@ from fedsec.engines.nvflare.keyguard import check_kit
 from fedsec.engines.nvflare.plan import JobSpec, explain
 from fedsec.engines.nvflare.progress import PROGRESS_TOPIC, Recorder
 from fedsec.engines.nvflare.results import RESULT_DIR, write_result
-from fedsec.keyfiles import ExposedSecretError
-from fedsec.learning.he import HeError
+from fedsec.fl.privacy.he import HeError
 
 
 class FlareTransport:

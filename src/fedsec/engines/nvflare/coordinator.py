@@ -19,20 +19,21 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from fedsec import seeding
+from fedsec.core import seeding
+from fedsec.core.errors import FedsecError
 from fedsec.data.taxonomy import family_order
 from fedsec.engines.inprocess import select_orgs
 from fedsec.engines.nvflare import encrypted, secure, statistics
 from fedsec.engines.nvflare.plan import JobSpec, ModelSetup
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
-from fedsec.errors import FedsecError
 from fedsec.features.preprocess import fit_preprocessor
-from fedsec.learning import he, recipe
-from fedsec.learning.aggregate import ServerState, server_step, weighted_average
-from fedsec.learning.local import Update
-from fedsec.learning.params import Params, get_params
-from fedsec.learning.protect import average_from_total
+from fedsec.fl import recipe
+from fedsec.fl.aggregate import ServerState, server_step, weighted_average
+from fedsec.fl.privacy import he
+from fedsec.fl.privacy.protect import average_from_total
 from fedsec.models.mlp import MLPSpec, build_mlp
+from fedsec.training.local import Update
+from fedsec.training.params import Params, get_params
 
 
 class Refusal(str):

@@ -15,7 +15,7 @@ import numpy as np
 
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.wire import ciphertexts_from_wire, vector_from_wire
-from fedsec.learning import he
+from fedsec.fl.privacy import he
 
 if TYPE_CHECKING:
     from fedsec.engines.nvflare.coordinator import Coordinator, RoundLog

@@ -17,16 +17,16 @@ from nvflare.apis.fl_context import FLContext
 from nvflare.apis.shareable import Shareable, make_reply
 from nvflare.apis.signal import Signal
 
+from fedsec.core.errors import FedsecError
 from fedsec.engines.nvflare.hekeys import load_kit_context
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.keyguard import check_kit
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import SITE_CONFIG, load_site_config
-from fedsec.errors import FedsecError
-from fedsec.learning.he import CLIENT_CONTEXT, HeError
-from fedsec.learning.secagg import SecAggError
-from fedsec.learning.secagg.encoding import EncodingOverflowError
+from fedsec.fl.privacy.he import CLIENT_CONTEXT, HeError
+from fedsec.fl.privacy.secagg import SecAggError
+from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError
 
 EXECUTOR_PATH = "fedsec.engines.nvflare.executor.FedsecExecutor"
 REFUSALS = (PlanRefused, FedsecError, SecAggError, EncodingOverflowError, HeError)

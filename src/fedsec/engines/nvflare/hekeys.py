@@ -12,7 +12,7 @@ from pathlib import Path
 
 from nvflare.fuel.sec.security_content_service import LoadResult, SecurityContentManager
 
-from fedsec.learning import he
+from fedsec.fl.privacy import he
 
 
 def load_kit_context(startup: Path, name: str) -> bytes:

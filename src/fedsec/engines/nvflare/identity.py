@@ -22,11 +22,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from fedsec import keyfiles
+from fedsec.bundles.signing import CertificateSigner
+from fedsec.core import keyfiles
+from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.plan import PlanRefused
-from fedsec.errors import ConfigError
-from fedsec.learning.secagg.messages import Advertisement
-from fedsec.models.signing import CertificateSigner
+from fedsec.fl.privacy.secagg.messages import Advertisement
 
 PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.MAX_LENGTH)
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from fedsec import atomic
+from fedsec.core import atomic
 from fedsec.engines.nvflare.admin import CoordinatorUnreachable, Link, lost
 from fedsec.engines.nvflare.checkpoint import check_job_id
 from fedsec.engines.nvflare.coordinator import JobResult

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from nvflare.apis.fl_component import FLComponent
 
-from fedsec import keyfiles
-from fedsec.errors import ConfigError
-from fedsec.learning.he import CLIENT_CONTEXT
+from fedsec.core import keyfiles
+from fedsec.core.errors import ConfigError
+from fedsec.fl.privacy.he import CLIENT_CONTEXT
 
 GUARD_PATH = "fedsec.engines.nvflare.keyguard.KitKeyGuard"
 #: Files of a kit's ``startup/`` folder that only its owner may read.

@@ -15,10 +15,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from fedsec.errors import ConfigError, FedsecError
-from fedsec.learning import recipe
-from fedsec.learning.local import TrainingPlan
-from fedsec.learning.protect import ProtectionPlan
+from fedsec.core.errors import ConfigError, FedsecError
+from fedsec.fl import recipe
+from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.scenarios.config import (
     ModelConfig,
     PrivacyConfig,
@@ -27,6 +26,7 @@ from fedsec.scenarios.config import (
     StrategyConfig,
     TrainingConfig,
 )
+from fedsec.training.local import TrainingPlan
 
 MAX_ROUNDS = 100_000
 MAX_SITES = 255  # Shamir indices of the secure sum

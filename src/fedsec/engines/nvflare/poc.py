@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import fedsec
-from fedsec import atomic
+from fedsec.core import atomic
+from fedsec.core.errors import FedsecError
 from fedsec.engines.nvflare.keyguard import check_kit
 from fedsec.engines.nvflare.site_config import SITE_CONFIG, SiteConfig, write_site_config
-from fedsec.errors import FedsecError
 
 STATE = "poc.json"
 SERVER = "localhost"

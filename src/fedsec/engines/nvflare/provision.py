@@ -32,9 +32,9 @@ from nvflare.lighter.provisioner import Provisioner
 from nvflare.lighter.spec import Builder, Project, ProvisionContext
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from fedsec import atomic, keyfiles
+from fedsec.core import atomic, keyfiles
+from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.keyguard import GUARD_PATH, kit_secrets
-from fedsec.errors import ConfigError
 
 EXECUTOR_PATH = "fedsec.engines.nvflare.executor.FedsecExecutor"
 CONTROLLER_PATH = "fedsec.engines.nvflare.controller.FedsecController"

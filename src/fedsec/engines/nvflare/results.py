@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import load_file, save
 
-from fedsec import atomic
+from fedsec.core import atomic
+from fedsec.core.errors import FedsecError
 from fedsec.engines.nvflare.coordinator import JobResult, RoundLog
-from fedsec.errors import FedsecError
-from fedsec.learning.params import Params
+from fedsec.training.params import Params
 
 RESULT_DIR = "fedsec"
 RESULT = "result.json"

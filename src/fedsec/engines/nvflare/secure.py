@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fedsec.engines.nvflare import wire
-from fedsec.learning.secagg import SecAggAborted, SecAggError
-from fedsec.learning.secagg.encoding import decode
-from fedsec.learning.secagg.server import SecAggServer
+from fedsec.fl.privacy.secagg import SecAggAborted, SecAggError
+from fedsec.fl.privacy.secagg.encoding import decode
+from fedsec.fl.privacy.secagg.server import SecAggServer
 
 if TYPE_CHECKING:
     from fedsec.engines.nvflare.coordinator import Coordinator, RoundLog

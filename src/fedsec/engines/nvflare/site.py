@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from fedsec import seeding
+from fedsec.core import seeding
 from fedsec.engines.nvflare import statistics, wire
 from fedsec.engines.nvflare.gate import AcceptanceGate, Verdict, score_model
 from fedsec.engines.nvflare.identity import KitIdentity
@@ -28,14 +28,15 @@ from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused, SitePlan, parse
 from fedsec.engines.nvflare.site_config import SiteConfig, load_site_data
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.features.preprocess import Preprocessor
-from fedsec.learning import he, recipe
-from fedsec.learning.local import local_update
-from fedsec.learning.noise import SecureNoise
-from fedsec.learning.params import Params
-from fedsec.learning.protect import payload
+from fedsec.fl import recipe
+from fedsec.fl.privacy import he
+from fedsec.fl.privacy.protect import payload
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.scenarios.federation import OrgData
+from fedsec.training.local import local_update
+from fedsec.training.noise import SecureNoise
+from fedsec.training.params import Params
 
 #: NVFlare task name -> the use case a site must allow for it.
 TASKS = {

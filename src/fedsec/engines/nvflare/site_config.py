@@ -31,16 +31,10 @@ from typing import Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from fedsec import atomic
+from fedsec.core import atomic
+from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.plan import require_deployable
-from fedsec.errors import ConfigError
-from fedsec.scenarios.config import (
-    DataConfig,
-    PartitionConfig,
-    Scenario,
-    SourceConfig,
-    SplitConfig,
-)
+from fedsec.scenarios.config import DataConfig, PartitionConfig, Scenario, SourceConfig, SplitConfig
 from fedsec.scenarios.federation import OrgData, build_federation
 
 SITE_CONFIG = "fedsec_site.toml"

@@ -3,7 +3,7 @@
 Each sum runs ``fedsec_secagg_share`` → ``_mask`` → ``_confirm`` → ``_reveal`` after the task
 that produced the vector (``fedsec_train`` for updates) returned the site's endorsed
 advertisement. Every request is checked against what the site already did and against its own
-``[secure_aggregation]`` config (:class:`~fedsec.learning.secagg.SecAggPolicy`); the first
+``[secure_aggregation]`` config (:class:`~fedsec.fl.privacy.secagg.SecAggPolicy`); the first
 mismatch ends the site's part in that sum with a :class:`PlanRefused` naming the phase and the
 reason (the executor logs it; the coordinator records it). A site sends at most one masked
 vector per round of a job: two differently masked copies of one update could be subtracted.
@@ -21,8 +21,8 @@ from fedsec.engines.nvflare import wire
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.site_config import SecureAggregationConfig
-from fedsec.learning.secagg import SecAggClient, SecAggError, SecAggPolicy
-from fedsec.learning.secagg.encoding import EncodingOverflowError, encode
+from fedsec.fl.privacy.secagg import SecAggClient, SecAggError, SecAggPolicy
+from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError, encode
 
 
 @dataclass

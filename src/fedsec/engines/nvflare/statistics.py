@@ -4,7 +4,7 @@ In clear (a job without secure aggregation), each site returns its own summaries
 family (:mod:`fedsec.features.moments`). Under secure aggregation the coordinator learns totals
 only: each site sends its column names, then the two passes of
 :mod:`fedsec.features.summaries` go through the secure-aggregation tasks as two more rounds
-(:data:`~fedsec.learning.secure_stats.STATISTICS_ROUNDS`), exactly the secure sums the in-process
+(:data:`~fedsec.fl.privacy.secure_stats.STATISTICS_ROUNDS`), exactly the secure sums the in-process
 engine runs, so both fit the same preprocessing.
 
 The site decides from its own config: one that requires secure aggregation refuses a clear
@@ -31,9 +31,9 @@ from fedsec.features.summaries import (
     summaries_length,
     summaries_vector,
 )
-from fedsec.learning.secagg.encoding import EncodingOverflowError
-from fedsec.learning.secure_stats import STATISTICS_ROUNDS
-from fedsec.learning.widesum import LIMBS, narrow, widen
+from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError
+from fedsec.fl.privacy.secure_stats import STATISTICS_ROUNDS
+from fedsec.fl.privacy.widesum import LIMBS, narrow, widen
 
 if TYPE_CHECKING:
     from fedsec.engines.nvflare.coordinator import Coordinator

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from fedsec.engines.nvflare.plan import PlanRefused
-from fedsec.learning.params import Params
-from fedsec.learning.secagg.crypto import SIGNATURE_BYTES
-from fedsec.learning.secagg.messages import Advertisement, Confirmation, Reveal, SealedShare
+from fedsec.fl.privacy.secagg.crypto import SIGNATURE_BYTES
+from fedsec.fl.privacy.secagg.messages import Advertisement, Confirmation, Reveal, SealedShare
+from fedsec.training.params import Params
 
 KEY_BYTES = 32
 MAX_SEALED = 4096

@@ -1,0 +1,340 @@
+"""Model bundles: ``weights.safetensors`` + ``bundle.json`` + ``bundle.sig``. Loading never
+unpickles anything.
+
+The JSON carries the architecture, feature schema, preprocessing statistics, label map,
+per-organization thresholds, training provenance and the sha256 of the weights; ``bundle.sig``
+signs all of it (:mod:`fedsec.bundles.signing`). Opening a bundle checks, in this order and
+before any tensor is read: the signature and whether its signer is trusted, every manifest
+field against its type and range (:mod:`fedsec.bundles.manifest`, which also bounds the
+network's size), the weights' size and sha256, and each tensor's name, dtype and shape in the
+weights file's header; then the tensors are read and must be finite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import load_file, save
+
+from fedsec import __version__
+from fedsec.bundles.keys import default_signer, user_trust
+from fedsec.bundles.manifest import (
+    AnomalyManifest,
+    ClassifierManifest,
+    Header,
+    expected_shapes,
+    parse_manifest,
+)
+from fedsec.bundles.signing import HOW_TO_TRUST, Authenticity, Signer, Trust, signature_block
+from fedsec.core import atomic, keyfiles
+from fedsec.core.errors import BundleError
+from fedsec.models.anomaly import AnomalyDetector, build_network
+from fedsec.models.classifier import FamilyClassifier
+from fedsec.models.mlp import build_mlp
+from fedsec.training.params import param_names
+
+FORMAT = "fedsec-bundle"
+VERSION = 1
+WEIGHTS = "weights.safetensors"
+MANIFEST = "bundle.json"
+SIGNATURE = "bundle.sig"
+CLASSIFIER_KIND = "family-classifier"
+ANOMALY_KIND = "anomaly-detector"
+#: Largest ``bundle.json`` / ``bundle.sig`` read (a manifest lists feature names, not data).
+MAX_MANIFEST_BYTES = 64 << 20
+MAX_SIGNATURE_BYTES = 1 << 20
+#: Room for the safetensors header beyond 4 bytes per parameter.
+HEADER_ALLOWANCE = 1 << 20
+
+
+@dataclass(frozen=True)
+class OpenedBundle:
+    """A bundle whose signature, manifest and weights all passed their checks."""
+
+    directory: Path
+    manifest: dict[str, Any]
+    typed: Header  # the kind's typed manifest (fedsec.bundles.manifest)
+    tensors: list[np.ndarray]  # in the network's parameter order
+    authenticity: Authenticity
+
+
+def write_bundle(
+    directory: Path,
+    kind: str,
+    names: list[str],
+    params: list[np.ndarray],
+    fields: dict[str, Any],
+    signer: Signer | None = None,
+) -> Path:
+    """Every bundle kind's layout, written atomically: safetensors weights, a manifest with
+    the format, version, kind, fedsec version, the kind's ``fields`` and the weights' sha256,
+    and its signature by ``signer`` (default: the user's signing key). The manifest is checked
+    exactly as a reader will check it before anything is written."""
+    weights = save(
+        {
+            name: np.ascontiguousarray(p, dtype=np.float32)
+            for name, p in zip(names, params, strict=True)
+        }
+    )
+    digest = hashlib.sha256(weights).hexdigest()
+    manifest = {
+        "format": FORMAT,
+        "version": VERSION,
+        "kind": kind,
+        "fedsec_version": __version__,
+        **fields,
+        "weights_sha256": digest,
+    }
+    manifest = json.loads(json.dumps(manifest, allow_nan=False))  # exactly what readers see
+    parse_manifest(manifest, kind, directory)
+    signature = signature_block(manifest, digest, signer or default_signer())
+    with atomic.directory(Path(directory)) as staging:
+        (staging / WEIGHTS).write_bytes(weights)
+        atomic.write_json(staging / MANIFEST, manifest)
+        atomic.write_json(staging / SIGNATURE, signature)
+    return Path(directory)
+
+
+def save_bundle(
+    directory: Path,
+    model: FamilyClassifier,
+    provenance: dict[str, Any],
+    signer: Signer | None = None,
+) -> Path:
+    """Write the classifier's bundle atomically (a complete new directory replaces any old one)."""
+    return write_bundle(
+        directory,
+        CLASSIFIER_KIND,
+        param_names(build_mlp(model.spec)),
+        model.params,
+        {
+            "architecture": model.spec.to_json(),
+            "feature_view": model.view,
+            "preprocessing": model.preprocessor.to_json(),
+            "classes": list(model.classes),
+            "decision": model.decision,
+            "thresholds": dict(model.thresholds),
+            "provenance": provenance,
+        },
+        signer,
+    )
+
+
+def load_manifest(directory: Path) -> dict[str, Any]:
+    """``bundle.json`` as JSON, NOT verified: only :func:`open_bundle` says it can be used."""
+    path = Path(directory) / MANIFEST
+    if not Path(directory).is_dir():
+        raise BundleError(f"{directory}: model bundle directory not found")
+    if not path.is_file():
+        raise BundleError(f"{path}: missing (not a fedsec model bundle)")
+    manifest = read_json(path, MAX_MANIFEST_BYTES)
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BundleError(f"{path}: not a fedsec model bundle (format field)")
+    if manifest.get("version") != VERSION:
+        raise BundleError(f"{path}: bundle version {manifest.get('version')} unsupported")
+    return manifest
+
+
+def read_json(path: Path, limit: int) -> Any:
+    """A JSON file of at most ``limit`` bytes, finite numbers only; a key given twice is refused
+    (it could show one value to the signature and another to a reader)."""
+    if path.stat().st_size > limit:
+        raise BundleError(f"{path}: larger than {limit:,} bytes")
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise BundleError(f"{path}: a key appears twice in one object")
+        return dict(pairs)
+
+    def finite(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            raise BundleError(f"{path}: {text} is not a finite number")
+        return value
+
+    try:
+        text = path.read_bytes().decode("utf-8")
+        return json.loads(text, object_pairs_hook=unique, parse_float=finite, parse_constant=finite)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise BundleError(f"{path}: corrupt JSON: {error}") from error
+
+
+def authenticate(
+    directory: Path, manifest: dict[str, Any], trust: Trust | None = None
+) -> Authenticity:
+    """Who signed the bundle. A signature that does not verify is always refused; an unsigned
+    or untrusted bundle is refused unless ``trust.allow_unsigned``."""
+    trust = trust if trust is not None else user_trust()
+    path = Path(directory) / SIGNATURE
+    if path.is_file():
+        found = trust.check(read_json(path, MAX_SIGNATURE_BYTES), manifest, path)
+    else:
+        found = Authenticity(None, False, f"no {SIGNATURE}")
+    if found.trusted or trust.allow_unsigned:
+        return found
+    if found.signer is None:
+        raise BundleError(
+            f"{directory}: refused: the bundle is not signed ({found.reason}), so nothing shows "
+            "who wrote it or that it is unchanged. If you know where it comes from, sign it "
+            f"with your key (fedsec keys sign {directory}) or pass --allow-unsigned "
+            "(not recommended)"
+        )
+    raise BundleError(f"{directory}: refused: {found.describe()}. To use it, {HOW_TO_TRUST}")
+
+
+def open_bundle(directory: Path, kind: str, trust: Trust | None = None) -> OpenedBundle:
+    """A bundle of ``kind`` once its signature, manifest and weights pass every check."""
+    directory = Path(directory)
+    manifest = load_manifest(directory)
+    authenticity = authenticate(directory, manifest, trust)
+    if bundle_kind(manifest) != kind:
+        raise BundleError(f"{directory}: a {bundle_kind(manifest)!r} bundle, not a {kind!r} one")
+    typed = parse_manifest({"kind": kind, **manifest}, kind, directory / MANIFEST)
+    shapes = expected_shapes(typed, directory / MANIFEST)
+    path = verified_weights(directory, typed, sum(int(np.prod(s)) for s in shapes.values()))
+    check_header(path, shapes)
+    try:
+        tensors = load_file(path)
+    except SafetensorError as error:
+        raise BundleError(f"{path}: unreadable weights: {error}") from error
+    ordered = [tensors[name] for name in shapes]
+    for name, tensor in zip(shapes, ordered, strict=True):
+        if not np.isfinite(tensor).all():
+            raise BundleError(f"{path}: tensor {name} holds NaN or infinite values")
+    return OpenedBundle(directory, manifest, typed, ordered, authenticity)
+
+
+def verified_weights(directory: Path, typed: Header, parameters: int) -> Path:
+    """The weights file, once its size fits the architecture and its sha256 the manifest."""
+    path = Path(directory) / WEIGHTS
+    if not path.is_file():
+        raise BundleError(f"{path}: missing")
+    if path.stat().st_size > 4 * parameters + HEADER_ALLOWANCE:
+        raise BundleError(f"{path}: larger than the architecture's {parameters:,} parameters")
+    with open(path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    if digest != typed.weights_sha256:
+        raise BundleError(f"{path}: sha256 does not match bundle.json (corrupt or altered)")
+    return path
+
+
+def check_header(path: Path, shapes: dict[str, tuple[int, ...]]) -> None:
+    """Tensor names, dtypes and shapes from the file's header, before any tensor is read."""
+    try:
+        with safe_open(path, framework="numpy") as weights:
+            found = {name: weights.get_slice(name) for name in weights.keys()}  # noqa: SIM118
+            layout = {n: (s.get_dtype(), tuple(s.get_shape())) for n, s in found.items()}
+    except SafetensorError as error:
+        raise BundleError(f"{path}: unreadable weights: {error}") from error
+    if set(layout) != set(shapes):
+        missing, extra = sorted(set(shapes) - set(layout)), sorted(set(layout) - set(shapes))
+        raise BundleError(
+            f"{path}: tensors do not match the architecture: missing {missing}, unexpected {extra}"
+        )
+    for name, shape in shapes.items():
+        dtype, actual = layout[name]
+        if dtype != "F32" or actual != shape:
+            raise BundleError(
+                f"{path}: tensor {name} is {dtype} {list(actual)}; the architecture needs "
+                f"F32 {list(shape)}"
+            )
+
+
+def load_bundle(
+    directory: Path, trust: Trust | None = None
+) -> tuple[FamilyClassifier, dict[str, Any]]:
+    """Load a verified classifier bundle; any problem is a :class:`BundleError` naming it."""
+    opened = open_bundle(directory, CLASSIFIER_KIND, trust)
+    typed: ClassifierManifest = opened.typed
+    model = FamilyClassifier(
+        spec=typed.architecture.spec(),
+        params=opened.tensors,
+        preprocessor=typed.preprocessing.build(),
+        classes=list(typed.classes),
+        view=typed.feature_view,
+        thresholds=dict(typed.thresholds),
+        decision=typed.decision,
+    )
+    model.module()
+    return model, opened.manifest
+
+
+def bundle_kind(manifest: dict[str, Any]) -> str:
+    """What a bundle holds; bundles written before kinds existed are classifiers."""
+    return str(manifest.get("kind", CLASSIFIER_KIND))
+
+
+def save_anomaly_bundle(
+    directory: Path,
+    model: AnomalyDetector,
+    provenance: dict[str, Any],
+    signer: Signer | None = None,
+) -> Path:
+    """An anomaly detector's bundle: network, preprocessing, error scale, per-org thresholds."""
+    return write_bundle(
+        directory,
+        ANOMALY_KIND,
+        param_names(build_network(model.spec)),
+        model.params,
+        {
+            "architecture": model.spec.to_json(),
+            "feature_view": model.view,
+            "preprocessing": model.preprocessor.to_json(),
+            "score": {
+                "scale": [float(v) for v in model.scale],
+                "center": None if model.center is None else [float(c) for c in model.center],
+            },
+            "thresholds": {k: float(v) for k, v in model.thresholds.items()},
+            "provenance": provenance,
+        },
+        signer,
+    )
+
+
+def load_anomaly_bundle(
+    directory: Path, trust: Trust | None = None
+) -> tuple[AnomalyDetector, dict[str, Any]]:
+    """Load a verified anomaly bundle; any problem is a :class:`BundleError` naming it."""
+    opened = open_bundle(directory, ANOMALY_KIND, trust)
+    typed: AnomalyManifest = opened.typed
+    center = typed.score.center
+    model = AnomalyDetector(
+        spec=typed.architecture.spec(),
+        params=opened.tensors,
+        preprocessor=typed.preprocessing.build(),
+        view=typed.feature_view,
+        scale=np.asarray(typed.score.scale, dtype=np.float32),
+        center=None if center is None else tuple(center),
+        thresholds=dict(typed.thresholds),
+    )
+    model.module()
+    return model, opened.manifest
+
+
+def sign_unsigned(directory: Path, signer: Signer | None = None) -> OpenedBundle:
+    """Sign a bundle written before bundles were signed, once every other check passes. Its
+    new ``bundle.sig`` is created, never replacing one (trust a signer instead of re-signing)."""
+    directory = Path(directory)
+    path = directory / SIGNATURE
+    if path.exists():
+        raise BundleError(
+            f"{path}: the bundle is already signed; to use it, trust its signer (--trust or "
+            "fedsec keys trust) rather than replacing the signature"
+        )
+    manifest = load_manifest(directory)
+    opened = open_bundle(directory, bundle_kind(manifest), Trust(allow_unsigned=True))
+    signature = signature_block(manifest, opened.typed.weights_sha256, signer or default_signer())
+    data = (json.dumps(signature, indent=2) + "\n").encode()
+    try:
+        keyfiles.create_new(path, data, 0o644)
+    except FileExistsError as error:
+        raise BundleError(f"{path}: appeared while signing; left as it is") from error
+    return opened

@@ -1,0 +1,65 @@
+"""Bundles of the DeepLog model (``kind = "deeplog"``): the same layout and checks as every
+fedsec bundle (``weights.safetensors`` + ``bundle.json`` with the weights' sha256, signed in
+``bundle.sig``; nothing is ever unpickled). The manifest holds the architecture, the
+vocabulary's hash settings, the sorted hashed tokens the model knows (never template text),
+per-organization ``top_k`` and, per organization, the namespace of event ids that have no
+template text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fedsec.bundles.bundle import open_bundle, write_bundle
+from fedsec.bundles.manifest import DeepLogManifest
+from fedsec.bundles.signing import Signer, Trust
+from fedsec.models.deeplog import DeepLogDetector, build_deeplog
+from fedsec.training.params import param_names
+
+KIND = "deeplog"
+
+
+def save_log_bundle(
+    directory: Path,
+    model: DeepLogDetector,
+    provenance: dict[str, Any],
+    namespaces: dict[str, str],
+    signer: Signer | None = None,
+) -> Path:
+    """Write the bundle atomically (a complete new directory replaces any old one)."""
+    return write_bundle(
+        directory,
+        KIND,
+        param_names(build_deeplog(model.spec)),
+        model.params,
+        {
+            "architecture": model.spec.to_json(),
+            "vocabulary": model.vocabulary.to_json(),
+            "index": [int(t) for t in model.index],
+            "end_token": model.end_token,
+            "top_k": {k: int(v) for k, v in model.top_k.items()},
+            "namespaces": dict(namespaces),
+            "provenance": provenance,
+        },
+        signer,
+    )
+
+
+def load_log_bundle(
+    directory: Path, trust: Trust | None = None
+) -> tuple[DeepLogDetector, dict[str, Any]]:
+    """Load a verified DeepLog bundle; any problem is a :class:`BundleError` naming it."""
+    opened = open_bundle(directory, KIND, trust)
+    typed: DeepLogManifest = opened.typed
+    model = DeepLogDetector(
+        typed.architecture.spec(),
+        opened.tensors,
+        typed.vocabulary.build(),
+        np.asarray(typed.index, np.int64),
+        end_token=typed.end_token,
+        top_k=dict(typed.top_k),
+    )
+    model.module()
+    return model, opened.manifest

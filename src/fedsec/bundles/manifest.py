@@ -1,0 +1,318 @@
+"""Typed, bounded bundle manifests: what ``bundle.json`` may say, checked before anything is
+allocated or scored.
+
+Every kind's manifest is parsed into a pydantic model with ranges: architecture sizes bounded
+(and the parameter count, computed without building a network, under :data:`MAX_PARAMETERS`),
+thresholds finite and inside the kind's score range, preprocessing consistent with its feature
+names, classes distinct and as many as the network's outputs. The expected tensor shapes come
+from a network built on torch's ``meta`` device (no memory) and are compared with the weights
+file's header before a tensor is read.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from itertools import pairwise
+from math import prod
+from typing import Annotated, Any, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError, model_validator
+from torch import nn
+
+from fedsec.core.errors import BundleError
+from fedsec.data.flows import View
+from fedsec.features.preprocess import NumericSpec, Preprocessor
+from fedsec.features.vocabulary import RESERVED, EventVocabulary
+from fedsec.models.anomaly import build_network
+from fedsec.models.autoencoder import AutoencoderSpec
+from fedsec.models.deeplog import DeepLogSpec, build_deeplog
+from fedsec.models.mlp import MLPSpec, build_mlp
+from fedsec.models.svdd import SVDDSpec
+
+#: At most this many float32 parameters (200 MB) in one bundle.
+MAX_PARAMETERS = 50_000_000
+MAX_WIDTH = 1 << 16
+MAX_LAYERS = 16
+MAX_CLASSES = 1024
+MAX_VOCAB = 1 << 22
+MAX_NAMES = 100_000
+
+Width = Annotated[int, Field(ge=1, le=MAX_WIDTH)]
+Name = Annotated[str, Field(min_length=1, max_length=512)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _distinct(values: list[str], what: str) -> None:
+    repeated = sorted(v for v, n in Counter(values).items() if n > 1)
+    if repeated:
+        raise ValueError(f"{what} must be distinct; repeated: {repeated[:5]}")
+
+
+def _linear_count(widths: list[int]) -> int:
+    return sum(a * b + b for a, b in pairwise(widths))
+
+
+class NumericColumn(Strict):
+    name: Name
+    log: bool
+    mean: FiniteFloat
+    std: Positive
+    indicator: bool
+
+
+class Preprocessing(Strict):
+    numeric: list[NumericColumn] = Field(max_length=MAX_WIDTH)
+    categorical: list[Name] = Field(max_length=MAX_NAMES)
+    hash_buckets: int = Field(ge=1, le=MAX_WIDTH)
+    names: list[str] = Field(max_length=MAX_WIDTH)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Preprocessing:
+        _distinct([c.name for c in self.numeric] + list(self.categorical), "feature columns")
+        indicators = sum(c.indicator for c in self.numeric)
+        width = len(self.numeric) + indicators + len(self.categorical) * self.hash_buckets
+        if width > MAX_WIDTH:
+            raise ValueError(f"{width} input features, more than {MAX_WIDTH}")
+        if self.names != self.build().names:
+            raise ValueError("feature names do not match the numeric and categorical columns")
+        return self
+
+    def build(self) -> Preprocessor:
+        numeric = [NumericSpec(**c.model_dump()) for c in self.numeric]
+        return Preprocessor(numeric, list(self.categorical), self.hash_buckets)
+
+    @property
+    def width(self) -> int:
+        return len(self.names)
+
+
+class Header(Strict):
+    """Fields every bundle kind shares."""
+
+    format: Literal["fedsec-bundle"]
+    version: Literal[1]
+    fedsec_version: Name
+    weights_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    provenance: dict[str, Any]
+
+    def parameter_count(self) -> int:
+        raise NotImplementedError
+
+    def network(self) -> nn.Module:
+        raise NotImplementedError
+
+
+class MLPArchitecture(Strict):
+    kind: Literal["mlp"]
+    inputs: Width
+    outputs: Annotated[int, Field(ge=1, le=MAX_CLASSES)]
+    hidden: list[Width] = Field(max_length=MAX_LAYERS)
+    dropout: float = Field(ge=0.0, lt=1.0, allow_inf_nan=False)
+
+    def spec(self) -> MLPSpec:
+        return MLPSpec(self.inputs, self.outputs, tuple(self.hidden), self.dropout)
+
+
+class ClassifierManifest(Header):
+    kind: Literal["family-classifier"] = "family-classifier"
+    architecture: MLPArchitecture
+    feature_view: View
+    preprocessing: Preprocessing
+    classes: list[Name] = Field(min_length=1, max_length=MAX_CLASSES)
+    decision: Literal["argmax", "fpr"]
+    thresholds: dict[Name, Probability] = Field(max_length=MAX_NAMES)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ClassifierManifest:
+        _distinct(self.classes, "classes")
+        if self.architecture.outputs != len(self.classes):
+            raise ValueError(
+                f"the network has {self.architecture.outputs} outputs but there are "
+                f"{len(self.classes)} classes"
+            )
+        _same_width(self.architecture.inputs, self.preprocessing)
+        return self
+
+    def parameter_count(self) -> int:
+        arch = self.architecture
+        return _linear_count([arch.inputs, *arch.hidden, arch.outputs])
+
+    def network(self) -> nn.Module:
+        return build_mlp(self.architecture.spec())
+
+
+def _same_width(inputs: int, preprocessing: Preprocessing) -> None:
+    if inputs != preprocessing.width:
+        raise ValueError(
+            f"the network takes {inputs} inputs but the preprocessing makes {preprocessing.width}"
+        )
+
+
+class AutoencoderArchitecture(Strict):
+    kind: Literal["ae"]
+    inputs: Width
+    hidden: list[Width] = Field(max_length=MAX_LAYERS)
+    bottleneck: Width
+
+    def spec(self) -> AutoencoderSpec:
+        return AutoencoderSpec(self.inputs, tuple(self.hidden), self.bottleneck)
+
+    def parameter_count(self) -> int:
+        widths = [self.inputs, *self.hidden, self.bottleneck]
+        return _linear_count(widths) + _linear_count(widths[::-1])
+
+
+class SVDDArchitecture(Strict):
+    kind: Literal["svdd"]
+    inputs: Width
+    hidden: list[Width] = Field(max_length=MAX_LAYERS)
+    embedding: Width
+
+    def spec(self) -> SVDDSpec:
+        return SVDDSpec(self.inputs, tuple(self.hidden), self.embedding)
+
+    def parameter_count(self) -> int:
+        widths = [self.inputs, *self.hidden, self.embedding]
+        return sum(a * b for a, b in pairwise(widths))  # bias-free
+
+
+class Score(Strict):
+    scale: list[Positive] = Field(min_length=1, max_length=MAX_WIDTH)
+    center: list[FiniteFloat] | None = Field(max_length=MAX_WIDTH)
+
+
+class AnomalyManifest(Header):
+    kind: Literal["anomaly-detector"]
+    architecture: AutoencoderArchitecture | SVDDArchitecture = Field(discriminator="kind")
+    feature_view: View
+    preprocessing: Preprocessing
+    score: Score
+    thresholds: dict[Name, NonNegative] = Field(max_length=MAX_NAMES)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AnomalyManifest:
+        arch = self.architecture
+        _same_width(arch.inputs, self.preprocessing)
+        expected = arch.inputs if arch.kind == "ae" else 1
+        if len(self.score.scale) != expected:
+            raise ValueError(f"score scale has {len(self.score.scale)} values, not {expected}")
+        if (arch.kind == "svdd") != (self.score.center is not None):
+            raise ValueError("a Deep SVDD bundle needs a centre (and only it)")
+        if isinstance(arch, SVDDArchitecture) and len(self.score.center or []) != arch.embedding:
+            raise ValueError("the centre does not match the embedding size")
+        return self
+
+    def parameter_count(self) -> int:
+        return self.architecture.parameter_count()
+
+    def network(self) -> nn.Module:
+        return build_network(self.architecture.spec())
+
+
+class DeepLogArchitecture(Strict):
+    kind: Literal["deeplog-lstm"]
+    vocab: int = Field(ge=RESERVED + 1, le=MAX_VOCAB)
+    window: int = Field(ge=1, le=4096)
+    embedding: Width
+    hidden: Width
+    layers: int = Field(ge=1, le=MAX_LAYERS)
+
+    def spec(self) -> DeepLogSpec:
+        return DeepLogSpec(self.vocab, self.window, self.embedding, self.hidden, self.layers)
+
+
+class VocabularyModel(Strict):
+    buckets: int = Field(ge=2, le=1 << 62)
+    key: Name
+
+    def build(self) -> EventVocabulary:
+        return EventVocabulary(self.buckets, self.key)
+
+
+class DeepLogManifest(Header):
+    kind: Literal["deeplog"]
+    architecture: DeepLogArchitecture
+    vocabulary: VocabularyModel
+    index: list[int] = Field(max_length=MAX_VOCAB)
+    end_token: bool
+    top_k: dict[Name, Annotated[int, Field(ge=1, le=1 << 31)]] = Field(max_length=MAX_NAMES)
+    namespaces: dict[Name, Name] = Field(max_length=MAX_NAMES)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DeepLogManifest:
+        if self.architecture.vocab != RESERVED + len(self.index):
+            raise ValueError(
+                f"the network has {self.architecture.vocab} outputs for "
+                f"{len(self.index)} known tokens"
+            )
+        upper = RESERVED + self.vocabulary.buckets
+        if any(not RESERVED <= t < upper for t in self.index) or any(
+            a >= b for a, b in pairwise(self.index)
+        ):
+            raise ValueError(f"index must be increasing token ids in [{RESERVED}, {upper})")
+        return self
+
+    def parameter_count(self) -> int:
+        a = self.architecture
+        gates = 4 * a.hidden
+        lstm = sum(
+            gates * ((a.embedding if layer == 0 else a.hidden) + a.hidden + 2)
+            for layer in range(a.layers)
+        )
+        return a.vocab * a.embedding + lstm + a.hidden * a.vocab + a.vocab
+
+    def network(self) -> nn.Module:
+        return build_deeplog(self.architecture.spec())
+
+
+KINDS: dict[str, type[Header]] = {
+    "family-classifier": ClassifierManifest,
+    "anomaly-detector": AnomalyManifest,
+    "deeplog": DeepLogManifest,
+}
+
+
+def parse_manifest(data: dict[str, Any], kind: str, where: object) -> Header:
+    """The typed manifest of ``kind``, or a :class:`BundleError` naming each bad field."""
+    try:
+        return KINDS[kind].model_validate(data)
+    except ValidationError as error:
+        raise BundleError(f"{where}: invalid bundle.json: {explain(error)}") from None
+
+
+def explain(error: ValidationError, limit: int = 3) -> str:
+    parts = []
+    for item in error.errors()[:limit]:
+        field = ".".join(str(p) for p in item["loc"]) or "manifest"
+        parts.append(f"{field}: {item['msg']}")
+    more = error.error_count() - limit
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+
+
+def expected_shapes(manifest: Header, where: object) -> dict[str, tuple[int, ...]]:
+    """Tensor name -> shape the manifest's network has, after checking its size (the network
+    is built on the ``meta`` device: no memory is allocated)."""
+    count = manifest.parameter_count()
+    if count > MAX_PARAMETERS:
+        raise BundleError(
+            f"{where}: the architecture has {count:,} parameters, more than the "
+            f"{MAX_PARAMETERS:,} a bundle may hold (refused before allocating anything)"
+        )
+    shapes = meta_shapes(manifest.network)
+    if sum(prod(s) for s in shapes.values()) != count:
+        raise BundleError(f"{where}: cannot size the architecture of this bundle")
+    return shapes
+
+
+def meta_shapes(build: Callable[[], nn.Module]) -> dict[str, tuple[int, ...]]:
+    with torch.device("meta"):
+        network = build()
+    return {name: tuple(t.shape) for name, t in network.state_dict().items()}

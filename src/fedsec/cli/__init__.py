@@ -1,0 +1,5 @@
+"""The ``fedsec`` command: one sub-command per user job."""
+
+from fedsec.cli.main import app
+
+__all__ = ["app"]

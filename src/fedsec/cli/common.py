@@ -1,0 +1,151 @@
+"""What every ``fedsec`` command shares: consoles, progress, clean errors and interrupts.
+
+On a terminal output wraps to its width and training shows progress bars. Piped or logged,
+nothing is wrapped (tables, descriptions and paths stay whole lines) and progress is plain lines:
+one per arm when its first round ends, then at most one every ``PLAIN_EVERY_S`` seconds, and one
+when it finishes.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from rich.console import Console, ConsoleDimensions
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from fedsec.core.errors import FedsecError
+
+UNWRAPPED = 1 << 16
+PLAIN_EVERY_S = 10.0
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+NOISY_LOGGERS = ("opacus", "nvflare", "matplotlib", "PIL")
+
+
+class UnwrappedConsole(Console):
+    """A rich console that wraps at the terminal's width, and never when not a terminal."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        return size if self.is_terminal else ConsoleDimensions(UNWRAPPED, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+console = UnwrappedConsole()
+errors = UnwrappedConsole(stderr=True)
+
+
+class Interrupted(Exception):
+    """The user stopped a command (Ctrl-C); ``kept`` says plainly what was saved."""
+
+    def __init__(self, kept: str) -> None:
+        self.kept = kept
+        super().__init__(f"interrupted: {kept}")
+
+
+def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Errors a user can cause: one clear line on stderr, exit 2. Ctrl-C: what was kept, exit
+    130. Anything else is a bug and keeps its traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except FedsecError as error:
+            errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+            raise typer.Exit(EXIT_USAGE) from None
+        except Interrupted as stop:
+            errors.print(f"[bold yellow]interrupted:[/] {escape(stop.kept)}", highlight=False)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except KeyboardInterrupt:
+            errors.print(
+                "[bold yellow]interrupted:[/] nothing was kept (no output is written until "
+                "a step completes)",
+                highlight=False,
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+    return wrapper
+
+
+def progress_bar(out: Console = errors) -> Progress:
+    """A rich progress bar (terminals only: piped output prints plain lines instead)."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=out,
+    )
+
+
+class RoundProgress:
+    """Rounds done per task (an arm): bars on a terminal, plain throttled lines otherwise."""
+
+    def __init__(self, out: Console = errors, every: float = PLAIN_EVERY_S) -> None:
+        self.out, self.every = out, every
+        self.bars = out.is_terminal
+        self.started = time.monotonic()
+        self.done: dict[str, int] = {}
+        self.total: dict[str, int] = {}
+        self.last: dict[str, float] = {}
+        self.rich = progress_bar(out) if self.bars else None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> RoundProgress:
+        if self.rich is not None:
+            self.rich.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.rich is not None:
+            self.rich.__exit__(*exc)
+
+    def add(self, name: str, total: int) -> None:
+        self.done[name], self.total[name] = 0, total
+        if self.rich is not None:
+            self.tasks[name] = self.rich.add_task(name, total=total)
+
+    def advance(self, name: str) -> None:
+        self.done[name] += 1
+        if self.rich is not None:
+            self.rich.advance(self.tasks[name])
+            return
+        now, done, total = time.monotonic(), self.done[name], self.total[name]
+        if done == 1 or done == total or now - self.last.get(name, 0.0) >= self.every:
+            self.last[name] = now
+            elapsed = now - self.started
+            self.out.print(
+                f"{name}: round {done}/{total} ({elapsed:.0f} s elapsed)",
+                highlight=False,
+                markup=False,
+            )
+
+
+def run_arms(arms: list[str], rounds: int, run: Callable[[Callable[[str], None]], Any]) -> Any:
+    """``run(tick)`` with one progress task per arm, ``tick(arm)`` once per round."""
+    with RoundProgress() as progress:
+        for arm in arms:
+            progress.add(arm, rounds)
+        return run(progress.advance)
+
+
+def quiet_libraries() -> None:
+    """Keep library chatter off the console: opacus' and torch's DP warnings, NVFlare's and
+    matplotlib's INFO logs (NVFlare's own processes still write their log files)."""
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    for module in ("opacus", "nvflare"):
+        warnings.filterwarnings("ignore", module=module)
+    warnings.filterwarnings("ignore", message=".*backward hook")  # torch, about Opacus' hooks

@@ -1,0 +1,315 @@
+"""``fedsec federation ...`` and ``fedsec job ...``: deployment on NVIDIA FLARE.
+
+Registered on the main app at the end of :mod:`fedsec.cli`. NVFlare is imported only when one
+of these commands runs (``pip install 'fedsec[deploy]'``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fedsec.cli.common import clean_errors, console
+from fedsec.cli.options import DEFAULT_POC, DataDir, Force, Overrides, federation_app, job_app
+from fedsec.cli.summary import show_summary
+from fedsec.core import outputs
+from fedsec.core.errors import ConfigError
+
+PocDir = Annotated[Path, typer.Option("--dir", help="Folder of the loopback federation.")]
+HeKeys = Annotated[
+    bool,
+    typer.Option(
+        "--he", help="Add CKKS keys (NVFlare's HEBuilder) for privacy.homomorphic_encryption."
+    ),
+]
+RequireSecure = Annotated[
+    bool,
+    typer.Option(
+        "--secure-aggregation/--no-secure-aggregation",
+        help="Sites send statistics and updates only under secure aggregation (default); "
+        "--no-secure-aggregation lets them send both in clear.",
+    ),
+]
+
+
+def _nvflare() -> None:
+    try:
+        import nvflare  # noqa: F401
+    except ImportError as error:
+        raise ConfigError(
+            "deployment needs NVIDIA FLARE: pip install 'fedsec[deploy]' (nvflare==2.9.0)"
+        ) from error
+
+
+def _split(value: str, parts: int) -> list[str]:
+    fields = value.split(":")
+    return fields + [""] * (parts - len(fields))
+
+
+@federation_app.command("provision")
+@clean_errors
+def provision_command(
+    project: Annotated[str, typer.Option(help="Project name (letters, digits, _ and -).")],
+    coordinator: Annotated[str, typer.Option(help="Host name sites connect to.")],
+    site: Annotated[list[str], typer.Option(help="A site: NAME or NAME:ORG (repeatable).")],
+    admin: Annotated[list[str], typer.Option(help="An admin: EMAIL[:ORG[:ROLE]] (repeatable).")],
+    out: Annotated[Path, typer.Option(help="Folder for project.yml and the kits.")],
+    port: Annotated[int, typer.Option(help="Port sites connect to.")] = 8002,
+    admin_port: Annotated[int, typer.Option(help="Port admins connect to.")] = 8003,
+    job_storage: Annotated[str | None, typer.Option(help="Coordinator's job store folder.")] = None,
+    he: HeKeys = False,
+) -> None:
+    """Write the NVFlare project and hardened startup kits (one per organization and admin)."""
+    _nvflare()
+    from pydantic import ValidationError
+
+    from fedsec.engines.nvflare.provision import Admin, FederationSpec, Identity, provision
+
+    try:
+        spec = FederationSpec(
+            project=project,
+            coordinator=coordinator,
+            fed_learn_port=port,
+            admin_port=admin_port,
+            sites=[Identity(name=n, org=o or n) for n, o in (_split(s, 2)[:2] for s in site)],
+            admins=[
+                Admin(name=n, org=o or "consortium", role=r or "project_admin")
+                for n, o, r in (_split(a, 3)[:3] for a in admin)
+            ],
+            job_storage=job_storage,
+            homomorphic_encryption=he,
+        )
+    except ValidationError as error:
+        raise ConfigError(f"invalid federation: {error}") from error
+    kits = provision(spec, out)
+    grid = Table("startup kit", "give it to", title=f"{project}: kits in {kits}")
+    grid.add_row(str(kits / coordinator), f"the coordinator ({spec.coordinator_org})")
+    for s in spec.sites:
+        grid.add_row(str(kits / s.name), f"{s.org}: add local/fedsec_site.toml, then start.sh")
+    for a in spec.admins:
+        grid.add_row(str(kits / a.name), f"{a.name} ({a.role})")
+    console.print(grid)
+    if he:
+        console.print(
+            "--he: every site kit holds the consortium's CKKS secret key (client_context.tenseal); "
+            "the coordinator's holds a context without it and cannot decrypt."
+        )
+    console.print(
+        f"{Path(out) / 'kits' / project / 'state'} holds the root CA's private key: keep it with "
+        "the coordinator's operators, never in a kit."
+    )
+    console.print(
+        "Every private key is mode 600 and the kits folder 700: keep those modes when you copy "
+        "a kit (sites and the coordinator refuse to start with a key others can read)."
+    )
+
+
+@federation_app.command("poc")
+@clean_errors
+def poc_command(
+    sites: Annotated[int | None, typer.Option(help="Number of sites (site-1 ...).")] = None,
+    scenario: Annotated[
+        str | None, typer.Option(help="Name sites after this scenario's organizations.")
+    ] = None,
+    data_dir: DataDir = None,
+    directory: PocDir = DEFAULT_POC,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for every site.")] = 120.0,
+    he: HeKeys = False,
+    secure_aggregation: RequireSecure = True,
+) -> None:
+    """Start a hardened loopback federation (127.0.0.1 only) and record its PIDs."""
+    from fedsec.engines.nvflare import poc
+    from fedsec.engines.nvflare.site_config import config_from_scenario
+    from fedsec.scenarios.config import load_scenario
+    from fedsec.scenarios.federation import resolve_data_dir
+
+    configs = {}
+    if scenario is not None:
+        config = load_scenario(scenario)
+        names = config.org_names()
+        if sites is not None and sites != len(names):
+            raise ConfigError(f"--sites {sites}: scenario {config.name} has {len(names)} orgs")
+        root = resolve_data_dir(data_dir)
+        configs = {n: config_from_scenario(config, n, root, secure_aggregation) for n in names}
+    elif sites is not None and sites >= 1:
+        names = [f"site-{i + 1}" for i in range(sites)]
+    else:
+        raise ConfigError("pass --sites N or --scenario NAME")
+    _nvflare()
+    prepared = poc.prepare(directory, names, configs, homomorphic_encryption=he)
+    federation = poc.start(prepared, timeout=timeout)
+    grid = Table("participant", "pid", "kit", title=f"loopback federation in {directory}")
+    for name, pid in federation.pids.items():
+        grid.add_row(name, str(pid), str(federation.kit(name)))
+    console.print(grid)
+    if not configs:
+        console.print(
+            "each site needs local/fedsec_site.toml in its kit before a job can read data "
+            "(fedsec federation site-config writes one from a scenario)"
+        )
+    if configs and secure_aggregation:
+        console.print(
+            "sites require secure aggregation: submit jobs with privacy.secure_aggregation = true "
+            "(or start the federation with --no-secure-aggregation)"
+        )
+    console.print("next: fedsec job submit SCENARIO; stop with: fedsec federation stop")
+
+
+@federation_app.command("stop")
+@clean_errors
+def stop_command(directory: PocDir = DEFAULT_POC) -> None:
+    """Stop the loopback federation's processes (by their recorded PIDs)."""
+    from fedsec.engines.nvflare import poc
+
+    stopped = poc.stop(poc.load_poc(directory))
+    console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+@federation_app.command("restart-coordinator")
+@clean_errors
+def restart_coordinator_command(
+    directory: PocDir = DEFAULT_POC,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the sites.")] = 120.0,
+) -> None:
+    """Start the loopback federation's coordinator again (after a crash) and wait for the sites."""
+    _nvflare()
+    from fedsec.engines.nvflare import poc
+
+    federation = poc.load_poc(directory)
+    sites = poc.restart_coordinator(federation, timeout=timeout)
+    console.print(
+        f"coordinator running (pid {federation.pids[poc.SERVER]}); sites connected: "
+        f"{', '.join(sites) or 'none'}. A job it ran when it stopped is now FINISHED:ABANDONED "
+        "(fedsec job status lists the jobs): resume it with fedsec job submit SCENARIO "
+        "--resume JOB",
+        highlight=False,
+    )
+
+
+@federation_app.command("site-config")
+@clean_errors
+def site_config_command(
+    scenario: Annotated[str, typer.Argument(help="Per-source scenario (name or TOML file).")],
+    org: Annotated[str, typer.Option(help="The organization whose files the site reads.")],
+    out: Annotated[Path, typer.Option(help="Where to write (the kit's local/fedsec_site.toml).")],
+    data_dir: DataDir = None,
+    secure_aggregation: RequireSecure = True,
+) -> None:
+    """Write a site config reading one organization's files of a scenario."""
+    from fedsec.engines.nvflare.site_config import config_from_scenario, write_site_config
+    from fedsec.scenarios.config import load_scenario
+    from fedsec.scenarios.federation import resolve_data_dir
+
+    config = config_from_scenario(
+        load_scenario(scenario), org, resolve_data_dir(data_dir), secure_aggregation
+    )
+    console.print(f"site config for {org}: {write_site_config(config, out)}")
+    if not secure_aggregation:
+        console.print("this site will send its statistics and updates in clear when a job asks")
+
+
+@job_app.command("submit")
+@clean_errors
+def submit_command(
+    scenario: Annotated[str, typer.Argument(help="Built-in scenario name or TOML file.")],
+    federation: Annotated[
+        Path, typer.Option(help="Loopback federation folder (for its admin kit).")
+    ] = DEFAULT_POC,
+    admin_kit: Annotated[
+        Path | None, typer.Option(help="Admin startup kit (instead of --federation).")
+    ] = None,
+    username: Annotated[str | None, typer.Option(help="Admin name of that kit.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run folder. Default: runs/SCENARIO-seedN, a -PROTECTION suffix, then -nvflare."
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    min_sites: Annotated[int | None, typer.Option(help="Sites needed to go on.")] = None,
+    round_timeout: Annotated[float, typer.Option(help="Seconds to wait per task.")] = 120.0,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the job.")] = 3600.0,
+    seed: Annotated[int | None, typer.Option(help="Seed (overrides the scenario's).")] = None,
+    set_: Overrides = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            help="Go on from this interrupted job's newest checkpoint (same scenario and options)."
+        ),
+    ] = None,
+    force: Force = False,
+) -> None:
+    """Run SCENARIO's federated training as a signed job; write the usual run directory."""
+    _nvflare()
+    from pydantic import ValidationError
+
+    from fedsec.cli.jobs import RoundReporter, admin_of, interrupted_message
+    from fedsec.engines.nvflare.checkpoint import check_job_id
+    from fedsec.engines.nvflare.identity import kit_signer
+    from fedsec.engines.nvflare.job import JobInterrupted, run_job
+    from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, explain, require_deployable
+    from fedsec.engines.nvflare.results import DeploymentError
+    from fedsec.evaluation.arms import curve_rounds
+    from fedsec.evaluation.deployed import run_deployed, write_deployed_run, write_site_only_run
+    from fedsec.evaluation.privacy import check_accounting
+    from fedsec.scenarios.config import load_scenario
+
+    overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
+    config = load_scenario(scenario, overrides)
+    require_deployable(config)
+    check_accounting(config)
+    if "federated" not in config.evaluation.arms:
+        raise ConfigError(f"scenario {config.name}: evaluation.arms must include 'federated'")
+    try:  # the plan is checked before any federation is contacted
+        settings = DeploymentSettings(
+            min_sites=min_sites or config.strategy.min_orgs,
+            round_timeout=round_timeout,
+            site_order=config.org_names(),
+        )
+        spec = JobSpec.from_scenario(config, sorted(curve_rounds(config)), settings)
+    except ValidationError as error:
+        raise ConfigError(f"scenario {config.name}: {explain(error)}") from None
+    if resume is not None:
+        check_job_id(resume)
+    admin_kit, username = admin_of(federation, admin_kit, username)
+    signer = kit_signer(admin_kit)  # before the job runs: a bad kit fails fast
+    protection = outputs.protection_suffix(config.privacy)
+    name = outputs.run_name(config.name, config.seed, protection, "nvflare")
+    with outputs.run_folder(out, name, force=force) as target:
+        work = target.parent / f".{target.name}.job"
+        with RoundReporter(spec.rounds) as report:
+            try:
+                job_id, meta, result = run_job(
+                    spec, admin_kit, username, work, timeout, resume=resume or "", report=report
+                )
+            except JobInterrupted as error:
+                raise DeploymentError(interrupted_message(error)) from None
+            if result is not None:
+                report.finish(result.history)
+        if result is None or result.error:
+            why = result.error if result else f"status {meta.get('status')}, no fedsec result"
+            raise DeploymentError(f"job {job_id} failed: {why} (logs under {work})")
+        if data_dir is not None or os.environ.get("FEDSEC_DATA"):
+            experiment = run_deployed(config, data_dir, result, job_id)
+            write_deployed_run(experiment, target, signer, force=force)
+            show_summary(experiment.metrics, experiment.timing)
+        else:
+            write_site_only_run(config, result, job_id, target, signer, force=force)
+        shutil.rmtree(work, ignore_errors=True)  # kept only when the job fails, for its logs
+    if result.dropouts:
+        console.print(f"dropouts: {result.dropouts}", highlight=False)
+    for step in result.resumed:
+        console.print(f"resumed job {step['job']} after its round {step['round']}")
+    latest = outputs.point_latest(target) if outputs.in_runs(target) else None
+    pointer = f" ({latest} points here)" if latest is not None else ""
+    console.print(f"job {job_id} finished; run directory: [bold]{target}[/]{pointer}")
+    console.print(
+        f"its model is signed by {username}'s kit; use it with: fedsec detect --model "
+        f"{target / 'model'} --trust {Path(admin_kit) / 'startup' / 'rootCA.pem'} ...",
+        highlight=False,
+    )

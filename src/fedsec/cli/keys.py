@@ -1,0 +1,84 @@
+"""``fedsec keys ...``: the signing key your bundles carry, and the keys you trust.
+
+Registered on the main app at the end of :mod:`fedsec.cli`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fedsec.cli.common import clean_errors, console
+from fedsec.cli.options import keys_app
+
+
+@keys_app.command("generate")
+@clean_errors
+def generate_command(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Private key file (default: $FEDSEC_SIGNING_KEY or $FEDSEC_HOME)."),
+    ] = None,
+) -> None:
+    """Create an Ed25519 signing key (mode 600) and its public key (KEY.pub); never replaces
+    an existing key."""
+    from fedsec.bundles.keys import configured_key, generate_key, public_path
+
+    path, fingerprint = generate_key(out or configured_key()[0])
+    console.print(f"signing key: [bold]{path}[/] (private: keep it, mode 600)", highlight=False)
+    console.print(f"public key:  [bold]{public_path(path)}[/] {fingerprint}", highlight=False)
+    if out is not None and out != configured_key()[0]:
+        console.print(f"sign your bundles with it: export FEDSEC_SIGNING_KEY={path}")
+
+
+@keys_app.command("show")
+@clean_errors
+def show_command() -> None:
+    """Your signing key and every key and federation CA you trust."""
+    from fedsec.bundles.keys import configured_key, describe, own_public_key, trusted_dir
+    from fedsec.bundles.keys import trusted_files as listed
+    from fedsec.bundles.signing import key_fingerprint
+
+    path, _ = configured_key()
+    own = own_public_key()
+    if own is None:
+        console.print(f"signing key: {path} (none yet; created when you first write a bundle)")
+    else:
+        console.print(f"signing key: {path} {key_fingerprint(own[0])}", highlight=False)
+    files = listed()
+    console.print(f"trusted keys and CAs in {trusted_dir()}: {len(files)}", highlight=False)
+    for file in files:
+        console.print(f"  {describe(file)}  ({file.name})", highlight=False)
+
+
+@keys_app.command("trust")
+@clean_errors
+def trust_command(
+    file: Annotated[Path, typer.Argument(help="An Ed25519 public key or a federation rootCA.pem.")],
+) -> None:
+    """Trust bundles signed by this key (or by the admins of this federation) from now on."""
+    from fedsec.bundles.keys import add_trusted
+
+    target, fingerprint = add_trusted(file)
+    console.print(f"trusted: {fingerprint} (copied to {target})", highlight=False)
+    console.print("compare this fingerprint with its owner over a channel you trust")
+
+
+@keys_app.command("sign")
+@clean_errors
+def sign_command(
+    bundle: Annotated[Path, typer.Argument(help="An unsigned model bundle directory.")],
+) -> None:
+    """Sign an unsigned (older) bundle with your key, after checking everything else in it.
+    Sign only a bundle whose origin you know: your signature vouches for it."""
+    from fedsec.bundles.bundle import sign_unsigned
+
+    opened = sign_unsigned(bundle)
+    provenance = opened.manifest.get("provenance", {})
+    console.print(
+        f"signed {bundle} ({opened.manifest.get('kind', 'family-classifier')}, "
+        f"scenario {provenance.get('scenario', '?')}, weights {opened.typed.weights_sha256[:16]}…)",
+        highlight=False,
+    )

@@ -1,0 +1,101 @@
+"""Configuration files: TOML (a path or a built-in name), ``key=value`` overrides, validation.
+
+Shared by experiment scenarios and simulations, so both read, override and report errors alike.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from fedsec.core.errors import ConfigError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def builtin_names(package: str) -> list[str]:
+    """Names of the TOML files in ``package``'s ``builtin`` folder."""
+    folder = resources.files(package) / "builtin"
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
+
+
+def parse_override(assignment: str) -> tuple[list[str], Any]:
+    """``a.b=value`` -> (["a", "b"], value); the value is read as TOML, else taken as text."""
+    if "=" not in assignment:
+        raise ConfigError(f"--set expects key=value, got {assignment!r}")
+    key, text = assignment.split("=", 1)
+    path = [part for part in key.strip().split(".") if part]
+    if not path:
+        raise ConfigError(f"--set has an empty key: {assignment!r}")
+    try:
+        value = tomllib.loads(f"value = {text.strip()}")["value"]
+    except tomllib.TOMLDecodeError:
+        value = text.strip()
+    return path, value
+
+
+def apply_override(raw: dict[str, Any], path: list[str], value: Any) -> None:
+    node: Any = raw
+    for depth, part in enumerate(path[:-1]):
+        node = _child(node, part, path[: depth + 1])
+    last = path[-1]
+    if isinstance(node, list):
+        node[_list_index(node, last, path)] = value
+    else:
+        node[last] = value
+
+
+def _child(node: Any, part: str, where: list[str]) -> Any:
+    if isinstance(node, list):
+        return node[_list_index(node, part, where)]
+    if not isinstance(node, dict):
+        raise ConfigError(f"--set {'.'.join(where)}: {where[-2]!r} is not a table")
+    return node.setdefault(part, {})
+
+
+def _list_index(node: list[Any], part: str, where: list[str]) -> int:
+    if not part.isdigit() or int(part) >= len(node):
+        raise ConfigError(f"--set {'.'.join(where)}: index {part!r} out of range ({len(node)})")
+    return int(part)
+
+
+def explain(error: ValidationError) -> str:
+    """One line per invalid field: its dotted path and what is wrong."""
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        lines.append(f"  {where}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def load_config(
+    model: type[Model], name_or_path: str, overrides: list[str] | None, *, package: str, kind: str
+) -> Model:
+    """A built-in name (in ``package``/builtin) or a TOML path, with overrides, validated."""
+    path = Path(name_or_path)
+    names = builtin_names(package)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise ConfigError(f"{path}: {kind} file not found")
+        text, origin = path.read_text(), str(path)
+    elif name_or_path in names:
+        text = (resources.files(package) / "builtin" / f"{name_or_path}.toml").read_text()
+        origin = f"built-in {kind} {name_or_path!r}"
+    else:
+        raise ConfigError(f"unknown {kind} {name_or_path!r}; built-ins: {', '.join(names)}")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{origin}: invalid TOML: {error}") from error
+    for assignment in overrides or []:
+        apply_override(raw, *parse_override(assignment))
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(f"{origin}: invalid {kind}:\n{explain(error)}") from error

@@ -1,0 +1,260 @@
+"""Where commands write folders, and the one rule that protects what they did not write.
+
+Every folder a fedsec command writes (a run, a privacy curve, a generated data set) holds a
+marker, ``.fedsec-output.json``, naming the command and listing every file it wrote. A command
+writes a folder that does not exist or is empty. It replaces a folder only when asked to
+(``--force``) and only when that folder carries the marker and holds nothing the marker does not
+list; replacing then removes exactly the listed files. Anything else is refused before any work
+starts, and whatever appears meanwhile is kept (moved aside, never deleted).
+
+Default run folders are ``runs/<scenario>-seed<N>[-<protection>]``, then ``-2``, ``-3`` ...:
+a name is never reused, and ``runs/latest`` points at the newest run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from fedsec import __version__
+from fedsec.core import atomic
+from fedsec.core.errors import ConfigError
+
+MARKER = ".fedsec-output.json"
+RUNS = Path("runs")
+LATEST = "latest"
+POINTER = "fedsec-latest: "  # first line of the text file used where symlinks are unavailable
+
+
+class OutputError(ConfigError):
+    """An output folder or file cannot be written without harming what is there."""
+
+
+def written_files(folder: Path) -> set[str] | None:
+    """The files a fedsec command wrote in ``folder`` (from its marker), or None."""
+    try:
+        marker = json.loads((folder / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    files = marker.get("files") if isinstance(marker, dict) else None
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return None
+    return set(files)
+
+
+def relative_files(folder: Path) -> set[str]:
+    """Every file (and symlink) under ``folder``, as POSIX paths relative to it."""
+    found = set()
+    for root, dirs, names in os.walk(folder):
+        links = [d for d in dirs if Path(root, d).is_symlink()]
+        for name in [*names, *links]:
+            found.add(Path(root, name).relative_to(folder).as_posix())
+    return found
+
+
+def foreign_files(folder: Path) -> list[str]:
+    """Files under ``folder`` that no fedsec command wrote (everything, without a marker)."""
+    written = written_files(folder) or set()
+    return sorted(relative_files(folder) - written - {MARKER})
+
+
+def check_target(out: Path, *, force: bool = False, option: str = "--out") -> None:
+    """Refuse, before any work, an output folder that cannot be written safely."""
+    out = Path(out)
+    if out.is_symlink():
+        raise OutputError(f"{out} is a symbolic link; give the folder itself as {option}")
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise OutputError(f"{out} exists and is not a folder; choose another {option}")
+    if not any(out.iterdir()):
+        return
+    if written_files(out) is None:
+        raise OutputError(
+            f"{out} is not empty and was not written by fedsec; nothing was changed: "
+            f"choose another {option}"
+        )
+    foreign = foreign_files(out)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
+        raise OutputError(
+            f"{out} holds files fedsec did not write ({shown}); nothing was changed: move them "
+            f"or choose another {option}"
+        )
+    if not force:
+        raise OutputError(
+            f"{out} holds an earlier fedsec output; pass --force to replace it, or choose "
+            f"another {option}"
+        )
+
+
+def check_file(out: Path, *, force: bool = False, option: str = "--out") -> None:
+    """Refuse to overwrite an existing file unless ``force``; never overwrite a folder."""
+    out = Path(out)
+    if out.is_dir():
+        raise OutputError(f"{out} is a folder; give a file name as {option}")
+    if out.exists() and not force:
+        raise OutputError(f"{out} exists; pass --force to overwrite it, or choose another {option}")
+
+
+def remove_written(old: Path, target: Path) -> Path | None:
+    """Delete the files fedsec wrote in ``old`` (the output ``target`` held, moved aside), then
+    its empty folders. Anything else is kept: the folder is renamed ``<target>-kept[-N]`` and
+    returned."""
+    written = written_files(old) or set()
+    for name in sorted(written | {MARKER}):
+        path = old / name
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+    for root, _dirs, _names in os.walk(old, topdown=False):
+        with contextlib.suppress(OSError):
+            Path(root).rmdir()  # only empty folders go
+    if not old.exists():
+        return None
+    kept = free_name(target.parent, f"{target.name}-kept")
+    os.replace(old, kept)
+    return kept
+
+
+def write_marker(staging: Path, writer: str) -> None:
+    files = sorted(relative_files(staging) - {MARKER})
+    marker = {"writer": writer, "fedsec_version": __version__, "files": files}
+    atomic.write_json(staging / MARKER, marker)
+
+
+@contextlib.contextmanager
+def output_directory(out: Path, writer: str, *, force: bool = False) -> Iterator[Path]:
+    """Build ``out`` in a staging folder; it appears complete, with its marker, or not at all.
+    An earlier fedsec output there is replaced only with ``force`` (see the module doc)."""
+    out = Path(out)
+    check_target(out, force=force)
+    with atomic.directory(out, dispose=remove_written) as staging:
+        yield staging
+        write_marker(staging, writer)
+
+
+def free_name(parent: Path, base: str) -> Path:
+    """``parent/base``, else ``base-2``, ``base-3`` ...: the first name not taken."""
+    candidate, number = Path(parent) / base, 1
+    while candidate.exists() or candidate.is_symlink():
+        number += 1
+        candidate = Path(parent) / f"{base}-{number}"
+    return candidate
+
+
+def reserve(parent: Path, base: str) -> Path:
+    """Create the first free ``parent/base[-N]`` folder, empty, so that a concurrent command
+    cannot choose the same name; the run replaces it when complete."""
+    parent = Path(parent)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot create the runs folder {parent}: {why(error)}") from None
+    while True:
+        candidate = free_name(parent, base)
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue  # taken meanwhile by a concurrent command: take the next name
+        except OSError as error:
+            raise OutputError(f"cannot create the run folder {candidate}: {why(error)}") from None
+        return candidate
+
+
+def why(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
+def release(folder: Path) -> None:
+    """Remove a reserved folder that stayed empty (the command failed or was stopped)."""
+    with contextlib.suppress(OSError):
+        Path(folder).rmdir()
+
+
+@contextlib.contextmanager
+def run_folder(
+    out: Path | None, name: str, *, force: bool = False, runs: Path = RUNS
+) -> Iterator[Path]:
+    """The folder a command writes its run to: ``out``, checked now (before any work), else a
+    reserved ``runs/<name>[-N]``, removed again if the command ends without filling it."""
+    if out is not None:
+        check_target(out, force=force)
+        yield Path(out)
+        return
+    target = reserve(runs, name)
+    try:
+        yield target
+    finally:
+        release(target)
+
+
+def protection_suffix(privacy: object) -> str:
+    """``secagg``, ``he``, ``dp<ε>`` and ``orgdp<z>`` for the protections a scenario enables."""
+    parts = []
+    if getattr(privacy, "secure_aggregation", False):
+        parts.append("secagg")
+    if getattr(privacy, "homomorphic_encryption", False):
+        parts.append("he")
+    sample = getattr(privacy, "sample_dp", None)
+    if sample is not None and sample.enabled:
+        parts.append(f"dp{sample.epsilon:g}")
+    client = getattr(privacy, "client_dp", None)
+    if client is not None and client.enabled:
+        parts.append(f"orgdp{client.noise_multiplier:g}")
+    return "-".join(parts)
+
+
+def run_name(scenario: str, seed: int, *extra: str) -> str:
+    """``<scenario>-seed<N>`` followed by the non-empty ``extra`` parts."""
+    return "-".join([f"{scenario}-seed{seed}", *(e for e in extra if e)])
+
+
+def in_runs(folder: Path, runs: Path = RUNS) -> bool:
+    """Whether ``folder`` sits directly in the runs folder (where ``latest`` is kept)."""
+    return Path(folder).absolute().parent == Path(runs).absolute()
+
+
+def point_latest(run: Path) -> Path | None:
+    """Point ``<run's folder>/latest`` at ``run`` (a relative symlink, replaced atomically; a
+    one-line text file where symlinks are unavailable). A ``latest`` fedsec did not make is left
+    alone: returns None then."""
+    run = Path(run)
+    link = run.parent / LATEST
+    if link.exists() and not link.is_symlink() and resolve_pointer_file(link) is None:
+        return None
+    temporary = run.parent / f".{LATEST}.{os.getpid()}.tmp"
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    try:
+        temporary.symlink_to(run.name, target_is_directory=True)
+    except OSError:
+        atomic.write_text(link, f"{POINTER}{run.name}\n")
+        return link
+    os.replace(temporary, link)
+    return link
+
+
+def resolve_pointer_file(path: Path) -> Path | None:
+    """The run a text-file ``latest`` names, or None if ``path`` is not such a file."""
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not text.startswith(POINTER):
+        return None
+    return Path(path).parent / text[len(POINTER) :].strip()
+
+
+def resolve(path: Path) -> Path:
+    """``path`` with a text-file ``latest`` pointer in it followed (symlinks need nothing)."""
+    path = Path(path)
+    for index, part in enumerate(path.parts):
+        if part == LATEST:
+            prefix = Path(*path.parts[: index + 1])
+            target = resolve_pointer_file(prefix) if prefix.is_file() else None
+            if target is not None:
+                return target.joinpath(*path.parts[index + 1 :])
+    return path

@@ -1,0 +1,128 @@
+"""From a scenario's settings to what one round of training needs: one home for both engines.
+
+The in-process federated arm and the deployment (coordinator and sites) derive class weights,
+local training plans, record-level DP noise and the protection plan with these functions, from
+the same configuration objects, so both engines train the same model for the same seed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from fedsec.core import seeding
+from fedsec.fl.aggregate import ServerOptimizer
+from fedsec.fl.privacy import dp
+from fedsec.fl.privacy.protect import ProtectionPlan
+from fedsec.scenarios.config import (
+    ModelConfig,
+    PrivacyConfig,
+    SampleDpConfig,
+    StrategyConfig,
+    TrainingConfig,
+)
+from fedsec.training.local import TrainingPlan
+
+
+def class_weights(
+    counts: Counter, classes: list[str], model: ModelConfig
+) -> tuple[float, ...] | None:
+    """Inverse (or square-root inverse) frequency weights, capped, mean weight 1 per sample."""
+    scheme = model.class_weighting
+    if scheme == "none":
+        return None
+    n = np.asarray([max(counts.get(c, 0), 1) for c in classes], dtype=float)
+    power = 1.0 if scheme == "inverse" else 0.5
+    weights = (n.sum() / (len(n) * n)) ** power
+    weights = np.minimum(weights / weights.min(), model.max_class_weight)
+    weights /= (weights * n).sum() / n.sum()
+    return tuple(float(w) for w in weights)
+
+
+def training_plan(
+    training: TrainingConfig,
+    *,
+    orgs_per_step: int,
+    prox_mu: float,
+    weights: tuple[float, ...] | None,
+    noise: float,
+    max_grad_norm: float,
+    seed: int,
+) -> TrainingPlan:
+    """The local training plan of one round (``orgs_per_step`` scales the centralized budget)."""
+    return TrainingPlan(
+        epochs=training.local_epochs,
+        steps=training.local_steps * orgs_per_step,
+        batch_size=training.batch_size,
+        lr=training.lr,
+        optimizer=training.optimizer,
+        momentum=training.momentum,
+        weight_decay=training.weight_decay,
+        prox_mu=prox_mu,
+        class_weights=weights,
+        dp_noise_multiplier=noise,
+        dp_max_grad_norm=max_grad_norm,
+        seed=seed,
+    )
+
+
+def federated_seed(seed: int, org: str, round_: int) -> int:
+    """The seed of one organization's local update in one round of the federated arm."""
+    return seeding.derive_seed(seed, "federated", org, round_)
+
+
+def steps_per_round(training: TrainingConfig, rows: int, orgs_per_step: int) -> int:
+    if training.local_steps:
+        return training.local_steps * orgs_per_step
+    return training.local_epochs * -(-rows // training.batch_size)
+
+
+def sample_dp_noise(
+    training: TrainingConfig, budget: SampleDpConfig, rounds: int, rows: int, orgs_per_step: int
+) -> float:
+    """DP-SGD noise multiplier meeting the record-level epsilon over all rounds (0: DP off)."""
+    if not budget.enabled:
+        return 0.0
+    steps = rounds * steps_per_round(training, rows, orgs_per_step)
+    return dp.calibrate_sample_dp(
+        float(budget.epsilon), budget.delta, rows, training.batch_size, steps
+    )
+
+
+def sample_dp_spent(
+    training: TrainingConfig, budget: SampleDpConfig, noise: float, rows: int, steps: int
+) -> dict:
+    """What a DP-SGD run spent, from the accountant (empty when DP is off)."""
+    if noise <= 0:
+        return {}
+    rate = min(1.0, training.batch_size / rows)
+    return {
+        "noise_multiplier": round(noise, 6),
+        "sample_rate": round(rate, 6),
+        "steps": steps,
+        "epsilon": round(dp.sample_dp_epsilon(noise, rate, steps, budget.delta), 4),
+    }
+
+
+def protection_plan(privacy: PrivacyConfig, seed: int) -> ProtectionPlan | None:
+    """How updates are protected on their way to the coordinator (None: sent in clear)."""
+    if not (
+        privacy.secure_aggregation or privacy.homomorphic_encryption or privacy.client_dp.enabled
+    ):
+        return None
+    return ProtectionPlan(
+        secure_aggregation=privacy.secure_aggregation,
+        homomorphic_encryption=privacy.homomorphic_encryption,
+        threshold=privacy.secagg_threshold,
+        weight_unit=privacy.weight_unit,
+        client_noise_multiplier=privacy.client_dp.noise_multiplier,
+        client_clip=privacy.client_dp.clip,
+        seed=seeding.derive_seed(seed, "protection"),
+    )
+
+
+def server_optimizer(strategy: StrategyConfig, server_lr: float | None = None) -> ServerOptimizer:
+    """The coordinator's optimizer for ``strategy`` (``server_lr`` overrides its rate)."""
+    lr = strategy.server_lr if server_lr is None else server_lr
+    return ServerOptimizer(strategy.name, lr, strategy.beta1, strategy.beta2, strategy.tau)

@@ -1,0 +1,103 @@
+"""DP-SGD local training with Opacus: per-sample clipping, Gaussian noise, Poisson batches.
+
+Used by :func:`fedsec.training.local.local_update` when the plan carries a noise multiplier.
+Each call wraps a copy of the network, so no Opacus hooks outlive the update. Batch sampling
+and noise come from a :class:`~fedsec.training.noise.NoiseSource`: seeded from the plan in
+simulation, cryptographically secure at a deployed organization. Every one of the ``steps``
+releases is a noised step, an empty Poisson batch included (skipping it would make the number
+of releases depend on the data).
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import numpy as np
+import torch
+from opacus import GradSampleModule
+from opacus.optimizers import DPOptimizer
+from torch import nn
+
+from fedsec.training.noise import NoiseSource, SeededNoise
+from fedsec.training.objectives import make_objective
+from fedsec.training.params import Params, get_params, set_params
+
+
+class SourcedDPOptimizer(DPOptimizer):
+    """Opacus' DPOptimizer drawing its Gaussian noise from a :class:`NoiseSource`."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, *, source: NoiseSource, **options):
+        super().__init__(optimizer, **options)
+        self.source = source
+
+    def add_noise(self) -> None:
+        std = self.noise_multiplier * self.max_grad_norm
+        for p in self.params:
+            noise = self.source.gaussian_like(p.summed_grad, std)
+            p.grad = (p.summed_grad + noise).view_as(p)
+
+
+def poisson_batches(n: int, rate: float, steps: int, source: NoiseSource):
+    """Each step includes every row independently with probability ``rate`` (the sampling the
+    privacy accountant assumes); a step may be empty."""
+    for _ in range(steps):
+        yield torch.nonzero(source.uniform(n) < rate).flatten()
+
+
+def dp_update(
+    model: nn.Module,
+    global_params: Params,
+    features: torch.Tensor,
+    targets: torch.Tensor,
+    plan,
+    steps: int,
+    noise: NoiseSource | None = None,
+) -> tuple[Params, float, int]:
+    """``steps`` DP-SGD steps from ``global_params``; returns parameters, mean loss, steps.
+
+    ``noise`` None: simulation, sampling seeded with ``plan.seed`` and noise with
+    ``plan.seed + 1``."""
+    sampling = noise or SeededNoise(plan.seed)
+    noising = noise or SeededNoise(plan.seed + 1)
+    network = copy.deepcopy(model)
+    set_params(network, global_params)
+    # per-sample gradients of a summed loss are exactly each record's gradient; the optimizer
+    # then divides the clipped, noised sum by the expected batch size
+    wrapped = GradSampleModule(network, loss_reduction="sum")
+    optimizer = SourcedDPOptimizer(
+        _base_optimizer(wrapped, plan),
+        source=noising,
+        noise_multiplier=plan.dp_noise_multiplier,
+        max_grad_norm=plan.dp_max_grad_norm,
+        expected_batch_size=plan.batch_size,
+        loss_reduction="mean",
+    )
+    objective = make_objective(plan)
+    rate = min(1.0, plan.batch_size / len(features))
+    wrapped.train()
+    losses = []
+    for batch in poisson_batches(len(features), rate, steps, sampling):
+        optimizer.zero_grad()
+        loss = objective(wrapped, features[batch], targets[batch], reduction="sum")
+        with warnings.catch_warnings():  # Opacus' hooks on inputs that need no gradient
+            warnings.filterwarnings("ignore", message="Full backward hook is firing")
+            loss.backward()
+        optimizer.step()  # an empty batch: clipped sum 0, the noise alone is released
+        if len(batch):
+            losses.append(float(loss.detach()) / len(batch))
+    wrapped.eval()
+    return get_params(network), float(np.mean(losses)) if losses else 0.0, steps
+
+
+def _base_optimizer(wrapped: nn.Module, plan) -> torch.optim.Optimizer:
+    """The plan's optimizer; weight decay acts on the (public) parameters, so it spends no
+    privacy."""
+    if plan.optimizer == "sgd":
+        return torch.optim.SGD(
+            wrapped.parameters(),
+            lr=plan.lr,
+            momentum=plan.momentum,
+            weight_decay=plan.weight_decay,
+        )
+    return torch.optim.Adam(wrapped.parameters(), lr=plan.lr, weight_decay=plan.weight_decay)

@@ -1,0 +1,169 @@
+"""What every command shares: unwrapped output when piped, progress lines, version and help,
+clean errors, and what Ctrl-C keeps. No assertion here depends on the terminal's width."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import warnings
+
+import pytest
+from typer.testing import CliRunner
+
+from fedsec import __version__
+from fedsec.cli import app
+from fedsec.cli.common import RoundProgress, UnwrappedConsole, quiet_libraries
+from fedsec.data.logs import LOG_FORMATS
+from fedsec.data.readers import FORMATS
+from fedsec.evaluation import anomaly, arms
+from fedsec.scenarios.config import builtin_names, load_scenario
+
+runner = CliRunner()
+SMALL = ["--set", "data.max_rows=4000", "--set", "rounds=4", "--set", "evaluation.curve_points=2"]
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_scenario_descriptions_are_whole_lines_when_piped():
+    result = runner.invoke(app, ["scenarios"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    for name in builtin_names():
+        summary = one_line(load_scenario(name).description).split("; ")[0].split(". ")[0]
+        assert any(name in line and summary in line for line in lines), (name, summary)
+
+
+def test_long_error_paths_are_not_wrapped(tmp_path):
+    deep = tmp_path / ("a-folder-with-a-long-name-" * 4) / "federation"
+    result = runner.invoke(app, ["federation", "stop", "--dir", str(deep)])
+    assert result.exit_code == 2
+    line = next(x for x in result.output.splitlines() if x.startswith("error:"))
+    assert str(deep) in line and "no loopback federation here" in line
+
+
+def test_piped_progress_is_plain_throttled_lines():
+    out = io.StringIO()
+    console = UnwrappedConsole(file=out)
+    with RoundProgress(console, every=3600) as progress:
+        for arm in ("local", "federated"):
+            progress.add(arm, 50)
+        for _ in range(50):
+            progress.advance("local")
+        for _ in range(3):
+            progress.advance("federated")
+    lines = out.getvalue().splitlines()
+    assert [line.split(" (")[0] for line in lines] == [
+        "local: round 1/50",
+        "local: round 50/50",
+        "federated: round 1/50",
+    ]
+    assert all(line.endswith("s elapsed)") for line in lines)
+
+
+def test_piped_progress_reports_every_interval():
+    out = io.StringIO()
+    with RoundProgress(UnwrappedConsole(file=out), every=0) as progress:
+        progress.add("federated", 4)
+        for _ in range(4):
+            progress.advance("federated")
+    assert len(out.getvalue().splitlines()) == 4
+
+
+def test_version_and_short_help():
+    version = runner.invoke(app, ["--version"])
+    assert version.exit_code == 0 and version.output.strip() == f"fedsec {__version__}"
+    for args in (["-h"], ["simulate", "-h"], ["federation", "-h"], ["job", "submit", "-h"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0 and "Usage:" in result.output, args
+
+
+def test_detect_help_lists_every_input_format():
+    result = runner.invoke(app, ["detect", "--help"], env={"COLUMNS": "1000"})
+    text = one_line(result.output.replace("│", " "))
+    for name in [*FORMATS, *LOG_FORMATS]:
+        assert f" {name}," in text or f" {name};" in text or f" {name}." in text, name
+
+
+def test_help_shows_defaults():
+    result = runner.invoke(app, ["privacy-curve", "--help"], env={"COLUMNS": "1000"})
+    assert "[default: 0.5,1,2,4,8,inf]" in result.output
+
+
+@pytest.fixture
+def interrupted_federated(monkeypatch):
+    def stop(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(arms.TRAINERS, "federated", stop)
+
+
+def test_ctrl_c_keeps_the_finished_arms_marked_incomplete(
+    tmp_path, monkeypatch, data_dir, interrupted_federated
+):
+    monkeypatch.chdir(tmp_path)
+    args = ["simulate", "unsw-5org-disjoint", "--data-dir", str(data_dir), *SMALL]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 130, result.output
+    assert "kept the finished arms (centralized, local)" in one_line(result.output)
+    assert "not finished: federated" in one_line(result.output)
+    run = tmp_path / "runs" / "unsw-5org-disjoint-seed0"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert list(metrics["arms"]) == ["centralized", "local"]
+    assert metrics["incomplete"]["missing_arms"] == ["federated"]
+    assert "**Incomplete run**" in (run / "report.md").read_text()
+    assert (run / "model" / "bundle.json").is_file()  # the centralized model
+    assert not (tmp_path / "runs" / "latest").exists()  # latest names complete runs only
+
+
+def test_ctrl_c_before_any_arm_finished_keeps_nothing(tmp_path, monkeypatch, data_dir):
+    def stop(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(arms.TRAINERS, "centralized", stop)
+    monkeypatch.chdir(tmp_path)
+    args = ["simulate", "unsw-5org-disjoint", "--data-dir", str(data_dir), *SMALL]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 130
+    assert "interrupted: nothing was kept" in one_line(result.output)
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
+def test_ctrl_c_in_an_anomaly_run_keeps_the_finished_arms(tmp_path, monkeypatch, data_dir):
+    train_arm = anomaly.train_arm
+
+    def stop_federated(scenario, orgs, name, tick):
+        if name.startswith("federated"):
+            raise KeyboardInterrupt
+        return train_arm(scenario, orgs, name, tick)
+
+    monkeypatch.setattr(anomaly, "train_arm", stop_federated)
+    out = tmp_path / "run"
+    tiny = ["--set", "data.max_rows=3000", "--set", "rounds=2", "--set", 'anomaly.models=["ae"]']
+    args = ["simulate", "nslkdd-anomaly", "--out", str(out), "--data-dir", str(data_dir), *tiny]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 130, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["incomplete"]["interrupted_during"] == "federated_ae"
+    assert "federated_ae" not in metrics["arms"] and "local_ae" in metrics["arms"]
+    assert "**Incomplete run**" in (out / "report.md").read_text()
+
+
+def test_library_chatter_stays_off_the_console():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        quiet_libraries()
+        warnings.warn_explicit("secure RNG off", UserWarning, "x.py", 1, module="opacus.privacy")
+        warnings.warn_explicit(
+            "Using a non-full backward hook when the forward contains multiple autograd Nodes",
+            FutureWarning,
+            "module.py",
+            1,
+            module="torch.nn.modules.module",
+        )
+        warnings.warn_explicit("a warning of our own", UserWarning, "y.py", 1, module="fedsec.x")
+    assert [str(w.message) for w in caught] == ["a warning of our own"]
+    assert not logging.getLogger("nvflare.fuel.f3.cellnet").isEnabledFor(logging.INFO)
+    assert not logging.getLogger("opacus.accountants").isEnabledFor(logging.WARNING)

@@ -1,0 +1,184 @@
+"""The logs task from the command line: simulate, detect on sequence files and raw logs (one
+alert per anomalous session naming the unexpected events), and clean failures."""
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from fedsec.bundles.bundle import load_bundle
+from fedsec.bundles.logs_bundle import load_log_bundle
+from fedsec.cli import app
+from fedsec.core.errors import BundleError
+from fedsec.data.logs.loghub import read_templates
+from tests.conftest import dataset
+
+runner = CliRunner()
+SMALL = [
+    "--set", "logs.sources.0.max_sessions=1500",
+    "--set", "logs.sources.1.max_sessions=1500",
+    "--set", "logs.sources.2.max_sessions=2000",
+    "--set", "rounds=4", "--set", "training.local_steps=5", "--set", "logs.hidden=16",
+    "--set", "logs.layers=1", "--set", "evaluation.curve_points=2",
+]  # fmt: skip
+AIT = "log-sequences-ait"
+HDFS_TEMPLATES = f"{AIT}/templates/HDFS_templates.csv.gz"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("logs-cli") / "run"
+    args = ["simulate", "hdfs-5org", "--out", str(out), "--data-dir", str(data_dir), *SMALL]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_simulate_writes_a_logs_run_directory(run_dir):
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"config.toml", "metrics.json", "report.md", "loss_per_round.png", "model"} <= names
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for arm in ("centralized", "local", "federated"):
+        assert {"f1", "precision", "recall"} <= set(metrics["arms"][arm]["overall"])
+    report = (run_dir / "report.md").read_text()
+    assert "count PCA" in report and "Per organization" in report
+    assert all(f"]({png.name})" in report for png in run_dir.glob("*.png"))
+    model, manifest = load_log_bundle(run_dir / "model")
+    assert manifest["kind"] == "deeplog" and manifest["namespaces"]["org1"] == "hdfs"
+    assert set(model.top_k) == {"org1", "org2", "org3", "org4", "org5", "*"}
+
+
+def _detect(run_dir, out, *args):
+    return runner.invoke(
+        app, ["detect", "--model", str(run_dir / "model"), "--out", str(out), *args]
+    )
+
+
+def test_detect_names_the_unexpected_events(run_dir, tmp_path):
+    path = tmp_path / "sessions"
+    normal = "5 5 5 22 11 9 11 9 11 9 26 26 26 23 23 23 21 21 21"
+    path.write_text(f"blk_ok,{normal}\nblk_short,5 22\n")
+    other = tmp_path / "more_sessions"
+    other.write_text(f"blk_ok2,{normal}\nblk_new,5 5 5 22 7\n")
+    out = tmp_path / "alerts.jsonl"
+    templates = dataset(HDFS_TEMPLATES)
+    result = _detect(
+        run_dir,
+        out,
+        "--input",
+        str(path),
+        str(other),
+        "--format",
+        "sequences",
+        "--templates",
+        str(templates),
+        "--org",
+        "org2",
+    )
+    assert result.exit_code == 0, result.output
+    alerts = {a["session"]: a for a in map(json.loads, out.read_text().splitlines())}
+    assert "blk_new" in alerts and "blk_short" in alerts
+    assert alerts["blk_short"]["source_file"] == str(path)
+    assert alerts["blk_new"]["source_file"] == str(other)
+    unseen = [
+        u for u in alerts["blk_new"]["unexpected"] if u["reason"] == "event never seen in training"
+    ]
+    assert unseen and unseen[0]["position"] == 4 and unseen[0]["event"] == "7"
+    assert unseen[0]["template"] == read_templates(templates)["7"]
+    assert all(a["score"] >= a["top_k"] for a in alerts.values())
+
+
+def test_detect_on_raw_hdfs_logs_groups_blocks(run_dir, tmp_path):
+    out = tmp_path / "alerts.jsonl"
+    raw = dataset("loghub-2k/HDFS/HDFS_2k.log.gz")
+    args = [
+        "--input",
+        str(raw),
+        "--format",
+        "raw-log",
+        "--log-format",
+        "HDFS",
+        "--session-key",
+        r"(blk_-?\d+)",
+    ]
+    result = _detect(run_dir, out, *args)
+    assert result.exit_code == 0, result.output
+    alerts = [json.loads(line) for line in out.read_text().splitlines()]
+    assert alerts and all(a["session"].startswith("blk_") for a in alerts)
+    assert all(
+        u.get("template")
+        for a in alerts
+        for u in a["unexpected"]
+        if u["event"] != "<end of session>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "fmt", "message"),
+    [
+        ("", "sequences", "no sessions (empty file)"),
+        ("blk_1,5 ## 9\n", "sequences", "malformed event id"),
+        ("blk_1,5 5\n", "evtx", "unknown log format 'evtx'"),
+    ],
+)
+def test_detect_bad_input_fails_cleanly(run_dir, tmp_path, content, fmt, message):
+    path = tmp_path / "input"
+    path.write_text(content)
+    out = tmp_path / "alerts.jsonl"
+    result = _detect(run_dir, out, "--input", str(path), "--format", fmt)
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert message in output and str(path) in output
+    assert not out.exists()
+
+
+def test_corrupt_or_mismatched_bundles_are_refused(run_dir, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(run_dir / "model", copy)
+    with pytest.raises(BundleError, match="not a 'family-classifier'"):
+        load_bundle(copy)
+    weights = copy / "weights.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-8] + b"\0" * 8)
+    path = tmp_path / "s"
+    path.write_text("blk_1,5 22\n")
+    out = tmp_path / "alerts.jsonl"
+    result = runner.invoke(
+        app,
+        [
+            "detect",
+            "--model",
+            str(copy),
+            "--input",
+            str(path),
+            "--format",
+            "sequences",
+            "--out",
+            str(out),
+        ],
+    )
+    output = " ".join(result.output.split())
+    assert result.exit_code == 2 and "sha256" in output and str(copy) in output
+    assert not out.exists()
+    (copy / "bundle.json").write_text("{not json")
+    result = runner.invoke(
+        app,
+        [
+            "detect",
+            "--model",
+            str(copy),
+            "--input",
+            str(path),
+            "--format",
+            "sequences",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 2 and "corrupt JSON" in " ".join(result.output.split())
+
+
+def test_scenarios_lists_the_log_builtins():
+    result = runner.invoke(app, ["scenarios"])
+    assert result.exit_code == 0
+    assert "hdfs-5org" in result.output and "logs-cross-system" in result.output

@@ -1,0 +1,133 @@
+"""Atomic writes: complete or absent, modes from the umask (the umask never touched), and
+secret files created with their mode, never readable by others."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from fedsec.core import atomic
+
+
+@pytest.fixture
+def umask_027():
+    set_umask = os.umask  # kept: the test below makes os.umask refuse
+    previous = set_umask(0o027)
+    try:
+        yield
+    finally:
+        set_umask(previous)
+
+
+@pytest.fixture
+def umask_untouchable(monkeypatch, umask_027):
+    """Changing the process umask races with every other thread creating files."""
+
+    def refuse(_mask: int) -> int:
+        raise AssertionError("os.umask was called")
+
+    monkeypatch.setattr(os, "umask", refuse)
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_files_get_the_umask_mode_without_changing_the_umask(tmp_path, umask_untouchable):
+    target = tmp_path / "out" / "a.json"
+    atomic.write_json(target, {"a": 1})
+    assert target.read_text() == '{\n  "a": 1\n}\n'
+    assert mode(target) == 0o640
+    assert [p.name for p in target.parent.iterdir()] == ["a.json"]
+
+
+def test_folders_get_the_umask_mode_without_changing_the_umask(tmp_path, umask_untouchable):
+    with atomic.directory(tmp_path / "run") as staging:
+        (staging / "x").write_text("1")
+    assert mode(tmp_path / "run") == 0o750
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_a_failed_write_leaves_nothing(tmp_path):
+    with pytest.raises(RuntimeError), atomic.directory(tmp_path / "run") as staging:
+        (staging / "half").write_text("1")
+        raise RuntimeError("failed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_non_empty_folder_is_never_replaced_without_a_disposer(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "mine.txt").write_text("mine")
+    with pytest.raises(FileExistsError), atomic.directory(tmp_path / "run") as staging:
+        (staging / "new").write_text("1")
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["mine.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_an_empty_folder_is_filled(tmp_path):
+    (tmp_path / "run").mkdir()
+    with atomic.directory(tmp_path / "run") as staging:
+        (staging / "new").write_text("1")
+    assert (tmp_path / "run" / "new").read_text() == "1"
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_a_secret_file_is_0600_whatever_the_umask(tmp_path):
+    previous = os.umask(0o000)
+    try:
+        atomic.write_text(tmp_path / "key.pem", "secret", mode=0o600)
+        atomic.write_json(tmp_path / "state.json", {"key": "secret"}, mode=0o600)
+        atomic.write_text(tmp_path / "public.txt", "hello")
+    finally:
+        os.umask(previous)
+    assert _mode(tmp_path / "key.pem") == 0o600 and _mode(tmp_path / "state.json") == 0o600
+    assert _mode(tmp_path / "public.txt") == 0o666
+    assert (tmp_path / "key.pem").read_text() == "secret"
+
+
+def test_the_mode_is_set_before_any_byte_is_written(tmp_path, monkeypatch):
+    seen = []
+    real_fdopen = os.fdopen
+
+    def spy(fd, *args, **kwargs):
+        seen.append(stat.S_IMODE(os.fstat(fd).st_mode))
+        return real_fdopen(fd, *args, **kwargs)
+
+    monkeypatch.setattr(atomic.os, "fdopen", spy)
+    atomic.write_bytes(tmp_path / "key", b"secret", mode=0o600)
+    assert seen == [0o600]
+
+
+def test_replacing_a_secret_keeps_it_private(tmp_path):
+    path = tmp_path / "key"
+    path.write_text("old")
+    os.chmod(path, 0o644)
+    atomic.write_text(path, "new", mode=0o600)
+    assert _mode(path) == 0o600 and path.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["key"]
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640])
+def test_mode_is_exactly_what_was_asked(tmp_path, mode):
+    atomic.write_bytes(tmp_path / "f", b"x", mode=mode)
+    assert _mode(tmp_path / "f") == mode
+
+
+def test_a_secret_file_is_created_private_not_narrowed_after(tmp_path, monkeypatch):
+    """A file opened while it was briefly wider would stay readable through that descriptor."""
+    created = []
+    real_open = os.open
+
+    def spy(path, flags, mode=0o777, *args, **kwargs):
+        if flags & os.O_CREAT:
+            created.append(mode)
+        return real_open(path, flags, mode, *args, **kwargs)
+
+    monkeypatch.setattr(atomic.os, "open", spy)
+    atomic.write_bytes(tmp_path / "key", b"secret", mode=0o600)
+    assert created == [0o600]
