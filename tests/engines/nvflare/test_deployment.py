@@ -333,7 +333,8 @@ def test_a_coordinator_killed_mid_job_resumes_and_completes(federation, consorti
     assert not run["dropouts"] and run["error"] is None
     for round_ in range(kept + 1, RESUMED_ROUNDS + 1):
         assert f"round {round_}/{RESUMED_ROUNDS}: loss" in second.stdout
-    model, _ = load_bundle(tmp_path / "run" / "model")
+    ca = federation.admin_kit / "startup" / "rootCA.pem"
+    model, _ = load_bundle(tmp_path / "run" / "model", user_trust([ca]))  # the admin's kit signed
     seeding.deterministic_torch(threads=1)
     arm = train_federated(long, org_frames(build_federation(long, data)), lambda _: None)
     reference = next(iter(arm.models.values())).params
