@@ -9,7 +9,10 @@ import pytest
 
 pytest.importorskip("nvflare")
 
+from fedsec.bundles.bundle import load_bundle
+from fedsec.bundles.keys import user_trust
 from fedsec.engines.nvflare import poc
+from fedsec.engines.nvflare.identity import kit_signer
 from fedsec.engines.nvflare.job import build_job, fetch, session, submit, wait
 from fedsec.engines.nvflare.results import read_result
 from fedsec.evaluation.deployed import write_site_only_run
@@ -45,6 +48,11 @@ def test_a_site_killed_mid_run_leaves_the_job_completing(federation, consortium,
     assert list(result.dropouts) == [victim]
     assert len(result.history) == 25
     assert result.history[-1].contributed == survivors
-    run = write_site_only_run(long, result, job_id, tmp_path / "run")
+    run = write_site_only_run(
+        long, result, job_id, tmp_path / "run", kit_signer(federation.admin_kit)
+    )
     report = (run / "report.md").read_text()
     assert f"- **{victim}**: no reply to fedsec_train within 8 s" in report
+    ca = federation.admin_kit / "startup" / "rootCA.pem"
+    _, manifest = load_bundle(run / "model", user_trust([ca]))  # signed by the admin's kit
+    assert manifest["provenance"]["job_id"] == job_id
