@@ -2,47 +2,10 @@
 
 from __future__ import annotations
 
+from fedsec.data.readers import nf_v2, unsw_nb15, zeek
 from tests.data.readers.fuzz_oracle import Spec
 
-UNSW_NUMERIC = [
-    "dur",
-    "spkts",
-    "dpkts",
-    "sbytes",
-    "dbytes",
-    "rate",
-    "sttl",
-    "dttl",
-    "sload",
-    "dload",
-    "sloss",
-    "dloss",
-    "sinpkt",
-    "dinpkt",
-    "sjit",
-    "djit",
-    "swin",
-    "dwin",
-    "tcprtt",
-    "synack",
-    "ackdat",
-    "smean",
-    "dmean",
-    "trans_depth",
-    "response_body_len",
-    "ct_srv_src",
-    "ct_state_ttl",
-    "ct_dst_ltm",
-    "ct_src_dport_ltm",
-    "ct_dst_sport_ltm",
-    "ct_dst_src_ltm",
-    "is_ftp_login",
-    "ct_ftp_cmd",
-    "ct_flw_http_mthd",
-    "ct_src_ltm",
-    "ct_srv_dst",
-    "is_sm_ips_ports",
-]
+UNSW_NUMERIC = list(unsw_nb15.NUMERIC)
 NSL_TEXT = ("1", "2", "3")
 CIC = {
     "text": ("Flow ID", "Src IP", "Dst IP", "Timestamp"),
@@ -100,19 +63,7 @@ SPECS: dict[str, Spec] = {
         ports=("L4_SRC_PORT", "L4_DST_PORT"),
         protocols=("PROTOCOL",),
         ranges=(("L7_PROTO", 0, 1e6), ("FLOW_START_MILLISECONDS", 0, 7.3e12)),
-        required=[
-            "IPV4_SRC_ADDR",
-            "L4_SRC_PORT",
-            "IPV4_DST_ADDR",
-            "L4_DST_PORT",
-            "PROTOCOL",
-            "IN_BYTES",
-            "IN_PKTS",
-            "OUT_BYTES",
-            "OUT_PKTS",
-            "TCP_FLAGS",
-            "FLOW_DURATION_MILLISECONDS",
-        ],
+        required=list(nf_v2.REQUIRED),
         label="Attack",
         binary="Label",
         benign=("benign",),
@@ -137,16 +88,7 @@ SPECS: dict[str, Spec] = {
     ),
     "zeek-ascii": Spec(
         kind="zeek",
-        numeric=[
-            "duration",
-            "orig_bytes",
-            "resp_bytes",
-            "missed_bytes",
-            "orig_pkts",
-            "orig_ip_bytes",
-            "resp_pkts",
-            "resp_ip_bytes",
-        ],
+        numeric=list(zeek.COUNTERS),
         required=("id.resp_p", "proto", "orig_pkts", "resp_pkts"),
     ),
     "sequences": Spec(kind="sequences"),

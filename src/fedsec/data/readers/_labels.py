@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +11,7 @@ import pandas as pd
 
 from fedsec.core.errors import InputError
 from fedsec.data.readers._io import data_row
-from fedsec.data.taxonomy import BENIGN, FAMILIES, SIMULATOR, UNLABELED, map_labels
+from fedsec.data.taxonomy import BENIGN, FAMILIES, OTHER, SIMULATOR, UNLABELED, map_labels
 
 #: Labels a canonical flow CSV or a labelled conn.log may carry: canonical family names,
 #: the simulator's ATT&CK technique ids, and the usual spellings of benign.
@@ -91,3 +93,36 @@ def check_agreement(
             f"{str(raw[kind].iloc[row]).strip()!r} but {binary} {int(attacks[row])} "
             f"({int(bad.sum())} such rows)",
         )
+
+
+@dataclass(frozen=True)
+class LabelColumns:
+    """How a format labels its rows: an attack-type column mapped through ``table``, an optional
+    binary column, and the label text given to rows labelled by the binary column alone."""
+
+    kind: str
+    binary: str
+    table: dict[str, str]
+    attack_text: str
+    benign_text: str
+    read_text: Callable[[pd.DataFrame, str, Path], pd.Series] = label_text
+
+
+def read_labels(
+    raw: pd.DataFrame, path: Path, columns: LabelColumns
+) -> tuple[np.ndarray, np.ndarray, dict[str, int], list[str]]:
+    """(families, labels, unknown label counts, notes): from the attack-type column (checked
+    against the binary one when both are there), else the binary column, else unlabeled."""
+    attacks = attack_flags(raw, columns.binary, path) if columns.binary in raw else None
+    if columns.kind in raw:
+        labels = columns.read_text(raw, columns.kind, path)
+        families, unknown = map_labels(labels, columns.table)
+        if attacks is not None:
+            check_agreement(raw, families, attacks, (columns.kind, columns.binary), path)
+        return families, labels.to_numpy(dtype=object), unknown, []
+    if attacks is not None:
+        families = np.where(attacks, OTHER, BENIGN).astype(object)
+        labels = np.where(attacks, columns.attack_text, columns.benign_text).astype(object)
+        return families, labels, {}, [BINARY_ONLY_NOTE]
+    families, labels = unlabeled(len(raw))
+    return families, labels, {}, [UNLABELED_NOTE]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from fedsec.data.canonical import (
@@ -28,15 +27,8 @@ from fedsec.data.readers._io import (
     read_csv_checked,
     require_columns,
 )
-from fedsec.data.readers._labels import (
-    BINARY_ONLY_NOTE,
-    UNLABELED_NOTE,
-    attack_flags,
-    check_agreement,
-    label_text,
-    unlabeled,
-)
-from fedsec.data.taxonomy import BENIGN, NF_V2, OTHER, map_labels
+from fedsec.data.readers._labels import LabelColumns, read_labels
+from fedsec.data.taxonomy import NF_V2
 
 CONTEXT: dict[str, str] = {
     "IPV4_SRC_ADDR": "src_ip",
@@ -47,6 +39,7 @@ CONTEXT: dict[str, str] = {
 }
 LABEL = "Attack"
 BINARY = "Label"
+LABELS = LabelColumns(LABEL, BINARY, NF_V2, attack_text="Attack", benign_text="Benign")
 #: ``DNS_QUERY_ID`` is a random transaction id (an identifier); ``Label`` is the binary label;
 #: ``Dataset`` names the source. None of them is a feature; FLOW_END is a timestamp.
 DROPPED: tuple[str, ...] = ("DNS_QUERY_ID", "Label", "Dataset", "FLOW_END_MILLISECONDS")
@@ -80,7 +73,7 @@ def read(path: Path) -> FlowTable:
         if column in raw:
             values = pd.to_numeric(raw[column], errors="coerce")
             native[column] = values.map(lambda v: "-" if v != v else str(int(v))).astype(object)
-    families, labels, unknown, notes = _labels(raw, path)
+    families, labels, unknown, notes = read_labels(raw, path, LABELS)
     return FlowTable(
         source="nf-v2",
         native=native,
@@ -100,22 +93,6 @@ def _check_context(raw: pd.DataFrame, path: Path) -> None:
     check_range(raw, ["PROTOCOL"], path, **PROTOCOL_NUMBER)
     check_range(raw, ["L7_PROTO"], path, low=0, high=1e6, what="an nDPI protocol id", integer=False)
     check_range(raw, ["FLOW_START_MILLISECONDS"], path, **UNIX_MILLISECONDS)
-
-
-def _labels(raw: pd.DataFrame, path: Path) -> tuple[np.ndarray, np.ndarray, dict, list[str]]:
-    attacks = attack_flags(raw, BINARY, path) if BINARY in raw else None
-    if LABEL in raw:
-        labels = label_text(raw, LABEL, path)
-        families, unknown = map_labels(labels, NF_V2)
-        if attacks is not None:
-            check_agreement(raw, families, attacks, (LABEL, BINARY), path)
-        return families, labels.to_numpy(dtype=object), unknown, []
-    if attacks is not None:
-        families = np.where(attacks, OTHER, BENIGN).astype(object)
-        labels = np.where(attacks, "Attack", "Benign").astype(object)
-        return families, labels, {}, [BINARY_ONLY_NOTE]
-    families, labels = unlabeled(len(raw))
-    return families, labels, {}, [UNLABELED_NOTE]
 
 
 def _canonical(raw: pd.DataFrame, numeric: pd.DataFrame) -> pd.DataFrame:

@@ -20,18 +20,21 @@ import pandas as pd
 from fedsec.core.errors import InputError
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers._io import UNIX_SECONDS, check_range, numeric_block, read_csv_checked
-from fedsec.data.readers._labels import (
-    BINARY_ONLY_NOTE,
-    UNLABELED_NOTE,
-    attack_flags,
-    check_agreement,
-    label_text,
-    unlabeled,
-)
-from fedsec.data.taxonomy import BENIGN, OTHER, TON_IOT, map_labels
+from fedsec.data.readers._labels import LabelColumns, label_text, read_labels
+from fedsec.data.taxonomy import TON_IOT
 
 LABEL = "type"
 BINARY = "label"
+
+
+def _lower_label_text(raw: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    """TON_IoT's attack types, lower-cased before mapping."""
+    return label_text(raw, column, path).str.lower()
+
+
+LABELS = LabelColumns(
+    LABEL, BINARY, TON_IOT, attack_text="attack", benign_text="normal", read_text=_lower_label_text
+)
 NOT_FEATURES: tuple[str, ...] = ("ts", "date", "time", "label", LABEL)
 BOOLEAN_WORDS: dict[str, float] = {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0}
 
@@ -50,7 +53,7 @@ def read(path: Path) -> FlowTable:
     if not sensors:
         raise InputError(path, "no sensor columns besides ts/date/time/label/type")
     native, categorical = _sensor_block(raw, sensors, path)
-    families, labels, unknown, notes = _labels(raw, path)
+    families, labels, unknown, notes = read_labels(raw, path, LABELS)
     device = device_name(path)
     return FlowTable(
         source="ton-iot",
@@ -65,22 +68,6 @@ def read(path: Path) -> FlowTable:
         notes=[f"{path}: {note}" for note in notes],
         files=[str(path)],
     )
-
-
-def _labels(raw: pd.DataFrame, path: Path) -> tuple[np.ndarray, np.ndarray, dict, list[str]]:
-    attacks = attack_flags(raw, BINARY, path) if BINARY in raw else None
-    if LABEL in raw:
-        labels = label_text(raw, LABEL, path).str.lower()
-        families, unknown = map_labels(labels, TON_IOT)
-        if attacks is not None:
-            check_agreement(raw, families, attacks, (LABEL, BINARY), path)
-        return families, labels.to_numpy(dtype=object), unknown, []
-    if attacks is not None:
-        families = np.where(attacks, OTHER, BENIGN).astype(object)
-        labels = np.where(attacks, "attack", "normal").astype(object)
-        return families, labels, {}, [BINARY_ONLY_NOTE]
-    families, labels = unlabeled(len(raw))
-    return families, labels, {}, [UNLABELED_NOTE]
 
 
 def _sensor_block(

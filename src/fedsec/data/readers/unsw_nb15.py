@@ -28,14 +28,8 @@ from fedsec.data.readers._io import (
     require_columns,
     text_block,
 )
-from fedsec.data.readers._labels import (
-    BINARY_ONLY_NOTE,
-    UNLABELED_NOTE,
-    attack_flags,
-    check_agreement,
-    unlabeled,
-)
-from fedsec.data.taxonomy import BENIGN, OTHER, UNSW_NB15, map_labels
+from fedsec.data.readers._labels import LabelColumns, read_labels
+from fedsec.data.taxonomy import UNSW_NB15
 
 CATEGORICAL: tuple[str, ...] = ("proto", "service", "state")
 NUMERIC: tuple[str, ...] = (
@@ -83,6 +77,16 @@ IDENTIFIERS: tuple[str, ...] = ("id", "stcpb", "dtcpb")
 LABEL = "attack_cat"
 BINARY = "label"
 
+
+def _attack_category(raw: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    """UNSW-NB15's attack category; benign rows leave it blank."""
+    return raw[column].fillna("").astype(str).str.strip().replace({"nan": "Normal", "": "Normal"})
+
+
+LABELS = LabelColumns(
+    LABEL, BINARY, UNSW_NB15, attack_text="Attack", benign_text="Normal", read_text=_attack_category
+)
+
 #: Argus connection states -> TCP flags seen (s=syn, a=ack, f=fin, r=rst).
 STATE_FLAGS: dict[str, str] = {
     "FIN": "saf",
@@ -99,7 +103,7 @@ def read(path: Path) -> FlowTable:
     require_columns(raw, (*NUMERIC, *CATEGORICAL), path)
     numeric, _ = numeric_block(raw, NUMERIC, path)
     text = text_block(raw, CATEGORICAL)
-    families, labels, unknown, notes = _labels(raw, path)
+    families, labels, unknown, notes = read_labels(raw, path, LABELS)
     check_range(raw, ["id"], path, low=0, high=2**53, what="a row id")
     context = pd.DataFrame({"flow_id": raw["id"]}) if "id" in raw else pd.DataFrame(index=raw.index)
     return FlowTable(
@@ -114,24 +118,6 @@ def read(path: Path) -> FlowTable:
         notes=[f"{path}: {note}" for note in notes],
         files=[str(path)],
     )
-
-
-def _labels(raw: pd.DataFrame, path: Path) -> tuple[np.ndarray, np.ndarray, dict, list[str]]:
-    attacks = attack_flags(raw, BINARY, path) if BINARY in raw else None
-    if LABEL in raw:
-        labels = (
-            raw[LABEL].fillna("").astype(str).str.strip().replace({"nan": "Normal", "": "Normal"})
-        )
-        families, unknown = map_labels(labels, UNSW_NB15)
-        if attacks is not None:
-            check_agreement(raw, families, attacks, (LABEL, BINARY), path)
-        return families, labels.to_numpy(dtype=object), unknown, []
-    if attacks is not None:
-        families = np.where(attacks, OTHER, BENIGN).astype(object)
-        labels = np.where(attacks, "Attack", "Normal").astype(object)
-        return families, labels, {}, [BINARY_ONLY_NOTE]
-    families, labels = unlabeled(len(raw))
-    return families, labels, {}, [UNLABELED_NOTE]
 
 
 def _canonical(numeric: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
