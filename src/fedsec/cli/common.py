@@ -13,6 +13,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -20,6 +21,7 @@ from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from fedsec.core import outputs
 from fedsec.core.errors import FedsecError
 
 UNWRAPPED = 1 << 16
@@ -149,3 +151,17 @@ def quiet_libraries() -> None:
     for module in ("opacus", "nvflare"):
         warnings.filterwarnings("ignore", module=module)
     warnings.filterwarnings("ignore", message=".*backward hook")  # torch, about Opacus' hooks
+
+
+def finish_run(target: Path, metrics: dict, what: str = "run directory") -> None:
+    """Say where the run is; point runs/latest at a complete run; an interrupted run ends
+    with exit 130 after saying what it kept."""
+    incomplete = metrics.get("incomplete")
+    if incomplete:
+        raise Interrupted(
+            f"kept the finished arms ({', '.join(incomplete['finished_arms'])}) in {target}, "
+            f"marked incomplete; not finished: {', '.join(incomplete['missing_arms'])}"
+        )
+    latest = outputs.point_latest(target) if outputs.in_runs(target) else None
+    pointer = f" ({latest} points here)" if latest is not None else ""
+    console.print(f"{what}: [bold]{escape(str(target))}[/]{pointer}")

@@ -1,6 +1,6 @@
 """``fedsec federation ...`` and ``fedsec job ...``: deployment on NVIDIA FLARE.
 
-Registered on the main app at the end of :mod:`fedsec.cli`. NVFlare is imported only when one
+Registered on the main app by :mod:`fedsec.cli.main`. NVFlare is imported only when one
 of these commands runs (``pip install 'fedsec[deploy]'``).
 """
 

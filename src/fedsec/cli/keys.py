@@ -1,6 +1,6 @@
 """``fedsec keys ...``: the signing key your bundles carry, and the keys you trust.
 
-Registered on the main app at the end of :mod:`fedsec.cli`.
+Registered on the main app by :mod:`fedsec.cli.main`.
 """
 
 from __future__ import annotations

@@ -33,11 +33,6 @@ def classification_metrics(true: np.ndarray, pred: np.ndarray) -> dict:
     }
 
 
-def _codes(names: np.ndarray, codes: dict[str, int]) -> np.ndarray:
-    """Integer codes for family names (scikit-learn is much faster on integers)."""
-    return pd.Series(names, dtype=object).map(codes).to_numpy(dtype=np.int64)
-
-
 def unseen_metrics(true: np.ndarray, pred: np.ndarray, unseen: Iterable[str]) -> dict:
     """On attacks of families the organization never trained on: share flagged as malicious
     (any attack family) and share put in the right family."""

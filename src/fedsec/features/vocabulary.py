@@ -20,7 +20,6 @@ import numpy as np
 
 PAD, EOS, UNK = 0, 1, 2
 RESERVED = 3
-RESERVED_NAMES = {PAD: "<start>", EOS: "<end of session>", UNK: "<unseen event>"}
 _WILDCARD = re.compile(r"<\*>|<[A-Z]+>")
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 

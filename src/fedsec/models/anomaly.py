@@ -57,15 +57,6 @@ def build_network(spec: AutoencoderSpec | SVDDSpec, generator: torch.Generator |
     return build_svdd(spec, generator)
 
 
-def spec_from_json(data: dict) -> AutoencoderSpec | SVDDSpec:
-    kind = data.get("kind")
-    if kind == "ae":
-        return AutoencoderSpec.from_json(data)
-    if kind == "svdd":
-        return SVDDSpec.from_json(data)
-    raise ValueError(f"unknown anomaly architecture {kind!r}; expected one of {KINDS}")
-
-
 def raw_errors(
     network: nn.Module, x: np.ndarray, center: Sequence[float] | None, chunk: int = 8192
 ) -> np.ndarray:

@@ -15,7 +15,6 @@ Validation holds normal sessions only: ``top_k`` and thresholds never see an ano
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -263,7 +262,3 @@ def _test_rows(
             f"sessions (ratio {ratio}); all used"
         )
     return np.concatenate([normal, abnormal])
-
-
-def token_counts(pool: Pool) -> Counter:
-    return Counter(int(t) for s in pool.tokens for t in s)

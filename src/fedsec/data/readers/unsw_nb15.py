@@ -71,9 +71,8 @@ NUMERIC: tuple[str, ...] = (
     "ct_srv_dst",
     "is_sm_ips_ports",
 )
-#: ``id`` is a row number and ``stcpb``/``dtcpb`` are random TCP initial sequence numbers:
-#: identifiers, not behaviour, so they are read but never used as features.
-IDENTIFIERS: tuple[str, ...] = ("id", "stcpb", "dtcpb")
+# Left out of NUMERIC on purpose: ``id`` is a row number and ``stcpb``/``dtcpb`` are random TCP
+# initial sequence numbers, identifiers rather than behaviour (tests/data/readers pins this).
 LABEL = "attack_cat"
 BINARY = "label"
 

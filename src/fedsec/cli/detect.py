@@ -1,0 +1,116 @@
+"""``fedsec detect``: score telemetry or log sessions with a signed bundle, write alerts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fedsec.cli.common import clean_errors, console, errors
+from fedsec.cli.options import DETECT_FORMATS
+from fedsec.core import outputs
+
+
+@clean_errors
+def detect(
+    model: Annotated[Path, typer.Option(help="Model bundle directory.")],
+    format_: Annotated[
+        str, typer.Option("--format", help=f"Input format; one of {DETECT_FORMATS}.")
+    ],
+    input_: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--input", help="Telemetry file(s) to score: --input a.csv b.csv, or repeat --input."
+        ),
+    ] = None,
+    more_inputs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="FILES",
+            help="More telemetry files (those after one --input land here).",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Alerts file (JSON Lines).")] = Path("alerts.jsonl"),
+    org: Annotated[str | None, typer.Option(help="Use this organization's threshold.")] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Malicious-score threshold (overrides the bundle's).")
+    ] = None,
+    templates: Annotated[
+        Path | None, typer.Option(help="Logs: event id -> template text file (sequence inputs).")
+    ] = None,
+    namespace: Annotated[
+        str | None, typer.Option(help="Logs: prefix of event ids without template text.")
+    ] = None,
+    session_key: Annotated[
+        str | None, typer.Option(help="Logs: regex of the session id in each line.")
+    ] = None,
+    session_window: Annotated[
+        float, typer.Option(help="Logs: group lines into time windows of this many seconds.")
+    ] = 0.0,
+    log_format: Annotated[
+        str | None, typer.Option(help="Logs: raw-log header layout or loghub system name.")
+    ] = None,
+    trust: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--trust",
+            help="Trust bundles signed by this Ed25519 public key (.pub) or by an admin of the "
+            "federation whose root CA this is (startup/rootCA.pem); repeatable.",
+        ),
+    ] = None,
+    allow_unsigned: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unsigned",
+            help="Use a bundle that is unsigned or signed by a key you do not trust "
+            "(its authenticity is NOT checked).",
+        ),
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out file.")] = (
+        False
+    ),
+) -> None:
+    """Score telemetry (flows, or log sessions with a logs bundle) and write one alert per
+    flagged flow or anomalous session. The bundle must be signed by a key you trust."""
+    from fedsec.bundles.keys import user_trust
+    from fedsec.data.logs import SessionOptions
+    from fedsec.detect.alerts import run_detection
+
+    inputs = [*(input_ or []), *(more_inputs or [])]
+    if not inputs:
+        raise typer.BadParameter("give at least one file to score", param_hint="--input")
+    outputs.check_file(out, force=force)
+    options = SessionOptions(session_key, session_window, log_format, templates)
+    summary = run_detection(
+        outputs.resolve(model),
+        inputs,
+        format_,
+        out,
+        org=org,
+        threshold=threshold,
+        namespace=namespace,
+        options=options,
+        trust=user_trust(trust or [], allow_unsigned),
+    )
+    authenticity = summary.authenticity
+    if authenticity is not None and not authenticity.trusted:
+        errors.print(
+            f"[bold red]WARNING (--allow-unsigned):[/] {authenticity.describe()}. Nothing "
+            "shows who wrote this model or that its weights, classes and thresholds are "
+            "unchanged; do not act on these alerts without checking its origin.",
+            highlight=False,
+        )
+    elif authenticity is not None:
+        console.print(f"model {authenticity.describe()}", highlight=False)
+    grid = Table(
+        "flagged as",
+        "alerts",
+        "true labels in input",
+        title=f"{summary.rows} rows scored, {summary.alerts} alerts → {out}",
+    )
+    for family, count in summary.by_family.items():
+        grid.add_row(family, str(count), summary.truth_note.get(family, ""))
+    console.print(grid)
