@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fedsec.cli import app
-from fedsec.detect.alerts import run_detection
+from fedsec.detect.dispatch import run_detection
 from fedsec.evaluation.anomaly import run_anomaly_experiment
 from fedsec.evaluation.rundir import write_anomaly_run
 from fedsec.scenarios.config import load_scenario

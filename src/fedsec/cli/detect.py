@@ -77,7 +77,7 @@ def detect(
     flagged flow or anomalous session. The bundle must be signed by a key you trust."""
     from fedsec.bundles.keys import user_trust
     from fedsec.data.logs import SessionOptions
-    from fedsec.detect.alerts import run_detection
+    from fedsec.detect.dispatch import run_detection
 
     inputs = [*(input_ or []), *(more_inputs or [])]
     if not inputs:

@@ -15,7 +15,7 @@ from fedsec.core.errors import BundleError
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import BENIGN, UNLABELED
-from fedsec.detect.alerts import (
+from fedsec.detect.records import (
     DetectionSummary,
     add_dataset_label,
     check_columns,

@@ -14,7 +14,7 @@ from fedsec.bundles.signing import Trust
 from fedsec.core.errors import BundleError
 from fedsec.data.logs import SessionOptions, read_sessions
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, SessionTable
-from fedsec.detect.alerts import DetectionSummary, write_alerts
+from fedsec.detect.records import DetectionSummary, write_alerts
 from fedsec.models.deeplog import DeepLogDetector
 
 LABEL = "anomalous session"

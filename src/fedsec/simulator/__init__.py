@@ -7,7 +7,8 @@ the federated experiment that trains on the first ``train_days`` and tests on th
 """
 
 from fedsec.simulator.config import SimulationConfig, builtin_names, load_simulation
-from fedsec.simulator.generator import OrgTraffic, Simulation, simulate
+from fedsec.simulator.generator import Simulation, simulate
+from fedsec.simulator.traffic import OrgTraffic
 
 __all__ = [
     "OrgTraffic",

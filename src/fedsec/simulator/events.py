@@ -9,8 +9,6 @@ ransomware's shadow-copy deletion, the script writing to a controller.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
@@ -20,9 +18,7 @@ from fedsec.simulator import timing
 from fedsec.simulator.archetypes import ARCHETYPES
 from fedsec.simulator.config import SimulationConfig
 from fedsec.simulator.hosts import OrgHosts
-
-if TYPE_CHECKING:
-    from fedsec.simulator.generator import OrgTraffic
+from fedsec.simulator.traffic import OrgTraffic
 
 EVENT_COLUMNS: tuple[str, ...] = (
     "ts",

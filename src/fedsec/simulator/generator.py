@@ -7,7 +7,7 @@ its own seeded stream, so its traffic does not depend on the other organizations
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -22,20 +22,9 @@ from fedsec.simulator.events import host_events
 from fedsec.simulator.hosts import Internet, OrgHosts, build_hosts, build_internet
 from fedsec.simulator.shapes import MTU, Shape, draw
 from fedsec.simulator.techniques import INITIAL_ACCESS, TECHNIQUES
+from fedsec.simulator.traffic import OrgTraffic
 
 NUMERIC = ("duration_s", "fwd_bytes", "bwd_bytes", "fwd_pkts", "bwd_pkts")
-
-
-@dataclass
-class OrgTraffic:
-    """One organization's simulated telemetry."""
-
-    name: str
-    archetype: str
-    hosts: OrgHosts
-    flows: pd.DataFrame
-    events: pd.DataFrame | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass

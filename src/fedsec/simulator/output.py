@@ -30,9 +30,10 @@ from fedsec.data.taxonomy import BENIGN, family_order
 from fedsec.data.writers import DAILY_NAMES, write_records
 from fedsec.scenarios.config import Scenario
 from fedsec.simulator.config import SimulationConfig
-from fedsec.simulator.generator import OrgTraffic, Simulation
+from fedsec.simulator.generator import Simulation
 from fedsec.simulator.techniques import TECHNIQUES
 from fedsec.simulator.timing import DAY
+from fedsec.simulator.traffic import OrgTraffic
 
 MANIFEST = "manifest.json"
 GENERATOR = "fedsec generate"

@@ -1,0 +1,79 @@
+"""What every detector's alerts share: the summary, input checks, the alert's context and the
+atomic JSON-lines writer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from fedsec.bundles.signing import Authenticity
+from fedsec.core import atomic
+from fedsec.core.errors import InputError
+from fedsec.data.flows import FlowTable
+from fedsec.data.taxonomy import UNLABELED
+from fedsec.models.classifier import FamilyClassifier
+
+
+@dataclass
+class DetectionSummary:
+    rows: int
+    alerts: int
+    by_family: dict[str, int] = field(default_factory=dict)
+    truth_note: dict[str, str] = field(default_factory=dict)
+    authenticity: Authenticity | None = None  # who signed the bundle that scored the rows
+
+
+def check_columns(model: FamilyClassifier, table: FlowTable, inputs: Sequence[Path]) -> None:
+    """The input must carry every feature the model needs (columns that were missing in
+    training data may be absent)."""
+    frame = table.features(model.view).frame
+    pre = model.preprocessor
+    required = [s.name for s in pre.numeric if not s.indicator] + list(pre.categorical)
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(
+            inputs[0],
+            f"lacks columns the model was trained on: {missing[:10]}"
+            + (f" (+{len(missing) - 10} more)" if len(missing) > 10 else ""),
+        )
+
+
+def check_format(view: str, manifest: dict, fmt: str, inputs: Sequence[Path]) -> None:
+    """Native features only mean something in the format the model was trained on."""
+    trained_on = manifest.get("provenance", {}).get("input_formats", [])
+    if view == "native" and trained_on and fmt not in trained_on:
+        raise InputError(
+            inputs[0],
+            f"model was trained on native {trained_on} features; "
+            f"{fmt!r} files need a model trained on the canonical view",
+        )
+
+
+def context_record(table: FlowTable, row: int, context: pd.Series) -> dict:
+    """An alert's start: where the row was read (the file and its data row there, 1-based,
+    header not counted; ``row`` is its position among all rows scored) and its non-empty
+    context (time, addresses, ports, ...)."""
+    record: dict = {
+        "row": int(row),
+        "source_file": str(table.source_file[row]),
+        "source_row": int(table.source_row[row]),
+    }
+    for column, value in context.items():
+        if not pd.isna(value):
+            record[column] = value.item() if hasattr(value, "item") else value
+    return record
+
+
+def add_dataset_label(record: dict, table: FlowTable, row: int) -> None:
+    """The input's own label, when it has one (unlabeled input: none)."""
+    if table.family[row] != UNLABELED:
+        record["dataset_label"] = str(table.label[row])
+
+
+def write_alerts(out: Path, records: list[dict]) -> None:
+    """One JSON object per line, written atomically."""
+    atomic.write_text(Path(out), "".join(json.dumps(r, default=str) + "\n" for r in records))
