@@ -6,6 +6,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import signal
+import time
 import warnings
 
 import pytest
@@ -116,6 +119,32 @@ def test_ctrl_c_keeps_the_finished_arms_marked_incomplete(
     assert "**Incomplete run**" in (run / "report.md").read_text()
     assert (run / "model" / "bundle.json").is_file()  # the centralized model
     assert not (tmp_path / "runs" / "latest").exists()  # latest names complete runs only
+
+
+@pytest.fixture
+def sigterm_restored():
+    previous = signal.getsignal(signal.SIGTERM)
+    yield
+    signal.signal(signal.SIGTERM, previous)
+
+
+def test_sigterm_keeps_the_finished_arms_like_ctrl_c(
+    tmp_path, monkeypatch, data_dir, sigterm_restored
+):
+    def terminated(*_args):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the signal arrives before this ends
+        raise AssertionError("SIGTERM did not stop the run")
+
+    monkeypatch.setitem(arms.TRAINERS, "federated", terminated)
+    monkeypatch.chdir(tmp_path)
+    args = ["simulate", "unsw-5org-disjoint", "--data-dir", str(data_dir), *SMALL]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 130, result.output
+    assert "not finished: federated" in one_line(result.output)
+    run = tmp_path / "runs" / "unsw-5org-disjoint-seed0"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["incomplete"]["missing_arms"] == ["federated"]
 
 
 def test_ctrl_c_before_any_arm_finished_keeps_nothing(tmp_path, monkeypatch, data_dir):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -23,6 +26,12 @@ app = typer.Typer(
 )
 
 
+def stop_like_ctrl_c(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (a scheduler, ``kill``, a container stopping) ends a command like Ctrl-C: the
+    finished steps are kept, the run folder is marked incomplete, nothing is half-written."""
+    raise KeyboardInterrupt
+
+
 def show_version(value: bool) -> None:
     if value:
         console.print(f"fedsec {__version__}", highlight=False)
@@ -40,6 +49,8 @@ def main_options(
 ) -> None:
     """fedsec: federated threat detection for organizations that cannot share their data."""
     quiet_libraries()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop_like_ctrl_c)
 
 
 app.command()(scenarios)
