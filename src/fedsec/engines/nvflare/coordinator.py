@@ -3,10 +3,10 @@
 Rounds of: select sites (``select_orgs``) → each runs ``local_update`` → aggregate with
 ``weighted_average`` (or the protected sum: in clear, through the secure-aggregation phases
 ``SecAggServer`` drives, or added as CKKS ciphertexts and decrypted by the sites) →
-``server_step``: the functions the in-process engine calls. Before the first round, a statistics
-task gathers the summaries federated preprocessing is fitted from; after the last, each site
-evaluates the final model on its own held-out rows. A site that does not answer in time (or
-fails) is dropped for the rest of the job and named in the result; the job goes on while at
+the strategy's ``step``: the functions the in-process engine calls. Before the first round, a
+statistics task gathers the summaries federated preprocessing is fitted from; after the last,
+each site evaluates the final model on its own held-out rows. A site that does not answer in
+time (or fails) is dropped for the rest of the job and named in the result; the job goes on while at
 least ``min_sites`` sites remain.
 """
 
