@@ -63,9 +63,10 @@ _.mapping_markdown  # unused function (src/fedsec/data/taxonomy.py:233)
 # Catalogue data: the ATT&CK tactic each simulated technique belongs to (reference for readers).
 _.tactic  # unused variable (src/fedsec/simulator/techniques.py:26)
 
-# fl: under redesign (strategies as objects); left to that work. TenSEAL reads global_scale;
-# SampleDpBudget, update_norms and PHASES are read nowhere.
-_.global_scale  # unused attribute (src/fedsec/fl/privacy/he.py:58)
-_.SampleDpBudget  # unused class (src/fedsec/fl/privacy/dp.py:48)
-_.update_norms  # unused variable (src/fedsec/fl/privacy/protect.py:47)
-_.PHASES  # unused variable (src/fedsec/fl/privacy/secagg/client.py:38)
+# TenSEAL reads the context's global_scale.
+_.global_scale  # unused attribute (src/fedsec/fl/privacy/he.py)
+
+# The recording transport's record of each exchange: what a site received and sent, read by
+# whoever inspects a recorded run (tests/engines/test_recording.py).
+_.received  # unused variable (src/fedsec/engines/recording.py)
+_.sent  # unused variable (src/fedsec/engines/recording.py)

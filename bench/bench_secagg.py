@@ -21,78 +21,89 @@ import time
 import numpy as np
 
 from fedsec.core import seeding
-from fedsec.engines.inprocess import Shard
+from fedsec.engines.inprocess import InProcessTransport, Shard
+from fedsec.engines.recording import RecordingTransport
 from fedsec.evaluation.arms import learner, plan
 from fedsec.evaluation.experiment import org_frames, run_experiment
-from fedsec.fl import recipe
-from fedsec.fl.aggregate import ServerState, server_step, weighted_average
-from fedsec.fl.privacy.protect import ProtectionPlan, protected_average
+from fedsec.fl.aggregation import Aggregation, Combined, ProtectedMean, SiteResult, WeightedMean
+from fedsec.fl.loop import run_rounds
+from fedsec.fl.privacy.protect import ProtectionPlan
+from fedsec.fl.strategies import from_config
 from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
-from fedsec.training.local import local_update
-from fedsec.training.params import max_abs_diff
+from fedsec.training.params import Params, max_abs_diff
 
-AGGREGATORS = {
-    "plain": lambda params, updates, round_: weighted_average(list(updates.values())),
-    "secure": lambda params, updates, round_: protected_average(
-        params, updates, ProtectionPlan(secure_aggregation=True), round_
-    )[0],
-    "he": lambda params, updates, round_: protected_average(
-        params, updates, ProtectionPlan(homomorphic_encryption=True), round_
-    )[0],
-    "control": lambda params, updates, round_: _perturbed(
-        weighted_average(list(updates.values())), round_
-    ),
+
+class Perturbed:
+    """The control: the plain aggregate plus uniform noise of +-1e-6 (the size of fixed-point
+    rounding)."""
+
+    def combine(self, global_params: Params, results: dict[str, SiteResult], round_: int):
+        combined = WeightedMean().combine(global_params, results, round_)
+        rng = seeding.rng(0, "control", round_)
+        combined.params = [
+            (p + rng.uniform(-1e-6, 1e-6, p.shape)).astype(np.float32) for p in combined.params
+        ]
+        return combined
+
+
+AGGREGATIONS = {
+    "plain": WeightedMean,
+    "secure": lambda: ProtectedMean(ProtectionPlan(secure_aggregation=True)),
+    "he": lambda: ProtectedMean(ProtectionPlan(homomorphic_encryption=True)),
+    "control": Perturbed,
 }
 
 
-def _perturbed(params: list[np.ndarray], round_: int) -> list[np.ndarray]:
-    """The plain aggregate plus uniform noise of +-1e-6 (the size of fixed-point rounding)."""
-    rng = seeding.rng(0, "control", round_)
-    return [(p + rng.uniform(-1e-6, 1e-6, p.shape)).astype(np.float32) for p in params]
+class Compared:
+    """Runs ``own`` and, on the very same results, the plain mean: times both, keeps the
+    largest coordinate difference of their aggregates."""
+
+    def __init__(self, own: Aggregation) -> None:
+        self.own = own
+        self.plain_s: list[float] = []
+        self.own_s: list[float] = []
+        self.diffs: list[float] = []
+
+    def combine(self, global_params: Params, results: dict[str, SiteResult], round_: int):
+        t0 = time.perf_counter()
+        reference = WeightedMean().combine(global_params, results, round_)
+        t1 = time.perf_counter()
+        combined: Combined = self.own.combine(global_params, results, round_)
+        self.plain_s.append(t1 - t0)
+        self.own_s.append(time.perf_counter() - t1)
+        self.diffs.append(max_abs_diff(reference.params, combined.params))
+        return combined
 
 
 def trajectory(scenario, federation, rounds: int, aggregator: str) -> dict:
-    """Train the federated model with one aggregator; on the way, compare it with the plain
-    aggregate of the very same updates and time both."""
+    """Train the federated model with one aggregation rule on the round loop; on the way,
+    compare it with the plain aggregate of the very same updates and time both."""
     frames = org_frames(federation)
-    shared = learner(scenario, [o.train for o in frames], [o.y_train for o in frames], "global")
+    shared = learner(scenario, frames, "global")
     shards = [
         Shard(o.name, shared.pre.transform(o.train.frame), shared.encode_labels(o.y_train))
         for o in frames
     ]
-    s = scenario.strategy
-    server = recipe.server_optimizer(s)
-    params, state = shared.params, ServerState()
-    local_s, own_s, plain_s, diffs = [], [], [], []
-    for round_ in range(1, rounds + 1):
-        t0 = time.perf_counter()
-        updates = {
-            sh.name: local_update(
-                shared.network,
-                params,
-                sh.x,
-                sh.y,
-                plan(scenario, shared.weights, 1, 0.0, "federated", sh.name, round_),
-            )
-            for sh in shards
-        }
-        t1 = time.perf_counter()
-        reference = AGGREGATORS["plain"](params, updates, round_)
-        t2 = time.perf_counter()
-        averaged = AGGREGATORS[aggregator](params, updates, round_)
-        t3 = time.perf_counter()
-        local_s.append(t1 - t0)
-        plain_s.append(t2 - t1)
-        own_s.append(t3 - t2)
-        diffs.append(max_abs_diff(reference, averaged))
-        params, state = server_step(params, averaged, server, state)
+    compared = Compared(AGGREGATIONS[aggregator]())
+    strategy = from_config(scenario.strategy, aggregation=compared)
+    transport = RecordingTransport(
+        InProcessTransport(
+            shared.network,
+            shards,
+            lambda shard, round_: plan(
+                scenario, shared.weights, 1, 0.0, "federated", shard.name, round_
+            ),
+        )
+    )
+    rows = {shard.name: len(shard.y) for shard in shards}
+    result = run_rounds(strategy, transport, shared.params, rows, rounds)
     return {
-        "params": params,
-        "local_s": float(np.mean(local_s)),
-        "plain_s": float(np.mean(plain_s)),
-        "own_s": float(np.mean(own_s)),
-        "max_aggregate_diff": max(diffs),
+        "params": result.params,
+        "local_s": float(np.mean([transport.seconds(r) for r in range(1, rounds + 1)])),
+        "plain_s": float(np.mean(compared.plain_s)),
+        "own_s": float(np.mean(compared.own_s)),
+        "max_aggregate_diff": max(compared.diffs),
     }
 
 
@@ -111,7 +122,7 @@ def main() -> int:
     seeding.deterministic_torch(threads=1)
     scenario = load_scenario("unsw-5org-disjoint", base)
     federation = build_federation(scenario, args.data_dir)
-    runs = {name: trajectory(scenario, federation, args.rounds, name) for name in AGGREGATORS}
+    runs = {name: trajectory(scenario, federation, args.rounds, name) for name in AGGREGATIONS}
     secure = runs["secure"]
     print(
         f"{args.orgs} organizations, {args.rounds} rounds, UNSW-NB15 attack-disjoint, "

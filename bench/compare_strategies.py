@@ -38,6 +38,9 @@ VARIANTS: dict[str, list[str]] = {
     ],
     "SCAFFOLD, 10 SGD steps x 200": ["strategy.name=scaffold"],
     "FedAvg, 10 SGD steps x 200": ["strategy.name=fedavg"],
+    "FedAvgM, 10 SGD steps x 200": ["strategy.name=fedavgm"],
+    "FedAdagrad, 10 SGD steps x 200": ["strategy.name=fedadagrad"],
+    "FedYogi, 10 SGD steps x 200": ["strategy.name=fedyogi"],
     "FedAdam, 10 SGD steps x 200 (default)": [],
 }
 

@@ -3,10 +3,10 @@ import pytest
 import torch
 
 from fedsec.engines.inprocess import Shard, run_federated, select_orgs
-from fedsec.fl import scaffold
-from fedsec.fl.aggregate import ServerOptimizer
+from fedsec.fl.aggregation import ProtectedMean
 from fedsec.fl.privacy import he, secagg
 from fedsec.fl.privacy.protect import ProtectionPlan
+from fedsec.fl.strategies import STRATEGIES, FedAvg, FedProx, Scaffold, scaffold
 from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.training.local import TrainingPlan, local_update
 from fedsec.training.params import get_params, max_abs_diff
@@ -40,40 +40,49 @@ def test_one_round_of_fedavg_is_the_weighted_average_of_local_updates():
     def plan(shard, round_):
         return TrainingPlan(steps=3, batch_size=32, lr=0.1, seed=round_ * 10 + ord(shard.name))
 
-    result = run_federated(model, start, shards, plan, ServerOptimizer("fedavg", 1.0), 1)
+    result = run_federated(model, start, shards, plan, FedAvg(1.0), 1)
     updates = [local_update(model, start, s.x, s.y, plan(s, 1)).params for s in shards]
     expected = [np.mean([u[i] for u in updates], axis=0) for i in range(len(start))]
     assert max_abs_diff(result.params, expected) < 1e-6
 
 
-def _plan_for(strategy: str):
-    def plan(shard, round_):
-        return TrainingPlan(
-            steps=2, lr=0.05, seed=round_, prox_mu=0.1 if strategy == "fedprox" else 0.0
-        )
-
-    return plan
+def _plan(shard, round_):
+    return TrainingPlan(steps=2, lr=0.05, seed=round_)
 
 
-def test_runs_repeat_exactly_for_every_strategy():
+def test_fedprox_sites_train_with_the_strategys_proximal_term():
+    """The proximal weight comes from the strategy, not from the caller's plan: one round of
+    FedProx equals FedAvg over local updates trained with that ``prox_mu``."""
+    model, shards = _model(), _shards()
+    start = get_params(model)
+    result = run_federated(model, start, shards, _plan, FedProx(1.0, prox_mu=5.0), 1)
+    proximal = TrainingPlan(steps=2, lr=0.05, seed=1, prox_mu=5.0)
+    updates = [local_update(model, start, s.x, s.y, proximal).params for s in shards]
+    expected = [np.mean([u[i] for u in updates], axis=0) for i in range(len(start))]
+    assert max_abs_diff(result.params, expected) < 1e-6
+    plain = run_federated(model, start, shards, _plan, FedAvg(1.0), 1)
+    assert max_abs_diff(plain.params, result.params) > 1e-4
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_runs_repeat_exactly_for_every_strategy(name):
     """Sampling two of three organizations a round, so the selection is really drawn: it
     repeats with the seed, changes between rounds and with another seed."""
 
-    def run(name: str, seed: int):
+    def run(seed: int):
         model = _model()
-        server = ServerOptimizer(name, 0.05 if name == "fedadam" else 1.0)
+        strategy = STRATEGIES[name](0.05 if name.startswith("fedad") else None)
         return run_federated(
-            model, get_params(model), _shards(), _plan_for(name), server, 6, fraction=0.5, seed=seed
+            model, get_params(model), _shards(), _plan, strategy, 6, fraction=0.5, seed=seed
         )
 
-    for name in ("fedavg", "fedprox", "fedadam", "scaffold"):
-        first, again = run(name, 0), run(name, 0)
-        assert max_abs_diff(first.params, again.params) == 0.0
-        selected = [r.selected for r in first.history]
-        assert selected == [r.selected for r in again.history]
-        assert all(len(s) == 2 for s in selected) and len({tuple(s) for s in selected}) > 1
-        other = [r.selected for r in run(name, 1).history]
-        assert other != selected
+    first, again = run(0), run(0)
+    assert max_abs_diff(first.params, again.params) == 0.0
+    selected = [r.selected for r in first.history]
+    assert selected == [r.selected for r in again.history]
+    assert all(len(s) == 2 for s in selected) and len({tuple(s) for s in selected}) > 1
+    other = [r.selected for r in run(1).history]
+    assert other != selected
 
 
 @pytest.mark.parametrize("mechanism", ["secure_aggregation", "homomorphic_encryption"])
@@ -83,8 +92,8 @@ def test_scaffold_control_variates_leave_organizations_only_inside_the_protected
     """Control variates are full local gradients: under secure aggregation or HE they travel in
     the same masked or encrypted payload as the update, never aggregated in clear."""
     model, shards = _model(), _shards()
-    start, server = get_params(model), ServerOptimizer("scaffold", 1.0)
-    clear = run_federated(model, start, shards, _plan_for("scaffold"), server, 3)
+    start = get_params(model)
+    clear = run_federated(model, start, shards, _plan, Scaffold(1.0), 3)
     sent: list[np.ndarray] = []
     summing = {"secure_aggregation": secagg, "homomorphic_encryption": he}[mechanism]
     name = "secure_sum" if mechanism == "secure_aggregation" else "encrypted_sum"
@@ -99,10 +108,8 @@ def test_scaffold_control_variates_leave_organizations_only_inside_the_protected
 
     monkeypatch.setattr(summing, name, recording)
     monkeypatch.setattr(scaffold, "server_control_step", in_clear)
-    plan = ProtectionPlan(**{mechanism: True})
-    protected = run_federated(
-        model, start, shards, _plan_for("scaffold"), server, 3, protection=plan
-    )
+    strategy = Scaffold(1.0, ProtectedMean(ProtectionPlan(**{mechanism: True})))
+    protected = run_federated(model, start, shards, _plan, strategy, 3)
     size = sum(p.size for p in start)
     assert len(sent) == 3 * 3 and {len(v) for v in sent} == {2 * size + 1}
     assert max_abs_diff(protected.params, clear.params) < 1e-3  # fixed point / CKKS only

@@ -26,7 +26,7 @@ app = typer.Typer(
 )
 
 
-def stop_like_ctrl_c(signum: int, frame: FrameType | None) -> None:
+def stop_like_ctrl_c(_signum: int, _frame: FrameType | None) -> None:
     """SIGTERM (a scheduler, ``kill``, a container stopping) ends a command like Ctrl-C: the
     finished steps are kept, the run folder is marked incomplete, nothing is half-written."""
     raise KeyboardInterrupt

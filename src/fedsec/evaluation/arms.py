@@ -142,13 +142,12 @@ def plan(
     noise: float,
     *purpose: object,
 ) -> TrainingPlan:
-    """The training plan of one round; the centralized arm takes every org's share of steps."""
-    s = scenario.strategy
-    federated = purpose[0] == "federated"
+    """The training plan of one round; the centralized arm takes every org's share of steps.
+    In the federated arm the strategy adds its part (FedProx's ``prox_mu``) each round."""
     return recipe.training_plan(
         scenario.training,
         orgs_per_step=orgs_per_step,
-        prox_mu=s.prox_mu if federated and s.name == "fedprox" else 0.0,
+        prox_mu=0.0,
         weights=weights,
         noise=noise,
         max_grad_norm=scenario.privacy.sample_dp.max_grad_norm,
@@ -328,13 +327,12 @@ def federate(
         initial,
         shards,
         shard_plan,
-        recipe.server_optimizer(s, server_lr),
+        recipe.strategy(s, protection_plan(scenario), server_lr),
         scenario.rounds,
         fraction=s.fraction,
         min_orgs=s.min_orgs,
         seed=scenario.seed,
         on_round=on_round,
-        protection=protection_plan(scenario),
     )
 
 

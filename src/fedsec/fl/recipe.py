@@ -8,25 +8,28 @@ the same configuration objects, so both engines train the same model for the sam
 from __future__ import annotations
 
 from collections import Counter
+from typing import Protocol
 
 import numpy as np
 
 from fedsec.core import seeding
-from fedsec.fl.aggregate import ServerOptimizer
+from fedsec.fl.aggregation import ProtectedMean, WeightedMean
+from fedsec.fl.config import PrivacyConfig, SampleDpConfig, StrategyConfig, TrainingConfig
 from fedsec.fl.privacy import dp
 from fedsec.fl.privacy.protect import ProtectionPlan
-from fedsec.scenarios.config import (
-    ModelConfig,
-    PrivacyConfig,
-    SampleDpConfig,
-    StrategyConfig,
-    TrainingConfig,
-)
+from fedsec.fl.strategies import Strategy, from_config
 from fedsec.training.local import TrainingPlan
 
 
+class ClassWeighting(Protocol):
+    """The model settings class weights are derived from (a scenario's ``model`` section)."""
+
+    class_weighting: str
+    max_class_weight: float
+
+
 def class_weights(
-    counts: Counter, classes: list[str], model: ModelConfig
+    counts: Counter, classes: list[str], model: ClassWeighting
 ) -> tuple[float, ...] | None:
     """Inverse (or square-root inverse) frequency weights, capped, mean weight 1 per sample."""
     scheme = model.class_weighting
@@ -122,7 +125,12 @@ def protection_plan(privacy: PrivacyConfig, seed: int) -> ProtectionPlan | None:
     )
 
 
-def server_optimizer(strategy: StrategyConfig, server_lr: float | None = None) -> ServerOptimizer:
-    """The coordinator's optimizer for ``strategy`` (``server_lr`` overrides its rate)."""
-    lr = strategy.server_lr if server_lr is None else server_lr
-    return ServerOptimizer(strategy.name, lr, strategy.beta1, strategy.beta2, strategy.tau)
+def strategy(
+    config: StrategyConfig,
+    protection: ProtectionPlan | None = None,
+    server_lr: float | None = None,
+) -> Strategy:
+    """The configured strategy, aggregating in clear or through ``protection`` (``server_lr``
+    overrides the configured rate)."""
+    aggregation = WeightedMean() if protection is None else ProtectedMean(protection)
+    return from_config(config, server_lr, aggregation)

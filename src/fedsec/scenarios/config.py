@@ -13,12 +13,25 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fedsec.core import configfile
+from fedsec.fl.config import (
+    MAX_LR,
+    ClientDpConfig,
+    PrivacyConfig,
+    SampleDpConfig,
+    StrategyConfig,
+    TrainingConfig,
+)
+from fedsec.fl.strategies import strategy_class
 from fedsec.scenarios.logs_config import LogsConfig
 
-#: Upper bound of ``training.lr``: inputs are standardized and clipped to ±20, so a local
-#: step above 1 (SGD with momentum 0.9 moves up to 10x that) overshoots for every model here;
-#: a bound also keeps a coordinator from sending a rate that wrecks a model in one round.
-MAX_LR = 1.0
+__all__ = [  # the federated-learning sections, defined in fedsec.fl.config
+    "MAX_LR",
+    "ClientDpConfig",
+    "PrivacyConfig",
+    "SampleDpConfig",
+    "StrategyConfig",
+    "TrainingConfig",
+]
 
 
 class Strict(BaseModel):
@@ -66,114 +79,6 @@ class ModelConfig(Strict):
     class_weighting: Literal["none", "inverse", "sqrt_inverse"] = "sqrt_inverse"
     max_class_weight: float = Field(default=20.0, ge=1)
     hash_buckets: int = Field(default=16, ge=2, le=4096)
-
-
-class TrainingConfig(Strict):
-    """Local training. A round is ``local_steps`` mini-batches per organization (or, with
-    ``local_steps = 0``, ``local_epochs`` passes over its data). Few local steps and many rounds
-    keep organizations with disjoint attack families from drifting apart."""
-
-    local_steps: int = Field(default=10, ge=0)
-    local_epochs: int = Field(default=1, ge=1)
-    batch_size: int = Field(default=256, ge=1)
-    lr: float = Field(
-        default=0.05,
-        gt=0,
-        le=MAX_LR,
-        description="local learning rate; above 1 a local step on standardized inputs diverges",
-    )
-    optimizer: Literal["adam", "sgd"] = "sgd"
-    momentum: float = Field(default=0.9, ge=0, lt=1)
-    weight_decay: float = Field(default=0.0, ge=0)
-
-
-#: The coordinator's step size when a scenario names none: FedAvg, FedProx and SCAFFOLD apply
-#: the averaged update as is; FedAdam takes Adam steps of this size on it.
-DEFAULT_SERVER_LR: dict[str, float] = {
-    "fedavg": 1.0,
-    "fedprox": 1.0,
-    "scaffold": 1.0,
-    "fedadam": 0.03,
-}
-
-
-class StrategyConfig(Strict):
-    """Aggregation. FedAdam (server-side Adam on the averaged update) is the default: with
-    attack-disjoint organizations it reaches centralized quality where FedAvg does not.
-
-    ``server_lr`` left unset takes the strategy's own default (:data:`DEFAULT_SERVER_LR`), so
-    switching ``name`` alone switches the step size with it; the resolved value is stored."""
-
-    name: Literal["fedavg", "fedprox", "scaffold", "fedadam"] = "fedadam"
-    fraction: float = Field(default=1.0, gt=0, le=1)
-    min_orgs: int = Field(default=1, ge=1)
-    prox_mu: float = Field(default=0.01, ge=0)
-    server_lr: float = Field(
-        gt=0, description="unset: 1.0 for fedavg/fedprox/scaffold, 0.03 fedadam"
-    )
-    beta1: float = Field(default=0.9, ge=0, lt=1)
-    beta2: float = Field(default=0.99, ge=0, lt=1)
-    tau: float = Field(default=1e-3, gt=0)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _server_lr_of_the_strategy(cls, raw: Any) -> Any:
-        """An unset (or null) ``server_lr`` becomes the named strategy's default."""
-        if isinstance(raw, dict) and raw.get("server_lr") is None:
-            name = raw.get("name", "fedadam")
-            if name in DEFAULT_SERVER_LR:
-                return {**raw, "server_lr": DEFAULT_SERVER_LR[name]}
-        return raw
-
-
-class SampleDpConfig(Strict):
-    """Record-level DP-SGD at every organization (and for the centralized baseline)."""
-
-    epsilon: float | None = Field(default=None, gt=0, description="None or inf: off")
-    delta: float = Field(default=1e-5, gt=0, lt=1)
-    max_grad_norm: float = Field(default=1.0, gt=0)
-
-    @property
-    def enabled(self) -> bool:
-        return self.epsilon is not None and self.epsilon != float("inf")
-
-
-class ClientDpConfig(Strict):
-    """Organization-level DP: clip each update, add Gaussian noise (shared among orgs)."""
-
-    noise_multiplier: float = Field(default=0.0, ge=0, description="0: off")
-    clip: float = Field(default=1.0, gt=0)
-    delta: float = Field(default=1e-5, gt=0, lt=1)
-
-    @property
-    def enabled(self) -> bool:
-        return self.noise_multiplier > 0
-
-
-class PrivacyConfig(Strict):
-    secure_aggregation: bool = False
-    homomorphic_encryption: bool = Field(
-        default=False, description="CKKS-encrypted updates the coordinator adds but cannot read"
-    )
-    secagg_threshold: int | None = Field(
-        default=None,
-        ge=2,
-        description="survivors needed per round; can raise the default, a strict majority of "
-        "the round's organizations, not lower it",
-    )
-    weight_unit: float = Field(default=1000.0, gt=0, description="rows per unit of weight")
-    sample_dp: SampleDpConfig = Field(default_factory=SampleDpConfig)
-    client_dp: ClientDpConfig = Field(default_factory=ClientDpConfig)
-    audit: bool = Field(default=True, description="membership-inference audit of the model")
-
-    @model_validator(mode="after")
-    def _one_sum_protection(self) -> PrivacyConfig:
-        if self.secure_aggregation and self.homomorphic_encryption:
-            raise ValueError(
-                "privacy.secure_aggregation and privacy.homomorphic_encryption both hide "
-                "individual updates from the coordinator; choose one"
-            )
-        return self
 
 
 ARMS: tuple[str, ...] = ("centralized", "local", "federated")
@@ -269,14 +174,18 @@ class Scenario(Strict):
 
     def _check_privacy(self) -> None:
         privacy = self.privacy
-        if privacy.sample_dp.enabled and self.strategy.name in ("fedprox", "scaffold"):
+        strategy = strategy_class(self.strategy.name)
+        if privacy.sample_dp.enabled and strategy.changes_local_gradients:
             raise ValueError(
                 f"privacy.sample_dp cannot be combined with strategy "
                 f"{self.strategy.name!r} (its extra gradient terms are not clipped)"
             )
         self._check_secure_aggregation()
-        if privacy.client_dp.enabled and self.strategy.name == "scaffold":
-            raise ValueError("privacy.client_dp cannot be combined with SCAFFOLD")
+        if privacy.client_dp.enabled and strategy.sends_extras:
+            raise ValueError(
+                f"privacy.client_dp cannot be combined with strategy {self.strategy.name!r} "
+                "(it cannot clip and noise the extra arrays organizations send)"
+            )
         if privacy.homomorphic_encryption and self.smallest_round() < 2:
             raise ValueError(
                 "privacy.homomorphic_encryption needs at least 2 organizations per round "

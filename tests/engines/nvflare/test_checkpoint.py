@@ -28,10 +28,12 @@ class Crash(Exception):
     """The coordinator process dies (after writing the round's checkpoint)."""
 
 
-def sampled_scenario(consortium):
+def sampled_scenario(consortium, name="fedadam"):
     """FedAdam (server moments to carry over) and 2 of 3 sites a round (seeded sampling)."""
     _, scenario = consortium
-    strategy = scenario.strategy.model_copy(update={"name": "fedadam", "fraction": 0.5})
+    strategy = scenario.strategy.model_validate(
+        scenario.strategy.model_dump() | {"name": name, "fraction": 0.5, "server_lr": None}
+    )
     return scenario.model_copy(update={"rounds": ROUNDS, "strategy": strategy})
 
 
@@ -54,8 +56,9 @@ def crash_after(store, last):
     return save
 
 
-def test_a_resumed_job_ends_with_the_model_of_an_uninterrupted_one(consortium, tmp_path):
-    scenario = sampled_scenario(consortium)
+@pytest.mark.parametrize("name", ["fedadam", "fedavgm"])  # both moments; momentum only
+def test_a_resumed_job_ends_with_the_model_of_an_uninterrupted_one(consortium, tmp_path, name):
+    scenario = sampled_scenario(consortium, name)
     spec, whole = coordinator(consortium, scenario)
     uninterrupted = whole.run()
     store = CheckpointStore(tmp_path, "job-a", spec)

@@ -94,6 +94,18 @@ def test_same_global_model_as_the_in_process_engine(consortium):
     assert all("test" in reply for reply in result.evaluation.values())
 
 
+@pytest.mark.parametrize("name", ["fedprox", "fedyogi", "fedadagrad", "fedavgm"])
+def test_every_deployable_strategy_gives_the_in_process_model(consortium, name):
+    """The coordinator asks the strategy object for the round (FedProx's mu) and its server
+    step: the deployed model equals the in-process one for each strategy."""
+    data, scenario = consortium
+    settings = scenario.strategy.model_dump() | {"name": name, "server_lr": None, "prox_mu": 0.5}
+    scenario = scenario.model_copy(update={"strategy": scenario.strategy.model_validate(settings)})
+    _, result, _ = run((data, scenario))
+    assert result.error is None and not result.dropouts
+    assert max_abs_diff(result.params, in_process(consortium, scenario)) == 0.0
+
+
 def test_with_dp_sgd_the_deployed_model_is_another_draw_of_the_in_process_one(
     consortium, monkeypatch
 ):

@@ -33,7 +33,7 @@ from fedsec.core import atomic
 from fedsec.core.errors import FedsecError
 from fedsec.engines.nvflare.coordinator import Checkpoint, RoundLog
 from fedsec.engines.nvflare.plan import JobSpec, ModelSetup, explain
-from fedsec.fl.aggregate import ServerState
+from fedsec.fl.strategies import ServerState
 from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.training.params import Params
 
@@ -194,7 +194,10 @@ def _checkpoint(path: Path, record: _Record, blob: bytes) -> Checkpoint:
         raise CheckpointError(f"{path / TENSORS}: unreadable ({error})") from None
     shapes = _shapes(setup)
     params = _unnamed(tensors, "params", shapes, path)
-    moments = [_unnamed(tensors, k, shapes, path) for k in ("m", "v")] if record.has_moments else []
+    moments = [  # FedAvgM keeps only m (its momentum); the tensors' digest covers which exist
+        _unnamed(tensors, k, shapes, path) if record.has_moments and f"{k}/0" in tensors else None
+        for k in ("m", "v")
+    ]
     weights = record.class_weights
     if weights is not None and len(weights) != len(setup.classes):
         raise CheckpointError(
@@ -209,7 +212,7 @@ def _checkpoint(path: Path, record: _Record, blob: bytes) -> Checkpoint:
     return Checkpoint(
         round=record.round,
         params=params,
-        state=ServerState(*(moments or [None, None]), step=record.server_step),
+        state=ServerState(*moments, step=record.server_step),
         setup=record.setup,
         weights=tuple(weights) if weights is not None else None,
         sites=record.sites,
@@ -265,8 +268,8 @@ def _finite(value: Any) -> Any:
 
 def _tensors(checkpoint: Checkpoint) -> dict[str, np.ndarray]:
     named = {"params": checkpoint.params}
-    if checkpoint.state.m is not None and checkpoint.state.v is not None:
-        named |= {"m": checkpoint.state.m, "v": checkpoint.state.v}
+    moments = {"m": checkpoint.state.m, "v": checkpoint.state.v}
+    named |= {k: arrays for k, arrays in moments.items() if arrays is not None}
     named |= {f"round-{r}": p for r, p in checkpoint.curve.items()}
     return {
         f"{prefix}/{i}": np.ascontiguousarray(array)

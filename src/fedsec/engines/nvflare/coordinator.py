@@ -3,10 +3,10 @@
 Rounds of: select sites (``select_orgs``) → each runs ``local_update`` → aggregate with
 ``weighted_average`` (or the protected sum: in clear, through the secure-aggregation phases
 ``SecAggServer`` drives, or added as CKKS ciphertexts and decrypted by the sites) →
-``server_step``: the functions the in-process engine calls. Before the first round, a statistics
-task gathers the summaries federated preprocessing is fitted from; after the last, each site
-evaluates the final model on its own held-out rows. A site that does not answer in time (or
-fails) is dropped for the rest of the job and named in the result; the job goes on while at
+the strategy's ``step``: the functions the in-process engine calls. Before the first round, a
+statistics task gathers the summaries federated preprocessing is fitted from; after the last,
+each site evaluates the final model on its own held-out rows. A site that does not answer in
+time (or fails) is dropped for the rest of the job and named in the result; the job goes on while at
 least ``min_sites`` sites remain.
 """
 
@@ -28,9 +28,10 @@ from fedsec.engines.nvflare.plan import JobSpec, ModelSetup
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.fl import recipe
-from fedsec.fl.aggregate import ServerState, server_step, weighted_average
+from fedsec.fl.aggregation import weighted_average
 from fedsec.fl.privacy import he
 from fedsec.fl.privacy.protect import average_from_total
+from fedsec.fl.strategies import ServerState, from_config
 from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.training.local import Update
 from fedsec.training.params import Params, get_params
@@ -219,7 +220,7 @@ class Coordinator:
             "seed": spec.seed,
             "sampled": sampled,
             "training": spec.training,
-            "prox_mu": spec.strategy.prox_mu if spec.strategy.name == "fedprox" else 0.0,
+            "prox_mu": from_config(spec.strategy).prox_mu,
             "class_weights": list(weights) if weights is not None else None,
             "sample_dp": spec.privacy.sample_dp.model_dump(mode="json"),
             "protection": None if protection is None else protection.model_dump(),
@@ -234,7 +235,8 @@ class Coordinator:
         first: int = 1,
     ) -> Params:
         s = self.spec.strategy
-        server = recipe.server_optimizer(s)
+        strategy = from_config(s)
+        strategy.state = state
         for round_ in range(first, self.spec.rounds + 1):
             started = time.perf_counter()
             selected = select_orgs(self.alive, s.fraction, s.min_orgs, self.spec.seed, round_)
@@ -250,7 +252,7 @@ class Coordinator:
             aggregating = time.perf_counter()
             averaged = self.aggregate(round_, params, replies, plan, log)
             if averaged is not None:
-                params, state = server_step(params, averaged, server, state)
+                params, state = strategy.step(params, averaged), strategy.state
             log.aggregation_seconds = round(time.perf_counter() - aggregating, 4)
             log.seconds = round(time.perf_counter() - started, 4)
             if round_ in self.spec.curve_rounds:

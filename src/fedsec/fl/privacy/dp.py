@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from dataclasses import dataclass
 
 import dp_accounting
 import numpy as np
@@ -43,17 +42,6 @@ PLD_INTERVAL = 1e-4
 MAX_PLD_POINTS = 1 << 21
 
 logging.getLogger("absl").setLevel(logging.ERROR)  # dp-accounting's convergence chatter
-
-
-@dataclass(frozen=True)
-class SampleDpBudget:
-    """One organization's DP-SGD parameters and the epsilon its accountant reports."""
-
-    noise_multiplier: float
-    sample_rate: float
-    steps: int
-    delta: float
-    epsilon: float
 
 
 @functools.lru_cache(maxsize=256)

@@ -44,7 +44,6 @@ class RoundProtection:
     seconds: float = 0.0
     survivors: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
-    update_norms: dict[str, float] = field(default_factory=dict)
     extra: Params | None = None  # sum(w * extra) over the survivors, when extras were sent
 
 

@@ -34,9 +34,6 @@ from fedsec.fl.privacy.secagg.messages import (
 )
 from fedsec.fl.privacy.secagg.policy import SecAggPolicy, threshold_floor
 
-#: The phases in order; each request must come in its phase, and once.
-PHASES = ("advertised", "shared", "masked", "confirmed", "revealed")
-
 
 class SecAggClient:
     def __init__(self, name: str, round_: int, policy: SecAggPolicy | None = None) -> None:
@@ -47,6 +44,8 @@ class SecAggClient:
         self.mask_keys = crypto.KeyPair.generate()
         self.signing = crypto.SigningKey.generate()
         self.seed = crypto.random_seed()
+        # advertised -> shared -> masked -> confirmed -> revealed: each request must come in
+        # its phase, and once.
         self.phase = "advertised"
         self.refusal: str | None = None
         self.roster: dict[str, Advertisement] = {}

@@ -1,0 +1,102 @@
+"""The federated round loop, over any transport: select sites, send each the strategy's task,
+collect their results, aggregate into the next global model.
+
+The in-process engine (:mod:`fedsec.engines.inprocess`) and the recording transport for
+benchmarks (:mod:`fedsec.engines.recording`) run their rounds here, so the order of every
+random draw (selection, local training) is the same whichever runs them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from fedsec.core import seeding
+from fedsec.fl.aggregation.base import Combined, SiteResult
+from fedsec.fl.strategies.base import SiteTask, Strategy
+from fedsec.training.params import Params
+
+
+class Transport(Protocol):
+    """Delivers one round's tasks with the global model and returns each site's result, in
+    the order of ``tasks``."""
+
+    def train(
+        self, round_: int, params: Params, tasks: dict[str, SiteTask]
+    ) -> dict[str, SiteResult]: ...
+
+
+@dataclass
+class RoundRecord:
+    round: int
+    selected: list[str]
+    loss: float
+    seconds: float
+    protection_seconds: float = 0.0
+    dropped: list[str] = field(default_factory=list)
+    steps: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class FederatedResult:
+    params: Params
+    history: list[RoundRecord] = field(default_factory=list)
+
+
+def select_orgs(
+    names: list[str], fraction: float, min_orgs: int, seed: int, round_: int
+) -> list[str]:
+    """Seeded client sampling: ``max(min_orgs, ceil(fraction * n))`` organizations a round."""
+    k = min(len(names), max(min_orgs, math.ceil(fraction * len(names))))
+    if k == len(names):
+        return list(names)
+    picks = seeding.rng(seed, "select", round_).choice(len(names), size=k, replace=False)
+    return [names[i] for i in sorted(picks)]
+
+
+def run_rounds(
+    strategy: Strategy,
+    transport: Transport,
+    initial: Params,
+    rows: dict[str, int],
+    rounds: int,
+    *,
+    fraction: float = 1.0,
+    min_orgs: int = 1,
+    seed: int = 0,
+    on_round: Callable[[int, Params], None] | None = None,
+) -> FederatedResult:
+    """``rounds`` rounds over the sites of ``rows`` (site -> training rows); the global model."""
+    params, history = initial, []
+    strategy.start(initial, rows)
+    for round_ in range(1, rounds + 1):
+        started = time.perf_counter()
+        selected = select_orgs(list(rows), fraction, min_orgs, seed, round_)
+        results = transport.train(round_, params, strategy.configure_round(round_, selected))
+        params, combined = strategy.aggregate(round_, params, results)
+        seconds = time.perf_counter() - started
+        history.append(_record(round_, selected, results, combined, seconds))
+        if on_round is not None:
+            on_round(round_, params)
+    return FederatedResult(params, history)
+
+
+def _record(
+    round_: int,
+    selected: list[str],
+    results: dict[str, SiteResult],
+    combined: Combined,
+    seconds: float,
+) -> RoundRecord:
+    updates = [r.update for r in results.values()]
+    loss = float(
+        np.average([u.metrics["loss"] for u in updates], weights=[u.num_samples for u in updates])
+    )
+    steps = {n: int(r.update.metrics.get("dp_steps", 0)) for n, r in results.items()}
+    guarded = combined.protection
+    return RoundRecord(round_, selected, loss, seconds, guarded.seconds, guarded.dropped, steps)

@@ -1,0 +1,108 @@
+"""What every strategy is: it owns its server state and defaults, configures a round (what
+the selected sites receive) and turns the round's results into the next global model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from fedsec.fl.aggregation.base import Aggregation, Combined, SiteResult
+from fedsec.fl.aggregation.weighted_mean import WeightedMean
+from fedsec.training.params import Params
+
+if TYPE_CHECKING:
+    from fedsec.fl.config import StrategyConfig
+
+
+@dataclass
+class ServerState:
+    """A server optimizer's state: first and second moments (FedAdam, FedYogi, FedAdagrad; the
+    momentum buffer of FedAvgM in ``m``) and the steps taken. What a checkpoint keeps."""
+
+    m: Params | None = None
+    v: Params | None = None
+    step: int = 0
+
+
+@dataclass(frozen=True)
+class SiteTask:
+    """What a site receives for one round besides the global model: the proximal weight of its
+    local objective (FedProx) and the coordinator's control variate (SCAFFOLD)."""
+
+    prox_mu: float = 0.0
+    control: Params | None = None
+
+
+class Strategy:
+    """FedAvg's skeleton: sites train the global model; the coordinator averages the results
+    with its aggregation rule and moves the global model toward the mean by ``server_lr``.
+
+    Subclasses set ``name`` and ``default_server_lr`` and override what differs: the server
+    step (:meth:`server_update`), what the sites receive (:meth:`configure_site`) or what the
+    coordinator does with the sites' extras (:meth:`absorb`)."""
+
+    name: ClassVar[str]
+    default_server_lr: ClassVar[float] = 1.0
+    #: Adds gradient terms DP-SGD does not clip (FedProx's proximal term, SCAFFOLD's correction).
+    changes_local_gradients: ClassVar[bool] = False
+    #: Sites send extra arrays besides their model (which client-level DP cannot protect).
+    sends_extras: ClassVar[bool] = False
+    #: The proximal weight of the sites' local objective (FedProx; 0 for the others).
+    prox_mu: float = 0.0
+
+    def __init__(self, server_lr: float | None = None, aggregation: Aggregation | None = None):
+        self.server_lr = self.default_server_lr if server_lr is None else server_lr
+        self.aggregation: Aggregation = aggregation or WeightedMean()
+        self.state = ServerState()
+
+    @classmethod
+    def from_config(
+        cls,
+        config: StrategyConfig,
+        server_lr: float | None = None,
+        aggregation: Aggregation | None = None,
+    ) -> Strategy:
+        """The strategy as a scenario configures it (``server_lr`` overrides the config's)."""
+        lr = config.server_lr if server_lr is None else server_lr
+        return cls(lr, aggregation)
+
+    # -- the round -----------------------------------------------------------------------------
+
+    def start(self, initial: Params, rows: dict[str, int]) -> None:
+        """Called once before the first round with the initial model and each site's rows."""
+
+    def configure_site(self, site: str, round_: int) -> SiteTask:
+        """What ``site`` receives in ``round_`` besides the global model."""
+        return SiteTask(prox_mu=self.prox_mu)
+
+    def configure_round(self, round_: int, selected: list[str]) -> dict[str, SiteTask]:
+        return {site: self.configure_site(site, round_) for site in selected}
+
+    def aggregate(
+        self, round_: int, global_params: Params, results: dict[str, SiteResult]
+    ) -> tuple[Params, Combined]:
+        """The next global model from the round's results (and what the aggregation did)."""
+        combined = self.aggregation.combine(global_params, results, round_)
+        self.absorb(combined, list(results))
+        return self.step(global_params, combined.params), combined
+
+    def absorb(self, combined: Combined, sites: list[str]) -> None:
+        """Take in the sites' extras (nothing to take for most strategies)."""
+
+    # -- the server optimizer ------------------------------------------------------------------
+
+    def step(self, global_params: Params, averaged: Params) -> Params:
+        """Next global parameters from the current ones and the round's mean model."""
+        delta = [
+            a.astype(np.float64) - g.astype(np.float64)
+            for a, g in zip(averaged, global_params, strict=True)
+        ]
+        new = self.server_update(global_params, delta)
+        self.state = ServerState(self.state.m, self.state.v, self.state.step + 1)
+        return [p.astype(np.float32) for p in new]
+
+    def server_update(self, global_params: Params, delta: Params) -> Params:
+        """``global + server_lr * delta``, where ``delta`` is the mean change (float64)."""
+        return [g + self.server_lr * d for g, d in zip(global_params, delta, strict=True)]

@@ -1,0 +1,41 @@
+"""FedProx: Li, Sahu, Zaheer, Sanjabi, Talwalkar and Smith, "Federated Optimization in
+Heterogeneous Networks", MLSys 2020.
+
+Each site adds ``mu / 2 * ||w - w_global||^2`` to its local objective, which keeps heterogeneous
+sites from drifting far from the global model; the coordinator aggregates as FedAvg.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fedsec.fl.aggregation.base import Aggregation
+from fedsec.fl.strategies.base import Strategy
+
+if TYPE_CHECKING:
+    from fedsec.fl.config import StrategyConfig
+
+
+class FedProx(Strategy):
+    name = "fedprox"
+    default_server_lr = 1.0
+    changes_local_gradients = True
+
+    def __init__(
+        self,
+        server_lr: float | None = None,
+        aggregation: Aggregation | None = None,
+        prox_mu: float = 0.01,
+    ) -> None:
+        super().__init__(server_lr, aggregation)
+        self.prox_mu = prox_mu
+
+    @classmethod
+    def from_config(
+        cls,
+        config: StrategyConfig,
+        server_lr: float | None = None,
+        aggregation: Aggregation | None = None,
+    ) -> FedProx:
+        lr = config.server_lr if server_lr is None else server_lr
+        return cls(lr, aggregation, prox_mu=config.prox_mu)

@@ -1,0 +1,58 @@
+import numpy as np
+import torch
+
+from fedsec.engines.inprocess import InProcessTransport, Shard, run_federated
+from fedsec.engines.recording import RecordingTransport
+from fedsec.fl.loop import run_rounds
+from fedsec.fl.strategies import FedProx, Scaffold
+from fedsec.models.mlp import MLPSpec, build_mlp
+from fedsec.training.local import TrainingPlan
+from fedsec.training.params import get_params, max_abs_diff
+
+
+def _shards():
+    rng = np.random.default_rng(7)
+    shards = []
+    for i, name in enumerate(["a", "b", "c", "d"]):
+        x = rng.normal(loc=i, size=(120, 4)).astype(np.float32)
+        shards.append(Shard(name, x, (x[:, 1] > i).astype(np.int64)))
+    return shards
+
+
+def _model():
+    return build_mlp(MLPSpec(4, 2, (6,), 0.0), torch.Generator().manual_seed(3))
+
+
+def _plan(shard, round_):
+    return TrainingPlan(steps=2, lr=0.05, seed=round_)
+
+
+def test_recording_changes_nothing_and_keeps_every_exchange():
+    model, shards = _model(), _shards()
+    start = get_params(model)
+    plain = run_federated(model, start, shards, _plan, Scaffold(1.0), 3, fraction=0.5, seed=2)
+    recorder = RecordingTransport(InProcessTransport(model, shards, _plan))
+    rows = {s.name: len(s.y) for s in shards}
+    recorded = run_rounds(Scaffold(1.0), recorder, start, rows, 3, fraction=0.5, seed=2)
+    assert max_abs_diff(plain.params, recorded.params) == 0.0
+    assert [(e.round, e.site) for e in recorder.exchanges] == [
+        (r.round, site) for r in plain.history for site in r.selected
+    ]
+    first, later = recorder.of_round(1)[0], recorder.of_round(3)[0]
+    assert max_abs_diff(first.received, start) == 0.0
+    # SCAFFOLD: each site gets the coordinator's control (zero at first) and sends its change
+    assert all(not c.any() for c in first.task.control)
+    assert any(c.any() for c in later.task.control)
+    assert [a.shape for a in first.sent.extra] == [a.shape for a in start]
+    assert recorder.seconds(1) == sum(e.seconds for e in recorder.of_round(1))
+
+
+def test_fedprox_tasks_carry_the_proximal_weight_and_no_control():
+    model, shards = _model(), _shards()
+    recorder = RecordingTransport(InProcessTransport(model, shards, _plan))
+    rows = {s.name: len(s.y) for s in shards}
+    run_rounds(FedProx(1.0, prox_mu=0.2), recorder, get_params(model), rows, 2)
+    assert {(e.task.prox_mu, e.task.control, e.sent.extra) for e in recorder.exchanges} == {
+        (0.2, None, None)
+    }
+    assert len(recorder.exchanges) == 2 * len(shards)
