@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 
+from fedsec.data.logs import LOG_FORMATS
+from fedsec.data.readers import FORMATS
+
 HELP = {"help_option_names": ["-h", "--help"]}
 DataDir = Annotated[
     Path | None,
@@ -30,10 +33,8 @@ RunOut = Annotated[
         "on (-secagg, -he, -dp4 ...) and -2, -3 ... when taken; runs/latest points at the newest."
     ),
 ]
-DETECT_FORMATS = (
-    "flows: unsw-nb15, nsl-kdd, cicids2017, nf-v2, ton-iot, flows, zeek; "
-    "logs: sequences, logrobust, loghub-structured, raw-log"
-)
+#: Every format ``detect`` reads, from the readers' own registries (a new reader appears here).
+DETECT_FORMATS = f"flows: {', '.join(FORMATS)}; logs: {', '.join(LOG_FORMATS)}"
 
 DEFAULT_POC = Path(".fedsec/poc")
 federation_app = typer.Typer(
