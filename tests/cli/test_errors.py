@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from fedsec.cli import app
 from fedsec.core.errors import FedsecError
-from fedsec.engines.nvflare.coordinator import JobFailed
 from fedsec.engines.nvflare.plan import PlanRefused
+from fedsec.engines.nvflare.records import JobFailed
 from fedsec.evaluation import experiment
 from fedsec.fl.privacy.he import HeError
 from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError

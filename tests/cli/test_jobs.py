@@ -5,8 +5,8 @@ from typer.testing import CliRunner
 
 from fedsec.cli import app
 from fedsec.cli.jobs import RoundReporter, interrupted_message, resume_command
-from fedsec.engines.nvflare.coordinator import RoundLog
 from fedsec.engines.nvflare.job import JobInterrupted
+from fedsec.engines.nvflare.records import RoundLog
 
 runner = CliRunner()
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from fedsec.bundles.bundle import save_bundle
 from fedsec.bundles.signing import Signer
 from fedsec.core import atomic, outputs
-from fedsec.engines.nvflare.coordinator import JobResult
+from fedsec.engines.nvflare.records import JobResult
 from fedsec.evaluation.arms import ArmModels, OrgFrames, pooled_val, val_macro_f1
 from fedsec.evaluation.experiment import Experiment, org_frames, run_experiment
 from fedsec.evaluation.report import fmt, table

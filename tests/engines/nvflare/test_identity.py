@@ -13,9 +13,10 @@ from fedsec.bundles.keys import user_trust
 from fedsec.bundles.signing import CertificateSigner
 from fedsec.core.errors import BundleError
 from fedsec.core.keyfiles import ExposedSecretError
-from fedsec.engines.nvflare.coordinator import Coordinator, Refusal
+from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.identity import kit_signer
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
+from fedsec.engines.nvflare.records import Refusal
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.fl.privacy.secagg import SecAggClient

@@ -1,7 +1,7 @@
 """A job's progress as admins read it while it runs."""
 
-from fedsec.engines.nvflare.coordinator import JobResult, RoundLog
 from fedsec.engines.nvflare.progress import MAX_ROUNDS_PER_REPLY, Progress, round_line
+from fedsec.engines.nvflare.records import JobResult, RoundLog
 
 
 def test_a_round_reads_as_one_plain_line():

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from fedsec.core import seeding
-from fedsec.engines.nvflare.coordinator import Coordinator, Refusal
+from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
+from fedsec.engines.nvflare.records import Refusal
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import SecureAggregationConfig, config_from_scenario
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg

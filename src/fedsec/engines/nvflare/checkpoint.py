@@ -31,8 +31,8 @@ from safetensors.numpy import load, save
 
 from fedsec.core import atomic
 from fedsec.core.errors import FedsecError
-from fedsec.engines.nvflare.coordinator import Checkpoint, RoundLog
 from fedsec.engines.nvflare.plan import JobSpec, ModelSetup, explain
+from fedsec.engines.nvflare.records import Checkpoint, RoundLog
 from fedsec.fl.strategies import ServerState
 from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.training.params import Params

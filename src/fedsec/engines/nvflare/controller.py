@@ -26,11 +26,12 @@ from pydantic import ValidationError
 
 from fedsec.core.keyfiles import ExposedSecretError
 from fedsec.engines.nvflare.checkpoint import CHECKPOINT_DIR, CheckpointError, check_job_id
-from fedsec.engines.nvflare.coordinator import Coordinator, JobFailed, JobResult, Refusal, Reply
+from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.hekeys import coordinator_context
 from fedsec.engines.nvflare.keyguard import check_kit
 from fedsec.engines.nvflare.plan import JobSpec, explain
 from fedsec.engines.nvflare.progress import PROGRESS_TOPIC, Recorder
+from fedsec.engines.nvflare.records import JobFailed, JobResult, Refusal, Reply
 from fedsec.engines.nvflare.results import RESULT_DIR, write_result
 from fedsec.fl.privacy.he import HeError
 

@@ -14,93 +14,33 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from fedsec.core import seeding
-from fedsec.core.errors import FedsecError
 from fedsec.data.taxonomy import family_order
-from fedsec.engines.inprocess import select_orgs
 from fedsec.engines.nvflare import encrypted, secure, statistics
 from fedsec.engines.nvflare.plan import JobSpec, ModelSetup
+from fedsec.engines.nvflare.records import (
+    Checkpoint,
+    JobFailed,
+    JobResult,
+    Refusal,
+    RoundLog,
+    Transport,
+)
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.fl import recipe
 from fedsec.fl.aggregation import weighted_average
+from fedsec.fl.loop import select_orgs
 from fedsec.fl.privacy import he
 from fedsec.fl.privacy.protect import average_from_total
 from fedsec.fl.strategies import ServerState, from_config
 from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.training.local import Update
 from fedsec.training.params import Params, get_params
-
-
-class Refusal(str):
-    """A site's refusal of a task, in its own words (not a timeout or a crash)."""
-
-
-Reply = dict[str, Any] | str  # a site's answer, or why there is none (maybe a Refusal)
-
-
-class Transport(Protocol):
-    """Sends one task to ``targets`` and waits up to ``timeout`` seconds for their replies."""
-
-    def exchange(
-        self, task: str, data: dict[str, Any], targets: list[str], timeout: float
-    ) -> dict[str, Reply]: ...
-
-
-class JobFailed(FedsecError, RuntimeError):
-    """The job cannot go on (too few sites, every site refused, ...)."""
-
-
-@dataclass
-class RoundLog:
-    round: int
-    selected: list[str]
-    contributed: list[str]
-    loss: float | None
-    seconds: float
-    aggregation_seconds: float = 0.0
-    dropped: dict[str, str] = field(default_factory=dict)
-    refused: dict[str, str] = field(default_factory=dict)
-    flagged: dict[str, str] = field(default_factory=dict)
-    aborted: str | None = None  # why this round aggregated nothing
-
-
-@dataclass
-class JobResult:
-    sites: list[str]
-    params: Params | None = None
-    setup: dict[str, Any] | None = None
-    history: list[RoundLog] = field(default_factory=list)
-    dropouts: dict[str, str] = field(default_factory=dict)
-    curve: dict[int, Params] = field(default_factory=dict)
-    evaluation: dict[str, Any] = field(default_factory=dict)
-    timing: dict[str, float] = field(default_factory=dict)
-    error: str | None = None
-    statistics: dict[str, Any] = field(default_factory=dict)
-    resumed: list[dict[str, Any]] = field(default_factory=list)  # [{job, round}] it went on from
-
-
-@dataclass
-class Checkpoint:
-    """Everything the coordinator needs to go on after ``round`` completed rounds."""
-
-    round: int
-    params: Params
-    state: ServerState
-    setup: dict[str, Any]
-    weights: tuple[float, ...] | None
-    sites: list[str]
-    alive: list[str]
-    history: list[RoundLog] = field(default_factory=list)
-    dropouts: dict[str, str] = field(default_factory=dict)
-    curve: dict[int, Params] = field(default_factory=dict)
-    resumed: list[dict[str, Any]] = field(default_factory=list)
-    statistics: dict[str, Any] = field(default_factory=dict)  # what the setup gathered
 
 
 class Coordinator:

@@ -18,7 +18,8 @@ from fedsec.engines.nvflare.wire import ciphertexts_from_wire, vector_from_wire
 from fedsec.fl.privacy import he
 
 if TYPE_CHECKING:
-    from fedsec.engines.nvflare.coordinator import Coordinator, RoundLog
+    from fedsec.engines.nvflare.coordinator import Coordinator
+    from fedsec.engines.nvflare.records import RoundLog
 
 #: Decryptions of one sum agree to CKKS noise (about 1e-9); this is far above it.
 AGREEMENT = 1e-6

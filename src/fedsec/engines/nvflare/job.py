@@ -20,10 +20,10 @@ from typing import Any
 from fedsec.core import atomic
 from fedsec.engines.nvflare.admin import CoordinatorUnreachable, Link, lost
 from fedsec.engines.nvflare.checkpoint import check_job_id
-from fedsec.engines.nvflare.coordinator import JobResult
 from fedsec.engines.nvflare.plan import JobSpec
 from fedsec.engines.nvflare.progress import PROGRESS_TOPIC
 from fedsec.engines.nvflare.provision import CONTROLLER_PATH, EXECUTOR_PATH
+from fedsec.engines.nvflare.records import JobResult
 from fedsec.engines.nvflare.results import RESULT_DIR, DeploymentError, read_result
 from fedsec.engines.nvflare.site import TASKS
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from fedsec.engines.nvflare.checkpoint import CheckpointStore
-from fedsec.engines.nvflare.coordinator import Checkpoint, JobResult, RoundLog
 from fedsec.engines.nvflare.plan import JobSpec
+from fedsec.engines.nvflare.records import Checkpoint, JobResult, RoundLog
 
 PROGRESS_TOPIC = "fedsec_progress"
 #: Rounds a progress reply carries at most (the newest); the job's result holds them all.

@@ -15,7 +15,7 @@ from safetensors.numpy import load_file, save
 
 from fedsec.core import atomic
 from fedsec.core.errors import FedsecError
-from fedsec.engines.nvflare.coordinator import JobResult, RoundLog
+from fedsec.engines.nvflare.records import JobResult, RoundLog
 from fedsec.training.params import Params
 
 RESULT_DIR = "fedsec"

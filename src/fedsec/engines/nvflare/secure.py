@@ -21,7 +21,8 @@ from fedsec.fl.privacy.secagg.encoding import decode
 from fedsec.fl.privacy.secagg.server import SecAggServer
 
 if TYPE_CHECKING:
-    from fedsec.engines.nvflare.coordinator import Coordinator, RoundLog
+    from fedsec.engines.nvflare.coordinator import Coordinator
+    from fedsec.engines.nvflare.records import RoundLog
 
 __all__ = ["SecAggAborted", "SecAggError", "secure_total"]
 

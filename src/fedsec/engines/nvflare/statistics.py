@@ -22,6 +22,7 @@ import numpy as np
 
 from fedsec.engines.nvflare import secure
 from fedsec.engines.nvflare.plan import PlanRefused, StatisticsRequest, parse
+from fedsec.engines.nvflare.records import JobFailed, RoundLog
 from fedsec.features.moments import FeatureStats, local_stats, merge_stats, union_columns
 from fedsec.features.summaries import (
     CENTRE_FIELDS,
@@ -153,8 +154,6 @@ def _clear_reply(reply: dict[str, Any]) -> tuple[FeatureStats, Counter]:
 
 
 def _secure(coordinator: Coordinator) -> Gathered:
-    from fedsec.engines.nvflare.coordinator import JobFailed
-
     numeric, categorical = _schema(coordinator)
     base = {"view": coordinator.spec.view, "numeric": numeric}
     survivors = list(coordinator.alive)
@@ -190,8 +189,6 @@ def _secure_pass(
     coordinator: Coordinator, stage: str, request: dict[str, Any], sites: list[str]
 ) -> tuple[np.ndarray, list[str]]:
     """One statistics pass as a secure sum over ``sites``: the summed values, the survivors."""
-    from fedsec.engines.nvflare.coordinator import RoundLog
-
     threshold = coordinator.spec.privacy.secagg_threshold
     round_ = STATISTICS_ROUNDS[stage]
     request = request | {"stage": stage, "sampled": len(sites), "threshold": threshold}

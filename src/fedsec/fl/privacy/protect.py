@@ -96,9 +96,9 @@ def protected_average(
     ``extras`` (per organization, e.g. SCAFFOLD's control-variate changes) are summed inside
     the same protection; their weighted sum ``sum(w * extra)`` is in ``RoundProtection.extra``."""
     started = time.perf_counter()
-    vectors, norms = {}, {}
+    vectors = {}
     for name, update in updates.items():
-        vectors[name], norms[name] = payload(
+        vectors[name], _ = payload(
             global_params,
             update,
             plan,
@@ -126,7 +126,7 @@ def protected_average(
             f"aggregated payload has shape {total.shape}, expected ({size + riders + 1},)"
         )
     extra = _unflatten(total[size:-1], next(iter(extras.values()))) if extras else None
-    info = RoundProtection(time.perf_counter() - started, survivors, dropped, norms, extra)
+    info = RoundProtection(time.perf_counter() - started, survivors, dropped, extra=extra)
     return average_from_total(global_params, np.append(total[:size], total[-1])), info
 
 
