@@ -9,7 +9,7 @@ is what distinguishes FedAdam, FedYogi and FedAdagrad), and steps
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,14 +38,8 @@ class AdaptiveStrategy(Strategy):
         self.beta1, self.beta2, self.tau = beta1, beta2, tau
 
     @classmethod
-    def from_config(
-        cls,
-        config: StrategyConfig,
-        server_lr: float | None = None,
-        aggregation: Aggregation | None = None,
-    ) -> AdaptiveStrategy:
-        lr = config.server_lr if server_lr is None else server_lr
-        return cls(lr, aggregation, beta1=config.beta1, beta2=config.beta2, tau=config.tau)
+    def hyperparameters(cls, config: StrategyConfig) -> dict[str, Any]:
+        return {"beta1": config.beta1, "beta2": config.beta2, "tau": config.tau}
 
     def second_moment(self, v: np.ndarray, delta: np.ndarray) -> np.ndarray:
         raise NotImplementedError

@@ -4,7 +4,7 @@ the selected sites receive) and turns the round's results into the next global m
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -66,7 +66,12 @@ class Strategy:
     ) -> Strategy:
         """The strategy as a scenario configures it (``server_lr`` overrides the config's)."""
         lr = config.server_lr if server_lr is None else server_lr
-        return cls(lr, aggregation)
+        return cls(lr, aggregation, **cls.hyperparameters(config))
+
+    @classmethod
+    def hyperparameters(cls, config: StrategyConfig) -> dict[str, Any]:
+        """The strategy's own settings from the scenario's ``[strategy]`` section."""
+        return {}
 
     # -- the round -----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ non-identical sites it smooths the direction across rounds; the effective step i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fedsec.fl.aggregation.base import Aggregation
 from fedsec.fl.strategies.base import ServerState, Strategy
@@ -32,14 +32,8 @@ class FedAvgM(Strategy):
         self.momentum = momentum
 
     @classmethod
-    def from_config(
-        cls,
-        config: StrategyConfig,
-        server_lr: float | None = None,
-        aggregation: Aggregation | None = None,
-    ) -> FedAvgM:
-        lr = config.server_lr if server_lr is None else server_lr
-        return cls(lr, aggregation, momentum=config.server_momentum)
+    def hyperparameters(cls, config: StrategyConfig) -> dict[str, Any]:
+        return {"momentum": config.server_momentum}
 
     def server_update(self, global_params: Params, delta: Params) -> Params:
         previous = self.state.m or [0.0 * d for d in delta]

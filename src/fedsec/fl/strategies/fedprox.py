@@ -7,7 +7,7 @@ sites from drifting far from the global model; the coordinator aggregates as Fed
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fedsec.fl.aggregation.base import Aggregation
 from fedsec.fl.strategies.base import Strategy
@@ -31,11 +31,5 @@ class FedProx(Strategy):
         self.prox_mu = prox_mu
 
     @classmethod
-    def from_config(
-        cls,
-        config: StrategyConfig,
-        server_lr: float | None = None,
-        aggregation: Aggregation | None = None,
-    ) -> FedProx:
-        lr = config.server_lr if server_lr is None else server_lr
-        return cls(lr, aggregation, prox_mu=config.prox_mu)
+    def hyperparameters(cls, config: StrategyConfig) -> dict[str, Any]:
+        return {"prox_mu": config.prox_mu}
