@@ -398,7 +398,10 @@ def test_two_sites_given_the_same_plan_draw_different_dp_noise(consortium):
     )
     client = twin_replies(consortium, client_dp=ClientDpConfig(noise_multiplier=1.0))
     first, second = (r["payload"][:-1] for r in client)
-    assert not np.isclose(first, second).any()
+    # Independent draws: about 3 in a million coordinates fall within isclose's tolerance by
+    # chance, so count them instead of demanding none; the gap is noise-sized everywhere else.
+    assert np.count_nonzero(np.isclose(first, second)) < first.size // 1000
+    assert np.std(first - second) > 0.5 * np.std(first)
 
 
 def test_a_coordinator_cannot_regenerate_client_noise_from_what_it_sent(consortium):
