@@ -25,12 +25,12 @@ from fedsec.engines.nvflare import poc
 from fedsec.engines.nvflare.job import run_job
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.site_config import config_from_scenario
-from fedsec.evaluation.arms import train_federated
-from fedsec.evaluation.experiment import org_frames
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import build_federation
 from fedsec.simulator import load_simulation, simulate
 from fedsec.simulator.output import write_dataset
+from fedsec.tasks.classification.arms import train_federated
+from fedsec.tasks.classification.experiment import org_frames
 from fedsec.training.params import max_abs_diff
 
 

@@ -23,14 +23,14 @@ import numpy as np
 from fedsec.core import seeding
 from fedsec.engines.inprocess import InProcessTransport, Shard
 from fedsec.engines.recording import RecordingTransport
-from fedsec.evaluation.arms import learner, plan
-from fedsec.evaluation.experiment import org_frames, run_experiment
 from fedsec.fl.aggregation import Aggregation, Combined, ProtectedMean, SiteResult, WeightedMean
 from fedsec.fl.loop import run_rounds
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.fl.strategies import from_config
 from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.tasks.classification.arms import learner, plan
+from fedsec.tasks.classification.experiment import org_frames, run_experiment
 from fedsec.training.params import Params, max_abs_diff
 
 

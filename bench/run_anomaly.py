@@ -16,10 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from fedsec.evaluation.anomaly import run_anomaly_experiment
-from fedsec.evaluation.anomaly_arms import arm_names
-from fedsec.evaluation.rundir import write_anomaly_run
+from fedsec.experiments.rundir import write_anomaly_run
 from fedsec.scenarios.config import builtin_names, load_scenario
+from fedsec.tasks.anomaly.arms import arm_names
+from fedsec.tasks.anomaly.experiment import run_anomaly_experiment
 
 ANOMALY = [
     "unsw-5org-anomaly",

@@ -13,10 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-from fedsec.evaluation.logs import run_logs_experiment
-from fedsec.evaluation.logs_report import write_logs_run
-from fedsec.evaluation.report import fmt
+from fedsec.reporting.report import fmt
 from fedsec.scenarios.config import load_scenario
+from fedsec.tasks.logs.experiment import run_logs_experiment
+from fedsec.tasks.logs.report import write_logs_run
 
 LOGS = ["hdfs-5org", "logs-cross-system"]
 ARMS = ("centralized", "local", "federated")

@@ -19,8 +19,9 @@ from fedsec.cli import app
 from fedsec.cli.common import RoundProgress, UnwrappedConsole, quiet_libraries
 from fedsec.data.logs import LOG_FORMATS
 from fedsec.data.readers import FORMATS
-from fedsec.evaluation import anomaly, arms
 from fedsec.scenarios.config import builtin_names, load_scenario
+from fedsec.tasks.anomaly import experiment as anomaly
+from fedsec.tasks.classification import arms
 
 runner = CliRunner()
 SMALL = ["--set", "data.max_rows=4000", "--set", "rounds=4", "--set", "evaluation.curve_points=2"]

@@ -12,10 +12,10 @@ from fedsec.cli import app
 from fedsec.core.errors import FedsecError
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.records import JobFailed
-from fedsec.evaluation import experiment
 from fedsec.fl.privacy.he import HeError
 from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError
 from fedsec.fl.privacy.secagg.messages import SecAggError
+from fedsec.tasks.classification import experiment
 
 runner = CliRunner()
 SMALL = ["--set", "data.max_rows=2000", "--set", "rounds=3", "--set", "evaluation.curve_points=2"]
@@ -75,7 +75,7 @@ def test_an_arm_whose_parameters_diverged_is_a_clear_error_naming_it():
     from types import SimpleNamespace
 
     from fedsec.core.errors import ConfigError
-    from fedsec.evaluation.arm_order import check_finite
+    from fedsec.tasks.arm_order import check_finite
 
     healthy = SimpleNamespace(params=[np.ones(3)])
     check_finite("federated_ae", SimpleNamespace(models={"a": healthy}))

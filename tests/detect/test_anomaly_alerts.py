@@ -9,9 +9,9 @@ from typer.testing import CliRunner
 
 from fedsec.cli import app
 from fedsec.detect.dispatch import run_detection
-from fedsec.evaluation.anomaly import run_anomaly_experiment
-from fedsec.evaluation.rundir import write_anomaly_run
+from fedsec.experiments.rundir import write_anomaly_run
 from fedsec.scenarios.config import load_scenario
+from fedsec.tasks.anomaly.experiment import run_anomaly_experiment
 from tests.conftest import dataset
 
 runner = CliRunner()

@@ -3,8 +3,8 @@
 import pytest
 
 from fedsec.core.errors import ConfigError
-from fedsec.evaluation.anomaly_arms import arm_names
 from fedsec.scenarios.config import builtin_names, load_scenario
+from fedsec.tasks.anomaly.arms import arm_names
 
 ANOMALY = ["unsw-5org-anomaly", "toniot-devices-anomaly", "cicids-5org-anomaly", "nslkdd-anomaly"]
 

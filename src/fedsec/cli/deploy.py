@@ -254,10 +254,10 @@ def submit_command(
     from fedsec.engines.nvflare.job import JobInterrupted, run_job
     from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, explain, require_deployable
     from fedsec.engines.nvflare.results import DeploymentError
-    from fedsec.evaluation.arms import curve_rounds
-    from fedsec.evaluation.deployed import run_deployed, write_deployed_run, write_site_only_run
-    from fedsec.evaluation.privacy import check_accounting
+    from fedsec.experiments.deployed import run_deployed, write_deployed_run, write_site_only_run
     from fedsec.scenarios.config import load_scenario
+    from fedsec.tasks.classification.arms import curve_rounds
+    from fedsec.tasks.privacy import check_accounting
 
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
     config = load_scenario(scenario, overrides)

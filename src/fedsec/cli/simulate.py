@@ -55,8 +55,8 @@ def simulate(
 
 def simulate_flows(config: Any, data_dir: Path | None, target: Path, force: bool) -> dict:
     """Supervised detection on flows: the three arms, per organization."""
-    from fedsec.evaluation.experiment import run_experiment
-    from fedsec.evaluation.rundir import write_run
+    from fedsec.experiments.rundir import write_run
+    from fedsec.tasks.classification.experiment import run_experiment
 
     experiment = run_arms(
         config.evaluation.arms, config.rounds, lambda tick: run_experiment(config, data_dir, tick)
@@ -68,8 +68,8 @@ def simulate_flows(config: Any, data_dir: Path | None, target: Path, force: bool
 
 def simulate_logs(config: Any, data_dir: Path | None, target: Path, force: bool) -> dict:
     """The logs task: DeepLog and the count baseline in the three arms (see docs/logs.md)."""
-    from fedsec.evaluation.logs import run_logs_experiment
-    from fedsec.evaluation.logs_report import ARM_LABELS, verdict, write_logs_run
+    from fedsec.tasks.logs.experiment import run_logs_experiment
+    from fedsec.tasks.logs.report import ARM_LABELS, verdict, write_logs_run
 
     experiment = run_arms(
         config.evaluation.arms,
@@ -86,10 +86,10 @@ def simulate_logs(config: Any, data_dir: Path | None, target: Path, force: bool)
 
 def simulate_anomaly(config: Any, data_dir: Path | None, target: Path, force: bool) -> dict:
     """Unsupervised scenarios: one-class models trained on benign traffic, every arm."""
-    from fedsec.evaluation.anomaly import run_anomaly_experiment
-    from fedsec.evaluation.anomaly_arms import arm_names
-    from fedsec.evaluation.anomaly_report import verdict
-    from fedsec.evaluation.rundir import write_anomaly_run
+    from fedsec.experiments.rundir import write_anomaly_run
+    from fedsec.tasks.anomaly.arms import arm_names
+    from fedsec.tasks.anomaly.experiment import run_anomaly_experiment
+    from fedsec.tasks.anomaly.report import verdict
 
     experiment = run_arms(
         arm_names(config),
@@ -128,7 +128,7 @@ def privacy_curve_command(
 ) -> None:
     """Sweep record-level DP epsilon; plot macro-F1 and rare-family recall against it."""
     from fedsec.core.errors import ConfigError
-    from fedsec.evaluation.privacy_curve import parse_epsilons, privacy_curve, write_curve
+    from fedsec.experiments.privacy_curve import parse_epsilons, privacy_curve, write_curve
     from fedsec.scenarios.config import load_scenario
 
     try:

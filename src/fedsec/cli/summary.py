@@ -11,7 +11,7 @@ def show_arms(
     title: str, metrics: dict, columns: dict[str, str], labels: dict[str, str], lines: list[str]
 ) -> None:
     """One row per arm of ``metrics``: ``columns`` maps each header to an overall metric."""
-    from fedsec.evaluation.report import fmt
+    from fedsec.reporting.report import fmt
 
     grid = Table("arm", *columns, title=title)
     for arm, result in metrics["arms"].items():
@@ -27,7 +27,7 @@ def title_of(metrics: dict, timing: dict) -> str:
 
 
 def show_summary(metrics: dict, timing: dict) -> None:
-    from fedsec.evaluation.report import ARM_LABELS, verdict
+    from fedsec.reporting.report import ARM_LABELS, verdict
 
     columns = {
         "macro-F1": "macro_f1",

@@ -98,7 +98,7 @@ def demo(
     force: Force = False,
 ) -> None:
     """Simulate a consortium, federate, evaluate, and show who detected what (no data needed)."""
-    from fedsec.evaluation.demo import DATA_DIR, run_demo
+    from fedsec.experiments.demo import DATA_DIR, run_demo
 
     overrides = [*(set_ or []), f"seed={seed}"]
     name = outputs.run_name("demo", seed, "" if format_ == "flows" else format_)
@@ -138,7 +138,7 @@ def demo(
 
 def show_campaigns(campaigns: dict) -> None:
     """Per organization: recall on campaigns it never saw locally, federated vs local only."""
-    from fedsec.evaluation.report import fmt
+    from fedsec.reporting.report import fmt
 
     if not campaigns:
         return

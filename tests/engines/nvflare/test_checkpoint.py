@@ -17,7 +17,7 @@ from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.progress import Recorder
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
-from fedsec.evaluation.deployed import deployment_section, render
+from fedsec.experiments.deployed import deployment_section, render
 from fedsec.training.params import max_abs_diff
 from tests.engines.nvflare.test_coordinator import Memory, in_process
 

@@ -11,13 +11,13 @@ from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.records import Refusal
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import GateConfig, config_from_scenario
-from fedsec.evaluation.arms import train_federated
-from fedsec.evaluation.deployed import deployment_section, render
-from fedsec.evaluation.experiment import org_frames
+from fedsec.experiments.deployed import deployment_section, render
 from fedsec.fl import recipe
 from fedsec.fl.privacy import he
 from fedsec.scenarios.config import ClientDpConfig, SampleDpConfig
 from fedsec.scenarios.federation import build_federation
+from fedsec.tasks.classification.arms import train_federated
+from fedsec.tasks.classification.experiment import org_frames
 from fedsec.training import dpsgd
 from fedsec.training.noise import SecureNoise, SeededNoise
 from fedsec.training.params import max_abs_diff

@@ -37,11 +37,11 @@ from fedsec.engines.nvflare.provision import Admin, FederationSpec, Identity, pr
 from fedsec.engines.nvflare.results import read_result
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
-from fedsec.evaluation.arms import train_federated
-from fedsec.evaluation.deployed import write_site_only_run
-from fedsec.evaluation.experiment import org_frames
+from fedsec.experiments.deployed import write_site_only_run
 from fedsec.scenarios.config import SampleDpConfig
 from fedsec.scenarios.federation import build_federation
+from fedsec.tasks.classification.arms import train_federated
+from fedsec.tasks.classification.experiment import org_frames
 from fedsec.training import dpsgd
 from fedsec.training.noise import SecureNoise
 from fedsec.training.params import max_abs_diff

@@ -15,7 +15,7 @@ from fedsec.engines.nvflare import poc
 from fedsec.engines.nvflare.identity import kit_signer
 from fedsec.engines.nvflare.job import build_job, fetch, session, submit, wait
 from fedsec.engines.nvflare.results import read_result
-from fedsec.evaluation.deployed import write_site_only_run
+from fedsec.experiments.deployed import write_site_only_run
 from tests.engines.nvflare.loopback import JOB_TIMEOUT, loopback, spec_for, text_of
 
 pytestmark = pytest.mark.deployment

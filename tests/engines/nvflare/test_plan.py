@@ -9,8 +9,8 @@ from fedsec.engines.nvflare.plan import (
     SitePlan,
     parse,
 )
-from fedsec.evaluation.arms import plan as inprocess_plan
 from fedsec.scenarios.config import TrainingConfig, load_scenario
+from fedsec.tasks.classification.arms import plan as inprocess_plan
 
 
 def site_plan(**changes) -> dict:

@@ -13,7 +13,7 @@ from fedsec.engines.nvflare.records import Refusal
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import SecureAggregationConfig, config_from_scenario
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
-from fedsec.evaluation.deployed import deployment_section, render
+from fedsec.experiments.deployed import deployment_section, render
 from fedsec.training.params import max_abs_diff
 from tests.engines.nvflare.kits import Project
 

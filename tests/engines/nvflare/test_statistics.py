@@ -8,10 +8,10 @@ from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
-from fedsec.evaluation import arms
-from fedsec.evaluation.deployed import deployment_section, render
-from fedsec.evaluation.experiment import org_frames
+from fedsec.experiments.deployed import deployment_section, render
 from fedsec.scenarios.federation import build_federation
+from fedsec.tasks.classification import arms
+from fedsec.tasks.classification.experiment import org_frames
 from tests.engines.nvflare.test_coordinator import Memory
 
 REVEALING = {"stats", "rows", "label_counts", "params", "num_samples", "payload"}

@@ -2,10 +2,10 @@
 
 import pytest
 
-from fedsec.evaluation import arms
-from fedsec.evaluation.experiment import org_frames
 from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.tasks.classification import arms
+from fedsec.tasks.classification.experiment import org_frames
 
 SMALL = [
     "data.max_rows=4000",

@@ -1,0 +1,270 @@
+"""Run a scenario end to end: build the federation, train every arm, evaluate per organization.
+
+Each organization is judged on its own test set plus the *unseen* attacks: test attacks, from
+every organization's test set, whose family is absent from that organization's training data
+(what it would face if those campaigns reached it), with the benign traffic of the organizations
+they come from. Overall metrics pool these per-org sets.
+``local_recalibrated`` is the fair baseline: each local model with its threshold on the
+malicious score set on its own benign validation data to the federated model's false-positive
+rate there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fedsec.core import seeding
+from fedsec.data.flows import concat_tables
+from fedsec.data.taxonomy import BENIGN, family_order
+from fedsec.models.classifier import FamilyClassifier, calibrate_threshold
+from fedsec.reporting.metrics import classification_metrics, pooled_rate, unseen_metrics
+from fedsec.scenarios.config import Scenario
+from fedsec.scenarios.federation import Federation, build_federation
+from fedsec.tasks.arm_order import train_in_order
+from fedsec.tasks.classification.arms import TRAINERS, ArmModels, OrgFrames
+from fedsec.tasks.privacy import (
+    check_accounting,
+    membership_audit,
+    privacy_section,
+    protection_timing,
+)
+
+ARM_ORDER = ("centralized", "local", "local_recalibrated", "federated")
+
+
+@dataclass
+class Experiment:
+    scenario: Scenario
+    federation: Federation
+    arms: dict[str, ArmModels]
+    metrics: dict
+    timing: dict = field(default_factory=dict)
+
+    def product(self) -> tuple[str, FamilyClassifier]:
+        """The model the run ships: the federated one when trained, else the centralized one."""
+        for arm in ("federated", "centralized"):
+            if arm in self.arms:
+                return arm, next(iter(self.arms[arm].models.values()))
+        raise ValueError("no shared model was trained (only the local arm ran)")
+
+
+def org_frames(federation: Federation) -> list[OrgFrames]:
+    view = federation.view
+    return [
+        OrgFrames(
+            o.name, o.train.features(view), o.val.features(view), o.train.family, o.val.family
+        )
+        for o in federation.orgs
+    ]
+
+
+def calibrate(models: dict[str, FamilyClassifier], federation: Federation, target: float) -> None:
+    """Per-org thresholds at ``target`` FPR on each org's benign validation rows (+ pooled '*')."""
+    view = federation.view
+    pooled = []
+    for org in federation.orgs:
+        model = models[org.name]
+        benign = org.val.take(np.flatnonzero(org.val.family == BENIGN))
+        if len(benign) == 0:
+            continue
+        scores = model.decision_function(benign.features(view).frame)
+        model.thresholds[org.name] = calibrate_threshold(scores, target)
+        pooled.append((model, scores))
+    shared = {id(m) for m, _ in pooled}
+    if len(shared) == 1 and pooled:
+        model = pooled[0][0]
+        model.thresholds["*"] = calibrate_threshold(np.concatenate([s for _, s in pooled]), target)
+
+
+def val_benign_fpr(model: FamilyClassifier, federation: Federation, org_index: int) -> float:
+    org = federation.orgs[org_index]
+    benign = org.val.take(np.flatnonzero(org.val.family == BENIGN))
+    if len(benign) == 0:
+        return 0.0
+    pred = model.predict(benign.features(federation.view).frame, org.name)
+    return float(np.mean(pred != BENIGN))
+
+
+def evaluation_rows(
+    true: np.ndarray, owner: np.ndarray, org_index: int, train_families: set[str]
+) -> np.ndarray:
+    """What an organization is judged on: its own test rows, every other organization's test
+    attacks of families it never trained on, and the benign test rows of the organizations those
+    attacks come from. The foreign benign rows keep the comparison honest where sources differ
+    (devices, datasets): flagging whatever looks foreign then costs false positives."""
+    unseen = ~np.isin(true, [*train_families, BENIGN])
+    sources = np.unique(owner[unseen])
+    foreign_benign = (true == BENIGN) & np.isin(owner, sources)
+    return (owner == org_index) | unseen | foreign_benign
+
+
+def evaluate_arm(
+    predictions: dict[str, np.ndarray],
+    owner: np.ndarray,
+    true: np.ndarray,
+    federation: Federation,
+    thresholds: dict[str, float | None],
+) -> dict:
+    """Per-org and overall metrics from each org's predictions on the whole test pool."""
+    per_org, all_true, all_pred, unseen_parts, correct_parts = {}, [], [], [], []
+    for index, org in enumerate(federation.orgs):
+        pred = predictions[org.name]
+        rows = evaluation_rows(true, owner, index, org.train_families)
+        own = owner == index
+        unseen = unseen_metrics(true, pred, set(family_order(true)) - org.train_families)
+        per_org[org.name] = {
+            **classification_metrics(true[rows], pred[rows]),
+            **unseen,
+            "own_test_macro_f1": classification_metrics(true[own], pred[own]).get("macro_f1"),
+            "threshold": thresholds.get(org.name),
+            "train_families": family_order(org.train_families),
+        }
+        all_true.append(true[rows])
+        all_pred.append(pred[rows])
+        unseen_parts.append((unseen["unseen_family_recall"], unseen["unseen_rows"]))
+        correct_parts.append((unseen["unseen_family_correct"], unseen["unseen_rows"]))
+    overall = classification_metrics(np.concatenate(all_true), np.concatenate(all_pred))
+    overall["unseen_family_recall"] = pooled_rate(unseen_parts)
+    overall["unseen_family_correct"] = pooled_rate(correct_parts)
+    overall["unseen_rows"] = int(sum(n for _, n in unseen_parts))
+    org_f1 = [m["macro_f1"] for m in per_org.values() if m.get("macro_f1") is not None]
+    overall["mean_org_macro_f1"] = round(float(np.mean(org_f1)), 6) if org_f1 else None
+    return {"overall": overall, "per_org": per_org}
+
+
+def run_experiment(
+    scenario: Scenario,
+    data_dir: str | Path | None,
+    tick: Callable[[str], None] = lambda _: None,
+    federation: Federation | None = None,
+    trained: dict[str, ArmModels] | None = None,
+) -> Experiment:
+    """Train and evaluate every arm; ``federation`` reuses splits already built for a sweep;
+    ``trained`` holds arms trained elsewhere (a deployment's federated model), evaluated alike."""
+    started = time.perf_counter()
+    check_accounting(scenario)
+    seeding.deterministic_torch(threads=1)
+    if federation is None:
+        federation = build_federation(scenario, data_dir)
+    loaded = time.perf_counter()
+    frames = org_frames(federation)
+    done = trained or {}
+    arms, incomplete = train_in_order(
+        scenario.evaluation.arms,
+        lambda name: done[name] if name in done else TRAINERS[name](scenario, frames, tick),
+    )
+    for arm in arms.values():
+        calibrate(arm.models, federation, scenario.evaluation.target_fpr)
+    test = concat_tables([o.test for o in federation.orgs])
+    owner = np.concatenate([np.full(len(o.test), i) for i, o in enumerate(federation.orgs)])
+    test_frame = test.features(federation.view).frame
+    results: dict[str, dict] = {}
+    for name, arm in arms.items():
+        results[name] = _evaluate_models(arm.models, federation, test_frame, owner, test.family)
+        results[name]["curve"] = [[r, f1] for r, f1 in arm.curve]
+    if "local" in arms and "federated" in arms:
+        results["local_recalibrated"] = _recalibrated(
+            arms, federation, test_frame, owner, test.family
+        )
+    metrics = _metrics(scenario, federation, results)
+    metrics["privacy"] = _privacy(scenario, federation, arms)
+    if incomplete:
+        metrics["incomplete"] = incomplete
+    timing = {
+        "wall_s": round(time.perf_counter() - started, 3),
+        "load_s": round(loaded - started, 3),
+        "arms_s": {name: round(arm.seconds, 3) for name, arm in arms.items()},
+        "round_s": {name: [round(s, 4) for s in arm.round_seconds] for name, arm in arms.items()},
+    }
+    protected = [s for arm in arms.values() for s in arm.protection_seconds]
+    timing |= protection_timing(scenario.privacy, protected)
+    return Experiment(scenario, federation, arms, metrics, timing)
+
+
+def _evaluate_models(
+    models: dict[str, FamilyClassifier],
+    federation: Federation,
+    test_frame,
+    owner: np.ndarray,
+    true: np.ndarray,
+) -> dict:
+    cache: dict[int, np.ndarray] = {}
+    predictions, thresholds = {}, {}
+    for org in federation.orgs:
+        model = models[org.name]
+        if id(model) not in cache:
+            cache[id(model)] = model.predict_proba(test_frame)
+        threshold = model.threshold_for(org.name)
+        predictions[org.name] = model.labels_from_proba(cache[id(model)], threshold)
+        thresholds[org.name] = threshold
+    return evaluate_arm(predictions, owner, true, federation, thresholds)
+
+
+def _recalibrated(
+    arms: dict[str, ArmModels],
+    federation: Federation,
+    test_frame,
+    owner: np.ndarray,
+    true: np.ndarray,
+) -> dict:
+    predictions, thresholds = {}, {}
+    for index, org in enumerate(federation.orgs):
+        fed_fpr = val_benign_fpr(arms["federated"].models[org.name], federation, index)
+        local = arms["local"].models[org.name]
+        benign = org.val.take(np.flatnonzero(org.val.family == BENIGN))
+        scores = local.decision_function(benign.features(federation.view).frame)
+        threshold = calibrate_threshold(scores, max(fed_fpr, 1e-9)) if len(scores) else 0.5
+        predictions[org.name] = local.labels_from_proba(local.predict_proba(test_frame), threshold)
+        thresholds[org.name] = threshold
+    result = evaluate_arm(predictions, owner, true, federation, thresholds)
+    result["note"] = (
+        "local models, threshold on the malicious score set on each org's benign "
+        "validation rows to the federated model's false-positive rate there"
+    )
+    return result
+
+
+def _privacy(scenario: Scenario, federation: Federation, arms: dict[str, ArmModels]) -> dict:
+    audits = {}
+    if scenario.privacy.audit:
+        for name in ("centralized", "federated"):
+            if name in arms:
+                model = next(iter(arms[name].models.values()))
+                audits[name] = membership_audit(model, federation, scenario.seed)
+    return privacy_section(scenario, arms, audits)
+
+
+def _metrics(scenario: Scenario, federation: Federation, results: dict[str, dict]) -> dict:
+    return {
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "view": scenario.data.view,
+        "rounds": scenario.rounds,
+        "strategy": scenario.strategy.name,
+        "decision": scenario.evaluation.decision,
+        "target_fpr": scenario.evaluation.target_fpr,
+        "federation": federation_block(federation),
+        "arms": {name: results[name] for name in ARM_ORDER if name in results},
+    }
+
+
+def federation_block(federation: Federation) -> dict:
+    """Who held what (metrics.json ``federation``): families, rows per split, notes."""
+    return {
+        "orgs": {
+            org.name: {
+                "train_families": family_order(org.train_families),
+                "rows": {s: len(getattr(org, s)) for s in ("train", "val", "test")},
+            }
+            for org in federation.orgs
+        },
+        "families": federation.families(),
+        "owners": federation.owners,
+        "rows_per_family": federation.summary(),
+        "notes": federation.notes,
+    }

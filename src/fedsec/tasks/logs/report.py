@@ -1,0 +1,234 @@
+"""Run directory of a ``task = "logs"`` run: ``config.toml``, ``metrics.json``, ``report.md``,
+plots and the DeepLog bundle, written atomically like every fedsec run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from fedsec.bundles.logs_bundle import save_log_bundle
+from fedsec.bundles.signing import Signer
+from fedsec.core import atomic, outputs
+from fedsec.experiments.rundir import training_provenance
+from fedsec.reporting import figures
+from fedsec.reporting.plots import learning_curves, org_bars, save_png
+from fedsec.reporting.report import closing_parts, fmt, table
+from fedsec.tasks.arm_order import incomplete_lines
+from fedsec.tasks.logs.experiment import LogExperiment
+
+MODEL_DIR = "model"
+ARM_LABELS = {
+    "centralized": "centralized (pooled data)",
+    "local": "local only",
+    "federated": "federated",
+}
+
+
+def overall_rows(arms: dict, model: str) -> list[list[object]]:
+    rows = []
+    for arm, result in arms.items():
+        o = result["overall"]
+        rows.append(
+            [
+                f"{model}: {ARM_LABELS.get(arm, arm)}",
+                o["f1"],
+                o["precision"],
+                o["recall"],
+                o["fpr"],
+                o["mean_org_f1"],
+                o["distinct"]["f1"],
+                o["distinct"]["fpr"],
+            ]
+        )
+    return rows
+
+
+def overall_table(metrics: dict) -> str:
+    rows = overall_rows(metrics["arms"], "DeepLog")
+    if metrics.get("baseline"):
+        rows += overall_rows(metrics["baseline"]["arms"], "count PCA")
+    header = ["model: arm", "F1", "precision", "recall", "FPR", "mean org F1"]
+    return table([*header, "distinct F1", "distinct FPR"], rows)
+
+
+def per_org_table(metrics: dict) -> str:
+    arms = list(metrics["arms"])
+    header = ["org", "systems", "test normal / abnormal"]
+    for arm in arms:
+        header += [f"{arm} F1", f"{arm} FPR", f"{arm} top-k"]
+    rows = []
+    for org, info in metrics["federation"]["orgs"].items():
+        sizes = info["sessions"]
+        row: list[object] = [
+            org,
+            ", ".join(info["systems"]),
+            f"{sizes['test_normal']} / {sizes['test_abnormal']}",
+        ]
+        for arm in arms:
+            m = metrics["arms"][arm]["per_org"][org]
+            row += [m["f1"], m["fpr"], m["top_k"]]
+        rows.append(row)
+    return table(header, rows)
+
+
+def data_table(metrics: dict) -> str:
+    rows = []
+    for org, info in metrics["federation"]["orgs"].items():
+        s = info["sessions"]
+        rows.append(
+            [org, s["train"], s["val"], s["test_normal"], s["test_abnormal"], info["known_events"]]
+        )
+    return table(
+        ["org", "train (normal)", "validation (normal)", "test normal", "test abnormal", "events"],
+        rows,
+    )
+
+
+def verdict(metrics: dict) -> list[str]:
+    arms, lines = metrics["arms"], []
+    if "federated" in arms and "centralized" in arms:
+        fed, cen = arms["federated"]["overall"], arms["centralized"]["overall"]
+        if fed["f1"] is not None and cen["f1"] is not None:
+            lines.append(
+                f"- Federated F1 {fmt(fed['f1'])} vs centralized {fmt(cen['f1'])} "
+                f"(gap {fed['f1'] - cen['f1']:+.3f})."
+            )
+    if "federated" in arms and "local" in arms:
+        for org, m in arms["federated"]["per_org"].items():
+            loc = arms["local"]["per_org"][org]
+            if m["f1"] is None:
+                lines.append(
+                    f"- {org}: no anomalous test sessions; false-positive rate federated "
+                    f"{fmt(m['fpr'])}, local {fmt(loc['fpr'])}."
+                )
+            else:
+                lines.append(
+                    f"- {org}: F1 federated {fmt(m['f1'])} (FPR {fmt(m['fpr'])}), "
+                    f"local {fmt(loc['f1'])} (FPR {fmt(loc['fpr'])})."
+                )
+    return lines
+
+
+def _calibration(metrics: dict) -> str:
+    model = metrics["model"]
+    if model.get("top_k"):
+        return f"fixed top-k {model['top_k']}"
+    how = "pooled over orgs for shared models" if model["calibration"] == "pooled" else "per org"
+    return f"top-k at validation FPR {metrics['target_fpr']} ({how}; local: per org)"
+
+
+LOSS_CURVE_LABEL = "validation next-event loss (normal sessions)"
+LOSS_CURVE_NOTE = "shared models: all orgs' sessions; local: each org on its own only"
+LOSS_CURVE_CAPTION = (
+    "Validation next-event loss on normal sessions after each round. Centralized and federated: "
+    "one model on every organization's validation sessions. Local only: each organization's "
+    "model on its own validation sessions only (their event vocabularies differ), so that curve "
+    "is not measured on the same sessions as the others."
+)
+
+
+def render(metrics: dict, timing: dict, config_text: str) -> str:
+    vocab = metrics["federation"]["vocabulary"]
+    parts = [
+        f"# fedsec run: {metrics['scenario']} (log sessions)",
+        "",
+        f"seed {metrics['seed']} · {metrics['rounds']} rounds · strategy "
+        f"`{metrics['strategy']}` · {_calibration(metrics)} · wall time "
+        f"{timing.get('wall_s', 0):.1f} s",
+        "",
+        *incomplete_lines(metrics),
+        "A session is anomalous when one of its events (or its end) is outside the model's "
+        "top-k next-event candidates, or was never seen in training. Test normal sessions are "
+        "sequences no organization trained on; 'distinct' counts each distinct sequence once. "
+        f"Vocabulary: {vocab['event_texts']} event texts hashed into {vocab['buckets']} buckets "
+        f"({vocab['colliding_texts']} share a bucket).",
+        "",
+        "## Overall",
+        "",
+        overall_table(metrics),
+        "",
+        "## Reading",
+        "",
+        *(verdict(metrics) or ["- (no federated/local comparison in this run)"]),
+        "",
+        "## Per organization (DeepLog)",
+        "",
+        per_org_table(metrics),
+        "",
+        "## Sessions held by each organization",
+        "",
+        data_table(metrics),
+        "",
+        *figures.markdown_figures(
+            [
+                (figures.LOSS_CURVE_PNG, LOSS_CURVE_CAPTION),
+                (figures.PER_ORG_PNG, "Per organization: session F1 of DeepLog, per arm."),
+            ]
+        ),
+    ]
+    return "\n".join(parts + closing_parts(metrics, config_text))
+
+
+def per_org_f1(metrics: dict, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    org_bars(ax, metrics, "f1", f"{metrics['scenario']}: per-organization F1")
+    ax.set_ylabel("session F1 (DeepLog)")
+    ax.legend(fontsize=8)
+    save_png(fig, path)
+
+
+def provenance(experiment: LogExperiment, arm: str) -> dict:
+    scenario = experiment.scenario
+    orgs = [org.name for org in experiment.federation.orgs]
+    return {
+        **training_provenance(scenario, arm, orgs),
+        "sources": [
+            {"name": s.name, "format": s.format, "templates": s.templates}
+            for s in scenario.logs.sources
+        ],
+    }
+
+
+def namespaces(experiment: LogExperiment) -> dict[str, str]:
+    """Per organization, the prefix its event ids without template text were hashed under."""
+    scenario = experiment.scenario
+    first = {}
+    for source in scenario.logs.sources:
+        first.setdefault(source.name, source.namespace or source.name)
+    if scenario.partition.rule == "per-source":
+        return first
+    only = sorted(set(first.values()))
+    return {org.name: only[0] for org in experiment.federation.orgs} if len(only) == 1 else {}
+
+
+def write_logs_run(
+    experiment: LogExperiment, out: Path, signer: Signer | None = None, *, force: bool = False
+) -> Path:
+    """Everything the run produced, in one directory that appears complete or not at all; the
+    bundle is signed by ``signer`` (default: the user's signing key)."""
+    metrics = {**experiment.metrics, "timing": experiment.timing}
+    config_text = experiment.scenario.to_toml()
+    with outputs.output_directory(Path(out), "fedsec simulate", force=force) as staging:
+        (staging / "config.toml").write_text(config_text)
+        atomic.write_json(staging / "metrics.json", metrics)
+        (staging / "report.md").write_text(render(metrics, experiment.timing, config_text))
+        learning_curves(
+            metrics,
+            staging / figures.LOSS_CURVE_PNG,
+            LOSS_CURVE_LABEL,
+            "next-event loss",
+            bounded=False,
+            note=LOSS_CURVE_NOTE,
+        )
+        per_org_f1(metrics, staging / figures.PER_ORG_PNG)
+        if "federated" in experiment.arms or "centralized" in experiment.arms:
+            arm, model = experiment.product()
+            save_log_bundle(
+                staging / MODEL_DIR,
+                model,
+                provenance(experiment, arm),
+                namespaces(experiment),
+                signer,
+            )
+    return Path(out)

@@ -1,0 +1,60 @@
+"""End to end on a real slice of UNSW-NB15: the three arms, per-org evaluation, determinism."""
+
+import numpy as np
+import pytest
+
+from fedsec.scenarios.config import load_scenario
+from fedsec.tasks.classification.experiment import run_experiment, val_benign_fpr
+
+SMALL = ["data.max_rows=15000", "rounds=40", "evaluation.curve_points=4"]
+
+
+@pytest.fixture(scope="module")
+def experiment(data_dir):
+    return run_experiment(load_scenario("unsw-5org-disjoint", SMALL), data_dir)
+
+
+def test_federated_beats_local_on_families_an_org_never_saw(experiment):
+    arms = experiment.metrics["arms"]
+    assert set(arms) == {"centralized", "local", "local_recalibrated", "federated"}
+    fed = arms["federated"]["overall"]
+    fair = arms["local_recalibrated"]["overall"]
+    assert fed["unseen_family_recall"] > fair["unseen_family_recall"] + 0.3
+    assert fed["unseen_family_correct"] > 0.4 and fair["unseen_family_correct"] == 0.0
+    for org, m in arms["federated"]["per_org"].items():
+        assert m["unseen_rows"] > 0
+        assert (
+            m["unseen_family_recall"]
+            > arms["local_recalibrated"]["per_org"][org]["unseen_family_recall"]
+        )
+
+
+def test_federated_is_close_to_centralized_and_fpr_is_controlled(experiment):
+    arms = experiment.metrics["arms"]
+    fed, cen = arms["federated"]["overall"], arms["centralized"]["overall"]
+    assert fed["macro_f1"] >= 0.85 * cen["macro_f1"]
+    assert fed["benign_fpr"] <= 0.03
+
+
+def test_report_fields_and_recalibration(experiment):
+    arms = experiment.metrics["arms"]
+    for arm in arms.values():
+        assert {"macro_f1", "benign_fpr", "unseen_family_recall"} <= set(arm["overall"])
+        assert len(arm["per_org"]) == 5
+    # the recalibrated local baseline operates at the federated model's FPR on validation
+    federation = experiment.federation
+    for index, org in enumerate(federation.orgs):
+        fed_fpr = val_benign_fpr(experiment.arms["federated"].models[org.name], federation, index)
+        local = experiment.arms["local"].models[org.name]
+        benign = org.val.take(np.flatnonzero(org.val.family == "benign"))
+        scores = local.decision_function(benign.features(federation.view).frame)
+        threshold = arms["local_recalibrated"]["per_org"][org.name]["threshold"]
+        local_fpr = float(np.mean(scores > threshold))
+        assert local_fpr <= fed_fpr + 1e-9
+        assert fed_fpr - local_fpr <= 2 / len(scores)
+    assert len(arms["federated"]["curve"]) == 4
+
+
+def test_same_seed_same_metrics(experiment, data_dir):
+    again = run_experiment(load_scenario("unsw-5org-disjoint", SMALL), data_dir)
+    assert again.metrics == experiment.metrics

@@ -1,0 +1,81 @@
+"""End to end on a real slice of HDFS: three arms, metrics layout, federated >= local-only,
+the count baseline's federated fit equals the pooled one, determinism."""
+
+import pytest
+
+from fedsec.scenarios.config import load_scenario
+from fedsec.tasks.logs.experiment import run_logs_experiment
+
+SLICE = ["logs.sources.2.max_sessions=3000", "evaluation.curve_points=2"]
+TINY_MODEL = ["logs.hidden=32", "logs.layers=1", "logs.embedding=16"]
+SMALL = [*SLICE, *TINY_MODEL, "rounds=20", "training.local_steps=10"]
+
+
+@pytest.fixture(scope="module")
+def experiment(data_dir):
+    return run_logs_experiment(load_scenario("hdfs-5org", SMALL), data_dir)
+
+
+def test_metrics_layout_per_arm_and_org(experiment):
+    metrics = experiment.metrics
+    assert metrics["task"] == "logs"
+    assert list(metrics["arms"]) == ["centralized", "local", "federated"]
+    for result in metrics["arms"].values():
+        overall = result["overall"]
+        for key in ("f1", "precision", "recall", "fpr"):
+            assert 0.0 <= overall[key] <= 1.0
+        assert set(result["per_org"]) == {f"org{i}" for i in range(1, 6)}
+        assert overall["sessions"] == sum(m["sessions"] for m in result["per_org"].values())
+        assert len(result["curve"]) == 2
+    assert metrics["federation"]["vocabulary"]["key"] == "(not reported)"
+
+
+def test_federated_is_at_least_as_good_as_local_only(experiment):
+    arms = experiment.metrics["arms"]
+    fed, local = arms["federated"]["overall"], arms["local"]["overall"]
+    assert fed["f1"] >= local["f1"]
+    assert fed["f1"] >= 0.9 and arms["centralized"]["overall"]["f1"] >= 0.9
+
+
+def test_top_k_keeps_validation_false_alarms_within_the_target(experiment):
+    metrics = experiment.metrics
+    target = metrics["target_fpr"]
+    sizes = {org: info["sessions"]["val"] for org, info in metrics["federation"]["orgs"].items()}
+    for m in metrics["arms"]["local"]["per_org"].values():  # calibrated per org
+        assert m["val_fpr"] <= target or m["top_k"] == m["known_events"] + 1
+    for arm in ("centralized", "federated"):  # hdfs-5org calibrates shared models pooled
+        per_org = metrics["arms"][arm]["per_org"]
+        flagged = sum(round(m["val_fpr"] * sizes[org]) for org, m in per_org.items())
+        assert flagged <= target * sum(sizes.values())
+        assert len({m["top_k"] for m in per_org.values()}) == 1
+    for arm in metrics["arms"].values():
+        assert arm["overall"]["fpr"] <= 0.05
+
+
+def test_count_baseline_federated_fit_is_the_pooled_fit(experiment):
+    baseline = experiment.metrics["baseline"]["arms"]
+    assert baseline["federated"]["overall"] == baseline["centralized"]["overall"]
+    assert set(baseline["local"]["per_org"]) == set(experiment.metrics["arms"]["local"]["per_org"])
+
+
+def test_same_seed_gives_identical_metrics(data_dir):
+    tiny = [*SLICE, *TINY_MODEL, "rounds=2", "training.local_steps=3"]
+    tiny += ["logs.sources.0.max_sessions=1000", "logs.sources.1.max_sessions=1000"]
+    tiny += ['evaluation.arms=["local", "federated"]']
+    first = run_logs_experiment(load_scenario("hdfs-5org", tiny), data_dir).metrics
+    second = run_logs_experiment(load_scenario("hdfs-5org", tiny), data_dir).metrics
+    assert first == second
+
+
+def test_a_protected_logs_run_reports_its_privacy_and_protection_time(data_dir):
+    tiny = [*SLICE, *TINY_MODEL, "rounds=2", "training.local_steps=3"]
+    tiny += ["logs.sources.0.max_sessions=1000", "logs.sources.1.max_sessions=1000"]
+    tiny += ['evaluation.arms=["federated"]', "privacy.secure_aggregation=true"]
+    run = run_logs_experiment(load_scenario("hdfs-5org", tiny), data_dir)
+    privacy = run.metrics["privacy"]
+    assert privacy["secure_aggregation"]["enabled"] and privacy["secure_aggregation"]["threshold"]
+    assert any("token ids" in line for line in privacy["coordinator_observes"])
+    protected = run.arms["federated"].protection_seconds
+    assert len(protected) == 2
+    assert 0 < sum(protected) < run.timing["arms_s"]["federated"]
+    assert run.timing["secure_aggregation_round_s"] == round(sum(protected) / 2, 4)

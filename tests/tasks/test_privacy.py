@@ -1,0 +1,145 @@
+"""Privacy mechanisms end to end on a real slice: secure aggregation, DP-SGD, the audit."""
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from fedsec.cli import app
+from fedsec.core.errors import ConfigError
+from fedsec.reporting.report import privacy_lines
+from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.federation import build_federation
+from fedsec.tasks.classification.experiment import run_experiment
+from fedsec.tasks.privacy import attack_strength, coordinator_view, privacy_section
+from fedsec.training.params import max_abs_diff
+
+SMALL = [
+    "data.max_rows=8000",
+    "rounds=8",
+    "evaluation.curve_points=2",
+    "evaluation.arms=['federated']",
+]
+
+
+@pytest.fixture(scope="module")
+def federation(data_dir):
+    return build_federation(load_scenario("unsw-5org-disjoint", SMALL), data_dir)
+
+
+def _run(data_dir, federation, *extra):
+    return run_experiment(
+        load_scenario("unsw-5org-disjoint", [*SMALL, *extra]), data_dir, federation=federation
+    )
+
+
+def test_secure_aggregation_changes_the_model_by_fixed_point_rounding_only(data_dir, federation):
+    plain = _run(data_dir, federation)
+    secure = _run(data_dir, federation, "privacy.secure_aggregation=true")
+    first = [
+        plain.arms["federated"].models["org1"].params,
+        secure.arms["federated"].models["org1"].params,
+    ]
+    assert 0 < max_abs_diff(*first) < 1e-2  # 8 rounds of 2^-16 rounding, amplified by SGD
+    protected = secure.arms["federated"].protection_seconds
+    assert len(protected) == 8 and secure.timing["secure_aggregation_s"] == round(sum(protected), 3)
+    assert 0 < secure.timing["secure_aggregation_s"] < secure.timing["arms_s"]["federated"]
+    section = secure.metrics["privacy"]["secure_aggregation"]
+    assert section["enabled"] and section["threshold"] == 3 and section["tolerated_dropouts"] == 2
+    assert any(
+        "masked updates only" in line for line in secure.metrics["privacy"]["coordinator_observes"]
+    )
+    f1 = [e.metrics["arms"]["federated"]["overall"]["macro_f1"] for e in (plain, secure)]
+    assert abs(f1[0] - f1[1]) < 0.05
+
+
+@pytest.mark.parametrize(
+    "overrides, per_round, threshold",
+    [
+        ([], 5, 3),
+        (["strategy.fraction=0.6"], 3, 2),
+        (["strategy.fraction=0.6", "privacy.secagg_threshold=3"], 3, 3),
+    ],
+)
+def test_the_reported_threshold_is_that_of_a_round(overrides, per_round, threshold):
+    """The threshold applies to the organizations a round selects, never below a majority."""
+    scenario = load_scenario(
+        "unsw-5org-disjoint", ["privacy.secure_aggregation=true", "privacy.audit=false", *overrides]
+    )
+    privacy = privacy_section(scenario, {})
+    section = privacy["secure_aggregation"]
+    assert section["organizations_per_round"] == per_round
+    assert section["threshold"] == threshold
+    assert section["tolerated_dropouts"] == per_round - threshold
+    assert f"{threshold}-of-{per_round} per round" in privacy_lines(privacy)[0]
+
+
+def test_homomorphic_encryption_changes_the_model_by_ckks_noise_only(data_dir, federation):
+    plain = _run(data_dir, federation)
+    encrypted = _run(data_dir, federation, "privacy.homomorphic_encryption=true")
+    models = [e.arms["federated"].models["org1"].params for e in (plain, encrypted)]
+    assert 0 < max_abs_diff(*models) < 1e-2  # 8 rounds of ~1e-9 CKKS noise, amplified by SGD
+    protected = encrypted.arms["federated"].protection_seconds
+    assert len(protected) == 8
+    assert encrypted.timing["homomorphic_encryption_round_s"] == round(float(np.mean(protected)), 4)
+    assert 0 < sum(protected) < encrypted.timing["arms_s"]["federated"]
+    privacy = encrypted.metrics["privacy"]
+    assert (
+        privacy["homomorphic_encryption"]["enabled"]
+        and "CKKS" in privacy["homomorphic_encryption"]["scheme"]
+    )
+    assert any(
+        "cannot" in line or "not decrypt" in line for line in privacy["coordinator_observes"]
+    )
+    assert any(line.startswith("- Homomorphic encryption: on") for line in privacy_lines(privacy))
+    f1 = [e.metrics["arms"]["federated"]["overall"]["macro_f1"] for e in (plain, encrypted)]
+    assert abs(f1[0] - f1[1]) < 0.05
+
+
+def test_dp_sgd_spends_no_more_than_the_target_epsilon(data_dir, federation):
+    private = _run(data_dir, federation, "privacy.sample_dp.epsilon=3")
+    spent = private.metrics["privacy"]["sample_dp"]["per_arm"]["federated"]
+    assert set(spent) == {o.name for o in federation.orgs}
+    for org in spent.values():
+        assert 0 < org["epsilon"] <= 3.0 and org["steps"] == 8 * 10
+        assert org["noise_multiplier"] > 0.5
+    assert any("target ε = 3" in line for line in privacy_lines(private.metrics["privacy"]))
+
+
+def test_client_dp_with_five_organizations_is_flagged_as_meaningless(data_dir, federation):
+    noisy = _run(data_dir, federation, "privacy.client_dp.noise_multiplier=1.0")
+    client = noisy.metrics["privacy"]["client_dp"]
+    assert client["epsilon_pld"] > 10 and "no meaningful protection" in client["warning"]
+
+
+def test_void_client_dp_noise_fails_before_any_data_is_read_or_model_trained(tmp_path):
+    scenario = load_scenario("unsw-5org-disjoint", ["privacy.client_dp.noise_multiplier=0.01"])
+    empty = tmp_path / "no-datasets-here"
+    with pytest.raises(ConfigError, match=r"privacy.client_dp.noise_multiplier: .* 0.01 over 200"):
+        run_experiment(scenario, empty)
+    out = tmp_path / "run"
+    args = ["simulate", "unsw-5org-disjoint", "--out", str(out), "--data-dir", str(empty)]
+    result = CliRunner().invoke(app, [*args, "--set", "privacy.client_dp.noise_multiplier=0.01"])
+    assert result.exit_code == 2
+    assert "bounds nothing" in " ".join(result.output.split())
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "protection, seen",
+    [
+        ([], "control-variate change (its full local gradient), in clear"),
+        (["privacy.secure_aggregation=true"], "only inside the same protected sum"),
+        (["privacy.homomorphic_encryption=true"], "only inside the same protected sum"),
+    ],
+)
+def test_the_report_says_where_scaffold_control_variates_go(protection, seen):
+    scenario = load_scenario("unsw-5org-disjoint", ["strategy.name=scaffold", *protection])
+    assert any(seen in line for line in coordinator_view(scenario))
+
+
+def test_membership_audit_reports_chance_level_for_indistinguishable_scores():
+    rng = np.random.default_rng(0)
+    same = attack_strength(rng.normal(size=4000), rng.normal(size=4000))
+    assert abs(same["auc"] - 0.5) < 0.03 and same["advantage"] < 0.05
+    leaky = attack_strength(rng.normal(1.0, 1, 4000), rng.normal(size=4000))
+    assert leaky["auc"] > 0.7 and leaky["advantage"] > 0.3
