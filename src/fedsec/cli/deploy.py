@@ -256,7 +256,7 @@ def submit_command(
     from fedsec.engines.nvflare.results import DeploymentError
     from fedsec.experiments.deployed import run_deployed, write_deployed_run, write_site_only_run
     from fedsec.scenarios.config import load_scenario
-    from fedsec.tasks.classification.arms import curve_rounds
+    from fedsec.tasks.federate import curve_rounds
     from fedsec.tasks.privacy import check_accounting
 
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])

@@ -10,7 +10,7 @@ from fedsec.engines.nvflare.plan import (
     parse,
 )
 from fedsec.scenarios.config import TrainingConfig, load_scenario
-from fedsec.tasks.classification.arms import plan as inprocess_plan
+from fedsec.tasks.federate import plan as inprocess_plan
 
 
 def site_plan(**changes) -> dict:

@@ -40,7 +40,7 @@ from fedsec.models.iforest import IsolationForestDetector
 from fedsec.models.svdd import center_from_sums, embedding_sum
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation
-from fedsec.tasks.classification.arms import (
+from fedsec.tasks.federate import (
     TrainedArm,
     curve_rounds,
     dp_noise,

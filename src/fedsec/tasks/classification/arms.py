@@ -13,8 +13,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Generic, TypeVar
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.metrics import f1_score
@@ -23,19 +22,26 @@ from torch import nn
 from fedsec.core import seeding
 from fedsec.data.flows import FeatureFrame
 from fedsec.data.taxonomy import family_order
-from fedsec.engines.inprocess import FederatedResult, Shard, run_federated
+from fedsec.engines.inprocess import Shard
 from fedsec.features.moments import FeatureStats, local_stats, merge_stats
 from fedsec.features.preprocess import Preprocessor, fit_preprocessor
 from fedsec.fl import recipe
-from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.fl.privacy.secure_stats import OrgRows, secure_statistics
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.scenarios.config import Scenario
-from fedsec.training.local import TrainingPlan, local_update
+from fedsec.tasks.federate import (
+    Progress,
+    TrainedArm,
+    curve_rounds,
+    dp_noise,
+    dp_spent,
+    federate,
+    plan,
+    steps_per_round,
+)
+from fedsec.training.local import local_update
 from fedsec.training.params import Params, get_params
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -47,23 +53,6 @@ class OrgFrames:
     val: FeatureFrame
     y_train: np.ndarray
     y_val: np.ndarray
-
-
-M = TypeVar("M")
-
-
-@dataclass
-class TrainedArm(Generic[M]):
-    """An arm's model per organization (one shared object for centralized and federated), its
-    learning curve, timings and the record-level DP each organization spent."""
-
-    name: str
-    models: dict[str, M]
-    curve: list[tuple[int, float]] = field(default_factory=list)
-    seconds: float = 0.0
-    round_seconds: list[float] = field(default_factory=list)
-    privacy: dict = field(default_factory=dict)
-    protection_seconds: list[float] = field(default_factory=list)
 
 
 ArmModels = TrainedArm[FamilyClassifier]
@@ -102,11 +91,6 @@ def class_weights(
     return recipe.class_weights(counts, classes, scenario.model)
 
 
-def federated_preprocessor(frames: list[FeatureFrame], buckets: int) -> Preprocessor:
-    """Fit from each organization's summaries, merged: no rows leave an organization."""
-    return fit_preprocessor(merge_stats([local_stats(f) for f in frames]), buckets)
-
-
 def summaries(
     scenario: Scenario, orgs: list[OrgFrames], secure: bool = False
 ) -> tuple[FeatureStats, Counter]:
@@ -133,47 +117,6 @@ def learner(
     return Learner(
         pre, classes, class_weights(counts, classes, scenario), spec, network, get_params(network)
     )
-
-
-def plan(
-    scenario: Scenario,
-    weights: tuple[float, ...] | None,
-    orgs_per_step: int,
-    noise: float,
-    *purpose: object,
-) -> TrainingPlan:
-    """The training plan of one round; the centralized arm takes every org's share of steps.
-    In the federated arm the strategy adds its part (FedProx's ``prox_mu``) each round."""
-    return recipe.training_plan(
-        scenario.training,
-        orgs_per_step=orgs_per_step,
-        prox_mu=0.0,
-        weights=weights,
-        noise=noise,
-        max_grad_norm=scenario.privacy.sample_dp.max_grad_norm,
-        seed=seeding.derive_seed(scenario.seed, *purpose),
-    )
-
-
-def steps_per_round(scenario: Scenario, rows: int, orgs_per_step: int) -> int:
-    return recipe.steps_per_round(scenario.training, rows, orgs_per_step)
-
-
-def dp_noise(scenario: Scenario, rows: int, orgs_per_step: int) -> float:
-    """DP-SGD noise multiplier meeting the scenario's record-level epsilon over all rounds."""
-    return recipe.sample_dp_noise(
-        scenario.training, scenario.privacy.sample_dp, scenario.rounds, rows, orgs_per_step
-    )
-
-
-def dp_spent(scenario: Scenario, noise: float, rows: int, steps: int) -> dict:
-    """What a DP-SGD run spent, from the accountant (empty when DP is off)."""
-    return recipe.sample_dp_spent(scenario.training, scenario.privacy.sample_dp, noise, rows, steps)
-
-
-def curve_rounds(scenario: Scenario) -> set[int]:
-    points = min(scenario.evaluation.curve_points, scenario.rounds)
-    return {int(r) for r in np.linspace(1, scenario.rounds, points).round()}
 
 
 def val_macro_f1(
@@ -309,36 +252,6 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
         spent,
         [r.protection_seconds for r in result.history],
     )
-
-
-def federate(
-    scenario: Scenario,
-    network: nn.Module,
-    initial: Params,
-    shards: list[Shard],
-    shard_plan: Callable[[Shard, int], TrainingPlan],
-    on_round: Callable[[int, Params], None],
-    server_lr: float | None = None,
-) -> FederatedResult:
-    """``run_federated`` with the scenario's strategy, sampling, rounds, seed and protection."""
-    s = scenario.strategy
-    return run_federated(
-        network,
-        initial,
-        shards,
-        shard_plan,
-        recipe.strategy(s, protection_plan(scenario), server_lr),
-        scenario.rounds,
-        fraction=s.fraction,
-        min_orgs=s.min_orgs,
-        seed=scenario.seed,
-        on_round=on_round,
-    )
-
-
-def protection_plan(scenario: Scenario) -> ProtectionPlan | None:
-    """How updates are protected on their way to the coordinator (None: sent in clear)."""
-    return recipe.protection_plan(scenario.privacy, scenario.seed)
 
 
 TRAINERS: dict[str, Callable[[Scenario, list[OrgFrames], Progress], ArmModels]] = {

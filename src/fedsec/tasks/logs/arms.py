@@ -30,7 +30,7 @@ from fedsec.models.deeplog import (
 )
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.logs import LogFederation, LogOrg
-from fedsec.tasks.classification.arms import TrainedArm, curve_rounds, federate, plan
+from fedsec.tasks.federate import TrainedArm, curve_rounds, federate, plan
 from fedsec.training.local import local_update
 from fedsec.training.params import Params, get_params, set_params
 

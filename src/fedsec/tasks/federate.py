@@ -1,0 +1,116 @@
+"""What every task's arms share: the trained-arm record, the per-round training plan, DP
+noise and accounting, learning-curve rounds, and ``federate``: the federated arm's run of the
+one round loop (:mod:`fedsec.fl.loop`) with the scenario's strategy, sampling and protection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import numpy as np
+from torch import nn
+
+from fedsec.core import seeding
+from fedsec.data.flows import FeatureFrame
+from fedsec.engines.inprocess import FederatedResult, Shard, run_federated
+from fedsec.features.moments import local_stats, merge_stats
+from fedsec.features.preprocess import Preprocessor, fit_preprocessor
+from fedsec.fl import recipe
+from fedsec.fl.privacy.protect import ProtectionPlan
+from fedsec.scenarios.config import Scenario
+from fedsec.training.local import TrainingPlan
+from fedsec.training.params import Params
+
+Progress = Callable[[str], None]
+M = TypeVar("M")
+
+
+@dataclass
+class TrainedArm(Generic[M]):
+    """An arm's model per organization (one shared object for centralized and federated), its
+    learning curve, timings and the record-level DP each organization spent."""
+
+    name: str
+    models: dict[str, M]
+    curve: list[tuple[int, float]] = field(default_factory=list)
+    seconds: float = 0.0
+    round_seconds: list[float] = field(default_factory=list)
+    privacy: dict = field(default_factory=dict)
+    protection_seconds: list[float] = field(default_factory=list)
+
+
+def plan(
+    scenario: Scenario,
+    weights: tuple[float, ...] | None,
+    orgs_per_step: int,
+    noise: float,
+    *purpose: object,
+) -> TrainingPlan:
+    """The training plan of one round; the centralized arm takes every org's share of steps.
+    In the federated arm the strategy adds its part (FedProx's ``prox_mu``) each round."""
+    return recipe.training_plan(
+        scenario.training,
+        orgs_per_step=orgs_per_step,
+        prox_mu=0.0,
+        weights=weights,
+        noise=noise,
+        max_grad_norm=scenario.privacy.sample_dp.max_grad_norm,
+        seed=seeding.derive_seed(scenario.seed, *purpose),
+    )
+
+
+def steps_per_round(scenario: Scenario, rows: int, orgs_per_step: int) -> int:
+    return recipe.steps_per_round(scenario.training, rows, orgs_per_step)
+
+
+def dp_noise(scenario: Scenario, rows: int, orgs_per_step: int) -> float:
+    """DP-SGD noise multiplier meeting the scenario's record-level epsilon over all rounds."""
+    return recipe.sample_dp_noise(
+        scenario.training, scenario.privacy.sample_dp, scenario.rounds, rows, orgs_per_step
+    )
+
+
+def dp_spent(scenario: Scenario, noise: float, rows: int, steps: int) -> dict:
+    """What a DP-SGD run spent, from the accountant (empty when DP is off)."""
+    return recipe.sample_dp_spent(scenario.training, scenario.privacy.sample_dp, noise, rows, steps)
+
+
+def curve_rounds(scenario: Scenario) -> set[int]:
+    points = min(scenario.evaluation.curve_points, scenario.rounds)
+    return {int(r) for r in np.linspace(1, scenario.rounds, points).round()}
+
+
+def federate(
+    scenario: Scenario,
+    network: nn.Module,
+    initial: Params,
+    shards: list[Shard],
+    shard_plan: Callable[[Shard, int], TrainingPlan],
+    on_round: Callable[[int, Params], None],
+    server_lr: float | None = None,
+) -> FederatedResult:
+    """``run_federated`` with the scenario's strategy, sampling, rounds, seed and protection."""
+    s = scenario.strategy
+    return run_federated(
+        network,
+        initial,
+        shards,
+        shard_plan,
+        recipe.strategy(s, protection_plan(scenario), server_lr),
+        scenario.rounds,
+        fraction=s.fraction,
+        min_orgs=s.min_orgs,
+        seed=scenario.seed,
+        on_round=on_round,
+    )
+
+
+def protection_plan(scenario: Scenario) -> ProtectionPlan | None:
+    """How updates are protected on their way to the coordinator (None: sent in clear)."""
+    return recipe.protection_plan(scenario.privacy, scenario.seed)
+
+
+def federated_preprocessor(frames: list[FeatureFrame], buckets: int) -> Preprocessor:
+    """Fit from each organization's summaries, merged: no rows leave an organization."""
+    return fit_preprocessor(merge_stats([local_stats(f) for f in frames]), buckets)
