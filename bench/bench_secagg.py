@@ -23,6 +23,7 @@ import numpy as np
 from fedsec.core import seeding
 from fedsec.engines.inprocess import InProcessTransport, Shard
 from fedsec.engines.recording import RecordingTransport
+from fedsec.experiments.driver import run_experiment
 from fedsec.fl.aggregation import Aggregation, Combined, ProtectedMean, SiteResult, WeightedMean
 from fedsec.fl.loop import run_rounds
 from fedsec.fl.privacy.protect import ProtectionPlan
@@ -30,7 +31,7 @@ from fedsec.fl.strategies import from_config
 from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.classification.arms import learner, plan
-from fedsec.tasks.classification.experiment import org_frames, run_experiment
+from fedsec.tasks.classification.experiment import org_frames
 from fedsec.training.params import Params, max_abs_diff
 
 

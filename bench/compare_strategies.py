@@ -12,8 +12,8 @@ import argparse
 import sys
 import time
 
+from fedsec.experiments.driver import run_experiment
 from fedsec.scenarios.config import load_scenario
-from fedsec.tasks.classification.experiment import run_experiment
 
 VARIANTS: dict[str, list[str]] = {
     "FedAvg, 1 local epoch (Adam) x 20": [

@@ -16,10 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from fedsec.experiments.rundir import write_anomaly_run
+from fedsec.experiments.driver import run_experiment
+from fedsec.experiments.rundir import write_run
 from fedsec.scenarios.config import builtin_names, load_scenario
 from fedsec.tasks.anomaly.arms import arm_names
-from fedsec.tasks.anomaly.experiment import run_anomaly_experiment
 
 ANOMALY = [
     "unsw-5org-anomaly",
@@ -74,8 +74,8 @@ def main() -> int:
         scenario = load_scenario(name)
         arms = arms or arm_names(scenario)
         started, cpu = time.perf_counter(), time.process_time()
-        experiment = run_anomaly_experiment(scenario, args.data_dir)
-        write_anomaly_run(experiment, Path(args.out) / name, force=True)  # its own earlier run
+        experiment = run_experiment(scenario, args.data_dir)
+        write_run(experiment, Path(args.out) / name, force=True)  # its own earlier run
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         metrics = experiment.metrics
         print(f"{name} ({wall:.0f} s wall, {cpu:.0f} s CPU)", *summary(metrics), sep="\n")

@@ -13,10 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+from fedsec.experiments.driver import run_experiment
+from fedsec.experiments.rundir import write_run
 from fedsec.reporting.report import fmt
 from fedsec.scenarios.config import load_scenario
-from fedsec.tasks.logs.experiment import run_logs_experiment
-from fedsec.tasks.logs.report import write_logs_run
 
 LOGS = ["hdfs-5org", "logs-cross-system"]
 ARMS = ("centralized", "local", "federated")
@@ -82,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.names:
         scenario = load_scenario(name, args.overrides)
         started = time.perf_counter()
-        experiment = run_logs_experiment(scenario, args.data_dir)
+        experiment = run_experiment(scenario, args.data_dir)
         wall = time.perf_counter() - started
-        write_logs_run(experiment, args.out / f"{name}-seed{scenario.seed}", force=True)
+        write_run(experiment, args.out / f"{name}-seed{scenario.seed}", force=True)
         print("\n".join(overall_table(name, experiment.metrics, wall)))
         print("\n".join(per_org_table(experiment.metrics)), flush=True)
     return 0

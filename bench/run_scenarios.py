@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
+from fedsec.experiments.driver import run_experiment
 from fedsec.experiments.rundir import write_run
 from fedsec.scenarios.config import builtin_names, load_scenario
-from fedsec.tasks.classification.experiment import run_experiment
 
 SUPERVISED = [
     "unsw-5org-disjoint",

@@ -12,8 +12,8 @@ from fedsec.bundles.bundle import save_bundle
 from fedsec.cli import app
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import BENIGN
+from fedsec.experiments.driver import run_experiment
 from fedsec.scenarios.config import load_scenario
-from fedsec.tasks.classification.experiment import run_experiment
 from tests.conftest import dataset
 
 runner = CliRunner()

@@ -9,9 +9,9 @@ from typer.testing import CliRunner
 
 from fedsec.cli import app
 from fedsec.detect.dispatch import run_detection
-from fedsec.experiments.rundir import write_anomaly_run
+from fedsec.experiments.driver import run_experiment
+from fedsec.experiments.rundir import write_run
 from fedsec.scenarios.config import load_scenario
-from fedsec.tasks.anomaly.experiment import run_anomaly_experiment
 from tests.conftest import dataset
 
 runner = CliRunner()
@@ -26,8 +26,8 @@ QUICK = [
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory, data_dir):
-    experiment = run_anomaly_experiment(load_scenario("unsw-5org-anomaly", QUICK), data_dir)
-    out = write_anomaly_run(experiment, tmp_path_factory.mktemp("anomaly") / "run")
+    experiment = run_experiment(load_scenario("unsw-5org-anomaly", QUICK), data_dir)
+    out = write_run(experiment, tmp_path_factory.mktemp("anomaly") / "run")
     return out / "model"
 
 

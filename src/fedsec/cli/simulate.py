@@ -4,14 +4,14 @@ record-level DP epsilon."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from fedsec.cli.common import RoundProgress, clean_errors, console, finish_run, run_arms
 from fedsec.cli.options import DataDir, Force, Overrides, RunOut
-from fedsec.cli.summary import show_arms, show_summary, title_of
+from fedsec.cli.summary import show_summary
 from fedsec.core import outputs
 
 
@@ -42,71 +42,24 @@ def simulate(
     force: Force = False,
 ) -> None:
     """Simulate a federation on real data: centralized vs local-only vs federated, per org."""
+    from fedsec.experiments.driver import run_experiment
+    from fedsec.experiments.rundir import write_run
     from fedsec.scenarios.config import load_scenario
+    from fedsec.tasks.registry import task_of
 
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
     config = load_scenario(scenario, overrides)
+    task = task_of(config)
     name = outputs.run_name(config.name, config.seed, outputs.protection_suffix(config.privacy))
-    task = {"logs": simulate_logs, "anomaly": simulate_anomaly}.get(config.task, simulate_flows)
     with outputs.run_folder(out, name, force=force) as target:
-        metrics = task(config, data_dir, target, force)
-    finish_run(target, metrics)
-
-
-def simulate_flows(config: Any, data_dir: Path | None, target: Path, force: bool) -> dict:
-    """Supervised detection on flows: the three arms, per organization."""
-    from fedsec.experiments.rundir import write_run
-    from fedsec.tasks.classification.experiment import run_experiment
-
-    experiment = run_arms(
-        config.evaluation.arms, config.rounds, lambda tick: run_experiment(config, data_dir, tick)
-    )
-    write_run(experiment, target, force=force)
-    show_summary(experiment.metrics, experiment.timing)
-    return experiment.metrics
-
-
-def simulate_logs(config: Any, data_dir: Path | None, target: Path, force: bool) -> dict:
-    """The logs task: DeepLog and the count baseline in the three arms (see docs/logs.md)."""
-    from fedsec.tasks.logs.experiment import run_logs_experiment
-    from fedsec.tasks.logs.report import ARM_LABELS, verdict, write_logs_run
-
-    experiment = run_arms(
-        config.evaluation.arms,
-        config.rounds,
-        lambda tick: run_logs_experiment(config, data_dir, tick),
-    )
-    write_logs_run(experiment, target, force=force)
-    metrics = experiment.metrics
-    columns = {"F1": "f1", "precision": "precision", "recall": "recall", "FPR": "fpr"}
-    title = title_of(metrics, experiment.timing)
-    show_arms(title, metrics, columns, ARM_LABELS, verdict(metrics))
-    return metrics
-
-
-def simulate_anomaly(config: Any, data_dir: Path | None, target: Path, force: bool) -> dict:
-    """Unsupervised scenarios: one-class models trained on benign traffic, every arm."""
-    from fedsec.experiments.rundir import write_anomaly_run
-    from fedsec.tasks.anomaly.arms import arm_names
-    from fedsec.tasks.anomaly.experiment import run_anomaly_experiment
-    from fedsec.tasks.anomaly.report import verdict
-
-    experiment = run_arms(
-        arm_names(config),
-        config.rounds,
-        lambda tick: run_anomaly_experiment(config, data_dir, tick),
-    )
-    write_anomaly_run(experiment, target, force=force)
-    metrics = experiment.metrics
-    columns = {
-        "ROC-AUC": "roc_auc",
-        "mean org ROC-AUC": "mean_org_roc_auc",
-        "PR-AUC": "pr_auc",
-        "detection": "detection_rate",
-        "own benign FPR": "own_benign_fpr",
-    }
-    show_arms(title_of(metrics, experiment.timing), metrics, columns, {}, verdict(metrics))
-    return metrics
+        run = run_arms(
+            task.arm_names(config),
+            config.rounds,
+            lambda tick: run_experiment(config, data_dir, tick),
+        )
+        write_run(run, target, force=force)
+        show_summary(run.metrics, run.timing)
+    finish_run(target, run.metrics)
 
 
 @clean_errors

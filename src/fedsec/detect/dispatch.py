@@ -1,20 +1,59 @@
-"""The one detection entry point: the bundle's kind picks the detector."""
+"""The one detection entry point: the bundle's kind names its task (the task registry), and the
+task's detector scores the input."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from fedsec.bundles.bundle import ANOMALY_KIND, authenticate, bundle_kind, load_manifest
+from fedsec.bundles.bundle import authenticate, bundle_kind, load_manifest
 from fedsec.bundles.keys import user_trust
-from fedsec.bundles.logs_bundle import KIND as LOGS_KIND
 from fedsec.bundles.signing import Trust
-from fedsec.core.errors import InputError
+from fedsec.core.errors import BundleError, InputError
 from fedsec.data.logs import SessionOptions
 from fedsec.detect.alerts import run_flow_detection
 from fedsec.detect.anomaly_alerts import run_anomaly_detection
 from fedsec.detect.logs import run_log_detection
 from fedsec.detect.records import DetectionSummary
+from fedsec.tasks.registry import TASKS, task_for_bundle
+
+
+@dataclass(frozen=True)
+class DetectionRequest:
+    """What to score and how: the same options whatever the bundle's task."""
+
+    inputs: Sequence[Path]
+    fmt: str
+    out: Path
+    org: str | None
+    threshold: float | None
+    namespace: str | None
+    options: SessionOptions | None
+    trust: Trust
+
+
+Detector = Callable[[Path, DetectionRequest], DetectionSummary]
+
+#: Each task's detector, by task name (every registered task has one: tests/detect).
+DETECTORS: dict[str, Detector] = {
+    "classification": lambda model_dir, r: run_flow_detection(
+        model_dir, r.inputs, r.fmt, r.out, r.org, r.threshold, r.trust
+    ),
+    "anomaly": lambda model_dir, r: run_anomaly_detection(
+        model_dir, r.inputs, r.fmt, r.out, org=r.org, threshold=r.threshold, trust=r.trust
+    ),
+    "logs": lambda model_dir, r: run_log_detection(
+        model_dir,
+        r.inputs,
+        r.fmt,
+        r.out,
+        org=r.org,
+        namespace=r.namespace,
+        options=r.options,
+        trust=r.trust,
+    ),
+}
 
 
 def run_detection(
@@ -29,23 +68,21 @@ def run_detection(
     options: SessionOptions | None = None,
     trust: Trust | None = None,
 ) -> DetectionSummary:
-    """Alerts from any bundle: the manifest's kind picks the detector (the one dispatch), once
-    the bundle's signature is verified against ``trust`` (default: the user's trusted keys)."""
+    """Alerts from any bundle: the manifest's kind picks the task and its detector (the one
+    dispatch), once the bundle's signature is verified against ``trust`` (default: the user's
+    trusted keys)."""
     trust = trust if trust is not None else user_trust()
     manifest = load_manifest(model_dir)
     authenticity = authenticate(model_dir, manifest, trust)
     kind = bundle_kind(manifest)
-    if kind == ANOMALY_KIND:
-        summary = run_anomaly_detection(
-            model_dir, inputs, fmt, out, org=org, threshold=threshold, trust=trust
-        )
-    elif kind == LOGS_KIND:
-        if threshold is not None:
-            raise InputError(model_dir, "--threshold does not apply to a logs bundle (top-k)")
-        summary = run_log_detection(
-            model_dir, inputs, fmt, out, org=org, namespace=namespace, options=options, trust=trust
-        )
-    else:
-        summary = run_flow_detection(model_dir, inputs, fmt, out, org, threshold, trust)
+    task = task_for_bundle(kind)
+    if task is None:
+        known = ", ".join(t.bundle_kind for t in TASKS.values())
+        raise BundleError(f"{model_dir}: unknown bundle kind {kind!r} (known: {known})")
+    refusal = task.detection_refuses(threshold, namespace)
+    if refusal is not None:
+        raise InputError(model_dir, refusal)
+    request = DetectionRequest(inputs, fmt, out, org, threshold, namespace, options, trust)
+    summary = DETECTORS[task.name](model_dir, request)
     summary.authenticity = authenticity
     return summary

@@ -14,7 +14,7 @@ import numpy as np
 
 from fedsec.data.flows import FlowTable, concat_tables
 from fedsec.data.taxonomy import BENIGN, family_order
-from fedsec.tasks.classification.experiment import Experiment
+from fedsec.tasks.base import Run
 
 NO_CAMPAIGN = "-"
 ARMS = ("federated", "local", "local_recalibrated")
@@ -26,7 +26,7 @@ def _campaigns(table: FlowTable) -> np.ndarray:
     return table.context["campaign"].fillna(NO_CAMPAIGN).astype(str).to_numpy(dtype=object)
 
 
-def _flagged(experiment: Experiment, test: FlowTable) -> dict[str, dict[str, np.ndarray]]:
+def _flagged(experiment: Run, test: FlowTable) -> dict[str, dict[str, np.ndarray]]:
     """arm -> org -> boolean 'flagged as malicious' over the pooled test rows."""
     frame = test.features(experiment.federation.view).frame
     arms = experiment.metrics["arms"]
@@ -51,7 +51,7 @@ def _rate(flags: np.ndarray, rows: np.ndarray) -> float | None:
     return round(float(np.mean(flags[rows])), 6) if rows.any() else None
 
 
-def campaign_metrics(experiment: Experiment) -> dict:
+def campaign_metrics(experiment: Run) -> dict:
     """``{"per_org": {org: {...}}, "campaigns": {...}}``; empty when no campaign column."""
     federation = experiment.federation
     test = concat_tables([o.test for o in federation.orgs])

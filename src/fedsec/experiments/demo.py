@@ -14,11 +14,12 @@ from pathlib import Path
 
 from fedsec.core import atomic, outputs
 from fedsec.experiments import campaigns as campaign_report
+from fedsec.experiments.driver import run_experiment
 from fedsec.experiments.rundir import fill_run
 from fedsec.scenarios.config import Scenario, load_scenario
 from fedsec.simulator import load_simulation, simulate
 from fedsec.simulator.output import write_dataset
-from fedsec.tasks.classification.experiment import Experiment, run_experiment
+from fedsec.tasks.base import Run
 
 DEMO_SIMULATION = "consortium"
 DATA_DIR = "data"
@@ -26,7 +27,7 @@ DATA_DIR = "data"
 
 @dataclass
 class DemoRun:
-    experiment: Experiment
+    experiment: Run
     campaigns: dict
     out: Path
     timing: dict

@@ -21,6 +21,7 @@ from fedsec.bundles.bundle import save_bundle
 from fedsec.bundles.signing import Signer
 from fedsec.core import atomic, outputs
 from fedsec.engines.nvflare.records import JobResult
+from fedsec.experiments.driver import run_experiment
 from fedsec.experiments.rundir import MODEL_DIR, write_run
 from fedsec.features.preprocess import Preprocessor
 from fedsec.models.classifier import FamilyClassifier
@@ -28,8 +29,9 @@ from fedsec.models.mlp import MLPSpec
 from fedsec.reporting.report import fmt, table
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.tasks.base import Run
 from fedsec.tasks.classification.arms import ArmModels, OrgFrames, pooled_val, val_macro_f1
-from fedsec.tasks.classification.experiment import Experiment, org_frames, run_experiment
+from fedsec.tasks.classification.experiment import org_frames
 
 WRITER = "fedsec job submit"
 
@@ -102,7 +104,7 @@ def deployment_section(result: JobResult, job_id: str, protection: str = "clear"
 
 def run_deployed(
     scenario: Scenario, data_dir: str | Path | None, result: JobResult, job_id: str
-) -> Experiment:
+) -> Run:
     """Evaluate the deployed model (and train the scenario's other arms) on the scenario data."""
     federation = build_federation(scenario, data_dir)
     arm = deployed_arm(result, scenario, org_frames(federation))
@@ -116,7 +118,7 @@ def run_deployed(
 
 
 def write_deployed_run(
-    experiment: Experiment, out: Path, signer: Signer | None = None, *, force: bool = False
+    experiment: Run, out: Path, signer: Signer | None = None, *, force: bool = False
 ) -> Path:
     """``write_run`` plus the deployment section of ``report.md``; ``signer``: the submitting
     admin's kit key, so the bundle verifies against the project's root CA."""

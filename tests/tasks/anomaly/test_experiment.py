@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
+from fedsec.experiments.driver import run_experiment
 from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.anomaly.arms import arm_names
-from fedsec.tasks.anomaly.experiment import run_anomaly_experiment, zero_day
+from fedsec.tasks.anomaly.experiment import zero_day
 from fedsec.tasks.anomaly.report import render
 
 TARGET = 0.05  # large enough that ~2,000 held-out benign rows per org can measure it
@@ -17,7 +18,7 @@ SHORT = ["rounds=15", f"evaluation.target_fpr={TARGET}"]
 
 @pytest.fixture(scope="module")
 def unsw(data_dir):
-    return run_anomaly_experiment(load_scenario("unsw-5org-anomaly", SHORT), data_dir)
+    return run_experiment(load_scenario("unsw-5org-anomaly", SHORT), data_dir)
 
 
 def test_every_arm_is_reported_in_the_supervised_layout(unsw):
@@ -74,12 +75,10 @@ def test_report_names_every_arm_and_the_zero_day_view(unsw):
 
 def test_same_seed_same_metrics(data_dir):
     tiny = ["data.max_rows=4000", "rounds=3"]
-    first = run_anomaly_experiment(load_scenario("cicids-5org-anomaly", tiny), data_dir)
-    again = run_anomaly_experiment(load_scenario("cicids-5org-anomaly", tiny), data_dir)
+    first = run_experiment(load_scenario("cicids-5org-anomaly", tiny), data_dir)
+    again = run_experiment(load_scenario("cicids-5org-anomaly", tiny), data_dir)
     assert first.metrics == again.metrics
-    other = run_anomaly_experiment(
-        load_scenario("cicids-5org-anomaly", [*tiny, "seed=1"]), data_dir
-    )
+    other = run_experiment(load_scenario("cicids-5org-anomaly", [*tiny, "seed=1"]), data_dir)
     assert other.metrics["arms"] != first.metrics["arms"]
 
 
@@ -95,7 +94,7 @@ def test_federated_beats_each_device_alone_on_average(data_dir):
         ],
     )
     assert arm_names(scenario) == ["local_ae", "federated_ae"]
-    arms = run_anomaly_experiment(scenario, data_dir).metrics["arms"]
+    arms = run_experiment(scenario, data_dir).metrics["arms"]
     fed, local = arms["federated_ae"]["overall"], arms["local_ae"]["overall"]
     assert fed["mean_org_roc_auc"] >= local["mean_org_roc_auc"]
     wins = sum(

@@ -3,8 +3,8 @@ the count baseline's federated fit equals the pooled one, determinism."""
 
 import pytest
 
+from fedsec.experiments.driver import run_experiment
 from fedsec.scenarios.config import load_scenario
-from fedsec.tasks.logs.experiment import run_logs_experiment
 
 SLICE = ["logs.sources.2.max_sessions=3000", "evaluation.curve_points=2"]
 TINY_MODEL = ["logs.hidden=32", "logs.layers=1", "logs.embedding=16"]
@@ -13,7 +13,7 @@ SMALL = [*SLICE, *TINY_MODEL, "rounds=20", "training.local_steps=10"]
 
 @pytest.fixture(scope="module")
 def experiment(data_dir):
-    return run_logs_experiment(load_scenario("hdfs-5org", SMALL), data_dir)
+    return run_experiment(load_scenario("hdfs-5org", SMALL), data_dir)
 
 
 def test_metrics_layout_per_arm_and_org(experiment):
@@ -62,8 +62,8 @@ def test_same_seed_gives_identical_metrics(data_dir):
     tiny = [*SLICE, *TINY_MODEL, "rounds=2", "training.local_steps=3"]
     tiny += ["logs.sources.0.max_sessions=1000", "logs.sources.1.max_sessions=1000"]
     tiny += ['evaluation.arms=["local", "federated"]']
-    first = run_logs_experiment(load_scenario("hdfs-5org", tiny), data_dir).metrics
-    second = run_logs_experiment(load_scenario("hdfs-5org", tiny), data_dir).metrics
+    first = run_experiment(load_scenario("hdfs-5org", tiny), data_dir).metrics
+    second = run_experiment(load_scenario("hdfs-5org", tiny), data_dir).metrics
     assert first == second
 
 
@@ -71,7 +71,7 @@ def test_a_protected_logs_run_reports_its_privacy_and_protection_time(data_dir):
     tiny = [*SLICE, *TINY_MODEL, "rounds=2", "training.local_steps=3"]
     tiny += ["logs.sources.0.max_sessions=1000", "logs.sources.1.max_sessions=1000"]
     tiny += ['evaluation.arms=["federated"]', "privacy.secure_aggregation=true"]
-    run = run_logs_experiment(load_scenario("hdfs-5org", tiny), data_dir)
+    run = run_experiment(load_scenario("hdfs-5org", tiny), data_dir)
     privacy = run.metrics["privacy"]
     assert privacy["secure_aggregation"]["enabled"] and privacy["secure_aggregation"]["threshold"]
     assert any("token ids" in line for line in privacy["coordinator_observes"])

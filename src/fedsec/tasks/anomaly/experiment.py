@@ -1,4 +1,4 @@
-"""Run an anomaly scenario end to end: benign-only training, thresholds, per-org evaluation.
+"""An anomaly run's evaluation: thresholds from benign validation rows, per-org evaluation.
 
 Each organization calibrates its threshold on its own benign validation rows at
 ``evaluation.target_fpr``; shared models (federated, centralized) also get one global threshold
@@ -11,10 +11,7 @@ the organizations those attacks come from. Overall metrics pool these per-org se
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.metrics import roc_curve
@@ -23,21 +20,17 @@ from fedsec.core import seeding
 from fedsec.core.errors import ConfigError
 from fedsec.data.flows import concat_tables
 from fedsec.data.taxonomy import BENIGN, family_order
-from fedsec.models.anomaly import GLOBAL, AnomalyDetector, federated_threshold
+from fedsec.models.anomaly import GLOBAL, federated_threshold
 from fedsec.models.classifier import calibrate_threshold
 from fedsec.reporting.metrics import detection_metrics, flag_rates, score_metrics
 from fedsec.scenarios.config import Scenario
-from fedsec.scenarios.federation import Federation, build_federation
+from fedsec.scenarios.federation import Federation
 from fedsec.tasks.anomaly.arms import (
     AnomalyArm,
     OrgBenign,
-    arm_names,
-    benign_frames,
-    train_arm,
 )
-from fedsec.tasks.arm_order import train_in_order
-from fedsec.tasks.classification.experiment import evaluation_rows, federation_block
-from fedsec.tasks.privacy import check_accounting, privacy_section, protection_timing
+from fedsec.tasks.flows import evaluation_rows, federation_block
+from fedsec.tasks.privacy import privacy_section
 
 PLOT_SAMPLE = 4000  # score samples per class kept for the histograms
 
@@ -52,25 +45,6 @@ class Scored:
     own_benign: np.ndarray  # the org's own held-out benign rows (what calibration targets)
     org_threshold: float
     global_threshold: float | None
-
-
-@dataclass
-class AnomalyExperiment:
-    scenario: Scenario
-    federation: Federation
-    arms: dict[str, AnomalyArm]
-    metrics: dict
-    timing: dict = field(default_factory=dict)
-    plot_data: dict = field(default_factory=dict)
-
-    def product(self) -> tuple[str, AnomalyDetector]:
-        """The model the run ships: the federated autoencoder, else the first shared model."""
-        shared = [a for a in self.arms.values() if a.shared and a.model != "iforest"]
-        ranked = sorted(shared, key=lambda a: (a.setting != "federated", a.model != "ae"))
-        if not ranked:
-            raise ValueError("no shared deep model was trained (only local or iforest arms ran)")
-        arm = ranked[0]
-        return arm.name, next(iter(arm.models.values()))
 
 
 def calibrate(arm: AnomalyArm, orgs: list[OrgBenign], target: float) -> dict[str, float]:
@@ -246,23 +220,11 @@ def plot_sample(pooled: Scored, seed: int, arm: str) -> dict:
     return {"fpr": np.asarray(fpr)[keep], "tpr": np.asarray(tpr)[keep], **sample}
 
 
-def run_anomaly_experiment(
-    scenario: Scenario, data_dir: str | Path | None, tick: Callable[[str], None] = lambda _: None
-) -> AnomalyExperiment:
-    if scenario.task != "anomaly" or scenario.anomaly is None:
-        raise ConfigError(f"scenario {scenario.name!r} is not an anomaly scenario (task)")
-    check_accounting(scenario)
-    started = time.perf_counter()
-    seeding.deterministic_torch(threads=1)
-    federation = build_federation(scenario, data_dir)
-    loaded = time.perf_counter()
-    try:
-        orgs = benign_frames(federation)
-    except ValueError as error:
-        raise ConfigError(f"scenario {scenario.name!r}: {error}") from error
-    arms, incomplete = train_in_order(
-        arm_names(scenario), lambda name: train_arm(scenario, orgs, name, tick)
-    )
+def evaluate(
+    scenario: Scenario, federation: Federation, orgs: list[OrgBenign], arms: dict[str, AnomalyArm]
+) -> tuple[dict, dict]:
+    """Calibrate every arm on benign validation rows, evaluate it per organization: the
+    ``metrics.json`` content (privacy section included) and each arm's plot data."""
     val_fpr = {n: calibrate(a, orgs, scenario.evaluation.target_fpr) for n, a in arms.items()}
     test = concat_tables([o.test for o in federation.orgs])
     owner = np.concatenate([np.full(len(o.test), i) for i, o in enumerate(federation.orgs)])
@@ -275,16 +237,7 @@ def run_anomaly_experiment(
     metrics = _metrics(scenario, federation, results)
     deep = {name: arm for name, arm in arms.items() if arm.model != "iforest"}
     metrics["privacy"] = privacy_section(scenario, deep)
-    if incomplete:
-        metrics["incomplete"] = incomplete
-    timing = {
-        "wall_s": round(time.perf_counter() - started, 3),
-        "load_s": round(loaded - started, 3),
-        "arms_s": {name: round(arm.seconds, 3) for name, arm in arms.items()},
-    }
-    protected = [s for arm in arms.values() for s in arm.protection_seconds]
-    timing |= protection_timing(scenario.privacy, protected)
-    return AnomalyExperiment(scenario, federation, arms, metrics, timing, plot_data)
+    return metrics, plot_data
 
 
 def _metrics(scenario: Scenario, federation: Federation, results: dict[str, dict]) -> dict:

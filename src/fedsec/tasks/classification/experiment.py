@@ -1,4 +1,4 @@
-"""Run a scenario end to end: build the federation, train every arm, evaluate per organization.
+"""A classification run's evaluation: calibrate every arm, evaluate it per organization.
 
 Each organization is judged on its own test set plus the *unseen* attacks: test attacks, from
 every organization's test set, whose family is absent from that organization's training data
@@ -11,46 +11,22 @@ rate there.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import numpy as np
 
-from fedsec.core import seeding
 from fedsec.data.flows import concat_tables
 from fedsec.data.taxonomy import BENIGN, family_order
 from fedsec.models.classifier import FamilyClassifier, calibrate_threshold
 from fedsec.reporting.metrics import classification_metrics, pooled_rate, unseen_metrics
 from fedsec.scenarios.config import Scenario
-from fedsec.scenarios.federation import Federation, build_federation
-from fedsec.tasks.arm_order import train_in_order
-from fedsec.tasks.classification.arms import TRAINERS, ArmModels, OrgFrames
+from fedsec.scenarios.federation import Federation
+from fedsec.tasks.classification.arms import ArmModels, OrgFrames
+from fedsec.tasks.flows import evaluation_rows, federation_block
 from fedsec.tasks.privacy import (
-    check_accounting,
     membership_audit,
     privacy_section,
-    protection_timing,
 )
 
 ARM_ORDER = ("centralized", "local", "local_recalibrated", "federated")
-
-
-@dataclass
-class Experiment:
-    scenario: Scenario
-    federation: Federation
-    arms: dict[str, ArmModels]
-    metrics: dict
-    timing: dict = field(default_factory=dict)
-
-    def product(self) -> tuple[str, FamilyClassifier]:
-        """The model the run ships: the federated one when trained, else the centralized one."""
-        for arm in ("federated", "centralized"):
-            if arm in self.arms:
-                return arm, next(iter(self.arms[arm].models.values()))
-        raise ValueError("no shared model was trained (only the local arm ran)")
 
 
 def org_frames(federation: Federation) -> list[OrgFrames]:
@@ -90,19 +66,6 @@ def val_benign_fpr(model: FamilyClassifier, federation: Federation, org_index: i
     return float(np.mean(pred != BENIGN))
 
 
-def evaluation_rows(
-    true: np.ndarray, owner: np.ndarray, org_index: int, train_families: set[str]
-) -> np.ndarray:
-    """What an organization is judged on: its own test rows, every other organization's test
-    attacks of families it never trained on, and the benign test rows of the organizations those
-    attacks come from. The foreign benign rows keep the comparison honest where sources differ
-    (devices, datasets): flagging whatever looks foreign then costs false positives."""
-    unseen = ~np.isin(true, [*train_families, BENIGN])
-    sources = np.unique(owner[unseen])
-    foreign_benign = (true == BENIGN) & np.isin(owner, sources)
-    return (owner == org_index) | unseen | foreign_benign
-
-
 def evaluate_arm(
     predictions: dict[str, np.ndarray],
     owner: np.ndarray,
@@ -137,27 +100,9 @@ def evaluate_arm(
     return {"overall": overall, "per_org": per_org}
 
 
-def run_experiment(
-    scenario: Scenario,
-    data_dir: str | Path | None,
-    tick: Callable[[str], None] = lambda _: None,
-    federation: Federation | None = None,
-    trained: dict[str, ArmModels] | None = None,
-) -> Experiment:
-    """Train and evaluate every arm; ``federation`` reuses splits already built for a sweep;
-    ``trained`` holds arms trained elsewhere (a deployment's federated model), evaluated alike."""
-    started = time.perf_counter()
-    check_accounting(scenario)
-    seeding.deterministic_torch(threads=1)
-    if federation is None:
-        federation = build_federation(scenario, data_dir)
-    loaded = time.perf_counter()
-    frames = org_frames(federation)
-    done = trained or {}
-    arms, incomplete = train_in_order(
-        scenario.evaluation.arms,
-        lambda name: done[name] if name in done else TRAINERS[name](scenario, frames, tick),
-    )
+def evaluate(scenario: Scenario, federation: Federation, arms: dict[str, ArmModels]) -> dict:
+    """Calibrate every arm, evaluate it per organization (and ``local_recalibrated``): the
+    ``metrics.json`` content, privacy section included."""
     for arm in arms.values():
         calibrate(arm.models, federation, scenario.evaluation.target_fpr)
     test = concat_tables([o.test for o in federation.orgs])
@@ -173,17 +118,7 @@ def run_experiment(
         )
     metrics = _metrics(scenario, federation, results)
     metrics["privacy"] = _privacy(scenario, federation, arms)
-    if incomplete:
-        metrics["incomplete"] = incomplete
-    timing = {
-        "wall_s": round(time.perf_counter() - started, 3),
-        "load_s": round(loaded - started, 3),
-        "arms_s": {name: round(arm.seconds, 3) for name, arm in arms.items()},
-        "round_s": {name: [round(s, 4) for s in arm.round_seconds] for name, arm in arms.items()},
-    }
-    protected = [s for arm in arms.values() for s in arm.protection_seconds]
-    timing |= protection_timing(scenario.privacy, protected)
-    return Experiment(scenario, federation, arms, metrics, timing)
+    return metrics
 
 
 def _evaluate_models(
@@ -250,21 +185,4 @@ def _metrics(scenario: Scenario, federation: Federation, results: dict[str, dict
         "target_fpr": scenario.evaluation.target_fpr,
         "federation": federation_block(federation),
         "arms": {name: results[name] for name in ARM_ORDER if name in results},
-    }
-
-
-def federation_block(federation: Federation) -> dict:
-    """Who held what (metrics.json ``federation``): families, rows per split, notes."""
-    return {
-        "orgs": {
-            org.name: {
-                "train_families": family_order(org.train_families),
-                "rows": {s: len(getattr(org, s)) for s in ("train", "val", "test")},
-            }
-            for org in federation.orgs
-        },
-        "families": federation.families(),
-        "owners": federation.owners,
-        "rows_per_family": federation.summary(),
-        "notes": federation.notes,
     }

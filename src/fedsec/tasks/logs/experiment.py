@@ -1,5 +1,5 @@
-"""Run a ``task = "logs"`` scenario end to end: federation, three arms of the DeepLog model and
-of the count-vector baseline, calibration on normal validation sessions, per-org evaluation.
+"""A ``task = "logs"`` run's evaluation: the three arms of the DeepLog model and of the
+count-vector baseline, calibration on normal validation sessions, per-org evaluation.
 
 Every organization is judged on its own test sessions (normal sessions whose sequences nobody
 trained on, plus anomalous sessions). ``top_k`` (DeepLog) and the SPE threshold (baseline) are
@@ -10,42 +10,19 @@ never on test data. Metrics: ``arms.<arm>.overall.{f1,precision,recall,fpr}`` an
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import numpy as np
 
-from fedsec.core import seeding
 from fedsec.features.vocabulary import collisions, known_tokens
 from fedsec.models.classifier import calibrate_threshold
 from fedsec.models.deeplog import DeepLogDetector, calibrate_top_k
 from fedsec.models.logcounts import CountPCA, count_stats, fit_count_pca
 from fedsec.scenarios.config import Scenario
-from fedsec.scenarios.logs import LogFederation, build_log_federation
-from fedsec.tasks.arm_order import train_in_order
-from fedsec.tasks.logs.arms import TRAINERS, LogArm, org_known
+from fedsec.scenarios.logs import LogFederation
+from fedsec.tasks.logs.arms import LogArm, org_known
 from fedsec.tasks.logs.metrics import pooled, session_metrics
-from fedsec.tasks.privacy import check_accounting, privacy_section, protection_timing
+from fedsec.tasks.privacy import privacy_section
 
 ARM_ORDER = ("centralized", "local", "federated")
-
-
-@dataclass
-class LogExperiment:
-    scenario: Scenario
-    federation: LogFederation
-    arms: dict[str, LogArm]
-    metrics: dict
-    timing: dict = field(default_factory=dict)
-
-    def product(self) -> tuple[str, DeepLogDetector]:
-        """The model the run ships: the federated one when trained, else the centralized one."""
-        for arm in ("federated", "centralized"):
-            if arm in self.arms:
-                return arm, next(iter(self.arms[arm].models.values()))
-        raise ValueError("no shared model was trained (only the local arm ran)")
 
 
 def calibrate(models: dict[str, DeepLogDetector], federation: LogFederation) -> dict[str, float]:
@@ -136,24 +113,15 @@ def evaluate_baseline(models: dict[str, CountPCA], federation: LogFederation) ->
     return {"overall": pooled(list(per_org.values())), "per_org": per_org}
 
 
-def run_logs_experiment(
-    scenario: Scenario, data_dir: str | Path | None, tick: Callable[[str], None] = lambda _: None
-) -> LogExperiment:
-    check_accounting(scenario)
-    started = time.perf_counter()
-    seeding.deterministic_torch(threads=1)
-    federation = build_log_federation(scenario, data_dir)
-    loaded = time.perf_counter()
-    arms, incomplete = train_in_order(
-        scenario.evaluation.arms, lambda name: TRAINERS[name](scenario, federation, tick)
-    )
+def evaluate(scenario: Scenario, federation: LogFederation, arms: dict[str, LogArm]) -> dict:
+    """Calibrate and evaluate every DeepLog arm, then the count baseline: the ``metrics.json``
+    content, privacy section included."""
     results = {}
     for name in ARM_ORDER:
         if name in arms:
             val_fpr = calibrate(arms[name].models, federation)
             results[name] = evaluate_deeplog(arms[name], federation, val_fpr)
             results[name]["curve"] = [[r, loss] for r, loss in arms[name].curve]
-    evaluated = time.perf_counter()
     baseline = None
     if scenario.logs.baseline == "pca":
         baseline = {
@@ -162,18 +130,7 @@ def run_logs_experiment(
         }
     metrics = _metrics(scenario, federation, results, baseline)
     metrics["privacy"] = privacy_section(scenario, arms)
-    if incomplete:
-        metrics["incomplete"] = incomplete
-    timing = {
-        "wall_s": round(time.perf_counter() - started, 3),
-        "load_s": round(loaded - started, 3),
-        "arms_s": {name: round(arm.seconds, 3) for name, arm in arms.items()},
-        "evaluation_s": round(evaluated - loaded - sum(a.seconds for a in arms.values()), 3),
-        "round_s": {name: [round(s, 4) for s in arm.round_seconds] for name, arm in arms.items()},
-    }
-    protected = [s for arm in arms.values() for s in arm.protection_seconds]
-    timing |= protection_timing(scenario.privacy, protected)
-    return LogExperiment(scenario, federation, arms, metrics, timing)
+    return metrics
 
 
 def _metrics(

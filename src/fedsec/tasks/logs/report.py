@@ -1,5 +1,4 @@
-"""Run directory of a ``task = "logs"`` run: ``config.toml``, ``metrics.json``, ``report.md``,
-plots and the DeepLog bundle, written atomically like every fedsec run."""
+"""``report.md`` and figures of a ``task = "logs"`` run, written from ``metrics.json`` content."""
 
 from __future__ import annotations
 
@@ -7,17 +6,11 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from fedsec.bundles.logs_bundle import save_log_bundle
-from fedsec.bundles.signing import Signer
-from fedsec.core import atomic, outputs
-from fedsec.experiments.rundir import training_provenance
 from fedsec.reporting import figures
-from fedsec.reporting.plots import learning_curves, org_bars, save_png
+from fedsec.reporting.plots import org_bars, save_png
 from fedsec.reporting.report import closing_parts, fmt, table
 from fedsec.tasks.arm_order import incomplete_lines
-from fedsec.tasks.logs.experiment import LogExperiment
 
-MODEL_DIR = "model"
 ARM_LABELS = {
     "centralized": "centralized (pooled data)",
     "local": "local only",
@@ -176,59 +169,3 @@ def per_org_f1(metrics: dict, path: Path) -> None:
     ax.set_ylabel("session F1 (DeepLog)")
     ax.legend(fontsize=8)
     save_png(fig, path)
-
-
-def provenance(experiment: LogExperiment, arm: str) -> dict:
-    scenario = experiment.scenario
-    orgs = [org.name for org in experiment.federation.orgs]
-    return {
-        **training_provenance(scenario, arm, orgs),
-        "sources": [
-            {"name": s.name, "format": s.format, "templates": s.templates}
-            for s in scenario.logs.sources
-        ],
-    }
-
-
-def namespaces(experiment: LogExperiment) -> dict[str, str]:
-    """Per organization, the prefix its event ids without template text were hashed under."""
-    scenario = experiment.scenario
-    first = {}
-    for source in scenario.logs.sources:
-        first.setdefault(source.name, source.namespace or source.name)
-    if scenario.partition.rule == "per-source":
-        return first
-    only = sorted(set(first.values()))
-    return {org.name: only[0] for org in experiment.federation.orgs} if len(only) == 1 else {}
-
-
-def write_logs_run(
-    experiment: LogExperiment, out: Path, signer: Signer | None = None, *, force: bool = False
-) -> Path:
-    """Everything the run produced, in one directory that appears complete or not at all; the
-    bundle is signed by ``signer`` (default: the user's signing key)."""
-    metrics = {**experiment.metrics, "timing": experiment.timing}
-    config_text = experiment.scenario.to_toml()
-    with outputs.output_directory(Path(out), "fedsec simulate", force=force) as staging:
-        (staging / "config.toml").write_text(config_text)
-        atomic.write_json(staging / "metrics.json", metrics)
-        (staging / "report.md").write_text(render(metrics, experiment.timing, config_text))
-        learning_curves(
-            metrics,
-            staging / figures.LOSS_CURVE_PNG,
-            LOSS_CURVE_LABEL,
-            "next-event loss",
-            bounded=False,
-            note=LOSS_CURVE_NOTE,
-        )
-        per_org_f1(metrics, staging / figures.PER_ORG_PNG)
-        if "federated" in experiment.arms or "centralized" in experiment.arms:
-            arm, model = experiment.product()
-            save_log_bundle(
-                staging / MODEL_DIR,
-                model,
-                provenance(experiment, arm),
-                namespaces(experiment),
-                signer,
-            )
-    return Path(out)

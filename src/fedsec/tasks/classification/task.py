@@ -1,0 +1,76 @@
+"""Supervised detection on flows (``task = "classification"``): a family classifier trained in
+the centralized, local and federated arms, judged per organization on attacks it never saw."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from fedsec.bundles.bundle import CLASSIFIER_KIND, save_bundle
+from fedsec.bundles.signing import Signer
+from fedsec.models.classifier import FamilyClassifier
+from fedsec.reporting import figures, plots
+from fedsec.scenarios.config import Scenario
+from fedsec.scenarios.federation import Federation, build_federation
+from fedsec.tasks.base import Evaluation, Run, Task, Tick
+from fedsec.tasks.classification import report
+from fedsec.tasks.classification.arms import TRAINERS, ArmModels, OrgFrames
+from fedsec.tasks.classification.experiment import evaluate, org_frames
+from fedsec.tasks.flows import provenance
+
+SHIPPED = ("federated", "centralized")
+
+
+class ClassificationTask(Task):
+    name = "classification"
+    bundle_kind = CLASSIFIER_KIND
+    summary_columns: ClassVar[dict[str, str]] = {
+        "macro-F1": "macro_f1",
+        "benign FPR": "benign_fpr",
+        "unseen-family recall": "unseen_family_recall",
+        "unseen, right family": "unseen_family_correct",
+    }
+    arm_labels = report.ARM_LABELS
+
+    def arm_names(self, scenario: Scenario) -> list[str]:
+        return list(scenario.evaluation.arms)
+
+    def build_federation(self, scenario: Scenario, data_dir: str | Path | None) -> Federation:
+        return build_federation(scenario, data_dir)
+
+    def training_data(self, scenario: Scenario, federation: Federation) -> list[OrgFrames]:
+        return org_frames(federation)
+
+    def train_arm(
+        self, scenario: Scenario, data: list[OrgFrames], arm: str, tick: Tick
+    ) -> ArmModels:
+        return TRAINERS[arm](scenario, data, tick)
+
+    def evaluate(
+        self, scenario: Scenario, federation: Federation, data: Any, arms: dict
+    ) -> Evaluation:
+        return Evaluation(evaluate(scenario, federation, arms))
+
+    def ships_model(self, arms: dict) -> bool:
+        return any(arm in arms for arm in SHIPPED)
+
+    def product(self, arms: dict) -> tuple[str, FamilyClassifier]:
+        """The federated model when trained, else the centralized one."""
+        for arm in SHIPPED:
+            if arm in arms:
+                return arm, next(iter(arms[arm].models.values()))
+        raise ValueError("no shared model was trained (only the local arm ran)")
+
+    def save_bundle(self, run: Run, folder: Path, signer: Signer | None) -> None:
+        arm, model = run.product()
+        save_bundle(folder, model, provenance(run, arm), signer)
+
+    def render(self, metrics: dict, timing: dict, config_text: str) -> str:
+        return report.render(metrics, timing, config_text)
+
+    def write_figures(self, run: Run, folder: Path) -> None:
+        plots.learning_curves(run.metrics, folder / figures.LEARNING_CURVE_PNG)
+        plots.per_org_comparison(run.metrics, folder / figures.PER_ORG_PNG)
+
+    def verdict(self, metrics: dict) -> list[str]:
+        return report.verdict(metrics)

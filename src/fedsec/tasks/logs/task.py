@@ -1,0 +1,108 @@
+"""Log-session anomalies (``task = "logs"``): DeepLog next-event LSTM in the three arms, with
+the count-vector PCA baseline, calibrated on normal validation sessions (see docs/logs.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from fedsec.bundles.logs_bundle import KIND as LOGS_KIND
+from fedsec.bundles.logs_bundle import save_log_bundle
+from fedsec.bundles.signing import Signer
+from fedsec.models.deeplog import DeepLogDetector
+from fedsec.reporting import figures
+from fedsec.reporting.plots import learning_curves
+from fedsec.scenarios.config import Scenario
+from fedsec.scenarios.logs import LogFederation, build_log_federation
+from fedsec.tasks.base import Evaluation, Run, Task, Tick, training_provenance
+from fedsec.tasks.logs import report
+from fedsec.tasks.logs.arms import TRAINERS, LogArm
+from fedsec.tasks.logs.experiment import evaluate
+
+SHIPPED = ("federated", "centralized")
+
+
+class LogsTask(Task):
+    name = "logs"
+    bundle_kind = LOGS_KIND
+    summary_columns: ClassVar[dict[str, str]] = {
+        "F1": "f1",
+        "precision": "precision",
+        "recall": "recall",
+        "FPR": "fpr",
+    }
+    arm_labels = report.ARM_LABELS
+
+    def arm_names(self, scenario: Scenario) -> list[str]:
+        return list(scenario.evaluation.arms)
+
+    def build_federation(self, scenario: Scenario, data_dir: str | Path | None) -> LogFederation:
+        return build_log_federation(scenario, data_dir)
+
+    def train_arm(self, scenario: Scenario, data: LogFederation, arm: str, tick: Tick) -> LogArm:
+        return TRAINERS[arm](scenario, data, tick)
+
+    def evaluate(
+        self, scenario: Scenario, federation: LogFederation, data: LogFederation, arms: dict
+    ) -> Evaluation:
+        return Evaluation(evaluate(scenario, federation, arms))
+
+    def ships_model(self, arms: dict) -> bool:
+        return any(arm in arms for arm in SHIPPED)
+
+    def product(self, arms: dict) -> tuple[str, DeepLogDetector]:
+        """The federated model when trained, else the centralized one."""
+        for arm in SHIPPED:
+            if arm in arms:
+                return arm, next(iter(arms[arm].models.values()))
+        raise ValueError("no shared model was trained (only the local arm ran)")
+
+    def save_bundle(self, run: Run, folder: Path, signer: Signer | None) -> None:
+        arm, model = run.product()
+        save_log_bundle(folder, model, provenance(run, arm), namespaces(run), signer)
+
+    def render(self, metrics: dict, timing: dict, config_text: str) -> str:
+        return report.render(metrics, timing, config_text)
+
+    def write_figures(self, run: Run, folder: Path) -> None:
+        learning_curves(
+            run.metrics,
+            folder / figures.LOSS_CURVE_PNG,
+            report.LOSS_CURVE_LABEL,
+            "next-event loss",
+            bounded=False,
+            note=report.LOSS_CURVE_NOTE,
+        )
+        report.per_org_f1(run.metrics, folder / figures.PER_ORG_PNG)
+
+    def verdict(self, metrics: dict) -> list[str]:
+        return report.verdict(metrics)
+
+    def detection_refuses(self, threshold: float | None, namespace: str | None) -> str | None:
+        return (
+            "--threshold does not apply to a logs bundle (top-k)" if threshold is not None else None
+        )
+
+
+def provenance(run: Run, arm: str) -> dict:
+    scenario = run.scenario
+    orgs = [org.name for org in run.federation.orgs]
+    return {
+        **training_provenance(scenario, arm, orgs),
+        "sources": [
+            {"name": s.name, "format": s.format, "templates": s.templates}
+            for s in scenario.logs.sources
+        ],
+    }
+
+
+def namespaces(run: Run) -> dict[str, str]:
+    """Per organization, the prefix its event ids without template text were hashed under."""
+    scenario = run.scenario
+    first = {}
+    for source in scenario.logs.sources:
+        first.setdefault(source.name, source.namespace or source.name)
+    if scenario.partition.rule == "per-source":
+        return first
+    only = sorted(set(first.values()))
+    return {org.name: only[0] for org in run.federation.orgs} if len(only) == 1 else {}

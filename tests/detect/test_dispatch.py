@@ -1,0 +1,23 @@
+import json
+
+import pytest
+
+from fedsec.bundles.bundle import FORMAT, MANIFEST, VERSION
+from fedsec.bundles.signing import Trust
+from fedsec.core.errors import BundleError
+from fedsec.detect.dispatch import DETECTORS, run_detection
+from fedsec.tasks.registry import TASKS
+
+
+def test_every_registered_task_has_a_detector():
+    assert sorted(DETECTORS) == sorted(TASKS)
+
+
+def test_a_bundle_of_a_kind_no_task_ships_is_refused_by_name(tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    manifest = {"format": FORMAT, "version": VERSION, "kind": "graph-detector"}
+    (model / MANIFEST).write_text(json.dumps(manifest))
+    unsigned_ok = Trust(allow_unsigned=True)
+    with pytest.raises(BundleError, match=r"unknown bundle kind 'graph-detector' \(known: "):
+        run_detection(model, [], "flows", tmp_path / "alerts.jsonl", trust=unsigned_ok)

@@ -1,0 +1,42 @@
+from typing import get_args
+
+import pytest
+
+from fedsec.core.errors import ConfigError
+from fedsec.scenarios.config import Scenario, builtin_names, load_scenario
+from fedsec.tasks.base import Task
+from fedsec.tasks.registry import TASKS, task_for_bundle, task_named, task_of
+
+
+def test_every_task_a_scenario_can_name_is_registered():
+    names = get_args(Scenario.model_fields["task"].annotation)
+    assert sorted(names) == sorted(TASKS)
+    for name in names:
+        task = task_named(name)
+        assert isinstance(task, Task) and task.name == name
+
+
+def test_every_builtin_scenario_runs_through_its_own_task():
+    for name in builtin_names():
+        scenario = load_scenario(name)
+        assert task_of(scenario).name == scenario.task
+
+
+def test_an_unknown_task_name_is_a_clear_error():
+    with pytest.raises(ConfigError, match=r"unknown task 'graphs' \(known: classification"):
+        task_named("graphs")
+
+
+def test_each_bundle_kind_names_exactly_one_task():
+    kinds = [task.bundle_kind for task in TASKS.values()]
+    assert len(set(kinds)) == len(kinds)
+    for task in TASKS.values():
+        assert task_for_bundle(task.bundle_kind) is task
+    assert task_for_bundle("a-kind-nobody-ships") is None
+
+
+def test_only_the_logs_task_refuses_a_detection_threshold():
+    refusals = {name: task.detection_refuses(0.5, None) for name, task in TASKS.items()}
+    assert refusals["classification"] is None and refusals["anomaly"] is None
+    assert "--threshold does not apply to a logs bundle" in refusals["logs"]
+    assert all(task.detection_refuses(None, "ns") is None for task in TASKS.values())
