@@ -134,11 +134,11 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
 
 def test_unlabelled_sources_cannot_be_trained_on(tmp_path):
     from fedsec.core.errors import ConfigError
-    from fedsec.scenarios.config import Scenario
+    from fedsec.scenarios.config import parse_scenario
     from tests.data.readers.test_reader_zeek import ROWS, conn_log
 
     (tmp_path / "conn.log").write_text(conn_log(ROWS))
-    scenario = Scenario.model_validate(
+    scenario = parse_scenario(
         {
             "name": "zeek",
             "data": {"view": "canonical", "sources": [{"format": "zeek", "paths": ["conn.log"]}]},
@@ -153,14 +153,14 @@ def test_a_flow_file_without_its_label_columns_cannot_be_trained_on(tmp_path):
     import gzip
 
     from fedsec.core.errors import ConfigError
-    from fedsec.scenarios.config import Scenario
+    from fedsec.scenarios.config import parse_scenario
     from tests.conftest import dataset
 
     lines = gzip.decompress(
         dataset("unsw-nb15/UNSW_NB15_training-set.csv.gz").read_bytes()
     ).splitlines()[:200]
     (tmp_path / "new.csv").write_bytes(b"\n".join(line.rsplit(b",", 2)[0] for line in lines))
-    scenario = Scenario.model_validate(
+    scenario = parse_scenario(
         {
             "name": "unlabelled",
             "data": {"sources": [{"format": "unsw-nb15", "paths": ["new.csv"]}]},

@@ -27,8 +27,7 @@ def scenarios() -> None:
     for name in builtin_names():
         s = load_scenario(name)
         summary = " ".join(s.description.split()).split("; ")[0].split(". ")[0]
-        view = s.data.view if s.data is not None else "sessions"
-        grid.add_row(name, s.task, str(s.org_count()), s.partition.rule, view, summary)
+        grid.add_row(name, s.task, str(s.org_count()), s.partition.rule, s.view, summary)
     console.print(grid)
 
 

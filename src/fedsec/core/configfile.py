@@ -74,10 +74,11 @@ def explain(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def load_config(
-    model: type[Model], name_or_path: str, overrides: list[str] | None, *, package: str, kind: str
-) -> Model:
-    """A built-in name (in ``package``/builtin) or a TOML path, with overrides, validated."""
+def read_config(
+    name_or_path: str, overrides: list[str] | None, *, package: str, kind: str
+) -> tuple[dict[str, Any], str]:
+    """A built-in name (in ``package``/builtin) or a TOML path, with overrides applied, not yet
+    validated; and where it came from (for error messages)."""
     path = Path(name_or_path)
     names = builtin_names(package)
     if path.suffix == ".toml" or path.exists():
@@ -95,6 +96,14 @@ def load_config(
         raise ConfigError(f"{origin}: invalid TOML: {error}") from error
     for assignment in overrides or []:
         apply_override(raw, *parse_override(assignment))
+    return raw, origin
+
+
+def load_config(
+    model: type[Model], name_or_path: str, overrides: list[str] | None, *, package: str, kind: str
+) -> Model:
+    """A built-in name (in ``package``/builtin) or a TOML path, with overrides, validated."""
+    raw, origin = read_config(name_or_path, overrides, package=package, kind=kind)
     try:
         return model.model_validate(raw)
     except ValidationError as error:

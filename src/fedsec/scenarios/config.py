@@ -1,5 +1,10 @@
 """Scenario configuration: one validated object describes one experiment.
 
+A scenario is one of three models, discriminated on ``task`` (classification when absent):
+:class:`ClassificationScenario` and :class:`AnomalyScenario` read ``[data]`` flow sources,
+:class:`LogsScenario` reads ``[logs]`` sources; they share :class:`ScenarioBase` (federation,
+training, strategy, privacy). A section of another task is refused by name.
+
 Scenarios are TOML files (or built-in names); ``--set key=value`` overrides any field by its
 dotted path before validation, so every run's resolved configuration is checked the same way.
 """
@@ -7,12 +12,20 @@ dotted path before validation, so every run's resolved configuration is checked 
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from fedsec.core import configfile
+from fedsec.core.errors import ConfigError
 from fedsec.fl.config import (
     MAX_LR,
     ClientDpConfig,
@@ -23,118 +36,60 @@ from fedsec.fl.config import (
 )
 from fedsec.fl.strategies import strategy_class
 from fedsec.scenarios.logs_config import LogsConfig
+from fedsec.scenarios.sections import (
+    AnomalyConfig,
+    DataConfig,
+    EvaluationConfig,
+    ModelConfig,
+    PartitionConfig,
+    SourceConfig,
+    SplitConfig,
+    Strict,
+)
 
-__all__ = [  # the federated-learning sections, defined in fedsec.fl.config
+__all__ = [  # the sections a scenario is made of: fedsec.fl.config and fedsec.scenarios.sections
     "MAX_LR",
+    "AnomalyConfig",
     "ClientDpConfig",
+    "DataConfig",
+    "EvaluationConfig",
+    "ModelConfig",
+    "PartitionConfig",
     "PrivacyConfig",
     "SampleDpConfig",
+    "SourceConfig",
+    "SplitConfig",
     "StrategyConfig",
     "TrainingConfig",
 ]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+TASK_SECTIONS: dict[str, tuple[str, ...]] = {
+    "classification": ("data",),
+    "anomaly": ("data", "anomaly"),
+    "logs": ("logs",),
+}
+#: Why a section is refused in a scenario of another task.
+SECTION_NEEDS = {
+    "data": 'a [data] section needs task = "classification" or "anomaly" ([logs] for logs)',
+    "anomaly": 'an [anomaly] section needs task = "anomaly"',
+    "logs": 'a [logs] section needs task = "logs"',
+}
+#: The message when a task's required section is missing.
+SECTION_MISSING = {
+    "data": "data: field required",
+    "logs": 'logs: field required when task = "logs"',
+}
 
 
-class SourceConfig(Strict):
-    """Files of one format. ``origin`` keeps only rows from one device/file origin."""
+class ScenarioBase(Strict):
+    """What every scenario holds, whatever its task: federation, training, strategy, privacy."""
 
-    format: str
-    paths: list[str] = Field(min_length=1)
-    test_paths: list[str] = Field(default_factory=list)
-    name: str | None = None
-    origin: str | None = None
-
-
-class DataConfig(Strict):
-    view: Literal["native", "canonical"] = "native"
-    max_rows: int = Field(default=0, ge=0, description="stratified cap per source; 0 = all")
-    sources: list[SourceConfig] = Field(min_length=1)
-
-
-class PartitionConfig(Strict):
-    rule: Literal["iid", "dirichlet", "attack-disjoint", "per-source"] = "attack-disjoint"
-    orgs: int = Field(default=5, ge=1, le=1000)
-    names: list[str] = Field(default_factory=list)
-    alpha: float = Field(default=0.5, gt=0)
-    overlap: int = Field(default=1, ge=1, description="orgs holding each attack family")
-    families: dict[str, list[str]] = Field(
-        default_factory=dict, description="explicit org -> attack families (attack-disjoint)"
-    )
-
-
-class SplitConfig(Strict):
-    test_size: float = Field(default=0.3, gt=0, lt=1)
-    val_size: float = Field(default=0.15, gt=0, lt=1, description="share of each org's train")
-    group_duplicates: bool = True
-    min_groups: int = Field(default=50, ge=2)
-
-
-class ModelConfig(Strict):
-    kind: Literal["mlp"] = "mlp"
-    hidden: list[int] = Field(default_factory=lambda: [128, 64], min_length=1)
-    dropout: float = Field(default=0.1, ge=0, lt=1)
-    class_weighting: Literal["none", "inverse", "sqrt_inverse"] = "sqrt_inverse"
-    max_class_weight: float = Field(default=20.0, ge=1)
-    hash_buckets: int = Field(default=16, ge=2, le=4096)
-
-
-ARMS: tuple[str, ...] = ("centralized", "local", "federated")
-ANOMALY_MODELS: tuple[str, ...] = ("ae", "svdd")
-
-
-class AnomalyConfig(Strict):
-    """Unsupervised detection (``task = "anomaly"``): one-class models trained on benign rows.
-
-    Every deep model in ``models`` is trained in every arm of ``evaluation.arms``; arms are
-    named ``<arm>_<model>`` (``federated_ae``); ``iforest`` adds scikit-learn IsolationForest
-    local and centralized (there is no federated IsolationForest)."""
-
-    models: list[Literal["ae", "svdd"]] = Field(
-        default_factory=lambda: list(ANOMALY_MODELS), min_length=1
-    )
-    hidden: list[int] = Field(default_factory=lambda: [64], description="encoder widths")
-    bottleneck: int = Field(default=8, ge=1, description="autoencoder code size")
-    svdd_dim: int = Field(default=16, ge=1, description="Deep SVDD embedding size")
-    svdd_server_lr: float | None = Field(
-        default=None, gt=0, description="Deep SVDD's server step (None: strategy.server_lr)"
-    )
-    error_floor: float = Field(
-        default=0.05, ge=0, lt=1, description="per-feature error scale floor, share of the mean"
-    )
-    threshold: Literal["per-org", "global"] = Field(
-        default="per-org", description="operating threshold of the headline numbers"
-    )
-    iforest: bool = True
-    iforest_trees: int = Field(default=100, ge=1)
-    iforest_samples: int = Field(default=256, ge=2)
-
-    @model_validator(mode="after")
-    def _distinct(self) -> AnomalyConfig:
-        if len(set(self.models)) != len(self.models):
-            raise ValueError(f"anomaly.models lists a model twice: {self.models}")
-        return self
-
-
-class EvaluationConfig(Strict):
-    arms: list[Literal["centralized", "local", "federated"]] = Field(
-        default_factory=lambda: list(ARMS), min_length=1
-    )
-    decision: Literal["argmax", "fpr"] = "fpr"
-    target_fpr: float = Field(default=0.01, gt=0, lt=1)
-    curve_points: int = Field(default=50, ge=1, description="validation points per curve")
-
-
-class Scenario(Strict):
     name: str
     description: str = ""
-    task: Literal["classification", "anomaly", "logs"] = "classification"
+    task: str
     seed: int = 0
     rounds: int = Field(default=200, ge=1)
-    data: DataConfig | None = None  # required by the classification and anomaly tasks
-    logs: LogsConfig | None = None  # required by the logs task
     partition: PartitionConfig = Field(default_factory=PartitionConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -142,35 +97,25 @@ class Scenario(Strict):
     strategy: StrategyConfig = Field(default_factory=StrategyConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
-    anomaly: AnomalyConfig | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Scenario:
-        if self.task == "logs":
-            return self._logs_consistent()
-        if self.data is None:
-            raise ValueError("data: field required")
-        self._check_privacy()
-        p = self.partition
-        if p.rule == "per-source":
-            missing = [i for i, s in enumerate(self.data.sources) if not s.name]
-            if missing:
-                raise ValueError(f"per-source partition: data.sources {missing} need a name")
-        elif p.names and len(p.names) != p.orgs:
-            raise ValueError(f"partition.names has {len(p.names)} names for {p.orgs} orgs")
-        if self.strategy.min_orgs > self.org_count():
-            raise ValueError("strategy.min_orgs exceeds the number of organizations")
-        if self.task == "classification" and self.anomaly is not None:
-            raise ValueError('an [anomaly] section needs task = "anomaly"')
-        return self
 
     @model_validator(mode="before")
     @classmethod
-    def _anomaly_defaults(cls, raw: Any) -> Any:
-        """An anomaly scenario without an ``[anomaly]`` table gets the defaults."""
-        if isinstance(raw, dict) and raw.get("task") == "anomaly" and raw.get("anomaly") is None:
-            return {**raw, "anomaly": {}}
+    def _task_sections(cls, raw: Any) -> Any:
+        """Each task's own sections present, no other task's."""
+        if not isinstance(raw, dict):
+            return raw
+        own = TASK_SECTIONS.get(raw.get("task", "classification"), ())
+        for section, refusal in SECTION_NEEDS.items():
+            if raw.get(section) is not None and section not in own:
+                raise ValueError(refusal)
+        for section in own:
+            if raw.get(section) is None and section in SECTION_MISSING:
+                raise ValueError(SECTION_MISSING[section])
         return raw
+
+    def _check_federation(self) -> None:
+        if self.strategy.min_orgs > self.org_count():
+            raise ValueError("strategy.min_orgs exceeds the number of organizations")
 
     def _check_privacy(self) -> None:
         privacy = self.privacy
@@ -218,9 +163,70 @@ class Scenario(Strict):
         n, s = self.org_count(), self.strategy
         return min(n, max(s.min_orgs, math.ceil(s.fraction * n)))
 
-    def _logs_consistent(self) -> Scenario:
-        if self.logs is None:
-            raise ValueError('logs: field required when task = "logs"')
+    def org_count(self) -> int:
+        return len(self.org_names())
+
+    def org_names(self) -> list[str]:
+        return self.partition.names or [f"org{i + 1}" for i in range(self.partition.orgs)]
+
+    @property
+    def view(self) -> str:
+        """What the task's models read: a flow view, or ``sessions``."""
+        raise NotImplementedError
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.model_dump(mode="json", exclude_none=True))
+
+
+class FlowScenario(ScenarioBase):
+    """A scenario on flow records (classification, anomaly): ``[data]`` sources."""
+
+    data: DataConfig
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FlowScenario:
+        self._check_privacy()
+        p = self.partition
+        if p.rule == "per-source":
+            missing = [i for i, s in enumerate(self.data.sources) if not s.name]
+            if missing:
+                raise ValueError(f"per-source partition: data.sources {missing} need a name")
+        elif p.names and len(p.names) != p.orgs:
+            raise ValueError(f"partition.names has {len(p.names)} names for {p.orgs} orgs")
+        self._check_federation()
+        return self
+
+    def org_names(self) -> list[str]:
+        if self.partition.rule == "per-source":
+            return list(dict.fromkeys(s.name for s in self.data.sources if s.name))
+        return super().org_names()
+
+    @property
+    def view(self) -> str:
+        return self.data.view
+
+
+class ClassificationScenario(FlowScenario):
+    """``task = "classification"``: supervised detection of attack families."""
+
+    task: Literal["classification"] = "classification"
+
+
+class AnomalyScenario(FlowScenario):
+    """``task = "anomaly"``: one-class models trained on benign rows (``[anomaly]``)."""
+
+    task: Literal["anomaly"]
+    anomaly: AnomalyConfig = Field(default_factory=AnomalyConfig)
+
+
+class LogsScenario(ScenarioBase):
+    """``task = "logs"``: anomalous log sessions (``[logs]`` sources and model)."""
+
+    task: Literal["logs"]
+    logs: LogsConfig
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LogsScenario:
         if self.privacy.sample_dp.enabled:
             raise ValueError(
                 'privacy.sample_dp is not available for task = "logs" (Opacus '
@@ -234,26 +240,59 @@ class Scenario(Strict):
             raise ValueError(
                 f"partition.names has {len(names)} names for {self.partition.orgs} orgs"
             )
-        if self.strategy.min_orgs > self.org_count():
-            raise ValueError("strategy.min_orgs exceeds the number of organizations")
+        self._check_federation()
         return self
 
-    def org_count(self) -> int:
-        if self.task == "logs":
-            return len(self.org_names())
-        if self.partition.rule == "per-source":
-            return len({s.name for s in self.data.sources})
-        return self.partition.orgs
-
     def org_names(self) -> list[str]:
-        if self.task == "logs" and self.logs is not None and self.partition.rule == "per-source":
-            return self.logs.org_names()
         if self.partition.rule == "per-source":
-            return list(dict.fromkeys(s.name for s in self.data.sources if s.name))
-        return self.partition.names or [f"org{i + 1}" for i in range(self.partition.orgs)]
+            return self.logs.org_names()
+        return super().org_names()
 
-    def to_toml(self) -> str:
-        return tomli_w.dumps(self.model_dump(mode="json", exclude_none=True))
+    @property
+    def view(self) -> str:
+        return "sessions"
+
+
+TASKS: tuple[str, ...] = tuple(TASK_SECTIONS)
+
+
+def _task(value: Any) -> str | None:
+    """The discriminator: a scenario's ``task`` (classification when not given)."""
+    if isinstance(value, dict):
+        task = value.get("task", "classification")
+        return task if task in TASKS else None
+    return getattr(value, "task", None)
+
+
+Scenario = Annotated[
+    Annotated[ClassificationScenario, Tag("classification")]
+    | Annotated[AnomalyScenario, Tag("anomaly")]
+    | Annotated[LogsScenario, Tag("logs")],
+    Discriminator(
+        _task,
+        custom_error_type="task",
+        custom_error_message="Input should be 'classification', 'anomaly' or 'logs'",
+    ),
+]
+"""Any scenario: a union of the task scenarios, discriminated on ``task``."""
+
+_SCENARIO: TypeAdapter[Scenario] = TypeAdapter(Scenario)
+
+
+def parse_scenario(raw: dict[str, Any]) -> Scenario:
+    """A scenario from its TOML content (raises pydantic's ``ValidationError``)."""
+    return _SCENARIO.validate_python(raw)
+
+
+def explain(error: ValidationError) -> str:
+    """:func:`configfile.explain`, without the task tag pydantic puts first in each path."""
+    lines = []
+    for item in error.errors():
+        loc = item["loc"][1:] if item["loc"] and item["loc"][0] in TASKS else item["loc"]
+        loc = ("task",) if item["type"] == "task" else loc
+        where = ".".join(str(part) for part in loc) or "(top level)"
+        lines.append(f"  {where}: {item['msg']}")
+    return "\n".join(lines)
 
 
 def builtin_names() -> list[str]:
@@ -262,6 +301,10 @@ def builtin_names() -> list[str]:
 
 def load_scenario(name_or_path: str, overrides: list[str] | None = None) -> Scenario:
     """A built-in name or a TOML path, with ``key=value`` overrides, validated."""
-    return configfile.load_config(
-        Scenario, name_or_path, overrides, package="fedsec.scenarios", kind="scenario"
+    raw, origin = configfile.read_config(
+        name_or_path, overrides, package="fedsec.scenarios", kind="scenario"
     )
+    try:
+        return parse_scenario(raw)
+    except ValidationError as error:
+        raise ConfigError(f"{origin}: invalid scenario:\n{explain(error)}") from error

@@ -28,7 +28,7 @@ from fedsec.core import atomic, outputs
 from fedsec.core.errors import ConfigError
 from fedsec.data.taxonomy import BENIGN, family_order
 from fedsec.data.writers import DAILY_NAMES, write_records
-from fedsec.scenarios.config import Scenario
+from fedsec.scenarios.config import Scenario, parse_scenario
 from fedsec.simulator.config import SimulationConfig
 from fedsec.simulator.generator import Simulation
 from fedsec.simulator.techniques import TECHNIQUES
@@ -99,7 +99,7 @@ def experiment_scenario(
     }
     merge(raw, config.experiment)
     try:
-        return Scenario.model_validate(raw)
+        return parse_scenario(raw)
     except ValidationError as error:
         raise ConfigError(f"simulation {config.name!r}: invalid [experiment]: {error}") from error
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fedsec.scenarios.config import Scenario
+from fedsec.scenarios.config import Scenario, parse_scenario
 from fedsec.simulator import load_simulation, simulate
 from fedsec.simulator.output import write_dataset
 
@@ -23,4 +23,4 @@ def consortium(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Scenario
     raw["data"]["sources"] = raw["data"]["sources"][:ORGS]
     raw["rounds"] = 3
     raw["name"] = "consortium-3"
-    return root, Scenario.model_validate(raw)
+    return root, parse_scenario(raw)

@@ -20,7 +20,7 @@ from fedsec.engines.nvflare.site_config import SecureAggregationConfig, config_f
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.engines.nvflare.wire import params_to_wire
 from fedsec.fl.privacy.secagg import crypto
-from fedsec.scenarios.config import Scenario
+from fedsec.scenarios.config import parse_scenario
 from tests.engines.nvflare.attacker import Attacker
 from tests.engines.nvflare.kits import Project
 
@@ -35,7 +35,7 @@ def five(consortium):
     raw = tomllib.loads((data / "scenario.toml").read_text())
     raw.update(name="consortium-5", rounds=3)
     raw.setdefault("privacy", {})["secure_aggregation"] = True
-    return data, Scenario.model_validate(raw)
+    return data, parse_scenario(raw)
 
 
 @pytest.fixture(scope="module")

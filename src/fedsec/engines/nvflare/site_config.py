@@ -34,7 +34,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from fedsec.core import atomic
 from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.plan import require_deployable
-from fedsec.scenarios.config import DataConfig, PartitionConfig, Scenario, SourceConfig, SplitConfig
+from fedsec.scenarios.config import (
+    ClassificationScenario,
+    DataConfig,
+    PartitionConfig,
+    Scenario,
+    SourceConfig,
+    SplitConfig,
+)
 from fedsec.scenarios.federation import OrgData, build_federation
 
 SITE_CONFIG = "fedsec_site.toml"
@@ -147,7 +154,7 @@ def write_site_config(config: SiteConfig, path: Path) -> Path:
 def site_scenario(config: SiteConfig, view: str) -> Scenario:
     """This site's data as a one-organization scenario, so it is read and split exactly as the
     in-process engine reads and splits the same organization's files."""
-    return Scenario(
+    return ClassificationScenario(
         name=f"site-{config.name}",
         seed=config.seed,
         data=DataConfig(

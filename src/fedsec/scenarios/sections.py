@@ -1,0 +1,104 @@
+"""The sections of a scenario that are not federated-learning settings: data sources,
+partition, split, model, anomaly models and evaluation (see :mod:`fedsec.scenarios.config`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SourceConfig(Strict):
+    """Files of one format. ``origin`` keeps only rows from one device/file origin."""
+
+    format: str
+    paths: list[str] = Field(min_length=1)
+    test_paths: list[str] = Field(default_factory=list)
+    name: str | None = None
+    origin: str | None = None
+
+
+class DataConfig(Strict):
+    view: Literal["native", "canonical"] = "native"
+    max_rows: int = Field(default=0, ge=0, description="stratified cap per source; 0 = all")
+    sources: list[SourceConfig] = Field(min_length=1)
+
+
+class PartitionConfig(Strict):
+    rule: Literal["iid", "dirichlet", "attack-disjoint", "per-source"] = "attack-disjoint"
+    orgs: int = Field(default=5, ge=1, le=1000)
+    names: list[str] = Field(default_factory=list)
+    alpha: float = Field(default=0.5, gt=0)
+    overlap: int = Field(default=1, ge=1, description="orgs holding each attack family")
+    families: dict[str, list[str]] = Field(
+        default_factory=dict, description="explicit org -> attack families (attack-disjoint)"
+    )
+
+
+class SplitConfig(Strict):
+    test_size: float = Field(default=0.3, gt=0, lt=1)
+    val_size: float = Field(default=0.15, gt=0, lt=1, description="share of each org's train")
+    group_duplicates: bool = True
+    min_groups: int = Field(default=50, ge=2)
+
+
+class ModelConfig(Strict):
+    kind: Literal["mlp"] = "mlp"
+    hidden: list[int] = Field(default_factory=lambda: [128, 64], min_length=1)
+    dropout: float = Field(default=0.1, ge=0, lt=1)
+    class_weighting: Literal["none", "inverse", "sqrt_inverse"] = "sqrt_inverse"
+    max_class_weight: float = Field(default=20.0, ge=1)
+    hash_buckets: int = Field(default=16, ge=2, le=4096)
+
+
+ARMS: tuple[str, ...] = ("centralized", "local", "federated")
+ANOMALY_MODELS: tuple[str, ...] = ("ae", "svdd")
+
+
+class AnomalyConfig(Strict):
+    """Unsupervised detection (``task = "anomaly"``): one-class models trained on benign rows.
+
+    Every deep model in ``models`` is trained in every arm of ``evaluation.arms``; arms are
+    named ``<arm>_<model>`` (``federated_ae``); ``iforest`` adds scikit-learn IsolationForest
+    local and centralized (there is no federated IsolationForest)."""
+
+    models: list[Literal["ae", "svdd"]] = Field(
+        default_factory=lambda: list(ANOMALY_MODELS), min_length=1
+    )
+    hidden: list[int] = Field(default_factory=lambda: [64], description="encoder widths")
+    bottleneck: int = Field(default=8, ge=1, description="autoencoder code size")
+    svdd_dim: int = Field(default=16, ge=1, description="Deep SVDD embedding size")
+    svdd_server_lr: float | None = Field(
+        default=None, gt=0, description="Deep SVDD's server step (None: strategy.server_lr)"
+    )
+    error_floor: float = Field(
+        default=0.05, ge=0, lt=1, description="per-feature error scale floor, share of the mean"
+    )
+    threshold: Literal["per-org", "global"] = Field(
+        default="per-org", description="operating threshold of the headline numbers"
+    )
+    iforest: bool = True
+    iforest_trees: int = Field(default=100, ge=1)
+    iforest_samples: int = Field(default=256, ge=2)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> AnomalyConfig:
+        if len(set(self.models)) != len(self.models):
+            raise ValueError(f"anomaly.models lists a model twice: {self.models}")
+        return self
+
+
+class EvaluationConfig(Strict):
+    arms: list[Literal["centralized", "local", "federated"]] = Field(
+        default_factory=lambda: list(ARMS), min_length=1
+    )
+    decision: Literal["argmax", "fpr"] = "fpr"
+    target_fpr: float = Field(default=0.01, gt=0, lt=1)
+    curve_points: int = Field(default=50, ge=1, description="validation points per curve")
+
+
+#: What each task's scenarios must hold beyond the shared sections.
