@@ -20,7 +20,7 @@ from fedsec.cli.common import RoundProgress, UnwrappedConsole, quiet_libraries
 from fedsec.data.logs import LOG_FORMATS
 from fedsec.data.readers import FORMATS
 from fedsec.scenarios.config import builtin_names, load_scenario
-from fedsec.tasks.anomaly import experiment as anomaly
+from fedsec.tasks.anomaly import task as anomaly
 from fedsec.tasks.classification import arms
 
 runner = CliRunner()

@@ -12,10 +12,10 @@ from fedsec.cli import app
 from fedsec.core.errors import FedsecError
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.records import JobFailed
+from fedsec.experiments import driver
 from fedsec.fl.privacy.he import HeError
 from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError
 from fedsec.fl.privacy.secagg.messages import SecAggError
-from fedsec.tasks.classification import experiment
 
 runner = CliRunner()
 SMALL = ["--set", "data.max_rows=2000", "--set", "rounds=3", "--set", "evaluation.curve_points=2"]
@@ -44,7 +44,7 @@ def test_user_causable_errors_end_in_one_line_and_exit_2(tmp_path, monkeypatch, 
     def fail(*_args, **_kwargs):
         raise error
 
-    monkeypatch.setattr(experiment, "run_experiment", fail)
+    monkeypatch.setattr(driver, "run_experiment", fail)
     out = tmp_path / "run"
     result = runner.invoke(app, ["simulate", "unsw-5org-disjoint", "--out", str(out)])
     assert result.exit_code == 2
