@@ -3,7 +3,9 @@ collect their results, aggregate into the next global model.
 
 The in-process engine (:mod:`fedsec.engines.inprocess`) and the recording transport for
 benchmarks (:mod:`fedsec.engines.recording`) run their rounds here, so the order of every
-random draw (selection, local training) is the same whichever runs them.
+random draw (selection, local training) is the same whichever runs them. The NVFlare
+coordinator runs its rounds here too (:mod:`fedsec.engines.nvflare.rounds`), over a transport
+that sends each round's tasks to the sites, from the round a checkpoint left off.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Protocol
 import numpy as np
 
 from fedsec.core import seeding
-from fedsec.fl.aggregation.base import Combined, SiteResult
-from fedsec.fl.strategies.base import SiteTask, Strategy
+from fedsec.fl.aggregation.base import Combined, RoundAborted, SiteResult
+from fedsec.fl.privacy.protect import RoundProtection
+from fedsec.fl.strategies.base import SiteTask, Strategy, StrategyState
 from fedsec.training.params import Params
 
 
@@ -70,15 +73,27 @@ def run_rounds(
     min_orgs: int = 1,
     seed: int = 0,
     on_round: Callable[[int, Params], None] | None = None,
+    first_round: int = 1,
+    resume: StrategyState | None = None,
+    candidates: Callable[[], list[str]] | None = None,
 ) -> FederatedResult:
-    """``rounds`` rounds over the sites of ``rows`` (site -> training rows); the global model."""
+    """Rounds ``first_round``..``rounds`` over the sites of ``rows`` (site -> training rows);
+    the global model. A resumed run passes the model it had (``initial``) and the strategy's
+    saved state (``resume``); ``candidates`` gives the sites a round samples from when they
+    can change between rounds (a deployment drops sites that stop answering)."""
     params, history = initial, []
     strategy.start(initial, rows)
-    for round_ in range(1, rounds + 1):
+    if resume is not None:
+        strategy.load_state(resume)
+    for round_ in range(first_round, rounds + 1):
         started = time.perf_counter()
-        selected = select_orgs(list(rows), fraction, min_orgs, seed, round_)
+        names = candidates() if candidates is not None else list(rows)
+        selected = select_orgs(names, fraction, min_orgs, seed, round_)
         results = transport.train(round_, params, strategy.configure_round(round_, selected))
-        params, combined = strategy.aggregate(round_, params, results)
+        try:
+            params, combined = strategy.aggregate(round_, params, results)
+        except RoundAborted:
+            combined = None
         seconds = time.perf_counter() - started
         history.append(_record(round_, selected, results, combined, seconds))
         if on_round is not None:
@@ -90,13 +105,14 @@ def _record(
     round_: int,
     selected: list[str],
     results: dict[str, SiteResult],
-    combined: Combined,
+    combined: Combined | None,
     seconds: float,
 ) -> RoundRecord:
+    """The round's loss is weighted by rows where sites sent them (plain mean otherwise)."""
     updates = [r.update for r in results.values()]
-    loss = float(
-        np.average([u.metrics["loss"] for u in updates], weights=[u.num_samples for u in updates])
-    )
+    rows = [u.num_samples for u in updates]
+    losses = [u.metrics["loss"] for u in updates]
+    loss = float(np.average(losses, weights=rows if rows and min(rows) > 0 else None))
     steps = {n: int(r.update.metrics.get("dp_steps", 0)) for n, r in results.items()}
-    guarded = combined.protection
+    guarded = combined.protection if combined is not None else RoundProtection()
     return RoundRecord(round_, selected, loss, seconds, guarded.seconds, guarded.dropped, steps)

@@ -17,6 +17,7 @@ from fedsec.fl.aggregation.base import SiteResult
 from fedsec.fl.strategies.base import SiteTask
 from fedsec.fl.strategies.scaffold import correction, zeros_like
 from fedsec.training.local import TrainingPlan, local_gradient, local_update
+from fedsec.training.noise import NoiseSource
 from fedsec.training.params import Params
 
 
@@ -28,14 +29,16 @@ def run_task(
     plan: TrainingPlan,
     task: SiteTask,
     control: Params | None = None,
+    noise: NoiseSource | None = None,
 ) -> tuple[SiteResult, Params | None]:
     """One round at one site: its result and its control variate afterwards (``control``
-    unchanged when the task carries none)."""
+    unchanged when the task carries none). ``noise`` is a deployed site's own DP randomness
+    (None: seeded from the plan, as in simulation)."""
     plan = replace(plan, prox_mu=task.prox_mu)
     if task.control is None:
-        return SiteResult(local_update(model, params, x, y, plan)), control
+        return SiteResult(local_update(model, params, x, y, plan, noise=noise)), control
     own = control if control is not None else zeros_like(params)
-    update = local_update(model, params, x, y, plan, correction(task.control, own))
+    update = local_update(model, params, x, y, plan, correction(task.control, own), noise)
     gradient = local_gradient(model, params, x, y, plan)
     change = [g - c for g, c in zip(gradient, own, strict=True)]
     return SiteResult(update, extra=change), gradient

@@ -11,6 +11,7 @@ from fedsec.engines.nvflare.checkpoint import (
     CheckpointError,
     CheckpointStore,
     check_job_id,
+    load_checkpoint,
 )
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
@@ -173,3 +174,29 @@ def test_a_site_gone_when_the_job_resumes_is_dropped_and_named(consortium, tmp_p
     assert result.dropouts == {"office": "not connected when the job resumed"}
     assert [h.round for h in result.history] == list(range(1, ROUNDS + 1))
     assert all("office" not in h.selected for h in result.history[2:])
+
+
+def test_scaffold_checkpoints_its_control_variate_and_refuses_to_resume(consortium, tmp_path):
+    """The checkpoint keeps SCAFFOLD's server control variate (checked against the strategy
+    when loaded); the sites' own control variates end with their job, so a resume is refused
+    with the reason instead of going on with server and sites out of step."""
+    scenario = sampled_scenario(consortium, "scaffold")
+    spec, _ = coordinator(consortium, scenario)
+    store = CheckpointStore(tmp_path, "job-a", spec)
+    _, first = coordinator(consortium, scenario, on_round=crash_after(store, 2))
+    with pytest.raises(Crash):
+        first.run()
+    saved = store.latest()
+    assert sorted(saved.state.tensors) == ["control"] and saved.state.meta == {"step": 2}
+    shapes = [p.shape for p in saved.params]
+    assert [c.shape for c in saved.state.tensors["control"]] == shapes
+    assert max(float(abs(c).max()) for c in saved.state.tensors["control"]) > 0
+    _, second = coordinator(consortium, scenario)
+    result = second.run(saved)
+    assert result.error is not None and "cannot resume" in result.error
+    record = store.folder / "round-000002" / "checkpoint.json"
+    data = json.loads(record.read_text())
+    data["strategy_arrays"] = []
+    record.write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match="scaffold state: server control variate None"):
+        load_checkpoint(record.parent, spec)

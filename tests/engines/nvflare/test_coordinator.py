@@ -107,6 +107,38 @@ def test_every_deployable_strategy_gives_the_in_process_model(consortium, name):
     assert max_abs_diff(result.params, in_process(consortium, scenario)) == 0.0
 
 
+class Replies(Memory):
+    """Also keeps every site's reply to the training task."""
+
+    def __init__(self, sites, vanish=None):
+        super().__init__(sites, vanish)
+        self.trained: list[dict] = []
+
+    def exchange(self, task, data, targets, timeout):
+        replies = super().exchange(task, data, targets, timeout)
+        if task == "fedsec_train":
+            self.trained += [r for r in replies.values() if isinstance(r, dict)]
+        return replies
+
+
+@pytest.mark.parametrize("protection", [{}, {"secure_aggregation": True}], ids=["clear", "secagg"])
+def test_scaffold_deployed_gives_the_in_process_model(consortium, protection):
+    """Sites keep their own control variates between rounds; the coordinator's control
+    variate rides in the plan and the sites' changes come back in clear or, under secure
+    aggregation, only inside the masked sum with the updates."""
+    data, scenario = consortium
+    settings = scenario.strategy.model_dump() | {"name": "scaffold", "server_lr": None}
+    scenario = scenario.model_copy(update={"strategy": scenario.strategy.model_validate(settings)})
+    scenario, result, transport = run((data, scenario), transport=Replies, **protection)
+    assert result.error is None and not result.dropouts
+    assert max_abs_diff(result.params, in_process(consortium, scenario)) == 0.0
+    in_clear = [reply for reply in transport.trained if "extra" in reply]
+    assert len(in_clear) == (0 if protection else 3 * len(scenario.org_names()))
+    if protection:
+        sent = {"loss", "gate", "advertisement", "endorsement"}
+        assert all(set(reply) == sent for reply in transport.trained)
+
+
 def test_with_dp_sgd_the_deployed_model_is_another_draw_of_the_in_process_one(
     consortium, monkeypatch
 ):

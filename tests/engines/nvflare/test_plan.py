@@ -89,13 +89,18 @@ def test_model_setup_must_be_consistent():
         parse(ModelSetup, huge, "model setup")
 
 
-def test_job_spec_refuses_scaffold(consortium):
+def test_job_spec_takes_scaffold_but_not_with_client_dp(consortium):
+    """SCAFFOLD deploys; its control-variate changes cannot be clipped and noised, so a job
+    spec that pairs it with client-level DP is refused (also when not made from a scenario)."""
     _, scenario = consortium
     scaffold = scenario.model_copy(
         update={"strategy": scenario.strategy.model_copy(update={"name": "scaffold"})}
     )
-    with pytest.raises(ValueError, match="scaffold"):
-        JobSpec.from_scenario(scaffold, [], DeploymentSettings())
+    spec = JobSpec.from_scenario(scaffold, [], DeploymentSettings())
+    raw = spec.model_dump(mode="json")
+    raw["privacy"]["client_dp"] = {"noise_multiplier": 1.0}
+    with pytest.raises(ValueError, match="client_dp cannot be combined with strategy 'scaffold'"):
+        JobSpec.model_validate(raw)
 
 
 @pytest.mark.parametrize("lr", [1.5, 1e6])

@@ -14,6 +14,7 @@ from fedsec.fl.strategies import (
     FedProx,
     FedYogi,
     Scaffold,
+    StrategyState,
     from_config,
 )
 from fedsec.fl.strategies.scaffold import correction, server_control_step
@@ -122,3 +123,55 @@ def test_every_strategy_builds_from_its_config_with_its_own_server_lr(name):
 def test_an_unknown_strategy_is_refused_with_the_choices():
     with pytest.raises(ValueError, match=r"unknown strategy 'fedsgd'.*fedyogi"):
         StrategyConfig(name="fedsgd")
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_a_strategy_restored_from_its_saved_state_steps_as_the_original(name):
+    """What a checkpoint keeps (arrays and JSON, no pickle) is all a strategy needs to go on."""
+    current = [np.zeros((2, 3), np.float32), np.zeros(3, np.float32)]
+    rows = {"a": 3, "b": 1}
+
+    def results(value):
+        extra = [np.full((2, 3), value, np.float32), np.full(3, value, np.float32)]
+        return {
+            site: SiteResult(_update(value * (i + 1), n), extra if name == "scaffold" else None)
+            for i, (site, n) in enumerate(rows.items())
+        }
+
+    config = StrategyConfig(name=name)
+    original = from_config(config)
+    original.start(current, rows)
+    params, _ = original.aggregate(1, current, results(0.5))
+    saved = original.state_dict()
+    restored = from_config(config)
+    restored.start(current, rows)
+    restored.load_state(saved)
+    expected, _ = original.aggregate(2, params, results(-0.25))
+    got, _ = restored.aggregate(2, params, results(-0.25))
+    assert all(np.array_equal(e, g) for e, g in zip(expected, got, strict=True))
+    kept, again = original.state_dict(), restored.state_dict()
+    assert again.meta == kept.meta == {"step": 2} and sorted(again.tensors) == sorted(kept.tensors)
+    for key, arrays in kept.tensors.items():
+        assert all(np.array_equal(a, b) for a, b in zip(arrays, again.tensors[key], strict=True))
+    fresh = from_config(config)
+    fresh.start(current, rows)
+    fresh.aggregate(2, params, results(-0.25))
+    unrestored = fresh.state_dict().tensors
+    stateful = {"fedadam", "fedyogi", "fedadagrad", "fedavgm", "scaffold"}
+    assert (name in stateful) == any(
+        not np.array_equal(a, b)
+        for k in kept.tensors
+        for a, b in zip(kept.tensors[k], unrestored[k], strict=True)
+    )
+
+
+def test_a_saved_state_that_does_not_fit_the_strategy_is_refused():
+    current = [np.zeros((2, 3), np.float32)]
+    scaffold = Scaffold()
+    scaffold.start(current, {"a": 1})
+    with pytest.raises(ValueError, match=r"server control variate \[\(3,\)\], expected"):
+        scaffold.load_state(StrategyState({"control": [np.zeros(3, np.float32)]}, {"step": 1}))
+    with pytest.raises(ValueError, match=r"fedadam state: unexpected arrays \['control'\]"):
+        FedAdam().load_state(StrategyState({"control": current}, {"step": 1}))
+    with pytest.raises(ValueError, match="fedavg state: step -1 is not a count"):
+        FedAvg().load_state(StrategyState({}, {"step": -1}))

@@ -1,10 +1,11 @@
 """The coordinator's checkpoint after every round, so a restarted coordinator resumes a job.
 
 A checkpoint holds what the next round needs and what the result reports: the global model, the
-server optimizer's state (FedAdam's moments), the round, the round history, the dropouts and the
-sites still taking part, the learning-curve snapshots, and the job's setup (preprocessing,
-classes, architecture, class weights). It is tied to one job by the SHA-256 of the job's spec
-(:func:`job_digest`): only a job with the same spec resumes it.
+strategy's server state (:meth:`~fedsec.fl.strategies.base.Strategy.state_dict`: FedAdam's
+moments, SCAFFOLD's server control variate; arrays and JSON), the round, the round history, the
+dropouts and the sites still taking part, the learning-curve snapshots, and the job's setup
+(preprocessing, classes, architecture, class weights). It is tied to one job by the SHA-256 of
+the job's spec (:func:`job_digest`): only a job with the same spec resumes it.
 
 On disk, under the coordinator's workspace (not the job's run folder, which NVFlare archives and
 removes): ``fedsec-checkpoints/<job id>/round-<N>/`` with ``checkpoint.json`` and
@@ -33,12 +34,12 @@ from fedsec.core import atomic
 from fedsec.core.errors import FedsecError
 from fedsec.engines.nvflare.plan import JobSpec, ModelSetup, explain
 from fedsec.engines.nvflare.records import Checkpoint, RoundLog
-from fedsec.fl.strategies import ServerState
+from fedsec.fl.strategies import StrategyState, from_config
 from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.training.params import Params
 
 CHECKPOINT_DIR = "fedsec-checkpoints"
-FORMAT = "fedsec-checkpoint/1"
+FORMAT = "fedsec-checkpoint/2"
 RECORD = "checkpoint.json"
 TENSORS = "tensors.safetensors"
 KEEP = 2
@@ -85,8 +86,8 @@ class _Record(BaseModel):
     tensors_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     setup: dict[str, Any]
     class_weights: list[float] | None
-    server_step: int = Field(ge=0)
-    has_moments: bool
+    strategy_arrays: list[str] = Field(max_length=16)
+    strategy_meta: dict[str, Any]
     sites: list[str]
     alive: list[str]
     history: list[dict[str, Any]]
@@ -180,7 +181,14 @@ def load_checkpoint(path: Path, spec: JobSpec) -> Checkpoint:
         raise CheckpointError(f"{path}: round {record.round} beyond the job's {spec.rounds}")
     if hashlib.sha256(blob).hexdigest() != record.tensors_sha256:
         raise CheckpointError(f"{path / TENSORS}: SHA-256 differs from the record (corrupt)")
-    return _checkpoint(path, record, blob)
+    checkpoint = _checkpoint(path, record, blob)
+    strategy = from_config(spec.strategy)
+    strategy.start(checkpoint.params, dict.fromkeys(checkpoint.sites, 1))
+    try:
+        strategy.load_state(checkpoint.state)
+    except ValueError as error:
+        raise CheckpointError(f"{path / RECORD}: {error}") from None
+    return checkpoint
 
 
 def _checkpoint(path: Path, record: _Record, blob: bytes) -> Checkpoint:
@@ -194,10 +202,10 @@ def _checkpoint(path: Path, record: _Record, blob: bytes) -> Checkpoint:
         raise CheckpointError(f"{path / TENSORS}: unreadable ({error})") from None
     shapes = _shapes(setup)
     params = _unnamed(tensors, "params", shapes, path)
-    moments = [  # FedAvgM keeps only m (its momentum); the tensors' digest covers which exist
-        _unnamed(tensors, k, shapes, path) if record.has_moments and f"{k}/0" in tensors else None
-        for k in ("m", "v")
-    ]
+    state = StrategyState(
+        {k: _unnamed(tensors, f"state/{k}", shapes, path) for k in record.strategy_arrays},
+        record.strategy_meta,
+    )
     weights = record.class_weights
     if weights is not None and len(weights) != len(setup.classes):
         raise CheckpointError(
@@ -212,7 +220,7 @@ def _checkpoint(path: Path, record: _Record, blob: bytes) -> Checkpoint:
     return Checkpoint(
         round=record.round,
         params=params,
-        state=ServerState(*moments, step=record.server_step),
+        state=state,
         setup=record.setup,
         weights=tuple(weights) if weights is not None else None,
         sites=record.sites,
@@ -241,8 +249,8 @@ def _record(checkpoint: Checkpoint, job_id: str, digest: str, tensors_sha256: st
         "tensors_sha256": tensors_sha256,
         "setup": checkpoint.setup,
         "class_weights": None if weights is None else [float(w) for w in weights],
-        "server_step": checkpoint.state.step,
-        "has_moments": checkpoint.state.m is not None,
+        "strategy_arrays": sorted(checkpoint.state.tensors),
+        "strategy_meta": checkpoint.state.meta,
         "sites": list(checkpoint.sites),
         "alive": list(checkpoint.alive),
         "history": [_finite(asdict(h)) for h in checkpoint.history],
@@ -268,8 +276,7 @@ def _finite(value: Any) -> Any:
 
 def _tensors(checkpoint: Checkpoint) -> dict[str, np.ndarray]:
     named = {"params": checkpoint.params}
-    moments = {"m": checkpoint.state.m, "v": checkpoint.state.v}
-    named |= {k: arrays for k, arrays in moments.items() if arrays is not None}
+    named |= {f"state/{k}": arrays for k, arrays in checkpoint.state.tensors.items()}
     named |= {f"round-{r}": p for r, p in checkpoint.curve.items()}
     return {
         f"{prefix}/{i}": np.ascontiguousarray(array)

@@ -1,9 +1,11 @@
 """The coordinator's side of a deployed job, independent of NVFlare.
 
-Rounds of: select sites (``select_orgs``) → each runs ``local_update`` → aggregate with
-``weighted_average`` (or the protected sum: in clear, through the secure-aggregation phases
-``SecAggServer`` drives, or added as CKKS ciphertexts and decrypted by the sites) →
-the strategy's ``step``: the functions the in-process engine calls. Before the first round, a
+Its rounds run through :func:`fedsec.fl.loop.run_rounds`, the loop the in-process engine runs,
+with the strategy object the scenario names: each selected site trains as the strategy's task
+says (:func:`fedsec.fl.site.run_task`), the strategy's aggregation combines the replies (in
+clear, through the secure-aggregation phases ``SecAggServer`` drives, or as CKKS ciphertexts the
+sites decrypt; see :mod:`fedsec.engines.nvflare.rounds`) and its server step moves the global
+model. Every round is checkpointed with the strategy's state. Before the first round, a
 statistics task gathers the summaries federated preprocessing is fitted from; after the last,
 each site evaluates the final model on its own held-out rows. A site that does not answer in
 time (or fails) is dropped for the rest of the job and named in the result; the job goes on while at
@@ -20,7 +22,7 @@ import numpy as np
 
 from fedsec.core import seeding
 from fedsec.data.taxonomy import family_order
-from fedsec.engines.nvflare import encrypted, secure, statistics
+from fedsec.engines.nvflare import secure, statistics
 from fedsec.engines.nvflare.plan import JobSpec, ModelSetup
 from fedsec.engines.nvflare.records import (
     Checkpoint,
@@ -30,16 +32,14 @@ from fedsec.engines.nvflare.records import (
     RoundLog,
     Transport,
 )
-from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
+from fedsec.engines.nvflare.rounds import DeployedMean, SiteRounds
+from fedsec.engines.nvflare.wire import params_to_wire
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.fl import recipe
-from fedsec.fl.aggregation import weighted_average
-from fedsec.fl.loop import select_orgs
+from fedsec.fl.loop import run_rounds
 from fedsec.fl.privacy import he
-from fedsec.fl.privacy.protect import average_from_total
-from fedsec.fl.strategies import ServerState, from_config
+from fedsec.fl.strategies import SiteTask, StrategyState, from_config, strategy_class
 from fedsec.models.mlp import MLPSpec, build_mlp
-from fedsec.training.local import Update
 from fedsec.training.params import Params, get_params
 
 
@@ -69,7 +69,7 @@ class Coordinator:
             self.require(len(self.alive), "at the start")
             if resume is None:
                 params, setup, weights = self.setup()
-                state, first = ServerState(), 1
+                state, first = None, 1
             else:
                 params, setup, weights, state = self.restore(resume)
                 first = resume.round + 1
@@ -151,7 +151,9 @@ class Coordinator:
         self.log(f"setup: {pre.width} features, classes {classes}, sites {self.alive}")
         return get_params(network), setup, weights
 
-    def plan(self, round_: int, sampled: int, weights: tuple[float, ...] | None) -> dict:
+    def plan(
+        self, round_: int, sampled: int, weights: tuple[float, ...] | None, task: SiteTask
+    ) -> dict:
         spec = self.spec
         protection = spec.protection()
         return {
@@ -160,7 +162,7 @@ class Coordinator:
             "seed": spec.seed,
             "sampled": sampled,
             "training": spec.training,
-            "prox_mu": from_config(spec.strategy).prox_mu,
+            "prox_mu": task.prox_mu,
             "class_weights": list(weights) if weights is not None else None,
             "sample_dp": spec.privacy.sample_dp.model_dump(mode="json"),
             "protection": None if protection is None else protection.model_dump(),
@@ -171,45 +173,59 @@ class Coordinator:
         params: Params,
         setup: dict[str, Any],
         weights: tuple[float, ...] | None,
-        state: ServerState,
+        state: StrategyState | None,
         first: int = 1,
     ) -> Params:
+        """Rounds ``first``.. through the round loop every engine runs (:mod:`fedsec.fl.loop`),
+        over the sites' tasks (:mod:`fedsec.engines.nvflare.rounds`)."""
         s = self.spec.strategy
-        strategy = from_config(s)
-        strategy.state = state
-        for round_ in range(first, self.spec.rounds + 1):
-            started = time.perf_counter()
-            selected = select_orgs(self.alive, s.fraction, s.min_orgs, self.spec.seed, round_)
-            log = RoundLog(round_, selected, [], None, 0.0)
-            self.result.history.append(log)
-            plan = self.plan(round_, len(selected), weights)
-            data = {"plan": plan, "model": setup, "params": params_to_wire(params)}
-            replies = self.ask("fedsec_train", data, selected, self.timeout, log)
-            replies = self.screen(replies, log)
-            self.require(len(self.alive), f"in round {round_}")
-            if not replies:
-                raise JobFailed(f"round {round_}: no site contributed an update")
-            aggregating = time.perf_counter()
-            averaged = self.aggregate(round_, params, replies, plan, log)
-            if averaged is not None:
-                params, state = strategy.step(params, averaged), strategy.state
-            log.aggregation_seconds = round(time.perf_counter() - aggregating, 4)
-            log.seconds = round(time.perf_counter() - started, 4)
+        probe = from_config(s)
+        rounds = SiteRounds(self, setup, weights, probe.extra_like(params))
+        strategy = from_config(s, aggregation=DeployedMean(rounds))
+
+        def after_round(round_: int, new: Params) -> None:
+            log = rounds.finish()
             if round_ in self.spec.curve_rounds:
-                self.result.curve[round_] = params
+                self.result.curve[round_] = new
             self.log(f"round {round_}: {log.contributed} loss {log.loss} in {log.seconds:.2f} s")
             if self.on_round is not None:
-                self.on_round(self.checkpoint(round_, params, state, setup, weights))
+                self.on_round(self.checkpoint(round_, new, strategy.state_dict(), setup, weights))
+
+        params = run_rounds(
+            strategy,
+            rounds,
+            params,
+            self.site_rows(),
+            self.spec.rounds,
+            fraction=s.fraction,
+            min_orgs=s.min_orgs,
+            seed=self.spec.seed,
+            on_round=after_round,
+            first_round=first,
+            resume=state,
+            candidates=lambda: self.alive,
+        ).params
         if not any(h.contributed for h in self.result.history):
             reasons = "; ".join(f"round {h.round}: {h.aborted}" for h in self.result.history)
             raise JobFailed(f"no round aggregated an update ({reasons})")
         return params
 
+    def site_rows(self) -> dict[str, int]:
+        """Each site's declared training rows (what a strategy weighs sites by). Under secure
+        statistics only the total is known: it is split evenly, and strategies read per-site
+        values only from results in clear, which such a job never has."""
+        per_site = self.result.statistics.get("rows_per_site")
+        if per_site:
+            return {site: int(per_site.get(site, 0)) for site in self.result.sites}
+        total, sites = self.declared_rows(self.result.sites), self.result.sites
+        share, rest = divmod(total, len(sites))
+        return {site: share + (i < rest) for i, site in enumerate(sites)}
+
     def checkpoint(
         self,
         round_: int,
         params: Params,
-        state: ServerState,
+        state: StrategyState,
         setup: dict[str, Any],
         weights: tuple[float, ...] | None,
     ) -> Checkpoint:
@@ -222,8 +238,16 @@ class Coordinator:
 
     def restore(
         self, checkpoint: Checkpoint
-    ) -> tuple[Params, dict[str, Any], tuple[float, ...] | None, ServerState]:
-        """Take up the job where ``checkpoint`` left it; sites not connected now are dropped."""
+    ) -> tuple[Params, dict[str, Any], tuple[float, ...] | None, StrategyState]:
+        """Take up the job where ``checkpoint`` left it; sites not connected now are dropped.
+        A strategy whose sites keep state between rounds (SCAFFOLD's control variates) cannot:
+        that state ends with each site's job, and the checkpoint's server state counts on it."""
+        if strategy_class(self.spec.strategy.name).keeps_site_state:
+            raise JobFailed(
+                f"strategy {self.spec.strategy.name!r} keeps state at every site (its control "
+                "variate) that ended with the interrupted job, so it cannot resume: submit the "
+                "job again without --resume"
+            )
         connected = set(self.alive)
         r = self.result
         r.sites, r.setup = list(checkpoint.sites), checkpoint.setup
@@ -240,66 +264,6 @@ class Coordinator:
     @property
     def timeout(self) -> float:
         return self.spec.deployment.round_timeout
-
-    def screen(self, replies: dict[str, dict], log: RoundLog) -> dict[str, dict]:
-        """Keep the updates; note the gate's refusals and flags."""
-        kept = {}
-        for site, reply in replies.items():
-            gate = reply.get("gate") or {}
-            if "refused" in reply:
-                log.refused[site] = str(reply["refused"])
-            elif gate.get("flagged"):
-                log.flagged[site] = str(gate.get("reason", ""))
-            if "refused" not in reply:
-                kept[site] = reply
-        return kept
-
-    def aggregate(
-        self, round_: int, params: Params, replies: dict[str, dict], plan: dict, log: RoundLog
-    ) -> Params | None:
-        """The round's average update; None when a secure sum ended before any reveal."""
-        protection = plan["protection"]
-        shapes = [tuple(p.shape) for p in params]
-        length = sum(p.size for p in params)
-        if protection is not None and (
-            protection["secure_aggregation"] or protection["homomorphic_encryption"]
-        ):
-            if protection["secure_aggregation"]:
-                try:
-                    total, used = secure.secure_total(self, round_, replies, plan, length, log)
-                except secure.SecAggAborted as error:
-                    log.aborted = f"secure aggregation stopped: {error}"
-                    self.log(f"round {round_}: no update aggregated ({log.aborted})")
-                    return None
-            else:
-                total, used = encrypted.encrypted_total(self, round_, replies, length, log)
-            log.contributed = used
-            log.loss = _mean([float(replies[s]["loss"]) for s in used])
-            self.check_total_weight(round_, float(total[-1]), used, protection)
-            return average_from_total(params, total)
-        usable = {}
-        for site, reply in replies.items():
-            try:
-                if protection is None:
-                    update = params_from_wire(reply["params"], shapes, f"update from {site}")
-                    usable[site] = Update(update, self.samples(site, reply["num_samples"]))
-                else:
-                    payload = vector_from_wire(reply["payload"], length + 1, np.float64, site)
-                    self.check_weight(site, float(payload[-1]), protection)
-                    usable[site] = payload
-            except (KeyError, ValueError, TypeError) as error:
-                self.drop(site, f"malformed update: {error}", log)
-        if not usable:
-            raise JobFailed(f"round {round_}: no usable update")
-        order = [s for s in replies if s in usable]
-        log.contributed = order
-        losses = [float(replies[s]["loss"]) for s in order]
-        if protection is None:
-            rows = [usable[s].num_samples for s in order]
-            log.loss = float(np.average(losses, weights=rows))
-            return weighted_average([usable[s] for s in order])
-        log.loss = _mean(losses)
-        return average_from_total(params, np.sum([usable[s] for s in sorted(usable)], axis=0))
 
     # -- bounds on what sites claim ---------------------------------------------------------
 
@@ -355,8 +319,9 @@ class Coordinator:
 
     def evaluate(self, params: Params, setup: dict, weights: tuple[float, ...] | None) -> None:
         """Each site judges the final model on its own held-out rows; failures are noted."""
+        task = SiteTask(prox_mu=from_config(self.spec.strategy).prox_mu)
         data = {
-            "plan": self.plan(self.spec.rounds, max(len(self.alive), 1), weights),
+            "plan": self.plan(self.spec.rounds, max(len(self.alive), 1), weights, task),
             "model": setup,
             "params": params_to_wire(params),
             "target_fpr": float(self.spec.target_fpr),

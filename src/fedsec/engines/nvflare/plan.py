@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from fedsec.core.errors import ConfigError, FedsecError
 from fedsec.fl import recipe
 from fedsec.fl.privacy.protect import ProtectionPlan
+from fedsec.fl.strategies import strategy_class
 from fedsec.scenarios.config import (
     ModelConfig,
     PrivacyConfig,
@@ -244,11 +245,19 @@ class JobSpec(Message):
     deployment: DeploymentSettings = Field(default_factory=DeploymentSettings)
 
     @model_validator(mode="after")
-    def _supported(self) -> JobSpec:
-        if self.strategy.name == "scaffold":
+    def _protectable(self) -> JobSpec:
+        """What the strategy's sites send must be something the job's privacy can protect
+        (the scenario's own rule, checked again on a job that did not come from one)."""
+        strategy = strategy_class(self.strategy.name)
+        if self.privacy.sample_dp.enabled and strategy.changes_local_gradients:
             raise ValueError(
-                "strategy 'scaffold' is not supported by the NVFlare deployment "
-                "(control variates would have to persist at each site between rounds)"
+                f"privacy.sample_dp cannot be combined with strategy {self.strategy.name!r} "
+                "(its extra gradient terms are not clipped)"
+            )
+        if self.privacy.client_dp.enabled and strategy.sends_extras:
+            raise ValueError(
+                f"privacy.client_dp cannot be combined with strategy {self.strategy.name!r} "
+                "(it cannot clip and noise the extra arrays organizations send)"
             )
         return self
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fedsec.core.errors import FedsecError
-from fedsec.fl.strategies import ServerState
+from fedsec.fl.strategies import StrategyState
 from fedsec.training.params import Params
 
 
@@ -65,7 +65,7 @@ class Checkpoint:
 
     round: int
     params: Params
-    state: ServerState
+    state: StrategyState  # the strategy's server state (moments, SCAFFOLD's control)
     setup: dict[str, Any]
     weights: tuple[float, ...] | None
     sites: list[str]

@@ -31,10 +31,11 @@ from fedsec.features.preprocess import Preprocessor
 from fedsec.fl import recipe
 from fedsec.fl.privacy import he
 from fedsec.fl.privacy.protect import payload
+from fedsec.fl.site import run_task
+from fedsec.fl.strategies import SiteTask
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.scenarios.federation import OrgData
-from fedsec.training.local import local_update
 from fedsec.training.noise import SecureNoise
 from fedsec.training.params import Params
 
@@ -95,6 +96,7 @@ class Site:
         self.keys, self.job = keys, job
         self.gate = AcceptanceGate(config.gate)
         self.dp_steps = 0
+        self.control: Params | None = None  # this site's SCAFFOLD control variate, c_i
         self.noise = 0.0
         # DP batches and noise: this site's own CSPRNG, never a seed that arrived in a job
         self.randomness = SecureNoise()
@@ -183,22 +185,24 @@ class Site:
             self.secure.check_new(plan.round)
         training = plan.to_training_plan(self.name, len(ready.y))
         self.noise = training.dp_noise_multiplier
-        update = local_update(
-            ready.network, params, ready.x, ready.y, training, noise=self.randomness
+        task = SiteTask(plan.prox_mu, self.server_control(data, params))
+        result, self.control = run_task(
+            ready.network, params, ready.x, ready.y, training, task, self.control, self.randomness
         )
+        update, extra = result.update, result.extra
         self.dp_steps += int(update.metrics.get("dp_steps", 0))
         reply: dict[str, Any] = {"loss": float(update.metrics["loss"]), "gate": _json(verdict)}
         if protection is None:
             reply |= {"params": wire.params_to_wire(update.params), "num_samples": len(ready.y)}
-            return reply
+            return reply | ({} if extra is None else {"extra": wire.params_to_wire(extra)})
+        protecting = protection.to_plan()
+        if extra is not None and protecting.client_dp:
+            raise PlanRefused(
+                "training plan refused: client-level DP cannot protect the control-variate "
+                "change this strategy sends"
+            )
         vector, _ = payload(
-            params,
-            update,
-            protection.to_plan(),
-            plan.sampled,
-            self.name,
-            plan.round,
-            noise=self.randomness,
+            params, update, protecting, plan.sampled, self.name, plan.round, self.randomness, extra
         )
         if protection.homomorphic_encryption:
             chunks = he.encrypt(self.he_context(), vector)
@@ -207,6 +211,14 @@ class Site:
         if not protection.secure_aggregation:
             return reply | {"payload": vector}
         return reply | self.secure.start(plan.round, vector, plan.sampled, protection.threshold)
+
+    def server_control(self, data: dict[str, Any], params: Params) -> Params | None:
+        """The coordinator's control variate (SCAFFOLD), shaped like the model; None if absent.
+        This site's own control variate stays here, for this job only."""
+        if data.get("control") is None:
+            return None
+        shapes = [tuple(p.shape) for p in params]
+        return wire.params_from_wire(data["control"], shapes, "control variate")
 
     def plan(self, data: Any) -> SitePlan:
         plan = parse(SitePlan, data, "training plan")

@@ -7,7 +7,7 @@ payloads, so the coordinator learns only the sum. Robust rules (median, trimmed 
 more class here.
 """
 
-from fedsec.fl.aggregation.base import Aggregation, Combined, SiteResult
+from fedsec.fl.aggregation.base import Aggregation, Combined, RoundAborted, SiteResult
 from fedsec.fl.aggregation.protected import ProtectedMean
 from fedsec.fl.aggregation.weighted_mean import WeightedMean, weighted_average
 
@@ -15,6 +15,7 @@ __all__ = [
     "Aggregation",
     "Combined",
     "ProtectedMean",
+    "RoundAborted",
     "SiteResult",
     "WeightedMean",
     "weighted_average",

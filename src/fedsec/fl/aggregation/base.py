@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from fedsec.fl.privacy.protect import RoundProtection
 from fedsec.training.local import Update
 from fedsec.training.params import Params
 
 
+class RoundAborted(Exception):
+    """An aggregation rule ended the round before combining anything (a secure sum stopped
+    before any reveal): the global model and the strategy's state stay as they were."""
+
+
 @dataclass
 class SiteResult:
     """What one site sends back for a round: its trained parameters and row count, and the
-    extra arrays its strategy asked for (SCAFFOLD's control-variate change)."""
+    extra arrays its strategy asked for (SCAFFOLD's control-variate change).
+
+    A deployed site under protection sends neither in clear: its ``update`` then holds only
+    its loss (no parameters, ``num_samples`` 0) and ``sealed`` what only the aggregation rule
+    can combine (a masked advertisement, a ciphertext, a payload vector)."""
 
     update: Update
     extra: Params | None = None
+    sealed: Any = None
 
 
 @dataclass

@@ -125,12 +125,13 @@ def protected_average(
         raise ValueError(
             f"aggregated payload has shape {total.shape}, expected ({size + riders + 1},)"
         )
-    extra = _unflatten(total[size:-1], next(iter(extras.values()))) if extras else None
+    extra = unflatten(total[size:-1], next(iter(extras.values()))) if extras else None
     info = RoundProtection(time.perf_counter() - started, survivors, dropped, extra=extra)
     return average_from_total(global_params, np.append(total[:size], total[-1])), info
 
 
-def _unflatten(flat: np.ndarray, like: Params) -> Params:
+def unflatten(flat: np.ndarray, like: Params) -> Params:
+    """``flat`` cut into arrays shaped like ``like``."""
     arrays, offset = [], 0
     for array in like:
         arrays.append(flat[offset : offset + array.size].reshape(array.shape))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fedsec.fl.strategies.base import ServerState, SiteTask, Strategy
+from fedsec.fl.strategies.base import ServerState, SiteTask, Strategy, StrategyState
 from fedsec.fl.strategies.fedadagrad import FedAdagrad
 from fedsec.fl.strategies.fedadam import FedAdam
 from fedsec.fl.strategies.fedavg import FedAvg
@@ -55,6 +55,7 @@ __all__ = [
     "ServerState",
     "SiteTask",
     "Strategy",
+    "StrategyState",
     "from_config",
     "strategy_class",
 ]

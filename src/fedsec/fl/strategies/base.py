@@ -3,7 +3,7 @@ the selected sites receive) and turns the round's results into the next global m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -24,6 +24,15 @@ class ServerState:
     m: Params | None = None
     v: Params | None = None
     step: int = 0
+
+
+@dataclass
+class StrategyState:
+    """A strategy's server state as data a checkpoint can keep without pickle: named groups
+    of arrays shaped like the model (safetensors) and JSON values."""
+
+    tensors: dict[str, Params] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,9 @@ class Strategy:
     changes_local_gradients: ClassVar[bool] = False
     #: Sites send extra arrays besides their model (which client-level DP cannot protect).
     sends_extras: ClassVar[bool] = False
+    #: Sites keep state of their own between rounds (SCAFFOLD's control variates): it lives
+    #: only as long as the site's process for one job.
+    keeps_site_state: ClassVar[bool] = False
     #: The proximal weight of the sites' local objective (FedProx; 0 for the others).
     prox_mu: float = 0.0
 
@@ -95,6 +107,29 @@ class Strategy:
 
     def absorb(self, combined: Combined, sites: list[str]) -> None:
         """Take in the sites' extras (nothing to take for most strategies)."""
+
+    def extra_like(self, params: Params) -> Params | None:
+        """The shapes of the extra arrays each site sends (None: it sends none)."""
+        return None
+
+    # -- what a checkpoint keeps ---------------------------------------------------------------
+
+    def state_dict(self) -> StrategyState:
+        """The server state to checkpoint: the optimizer's moments and its step count."""
+        moments = {"m": self.state.m, "v": self.state.v}
+        tensors = {k: list(v) for k, v in moments.items() if v is not None}
+        return StrategyState(tensors, {"step": self.state.step})
+
+    def load_state(self, saved: StrategyState) -> None:
+        """Take up ``saved`` (from :meth:`state_dict`), after :meth:`start`; a ValueError
+        names what does not fit this strategy."""
+        unknown = sorted(set(saved.tensors) - {"m", "v"})
+        if unknown:
+            raise ValueError(f"{self.name} state: unexpected arrays {unknown}")
+        step = saved.meta.get("step")
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"{self.name} state: step {step!r} is not a count")
+        self.state = ServerState(saved.tensors.get("m"), saved.tensors.get("v"), step)
 
     # -- the server optimizer ------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from fedsec.fl.aggregation.base import Combined
-from fedsec.fl.strategies.base import SiteTask, Strategy
+from fedsec.fl.strategies.base import SiteTask, Strategy, StrategyState
 from fedsec.training.params import Params
 
 
@@ -49,6 +49,7 @@ class Scaffold(Strategy):
     default_server_lr = 1.0
     changes_local_gradients = True
     sends_extras = True
+    keeps_site_state = True
 
     def start(self, initial: Params, rows: dict[str, int]) -> None:
         self.control = zeros_like(initial)
@@ -58,6 +59,24 @@ class Scaffold(Strategy):
 
     def configure_site(self, site: str, round_: int) -> SiteTask:
         return SiteTask(control=self.control)
+
+    def extra_like(self, params: Params) -> Params:
+        return zeros_like(params)  # each site's control-variate change
+
+    def state_dict(self) -> StrategyState:
+        saved = super().state_dict()
+        saved.tensors["control"] = list(self.control)
+        return saved
+
+    def load_state(self, saved: StrategyState) -> None:
+        tensors = dict(saved.tensors)
+        control = tensors.pop("control", None)
+        shapes = [c.shape for c in self.control]
+        if control is None or [tuple(c.shape) for c in control] != shapes:
+            found = None if control is None else [tuple(c.shape) for c in control]
+            raise ValueError(f"scaffold state: server control variate {found}, expected {shapes}")
+        super().load_state(StrategyState(tensors, saved.meta))
+        self.control = [np.asarray(c, dtype=np.float32) for c in control]
 
     def absorb(self, combined: Combined, sites: list[str]) -> None:
         if combined.extra_total is not None:

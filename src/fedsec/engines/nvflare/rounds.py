@@ -1,0 +1,185 @@
+"""A deployed job's training rounds: the round loop's transport and aggregation over tasks.
+
+The coordinator runs :func:`fedsec.fl.loop.run_rounds`, the loop the in-process engine runs,
+with the two pieces here. :class:`SiteRounds` delivers a round's tasks as one ``fedsec_train``
+task to the selected sites (the strategy's proximal weight and control variate in the plan),
+drops sites that do not answer, notes refusals and gate flags, and reads each reply: a model
+and row count in clear (and a control-variate change when the strategy sends extras), or a
+protected payload only the aggregation can combine. :class:`DeployedMean` is the strategy's
+aggregation rule: the weighted mean in clear, or the same mean from the protected sum (secure
+aggregation phases, CKKS ciphertexts the sites decrypt, or client-DP payloads summed in clear),
+with the sum's weight checked against what the sites declared.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fedsec.engines.nvflare import encrypted, secure
+from fedsec.engines.nvflare.records import JobFailed, RoundLog
+from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
+from fedsec.fl.aggregation import Combined, RoundAborted, SiteResult, WeightedMean
+from fedsec.fl.privacy.protect import average_from_total, unflatten
+from fedsec.fl.strategies import SiteTask
+from fedsec.training.local import Update
+from fedsec.training.params import Params
+
+if TYPE_CHECKING:
+    from fedsec.engines.nvflare.coordinator import Coordinator
+
+MALFORMED = (KeyError, ValueError, TypeError)
+
+
+class SiteRounds:
+    """The round loop's transport over the coordinator's tasks; keeps each round's log."""
+
+    def __init__(
+        self,
+        coordinator: Coordinator,
+        setup: dict[str, Any],
+        weights: tuple[float, ...] | None,
+        extra_like: Params | None,
+    ) -> None:
+        self.coordinator, self.setup, self.weights = coordinator, setup, weights
+        self.extra_like = extra_like  # the shapes of what each site sends besides its model
+        self.log = RoundLog(0, [], [], None, 0.0)
+        self.plan: dict[str, Any] = {}
+        self.started = self.aggregating = 0.0
+        self.size = 0  # values in the model
+
+    def train(
+        self, round_: int, params: Params, tasks: dict[str, SiteTask]
+    ) -> dict[str, SiteResult]:
+        c = self.coordinator
+        self.started, self.aggregating = time.perf_counter(), 0.0
+        selected, self.size = list(tasks), sum(p.size for p in params)
+        self.log = log = RoundLog(round_, selected, [], None, 0.0)
+        c.result.history.append(log)
+        task = one_task(tasks)
+        self.plan = c.plan(round_, len(selected), self.weights, task)
+        data = {"plan": self.plan, "model": self.setup, "params": params_to_wire(params)}
+        if task.control is not None:
+            data["control"] = params_to_wire(task.control)
+        replies = screen(c.ask("fedsec_train", data, selected, c.timeout, log), log)
+        c.require(len(c.alive), f"in round {round_}")
+        if not replies:
+            raise JobFailed(f"round {round_}: no site contributed an update")
+        results = {}
+        for site, reply in replies.items():
+            try:
+                results[site] = self.read(site, reply, params)
+            except MALFORMED as error:
+                c.drop(site, f"malformed update: {error}", log)
+        if not results:
+            raise JobFailed(f"round {round_}: no usable update")
+        return results
+
+    def read(self, site: str, reply: dict[str, Any], params: Params) -> SiteResult:
+        """One site's reply as the aggregation takes it (a ValueError when it is malformed)."""
+        c, protection = self.coordinator, self.plan["protection"]
+        loss = {"loss": float(reply["loss"])}
+        if protection is None:
+            shapes = [tuple(p.shape) for p in params]
+            update = params_from_wire(reply["params"], shapes, f"update from {site}")
+            rows = c.samples(site, reply["num_samples"])
+            extra = None
+            if self.extra_like is not None:
+                like = [tuple(e.shape) for e in self.extra_like]
+                extra = params_from_wire(reply["extra"], like, f"extra arrays from {site}")
+            return SiteResult(Update(update, rows, loss), extra)
+        sealed: Any = reply
+        if not (protection["secure_aggregation"] or protection["homomorphic_encryption"]):
+            sealed = vector_from_wire(reply["payload"], self.length + 1, np.float64, site)
+            c.check_weight(site, float(sealed[-1]), protection)
+        return SiteResult(Update([], 0, loss), sealed=sealed)
+
+    @property
+    def length(self) -> int:
+        """Values of a payload before its weight: the update's and the extras'."""
+        return self.size + sum(e.size for e in self.extra_like or [])
+
+    def finish(self) -> RoundLog:
+        """Close the round's log (its timing) once the global model is updated."""
+        now, log = time.perf_counter(), self.log
+        log.aggregation_seconds = round(now - self.aggregating, 4) if self.aggregating else 0.0
+        log.seconds = round(now - self.started, 4)
+        return log
+
+
+def one_task(tasks: dict[str, SiteTask]) -> SiteTask:
+    """The round's task: a broadcast gives every selected site the same one."""
+    first = next(iter(tasks.values()), SiteTask())
+    if any(task is not first and task != first for task in tasks.values()):
+        raise JobFailed("the strategy gives sites different tasks; a deployment broadcasts one")
+    return first
+
+
+def screen(replies: dict[str, dict], log: RoundLog) -> dict[str, dict]:
+    """Keep the updates; note the gate's refusals and flags."""
+    kept = {}
+    for site, reply in replies.items():
+        gate = reply.get("gate") or {}
+        if "refused" in reply:
+            log.refused[site] = str(reply["refused"])
+        elif gate.get("flagged"):
+            log.flagged[site] = str(gate.get("reason", ""))
+        if "refused" not in reply:
+            kept[site] = reply
+    return kept
+
+
+class DeployedMean:
+    """The weighted mean of the round's results: read in clear, or from their protected sum."""
+
+    def __init__(self, rounds: SiteRounds) -> None:
+        self.rounds = rounds
+
+    def combine(
+        self, global_params: Params, results: dict[str, SiteResult], round_: int
+    ) -> Combined:
+        rounds, log = self.rounds, self.rounds.log
+        rounds.aggregating = time.perf_counter()
+        protection = rounds.plan["protection"]
+        losses = {site: float(r.update.metrics["loss"]) for site, r in results.items()}
+        if protection is None:
+            log.contributed = list(results)
+            rows = [r.update.num_samples for r in results.values()]
+            log.loss = float(np.average(list(losses.values()), weights=rows))
+            return WeightedMean().combine(global_params, results, round_)
+        total, used = self.protected_total(round_, results, protection)
+        log.contributed = used
+        log.loss = _mean([losses[s] for s in used])
+        size = sum(p.size for p in global_params)
+        like = rounds.extra_like
+        return Combined(
+            average_from_total(global_params, np.append(total[:size], total[-1])),
+            extra_total=unflatten(total[size:-1], like) if like is not None else None,
+            weight_unit=float(protection["weight_unit"]),
+        )
+
+    def protected_total(
+        self, round_: int, results: dict[str, SiteResult], protection: dict[str, Any]
+    ) -> tuple[np.ndarray, list[str]]:
+        rounds = self.rounds
+        c, log, length = rounds.coordinator, rounds.log, rounds.length
+        sealed = {site: r.sealed for site, r in results.items()}
+        if protection["secure_aggregation"]:
+            try:
+                total, used = secure.secure_total(c, round_, sealed, rounds.plan, length, log)
+            except secure.SecAggAborted as error:
+                log.aborted = f"secure aggregation stopped: {error}"
+                c.log(f"round {round_}: no update aggregated ({log.aborted})")
+                raise RoundAborted(log.aborted) from None
+        elif protection["homomorphic_encryption"]:
+            total, used = encrypted.encrypted_total(c, round_, sealed, length, log)
+        else:
+            return np.sum([sealed[s] for s in sorted(sealed)], axis=0), list(results)
+        c.check_total_weight(round_, float(total[-1]), used, protection)
+        return total, used
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
