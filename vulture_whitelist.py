@@ -53,11 +53,7 @@ _.forward  # unused method (src/fedsec/models/mlp.py:44)
 _.forward  # unused method (src/fedsec/models/svdd.py:58)
 _.add_noise  # unused method (src/fedsec/training/dpsgd.py:34)
 
-# Public API exercised on purpose by tests and documented: the detectors' learned thresholds
-# (scikit-learn style, docs/anomaly.md) and the generator of docs/taxonomy.md.
-_.threshold_  # unused property (src/fedsec/models/anomaly.py:50)
-_.threshold_  # unused property (src/fedsec/models/anomaly.py:114)
-_.threshold_  # unused property (src/fedsec/models/classifier.py:82)
+# Public API exercised on purpose by tests and documented: the generator of docs/taxonomy.md.
 _.mapping_markdown  # unused function (src/fedsec/data/taxonomy.py:233)
 
 # Catalogue data: the ATT&CK tactic each simulated technique belongs to (reference for readers).

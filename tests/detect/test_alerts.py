@@ -59,7 +59,7 @@ def test_org_applies_that_organizations_threshold_of_a_threshold_bundle(bundles,
         out = tmp_path / f"{org}.jsonl"
         result = _detect(by_fpr, flows, out, "--org", org)
         assert result.exit_code == 0, result.output
-        expected = [int(i) for i, s in enumerate(scores) if s > model.thresholds[org]]
+        expected = [int(i) for i, s in enumerate(scores) if s > model.thresholds_[org]]
         assert _flagged_rows(out) == expected
 
 

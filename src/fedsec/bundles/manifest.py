@@ -25,11 +25,10 @@ from fedsec.core.errors import BundleError
 from fedsec.data.flows import View
 from fedsec.features.preprocess import NumericSpec, Preprocessor
 from fedsec.features.vocabulary import RESERVED, EventVocabulary
-from fedsec.models.anomaly import build_network
-from fedsec.models.autoencoder import AutoencoderSpec
+from fedsec.models.autoencoder import AutoencoderSpec, build_autoencoder
 from fedsec.models.deeplog import DeepLogSpec, build_deeplog
 from fedsec.models.mlp import MLPSpec, build_mlp
-from fedsec.models.svdd import SVDDSpec
+from fedsec.models.svdd import SVDDSpec, build_svdd
 
 #: At most this many float32 parameters (200 MB) in one bundle.
 MAX_PARAMETERS = 50_000_000
@@ -165,6 +164,9 @@ class AutoencoderArchitecture(Strict):
     def spec(self) -> AutoencoderSpec:
         return AutoencoderSpec(self.inputs, tuple(self.hidden), self.bottleneck)
 
+    def network(self) -> nn.Module:
+        return build_autoencoder(self.spec())
+
     def parameter_count(self) -> int:
         widths = [self.inputs, *self.hidden, self.bottleneck]
         return _linear_count(widths) + _linear_count(widths[::-1])
@@ -178,6 +180,9 @@ class SVDDArchitecture(Strict):
 
     def spec(self) -> SVDDSpec:
         return SVDDSpec(self.inputs, tuple(self.hidden), self.embedding)
+
+    def network(self) -> nn.Module:
+        return build_svdd(self.spec())
 
     def parameter_count(self) -> int:
         widths = [self.inputs, *self.hidden, self.embedding]
@@ -214,7 +219,7 @@ class AnomalyManifest(Header):
         return self.architecture.parameter_count()
 
     def network(self) -> nn.Module:
-        return build_network(self.architecture.spec())
+        return self.architecture.network()
 
 
 class DeepLogArchitecture(Strict):

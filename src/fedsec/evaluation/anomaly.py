@@ -34,7 +34,8 @@ from fedsec.evaluation.arm_order import train_in_order
 from fedsec.evaluation.experiment import evaluation_rows, federation_block
 from fedsec.evaluation.metrics import detection_metrics, flag_rates, score_metrics
 from fedsec.evaluation.privacy import check_accounting, privacy_section, protection_timing
-from fedsec.models.anomaly import GLOBAL, AnomalyDetector, federated_threshold
+from fedsec.models.anomaly import AnomalyDetector, federated_threshold
+from fedsec.models.base import GLOBAL
 from fedsec.models.classifier import calibrate_threshold
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation, build_federation
@@ -85,12 +86,12 @@ def calibrate(arm: AnomalyArm, orgs: list[OrgBenign], target: float) -> dict[str
             )
         model = arm.models[org.name]
         scores = model.decision_function(org.val.frame)
-        model.thresholds[org.name] = calibrate_threshold(scores, target)
-        val_fpr[org.name] = float(np.mean(scores > model.thresholds[org.name]))
+        model.thresholds_[org.name] = calibrate_threshold(scores, target)
+        val_fpr[org.name] = float(np.mean(scores > model.thresholds_[org.name]))
         val_scores.append(scores)
     if arm.shared:
         model = arm.models[orgs[0].name]
-        model.thresholds[GLOBAL] = federated_threshold(val_scores, target)
+        model.thresholds_[GLOBAL] = federated_threshold(val_scores, target)
     return val_fpr
 
 
@@ -189,8 +190,8 @@ def evaluate_arm(
             test.label[rows],
             cache[id(model)][rows],
             own_benign,
-            model.thresholds[org.name],
-            model.thresholds.get(GLOBAL),
+            model.thresholds_[org.name],
+            model.thresholds_.get(GLOBAL),
         )
         own = owner == index
         own_scores = score_metrics(test.family[own], cache[id(model)][own])

@@ -41,12 +41,11 @@ def deployed_model(result: JobResult, scenario: Scenario) -> FamilyClassifier:
     setup = result.setup
     return FamilyClassifier(
         MLPSpec.from_json(setup["architecture"]),
-        result.params,
         Preprocessor.from_json(setup["preprocessing"]),
         list(setup["classes"]),
         setup["view"],
         decision=scenario.evaluation.decision,
-    )
+    ).set_weights(result.params)
 
 
 def deployed_arm(result: JobResult, scenario: Scenario, orgs: list[OrgFrames]) -> ArmModels:
@@ -142,7 +141,7 @@ def write_site_only_run(
     for site, reply in result.evaluation.items():
         threshold = (reply.get("validation") or {}).get("threshold") if reply else None
         if threshold is not None:
-            model.thresholds[site] = float(threshold)
+            model.thresholds_[site] = float(threshold)
     metrics = {"scenario": scenario.name, "seed": scenario.seed, "deployment": section}
     provenance = {
         "scenario": scenario.name,

@@ -6,13 +6,18 @@ what deviates from the normal behaviour it learned.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
+from typing import ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
+from fedsec.features.preprocess import Preprocessor
+from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.seeded import seeded_build
+from fedsec.training.local import TrainingPlan, predict_logits
 
 
 @dataclass(frozen=True)
@@ -64,3 +69,34 @@ def build_autoencoder(
 ) -> Autoencoder:
     """A freshly initialised autoencoder, reproducible when a generator is given."""
     return seeded_build(lambda: Autoencoder(spec), seed_generator)
+
+
+class AutoencoderDetector(AnomalyDetector):
+    """Anomaly score: mean scaled squared reconstruction error per feature."""
+
+    kind: ClassVar[str] = "ae"
+
+    def __init__(
+        self,
+        spec: AutoencoderSpec,
+        preprocessor: Preprocessor,
+        view: str,
+        plan: TrainingPlan | None = None,
+        rounds: int = 1,
+        error_floor: float = 0.05,
+    ) -> None:
+        self.spec = spec
+        self.preprocessor = preprocessor
+        self.view = view
+        self.plan = plan
+        self.rounds = rounds
+        self.error_floor = error_floor
+
+    def build(self, generator: torch.Generator | None = None) -> Autoencoder:
+        return build_autoencoder(self.spec, generator)
+
+    def raw_errors(self, x: np.ndarray) -> np.ndarray:
+        return (predict_logits(self.module(), x) - x) ** 2
+
+    def objective(self, plan: TrainingPlan) -> TrainingPlan:
+        return replace(plan, objective="reconstruction", center=None)
