@@ -30,6 +30,7 @@ from fedsec.bundles.manifest import (
     ClassifierManifest,
     Header,
     expected_shapes,
+    parse_envelope,
     parse_manifest,
 )
 from fedsec.bundles.signing import HOW_TO_TRUST, Authenticity, Signer, Trust, signature_block
@@ -135,10 +136,7 @@ def load_manifest(directory: Path) -> dict[str, Any]:
     if not path.is_file():
         raise BundleError(f"{path}: missing (not a fedsec model bundle)")
     manifest = read_json(path, MAX_MANIFEST_BYTES)
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise BundleError(f"{path}: not a fedsec model bundle (format field)")
-    if manifest.get("version") != VERSION:
-        raise BundleError(f"{path}: bundle version {manifest.get('version')} unsupported")
+    parse_envelope(manifest, VERSION, path)
     return manifest
 
 
@@ -268,7 +266,7 @@ def load_bundle(
 
 def bundle_kind(manifest: dict[str, Any]) -> str:
     """What a bundle holds; bundles written before kinds existed are classifiers."""
-    return str(manifest.get("kind", CLASSIFIER_KIND))
+    return parse_envelope(manifest, VERSION, MANIFEST).kind
 
 
 def save_anomaly_bundle(

@@ -49,6 +49,36 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+class Envelope(BaseModel):
+    """What any ``bundle.json`` must say before anything else is read (the signature
+    included): that it is a fedsec bundle, its format version and its kind. Bundles written
+    before kinds existed have no ``kind``: they are classifiers."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+    format: Literal["fedsec-bundle"]
+    version: int
+    kind: Literal["family-classifier", "anomaly-detector", "deeplog"] = "family-classifier"
+
+
+def parse_envelope(data: Any, version: int, where: object) -> Envelope:
+    """The manifest's envelope, or a :class:`BundleError` saying what is wrong with it."""
+    if not isinstance(data, dict):
+        raise BundleError(f"{where}: not a fedsec model bundle (a JSON object is expected)")
+    try:
+        envelope = Envelope.model_validate(data)
+    except ValidationError as error:
+        if any(item["loc"] == ("format",) for item in error.errors()):
+            raise BundleError(f"{where}: not a fedsec model bundle (format field)") from None
+        raise BundleError(f"{where}: invalid bundle.json: {explain(error)}") from None
+    if envelope.version != version:
+        raise BundleError(
+            f"{where}: bundle version {envelope.version} unsupported (this fedsec reads "
+            f"version {version}; use the fedsec release that wrote it)"
+        )
+    return envelope
+
+
 def _distinct(values: list[str], what: str) -> None:
     repeated = sorted(v for v, n in Counter(values).items() if n > 1)
     if repeated:
