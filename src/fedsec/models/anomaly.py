@@ -50,8 +50,8 @@ class ScoredByThreshold(Detector):
 
 class AnomalyDetector(NetworkDetector, ScoredByThreshold):
     """A one-class network trained on benign rows: hyperparameters ``spec`` (architecture),
-    ``preprocessor``, ``view``, and for :meth:`fit` the local ``plan``, ``rounds`` and
-    ``error_floor``. Learned: ``params_``, ``scale_``, ``thresholds_`` (Deep SVDD: ``center_``).
+    ``preprocessor``, ``view``, and for :meth:`fit` the local ``plan``, ``rounds``,
+    ``error_floor`` and ``seed``. Learned: ``params_``, ``scale_``, ``thresholds_`` (Deep SVDD: ``center_``).
 
     A federation trains it round by round through its weights with :meth:`objective` plans,
     then fixes the scale from every party's :meth:`error_sums` (:meth:`set_scale`)."""
@@ -98,9 +98,9 @@ class AnomalyDetector(NetworkDetector, ScoredByThreshold):
         cleared: calibrate them afterwards."""
         plan = self.plan or TrainingPlan(epochs=1, lr=1e-3, optimizer="adam")
         x = self.encode(X)
+        params = self.weights_to_fit()
         self.prepare([x])
         network, zeros = self.module(), np.zeros(len(x), dtype=np.int64)
-        params = self.params_
         for round_ in range(1, self.rounds + 1):
             round_plan = self.objective(replace(plan, seed=plan.seed + round_))
             params = local_update(network, params, x, zeros, round_plan).params

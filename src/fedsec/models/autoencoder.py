@@ -84,6 +84,7 @@ class AutoencoderDetector(AnomalyDetector):
         plan: TrainingPlan | None = None,
         rounds: int = 1,
         error_floor: float = 0.05,
+        seed: int = 0,
     ) -> None:
         self.spec = spec
         self.preprocessor = preprocessor
@@ -91,6 +92,7 @@ class AutoencoderDetector(AnomalyDetector):
         self.plan = plan
         self.rounds = rounds
         self.error_floor = error_floor
+        self.seed = seed
 
     def build(self, generator: torch.Generator | None = None) -> Autoencoder:
         return build_autoencoder(self.spec, generator)

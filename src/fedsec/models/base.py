@@ -74,9 +74,11 @@ class NetworkDetector:
 
     Its learned weights are ``params_``; federated training reads and writes them only through
     :meth:`get_weights` and :meth:`set_weights`. :meth:`initialize` draws initial weights from a
-    seeded generator (the same draws as building the network directly)."""
+    seeded generator (the same draws as building the network directly); ``fit`` on a detector
+    without weights initializes it from its ``seed`` hyperparameter."""
 
     spec: Any
+    seed: int
     params_: Params
     _network: nn.Module | None = None
 
@@ -90,6 +92,12 @@ class NetworkDetector:
         self.params_ = get_params(self._network)
         self.thresholds_ = {}
         return self
+
+    def weights_to_fit(self) -> Params:
+        """Where ``fit`` starts: the current weights, or initial ones drawn from ``seed``."""
+        if "params_" not in vars(self):
+            self.initialize(torch.Generator().manual_seed(self.seed))
+        return self.params_
 
     def get_weights(self) -> Params:
         """The network's parameters in order: what a party sends to be aggregated."""

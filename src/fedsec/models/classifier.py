@@ -27,7 +27,7 @@ class FamilyClassifier(NetworkDetector, Detector):
 
     Hyperparameters: ``spec`` (architecture), ``preprocessor``, ``classes`` (the label set the
     network's outputs stand for), ``view``, ``decision`` (``"argmax"``, or ``"fpr"``: use the
-    calibrated thresholds) and, for :meth:`fit`, the local ``plan`` and ``rounds``.
+    calibrated thresholds) and, for :meth:`fit`, the local ``plan``, ``rounds`` and ``seed``.
     Learned: ``params_`` and ``thresholds_`` (malicious-score thresholds per organization)."""
 
     def __init__(
@@ -39,6 +39,7 @@ class FamilyClassifier(NetworkDetector, Detector):
         decision: str = "argmax",
         plan: TrainingPlan | None = None,
         rounds: int = 1,
+        seed: int = 0,
     ) -> None:
         self.spec = spec
         self.preprocessor = preprocessor
@@ -47,6 +48,7 @@ class FamilyClassifier(NetworkDetector, Detector):
         self.decision = decision
         self.plan = plan
         self.rounds = rounds
+        self.seed = seed
 
     def build(self, generator: torch.Generator | None = None) -> MLP:
         return build_mlp(self.spec, generator)
@@ -60,7 +62,7 @@ class FamilyClassifier(NetworkDetector, Detector):
         if unknown:
             raise ValueError(f"labels {unknown} are not among the classes {self.classes}")
         x, targets = self.encode(X), np.asarray([index[f] for f in y], dtype=np.int64)
-        params = self.params_
+        params = self.weights_to_fit()
         for round_ in range(1, self.rounds + 1):
             round_plan = replace(plan, seed=plan.seed + round_)
             params = local_update(self.module(), params, x, targets, round_plan).params

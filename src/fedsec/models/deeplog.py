@@ -124,8 +124,8 @@ class DeepLogDetector(NetworkDetector, Detector):
     output ``RESERVED + i`` is token ``index[i]``).
 
     Hyperparameters: ``spec`` (its ``vocab`` is ``RESERVED + len(index)``), ``vocabulary`` (the
-    hashing of event ids), ``index``, ``end_token`` and, for :meth:`fit`, the local ``plan``
-    and ``rounds``. Learned: ``params_`` and ``top_k_`` (per organization, and ``"*"``)."""
+    hashing of event ids), ``index``, ``end_token`` and, for :meth:`fit`, the local ``plan``,
+    ``rounds`` and ``seed``. Learned: ``params_`` and ``top_k_`` (per organization, and ``"*"``)."""
 
     def __init__(
         self,
@@ -135,6 +135,7 @@ class DeepLogDetector(NetworkDetector, Detector):
         end_token: bool = True,
         plan: TrainingPlan | None = None,
         rounds: int = 1,
+        seed: int = 0,
     ) -> None:
         self.spec = spec
         self.vocabulary = vocabulary
@@ -142,6 +143,7 @@ class DeepLogDetector(NetworkDetector, Detector):
         self.end_token = end_token
         self.plan = plan
         self.rounds = rounds
+        self.seed = seed
 
     @property
     def top_k_(self) -> dict[str, int]:
@@ -171,7 +173,7 @@ class DeepLogDetector(NetworkDetector, Detector):
         plan = self.plan or TrainingPlan(epochs=1, lr=1e-3, optimizer="adam")
         inputs = [index_ids(self.known, s) for s in X]
         x, targets, _ = session_windows(inputs, self.spec.window, self.end_token)
-        params = self.params_
+        params = self.weights_to_fit()
         for round_ in range(1, self.rounds + 1):
             round_plan = replace(plan, seed=plan.seed + round_)
             params = local_update(self.module(), params, x, targets, round_plan).params

@@ -99,6 +99,7 @@ class DeepSVDDDetector(AnomalyDetector):
         plan: TrainingPlan | None = None,
         rounds: int = 1,
         error_floor: float = 0.05,
+        seed: int = 0,
     ) -> None:
         self.spec = spec
         self.preprocessor = preprocessor
@@ -106,6 +107,7 @@ class DeepSVDDDetector(AnomalyDetector):
         self.plan = plan
         self.rounds = rounds
         self.error_floor = error_floor
+        self.seed = seed
 
     def build(self, generator: torch.Generator | None = None) -> SVDDNet:
         return build_svdd(self.spec, generator)
