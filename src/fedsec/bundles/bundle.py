@@ -38,7 +38,7 @@ from fedsec.core import atomic, keyfiles
 from fedsec.core.errors import BundleError
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.classifier import FamilyClassifier
-from fedsec.models.detectors import detector_for
+from fedsec.models.detectors import DETECTORS
 from fedsec.training.params import param_names
 
 FORMAT = "fedsec-bundle"
@@ -303,9 +303,9 @@ def load_anomaly_bundle(
     """Load a verified anomaly bundle; any problem is a :class:`BundleError` naming it."""
     opened = open_bundle(directory, ANOMALY_KIND, trust)
     typed: AnomalyManifest = opened.typed
-    model = detector_for(
-        typed.architecture.spec(), typed.preprocessing.build(), typed.feature_view
-    ).set_weights(opened.tensors)
+    cls = DETECTORS[typed.architecture.kind]
+    model = cls(typed.architecture.spec(), typed.preprocessing.build(), typed.feature_view)
+    model.set_weights(opened.tensors)
     model.scale_ = np.asarray(typed.score.scale, dtype=np.float32)
     if typed.score.center is not None:
         model.center_ = tuple(typed.score.center)

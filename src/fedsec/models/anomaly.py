@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -51,7 +51,8 @@ class ScoredByThreshold(Detector):
 class AnomalyDetector(NetworkDetector, ScoredByThreshold):
     """A one-class network trained on benign rows: hyperparameters ``spec`` (architecture),
     ``preprocessor``, ``view``, and for :meth:`fit` the local ``plan``, ``rounds``,
-    ``error_floor`` and ``seed``. Learned: ``params_``, ``scale_``, ``thresholds_`` (Deep SVDD: ``center_``).
+    ``error_floor`` and ``seed``. Learned: ``params_``, ``scale_``, ``thresholds_`` (Deep SVDD:
+    ``center_``).
 
     A federation trains it round by round through its weights with :meth:`objective` plans,
     then fixes the scale from every party's :meth:`error_sums` (:meth:`set_scale`)."""
@@ -61,6 +62,30 @@ class AnomalyDetector(NetworkDetector, ScoredByThreshold):
     rounds: int
     error_floor: float
     scale_: np.ndarray
+
+    def __init__(
+        self,
+        spec: Any,
+        preprocessor: Preprocessor,
+        view: str,
+        plan: TrainingPlan | None = None,
+        rounds: int = 1,
+        error_floor: float = 0.05,
+        seed: int = 0,
+    ) -> None:
+        self.spec = spec
+        self.preprocessor = preprocessor
+        self.view = view
+        self.plan = plan
+        self.rounds = rounds
+        self.error_floor = error_floor
+        self.seed = seed
+
+    @classmethod
+    def make_spec(cls, inputs: int, hidden: tuple[int, ...], size: int) -> Any:
+        """The architecture for ``inputs`` features, ``hidden`` widths and a ``size``-wide
+        code (autoencoder) or embedding (Deep SVDD)."""
+        raise NotImplementedError
 
     def raw_errors(self, x: np.ndarray) -> np.ndarray:
         """Unscaled errors: per feature (n×d) or one column (n×1)."""

@@ -14,7 +14,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from fedsec.features.preprocess import Preprocessor
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.seeded import seeded_build
 from fedsec.training.local import TrainingPlan, predict_logits
@@ -76,23 +75,9 @@ class AutoencoderDetector(AnomalyDetector):
 
     kind: ClassVar[str] = "ae"
 
-    def __init__(
-        self,
-        spec: AutoencoderSpec,
-        preprocessor: Preprocessor,
-        view: str,
-        plan: TrainingPlan | None = None,
-        rounds: int = 1,
-        error_floor: float = 0.05,
-        seed: int = 0,
-    ) -> None:
-        self.spec = spec
-        self.preprocessor = preprocessor
-        self.view = view
-        self.plan = plan
-        self.rounds = rounds
-        self.error_floor = error_floor
-        self.seed = seed
+    @classmethod
+    def make_spec(cls, inputs: int, hidden: tuple[int, ...], size: int) -> AutoencoderSpec:
+        return AutoencoderSpec(inputs, hidden, size)
 
     def build(self, generator: torch.Generator | None = None) -> Autoencoder:
         return build_autoencoder(self.spec, generator)

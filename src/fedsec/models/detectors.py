@@ -1,4 +1,5 @@
-"""The one-class network detectors by name, as scenarios and bundles refer to them."""
+"""The one-class network detectors by name, as scenarios (``anomaly.models``) and bundles
+(``architecture.kind``) refer to them."""
 
 from __future__ import annotations
 
@@ -8,20 +9,12 @@ import torch
 
 from fedsec.features.preprocess import Preprocessor
 from fedsec.models.anomaly import AnomalyDetector
-from fedsec.models.autoencoder import AutoencoderDetector, AutoencoderSpec
-from fedsec.models.svdd import DeepSVDDDetector, SVDDSpec
+from fedsec.models.autoencoder import AutoencoderDetector
+from fedsec.models.svdd import DeepSVDDDetector
 
-DETECTORS: dict[str, type[AnomalyDetector]] = {"ae": AutoencoderDetector, "svdd": DeepSVDDDetector}
-KINDS: tuple[str, ...] = tuple(DETECTORS)
-
-
-def detector_for(
-    spec: AutoencoderSpec | SVDDSpec, preprocessor: Preprocessor, view: str, **hyperparameters
-) -> AnomalyDetector:
-    """The (untrained) detector of ``spec``'s kind."""
-    if isinstance(spec, AutoencoderSpec):
-        return AutoencoderDetector(spec, preprocessor, view, **hyperparameters)
-    return DeepSVDDDetector(spec, preprocessor, view, **hyperparameters)
+DETECTORS: dict[str, type[AnomalyDetector]] = {
+    cls.kind: cls for cls in (AutoencoderDetector, DeepSVDDDetector)
+}
 
 
 def new_detector(
@@ -35,10 +28,8 @@ def new_detector(
 ) -> AnomalyDetector:
     """An untrained detector with initial weights drawn from ``generator``: ``size`` is the
     autoencoder's code or the SVDD embedding; ``hyperparameters`` go to its constructor."""
-    if kind == "ae":
-        spec: AutoencoderSpec | SVDDSpec = AutoencoderSpec(preprocessor.width, tuple(hidden), size)
-    elif kind == "svdd":
-        spec = SVDDSpec(preprocessor.width, tuple(hidden), size)
-    else:
-        raise ValueError(f"unknown anomaly model {kind!r}; expected one of {KINDS}")
-    return detector_for(spec, preprocessor, view, **hyperparameters).initialize(generator)
+    if kind not in DETECTORS:
+        raise ValueError(f"unknown anomaly model {kind!r}; expected one of {tuple(DETECTORS)}")
+    cls = DETECTORS[kind]
+    spec = cls.make_spec(preprocessor.width, tuple(hidden), size)
+    return cls(spec, preprocessor, view, **hyperparameters).initialize(generator)

@@ -15,7 +15,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from fedsec.features.preprocess import Preprocessor
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.seeded import seeded_build
 from fedsec.training.local import TrainingPlan, predict_logits
@@ -91,23 +90,9 @@ class DeepSVDDDetector(AnomalyDetector):
     kind: ClassVar[str] = "svdd"
     center_: tuple[float, ...] | None = None
 
-    def __init__(
-        self,
-        spec: SVDDSpec,
-        preprocessor: Preprocessor,
-        view: str,
-        plan: TrainingPlan | None = None,
-        rounds: int = 1,
-        error_floor: float = 0.05,
-        seed: int = 0,
-    ) -> None:
-        self.spec = spec
-        self.preprocessor = preprocessor
-        self.view = view
-        self.plan = plan
-        self.rounds = rounds
-        self.error_floor = error_floor
-        self.seed = seed
+    @classmethod
+    def make_spec(cls, inputs: int, hidden: tuple[int, ...], size: int) -> SVDDSpec:
+        return SVDDSpec(inputs, hidden, size)
 
     def build(self, generator: torch.Generator | None = None) -> SVDDNet:
         return build_svdd(self.spec, generator)
