@@ -39,6 +39,7 @@ from fedsec.core.errors import BundleError
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.detectors import DETECTORS
+from fedsec.models.svdd import DeepSVDDDetector
 from fedsec.training.params import param_names
 
 FORMAT = "fedsec-bundle"
@@ -276,7 +277,7 @@ def save_anomaly_bundle(
     signer: Signer | None = None,
 ) -> Path:
     """An anomaly detector's bundle: network, preprocessing, error scale, per-org thresholds."""
-    center = getattr(model, "center_", None)
+    center = model.center_ if isinstance(model, DeepSVDDDetector) else None
     return write_bundle(
         directory,
         ANOMALY_KIND,
