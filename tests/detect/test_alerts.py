@@ -1,7 +1,7 @@
 """``fedsec detect`` with a classifier bundle: ``--org`` selects that organization's calibrated
 threshold, and only where the bundle decides by thresholds."""
 
-import dataclasses
+import copy
 import json
 
 import pandas as pd
@@ -26,8 +26,8 @@ def bundles(tmp_path_factory, data_dir):
     experiment = run_experiment(load_scenario("unsw-5org-disjoint", QUICK), data_dir)
     _, model = experiment.product()
     root = tmp_path_factory.mktemp("bundles")
-    by_fpr = save_bundle(root / "fpr", dataclasses.replace(model, decision="fpr"), {})
-    by_argmax = save_bundle(root / "argmax", dataclasses.replace(model, decision="argmax"), {})
+    by_fpr = save_bundle(root / "fpr", copy.copy(model).set_params(decision="fpr"), {})
+    by_argmax = save_bundle(root / "argmax", copy.copy(model).set_params(decision="argmax"), {})
     return model, by_fpr, by_argmax
 
 

@@ -14,8 +14,10 @@ every dropout, refusal, flag and round that aggregated nothing.
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
+
+from sklearn.base import clone
 
 from fedsec.bundles.bundle import save_bundle
 from fedsec.bundles.signing import Signer
@@ -55,7 +57,7 @@ def deployed_arm(result: JobResult, scenario: Scenario, orgs: list[OrgFrames]) -
     encoded = dict.fromkeys(names, pooled_val(model.preprocessor, orgs))
     curve = []
     for round_, params in sorted(result.curve.items()):
-        at_round = replace(model, params=params, _module=None)
+        at_round = clone(model).set_weights(params)
         curve.append((round_, val_macro_f1(dict.fromkeys(names, at_round), orgs, encoded)))
     privacy = {
         site: reply.get("sample_dp", {})
