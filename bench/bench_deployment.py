@@ -112,7 +112,7 @@ def main() -> int:
 
 
 def _ref(arm):
-    return next(iter(arm.models.values())).params
+    return next(iter(arm.models.values())).get_weights()
 
 
 if __name__ == "__main__":

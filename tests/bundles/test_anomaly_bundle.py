@@ -15,7 +15,7 @@ from fedsec.core.errors import BundleError
 from fedsec.data.flows import FeatureFrame
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
-from fedsec.models.anomaly import new_detector
+from fedsec.models.detectors import new_detector
 from fedsec.training.local import TrainingPlan
 from tests.bundles.test_bundle import _model as classifier_model
 from tests.bundles.test_bundle import rewrite
@@ -25,9 +25,9 @@ def _detector(kind: str):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"bytes": rng.exponential(100, 300), "proto": ["tcp", "udp"] * 150})
     pre = fit_preprocessor(local_stats(FeatureFrame(frame, ("bytes",), ("proto",))), 4)
-    det = new_detector(kind, pre, "native", [8], 3, torch.Generator().manual_seed(2))
-    det.fit(frame, TrainingPlan(steps=5, batch_size=64, lr=0.01, optimizer="adam"))
-    det.thresholds = {"org1": 1.5, "*": 2.0}
+    plan = TrainingPlan(steps=5, batch_size=64, lr=0.01, optimizer="adam")
+    det = new_detector(kind, pre, "native", [8], 3, torch.Generator().manual_seed(2), plan=plan)
+    det.fit(frame).thresholds_ = {"org1": 1.5, "*": 2.0}
     return det, frame
 
 
@@ -38,7 +38,7 @@ def test_round_trip_gives_identical_scores_and_thresholds(tmp_path, kind):
     loaded, manifest = load_anomaly_bundle(tmp_path / "b")
     assert manifest["kind"] == "anomaly-detector" and manifest["architecture"]["kind"] == kind
     assert np.array_equal(loaded.decision_function(frame), det.decision_function(frame))
-    assert loaded.thresholds == det.thresholds and loaded.kind == kind
+    assert loaded.thresholds_ == det.thresholds_ and loaded.kind == kind
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
         "bundle.json",
         "bundle.sig",

@@ -62,15 +62,8 @@ def _model() -> tuple[FamilyClassifier, pd.DataFrame]:
     pre = fit_preprocessor(local_stats(FeatureFrame(frame, ("bytes",), ("proto",))), 4)
     spec = MLPSpec(pre.width, 3, (8,), 0.0)
     net = build_mlp(spec, torch.Generator().manual_seed(3))
-    model = FamilyClassifier(
-        spec,
-        get_params(net),
-        pre,
-        ["benign", "dos", "recon"],
-        "native",
-        thresholds={"org1": 0.4, "*": 0.5},
-        decision="fpr",
-    )
+    model = FamilyClassifier(spec, pre, ["benign", "dos", "recon"], "native", decision="fpr")
+    model.set_weights(get_params(net)).thresholds_ = {"org1": 0.4, "*": 0.5}
     return model, frame
 
 
@@ -79,7 +72,7 @@ def test_round_trip_gives_identical_predictions(tmp_path):
     save_bundle(tmp_path / "b", model, {"scenario": "unit"})
     loaded, manifest = load_bundle(tmp_path / "b")
     assert np.array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
-    assert loaded.thresholds == model.thresholds and loaded.classes == model.classes
+    assert loaded.thresholds_ == model.thresholds_ and loaded.classes == model.classes
     assert manifest["provenance"] == {"scenario": "unit"}
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
         "bundle.json",

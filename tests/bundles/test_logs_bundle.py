@@ -18,13 +18,14 @@ def bundle(tmp_path):
     known = np.unique(vocabulary.encode([("1", "2", "3")], {}, "sys")[0])
     spec = DeepLogSpec(RESERVED + len(known), window=3, embedding=4, hidden=8, layers=1)
     params = get_params(build_deeplog(spec, torch.Generator().manual_seed(0)))
-    model = DeepLogDetector(spec, params, vocabulary, known, top_k={"a": 2, "*": 3})
+    model = DeepLogDetector(spec, vocabulary, known).set_weights(params)
+    model.top_k_ = {"a": 2, "*": 3}
     return save_log_bundle(tmp_path / "model", model, {"scenario": "t"}, {"a": "sys"})
 
 
 def test_round_trip_is_signed_and_verified(bundle):
     model, _ = load_log_bundle(bundle)
-    assert (bundle / "bundle.sig").is_file() and model.top_k == {"a": 2, "*": 3}
+    assert (bundle / "bundle.sig").is_file() and model.top_k_ == {"a": 2, "*": 3}
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,7 @@ def test_simulate_writes_a_logs_run_directory(run_dir):
     assert all(f"]({png.name})" in report for png in run_dir.glob("*.png"))
     model, manifest = load_log_bundle(run_dir / "model")
     assert manifest["kind"] == "deeplog" and manifest["namespaces"]["org1"] == "hdfs"
-    assert set(model.top_k) == {"org1", "org2", "org3", "org4", "org5", "*"}
+    assert set(model.top_k_) == {"org1", "org2", "org3", "org4", "org5", "*"}
 
 
 def _detect(run_dir, out, *args):

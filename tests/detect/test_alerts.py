@@ -1,7 +1,7 @@
 """``fedsec detect`` with a classifier bundle: ``--org`` selects that organization's calibrated
 threshold, and only where the bundle decides by thresholds."""
 
-import dataclasses
+import copy
 import json
 
 import pandas as pd
@@ -26,8 +26,8 @@ def bundles(tmp_path_factory, data_dir):
     experiment = run_experiment(load_scenario("unsw-5org-disjoint", QUICK), data_dir)
     _, model = experiment.product()
     root = tmp_path_factory.mktemp("bundles")
-    by_fpr = save_bundle(root / "fpr", dataclasses.replace(model, decision="fpr"), {})
-    by_argmax = save_bundle(root / "argmax", dataclasses.replace(model, decision="argmax"), {})
+    by_fpr = save_bundle(root / "fpr", copy.copy(model).set_params(decision="fpr"), {})
+    by_argmax = save_bundle(root / "argmax", copy.copy(model).set_params(decision="argmax"), {})
     return model, by_fpr, by_argmax
 
 
@@ -59,7 +59,7 @@ def test_org_applies_that_organizations_threshold_of_a_threshold_bundle(bundles,
         out = tmp_path / f"{org}.jsonl"
         result = _detect(by_fpr, flows, out, "--org", org)
         assert result.exit_code == 0, result.output
-        expected = [int(i) for i, s in enumerate(scores) if s > model.thresholds[org]]
+        expected = [int(i) for i, s in enumerate(scores) if s > model.thresholds_[org]]
         assert _flagged_rows(out) == expected
 
 

@@ -9,8 +9,9 @@ from fedsec.core import seeding
 from fedsec.data.flows import FeatureFrame
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
-from fedsec.models.anomaly import column_groups, federated_threshold, new_detector, scale_from_sums
+from fedsec.models.anomaly import column_groups, federated_threshold, scale_from_sums
 from fedsec.models.classifier import calibrate_threshold
+from fedsec.models.detectors import new_detector
 from fedsec.models.iforest import IsolationForestDetector
 from fedsec.models.svdd import EPS, SVDDSpec, build_svdd, center_from_sums, embedding_sum
 from fedsec.training.local import TrainingPlan
@@ -47,7 +48,7 @@ def test_rows_breaking_the_benign_structure_score_higher(kind):
     frame = _frame()
     pre = _pre(frame)
     det = new_detector(kind, pre, "native", [16], 2, torch.Generator().manual_seed(0))
-    det.fit(frame, PLAN, rounds=5)
+    det.set_params(plan=PLAN, rounds=5).fit(frame)
     benign = det.decision_function(_frame(500, seed=1))
     odd = _frame(500, seed=2)
     odd["b"] = -odd["b"]  # b no longer follows a
@@ -59,7 +60,7 @@ def test_rows_breaking_the_benign_structure_score_higher(kind):
 def test_contributions_name_the_column_that_deviates():
     frame = _frame()
     det = new_detector("ae", _pre(frame), "native", [16], 2, torch.Generator().manual_seed(0))
-    det.fit(frame, PLAN, rounds=5)
+    det.set_params(plan=PLAN, rounds=5).fit(frame)
     odd = _frame(200, seed=3)
     odd["c"] = odd["c"] + 6.0
     columns, shares = det.contributions(det.encode(odd))
@@ -75,10 +76,9 @@ def test_predict_uses_the_org_threshold_then_the_global_one():
     scores = det.decision_function(frame)
     with pytest.raises(ValueError, match="no threshold"):
         det.predict(frame)
-    det.thresholds = {"org1": float(np.median(scores)), "*": float(scores.max())}
+    det.thresholds_ = {"org1": float(np.median(scores)), "*": float(scores.max())}
     assert det.predict(frame, "org1").sum() == np.sum(scores > np.median(scores))
     assert det.predict(frame, "elsewhere").sum() == 0
-    assert det.threshold_ == det.thresholds and det.threshold_ is not det.thresholds
 
 
 def test_column_groups_fold_buckets_and_missing_flags_into_their_column():

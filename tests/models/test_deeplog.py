@@ -1,6 +1,7 @@
 """The DeepLog model: windows, ranks, unseen events, session scores, top-k calibration."""
 
 import numpy as np
+import pytest
 import torch
 
 from fedsec.features.vocabulary import EOS, PAD, RESERVED, EventVocabulary
@@ -43,7 +44,9 @@ def test_ranks_match_a_brute_force_count_over_candidates():
 def _detector(index, window=2):
     spec = DeepLogSpec(vocab=RESERVED + len(index), window=window, embedding=4, hidden=8, layers=1)
     params = get_params(build_deeplog(spec, torch.Generator().manual_seed(0)))
-    return DeepLogDetector(spec, params, EventVocabulary(), np.asarray(index), top_k={"*": 2})
+    model = DeepLogDetector(spec, EventVocabulary(), np.asarray(index)).set_weights(params)
+    model.top_k_ = {"*": 2}
+    return model
 
 
 def test_unseen_events_rank_last_and_flag_the_session():
@@ -51,7 +54,7 @@ def test_unseen_events_rank_last_and_flag_the_session():
     ranks = model.event_ranks([np.array([100, 999, 200]), np.array([300])])
     assert len(ranks[0]) == 4 and len(ranks[1]) == 2
     assert ranks[0][1] == model.unseen_rank == 4  # 3 known tokens + the end of session
-    assert ranks[0].max() == model.scores([np.array([100, 999, 200])])[0]
+    assert ranks[0].max() == model.decision_function([np.array([100, 999, 200])])[0]
     assert model.predict([np.array([100, 999, 200])])[0]
 
 
@@ -69,10 +72,6 @@ def test_calibrated_top_k_flags_at_most_the_target_share_of_normal_sessions():
 
 def test_detector_rejects_a_vocabulary_that_does_not_match_the_network():
     spec = DeepLogSpec(vocab=10, window=2, embedding=4, hidden=8, layers=1)
-    params = get_params(build_deeplog(spec))
-    try:
-        DeepLogDetector(spec, params, EventVocabulary(), np.arange(3))
-    except ValueError as error:
-        assert "10 outputs for 3 known tokens" in str(error)
-    else:
-        raise AssertionError("expected a ValueError")
+    model = DeepLogDetector(spec, EventVocabulary(), np.arange(3))
+    with pytest.raises(ValueError, match="10 outputs for 3 known tokens"):
+        model.initialize(torch.Generator().manual_seed(0))

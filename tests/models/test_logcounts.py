@@ -18,9 +18,9 @@ def test_federated_sums_equal_the_pooled_fit():
         merged = merged.merge(count_stats(part, index))
     pooled = count_stats([s for p in parts for s in p], index)
     a, b = fit_count_pca(merged, index, 0.9), fit_count_pca(pooled, index, 0.9)
-    assert np.allclose(a.mean, b.mean) and a.components.shape == b.components.shape
+    assert np.allclose(a.mean_, b.mean_) and a.components_.shape == b.components_.shape
     probe = _sessions(rng, 10, index)
-    assert np.allclose(a.scores(probe), b.scores(probe))
+    assert np.allclose(a.decision_function(probe), b.decision_function(probe))
 
 
 def test_counts_and_unseen_events():
@@ -29,7 +29,7 @@ def test_counts_and_unseen_events():
     rng = np.random.default_rng(1)
     index = np.array([1, 2, 3])
     model = fit_count_pca(count_stats(_sessions(rng, 40, index), index), index)
-    model.thresholds["org"] = 1e9
-    scores = model.scores([np.array([1, 2]), np.array([1, 7])])
+    model.thresholds_["org"] = 1e9
+    scores = model.decision_function([np.array([1, 2]), np.array([1, 7])])
     assert np.isfinite(scores[0]) and np.isinf(scores[1])
     assert model.predict([np.array([1, 2]), np.array([1, 7])], "org").tolist() == [False, True]

@@ -36,8 +36,8 @@ def test_secure_aggregation_changes_the_model_by_fixed_point_rounding_only(data_
     plain = _run(data_dir, federation)
     secure = _run(data_dir, federation, "privacy.secure_aggregation=true")
     first = [
-        plain.arms["federated"].models["org1"].params,
-        secure.arms["federated"].models["org1"].params,
+        plain.arms["federated"].models["org1"].get_weights(),
+        secure.arms["federated"].models["org1"].get_weights(),
     ]
     assert 0 < max_abs_diff(*first) < 1e-2  # 8 rounds of 2^-16 rounding, amplified by SGD
     protected = secure.arms["federated"].protection_seconds
@@ -76,7 +76,7 @@ def test_the_reported_threshold_is_that_of_a_round(overrides, per_round, thresho
 def test_homomorphic_encryption_changes_the_model_by_ckks_noise_only(data_dir, federation):
     plain = _run(data_dir, federation)
     encrypted = _run(data_dir, federation, "privacy.homomorphic_encryption=true")
-    models = [e.arms["federated"].models["org1"].params for e in (plain, encrypted)]
+    models = [e.arms["federated"].models["org1"].get_weights() for e in (plain, encrypted)]
     assert 0 < max_abs_diff(*models) < 1e-2  # 8 rounds of ~1e-9 CKKS noise, amplified by SGD
     protected = encrypted.arms["federated"].protection_seconds
     assert len(protected) == 8

@@ -30,14 +30,16 @@ from fedsec.bundles.manifest import (
     ClassifierManifest,
     Header,
     expected_shapes,
+    parse_envelope,
     parse_manifest,
 )
 from fedsec.bundles.signing import HOW_TO_TRUST, Authenticity, Signer, Trust, signature_block
 from fedsec.core import atomic, keyfiles
 from fedsec.core.errors import BundleError
-from fedsec.models.anomaly import AnomalyDetector, build_network
+from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.classifier import FamilyClassifier
-from fedsec.models.mlp import build_mlp
+from fedsec.models.detectors import DETECTORS
+from fedsec.models.svdd import DeepSVDDDetector
 from fedsec.training.params import param_names
 
 FORMAT = "fedsec-bundle"
@@ -112,15 +114,15 @@ def save_bundle(
     return write_bundle(
         directory,
         CLASSIFIER_KIND,
-        param_names(build_mlp(model.spec)),
-        model.params,
+        param_names(model.build()),
+        model.get_weights(),
         {
             "architecture": model.spec.to_json(),
             "feature_view": model.view,
             "preprocessing": model.preprocessor.to_json(),
             "classes": list(model.classes),
             "decision": model.decision,
-            "thresholds": dict(model.thresholds),
+            "thresholds": dict(model.thresholds_),
             "provenance": provenance,
         },
         signer,
@@ -135,10 +137,7 @@ def load_manifest(directory: Path) -> dict[str, Any]:
     if not path.is_file():
         raise BundleError(f"{path}: missing (not a fedsec model bundle)")
     manifest = read_json(path, MAX_MANIFEST_BYTES)
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise BundleError(f"{path}: not a fedsec model bundle (format field)")
-    if manifest.get("version") != VERSION:
-        raise BundleError(f"{path}: bundle version {manifest.get('version')} unsupported")
+    parse_envelope(manifest, VERSION, path)
     return manifest
 
 
@@ -256,20 +255,19 @@ def load_bundle(
     typed: ClassifierManifest = opened.typed
     model = FamilyClassifier(
         spec=typed.architecture.spec(),
-        params=opened.tensors,
         preprocessor=typed.preprocessing.build(),
         classes=list(typed.classes),
         view=typed.feature_view,
-        thresholds=dict(typed.thresholds),
         decision=typed.decision,
-    )
+    ).set_weights(opened.tensors)
+    model.thresholds_ = dict(typed.thresholds)
     model.module()
     return model, opened.manifest
 
 
 def bundle_kind(manifest: dict[str, Any]) -> str:
     """What a bundle holds; bundles written before kinds existed are classifiers."""
-    return str(manifest.get("kind", CLASSIFIER_KIND))
+    return parse_envelope(manifest, VERSION, MANIFEST).kind
 
 
 def save_anomaly_bundle(
@@ -279,20 +277,21 @@ def save_anomaly_bundle(
     signer: Signer | None = None,
 ) -> Path:
     """An anomaly detector's bundle: network, preprocessing, error scale, per-org thresholds."""
+    center = model.center_ if isinstance(model, DeepSVDDDetector) else None
     return write_bundle(
         directory,
         ANOMALY_KIND,
-        param_names(build_network(model.spec)),
-        model.params,
+        param_names(model.build()),
+        model.get_weights(),
         {
             "architecture": model.spec.to_json(),
             "feature_view": model.view,
             "preprocessing": model.preprocessor.to_json(),
             "score": {
-                "scale": [float(v) for v in model.scale],
-                "center": None if model.center is None else [float(c) for c in model.center],
+                "scale": [float(v) for v in model.scale_],
+                "center": None if center is None else [float(c) for c in center],
             },
-            "thresholds": {k: float(v) for k, v in model.thresholds.items()},
+            "thresholds": {k: float(v) for k, v in model.thresholds_.items()},
             "provenance": provenance,
         },
         signer,
@@ -305,16 +304,13 @@ def load_anomaly_bundle(
     """Load a verified anomaly bundle; any problem is a :class:`BundleError` naming it."""
     opened = open_bundle(directory, ANOMALY_KIND, trust)
     typed: AnomalyManifest = opened.typed
-    center = typed.score.center
-    model = AnomalyDetector(
-        spec=typed.architecture.spec(),
-        params=opened.tensors,
-        preprocessor=typed.preprocessing.build(),
-        view=typed.feature_view,
-        scale=np.asarray(typed.score.scale, dtype=np.float32),
-        center=None if center is None else tuple(center),
-        thresholds=dict(typed.thresholds),
-    )
+    cls = DETECTORS[typed.architecture.kind]
+    model = cls(typed.architecture.spec(), typed.preprocessing.build(), typed.feature_view)
+    model.set_weights(opened.tensors)
+    model.scale_ = np.asarray(typed.score.scale, dtype=np.float32)
+    if typed.score.center is not None:
+        model.center_ = tuple(typed.score.center)
+    model.thresholds_ = dict(typed.thresholds)
     model.module()
     return model, opened.manifest
 

@@ -15,7 +15,7 @@ import numpy as np
 from fedsec.bundles.bundle import open_bundle, write_bundle
 from fedsec.bundles.manifest import DeepLogManifest
 from fedsec.bundles.signing import Signer, Trust
-from fedsec.models.deeplog import DeepLogDetector, build_deeplog
+from fedsec.models.deeplog import DeepLogDetector
 from fedsec.training.params import param_names
 
 KIND = "deeplog"
@@ -32,14 +32,14 @@ def save_log_bundle(
     return write_bundle(
         directory,
         KIND,
-        param_names(build_deeplog(model.spec)),
-        model.params,
+        param_names(model.build()),
+        model.get_weights(),
         {
             "architecture": model.spec.to_json(),
             "vocabulary": model.vocabulary.to_json(),
-            "index": [int(t) for t in model.index],
+            "index": [int(t) for t in model.known],
             "end_token": model.end_token,
-            "top_k": {k: int(v) for k, v in model.top_k.items()},
+            "top_k": {k: int(v) for k, v in model.top_k_.items()},
             "namespaces": dict(namespaces),
             "provenance": provenance,
         },
@@ -55,11 +55,10 @@ def load_log_bundle(
     typed: DeepLogManifest = opened.typed
     model = DeepLogDetector(
         typed.architecture.spec(),
-        opened.tensors,
         typed.vocabulary.build(),
         np.asarray(typed.index, np.int64),
         end_token=typed.end_token,
-        top_k=dict(typed.top_k),
-    )
+    ).set_weights(opened.tensors)
+    model.top_k_ = dict(typed.top_k)
     model.module()
     return model, opened.manifest

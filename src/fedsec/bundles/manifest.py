@@ -25,11 +25,10 @@ from fedsec.core.errors import BundleError
 from fedsec.data.flows import View
 from fedsec.features.preprocess import NumericSpec, Preprocessor
 from fedsec.features.vocabulary import RESERVED, EventVocabulary
-from fedsec.models.anomaly import build_network
-from fedsec.models.autoencoder import AutoencoderSpec
+from fedsec.models.autoencoder import AutoencoderSpec, build_autoencoder
 from fedsec.models.deeplog import DeepLogSpec, build_deeplog
 from fedsec.models.mlp import MLPSpec, build_mlp
-from fedsec.models.svdd import SVDDSpec
+from fedsec.models.svdd import SVDDSpec, build_svdd
 
 #: At most this many float32 parameters (200 MB) in one bundle.
 MAX_PARAMETERS = 50_000_000
@@ -48,6 +47,36 @@ Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Envelope(BaseModel):
+    """What any ``bundle.json`` must say before anything else is read (the signature
+    included): that it is a fedsec bundle, its format version and its kind. Bundles written
+    before kinds existed have no ``kind``: they are classifiers."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+    format: Literal["fedsec-bundle"]
+    version: int
+    kind: Literal["family-classifier", "anomaly-detector", "deeplog"] = "family-classifier"
+
+
+def parse_envelope(data: Any, version: int, where: object) -> Envelope:
+    """The manifest's envelope, or a :class:`BundleError` saying what is wrong with it."""
+    if not isinstance(data, dict):
+        raise BundleError(f"{where}: not a fedsec model bundle (a JSON object is expected)")
+    try:
+        envelope = Envelope.model_validate(data)
+    except ValidationError as error:
+        if any(item["loc"] == ("format",) for item in error.errors()):
+            raise BundleError(f"{where}: not a fedsec model bundle (format field)") from None
+        raise BundleError(f"{where}: invalid bundle.json: {explain(error)}") from None
+    if envelope.version != version:
+        raise BundleError(
+            f"{where}: bundle version {envelope.version} unsupported (this fedsec reads "
+            f"version {version}; use the fedsec release that wrote it)"
+        )
+    return envelope
 
 
 def _distinct(values: list[str], what: str) -> None:
@@ -165,6 +194,9 @@ class AutoencoderArchitecture(Strict):
     def spec(self) -> AutoencoderSpec:
         return AutoencoderSpec(self.inputs, tuple(self.hidden), self.bottleneck)
 
+    def network(self) -> nn.Module:
+        return build_autoencoder(self.spec())
+
     def parameter_count(self) -> int:
         widths = [self.inputs, *self.hidden, self.bottleneck]
         return _linear_count(widths) + _linear_count(widths[::-1])
@@ -178,6 +210,9 @@ class SVDDArchitecture(Strict):
 
     def spec(self) -> SVDDSpec:
         return SVDDSpec(self.inputs, tuple(self.hidden), self.embedding)
+
+    def network(self) -> nn.Module:
+        return build_svdd(self.spec())
 
     def parameter_count(self) -> int:
         widths = [self.inputs, *self.hidden, self.embedding]
@@ -214,7 +249,7 @@ class AnomalyManifest(Header):
         return self.architecture.parameter_count()
 
     def network(self) -> nn.Module:
-        return build_network(self.architecture.spec())
+        return self.architecture.network()
 
 
 class DeepLogArchitecture(Strict):

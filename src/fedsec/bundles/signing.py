@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fedsec.core.errors import BundleError
 
@@ -220,6 +221,58 @@ class Trust:
         return Authenticity(signer.name, False, "no trusted CA vouches: " + "; ".join(problems))
 
 
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Text = Annotated[str, Field(min_length=1, max_length=1 << 16)]
+
+
+class BlockFields(BaseModel):
+    """The fields every ``bundle.sig`` holds, whoever signed it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    format: Literal["fedsec-bundle-signature"]
+    version: int
+    manifest_sha256: Sha256
+    weights_sha256: Sha256
+    signed_at: Text
+    signer: Text  # for people reading the file; the name shown is recomputed from the key
+    signature: Text
+
+
+class KeyBlock(BlockFields):
+    algorithm: Literal["ed25519"]
+    public_key: Text
+
+
+class CertificateBlock(BlockFields):
+    algorithm: Literal["rsa-pss-sha256"]
+    certificates: list[Text] = Field(min_length=1, max_length=4)
+
+
+class SignatureFile(BaseModel):
+    block: KeyBlock | CertificateBlock = Field(discriminator="algorithm")
+
+
+def parse_block(block: Any, where: Path) -> KeyBlock | CertificateBlock:
+    """The typed signature block, or a :class:`BundleError` naming what is wrong with it."""
+    if not isinstance(block, dict) or block.get("format") != SIGNATURE_FORMAT:
+        raise BundleError(f"{where}: not a fedsec bundle signature")
+    if block.get("version") != SIGNATURE_VERSION or isinstance(block.get("version"), bool):
+        raise BundleError(f"{where}: signature version {block.get('version')!r} unsupported")
+    if block.get("algorithm") not in (ED25519, RSA_PSS):
+        raise BundleError(f"{where}: unknown signature algorithm {block.get('algorithm')!r}")
+    try:
+        return SignatureFile.model_validate({"block": block}).block
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in item['loc'][2:])}: {item['msg']}"
+            for item in error.errors()[:3]
+        )
+        raise BundleError(
+            f"{where}: the signature does not verify (forged or damaged bundle): {problems}"
+        ) from None
+
+
 @dataclass(frozen=True)
 class BlockSigner:
     kind: str
@@ -231,37 +284,30 @@ class BlockSigner:
 def verify_block(block: dict[str, Any], manifest: dict[str, Any], where: Path) -> BlockSigner:
     """The signer of ``block`` once its signature verifies over ``manifest``; any mismatch is
     a :class:`BundleError` saying the bundle was altered."""
-    if not isinstance(block, dict) or block.get("format") != SIGNATURE_FORMAT:
-        raise BundleError(f"{where}: not a fedsec bundle signature")
-    if block.get("version") != SIGNATURE_VERSION:
-        raise BundleError(f"{where}: signature version {block.get('version')!r} unsupported")
+    typed = parse_block(block, where)
     manifest_sha256 = hashlib.sha256(canonical_json(manifest)).hexdigest()
-    if block.get("manifest_sha256") != manifest_sha256:
+    if typed.manifest_sha256 != manifest_sha256:
         raise BundleError(
             f"{where}: bundle.json was changed after it was signed (refused: its classes, "
             "thresholds, preprocessing or weights hash may have been altered)"
         )
-    if block.get("weights_sha256") != manifest.get("weights_sha256"):
+    if typed.weights_sha256 != manifest.get("weights_sha256"):
         raise BundleError(f"{where}: the signature covers other weights than bundle.json names")
     try:
-        message = signed_message(
-            manifest_sha256, str(block["weights_sha256"]), str(block["signed_at"])
-        )
-        signature = base64.b64decode(str(block["signature"]), validate=True)
-        if block.get("algorithm") == ED25519:
-            return _verify_key(block, signature, message)
-        if block.get("algorithm") == RSA_PSS:
-            return _verify_certificate(block, signature, message)
-    except (InvalidSignature, KeyError, TypeError, ValueError) as error:
+        message = signed_message(manifest_sha256, typed.weights_sha256, typed.signed_at)
+        signature = base64.b64decode(typed.signature, validate=True)
+        if isinstance(typed, KeyBlock):
+            return _verify_key(typed, signature, message)
+        return _verify_certificate(typed, signature, message)
+    except (InvalidSignature, TypeError, ValueError) as error:
         raise BundleError(
             f"{where}: the signature does not verify (forged or damaged bundle): "
             f"{type(error).__name__}"
         ) from error
-    raise BundleError(f"{where}: unknown signature algorithm {block.get('algorithm')!r}")
 
 
-def _verify_key(block: dict, signature: bytes, message: bytes) -> BlockSigner:
-    key = serialization.load_pem_public_key(str(block["public_key"]).encode())
+def _verify_key(block: KeyBlock, signature: bytes, message: bytes) -> BlockSigner:
+    key = serialization.load_pem_public_key(block.public_key.encode())
     if not isinstance(key, ed25519.Ed25519PublicKey):
         raise ValueError("not an Ed25519 key")
     key.verify(signature, message)
@@ -269,11 +315,8 @@ def _verify_key(block: dict, signature: bytes, message: bytes) -> BlockSigner:
     return BlockSigner(ED25519, f"key {fingerprint}", fingerprint)
 
 
-def _verify_certificate(block: dict, signature: bytes, message: bytes) -> BlockSigner:
-    pems = block["certificates"]
-    if not isinstance(pems, list) or not 1 <= len(pems) <= 4:
-        raise ValueError("a certificate chain of 1 to 4 certificates")
-    chain = tuple(x509.load_pem_x509_certificate(str(p).encode()) for p in pems)
+def _verify_certificate(block: CertificateBlock, signature: bytes, message: bytes) -> BlockSigner:
+    chain = tuple(x509.load_pem_x509_certificate(p.encode()) for p in block.certificates)
     if not all(is_authority(c) for c in chain[1:]):
         raise ValueError("a certificate after the first is not a CA")
     leaf = chain[0]

@@ -78,10 +78,10 @@ def operating_threshold(model: FamilyClassifier, model_dir: Path, org: str | Non
             f"thresholds, so --org {org} has nothing to select; drop --org, or pass "
             "--threshold to flag rows by malicious score"
         )
-    if org not in model.thresholds:
+    if org not in model.thresholds_:
         raise BundleError(
             f"{model_dir}: no threshold for org {org!r}; "
-            f"known: {sorted(k for k in model.thresholds if k != '*')}"
+            f"known: {sorted(k for k in model.thresholds_ if k != '*')}"
         )
     return model.threshold_for(org)
 

@@ -23,7 +23,8 @@ from fedsec.detect.records import (
     context_record,
     write_alerts,
 )
-from fedsec.models.anomaly import GLOBAL, AnomalyDetector
+from fedsec.models.anomaly import AnomalyDetector
+from fedsec.models.base import GLOBAL
 
 ANOMALY = "anomaly"
 
@@ -35,13 +36,13 @@ def choose_threshold(
     if threshold is not None:
         return float(threshold), "--threshold"
     if org is not None:
-        if org not in model.thresholds:
-            known = sorted(k for k in model.thresholds if k != GLOBAL)
+        if org not in model.thresholds_:
+            known = sorted(k for k in model.thresholds_ if k != GLOBAL)
             raise BundleError(f"{model_dir}: no threshold for org {org!r}; known: {known}")
-        return model.thresholds[org], f"org {org}"
-    if GLOBAL not in model.thresholds:
+        return model.thresholds_[org], f"org {org}"
+    if GLOBAL not in model.thresholds_:
         raise BundleError(f"{model_dir}: no global threshold; pass --org or --threshold")
-    return model.thresholds[GLOBAL], "global"
+    return model.thresholds_[GLOBAL], "global"
 
 
 def _value(frame: pd.DataFrame, column: str, row: int) -> object:

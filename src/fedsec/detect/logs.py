@@ -93,10 +93,10 @@ def run_log_detection(
     trust: Trust | None = None,
 ) -> DetectionSummary:
     model, manifest = load_log_bundle(model_dir, trust)
-    if org is not None and org not in model.top_k:
+    if org is not None and org not in model.top_k_:
         raise BundleError(
             f"{model_dir}: no top_k for org {org!r}; "
-            f"known: {sorted(k for k in model.top_k if k != '*')}"
+            f"known: {sorted(k for k in model.top_k_ if k != '*')}"
         )
     prefix = choose_namespace(manifest, org, namespace, Path(model_dir))
     table = read_sessions(fmt, [Path(p) for p in inputs], options or SessionOptions())

@@ -14,8 +14,10 @@ every dropout, refusal, flag and round that aggregated nothing.
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
+
+from sklearn.base import clone
 
 from fedsec.bundles.bundle import save_bundle
 from fedsec.bundles.signing import Signer
@@ -43,12 +45,11 @@ def deployed_model(result: JobResult, scenario: Scenario) -> FamilyClassifier:
     setup = result.setup
     return FamilyClassifier(
         MLPSpec.from_json(setup["architecture"]),
-        result.params,
         Preprocessor.from_json(setup["preprocessing"]),
         list(setup["classes"]),
         setup["view"],
         decision=scenario.evaluation.decision,
-    )
+    ).set_weights(result.params)
 
 
 def deployed_arm(result: JobResult, scenario: Scenario, orgs: list[OrgFrames]) -> ArmModels:
@@ -58,7 +59,7 @@ def deployed_arm(result: JobResult, scenario: Scenario, orgs: list[OrgFrames]) -
     encoded = dict.fromkeys(names, pooled_val(model.preprocessor, orgs))
     curve = []
     for round_, params in sorted(result.curve.items()):
-        at_round = replace(model, params=params, _module=None)
+        at_round = clone(model).set_weights(params)
         curve.append((round_, val_macro_f1(dict.fromkeys(names, at_round), orgs, encoded)))
     privacy = {
         site: reply.get("sample_dp", {})
@@ -144,7 +145,7 @@ def write_site_only_run(
     for site, reply in result.evaluation.items():
         threshold = (reply.get("validation") or {}).get("threshold") if reply else None
         if threshold is not None:
-            model.thresholds[site] = float(threshold)
+            model.thresholds_[site] = float(threshold)
     metrics = {"scenario": scenario.name, "seed": scenario.seed, "deployment": section}
     provenance = {
         "scenario": scenario.name,

@@ -1,14 +1,15 @@
-"""One-class detectors behind the Detector interface: scores, thresholds, predictions.
+"""One-class detectors: the shared base of the autoencoder and Deep SVDD, their error scale,
+thresholds and the pieces a federation computes from per-organization sums.
 
-:class:`AnomalyDetector` wraps a trained autoencoder (``ae``) or Deep SVDD network (``svdd``)
-with its preprocessing and its *error scale*, so scores are comparable across features and
-organizations:
+:class:`AnomalyDetector` is a one-class network with its preprocessing and its *error scale*,
+so scores are comparable across features and organizations:
 
-* ``ae``: per-feature squared reconstruction error divided by that feature's mean error on
-  benign training rows (floored), averaged over features. A benign row scores about 1; no single
-  heavy feature dominates, and the same per-feature terms say which features made a row
-  anomalous.
-* ``svdd``: squared distance to the centre divided by the mean benign distance.
+* autoencoder (:class:`~fedsec.models.autoencoder.AutoencoderDetector`): per-feature squared
+  reconstruction error divided by that feature's mean error on benign training rows (floored),
+  averaged over features. A benign row scores about 1; no single heavy feature dominates, and
+  the same per-feature terms say which features made a row anomalous.
+* Deep SVDD (:class:`~fedsec.models.svdd.DeepSVDDDetector`): squared distance to the centre
+  divided by the mean benign distance.
 
 Thresholds are per organization (calibrated on its own benign validation rows at a target
 false-positive rate) plus an optional global one under ``"*"``.
@@ -16,63 +17,133 @@ false-positive rate) plus an optional global one under ``"*"``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Protocol
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
-import torch
-from torch import nn
 
 from fedsec.features.preprocess import Preprocessor
-from fedsec.models.autoencoder import AutoencoderSpec, build_autoencoder
-from fedsec.models.svdd import SVDDSpec, build_svdd, center_from_sums, embedding_sum
-from fedsec.training.local import TrainingPlan, local_update, predict_logits
-from fedsec.training.params import Params, get_params, set_params
-
-GLOBAL = "*"
-KINDS: tuple[str, ...] = ("ae", "svdd")
+from fedsec.models.base import Detector, NetworkDetector
+from fedsec.training.local import TrainingPlan, local_update
+from fedsec.training.params import set_params
 
 
-class Detector(Protocol):
-    """What every anomaly model offers (scikit-learn / PyOD style)."""
+class ScoredByThreshold(Detector):
+    """A detector of flow rows: ``score_matrix`` on preprocessed rows, thresholds per
+    organization (and global)."""
 
+    preprocessor: Preprocessor
     view: str
-    thresholds: dict[str, float]
 
-    def fit(self, frame: pd.DataFrame) -> Detector: ...
+    def score_matrix(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
-    def decision_function(self, frame: pd.DataFrame) -> np.ndarray: ...
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.preprocessor.transform(frame)
 
-    def predict(self, frame: pd.DataFrame, org: str | None = None) -> np.ndarray: ...
-
-    @property
-    def threshold_(self) -> dict[str, float]: ...
-
-
-def build_network(spec: AutoencoderSpec | SVDDSpec, generator: torch.Generator | None = None):
-    if isinstance(spec, AutoencoderSpec):
-        return build_autoencoder(spec, generator)
-    return build_svdd(spec, generator)
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        """Anomaly score per row (higher = more anomalous)."""
+        return self.score_matrix(self.encode(X))
 
 
-def raw_errors(
-    network: nn.Module, x: np.ndarray, center: Sequence[float] | None, chunk: int = 8192
-) -> np.ndarray:
-    """Unscaled per-feature squared reconstruction errors (``ae``, shape n×d) or squared
-    distances to the centre (``svdd``, shape n×1)."""
-    out = predict_logits(network, x, chunk)
-    if center is None:
-        return (out - x) ** 2
-    return ((out - np.asarray(center, dtype=np.float32)) ** 2).sum(axis=1, keepdims=True)
+class AnomalyDetector(NetworkDetector, ScoredByThreshold):
+    """A one-class network trained on benign rows: hyperparameters ``spec`` (architecture),
+    ``preprocessor``, ``view``, and for :meth:`fit` the local ``plan``, ``rounds``,
+    ``error_floor`` and ``seed``. Learned: ``params_``, ``scale_``, ``thresholds_`` (Deep SVDD:
+    ``center_``).
 
+    A federation trains it round by round through its weights with :meth:`objective` plans,
+    then fixes the scale from every party's :meth:`error_sums` (:meth:`set_scale`)."""
 
-def error_sums(
-    network: nn.Module, x: np.ndarray, center: Sequence[float] | None
-) -> tuple[np.ndarray, int]:
-    """What one organization shares to fix the error scale: per-column error sums and a count."""
-    return raw_errors(network, x, center).astype(np.float64).sum(axis=0), len(x)
+    kind: ClassVar[str]
+    plan: TrainingPlan | None
+    rounds: int
+    error_floor: float
+    scale_: np.ndarray
+
+    def __init__(
+        self,
+        spec: Any,
+        preprocessor: Preprocessor,
+        view: str,
+        plan: TrainingPlan | None = None,
+        rounds: int = 1,
+        error_floor: float = 0.05,
+        seed: int = 0,
+    ) -> None:
+        self.spec = spec
+        self.preprocessor = preprocessor
+        self.view = view
+        self.plan = plan
+        self.rounds = rounds
+        self.error_floor = error_floor
+        self.seed = seed
+
+    @classmethod
+    def make_spec(cls, inputs: int, hidden: tuple[int, ...], size: int) -> Any:
+        """The architecture for ``inputs`` features, ``hidden`` widths and a ``size``-wide
+        code (autoencoder) or embedding (Deep SVDD)."""
+        raise NotImplementedError
+
+    def raw_errors(self, x: np.ndarray) -> np.ndarray:
+        """Unscaled errors: per feature (n×d) or one column (n×1)."""
+        raise NotImplementedError
+
+    def objective(self, plan: TrainingPlan) -> TrainingPlan:
+        """``plan`` with this model's one-class objective."""
+        raise NotImplementedError
+
+    def prepare(self, xs: Sequence[np.ndarray]) -> Self:
+        """Fix what training needs before its first round, from every party's benign rows
+        (nothing by default)."""
+        return self
+
+    def error_sums(self, x: np.ndarray) -> tuple[np.ndarray, int]:
+        """What one organization shares to fix the error scale: per-column sums and a count."""
+        return self.raw_errors(x).astype(np.float64).sum(axis=0), len(x)
+
+    def set_scale(self, parts: list[tuple[np.ndarray, int]]) -> Self:
+        """The error scale from every party's :meth:`error_sums`."""
+        self.scale_ = scale_from_sums(parts, self.error_floor)
+        return self
+
+    def errors_from_matrix(self, x: np.ndarray) -> np.ndarray:
+        """Scaled errors: per feature (autoencoder) or one column (Deep SVDD)."""
+        return self.raw_errors(x) / self.scale_
+
+    def score_matrix(self, x: np.ndarray) -> np.ndarray:
+        """Mean scaled error per row (benign training rows average ~1)."""
+        return self.errors_from_matrix(x).mean(axis=1).astype(np.float64)
+
+    def fit(self, X: pd.DataFrame, y: None = None) -> Self:
+        """Train on one party's benign rows (``rounds`` updates of ``plan``, by default one
+        Adam epoch, from the current weights), then fix the error scale. Thresholds are
+        cleared: calibrate them afterwards."""
+        plan = self.plan or TrainingPlan(epochs=1, lr=1e-3, optimizer="adam")
+        x = self.encode(X)
+        params = self.weights_to_fit()
+        self.prepare([x])
+        network, zeros = self.module(), np.zeros(len(x), dtype=np.int64)
+        for round_ in range(1, self.rounds + 1):
+            round_plan = self.objective(replace(plan, seed=plan.seed + round_))
+            params = local_update(network, params, x, zeros, round_plan).params
+        set_params(network, params)
+        self.set_weights(params).set_scale([self.error_sums(x)])
+        self.thresholds_ = {}
+        return self
+
+    def contributions(self, x: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """Share of each input column in each row's score (autoencoder only): one-hot buckets
+        and missing flags are summed into the column they encode."""
+        if self.kind != "ae":
+            raise ValueError("feature contributions need a reconstruction model (ae)")
+        columns, groups = column_groups(self.preprocessor)
+        errors = self.errors_from_matrix(x)
+        per_column = np.stack([errors[:, g].sum(axis=1) for g in groups], axis=1)
+        total = per_column.sum(axis=1, keepdims=True)
+        return columns, per_column / np.where(total > 0, total, 1.0)
 
 
 def scale_from_sums(parts: list[tuple[np.ndarray, int]], floor: float) -> np.ndarray:
@@ -83,162 +154,6 @@ def scale_from_sums(parts: list[tuple[np.ndarray, int]], floor: float) -> np.nda
         raise ValueError("the error scale needs at least one benign row")
     mean = sum(s for s, _ in parts) / total
     return np.maximum(mean, max(floor * float(mean.mean()), 1e-12)).astype(np.float32)
-
-
-class ScoredByThreshold:
-    """The Detector interface from ``score_matrix`` (on preprocessed rows) and ``thresholds``
-    (per organization, and ``GLOBAL``)."""
-
-    preprocessor: Preprocessor
-    thresholds: dict[str, float]
-
-    def score_matrix(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def encode(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.preprocessor.transform(frame)
-
-    def decision_function(self, frame: pd.DataFrame) -> np.ndarray:
-        """Anomaly score per row (higher = more anomalous)."""
-        return self.score_matrix(self.encode(frame))
-
-    def threshold_for(self, org: str | None) -> float | None:
-        if org is not None and org in self.thresholds:
-            return self.thresholds[org]
-        return self.thresholds.get(GLOBAL)
-
-    def predict(self, frame: pd.DataFrame, org: str | None = None) -> np.ndarray:
-        """1 where the score exceeds ``org``'s threshold (else the global one), 0 elsewhere."""
-        return flag(self.decision_function(frame), self.threshold_for(org))
-
-    @property
-    def threshold_(self) -> dict[str, float]:
-        return dict(self.thresholds)
-
-
-@dataclass
-class AnomalyDetector(ScoredByThreshold):
-    """A trained one-class network with its preprocessing, error scale and thresholds."""
-
-    spec: AutoencoderSpec | SVDDSpec
-    params: Params
-    preprocessor: Preprocessor
-    view: str
-    scale: np.ndarray
-    center: tuple[float, ...] | None = None
-    thresholds: dict[str, float] = field(default_factory=dict)
-    _module: nn.Module | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def kind(self) -> str:
-        return "ae" if isinstance(self.spec, AutoencoderSpec) else "svdd"
-
-    def module(self) -> nn.Module:
-        if self._module is None:
-            self._module = build_network(self.spec, torch.Generator().manual_seed(0))
-            set_params(self._module, self.params)
-            self._module.eval()
-        return self._module
-
-    def errors_from_matrix(self, x: np.ndarray) -> np.ndarray:
-        """Scaled errors: per feature (``ae``) or one column (``svdd``)."""
-        return raw_errors(self.module(), x, self.center) / self.scale
-
-    def score_matrix(self, x: np.ndarray) -> np.ndarray:
-        """Mean scaled error per row (benign training rows average ~1)."""
-        return self.errors_from_matrix(x).mean(axis=1).astype(np.float64)
-
-    def fit(
-        self,
-        frame: pd.DataFrame,
-        plan: TrainingPlan | None = None,
-        rounds: int = 1,
-        floor: float = 0.05,
-    ) -> AnomalyDetector:
-        """Train on one party's benign rows (``rounds`` updates of ``plan``, by default one
-        Adam epoch, from the current parameters; the Deep SVDD centre from these rows when
-        unset), then fix the error scale. Thresholds are cleared: calibrate them afterwards."""
-        plan = plan or TrainingPlan(epochs=1, lr=1e-3, optimizer="adam")
-        x = self.encode(frame)
-        network = self.module()
-        if self.kind == "svdd" and self.center is None:
-            self.center = center_from_sums([embedding_sum(network, x)])
-        self.params = train_rounds(
-            network,
-            self.params,
-            x,
-            lambda r: replace(plan, seed=plan.seed + r),
-            rounds,
-            self.center,
-        )
-        self.scale = scale_from_sums([error_sums(network, x, self.center)], floor)
-        self.thresholds = {}
-        return self
-
-    def contributions(self, x: np.ndarray) -> tuple[list[str], np.ndarray]:
-        """Share of each input column in each row's score (``ae`` only): one-hot buckets and
-        missing flags are summed into the column they encode."""
-        if self.kind != "ae":
-            raise ValueError("feature contributions need a reconstruction model (ae)")
-        columns, groups = column_groups(self.preprocessor)
-        errors = self.errors_from_matrix(x)
-        per_column = np.stack([errors[:, g].sum(axis=1) for g in groups], axis=1)
-        total = per_column.sum(axis=1, keepdims=True)
-        return columns, per_column / np.where(total > 0, total, 1.0)
-
-
-def objective_plan(plan: TrainingPlan, center: Sequence[float] | None) -> TrainingPlan:
-    """The plan with the one-class objective: reconstruction, or Deep SVDD around ``center``."""
-    if center is None:
-        return replace(plan, objective="reconstruction", center=None)
-    return replace(plan, objective="svdd", center=tuple(center))
-
-
-def train_rounds(
-    network: nn.Module,
-    params: Params,
-    x: np.ndarray,
-    plan: Callable[[int], TrainingPlan],
-    rounds: int,
-    center: Sequence[float] | None,
-    on_round: Callable[[int, float], None] | None = None,
-) -> Params:
-    """One party training alone: ``rounds`` local updates (round r follows ``plan(r)``).
-    Leaves ``network`` holding the returned parameters."""
-    zeros = np.zeros(len(x), dtype=np.int64)
-    for round_ in range(1, rounds + 1):
-        update = local_update(network, params, x, zeros, objective_plan(plan(round_), center))
-        params = update.params
-        if on_round is not None:
-            on_round(round_, update.metrics["loss"])
-    set_params(network, params)
-    return params
-
-
-def new_detector(
-    kind: str,
-    preprocessor: Preprocessor,
-    view: str,
-    hidden: Sequence[int],
-    size: int,
-    generator: torch.Generator,
-) -> AnomalyDetector:
-    """An untrained detector: ``size`` is the autoencoder's code or the SVDD embedding."""
-    if kind == "ae":
-        spec: AutoencoderSpec | SVDDSpec = AutoencoderSpec(preprocessor.width, tuple(hidden), size)
-    elif kind == "svdd":
-        spec = SVDDSpec(preprocessor.width, tuple(hidden), size)
-    else:
-        raise ValueError(f"unknown anomaly model {kind!r}; expected one of {KINDS}")
-    network = build_network(spec, generator)
-    scale = np.ones(preprocessor.width if kind == "ae" else 1, dtype=np.float32)
-    return AnomalyDetector(spec, get_params(network), preprocessor, view, scale, _module=network)
-
-
-def flag(scores: np.ndarray, threshold: float | None) -> np.ndarray:
-    if threshold is None:
-        raise ValueError("no threshold: calibrate one or pass it explicitly")
-    return (np.asarray(scores) > threshold).astype(np.int64)
 
 
 def column_groups(pre: Preprocessor) -> tuple[list[str], list[np.ndarray]]:

@@ -6,13 +6,17 @@ what deviates from the normal behaviour it learned.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
+from typing import ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
+from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.seeded import seeded_build
+from fedsec.training.local import TrainingPlan, predict_logits
 
 
 @dataclass(frozen=True)
@@ -64,3 +68,22 @@ def build_autoencoder(
 ) -> Autoencoder:
     """A freshly initialised autoencoder, reproducible when a generator is given."""
     return seeded_build(lambda: Autoencoder(spec), seed_generator)
+
+
+class AutoencoderDetector(AnomalyDetector):
+    """Anomaly score: mean scaled squared reconstruction error per feature."""
+
+    kind: ClassVar[str] = "ae"
+
+    @classmethod
+    def make_spec(cls, inputs: int, hidden: tuple[int, ...], size: int) -> AutoencoderSpec:
+        return AutoencoderSpec(inputs, hidden, size)
+
+    def build(self, generator: torch.Generator | None = None) -> Autoencoder:
+        return build_autoencoder(self.spec, generator)
+
+    def raw_errors(self, x: np.ndarray) -> np.ndarray:
+        return (predict_logits(self.module(), x) - x) ** 2
+
+    def objective(self, plan: TrainingPlan) -> TrainingPlan:
+        return replace(plan, objective="reconstruction", center=None)

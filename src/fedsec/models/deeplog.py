@@ -16,7 +16,8 @@ early (e.g. an HDFS block allocated and never written), which plain next-event p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
+from typing import Self
 
 import numpy as np
 import torch
@@ -24,7 +25,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 from torch import nn
 
 from fedsec.features.vocabulary import EOS, PAD, RESERVED, UNK, EventVocabulary
-from fedsec.training.params import Params, set_params
+from fedsec.models.base import GLOBAL, Detector, NetworkDetector
+from fedsec.models.seeded import seeded_build
+from fedsec.training.local import TrainingPlan, local_update
 
 
 @dataclass(frozen=True)
@@ -61,14 +64,7 @@ class DeepLogLSTM(nn.Module):
 
 def build_deeplog(spec: DeepLogSpec, generator: torch.Generator | None = None) -> DeepLogLSTM:
     """A fresh network; with a generator its initial weights are reproducible."""
-    if generator is None:
-        return DeepLogLSTM(spec)
-    state = torch.random.get_rng_state()
-    torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)))
-    try:
-        return DeepLogLSTM(spec)
-    finally:
-        torch.random.set_rng_state(state)
+    return seeded_build(lambda: DeepLogLSTM(spec), generator)
 
 
 def session_windows(
@@ -123,32 +119,67 @@ def index_ids(index: np.ndarray, tokens: np.ndarray) -> np.ndarray:
     return np.where(found, RESERVED + where, UNK).astype(np.int64)
 
 
-@dataclass
-class DeepLogDetector:
-    """A trained next-event model, the sorted hashed tokens it knows (its ``index``: input and
-    output ``RESERVED + i`` is token ``index[i]``) and per-organization ``top_k``."""
+class DeepLogDetector(NetworkDetector, Detector):
+    """A next-event model over the sorted hashed tokens it knows (its ``index``: input and
+    output ``RESERVED + i`` is token ``index[i]``).
 
-    spec: DeepLogSpec
-    params: Params
-    vocabulary: EventVocabulary
-    index: np.ndarray
-    end_token: bool = True
-    top_k: dict[str, int] = field(default_factory=dict)
-    _module: DeepLogLSTM | None = field(default=None, repr=False, compare=False)
+    Hyperparameters: ``spec`` (its ``vocab`` is ``RESERVED + len(index)``), ``vocabulary`` (the
+    hashing of event ids), ``index``, ``end_token`` and, for :meth:`fit`, the local ``plan``,
+    ``rounds`` and ``seed``. Learned: ``params_`` and ``top_k_`` (per organization, and ``"*"``)."""
 
-    def __post_init__(self) -> None:
-        self.index = np.asarray(self.index, np.int64)
-        if self.spec.vocab != RESERVED + len(self.index):
+    def __init__(
+        self,
+        spec: DeepLogSpec,
+        vocabulary: EventVocabulary,
+        index: np.ndarray,
+        end_token: bool = True,
+        plan: TrainingPlan | None = None,
+        rounds: int = 1,
+        seed: int = 0,
+    ) -> None:
+        self.spec = spec
+        self.vocabulary = vocabulary
+        self.index = index
+        self.end_token = end_token
+        self.plan = plan
+        self.rounds = rounds
+        self.seed = seed
+
+    @property
+    def top_k_(self) -> dict[str, int]:
+        if "_top_k" not in self.__dict__:
+            self._top_k: dict[str, int] = {}
+        return self._top_k
+
+    @top_k_.setter
+    def top_k_(self, top_k: dict[str, int]) -> None:
+        self._top_k = dict(top_k)
+
+    @property
+    def known(self) -> np.ndarray:
+        """``index`` as sorted int64 token ids."""
+        return np.asarray(self.index, np.int64)
+
+    def build(self, generator: torch.Generator | None = None) -> DeepLogLSTM:
+        if self.spec.vocab != RESERVED + len(self.known):
             raise ValueError(
-                f"model has {self.spec.vocab} outputs for {len(self.index)} known tokens"
+                f"model has {self.spec.vocab} outputs for {len(self.known)} known tokens"
             )
+        return build_deeplog(self.spec, generator)
 
-    def module(self) -> DeepLogLSTM:
-        if self._module is None:
-            self._module = build_deeplog(self.spec, torch.Generator().manual_seed(0))
-            set_params(self._module, self.params)
-            self._module.eval()
-        return self._module
+    def fit(self, X: Sequence[np.ndarray], y: None = None) -> Self:
+        """Train on one party's normal sessions (hashed tokens): ``rounds`` updates of
+        ``plan`` (by default one Adam epoch) from the current weights. Clears ``top_k_``."""
+        plan = self.plan or TrainingPlan(epochs=1, lr=1e-3, optimizer="adam")
+        inputs = [index_ids(self.known, s) for s in X]
+        x, targets, _ = session_windows(inputs, self.spec.window, self.end_token)
+        params = self.weights_to_fit()
+        for round_ in range(1, self.rounds + 1):
+            round_plan = replace(plan, seed=plan.seed + round_)
+            params = local_update(self.module(), params, x, targets, round_plan).params
+        self.set_weights(params).module().eval()
+        self.top_k_ = {}
+        return self
 
     @property
     def candidates(self) -> np.ndarray:
@@ -163,26 +194,27 @@ class DeepLogDetector:
 
     def event_ranks(self, sessions: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Per session, the rank of each event and of its end (unseen events: ``unseen_rank``)."""
-        inputs = [index_ids(self.index, s) for s in sessions]
+        inputs = [index_ids(self.known, s) for s in sessions]
         x, y, owner = session_windows(inputs, self.spec.window, self.end_token)
         ranks = target_ranks(self.module(), x, np.where(y == UNK, EOS, y), self.candidates)
         ranks[y == UNK] = self.unseen_rank
         bounds = np.searchsorted(owner, np.arange(len(sessions) + 1))
         return [ranks[bounds[i] : bounds[i + 1]] for i in range(len(sessions))]
 
-    def scores(self, sessions: Sequence[np.ndarray]) -> np.ndarray:
+    def decision_function(self, X: Sequence[np.ndarray]) -> np.ndarray:
         """Session score: the largest rank among its events (higher = more anomalous)."""
-        return session_scores(self.event_ranks(sessions))
+        return session_scores(self.event_ranks(X))
 
     def top_k_for(self, org: str | None) -> int:
-        if org is not None and org in self.top_k:
-            return self.top_k[org]
-        if "*" in self.top_k:
-            return self.top_k["*"]
+        if org is not None and org in self.top_k_:
+            return self.top_k_[org]
+        if GLOBAL in self.top_k_:
+            return self.top_k_[GLOBAL]
         raise KeyError(f"no top_k for organization {org!r}")
 
-    def predict(self, sessions: Sequence[np.ndarray], org: str | None = None) -> np.ndarray:
-        return self.scores(sessions) >= self.top_k_for(org)
+    def predict(self, X: Sequence[np.ndarray], org: str | None = None) -> np.ndarray:
+        """True for sessions with an event (or end) outside ``org``'s top-k."""
+        return self.decision_function(X) >= self.top_k_for(org)
 
 
 def session_scores(ranks: Sequence[np.ndarray]) -> np.ndarray:

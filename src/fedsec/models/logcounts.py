@@ -10,9 +10,12 @@ and sum of outer products, so the federated fit is *exactly* the pooled one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Self
 
 import numpy as np
+
+from fedsec.models.base import Detector, flag
 
 
 @dataclass
@@ -50,38 +53,49 @@ def count_stats(sessions: Sequence[np.ndarray], index: np.ndarray) -> CountStats
     return CountStats(float(len(x)), x.sum(axis=0), x.T @ x)
 
 
-@dataclass
-class CountPCA:
-    """Normal subspace of event-count vectors and per-organization SPE thresholds."""
+class CountPCA(Detector):
+    """Normal subspace of event-count vectors and per-organization SPE thresholds.
 
-    index: np.ndarray
-    mean: np.ndarray
-    components: np.ndarray
-    thresholds: dict[str, float] = field(default_factory=dict)
+    Hyperparameters: ``index`` (the sorted hashed tokens counted) and ``variance`` (share of
+    the normal variance the subspace keeps). Learned: ``mean_``, ``components_`` and
+    ``thresholds_``. The federated fit is :meth:`fit_stats` on merged :class:`CountStats`."""
 
-    def scores(self, sessions: Sequence[np.ndarray]) -> np.ndarray:
-        x, unseen = count_matrix(sessions, self.index)
-        centred = x - self.mean
-        residual = centred - (centred @ self.components.T) @ self.components
+    def __init__(self, index: np.ndarray, variance: float = 0.95) -> None:
+        self.index = index
+        self.variance = variance
+
+    def fit(self, X: Sequence[np.ndarray], y: None = None) -> Self:
+        """The subspace of one party's normal sessions."""
+        return self.fit_stats(count_stats(X, self.index))
+
+    def fit_stats(self, stats: CountStats) -> Self:
+        """Principal components from (merged) sums: mean, covariance, eigen-decomposition."""
+        if stats.n < 2:
+            raise ValueError("the count baseline needs at least two normal training sessions")
+        mean = stats.total / stats.n
+        covariance = stats.outer / stats.n - np.outer(mean, mean)
+        values, vectors = np.linalg.eigh(covariance)
+        order = np.argsort(values)[::-1]
+        values, vectors = np.clip(values[order], 0, None), vectors[:, order]
+        share = np.cumsum(values) / values.sum() if values.sum() > 0 else np.ones(len(values))
+        k = int(np.searchsorted(share, self.variance) + 1) if len(values) else 0
+        self.mean_, self.components_ = mean, vectors[:, :k].T.copy()
+        self.thresholds_ = {}
+        return self
+
+    def decision_function(self, X: Sequence[np.ndarray]) -> np.ndarray:
+        """Squared distance to the normal subspace; infinite with an event never seen."""
+        x, unseen = count_matrix(X, self.index)
+        centred = x - self.mean_
+        residual = centred - (centred @ self.components_.T) @ self.components_
         spe = (residual**2).sum(axis=1)
         return np.where(unseen > 0, np.inf, spe)
 
-    def predict(self, sessions: Sequence[np.ndarray], org: str) -> np.ndarray:
-        threshold = self.thresholds.get(org, self.thresholds.get("*"))
-        if threshold is None:
-            raise KeyError(f"no threshold for organization {org!r}")
-        return self.scores(sessions) > threshold
+    def predict(self, X: Sequence[np.ndarray], org: str | None = None) -> np.ndarray:
+        """True for sessions above ``org``'s threshold (else the global one)."""
+        return flag(self.decision_function(X), self.threshold_for(org)).astype(bool)
 
 
 def fit_count_pca(stats: CountStats, index: np.ndarray, variance: float = 0.95) -> CountPCA:
-    """Principal components from merged sums: mean, covariance, eigen-decomposition."""
-    if stats.n < 2:
-        raise ValueError("the count baseline needs at least two normal training sessions")
-    mean = stats.total / stats.n
-    covariance = stats.outer / stats.n - np.outer(mean, mean)
-    values, vectors = np.linalg.eigh(covariance)
-    order = np.argsort(values)[::-1]
-    values, vectors = np.clip(values[order], 0, None), vectors[:, order]
-    share = np.cumsum(values) / values.sum() if values.sum() > 0 else np.ones(len(values))
-    k = int(np.searchsorted(share, variance) + 1) if len(values) else 0
-    return CountPCA(np.asarray(index, np.int64), mean, vectors[:, :k].T.copy())
+    """The subspace from (merged) sums over the sessions' counts of ``index``'s tokens."""
+    return CountPCA(np.asarray(index, np.int64), variance).fit_stats(stats)

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from fedsec.models.seeded import seeded_build
+
 
 @dataclass(frozen=True)
 class MLPSpec:
@@ -47,11 +49,4 @@ class MLP(nn.Module):
 
 def build_mlp(spec: MLPSpec, seed_generator: torch.Generator | None = None) -> MLP:
     """A freshly initialised network; with a generator the initial weights are reproducible."""
-    if seed_generator is None:
-        return MLP(spec)
-    state = torch.random.get_rng_state()
-    torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=seed_generator)))
-    try:
-        return MLP(spec)
-    finally:
-        torch.random.set_rng_state(state)
+    return seeded_build(lambda: MLP(spec), seed_generator)

@@ -7,14 +7,17 @@ federated mean: each organization sends the sum of its embeddings and its row co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import ClassVar, Self
 
 import numpy as np
 import torch
 from torch import nn
 
+from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.seeded import seeded_build
-from fedsec.training.local import predict_logits
+from fedsec.training.local import TrainingPlan, predict_logits
 
 #: Centre coordinates closer to zero than this are pushed to +-EPS (a zero coordinate is
 #: trivially matched by shrinking weights).
@@ -76,3 +79,37 @@ def center_from_sums(parts: list[tuple[np.ndarray, int]]) -> tuple[float, ...]:
     center = sum(s for s, _ in parts) / total
     center = np.where(np.abs(center) < EPS, np.where(center < 0, -EPS, EPS), center)
     return tuple(float(c) for c in center)
+
+
+class DeepSVDDDetector(AnomalyDetector):
+    """Anomaly score: squared distance to ``center_`` over the mean benign distance.
+
+    ``center_`` is learned before training (:meth:`prepare`: the initial network's mean
+    embedding of every party's benign rows) and stays fixed while the network learns."""
+
+    kind: ClassVar[str] = "svdd"
+    center_: tuple[float, ...] | None = None
+
+    @classmethod
+    def make_spec(cls, inputs: int, hidden: tuple[int, ...], size: int) -> SVDDSpec:
+        return SVDDSpec(inputs, hidden, size)
+
+    def build(self, generator: torch.Generator | None = None) -> SVDDNet:
+        return build_svdd(self.spec, generator)
+
+    def initialize(self, generator: torch.Generator) -> Self:
+        self.center_ = None
+        return super().initialize(generator)
+
+    def prepare(self, xs: Sequence[np.ndarray]) -> Self:
+        """The centre, when unset, as a federated mean of each party's embedding sums."""
+        if self.center_ is None:
+            self.center_ = center_from_sums([embedding_sum(self.module(), x) for x in xs])
+        return self
+
+    def raw_errors(self, x: np.ndarray) -> np.ndarray:
+        out = predict_logits(self.module(), x)
+        return ((out - np.asarray(self.center_, dtype=np.float32)) ** 2).sum(axis=1, keepdims=True)
+
+    def objective(self, plan: TrainingPlan) -> TrainingPlan:
+        return replace(plan, objective="svdd", center=tuple(self.center_))

@@ -77,7 +77,7 @@ def test_global_model_equals_the_in_process_engines(
     assert [h.round for h in result.history] == [1, 2, 3]
     seeding.deterministic_torch(threads=1)
     arm = train_federated(scenario, org_frames(build_federation(scenario, data)), lambda _: None)
-    reference = next(iter(arm.models.values())).params
+    reference = next(iter(arm.models.values())).get_weights()
     assert max_abs_diff(result.params, reference) <= tolerance
 
 
@@ -111,7 +111,7 @@ def _in_process(scenario, data):
 
 def _flat(params_or_arm) -> np.ndarray:
     params = getattr(params_or_arm, "models", None)
-    params = next(iter(params.values())).params if params else params_or_arm
+    params = next(iter(params.values())).get_weights() if params else params_or_arm
     return np.concatenate([p.ravel().astype(np.float64) for p in params])
 
 
@@ -336,8 +336,8 @@ def test_a_coordinator_killed_mid_job_resumes_and_completes(federation, consorti
     model, _ = load_bundle(tmp_path / "run" / "model", user_trust([ca]))  # the admin's kit signed
     seeding.deterministic_torch(threads=1)
     arm = train_federated(long, org_frames(build_federation(long, data)), lambda _: None)
-    reference = next(iter(arm.models.values())).params
-    assert max_abs_diff(model.params, reference) <= 1e-6
+    reference = next(iter(arm.models.values())).get_weights()
+    assert max_abs_diff(model.get_weights(), reference) <= 1e-6
 
 
 def _collect(stream, lines: list[str]) -> None:

@@ -63,7 +63,7 @@ def test_per_org_thresholds_are_calibrated_on_each_orgs_own_validation_rows(unsw
     for org in federation.orgs:
         benign = org.val.take(np.flatnonzero(org.val.family == "benign"))
         scores = model.decision_function(benign.features("native").frame)
-        threshold = model.thresholds[org.name]
+        threshold = model.thresholds_[org.name]
         assert np.mean(scores > threshold) <= TARGET
         assert np.mean(scores >= threshold) > TARGET - 2 / len(scores)
 

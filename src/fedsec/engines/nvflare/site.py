@@ -136,7 +136,7 @@ class Site:
             arch = setup.architecture
             spec = MLPSpec(arch.inputs, arch.outputs, tuple(arch.hidden), arch.dropout)
             pre = Preprocessor.from_json(setup.preprocessing.model_dump())
-            classifier = FamilyClassifier(spec, [], pre, list(setup.classes), setup.view)
+            classifier = FamilyClassifier(spec, pre, list(setup.classes), setup.view)
             index = {c: i for i, c in enumerate(setup.classes)}
             x = pre.transform(org.train.features(setup.view).frame)
             y = np.asarray([index[f] for f in org.train.family], dtype=np.int64)
@@ -158,7 +158,9 @@ class Site:
 
     def classifier(self, ready: Prepared, params: Params) -> FamilyClassifier:
         c = ready.classifier
-        return FamilyClassifier(c.spec, params, c.preprocessor, c.classes, c.view, decision="fpr")
+        return FamilyClassifier(
+            c.spec, c.preprocessor, c.classes, c.view, decision="fpr"
+        ).set_weights(params)
 
     # -- tasks ------------------------------------------------------------------------------
 

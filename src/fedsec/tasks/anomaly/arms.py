@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,16 +28,9 @@ from fedsec.data.taxonomy import BENIGN
 from fedsec.engines.inprocess import Shard
 from fedsec.features.preprocess import Preprocessor, fit_preprocessor
 from fedsec.fl.privacy.secure_stats import OrgRows, secure_statistics
-from fedsec.models.anomaly import (
-    AnomalyDetector,
-    Detector,
-    error_sums,
-    new_detector,
-    objective_plan,
-    scale_from_sums,
-)
+from fedsec.models.anomaly import AnomalyDetector, ScoredByThreshold
+from fedsec.models.detectors import new_detector
 from fedsec.models.iforest import IsolationForestDetector
-from fedsec.models.svdd import center_from_sums, embedding_sum
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation
 from fedsec.tasks.federate import (
@@ -51,7 +44,6 @@ from fedsec.tasks.federate import (
     steps_per_round,
 )
 from fedsec.training.local import local_update
-from fedsec.training.params import set_params
 
 Progress = Callable[[str], None]
 SETTINGS: tuple[str, ...] = ("centralized", "local", "federated")
@@ -67,7 +59,7 @@ class OrgBenign:
 
 
 @dataclass(kw_only=True)
-class AnomalyArm(TrainedArm[Detector]):
+class AnomalyArm(TrainedArm[ScoredByThreshold]):
     """A trained arm ``<setting>_<model>``."""
 
     setting: str
@@ -104,24 +96,15 @@ def _fresh(scenario: Scenario, kind: str, pre: Preprocessor, purpose: str) -> An
     cfg = scenario.anomaly
     size = cfg.bottleneck if kind == "ae" else cfg.svdd_dim
     generator = seeding.torch_generator(scenario.seed, "init", purpose, kind)
-    return new_detector(kind, pre, scenario.data.view, cfg.hidden, size, generator)
+    return new_detector(
+        kind, pre, scenario.data.view, cfg.hidden, size, generator, error_floor=cfg.error_floor
+    )
 
 
-def _center(det: AnomalyDetector, xs: list[np.ndarray]) -> tuple[float, ...] | None:
-    if det.kind != "svdd":
-        return None
-    return center_from_sums([embedding_sum(det.module(), x) for x in xs])
-
-
-def _finish(
-    scenario: Scenario, det: AnomalyDetector, params: list, xs: list[np.ndarray]
-) -> AnomalyDetector:
+def _finish(det: AnomalyDetector, params: list, xs: list[np.ndarray]) -> AnomalyDetector:
     """Final parameters and the error scale from each party's error sums."""
-    network = det.module()
-    set_params(network, params)
-    parts = [error_sums(network, x, det.center) for x in xs]
-    scale = scale_from_sums(parts, scenario.anomaly.error_floor)
-    return replace(det, params=params, scale=scale, _module=network)
+    det.set_weights(params)
+    return det.set_scale([det.error_sums(x) for x in xs])
 
 
 def _marks(scenario: Scenario, losses: dict[int, float]) -> list[tuple[int, float]]:
@@ -135,7 +118,7 @@ def train_federated(
     pre = _federated_preprocessor(scenario, orgs)
     det = _fresh(scenario, kind, pre, "global")
     xs = {o.name: pre.transform(o.train.frame) for o in orgs}
-    det.center = _center(det, list(xs.values()))
+    det.prepare(list(xs.values()))
     shards = [Shard(n, x, np.zeros(len(x), np.int64)) for n, x in xs.items()]
     s, cfg = scenario.strategy, scenario.anomaly
     server_lr = cfg.svdd_server_lr if kind == "svdd" and cfg.svdd_server_lr else s.server_lr
@@ -143,16 +126,15 @@ def train_federated(
     result = federate(
         scenario,
         det.module(),
-        det.params,
+        det.get_weights(),
         shards,
-        lambda shard, r: objective_plan(
-            plan(scenario, None, 1, noise[shard.name], "federated", kind, shard.name, r),
-            det.center,
+        lambda shard, r: det.objective(
+            plan(scenario, None, 1, noise[shard.name], "federated", kind, shard.name, r)
         ),
         lambda _r, _p: tick(name),
         server_lr,
     )
-    final = _finish(scenario, det, result.params, list(xs.values()))
+    final = _finish(det, result.params, list(xs.values()))
     curve = _marks(scenario, {r.round: r.loss for r in result.history})
     shared = dict.fromkeys([o.name for o in orgs], final)
     done = {n: sum(r.steps.get(n, 0) for r in result.history) for n in xs}
@@ -187,18 +169,16 @@ def train_centralized(
     det = _fresh(scenario, kind, pre, "global")
     xs = [pre.transform(o.train.frame) for o in orgs]
     pooled = np.concatenate(xs)
-    det.center = _center(det, xs)
+    det.prepare(xs)
     zeros = np.zeros(len(pooled), np.int64)
-    params, losses = det.params, {}
+    params, losses = det.get_weights(), {}
     noise = dp_noise(scenario, len(pooled), len(orgs))
     for round_ in range(1, scenario.rounds + 1):
         round_plan = plan(scenario, None, len(orgs), noise, "centralized", kind, round_)
-        update = local_update(
-            det.module(), params, pooled, zeros, objective_plan(round_plan, det.center)
-        )
+        update = local_update(det.module(), params, pooled, zeros, det.objective(round_plan))
         params, losses[round_] = update.params, update.metrics["loss"]
         tick(name)
-    final = _finish(scenario, det, params, xs)
+    final = _finish(det, params, xs)
     shared = dict.fromkeys([o.name for o in orgs], final)
     steps = scenario.rounds * steps_per_round(scenario, len(pooled), len(orgs))
     return AnomalyArm(
@@ -219,8 +199,8 @@ def train_local(scenario: Scenario, orgs: list[OrgBenign], kind: str, tick: Prog
         pre = federated_preprocessor([o.train], scenario.model.hash_buckets)
         dets[o.name] = _fresh(scenario, kind, pre, f"local/{o.name}")
         xs[o.name] = pre.transform(o.train.frame)
-        dets[o.name].center = _center(dets[o.name], [xs[o.name]])
-    params = {n: d.params for n, d in dets.items()}
+        dets[o.name].prepare([xs[o.name]])
+    params = {n: d.get_weights() for n, d in dets.items()}
     noise = {n: dp_noise(scenario, len(x), 1) for n, x in xs.items()}
     losses: dict[int, float] = {}
     for round_ in range(1, scenario.rounds + 1):
@@ -233,13 +213,13 @@ def train_local(scenario: Scenario, orgs: list[OrgBenign], kind: str, tick: Prog
                 params[o.name],
                 x,
                 np.zeros(len(x), np.int64),
-                objective_plan(round_plan, d.center),
+                d.objective(round_plan),
             )
             params[o.name] = update.params
             total += update.metrics["loss"] * len(x)
         losses[round_] = total / sum(len(x) for x in xs.values())
         tick(name)
-    models = {n: _finish(scenario, d, params[n], [xs[n]]) for n, d in dets.items()}
+    models = {n: _finish(d, params[n], [xs[n]]) for n, d in dets.items()}
     spent = {
         n: dp_spent(
             scenario, noise[n], len(x), scenario.rounds * steps_per_round(scenario, len(x), 1)
@@ -267,7 +247,7 @@ def train_iforest(scenario: Scenario, orgs: list[OrgBenign], setting: str) -> An
         return IsolationForestDetector(pre, view, cfg.iforest_trees, cfg.iforest_samples, seed)
 
     if setting == "local":
-        models: dict[str, Detector] = {}
+        models: dict[str, ScoredByThreshold] = {}
         for o in orgs:
             pre = federated_preprocessor([o.train], buckets)
             models[o.name] = forest(pre, "local", o.name).fit(o.train.frame)

@@ -20,7 +20,8 @@ from fedsec.core import seeding
 from fedsec.core.errors import ConfigError
 from fedsec.data.flows import concat_tables
 from fedsec.data.taxonomy import BENIGN, family_order
-from fedsec.models.anomaly import GLOBAL, federated_threshold
+from fedsec.models.anomaly import federated_threshold
+from fedsec.models.base import GLOBAL
 from fedsec.models.classifier import calibrate_threshold
 from fedsec.reporting.metrics import detection_metrics, flag_rates, score_metrics
 from fedsec.scenarios.config import Scenario
@@ -59,12 +60,12 @@ def calibrate(arm: AnomalyArm, orgs: list[OrgBenign], target: float) -> dict[str
             )
         model = arm.models[org.name]
         scores = model.decision_function(org.val.frame)
-        model.thresholds[org.name] = calibrate_threshold(scores, target)
-        val_fpr[org.name] = float(np.mean(scores > model.thresholds[org.name]))
+        model.thresholds_[org.name] = calibrate_threshold(scores, target)
+        val_fpr[org.name] = float(np.mean(scores > model.thresholds_[org.name]))
         val_scores.append(scores)
     if arm.shared:
         model = arm.models[orgs[0].name]
-        model.thresholds[GLOBAL] = federated_threshold(val_scores, target)
+        model.thresholds_[GLOBAL] = federated_threshold(val_scores, target)
     return val_fpr
 
 
@@ -163,8 +164,8 @@ def evaluate_arm(
             test.label[rows],
             cache[id(model)][rows],
             own_benign,
-            model.thresholds[org.name],
-            model.thresholds.get(GLOBAL),
+            model.thresholds_[org.name],
+            model.thresholds_.get(GLOBAL),
         )
         own = owner == index
         own_scores = score_metrics(test.family[own], cache[id(model)][own])

@@ -72,12 +72,11 @@ class Learner:
     def classifier(self, scenario: Scenario) -> FamilyClassifier:
         return FamilyClassifier(
             self.spec,
-            self.params,
             self.pre,
             self.classes,
             scenario.data.view,
             decision=scenario.evaluation.decision,
-        )
+        ).set_weights(self.params)
 
     def encode_labels(self, labels: np.ndarray) -> np.ndarray:
         index = {c: i for i, c in enumerate(self.classes)}

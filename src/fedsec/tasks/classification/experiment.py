@@ -49,12 +49,12 @@ def calibrate(models: dict[str, FamilyClassifier], federation: Federation, targe
         if len(benign) == 0:
             continue
         scores = model.decision_function(benign.features(view).frame)
-        model.thresholds[org.name] = calibrate_threshold(scores, target)
+        model.thresholds_[org.name] = calibrate_threshold(scores, target)
         pooled.append((model, scores))
     shared = {id(m) for m, _ in pooled}
     if len(shared) == 1 and pooled:
         model = pooled[0][0]
-        model.thresholds["*"] = calibrate_threshold(np.concatenate([s for _, s in pooled]), target)
+        model.thresholds_["*"] = calibrate_threshold(np.concatenate([s for _, s in pooled]), target)
 
 
 def val_benign_fpr(model: FamilyClassifier, federation: Federation, org_index: int) -> float:

@@ -126,8 +126,8 @@ def _detector(
     scenario: Scenario, spec: DeepLogSpec, params: Params, federation: LogFederation, index
 ) -> DeepLogDetector:
     return DeepLogDetector(
-        spec, params, federation.vocabulary, index, end_token=scenario.logs.end_token
-    )
+        spec, federation.vocabulary, index, end_token=scenario.logs.end_token
+    ).set_weights(params)
 
 
 def _network(scenario: Scenario, spec: DeepLogSpec, purpose: str) -> tuple[nn.Module, Params]:

@@ -32,22 +32,22 @@ def calibrate(models: dict[str, DeepLogDetector], federation: LogFederation) -> 
     scores (each org contributes a histogram of its sessions' scores), which every org uses
     when ``logs.calibration = "pooled"``. Returns each org's validation FPR."""
     logs, target = federation.scenario.logs, federation.scenario.evaluation.target_fpr
-    scores = {o.name: models[o.name].scores(o.val.tokens) for o in federation.orgs}
+    scores = {o.name: models[o.name].decision_function(o.val.tokens) for o in federation.orgs}
 
     def choose(model: DeepLogDetector, values: np.ndarray) -> int:
         cap = min(logs.max_top_k or model.unseen_rank, model.unseen_rank)
         return logs.top_k or calibrate_top_k(values, target, cap)
 
     for org in federation.orgs:
-        models[org.name].top_k[org.name] = choose(models[org.name], scores[org.name])
+        models[org.name].top_k_[org.name] = choose(models[org.name], scores[org.name])
     shared = {id(m) for m in models.values()}
     if len(shared) == 1:
         model = next(iter(models.values()))
-        model.top_k["*"] = choose(model, np.concatenate(list(scores.values())))
+        model.top_k_["*"] = choose(model, np.concatenate(list(scores.values())))
         if logs.calibration == "pooled":
-            model.top_k.update(dict.fromkeys(scores, model.top_k["*"]))
+            model.top_k_.update(dict.fromkeys(scores, model.top_k_["*"]))
     return {
-        name: round(float(np.mean(values >= models[name].top_k[name])), 6) if len(values) else None
+        name: round(float(np.mean(values >= models[name].top_k_[name])), 6) if len(values) else None
         for name, values in scores.items()
     }
 
@@ -59,7 +59,7 @@ def evaluate_deeplog(arm: LogArm, federation: LogFederation, val_fpr: dict) -> d
         flagged = model.predict(org.test.tokens, org.name)
         per_org[org.name] = {
             **session_metrics(org.test.tokens, org.test.labels, flagged),
-            "top_k": model.top_k[org.name],
+            "top_k": model.top_k_[org.name],
             "val_fpr": val_fpr.get(org.name),
             "known_events": len(model.index),
         }
@@ -98,17 +98,17 @@ def evaluate_baseline(models: dict[str, CountPCA], federation: LogFederation) ->
     per_org = {}
     for org in federation.orgs:
         model = models[org.name]
-        scores = model.scores(org.val.tokens)
+        scores = model.decision_function(org.val.tokens)
         finite = scores[np.isfinite(scores)]
-        model.thresholds[org.name] = calibrate_threshold(finite, target) if len(finite) else 0.0
+        model.thresholds_[org.name] = calibrate_threshold(finite, target) if len(finite) else 0.0
         flagged = model.predict(org.test.tokens, org.name)
         per_org[org.name] = {
             **session_metrics(org.test.tokens, org.test.labels, flagged),
-            "threshold": round(model.thresholds[org.name], 6),
-            "val_fpr": round(float(np.mean(scores > model.thresholds[org.name])), 6)
+            "threshold": round(model.thresholds_[org.name], 6),
+            "val_fpr": round(float(np.mean(scores > model.thresholds_[org.name])), 6)
             if len(scores)
             else None,
-            "components": int(model.components.shape[0]),
+            "components": int(model.components_.shape[0]),
         }
     return {"overall": pooled(list(per_org.values())), "per_org": per_org}
 

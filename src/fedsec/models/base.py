@@ -1,0 +1,120 @@
+"""The shared shape of every fedsec detector, after scikit-learn's and PyOD's estimators.
+
+* Hyperparameters are the constructor's arguments, stored unchanged under the same names, so
+  scikit-learn's :class:`~sklearn.base.BaseEstimator` gives ``get_params`` / ``set_params``
+  (and ``clone``). Nothing is learned in ``__init__``.
+* ``fit`` learns from one party's data and returns ``self``. What it learned lives in
+  attributes ending in ``_`` (``params_``, ``thresholds_``, ``scale_`` ...).
+* ``decision_function`` scores inputs (higher = more anomalous, or more likely malicious);
+  ``predict`` applies an organization's operating point (its calibrated threshold, else the
+  global one under :data:`GLOBAL`).
+
+Federated training does not call ``fit``: the round loop drives a network detector through its
+*weights*, the ordered list of arrays that travels between parties
+(:meth:`NetworkDetector.get_weights` / :meth:`NetworkDetector.set_weights`). scikit-learn's
+``get_params`` / ``set_params`` are the hyperparameters, never the weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from torch import nn
+
+from fedsec.training.params import Params, get_params, set_params
+
+#: The key of the threshold that applies to organizations without their own.
+GLOBAL = "*"
+
+
+class Detector(BaseEstimator):
+    """``fit`` → ``self``, ``decision_function``, ``predict`` at a per-organization threshold.
+
+    ``thresholds_`` maps an organization (or :data:`GLOBAL`) to its threshold: empty until
+    calibration fills it (``fit`` empties it again)."""
+
+    @property
+    def thresholds_(self) -> dict[str, float]:
+        if "_thresholds" not in self.__dict__:
+            self._thresholds: dict[str, float] = {}
+        return self._thresholds
+
+    @thresholds_.setter
+    def thresholds_(self, thresholds: dict[str, float]) -> None:
+        self._thresholds = dict(thresholds)
+
+    def fit(self, X: Any, y: Any = None) -> Self:
+        raise NotImplementedError
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def threshold_for(self, org: str | None) -> float | None:
+        """``org``'s own threshold, else the global one (None: no threshold calibrated)."""
+        if org is not None and org in self.thresholds_:
+            return self.thresholds_[org]
+        return self.thresholds_.get(GLOBAL)
+
+    def predict(self, X: Any, org: str | None = None) -> np.ndarray:
+        """1 where the score exceeds ``org``'s threshold (else the global one), 0 elsewhere."""
+        return flag(self.decision_function(X), self.threshold_for(org))
+
+
+def flag(scores: np.ndarray, threshold: float | None) -> np.ndarray:
+    if threshold is None:
+        raise ValueError("no threshold: calibrate one or pass it explicitly")
+    return (np.asarray(scores) > threshold).astype(np.int64)
+
+
+class NetworkDetector:
+    """A detector built around a torch network, described by its ``spec`` hyperparameter.
+
+    Its learned weights are ``params_``; federated training reads and writes them only through
+    :meth:`get_weights` and :meth:`set_weights`. :meth:`initialize` draws initial weights from a
+    seeded generator (the same draws as building the network directly); ``fit`` on a detector
+    without weights initializes it from its ``seed`` hyperparameter."""
+
+    spec: Any
+    seed: int
+    params_: Params
+    _network: nn.Module | None = None
+
+    def build(self, generator: torch.Generator | None = None) -> nn.Module:
+        """A fresh network of ``spec`` (initial weights drawn from ``generator``)."""
+        raise NotImplementedError
+
+    def initialize(self, generator: torch.Generator) -> Self:
+        """Start from freshly drawn weights; forgets anything learned."""
+        self._network = self.build(generator)
+        self.params_ = get_params(self._network)
+        self.thresholds_ = {}
+        return self
+
+    def weights_to_fit(self) -> Params:
+        """Where ``fit`` starts: the current weights, or initial ones drawn from ``seed``."""
+        if "params_" not in vars(self):
+            self.initialize(torch.Generator().manual_seed(self.seed))
+        return self.params_
+
+    def get_weights(self) -> Params:
+        """The network's parameters in order: what a party sends to be aggregated."""
+        return self.params_
+
+    def set_weights(self, params: Params) -> Self:
+        """Adopt ``params`` (e.g. the aggregated global model); the network follows."""
+        if self._network is not None:
+            set_params(self._network, params)
+        self.params_ = params
+        return self
+
+    def module(self) -> nn.Module:
+        """The network holding ``params_`` (built once, on first use)."""
+        if self._network is None:
+            network = self.build(torch.Generator().manual_seed(0))
+            set_params(network, self.params_)
+            network.eval()
+            self._network = network
+        return self._network
