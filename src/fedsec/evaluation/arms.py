@@ -23,10 +23,11 @@ from torch import nn
 from fedsec.core import seeding
 from fedsec.data.flows import FeatureFrame
 from fedsec.data.taxonomy import family_order
-from fedsec.engines.inprocess import FederatedResult, Shard, run_federated
+from fedsec.engines.inprocess import Shard, run_federated
 from fedsec.features.moments import FeatureStats, local_stats, merge_stats
 from fedsec.features.preprocess import Preprocessor, fit_preprocessor
 from fedsec.fl import recipe
+from fedsec.fl.loop import FederatedResult
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.fl.privacy.secure_stats import OrgRows, secure_statistics
 from fedsec.models.classifier import FamilyClassifier

@@ -9,24 +9,21 @@ whose answer differs (one lying site cannot skew the model).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from fedsec.engines.nvflare.plan import PlanRefused
+from fedsec.engines.nvflare.records import Asking, RoundLog
 from fedsec.engines.nvflare.wire import ciphertexts_from_wire, vector_from_wire
 from fedsec.fl.privacy import he
-
-if TYPE_CHECKING:
-    from fedsec.engines.nvflare.coordinator import Coordinator
-    from fedsec.engines.nvflare.records import RoundLog
 
 #: Decryptions of one sum agree to CKKS noise (about 1e-9); this is far above it.
 AGREEMENT = 1e-6
 
 
 def encrypted_total(
-    coordinator: Coordinator,
+    coordinator: Asking,
     round_: int,
     replies: dict[str, dict[str, Any]],
     length: int,
@@ -60,7 +57,7 @@ def encrypted_total(
 
 
 def agreed_sum(
-    coordinator: Coordinator, answers: dict[str, dict[str, Any]], length: int, log: RoundLog
+    coordinator: Asking, answers: dict[str, dict[str, Any]], length: int, log: RoundLog
 ) -> np.ndarray:
     """The decryption a strict majority of sites agrees on; those that disagree are dropped."""
     vectors = {}
