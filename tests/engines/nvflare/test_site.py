@@ -181,3 +181,15 @@ def test_a_malformed_training_task_is_refused_naming_the_field(site, consortium)
     with pytest.raises(PlanRefused, match="evaluation refused: missing field 'target_fpr'"):
         site.handle("fedsec_evaluate", request)
     assert "params" in site.handle("fedsec_train", request)
+
+
+def test_a_malformed_decryption_task_is_refused_naming_the_field(site):
+    task = {"round": 1, "ciphertext": [b"\x01"], "contributors": ["plant", "cloud"]}
+    with pytest.raises(PlanRefused, match="decryption refused: unexpected field 'shell'"):
+        site.handle("fedsec_he_decrypt", task | {"shell": "id"})
+    with pytest.raises(PlanRefused, match="decryption refused: round '1' is not a round number"):
+        site.handle("fedsec_he_decrypt", task | {"round": "1"})
+    with pytest.raises(PlanRefused, match="contributors: names repeat"):
+        site.handle("fedsec_he_decrypt", task | {"contributors": ["plant", "plant"]})
+    with pytest.raises(PlanRefused, match="no encrypted update of round 1 here"):
+        site.handle("fedsec_he_decrypt", task)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from fedsec.engines.nvflare.messages import decrypt_request
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.records import Asking, RoundLog
 from fedsec.engines.nvflare.wire import ciphertexts_from_wire, vector_from_wire
@@ -48,7 +49,7 @@ def encrypted_total(
     total = he.add(context, [ciphertexts[s] for s in contributors], f"round {round_}")
     answers = coordinator.ask(
         "fedsec_he_decrypt",
-        {"round": round_, "ciphertext": total, "contributors": contributors},
+        decrypt_request(round_, total, contributors),
         contributors,
         coordinator.timeout,
         log,

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from fedsec.engines.nvflare import wire
 from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused, SitePlan, parse
 
 Arrays = list[np.ndarray]
@@ -89,6 +90,33 @@ class EvaluateTask:
             _arrays(data["params"], f"{what} (params)"),
             target,
         )
+
+
+@dataclass(frozen=True)
+class DecryptTask:
+    """``fedsec_he_decrypt``: the sum of a round's encrypted payloads and who contributed."""
+
+    round: int
+    ciphertext: list[bytes]
+    contributors: list[str]
+
+    @classmethod
+    def from_wire(cls, data: Any) -> DecryptTask:
+        what = "decryption"
+        data = _fields(data, what, {"round", "ciphertext", "contributors"}, set())
+        round_ = data["round"]
+        if isinstance(round_, bool) or not isinstance(round_, int) or round_ < 0:
+            raise PlanRefused(f"{what} refused: round {round_!r} is not a round number")
+        return cls(
+            round_,
+            wire.ciphertexts_from_wire(data["ciphertext"], f"{what} refused"),
+            wire.names_from_wire(data["contributors"], "contributors"),
+        )
+
+
+def decrypt_request(round_: int, ciphertext: list[bytes], contributors: list[str]) -> dict:
+    """What the coordinator sends as a :class:`DecryptTask`."""
+    return {"round": round_, "ciphertext": ciphertext, "contributors": contributors}
 
 
 def train_request(

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from fedsec.engines.nvflare import wire
+from fedsec.engines.nvflare.messages import DecryptTask
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.fl.privacy import he
 
@@ -53,17 +53,18 @@ class HeSession:
 
     def decrypt(self, data: dict[str, Any]) -> dict[str, Any]:
         """Decrypt the round's encrypted sum, once, if this site contributed to it."""
-        pending, round_ = self.pending, data.get("round")
-        if pending is None or pending.round != round_:
-            raise PlanRefused(f"decryption refused: no encrypted update of round {round_!r} here")
-        contributors = wire.names_from_wire(data.get("contributors"), "contributors")
-        if self.name not in contributors or len(set(contributors)) < 2:
+        request = DecryptTask.from_wire(data)
+        pending = self.pending
+        if pending is None or pending.round != request.round:
+            raise PlanRefused(
+                f"decryption refused: no encrypted update of round {request.round!r} here"
+            )
+        if self.name not in request.contributors or len(request.contributors) < 2:
             raise PlanRefused(
                 "decryption refused: the sum must hold this site's update and at least one other"
             )
-        chunks = wire.ciphertexts_from_wire(data.get("ciphertext"), "decryption refused")
-        if he.digest(chunks) == pending.digest:
+        if he.digest(request.ciphertext) == pending.digest:
             raise PlanRefused("decryption refused: that is this site's own update, not a sum")
         self.pending = None  # one decryption per round
-        total = he.decrypt(self.context(), chunks, pending.length, "encrypted sum")
+        total = he.decrypt(self.context(), request.ciphertext, pending.length, "encrypted sum")
         return {"total": total}
