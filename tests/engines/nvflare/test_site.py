@@ -118,7 +118,6 @@ def _train_request(site, consortium, **plan_changes):
     from fedsec.engines.nvflare.coordinator import Coordinator
     from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
     from fedsec.engines.nvflare.wire import params_to_wire
-    from fedsec.fl.strategies import SiteTask
 
     _, scenario = consortium
 
@@ -130,7 +129,7 @@ def _train_request(site, consortium, **plan_changes):
         JobSpec.from_scenario(scenario, [], DeploymentSettings()), One(), [site.name]
     )
     params, setup, weights = coordinator.setup()
-    plan = coordinator.plan(1, 1, weights, SiteTask()) | plan_changes
+    plan = coordinator.plan(1, 1, weights) | plan_changes
     return {"plan": plan, "model": setup, "params": params_to_wire(params)}, len(setup["classes"])
 
 

@@ -38,7 +38,11 @@ class Coordinating(Asking, Protocol):
     result: JobResult
 
     def plan(
-        self, round_: int, sampled: int, weights: tuple[float, ...] | None, task: SiteTask
+        self,
+        round_: int,
+        sampled: int,
+        weights: tuple[float, ...] | None,
+        task: SiteTask | None = None,
     ) -> dict[str, Any]: ...
 
     def samples(self, site: str, value: Any) -> int: ...
