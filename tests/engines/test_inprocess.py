@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from fedsec.engines.inprocess import Shard, run_federated, select_orgs
+from fedsec.engines.inprocess import Shard, run_federated
 from fedsec.fl.aggregation import ProtectedMean
+from fedsec.fl.loop import select_orgs
 from fedsec.fl.privacy import he, secagg
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.fl.strategies import STRATEGIES, FedAvg, FedProx, Scaffold, scaffold

@@ -15,20 +15,13 @@ import numpy as np
 from torch import nn
 
 from fedsec.fl.aggregation.base import SiteResult
-from fedsec.fl.loop import FederatedResult, RoundRecord, run_rounds, select_orgs
+from fedsec.fl.loop import FederatedResult, run_rounds
 from fedsec.fl.site import run_task
 from fedsec.fl.strategies.base import SiteTask, Strategy
 from fedsec.training.local import TrainingPlan
 from fedsec.training.params import Params
 
-__all__ = [
-    "FederatedResult",
-    "InProcessTransport",
-    "RoundRecord",
-    "Shard",
-    "run_federated",
-    "select_orgs",
-]
+__all__ = ["InProcessTransport", "Shard", "run_federated"]
 
 
 @dataclass

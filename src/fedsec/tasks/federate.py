@@ -13,10 +13,11 @@ from torch import nn
 
 from fedsec.core import seeding
 from fedsec.data.flows import FeatureFrame
-from fedsec.engines.inprocess import FederatedResult, Shard, run_federated
+from fedsec.engines.inprocess import Shard, run_federated
 from fedsec.features.moments import local_stats, merge_stats
 from fedsec.features.preprocess import Preprocessor, fit_preprocessor
 from fedsec.fl import recipe
+from fedsec.fl.loop import FederatedResult
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.scenarios.config import Scenario
 from fedsec.training.local import TrainingPlan

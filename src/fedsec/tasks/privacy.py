@@ -18,6 +18,7 @@ from fedsec.core.errors import ConfigError
 from fedsec.data.flows import concat_tables
 from fedsec.fl.privacy import dp, he
 from fedsec.fl.privacy.secagg import default_threshold
+from fedsec.fl.strategies import strategy_class
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.scenarios.config import PrivacyConfig, Scenario
 from fedsec.scenarios.federation import Federation
@@ -112,7 +113,7 @@ def coordinator_view(scenario: Scenario) -> list[str]:
         )
     else:
         seen.append("every organization's full model update and row count, in clear")
-    if scenario.strategy.name == "scaffold":
+    if strategy_class(scenario.strategy.name).sends_extras:
         seen.append(
             "SCAFFOLD's control-variate changes (full local gradients) only inside the same "
             "protected sum as the updates"

@@ -81,6 +81,24 @@ def test_global_model_equals_the_in_process_engines(
     assert max_abs_diff(result.params, reference) <= tolerance
 
 
+def test_scaffold_deployed_equals_the_in_process_engines(federation, consortium, tmp_path):
+    """SCAFFOLD over NVFlare: each site's job process keeps its own control variate between
+    rounds, the coordinator's rides in the plan; DP off, the same model as in process."""
+    data, scenario = consortium
+    strategy = scenario.strategy.model_copy(update={"name": "scaffold", "server_lr": None})
+    scenario = scenario.model_copy(update={"strategy": strategy})
+    _, meta, result = run_job(
+        spec_for(scenario), federation.admin_kit, federation.admin, tmp_path, JOB_TIMEOUT
+    )
+    assert meta["status"] == "FINISHED:COMPLETED", meta
+    assert result is not None and result.error is None and not result.dropouts
+    assert max_abs_diff(result.params, _flat_params(_in_process(scenario, data))) <= 1e-6
+
+
+def _flat_params(arm):
+    return next(iter(arm.models.values())).params
+
+
 def test_with_dp_sgd_the_deployed_model_is_another_draw_of_the_in_process_one(
     federation, consortium, tmp_path, monkeypatch
 ):

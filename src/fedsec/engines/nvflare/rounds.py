@@ -14,12 +14,13 @@ with the sum's weight checked against what the sites declared.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from fedsec.engines.nvflare import encrypted, secure
-from fedsec.engines.nvflare.records import JobFailed, RoundLog
+from fedsec.engines.nvflare.messages import train_request
+from fedsec.engines.nvflare.records import Asking, JobFailed, JobResult, RoundLog
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
 from fedsec.fl.aggregation import Combined, RoundAborted, SiteResult, WeightedMean
 from fedsec.fl.privacy.protect import average_from_total, unflatten
@@ -27,10 +28,30 @@ from fedsec.fl.strategies import SiteTask
 from fedsec.training.local import Update
 from fedsec.training.params import Params
 
-if TYPE_CHECKING:
-    from fedsec.engines.nvflare.coordinator import Coordinator
-
 MALFORMED = (KeyError, ValueError, TypeError)
+
+
+class Coordinating(Asking, Protocol):
+    """What the training rounds use of the coordinator besides asking sites: the round's
+    plan, the bounds on what sites claim, and the job's result (its round logs)."""
+
+    result: JobResult
+
+    def plan(
+        self,
+        round_: int,
+        sampled: int,
+        weights: tuple[float, ...] | None,
+        task: SiteTask | None = None,
+    ) -> dict[str, Any]: ...
+
+    def samples(self, site: str, value: Any) -> int: ...
+
+    def check_weight(self, site: str, weight: float, protection: dict[str, Any]) -> None: ...
+
+    def check_total_weight(
+        self, round_: int, total: float, used: list[str], protection: dict[str, Any]
+    ) -> None: ...
 
 
 class SiteRounds:
@@ -38,7 +59,7 @@ class SiteRounds:
 
     def __init__(
         self,
-        coordinator: Coordinator,
+        coordinator: Coordinating,
         setup: dict[str, Any],
         weights: tuple[float, ...] | None,
         extra_like: Params | None,
@@ -60,9 +81,8 @@ class SiteRounds:
         c.result.history.append(log)
         task = one_task(tasks)
         self.plan = c.plan(round_, len(selected), self.weights, task)
-        data = {"plan": self.plan, "model": self.setup, "params": params_to_wire(params)}
-        if task.control is not None:
-            data["control"] = params_to_wire(task.control)
+        control = None if task.control is None else params_to_wire(task.control)
+        data = train_request(self.plan, self.setup, params_to_wire(params), control)
         replies = screen(c.ask("fedsec_train", data, selected, c.timeout, log), log)
         c.require(len(c.alive), f"in round {round_}")
         if not replies:

@@ -11,18 +11,15 @@ masked vectors and the sum.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from fedsec.engines.nvflare import wire
+from fedsec.engines.nvflare.records import Asking, RoundLog
 from fedsec.fl.privacy.secagg import SecAggAborted, SecAggError
 from fedsec.fl.privacy.secagg.encoding import decode
 from fedsec.fl.privacy.secagg.server import SecAggServer
-
-if TYPE_CHECKING:
-    from fedsec.engines.nvflare.coordinator import Coordinator
-    from fedsec.engines.nvflare.records import RoundLog
 
 __all__ = ["SecAggAborted", "SecAggError", "secure_total"]
 
@@ -30,7 +27,7 @@ MALFORMED = (KeyError, ValueError, TypeError, AttributeError)
 
 
 def secure_total(
-    coordinator: Coordinator,
+    coordinator: Asking,
     round_: int,
     replies: dict[str, dict[str, Any]],
     plan: dict[str, Any] | None,
@@ -102,7 +99,7 @@ def secure_total(
 
 
 def advertisements(
-    coordinator: Coordinator, server: SecAggServer, replies: dict[str, dict], log: RoundLog
+    coordinator: Asking, server: SecAggServer, replies: dict[str, dict], log: RoundLog
 ) -> tuple[dict, dict]:
     """The round's roster from the sites' advertisements, and their kit endorsements."""
     adverts, endorsements = [], {}

@@ -1,11 +1,13 @@
 """The organization's side of a deployed job, independent of NVFlare.
 
-A :class:`Site` answers the coordinator's tasks from its own configuration and data: summaries
-for federated preprocessing, local updates (``local_update``, the in-process engine's function),
-the secure-aggregation client phases (:mod:`~fedsec.engines.nvflare.site_secagg`) or the
-decryption of an encrypted sum (homomorphic encryption), and an evaluation of the final model.
-Every message is validated first; a :class:`~fedsec.engines.nvflare.plan.PlanRefused` carries
-the reason back to the coordinator.
+A :class:`Site` answers the coordinator's tasks from its own configuration and data, through an
+explicit handler table (:meth:`Site.handlers`): summaries for federated preprocessing and local
+training (:func:`fedsec.fl.site.run_task`, the in-process engine's function) and an evaluation
+of the final model here, the secure-aggregation client phases in its
+:class:`~fedsec.engines.nvflare.site_secagg.SiteSecAgg` session, the decryption of an encrypted
+sum in its :class:`~fedsec.engines.nvflare.site_he.HeSession`. Every message is validated first
+(:mod:`~fedsec.engines.nvflare.messages`); a :class:`~fedsec.engines.nvflare.plan.PlanRefused`
+carries the reason back to the coordinator.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from fedsec.core import seeding
 from fedsec.engines.nvflare import statistics, wire
 from fedsec.engines.nvflare.gate import AcceptanceGate, Verdict, score_model
 from fedsec.engines.nvflare.identity import KitIdentity
-from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused, SitePlan, parse
+from fedsec.engines.nvflare.messages import EvaluateTask, TrainTask
+from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused, SitePlan
 from fedsec.engines.nvflare.site_config import SiteConfig, load_site_data
+from fedsec.engines.nvflare.site_he import HeSession
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.features.preprocess import Preprocessor
 from fedsec.fl import recipe
-from fedsec.fl.privacy import he
 from fedsec.fl.privacy.protect import payload
 from fedsec.fl.site import run_task
 from fedsec.fl.strategies import SiteTask
@@ -39,7 +42,7 @@ from fedsec.scenarios.federation import OrgData
 from fedsec.training.noise import SecureNoise
 from fedsec.training.params import Params
 
-#: NVFlare task name -> the use case a site must allow for it.
+#: NVFlare task name -> the use case a site must allow for it (what a job's executor takes).
 TASKS = {
     "fedsec_statistics": "statistics",
     "fedsec_train": "train",
@@ -51,6 +54,8 @@ TASKS = {
     "fedsec_evaluate": "evaluate",
 }
 
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
 
 @dataclass
 class Prepared:
@@ -61,15 +66,6 @@ class Prepared:
     network: nn.Module
     x: np.ndarray
     y: np.ndarray
-
-
-@dataclass
-class Encrypted:
-    """One round's encrypted update, awaiting the sum this site is asked to decrypt."""
-
-    round: int
-    digest: str
-    length: int
 
 
 class Site:
@@ -103,11 +99,24 @@ class Site:
         self._data: dict[str, OrgData] = {}
         self._prepared: dict[str, Prepared] = {}
         self.secure = SiteSecAgg(self.name, config.secure_aggregation, keys, job)
-        self._he_key, self._he_context = he_key, None
-        self._encrypted: Encrypted | None = None
+        self.he = HeSession(self.name, he_key)
         self.statistics_rounds: set[int] = set()  # secure statistics passes answered
         self.statistics_columns: list[str] = []
         seeding.deterministic_torch(threads=config.threads)
+
+    def handlers(self) -> dict[str, Handler]:
+        """Which session answers each task of :data:`TASKS`: data and training here, the
+        secure-aggregation phases in :attr:`secure`, decryption in :attr:`he`."""
+        return {
+            "fedsec_statistics": self.statistics,
+            "fedsec_train": self.train,
+            "fedsec_secagg_share": self.secure.share,
+            "fedsec_secagg_mask": self.secure.mask,
+            "fedsec_secagg_confirm": self.secure.confirm,
+            "fedsec_secagg_reveal": self.secure.reveal,
+            "fedsec_he_decrypt": self.he.decrypt,
+            "fedsec_evaluate": self.evaluate,
+        }
 
     def handle(self, task: str, data: dict[str, Any]) -> dict[str, Any]:
         """Answer one task; refuses tasks this site does not allow."""
@@ -116,8 +125,7 @@ class Site:
             raise PlanRefused(f"unknown task {task!r}")
         if use not in self.config.allowed_tasks:
             raise PlanRefused(f"site {self.name} does not allow {use} tasks ({task})")
-        handler = getattr(self, task.removeprefix("fedsec_"))
-        return handler(data)
+        return self.handlers()[task](data)
 
     # -- data -------------------------------------------------------------------------------
 
@@ -144,8 +152,7 @@ class Site:
             self._prepared = {key: Prepared(setup, classifier, network, x, y)}  # keep one
         return self._prepared[key]
 
-    def setup(self, data: dict[str, Any]) -> tuple[Prepared, Params]:
-        setup = parse(ModelSetup, data.get("model"), "model setup")
+    def setup(self, setup: ModelSetup, arrays: list[np.ndarray]) -> tuple[Prepared, Params]:
         count = setup.architecture.parameter_count()
         if count > self.config.limits.max_parameters:
             raise PlanRefused(
@@ -154,7 +161,7 @@ class Site:
             )
         ready = self.prepared(setup)
         shapes = [tuple(p.shape) for p in ready.network.state_dict().values()]
-        return ready, wire.params_from_wire(data.get("params"), shapes, "global model")
+        return ready, wire.params_from_wire(arrays, shapes, "global model")
 
     def classifier(self, ready: Prepared, params: Params) -> FamilyClassifier:
         c = ready.classifier
@@ -168,8 +175,9 @@ class Site:
         return statistics.answer(self, data)
 
     def train(self, data: dict[str, Any]) -> dict[str, Any]:
-        plan = self.plan(data.get("plan"))
-        ready, params = self.setup(data)
+        request = TrainTask.from_wire(data)
+        plan = self.within_limits(request.plan)
+        ready, params = self.setup(request.model, request.params)
         weights, classes = plan.class_weights, ready.setup.classes
         if weights is not None and len(weights) != len(classes):
             raise PlanRefused(
@@ -187,7 +195,7 @@ class Site:
             self.secure.check_new(plan.round)
         training = plan.to_training_plan(self.name, len(ready.y))
         self.noise = training.dp_noise_multiplier
-        task = SiteTask(plan.prox_mu, self.server_control(data, params))
+        task = SiteTask(plan.prox_mu, self.server_control(request.control, params))
         result, self.control = run_task(
             ready.network, params, ready.x, ready.y, training, task, self.control, self.randomness
         )
@@ -207,23 +215,21 @@ class Site:
             params, update, protecting, plan.sampled, self.name, plan.round, self.randomness, extra
         )
         if protection.homomorphic_encryption:
-            chunks = he.encrypt(self.he_context(), vector)
-            self._encrypted = Encrypted(plan.round, he.digest(chunks), len(vector))
-            return reply | {"encrypted": chunks}
+            return reply | {"encrypted": self.he.encrypt(plan.round, vector)}
         if not protection.secure_aggregation:
             return reply | {"payload": vector}
         return reply | self.secure.start(plan.round, vector, plan.sampled, protection.threshold)
 
-    def server_control(self, data: dict[str, Any], params: Params) -> Params | None:
+    def server_control(self, control: list[np.ndarray] | None, params: Params) -> Params | None:
         """The coordinator's control variate (SCAFFOLD), shaped like the model; None if absent.
         This site's own control variate stays here, for this job only."""
-        if data.get("control") is None:
+        if control is None:
             return None
         shapes = [tuple(p.shape) for p in params]
-        return wire.params_from_wire(data["control"], shapes, "control variate")
+        return wire.params_from_wire(control, shapes, "control variate")
 
-    def plan(self, data: Any) -> SitePlan:
-        plan = parse(SitePlan, data, "training plan")
+    def within_limits(self, plan: SitePlan) -> SitePlan:
+        """``plan`` if it stays within this site's own limits; refused, naming the field."""
         limits, t = self.config.limits, plan.training
         for value, bound, field in (
             (plan.rounds, limits.max_rounds, "rounds"),
@@ -254,52 +260,11 @@ class Site:
         )
         return self.gate.judge(round_, metrics)
 
-    def secagg_share(self, data: dict[str, Any]) -> dict[str, Any]:
-        return self.secure.share(data)
-
-    def secagg_mask(self, data: dict[str, Any]) -> dict[str, Any]:
-        return self.secure.mask(data)
-
-    def secagg_confirm(self, data: dict[str, Any]) -> dict[str, Any]:
-        return self.secure.confirm(data)
-
-    def secagg_reveal(self, data: dict[str, Any]) -> dict[str, Any]:
-        return self.secure.reveal(data)
-
-    def he_context(self) -> Any:
-        """The kit's CKKS context with its secret key (refused when the kit has none)."""
-        if self._he_context is None:
-            if self._he_key is None:
-                raise PlanRefused(
-                    f"site {self.name} has no homomorphic-encryption key: its kit was "
-                    "provisioned without --he"
-                )
-            self._he_context = he.load_context(self._he_key(), True, f"site {self.name} HE key")
-        return self._he_context
-
-    def he_decrypt(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Decrypt the round's encrypted sum, once, if this site contributed to it."""
-        pending, round_ = self._encrypted, data.get("round")
-        if pending is None or pending.round != round_:
-            raise PlanRefused(f"decryption refused: no encrypted update of round {round_!r} here")
-        contributors = wire.names_from_wire(data.get("contributors"), "contributors")
-        if self.name not in contributors or len(set(contributors)) < 2:
-            raise PlanRefused(
-                "decryption refused: the sum must hold this site's update and at least one other"
-            )
-        chunks = wire.ciphertexts_from_wire(data.get("ciphertext"), "decryption refused")
-        if he.digest(chunks) == pending.digest:
-            raise PlanRefused("decryption refused: that is this site's own update, not a sum")
-        self._encrypted = None  # one decryption per round
-        total = he.decrypt(self.he_context(), chunks, pending.length, "encrypted sum")
-        return {"total": total}
-
     def evaluate(self, data: dict[str, Any]) -> dict[str, Any]:
-        plan = self.plan(data.get("plan"))
-        ready, params = self.setup(data)
-        target = data.get("target_fpr")
-        if not isinstance(target, float) or not 0 < target < 1:
-            raise PlanRefused(f"evaluation refused: target_fpr {target!r} not in (0, 1)")
+        request = EvaluateTask.from_wire(data)
+        plan = self.within_limits(request.plan)
+        ready, params = self.setup(request.model, request.params)
+        target = request.target_fpr
         org, view = self.data(ready.setup.view), ready.setup.view
         model = self.classifier(ready, params)
         val = org.val.features(view).frame

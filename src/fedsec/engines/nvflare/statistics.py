@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from fedsec.engines.nvflare import secure
 from fedsec.engines.nvflare.plan import PlanRefused, StatisticsRequest, parse
-from fedsec.engines.nvflare.records import JobFailed, RoundLog
+from fedsec.engines.nvflare.records import Asking, JobFailed, RoundLog
+from fedsec.engines.nvflare.site_config import SiteConfig
+from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.features.moments import FeatureStats, local_stats, merge_stats, union_columns
 from fedsec.features.summaries import (
     CENTRE_FIELDS,
@@ -35,10 +37,21 @@ from fedsec.features.summaries import (
 from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError
 from fedsec.fl.privacy.secure_stats import STATISTICS_ROUNDS
 from fedsec.fl.privacy.widesum import LIMBS, narrow, widen
+from fedsec.scenarios.federation import OrgData
 
-if TYPE_CHECKING:
-    from fedsec.engines.nvflare.coordinator import Coordinator
-    from fedsec.engines.nvflare.site import Site
+
+class StatisticsSite(Protocol):
+    """What answering a statistics request uses of a site: its own config and data, its
+    secure-aggregation session and the statistics passes it already answered."""
+
+    name: str
+    config: SiteConfig
+    secure: SiteSecAgg
+    statistics_rounds: set[int]
+    statistics_columns: list[str]
+
+    def data(self, view: str) -> OrgData: ...
+
 
 TASK = "fedsec_statistics"
 
@@ -61,7 +74,7 @@ class Gathered:
 # -- site -------------------------------------------------------------------------------------
 
 
-def answer(site: Site, data: Any) -> dict[str, Any]:
+def answer(site: StatisticsSite, data: Any) -> dict[str, Any]:
     """A site's reply to one statistics request, decided from its own config."""
     request = parse(StatisticsRequest, data, "statistics request")
     org = site.data(request.view)
@@ -111,7 +124,7 @@ def answer(site: Site, data: Any) -> dict[str, Any]:
 # -- coordinator ------------------------------------------------------------------------------
 
 
-def gather(coordinator: Coordinator) -> Gathered:
+def gather(coordinator: Asking) -> Gathered:
     """Every alive site's statistics, merged: by secure sums when the job uses secure
     aggregation, in clear otherwise. Sites that refuse or answer badly are dropped."""
     if coordinator.spec.privacy.secure_aggregation:
@@ -119,7 +132,7 @@ def gather(coordinator: Coordinator) -> Gathered:
     return _clear(coordinator)
 
 
-def _clear(coordinator: Coordinator) -> Gathered:
+def _clear(coordinator: Asking) -> Gathered:
     spec = coordinator.spec
     replies = coordinator.ask(
         TASK, {"view": spec.view}, list(coordinator.alive), spec.deployment.setup_timeout
@@ -153,7 +166,7 @@ def _clear_reply(reply: dict[str, Any]) -> tuple[FeatureStats, Counter]:
     return stats, counts
 
 
-def _secure(coordinator: Coordinator) -> Gathered:
+def _secure(coordinator: Asking) -> Gathered:
     numeric, categorical = _schema(coordinator)
     base = {"view": coordinator.spec.view, "numeric": numeric}
     survivors = list(coordinator.alive)
@@ -170,7 +183,7 @@ def _secure(coordinator: Coordinator) -> Gathered:
     return Gathered(stats, families, "secure aggregation", survivors)
 
 
-def _schema(coordinator: Coordinator) -> tuple[list[str], list[str]]:
+def _schema(coordinator: Asking) -> tuple[list[str], list[str]]:
     """The union of the sites' column names (all a site sends in clear under protection)."""
     request = {"view": coordinator.spec.view, "stage": "schema"}
     timeout = coordinator.spec.deployment.setup_timeout
@@ -186,7 +199,7 @@ def _schema(coordinator: Coordinator) -> tuple[list[str], list[str]]:
 
 
 def _secure_pass(
-    coordinator: Coordinator, stage: str, request: dict[str, Any], sites: list[str]
+    coordinator: Asking, stage: str, request: dict[str, Any], sites: list[str]
 ) -> tuple[np.ndarray, list[str]]:
     """One statistics pass as a secure sum over ``sites``: the summed values, the survivors."""
     threshold = coordinator.spec.privacy.secagg_threshold

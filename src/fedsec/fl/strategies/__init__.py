@@ -6,9 +6,14 @@ and one entry in :data:`STRATEGIES`; scenarios then accept its name (``strategy.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from fedsec.fl.strategies.base import ServerState, SiteTask, Strategy, StrategyState
+from fedsec.fl.aggregation.base import Aggregation
+from fedsec.fl.strategies.base import (
+    ServerState,
+    SiteTask,
+    Strategy,
+    StrategySettings,
+    StrategyState,
+)
 from fedsec.fl.strategies.fedadagrad import FedAdagrad
 from fedsec.fl.strategies.fedadam import FedAdam
 from fedsec.fl.strategies.fedavg import FedAvg
@@ -16,10 +21,6 @@ from fedsec.fl.strategies.fedavgm import FedAvgM
 from fedsec.fl.strategies.fedprox import FedProx
 from fedsec.fl.strategies.fedyogi import FedYogi
 from fedsec.fl.strategies.scaffold import Scaffold
-
-if TYPE_CHECKING:
-    from fedsec.fl.aggregation.base import Aggregation
-    from fedsec.fl.config import StrategyConfig
 
 #: Every strategy by the name a scenario gives it.
 STRATEGIES: dict[str, type[Strategy]] = {
@@ -37,7 +38,7 @@ def strategy_class(name: str) -> type[Strategy]:
 
 
 def from_config(
-    config: StrategyConfig, server_lr: float | None = None, aggregation: Aggregation | None = None
+    config: StrategySettings, server_lr: float | None = None, aggregation: Aggregation | None = None
 ) -> Strategy:
     """A fresh strategy object as ``config`` names and sets it."""
     return strategy_class(config.name).from_config(config, server_lr, aggregation)
@@ -55,6 +56,7 @@ __all__ = [
     "ServerState",
     "SiteTask",
     "Strategy",
+    "StrategySettings",
     "StrategyState",
     "from_config",
     "strategy_class",

@@ -9,16 +9,13 @@ is what distinguishes FedAdam, FedYogi and FedAdagrad), and steps
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from fedsec.fl.aggregation.base import Aggregation
-from fedsec.fl.strategies.base import ServerState, Strategy
+from fedsec.fl.strategies.base import ServerState, Strategy, StrategySettings
 from fedsec.training.params import Params
-
-if TYPE_CHECKING:
-    from fedsec.fl.config import StrategyConfig
 
 
 class AdaptiveStrategy(Strategy):
@@ -38,7 +35,7 @@ class AdaptiveStrategy(Strategy):
         self.beta1, self.beta2, self.tau = beta1, beta2, tau
 
     @classmethod
-    def hyperparameters(cls, config: StrategyConfig) -> dict[str, Any]:
+    def hyperparameters(cls, config: StrategySettings) -> dict[str, Any]:
         return {"beta1": config.beta1, "beta2": config.beta2, "tau": config.tau}
 
     def second_moment(self, v: np.ndarray, delta: np.ndarray) -> np.ndarray:

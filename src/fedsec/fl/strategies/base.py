@@ -4,7 +4,7 @@ the selected sites receive) and turns the round's results into the next global m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -12,8 +12,20 @@ from fedsec.fl.aggregation.base import Aggregation, Combined, SiteResult
 from fedsec.fl.aggregation.weighted_mean import WeightedMean
 from fedsec.training.params import Params
 
-if TYPE_CHECKING:
-    from fedsec.fl.config import StrategyConfig
+
+class StrategySettings(Protocol):
+    """A scenario's ``[strategy]`` section as strategies read it
+    (:class:`fedsec.fl.config.StrategyConfig` is one; that config imports the registry here
+    to check names, so strategies do not import it). A new strategy's own hyperparameter is
+    one more field there and here."""
+
+    name: str
+    server_lr: float
+    prox_mu: float
+    server_momentum: float
+    beta1: float
+    beta2: float
+    tau: float
 
 
 @dataclass
@@ -72,7 +84,7 @@ class Strategy:
     @classmethod
     def from_config(
         cls,
-        config: StrategyConfig,
+        config: StrategySettings,
         server_lr: float | None = None,
         aggregation: Aggregation | None = None,
     ) -> Strategy:
@@ -81,7 +93,7 @@ class Strategy:
         return cls(lr, aggregation, **cls.hyperparameters(config))
 
     @classmethod
-    def hyperparameters(cls, config: StrategyConfig) -> dict[str, Any]:
+    def hyperparameters(cls, config: StrategySettings) -> dict[str, Any]:
         """The strategy's own settings from the scenario's ``[strategy]`` section."""
         return {}
 

@@ -8,14 +8,11 @@ non-identical sites it smooths the direction across rounds; the effective step i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fedsec.fl.aggregation.base import Aggregation
-from fedsec.fl.strategies.base import ServerState, Strategy
+from fedsec.fl.strategies.base import ServerState, Strategy, StrategySettings
 from fedsec.training.params import Params
-
-if TYPE_CHECKING:
-    from fedsec.fl.config import StrategyConfig
 
 
 class FedAvgM(Strategy):
@@ -32,7 +29,7 @@ class FedAvgM(Strategy):
         self.momentum = momentum
 
     @classmethod
-    def hyperparameters(cls, config: StrategyConfig) -> dict[str, Any]:
+    def hyperparameters(cls, config: StrategySettings) -> dict[str, Any]:
         return {"momentum": config.server_momentum}
 
     def server_update(self, global_params: Params, delta: Params) -> Params:

@@ -7,13 +7,10 @@ sites from drifting far from the global model; the coordinator aggregates as Fed
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fedsec.fl.aggregation.base import Aggregation
-from fedsec.fl.strategies.base import Strategy
-
-if TYPE_CHECKING:
-    from fedsec.fl.config import StrategyConfig
+from fedsec.fl.strategies.base import Strategy, StrategySettings
 
 
 class FedProx(Strategy):
@@ -31,5 +28,5 @@ class FedProx(Strategy):
         self.prox_mu = prox_mu
 
     @classmethod
-    def hyperparameters(cls, config: StrategyConfig) -> dict[str, Any]:
+    def hyperparameters(cls, config: StrategySettings) -> dict[str, Any]:
         return {"prox_mu": config.prox_mu}

@@ -1,0 +1,134 @@
+"""The coordinator's model-carrying tasks as typed messages, built by the coordinator and
+validated by a site on receipt.
+
+A task arrives as a table of fields. :meth:`TrainTask.from_wire` and its siblings refuse one
+with a missing or unexpected field, or a field of the wrong kind, with a
+:class:`~fedsec.engines.nvflare.plan.PlanRefused` naming the task and the field; the plan and
+the model setup inside are validated by their own models (:class:`SitePlan`,
+:class:`ModelSetup`). Arrays are checked against the shapes of the site's own network once the
+setup is known (:func:`fedsec.engines.nvflare.wire.params_from_wire`).
+
+The coordinator builds the tables with :func:`train_request` and :func:`evaluate_request`. It
+relays the job's training settings without judging them: each site validates the plan against
+its own limits, so a bad setting is refused (and named) by the sites.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from fedsec.engines.nvflare import wire
+from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused, SitePlan, parse
+
+Arrays = list[np.ndarray]
+
+
+def _fields(data: Any, what: str, required: set[str], optional: set[str]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise PlanRefused(f"{what} refused: expected a table of fields, got {type(data).__name__}")
+    unexpected = sorted(set(map(str, data)) - required - optional)
+    missing = sorted(required - set(data))
+    if unexpected or missing:
+        problems = [f"unexpected field {k!r}" for k in unexpected]
+        problems += [f"missing field {k!r}" for k in missing]
+        raise PlanRefused(f"{what} refused: {'; '.join(problems)}")
+    return data
+
+
+def _arrays(value: Any, what: str) -> Arrays:
+    if not isinstance(value, list | tuple) or not all(isinstance(a, np.ndarray) for a in value):
+        raise PlanRefused(f"{what} refused: expected a list of arrays")
+    return list(value)
+
+
+@dataclass(frozen=True)
+class TrainTask:
+    """``fedsec_train``: one round of local training from the global model ``params``;
+    ``control`` is the coordinator's control variate when the strategy keeps one (SCAFFOLD)."""
+
+    plan: SitePlan
+    model: ModelSetup
+    params: Arrays
+    control: Arrays | None = None
+
+    @classmethod
+    def from_wire(cls, data: Any) -> TrainTask:
+        what = "training task"
+        data = _fields(data, what, {"plan", "model", "params"}, {"control"})
+        control = data.get("control")
+        return cls(
+            parse(SitePlan, data["plan"], "training plan"),
+            parse(ModelSetup, data["model"], "model setup"),
+            _arrays(data["params"], f"{what} (params)"),
+            None if control is None else _arrays(control, f"{what} (control)"),
+        )
+
+
+@dataclass(frozen=True)
+class EvaluateTask:
+    """``fedsec_evaluate``: judge the final model on the site's held-out rows at
+    ``target_fpr`` (the false-positive rate its threshold is calibrated to)."""
+
+    plan: SitePlan
+    model: ModelSetup
+    params: Arrays
+    target_fpr: float
+
+    @classmethod
+    def from_wire(cls, data: Any) -> EvaluateTask:
+        what = "evaluation"
+        data = _fields(data, what, {"plan", "model", "params", "target_fpr"}, set())
+        target = data["target_fpr"]
+        if not isinstance(target, float) or not 0 < target < 1:
+            raise PlanRefused(f"{what} refused: target_fpr {target!r} not in (0, 1)")
+        return cls(
+            parse(SitePlan, data["plan"], "training plan"),
+            parse(ModelSetup, data["model"], "model setup"),
+            _arrays(data["params"], f"{what} (params)"),
+            target,
+        )
+
+
+@dataclass(frozen=True)
+class DecryptTask:
+    """``fedsec_he_decrypt``: the sum of a round's encrypted payloads and who contributed."""
+
+    round: int
+    ciphertext: list[bytes]
+    contributors: list[str]
+
+    @classmethod
+    def from_wire(cls, data: Any) -> DecryptTask:
+        what = "decryption"
+        data = _fields(data, what, {"round", "ciphertext", "contributors"}, set())
+        round_ = data["round"]
+        if isinstance(round_, bool) or not isinstance(round_, int) or round_ < 0:
+            raise PlanRefused(f"{what} refused: round {round_!r} is not a round number")
+        return cls(
+            round_,
+            wire.ciphertexts_from_wire(data["ciphertext"], f"{what} refused"),
+            wire.names_from_wire(data["contributors"], "contributors"),
+        )
+
+
+def decrypt_request(round_: int, ciphertext: list[bytes], contributors: list[str]) -> dict:
+    """What the coordinator sends as a :class:`DecryptTask`."""
+    return {"round": round_, "ciphertext": ciphertext, "contributors": contributors}
+
+
+def train_request(
+    plan: dict[str, Any], model: dict[str, Any], params: Arrays, control: Arrays | None
+) -> dict[str, Any]:
+    """What the coordinator sends as a :class:`TrainTask`."""
+    request = {"plan": plan, "model": model, "params": list(params)}
+    return request if control is None else request | {"control": list(control)}
+
+
+def evaluate_request(
+    plan: dict[str, Any], model: dict[str, Any], params: Arrays, target_fpr: float
+) -> dict[str, Any]:
+    """What the coordinator sends as an :class:`EvaluateTask`."""
+    return {"plan": plan, "model": model, "params": list(params), "target_fpr": target_fpr}

@@ -1,0 +1,70 @@
+"""A site's homomorphic-encryption session for one job: encrypt its payload, decrypt a sum once.
+
+The kit's CKKS context (with the consortium's secret key) is loaded when a job first asks for
+encryption. The site decrypts only the sum of the round it contributed to, once, when the
+coordinator names it and at least one other contributor, and never its own ciphertext returned
+as a "sum".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from fedsec.engines.nvflare.messages import DecryptTask
+from fedsec.engines.nvflare.plan import PlanRefused
+from fedsec.fl.privacy import he
+
+
+@dataclass
+class Encrypted:
+    """One round's encrypted update, awaiting the sum this site is asked to decrypt."""
+
+    round: int
+    digest: str
+    length: int
+
+
+class HeSession:
+    def __init__(self, name: str, key: Callable[[], bytes] | None) -> None:
+        self.name, self._key = name, key
+        self._context: Any = None
+        self.pending: Encrypted | None = None
+
+    def context(self) -> Any:
+        """The kit's CKKS context with its secret key (refused when the kit has none)."""
+        if self._context is None:
+            if self._key is None:
+                raise PlanRefused(
+                    f"site {self.name} has no homomorphic-encryption key: its kit was "
+                    "provisioned without --he"
+                )
+            self._context = he.load_context(self._key(), True, f"site {self.name} HE key")
+        return self._context
+
+    def encrypt(self, round_: int, vector: np.ndarray) -> list[bytes]:
+        """``vector`` encrypted; the site then awaits the round's sum to decrypt."""
+        chunks = he.encrypt(self.context(), vector)
+        self.pending = Encrypted(round_, he.digest(chunks), len(vector))
+        return chunks
+
+    def decrypt(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Decrypt the round's encrypted sum, once, if this site contributed to it."""
+        request = DecryptTask.from_wire(data)
+        pending = self.pending
+        if pending is None or pending.round != request.round:
+            raise PlanRefused(
+                f"decryption refused: no encrypted update of round {request.round!r} here"
+            )
+        if self.name not in request.contributors or len(request.contributors) < 2:
+            raise PlanRefused(
+                "decryption refused: the sum must hold this site's update and at least one other"
+            )
+        if he.digest(request.ciphertext) == pending.digest:
+            raise PlanRefused("decryption refused: that is this site's own update, not a sum")
+        self.pending = None  # one decryption per round
+        total = he.decrypt(self.context(), request.ciphertext, pending.length, "encrypted sum")
+        return {"total": total}
