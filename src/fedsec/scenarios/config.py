@@ -21,7 +21,9 @@ from fedsec.fl.config import (
     StrategyConfig,
     TrainingConfig,
 )
+from fedsec.fl.robustness.config import RobustnessConfig
 from fedsec.fl.strategies import strategy_class
+from fedsec.scenarios.adversary import AdversaryConfig, check_adversary
 from fedsec.scenarios.logs_config import LogsConfig
 
 __all__ = [  # the federated-learning sections, defined in fedsec.fl.config
@@ -143,9 +145,12 @@ class Scenario(Strict):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     anomaly: AnomalyConfig | None = None
+    adversary: AdversaryConfig | None = None  # simulated dishonest organizations
+    robustness: RobustnessConfig | None = None  # robust aggregation (None: plain mean)
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
+        check_adversary(self)
         if self.task == "logs":
             return self._logs_consistent()
         if self.data is None:
