@@ -12,9 +12,11 @@ from fedsec.training.local import Update
 def results(global_params, changes, rows):
     return {
         f"org{i}": SiteResult(
-            Update([(g + c).astype(np.float32) for g, c in zip(global_params, change)], n)
+            Update(
+                [(g + c).astype(np.float32) for g, c in zip(global_params, change, strict=True)], n
+            )
         )
-        for i, (change, n) in enumerate(zip(changes, rows))
+        for i, (change, n) in enumerate(zip(changes, rows, strict=True))
     }
 
 

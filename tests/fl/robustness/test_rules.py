@@ -6,6 +6,7 @@ import pytest
 
 from fedsec.fl.robustness import (
     CoordinateMedian,
+    CosineFilter,
     FLTrust,
     Mean,
     MultiKrum,
@@ -110,8 +111,35 @@ def test_fltrust_with_no_trusted_update_does_not_move():
 
 
 def test_build_rule_names_every_rule_and_fltrust_needs_root_data():
-    for name in ("mean", "norm_bound", "median", "trimmed_mean", "multi_krum"):
+    for name in ("mean", "norm_bound", "median", "trimmed_mean", "multi_krum", "cosine_filter"):
         assert build_rule(RobustnessConfig(rule=name)).name == name
     with pytest.raises(ValueError, match="root data"):
         build_rule(RobustnessConfig(rule="fltrust"))
     assert build_rule(RobustnessConfig(rule="fltrust"), lambda g: g).name == "fltrust"
+
+
+@pytest.mark.parametrize("outlier_scale", [-1.0, -10.0])
+def test_cosine_filter_leaves_out_an_update_pointing_against_the_majority(outlier_scale):
+    deltas = with_outlier(outlier_scale * DIRECTION)
+    decision = CosineFilter().combine(deltas, equal(), np.zeros(4))
+    assert decision.share[4] == 0.0
+    assert np.abs(decision.delta - honest_mean()).max() < 0.3
+
+
+def test_cosine_filter_bounds_a_boosted_update_to_the_median_norm():
+    deltas = with_outlier(50.0 * DIRECTION)
+    decision = CosineFilter().combine(deltas, equal(), np.zeros(4))
+    assert np.abs(decision.delta - honest_mean()).max() < 0.3
+    assert 0 < decision.share[4] <= decision.share.max()
+
+
+def test_cosine_filter_keeps_a_different_honest_update_that_krum_drops():
+    """Attack-disjoint sites: one honest site learns something the others do not (an extra
+    coordinate); it still points the majority's way, so it keeps its weight."""
+    common = np.array([1.0, 1.0, 0.0, 0.0])
+    deltas = np.vstack(
+        [common + 0.01 * i for i in range(4)] + [common + np.array([0, 0, 1.5, 1.5])]
+    )
+    kept = CosineFilter().combine(deltas, equal(), np.zeros(4))
+    assert kept.share[4] > 0 and kept.delta[2] > 0.1
+    assert MultiKrum().combine(deltas, equal(), np.zeros(4)).share[4] == 0.0

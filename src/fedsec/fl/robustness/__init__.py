@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fedsec.fl.robustness.base import Decision, Mean, RobustAggregation, RoundDefence, Rule
 from fedsec.fl.robustness.config import DEFAULT_RULE, RobustnessConfig
+from fedsec.fl.robustness.cosine_filter import CosineFilter
 from fedsec.fl.robustness.fltrust import FLTrust, RootUpdate
 from fedsec.fl.robustness.krum import MultiKrum
 from fedsec.fl.robustness.median import CoordinateMedian
@@ -28,6 +29,7 @@ def build_rule(config: RobustnessConfig, root_update: RootUpdate | None = None) 
         "median": CoordinateMedian(),
         "trimmed_mean": TrimmedMean(config.max_byzantine),
         "multi_krum": MultiKrum(config.max_byzantine),
+        "cosine_filter": CosineFilter(config.min_cosine, config.norm_multiplier),
     }
     return rules[config.rule]
 
@@ -42,6 +44,7 @@ def robust_aggregation(
 __all__ = [
     "DEFAULT_RULE",
     "CoordinateMedian",
+    "CosineFilter",
     "Decision",
     "FLTrust",
     "Mean",

@@ -11,7 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-RuleName = Literal["mean", "norm_bound", "median", "trimmed_mean", "multi_krum", "fltrust"]
+RuleName = Literal[
+    "mean", "norm_bound", "median", "trimmed_mean", "multi_krum", "fltrust", "cosine_filter"
+]
 
 #: The rule ``[robustness]`` picks when it names none (measured: docs/robustness.md).
 DEFAULT_RULE: RuleName = "multi_krum"
@@ -33,5 +35,8 @@ class RobustnessConfig(BaseModel):
     )
     max_weight_ratio: float = Field(
         default=2.0, ge=1, description="an organization weighs at most this x the median weight"
+    )
+    min_cosine: float = Field(
+        default=0.0, ge=-1, lt=1, description="cosine_filter: least cosine with the median update"
     )
     root_rows: int = Field(default=2000, ge=50, description="fltrust: synthetic root rows")
