@@ -24,6 +24,7 @@ from fedsec.core import seeding
 from fedsec.data.flows import FeatureFrame
 from fedsec.data.taxonomy import family_order
 from fedsec.engines.inprocess import FederatedResult, Shard, run_federated
+from fedsec.engines.threats import Inputs, ThreatResult, run_under_threat
 from fedsec.features.moments import FeatureStats, local_stats, merge_stats
 from fedsec.features.preprocess import Preprocessor, fit_preprocessor
 from fedsec.fl import recipe
@@ -64,6 +65,7 @@ class TrainedArm(Generic[M]):
     round_seconds: list[float] = field(default_factory=list)
     privacy: dict = field(default_factory=dict)
     protection_seconds: list[float] = field(default_factory=list)
+    threats: ThreatResult | None = None  # adversaries and defence (federated arm, if any)
 
 
 ArmModels = TrainedArm[FamilyClassifier]
@@ -296,6 +298,7 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
             scenario, shared.weights, 1, noise[shard.name], "federated", shard.name, round_
         ),
         on_round,
+        inputs=Inputs(shared.pre.names, shared.classes, shared.pre),
     )
     clf = replace(shared, params=result.params).classifier(scenario)
     done = {o.name: sum(r.steps.get(o.name, 0) for r in result.history) for o in orgs}
@@ -308,6 +311,7 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
         [r.seconds for r in result.history],
         spent,
         [r.protection_seconds for r in result.history],
+        result if isinstance(result, ThreatResult) else None,
     )
 
 
@@ -319,8 +323,14 @@ def federate(
     shard_plan: Callable[[Shard, int], TrainingPlan],
     on_round: Callable[[int, Params], None],
     server_lr: float | None = None,
+    inputs: Inputs | None = None,
 ) -> FederatedResult:
-    """``run_federated`` with the scenario's strategy, sampling, rounds, seed and protection."""
+    """``run_federated`` with the scenario's strategy, sampling, rounds, seed and protection
+    (with its simulated adversaries and robust rule when it configures them)."""
+    if scenario.adversary is not None or scenario.robustness is not None:
+        return run_under_threat(
+            scenario, network, initial, shards, shard_plan, on_round, server_lr, inputs
+        )
     s = scenario.strategy
     return run_federated(
         network,

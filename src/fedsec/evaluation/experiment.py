@@ -30,6 +30,7 @@ from fedsec.evaluation.privacy import (
     privacy_section,
     protection_timing,
 )
+from fedsec.evaluation.robustness import robustness_section
 from fedsec.models.classifier import FamilyClassifier, calibrate_threshold
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation, build_federation
@@ -172,6 +173,12 @@ def run_experiment(
             arms, federation, test_frame, owner, test.family
         )
     metrics = _metrics(scenario, federation, results)
+    threats = arms["federated"].threats if "federated" in arms else None
+    if threats is not None:
+        metrics["robustness"] = robustness_section(
+            scenario, threats, results["federated"], next(iter(arms["federated"].models.values())),
+            federation, test_frame, owner, test.family,
+        )  # fmt: skip
     metrics["privacy"] = _privacy(scenario, federation, arms)
     if incomplete:
         metrics["incomplete"] = incomplete

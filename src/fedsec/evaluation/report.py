@@ -11,6 +11,7 @@ from fedsec.evaluation.figures import (
     PER_ORG_PNG,
     markdown_figures,
 )
+from fedsec.evaluation.robustness import report_lines
 
 ARM_LABELS = {
     "centralized": "centralized (pooled data)",
@@ -134,6 +135,8 @@ def verdict(metrics: dict) -> list[str]:
 def closing_parts(metrics: dict, config_text: str) -> list[str]:
     """Every report's last sections: privacy (when reported), data notes, the configuration."""
     parts, notes = [], metrics["federation"].get("notes") or []
+    if "robustness" in metrics:
+        parts += ["## Adversaries and defence", "", *report_lines(metrics["robustness"]), ""]
     if "privacy" in metrics:
         parts += ["## Privacy", "", *privacy_lines(metrics["privacy"]), ""]
     if notes:
