@@ -29,7 +29,7 @@ def build_rule(config: RobustnessConfig, root_update: RootUpdate | None = None) 
         "median": CoordinateMedian(),
         "trimmed_mean": TrimmedMean(config.max_byzantine),
         "multi_krum": MultiKrum(config.max_byzantine),
-        "cosine_filter": CosineFilter(config.min_cosine, config.norm_multiplier),
+        "cosine_filter": CosineFilter(config.min_cosine, config.norm_multiplier, config.memory),
     }
     return rules[config.rule]
 

@@ -34,7 +34,8 @@ class Decision:
 
 
 class Rule(Protocol):
-    """Combines the rows of ``deltas`` (one flattened change per site) given their weights."""
+    """Combines the rows of ``deltas`` (one flattened change per site, ``sites`` naming them)
+    given their weights; a rule may keep state across rounds per site."""
 
     name: str
 
@@ -100,7 +101,7 @@ class RobustAggregation:
         deltas = np.stack([flatten(results[s].update.params) - global_flat for s in sites])
         claimed = [results[s].update.num_samples for s in sites]
         weights, capped = cap_weights(sites, claimed, self.registered, self.max_weight_ratio)
-        decision = self.rule.combine(deltas, weights, global_flat)
+        decision = self.rule.combine(deltas, weights, global_flat, sites)
         self.log.append(_record(round_, self.rule.name, sites, decision.share, capped))
         params = unflatten(global_flat + decision.delta, global_params)
         extras = {n: r.extra for n, r in results.items() if r.extra is not None}
@@ -132,5 +133,7 @@ class Mean:
 
     name = "mean"
 
-    def combine(self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray) -> Decision:
+    def combine(
+        self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray, sites: list[str]
+    ) -> Decision:
         return weighted_mean(deltas, weights)

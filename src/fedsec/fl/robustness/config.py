@@ -16,7 +16,7 @@ RuleName = Literal[
 ]
 
 #: The rule ``[robustness]`` picks when it names none (measured: docs/robustness.md).
-DEFAULT_RULE: RuleName = "multi_krum"
+DEFAULT_RULE: RuleName = "cosine_filter"
 
 
 class RobustnessConfig(BaseModel):
@@ -38,5 +38,8 @@ class RobustnessConfig(BaseModel):
     )
     min_cosine: float = Field(
         default=0.0, ge=-1, lt=1, description="cosine_filter: least cosine with the median update"
+    )
+    memory: float = Field(
+        default=0.5, ge=0, lt=1, description="cosine_filter: weight of a site's past reputation"
     )
     root_rows: int = Field(default=2000, ge=50, description="fltrust: synthetic root rows")

@@ -37,7 +37,9 @@ class FLTrust:
     def __init__(self, root_update: RootUpdate) -> None:
         self.root_update = root_update
 
-    def combine(self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray) -> Decision:
+    def combine(
+        self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray, sites: list[str]
+    ) -> Decision:
         reference = self.root_update(global_flat)
         trust = trust_scores(deltas, reference)
         if trust.sum() <= 0:

@@ -43,7 +43,9 @@ class MultiKrum:
     def __init__(self, max_byzantine: int | None = None) -> None:
         self.max_byzantine = max_byzantine
 
-    def combine(self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray) -> Decision:
+    def combine(
+        self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray, sites: list[str]
+    ) -> Decision:
         n = len(deltas)
         f = byzantine_count(n, self.max_byzantine)
         chosen = np.argsort(krum_scores(deltas, f), kind="stable")[: n - f]

@@ -20,7 +20,9 @@ from fedsec.fl.robustness.base import Decision
 class CoordinateMedian:
     name = "median"
 
-    def combine(self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray) -> Decision:
+    def combine(
+        self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray, sites: list[str]
+    ) -> Decision:
         delta = np.median(deltas, axis=0)
         return Decision(delta, middle_share(deltas, 1 if len(deltas) % 2 else 2))
 

@@ -25,7 +25,9 @@ class NormBound:
     def __init__(self, multiplier: float = 1.0) -> None:
         self.multiplier = multiplier
 
-    def combine(self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray) -> Decision:
+    def combine(
+        self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray, sites: list[str]
+    ) -> Decision:
         norms = np.linalg.norm(deltas, axis=1)
         bound = self.multiplier * float(np.median(norms))
         scale = np.where(norms > bound, bound / np.maximum(norms, 1e-12), 1.0)

@@ -30,7 +30,9 @@ class TrimmedMean:
     def __init__(self, max_byzantine: int | None = None) -> None:
         self.max_byzantine = max_byzantine
 
-    def combine(self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray) -> Decision:
+    def combine(
+        self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray, sites: list[str]
+    ) -> Decision:
         n = len(deltas)
         b = trim_count(n, self.max_byzantine)
         ordered = np.sort(deltas, axis=0)
