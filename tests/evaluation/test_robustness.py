@@ -1,6 +1,8 @@
 """End to end on a real slice of UNSW-NB15: one dishonest organization of five flips the sign
 of its update; the default defence keeps honest organizations' macro-F1 near the clean run's,
-no defence does not."""
+no defence does not. Every attack family is held by two organizations here, so leaving the
+dishonest one out loses no family (with one holder per family, what only the dishonest
+organization holds is lost to everyone whatever the defence: docs/robustness.md)."""
 
 import pytest
 
@@ -16,6 +18,7 @@ SMALL = [
     "evaluation.curve_points=2",
     'evaluation.arms=["federated"]',
     "privacy.audit=false",
+    "partition.overlap=2",
 ]
 SIGN_FLIP = ['adversary.orgs=["org2"]', "adversary.kind=sign_flip"]
 
@@ -44,18 +47,22 @@ def test_default_defence_keeps_honest_quality_under_sign_flip_where_none_does_no
     clean = honest_f1(runs["clean"])
     attacked = runs["attacked"]["robustness"]["honest"]["mean_macro_f1"]
     defended = runs["defended"]["robustness"]["honest"]["mean_macro_f1"]
-    assert attacked == pytest.approx(honest_f1(runs["attacked"]))
+    print("honest macro-F1: clean", clean, "attacked", attacked, "defended", defended)
+    assert attacked == pytest.approx(honest_f1(runs["attacked"]), abs=1e-6)
     assert attacked < clean - 0.1
-    assert defended > clean - 0.05
+    assert defended > clean - 0.03
 
 
 def test_the_defence_log_names_the_dishonest_organization(runs):
     section = runs["defended"]["robustness"]
-    assert section["dishonest"] == ["org2"] and section["defence"] == "cosine_filter"
-    assert len(section["rounds"]) == 30
+    assert section["dishonest"] == ["org2"] and section["defence"] == "norm_bound"
+    assert [r["round"] for r in section["rounds"]] == list(range(1, 31))
+    for record in section["rounds"]:
+        assert sum(record["share"].values()) == pytest.approx(1.0, abs=1e-3)
     summary = section["defence_summary"]
-    assert summary["org2"]["rounds_excluded"] >= 25
-    assert all(summary[o]["rounds_excluded"] <= 3 for o in summary if o != "org2")
+    print({o: s["rounds_down_weighted"] for o, s in summary.items()})
+    honest_share = min(summary[o]["mean_share"] for o in summary if o != "org2")
+    assert summary["org2"]["mean_share"] < honest_share  # its runaway update is bounded
     undefended = runs["attacked"]["robustness"]
     assert undefended["defence"] == "none" and undefended["rounds"] == []
     report = render(runs["defended"], {}, "")

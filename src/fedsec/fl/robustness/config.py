@@ -16,7 +16,7 @@ RuleName = Literal[
 ]
 
 #: The rule ``[robustness]`` picks when it names none (measured: docs/robustness.md).
-DEFAULT_RULE: RuleName = "cosine_filter"
+DEFAULT_RULE: RuleName = "norm_bound"
 
 
 class RobustnessConfig(BaseModel):
