@@ -117,8 +117,9 @@ def _strategy(
     inputs: Inputs | None,
 ) -> Strategy:
     config = scenario.robustness
-    if config is None:
-        return recipe.strategy(scenario.strategy, None, server_lr)
+    if config is None:  # adversaries against the configured (possibly protected) mean
+        protection = recipe.protection_plan(scenario.privacy, scenario.seed)
+        return recipe.strategy(scenario.strategy, protection, server_lr)
     root = None
     if config.rule == "fltrust":
         root = _root_update(scenario, network, shards[0], shard_plan, inputs)
