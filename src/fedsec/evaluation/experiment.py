@@ -173,12 +173,11 @@ def run_experiment(
             arms, federation, test_frame, owner, test.family
         )
     metrics = _metrics(scenario, federation, results)
-    threats = arms["federated"].threats if "federated" in arms else None
-    if threats is not None:
-        metrics["robustness"] = robustness_section(
-            scenario, threats, results["federated"], next(iter(arms["federated"].models.values())),
-            federation, test_frame, owner, test.family,
-        )  # fmt: skip
+    robustness = robustness_section(
+        scenario, arms, results, federation, (test_frame, owner, test.family)
+    )
+    if robustness is not None:  # only runs with an [adversary] or a [robustness] section
+        metrics["robustness"] = robustness
     metrics["privacy"] = _privacy(scenario, federation, arms)
     if incomplete:
         metrics["incomplete"] = incomplete

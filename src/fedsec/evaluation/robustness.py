@@ -16,7 +16,7 @@ import pandas as pd
 
 from fedsec.data.taxonomy import BENIGN
 from fedsec.engines.adversary import apply_trigger
-from fedsec.engines.threats import ThreatResult
+from fedsec.evaluation.arms import ArmModels
 from fedsec.evaluation.metrics import pooled_rate
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.scenarios.config import Scenario
@@ -25,15 +25,19 @@ from fedsec.scenarios.federation import Federation
 
 def robustness_section(
     scenario: Scenario,
-    threats: ThreatResult,
-    federated: dict,
-    model: FamilyClassifier,
+    arms: dict[str, ArmModels],
+    results: dict[str, dict],
     federation: Federation,
-    test_frame: pd.DataFrame,
-    owner: np.ndarray,
-    true: np.ndarray,
-) -> dict:
-    """The ``robustness`` block of metrics.json for a run with an adversary or a defence."""
+    test: tuple[pd.DataFrame, np.ndarray, np.ndarray],
+) -> dict | None:
+    """The ``robustness`` block of metrics.json (None when the federated arm ran without an
+    adversary or a defence). ``test``: the pooled test frame, each row's organization, family."""
+    threats = arms["federated"].threats if "federated" in arms else None
+    if threats is None:
+        return None
+    model = next(iter(arms["federated"].models.values()))
+    test_frame, owner, true = test
+    federated = results["federated"]
     names = [o.name for o in federation.orgs]
     honest = [n for n in names if n not in threats.dishonest]
     per_org = federated["per_org"]
