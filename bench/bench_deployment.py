@@ -25,7 +25,7 @@ from fedsec.engines.nvflare import poc
 from fedsec.engines.nvflare.job import run_job
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.site_config import config_from_scenario
-from fedsec.scenarios.config import Scenario
+from fedsec.scenarios.config import Scenario, parse_scenario
 from fedsec.scenarios.federation import build_federation
 from fedsec.simulator import load_simulation, simulate
 from fedsec.simulator.output import write_dataset
@@ -41,7 +41,7 @@ def scenario_for(root: Path, args: argparse.Namespace) -> Scenario:
     raw["rounds"] = args.rounds
     raw.setdefault("privacy", {})["secure_aggregation"] = args.secure_aggregation
     raw["privacy"]["homomorphic_encryption"] = args.he
-    return Scenario.model_validate(raw)
+    return parse_scenario(raw)
 
 
 def row(name: str, seconds: list[float], total: float) -> str:

@@ -34,7 +34,9 @@ from fedsec.fl.config import (
     StrategyConfig,
     TrainingConfig,
 )
+from fedsec.fl.robustness.config import RobustnessConfig
 from fedsec.fl.strategies import strategy_class
+from fedsec.scenarios.adversary import AdversaryConfig, check_adversary
 from fedsec.scenarios.logs_config import LogsConfig
 from fedsec.scenarios.sections import (
     AnomalyConfig,
@@ -97,6 +99,8 @@ class ScenarioBase(Strict):
     strategy: StrategyConfig = Field(default_factory=StrategyConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    adversary: AdversaryConfig | None = None  # simulated dishonest organizations
+    robustness: RobustnessConfig | None = None  # robust aggregation (None: plain mean)
 
     @model_validator(mode="before")
     @classmethod
@@ -116,6 +120,7 @@ class ScenarioBase(Strict):
     def _check_federation(self) -> None:
         if self.strategy.min_orgs > self.org_count():
             raise ValueError("strategy.min_orgs exceeds the number of organizations")
+        check_adversary(self)
 
     def _check_privacy(self) -> None:
         privacy = self.privacy

@@ -14,6 +14,7 @@ from torch import nn
 from fedsec.core import seeding
 from fedsec.data.flows import FeatureFrame
 from fedsec.engines.inprocess import Shard, run_federated
+from fedsec.engines.threats import Inputs, ThreatResult, run_under_threat
 from fedsec.features.moments import local_stats, merge_stats
 from fedsec.features.preprocess import Preprocessor, fit_preprocessor
 from fedsec.fl import recipe
@@ -39,6 +40,7 @@ class TrainedArm(Generic[M]):
     round_seconds: list[float] = field(default_factory=list)
     privacy: dict = field(default_factory=dict)
     protection_seconds: list[float] = field(default_factory=list)
+    threats: ThreatResult | None = None  # adversaries and defence (federated arm, if any)
 
 
 def plan(
@@ -90,8 +92,14 @@ def federate(
     shard_plan: Callable[[Shard, int], TrainingPlan],
     on_round: Callable[[int, Params], None],
     server_lr: float | None = None,
+    inputs: Inputs | None = None,
 ) -> FederatedResult:
-    """``run_federated`` with the scenario's strategy, sampling, rounds, seed and protection."""
+    """``run_federated`` with the scenario's strategy, sampling, rounds, seed and protection
+    (with its simulated adversaries and robust rule when it configures them)."""
+    if scenario.adversary is not None or scenario.robustness is not None:
+        return run_under_threat(
+            scenario, network, initial, shards, shard_plan, on_round, server_lr, inputs
+        )
     s = scenario.strategy
     return run_federated(
         network,

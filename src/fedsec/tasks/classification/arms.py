@@ -23,6 +23,7 @@ from fedsec.core import seeding
 from fedsec.data.flows import FeatureFrame
 from fedsec.data.taxonomy import family_order
 from fedsec.engines.inprocess import Shard
+from fedsec.engines.threats import Inputs, ThreatResult
 from fedsec.features.moments import FeatureStats, local_stats, merge_stats
 from fedsec.features.preprocess import Preprocessor, fit_preprocessor
 from fedsec.fl import recipe
@@ -238,6 +239,7 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
             scenario, shared.weights, 1, noise[shard.name], "federated", shard.name, round_
         ),
         on_round,
+        inputs=Inputs(shared.pre.names, shared.classes, shared.pre),
     )
     clf = replace(shared, params=result.params).classifier(scenario)
     done = {o.name: sum(r.steps.get(o.name, 0) for r in result.history) for o in orgs}
@@ -250,6 +252,7 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
         [r.seconds for r in result.history],
         spent,
         [r.protection_seconds for r in result.history],
+        result if isinstance(result, ThreatResult) else None,
     )
 
 

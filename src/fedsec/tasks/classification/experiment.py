@@ -20,6 +20,7 @@ from fedsec.reporting.metrics import classification_metrics, pooled_rate, unseen
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation
 from fedsec.tasks.classification.arms import ArmModels, OrgFrames
+from fedsec.tasks.classification.robustness import robustness_section
 from fedsec.tasks.flows import evaluation_rows, federation_block
 from fedsec.tasks.privacy import (
     membership_audit,
@@ -117,6 +118,11 @@ def evaluate(scenario: Scenario, federation: Federation, arms: dict[str, ArmMode
             arms, federation, test_frame, owner, test.family
         )
     metrics = _metrics(scenario, federation, results)
+    robustness = robustness_section(
+        scenario, arms, results, federation, (test_frame, owner, test.family)
+    )
+    if robustness is not None:  # only runs with an [adversary] or a [robustness] section
+        metrics["robustness"] = robustness
     metrics["privacy"] = _privacy(scenario, federation, arms)
     return metrics
 

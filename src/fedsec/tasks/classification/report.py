@@ -10,6 +10,7 @@ from fedsec.reporting.figures import (
 )
 from fedsec.reporting.report import closing_parts, data_table, fmt, table
 from fedsec.tasks.arm_order import incomplete_lines
+from fedsec.tasks.classification.robustness import report_lines
 
 ARM_LABELS = {
     "centralized": "centralized (pooled data)",
@@ -147,4 +148,6 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
             ]
         ),
     ]
+    if "robustness" in metrics:  # runs with an [adversary] or a [robustness] section
+        parts += ["## Adversaries and defence", "", *report_lines(metrics["robustness"]), ""]
     return "\n".join(parts + closing_parts(metrics, config_text))

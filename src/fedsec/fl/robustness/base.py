@@ -1,0 +1,139 @@
+"""Robust aggregation: the coordinator combines updates it can read while some may be hostile.
+
+:class:`RobustAggregation` is an aggregation rule (see :mod:`fedsec.fl.aggregation`) that any
+strategy composes: it turns each site's model into its change from the global model, caps the
+sample counts sites claim (:mod:`fedsec.fl.robustness.samples`), lets a :class:`Rule` combine
+the changes, and hands the strategy ``global + combined change`` for its server step. Every
+round's decision (each site's share of the combined change, who was excluded, whose weight was
+capped) is kept in :attr:`RobustAggregation.log`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from fedsec.fl.aggregation.base import Combined, SiteResult
+from fedsec.fl.robustness.samples import cap_weights
+from fedsec.training.params import Params
+
+#: A site whose share of the combined change is below this fraction of an equal share
+#: (``1 / sites``) counts as down-weighted in the log.
+DOWN_WEIGHTED = 0.5
+
+
+@dataclass
+class Decision:
+    """A rule's result: the combined change and each site's share of it (summing to 1;
+    0 means the site's update was left out)."""
+
+    delta: np.ndarray
+    share: np.ndarray
+
+
+class Rule(Protocol):
+    """Combines the rows of ``deltas`` (one flattened change per site, ``sites`` naming them)
+    given their weights; a rule may keep state across rounds per site."""
+
+    name: str
+
+    def combine(
+        self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray
+    ) -> Decision: ...
+
+
+@dataclass
+class RoundDefence:
+    """What the defence did in one round."""
+
+    round: int
+    rule: str
+    share: dict[str, float]
+    excluded: list[str] = field(default_factory=list)
+    down_weighted: list[str] = field(default_factory=list)
+    capped: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "round": self.round,
+            "rule": self.rule,
+            "share": {k: round(v, 4) for k, v in self.share.items()},
+            "excluded": self.excluded,
+            "down_weighted": self.down_weighted,
+            "capped": self.capped,
+        }
+
+
+def flatten(params: Params) -> np.ndarray:
+    return np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in params])
+
+
+def unflatten(flat: np.ndarray, like: Params) -> Params:
+    out, start = [], 0
+    for p in like:
+        out.append(flat[start : start + p.size].reshape(p.shape).astype(np.float32))
+        start += p.size
+    return out
+
+
+class RobustAggregation:
+    """Sample counts capped, then ``rule`` over the sites' changes (read in clear).
+
+    ``registered`` holds the rows each site declared when it joined: a round's claim above it
+    is cut to it. Extras (SCAFFOLD's control changes) are passed on site by site, unfiltered."""
+
+    def __init__(
+        self, rule: Rule, registered: dict[str, int] | None = None, max_weight_ratio: float = 2.0
+    ) -> None:
+        self.rule, self.registered = rule, dict(registered or {})
+        self.max_weight_ratio = max_weight_ratio
+        self.log: list[RoundDefence] = []
+
+    def combine(
+        self, global_params: Params, results: dict[str, SiteResult], round_: int
+    ) -> Combined:
+        if not results:
+            raise ValueError("cannot aggregate zero updates")
+        sites = list(results)
+        global_flat = flatten(global_params)
+        deltas = np.stack([flatten(results[s].update.params) - global_flat for s in sites])
+        claimed = [results[s].update.num_samples for s in sites]
+        weights, capped = cap_weights(sites, claimed, self.registered, self.max_weight_ratio)
+        decision = self.rule.combine(deltas, weights, global_flat, sites)
+        self.log.append(_record(round_, self.rule.name, sites, decision.share, capped))
+        params = unflatten(global_flat + decision.delta, global_params)
+        extras = {n: r.extra for n, r in results.items() if r.extra is not None}
+        return Combined(params, extras=extras or None)
+
+
+def _record(
+    round_: int, rule: str, sites: list[str], share: np.ndarray, capped: list[str]
+) -> RoundDefence:
+    fair = 1.0 / len(sites)
+    return RoundDefence(
+        round_,
+        rule,
+        {s: float(v) for s, v in zip(sites, share, strict=True)},
+        [s for s, v in zip(sites, share, strict=True) if v <= 0],
+        [s for s, v in zip(sites, share, strict=True) if 0 < v < DOWN_WEIGHTED * fair],
+        capped,
+    )
+
+
+def weighted_mean(deltas: np.ndarray, weights: np.ndarray) -> Decision:
+    """The sample-weighted mean of the changes (the plain rule, after the sample cap)."""
+    share = weights / weights.sum()
+    return Decision(share @ deltas, share)
+
+
+class Mean:
+    """No robust rule: the weighted mean, with sample counts capped."""
+
+    name = "mean"
+
+    def combine(
+        self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray, sites: list[str]
+    ) -> Decision:
+        return weighted_mean(deltas, weights)

@@ -1,0 +1,45 @@
+"""The ``[robustness]`` section of a scenario: which robust rule the coordinator aggregates with.
+
+Absent (the default), the coordinator takes the plain sample-weighted mean, as before. Present,
+every round's updates go through :class:`fedsec.fl.robustness.base.RobustAggregation`: sample
+counts are capped, then the named rule combines the updates.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RuleName = Literal[
+    "mean", "norm_bound", "median", "trimmed_mean", "multi_krum", "fltrust", "cosine_filter"
+]
+
+#: The rule ``[robustness]`` picks when it names none (measured: docs/robustness.md).
+DEFAULT_RULE: RuleName = "norm_bound"
+
+
+class RobustnessConfig(BaseModel):
+    """A robust aggregation rule and its settings.
+
+    ``max_byzantine`` is the number of dishonest organizations per round the rule is sized
+    for (Krum's ``f``, trimmed mean's cut per side); ``None`` takes the largest the rule
+    tolerates with a strict honest majority."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    rule: RuleName = DEFAULT_RULE
+    max_byzantine: int | None = Field(default=None, ge=0)
+    norm_multiplier: float = Field(
+        default=1.0, gt=0, description="norm_bound: bound = multiplier x the round's median norm"
+    )
+    max_weight_ratio: float = Field(
+        default=2.0, ge=1, description="an organization weighs at most this x the median weight"
+    )
+    min_cosine: float = Field(
+        default=0.0, ge=-1, lt=1, description="cosine_filter: least cosine with the median update"
+    )
+    memory: float = Field(
+        default=0.5, ge=0, lt=1, description="cosine_filter: weight of a site's past reputation"
+    )
+    root_rows: int = Field(default=2000, ge=50, description="fltrust: synthetic root rows")

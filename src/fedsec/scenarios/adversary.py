@@ -1,0 +1,126 @@
+"""The ``[adversary]`` section of a scenario: dishonest organizations, simulated in-process.
+
+One kind of attack per scenario, by the organizations named in ``orgs`` (or ``count`` of them
+drawn with the run's seed), from ``start_round`` on. Data attacks poison what the organization
+trains on; model attacks tamper with the update it sends:
+
+* ``label_flip``: every attack row of the organization relabelled ``target`` (benign);
+* ``targeted_flip``: only the rows of ``families`` relabelled ``target``;
+* ``backdoor``: ``poison_fraction`` of its attack rows carry the ``trigger`` (model inputs set
+  to fixed values, in standard deviations of the federation's statistics) and are labelled
+  benign, so the trigger turns any attack benign;
+* ``sign_flip``: sends ``global - scale x (its change)``;
+* ``scale``: sends ``global + scale x (its change)`` (boosting, model replacement);
+* ``noise``: sends ``global + N(0, noise_std^2)`` per parameter;
+* ``free_ride``: sends the global model back, having trained nothing;
+* ``inflate``: claims ``inflation`` times its rows.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fedsec.core import seeding
+from fedsec.data.taxonomy import BENIGN
+
+if TYPE_CHECKING:
+    from fedsec.scenarios.config import Scenario
+
+AttackKind = Literal[
+    "label_flip",
+    "targeted_flip",
+    "backdoor",
+    "sign_flip",
+    "scale",
+    "noise",
+    "free_ride",
+    "inflate",
+]
+DATA_ATTACKS: frozenset[str] = frozenset({"label_flip", "targeted_flip", "backdoor"})
+#: Default ``scale`` per kind (``scale`` also boosts a backdoor's update when set).
+DEFAULT_SCALE = {"sign_flip": 1.0, "scale": 10.0}
+
+
+class AdversaryConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    kind: AttackKind
+    orgs: list[str] = Field(default_factory=list, description="dishonest organizations by name")
+    count: int = Field(default=0, ge=0, description="or this many, drawn with the seed")
+    start_round: int = Field(default=1, ge=1)
+    scale: float | None = Field(default=None, gt=0, description="sign_flip 1, scale 10")
+    noise_std: float = Field(default=0.05, gt=0)
+    inflation: float = Field(default=100.0, ge=1)
+    families: list[str] = Field(default_factory=list, description="targeted_flip's families")
+    target: str = BENIGN
+    trigger: dict[str, float] = Field(
+        default_factory=dict,
+        description="backdoor: model input -> value (empty: the first 3 numeric inputs at 10)",
+    )
+    poison_fraction: float = Field(default=0.5, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _who(self) -> AdversaryConfig:
+        if bool(self.orgs) == bool(self.count):
+            raise ValueError("adversary: give either orgs (names) or count, not both or neither")
+        if len(set(self.orgs)) != len(self.orgs):
+            raise ValueError(f"adversary.orgs lists an organization twice: {self.orgs}")
+        if self.kind == "targeted_flip" and not self.families:
+            raise ValueError("adversary.kind = 'targeted_flip' needs adversary.families")
+        return self
+
+    def boost(self) -> float:
+        """The factor on the adversary's change (1 unless ``scale`` applies)."""
+        if self.scale is not None:
+            return self.scale
+        return DEFAULT_SCALE.get(self.kind, 1.0)
+
+
+def check_adversary(scenario: Scenario) -> None:
+    """The ``[adversary]`` and ``[robustness]`` sections fit the rest of the scenario."""
+    adversary, robustness = scenario.adversary, scenario.robustness
+    if robustness is not None:
+        _check_robustness(scenario)
+    if adversary is None:
+        return
+    if scenario.task != "classification":
+        raise ValueError('[adversary] is simulated for task = "classification" only')
+    if "federated" not in scenario.evaluation.arms:
+        raise ValueError("[adversary] needs the federated arm in evaluation.arms")
+    names = scenario.org_names()
+    unknown = [o for o in adversary.orgs if o not in names]
+    if unknown:
+        raise ValueError(f"adversary.orgs {unknown} are not organizations of this scenario {names}")
+    dishonest = len(adversary.orgs) or adversary.count
+    if dishonest >= len(names):
+        raise ValueError(
+            f"adversary: {dishonest} dishonest of {len(names)} organizations leaves none honest"
+        )
+    if adversary.start_round > scenario.rounds:
+        raise ValueError(
+            f"adversary.start_round {adversary.start_round} is after the last round "
+            f"({scenario.rounds})"
+        )
+
+
+def _check_robustness(scenario: Scenario) -> None:
+    privacy = scenario.privacy
+    hidden = privacy.secure_aggregation or privacy.homomorphic_encryption
+    if hidden or privacy.client_dp.enabled:
+        raise ValueError(
+            "robustness: a robust rule reads each update in clear; it cannot be combined with "
+            "privacy.secure_aggregation, privacy.homomorphic_encryption or privacy.client_dp "
+            "(see docs/robustness.md)"
+        )
+    if scenario.robustness.rule == "fltrust" and scenario.task != "classification":
+        raise ValueError('robustness.rule = "fltrust" needs task = "classification"')
+
+
+def dishonest_orgs(adversary: AdversaryConfig, names: list[str], seed: int) -> list[str]:
+    """The named organizations, or ``count`` of ``names`` drawn with ``seed``."""
+    if adversary.orgs:
+        return list(adversary.orgs)
+    picks = seeding.rng(seed, "adversary").choice(len(names), size=adversary.count, replace=False)
+    return [names[i] for i in sorted(picks)]

@@ -1,0 +1,152 @@
+"""What adversaries did to a run and what the defence did about it (metrics.json ``robustness``).
+
+Honest organizations' quality is what matters under attack: their mean macro-F1 and their pooled
+unseen-family recall with the federated model. A backdoor's success rate is the share of honest
+organizations' test attacks, flagged by the model as they are, that the trigger turns benign.
+Every round's defence decision (each organization's share of the combined update, who was
+excluded, down-weighted or had its sample count capped) is kept as the coordinator saw it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from fedsec.data.taxonomy import BENIGN
+from fedsec.engines.adversary import apply_trigger
+from fedsec.models.classifier import FamilyClassifier
+from fedsec.reporting.metrics import pooled_rate
+from fedsec.scenarios.config import Scenario
+from fedsec.scenarios.federation import Federation
+from fedsec.tasks.classification.arms import ArmModels
+
+
+def robustness_section(
+    scenario: Scenario,
+    arms: dict[str, ArmModels],
+    results: dict[str, dict],
+    federation: Federation,
+    test: tuple[pd.DataFrame, np.ndarray, np.ndarray],
+) -> dict | None:
+    """The ``robustness`` block of metrics.json (None when the federated arm ran without an
+    adversary or a defence). ``test``: the pooled test frame, each row's organization, family."""
+    threats = arms["federated"].threats if "federated" in arms else None
+    if threats is None:
+        return None
+    model = next(iter(arms["federated"].models.values()))
+    test_frame, owner, true = test
+    federated = results["federated"]
+    names = [o.name for o in federation.orgs]
+    honest = [n for n in names if n not in threats.dishonest]
+    per_org = federated["per_org"]
+    f1 = [per_org[n]["macro_f1"] for n in honest if per_org[n].get("macro_f1") is not None]
+    adversary = scenario.adversary
+    section = {
+        "adversary": None if adversary is None else adversary.model_dump(mode="json"),
+        "dishonest": threats.dishonest,
+        "defence": "none" if scenario.robustness is None else scenario.robustness.rule,
+        "honest": {
+            "orgs": honest,
+            "mean_macro_f1": round(float(np.mean(f1)), 6) if f1 else None,
+            "unseen_family_recall": pooled_rate(
+                [(per_org[n]["unseen_family_recall"], per_org[n]["unseen_rows"]) for n in honest]
+            ),
+        },
+        "backdoor_success": None,
+        "defence_summary": defence_summary(threats.defence, names),
+        "rounds": threats.defence,
+    }
+    if threats.trigger:
+        section["backdoor_success"] = backdoor_success(
+            model, threats.trigger, test_frame, owner, true, [names.index(n) for n in honest], names
+        )
+    return section
+
+
+def backdoor_success(
+    model: FamilyClassifier,
+    trigger: dict[int, float],
+    test_frame: pd.DataFrame,
+    owner: np.ndarray,
+    true: np.ndarray,
+    honest: list[int],
+    names: list[str],
+) -> dict:
+    """Among honest organizations' own test attacks the model flags, the share the trigger
+    turns benign (each organization at its own threshold)."""
+    flagged_total, turned = 0, 0
+    for index in honest:
+        rows = np.flatnonzero((owner == index) & (true != BENIGN))
+        if len(rows) == 0:
+            continue
+        x = model.encode(test_frame.iloc[rows])
+        threshold = model.threshold_for(names[index])
+        clean = model.labels_from_proba(model.proba_from_matrix(x), threshold) != BENIGN
+        triggered = model.labels_from_proba(
+            model.proba_from_matrix(apply_trigger(x, trigger)), threshold
+        )
+        flagged_total += int(clean.sum())
+        turned += int((triggered[clean] == BENIGN).sum())
+    rate = round(turned / flagged_total, 6) if flagged_total else None
+    return {"rate": rate, "flagged_attacks": flagged_total, "turned_benign": turned}
+
+
+def defence_summary(rounds: list[dict], names: list[str]) -> dict:
+    """Per organization: rounds excluded, down-weighted, capped, and its mean share."""
+    counts = {key: Counter() for key in ("excluded", "down_weighted", "capped")}
+    shares: dict[str, list[float]] = {n: [] for n in names}
+    for record in rounds:
+        for key, counter in counts.items():
+            counter.update(record[key])
+        for name, share in record["share"].items():
+            shares[name].append(share)
+    return {
+        n: {
+            "rounds_excluded": counts["excluded"][n],
+            "rounds_down_weighted": counts["down_weighted"][n],
+            "rounds_capped": counts["capped"][n],
+            "mean_share": round(float(np.mean(shares[n])), 4) if shares[n] else None,
+        }
+        for n in names
+    }
+
+
+def report_lines(section: dict) -> list[str]:
+    """The report's "Adversaries and defence" section."""
+    adversary = section["adversary"]
+    attack = "none" if adversary is None else adversary["kind"]
+    honest = section["honest"]
+    lines = [
+        f"- Attack: `{attack}` by {', '.join(section['dishonest']) or 'nobody'}"
+        + (f" from round {adversary['start_round']}" if adversary else "")
+        + f"; defence: `{section['defence']}`.",
+        f"- Honest organizations ({', '.join(honest['orgs'])}): mean macro-F1 "
+        f"{_fmt(honest['mean_macro_f1'])}, unseen-family recall "
+        f"{_fmt(honest['unseen_family_recall'])}.",
+    ]
+    backdoor = section["backdoor_success"]
+    if backdoor is not None:
+        lines.append(
+            f"- Backdoor success: {_fmt(backdoor['rate'])} of {backdoor['flagged_attacks']} "
+            "flagged honest test attacks turned benign by the trigger."
+        )
+    if section["rounds"]:
+        lines += [
+            "",
+            "| organization | rounds excluded | down-weighted | count capped | mean share |",
+        ]
+        lines.append("|---|---|---|---|---|")
+        for name, s in section["defence_summary"].items():
+            lines.append(
+                f"| {name} | {s['rounds_excluded']} | {s['rounds_down_weighted']} | "
+                f"{s['rounds_capped']} | {_fmt(s['mean_share'])} |"
+            )
+        lines.append("")
+        lines.append("Per-round decisions: metrics.json `robustness.rounds`.")
+    return lines
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
