@@ -42,7 +42,8 @@ def test_one_masked_update_alone_looks_uniform():
     result = secure_sum(vectors, round_=1)
     masked = result.masked["org0"]
     top_byte = (masked >> 24).astype(np.int64)
-    assert chisquare(np.bincount(top_byte, minlength=256)).pvalue > 1e-3
+    # masks come from fresh keys: a uniform byte fails p > 1e-6 once in a million runs
+    assert chisquare(np.bincount(top_byte, minlength=256)).pvalue > 1e-6
     unmasked_top = (encode(vectors["org0"], 4) >> 24).astype(np.int64)
     assert chisquare(np.bincount(unmasked_top, minlength=256)).pvalue < 1e-12
     assert abs(np.corrcoef(masked.astype(float), encode(vectors["org0"], 4))[0, 1]) < 0.02
