@@ -18,15 +18,12 @@ trains on; model attacks tamper with the update it sends:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fedsec.core import seeding
 from fedsec.data.taxonomy import BENIGN
-
-if TYPE_CHECKING:
-    from fedsec.scenarios.config import Scenario
 
 AttackKind = Literal[
     "label_flip",
@@ -76,46 +73,6 @@ class AdversaryConfig(BaseModel):
         if self.scale is not None:
             return self.scale
         return DEFAULT_SCALE.get(self.kind, 1.0)
-
-
-def check_adversary(scenario: Scenario) -> None:
-    """The ``[adversary]`` and ``[robustness]`` sections fit the rest of the scenario."""
-    adversary, robustness = scenario.adversary, scenario.robustness
-    if robustness is not None:
-        _check_robustness(scenario)
-    if adversary is None:
-        return
-    if scenario.task != "classification":
-        raise ValueError('[adversary] is simulated for task = "classification" only')
-    if "federated" not in scenario.evaluation.arms:
-        raise ValueError("[adversary] needs the federated arm in evaluation.arms")
-    names = scenario.org_names()
-    unknown = [o for o in adversary.orgs if o not in names]
-    if unknown:
-        raise ValueError(f"adversary.orgs {unknown} are not organizations of this scenario {names}")
-    dishonest = len(adversary.orgs) or adversary.count
-    if dishonest >= len(names):
-        raise ValueError(
-            f"adversary: {dishonest} dishonest of {len(names)} organizations leaves none honest"
-        )
-    if adversary.start_round > scenario.rounds:
-        raise ValueError(
-            f"adversary.start_round {adversary.start_round} is after the last round "
-            f"({scenario.rounds})"
-        )
-
-
-def _check_robustness(scenario: Scenario) -> None:
-    privacy = scenario.privacy
-    hidden = privacy.secure_aggregation or privacy.homomorphic_encryption
-    if hidden or privacy.client_dp.enabled:
-        raise ValueError(
-            "robustness: a robust rule reads each update in clear; it cannot be combined with "
-            "privacy.secure_aggregation, privacy.homomorphic_encryption or privacy.client_dp "
-            "(see docs/robustness.md)"
-        )
-    if scenario.robustness.rule == "fltrust" and scenario.task != "classification":
-        raise ValueError('robustness.rule = "fltrust" needs task = "classification"')
 
 
 def dishonest_orgs(adversary: AdversaryConfig, names: list[str], seed: int) -> list[str]:

@@ -36,7 +36,7 @@ from fedsec.fl.config import (
 )
 from fedsec.fl.robustness.config import RobustnessConfig
 from fedsec.fl.strategies import strategy_class
-from fedsec.scenarios.adversary import AdversaryConfig, check_adversary
+from fedsec.scenarios.adversary import AdversaryConfig
 from fedsec.scenarios.logs_config import LogsConfig
 from fedsec.scenarios.sections import (
     AnomalyConfig,
@@ -120,7 +120,7 @@ class ScenarioBase(Strict):
     def _check_federation(self) -> None:
         if self.strategy.min_orgs > self.org_count():
             raise ValueError("strategy.min_orgs exceeds the number of organizations")
-        check_adversary(self)
+        _check_adversary(self)
 
     def _check_privacy(self) -> None:
         privacy = self.privacy
@@ -259,6 +259,46 @@ class LogsScenario(ScenarioBase):
 
 
 TASKS: tuple[str, ...] = tuple(TASK_SECTIONS)
+
+
+def _check_adversary(scenario: ScenarioBase) -> None:
+    """The ``[adversary]`` and ``[robustness]`` sections fit the rest of the scenario."""
+    adversary, robustness = scenario.adversary, scenario.robustness
+    if robustness is not None:
+        _check_robustness(scenario)
+    if adversary is None:
+        return
+    if scenario.task != "classification":
+        raise ValueError('[adversary] is simulated for task = "classification" only')
+    if "federated" not in scenario.evaluation.arms:
+        raise ValueError("[adversary] needs the federated arm in evaluation.arms")
+    names = scenario.org_names()
+    unknown = [o for o in adversary.orgs if o not in names]
+    if unknown:
+        raise ValueError(f"adversary.orgs {unknown} are not organizations of this scenario {names}")
+    dishonest = len(adversary.orgs) or adversary.count
+    if dishonest >= len(names):
+        raise ValueError(
+            f"adversary: {dishonest} dishonest of {len(names)} organizations leaves none honest"
+        )
+    if adversary.start_round > scenario.rounds:
+        raise ValueError(
+            f"adversary.start_round {adversary.start_round} is after the last round "
+            f"({scenario.rounds})"
+        )
+
+
+def _check_robustness(scenario: ScenarioBase) -> None:
+    privacy = scenario.privacy
+    hidden = privacy.secure_aggregation or privacy.homomorphic_encryption
+    if hidden or privacy.client_dp.enabled:
+        raise ValueError(
+            "robustness: a robust rule reads each update in clear; it cannot be combined with "
+            "privacy.secure_aggregation, privacy.homomorphic_encryption or privacy.client_dp "
+            "(see docs/robustness.md)"
+        )
+    if scenario.robustness.rule == "fltrust" and scenario.task != "classification":
+        raise ValueError('robustness.rule = "fltrust" needs task = "classification"')
 
 
 def _task(value: Any) -> str | None:
