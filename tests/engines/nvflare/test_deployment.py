@@ -96,7 +96,7 @@ def test_scaffold_deployed_equals_the_in_process_engines(federation, consortium,
 
 
 def _flat_params(arm):
-    return next(iter(arm.models.values())).params
+    return next(iter(arm.models.values())).get_weights()
 
 
 def test_with_dp_sgd_the_deployed_model_is_another_draw_of_the_in_process_one(
