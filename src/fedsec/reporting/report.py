@@ -1,9 +1,31 @@
-"""What every task's ``report.md`` shares: number formatting, Markdown tables, the data table of
-a flow federation and the closing sections (privacy, data notes, resolved configuration)."""
+"""What every task's ``report.md`` shares: its skeleton (title, run line, sections, the reading),
+number formatting, Markdown tables, the data table of a flow federation and the closing sections
+(privacy, data notes, resolved configuration)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+
+def opening(title: str, run_line: str, warnings: list[str], intro: str) -> list[str]:
+    """A report's first lines: title, run line, incomplete-run warnings, what is measured."""
+    return [f"# {title}", "", run_line, "", *warnings, intro, ""]
+
+
+def run_line(metrics: dict, timing: dict, *facts: str) -> str:
+    """``seed N · fact · … · wall time X s``: the line under every report's title."""
+    wall = f"wall time {timing.get('wall_s', 0):.1f} s"
+    return " · ".join([f"seed {metrics['seed']}", *facts, wall])
+
+
+def section(heading: str, *body: str) -> list[str]:
+    """``## heading``, a blank line, the body, a blank line."""
+    return [f"## {heading}", "", *body, ""]
+
+
+def reading(lines: list[str], fallback: str) -> list[str]:
+    """The plain-language reading of the headline numbers (``fallback`` when there is none)."""
+    return section("Reading", *(lines or [fallback]))
 
 
 def fmt(value: object) -> str:
@@ -36,10 +58,10 @@ def closing_parts(metrics: dict, config_text: str) -> list[str]:
     """Every report's last sections: privacy (when reported), data notes, the configuration."""
     parts, notes = [], metrics["federation"].get("notes") or []
     if "privacy" in metrics:
-        parts += ["## Privacy", "", *privacy_lines(metrics["privacy"]), ""]
+        parts += section("Privacy", *privacy_lines(metrics["privacy"]))
     if notes:
-        parts += ["## Notes on the data", "", *[f"- {n}" for n in notes], ""]
-    return [*parts, "## Resolved configuration", "", "```toml", config_text.rstrip(), "```", ""]
+        parts += section("Notes on the data", *[f"- {n}" for n in notes])
+    return [*parts, *section("Resolved configuration", "```toml", config_text.rstrip(), "```")]
 
 
 def privacy_lines(privacy: dict) -> list[str]:

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from fedsec.reporting import figures
-from fedsec.reporting.report import closing_parts, data_table, fmt, table
+from fedsec.reporting.report import (
+    closing_parts,
+    data_table,
+    fmt,
+    opening,
+    reading,
+    run_line,
+    section,
+    table,
+)
 from fedsec.tasks.arm_order import incomplete_lines
 
 MODEL_LABELS = {"ae": "autoencoder", "svdd": "Deep SVDD", "iforest": "IsolationForest"}
@@ -156,66 +165,63 @@ def verdict(metrics: dict) -> list[str]:
     return lines
 
 
+INTRO = (
+    "Every model trains on benign rows only (attack rows of the training splits are "
+    "discarded, never used as labels). Arms are `<setting>_<model>`: federated, local only, "
+    "centralized on pooled benign data; `iforest` is scikit-learn IsolationForest (local and "
+    "centralized only: there is no federated IsolationForest). Each organization is judged on "
+    "its own test rows plus the other organizations' test attacks of families absent from its "
+    "own traffic, with those organizations' benign test rows (as in the supervised runs). "
+    "Thresholds: per organization at the target FPR on its own benign validation rows; shared "
+    "models also get one global threshold over all organizations' validation scores. ROC-AUC "
+    "and PR-AUC (average precision) are threshold-free; overall values pool the per-org sets."
+)
+ZERO_DAY_NOTE = (
+    "No organization has labels for any attack family in this setting. Families marked "
+    "`zero-day` do not even occur, unlabelled, in any organization's training split."
+)
+
+
 def render(metrics: dict, timing: dict, config_text: str) -> str:
-    zero = metrics["zero_day"]
+    facts = run_line(
+        metrics,
+        timing,
+        f"view `{metrics['view']}`",
+        f"{metrics['rounds']} rounds",
+        f"strategy `{metrics['strategy']}`",
+        f"target FPR {metrics['target_fpr']}",
+        f"headline threshold `{metrics['threshold_mode']}`",
+    )
+    title = f"fedsec anomaly run: {metrics['scenario']}"
     parts = [
-        f"# fedsec anomaly run: {metrics['scenario']}",
-        "",
-        f"seed {metrics['seed']} · view `{metrics['view']}` · {metrics['rounds']} rounds · "
-        f"strategy `{metrics['strategy']}` · target FPR {metrics['target_fpr']} · headline "
-        f"threshold `{metrics['threshold_mode']}` · wall time {timing.get('wall_s', 0):.1f} s",
-        "",
-        *incomplete_lines(metrics),
-        "Every model trains on benign rows only (attack rows of the training splits are "
-        "discarded, never used as labels). Arms are `<setting>_<model>`: federated, local only, "
-        "centralized on pooled benign data; `iforest` is scikit-learn IsolationForest (local and "
-        "centralized only: there is no federated IsolationForest). Each organization is judged on "
-        "its own test rows plus the other organizations' test attacks of families absent from its "
-        "own traffic, with those organizations' benign test rows (as in the supervised runs). "
-        "Thresholds: per organization at the target FPR on its own benign validation rows; shared "
-        "models also get one global threshold over all organizations' validation scores. ROC-AUC "
-        "and PR-AUC (average precision) are threshold-free; overall values pool the per-org sets.",
-        "",
-        "## Overall",
-        "",
-        overall_table(metrics),
-        "",
-        "## Reading",
-        "",
-        *(verdict(metrics) or ["- (no federated arm in this run)"]),
-        "",
-        "## ROC-AUC per organization",
-        "",
-        per_org_table(metrics, "roc_auc"),
-        "",
-        "On its own test rows only (no other organization's traffic):",
-        "",
-        per_org_table(metrics, "own_roc_auc"),
-        "",
-        "## Detection rate per organization (its own threshold)",
-        "",
-        per_org_table(metrics, "detection_rate"),
-        "",
-        "## Thresholds and realized false-positive rates",
-        "",
-        threshold_table(metrics),
-        "",
-        "## Zero-day view: detection per attack family",
-        "",
-        "No organization has labels for any attack family in this setting. Families marked "
-        "`zero-day` do not even occur, unlabelled, in any organization's training split.",
-        "",
-        family_table(metrics),
-        "",
+        *opening(title, facts, incomplete_lines(metrics), INTRO),
+        *section("Overall", overall_table(metrics)),
+        *reading(verdict(metrics), "- (no federated arm in this run)"),
+        *section(
+            "ROC-AUC per organization",
+            per_org_table(metrics, "roc_auc"),
+            "",
+            "On its own test rows only (no other organization's traffic):",
+            "",
+            per_org_table(metrics, "own_roc_auc"),
+        ),
+        *section(
+            "Detection rate per organization (its own threshold)",
+            per_org_table(metrics, "detection_rate"),
+        ),
+        *section("Thresholds and realized false-positive rates", threshold_table(metrics)),
+        *section(
+            "Zero-day view: detection per attack family", ZERO_DAY_NOTE, "", family_table(metrics)
+        ),
     ]
-    if zero["labels"]:
+    if metrics["zero_day"]["labels"]:
         parts += [
             "### Attack labels absent from every training split",
             "",
             zero_day_label_table(metrics),
             "",
         ]
-    parts += ["## Data held by each organization", "", data_table(metrics), ""]
+    parts += section("Data held by each organization", data_table(metrics))
     parts += figures.markdown_figures(
         [
             (figures.ROC_PNG, "ROC curves per arm on the pooled per-organization evaluation sets."),

@@ -8,10 +8,26 @@ from fedsec.reporting.figures import (
     PER_ORG_PNG,
     markdown_figures,
 )
-from fedsec.reporting.report import closing_parts, data_table, fmt, table
+from fedsec.reporting.report import (
+    closing_parts,
+    data_table,
+    fmt,
+    opening,
+    reading,
+    run_line,
+    section,
+    table,
+)
 from fedsec.tasks.arm_order import incomplete_lines
 from fedsec.tasks.classification.robustness import report_lines
 
+INTRO = (
+    "Each organization is judged on its own test rows plus every other organization's test "
+    'attacks of families it never trained on ("unseen"), with the benign test rows of the '
+    "organizations those attacks come from. Unseen-family recall: share of those attacks "
+    "flagged as malicious (any attack family); benign FPR counts own and foreign benign "
+    "rows."
+)
 ARM_LABELS = {
     "centralized": "centralized (pooled data)",
     "local": "local only",
@@ -106,41 +122,22 @@ def verdict(metrics: dict) -> list[str]:
 
 
 def render(metrics: dict, timing: dict, config_text: str) -> str:
+    target = f" at target FPR {metrics['target_fpr']}" if metrics["decision"] == "fpr" else ""
+    facts = run_line(
+        metrics,
+        timing,
+        f"view `{metrics['view']}`",
+        f"{metrics['rounds']} rounds",
+        f"strategy `{metrics['strategy']}`",
+        f"decision `{metrics['decision']}`{target}",
+    )
     parts = [
-        f"# fedsec run: {metrics['scenario']}",
-        "",
-        f"seed {metrics['seed']} · view `{metrics['view']}` · {metrics['rounds']} rounds · "
-        f"strategy `{metrics['strategy']}` · decision `{metrics['decision']}`"
-        + (f" at target FPR {metrics['target_fpr']}" if metrics["decision"] == "fpr" else "")
-        + f" · wall time {timing.get('wall_s', 0):.1f} s",
-        "",
-        *incomplete_lines(metrics),
-        "Each organization is judged on its own test rows plus every other organization's test "
-        'attacks of families it never trained on ("unseen"), with the benign test rows of the '
-        "organizations those attacks come from. Unseen-family recall: share of those attacks "
-        "flagged as malicious (any attack family); benign FPR counts own and foreign benign "
-        "rows.",
-        "",
-        "## Overall",
-        "",
-        overall_table(metrics),
-        "",
-        "## Reading",
-        "",
-        *(verdict(metrics) or ["- (no federated/local comparison in this run)"]),
-        "",
-        "## Per organization",
-        "",
-        per_org_table(metrics),
-        "",
-        "## Recall per family (pooled evaluation sets)",
-        "",
-        family_table(metrics),
-        "",
-        "## Data held by each organization",
-        "",
-        data_table(metrics),
-        "",
+        *opening(f"fedsec run: {metrics['scenario']}", facts, incomplete_lines(metrics), INTRO),
+        *section("Overall", overall_table(metrics)),
+        *reading(verdict(metrics), "- (no federated/local comparison in this run)"),
+        *section("Per organization", per_org_table(metrics)),
+        *section("Recall per family (pooled evaluation sets)", family_table(metrics)),
+        *section("Data held by each organization", data_table(metrics)),
         *markdown_figures(
             [
                 (LEARNING_CURVE_PNG, LEARNING_CURVE_CAPTION),
@@ -149,5 +146,5 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
         ),
     ]
     if "robustness" in metrics:  # runs with an [adversary] or a [robustness] section
-        parts += ["## Adversaries and defence", "", *report_lines(metrics["robustness"]), ""]
+        parts += section("Adversaries and defence", *report_lines(metrics["robustness"]))
     return "\n".join(parts + closing_parts(metrics, config_text))

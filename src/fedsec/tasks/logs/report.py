@@ -8,7 +8,15 @@ import matplotlib.pyplot as plt
 
 from fedsec.reporting import figures
 from fedsec.reporting.plots import org_bars, save_png
-from fedsec.reporting.report import closing_parts, fmt, table
+from fedsec.reporting.report import (
+    closing_parts,
+    fmt,
+    opening,
+    reading,
+    run_line,
+    section,
+    table,
+)
 from fedsec.tasks.arm_order import incomplete_lines
 
 ARM_LABELS = {
@@ -123,36 +131,27 @@ LOSS_CURVE_CAPTION = (
 
 def render(metrics: dict, timing: dict, config_text: str) -> str:
     vocab = metrics["federation"]["vocabulary"]
-    parts = [
-        f"# fedsec run: {metrics['scenario']} (log sessions)",
-        "",
-        f"seed {metrics['seed']} · {metrics['rounds']} rounds · strategy "
-        f"`{metrics['strategy']}` · {_calibration(metrics)} · wall time "
-        f"{timing.get('wall_s', 0):.1f} s",
-        "",
-        *incomplete_lines(metrics),
+    intro = (
         "A session is anomalous when one of its events (or its end) is outside the model's "
         "top-k next-event candidates, or was never seen in training. Test normal sessions are "
         "sequences no organization trained on; 'distinct' counts each distinct sequence once. "
         f"Vocabulary: {vocab['event_texts']} event texts hashed into {vocab['buckets']} buckets "
-        f"({vocab['colliding_texts']} share a bucket).",
-        "",
-        "## Overall",
-        "",
-        overall_table(metrics),
-        "",
-        "## Reading",
-        "",
-        *(verdict(metrics) or ["- (no federated/local comparison in this run)"]),
-        "",
-        "## Per organization (DeepLog)",
-        "",
-        per_org_table(metrics),
-        "",
-        "## Sessions held by each organization",
-        "",
-        data_table(metrics),
-        "",
+        f"({vocab['colliding_texts']} share a bucket)."
+    )
+    facts = run_line(
+        metrics,
+        timing,
+        f"{metrics['rounds']} rounds",
+        f"strategy `{metrics['strategy']}`",
+        _calibration(metrics),
+    )
+    title = f"fedsec run: {metrics['scenario']} (log sessions)"
+    parts = [
+        *opening(title, facts, incomplete_lines(metrics), intro),
+        *section("Overall", overall_table(metrics)),
+        *reading(verdict(metrics), "- (no federated/local comparison in this run)"),
+        *section("Per organization (DeepLog)", per_org_table(metrics)),
+        *section("Sessions held by each organization", data_table(metrics)),
         *figures.markdown_figures(
             [
                 (figures.LOSS_CURVE_PNG, LOSS_CURVE_CAPTION),
