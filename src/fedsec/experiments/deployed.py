@@ -14,6 +14,7 @@ every dropout, refusal, flag and round that aggregated nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,8 @@ from fedsec.tasks.classification.experiment import org_frames
 from fedsec.tasks.federate import TrainedArm, curve_rounds
 
 WRITER = "fedsec job submit"
+#: The column of each site's test quality in the report, by task.
+QUALITY = {"classification": "test macro-F1", "anomaly": "test ROC-AUC"}
 
 
 def deployed_scenario(scenario: Scenario, detector: str | None) -> Scenario:
@@ -128,11 +131,17 @@ def _privacy(result: JobResult) -> dict:
 
 def trained_arms(result: JobResult, scenario: Scenario, federation: Any) -> dict[str, TrainedArm]:
     """The arm the deployment trained, by name, as the scenario's task evaluates it."""
-    if scenario.task == "anomaly":
-        arm: TrainedArm = deployed_detector_arm(result, scenario)
-    else:
-        arm = deployed_arm(result, scenario, org_frames(federation))
+    arm = DEPLOYED_ARMS[scenario.task](result, scenario, federation)
     return {arm.name: arm}
+
+
+#: How each deployable task's arm is made from a job's result, by the scenario's ``task``.
+DEPLOYED_ARMS: dict[str, Callable[[JobResult, Scenario, Any], TrainedArm]] = {
+    "classification": lambda result, scenario, federation: deployed_arm(
+        result, scenario, org_frames(federation)
+    ),
+    "anomaly": lambda result, scenario, _federation: deployed_detector_arm(result, scenario),
+}
 
 
 def sum_protection(scenario: Scenario) -> str:
@@ -278,9 +287,7 @@ def render(section: dict) -> str:
                 accepted,
             ]
         )
-    quality = "test macro-F1" if section.get("task", "classification") == "classification" else (
-        "test ROC-AUC"
-    )
+    quality = QUALITY[section.get("task", "classification")]
     header = ["site", "val detection", "test detection", "test FPR", quality, "threshold"]
     lines += ["", table([*header, "final model"], rows), ""]
     lines += [_statistics(section.get("statistics") or {}), ""]
