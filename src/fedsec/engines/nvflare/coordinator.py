@@ -32,6 +32,7 @@ from fedsec.engines.nvflare.records import (
     RoundLog,
     Transport,
 )
+from fedsec.engines.nvflare.replies import EvaluateReply
 from fedsec.engines.nvflare.rounds import DeployedMean, SiteRounds
 from fedsec.engines.nvflare.wire import params_to_wire
 from fedsec.fl.loop import run_rounds
@@ -320,6 +321,11 @@ class Coordinator:
         )
         for site in self.alive:
             reply = replies.get(site, "no reply to the evaluation")
+            if not isinstance(reply, str):
+                try:
+                    reply = EvaluateReply.from_wire(reply).to_wire()
+                except ValueError as error:
+                    reply = f"malformed evaluation: {error}"
             self.result.evaluation[site] = {"error": reply} if isinstance(reply, str) else reply
 
 

@@ -21,6 +21,7 @@ from fedsec.engines.nvflare import secure
 from fedsec.engines.nvflare.messages import CENTER_ROUND, sums_request
 from fedsec.engines.nvflare.plan import JobSpec, ModelSetup
 from fedsec.engines.nvflare.records import Asking, JobFailed, RoundLog
+from fedsec.engines.nvflare.replies import SumsReply
 from fedsec.engines.nvflare.setups import DetectorSetup
 from fedsec.engines.nvflare.statistics import Gathered
 from fedsec.engines.nvflare.wire import params_to_wire, vector_from_wire
@@ -141,6 +142,12 @@ def summed(
     replies = c.ask("fedsec_sums", data, sites, c.timeout, log)
     c.require(len(c.alive), f"in the {what} sums")
     if data["secure"]:
+        for site in list(replies):
+            try:
+                replies[site] = _required_secagg(SumsReply.from_wire(replies[site]))
+            except MALFORMED as error:
+                c.drop(site, f"malformed {what} sums: {error}", log)
+                del replies[site]
         length = (values + 1) * LIMBS
         try:
             total, _ = secure.secure_total(c, round_, replies, None, length - 1, log)
@@ -150,11 +157,18 @@ def summed(
     parts = []
     for site in [s for s in c.alive if s in replies]:
         try:
-            parts.append(vector_from_wire(replies[site]["sums"], values + 1, np.float64, site))
+            sums = SumsReply.from_wire(replies[site]).sums
+            parts.append(vector_from_wire(sums, values + 1, np.float64, site))
         except MALFORMED as error:
             c.drop(site, f"malformed {what} sums: {error}", log)
     c.require(len(parts), f"after the {what} sums")
     return sum(parts, np.zeros(values + 1))
+
+
+def _required_secagg(reply: SumsReply) -> dict[str, Any]:
+    if reply.secagg is None:
+        raise ValueError("sums in clear where the job sums by secure aggregation")
+    return reply.secagg
 
 
 #: Each deployable task's model at the coordinator, by the scenario's ``task``.

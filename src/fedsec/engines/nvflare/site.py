@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from fedsec.engines.nvflare.gate import AcceptanceGate, Verdict
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.messages import EvaluateTask, SumsTask, TrainTask
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
+from fedsec.engines.nvflare.replies import EvaluateReply, SumsReply, TrainReply
 from fedsec.engines.nvflare.setups import Setup
 from fedsec.engines.nvflare.site_config import SiteConfig, load_site_data
 from fedsec.engines.nvflare.site_he import HeSession
@@ -156,7 +158,7 @@ class Site:
         model.check(plan, ready.setup)
         verdict = self.judge(plan.round, ready, params)
         if verdict is not None and not verdict.accepted:
-            return {"refused": verdict.reason, "gate": _json(verdict)}
+            return TrainReply(gate=_json(verdict), refused=verdict.reason).to_wire()
         protection = plan.protection
         secure = protection is not None and protection.secure_aggregation
         if self.config.require_secure_aggregation and not secure:
@@ -172,10 +174,14 @@ class Site:
         )
         update, extra = result.update, result.extra
         self.dp_steps += int(update.metrics.get("dp_steps", 0))
-        reply: dict[str, Any] = {"loss": float(update.metrics["loss"]), "gate": _json(verdict)}
+        reply = TrainReply(loss=float(update.metrics["loss"]), gate=_json(verdict))
         if protection is None:
-            reply |= {"params": wire.params_to_wire(update.params), "num_samples": len(ready.y)}
-            return reply | ({} if extra is None else {"extra": wire.params_to_wire(extra)})
+            return replace(
+                reply,
+                params=wire.params_to_wire(update.params),
+                num_samples=len(ready.y),
+                extra=None if extra is None else wire.params_to_wire(extra),
+            ).to_wire()
         protecting = protection.to_plan()
         if extra is not None and protecting.client_dp:
             raise PlanRefused(
@@ -186,10 +192,11 @@ class Site:
             params, update, protecting, plan.sampled, self.name, plan.round, self.randomness, extra
         )
         if protection.homomorphic_encryption:
-            return reply | {"encrypted": self.he.encrypt(plan.round, vector)}
+            return replace(reply, encrypted=self.he.encrypt(plan.round, vector)).to_wire()
         if not protection.secure_aggregation:
-            return reply | {"payload": vector}
-        return reply | self.secure.start(plan.round, vector, plan.sampled, protection.threshold)
+            return replace(reply, payload=vector).to_wire()
+        advert = self.secure.start(plan.round, vector, plan.sampled, protection.threshold)
+        return replace(reply, secagg=advert).to_wire()
 
     def server_control(self, control: list[np.ndarray] | None, params: Params) -> Params | None:
         """The coordinator's control variate (SCAFFOLD), shaped like the model; None if absent.
@@ -236,13 +243,15 @@ class Site:
         org = self.data(ready.setup.view)
         scored = SITE_MODELS[ready.setup.task].evaluate(org, ready, params, request.target_fpr)
         verdict = self.judge(plan.rounds + 1, ready, params)
-        return scored | {
-            "accepted": verdict is None or verdict.accepted,
-            "gate": _json(verdict),
-            "sample_dp": recipe.sample_dp_spent(
+        return EvaluateReply(
+            scored["validation"],
+            scored["test"],
+            verdict is None or verdict.accepted,
+            _json(verdict),
+            recipe.sample_dp_spent(
                 plan.training, plan.sample_dp, self.noise, len(ready.y), self.dp_steps
             ),
-        }
+        ).to_wire()
 
 
 def _sums(site: Site, data: dict[str, Any]) -> dict[str, Any]:
@@ -254,13 +263,14 @@ def _sums(site: Site, data: dict[str, Any]) -> dict[str, Any]:
     ready, params = site.setup(request.model, request.params)
     vector = SITE_MODELS[ready.setup.task].sums(request.what, ready, params)
     if not request.secure:
-        return {"sums": vector}
+        return SumsReply(sums=vector).to_wire()
     try:
         wide = widen(vector, request.sampled, f"{request.what} sums of site {site.name}")
     except EncodingOverflowError as error:
         raise PlanRefused(f"sums refused: {error}") from error
     site.sums_answered.add(request.what)
-    return site.secure.start(request.round, wide, request.sampled, request.threshold)
+    advert = site.secure.start(request.round, wide, request.sampled, request.threshold)
+    return SumsReply(secagg=advert).to_wire()
 
 
 def _json(verdict: Verdict | None) -> dict | None:
