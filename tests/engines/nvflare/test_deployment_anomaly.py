@@ -221,3 +221,20 @@ def test_fedsec_job_submit_runs_an_anomaly_job_equal_to_the_in_process_run(
     detector, _ = in_process(consortium, scenario, "svdd")
     assert max_abs_diff(model.get_weights(), detector.get_weights()) <= 1e-6
     assert "## Deployment (NVIDIA FLARE)" in (out / "report.md").read_text()
+
+
+def test_without_the_data_the_run_holds_the_detector_and_each_sites_own_view(consortium, tmp_path):
+    """A real consortium's coordinator holds no rows: the run directory keeps the deployed
+    detector (each site's own threshold inside) and what each site measured."""
+    from fedsec.bundles.bundle import load_anomaly_bundle
+    from fedsec.experiments.deployed import write_site_only_run
+
+    scenario, result, _ = deploy(consortium, "ae")
+    run = write_site_only_run(scenario, result, "job-1", tmp_path / "run")
+    model, _ = load_anomaly_bundle(run / "model")
+    assert max_abs_diff(model.get_weights(), result.params) == 0.0
+    assert model.thresholds_ == {
+        site: reply["validation"]["threshold"] for site, reply in result.evaluation.items()
+    }
+    report = (run / "report.md").read_text()
+    assert "test ROC-AUC" in report and "updates in clear." in report

@@ -9,7 +9,7 @@ from fedsec.engines.nvflare.plan import (
     SitePlan,
     parse,
 )
-from fedsec.scenarios.config import TrainingConfig, load_scenario
+from fedsec.scenarios.config import ClientDpConfig, TrainingConfig, load_scenario
 from fedsec.tasks.federate import plan as inprocess_plan
 
 
@@ -131,3 +131,10 @@ def test_an_anomaly_job_trains_one_of_the_scenarios_detectors():
     he = scenario.privacy.model_copy(update={"homomorphic_encryption": True})
     with pytest.raises(ValueError, match="homomorphic_encryption is not available to anomaly"):
         JobSpec.from_scenario(scenario.model_copy(update={"privacy": he}), [], DeploymentSettings())
+    noised = ClientDpConfig(noise_multiplier=0.5)
+    client_dp = scenario.privacy.model_copy(update={"client_dp": noised})
+    clear = scenario.model_copy(update={"privacy": client_dp})
+    with pytest.raises(ValueError, match=r"client_dp in an anomaly job needs privacy\.secure_agg"):
+        JobSpec.from_scenario(clear, [], DeploymentSettings())
+    masked = client_dp.model_copy(update={"secure_aggregation": True})
+    JobSpec.from_scenario(scenario.model_copy(update={"privacy": masked}), [], DeploymentSettings())

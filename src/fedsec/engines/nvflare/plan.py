@@ -273,6 +273,12 @@ class JobSpec(Message):
                 "privacy.homomorphic_encryption is not available to anomaly jobs (their centre "
                 "and error scale are summed in clear or by secure aggregation)"
             )
+        privacy = self.privacy
+        if self.task == "anomaly" and privacy.client_dp.enabled and not privacy.secure_aggregation:
+            raise ValueError(
+                "privacy.client_dp in an anomaly job needs privacy.secure_aggregation: its "
+                "centre and error sums would reach the coordinator exact, outside the DP noise"
+            )
         return self
 
     @model_validator(mode="after")
