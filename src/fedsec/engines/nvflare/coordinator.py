@@ -7,7 +7,9 @@ clear, through the secure-aggregation phases ``SecAggServer`` drives, or as CKKS
 sites decrypt; see :mod:`fedsec.engines.nvflare.rounds`) and its server step moves the global
 model. Every round is checkpointed with the strategy's state. Before the first round, a
 statistics task gathers the summaries federated preprocessing is fitted from; after the last,
-each site evaluates the final model on its own held-out rows. A site that does not answer in
+each site evaluates the final model on its own held-out rows. What the model is, and what a task
+adds around training (a detector's centre and error sums), is the task's
+:class:`~fedsec.engines.nvflare.job_models.JobModel`. A site that does not answer in
 time (or fails) is dropped for the rest of the job and named in the result; the job goes on while at
 least ``min_sites`` sites remain.
 """

@@ -5,7 +5,9 @@ explicit handler table (:meth:`Site.handlers`): summaries for federated preproce
 training (:func:`fedsec.fl.site.run_task`, the in-process engine's function) and an evaluation
 of the final model here, the secure-aggregation client phases in its
 :class:`~fedsec.engines.nvflare.site_secagg.SiteSecAgg` session, the decryption of an encrypted
-sum in its :class:`~fedsec.engines.nvflare.site_he.HeSession`. Every message is validated first
+sum in its :class:`~fedsec.engines.nvflare.site_he.HeSession`. What the model is (a classifier, a
+one-class detector and its centre and error sums) is the job's task's
+:class:`~fedsec.engines.nvflare.site_models.SiteModel`. Every message is validated first
 (:mod:`~fedsec.engines.nvflare.messages`); a :class:`~fedsec.engines.nvflare.plan.PlanRefused`
 carries the reason back to the coordinator.
 """
