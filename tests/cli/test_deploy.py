@@ -198,14 +198,12 @@ def test_poc_sites_require_secure_aggregation_unless_opted_out(
     assert ("sites require secure aggregation" in result.output) is required
 
 
-@pytest.mark.parametrize(
-    "scenario, task", [("cicids-5org-anomaly", "anomaly"), ("hdfs-5org", "logs")]
-)
+@pytest.mark.parametrize("scenario, task", [("hdfs-5org", "logs")])
 def test_job_submit_refuses_tasks_deployment_does_not_run(tmp_path, scenario, task):
     pytest.importorskip("nvflare")
     result = runner.invoke(app, ["job", "submit", scenario, "--federation", str(tmp_path)])
     assert result.exit_code == 2, result.output
-    assert f"deployment runs classification scenarios only (task={task})" in result.output
+    assert f"deployment runs classification and anomaly scenarios, not task={task}" in result.output
     site = runner.invoke(
         app,
         [
@@ -214,5 +212,5 @@ def test_job_submit_refuses_tasks_deployment_does_not_run(tmp_path, scenario, ta
         ],
     )  # fmt: skip
     assert site.exit_code == 2, site.output
-    assert f"deployment runs classification scenarios only (task={task})" in site.output
+    assert f"deployment runs classification and anomaly scenarios, not task={task}" in site.output
     assert not (tmp_path / "site.toml").exists()

@@ -87,10 +87,10 @@ def test_an_arm_whose_parameters_diverged_is_a_clear_error_naming_it():
 def test_a_scenario_the_deployment_cannot_run_is_refused_before_contacting_it(tmp_path):
     pytest.importorskip("nvflare")
     args = ["job", "submit", "unsw-5org-disjoint", "--federation", str(tmp_path / "none")]
-    anomaly = ["job", "submit", "unsw-5org-anomaly", "--federation", str(tmp_path / "none")]
-    refused = runner.invoke(app, anomaly)
+    logs = ["job", "submit", "hdfs-5org", "--federation", str(tmp_path / "none")]
+    refused = runner.invoke(app, logs)
     assert refused.exit_code == 2
-    assert "classification scenarios only (task=anomaly)" in refused.output
+    assert "deployment runs classification and anomaly scenarios, not task=logs" in refused.output
     timeout = runner.invoke(app, [*args, "--round-timeout", "-1"])
     assert timeout.exit_code == 2 and "round_timeout" in timeout.output
 

@@ -242,6 +242,13 @@ def submit_command(
             help="Go on from this interrupted job's newest checkpoint (same scenario and options)."
         ),
     ] = None,
+    detector: Annotated[
+        str | None,
+        typer.Option(
+            help="Anomaly scenarios: the deep model the job trains (ae or svdd; default: the "
+            "scenario's first). The run's other arms train that model too."
+        ),
+    ] = None,
     force: Force = False,
 ) -> None:
     """Run SCENARIO's federated training as a signed job; write the usual run directory."""
@@ -254,7 +261,12 @@ def submit_command(
     from fedsec.engines.nvflare.job import JobInterrupted, run_job
     from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, explain, require_deployable
     from fedsec.engines.nvflare.results import DeploymentError
-    from fedsec.experiments.deployed import run_deployed, write_deployed_run, write_site_only_run
+    from fedsec.experiments.deployed import (
+        deployed_scenario,
+        run_deployed,
+        write_deployed_run,
+        write_site_only_run,
+    )
     from fedsec.scenarios.config import load_scenario
     from fedsec.tasks.federate import curve_rounds
     from fedsec.tasks.privacy import check_accounting
@@ -262,6 +274,9 @@ def submit_command(
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
     config = load_scenario(scenario, overrides)
     require_deployable(config)
+    if detector is not None and config.task != "anomaly":
+        raise ConfigError(f"--detector applies to anomaly scenarios, not task={config.task}")
+    config = deployed_scenario(config, detector)
     check_accounting(config)
     if "federated" not in config.evaluation.arms:
         raise ConfigError(f"scenario {config.name}: evaluation.arms must include 'federated'")

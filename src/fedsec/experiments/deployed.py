@@ -14,35 +14,62 @@ every dropout, refusal, flag and round that aggregated nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from sklearn.base import clone
 
-from fedsec.bundles.bundle import save_bundle
+from fedsec.bundles.bundle import save_anomaly_bundle, save_bundle
 from fedsec.bundles.signing import Signer
 from fedsec.core import atomic, outputs
+from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.records import JobResult
+from fedsec.engines.nvflare.setups import DetectorSetup
+from fedsec.engines.nvflare.site_models import DetectorModel
 from fedsec.experiments.driver import run_experiment
 from fedsec.experiments.rundir import MODEL_DIR, write_run
 from fedsec.features.preprocess import Preprocessor
+from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import MLPSpec
 from fedsec.reporting.report import fmt, table
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.tasks.anomaly.arms import AnomalyArm
 from fedsec.tasks.base import Run
 from fedsec.tasks.classification.arms import ArmModels, OrgFrames, pooled_val, val_macro_f1
 from fedsec.tasks.classification.experiment import org_frames
+from fedsec.tasks.federate import TrainedArm, curve_rounds
 
 WRITER = "fedsec job submit"
+#: The column of each site's test quality in the report, by task.
+QUALITY = {"classification": "test macro-F1", "anomaly": "test ROC-AUC"}
 
 
-def deployed_model(result: JobResult, scenario: Scenario) -> FamilyClassifier:
-    """The deployment's final global model as a classifier (thresholds to be calibrated)."""
+def deployed_scenario(scenario: Scenario, detector: str | None) -> Scenario:
+    """The scenario a deployed job's run directory describes: an anomaly job trains one deep
+    model (``detector``, by default the first), so the run's other arms train that one too."""
+    anomaly = getattr(scenario, "anomaly", None)
+    if anomaly is None:
+        return scenario
+    detector = detector or anomaly.models[0]
+    if detector not in anomaly.models:
+        raise ConfigError(f"scenario {scenario.name!r} trains {anomaly.models}, not {detector!r}")
+    return scenario.model_copy(
+        update={"anomaly": anomaly.model_copy(update={"models": [detector]})}
+    )
+
+
+def deployed_model(result: JobResult, scenario: Scenario) -> FamilyClassifier | AnomalyDetector:
+    """The deployment's final global model: a classifier, or a one-class detector with its
+    centre and error scale (thresholds to be calibrated)."""
     if result.params is None or result.setup is None:
         raise ValueError("the deployment produced no model")
     setup = result.setup
+    if setup.get("task") == "anomaly":
+        return DetectorModel().detector(DetectorSetup.model_validate(setup), result.params)
     return FamilyClassifier(
         MLPSpec.from_json(setup["architecture"]),
         Preprocessor.from_json(setup["preprocessing"]),
@@ -55,26 +82,66 @@ def deployed_model(result: JobResult, scenario: Scenario) -> FamilyClassifier:
 def deployed_arm(result: JobResult, scenario: Scenario, orgs: list[OrgFrames]) -> ArmModels:
     """The federated arm as the in-process evaluation expects it, trained by the deployment."""
     model = deployed_model(result, scenario)
+    assert isinstance(model, FamilyClassifier)
     names = [o.name for o in orgs]
     encoded = dict.fromkeys(names, pooled_val(model.preprocessor, orgs))
     curve = []
     for round_, params in sorted(result.curve.items()):
         at_round = clone(model).set_weights(params)
         curve.append((round_, val_macro_f1(dict.fromkeys(names, at_round), orgs, encoded)))
-    privacy = {
-        site: reply.get("sample_dp", {})
-        for site, reply in result.evaluation.items()
-        if isinstance(reply, dict)
-    }
     return ArmModels(
         "federated",
         dict.fromkeys(names, model),
         curve,
         float(result.timing.get("total_s", 0.0)),
         [h.seconds for h in result.history],
-        privacy,
+        _privacy(result),
         [h.aggregation_seconds for h in result.history],
     )
+
+
+def deployed_detector_arm(result: JobResult, scenario: Scenario) -> AnomalyArm:
+    """The ``federated_<detector>`` arm of an anomaly run, trained by the deployment; its
+    curve is the round loss at the scenario's curve rounds, as in process."""
+    model = deployed_model(result, scenario)
+    assert isinstance(model, AnomalyDetector)
+    marks = set(curve_rounds(scenario))
+    curve = [(h.round, round(h.loss, 6)) for h in result.history if h.round in marks and h.loss]
+    return AnomalyArm(
+        f"federated_{model.kind}",
+        dict.fromkeys(result.sites, model),
+        curve,
+        float(result.timing.get("total_s", 0.0)),
+        [h.seconds for h in result.history],
+        _privacy(result),
+        [h.aggregation_seconds for h in result.history],
+        setting="federated",
+        model=model.kind,
+    )
+
+
+def _privacy(result: JobResult) -> dict:
+    """The record-level DP each site reports having spent."""
+    return {
+        site: reply.get("sample_dp", {})
+        for site, reply in result.evaluation.items()
+        if isinstance(reply, dict)
+    }
+
+
+def trained_arms(result: JobResult, scenario: Scenario, federation: Any) -> dict[str, TrainedArm]:
+    """The arm the deployment trained, by name, as the scenario's task evaluates it."""
+    arm = DEPLOYED_ARMS[scenario.task](result, scenario, federation)
+    return {arm.name: arm}
+
+
+#: How each deployable task's arm is made from a job's result, by the scenario's ``task``.
+DEPLOYED_ARMS: dict[str, Callable[[JobResult, Scenario, Any], TrainedArm]] = {
+    "classification": lambda result, scenario, federation: deployed_arm(
+        result, scenario, org_frames(federation)
+    ),
+    "anomaly": lambda result, scenario, _federation: deployed_detector_arm(result, scenario),
+}
 
 
 def sum_protection(scenario: Scenario) -> str:
@@ -90,6 +157,7 @@ def deployment_section(result: JobResult, job_id: str, protection: str = "clear"
     return {
         "engine": "nvflare",
         "job_id": job_id,
+        "task": (result.setup or {}).get("task", "classification"),
         "secure_aggregation": protection == "secure aggregation",
         "protection": protection,
         "sites": result.sites,
@@ -108,10 +176,8 @@ def run_deployed(
 ) -> Run:
     """Evaluate the deployed model (and train the scenario's other arms) on the scenario data."""
     federation = build_federation(scenario, data_dir)
-    arm = deployed_arm(result, scenario, org_frames(federation))
-    experiment = run_experiment(
-        scenario, data_dir, federation=federation, trained={"federated": arm}
-    )
+    trained = trained_arms(result, scenario, federation)
+    experiment = run_experiment(scenario, data_dir, federation=federation, trained=trained)
     protection = sum_protection(scenario)
     experiment.metrics["deployment"] = deployment_section(result, job_id, protection)
     experiment.timing["deployment_s"] = result.timing
@@ -147,9 +213,10 @@ def write_site_only_run(
         if threshold is not None:
             model.thresholds_[site] = float(threshold)
     metrics = {"scenario": scenario.name, "seed": scenario.seed, "deployment": section}
+    arm = "federated" if isinstance(model, FamilyClassifier) else f"federated_{model.kind}"
     provenance = {
         "scenario": scenario.name,
-        "arm": "federated",
+        "arm": arm,
         "engine": "nvflare",
         "job_id": job_id,
         "seed": scenario.seed,
@@ -161,7 +228,10 @@ def write_site_only_run(
         atomic.write_json(staging / "metrics.json", metrics)
         text = f"# {scenario.name}: deployed job {job_id}\n\n" + render(section)
         (staging / "report.md").write_text(text)
-        save_bundle(staging / MODEL_DIR, model, provenance, signer)
+        if isinstance(model, FamilyClassifier):
+            save_bundle(staging / MODEL_DIR, model, provenance, signer)
+        else:
+            save_anomaly_bundle(staging / MODEL_DIR, model, provenance, signer)
     return Path(out)
 
 
@@ -212,12 +282,13 @@ def render(section: dict) -> str:
                 v["detection_rate"],
                 t["detection_rate"],
                 t["benign_fpr"],
-                t["macro_f1"],
+                t.get("macro_f1", t.get("roc_auc")),
                 t["threshold"],
                 accepted,
             ]
         )
-    header = ["site", "val detection", "test detection", "test FPR", "test macro-F1", "threshold"]
+    quality = QUALITY[section.get("task", "classification")]
+    header = ["site", "val detection", "test detection", "test FPR", quality, "threshold"]
     lines += ["", table([*header, "final model"], rows), ""]
     lines += [_statistics(section.get("statistics") or {}), ""]
     return "\n".join(lines)

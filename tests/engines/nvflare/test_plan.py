@@ -9,7 +9,7 @@ from fedsec.engines.nvflare.plan import (
     SitePlan,
     parse,
 )
-from fedsec.scenarios.config import TrainingConfig, load_scenario
+from fedsec.scenarios.config import ClientDpConfig, TrainingConfig, load_scenario
 from fedsec.tasks.federate import plan as inprocess_plan
 
 
@@ -111,8 +111,30 @@ def test_a_learning_rate_above_the_bound_is_refused(lr):
     parse(SitePlan, site_plan(training=training | {"lr": 1.0}), "training plan")
 
 
-@pytest.mark.parametrize("name, task", [("unsw-5org-anomaly", "anomaly"), ("hdfs-5org", "logs")])
-def test_a_job_is_only_made_of_a_classification_scenario(name, task):
-    scenario = load_scenario(name)
-    with pytest.raises(ConfigError, match=rf"classification scenarios only \(task={task}\)"):
+def test_a_logs_scenario_is_not_made_into_a_job():
+    scenario = load_scenario("hdfs-5org")
+    with pytest.raises(ConfigError, match=r"classification and anomaly scenarios, not task=logs"):
         JobSpec.from_scenario(scenario, [], DeploymentSettings())
+
+
+def test_an_anomaly_job_trains_one_of_the_scenarios_detectors():
+    scenario = load_scenario("unsw-5org-anomaly")
+    first = JobSpec.from_scenario(scenario, [], DeploymentSettings())
+    assert (first.task, first.detector) == ("anomaly", scenario.anomaly.models[0])
+    svdd = JobSpec.from_scenario(scenario, [], DeploymentSettings(), detector="svdd")
+    assert svdd.detector == "svdd" and svdd.anomaly == scenario.anomaly
+    only_ae = scenario.model_copy(
+        update={"anomaly": scenario.anomaly.model_copy(update={"models": ["ae"]})}
+    )
+    with pytest.raises(ConfigError, match=r"trains \['ae'\], not 'svdd'"):
+        JobSpec.from_scenario(only_ae, [], DeploymentSettings(), detector="svdd")
+    he = scenario.privacy.model_copy(update={"homomorphic_encryption": True})
+    with pytest.raises(ValueError, match="homomorphic_encryption is not available to anomaly"):
+        JobSpec.from_scenario(scenario.model_copy(update={"privacy": he}), [], DeploymentSettings())
+    noised = ClientDpConfig(noise_multiplier=0.5)
+    client_dp = scenario.privacy.model_copy(update={"client_dp": noised})
+    clear = scenario.model_copy(update={"privacy": client_dp})
+    with pytest.raises(ValueError, match=r"client_dp in an anomaly job needs privacy\.secure_agg"):
+        JobSpec.from_scenario(clear, [], DeploymentSettings())
+    masked = client_dp.model_copy(update={"secure_aggregation": True})
+    JobSpec.from_scenario(scenario.model_copy(update={"privacy": masked}), [], DeploymentSettings())

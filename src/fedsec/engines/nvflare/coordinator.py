@@ -7,7 +7,9 @@ clear, through the secure-aggregation phases ``SecAggServer`` drives, or as CKKS
 sites decrypt; see :mod:`fedsec.engines.nvflare.rounds`) and its server step moves the global
 model. Every round is checkpointed with the strategy's state. Before the first round, a
 statistics task gathers the summaries federated preprocessing is fitted from; after the last,
-each site evaluates the final model on its own held-out rows. A site that does not answer in
+each site evaluates the final model on its own held-out rows. What the model is, and what a task
+adds around training (a detector's centre and error sums), is the task's
+:class:`~fedsec.engines.nvflare.job_models.JobModel`. A site that does not answer in
 time (or fails) is dropped for the rest of the job and named in the result; the job goes on while at
 least ``min_sites`` sites remain.
 """
@@ -20,11 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from fedsec.core import seeding
-from fedsec.data.taxonomy import family_order
 from fedsec.engines.nvflare import secure, statistics
+from fedsec.engines.nvflare.job_models import JOB_MODELS
 from fedsec.engines.nvflare.messages import evaluate_request
-from fedsec.engines.nvflare.plan import JobSpec, ModelSetup
+from fedsec.engines.nvflare.plan import JobSpec
 from fedsec.engines.nvflare.records import (
     Checkpoint,
     JobFailed,
@@ -33,15 +34,13 @@ from fedsec.engines.nvflare.records import (
     RoundLog,
     Transport,
 )
+from fedsec.engines.nvflare.replies import EvaluateReply
 from fedsec.engines.nvflare.rounds import DeployedMean, SiteRounds
 from fedsec.engines.nvflare.wire import params_to_wire
-from fedsec.features.preprocess import fit_preprocessor
-from fedsec.fl import recipe
 from fedsec.fl.loop import run_rounds
 from fedsec.fl.privacy import he
 from fedsec.fl.strategies import SiteTask, StrategyState, from_config, strategy_class
-from fedsec.models.mlp import MLPSpec, build_mlp
-from fedsec.training.params import Params, get_params
+from fedsec.training.params import Params
 
 
 class Coordinator:
@@ -62,6 +61,7 @@ class Coordinator:
         self.alive = order + sorted(set(sites) - set(order))
         self.log = log
         self.result = JobResult(sites=list(self.alive))
+        self.model = JOB_MODELS[spec.task]  # the task's model: setup, and what follows training
 
     def run(self, resume: Checkpoint | None = None) -> JobResult:
         """Setup (or ``resume``), every round, final evaluation; failures in ``result.error``."""
@@ -77,6 +77,7 @@ class Coordinator:
             self.result.timing["setup_s"] = round(time.perf_counter() - started, 3)
             params = self.train(params, setup, weights, state, first)
             self.result.params = params
+            setup = self.result.setup = self.model.finish(self, params, setup)
             evaluated = time.perf_counter()
             self.evaluate(params, setup, weights)
             self.result.timing["evaluate_s"] = round(time.perf_counter() - evaluated, 3)
@@ -131,26 +132,12 @@ class Coordinator:
     # -- phases -----------------------------------------------------------------------------
 
     def setup(self) -> tuple[Params, dict[str, Any], tuple[float, ...] | None]:
-        """Federated preprocessing, label set and initial model from every site's summaries."""
-        spec = self.spec
+        """Federated preprocessing and the task's initial model from every site's summaries."""
         gathered = statistics.gather(self)
         self.result.statistics = gathered.to_json()
-        pre = fit_preprocessor(gathered.stats, spec.model.hash_buckets)
-        counts = gathered.families
-        classes = family_order(counts)
-        weights = recipe.class_weights(counts, classes, spec.model)
-        mlp = MLPSpec(pre.width, len(classes), tuple(spec.model.hidden), spec.model.dropout)
-        network = build_mlp(mlp, seeding.torch_generator(spec.seed, "init", "global"))
-        setup = {
-            "view": spec.view,
-            "preprocessing": pre.to_json(),
-            "classes": classes,
-            "architecture": mlp.to_json(),
-        }
-        ModelSetup.model_validate(setup)  # what sites will check
+        params, setup, weights = self.model.setup(self, gathered)
         self.result.setup = setup
-        self.log(f"setup: {pre.width} features, classes {classes}, sites {self.alive}")
-        return get_params(network), setup, weights
+        return params, setup, weights
 
     def plan(
         self,
@@ -188,9 +175,10 @@ class Coordinator:
         """Rounds ``first``.. through the round loop every engine runs (:mod:`fedsec.fl.loop`),
         over the sites' tasks (:mod:`fedsec.engines.nvflare.rounds`)."""
         s = self.spec.strategy
-        probe = from_config(s)
+        server_lr = self.model.server_lr(self.spec)
+        probe = from_config(s, server_lr)
         rounds = SiteRounds(self, setup, weights, probe.extra_like(params))
-        strategy = from_config(s, aggregation=DeployedMean(rounds))
+        strategy = from_config(s, server_lr, aggregation=DeployedMean(rounds))
 
         def after_round(round_: int, new: Params) -> None:
             log = rounds.finish()
@@ -335,6 +323,11 @@ class Coordinator:
         )
         for site in self.alive:
             reply = replies.get(site, "no reply to the evaluation")
+            if not isinstance(reply, str):
+                try:
+                    reply = EvaluateReply.from_wire(reply).to_wire()
+                except ValueError as error:
+                    reply = f"malformed evaluation: {error}"
             self.result.evaluation[site] = {"error": reply} if isinstance(reply, str) else reply
 
 

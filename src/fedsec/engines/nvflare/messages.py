@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from fedsec.engines.nvflare import wire
-from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused, SitePlan, parse
+from fedsec.engines.nvflare.plan import MAX_SITES, PlanRefused, SitePlan, parse
+from fedsec.engines.nvflare.setups import Setup, parse_setup
 
 Arrays = list[np.ndarray]
 
@@ -50,7 +51,7 @@ class TrainTask:
     ``control`` is the coordinator's control variate when the strategy keeps one (SCAFFOLD)."""
 
     plan: SitePlan
-    model: ModelSetup
+    model: Setup
     params: Arrays
     control: Arrays | None = None
 
@@ -61,7 +62,7 @@ class TrainTask:
         control = data.get("control")
         return cls(
             parse(SitePlan, data["plan"], "training plan"),
-            parse(ModelSetup, data["model"], "model setup"),
+            parse_setup(data["model"]),
             _arrays(data["params"], f"{what} (params)"),
             None if control is None else _arrays(control, f"{what} (control)"),
         )
@@ -73,7 +74,7 @@ class EvaluateTask:
     ``target_fpr`` (the false-positive rate its threshold is calibrated to)."""
 
     plan: SitePlan
-    model: ModelSetup
+    model: Setup
     params: Arrays
     target_fpr: float
 
@@ -86,10 +87,81 @@ class EvaluateTask:
             raise PlanRefused(f"{what} refused: target_fpr {target!r} not in (0, 1)")
         return cls(
             parse(SitePlan, data["plan"], "training plan"),
-            parse(ModelSetup, data["model"], "model setup"),
+            parse_setup(data["model"]),
             _arrays(data["params"], f"{what} (params)"),
             target,
         )
+
+
+#: What a detector job sums from the sites besides its updates, and the secure-aggregation
+#: round each sum takes (outside the training rounds 1..N; the scale's is N + 1).
+SUMS = ("center", "scale")
+CENTER_ROUND = 0
+
+
+@dataclass(frozen=True)
+class SumsTask:
+    """``fedsec_sums``: a detector job's other sums (:data:`SUMS`), of the model ``params`` over
+    the site's benign training rows: in clear, or as a secure sum over ``sampled`` sites
+    (``threshold``: the coordinator's wish, which can only raise the site's own)."""
+
+    what: str
+    round: int
+    model: Setup
+    params: Arrays
+    secure: bool
+    sampled: int
+    threshold: int | None
+
+    @classmethod
+    def from_wire(cls, data: Any) -> SumsTask:
+        what = "sums"
+        fields = {"what", "round", "model", "params", "secure", "sampled", "threshold"}
+        data = _fields(data, what, fields, set())
+        if data["what"] not in SUMS:
+            raise PlanRefused(f"{what} refused: what {data['what']!r} is not one of {SUMS}")
+        round_, sampled, threshold = data["round"], data["sampled"], data["threshold"]
+        for name, value in (("round", round_), ("sampled", sampled)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise PlanRefused(f"{what} refused: {name} {value!r} is not a count")
+        if not 1 <= sampled <= MAX_SITES or (data["what"] == "center") != (round_ == CENTER_ROUND):
+            raise PlanRefused(f"{what} refused: round {round_} or sampled {sampled} out of range")
+        if threshold is not None and (
+            isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1
+        ):
+            raise PlanRefused(f"{what} refused: threshold {threshold!r} is not a site count")
+        if not isinstance(data["secure"], bool):
+            raise PlanRefused(f"{what} refused: secure {data['secure']!r} is not true or false")
+        return cls(
+            data["what"],
+            round_,
+            parse_setup(data["model"]),
+            _arrays(data["params"], f"{what} (params)"),
+            data["secure"],
+            sampled,
+            threshold,
+        )
+
+
+def sums_request(
+    what: str,
+    round_: int,
+    model: dict[str, Any],
+    params: Arrays,
+    protection: dict[str, Any] | None,
+    sampled: int,
+) -> dict[str, Any]:
+    """What the coordinator sends as a :class:`SumsTask`."""
+    secure = bool(protection and protection["secure_aggregation"])
+    return {
+        "what": what,
+        "round": round_,
+        "model": model,
+        "params": list(params),
+        "secure": secure,
+        "sampled": sampled,
+        "threshold": protection["threshold"] if secure and protection else None,
+    }
 
 
 @dataclass(frozen=True)

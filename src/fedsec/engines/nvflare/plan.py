@@ -20,6 +20,7 @@ from fedsec.fl import recipe
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.fl.strategies import strategy_class
 from fedsec.scenarios.config import (
+    AnomalyConfig,
     ModelConfig,
     PrivacyConfig,
     SampleDpConfig,
@@ -33,11 +34,15 @@ MAX_ROUNDS = 100_000
 MAX_SITES = 255  # Shamir indices of the secure sum
 
 
+#: The scenario tasks a deployment runs (the flow tasks: their sites read flow files).
+DEPLOYABLE = ("classification", "anomaly")
+
+
 def require_deployable(scenario: Scenario) -> None:
-    """The one rule on which tasks a deployment runs: supervised classification, for now."""
-    if scenario.task != "classification":
+    """The one rule on which tasks a deployment runs: the flow tasks of :data:`DEPLOYABLE`."""
+    if scenario.task not in DEPLOYABLE:
         raise ConfigError(
-            f"deployment runs classification scenarios only (task={scenario.task}): "
+            f"deployment runs {' and '.join(DEPLOYABLE)} scenarios, not task={scenario.task}: "
             f"scenario {scenario.name!r} can run in-process with fedsec simulate"
         )
 
@@ -119,11 +124,15 @@ class StatisticsRequest(Message):
 
     ``clear``: the site's summaries and rows per family as they are; ``schema``: its column
     names only; ``centres`` / ``summaries``: the two secure-sum passes, for ``sampled`` sites
-    with ``threshold`` the coordinator's wish for survivors (each site's own policy decides; the
+    with ``threshold`` the coordinator's wish for survivors; ``rows`` which training rows are
+    summarized (each site's own policy decides; the
     wish can only raise it) (``centre``/``log_centre``: the released global means,
     ``contributors``: the sites the centres were summed over)."""
 
     view: Literal["native", "canonical"]
+    rows: Literal["all", "benign"] = Field(
+        default="all", description="which training rows (benign: what an anomaly job trains on)"
+    )
     stage: Literal["clear", "schema", "centres", "summaries"] = "clear"
     sampled: int = Field(default=1, ge=1, le=MAX_SITES)
     threshold: int | None = Field(default=None, ge=1, le=MAX_SITES)
@@ -194,10 +203,14 @@ class Architecture(Message):
 class ModelSetup(Message):
     """The shared model: preprocessing fitted from every site's statistics, labels, network."""
 
+    task: Literal["classification"] = "classification"
     view: Literal["native", "canonical"]
     preprocessing: Preprocessing
     classes: list[str] = Field(min_length=1, max_length=4096)
     architecture: Architecture
+
+    def parameter_count(self) -> int:
+        return self.architecture.parameter_count()
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelSetup:
@@ -233,6 +246,7 @@ class JobSpec(Message):
     """The coordinator's part of a job. ``training`` is relayed to sites and validated there."""
 
     name: str = Field(min_length=1, max_length=200)
+    task: Literal["classification", "anomaly"] = "classification"
     seed: int = Field(ge=0, lt=2**63)
     rounds: int = Field(ge=1, le=MAX_ROUNDS)
     view: Literal["native", "canonical"]
@@ -243,6 +257,29 @@ class JobSpec(Message):
     target_fpr: float = Field(default=0.01, gt=0, lt=1)
     curve_rounds: list[int] = Field(default_factory=list, max_length=10_000)
     deployment: DeploymentSettings = Field(default_factory=DeploymentSettings)
+    anomaly: AnomalyConfig | None = None
+    detector: Literal["ae", "svdd"] | None = Field(
+        default=None, description="the one-class network an anomaly job trains"
+    )
+
+    @model_validator(mode="after")
+    def _task(self) -> JobSpec:
+        """An anomaly job names its detector; it sums centre and scale in clear or by secure
+        aggregation (not under homomorphic encryption)."""
+        if (self.task == "anomaly") != (self.anomaly is not None and self.detector is not None):
+            raise ValueError("anomaly and detector are set for task anomaly, and only for it")
+        if self.task == "anomaly" and self.privacy.homomorphic_encryption:
+            raise ValueError(
+                "privacy.homomorphic_encryption is not available to anomaly jobs (their centre "
+                "and error scale are summed in clear or by secure aggregation)"
+            )
+        privacy = self.privacy
+        if self.task == "anomaly" and privacy.client_dp.enabled and not privacy.secure_aggregation:
+            raise ValueError(
+                "privacy.client_dp in an anomaly job needs privacy.secure_aggregation: its "
+                "centre and error sums would reach the coordinator exact, outside the DP noise"
+            )
+        return self
 
     @model_validator(mode="after")
     def _protectable(self) -> JobSpec:
@@ -263,11 +300,27 @@ class JobSpec(Message):
 
     @classmethod
     def from_scenario(
-        cls, scenario: Scenario, curve: list[int], deployment: DeploymentSettings
+        cls,
+        scenario: Scenario,
+        curve: list[int],
+        deployment: DeploymentSettings,
+        detector: str | None = None,
     ) -> JobSpec:
+        """The job of ``scenario``; an anomaly scenario's job trains one of its deep models
+        (``detector``, by default its first)."""
         require_deployable(scenario)
+        anomaly = getattr(scenario, "anomaly", None)
+        if anomaly is not None:
+            detector = detector or anomaly.models[0]
+            if detector not in anomaly.models:
+                raise ConfigError(
+                    f"scenario {scenario.name!r} trains {anomaly.models}, not {detector!r}"
+                )
         return cls(
             name=scenario.name,
+            task=scenario.task,
+            anomaly=anomaly,
+            detector=detector,
             seed=scenario.seed,
             rounds=scenario.rounds,
             view=scenario.data.view,

@@ -21,6 +21,7 @@ import numpy as np
 from fedsec.engines.nvflare import encrypted, secure
 from fedsec.engines.nvflare.messages import train_request
 from fedsec.engines.nvflare.records import Asking, JobFailed, JobResult, RoundLog
+from fedsec.engines.nvflare.replies import TrainReply
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
 from fedsec.fl.aggregation import Combined, RoundAborted, SiteResult, WeightedMean
 from fedsec.fl.privacy.protect import average_from_total, unflatten
@@ -83,7 +84,7 @@ class SiteRounds:
         self.plan = c.plan(round_, len(selected), self.weights, task)
         control = None if task.control is None else params_to_wire(task.control)
         data = train_request(self.plan, self.setup, params_to_wire(params), control)
-        replies = screen(c.ask("fedsec_train", data, selected, c.timeout, log), log)
+        replies = screen(c, c.ask("fedsec_train", data, selected, c.timeout, log), log)
         c.require(len(c.alive), f"in round {round_}")
         if not replies:
             raise JobFailed(f"round {round_}: no site contributed an update")
@@ -97,23 +98,26 @@ class SiteRounds:
             raise JobFailed(f"round {round_}: no usable update")
         return results
 
-    def read(self, site: str, reply: dict[str, Any], params: Params) -> SiteResult:
+    def read(self, site: str, reply: TrainReply, params: Params) -> SiteResult:
         """One site's reply as the aggregation takes it (a ValueError when it is malformed)."""
         c, protection = self.coordinator, self.plan["protection"]
-        loss = {"loss": float(reply["loss"])}
+        loss = {"loss": float(reply.loss or 0.0)}
         if protection is None:
             shapes = [tuple(p.shape) for p in params]
-            update = params_from_wire(reply["params"], shapes, f"update from {site}")
-            rows = c.samples(site, reply["num_samples"])
+            update = params_from_wire(reply.params, shapes, f"update from {site}")
+            rows = c.samples(site, reply.num_samples)
             extra = None
             if self.extra_like is not None:
                 like = [tuple(e.shape) for e in self.extra_like]
-                extra = params_from_wire(reply["extra"], like, f"extra arrays from {site}")
+                extra = params_from_wire(reply.extra, like, f"extra arrays from {site}")
             return SiteResult(Update(update, rows, loss), extra)
-        sealed: Any = reply
-        if not (protection["secure_aggregation"] or protection["homomorphic_encryption"]):
-            sealed = vector_from_wire(reply["payload"], self.length + 1, np.float64, site)
-            c.check_weight(site, float(sealed[-1]), protection)
+        if protection["secure_aggregation"]:
+            return SiteResult(Update([], 0, loss), sealed=_required(reply.secagg, "advertisement"))
+        if protection["homomorphic_encryption"]:
+            encrypted = _required(reply.encrypted, "encrypted")
+            return SiteResult(Update([], 0, loss), sealed={"encrypted": encrypted})
+        sealed = vector_from_wire(reply.payload, self.length + 1, np.float64, site)
+        c.check_weight(site, float(sealed[-1]), protection)
         return SiteResult(Update([], 0, loss), sealed=sealed)
 
     @property
@@ -137,18 +141,28 @@ def one_task(tasks: dict[str, SiteTask]) -> SiteTask:
     return first
 
 
-def screen(replies: dict[str, dict], log: RoundLog) -> dict[str, dict]:
-    """Keep the updates; note the gate's refusals and flags."""
+def screen(c: Coordinating, replies: dict[str, dict], log: RoundLog) -> dict[str, TrainReply]:
+    """Keep the updates, typed; note the gate's refusals and flags; drop malformed replies."""
     kept = {}
-    for site, reply in replies.items():
-        gate = reply.get("gate") or {}
-        if "refused" in reply:
-            log.refused[site] = str(reply["refused"])
-        elif gate.get("flagged"):
-            log.flagged[site] = str(gate.get("reason", ""))
-        if "refused" not in reply:
-            kept[site] = reply
+    for site, data in replies.items():
+        try:
+            reply = TrainReply.from_wire(data)
+        except MALFORMED as error:
+            c.drop(site, f"malformed update: {error}", log)
+            continue
+        if reply.refused is not None:
+            log.refused[site] = reply.refused
+            continue
+        if reply.flagged is not None:
+            log.flagged[site] = reply.flagged
+        kept[site] = reply
     return kept
+
+
+def _required(value: Any, field: str) -> Any:
+    if value is None:
+        raise ValueError(f"{field} missing for this round's protection")
+    return value
 
 
 class DeployedMean:

@@ -5,7 +5,9 @@ explicit handler table (:meth:`Site.handlers`): summaries for federated preproce
 training (:func:`fedsec.fl.site.run_task`, the in-process engine's function) and an evaluation
 of the final model here, the secure-aggregation client phases in its
 :class:`~fedsec.engines.nvflare.site_secagg.SiteSecAgg` session, the decryption of an encrypted
-sum in its :class:`~fedsec.engines.nvflare.site_he.HeSession`. Every message is validated first
+sum in its :class:`~fedsec.engines.nvflare.site_he.HeSession`. What the model is (a classifier, a
+one-class detector and its centre and error sums) is the job's task's
+:class:`~fedsec.engines.nvflare.site_models.SiteModel`. Every message is validated first
 (:mod:`~fedsec.engines.nvflare.messages`); a :class:`~fedsec.engines.nvflare.plan.PlanRefused`
 carries the reason back to the coordinator.
 """
@@ -15,29 +17,30 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from torch import nn
 
 from fedsec.core import seeding
 from fedsec.engines.nvflare import statistics, wire
-from fedsec.engines.nvflare.gate import AcceptanceGate, Verdict, score_model
+from fedsec.engines.nvflare.gate import AcceptanceGate, Verdict
 from fedsec.engines.nvflare.identity import KitIdentity
-from fedsec.engines.nvflare.messages import EvaluateTask, TrainTask
-from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused, SitePlan
+from fedsec.engines.nvflare.messages import EvaluateTask, SumsTask, TrainTask
+from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
+from fedsec.engines.nvflare.replies import EvaluateReply, SumsReply, TrainReply
+from fedsec.engines.nvflare.setups import Setup
 from fedsec.engines.nvflare.site_config import SiteConfig, load_site_data
 from fedsec.engines.nvflare.site_he import HeSession
+from fedsec.engines.nvflare.site_models import SITE_MODELS, Prepared
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
-from fedsec.features.preprocess import Preprocessor
 from fedsec.fl import recipe
 from fedsec.fl.privacy.protect import payload
+from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError
+from fedsec.fl.privacy.widesum import widen
 from fedsec.fl.site import run_task
 from fedsec.fl.strategies import SiteTask
-from fedsec.models.classifier import FamilyClassifier
-from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.scenarios.federation import OrgData
 from fedsec.training.noise import SecureNoise
 from fedsec.training.params import Params
@@ -51,21 +54,11 @@ TASKS = {
     "fedsec_secagg_confirm": "train",
     "fedsec_secagg_reveal": "train",
     "fedsec_he_decrypt": "train",
+    "fedsec_sums": "train",
     "fedsec_evaluate": "evaluate",
 }
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-@dataclass
-class Prepared:
-    """The site's rows encoded for one model setup."""
-
-    setup: ModelSetup
-    classifier: FamilyClassifier  # weights unset: a template for each global model
-    network: nn.Module
-    x: np.ndarray
-    y: np.ndarray
 
 
 class Site:
@@ -102,6 +95,7 @@ class Site:
         self.he = HeSession(self.name, he_key)
         self.statistics_rounds: set[int] = set()  # secure statistics passes answered
         self.statistics_columns: list[str] = []
+        self.sums_answered: set[str] = set()  # secure sums of a detector job answered
         seeding.deterministic_torch(threads=config.threads)
 
     def handlers(self) -> dict[str, Handler]:
@@ -115,6 +109,7 @@ class Site:
             "fedsec_secagg_confirm": self.secure.confirm,
             "fedsec_secagg_reveal": self.secure.reveal,
             "fedsec_he_decrypt": self.he.decrypt,
+            "fedsec_sums": self.sums,
             "fedsec_evaluate": self.evaluate,
         }
 
@@ -134,26 +129,15 @@ class Site:
             self._data[view] = load_site_data(self.config, view, self.base)
         return self._data[view]
 
-    def prepared(self, setup: ModelSetup) -> Prepared:
+    def prepared(self, setup: Setup) -> Prepared:
         key = hashlib.sha256(json.dumps(setup.model_dump(mode="json")).encode()).hexdigest()
         if key not in self._prepared:
-            org = self.data(setup.view)
-            unknown = sorted(set(org.train.family) - set(setup.classes))
-            if unknown:
-                raise PlanRefused(f"model setup refused: classes lack this site's labels {unknown}")
-            arch = setup.architecture
-            spec = MLPSpec(arch.inputs, arch.outputs, tuple(arch.hidden), arch.dropout)
-            pre = Preprocessor.from_json(setup.preprocessing.model_dump())
-            classifier = FamilyClassifier(spec, pre, list(setup.classes), setup.view)
-            index = {c: i for i, c in enumerate(setup.classes)}
-            x = pre.transform(org.train.features(setup.view).frame)
-            y = np.asarray([index[f] for f in org.train.family], dtype=np.int64)
-            network = build_mlp(spec)
-            self._prepared = {key: Prepared(setup, classifier, network, x, y)}  # keep one
+            ready = SITE_MODELS[setup.task].prepare(self.data(setup.view), setup)
+            self._prepared = {key: ready}  # keep one
         return self._prepared[key]
 
-    def setup(self, setup: ModelSetup, arrays: list[np.ndarray]) -> tuple[Prepared, Params]:
-        count = setup.architecture.parameter_count()
+    def setup(self, setup: Setup, arrays: list[np.ndarray]) -> tuple[Prepared, Params]:
+        count = setup.parameter_count()
         if count > self.config.limits.max_parameters:
             raise PlanRefused(
                 f"model setup refused: {count} parameters exceed this site's limit "
@@ -162,12 +146,6 @@ class Site:
         ready = self.prepared(setup)
         shapes = [tuple(p.shape) for p in ready.network.state_dict().values()]
         return ready, wire.params_from_wire(arrays, shapes, "global model")
-
-    def classifier(self, ready: Prepared, params: Params) -> FamilyClassifier:
-        c = ready.classifier
-        return FamilyClassifier(
-            c.spec, c.preprocessor, c.classes, c.view, decision="fpr"
-        ).set_weights(params)
 
     # -- tasks ------------------------------------------------------------------------------
 
@@ -178,15 +156,11 @@ class Site:
         request = TrainTask.from_wire(data)
         plan = self.within_limits(request.plan)
         ready, params = self.setup(request.model, request.params)
-        weights, classes = plan.class_weights, ready.setup.classes
-        if weights is not None and len(weights) != len(classes):
-            raise PlanRefused(
-                f"training plan refused: class_weights has {len(weights)} entries for the "
-                f"model's {len(classes)} classes"
-            )
+        model = SITE_MODELS[ready.setup.task]
+        model.check(plan, ready.setup)
         verdict = self.judge(plan.round, ready, params)
         if verdict is not None and not verdict.accepted:
-            return {"refused": verdict.reason, "gate": _json(verdict)}
+            return TrainReply(gate=_json(verdict), refused=verdict.reason).to_wire()
         protection = plan.protection
         secure = protection is not None and protection.secure_aggregation
         if self.config.require_secure_aggregation and not secure:
@@ -194,6 +168,7 @@ class Site:
         if secure:
             self.secure.check_new(plan.round)
         training = plan.to_training_plan(self.name, len(ready.y))
+        training = model.objective(training, ready, self.name, plan)
         self.noise = training.dp_noise_multiplier
         task = SiteTask(plan.prox_mu, self.server_control(request.control, params))
         result, self.control = run_task(
@@ -201,10 +176,14 @@ class Site:
         )
         update, extra = result.update, result.extra
         self.dp_steps += int(update.metrics.get("dp_steps", 0))
-        reply: dict[str, Any] = {"loss": float(update.metrics["loss"]), "gate": _json(verdict)}
+        reply = TrainReply(loss=float(update.metrics["loss"]), gate=_json(verdict))
         if protection is None:
-            reply |= {"params": wire.params_to_wire(update.params), "num_samples": len(ready.y)}
-            return reply | ({} if extra is None else {"extra": wire.params_to_wire(extra)})
+            return replace(
+                reply,
+                params=wire.params_to_wire(update.params),
+                num_samples=len(ready.y),
+                extra=None if extra is None else wire.params_to_wire(extra),
+            ).to_wire()
         protecting = protection.to_plan()
         if extra is not None and protecting.client_dp:
             raise PlanRefused(
@@ -215,10 +194,11 @@ class Site:
             params, update, protecting, plan.sampled, self.name, plan.round, self.randomness, extra
         )
         if protection.homomorphic_encryption:
-            return reply | {"encrypted": self.he.encrypt(plan.round, vector)}
+            return replace(reply, encrypted=self.he.encrypt(plan.round, vector)).to_wire()
         if not protection.secure_aggregation:
-            return reply | {"payload": vector}
-        return reply | self.secure.start(plan.round, vector, plan.sampled, protection.threshold)
+            return replace(reply, payload=vector).to_wire()
+        advert = self.secure.start(plan.round, vector, plan.sampled, protection.threshold)
+        return replace(reply, secagg=advert).to_wire()
 
     def server_control(self, control: list[np.ndarray] | None, params: Params) -> Params | None:
         """The coordinator's control variate (SCAFFOLD), shaped like the model; None if absent.
@@ -249,39 +229,50 @@ class Site:
         if not self.config.gate.enabled:
             return None
         org = self.data(ready.setup.view)
-        val = org.val.features(ready.setup.view).frame
-        metrics = score_model(
-            self.classifier(ready, params),
-            val,
-            org.val.family,
-            val,
-            org.val.family,
-            self.config.gate.target_fpr,
-        )
+        model = SITE_MODELS[ready.setup.task]
+        metrics = model.gate_metrics(org, ready, params, self.config.gate.target_fpr)
         return self.gate.judge(round_, metrics)
+
+    def sums(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A detector job's center or error-scale sums over this site's benign rows: in clear
+        (only if this site allows clear jobs) or once per job into a secure sum."""
+        return _sums(self, data)
 
     def evaluate(self, data: dict[str, Any]) -> dict[str, Any]:
         request = EvaluateTask.from_wire(data)
         plan = self.within_limits(request.plan)
         ready, params = self.setup(request.model, request.params)
-        target = request.target_fpr
-        org, view = self.data(ready.setup.view), ready.setup.view
-        model = self.classifier(ready, params)
-        val = org.val.features(view).frame
-        own = score_model(model, val, org.val.family, val, org.val.family, target)
-        test = score_model(
-            model, val, org.val.family, org.test.features(view).frame, org.test.family, target
-        )
+        org = self.data(ready.setup.view)
+        scored = SITE_MODELS[ready.setup.task].evaluate(org, ready, params, request.target_fpr)
         verdict = self.judge(plan.rounds + 1, ready, params)
-        return {
-            "validation": own,
-            "test": test,
-            "accepted": verdict is None or verdict.accepted,
-            "gate": _json(verdict),
-            "sample_dp": recipe.sample_dp_spent(
+        return EvaluateReply(
+            scored["validation"],
+            scored["test"],
+            verdict is None or verdict.accepted,
+            _json(verdict),
+            recipe.sample_dp_spent(
                 plan.training, plan.sample_dp, self.noise, len(ready.y), self.dp_steps
             ),
-        }
+        ).to_wire()
+
+
+def _sums(site: Site, data: dict[str, Any]) -> dict[str, Any]:
+    request = SumsTask.from_wire(data)
+    if not request.secure and site.config.require_secure_aggregation:
+        raise PlanRefused(f"site {site.name} only sends sums under secure aggregation")
+    if request.secure and request.what in site.sums_answered:
+        raise PlanRefused(f"sums refused: the {request.what} was already summed in this job")
+    ready, params = site.setup(request.model, request.params)
+    vector = SITE_MODELS[ready.setup.task].sums(request.what, ready, params)
+    if not request.secure:
+        return SumsReply(sums=vector).to_wire()
+    try:
+        wide = widen(vector, request.sampled, f"{request.what} sums of site {site.name}")
+    except EncodingOverflowError as error:
+        raise PlanRefused(f"sums refused: {error}") from error
+    site.sums_answered.add(request.what)
+    advert = site.secure.start(request.round, wide, request.sampled, request.threshold)
+    return SumsReply(secagg=advert).to_wire()
 
 
 def _json(verdict: Verdict | None) -> dict | None:

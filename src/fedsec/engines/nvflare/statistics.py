@@ -15,13 +15,14 @@ first was summed over (two sums over different sets of sites would expose the di
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
 
+from fedsec.data.taxonomy import BENIGN
 from fedsec.engines.nvflare import secure
-from fedsec.engines.nvflare.plan import PlanRefused, StatisticsRequest, parse
+from fedsec.engines.nvflare.plan import JobSpec, PlanRefused, StatisticsRequest, parse
 from fedsec.engines.nvflare.records import Asking, JobFailed, RoundLog
 from fedsec.engines.nvflare.site_config import SiteConfig
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
@@ -78,6 +79,8 @@ def answer(site: StatisticsSite, data: Any) -> dict[str, Any]:
     """A site's reply to one statistics request, decided from its own config."""
     request = parse(StatisticsRequest, data, "statistics request")
     org = site.data(request.view)
+    if request.rows == "benign":
+        org = benign_rows(org)
     features = org.train.features(request.view)
     if request.stage == "schema":
         return {"numeric": list(features.numeric), "categorical": list(features.categorical)}
@@ -121,6 +124,14 @@ def answer(site: StatisticsSite, data: Any) -> dict[str, Any]:
     return site.secure.start(round_, wide, request.sampled, request.threshold, required)
 
 
+def benign_rows(org: OrgData) -> OrgData:
+    """The organization's benign rows (training and validation), what anomaly jobs use."""
+    benign = [t.take(np.flatnonzero(t.family == BENIGN)) for t in (org.train, org.val)]
+    if len(benign[0]) == 0:
+        raise PlanRefused("statistics refused: this site has no benign training rows")
+    return replace(org, train=benign[0], val=benign[1])
+
+
 # -- coordinator ------------------------------------------------------------------------------
 
 
@@ -132,10 +143,15 @@ def gather(coordinator: Asking) -> Gathered:
     return _clear(coordinator)
 
 
+def _request(spec: JobSpec) -> dict[str, Any]:
+    """The rows the job's model trains on: all of them, or only benign ones (anomaly)."""
+    return {"view": spec.view} | ({"rows": "benign"} if spec.task == "anomaly" else {})
+
+
 def _clear(coordinator: Asking) -> Gathered:
     spec = coordinator.spec
     replies = coordinator.ask(
-        TASK, {"view": spec.view}, list(coordinator.alive), spec.deployment.setup_timeout
+        TASK, _request(spec), list(coordinator.alive), spec.deployment.setup_timeout
     )
     parts, families, rows = [], Counter(), {}
     for site in list(coordinator.alive):
@@ -168,7 +184,7 @@ def _clear_reply(reply: dict[str, Any]) -> tuple[FeatureStats, Counter]:
 
 def _secure(coordinator: Asking) -> Gathered:
     numeric, categorical = _schema(coordinator)
-    base = {"view": coordinator.spec.view, "numeric": numeric}
+    base = _request(coordinator.spec) | {"numeric": numeric}
     survivors = list(coordinator.alive)
     try:
         first, survivors = _secure_pass(coordinator, "centres", base, survivors)
@@ -185,7 +201,7 @@ def _secure(coordinator: Asking) -> Gathered:
 
 def _schema(coordinator: Asking) -> tuple[list[str], list[str]]:
     """The union of the sites' column names (all a site sends in clear under protection)."""
-    request = {"view": coordinator.spec.view, "stage": "schema"}
+    request = _request(coordinator.spec) | {"stage": "schema"}
     timeout = coordinator.spec.deployment.setup_timeout
     schemas = coordinator.ask(TASK, request, list(coordinator.alive), timeout)
     names = {}

@@ -1,0 +1,175 @@
+"""The coordinator's part of each deployable task's model: its setup and what follows training.
+
+The coordinator looks up the :class:`JobModel` of the job's task in :data:`JOB_MODELS` (keyed
+like :data:`fedsec.tasks.registry.TASKS`). :class:`ClassifierJob` builds the family classifier
+from the gathered statistics. :class:`DetectorJob` builds the one-class detector the in-process
+federated arm builds (:func:`fedsec.tasks.anomaly.arms.train_federated`): preprocessing from
+the sites' benign-row statistics, initial weights from the same seed, the Deep SVDD centre from
+the sites' embedding sums before the first round and the error scale from their error sums
+after the last, each sum in clear or by secure aggregation, as the job protects its updates.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+
+from fedsec.core import seeding
+from fedsec.data.taxonomy import family_order
+from fedsec.engines.nvflare import secure
+from fedsec.engines.nvflare.messages import CENTER_ROUND, sums_request
+from fedsec.engines.nvflare.plan import JobSpec, ModelSetup
+from fedsec.engines.nvflare.records import Asking, JobFailed, RoundLog
+from fedsec.engines.nvflare.replies import SumsReply
+from fedsec.engines.nvflare.setups import DetectorSetup
+from fedsec.engines.nvflare.statistics import Gathered
+from fedsec.engines.nvflare.wire import params_to_wire, vector_from_wire
+from fedsec.features.preprocess import fit_preprocessor
+from fedsec.fl import recipe
+from fedsec.fl.privacy.widesum import LIMBS, narrow
+from fedsec.models.anomaly import scale_from_sums
+from fedsec.models.detectors import new_detector
+from fedsec.models.mlp import MLPSpec, build_mlp
+from fedsec.models.svdd import center_from_sums
+from fedsec.training.params import Params, get_params
+
+Setup = tuple[Params, dict[str, Any], tuple[float, ...] | None]
+MALFORMED = (KeyError, ValueError, TypeError)
+
+
+class JobModel(Protocol):
+    """One task's model at the coordinator."""
+
+    def server_lr(self, spec: JobSpec) -> float | None: ...
+
+    def setup(self, coordinator: Asking, gathered: Gathered) -> Setup: ...
+
+    def finish(self, coordinator: Asking, params: Params, setup: dict[str, Any]) -> dict: ...
+
+
+class ClassifierJob:
+    """The family classifier: label set, class weights and MLP from the statistics."""
+
+    def server_lr(self, spec: JobSpec) -> float | None:
+        return None  # the strategy's own
+
+    def setup(self, coordinator: Asking, gathered: Gathered) -> Setup:
+        spec = coordinator.spec
+        pre = fit_preprocessor(gathered.stats, spec.model.hash_buckets)
+        counts = gathered.families
+        classes = family_order(counts)
+        weights = recipe.class_weights(counts, classes, spec.model)
+        mlp = MLPSpec(pre.width, len(classes), tuple(spec.model.hidden), spec.model.dropout)
+        network = build_mlp(mlp, seeding.torch_generator(spec.seed, "init", "global"))
+        setup = {
+            "view": spec.view,
+            "preprocessing": pre.to_json(),
+            "classes": classes,
+            "architecture": mlp.to_json(),
+        }
+        ModelSetup.model_validate(setup)  # what sites will check
+        sites = coordinator.alive
+        coordinator.log(f"setup: {pre.width} features, classes {classes}, sites {sites}")
+        return get_params(network), setup, weights
+
+    def finish(self, coordinator: Asking, params: Params, setup: dict[str, Any]) -> dict:
+        return setup
+
+
+class DetectorJob:
+    """The one-class detector of the job (``spec.detector``), trained on benign rows."""
+
+    def server_lr(self, spec: JobSpec) -> float | None:
+        cfg = spec.anomaly
+        if cfg is not None and spec.detector == "svdd" and cfg.svdd_server_lr:
+            return cfg.svdd_server_lr
+        return None
+
+    def setup(self, coordinator: Asking, gathered: Gathered) -> Setup:
+        spec = coordinator.spec
+        cfg, kind = spec.anomaly, str(spec.detector)
+        assert cfg is not None  # JobSpec: an anomaly job carries its [anomaly] section
+        pre = fit_preprocessor(gathered.stats, spec.model.hash_buckets)
+        size = cfg.bottleneck if kind == "ae" else cfg.svdd_dim
+        generator = seeding.torch_generator(spec.seed, "init", "global", kind)
+        detector = new_detector(
+            kind, pre, spec.view, cfg.hidden, size, generator, error_floor=cfg.error_floor
+        )
+        setup: dict[str, Any] = {
+            "task": "anomaly",
+            "view": spec.view,
+            "preprocessing": pre.to_json(),
+            "kind": kind,
+            "hidden": list(cfg.hidden),
+            "size": size,
+            "error_floor": cfg.error_floor,
+        }
+        params = detector.get_weights()
+        if kind == "svdd":
+            total = summed(coordinator, "center", CENTER_ROUND, setup, params, size)
+            setup["center"] = list(center_from_sums([(total[:-1], int(total[-1]))]))
+        DetectorSetup.model_validate(setup)  # what sites will check
+        coordinator.log(f"setup: {kind} on {pre.width} features, sites {coordinator.alive}")
+        return params, setup, None
+
+    def finish(self, coordinator: Asking, params: Params, setup: dict[str, Any]) -> dict:
+        """The error scale of the final model from the sites' error sums."""
+        cfg = coordinator.spec.anomaly
+        assert cfg is not None
+        errors = len(setup["preprocessing"]["names"]) if setup["kind"] == "ae" else 1
+        round_ = coordinator.spec.rounds + 1
+        total = summed(coordinator, "scale", round_, setup, params, errors)
+        scale = scale_from_sums([(total[:-1], int(total[-1]))], cfg.error_floor)
+        return setup | {"scale": [float(s) for s in scale]}
+
+
+def summed(
+    coordinator: Asking,
+    what: str,
+    round_: int,
+    setup: dict[str, Any],
+    params: Params,
+    values: int,
+) -> np.ndarray:
+    """The alive sites' ``what`` sums (``values`` each, then their row count), in site order
+    in clear, or as one secure sum when the job uses secure aggregation."""
+    c, protection = coordinator, coordinator.spec.protection()
+    settings = None if protection is None else protection.model_dump()
+    sites = list(c.alive)
+    data = sums_request(what, round_, setup, params_to_wire(params), settings, len(sites))
+    log = RoundLog(round_, sites, [], None, 0.0)
+    replies = c.ask("fedsec_sums", data, sites, c.timeout, log)
+    c.require(len(c.alive), f"in the {what} sums")
+    if data["secure"]:
+        for site in list(replies):
+            try:
+                replies[site] = _required_secagg(SumsReply.from_wire(replies[site]))
+            except MALFORMED as error:
+                c.drop(site, f"malformed {what} sums: {error}", log)
+                del replies[site]
+        length = (values + 1) * LIMBS
+        try:
+            total, _ = secure.secure_total(c, round_, replies, None, length - 1, log)
+        except secure.SecAggAborted as error:
+            raise JobFailed(f"the {what} sums stopped: {error}") from None
+        return narrow(total)
+    parts = []
+    for site in [s for s in c.alive if s in replies]:
+        try:
+            sums = SumsReply.from_wire(replies[site]).sums
+            parts.append(vector_from_wire(sums, values + 1, np.float64, site))
+        except MALFORMED as error:
+            c.drop(site, f"malformed {what} sums: {error}", log)
+    c.require(len(parts), f"after the {what} sums")
+    return sum(parts, np.zeros(values + 1))
+
+
+def _required_secagg(reply: SumsReply) -> dict[str, Any]:
+    if reply.secagg is None:
+        raise ValueError("sums in clear where the job sums by secure aggregation")
+    return reply.secagg
+
+
+#: Each deployable task's model at the coordinator, by the scenario's ``task``.
+JOB_MODELS: dict[str, JobModel] = {"classification": ClassifierJob(), "anomaly": DetectorJob()}

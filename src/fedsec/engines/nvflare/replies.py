@@ -1,0 +1,184 @@
+"""A site's replies to the model-carrying tasks as typed messages, built by the site and read
+by the coordinator.
+
+The coordinator treats every reply as untrusted: :meth:`TrainReply.from_wire` and its siblings
+refuse a reply that is not a table, holds a field it does not expect, lacks one it needs or
+gives one of the wrong kind, with a :class:`ValueError` naming the field (the coordinator drops
+that site, saying why). Arrays are checked against the model's shapes where the coordinator
+knows them (:mod:`fedsec.engines.nvflare.rounds`), secure-aggregation and HE fields by
+:mod:`~fedsec.engines.nvflare.wire` when their phase reads them. The wire format is the table
+each ``to_wire`` writes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Arrays = list[np.ndarray]
+SECAGG = ("advertisement", "endorsement")  # the first secure-aggregation message
+
+
+def _table(data: Any, what: str, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValueError(f"{what}: expected a table of fields, got {type(data).__name__}")
+    unexpected = sorted(set(map(str, data)) - allowed)
+    if unexpected:
+        raise ValueError(f"{what}: unexpected field(s) {unexpected}")
+    return data
+
+
+def _number(value: Any, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise ValueError(f"{field} {value!r} is not a number")
+    if not math.isfinite(float(value)):
+        raise ValueError(f"{field} is not finite")
+    return float(value)
+
+
+def _arrays(value: Any, field: str) -> Arrays:
+    if not isinstance(value, list | tuple) or not all(isinstance(a, np.ndarray) for a in value):
+        raise ValueError(f"{field}: expected a list of arrays")
+    return list(value)
+
+
+def _section(value: Any, field: str) -> dict[str, Any] | None:
+    if value is not None and not isinstance(value, dict):
+        raise ValueError(f"{field}: expected a table or nothing")
+    return value
+
+
+def _secagg(data: dict[str, Any]) -> dict[str, Any] | None:
+    if "advertisement" not in data:
+        return None
+    return {key: data.get(key) for key in SECAGG}
+
+
+@dataclass(frozen=True)
+class TrainReply:
+    """``fedsec_train``: refused by the site's gate (``refused``), or the round's ``loss`` and
+    exactly one form of the update: ``params`` and ``num_samples`` (and ``extra`` arrays) in
+    clear, a client-DP ``payload``, an ``encrypted`` payload, or the first secure-aggregation
+    message (``secagg``). ``gate`` is the site's gate verdict (None: no gate)."""
+
+    loss: float | None = None
+    gate: dict[str, Any] | None = None
+    refused: str | None = None
+    params: Arrays | None = None
+    num_samples: Any = None  # checked against what the site declared, by the coordinator
+    extra: Arrays | None = None
+    payload: np.ndarray | None = None
+    encrypted: list[bytes] | None = None
+    secagg: dict[str, Any] | None = None
+
+    FORMS = ("params", "payload", "encrypted", "advertisement")
+    FIELDS = frozenset({"loss", "gate", "refused", "num_samples", "extra", *FORMS, *SECAGG})
+
+    def to_wire(self) -> dict[str, Any]:
+        fields = {
+            "loss": self.loss,
+            "refused": self.refused,
+            "params": self.params,
+            "num_samples": self.num_samples,
+            "extra": self.extra,
+            "payload": self.payload,
+            "encrypted": self.encrypted,
+        }
+        data = {"gate": self.gate} | {k: v for k, v in fields.items() if v is not None}
+        return data | (self.secagg or {})
+
+    @classmethod
+    def from_wire(cls, data: Any) -> TrainReply:
+        data = _table(data, "update", set(cls.FIELDS))
+        gate = _section(data.get("gate"), "gate")
+        if "refused" in data:
+            return cls(gate=gate, refused=str(data["refused"]))
+        forms = [form for form in cls.FORMS if form in data]
+        if len(forms) != 1:
+            raise ValueError(f"expected one of {list(cls.FORMS)}, got {forms}")
+        extra = data.get("extra")
+        return cls(
+            loss=_number(data.get("loss"), "loss"),
+            gate=gate,
+            params=_arrays(data["params"], "params") if "params" in data else None,
+            num_samples=data.get("num_samples"),
+            extra=None if extra is None else _arrays(extra, "extra"),
+            payload=data.get("payload"),
+            encrypted=data.get("encrypted"),
+            secagg=_secagg(data),
+        )
+
+    @property
+    def flagged(self) -> str | None:
+        """Why the site's gate flagged the model it trained from (None: not flagged)."""
+        gate = self.gate or {}
+        return str(gate.get("reason", "")) if gate.get("flagged") else None
+
+
+@dataclass(frozen=True)
+class SumsReply:
+    """``fedsec_sums``: the site's ``sums`` (the row count last) in clear, or the first
+    secure-aggregation message."""
+
+    sums: np.ndarray | None = None
+    secagg: dict[str, Any] | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"sums": self.sums} if self.sums is not None else dict(self.secagg or {})
+
+    @classmethod
+    def from_wire(cls, data: Any) -> SumsReply:
+        data = _table(data, "sums", {"sums", *SECAGG})
+        if ("sums" in data) == ("advertisement" in data):
+            raise ValueError("expected either sums or a secure-aggregation advertisement")
+        return cls(data.get("sums"), _secagg(data))
+
+
+@dataclass(frozen=True)
+class EvaluateReply:
+    """``fedsec_evaluate``: the site's metrics of the final model on its ``validation`` and
+    ``test`` rows, whether its gate ``accepted`` it, its ``gate`` verdict and the record-level
+    DP it spent (``sample_dp``)."""
+
+    validation: dict[str, Any]
+    test: dict[str, Any]
+    accepted: bool
+    gate: dict[str, Any] | None
+    sample_dp: dict[str, Any]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "validation": self.validation,
+            "test": self.test,
+            "accepted": self.accepted,
+            "gate": self.gate,
+            "sample_dp": self.sample_dp,
+        }
+
+    @classmethod
+    def from_wire(cls, data: Any) -> EvaluateReply:
+        fields = {"validation", "test", "accepted", "gate", "sample_dp"}
+        data = _table(data, "evaluation", fields)
+        missing = sorted(fields - set(data))
+        if missing:
+            raise ValueError(f"evaluation: missing field(s) {missing}")
+        if not isinstance(data["accepted"], bool):
+            raise ValueError(f"evaluation: accepted {data['accepted']!r} is not true or false")
+        parts = {}
+        for part in ("validation", "test", "sample_dp"):
+            parts[part] = _section(data[part], part)
+            if parts[part] is None:
+                raise ValueError(f"evaluation: {part} is missing")
+            for key, value in parts[part].items():
+                if not isinstance(value, int | float | str | dict | list | np.generic | None):
+                    raise ValueError(f"evaluation: {part}.{key} is a {type(value).__name__}")
+        return cls(
+            parts["validation"],
+            parts["test"],
+            data["accepted"],
+            _section(data["gate"], "gate"),
+            parts["sample_dp"],
+        )

@@ -1,0 +1,219 @@
+"""What a site does with the model of each deployable task, behind one interface.
+
+A job's model setup names its task (:mod:`fedsec.engines.nvflare.setups`); the site looks up
+the :class:`SiteModel` of that task in :data:`SITE_MODELS` (keyed like
+:data:`fedsec.tasks.registry.TASKS`) to encode its rows, shape the local objective, evaluate
+the final model on its held-out rows and compute the job's other sums. The supervised
+classifier (:class:`ClassifierModel`) trains on every labelled row; the one-class detectors
+(:class:`DetectorModel`, autoencoder and Deep SVDD) on the site's benign rows only, with the
+in-process engine's seeds, centre and error scale, so both engines train the same model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from fedsec.core import seeding
+from fedsec.engines.nvflare.gate import score_model
+from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused, SitePlan
+from fedsec.engines.nvflare.setups import DetectorSetup, Setup
+from fedsec.engines.nvflare.statistics import benign_rows
+from fedsec.features.preprocess import Preprocessor
+from fedsec.models.anomaly import AnomalyDetector
+from fedsec.models.classifier import FamilyClassifier, calibrate_threshold
+from fedsec.models.detectors import DETECTORS
+from fedsec.models.mlp import MLPSpec, build_mlp
+from fedsec.models.svdd import embedding_sum
+from fedsec.reporting.metrics import detection_metrics, score_metrics
+from fedsec.scenarios.federation import OrgData
+from fedsec.training.local import TrainingPlan
+from fedsec.training.params import Params
+
+
+@dataclass
+class Prepared:
+    """The site's rows encoded for one model setup, and a model template (weights unset)."""
+
+    setup: Setup
+    template: Any
+    network: nn.Module
+    x: np.ndarray
+    y: np.ndarray
+
+
+class SiteModel(Protocol):
+    """One task's model at a site."""
+
+    def prepare(self, org: OrgData, setup: Any) -> Prepared: ...
+
+    def check(self, plan: SitePlan, setup: Any) -> None: ...
+
+    def objective(
+        self, training: TrainingPlan, ready: Prepared, site: str, plan: SitePlan
+    ) -> TrainingPlan: ...
+
+    def gate_metrics(
+        self, org: OrgData, ready: Prepared, params: Params, target: float
+    ) -> dict[str, Any]: ...
+
+    def evaluate(
+        self, org: OrgData, ready: Prepared, params: Params, target: float
+    ) -> dict[str, Any]: ...
+
+    def sums(self, what: str, ready: Prepared, params: Params) -> np.ndarray: ...
+
+
+class ClassifierModel:
+    """Supervised family classification: the job's MLP on every labelled training row."""
+
+    def prepare(self, org: OrgData, setup: ModelSetup) -> Prepared:
+        unknown = sorted(set(org.train.family) - set(setup.classes))
+        if unknown:
+            raise PlanRefused(f"model setup refused: classes lack this site's labels {unknown}")
+        arch = setup.architecture
+        spec = MLPSpec(arch.inputs, arch.outputs, tuple(arch.hidden), arch.dropout)
+        pre = Preprocessor.from_json(setup.preprocessing.model_dump())
+        classifier = FamilyClassifier(spec, pre, list(setup.classes), setup.view)
+        index = {c: i for i, c in enumerate(setup.classes)}
+        x = pre.transform(org.train.features(setup.view).frame)
+        y = np.asarray([index[f] for f in org.train.family], dtype=np.int64)
+        return Prepared(setup, classifier, build_mlp(spec), x, y)
+
+    def check(self, plan: SitePlan, setup: ModelSetup) -> None:
+        weights, classes = plan.class_weights, setup.classes
+        if weights is not None and len(weights) != len(classes):
+            raise PlanRefused(
+                f"training plan refused: class_weights has {len(weights)} entries for the "
+                f"model's {len(classes)} classes"
+            )
+
+    def objective(
+        self, training: TrainingPlan, ready: Prepared, site: str, plan: SitePlan
+    ) -> TrainingPlan:
+        return training
+
+    def classifier(self, ready: Prepared, params: Params) -> FamilyClassifier:
+        c = ready.template
+        return FamilyClassifier(
+            c.spec, c.preprocessor, c.classes, c.view, decision="fpr"
+        ).set_weights(params)
+
+    def gate_metrics(
+        self, org: OrgData, ready: Prepared, params: Params, target: float
+    ) -> dict[str, Any]:
+        val = org.val.features(ready.setup.view).frame
+        model = self.classifier(ready, params)
+        return score_model(model, val, org.val.family, val, org.val.family, target)
+
+    def evaluate(
+        self, org: OrgData, ready: Prepared, params: Params, target: float
+    ) -> dict[str, Any]:
+        view, model = ready.setup.view, self.classifier(ready, params)
+        val = org.val.features(view).frame
+        test = org.test.features(view).frame
+        return {
+            "validation": score_model(model, val, org.val.family, val, org.val.family, target),
+            "test": score_model(model, val, org.val.family, test, org.test.family, target),
+        }
+
+    def sums(self, what: str, ready: Prepared, params: Params) -> np.ndarray:
+        raise PlanRefused(f"sums refused: a classification job sums no {what}")
+
+
+class DetectorModel:
+    """One-class detection: the job's autoencoder or Deep SVDD on the site's benign rows."""
+
+    def detector(self, setup: DetectorSetup, params: Params | None = None) -> AnomalyDetector:
+        cls = DETECTORS[setup.kind]
+        pre = Preprocessor.from_json(setup.preprocessing.model_dump())
+        spec = cls.make_spec(setup.inputs, tuple(setup.hidden), setup.size)
+        det = cls(spec, pre, setup.view, error_floor=setup.error_floor)
+        det.initialize(torch.Generator().manual_seed(0))  # a network to hold the job's weights
+        if setup.center is not None:
+            det.center_ = tuple(setup.center)
+        if setup.scale is not None:
+            det.scale_ = np.asarray(setup.scale, dtype=np.float32)
+        return det if params is None else det.set_weights(params)
+
+    def prepare(self, org: OrgData, setup: DetectorSetup) -> Prepared:
+        benign = benign_rows(org)
+        det = self.detector(setup)
+        x = det.preprocessor.transform(benign.train.features(setup.view).frame)
+        return Prepared(setup, det, det.module(), x, np.zeros(len(x), dtype=np.int64))
+
+    def check(self, plan: SitePlan, setup: DetectorSetup) -> None:
+        if plan.class_weights is not None:
+            raise PlanRefused("training plan refused: class_weights for a one-class detector")
+        if setup.kind == "svdd" and setup.center is None:
+            raise PlanRefused("model setup refused: a Deep SVDD job trains from a summed center")
+
+    def objective(
+        self, training: TrainingPlan, ready: Prepared, site: str, plan: SitePlan
+    ) -> TrainingPlan:
+        """The detector's one-class objective, seeded as the in-process federated arm of
+        this detector seeds ``site``'s round."""
+        seed = seeding.derive_seed(plan.seed, "federated", ready.setup.kind, site, plan.round)
+        return replace(ready.template.objective(training), seed=seed)
+
+    def gate_metrics(
+        self, org: OrgData, ready: Prepared, params: Params, target: float
+    ) -> dict[str, Any]:
+        raise PlanRefused(
+            "this site's acceptance gate judges classifiers, not a one-class detector: it "
+            "takes part in anomaly jobs only with [gate] disabled"
+        )
+
+    def evaluate(
+        self, org: OrgData, ready: Prepared, params: Params, target: float
+    ) -> dict[str, Any]:
+        """Threshold at ``target`` on the site's benign validation rows; detection on its
+        validation and test rows (thresholds, detection and false-positive rates, ROC-AUC)."""
+        setup = ready.setup
+        if setup.scale is None:
+            raise PlanRefused("evaluation refused: the detector's error scale is not set")
+        det = self.detector(setup, params)
+        view = setup.view
+        calibration = det.decision_function(benign_rows(org).val.features(view).frame)
+        threshold = float(calibrate_threshold(calibration, target))
+        return {
+            "validation": _scored(det, org.val, view, threshold),
+            "test": _scored(det, org.test, view, threshold),
+        }
+
+    def sums(self, what: str, ready: Prepared, params: Params) -> np.ndarray:
+        """The center's embedding sums (Deep SVDD, initial weights) or the error sums that fix
+        the scale (final weights) of the site's benign training rows; the row count last."""
+        det = self.detector(ready.setup, params)
+        if what == "center":
+            if ready.setup.kind != "svdd":
+                raise PlanRefused("sums refused: only a Deep SVDD job sums a center")
+            total, rows = embedding_sum(det.module(), ready.x)
+        else:
+            if det.kind == "svdd" and ready.setup.center is None:
+                raise PlanRefused("sums refused: a Deep SVDD scale needs the summed center")
+            total, rows = det.error_sums(ready.x)
+        return np.append(np.asarray(total, dtype=np.float64), float(rows))
+
+
+def _scored(det: AnomalyDetector, table: Any, view: str, threshold: float) -> dict[str, Any]:
+    scores = det.decision_function(table.features(view).frame)
+    metrics = detection_metrics(table.family, scores > threshold)
+    return {
+        "threshold": threshold,
+        "detection_rate": metrics["detection_rate"],
+        "benign_fpr": metrics["benign_fpr"],
+        **score_metrics(table.family, scores),
+        "rows": len(table.family),
+    }
+
+
+#: Each deployable task's model at a site, by the scenario's ``task``.
+SITE_MODELS: dict[str, SiteModel] = {
+    "classification": ClassifierModel(),
+    "anomaly": DetectorModel(),
+}

@@ -1,0 +1,240 @@
+"""Anomaly jobs (autoencoder, Deep SVDD) through the deployment's protocol: the coordinator and
+sites over an in-memory transport, then one job through a real loopback NVFlare federation.
+Both must give the in-process federated arm's detector: weights, centre and error scale."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fedsec.core import seeding
+from fedsec.engines.nvflare.coordinator import Coordinator
+from fedsec.engines.nvflare.messages import sums_request
+from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
+from fedsec.engines.nvflare.site import Site
+from fedsec.engines.nvflare.site_config import GateConfig, config_from_scenario
+from fedsec.engines.nvflare.wire import params_to_wire
+from fedsec.experiments.deployed import deployed_model
+from fedsec.scenarios.config import Scenario, parse_scenario
+from fedsec.scenarios.federation import build_federation
+from fedsec.tasks.anomaly.arms import benign_frames, train_federated
+from fedsec.training.params import max_abs_diff
+from tests.engines.nvflare.test_coordinator import Memory
+
+
+def anomaly_scenario(scenario: Scenario, **privacy: object) -> Scenario:
+    """The consortium's organizations and files, as a one-class detection scenario."""
+    raw = scenario.model_dump(mode="json", exclude_none=True)
+    raw |= {"task": "anomaly", "anomaly": {"models": ["ae", "svdd"], "iforest": False}}
+    raw["privacy"] |= privacy
+    return parse_scenario(raw)
+
+
+class Recording(Memory):
+    """Also keeps every reply the (curious) coordinator receives, by task."""
+
+    def __init__(self, sites, vanish=None):
+        super().__init__(sites, vanish)
+        self.replies: dict[str, list[dict]] = {}
+
+    def exchange(self, task, data, targets, timeout):
+        replies = super().exchange(task, data, targets, timeout)
+        self.replies.setdefault(task, []).extend(r for r in replies.values() if isinstance(r, dict))
+        return replies
+
+
+def deploy(consortium, kind: str, transport=Memory, **privacy):
+    data, base = consortium
+    scenario = anomaly_scenario(base, **privacy)
+    seeding.deterministic_torch(threads=1)
+    names = scenario.org_names()
+    require = scenario.privacy.secure_aggregation
+    sites = {n: Site(config_from_scenario(scenario, n, data, require), data) for n in names}
+    spec = JobSpec.from_scenario(scenario, [2], DeploymentSettings(site_order=names), kind)
+    link = transport(sites)
+    return scenario, Coordinator(spec, link, names).run(), link
+
+
+def in_process(consortium, scenario: Scenario, kind: str):
+    data, _ = consortium
+    seeding.deterministic_torch(threads=1)
+    orgs = benign_frames(build_federation(scenario, data))
+    arm = train_federated(scenario, orgs, kind, lambda _: None)
+    return next(iter(arm.models.values())), arm
+
+
+@pytest.mark.parametrize(
+    "kind, privacy",
+    [("ae", {}), ("svdd", {}), ("ae", {"secure_aggregation": True})],
+    ids=["ae-clear", "svdd-clear", "ae-secure-aggregation"],
+)
+def test_the_deployed_detector_is_the_in_process_one(consortium, kind, privacy):
+    """Same weights (bit for bit in clear and with secure aggregation), the same Deep SVDD
+    centre and error scale; in clear the same loss curve (under secure aggregation the
+    coordinator knows no site's rows, so its round loss is the sites' plain mean)."""
+    scenario, result, _ = deploy(consortium, kind, **privacy)
+    assert result.error is None and not result.dropouts, result.error
+    reference, arm = in_process(consortium, scenario, kind)
+    assert max_abs_diff(result.params, reference.get_weights()) == 0.0
+    deployed = deployed_model(result, scenario)
+    assert deployed.kind == kind
+    np.testing.assert_allclose(deployed.scale_, reference.scale_, rtol=1e-12)
+    if kind == "svdd":
+        assert deployed.center_ == reference.center_
+    losses = {h.round: h.loss for h in result.history}
+    if not privacy:
+        assert [(r, round(losses[r], 6)) for r, _ in arm.curve] == arm.curve
+    for site, reply in result.evaluation.items():
+        assert reply["validation"]["benign_fpr"] <= 0.05, site  # calibrated at 1% on val
+        assert 0.5 < reply["test"]["roc_auc"] <= 1.0, site
+
+
+def test_under_secure_aggregation_the_coordinator_sees_no_site_sum(consortium):
+    """Deep SVDD: the centre's embedding sums, every round's update and the error sums reach
+    a curious coordinator only as masked vectors inside secure sums; the model is the same."""
+    scenario, result, link = deploy(
+        consortium, "svdd", transport=Recording, secure_aggregation=True
+    )
+    assert result.error is None and not result.dropouts, result.error
+    reference, _ = in_process(consortium, scenario, "svdd")
+    assert max_abs_diff(result.params, reference.get_weights()) <= 1e-6
+    np.testing.assert_allclose(deployed_model(result, scenario).scale_, reference.scale_, 1e-6)
+    sites = len(scenario.org_names())
+    assert len(link.replies["fedsec_sums"]) == 2 * sites  # centre, then scale
+    assert all(set(r) == {"advertisement", "endorsement"} for r in link.replies["fedsec_sums"])
+    assert all(
+        set(r) == {"loss", "gate", "advertisement", "endorsement"}
+        for r in link.replies["fedsec_train"]
+    )
+    seen = {"fedsec_secagg_share", "fedsec_secagg_mask", "fedsec_secagg_reveal"}
+    assert seen <= set(link.replies)
+
+
+def test_a_site_requiring_secure_aggregation_refuses_to_send_its_sums_in_clear(consortium):
+    data, base = consortium
+    scenario = anomaly_scenario(base)
+    names = scenario.org_names()
+    sites = {n: Site(config_from_scenario(scenario, n, data, True), data) for n in names}
+    spec = JobSpec.from_scenario(scenario, [], DeploymentSettings(site_order=names), "ae")
+    result = Coordinator(spec, Memory(sites), names).run()
+    assert result.params is None
+    assert all("only sends statistics under secure aggregation" in why
+               for why in result.dropouts.values())  # fmt: skip
+    site = sites[names[0]]
+    setup = {
+        "task": "anomaly",
+        "view": "native",
+        "preprocessing": {"numeric": [], "categorical": ["a"], "hash_buckets": 2,
+                          "names": ["a=0", "a=1"]},
+        "kind": "ae", "hidden": [2], "size": 1, "error_floor": 0.05,
+    }  # fmt: skip
+    params = [np.zeros((2, 2), np.float32)]
+    with pytest.raises(PlanRefused, match="only sends sums under secure aggregation"):
+        site.handle("fedsec_sums", sums_request("scale", 4, setup, params_to_wire(params), None, 3))
+
+
+def test_a_site_sums_each_quantity_once_and_only_its_own_kind(consortium):
+    """A second secure sum of the same quantity over other sites would expose the difference;
+    a centre is summed at round 0 only and for Deep SVDD only."""
+    scenario, result, _ = deploy(consortium, "ae")
+    site = Site(config_from_scenario(scenario, "plant", consortium[0], False), consortium[0])
+    secure = {"secure_aggregation": True, "threshold": None}
+    request = sums_request("scale", 4, result.setup, params_to_wire(result.params), secure, 3)
+    site.handle("fedsec_sums", request)
+    with pytest.raises(PlanRefused, match="the scale was already summed in this job"):
+        site.handle("fedsec_sums", request | {"round": 5})
+    center = sums_request("center", 0, result.setup, params_to_wire(result.params), None, 3)
+    with pytest.raises(PlanRefused, match="only a Deep SVDD job sums a center"):
+        site.handle("fedsec_sums", center)
+    with pytest.raises(PlanRefused, match="round 3 or sampled 3 out of range"):
+        site.handle("fedsec_sums", center | {"round": 3})
+
+
+def test_a_site_with_a_classifier_gate_refuses_anomaly_training(consortium):
+    data, base = consortium
+    scenario = anomaly_scenario(base)
+    names = scenario.org_names()
+    gated = GateConfig(enabled=True)
+    sites = {
+        n: Site(config_from_scenario(scenario, n, data, False).model_copy(update={"gate": gated}),
+                data)
+        for n in names
+    }  # fmt: skip
+    spec = JobSpec.from_scenario(scenario, [], DeploymentSettings(site_order=names), "ae")
+    result = Coordinator(spec, Memory(sites), names).run()
+    assert result.params is None
+    assert all("acceptance gate judges classifiers" in why for why in result.dropouts.values())
+
+
+@pytest.fixture(scope="module")
+def federation(consortium, tmp_path_factory):
+    """One loopback NVFlare federation (coordinator and three site processes) for the module."""
+    pytest.importorskip("nvflare")
+    from tests.engines.nvflare.loopback import loopback
+
+    with loopback(consortium, tmp_path_factory.mktemp("poc")) as fed:
+        yield fed
+
+
+@pytest.mark.deployment
+def test_fedsec_job_submit_runs_an_anomaly_job_equal_to_the_in_process_run(
+    federation, consortium, tmp_path
+):
+    """``fedsec job submit`` of a Deep SVDD job under secure aggregation through real NVFlare
+    processes: the run directory's federated arm has the in-process run's metrics (all but
+    the loss curve: the coordinator knows no site's rows, so its round loss is a plain mean),
+    and its bundle holds the in-process detector."""
+    from typer.testing import CliRunner
+
+    from fedsec.bundles.bundle import load_anomaly_bundle
+    from fedsec.bundles.keys import user_trust
+    from fedsec.cli import app
+    from fedsec.experiments.deployed import deployed_scenario
+    from fedsec.experiments.driver import run_experiment
+
+    data, base = consortium
+    scenario = anomaly_scenario(base, secure_aggregation=True)
+    config = tmp_path / "anomaly.toml"
+    config.write_text(scenario.to_toml())
+    out = tmp_path / "run"
+    submitted = CliRunner().invoke(
+        app,
+        ["job", "submit", str(config), "--federation", str(federation.directory),
+         "--data-dir", str(data), "--detector", "svdd", "--out", str(out),
+         "--min-sites", "2", "--round-timeout", "60"],
+    )  # fmt: skip
+    assert submitted.exit_code == 0, submitted.output
+    deployed = json.loads((out / "metrics.json").read_text())
+    assert set(deployed["arms"]) == {"federated_svdd", "local_svdd", "centralized_svdd"}
+    assert deployed["deployment"]["protection"] == "secure aggregation"
+    assert not deployed["deployment"]["dropouts"] and deployed["deployment"]["error"] is None
+    seeding.deterministic_torch(threads=1)
+    narrowed = deployed_scenario(scenario, "svdd")
+    reference = run_experiment(narrowed, data).metrics
+    arm, expected = deployed["arms"]["federated_svdd"], reference["arms"]["federated_svdd"]
+    arm.pop("loss_curve"), expected.pop("loss_curve")
+    assert arm == json.loads(json.dumps(expected))
+    ca = federation.admin_kit / "startup" / "rootCA.pem"
+    model, _ = load_anomaly_bundle(out / "model", user_trust([ca]))
+    detector, _ = in_process(consortium, scenario, "svdd")
+    assert max_abs_diff(model.get_weights(), detector.get_weights()) <= 1e-6
+    assert "## Deployment (NVIDIA FLARE)" in (out / "report.md").read_text()
+
+
+def test_without_the_data_the_run_holds_the_detector_and_each_sites_own_view(consortium, tmp_path):
+    """A real consortium's coordinator holds no rows: the run directory keeps the deployed
+    detector (each site's own threshold inside) and what each site measured."""
+    from fedsec.bundles.bundle import load_anomaly_bundle
+    from fedsec.experiments.deployed import write_site_only_run
+
+    scenario, result, _ = deploy(consortium, "ae")
+    run = write_site_only_run(scenario, result, "job-1", tmp_path / "run")
+    model, _ = load_anomaly_bundle(run / "model")
+    assert max_abs_diff(model.get_weights(), result.params) == 0.0
+    assert model.thresholds_ == {
+        site: reply["validation"]["threshold"] for site, reply in result.evaluation.items()
+    }
+    report = (run / "report.md").read_text()
+    assert "test ROC-AUC" in report and "updates in clear." in report
