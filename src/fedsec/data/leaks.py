@@ -25,8 +25,10 @@ _IPV6 = r"[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}"
 _ADDRESS = re.compile(rf"^\s*({_IPV4}|{_IPV6})\s*$")
 _MAC = re.compile(r"^\s*[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}\s*$")
 
-IDENTIFIER_WORDS = frozenset(
-    {"ip", "addr", "address", "mac", "id", "uid", "uuid", "host", "hostname"}
+IDENTIFIER_WORDS = frozenset({"addr", "address", "mac", "id", "uid", "uuid", "host", "hostname"})
+#: "ip" names an address only beside an end (``Src IP``), or alone (``MIN_IP_PKT_LEN`` is not).
+ENDPOINT_WORDS = frozenset(
+    {"src", "dst", "source", "destination", "orig", "resp", "client", "server"}
 )
 PORT_WORDS = frozenset({"port", "sport", "dport"})
 TIME_WORDS = frozenset({"timestamp", "time", "date", "datetime", "ts", "epoch"})
@@ -56,7 +58,8 @@ def name_kind(name: str) -> str | None:
         return "timestamp"
     if parts & PORT_WORDS:
         return "port"
-    if parts & IDENTIFIER_WORDS:
+    address = "ip" in parts and (parts <= {"ip"} | ENDPOINT_WORDS)
+    if parts & IDENTIFIER_WORDS or address:
         return "identifier"
     return None
 

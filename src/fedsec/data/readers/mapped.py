@@ -20,7 +20,6 @@ import pandas as pd
 from fedsec.core.errors import InputError
 from fedsec.data.canonical import (
     BASE_NUMERIC,
-    CANONICAL_CATEGORICAL,
     FLAG_COLUMNS,
     finish_canonical,
     flags_from_bitmask,
@@ -122,10 +121,7 @@ def _canonical(raw: pd.DataFrame, mapping: Mapping, path: Path) -> pd.DataFrame:
         protocol_class(raw[protocol.column]) if protocol else pd.Series("unknown", raw.index)
     )
     base["service"] = _service(raw, mapping, path)
-    out = finish_canonical(base).reset_index(drop=True)
-    for column in CANONICAL_CATEGORICAL:
-        out[column] = out[column].astype(object)
-    return out
+    return finish_canonical(base).reset_index(drop=True)
 
 
 def _service(raw: pd.DataFrame, mapping: Mapping, path: Path) -> pd.Series:
