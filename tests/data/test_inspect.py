@@ -80,3 +80,15 @@ def test_a_packet_export_is_refused(tmp_path):
     pd.DataFrame([[1, 0.0, "a", "b", "TCP", 60, "x"]], columns=columns).to_csv(path, index=False)
     with pytest.raises(InputError, match="packet-level export"):
         inspect_file(path)
+
+
+def test_a_parquet_copy_gets_the_same_proposal(nf_slice, tmp_path):
+    from fedsec.data.readers._tables import read_frame, write_parquet
+
+    parquet = write_parquet(read_frame(nf_slice), tmp_path / "nf.parquet")
+    as_csv, as_parquet = inspect_file(nf_slice), inspect_file(parquet)
+    assert [(c.name, c.role) for c in as_parquet.columns] == [
+        (c.name, c.role) for c in as_csv.columns
+    ]
+    assert as_parquet.canonical == as_csv.canonical
+    assert as_parquet.label_counts == as_csv.label_counts

@@ -152,3 +152,15 @@ def test_origin_column_names_each_rows_site(tmp_path):
     table = read_flows("mapped", [path], MAPPING.model_copy(update={"origin": "site"}))
     assert list(table.origin) == ["a", "b"] and "site" not in table.native.columns
     assert np.array_equal(table.source_row, [1, 2])
+
+
+def test_parquet_goes_through_the_row_and_column_caps(tmp_path, monkeypatch):
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "kind": ["normal"] * 3})
+    path = write_parquet(frame, tmp_path / "three.parquet")
+    monkeypatch.setenv("FEDSEC_MAX_ROWS", "2")
+    with pytest.raises(InputError, match=r"three.parquet: has more than 2 rows"):
+        read_flows("mapped", [path], Mapping(label="kind"))
+    monkeypatch.delenv("FEDSEC_MAX_ROWS")
+    monkeypatch.setenv("FEDSEC_MAX_COLUMNS", "1")
+    with pytest.raises(InputError, match=r"three.parquet: has 2 columns, more than the cap"):
+        read_flows("mapped", [path], Mapping(label="kind"))
