@@ -92,3 +92,13 @@ def test_a_parquet_copy_gets_the_same_proposal(nf_slice, tmp_path):
     ]
     assert as_parquet.canonical == as_csv.canonical
     assert as_parquet.label_counts == as_csv.label_counts
+
+
+def test_the_example_mapping_is_exactly_what_inspect_proposes():
+    """The README's demonstration uses no hand-written mapping: the example file is the
+    proposal, unedited."""
+    from tests.conftest import REPO
+
+    found = inspect_file(dataset("cic-ids2017/mlcve_multiclass/cic_ids2017_multiclass.csv.gz"))
+    example = REPO / "examples" / "mappings" / "cicids2017-mlcve.toml"
+    assert proposal_toml(found) == example.read_text()
