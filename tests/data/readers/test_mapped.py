@@ -1,19 +1,24 @@
 """The mapped reader: any flow CSV/Parquet through a mapping (tests/data/readers mirrors
 src/fedsec/data/readers/mapped.py)."""
 
+import functools
+import gzip
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fedsec.core.errors import ConfigError, InputError
 from fedsec.data.mapping import Mapping, load_mapping
 from fedsec.data.readers import read_flows
 from fedsec.data.readers._tables import read_frame, write_parquet
-from fedsec.data.taxonomy import OTHER
+from fedsec.data.taxonomy import FAMILIES, OTHER
 from tests.conftest import REPO, dataset
+from tests.data.readers import fuzzing
 
 MLCVE = "cic-ids2017/mlcve_multiclass/cic_ids2017_multiclass.csv.gz"
 EXAMPLE = REPO / "examples" / "mappings" / "cicids2017-mlcve.toml"
@@ -164,3 +169,44 @@ def test_parquet_goes_through_the_row_and_column_caps(tmp_path, monkeypatch):
     monkeypatch.setenv("FEDSEC_MAX_COLUMNS", "1")
     with pytest.raises(InputError, match=r"three.parquet: has 2 columns, more than the cap"):
         read_flows("mapped", [path], Mapping(label="kind"))
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(
+    found=st.lists(
+        st.builds(
+            fuzzing.Mutation,
+            kind=st.sampled_from(fuzzing.KINDS),
+            a=st.integers(0, 10**6),
+            b=st.integers(0, 10**6),
+            payload=st.integers(0, len(fuzzing.HOSTILE) - 1),
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_hostile_mutations_of_a_mapped_file_give_a_clear_error_or_a_table(found):
+    """Mutated real rows (the reader fuzzer's mutations) read through the example mapping: only
+    a clear InputError/ConfigError may escape, and a table keeps one family per row."""
+    import tempfile
+
+    data = _mlcve_sample()
+    for mutation in found:
+        data = fuzzing.mutate(data, b",", mutation)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "mutated.csv"
+        path.write_bytes(data)
+        try:
+            table = read_flows("mapped", [path], load_mapping(EXAMPLE))
+        except (InputError, ConfigError) as error:
+            assert "mutated.csv" in str(error) or isinstance(error, ConfigError)
+            return
+    assert len(table.family) == len(table) and set(table.family) <= set(FAMILIES)
+
+
+@functools.cache
+def _mlcve_sample() -> bytes:
+    """The header and 12 rows spread over the CIC-IDS2017 sample's labels."""
+    lines = gzip.decompress(dataset(MLCVE).read_bytes()).split(b"\n")
+    rows = [line for line in lines[1:] if line]
+    return b"\n".join([lines[0], *rows[:: len(rows) // 12][:12]]) + b"\n"
