@@ -47,3 +47,47 @@ def test_documented_mapping_matches_the_code():
 
     doc = Path(__file__).resolve().parents[2] / "docs" / "taxonomy.md"
     assert doc.read_text() == mapping_markdown(), "regenerate docs/taxonomy.md"
+
+
+def test_iot_labels_map_without_loss():
+    from fedsec.data.taxonomy import IOT, map_labels
+
+    families, unknown = map_labels(
+        [
+            "MITM-ArpSpoofing",
+            "DNS_Spoofing",
+            "Uploading",
+            "Data_Exfiltration",
+            "mirai_udp",
+            "gafgyt_scan",
+            "Mirai-greeth_flood",
+            "ARP_poisioning",
+            "Keylogging",
+        ],
+        IOT,
+    )
+    assert unknown == {}
+    assert list(families) == [
+        "mitm",
+        "mitm",
+        "web_attack",
+        "exfiltration",
+        "botnet",
+        "botnet",
+        "botnet",
+        "mitm",
+        "exfiltration",
+    ]
+
+
+def test_the_labels_the_mapped_reader_knows_never_disagree_between_tables():
+    """One label, one family across every table the mapped reader falls back on."""
+    from fedsec.data.taxonomy import KNOWN_TABLES, normalize_label
+
+    seen: dict[str, tuple[str, str]] = {}
+    for table in KNOWN_TABLES:
+        for label, family in table.items():
+            key = normalize_label(label).lower()
+            if key in seen:
+                assert seen[key][1] == family, (label, seen[key], family)
+            seen[key] = (label, family)

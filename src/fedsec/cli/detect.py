@@ -33,6 +33,10 @@ def detect(
             show_default=False,
         ),
     ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="Mapping file for --format mapped (fedsec inspect FILE proposes one)."),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Alerts file (JSON Lines).")] = Path("alerts.jsonl"),
     org: Annotated[str | None, typer.Option(help="Use this organization's threshold.")] = None,
     threshold: Annotated[
@@ -77,6 +81,7 @@ def detect(
     flagged flow or anomalous session. The bundle must be signed by a key you trust."""
     from fedsec.bundles.keys import user_trust
     from fedsec.data.logs import SessionOptions
+    from fedsec.data.mapping import load_mapping
     from fedsec.detect.dispatch import run_detection
 
     inputs = [*(input_ or []), *(more_inputs or [])]
@@ -94,6 +99,7 @@ def detect(
         namespace=namespace,
         options=options,
         trust=user_trust(trust or [], allow_unsigned),
+        mapping=load_mapping(mapping) if mapping is not None else None,
     )
     authenticity = summary.authenticity
     if authenticity is not None and not authenticity.trusted:

@@ -13,6 +13,7 @@ from fedsec import __version__
 from fedsec.cli import deploy, jobs, keys  # noqa: F401  (importing registers their commands)
 from fedsec.cli.common import console, quiet_libraries
 from fedsec.cli.detect import detect
+from fedsec.cli.inspect import inspect
 from fedsec.cli.options import HELP, federation_app, job_app, keys_app
 from fedsec.cli.simulate import privacy_curve_command, scenarios, simulate
 from fedsec.cli.synthetic import demo, generate
@@ -56,6 +57,7 @@ def main_options(
 app.command()(scenarios)
 app.command()(simulate)
 app.command()(detect)
+app.command()(inspect)
 app.command("privacy-curve")(privacy_curve_command)
 app.command()(generate)
 app.command()(demo)

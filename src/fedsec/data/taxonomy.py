@@ -202,6 +202,118 @@ TON_IOT: dict[str, str] = {
 }
 
 
+#: Labels of IoT / IIoT datasets without a reader of their own, for the mapped reader: Edge-IIoTset
+#: (Ferrag et al. 2022), CICIoT2023 (Neto et al. 2023), N-BaIoT (Meidan et al. 2018), BoT-IoT
+#: (Koroniotis et al. 2019) and RT-IoT2022. Spoofing that puts the attacker in the path (ARP, DNS)
+#: is ``mitm``; uploading malicious files to a web application (CWE-434) is ``web_attack``, as
+#: CICIoT2023 groups it; data theft and keylogging are ``exfiltration``, as BoT-IoT groups them;
+#: traffic of IoT botnets (Mirai, BASHLITE/gafgyt), floods included, is ``botnet``.
+IOT: dict[str, str] = {
+    # spoofing / MITM
+    "MITM": "mitm",
+    "MITM-ArpSpoofing": "mitm",
+    "ARP_poisioning": "mitm",  # RT-IoT2022's spelling
+    "ARP_poisoning": "mitm",
+    "ARP Spoofing": "mitm",
+    "DNS_Spoofing": "mitm",
+    "DNS Spoofing": "mitm",
+    # uploading / exfiltration
+    "Uploading": "web_attack",
+    "Uploading_Attack": "web_attack",
+    "Data_Exfiltration": "exfiltration",
+    "Data exfiltration": "exfiltration",
+    "Exfiltration": "exfiltration",
+    "Data_Theft": "exfiltration",
+    "Keylogging": "exfiltration",
+    # IoT botnets (N-BaIoT attack names, CICIoT2023 Mirai floods)
+    **dict.fromkeys(
+        [
+            "Mirai",
+            "Mirai-greeth_flood",
+            "Mirai-greip_flood",
+            "Mirai-udpplain",
+            "mirai_ack",
+            "mirai_scan",
+            "mirai_syn",
+            "mirai_udp",
+            "mirai_udpplain",
+            "gafgyt",
+            "bashlite",
+            "gafgyt_combo",
+            "gafgyt_junk",
+            "gafgyt_scan",
+            "gafgyt_tcp",
+            "gafgyt_udp",
+        ],
+        "botnet",
+    ),
+    # the rest of Edge-IIoTset and CICIoT2023
+    "Normal": BENIGN,
+    "BenignTraffic": BENIGN,
+    "Backdoor_Malware": "backdoor",
+    "BrowserHijacking": "web_attack",
+    "CommandInjection": "injection",
+    "SqlInjection": "web_attack",
+    "SQL_injection": "web_attack",
+    "XSS": "web_attack",
+    "DictionaryBruteForce": "brute_force",
+    "Password": "brute_force",
+    "Fingerprinting": "recon",
+    "Port_Scanning": "recon",
+    "Vulnerability_scanner": "recon",
+    "VulnerabilityScan": "recon",
+    "Recon-HostDiscovery": "recon",
+    "Recon-OSScan": "recon",
+    "Recon-PingSweep": "recon",
+    "Recon-PortScan": "recon",
+    "DDoS_HTTP": "ddos",
+    "DDoS_ICMP": "ddos",
+    "DDoS_TCP": "ddos",
+    "DDoS_UDP": "ddos",
+    "DDoS-ICMP_Flood": "ddos",
+    "DDoS-UDP_Flood": "ddos",
+    "DDoS-TCP_Flood": "ddos",
+    "DDoS-SYN_Flood": "ddos",
+    "DDoS-HTTP_Flood": "ddos",
+    "DDoS-PSHACK_Flood": "ddos",
+    "DDoS-RSTFINFlood": "ddos",
+    "DDoS-SynonymousIP_Flood": "ddos",
+    "DDoS-ACK_Fragmentation": "ddos",
+    "DDoS-UDP_Fragmentation": "ddos",
+    "DDoS-ICMP_Fragmentation": "ddos",
+    "DDoS-SlowLoris": "ddos",
+    "DoS-HTTP_Flood": "dos",
+    "DoS-SYN_Flood": "dos",
+    "DoS-TCP_Flood": "dos",
+    "DoS-UDP_Flood": "dos",
+    "DOS_SYN_Hping": "dos",
+    "DDOS_Slowloris": "ddos",
+    "Metasploit_Brute_Force_SSH": "brute_force",
+}
+
+#: What the mapped reader recognises without a ``[families]`` entry: every unambiguous label of
+#: the tables above (NSL-KDD's attack names are left out: ``back``, ``named``, ``ps`` or ``spy``
+#: mean other things elsewhere). A mapping's own ``families`` take precedence.
+KNOWN_TABLES: tuple[dict[str, str], ...] = (
+    {family: family for family in FAMILIES},
+    {"normal": BENIGN, "benign": BENIGN},
+    SIMULATOR,
+    UNSW_NB15,
+    CIC_IDS2017,
+    NF_V2,
+    TON_IOT,
+    IOT,
+)
+
+
+def known_labels() -> dict[str, str]:
+    """Every label of :data:`KNOWN_TABLES` (matched as :func:`map_labels` matches)."""
+    known: dict[str, str] = {}
+    for table in KNOWN_TABLES:
+        known.update(table)
+    return known
+
+
 def normalize_label(label: str) -> str:
     """Undo the cosmetic damage labels carry (mis-encoded dashes, padding)."""
     text = str(label).replace("\ufffd", "-").replace("\u2013", "-").strip()
@@ -241,6 +353,8 @@ def mapping_markdown() -> str:
         "CIC-IDS2017 (`Label`, both conventions)": CIC_IDS2017,
         "NetFlow v2 (`Attack`, NF-BoT-IoT / NF-UNSW / NF-ToN-IoT / NF-CSE-CIC-IDS2018)": NF_V2,
         "TON_IoT telemetry (`type`)": TON_IOT,
+        "IoT / IIoT datasets read through a mapping (Edge-IIoTset, CICIoT2023, N-BaIoT, BoT-IoT, "
+        "RT-IoT2022)": IOT,
         "fedsec simulator (MITRE ATT&CK technique id; also accepted in NF-v2 `Attack`)": SIMULATOR,
     }
     parts = [

@@ -12,6 +12,7 @@ from fedsec.bundles.bundle import load_bundle
 from fedsec.bundles.signing import Trust
 from fedsec.core.errors import BundleError
 from fedsec.data.flows import FlowTable
+from fedsec.data.mapping import Mapping
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.detect.records import (
@@ -50,11 +51,12 @@ def run_flow_detection(
     org: str | None,
     threshold: float | None,
     trust: Trust,
+    mapping: Mapping | None = None,
 ) -> DetectionSummary:
-    """Alerts from a family-classifier bundle."""
+    """Alerts from a family-classifier bundle (``mapping``: for format ``mapped``)."""
     model, manifest = load_bundle(model_dir, trust)
     chosen = threshold if threshold is not None else operating_threshold(model, model_dir, org)
-    table = read_flows(fmt, list(inputs))
+    table = read_flows(fmt, list(inputs), mapping)
     check_format(model.view, manifest, fmt, inputs)
     check_columns(model, table, inputs)
     proba = model.predict_proba(table.features(model.view).frame)

@@ -13,6 +13,7 @@ from fedsec.bundles.bundle import load_anomaly_bundle
 from fedsec.bundles.signing import Trust
 from fedsec.core.errors import BundleError
 from fedsec.data.flows import FlowTable
+from fedsec.data.mapping import Mapping
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.detect.records import (
@@ -106,10 +107,11 @@ def run_anomaly_detection(
     threshold: float | None = None,
     top: int = 5,
     trust: Trust | None = None,
+    mapping: Mapping | None = None,
 ) -> DetectionSummary:
     model, manifest = load_anomaly_bundle(model_dir, trust)
     chosen = choose_threshold(model, model_dir, org, threshold)
-    table = read_flows(fmt, list(inputs))
+    table = read_flows(fmt, list(inputs), mapping)
     check_format(model.view, manifest, fmt, inputs)
     check_columns(model, table, inputs)
     frame = table.features(model.view).frame

@@ -12,6 +12,7 @@ from fedsec.bundles.keys import user_trust
 from fedsec.bundles.signing import Trust
 from fedsec.core.errors import BundleError, InputError
 from fedsec.data.logs import SessionOptions
+from fedsec.data.mapping import Mapping
 from fedsec.detect.alerts import run_flow_detection
 from fedsec.detect.anomaly_alerts import run_anomaly_detection
 from fedsec.detect.logs import run_log_detection
@@ -31,6 +32,7 @@ class DetectionRequest:
     namespace: str | None
     options: SessionOptions | None
     trust: Trust
+    mapping: Mapping | None = None
 
 
 Detector = Callable[[Path, DetectionRequest], DetectionSummary]
@@ -38,10 +40,17 @@ Detector = Callable[[Path, DetectionRequest], DetectionSummary]
 #: Each task's detector, by task name (every registered task has one: tests/detect).
 DETECTORS: dict[str, Detector] = {
     "classification": lambda model_dir, r: run_flow_detection(
-        model_dir, r.inputs, r.fmt, r.out, r.org, r.threshold, r.trust
+        model_dir, r.inputs, r.fmt, r.out, r.org, r.threshold, r.trust, r.mapping
     ),
     "anomaly": lambda model_dir, r: run_anomaly_detection(
-        model_dir, r.inputs, r.fmt, r.out, org=r.org, threshold=r.threshold, trust=r.trust
+        model_dir,
+        r.inputs,
+        r.fmt,
+        r.out,
+        org=r.org,
+        threshold=r.threshold,
+        trust=r.trust,
+        mapping=r.mapping,
     ),
     "logs": lambda model_dir, r: run_log_detection(
         model_dir,
@@ -67,6 +76,7 @@ def run_detection(
     namespace: str | None = None,
     options: SessionOptions | None = None,
     trust: Trust | None = None,
+    mapping: Mapping | None = None,
 ) -> DetectionSummary:
     """Alerts from any bundle: the manifest's kind picks the task and its detector (the one
     dispatch), once the bundle's signature is verified against ``trust`` (default: the user's
@@ -82,7 +92,7 @@ def run_detection(
     refusal = task.detection_refuses(threshold, namespace)
     if refusal is not None:
         raise InputError(model_dir, refusal)
-    request = DetectionRequest(inputs, fmt, out, org, threshold, namespace, options, trust)
+    request = DetectionRequest(inputs, fmt, out, org, threshold, namespace, options, trust, mapping)
     summary = DETECTORS[task.name](model_dir, request)
     summary.authenticity = authenticity
     return summary

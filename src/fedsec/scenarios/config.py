@@ -12,6 +12,7 @@ dotted path before validation, so every run's resolved configuration is checked 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import tomli_w
@@ -26,6 +27,7 @@ from pydantic import (
 
 from fedsec.core import configfile
 from fedsec.core.errors import ConfigError
+from fedsec.data.mapping import load_mapping
 from fedsec.fl.config import (
     MAX_LR,
     ClientDpConfig,
@@ -349,7 +351,19 @@ def load_scenario(name_or_path: str, overrides: list[str] | None = None) -> Scen
     raw, origin = configfile.read_config(
         name_or_path, overrides, package="fedsec.scenarios", kind="scenario"
     )
+    _inline_mapping_files(raw, Path(name_or_path).parent)
     try:
         return parse_scenario(raw)
     except ValidationError as error:
         raise ConfigError(f"{origin}: invalid scenario:\n{explain(error)}") from error
+
+
+def _inline_mapping_files(raw: dict[str, Any], folder: Path) -> None:
+    """``mapping = "file.toml"`` in a data source: the file (relative to the scenario's folder)
+    is read into the scenario, so the run folder's copy of it is complete."""
+    sources = raw.get("data", {}).get("sources", []) if isinstance(raw.get("data"), dict) else []
+    for source in sources if isinstance(sources, list) else []:
+        if isinstance(source, dict) and isinstance(source.get("mapping"), str):
+            path = Path(source["mapping"]).expanduser()
+            mapping = load_mapping(path if path.is_absolute() else folder / path)
+            source["mapping"] = mapping.model_dump(exclude_defaults=True)

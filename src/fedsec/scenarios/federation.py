@@ -93,12 +93,12 @@ def resolve_paths(patterns: list[str], data_dir: Path) -> list[Path]:
 
 def read_source(source: SourceConfig, data_dir: Path) -> FlowTable:
     """Read a source; with ``test_paths`` the official train/test assignment is kept."""
-    train = read_flows(source.format, resolve_paths(source.paths, data_dir))
+    train = read_flows(source.format, resolve_paths(source.paths, data_dir), source.mapping)
     if source.origin is not None:
         train = _only_origin(train, source.origin)
     if not source.test_paths:
         return train
-    test = read_flows(source.format, resolve_paths(source.test_paths, data_dir))
+    test = read_flows(source.format, resolve_paths(source.test_paths, data_dir), source.mapping)
     if source.origin is not None:
         test = _only_origin(test, source.origin)
     train.split = np.full(len(train), "train", dtype=object)
@@ -171,6 +171,7 @@ def build_federation(scenario: Scenario, data_dir: str | Path | None) -> Federat
                 "no label; training and evaluation need labelled data (score unlabelled files "
                 "with fedsec detect)"
             )
+    _check_benign(scenario, tables)
     notes = [note for t in tables for note in t.notes]
     notes += [
         f"{t.source}: unknown labels mapped to 'other': {t.unknown_labels}"
@@ -201,6 +202,18 @@ def build_federation(scenario: Scenario, data_dir: str | Path | None) -> Federat
         for i, name in enumerate(names)
     ]
     return Federation(scenario, orgs, notes, owners)
+
+
+def _check_benign(scenario: Scenario, tables: list[FlowTable]) -> None:
+    """Attack-only data cannot train a detector: nothing calibrates its false positives."""
+    if not any((t.family == BENIGN).any() for t in tables):
+        files = ", ".join(p for s in scenario.data.sources for p in s.paths)
+        raise ConfigError(
+            f"{files}: no benign rows in any source (attack-only data): a detector needs benign "
+            "traffic of the same network to calibrate its false-positive rate, and anomaly "
+            "models train on it; add benign flows (attack-only files can be scored with "
+            "fedsec detect)"
+        )
 
 
 def _capped(table: FlowTable, scenario: Scenario) -> FlowTable:

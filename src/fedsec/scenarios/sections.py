@@ -7,19 +7,35 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from fedsec.data.mapping import Mapping
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class SourceConfig(Strict):
-    """Files of one format. ``origin`` keeps only rows from one device/file origin."""
+    """Files of one format. ``origin`` keeps only rows from one device/file origin. Format
+    ``mapped`` reads any flow CSV/Parquet through ``mapping`` (a ``[data.sources.mapping]``
+    table; a mapping file's path is read into it when the scenario is loaded)."""
 
     format: str
     paths: list[str] = Field(min_length=1)
     test_paths: list[str] = Field(default_factory=list)
     name: str | None = None
     origin: str | None = None
+    mapping: Mapping | None = None
+
+    @model_validator(mode="after")
+    def _mapping_with_mapped(self) -> SourceConfig:
+        if (self.format == "mapped") != (self.mapping is not None):
+            raise ValueError(
+                'format = "mapped" needs a mapping (a [data.sources.mapping] table or a '
+                "mapping file path; fedsec inspect FILE proposes one)"
+                if self.mapping is None
+                else f'a mapping is read only with format = "mapped", not {self.format!r}'
+            )
+        return self
 
 
 class DataConfig(Strict):

@@ -99,3 +99,13 @@ def test_zeek_log_looks_like_zeek(records, tmp_path) -> None:
     packets = [fields.index("orig_pkts"), fields.index("resp_pkts")]
     single = [r for r in rows if sum(int(r[i]) for i in packets) == 1]
     assert single and all(r[fields.index("duration")] == "-" for r in single)
+
+
+def test_flows_in_parquet_read_back_as_the_csv_does(records: pd.DataFrame, tmp_path) -> None:
+    parquet = write_records("flows", records, tmp_path / "flows.parquet")
+    assert parquet.read_bytes()[:4] == b"PAR1"
+    from_csv = read_flows("flows", [write_records("flows", records, tmp_path / "flows.csv")])
+    from_parquet = read_flows("flows", [parquet])
+    pd.testing.assert_frame_equal(from_parquet.canonical, from_csv.canonical)
+    assert list(from_parquet.family) == list(from_csv.family)
+    assert list(from_parquet.label) == list(from_csv.label)

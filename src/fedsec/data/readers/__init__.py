@@ -8,14 +8,24 @@ from pathlib import Path
 
 from fedsec.core.errors import ConfigError, InputError
 from fedsec.data.flows import FlowTable, concat_tables
-from fedsec.data.readers import cicids2017, flows, nf_v2, nsl_kdd, ton_iot, unsw_nb15, zeek
+from fedsec.data.mapping import Mapping
+from fedsec.data.readers import (
+    cicids2017,
+    flows,
+    mapped,
+    nf_v2,
+    nsl_kdd,
+    ton_iot,
+    unsw_nb15,
+    zeek,
+)
 
 
 @dataclass(frozen=True)
 class ReaderSpec:
     """One input format: how to read a file and what it is."""
 
-    read: Callable[[Path], FlowTable]
+    read: Callable[..., FlowTable]
     description: str
 
 
@@ -29,6 +39,9 @@ FORMATS: dict[str, ReaderSpec] = {
     "ton-iot": ReaderSpec(ton_iot.read, "TON_IoT telemetry, one Train_Test CSV per device"),
     "flows": ReaderSpec(flows.read, "canonical flow CSV (fedsec generate's default output)"),
     "zeek": ReaderSpec(zeek.read, "Zeek conn.log (ASCII or JSON; optional label fields)"),
+    "mapped": ReaderSpec(
+        mapped.read, "any flow CSV or Parquet file, read through a mapping (fedsec inspect)"
+    ),
 }
 
 
@@ -38,14 +51,22 @@ def reader(fmt: str) -> ReaderSpec:
     return FORMATS[fmt]
 
 
-def read_flows(fmt: str, paths: Sequence[Path]) -> FlowTable:
-    """Read one or several files of one format into a single table."""
+def read_flows(fmt: str, paths: Sequence[Path], mapping: Mapping | None = None) -> FlowTable:
+    """Read one or several files of one format into a single table (format ``mapped``: through
+    ``mapping``, which no other format takes)."""
     spec = reader(fmt)
     if not paths:
         raise ConfigError(f"no input files given for format {fmt!r}")
+    if (fmt == "mapped") != (mapping is not None):
+        raise ConfigError(
+            "format 'mapped' needs a mapping (a mapping file, or a [data.sources.mapping] "
+            "table; fedsec inspect FILE proposes one)"
+            if mapping is None
+            else f"a mapping is read only with format 'mapped', not {fmt!r}"
+        )
     tables = []
     for path in paths:
-        table = spec.read(Path(path))
+        table = spec.read(Path(path), mapping) if mapping else spec.read(Path(path))
         if len(table) == 0:
             raise InputError(path, "no rows")
         tables.append(table)

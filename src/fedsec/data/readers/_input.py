@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from fedsec.core.errors import ConfigError, InputError
+from fedsec.data.leaks import check_capture_bytes
 
 MiB = 1 << 20
 CHUNK = MiB
@@ -87,7 +88,9 @@ def read_bytes(path: Path, caps: Limits | None = None) -> bytearray:
         raise InputError(path, "file not found")
     try:
         with open(path, "rb") as raw:
-            kind = _compression(raw.read(6))
+            head = raw.read(6)
+            check_capture_bytes(path, head)
+            kind = _compression(head)
             raw.seek(0)
             if kind is None and path.stat().st_size > caps.max_bytes:
                 raise InputError(path, f"is larger than {_size(caps.max_bytes)} ({_override()})")

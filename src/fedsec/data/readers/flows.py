@@ -1,4 +1,4 @@
-"""Canonical flow CSV: the canonical schema's base columns, written by any tool (or fedsec).
+"""Canonical flow CSV (or Parquet): the canonical schema's base columns, written by any tool.
 
 Required: ``duration_s``, ``fwd_bytes``, ``bwd_bytes``, ``fwd_pkts``, ``bwd_pkts``,
 ``protocol`` (name or number) and ``dst_port`` (or, without ports, a ``service`` class). Optional:
@@ -33,10 +33,10 @@ from fedsec.data.readers._io import (
     PROTOCOL_NUMBER,
     check_range,
     numeric_block,
-    read_csv_checked,
     require_columns,
 )
 from fedsec.data.readers._labels import GENERIC, UNLABELED_NOTE, families_of, label_text, unlabeled
+from fedsec.data.readers._tables import read_frame
 from fedsec.data.taxonomy import FAMILIES
 
 REQUIRED: tuple[str, ...] = ("duration_s", "fwd_bytes", "bwd_bytes", "fwd_pkts", "bwd_pkts")
@@ -47,7 +47,7 @@ SERVICE_CLASSES: frozenset[str] = frozenset(
 
 
 def read(path: Path) -> FlowTable:
-    raw = read_csv_checked(path)
+    raw = read_frame(path)
     require_columns(raw, (*REQUIRED, "protocol"), path)
     if "dst_port" not in raw and "service" not in raw:
         raise InputError(path, "missing required columns: dst_port (or a service column)")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from fedsec.data.canonical import BASE_NUMERIC, service_from_port
+from fedsec.data.readers._tables import write_parquet
 from fedsec.data.writers._records import counters, iso_times, write_frame_csv
 
 OPTIONAL: tuple[str, ...] = ("label", "family", "campaign")
@@ -42,4 +43,7 @@ def to_frame(records: pd.DataFrame) -> pd.DataFrame:
 
 
 def write(records: pd.DataFrame, path: Path) -> Path:
+    """CSV, or Parquet when the file name ends in ``.parquet``."""
+    if Path(path).suffix.lower() == ".parquet":
+        return write_parquet(to_frame(records), path)
     return write_frame_csv(to_frame(records), path)

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fedsec.core import atomic
 from fedsec.core.errors import ConfigError
+from fedsec.data.mapping import Mapping
 from fedsec.engines.nvflare.plan import require_deployable
 from fedsec.scenarios.config import (
     ClassificationScenario,
@@ -59,6 +60,7 @@ class SiteSource(Section):
     paths: list[str] = Field(min_length=1)
     test_paths: list[str] = Field(default_factory=list)
     origin: str | None = None
+    mapping: Mapping | None = None  # format "mapped": how to read the files (docs/data.md)
 
 
 class SiteLimits(Section):
@@ -167,6 +169,7 @@ def site_scenario(config: SiteConfig, view: str) -> Scenario:
                     test_paths=s.test_paths,
                     name=config.name,
                     origin=s.origin,
+                    mapping=s.mapping,
                 )
                 for s in config.sources
             ],
@@ -211,6 +214,7 @@ def config_from_scenario(
                 paths=absolute(s.paths),
                 test_paths=absolute(s.test_paths),
                 origin=s.origin,
+                mapping=s.mapping,
             )
             for s in sources
         ],

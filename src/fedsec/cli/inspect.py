@@ -1,0 +1,71 @@
+"""``fedsec inspect FILE``: profile a flow file and propose a mapping to read it with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fedsec.cli.common import clean_errors, console, errors
+from fedsec.core import atomic, outputs
+
+
+@clean_errors
+def inspect(
+    file: Annotated[
+        Path, typer.Argument(help="Flow file to inspect (CSV, any compression, or Parquet).")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the proposed mapping here (TOML) instead of printing it."),
+    ] = None,
+    parquet: Annotated[
+        Path | None,
+        typer.Option(help="Also write the file's rows, as read, to this Parquet file."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")] = (
+        False
+    ),
+) -> None:
+    """Show each column's type, distinct values and proposed role (label, context, dropped,
+    categorical, feature), flag identifiers and timestamps that would leak, and propose a
+    mapping for ``--format mapped``: edit it, then use it in a scenario or with fedsec detect."""
+    from fedsec.data.inspect import inspect_file, proposal_toml
+    from fedsec.data.readers._tables import read_frame, write_parquet
+
+    for target, option in ((out, "--out"), (parquet, "--parquet")):
+        if target is not None:
+            outputs.check_file(target, force=force, option=option)
+    found = inspect_file(file)
+    grid = Table(
+        "column",
+        "type",
+        "distinct",
+        "missing",
+        "role",
+        "why",
+        title=f"{file}: {found.rows} rows, {len(found.columns)} columns",
+    )
+    for column in found.columns:
+        grid.add_row(
+            column.name,
+            column.dtype,
+            str(column.distinct),
+            str(column.nonfinite or column.missing),
+            column.role,
+            column.why,
+        )
+    errors.print(grid)
+    for warning in found.warnings:
+        errors.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+    text = proposal_toml(found)
+    if out is None:
+        console.print(text, highlight=False, markup=False, end="")
+    else:
+        atomic.write_text(out, text)
+        errors.print(f"proposed mapping → {out}", highlight=False)
+    if parquet is not None:
+        write_parquet(read_frame(file, allow_duplicates=[c.name for c in found.columns]), parquet)
+        errors.print(f"rows → {parquet}", highlight=False)

@@ -1,0 +1,256 @@
+"""``fedsec inspect``: profile a flow file and propose a mapping for the user to edit.
+
+Each column gets a role: the likely label (a text column named like a label whose values look
+like attack names; a 0/1 column as the attack flag), context (addresses, ports, ids and
+timestamps: :mod:`fedsec.data.leaks`), dropped (constant, or an identical copy of another
+column), categorical (text) or a native feature. Columns whose names a flow meter uses for the
+canonical fields (CICFlowMeter, NetFlow v9, UNSW/Argus, Zeek) fill the canonical view. Every
+guess is marked ``CHECK`` in the proposed TOML.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fedsec.data.leaks import check_not_packets, leak_kind, words
+from fedsec.data.readers._io import to_float
+from fedsec.data.readers._tables import read_frame
+from fedsec.data.taxonomy import BENIGN, OTHER, known_labels, map_labels, normalize_label
+
+LABEL_WORDS = frozenset({"label", "attack", "class", "category", "type", "target", "tag", "family"})
+FLAG_WORDS = frozenset({"label", "attack", "malicious", "anomaly", "is"})
+MAX_LABELS = 200
+MAX_CATEGORIES = 1_000
+
+#: Column names (lower case, runs of non-alphanumerics as one space) of the canonical fields in
+#: the usual flow meters, with the factor to the canonical unit.
+CANONICAL_NAMES: dict[str, tuple[str, float]] = {
+    "flow duration": ("duration_s", 1e-6),  # CICFlowMeter: microseconds
+    "flow duration milliseconds": ("duration_s", 1e-3),  # NetFlow v9 (NF-v2)
+    "duration": ("duration_s", 1.0),
+    "dur": ("duration_s", 1.0),  # UNSW-NB15 / Argus
+    "duration s": ("duration_s", 1.0),
+    **dict.fromkeys(
+        ["total fwd packets", "tot fwd pkts", "in pkts", "spkts", "orig pkts", "fwd pkts"],
+        ("fwd_pkts", 1.0),
+    ),
+    **dict.fromkeys(
+        ["total backward packets", "tot bwd pkts", "out pkts", "dpkts", "resp pkts", "bwd pkts"],
+        ("bwd_pkts", 1.0),
+    ),
+    **dict.fromkeys(
+        ["total length of fwd packets", "totlen fwd pkts", "in bytes", "sbytes", "orig bytes"],
+        ("fwd_bytes", 1.0),
+    ),
+    **dict.fromkeys(
+        ["total length of bwd packets", "totlen bwd pkts", "out bytes", "dbytes", "resp bytes"],
+        ("bwd_bytes", 1.0),
+    ),
+    "fwd bytes": ("fwd_bytes", 1.0),
+    "bwd bytes": ("bwd_bytes", 1.0),
+    **{
+        f"{flag} flag {suffix}": (f"flag_{flag}", 1.0)
+        for flag in ("syn", "ack", "fin", "rst", "psh", "urg")
+        for suffix in ("count", "cnt")
+    },
+    "tcp flags": ("tcp_flags", 1.0),
+    "protocol": ("protocol", 1.0),
+    "proto": ("protocol", 1.0),
+    **dict.fromkeys(
+        ["destination port", "dst port", "l4 dst port", "dport", "id resp p"], ("dst_port", 1.0)
+    ),
+    "service": ("service", 1.0),
+}
+
+
+@dataclass
+class ColumnReport:
+    """One column: its type, distinct values, missing values, and the role proposed."""
+
+    name: str
+    dtype: str
+    distinct: int
+    missing: int
+    nonfinite: int
+    role: str
+    why: str = ""
+
+
+@dataclass
+class Inspection:
+    """What ``fedsec inspect`` found in a file and the mapping it proposes."""
+
+    path: Path
+    rows: int
+    columns: list[ColumnReport]
+    label: str | None = None
+    attack_flag: str | None = None
+    label_counts: dict[str, int] = field(default_factory=dict)
+    canonical: dict[str, tuple[str, float]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def names(self, role: str) -> list[str]:
+        return [c.name for c in self.columns if c.role == role]
+
+
+class _Every:
+    """Every column name may repeat (inspect reports the copies instead of refusing them)."""
+
+    def __contains__(self, _name: object) -> bool:
+        return True
+
+
+def inspect_file(path: Path) -> Inspection:
+    """Profile ``path`` (CSV or Parquet) and propose a role for every column."""
+    path = Path(path)
+    raw = read_frame(path, allow_duplicates=_Every())  # type: ignore[arg-type]
+    check_not_packets(path, list(raw.columns))
+    label, flag = _label_columns(raw)
+    found = Inspection(path, len(raw), [], label, flag)
+    for name in raw.columns:
+        found.columns.append(_column(raw, name, found))
+    found.canonical = _canonical(raw, found)
+    if label is not None:
+        found.label_counts = {
+            str(k): int(v) for k, v in raw[label].astype(str).str.strip().value_counts().items()
+        }
+    found.warnings += _label_warnings(raw, found)
+    return found
+
+
+def _label_columns(raw: pd.DataFrame) -> tuple[str | None, str | None]:
+    known = {k.lower() for k in known_labels()}
+    best, best_score, flag = None, 0.0, None
+    for name in raw.columns:
+        values = raw[name].dropna()
+        parts = set(words(name))
+        distinct = values.astype(str).str.strip().unique()
+        if parts & FLAG_WORDS and set(pd.unique(to_float(values))) <= {0.0, 1.0} and len(values):
+            flag = flag or name
+            continue
+        if pd.api.types.is_numeric_dtype(values) or not 2 <= len(distinct) <= MAX_LABELS:
+            continue
+        overlap = np.mean([d.lower() in known for d in distinct])
+        score = overlap + (1.0 if parts & LABEL_WORDS else 0.0)
+        if score > best_score and (overlap > 0 or parts & LABEL_WORDS):
+            best, best_score = name, score
+    return best, flag
+
+
+def _column(raw: pd.DataFrame, name: str, found: Inspection) -> ColumnReport:
+    values = raw[name]
+    numbers = to_float(values)
+    numeric = bool(numbers.notna().sum() >= values.notna().sum() * 0.99)
+    nonfinite = int((~np.isfinite(numbers)).sum()) if numeric else 0  # blanks too
+    report = ColumnReport(
+        name,
+        "number" if numeric else "text",
+        int(values.nunique(dropna=True)),
+        int(values.isna().sum()),
+        nonfinite,
+        "native",
+    )
+    report.role, report.why = _role(raw, name, numeric, report, found)
+    return report
+
+
+def _role(
+    raw: pd.DataFrame, name: str, numeric: bool, report: ColumnReport, found: Inspection
+) -> tuple[str, str]:
+    if name in (found.label, found.attack_flag):
+        return ("label" if name == found.label else "attack_flag"), "CHECK: likely label"
+    kind = leak_kind(name, raw[name])
+    if kind:
+        return "context", f"{kind}: identifies hosts or attack windows, never a feature"
+    copy = re.sub(r"\.\d+$", "", name)
+    if copy != name and copy in raw and raw[copy].equals(raw[name]):
+        return "drop", f"identical copy of {copy!r}"
+    if report.distinct <= 1:
+        return "drop", "constant: carries no information"
+    if not numeric:
+        if report.distinct > max(MAX_CATEGORIES, len(raw) // 2):
+            return "context", "identifier: nearly every value distinct"
+        return "categorical", "text"
+    if " ".join(words(name)) in ("protocol", "proto", "l7 proto", "service"):
+        return "categorical", "CHECK: a code, not a quantity"
+    return "native", ""
+
+
+def _canonical(raw: pd.DataFrame, found: Inspection) -> dict[str, tuple[str, float]]:
+    out: dict[str, tuple[str, float]] = {}
+    for name in raw.columns:
+        match = CANONICAL_NAMES.get(" ".join(words(name)))
+        if match and match[0] not in out and name not in (found.label, found.attack_flag):
+            out[match[0]] = (name, match[1])
+    if "tcp_flags" in out and any(f.startswith("flag_") for f in out):
+        del out["tcp_flags"]
+    return out
+
+
+def _label_warnings(raw: pd.DataFrame, found: Inspection) -> list[str]:
+    if found.label is None and found.attack_flag is None:
+        return ["no label column recognised: rows will be unlabeled (fine for fedsec detect)"]
+    if found.label is not None:
+        families, unknown = map_labels(raw[found.label].astype(str).str.strip(), known_labels())
+    else:
+        families = np.where(to_float(raw[found.attack_flag]) == 1, OTHER, BENIGN)
+        unknown = {}
+    warnings = [f"labels in no built-in table (family 'other' until mapped): {unknown}"] * bool(
+        unknown
+    )
+    if not (families == BENIGN).any():
+        warnings.append(
+            "no benign rows: attack-only data cannot train or calibrate a detector (nothing "
+            "calibrates its false positives); score it with fedsec detect, or add benign flows"
+        )
+    return warnings
+
+
+def proposal_toml(found: Inspection) -> str:
+    """The proposed mapping as commented TOML for the user to edit."""
+    q = json.dumps
+    lines = [
+        f"# Mapping proposed by `fedsec inspect` for {found.path.name} ({found.rows} rows, "
+        f"{len(found.columns)} columns).",
+        "# Review every line marked CHECK; columns not named here are native (numeric) features.",
+        f"name = {q(re.sub(r'[^0-9a-zA-Z_-]+', '-', found.path.name.split('.')[0]))}",
+    ]
+    if found.label:
+        lines.append(f"label = {q(found.label)}  # CHECK: {len(found.label_counts)} values")
+    if found.attack_flag:
+        lines.append(f"attack_flag = {q(found.attack_flag)}  # CHECK: 0 benign, 1 attack")
+    copies = [c.name for c in found.columns if c.why.startswith("identical copy")]
+    duplicated = sorted({re.sub(r"\.\d+$", "", c) for c in copies})
+    lines += _array("duplicates", [(d, "the file repeats this name") for d in duplicated])
+    nonfinite = [c for c in found.columns if c.nonfinite and c.role in ("native",)]
+    lines += _array("nonfinite", [(c.name, f"{c.nonfinite} NaN/Infinity") for c in nonfinite])
+    for role in ("context", "drop", "categorical"):
+        lines += _array(role, [(c.name, c.why) for c in found.columns if c.role == role])
+    lines += ["", "[families]  # label -> canonical family (docs/taxonomy.md)"]
+    families, unknown = map_labels(list(found.label_counts), known_labels())
+    for (label, count), family in zip(found.label_counts.items(), families, strict=True):
+        known = normalize_label(label) not in unknown
+        mark = "" if known else "  CHECK: not in the built-in tables"
+        lines.append(f"{q(label)} = {q(family)}  # {count} rows{mark}")
+    lines += ["", "[canonical]  # canonical field -> column (fields left out are missing)"]
+    for canonical_field, (column, scale) in found.canonical.items():
+        value = q(column) if scale == 1.0 else f"{{ column = {q(column)}, scale = {scale:g} }}"
+        note = "  # CHECK: unit to seconds" if canonical_field == "duration_s" else ""
+        lines.append(f"{canonical_field} = {value}{note}")
+    return "\n".join(lines) + "\n"
+
+
+def _array(key: str, items: list[tuple[str, str]]) -> list[str]:
+    if not items:
+        return []
+    body = [
+        f"    {json.dumps(name)},  # {why}" if why else f"    {json.dumps(name)},"
+        for name, why in items
+    ]
+    return [f"{key} = [", *body, "]"]

@@ -1,0 +1,114 @@
+"""Columns that must not be features, and files that are not flow records.
+
+Addresses, ports, flow ids and timestamps identify attacker hosts and attack windows in the
+public datasets (the TON_IoT timestamp alone separates attacks with macro-F1 0.97; see the
+datasets README, "Known traps"): a model that learns them learns the capture, not the attack.
+These checks recognise such columns by name and by value, so that ``fedsec inspect`` proposes
+them as context and the mapped reader warns when a mapping keeps one as a feature.
+
+A packet-level export (Wireshark/tshark CSV: one row per packet) or a raw capture holds no
+flows: there is nothing per flow to score, so such files are refused with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fedsec.core.errors import InputError
+
+_IPV4 = r"\d{1,3}(\.\d{1,3}){3}"
+_IPV6 = r"[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}"
+_ADDRESS = re.compile(rf"^\s*({_IPV4}|{_IPV6})\s*$")
+_MAC = re.compile(r"^\s*[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}\s*$")
+
+IDENTIFIER_WORDS = frozenset({"addr", "address", "mac", "id", "uid", "uuid", "host", "hostname"})
+#: "ip" names an address only beside an end (``Src IP``), or alone (``MIN_IP_PKT_LEN`` is not).
+ENDPOINT_WORDS = frozenset(
+    {"src", "dst", "source", "destination", "orig", "resp", "client", "server"}
+)
+PORT_WORDS = frozenset({"port", "sport", "dport"})
+TIME_WORDS = frozenset({"timestamp", "time", "date", "datetime", "ts", "epoch"})
+EDGE_WORDS = frozenset({"start", "end", "first", "last", "stime", "ltime"})
+UNIT_WORDS = frozenset({"ms", "milliseconds", "seconds", "sec", "time", "timestamp", "switched"})
+
+#: Column names of packet-level exports: Wireshark's default CSV and tshark field names.
+WIRESHARK_COLUMNS = frozenset(
+    {"no.", "time", "source", "destination", "protocol", "length", "info"}
+)
+TSHARK_PREFIXES = ("frame.", "eth.", "ip.", "ipv6.", "tcp.", "udp.", "_ws.")
+#: First bytes of pcap (both byte orders, micro- and nanosecond) and pcapng files.
+CAPTURE_MAGIC = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+
+
+def words(name: str) -> list[str]:
+    """``FLOW_START_MILLISECONDS`` -> flow, start, milliseconds; ``srcIP`` -> src, ip."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(name))
+    return [w for w in re.split(r"[^0-9a-zA-Z]+", spaced.lower()) if w]
+
+
+def name_kind(name: str) -> str | None:
+    """``"identifier"``, ``"port"`` or ``"timestamp"`` when the column name says so."""
+    parts = set(words(name))
+    if parts & TIME_WORDS or (parts & EDGE_WORDS and parts & UNIT_WORDS):
+        return "timestamp"
+    if parts & PORT_WORDS:
+        return "port"
+    address = "ip" in parts and (parts <= {"ip"} | ENDPOINT_WORDS)
+    if parts & IDENTIFIER_WORDS or address:
+        return "identifier"
+    return None
+
+
+def value_kind(values: pd.Series) -> str | None:
+    """``"identifier"`` for addresses, ``"timestamp"`` for date-times or epoch clocks."""
+    sample = values.dropna()
+    sample = sample.sample(min(len(sample), 500), random_state=0) if len(sample) else sample
+    if not len(sample):
+        return None
+    if not pd.api.types.is_numeric_dtype(sample):
+        text = sample.astype(str)
+        if (text.str.match(_ADDRESS) | text.str.match(_MAC)).mean() > 0.9:
+            return "identifier"
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        if parsed.notna().mean() > 0.9 and pd.to_numeric(text, errors="coerce").isna().all():
+            return "timestamp"
+        return None
+    numbers = pd.to_numeric(sample, errors="coerce").to_numpy(dtype=float)
+    clocks = ((numbers > 9.4e8) & (numbers < 4.1e9)) | ((numbers > 9.4e11) & (numbers < 4.1e12))
+    return "timestamp" if clocks.mean() > 0.99 and len(np.unique(numbers)) > 1 else None
+
+
+def leak_kind(name: str, values: pd.Series) -> str | None:
+    """Why a column should be context rather than a feature, or None."""
+    return name_kind(name) or value_kind(values)
+
+
+def check_capture_bytes(path: Path, head: bytes) -> None:
+    """A raw packet capture is refused with the reason and what to do instead."""
+    if head[:4] in CAPTURE_MAGIC or head[:4] == PCAPNG_MAGIC:
+        kind = "pcapng" if head[:4] == PCAPNG_MAGIC else "pcap"
+        raise InputError(
+            path,
+            f"is a packet capture ({kind}), not flow records: fedsec scores flows; turn the "
+            "capture into flows with a flow meter (CICFlowMeter, NFStream, Zeek) first",
+        )
+
+
+def check_not_packets(path: Path, columns: list[str]) -> None:
+    """A packet-level export has one row per packet and no per-flow counters: refused."""
+    lowered = {str(c).strip().lower() for c in columns}
+    wireshark = len(lowered & WIRESHARK_COLUMNS) >= 5
+    tshark = sum(c.startswith(TSHARK_PREFIXES) for c in lowered) >= max(2, len(lowered) // 2)
+    if wireshark or tshark:
+        raise InputError(
+            path,
+            "is a packet-level export (one row per packet: columns "
+            f"{', '.join(sorted(lowered)[:6])}), not flow records: it has no per-flow "
+            "counters to score; aggregate the packets into flows (CICFlowMeter, NFStream, "
+            "Zeek) first",
+        )

@@ -1,0 +1,136 @@
+"""A mapping: how to read any flow CSV or Parquet file that has no reader of its own.
+
+A mapping names the label column (and how its values map onto the canonical families), the
+context columns (addresses, ports, timestamps, ids: kept for alerts, never features), the
+categorical columns, the columns dropped, and which columns fill the canonical flow view; every
+other column stays a native feature. It is a TOML file (``fedsec inspect FILE`` proposes one) or
+the ``[data.sources.mapping]`` table of a scenario. See docs/data.md.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from fedsec.core.errors import ConfigError
+from fedsec.data.canonical import BASE_NUMERIC
+from fedsec.data.taxonomy import FAMILIES
+
+#: Canonical fields a mapping may fill: the base numeric columns, a NetFlow-style TCP flag
+#: bitmask (instead of ``flag_*``), the protocol (number or name) and the destination port
+#: (its service class only) or a service name.
+CANONICAL_FIELDS: tuple[str, ...] = (*BASE_NUMERIC, "tcp_flags", "protocol", "dst_port", "service")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class CanonicalColumn(_Strict):
+    """A source column and the factor that brings it to the canonical unit (seconds, bytes)."""
+
+    column: str = Field(min_length=1)
+    scale: float = Field(default=1.0, gt=0)
+
+
+class Mapping(_Strict):
+    """How to read one flow file format (see the module docstring)."""
+
+    name: str = Field(default="mapped", min_length=1, description="the source's name")
+    label: str | None = Field(default=None, description="attack type / family column")
+    attack_flag: str | None = Field(default=None, description="binary column, 0 benign 1 attack")
+    families: dict[str, str] = Field(
+        default_factory=dict, description="label -> family (built-in tables fill the rest)"
+    )
+    context: list[str] = Field(default_factory=list, description="kept for alerts, not features")
+    drop: list[str] = Field(default_factory=list, description="ignored entirely")
+    categorical: list[str] = Field(default_factory=list, description="categorical features")
+    native: list[str] | None = Field(
+        default=None, description="native features (default: every column not named elsewhere)"
+    )
+    nonfinite: list[str] = Field(
+        default_factory=list, description="columns whose NaN/Infinity become missing values"
+    )
+    duplicates: list[str] = Field(
+        default_factory=list, description="names the file repeats (the copy is read as NAME.1)"
+    )
+    origin: str | None = Field(default=None, description="column naming each row's device/site")
+    canonical: dict[str, str | CanonicalColumn] = Field(
+        default_factory=dict, description="canonical field -> column (absent fields are NaN)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Mapping:
+        unknown_families = sorted({f for f in self.families.values() if f not in FAMILIES})
+        if unknown_families:
+            raise ValueError(
+                f"families: {unknown_families} are not canonical families "
+                f"(known: {', '.join(FAMILIES)}; see docs/taxonomy.md)"
+            )
+        unknown_fields = sorted(set(self.canonical) - set(CANONICAL_FIELDS))
+        if unknown_fields:
+            raise ValueError(
+                f"canonical: unknown fields {unknown_fields} (known: {', '.join(CANONICAL_FIELDS)})"
+            )
+        if "tcp_flags" in self.canonical and any(k.startswith("flag_") for k in self.canonical):
+            raise ValueError("canonical: give either tcp_flags (a bitmask) or flag_* columns")
+        self._check_roles()
+        return self
+
+    def _check_roles(self) -> None:
+        """A column plays one role: label, context, dropped, or feature."""
+        roles: dict[str, str] = {}
+        named = [("label", [self.label]), ("attack_flag", [self.attack_flag])]
+        named += [("origin", [self.origin]), ("context", self.context), ("drop", self.drop)]
+        named += [("native", self.native or [])]
+        for role, columns in named:
+            for column in columns:
+                if column is None:
+                    continue
+                if column in roles and role != roles[column]:
+                    raise ValueError(f"column {column!r} is both {roles[column]} and {role}")
+                roles[column] = role
+        features = set(self.native) if self.native is not None else None
+        for column in self.categorical + self.nonfinite:
+            if roles.get(column, "native") != "native" or (features and column not in features):
+                raise ValueError(
+                    f"column {column!r} is listed as a feature (categorical/nonfinite) but is "
+                    f"{roles.get(column, 'not in native')}"
+                )
+
+    def canonical_column(self, field: str) -> CanonicalColumn | None:
+        value = self.canonical.get(field)
+        return CanonicalColumn(column=value) if isinstance(value, str) else value
+
+    def not_features(self) -> list[str]:
+        """Columns that never become features."""
+        named = [self.label, self.attack_flag, self.origin, *self.context, *self.drop]
+        return [c for c in named if c is not None]
+
+
+def parse_mapping(raw: Any, where: str) -> Mapping:
+    """A mapping from its TOML table; errors name ``where`` and the field."""
+    if isinstance(raw, Mapping):
+        return raw
+    try:
+        return Mapping.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'mapping'}: {e['msg']}" for e in error.errors()
+        )
+        raise ConfigError(f"{where}: invalid mapping: {problems}") from None
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read a mapping file (TOML); a missing or invalid file is a clear error."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"mapping file {path} not found")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not a TOML mapping file: {error}") from None
+    return parse_mapping(raw, str(path))

@@ -1,0 +1,160 @@
+"""Any flow CSV or Parquet file, read through a :class:`~fedsec.data.mapping.Mapping`.
+
+Native features are every column the mapping does not name as label, context, origin or dropped
+(or exactly its ``native`` list): numbers as float64 (text in a numeric column is an error naming
+the row; NaN/Infinity only in ``nonfinite`` columns), ``categorical`` columns trimmed and
+lower-cased. The canonical view is filled from the ``canonical`` columns; a field the mapping
+leaves out is NaN (the preprocessor adds a missing-value indicator), an absent protocol or
+service is ``unknown``. Labels map through the mapping's ``families``, then the built-in tables
+(docs/taxonomy.md); a label in neither is family ``other`` and counted. A file without the label
+columns is read as unlabeled (flows to score).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fedsec.core.errors import InputError
+from fedsec.data.canonical import (
+    BASE_NUMERIC,
+    FLAG_COLUMNS,
+    finish_canonical,
+    flags_from_bitmask,
+    protocol_class,
+    service_from_name,
+    service_from_port,
+)
+from fedsec.data.flows import FlowTable
+from fedsec.data.leaks import check_not_packets, name_kind
+from fedsec.data.mapping import Mapping
+from fedsec.data.readers._io import PORT, check_range, numeric_block, require_columns, text_block
+from fedsec.data.readers._labels import (
+    BINARY_ONLY_NOTE,
+    UNLABELED_NOTE,
+    attack_flags,
+    check_agreement,
+    label_text,
+    unlabeled,
+)
+from fedsec.data.readers._tables import read_frame
+from fedsec.data.taxonomy import BENIGN, OTHER, known_labels, map_labels
+
+
+def read(path: Path, mapping: Mapping) -> FlowTable:
+    path = Path(path)
+    raw = read_frame(path, allow_duplicates=mapping.duplicates)
+    check_not_packets(path, list(raw.columns))
+    _require(raw, mapping, path)
+    native_columns = _native_columns(raw, mapping)
+    if not native_columns:
+        raise InputError(path, "the mapping leaves no feature columns (all are label/context/drop)")
+    native, notes = _native(raw, native_columns, mapping, path)
+    families, labels, unknown, label_notes = _labels(raw, mapping, path)
+    return FlowTable(
+        source=mapping.name,
+        native=native,
+        native_categorical=tuple(c for c in mapping.categorical if c in native_columns),
+        family=families,
+        label=labels,
+        context=raw[[c for c in mapping.context if c in raw]].reset_index(drop=True),
+        canonical=_canonical(raw, mapping, path) if mapping.canonical else None,
+        origin=_origin(raw, mapping),
+        unknown_labels=unknown,
+        notes=[f"{path}: {note}" for note in notes + label_notes],
+        files=[str(path)],
+    )
+
+
+def _require(raw: pd.DataFrame, mapping: Mapping, path: Path) -> None:
+    """Every column the mapping names must be there (the label columns may be absent)."""
+    named = [*mapping.context, *mapping.categorical, *mapping.nonfinite, *(mapping.native or [])]
+    named += [mapping.canonical_column(f).column for f in mapping.canonical]
+    named += [mapping.origin] if mapping.origin else []
+    require_columns(raw, dict.fromkeys(named), path)
+
+
+def _native_columns(raw: pd.DataFrame, mapping: Mapping) -> list[str]:
+    if mapping.native is not None:
+        return list(mapping.native)
+    excluded = set(mapping.not_features())
+    return [c for c in raw.columns if c not in excluded]
+
+
+def _native(
+    raw: pd.DataFrame, columns: list[str], mapping: Mapping, path: Path
+) -> tuple[pd.DataFrame, list[str]]:
+    categorical = [c for c in columns if c in mapping.categorical]
+    numeric_columns = [c for c in columns if c not in mapping.categorical]
+    numeric, replaced = numeric_block(raw, numeric_columns, path, allow_nonfinite=mapping.nonfinite)
+    text = text_block(raw, categorical)
+    native = pd.concat([numeric, text], axis=1)[columns].reset_index(drop=True)
+    notes = [f"{replaced} NaN/Infinity values read as missing"] if replaced else []
+    suspects = [(c, name_kind(c)) for c in columns if name_kind(c)]
+    notes += [
+        f"feature column {column!r} looks like a {kind}: such columns identify hosts or attack "
+        "windows rather than attacks (move it to context in the mapping)"
+        for column, kind in suspects
+    ]
+    return native, notes
+
+
+def _canonical(raw: pd.DataFrame, mapping: Mapping, path: Path) -> pd.DataFrame:
+    base = pd.DataFrame(index=raw.index)
+    for field in BASE_NUMERIC:
+        spec = mapping.canonical_column(field)
+        if spec is None:
+            base[field] = np.nan
+            continue
+        values, _ = numeric_block(raw, [spec.column], path, allow_nonfinite=mapping.nonfinite)
+        base[field] = values[spec.column] * spec.scale
+    for column in FLAG_COLUMNS:  # counts or presence -> presence; unknown stays NaN
+        base[column] = (base[column] > 0).astype(float).where(base[column].notna())
+    bitmask = mapping.canonical_column("tcp_flags")
+    if bitmask is not None:
+        bits, _ = numeric_block(raw, [bitmask.column], path)
+        base[list(FLAG_COLUMNS)] = flags_from_bitmask(bits[bitmask.column])
+    protocol = mapping.canonical_column("protocol")
+    base["protocol"] = (
+        protocol_class(raw[protocol.column]) if protocol else pd.Series("unknown", raw.index)
+    )
+    base["service"] = _service(raw, mapping, path)
+    return finish_canonical(base).reset_index(drop=True)
+
+
+def _service(raw: pd.DataFrame, mapping: Mapping, path: Path) -> pd.Series:
+    port = mapping.canonical_column("dst_port")
+    if port is not None:
+        check_range(raw, [port.column], path, allow_missing=True, **PORT)
+        return service_from_port(raw[port.column])
+    service = mapping.canonical_column("service")
+    if service is not None:
+        return service_from_name(raw[service.column].fillna("-"))
+    return pd.Series("unknown", index=raw.index, dtype=object)
+
+
+def _labels(
+    raw: pd.DataFrame, mapping: Mapping, path: Path
+) -> tuple[np.ndarray, np.ndarray, dict[str, int], list[str]]:
+    flag = mapping.attack_flag
+    attacks = attack_flags(raw, flag, path) if flag and flag in raw else None
+    if mapping.label and mapping.label in raw:
+        text = label_text(raw, mapping.label, path)
+        families, unknown = map_labels(text, {**known_labels(), **mapping.families})
+        if attacks is not None:
+            check_agreement(raw, families, attacks, (mapping.label, flag), path)
+        return families, text.to_numpy(dtype=object), unknown, []
+    if attacks is not None:
+        families = np.where(attacks, OTHER, BENIGN).astype(object)
+        labels = np.where(attacks, "attack", "benign").astype(object)
+        return families, labels, {}, [BINARY_ONLY_NOTE]
+    families, labels = unlabeled(len(raw))
+    return families, labels, {}, [UNLABELED_NOTE]
+
+
+def _origin(raw: pd.DataFrame, mapping: Mapping) -> np.ndarray | None:
+    if mapping.origin is None:
+        return None
+    return raw[mapping.origin].astype(str).str.strip().to_numpy(dtype=object)

@@ -1,0 +1,64 @@
+"""``fedsec inspect``: the proposal written atomically, never over an existing file without
+--force, rows out to Parquet, and exit code 2 with the reason for files it cannot read."""
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from fedsec.cli import app
+from fedsec.data.mapping import load_mapping
+from fedsec.data.readers import read_flows
+
+runner = CliRunner()
+
+
+def flows_csv(folder):
+    path = folder / "flows.csv"
+    pd.DataFrame(
+        {
+            "Src IP": ["10.0.0.1", "10.0.0.2", "10.0.0.3"],
+            "Flow Duration": [10, 20, 30],
+            "Total Fwd Packets": [1, 2, 3],
+            "Label": ["BENIGN", "DDoS", "Mystery"],
+        }
+    ).to_csv(path, index=False)
+    return path
+
+
+def test_inspect_writes_a_mapping_that_reads_the_file(tmp_path):
+    path, out = flows_csv(tmp_path), tmp_path / "mapping.toml"
+    result = runner.invoke(app, ["inspect", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    mapping = load_mapping(out)
+    assert mapping.label == "Label" and mapping.context == ["Src IP"]
+    assert mapping.families == {"BENIGN": "benign", "DDoS": "ddos", "Mystery": "other"}
+    table = read_flows("mapped", [path], mapping)
+    assert list(table.native.columns) == ["Flow Duration", "Total Fwd Packets"]
+    duration = list(table.features("canonical").frame["duration_s"])
+    assert duration == pytest.approx([1e-5, 2e-5, 3e-5], rel=1e-12)
+
+
+def test_inspect_never_overwrites_without_force(tmp_path):
+    path, out = flows_csv(tmp_path), tmp_path / "mapping.toml"
+    out.write_text("mine")
+    result = runner.invoke(app, ["inspect", str(path), "--out", str(out)])
+    assert result.exit_code == 2 and "exists; pass --force" in result.output
+    assert out.read_text() == "mine"
+    assert runner.invoke(app, ["inspect", str(path), "--out", str(out), "--force"]).exit_code == 0
+    assert load_mapping(out).label == "Label"
+
+
+def test_inspect_prints_the_proposal_and_writes_rows_to_parquet(tmp_path):
+    path, parquet = flows_csv(tmp_path), tmp_path / "rows.parquet"
+    result = runner.invoke(app, ["inspect", str(path), "--parquet", str(parquet)])
+    assert result.exit_code == 0, result.output
+    assert 'label = "Label"' in result.stdout
+    pd.testing.assert_frame_equal(pd.read_parquet(parquet), pd.read_csv(path))
+
+
+def test_inspect_refuses_a_packet_capture_with_exit_code_2(tmp_path):
+    path = tmp_path / "trace.pcap"
+    path.write_bytes(b"\xd4\xc3\xb2\xa1" + b"\x00" * 40)
+    result = runner.invoke(app, ["inspect", str(path)])
+    assert result.exit_code == 2
+    assert "is a packet capture (pcap), not flow records" in result.output

@@ -1,0 +1,104 @@
+"""``fedsec inspect``'s proposals on real files: the label found, leaking columns proposed as
+context (the datasets README's "Known traps"), and a mapping that reads the file as proposed."""
+
+import tomllib
+
+import pandas as pd
+import pytest
+
+from fedsec.core.errors import InputError
+from fedsec.data.inspect import inspect_file, proposal_toml
+from fedsec.data.mapping import parse_mapping
+from fedsec.data.readers import read_flows
+from tests.conftest import dataset
+
+
+@pytest.fixture(scope="module")
+def nf_slice(tmp_path_factory):
+    """2,000 rows of NF-BoT-IoT-v2 (every attack type present)."""
+    raw = pd.read_csv(dataset("netflow-nf-v2/NF-BoT-IoT-v2_reduced.csv.gz"))
+    rows = raw.groupby("Attack", group_keys=False).head(400)
+    path = tmp_path_factory.mktemp("nf") / "nf.csv"
+    rows.to_csv(path, index=False)
+    return path
+
+
+def test_netflow_addresses_ports_ids_and_times_are_context(nf_slice):
+    found = inspect_file(nf_slice)
+    assert found.label == "Attack" and found.attack_flag == "Label"
+    assert set(found.names("context")) == {
+        "IPV4_SRC_ADDR",
+        "L4_SRC_PORT",
+        "IPV4_DST_ADDR",
+        "L4_DST_PORT",
+        "DNS_QUERY_ID",
+    }
+    assert {"PROTOCOL", "L7_PROTO"} <= set(found.names("categorical"))
+    assert "Dataset" in found.names("drop")  # constant in one file
+    assert found.canonical["duration_s"] == ("FLOW_DURATION_MILLISECONDS", 1e-3)
+    assert found.canonical["tcp_flags"] == ("TCP_FLAGS", 1.0)
+    assert found.canonical["dst_port"] == ("L4_DST_PORT", 1.0)
+
+
+def test_the_proposal_reads_the_file_it_was_made_for(nf_slice):
+    text = proposal_toml(inspect_file(nf_slice))
+    mapping = parse_mapping(tomllib.loads(text), "proposal")
+    table = read_flows("mapped", [nf_slice], mapping)
+    own = read_flows("nf-v2", [nf_slice])
+    assert list(table.family) == list(own.family) and table.unknown_labels == {}
+    assert not {"IPV4_SRC_ADDR", "L4_DST_PORT", "Label", "Attack"} & set(table.native.columns)
+    pd.testing.assert_frame_equal(table.canonical, own.canonical)
+
+
+def test_ton_iot_timestamps_are_context_not_features():
+    """TON_IoT's ts/date/time separate attacks almost perfectly: never propose them as features."""
+    found = inspect_file(dataset("ton-iot-telemetry/Train_Test_IoT_Fridge.csv.gz"))
+    assert {"ts", "date", "time"} <= set(found.names("context"))
+    assert found.label == "type" and found.attack_flag == "label"
+    assert found.names("categorical") == ["temp_condition"]
+
+
+def test_an_attack_only_file_is_flagged(tmp_path):
+    path = tmp_path / "attacks.csv"
+    pd.DataFrame({"bytes": [1, 2, 3], "attack": ["ddos", "dos", "ddos"]}).to_csv(path, index=False)
+    found = inspect_file(path)
+    assert found.label == "attack"
+    assert any("no benign rows" in w and "calibrate" in w for w in found.warnings)
+
+
+def test_unknown_labels_are_marked_for_the_user(tmp_path):
+    path = tmp_path / "odd.csv"
+    pd.DataFrame({"bytes": [1, 2, 3], "class": ["normal", "zap", "zap"]}).to_csv(path, index=False)
+    text = proposal_toml(inspect_file(path))
+    assert '"zap" = "other"  # 2 rows  CHECK: not in the built-in tables' in text
+    assert '"normal" = "benign"  # 1 rows\n' in text
+
+
+def test_a_packet_export_is_refused(tmp_path):
+    path = tmp_path / "p.csv"
+    columns = ["No.", "Time", "Source", "Destination", "Protocol", "Length", "Info"]
+    pd.DataFrame([[1, 0.0, "a", "b", "TCP", 60, "x"]], columns=columns).to_csv(path, index=False)
+    with pytest.raises(InputError, match="packet-level export"):
+        inspect_file(path)
+
+
+def test_a_parquet_copy_gets_the_same_proposal(nf_slice, tmp_path):
+    from fedsec.data.readers._tables import read_frame, write_parquet
+
+    parquet = write_parquet(read_frame(nf_slice), tmp_path / "nf.parquet")
+    as_csv, as_parquet = inspect_file(nf_slice), inspect_file(parquet)
+    assert [(c.name, c.role) for c in as_parquet.columns] == [
+        (c.name, c.role) for c in as_csv.columns
+    ]
+    assert as_parquet.canonical == as_csv.canonical
+    assert as_parquet.label_counts == as_csv.label_counts
+
+
+def test_the_example_mapping_is_exactly_what_inspect_proposes():
+    """The README's demonstration uses no hand-written mapping: the example file is the
+    proposal, unedited."""
+    from tests.conftest import REPO
+
+    found = inspect_file(dataset("cic-ids2017/mlcve_multiclass/cic_ids2017_multiclass.csv.gz"))
+    example = REPO / "examples" / "mappings" / "cicids2017-mlcve.toml"
+    assert proposal_toml(found) == example.read_text()
