@@ -11,6 +11,7 @@ import typer
 
 from fedsec import __version__
 from fedsec.cli import deploy, jobs, keys  # noqa: F401  (importing registers their commands)
+from fedsec.cli.attack_matrix import attack_matrix
 from fedsec.cli.common import console, quiet_libraries
 from fedsec.cli.detect import detect
 from fedsec.cli.options import HELP, federation_app, job_app, keys_app
@@ -57,6 +58,7 @@ app.command()(scenarios)
 app.command()(simulate)
 app.command()(detect)
 app.command("privacy-curve")(privacy_curve_command)
+app.command("attack-matrix")(attack_matrix)
 app.command()(generate)
 app.command()(demo)
 
