@@ -7,7 +7,13 @@ import pytest
 
 from fedsec.core.errors import ConfigError
 from fedsec.experiments import attack_matrix
-from fedsec.experiments.attack_matrix import MatrixPlan, honest_quality, run_matrix, summarize
+from fedsec.experiments.attack_matrix import (
+    MatrixPlan,
+    first_family,
+    honest_quality,
+    run_matrix,
+    summarize,
+)
 
 
 def row(attack, defence, seed, f1, backdoor=""):
@@ -78,3 +84,10 @@ def test_a_run_stopped_inside_a_cell_stops_the_matrix(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         run_matrix(plan, None)
     assert len(calls) == 1
+
+
+def test_targeted_flip_aims_at_an_attack_family_of_the_dishonest_organization_never_benign():
+    orgs = [SimpleNamespace(name="org0", train_families={"benign", "dos", "backdoor"})]
+    assert first_family(SimpleNamespace(orgs=orgs), "org0") == ["backdoor"]
+    orgs = [SimpleNamespace(name="org0", train_families={"benign", "exploits"})]
+    assert first_family(SimpleNamespace(orgs=orgs), "org0") == ["exploits"]

@@ -24,6 +24,7 @@ import numpy as np
 
 from fedsec.core import outputs
 from fedsec.core.errors import ConfigError
+from fedsec.data.taxonomy import BENIGN
 from fedsec.experiments.driver import run_experiment
 from fedsec.fl.robustness.config import RuleName
 from fedsec.reporting.plots import plt, save_png
@@ -191,9 +192,10 @@ def drawn_dishonest(federation: Federation, count: int, seed: int) -> list[str]:
 
 
 def first_family(federation: Federation, org: str) -> list[str]:
-    """targeted_flip's default target: the first attack family ``org`` trains on."""
+    """targeted_flip's default target: the first attack family ``org`` trains on (benign is
+    not an attack family: flipping it to benign would change nothing)."""
     held = next(o for o in federation.orgs if o.name == org).train_families
-    return sorted(held)[:1]
+    return sorted(f for f in held if f != BENIGN)[:1]
 
 
 def summarize(rows: list[dict]) -> list[dict]:
