@@ -11,6 +11,7 @@ import typer
 
 from fedsec import __version__
 from fedsec.cli import deploy, jobs, keys  # noqa: F401  (importing registers their commands)
+from fedsec.cli.attack_matrix import attack_matrix
 from fedsec.cli.common import console, quiet_libraries
 from fedsec.cli.detect import detect
 from fedsec.cli.inspect import inspect
@@ -59,6 +60,7 @@ app.command()(simulate)
 app.command()(detect)
 app.command()(inspect)
 app.command("privacy-curve")(privacy_curve_command)
+app.command("attack-matrix")(attack_matrix)
 app.command()(generate)
 app.command()(demo)
 

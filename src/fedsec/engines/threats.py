@@ -123,7 +123,9 @@ def _strategy(
     root = None
     if config.rule == "fltrust":
         root = _root_update(scenario, network, shards[0], shard_plan, inputs)
-    return from_config(scenario.strategy, server_lr, robust_aggregation(config, rows, root))
+    return from_config(
+        scenario.strategy, server_lr, robust_aggregation(config, rows, root, scenario.seed)
+    )
 
 
 def _root_update(

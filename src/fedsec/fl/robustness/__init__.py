@@ -10,6 +10,7 @@ from __future__ import annotations
 from fedsec.fl.robustness.base import Decision, Mean, RobustAggregation, RoundDefence, Rule
 from fedsec.fl.robustness.config import DEFAULT_RULE, RobustnessConfig
 from fedsec.fl.robustness.cosine_filter import CosineFilter
+from fedsec.fl.robustness.flame import Flame
 from fedsec.fl.robustness.fltrust import FLTrust, RootUpdate
 from fedsec.fl.robustness.krum import MultiKrum
 from fedsec.fl.robustness.median import CoordinateMedian
@@ -17,8 +18,11 @@ from fedsec.fl.robustness.norm_bound import NormBound
 from fedsec.fl.robustness.trimmed_mean import TrimmedMean
 
 
-def build_rule(config: RobustnessConfig, root_update: RootUpdate | None = None) -> Rule:
-    """The rule ``config`` names (FLTrust needs the coordinator's ``root_update``)."""
+def build_rule(
+    config: RobustnessConfig, root_update: RootUpdate | None = None, seed: int = 0
+) -> Rule:
+    """The rule ``config`` names (FLTrust needs the coordinator's ``root_update``; FLAME draws
+    its noise from ``seed``)."""
     if config.rule == "fltrust":
         if root_update is None:
             raise ValueError("robustness.rule = 'fltrust' needs the coordinator's root data")
@@ -30,15 +34,20 @@ def build_rule(config: RobustnessConfig, root_update: RootUpdate | None = None) 
         "trimmed_mean": TrimmedMean(config.max_byzantine),
         "multi_krum": MultiKrum(config.max_byzantine),
         "cosine_filter": CosineFilter(config.min_cosine, config.norm_multiplier, config.memory),
+        "flame": Flame(config.noise, seed),
     }
     return rules[config.rule]
 
 
 def robust_aggregation(
-    config: RobustnessConfig, registered: dict[str, int], root_update: RootUpdate | None = None
+    config: RobustnessConfig,
+    registered: dict[str, int],
+    root_update: RootUpdate | None = None,
+    seed: int = 0,
 ) -> RobustAggregation:
-    """The aggregation rule a ``[robustness]`` section configures."""
-    return RobustAggregation(build_rule(config, root_update), registered, config.max_weight_ratio)
+    """The aggregation rule a ``[robustness]`` section configures (``seed``: the run's)."""
+    rule = build_rule(config, root_update, seed)
+    return RobustAggregation(rule, registered, config.max_weight_ratio)
 
 
 __all__ = [
@@ -47,6 +56,7 @@ __all__ = [
     "CosineFilter",
     "Decision",
     "FLTrust",
+    "Flame",
     "Mean",
     "MultiKrum",
     "NormBound",

@@ -12,7 +12,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 RuleName = Literal[
-    "mean", "norm_bound", "median", "trimmed_mean", "multi_krum", "fltrust", "cosine_filter"
+    "mean",
+    "norm_bound",
+    "median",
+    "trimmed_mean",
+    "multi_krum",
+    "fltrust",
+    "cosine_filter",
+    "flame",
 ]
 
 #: The rule ``[robustness]`` picks when it names none (measured: docs/robustness.md).
@@ -41,5 +48,8 @@ class RobustnessConfig(BaseModel):
     )
     memory: float = Field(
         default=0.5, ge=0, lt=1, description="cosine_filter: weight of a site's past reputation"
+    )
+    noise: float = Field(
+        default=0.001, ge=0, description="flame: noise std per parameter, x the median norm"
     )
     root_rows: int = Field(default=2000, ge=50, description="fltrust: synthetic root rows")

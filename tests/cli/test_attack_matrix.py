@@ -1,0 +1,105 @@
+"""``fedsec attack-matrix`` as a user runs it, on a small slice of UNSW-NB15: the CSVs, the
+heat map, the same numbers from the same seeds, clear errors, nothing overwritten."""
+
+import csv
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from fedsec.cli import app
+
+runner = CliRunner()
+TINY = ["--set", "data.max_rows=3000", "--rounds", "2", "--set", "evaluation.curve_points=2"]
+CELLS = ["--attacks", "none,sign_flip", "--defences", "none,norm_bound", "--seeds", "0,1"]
+
+
+def invoke(data_dir, out, *extra):
+    args = ["attack-matrix", "unsw-5org-shared", "--data-dir", str(data_dir), "--out", str(out)]
+    return runner.invoke(app, [*args, *TINY, *extra])
+
+
+def read(path):
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("matrix") / "m"
+    result = invoke(data_dir, out, *CELLS)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_every_cell_at_every_seed_is_a_row_and_the_summary_pairs_them(matrix):
+    rows = read(matrix / "attack_matrix.csv")
+    cells = [(r["attack"], r["defence"], r["seed"]) for r in rows]
+    assert cells == [
+        (a, d, s) for s in "01" for a in ("none", "sign_flip") for d in ("none", "norm_bound")
+    ]
+    for seed in "01":  # the same drawn organization in every cell of a seed, clean ones too
+        assert len({r["dishonest"] for r in rows if r["seed"] == seed}) == 1
+    summary = {(r["attack"], r["defence"]): r for r in read(matrix / "summary.csv")}
+    assert float(summary["none", "none"]["gap_to_clean_mean"]) == 0
+    flipped = [float(r["honest_macro_f1"]) for r in rows if r["attack"] == "sign_flip"][::2]
+    clean = [float(r["honest_macro_f1"]) for r in rows if r["attack"] == "none"][::2]
+    gap = float(summary["sign_flip", "none"]["gap_to_clean_mean"])
+    assert gap == pytest.approx((flipped[0] - clean[0] + flipped[1] - clean[1]) / 2, abs=1e-6)
+
+
+def test_the_heat_map_config_and_marker_are_written(matrix):
+    assert (matrix / "attack_matrix.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert 'name = "unsw-5org-shared"' in (matrix / "config.toml").read_text()
+    marker = json.loads((matrix / ".fedsec-output.json").read_text())
+    assert marker["writer"] == "fedsec attack-matrix"
+    assert set(marker["files"]) == {
+        "attack_matrix.csv",
+        "attack_matrix.png",
+        "config.toml",
+        "summary.csv",
+    }
+
+
+def test_the_same_seeds_give_the_same_numbers(matrix, data_dir, tmp_path):
+    result = invoke(data_dir, tmp_path / "again", *CELLS)
+    assert result.exit_code == 0, result.output
+
+    def numbers(folder):
+        return [
+            {k: v for k, v in r.items() if k != "seconds"}
+            for r in read(folder / "attack_matrix.csv")
+        ]
+
+    assert numbers(tmp_path / "again") == numbers(matrix)
+
+
+def test_an_existing_output_is_refused_before_any_run_and_left_as_it_was(matrix, data_dir):
+    before = {p.name: p.read_bytes() for p in matrix.iterdir()}
+    result = invoke(data_dir, matrix, *CELLS)
+    assert result.exit_code == 2
+    assert "--force" in result.output
+    assert {p.name: p.read_bytes() for p in matrix.iterdir()} == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--attacks", "sign_flip,bogus"], "--attacks"),
+        (["--seeds", "0,x"], "--seeds"),
+        (["--dishonest", "5"], "has 5 organizations"),
+    ],
+)
+def test_bad_options_exit_2_naming_them_and_write_nothing(data_dir, tmp_path, extra, message):
+    result = invoke(data_dir, tmp_path / "m", *extra)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_scenario_of_another_task_is_refused(data_dir, tmp_path):
+    args = ["attack-matrix", "unsw-5org-anomaly", "--data-dir", str(data_dir)]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2
+    assert "classification" in result.output
+    assert not (tmp_path / "m").exists()
