@@ -1,8 +1,10 @@
-"""Shared fixtures: a small simulated consortium whose organizations each hold their own files."""
+"""Shared fixtures: a small simulated consortium whose organizations each hold their own files,
+and one loopback NVFlare federation of it for every deployment test of the session."""
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,3 +26,15 @@ def consortium(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Scenario
     raw["rounds"] = 3
     raw["name"] = "consortium-3"
     return root, parse_scenario(raw)
+
+
+@pytest.fixture(scope="session")
+def federation(consortium, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """One started loopback federation of ``consortium`` for the whole session (starting one
+    costs seconds of NVFlare processes on 2 cores). A test that stops a participant starts it
+    again before it ends (see loopback.relaunch), so every test finds all of them running."""
+    pytest.importorskip("nvflare")
+    from tests.engines.nvflare.loopback import loopback
+
+    with loopback(consortium, tmp_path_factory.mktemp("poc")) as fed:
+        yield fed

@@ -1,6 +1,8 @@
 """A hardened loopback federation for the deployment tests (import after
 ``pytest.importorskip("nvflare")``): coordinator and one site per organization of the
-``consortium`` fixture, every process stopped by its PID on exit, even when a test fails."""
+``consortium`` fixture, every process stopped by its PID on exit, even when a test fails.
+The session shares one (the ``federation`` fixture of conftest.py); a test that stops a site
+brings it back with ``relaunch``."""
 
 from __future__ import annotations
 
@@ -34,6 +36,19 @@ def loopback(consortium: tuple[Path, Scenario], folder: Path) -> Iterator[poc.Po
     finally:
         poc.stop(fed)
         assert not [p for p in fed.pids.values() if poc.alive(p)]
+
+
+def relaunch(fed: poc.Poc, site: str, timeout: float = 120.0) -> None:
+    """Start ``site`` again from its kit (stopping its recorded process if it still runs) and
+    return once it has registered with the coordinator again."""
+    kit = fed.kit(site)
+    pid = fed.pids.pop(site, None)
+    if pid:
+        poc.kill(pid, kit)
+    offset = poc.log_size(kit)
+    fed.pids[site] = poc.launch(fed, site)
+    fed.save()
+    poc.wait_registered(kit, offset, fed.pids[site], timeout)
 
 
 def spec_for(scenario: Scenario, **settings: object) -> JobSpec:

@@ -1,8 +1,9 @@
 """A real loopback federation: coordinator and three sites as NVFlare processes on 127.0.0.1.
 
-One federation serves the module (see loopback.py); no test here changes it, so they run in any
-order. The coordinator's own policy is NVFlare's permissive default here (as if it were
-compromised), so what refuses custom code below is the sites' hardening.
+One federation serves the session (conftest.py); a test here that stops a participant starts
+it again, so they run in any order. The coordinator's own policy is NVFlare's permissive
+default here (as if it were compromised), so what refuses custom code below is the sites'
+hardening.
 """
 
 from __future__ import annotations
@@ -45,16 +46,10 @@ from fedsec.tasks.classification.experiment import org_frames
 from fedsec.training import dpsgd
 from fedsec.training.noise import SecureNoise
 from fedsec.training.params import max_abs_diff
-from tests.engines.nvflare.loopback import JOB_TIMEOUT, loopback, spec_for
+from tests.engines.nvflare.loopback import JOB_TIMEOUT, spec_for
 
 pytestmark = pytest.mark.deployment
-RESUMED_ROUNDS = 20
-
-
-@pytest.fixture(scope="module")
-def federation(consortium, tmp_path_factory):
-    with loopback(consortium, tmp_path_factory.mktemp("poc")) as fed:
-        yield fed
+RESUMED_ROUNDS = 8  # killed once round 1 is streamed: the rounds after it are the resumed job's
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
-"""A site that dies mid-run: the job completes without it. This federation is its own (a
-site is killed), so no other test depends on running before or after this one."""
+"""A site that dies mid-run: the job completes without it. The killed site is started again
+before the test ends, so the session's federation is whole for the tests after it."""
 
 from __future__ import annotations
 
@@ -16,15 +16,9 @@ from fedsec.engines.nvflare.identity import kit_signer
 from fedsec.engines.nvflare.job import build_job, fetch, session, submit, wait
 from fedsec.engines.nvflare.results import read_result
 from fedsec.experiments.deployed import write_site_only_run
-from tests.engines.nvflare.loopback import JOB_TIMEOUT, loopback, spec_for, text_of
+from tests.engines.nvflare.loopback import JOB_TIMEOUT, relaunch, spec_for, text_of
 
 pytestmark = pytest.mark.deployment
-
-
-@pytest.fixture(scope="module")
-def federation(consortium, tmp_path_factory):
-    with loopback(consortium, tmp_path_factory.mktemp("poc-dropout")) as fed:
-        yield fed
 
 
 def test_a_site_killed_mid_run_leaves_the_job_completing(federation, consortium, tmp_path):
@@ -33,16 +27,19 @@ def test_a_site_killed_mid_run_leaves_the_job_completing(federation, consortium,
     long = scenario.model_copy(update={"rounds": 25})
     spec = spec_for(long, min_sites=2, round_timeout=8.0)
     folder = build_job(spec, tmp_path / "job")
-    with session(federation.admin_kit, federation.admin) as admin:
-        job_id = submit(admin, folder)
-        log = federation.kit(poc.SERVER) / job_id / "log.txt"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and "round 2:" not in text_of(log):
-            time.sleep(0.2)
-        assert "round 2:" in text_of(log), "the job never reached round 2"
-        assert poc.kill(federation.pids.pop(victim), federation.kit(victim))
-        meta = wait(admin, job_id, JOB_TIMEOUT)
-        result = read_result(fetch(admin, job_id, tmp_path / "results"))
+    try:
+        with session(federation.admin_kit, federation.admin) as admin:
+            job_id = submit(admin, folder)
+            log = federation.kit(poc.SERVER) / job_id / "log.txt"
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and "round 2:" not in text_of(log):
+                time.sleep(0.2)
+            assert "round 2:" in text_of(log), "the job never reached round 2"
+            assert poc.kill(federation.pids.pop(victim), federation.kit(victim))
+            meta = wait(admin, job_id, JOB_TIMEOUT)
+            result = read_result(fetch(admin, job_id, tmp_path / "results"))
+    finally:
+        relaunch(federation, victim)  # the session's federation is whole again
     assert meta["status"] == "FINISHED:COMPLETED", meta
     assert result.error is None and result.params is not None
     assert list(result.dropouts) == [victim]
