@@ -168,16 +168,6 @@ def test_a_site_with_a_classifier_gate_refuses_anomaly_training(consortium):
     assert all("acceptance gate judges classifiers" in why for why in result.dropouts.values())
 
 
-@pytest.fixture(scope="module")
-def federation(consortium, tmp_path_factory):
-    """One loopback NVFlare federation (coordinator and three site processes) for the module."""
-    pytest.importorskip("nvflare")
-    from tests.engines.nvflare.loopback import loopback
-
-    with loopback(consortium, tmp_path_factory.mktemp("poc")) as fed:
-        yield fed
-
-
 @pytest.mark.deployment
 def test_fedsec_job_submit_runs_an_anomaly_job_equal_to_the_in_process_run(
     federation, consortium, tmp_path
