@@ -24,7 +24,6 @@ from torch import nn
 
 from fedsec.core import seeding
 from fedsec.engines.nvflare import statistics, wire
-from fedsec.engines.nvflare.gate import AcceptanceGate, Verdict, score_model
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.messages import EvaluateTask, TrainTask
 from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused, SitePlan
@@ -33,6 +32,7 @@ from fedsec.engines.nvflare.site_he import HeSession
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.features.preprocess import Preprocessor
 from fedsec.fl import recipe
+from fedsec.fl.gate import AcceptanceGate, Verdict, score_model, validation_labels
 from fedsec.fl.privacy.protect import payload
 from fedsec.fl.site import run_task
 from fedsec.fl.strategies import SiteTask
@@ -90,7 +90,7 @@ class Site:
         self.name = config.name
         self.base = Path(base)
         self.keys, self.job = keys, job
-        self.gate = AcceptanceGate(config.gate)
+        self.gate = AcceptanceGate(config.gate, seed=config.seed)
         self.dp_steps = 0
         self.control: Params | None = None  # this site's SCAFFOLD control variate, c_i
         self.noise = 0.0
@@ -250,15 +250,9 @@ class Site:
             return None
         org = self.data(ready.setup.view)
         val = org.val.features(ready.setup.view).frame
-        metrics = score_model(
-            self.classifier(ready, params),
-            val,
-            org.val.family,
-            val,
-            org.val.family,
-            self.config.gate.target_fpr,
-        )
-        return self.gate.judge(round_, metrics)
+        model = self.classifier(ready, params)
+        predicted = validation_labels(model, val, org.val.family, self.config.gate.target_fpr)
+        return self.gate.judge(round_, org.val.family, predicted)
 
     def evaluate(self, data: dict[str, Any]) -> dict[str, Any]:
         request = EvaluateTask.from_wire(data)
