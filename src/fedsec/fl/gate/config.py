@@ -28,5 +28,10 @@ class GateConfig(BaseModel):
     )
     resamples: int = Field(default=1000, ge=100, le=100_000, description="bootstrap resamples")
     action: Literal["flag", "refuse"] = "flag"
-    warmup_rounds: int = Field(default=0, ge=0, description="rounds before the gate applies")
+    warmup_rounds: int = Field(
+        default=10, ge=0, description="first rounds: models neither judged nor a reference"
+    )
+    patience: int = Field(
+        default=3, ge=1, description="refusals in a row before the model becomes the reference"
+    )
     target_fpr: float = Field(default=0.01, gt=0, lt=1)

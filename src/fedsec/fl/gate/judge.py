@@ -121,6 +121,7 @@ class AcceptanceGate:
     seed: int = 0
     best: Reference | None = None
     history: list[tuple[int, float | None]] = field(default_factory=list)
+    refused_in_a_row: int = 0
 
     def judge(self, round_: int, truth: np.ndarray, predicted: np.ndarray) -> Verdict:
         """The verdict on a model predicting ``predicted`` for validation rows ``truth``."""
@@ -130,14 +131,32 @@ class AcceptanceGate:
         self.history.append((round_, score))
         if score is None:
             return Verdict(True, False, None, None, f"no rows to measure {metric}")
+        if round_ <= self.config.warmup_rounds:  # early models neither judged nor a reference
+            return Verdict(True, False, score, None, "warm-up round")
         best = self.best if self.best is not None and self.best.fits(truth) else None
-        if best is not None and round_ > self.config.warmup_rounds:
-            verdict = self._compare(round_, truth, best, predicted, score)
-            if verdict is not None:
-                return verdict
+        verdict = None if best is None else self._compare(round_, truth, best, predicted, score)
+        if verdict is not None and not verdict.accepted:
+            return self._refusal(verdict, Reference(truth, predicted, score))
+        if verdict is not None:  # flagged, trained on; the reference stays
+            return verdict
+        self.refused_in_a_row = 0
         if best is None or score > best.score:
             self.best = Reference(truth, predicted, score)
         return Verdict(True, False, score, None if best is None else best.score)
+
+    def _refusal(self, verdict: Verdict, candidate: Reference) -> Verdict:
+        """The refusal, until ``patience`` refusals in a row: then the model is accepted as
+        the new reference (flagged). A site that refuses for ever never trains again, and
+        the federation never learns its families back: a lock-out, not a protection."""
+        if self.refused_in_a_row < self.config.patience:
+            self.refused_in_a_row += 1
+            return verdict
+        self.refused_in_a_row, self.best = 0, candidate
+        reason = (
+            f"{verdict.reason}; accepted as the new reference after "
+            f"{self.config.patience} refusals in a row"
+        )
+        return Verdict(True, True, verdict.score, verdict.reference, reason, verdict.fall_bound)
 
     def _compare(
         self,

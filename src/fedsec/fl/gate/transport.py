@@ -27,9 +27,13 @@ class GateRecord:
 
     judged: int = 0
     rounds: list[dict] = field(default_factory=list)
+    scores: dict[str, list[list]] = field(default_factory=dict)  # site -> [round, score]
 
     def note(self, round_: int, verdicts: dict[str, Verdict]) -> None:
         self.judged += len(verdicts)
+        for site, verdict in verdicts.items():
+            score = None if verdict.score is None else round(verdict.score, 4)
+            self.scores.setdefault(site, []).append([round_, score])
         refused = {s: v.reason for s, v in verdicts.items() if not v.accepted}
         flagged = {s: v.reason for s, v in verdicts.items() if v.flagged and v.accepted}
         if refused or flagged:
@@ -50,6 +54,7 @@ class GateRecord:
             "refusal_rate": round(refusals / self.judged, 6) if self.judged else 0.0,
             "by_site": dict(sorted(per_site.items())),
             "rounds": self.rounds,
+            "scores": dict(sorted(self.scores.items())),
         }
 
 
