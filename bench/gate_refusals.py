@@ -7,10 +7,12 @@
 Every organization's gate judges every global model of a clean run (no adversary) on its own
 validation rows; any refusal there is a false refusal. Variants: ``bootstrap`` is the gate as
 configured by default (refuse when the paired bootstrap is 99% sure the fall exceeds
-``max_drop``); ``point`` is the former rule (a fall of the measured value beyond ``max_drop``,
-i.e. confidence 0.5, no warm-up, never re-based), run with ``action = "flag"`` so that its would-be refusals do not change
-the run. ``OUT/gate_refusals.csv`` holds one row per scenario, seed and variant (atomic,
-rewritten after each run).
+``max_drop``); ``point`` is the former rule (a fall of the measured value beyond
+``max_drop``, i.e. confidence 0.5, no warm-up, never re-based), run with ``action = "flag"`` so
+that its would-be refusals do not change the run. ``OUT/gate_refusals.csv`` holds one row per
+scenario, seed and variant (atomic, rewritten after each run);
+``OUT/SCENARIO-seedS-VARIANT.json`` keeps each run's gate section (every verdict's reason and
+every site's score per round).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import sys
 import time
 from pathlib import Path
@@ -38,7 +41,9 @@ VARIANTS = {
 COLUMNS = ("scenario", "seed", "variant", "judged", "refused", "flagged", "rate", "macro_f1", "s")
 
 
-def run(scenario: str, seed: int, variant: str, rounds: int, sets: list[str], data: str) -> dict:
+def run(
+    scenario: str, seed: int, variant: str, rounds: int, sets: list[str], data: str, out: Path
+) -> dict:
     overrides = [
         *sets,
         'evaluation.arms=["federated"]',
@@ -51,6 +56,8 @@ def run(scenario: str, seed: int, variant: str, rounds: int, sets: list[str], da
     started = time.perf_counter()
     metrics = run_experiment(load_scenario(scenario, overrides), data).metrics
     gate = metrics["gate"]
+    name = f"{scenario}-seed{seed}-{variant}.json"
+    atomic.write_text(out / name, json.dumps(gate, indent=1))
     return {
         "scenario": scenario,
         "seed": seed,
@@ -90,7 +97,7 @@ def main() -> int:
     for variant in args.variant:
         for scenario in args.scenarios:
             for seed in args.seeds:
-                row = run(scenario, seed, variant, args.rounds, args.sets, args.data_dir)
+                row = run(scenario, seed, variant, args.rounds, args.sets, args.data_dir, args.out)
                 rows.append(row)
                 print(" ".join(f"{k}={row[k]}" for k in COLUMNS), flush=True)
                 write_csv(args.out / "gate_refusals.csv", rows)

@@ -214,7 +214,9 @@ def test_a_site_gate_refusal_is_recorded_and_reported(consortium):
     data, scenario = consortium
     names = scenario.org_names()
     sites = {n: Site(config_from_scenario(scenario, n, data, False), data) for n in names}
-    gate = GateConfig(enabled=True, max_drop=0.0, action="refuse", metric="detection_rate")
+    gate = GateConfig(
+        enabled=True, max_drop=0.0, action="refuse", metric="detection_rate", warmup_rounds=0
+    )
     office = config_from_scenario(scenario, "office", data, False)
     office = office.model_copy(update={"gate": gate})
     sites["office"] = Site(office, data)
