@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 from scipy.stats import chisquare
 
+from fedsec.core.errors import ConfigError
+from fedsec.engines.threats import _strategy
 from fedsec.fl.aggregation.base import SiteResult
 from fedsec.fl.aggregation.grouped import GroupedSecureAggregation, groups_of
 from fedsec.fl.aggregation.weighted_mean import weighted_average
@@ -12,6 +14,7 @@ from fedsec.fl.privacy.protect import ProtectionPlan, payload
 from fedsec.fl.privacy.secagg import SecAggError
 from fedsec.fl.privacy.secagg.encoding import encode
 from fedsec.fl.robustness import CoordinateMedian, Mean
+from fedsec.scenarios.config import load_scenario
 from fedsec.training.local import Update
 
 SITES = [f"org{i}" for i in range(10)]
@@ -122,3 +125,34 @@ def test_sites_refuse_a_group_smaller_than_they_require(sizes):
     coordinator = SplittingCoordinator(sizes, Mean(), PLAN, 3, dict.fromkeys(SITES, 1000))
     with pytest.raises(SecAggError):
         coordinator.combine(model(np.zeros(40)), results(honest_changes()), round_=1)
+
+
+def grouped_scenario(*sets):
+    base = ['adversary.orgs=["org2"]', "adversary.kind=sign_flip"]
+    return load_scenario("unsw-5org-disjoint", [*base, *sets])
+
+
+GROUPED = ["privacy.secure_aggregation=true", "privacy.secagg_group_size=2"]
+
+
+def test_a_scenario_with_groups_aggregates_through_them_with_its_rule():
+    scenario = grouped_scenario(*GROUPED, 'robustness.rule="median"')
+    rows = {f"org{i}": 100 for i in range(1, 6)}
+    aggregation = _strategy(scenario, None, rows, [], None, None, None).aggregation
+    assert isinstance(aggregation, GroupedSecureAggregation)
+    assert isinstance(aggregation.rule, CoordinateMedian) and aggregation.group_size == 2
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (["privacy.secagg_group_size=2", 'robustness.rule="median"'], "secure_aggregation"),
+        (GROUPED, r"\[robustness\] section"),
+        ([*GROUPED, 'robustness.rule="median"', 'strategy.name="scaffold"'], "extra arrays"),
+        ([*GROUPED, 'robustness.rule="fltrust"'], "fltrust"),
+        (["privacy.secure_aggregation=true", 'robustness.rule="median"'], "in groups"),
+    ],
+)
+def test_group_settings_that_cannot_work_are_refused(sets, message):
+    with pytest.raises(ConfigError, match=message):
+        grouped_scenario(*sets)
