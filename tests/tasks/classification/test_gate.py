@@ -10,6 +10,7 @@ from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.classification import arms
 from fedsec.tasks.classification.experiment import org_frames
+from fedsec.tasks.classification.report import gate_lines
 from fedsec.tasks.federate import plan
 
 SMALL = ["data.max_rows=6000", "rounds=7", "evaluation.curve_points=1"]
@@ -70,3 +71,25 @@ def test_a_dishonest_organization_has_no_gate_and_no_gate_judges_nothing(unsw):
     assert sorted(gates.judges) == ["org1", "org3", "org4", "org5"]
     plain = load_scenario("unsw-5org-disjoint", SMALL)
     assert arms.site_gates(plain, arms.learner(plain, unsw, "global"), unsw) is None
+
+
+def test_the_report_counts_the_verdicts_and_names_each_refusal():
+    gate = {
+        "judged": 20,
+        "refusals": 1,
+        "flags": 1,
+        "refusal_rate": 0.05,
+        "rounds": [
+            {"round": 3, "refused": {"org1": "fell from 0.9 to 0.1"}, "flagged": {}},
+            {"round": 7, "refused": {}, "flagged": {"org4": "fell from 0.8 to 0.6"}},
+        ],
+    }
+    lines = gate_lines(gate)
+    assert lines[0] == (
+        "The organizations' acceptance gates judged 20 global models and refused 1 (5.00%), "
+        "flagged 1."
+    )
+    assert lines[1:] == [
+        "- round 3: refused by org1: fell from 0.9 to 0.1",
+        "- round 7: flagged by org4: fell from 0.8 to 0.6",
+    ]
