@@ -15,7 +15,7 @@ import numpy as np
 from torch import nn
 
 from fedsec.fl.aggregation.base import SiteResult
-from fedsec.fl.loop import FederatedResult, run_rounds
+from fedsec.fl.loop import FederatedResult, Transport, run_rounds
 from fedsec.fl.site import run_task
 from fedsec.fl.strategies.base import SiteTask, Strategy
 from fedsec.training.local import TrainingPlan
@@ -74,12 +74,15 @@ def run_federated(
     min_orgs: int = 1,
     seed: int = 0,
     on_round: Callable[[int, Params], None] | None = None,
+    wrap: Callable[[Transport], Transport] | None = None,
 ) -> FederatedResult:
     """Run ``rounds`` rounds of select -> local update -> aggregate; return the global model.
-    Protection (secure aggregation, HE, client DP) is the strategy's aggregation rule."""
+    Protection (secure aggregation, HE, client DP) is the strategy's aggregation rule;
+    ``wrap`` puts something in front of the sites (their acceptance gates)."""
+    transport: Transport = InProcessTransport(model, shards, plan)
     return run_rounds(
         strategy,
-        InProcessTransport(model, shards, plan),
+        transport if wrap is None else wrap(transport),
         initial,
         {shard.name: len(shard.y) for shard in shards},
         rounds,

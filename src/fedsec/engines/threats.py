@@ -21,8 +21,9 @@ from fedsec.engines.inprocess import FederatedResult, InProcessTransport, Shard
 from fedsec.engines.root_data import root_set, simulated_rows
 from fedsec.features.preprocess import Preprocessor
 from fedsec.fl import recipe
+from fedsec.fl.aggregation.grouped import GroupedSecureAggregation
 from fedsec.fl.loop import Transport, run_rounds
-from fedsec.fl.robustness import RootUpdate, robust_aggregation
+from fedsec.fl.robustness import RootUpdate, build_rule, robust_aggregation
 from fedsec.fl.robustness.base import flatten, unflatten
 from fedsec.fl.strategies import Strategy, from_config
 from fedsec.scenarios.adversary import DATA_ATTACKS, dishonest_orgs
@@ -59,6 +60,7 @@ def run_under_threat(
     on_round: Callable[[int, Params], None] | None,
     server_lr: float | None,
     inputs: Inputs | None,
+    wrap: Callable[[Transport], Transport] | None = None,
 ) -> ThreatResult:
     rows = {shard.name: len(shard.y) for shard in shards}
     strategy = _strategy(scenario, network, rows, shards, shard_plan, server_lr, inputs)
@@ -66,6 +68,8 @@ def run_under_threat(
     dishonest, trigger = [], {}
     if scenario.adversary is not None:
         transport, dishonest, trigger = _attacked(scenario, transport, shards, inputs)
+    if wrap is not None:  # the honest sites' acceptance gates, in front of everyone
+        transport = wrap(transport)
     s = scenario.strategy
     result = run_rounds(
         strategy,
@@ -123,6 +127,14 @@ def _strategy(
     root = None
     if config.rule == "fltrust":
         root = _root_update(scenario, network, shards[0], shard_plan, inputs)
+    group_size = scenario.privacy.secagg_group_size
+    if group_size is not None:  # secure sums in groups, the rule across them
+        plan = recipe.protection_plan(scenario.privacy, scenario.seed)
+        assert plan is not None
+        grouped = GroupedSecureAggregation(
+            build_rule(config, seed=scenario.seed), plan, group_size, rows
+        )
+        return from_config(scenario.strategy, server_lr, grouped)
     return from_config(
         scenario.strategy, server_lr, robust_aggregation(config, rows, root, scenario.seed)
     )

@@ -117,6 +117,12 @@ class PrivacyConfig(Strict):
         "the round's organizations, not lower it",
     )
     weight_unit: float = Field(default=1000.0, gt=0, description="rows per unit of weight")
+    secagg_group_size: int | None = Field(
+        default=None,
+        ge=2,
+        description="secure sums inside fixed groups of this many organizations, the "
+        "[robustness] rule across the group sums (None: one sum over all)",
+    )
     sample_dp: SampleDpConfig = Field(default_factory=SampleDpConfig)
     client_dp: ClientDpConfig = Field(default_factory=ClientDpConfig)
     audit: bool = Field(default=True, description="membership-inference audit of the model")

@@ -10,6 +10,7 @@ that sends each round's tasks to the sites, from the round a checkpoint left off
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -90,10 +91,10 @@ def run_rounds(
         names = candidates() if candidates is not None else list(rows)
         selected = select_orgs(names, fraction, min_orgs, seed, round_)
         results = transport.train(round_, params, strategy.configure_round(round_, selected))
-        try:
-            params, combined = strategy.aggregate(round_, params, results)
-        except RoundAborted:
-            combined = None
+        combined = None
+        if results:  # empty when every selected site refused the global model (its gate)
+            with contextlib.suppress(RoundAborted):
+                params, combined = strategy.aggregate(round_, params, results)
         seconds = time.perf_counter() - started
         history.append(_record(round_, selected, results, combined, seconds))
         if on_round is not None:
@@ -108,11 +109,13 @@ def _record(
     combined: Combined | None,
     seconds: float,
 ) -> RoundRecord:
-    """The round's loss is weighted by rows where sites sent them (plain mean otherwise)."""
+    """The round's loss is weighted by rows where sites sent them (plain mean otherwise; NaN
+    when no site trained)."""
     updates = [r.update for r in results.values()]
     rows = [u.num_samples for u in updates]
     losses = [u.metrics["loss"] for u in updates]
-    loss = float(np.average(losses, weights=rows if rows and min(rows) > 0 else None))
+    weights = rows if rows and min(rows) > 0 else None
+    loss = float(np.average(losses, weights=weights)) if losses else float("nan")
     steps = {n: int(r.update.metrics.get("dp_steps", 0)) for n, r in results.items()}
     guarded = combined.protection if combined is not None else RoundProtection()
     return RoundRecord(round_, selected, loss, seconds, guarded.seconds, guarded.dropped, steps)

@@ -36,6 +36,7 @@ from fedsec.fl.config import (
     StrategyConfig,
     TrainingConfig,
 )
+from fedsec.fl.gate.config import GateConfig
 from fedsec.fl.robustness.config import RobustnessConfig
 from fedsec.fl.strategies import strategy_class
 from fedsec.scenarios.adversary import AdversaryConfig
@@ -103,6 +104,7 @@ class ScenarioBase(Strict):
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     adversary: AdversaryConfig | None = None  # simulated dishonest organizations
     robustness: RobustnessConfig | None = None  # robust aggregation (None: plain mean)
+    gate: GateConfig | None = None  # every honest organization's acceptance gate (in-process)
 
     @model_validator(mode="before")
     @classmethod
@@ -266,6 +268,9 @@ TASKS: tuple[str, ...] = tuple(TASK_SECTIONS)
 def _check_adversary(scenario: ScenarioBase) -> None:
     """The ``[adversary]`` and ``[robustness]`` sections fit the rest of the scenario."""
     adversary, robustness = scenario.adversary, scenario.robustness
+    _check_groups(scenario)
+    if scenario.gate is not None and scenario.gate.enabled:
+        _check_gate(scenario)
     if robustness is not None:
         _check_robustness(scenario)
     if adversary is None:
@@ -290,14 +295,41 @@ def _check_adversary(scenario: ScenarioBase) -> None:
         )
 
 
+def _check_groups(scenario: ScenarioBase) -> None:
+    """Grouped secure aggregation: secure sums per group, the [robustness] rule across them."""
+    privacy = scenario.privacy
+    if privacy.secagg_group_size is None:
+        return
+    if not privacy.secure_aggregation or scenario.robustness is None:
+        raise ValueError(
+            "privacy.secagg_group_size needs privacy.secure_aggregation = true and a "
+            "[robustness] section (the rule applied across the group sums)"
+        )
+    if strategy_class(scenario.strategy.name).sends_extras:
+        raise ValueError(
+            f"privacy.secagg_group_size cannot be combined with strategy "
+            f"{scenario.strategy.name!r} (its extra arrays are not grouped)"
+        )
+    if scenario.robustness.rule == "fltrust":
+        raise ValueError('privacy.secagg_group_size: robustness.rule = "fltrust" is not grouped')
+
+
+def _check_gate(scenario: ScenarioBase) -> None:
+    if scenario.task != "classification":
+        raise ValueError('[gate] is simulated for task = "classification" only')
+    if "federated" not in scenario.evaluation.arms:
+        raise ValueError("[gate] needs the federated arm in evaluation.arms")
+
+
 def _check_robustness(scenario: ScenarioBase) -> None:
     privacy = scenario.privacy
-    hidden = privacy.secure_aggregation or privacy.homomorphic_encryption
+    grouped = privacy.secure_aggregation and privacy.secagg_group_size is not None
+    hidden = (privacy.secure_aggregation and not grouped) or privacy.homomorphic_encryption
     if hidden or privacy.client_dp.enabled:
         raise ValueError(
             "robustness: a robust rule reads each update in clear; it cannot be combined with "
-            "privacy.secure_aggregation, privacy.homomorphic_encryption or privacy.client_dp "
-            "(see docs/robustness.md)"
+            "privacy.secure_aggregation (unless in groups: privacy.secagg_group_size), "
+            "privacy.homomorphic_encryption or privacy.client_dp (see docs/robustness.md)"
         )
     if scenario.robustness.rule == "fltrust" and scenario.task != "classification":
         raise ValueError('robustness.rule = "fltrust" needs task = "classification"')

@@ -18,7 +18,7 @@ from fedsec.engines.threats import Inputs, ThreatResult, run_under_threat
 from fedsec.features.moments import local_stats, merge_stats
 from fedsec.features.preprocess import Preprocessor, fit_preprocessor
 from fedsec.fl import recipe
-from fedsec.fl.loop import FederatedResult
+from fedsec.fl.loop import FederatedResult, Transport
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.scenarios.config import Scenario
 from fedsec.training.local import TrainingPlan
@@ -41,6 +41,7 @@ class TrainedArm(Generic[M]):
     privacy: dict = field(default_factory=dict)
     protection_seconds: list[float] = field(default_factory=list)
     threats: ThreatResult | None = None  # adversaries and defence (federated arm, if any)
+    gate: dict | None = None  # the sites' acceptance gates: verdicts and refusals (if any)
 
 
 def plan(
@@ -93,12 +94,14 @@ def federate(
     on_round: Callable[[int, Params], None],
     server_lr: float | None = None,
     inputs: Inputs | None = None,
+    wrap: Callable[[Transport], Transport] | None = None,
 ) -> FederatedResult:
     """``run_federated`` with the scenario's strategy, sampling, rounds, seed and protection
-    (with its simulated adversaries and robust rule when it configures them)."""
+    (with its simulated adversaries and robust rule when it configures them); ``wrap``: the
+    sites' acceptance gates."""
     if scenario.adversary is not None or scenario.robustness is not None:
         return run_under_threat(
-            scenario, network, initial, shards, shard_plan, on_round, server_lr, inputs
+            scenario, network, initial, shards, shard_plan, on_round, server_lr, inputs, wrap
         )
     s = scenario.strategy
     return run_federated(
@@ -112,6 +115,7 @@ def federate(
         min_orgs=s.min_orgs,
         seed=scenario.seed,
         on_round=on_round,
+        wrap=wrap,
     )
 
 

@@ -13,6 +13,7 @@ from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import GateConfig, config_from_scenario
 from fedsec.experiments.deployed import deployment_section, render
 from fedsec.fl import recipe
+from fedsec.fl.gate.judge import Reference
 from fedsec.fl.privacy import he
 from fedsec.scenarios.config import ClientDpConfig, SampleDpConfig
 from fedsec.scenarios.federation import build_federation
@@ -213,11 +214,14 @@ def test_a_site_gate_refusal_is_recorded_and_reported(consortium):
     data, scenario = consortium
     names = scenario.org_names()
     sites = {n: Site(config_from_scenario(scenario, n, data, False), data) for n in names}
-    gate = GateConfig(enabled=True, max_drop=0.0, action="refuse", metric="detection_rate")
+    gate = GateConfig(
+        enabled=True, max_drop=0.0, action="refuse", metric="detection_rate", warmup_rounds=0
+    )
     office = config_from_scenario(scenario, "office", data, False)
     office = office.model_copy(update={"gate": gate})
     sites["office"] = Site(office, data)
-    sites["office"].gate.best = 1.0
+    truth = np.asarray(sites["office"].data(scenario.data.view).val.family, dtype=object)
+    sites["office"].gate.best = Reference(truth, truth, 1.0)  # a perfect model was accepted
     spec = JobSpec.from_scenario(scenario, [], DeploymentSettings(site_order=names))
     result = Coordinator(spec, Memory(sites), names).run()
     assert result.error is None and not result.dropouts

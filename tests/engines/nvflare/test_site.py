@@ -1,11 +1,9 @@
 import pytest
 
 from fedsec.core.errors import ConfigError
-from fedsec.engines.nvflare.gate import AcceptanceGate
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.site import TASKS, Site
 from fedsec.engines.nvflare.site_config import (
-    GateConfig,
     SecureAggregationConfig,
     SiteConfig,
     config_from_scenario,
@@ -80,27 +78,6 @@ def test_site_refuses_what_it_does_not_allow(consortium):
         limited.handle("fedsec_shell", {})
     with pytest.raises(PlanRefused, match="statistics request refused: view"):
         Site(config, data).handle("fedsec_statistics", {"view": "../../etc"})
-
-
-def test_gate_refuses_a_model_worse_than_the_best_by_more_than_the_bound():
-    gate = AcceptanceGate(GateConfig(enabled=True, max_drop=0.05, action="refuse"))
-    assert gate.judge(1, {"detection_rate": 0.60}).accepted
-    assert gate.judge(2, {"detection_rate": 0.80}).accepted
-    verdict = gate.judge(3, {"detection_rate": 0.70})
-    assert not verdict.accepted and verdict.flagged
-    assert "fell from 0.8000 to 0.7000" in verdict.reason
-    assert gate.judge(4, {"detection_rate": 0.77}).accepted  # within the bound of the best
-    flagging = AcceptanceGate(GateConfig(enabled=True, max_drop=0.05, action="flag"))
-    flagging.judge(1, {"detection_rate": 0.9})
-    flagged = flagging.judge(2, {"detection_rate": 0.1})
-    assert flagged.accepted and flagged.flagged
-
-
-def test_gate_waits_for_warmup_rounds():
-    gate = AcceptanceGate(GateConfig(enabled=True, max_drop=0.0, warmup_rounds=2))
-    gate.judge(1, {"detection_rate": 0.9})
-    assert not gate.judge(2, {"detection_rate": 0.1}).flagged
-    assert gate.judge(3, {"detection_rate": 0.1}).flagged
 
 
 def test_site_config_defaults_are_conservative(consortium):

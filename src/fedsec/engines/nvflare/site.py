@@ -25,7 +25,6 @@ import numpy as np
 
 from fedsec.core import seeding
 from fedsec.engines.nvflare import statistics, wire
-from fedsec.engines.nvflare.gate import AcceptanceGate, Verdict
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.messages import EvaluateTask, SumsTask, TrainTask
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
@@ -36,6 +35,7 @@ from fedsec.engines.nvflare.site_he import HeSession
 from fedsec.engines.nvflare.site_models import SITE_MODELS, Prepared
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.fl import recipe
+from fedsec.fl.gate import AcceptanceGate, Verdict
 from fedsec.fl.privacy.protect import payload
 from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError
 from fedsec.fl.privacy.widesum import widen
@@ -83,7 +83,7 @@ class Site:
         self.name = config.name
         self.base = Path(base)
         self.keys, self.job = keys, job
-        self.gate = AcceptanceGate(config.gate)
+        self.gate = AcceptanceGate(config.gate, seed=config.seed)
         self.dp_steps = 0
         self.control: Params | None = None  # this site's SCAFFOLD control variate, c_i
         self.noise = 0.0
@@ -230,8 +230,8 @@ class Site:
             return None
         org = self.data(ready.setup.view)
         model = SITE_MODELS[ready.setup.task]
-        metrics = model.gate_metrics(org, ready, params, self.config.gate.target_fpr)
-        return self.gate.judge(round_, metrics)
+        predicted = model.gate_labels(org, ready, params, self.config.gate.target_fpr)
+        return self.gate.judge(round_, org.val.family, predicted)
 
     def sums(self, data: dict[str, Any]) -> dict[str, Any]:
         """A detector job's center or error-scale sums over this site's benign rows: in clear

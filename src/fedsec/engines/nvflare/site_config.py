@@ -14,7 +14,7 @@ val_size = 0.15
 require_secure_aggregation = true   # the default: statistics and updates only as secure sums
 [gate]                              # model acceptance gate (optional)
 enabled = true
-max_drop = 0.05
+max_drop = 0.05                     # refuse only a fall surely (99%) beyond 0.05
 action = "refuse"
 [secure_aggregation]                # what this site requires of a secure sum (optional)
 min_contributors = 3                # never let a sum of fewer organizations be unmasked
@@ -35,6 +35,7 @@ from fedsec.core import atomic
 from fedsec.core.errors import ConfigError
 from fedsec.data.mapping import Mapping
 from fedsec.engines.nvflare.plan import require_deployable
+from fedsec.fl.gate import GateConfig
 from fedsec.scenarios.config import (
     ClassificationScenario,
     DataConfig,
@@ -46,6 +47,7 @@ from fedsec.scenarios.config import (
 from fedsec.scenarios.federation import OrgData, build_federation
 
 SITE_CONFIG = "fedsec_site.toml"
+__all__ = ["GateConfig", "SiteConfig", "load_site_config", "write_site_config"]
 TASKS = ("statistics", "train", "evaluate")
 
 
@@ -72,17 +74,6 @@ class SiteLimits(Section):
     max_batch_size: int = Field(default=8192, ge=1)
     max_parameters: int = Field(default=5_000_000, ge=1)
     max_lr: float = Field(default=1.0, gt=0, le=1.0, description="local learning rate")
-
-
-class GateConfig(Section):
-    """Model acceptance gate: evaluate each new global model on this site's validation rows."""
-
-    enabled: bool = False
-    metric: Literal["detection_rate", "macro_f1"] = "detection_rate"
-    max_drop: float = Field(default=0.05, ge=0, le=1, description="tolerated fall below the best")
-    action: Literal["flag", "refuse"] = "flag"
-    warmup_rounds: int = Field(default=0, ge=0, description="rounds before the gate applies")
-    target_fpr: float = Field(default=0.01, gt=0, lt=1)
 
 
 class SecureAggregationConfig(Section):

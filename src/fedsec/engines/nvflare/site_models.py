@@ -19,11 +19,11 @@ import torch
 from torch import nn
 
 from fedsec.core import seeding
-from fedsec.engines.nvflare.gate import score_model
 from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused, SitePlan
 from fedsec.engines.nvflare.setups import DetectorSetup, Setup
 from fedsec.engines.nvflare.statistics import benign_rows
 from fedsec.features.preprocess import Preprocessor
+from fedsec.fl.gate import score_model, validation_labels
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.classifier import FamilyClassifier, calibrate_threshold
 from fedsec.models.detectors import DETECTORS
@@ -57,9 +57,9 @@ class SiteModel(Protocol):
         self, training: TrainingPlan, ready: Prepared, site: str, plan: SitePlan
     ) -> TrainingPlan: ...
 
-    def gate_metrics(
+    def gate_labels(
         self, org: OrgData, ready: Prepared, params: Params, target: float
-    ) -> dict[str, Any]: ...
+    ) -> np.ndarray: ...
 
     def evaluate(
         self, org: OrgData, ready: Prepared, params: Params, target: float
@@ -103,12 +103,14 @@ class ClassifierModel:
             c.spec, c.preprocessor, c.classes, c.view, decision="fpr"
         ).set_weights(params)
 
-    def gate_metrics(
+    def gate_labels(
         self, org: OrgData, ready: Prepared, params: Params, target: float
-    ) -> dict[str, Any]:
+    ) -> np.ndarray:
+        """The model's family for each validation row, at the threshold these rows calibrate
+        (what the acceptance gate judges)."""
         val = org.val.features(ready.setup.view).frame
         model = self.classifier(ready, params)
-        return score_model(model, val, org.val.family, val, org.val.family, target)
+        return validation_labels(model, val, org.val.family, target)
 
     def evaluate(
         self, org: OrgData, ready: Prepared, params: Params, target: float
@@ -160,9 +162,9 @@ class DetectorModel:
         seed = seeding.derive_seed(plan.seed, "federated", ready.setup.kind, site, plan.round)
         return replace(ready.template.objective(training), seed=seed)
 
-    def gate_metrics(
+    def gate_labels(
         self, org: OrgData, ready: Prepared, params: Params, target: float
-    ) -> dict[str, Any]:
+    ) -> np.ndarray:
         raise PlanRefused(
             "this site's acceptance gate judges classifiers, not a one-class detector: it "
             "takes part in anomaly jobs only with [gate] disabled"

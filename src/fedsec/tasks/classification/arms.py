@@ -27,9 +27,12 @@ from fedsec.engines.threats import Inputs, ThreatResult
 from fedsec.features.moments import FeatureStats, local_stats, merge_stats
 from fedsec.features.preprocess import Preprocessor, fit_preprocessor
 from fedsec.fl import recipe
+from fedsec.fl.gate import AcceptanceGate, GateConfig, SiteGates, Verdict, labels_at_fpr
+from fedsec.fl.gate.transport import Judge
 from fedsec.fl.privacy.secure_stats import OrgRows, secure_statistics
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import MLPSpec, build_mlp
+from fedsec.scenarios.adversary import dishonest_orgs
 from fedsec.scenarios.config import Scenario
 from fedsec.tasks.federate import (
     Progress,
@@ -230,6 +233,7 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
         tick("federated")
 
     noise = {o.name: dp_noise(scenario, len(o.y_train), 1) for o in orgs}
+    gates = site_gates(scenario, shared, orgs)
     result = federate(
         scenario,
         shared.network,
@@ -240,6 +244,7 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
         ),
         on_round,
         inputs=Inputs(shared.pre.names, shared.classes, shared.pre),
+        wrap=None if gates is None else gates.wrap,
     )
     clf = replace(shared, params=result.params).classifier(scenario)
     done = {o.name: sum(r.steps.get(o.name, 0) for r in result.history) for o in orgs}
@@ -253,7 +258,33 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
         spent,
         [r.protection_seconds for r in result.history],
         result if isinstance(result, ThreatResult) else None,
+        None if gates is None else gates.record.summary(),
     )
+
+
+def site_gates(scenario: Scenario, shared: Learner, orgs: list[OrgFrames]) -> SiteGates | None:
+    """Every honest organization's acceptance gate (``[gate]``), judging each global model on
+    its own validation rows as a deployed site does (dishonest organizations never refuse)."""
+    config = scenario.gate
+    if config is None or not config.enabled:
+        return None
+    names = [o.name for o in orgs]
+    adversary = scenario.adversary
+    dishonest = [] if adversary is None else dishonest_orgs(adversary, names, scenario.seed)
+    judges = {o.name: _judge(scenario, shared, o, config) for o in orgs if o.name not in dishonest}
+    return SiteGates(judges)
+
+
+def _judge(scenario: Scenario, shared: Learner, org: OrgFrames, config: GateConfig) -> Judge:
+    gate = AcceptanceGate(config, seeding.derive_seed(scenario.seed, "gate", org.name))
+    x, y = shared.pre.transform(org.val.frame), np.asarray(org.y_val, dtype=object)
+
+    def judge(round_: int, params: Params) -> Verdict:
+        model = replace(shared, params=params).classifier(scenario)
+        predicted = labels_at_fpr(model, model.proba_from_matrix(x), y, config.target_fpr)
+        return gate.judge(round_, y, predicted)
+
+    return judge
 
 
 TRAINERS: dict[str, Callable[[Scenario, list[OrgFrames], Progress], ArmModels]] = {

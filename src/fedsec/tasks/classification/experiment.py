@@ -123,6 +123,9 @@ def evaluate(scenario: Scenario, federation: Federation, arms: dict[str, ArmMode
     )
     if robustness is not None:  # only runs with an [adversary] or a [robustness] section
         metrics["robustness"] = robustness
+    gate = arms["federated"].gate if "federated" in arms else None
+    if gate is not None:  # only runs with a [gate] section: its verdicts and refusals
+        metrics["gate"] = gate
     metrics["privacy"] = _privacy(scenario, federation, arms)
     return metrics
 

@@ -36,6 +36,21 @@ ARM_LABELS = {
 }
 
 
+def gate_lines(gate: dict) -> list[str]:
+    """The gates' verdicts: how many, how many refused or flagged, by whom and when."""
+    lines = [
+        f"The organizations' acceptance gates judged {gate['judged']} global models and "
+        f"refused {gate['refusals']} ({gate['refusal_rate']:.2%}), flagged {gate['flags']}."
+    ]
+    for record in gate["rounds"][:20]:
+        for verb in ("refused", "flagged"):
+            for site, reason in record[verb].items():
+                lines.append(f"- round {record['round']}: {verb} by {site}: {reason}")
+    if len(gate["rounds"]) > 20:
+        lines.append(f"- ... {len(gate['rounds']) - 20} more rounds in metrics.json `gate.rounds`")
+    return lines
+
+
 def overall_table(metrics: dict) -> str:
     rows = []
     for arm, result in metrics["arms"].items():
@@ -147,4 +162,6 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
     ]
     if "robustness" in metrics:  # runs with an [adversary] or a [robustness] section
         parts += section("Adversaries and defence", *report_lines(metrics["robustness"]))
+    if "gate" in metrics:  # runs with a [gate] section
+        parts += section("Acceptance gate", *gate_lines(metrics["gate"]))
     return "\n".join(parts + closing_parts(metrics, config_text))

@@ -53,16 +53,18 @@ def secure_sum(
     threshold: int | None = None,
     drop_after_sharing: Collection[str] = (),
     tamper: object = None,
+    min_contributors: int | None = None,
 ) -> SecureSumResult:
     """Run one secure aggregation in process over real-valued vectors (same length each), with
     every phase a deployment runs. ``threshold`` is the coordinator's request: it can raise the
     organizations' threshold (a strict majority), not lower it.
 
     ``drop_after_sharing`` simulates organizations that shared their keys but never sent their
-    masked update; ``tamper`` (tests only) may alter messages in transit.
+    masked update; ``tamper`` (tests only) may alter messages in transit;
+    ``min_contributors``: every organization's own least number of contributors to a sum.
     """
     names = sorted(vectors)
-    policy = SecAggPolicy(requested_threshold=threshold)
+    policy = SecAggPolicy(min_contributors=min_contributors, requested_threshold=threshold)
     clients = {n: SecAggClient(n, round_, policy) for n in names}
     server = SecAggServer(round_)
     roster = server.collect_advertisements([c.advertise() for c in clients.values()])

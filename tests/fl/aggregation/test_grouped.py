@@ -1,0 +1,158 @@
+"""Secure sums in groups, a robust rule across the group sums: what the coordinator computes,
+what it sees, and what it cannot make the sites do."""
+
+import numpy as np
+import pytest
+from scipy.stats import chisquare
+
+from fedsec.core.errors import ConfigError
+from fedsec.engines.threats import _strategy
+from fedsec.fl.aggregation.base import SiteResult
+from fedsec.fl.aggregation.grouped import GroupedSecureAggregation, groups_of
+from fedsec.fl.aggregation.weighted_mean import weighted_average
+from fedsec.fl.privacy.protect import ProtectionPlan, payload
+from fedsec.fl.privacy.secagg import SecAggError
+from fedsec.fl.privacy.secagg.encoding import encode
+from fedsec.fl.robustness import CoordinateMedian, Mean
+from fedsec.scenarios.config import load_scenario
+from fedsec.training.local import Update
+
+SITES = [f"org{i}" for i in range(10)]
+PLAN = ProtectionPlan(secure_aggregation=True, seed=3)
+DIRECTION = np.linspace(-1, 1, 40)
+
+
+def model(values: np.ndarray) -> list[np.ndarray]:
+    return [values[:30].reshape(5, 6).astype(np.float32), values[30:].astype(np.float32)]
+
+
+def results(changes: dict[str, np.ndarray], rows: int = 1000) -> dict[str, SiteResult]:
+    return {s: SiteResult(Update(model(c), rows, {"loss": 0.0})) for s, c in changes.items()}
+
+
+def honest_changes(seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {s: DIRECTION + rng.normal(0, 0.05, DIRECTION.size) for s in SITES}
+
+
+def grouped(rule, group_size: int = 2) -> GroupedSecureAggregation:
+    return GroupedSecureAggregation(rule, PLAN, group_size, dict.fromkeys(SITES, 1000))
+
+
+def flat(params: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([p.ravel() for p in params]).astype(np.float64)
+
+
+def test_groups_are_fixed_for_the_run_cover_every_site_and_keep_the_least_size():
+    first = groups_of(SITES, SITES, 3, seed=1)
+    assert sorted(s for g in first for s in g) == SITES
+    assert [len(g) for g in first] == [3, 3, 4]  # the remainder joins the last group
+    assert groups_of(list(reversed(SITES)), SITES, 3, seed=1) == first  # same every round
+    assert groups_of(SITES, SITES, 3, seed=2) != first
+    some = [s for s in SITES if s != first[0][0]]  # a site missing from a round
+    assert all(len(g) >= 3 for g in groups_of(some, SITES, 3, seed=1))
+    few = groups_of(SITES[:3], SITES, 4, seed=1)  # fewer sites than a group: one group
+    assert len(few) == 1 and sorted(few[0]) == SITES[:3]
+
+
+def test_with_the_plain_mean_across_groups_it_is_the_weighted_mean():
+    changes = honest_changes()
+    rows = {s: 500 + 100 * i for i, s in enumerate(SITES)}
+    sent = {s: SiteResult(Update(model(c), rows[s], {"loss": 0.0})) for s, c in changes.items()}
+    aggregation = GroupedSecureAggregation(Mean(), PLAN, 2, rows)
+    combined = aggregation.combine(model(np.zeros(40)), sent, round_=1)
+    expected = weighted_average([r.update for r in sent.values()])
+    assert np.abs(flat(combined.params) - flat(expected)).max() < 1e-5  # fixed-point rounding
+    assert len(aggregation.log[0].share) == len(SITES)
+
+
+def test_a_robust_rule_across_group_sums_outvotes_a_boosted_sign_flip():
+    """1 of 10 sites sends -10x its change: the group mean of its group points away; the
+    median of 5 group means stays with the honest direction, the mean does not."""
+    changes = honest_changes()
+    changes["org4"] = -10 * changes["org4"]
+    honest = np.mean([c for s, c in changes.items() if s != "org4"], axis=0)
+    errors = {}
+    for name, rule in (("mean", Mean()), ("median", CoordinateMedian())):
+        combined = grouped(rule).combine(model(np.zeros(40)), results(changes), round_=1)
+        errors[name] = np.abs(flat(combined.params) - honest).max()
+    assert errors["median"] < 0.1 < 1.0 < errors["mean"], errors
+
+
+def test_the_curious_coordinator_sees_only_masked_updates_and_group_sums():
+    """What the coordinator holds of each site looks uniform; what it can compute is each
+    group's sum, never one site's payload."""
+    changes = {s: np.random.default_rng(i).normal(0, 1, 40_000) for i, s in enumerate(SITES[:6])}
+    big = [np.zeros(40_000, dtype=np.float32)]
+    sent = {
+        s: SiteResult(Update([c.astype(np.float32)], 1000, {"loss": 0.0}))
+        for s, c in changes.items()
+    }
+    aggregation = GroupedSecureAggregation(Mean(), PLAN, 3, dict.fromkeys(changes, 1000))
+    aggregation.combine(big, sent, round_=1)
+    for group in aggregation.seen[0]:
+        assert len(group.members) >= 3
+        vectors = {m: payload(big, sent[m].update, PLAN, 6, m, 1)[0] for m in group.members}
+        member = group.members[0]
+        masked = group.masked[member]
+        top = (masked >> 24).astype(np.int64)
+        assert chisquare(np.bincount(top, minlength=256)).pvalue > 1e-6
+        own = encode(vectors[member], len(group.members))
+        assert abs(np.corrcoef(masked.astype(float), own.astype(float))[0, 1]) < 0.02
+        total = np.sum(list(vectors.values()), axis=0)
+        assert np.abs(group.delta * group.weight - total[:-1]).max() < 1e-3
+
+
+class SplittingCoordinator(GroupedSecureAggregation):
+    """A malicious coordinator: it puts one site alone (or with fewer than the sites require)
+    to read its update."""
+
+    def __init__(self, sizes: list[int], *args) -> None:
+        super().__init__(*args)
+        self.sizes = sizes
+
+    def combine(self, global_params, results, round_):
+        names, start = list(results), 0
+        for size in self.sizes:
+            self.group_sum(global_params, results, names[start : start + size], round_)
+            start += size
+
+
+@pytest.mark.parametrize("sizes", [[1, 9], [2, 8]])
+def test_sites_refuse_a_group_smaller_than_they_require(sizes):
+    """The sites require groups of at least 3 (their own policy); a coordinator that forms a
+    group of 1 or 2 to isolate an update gets no sum unmasked."""
+    coordinator = SplittingCoordinator(sizes, Mean(), PLAN, 3, dict.fromkeys(SITES, 1000))
+    with pytest.raises(SecAggError):
+        coordinator.combine(model(np.zeros(40)), results(honest_changes()), round_=1)
+
+
+def grouped_scenario(*sets):
+    base = ['adversary.orgs=["org2"]', "adversary.kind=sign_flip"]
+    return load_scenario("unsw-5org-disjoint", [*base, *sets])
+
+
+GROUPED = ["privacy.secure_aggregation=true", "privacy.secagg_group_size=2"]
+
+
+def test_a_scenario_with_groups_aggregates_through_them_with_its_rule():
+    scenario = grouped_scenario(*GROUPED, 'robustness.rule="median"')
+    rows = {f"org{i}": 100 for i in range(1, 6)}
+    aggregation = _strategy(scenario, None, rows, [], None, None, None).aggregation
+    assert isinstance(aggregation, GroupedSecureAggregation)
+    assert isinstance(aggregation.rule, CoordinateMedian) and aggregation.group_size == 2
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (["privacy.secagg_group_size=2", 'robustness.rule="median"'], "secure_aggregation"),
+        (GROUPED, r"\[robustness\] section"),
+        ([*GROUPED, 'robustness.rule="median"', 'strategy.name="scaffold"'], "extra arrays"),
+        ([*GROUPED, 'robustness.rule="fltrust"'], "fltrust"),
+        (["privacy.secure_aggregation=true", 'robustness.rule="median"'], "in groups"),
+    ],
+)
+def test_group_settings_that_cannot_work_are_refused(sets, message):
+    with pytest.raises(ConfigError, match=message):
+        grouped_scenario(*sets)
