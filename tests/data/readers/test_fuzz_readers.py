@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.data.readers import fuzzing
+from tests.data.readers.fuzz_strategies import mutations
 
 FLOW_SAMPLES = (
     "nsl-kdd",
@@ -29,17 +30,6 @@ LOG_SAMPLES = ("sequences", "logrobust", "loghub-structured", "raw-log")
 MEMORY_HEADROOM = 2 << 30  # a case may grow the address space by 2 GiB at most
 SECONDS = 10
 
-mutations = st.lists(
-    st.builds(
-        fuzzing.Mutation,
-        kind=st.sampled_from(fuzzing.KINDS),
-        a=st.integers(0, 10**6),
-        b=st.integers(0, 10**6),
-        payload=st.integers(0, len(fuzzing.HOSTILE) - 1),
-    ),
-    min_size=1,
-    max_size=3,
-)
 wraps = st.sampled_from(("plain", "plain", "plain", "gzip"))
 fuzz = settings(
     max_examples=30,

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from fedsec.core.errors import ConfigError, InputError
 from fedsec.data.mapping import Mapping, load_mapping
@@ -19,6 +18,7 @@ from fedsec.data.readers._tables import read_frame, write_parquet
 from fedsec.data.taxonomy import FAMILIES, OTHER
 from tests.conftest import REPO, dataset
 from tests.data.readers import fuzzing
+from tests.data.readers.fuzz_strategies import mutations
 
 MLCVE = "cic-ids2017/mlcve_multiclass/cic_ids2017_multiclass.csv.gz"
 EXAMPLE = REPO / "examples" / "mappings" / "cicids2017-mlcve.toml"
@@ -172,19 +172,7 @@ def test_parquet_goes_through_the_row_and_column_caps(tmp_path, monkeypatch):
 
 
 @settings(max_examples=40, deadline=None, derandomize=True, database=None)
-@given(
-    found=st.lists(
-        st.builds(
-            fuzzing.Mutation,
-            kind=st.sampled_from(fuzzing.KINDS),
-            a=st.integers(0, 10**6),
-            b=st.integers(0, 10**6),
-            payload=st.integers(0, len(fuzzing.HOSTILE) - 1),
-        ),
-        min_size=1,
-        max_size=3,
-    )
-)
+@given(found=mutations)
 def test_hostile_mutations_of_a_mapped_file_give_a_clear_error_or_a_table(found):
     """Mutated real rows (the reader fuzzer's mutations) read through the example mapping: only
     a clear InputError/ConfigError may escape, and a table keeps one family per row."""
