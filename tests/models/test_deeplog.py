@@ -12,6 +12,7 @@ from fedsec.models.deeplog import (
     calibrate_top_k,
     session_windows,
     target_ranks,
+    whole_sequence_scores,
 )
 from fedsec.training.params import get_params
 
@@ -75,3 +76,38 @@ def test_detector_rejects_a_vocabulary_that_does_not_match_the_network():
     model = DeepLogDetector(spec, EventVocabulary(), np.arange(3))
     with pytest.raises(ValueError, match="10 outputs for 3 known tokens"):
         model.initialize(torch.Generator().manual_seed(0))
+
+
+def test_whole_sequence_scores_are_length_independent_log_ranks():
+    unseen = 15  # log1p(15) = log(16): ranks 0, 3, 15 normalise to 0, 0.5, 1
+    ranks = [np.array([0, 0, 3, 15]), np.array([3] * 1000), np.zeros(0, np.int64)]
+    mean = whole_sequence_scores(ranks, unseen, "mean-log-rank")
+    assert mean.tolist() == pytest.approx([0.375, 0.5, 0.0])
+    high = whole_sequence_scores(ranks, unseen, "quantile-log-rank", quantile=0.5)
+    assert high.tolist() == pytest.approx([0.25, 0.5, 0.0])
+
+
+def test_one_rare_event_in_a_long_trace_flags_max_rank_but_not_the_mean_log_rank():
+    """The long-trace failure: one event outside the top-k in thousands flags a whole session
+    under max-rank; the mean log-rank scores it as the mostly expected session it is."""
+    model = _detector([100, 200, 300])  # unseen_rank 4, top_k 2
+    long_trace = np.zeros(1201, np.int64)
+    long_trace[600] = model.unseen_rank  # one never-seen event among 1,200 first choices
+    short_odd = np.array([1, 2, 3, 1, 2])  # every event a second-or-worse choice
+    assert model.flag_scores(model.scores_of_ranks([long_trace, short_odd]), None).tolist() == [
+        True,
+        True,
+    ]
+    model.score = "mean-log-rank"
+    model.thresholds_ = {"*": 0.3}
+    scores = model.scores_of_ranks([long_trace, short_odd])
+    assert scores[0] == pytest.approx(1 / 1201)
+    assert scores[1] == pytest.approx(np.mean(np.log1p(short_odd)) / np.log1p(4))
+    assert model.flag_scores(scores, None).tolist() == [False, True]
+    assert model.predict([np.array([999] * 50)])[0]  # every event never seen: score 1
+
+
+def test_an_unknown_session_score_is_refused():
+    spec = DeepLogSpec(vocab=RESERVED + 3, window=2, embedding=4, hidden=8, layers=1)
+    with pytest.raises(ValueError, match="unknown session score 'median'"):
+        DeepLogDetector(spec, EventVocabulary(), np.arange(3), score="median")

@@ -6,8 +6,9 @@ import pytest
 
 from fedsec.core.errors import ConfigError
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL
+from fedsec.data.logs.windows import window_starts
 from fedsec.scenarios.config import load_scenario
-from fedsec.scenarios.logs import build_log_federation
+from fedsec.scenarios.logs import build_log_federation, namespace_warnings
 
 SMALL = [
     "logs.sources.0.max_sessions=1500",
@@ -107,3 +108,47 @@ def test_logs_scenarios_are_validated(tmp_path):
         load_scenario("hdfs-5org", ['logs.sources.0.format="loghub-structured"'])
     assert load_scenario("logs-cross-system").org_names() == ["hdfs", "hadoop", "openstack", "bgl"]
     assert load_scenario("hdfs-5org").org_count() == 5
+
+
+def test_an_attack_source_outside_the_normal_namespace_is_warned_about():
+    trap = load_scenario("hadoop-long-traces", ["logs.sources.1.name=attacks"])
+    warnings = namespace_warnings(trap.logs.sources)
+    assert len(warnings) == 1
+    assert "'attacks'" in warnings[0] and "namespace" in warnings[0] and "hadoop" in warnings[0]
+    shared = load_scenario(
+        "hadoop-long-traces",
+        ["logs.sources.1.name=attacks", "logs.sources.1.namespace=hadoop"],
+    )
+    assert namespace_warnings(shared.logs.sources) == []
+    assert namespace_warnings(load_scenario("hadoop-long-traces").logs.sources) == []
+
+
+def _owned(windows, sessions):
+    by_id = dict(zip(sessions.ids.tolist(), sessions.tokens, strict=True))
+    return [
+        (w, by_id[i.rsplit("@", 1)[0]]) for w, i in zip(windows.tokens, windows.ids, strict=True)
+    ]
+
+
+def test_long_traces_are_cut_into_windows_after_the_split(data_dir):
+    scenario = load_scenario("hadoop-long-traces")
+    windowed = build_log_federation(scenario, data_dir)
+    whole = build_log_federation(
+        load_scenario("hadoop-long-traces", ["logs.trace_window=0", "logs.trace_stride=0"]),
+        data_dir,
+    )
+    for part, org in zip(whole.orgs, windowed.orgs, strict=True):
+        for split in ("train", "val", "test"):
+            sessions, windows = getattr(part, split), getattr(org, split)
+            assert all(len(w) == min(200, len(s)) for w, s in _owned(windows, sessions))
+            owners = {i.rsplit("@", 1)[0] for i in windows.ids}
+            assert owners == set(sessions.ids.tolist())  # every session, no other
+            expected = sum(len(window_starts(len(t), 200, 100)) for t in sessions.tokens)
+            assert len(windows.tokens) == expected
+    kinds = {str(o) for org in windowed.orgs for o in org.test.origins[org.test.labels == 1]}
+    assert kinds == {
+        "hadoop_test_abnormal_disk_full",
+        "hadoop_test_abnormal_machine_down",
+        "hadoop_test_abnormal_network_disconnection",
+    }
+    assert any("windows of 200 events every 100" in n for n in windowed.notes)

@@ -2,8 +2,9 @@
 fedsec bundle (``weights.safetensors`` + ``bundle.json`` with the weights' sha256, signed in
 ``bundle.sig``; nothing is ever unpickled). The manifest holds the architecture, the
 vocabulary's hash settings, the sorted hashed tokens the model knows (never template text),
-per-organization ``top_k`` and, per organization, the namespace of event ids that have no
-template text."""
+per-organization ``top_k`` (``max-rank`` score) or thresholds (whole-sequence scores), the window
+length and stride for long traces, and, per organization, the namespace of event ids that have
+no template text."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def save_log_bundle(
     provenance: dict[str, Any],
     namespaces: dict[str, str],
     signer: Signer | None = None,
+    windows: tuple[int, int] = (0, 0),
 ) -> Path:
     """Write the bundle atomically (a complete new directory replaces any old one)."""
     return write_bundle(
@@ -40,6 +42,11 @@ def save_log_bundle(
             "index": [int(t) for t in model.known],
             "end_token": model.end_token,
             "top_k": {k: int(v) for k, v in model.top_k_.items()},
+            "score": model.score,
+            "score_quantile": model.score_quantile,
+            "thresholds": {k: float(v) for k, v in model.thresholds_.items()},
+            "trace_window": int(windows[0]),
+            "trace_stride": int(windows[1]),
             "namespaces": dict(namespaces),
             "provenance": provenance,
         },
@@ -58,7 +65,10 @@ def load_log_bundle(
         typed.vocabulary.build(),
         np.asarray(typed.index, np.int64),
         end_token=typed.end_token,
+        score=typed.score,
+        score_quantile=typed.score_quantile,
     ).set_weights(opened.tensors)
     model.top_k_ = dict(typed.top_k)
+    model.thresholds_ = dict(typed.thresholds)
     model.module()
     return model, opened.manifest

@@ -280,6 +280,23 @@ class DeepLogManifest(Header):
     end_token: bool
     top_k: dict[Name, Annotated[int, Field(ge=1, le=1 << 31)]] = Field(max_length=MAX_NAMES)
     namespaces: dict[Name, Name] = Field(max_length=MAX_NAMES)
+    score: Literal["max-rank", "mean-log-rank", "quantile-log-rank"] = "max-rank"
+    score_quantile: float = Field(default=0.95, gt=0, le=1)
+    thresholds: dict[Name, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict, max_length=MAX_NAMES
+    )
+    trace_window: int = Field(default=0, ge=0, le=1 << 20)
+    trace_stride: int = Field(default=0, ge=0, le=1 << 20)
+
+    @model_validator(mode="after")
+    def _decision_rule(self) -> DeepLogManifest:
+        rule = self.top_k if self.score == "max-rank" else self.thresholds
+        if not rule:
+            what = "top_k" if self.score == "max-rank" else "thresholds"
+            raise ValueError(f"a {self.score!r} bundle needs {what} for at least one organization")
+        if self.trace_stride > self.trace_window:
+            raise ValueError("trace_stride larger than trace_window")
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> DeepLogManifest:

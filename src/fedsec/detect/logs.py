@@ -1,6 +1,7 @@
 """Score log sessions with a DeepLog bundle: one alert per anomalous session, naming the events
 the model did not expect (position in the session, event id, template text when the input or
-the organization's template file knows it, rank, reason)."""
+the organization's template file knows it, rank, reason). A bundle trained on windows of long
+traces judges windows the same way: each alert names its window (``<session>@<first event>``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fedsec.bundles.signing import Trust
 from fedsec.core.errors import BundleError
 from fedsec.data.logs import SessionOptions, read_sessions
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, SessionTable
+from fedsec.data.logs.windows import trace_windows
 from fedsec.detect.records import DetectionSummary, write_alerts
 from fedsec.models.deeplog import DeepLogDetector
 
@@ -59,26 +61,46 @@ def unexpected_events(
 
 
 def alert_records(
-    table: SessionTable, model: DeepLogDetector, ranks: list[np.ndarray], top_k: int
+    table: SessionTable, model: DeepLogDetector, ranks: list[np.ndarray], org: str | None
 ) -> list[dict]:
+    """One record per flagged session: its score, the rule it broke and its unexpected events
+    (outside the top-k; for a whole-sequence score, the least expected ones)."""
+    scores = model.scores_of_ranks(ranks)
+    flagged = model.flag_scores(scores, org)
+    rule = _rule(model, org)
     records = []
-    for row, session_ranks in enumerate(ranks):
-        if len(session_ranks) == 0 or session_ranks.max() < top_k:
-            continue
+    for row in np.flatnonzero(flagged):
+        session_ranks = ranks[row]
         record = {
             "session": str(table.ids[row]),
             "source_file": str(table.source_file[row]),
             "events": len(table.events[row]),
-            "score": int(session_ranks.max()),
-            "top_k": top_k,
+            "score": int(scores[row]) if model.uses_top_k else round(float(scores[row]), 6),
+            **rule,
         }
         if table.labels[row] in (NORMAL, ANOMALOUS):
             record["label"] = "anomalous" if table.labels[row] == ANOMALOUS else "normal"
         record["unexpected"] = unexpected_events(
-            table, row, session_ranks, top_k, model.unseen_rank
+            table, row, session_ranks, _cut(model, session_ranks, org), model.unseen_rank
         )
         records.append(record)
     return records
+
+
+def _rule(model: DeepLogDetector, org: str | None) -> dict:
+    if model.uses_top_k:
+        return {"top_k": model.top_k_for(org)}
+    return {"score_kind": model.score, "threshold": model.threshold_for(org)}
+
+
+def _cut(model: DeepLogDetector, ranks: np.ndarray, org: str | None) -> int:
+    """The rank from which events are listed: the top-k, or the 10th largest rank."""
+    if model.uses_top_k:
+        return model.top_k_for(org)
+    return int(np.sort(ranks)[::-1][:LISTED].min()) if len(ranks) else 0
+
+
+LISTED = 10
 
 
 def run_log_detection(
@@ -93,19 +115,39 @@ def run_log_detection(
     trust: Trust | None = None,
 ) -> DetectionSummary:
     model, manifest = load_log_bundle(model_dir, trust)
-    if org is not None and org not in model.top_k_:
+    rules = model.top_k_ if model.uses_top_k else model.thresholds_
+    if org is not None and org not in rules:
+        what = "top_k" if model.uses_top_k else "threshold"
         raise BundleError(
-            f"{model_dir}: no top_k for org {org!r}; "
-            f"known: {sorted(k for k in model.top_k_ if k != '*')}"
+            f"{model_dir}: no {what} for org {org!r}; known: {sorted(k for k in rules if k != '*')}"
         )
     prefix = choose_namespace(manifest, org, namespace, Path(model_dir))
     table = read_sessions(fmt, [Path(p) for p in inputs], options or SessionOptions())
+    table = windowed(
+        table, int(manifest.get("trace_window", 0)), int(manifest.get("trace_stride", 0))
+    )
     tokens = model.vocabulary.encode(table.events, table.templates, prefix)
     ranks = model.event_ranks(tokens)
-    top_k = model.top_k_for(org)
-    records = alert_records(table, model, ranks, top_k)
+    records = alert_records(table, model, ranks, org)
     write_alerts(out, records)
-    return _summary(table, model, tokens, len(records), ranks, top_k)
+    return _summary(table, model, tokens, len(records), ranks, org)
+
+
+def windowed(table: SessionTable, length: int, stride: int) -> SessionTable:
+    """The sessions cut into the windows the model was trained and calibrated on."""
+    if not length:
+        return table
+    pieces = [np.arange(len(e)) for e in table.events]
+    _, owners, starts = trace_windows(pieces, length, stride or length)
+    return SessionTable(
+        table.source,
+        np.asarray([f"{table.ids[o]}@{s}" for o, s in zip(owners, starts, strict=True)], object),
+        [table.events[o][s : s + length] for o, s in zip(owners, starts, strict=True)],
+        table.labels[owners],
+        table.templates,
+        list(table.notes),
+        table.source_file[owners],
+    )
 
 
 def _summary(
@@ -114,9 +156,9 @@ def _summary(
     tokens: list[np.ndarray],
     alerts: int,
     ranks: list[np.ndarray],
-    top_k: int,
+    org: str | None,
 ) -> DetectionSummary:
-    flagged = np.asarray([len(r) > 0 and r.max() >= top_k for r in ranks])
+    flagged = model.flag_scores(model.scores_of_ranks(ranks), org)
     all_tokens = np.concatenate(tokens) if tokens else np.zeros(0, np.int64)
     unseen = float(np.mean(~np.isin(all_tokens, model.index))) if len(all_tokens) else 0.0
     note = f"{unseen:.0%} of events unknown to the model"

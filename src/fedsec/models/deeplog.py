@@ -6,9 +6,15 @@ among the ``top_k`` candidates the model ranks highest (candidates: the tokens t
 plus the end of session); an event the model has never seen in training is always unexpected.
 The model's vocabulary is the sorted ``index`` of hashed tokens seen in training (for a shared
 model, the union the organizations report: token ids only), so its size follows the data.
-A session is anomalous when any of its events, or its end, is unexpected: its score is the
-largest rank of its events (unseen events rank last), so ``score >= top_k`` flags it, and ``top_k``
-is calibrated per organization on normal validation sessions (see :func:`calibrate_top_k`).
+With the default session score (``max-rank``) a session is anomalous when any of its events, or
+its end, is unexpected: its score is the largest rank of its events (unseen events rank last), so
+``score >= top_k`` flags it, and ``top_k`` is calibrated per organization on normal validation
+sessions (see :func:`calibrate_top_k`). On long traces one rare event in thousands makes every
+session "anomalous" under that rule, so the calibrated ``top_k`` climbs until only never-seen
+events fire. The whole-sequence scores use every event instead: ``mean-log-rank`` is the mean of
+``log(1 + rank) / log(1 + unseen_rank)`` over a session's events (0: every event the first
+choice; 1: every event never seen), ``quantile-log-rank`` its ``score_quantile`` quantile; both
+are flagged above a threshold calibrated like the flow models' (see :data:`SESSION_SCORES`).
 Predicting the end of session is a documented variant of DeepLog: it flags sessions that stop
 early (e.g. an HDFS block allocated and never written), which plain next-event prediction misses.
 """
@@ -25,9 +31,16 @@ from numpy.lib.stride_tricks import sliding_window_view
 from torch import nn
 
 from fedsec.features.vocabulary import EOS, PAD, RESERVED, UNK, EventVocabulary
-from fedsec.models.base import GLOBAL, Detector, NetworkDetector
+from fedsec.models.base import GLOBAL, Detector, NetworkDetector, flag
 from fedsec.models.seeded import seeded_build
 from fedsec.training.local import TrainingPlan, local_update
+
+MAX_RANK = "max-rank"
+SESSION_SCORES = {
+    MAX_RANK: "largest rank of the session's events (any event outside the top-k flags it)",
+    "mean-log-rank": "mean normalised log-rank of the session's events",
+    "quantile-log-rank": "score_quantile quantile of the normalised log-ranks of its events",
+}
 
 
 @dataclass(frozen=True)
@@ -124,8 +137,10 @@ class DeepLogDetector(NetworkDetector, Detector):
     output ``RESERVED + i`` is token ``index[i]``).
 
     Hyperparameters: ``spec`` (its ``vocab`` is ``RESERVED + len(index)``), ``vocabulary`` (the
-    hashing of event ids), ``index``, ``end_token`` and, for :meth:`fit`, the local ``plan``,
-    ``rounds`` and ``seed``. Learned: ``params_`` and ``top_k_`` (per organization, and ``"*"``)."""
+    hashing of event ids), ``index``, ``end_token``, the session ``score`` (and its
+    ``score_quantile``) and, for :meth:`fit`, the local ``plan``, ``rounds`` and ``seed``.
+    Learned: ``params_`` and, per organization and ``"*"``, ``top_k_`` (``max-rank``) or
+    ``thresholds_`` (whole-sequence scores)."""
 
     def __init__(
         self,
@@ -136,7 +151,11 @@ class DeepLogDetector(NetworkDetector, Detector):
         plan: TrainingPlan | None = None,
         rounds: int = 1,
         seed: int = 0,
+        score: str = MAX_RANK,
+        score_quantile: float = 0.95,
     ) -> None:
+        if score not in SESSION_SCORES:
+            raise ValueError(f"unknown session score {score!r}; known: {sorted(SESSION_SCORES)}")
         self.spec = spec
         self.vocabulary = vocabulary
         self.index = index
@@ -144,6 +163,8 @@ class DeepLogDetector(NetworkDetector, Detector):
         self.plan = plan
         self.rounds = rounds
         self.seed = seed
+        self.score = score
+        self.score_quantile = score_quantile
 
     @property
     def top_k_(self) -> dict[str, int]:
@@ -179,6 +200,7 @@ class DeepLogDetector(NetworkDetector, Detector):
             params = local_update(self.module(), params, x, targets, round_plan).params
         self.set_weights(params).module().eval()
         self.top_k_ = {}
+        self.thresholds_ = {}
         return self
 
     @property
@@ -202,8 +224,20 @@ class DeepLogDetector(NetworkDetector, Detector):
         return [ranks[bounds[i] : bounds[i + 1]] for i in range(len(sessions))]
 
     def decision_function(self, X: Sequence[np.ndarray]) -> np.ndarray:
-        """Session score: the largest rank among its events (higher = more anomalous)."""
-        return session_scores(self.event_ranks(X))
+        """Session score (higher = more anomalous): the largest rank among its events
+        (``max-rank``) or a whole-sequence score of their ranks."""
+        return self.scores_of_ranks(self.event_ranks(X))
+
+    def scores_of_ranks(self, ranks: Sequence[np.ndarray]) -> np.ndarray:
+        """Session scores from per-event ranks (as :meth:`event_ranks` returns them)."""
+        if self.score == MAX_RANK:
+            return session_scores(ranks)
+        return whole_sequence_scores(ranks, self.unseen_rank, self.score, self.score_quantile)
+
+    @property
+    def uses_top_k(self) -> bool:
+        """True when sessions are flagged by ``top_k`` (``max-rank``), else by a threshold."""
+        return self.score == MAX_RANK
 
     def top_k_for(self, org: str | None) -> int:
         if org is not None and org in self.top_k_:
@@ -213,12 +247,37 @@ class DeepLogDetector(NetworkDetector, Detector):
         raise KeyError(f"no top_k for organization {org!r}")
 
     def predict(self, X: Sequence[np.ndarray], org: str | None = None) -> np.ndarray:
-        """True for sessions with an event (or end) outside ``org``'s top-k."""
-        return self.decision_function(X) >= self.top_k_for(org)
+        """True for sessions with an event (or end) outside ``org``'s top-k (``max-rank``), or
+        whose whole-sequence score is above ``org``'s threshold."""
+        return self.flag_scores(self.decision_function(X), org)
+
+    def flag_scores(self, scores: np.ndarray, org: str | None) -> np.ndarray:
+        if self.uses_top_k:
+            return np.asarray(scores) >= self.top_k_for(org)
+        return flag(scores, self.threshold_for(org)).astype(bool)
 
 
 def session_scores(ranks: Sequence[np.ndarray]) -> np.ndarray:
     return np.asarray([int(r.max()) if len(r) else 0 for r in ranks], np.int64)
+
+
+def whole_sequence_scores(
+    ranks: Sequence[np.ndarray], unseen_rank: int, score: str, quantile: float = 0.95
+) -> np.ndarray:
+    """Per session, the mean (``mean-log-rank``) or the ``quantile`` (``quantile-log-rank``) of
+    ``log(1 + rank) / log(1 + unseen_rank)`` over its events: in [0, 1], 1 for never-seen events,
+    independent of the session's length (an empty session scores 0)."""
+    scale = np.log1p(max(unseen_rank, 1))
+    out = np.zeros(len(ranks), np.float64)
+    for i, r in enumerate(ranks):
+        if len(r) == 0:
+            continue
+        normalised = np.log1p(np.asarray(r, np.float64)) / scale
+        if score == "mean-log-rank":
+            out[i] = normalised.mean()
+        else:
+            out[i] = np.quantile(normalised, quantile)
+    return np.round(out, 12)
 
 
 def calibrate_top_k(normal_scores: np.ndarray, target_fpr: float, max_k: int) -> int:

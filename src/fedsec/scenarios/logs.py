@@ -15,6 +15,7 @@ Validation holds normal sessions only: ``top_k`` and thresholds never see an ano
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import numpy as np
 from fedsec.core import seeding
 from fedsec.data.logs import SessionOptions, read_sessions
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, UNKNOWN, SessionTable
+from fedsec.data.logs.windows import trace_windows
 from fedsec.features.vocabulary import EventVocabulary
 from fedsec.scenarios import partition
 from fedsec.scenarios.config import Scenario
@@ -30,17 +32,24 @@ from fedsec.scenarios.federation import resolve_data_dir, resolve_paths
 from fedsec.scenarios.logs_config import LogSourceConfig
 
 LABEL_OF = {"normal": NORMAL, "abnormal": ANOMALOUS}
+_log = logging.getLogger(__name__)
 
 
 @dataclass
 class Pool:
-    """Encoded sessions of one or more sources (token arrays, labels, ids, systems)."""
+    """Encoded sessions of one or more sources (token arrays, labels, ids, systems, and the
+    file each came from: an anomalous session's file names its kind of anomaly)."""
 
     tokens: list[np.ndarray]
     labels: np.ndarray
     ids: np.ndarray
     systems: np.ndarray
     texts: dict[int, str] = field(default_factory=dict)
+    origins: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.origins is None:
+            self.origins = self.systems.copy()
 
     def take(self, rows: np.ndarray) -> Pool:
         return Pool(
@@ -49,6 +58,16 @@ class Pool:
             self.ids[rows],
             self.systems[rows],
             self.texts,
+            self.origins[rows],
+        )
+
+    def windowed(self, length: int, stride: int) -> Pool:
+        """Each session cut into windows of ``length`` events every ``stride`` events."""
+        windows, owners, starts = trace_windows(self.tokens, length, stride)
+        ids = np.asarray([f"{self.ids[o]}@{s}" for o, s in zip(owners, starts, strict=True)])
+        taken = self.take(owners)
+        return Pool(
+            windows, taken.labels, ids.astype(object), taken.systems, self.texts, taken.origins
         )
 
 
@@ -108,8 +127,17 @@ def read_log_source(
         table.ids,
         np.full(len(table), source.name, dtype=object),
         vocabulary.texts_by_token(table.templates, namespace),
+        np.asarray([origin_name(f) for f in table.source_file], dtype=object),
     )
     return pool, texts, notes
+
+
+def origin_name(file_name: str) -> str:
+    """A file's name without its compression and text suffixes (``hadoop_test_abnormal``)."""
+    name = Path(str(file_name)).name
+    for suffix in (".gz", ".bz2", ".xz", ".zst", ".csv", ".txt", ".log"):
+        name = name.removesuffix(suffix)
+    return name
 
 
 def _usable(
@@ -142,6 +170,7 @@ def concat_pools(pools: list[Pool]) -> Pool:
         np.concatenate([p.ids for p in pools]),
         np.concatenate([p.systems for p in pools]),
         texts,
+        np.concatenate([p.origins for p in pools]),
     )
 
 
@@ -208,6 +237,7 @@ def build_log_federation(scenario: Scenario, data_dir: str | Path | None) -> Log
         by_name.setdefault(source.name, []).append(pool)
         texts |= source_texts
         notes += more
+    notes += namespace_warnings(logs.sources)
     names = scenario.org_names()
     if scenario.partition.rule == "per-source":
         pools = {name: concat_pools(by_name[name]) for name in names}
@@ -216,7 +246,46 @@ def build_log_federation(scenario: Scenario, data_dir: str | Path | None) -> Log
         orgs = _iid_orgs(
             concat_pools([p for ps in by_name.values() for p in ps]), names, scenario, notes
         )
+    if logs.trace_window:
+        orgs = [
+            _windowed(org, logs.trace_window, logs.trace_stride or logs.trace_window)
+            for org in orgs
+        ]
+        notes.append(
+            f"long traces: sessions cut into windows of {logs.trace_window} events every "
+            f"{logs.trace_stride or logs.trace_window} (after the split: no session straddles it)"
+        )
     return LogFederation(scenario, vocabulary, orgs, notes, texts)
+
+
+def _windowed(org: LogOrg, length: int, stride: int) -> LogOrg:
+    return LogOrg(
+        org.name,
+        org.train.windowed(length, stride),
+        org.val.windowed(length, stride),
+        org.test.windowed(length, stride),
+    )
+
+
+def namespace_warnings(sources: list[LogSourceConfig]) -> list[str]:
+    """Warn when a source of anomalous sessions hashes event ids under a namespace no source of
+    normal sessions uses: its events without template text can never match a normal event, so
+    every such session looks "never seen" and detection results mean nothing."""
+    normal = {
+        s.namespace or s.name for s in sources if s.label != "abnormal" and s.keep != "abnormal"
+    }
+    warnings = []
+    for source in sources:
+        namespace = source.namespace or source.name
+        if (source.label == "abnormal" or source.keep == "abnormal") and namespace not in normal:
+            warnings.append(
+                f"WARNING: source {source.name!r} holds anomalous sessions under event namespace "
+                f"{namespace!r}, which no source of normal sessions shares "
+                f"({', '.join(sorted(normal)) or 'none'}): its event ids without template text "
+                "are never-seen events by construction; give it the normal sources' namespace"
+            )
+            _log.warning(warnings[-1])
+    return warnings
 
 
 def _org_from_pool(name: str, pool: Pool, scenario: Scenario, notes: list[str]) -> LogOrg:

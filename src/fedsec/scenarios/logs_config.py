@@ -55,12 +55,23 @@ class LogsConfig(_Strict):
         "from the organizations' pooled validation score histograms",
     )
     max_top_k: int = Field(default=0, ge=0, description="cap for calibrated top_k; 0 = none")
+    score: Literal["max-rank", "mean-log-rank", "quantile-log-rank"] = Field(
+        default="max-rank",
+        description="session score: largest event rank (top-k rule), or a whole-sequence score "
+        "(normalised log-ranks of all events, flagged above a calibrated threshold)",
+    )
+    score_quantile: float = Field(default=0.95, gt=0, le=1)
+    # long traces: sessions cut into windows of trace_window events every trace_stride events
+    trace_window: int = Field(default=0, ge=0, description="events per window; 0 = whole sessions")
+    trace_stride: int = Field(default=0, ge=0, description="events between windows; 0 = window")
     # test sets
     test_abnormal_ratio: float = Field(
         default=1.0, ge=0, description="abnormal test sessions per normal one (0 = all)"
     )
-    baseline: Literal["pca", "none"] = "pca"
+    baseline: Literal["pca", "ngram", "none"] = "pca"
     pca_variance: float = Field(default=0.95, gt=0, le=1)
+    ngram: int = Field(default=6, ge=1, le=50, description="n of the n-gram baseline")
+    ngram_min_count: int = Field(default=1, ge=1, description="n-grams seen fewer times: unknown")
 
     @model_validator(mode="after")
     def _grouping(self) -> LogsConfig:
@@ -70,6 +81,10 @@ class LogsConfig(_Strict):
                 raise ValueError(f"logs.sources.{i}: needs session_key or session_window")
             if source.format == "raw-log" and not source.log_format:
                 raise ValueError(f"logs.sources.{i}: raw-log needs log_format")
+        if self.trace_stride and not self.trace_window:
+            raise ValueError("logs.trace_stride needs logs.trace_window")
+        if self.trace_stride > self.trace_window:
+            raise ValueError("logs.trace_stride larger than logs.trace_window skips events")
         return self
 
     def org_names(self) -> list[str]:

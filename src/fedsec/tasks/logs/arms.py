@@ -125,8 +125,14 @@ def validation_loss(module: nn.Module, params: Params, parts: list[Validation]) 
 def _detector(
     scenario: Scenario, spec: DeepLogSpec, params: Params, federation: LogFederation, index
 ) -> DeepLogDetector:
+    logs = scenario.logs
     return DeepLogDetector(
-        spec, federation.vocabulary, index, end_token=scenario.logs.end_token
+        spec,
+        federation.vocabulary,
+        index,
+        end_token=logs.end_token,
+        score=logs.score,
+        score_quantile=logs.score_quantile,
     ).set_weights(params)
 
 

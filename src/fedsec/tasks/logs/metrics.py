@@ -1,13 +1,15 @@
 """Session-level detection metrics: precision, recall, F1 and false-positive rate, counted over
-sessions and, separately, over distinct event sequences (each sequence once per organization)."""
+sessions and, separately, over distinct event sequences (each sequence once per organization);
+ROC-AUC and PR-AUC of the session scores; recall per kind of anomaly."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score
 
-from fedsec.data.logs.sessions import ANOMALOUS, NORMAL
+from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, UNKNOWN
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -63,3 +65,47 @@ def pooled(per_org: list[dict]) -> dict:
     f1s = [m["f1"] for m in per_org if m.get("f1") is not None]
     result["mean_org_f1"] = round(float(np.mean(f1s)), 6) if f1s else None
     return result
+
+
+def ranking(labels: np.ndarray, scores: np.ndarray) -> dict:
+    """Threshold-free quality of the session scores: ROC-AUC and PR-AUC (average precision,
+    anomalous = positive); None when the sessions are all of one kind. Infinite scores (events
+    never seen) rank above every finite one."""
+    labels, scores = np.asarray(labels), np.asarray(scores, np.float64)
+    known = labels != UNKNOWN
+    labels, scores = labels[known], scores[known]
+    if len(np.unique(labels)) < 2:
+        return {"roc_auc": None, "pr_auc": None}
+    finite = scores[np.isfinite(scores)]
+    top = float(finite.max()) + 1.0 if len(finite) else 1.0
+    scores = np.nan_to_num(scores, posinf=top, neginf=-top)
+    positive = labels == ANOMALOUS
+    return {
+        "roc_auc": round(float(roc_auc_score(positive, scores)), 6),
+        "pr_auc": round(float(average_precision_score(positive, scores)), 6),
+    }
+
+
+def label_recall(origins: np.ndarray, labels: np.ndarray, flagged: np.ndarray) -> dict:
+    """Per kind of anomaly (the file its sessions came from): anomalous sessions, how many were
+    flagged, and the recall."""
+    out = {}
+    anomalous = np.asarray(labels) == ANOMALOUS
+    for origin in sorted({str(o) for o in np.asarray(origins)[anomalous]}):
+        rows = anomalous & (np.asarray(origins).astype(str) == origin)
+        out[origin] = _recall_entry(int(rows.sum()), int(np.asarray(flagged)[rows].sum()))
+    return out
+
+
+def pooled_label_recall(per_org: list[dict]) -> dict:
+    totals: dict[str, list[int]] = {}
+    for entry in per_org:
+        for origin, r in entry.items():
+            total = totals.setdefault(origin, [0, 0])
+            total[0] += r["abnormal"]
+            total[1] += r["detected"]
+    return {origin: _recall_entry(n, k) for origin, (n, k) in sorted(totals.items())}
+
+
+def _recall_entry(abnormal: int, detected: int) -> dict:
+    return {"abnormal": abnormal, "detected": detected, "recall": _ratio(detected, abnormal)}

@@ -38,6 +38,8 @@ def overall_rows(arms: dict, model: str) -> list[list[object]]:
                 o["recall"],
                 o["fpr"],
                 o["mean_org_f1"],
+                o.get("roc_auc"),
+                o.get("pr_auc"),
                 o["distinct"]["f1"],
                 o["distinct"]["fpr"],
             ]
@@ -45,19 +47,60 @@ def overall_rows(arms: dict, model: str) -> list[list[object]]:
     return rows
 
 
+BASELINE_LABELS = {"count-pca": "count PCA", "ngram": "n-gram (STIDE)"}
+
+
+def baseline_label(metrics: dict) -> str:
+    return BASELINE_LABELS.get(metrics["baseline"]["model"], metrics["baseline"]["model"])
+
+
 def overall_table(metrics: dict) -> str:
     rows = overall_rows(metrics["arms"], "DeepLog")
     if metrics.get("baseline"):
-        rows += overall_rows(metrics["baseline"]["arms"], "count PCA")
-    header = ["model: arm", "F1", "precision", "recall", "FPR", "mean org F1"]
-    return table([*header, "distinct F1", "distinct FPR"], rows)
+        rows += overall_rows(metrics["baseline"]["arms"], baseline_label(metrics))
+    header = ["model: arm", "F1", "precision", "recall", "FPR", "mean org F1", "ROC-AUC"]
+    return table([*header, "PR-AUC", "distinct F1", "distinct FPR"], rows)
+
+
+def label_recall_table(metrics: dict) -> str | None:
+    """Recall per kind of anomaly (the file its sessions came from), per model and arm."""
+    models = [("DeepLog", metrics["arms"])]
+    if metrics.get("baseline"):
+        models.append((baseline_label(metrics), metrics["baseline"]["arms"]))
+    kinds = sorted(
+        {
+            k
+            for _, arms in models
+            for r in arms.values()
+            for k in r["overall"].get("label_recall", {})
+        }
+    )
+    if not kinds:
+        return None
+    rows = []
+    for model, arms in models:
+        for arm, result in arms.items():
+            recall = result["overall"].get("label_recall", {})
+            rows.append(
+                [
+                    f"{model}: {ARM_LABELS.get(arm, arm)}",
+                    *(_recall_cell(recall.get(k)) for k in kinds),
+                ]
+            )
+    return table(["model: arm", *kinds], rows)
+
+
+def _recall_cell(entry: dict | None) -> str:
+    if entry is None:
+        return "-"
+    return f"{fmt(entry['recall'])} ({entry['detected']}/{entry['abnormal']})"
 
 
 def per_org_table(metrics: dict) -> str:
     arms = list(metrics["arms"])
     header = ["org", "systems", "test normal / abnormal"]
     for arm in arms:
-        header += [f"{arm} F1", f"{arm} FPR", f"{arm} top-k"]
+        header += [f"{arm} F1", f"{arm} FPR", f"{arm} ROC-AUC", f"{arm} rule"]
     rows = []
     for org, info in metrics["federation"]["orgs"].items():
         sizes = info["sessions"]
@@ -68,7 +111,8 @@ def per_org_table(metrics: dict) -> str:
         ]
         for arm in arms:
             m = metrics["arms"][arm]["per_org"][org]
-            row += [m["f1"], m["fpr"], m["top_k"]]
+            rule = f"top-k {m['top_k']}" if "top_k" in m else f"> {fmt(m.get('threshold'))}"
+            row += [m["f1"], m["fpr"], m.get("roc_auc"), rule]
         rows.append(row)
     return table(header, rows)
 
@@ -113,10 +157,39 @@ def verdict(metrics: dict) -> list[str]:
 
 def _calibration(metrics: dict) -> str:
     model = metrics["model"]
-    if model.get("top_k"):
+    score = model.get("score", "max-rank")
+    if score == "max-rank" and model.get("top_k"):
         return f"fixed top-k {model['top_k']}"
     how = "pooled over orgs for shared models" if model["calibration"] == "pooled" else "per org"
-    return f"top-k at validation FPR {metrics['target_fpr']} ({how}; local: per org)"
+    rule = "top-k" if score == "max-rank" else f"`{score}` threshold"
+    return f"{rule} at validation FPR {metrics['target_fpr']} ({how}; local: per org)"
+
+
+def _intro_rule(metrics: dict) -> str:
+    model = metrics["model"]
+    score = model.get("score", "max-rank")
+    if score == "max-rank":
+        return (
+            "A session is anomalous when one of its events (or its end) is outside the model's "
+            "top-k next-event candidates, or was never seen in training."
+        )
+    which = "mean" if score == "mean-log-rank" else f"{model.get('score_quantile')} quantile"
+    return (
+        f"A session's score is the {which} of the normalised log-ranks of all its events "
+        "(0: every event the model's first choice, 1: never seen); it is anomalous above a "
+        "threshold calibrated on normal validation sessions."
+    )
+
+
+def _windows(metrics: dict) -> str:
+    model = metrics["model"]
+    if not model.get("trace_window"):
+        return ""
+    stride = model.get("trace_stride") or model["trace_window"]
+    return (
+        f" Long traces are cut into windows of {model['trace_window']} events every {stride}; "
+        "a window is the unit judged (it keeps its session's label)."
+    )
 
 
 LOSS_CURVE_LABEL = "validation next-event loss (normal sessions)"
@@ -132,8 +205,7 @@ LOSS_CURVE_CAPTION = (
 def render(metrics: dict, timing: dict, config_text: str) -> str:
     vocab = metrics["federation"]["vocabulary"]
     intro = (
-        "A session is anomalous when one of its events (or its end) is outside the model's "
-        "top-k next-event candidates, or was never seen in training. Test normal sessions are "
+        f"{_intro_rule(metrics)}{_windows(metrics)} Test normal sessions are "
         "sequences no organization trained on; 'distinct' counts each distinct sequence once. "
         f"Vocabulary: {vocab['event_texts']} event texts hashed into {vocab['buckets']} buckets "
         f"({vocab['colliding_texts']} share a bucket)."
@@ -150,6 +222,7 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
         *opening(title, facts, incomplete_lines(metrics), intro),
         *section("Overall", overall_table(metrics)),
         *reading(verdict(metrics), "- (no federated/local comparison in this run)"),
+        *_label_section(metrics),
         *section("Per organization (DeepLog)", per_org_table(metrics)),
         *section("Sessions held by each organization", data_table(metrics)),
         *figures.markdown_figures(
@@ -160,6 +233,13 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
         ),
     ]
     return "\n".join(parts + closing_parts(metrics, config_text))
+
+
+def _label_section(metrics: dict) -> list[str]:
+    recall = label_recall_table(metrics)
+    if recall is None:
+        return []
+    return section("Recall per kind of anomaly (file of the anomalous sessions)", recall)
 
 
 def per_org_f1(metrics: dict, path: Path) -> None:

@@ -30,6 +30,7 @@ class LogsTask(Task):
         "precision": "precision",
         "recall": "recall",
         "FPR": "fpr",
+        "ROC-AUC": "roc_auc",
     }
     arm_labels = report.ARM_LABELS
 
@@ -59,7 +60,9 @@ class LogsTask(Task):
 
     def save_bundle(self, run: Run, folder: Path, signer: Signer | None) -> None:
         arm, model = run.product()
-        save_log_bundle(folder, model, provenance(run, arm), namespaces(run), signer)
+        logs = run.scenario.logs
+        windows = (logs.trace_window, logs.trace_stride or logs.trace_window)
+        save_log_bundle(folder, model, provenance(run, arm), namespaces(run), signer, windows)
 
     def render(self, metrics: dict, timing: dict, config_text: str) -> str:
         return report.render(metrics, timing, config_text)
@@ -80,7 +83,9 @@ class LogsTask(Task):
 
     def detection_refuses(self, threshold: float | None, namespace: str | None) -> str | None:
         return (
-            "--threshold does not apply to a logs bundle (top-k)" if threshold is not None else None
+            "--threshold does not apply to a logs bundle (its rule was calibrated per organization)"
+            if threshold is not None
+            else None
         )
 
 
