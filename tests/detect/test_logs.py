@@ -56,3 +56,48 @@ def test_namespace_comes_from_the_org_or_must_be_given(bundle, tmp_path):
     with pytest.raises(BundleError, match="no top_k for org 'zz'"):
         run_log_detection(bundle, [path], "sequences", tmp_path / "o.jsonl", org="zz")
     assert not (tmp_path / "o.jsonl").exists()
+
+
+@pytest.fixture
+def windowed_bundle(tmp_path):
+    """A mean-log-rank bundle trained on windows of 4 events every 2."""
+    vocabulary = EventVocabulary(1 << 20, "test")
+    known = np.unique(vocabulary.encode([("1", "2", "3")], {}, "sys")[0])
+    spec = DeepLogSpec(RESERVED + len(known), window=3, embedding=4, hidden=8, layers=1)
+    params = get_params(build_deeplog(spec, torch.Generator().manual_seed(0)))
+    model = DeepLogDetector(spec, vocabulary, known, score="mean-log-rank")
+    model.set_weights(params).thresholds_ = {"a": 0.75, "*": 0.9}
+    return save_log_bundle(
+        tmp_path / "model", model, {"scenario": "t"}, {"a": "sys"}, windows=(4, 2)
+    )
+
+
+def test_a_whole_sequence_bundle_judges_the_windows_it_was_trained_on(windowed_bundle, tmp_path):
+    model, manifest = load_log_bundle(windowed_bundle)
+    assert model.score == "mean-log-rank" and model.thresholds_ == {"a": 0.75, "*": 0.9}
+    assert (manifest["trace_window"], manifest["trace_stride"]) == (4, 2)
+    path = tmp_path / "sessions"
+    path.write_text("long,1 2 3 1 9 9 9 9\nshort,1 2\n")
+    out = tmp_path / "alerts.jsonl"
+    summary = run_log_detection(windowed_bundle, [path], "sequences", out, org="a")
+    assert summary.rows == 4  # long: windows at 0, 2, 4; short: whole
+    alerts = {a["session"]: a for a in map(json.loads, out.read_text().splitlines())}
+    assert "long@4" in alerts  # 9 9 9 9: never seen
+    flagged = {name for name in alerts}
+    tokens = model.vocabulary.encode(
+        [("1", "2", "3", "1"), ("3", "1", "9", "9"), ("9", "9", "9", "9"), ("1", "2")], {}, "sys"
+    )
+    scores = model.decision_function(tokens)
+    expected = {n for n, s in zip(["long@0", "long@2", "long@4", "short@0"], scores) if s > 0.75}
+    assert flagged == expected
+    for alert in alerts.values():
+        assert alert["threshold"] == 0.75 and alert["score_kind"] == "mean-log-rank"
+        assert alert["score"] > 0.75 and alert["events"] <= 4
+
+
+def test_a_whole_sequence_bundle_without_thresholds_is_refused(windowed_bundle):
+    from fedsec.bundles.manifest import DeepLogManifest
+
+    _, manifest = load_log_bundle(windowed_bundle)
+    with pytest.raises(ValueError, match="'mean-log-rank' bundle needs thresholds"):
+        DeepLogManifest.model_validate({**manifest, "thresholds": {}})
