@@ -83,12 +83,13 @@ def test_a_whole_sequence_bundle_judges_the_windows_it_was_trained_on(windowed_b
     assert summary.rows == 4  # long: windows at 0, 2, 4; short: whole
     alerts = {a["session"]: a for a in map(json.loads, out.read_text().splitlines())}
     assert "long@4" in alerts  # 9 9 9 9: never seen
-    flagged = {name for name in alerts}
+    flagged = set(alerts)
     tokens = model.vocabulary.encode(
         [("1", "2", "3", "1"), ("3", "1", "9", "9"), ("9", "9", "9", "9"), ("1", "2")], {}, "sys"
     )
     scores = model.decision_function(tokens)
-    expected = {n for n, s in zip(["long@0", "long@2", "long@4", "short@0"], scores) if s > 0.75}
+    names = ["long@0", "long@2", "long@4", "short@0"]
+    expected = {n for n, s in zip(names, scores, strict=True) if s > 0.75}
     assert flagged == expected
     for alert in alerts.values():
         assert alert["threshold"] == 0.75 and alert["score_kind"] == "mean-log-rank"
