@@ -79,3 +79,60 @@ def test_a_protected_logs_run_reports_its_privacy_and_protection_time(data_dir):
     assert len(protected) == 2
     assert 0 < sum(protected) < run.timing["arms_s"]["federated"]
     assert run.timing["secure_aggregation_round_s"] == round(sum(protected) / 2, 4)
+
+
+LONG = ["rounds=3", "training.local_steps=3", *TINY_MODEL, "evaluation.curve_points=1"]
+
+
+@pytest.fixture(scope="module")
+def long_traces(data_dir):
+    return run_experiment(load_scenario("hadoop-long-traces", LONG), data_dir)
+
+
+def test_long_trace_runs_report_ranking_metrics_and_recall_per_kind(long_traces):
+    metrics = long_traces.metrics
+    kinds = {
+        f"hadoop_test_abnormal_{k}" for k in ("disk_full", "machine_down", "network_disconnection")
+    }
+    for results in (metrics["arms"], metrics["baseline"]["arms"]):
+        for result in results.values():
+            overall = result["overall"]
+            assert 0.0 <= overall["roc_auc"] <= 1.0 and 0.0 <= overall["pr_auc"] <= 1.0
+            assert set(overall["label_recall"]) == kinds
+            detected = sum(r["detected"] for r in overall["label_recall"].values())
+            assert detected == overall["tp"]
+            assert (
+                sum(r["abnormal"] for r in overall["label_recall"].values()) == overall["abnormal"]
+            )
+            for per_org in result["per_org"].values():
+                assert "roc_auc" in per_org and "pr_auc" in per_org
+    assert metrics["baseline"]["model"] == "ngram"
+    for per_org in metrics["arms"]["federated"]["per_org"].values():
+        assert "top_k" not in per_org and 0.0 <= per_org["threshold"] <= 1.0
+
+
+def test_the_n_gram_baseline_federated_is_the_centralized_one(long_traces):
+    baseline = long_traces.metrics["baseline"]["arms"]
+    assert baseline["federated"]["overall"] == baseline["centralized"]["overall"]
+    assert baseline["federated"]["per_org"] == baseline["centralized"]["per_org"]
+
+
+def test_whole_sequence_thresholds_keep_validation_false_alarms_within_the_target(long_traces):
+    metrics = long_traces.metrics
+    target = metrics["target_fpr"]
+    sizes = {org: info["sessions"]["val"] for org, info in metrics["federation"]["orgs"].items()}
+    for arm in ("centralized", "federated"):  # pooled calibration: one threshold
+        per_org = metrics["arms"][arm]["per_org"]
+        flagged = sum(round(m["val_fpr"] * sizes[org]) for org, m in per_org.items())
+        assert flagged <= target * sum(sizes.values())
+        assert len({m["threshold"] for m in per_org.values()}) == 1
+
+
+def test_the_report_shows_ranking_metrics_and_recall_per_kind(long_traces, tmp_path):
+    from fedsec.tasks.logs import report
+
+    text = report.render(long_traces.metrics, long_traces.timing, "")
+    assert "| ROC-AUC | PR-AUC |" in text
+    assert "## Recall per kind of anomaly" in text and "hadoop_test_abnormal_disk_full" in text
+    assert "normalised log-ranks" in text and "windows of 200 events every 100" in text
+    assert "n-gram (STIDE): federated" in text
