@@ -110,7 +110,7 @@ def test_logs_scenarios_are_validated(tmp_path):
     assert load_scenario("hdfs-5org").org_count() == 5
 
 
-def test_an_attack_source_outside_the_normal_namespace_is_warned_about():
+def test_an_attack_source_outside_the_normal_namespace_is_warned_about(data_dir, caplog):
     trap = load_scenario("hadoop-long-traces", ["logs.sources.1.name=attacks"])
     warnings = namespace_warnings(trap.logs.sources)
     assert len(warnings) == 1
@@ -121,6 +121,9 @@ def test_an_attack_source_outside_the_normal_namespace_is_warned_about():
     )
     assert namespace_warnings(shared.logs.sources) == []
     assert namespace_warnings(load_scenario("hadoop-long-traces").logs.sources) == []
+    federation = build_log_federation(trap, data_dir)  # the warning reaches metrics and the log
+    assert warnings[0] in federation.notes
+    assert warnings[0] in caplog.text
 
 
 def _owned(windows, sessions):
