@@ -1,11 +1,12 @@
 """Long event traces: the sequence model's whole-sequence score against the n-gram baseline,
 over several seeds (mean ± sd), as the README and docs/logs.md show.
 
-    python bench/run_long_traces.py --data-dir ../shared/datasets [--seeds 0,1,2] [NAME ...]
+    python bench/run_long_traces.py --data-dir ../shared/datasets [--seeds 0,1,2] [--set K=V] [NAME]
 
-Default scenarios: ``hadoop-long-traces`` and ``adfa-long-traces`` (the latter needs the ADFA-LD
-files of the log-sequences collection; a scenario whose files are missing is skipped). Per arm:
-ROC-AUC, PR-AUC, F1 and FPR of the DeepLog model, then of the n-gram baseline.
+Default scenarios: ``hadoop-long-traces`` and ``examples/scenarios/adfa-long-traces.toml`` (the
+latter needs the ADFA-LD files of the log-sequences collection, absent from the offline copy; a
+scenario whose files are missing is skipped). Per arm: ROC-AUC, PR-AUC, F1 and FPR of the
+DeepLog model, then of the n-gram baseline.
 """
 
 from __future__ import annotations
@@ -19,15 +20,18 @@ from fedsec.core.errors import InputError
 from fedsec.experiments.driver import run_experiment
 from fedsec.scenarios.config import load_scenario
 
-SCENARIOS = ["hadoop-long-traces", "adfa-long-traces"]
+SCENARIOS = ["hadoop-long-traces", "examples/scenarios/adfa-long-traces.toml"]
 ARMS = ("centralized", "local", "federated")
 KEYS = ("roc_auc", "pr_auc", "f1", "fpr")
 
 
-def collect(name: str, seeds: list[int], data_dir: str) -> dict[tuple[str, str], list[dict]]:
+def collect(
+    name: str, seeds: list[int], data_dir: str, overrides: list[str]
+) -> dict[tuple[str, str], list[dict]]:
     rows: dict[tuple[str, str], list[dict]] = {}
     for seed in seeds:
-        metrics = run_experiment(load_scenario(name, [f"seed={seed}"]), data_dir).metrics
+        scenario = load_scenario(name, [*overrides, f"seed={seed}"])
+        metrics = run_experiment(scenario, data_dir).metrics
         blocks = [("DeepLog " + metrics["model"]["score"], metrics["arms"])]
         blocks.append((metrics["baseline"]["model"], metrics["baseline"]["arms"]))
         for model, arms in blocks:
@@ -63,12 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", default=SCENARIOS)
     parser.add_argument("--data-dir", default="../shared/datasets")
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--set", action="append", default=[], help="scenario override, repeatable")
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     for name in args.names:
         started = time.perf_counter()
         try:
-            rows = collect(name, seeds, args.data_dir)
+            rows = collect(name, seeds, args.data_dir, args.set)
         except InputError as error:
             print(f"### {name}: skipped ({error})\n")
             continue

@@ -1,6 +1,8 @@
 """Log federations: content-grouped splits, no session or sequence in two places, determinism,
 test sets built as documented, and scenario validation."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -155,3 +157,13 @@ def test_long_traces_are_cut_into_windows_after_the_split(data_dir):
         "hadoop_test_abnormal_network_disconnection",
     }
     assert any("windows of 200 events every 100" in n for n in windowed.notes)
+
+
+def test_the_system_call_example_scores_whole_windows_against_the_n_gram_baseline():
+    root = Path(__file__).resolve().parents[2]
+    scenario = load_scenario(str(root / "examples/scenarios/adfa-long-traces.toml"))
+    logs = scenario.logs
+    assert (logs.score, logs.trace_window, logs.trace_stride) == ("mean-log-rank", 200, 100)
+    assert logs.baseline == "ngram"
+    assert {s.namespace or s.name for s in logs.sources} == {"adfa"}
+    assert namespace_warnings(logs.sources) == []
