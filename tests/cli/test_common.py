@@ -8,6 +8,8 @@ import json
 import logging
 import os
 import signal
+import subprocess
+import sys
 import time
 import warnings
 
@@ -82,6 +84,25 @@ def test_version_and_short_help():
     for args in (["-h"], ["simulate", "-h"], ["federation", "-h"], ["job", "submit", "-h"]):
         result = runner.invoke(app, args)
         assert result.exit_code == 0 and "Usage:" in result.output, args
+
+
+def test_piped_help_is_plain_whole_lines():
+    """A user piping ``--help`` into grep or a log gets each option on one line, no boxes, at
+    any terminal width (help is rendered in a fresh process whose stdout is a pipe)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TERMINAL_WIDTH")}
+    for columns in ("40", None):
+        if columns is not None:
+            env["COLUMNS"] = columns
+        shown = subprocess.run(
+            [sys.executable, "-m", "fedsec", "simulate", "--help"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stdout
+        line = next(x for x in shown.splitlines() if x.lstrip().startswith("--out"))
+        assert line.rstrip().endswith("runs/latest points at the newest."), shown
+        assert "─" not in shown and "│" not in shown, shown
 
 
 def test_detect_help_lists_every_input_format():

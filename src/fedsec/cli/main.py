@@ -15,11 +15,12 @@ from fedsec.cli.attack_matrix import attack_matrix
 from fedsec.cli.common import console, quiet_libraries
 from fedsec.cli.detect import detect
 from fedsec.cli.inspect import inspect
-from fedsec.cli.options import HELP, federation_app, job_app, keys_app
+from fedsec.cli.options import HELP, MARKUP, federation_app, job_app, keys_app
 from fedsec.cli.simulate import privacy_curve_command, scenarios, simulate
 from fedsec.cli.synthetic import demo, generate
 
 app = typer.Typer(
+    rich_markup_mode=MARKUP,
     help="fedsec: federated threat detection for organizations that cannot share their data.",
     no_args_is_help=True,
     add_completion=False,

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from fedsec.data.logs import LOG_FORMATS
 from fedsec.data.readers import FORMATS
 
-HELP = {"help_option_names": ["-h", "--help"]}
+PIPED = not sys.stdout.isatty()
+UNWRAPPED_HELP = 1 << 16
+# On a terminal: rich help panels at its width. Piped or logged: plain help, never wrapped.
+HELP: dict = {"help_option_names": ["-h", "--help"]} | (
+    {"terminal_width": UNWRAPPED_HELP, "max_content_width": UNWRAPPED_HELP} if PIPED else {}
+)
+MARKUP: Literal["rich"] | None = None if PIPED else "rich"
 DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Folder holding the datasets (default: $FEDSEC_DATA)."),
@@ -38,14 +45,20 @@ DETECT_FORMATS = f"flows: {', '.join(FORMATS)}; logs: {', '.join(LOG_FORMATS)}"
 
 DEFAULT_POC = Path(".fedsec/poc")
 federation_app = typer.Typer(
+    rich_markup_mode=MARKUP,
     help="Provision a federation, or run a loopback one on this machine.",
     no_args_is_help=True,
     context_settings=HELP,
 )
 job_app = typer.Typer(
-    help="Run a scenario as a job on a federation.", no_args_is_help=True, context_settings=HELP
+    rich_markup_mode=MARKUP,
+    help="Run a scenario as a job on a federation.",
+    no_args_is_help=True,
+    context_settings=HELP,
 )
 keys_app = typer.Typer(
+    rich_markup_mode=MARKUP,
     help="Bundle signing keys: generate yours, trust others', sign old bundles.",
     no_args_is_help=True,
+    context_settings=HELP,
 )

@@ -75,6 +75,7 @@ def run_federated(
     seed: int = 0,
     on_round: Callable[[int, Params], None] | None = None,
     wrap: Callable[[Transport], Transport] | None = None,
+    release_average: float = 0.0,
 ) -> FederatedResult:
     """Run ``rounds`` rounds of select -> local update -> aggregate; return the global model.
     Protection (secure aggregation, HE, client DP) is the strategy's aggregation rule;
@@ -90,4 +91,5 @@ def run_federated(
         min_orgs=min_orgs,
         seed=seed,
         on_round=on_round,
+        release_average=release_average,
     )

@@ -81,6 +81,7 @@ def run_under_threat(
         min_orgs=s.min_orgs,
         seed=scenario.seed,
         on_round=on_round,
+        release_average=scenario.training.release_average,
     )
     log = getattr(strategy.aggregation, "log", [])
     return ThreatResult(

@@ -22,6 +22,7 @@ import numpy as np
 from fedsec.core import seeding
 from fedsec.fl.aggregation.base import Combined, RoundAborted, SiteResult
 from fedsec.fl.privacy.protect import RoundProtection
+from fedsec.fl.release import TailAverage
 from fedsec.fl.strategies.base import SiteTask, Strategy, StrategyState
 from fedsec.training.params import Params
 
@@ -77,12 +78,17 @@ def run_rounds(
     first_round: int = 1,
     resume: StrategyState | None = None,
     candidates: Callable[[], list[str]] | None = None,
+    release_average: float = 0.0,
 ) -> FederatedResult:
     """Rounds ``first_round``..``rounds`` over the sites of ``rows`` (site -> training rows);
     the global model. A resumed run passes the model it had (``initial``) and the strategy's
     saved state (``resume``); ``candidates`` gives the sites a round samples from when they
-    can change between rounds (a deployment drops sites that stop answering)."""
+    can change between rounds (a deployment drops sites that stop answering). The result holds
+    the model the run releases: the last round's, or the mean of the global models of the last
+    ``release_average`` share of rounds (:mod:`fedsec.fl.release`; kept in the strategy's state,
+    so a checkpoint carries it)."""
     params, history = initial, []
+    strategy.release = TailAverage.of(release_average, rounds)
     strategy.start(initial, rows)
     if resume is not None:
         strategy.load_state(resume)
@@ -97,9 +103,10 @@ def run_rounds(
                 params, combined = strategy.aggregate(round_, params, results)
         seconds = time.perf_counter() - started
         history.append(_record(round_, selected, results, combined, seconds))
+        strategy.release.observe(round_, params)
         if on_round is not None:
             on_round(round_, params)
-    return FederatedResult(params, history)
+    return FederatedResult(strategy.release.released(params), history)
 
 
 def _record(

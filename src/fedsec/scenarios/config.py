@@ -124,6 +124,11 @@ class ScenarioBase(Strict):
     def _check_federation(self) -> None:
         if self.strategy.min_orgs > self.org_count():
             raise ValueError("strategy.min_orgs exceeds the number of organizations")
+        if self.training.release_average > 0 and self.task != "classification":
+            raise ValueError(
+                f"training.release_average applies to classification scenarios; task "
+                f"{self.task!r} releases its last round's model"
+            )
         _check_adversary(self)
 
     def _check_privacy(self) -> None:

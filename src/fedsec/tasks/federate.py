@@ -116,6 +116,7 @@ def federate(
         seed=scenario.seed,
         on_round=on_round,
         wrap=wrap,
+        release_average=scenario.training.release_average,
     )
 
 

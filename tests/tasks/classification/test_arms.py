@@ -1,11 +1,15 @@
-"""The in-process federated arm fits preprocessing the way a deployment would."""
+"""The arms: the federated one fits preprocessing the way a deployment would; every arm
+releases the model its training rule says (last round, or the mean of its last rounds)."""
 
+import numpy as np
 import pytest
 
 from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.classification import arms
 from fedsec.tasks.classification.experiment import org_frames
+from fedsec.training.local import TrainingPlan, local_update
+from fedsec.training.params import max_abs_diff
 
 SMALL = ["data.max_rows=6000", "rounds=1", "evaluation.curve_points=1"]
 
@@ -45,3 +49,44 @@ def test_secure_and_clear_learners_agree(unsw):
         assert a.log == b.log and a.indicator == b.indicator
         assert a.mean == pytest.approx(b.mean, rel=1e-12, abs=1e-15)
         assert a.std == pytest.approx(b.std, rel=1e-12)
+
+
+def test_every_arm_releases_the_mean_of_its_last_rounds(unsw, monkeypatch):
+    scenario, orgs = unsw
+    averaged = scenario.model_copy(
+        update={
+            "rounds": 4,
+            "training": scenario.training.model_copy(update={"release_average": 0.5}),
+        }
+    )
+    trained = []
+    real = arms.local_update
+
+    def recording(*args, **kwargs):
+        update = real(*args, **kwargs)
+        trained.append([p.copy() for p in update.params])
+        return update
+
+    monkeypatch.setattr(arms, "local_update", recording)
+    central = arms.train_centralized(averaged, orgs, lambda _: None)
+    released = next(iter(central.models.values())).params_
+    expected = [np.mean([trained[2][i], trained[3][i]], axis=0) for i in range(len(released))]
+    assert max_abs_diff(released, expected) < 1e-6  # rounds 3 and 4 of 4
+    assert max_abs_diff(released, trained[3]) > 1e-5
+
+
+def test_restricted_softmax_moves_the_classes_an_org_never_saw_less(unsw):
+    scenario, orgs = unsw
+    shared = arms.learner(scenario, orgs, "global")
+    org = orgs[0]
+    x, y = shared.pre.transform(org.train.frame), shared.encode_labels(org.y_train)
+    absent = sorted(set(range(len(shared.classes))) - set(np.unique(y).tolist()))
+    assert absent, "the first org of an attack-disjoint split lacks some families"
+
+    def output_change(scale: float) -> np.ndarray:
+        plan = TrainingPlan(steps=10, lr=0.05, seed=1, absent_logit_scale=scale)
+        params = local_update(shared.network, shared.params, x, y, plan).params
+        return np.abs(params[-2] - shared.params[-2]).sum(axis=1)  # per class, last layer
+
+    plain, restricted = output_change(1.0), output_change(0.5)
+    assert restricted[absent].sum() < 0.8 * plain[absent].sum()

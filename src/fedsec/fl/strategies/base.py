@@ -10,6 +10,7 @@ import numpy as np
 
 from fedsec.fl.aggregation.base import Aggregation, Combined, SiteResult
 from fedsec.fl.aggregation.weighted_mean import WeightedMean
+from fedsec.fl.release import TailAverage
 from fedsec.training.params import Params
 
 
@@ -80,6 +81,8 @@ class Strategy:
         self.server_lr = self.default_server_lr if server_lr is None else server_lr
         self.aggregation: Aggregation = aggregation or WeightedMean()
         self.state = ServerState()
+        #: The model the run releases (set by the round loop; None: the last round's).
+        self.release: TailAverage | None = None
 
     @classmethod
     def from_config(
@@ -130,18 +133,31 @@ class Strategy:
         """The server state to checkpoint: the optimizer's moments and its step count."""
         moments = {"m": self.state.m, "v": self.state.v}
         tensors = {k: list(v) for k, v in moments.items() if v is not None}
-        return StrategyState(tensors, {"step": self.state.step})
+        meta: dict[str, Any] = {"step": self.state.step}
+        if self.release is not None and self.release.mean is not None:
+            tensors["release"] = list(self.release.mean)
+            meta["release_count"] = self.release.count
+        return StrategyState(tensors, meta)
 
     def load_state(self, saved: StrategyState) -> None:
         """Take up ``saved`` (from :meth:`state_dict`), after :meth:`start`; a ValueError
         names what does not fit this strategy."""
-        unknown = sorted(set(saved.tensors) - {"m", "v"})
+        unknown = sorted(set(saved.tensors) - {"m", "v", "release"})
         if unknown:
             raise ValueError(f"{self.name} state: unexpected arrays {unknown}")
         step = saved.meta.get("step")
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValueError(f"{self.name} state: step {step!r} is not a count")
+        self._load_release(saved)
         self.state = ServerState(saved.tensors.get("m"), saved.tensors.get("v"), step)
+
+    def _load_release(self, saved: StrategyState) -> None:
+        mean, count = saved.tensors.get("release"), saved.meta.get("release_count", 0)
+        if mean is None and not count:
+            return
+        if self.release is None or isinstance(count, bool) or not isinstance(count, int):
+            raise ValueError(f"{self.name} state: a release average this run does not keep")
+        self.release.restore(mean, count)
 
     # -- the server optimizer ------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from fedsec.fl import recipe
 from fedsec.fl.gate import AcceptanceGate, GateConfig, SiteGates, Verdict, labels_at_fpr
 from fedsec.fl.gate.transport import Judge
 from fedsec.fl.privacy.secure_stats import OrgRows, secure_statistics
+from fedsec.fl.release import TailAverage
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.scenarios.adversary import dishonest_orgs
@@ -148,6 +149,12 @@ def pooled_val(pre: Preprocessor, orgs: list[OrgFrames]) -> np.ndarray:
     return np.concatenate([pre.transform(o.val.frame) for o in orgs])
 
 
+def released_model(scenario: Scenario) -> TailAverage:
+    """What an arm releases: its last round's model, or the mean over its last rounds
+    (``training.release_average``), the rule the federated arm's round loop applies."""
+    return TailAverage.of(scenario.training.release_average, scenario.rounds)
+
+
 def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> ArmModels:
     started = time.perf_counter()
     shared = learner(scenario, orgs, "global")
@@ -156,10 +163,12 @@ def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress)
     val = dict.fromkeys([o.name for o in orgs], pooled_val(shared.pre, orgs))
     noise = dp_noise(scenario, len(x), len(orgs))
     marks, curve, rounds_s = curve_rounds(scenario), [], []
+    release = released_model(scenario)
     for round_ in range(1, scenario.rounds + 1):
         t0 = time.perf_counter()
         round_plan = plan(scenario, shared.weights, len(orgs), noise, "centralized", round_)
         shared.params = local_update(shared.network, shared.params, x, y, round_plan).params
+        release.observe(round_, shared.params)
         rounds_s.append(time.perf_counter() - t0)
         if round_ in marks:
             clf = shared.classifier(scenario)
@@ -167,6 +176,7 @@ def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress)
                 (round_, val_macro_f1(dict.fromkeys([o.name for o in orgs], clf), orgs, val))
             )
         tick("centralized")
+    shared.params = release.released(shared.params)
     clf = shared.classifier(scenario)
     steps = scenario.rounds * steps_per_round(scenario, len(x), len(orgs))
     return ArmModels(
@@ -189,6 +199,7 @@ def train_local(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> Ar
     val = {o.name: pooled_val(alone[o.name].pre, orgs) for o in orgs}
     noise = {o.name: dp_noise(scenario, len(o.y_train), 1) for o in orgs}
     marks, curve, rounds_s = curve_rounds(scenario), [], []
+    releases = {o.name: released_model(scenario) for o in orgs}
     for round_ in range(1, scenario.rounds + 1):
         t0 = time.perf_counter()
         for org in orgs:
@@ -196,11 +207,14 @@ def train_local(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> Ar
             x, y = data[org.name]
             round_plan = plan(scenario, solo.weights, 1, noise[org.name], "local", org.name, round_)
             solo.params = local_update(solo.network, solo.params, x, y, round_plan).params
+            releases[org.name].observe(round_, solo.params)
         rounds_s.append(time.perf_counter() - t0)
         if round_ in marks:
             models = {name: solo.classifier(scenario) for name, solo in alone.items()}
             curve.append((round_, val_macro_f1(models, orgs, val)))
         tick("local")
+    for name, solo in alone.items():
+        solo.params = releases[name].released(solo.params)
     models = {name: solo.classifier(scenario) for name, solo in alone.items()}
     spent = {
         o.name: dp_spent(
