@@ -6,10 +6,10 @@ import pytest
 
 pytest.importorskip("xgboost", reason="the trees extra is not installed")
 
-from fedsec.data.flows import concat_tables  # noqa: E402
-from fedsec.experiments.driver import run_experiment  # noqa: E402
-from fedsec.models.trees import TreeClassifier  # noqa: E402
-from fedsec.scenarios.config import load_scenario  # noqa: E402
+from fedsec.data.flows import concat_tables
+from fedsec.experiments.driver import run_experiment
+from fedsec.models.trees import TreeClassifier
+from fedsec.scenarios.config import load_scenario
 
 SMALL = [
     'model.kind="xgboost"',
