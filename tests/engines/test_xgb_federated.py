@@ -53,3 +53,13 @@ def test_a_failing_site_stops_the_federation_and_is_named():
     sites[1] = Site(broken.name, broken.x, np.full(len(broken.y), 7), broken.weight)  # no class 7
     with pytest.raises(FederationError, match="site org2"):
         train_federated(sites, booster_params(3, 3, 0.3, 64, seed=0), 3, timeout=600)
+
+
+def test_an_xgboost_without_the_federated_plugin_is_refused_saying_what_to_install(monkeypatch):
+    from fedsec.core.errors import ConfigError
+    from fedsec.engines.xgb_federated import require_xgboost
+
+    require_xgboost()  # the pinned wheel carries the plugin
+    monkeypatch.setattr(xgb, "build_info", lambda: {"USE_FEDERATED": False})
+    with pytest.raises(ConfigError, match=r"without the federated communicator.*fedsec\[trees\]"):
+        require_xgboost()
