@@ -121,6 +121,23 @@ class ScenarioBase(Strict):
                 raise ValueError(SECTION_MISSING[section])
         return raw
 
+    @model_validator(mode="after")
+    def _check_trees(self) -> ScenarioBase:
+        """Boosted trees: classification only, and nothing they cannot honour."""
+        if self.model.kind != "xgboost":
+            return self
+        if self.task != "classification":
+            raise ValueError(
+                f'model.kind "xgboost" is for task "classification", not {self.task!r}'
+            )
+        refused = [name for name, on in _tree_refusals(self).items() if on]
+        if refused:
+            raise ValueError(
+                f'model.kind "xgboost" cannot be combined with {", ".join(refused)}: '
+                + "; ".join(TREE_REFUSALS[name] for name in refused)
+            )
+        return self
+
     def _check_federation(self) -> None:
         if self.strategy.min_orgs > self.org_count():
             raise ValueError("strategy.min_orgs exceeds the number of organizations")
@@ -268,6 +285,32 @@ class LogsScenario(ScenarioBase):
 
 
 TASKS: tuple[str, ...] = tuple(TASK_SECTIONS)
+
+
+#: What boosted trees do not offer, and why a run asking for it is refused.
+TREE_REFUSALS = {
+    "privacy.secure_aggregation": "the coordinator would see every organization's gradient "
+    "histograms in clear (XGBoost's federated communicator has no secure aggregation on CPU)",
+    "privacy.homomorphic_encryption": "no encrypted histograms on CPU",
+    "privacy.sample_dp": "no differential privacy for boosted trees",
+    "privacy.client_dp": "no differential privacy for boosted trees",
+    "adversary": "no robust aggregation of gradient histograms",
+    "robustness": "no robust aggregation of gradient histograms",
+    "gate": "no acceptance gate for boosted trees",
+}
+
+
+def _tree_refusals(scenario: ScenarioBase) -> dict[str, bool]:
+    privacy = scenario.privacy
+    return {
+        "privacy.secure_aggregation": privacy.secure_aggregation,
+        "privacy.homomorphic_encryption": privacy.homomorphic_encryption,
+        "privacy.sample_dp": privacy.sample_dp.enabled,
+        "privacy.client_dp": privacy.client_dp.enabled,
+        "adversary": scenario.adversary is not None,
+        "robustness": scenario.robustness is not None,
+        "gate": scenario.gate is not None and scenario.gate.enabled,
+    }
 
 
 def _check_adversary(scenario: ScenarioBase) -> None:

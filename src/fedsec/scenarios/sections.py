@@ -63,12 +63,18 @@ class SplitConfig(Strict):
 
 
 class ModelConfig(Strict):
-    kind: Literal["mlp"] = "mlp"
+    """The classifier family: ``mlp`` (a network trained by federated averaging) or ``xgboost``
+    (gradient-boosted trees, federated histogram by histogram; ``rounds`` = boosting rounds)."""
+
+    kind: Literal["mlp", "xgboost"] = "mlp"
     hidden: list[int] = Field(default_factory=lambda: [128, 64], min_length=1)
     dropout: float = Field(default=0.1, ge=0, lt=1)
     class_weighting: Literal["none", "inverse", "sqrt_inverse"] = "sqrt_inverse"
     max_class_weight: float = Field(default=20.0, ge=1)
     hash_buckets: int = Field(default=16, ge=2, le=4096)
+    max_depth: int = Field(default=6, ge=1, le=16, description="xgboost: depth of each tree")
+    eta: float = Field(default=0.3, gt=0, le=1, description="xgboost: learning rate")
+    max_bin: int = Field(default=256, ge=2, le=4096, description="xgboost: histogram bins")
 
 
 ARMS: tuple[str, ...] = ("centralized", "local", "federated")

@@ -45,6 +45,11 @@ def require_deployable(scenario: Scenario) -> None:
             f"deployment runs {' and '.join(DEPLOYABLE)} scenarios, not task={scenario.task}: "
             f"scenario {scenario.name!r} can run in-process with fedsec simulate"
         )
+    if scenario.model.kind == "xgboost":
+        raise ConfigError(
+            f'scenario {scenario.name!r}: model.kind "xgboost" (federated boosted trees) has no '
+            "NVFlare job yet; it runs in-process with fedsec simulate (docs/trees.md)"
+        )
 
 
 class PlanRefused(FedsecError, ValueError):

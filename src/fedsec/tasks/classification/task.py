@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from fedsec.bundles.bundle import CLASSIFIER_KIND, save_bundle
 from fedsec.bundles.signing import Signer
 from fedsec.models.classifier import FamilyClassifier
+from fedsec.models.trees import TreeClassifier
 from fedsec.reporting import figures, plots
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation, build_federation
@@ -16,6 +17,7 @@ from fedsec.tasks.base import Evaluation, Run, Task, Tick
 from fedsec.tasks.classification import report
 from fedsec.tasks.classification.arms import TRAINERS, ArmModels, OrgFrames
 from fedsec.tasks.classification.experiment import evaluate, org_frames
+from fedsec.tasks.classification.trees import TREE_TRAINERS
 from fedsec.tasks.flows import provenance
 
 SHIPPED = ("federated", "centralized")
@@ -44,7 +46,8 @@ class ClassificationTask(Task):
     def train_arm(
         self, scenario: Scenario, data: list[OrgFrames], arm: str, tick: Tick
     ) -> ArmModels:
-        return TRAINERS[arm](scenario, data, tick)
+        trainers = TREE_TRAINERS if scenario.model.kind == "xgboost" else TRAINERS
+        return trainers[arm](scenario, data, tick)
 
     def evaluate(
         self, scenario: Scenario, federation: Federation, data: Any, arms: dict
@@ -52,6 +55,9 @@ class ClassificationTask(Task):
         return Evaluation(evaluate(scenario, federation, arms))
 
     def ships_model(self, arms: dict) -> bool:
+        """A network's bundle; tree models have no bundle format yet (docs/trees.md)."""
+        if any(isinstance(m, TreeClassifier) for a in arms.values() for m in a.models.values()):
+            return False
         return any(arm in arms for arm in SHIPPED)
 
     def product(self, arms: dict) -> tuple[str, FamilyClassifier]:

@@ -1,0 +1,78 @@
+"""Gradient-boosted trees (XGBoost) as an attack-family classifier.
+
+The decision rule is :class:`~fedsec.models.classifier.FamilyClassifier`'s (malicious score
+``1 - P(benign)``, per-organization thresholds at a target false-positive rate, else arg-max);
+only the probabilities come from a boosted tree ensemble over the same preprocessed rows.
+The model travels and is stored as XGBoost's UBJSON, never pickled.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+
+from fedsec.features.preprocess import Preprocessor
+from fedsec.models.classifier import FamilyClassifier
+
+
+def booster_params(classes: int, depth: int, eta: float, max_bin: int, seed: int) -> dict[str, Any]:
+    """XGBoost's training parameters: histogram trees, one probability per family."""
+    return {
+        "tree_method": "hist",
+        "objective": "multi:softprob",
+        "num_class": classes,
+        "max_depth": depth,
+        "eta": eta,
+        "max_bin": max_bin,
+        "seed": seed,
+        "nthread": 1,
+        "eval_metric": "mlogloss",
+    }
+
+
+class TreeClassifier(FamilyClassifier):
+    """A boosted tree ensemble over preprocessed flow rows, one probability per family of
+    ``classes``. Learned: ``model_`` (the booster as UBJSON bytes) and ``thresholds_``."""
+
+    def __init__(
+        self,
+        preprocessor: Preprocessor,
+        classes: list[str],
+        view: str,
+        decision: str = "argmax",
+    ) -> None:
+        super().__init__(None, preprocessor, classes, view, decision)
+        self._booster = None
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> Self:
+        raise NotImplementedError("trees are trained by the classification task's tree arms")
+
+    def set_model(self, model: bytes) -> Self:
+        """Adopt a trained booster (UBJSON bytes); thresholds are cleared."""
+        self.model_ = bytes(model)
+        self._booster = None
+        self.thresholds_ = {}
+        return self
+
+    def booster(self):
+        """The XGBoost booster holding ``model_`` (loaded once, on first use)."""
+        if self._booster is None:
+            import xgboost as xgb
+
+            booster = xgb.Booster(params={"nthread": 1})
+            booster.load_model(bytearray(self.model_))
+            self._booster = booster
+        return self._booster
+
+    def proba_from_matrix(self, x: np.ndarray, trees: int | None = None) -> np.ndarray:
+        """Family probabilities per row (``trees``: only the first boosting rounds)."""
+        import xgboost as xgb
+
+        span = (0, 0) if trees is None else (0, trees)
+        proba = self.booster().predict(xgb.DMatrix(x), iteration_range=span)
+        return np.asarray(proba, dtype=np.float64).reshape(len(x), len(self.classes))
+
+    def get_weights(self):
+        raise TypeError("a tree model has no weights to average; it travels as a booster")

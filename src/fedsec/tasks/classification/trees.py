@@ -1,0 +1,137 @@
+"""The three arms for ``[model] kind = "xgboost"``: gradient-boosted trees.
+
+Preprocessing, label set and class weights come from the same (federated) summaries as the
+network's (:func:`~fedsec.tasks.classification.arms.learner`); ``rounds`` are boosting rounds.
+
+* ``centralized``: one booster on the pooled rows;
+* ``local``: each organization boosts alone, with its own preprocessing and label set;
+* ``federated``: the organizations boost one model together through XGBoost's federated
+  communicator (:mod:`fedsec.engines.xgb_federated`): the server sums their quantile sketches
+  and gradient histograms, rows never leave a site.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from fedsec.engines import xgb_federated
+from fedsec.engines.xgb_federated import Site, train_booster
+from fedsec.models.trees import TreeClassifier, booster_params
+from fedsec.scenarios.config import Scenario
+from fedsec.tasks.classification.arms import (
+    ArmModels,
+    Learner,
+    OrgFrames,
+    learner,
+    pooled_val,
+    val_macro_f1,
+)
+from fedsec.tasks.federate import Progress, curve_rounds
+
+
+def tree_classifier(scenario: Scenario, shared: Learner, model: bytes) -> TreeClassifier:
+    return TreeClassifier(
+        shared.pre, shared.classes, scenario.data.view, scenario.evaluation.decision
+    ).set_model(model)
+
+
+def site(shared: Learner, org: OrgFrames) -> Site:
+    """One organization's encoded rows, class indices and class weights."""
+    y = shared.encode_labels(org.y_train)
+    weights = np.ones(len(shared.classes)) if shared.weights is None else shared.weights
+    return Site(org.name, shared.pre.transform(org.train.frame), y, np.asarray(weights)[y])
+
+
+def params(scenario: Scenario, shared: Learner) -> dict:
+    model = scenario.model
+    return booster_params(
+        len(shared.classes), model.max_depth, model.eta, model.max_bin, scenario.seed
+    )
+
+
+def curve(
+    scenario: Scenario, models: dict[str, TreeClassifier], orgs: list[OrgFrames], encoded: dict
+) -> list[tuple[int, float]]:
+    """Validation macro-F1 after each curve round's number of trees (one booster, no retraining)."""
+    points = []
+    for round_ in sorted(curve_rounds(scenario)):
+        truncated = {name: _Truncated(m, round_) for name, m in models.items()}
+        points.append((round_, val_macro_f1(truncated, orgs, encoded)))
+    return points
+
+
+class _Truncated:
+    """A tree model as it stood after its first ``trees`` boosting rounds."""
+
+    def __init__(self, model: TreeClassifier, trees: int) -> None:
+        self.model, self.trees = model, trees
+
+    def proba_from_matrix(self, x: np.ndarray) -> np.ndarray:
+        return self.model.proba_from_matrix(x, self.trees)
+
+    def labels_from_proba(self, proba: np.ndarray, threshold: float | None) -> np.ndarray:
+        return self.model.labels_from_proba(proba, threshold)
+
+
+def _done(name: str, models: dict, scenario: Scenario, orgs, encoded, started, tick) -> ArmModels:
+    points = curve(scenario, models, orgs, encoded)
+    for _ in range(scenario.rounds):
+        tick(name)
+    seconds = time.perf_counter() - started
+    per_round = [seconds / scenario.rounds] * scenario.rounds  # boosted in one call: the mean
+    return ArmModels(name, models, points, seconds, per_round)
+
+
+def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> ArmModels:
+    xgb_federated.require_xgboost()
+    started = time.perf_counter()
+    shared = learner(scenario, orgs, "global")
+    sites = [site(shared, o) for o in orgs]
+    booster = train_booster(
+        params(scenario, shared),
+        np.concatenate([s.x for s in sites]),
+        np.concatenate([s.y for s in sites]),
+        np.concatenate([s.weight for s in sites]),
+        scenario.rounds,
+    )
+    model = tree_classifier(scenario, shared, bytes(booster.save_raw("ubj")))
+    models = dict.fromkeys([o.name for o in orgs], model)
+    encoded = dict.fromkeys([o.name for o in orgs], pooled_val(shared.pre, orgs))
+    return _done("centralized", models, scenario, orgs, encoded, started, tick)
+
+
+def train_local(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> ArmModels:
+    xgb_federated.require_xgboost()
+    started = time.perf_counter()
+    models, encoded = {}, {}
+    for org in orgs:
+        alone = learner(scenario, [org], f"local/{org.name}")
+        own = site(alone, org)
+        booster = train_booster(params(scenario, alone), own.x, own.y, own.weight, scenario.rounds)
+        models[org.name] = tree_classifier(scenario, alone, bytes(booster.save_raw("ubj")))
+        encoded[org.name] = pooled_val(alone.pre, orgs)
+    return _done("local", models, scenario, orgs, encoded, started, tick)
+
+
+def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> ArmModels:
+    xgb_federated.require_xgboost()
+    started = time.perf_counter()
+    shared = learner(scenario, orgs, "global")
+    sites = [site(shared, o) for o in orgs]
+    model = tree_classifier(
+        scenario,
+        shared,
+        xgb_federated.train_federated(sites, params(scenario, shared), scenario.rounds),
+    )
+    models = dict.fromkeys([o.name for o in orgs], model)
+    encoded = dict.fromkeys([o.name for o in orgs], pooled_val(shared.pre, orgs))
+    return _done("federated", models, scenario, orgs, encoded, started, tick)
+
+
+TREE_TRAINERS = {
+    "centralized": train_centralized,
+    "local": train_local,
+    "federated": train_federated,
+}
