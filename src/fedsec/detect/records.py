@@ -53,12 +53,12 @@ def check_format(view: str, manifest: dict, fmt: str, inputs: Sequence[Path]) ->
         )
 
 
-def context_record(table: FlowTable, row: int, context: pd.Series) -> dict:
+def context_record(table: FlowTable, row: int, context: pd.Series, offset: int = 0) -> dict:
     """An alert's start: where the row was read (the file and its data row there, 1-based,
-    header not counted; ``row`` is its position among all rows scored) and its non-empty
-    context (time, addresses, ports, ...)."""
+    header not counted; ``offset + row`` is its position among all rows scored) and its
+    non-empty context (time, addresses, ports, ...)."""
     record: dict = {
-        "row": int(row),
+        "row": int(offset + row),
         "source_file": str(table.source_file[row]),
         "source_row": int(table.source_row[row]),
     }
@@ -74,6 +74,11 @@ def add_dataset_label(record: dict, table: FlowTable, row: int) -> None:
         record["dataset_label"] = str(table.label[row])
 
 
+def alert_lines(records: list[dict]) -> bytes:
+    """Alerts as JSON Lines, one object per line."""
+    return "".join(json.dumps(r, default=str) + "\n" for r in records).encode("utf-8")
+
+
 def write_alerts(out: Path, records: list[dict]) -> None:
     """One JSON object per line, written atomically."""
-    atomic.write_text(Path(out), "".join(json.dumps(r, default=str) + "\n" for r in records))
+    atomic.write_bytes(Path(out), alert_lines(records))

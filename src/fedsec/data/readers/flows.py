@@ -47,7 +47,12 @@ SERVICE_CLASSES: frozenset[str] = frozenset(
 
 
 def read(path: Path) -> FlowTable:
-    raw = read_frame(path)
+    return from_frame(read_frame(path), path)
+
+
+def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
+    """The rows of ``raw`` (read from ``path``; its index: each row's 0-based position in the
+    file) as a table: whole files and the chunks of a streamed file take this one path."""
     require_columns(raw, (*REQUIRED, "protocol"), path)
     if "dst_port" not in raw and "service" not in raw:
         raise InputError(path, "missing required columns: dst_port (or a service column)")
@@ -71,7 +76,7 @@ def read(path: Path) -> FlowTable:
             base[column] = np.nan
     base["protocol"] = protocol_class(raw["protocol"])
     base["service"] = _service(raw, path)
-    canonical = finish_canonical(base)
+    canonical = finish_canonical(base).reset_index(drop=True)
     families, labels, unknown, notes = _labels(raw, path)
     return FlowTable(
         source="flows",
@@ -85,6 +90,7 @@ def read(path: Path) -> FlowTable:
         unknown_labels=unknown,
         notes=[f"{path}: {note}" for note in notes],
         files=[str(path)],
+        source_row=raw.index.to_numpy(dtype=np.int64) + 1,
     )
 
 
