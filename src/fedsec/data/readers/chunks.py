@@ -7,9 +7,10 @@ position in the file, so the tables match the whole-file read row for row. Memor
 by the batch, whatever the file's size. Other formats, and CSVs compressed otherwise than by
 gzip, are read whole by their reader and handed out in slices.
 
-Arrow infers column types from the first block; times stay text; integer columns other than context (ports,
-ids, times keep their integers, as alerts show them) are read as float64, so a later block with
-a fraction in such a column is no error. Values pandas reads as missing are missing here too.
+Arrow infers column types from the first block; times stay text, and integer columns other
+than context (ports, ids, times keep their integers, as alerts show them) are read as float64,
+so a later block with a fraction in such a column is no error. Values pandas reads as missing
+are missing here too.
 """
 
 from __future__ import annotations
