@@ -12,14 +12,15 @@ import pyarrow.ipc as ipc
 import pytest
 import torch
 
-from fedsec.bundles.bundle import save_bundle
+from fedsec.bundles.bundle import load_bundle, save_bundle
 from fedsec.bundles.signing import Trust
 from fedsec.core import seeding
 from fedsec.core.errors import InputError
 from fedsec.data.readers import read_flows
 from fedsec.data.readers._tables import write_parquet
-from fedsec.detect.alerts import alert_records, run_flow_detection
-from fedsec.detect.records import write_alerts
+from fedsec.data.taxonomy import BENIGN
+from fedsec.detect.alerts import run_flow_detection
+from fedsec.detect.records import add_dataset_label, write_alerts
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.models.classifier import FamilyClassifier
@@ -59,14 +60,33 @@ def bundle(flows_csv, tmp_path_factory):
 
 
 def _whole_file_alerts(bundle, path, out):
-    """The alerts as detect wrote them before it streamed: one read, one forward, one write."""
-    from fedsec.bundles.bundle import load_bundle
-
+    """The alerts as detect wrote them before it streamed: one read, one forward, one write,
+    each alert's context looked up row by row (the code as it was)."""
     model, _ = load_bundle(bundle, UNSIGNED)
     table = read_flows("flows", [path])
     proba = model.predict_proba(table.features(model.view).frame)
     labels = model.labels_from_proba(proba, model.threshold_for(None))
-    records = alert_records(table, proba, labels, model.malicious_score(proba), model.classes)
+    scores = model.malicious_score(proba)
+    flagged = np.flatnonzero(labels != BENIGN)
+    context = table.context.iloc[flagged].reset_index(drop=True)
+    order = np.argsort(-proba[flagged], axis=1)[:, :3]
+    records = []
+    for i, row in enumerate(flagged):
+        record = {
+            "row": int(row),
+            "source_file": str(table.source_file[row]),
+            "source_row": int(table.source_row[row]),
+        }
+        for column, value in context.iloc[i].items():
+            if not pd.isna(value):
+                record[column] = value.item() if hasattr(value, "item") else value
+        record["family"] = str(labels[row])
+        record["score"] = round(float(scores[row]), 6)
+        record["top_families"] = {
+            model.classes[c]: round(float(proba[row, c]), 4) for c in order[i]
+        }
+        add_dataset_label(record, table, row)
+        records.append(record)
     write_alerts(out, records)
     return out.read_bytes()
 

@@ -22,7 +22,7 @@ from fedsec.detect.records import (
     alert_lines,
     check_columns,
     check_format,
-    context_record,
+    context_records,
 )
 from fedsec.models.classifier import FamilyClassifier
 
@@ -37,16 +37,13 @@ def alert_records(
 ) -> list[dict]:
     """One alert per row not flagged benign (``offset``: rows scored before this table)."""
     flagged = np.flatnonzero(labels != BENIGN)
-    context = table.context.iloc[flagged].reset_index(drop=True)
     order = np.argsort(-proba[flagged], axis=1)[:, :3]
-    records = []
-    for i, row in enumerate(flagged):
-        record = context_record(table, row, context.iloc[i], offset)
+    records = context_records(table, flagged, offset)
+    for i, (row, record) in enumerate(zip(flagged, records, strict=True)):
         record["family"] = str(labels[row])
         record["score"] = round(float(scores[row]), 6)
         record["top_families"] = {classes[c]: round(float(proba[row, c]), 4) for c in order[i]}
         add_dataset_label(record, table, row)
-        records.append(record)
     return records
 
 
