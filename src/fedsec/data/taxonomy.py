@@ -326,10 +326,10 @@ def map_labels(
     """Map raw labels to families; return the families and the counts of unknown labels."""
     lookup = {normalize_label(key).lower(): family for key, family in table.items()}
     raw = pd.Series(list(labels), dtype=object).astype(str)
-    unique = raw.unique()
+    codes, unique = pd.factorize(raw)
     names = {value: normalize_label(value) for value in unique}
-    family_of = {value: lookup.get(names[value].lower(), OTHER) for value in unique}
-    families = raw.map(family_of).to_numpy(dtype=object)
+    family_of = [lookup.get(names[value].lower(), OTHER) for value in unique]
+    families = np.asarray(family_of, dtype=object)[codes]  # one lookup per distinct label
     unknown_raw = [value for value in unique if names[value].lower() not in lookup]
     counts = raw[raw.isin(unknown_raw)].map(names).value_counts()
     return families, {str(name): int(count) for name, count in counts.items()}
