@@ -79,7 +79,7 @@ def detect(
     threads: Annotated[
         int | None,
         typer.Option(
-            min=1, help="Threads of the model's forward pass (default: cores, at most 4)."
+            min=1, help="Threads of the model's forward pass (default: half the cores, 1 to 4)."
         ),
     ] = None,
 ) -> None:

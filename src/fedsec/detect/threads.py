@@ -6,7 +6,7 @@ import os
 
 import torch
 
-#: Past a few threads a small MLP's forward pass gains nothing and steals cores from parsing.
+#: Past a few threads a small MLP's forward pass gains nothing.
 MAX_THREADS = 4
 
 
@@ -19,8 +19,11 @@ def available_cores() -> int:
 
 
 def inference_threads(requested: int | None = None) -> int:
-    """``requested``, or the cores available up to :data:`MAX_THREADS`; set for torch."""
-    threads = requested if requested is not None else min(available_cores(), MAX_THREADS)
+    """``requested``, or half the cores available (at least 1, at most :data:`MAX_THREADS`);
+    set for torch. Half: on a loaded 2-core machine a 2-thread forward ran 18x slower than a
+    1-thread one (bench/detect_rate.py), as the threads wait on each other for a core."""
+    default = max(1, min(available_cores() // 2, MAX_THREADS))
+    threads = requested if requested is not None else default
     if threads < 1:
         raise ValueError(f"--threads must be at least 1, not {threads}")
     torch.set_num_threads(threads)
