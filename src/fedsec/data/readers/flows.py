@@ -63,7 +63,7 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
     if blank.any():
         row = int(np.flatnonzero(blank)[0])
         raise InputError(path, f"column 'protocol' has no value in data row {row + 1}")
-    numbers = pd.to_numeric(raw["protocol"], errors="coerce").notna()
+    numbers = _is_number(raw["protocol"])
     check_range(raw.loc[numbers], ["protocol"], path, **PROTOCOL_NUMBER)
     negative = [c for c in REQUIRED if (numeric[c] < 0).any()]
     if negative:
@@ -92,6 +92,14 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
         files=[str(path)],
         source_row=raw.index.to_numpy(dtype=np.int64) + 1,
     )
+
+
+def _is_number(values: pd.Series) -> pd.Series:
+    """Which values are numbers, parsing each distinct value once (a protocol column holds a
+    handful of distinct names or numbers over millions of rows)."""
+    codes, unique = pd.factorize(values, use_na_sentinel=False)
+    parsed = pd.to_numeric(pd.Series(unique, dtype=object), errors="coerce").notna().to_numpy()
+    return pd.Series(parsed[codes], index=values.index)
 
 
 def _service(raw: pd.DataFrame, path: Path) -> pd.Series:
