@@ -75,16 +75,19 @@ def context_records(table: FlowTable, rows: np.ndarray, offset: int = 0) -> list
     context = table.context.iloc[rows]
     names = list(context.columns)
     values = context.to_numpy() if names else np.empty((len(rows), 0), dtype=object)
-    records = []
+    present = ~context.isna().to_numpy() if names else np.empty((len(rows), 0), dtype=bool)
     lines = table.source_row[rows].tolist()
-    for row, line, row_values in zip(rows.tolist(), lines, values, strict=True):
+    records = []
+    for row, line, row_values, row_present in zip(
+        rows.tolist(), lines, values, present, strict=True
+    ):
         record: dict = {
             "row": offset + row,
             "source_file": str(table.source_file[row]),
             "source_row": line,
         }
-        for column, value in zip(names, row_values, strict=True):
-            if not pd.isna(value):
+        for column, value, keep in zip(names, row_values, row_present, strict=True):
+            if keep:
                 record[column] = value.item() if hasattr(value, "item") else value
         records.append(record)
     return records
