@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from fedsec.bundles.signing import Authenticity
 from fedsec.core import atomic
@@ -54,24 +53,11 @@ def check_format(view: str, manifest: dict, fmt: str, inputs: Sequence[Path]) ->
         )
 
 
-def context_record(table: FlowTable, row: int, context: pd.Series, offset: int = 0) -> dict:
-    """An alert's start: where the row was read (the file and its data row there, 1-based,
-    header not counted; ``offset + row`` is its position among all rows scored) and its
-    non-empty context (time, addresses, ports, ...)."""
-    record: dict = {
-        "row": int(offset + row),
-        "source_file": str(table.source_file[row]),
-        "source_row": int(table.source_row[row]),
-    }
-    for column, value in context.items():
-        if not pd.isna(value):
-            record[column] = value.item() if hasattr(value, "item") else value
-    return record
-
-
 def context_records(table: FlowTable, rows: np.ndarray, offset: int = 0) -> list[dict]:
-    """:func:`context_record` of each of ``rows`` (positions in ``table``), built column-wise:
-    the context rows come out of one conversion instead of one pandas row lookup each."""
+    """Each alert's start, for ``rows`` (positions in ``table``): where the row was read (the
+    file and its data row there, 1-based, header not counted; ``offset + row`` is its position
+    among all rows scored) and its non-empty context (time, addresses, ports, ...). Built
+    column-wise: one conversion per table, not a pandas row lookup per alert."""
     context = table.context.iloc[rows]
     names = list(context.columns)
     values = context.to_numpy() if names else np.empty((len(rows), 0), dtype=object)
