@@ -130,3 +130,48 @@ def test_a_capture_over_the_size_cap_is_refused_before_metering(tmp_path, monkey
 
 def test_known_flow_packet_count_includes_the_handshake():
     assert KnownFlow("a", "b", 1, 2, "tcp", (5,), (6,)).packets == 5
+
+
+def test_rules_beside_the_capture_label_its_flows_first_match_wins(tmp_path):
+    path = write_capture(tmp_path / "c.pcap")
+    (tmp_path / "c.pcap.labels.csv").write_text(
+        "label,src_ip,dst_port,protocol,start,end\n"
+        "recon,10.0.0.9,,tcp,,\n"  # the scanner's SYNs
+        "T1041,10.0.0.7,443,,1700000001.5,1700000003\n"  # the bulk upload, in its window
+        "benign,,,,,\n"
+    )
+    table = read_flows("pcap", [path])
+    families = dict(zip(table.context["src_port"], table.family, strict=True))
+    assert families == {
+        40_001: "benign",
+        53_001: "benign",
+        50_000: "recon",
+        50_001: "recon",
+        44_444: "exfiltration",
+    }
+    assert list(table.label[table.context["src_port"] == 44_444]) == ["T1041"]
+    assert any("labels from c.pcap.labels.csv (3 rules)" in note for note in table.notes)
+
+
+def test_flows_no_rule_matches_stay_unlabeled_and_are_counted(tmp_path):
+    path = write_capture(tmp_path / "c.pcap")
+    (tmp_path / "c.pcap.labels.csv").write_text("label,dst_port\nbenign,80\nbenign,53\n")
+    table = read_flows("pcap", [path])
+    assert list(table.family).count(UNLABELED) == 3
+    assert any("3 flows match no rule of c.pcap.labels.csv" in note for note in table.notes)
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        ("label,host\nrecon,10.0.0.9\n", r"unknown rule fields \['host'\]"),
+        ("label,dst_port\nrecon,ssh\n", r"field 'dst_port' of data row 1 is not a number"),
+        ("label,dst_port\n,22\n", r"rule in data row 1 has no label"),
+        ("dst_port\n22\n", r"missing required columns: label"),
+    ],
+)
+def test_a_bad_rules_file_is_refused_naming_it_and_the_problem(tmp_path, rules, message):
+    path = write_capture(tmp_path / "c.pcap")
+    (tmp_path / "c.pcap.labels.csv").write_text(rules)
+    with pytest.raises(InputError, match=rf"c.pcap.labels.csv: {message}"):
+        read_flows("pcap", [path])

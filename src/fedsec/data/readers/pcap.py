@@ -9,8 +9,9 @@ CIC-IDS2017 and a model trained on that dataset's canonical view scores captures
 
 Views: the canonical flow schema, and as native features the CICFlowMeter statistics NFStream
 computes, under CICFlowMeter's column names (times in microseconds, as CICFlowMeter writes
-them). Addresses, ports and the first packet's time are context, never features. A capture has
-no labels: its flows are read as unlabeled (for ``fedsec detect``).
+them). Addresses, ports and the first packet's time are context, never features. Labels come
+from rules in ``<capture>.labels.csv`` beside the capture (:mod:`.pcap_labels`); without it the
+flows are read as unlabeled (for ``fedsec detect``).
 
 Captures are untrusted input: the file must be a pcap or pcapng (by its magic bytes), within the
 input size cap, and payloads are not dissected (no application-protocol parsers run on them).
@@ -27,7 +28,7 @@ from fedsec.data.canonical import finish_canonical, protocol_class, service_from
 from fedsec.data.flows import FlowTable
 from fedsec.data.leaks import capture_kind
 from fedsec.data.readers._input import limits
-from fedsec.data.readers._labels import UNLABELED_NOTE, unlabeled
+from fedsec.data.readers.pcap_labels import label_flows
 
 IDLE_TIMEOUT_S = 120
 ACTIVE_TIMEOUT_S = 1800
@@ -98,16 +99,18 @@ def read(path: Path) -> FlowTable:
     flows = meter(path)
     if flows.empty:
         raise InputError(path, "holds no IP packets, so no flows to score")
-    families, labels = unlabeled(len(flows))
+    context = _context(flows)
+    families, labels, unknown, notes = label_flows(path, context, flows["protocol"])
     return FlowTable(
         source="pcap",
         native=_statistics(flows),
         native_categorical=("Protocol",),
         family=families,
         label=labels,
-        context=_context(flows),
+        context=context,
         canonical=_canonical(flows),
-        notes=[f"{path}: {len(flows)} flows metered by NFStream", f"{path}: {UNLABELED_NOTE}"],
+        unknown_labels=unknown,
+        notes=[f"{path}: {len(flows)} flows metered by NFStream", *notes],
         files=[str(path)],
     )
 
