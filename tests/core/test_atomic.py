@@ -131,3 +131,18 @@ def test_a_secret_file_is_created_private_not_narrowed_after(tmp_path, monkeypat
     monkeypatch.setattr(atomic.os, "open", spy)
     atomic.write_bytes(tmp_path / "key", b"secret", mode=0o600)
     assert created == [0o600]
+
+
+def test_a_stream_appears_whole_at_the_end_and_an_error_leaves_the_old_file(tmp_path):
+    target = tmp_path / "alerts.jsonl"
+    target.write_text("old\n")
+    with atomic.stream(target) as sink:
+        sink.write(b"one\n")
+        assert target.read_text() == "old\n"  # nothing shows until the block ends
+        sink.write(b"two\n")
+    assert target.read_text() == "one\ntwo\n"
+    with pytest.raises(RuntimeError), atomic.stream(target) as sink:
+        sink.write(b"half\n")
+        raise RuntimeError("refused half-way")
+    assert target.read_text() == "one\ntwo\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alerts.jsonl"]

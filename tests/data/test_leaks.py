@@ -27,11 +27,15 @@ def pcap_bytes(magic: bytes = b"\xd4\xc3\xb2\xa1") -> bytes:
         ("mapped", b"\xd4\xc3\xb2\xa1", "pcap"),
     ],
 )
-def test_a_packet_capture_is_refused_saying_it_holds_no_flows(tmp_path, fmt, magic, kind):
+def test_a_packet_capture_given_to_a_flow_reader_names_format_pcap(tmp_path, fmt, magic, kind):
     path = tmp_path / "capture.bin"
     path.write_bytes(pcap_bytes(magic))
     mapping = Mapping(label="Label") if fmt == "mapped" else None
-    with pytest.raises(InputError, match=rf"capture.bin: is a packet capture \({kind}\), not flow"):
+    with pytest.raises(
+        InputError,
+        match=rf"capture.bin: is a packet capture \({kind}\), not flow records: read "
+        r"it with --format pcap",
+    ):
         read_flows(fmt, [path], mapping)
 
 

@@ -130,3 +130,23 @@ def test_unlabelled_flows_are_scored_without_claims_about_their_labels(bundle, f
     assert [a["source_row"] for a in alerts] == list(range(1, 601))
     assert {a["source_file"] for a in alerts} == {str(bare)}
     assert not any("dataset_label" in a for a in alerts)
+
+
+def test_alerts_scored_in_small_chunks_are_byte_identical(bundle, flows, tmp_path):
+    from fedsec.bundles.keys import user_trust
+    from fedsec.detect.anomaly_alerts import run_anomaly_detection
+
+    path, _ = flows
+    trust = user_trust([], True)
+    whole, chunked = tmp_path / "whole.jsonl", tmp_path / "chunked.jsonl"
+    first = run_anomaly_detection(bundle, [path], "unsw-nb15", whole, org="org3", trust=trust)
+    second = run_anomaly_detection(
+        bundle, [path], "unsw-nb15", chunked, org="org3", trust=trust, chunk_rows=7
+    )
+    assert chunked.read_bytes() == whole.read_bytes()
+    assert (second.rows, second.alerts, second.truth_note) == (
+        first.rows,
+        first.alerts,
+        first.truth_note,
+    )
+    assert [json.loads(line)["row"] for line in chunked.read_text().splitlines()][-1] > 500

@@ -76,6 +76,12 @@ def detect(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out file.")] = (
         False
     ),
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Threads of the model's forward pass (default: half the cores, 1 to 4)."
+        ),
+    ] = None,
 ) -> None:
     """Score telemetry (flows, or log sessions with a logs bundle) and write one alert per
     flagged flow or anomalous session. The bundle must be signed by a key you trust."""
@@ -83,11 +89,13 @@ def detect(
     from fedsec.data.logs import SessionOptions
     from fedsec.data.mapping import load_mapping
     from fedsec.detect.dispatch import run_detection
+    from fedsec.detect.threads import inference_threads
 
     inputs = [*(input_ or []), *(more_inputs or [])]
     if not inputs:
         raise typer.BadParameter("give at least one file to score", param_hint="--input")
     outputs.check_file(out, force=force)
+    inference_threads(threads)
     options = SessionOptions(session_key, session_window, log_format, templates)
     summary = run_detection(
         outputs.resolve(model),

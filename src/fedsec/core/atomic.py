@@ -14,7 +14,7 @@ import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 FILE_MODE = 0o666
 FOLDER_MODE = 0o777
@@ -56,6 +56,26 @@ def write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
             os.fchmod(fd, mode)  # created no wider than ``mode``: exactly it, whatever the umask
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def stream(path: Path) -> Iterator[BinaryIO]:
+    """A binary handle to write ``path`` piece by piece: the pieces go to a temporary file
+    beside it, which replaces ``path`` only when the block ends without an error (then the
+    temporary file is removed and ``path`` is untouched)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = _create_file(path)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -140,8 +140,9 @@ SERVICE_OF_NAME: dict[str, str] = {
 
 def _map_unique(values: pd.Series, classify: Callable[[object], object]) -> pd.Series:
     """Apply ``classify`` once per distinct value (flow files repeat a few values a lot)."""
-    table = {value: classify(value) for value in pd.unique(values)}
-    return values.map(table).astype(object)
+    codes, unique = pd.factorize(values, use_na_sentinel=False)
+    table = np.asarray([classify(value) for value in unique], dtype=object)
+    return pd.Series(table[codes], index=values.index, dtype=object)
 
 
 def protocol_class(values: pd.Series) -> pd.Series:

@@ -6,8 +6,9 @@ datasets README, "Known traps"): a model that learns them learns the capture, no
 These checks recognise such columns by name and by value, so that ``fedsec inspect`` proposes
 them as context and the mapped reader warns when a mapping keeps one as a feature.
 
-A packet-level export (Wireshark/tshark CSV: one row per packet) or a raw capture holds no
-flows: there is nothing per flow to score, so such files are refused with the reason.
+A packet-level export (Wireshark/tshark CSV: one row per packet) holds no flows: there is
+nothing per flow to score, so such files are refused with the reason. A raw capture given to a
+flow reader is refused naming the format that meters it into flows (``pcap``).
 """
 
 from __future__ import annotations
@@ -88,14 +89,21 @@ def leak_kind(name: str, values: pd.Series) -> str | None:
     return name_kind(name) or value_kind(values)
 
 
+def capture_kind(head: bytes) -> str | None:
+    """'pcap' or 'pcapng' when the file's first bytes are a capture's magic, else None."""
+    if head[:4] == PCAPNG_MAGIC:
+        return "pcapng"
+    return "pcap" if head[:4] in CAPTURE_MAGIC else None
+
+
 def check_capture_bytes(path: Path, head: bytes) -> None:
-    """A raw packet capture is refused with the reason and what to do instead."""
-    if head[:4] in CAPTURE_MAGIC or head[:4] == PCAPNG_MAGIC:
-        kind = "pcapng" if head[:4] == PCAPNG_MAGIC else "pcap"
+    """A raw packet capture given to a flow reader is refused, naming the format that reads it."""
+    kind = capture_kind(head)
+    if kind is not None:
         raise InputError(
             path,
-            f"is a packet capture ({kind}), not flow records: fedsec scores flows; turn the "
-            "capture into flows with a flow meter (CICFlowMeter, NFStream, Zeek) first",
+            f"is a packet capture ({kind}), not flow records: read it with --format pcap "
+            '(format = "pcap" in a scenario), which meters its flows with NFStream',
         )
 
 

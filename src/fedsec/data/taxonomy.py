@@ -325,13 +325,16 @@ def map_labels(
 ) -> tuple[np.ndarray, dict[str, int]]:
     """Map raw labels to families; return the families and the counts of unknown labels."""
     lookup = {normalize_label(key).lower(): family for key, family in table.items()}
-    raw = pd.Series(list(labels), dtype=object).astype(str)
-    unique = raw.unique()
-    names = {value: normalize_label(value) for value in unique}
-    family_of = {value: lookup.get(names[value].lower(), OTHER) for value in unique}
-    families = raw.map(family_of).to_numpy(dtype=object)
-    unknown_raw = [value for value in unique if names[value].lower() not in lookup]
-    counts = raw[raw.isin(unknown_raw)].map(names).value_counts()
+    values = labels if isinstance(labels, pd.Series | np.ndarray) else list(labels)
+    codes, unique = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    names = {value: normalize_label(str(value)) for value in unique}
+    family_of = [lookup.get(names[value].lower(), OTHER) for value in unique]
+    families = np.asarray(family_of, dtype=object)[codes]  # one lookup per distinct label
+    if all(names[value].lower() in lookup for value in unique):
+        return families, {}
+    raw = pd.Series(list(values), dtype=object).astype(str)
+    unknown_raw = [str(v) for v in unique if names[v].lower() not in lookup]
+    counts = raw[raw.isin(unknown_raw)].map(normalize_label).value_counts()
     return families, {str(name): int(count) for name, count in counts.items()}
 
 

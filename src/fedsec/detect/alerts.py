@@ -10,36 +10,40 @@ import numpy as np
 
 from fedsec.bundles.bundle import load_bundle
 from fedsec.bundles.signing import Trust
+from fedsec.core import atomic
 from fedsec.core.errors import BundleError
 from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
-from fedsec.data.readers import read_flows
+from fedsec.data.readers.chunks import CHUNK_ROWS, read_chunks
 from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.detect.records import (
     DetectionSummary,
     add_dataset_label,
+    alert_lines,
     check_columns,
     check_format,
-    context_record,
-    write_alerts,
+    context_records,
 )
 from fedsec.models.classifier import FamilyClassifier
 
 
 def alert_records(
-    table: FlowTable, proba: np.ndarray, labels: np.ndarray, scores: np.ndarray, classes: list[str]
+    table: FlowTable,
+    proba: np.ndarray,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    classes: list[str],
+    offset: int = 0,
 ) -> list[dict]:
+    """One alert per row not flagged benign (``offset``: rows scored before this table)."""
     flagged = np.flatnonzero(labels != BENIGN)
-    context = table.context.iloc[flagged].reset_index(drop=True)
     order = np.argsort(-proba[flagged], axis=1)[:, :3]
-    records = []
-    for i, row in enumerate(flagged):
-        record = context_record(table, row, context.iloc[i])
+    records = context_records(table, flagged, offset)
+    for i, (row, record) in enumerate(zip(flagged, records, strict=True)):
         record["family"] = str(labels[row])
         record["score"] = round(float(scores[row]), 6)
         record["top_families"] = {classes[c]: round(float(proba[row, c]), 4) for c in order[i]}
         add_dataset_label(record, table, row)
-        records.append(record)
     return records
 
 
@@ -52,18 +56,26 @@ def run_flow_detection(
     threshold: float | None,
     trust: Trust,
     mapping: Mapping | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> DetectionSummary:
-    """Alerts from a family-classifier bundle (``mapping``: for format ``mapped``)."""
+    """Alerts from a family-classifier bundle (``mapping``: for format ``mapped``), the input
+    scored chunk by chunk and each chunk's alerts written as they come (atomically: the file
+    appears complete, or not at all)."""
     model, manifest = load_bundle(model_dir, trust)
     chosen = threshold if threshold is not None else operating_threshold(model, model_dir, org)
-    table = read_flows(fmt, list(inputs), mapping)
-    check_format(model.view, manifest, fmt, inputs)
-    check_columns(model, table, inputs)
-    proba = model.predict_proba(table.features(model.view).frame)
-    scores = model.malicious_score(proba)
-    labels = model.labels_from_proba(proba, chosen)
-    write_alerts(out, alert_records(table, proba, labels, scores, model.classes))
-    return _summary(table, labels)
+    tally = Tally()
+    with atomic.stream(out) as sink:
+        for table in read_chunks(fmt, list(inputs), mapping, chunk_rows):
+            if tally.rows == 0:
+                check_format(model.view, manifest, fmt, inputs)
+                check_columns(model, table, inputs)
+            proba = model.predict_proba(table.features(model.view).frame)
+            scores = model.malicious_score(proba)
+            labels = model.labels_from_proba(proba, chosen)
+            records = alert_records(table, proba, labels, scores, model.classes, tally.rows)
+            sink.write(alert_lines(records))
+            tally.add(table, labels)
+    return tally.summary()
 
 
 def operating_threshold(model: FamilyClassifier, model_dir: Path, org: str | None) -> float | None:
@@ -88,14 +100,29 @@ def operating_threshold(model: FamilyClassifier, model_dir: Path, org: str | Non
     return model.threshold_for(org)
 
 
-def _summary(table: FlowTable, labels: np.ndarray) -> DetectionSummary:
-    flagged = labels != BENIGN
-    by_family = dict(Counter(labels[flagged]).most_common())
-    notes = {}
-    for family in by_family:
-        truth = table.family[labels == family]
-        known = truth[truth != UNLABELED]
-        if len(known):
-            attacks = float(np.mean(known != BENIGN))
-            notes[family] = f"{attacks:.0%} attacks per the input's own labels"
-    return DetectionSummary(len(table), int(flagged.sum()), by_family, notes)
+class Tally:
+    """The summary of the rows scored so far, added up chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.flagged: Counter[str] = Counter()
+        self.known: Counter[str] = Counter()  # flagged rows with a label in the input
+        self.attacks: Counter[str] = Counter()  # ... whose label is an attack
+
+    def add(self, table: FlowTable, labels: np.ndarray) -> None:
+        self.rows += len(table)
+        flagged = labels != BENIGN
+        self.flagged.update(labels[flagged])
+        known = flagged & (table.family != UNLABELED)
+        self.known.update(labels[known])
+        self.attacks.update(labels[known & (table.family != BENIGN)])
+
+    def summary(self) -> DetectionSummary:
+        by_family = dict(self.flagged.most_common())
+        notes = {
+            family: f"{self.attacks[family] / self.known[family]:.0%} attacks per the input's "
+            "own labels"
+            for family in by_family
+            if self.known[family]
+        }
+        return DetectionSummary(self.rows, sum(by_family.values()), by_family, notes)

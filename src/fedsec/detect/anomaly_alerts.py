@@ -11,18 +11,19 @@ import pandas as pd
 
 from fedsec.bundles.bundle import load_anomaly_bundle
 from fedsec.bundles.signing import Trust
+from fedsec.core import atomic
 from fedsec.core.errors import BundleError
 from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
-from fedsec.data.readers import read_flows
+from fedsec.data.readers.chunks import CHUNK_ROWS, read_chunks
 from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.detect.records import (
     DetectionSummary,
     add_dataset_label,
+    alert_lines,
     check_columns,
     check_format,
-    context_record,
-    write_alerts,
+    context_records,
 )
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.base import GLOBAL
@@ -82,18 +83,17 @@ def alert_records(
     rows: np.ndarray,
     threshold: tuple[float, str],
     features: list[list[dict]],
+    offset: int = 0,
 ) -> list[dict]:
-    context = table.context.iloc[rows].reset_index(drop=True)
-    records = []
-    for i, row in enumerate(rows):
-        record = context_record(table, row, context.iloc[i])
+    """One alert per row in ``rows`` (``offset``: rows scored before this table)."""
+    records = context_records(table, rows, offset)
+    for i, (row, record) in enumerate(zip(rows, records, strict=True)):
         record["family"] = ANOMALY
         record["score"] = round(float(scores[row]), 6)
         record["threshold"] = round(threshold[0], 6)
         record["threshold_source"] = threshold[1]
         record["top_features"] = features[i]
         add_dataset_label(record, table, row)
-        records.append(record)
     return records
 
 
@@ -108,27 +108,48 @@ def run_anomaly_detection(
     top: int = 5,
     trust: Trust | None = None,
     mapping: Mapping | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> DetectionSummary:
+    """Alerts from an anomaly bundle, the input scored chunk by chunk (rows are scored one by
+    one, so chunks change nothing) and the alerts written as they come, atomically."""
     model, manifest = load_anomaly_bundle(model_dir, trust)
     chosen = choose_threshold(model, model_dir, org, threshold)
-    table = read_flows(fmt, list(inputs), mapping)
-    check_format(model.view, manifest, fmt, inputs)
-    check_columns(model, table, inputs)
-    frame = table.features(model.view).frame
-    x = model.encode(frame)
-    scores = model.score_matrix(x)
-    rows = np.flatnonzero(scores > chosen[0])
-    features = top_features(model, x, frame, rows, top)
-    write_alerts(out, alert_records(table, scores, rows, chosen, features))
-    return _summary(table, rows)
+    tally = _Tally()
+    with atomic.stream(out) as sink:
+        for table in read_chunks(fmt, list(inputs), mapping, chunk_rows):
+            if tally.rows == 0:
+                check_format(model.view, manifest, fmt, inputs)
+                check_columns(model, table, inputs)
+            frame = table.features(model.view).frame
+            x = model.encode(frame)
+            scores = model.score_matrix(x)
+            rows = np.flatnonzero(scores > chosen[0])
+            features = top_features(model, x, frame, rows, top)
+            sink.write(
+                alert_lines(alert_records(table, scores, rows, chosen, features, tally.rows))
+            )
+            tally.add(table, rows)
+    return tally.summary()
 
 
-def _summary(table: FlowTable, rows: np.ndarray) -> DetectionSummary:
-    if len(rows) == 0:
-        return DetectionSummary(len(table), 0)
-    truth = table.family[rows]
-    known = truth[truth != UNLABELED]
-    notes = {}
-    if len(known):
-        notes[ANOMALY] = f"{float(np.mean(known != BENIGN)):.0%} attacks per the input's own labels"
-    return DetectionSummary(len(table), len(rows), {ANOMALY: len(rows)}, notes)
+class _Tally:
+    """Rows scored, flagged, and flagged with a label (and an attack one) in the input."""
+
+    def __init__(self) -> None:
+        self.rows = self.flagged = self.known = self.attacks = 0
+
+    def add(self, table: FlowTable, rows: np.ndarray) -> None:
+        self.rows += len(table)
+        self.flagged += len(rows)
+        truth = table.family[rows]
+        known = truth[truth != UNLABELED]
+        self.known += len(known)
+        self.attacks += int(np.sum(known != BENIGN))
+
+    def summary(self) -> DetectionSummary:
+        if self.flagged == 0:
+            return DetectionSummary(self.rows, 0)
+        notes = {}
+        if self.known:
+            notes[ANOMALY] = f"{self.attacks / self.known:.0%} attacks per the input's own labels"
+        return DetectionSummary(self.rows, self.flagged, {ANOMALY: self.flagged}, notes)

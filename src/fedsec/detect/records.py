@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 
 from fedsec.bundles.signing import Authenticity
 from fedsec.core import atomic
@@ -53,19 +53,30 @@ def check_format(view: str, manifest: dict, fmt: str, inputs: Sequence[Path]) ->
         )
 
 
-def context_record(table: FlowTable, row: int, context: pd.Series) -> dict:
-    """An alert's start: where the row was read (the file and its data row there, 1-based,
-    header not counted; ``row`` is its position among all rows scored) and its non-empty
-    context (time, addresses, ports, ...)."""
-    record: dict = {
-        "row": int(row),
-        "source_file": str(table.source_file[row]),
-        "source_row": int(table.source_row[row]),
-    }
-    for column, value in context.items():
-        if not pd.isna(value):
-            record[column] = value.item() if hasattr(value, "item") else value
-    return record
+def context_records(table: FlowTable, rows: np.ndarray, offset: int = 0) -> list[dict]:
+    """Each alert's start, for ``rows`` (positions in ``table``): where the row was read (the
+    file and its data row there, 1-based, header not counted; ``offset + row`` is its position
+    among all rows scored) and its non-empty context (time, addresses, ports, ...). Built
+    column-wise: one conversion per table, not a pandas row lookup per alert."""
+    context = table.context.iloc[rows]
+    names = list(context.columns)
+    values = context.to_numpy() if names else np.empty((len(rows), 0), dtype=object)
+    present = ~context.isna().to_numpy() if names else np.empty((len(rows), 0), dtype=bool)
+    lines = table.source_row[rows].tolist()
+    records = []
+    for row, line, row_values, row_present in zip(
+        rows.tolist(), lines, values, present, strict=True
+    ):
+        record: dict = {
+            "row": offset + row,
+            "source_file": str(table.source_file[row]),
+            "source_row": line,
+        }
+        for column, value, keep in zip(names, row_values, row_present, strict=True):
+            if keep:
+                record[column] = value.item() if hasattr(value, "item") else value
+        records.append(record)
+    return records
 
 
 def add_dataset_label(record: dict, table: FlowTable, row: int) -> None:
@@ -74,6 +85,11 @@ def add_dataset_label(record: dict, table: FlowTable, row: int) -> None:
         record["dataset_label"] = str(table.label[row])
 
 
+def alert_lines(records: list[dict]) -> bytes:
+    """Alerts as JSON Lines, one object per line."""
+    return "".join(json.dumps(r, default=str) + "\n" for r in records).encode("utf-8")
+
+
 def write_alerts(out: Path, records: list[dict]) -> None:
     """One JSON object per line, written atomically."""
-    atomic.write_text(Path(out), "".join(json.dumps(r, default=str) + "\n" for r in records))
+    atomic.write_bytes(Path(out), alert_lines(records))

@@ -78,8 +78,9 @@ class Preprocessor:
 
     def _hashed(self, frame: pd.DataFrame, column: str) -> np.ndarray:
         values = frame[column].astype(str) if column in frame else pd.Series(["-"] * len(frame))
-        buckets = {v: bucket(column, v, self.hash_buckets) for v in pd.unique(values)}
-        index = values.map(buckets).to_numpy(dtype=np.int64)
+        codes, unique = pd.factorize(values, use_na_sentinel=False)
+        buckets = np.asarray([bucket(column, v, self.hash_buckets) for v in unique], np.int64)
+        index = buckets[codes]  # one hash per distinct value
         onehot = np.zeros((len(frame), self.hash_buckets), dtype=np.float32)
         onehot[np.arange(len(frame)), index] = 1.0
         return onehot

@@ -15,6 +15,7 @@ from fedsec.data.readers import (
     mapped,
     nf_v2,
     nsl_kdd,
+    pcap,
     ton_iot,
     unsw_nb15,
     zeek,
@@ -39,6 +40,9 @@ FORMATS: dict[str, ReaderSpec] = {
     "ton-iot": ReaderSpec(ton_iot.read, "TON_IoT telemetry, one Train_Test CSV per device"),
     "flows": ReaderSpec(flows.read, "canonical flow CSV (fedsec generate's default output)"),
     "zeek": ReaderSpec(zeek.read, "Zeek conn.log (ASCII or JSON; optional label fields)"),
+    "pcap": ReaderSpec(
+        pcap.read, "packet capture (pcap/pcapng), metered into flows by NFStream (fedsec[pcap])"
+    ),
     "mapped": ReaderSpec(
         mapped.read, "any flow CSV or Parquet file, read through a mapping (fedsec inspect)"
     ),

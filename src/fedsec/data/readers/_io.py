@@ -235,7 +235,9 @@ def check_range(
             continue
         raw = frame[column]
         values = to_float(raw).to_numpy()
-        missing = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+        missing = raw.isna().to_numpy()
+        if not pd.api.types.is_numeric_dtype(raw):  # numbers are never blank text
+            missing = missing | (raw.astype(str).str.strip() == "").to_numpy()
         good = np.isfinite(values) & (values >= low) & (values <= high)
         if integer:
             good &= np.mod(np.where(good, values, 0), 1) == 0

@@ -47,7 +47,12 @@ SERVICE_CLASSES: frozenset[str] = frozenset(
 
 
 def read(path: Path) -> FlowTable:
-    raw = read_frame(path)
+    return from_frame(read_frame(path), path)
+
+
+def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
+    """The rows of ``raw`` (read from ``path``; its index: each row's 0-based position in the
+    file) as a table: whole files and the chunks of a streamed file take this one path."""
     require_columns(raw, (*REQUIRED, "protocol"), path)
     if "dst_port" not in raw and "service" not in raw:
         raise InputError(path, "missing required columns: dst_port (or a service column)")
@@ -58,7 +63,7 @@ def read(path: Path) -> FlowTable:
     if blank.any():
         row = int(np.flatnonzero(blank)[0])
         raise InputError(path, f"column 'protocol' has no value in data row {row + 1}")
-    numbers = pd.to_numeric(raw["protocol"], errors="coerce").notna()
+    numbers = _is_number(raw["protocol"])
     check_range(raw.loc[numbers], ["protocol"], path, **PROTOCOL_NUMBER)
     negative = [c for c in REQUIRED if (numeric[c] < 0).any()]
     if negative:
@@ -71,7 +76,7 @@ def read(path: Path) -> FlowTable:
             base[column] = np.nan
     base["protocol"] = protocol_class(raw["protocol"])
     base["service"] = _service(raw, path)
-    canonical = finish_canonical(base)
+    canonical = finish_canonical(base).reset_index(drop=True)
     families, labels, unknown, notes = _labels(raw, path)
     return FlowTable(
         source="flows",
@@ -85,7 +90,16 @@ def read(path: Path) -> FlowTable:
         unknown_labels=unknown,
         notes=[f"{path}: {note}" for note in notes],
         files=[str(path)],
+        source_row=raw.index.to_numpy(dtype=np.int64) + 1,
     )
+
+
+def _is_number(values: pd.Series) -> pd.Series:
+    """Which values are numbers, parsing each distinct value once (a protocol column holds a
+    handful of distinct names or numbers over millions of rows)."""
+    codes, unique = pd.factorize(values, use_na_sentinel=False)
+    parsed = pd.to_numeric(pd.Series(unique, dtype=object), errors="coerce").notna().to_numpy()
+    return pd.Series(parsed[codes], index=values.index)
 
 
 def _service(raw: pd.DataFrame, path: Path) -> pd.Series:

@@ -1,0 +1,188 @@
+"""How fast ``fedsec detect`` scores flows, stage by stage, against the bare parse and the bare
+forward on the same file.
+
+    python bench/detect_rate.py --rows 1000000 --work /tmp/detect_rate
+
+Builds (once, in ``--work``) a canonical flow file of ``--rows`` rows by resampling a simulated
+consortium's flows (seed 0), as CSV and Parquet, and a classifier bundle trained on the sample.
+Then prints rows/s of: the bare pyarrow parse (CSV, Parquet), fedsec's chunked reader, the
+preprocessing, the bare forward (preprocessed matrix in, probabilities out, at each thread
+count), and ``fedsec detect`` end to end; each end-to-end run is its own process, whose peak
+memory (max RSS) is printed beside it. ``--sizes`` repeats the end-to-end CSV run on files of
+other sizes, to show the memory stays flat as files grow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import torch
+
+from fedsec.bundles.bundle import load_bundle, save_bundle
+from fedsec.bundles.signing import Trust
+from fedsec.core import seeding
+from fedsec.data.readers import read_flows
+from fedsec.data.readers._tables import write_parquet
+from fedsec.data.readers.chunks import read_chunks
+from fedsec.features.moments import local_stats
+from fedsec.features.preprocess import fit_preprocessor
+from fedsec.models.classifier import FamilyClassifier
+from fedsec.models.mlp import MLPSpec
+from fedsec.simulator import load_simulation, simulate
+from fedsec.simulator.output import write_dataset
+from fedsec.training.local import TrainingPlan
+
+UNSIGNED = Trust(allow_unsigned=True)
+
+
+def sample(work: Path) -> Path:
+    """A simulated consortium's flows (all organizations) in one canonical flow CSV."""
+    path = work / "sample.csv"
+    if not path.exists():
+        write_dataset(
+            simulate(load_simulation("consortium", ["flows=40000"])), work / "sim", "flows"
+        )
+        files = sorted((work / "sim").glob("*/flows-*.csv"))
+        pd.concat([pd.read_csv(f) for f in files], ignore_index=True).to_csv(path, index=False)
+    return path
+
+
+def resampled(work: Path, source: Path, rows: int) -> tuple[Path, Path]:
+    """``rows`` rows drawn with replacement from ``source`` (seed 0), as CSV and Parquet."""
+    csv, parquet = work / f"flows-{rows}.csv", work / f"flows-{rows}.parquet"
+    if not csv.exists():
+        frame = pd.read_csv(source, keep_default_na=False, dtype={"campaign": str})
+        index = np.random.default_rng(0).integers(0, len(frame), rows)
+        frame.iloc[index].to_csv(csv, index=False)
+        write_parquet(frame.iloc[index], parquet)
+    return csv, parquet
+
+
+def bundle(work: Path, source: Path) -> Path:
+    path = work / "model"
+    if not path.exists():
+        seeding.deterministic_torch(threads=1)
+        table = read_flows("flows", [source])
+        features = table.features("canonical")
+        classes = sorted(set(table.family))
+        pre = fit_preprocessor(local_stats(features), 16)
+        plan = TrainingPlan(steps=300, batch_size=256, lr=0.005, optimizer="adam", seed=1)
+        spec = MLPSpec(pre.width, len(classes), (64, 32), 0.0)
+        model = FamilyClassifier(spec, pre, classes, "canonical", plan=plan)
+        model.initialize(torch.Generator().manual_seed(0)).fit(features.frame, table.family)
+        save_bundle(path, model, {"input_formats": ["flows"]})
+    return path
+
+
+def rate(rows: int, seconds: float) -> str:
+    return f"{rows / seconds / 1e3:8.0f} k rows/s  ({seconds:6.2f} s)"
+
+
+def timed(label: str, rows: int, run) -> float:
+    started = time.perf_counter()
+    run()
+    seconds = time.perf_counter() - started
+    print(f"{label:<44} {rate(rows, seconds)}", flush=True)
+    return rows / seconds
+
+
+def stages(csv: Path, parquet: Path, model_dir: Path, rows: int) -> dict[str, float]:
+    model, _ = load_bundle(model_dir, UNSIGNED)
+    out: dict[str, float] = {}
+    out["pyarrow_csv"] = timed("bare pyarrow CSV parse", rows, lambda: pacsv.read_csv(csv))
+    out["pyarrow_parquet"] = timed(
+        "bare pyarrow Parquet read", rows, lambda: pq.read_table(parquet)
+    )
+    chunks: list = []
+    out["reader_csv"] = timed(
+        "fedsec chunked reader, CSV", rows, lambda: chunks.extend(read_chunks("flows", [csv]))
+    )
+    frames = [t.features("canonical").frame for t in chunks]
+    matrices: list = []
+    out["preprocess"] = timed(
+        "preprocessing (canonical view -> matrix)",
+        rows,
+        lambda: matrices.extend(model.encode(f) for f in frames),
+    )
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        out[f"forward_{threads}"] = timed(
+            f"bare forward, {threads} thread(s)",
+            rows,
+            lambda: [model.proba_from_matrix(x) for x in matrices],
+        )
+    return out
+
+
+def end_to_end(model_dir: Path, path: Path, fmt: str, rows: int, threads: int | None) -> dict:
+    """``fedsec detect`` in a fresh process: rows/s and its peak memory (VmHWM: a child's
+    ru_maxrss would start from this process's, which Linux keeps across exec)."""
+    out = path.with_suffix(".alerts.jsonl")
+    code = (
+        "import json, resource, sys, time\n"
+        "from pathlib import Path\n"
+        "from typer.testing import CliRunner\n"
+        "from fedsec.cli import app\n"
+        "args = json.loads(sys.argv[1])\n"
+        "t = time.perf_counter()\n"
+        "r = CliRunner().invoke(app, args)\n"
+        "assert r.exit_code == 0, r.output\n"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+        "print(json.dumps({'s': time.perf_counter() - t, 'rss': int(hwm.split()[1])}))\n"
+    )
+    args = ["detect", "--model", str(model_dir), "--format", fmt, "--input", str(path)]
+    args += ["--out", str(out), "--force", "--allow-unsigned"]
+    args += ["--threads", str(threads)] if threads else []
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True, check=True
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    alerts = out.read_bytes().count(b"\n")
+    label = f"fedsec detect end to end, {path.suffix[1:]}, {rows:,} rows"
+    print(
+        f"{label:<44} {rate(rows, result['s'])}  peak {result['rss'] / 1024:6.0f} MiB, "
+        f"{alerts:,} alerts",
+        flush=True,
+    )
+    return {"rows_per_s": rows / result["s"], "peak_mib": result["rss"] / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[], help="more end-to-end sizes")
+    parser.add_argument("--threads", type=int, default=None, help="detect --threads")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/fedsec-detect-rate"))
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    source = sample(args.work)
+    model_dir = bundle(args.work, source)
+    csv, parquet = resampled(args.work, source, args.rows)
+    print(
+        f"{args.rows:,} rows, {csv.stat().st_size / 2**20:.0f} MiB CSV; bench process peak "
+        f"so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
+    bare = stages(csv, parquet, model_dir, args.rows)
+    csv_run = end_to_end(model_dir, csv, "flows", args.rows, args.threads)
+    parquet_run = end_to_end(model_dir, parquet, "flows", args.rows, args.threads)
+    for rows in args.sizes:
+        more_csv, _ = resampled(args.work, source, rows)
+        end_to_end(model_dir, more_csv, "flows", rows, args.threads)
+    print(
+        f"end to end / bare pyarrow CSV parse: {csv_run['rows_per_s'] / bare['pyarrow_csv']:.2f}; "
+        f"Parquet end to end: {parquet_run['rows_per_s'] / 1e6:.2f} M rows/s"
+    )
+
+
+if __name__ == "__main__":
+    main()

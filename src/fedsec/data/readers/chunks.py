@@ -1,0 +1,188 @@
+"""Flow files read in bounded chunks through Arrow: what ``fedsec detect`` streams.
+
+A format with a frame reader (``STREAMED``) is read batch by batch: CSV (plain or gzip) by
+pyarrow's streaming CSV reader, Parquet by row groups, Arrow IPC (file or stream) by record
+batch. Each batch goes through the same reader code as a whole file, with its rows keeping their
+position in the file, so the tables match the whole-file read row for row. Memory stays bounded
+by the batch, whatever the file's size. Other formats, and CSVs compressed otherwise than by
+gzip, are read whole by their reader and handed out in slices.
+
+Arrow infers column types from the first block; times stay text, and integer columns other
+than context (ports, ids, times keep their integers, as alerts show them) are read as float64,
+so a later block with a fraction in such a column is no error. Values pandas reads as missing
+are missing here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+from pandas._libs.parsers import STR_NA_VALUES
+
+from fedsec.core.errors import InputError
+from fedsec.data.canonical import CONTEXT_COLUMNS
+from fedsec.data.flows import FlowTable
+from fedsec.data.leaks import check_capture_bytes
+from fedsec.data.mapping import Mapping
+from fedsec.data.readers import flows, read_flows
+from fedsec.data.readers._input import limits
+
+CHUNK_ROWS = 65_536
+CSV_BLOCK_BYTES = 8 << 20
+ARROW_FILE_MAGIC = b"ARROW1"
+ARROW_STREAM_MAGIC = b"\xff\xff\xff\xff"
+GZIP_MAGIC = b"\x1f\x8b"
+
+FrameReader = Callable[[pd.DataFrame, Path], FlowTable]
+#: Formats read chunk by chunk: their reader's frame function.
+STREAMED: dict[str, FrameReader] = {"flows": flows.from_frame}
+KEEP_INTEGERS = frozenset({*CONTEXT_COLUMNS, "org", "campaign"})
+
+
+def read_chunks(
+    fmt: str,
+    paths: Sequence[Path],
+    mapping: Mapping | None = None,
+    rows: int = CHUNK_ROWS,
+) -> Iterator[FlowTable]:
+    """The files' rows as tables of at most about ``rows`` rows, in file order."""
+    if not paths:
+        read_flows(fmt, paths, mapping)  # the usual refusal
+    for path in map(Path, paths):
+        batches = _batches(path, rows) if fmt in STREAMED and mapping is None else None
+        if batches is None:
+            table = read_flows(fmt, [path], mapping)
+            for start in range(0, len(table), rows):
+                yield table.take(np.arange(start, min(start + rows, len(table))))
+            continue
+        seen = 0
+        for frame in batches:
+            frame.index = pd.RangeIndex(seen, seen + len(frame))
+            seen += len(frame)
+            _check_rows(path, seen)
+            yield STREAMED[fmt](frame, path)
+        if seen == 0:
+            raise InputError(path, "no rows")
+
+
+def _check_rows(path: Path, seen: int) -> None:
+    cap = limits().max_rows
+    if cap is not None and seen > cap:
+        raise InputError(path, f"has more than {cap} rows, the cap (FEDSEC_MAX_ROWS)")
+
+
+def _batches(path: Path, rows: int) -> Iterator[pd.DataFrame] | None:
+    """Frames of the file's rows, or None when the file is not one Arrow streams."""
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    check_capture_bytes(path, head)
+    if head[:4] == b"PAR1":
+        return _parquet(path, rows)
+    if head[:6] == ARROW_FILE_MAGIC or head[:4] == ARROW_STREAM_MAGIC:
+        return _arrow(path, head)
+    if head[:2] == GZIP_MAGIC:
+        return _csv(path, "gzip")
+    if head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00" or head[:4] == b"PK\x03\x04":
+        return None
+    return _csv(path, None)
+
+
+def _parquet(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+    try:
+        source = pq.ParquetFile(path)
+        _check_columns(path, source.schema_arrow.names)
+        for batch in source.iter_batches(batch_size=rows):
+            yield _frame(path, batch)
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(path, f"cannot be read as Parquet: {error}") from error
+
+
+def _arrow(path: Path, head: bytes) -> Iterator[pd.DataFrame]:
+    try:
+        with pa.memory_map(str(path)) as source:
+            if head[:6] == ARROW_FILE_MAGIC:
+                reader = ipc.open_file(source)
+                _check_columns(path, reader.schema.names)
+                batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
+            else:
+                reader = ipc.open_stream(source)
+                _check_columns(path, reader.schema.names)
+                batches = iter(reader)
+            for batch in batches:
+                yield _frame(path, batch)
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(path, f"cannot be read as Arrow IPC: {error}") from error
+
+
+def _csv(path: Path, compression: str | None) -> Iterator[pd.DataFrame]:
+    try:
+        with pa.input_stream(str(path), compression=compression) as source:
+            names = _header(path, source)
+        read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
+        parse = pacsv.ParseOptions(newlines_in_values=False)
+        convert = pacsv.ConvertOptions(
+            null_values=sorted(STR_NA_VALUES),
+            strings_can_be_null=True,
+            column_types=_types(path, compression, names),
+        )
+        with pa.input_stream(str(path), compression=compression) as source:
+            reader = pacsv.open_csv(
+                source, read_options=read, parse_options=parse, convert_options=convert
+            )
+            for batch in reader:
+                yield _frame(path, batch)
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(path, f"cannot be parsed as CSV: {error}") from error
+
+
+def _header(path: Path, source: pa.NativeFile) -> list[str]:
+    line = source.read(1 << 20).split(b"\n", 1)[0].decode("utf-8", "replace")
+    names = [name.replace("\ufeff", "").strip().strip('"') for name in line.split(",")]
+    _check_columns(path, names)
+    return names
+
+
+def _types(path: Path, compression: str | None, names: list[str]) -> dict[str, pa.DataType]:
+    """Arrow's inference on the first block, integers widened to float64 except context."""
+    read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
+    convert = pacsv.ConvertOptions(null_values=sorted(STR_NA_VALUES), strings_can_be_null=True)
+    with pa.input_stream(str(path), compression=compression) as source:
+        schema = pacsv.open_csv(source, read_options=read, convert_options=convert).schema
+    return {field.name: _widened(field) for field in schema}
+
+
+def _widened(field: pa.Field) -> pa.DataType:
+    """Times stay text (as pandas reads them); integers become floats, except context."""
+    kind = field.type
+    if pa.types.is_temporal(kind):
+        return pa.string()
+    if pa.types.is_integer(kind) and field.name.strip() not in KEEP_INTEGERS:
+        return pa.float64()
+    return kind
+
+
+def _check_columns(path: Path, names: list[str]) -> None:
+    cap = limits().max_columns
+    if len(names) > cap:
+        raise InputError(path, f"has {len(names)} columns, more than the cap of {cap}")
+    trimmed = [str(name).strip() for name in names]
+    twice = sorted({n for n in trimmed if trimmed.count(n) > 1})
+    if twice:
+        raise InputError(path, f"column names appear more than once: {', '.join(twice[:5])}")
+    if any(not name for name in trimmed):
+        raise InputError(path, "a column of the header has no name")
+
+
+def _frame(path: Path, batch: pa.RecordBatch) -> pd.DataFrame:
+    frame = batch.to_pandas()
+    frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
+    return frame

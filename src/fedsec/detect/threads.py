@@ -1,0 +1,30 @@
+"""How many threads the model's forward pass uses when scoring."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+#: Past a few threads a small MLP's forward pass gains nothing.
+MAX_THREADS = 4
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, not the machine's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def inference_threads(requested: int | None = None) -> int:
+    """``requested``, or half the cores available (at least 1, at most :data:`MAX_THREADS`);
+    set for torch. Half: on a loaded 2-core machine a 2-thread forward ran 18x slower than a
+    1-thread one (bench/detect_rate.py), as the threads wait on each other for a core."""
+    default = max(1, min(available_cores() // 2, MAX_THREADS))
+    threads = requested if requested is not None else default
+    if threads < 1:
+        raise ValueError(f"--threads must be at least 1, not {threads}")
+    torch.set_num_threads(threads)
+    return threads
