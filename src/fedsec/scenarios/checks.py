@@ -1,0 +1,133 @@
+"""Checks of a scenario's sections against each other, beyond each section's own fields: what
+boosted trees cannot honour, adversaries, robust rules, grouped secure aggregation, the gate and
+the release rule. Each raises ValueError with the reason (pydantic reports it on the field)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fedsec.fl.strategies import strategy_class
+
+if TYPE_CHECKING:
+    from fedsec.scenarios.config import ScenarioBase
+
+
+def check_trees(scenario: ScenarioBase) -> None:
+    """Boosted trees: classification only, and nothing they cannot honour."""
+    if scenario.model.kind != "xgboost":
+        return
+    if scenario.task != "classification":
+        raise ValueError(
+            f'model.kind "xgboost" is for task "classification", not {scenario.task!r}'
+        )
+    refused = [name for name, on in tree_refusals(scenario).items() if on]
+    if refused:
+        raise ValueError(
+            f'model.kind "xgboost" cannot be combined with {", ".join(refused)}: '
+            + "; ".join(TREE_REFUSALS[name] for name in refused)
+        )
+
+
+def check_release(scenario: ScenarioBase) -> None:
+    """Averaging the last rounds' models is implemented by the classification arms."""
+    if scenario.training.release_average > 0 and scenario.task != "classification":
+        raise ValueError(
+            f"training.release_average applies to classification scenarios; task "
+            f"{scenario.task!r} releases its last round's model"
+        )
+
+
+#: What boosted trees do not offer, and why a run asking for it is refused.
+TREE_REFUSALS = {
+    "privacy.secure_aggregation": "the coordinator would see every organization's gradient "
+    "histograms in clear (XGBoost's federated communicator has no secure aggregation on CPU)",
+    "privacy.homomorphic_encryption": "no encrypted histograms on CPU",
+    "privacy.sample_dp": "no differential privacy for boosted trees",
+    "privacy.client_dp": "no differential privacy for boosted trees",
+    "adversary": "no robust aggregation of gradient histograms",
+    "robustness": "no robust aggregation of gradient histograms",
+    "gate": "no acceptance gate for boosted trees",
+}
+
+
+def tree_refusals(scenario: ScenarioBase) -> dict[str, bool]:
+    privacy = scenario.privacy
+    return {
+        "privacy.secure_aggregation": privacy.secure_aggregation,
+        "privacy.homomorphic_encryption": privacy.homomorphic_encryption,
+        "privacy.sample_dp": privacy.sample_dp.enabled,
+        "privacy.client_dp": privacy.client_dp.enabled,
+        "adversary": scenario.adversary is not None,
+        "robustness": scenario.robustness is not None,
+        "gate": scenario.gate is not None and scenario.gate.enabled,
+    }
+
+
+def check_adversary(scenario: ScenarioBase) -> None:
+    """The ``[adversary]`` and ``[robustness]`` sections fit the rest of the scenario."""
+    adversary, robustness = scenario.adversary, scenario.robustness
+    _check_groups(scenario)
+    if scenario.gate is not None and scenario.gate.enabled:
+        _check_gate(scenario)
+    if robustness is not None:
+        _check_robustness(scenario)
+    if adversary is None:
+        return
+    if scenario.task != "classification":
+        raise ValueError('[adversary] is simulated for task = "classification" only')
+    if "federated" not in scenario.evaluation.arms:
+        raise ValueError("[adversary] needs the federated arm in evaluation.arms")
+    names = scenario.org_names()
+    unknown = [o for o in adversary.orgs if o not in names]
+    if unknown:
+        raise ValueError(f"adversary.orgs {unknown} are not organizations of this scenario {names}")
+    dishonest = len(adversary.orgs) or adversary.count
+    if dishonest >= len(names):
+        raise ValueError(
+            f"adversary: {dishonest} dishonest of {len(names)} organizations leaves none honest"
+        )
+    if adversary.start_round > scenario.rounds:
+        raise ValueError(
+            f"adversary.start_round {adversary.start_round} is after the last round "
+            f"({scenario.rounds})"
+        )
+
+
+def _check_groups(scenario: ScenarioBase) -> None:
+    """Grouped secure aggregation: secure sums per group, the [robustness] rule across them."""
+    privacy = scenario.privacy
+    if privacy.secagg_group_size is None:
+        return
+    if not privacy.secure_aggregation or scenario.robustness is None:
+        raise ValueError(
+            "privacy.secagg_group_size needs privacy.secure_aggregation = true and a "
+            "[robustness] section (the rule applied across the group sums)"
+        )
+    if strategy_class(scenario.strategy.name).sends_extras:
+        raise ValueError(
+            f"privacy.secagg_group_size cannot be combined with strategy "
+            f"{scenario.strategy.name!r} (its extra arrays are not grouped)"
+        )
+    if scenario.robustness.rule == "fltrust":
+        raise ValueError('privacy.secagg_group_size: robustness.rule = "fltrust" is not grouped')
+
+
+def _check_gate(scenario: ScenarioBase) -> None:
+    if scenario.task != "classification":
+        raise ValueError('[gate] is simulated for task = "classification" only')
+    if "federated" not in scenario.evaluation.arms:
+        raise ValueError("[gate] needs the federated arm in evaluation.arms")
+
+
+def _check_robustness(scenario: ScenarioBase) -> None:
+    privacy = scenario.privacy
+    grouped = privacy.secure_aggregation and privacy.secagg_group_size is not None
+    hidden = (privacy.secure_aggregation and not grouped) or privacy.homomorphic_encryption
+    if hidden or privacy.client_dp.enabled:
+        raise ValueError(
+            "robustness: a robust rule reads each update in clear; it cannot be combined with "
+            "privacy.secure_aggregation (unless in groups: privacy.secagg_group_size), "
+            "privacy.homomorphic_encryption or privacy.client_dp (see docs/robustness.md)"
+        )
+    if scenario.robustness.rule == "fltrust" and scenario.task != "classification":
+        raise ValueError('robustness.rule = "fltrust" needs task = "classification"')
