@@ -39,13 +39,6 @@ class TrainingConfig(Strict):
     optimizer: Literal["adam", "sgd"] = "sgd"
     momentum: float = Field(default=0.9, ge=0, lt=1)
     weight_decay: float = Field(default=0.0, ge=0)
-    absent_logit_scale: float = Field(
-        default=1.0,
-        gt=0,
-        le=1,
-        description="restricted softmax (FedRS): scale of the logits of classes an "
-        "organization does not hold, in its local training (1: off)",
-    )
     release_average: float = Field(
         default=0.0,
         ge=0,

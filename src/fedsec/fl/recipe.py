@@ -63,7 +63,6 @@ def training_plan(
         momentum=training.momentum,
         weight_decay=training.weight_decay,
         prox_mu=prox_mu,
-        absent_logit_scale=training.absent_logit_scale,
         class_weights=weights,
         dp_noise_multiplier=noise,
         dp_max_grad_norm=max_grad_norm,

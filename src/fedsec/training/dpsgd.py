@@ -73,7 +73,7 @@ def dp_update(
         expected_batch_size=plan.batch_size,
         loss_reduction="mean",
     )
-    objective = make_objective(plan, targets.numpy())
+    objective = make_objective(plan)
     rate = min(1.0, plan.batch_size / len(features))
     wrapped.train()
     losses = []

@@ -34,7 +34,6 @@ class TrainingPlan:
     weight_decay: float = 0.0
     prox_mu: float = 0.0
     objective: str = "cross_entropy"
-    absent_logit_scale: float = 1.0  # < 1: restricted softmax (FedRS) on absent classes
     class_weights: tuple[float, ...] | None = None
     center: tuple[float, ...] | None = None  # Deep SVDD's hypersphere centre
     dp_noise_multiplier: float = 0.0  # > 0: DP-SGD (Opacus) with Poisson-sampled batches
@@ -84,7 +83,7 @@ def local_update(
     set_params(model, global_params)
     anchor = [p.detach().clone() for p in model.parameters()] if plan.prox_mu > 0 else None
     steer = _as_tensors(correction, model)
-    objective = make_objective(plan, y)
+    objective = make_objective(plan)
     optimizer = _optimizer(model, plan)
     features, targets = tensors(x, y)
     generator = torch.Generator().manual_seed(plan.seed)
@@ -133,7 +132,7 @@ def local_gradient(
     """Mean gradient of the local objective at ``params`` over all local rows (SCAFFOLD's
     control variate, option I), in evaluation mode so it is deterministic."""
     set_params(model, params)
-    objective = make_objective(plan, y)
+    objective = make_objective(plan)
     features, targets = tensors(x, y)
     model.eval()
     model.zero_grad()

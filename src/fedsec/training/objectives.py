@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -19,15 +18,7 @@ OBJECTIVES: tuple[str, ...] = ("cross_entropy", "reconstruction", "svdd")
 
 @dataclass(frozen=True)
 class CrossEntropy:
-    """Cross-entropy, optionally class-weighted. With ``absent_scale < 1`` the logits of the
-    classes absent from the organization's own data are scaled by it (restricted softmax, FedRS:
-    Li and Zhan, "FedRS: Federated Learning with Restricted Softmax for Label Distribution
-    Non-IID Data", KDD 2021), so an organization that never saw a family does not push every
-    row away from it."""
-
     class_weights: tuple[float, ...] | None = None
-    present: frozenset[int] | None = None
-    absent_scale: float = 1.0
 
     def __call__(
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, reduction: str = "mean"
@@ -35,16 +26,7 @@ class CrossEntropy:
         weight = (
             torch.tensor(self.class_weights, dtype=torch.float32) if self.class_weights else None
         )
-        return nn.functional.cross_entropy(
-            self._restricted(model(x)), y, weight=weight, reduction=reduction
-        )
-
-    def _restricted(self, logits: torch.Tensor) -> torch.Tensor:
-        if self.present is None or self.absent_scale >= 1.0:
-            return logits
-        scale = torch.full((logits.shape[1],), self.absent_scale, dtype=logits.dtype)
-        scale[sorted(self.present)] = 1.0
-        return logits * scale
+        return nn.functional.cross_entropy(model(x), y, weight=weight, reduction=reduction)
 
     def total_weight(self, y: torch.Tensor) -> float:
         if not self.class_weights:
@@ -79,16 +61,11 @@ class HypersphereDistance:
         return float(len(y))
 
 
-def make_objective(
-    plan: object, labels: np.ndarray | None = None
-) -> CrossEntropy | Reconstruction | HypersphereDistance:
-    """The loss a plan names (``plan.objective``), with its parameters; ``labels``: the
-    organization's training labels (the classes it holds, for a restricted softmax)."""
+def make_objective(plan: object) -> CrossEntropy | Reconstruction | HypersphereDistance:
+    """The loss a plan names (``plan.objective``), with its parameters."""
     name = plan.objective
     if name == "cross_entropy":
-        scale = getattr(plan, "absent_logit_scale", 1.0)
-        present = None if labels is None else frozenset(int(c) for c in np.unique(labels))
-        return CrossEntropy(plan.class_weights, present, scale)
+        return CrossEntropy(plan.class_weights)
     if name == "reconstruction":
         return Reconstruction()
     if name == "svdd":
