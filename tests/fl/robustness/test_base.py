@@ -72,3 +72,12 @@ def test_a_majority_of_idle_sites_is_not_left_out():
     combined = aggregation.combine(global_params, results(global_params, changes, [100] * 5), 1)
     np.testing.assert_allclose(combined.params[0], [0.4, 0.4], atol=1e-6)
     assert aggregation.log[0].excluded == []
+
+
+def test_a_boosted_update_cannot_make_honest_changes_look_idle():
+    global_params = [np.zeros(2, np.float32)]
+    changes = [[np.array([10.0, 0.0])]] * 3 + [[np.array([0.0, 1.0])]]
+    changes += [[np.array([5e3, 0.0])]]
+    aggregation = RobustAggregation(Mean(), {f"org{i}": 100 for i in range(5)})
+    aggregation.combine(global_params, results(global_params, changes, [100] * 5), 1)
+    assert aggregation.log[0].excluded == []
