@@ -13,7 +13,11 @@ from fedsec.experiments.driver import run_experiment
 from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.classification.report import render
-from fedsec.tasks.classification.robustness import backdoor_success, defence_summary
+from fedsec.tasks.classification.robustness import (
+    backdoor_success,
+    defence_summary,
+    report_lines,
+)
 
 SMALL = [
     "data.max_rows=15000",
@@ -120,3 +124,24 @@ def test_backdoor_success_is_measured_with_and_without_input_clipping():
     clipped = success["input_clipped"]
     assert {k: v["rate"] for k, v in clipped.items()} == {"5": 1.0, "3": 0.0, "2": 0.0}
     assert all(v["flagged_attacks"] == 7 for v in clipped.values())
+
+
+def test_the_report_states_backdoor_success_with_clipped_inputs():
+    section = {
+        "adversary": {"kind": "backdoor", "start_round": 1},
+        "dishonest": ["org2"],
+        "defence": "norm_bound",
+        "honest": {"orgs": ["org1"], "mean_macro_f1": 0.5, "unseen_family_recall": 0.8},
+        "backdoor_success": {
+            "rate": 0.99,
+            "flagged_attacks": 100,
+            "turned_benign": 99,
+            "input_clipped": {"5": {"rate": 0.65}, "3": {"rate": 0.5}, "2": {"rate": 0.3}},
+        },
+        "rounds": [],
+    }
+    lines = report_lines(section)
+    assert (
+        "- With every model input clipped before scoring: ±5 sd 0.650, ±3 sd 0.500, "
+        "±2 sd 0.300." in lines
+    )

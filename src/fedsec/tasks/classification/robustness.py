@@ -163,6 +163,13 @@ def report_lines(section: dict) -> list[str]:
             f"- Backdoor success: {_fmt(backdoor['rate'])} of {backdoor['flagged_attacks']} "
             "flagged honest test attacks turned benign by the trigger."
         )
+        clipped = backdoor.get("input_clipped", {})
+        if clipped:
+            lines.append(
+                "- With every model input clipped before scoring: "
+                + ", ".join(f"±{k} sd {_fmt(v['rate'])}" for k, v in clipped.items())
+                + "."
+            )
     if section["rounds"]:
         lines += [
             "",
