@@ -5,13 +5,19 @@ docs/robustness.md for the measured matrix: on the full data it reaches the leve
 where the dishonest organization contributes nothing, which is all any rule can reach when it
 alone holds some families)."""
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from fedsec.experiments.driver import run_experiment
 from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.classification.report import render
-from fedsec.tasks.classification.robustness import defence_summary
+from fedsec.tasks.classification.robustness import (
+    backdoor_success,
+    defence_summary,
+    report_lines,
+)
 
 SMALL = [
     "data.max_rows=15000",
@@ -86,3 +92,56 @@ def test_defence_summary_counts_rounds_per_organization():
         "mean_share": 0.05,
     }
     assert summary["a"]["rounds_excluded"] == 0
+
+
+class EdgeBackdooredModel:
+    """A stand-in classifier that learned the edge-case backdoor: input 0 above 4 -> benign."""
+
+    classes = ("attack", "benign")
+
+    def encode(self, frame):
+        return frame.to_numpy(dtype=np.float32)
+
+    def threshold_for(self, org):
+        return None
+
+    def proba_from_matrix(self, x):
+        benign = (x[:, 0] > 4.0).astype(float)
+        return np.column_stack([1.0 - benign, benign])
+
+    def labels_from_proba(self, proba, threshold):
+        return np.asarray(self.classes, dtype=object)[proba.argmax(axis=1)]
+
+
+def test_backdoor_success_is_measured_with_and_without_input_clipping():
+    frame = pd.DataFrame({"a": np.linspace(-1.0, 1.0, 8), "b": np.zeros(8)})
+    owner = np.array([0] * 4 + [1] * 4)
+    true = np.array(["dos"] * 7 + ["benign"], dtype=object)
+    success = backdoor_success(
+        EdgeBackdooredModel(), {0: 10.0}, frame, owner, true, [0, 1], ["org1", "org2"]
+    )
+    assert (success["rate"], success["flagged_attacks"], success["turned_benign"]) == (1.0, 7, 7)
+    clipped = success["input_clipped"]
+    assert {k: v["rate"] for k, v in clipped.items()} == {"5": 1.0, "3": 0.0, "2": 0.0}
+    assert all(v["flagged_attacks"] == 7 for v in clipped.values())
+
+
+def test_the_report_states_backdoor_success_with_clipped_inputs():
+    section = {
+        "adversary": {"kind": "backdoor", "start_round": 1},
+        "dishonest": ["org2"],
+        "defence": "norm_bound",
+        "honest": {"orgs": ["org1"], "mean_macro_f1": 0.5, "unseen_family_recall": 0.8},
+        "backdoor_success": {
+            "rate": 0.99,
+            "flagged_attacks": 100,
+            "turned_benign": 99,
+            "input_clipped": {"5": {"rate": 0.65}, "3": {"rate": 0.5}, "2": {"rate": 0.3}},
+        },
+        "rounds": [],
+    }
+    lines = report_lines(section)
+    assert (
+        "- With every model input clipped before scoring: ±5 sd 0.650, ±3 sd 0.500, "
+        "±2 sd 0.300." in lines
+    )

@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from fedsec.fl.aggregation.base import Combined, SiteResult
+from fedsec.fl.robustness.free_riders import free_riders
 from fedsec.fl.robustness.samples import cap_weights
 from fedsec.training.params import Params
 
@@ -79,10 +80,13 @@ def unflatten(flat: np.ndarray, like: Params) -> Params:
 
 
 class RobustAggregation:
-    """Sample counts capped, then ``rule`` over the sites' changes (read in clear).
+    """Sample counts capped, free-riders left out, then ``rule`` over the other sites' changes
+    (read in clear).
 
     ``registered`` holds the rows each site declared when it joined: a round's claim above it
-    is cut to it. Extras (SCAFFOLD's control changes) are passed on site by site, unfiltered."""
+    is cut to it. A site whose change is no training (:mod:`~fedsec.fl.robustness.free_riders`)
+    gets share 0 and is logged as excluded; the rule never sees it. Extras (SCAFFOLD's control
+    changes) are passed on site by site, unfiltered."""
 
     def __init__(
         self, rule: Rule, registered: dict[str, int] | None = None, max_weight_ratio: float = 2.0
@@ -101,8 +105,13 @@ class RobustAggregation:
         deltas = np.stack([flatten(results[s].update.params) - global_flat for s in sites])
         claimed = [results[s].update.num_samples for s in sites]
         weights, capped = cap_weights(sites, claimed, self.registered, self.max_weight_ratio)
-        decision = self.rule.combine(deltas, weights, global_flat, sites)
-        self.log.append(_record(round_, self.rule.name, sites, decision.share, capped))
+        share = np.zeros(len(sites))
+        kept = np.flatnonzero(~free_riders(deltas))
+        decision = self.rule.combine(
+            deltas[kept], weights[kept], global_flat, [sites[i] for i in kept]
+        )
+        share[kept] = decision.share
+        self.log.append(_record(round_, self.rule.name, sites, share, capped))
         params = unflatten(global_flat + decision.delta, global_params)
         extras = {n: r.extra for n, r in results.items() if r.extra is not None}
         return Combined(params, extras=extras or None)

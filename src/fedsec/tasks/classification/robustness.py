@@ -65,6 +65,11 @@ def robustness_section(
     return section
 
 
+#: Input sanitisation measured beside every backdoor: each model input clipped to +-k standard
+#: deviations (of the federation's statistics) before scoring, at these k.
+CLIP_LEVELS = (5.0, 3.0, 2.0)
+
+
 def backdoor_success(
     model: FamilyClassifier,
     trigger: dict[int, float],
@@ -75,22 +80,48 @@ def backdoor_success(
     names: list[str],
 ) -> dict:
     """Among honest organizations' own test attacks the model flags, the share the trigger
-    turns benign (each organization at its own threshold)."""
-    flagged_total, turned = 0, 0
+    turns benign (each organization at its own threshold); ``input_clipped`` the same if each
+    site clipped every model input to +-k before scoring (``CLIP_LEVELS``: the trigger then
+    lies at the edge of the honest range instead of beyond it)."""
+    counts = {k: [0, 0] for k in (None, *CLIP_LEVELS)}
     for index in honest:
         rows = np.flatnonzero((owner == index) & (true != BENIGN))
         if len(rows) == 0:
             continue
         x = model.encode(test_frame.iloc[rows])
+        triggered_x = apply_trigger(x, trigger)
         threshold = model.threshold_for(names[index])
-        clean = model.labels_from_proba(model.proba_from_matrix(x), threshold) != BENIGN
-        triggered = model.labels_from_proba(
-            model.proba_from_matrix(apply_trigger(x, trigger)), threshold
-        )
-        flagged_total += int(clean.sum())
-        turned += int((triggered[clean] == BENIGN).sum())
+        for k, count in counts.items():
+            clean_x, attack_x = (x, triggered_x) if k is None else _clipped(x, triggered_x, k)
+            flagged, turned = _turned(model, clean_x, attack_x, threshold)
+            count[0], count[1] = count[0] + flagged, count[1] + turned
+    flagged_total, turned = counts[None]
     rate = round(turned / flagged_total, 6) if flagged_total else None
-    return {"rate": rate, "flagged_attacks": flagged_total, "turned_benign": turned}
+    return {
+        "rate": rate,
+        "flagged_attacks": flagged_total,
+        "turned_benign": turned,
+        "input_clipped": {
+            f"{k:g}": {
+                "rate": round(counts[k][1] / counts[k][0], 6) if counts[k][0] else None,
+                "flagged_attacks": counts[k][0],
+            }
+            for k in CLIP_LEVELS
+        },
+    }
+
+
+def _clipped(x: np.ndarray, triggered: np.ndarray, k: float) -> tuple[np.ndarray, np.ndarray]:
+    return np.clip(x, -k, k), np.clip(triggered, -k, k)
+
+
+def _turned(
+    model: FamilyClassifier, clean_x: np.ndarray, attack_x: np.ndarray, threshold: float | None
+) -> tuple[int, int]:
+    """Attacks flagged on ``clean_x``, and how many of those ``attack_x`` turns benign."""
+    clean = model.labels_from_proba(model.proba_from_matrix(clean_x), threshold) != BENIGN
+    triggered = model.labels_from_proba(model.proba_from_matrix(attack_x), threshold)
+    return int(clean.sum()), int((triggered[clean] == BENIGN).sum())
 
 
 def defence_summary(rounds: list[dict], names: list[str]) -> dict:
@@ -132,6 +163,13 @@ def report_lines(section: dict) -> list[str]:
             f"- Backdoor success: {_fmt(backdoor['rate'])} of {backdoor['flagged_attacks']} "
             "flagged honest test attacks turned benign by the trigger."
         )
+        clipped = backdoor.get("input_clipped", {})
+        if clipped:
+            lines.append(
+                "- With every model input clipped before scoring: "
+                + ", ".join(f"±{k} sd {_fmt(v['rate'])}" for k, v in clipped.items())
+                + "."
+            )
     if section["rounds"]:
         lines += [
             "",
