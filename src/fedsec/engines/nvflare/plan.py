@@ -28,21 +28,24 @@ from fedsec.scenarios.config import (
     StrategyConfig,
     TrainingConfig,
 )
+from fedsec.scenarios.logs_config import LogsConfig
 from fedsec.training.local import TrainingPlan
 
 MAX_ROUNDS = 100_000
 MAX_SITES = 255  # Shamir indices of the secure sum
 
 
-#: The scenario tasks a deployment runs (the flow tasks: their sites read flow files).
-DEPLOYABLE = ("classification", "anomaly")
+#: The scenario tasks a deployment runs.
+DEPLOYABLE = ("classification", "anomaly", "logs")
+#: The largest hashing space whose token sets a secure sum can take (one value per bucket).
+MAX_SECURE_BUCKETS = 1 << 22
 
 
 def require_deployable(scenario: Scenario) -> None:
-    """The one rule on which tasks a deployment runs: the flow tasks of :data:`DEPLOYABLE`."""
+    """The one rule on which tasks a deployment runs: those of :data:`DEPLOYABLE`."""
     if scenario.task not in DEPLOYABLE:
         raise ConfigError(
-            f"deployment runs {' and '.join(DEPLOYABLE)} scenarios, not task={scenario.task}: "
+            f"deployment runs {', '.join(DEPLOYABLE)} scenarios, not task={scenario.task}: "
             f"scenario {scenario.name!r} can run in-process with fedsec simulate"
         )
 
@@ -228,6 +231,34 @@ class ModelSetup(Message):
         return self
 
 
+class LogsJobConfig(Message):
+    """What the coordinator needs of a logs scenario's ``[logs]`` section: the hashing space
+    (never its key, nor any source: those stay with the sites), the DeepLog sizes and how
+    ``top_k`` is chosen."""
+
+    hash_buckets: int = Field(ge=16, le=1 << 40)
+    window: int = Field(ge=1, le=200)
+    embedding: int = Field(ge=2, le=4096)
+    hidden: int = Field(ge=2, le=4096)
+    layers: int = Field(ge=1, le=4)
+    end_token: bool = True
+    top_k: int = Field(default=0, ge=0)
+    max_top_k: int = Field(default=0, ge=0)
+    calibration: Literal["per-org"] = Field(
+        default="per-org", description="each site chooses top_k on its own validation sessions"
+    )
+
+    @classmethod
+    def of(cls, logs: LogsConfig) -> LogsJobConfig:
+        if logs.calibration != "per-org":
+            raise ConfigError(
+                f'logs.calibration = "{logs.calibration}" is not deployed: a deployed job '
+                'calibrates top_k at each site on its own validation sessions ("per-org")'
+            )
+        fields = set(cls.model_fields)
+        return cls(**{k: v for k, v in logs.model_dump().items() if k in fields})
+
+
 class DeploymentSettings(Message):
     """How the coordinator runs the job: who must take part and how long it waits."""
 
@@ -246,10 +277,10 @@ class JobSpec(Message):
     """The coordinator's part of a job. ``training`` is relayed to sites and validated there."""
 
     name: str = Field(min_length=1, max_length=200)
-    task: Literal["classification", "anomaly"] = "classification"
+    task: Literal["classification", "anomaly", "logs"] = "classification"
     seed: int = Field(ge=0, lt=2**63)
     rounds: int = Field(ge=1, le=MAX_ROUNDS)
-    view: Literal["native", "canonical"]
+    view: Literal["native", "canonical", "sessions"]
     model: ModelConfig
     strategy: StrategyConfig
     privacy: PrivacyConfig
@@ -261,6 +292,7 @@ class JobSpec(Message):
     detector: Literal["ae", "svdd"] | None = Field(
         default=None, description="the one-class network an anomaly job trains"
     )
+    logs: LogsJobConfig | None = None
 
     @model_validator(mode="after")
     def _task(self) -> JobSpec:
@@ -278,6 +310,33 @@ class JobSpec(Message):
             raise ValueError(
                 "privacy.client_dp in an anomaly job needs privacy.secure_aggregation: its "
                 "centre and error sums would reach the coordinator exact, outside the DP noise"
+            )
+        return self._logs()
+
+    def _logs(self) -> JobSpec:
+        """A logs job carries its ``logs`` section; its vocabulary (each site's token set) is
+        gathered in clear or as a secure sum, so it takes the same protections as anomaly jobs."""
+        if (self.task == "logs") != (self.logs is not None) or (self.task == "logs") != (
+            self.view == "sessions"
+        ):
+            raise ValueError("logs and view = sessions are set for task logs, and only for it")
+        if self.logs is None:
+            return self
+        privacy = self.privacy
+        if privacy.homomorphic_encryption:
+            raise ValueError(
+                "privacy.homomorphic_encryption is not available to logs jobs (their vocabulary "
+                "is gathered in clear or by secure aggregation)"
+            )
+        if privacy.client_dp.enabled and not privacy.secure_aggregation:
+            raise ValueError(
+                "privacy.client_dp in a logs job needs privacy.secure_aggregation: each site's "
+                "set of event tokens would reach the coordinator exact, outside the DP noise"
+            )
+        if privacy.secure_aggregation and self.logs.hash_buckets > MAX_SECURE_BUCKETS:
+            raise ValueError(
+                f"logs.hash_buckets {self.logs.hash_buckets} is too large for a secure union of "
+                f"the sites' token sets (at most {MAX_SECURE_BUCKETS})"
             )
         return self
 
@@ -310,6 +369,7 @@ class JobSpec(Message):
         (``detector``, by default its first)."""
         require_deployable(scenario)
         anomaly = getattr(scenario, "anomaly", None)
+        logs = getattr(scenario, "logs", None)
         if anomaly is not None:
             detector = detector or anomaly.models[0]
             if detector not in anomaly.models:
@@ -321,9 +381,10 @@ class JobSpec(Message):
             task=scenario.task,
             anomaly=anomaly,
             detector=detector,
+            logs=None if logs is None else LogsJobConfig.of(logs),
             seed=scenario.seed,
             rounds=scenario.rounds,
-            view=scenario.data.view,
+            view=scenario.view,
             model=scenario.model,
             strategy=scenario.strategy,
             privacy=scenario.privacy,

@@ -1,8 +1,8 @@
 """What a site does with the model of each deployable task, behind one interface.
 
 A job's model setup names its task (:mod:`fedsec.engines.nvflare.setups`); the site looks up
-the :class:`SiteModel` of that task in :data:`SITE_MODELS` (keyed like
-:data:`fedsec.tasks.registry.TASKS`) to encode its rows, shape the local objective, evaluate
+the :class:`SiteModel` of that task in :data:`fedsec.engines.nvflare.registry.SITE_MODELS` to
+encode its rows, shape the local objective, evaluate
 the final model on its held-out rows and compute the job's other sums. The supervised
 classifier (:class:`ClassifierModel`) trains on every labelled row; the one-class detectors
 (:class:`DetectorModel`, autoencoder and Deep SVDD) on the site's benign rows only, with the
@@ -212,10 +212,3 @@ def _scored(det: AnomalyDetector, table: Any, view: str, threshold: float) -> di
         **score_metrics(table.family, scores),
         "rows": len(table.family),
     }
-
-
-#: Each deployable task's model at a site, by the scenario's ``task``.
-SITE_MODELS: dict[str, SiteModel] = {
-    "classification": ClassifierModel(),
-    "anomaly": DetectorModel(),
-}

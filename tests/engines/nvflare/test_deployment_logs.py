@@ -1,0 +1,216 @@
+"""Logs jobs (DeepLog) through the deployment's protocol: three HDFS organizations, each with
+its own session files, over an in-memory transport. The deployed model must be the in-process
+federated arm's (same vocabulary, same weights); a curious coordinator must learn no site's
+token set under secure aggregation, nor the hashing key ever."""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+
+import numpy as np
+import pytest
+
+from fedsec.core import seeding
+from fedsec.engines.nvflare.coordinator import Coordinator
+from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
+from fedsec.engines.nvflare.site import Site
+from fedsec.engines.nvflare.site_config import GateConfig, config_from_scenario
+from fedsec.engines.nvflare.vocabulary import TASK as VOCABULARY
+from fedsec.experiments.deployed import deployed_model
+from fedsec.features.vocabulary import known_tokens
+from fedsec.scenarios.config import Scenario, parse_scenario
+from fedsec.scenarios.logs import build_log_federation
+from fedsec.tasks.logs.arms import org_known, train_federated
+from fedsec.training.params import max_abs_diff
+from tests.engines.nvflare.test_coordinator import Memory
+
+ORGS = ("org1", "org2", "org3")
+HDFS = "log-sequences-ait/hdfs_logdeep"
+TEMPLATES = "log-sequences-ait/templates/HDFS_templates.csv.gz"
+KEY = "consortium-secret-key"
+
+
+def _lines(path) -> list[bytes]:
+    with gzip.open(path) as handle:
+        return handle.read().splitlines()
+
+
+@pytest.fixture(scope="module")
+def logs_consortium(data_dir, tmp_path_factory) -> tuple:
+    """(data folder, a per-source logs scenario): each organization holds its own normal and
+    abnormal HDFS session files (a slice of the shared ones) and the HDFS template file."""
+    root = tmp_path_factory.mktemp("logs-consortium")
+    normal = _lines(data_dir / HDFS / "hdfs_train.gz")[:900]
+    abnormal = _lines(data_dir / HDFS / "hdfs_test_abnormal.gz")[:300]
+    (root / "templates.csv.gz").write_bytes((data_dir / TEMPLATES).read_bytes())
+    sources = []
+    for i, org in enumerate(ORGS):
+        for kind, lines in (("normal", normal), ("abnormal", abnormal)):
+            (root / f"{org}_{kind}").write_bytes(b"\n".join(lines[i :: len(ORGS)]) + b"\n")
+            sources.append(
+                {"name": org, "paths": [f"{org}_{kind}"], "label": kind,
+                 "templates": "templates.csv.gz"}
+            )  # fmt: skip
+    raw = {
+        "name": "hdfs-3sites",
+        "task": "logs",
+        "seed": 0,
+        "rounds": 3,
+        "partition": {"rule": "per-source"},
+        "split": {"test_size": 0.3, "val_size": 0.25},
+        "logs": {
+            "sources": sources, "hash_key": KEY, "hash_buckets": 4096, "window": 5,
+            "embedding": 8, "hidden": 16, "layers": 1,
+        },
+        "training": {"local_steps": 4, "batch_size": 64, "optimizer": "adam", "lr": 0.01},
+        "evaluation": {"curve_points": 2},
+    }  # fmt: skip
+    return root, parse_scenario(raw)
+
+
+def with_privacy(scenario: Scenario, **privacy: object) -> Scenario:
+    raw = scenario.model_dump(mode="json", exclude_none=True)
+    raw["privacy"] |= privacy
+    return parse_scenario(raw)
+
+
+class Recording(Memory):
+    """Also keeps every message a (curious) coordinator sends and every reply it receives."""
+
+    def __init__(self, sites, vanish=None):
+        super().__init__(sites, vanish)
+        self.replies: dict[str, list[dict]] = {}
+        self.sent: list[dict] = []
+
+    def exchange(self, task, data, targets, timeout):
+        self.sent.append(data)
+        replies = super().exchange(task, data, targets, timeout)
+        self.replies.setdefault(task, []).extend(r for r in replies.values() if isinstance(r, dict))
+        return replies
+
+
+def sites_of(consortium, scenario: Scenario, require: bool) -> dict[str, Site]:
+    data, _ = consortium
+    return {n: Site(config_from_scenario(scenario, n, data, require), data) for n in ORGS}
+
+
+def deploy(consortium, transport=Memory, **privacy):
+    _, base = consortium
+    scenario = with_privacy(base, **privacy)
+    seeding.deterministic_torch(threads=1)
+    sites = sites_of(consortium, scenario, scenario.privacy.secure_aggregation)
+    spec = JobSpec.from_scenario(scenario, [], DeploymentSettings(site_order=list(ORGS)))
+    link = transport(sites)
+    return scenario, Coordinator(spec, link, list(ORGS)).run(), link
+
+
+def in_process(consortium, scenario: Scenario):
+    data, _ = consortium
+    seeding.deterministic_torch(threads=1)
+    federation = build_log_federation(scenario, data)
+    arm = train_federated(scenario, federation, lambda _: None)
+    return federation, next(iter(arm.models.values())), arm
+
+
+@pytest.mark.parametrize("privacy", [{}, {"secure_aggregation": True}], ids=["clear", "secagg"])
+def test_the_deployed_logs_model_is_the_in_process_one(logs_consortium, privacy):
+    """Same vocabulary (the union of the sites' token sets) and the same weights, bit for bit;
+    each site chooses top_k on its own validation sessions within the false-positive target,
+    as the in-process calibration does for the same model."""
+    scenario, result, _ = deploy(logs_consortium, **privacy)
+    assert result.error is None and not result.dropouts, result.error
+    federation, reference, _ = in_process(logs_consortium, scenario)
+    assert result.setup["index"] == reference.known.tolist()
+    assert max_abs_diff(result.params, reference.get_weights()) == 0.0
+    if not privacy:
+        losses = {h.round: round(h.loss, 6) for h in result.history}
+        assert losses and all(h.contributed for h in result.history)
+    deployed = deployed_model(result, scenario)
+    scores = {o.name: deployed.decision_function(o.val.tokens) for o in federation.orgs}
+    for org in federation.orgs:
+        reply = result.evaluation[org.name]
+        top_k = reply["validation"]["threshold"]
+        flagged_val = float(np.mean(scores[org.name] >= top_k))
+        assert reply["validation"]["benign_fpr"] == round(flagged_val, 6)
+        assert reply["validation"]["benign_fpr"] <= scenario.evaluation.target_fpr or (
+            top_k == deployed.unseen_rank
+        )
+        flagged = deployed.decision_function(org.test.tokens) >= top_k
+        assert reply["test"]["tp"] == int((flagged & (org.test.labels == 1)).sum())
+        assert reply["test"]["fp"] == int((flagged & (org.test.labels == 0)).sum())
+    statistics = result.statistics
+    assert statistics["events"] == len(reference.known)
+    assert statistics["rows"] == sum(len(o.train.tokens) + sum(map(len, o.train.tokens))
+                                     for o in federation.orgs)  # fmt: skip
+
+
+def test_under_secure_aggregation_the_coordinator_learns_no_sites_token_set(logs_consortium):
+    """Each site's vocabulary reaches a curious coordinator only as a masked vector inside a
+    secure sum (it learns, per token, how many sites hold it); every update is masked too; the
+    union, and so the model, is the one in clear."""
+    scenario, result, link = deploy(logs_consortium, Recording, secure_aggregation=True)
+    assert result.error is None and not result.dropouts, result.error
+    assert all(set(r) == {"advertisement", "endorsement"} for r in link.replies[VOCABULARY])
+    assert len(link.replies[VOCABULARY]) == len(ORGS)
+    assert all(
+        set(r) == {"loss", "gate", "advertisement", "endorsement"}
+        for r in link.replies["fedsec_train"]
+    )
+    federation, _, _ = in_process(logs_consortium, scenario)
+    own = {o.name: org_known(o) for o in federation.orgs}
+    assert any(len(t) < len(known_tokens(own.values())) for t in own.values())  # sets differ
+    assert result.setup["index"] == known_tokens(own.values()).tolist()
+    assert "rows_per_site" not in result.statistics
+
+
+def test_the_hashing_key_and_template_text_never_reach_the_coordinator(logs_consortium):
+    """Not in the job, not in any task the coordinator sends, not in any reply it receives:
+    sites send token ids, never the key or an event's text."""
+    _, result, link = deploy(logs_consortium, Recording)
+    assert result.error is None, result.error
+    seen = pickle.dumps((link.sent, link.replies, result.setup, result.statistics))
+    assert KEY.encode() not in seen
+    assert b"Receiving block" not in seen and b"receiving block" not in seen
+    spec = JobSpec.from_scenario(logs_consortium[1], [], DeploymentSettings())
+    assert KEY not in spec.model_dump_json()
+
+
+def test_a_site_requiring_secure_aggregation_refuses_its_vocabulary_in_clear(logs_consortium):
+    _, scenario = logs_consortium
+    sites = sites_of(logs_consortium, scenario, True)
+    spec = JobSpec.from_scenario(scenario, [], DeploymentSettings(site_order=list(ORGS)))
+    result = Coordinator(spec, Memory(sites), list(ORGS)).run()
+    assert result.params is None
+    assert set(result.dropouts) == set(ORGS)
+    assert all("only sends its vocabulary under secure aggregation" in why
+               for why in result.dropouts.values())  # fmt: skip
+
+
+def test_a_site_sums_its_vocabulary_once_and_only_in_its_own_hashing_space(logs_consortium):
+    """A second secure sum over other sites would expose the difference of the two unions; a
+    job hashing into another space would get tokens that mean nothing."""
+    data, scenario = logs_consortium
+    site = Site(config_from_scenario(scenario, "org1", data, True), data)
+    request = {"buckets": 4096, "end_token": True, "secure": True, "sampled": 3}
+    site.handle(VOCABULARY, request)
+    with pytest.raises(PlanRefused, match="the vocabulary was already summed in this job"):
+        site.handle(VOCABULARY, request)
+    with pytest.raises(PlanRefused, match="hashes events into 1024 buckets, this site into 4096"):
+        site.handle(VOCABULARY, request | {"buckets": 1024})
+    with pytest.raises(PlanRefused, match="hash_key: Extra inputs are not permitted"):
+        site.handle(VOCABULARY, request | {"hash_key": "guess"})
+
+
+def test_a_site_with_a_classifier_gate_refuses_logs_training(logs_consortium):
+    data, scenario = logs_consortium
+    gated = GateConfig(enabled=True)
+    sites = {
+        n: Site(config_from_scenario(scenario, n, data, False).model_copy(update={"gate": gated}),
+                data)
+        for n in ORGS
+    }  # fmt: skip
+    spec = JobSpec.from_scenario(scenario, [], DeploymentSettings(site_order=list(ORGS)))
+    result = Coordinator(spec, Memory(sites), list(ORGS)).run()
+    assert result.params is None
+    assert all("acceptance gate judges classifiers" in why for why in result.dropouts.values())
