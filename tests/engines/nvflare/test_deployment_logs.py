@@ -21,7 +21,9 @@ from fedsec.experiments.deployed import deployed_model
 from fedsec.features.vocabulary import known_tokens
 from fedsec.scenarios.config import Scenario, parse_scenario
 from fedsec.scenarios.logs import build_log_federation
+from fedsec.tasks.federate import curve_rounds
 from fedsec.tasks.logs.arms import org_known, train_federated
+from fedsec.tasks.logs.experiment import calibrate
 from fedsec.training.params import max_abs_diff
 from tests.engines.nvflare.test_coordinator import Memory
 
@@ -95,12 +97,12 @@ def sites_of(consortium, scenario: Scenario, require: bool) -> dict[str, Site]:
     return {n: Site(config_from_scenario(scenario, n, data, require), data) for n in ORGS}
 
 
-def deploy(consortium, transport=Memory, **privacy):
-    _, base = consortium
-    scenario = with_privacy(base, **privacy)
+def deploy(consortium, transport=Memory, scenario=None, **privacy):
+    scenario = with_privacy(scenario or consortium[1], **privacy)
     seeding.deterministic_torch(threads=1)
     sites = sites_of(consortium, scenario, scenario.privacy.secure_aggregation)
-    spec = JobSpec.from_scenario(scenario, [], DeploymentSettings(site_order=list(ORGS)))
+    curve = sorted(curve_rounds(scenario))
+    spec = JobSpec.from_scenario(scenario, curve, DeploymentSettings(site_order=list(ORGS)))
     link = transport(sites)
     return scenario, Coordinator(spec, link, list(ORGS)).run(), link
 
@@ -214,3 +216,52 @@ def test_a_site_with_a_classifier_gate_refuses_logs_training(logs_consortium):
     result = Coordinator(spec, Memory(sites), list(ORGS)).run()
     assert result.params is None
     assert all("acceptance gate judges classifiers" in why for why in result.dropouts.values())
+
+
+@pytest.mark.parametrize("privacy", [{}, {"secure_aggregation": True}], ids=["clear", "secagg"])
+def test_a_pooled_top_k_is_the_in_process_one(logs_consortium, privacy):
+    """``logs.calibration = "pooled"``: one top_k from the sum of the sites' validation score
+    histograms (a secure sum under secure aggregation), the one the in-process calibration
+    chooses from the pooled scores; every site evaluates with it."""
+    pooled = logs_consortium[1].model_copy(deep=True)
+    pooled.logs.calibration = "pooled"
+    scenario, result, link = deploy(logs_consortium, Recording, pooled, **privacy)
+    assert result.error is None and not result.dropouts, result.error
+    federation, reference, _ = in_process(logs_consortium, scenario)
+    models = dict.fromkeys(ORGS, reference)
+    val_fpr = calibrate(models, federation)
+    assert result.setup["top_k"] == reference.top_k_["*"]
+    for org in ORGS:
+        validation = result.evaluation[org]["validation"]
+        assert validation["threshold"] == reference.top_k_[org] == reference.top_k_["*"]
+        assert validation["benign_fpr"] == val_fpr[org]
+    form = {"advertisement", "endorsement"} if privacy else {"sums"}
+    assert [set(r) for r in link.replies["fedsec_sums"]] == [form] * len(ORGS)
+
+
+def test_the_run_directory_of_a_logs_job_has_the_in_process_federated_arm(
+    logs_consortium, tmp_path
+):
+    """With the data at hand, the deployed model is evaluated as ``fedsec simulate`` evaluates
+    its federated arm: the same metrics, loss curve included; without it, the run directory
+    holds the DeepLog bundle with each site's own top_k and what each site measured."""
+    from fedsec.bundles.logs_bundle import load_log_bundle
+    from fedsec.experiments.deployed import run_deployed, write_site_only_run
+    from fedsec.experiments.driver import run_experiment
+
+    data, _ = logs_consortium
+    scenario, result, _ = deploy(logs_consortium)
+    deployed = run_deployed(scenario, data, result, "job-1").metrics
+    seeding.deterministic_torch(threads=1)
+    reference = run_experiment(scenario, data).metrics
+    assert deployed["arms"]["federated"] == reference["arms"]["federated"]
+    assert deployed["arms"]["federated"]["curve"] and deployed["deployment"]["task"] == "logs"
+    run = write_site_only_run(scenario, result, "job-1", tmp_path / "run")
+    model, manifest = load_log_bundle(run / "model")
+    assert max_abs_diff(model.get_weights(), result.params) == 0.0
+    assert model.top_k_ == {
+        site: reply["validation"]["threshold"] for site, reply in result.evaluation.items()
+    }
+    assert manifest["namespaces"] == {o: o for o in ORGS}
+    report = (run / "report.md").read_text()
+    assert "test F1" in report and "hashed event token" in report

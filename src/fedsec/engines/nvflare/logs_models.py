@@ -19,8 +19,9 @@ import numpy as np
 
 from fedsec.core import seeding
 from fedsec.engines.nvflare import vocabulary
+from fedsec.engines.nvflare.job_models import summed
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
-from fedsec.engines.nvflare.records import Asking
+from fedsec.engines.nvflare.records import Asking, JobFailed
 from fedsec.engines.nvflare.setups import LogsSetup
 from fedsec.engines.nvflare.site_config import SiteConfig, load_site_logs
 from fedsec.engines.nvflare.site_models import Prepared
@@ -70,7 +71,7 @@ class LogsModel:
         inputs = [index_ids(index, t) for t in data.org.train.tokens]
         x, y, _ = session_windows(inputs, setup.window, setup.end_token)
         spec = deeplog_spec(setup)
-        return Prepared(setup, data.vocabulary, build_deeplog(spec), x, y)
+        return Prepared(setup, data, build_deeplog(spec), x, y)
 
     def check(self, plan: SitePlan, setup: LogsSetup) -> None:
         if plan.class_weights is not None:
@@ -117,7 +118,16 @@ class LogsModel:
         }
 
     def sums(self, what: str, ready: Prepared, params: Params) -> np.ndarray:
-        raise PlanRefused(f"sums refused: a logs job sums no {what}")
+        """The histogram of the site's normal validation session scores (ranks 0 to the
+        unseen rank) under the final model, its session count last: what a pooled ``top_k``
+        is chosen from."""
+        if what != "scores":
+            raise PlanRefused(f"sums refused: a logs job sums no {what}")
+        data: SiteSessions = ready.template
+        model = deeplog(ready.setup, data.vocabulary, params)
+        scores = model.decision_function(data.org.val.tokens)
+        histogram = np.bincount(scores, minlength=model.unseen_rank + 1).astype(np.float64)
+        return np.append(histogram, float(len(scores)))
 
 
 class LogsJob:
@@ -158,4 +168,20 @@ class LogsJob:
         return get_params(network), setup, None
 
     def finish(self, coordinator: Asking, params: Params, setup: dict[str, Any]) -> dict:
-        return setup  # top_k is each site's, chosen when it evaluates
+        """Per-org calibration: nothing (each site chooses its ``top_k`` when it evaluates).
+        Pooled: one ``top_k`` from the sum of the sites' validation score histograms (in
+        clear, or by secure aggregation as the job protects its updates)."""
+        spec, logs = coordinator.spec, coordinator.spec.logs
+        assert logs is not None
+        if logs.top_k or logs.calibration != "pooled":
+            return setup
+        unseen = len(setup["index"]) + int(setup["end_token"])
+        total = summed(coordinator, "scores", spec.rounds + 1, setup, params, unseen + 1)
+        counts = np.rint(total[:-1]).astype(np.int64)
+        if counts.min() < 0 or counts.sum() != round(float(total[-1])):
+            raise JobFailed("the summed validation score histogram is inconsistent")
+        scores = np.repeat(np.arange(unseen + 1), counts)
+        cap = min(logs.max_top_k or unseen, unseen)
+        top_k = calibrate_top_k(scores, spec.target_fpr, cap)
+        coordinator.log(f"pooled top_k {top_k} from {len(scores)} validation sessions")
+        return setup | {"top_k": int(top_k)}

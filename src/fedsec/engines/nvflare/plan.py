@@ -244,17 +244,14 @@ class LogsJobConfig(Message):
     end_token: bool = True
     top_k: int = Field(default=0, ge=0)
     max_top_k: int = Field(default=0, ge=0)
-    calibration: Literal["per-org"] = Field(
-        default="per-org", description="each site chooses top_k on its own validation sessions"
+    calibration: Literal["per-org", "pooled"] = Field(
+        default="per-org",
+        description="top_k chosen by each site on its own validation sessions, or one from "
+        "the sum of the sites' validation score histograms",
     )
 
     @classmethod
     def of(cls, logs: LogsConfig) -> LogsJobConfig:
-        if logs.calibration != "per-org":
-            raise ConfigError(
-                f'logs.calibration = "{logs.calibration}" is not deployed: a deployed job '
-                'calibrates top_k at each site on its own validation sessions ("per-org")'
-            )
         fields = set(cls.model_fields)
         return cls(**{k: v for k, v in logs.model_dump().items() if k in fields})
 
