@@ -265,3 +265,44 @@ def test_the_run_directory_of_a_logs_job_has_the_in_process_federated_arm(
     assert manifest["namespaces"] == {o: o for o in ORGS}
     report = (run / "report.md").read_text()
     assert "test F1" in report and "hashed event token" in report
+
+
+def test_a_logs_job_resumed_from_its_checkpoint_ends_with_the_uninterrupted_model(
+    logs_consortium, tmp_path
+):
+    """The checkpoint keeps the vocabulary (the setup's index): the resumed job asks no site
+    for its tokens again and ends with the uninterrupted job's weights and evaluation."""
+    from fedsec.engines.nvflare.checkpoint import CheckpointStore
+
+    class Crash(Exception):
+        pass
+
+    _, scenario = logs_consortium
+    scenario = scenario.model_copy(update={"rounds": 4})
+
+    def job(on_round=None):
+        seeding.deterministic_torch(threads=1)
+        sites = sites_of(logs_consortium, scenario, False)
+        spec = JobSpec.from_scenario(scenario, [2], DeploymentSettings(site_order=list(ORGS)))
+        link = Recording(sites)
+        return spec, Coordinator(spec, link, list(ORGS), on_round=on_round), link
+
+    spec, whole, _ = job()
+    uninterrupted = whole.run()
+    store = CheckpointStore(tmp_path, "job-a", spec)
+
+    def crash_after_2(checkpoint):
+        store.save(checkpoint)
+        if checkpoint.round == 2:
+            raise Crash
+
+    with pytest.raises(Crash):
+        job(crash_after_2)[1].run()
+    _, second, link = job()
+    result = second.run(store.latest())
+    assert result.error is None, result.error
+    assert VOCABULARY not in link.replies
+    assert [h.round for h in result.history] == [1, 2, 3, 4]
+    assert result.setup["index"] == uninterrupted.setup["index"]
+    assert max_abs_diff(result.params, uninterrupted.params) == 0.0
+    assert result.evaluation == uninterrupted.evaluation

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from torch import nn
 
 from fedsec.core import seeding
 from fedsec.engines.nvflare import vocabulary
@@ -70,8 +71,10 @@ class LogsModel:
         index = np.asarray(setup.index, np.int64)
         inputs = [index_ids(index, t) for t in data.org.train.tokens]
         x, y, _ = session_windows(inputs, setup.window, setup.end_token)
-        spec = deeplog_spec(setup)
-        return Prepared(setup, data, build_deeplog(spec), x, y)
+        return Prepared(setup, data, self.network(setup), x, y)
+
+    def network(self, setup: LogsSetup) -> nn.Module:
+        return build_deeplog(deeplog_spec(setup))
 
     def check(self, plan: SitePlan, setup: LogsSetup) -> None:
         if plan.class_weights is not None:

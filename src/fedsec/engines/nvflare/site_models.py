@@ -51,6 +51,8 @@ class SiteModel(Protocol):
 
     def prepare(self, org: OrgData, setup: Any) -> Prepared: ...
 
+    def network(self, setup: Any) -> nn.Module: ...
+
     def check(self, plan: SitePlan, setup: Any) -> None: ...
 
     def objective(
@@ -82,7 +84,11 @@ class ClassifierModel:
         index = {c: i for i, c in enumerate(setup.classes)}
         x = pre.transform(org.train.features(setup.view).frame)
         y = np.asarray([index[f] for f in org.train.family], dtype=np.int64)
-        return Prepared(setup, classifier, build_mlp(spec), x, y)
+        return Prepared(setup, classifier, self.network(setup), x, y)
+
+    def network(self, setup: ModelSetup) -> nn.Module:
+        arch = setup.architecture
+        return build_mlp(MLPSpec(arch.inputs, arch.outputs, tuple(arch.hidden), arch.dropout))
 
     def check(self, plan: SitePlan, setup: ModelSetup) -> None:
         weights, classes = plan.class_weights, setup.classes
@@ -147,6 +153,9 @@ class DetectorModel:
         det = self.detector(setup)
         x = det.preprocessor.transform(benign.train.features(setup.view).frame)
         return Prepared(setup, det, det.module(), x, np.zeros(len(x), dtype=np.int64))
+
+    def network(self, setup: DetectorSetup) -> nn.Module:
+        return self.detector(setup).module()
 
     def check(self, plan: SitePlan, setup: DetectorSetup) -> None:
         if plan.class_weights is not None:
