@@ -5,7 +5,6 @@ token set under secure aggregation, nor the hashing key ever."""
 
 from __future__ import annotations
 
-import gzip
 import pickle
 
 import numpy as np
@@ -25,50 +24,17 @@ from fedsec.tasks.federate import curve_rounds
 from fedsec.tasks.logs.arms import org_known, train_federated
 from fedsec.tasks.logs.experiment import calibrate
 from fedsec.training.params import max_abs_diff
+from tests.engines.nvflare.logs_consortium import KEY, write_logs_consortium
 from tests.engines.nvflare.test_coordinator import Memory
 
 ORGS = ("org1", "org2", "org3")
-HDFS = "log-sequences-ait/hdfs_logdeep"
-TEMPLATES = "log-sequences-ait/templates/HDFS_templates.csv.gz"
-KEY = "consortium-secret-key"
-
-
-def _lines(path) -> list[bytes]:
-    with gzip.open(path) as handle:
-        return handle.read().splitlines()
 
 
 @pytest.fixture(scope="module")
 def logs_consortium(data_dir, tmp_path_factory) -> tuple:
-    """(data folder, a per-source logs scenario): each organization holds its own normal and
-    abnormal HDFS session files (a slice of the shared ones) and the HDFS template file."""
+    """(data folder, a per-source logs scenario of three HDFS organizations)."""
     root = tmp_path_factory.mktemp("logs-consortium")
-    normal = _lines(data_dir / HDFS / "hdfs_train.gz")[:900]
-    abnormal = _lines(data_dir / HDFS / "hdfs_test_abnormal.gz")[:300]
-    (root / "templates.csv.gz").write_bytes((data_dir / TEMPLATES).read_bytes())
-    sources = []
-    for i, org in enumerate(ORGS):
-        for kind, lines in (("normal", normal), ("abnormal", abnormal)):
-            (root / f"{org}_{kind}").write_bytes(b"\n".join(lines[i :: len(ORGS)]) + b"\n")
-            sources.append(
-                {"name": org, "paths": [f"{org}_{kind}"], "label": kind,
-                 "templates": "templates.csv.gz"}
-            )  # fmt: skip
-    raw = {
-        "name": "hdfs-3sites",
-        "task": "logs",
-        "seed": 0,
-        "rounds": 3,
-        "partition": {"rule": "per-source"},
-        "split": {"test_size": 0.3, "val_size": 0.25},
-        "logs": {
-            "sources": sources, "hash_key": KEY, "hash_buckets": 4096, "window": 5,
-            "embedding": 8, "hidden": 16, "layers": 1,
-        },
-        "training": {"local_steps": 4, "batch_size": 64, "optimizer": "adam", "lr": 0.01},
-        "evaluation": {"curve_points": 2},
-    }  # fmt: skip
-    return root, parse_scenario(raw)
+    return root, write_logs_consortium(data_dir, root, list(ORGS))
 
 
 def with_privacy(scenario: Scenario, **privacy: object) -> Scenario:
@@ -306,3 +272,72 @@ def test_a_logs_job_resumed_from_its_checkpoint_ends_with_the_uninterrupted_mode
     assert result.setup["index"] == uninterrupted.setup["index"]
     assert max_abs_diff(result.params, uninterrupted.params) == 0.0
     assert result.evaluation == uninterrupted.evaluation
+
+
+@pytest.mark.deployment
+def test_fedsec_job_submit_runs_a_logs_job_equal_to_the_in_process_run(federation, tmp_path):
+    """``fedsec job submit`` of a logs job under secure aggregation through real NVFlare
+    processes: the run directory's federated arm has the in-process run's metrics, loss curve
+    included, and its bundle holds the in-process model."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from fedsec.bundles.keys import user_trust
+    from fedsec.bundles.logs_bundle import load_log_bundle
+    from fedsec.cli import app
+    from fedsec.experiments.driver import run_experiment
+
+    if federation.logs is None:
+        pytest.skip("the shared datasets are absent: the federation's sites hold no logs")
+    data, base = federation.logs
+    scenario = with_privacy(base, secure_aggregation=True)
+    config = tmp_path / "logs.toml"
+    config.write_text(scenario.to_toml())
+    out = tmp_path / "run"
+    submitted = CliRunner().invoke(
+        app,
+        ["job", "submit", str(config), "--federation", str(federation.directory),
+         "--data-dir", str(data), "--out", str(out), "--min-sites", "2",
+         "--round-timeout", "60"],
+    )  # fmt: skip
+    assert submitted.exit_code == 0, submitted.output
+    deployed = json.loads((out / "metrics.json").read_text())
+    assert deployed["deployment"]["protection"] == "secure aggregation"
+    assert not deployed["deployment"]["dropouts"] and deployed["deployment"]["error"] is None
+    assert deployed["deployment"]["statistics"]["mode"] == "secure aggregation"
+    seeding.deterministic_torch(threads=1)
+    reference = run_experiment(scenario, data).metrics
+    assert deployed["arms"]["federated"] == json.loads(json.dumps(reference["arms"]["federated"]))
+    ca = federation.admin_kit / "startup" / "rootCA.pem"
+    model, _ = load_log_bundle(out / "model", user_trust([ca]))
+    _, detector, _ = in_process((data, base), scenario)
+    assert max_abs_diff(model.get_weights(), detector.get_weights()) <= 1e-6
+    assert "hashed event token" in (out / "report.md").read_text()
+
+
+def test_a_sites_logs_config_round_trips_and_a_site_without_data_is_refused(
+    logs_consortium, tmp_path
+):
+    """The [logs] section a site writes (absolute paths, its own key) reads back the same; a
+    config with neither flow files nor logs names what is missing; a site without logs
+    refuses a logs job naming its config."""
+    from fedsec.core.errors import ConfigError
+    from fedsec.engines.nvflare.site_config import (
+        SiteConfig,
+        load_site_config,
+        write_site_config,
+    )
+
+    data, scenario = logs_consortium
+    config = config_from_scenario(scenario, "org2", data, True)
+    assert config.sources == [] and config.logs.hash_key == KEY
+    assert all(p.startswith(str(data)) for s in config.logs.sources for p in s.paths)
+    path = write_site_config(config, tmp_path / "fedsec_site.toml")
+    assert load_site_config(path) == config
+    with pytest.raises(ValueError, match=r"a site holds flow files \(\[\[sources\]\]\) or logs"):
+        SiteConfig(name="org2")
+    flows_only = Site(config.model_copy(update={"logs": None}), data)
+    request = {"buckets": 4096, "end_token": True}
+    with pytest.raises(ConfigError, match=r"site org2 holds no log sessions \(\[logs\]"):
+        flows_only.handle(VOCABULARY, request)
