@@ -43,7 +43,10 @@ def federation(consortium, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     logs = None
     if DATA.is_dir():
         root = tmp_path_factory.mktemp("logs-sites")
-        logs = root, write_logs_consortium(DATA, root, consortium[1].org_names())
+        sessions = write_logs_consortium(DATA, root, consortium[1].org_names())
+        # a site splits every kind of data by its own seed and [split]: the flow consortium's
+        same = {"seed": consortium[1].seed, "split": consortium[1].split}
+        logs = root, sessions.model_copy(update=same)
     with loopback(consortium, tmp_path_factory.mktemp("poc"), logs) as fed:
         fed.logs = logs  # type: ignore[attr-defined]
         yield fed

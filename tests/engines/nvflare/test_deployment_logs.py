@@ -306,13 +306,14 @@ def test_fedsec_job_submit_runs_a_logs_job_equal_to_the_in_process_run(federatio
     assert deployed["deployment"]["protection"] == "secure aggregation"
     assert not deployed["deployment"]["dropouts"] and deployed["deployment"]["error"] is None
     assert deployed["deployment"]["statistics"]["mode"] == "secure aggregation"
-    seeding.deterministic_torch(threads=1)
-    reference = run_experiment(scenario, data).metrics
-    assert deployed["arms"]["federated"] == json.loads(json.dumps(reference["arms"]["federated"]))
     ca = federation.admin_kit / "startup" / "rootCA.pem"
     model, _ = load_log_bundle(out / "model", user_trust([ca]))
     _, detector, _ = in_process((data, base), scenario)
+    assert model.known.tolist() == detector.known.tolist()
     assert max_abs_diff(model.get_weights(), detector.get_weights()) <= 1e-6
+    seeding.deterministic_torch(threads=1)
+    reference = run_experiment(scenario, data).metrics
+    assert deployed["arms"]["federated"] == json.loads(json.dumps(reference["arms"]["federated"]))
     assert "hashed event token" in (out / "report.md").read_text()
 
 
