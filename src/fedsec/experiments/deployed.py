@@ -26,27 +26,29 @@ from fedsec.bundles.logs_bundle import save_log_bundle
 from fedsec.bundles.signing import Signer
 from fedsec.core import atomic, outputs
 from fedsec.core.errors import ConfigError
-from fedsec.engines.nvflare.logs_models import deeplog
 from fedsec.engines.nvflare.records import JobResult
-from fedsec.engines.nvflare.setups import DetectorSetup, LogsSetup
+from fedsec.engines.nvflare.setups import DetectorSetup
 from fedsec.engines.nvflare.site_models import DetectorModel
+from fedsec.experiments.deployed_logs import (
+    deployed_logs_arm,
+    log_namespaces,
+    logs_model,
+    vocabulary_seen,
+)
 from fedsec.experiments.driver import run_experiment
 from fedsec.experiments.rundir import MODEL_DIR, write_run
 from fedsec.features.preprocess import Preprocessor
-from fedsec.features.vocabulary import EventVocabulary
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.classifier import FamilyClassifier
-from fedsec.models.deeplog import DeepLogDetector, build_deeplog
+from fedsec.models.deeplog import DeepLogDetector
 from fedsec.models.mlp import MLPSpec
 from fedsec.reporting.report import fmt, table
 from fedsec.scenarios.config import Scenario
-from fedsec.scenarios.logs import LogFederation
 from fedsec.tasks.anomaly.arms import AnomalyArm
 from fedsec.tasks.base import Run
 from fedsec.tasks.classification.arms import ArmModels, OrgFrames, pooled_val, val_macro_f1
 from fedsec.tasks.classification.experiment import org_frames
 from fedsec.tasks.federate import TrainedArm, curve_rounds
-from fedsec.tasks.logs.arms import LogArm, arm_data, validation_loss
 from fedsec.tasks.registry import task_of
 
 WRITER = "fedsec job submit"
@@ -85,9 +87,7 @@ def deployed_model(result: JobResult, scenario: Scenario) -> Deployed:
     if setup.get("task") == "anomaly":
         return DetectorModel().detector(DetectorSetup.model_validate(setup), result.params)
     if setup.get("task") == "logs":
-        logs = scenario.logs  # type: ignore[union-attr]
-        vocabulary = EventVocabulary(logs.hash_buckets, logs.hash_key)
-        return deeplog(LogsSetup.model_validate(setup), vocabulary, result.params)
+        return logs_model(result, scenario)
     return FamilyClassifier(
         MLPSpec.from_json(setup["architecture"]),
         Preprocessor.from_json(setup["preprocessing"]),
@@ -135,27 +135,6 @@ def deployed_detector_arm(result: JobResult, scenario: Scenario) -> AnomalyArm:
         [h.aggregation_seconds for h in result.history],
         setting="federated",
         model=model.kind,
-    )
-
-
-def deployed_logs_arm(result: JobResult, scenario: Scenario, federation: LogFederation) -> LogArm:
-    """The federated arm of a logs run, trained by the deployment; its curve is the normal
-    validation sessions' next-event loss at the curve rounds, as in process."""
-    model = deployed_model(result, scenario)
-    assert isinstance(model, DeepLogDetector)
-    data = arm_data(federation, federation.orgs, model.known)
-    network = build_deeplog(model.spec)
-    curve = [
-        (round_, validation_loss(network, params, [o.val for o in data.orgs]))
-        for round_, params in sorted(result.curve.items())
-    ]
-    return LogArm(
-        "federated",
-        dict.fromkeys([o.name for o in federation.orgs], model),
-        curve,
-        float(result.timing.get("total_s", 0.0)),
-        [h.seconds for h in result.history],
-        protection_seconds=[h.aggregation_seconds for h in result.history],
     )
 
 
@@ -281,15 +260,6 @@ def write_site_only_run(
     return Path(out)
 
 
-def log_namespaces(scenario: Scenario) -> dict[str, str]:
-    """Per site of a per-source logs scenario, the prefix its event ids without template text
-    are hashed under (what detection needs to hash a site's events)."""
-    names: dict[str, str] = {}
-    for source in scenario.logs.sources:  # type: ignore[union-attr]
-        names.setdefault(source.name, source.namespace or source.name)
-    return names
-
-
 def render(section: dict) -> str:
     """The report's deployment section: rounds, dropouts, refusals, each site's own view."""
     rounds = section["rounds"]
@@ -354,7 +324,7 @@ def _statistics(statistics: dict) -> str:
     if not statistics.get("mode"):
         return "The job gathered no statistics: the coordinator saw no summary of any site's data."
     if "events" in statistics:
-        return _vocabulary(statistics)
+        return vocabulary_seen(statistics)
     if statistics.get("mode") == "secure aggregation":
         seen = (
             f"only totals over {len(statistics['sites'])} sites ({statistics['rows']} rows: rows "
@@ -367,25 +337,6 @@ def _statistics(statistics: dict) -> str:
             "its updates (in clear unless protected)"
         )
     return f"The coordinator saw {seen} and these few metrics; never a row."
-
-
-def _vocabulary(statistics: dict) -> str:
-    """What the coordinator saw of a logs job's sessions, by how the vocabulary was gathered."""
-    if statistics["mode"] == "secure aggregation":
-        seen = (
-            f"only, for each hashed event token, how many of the {len(statistics['sites'])} "
-            f"sites hold it (the union: {statistics['events']} tokens) and their total training "
-            f"windows ({statistics['rows']}), then masked updates"
-        )
-    else:
-        seen = (
-            "each site's set of hashed event tokens and its training windows, then its updates "
-            "in clear"
-        )
-    return (
-        f"The coordinator saw {seen} and these few metrics; never a session, an event's text "
-        "or the hashing key."
-    )
 
 
 def _updates(section: dict) -> str:

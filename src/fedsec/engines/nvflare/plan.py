@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fedsec.core.errors import ConfigError, FedsecError
+from fedsec.engines.nvflare.logs_job import LogsJobConfig
 from fedsec.fl import recipe
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.fl.strategies import strategy_class
@@ -28,7 +29,6 @@ from fedsec.scenarios.config import (
     StrategyConfig,
     TrainingConfig,
 )
-from fedsec.scenarios.logs_config import LogsConfig
 from fedsec.training.local import TrainingPlan
 
 MAX_ROUNDS = 100_000
@@ -37,8 +37,6 @@ MAX_SITES = 255  # Shamir indices of the secure sum
 
 #: The scenario tasks a deployment runs.
 DEPLOYABLE = ("classification", "anomaly", "logs")
-#: The largest hashing space whose token sets a secure sum can take (one value per bucket).
-MAX_SECURE_BUCKETS = 1 << 22
 
 
 def require_deployable(scenario: Scenario) -> None:
@@ -231,31 +229,6 @@ class ModelSetup(Message):
         return self
 
 
-class LogsJobConfig(Message):
-    """What the coordinator needs of a logs scenario's ``[logs]`` section: the hashing space
-    (never its key, nor any source: those stay with the sites), the DeepLog sizes and how
-    ``top_k`` is chosen."""
-
-    hash_buckets: int = Field(ge=16, le=1 << 40)
-    window: int = Field(ge=1, le=200)
-    embedding: int = Field(ge=2, le=4096)
-    hidden: int = Field(ge=2, le=4096)
-    layers: int = Field(ge=1, le=4)
-    end_token: bool = True
-    top_k: int = Field(default=0, ge=0)
-    max_top_k: int = Field(default=0, ge=0)
-    calibration: Literal["per-org", "pooled"] = Field(
-        default="per-org",
-        description="top_k chosen by each site on its own validation sessions, or one from "
-        "the sum of the sites' validation score histograms",
-    )
-
-    @classmethod
-    def of(cls, logs: LogsConfig) -> LogsJobConfig:
-        fields = set(cls.model_fields)
-        return cls(**{k: v for k, v in logs.model_dump().items() if k in fields})
-
-
 class DeploymentSettings(Message):
     """How the coordinator runs the job: who must take part and how long it waits."""
 
@@ -311,30 +284,14 @@ class JobSpec(Message):
         return self._logs()
 
     def _logs(self) -> JobSpec:
-        """A logs job carries its ``logs`` section; its vocabulary (each site's token set) is
-        gathered in clear or as a secure sum, so it takes the same protections as anomaly jobs."""
+        """A logs job carries its ``logs`` section, and only what it can protect."""
         if (self.task == "logs") != (self.logs is not None) or (self.task == "logs") != (
             self.view == "sessions"
         ):
             raise ValueError("logs and view = sessions are set for task logs, and only for it")
-        if self.logs is None:
-            return self
-        privacy = self.privacy
-        if privacy.homomorphic_encryption:
-            raise ValueError(
-                "privacy.homomorphic_encryption is not available to logs jobs (their vocabulary "
-                "is gathered in clear or by secure aggregation)"
-            )
-        if privacy.client_dp.enabled and not privacy.secure_aggregation:
-            raise ValueError(
-                "privacy.client_dp in a logs job needs privacy.secure_aggregation: each site's "
-                "set of event tokens would reach the coordinator exact, outside the DP noise"
-            )
-        if privacy.secure_aggregation and self.logs.hash_buckets > MAX_SECURE_BUCKETS:
-            raise ValueError(
-                f"logs.hash_buckets {self.logs.hash_buckets} is too large for a secure union of "
-                f"the sites' token sets (at most {MAX_SECURE_BUCKETS})"
-            )
+        problem = None if self.logs is None else self.logs.unprotected(self.privacy)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @model_validator(mode="after")

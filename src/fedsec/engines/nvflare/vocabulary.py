@@ -20,7 +20,8 @@ import numpy as np
 from pydantic import Field
 
 from fedsec.engines.nvflare import secure
-from fedsec.engines.nvflare.plan import MAX_SECURE_BUCKETS, MAX_SITES, Message, PlanRefused, parse
+from fedsec.engines.nvflare.logs_job import MAX_SECURE_BUCKETS
+from fedsec.engines.nvflare.plan import MAX_SITES, Message, PlanRefused, parse
 from fedsec.engines.nvflare.records import Asking, JobFailed, RoundLog
 from fedsec.engines.nvflare.site_config import SiteConfig
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
