@@ -198,19 +198,22 @@ def test_poc_sites_require_secure_aggregation_unless_opted_out(
     assert ("sites require secure aggregation" in result.output) is required
 
 
-@pytest.mark.parametrize("scenario, task", [("hdfs-5org", "logs")])
-def test_job_submit_refuses_tasks_deployment_does_not_run(tmp_path, scenario, task):
+def test_what_deployment_cannot_run_of_a_logs_scenario_is_refused(tmp_path):
+    """Logs jobs deploy; what stays refused: homomorphic encryption (the vocabulary is summed
+    in clear or by secure aggregation) and a site config from a scenario that deals one
+    dataset out to its organizations (a site reads its own files)."""
     pytest.importorskip("nvflare")
-    result = runner.invoke(app, ["job", "submit", scenario, "--federation", str(tmp_path)])
+    submit = ["job", "submit", "hdfs-5org", "--federation", str(tmp_path)]
+    result = runner.invoke(app, [*submit, "--set", "privacy.homomorphic_encryption=true"])
     assert result.exit_code == 2, result.output
-    assert f"deployment runs classification and anomaly scenarios, not task={task}" in result.output
+    assert "homomorphic_encryption is not available to logs jobs" in result.output
     site = runner.invoke(
         app,
         [
-            "federation", "site-config", scenario, "--org", "org1",
+            "federation", "site-config", "hdfs-5org", "--org", "org1",
             "--data-dir", str(tmp_path), "--out", str(tmp_path / "site.toml"),
         ],
     )  # fmt: skip
     assert site.exit_code == 2, site.output
-    assert f"deployment runs classification and anomaly scenarios, not task={task}" in site.output
+    assert "partitions one dataset among organizations (iid)" in site.output
     assert not (tmp_path / "site.toml").exists()

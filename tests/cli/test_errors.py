@@ -88,9 +88,9 @@ def test_a_scenario_the_deployment_cannot_run_is_refused_before_contacting_it(tm
     pytest.importorskip("nvflare")
     args = ["job", "submit", "unsw-5org-disjoint", "--federation", str(tmp_path / "none")]
     logs = ["job", "submit", "hdfs-5org", "--federation", str(tmp_path / "none")]
-    refused = runner.invoke(app, logs)
+    refused = runner.invoke(app, [*logs, "--set", "privacy.homomorphic_encryption=true"])
     assert refused.exit_code == 2
-    assert "deployment runs classification and anomaly scenarios, not task=logs" in refused.output
+    assert "homomorphic_encryption is not available to logs jobs" in refused.output
     timeout = runner.invoke(app, [*args, "--round-timeout", "-1"])
     assert timeout.exit_code == 2 and "round_timeout" in timeout.output
 

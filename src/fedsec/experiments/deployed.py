@@ -22,30 +22,42 @@ from typing import Any
 from sklearn.base import clone
 
 from fedsec.bundles.bundle import save_anomaly_bundle, save_bundle
+from fedsec.bundles.logs_bundle import save_log_bundle
 from fedsec.bundles.signing import Signer
 from fedsec.core import atomic, outputs
 from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.records import JobResult
 from fedsec.engines.nvflare.setups import DetectorSetup
 from fedsec.engines.nvflare.site_models import DetectorModel
+from fedsec.experiments.deployed_logs import (
+    deployed_logs_arm,
+    log_namespaces,
+    logs_model,
+    vocabulary_seen,
+)
 from fedsec.experiments.driver import run_experiment
 from fedsec.experiments.rundir import MODEL_DIR, write_run
 from fedsec.features.preprocess import Preprocessor
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.classifier import FamilyClassifier
+from fedsec.models.deeplog import DeepLogDetector
 from fedsec.models.mlp import MLPSpec
 from fedsec.reporting.report import fmt, table
 from fedsec.scenarios.config import Scenario
-from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.anomaly.arms import AnomalyArm
 from fedsec.tasks.base import Run
 from fedsec.tasks.classification.arms import ArmModels, OrgFrames, pooled_val, val_macro_f1
 from fedsec.tasks.classification.experiment import org_frames
 from fedsec.tasks.federate import TrainedArm, curve_rounds
+from fedsec.tasks.registry import task_of
 
 WRITER = "fedsec job submit"
-#: The column of each site's test quality in the report, by task.
-QUALITY = {"classification": "test macro-F1", "anomaly": "test ROC-AUC"}
+#: The column of each site's test quality in the report and the metric it shows, by task.
+QUALITY = {
+    "classification": ("test macro-F1", "macro_f1"),
+    "anomaly": ("test ROC-AUC", "roc_auc"),
+    "logs": ("test F1", "f1"),
+}
 
 
 def deployed_scenario(scenario: Scenario, detector: str | None) -> Scenario:
@@ -62,14 +74,20 @@ def deployed_scenario(scenario: Scenario, detector: str | None) -> Scenario:
     )
 
 
-def deployed_model(result: JobResult, scenario: Scenario) -> FamilyClassifier | AnomalyDetector:
-    """The deployment's final global model: a classifier, or a one-class detector with its
-    centre and error scale (thresholds to be calibrated)."""
+Deployed = FamilyClassifier | AnomalyDetector | DeepLogDetector
+
+
+def deployed_model(result: JobResult, scenario: Scenario) -> Deployed:
+    """The deployment's final global model: a classifier, a one-class detector with its
+    centre and error scale (thresholds to be calibrated), or a DeepLog model whose events
+    are hashed with the submitted scenario's key (the coordinator never held it)."""
     if result.params is None or result.setup is None:
         raise ValueError("the deployment produced no model")
     setup = result.setup
     if setup.get("task") == "anomaly":
         return DetectorModel().detector(DetectorSetup.model_validate(setup), result.params)
+    if setup.get("task") == "logs":
+        return logs_model(result, scenario)
     return FamilyClassifier(
         MLPSpec.from_json(setup["architecture"]),
         Preprocessor.from_json(setup["preprocessing"]),
@@ -141,6 +159,7 @@ DEPLOYED_ARMS: dict[str, Callable[[JobResult, Scenario, Any], TrainedArm]] = {
         result, scenario, org_frames(federation)
     ),
     "anomaly": lambda result, scenario, _federation: deployed_detector_arm(result, scenario),
+    "logs": deployed_logs_arm,
 }
 
 
@@ -175,7 +194,7 @@ def run_deployed(
     scenario: Scenario, data_dir: str | Path | None, result: JobResult, job_id: str
 ) -> Run:
     """Evaluate the deployed model (and train the scenario's other arms) on the scenario data."""
-    federation = build_federation(scenario, data_dir)
+    federation = task_of(scenario).build_federation(scenario, data_dir)
     trained = trained_arms(result, scenario, federation)
     experiment = run_experiment(scenario, data_dir, federation=federation, trained=trained)
     protection = sum_protection(scenario)
@@ -210,10 +229,13 @@ def write_site_only_run(
     section = deployment_section(result, job_id, sum_protection(scenario))
     for site, reply in result.evaluation.items():
         threshold = (reply.get("validation") or {}).get("threshold") if reply else None
-        if threshold is not None:
+        if threshold is not None and isinstance(model, DeepLogDetector):
+            model.top_k_[site] = int(threshold)
+        elif threshold is not None:
             model.thresholds_[site] = float(threshold)
     metrics = {"scenario": scenario.name, "seed": scenario.seed, "deployment": section}
-    arm = "federated" if isinstance(model, FamilyClassifier) else f"federated_{model.kind}"
+    shared = isinstance(model, FamilyClassifier | DeepLogDetector)
+    arm = "federated" if shared else f"federated_{model.kind}"
     provenance = {
         "scenario": scenario.name,
         "arm": arm,
@@ -230,6 +252,9 @@ def write_site_only_run(
         (staging / "report.md").write_text(text)
         if isinstance(model, FamilyClassifier):
             save_bundle(staging / MODEL_DIR, model, provenance, signer)
+        elif isinstance(model, DeepLogDetector):
+            names = log_namespaces(scenario)
+            save_log_bundle(staging / MODEL_DIR, model, provenance, names, signer)
         else:
             save_anomaly_bundle(staging / MODEL_DIR, model, provenance, signer)
     return Path(out)
@@ -269,6 +294,7 @@ def render(section: dict) -> str:
     if empty:
         lines += ["", "Rounds that aggregated no update (the global model stayed):", *empty]
     lines += ["", "Each site on its own held-out rows (threshold at its benign validation FPR):"]
+    quality, metric = QUALITY[section.get("task", "classification")]
     rows = []
     for site, reply in section["site_evaluation"].items():
         if not isinstance(reply, dict) or "test" not in reply:
@@ -279,15 +305,14 @@ def render(section: dict) -> str:
         rows.append(
             [
                 site,
-                v["detection_rate"],
+                v.get("detection_rate"),
                 t["detection_rate"],
                 t["benign_fpr"],
-                t.get("macro_f1", t.get("roc_auc")),
+                t.get(metric),
                 t["threshold"],
                 accepted,
             ]
         )
-    quality = QUALITY[section.get("task", "classification")]
     header = ["site", "val detection", "test detection", "test FPR", quality, "threshold"]
     lines += ["", table([*header, "final model"], rows), ""]
     lines += [_statistics(section.get("statistics") or {}), ""]
@@ -298,6 +323,8 @@ def _statistics(statistics: dict) -> str:
     """What the coordinator saw of the data, by how the statistics were gathered."""
     if not statistics.get("mode"):
         return "The job gathered no statistics: the coordinator saw no summary of any site's data."
+    if "events" in statistics:
+        return vocabulary_seen(statistics)
     if statistics.get("mode") == "secure aggregation":
         seen = (
             f"only totals over {len(statistics['sites'])} sites ({statistics['rows']} rows: rows "

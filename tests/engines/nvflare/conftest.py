@@ -12,6 +12,8 @@ import pytest
 from fedsec.scenarios.config import Scenario, parse_scenario
 from fedsec.simulator import load_simulation, simulate
 from fedsec.simulator.output import write_dataset
+from tests.conftest import DATA
+from tests.engines.nvflare.logs_consortium import write_logs_consortium
 
 ORGS = 3
 
@@ -32,9 +34,19 @@ def consortium(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Scenario
 def federation(consortium, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """One started loopback federation of ``consortium`` for the whole session (starting one
     costs seconds of NVFlare processes on 2 cores). A test that stops a participant starts it
-    again before it ends (see loopback.relaunch), so every test finds all of them running."""
+    again before it ends (see loopback.relaunch), so every test finds all of them running.
+    With the shared datasets at hand, each site also holds HDFS log sessions: ``fed.logs``
+    is then (their data folder, the logs scenario reading them), else None."""
     pytest.importorskip("nvflare")
     from tests.engines.nvflare.loopback import loopback
 
-    with loopback(consortium, tmp_path_factory.mktemp("poc")) as fed:
+    logs = None
+    if DATA.is_dir():
+        root = tmp_path_factory.mktemp("logs-sites")
+        sessions = write_logs_consortium(DATA, root, consortium[1].org_names())
+        # a site splits every kind of data by its own seed and [split]: the flow consortium's
+        same = {"seed": consortium[1].seed, "split": consortium[1].split}
+        logs = root, sessions.model_copy(update=same)
+    with loopback(consortium, tmp_path_factory.mktemp("poc"), logs) as fed:
+        fed.logs = logs  # type: ignore[attr-defined]
         yield fed

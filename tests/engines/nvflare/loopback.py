@@ -20,13 +20,19 @@ JOB_TIMEOUT = 240
 
 
 @contextlib.contextmanager
-def loopback(consortium: tuple[Path, Scenario], folder: Path) -> Iterator[poc.Poc]:
+def loopback(
+    consortium: tuple[Path, Scenario], folder: Path, logs: tuple[Path, Scenario] | None = None
+) -> Iterator[poc.Poc]:
     """Started federation; the coordinator keeps NVFlare's permissive default policy (as if it
-    were compromised), so whatever refuses custom code is the sites' hardening."""
+    were compromised), so whatever refuses custom code is the sites' hardening. With ``logs``
+    (a logs scenario of the same organizations), each site also holds its log sessions."""
     data, scenario = consortium
     names = scenario.org_names()
     # opted out: the same sites run clear, secure-aggregation and HE jobs
     configs = {n: config_from_scenario(scenario, n, data, False) for n in names}
+    if logs is not None:
+        sessions = {n: config_from_scenario(logs[1], n, logs[0], False).logs for n in names}
+        configs = {n: c.model_copy(update={"logs": sessions[n]}) for n, c in configs.items()}
     fed = poc.prepare(folder, names, configs, homomorphic_encryption=True)
     local = fed.kit(poc.SERVER) / "local"
     shutil.copy(local / "authorization.json.default", local / "authorization.json")

@@ -200,3 +200,41 @@ def test_scaffold_checkpoints_its_control_variate_and_refuses_to_resume(consorti
     record.write_text(json.dumps(data))
     with pytest.raises(CheckpointError, match="scaffold state: server control variate None"):
         load_checkpoint(record.parent, spec)
+
+
+@pytest.mark.parametrize("kind", ["ae", "svdd"])
+def test_an_anomaly_job_resumed_from_its_checkpoint_ends_with_the_uninterrupted_model(
+    consortium, tmp_path, kind
+):
+    """The checkpoint keeps the detector's setup (a Deep SVDD centre summed before round 1):
+    the resumed job trains on from it and sums the error scale once, at the end; weights,
+    centre and scale are the uninterrupted job's."""
+    from fedsec.experiments.deployed import deployed_model
+    from tests.engines.nvflare.test_deployment_anomaly import anomaly_scenario
+
+    scenario = anomaly_scenario(sampled_scenario(consortium))
+    data, _ = consortium
+
+    def job(on_round=None):
+        seeding.deterministic_torch(threads=1)
+        names = scenario.org_names()
+        sites = {n: Site(config_from_scenario(scenario, n, data, False), data) for n in names}
+        settings = DeploymentSettings(site_order=names)
+        spec = JobSpec.from_scenario(scenario, [2, 4], settings, kind)
+        return spec, Coordinator(spec, Memory(sites), names, on_round=on_round)
+
+    spec, whole = job()
+    uninterrupted = whole.run()
+    assert uninterrupted.error is None, uninterrupted.error
+    store = CheckpointStore(tmp_path, "job-a", spec)
+    with pytest.raises(Crash):
+        job(crash_after(store, 3))[1].run()
+    result = job()[1].run(store.latest())
+    assert result.error is None, result.error
+    assert [h.round for h in result.history] == list(range(1, ROUNDS + 1))
+    assert max_abs_diff(result.params, uninterrupted.params) == 0.0
+    resumed, whole_model = (deployed_model(r, scenario) for r in (result, uninterrupted))
+    if kind == "svdd":
+        assert resumed.center_ == whole_model.center_
+    assert resumed.scale_.tolist() == whole_model.scale_.tolist()
+    assert result.evaluation == uninterrupted.evaluation

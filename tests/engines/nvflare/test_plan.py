@@ -111,10 +111,39 @@ def test_a_learning_rate_above_the_bound_is_refused(lr):
     parse(SitePlan, site_plan(training=training | {"lr": 1.0}), "training plan")
 
 
-def test_a_logs_scenario_is_not_made_into_a_job():
-    scenario = load_scenario("hdfs-5org")
-    with pytest.raises(ConfigError, match=r"classification and anomaly scenarios, not task=logs"):
+def test_a_logs_job_carries_the_model_and_calibration_but_no_key_and_no_source():
+    scenario = load_scenario("hdfs-5org", ["logs.hash_key=consortium-secret"])
+    spec = JobSpec.from_scenario(scenario, [], DeploymentSettings())
+    assert (spec.task, spec.view, spec.logs.calibration) == ("logs", "sessions", "pooled")
+    assert spec.logs.hash_buckets == scenario.logs.hash_buckets
+    text = spec.model_dump_json()
+    assert "consortium-secret" not in text and "hdfs_train" not in text
+
+
+@pytest.mark.parametrize(
+    "overrides, why",
+    [
+        (["privacy.homomorphic_encryption=true"], "encryption is not available to logs jobs"),
+        (
+            ["privacy.client_dp.noise_multiplier=1.0"],
+            "client_dp in a logs job needs privacy.secure_aggregation",
+        ),
+        (
+            ["privacy.secure_aggregation=true", "logs.hash_buckets=8388608"],
+            "too large for a secure union",
+        ),
+    ],
+)
+def test_a_logs_job_the_deployment_cannot_protect_is_refused(overrides, why):
+    scenario = load_scenario("hdfs-5org", overrides)
+    with pytest.raises(ValueError, match=why):
         JobSpec.from_scenario(scenario, [], DeploymentSettings())
+
+
+def test_a_logs_job_under_secure_aggregation_hashes_into_a_space_a_secure_sum_takes():
+    overrides = ["privacy.secure_aggregation=true"]
+    spec = JobSpec.from_scenario(load_scenario("hdfs-5org", overrides), [], DeploymentSettings())
+    assert spec.privacy.secure_aggregation and spec.logs.hash_buckets == 1 << 20
 
 
 def test_an_anomaly_job_trains_one_of_the_scenarios_detectors():

@@ -1,12 +1,14 @@
-"""The detector setup a site validates before it builds anything."""
+"""The detector and logs setups a site validates before it builds anything."""
 
 from __future__ import annotations
 
 import pytest
 
+from fedsec.engines.nvflare.logs_models import deeplog_spec
 from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused
-from fedsec.engines.nvflare.setups import DetectorSetup, parse_setup
+from fedsec.engines.nvflare.setups import DetectorSetup, LogsSetup, parse_setup
 from fedsec.engines.nvflare.site_models import DetectorModel
+from fedsec.models.deeplog import build_deeplog
 
 PREPROCESSING = {
     "numeric": [{"name": "bytes", "log": True, "mean": 1.0, "std": 2.0, "indicator": True}],
@@ -47,8 +49,40 @@ def test_an_inconsistent_detector_setup_is_refused_naming_the_field(fields, why)
 
 def test_the_setup_kind_is_the_one_its_task_names():
     assert isinstance(parse_setup(setup(kind="svdd", center=[0.1, 0.2])), DetectorSetup)
-    with pytest.raises(PlanRefused, match="task 'logs' is not one of"):
+    with pytest.raises(PlanRefused, match="task 'graphs' is not one of"):
+        parse_setup(setup(task="graphs"))
+    with pytest.raises(PlanRefused, match="index: Field required"):
         parse_setup(setup(task="logs"))
     with pytest.raises(PlanRefused, match="model setup refused"):
         parse_setup({"view": "native"})  # no task: a classifier's setup, incomplete
     assert ModelSetup.model_fields["task"].default == "classification"
+
+
+def logs_setup(**fields) -> dict:
+    base = {"task": "logs", "buckets": 64, "index": [3, 7, 40], "window": 4, "embedding": 6,
+            "hidden": 5, "layers": 2, "end_token": True}  # fmt: skip
+    return base | fields
+
+
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_a_logs_setup_counts_the_built_networks_parameters(layers):
+    typed = parse_setup(logs_setup(layers=layers))
+    assert isinstance(typed, LogsSetup)
+    built = build_deeplog(deeplog_spec(typed)).state_dict().values()
+    assert typed.parameter_count() == sum(p.numel() for p in built)
+
+
+@pytest.mark.parametrize(
+    "fields, why",
+    [
+        ({"index": [7, 3]}, "index: token ids must be strictly increasing"),
+        ({"index": [3, 3]}, "index: token ids must be strictly increasing"),
+        ({"index": [2, 5]}, r"index: token ids must lie in 3\.\.66"),
+        ({"index": [3, 67]}, r"index: token ids must lie in 3\.\.66"),
+        ({"layers": 5}, "layers: Input should be less than or equal to 4"),
+        ({"hash_key": "k"}, "hash_key: Extra inputs are not permitted"),
+    ],
+)
+def test_an_inconsistent_logs_setup_is_refused_naming_the_field(fields, why):
+    with pytest.raises(PlanRefused, match=why):
+        parse_setup(logs_setup(**fields))

@@ -32,10 +32,11 @@ from safetensors.numpy import load, save
 
 from fedsec.core import atomic
 from fedsec.core.errors import FedsecError
-from fedsec.engines.nvflare.plan import JobSpec, ModelSetup, explain
+from fedsec.engines.nvflare.plan import JobSpec, PlanRefused, explain
 from fedsec.engines.nvflare.records import Checkpoint, RoundLog
+from fedsec.engines.nvflare.registry import SITE_MODELS
+from fedsec.engines.nvflare.setups import Setup, parse_setup
 from fedsec.fl.strategies import StrategyState, from_config
-from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.training.params import Params
 
 CHECKPOINT_DIR = "fedsec-checkpoints"
@@ -193,9 +194,11 @@ def load_checkpoint(path: Path, spec: JobSpec) -> Checkpoint:
 
 def _checkpoint(path: Path, record: _Record, blob: bytes) -> Checkpoint:
     try:
-        setup = ModelSetup.model_validate(record.setup)
+        setup = parse_setup(record.setup)
         history = _HISTORY.validate_python(record.history)
         tensors = load(blob)
+    except PlanRefused as error:
+        raise CheckpointError(f"{path / RECORD}: {error}") from None
     except ValidationError as error:
         raise CheckpointError(f"{path / RECORD}: {explain(error)}") from None
     except SafetensorError as error:
@@ -206,10 +209,10 @@ def _checkpoint(path: Path, record: _Record, blob: bytes) -> Checkpoint:
         {k: _unnamed(tensors, f"state/{k}", shapes, path) for k in record.strategy_arrays},
         record.strategy_meta,
     )
-    weights = record.class_weights
-    if weights is not None and len(weights) != len(setup.classes):
+    weights, classes = record.class_weights, getattr(setup, "classes", [])
+    if weights is not None and len(weights) != len(classes):
         raise CheckpointError(
-            f"{path / RECORD}: {len(weights)} class weights, {len(setup.classes)} classes"
+            f"{path / RECORD}: {len(weights)} class weights, {len(classes)} classes"
         )
     if [h.round for h in history] != list(range(1, record.round + 1)):
         raise CheckpointError(f"{path / RECORD}: history does not cover rounds 1..{record.round}")
@@ -233,9 +236,9 @@ def _checkpoint(path: Path, record: _Record, blob: bytes) -> Checkpoint:
     )
 
 
-def _shapes(setup: ModelSetup) -> list[tuple[int, ...]]:
-    arch = setup.architecture
-    network = build_mlp(MLPSpec(arch.inputs, arch.outputs, tuple(arch.hidden), arch.dropout))
+def _shapes(setup: Setup) -> list[tuple[int, ...]]:
+    """The shapes of the network the setup describes (its task's model builds it)."""
+    network = SITE_MODELS[setup.task].network(setup)
     return [tuple(t.shape) for t in network.state_dict().values()]
 
 

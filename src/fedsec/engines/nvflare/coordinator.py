@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from fedsec.engines.nvflare import secure, statistics
-from fedsec.engines.nvflare.job_models import JOB_MODELS
+from fedsec.engines.nvflare import secure
 from fedsec.engines.nvflare.messages import evaluate_request
 from fedsec.engines.nvflare.plan import JobSpec
 from fedsec.engines.nvflare.records import (
@@ -34,6 +33,7 @@ from fedsec.engines.nvflare.records import (
     RoundLog,
     Transport,
 )
+from fedsec.engines.nvflare.registry import JOB_MODELS
 from fedsec.engines.nvflare.replies import EvaluateReply
 from fedsec.engines.nvflare.rounds import DeployedMean, SiteRounds
 from fedsec.engines.nvflare.wire import params_to_wire
@@ -132,8 +132,9 @@ class Coordinator:
     # -- phases -----------------------------------------------------------------------------
 
     def setup(self) -> tuple[Params, dict[str, Any], tuple[float, ...] | None]:
-        """Federated preprocessing and the task's initial model from every site's summaries."""
-        gathered = statistics.gather(self)
+        """The task's initial model from what the sites summarize (statistics that fit
+        federated preprocessing, or a logs job's vocabulary)."""
+        gathered = self.model.gather(self)
         self.result.statistics = gathered.to_json()
         params, setup, weights = self.model.setup(self, gathered)
         self.result.setup = setup

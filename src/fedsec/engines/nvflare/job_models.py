@@ -1,12 +1,13 @@
 """The coordinator's part of each deployable task's model: its setup and what follows training.
 
-The coordinator looks up the :class:`JobModel` of the job's task in :data:`JOB_MODELS` (keyed
-like :data:`fedsec.tasks.registry.TASKS`). :class:`ClassifierJob` builds the family classifier
-from the gathered statistics. :class:`DetectorJob` builds the one-class detector the in-process
-federated arm builds (:func:`fedsec.tasks.anomaly.arms.train_federated`): preprocessing from
-the sites' benign-row statistics, initial weights from the same seed, the Deep SVDD centre from
-the sites' embedding sums before the first round and the error scale from their error sums
-after the last, each sum in clear or by secure aggregation, as the job protects its updates.
+The coordinator looks up the :class:`JobModel` of the job's task in
+:data:`fedsec.engines.nvflare.registry.JOB_MODELS`. :class:`ClassifierJob` builds the family
+classifier from the gathered statistics. :class:`DetectorJob` builds the one-class detector the
+in-process federated arm builds (:func:`fedsec.tasks.anomaly.arms.train_federated`):
+preprocessing from the sites' benign-row statistics, initial weights from the same seed, the
+Deep SVDD centre from the sites' embedding sums before the first round and the error scale from
+their error sums after the last, each sum in clear or by secure aggregation, as the job protects
+its updates.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from fedsec.core import seeding
 from fedsec.data.taxonomy import family_order
-from fedsec.engines.nvflare import secure
+from fedsec.engines.nvflare import secure, statistics
 from fedsec.engines.nvflare.messages import CENTER_ROUND, sums_request
 from fedsec.engines.nvflare.plan import JobSpec, ModelSetup
 from fedsec.engines.nvflare.records import Asking, JobFailed, RoundLog
@@ -43,7 +44,9 @@ class JobModel(Protocol):
 
     def server_lr(self, spec: JobSpec) -> float | None: ...
 
-    def setup(self, coordinator: Asking, gathered: Gathered) -> Setup: ...
+    def gather(self, coordinator: Asking) -> Any: ...
+
+    def setup(self, coordinator: Asking, gathered: Any) -> Setup: ...
 
     def finish(self, coordinator: Asking, params: Params, setup: dict[str, Any]) -> dict: ...
 
@@ -53,6 +56,9 @@ class ClassifierJob:
 
     def server_lr(self, spec: JobSpec) -> float | None:
         return None  # the strategy's own
+
+    def gather(self, coordinator: Asking) -> Gathered:
+        return statistics.gather(coordinator)
 
     def setup(self, coordinator: Asking, gathered: Gathered) -> Setup:
         spec = coordinator.spec
@@ -85,6 +91,9 @@ class DetectorJob:
         if cfg is not None and spec.detector == "svdd" and cfg.svdd_server_lr:
             return cfg.svdd_server_lr
         return None
+
+    def gather(self, coordinator: Asking) -> Gathered:
+        return statistics.gather(coordinator)
 
     def setup(self, coordinator: Asking, gathered: Gathered) -> Setup:
         spec = coordinator.spec
@@ -169,7 +178,3 @@ def _required_secagg(reply: SumsReply) -> dict[str, Any]:
     if reply.secagg is None:
         raise ValueError("sums in clear where the job sums by secure aggregation")
     return reply.secagg
-
-
-#: Each deployable task's model at the coordinator, by the scenario's ``task``.
-JOB_MODELS: dict[str, JobModel] = {"classification": ClassifierJob(), "anomaly": DetectorJob()}

@@ -93,9 +93,10 @@ class EvaluateTask:
         )
 
 
-#: What a detector job sums from the sites besides its updates, and the secure-aggregation
-#: round each sum takes (outside the training rounds 1..N; the scale's is N + 1).
-SUMS = ("center", "scale")
+#: What a job sums from the sites besides its updates (a detector's centre and error scale, a
+#: logs job's validation score histogram), and the secure-aggregation round each sum takes
+#: (outside the training rounds 1..N; the scale's and the scores' is N + 1).
+SUMS = ("center", "scale", "scores")
 CENTER_ROUND = 0
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fedsec.core.errors import ConfigError, FedsecError
+from fedsec.engines.nvflare.logs_job import LogsJobConfig
 from fedsec.fl import recipe
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.fl.strategies import strategy_class
@@ -34,15 +35,15 @@ MAX_ROUNDS = 100_000
 MAX_SITES = 255  # Shamir indices of the secure sum
 
 
-#: The scenario tasks a deployment runs (the flow tasks: their sites read flow files).
-DEPLOYABLE = ("classification", "anomaly")
+#: The scenario tasks a deployment runs.
+DEPLOYABLE = ("classification", "anomaly", "logs")
 
 
 def require_deployable(scenario: Scenario) -> None:
-    """The one rule on which tasks a deployment runs: the flow tasks of :data:`DEPLOYABLE`."""
+    """The one rule on which tasks a deployment runs: those of :data:`DEPLOYABLE`."""
     if scenario.task not in DEPLOYABLE:
         raise ConfigError(
-            f"deployment runs {' and '.join(DEPLOYABLE)} scenarios, not task={scenario.task}: "
+            f"deployment runs {', '.join(DEPLOYABLE)} scenarios, not task={scenario.task}: "
             f"scenario {scenario.name!r} can run in-process with fedsec simulate"
         )
     if scenario.model.kind == "xgboost":
@@ -251,10 +252,10 @@ class JobSpec(Message):
     """The coordinator's part of a job. ``training`` is relayed to sites and validated there."""
 
     name: str = Field(min_length=1, max_length=200)
-    task: Literal["classification", "anomaly"] = "classification"
+    task: Literal["classification", "anomaly", "logs"] = "classification"
     seed: int = Field(ge=0, lt=2**63)
     rounds: int = Field(ge=1, le=MAX_ROUNDS)
-    view: Literal["native", "canonical"]
+    view: Literal["native", "canonical", "sessions"]
     model: ModelConfig
     strategy: StrategyConfig
     privacy: PrivacyConfig
@@ -266,6 +267,7 @@ class JobSpec(Message):
     detector: Literal["ae", "svdd"] | None = Field(
         default=None, description="the one-class network an anomaly job trains"
     )
+    logs: LogsJobConfig | None = None
 
     @model_validator(mode="after")
     def _task(self) -> JobSpec:
@@ -284,6 +286,17 @@ class JobSpec(Message):
                 "privacy.client_dp in an anomaly job needs privacy.secure_aggregation: its "
                 "centre and error sums would reach the coordinator exact, outside the DP noise"
             )
+        return self._logs()
+
+    def _logs(self) -> JobSpec:
+        """A logs job carries its ``logs`` section, and only what it can protect."""
+        if (self.task == "logs") != (self.logs is not None) or (self.task == "logs") != (
+            self.view == "sessions"
+        ):
+            raise ValueError("logs and view = sessions are set for task logs, and only for it")
+        problem = None if self.logs is None else self.logs.unprotected(self.privacy)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @model_validator(mode="after")
@@ -315,6 +328,7 @@ class JobSpec(Message):
         (``detector``, by default its first)."""
         require_deployable(scenario)
         anomaly = getattr(scenario, "anomaly", None)
+        logs = getattr(scenario, "logs", None)
         if anomaly is not None:
             detector = detector or anomaly.models[0]
             if detector not in anomaly.models:
@@ -326,9 +340,10 @@ class JobSpec(Message):
             task=scenario.task,
             anomaly=anomaly,
             detector=detector,
+            logs=None if logs is None else LogsJobConfig.of(logs),
             seed=scenario.seed,
             rounds=scenario.rounds,
-            view=scenario.data.view,
+            view=scenario.view,
             model=scenario.model,
             strategy=scenario.strategy,
             privacy=scenario.privacy,

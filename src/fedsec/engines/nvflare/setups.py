@@ -1,8 +1,9 @@
 """The model setups a job's tasks carry, one per deployable task, told apart by ``task``.
 
 :class:`~fedsec.engines.nvflare.plan.ModelSetup` is the classifier's (``task`` absent or
-``"classification"``); :class:`DetectorSetup` the one-class detector's. A site validates the one
-a task names (:func:`parse_setup`) before it builds anything.
+``"classification"``); :class:`DetectorSetup` the one-class detector's; :class:`LogsSetup` the
+DeepLog next-event model's. A site validates the one a task names (:func:`parse_setup`) before
+it builds anything.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from fedsec.engines.nvflare.plan import Message, ModelSetup, PlanRefused, Preprocessing, parse
+from fedsec.features.vocabulary import RESERVED
 
 
 class DetectorSetup(Message):
@@ -57,10 +59,55 @@ class DetectorSetup(Message):
         return sum(a * b for a, b in pairwise([self.inputs, *self.hidden, self.size]))
 
 
-Setup = ModelSetup | DetectorSetup
-SETUPS: dict[str, type[ModelSetup] | type[DetectorSetup]] = {
+class LogsSetup(Message):
+    """The shared DeepLog model (``task = "logs"``): the hashed event tokens it knows (``index``,
+    sorted: the union the sites reported, never template text), the hashing space they come
+    from (``buckets``; the key stays with the sites), the LSTM's sizes and whether it predicts
+    the end of a session."""
+
+    task: Literal["logs"]
+    view: Literal["sessions"] = "sessions"
+    buckets: int = Field(ge=16, le=1 << 40)
+    index: list[int] = Field(max_length=100_000)
+    window: int = Field(ge=1, le=200)
+    embedding: int = Field(ge=2, le=4096)
+    hidden: int = Field(ge=2, le=4096)
+    layers: int = Field(ge=1, le=4)
+    end_token: bool
+    top_k: int = Field(default=0, ge=0, description="fixed top_k; 0: calibrated at each site")
+    max_top_k: int = Field(default=0, ge=0, description="cap of a calibrated top_k; 0: none")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LogsSetup:
+        if any(b <= a for a, b in pairwise(self.index)):
+            raise ValueError("index: token ids must be strictly increasing")
+        if self.index and not (
+            self.index[0] >= RESERVED and self.index[-1] < RESERVED + self.buckets
+        ):
+            raise ValueError(
+                f"index: token ids must lie in {RESERVED}..{RESERVED + self.buckets - 1}"
+            )
+        return self
+
+    @property
+    def vocab(self) -> int:
+        return RESERVED + len(self.index)
+
+    def parameter_count(self) -> int:
+        """Weights of the network (embedding, LSTM layers with both biases, output layer),
+        counted before any is built."""
+        h, vocab = self.hidden, self.vocab
+        lstm = sum(
+            4 * h * ((self.embedding if i == 0 else h) + h) + 8 * h for i in range(self.layers)
+        )
+        return vocab * self.embedding + lstm + h * vocab + vocab
+
+
+Setup = ModelSetup | DetectorSetup | LogsSetup
+SETUPS: dict[str, type[ModelSetup] | type[DetectorSetup] | type[LogsSetup]] = {
     "classification": ModelSetup,
     "anomaly": DetectorSetup,
+    "logs": LogsSetup,
 }
 
 

@@ -24,15 +24,16 @@ from typing import Any
 import numpy as np
 
 from fedsec.core import seeding
-from fedsec.engines.nvflare import statistics, wire
+from fedsec.engines.nvflare import statistics, vocabulary, wire
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.messages import EvaluateTask, SumsTask, TrainTask
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
+from fedsec.engines.nvflare.registry import LOADERS, SITE_MODELS
 from fedsec.engines.nvflare.replies import EvaluateReply, SumsReply, TrainReply
 from fedsec.engines.nvflare.setups import Setup
-from fedsec.engines.nvflare.site_config import SiteConfig, load_site_data
+from fedsec.engines.nvflare.site_config import SiteConfig
 from fedsec.engines.nvflare.site_he import HeSession
-from fedsec.engines.nvflare.site_models import SITE_MODELS, Prepared
+from fedsec.engines.nvflare.site_models import Prepared
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.fl import recipe
 from fedsec.fl.gate import AcceptanceGate, Verdict
@@ -41,13 +42,13 @@ from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError
 from fedsec.fl.privacy.widesum import widen
 from fedsec.fl.site import run_task
 from fedsec.fl.strategies import SiteTask
-from fedsec.scenarios.federation import OrgData
 from fedsec.training.noise import SecureNoise
 from fedsec.training.params import Params
 
 #: NVFlare task name -> the use case a site must allow for it (what a job's executor takes).
 TASKS = {
     "fedsec_statistics": "statistics",
+    "fedsec_vocabulary": "statistics",
     "fedsec_train": "train",
     "fedsec_secagg_share": "train",
     "fedsec_secagg_mask": "train",
@@ -89,7 +90,7 @@ class Site:
         self.noise = 0.0
         # DP batches and noise: this site's own CSPRNG, never a seed that arrived in a job
         self.randomness = SecureNoise()
-        self._data: dict[str, OrgData] = {}
+        self._data: dict[str, Any] = {}
         self._prepared: dict[str, Prepared] = {}
         self.secure = SiteSecAgg(self.name, config.secure_aggregation, keys, job)
         self.he = HeSession(self.name, he_key)
@@ -103,6 +104,7 @@ class Site:
         secure-aggregation phases in :attr:`secure`, decryption in :attr:`he`."""
         return {
             "fedsec_statistics": self.statistics,
+            "fedsec_vocabulary": self.vocabulary,
             "fedsec_train": self.train,
             "fedsec_secagg_share": self.secure.share,
             "fedsec_secagg_mask": self.secure.mask,
@@ -124,9 +126,10 @@ class Site:
 
     # -- data -------------------------------------------------------------------------------
 
-    def data(self, view: str) -> OrgData:
+    def data(self, view: str) -> Any:
+        """This site's rows of a flow view, or its log sessions (view ``sessions``)."""
         if view not in self._data:
-            self._data[view] = load_site_data(self.config, view, self.base)
+            self._data[view] = LOADERS[view](self.config, view, self.base)
         return self._data[view]
 
     def prepared(self, setup: Setup) -> Prepared:
@@ -151,6 +154,9 @@ class Site:
 
     def statistics(self, data: dict[str, Any]) -> dict[str, Any]:
         return statistics.answer(self, data)
+
+    def vocabulary(self, data: dict[str, Any]) -> dict[str, Any]:
+        return vocabulary.answer(self, data)
 
     def train(self, data: dict[str, Any]) -> dict[str, Any]:
         request = TrainTask.from_wire(data)

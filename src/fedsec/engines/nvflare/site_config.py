@@ -25,11 +25,12 @@ colluding_sites = 1                 # withstand the coordinator plus this many c
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fedsec.core import atomic
 from fedsec.core.errors import ConfigError
@@ -39,12 +40,15 @@ from fedsec.fl.gate import GateConfig
 from fedsec.scenarios.config import (
     ClassificationScenario,
     DataConfig,
+    LogsScenario,
     PartitionConfig,
     Scenario,
     SourceConfig,
     SplitConfig,
 )
 from fedsec.scenarios.federation import OrgData, build_federation
+from fedsec.scenarios.logs import LogOrg, build_log_federation
+from fedsec.scenarios.logs_config import LogsConfig, LogSourceConfig
 
 SITE_CONFIG = "fedsec_site.toml"
 __all__ = ["GateConfig", "SiteConfig", "load_site_config", "write_site_config"]
@@ -63,6 +67,26 @@ class SiteSource(Section):
     test_paths: list[str] = Field(default_factory=list)
     origin: str | None = None
     mapping: Mapping | None = None  # format "mapped": how to read the files (docs/data.md)
+
+
+class SiteLogSource(LogSourceConfig):
+    """Log files of one format this site holds (a logs job's sessions); ``name`` is the
+    site's own name whatever is written here."""
+
+    name: str = ""
+
+
+class SiteLogs(Section):
+    """This site's log sessions and the keyed hashing of its events (what a logs job reads).
+
+    ``hash_key`` is the consortium's shared secret: sites that see the same event template
+    get the same token without exchanging templates, and the coordinator, which never learns
+    the key, sees token ids only. ``test_abnormal_ratio`` is this site's own test-set choice."""
+
+    sources: list[SiteLogSource] = Field(min_length=1)
+    hash_key: str = Field(default="fedsec-logs", min_length=1)
+    hash_buckets: int = Field(default=1 << 20, ge=16, le=1 << 40)
+    test_abnormal_ratio: float = Field(default=1.0, ge=0)
 
 
 class SiteLimits(Section):
@@ -100,7 +124,8 @@ class SecureAggregationConfig(Section):
 
 class SiteConfig(Section):
     name: str = Field(min_length=1)
-    sources: list[SiteSource] = Field(min_length=1)
+    sources: list[SiteSource] = Field(default_factory=list, description="flow files")
+    logs: SiteLogs | None = Field(default=None, description="log sessions (logs jobs)")
     max_rows: int = Field(default=0, ge=0, description="stratified cap per source; 0 = all")
     seed: int = Field(default=0, description="seed of this site's own splits")
     split: SplitConfig = Field(default_factory=SplitConfig)
@@ -115,6 +140,12 @@ class SiteConfig(Section):
     threads: int = Field(default=1, ge=1, le=256)
     limits: SiteLimits = Field(default_factory=SiteLimits)
     gate: GateConfig = Field(default_factory=GateConfig)
+
+    @model_validator(mode="after")
+    def _some_data(self) -> SiteConfig:
+        if not self.sources and self.logs is None:
+            raise ValueError("sources: a site holds flow files ([[sources]]) or logs ([logs])")
+        return self
 
 
 def load_site_config(path: Path) -> SiteConfig:
@@ -172,8 +203,39 @@ def site_scenario(config: SiteConfig, view: str) -> Scenario:
 
 def load_site_data(config: SiteConfig, view: str, base: Path) -> OrgData:
     """Read this site's files (paths relative to ``base``) into train / validation / test."""
+    if not config.sources:
+        raise ConfigError(f"site {config.name} holds no flow files ([[sources]] in its config)")
     federation = build_federation(site_scenario(config, view), base)
     return federation.orgs[0]
+
+
+def site_logs_scenario(config: SiteConfig) -> LogsScenario:
+    """This site's log sessions as a one-organization logs scenario, read, hashed and split
+    exactly as the in-process engine does for the same organization's files."""
+    if config.logs is None:
+        raise ConfigError(f"site {config.name} holds no log sessions ([logs] in its config)")
+    logs = config.logs
+    sources = [LogSourceConfig(**(s.model_dump() | {"name": config.name})) for s in logs.sources]
+    return LogsScenario(
+        name=f"site-{config.name}",
+        task="logs",
+        seed=config.seed,
+        logs=LogsConfig(
+            sources=sources,
+            hash_key=logs.hash_key,
+            hash_buckets=logs.hash_buckets,
+            test_abnormal_ratio=logs.test_abnormal_ratio,
+            baseline="none",
+        ),
+        partition=PartitionConfig(rule="per-source"),
+        split=config.split,
+    )
+
+
+def load_site_logs(config: SiteConfig, base: Path) -> LogOrg:
+    """Read this site's log sessions (paths relative to ``base``): normal train and
+    validation sessions, labelled test sessions, as hashed tokens."""
+    return build_log_federation(site_logs_scenario(config), base).orgs[0]
 
 
 def config_from_scenario(
@@ -189,13 +251,16 @@ def config_from_scenario(
             f"({scenario.partition.rule}); a federation needs each organization's own files: "
             "use a per-source scenario (e.g. the scenario.toml written by fedsec generate)"
         )
-    sources = [s for s in scenario.data.sources if s.name == org]
-    if not sources:
-        raise ConfigError(f"scenario {scenario.name!r} has no data source named {org!r}")
     root = Path(data_dir).expanduser().resolve()
 
     def absolute(patterns: list[str]) -> list[str]:
         return [p if Path(p).is_absolute() else str(root / p) for p in patterns]
+
+    if isinstance(scenario, LogsScenario):
+        return _logs_site_config(scenario, org, absolute, require_secure_aggregation)
+    sources = [s for s in scenario.data.sources if s.name == org]
+    if not sources:
+        raise ConfigError(f"scenario {scenario.name!r} has no data source named {org!r}")
 
     return SiteConfig(
         name=org,
@@ -213,4 +278,34 @@ def config_from_scenario(
         seed=scenario.seed,
         split=scenario.split,
         require_secure_aggregation=require_secure_aggregation,
+    )
+
+
+def _logs_site_config(
+    scenario: LogsScenario, org: str, absolute: Callable[[list[str]], list[str]], secure: bool
+) -> SiteConfig:
+    """The site config of organization ``org`` of a per-source logs scenario."""
+    logs = scenario.logs
+    sources = [s for s in logs.sources if s.name == org]
+    if not sources:
+        raise ConfigError(f"scenario {scenario.name!r} has no log source named {org!r}")
+
+    def site_source(source: LogSourceConfig) -> SiteLogSource:
+        files = {"paths": absolute(source.paths)}
+        for field in ("templates", "labels"):
+            value = getattr(source, field)
+            files[field] = None if value is None else absolute([value])[0]
+        return SiteLogSource(**(source.model_dump() | files))
+
+    return SiteConfig(
+        name=org,
+        logs=SiteLogs(
+            sources=[site_source(s) for s in sources],
+            hash_key=logs.hash_key,
+            hash_buckets=logs.hash_buckets,
+            test_abnormal_ratio=logs.test_abnormal_ratio,
+        ),
+        seed=scenario.seed,
+        split=scenario.split,
+        require_secure_aggregation=secure,
     )

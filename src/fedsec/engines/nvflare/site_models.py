@@ -1,8 +1,8 @@
 """What a site does with the model of each deployable task, behind one interface.
 
 A job's model setup names its task (:mod:`fedsec.engines.nvflare.setups`); the site looks up
-the :class:`SiteModel` of that task in :data:`SITE_MODELS` (keyed like
-:data:`fedsec.tasks.registry.TASKS`) to encode its rows, shape the local objective, evaluate
+the :class:`SiteModel` of that task in :data:`fedsec.engines.nvflare.registry.SITE_MODELS` to
+encode its rows, shape the local objective, evaluate
 the final model on its held-out rows and compute the job's other sums. The supervised
 classifier (:class:`ClassifierModel`) trains on every labelled row; the one-class detectors
 (:class:`DetectorModel`, autoencoder and Deep SVDD) on the site's benign rows only, with the
@@ -51,6 +51,8 @@ class SiteModel(Protocol):
 
     def prepare(self, org: OrgData, setup: Any) -> Prepared: ...
 
+    def network(self, setup: Any) -> nn.Module: ...
+
     def check(self, plan: SitePlan, setup: Any) -> None: ...
 
     def objective(
@@ -82,7 +84,11 @@ class ClassifierModel:
         index = {c: i for i, c in enumerate(setup.classes)}
         x = pre.transform(org.train.features(setup.view).frame)
         y = np.asarray([index[f] for f in org.train.family], dtype=np.int64)
-        return Prepared(setup, classifier, build_mlp(spec), x, y)
+        return Prepared(setup, classifier, self.network(setup), x, y)
+
+    def network(self, setup: ModelSetup) -> nn.Module:
+        arch = setup.architecture
+        return build_mlp(MLPSpec(arch.inputs, arch.outputs, tuple(arch.hidden), arch.dropout))
 
     def check(self, plan: SitePlan, setup: ModelSetup) -> None:
         weights, classes = plan.class_weights, setup.classes
@@ -148,6 +154,9 @@ class DetectorModel:
         x = det.preprocessor.transform(benign.train.features(setup.view).frame)
         return Prepared(setup, det, det.module(), x, np.zeros(len(x), dtype=np.int64))
 
+    def network(self, setup: DetectorSetup) -> nn.Module:
+        return self.detector(setup).module()
+
     def check(self, plan: SitePlan, setup: DetectorSetup) -> None:
         if plan.class_weights is not None:
             raise PlanRefused("training plan refused: class_weights for a one-class detector")
@@ -212,10 +221,3 @@ def _scored(det: AnomalyDetector, table: Any, view: str, threshold: float) -> di
         **score_metrics(table.family, scores),
         "rows": len(table.family),
     }
-
-
-#: Each deployable task's model at a site, by the scenario's ``task``.
-SITE_MODELS: dict[str, SiteModel] = {
-    "classification": ClassifierModel(),
-    "anomaly": DetectorModel(),
-}

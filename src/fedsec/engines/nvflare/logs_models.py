@@ -1,0 +1,190 @@
+"""The DeepLog model of a logs job, at the site and at the coordinator.
+
+:class:`LogsJob` (coordinator) builds the model the in-process federated arm builds
+(:func:`fedsec.tasks.logs.arms.train_federated`): its vocabulary is the union of the sites'
+hashed event tokens (:mod:`fedsec.engines.nvflare.vocabulary`), its initial weights come from
+the same seed. :class:`LogsModel` (site) turns the site's normal training sessions into the
+same (window, next event) pairs under that vocabulary, trains the next-event objective as the
+in-process engine does, and evaluates the final model on its own sessions: ``top_k`` chosen on
+its normal validation sessions at the job's false-positive target, then judged on its test
+sessions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from fedsec.core import seeding
+from fedsec.engines.nvflare import vocabulary
+from fedsec.engines.nvflare.job_models import summed
+from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
+from fedsec.engines.nvflare.records import Asking, JobFailed
+from fedsec.engines.nvflare.setups import LogsSetup
+from fedsec.engines.nvflare.site_config import SiteConfig, load_site_logs
+from fedsec.engines.nvflare.site_models import Prepared
+from fedsec.engines.nvflare.vocabulary import SiteSessions
+from fedsec.features.vocabulary import RESERVED, EventVocabulary
+from fedsec.models.deeplog import (
+    DeepLogDetector,
+    DeepLogSpec,
+    build_deeplog,
+    calibrate_top_k,
+    index_ids,
+    session_windows,
+)
+from fedsec.tasks.logs.metrics import session_metrics
+from fedsec.training.local import TrainingPlan
+from fedsec.training.params import Params, get_params
+
+
+def load_site_sessions(config: SiteConfig, view: str, base: Path) -> SiteSessions:
+    """This site's log sessions and its own keyed hashing (``view`` is ``"sessions"``)."""
+    org = load_site_logs(config, base)
+    assert config.logs is not None  # load_site_logs refuses a site without logs
+    return SiteSessions(org, EventVocabulary(config.logs.hash_buckets, config.logs.hash_key))
+
+
+def deeplog_spec(setup: LogsSetup) -> DeepLogSpec:
+    return DeepLogSpec(setup.vocab, setup.window, setup.embedding, setup.hidden, setup.layers)
+
+
+def deeplog(setup: LogsSetup, vocabulary: EventVocabulary, params: Params) -> DeepLogDetector:
+    """The job's DeepLog model with ``params`` (``top_k`` still to choose)."""
+    index = np.asarray(setup.index, np.int64)
+    detector = DeepLogDetector(deeplog_spec(setup), vocabulary, index, end_token=setup.end_token)
+    return detector.set_weights(params)
+
+
+class LogsModel:
+    """Next-event prediction on the site's normal training sessions."""
+
+    def prepare(self, data: SiteSessions, setup: LogsSetup) -> Prepared:
+        if setup.buckets != data.vocabulary.buckets:
+            raise PlanRefused(
+                f"model setup refused: the job's tokens come from {setup.buckets} buckets, "
+                f"this site's from {data.vocabulary.buckets}"
+            )
+        index = np.asarray(setup.index, np.int64)
+        inputs = [index_ids(index, t) for t in data.org.train.tokens]
+        x, y, _ = session_windows(inputs, setup.window, setup.end_token)
+        return Prepared(setup, data, self.network(setup), x, y)
+
+    def network(self, setup: LogsSetup) -> nn.Module:
+        return build_deeplog(deeplog_spec(setup))
+
+    def check(self, plan: SitePlan, setup: LogsSetup) -> None:
+        if plan.class_weights is not None:
+            raise PlanRefused("training plan refused: class_weights for a next-event model")
+
+    def objective(
+        self, training: TrainingPlan, ready: Prepared, site: str, plan: SitePlan
+    ) -> TrainingPlan:
+        return training  # next-event cross-entropy, as the in-process federated arm
+
+    def gate_labels(self, org: Any, ready: Prepared, params: Params, target: float) -> np.ndarray:
+        raise PlanRefused(
+            "this site's acceptance gate judges classifiers, not a next-event model: it takes "
+            "part in logs jobs only with [gate] disabled"
+        )
+
+    def evaluate(
+        self, data: SiteSessions, ready: Prepared, params: Params, target: float
+    ) -> dict[str, Any]:
+        """``top_k`` on the site's normal validation sessions at ``target`` (or the job's fixed
+        one), then session metrics on its test sessions."""
+        setup: LogsSetup = ready.setup
+        model = deeplog(setup, data.vocabulary, params)
+        org = data.org
+        scores = model.decision_function(org.val.tokens)
+        cap = min(setup.max_top_k or model.unseen_rank, model.unseen_rank)
+        top_k = setup.top_k or calibrate_top_k(scores, target, cap)
+        val_fpr = round(float(np.mean(scores >= top_k)), 6) if len(scores) else None
+        flagged = model.decision_function(org.test.tokens) >= top_k
+        test = session_metrics(org.test.tokens, org.test.labels, flagged)
+        return {
+            "validation": {
+                "threshold": top_k,
+                "detection_rate": None,
+                "benign_fpr": val_fpr,
+                "sessions": len(org.val.tokens),
+            },
+            "test": {
+                **test,
+                "threshold": top_k,
+                "detection_rate": test["recall"],
+                "benign_fpr": test["fpr"],
+            },
+        }
+
+    def sums(self, what: str, ready: Prepared, params: Params) -> np.ndarray:
+        """The histogram of the site's normal validation session scores (ranks 0 to the
+        unseen rank) under the final model, its session count last: what a pooled ``top_k``
+        is chosen from."""
+        if what != "scores":
+            raise PlanRefused(f"sums refused: a logs job sums no {what}")
+        data: SiteSessions = ready.template
+        model = deeplog(ready.setup, data.vocabulary, params)
+        scores = model.decision_function(data.org.val.tokens)
+        histogram = np.bincount(scores, minlength=model.unseen_rank + 1).astype(np.float64)
+        return np.append(histogram, float(len(scores)))
+
+
+class LogsJob:
+    """The shared DeepLog model over the union of the sites' event tokens."""
+
+    def server_lr(self, spec: Any) -> float | None:
+        return None  # the strategy's own
+
+    def gather(self, coordinator: Asking) -> vocabulary.Vocabulary:
+        return vocabulary.gather(coordinator)
+
+    def setup(
+        self, coordinator: Asking, gathered: vocabulary.Vocabulary
+    ) -> tuple[Params, dict[str, Any], None]:
+        spec, logs = coordinator.spec, coordinator.spec.logs
+        assert logs is not None  # JobSpec: a logs job carries its logs section
+        setup: dict[str, Any] = {
+            "task": "logs",
+            "view": "sessions",
+            "buckets": logs.hash_buckets,
+            "index": [int(t) for t in gathered.index],
+            "window": logs.window,
+            "embedding": logs.embedding,
+            "hidden": logs.hidden,
+            "layers": logs.layers,
+            "end_token": logs.end_token,
+            "top_k": logs.top_k,
+            "max_top_k": logs.max_top_k,
+        }
+        checked = LogsSetup.model_validate(setup)  # what sites will check
+        network = build_deeplog(
+            deeplog_spec(checked), seeding.torch_generator(spec.seed, "init", "global")
+        )
+        coordinator.log(
+            f"setup: DeepLog over {len(gathered.index)} event tokens "
+            f"({RESERVED + len(gathered.index)} outputs), sites {coordinator.alive}"
+        )
+        return get_params(network), setup, None
+
+    def finish(self, coordinator: Asking, params: Params, setup: dict[str, Any]) -> dict:
+        """Per-org calibration: nothing (each site chooses its ``top_k`` when it evaluates).
+        Pooled: one ``top_k`` from the sum of the sites' validation score histograms (in
+        clear, or by secure aggregation as the job protects its updates)."""
+        spec, logs = coordinator.spec, coordinator.spec.logs
+        assert logs is not None
+        if logs.top_k or logs.calibration != "pooled":
+            return setup
+        unseen = len(setup["index"]) + int(setup["end_token"])
+        total = summed(coordinator, "scores", spec.rounds + 1, setup, params, unseen + 1)
+        counts = np.rint(total[:-1]).astype(np.int64)
+        if counts.min() < 0 or counts.sum() != round(float(total[-1])):
+            raise JobFailed("the summed validation score histogram is inconsistent")
+        scores = np.repeat(np.arange(unseen + 1), counts)
+        cap = min(logs.max_top_k or unseen, unseen)
+        top_k = calibrate_top_k(scores, spec.target_fpr, cap)
+        coordinator.log(f"pooled top_k {top_k} from {len(scores)} validation sessions")
+        return setup | {"top_k": int(top_k)}
