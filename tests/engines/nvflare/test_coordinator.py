@@ -96,6 +96,25 @@ def test_same_global_model_as_the_in_process_engine(consortium):
     assert all("test" in reply for reply in result.evaluation.values())
 
 
+def test_the_deployed_release_is_the_in_process_mean_of_the_last_rounds(consortium):
+    """``training.release_average``: the coordinator releases the mean of the last rounds'
+    global models, as the in-process arm does (here rounds 2 and 3 of 3)."""
+    data, scenario = consortium
+    training = scenario.training.model_copy(update={"release_average": 0.5})
+    scenario = scenario.model_copy(update={"training": training})
+    _, result, _ = run((data, scenario))
+    assert result.error is None
+    released = in_process(consortium, scenario)
+    assert max_abs_diff(result.params, released) == 0.0
+    last = in_process(
+        consortium,
+        scenario.model_copy(
+            update={"training": scenario.training.model_copy(update={"release_average": 0.0})}
+        ),
+    )
+    assert max_abs_diff(released, last) > 1e-5
+
+
 @pytest.mark.parametrize("name", ["fedprox", "fedyogi", "fedadagrad", "fedavgm"])
 def test_every_deployable_strategy_gives_the_in_process_model(consortium, name):
     """The coordinator asks the strategy object for the round (FedProx's mu) and its server

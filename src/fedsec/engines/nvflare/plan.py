@@ -353,6 +353,11 @@ class JobSpec(Message):
             deployment=deployment,
         )
 
+    def release_average(self) -> float:
+        """The share of last rounds whose global models the coordinator averages into the
+        model the job releases (``training.release_average``; 0: the last round's)."""
+        return TrainingConfig.model_validate(self.training).release_average
+
     def protection(self) -> ProtectionSettings | None:
         plan = recipe.protection_plan(self.privacy, self.seed)
         if plan is None:
