@@ -49,6 +49,10 @@ def main() -> None:
     seconds = time.perf_counter() - middle
     print(f"ray, {args.workers} workers:       {seconds:7.1f} s   (load {load()})")
     print(f"ratio parallel / sequential: {seconds / (middle - started):.2f}")
+    for name, curve in (("sequential", sequential), ("parallel", parallel)):
+        walls = [p["wall_s"] for p in curve["points"]]
+        each = " ".join(f"{w:.1f}" for w in walls)
+        print(f"{name} runs' own seconds: {each} (sum {sum(walls):.1f})")
     same = numbers(sequential) == numbers(parallel)
     print(f"same numbers: {same}")
     if not same:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 import re
 import signal
 import socket
@@ -122,6 +123,7 @@ def _start(ray: Any, workers: int | None, address: str | None) -> bool:
                 num_cpus=workers,
                 include_dashboard=False,
                 log_to_driver=False,
+                logging_level=logging.ERROR,
                 _node_ip_address="127.0.0.1",
             )
         else:
