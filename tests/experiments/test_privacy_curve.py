@@ -1,3 +1,5 @@
+import math
+
 import pytest
 
 from fedsec.core.errors import ConfigError
@@ -10,3 +12,24 @@ def test_a_scenario_of_another_task_is_refused_before_any_data_is_read(name, tmp
     # the curve reads macro-F1 and per-family recall: only classification runs have them
     with pytest.raises(ConfigError, match=r"privacy-curve sweeps classification scenarios"):
         privacy_curve(load_scenario(name), [1.0], tmp_path / "no-data-here")
+
+
+TINY = ["data.max_rows=3000", "rounds=2", "evaluation.curve_points=2"]
+
+
+def without_timing(curve: dict) -> dict:
+    points = [{k: v for k, v in p.items() if k != "wall_s"} for p in curve["points"]]
+    return curve | {"points": points}
+
+
+def test_the_curve_on_a_local_ray_runtime_has_the_sequential_curves_numbers(data_dir):
+    ray = pytest.importorskip("ray", reason="Ray is in the 'sweep' extra: pip install '.[sweep]'")
+    scenario = load_scenario("unsw-5org-disjoint", TINY)
+    epsilons = [2.0, 8.0, math.inf]
+    sequential = privacy_curve(scenario, epsilons, data_dir)
+    ticks = []
+    parallel = privacy_curve(scenario, epsilons, data_dir, ticks.append, workers=2)
+    assert not ray.is_initialized()  # the runtime the sweep started is shut down
+    assert [p["epsilon"] for p in parallel["points"]] == [2.0, 8.0, "inf"]  # in order
+    assert without_timing(parallel) == without_timing(sequential)
+    assert ticks == ["federated"] * (2 * len(epsilons))  # every round counted, per point

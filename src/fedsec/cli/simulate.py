@@ -77,23 +77,46 @@ def privacy_curve_command(
     data_dir: DataDir = None,
     set_: Overrides = None,
     force: Force = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Points trained at once, on a local Ray runtime of N CPUs (default 1: one "
+            "after another, no Ray). With --ray-address: the most in flight on the cluster."
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            help="Run the points on this existing Ray cluster (host:port, ray://host:port or "
+            "auto); every node needs fedsec installed."
+        ),
+    ] = None,
 ) -> None:
     """Sweep record-level DP epsilon; plot macro-F1 and rare-family recall against it."""
     from fedsec.core.errors import ConfigError
     from fedsec.experiments.privacy_curve import parse_epsilons, privacy_curve, write_curve
+    from fedsec.experiments.sweep import check_settings
     from fedsec.scenarios.config import load_scenario
 
     try:
         values = parse_epsilons(epsilons)
     except ValueError as error:
         raise ConfigError(f"--epsilons: {error}") from error
+    check_settings(workers, ray_address)
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
     config = load_scenario(scenario, overrides)
     name = outputs.run_name(f"{config.name}-privacy", config.seed)
     with outputs.run_folder(out, name, force=force) as target:
         with RoundProgress() as progress:
             progress.add("federated", config.rounds * len(values))
-            curve = privacy_curve(config, values, data_dir, progress.advance)
+            curve = privacy_curve(
+                config,
+                values,
+                data_dir,
+                progress.advance,
+                workers=workers,
+                address=ray_address,
+            )
         write_curve(curve, config.to_toml(), target, force=force)
     grid = Table(
         "target ε",

@@ -16,6 +16,7 @@ from pathlib import Path
 from fedsec.core import atomic, outputs
 from fedsec.core.errors import ConfigError
 from fedsec.data.taxonomy import BENIGN
+from fedsec.experiments import sweep
 from fedsec.experiments.driver import run_experiment
 from fedsec.reporting.figures import markdown_figures
 from fedsec.reporting.plots import plt, save_png
@@ -53,8 +54,9 @@ def point(
     data_dir,
     federation: Federation,
     rare: list[str],
-    tick: Callable[[str], None],
+    tick: Callable[[str], None] | None = None,
 ) -> dict:
+    """One point of the curve: the federated arm at ``epsilon`` (a job of :mod:`.sweep`)."""
     privacy = scenario.privacy.model_copy(
         update={
             "sample_dp": scenario.privacy.sample_dp.model_copy(
@@ -64,7 +66,7 @@ def point(
     )
     evaluation = scenario.evaluation.model_copy(update={"arms": ["federated"]})
     config = scenario.model_copy(update={"privacy": privacy, "evaluation": evaluation})
-    experiment = run_experiment(config, data_dir, tick, federation)
+    experiment = run_experiment(config, data_dir, tick or (lambda _: None), federation)
     overall = experiment.metrics["arms"]["federated"]["overall"]
     recall = overall["per_family_recall"]
     spent = experiment.arms["federated"].privacy
@@ -89,9 +91,15 @@ def privacy_curve(
     epsilons: list[float],
     data_dir,
     tick: Callable[[str], None] = lambda _: None,
+    *,
+    workers: int | None = None,
+    address: str | None = None,
 ) -> dict:
     """The federated arm at each record-level ``epsilon``, on one federation (classification
-    scenarios: the curve reads macro-F1 and per-family recall)."""
+    scenarios: the curve reads macro-F1 and per-family recall). ``workers`` > 1 or a Ray
+    ``address`` runs the points in parallel (:func:`.sweep.run_many`): the same numbers, and
+    ``tick`` then sees a point's rounds when the point finishes."""
+    sweep.check_settings(workers, address)
     if scenario.task != "classification":
         raise ConfigError(
             f"privacy-curve sweeps classification scenarios; {scenario.name!r} has "
@@ -99,7 +107,26 @@ def privacy_curve(
         )
     federation = build_federation(scenario, data_dir)
     rare = rare_families(federation)
-    points = [point(scenario, eps, data_dir, federation, rare, tick) for eps in epsilons]
+    parallel = sweep.is_parallel(workers, address)
+
+    def finished(_index: int, _point: dict) -> None:
+        for _ in range(scenario.rounds if parallel else 0):
+            tick("federated")
+
+    points = sweep.run_many(
+        point,
+        [{"epsilon": eps} for eps in epsilons],
+        shared={
+            "scenario": scenario,
+            "data_dir": data_dir,
+            "federation": federation,
+            "rare": rare,
+            "tick": None if parallel else tick,
+        },
+        workers=workers,
+        address=address,
+        on_done=finished,
+    )
     return {
         "scenario": scenario.name,
         "seed": scenario.seed,

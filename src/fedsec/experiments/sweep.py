@@ -1,0 +1,207 @@
+"""Many independent runs: one after another, or in parallel on Ray.
+
+A sweep (a privacy curve's epsilons, an attack matrix's cells) is a list of jobs, each a call
+``fn(**shared, **job)`` that depends only on its arguments and its seed. :func:`run_many` runs
+them in this process when one worker is asked for (Ray is not even imported then), on a local
+Ray runtime with ``workers`` CPUs, or on an existing Ray cluster given by its address. Results
+come back in job order, whichever finished first, and each run is the same as it would be
+alone: every run trains on one torch thread, with its own seed.
+
+Large arguments every job shares (the federation's splits) go in ``shared``: Ray stores them
+once and hands each worker the same copy. On a cluster, every node needs the same fedsec
+version installed; the jobs' arguments travel as Ray's pickles, so connect only to a cluster
+you control (Ray clusters run whatever their clients send).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import re
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from fedsec.core import seeding
+from fedsec.core.errors import ConfigError, FedsecError
+
+R = TypeVar("R")
+Done = Callable[[int, Any], None]
+EXTRA = "sweep"
+PROBE_S = 10.0
+#: ``host:port``, ``ray://host:port`` (Ray client) or ``auto`` (the cluster this node belongs to).
+ADDRESS = re.compile(
+    r"^(auto|(ray://)?[A-Za-z0-9_.\-]+:\d{1,5}|(ray://)?\[[0-9A-Fa-f:]+\]:\d{1,5})$"
+)
+_MISSING = f"parallel sweeps need Ray: pip install 'fedsec[{EXTRA}]' (or run with --workers 1)"
+
+
+class SweepError(FedsecError):
+    """Ray is missing or the cluster cannot be reached."""
+
+
+def is_parallel(workers: int | None, address: str | None) -> bool:
+    """Whether :func:`run_many` would use Ray for these settings."""
+    return address is not None or (workers or 1) > 1
+
+
+def check_settings(workers: int | None, address: str | None) -> None:
+    """Refuse impossible settings, and a parallel sweep without Ray, before any run (errors
+    name the option)."""
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers: at least 1 worker, got {workers}")
+    if address is not None and not ADDRESS.match(address):
+        raise ConfigError(
+            f"--ray-address: {address!r} is not a Ray address (host:port, ray://host:port or auto)"
+        )
+    if is_parallel(workers, address) and importlib.util.find_spec("ray") is None:
+        raise SweepError(_MISSING)
+
+
+def run_many(
+    fn: Callable[..., R],
+    jobs: Sequence[Mapping[str, Any]],
+    *,
+    shared: Mapping[str, Any] | None = None,
+    workers: int | None = None,
+    address: str | None = None,
+    on_done: Done = lambda _index, _result: None,
+) -> list[R]:
+    """``fn(**shared, **job)`` for every job, in job order; ``on_done(index, result)`` as each
+    finishes. ``workers`` (default 1) is the local runtime's CPUs, or with ``address`` the most
+    runs in flight on the cluster (default: as many as it schedules)."""
+    check_settings(workers, address)
+    shared = dict(shared or {})
+    if not is_parallel(workers, address):
+        results = []
+        for index, job in enumerate(jobs):
+            results.append(fn(**shared, **job))
+            on_done(index, results[-1])
+        return results
+    return _run_on_ray(fn, list(jobs), shared, workers, address, on_done)
+
+
+def _run_one(fn: Callable[..., R], job: Mapping[str, Any], **shared: Any) -> R:
+    """One job in a Ray worker: the same torch settings as a run in the driver."""
+    seeding.deterministic_torch(threads=1)
+    return fn(**shared, **job)
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as error:
+        raise SweepError(_MISSING) from error
+    return ray
+
+
+def _probe(address: str) -> None:
+    """Refuse in seconds an address where nothing listens (``ray.init`` would retry for
+    minutes)."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_S).close()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise SweepError(f"cannot reach the Ray cluster at {address}: {reason}") from None
+
+
+def _start(ray: Any, workers: int | None, address: str | None) -> bool:
+    """Connect to ``address`` or start a local runtime; whether this call started it."""
+    if ray.is_initialized():
+        return False
+    if address is not None:
+        _probe(address)
+    try:
+        if address is None:
+            ray.init(
+                num_cpus=workers,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.ERROR,
+                _node_ip_address="127.0.0.1",
+            )
+        else:
+            ray.init(address=address, log_to_driver=False)
+    except (ConnectionError, TimeoutError, RuntimeError, ValueError) as error:
+        where = f"the Ray cluster at {address}" if address else "a local Ray runtime"
+        raise SweepError(f"cannot reach {where}: {error}") from error
+    return True
+
+
+def _run_on_ray(
+    fn: Callable[..., R],
+    jobs: list[Mapping[str, Any]],
+    shared: dict[str, Any],
+    workers: int | None,
+    address: str | None,
+    on_done: Done,
+) -> list[R]:
+    ray = _import_ray()
+    with _own_sigterm():
+        started = _start(ray, workers, address)
+        try:
+            return _gather(ray, fn, jobs, shared, workers if address else None, on_done)
+        finally:
+            if started:
+                ray.shutdown()
+
+
+@contextlib.contextmanager
+def _own_sigterm() -> Iterator[None]:
+    """``ray.init`` installs its own SIGTERM handler in the driver: put the caller's back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _gather(
+    ray: Any,
+    fn: Callable[..., R],
+    jobs: list[Mapping[str, Any]],
+    shared: dict[str, Any],
+    in_flight: int | None,
+    on_done: Done,
+) -> list[R]:
+    """Submit the jobs (at most ``in_flight`` at a time), collect them as they finish."""
+    remote = ray.remote(num_cpus=1, max_retries=0)(_run_one)
+    stored = {name: ray.put(value) for name, value in shared.items()}
+    waiting = list(enumerate(jobs))
+    running: dict[Any, int] = {}
+    results: dict[int, R] = {}
+    try:
+        while waiting or running:
+            while waiting and (in_flight is None or len(running) < in_flight):
+                index, job = waiting.pop(0)
+                running[remote.remote(fn, job, **stored)] = index
+            [ref], _ = ray.wait(list(running), num_returns=1)
+            index = running.pop(ref)
+            results[index] = _result(ray, ref)
+            on_done(index, results[index])
+    except BaseException:
+        for ref in running:
+            ray.cancel(ref, force=True)
+        raise
+    return [results[index] for index in range(len(jobs))]
+
+
+def _result(ray: Any, ref: Any) -> Any:
+    """The job's value. A user's error in a job (bad input, bad config) is raised as itself, so
+    the CLI reports it as it would without Ray; anything else keeps Ray's remote traceback."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as error:
+        cause = getattr(error, "cause", None)
+        if isinstance(cause, FedsecError):
+            raise cause from None
+        raise

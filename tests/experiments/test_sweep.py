@@ -1,0 +1,107 @@
+"""Many runs, one after another or on Ray: results in job order, shared arguments handed to
+every job, a job's own error raised as itself, one torch thread per run, clear errors when Ray
+is missing or the cluster cannot be reached. Ray binds 127.0.0.1 only and is shut down."""
+
+import signal
+import socket
+import sys
+import time
+
+import pytest
+import torch
+
+from fedsec.core.errors import ConfigError
+from fedsec.experiments import sweep
+from fedsec.experiments.sweep import SweepError, run_many
+
+
+def scaled(value: int, factor: int, pause: float = 0.0) -> dict:
+    """A job: later jobs finish first when ``pause`` shrinks with the index."""
+    time.sleep(pause)
+    return {"value": value * factor, "threads": torch.get_num_threads()}
+
+
+def refuse(value: int) -> None:
+    raise ConfigError(f"job {value} refuses")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_one_worker_runs_in_order_here_without_importing_ray(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # any `import ray` would now fail
+    seen = []
+    results = run_many(
+        scaled,
+        [{"value": 1}, {"value": 2}, {"value": 3}],
+        shared={"factor": 10},
+        on_done=lambda index, result: seen.append((index, result["value"])),
+    )
+    assert [r["value"] for r in results] == [10, 20, 30]
+    assert seen == [(0, 10), (1, 20), (2, 30)]
+
+
+@pytest.mark.parametrize(("workers", "address"), [(2, None), (None, "127.0.0.1:6379")])
+def test_a_parallel_sweep_without_ray_names_the_extra_to_install(monkeypatch, workers, address):
+    monkeypatch.setattr(sweep.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(SweepError, match=r"pip install 'fedsec\[sweep\]'"):
+        run_many(scaled, [{"value": 1}], shared={"factor": 1}, workers=workers, address=address)
+
+
+@pytest.mark.parametrize(
+    ("workers", "address", "message"),
+    [
+        (0, None, r"--workers: at least 1 worker, got 0"),
+        (None, "http://head:8265/x", r"--ray-address: 'http://head:8265/x' is not a Ray address"),
+        (None, "head", r"--ray-address: 'head' is not a Ray address"),
+    ],
+)
+def test_impossible_settings_are_refused_naming_the_option(workers, address, message):
+    with pytest.raises(ConfigError, match=message):
+        run_many(scaled, [{"value": 1}], shared={"factor": 1}, workers=workers, address=address)
+
+
+@pytest.fixture
+def ray():
+    """Ray, with no runtime running before the test nor after it."""
+    ray = pytest.importorskip("ray", reason="Ray is in the 'sweep' extra: pip install '.[sweep]'")
+    assert not ray.is_initialized()
+    yield ray
+    if ray.is_initialized():  # a failed test must not leave a runtime to the next one
+        ray.shutdown()
+        pytest.fail("run_many left its Ray runtime running")
+
+
+def test_a_local_ray_runtime_gives_the_results_in_job_order_and_is_shut_down(ray):
+    handler = signal.getsignal(signal.SIGTERM)
+    finished = []
+    jobs = [{"value": v, "pause": p} for v, p in ((1, 1.5), (2, 0.0), (3, 0.0))]
+    results = run_many(
+        scaled,
+        jobs,
+        shared={"factor": 7},
+        workers=2,
+        on_done=lambda index, _result: finished.append(index),
+    )
+    assert [r["value"] for r in results] == [7, 14, 21]
+    assert sorted(finished) == [0, 1, 2]
+    assert finished[0] != 0  # the slow first job finished after another one
+    assert {r["threads"] for r in results} == {1}  # one torch thread per run, as in the driver
+    assert not ray.is_initialized()
+    assert signal.getsignal(signal.SIGTERM) is handler  # Ray's own handler does not stay
+
+
+def test_a_jobs_own_error_is_raised_as_itself_and_ray_is_shut_down(ray):
+    with pytest.raises(ConfigError, match=r"job 2 refuses"):
+        run_many(refuse, [{"value": 2}], workers=2)
+    assert not ray.is_initialized()
+
+
+def test_an_unreachable_cluster_is_a_clear_error(ray):
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there
+    with pytest.raises(SweepError, match=rf"cannot reach the Ray cluster at {address}"):
+        run_many(scaled, [{"value": 1}], shared={"factor": 1}, address=address)
+    assert not ray.is_initialized()
