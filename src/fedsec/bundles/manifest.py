@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from itertools import pairwise
 from math import prod
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError, model_validator
@@ -37,6 +37,12 @@ MAX_LAYERS = 16
 MAX_CLASSES = 1024
 MAX_VOCAB = 1 << 22
 MAX_NAMES = 100_000
+#: The network's weights file, the payload of every bundle kind except trees.
+WEIGHTS = "weights.safetensors"
+#: A tree bundle's booster (XGBoost UBJSON) and the largest one read (256 MB).
+BOOSTER = "booster.ubj"
+MAX_BOOSTER_BYTES = 256 << 20
+MAX_TREES = 1_000_000
 
 Width = Annotated[int, Field(ge=1, le=MAX_WIDTH)]
 Name = Annotated[str, Field(min_length=1, max_length=512)]
@@ -58,7 +64,9 @@ class Envelope(BaseModel):
 
     format: Literal["fedsec-bundle"]
     version: int
-    kind: Literal["family-classifier", "anomaly-detector", "deeplog"] = "family-classifier"
+    kind: Literal["family-classifier", "anomaly-detector", "deeplog", "tree-classifier"] = (
+        "family-classifier"
+    )
 
 
 def parse_envelope(data: Any, version: int, where: object) -> Envelope:
@@ -124,7 +132,10 @@ class Preprocessing(Strict):
 
 
 class Header(Strict):
-    """Fields every bundle kind shares."""
+    """Fields every bundle kind shares. ``weights_sha256`` is the sha256 of the kind's model
+    file (:attr:`payload`: the network's weights, or a tree bundle's booster)."""
+
+    payload: ClassVar[str] = WEIGHTS
 
     format: Literal["fedsec-bundle"]
     version: Literal[1]
@@ -136,6 +147,10 @@ class Header(Strict):
         raise NotImplementedError
 
     def network(self) -> nn.Module:
+        raise NotImplementedError
+
+    def payload_size(self) -> int:
+        """Bytes of a model file that is not a network's weights (a booster)."""
         raise NotImplementedError
 
 
@@ -325,10 +340,54 @@ class DeepLogManifest(Header):
         return build_deeplog(self.architecture.spec())
 
 
+class Booster(Strict):
+    """What the booster file must hold, checked again once XGBoost has read it."""
+
+    format: Literal["ubj"]
+    features: Width
+    outputs: Annotated[int, Field(ge=1, le=MAX_CLASSES)]
+    rounds: int = Field(ge=1, le=MAX_TREES)
+    size: int = Field(ge=1, le=MAX_BOOSTER_BYTES)  # bytes of the booster file
+
+
+class TreeClassifierManifest(Header):
+    """A gradient-boosted tree classifier: the booster (XGBoost UBJSON, :data:`BOOSTER`) over
+    the same preprocessing, classes and decision rule as a network classifier."""
+
+    payload: ClassVar[str] = BOOSTER
+
+    kind: Literal["tree-classifier"]
+    booster: Booster
+    feature_view: View
+    preprocessing: Preprocessing
+    classes: list[Name] = Field(min_length=1, max_length=MAX_CLASSES)
+    decision: Literal["argmax", "fpr"]
+    thresholds: dict[Name, Probability] = Field(max_length=MAX_NAMES)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TreeClassifierManifest:
+        _distinct(self.classes, "classes")
+        if self.booster.outputs != len(self.classes):
+            raise ValueError(
+                f"the booster has {self.booster.outputs} outputs but there are "
+                f"{len(self.classes)} classes"
+            )
+        if self.booster.features != self.preprocessing.width:
+            raise ValueError(
+                f"the booster takes {self.booster.features} features but the preprocessing "
+                f"makes {self.preprocessing.width}"
+            )
+        return self
+
+    def payload_size(self) -> int:
+        return self.booster.size
+
+
 KINDS: dict[str, type[Header]] = {
     "family-classifier": ClassifierManifest,
     "anomaly-detector": AnomalyManifest,
     "deeplog": DeepLogManifest,
+    "tree-classifier": TreeClassifierManifest,
 }
 
 
