@@ -78,6 +78,10 @@ def parse_envelope(data: Any, version: int, where: object) -> Envelope:
     except ValidationError as error:
         if any(item["loc"] == ("format",) for item in error.errors()):
             raise BundleError(f"{where}: not a fedsec model bundle (format field)") from None
+        if any(item["loc"] == ("kind",) for item in error.errors()):
+            raise BundleError(
+                f"{where}: unknown bundle kind {data.get('kind')!r} (known: {', '.join(KINDS)})"
+            ) from None
         raise BundleError(f"{where}: invalid bundle.json: {explain(error)}") from None
     if envelope.version != version:
         raise BundleError(
