@@ -138,6 +138,14 @@ def test_an_unsigned_tree_bundle_can_be_signed_once_its_booster_checks_out(bundl
         load_tree_bundle(bundle, Trust(allow_unsigned=True))
 
 
+def test_an_unsigned_bundle_whose_booster_xgboost_cannot_read_is_not_signed(bundle):
+    rewrite_booster(bundle, lambda m: None, booster=b"{not a model")
+    (bundle / "bundle.sig").unlink()
+    with pytest.raises(BundleError, match=r"booster\.ubj: unreadable XGBoost model"):
+        sign_unsigned(bundle)
+    assert not (bundle / "bundle.sig").exists()
+
+
 def rewrite_booster(directory, edit, booster: bytes | None = None) -> None:
     """Edit the manifest (and replace the booster, with its size), recompute the booster's
     sha256 and sign again with the user's own trusted key, as a forger holding it would."""

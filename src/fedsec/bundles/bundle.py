@@ -357,6 +357,10 @@ def sign_unsigned(directory: Path, signer: Signer | None = None) -> OpenedBundle
         )
     manifest = load_manifest(directory)
     opened = open_bundle(directory, bundle_kind(manifest), Trust(allow_unsigned=True))
+    if opened.payload:  # a booster: XGBoost must also read it as the manifest describes
+        from fedsec.bundles.tree_bundle import load_tree_bundle  # (it builds on this module)
+
+        load_tree_bundle(directory, Trust(allow_unsigned=True))
     signature = signature_block(manifest, opened.typed.weights_sha256, signer or default_signer())
     data = (json.dumps(signature, indent=2) + "\n").encode()
     try:
