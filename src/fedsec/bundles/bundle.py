@@ -107,7 +107,7 @@ def write_signed(
     typed = parse_manifest(manifest, kind, directory)
     signature = signature_block(manifest, digest, signer or default_signer())
     with atomic.directory(Path(directory)) as staging:
-        (staging / typed.payload).write_bytes(payload)
+        (staging / typed.payload_file).write_bytes(payload)
         atomic.write_json(staging / MANIFEST, manifest)
         atomic.write_json(staging / SIGNATURE, signature)
     return Path(directory)
@@ -206,8 +206,8 @@ def open_bundle(directory: Path, kind: str, trust: Trust | None = None) -> Opene
     if bundle_kind(manifest) != kind:
         raise BundleError(f"{directory}: a {bundle_kind(manifest)!r} bundle, not a {kind!r} one")
     typed = parse_manifest({"kind": kind, **manifest}, kind, directory / MANIFEST)
-    if typed.payload != WEIGHTS:  # a booster: read by its kind's loader, once verified here
-        payload = verified_payload(directory / typed.payload, typed)
+    if typed.payload_file != WEIGHTS:  # a booster: read by its kind's loader, once verified here
+        payload = verified_payload(directory / typed.payload_file, typed)
         return OpenedBundle(directory, manifest, typed, [], authenticity, payload)
     shapes = expected_shapes(typed, directory / MANIFEST)
     path = verified_weights(directory, typed, sum(int(np.prod(s)) for s in shapes.values()))

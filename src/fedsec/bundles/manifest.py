@@ -137,9 +137,9 @@ class Preprocessing(Strict):
 
 class Header(Strict):
     """Fields every bundle kind shares. ``weights_sha256`` is the sha256 of the kind's model
-    file (:attr:`payload`: the network's weights, or a tree bundle's booster)."""
+    file (:attr:`payload_file`: the network's weights, or a tree bundle's booster)."""
 
-    payload: ClassVar[str] = WEIGHTS
+    payload_file: ClassVar[str] = WEIGHTS
 
     format: Literal["fedsec-bundle"]
     version: Literal[1]
@@ -358,7 +358,7 @@ class TreeClassifierManifest(Header):
     """A gradient-boosted tree classifier: the booster (XGBoost UBJSON, :data:`BOOSTER`) over
     the same preprocessing, classes and decision rule as a network classifier."""
 
-    payload: ClassVar[str] = BOOSTER
+    payload_file: ClassVar[str] = BOOSTER
 
     kind: Literal["tree-classifier"]
     booster: Booster
