@@ -11,9 +11,9 @@ pytest.importorskip("xgboost", reason="the trees extra is not installed")
 
 from fedsec.bundles.bundle import load_bundle, sign_unsigned
 from fedsec.bundles.keys import default_signer
-from fedsec.bundles.manifest import BOOSTER, MAX_BOOSTER_BYTES
 from fedsec.bundles.signing import Trust, signature_block
 from fedsec.bundles.tree_bundle import load_tree_bundle, save_tree_bundle
+from fedsec.bundles.tree_manifest import BOOSTER, MAX_BOOSTER_BYTES
 from fedsec.core.errors import BundleError
 from fedsec.data.flows import concat_tables
 from fedsec.experiments.driver import run_experiment

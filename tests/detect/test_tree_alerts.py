@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 pytest.importorskip("xgboost", reason="the trees extra is not installed")
 
-from fedsec.bundles.manifest import BOOSTER
+from fedsec.bundles.tree_manifest import BOOSTER
 from fedsec.cli import app
 from fedsec.data.readers import read_flows
 from fedsec.detect.alerts import alert_records

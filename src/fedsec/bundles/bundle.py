@@ -24,9 +24,9 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save
 
 from fedsec import __version__
+from fedsec.bundles.fields import WEIGHTS
 from fedsec.bundles.keys import default_signer, user_trust
 from fedsec.bundles.manifest import (
-    WEIGHTS,
     AnomalyManifest,
     ClassifierManifest,
     Header,

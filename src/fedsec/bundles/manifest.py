@@ -11,48 +11,40 @@ file's header before a tensor is read.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from itertools import pairwise
 from math import prod
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError, model_validator
 from torch import nn
 
+from fedsec.bundles.fields import (
+    MAX_CLASSES,
+    MAX_LAYERS,
+    MAX_NAMES,
+    MAX_PARAMETERS,
+    MAX_VOCAB,
+    MAX_WIDTH,
+    Header,
+    Name,
+    NonNegative,
+    Positive,
+    Preprocessing,
+    Probability,
+    Strict,
+    Width,
+    distinct,
+)
+from fedsec.bundles.tree_manifest import TreeClassifierManifest
 from fedsec.core.errors import BundleError
 from fedsec.data.flows import View
-from fedsec.features.preprocess import NumericSpec, Preprocessor
 from fedsec.features.vocabulary import RESERVED, EventVocabulary
 from fedsec.models.autoencoder import AutoencoderSpec, build_autoencoder
 from fedsec.models.deeplog import DeepLogSpec, build_deeplog
 from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.models.svdd import SVDDSpec, build_svdd
-
-#: At most this many float32 parameters (200 MB) in one bundle.
-MAX_PARAMETERS = 50_000_000
-MAX_WIDTH = 1 << 16
-MAX_LAYERS = 16
-MAX_CLASSES = 1024
-MAX_VOCAB = 1 << 22
-MAX_NAMES = 100_000
-#: The network's weights file, the payload of every bundle kind except trees.
-WEIGHTS = "weights.safetensors"
-#: A tree bundle's booster (XGBoost UBJSON) and the largest one read (256 MB).
-BOOSTER = "booster.ubj"
-MAX_BOOSTER_BYTES = 256 << 20
-MAX_TREES = 1_000_000
-
-Width = Annotated[int, Field(ge=1, le=MAX_WIDTH)]
-Name = Annotated[str, Field(min_length=1, max_length=512)]
-Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Envelope(BaseModel):
@@ -91,71 +83,8 @@ def parse_envelope(data: Any, version: int, where: object) -> Envelope:
     return envelope
 
 
-def _distinct(values: list[str], what: str) -> None:
-    repeated = sorted(v for v, n in Counter(values).items() if n > 1)
-    if repeated:
-        raise ValueError(f"{what} must be distinct; repeated: {repeated[:5]}")
-
-
 def _linear_count(widths: list[int]) -> int:
     return sum(a * b + b for a, b in pairwise(widths))
-
-
-class NumericColumn(Strict):
-    name: Name
-    log: bool
-    mean: FiniteFloat
-    std: Positive
-    indicator: bool
-
-
-class Preprocessing(Strict):
-    numeric: list[NumericColumn] = Field(max_length=MAX_WIDTH)
-    categorical: list[Name] = Field(max_length=MAX_NAMES)
-    hash_buckets: int = Field(ge=1, le=MAX_WIDTH)
-    names: list[str] = Field(max_length=MAX_WIDTH)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Preprocessing:
-        _distinct([c.name for c in self.numeric] + list(self.categorical), "feature columns")
-        indicators = sum(c.indicator for c in self.numeric)
-        width = len(self.numeric) + indicators + len(self.categorical) * self.hash_buckets
-        if width > MAX_WIDTH:
-            raise ValueError(f"{width} input features, more than {MAX_WIDTH}")
-        if self.names != self.build().names:
-            raise ValueError("feature names do not match the numeric and categorical columns")
-        return self
-
-    def build(self) -> Preprocessor:
-        numeric = [NumericSpec(**c.model_dump()) for c in self.numeric]
-        return Preprocessor(numeric, list(self.categorical), self.hash_buckets)
-
-    @property
-    def width(self) -> int:
-        return len(self.names)
-
-
-class Header(Strict):
-    """Fields every bundle kind shares. ``weights_sha256`` is the sha256 of the kind's model
-    file (:attr:`payload_file`: the network's weights, or a tree bundle's booster)."""
-
-    payload_file: ClassVar[str] = WEIGHTS
-
-    format: Literal["fedsec-bundle"]
-    version: Literal[1]
-    fedsec_version: Name
-    weights_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    provenance: dict[str, Any]
-
-    def parameter_count(self) -> int:
-        raise NotImplementedError
-
-    def network(self) -> nn.Module:
-        raise NotImplementedError
-
-    def payload_size(self) -> int:
-        """Bytes of a model file that is not a network's weights (a booster)."""
-        raise NotImplementedError
 
 
 class MLPArchitecture(Strict):
@@ -180,7 +109,7 @@ class ClassifierManifest(Header):
 
     @model_validator(mode="after")
     def _consistent(self) -> ClassifierManifest:
-        _distinct(self.classes, "classes")
+        distinct(self.classes, "classes")
         if self.architecture.outputs != len(self.classes):
             raise ValueError(
                 f"the network has {self.architecture.outputs} outputs but there are "
@@ -342,49 +271,6 @@ class DeepLogManifest(Header):
 
     def network(self) -> nn.Module:
         return build_deeplog(self.architecture.spec())
-
-
-class Booster(Strict):
-    """What the booster file must hold, checked again once XGBoost has read it."""
-
-    format: Literal["ubj"]
-    features: Width
-    outputs: Annotated[int, Field(ge=1, le=MAX_CLASSES)]
-    rounds: int = Field(ge=1, le=MAX_TREES)
-    size: int = Field(ge=1, le=MAX_BOOSTER_BYTES)  # bytes of the booster file
-
-
-class TreeClassifierManifest(Header):
-    """A gradient-boosted tree classifier: the booster (XGBoost UBJSON, :data:`BOOSTER`) over
-    the same preprocessing, classes and decision rule as a network classifier."""
-
-    payload_file: ClassVar[str] = BOOSTER
-
-    kind: Literal["tree-classifier"]
-    booster: Booster
-    feature_view: View
-    preprocessing: Preprocessing
-    classes: list[Name] = Field(min_length=1, max_length=MAX_CLASSES)
-    decision: Literal["argmax", "fpr"]
-    thresholds: dict[Name, Probability] = Field(max_length=MAX_NAMES)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> TreeClassifierManifest:
-        _distinct(self.classes, "classes")
-        if self.booster.outputs != len(self.classes):
-            raise ValueError(
-                f"the booster has {self.booster.outputs} outputs but there are "
-                f"{len(self.classes)} classes"
-            )
-        if self.booster.features != self.preprocessing.width:
-            raise ValueError(
-                f"the booster takes {self.booster.features} features but the preprocessing "
-                f"makes {self.preprocessing.width}"
-            )
-        return self
-
-    def payload_size(self) -> int:
-        return self.booster.size
 
 
 KINDS: dict[str, type[Header]] = {

@@ -5,7 +5,7 @@ The manifest holds what a network classifier's does (feature view, preprocessing
 decision rule, per-organization thresholds, provenance) plus the booster's declared shape
 (features, outputs, boosting rounds) and size, and the booster file's sha256. Opening checks,
 in this order: the signature and its signer, the manifest's fields, the booster file's size
-(the declared one, at most :data:`~fedsec.bundles.manifest.MAX_BOOSTER_BYTES`) and sha256;
+(the declared one, at most :data:`~fedsec.bundles.tree_manifest.MAX_BOOSTER_BYTES`) and sha256;
 only then does XGBoost parse the bytes, and the booster it read must have the declared shape.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from fedsec.bundles.bundle import open_bundle, write_signed
-from fedsec.bundles.manifest import BOOSTER, TreeClassifierManifest
 from fedsec.bundles.signing import Signer, Trust
+from fedsec.bundles.tree_manifest import BOOSTER, TreeClassifierManifest
 from fedsec.core.errors import BundleError
 from fedsec.models.trees import TreeClassifier
 
