@@ -9,8 +9,10 @@ from fedsec.detect.dispatch import DETECTORS, run_detection
 from fedsec.tasks.registry import TASKS
 
 
-def test_every_registered_task_has_a_detector():
-    assert sorted(DETECTORS) == sorted(TASKS)
+def test_every_kind_a_registered_task_ships_has_a_detector():
+    shipped = [kind for task in TASKS.values() for kind in task.bundle_kinds()]
+    assert sorted(DETECTORS) == sorted(shipped)
+    assert "tree-classifier" in TASKS["classification"].bundle_kinds()
 
 
 def test_a_bundle_of_a_kind_no_task_ships_is_refused_by_name(tmp_path):
@@ -19,6 +21,10 @@ def test_a_bundle_of_a_kind_no_task_ships_is_refused_by_name(tmp_path):
     manifest = {"format": FORMAT, "version": VERSION, "kind": "graph-detector"}
     (model / MANIFEST).write_text(json.dumps(manifest))
     unsigned_ok = Trust(allow_unsigned=True)
-    # the typed manifest envelope refuses it, naming the file, the field and the known kinds
-    with pytest.raises(BundleError, match=r"bundle.json: .*kind: Input should be 'family-classif"):
+    # the typed manifest envelope refuses it, naming the file, the kind and the known kinds
+    known = r"\(known: family-classifier, anomaly-detector, deeplog, tree-classifier\)"
+    with pytest.raises(
+        BundleError, match=rf"bundle.json: unknown bundle kind 'graph-detector' {known}"
+    ):
         run_detection(model, [], "flows", tmp_path / "alerts.jsonl", trust=unsigned_ok)
+    assert not (tmp_path / "alerts.jsonl").exists()

@@ -27,10 +27,11 @@ def test_an_unknown_task_name_is_a_clear_error():
 
 
 def test_each_bundle_kind_names_exactly_one_task():
-    kinds = [task.bundle_kind for task in TASKS.values()]
+    kinds = [kind for task in TASKS.values() for kind in task.bundle_kinds()]
     assert len(set(kinds)) == len(kinds)
     for task in TASKS.values():
-        assert task_for_bundle(task.bundle_kind) is task
+        assert all(task_for_bundle(kind) is task for kind in task.bundle_kinds())
+    assert task_for_bundle("tree-classifier") is TASKS["classification"]
     assert task_for_bundle("a-kind-nobody-ships") is None
 
 

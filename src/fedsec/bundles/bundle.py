@@ -24,6 +24,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save
 
 from fedsec import __version__
+from fedsec.bundles.fields import WEIGHTS
 from fedsec.bundles.keys import default_signer, user_trust
 from fedsec.bundles.manifest import (
     AnomalyManifest,
@@ -44,7 +45,6 @@ from fedsec.training.params import param_names
 
 FORMAT = "fedsec-bundle"
 VERSION = 1
-WEIGHTS = "weights.safetensors"
 MANIFEST = "bundle.json"
 SIGNATURE = "bundle.sig"
 CLASSIFIER_KIND = "family-classifier"
@@ -63,8 +63,9 @@ class OpenedBundle:
     directory: Path
     manifest: dict[str, Any]
     typed: Header  # the kind's typed manifest (fedsec.bundles.manifest)
-    tensors: list[np.ndarray]  # in the network's parameter order
+    tensors: list[np.ndarray]  # in the network's parameter order (none for a tree bundle)
     authenticity: Authenticity
+    payload: bytes = b""  # a tree bundle's verified booster file (nothing for a network)
 
 
 def write_bundle(
@@ -85,7 +86,15 @@ def write_bundle(
             for name, p in zip(names, params, strict=True)
         }
     )
-    digest = hashlib.sha256(weights).hexdigest()
+    return write_signed(directory, kind, weights, fields, signer)
+
+
+def write_signed(
+    directory: Path, kind: str, payload: bytes, fields: dict[str, Any], signer: Signer | None
+) -> Path:
+    """A bundle of ``kind`` holding ``payload`` as the kind's model file (its sha256 in the
+    manifest), the manifest and its signature, written atomically."""
+    digest = hashlib.sha256(payload).hexdigest()
     manifest = {
         "format": FORMAT,
         "version": VERSION,
@@ -95,10 +104,10 @@ def write_bundle(
         "weights_sha256": digest,
     }
     manifest = json.loads(json.dumps(manifest, allow_nan=False))  # exactly what readers see
-    parse_manifest(manifest, kind, directory)
+    typed = parse_manifest(manifest, kind, directory)
     signature = signature_block(manifest, digest, signer or default_signer())
     with atomic.directory(Path(directory)) as staging:
-        (staging / WEIGHTS).write_bytes(weights)
+        (staging / typed.payload_file).write_bytes(payload)
         atomic.write_json(staging / MANIFEST, manifest)
         atomic.write_json(staging / SIGNATURE, signature)
     return Path(directory)
@@ -197,6 +206,9 @@ def open_bundle(directory: Path, kind: str, trust: Trust | None = None) -> Opene
     if bundle_kind(manifest) != kind:
         raise BundleError(f"{directory}: a {bundle_kind(manifest)!r} bundle, not a {kind!r} one")
     typed = parse_manifest({"kind": kind, **manifest}, kind, directory / MANIFEST)
+    if typed.payload_file != WEIGHTS:  # a booster: read by its kind's loader, once verified here
+        payload = verified_payload(directory / typed.payload_file, typed)
+        return OpenedBundle(directory, manifest, typed, [], authenticity, payload)
     shapes = expected_shapes(typed, directory / MANIFEST)
     path = verified_weights(directory, typed, sum(int(np.prod(s)) for s in shapes.values()))
     check_header(path, shapes)
@@ -223,6 +235,24 @@ def verified_weights(directory: Path, typed: Header, parameters: int) -> Path:
     if digest != typed.weights_sha256:
         raise BundleError(f"{path}: sha256 does not match bundle.json (corrupt or altered)")
     return path
+
+
+def verified_payload(path: Path, typed: Header) -> bytes:
+    """A non-network model file's bytes, read once and bounded by the size the manifest
+    declares, once their sha256 matches the manifest's (corrupt or altered: refused)."""
+    if not path.is_file():
+        raise BundleError(f"{path}: missing")
+    size = typed.payload_size()
+    if path.stat().st_size != size:
+        raise BundleError(
+            f"{path}: {path.stat().st_size:,} bytes, but bundle.json says {size:,} "
+            "(corrupt or altered)"
+        )
+    with open(path, "rb") as handle:
+        data = handle.read(size + 1)
+    if len(data) != size or hashlib.sha256(data).hexdigest() != typed.weights_sha256:
+        raise BundleError(f"{path}: sha256 does not match bundle.json (corrupt or altered)")
+    return data
 
 
 def check_header(path: Path, shapes: dict[str, tuple[int, ...]]) -> None:
@@ -327,6 +357,10 @@ def sign_unsigned(directory: Path, signer: Signer | None = None) -> OpenedBundle
         )
     manifest = load_manifest(directory)
     opened = open_bundle(directory, bundle_kind(manifest), Trust(allow_unsigned=True))
+    if opened.payload:  # a booster: XGBoost must also read it as the manifest describes
+        from fedsec.bundles.tree_bundle import load_tree_bundle  # (it builds on this module)
+
+        load_tree_bundle(directory, Trust(allow_unsigned=True))
     signature = signature_block(manifest, opened.typed.weights_sha256, signer or default_signer())
     data = (json.dumps(signature, indent=2) + "\n").encode()
     try:

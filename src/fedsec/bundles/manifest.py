@@ -11,7 +11,6 @@ file's header before a tensor is read.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from itertools import pairwise
 from math import prod
@@ -21,32 +20,31 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError, model_validator
 from torch import nn
 
+from fedsec.bundles.fields import (
+    MAX_CLASSES,
+    MAX_LAYERS,
+    MAX_NAMES,
+    MAX_PARAMETERS,
+    MAX_VOCAB,
+    MAX_WIDTH,
+    Header,
+    Name,
+    NonNegative,
+    Positive,
+    Preprocessing,
+    Probability,
+    Strict,
+    Width,
+    distinct,
+)
+from fedsec.bundles.tree_manifest import TreeClassifierManifest
 from fedsec.core.errors import BundleError
 from fedsec.data.flows import View
-from fedsec.features.preprocess import NumericSpec, Preprocessor
 from fedsec.features.vocabulary import RESERVED, EventVocabulary
 from fedsec.models.autoencoder import AutoencoderSpec, build_autoencoder
 from fedsec.models.deeplog import DeepLogSpec, build_deeplog
 from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.models.svdd import SVDDSpec, build_svdd
-
-#: At most this many float32 parameters (200 MB) in one bundle.
-MAX_PARAMETERS = 50_000_000
-MAX_WIDTH = 1 << 16
-MAX_LAYERS = 16
-MAX_CLASSES = 1024
-MAX_VOCAB = 1 << 22
-MAX_NAMES = 100_000
-
-Width = Annotated[int, Field(ge=1, le=MAX_WIDTH)]
-Name = Annotated[str, Field(min_length=1, max_length=512)]
-Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Envelope(BaseModel):
@@ -58,7 +56,9 @@ class Envelope(BaseModel):
 
     format: Literal["fedsec-bundle"]
     version: int
-    kind: Literal["family-classifier", "anomaly-detector", "deeplog"] = "family-classifier"
+    kind: Literal["family-classifier", "anomaly-detector", "deeplog", "tree-classifier"] = (
+        "family-classifier"
+    )
 
 
 def parse_envelope(data: Any, version: int, where: object) -> Envelope:
@@ -70,6 +70,10 @@ def parse_envelope(data: Any, version: int, where: object) -> Envelope:
     except ValidationError as error:
         if any(item["loc"] == ("format",) for item in error.errors()):
             raise BundleError(f"{where}: not a fedsec model bundle (format field)") from None
+        if any(item["loc"] == ("kind",) for item in error.errors()):
+            raise BundleError(
+                f"{where}: unknown bundle kind {data.get('kind')!r} (known: {', '.join(KINDS)})"
+            ) from None
         raise BundleError(f"{where}: invalid bundle.json: {explain(error)}") from None
     if envelope.version != version:
         raise BundleError(
@@ -79,64 +83,8 @@ def parse_envelope(data: Any, version: int, where: object) -> Envelope:
     return envelope
 
 
-def _distinct(values: list[str], what: str) -> None:
-    repeated = sorted(v for v, n in Counter(values).items() if n > 1)
-    if repeated:
-        raise ValueError(f"{what} must be distinct; repeated: {repeated[:5]}")
-
-
 def _linear_count(widths: list[int]) -> int:
     return sum(a * b + b for a, b in pairwise(widths))
-
-
-class NumericColumn(Strict):
-    name: Name
-    log: bool
-    mean: FiniteFloat
-    std: Positive
-    indicator: bool
-
-
-class Preprocessing(Strict):
-    numeric: list[NumericColumn] = Field(max_length=MAX_WIDTH)
-    categorical: list[Name] = Field(max_length=MAX_NAMES)
-    hash_buckets: int = Field(ge=1, le=MAX_WIDTH)
-    names: list[str] = Field(max_length=MAX_WIDTH)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Preprocessing:
-        _distinct([c.name for c in self.numeric] + list(self.categorical), "feature columns")
-        indicators = sum(c.indicator for c in self.numeric)
-        width = len(self.numeric) + indicators + len(self.categorical) * self.hash_buckets
-        if width > MAX_WIDTH:
-            raise ValueError(f"{width} input features, more than {MAX_WIDTH}")
-        if self.names != self.build().names:
-            raise ValueError("feature names do not match the numeric and categorical columns")
-        return self
-
-    def build(self) -> Preprocessor:
-        numeric = [NumericSpec(**c.model_dump()) for c in self.numeric]
-        return Preprocessor(numeric, list(self.categorical), self.hash_buckets)
-
-    @property
-    def width(self) -> int:
-        return len(self.names)
-
-
-class Header(Strict):
-    """Fields every bundle kind shares."""
-
-    format: Literal["fedsec-bundle"]
-    version: Literal[1]
-    fedsec_version: Name
-    weights_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    provenance: dict[str, Any]
-
-    def parameter_count(self) -> int:
-        raise NotImplementedError
-
-    def network(self) -> nn.Module:
-        raise NotImplementedError
 
 
 class MLPArchitecture(Strict):
@@ -161,7 +109,7 @@ class ClassifierManifest(Header):
 
     @model_validator(mode="after")
     def _consistent(self) -> ClassifierManifest:
-        _distinct(self.classes, "classes")
+        distinct(self.classes, "classes")
         if self.architecture.outputs != len(self.classes):
             raise ValueError(
                 f"the network has {self.architecture.outputs} outputs but there are "
@@ -329,6 +277,7 @@ KINDS: dict[str, type[Header]] = {
     "family-classifier": ClassifierManifest,
     "anomaly-detector": AnomalyManifest,
     "deeplog": DeepLogManifest,
+    "tree-classifier": TreeClassifierManifest,
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -57,11 +57,13 @@ def run_flow_detection(
     trust: Trust,
     mapping: Mapping | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    load: Callable[[Path, Trust], tuple[FamilyClassifier, dict]] = load_bundle,
 ) -> DetectionSummary:
-    """Alerts from a family-classifier bundle (``mapping``: for format ``mapped``), the input
-    scored chunk by chunk and each chunk's alerts written as they come (atomically: the file
-    appears complete, or not at all)."""
-    model, manifest = load_bundle(model_dir, trust)
+    """Alerts from a family-classifier bundle (``mapping``: for format ``mapped``; ``load``:
+    the bundle kind's loader, a network's by default), the input scored chunk by chunk and each
+    chunk's alerts written as they come (atomically: the file appears complete, or not at
+    all)."""
+    model, manifest = load(model_dir, trust)
     chosen = threshold if threshold is not None else operating_threshold(model, model_dir, org)
     tally = Tally()
     with atomic.stream(out) as sink:

@@ -1,5 +1,5 @@
-"""The one detection entry point: the bundle's kind names its task (the task registry), and the
-task's detector scores the input."""
+"""The one detection entry point: the bundle's kind names its task (the task registry) and its
+detector, which scores the input."""
 
 from __future__ import annotations
 
@@ -7,9 +7,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fedsec.bundles.bundle import authenticate, bundle_kind, load_manifest
+from fedsec.bundles.bundle import (
+    ANOMALY_KIND,
+    CLASSIFIER_KIND,
+    authenticate,
+    bundle_kind,
+    load_manifest,
+)
 from fedsec.bundles.keys import user_trust
+from fedsec.bundles.logs_bundle import KIND as LOGS_KIND
 from fedsec.bundles.signing import Trust
+from fedsec.bundles.tree_bundle import KIND as TREE_KIND
+from fedsec.bundles.tree_bundle import load_tree_bundle
 from fedsec.core.errors import BundleError, InputError
 from fedsec.data.logs import SessionOptions
 from fedsec.data.mapping import Mapping
@@ -37,12 +46,23 @@ class DetectionRequest:
 
 Detector = Callable[[Path, DetectionRequest], DetectionSummary]
 
-#: Each task's detector, by task name (every registered task has one: tests/detect).
+#: The detector of each bundle kind (every kind a registered task ships has one: tests/detect).
 DETECTORS: dict[str, Detector] = {
-    "classification": lambda model_dir, r: run_flow_detection(
+    CLASSIFIER_KIND: lambda model_dir, r: run_flow_detection(
         model_dir, r.inputs, r.fmt, r.out, r.org, r.threshold, r.trust, r.mapping
     ),
-    "anomaly": lambda model_dir, r: run_anomaly_detection(
+    TREE_KIND: lambda model_dir, r: run_flow_detection(
+        model_dir,
+        r.inputs,
+        r.fmt,
+        r.out,
+        r.org,
+        r.threshold,
+        r.trust,
+        r.mapping,
+        load=load_tree_bundle,
+    ),
+    ANOMALY_KIND: lambda model_dir, r: run_anomaly_detection(
         model_dir,
         r.inputs,
         r.fmt,
@@ -52,7 +72,7 @@ DETECTORS: dict[str, Detector] = {
         trust=r.trust,
         mapping=r.mapping,
     ),
-    "logs": lambda model_dir, r: run_log_detection(
+    LOGS_KIND: lambda model_dir, r: run_log_detection(
         model_dir,
         r.inputs,
         r.fmt,
@@ -87,12 +107,12 @@ def run_detection(
     kind = bundle_kind(manifest)
     task = task_for_bundle(kind)
     if task is None:
-        known = ", ".join(t.bundle_kind for t in TASKS.values())
+        known = ", ".join(k for t in TASKS.values() for k in t.bundle_kinds())
         raise BundleError(f"{model_dir}: unknown bundle kind {kind!r} (known: {known})")
     refusal = task.detection_refuses(threshold, namespace)
     if refusal is not None:
         raise InputError(model_dir, refusal)
     request = DetectionRequest(inputs, fmt, out, org, threshold, namespace, options, trust, mapping)
-    summary = DETECTORS[task.name](model_dir, request)
+    summary = DETECTORS[kind](model_dir, request)
     summary.authenticity = authenticity
     return summary

@@ -61,10 +61,16 @@ class Task(ABC):
     name: ClassVar[str]
     #: The ``kind`` its model bundles record (``bundle.json``): detection dispatches on it.
     bundle_kind: ClassVar[str]
+    #: Further kinds its bundles may record (another model family's format).
+    other_bundle_kinds: ClassVar[tuple[str, ...]] = ()
     #: Headline metrics the CLI prints per arm: column header -> key of ``overall``.
     summary_columns: ClassVar[dict[str, str]]
     #: Readable arm names for tables (arms not listed print as they are).
     arm_labels: ClassVar[dict[str, str]] = {}
+
+    def bundle_kinds(self) -> tuple[str, ...]:
+        """Every kind of bundle this task ships."""
+        return (self.bundle_kind, *self.other_bundle_kinds)
 
     # -- the experiment -------------------------------------------------------------------
 

@@ -29,4 +29,4 @@ def task_of(scenario: Scenario) -> Task:
 
 def task_for_bundle(kind: str) -> Task | None:
     """The task whose model bundles record ``kind`` (None: no task ships such bundles)."""
-    return next((task for task in TASKS.values() if task.bundle_kind == kind), None)
+    return next((task for task in TASKS.values() if kind in task.bundle_kinds()), None)

@@ -43,4 +43,4 @@ def test_tree_arms_calibrate_per_org_thresholds_and_report_curves(run):
     orgs = [o.name for o in run.federation.orgs]
     assert set(orgs) <= set(model.thresholds_)
     assert [r for r, _ in run.metrics["arms"]["federated"]["curve"]] == [1, 10]
-    assert not run.ships_model()  # no tree bundle format yet: nothing half-written
+    assert run.ships_model()  # a tree bundle (tests/bundles/test_tree_bundle.py)

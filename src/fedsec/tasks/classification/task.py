@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 from fedsec.bundles.bundle import CLASSIFIER_KIND, save_bundle
 from fedsec.bundles.signing import Signer
+from fedsec.bundles.tree_bundle import KIND as TREE_KIND
+from fedsec.bundles.tree_bundle import save_tree_bundle
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.trees import TreeClassifier
 from fedsec.reporting import figures, plots
@@ -26,6 +28,7 @@ SHIPPED = ("federated", "centralized")
 class ClassificationTask(Task):
     name = "classification"
     bundle_kind = CLASSIFIER_KIND
+    other_bundle_kinds = (TREE_KIND,)  # [model] kind = "xgboost"
     summary_columns: ClassVar[dict[str, str]] = {
         "macro-F1": "macro_f1",
         "benign FPR": "benign_fpr",
@@ -55,9 +58,6 @@ class ClassificationTask(Task):
         return Evaluation(evaluate(scenario, federation, arms))
 
     def ships_model(self, arms: dict) -> bool:
-        """A network's bundle; tree models have no bundle format yet (docs/trees.md)."""
-        if any(isinstance(m, TreeClassifier) for a in arms.values() for m in a.models.values()):
-            return False
         return any(arm in arms for arm in SHIPPED)
 
     def product(self, arms: dict) -> tuple[str, FamilyClassifier]:
@@ -68,8 +68,10 @@ class ClassificationTask(Task):
         raise ValueError("no shared model was trained (only the local arm ran)")
 
     def save_bundle(self, run: Run, folder: Path, signer: Signer | None) -> None:
+        """A network's bundle, or a tree bundle for ``[model] kind = "xgboost"``."""
         arm, model = run.product()
-        save_bundle(folder, model, provenance(run, arm), signer)
+        save = save_tree_bundle if isinstance(model, TreeClassifier) else save_bundle
+        save(folder, model, provenance(run, arm), signer)
 
     def render(self, metrics: dict, timing: dict, config_text: str) -> str:
         return report.render(metrics, timing, config_text)

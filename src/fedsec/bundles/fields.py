@@ -1,0 +1,95 @@
+"""What every bundle manifest is built from: bounded field types, the preprocessing's typed
+form and the header every kind shares (:mod:`fedsec.bundles.manifest` assembles the kinds)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
+from torch import nn
+
+from fedsec.features.preprocess import NumericSpec, Preprocessor
+
+#: At most this many float32 parameters (200 MB) in one bundle.
+MAX_PARAMETERS = 50_000_000
+MAX_WIDTH = 1 << 16
+MAX_LAYERS = 16
+MAX_CLASSES = 1024
+MAX_VOCAB = 1 << 22
+MAX_NAMES = 100_000
+#: The network's weights file, the model file of every bundle kind except trees.
+WEIGHTS = "weights.safetensors"
+
+Width = Annotated[int, Field(ge=1, le=MAX_WIDTH)]
+Name = Annotated[str, Field(min_length=1, max_length=512)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def distinct(values: list[str], what: str) -> None:
+    repeated = sorted(v for v, n in Counter(values).items() if n > 1)
+    if repeated:
+        raise ValueError(f"{what} must be distinct; repeated: {repeated[:5]}")
+
+
+class NumericColumn(Strict):
+    name: Name
+    log: bool
+    mean: FiniteFloat
+    std: Positive
+    indicator: bool
+
+
+class Preprocessing(Strict):
+    numeric: list[NumericColumn] = Field(max_length=MAX_WIDTH)
+    categorical: list[Name] = Field(max_length=MAX_NAMES)
+    hash_buckets: int = Field(ge=1, le=MAX_WIDTH)
+    names: list[str] = Field(max_length=MAX_WIDTH)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Preprocessing:
+        distinct([c.name for c in self.numeric] + list(self.categorical), "feature columns")
+        indicators = sum(c.indicator for c in self.numeric)
+        width = len(self.numeric) + indicators + len(self.categorical) * self.hash_buckets
+        if width > MAX_WIDTH:
+            raise ValueError(f"{width} input features, more than {MAX_WIDTH}")
+        if self.names != self.build().names:
+            raise ValueError("feature names do not match the numeric and categorical columns")
+        return self
+
+    def build(self) -> Preprocessor:
+        numeric = [NumericSpec(**c.model_dump()) for c in self.numeric]
+        return Preprocessor(numeric, list(self.categorical), self.hash_buckets)
+
+    @property
+    def width(self) -> int:
+        return len(self.names)
+
+
+class Header(Strict):
+    """Fields every bundle kind shares. ``weights_sha256`` is the sha256 of the kind's model
+    file (:attr:`payload_file`: the network's weights, or a tree bundle's booster)."""
+
+    payload_file: ClassVar[str] = WEIGHTS
+
+    format: Literal["fedsec-bundle"]
+    version: Literal[1]
+    fedsec_version: Name
+    weights_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    provenance: dict[str, Any]
+
+    def parameter_count(self) -> int:
+        raise NotImplementedError
+
+    def network(self) -> nn.Module:
+        raise NotImplementedError
+
+    def payload_size(self) -> int:
+        """Bytes of a model file that is not a network's weights (a booster)."""
+        raise NotImplementedError

@@ -1,0 +1,95 @@
+"""``fedsec detect`` with a tree bundle: a federated tree run's ``model/`` scores flows into the
+same alert records, row for row, as the trained booster in memory."""
+
+import gzip
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("xgboost", reason="the trees extra is not installed")
+
+from fedsec.bundles.tree_manifest import BOOSTER
+from fedsec.cli import app
+from fedsec.data.readers import read_flows
+from fedsec.detect.alerts import alert_records
+from fedsec.experiments.driver import run_experiment
+from fedsec.experiments.rundir import write_run
+from fedsec.scenarios.config import load_scenario
+from tests.conftest import dataset
+
+runner = CliRunner()
+SMALL = [
+    'model.kind="xgboost"',
+    "data.max_rows=4000",
+    "rounds=5",
+    "evaluation.curve_points=1",
+    'evaluation.arms=["federated"]',
+    'evaluation.decision="fpr"',
+]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, data_dir):
+    experiment = run_experiment(load_scenario("nslkdd-5org-disjoint", SMALL), data_dir)
+    folder = write_run(experiment, tmp_path_factory.mktemp("trees") / "run")
+    return experiment, folder
+
+
+@pytest.fixture(scope="module")
+def flows(tmp_path_factory):
+    with gzip.open(dataset("nsl-kdd/KDDTest+.txt.gz"), "rt") as source:
+        lines = [next(source) for _ in range(1500)]
+    path = tmp_path_factory.mktemp("flows") / "kddtest.txt"
+    path.write_text("".join(lines))
+    return path
+
+
+def _detect(model_dir, flows, out, *extra):
+    args = ["detect", "--model", str(model_dir), "--input", str(flows), "--out", str(out)]
+    return runner.invoke(app, [*args, "--format", "nsl-kdd", *extra])
+
+
+def _expected(model, flows, org):
+    """The alert records the in-memory booster gives the same rows."""
+    table = read_flows("nsl-kdd", [flows])
+    proba = model.predict_proba(table.features(model.view).frame)
+    labels = model.labels_from_proba(proba, model.threshold_for(org))
+    records = alert_records(table, proba, labels, model.malicious_score(proba), model.classes)
+    return json.loads(json.dumps(records, default=str))
+
+
+@pytest.mark.parametrize("org", [None, "org2"])
+def test_a_tree_run_bundle_detects_as_the_model_in_memory(run, flows, tmp_path, org):
+    experiment, folder = run
+    assert sorted(p.name for p in (folder / "model").iterdir()) == [
+        "booster.ubj",
+        "bundle.json",
+        "bundle.sig",
+    ]
+    _, model = experiment.product()
+    out = tmp_path / "alerts.jsonl"
+    result = _detect(folder / "model", flows, out, *(["--org", org] if org else []))
+    assert result.exit_code == 0, result.output
+    alerts = [json.loads(line) for line in out.read_text().splitlines()]
+    expected = _expected(model, flows, org)
+    assert alerts == expected
+    assert {a["family"] for a in alerts} - {"benign"}  # attacks in KDDTest+ are flagged
+    assert {"row", "source_file", "source_row", "family", "score", "top_families"} <= set(alerts[0])
+
+
+def test_a_tampered_booster_stops_detection_with_exit_2_and_writes_nothing(run, flows, tmp_path):
+    _, folder = run
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    for item in (folder / "model").iterdir():
+        (model_dir / item.name).write_bytes(item.read_bytes())
+    data = bytearray((model_dir / BOOSTER).read_bytes())
+    data[-10] ^= 0x01
+    (model_dir / BOOSTER).write_bytes(bytes(data))
+    out = tmp_path / "alerts.jsonl"
+    result = _detect(model_dir, flows, out)
+    assert result.exit_code == 2
+    squashed = "".join(result.output.split())  # whatever the terminal's width
+    assert "booster.ubj:sha256doesnotmatchbundle.json" in squashed
+    assert not out.exists()
