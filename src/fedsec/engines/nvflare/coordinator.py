@@ -202,7 +202,7 @@ class Coordinator:
             first_round=first,
             resume=state,
             candidates=lambda: self.alive,
-            release_average=self.spec.release_average(),
+            release_average=self.spec.release_average,
         ).params
         if not any(h.contributed for h in self.result.history):
             reasons = "; ".join(f"round {h.round}: {h.aborted}" for h in self.result.history)

@@ -260,6 +260,9 @@ class JobSpec(Message):
     strategy: StrategyConfig
     privacy: PrivacyConfig
     training: dict[str, Any]
+    release_average: float = Field(
+        default=0.0, ge=0, le=1, description="share of last rounds the released model averages"
+    )
     target_fpr: float = Field(default=0.01, gt=0, lt=1)
     curve_rounds: list[int] = Field(default_factory=list, max_length=10_000)
     deployment: DeploymentSettings = Field(default_factory=DeploymentSettings)
@@ -348,15 +351,11 @@ class JobSpec(Message):
             strategy=scenario.strategy,
             privacy=scenario.privacy,
             training=scenario.training.model_dump(mode="json"),
+            release_average=scenario.training.release_average,
             target_fpr=scenario.evaluation.target_fpr,
             curve_rounds=sorted(curve),
             deployment=deployment,
         )
-
-    def release_average(self) -> float:
-        """The share of last rounds whose global models the coordinator averages into the
-        model the job releases (``training.release_average``; 0: the last round's)."""
-        return TrainingConfig.model_validate(self.training).release_average
 
     def protection(self) -> ProtectionSettings | None:
         plan = recipe.protection_plan(self.privacy, self.seed)
