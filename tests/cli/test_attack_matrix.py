@@ -61,9 +61,12 @@ def test_the_heat_map_config_and_marker_are_written(matrix):
     }
 
 
-def test_the_same_seeds_give_the_same_numbers(matrix, data_dir, tmp_path):
-    result = invoke(data_dir, tmp_path / "again", *CELLS)
+def test_the_same_seeds_give_the_same_numbers_in_parallel_on_ray(matrix, data_dir, tmp_path):
+    """The cells again, two at a time on a local Ray runtime: the rows of the sequential run."""
+    ray = pytest.importorskip("ray", reason="parallel sweeps need the sweep extra (Ray)")
+    result = invoke(data_dir, tmp_path / "again", *CELLS, "--workers", "2")
     assert result.exit_code == 0, result.output
+    assert not ray.is_initialized()  # the runtime the command started is shut down
 
     def numbers(folder):
         return [

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 
 from fedsec.cli.common import clean_errors, console, finish_run
-from fedsec.cli.options import DataDir, Force, Overrides, RunOut
+from fedsec.cli.options import DataDir, Force, Overrides, RayAddress, RunOut, Workers
 from fedsec.core import outputs
 
 Names = Annotated[
@@ -34,6 +34,8 @@ def attack_matrix(
     data_dir: DataDir = None,
     set_: Overrides = None,
     force: Force = False,
+    workers: Workers = None,
+    ray_address: RayAddress = None,
 ) -> None:
     """Run every attack x defence (federated arm); honest organizations' macro-F1, backdoor
     success, who the defence excluded: attack_matrix.csv, summary.csv (mean ± sd over seeds,
@@ -45,8 +47,10 @@ def attack_matrix(
         run_matrix,
         write_matrix,
     )
+    from fedsec.experiments.sweep import check_settings
     from fedsec.scenarios.config import load_scenario
 
+    check_settings(workers, ray_address)
     plan = MatrixPlan(
         scenario,
         attacks=_names(attacks, ATTACKS),
@@ -61,7 +65,7 @@ def attack_matrix(
     config = load_scenario(scenario, plan.sets)
     name = outputs.run_name(f"{config.name}-attack-matrix", plan.seeds[0])
     with outputs.run_folder(out, name, force=force) as target:
-        rows = run_matrix(plan, data_dir, _show)
+        rows = run_matrix(plan, data_dir, _show, workers=workers, address=ray_address)
         write_matrix(rows, plan, config.to_toml(), target, force=force)
     finish_run(target, {}, "matrix directory")
 

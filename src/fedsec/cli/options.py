@@ -40,6 +40,20 @@ RunOut = Annotated[
         "on (-secagg, -he, -dp4 ...) and -2, -3 ... when taken; runs/latest points at the newest."
     ),
 ]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        help="Runs trained at once, on a local Ray runtime of N CPUs (default 1: one after "
+        "another, no Ray). With --ray-address: the most in flight on the cluster."
+    ),
+]
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        help="Run on this existing Ray cluster (host:port, ray://host:port or auto); every "
+        "node needs fedsec installed."
+    ),
+]
 #: Every format ``detect`` reads, from the readers' own registries (a new reader appears here).
 DETECT_FORMATS = f"flows: {', '.join(FORMATS)}; logs: {', '.join(LOG_FORMATS)}"
 

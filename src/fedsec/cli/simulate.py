@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from fedsec.cli.common import RoundProgress, clean_errors, console, finish_run, run_arms
-from fedsec.cli.options import DataDir, Force, Overrides, RunOut
+from fedsec.cli.options import DataDir, Force, Overrides, RayAddress, RunOut, Workers
 from fedsec.cli.summary import show_summary
 from fedsec.core import outputs
 
@@ -77,20 +77,8 @@ def privacy_curve_command(
     data_dir: DataDir = None,
     set_: Overrides = None,
     force: Force = False,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            help="Points trained at once, on a local Ray runtime of N CPUs (default 1: one "
-            "after another, no Ray). With --ray-address: the most in flight on the cluster."
-        ),
-    ] = None,
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            help="Run the points on this existing Ray cluster (host:port, ray://host:port or "
-            "auto); every node needs fedsec installed."
-        ),
-    ] = None,
+    workers: Workers = None,
+    ray_address: RayAddress = None,
 ) -> None:
     """Sweep record-level DP epsilon; plot macro-F1 and rare-family recall against it."""
     from fedsec.core.errors import ConfigError

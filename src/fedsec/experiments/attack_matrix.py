@@ -25,6 +25,7 @@ import numpy as np
 from fedsec.core import outputs
 from fedsec.core.errors import ConfigError
 from fedsec.data.taxonomy import BENIGN
+from fedsec.experiments import sweep
 from fedsec.experiments.driver import run_experiment
 from fedsec.fl.robustness.config import RuleName
 from fedsec.reporting.plots import plt, save_png
@@ -158,10 +159,17 @@ def run_cell(
 
 
 def run_matrix(
-    plan: MatrixPlan, data_dir, on_cell: Callable[[dict], None] = lambda _: None
+    plan: MatrixPlan,
+    data_dir,
+    on_cell: Callable[[dict], None] = lambda _: None,
+    *,
+    workers: int | None = None,
+    address: str | None = None,
 ) -> list[dict]:
-    """Every cell of ``plan``; ``on_cell`` sees each row as it is finished."""
+    """Every cell of ``plan``; ``on_cell`` sees each row as it is finished. ``workers`` > 1 or a
+    Ray ``address`` runs a seed's cells in parallel (:func:`.sweep.run_many`): the same rows."""
     plan.check()
+    sweep.check_settings(workers, address)
     first = load_scenario(plan.scenario, plan.sets)
     if first.task != "classification":
         raise ConfigError(
@@ -173,15 +181,21 @@ def run_matrix(
             f"--dishonest {plan.dishonest}: {first.name!r} has {first.org_count()} organizations"
         )
     rows: list[dict] = []
+    cells = [{"attack": a, "defence": d} for a in plan.attacks for d in plan.defences]
     for seed in plan.seeds:
         fed = build_federation(load_scenario(plan.scenario, [*plan.sets, f"seed={seed}"]), data_dir)
         dishonest = drawn_dishonest(fed, plan.dishonest, seed)
         if "targeted_flip" in plan.attacks and not plan.families:
             plan.families = first_family(fed, dishonest[0])
-        for attack in plan.attacks:
-            for defence in plan.defences:
-                rows.append(run_cell(plan, attack, defence, seed, dishonest, data_dir, fed))
-                on_cell(rows[-1])
+        shared = {"plan": plan, "seed": seed, "dishonest": dishonest, "data_dir": data_dir}
+        rows += sweep.run_many(
+            run_cell,
+            cells,
+            shared=shared | {"fed": fed},
+            workers=workers,
+            address=address,
+            on_done=lambda _index, row: on_cell(row),
+        )
     return rows
 
 
