@@ -48,32 +48,21 @@ def _create_folder(path: Path) -> Path:
 def write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
     """``data`` into ``path``; with ``mode`` (e.g. ``0o600`` for a secret) the file has that
     mode from its creation on, before any byte is written; otherwise the umask's default."""
+    with stream(path, mode) as handle:
+        handle.write(data)
+
+
+@contextlib.contextmanager
+def stream(path: Path, mode: int | None = None) -> Iterator[BinaryIO]:
+    """A binary handle to write ``path`` piece by piece: the pieces go to a temporary file
+    beside it, which replaces ``path`` only when the block ends without an error (then the
+    temporary file is removed and ``path`` is untouched). ``mode`` as for :func:`write_bytes`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_file(path, FILE_MODE if mode is None else mode)
     try:
         if mode is not None:
             os.fchmod(fd, mode)  # created no wider than ``mode``: exactly it, whatever the umask
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-@contextlib.contextmanager
-def stream(path: Path) -> Iterator[BinaryIO]:
-    """A binary handle to write ``path`` piece by piece: the pieces go to a temporary file
-    beside it, which replaces ``path`` only when the block ends without an error (then the
-    temporary file is removed and ``path`` is untouched)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _create_file(path)
-    try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
