@@ -46,6 +46,21 @@ class Memory:
         return replies
 
 
+class Recording(Memory):
+    """Also keeps every message a (curious) coordinator sends and every reply it receives."""
+
+    def __init__(self, sites, vanish=None):
+        super().__init__(sites, vanish)
+        self.replies: dict[str, list[dict]] = {}
+        self.sent: list[dict] = []
+
+    def exchange(self, task, data, targets, timeout):
+        self.sent.append(data)
+        replies = super().exchange(task, data, targets, timeout)
+        self.replies.setdefault(task, []).extend(r for r in replies.values() if isinstance(r, dict))
+        return replies
+
+
 def run(consortium, settings=None, vanish=None, transport=Memory, **privacy):
     data, scenario = consortium
     if privacy:

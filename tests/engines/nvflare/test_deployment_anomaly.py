@@ -21,7 +21,7 @@ from fedsec.scenarios.config import Scenario, parse_scenario
 from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.anomaly.arms import benign_frames, train_federated
 from fedsec.training.params import max_abs_diff
-from tests.engines.nvflare.test_coordinator import Memory
+from tests.engines.nvflare.test_coordinator import Memory, Recording
 
 
 def anomaly_scenario(scenario: Scenario, **privacy: object) -> Scenario:
@@ -30,19 +30,6 @@ def anomaly_scenario(scenario: Scenario, **privacy: object) -> Scenario:
     raw |= {"task": "anomaly", "anomaly": {"models": ["ae", "svdd"], "iforest": False}}
     raw["privacy"] |= privacy
     return parse_scenario(raw)
-
-
-class Recording(Memory):
-    """Also keeps every reply the (curious) coordinator receives, by task."""
-
-    def __init__(self, sites, vanish=None):
-        super().__init__(sites, vanish)
-        self.replies: dict[str, list[dict]] = {}
-
-    def exchange(self, task, data, targets, timeout):
-        replies = super().exchange(task, data, targets, timeout)
-        self.replies.setdefault(task, []).extend(r for r in replies.values() if isinstance(r, dict))
-        return replies
 
 
 def deploy(consortium, kind: str, transport=Memory, **privacy):

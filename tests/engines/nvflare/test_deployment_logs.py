@@ -25,7 +25,7 @@ from fedsec.tasks.logs.arms import org_known, train_federated
 from fedsec.tasks.logs.experiment import calibrate
 from fedsec.training.params import max_abs_diff
 from tests.engines.nvflare.logs_consortium import KEY, write_logs_consortium
-from tests.engines.nvflare.test_coordinator import Memory
+from tests.engines.nvflare.test_coordinator import Memory, Recording
 
 ORGS = ("org1", "org2", "org3")
 
@@ -41,21 +41,6 @@ def with_privacy(scenario: Scenario, **privacy: object) -> Scenario:
     raw = scenario.model_dump(mode="json", exclude_none=True)
     raw["privacy"] |= privacy
     return parse_scenario(raw)
-
-
-class Recording(Memory):
-    """Also keeps every message a (curious) coordinator sends and every reply it receives."""
-
-    def __init__(self, sites, vanish=None):
-        super().__init__(sites, vanish)
-        self.replies: dict[str, list[dict]] = {}
-        self.sent: list[dict] = []
-
-    def exchange(self, task, data, targets, timeout):
-        self.sent.append(data)
-        replies = super().exchange(task, data, targets, timeout)
-        self.replies.setdefault(task, []).extend(r for r in replies.values() if isinstance(r, dict))
-        return replies
 
 
 def sites_of(consortium, scenario: Scenario, require: bool) -> dict[str, Site]:
