@@ -116,4 +116,26 @@ def privacy_lines(privacy: dict) -> list[str]:
             f"{fmt(audit['class_calibrated']['auc'])}, advantage "
             f"{fmt(audit['class_calibrated']['advantage'])} (0.5 / 0 = learns nothing)."
         )
+    for arm, audit in privacy.get("lira_audit", {}).items():
+        lines.extend(lira_lines(arm, audit))
+    return lines
+
+
+def lira_lines(arm: str, audit: dict) -> list[str]:
+    """The LiRA game of one arm: attacks on the pool's records and canaries' exposure."""
+    online = audit["population"]["online"]
+    lines = [
+        f"- LiRA audit of the {arm} arm ({audit['models']} models of {audit['rounds']} rounds, "
+        f"each the target of the others; {audit['records']} records + {audit['canaries']} "
+        f"canaries): AUC {fmt(online['auc'])}, TPR {fmt(online['tpr_at_fpr_0.01'])} at 1% FPR, "
+        f"proves ε ≥ {fmt(online['epsilon_lower_bound'])} (0.5 / 0.01 / 0 = learns nothing)."
+    ]
+    if "canary" in audit:
+        canary, exposure = audit["canary"]["online"], audit["canary"]["exposure"]
+        lines.append(
+            f"  - canaries: AUC {fmt(canary['auc'])}, exposure "
+            f"{fmt(exposure['mean_exposure_bits'])} bits (chance "
+            f"{fmt(exposure['chance_exposure_bits'])}, at most "
+            f"{fmt(exposure['max_possible_bits'])})."
+        )
     return lines

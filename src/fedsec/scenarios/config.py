@@ -44,6 +44,7 @@ from fedsec.scenarios.checks import check_adversary, check_release, check_trees
 from fedsec.scenarios.logs_config import LogsConfig
 from fedsec.scenarios.sections import (
     AnomalyConfig,
+    AuditConfig,
     DataConfig,
     EvaluationConfig,
     ModelConfig,
@@ -226,6 +227,13 @@ class ClassificationScenario(FlowScenario):
     """``task = "classification"``: supervised detection of attack families."""
 
     task: Literal["classification"] = "classification"
+    audit: AuditConfig | None = None  # the LiRA membership audit with canaries (costly: opt in)
+
+    @model_validator(mode="after")
+    def _audit_needs_networks(self) -> ClassificationScenario:
+        if self.audit is not None and self.model.kind != "mlp":
+            raise ValueError('[audit] trains shadow networks: it needs model.kind = "mlp"')
+        return self
 
 
 class AnomalyScenario(FlowScenario):

@@ -123,4 +123,24 @@ class EvaluationConfig(Strict):
     curve_points: int = Field(default=50, ge=1, description="validation points per curve")
 
 
+class AuditConfig(Strict):
+    """``[audit]``: the likelihood-ratio membership-inference audit (LiRA) with canaries, per arm.
+
+    Each audited arm trains ``shadows + 1`` models by its own recipe (model, training plan,
+    strategy, DP) on random halves of an audit pool of ``rows`` training rows per organization
+    plus ``canaries`` mislabeled records per organization; each model is in turn the target of
+    the others (see :mod:`fedsec.fl.privacy.audit`)."""
+
+    arms: list[Literal["centralized", "local", "federated"]] = Field(
+        default_factory=lambda: list(ARMS), min_length=1
+    )
+    shadows: int = Field(default=8, ge=2, le=256, description="models per arm besides the target")
+    rows: int = Field(default=500, ge=20, description="audit-pool rows per organization")
+    canaries: int = Field(default=20, ge=0, description="mislabeled records per organization")
+    rounds: int | None = Field(
+        default=None, ge=1, description="rounds of each audit model (None: the scenario's)"
+    )
+    seed: int | None = Field(default=None, description="None: the scenario's seed")
+
+
 #: What each task's scenarios must hold beyond the shared sections.

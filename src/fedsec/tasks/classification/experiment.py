@@ -20,6 +20,7 @@ from fedsec.reporting.metrics import classification_metrics, pooled_rate, unseen
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation
 from fedsec.tasks.classification.arms import ArmModels, OrgFrames
+from fedsec.tasks.classification.audit import audit_arms
 from fedsec.tasks.classification.robustness import robustness_section
 from fedsec.tasks.flows import evaluation_rows, federation_block
 from fedsec.tasks.privacy import (
@@ -180,7 +181,10 @@ def _privacy(scenario: Scenario, federation: Federation, arms: dict[str, ArmMode
             if name in arms:
                 model = next(iter(arms[name].models.values()))
                 audits[name] = membership_audit(model, federation, scenario.seed)
-    return privacy_section(scenario, arms, audits)
+    section = privacy_section(scenario, arms, audits)
+    if getattr(scenario, "audit", None) is not None:  # [audit]: the LiRA game, per arm
+        section["lira_audit"] = audit_arms(scenario, org_frames(federation))
+    return section
 
 
 def _metrics(scenario: Scenario, federation: Federation, results: dict[str, dict]) -> dict:
