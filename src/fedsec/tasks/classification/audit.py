@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from fedsec.core import seeding
 from fedsec.data.flows import FeatureFrame
@@ -162,23 +161,3 @@ def _attacks(phi: np.ndarray, inside: np.ndarray, canary: np.ndarray) -> dict:
         )
     return result
 
-
-def summary(audit: dict) -> pd.DataFrame:
-    """One row per arm and record kind: AUC, TPR at 1% FPR, proved epsilon, exposure."""
-    rows = []
-    for arm, result in audit.items():
-        for kind in ("population", "canary"):
-            if kind not in result:
-                continue
-            online = result[kind]["online"]
-            rows.append(
-                {
-                    "arm": arm,
-                    "records": kind,
-                    "auc": online["auc"],
-                    "tpr_at_fpr_0.01": online["tpr_at_fpr_0.01"],
-                    "epsilon_lower_bound": online["epsilon_lower_bound"],
-                    "exposure_bits": result[kind].get("exposure", {}).get("mean_exposure_bits"),
-                }
-            )
-    return pd.DataFrame(rows)
