@@ -93,7 +93,11 @@ def main() -> None:
             scenario = load_scenario(args.scenario, overrides(args, epsilon, seed))
             result = audit_arms(scenario, orgs)[args.arm]
             results.setdefault(epsilon, []).append(result)
-            print(f"ε={epsilon} seed {seed}: {time.perf_counter() - started:.0f} s", flush=True)
+            seconds = time.perf_counter() - started
+            row = ", ".join(f"{name} {pick(result, path):.3f}" for name, path in COLUMNS)
+            print(f"ε={epsilon} seed {seed} ({seconds:.0f} s): {row}", flush=True)
+            if args.json:  # every finished point, in case a long run is stopped
+                write_json(args.json, results)
     print(
         f"\n{args.scenario}, {args.arm} arm, {args.shadows + 1} models x {args.rounds} rounds, "
         f"{args.rows} rows + {args.canaries} canaries per organization, seeds {args.seeds}"
@@ -103,8 +107,6 @@ def main() -> None:
     for epsilon, runs in results.items():
         cells = [cell([pick(r, path) for r in runs]) for _, path in COLUMNS]
         print(f"| {epsilon} | " + " | ".join(cells) + " |")
-    if args.json:
-        write_json(args.json, results)
 
 
 if __name__ == "__main__":
