@@ -88,13 +88,18 @@ def test_the_audit_stays_at_chance_under_dp(unsw):
 
 def test_the_run_reports_the_audit_in_metrics_and_report(unsw, data_dir):
     federation, _ = unsw
-    scenario = load_scenario("unsw-5org-disjoint", [*GAME, "rounds=2"])
+    every_arm = "audit.arms=['local','federated','centralized']"
+    scenario = load_scenario("unsw-5org-disjoint", [*GAME, "rounds=2", every_arm])
     run = run_experiment(scenario, data_dir, federation=federation)
     audit = run.metrics["privacy"]["lira_audit"]
-    assert list(audit) == ["centralized"]
-    assert audit["centralized"]["models"] == 6 and audit["centralized"]["rounds"] == 2
-    text = "\n".join(privacy_lines(run.metrics["privacy"]))
-    assert "LiRA audit of the centralized arm (6 models of 2 rounds" in text
+    assert list(audit) == ["local", "federated", "centralized"]  # not only the arms evaluated
+    for arm, result in audit.items():
+        assert result["models"] == 6 and result["rounds"] == 2
+        assert result["records"] == 5 * 80 and result["canaries"] == 5 * 16
+        online = result["population"]["online"]
+        assert online["members"] + online["non_members"] == 6 * 5 * 80
+        text = "\n".join(privacy_lines(run.metrics["privacy"]))
+        assert f"LiRA audit of the {arm} arm (6 models of 2 rounds" in text
     assert "canaries: AUC" in text
 
 
