@@ -78,7 +78,7 @@ def test_the_audit_catches_a_memorizing_model(unsw):
 
 
 def test_the_audit_stays_at_chance_under_dp(unsw):
-    result = _audit(unsw[1], "privacy.sample_dp.epsilon=1")
+    result = _audit(unsw[1], "privacy.sample_dp.epsilon=1", "rounds=10", "audit.shadows=3")
     assert result["dp"]["pooled"]["epsilon"] <= 1.0
     for kind in ("population", "canary"):
         online = result[kind]["online"]

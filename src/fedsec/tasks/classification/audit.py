@@ -160,4 +160,3 @@ def _attacks(phi: np.ndarray, inside: np.ndarray, canary: np.ndarray) -> dict:
             scores["online"][:, canary], inside[:, canary]
         )
     return result
-
