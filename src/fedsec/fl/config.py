@@ -106,6 +106,13 @@ class ClientDpConfig(Strict):
     noise_multiplier: float = Field(default=0.0, ge=0, description="0: off")
     clip: float = Field(default=1.0, gt=0)
     delta: float = Field(default=1e-5, gt=0, lt=1)
+    min_reporting: int | None = Field(
+        default=None,
+        ge=1,
+        description="fewest organizations whose noise shares a released sum must hold; each "
+        "share covers that many, a round with fewer reports aggregates nothing (None: under "
+        "secure aggregation its threshold, a strict majority of the round; else all selected)",
+    )
 
     @property
     def enabled(self) -> bool:

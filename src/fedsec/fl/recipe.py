@@ -121,6 +121,7 @@ def protection_plan(privacy: PrivacyConfig, seed: int) -> ProtectionPlan | None:
         weight_unit=privacy.weight_unit,
         client_noise_multiplier=privacy.client_dp.noise_multiplier,
         client_clip=privacy.client_dp.clip,
+        client_min_reporting=privacy.client_dp.min_reporting,
         seed=seeding.derive_seed(seed, "protection"),
     )
 

@@ -73,6 +73,7 @@ class ProtectionSettings(Message):
     weight_unit: float = Field(default=1000.0, gt=0)
     client_noise_multiplier: float = Field(default=0.0, ge=0)
     client_clip: float = Field(default=1.0, gt=0)
+    client_min_reporting: int | None = Field(default=None, ge=1, le=MAX_SITES)
 
     def to_plan(self) -> ProtectionPlan:
         return ProtectionPlan(**self.model_dump())
