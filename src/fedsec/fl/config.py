@@ -89,11 +89,18 @@ class StrategyConfig(Strict):
 
 
 class SampleDpConfig(Strict):
-    """Record-level DP-SGD at every organization (and for the centralized baseline)."""
+    """Record-level DP-SGD at every organization (and for the centralized baseline).
+
+    ``batch_size``, ``local_steps`` and ``lr``, when set, replace the ``[training]`` values
+    while DP-SGD runs: DP-SGD wants few, large (logical) batches, since its noise per averaged
+    gradient falls as ``noise_multiplier / batch_size`` while the steps' composition grows."""
 
     epsilon: float | None = Field(default=None, gt=0, description="None or inf: off")
     delta: float = Field(default=1e-5, gt=0, lt=1)
     max_grad_norm: float = Field(default=1.0, gt=0)
+    batch_size: int | None = Field(default=None, ge=1, description="None: training.batch_size")
+    local_steps: int | None = Field(default=None, ge=0, description="None: training.local_steps")
+    lr: float | None = Field(default=None, gt=0, le=MAX_LR, description="None: training.lr")
 
     @property
     def enabled(self) -> bool:

@@ -37,7 +37,7 @@ def test_each_share_covers_the_fewest_organizations_a_sum_may_hold():
     clear = ProtectionPlan(client_noise_multiplier=1.0)
     assert noise_reporters(clear, 5) == 5
     assert noise_reporters(ProtectionPlan(client_min_reporting=2), 5) == 2
-    with pytest.raises(TooFewNoiseShares, match="at least 6 organizations.*selects 5"):
+    with pytest.raises(TooFewNoiseShares, match=r"at least 6 organizations.*selects 5"):
         noise_reporters(ProtectionPlan(client_min_reporting=6), 5)
 
 

@@ -116,7 +116,7 @@ class SitePlan(Message):
         """Exactly the plan the in-process engine gives organization ``site`` this round."""
         weights = tuple(self.class_weights) if self.class_weights is not None else None
         return recipe.training_plan(
-            self.training,
+            recipe.dp_training(self.training, self.sample_dp),
             orgs_per_step=1,
             prox_mu=self.prox_mu,
             weights=weights,

@@ -241,13 +241,14 @@ class Site:
 
     def within_limits(self, plan: SitePlan) -> SitePlan:
         """``plan`` if it stays within this site's own limits; refused, naming the field."""
-        limits, t = self.config.limits, plan.training
+        limits, t = self.config.limits, recipe.dp_training(plan.training, plan.sample_dp)
+        named = "sample_dp" if t is not plan.training else "training"  # what DP-SGD runs
         for value, bound, field in (
             (plan.rounds, limits.max_rounds, "rounds"),
-            (t.local_steps, limits.max_local_steps, "training.local_steps"),
+            (t.local_steps, limits.max_local_steps, f"{named}.local_steps"),
             (t.local_epochs if not t.local_steps else 1, limits.max_local_epochs, "local_epochs"),
-            (t.batch_size, limits.max_batch_size, "training.batch_size"),
-            (t.lr, limits.max_lr, "training.lr"),
+            (t.batch_size, limits.max_batch_size, f"{named}.batch_size"),
+            (t.lr, limits.max_lr, f"{named}.lr"),
         ):
             if value > bound:
                 raise PlanRefused(
