@@ -15,6 +15,8 @@ runner = CliRunner()
     [
         (["--workers", "0"], "--workers: at least 1 worker, got 0"),
         (["--ray-address", "head-node"], "--ray-address: 'head-node' is not a Ray address"),
+        (["--seeds", "0,one"], "--seeds: comma-separated integers, got '0,one'"),
+        (["--seed", "1", "--seeds", "0,1"], "--seed and --seeds: give one of them"),
     ],
 )
 def test_impossible_sweep_options_exit_2_and_write_nothing(tmp_path, options, message):

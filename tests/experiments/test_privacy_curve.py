@@ -33,3 +33,31 @@ def test_the_curve_on_a_local_ray_runtime_has_the_sequential_curves_numbers(data
     assert [p["epsilon"] for p in parallel["points"]] == [2.0, 8.0, "inf"]  # in order
     assert without_timing(parallel) == without_timing(sequential)
     assert ticks == ["federated"] * (2 * len(epsilons))  # every round counted, per point
+
+
+def test_each_seed_is_its_own_curve_and_the_summary_their_mean_and_sd(data_dir):
+    scenario = load_scenario("unsw-5org-disjoint", TINY)
+    epsilons = [8.0, math.inf]
+    both = privacy_curve(scenario, epsilons, data_dir, seeds=[0, 1])
+    alone = [
+        privacy_curve(scenario.model_copy(update={"seed": seed}), epsilons, data_dir)
+        for seed in (0, 1)
+    ]
+    assert [(p["seed"], p["epsilon"]) for p in both["points"]] == [
+        (0, 8.0),
+        (0, "inf"),
+        (1, 8.0),
+        (1, "inf"),
+    ]
+    assert without_timing(both)["points"] == [
+        p for curve in alone for p in without_timing(curve)["points"]
+    ]
+    assert both["rare_families"] == {
+        "0": alone[0]["rare_families"]["0"],
+        "1": alone[1]["rare_families"]["1"],
+    }
+    assert [row["epsilon"] for row in both["summary"]] == [8.0, "inf"]
+    for index, row in enumerate(both["summary"]):
+        values = [curve["points"][index]["macro_f1"] for curve in alone]
+        assert row["macro_f1"]["mean"] == pytest.approx(sum(values) / 2, abs=1e-6)
+        assert row["macro_f1"]["sd"] == pytest.approx(abs(values[0] - values[1]) / 2**0.5, abs=1e-6)

@@ -124,6 +124,25 @@ def test_void_client_dp_noise_fails_before_any_data_is_read_or_model_trained(tmp
     assert not out.exists()
 
 
+def test_client_dp_that_no_round_could_release_fails_before_any_data_is_read(tmp_path):
+    scenario = load_scenario(
+        "unsw-5org-disjoint",
+        ["privacy.client_dp.noise_multiplier=1.0", "privacy.client_dp.min_reporting=6"],
+    )
+    with pytest.raises(ConfigError, match=r"min_reporting: 6 organizations, but a round"):
+        run_experiment(scenario, tmp_path / "no-datasets-here")
+
+
+def test_client_dp_noise_shares_cover_the_secure_sums_floor(data_dir, federation):
+    secure = _run(
+        data_dir,
+        federation,
+        "privacy.client_dp.noise_multiplier=1.0",
+        "privacy.secure_aggregation=true",
+    )
+    assert secure.metrics["privacy"]["client_dp"]["noise_shares_cover"] == 3  # of 5
+
+
 @pytest.mark.parametrize(
     "protection, seen",
     [

@@ -8,7 +8,15 @@ import typer
 from rich.markup import escape
 
 from fedsec.cli.common import clean_errors, console, finish_run
-from fedsec.cli.options import DataDir, Force, Overrides, RayAddress, RunOut, Workers
+from fedsec.cli.options import (
+    DataDir,
+    Force,
+    Overrides,
+    RayAddress,
+    RunOut,
+    Workers,
+    parse_seeds,
+)
 from fedsec.core import outputs
 
 Names = Annotated[
@@ -55,7 +63,7 @@ def attack_matrix(
         scenario,
         attacks=_names(attacks, ATTACKS),
         defences=_names(defences, DEFENCES),
-        seeds=_seeds(seeds),
+        seeds=parse_seeds(seeds),
         dishonest=dishonest,
         rounds=rounds,
         families=_names(families, ()),
@@ -85,12 +93,3 @@ def _names(text: str | None, default: tuple[str, ...]) -> list[str]:
     if text is None:
         return list(default)
     return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _seeds(text: str) -> list[int]:
-    from fedsec.core.errors import ConfigError
-
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise ConfigError(f"--seeds: comma-separated integers, got {text!r}") from None

@@ -76,3 +76,16 @@ keys_app = typer.Typer(
     no_args_is_help=True,
     context_settings=HELP,
 )
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0,1,2"`` -> [0, 1, 2]; a clear error (exit 2) otherwise."""
+    from fedsec.core.errors import ConfigError
+
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"--seeds: comma-separated integers, got {text!r}") from None
+    if not seeds:
+        raise ConfigError(f"--seeds: no seed in {text!r}")
+    return seeds

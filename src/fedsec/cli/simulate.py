@@ -10,7 +10,15 @@ import typer
 from rich.table import Table
 
 from fedsec.cli.common import RoundProgress, clean_errors, console, finish_run, run_arms
-from fedsec.cli.options import DataDir, Force, Overrides, RayAddress, RunOut, Workers
+from fedsec.cli.options import (
+    DataDir,
+    Force,
+    Overrides,
+    RayAddress,
+    RunOut,
+    Workers,
+    parse_seeds,
+)
 from fedsec.cli.summary import show_summary
 from fedsec.core import outputs
 
@@ -74,6 +82,10 @@ def privacy_curve_command(
         ),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (overrides the scenario's).")] = None,
+    seeds: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated seeds, e.g. 0,1,2: every point at each (mean ± sd)."),
+    ] = None,
     data_dir: DataDir = None,
     set_: Overrides = None,
     force: Force = False,
@@ -91,22 +103,27 @@ def privacy_curve_command(
     except ValueError as error:
         raise ConfigError(f"--epsilons: {error}") from error
     check_settings(workers, ray_address)
+    if seed is not None and seeds is not None:
+        raise ConfigError("--seed and --seeds: give one of them")
+    seed_list = parse_seeds(seeds) if seeds is not None else None
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
     config = load_scenario(scenario, overrides)
-    name = outputs.run_name(f"{config.name}-privacy", config.seed)
+    name = outputs.run_name(f"{config.name}-privacy", seed_list[0] if seed_list else config.seed)
     with outputs.run_folder(out, name, force=force) as target:
         with RoundProgress() as progress:
-            progress.add("federated", config.rounds * len(values))
+            progress.add("federated", config.rounds * len(values) * len(seed_list or [0]))
             curve = privacy_curve(
                 config,
                 values,
                 data_dir,
                 progress.advance,
+                seeds=seed_list,
                 workers=workers,
                 address=ray_address,
             )
         write_curve(curve, config.to_toml(), target, force=force)
     grid = Table(
+        "seed",
         "target ε",
         "macro-F1",
         "rare-family recall",
@@ -117,6 +134,7 @@ def privacy_curve_command(
     )
     for p in curve["points"]:
         grid.add_row(
+            str(p["seed"]),
             str(p["epsilon"]),
             *(
                 f"{p[k]:.3f}" if p[k] is not None else "–"

@@ -13,6 +13,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from fedsec.core import atomic, outputs
 from fedsec.core.errors import ConfigError
 from fedsec.data.taxonomy import BENIGN
@@ -92,21 +94,32 @@ def privacy_curve(
     data_dir,
     tick: Callable[[str], None] = lambda _: None,
     *,
+    seeds: list[int] | None = None,
     workers: int | None = None,
     address: str | None = None,
 ) -> dict:
-    """The federated arm at each record-level ``epsilon``, on one federation (classification
-    scenarios: the curve reads macro-F1 and per-family recall). ``workers`` > 1 or a Ray
-    ``address`` runs the points in parallel (:func:`.sweep.run_many`): the same numbers, and
-    ``tick`` then sees a point's rounds when the point finishes."""
+    """The federated arm at each record-level ``epsilon`` and each of ``seeds`` (default: the
+    scenario's), each seed on its own federation (classification scenarios: the curve reads
+    macro-F1 and per-family recall); ``summary`` holds mean and sd over the seeds. ``workers``
+    > 1 or a Ray ``address`` runs the points in parallel (:func:`.sweep.run_many`): the same
+    numbers, and ``tick`` then sees a point's rounds when the point finishes."""
     sweep.check_settings(workers, address)
     if scenario.task != "classification":
         raise ConfigError(
             f"privacy-curve sweeps classification scenarios; {scenario.name!r} has "
             f"task = {scenario.task!r}"
         )
-    federation = build_federation(scenario, data_dir)
-    rare = rare_families(federation)
+    seeds = list(seeds) if seeds else [scenario.seed]
+    jobs, rare_by_seed = [], {}
+    for seed in seeds:
+        seeded = scenario.model_copy(update={"seed": seed})
+        federation = build_federation(seeded, data_dir)
+        rare = rare_families(federation)
+        rare_by_seed[str(seed)] = rare
+        jobs += [
+            {"scenario": seeded, "federation": federation, "rare": rare, "epsilon": eps}
+            for eps in epsilons
+        ]
     parallel = sweep.is_parallel(workers, address)
 
     def finished(_index: int, _point: dict) -> None:
@@ -115,25 +128,48 @@ def privacy_curve(
 
     points = sweep.run_many(
         point,
-        [{"epsilon": eps} for eps in epsilons],
-        shared={
-            "scenario": scenario,
-            "data_dir": data_dir,
-            "federation": federation,
-            "rare": rare,
-            "tick": None if parallel else tick,
-        },
+        jobs,
+        shared={"data_dir": data_dir, "tick": None if parallel else tick},
         workers=workers,
         address=address,
         on_done=finished,
     )
+    for job, result in zip(jobs, points, strict=True):
+        result["seed"] = job["scenario"].seed
     return {
         "scenario": scenario.name,
-        "seed": scenario.seed,
-        "rare_families": rare,
+        "seed": seeds[0],
+        "seeds": seeds,
+        "rare_families": rare_by_seed,
         "delta": scenario.privacy.sample_dp.delta,
         "points": points,
+        "summary": summarize(points),
     }
+
+
+SUMMARIZED = ("macro_f1", "rare_family_recall", "unseen_family_recall", "benign_fpr")
+
+
+def summarize(points: list[dict]) -> list[dict]:
+    """Per epsilon (in the points' order): mean and sample sd over seeds of each metric."""
+    by_epsilon: dict = {}
+    for p in points:
+        by_epsilon.setdefault(p["epsilon"], []).append(p)
+    summary = []
+    for epsilon, group in by_epsilon.items():
+        row: dict = {"epsilon": epsilon, "seeds": len(group)}
+        for key in SUMMARIZED:
+            values = [p[key] for p in group if p[key] is not None]
+            row[key] = _mean_sd(values)
+        summary.append(row)
+    return summary
+
+
+def _mean_sd(values: list[float]) -> dict | None:
+    if not values:
+        return None
+    sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return {"mean": round(float(np.mean(values)), 6), "sd": round(sd, 6)}
 
 
 PLOT = "privacy_curve.png"
@@ -151,6 +187,7 @@ def write_curve(curve: dict, config_text: str, out: Path, *, force: bool = False
 def render(curve: dict) -> str:
     rows = [
         [
+            p["seed"],
             p["epsilon"],
             p["macro_f1"],
             p["rare_family_recall"],
@@ -163,6 +200,7 @@ def render(curve: dict) -> str:
         for p in curve["points"]
     ]
     header = [
+        "seed",
         "target ε",
         "macro-F1",
         "rare-family recall",
@@ -172,12 +210,23 @@ def render(curve: dict) -> str:
         "MIA advantage (loss)",
         "MIA advantage (calibrated)",
     ]
+    rare = "; ".join(
+        f"seed {seed}: {', '.join(families) or '–'}"
+        for seed, families in curve["rare_families"].items()
+    )
+    seeds = ", ".join(str(s) for s in curve["seeds"])
     return "\n".join(
         [
-            f"# Privacy–utility curve: {curve['scenario']} (seed {curve['seed']})",
+            f"# Privacy–utility curve: {curve['scenario']} (seeds {seeds})",
             "",
             f"Federated model, record-level DP-SGD at each organization (δ = {curve['delta']}); "
-            f"rare families: {', '.join(curve['rare_families']) or '–'}.",
+            f"rare families: {rare}.",
+            "",
+            "Mean ± sd over the seeds:",
+            "",
+            table(["target ε", "seeds", *SUMMARIZED], [_summary_row(r) for r in curve["summary"]]),
+            "",
+            "Every point:",
             "",
             table(header, rows),
             "",
@@ -188,24 +237,34 @@ def render(curve: dict) -> str:
     )
 
 
+def _summary_row(row: dict) -> list:
+    cells = [
+        "–" if row[k] is None else f"{fmt(row[k]['mean'])} ± {fmt(row[k]['sd'])}"
+        for k in SUMMARIZED
+    ]
+    return [row["epsilon"], row["seeds"], *cells]
+
+
 def _plot(curve: dict, path: Path) -> None:
-    points = curve["points"]
-    finite = [p for p in points if p["epsilon"] != "inf"]
+    summary = curve["summary"]
+    finite = [r for r in summary if r["epsilon"] != "inf"]
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    xs = [p["epsilon"] for p in finite]
+    xs = [r["epsilon"] for r in finite]
     for key, label in (("macro_f1", "macro-F1"), ("rare_family_recall", "rare-family recall")):
-        ax.plot(xs, [p[key] or 0 for p in finite], marker="o", label=label)
-        baseline = next((p[key] for p in points if p["epsilon"] == "inf"), None)
+        means = [(r[key] or {"mean": 0.0})["mean"] for r in finite]
+        sds = [(r[key] or {"sd": 0.0})["sd"] for r in finite]
+        ax.errorbar(xs, means, yerr=sds, marker="o", capsize=3, label=label)
+        baseline = next((r[key] for r in summary if r["epsilon"] == "inf"), None)
         if baseline is not None:
             ax.axhline(
-                baseline,
+                baseline["mean"],
                 linestyle="--",
                 linewidth=1,
                 color=ax.lines[-1].get_color(),
-                label=f"{label}, no DP ({fmt(baseline)})",
+                label=f"{label}, no DP ({fmt(baseline['mean'])})",
             )
     ax.set_xscale("log")
-    ax.set_xlabel(f"record-level ε (δ = {curve['delta']:g})")
+    ax.set_xlabel(f"record-level ε (δ = {curve['delta']:g}); bars: sd over seeds")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

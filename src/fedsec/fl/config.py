@@ -89,11 +89,18 @@ class StrategyConfig(Strict):
 
 
 class SampleDpConfig(Strict):
-    """Record-level DP-SGD at every organization (and for the centralized baseline)."""
+    """Record-level DP-SGD at every organization (and for the centralized baseline).
+
+    ``batch_size``, ``local_steps`` and ``lr``, when set, replace the ``[training]`` values
+    while DP-SGD runs: DP-SGD wants few, large (logical) batches, since its noise per averaged
+    gradient falls as ``noise_multiplier / batch_size`` while the steps' composition grows."""
 
     epsilon: float | None = Field(default=None, gt=0, description="None or inf: off")
     delta: float = Field(default=1e-5, gt=0, lt=1)
     max_grad_norm: float = Field(default=1.0, gt=0)
+    batch_size: int | None = Field(default=None, ge=1, description="None: training.batch_size")
+    local_steps: int | None = Field(default=None, ge=0, description="None: training.local_steps")
+    lr: float | None = Field(default=None, gt=0, le=MAX_LR, description="None: training.lr")
 
     @property
     def enabled(self) -> bool:
@@ -106,6 +113,13 @@ class ClientDpConfig(Strict):
     noise_multiplier: float = Field(default=0.0, ge=0, description="0: off")
     clip: float = Field(default=1.0, gt=0)
     delta: float = Field(default=1e-5, gt=0, lt=1)
+    min_reporting: int | None = Field(
+        default=None,
+        ge=1,
+        description="fewest organizations whose noise shares a released sum must hold; each "
+        "share covers that many, a round with fewer reports aggregates nothing (None: under "
+        "secure aggregation its threshold, a strict majority of the round; else all selected)",
+    )
 
     @property
     def enabled(self) -> bool:

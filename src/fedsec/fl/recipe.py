@@ -81,12 +81,23 @@ def steps_per_round(training: TrainingConfig, rows: int, orgs_per_step: int) -> 
     return training.local_epochs * -(-rows // training.batch_size)
 
 
+def dp_training(training: TrainingConfig, budget: SampleDpConfig) -> TrainingConfig:
+    """The local training that runs: with DP-SGD on, the ``sample_dp`` section's own batch
+    size, local steps and learning rate replace the ``[training]`` ones where set."""
+    if not budget.enabled:
+        return training
+    fields = ("batch_size", "local_steps", "lr")
+    update = {f: getattr(budget, f) for f in fields if getattr(budget, f) is not None}
+    return training.model_copy(update=update) if update else training
+
+
 def sample_dp_noise(
     training: TrainingConfig, budget: SampleDpConfig, rounds: int, rows: int, orgs_per_step: int
 ) -> float:
     """DP-SGD noise multiplier meeting the record-level epsilon over all rounds (0: DP off)."""
     if not budget.enabled:
         return 0.0
+    training = dp_training(training, budget)
     steps = rounds * steps_per_round(training, rows, orgs_per_step)
     return dp.calibrate_sample_dp(
         float(budget.epsilon), budget.delta, rows, training.batch_size, steps
@@ -99,7 +110,7 @@ def sample_dp_spent(
     """What a DP-SGD run spent, from the accountant (empty when DP is off)."""
     if noise <= 0:
         return {}
-    rate = min(1.0, training.batch_size / rows)
+    rate = min(1.0, dp_training(training, budget).batch_size / rows)
     return {
         "noise_multiplier": round(noise, 6),
         "sample_rate": round(rate, 6),
@@ -121,6 +132,7 @@ def protection_plan(privacy: PrivacyConfig, seed: int) -> ProtectionPlan | None:
         weight_unit=privacy.weight_unit,
         client_noise_multiplier=privacy.client_dp.noise_multiplier,
         client_clip=privacy.client_dp.clip,
+        client_min_reporting=privacy.client_dp.min_reporting,
         seed=seeding.derive_seed(seed, "protection"),
     )
 

@@ -18,6 +18,7 @@ from fedsec.engines.threats import Inputs, ThreatResult, run_under_threat
 from fedsec.features.moments import local_stats, merge_stats
 from fedsec.features.preprocess import Preprocessor, fit_preprocessor
 from fedsec.fl import recipe
+from fedsec.fl.config import TrainingConfig
 from fedsec.fl.loop import FederatedResult, Transport
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.scenarios.config import Scenario
@@ -54,7 +55,7 @@ def plan(
     """The training plan of one round; the centralized arm takes every org's share of steps.
     In the federated arm the strategy adds its part (FedProx's ``prox_mu``) each round."""
     return recipe.training_plan(
-        scenario.training,
+        training(scenario),
         orgs_per_step=orgs_per_step,
         prox_mu=0.0,
         weights=weights,
@@ -64,8 +65,13 @@ def plan(
     )
 
 
+def training(scenario: Scenario) -> TrainingConfig:
+    """The local training settings that run (DP-SGD's own batch and steps when it is on)."""
+    return recipe.dp_training(scenario.training, scenario.privacy.sample_dp)
+
+
 def steps_per_round(scenario: Scenario, rows: int, orgs_per_step: int) -> int:
-    return recipe.steps_per_round(scenario.training, rows, orgs_per_step)
+    return recipe.steps_per_round(training(scenario), rows, orgs_per_step)
 
 
 def dp_noise(scenario: Scenario, rows: int, orgs_per_step: int) -> float:

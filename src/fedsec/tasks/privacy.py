@@ -16,7 +16,9 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from fedsec.core import seeding
 from fedsec.core.errors import ConfigError
 from fedsec.data.flows import concat_tables
+from fedsec.fl import recipe
 from fedsec.fl.privacy import dp, he
+from fedsec.fl.privacy.protect import noise_reporters
 from fedsec.fl.privacy.secagg import default_threshold
 from fedsec.fl.strategies import strategy_class
 from fedsec.models.classifier import FamilyClassifier
@@ -157,6 +159,11 @@ def check_accounting(scenario: Scenario) -> None:
         )
     except ValueError as error:
         raise ConfigError(f"privacy.client_dp.noise_multiplier: {error}") from None
+    if c.min_reporting is not None and c.min_reporting > scenario.smallest_round():
+        raise ConfigError(
+            f"privacy.client_dp.min_reporting: {c.min_reporting} organizations, but a round "
+            f"selects as few as {scenario.smallest_round()}: no round could ever be released"
+        )
 
 
 def privacy_section(scenario: Scenario, arms: dict, audits: dict[str, dict] | None = None) -> dict:
@@ -208,6 +215,9 @@ def privacy_section(scenario: Scenario, arms: dict, audits: dict[str, dict] | No
             delta=p.client_dp.delta,
             epsilon_pld=_finite_or_none(eps["pld"]),
             epsilon_rdp=_finite_or_none(eps["rdp"]),
+            noise_shares_cover=noise_reporters(
+                recipe.protection_plan(p, scenario.seed), scenario.smallest_round()
+            ),
             warning=dp.client_dp_warning(eps["pld"], orgs),
         )
     return section

@@ -19,6 +19,7 @@ from opacus import GradSampleModule
 from opacus.optimizers import DPOptimizer
 from torch import nn
 
+from fedsec.training import ghost
 from fedsec.training.noise import NoiseSource, SeededNoise
 from fedsec.training.objectives import make_objective
 from fedsec.training.params import Params, get_params, set_params
@@ -62,6 +63,8 @@ def dp_update(
     noising = noise or SeededNoise(plan.seed + 1)
     network = copy.deepcopy(model)
     set_params(network, global_params)
+    if ghost.supports(network):
+        return _ghost_update(network, features, targets, plan, steps, sampling, noising)
     # per-sample gradients of a summed loss are exactly each record's gradient; the optimizer
     # then divides the clipped, noised sum by the expected batch size
     wrapped = GradSampleModule(network, loss_reduction="sum")
@@ -87,6 +90,34 @@ def dp_update(
         if len(batch):
             losses.append(float(loss.detach()) / len(batch))
     wrapped.eval()
+    return get_params(network), float(np.mean(losses)) if losses else 0.0, steps
+
+
+def _ghost_update(
+    network: nn.Module,
+    features: torch.Tensor,
+    targets: torch.Tensor,
+    plan,
+    steps: int,
+    sampling: NoiseSource,
+    noising: NoiseSource,
+) -> tuple[Params, float, int]:
+    """:func:`dp_update` for linear-only networks: the same steps, clipped without
+    materializing per-record gradients (:mod:`fedsec.training.ghost`)."""
+    taps = ghost.LinearTaps(network)
+    optimizer = _base_optimizer(network, plan)
+    objective = make_objective(plan)
+    rate = min(1.0, plan.batch_size / len(features))
+    network.train()
+    losses = []
+    for batch in poisson_batches(len(features), rate, steps, sampling):
+        optimizer.zero_grad(set_to_none=True)
+        loss = objective(network, features[batch], targets[batch], reduction="sum")
+        loss.backward()
+        ghost.noised_step(network, taps, optimizer, noising, plan)
+        if len(batch):
+            losses.append(float(loss.detach()) / len(batch))
+    network.eval()
     return get_params(network), float(np.mean(losses)) if losses else 0.0, steps
 
 

@@ -495,3 +495,40 @@ def test_a_coordinator_cannot_regenerate_client_noise_from_what_it_sent(consorti
     residual = reply["payload"][:-1] - guess
     # a clipped update has norm <= clip; what is left is two independent noises' difference
     assert np.linalg.norm(residual) == pytest.approx(std * np.sqrt(2 * residual.size), rel=0.05)
+
+
+class Inflating(Memory):
+    """A coordinator telling sites the round selected 20 organizations (it selected 3): shares
+    sized for 20 would leave a sum of 3 with a fraction of the noise the accountant assumes."""
+
+    def exchange(self, task, data, targets, timeout):
+        if task == "fedsec_train":
+            data = data | {"plan": data["plan"] | {"sampled": 20}}
+        return super().exchange(task, data, targets, timeout)
+
+
+def test_sites_reveal_no_client_dp_sum_of_fewer_than_their_noise_shares_cover(consortium):
+    noised = ClientDpConfig(noise_multiplier=1.0)
+    _, honest, _ = run(consortium, secure_aggregation=True, client_dp=noised)
+    assert honest.error is None and all(h.aborted is None for h in honest.history)
+    _, result, _ = run(consortium, transport=Inflating, secure_aggregation=True, client_dp=noised)
+    # each share covers 11 (a strict majority of 20): on a roster of 3 every site refuses to
+    # share its keys, so no sum is ever unmasked and the job ends
+    refusals = result.history[0].refused
+    assert sorted(refusals) == ["cloud", "office", "plant"]
+    assert all("requires at least 11 contributors" in r for r in refusals.values())
+    assert result.error is not None and result.params is None
+    assert all(not h.contributed for h in result.history)
+
+
+def test_in_clear_a_round_missing_a_client_dp_share_aggregates_nothing(consortium):
+    noised = ClientDpConfig(noise_multiplier=1.0)
+    _, result, _ = run(consortium, DeploymentSettings(min_sites=2), {"office": 2}, client_dp=noised)
+    assert result.history[0].aborted is None
+    assert result.history[1].aborted == (
+        "2 organizations reported, fewer than the 3 every client-level noise share assumes: "
+        "the round aggregates nothing"
+    )
+    # the next round selects the two left, whose shares then cover two
+    assert result.history[2].aborted is None
+    assert result.history[2].contributed == ["cloud", "plant"]

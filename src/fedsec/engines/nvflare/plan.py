@@ -73,6 +73,7 @@ class ProtectionSettings(Message):
     weight_unit: float = Field(default=1000.0, gt=0)
     client_noise_multiplier: float = Field(default=0.0, ge=0)
     client_clip: float = Field(default=1.0, gt=0)
+    client_min_reporting: int | None = Field(default=None, ge=1, le=MAX_SITES)
 
     def to_plan(self) -> ProtectionPlan:
         return ProtectionPlan(**self.model_dump())
@@ -115,7 +116,7 @@ class SitePlan(Message):
         """Exactly the plan the in-process engine gives organization ``site`` this round."""
         weights = tuple(self.class_weights) if self.class_weights is not None else None
         return recipe.training_plan(
-            self.training,
+            recipe.dp_training(self.training, self.sample_dp),
             orgs_per_step=1,
             prox_mu=self.prox_mu,
             weights=weights,

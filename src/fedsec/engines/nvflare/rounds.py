@@ -20,11 +20,18 @@ import numpy as np
 
 from fedsec.engines.nvflare import encrypted, secure
 from fedsec.engines.nvflare.messages import train_request
+from fedsec.engines.nvflare.plan import ProtectionSettings
 from fedsec.engines.nvflare.records import Asking, JobFailed, JobResult, RoundLog
 from fedsec.engines.nvflare.replies import TrainReply
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
 from fedsec.fl.aggregation import Combined, RoundAborted, SiteResult, WeightedMean
-from fedsec.fl.privacy.protect import average_from_total, unflatten
+from fedsec.fl.privacy.protect import (
+    TooFewNoiseShares,
+    average_from_total,
+    check_reported,
+    noise_reporters,
+    unflatten,
+)
 from fedsec.fl.strategies import SiteTask
 from fedsec.training.local import Update
 from fedsec.training.params import Params
@@ -208,11 +215,26 @@ class DeployedMean:
                 c.log(f"round {round_}: no update aggregated ({log.aborted})")
                 raise RoundAborted(log.aborted) from None
         elif protection["homomorphic_encryption"]:
+            self.check_noise_shares(round_, len(sealed))
             total, used = encrypted.encrypted_total(c, round_, sealed, length, log)
         else:
+            self.check_noise_shares(round_, len(sealed))
             return np.sum([sealed[s] for s in sorted(sealed)], axis=0), list(results)
         c.check_total_weight(round_, float(total[-1]), used, protection)
         return total, used
+
+    def check_noise_shares(self, round_: int, reported: int) -> None:
+        """In clear or under HE, aggregate nothing when fewer organizations reported than
+        each client-level noise share covers (under secure aggregation the sites refuse)."""
+        plan = ProtectionSettings(**self.rounds.plan["protection"]).to_plan()
+        if not plan.client_dp:
+            return
+        try:
+            check_reported(reported, noise_reporters(plan, self.rounds.plan["sampled"]))
+        except TooFewNoiseShares as error:
+            self.rounds.log.aborted = str(error)
+            self.rounds.coordinator.log(f"round {round_}: no update aggregated ({error})")
+            raise RoundAborted(str(error)) from None
 
 
 def _mean(values: list[float]) -> float | None:

@@ -37,7 +37,7 @@ from fedsec.engines.nvflare.site_models import Prepared
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.fl import recipe
 from fedsec.fl.gate import AcceptanceGate, Verdict
-from fedsec.fl.privacy.protect import payload
+from fedsec.fl.privacy.protect import ProtectionPlan, TooFewNoiseShares, noise_reporters, payload
 from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError
 from fedsec.fl.privacy.widesum import widen
 from fedsec.fl.site import run_task
@@ -196,15 +196,40 @@ class Site:
                 "training plan refused: client-level DP cannot protect the control-variate "
                 "change this strategy sends"
             )
+        reporters = self.noise_reporters(protecting, plan.sampled)
         vector, _ = payload(
-            params, update, protecting, plan.sampled, self.name, plan.round, self.randomness, extra
+            params,
+            update,
+            protecting,
+            plan.sampled,
+            self.name,
+            plan.round,
+            self.randomness,
+            extra,
+            reporters,
         )
         if protection.homomorphic_encryption:
             return replace(reply, encrypted=self.he.encrypt(plan.round, vector)).to_wire()
         if not protection.secure_aggregation:
             return replace(reply, payload=vector).to_wire()
-        advert = self.secure.start(plan.round, vector, plan.sampled, protection.threshold)
+        advert = self.secure.start(
+            plan.round, vector, plan.sampled, protection.threshold, least=reporters
+        )
         return replace(reply, secagg=advert).to_wire()
+
+    def noise_reporters(self, protecting: ProtectionPlan, sampled: int) -> int | None:
+        """How many organizations this site's client-level noise share covers (None: no
+        client-level DP). Under secure aggregation its own ``min_contributors`` can raise it,
+        and the site then reveals nothing for a sum of fewer: a sum it helps release always
+        carries the noise the accountant assumes, however many drop out."""
+        if not protecting.client_dp:
+            return None
+        try:
+            return noise_reporters(
+                protecting, sampled, self.config.secure_aggregation.min_contributors
+            )
+        except TooFewNoiseShares as error:
+            raise PlanRefused(f"training plan refused: {error}") from None
 
     def server_control(self, control: list[np.ndarray] | None, params: Params) -> Params | None:
         """The coordinator's control variate (SCAFFOLD), shaped like the model; None if absent.
@@ -216,13 +241,14 @@ class Site:
 
     def within_limits(self, plan: SitePlan) -> SitePlan:
         """``plan`` if it stays within this site's own limits; refused, naming the field."""
-        limits, t = self.config.limits, plan.training
+        limits, t = self.config.limits, recipe.dp_training(plan.training, plan.sample_dp)
+        named = "sample_dp" if t is not plan.training else "training"  # what DP-SGD runs
         for value, bound, field in (
             (plan.rounds, limits.max_rounds, "rounds"),
-            (t.local_steps, limits.max_local_steps, "training.local_steps"),
+            (t.local_steps, limits.max_local_steps, f"{named}.local_steps"),
             (t.local_epochs if not t.local_steps else 1, limits.max_local_epochs, "local_epochs"),
-            (t.batch_size, limits.max_batch_size, "training.batch_size"),
-            (t.lr, limits.max_lr, "training.lr"),
+            (t.batch_size, limits.max_batch_size, f"{named}.batch_size"),
+            (t.lr, limits.max_lr, f"{named}.lr"),
         ):
             if value > bound:
                 raise PlanRefused(

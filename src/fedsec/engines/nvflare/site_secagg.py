@@ -62,12 +62,15 @@ class SiteSecAgg:
         sampled: int,
         requested: int | None,
         required: list[str] | None = None,
+        least: int | None = None,
     ) -> dict[str, Any]:
         """A new sum of ``vector``: this site's advertisement, endorsed by its kit.
         ``required`` pins the survivors the sum may be revealed over (a second sum over other
-        sites than a first one would expose the difference)."""
+        sites than a first one would expose the difference); ``least`` raises the fewest
+        contributors it reveals for (the organizations its client-level noise share covers)."""
         self.check_new(round_)
-        policy = SecAggPolicy(self.config.min_contributors, self.config.colluding_sites, requested)
+        minimum = max(self.config.min_contributors or 0, least or 0) or None
+        policy = SecAggPolicy(minimum, self.config.colluding_sites, requested)
         client = SecAggClient(self.name, round_, policy)
         self.pending = {round_: Pending(client, vector, sampled, required)}
         advert = client.advertise()

@@ -7,8 +7,8 @@ under homomorphic encryption, clipped and noised under client-level DP.
 
 from __future__ import annotations
 
-from fedsec.fl.aggregation.base import Combined, SiteResult
-from fedsec.fl.privacy.protect import ProtectionPlan, protected_average
+from fedsec.fl.aggregation.base import Combined, RoundAborted, SiteResult
+from fedsec.fl.privacy.protect import ProtectionPlan, TooFewNoiseShares, protected_average
 from fedsec.training.params import Params
 
 
@@ -21,9 +21,12 @@ class ProtectedMean:
     ) -> Combined:
         updates = {name: r.update for name, r in results.items()}
         extras = {n: r.extra for n, r in results.items() if r.extra is not None}
-        averaged, info = protected_average(
-            global_params, updates, self.plan, round_, extras=extras or None
-        )
+        try:
+            averaged, info = protected_average(
+                global_params, updates, self.plan, round_, extras=extras or None
+            )
+        except TooFewNoiseShares as error:
+            raise RoundAborted(str(error)) from error
         return Combined(
             averaged, extra_total=info.extra, weight_unit=self.plan.weight_unit, protection=info
         )

@@ -30,11 +30,41 @@ class ProtectionPlan:
     weight_unit: float = 1000.0
     client_noise_multiplier: float = 0.0
     client_clip: float = 1.0
+    client_min_reporting: int | None = None
     seed: int = 0
 
     @property
     def client_dp(self) -> bool:
         return self.client_noise_multiplier > 0
+
+
+class TooFewNoiseShares(ValueError):
+    """Fewer organizations reported than every client-level noise share assumed: releasing
+    their sum would spend more privacy than accounted, so the round aggregates nothing."""
+
+
+def noise_reporters(plan: ProtectionPlan, sampled: int, own_minimum: int | None = None) -> int:
+    """The fewest organizations whose client-level noise shares any released sum holds.
+
+    Each organization adds ``z * clip / sqrt(m)``, so a sum over ``m`` or more of them carries
+    at least the noise ``z * clip`` the accountant assumes, whoever drops out. Under secure
+    aggregation ``m`` is the sum's own floor (a strict majority of the ``sampled``
+    organizations, raised by the plan's threshold, ``client_min_reporting`` or the
+    organization's ``own_minimum``), and the organization refuses to reveal anything for fewer;
+    in clear or under HE it is ``client_min_reporting`` or every selected organization, and the
+    coordinator aggregates nothing below it."""
+    wanted = plan.client_min_reporting or 0
+    if plan.secure_aggregation:
+        floor = max(secagg.default_threshold(sampled), plan.threshold or 0, wanted)
+        reporters = max(floor, own_minimum or 0)
+    else:
+        reporters = wanted or sampled
+    if reporters > sampled:
+        raise TooFewNoiseShares(
+            f"client-level DP needs noise shares from at least {reporters} organizations, but "
+            f"the round selects {sampled}"
+        )
+    return reporters
 
 
 @dataclass
@@ -56,11 +86,13 @@ def payload(
     round_: int,
     noise: NoiseSource | None = None,
     extra: Params | None = None,
+    reporters: int | None = None,
 ) -> tuple[np.ndarray, float]:
     """The vector one organization contributes to the sum, and its update's L2 norm.
 
     Client-level noise comes from ``noise``: a deployed organization's
-    :class:`~fedsec.training.noise.SecureNoise`; None (simulation) seeds it from the plan.
+    :class:`~fedsec.training.noise.SecureNoise`; None (simulation) seeds it from the plan. Its
+    share covers ``reporters`` organizations (default :func:`noise_reporters`).
     ``extra`` (SCAFFOLD's control-variate change) rides in the same vector, weighted alike:
     ``[w * delta, w * extra, w]``."""
     if extra is not None and plan.client_dp:
@@ -71,7 +103,8 @@ def payload(
     ]
     if plan.client_dp:
         delta, norm = dp.clip_update(delta, plan.client_clip)
-        std = plan.client_noise_multiplier * plan.client_clip / np.sqrt(sampled)
+        share = reporters or noise_reporters(plan, sampled)
+        std = plan.client_noise_multiplier * plan.client_clip / np.sqrt(share)
         source = noise or SeededNoise(seeding.derive_seed(plan.seed, "client-dp", name, round_))
         delta = dp.gaussian_share(delta, std, source)
         weight = 1.0
@@ -96,6 +129,7 @@ def protected_average(
     ``extras`` (per organization, e.g. SCAFFOLD's control-variate changes) are summed inside
     the same protection; their weighted sum ``sum(w * extra)`` is in ``RoundProtection.extra``."""
     started = time.perf_counter()
+    reporters = noise_reporters(plan, len(updates)) if plan.client_dp else None
     vectors = {}
     for name, update in updates.items():
         vectors[name], _ = payload(
@@ -106,9 +140,17 @@ def protected_average(
             name,
             round_,
             extra=extras[name] if extras else None,
+            reporters=reporters,
         )
     if plan.secure_aggregation:
-        result = secagg.secure_sum(vectors, round_, plan.threshold, drop_after_sharing)
+        try:
+            result = secagg.secure_sum(
+                vectors, round_, plan.threshold, drop_after_sharing, min_contributors=reporters
+            )
+        except secagg.SecAggRefused as error:  # each organization refuses below its share
+            if reporters is None:
+                raise
+            raise TooFewNoiseShares(str(error)) from error
         total, survivors, dropped = result.total, result.survivors, result.dropped
     elif plan.homomorphic_encryption:
         survivors = [n for n in sorted(vectors) if n not in drop_after_sharing]
@@ -118,6 +160,7 @@ def protected_average(
         survivors = [n for n in sorted(vectors) if n not in drop_after_sharing]
         total = np.sum([vectors[n] for n in survivors], axis=0)
         dropped = sorted(set(vectors) - set(survivors))
+    check_reported(len(survivors), reporters)
     size = sum(g.size for g in global_params)
     total = np.asarray(total, dtype=np.float64)
     riders = sum(e.size for e in next(iter(extras.values()))) if extras else 0
@@ -128,6 +171,15 @@ def protected_average(
     extra = unflatten(total[size:-1], next(iter(extras.values()))) if extras else None
     info = RoundProtection(time.perf_counter() - started, survivors, dropped, extra=extra)
     return average_from_total(global_params, np.append(total[:size], total[-1])), info
+
+
+def check_reported(reported: int, reporters: int | None) -> None:
+    """Refuse a sum of fewer client-level noise shares than each share assumed."""
+    if reporters is not None and reported < reporters:
+        raise TooFewNoiseShares(
+            f"{reported} organizations reported, fewer than the {reporters} every client-level "
+            "noise share assumes: the round aggregates nothing"
+        )
 
 
 def unflatten(flat: np.ndarray, like: Params) -> Params:
