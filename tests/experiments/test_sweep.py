@@ -123,3 +123,17 @@ def test_an_unreachable_cluster_is_a_clear_error(ray):
     with pytest.raises(SweepError, match=rf"cannot reach the Ray cluster at {address}"):
         run_many(scaled, [{"value": 1}], shared={"factor": 1}, address=address)
     assert not ray.is_initialized()
+
+
+def test_a_local_runtime_that_does_not_start_leaves_every_job_to_this_process(
+    ray, monkeypatch, caplog
+):
+    def overloaded(**_settings):
+        raise Exception("The current node timed out during startup.")  # Ray's own words
+
+    monkeypatch.setattr(ray, "init", overloaded)
+    jobs = [{"value": v} for v in (1, 2, 3)]
+    results = run_many(scaled, jobs, shared={"factor": 5}, workers=2)
+    assert [r["value"] for r in results] == [5, 10, 15]
+    assert {r["pid"] for r in results} == {os.getpid()}
+    assert "the local Ray runtime did not start (The current node timed out" in caplog.text

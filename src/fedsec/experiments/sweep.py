@@ -11,6 +11,8 @@ With ``workers`` = N on this machine, this process is one of the N workers and a
 runtime with N - 1 CPUs the others: this process starts on the first job at once, while Ray
 starts beside it (seconds on idle cores, a minute on a loaded machine: the runtime's own
 processes, then each worker's imports), and every worker takes the next job when it is free.
+When the runtime does not start at all (Ray gives up on an overloaded machine), this process
+runs the remaining jobs itself, with a warning: the same results, one at a time.
 
 Large arguments every job shares (the federation's splits) go in ``shared``: Ray stores them
 once and hands each worker the same copy. On a cluster, every node needs the same fedsec
@@ -29,6 +31,7 @@ import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fedsec.core import seeding
@@ -173,6 +176,14 @@ class _Pending:
 
 
 _END = object()
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _NoRuntime:
+    """The local runtime did not start (a loaded machine: Ray's own start-up timeout)."""
+
+    error: Exception
 
 
 def _run_beside_local_ray(
@@ -220,6 +231,12 @@ def _take(item: Any, results: dict, on_done: Done) -> None:
     if item is _END:
         return
     index, outcome = item
+    if isinstance(outcome, _NoRuntime):
+        _log.warning(
+            "the local Ray runtime did not start (%s); this process runs the remaining jobs",
+            outcome.error,
+        )
+        return
     if isinstance(outcome, BaseException):
         raise outcome
     results[index] = outcome
@@ -238,7 +255,11 @@ def _feed_local_ray(
     """Start a local runtime of ``cpus`` CPUs, give it a job whenever one of its workers is
     free, put each result (or error) on ``finished``; cancel and shut down on ``stop``."""
     try:
-        started = _start(ray, cpus, None)
+        try:
+            started = _start(ray, cpus, None)
+        except Exception as error:  # this process carries on with every job
+            finished.put((None, _NoRuntime(error)))
+            return
         try:
             _feed(ray, fn, pending, shared, cpus, finished, stop)
         finally:
