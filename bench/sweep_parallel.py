@@ -1,4 +1,5 @@
-"""A sweep of six runs one after another, then on a local Ray runtime, in the same process.
+"""A sweep of six runs one after another, then --workers at a time (this process and a local Ray
+runtime of --workers - 1 CPUs beside it), in the same process.
 
     pip install -e '.[sweep]'
     python bench/sweep_parallel.py --data-dir ../shared/datasets [--workers 2] [--rows 20000]
@@ -31,7 +32,7 @@ def load() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--scenario", default="unsw-5org-disjoint")
     parser.add_argument("--rows", type=int, default=20000, help="data.max_rows of the scenario")

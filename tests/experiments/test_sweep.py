@@ -2,10 +2,12 @@
 every job, a job's own error raised as itself, one torch thread per run, clear errors when Ray
 is missing or the cluster cannot be reached. Ray binds 127.0.0.1 only and is shut down."""
 
+import os
 import signal
 import socket
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -18,7 +20,20 @@ from fedsec.experiments.sweep import SweepError, run_many
 def scaled(value: int, factor: int, pause: float = 0.0) -> dict:
     """A job: later jobs finish first when ``pause`` shrinks with the index."""
     time.sleep(pause)
-    return {"value": value * factor, "threads": torch.get_num_threads()}
+    return {"value": value * factor, "threads": torch.get_num_threads(), "pid": os.getpid()}
+
+
+def relay(value: int, factor: int, signal_file: Path, wait: bool) -> dict:
+    """A job that creates ``signal_file``, or (``wait``) returns only once it exists: the
+    waiting job finishes after the other one, which must run in another process meanwhile."""
+    if wait:
+        deadline = time.monotonic() + 600
+        while not signal_file.exists():
+            assert time.monotonic() < deadline, "no other worker ran the other job"
+            time.sleep(0.05)
+    else:
+        signal_file.touch()
+    return scaled(value, factor)
 
 
 def refuse(value: int) -> None:
@@ -75,20 +90,23 @@ def ray():
         pytest.fail("run_many left its Ray runtime running")
 
 
-def test_a_local_ray_runtime_gives_the_results_in_job_order_and_is_shut_down(ray):
+def test_a_local_ray_runtime_gives_the_results_in_job_order_and_is_shut_down(ray, tmp_path):
     handler = signal.getsignal(signal.SIGTERM)
     finished = []
-    jobs = [{"value": v, "pause": p} for v, p in ((1, 1.5), (2, 0.0), (3, 0.0))]
+    signal_file = tmp_path / "second job ran"
+    jobs = [{"value": v, "wait": w} for v, w in ((1, True), (2, False), (3, False))]
     results = run_many(
-        scaled,
+        relay,
         jobs,
-        shared={"factor": 7},
+        shared={"factor": 7, "signal_file": signal_file},
         workers=2,
         on_done=lambda index, _result: finished.append(index),
     )
     assert [r["value"] for r in results] == [7, 14, 21]
     assert sorted(finished) == [0, 1, 2]
-    assert finished[0] != 0  # the slow first job finished after another one
+    # this process started on the first job at once and it waited for the second, which a
+    # Ray worker ran meanwhile
+    assert results[0]["pid"] == os.getpid() != results[1]["pid"]
     assert {r["threads"] for r in results} == {1}  # one torch thread per run, as in the driver
     assert not ray.is_initialized()
     assert signal.getsignal(signal.SIGTERM) is handler  # Ray's own handler does not stay
@@ -105,3 +123,17 @@ def test_an_unreachable_cluster_is_a_clear_error(ray):
     with pytest.raises(SweepError, match=rf"cannot reach the Ray cluster at {address}"):
         run_many(scaled, [{"value": 1}], shared={"factor": 1}, address=address)
     assert not ray.is_initialized()
+
+
+def test_a_local_runtime_that_does_not_start_leaves_every_job_to_this_process(
+    ray, monkeypatch, caplog
+):
+    def overloaded(**_settings):
+        raise Exception("The current node timed out during startup.")  # Ray's own words
+
+    monkeypatch.setattr(ray, "init", overloaded)
+    jobs = [{"value": v} for v in (1, 2, 3)]
+    results = run_many(scaled, jobs, shared={"factor": 5}, workers=2)
+    assert [r["value"] for r in results] == [5, 10, 15]
+    assert {r["pid"] for r in results} == {os.getpid()}
+    assert "the local Ray runtime did not start (The current node timed out" in caplog.text

@@ -43,8 +43,8 @@ RunOut = Annotated[
 Workers = Annotated[
     int | None,
     typer.Option(
-        help="Runs trained at once, on a local Ray runtime of N CPUs (default 1: one after "
-        "another, no Ray). With --ray-address: the most in flight on the cluster."
+        help="Runs trained at once: this process and a local Ray runtime of N-1 CPUs (default "
+        "1: one after another, no Ray). With --ray-address: the most in flight on the cluster."
     ),
 ]
 RayAddress = Annotated[

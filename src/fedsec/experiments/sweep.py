@@ -3,9 +3,16 @@
 A sweep (a privacy curve's epsilons, an attack matrix's cells) is a list of jobs, each a call
 ``fn(**shared, **job)`` that depends only on its arguments and its seed. :func:`run_many` runs
 them in this process when one worker is asked for (Ray is not even imported then), on a local
-Ray runtime with ``workers`` CPUs, or on an existing Ray cluster given by its address. Results
-come back in job order, whichever finished first, and each run is the same as it would be
-alone: every run trains on one torch thread, with its own seed.
+Ray runtime, or on an existing Ray cluster given by its address. Results come back in job
+order, whichever finished first, and each run is the same as it would be alone: every run
+trains on one torch thread, with its own seed.
+
+With ``workers`` = N on this machine, this process is one of the N workers and a local Ray
+runtime with N - 1 CPUs the others: this process starts on the first job at once, while Ray
+starts beside it (seconds on idle cores, a minute on a loaded machine: the runtime's own
+processes, then each worker's imports), and every worker takes the next job when it is free.
+When the runtime does not start at all (Ray gives up on an overloaded machine), this process
+runs the remaining jobs itself, with a warning: the same results, one at a time.
 
 Large arguments every job shares (the federation's splits) go in ``shared``: Ray stores them
 once and hands each worker the same copy. On a cluster, every node needs the same fedsec
@@ -18,11 +25,13 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+import queue
 import re
 import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fedsec.core import seeding
@@ -143,6 +152,8 @@ def _run_on_ray(
     on_done: Done,
 ) -> list[R]:
     ray = _import_ray()
+    if address is None:
+        return _run_beside_local_ray(ray, fn, jobs, shared, workers or 2, on_done)
     with _own_sigterm():
         started = _start(ray, workers, address)
         try:
@@ -150,6 +161,134 @@ def _run_on_ray(
         finally:
             if started:
                 ray.shutdown()
+
+
+class _Pending:
+    """The jobs no worker has taken yet, taken in job order by this process and Ray's feeder."""
+
+    def __init__(self, jobs: list[Mapping[str, Any]]) -> None:
+        self._jobs = list(enumerate(jobs))
+        self._lock = threading.Lock()
+
+    def take(self) -> tuple[int, Mapping[str, Any]] | None:
+        with self._lock:
+            return self._jobs.pop(0) if self._jobs else None
+
+
+_END = object()
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _NoRuntime:
+    """The local runtime did not start (a loaded machine: Ray's own start-up timeout)."""
+
+    error: Exception
+
+
+def _run_beside_local_ray(
+    ray: Any,
+    fn: Callable[..., R],
+    jobs: list[Mapping[str, Any]],
+    shared: dict[str, Any],
+    workers: int,
+    on_done: Done,
+) -> list[R]:
+    """This process runs jobs while a thread starts a local runtime of ``workers - 1`` CPUs and
+    feeds it; Ray's results are reported (``on_done``) between this process's own jobs."""
+    pending, finished, stop = _Pending(jobs), queue.Queue(), threading.Event()
+    feeder = threading.Thread(
+        target=_feed_local_ray,
+        args=(ray, fn, pending, shared, workers - 1, finished, stop),
+        name="fedsec-sweep-ray",
+        daemon=True,
+    )
+    results: dict[int, R] = {}
+    feeder.start()
+    try:
+        while (taken := pending.take()) is not None:
+            index, job = taken
+            results[index] = _run_one(fn, job, **shared)
+            on_done(index, results[index])
+            while not finished.empty():
+                _take(finished.get(), results, on_done)
+        while len(results) < len(jobs):
+            try:
+                _take(finished.get(timeout=1.0), results, on_done)
+            except queue.Empty:
+                if not feeder.is_alive() and finished.empty():
+                    raise SweepError(
+                        "the local Ray runtime stopped before its jobs finished"
+                    ) from None
+    finally:
+        stop.set()
+        feeder.join()
+    return [results[index] for index in range(len(jobs))]
+
+
+def _take(item: Any, results: dict, on_done: Done) -> None:
+    """One of Ray's finished jobs into ``results``; an error in a job, or in Ray, is raised."""
+    if item is _END:
+        return
+    index, outcome = item
+    if isinstance(outcome, _NoRuntime):
+        _log.warning(
+            "the local Ray runtime did not start (%s); this process runs the remaining jobs",
+            outcome.error,
+        )
+        return
+    if isinstance(outcome, BaseException):
+        raise outcome
+    results[index] = outcome
+    on_done(index, outcome)
+
+
+def _feed_local_ray(
+    ray: Any,
+    fn: Callable[..., Any],
+    pending: _Pending,
+    shared: dict[str, Any],
+    cpus: int,
+    finished: queue.Queue,
+    stop: threading.Event,
+) -> None:
+    """Start a local runtime of ``cpus`` CPUs, give it a job whenever one of its workers is
+    free, put each result (or error) on ``finished``; cancel and shut down on ``stop``."""
+    try:
+        try:
+            started = _start(ray, cpus, None)
+        except Exception as error:  # this process carries on with every job
+            finished.put((None, _NoRuntime(error)))
+            return
+        try:
+            _feed(ray, fn, pending, shared, cpus, finished, stop)
+        finally:
+            if started:
+                ray.shutdown()
+    except BaseException as error:  # handed to the caller's thread, which raises it
+        finished.put((None, error))
+    finally:
+        finished.put(_END)
+
+
+def _feed(ray, fn, pending: _Pending, shared, cpus: int, finished, stop) -> None:
+    """Keep ``cpus`` jobs on Ray while any is left (results in ``finished``) until ``stop``."""
+    remote = ray.remote(num_cpus=1, max_retries=0)(_run_one)
+    stored = {name: ray.put(value) for name, value in shared.items()}
+    running: dict[Any, int] = {}
+    try:
+        while not stop.is_set():
+            while len(running) < cpus and (taken := pending.take()) is not None:
+                running[remote.remote(fn, taken[1], **stored)] = taken[0]
+            if not running:
+                return
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=0.2)
+            for ref in ready:
+                index = running.pop(ref)
+                finished.put((index, _result(ray, ref)))
+    finally:
+        for ref in running:
+            ray.cancel(ref, force=True)
 
 
 @contextlib.contextmanager

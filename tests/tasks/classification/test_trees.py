@@ -7,9 +7,13 @@ import pytest
 pytest.importorskip("xgboost", reason="the trees extra is not installed")
 
 from fedsec.data.flows import concat_tables
+from fedsec.engines.xgb_federated import Site, train_booster, train_federated
 from fedsec.experiments.driver import run_experiment
 from fedsec.models.trees import TreeClassifier
 from fedsec.scenarios.config import load_scenario
+from fedsec.tasks.classification.arms import learner
+from fedsec.tasks.classification.experiment import org_frames
+from fedsec.tasks.classification.trees import params, site
 
 SMALL = [
     'model.kind="xgboost"',
@@ -44,3 +48,28 @@ def test_tree_arms_calibrate_per_org_thresholds_and_report_curves(run):
     assert set(orgs) <= set(model.thresholds_)
     assert [r for r, _ in run.metrics["arms"]["federated"]["curve"]] == [1, 10]
     assert run.ships_model()  # a tree bundle (tests/bundles/test_tree_bundle.py)
+
+
+def test_on_exact_bins_the_federated_booster_is_the_centralized_one_on_real_rows(run):
+    """The project's own rows (each organization with its own family mix and class weights):
+    once every feature takes fewer values than ``max_bin`` the quantile sketch is exact, and
+    the booster the sites train together is the one trained on their pooled rows, split for
+    split. On continuous features only the sketch's bin edges can differ (docs/trees.md)."""
+    import xgboost as xgb
+
+    scenario = load_scenario("nslkdd-5org-disjoint", SMALL)
+    orgs = org_frames(run.federation)
+    shared = learner(scenario, orgs, "global")
+    sites = [site(shared, o) for o in orgs]
+    edges = np.linspace(-3, 3, 49)  # standardised features on 50 bins, the same at every site
+    sites = [Site(s.name, np.digitize(s.x, edges).astype(np.float32), s.y, s.weight) for s in sites]
+    assert len({tuple(np.unique(s.y)) for s in sites}) > 1  # the organizations differ
+    booster_params = params(scenario, shared)
+    federated = xgb.Booster()
+    federated.load_model(bytearray(train_federated(sites, booster_params, 5, timeout=600)))
+    pooled = [np.concatenate([getattr(s, part) for s in sites]) for part in ("x", "y", "weight")]
+    central = train_booster(booster_params, *pooled, 5)
+    columns = ["Tree", "Node", "Feature", "Split"]
+    assert federated.trees_to_dataframe()[columns].equals(central.trees_to_dataframe()[columns])
+    grid = xgb.DMatrix(pooled[0])
+    assert np.allclose(federated.predict(grid), central.predict(grid), atol=1e-5)
