@@ -31,7 +31,6 @@ class Alert:
     score: float = 0.0
     risk: float = 0.0  # 0-100
     event_id: str = ""
-    source_port: int | None = None
     destination_port: int | None = None
     techniques: tuple[Technique, ...] = ()
     tactics: tuple[str, ...] = ()
@@ -101,7 +100,6 @@ def from_ecs(doc: dict) -> dict:
         "family": fedsec.get("family") or (doc.get("rule") or {}).get("name"),
         "source_ip": source.get("ip"),
         "destination_ip": destination.get("ip"),
-        "source_port": source.get("port"),
         "destination_port": destination.get("port"),
         "score": fedsec.get("score"),
         "risk": event.get("risk_score"),
@@ -124,7 +122,6 @@ def from_flat(doc: dict) -> dict:
         "family": doc.get("family"),
         "source_ip": doc.get("src_ip"),
         "destination_ip": doc.get("dst_ip"),
-        "source_port": doc.get("src_port"),
         "destination_port": doc.get("dst_port"),
         "score": doc.get("score"),
         "risk": None,
@@ -137,13 +134,19 @@ def from_flat(doc: dict) -> dict:
     }
 
 
-def to_alert(doc: dict, where: str, default_org: str | None = None) -> Alert:
-    """One typed alert from a decoded line (``where``: ``file:line`` for errors)."""
+def to_alert(
+    doc: dict, where: str, default_org: str | None = None, default_time: float | None = None
+) -> Alert:
+    """One typed alert from a decoded line (``where``: ``file:line`` for errors); a flat alert
+    of a flow without time takes ``default_time`` (when its file was written: when it was
+    detected, as ECS alerts do)."""
     fields = from_ecs(doc) if "@timestamp" in doc or "event" in doc else from_flat(doc)
     family = _text(fields["family"])
     if family is None:
         raise InputError(where, "alert has no family (fedsec.family or rule.name)")
     time = parse_time(fields["time"])
+    if time is None and fields["time"] is None and default_time is not None:
+        time = default_time
     if time is None:
         raise InputError(where, f"alert has no readable time (@timestamp): {fields['time']!r}")
     score = float(fields["score"]) if fields["score"] is not None else 0.0
@@ -161,7 +164,6 @@ def to_alert(doc: dict, where: str, default_org: str | None = None) -> Alert:
         score=score,
         risk=risk,
         event_id=_text(fields["event_id"]) or where,
-        source_port=_port(fields["source_port"]),
         destination_port=_port(fields["destination_port"]),
         techniques=techniques,
         tactics=tuple(normal_tactic(t) for t in tactics),
@@ -188,6 +190,7 @@ def read_alerts(paths: Iterable[Path], default_org: str | None = None) -> list[A
     """Every alert of the JSON-lines files ``paths``, in file order."""
     alerts = []
     for path in paths:
+        detected = Path(path).stat().st_mtime if Path(path).is_file() else None
         for number, line in _lines(Path(path)):
             where = f"{path}:{number}"
             try:
@@ -196,5 +199,5 @@ def read_alerts(paths: Iterable[Path], default_org: str | None = None) -> list[A
                 raise InputError(where, f"not a JSON object: {error}") from error
             if not isinstance(doc, dict):
                 raise InputError(where, "not a JSON object (one alert per line)")
-            alerts.append(to_alert(doc, where, default_org))
+            alerts.append(to_alert(doc, where, default_org, detected))
     return alerts

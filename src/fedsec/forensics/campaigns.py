@@ -9,6 +9,7 @@ generated telemetry, whose ``campaign`` column is the ground truth (never read b
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from fedsec.forensics.truth import score_incidents
 NO_CAMPAIGN = "-"
 
 
-def test_files(data: Path) -> dict[str, list[Path]]:
+def window_files(data: Path) -> dict[str, list[Path]]:
     """Each organization's flow files after its training window, from the dataset manifest."""
     manifest = json.loads((data / "manifest.json").read_text())
     if manifest.get("format") != "flows":
@@ -48,27 +49,38 @@ def campaigns_by_row(files: list[Path]) -> dict[tuple[str, int], str]:
     return truth
 
 
-def score_run(
-    run: Path,
-    work: Path,
-    *,
-    gap: float = DEFAULT_GAP_S,
-    min_alerts: int = DEFAULT_MIN_ALERTS,
-) -> dict:
-    """Precision and recall of the incidents a demo run's model finds in every organization's
-    test window (alert files go to ``work``)."""
-    alerts: list[Alert] = []
-    present: set[tuple[str, str]] = set()
-    truth: dict[tuple[str, int], str] = {}
-    for org, files in test_files(run / "data").items():
+@dataclass
+class ScoredWindow:
+    """The alerts of every organization's test window and the ground truth beside them."""
+
+    alerts: list[Alert]
+    truth: dict[tuple[str, int], str]  # (file, row) -> campaign
+    present: set[tuple[str, str]]  # (org, campaign) pairs in the window
+
+
+def detect_window(run: Path, work: Path) -> ScoredWindow:
+    """Each organization's test window scored by the run's model at the organization's own
+    threshold (alert files go to ``work``)."""
+    window = ScoredWindow([], {}, set())
+    for org, files in window_files(run / "data").items():
         out = work / f"alerts-{org}.jsonl"
         run_detection(run / "model", files, "flows", out, org=org)
-        alerts += read_alerts([out], default_org=org)
+        window.alerts += read_alerts([out], default_org=org)
         found = campaigns_by_row(files)
-        truth.update(found)
-        present |= {(org, name) for name in found.values()}
-    findings = find_incidents(alerts, gap=gap, min_alerts=min_alerts)
-    scores = score_incidents(findings.incidents, lambda a: truth.get((a.file, a.row or 0)), present)
-    scores["alerts"] = len(alerts)
+        window.truth.update(found)
+        window.present |= {(org, name) for name in found.values()}
+    return window
+
+
+def score_window(
+    window: ScoredWindow, *, gap: float = DEFAULT_GAP_S, min_alerts: int = DEFAULT_MIN_ALERTS
+) -> dict:
+    """Precision and recall of the incidents found in ``window`` (see :mod:`.truth`)."""
+    findings = find_incidents(window.alerts, gap=gap, min_alerts=min_alerts)
+    truth = window.truth
+    scores = score_incidents(
+        findings.incidents, lambda a: truth.get((a.file, a.row or 0)), window.present
+    )
+    scores["alerts"] = len(window.alerts)
     scores["isolated_alerts"] = sum(len(g.alerts) for g in findings.isolated)
     return scores

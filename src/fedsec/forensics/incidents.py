@@ -132,6 +132,12 @@ def _stage(family: str, alerts: list[Alert]) -> dict:
         "alerts": len(alerts),
         "sources": len({a.source_ip for a in alerts if a.source_ip}),
         "destinations": len({a.destination_ip for a in alerts if a.destination_ip}),
+        "destination_ports": [
+            port
+            for port, _ in Counter(
+                a.destination_port for a in alerts if a.destination_port is not None
+            ).most_common(5)
+        ],
     }
 
 

@@ -26,7 +26,7 @@ import stix2
 from fedsec.forensics.alerts import Alert, iso
 from fedsec.forensics.attack import ATTACK_URL
 from fedsec.forensics.hosts import Networks
-from fedsec.forensics.incidents import Findings, Incident
+from fedsec.forensics.incidents import Findings, Incident, main_families
 
 NAMESPACE = uuid.UUID("5b0e0f1c-6a55-4d4a-9bb1-fed5ec000017")
 TLP = {
@@ -141,7 +141,7 @@ class Exporter:
         ]
         entity = stix2.Incident(
             id=stix_id("incident", incident.id),
-            name=record["title"],
+            name=" → ".join(main_families(incident.alerts)),  # the title names hosts: not here
             description=(
                 f"{record['alerts']} alerts from {record['first_seen']} to {record['last_seen']}; "
                 f"severity {record['severity']} (risk {record['risk_score']}); kill chain: "
