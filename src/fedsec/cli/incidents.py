@@ -90,7 +90,8 @@ def show(run: IncidentRun) -> None:
 @clean_errors
 def incidents(
     alerts: Annotated[
-        list[Path], typer.Argument(help="Alert files (JSON lines) written by fedsec detect.")
+        list[Path],
+        typer.Argument(metavar="ALERTS", help="Alert files (JSON lines) written by fedsec detect."),
     ],
     out: Annotated[Path, typer.Option(help="Report folder (incidents.json, incidents.html).")] = (
         Path("incidents")
