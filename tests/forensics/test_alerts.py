@@ -72,3 +72,19 @@ def test_a_missing_file_is_named(tmp_path) -> None:
     with pytest.raises(InputError, match="cannot read") as error:
         read_alerts([tmp_path / "nope.jsonl"])
     assert "nope.jsonl" in str(error.value)
+
+
+def test_attack_tactics_read_as_kill_chain_phases_whatever_their_spelling(tmp_path) -> None:
+    alert = ecs_alert(0, "198.18.0.7", "10.1.0.5", "recon")
+    alert["threat"]["technique"] = {"id": ["T1046", "T1595"], "name": ["NSD", "Active Scanning"]}
+    alert["threat"]["tactic"] = {
+        "id": ["TA0007", "TA0043"],
+        "name": ["Discovery", "Reconnaissance"],
+    }
+    write_lines(tmp_path / "a.jsonl", [alert])
+    [read] = read_alerts([tmp_path / "a.jsonl"])
+    assert read.tactics == ("discovery", "reconnaissance")
+    assert [(t.id, t.name) for t in read.techniques] == [
+        ("T1046", "NSD"),
+        ("T1595", "Active Scanning"),
+    ]

@@ -39,13 +39,13 @@ def window_files(data: Path) -> dict[str, list[Path]]:
 
 
 def campaigns_by_row(files: list[Path]) -> dict[tuple[str, int], str]:
-    """(file, 1-based data row) -> campaign, for every attack row of ``files``."""
+    """(resolved file path, 1-based data row) -> campaign, for every attack row of ``files``."""
     truth = {}
     for path in files:
         campaign = pd.read_csv(path, usecols=["campaign"])["campaign"].astype(str).to_numpy()
         for row, name in enumerate(campaign, 1):
             if name != NO_CAMPAIGN:
-                truth[(str(path), row)] = name
+                truth[(str(path.resolve()), row)] = name
     return truth
 
 
@@ -77,10 +77,14 @@ def score_window(
 ) -> dict:
     """Precision and recall of the incidents found in ``window`` (see :mod:`.truth`)."""
     findings = find_incidents(window.alerts, gap=gap, min_alerts=min_alerts)
-    truth = window.truth
-    scores = score_incidents(
-        findings.incidents, lambda a: truth.get((a.file, a.row or 0)), window.present
-    )
+    resolved: dict[str, str] = {}
+
+    def truth_of(alert: Alert) -> str | None:
+        if alert.file not in resolved:  # alerts may name files relatively, or through links
+            resolved[alert.file] = str(Path(alert.file).resolve())
+        return window.truth.get((resolved[alert.file], alert.row or 0))
+
+    scores = score_incidents(findings.incidents, truth_of, window.present)
     scores["alerts"] = len(window.alerts)
     scores["isolated_alerts"] = sum(len(g.alerts) for g in findings.isolated)
     return scores
