@@ -12,7 +12,7 @@ from fedsec.forensics.alerts import Alert, read_alerts
 from tests.forensics.ecs import ecs_alert, write_lines
 
 
-def test_ecs_and_flat_alerts_read_to_the_same_typed_alert(tmp_path) -> None:
+def test_ecs_eve_and_flat_alerts_read_to_the_same_typed_alert(tmp_path) -> None:
     ecs = ecs_alert(0, "198.18.0.7", "10.1.0.5", "brute_force", dst_port="3389", row=4)
     flat = {
         "row": 3,
@@ -26,11 +26,37 @@ def test_ecs_and_flat_alerts_read_to_the_same_typed_alert(tmp_path) -> None:
         "family": "brute_force",
         "score": 0.97,
     }
+    eve = {
+        "timestamp": "2024-03-11T08:00:00.000000+0000",
+        "event_type": "alert",
+        "src_ip": "198.18.0.7",
+        "src_port": 50123,
+        "dest_ip": "10.1.0.5",
+        "dest_port": 3389,
+        "alert": {
+            "signature": "FEDSEC brute_force",
+            "metadata": {
+                "mitre_technique_id": ["T1110"],
+                "mitre_technique_name": ["Brute Force"],
+                "mitre_tactic_name": ["Credential Access"],
+            },
+        },
+        "fedsec": {
+            "family": "brute_force",
+            "score": 0.97,
+            "risk_score": 97.0,
+            "file": "flows.csv",
+            "source_row": 4,
+            "event_id": "e1",
+        },
+    }
     write_lines(tmp_path / "ecs.jsonl", [ecs])
     write_lines(tmp_path / "flat.jsonl", [flat])
+    write_lines(tmp_path / "eve.jsonl", [eve])
     [a] = read_alerts([tmp_path / "ecs.jsonl"])
     [b] = read_alerts([tmp_path / "flat.jsonl"], default_org="office")
-    for alert in (a, b):
+    [c] = read_alerts([tmp_path / "eve.jsonl"], default_org="office")
+    for alert in (a, b, c):
         assert isinstance(alert, Alert)
         assert alert.time == 1710144000.0  # 2024-03-11T08:00:00Z
         assert (alert.org, alert.family) == ("office", "brute_force")

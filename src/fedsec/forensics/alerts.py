@@ -1,6 +1,6 @@
-"""Alerts read back from ``fedsec detect`` output: ECS JSON lines (nested objects), or the older
-flat fedsec lines. Every line becomes one typed :class:`Alert`; a line that is not an alert is
-refused with its file and line number."""
+"""Alerts read back from ``fedsec detect`` output: ECS JSON lines (nested objects), Suricata EVE
+``alert`` events, or the flat fedsec lines. Every line becomes one typed :class:`Alert`; a line
+that is not an alert is refused with its file and line number."""
 
 from __future__ import annotations
 
@@ -114,6 +114,34 @@ def from_ecs(doc: dict) -> dict:
     }
 
 
+def from_eve(doc: dict) -> dict:
+    """The same fields from a Suricata EVE ``alert`` event (``--alert-format eve``)."""
+    fedsec = doc.get("fedsec") or {}
+    metadata = (doc.get("alert") or {}).get("metadata") or {}
+    ids, names = (
+        _list(metadata.get("mitre_technique_id")),
+        _list(metadata.get("mitre_technique_name")),
+    )
+    return {
+        "time": doc.get("timestamp"),
+        "org": None,
+        "family": fedsec.get("family"),
+        "source_ip": doc.get("src_ip"),
+        "destination_ip": doc.get("dest_ip"),
+        "destination_port": doc.get("dest_port"),
+        "score": fedsec.get("score"),
+        "risk": fedsec.get("risk_score"),
+        "event_id": fedsec.get("event_id"),
+        "techniques": [
+            Technique(str(i), str(names[k]) if k < len(names) else "") for k, i in enumerate(ids)
+        ],
+        "tactics": [str(t) for t in _list(metadata.get("mitre_tactic_name"))],
+        "file": fedsec.get("file"),
+        "row": fedsec.get("source_row"),
+        "dataset_label": fedsec.get("dataset_label"),
+    }
+
+
 def from_flat(doc: dict) -> dict:
     """The same fields from a flat fedsec alert (``--alert-format fedsec`` and earlier)."""
     return {
@@ -140,7 +168,12 @@ def to_alert(
     """One typed alert from a decoded line (``where``: ``file:line`` for errors); a flat alert
     of a flow without time takes ``default_time`` (when its file was written: when it was
     detected, as ECS alerts do)."""
-    fields = from_ecs(doc) if "@timestamp" in doc or "event" in doc else from_flat(doc)
+    if doc.get("event_type") == "alert":
+        fields = from_eve(doc)
+    elif "@timestamp" in doc or "event" in doc:
+        fields = from_ecs(doc)
+    else:
+        fields = from_flat(doc)
     family = _text(fields["family"])
     if family is None:
         raise InputError(where, "alert has no family (fedsec.family or rule.name)")
