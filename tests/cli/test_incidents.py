@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 from fedsec.cli import app
 from fedsec.forensics.alerts import read_alerts
 from fedsec.forensics.campaigns import window_files
+from fedsec.forensics.incidents import find_incidents
 from tests.forensics.consortium import small_run
-from tests.forensics.ecs import ecs_alert, write_lines
+from tests.forensics.ecs import ecs_alert, from_flat, write_lines
 from tests.forensics.test_incidents import kill_chain
 
 runner = CliRunner()
@@ -134,6 +135,24 @@ def test_detect_writes_incidents_beside_the_alerts(consortium, tmp_path) -> None
         ],
     )
     assert again.exit_code == 2 and not (tmp_path / "b.jsonl").exists()  # refused before scoring
+
+
+def test_the_same_detections_as_ecs_alerts_give_the_same_incidents(consortium, tmp_path):
+    data, bundle = consortium
+    files = window_files(data)["office"]
+    out = tmp_path / "office.jsonl"
+    args = ["detect", "--model", str(bundle), "--format", "flows", "--org", "office"]
+    result = runner.invoke(app, [*args, "--out", str(out), "--input", *map(str, files)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    write_lines(tmp_path / "ecs.jsonl", [from_flat(line, "office") for line in lines])
+    flat = find_incidents(read_alerts([out], default_org="office"))
+    ecs = find_incidents(read_alerts([tmp_path / "ecs.jsonl"]))
+    assert flat.incidents, "the office's test week holds campaigns"
+    summary = [
+        [(i.org, len(i.alerts), i.first_seen, i.stages) for i in f.incidents] for f in (flat, ecs)
+    ]
+    assert summary[0] == summary[1]
 
 
 def test_a_flat_alert_without_time_takes_its_file_s(tmp_path) -> None:
