@@ -52,6 +52,19 @@ def test_nothing_is_exported_unless_asked(alerts, tmp_path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alerts.jsonl", "r"]
 
 
+def test_no_incident_no_stix_bundle(tmp_path) -> None:
+    path = tmp_path / "quiet.jsonl"
+    write_lines(path, [ecs_alert(60 * k, "10.1.2.3", "10.1.2.4", "recon", row=k) for k in range(3)])
+    stix = tmp_path / "x.stix.json"
+    result = runner.invoke(
+        app, ["incidents", str(path), "--out", str(tmp_path / "r"), "--stix", str(stix)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "nothing to share" in result.output and not stix.exists()
+    document = json.loads((tmp_path / "r" / "incidents.json").read_text())
+    assert document["summary"]["isolated_alerts"] == 3
+
+
 def test_a_bad_alert_line_exits_2_naming_it_and_writes_nothing(alerts, tmp_path) -> None:
     with alerts.open("a") as handle:
         handle.write('{"family": "recon", "timestamp": "yesterday"}\n')

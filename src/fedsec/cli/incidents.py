@@ -57,7 +57,7 @@ def options_from_cli(
     )
 
 
-def show(run: IncidentRun) -> None:
+def show(run: IncidentRun, stix: Path | None = None) -> None:
     summary = run.document["summary"]
     grid = Table(
         "rank",
@@ -85,6 +85,8 @@ def show(run: IncidentRun) -> None:
         console.print(f"... and {len(run.document['incidents']) - 20} more in the report")
     for path in run.files[2:]:
         console.print(f"STIX 2.1 bundle → {path}", highlight=False)
+    if stix is not None and not run.document["incidents"]:
+        console.print(f"no incident: nothing to share, {stix} not written", highlight=False)
 
 
 @clean_errors
@@ -120,4 +122,4 @@ def incidents(
     from fedsec.forensics.report import write_incidents
 
     options = options_from_cli(gap, min_alerts, internal, org, stix, tlp, identity, force)
-    show(write_incidents(alerts, out, options))
+    show(write_incidents(alerts, out, options), stix)

@@ -88,13 +88,14 @@ def write_incidents(
     alert_files: Sequence[Path], out: Path, options: IncidentOptions
 ) -> IncidentRun:
     """Read the alerts, correlate them, write the report folder ``out`` (and the STIX bundle
-    when asked); every file appears complete or not at all."""
+    when asked and there is an incident to share); every file appears complete or not at
+    all."""
     networks = check_targets(out, options)
     alerts = read_alerts(alert_files, options.default_org)
     findings = find_incidents(alerts, gap=options.gap_s, min_alerts=options.min_alerts)
     document = findings_json(findings, networks)
     stix_text = None
-    if options.stix is not None:
+    if options.stix is not None and findings.incidents:
         identity = reporting_identity(findings, options)
         stix_text = stix_exporter()(findings, document, identity, options.tlp, networks)
     with outputs.output_directory(out, "fedsec incidents", force=options.force) as staging:
