@@ -76,6 +76,13 @@ def detect(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out file.")] = (
         False
     ),
+    incidents: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also correlate the alerts into incidents: report folder (as fedsec incidents "
+            "writes, default settings)."
+        ),
+    ] = None,
     threads: Annotated[
         int | None,
         typer.Option(
@@ -95,6 +102,12 @@ def detect(
     if not inputs:
         raise typer.BadParameter("give at least one file to score", param_hint="--input")
     outputs.check_file(out, force=force)
+    incident_options = None
+    if incidents is not None:
+        from fedsec.forensics.report import IncidentOptions, check_targets
+
+        incident_options = IncidentOptions(default_org=org, force=force)
+        check_targets(incidents, incident_options)
     inference_threads(threads)
     options = SessionOptions(session_key, session_window, log_format, templates)
     summary = run_detection(
@@ -128,3 +141,8 @@ def detect(
     for family, count in summary.by_family.items():
         grid.add_row(family, str(count), summary.truth_note.get(family, ""))
     console.print(grid)
+    if incidents is not None and incident_options is not None:
+        from fedsec.cli.incidents import show
+        from fedsec.forensics.report import write_incidents
+
+        show(write_incidents([out], incidents, incident_options))

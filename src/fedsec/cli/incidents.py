@@ -1,0 +1,125 @@
+"""``fedsec incidents ALERTS... --out DIR``: correlate alerts into ranked incidents (JSON and an
+HTML report with a timeline per incident), optionally exported as a STIX 2.1 bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from fedsec.cli.common import clean_errors, console
+from fedsec.forensics.grouping import DEFAULT_GAP_S, DEFAULT_MIN_ALERTS
+from fedsec.forensics.hosts import DEFAULT_INTERNAL
+
+if TYPE_CHECKING:  # the report's modules (matplotlib, stix2) load only when a command runs
+    from fedsec.forensics.report import IncidentOptions, IncidentRun
+
+GapOption = Annotated[
+    float,
+    typer.Option(min=0.001, help="Link alerts of one actor/target at most this many hours apart."),
+]
+MinAlertsOption = Annotated[
+    int, typer.Option(min=1, help="Alerts an incident needs; smaller groups are kept as isolated.")
+]
+InternalOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--internal",
+        help="The organization's own network (CIDR; repeatable). Default: private, loopback, "
+        "link-local and unique-local ranges. Only addresses outside them are ever exported.",
+    ),
+]
+
+
+def options_from_cli(
+    gap: float,
+    min_alerts: int,
+    internal: list[str] | None,
+    org: str | None,
+    stix: Path | None = None,
+    tlp: str = "amber",
+    identity: str | None = None,
+    force: bool = False,
+) -> IncidentOptions:
+    from fedsec.forensics.report import IncidentOptions
+
+    return IncidentOptions(
+        gap_s=gap * 3600,
+        min_alerts=min_alerts,
+        internal=tuple(internal) if internal else DEFAULT_INTERNAL,
+        default_org=org,
+        stix=stix,
+        tlp=tlp,
+        identity=identity,
+        force=force,
+    )
+
+
+def show(run: IncidentRun, stix: Path | None = None) -> None:
+    summary = run.document["summary"]
+    grid = Table(
+        "rank",
+        "severity",
+        "risk",
+        "organization",
+        "first seen",
+        "alerts",
+        "incident",
+        title=f"{summary['alerts']} alerts → {summary['incidents']} incidents "
+        f"({summary['isolated_alerts']} isolated alerts) → {run.out}",
+    )
+    for record in run.document["incidents"][:20]:
+        grid.add_row(
+            str(record["rank"]),
+            record["severity"],
+            f"{record['risk_score']:g}",
+            record["organization"],
+            record["first_seen"],
+            str(record["alerts"]),
+            record["title"],
+        )
+    console.print(grid)
+    if len(run.document["incidents"]) > 20:
+        console.print(f"... and {len(run.document['incidents']) - 20} more in the report")
+    for path in run.files[2:]:
+        console.print(f"STIX 2.1 bundle → {path}", highlight=False)
+    if stix is not None and not run.document["incidents"]:
+        console.print(f"no incident: nothing to share, {stix} not written", highlight=False)
+
+
+@clean_errors
+def incidents(
+    alerts: Annotated[
+        list[Path],
+        typer.Argument(metavar="ALERTS", help="Alert files (JSON lines) written by fedsec detect."),
+    ],
+    out: Annotated[Path, typer.Option(help="Report folder (incidents.json, incidents.html).")] = (
+        Path("incidents")
+    ),
+    gap: GapOption = DEFAULT_GAP_S / 3600,
+    min_alerts: MinAlertsOption = DEFAULT_MIN_ALERTS,
+    internal: InternalOption = None,
+    org: Annotated[str | None, typer.Option(help="Organization of alerts that name none.")] = None,
+    stix: Annotated[
+        Path | None, typer.Option(help="Also export the incidents as a STIX 2.1 bundle here.")
+    ] = None,
+    tlp: Annotated[
+        str, typer.Option(help="TLP marking of the STIX bundle: clear, green, amber, red.")
+    ] = "amber",
+    identity: Annotated[
+        str | None,
+        typer.Option(help="Reporting organization in the STIX bundle (default: the alerts')."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an earlier report / STIX file.")
+    ] = False,
+) -> None:
+    """Group alerts of the same actor, target and family over time into incidents (kill-chain
+    stages, ATT&CK techniques, hosts, first/last seen), ranked by risk. Nothing leaves the
+    machine: the STIX bundle is written only with --stix, and holds external addresses only."""
+    from fedsec.forensics.report import write_incidents
+
+    options = options_from_cli(gap, min_alerts, internal, org, stix, tlp, identity, force)
+    show(write_incidents(alerts, out, options), stix)

@@ -1,0 +1,236 @@
+"""Alerts read back from ``fedsec detect`` output: ECS JSON lines (nested objects), Suricata EVE
+``alert`` events, or the flat fedsec lines. Every line becomes one typed :class:`Alert`; a line
+that is not an alert is refused with its file and line number."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fedsec.core.errors import InputError
+from fedsec.forensics.attack import Technique, family_techniques, normal_tactic
+
+#: A line longer than this is not an alert (bounds memory on a hostile file).
+MAX_LINE_BYTES = 1 << 20
+NO_ORG = "-"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert, typed whatever the input format."""
+
+    time: float  # seconds since the epoch, UTC
+    org: str
+    family: str
+    source_ip: str | None
+    destination_ip: str | None
+    score: float = 0.0
+    risk: float = 0.0  # 0-100
+    event_id: str = ""
+    destination_port: int | None = None
+    techniques: tuple[Technique, ...] = ()
+    tactics: tuple[str, ...] = ()
+    file: str = ""
+    row: int | None = None  # data row in ``file``, 1-based
+    dataset_label: str | None = None
+
+
+def parse_time(value: object) -> float | None:
+    """Epoch seconds from an ISO-8601 string (naive means UTC) or a number of seconds."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) if math.isfinite(value) else None
+    text = str(value).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def iso(seconds: float) -> str:
+    """UTC ISO-8601 with a ``Z``, to the millisecond."""
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _port(value: object) -> int | None:
+    try:
+        port = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    return port if 0 <= port <= 65535 else None
+
+
+def _text(value: object) -> str | None:
+    if value is None or value == "" or value == "-":
+        return None
+    return str(value)
+
+
+def _list(value: object) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def from_ecs(doc: dict) -> dict:
+    """The fields of an ECS alert (nested objects) that incidents use."""
+    fedsec = doc.get("fedsec") or {}
+    threat = doc.get("threat") or {}
+    technique = threat.get("technique") or {}
+    ids, names = _list(technique.get("id")), _list(technique.get("name"))
+    event = doc.get("event") or {}
+    source, destination = doc.get("source") or {}, doc.get("destination") or {}
+    org = (doc.get("organization") or {}).get("name") or (doc.get("observer") or {}).get("name")
+    return {
+        "time": doc.get("@timestamp"),
+        "org": org,
+        "family": fedsec.get("family") or (doc.get("rule") or {}).get("name"),
+        "source_ip": source.get("ip"),
+        "destination_ip": destination.get("ip"),
+        "destination_port": destination.get("port"),
+        "score": fedsec.get("score"),
+        "risk": event.get("risk_score"),
+        "event_id": event.get("id"),
+        "techniques": [
+            Technique(str(i), str(names[k]) if k < len(names) else "") for k, i in enumerate(ids)
+        ],
+        "tactics": [str(t) for t in _list((threat.get("tactic") or {}).get("name"))],
+        "file": ((doc.get("log") or {}).get("file") or {}).get("path"),
+        "row": fedsec.get("source_row"),
+        "dataset_label": fedsec.get("dataset_label"),
+    }
+
+
+def from_eve(doc: dict) -> dict:
+    """The same fields from a Suricata EVE ``alert`` event (``--alert-format eve``)."""
+    fedsec = doc.get("fedsec") or {}
+    metadata = (doc.get("alert") or {}).get("metadata") or {}
+    ids, names = (
+        _list(metadata.get("mitre_technique_id")),
+        _list(metadata.get("mitre_technique_name")),
+    )
+    return {
+        "time": doc.get("timestamp"),
+        "org": None,
+        "family": fedsec.get("family"),
+        "source_ip": doc.get("src_ip"),
+        "destination_ip": doc.get("dest_ip"),
+        "destination_port": doc.get("dest_port"),
+        "score": fedsec.get("score"),
+        "risk": fedsec.get("risk_score"),
+        "event_id": fedsec.get("event_id"),
+        "techniques": [
+            Technique(str(i), str(names[k]) if k < len(names) else "") for k, i in enumerate(ids)
+        ],
+        "tactics": [str(t) for t in _list(metadata.get("mitre_tactic_name"))],
+        "file": fedsec.get("file"),
+        "row": fedsec.get("source_row"),
+        "dataset_label": fedsec.get("dataset_label"),
+    }
+
+
+def from_flat(doc: dict) -> dict:
+    """The same fields from a flat fedsec alert (``--alert-format fedsec`` and earlier)."""
+    return {
+        "time": doc.get("timestamp", doc.get("ts")),
+        "org": doc.get("org"),
+        "family": doc.get("family"),
+        "source_ip": doc.get("src_ip"),
+        "destination_ip": doc.get("dst_ip"),
+        "destination_port": doc.get("dst_port"),
+        "score": doc.get("score"),
+        "risk": None,
+        "event_id": None,
+        "techniques": [],
+        "tactics": [],
+        "file": doc.get("source_file"),
+        "row": doc.get("source_row"),
+        "dataset_label": doc.get("dataset_label"),
+    }
+
+
+def to_alert(
+    doc: dict, where: str, default_org: str | None = None, default_time: float | None = None
+) -> Alert:
+    """One typed alert from a decoded line (``where``: ``file:line`` for errors); a flat alert
+    of a flow without time takes ``default_time`` (when its file was written: when it was
+    detected, as ECS alerts do)."""
+    if doc.get("event_type") == "alert":
+        fields = from_eve(doc)
+    elif "@timestamp" in doc or "event" in doc:
+        fields = from_ecs(doc)
+    else:
+        fields = from_flat(doc)
+    family = _text(fields["family"])
+    if family is None:
+        raise InputError(where, "alert has no family (fedsec.family or rule.name)")
+    time = parse_time(fields["time"])
+    if time is None and fields["time"] is None and default_time is not None:
+        time = default_time
+    if time is None:
+        raise InputError(where, f"alert has no readable time (@timestamp): {fields['time']!r}")
+    score = float(fields["score"]) if fields["score"] is not None else 0.0
+    risk = float(fields["risk"]) if fields["risk"] is not None else round(100 * score, 2)
+    row = fields["row"]
+    techniques, tactics = tuple(fields["techniques"]), tuple(fields["tactics"])
+    if not techniques:
+        techniques, tactics = family_techniques(family)
+    return Alert(
+        time=time,
+        org=_text(fields["org"]) or default_org or NO_ORG,
+        family=family,
+        source_ip=_text(fields["source_ip"]),
+        destination_ip=_text(fields["destination_ip"]),
+        score=score,
+        risk=risk,
+        event_id=_text(fields["event_id"]) or where,
+        destination_port=_port(fields["destination_port"]),
+        techniques=techniques,
+        tactics=tuple(normal_tactic(t) for t in tactics),
+        file=_text(fields["file"]) or "",
+        row=int(row) if isinstance(row, int | float) else None,
+        dataset_label=_text(fields["dataset_label"]),
+    )
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    try:
+        handle = path.open("rb")
+    except OSError as error:
+        raise InputError(path, f"cannot read: {error.strerror or error}") from error
+    with handle:
+        for number, line in enumerate(iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b""), 1):
+            if len(line) > MAX_LINE_BYTES:
+                raise InputError(f"{path}:{number}", f"line longer than {MAX_LINE_BYTES} bytes")
+            if line.strip():
+                yield number, line
+
+
+def read_alerts(paths: Iterable[Path], default_org: str | None = None) -> list[Alert]:
+    """Every alert of the JSON-lines files ``paths``, in file order."""
+    alerts = []
+    for path in paths:
+        detected = Path(path).stat().st_mtime if Path(path).is_file() else None
+        for number, line in _lines(Path(path)):
+            where = f"{path}:{number}"
+            try:
+                doc = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                raise InputError(where, f"not a JSON object: {error}") from error
+            if not isinstance(doc, dict):
+                raise InputError(where, "not a JSON object (one alert per line)")
+            alerts.append(to_alert(doc, where, default_org, detected))
+    return alerts

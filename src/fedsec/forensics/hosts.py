@@ -1,0 +1,48 @@
+"""Which addresses belong to the organization (internal) and which are the outside world."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from functools import lru_cache
+
+from fedsec.core.errors import ConfigError
+
+#: Private, loopback, link-local, shared (CGNAT) and unique-local ranges: internal by default.
+DEFAULT_INTERNAL: tuple[str, ...] = (
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "fc00::/7",
+    "fe80::/10",
+    "::1/128",
+)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Networks:
+    """The organization's own address ranges."""
+
+    def __init__(self, cidrs: Iterable[str] = DEFAULT_INTERNAL) -> None:
+        self.cidrs = tuple(cidrs)
+        self.networks: list[Network] = []
+        for cidr in self.cidrs:
+            try:
+                self.networks.append(ipaddress.ip_network(cidr, strict=False))
+            except ValueError as error:
+                raise ConfigError(f"internal network {cidr!r}: {error}") from error
+        self.is_internal = lru_cache(maxsize=1 << 16)(self._is_internal)
+
+    def _is_internal(self, address: str | None) -> bool | None:
+        """True inside the ranges, False outside, None when ``address`` is not an address."""
+        if address is None:
+            return None
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return None
+        return any(ip.version == n.version and ip in n for n in self.networks)

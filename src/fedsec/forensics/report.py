@@ -1,0 +1,108 @@
+"""Incidents from alert files into an output folder (``incidents.json`` and the self-contained
+``incidents.html``), and their STIX export: the API behind ``fedsec incidents`` and ``fedsec
+detect --incidents``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fedsec.core import atomic, outputs
+from fedsec.core.errors import ConfigError
+from fedsec.forensics.alerts import read_alerts
+from fedsec.forensics.grouping import DEFAULT_GAP_S, DEFAULT_MIN_ALERTS
+from fedsec.forensics.hosts import DEFAULT_INTERNAL, Networks
+from fedsec.forensics.html import render_html
+from fedsec.forensics.incidents import Findings, find_incidents, findings_json
+
+TLP_NAMES = ("clear", "white", "green", "amber", "red")
+JSON_NAME = "incidents.json"
+HTML_NAME = "incidents.html"
+
+
+@dataclass(frozen=True)
+class IncidentOptions:
+    gap_s: float = DEFAULT_GAP_S
+    min_alerts: int = DEFAULT_MIN_ALERTS
+    internal: Sequence[str] = DEFAULT_INTERNAL
+    default_org: str | None = None  # for alerts that name no organization
+    stix: Path | None = None
+    tlp: str = "amber"
+    identity: str | None = None  # the reporting organization in the STIX bundle
+    force: bool = False
+
+    def check(self) -> Networks:
+        if self.gap_s <= 0:
+            raise ConfigError(f"--gap must be positive, got {self.gap_s / 3600:g} h")
+        if self.min_alerts < 1:
+            raise ConfigError(f"--min-alerts must be at least 1, got {self.min_alerts}")
+        if self.tlp not in TLP_NAMES:
+            raise ConfigError(f"--tlp {self.tlp!r}: one of {', '.join(TLP_NAMES)}")
+        return Networks(self.internal)
+
+
+@dataclass
+class IncidentRun:
+    findings: Findings
+    document: dict
+    out: Path
+    files: list[Path] = field(default_factory=list)
+
+
+def check_targets(out: Path, options: IncidentOptions) -> Networks:
+    """Refuse, before any work, options or outputs that cannot be used."""
+    networks = options.check()
+    outputs.check_target(out, force=options.force)
+    if options.stix is not None:
+        outputs.check_file(options.stix, force=options.force, option="--stix")
+        stix_exporter()
+    return networks
+
+
+def reporting_identity(findings: Findings, options: IncidentOptions) -> str:
+    """Who reports the STIX bundle: ``--identity``, else the one organization of the alerts."""
+    if options.identity:
+        return options.identity
+    orgs = sorted({i.org for i in findings.incidents})
+    if len(orgs) == 1:
+        return orgs[0]
+    raise ConfigError(
+        "--stix needs --identity NAME (the reporting organization): the alerts name "
+        + (f"{len(orgs)} organizations ({', '.join(orgs[:5])})" if orgs else "no organization")
+    )
+
+
+def stix_exporter() -> Callable[[Findings, dict, str, str, Networks], str]:
+    """The STIX export, whose library is an extra: ``pip install 'fedsec[intel]'``."""
+    try:
+        from fedsec.forensics.stix import export_stix
+    except ModuleNotFoundError as error:
+        raise ConfigError(
+            f"--stix needs the {error.name} library: pip install 'fedsec[intel]'"
+        ) from error
+    return export_stix
+
+
+def write_incidents(
+    alert_files: Sequence[Path], out: Path, options: IncidentOptions
+) -> IncidentRun:
+    """Read the alerts, correlate them, write the report folder ``out`` (and the STIX bundle
+    when asked and there is an incident to share); every file appears complete or not at
+    all."""
+    networks = check_targets(out, options)
+    alerts = read_alerts(alert_files, options.default_org)
+    findings = find_incidents(alerts, gap=options.gap_s, min_alerts=options.min_alerts)
+    document = findings_json(findings, networks)
+    stix_text = None
+    if options.stix is not None and findings.incidents:
+        identity = reporting_identity(findings, options)
+        stix_text = stix_exporter()(findings, document, identity, options.tlp, networks)
+    with outputs.output_directory(out, "fedsec incidents", force=options.force) as staging:
+        atomic.write_json(staging / JSON_NAME, document)
+        atomic.write_text(staging / HTML_NAME, render_html(findings, document))
+    written = [out / JSON_NAME, out / HTML_NAME]
+    if stix_text is not None and options.stix is not None:
+        atomic.write_text(options.stix, stix_text)
+        written.append(options.stix)
+    return IncidentRun(findings, document, out, written)

@@ -1,0 +1,24 @@
+"""A small simulated consortium and a classifier trained on its first week, laid out as a demo
+run folder (``data/`` and ``model/``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fedsec.bundles.bundle import save_bundle
+from fedsec.experiments.driver import run_experiment
+from fedsec.scenarios.config import load_scenario
+from fedsec.simulator import load_simulation, simulate
+from fedsec.simulator.output import write_dataset
+
+
+def small_run(root: Path, flows: int = 8000, rounds: int = 15, seed: int = 0) -> Path:
+    config = load_simulation("consortium", [f"flows={flows}", f"seed={seed}"])
+    write_dataset(simulate(config), root / "data")
+    scenario = load_scenario(
+        str(root / "data" / "scenario.toml"),
+        [f"rounds={rounds}", 'evaluation.arms=["federated"]', f"seed={seed}"],
+    )
+    _, model = run_experiment(scenario, root / "data").product()
+    save_bundle(root / "model", model, {})
+    return root
