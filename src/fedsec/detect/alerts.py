@@ -18,7 +18,6 @@ from fedsec.data.readers.chunks import CHUNK_ROWS, read_chunks
 from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.detect.records import (
     DetectionSummary,
-    add_dataset_label,
     alert_lines,
     check_columns,
     check_format,
@@ -35,15 +34,30 @@ def alert_records(
     classes: list[str],
     offset: int = 0,
 ) -> list[dict]:
-    """One alert per row not flagged benign (``offset``: rows scored before this table)."""
+    """One alert per row not flagged benign (``offset``: rows scored before this table). The
+    flagged rows' values are taken column by column (one conversion each), not row by row."""
     flagged = np.flatnonzero(labels != BENIGN)
-    order = np.argsort(-proba[flagged], axis=1)[:, :3]
+    chance = proba[flagged]
+    order = np.argsort(-chance, axis=1)[:, :3]
+    top_names = np.asarray(classes, dtype=object)[order].tolist()
+    top_chances = np.take_along_axis(chance, order, axis=1).tolist()
+    labelled = (table.family[flagged] != UNLABELED).tolist()
     records = context_records(table, flagged, offset)
-    for i, (row, record) in enumerate(zip(flagged, records, strict=True)):
-        record["family"] = str(labels[row])
-        record["score"] = round(float(scores[row]), 6)
-        record["top_families"] = {classes[c]: round(float(proba[row, c]), 4) for c in order[i]}
-        add_dataset_label(record, table, row)
+    for record, family, score, names, chances, has_label, label in zip(
+        records,
+        labels[flagged].tolist(),
+        scores[flagged].tolist(),
+        top_names,
+        top_chances,
+        labelled,
+        table.label[flagged].tolist(),
+        strict=True,
+    ):
+        record["family"] = str(family)
+        record["score"] = round(score, 6)
+        record["top_families"] = {n: round(c, 4) for n, c in zip(names, chances, strict=True)}
+        if has_label:
+            record["dataset_label"] = str(label)
     return records
 
 
