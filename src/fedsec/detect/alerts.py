@@ -61,6 +61,53 @@ def alert_records(
     return records
 
 
+class FlowScorer:
+    """Tables in, alert lines out, chunk after chunk, the summary added up as it goes: what
+    ``fedsec detect`` does to a file, and ``--follow`` to each batch of a growing one."""
+
+    def __init__(
+        self,
+        model: FamilyClassifier,
+        manifest: dict,
+        fmt: str,
+        inputs: Sequence[Path],
+        threshold: float | None,
+    ) -> None:
+        self.model, self.manifest, self.fmt, self.inputs = model, manifest, fmt, inputs
+        self.threshold = threshold
+        self.tally = Tally()
+
+    def __call__(self, table: FlowTable) -> bytes:
+        model = self.model
+        if self.tally.rows == 0:
+            check_format(model.view, self.manifest, self.fmt, self.inputs)
+            check_columns(model, table, self.inputs)
+        proba = model.predict_proba(table.features(model.view).frame)
+        scores = model.malicious_score(proba)
+        labels = model.labels_from_proba(proba, self.threshold)
+        records = alert_records(table, proba, labels, scores, model.classes, self.tally.rows)
+        self.tally.add(table, labels)
+        return alert_lines(records)
+
+    def summary(self) -> DetectionSummary:
+        return self.tally.summary()
+
+
+def flow_scorer(
+    model_dir: Path,
+    inputs: Sequence[Path],
+    fmt: str,
+    org: str | None,
+    threshold: float | None,
+    trust: Trust,
+    load: Callable[[Path, Trust], tuple[FamilyClassifier, dict]] = load_bundle,
+) -> FlowScorer:
+    """The scorer of a family-classifier bundle (``load``: the bundle kind's loader)."""
+    model, manifest = load(model_dir, trust)
+    chosen = threshold if threshold is not None else operating_threshold(model, model_dir, org)
+    return FlowScorer(model, manifest, fmt, inputs, chosen)
+
+
 def run_flow_detection(
     model_dir: Path,
     inputs: Sequence[Path],
@@ -77,21 +124,11 @@ def run_flow_detection(
     the bundle kind's loader, a network's by default), the input scored chunk by chunk and each
     chunk's alerts written as they come (atomically: the file appears complete, or not at
     all)."""
-    model, manifest = load(model_dir, trust)
-    chosen = threshold if threshold is not None else operating_threshold(model, model_dir, org)
-    tally = Tally()
+    score = flow_scorer(model_dir, inputs, fmt, org, threshold, trust, load)
     with atomic.stream(out) as sink:
         for table in read_chunks(fmt, list(inputs), mapping, chunk_rows):
-            if tally.rows == 0:
-                check_format(model.view, manifest, fmt, inputs)
-                check_columns(model, table, inputs)
-            proba = model.predict_proba(table.features(model.view).frame)
-            scores = model.malicious_score(proba)
-            labels = model.labels_from_proba(proba, chosen)
-            records = alert_records(table, proba, labels, scores, model.classes, tally.rows)
-            sink.write(alert_lines(records))
-            tally.add(table, labels)
-    return tally.summary()
+            sink.write(score(table))
+    return score.summary()
 
 
 def operating_threshold(model: FamilyClassifier, model_dir: Path, org: str | None) -> float | None:
