@@ -16,9 +16,11 @@ import pandas as pd
 import pytest
 
 from fedsec.core.errors import InputError
+from fedsec.data.writers import write_records
 from fedsec.detect.alerts import flow_scorer, run_flow_detection
 from fedsec.detect.dispatch import run_detection
 from fedsec.detect.follow import COMMENTS, FIRST_LINE, FollowOptions, Tail, follow
+from fedsec.simulator import load_simulation, simulate
 from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
 
 HANG = 180.0  # seconds: a guard against a hang, never a measure
@@ -190,3 +192,45 @@ def test_sigterm_ends_detect_follow_cleanly(bundle, flows_csv, tmp_path):  # noq
     assert f"{rows} rows scored" in " ".join(stdout.split())
     lines = out.read_bytes().split(b"\n")
     assert lines[-1] == b"" and all(line.startswith(b"{") for line in lines[:-1])
+
+
+@pytest.fixture(scope="module")
+def conn_log(tmp_path_factory):
+    """Simulated flows of every organization as one Zeek conn.log (ASCII, header block)."""
+    flows = pd.concat(t.flows for t in simulate(load_simulation("consortium", ["flows=1000"])).orgs)
+    return write_records("zeek", flows, tmp_path_factory.mktemp("zeek") / "conn.log")
+
+
+def test_following_a_growing_zeek_log_gives_the_alerts_of_the_finished_log(
+    bundle,  # noqa: F811
+    conn_log,
+    tmp_path,
+):
+    """A Zeek log grows line by line and in a block cut mid-line; each batch is read with the
+    log's header block, rows keep their data row in the log."""
+    data = conn_log.read_bytes()
+    body = data.index(b"\n", data.index(b"#types")) + 1
+    cuts = [body + 200, body + 200 + len(data[body:]) // 2, len(data)]
+    path = tmp_path / "conn.log"
+    path.write_bytes(data[: cuts[0]])
+    score = flow_scorer(bundle, [path], "zeek", None, None, UNSIGNED)
+    stop = threading.Event()
+    sink = open(tmp_path / "followed.jsonl", "wb")  # noqa: SIM115
+    runner = threading.Thread(
+        target=follow, args=(path, "zeek", score, sink, stop, FollowOptions(poll=0.01))
+    )
+    runner.start()
+    try:
+        for start, end in itertools.pairwise(cuts):
+            with open(path, "ab") as handle:
+                handle.write(data[start:end])
+        rows = sum(1 for line in data[body:].splitlines() if not line.startswith(b"#"))
+        _wait(lambda: score.tally.rows == rows, "every row to be scored")
+    finally:
+        stop.set()
+        runner.join()
+        sink.close()
+    run_flow_detection(bundle, [path], "zeek", tmp_path / "whole.jsonl", None, None, UNSIGNED)
+    expected = (tmp_path / "whole.jsonl").read_bytes()
+    assert expected.count(b"\n") > 5
+    assert (tmp_path / "followed.jsonl").read_bytes() == expected
