@@ -9,7 +9,8 @@ Then prints rows/s of: the bare pyarrow parse (CSV, Parquet), fedsec's chunked r
 preprocessing, the bare forward (preprocessed matrix in, probabilities out, at each thread
 count), and ``fedsec detect`` end to end; each end-to-end run is its own process, whose peak
 memory (max RSS) is printed beside it. ``--sizes`` repeats the end-to-end CSV run on files of
-other sizes, to show the memory stays flat as files grow.
+other sizes, to show the memory stays flat as files grow, and the marginal rate between the
+smallest and the largest file (the start-up, imports and bundle loading excluded).
 """
 
 from __future__ import annotations
@@ -175,13 +176,22 @@ def main() -> None:
     bare = stages(csv, parquet, model_dir, args.rows)
     csv_run = end_to_end(model_dir, csv, "flows", args.rows, args.threads)
     parquet_run = end_to_end(model_dir, parquet, "flows", args.rows, args.threads)
+    runs = {args.rows: csv_run}
     for rows in args.sizes:
         more_csv, _ = resampled(args.work, source, rows)
-        end_to_end(model_dir, more_csv, "flows", rows, args.threads)
+        runs[rows] = end_to_end(model_dir, more_csv, "flows", rows, args.threads)
     print(
         f"end to end / bare pyarrow CSV parse: {csv_run['rows_per_s'] / bare['pyarrow_csv']:.2f}; "
         f"Parquet end to end: {parquet_run['rows_per_s'] / 1e6:.2f} M rows/s"
     )
+    if len(runs) > 1:
+        small, large = min(runs), max(runs)
+        seconds = large / runs[large]["rows_per_s"] - small / runs[small]["rows_per_s"]
+        print(
+            f"marginal rate (CSV, {small:,} -> {large:,} rows: start-up and imports excluded): "
+            f"{(large - small) / seconds / 1e3:.0f} k rows/s, "
+            f"{(large - small) / seconds / bare['pyarrow_csv']:.2f}x the bare parse"
+        )
 
 
 if __name__ == "__main__":
