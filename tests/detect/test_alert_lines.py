@@ -19,7 +19,7 @@ def test_numpy_values_are_json_numbers_and_times_their_text():
         b'{"src_port":443,"score":0.5,"n":3}\n'
         b'{"timestamp":"2017-07-03 08:55:00","top":{"dos":0.25}}\n'
     )
-    assert [json.loads(line) for line in data.splitlines()][0]["src_port"] == 443
+    assert json.loads(data.splitlines()[0])["src_port"] == 443
 
 
 def test_no_alert_is_no_line():
