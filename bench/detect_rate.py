@@ -9,7 +9,8 @@ Then prints rows/s of: the bare pyarrow parse (CSV, Parquet), fedsec's chunked r
 preprocessing, the bare forward (preprocessed matrix in, probabilities out, at each thread
 count), and ``fedsec detect`` end to end; each end-to-end run is its own process, whose peak
 memory (max RSS) is printed beside it. ``--sizes`` repeats the end-to-end CSV run on files of
-other sizes, to show the memory stays flat as files grow.
+other sizes, to show the memory stays flat as files grow, and the marginal rate between the
+smallest and the largest file (the start-up, imports and bundle loading excluded).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from fedsec.core import seeding
 from fedsec.data.readers import read_flows
 from fedsec.data.readers._tables import write_parquet
 from fedsec.data.readers.chunks import read_chunks
+from fedsec.detect.alerts import alert_records
+from fedsec.detect.records import alert_lines
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.models.classifier import FamilyClassifier
@@ -89,10 +92,10 @@ def rate(rows: int, seconds: float) -> str:
 
 
 def timed(label: str, rows: int, run) -> float:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     run()
     seconds = time.perf_counter() - started
-    print(f"{label:<44} {rate(rows, seconds)}", flush=True)
+    print(f"{label:<44} {rate(rows, seconds)}  CPU {time.process_time() - cpu:6.2f} s", flush=True)
     return rows / seconds
 
 
@@ -122,6 +125,41 @@ def stages(csv: Path, parquet: Path, model_dir: Path, rows: int) -> dict[str, fl
             lambda: [model.proba_from_matrix(x) for x in matrices],
         )
     return out
+
+
+def cpu_breakdown(path: Path, model_dir: Path, rows: int) -> None:
+    """CPU seconds of each stage of detection on ``path``, in this process (CPU time, not wall
+    time: on a shared machine it moves less with the load than rates do)."""
+    model, _ = load_bundle(model_dir, UNSIGNED)
+    torch.set_num_threads(1)
+    spent = dict.fromkeys(("read", "forward", "records", "json"), 0.0)
+    clock, chunks, scored = time.process_time, read_chunks("flows", [path]), 0
+    while True:
+        start = clock()
+        table = next(chunks, None)
+        if table is None:
+            break
+        read = clock()
+        proba = model.predict_proba(table.features(model.view).frame)
+        labels = model.labels_from_proba(proba, model.threshold_for(None))
+        forward = clock()
+        records = alert_records(
+            table, proba, labels, model.malicious_score(proba), model.classes, scored
+        )
+        built = clock()
+        alert_lines(records)
+        scored += len(table)
+        for stage, took in zip(
+            spent, (read - start, forward - read, built - forward, clock() - built), strict=True
+        ):
+            spent[stage] += took
+    total = sum(spent.values())
+    print(
+        f"CPU s per stage ({rows:,} rows, {path.suffix[1:]}): "
+        + ", ".join(f"{stage} {took:.2f}" for stage, took in spent.items())
+        + f"; total {total:.2f} = {rows / total / 1e3:.0f} k rows per CPU-second",
+        flush=True,
+    )
 
 
 def end_to_end(model_dir: Path, path: Path, fmt: str, rows: int, threads: int | None) -> dict:
@@ -173,15 +211,26 @@ def main() -> None:
         f"so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
     )
     bare = stages(csv, parquet, model_dir, args.rows)
+    cpu_breakdown(csv, model_dir, args.rows)
+    cpu_breakdown(parquet, model_dir, args.rows)
     csv_run = end_to_end(model_dir, csv, "flows", args.rows, args.threads)
     parquet_run = end_to_end(model_dir, parquet, "flows", args.rows, args.threads)
+    runs = {args.rows: csv_run}
     for rows in args.sizes:
         more_csv, _ = resampled(args.work, source, rows)
-        end_to_end(model_dir, more_csv, "flows", rows, args.threads)
+        runs[rows] = end_to_end(model_dir, more_csv, "flows", rows, args.threads)
     print(
         f"end to end / bare pyarrow CSV parse: {csv_run['rows_per_s'] / bare['pyarrow_csv']:.2f}; "
         f"Parquet end to end: {parquet_run['rows_per_s'] / 1e6:.2f} M rows/s"
     )
+    if len(runs) > 1:
+        small, large = min(runs), max(runs)
+        seconds = large / runs[large]["rows_per_s"] - small / runs[small]["rows_per_s"]
+        print(
+            f"marginal rate (CSV, {small:,} -> {large:,} rows: start-up and imports excluded): "
+            f"{(large - small) / seconds / 1e3:.0f} k rows/s, "
+            f"{(large - small) / seconds / bare['pyarrow_csv']:.2f}x the bare parse"
+        )
 
 
 if __name__ == "__main__":

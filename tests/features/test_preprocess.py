@@ -3,8 +3,13 @@ import pandas as pd
 import pytest
 
 from fedsec.data.flows import FeatureFrame
-from fedsec.features.moments import local_stats, merge_stats
-from fedsec.features.preprocess import Preprocessor, bucket, fit_preprocessor, is_heavy_tailed
+from fedsec.features.moments import local_stats, merge_stats, signed_log1p
+from fedsec.features.preprocess import (
+    Preprocessor,
+    bucket,
+    fit_preprocessor,
+    is_heavy_tailed,
+)
 
 
 def _frame(rows: int, seed: int) -> FeatureFrame:
@@ -125,3 +130,32 @@ def test_real_heavy_tailed_unsw_columns_stay_logged_and_merging_equals_pooling()
         assert (a.name, a.log, a.indicator) == (b.name, b.log, b.indicator)
         assert a.mean == pytest.approx(b.mean, rel=1e-9, abs=1e-12)
         assert a.std == pytest.approx(b.std, rel=1e-9)
+
+
+def _stacked_transform(pre: Preprocessor, frame: pd.DataFrame) -> np.ndarray:
+    """The transform as it was: float64 blocks stacked, then cast (the reference)."""
+    n, blocks, flags = len(frame), [], []
+    for spec in pre.numeric:
+        raw = frame[spec.name].to_numpy(float) if spec.name in frame else np.full(n, np.nan)
+        missing = ~np.isfinite(raw)
+        values = signed_log1p(raw) if spec.log else raw
+        scaled = np.clip((values - spec.mean) / spec.std, -20.0, 20.0)
+        blocks.append(np.where(missing, 0.0, scaled))
+        if spec.indicator:
+            flags.append(missing.astype(float))
+    hashed = []
+    for column in pre.categorical:
+        values = frame[column].astype(str) if column in frame else pd.Series(["-"] * n)
+        onehot = np.zeros((n, pre.hash_buckets), np.float32)
+        onehot[np.arange(n), [bucket(column, v, pre.hash_buckets) for v in values]] = 1.0
+        hashed.append(onehot)
+    return np.hstack([np.column_stack(blocks + flags), *hashed]).astype(np.float32)
+
+
+@pytest.mark.parametrize("drop", [[], ["ratio"], ["proto", "ttl"]])
+def test_the_preallocated_transform_gives_the_stacked_matrix_bit_for_bit(drop):
+    frame = _frame(3000, 9)
+    pre = fit_preprocessor(local_stats(frame), 8)
+    data = frame.frame.drop(columns=drop)
+    data.loc[data.index[::13], "bytes"] = np.inf
+    assert np.array_equal(pre.transform(data), _stacked_transform(pre, data))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -89,6 +90,19 @@ def detect(
             min=1, help="Threads of the model's forward pass (default: half the cores, 1 to 4)."
         ),
     ] = None,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            help="Score the one input file as it grows (a Zeek log, a flow CSV, JSON lines), "
+            "across rotation and truncation, until SIGINT/SIGTERM; alerts are written batch by "
+            "batch.",
+        ),
+    ] = False,
+    poll: Annotated[
+        float,
+        typer.Option(min=0.01, help="--follow: seconds between looks for new lines."),
+    ] = 0.5,
 ) -> None:
     """Score telemetry (flows, or log sessions with a logs bundle) and write one alert per
     flagged flow or anomalous session. The bundle must be signed by a key you trust."""
@@ -96,6 +110,7 @@ def detect(
     from fedsec.data.logs import SessionOptions
     from fedsec.data.mapping import load_mapping
     from fedsec.detect.dispatch import run_detection
+    from fedsec.detect.follow import FollowOptions, stop_on_signals
     from fedsec.detect.threads import inference_threads
 
     inputs = [*(input_ or []), *(more_inputs or [])]
@@ -110,18 +125,22 @@ def detect(
         check_targets(incidents, incident_options)
     inference_threads(threads)
     options = SessionOptions(session_key, session_window, log_format, templates)
-    summary = run_detection(
-        outputs.resolve(model),
-        inputs,
-        format_,
-        out,
-        org=org,
-        threshold=threshold,
-        namespace=namespace,
-        options=options,
-        trust=user_trust(trust or [], allow_unsigned),
-        mapping=load_mapping(mapping) if mapping is not None else None,
-    )
+    # --follow runs until SIGINT/SIGTERM, which end it cleanly; a batch run keeps Ctrl-C as is
+    with stop_on_signals() if follow else contextlib.nullcontext() as stop:
+        summary = run_detection(
+            outputs.resolve(model),
+            inputs,
+            format_,
+            out,
+            org=org,
+            threshold=threshold,
+            namespace=namespace,
+            options=options,
+            trust=user_trust(trust or [], allow_unsigned),
+            mapping=load_mapping(mapping) if mapping is not None else None,
+            follow=FollowOptions(poll=poll) if follow else None,
+            stop=stop,
+        )
     authenticity = summary.authenticity
     if authenticity is not None and not authenticity.trusted:
         errors.print(

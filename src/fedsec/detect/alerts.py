@@ -18,7 +18,6 @@ from fedsec.data.readers.chunks import CHUNK_ROWS, read_chunks
 from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.detect.records import (
     DetectionSummary,
-    add_dataset_label,
     alert_lines,
     check_columns,
     check_format,
@@ -35,16 +34,78 @@ def alert_records(
     classes: list[str],
     offset: int = 0,
 ) -> list[dict]:
-    """One alert per row not flagged benign (``offset``: rows scored before this table)."""
+    """One alert per row not flagged benign (``offset``: rows scored before this table). The
+    flagged rows' values are taken column by column (one conversion each), not row by row."""
     flagged = np.flatnonzero(labels != BENIGN)
-    order = np.argsort(-proba[flagged], axis=1)[:, :3]
+    chance = proba[flagged]
+    order = np.argsort(-chance, axis=1)[:, :3]
+    top_names = np.asarray(classes, dtype=object)[order].tolist()
+    top_chances = np.take_along_axis(chance, order, axis=1).tolist()
+    labelled = (table.family[flagged] != UNLABELED).tolist()
     records = context_records(table, flagged, offset)
-    for i, (row, record) in enumerate(zip(flagged, records, strict=True)):
-        record["family"] = str(labels[row])
-        record["score"] = round(float(scores[row]), 6)
-        record["top_families"] = {classes[c]: round(float(proba[row, c]), 4) for c in order[i]}
-        add_dataset_label(record, table, row)
+    for record, family, score, names, chances, has_label, label in zip(
+        records,
+        labels[flagged].tolist(),
+        scores[flagged].tolist(),
+        top_names,
+        top_chances,
+        labelled,
+        table.label[flagged].tolist(),
+        strict=True,
+    ):
+        record["family"] = str(family)
+        record["score"] = round(score, 6)
+        record["top_families"] = {n: round(c, 4) for n, c in zip(names, chances, strict=True)}
+        if has_label:
+            record["dataset_label"] = str(label)
     return records
+
+
+class FlowScorer:
+    """Tables in, alert lines out, chunk after chunk, the summary added up as it goes: what
+    ``fedsec detect`` does to a file, and ``--follow`` to each batch of a growing one."""
+
+    def __init__(
+        self,
+        model: FamilyClassifier,
+        manifest: dict,
+        fmt: str,
+        inputs: Sequence[Path],
+        threshold: float | None,
+    ) -> None:
+        self.model, self.manifest, self.fmt, self.inputs = model, manifest, fmt, inputs
+        self.threshold = threshold
+        self.tally = Tally()
+
+    def __call__(self, table: FlowTable) -> bytes:
+        model = self.model
+        if self.tally.rows == 0:
+            check_format(model.view, self.manifest, self.fmt, self.inputs)
+            check_columns(model, table, self.inputs)
+        proba = model.predict_proba(table.features(model.view).frame)
+        scores = model.malicious_score(proba)
+        labels = model.labels_from_proba(proba, self.threshold)
+        records = alert_records(table, proba, labels, scores, model.classes, self.tally.rows)
+        self.tally.add(table, labels)
+        return alert_lines(records)
+
+    def summary(self) -> DetectionSummary:
+        return self.tally.summary()
+
+
+def flow_scorer(
+    model_dir: Path,
+    inputs: Sequence[Path],
+    fmt: str,
+    org: str | None,
+    threshold: float | None,
+    trust: Trust,
+    load: Callable[[Path, Trust], tuple[FamilyClassifier, dict]] = load_bundle,
+) -> FlowScorer:
+    """The scorer of a family-classifier bundle (``load``: the bundle kind's loader)."""
+    model, manifest = load(model_dir, trust)
+    chosen = threshold if threshold is not None else operating_threshold(model, model_dir, org)
+    return FlowScorer(model, manifest, fmt, inputs, chosen)
 
 
 def run_flow_detection(
@@ -63,21 +124,11 @@ def run_flow_detection(
     the bundle kind's loader, a network's by default), the input scored chunk by chunk and each
     chunk's alerts written as they come (atomically: the file appears complete, or not at
     all)."""
-    model, manifest = load(model_dir, trust)
-    chosen = threshold if threshold is not None else operating_threshold(model, model_dir, org)
-    tally = Tally()
+    score = flow_scorer(model_dir, inputs, fmt, org, threshold, trust, load)
     with atomic.stream(out) as sink:
         for table in read_chunks(fmt, list(inputs), mapping, chunk_rows):
-            if tally.rows == 0:
-                check_format(model.view, manifest, fmt, inputs)
-                check_columns(model, table, inputs)
-            proba = model.predict_proba(table.features(model.view).frame)
-            scores = model.malicious_score(proba)
-            labels = model.labels_from_proba(proba, chosen)
-            records = alert_records(table, proba, labels, scores, model.classes, tally.rows)
-            sink.write(alert_lines(records))
-            tally.add(table, labels)
-    return tally.summary()
+            sink.write(score(table))
+    return score.summary()
 
 
 def operating_threshold(model: FamilyClassifier, model_dir: Path, org: str | None) -> float | None:

@@ -97,6 +97,56 @@ def alert_records(
     return records
 
 
+class AnomalyScorer:
+    """Tables in, alert lines out (rows are scored one by one, so chunks change nothing)."""
+
+    def __init__(
+        self,
+        model: AnomalyDetector,
+        manifest: dict,
+        fmt: str,
+        inputs: Sequence[Path],
+        chosen: tuple[float, str],
+        top: int = 5,
+    ) -> None:
+        self.model, self.manifest, self.fmt, self.inputs = model, manifest, fmt, inputs
+        self.chosen, self.top = chosen, top
+        self.tally = _Tally()
+
+    def __call__(self, table: FlowTable) -> bytes:
+        model = self.model
+        if self.tally.rows == 0:
+            check_format(model.view, self.manifest, self.fmt, self.inputs)
+            check_columns(model, table, self.inputs)
+        frame = table.features(model.view).frame
+        x = model.encode(frame)
+        scores = model.score_matrix(x)
+        rows = np.flatnonzero(scores > self.chosen[0])
+        features = top_features(model, x, frame, rows, self.top)
+        records = alert_records(table, scores, rows, self.chosen, features, self.tally.rows)
+        self.tally.add(table, rows)
+        return alert_lines(records)
+
+    def summary(self) -> DetectionSummary:
+        return self.tally.summary()
+
+
+def anomaly_scorer(
+    model_dir: Path,
+    inputs: Sequence[Path],
+    fmt: str,
+    *,
+    org: str | None = None,
+    threshold: float | None = None,
+    top: int = 5,
+    trust: Trust | None = None,
+) -> AnomalyScorer:
+    """The scorer of an anomaly bundle, its threshold chosen (option, org, or global)."""
+    model, manifest = load_anomaly_bundle(model_dir, trust)
+    chosen = choose_threshold(model, model_dir, org, threshold)
+    return AnomalyScorer(model, manifest, fmt, inputs, chosen, top)
+
+
 def run_anomaly_detection(
     model_dir: Path,
     inputs: Sequence[Path],
@@ -110,26 +160,15 @@ def run_anomaly_detection(
     mapping: Mapping | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> DetectionSummary:
-    """Alerts from an anomaly bundle, the input scored chunk by chunk (rows are scored one by
-    one, so chunks change nothing) and the alerts written as they come, atomically."""
-    model, manifest = load_anomaly_bundle(model_dir, trust)
-    chosen = choose_threshold(model, model_dir, org, threshold)
-    tally = _Tally()
+    """Alerts from an anomaly bundle, the input scored chunk by chunk and the alerts written as
+    they come, atomically."""
+    score = anomaly_scorer(
+        model_dir, inputs, fmt, org=org, threshold=threshold, top=top, trust=trust
+    )
     with atomic.stream(out) as sink:
         for table in read_chunks(fmt, list(inputs), mapping, chunk_rows):
-            if tally.rows == 0:
-                check_format(model.view, manifest, fmt, inputs)
-                check_columns(model, table, inputs)
-            frame = table.features(model.view).frame
-            x = model.encode(frame)
-            scores = model.score_matrix(x)
-            rows = np.flatnonzero(scores > chosen[0])
-            features = top_features(model, x, frame, rows, top)
-            sink.write(
-                alert_lines(alert_records(table, scores, rows, chosen, features, tally.rows))
-            )
-            tally.add(table, rows)
-    return tally.summary()
+            sink.write(score(table))
+    return score.summary()
 
 
 class _Tally:

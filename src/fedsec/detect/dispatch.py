@@ -3,6 +3,7 @@ detector, which scores the input."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +23,9 @@ from fedsec.bundles.tree_bundle import load_tree_bundle
 from fedsec.core.errors import BundleError, InputError
 from fedsec.data.logs import SessionOptions
 from fedsec.data.mapping import Mapping
-from fedsec.detect.alerts import run_flow_detection
-from fedsec.detect.anomaly_alerts import run_anomaly_detection
+from fedsec.detect.alerts import flow_scorer, run_flow_detection
+from fedsec.detect.anomaly_alerts import anomaly_scorer, run_anomaly_detection
+from fedsec.detect.follow import FollowOptions, run_follow
 from fedsec.detect.logs import run_log_detection
 from fedsec.detect.records import DetectionSummary
 from fedsec.tasks.registry import TASKS, task_for_bundle
@@ -42,6 +44,8 @@ class DetectionRequest:
     options: SessionOptions | None
     trust: Trust
     mapping: Mapping | None = None
+    follow: FollowOptions | None = None  # --follow: score the one input as it grows
+    stop: threading.Event | None = None  # ... until this is set
 
 
 Detector = Callable[[Path, DetectionRequest], DetectionSummary]
@@ -85,6 +89,45 @@ DETECTORS: dict[str, Detector] = {
 }
 
 
+#: The chunk scorer of each bundle kind that scores flows (what --follow feeds batch by batch).
+SCORERS = {
+    CLASSIFIER_KIND: lambda model_dir, r: flow_scorer(
+        model_dir, r.inputs, r.fmt, r.org, r.threshold, r.trust
+    ),
+    TREE_KIND: lambda model_dir, r: flow_scorer(
+        model_dir, r.inputs, r.fmt, r.org, r.threshold, r.trust, load=load_tree_bundle
+    ),
+    ANOMALY_KIND: lambda model_dir, r: anomaly_scorer(
+        model_dir, r.inputs, r.fmt, org=r.org, threshold=r.threshold, trust=r.trust
+    ),
+}
+
+
+def follow_detection(model_dir: Path, kind: str, request: DetectionRequest) -> DetectionSummary:
+    """``--follow``: the one input scored batch by batch as it grows, until ``request.stop``."""
+    if kind not in SCORERS:
+        raise InputError(
+            model_dir,
+            f"a {kind!r} bundle cannot --follow: it scores whole log sessions; run fedsec "
+            "detect on the finished log instead",
+        )
+    if len(request.inputs) != 1:
+        raise InputError(request.inputs[0], "--follow follows one file; give exactly one input")
+    score = SCORERS[kind](model_dir, request)
+    stop = request.stop if request.stop is not None else threading.Event()
+    options = request.follow or FollowOptions()
+    return run_follow(
+        Path(request.inputs[0]),
+        request.fmt,
+        request.out,
+        score,
+        score.summary,
+        stop,
+        options,
+        request.mapping,
+    )
+
+
 def run_detection(
     model_dir: Path,
     inputs: Sequence[Path],
@@ -97,10 +140,12 @@ def run_detection(
     options: SessionOptions | None = None,
     trust: Trust | None = None,
     mapping: Mapping | None = None,
+    follow: FollowOptions | None = None,
+    stop: threading.Event | None = None,
 ) -> DetectionSummary:
     """Alerts from any bundle: the manifest's kind picks the task and its detector (the one
     dispatch), once the bundle's signature is verified against ``trust`` (default: the user's
-    trusted keys)."""
+    trusted keys). ``follow``: score the one input as it grows, until ``stop`` is set."""
     trust = trust if trust is not None else user_trust()
     manifest = load_manifest(model_dir)
     authenticity = authenticate(model_dir, manifest, trust)
@@ -112,7 +157,12 @@ def run_detection(
     refusal = task.detection_refuses(threshold, namespace)
     if refusal is not None:
         raise InputError(model_dir, refusal)
-    request = DetectionRequest(inputs, fmt, out, org, threshold, namespace, options, trust, mapping)
-    summary = DETECTORS[kind](model_dir, request)
+    request = DetectionRequest(
+        inputs, fmt, out, org, threshold, namespace, options, trust, mapping, follow, stop
+    )
+    if follow is not None:
+        summary = follow_detection(model_dir, kind, request)
+    else:
+        summary = DETECTORS[kind](model_dir, request)
     summary.authenticity = authenticity
     return summary

@@ -58,32 +58,33 @@ class Preprocessor:
         return names
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """Rows -> float32 matrix; absent columns count as missing values."""
+        """Rows -> float32 matrix; absent columns count as missing values. Each column is
+        computed in float64 and written into one preallocated matrix (no stacking copies)."""
         n = len(frame)
-        blocks: list[np.ndarray] = []
-        flags: list[np.ndarray] = []
-        for spec in self.numeric:
+        out = np.zeros((n, self.width), dtype=np.float32)
+        flags = iter(range(len(self.numeric), self.width))
+        for position, spec in enumerate(self.numeric):
             raw = (
                 frame[spec.name].to_numpy(dtype=float) if spec.name in frame else np.full(n, np.nan)
             )
             missing = ~np.isfinite(raw)
             values = signed_log1p(raw) if spec.log else raw
             scaled = np.clip((values - spec.mean) / spec.std, -CLIP, CLIP)
-            blocks.append(np.where(missing, 0.0, scaled))
+            out[:, position] = np.where(missing, 0.0, scaled)
             if spec.indicator:
-                flags.append(missing.astype(float))
-        out = [np.column_stack(blocks + flags)] if blocks or flags else []
-        out += [self._hashed(frame, column) for column in self.categorical]
-        return np.hstack(out).astype(np.float32) if out else np.zeros((n, 0), np.float32)
+                out[:, next(flags)] = missing
+        start = len(self.numeric) + sum(spec.indicator for spec in self.numeric)
+        for column in self.categorical:
+            out[np.arange(n), start + self._buckets(frame, column)] = 1.0
+            start += self.hash_buckets
+        return out
 
-    def _hashed(self, frame: pd.DataFrame, column: str) -> np.ndarray:
+    def _buckets(self, frame: pd.DataFrame, column: str) -> np.ndarray:
+        """Each row's hash bucket of ``column`` (one hash per distinct value)."""
         values = frame[column].astype(str) if column in frame else pd.Series(["-"] * len(frame))
         codes, unique = pd.factorize(values, use_na_sentinel=False)
         buckets = np.asarray([bucket(column, v, self.hash_buckets) for v in unique], np.int64)
-        index = buckets[codes]  # one hash per distinct value
-        onehot = np.zeros((len(frame), self.hash_buckets), dtype=np.float32)
-        onehot[np.arange(len(frame)), index] = 1.0
-        return onehot
+        return buckets[codes]
 
     def to_json(self) -> dict:
         return {

@@ -7,10 +7,10 @@ position in the file, so the tables match the whole-file read row for row. Memor
 by the batch, whatever the file's size. Other formats, and CSVs compressed otherwise than by
 gzip, are read whole by their reader and handed out in slices.
 
-Arrow infers column types from the first block; times stay text, and integer columns other
-than context (ports, ids, times keep their integers, as alerts show them) are read as float64,
-so a later block with a fraction in such a column is no error. Values pandas reads as missing
-are missing here too.
+Arrow infers column types once, from the file's first 8 MiB of lines; times stay text, and
+integer columns other than context (ports, ids, times keep their integers, as alerts show them)
+are read as float64, so a later block with a fraction in such a column is no error. Values
+pandas reads as missing are missing here too.
 """
 
 from __future__ import annotations
@@ -35,7 +35,11 @@ from fedsec.data.readers import flows, read_flows
 from fedsec.data.readers._input import limits
 
 CHUNK_ROWS = 65_536
-CSV_BLOCK_BYTES = 8 << 20
+#: The CSV parser's block: its buffers take some 25x the block in memory (200 MiB at 8 MiB),
+#: so blocks are small and their batches joined into chunks of about ``CHUNK_ROWS`` rows.
+CSV_BLOCK_BYTES = 1 << 20
+#: Column types are inferred once, from the file's first whole lines up to this size.
+TYPE_SAMPLE_BYTES = 8 << 20
 ARROW_FILE_MAGIC = b"ARROW1"
 ARROW_STREAM_MAGIC = b"\xff\xff\xff\xff"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -90,10 +94,10 @@ def _batches(path: Path, rows: int) -> Iterator[pd.DataFrame] | None:
     if head[:6] == ARROW_FILE_MAGIC or head[:4] == ARROW_STREAM_MAGIC:
         return _arrow(path, head)
     if head[:2] == GZIP_MAGIC:
-        return _csv(path, "gzip")
+        return _csv(path, "gzip", rows)
     if head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00" or head[:4] == b"PK\x03\x04":
         return None
-    return _csv(path, None)
+    return _csv(path, None, rows)
 
 
 def _parquet(path: Path, rows: int) -> Iterator[pd.DataFrame]:
@@ -123,7 +127,8 @@ def _arrow(path: Path, head: bytes) -> Iterator[pd.DataFrame]:
         raise InputError(path, f"cannot be read as Arrow IPC: {error}") from error
 
 
-def _csv(path: Path, compression: str | None) -> Iterator[pd.DataFrame]:
+def _csv(path: Path, compression: str | None, rows: int) -> Iterator[pd.DataFrame]:
+    """The CSV's rows, parsed block by block, as frames of about ``rows`` rows."""
     try:
         with pa.input_stream(str(path), compression=compression) as source:
             names = _header(path, source)
@@ -138,8 +143,14 @@ def _csv(path: Path, compression: str | None) -> Iterator[pd.DataFrame]:
             reader = pacsv.open_csv(
                 source, read_options=read, parse_options=parse, convert_options=convert
             )
+            pending: list[pa.RecordBatch] = []
             for batch in reader:
-                yield _frame(path, batch)
+                pending.append(batch)
+                if sum(b.num_rows for b in pending) >= rows:
+                    yield _frame(path, pa.Table.from_batches(pending))
+                    pending = []
+            if pending:
+                yield _frame(path, pa.Table.from_batches(pending))
     except (pa.ArrowException, OSError) as error:
         raise InputError(path, f"cannot be parsed as CSV: {error}") from error
 
@@ -152,11 +163,17 @@ def _header(path: Path, source: pa.NativeFile) -> list[str]:
 
 
 def _types(path: Path, compression: str | None, names: list[str]) -> dict[str, pa.DataType]:
-    """Arrow's inference on the first block, integers widened to float64 except context."""
-    read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
-    convert = pacsv.ConvertOptions(null_values=sorted(STR_NA_VALUES), strings_can_be_null=True)
+    """Arrow's inference on the file's first whole lines (up to :data:`TYPE_SAMPLE_BYTES`),
+    integers widened to float64 except context; every column's type is then given to the
+    streaming reader, whatever its block size. The sample is parsed on its own: a streaming
+    reader opened for its schema would start parsing the file ahead, its buffers held."""
     with pa.input_stream(str(path), compression=compression) as source:
-        schema = pacsv.open_csv(source, read_options=read, convert_options=convert).schema
+        head = source.read(TYPE_SAMPLE_BYTES)
+    if len(head) == TYPE_SAMPLE_BYTES:
+        head = head[: head.rfind(b"\n") + 1] or head
+    convert = pacsv.ConvertOptions(null_values=sorted(STR_NA_VALUES), strings_can_be_null=True)
+    read = pacsv.ReadOptions(block_size=TYPE_SAMPLE_BYTES, use_threads=False)
+    schema = pacsv.read_csv(pa.py_buffer(head), read_options=read, convert_options=convert).schema
     return {field.name: _widened(field) for field in schema}
 
 
@@ -182,7 +199,7 @@ def _check_columns(path: Path, names: list[str]) -> None:
         raise InputError(path, "a column of the header has no name")
 
 
-def _frame(path: Path, batch: pa.RecordBatch) -> pd.DataFrame:
+def _frame(path: Path, batch: pa.RecordBatch | pa.Table) -> pd.DataFrame:
     frame = batch.to_pandas()
     frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
     return frame

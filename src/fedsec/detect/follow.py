@@ -1,0 +1,253 @@
+"""``fedsec detect --follow``: score a growing text file (a Zeek log, a flow CSV, JSON lines) as
+it grows, with bounded latency and memory.
+
+The file is read from its start, then polled: each poll takes the new *complete* lines (at most
+:attr:`FollowOptions.batch_bytes` at a time; a line still being written waits for its newline),
+hands them with the file's header to the format's own reader (so a batch is checked and read
+exactly as the whole file would be) and writes the batch's alerts at once, flushed. Latency is
+bounded by the poll interval plus the time to score one batch; memory by one batch.
+
+Rotation (the path now names a new file: ``mv`` + create, as logrotate and Zeek do) is followed:
+the old file is read to its end, then the new one from its start. Truncation (``copytruncate``)
+restarts at the start of the file. Rows keep their data row in the file they were read from
+(``source_row``; after a rotation or truncation it counts from 1 again).
+
+:func:`stop_on_signals` turns SIGINT/SIGTERM into a stop: the batch in hand is scored and its
+alerts written, then the run ends cleanly with its summary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from fedsec.core.errors import InputError
+from fedsec.data.flows import FlowTable
+from fedsec.data.mapping import Mapping
+from fedsec.data.readers.chunks import read_chunks
+from fedsec.detect.records import DetectionSummary
+
+POLL_SECONDS = 0.5
+BATCH_BYTES = 4 << 20
+#: How each format's files begin: a header line, Zeek's ``#`` header block, or no header.
+FIRST_LINE, COMMENTS, NONE = "first-line", "comments", "none"
+HEADERS: dict[str, str] = {"zeek": COMMENTS, "nsl-kdd": NONE}
+NOT_TEXT: dict[bytes, str] = {
+    b"\x1f\x8b": "gzip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ": "xz",
+    b"PK\x03\x04": "zip",
+    b"PAR1": "Parquet",
+    b"ARROW1": "Arrow IPC",
+    b"\xff\xff\xff\xff": "Arrow IPC",
+    b"\xd4\xc3\xb2\xa1": "pcap",
+    b"\xa1\xb2\xc3\xd4": "pcap",
+    b"\n\r\r\n": "pcapng",
+}
+
+
+@dataclass(frozen=True)
+class FollowOptions:
+    """How often to look for new lines, and the most bytes scored in one batch."""
+
+    poll: float = POLL_SECONDS
+    batch_bytes: int = BATCH_BYTES
+
+
+@dataclass
+class Batch:
+    """New data lines of the followed file, its header, and the data rows read before them."""
+
+    header: list[bytes]
+    lines: list[bytes]
+    rows_before: int
+
+
+@dataclass
+class FollowStats:
+    batches: int = 0
+    restarts: list[str] = field(default_factory=list)  # "rotated" / "truncated", in order
+
+
+class Tail:
+    """The complete new lines of a growing text file, across rotation and truncation."""
+
+    def __init__(self, path: Path, header: str, batch_bytes: int = BATCH_BYTES) -> None:
+        self.path, self.header_kind, self.batch_bytes = Path(path), header, batch_bytes
+        self.handle: BinaryIO | None = None
+        self.stats = FollowStats()
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+    def poll(self) -> Batch | None:
+        """The next batch of complete lines, or None when there is nothing new yet."""
+        if self.handle is None and not self._open():
+            return None
+        assert self.handle is not None
+        if os.fstat(self.handle.fileno()).st_size < self.handle.tell():
+            self._restart("truncated")
+        while data := self.handle.read(self.batch_bytes):
+            batch = self._batch(data)
+            if batch is not None:
+                return batch
+        if self._rotated():
+            self._restart("rotated")
+            return self.poll()
+        return None
+
+    def _open(self) -> bool:
+        try:
+            self.handle = open(self.path, "rb")  # noqa: SIM115 (kept open across polls)
+        except FileNotFoundError:
+            return False
+        self.inode = os.fstat(self.handle.fileno()).st_ino
+        self.partial, self.header, self.rows, self.in_data = b"", [], 0, False
+        self._check_text()
+        return True
+
+    def _check_text(self) -> None:
+        assert self.handle is not None
+        head = self.handle.read(8)
+        self.handle.seek(0)
+        for magic, kind in NOT_TEXT.items():
+            if head.startswith(magic):
+                raise InputError(
+                    self.path, f"is {kind}, not a text file: --follow reads text files as they grow"
+                )
+
+    def _rotated(self) -> bool:
+        try:
+            return os.stat(self.path).st_ino != self.inode
+        except FileNotFoundError:
+            return False  # between the move and the new file: keep the old one
+
+    def _restart(self, why: str) -> None:
+        self.close()
+        self.stats.restarts.append(why)
+        self._open()
+
+    def _batch(self, data: bytes) -> Batch | None:
+        buffer = self.partial + data
+        end = buffer.rfind(b"\n") + 1
+        self.partial = buffer[end:]
+        if len(self.partial) >= self.batch_bytes:
+            raise InputError(self.path, f"holds a line longer than {self.batch_bytes} bytes")
+        lines = [line for line in buffer[:end].splitlines(keepends=True) if line.strip()]
+        data_lines = [line for line in lines if not self._header_line(line)]
+        if not data_lines:
+            return None
+        batch = Batch(list(self.header), data_lines, self.rows)
+        self.rows += len(data_lines)
+        return batch
+
+    def _header_line(self, line: bytes) -> bool:
+        """Whether ``line`` belongs to the header (remembered for the batches after it)."""
+        if self.header_kind == FIRST_LINE and not self.header:
+            self.header.append(line)
+            return True
+        if self.header_kind != COMMENTS or not line.startswith(b"#"):
+            self.in_data = True
+            return False
+        if line.startswith(b"#separator") or (self.in_data and not line.startswith(b"#close")):
+            self.header, self.in_data = [], False
+        if not line.startswith(b"#close"):
+            self.header.append(line)
+        return True
+
+
+def header_kind(fmt: str, path: Path) -> str:
+    """How files of ``fmt`` begin (pcap is refused: --follow reads text)."""
+    if fmt == "pcap":
+        raise InputError(path, "--follow reads text files; meter packet captures into flows")
+    return HEADERS.get(fmt, FIRST_LINE)
+
+
+def follow(
+    path: Path,
+    fmt: str,
+    score: Callable[[FlowTable], bytes],
+    sink: BinaryIO,
+    stop: threading.Event,
+    options: FollowOptions = FollowOptions(),
+    mapping: Mapping | None = None,
+) -> FollowStats:
+    """Score ``path`` as it grows, writing each batch's alerts to ``sink`` (flushed), until
+    ``stop`` is set (the batch in hand is finished first)."""
+    tail = Tail(path, header_kind(fmt, path), options.batch_bytes)
+    with tempfile.TemporaryDirectory(prefix="fedsec-follow-") as scratch:
+        staging = Path(scratch) / f"batch{_suffix(path)}"
+        try:
+            while not stop.is_set():
+                batch = tail.poll()
+                if batch is None:
+                    stop.wait(options.poll)
+                    continue
+                for table in _tables(batch, staging, path, fmt, mapping):
+                    sink.write(score(table))
+                sink.flush()
+                tail.stats.batches += 1
+        finally:
+            tail.close()
+    return tail.stats
+
+
+def _suffix(path: Path) -> str:
+    return "".join(s for s in path.suffixes[-1:] if s not in (".gz", ".bz2", ".xz", ".zip"))
+
+
+def _tables(
+    batch: Batch, staging: Path, path: Path, fmt: str, mapping: Mapping | None
+) -> Iterator[FlowTable]:
+    """The batch read by the format's reader, each row pointing at its line in ``path``."""
+    staging.write_bytes(b"".join(batch.header + batch.lines))
+    first, last = batch.rows_before + 1, batch.rows_before + len(batch.lines)
+    try:
+        for table in read_chunks(fmt, [staging], mapping):
+            table.source_file = np.full(len(table), str(path), dtype=object)
+            table.source_row = table.source_row + batch.rows_before
+            table.files = [str(path)]
+            yield table
+    except InputError as error:
+        raise InputError(path, f"data rows {first}-{last}: {error.problem}") from None
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by SIGINT or SIGTERM while the block runs (the old handlers restored)."""
+    stop = threading.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in signals}
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def run_follow(
+    path: Path,
+    fmt: str,
+    out: Path,
+    score: Callable[[FlowTable], bytes],
+    summary: Callable[[], DetectionSummary],
+    stop: threading.Event,
+    options: FollowOptions = FollowOptions(),
+    mapping: Mapping | None = None,
+) -> DetectionSummary:
+    """:func:`follow` into the alerts file ``out`` (created new; lines appear batch by batch)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "wb") as sink:
+        follow(path, fmt, score, sink, stop, options, mapping)
+    return summary()

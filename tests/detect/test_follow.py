@@ -1,0 +1,236 @@
+"""``fedsec detect --follow``: a growing file (appended to by the test) is scored batch by batch,
+with the alerts of the finished file, across partial lines, rotation and truncation; SIGTERM
+ends the command cleanly. No test asserts on timing: waits are for a condition, with a timeout
+that only guards against a hang."""
+
+import gzip
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from fedsec.core.errors import InputError
+from fedsec.data.writers import write_records
+from fedsec.detect.alerts import flow_scorer, run_flow_detection
+from fedsec.detect.dispatch import run_detection
+from fedsec.detect.follow import COMMENTS, FIRST_LINE, FollowOptions, Tail, follow
+from fedsec.simulator import load_simulation, simulate
+from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
+
+HANG = 180.0  # seconds: a guard against a hang, never a measure
+
+
+def _wait(condition, what: str) -> None:
+    deadline = time.monotonic() + HANG
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.02)
+
+
+def _drain(tail: Tail) -> list:
+    batches = []
+    while (batch := tail.poll()) is not None:
+        batches.append(batch)
+    return batches
+
+
+def test_a_line_waits_for_its_newline_and_every_batch_carries_the_header(tmp_path):
+    path = tmp_path / "flows.csv"
+    path.write_bytes(b"a,b\n1,2\n3,")
+    tail = Tail(path, FIRST_LINE)
+    [first] = _drain(tail)
+    assert (first.header, first.lines, first.rows_before) == ([b"a,b\n"], [b"1,2\n"], 0)
+    with open(path, "ab") as handle:
+        handle.write(b"4\n5,6\n")
+    [second] = _drain(tail)
+    assert (second.header, second.lines, second.rows_before) == (
+        [b"a,b\n"],
+        [b"3,4\n", b"5,6\n"],
+        1,
+    )
+    assert tail.poll() is None
+
+
+def test_a_zeek_header_block_is_kept_and_close_lines_are_not_data(tmp_path):
+    header = [b"#separator \\x09\n", b"#fields\tts\tuid\n", b"#types\ttime\tstring\n"]
+    path = tmp_path / "conn.log"
+    path.write_bytes(b"".join(header) + b"1.0\tC1\n")
+    tail = Tail(path, COMMENTS)
+    [first] = _drain(tail)
+    assert first.header == header and first.lines == [b"1.0\tC1\n"]
+    with open(path, "ab") as handle:
+        handle.write(b"2.0\tC2\n#close\t2026-11-28-23-00-00\n")
+    [second] = _drain(tail)
+    assert second.header == header and second.lines == [b"2.0\tC2\n"]
+    assert second.rows_before == 1
+
+
+def test_truncation_restarts_at_the_start_of_the_file(tmp_path):
+    path = tmp_path / "flows.csv"
+    path.write_bytes(b"a,b\n1,2\n3,4\n")
+    tail = Tail(path, FIRST_LINE)
+    _drain(tail)
+    path.write_bytes(b"a,b\n9,9\n")  # copytruncate: same file, shorter
+    [batch] = _drain(tail)
+    assert (batch.lines, batch.rows_before) == ([b"9,9\n"], 0)
+    assert tail.stats.restarts == ["truncated"]
+
+
+def test_rotation_reads_the_old_file_to_its_end_then_the_new_one(tmp_path):
+    path = tmp_path / "flows.csv"
+    path.write_bytes(b"a,b\n1,2\n")
+    tail = Tail(path, FIRST_LINE)
+    _drain(tail)
+    with open(path, "ab") as handle:
+        handle.write(b"3,4\n")  # written before the rotation, read after it
+    os.rename(path, tmp_path / "flows.csv.1")
+    path.write_bytes(b"a,b\n5,6\n")
+    batches = _drain(tail)
+    assert [(b.lines, b.rows_before) for b in batches] == [([b"3,4\n"], 1), ([b"5,6\n"], 0)]
+    assert tail.stats.restarts == ["rotated"]
+
+
+def test_a_batch_is_bounded_and_an_endless_line_is_refused(tmp_path):
+    path = tmp_path / "flows.csv"
+    path.write_bytes(b"a,b\n" + b"1,2\n" * 1000)
+    tail = Tail(path, FIRST_LINE, batch_bytes=64)
+    batches = _drain(tail)
+    assert all(sum(map(len, b.lines)) <= 64 for b in batches)
+    assert sum(len(b.lines) for b in batches) == 1000
+    with open(path, "ab") as handle:
+        handle.write(b"9" * 200)
+    with pytest.raises(InputError, match="line longer than 64 bytes"):
+        _drain(tail)
+
+
+def test_a_compressed_file_is_refused_by_name(tmp_path):
+    path = tmp_path / "flows.csv.gz"
+    path.write_bytes(gzip.compress(b"a,b\n1,2\n"))
+    with pytest.raises(InputError, match=r"flows.csv.gz: is gzip, not a text file"):
+        Tail(path, FIRST_LINE).poll()
+
+
+def test_following_a_growing_file_gives_the_alerts_of_the_finished_file(
+    bundle,  # noqa: F811
+    flows_csv,  # noqa: F811
+    tmp_path,
+):
+    """The file grows in three appends, one ending mid-line; once every row is scored the
+    alerts are byte for byte those of ``fedsec detect`` on the finished file."""
+    data = flows_csv.read_bytes()
+    cuts = [len(data) // 3, len(data) // 3 + 7, 2 * len(data) // 3, len(data)]
+    path = tmp_path / "growing.csv"
+    path.write_bytes(data[: cuts[0]])
+    score = flow_scorer(bundle, [path], "flows", None, None, UNSIGNED)
+    stop = threading.Event()
+    sink = open(tmp_path / "followed.jsonl", "wb")  # noqa: SIM115
+    runner = threading.Thread(
+        target=follow, args=(path, "flows", score, sink, stop, FollowOptions(poll=0.01))
+    )
+    runner.start()
+    try:
+        for start, end in itertools.pairwise(cuts):
+            with open(path, "ab") as handle:
+                handle.write(data[start:end])
+        rows = len(pd.read_csv(flows_csv))
+        _wait(lambda: score.tally.rows == rows, "every row to be scored")
+    finally:
+        stop.set()
+        runner.join()
+        sink.close()
+    run_flow_detection(bundle, [path], "flows", tmp_path / "whole.jsonl", None, None, UNSIGNED)
+    expected = (tmp_path / "whole.jsonl").read_bytes()
+    assert expected.count(b"\n") > 50
+    assert (tmp_path / "followed.jsonl").read_bytes() == expected
+
+
+def test_follow_takes_exactly_one_file(bundle, flows_csv, tmp_path):  # noqa: F811
+    with pytest.raises(InputError, match="--follow follows one file"):
+        run_detection(
+            bundle,
+            [flows_csv, flows_csv],
+            "flows",
+            tmp_path / "a.jsonl",
+            trust=UNSIGNED,
+            follow=FollowOptions(),
+            stop=threading.Event(),
+        )
+
+
+def test_sigterm_ends_detect_follow_cleanly(bundle, flows_csv, tmp_path):  # noqa: F811
+    """The command runs until SIGTERM; then it exits 0 with its summary, every alert line
+    whole."""
+    path = tmp_path / "growing.csv"
+    path.write_bytes(flows_csv.read_bytes())
+    out = tmp_path / "alerts.jsonl"
+    args = ["detect", "--model", str(bundle), "--format", "flows", "--input", str(path)]
+    args += ["--out", str(out), "--allow-unsigned", "--follow", "--poll", "0.05"]
+    env = {**os.environ, "COLUMNS": "200"}
+    command = subprocess.Popen(
+        [sys.executable, "-m", "fedsec", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        _wait(lambda: out.exists() and out.stat().st_size > 0, "the first alerts")
+        command.send_signal(signal.SIGTERM)
+        stdout, stderr = command.communicate(timeout=HANG)
+    finally:
+        if command.poll() is None:
+            command.kill()
+    assert command.returncode == 0, stderr
+    rows = len(pd.read_csv(flows_csv))
+    assert f"{rows} rows scored" in " ".join(stdout.split())
+    lines = out.read_bytes().split(b"\n")
+    assert lines[-1] == b"" and all(line.startswith(b"{") for line in lines[:-1])
+
+
+@pytest.fixture(scope="module")
+def conn_log(tmp_path_factory):
+    """Simulated flows of every organization as one Zeek conn.log (ASCII, header block)."""
+    flows = pd.concat(t.flows for t in simulate(load_simulation("consortium", ["flows=1000"])).orgs)
+    return write_records("zeek", flows, tmp_path_factory.mktemp("zeek") / "conn.log")
+
+
+def test_following_a_growing_zeek_log_gives_the_alerts_of_the_finished_log(
+    bundle,  # noqa: F811
+    conn_log,
+    tmp_path,
+):
+    """A Zeek log grows line by line and in a block cut mid-line; each batch is read with the
+    log's header block, rows keep their data row in the log."""
+    data = conn_log.read_bytes()
+    body = data.index(b"\n", data.index(b"#types")) + 1
+    cuts = [body + 200, body + 200 + len(data[body:]) // 2, len(data)]
+    path = tmp_path / "conn.log"
+    path.write_bytes(data[: cuts[0]])
+    score = flow_scorer(bundle, [path], "zeek", None, None, UNSIGNED)
+    stop = threading.Event()
+    sink = open(tmp_path / "followed.jsonl", "wb")  # noqa: SIM115
+    runner = threading.Thread(
+        target=follow, args=(path, "zeek", score, sink, stop, FollowOptions(poll=0.01))
+    )
+    runner.start()
+    try:
+        for start, end in itertools.pairwise(cuts):
+            with open(path, "ab") as handle:
+                handle.write(data[start:end])
+        rows = sum(1 for line in data[body:].splitlines() if not line.startswith(b"#"))
+        _wait(lambda: score.tally.rows == rows, "every row to be scored")
+    finally:
+        stop.set()
+        runner.join()
+        sink.close()
+    run_flow_detection(bundle, [path], "zeek", tmp_path / "whole.jsonl", None, None, UNSIGNED)
+    expected = (tmp_path / "whole.jsonl").read_bytes()
+    assert expected.count(b"\n") > 5
+    assert (tmp_path / "followed.jsonl").read_bytes() == expected
