@@ -1,0 +1,1 @@
+"""Forensics on alerts: retro-hunts (and incidents)."""
