@@ -17,7 +17,13 @@ FLAT = {
 ECS = {
     "@timestamp": "2024-03-12T10:00:00Z",
     "log": {"file": {"path": "grid/flows-2024-03-12.csv"}},
-    "fedsec": {"source_row": 8, "row": 7, "family": "recon", "score": 0.93, "dataset_label": "recon"},
+    "fedsec": {
+        "source_row": 8,
+        "row": 7,
+        "family": "recon",
+        "score": 0.93,
+        "dataset_label": "recon",
+    },
 }
 
 
