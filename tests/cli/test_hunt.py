@@ -48,6 +48,7 @@ def test_hunt_prints_the_families_and_writes_the_folder(run, tmp_path) -> None:
     assert summary["baseline"]["organizations"] == ["office"]
     for row in summary["families"]:
         assert row["family"] in result.output
+    assert "input label family" in result.output  # the demo's flows carry their labels
     marker = json.loads((out / ".fedsec-output.json").read_text())
     assert marker["writer"] == "fedsec hunt"
     assert set(marker["files"]) == {

@@ -116,9 +116,27 @@ def show(result: HuntResult) -> None:
             str(row["baseline_other_family"]),
         )
     console.print(grid)
+    if result.truth is not None:
+        console.print(truth_table(result.truth))
     dropped = sum(result.dropped.values())
     console.print(
         f"{dropped} baseline alerts not raised by the new model (dropped.jsonl). New finds: "
         f"{result.out / 'found.jsonl'}; report: {result.out / 'report.md'}",
         highlight=False,
     )
+
+
+def truth_table(truth: list[dict]) -> Table:
+    """Per family of the input's own labels: rows, and what each model flagged."""
+    grid = Table(
+        "input label family", "rows", "new model flagged", "baseline flagged", "new model only"
+    )
+    for row in truth:
+        grid.add_row(
+            row["family"],
+            str(row["rows"]),
+            str(row["model_flagged"]),
+            str(row["baseline_flagged"]),
+            str(row["model_only"]),
+        )
+    return grid
