@@ -162,6 +162,7 @@ def detect(
     trust: Trust | None,
     mapping: Mapping | None,
 ) -> DetectionSummary:
+    """One side's alerts into ``alerts``, through ``fedsec detect``'s own dispatch."""
     return run_detection(
         side.bundle,
         list(inputs),
@@ -226,6 +227,7 @@ def compare(staging: Path, labels: InputLabels | None) -> Comparison:
 
 
 def line(record: dict) -> bytes:
+    """One alert as a JSON line."""
     return (json.dumps(record, default=str) + "\n").encode("utf-8")
 
 
