@@ -130,3 +130,12 @@ def test_a_folder_fedsec_did_not_write_is_never_touched(run, tmp_path) -> None:
     with pytest.raises(OutputError, match="not written by fedsec"):
         retro_hunt(Side(run / "model"), Side(run / "local" / ORG), inputs, "flows", mine)
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_the_same_hunt_writes_the_same_files(run, grid_hunt, tmp_path) -> None:
+    result, inputs = grid_hunt
+    again = retro_hunt(
+        Side(run / "model", ORG), Side(run / "local" / ORG, ORG), inputs, "flows", tmp_path / "2"
+    )
+    for name in (MODEL_ALERTS, BASELINE_ALERTS, FOUND, DROPPED, SUMMARY, "report.md"):
+        assert (again.out / name).read_bytes() == (result.out / name).read_bytes(), name
