@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from fedsec.bundles.bundle import load_bundle
 from fedsec.experiments.demo import run_demo
 
 SMALL = [
@@ -43,3 +44,21 @@ def test_run_directory_holds_report_data_and_model(demo) -> None:
     assert (out / "data" / "manifest.json").is_file()
     assert len(list((out / "data" / "office").glob("flows-*.csv"))) == 14
     assert not (out / "run").exists()
+
+
+def test_run_directory_keeps_each_organizations_local_model(demo) -> None:
+    """The local arm's models, each signed, with its own threshold and its own families (the
+    baseline of a retro-hunt)."""
+    metrics = json.loads((demo.out / "metrics.json").read_text())
+    orgs = metrics["federation"]["orgs"]
+    assert sorted(p.name for p in (demo.out / "local").iterdir()) == sorted(orgs)
+    for org, info in orgs.items():
+        model, manifest = load_bundle(demo.out / "local" / org, None)
+        assert set(model.classes) == {"benign", *info["train_families"]}, org
+        assert set(model.thresholds_) == {org}
+        local = demo.experiment.arms["local"].models[org]
+        assert model.thresholds_[org] == local.thresholds_[org]
+        assert (manifest["provenance"]["arm"], manifest["provenance"]["organizations"]) == (
+            "local",
+            [org],
+        )

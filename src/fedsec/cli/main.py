@@ -15,6 +15,7 @@ from fedsec.cli.attack_matrix import attack_matrix
 from fedsec.cli.common import console, quiet_libraries
 from fedsec.cli.detect import detect
 from fedsec.cli.incidents import incidents
+from fedsec.cli.hunt import hunt
 from fedsec.cli.inspect import inspect
 from fedsec.cli.options import HELP, MARKUP, federation_app, job_app, keys_app
 from fedsec.cli.simulate import privacy_curve_command, scenarios, simulate
@@ -61,6 +62,7 @@ app.command()(scenarios)
 app.command()(simulate)
 app.command()(detect)
 app.command()(incidents)
+app.command()(hunt)
 app.command()(inspect)
 app.command("privacy-curve")(privacy_curve_command)
 app.command("attack-matrix")(attack_matrix)

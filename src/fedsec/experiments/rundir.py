@@ -10,6 +10,7 @@ from fedsec.core import atomic, outputs
 from fedsec.tasks.base import Run
 
 MODEL_DIR = "model"
+LOCAL_DIR = "local"  # each organization's local-only model, one bundle per organization
 
 
 def write_run(
@@ -30,7 +31,8 @@ def write_run(
 
 def fill_run(run: Run, folder: Path, signer: Signer | None = None) -> None:
     """The run's files in ``folder``: config, metrics, report, figures and, when the run
-    trained a model it ships, the bundle in ``folder / MODEL_DIR``."""
+    trained a model it ships, the bundle in ``folder / MODEL_DIR``, and the local arm's models
+    (one bundle per organization) in ``folder / LOCAL_DIR``."""
     metrics = {**run.metrics, "timing": run.timing}
     config_text = run.scenario.to_toml()
     (folder / "config.toml").write_text(config_text)
@@ -39,3 +41,4 @@ def fill_run(run: Run, folder: Path, signer: Signer | None = None) -> None:
     run.task.write_figures(run, folder)
     if run.ships_model():
         run.task.save_bundle(run, folder / MODEL_DIR, signer)
+    run.task.save_local_bundles(run, folder / LOCAL_DIR, signer)

@@ -110,6 +110,11 @@ class Task(ABC):
     def save_bundle(self, run: Run, folder: Path, signer: Signer | None) -> None:
         """Write the shipped model's signed bundle into ``folder``."""
 
+    def save_local_bundles(self, run: Run, folder: Path, signer: Signer | None) -> None:
+        """Write each organization's local-only model as a signed bundle in ``folder / <org>``
+        (the baseline ``fedsec hunt`` compares a shared model with); by default none."""
+        return None
+
     # -- reporting ---------------------------------------------------------------------
 
     @abstractmethod

@@ -1,0 +1,87 @@
+"""fedsec hunt through the CLI: the table, the output folder, and clean errors (exit 2)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from fedsec.cli import app
+from fedsec.experiments.demo import run_demo
+
+runner = CliRunner()
+TINY = ["flows=4000", "experiment.rounds=5", 'experiment.evaluation.arms=["local", "federated"]']
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return run_demo(tmp_path_factory.mktemp("demo") / "run", overrides=TINY).out
+
+
+def hunt_args(run, out, *more: str) -> list[str]:
+    days = sorted((run / "data" / "office").glob("flows-*.csv"))[7:9]
+    return [
+        "hunt",
+        "--model",
+        str(run / "model"),
+        "--baseline",
+        str(run / "local" / "office"),
+        "--org",
+        "office",
+        "--format",
+        "flows",
+        "--out",
+        str(out),
+        "--input",
+        *map(str, days),
+        *more,
+    ]
+
+
+def test_hunt_prints_the_families_and_writes_the_folder(run, tmp_path) -> None:
+    out = tmp_path / "hunt"
+    result = runner.invoke(app, hunt_args(run, out))
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "hunt.json").read_text())
+    assert summary["model"]["arm"] == "federated"
+    assert summary["baseline"]["organizations"] == ["office"]
+    for row in summary["families"]:
+        assert row["family"] in result.output
+    assert "input label family" in result.output  # the demo's flows carry their labels
+    marker = json.loads((out / ".fedsec-output.json").read_text())
+    assert marker["writer"] == "fedsec hunt"
+    assert set(marker["files"]) == {
+        "alerts-model.jsonl",
+        "alerts-baseline.jsonl",
+        "found.jsonl",
+        "dropped.jsonl",
+        "hunt.json",
+        "report.md",
+    }
+    again = runner.invoke(app, hunt_args(run, out))
+    assert again.exit_code == 2
+    assert "pass --force" in again.output
+    assert runner.invoke(app, [*hunt_args(run, out), "--force"]).exit_code == 0
+
+
+def test_an_unknown_org_is_one_clear_line(run, tmp_path) -> None:
+    args = hunt_args(run, tmp_path / "x")
+    args[args.index("office", args.index("--org"))] = "nowhere"
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "no threshold for org 'nowhere'" in result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_logs_bundle_is_refused_before_any_scoring(run, tmp_path) -> None:
+    logs = tmp_path / "logs-bundle"
+    logs.mkdir()
+    manifest = json.loads((run / "model" / "bundle.json").read_text())
+    (logs / "bundle.json").write_text(json.dumps({**manifest, "kind": "deeplog"}))
+    args = hunt_args(run, tmp_path / "y")
+    args[args.index("--baseline") + 1] = str(logs)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "a logs bundle" in result.output
+    assert not (tmp_path / "y").exists()

@@ -1,0 +1,141 @@
+"""Retro-hunts on a small simulated consortium: the federated model rescans an organization's
+test week and finds the families its local model never learned."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fedsec.bundles.bundle import load_manifest
+from fedsec.core.errors import InputError
+from fedsec.core.outputs import OutputError
+from fedsec.experiments.demo import run_demo
+from fedsec.forensics.hunt import (
+    BASELINE_ALERTS,
+    DROPPED,
+    FOUND,
+    MISSED,
+    MODEL_ALERTS,
+    SUMMARY,
+    Side,
+    retro_hunt,
+)
+
+SMALL = [
+    "flows=12000",
+    "experiment.rounds=30",
+    'experiment.evaluation.arms=["local", "federated"]',
+]
+ORG = "grid"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    return run_demo(tmp_path_factory.mktemp("demo") / "run", overrides=SMALL).out
+
+
+@pytest.fixture(scope="module")
+def grid_hunt(run: Path, tmp_path_factory):
+    out = tmp_path_factory.mktemp("hunt") / "grid"
+    inputs = sorted((run / "data" / ORG).glob("flows-*.csv"))[7:]  # days 8-14: the test week
+    result = retro_hunt(
+        Side(run / "model", ORG), Side(run / "local" / ORG, ORG), inputs, "flows", out
+    )
+    return result, inputs
+
+
+def alerts(path: Path) -> dict[tuple[str, int], dict]:
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    return {(r["source_file"], r["source_row"]): r for r in records}
+
+
+def test_found_and_dropped_are_the_difference_of_the_two_alert_files(grid_hunt) -> None:
+    result, _ = grid_hunt
+    new, old = alerts(result.out / MODEL_ALERTS), alerts(result.out / BASELINE_ALERTS)
+    found = alerts(result.out / FOUND)
+    expected = {k for k, r in new.items() if k not in old or old[k]["family"] != r["family"]}
+    assert set(found) == expected
+    assert {found[k]["hunt"]["baseline_family"] for k in found if k not in old} == {None}
+    assert set(alerts(result.out / DROPPED)) == set(old) - set(new)
+    for row in result.families:
+        mine = [r for r in new.values() if r["family"] == row["family"]]
+        assert row["alerts"] == len(mine)
+        assert row[MISSED] == sum((r["source_file"], r["source_row"]) not in old for r in mine)
+    summary = json.loads((result.out / SUMMARY).read_text())
+    assert summary["families"] == result.families
+    assert summary["baseline"]["organizations"] == [ORG]
+
+
+def test_truth_rows_count_the_input_labels(grid_hunt) -> None:
+    result, inputs = grid_hunt
+    labels = pd.concat([pd.read_csv(path) for path in inputs])["family"]
+    assert {row["family"]: row["rows"] for row in result.truth} == labels.value_counts().to_dict()
+    assert result.rows == len(labels)
+
+
+def test_the_federated_model_finds_families_the_local_one_never_learned(run, grid_hunt) -> None:
+    result, _ = grid_hunt
+    local_classes = set(load_manifest(run / "local" / ORG)["classes"])
+    unseen = [r for r in result.truth if r["family"] not in local_classes and r["rows"] >= 20]
+    assert unseen, "the test week holds no family the grid never trained on"
+    for row in unseen:
+        assert row["model_only"] >= 0.5 * row["rows"], row
+        assert row["baseline_flagged"] < row["model_only"], row
+    benign = next(r for r in result.truth if r["family"] == "benign")
+    assert benign["model_flagged"] <= 0.05 * benign["rows"]
+
+
+def test_a_model_against_itself_finds_nothing(run, tmp_path) -> None:
+    inputs = sorted((run / "data" / ORG).glob("flows-*.csv"))[7:9]
+    side = Side(run / "model", ORG)
+    result = retro_hunt(side, side, inputs, "flows", tmp_path / "self")
+    assert result.families and all(row[MISSED] == 0 for row in result.families)
+    assert (tmp_path / "self" / FOUND).read_text() == ""
+    assert result.dropped == {}
+
+
+def test_a_lower_threshold_finds_exactly_the_rows_between_the_two(run, tmp_path) -> None:
+    inputs = sorted((run / "data" / ORG).glob("flows-*.csv"))[7:9]
+    low, high = 0.3, 0.7
+    result = retro_hunt(
+        Side(run / "model", threshold=low),
+        Side(run / "model", threshold=high),
+        inputs,
+        "flows",
+        tmp_path / "thresholds",
+    )
+    new = alerts(tmp_path / "thresholds" / MODEL_ALERTS)
+    found = alerts(tmp_path / "thresholds" / FOUND)
+    assert set(found) == {k for k, r in new.items() if r["score"] <= high}
+    assert {r["hunt"]["status"] for r in found.values()} <= {MISSED}
+    assert result.dropped == {}
+
+
+def test_a_bad_input_leaves_no_output_folder(run, tmp_path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("not,a,flow\n1,2,3\n")
+    with pytest.raises(InputError):
+        retro_hunt(Side(run / "model"), Side(run / "local" / ORG), [bad], "flows", tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_folder_fedsec_did_not_write_is_never_touched(run, tmp_path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    inputs = sorted((run / "data" / ORG).glob("flows-*.csv"))[7:8]
+    with pytest.raises(OutputError, match="not written by fedsec"):
+        retro_hunt(Side(run / "model"), Side(run / "local" / ORG), inputs, "flows", mine)
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_the_same_hunt_writes_the_same_files(run, grid_hunt, tmp_path) -> None:
+    result, inputs = grid_hunt
+    again = retro_hunt(
+        Side(run / "model", ORG), Side(run / "local" / ORG, ORG), inputs, "flows", tmp_path / "2"
+    )
+    for name in (MODEL_ALERTS, BASELINE_ALERTS, FOUND, DROPPED, SUMMARY, "report.md"):
+        assert (again.out / name).read_bytes() == (result.out / name).read_bytes(), name
