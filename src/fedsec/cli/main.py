@@ -14,8 +14,8 @@ from fedsec.cli import deploy, jobs, keys  # noqa: F401  (importing registers th
 from fedsec.cli.attack_matrix import attack_matrix
 from fedsec.cli.common import console, quiet_libraries
 from fedsec.cli.detect import detect
-from fedsec.cli.incidents import incidents
 from fedsec.cli.hunt import hunt
+from fedsec.cli.incidents import incidents
 from fedsec.cli.inspect import inspect
 from fedsec.cli.options import HELP, MARKUP, federation_app, job_app, keys_app
 from fedsec.cli.simulate import privacy_curve_command, scenarios, simulate
