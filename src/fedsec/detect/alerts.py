@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from fedsec.bundles.bundle import load_bundle
 from fedsec.bundles.signing import Trust
@@ -16,10 +17,12 @@ from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers.chunks import CHUNK_ROWS, read_chunks
 from fedsec.data.taxonomy import BENIGN, UNLABELED
+from fedsec.detect.formats import FLAT, AlertFormat
+from fedsec.detect.reasons import classifier_reasons
 from fedsec.detect.records import (
     DetectionSummary,
     add_dataset_label,
-    alert_lines,
+    add_network,
     check_columns,
     check_format,
     context_records,
@@ -58,11 +61,12 @@ def run_flow_detection(
     mapping: Mapping | None = None,
     chunk_rows: int = CHUNK_ROWS,
     load: Callable[[Path, Trust], tuple[FamilyClassifier, dict]] = load_bundle,
+    alerts: AlertFormat = FLAT,
 ) -> DetectionSummary:
     """Alerts from a family-classifier bundle (``mapping``: for format ``mapped``; ``load``:
     the bundle kind's loader, a network's by default), the input scored chunk by chunk and each
     chunk's alerts written as they come (atomically: the file appears complete, or not at
-    all)."""
+    all) in the ``alerts`` format."""
     model, manifest = load(model_dir, trust)
     chosen = threshold if threshold is not None else operating_threshold(model, model_dir, org)
     tally = Tally()
@@ -71,13 +75,36 @@ def run_flow_detection(
             if tally.rows == 0:
                 check_format(model.view, manifest, fmt, inputs)
                 check_columns(model, table, inputs)
-            proba = model.predict_proba(table.features(model.view).frame)
+            frame = table.features(model.view).frame
+            x = model.encode(frame)
+            proba = model.proba_from_matrix(x)
             scores = model.malicious_score(proba)
             labels = model.labels_from_proba(proba, chosen)
             records = alert_records(table, proba, labels, scores, model.classes, tally.rows)
-            sink.write(alert_lines(records))
+            if alerts.explain:
+                explain(records, model, x, frame, labels, table, chosen)
+            sink.write(alerts.lines(records))
             tally.add(table, labels)
     return tally.summary()
+
+
+def explain(
+    records: list[dict],
+    model: FamilyClassifier,
+    x: np.ndarray,
+    frame: pd.DataFrame,
+    labels: np.ndarray,
+    table: FlowTable,
+    threshold: float | None,
+) -> None:
+    """What the typed alert formats add to each record: the threshold applied (None: arg-max),
+    the features behind the family, and the flow's transport and service."""
+    flagged = np.flatnonzero(labels != BENIGN)
+    reasons = classifier_reasons(model, x, frame, flagged, labels[flagged])
+    for record, row, why in zip(records, flagged, reasons, strict=True):
+        record["threshold"] = None if threshold is None else round(float(threshold), 6)
+        record["reasons"] = why
+        add_network(record, table, row)
 
 
 def operating_threshold(model: FamilyClassifier, model_dir: Path, org: str | None) -> float | None:

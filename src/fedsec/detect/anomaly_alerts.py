@@ -17,10 +17,11 @@ from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers.chunks import CHUNK_ROWS, read_chunks
 from fedsec.data.taxonomy import BENIGN, UNLABELED
+from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.records import (
     DetectionSummary,
     add_dataset_label,
-    alert_lines,
+    add_network,
     check_columns,
     check_format,
     context_records,
@@ -109,9 +110,11 @@ def run_anomaly_detection(
     trust: Trust | None = None,
     mapping: Mapping | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    alerts: AlertFormat = FLAT,
 ) -> DetectionSummary:
     """Alerts from an anomaly bundle, the input scored chunk by chunk (rows are scored one by
-    one, so chunks change nothing) and the alerts written as they come, atomically."""
+    one, so chunks change nothing) and the alerts written as they come, atomically, in the
+    ``alerts`` format."""
     model, manifest = load_anomaly_bundle(model_dir, trust)
     chosen = choose_threshold(model, model_dir, org, threshold)
     tally = _Tally()
@@ -125,9 +128,11 @@ def run_anomaly_detection(
             scores = model.score_matrix(x)
             rows = np.flatnonzero(scores > chosen[0])
             features = top_features(model, x, frame, rows, top)
-            sink.write(
-                alert_lines(alert_records(table, scores, rows, chosen, features, tally.rows))
-            )
+            records = alert_records(table, scores, rows, chosen, features, tally.rows)
+            if alerts.explain:
+                for record, row in zip(records, rows, strict=True):
+                    add_network(record, table, row)
+            sink.write(alerts.lines(records))
             tally.add(table, rows)
     return tally.summary()
 

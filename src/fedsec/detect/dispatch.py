@@ -3,13 +3,16 @@ detector, which scores the input."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from pathlib import Path
 
 from fedsec.bundles.bundle import (
     ANOMALY_KIND,
     CLASSIFIER_KIND,
+    MANIFEST,
     authenticate,
     bundle_kind,
     load_manifest,
@@ -24,6 +27,8 @@ from fedsec.data.logs import SessionOptions
 from fedsec.data.mapping import Mapping
 from fedsec.detect.alerts import run_flow_detection
 from fedsec.detect.anomaly_alerts import run_anomaly_detection
+from fedsec.detect.ecs import DATASETS, AlertSource
+from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.logs import run_log_detection
 from fedsec.detect.records import DetectionSummary
 from fedsec.tasks.registry import TASKS, task_for_bundle
@@ -42,6 +47,7 @@ class DetectionRequest:
     options: SessionOptions | None
     trust: Trust
     mapping: Mapping | None = None
+    alerts: AlertFormat = FLAT
 
 
 Detector = Callable[[Path, DetectionRequest], DetectionSummary]
@@ -49,7 +55,7 @@ Detector = Callable[[Path, DetectionRequest], DetectionSummary]
 #: The detector of each bundle kind (every kind a registered task ships has one: tests/detect).
 DETECTORS: dict[str, Detector] = {
     CLASSIFIER_KIND: lambda model_dir, r: run_flow_detection(
-        model_dir, r.inputs, r.fmt, r.out, r.org, r.threshold, r.trust, r.mapping
+        model_dir, r.inputs, r.fmt, r.out, r.org, r.threshold, r.trust, r.mapping, alerts=r.alerts
     ),
     TREE_KIND: lambda model_dir, r: run_flow_detection(
         model_dir,
@@ -61,6 +67,7 @@ DETECTORS: dict[str, Detector] = {
         r.trust,
         r.mapping,
         load=load_tree_bundle,
+        alerts=r.alerts,
     ),
     ANOMALY_KIND: lambda model_dir, r: run_anomaly_detection(
         model_dir,
@@ -71,6 +78,7 @@ DETECTORS: dict[str, Detector] = {
         threshold=r.threshold,
         trust=r.trust,
         mapping=r.mapping,
+        alerts=r.alerts,
     ),
     LOGS_KIND: lambda model_dir, r: run_log_detection(
         model_dir,
@@ -81,8 +89,26 @@ DETECTORS: dict[str, Detector] = {
         namespace=r.namespace,
         options=r.options,
         trust=r.trust,
+        alerts=r.alerts,
     ),
 }
+#: The ECS ``event.dataset`` of each bundle kind's alerts.
+DATASET_OF_KIND = {
+    CLASSIFIER_KIND: DATASETS["flows"],
+    TREE_KIND: DATASETS["flows"],
+    ANOMALY_KIND: DATASETS["anomaly"],
+    LOGS_KIND: DATASETS["logs"],
+}
+
+
+@dataclass(frozen=True)
+class AlertOptions:
+    """How alerts are written: the format, the sensor named as observer, the zone of input
+    times written without one."""
+
+    format: str = "ecs"
+    observer: str | None = None
+    naive_zone: tzinfo = UTC
 
 
 def run_detection(
@@ -97,10 +123,11 @@ def run_detection(
     options: SessionOptions | None = None,
     trust: Trust | None = None,
     mapping: Mapping | None = None,
+    alert_options: AlertOptions | None = None,
 ) -> DetectionSummary:
     """Alerts from any bundle: the manifest's kind picks the task and its detector (the one
     dispatch), once the bundle's signature is verified against ``trust`` (default: the user's
-    trusted keys)."""
+    trusted keys). Alerts are ECS documents unless ``alert_options`` says otherwise."""
     trust = trust if trust is not None else user_trust()
     manifest = load_manifest(model_dir)
     authenticity = authenticate(model_dir, manifest, trust)
@@ -112,7 +139,27 @@ def run_detection(
     refusal = task.detection_refuses(threshold, namespace)
     if refusal is not None:
         raise InputError(model_dir, refusal)
-    request = DetectionRequest(inputs, fmt, out, org, threshold, namespace, options, trust, mapping)
+    alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions())
+    request = DetectionRequest(
+        inputs, fmt, out, org, threshold, namespace, options, trust, mapping, alerts
+    )
     summary = DETECTORS[kind](model_dir, request)
     summary.authenticity = authenticity
     return summary
+
+
+def alert_format(model_dir: Path, kind: str, org: str | None, chosen: AlertOptions) -> AlertFormat:
+    """The run's alert format; alerts name the bundle by the sha256 of its manifest (which
+    holds the sha256 of its weights or booster, so it pins the whole model)."""
+    if chosen.format == "fedsec":
+        return FLAT
+    sha256 = hashlib.sha256((Path(model_dir) / MANIFEST).read_bytes()).hexdigest()
+    source = AlertSource(
+        model_sha256=sha256,
+        model_kind=kind,
+        dataset=DATASET_OF_KIND[kind],
+        organization=org,
+        observer=chosen.observer,
+        naive_zone=chosen.naive_zone,
+    )
+    return AlertFormat(chosen.format, source)

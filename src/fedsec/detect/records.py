@@ -93,3 +93,15 @@ def alert_lines(records: list[dict]) -> bytes:
 def write_alerts(out: Path, records: list[dict]) -> None:
     """One JSON object per line, written atomically."""
     atomic.write_bytes(Path(out), alert_lines(records))
+
+
+def add_network(record: dict, table: FlowTable, row: int) -> None:
+    """The flow's transport and service class, when the input has flow fields."""
+    canonical = table.canonical
+    if canonical is None:
+        return
+    for key, column in (("transport", "protocol"), ("service", "service")):
+        if column in canonical.columns:
+            value = canonical[column].iloc[row]
+            if isinstance(value, str):
+                record[key] = value
