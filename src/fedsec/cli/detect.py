@@ -49,6 +49,10 @@ def detect(
             "events) or 'fedsec' (the flat records of earlier versions)."
         ),
     ] = "ecs",
+    organization: Annotated[
+        str | None,
+        typer.Option(help="Organization named in each alert (organization.name; default: --org)."),
+    ] = None,
     observer: Annotated[
         str | None,
         typer.Option(help="Sensor name written in each alert (observer.name; default: host name)."),
@@ -113,7 +117,7 @@ def detect(
     inputs = [*(input_ or []), *(more_inputs or [])]
     if not inputs:
         raise typer.BadParameter("give at least one file to score", param_hint="--input")
-    alert_options = _alert_options(alert_format, observer, timezone)
+    alert_options = _alert_options(alert_format, organization or org, observer, timezone)
     outputs.check_file(out, force=force)
     inference_threads(threads)
     options = SessionOptions(session_key, session_window, log_format, templates)
@@ -151,7 +155,9 @@ def detect(
     console.print(grid)
 
 
-def _alert_options(alert_format: str, observer: str | None, timezone: str) -> AlertOptions:
+def _alert_options(
+    alert_format: str, organization: str | None, observer: str | None, timezone: str
+) -> AlertOptions:
     """The alert options, each checked before anything is read."""
     from fedsec.detect.dispatch import AlertOptions
     from fedsec.detect.ecs_values import zone
@@ -166,4 +172,4 @@ def _alert_options(alert_format: str, observer: str | None, timezone: str) -> Al
         naive_zone = zone(timezone)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--timezone") from error
-    return AlertOptions(alert_format, observer or socket.gethostname(), naive_zone)
+    return AlertOptions(alert_format, organization, observer or socket.gethostname(), naive_zone)

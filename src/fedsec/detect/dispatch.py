@@ -103,10 +103,11 @@ DATASET_OF_KIND = {
 
 @dataclass(frozen=True)
 class AlertOptions:
-    """How alerts are written: the format, the sensor named as observer, the zone of input
-    times written without one."""
+    """How alerts are written: the format, the organization and sensor they name (default
+    organization: ``--org``), the zone of input times written without one."""
 
     format: str = "ecs"
+    organization: str | None = None
     observer: str | None = None
     naive_zone: tzinfo = UTC
 
@@ -158,7 +159,7 @@ def alert_format(model_dir: Path, kind: str, org: str | None, chosen: AlertOptio
         model_sha256=sha256,
         model_kind=kind,
         dataset=DATASET_OF_KIND[kind],
-        organization=org,
+        organization=chosen.organization or org,
         observer=chosen.observer,
         naive_zone=chosen.naive_zone,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import math
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +21,7 @@ from fedsec.data.canonical import PROTOCOL_NUMBERS
 #: Epoch magnitudes: below 1e11 seconds (until year 5138), then milli-, micro-, nanoseconds.
 EPOCH_UNITS: tuple[tuple[float, float], ...] = ((1e11, 1.0), (1e14, 1e3), (1e17, 1e6))
 TRANSPORTS = frozenset({"tcp", "udp", "icmp", "ipv6-icmp", "sctp", "gre", "esp", "ah"})
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 IANA_NUMBER = {name: str(number) for number, name in PROTOCOL_NUMBERS.items() if number != 58}
 
 
@@ -33,8 +34,11 @@ def zone(name: str) -> tzinfo:
 
 
 def iso_utc(moment: datetime) -> str:
-    """``2017-07-07T18:56:33.850Z``: UTC, milliseconds, the ``Z`` suffix."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    """``2017-07-07T18:56:33.850Z``: UTC, rounded to the millisecond (ECS ``date``), the ``Z``
+    suffix."""
+    rounded = moment + timedelta(microseconds=500)
+    rounded -= timedelta(microseconds=rounded.microsecond % 1000)
+    return rounded.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def utc_timestamp(value: object, naive_zone: tzinfo) -> str | None:
@@ -53,14 +57,12 @@ def utc_timestamp(value: object, naive_zone: tzinfo) -> str | None:
 
 
 def _from_epoch(number: float) -> str | None:
-    if not math.isfinite(number) or number < 0:
+    """Counted in whole microseconds, so that 1709510796.63 s and 1709510796630 ms agree."""
+    if not math.isfinite(number) or number < 0 or number >= 1e20:
         return None
-    for limit, per_second in EPOCH_UNITS:
-        if number < limit:
-            return iso_utc(datetime.fromtimestamp(number / per_second, UTC))
-    if number < 1e20:
-        return iso_utc(datetime.fromtimestamp(number / 1e9, UTC))
-    return None
+    per_second = next((p for limit, p in EPOCH_UNITS if number < limit), 1e9)
+    micros = round(number * (1e6 / per_second))
+    return iso_utc(EPOCH + timedelta(microseconds=micros))
 
 
 @lru_cache(maxsize=65_536)
