@@ -150,3 +150,31 @@ def test_alerts_scored_in_small_chunks_are_byte_identical(bundle, flows, tmp_pat
         first.truth_note,
     )
     assert [json.loads(line)["row"] for line in chunked.read_text().splitlines()][-1] > 500
+
+
+def test_anomaly_alerts_are_valid_ecs_with_the_threshold_and_the_features_behind_them(
+    bundle, flows, tmp_path
+):
+    from tests.detect.ecs_schema import problems
+
+    path, _ = flows
+    out = tmp_path / "alerts.jsonl"
+    result = _detect(bundle, path, out, "--org", "org3")
+    assert result.exit_code == 0, result.output
+    alerts = [json.loads(line) for line in out.read_text().splitlines()]
+    flat = tmp_path / "flat.jsonl"
+    assert _detect(bundle, path, flat, "--org", "org3", "--alert-format", "fedsec").exit_code == 0
+    records = [json.loads(line) for line in flat.read_text().splitlines()]
+    assert len(alerts) == len(records) > 50
+    for alert, record in zip(alerts, records, strict=True):
+        assert problems(alert) == []
+        custom = alert["fedsec"]
+        assert alert["event"]["dataset"] == "fedsec.anomaly" and "threat" not in alert
+        assert (custom["score"], custom["threshold"]) == (record["score"], record["threshold"])
+        assert custom["decision"] == "threshold" and custom["source_row"] == record["source_row"]
+        assert [r["contribution"] for r in custom["reasons"]] == [
+            f["share"] for f in record["top_features"]
+        ]
+        # risk grows with the score's distance above the threshold, up to the medium level's 47
+        assert 47 * 0.5 <= alert["event"]["risk_score"] < 47
+        assert alert["organization"] == {"name": "org3"}
