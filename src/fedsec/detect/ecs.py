@@ -32,6 +32,7 @@ RECORD_FIELDS = frozenset(
         "session", "events", "top_k", "score_kind", "label", "unexpected",
     }
 )  # fmt: skip
+KNOWN = RECORD_FIELDS | ECS_CONTEXT
 #: Service classes that name an application protocol (``network.protocol``); classes such
 #: as ``registered`` or ``mail`` name none.
 PROTOCOLS: dict[str, str] = {
@@ -171,7 +172,9 @@ def _network(record: dict) -> dict:
     return parts
 
 
+@cache
 def _threat(family: str) -> dict:
+    """The family's ATT&CK object (one per family, shared by its alerts: never mutated)."""
     found = attack.techniques(family)
     if not found:
         return {}
@@ -254,7 +257,7 @@ def _fedsec(record: dict, source: AlertSource, family: str, confidence: float) -
         custom["dataset_label"] = str(label)
     if record.get("flow_id") is not None:
         custom["flow_id"] = str(record["flow_id"])
-    extra = {k: str(v) for k, v in record.items() if k not in RECORD_FIELDS | ECS_CONTEXT}
+    extra = {k: str(v) for k, v in record.items() if k not in KNOWN}
     if extra:
         custom["context"] = extra
     return custom

@@ -49,11 +49,7 @@ def utc_timestamp(value: object, naive_zone: tzinfo) -> str | None:
         return None
     if isinstance(value, int | float):
         return _from_epoch(float(value))
-    text = str(value).strip()
-    try:
-        return _from_epoch(float(text))
-    except ValueError:
-        return _from_text(text, naive_zone)
+    return _from_text(str(value).strip(), naive_zone)
 
 
 def _from_epoch(number: float) -> str | None:
@@ -67,7 +63,10 @@ def _from_epoch(number: float) -> str | None:
 
 @lru_cache(maxsize=65_536)
 def _from_text(text: str, naive_zone: tzinfo) -> str | None:
-    """Parsed once per distinct text (a scan repeats the same second thousands of times)."""
+    """Parsed once per distinct text (a scan repeats the same second thousands of times);
+    numeric text is an epoch time."""
+    with contextlib.suppress(ValueError):
+        return _from_epoch(float(text))
     try:
         stamp = pd.Timestamp(text)
     except (ValueError, OverflowError, TypeError):
@@ -82,10 +81,14 @@ def _from_text(text: str, naive_zone: tzinfo) -> str | None:
 
 def ip(value: object) -> str | None:
     """An IPv4/IPv6 address in its canonical text, or None (Zeek's ``-``, blanks, garbage)."""
-    if value is None:
-        return None
+    return None if value is None else _address(str(value).strip())
+
+
+@lru_cache(maxsize=65_536)
+def _address(text: str) -> str | None:
+    """Parsed once per distinct text (alerts repeat the same hosts)."""
     try:
-        return str(ipaddress.ip_address(str(value).strip()))
+        return str(ipaddress.ip_address(text))
     except ValueError:
         return None
 

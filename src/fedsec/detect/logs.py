@@ -12,13 +12,12 @@ import numpy as np
 
 from fedsec.bundles.logs_bundle import load_log_bundle
 from fedsec.bundles.signing import Trust
-from fedsec.core import atomic
 from fedsec.core.errors import BundleError
 from fedsec.data.logs import SessionOptions, read_sessions
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, SessionTable
 from fedsec.data.logs.windows import trace_windows
 from fedsec.detect.formats import FLAT, AlertFormat
-from fedsec.detect.records import DetectionSummary
+from fedsec.detect.records import DetectionSummary, write_alerts
 from fedsec.models.deeplog import DeepLogDetector
 
 LABEL = "anomalous session"
@@ -132,7 +131,7 @@ def run_log_detection(
     tokens = model.vocabulary.encode(table.events, table.templates, prefix)
     ranks = model.event_ranks(tokens)
     records = alert_records(table, model, ranks, org)
-    atomic.write_bytes(Path(out), alerts.lines(records))
+    write_alerts(out, records, alerts.lines)
     return _summary(table, model, tokens, len(records), ranks, org)
 
 

@@ -4,7 +4,7 @@ atomic JSON-lines writer."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,9 +90,11 @@ def alert_lines(records: list[dict]) -> bytes:
     return "".join(json.dumps(r, default=str) + "\n" for r in records).encode("utf-8")
 
 
-def write_alerts(out: Path, records: list[dict]) -> None:
-    """One JSON object per line, written atomically."""
-    atomic.write_bytes(Path(out), alert_lines(records))
+def write_alerts(
+    out: Path, records: list[dict], lines: Callable[[list[dict]], bytes] = alert_lines
+) -> None:
+    """One JSON object per line (``lines``: in an alert format), written atomically."""
+    atomic.write_bytes(Path(out), lines(records))
 
 
 def add_network(record: dict, table: FlowTable, row: int) -> None:
