@@ -77,6 +77,7 @@ def _where(document: dict) -> tuple:
         document["source"],
         document["destination"],
         document["network"]["transport"],
+        document["network"].get("community_id"),
     )
 
 
@@ -86,7 +87,8 @@ def test_context_fields_have_one_type_and_value_whatever_the_input_format(teleme
     assert len(reference) > 400
     for fmt, where in seen.items():
         assert where == reference, fmt
-    for time, source, destination, transport in reference:
+    assert sum(w[4] is not None for w in reference) > 400  # tcp/udp flows: a Community ID
+    for time, source, destination, transport, _ in reference:
         assert time.endswith("Z") and transport in ("tcp", "udp", "icmp")
         assert isinstance(source["ip"], str) and isinstance(destination["ip"], str)
         ports = [p for p in (source.get("port"), destination.get("port")) if p is not None]

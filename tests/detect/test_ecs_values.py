@@ -62,3 +62,18 @@ def test_transports_by_name_or_iana_number():
 def test_an_unknown_zone_is_named():
     with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
         zone("Mars/Olympus")
+
+
+def test_community_id_is_the_specifications_hash_and_needs_both_endpoints():
+    from fedsec.detect.ecs import community_id
+
+    source, destination = (
+        {"ip": "128.232.110.120", "port": 34855},
+        {"ip": "66.35.250.204", "port": 80},
+    )
+    # the Community ID specification's own TCP example
+    assert community_id("tcp", source, destination) == "1:LQU9qZlK+B5F3KDmev6m5PMibrg="
+    assert community_id("tcp", destination, source) == "1:LQU9qZlK+B5F3KDmev6m5PMibrg="
+    assert community_id("udp", source, destination) != community_id("tcp", source, destination)
+    assert community_id("icmp", source, destination) is None
+    assert community_id("tcp", {"ip": "10.0.0.1"}, destination) is None

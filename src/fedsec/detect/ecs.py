@@ -18,6 +18,8 @@ from datetime import UTC, datetime, tzinfo
 from functools import cache
 from importlib import resources
 
+from communityid import CommunityID, FlowTuple
+
 from fedsec.detect import attack
 from fedsec.detect.ecs_values import IANA_NUMBER, ip, iso_utc, port, transport, utc_timestamp
 
@@ -167,9 +169,27 @@ def _network(record: dict) -> dict:
             network["iana_number"] = IANA_NUMBER[name]
     if record.get("service") in PROTOCOLS:
         network["protocol"] = PROTOCOLS[record["service"]]
+    flow_hash = community_id(name, parts.get("source", {}), parts.get("destination", {}))
+    if flow_hash is not None:
+        network["community_id"] = flow_hash
     if network:
         parts["network"] = network
     return parts
+
+
+@cache
+def _community() -> CommunityID:
+    return CommunityID()
+
+
+def community_id(name: str | None, source: dict, destination: dict) -> str | None:
+    """The flow's Community ID (v1, seed 0), the hash Zeek and Suricata also write, so an alert
+    joins the sensor's own records of that flow; for TCP and UDP flows with both endpoints."""
+    make = {"tcp": FlowTuple.make_tcp, "udp": FlowTuple.make_udp}.get(name or "")
+    ends = (source.get("ip"), destination.get("ip"), source.get("port"), destination.get("port"))
+    if make is None or None in ends:
+        return None
+    return _community().calc(make(*ends))
 
 
 @cache

@@ -39,6 +39,8 @@ def eve_document(ecs: dict) -> dict:
         eve["proto"] = network["transport"].upper()
     if "protocol" in network:
         eve["app_proto"] = network["protocol"]
+    if "community_id" in network:
+        eve["community_id"] = network["community_id"]
     if "name" in ecs.get("observer", {}):
         eve["host"] = ecs["observer"]["name"]
     eve["alert"] = _alert(ecs, rule["name"], event["severity"])
