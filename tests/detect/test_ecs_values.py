@@ -1,8 +1,12 @@
 """Context values in one type whatever the reader kept: times, addresses, ports, transports."""
 
+import ipaddress
+import re
 from datetime import UTC
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fedsec.detect.ecs_values import ip, port, transport, utc_timestamp, zone
 
@@ -77,3 +81,14 @@ def test_community_id_is_the_specifications_hash_and_needs_both_endpoints():
     assert community_id("udp", source, destination) != community_id("tcp", source, destination)
     assert community_id("icmp", source, destination) is None
     assert community_id("tcp", {"ip": "10.0.0.1"}, destination) is None
+
+
+@given(st.one_of(st.text(max_size=40), st.floats(), st.integers(), st.none(), st.booleans()))
+def test_any_value_gives_a_typed_field_or_none(value):
+    time = utc_timestamp(value, HALIFAX)
+    assert time is None or re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", time)
+    number = port(value)
+    assert number is None or (type(number) is int and 0 <= number <= 65535)
+    address = ip(value)
+    assert address is None or ipaddress.ip_address(address)
+    assert transport(value) in (None, "tcp", "udp", "icmp", "ipv6-icmp", "sctp", "gre", "esp", "ah")

@@ -111,6 +111,6 @@ def transport(value: object) -> str | None:
     if value is None:
         return None
     text = str(value).strip().lower()
-    with contextlib.suppress(ValueError):
+    with contextlib.suppress(ValueError, OverflowError):
         text = PROTOCOL_NUMBERS.get(int(float(text)), text)
     return text if text in TRANSPORTS else None
