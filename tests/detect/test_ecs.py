@@ -65,9 +65,9 @@ def _documents(fmt: str, path, source=SOURCE) -> list[dict]:
     table = read_flows("zeek" if fmt == "zeek-json" else fmt, [path])
     rows = np.arange(len(table))
     records = context_records(table, rows)
-    for record, row in zip(records, rows, strict=True):
+    for record in records:
         record.update(family="recon", score=0.9)
-        add_network(record, table, row)
+    add_network(records, table, rows)
     return [ecs_document(r, source) for r in records]
 
 

@@ -92,3 +92,23 @@ def test_any_value_gives_a_typed_field_or_none(value):
     address = ip(value)
     assert address is None or ipaddress.ip_address(address)
     assert transport(value) in (None, "tcp", "udp", "icmp", "ipv6-icmp", "sctp", "gre", "esp", "ah")
+
+
+@given(
+    st.ip_addresses(v=4) | st.ip_addresses(v=6),
+    st.ip_addresses(v=4) | st.ip_addresses(v=6),
+    st.integers(0, 65535),
+    st.integers(0, 65535),
+    st.sampled_from(["tcp", "udp"]),
+)
+def test_community_id_agrees_with_the_specifications_reference_code(a, b, a_port, b_port, name):
+    import communityid
+
+    from fedsec.detect.ecs import community_id
+
+    ours = community_id(name, {"ip": str(a), "port": a_port}, {"ip": str(b), "port": b_port})
+    if a.version != b.version:
+        assert ours is None
+        return
+    make = communityid.FlowTuple.make_tcp if name == "tcp" else communityid.FlowTuple.make_udp
+    assert ours == communityid.CommunityID().calc(make(str(a), str(b), a_port, b_port))

@@ -83,7 +83,7 @@ def run_flow_detection(
             records = alert_records(table, proba, labels, scores, model.classes, tally.rows)
             if alerts.explain:
                 explain(records, model, x, frame, labels, table, chosen)
-            sink.write(alerts.lines(records))
+            alerts.write(sink, records)
             tally.add(table, labels)
     return tally.summary()
 
@@ -101,10 +101,11 @@ def explain(
     the features behind the family, and the flow's transport and service."""
     flagged = np.flatnonzero(labels != BENIGN)
     reasons = classifier_reasons(model, x, frame, flagged, labels[flagged])
-    for record, row, why in zip(records, flagged, reasons, strict=True):
-        record["threshold"] = None if threshold is None else round(float(threshold), 6)
+    chosen = None if threshold is None else round(float(threshold), 6)
+    for record, why in zip(records, reasons, strict=True):
+        record["threshold"] = chosen
         record["reasons"] = why
-        add_network(record, table, row)
+    add_network(records, table, flagged)
 
 
 def operating_threshold(model: FamilyClassifier, model_dir: Path, org: str | None) -> float | None:

@@ -130,9 +130,8 @@ def run_anomaly_detection(
             features = top_features(model, x, frame, rows, top)
             records = alert_records(table, scores, rows, chosen, features, tally.rows)
             if alerts.explain:
-                for record, row in zip(records, rows, strict=True):
-                    add_network(record, table, row)
-            sink.write(alerts.lines(records))
+                add_network(records, table, rows)
+            alerts.write(sink, records)
             tally.add(table, rows)
     return tally.summary()
 

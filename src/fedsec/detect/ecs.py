@@ -10,15 +10,16 @@ release named there)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import ipaddress
 import json
 import os
+import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
-
-from communityid import CommunityID, FlowTuple
 
 from fedsec.detect import attack
 from fedsec.detect.ecs_values import IANA_NUMBER, ip, iso_utc, port, transport, utc_timestamp
@@ -177,19 +178,25 @@ def _network(record: dict) -> dict:
     return parts
 
 
-@cache
-def _community() -> CommunityID:
-    return CommunityID()
+@lru_cache(maxsize=65_536)
+def _packed(address: str) -> bytes:
+    return ipaddress.ip_address(address).packed
 
 
 def community_id(name: str | None, source: dict, destination: dict) -> str | None:
     """The flow's Community ID (v1, seed 0), the hash Zeek and Suricata also write, so an alert
-    joins the sensor's own records of that flow; for TCP and UDP flows with both endpoints."""
-    make = {"tcp": FlowTuple.make_tcp, "udp": FlowTuple.make_udp}.get(name or "")
-    ends = (source.get("ip"), destination.get("ip"), source.get("port"), destination.get("port"))
-    if make is None or None in ends:
+    joins the sensor's own records of that flow; for TCP and UDP flows with both endpoints.
+    sha1 over seed, the two endpoints in order (lower address, then port, first), transport."""
+    number = {"tcp": 6, "udp": 17}.get(name or "")
+    ends = (source.get("ip"), source.get("port"), destination.get("ip"), destination.get("port"))
+    if number is None or None in ends:
         return None
-    return _community().calc(make(*ends))
+    first, second = (_packed(ends[0]), ends[1]), (_packed(ends[2]), ends[3])
+    if len(first[0]) != len(second[0]):
+        return None
+    (a, a_port), (b, b_port) = sorted((first, second))
+    data = struct.pack("!H", 0) + a + b + bytes((number, 0)) + struct.pack("!HH", a_port, b_port)
+    return "1:" + base64.b64encode(hashlib.sha1(data).digest()).decode("ascii")
 
 
 @cache

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from fedsec.detect.ecs import AlertSource, ecs_document
 from fedsec.detect.eve import eve_document
 from fedsec.detect.records import alert_lines
 
 ALERT_FORMATS: tuple[str, ...] = ("ecs", "eve", "fedsec")
+#: Alerts turned into text and written at a time.
+BATCH = 4096
 
 
 @dataclass(frozen=True)
@@ -37,10 +40,18 @@ class AlertFormat:
         """The records as JSON Lines in this format."""
         if self.name == "fedsec":
             return alert_lines(records)
-        documents = [ecs_document(r, self.source) for r in records]
-        if self.name == "eve":
-            documents = [eve_document(d) for d in documents]
-        return "".join(json.dumps(d) + "\n" for d in documents).encode("utf-8")
+        convert = eve_document if self.name == "eve" else None
+        return "".join(self._line(r, convert) for r in records).encode("utf-8")
+
+    def write(self, sink: BinaryIO, records: list[dict]) -> None:
+        """The records to ``sink``, a batch at a time (memory: a batch's text, not a chunk's)."""
+        for start in range(0, len(records), BATCH):
+            sink.write(self.lines(records[start : start + BATCH]))
+
+    def _line(self, record: dict, convert) -> str:
+        """One document at a time: only its text is kept, not the chunk's documents."""
+        document = ecs_document(record, self.source)
+        return json.dumps(convert(document) if convert else document) + "\n"
 
 
 FLAT = AlertFormat()

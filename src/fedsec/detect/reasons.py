@@ -60,32 +60,48 @@ def classifier_reasons(
     k: int = TOP_REASONS,
 ) -> list[list[dict]]:
     """Per flagged row (``rows`` of ``x``/``frame``, flagged as ``families``), its ``k`` input
-    columns with the largest contribution towards that family, largest first."""
+    columns with the largest contribution towards that family, largest first (rows explained
+    in batches: memory bounded by the batch, not the chunk)."""
     if len(rows) == 0:
         return []
     index = {c: i for i, c in enumerate(model.classes)}
     targets = np.asarray([index[f] for f in families], dtype=np.int64)
     names, owners = source_columns(model.preprocessor)
-    per_column = np.zeros((len(rows), len(names)))
-    np.add.at(per_column.T, owners, contributions(model, x[rows], targets).T)
-    order = np.argsort(-per_column, axis=1, kind="stable")[:, :k]
-    return [
-        [
-            {
-                "feature": names[c],
-                "contribution": round(float(per_column[i, c]), 6),
-                "value": _value(frame, names[c], int(row)),
-            }
-            for c in order[i]
+    reasons: list[list[dict]] = []
+    for start in range(0, len(rows), BATCH):
+        part = slice(start, start + BATCH)
+        per_column = np.zeros((len(rows[part]), len(names)))
+        found = contributions(model, x[rows[part]], targets[part])
+        np.add.at(per_column.T, owners, found.T)
+        order = np.argsort(-per_column, axis=1, kind="stable")[:, :k]
+        values = _values(frame, names, rows[part])
+        reasons += [
+            [
+                {
+                    "feature": names[c],
+                    "contribution": round(float(per_column[i, c]), 6),
+                    "value": values[c][i],
+                }
+                for c in order[i]
+            ]
+            for i in range(len(order))
         ]
-        for i, row in enumerate(rows)
-    ]
+    return reasons
 
 
-def _value(frame: pd.DataFrame, column: str, row: int) -> object:
-    if column not in frame.columns:
-        return None
-    value = frame[column].iloc[row]
-    if pd.isna(value):
-        return None
-    return value.item() if hasattr(value, "item") else value
+#: Flagged rows explained per backward pass.
+BATCH = 4096
+
+
+def _values(frame: pd.DataFrame, names: list[str], rows: np.ndarray) -> list[list[object]]:
+    """Per input column, the rows' values as Python objects (missing: None), column-wise."""
+    out = []
+    for name in names:
+        if name not in frame.columns:
+            out.append([None] * len(rows))
+            continue
+        column = frame[name].iloc[rows]
+        missing = column.isna().to_numpy()
+        values = column.astype(object).to_numpy().tolist()
+        out.append([None if gone else v for v, gone in zip(values, missing, strict=True)])
+    return out

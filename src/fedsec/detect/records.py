@@ -97,13 +97,16 @@ def write_alerts(
     atomic.write_bytes(Path(out), lines(records))
 
 
-def add_network(record: dict, table: FlowTable, row: int) -> None:
-    """The flow's transport and service class, when the input has flow fields."""
+def add_network(records: list[dict], table: FlowTable, rows: np.ndarray) -> None:
+    """Each record's transport and service class (``rows``: its row in ``table``), when the
+    input has flow fields; column-wise."""
     canonical = table.canonical
     if canonical is None:
         return
     for key, column in (("transport", "protocol"), ("service", "service")):
-        if column in canonical.columns:
-            value = canonical[column].iloc[row]
+        if column not in canonical.columns:
+            continue
+        values = canonical[column].iloc[rows].astype(object).to_numpy().tolist()
+        for record, value in zip(records, values, strict=True):
             if isinstance(value, str):
                 record[key] = value
