@@ -67,11 +67,12 @@ def test_detect_on_a_capture_flags_exactly_its_scan_flows(bundle, tmp_path):
     assert result.exit_code == 0, result.output
     assert "17 rows scored, 5 alerts" in result.output  # 12 sessions + 5 scans in the capture
     alerts = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [(a["src_ip"], a["dst_ip"], a["dst_port"]) for a in alerts] == [
-        ("10.9.9.9", "10.1.0.80", port) for port in range(1, 6)
-    ]
-    assert {a["family"] for a in alerts} == {"recon"}
-    assert {a["source_file"] for a in alerts} == {str(capture)}
+    assert [
+        (a["source"]["ip"], a["destination"]["ip"], a["destination"]["port"]) for a in alerts
+    ] == [("10.9.9.9", "10.1.0.80", port) for port in range(1, 6)]
+    assert {a["fedsec"]["family"] for a in alerts} == {"recon"}
+    assert {a["network"]["transport"] for a in alerts} == {"tcp"}
+    assert {a["log"]["file"]["path"] for a in alerts} == {str(capture)}
 
 
 def test_detect_with_a_flow_format_on_a_capture_names_format_pcap(bundle, tmp_path):

@@ -77,12 +77,14 @@ def test_detect_names_the_unexpected_events(run_dir, tmp_path):
         "org2",
     )
     assert result.exit_code == 0, result.output
-    alerts = {a["session"]: a for a in map(json.loads, out.read_text().splitlines())}
+    documents = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {d["log"]["file"]["path"] for d in documents} == {str(path), str(other)}
+    alerts = {d["fedsec"]["session"]: d["fedsec"] for d in documents}
     assert "blk_new" in alerts and "blk_short" in alerts
-    assert alerts["blk_short"]["source_file"] == str(path)
-    assert alerts["blk_new"]["source_file"] == str(other)
+    files = {d["fedsec"]["session"]: d["log"]["file"]["path"] for d in documents}
+    assert files["blk_short"] == str(path) and files["blk_new"] == str(other)
     unseen = [
-        u for u in alerts["blk_new"]["unexpected"] if u["reason"] == "event never seen in training"
+        u for u in alerts["blk_new"]["reasons"] if u["reason"] == "event never seen in training"
     ]
     assert unseen and unseen[0]["position"] == 4 and unseen[0]["event"] == "7"
     assert unseen[0]["template"] == read_templates(templates)["7"]
@@ -104,13 +106,10 @@ def test_detect_on_raw_hdfs_logs_groups_blocks(run_dir, tmp_path):
     ]
     result = _detect(run_dir, out, *args)
     assert result.exit_code == 0, result.output
-    alerts = [json.loads(line) for line in out.read_text().splitlines()]
+    alerts = [json.loads(line)["fedsec"] for line in out.read_text().splitlines()]
     assert alerts and all(a["session"].startswith("blk_") for a in alerts)
     assert all(
-        u.get("template")
-        for a in alerts
-        for u in a["unexpected"]
-        if u["event"] != "<end of session>"
+        u.get("template") for a in alerts for u in a["reasons"] if u["event"] != "<end of session>"
     )
 
 

@@ -49,7 +49,7 @@ def _frame(model, flows):
 
 
 def _flagged_rows(out):
-    return [json.loads(line)["row"] for line in out.read_text().splitlines()]
+    return [json.loads(line)["fedsec"]["row"] for line in out.read_text().splitlines()]
 
 
 def test_org_applies_that_organizations_threshold_of_a_threshold_bundle(bundles, flows, tmp_path):

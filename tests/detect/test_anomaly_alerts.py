@@ -55,17 +55,17 @@ def test_alerts_carry_score_threshold_and_the_features_behind_them(bundle, flows
     out = tmp_path / "alerts.jsonl"
     result = _detect(bundle, path, out, "--org", "org3")
     assert result.exit_code == 0, result.output
-    alerts = [json.loads(line) for line in out.read_text().splitlines()]
+    alerts = [json.loads(line)["fedsec"] for line in out.read_text().splitlines()]
     threshold = json.loads((bundle / "bundle.json").read_text())["thresholds"]["org3"]
     assert 50 < len(alerts) < 600
     columns = set(frame.columns)
     for alert in alerts:
         assert alert["score"] > alert["threshold"] == pytest.approx(threshold, abs=1e-6)
         assert alert["threshold_source"] == "org org3" and alert["family"] == "anomaly"
-        shares = [f["share"] for f in alert["top_features"]]
+        shares = [f["contribution"] for f in alert["reasons"]]
         assert len(shares) == 5 and shares == sorted(shares, reverse=True)
         assert 0 < sum(shares) <= 1.0001
-        assert {f["feature"] for f in alert["top_features"]} <= columns
+        assert {f["feature"] for f in alert["reasons"]} <= columns
     attacks = sum(a["dataset_label"] != "Normal" for a in alerts)
     assert attacks / len(alerts) > 0.8
     assert "anomaly" in result.output
@@ -75,7 +75,7 @@ def test_global_threshold_and_explicit_threshold(bundle, flows, tmp_path):
     path, _ = flows
     manifest = json.loads((bundle / "bundle.json").read_text())
     summary = run_detection(bundle, [path], "unsw-nb15", tmp_path / "a.jsonl")
-    first = json.loads((tmp_path / "a.jsonl").read_text().splitlines()[0])
+    first = json.loads((tmp_path / "a.jsonl").read_text().splitlines()[0])["fedsec"]
     assert first["threshold_source"] == "global"
     assert first["threshold"] == pytest.approx(manifest["thresholds"]["*"], abs=1e-6)
     everything = run_detection(bundle, [path], "unsw-nb15", tmp_path / "b.jsonl", threshold=0.0)
@@ -127,9 +127,9 @@ def test_unlabelled_flows_are_scored_without_claims_about_their_labels(bundle, f
     summary = run_detection(bundle, [bare], "unsw-nb15", out, threshold=0.0)
     assert summary.alerts == 600 and summary.truth_note == {}
     alerts = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [a["source_row"] for a in alerts] == list(range(1, 601))
-    assert {a["source_file"] for a in alerts} == {str(bare)}
-    assert not any("dataset_label" in a for a in alerts)
+    assert [a["fedsec"]["source_row"] for a in alerts] == list(range(1, 601))
+    assert {a["log"]["file"]["path"] for a in alerts} == {str(bare)}
+    assert not any("dataset_label" in a["fedsec"] for a in alerts)
 
 
 def test_alerts_scored_in_small_chunks_are_byte_identical(bundle, flows, tmp_path):
@@ -150,3 +150,31 @@ def test_alerts_scored_in_small_chunks_are_byte_identical(bundle, flows, tmp_pat
         first.truth_note,
     )
     assert [json.loads(line)["row"] for line in chunked.read_text().splitlines()][-1] > 500
+
+
+def test_anomaly_alerts_are_valid_ecs_with_the_threshold_and_the_features_behind_them(
+    bundle, flows, tmp_path
+):
+    from tests.detect.ecs_schema import problems
+
+    path, _ = flows
+    out = tmp_path / "alerts.jsonl"
+    result = _detect(bundle, path, out, "--org", "org3")
+    assert result.exit_code == 0, result.output
+    alerts = [json.loads(line) for line in out.read_text().splitlines()]
+    flat = tmp_path / "flat.jsonl"
+    assert _detect(bundle, path, flat, "--org", "org3", "--alert-format", "fedsec").exit_code == 0
+    records = [json.loads(line) for line in flat.read_text().splitlines()]
+    assert len(alerts) == len(records) > 50
+    for alert, record in zip(alerts, records, strict=True):
+        assert problems(alert) == []
+        custom = alert["fedsec"]
+        assert alert["event"]["dataset"] == "fedsec.anomaly" and "threat" not in alert
+        assert (custom["score"], custom["threshold"]) == (record["score"], record["threshold"])
+        assert custom["decision"] == "threshold" and custom["source_row"] == record["source_row"]
+        assert [r["contribution"] for r in custom["reasons"]] == [
+            f["share"] for f in record["top_features"]
+        ]
+        # risk grows with the score's distance above the threshold, up to the medium level's 47
+        assert 47 * 0.5 <= alert["event"]["risk_score"] < 47
+        assert alert["organization"] == {"name": "org3"}

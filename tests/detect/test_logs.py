@@ -102,3 +102,26 @@ def test_a_whole_sequence_bundle_without_thresholds_is_refused(windowed_bundle):
     _, manifest = load_log_bundle(windowed_bundle)
     with pytest.raises(ValueError, match="'mean-log-rank' bundle needs thresholds"):
         DeepLogManifest.model_validate({**manifest, "thresholds": {}})
+
+
+def test_log_alerts_are_valid_ecs_naming_the_session_and_its_unexpected_events(bundle, tmp_path):
+    from fedsec.detect.dispatch import run_detection
+    from tests.detect.ecs_schema import problems
+
+    path = tmp_path / "sessions"
+    path.write_text("s1,1 2 3\ns2,1 9 3\ns3,9 9\n")
+    out = tmp_path / "alerts.jsonl"
+    run_detection(bundle, [path], "sequences", out, org="a")
+    alerts = [json.loads(line) for line in out.read_text().splitlines()]
+    assert alerts and all(problems(a) == [] for a in alerts)
+    by_session = {a["fedsec"]["session"]: a for a in alerts}
+    assert "s2" in by_session and "threat" not in by_session["s2"]
+    s2 = by_session["s2"]
+    assert s2["event"]["dataset"] == "fedsec.logs" and s2["event"]["category"] == [
+        "intrusion_detection"
+    ]
+    assert s2["fedsec"]["decision"] == "top_k" and s2["fedsec"]["top_k"] == 2
+    unseen = [r for r in s2["fedsec"]["reasons"] if r["reason"] == "event never seen in training"]
+    assert [(r["position"], r["event"]) for r in unseen] == [(1, "9")]
+    assert s2["log"]["file"]["path"] == str(path)
+    assert len({a["event"]["id"] for a in alerts}) == len(alerts)

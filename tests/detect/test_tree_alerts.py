@@ -69,7 +69,8 @@ def test_a_tree_run_bundle_detects_as_the_model_in_memory(run, flows, tmp_path, 
     ]
     _, model = experiment.product()
     out = tmp_path / "alerts.jsonl"
-    result = _detect(folder / "model", flows, out, *(["--org", org] if org else []))
+    flat = ["--alert-format", "fedsec"]  # the records the in-memory model gives, unconverted
+    result = _detect(folder / "model", flows, out, *flat, *(["--org", org] if org else []))
     assert result.exit_code == 0, result.output
     alerts = [json.loads(line) for line in out.read_text().splitlines()]
     expected = _expected(model, flows, org)

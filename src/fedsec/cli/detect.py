@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -12,6 +13,9 @@ from rich.table import Table
 from fedsec.cli.common import clean_errors, console, errors
 from fedsec.cli.options import DETECT_FORMATS
 from fedsec.core import outputs
+
+if TYPE_CHECKING:
+    from fedsec.detect.dispatch import AlertOptions
 
 
 @clean_errors
@@ -39,6 +43,25 @@ def detect(
         typer.Option(help="Mapping file for --format mapped (fedsec inspect FILE proposes one)."),
     ] = None,
     out: Annotated[Path, typer.Option(help="Alerts file (JSON Lines).")] = Path("alerts.jsonl"),
+    alert_format: Annotated[
+        str,
+        typer.Option(
+            help="Alerts as 'ecs' (Elastic Common Schema documents), 'eve' (Suricata EVE alert "
+            "events) or 'fedsec' (the flat records of earlier versions)."
+        ),
+    ] = "ecs",
+    organization: Annotated[
+        str | None,
+        typer.Option(help="Organization named in each alert (organization.name; default: --org)."),
+    ] = None,
+    observer: Annotated[
+        str | None,
+        typer.Option(help="Sensor name written in each alert (observer.name; default: host name)."),
+    ] = None,
+    timezone: Annotated[
+        str,
+        typer.Option(help="Time zone (IANA name) of input times written without one."),
+    ] = "UTC",
     org: Annotated[str | None, typer.Option(help="Use this organization's threshold.")] = None,
     threshold: Annotated[
         float | None, typer.Option(help="Malicious-score threshold (overrides the bundle's).")
@@ -116,12 +139,13 @@ def detect(
     inputs = [*(input_ or []), *(more_inputs or [])]
     if not inputs:
         raise typer.BadParameter("give at least one file to score", param_hint="--input")
+    alert_options = _alert_options(alert_format, organization or org, observer, timezone)
     outputs.check_file(out, force=force)
     incident_options = None
     if incidents is not None:
         from fedsec.forensics.report import IncidentOptions, check_targets
 
-        incident_options = IncidentOptions(default_org=org, force=force)
+        incident_options = IncidentOptions(default_org=organization or org, force=force)
         check_targets(incidents, incident_options)
     inference_threads(threads)
     options = SessionOptions(session_key, session_window, log_format, templates)
@@ -140,6 +164,7 @@ def detect(
             mapping=load_mapping(mapping) if mapping is not None else None,
             follow=FollowOptions(poll=poll) if follow else None,
             stop=stop,
+            alert_options=alert_options,
         )
     authenticity = summary.authenticity
     if authenticity is not None and not authenticity.trusted:
@@ -165,3 +190,23 @@ def detect(
         from fedsec.forensics.report import write_incidents
 
         show(write_incidents([out], incidents, incident_options))
+
+
+def _alert_options(
+    alert_format: str, organization: str | None, observer: str | None, timezone: str
+) -> AlertOptions:
+    """The alert options, each checked before anything is read."""
+    from fedsec.detect.dispatch import AlertOptions
+    from fedsec.detect.ecs_values import zone
+    from fedsec.detect.formats import ALERT_FORMATS
+
+    if alert_format not in ALERT_FORMATS:
+        raise typer.BadParameter(
+            f"{alert_format!r} is not one of {', '.join(ALERT_FORMATS)}",
+            param_hint="--alert-format",
+        )
+    try:
+        naive_zone = zone(timezone)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--timezone") from error
+    return AlertOptions(alert_format, organization, observer or socket.gethostname(), naive_zone)

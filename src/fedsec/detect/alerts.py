@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from fedsec.bundles.bundle import load_bundle
 from fedsec.bundles.signing import Trust
@@ -16,9 +17,11 @@ from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers.chunks import CHUNK_ROWS, read_chunks
 from fedsec.data.taxonomy import BENIGN, UNLABELED
+from fedsec.detect.formats import FLAT, AlertFormat
+from fedsec.detect.reasons import classifier_reasons
 from fedsec.detect.records import (
     DetectionSummary,
-    alert_lines,
+    add_network,
     check_columns,
     check_format,
     context_records,
@@ -72,9 +75,10 @@ class FlowScorer:
         fmt: str,
         inputs: Sequence[Path],
         threshold: float | None,
+        alerts: AlertFormat = FLAT,
     ) -> None:
         self.model, self.manifest, self.fmt, self.inputs = model, manifest, fmt, inputs
-        self.threshold = threshold
+        self.threshold, self.alerts = threshold, alerts
         self.tally = Tally()
 
     def __call__(self, table: FlowTable) -> bytes:
@@ -82,12 +86,16 @@ class FlowScorer:
         if self.tally.rows == 0:
             check_format(model.view, self.manifest, self.fmt, self.inputs)
             check_columns(model, table, self.inputs)
-        proba = model.predict_proba(table.features(model.view).frame)
+        frame = table.features(model.view).frame
+        x = model.encode(frame)
+        proba = model.proba_from_matrix(x)
         scores = model.malicious_score(proba)
         labels = model.labels_from_proba(proba, self.threshold)
         records = alert_records(table, proba, labels, scores, model.classes, self.tally.rows)
+        if self.alerts.explain:
+            explain(records, model, x, frame, labels, table, self.threshold)
         self.tally.add(table, labels)
-        return alert_lines(records)
+        return self.alerts.lines(records)
 
     def summary(self) -> DetectionSummary:
         return self.tally.summary()
@@ -101,11 +109,13 @@ def flow_scorer(
     threshold: float | None,
     trust: Trust,
     load: Callable[[Path, Trust], tuple[FamilyClassifier, dict]] = load_bundle,
+    alerts: AlertFormat = FLAT,
 ) -> FlowScorer:
-    """The scorer of a family-classifier bundle (``load``: the bundle kind's loader)."""
+    """The scorer of a family-classifier bundle (``load``: the bundle kind's loader; ``alerts``:
+    the format of its alert lines)."""
     model, manifest = load(model_dir, trust)
     chosen = threshold if threshold is not None else operating_threshold(model, model_dir, org)
-    return FlowScorer(model, manifest, fmt, inputs, chosen)
+    return FlowScorer(model, manifest, fmt, inputs, chosen, alerts)
 
 
 def run_flow_detection(
@@ -119,16 +129,37 @@ def run_flow_detection(
     mapping: Mapping | None = None,
     chunk_rows: int = CHUNK_ROWS,
     load: Callable[[Path, Trust], tuple[FamilyClassifier, dict]] = load_bundle,
+    alerts: AlertFormat = FLAT,
 ) -> DetectionSummary:
     """Alerts from a family-classifier bundle (``mapping``: for format ``mapped``; ``load``:
     the bundle kind's loader, a network's by default), the input scored chunk by chunk and each
     chunk's alerts written as they come (atomically: the file appears complete, or not at
-    all)."""
-    score = flow_scorer(model_dir, inputs, fmt, org, threshold, trust, load)
+    all) in the ``alerts`` format."""
+    score = flow_scorer(model_dir, inputs, fmt, org, threshold, trust, load, alerts)
     with atomic.stream(out) as sink:
         for table in read_chunks(fmt, list(inputs), mapping, chunk_rows):
             sink.write(score(table))
     return score.summary()
+
+
+def explain(
+    records: list[dict],
+    model: FamilyClassifier,
+    x: np.ndarray,
+    frame: pd.DataFrame,
+    labels: np.ndarray,
+    table: FlowTable,
+    threshold: float | None,
+) -> None:
+    """What the typed alert formats add to each record: the threshold applied (None: arg-max),
+    the features behind the family, and the flow's transport and service."""
+    flagged = np.flatnonzero(labels != BENIGN)
+    reasons = classifier_reasons(model, x, frame, flagged, labels[flagged])
+    chosen = None if threshold is None else round(float(threshold), 6)
+    for record, why in zip(records, reasons, strict=True):
+        record["threshold"] = chosen
+        record["reasons"] = why
+    add_network(records, table, flagged)
 
 
 def operating_threshold(model: FamilyClassifier, model_dir: Path, org: str | None) -> float | None:

@@ -17,10 +17,11 @@ from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers.chunks import CHUNK_ROWS, read_chunks
 from fedsec.data.taxonomy import BENIGN, UNLABELED
+from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.records import (
     DetectionSummary,
     add_dataset_label,
-    alert_lines,
+    add_network,
     check_columns,
     check_format,
     context_records,
@@ -108,9 +109,10 @@ class AnomalyScorer:
         inputs: Sequence[Path],
         chosen: tuple[float, str],
         top: int = 5,
+        alerts: AlertFormat = FLAT,
     ) -> None:
         self.model, self.manifest, self.fmt, self.inputs = model, manifest, fmt, inputs
-        self.chosen, self.top = chosen, top
+        self.chosen, self.top, self.alerts = chosen, top, alerts
         self.tally = _Tally()
 
     def __call__(self, table: FlowTable) -> bytes:
@@ -124,8 +126,10 @@ class AnomalyScorer:
         rows = np.flatnonzero(scores > self.chosen[0])
         features = top_features(model, x, frame, rows, self.top)
         records = alert_records(table, scores, rows, self.chosen, features, self.tally.rows)
+        if self.alerts.explain:
+            add_network(records, table, rows)
         self.tally.add(table, rows)
-        return alert_lines(records)
+        return self.alerts.lines(records)
 
     def summary(self) -> DetectionSummary:
         return self.tally.summary()
@@ -140,11 +144,13 @@ def anomaly_scorer(
     threshold: float | None = None,
     top: int = 5,
     trust: Trust | None = None,
+    alerts: AlertFormat = FLAT,
 ) -> AnomalyScorer:
-    """The scorer of an anomaly bundle, its threshold chosen (option, org, or global)."""
+    """The scorer of an anomaly bundle, its threshold chosen (option, org, or global), its
+    alert lines in the ``alerts`` format."""
     model, manifest = load_anomaly_bundle(model_dir, trust)
     chosen = choose_threshold(model, model_dir, org, threshold)
-    return AnomalyScorer(model, manifest, fmt, inputs, chosen, top)
+    return AnomalyScorer(model, manifest, fmt, inputs, chosen, top, alerts)
 
 
 def run_anomaly_detection(
@@ -159,11 +165,12 @@ def run_anomaly_detection(
     trust: Trust | None = None,
     mapping: Mapping | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    alerts: AlertFormat = FLAT,
 ) -> DetectionSummary:
     """Alerts from an anomaly bundle, the input scored chunk by chunk and the alerts written as
-    they come, atomically."""
+    they come, atomically, in the ``alerts`` format."""
     score = anomaly_scorer(
-        model_dir, inputs, fmt, org=org, threshold=threshold, top=top, trust=trust
+        model_dir, inputs, fmt, org=org, threshold=threshold, top=top, trust=trust, alerts=alerts
     )
     with atomic.stream(out) as sink:
         for table in read_chunks(fmt, list(inputs), mapping, chunk_rows):

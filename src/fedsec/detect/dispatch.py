@@ -3,14 +3,17 @@ detector, which scores the input."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from pathlib import Path
 
 from fedsec.bundles.bundle import (
     ANOMALY_KIND,
     CLASSIFIER_KIND,
+    MANIFEST,
     authenticate,
     bundle_kind,
     load_manifest,
@@ -25,7 +28,9 @@ from fedsec.data.logs import SessionOptions
 from fedsec.data.mapping import Mapping
 from fedsec.detect.alerts import flow_scorer, run_flow_detection
 from fedsec.detect.anomaly_alerts import anomaly_scorer, run_anomaly_detection
+from fedsec.detect.ecs import DATASETS, AlertSource
 from fedsec.detect.follow import FollowOptions, run_follow
+from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.logs import run_log_detection
 from fedsec.detect.records import DetectionSummary
 from fedsec.tasks.registry import TASKS, task_for_bundle
@@ -44,6 +49,7 @@ class DetectionRequest:
     options: SessionOptions | None
     trust: Trust
     mapping: Mapping | None = None
+    alerts: AlertFormat = FLAT
     follow: FollowOptions | None = None  # --follow: score the one input as it grows
     stop: threading.Event | None = None  # ... until this is set
 
@@ -53,7 +59,7 @@ Detector = Callable[[Path, DetectionRequest], DetectionSummary]
 #: The detector of each bundle kind (every kind a registered task ships has one: tests/detect).
 DETECTORS: dict[str, Detector] = {
     CLASSIFIER_KIND: lambda model_dir, r: run_flow_detection(
-        model_dir, r.inputs, r.fmt, r.out, r.org, r.threshold, r.trust, r.mapping
+        model_dir, r.inputs, r.fmt, r.out, r.org, r.threshold, r.trust, r.mapping, alerts=r.alerts
     ),
     TREE_KIND: lambda model_dir, r: run_flow_detection(
         model_dir,
@@ -65,6 +71,7 @@ DETECTORS: dict[str, Detector] = {
         r.trust,
         r.mapping,
         load=load_tree_bundle,
+        alerts=r.alerts,
     ),
     ANOMALY_KIND: lambda model_dir, r: run_anomaly_detection(
         model_dir,
@@ -75,6 +82,7 @@ DETECTORS: dict[str, Detector] = {
         threshold=r.threshold,
         trust=r.trust,
         mapping=r.mapping,
+        alerts=r.alerts,
     ),
     LOGS_KIND: lambda model_dir, r: run_log_detection(
         model_dir,
@@ -85,20 +93,52 @@ DETECTORS: dict[str, Detector] = {
         namespace=r.namespace,
         options=r.options,
         trust=r.trust,
+        alerts=r.alerts,
     ),
 }
+#: The ECS ``event.dataset`` of each bundle kind's alerts.
+DATASET_OF_KIND = {
+    CLASSIFIER_KIND: DATASETS["flows"],
+    TREE_KIND: DATASETS["flows"],
+    ANOMALY_KIND: DATASETS["anomaly"],
+    LOGS_KIND: DATASETS["logs"],
+}
+
+
+@dataclass(frozen=True)
+class AlertOptions:
+    """How alerts are written: the format, the organization and sensor they name (default
+    organization: ``--org``), the zone of input times written without one."""
+
+    format: str = "ecs"
+    organization: str | None = None
+    observer: str | None = None
+    naive_zone: tzinfo = UTC
 
 
 #: The chunk scorer of each bundle kind that scores flows (what --follow feeds batch by batch).
 SCORERS = {
     CLASSIFIER_KIND: lambda model_dir, r: flow_scorer(
-        model_dir, r.inputs, r.fmt, r.org, r.threshold, r.trust
+        model_dir, r.inputs, r.fmt, r.org, r.threshold, r.trust, alerts=r.alerts
     ),
     TREE_KIND: lambda model_dir, r: flow_scorer(
-        model_dir, r.inputs, r.fmt, r.org, r.threshold, r.trust, load=load_tree_bundle
+        model_dir,
+        r.inputs,
+        r.fmt,
+        r.org,
+        r.threshold,
+        r.trust,
+        load=load_tree_bundle,
+        alerts=r.alerts,
     ),
     ANOMALY_KIND: lambda model_dir, r: anomaly_scorer(
-        model_dir, r.inputs, r.fmt, org=r.org, threshold=r.threshold, trust=r.trust
+        model_dir,
+        r.inputs,
+        r.fmt,
+        org=r.org,
+        threshold=r.threshold,
+        trust=r.trust,
+        alerts=r.alerts,
     ),
 }
 
@@ -140,12 +180,14 @@ def run_detection(
     options: SessionOptions | None = None,
     trust: Trust | None = None,
     mapping: Mapping | None = None,
+    alert_options: AlertOptions | None = None,
     follow: FollowOptions | None = None,
     stop: threading.Event | None = None,
 ) -> DetectionSummary:
     """Alerts from any bundle: the manifest's kind picks the task and its detector (the one
     dispatch), once the bundle's signature is verified against ``trust`` (default: the user's
-    trusted keys). ``follow``: score the one input as it grows, until ``stop`` is set."""
+    trusted keys). Alerts are ECS documents unless ``alert_options`` says otherwise.
+    ``follow``: score the one input as it grows, until ``stop`` is set."""
     trust = trust if trust is not None else user_trust()
     manifest = load_manifest(model_dir)
     authenticity = authenticate(model_dir, manifest, trust)
@@ -157,8 +199,9 @@ def run_detection(
     refusal = task.detection_refuses(threshold, namespace)
     if refusal is not None:
         raise InputError(model_dir, refusal)
+    alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions())
     request = DetectionRequest(
-        inputs, fmt, out, org, threshold, namespace, options, trust, mapping, follow, stop
+        inputs, fmt, out, org, threshold, namespace, options, trust, mapping, alerts, follow, stop
     )
     if follow is not None:
         summary = follow_detection(model_dir, kind, request)
@@ -166,3 +209,20 @@ def run_detection(
         summary = DETECTORS[kind](model_dir, request)
     summary.authenticity = authenticity
     return summary
+
+
+def alert_format(model_dir: Path, kind: str, org: str | None, chosen: AlertOptions) -> AlertFormat:
+    """The run's alert format; alerts name the bundle by the sha256 of its manifest (which
+    holds the sha256 of its weights or booster, so it pins the whole model)."""
+    if chosen.format == "fedsec":
+        return FLAT
+    sha256 = hashlib.sha256((Path(model_dir) / MANIFEST).read_bytes()).hexdigest()
+    source = AlertSource(
+        model_sha256=sha256,
+        model_kind=kind,
+        dataset=DATASET_OF_KIND[kind],
+        organization=chosen.organization or org,
+        observer=chosen.observer,
+        naive_zone=chosen.naive_zone,
+    )
+    return AlertFormat(chosen.format, source)

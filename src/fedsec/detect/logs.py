@@ -16,6 +16,7 @@ from fedsec.core.errors import BundleError
 from fedsec.data.logs import SessionOptions, read_sessions
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, SessionTable
 from fedsec.data.logs.windows import trace_windows
+from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.records import DetectionSummary, write_alerts
 from fedsec.models.deeplog import DeepLogDetector
 
@@ -113,6 +114,7 @@ def run_log_detection(
     namespace: str | None = None,
     options: SessionOptions | None = None,
     trust: Trust | None = None,
+    alerts: AlertFormat = FLAT,
 ) -> DetectionSummary:
     model, manifest = load_log_bundle(model_dir, trust)
     rules = model.top_k_ if model.uses_top_k else model.thresholds_
@@ -129,7 +131,7 @@ def run_log_detection(
     tokens = model.vocabulary.encode(table.events, table.templates, prefix)
     ranks = model.event_ranks(tokens)
     records = alert_records(table, model, ranks, org)
-    write_alerts(out, records)
+    write_alerts(out, records, alerts.lines)
     return _summary(table, model, tokens, len(records), ranks, org)
 
 

@@ -3,7 +3,7 @@ atomic JSON-lines writer."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,6 +94,23 @@ def alert_lines(records: list[dict]) -> bytes:
     return b"".join(orjson.dumps(r, default=str, option=JSON_OPTIONS) for r in records)
 
 
-def write_alerts(out: Path, records: list[dict]) -> None:
-    """One JSON object per line, written atomically."""
-    atomic.write_bytes(Path(out), alert_lines(records))
+def write_alerts(
+    out: Path, records: list[dict], lines: Callable[[list[dict]], bytes] = alert_lines
+) -> None:
+    """One JSON object per line (``lines``: in an alert format), written atomically."""
+    atomic.write_bytes(Path(out), lines(records))
+
+
+def add_network(records: list[dict], table: FlowTable, rows: np.ndarray) -> None:
+    """Each record's transport and service class (``rows``: its row in ``table``), when the
+    input has flow fields; column-wise."""
+    canonical = table.canonical
+    if canonical is None:
+        return
+    for key, column in (("transport", "protocol"), ("service", "service")):
+        if column not in canonical.columns:
+            continue
+        values = canonical[column].iloc[rows].astype(object).to_numpy().tolist()
+        for record, value in zip(records, values, strict=True):
+            if isinstance(value, str):
+                record[key] = value

@@ -1,0 +1,316 @@
+"""Alerts in the Elastic Common Schema (ECS): nested JSON objects a SIEM (Elastic, OpenSearch,
+Splunk's ECS add-ons) indexes as they are.
+
+A detector's record (the flat ``fedsec`` alert: context columns, family, score, reasons) becomes
+one ECS document: ``@timestamp``, ``event.*`` (a stable ``event.id``), ``source``/``destination``
+/``network``, ``threat.*`` (ATT&CK), ``rule.*`` (the model), ``observer``/``organization``,
+``log.file.path``, and fedsec's own fields under ``fedsec.*`` (typed in :data:`FEDSEC_FIELDS`).
+The ECS fields used are pinned, with their types, in ``ecs_fields.json`` (a subset of the ECS
+release named there)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import json
+import os
+import struct
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from functools import cache, lru_cache
+from importlib import resources
+
+from fedsec.detect import attack
+from fedsec.detect.ecs_values import IANA_NUMBER, ip, iso_utc, port, transport, utc_timestamp
+
+#: The context columns an alert turns into ECS fields; every other context column is kept
+#: as text under ``fedsec.context``.
+ECS_CONTEXT = frozenset({"timestamp", "src_ip", "src_port", "dst_ip", "dst_port", "flow_id"})
+#: What a record holds besides its context (each handled below).
+RECORD_FIELDS = frozenset(
+    {
+        "row", "source_file", "source_row", "family", "score", "top_families", "dataset_label",
+        "threshold", "threshold_source", "top_features", "reasons", "transport", "service",
+        "session", "events", "top_k", "score_kind", "label", "unexpected",
+    }
+)  # fmt: skip
+KNOWN = RECORD_FIELDS | ECS_CONTEXT
+#: Service classes that name an application protocol (``network.protocol``); classes such
+#: as ``registered`` or ``mail`` name none.
+PROTOCOLS: dict[str, str] = {
+    **{name: name for name in ("http", "ftp", "ssh", "telnet", "smtp", "dns", "dhcp", "ntp")},
+    **{name: name for name in ("snmp", "ldap", "smb", "rdp", "irc", "vnc", "mqtt", "modbus")},
+    "tls": "tls",
+    "ssl": "tls",
+}
+DATASETS = {"flows": "fedsec.flows", "anomaly": "fedsec.anomaly", "logs": "fedsec.logs"}
+
+#: fedsec's own fields (ECS custom fields, under ``fedsec``), with their Elasticsearch types.
+FEDSEC_FIELDS: dict[str, str] = {
+    "fedsec.family": "keyword",
+    "fedsec.score": "float",
+    "fedsec.confidence": "float",
+    "fedsec.threshold": "float",
+    "fedsec.threshold_source": "keyword",
+    "fedsec.decision": "keyword",
+    "fedsec.top_k": "long",
+    "fedsec.score_kind": "keyword",
+    "fedsec.model.sha256": "keyword",
+    "fedsec.model.kind": "keyword",
+    "fedsec.reasons": "nested",
+    "fedsec.reasons.feature": "keyword",
+    "fedsec.reasons.contribution": "float",
+    "fedsec.reasons.value": "keyword",
+    "fedsec.reasons.event": "keyword",
+    "fedsec.reasons.position": "long",
+    "fedsec.reasons.rank": "long",
+    "fedsec.reasons.reason": "keyword",
+    "fedsec.reasons.template": "match_only_text",
+    "fedsec.top_families": "nested",
+    "fedsec.top_families.family": "keyword",
+    "fedsec.top_families.probability": "float",
+    "fedsec.row": "long",
+    "fedsec.source_row": "long",
+    "fedsec.dataset_label": "keyword",
+    "fedsec.flow_id": "keyword",
+    "fedsec.session": "keyword",
+    "fedsec.events": "long",
+    "fedsec.context": "flattened",
+}
+
+
+@cache
+def ecs_schema() -> dict:
+    """The pinned ECS field definitions (version, licence note, fields)."""
+    text = resources.files("fedsec.detect").joinpath("ecs_fields.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@dataclass(frozen=True)
+class AlertSource:
+    """What every alert of one ``fedsec detect`` run shares: the model that raised it, where it
+    runs, and how to read times without a zone."""
+
+    model_sha256: str
+    model_kind: str
+    dataset: str = DATASETS["flows"]
+    organization: str | None = None
+    observer: str | None = None
+    naive_zone: tzinfo = UTC
+    created: str = field(default_factory=lambda: iso_utc(datetime.now(UTC)))
+
+
+def event_id(source: AlertSource, path: str, where: object) -> str:
+    """Stable: the same bundle, file and row (or session) always give the same id."""
+    key = f"{source.model_sha256}\0{path}\0{where}".encode()
+    return hashlib.sha256(key).hexdigest()[:32]
+
+
+@cache
+def _absolute(path: str) -> str:
+    return os.path.abspath(path) if path else path
+
+
+def ecs_document(record: dict, source: AlertSource) -> dict:
+    """The ECS document of one alert record."""
+    family = str(record.get("family", "anomalous session"))
+    confidence = _confidence(record)
+    path = _absolute(str(record.get("source_file", "")))
+    where = record.get("session", record.get("source_row"))
+    time = utc_timestamp(record.get("timestamp"), source.naive_zone)
+    document: dict = {
+        "@timestamp": time or source.created,
+        "ecs": {"version": ecs_schema()["ecs_version"]},
+        "event": _event(source, family, confidence, event_id(source, path, where)),
+    }
+    document.update(_network(record))
+    document["message"] = _message(family, record.get("score"), document)
+    document.update(_threat(family))
+    document["rule"] = _rule(source, family)
+    document["observer"] = {"type": "ids", "vendor": "fedsec", "product": "fedsec"}
+    if source.observer:
+        document["observer"]["name"] = source.observer
+    if source.organization:
+        document["organization"] = {"name": source.organization}
+    if path:
+        document["log"] = {"file": {"path": path}}
+    document["fedsec"] = _fedsec(record, source, family, confidence)
+    return document
+
+
+def _event(source: AlertSource, family: str, confidence: float, identifier: str) -> dict:
+    network = source.dataset != DATASETS["logs"]
+    return {
+        "id": identifier,
+        "kind": "alert",
+        "category": ["network", "intrusion_detection"] if network else ["intrusion_detection"],
+        "type": ["info"],
+        "module": "fedsec",
+        "dataset": source.dataset,
+        "severity": attack.severity(family),
+        "risk_score": attack.risk_score(family, confidence),
+        "created": source.created,
+    }
+
+
+def _network(record: dict) -> dict:
+    parts: dict = {}
+    sides = (("source", "src_ip", "src_port"), ("destination", "dst_ip", "dst_port"))
+    for side, address, number in sides:
+        values = {"ip": ip(record.get(address)), "port": port(record.get(number))}
+        values = {k: v for k, v in values.items() if v is not None}
+        if values:
+            parts[side] = values
+    network = {}
+    name = transport(record.get("transport"))
+    if name is not None:
+        network["transport"] = name
+        if name in IANA_NUMBER:
+            network["iana_number"] = IANA_NUMBER[name]
+    if record.get("service") in PROTOCOLS:
+        network["protocol"] = PROTOCOLS[record["service"]]
+    flow_hash = community_id(name, parts.get("source", {}), parts.get("destination", {}))
+    if flow_hash is not None:
+        network["community_id"] = flow_hash
+    if network:
+        parts["network"] = network
+    return parts
+
+
+@lru_cache(maxsize=65_536)
+def _packed(address: str) -> bytes:
+    return ipaddress.ip_address(address).packed
+
+
+def community_id(name: str | None, source: dict, destination: dict) -> str | None:
+    """The flow's Community ID (v1, seed 0), the hash Zeek and Suricata also write, so an alert
+    joins the sensor's own records of that flow; for TCP and UDP flows with both endpoints.
+    sha1 over seed, the two endpoints in order (lower address, then port, first), transport."""
+    number = {"tcp": 6, "udp": 17}.get(name or "")
+    ends = (source.get("ip"), source.get("port"), destination.get("ip"), destination.get("port"))
+    if number is None or None in ends:
+        return None
+    first, second = (_packed(ends[0]), ends[1]), (_packed(ends[2]), ends[3])
+    if len(first[0]) != len(second[0]):
+        return None
+    (a, a_port), (b, b_port) = sorted((first, second))
+    data = struct.pack("!H", 0) + a + b + bytes((number, 0)) + struct.pack("!HH", a_port, b_port)
+    return "1:" + base64.b64encode(hashlib.sha1(data).digest()).decode("ascii")
+
+
+@cache
+def _threat(family: str) -> dict:
+    """The family's ATT&CK object (one per family, shared by its alerts: never mutated)."""
+    found = attack.techniques(family)
+    if not found:
+        return {}
+    tactics = attack.tactic_ids(family)
+    return {
+        "threat": {
+            "framework": "MITRE ATT&CK",
+            "technique": {
+                "id": [t.id for t in found],
+                "name": [t.name for t in found],
+                "reference": [t.reference for t in found],
+            },
+            "tactic": {
+                "id": tactics,
+                "name": [attack.TACTICS[t] for t in tactics],
+                "reference": [f"{attack.ATTACK_URL}/tactics/{t}/" for t in tactics],
+            },
+        }
+    }
+
+
+def _rule(source: AlertSource, family: str) -> dict:
+    return {
+        "id": f"fedsec.{family.replace(' ', '_')}",
+        "name": family,
+        "category": source.dataset.removeprefix("fedsec."),
+        "ruleset": source.model_kind,
+        "version": source.model_sha256,
+    }
+
+
+def _message(family: str, score: object, document: dict) -> str:
+    parts = [f"fedsec {family}"]
+    src, dst = document.get("source", {}), document.get("destination", {})
+    if "ip" in src:
+        parts.append(f"from {src['ip']}")
+    if "ip" in dst:
+        target = dst["ip"] + (f":{dst['port']}" if "port" in dst else "")
+        parts.append(f"to {target}")
+    parts.append(f"(score {score})")
+    return " ".join(parts)
+
+
+def _confidence(record: dict) -> float:
+    """How sure the detector is, 0-1: a classifier's malicious score; for a score above a
+    threshold, 1 - threshold / (2 score) (0.5 at the threshold); for a count of unexpected
+    log events, 1 - 2^-count."""
+    score = float(record.get("score", 0.0))
+    if "top_k" in record:
+        return 1.0 - 0.5 ** max(score, 0.0)
+    threshold = record.get("threshold")
+    if record.get("family") == "anomaly" or "score_kind" in record:
+        if threshold is None or score <= 0 or threshold <= 0:
+            return 0.5
+        return max(0.0, 1.0 - float(threshold) / (2.0 * score))
+    return score
+
+
+def _fedsec(record: dict, source: AlertSource, family: str, confidence: float) -> dict:
+    custom: dict = {"family": family, "score": record.get("score")}
+    custom["confidence"] = round(confidence, 6)
+    if record.get("threshold") is not None:
+        custom["threshold"] = record["threshold"]
+    for key in ("threshold_source", "top_k", "score_kind", "session", "events", "row"):
+        if key in record:
+            custom[key] = record[key]
+    custom["decision"] = _decision(record)
+    custom["model"] = {"sha256": source.model_sha256, "kind": source.model_kind}
+    reasons = _reasons(record)
+    if reasons is not None:
+        custom["reasons"] = reasons
+    if "top_families" in record:
+        custom["top_families"] = [
+            {"family": name, "probability": p} for name, p in record["top_families"].items()
+        ]
+    if "source_row" in record:
+        custom["source_row"] = record["source_row"]
+    label = record.get("dataset_label", record.get("label"))
+    if label is not None:
+        custom["dataset_label"] = str(label)
+    if record.get("flow_id") is not None:
+        custom["flow_id"] = str(record["flow_id"])
+    extra = {k: str(v) for k, v in record.items() if k not in KNOWN}
+    if extra:
+        custom["context"] = extra
+    return custom
+
+
+def _decision(record: dict) -> str:
+    if "top_k" in record:
+        return "top_k"
+    return "threshold" if record.get("threshold") is not None else "argmax"
+
+
+def _reasons(record: dict) -> list[dict] | None:
+    """Why: the features that pushed the row to its family (classifier), those with most of the
+    reconstruction error (anomaly), or the events the log model did not expect."""
+    if "reasons" in record:
+        return [_typed_reason(r) for r in record["reasons"]]
+    if "top_features" in record:
+        return [_typed_reason({**f, "contribution": f["share"]}) for f in record["top_features"]]
+    if "unexpected" in record:
+        return record["unexpected"]
+    return None
+
+
+def _typed_reason(reason: dict) -> dict:
+    """A feature reason with its value as text (one type whatever the column's)."""
+    typed = {"feature": reason["feature"], "contribution": reason["contribution"]}
+    if reason.get("value") is not None:
+        typed["value"] = str(reason["value"])
+    return typed

@@ -1,0 +1,116 @@
+"""One type per alert field whatever the input format: times as UTC ISO-8601 strings, addresses
+checked, ports as integers, the transport by name.
+
+Readers keep context as the file holds it (Zeek TSV: text; Zeek JSON: numbers; NetFlow: epoch
+milliseconds; CIC-IDS2017: local text without a zone; pcap: epoch seconds); these functions
+turn each into the one typed form an alert carries, or None when the value is not one."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import math
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+
+from fedsec.data.canonical import PROTOCOL_NUMBERS
+
+#: Epoch magnitudes: below 1e11 seconds (until year 5138), then milli-, micro-, nanoseconds.
+EPOCH_UNITS: tuple[tuple[float, float], ...] = ((1e11, 1.0), (1e14, 1e3), (1e17, 1e6))
+TRANSPORTS = frozenset({"tcp", "udp", "icmp", "ipv6-icmp", "sctp", "gre", "esp", "ah"})
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+IANA_NUMBER = {name: str(number) for number, name in PROTOCOL_NUMBERS.items() if number != 58}
+
+
+def zone(name: str) -> tzinfo:
+    """The IANA time zone ``name`` (``UTC``, ``America/Halifax``), or a ValueError naming it."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown time zone {name!r} (an IANA name, e.g. UTC)") from error
+
+
+def iso_utc(moment: datetime) -> str:
+    """``2017-07-07T18:56:33.850Z``: UTC, rounded to the millisecond (ECS ``date``), the ``Z``
+    suffix."""
+    rounded = moment + timedelta(microseconds=500)
+    rounded -= timedelta(microseconds=rounded.microsecond % 1000)
+    return rounded.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def utc_timestamp(value: object, naive_zone: tzinfo) -> str | None:
+    """A context time as UTC ISO-8601, or None. Numbers (and numeric text) are epoch seconds,
+    milli-, micro- or nanoseconds by magnitude; text is parsed, a time without a zone being in
+    ``naive_zone``."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return _from_epoch(float(value))
+    return _from_text(str(value).strip(), naive_zone)
+
+
+def _from_epoch(number: float) -> str | None:
+    """Counted in whole microseconds, so that 1709510796.63 s and 1709510796630 ms agree."""
+    if not math.isfinite(number) or number < 0 or number >= 1e20:
+        return None
+    per_second = next((p for limit, p in EPOCH_UNITS if number < limit), 1e9)
+    micros = round(number * (1e6 / per_second))
+    return iso_utc(EPOCH + timedelta(microseconds=micros))
+
+
+@lru_cache(maxsize=65_536)
+def _from_text(text: str, naive_zone: tzinfo) -> str | None:
+    """Parsed once per distinct text (a scan repeats the same second thousands of times);
+    numeric text is an epoch time."""
+    with contextlib.suppress(ValueError):
+        return _from_epoch(float(text))
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, OverflowError, TypeError):
+        return None
+    if stamp is pd.NaT:
+        return None
+    moment = stamp.to_pydatetime()
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=naive_zone)
+    return iso_utc(moment)
+
+
+def ip(value: object) -> str | None:
+    """An IPv4/IPv6 address in its canonical text, or None (Zeek's ``-``, blanks, garbage)."""
+    return None if value is None else _address(str(value).strip())
+
+
+@lru_cache(maxsize=65_536)
+def _address(text: str) -> str | None:
+    """Parsed once per distinct text (alerts repeat the same hosts)."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def port(value: object) -> int | None:
+    """A port as an int (``"80"``, ``80.0`` and ``80`` alike), or None out of 0-65535."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    if not math.isfinite(number) or number != int(number) or not 0 <= number <= 65_535:
+        return None
+    return int(number)
+
+
+def transport(value: object) -> str | None:
+    """The transport by its lower-case name (``tcp``), from a name or an IANA number."""
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    with contextlib.suppress(ValueError, OverflowError):
+        text = PROTOCOL_NUMBERS.get(int(float(text)), text)
+    return text if text in TRANSPORTS else None

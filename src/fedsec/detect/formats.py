@@ -1,0 +1,57 @@
+"""The alert formats of ``fedsec detect --alert-format``: ECS documents (the default), Suricata
+EVE ``alert`` events, or fedsec's flat records (the format before ECS, kept for scripts that
+read it)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from fedsec.detect.ecs import AlertSource, ecs_document
+from fedsec.detect.eve import eve_document
+from fedsec.detect.records import alert_lines
+
+ALERT_FORMATS: tuple[str, ...] = ("ecs", "eve", "fedsec")
+#: Alerts turned into text and written at a time.
+BATCH = 4096
+
+
+@dataclass(frozen=True)
+class AlertFormat:
+    """How a run writes its alert records (``source``: what the ECS and EVE formats name)."""
+
+    name: str = "fedsec"
+    source: AlertSource | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in ALERT_FORMATS:
+            raise ValueError(f"unknown alert format {self.name!r}; one of {ALERT_FORMATS}")
+        if self.name != "fedsec" and self.source is None:
+            raise ValueError(f"the {self.name} alert format needs the alerts' source")
+
+    @property
+    def explain(self) -> bool:
+        """Whether detectors add what the typed formats carry (reasons, the threshold, the
+        transport); the flat format stays as it was."""
+        return self.name != "fedsec"
+
+    def lines(self, records: list[dict]) -> bytes:
+        """The records as JSON Lines in this format."""
+        if self.name == "fedsec":
+            return alert_lines(records)
+        convert = eve_document if self.name == "eve" else None
+        return "".join(self._line(r, convert) for r in records).encode("utf-8")
+
+    def write(self, sink: BinaryIO, records: list[dict]) -> None:
+        """The records to ``sink``, a batch at a time (memory: a batch's text, not a chunk's)."""
+        for start in range(0, len(records), BATCH):
+            sink.write(self.lines(records[start : start + BATCH]))
+
+    def _line(self, record: dict, convert) -> str:
+        """One document at a time: only its text is kept, not the chunk's documents."""
+        document = ecs_document(record, self.source)
+        return json.dumps(convert(document) if convert else document) + "\n"
+
+
+FLAT = AlertFormat()

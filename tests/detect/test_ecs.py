@@ -1,0 +1,253 @@
+"""ECS alerts: one type per field whatever the input format, valid against the pinned ECS field
+definitions for classifier and tree bundles, stable ids, reasons, ATT&CK and the EVE variant."""
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import xgboost as xgb
+from typer.testing import CliRunner
+
+from fedsec.bundles.bundle import save_bundle
+from fedsec.bundles.tree_bundle import save_tree_bundle
+from fedsec.cli import app
+from fedsec.core import seeding
+from fedsec.data.readers import read_flows
+from fedsec.data.readers.zeek import load_log
+from fedsec.data.writers import write_records
+from fedsec.detect import attack
+from fedsec.detect.ecs import AlertSource, ecs_document
+from fedsec.detect.ecs_values import zone
+from fedsec.detect.records import add_network, context_records
+from fedsec.features.moments import local_stats
+from fedsec.features.preprocess import fit_preprocessor
+from fedsec.models.classifier import FamilyClassifier
+from fedsec.models.mlp import MLPSpec
+from fedsec.models.trees import TreeClassifier, booster_params
+from fedsec.simulator import load_simulation, simulate
+from fedsec.training.local import TrainingPlan
+from tests.conftest import dataset
+from tests.detect.ecs_schema import problems
+
+runner = CliRunner()
+SOURCE = AlertSource(model_sha256="ab" * 32, model_kind="family-classifier")
+
+
+@pytest.fixture(scope="module")
+def telemetry(tmp_path_factory):
+    """One simulated organization's flows, written as canonical CSV, NetFlow v2, Zeek TSV and
+    Zeek JSON (the TSV's rows with numbers as numbers, unset fields left out)."""
+    root = tmp_path_factory.mktemp("telemetry")
+    flows = simulate(load_simulation("consortium", ["flows=3000"])).orgs[0].flows
+    paths = {fmt: write_records(fmt, flows, root / f"{fmt}.log") for fmt in ("flows", "nf-v2")}
+    paths["zeek"] = write_records("zeek", flows, root / "conn.log")
+    raw, _ = load_log(paths["zeek"])
+    lines = [json.dumps({k: _number(v) for k, v in row.items() if pd.notna(v)}) for row in
+             raw.to_dict("records")]  # fmt: skip
+    paths["zeek-json"] = root / "conn.json"
+    paths["zeek-json"].write_text("\n".join(lines) + "\n")
+    return paths
+
+
+def _number(text: str) -> object:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _documents(fmt: str, path, source=SOURCE) -> list[dict]:
+    table = read_flows("zeek" if fmt == "zeek-json" else fmt, [path])
+    rows = np.arange(len(table))
+    records = context_records(table, rows)
+    for record in records:
+        record.update(family="recon", score=0.9)
+    add_network(records, table, rows)
+    return [ecs_document(r, source) for r in records]
+
+
+def _where(document: dict) -> tuple:
+    return (
+        document["@timestamp"],
+        document["source"],
+        document["destination"],
+        document["network"]["transport"],
+        document["network"].get("community_id"),
+    )
+
+
+def test_context_fields_have_one_type_and_value_whatever_the_input_format(telemetry):
+    seen = {fmt: [_where(d) for d in _documents(fmt, path)] for fmt, path in telemetry.items()}
+    reference = seen["flows"]
+    assert len(reference) > 400
+    for fmt, where in seen.items():
+        assert where == reference, fmt
+    assert sum(w[4] is not None for w in reference) > 400  # tcp/udp flows: a Community ID
+    for time, source, destination, transport, _ in reference:
+        assert time.endswith("Z") and transport in ("tcp", "udp", "icmp")
+        assert isinstance(source["ip"], str) and isinstance(destination["ip"], str)
+        ports = [p for p in (source.get("port"), destination.get("port")) if p is not None]
+        assert all(type(p) is int for p in ports)
+
+
+def test_every_field_of_a_document_is_in_the_pinned_ecs_schema(telemetry):
+    for fmt, path in telemetry.items():
+        for document in _documents(fmt, path)[:200]:
+            assert problems(document) == [], fmt
+
+
+def test_the_schema_check_fails_on_a_misnamed_or_mistyped_field(telemetry):
+    document = _documents("flows", telemetry["flows"])[0]
+    assert problems({**document, "source": {"ip": "10.0.0.1", "port": "80"}}) == [
+        "source.port: '80' is not a long"
+    ]
+    assert problems({**document, "event": {**document["event"], "kind": "alarm"}}) == [
+        "event.kind: 'alarm' is not an allowed value"
+    ]
+    assert problems({**document, "src_ip": "10.0.0.1"}) == ["src_ip: not a field of the schema"]
+
+
+def test_naive_cic_times_are_utc_by_default_or_in_the_zone_given():
+    path = dataset("cic-ids2017/improved_rnd5000/DDoS_5000.csv.gz")
+    utc = [d["@timestamp"] for d in _documents("cicids2017", path)]
+    # the re-extraction's DDoS ran 15:56-16:16 local time (UTC-3) on 7 July 2017
+    assert min(utc).startswith("2017-07-07T18:56") and max(utc).startswith("2017-07-07T19:16")
+    halifax = AlertSource("ab" * 32, "family-classifier", naive_zone=zone("America/Halifax"))
+    shifted = [d["@timestamp"] for d in _documents("cicids2017", path, halifax)]
+    assert min(shifted).startswith("2017-07-07T21:56")
+
+
+@pytest.fixture(scope="module")
+def bundles(telemetry, tmp_path_factory):
+    """A network and a tree ensemble trained on the flows (canonical view)."""
+    seeding.deterministic_torch(threads=1)
+    table = read_flows("flows", [telemetry["flows"]])
+    features = table.features("canonical")
+    classes = sorted(set(table.family))
+    pre = fit_preprocessor(local_stats(features), 8)
+    plan = TrainingPlan(steps=300, batch_size=64, lr=0.01, optimizer="adam", seed=1)
+    network = FamilyClassifier(
+        MLPSpec(pre.width, len(classes), (16,), 0.0), pre, classes, "canonical", plan=plan
+    )
+    network.initialize(torch.Generator().manual_seed(0)).fit(features.frame, table.family)
+    x = pre.transform(features.frame)
+    labels = np.asarray([classes.index(f) for f in table.family])
+    booster = xgb.train(booster_params(len(classes), 3, 0.3, 64, 0), xgb.DMatrix(x, labels), 30)
+    trees = TreeClassifier(pre, classes, "canonical").set_model(booster.save_raw("ubj"))
+    root = tmp_path_factory.mktemp("bundles")
+    return {
+        "network": save_bundle(root / "network", network, {}),
+        "trees": save_tree_bundle(root / "trees", trees, {}),
+    }
+
+
+def _detect(bundle, path, out, *extra):
+    args = ["detect", "--model", str(bundle), "--format", "flows", "--input", str(path)]
+    result = runner.invoke(app, [*args, "--out", str(out), "--observer", "sensor-7", *extra])
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("kind", ["network", "trees"])
+def test_classifier_alerts_are_valid_ecs_with_reasons_attack_and_the_model(
+    bundles, telemetry, tmp_path, kind
+):
+    alerts = _detect(
+        bundles[kind], telemetry["flows"], tmp_path / "a.jsonl", "--organization", "cloud"
+    )
+    assert len(alerts) > 20
+    sha = hashlib.sha256((bundles[kind] / "bundle.json").read_bytes()).hexdigest()
+    for alert in alerts:
+        assert problems(alert) == []
+        custom, family = alert["fedsec"], alert["fedsec"]["family"]
+        assert alert["event"]["kind"] == "alert" and alert["rule"]["name"] == family
+        assert alert["rule"]["version"] == sha
+        assert custom["model"] == {"sha256": sha, "kind": alert["rule"]["ruleset"]}
+        assert alert["observer"]["name"] == "sensor-7"
+        assert alert["organization"] == {"name": "cloud"}
+        contributions = [r["contribution"] for r in custom["reasons"]]
+        assert len(contributions) == 5 and contributions == sorted(contributions, reverse=True)
+        ids = [t.id for t in attack.techniques(family)]
+        assert alert.get("threat", {}).get("technique", {}).get("id", []) == ids
+        assert alert["event"]["severity"] == attack.severity(family)
+        assert 0 < alert["event"]["risk_score"] <= 99
+    assert len({a["event"]["id"] for a in alerts}) == len(alerts)
+
+
+def test_event_ids_are_stable_for_the_same_bundle_file_and_row(bundles, telemetry, tmp_path):
+    first = _detect(bundles["network"], telemetry["flows"], tmp_path / "a.jsonl")
+    again = _detect(bundles["network"], telemetry["flows"], tmp_path / "b.jsonl")
+    other = _detect(bundles["trees"], telemetry["flows"], tmp_path / "c.jsonl")
+    ids = {a["fedsec"]["source_row"]: a["event"]["id"] for a in first}
+    assert {a["fedsec"]["source_row"]: a["event"]["id"] for a in again} == ids
+    assert not {a["event"]["id"] for a in other} & set(ids.values())
+
+
+def test_reasons_name_the_flagged_rows_own_values(bundles, telemetry, tmp_path):
+    alerts = _detect(bundles["network"], telemetry["flows"], tmp_path / "a.jsonl")
+    frame = read_flows("flows", [telemetry["flows"]]).features("canonical").frame
+    for alert in alerts[:50]:
+        row = alert["fedsec"]["source_row"] - 1
+        for reason in alert["fedsec"]["reasons"]:
+            value = frame[reason["feature"]].iloc[row]
+            assert reason.get("value") == (None if pd.isna(value) else str(value))
+
+
+def test_eve_alerts_say_what_the_ecs_ones_say(bundles, telemetry, tmp_path):
+    ecs = _detect(bundles["network"], telemetry["flows"], tmp_path / "a.jsonl")
+    eve = _detect(
+        bundles["network"], telemetry["flows"], tmp_path / "e.jsonl", "--alert-format", "eve"
+    )
+    assert [e["fedsec"]["event_id"] for e in eve] == [a["event"]["id"] for a in ecs]
+    for alert, event in zip(ecs, eve, strict=True):
+        assert event["event_type"] == "alert" and event["host"] == "sensor-7"
+        assert event["timestamp"] == alert["@timestamp"][:-1] + "000+0000"
+        assert (event["src_ip"], event["dest_port"]) == (
+            alert["source"]["ip"],
+            alert["destination"]["port"],
+        )
+        assert event["proto"] == alert["network"]["transport"].upper()
+        level = alert["event"]["severity"]
+        assert event["alert"]["severity"] == {1: 3, 2: 2, 3: 1, 4: 1}[level]
+        family = alert["fedsec"]["family"]
+        assert event["alert"]["signature_id"] == 9_700_000 + [
+            "benign", "dos", "ddos", "recon", "brute_force", "web_attack", "botnet", "exploit",
+            "infiltration", "backdoor", "injection", "ransomware", "mitm", "malware",
+            "lateral_movement", "exfiltration", "ics_attack",
+        ].index(family)  # fmt: skip
+        techniques = event["alert"].get("metadata", {}).get("mitre_technique_id", [])
+        assert techniques == alert.get("threat", {}).get("technique", {}).get("id", [])
+
+
+def test_the_flat_format_is_the_records_of_earlier_versions(bundles, telemetry, tmp_path):
+    flat = _detect(
+        bundles["network"], telemetry["flows"], tmp_path / "f.jsonl", "--alert-format", "fedsec"
+    )
+    ecs = _detect(bundles["network"], telemetry["flows"], tmp_path / "a.jsonl")
+    assert [a["source_row"] for a in flat] == [a["fedsec"]["source_row"] for a in ecs]
+    assert {"src_ip", "family", "score", "top_families"} <= set(flat[0])
+    assert "reasons" not in flat[0] and "event" not in flat[0]
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--timezone", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
+        (["--alert-format", "cef"], "'cef' is not one of ecs, eve, fedsec"),
+    ],
+)
+def test_bad_alert_options_fail_before_anything_is_written(
+    bundles, telemetry, tmp_path, option, message
+):
+    args = ["detect", "--model", str(bundles["network"]), "--format", "flows"]
+    result = runner.invoke(
+        app, [*args, "--input", str(telemetry["flows"]), "--out", str(tmp_path / "b"), *option]
+    )
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert not (tmp_path / "b").exists()

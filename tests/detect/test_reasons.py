@@ -1,0 +1,83 @@
+"""A classifier alert's reasons: gradient x input for a network, TreeSHAP for trees, each input
+column's preprocessed columns added up, largest first, with the row's own values."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import xgboost as xgb
+
+from fedsec.detect.reasons import classifier_reasons, contributions, source_columns
+from fedsec.features.preprocess import NumericSpec, Preprocessor
+from fedsec.models.classifier import FamilyClassifier
+from fedsec.models.mlp import MLPSpec
+from fedsec.models.trees import TreeClassifier, booster_params
+
+CLASSES = ["benign", "dos", "recon"]
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "bytes": rng.lognormal(5, 1, 300),
+            "pkts": rng.normal(10, 3, 300),
+            "protocol": rng.choice(["tcp", "udp", "icmp"], 300),
+        }
+    )
+    frame.loc[::7, "pkts"] = np.nan
+    pre = Preprocessor(
+        [NumericSpec("bytes", True, 5.0, 1.0, False), NumericSpec("pkts", False, 10.0, 3.0, True)],
+        ["protocol"],
+        4,
+    )
+    labels = np.where(frame["bytes"] > 300, 1, np.where(frame["protocol"] == "icmp", 2, 0))
+    return frame, pre, labels
+
+
+def test_preprocessed_columns_belong_to_their_input_column(data):
+    _, pre, _ = data
+    names, owners = source_columns(pre)
+    assert names == ["bytes", "pkts", "protocol"]
+    assert pre.names == ["bytes", "pkts", "pkts__missing", *[f"protocol#{b}" for b in range(4)]]
+    assert owners.tolist() == [0, 1, 1, 2, 2, 2, 2]
+
+
+def test_a_linear_networks_reasons_are_its_exact_gradient_times_input(data):
+    frame, pre, _ = data
+    model = FamilyClassifier(MLPSpec(pre.width, 3, (), 0.0), pre, CLASSES, "native")
+    model.initialize(torch.Generator().manual_seed(3))
+    x = pre.transform(frame)[:20]
+    targets = np.arange(20) % 3
+    weight = model.module().net[0].weight.detach().numpy().astype(np.float64)
+    proba = model.proba_from_matrix(x)
+    # d log p_t / d x = W_t - sum_k p_k W_k
+    expected = (weight[targets] - proba @ weight) * x
+    np.testing.assert_allclose(contributions(model, x, targets), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_tree_reasons_add_up_to_the_familys_margin(data):
+    frame, pre, labels = data
+    x = pre.transform(frame)
+    booster = xgb.train(booster_params(3, 3, 0.3, 32, 0), xgb.DMatrix(x, labels), 10)
+    model = TreeClassifier(pre, CLASSES, "native").set_model(booster.save_raw("ubj"))
+    targets = labels[:50]
+    found = contributions(model, x[:50], targets)
+    margins = booster.predict(xgb.DMatrix(x[:50]), output_margin=True)[np.arange(50), targets]
+    bias = booster.predict(xgb.DMatrix(x[:50]), pred_contribs=True)[np.arange(50), targets, -1]
+    np.testing.assert_allclose(found.sum(axis=1) + bias, margins, rtol=1e-4, atol=1e-4)
+
+
+def test_reasons_are_the_top_columns_largest_first_with_the_rows_values(data):
+    frame, pre, labels = data
+    x = pre.transform(frame)
+    booster = xgb.train(booster_params(3, 3, 0.3, 32, 0), xgb.DMatrix(x, labels), 10)
+    model = TreeClassifier(pre, CLASSES, "native").set_model(booster.save_raw("ubj"))
+    rows = np.flatnonzero(labels == 1)[:5]
+    reasons = classifier_reasons(model, x, frame, rows, np.asarray(["dos"] * len(rows)), k=2)
+    for row, why in zip(rows, reasons, strict=True):
+        assert len(why) == 2 and why[0]["contribution"] >= why[1]["contribution"]
+        assert why[0]["feature"] == "bytes"  # dos here is "bytes above 300"
+        assert why[0]["value"] == frame["bytes"].iloc[row]
+    assert classifier_reasons(model, x, frame, np.zeros(0, int), np.zeros(0, object)) == []
