@@ -10,6 +10,7 @@ import pytest
 
 from fedsec.experiments.driver import run_experiment
 from fedsec.experiments.rundir import write_run
+from fedsec.forensics.alert_fields import field_value
 from fedsec.forensics.hunt import FOUND, MISSED, MODEL_ALERTS, Side, retro_hunt
 from fedsec.scenarios.config import load_scenario
 from tests.conftest import dataset
@@ -50,8 +51,8 @@ def test_a_lower_anomaly_threshold_finds_the_rows_between_the_two(bundle, flows,
     new = [json.loads(line) for line in (out / MODEL_ALERTS).read_text().splitlines()]
     found = [json.loads(line) for line in (out / FOUND).read_text().splitlines()]
     assert found, "no row scored between the two thresholds: nothing is checked"
-    assert [a["source_row"] for a in found] == [
-        a["source_row"] for a in new if a["score"] <= threshold
+    assert [field_value(a, "item") for a in found] == [
+        field_value(a, "item") for a in new if field_value(a, "score") <= threshold
     ]
     assert [(r["family"], r[MISSED]) for r in result.families] == [("anomaly", len(found))]
     assert result.families[0]["in_baseline_classes"] is None  # an anomaly bundle has no classes
