@@ -85,3 +85,27 @@ def test_a_logs_bundle_is_refused_before_any_scoring(run, tmp_path) -> None:
     assert result.exit_code == 2
     assert "a logs bundle" in result.output
     assert not (tmp_path / "y").exists()
+
+
+def test_hunt_groups_its_new_finds_into_incidents(run, tmp_path) -> None:
+    """--incidents: the new finds (found.jsonl), not every alert, correlated into incidents."""
+    out, report = tmp_path / "hunt", tmp_path / "incidents"
+    result = runner.invoke(app, hunt_args(run, out, "--incidents", str(report)))
+    assert result.exit_code == 0, result.output
+    found = [json.loads(line) for line in (out / "found.jsonl").read_text().splitlines()]
+    document = json.loads((report / "incidents.json").read_text())
+    assert document["summary"]["alerts"] == len(found)
+    grouped = sum(i["alerts"] for i in document["incidents"])
+    assert grouped + document["isolated"]["alerts"] == len(found)
+    assert (report / "incidents.html").exists()
+
+
+def test_hunt_checks_the_incident_folder_before_scoring(run, tmp_path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    out = tmp_path / "hunt"
+    result = runner.invoke(app, hunt_args(run, out, "--incidents", str(mine)))
+    assert result.exit_code == 2
+    assert not out.exists()
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]

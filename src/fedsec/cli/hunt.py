@@ -66,6 +66,13 @@ def hunt(
     threads: Annotated[
         int | None, typer.Option(min=1, help="Threads of the models' forward passes.")
     ] = None,
+    incidents: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also correlate the new finds (found.jsonl) into incidents: report folder (as "
+            "fedsec incidents writes, default settings)."
+        ),
+    ] = None,
 ) -> None:
     """Rescan stored telemetry with a new model (e.g. the federation's) and report, per family,
     what it flags that a baseline model (e.g. the organization's local one) missed."""
@@ -78,6 +85,12 @@ def hunt(
     if not inputs:
         raise typer.BadParameter("give at least one file to rescan", param_hint="--input")
     outputs.check_target(out, force=force)
+    incident_options = None
+    if incidents is not None:
+        from fedsec.forensics.report import IncidentOptions, check_targets
+
+        incident_options = IncidentOptions(default_org=org, force=force)
+        check_targets(incidents, incident_options)
     inference_threads(threads)
     result = retro_hunt(
         Side(outputs.resolve(model), org, threshold),
@@ -96,6 +109,11 @@ def hunt(
                 highlight=False,
             )
     show(result)
+    if incidents is not None and incident_options is not None:
+        from fedsec.cli.incidents import show as show_incidents
+        from fedsec.forensics.report import write_incidents
+
+        show_incidents(write_incidents([result.out / "found.jsonl"], incidents, incident_options))
 
 
 def show(result: HuntResult) -> None:
