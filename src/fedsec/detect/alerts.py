@@ -22,10 +22,9 @@ from fedsec.detect.reasons import classifier_reasons
 from fedsec.detect.records import (
     DetectionSummary,
     add_network,
-    check_columns,
-    check_format,
     context_records,
 )
+from fedsec.detect.scoring import ChunkScorer
 from fedsec.models.classifier import FamilyClassifier
 
 
@@ -64,9 +63,8 @@ def alert_records(
     return records
 
 
-class FlowScorer:
-    """Tables in, alert lines out, chunk after chunk, the summary added up as it goes: what
-    ``fedsec detect`` does to a file, and ``--follow`` to each batch of a growing one."""
+class FlowScorer(ChunkScorer):
+    """A family classifier's alerts, chunk after chunk."""
 
     def __init__(
         self,
@@ -77,15 +75,12 @@ class FlowScorer:
         threshold: float | None,
         alerts: AlertFormat = FLAT,
     ) -> None:
-        self.model, self.manifest, self.fmt, self.inputs = model, manifest, fmt, inputs
-        self.threshold, self.alerts = threshold, alerts
+        super().__init__(model, manifest, fmt, inputs, alerts)
+        self.threshold = threshold
         self.tally = Tally()
 
-    def __call__(self, table: FlowTable) -> bytes:
+    def records(self, table: FlowTable) -> list[dict]:
         model = self.model
-        if self.tally.rows == 0:
-            check_format(model.view, self.manifest, self.fmt, self.inputs)
-            check_columns(model, table, self.inputs)
         frame = table.features(model.view).frame
         x = model.encode(frame)
         proba = model.proba_from_matrix(x)
@@ -95,10 +90,7 @@ class FlowScorer:
         if self.alerts.explain:
             explain(records, model, x, frame, labels, table, self.threshold)
         self.tally.add(table, labels)
-        return self.alerts.lines(records)
-
-    def summary(self) -> DetectionSummary:
-        return self.tally.summary()
+        return records
 
 
 def flow_scorer(

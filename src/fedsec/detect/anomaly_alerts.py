@@ -22,10 +22,9 @@ from fedsec.detect.records import (
     DetectionSummary,
     add_dataset_label,
     add_network,
-    check_columns,
-    check_format,
     context_records,
 )
+from fedsec.detect.scoring import ChunkScorer
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.base import GLOBAL
 
@@ -98,8 +97,8 @@ def alert_records(
     return records
 
 
-class AnomalyScorer:
-    """Tables in, alert lines out (rows are scored one by one, so chunks change nothing)."""
+class AnomalyScorer(ChunkScorer):
+    """An anomaly detector's alerts (rows are scored one by one, so chunks change nothing)."""
 
     def __init__(
         self,
@@ -111,15 +110,12 @@ class AnomalyScorer:
         top: int = 5,
         alerts: AlertFormat = FLAT,
     ) -> None:
-        self.model, self.manifest, self.fmt, self.inputs = model, manifest, fmt, inputs
-        self.chosen, self.top, self.alerts = chosen, top, alerts
+        super().__init__(model, manifest, fmt, inputs, alerts)
+        self.chosen, self.top = chosen, top
         self.tally = _Tally()
 
-    def __call__(self, table: FlowTable) -> bytes:
+    def records(self, table: FlowTable) -> list[dict]:
         model = self.model
-        if self.tally.rows == 0:
-            check_format(model.view, self.manifest, self.fmt, self.inputs)
-            check_columns(model, table, self.inputs)
         frame = table.features(model.view).frame
         x = model.encode(frame)
         scores = model.score_matrix(x)
@@ -129,10 +125,7 @@ class AnomalyScorer:
         if self.alerts.explain:
             add_network(records, table, rows)
         self.tally.add(table, rows)
-        return self.alerts.lines(records)
-
-    def summary(self) -> DetectionSummary:
-        return self.tally.summary()
+        return records
 
 
 def anomaly_scorer(
