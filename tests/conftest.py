@@ -39,3 +39,36 @@ def fedsec_home(tmp_path_factory) -> Iterator[Path]:
         patch.delenv("FEDSEC_SIGNING_KEY", raising=False)
         patch.delenv("FEDSEC_TRUSTED_KEYS", raising=False)
         yield home
+
+
+#: A small federated autoencoder on UNSW-NB15 (the anomaly bundle the detection tests score with).
+QUICK_ANOMALY = [
+    "data.max_rows=12000",
+    "rounds=30",
+    'anomaly.models=["ae"]',
+    "anomaly.iforest=false",
+    'evaluation.arms=["federated"]',
+]
+
+
+@pytest.fixture(scope="session")
+def anomaly_bundle(tmp_path_factory, data_dir) -> Path:
+    """The model folder of a QUICK_ANOMALY run of unsw-5org-anomaly."""
+    from fedsec.experiments.driver import run_experiment
+    from fedsec.experiments.rundir import write_run
+    from fedsec.scenarios.config import load_scenario
+
+    experiment = run_experiment(load_scenario("unsw-5org-anomaly", QUICK_ANOMALY), data_dir)
+    return write_run(experiment, tmp_path_factory.mktemp("anomaly") / "run") / "model"
+
+
+@pytest.fixture(scope="session")
+def unsw_sample(tmp_path_factory):
+    """600 UNSW-NB15 training rows (seeded sample) as a CSV file, and as a frame."""
+    import pandas as pd
+
+    frame = pd.read_csv(dataset("unsw-nb15/UNSW_NB15_training-set.csv.gz"), encoding="utf-8-sig")
+    frame = frame.sample(600, random_state=1)
+    path = tmp_path_factory.mktemp("flows") / "flows.csv"
+    frame.to_csv(path, index=False)
+    return path, frame

@@ -3,41 +3,23 @@ bad input fails cleanly, naming the problem, and writes nothing."""
 
 import json
 
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from fedsec.cli import app
 from fedsec.detect.dispatch import run_detection
-from fedsec.experiments.driver import run_experiment
-from fedsec.experiments.rundir import write_run
-from fedsec.scenarios.config import load_scenario
-from tests.conftest import dataset
 
 runner = CliRunner()
-QUICK = [
-    "data.max_rows=12000",
-    "rounds=30",
-    'anomaly.models=["ae"]',
-    "anomaly.iforest=false",
-    'evaluation.arms=["federated"]',
-]
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory, data_dir):
-    experiment = run_experiment(load_scenario("unsw-5org-anomaly", QUICK), data_dir)
-    out = write_run(experiment, tmp_path_factory.mktemp("anomaly") / "run")
-    return out / "model"
+def bundle(anomaly_bundle):
+    return anomaly_bundle
 
 
 @pytest.fixture(scope="module")
-def flows(tmp_path_factory):
-    frame = pd.read_csv(dataset("unsw-nb15/UNSW_NB15_training-set.csv.gz"), encoding="utf-8-sig")
-    frame = frame.sample(600, random_state=1)
-    path = tmp_path_factory.mktemp("flows") / "flows.csv"
-    frame.to_csv(path, index=False)
-    return path, frame
+def flows(unsw_sample):
+    return unsw_sample
 
 
 def _text(result) -> str:

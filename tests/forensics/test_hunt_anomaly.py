@@ -5,37 +5,20 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import pytest
 
-from fedsec.experiments.driver import run_experiment
-from fedsec.experiments.rundir import write_run
 from fedsec.forensics.alert_fields import field_value
 from fedsec.forensics.hunt import FOUND, MISSED, MODEL_ALERTS, Side, retro_hunt
-from fedsec.scenarios.config import load_scenario
-from tests.conftest import dataset
-
-QUICK = [
-    "data.max_rows=12000",
-    "rounds=30",
-    'anomaly.models=["ae"]',
-    "anomaly.iforest=false",
-    'evaluation.arms=["federated"]',
-]
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory, data_dir):
-    experiment = run_experiment(load_scenario("unsw-5org-anomaly", QUICK), data_dir)
-    return write_run(experiment, tmp_path_factory.mktemp("anomaly") / "run") / "model"
+def bundle(anomaly_bundle):
+    return anomaly_bundle
 
 
 @pytest.fixture(scope="module")
-def flows(tmp_path_factory):
-    frame = pd.read_csv(dataset("unsw-nb15/UNSW_NB15_training-set.csv.gz"), encoding="utf-8-sig")
-    path = tmp_path_factory.mktemp("flows") / "flows.csv"
-    frame.sample(600, random_state=1).to_csv(path, index=False)
-    return path
+def flows(unsw_sample):
+    return unsw_sample[0]
 
 
 def test_a_lower_anomaly_threshold_finds_the_rows_between_the_two(bundle, flows, tmp_path):
