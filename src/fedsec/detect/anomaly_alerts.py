@@ -11,11 +11,10 @@ import pandas as pd
 
 from fedsec.bundles.bundle import load_anomaly_bundle
 from fedsec.bundles.signing import Trust
-from fedsec.core import atomic
 from fedsec.core.errors import BundleError
 from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
-from fedsec.data.readers.chunks import CHUNK_ROWS, read_chunks
+from fedsec.data.readers.chunks import CHUNK_ROWS
 from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.records import (
@@ -24,7 +23,7 @@ from fedsec.detect.records import (
     add_network,
     context_records,
 )
-from fedsec.detect.scoring import ChunkScorer
+from fedsec.detect.scoring import ChunkScorer, score_files
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.base import GLOBAL
 
@@ -165,10 +164,7 @@ def run_anomaly_detection(
     score = anomaly_scorer(
         model_dir, inputs, fmt, org=org, threshold=threshold, top=top, trust=trust, alerts=alerts
     )
-    with atomic.stream(out) as sink:
-        for table in read_chunks(fmt, list(inputs), mapping, chunk_rows):
-            sink.write(score(table))
-    return score.summary()
+    return score_files(score, fmt, inputs, out, mapping, chunk_rows)
 
 
 class _Tally:

@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from fedsec.core import atomic
 from fedsec.data.flows import FlowTable
+from fedsec.data.mapping import Mapping
+from fedsec.data.readers.chunks import CHUNK_ROWS, read_chunks
 from fedsec.detect.formats import AlertFormat
 from fedsec.detect.records import DetectionSummary, check_columns, check_format
 
@@ -36,3 +39,19 @@ class ChunkScorer:
 
     def summary(self) -> DetectionSummary:
         return self.tally.summary()
+
+
+def score_files(
+    score: ChunkScorer,
+    fmt: str,
+    inputs: Sequence[Path],
+    out: Path,
+    mapping: Mapping | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> DetectionSummary:
+    """The input scored chunk by chunk and each chunk's alerts written as they come
+    (atomically: the file appears complete, or not at all)."""
+    with atomic.stream(out) as sink:
+        for table in read_chunks(fmt, list(inputs), mapping, chunk_rows):
+            sink.write(score(table))
+    return score.summary()
