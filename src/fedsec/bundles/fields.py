@@ -9,7 +9,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
 from torch import nn
 
-from fedsec.features.preprocess import NumericSpec, Preprocessor
+from fedsec.features.preprocess import CLIP, NumericSpec, Preprocessor
 
 #: At most this many float32 parameters (200 MB) in one bundle.
 MAX_PARAMETERS = 50_000_000
@@ -51,6 +51,7 @@ class Preprocessing(Strict):
     categorical: list[Name] = Field(max_length=MAX_NAMES)
     hash_buckets: int = Field(ge=1, le=MAX_WIDTH)
     names: list[str] = Field(max_length=MAX_WIDTH)
+    clip: float = Field(default=CLIP, gt=0.0, le=CLIP, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _consistent(self) -> Preprocessing:
@@ -65,7 +66,7 @@ class Preprocessing(Strict):
 
     def build(self) -> Preprocessor:
         numeric = [NumericSpec(**c.model_dump()) for c in self.numeric]
-        return Preprocessor(numeric, list(self.categorical), self.hash_buckets)
+        return Preprocessor(numeric, list(self.categorical), self.hash_buckets, clip=self.clip)
 
     @property
     def width(self) -> int:

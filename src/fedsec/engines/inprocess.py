@@ -9,7 +9,7 @@ deployments train the same model.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from torch import nn
@@ -31,6 +31,11 @@ class Shard:
     name: str
     x: np.ndarray
     y: np.ndarray
+    rows: int | None = None  # the rows it holds, when ``x`` adds training copies of them
+
+    def registered_rows(self) -> int:
+        """The sample count the organization claims: its own rows, not its copies."""
+        return len(self.y) if self.rows is None else self.rows
 
 
 class InProcessTransport:
@@ -59,6 +64,9 @@ class InProcessTransport:
                 task,
                 self.controls.get(name),
             )
+            if shard.rows is not None:
+                update = replace(results[name].update, num_samples=shard.rows)
+                results[name] = replace(results[name], update=update)
         return results
 
 
@@ -85,7 +93,7 @@ def run_federated(
         strategy,
         transport if wrap is None else wrap(transport),
         initial,
-        {shard.name: len(shard.y) for shard in shards},
+        {shard.name: shard.registered_rows() for shard in shards},
         rounds,
         fraction=fraction,
         min_orgs=min_orgs,

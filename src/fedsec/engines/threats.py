@@ -62,7 +62,7 @@ def run_under_threat(
     inputs: Inputs | None,
     wrap: Callable[[Transport], Transport] | None = None,
 ) -> ThreatResult:
-    rows = {shard.name: len(shard.y) for shard in shards}
+    rows = {shard.name: shard.registered_rows() for shard in shards}
     strategy = _strategy(scenario, network, rows, shards, shard_plan, server_lr, inputs)
     transport: Transport = InProcessTransport(network, shards, shard_plan)
     dishonest, trigger = [], {}

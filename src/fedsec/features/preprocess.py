@@ -42,6 +42,7 @@ class Preprocessor:
     categorical: list[str]
     hash_buckets: int
     names: list[str] = field(default_factory=list)
+    clip: float = CLIP  # standardized values are clipped to +-clip (a range guard lowers it)
 
     def __post_init__(self) -> None:
         if not self.names:
@@ -69,7 +70,7 @@ class Preprocessor:
             )
             missing = ~np.isfinite(raw)
             values = signed_log1p(raw) if spec.log else raw
-            scaled = np.clip((values - spec.mean) / spec.std, -CLIP, CLIP)
+            scaled = np.clip((values - spec.mean) / spec.std, -self.clip, self.clip)
             out[:, position] = np.where(missing, 0.0, scaled)
             if spec.indicator:
                 out[:, next(flags)] = missing
@@ -87,12 +88,17 @@ class Preprocessor:
         return buckets[codes]
 
     def to_json(self) -> dict:
-        return {
+        """Plain data; ``clip`` only when it is not the default (earlier bundles stay as they
+        were)."""
+        data = {
             "numeric": [asdict(s) for s in self.numeric],
             "categorical": self.categorical,
             "hash_buckets": self.hash_buckets,
             "names": self.names,
         }
+        if self.clip != CLIP:
+            data["clip"] = self.clip
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> Preprocessor:
@@ -101,6 +107,7 @@ class Preprocessor:
             categorical=list(data["categorical"]),
             hash_buckets=int(data["hash_buckets"]),
             names=list(data["names"]),
+            clip=float(data.get("clip", CLIP)),
         )
 
 
@@ -116,8 +123,9 @@ def is_heavy_tailed(stats: ColumnStats) -> bool:
     return stats.skewness() > HEAVY_SKEW
 
 
-def fit_preprocessor(stats: FeatureStats, hash_buckets: int) -> Preprocessor:
-    """Fit scaling from merged summaries; log1p where the tail is heavy."""
+def fit_preprocessor(stats: FeatureStats, hash_buckets: int, clip: float = CLIP) -> Preprocessor:
+    """Fit scaling from merged summaries; log1p where the tail is heavy; values clipped to
+    +-``clip`` standard deviations."""
     specs = []
     for column, s in stats.numeric.items():
         log = is_heavy_tailed(s)
@@ -125,4 +133,4 @@ def fit_preprocessor(stats: FeatureStats, hash_buckets: int) -> Preprocessor:
         specs.append(
             NumericSpec(column, log, float(mean), std if std > 1e-9 else 1.0, s.missing > 0)
         )
-    return Preprocessor(specs, list(stats.categorical), hash_buckets)
+    return Preprocessor(specs, list(stats.categorical), hash_buckets, clip=clip)

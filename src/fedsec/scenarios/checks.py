@@ -71,6 +71,8 @@ def check_adversary(scenario: ScenarioBase) -> None:
         _check_gate(scenario)
     if robustness is not None:
         _check_robustness(scenario)
+    if scenario.range_guard is not None:
+        _check_range_guard(scenario)
     if adversary is None:
         return
     if scenario.task != "classification":
@@ -90,6 +92,18 @@ def check_adversary(scenario: ScenarioBase) -> None:
         raise ValueError(
             f"adversary.start_round {adversary.start_round} is after the last round "
             f"({scenario.rounds})"
+        )
+
+
+def _check_range_guard(scenario: ScenarioBase) -> None:
+    """``[range_guard]``: the network classifier's federated training, row counts in clear."""
+    if scenario.task != "classification" or scenario.model.kind == "xgboost":
+        raise ValueError('[range_guard] needs task = "classification" with the network model')
+    privacy = scenario.privacy
+    if privacy.secure_aggregation or privacy.homomorphic_encryption:
+        raise ValueError(
+            "[range_guard] cannot be combined with secure aggregation or homomorphic encryption "
+            "yet (a protected update would count its sites' edge copies as rows)"
         )
 
 

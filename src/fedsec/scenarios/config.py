@@ -38,6 +38,7 @@ from fedsec.fl.config import (
 )
 from fedsec.fl.gate.config import GateConfig
 from fedsec.fl.robustness.config import RobustnessConfig
+from fedsec.fl.robustness.range_guard import RangeGuardConfig
 from fedsec.fl.strategies import strategy_class
 from fedsec.scenarios.adversary import AdversaryConfig
 from fedsec.scenarios.checks import check_adversary, check_release, check_trees
@@ -106,6 +107,7 @@ class ScenarioBase(Strict):
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     adversary: AdversaryConfig | None = None  # simulated dishonest organizations
     robustness: RobustnessConfig | None = None  # robust aggregation (None: plain mean)
+    range_guard: RangeGuardConfig | None = None  # sites' edge-case backdoor defence
     gate: GateConfig | None = None  # every honest organization's acceptance gate (in-process)
 
     @model_validator(mode="before")

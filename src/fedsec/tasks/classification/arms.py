@@ -31,6 +31,7 @@ from fedsec.fl.gate import AcceptanceGate, GateConfig, SiteGates, Verdict, label
 from fedsec.fl.gate.transport import Judge
 from fedsec.fl.privacy.secure_stats import OrgRows, secure_statistics
 from fedsec.fl.release import TailAverage
+from fedsec.fl.robustness.range_guard import DEFAULT_CLIP, edge_copies
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.scenarios.adversary import dishonest_orgs
@@ -114,7 +115,10 @@ def learner(
 ) -> Learner:
     """Preprocessing, label set and class weights from (federated) summaries; fresh network."""
     stats, counts = summaries(scenario, orgs, secure)
-    pre = fit_preprocessor(stats, scenario.model.hash_buckets)
+    guard = scenario.range_guard
+    pre = fit_preprocessor(
+        stats, scenario.model.hash_buckets, DEFAULT_CLIP if guard is None else guard.clip
+    )
     classes = family_order(counts)
     spec = MLPSpec(pre.width, len(classes), tuple(scenario.model.hidden), scenario.model.dropout)
     network = build_mlp(spec, seeding.torch_generator(scenario.seed, "init", purpose))
@@ -231,10 +235,7 @@ def train_local(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> Ar
 def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> ArmModels:
     started = time.perf_counter()
     shared = learner(scenario, orgs, "global", secure=scenario.privacy.secure_aggregation)
-    shards = [
-        Shard(o.name, shared.pre.transform(o.train.frame), shared.encode_labels(o.y_train))
-        for o in orgs
-    ]
+    shards = guarded_shards(scenario, shared, orgs)
     val = dict.fromkeys([o.name for o in orgs], pooled_val(shared.pre, orgs))
     marks, curve = curve_rounds(scenario), []
 
@@ -276,15 +277,33 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
     )
 
 
+def guarded_shards(scenario: Scenario, shared: Learner, orgs: list[OrgFrames]) -> list[Shard]:
+    """Each organization's encoded training rows; under ``[range_guard]`` every honest one adds
+    its edge copies (a dishonest organization controls its own training and skips them)."""
+    guard, shards = scenario.range_guard, []
+    dishonest = _dishonest(scenario, [o.name for o in orgs])
+    for org in orgs:
+        x, y = shared.pre.transform(org.train.frame), shared.encode_labels(org.y_train)
+        if guard is None or org.name in dishonest:
+            shards.append(Shard(org.name, x, y))
+            continue
+        edged_x, edged_y = edge_copies(x, y, shared.pre.names, guard, scenario.seed, org.name)
+        shards.append(Shard(org.name, edged_x, edged_y, rows=len(y)))
+    return shards
+
+
+def _dishonest(scenario: Scenario, names: list[str]) -> list[str]:
+    adversary = scenario.adversary
+    return [] if adversary is None else dishonest_orgs(adversary, names, scenario.seed)
+
+
 def site_gates(scenario: Scenario, shared: Learner, orgs: list[OrgFrames]) -> SiteGates | None:
     """Every honest organization's acceptance gate (``[gate]``), judging each global model on
     its own validation rows as a deployed site does (dishonest organizations never refuse)."""
     config = scenario.gate
     if config is None or not config.enabled:
         return None
-    names = [o.name for o in orgs]
-    adversary = scenario.adversary
-    dishonest = [] if adversary is None else dishonest_orgs(adversary, names, scenario.seed)
+    dishonest = _dishonest(scenario, [o.name for o in orgs])
     judges = {o.name: _judge(scenario, shared, o, config) for o in orgs if o.name not in dishonest}
     return SiteGates(judges)
 

@@ -80,10 +80,12 @@ def backdoor_success(
     names: list[str],
 ) -> dict:
     """Among honest organizations' own test attacks the model flags, the share the trigger
-    turns benign (each organization at its own threshold); ``input_clipped`` the same if each
+    (as the model's own input clip lets it through) turns benign (each organization at its own
+    threshold); ``input_clipped`` the same if each
     site clipped every model input to +-k before scoring (``CLIP_LEVELS``: the trigger then
     lies at the edge of the honest range instead of beyond it)."""
     counts = {k: [0, 0] for k in (None, *CLIP_LEVELS)}
+    trigger = reachable_trigger(trigger, model.preprocessor.clip)
     for index in honest:
         rows = np.flatnonzero((owner == index) & (true != BENIGN))
         if len(rows) == 0:
@@ -109,6 +111,12 @@ def backdoor_success(
             for k in CLIP_LEVELS
         },
     }
+
+
+def reachable_trigger(trigger: dict[int, float], clip: float) -> dict[int, float]:
+    """The trigger as the model sees it at scoring: its preprocessing clips every standardized
+    input to +-``clip`` (a ``[range_guard]`` lowers it from 20), whatever the flow's raw value."""
+    return {column: float(np.clip(value, -clip, clip)) for column, value in trigger.items()}
 
 
 def _clipped(x: np.ndarray, triggered: np.ndarray, k: float) -> tuple[np.ndarray, np.ndarray]:
