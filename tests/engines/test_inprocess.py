@@ -2,12 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from fedsec.engines.inprocess import Shard, run_federated
+from fedsec.engines.inprocess import InProcessTransport, Shard, run_federated
 from fedsec.fl.aggregation import ProtectedMean
 from fedsec.fl.loop import select_orgs
 from fedsec.fl.privacy import he, secagg
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.fl.strategies import STRATEGIES, FedAvg, FedProx, Scaffold, scaffold
+from fedsec.fl.strategies.base import SiteTask
 from fedsec.models.mlp import MLPSpec, build_mlp
 from fedsec.training.local import TrainingPlan, local_update
 from fedsec.training.params import get_params, max_abs_diff
@@ -114,3 +115,15 @@ def test_scaffold_control_variates_leave_organizations_only_inside_the_protected
     size = sum(p.size for p in start)
     assert len(sent) == 3 * 3 and {len(v) for v in sent} == {2 * size + 1}
     assert max_abs_diff(protected.params, clear.params) < 1e-3  # fixed point / CKKS only
+
+
+def test_a_site_with_training_copies_claims_only_its_own_rows():
+    model, shards = _model(), _shards()
+    a = shards[0]
+    doubled = Shard("a", np.concatenate([a.x, a.x]), np.concatenate([a.y, a.y]), rows=len(a.y))
+    plan = TrainingPlan(steps=1, batch_size=32, lr=0.1)
+    transport = InProcessTransport(model, [doubled, shards[1]], lambda shard, round_: plan)
+    results = transport.train(1, get_params(model), {"a": SiteTask(), "b": SiteTask()})
+    assert results["a"].update.num_samples == 200  # its own rows, not the 400 it trained on
+    assert results["b"].update.num_samples == 200
+    assert doubled.registered_rows() == shards[1].registered_rows() == 200

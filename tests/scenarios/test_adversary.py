@@ -58,3 +58,22 @@ def test_dishonest_organizations_by_name_or_drawn_with_the_seed():
         tuple(dishonest_orgs(AdversaryConfig(kind="scale", count=2), names, s)) for s in range(6)
     }
     assert len(others) > 1
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (["range_guard={}", "privacy.secure_aggregation=true"], "range_guard"),
+        (["range_guard.clip=0"], "clip"),
+        (["range_guard={}", 'model.kind="xgboost"'], "network model"),
+    ],
+)
+def test_a_range_guard_that_cannot_work_is_refused(sets, message):
+    with pytest.raises((ValidationError, ValueError), match=message):
+        scenario(*sets)
+
+
+def test_the_range_guard_is_off_by_default_and_its_defaults_are_the_measured_ones():
+    assert scenario().range_guard is None and "range_guard" not in scenario().to_toml()
+    guard = scenario("range_guard={}").range_guard
+    assert (guard.clip, guard.augment, guard.max_columns) == (2.0, 1.0, 3)

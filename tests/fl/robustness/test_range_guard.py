@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from fedsec.bundles.fields import Preprocessing
 from fedsec.fl.robustness.range_guard import RangeGuardConfig, edge_copies, numeric_inputs
 from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
@@ -28,13 +29,14 @@ def test_the_model_clips_its_inputs_to_the_guards_range(site):
     assert pre.clip == guard.clip == 2.0
     assert np.abs(x[:, numeric_inputs(pre.names)]).max() == pytest.approx(2.0)
     assert pre.to_json()["clip"] == 2.0 and type(pre).from_json(pre.to_json()).clip == 2.0
+    assert Preprocessing(**pre.to_json()).build().clip == 2.0  # what a bundle reads back
 
 
 def test_edge_copies_keep_the_originals_and_each_copys_label(site):
     pre, x, y, guard = site
     edged_x, edged_y = edge_copies(x, y, pre.names, guard, seed=0, site="org1")
     n = len(y)
-    assert len(edged_y) == n + round(0.5 * n)
+    assert len(edged_y) == 2 * n
     assert np.array_equal(edged_x[:n], x) and np.array_equal(edged_y[:n], y)
     copies = edged_x[n:]
     # each copy is one of the site's rows: find it by its untouched inputs, compare labels

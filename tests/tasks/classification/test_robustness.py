@@ -145,3 +145,34 @@ def test_the_report_states_backdoor_success_with_clipped_inputs():
         "- With every model input clipped before scoring: ±5 sd 0.650, ±3 sd 0.500, "
         "±2 sd 0.300." in lines
     )
+
+
+BACKDOOR = [
+    "data.max_rows=10000",
+    "rounds=25",
+    'evaluation.arms=["federated"]',
+    "privacy.audit=false",
+    "adversary.kind=backdoor",
+    "adversary.count=1",
+    "robustness.rule=norm_bound",
+]
+
+
+@pytest.fixture(scope="module")
+def backdoored(data_dir):
+    federation = build_federation(load_scenario("unsw-5org-shared", BACKDOOR), data_dir)
+
+    def run(*sets):
+        scenario = load_scenario("unsw-5org-shared", [*BACKDOOR, *sets])
+        return run_experiment(scenario, data_dir, federation=federation).metrics["robustness"]
+
+    return {"bounded": run(), "guarded": run("range_guard={}")}
+
+
+def test_the_range_guard_takes_an_edge_case_backdoor_away(backdoored):
+    bounded, guarded = backdoored["bounded"], backdoored["guarded"]
+    assert bounded["dishonest"] == guarded["dishonest"] == ["org2"]
+    assert bounded["backdoor_success"]["rate"] > 0.9  # measured: 0.999
+    assert guarded["backdoor_success"]["rate"] < 0.1  # measured: 0.059
+    # the honest organizations keep their quality (measured: 0.417 bounded, 0.472 guarded)
+    assert guarded["honest"]["mean_macro_f1"] > bounded["honest"]["mean_macro_f1"] - 0.02

@@ -45,7 +45,7 @@ class RangeGuardConfig(BaseModel):
         default=2.0, gt=0, le=DEFAULT_CLIP, description="model inputs clipped to ± this (sd)"
     )
     augment: float = Field(
-        default=0.5, ge=0, le=4, description="edge copies per row each honest site adds"
+        default=1.0, ge=0, le=4, description="edge copies per row each honest site adds"
     )
     max_columns: int = Field(
         default=3, ge=1, description="numeric inputs set to the edge in one copy: 1 to this"
