@@ -70,3 +70,14 @@ def test_no_augmentation_is_the_site_rows_unchanged(site):
     pre, x, y, _ = site
     same_x, same_y = edge_copies(x, y, pre.names, RangeGuardConfig(augment=0.0), 0, "org1")
     assert same_x is x and same_y is y
+
+
+def test_with_a_reach_the_edge_values_lie_between_the_clip_and_the_reach(site):
+    pre, x, y, _ = site
+    edged_x, _ = edge_copies(x, y, pre.names, RangeGuardConfig(reach=6.0), seed=0, site="org1")
+    copies = np.abs(edged_x[len(y) :])
+    beyond = copies[copies > 2.0 + 1e-6]
+    assert len(beyond) > 0.5 * len(y)  # about 2 per copy, nearly all beyond the clip
+    assert beyond.max() <= 6.0
+    with pytest.raises(ValueError, match=r"below range_guard\.clip"):
+        RangeGuardConfig(clip=3.0, reach=2.5)

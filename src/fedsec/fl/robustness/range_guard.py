@@ -13,10 +13,12 @@ every honest site applies to itself, so a hostile coordinator cannot switch it o
 2. **Honest sites teach the edge.** Each adds ``augment`` × its rows, copies of its own rows
    with 1 to ``max_columns`` numeric inputs set to ``±clip``, each copy keeping its row's label:
    "an input at the edge of the range does not change what a flow is". A trigger moved to the
-   edge then meets honest updates that pull against it. This is data augmentation as a
-   backdoor sanitiser (Borgnia et al., "Strong Data Augmentation Sanitizes Poisoning and
-   Backdoor Attacks Without an Accuracy Tradeoff", ICASSP 2021), done by the benign clients
-   of a federation as in FLIP (Zhang et al., "FLIP: A Provable Defense Framework for Backdoor
+   edge then meets honest updates that pull against it. With ``reach`` the copies' values are
+   drawn from ``[clip, reach]`` instead: beyond the clip, where the attacker trains its
+   trigger, honest training then pulls against it too (the model still clips at scoring).
+   This is data augmentation as a backdoor sanitiser (Borgnia et al., "Strong Data
+   Augmentation Sanitizes Poisoning and Backdoor Attacks Without an Accuracy Tradeoff",
+   ICASSP 2021), done by the benign clients of a federation as in FLIP (Zhang et al., "FLIP: A Provable Defense Framework for Backdoor
    Mitigation in Federated Learning", ICLR 2023), with the edge of the clipped range in place
    of an inverted trigger.
 
@@ -28,7 +30,7 @@ what this guards against. Measured (backdoor success and clean cost): docs/robus
 from __future__ import annotations
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fedsec.core import seeding
 
@@ -50,6 +52,26 @@ class RangeGuardConfig(BaseModel):
     max_columns: int = Field(
         default=3, ge=1, description="numeric inputs set to the edge in one copy: 1 to this"
     )
+    reach: float | None = Field(
+        default=None,
+        gt=0,
+        le=DEFAULT_CLIP,
+        description="edge values drawn from [clip, reach] sd (none: exactly clip)",
+    )
+
+    @model_validator(mode="after")
+    def _reach_beyond_clip(self) -> RangeGuardConfig:
+        if self.reach is not None and self.reach < self.clip:
+            raise ValueError(
+                f"range_guard.reach {self.reach} is below range_guard.clip {self.clip}"
+            )
+        return self
+
+    def edge_values(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        """``count`` edge magnitudes: ``clip``, or uniform in [clip, reach]."""
+        if self.reach is None:
+            return np.full(count, self.clip)
+        return rng.uniform(self.clip, self.reach, size=count)
 
 
 def numeric_inputs(names: list[str]) -> np.ndarray:
@@ -80,5 +102,5 @@ def edge_copies(
     for copy in range(copies):
         count = int(rng.integers(1, most + 1))
         columns = rng.choice(numeric, size=count, replace=False)
-        edge[copy, columns] = config.clip * rng.choice((-1.0, 1.0), size=count)
+        edge[copy, columns] = config.edge_values(rng, count) * rng.choice((-1.0, 1.0), size=count)
     return np.concatenate([x, edge]), np.concatenate([y, y[rows]])
