@@ -18,9 +18,9 @@ every honest site applies to itself, so a hostile coordinator cannot switch it o
    trigger, honest training then pulls against it too (the model still clips at scoring).
    This is data augmentation as a backdoor sanitiser (Borgnia et al., "Strong Data
    Augmentation Sanitizes Poisoning and Backdoor Attacks Without an Accuracy Tradeoff",
-   ICASSP 2021), done by the benign clients of a federation as in FLIP (Zhang et al., "FLIP: A Provable Defense Framework for Backdoor
-   Mitigation in Federated Learning", ICLR 2023), with the edge of the clipped range in place
-   of an inverted trigger.
+   ICASSP 2021), done by the benign clients of a federation as in FLIP (Zhang et al.,
+   "FLIP: A Provable Defense Framework for Backdoor Mitigation in Federated Learning",
+   ICLR 2023), with the edge of the range in place of an inverted trigger.
 
 A dishonest organization controls its own training and skips both (it trains on its trigger
 unclipped); the simulation models it so. An in-range trigger (values honest data take) is not
