@@ -33,9 +33,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fedsec.core import seeding
-
-#: What the model's preprocessing clips to without a range guard (standard deviations).
-DEFAULT_CLIP = 20.0
+from fedsec.features.preprocess import CLIP as DEFAULT_CLIP  # without a guard (sd)
 
 
 class RangeGuardConfig(BaseModel):
