@@ -5,6 +5,8 @@ docs/robustness.md for the measured matrix: on the full data it reaches the leve
 where the dishonest organization contributes nothing, which is all any rule can reach when it
 alone holds some families)."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -99,6 +101,9 @@ class EdgeBackdooredModel:
 
     classes = ("attack", "benign")
 
+    def __init__(self, clip: float = 20.0) -> None:
+        self.preprocessor = SimpleNamespace(clip=clip)  # what its preprocessing clips to
+
     def encode(self, frame):
         return frame.to_numpy(dtype=np.float32)
 
@@ -124,6 +129,14 @@ def test_backdoor_success_is_measured_with_and_without_input_clipping():
     clipped = success["input_clipped"]
     assert {k: v["rate"] for k, v in clipped.items()} == {"5": 1.0, "3": 0.0, "2": 0.0}
     assert all(v["flagged_attacks"] == 7 for v in clipped.values())
+
+
+def test_backdoor_success_takes_the_trigger_as_the_models_own_clip_lets_it_through():
+    frame = pd.DataFrame({"a": np.linspace(-1.0, 1.0, 8), "b": np.zeros(8)})
+    owner, true = np.zeros(8), np.array(["dos"] * 8, dtype=object)
+    guarded = EdgeBackdooredModel(clip=3.0)  # a range guard's model: inputs clipped to +-3
+    success = backdoor_success(guarded, {0: 10.0}, frame, owner, true, [0], ["org1"])
+    assert (success["rate"], success["flagged_attacks"]) == (0.0, 8)
 
 
 def test_the_report_states_backdoor_success_with_clipped_inputs():
