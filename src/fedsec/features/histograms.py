@@ -43,6 +43,8 @@ _SCALED = np.arange(-OUTER, OUTER + 1) * BIN_WIDTH
 RAW_CENTRES = np.sign(_SCALED) * np.expm1(np.abs(_SCALED)) * UNIT
 LOG_CENTRES = signed_log1p(RAW_CENTRES)
 _LARGE_FROM = OUTER + 37  # first bin whose values are all >= TAIL_FLOOR
+#: Adjacent value bins judged together against the noise floor (2 on the log scale).
+GROUP = 8
 
 
 def histogram_length(columns: list[str]) -> int:
@@ -86,33 +88,48 @@ def histogram_vector(
 
 
 def from_histograms(
-    total: np.ndarray,
-    columns: list[str],
-    categorical: list[str],
-    floor: float = 0.0,
-    family_floor: float = 0.0,
+    total: np.ndarray, columns: list[str], categorical: list[str], floor: float = 0.0
 ) -> tuple[FeatureStats, Counter]:
-    """Feature summaries and rows per family from summed histograms; a bin count at or below
-    ``floor`` (a family count at or below ``family_floor``: the noise thresholds) is taken as
-    0, and counts are rounded."""
+    """Feature summaries and rows per family from summed histograms.
+
+    ``floor`` is the noise threshold: a count at or below it is taken as 0. Value bins are
+    judged in groups of :data:`GROUP` (whose noise grows only as ``sqrt(GROUP)``, so a column
+    spread thinly over many bins keeps its mass): a group above ``floor * sqrt(GROUP)`` is
+    kept and its count shared among its bins in proportion to their positive counts."""
     total = np.asarray(total, dtype=np.float64)
     if total.shape != (histogram_length(columns),):
         raise ValueError(f"summed histograms have shape {total.shape}")
-    held = total[: len(FAMILIES)]
-    held = np.where(held > family_floor, np.rint(held), 0.0)
-    rest = total[len(FAMILIES) :]
-    kept = np.where(rest > floor, np.rint(rest), 0.0)
+    held = np.where(total[: len(FAMILIES)] > floor, np.rint(total[: len(FAMILIES)]), 0.0)
     families = +Counter({f: int(v) for f, v in zip(FAMILIES, held, strict=True)})
     rows = sum(families.values())
-    table = kept.reshape(len(columns), COLUMN_BINS)
-    numeric = {column: _column(table[j]) for j, column in enumerate(columns)}
+    table = total[len(FAMILIES) :].reshape(len(columns), COLUMN_BINS)
+    numeric = {}
+    for j, column in enumerate(columns):
+        numeric[column] = _column(_denoise(table[j, :VALUE_BINS], floor))
+        missing = table[j, VALUE_BINS]
+        numeric[column].missing = round(missing) if missing > floor else 0
     return FeatureStats(rows, numeric, list(categorical)), families
 
 
-def _column(bins: np.ndarray) -> ColumnStats:
-    counts, missing = bins[:VALUE_BINS], int(bins[VALUE_BINS])
-    n = int(counts.sum())
-    stats = ColumnStats(n=n, missing=missing)
+def _denoise(bins: np.ndarray, floor: float) -> np.ndarray:
+    """Value bins with the groups under the noise floor emptied (see :func:`from_histograms`);
+    a kept group's count goes to its bins above the floor, or if none is, to its positive
+    ones."""
+    if floor <= 0:
+        return np.rint(np.maximum(bins, 0.0))
+    padded = np.concatenate([bins, np.zeros(-len(bins) % GROUP)]).reshape(-1, GROUP)
+    sums = padded.sum(axis=1, keepdims=True)
+    clear = np.where(padded > floor, padded, 0.0)
+    weights = np.where(clear.sum(axis=1, keepdims=True) > 0, clear, np.maximum(padded, 0.0))
+    total = weights.sum(axis=1, keepdims=True)
+    share = np.where(total > 0, weights / np.where(total > 0, total, 1.0), 1.0 / GROUP)
+    kept = np.where(sums > floor * math.sqrt(GROUP), share * sums, 0.0)
+    return kept.ravel()[: len(bins)]
+
+
+def _column(counts: np.ndarray) -> ColumnStats:
+    n = round(float(counts.sum()))
+    stats = ColumnStats(n=n)
     if n == 0:
         return stats
     stats.mean = float(counts @ RAW_CENTRES / n)
@@ -121,6 +138,6 @@ def _column(bins: np.ndarray) -> ColumnStats:
     stats.m3 = float(counts @ d**3)
     stats.log_mean = float(counts @ LOG_CENTRES / n)
     stats.log_m2 = float(counts @ (LOG_CENTRES - stats.log_mean) ** 2)
-    stats.negative = int(counts[:OUTER].sum())
-    stats.large = int(counts[_LARGE_FROM:].sum())
+    stats.negative = round(float(counts[:OUTER].sum()))
+    stats.large = round(float(counts[_LARGE_FROM:].sum()))
     return stats
