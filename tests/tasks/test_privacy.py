@@ -193,7 +193,7 @@ def test_dp_statistics_are_charged_to_the_record_level_epsilon(data_dir, federat
 
 
 def test_dp_statistics_outside_classification_simulations_are_refused():
-    with pytest.raises(ConfigError, match="stats_epsilon_share.*classification"):
+    with pytest.raises(ConfigError, match=r"stats_epsilon_share.*classification"):
         load_scenario(
             "unsw-5org-anomaly",
             ["privacy.sample_dp.epsilon=3", "privacy.sample_dp.stats_epsilon_share=0.1"],

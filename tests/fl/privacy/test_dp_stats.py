@@ -106,8 +106,8 @@ def test_the_noise_has_its_calibrated_size_and_the_statistics_their_expected_err
         <= 4 * math.sqrt(len(FAMILIES)) * summed_std
     )
     # what preprocessing uses: log-scale means of heavy-tailed columns, raw means of bounded
-    # ones; the bias of cutting tails thinner than the noise floor (about 10 % of sbytes'
-    # rows here) dominates the error
+    # ones (bins ±13 % wide); the bias of cutting tails thinner than the noise floor (about
+    # 10 % of sbytes' rows here) dominates the error
     values = {
         name: np.concatenate([o.features.frame[name].to_numpy(dtype=float) for o in orgs])
         for name in ("sbytes", "smean", "dur", "sttl", "ct_srv_src")
@@ -116,7 +116,7 @@ def test_the_noise_has_its_calibrated_size_and_the_statistics_their_expected_err
         logs = np.log1p(values[name])
         assert abs(stats.numeric[name].log_mean - logs.mean()) < 0.3 * logs.std(), name
     for name in ("sttl", "ct_srv_src"):
-        assert abs(stats.numeric[name].mean - values[name].mean()) < 0.1 * values[name].std()
+        assert abs(stats.numeric[name].mean - values[name].mean()) < 0.15 * values[name].std()
 
 
 def test_a_site_draws_noise_the_coordinator_did_not_seed(orgs):

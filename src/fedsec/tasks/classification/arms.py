@@ -25,7 +25,12 @@ from fedsec.data.taxonomy import family_order
 from fedsec.engines.inprocess import Shard
 from fedsec.engines.threats import Inputs, ThreatResult
 from fedsec.features.moments import FeatureStats, local_stats, merge_stats
-from fedsec.features.preprocess import Preprocessor, fit_preprocessor
+from fedsec.features.preprocess import (
+    Preprocessor,
+    fit_preprocessor,
+    is_heavy_tailed,
+    non_negative,
+)
 from fedsec.fl import recipe
 from fedsec.fl.gate import AcceptanceGate, GateConfig, SiteGates, Verdict, labels_at_fpr
 from fedsec.fl.gate.transport import Judge
@@ -144,7 +149,10 @@ def learner(
 ) -> Learner:
     """Preprocessing, label set and class weights from (federated) summaries; fresh network."""
     stats, counts = summaries(scenario, orgs, secure, pooled)
-    pre = fit_preprocessor(stats, scenario.model.hash_buckets)
+    noisy = bool(stats_multipliers(scenario, orgs, pooled))
+    pre = fit_preprocessor(
+        stats, scenario.model.hash_buckets, non_negative if noisy else is_heavy_tailed
+    )
     classes = family_order(counts)
     spec = MLPSpec(pre.width, len(classes), tuple(scenario.model.hidden), scenario.model.dropout)
     network = build_mlp(spec, seeding.torch_generator(scenario.seed, "init", purpose))
