@@ -174,5 +174,5 @@ def test_a_deployment_refuses_dp_statistics_it_does_not_release():
         "unsw-5org-disjoint",
         ["privacy.sample_dp.epsilon=3", "privacy.sample_dp.stats_epsilon_share=0.1"],
     )
-    with pytest.raises(ValueError, match="stats_epsilon_share: .* simulation only"):
+    with pytest.raises(ValueError, match=r"stats_epsilon_share: .* simulation only"):
         JobSpec.from_scenario(scenario, [], DeploymentSettings())
