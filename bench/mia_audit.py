@@ -14,6 +14,7 @@ keep the epsilon the attack proves below the accountant's.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from pathlib import Path
@@ -25,11 +26,15 @@ from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.classification.audit import audit_arms
 from fedsec.tasks.classification.experiment import org_frames
 
+ATTACKS = ("online", "offline", "confidence")
 COLUMNS = (
     ("AUC", ("population", "online", "auc")),
+    ("TPR@0.1%FPR", ("population", "online", "tpr_at_fpr_0.001")),
     ("TPR@1%FPR", ("population", "online", "tpr_at_fpr_0.01")),
-    ("ε proved", ("population", "online", "epsilon_lower_bound")),
+    ("offline AUC", ("population", "offline", "auc")),
     ("loss-threshold AUC", ("population", "confidence", "auc")),
+    ("ε proved (best attack)", ("epsilon_proved",)),
+    ("ε accounted", ("epsilon_accounted",)),
     ("canary AUC", ("canary", "online", "auc")),
     ("canary exposure (bits)", ("canary", "exposure", "mean_exposure_bits")),
     ("chance exposure", ("canary", "exposure", "chance_exposure_bits")),
@@ -54,12 +59,23 @@ def overrides(args: argparse.Namespace, epsilon: str, seed: int) -> list[str]:
 
 
 def pick(result: dict, path: tuple[str, ...]) -> float:
+    if path == ("epsilon_proved",):  # the largest lower bound any attack proves, any records
+        return max(
+            result[records][attack]["epsilon_lower_bound"]
+            for records in ("population", "canary")
+            for attack in ATTACKS
+        )
+    if path == ("epsilon_accounted",):  # what the audit models' accountant spent (inf: no DP)
+        spent = [d["epsilon"] for d in result.get("dp", {}).values() if "epsilon" in d]
+        return max(spent, default=float("inf"))
     for key in path:
         result = result[key]
     return float(result)
 
 
 def cell(values: list[float]) -> str:
+    if all(v == float("inf") for v in values):
+        return "∞"
     if len(values) == 1:
         return f"{values[0]:.3f}"
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
@@ -78,7 +94,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--set", action="append", default=[], help="more scenario overrides")
     parser.add_argument("--json", type=Path, help="also write every result here")
+    parser.add_argument("--table-from", type=Path, help="print the table of a --json file")
     args = parser.parse_args()
+    if args.table_from:
+        print_table(args, json.loads(args.table_from.read_text()))
+        return
     deterministic_torch(1)
     seeds = [int(s) for s in args.seeds.split(",")]
     epsilons = args.epsilons.split(",")
@@ -98,6 +118,10 @@ def main() -> None:
             print(f"ε={epsilon} seed {seed} ({seconds:.0f} s): {row}", flush=True)
             if args.json:  # every finished point, in case a long run is stopped
                 write_json(args.json, results)
+    print_table(args, results)
+
+
+def print_table(args: argparse.Namespace, results: dict[str, list[dict]]) -> None:
     print(
         f"\n{args.scenario}, {args.arm} arm, {args.shadows + 1} models x {args.rounds} rounds, "
         f"{args.rows} rows + {args.canaries} canaries per organization, seeds {args.seeds}"

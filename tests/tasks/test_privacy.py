@@ -162,3 +162,39 @@ def test_membership_audit_reports_chance_level_for_indistinguishable_scores():
     assert abs(same["auc"] - 0.5) < 0.03 and same["advantage"] < 0.05
     leaky = attack_strength(rng.normal(1.0, 1, 4000), rng.normal(size=4000))
     assert leaky["auc"] > 0.7 and leaky["advantage"] > 0.3
+
+
+def test_dp_statistics_are_charged_to_the_record_level_epsilon(data_dir, federation):
+    from fedsec.fl.privacy.dp_stats import composed_epsilon
+
+    private = _run(
+        data_dir,
+        federation,
+        "privacy.sample_dp.epsilon=3",
+        "privacy.sample_dp.stats_epsilon_share=0.2",
+    )
+    section = private.metrics["privacy"]["sample_dp"]
+    assert section["statistics"]["covered"] and section["statistics"]["epsilon_share"] == 0.2
+    for org in section["per_arm"]["federated"].values():
+        total = composed_epsilon(
+            org["statistics_noise_multiplier"],
+            org["noise_multiplier"],
+            org["sample_rate"],
+            org["steps"],
+            1e-5,
+        )
+        assert org["epsilon"] == pytest.approx(total, abs=1e-4)
+        assert org["epsilon_dp_sgd"] < org["epsilon"] <= 3.0
+    lines = privacy_lines(private.metrics["privacy"])
+    assert any("Preprocessing statistics: released with DP noise" in line for line in lines)
+    plain = _run(data_dir, federation, "privacy.sample_dp.epsilon=3")
+    assert not plain.metrics["privacy"]["sample_dp"]["statistics"]["covered"]
+    assert any("not covered by epsilon" in line for line in privacy_lines(plain.metrics["privacy"]))
+
+
+def test_dp_statistics_outside_classification_simulations_are_refused():
+    with pytest.raises(ConfigError, match=r"stats_epsilon_share.*classification"):
+        load_scenario(
+            "unsw-5org-anomaly",
+            ["privacy.sample_dp.epsilon=3", "privacy.sample_dp.stats_epsilon_share=0.1"],
+        )

@@ -9,6 +9,7 @@ The fitted preprocessor is plain data stored in the model bundle.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -123,12 +124,25 @@ def is_heavy_tailed(stats: ColumnStats) -> bool:
     return stats.skewness() > HEAVY_SKEW
 
 
-def fit_preprocessor(stats: FeatureStats, hash_buckets: int, clip: float = CLIP) -> Preprocessor:
-    """Fit scaling from merged summaries; log1p where the tail is heavy; values clipped to
-    +-``clip`` standard deviations."""
+def non_negative(stats: ColumnStats) -> bool:
+    """The log1p rule for statistics released with DP noise: every non-negative column. Their
+    thin tails fall under the noise floor, so neither the skewness nor the count above
+    ``TAIL_FLOOR`` can be trusted (durations and byte counts would stay unlogged), while log1p
+    of a column that did not need it is only a monotone rescaling."""
+    return stats.n >= 2 and stats.negative == 0
+
+
+def fit_preprocessor(
+    stats: FeatureStats,
+    hash_buckets: int,
+    clip: float = CLIP,
+    log_rule: Callable[[ColumnStats], bool] = is_heavy_tailed,
+) -> Preprocessor:
+    """Fit scaling from merged summaries; log1p where ``log_rule`` says (a heavy tail); values
+    clipped to +-``clip`` standard deviations."""
     specs = []
     for column, s in stats.numeric.items():
-        log = is_heavy_tailed(s)
+        log = log_rule(s)
         mean, std = s.spread(log)
         specs.append(
             NumericSpec(column, log, float(mean), std if std > 1e-9 else 1.0, s.missing > 0)

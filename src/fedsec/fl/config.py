@@ -101,6 +101,14 @@ class SampleDpConfig(Strict):
     batch_size: int | None = Field(default=None, ge=1, description="None: training.batch_size")
     local_steps: int | None = Field(default=None, ge=0, description="None: training.local_steps")
     lr: float | None = Field(default=None, gt=0, le=MAX_LR, description="None: training.lr")
+    stats_epsilon_share: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="share of epsilon set aside for the preprocessing statistics, released "
+        "with their own noise and composed into the epsilon (0: statistics in clear, not "
+        "covered); DP-SGD is calibrated to the rest",
+    )
 
     @property
     def enabled(self) -> bool:

@@ -15,7 +15,7 @@ import numpy as np
 from fedsec.core import seeding
 from fedsec.fl.aggregation import ProtectedMean, WeightedMean
 from fedsec.fl.config import PrivacyConfig, SampleDpConfig, StrategyConfig, TrainingConfig
-from fedsec.fl.privacy import dp
+from fedsec.fl.privacy import dp, dp_stats
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.fl.strategies import Strategy, from_config
 from fedsec.training.local import TrainingPlan
@@ -99,9 +99,8 @@ def sample_dp_noise(
         return 0.0
     training = dp_training(training, budget)
     steps = rounds * steps_per_round(training, rows, orgs_per_step)
-    return dp.calibrate_sample_dp(
-        float(budget.epsilon), budget.delta, rows, training.batch_size, steps
-    )
+    epsilon = dp_stats.training_epsilon(float(budget.epsilon), budget.stats_epsilon_share)
+    return dp.calibrate_sample_dp(epsilon, budget.delta, rows, training.batch_size, steps)
 
 
 def sample_dp_spent(

@@ -88,6 +88,15 @@ def privacy_lines(privacy: dict) -> list[str]:
             f"- Record-level DP-SGD: target ε = {sample['target_epsilon']}, "
             f"δ = {sample['delta']}, clipping norm {sample['max_grad_norm']}."
         )
+        stats = sample.get("statistics") or {}
+        if stats.get("covered"):
+            lines.append(
+                f"  - Preprocessing statistics: released with DP noise, "
+                f"{stats['epsilon_share']:g} of ε set aside; ε below is their composition "
+                f"with DP-SGD (not covered: {stats['not_covered']})."
+            )
+        elif stats:
+            lines.append(f"  - Preprocessing statistics: {stats['note']}.")
         for arm, spent in sample["per_arm"].items():
             eps = ", ".join(
                 f"{org} ε={s.get('epsilon')} (σ={s.get('noise_multiplier')})"

@@ -145,6 +145,11 @@ class ScenarioBase(Strict):
                 f"{self.strategy.name!r} (its extra gradient terms are not clipped)"
             )
         self._check_secure_aggregation()
+        if privacy.sample_dp.stats_epsilon_share and self.task != "classification":
+            raise ValueError(
+                "privacy.sample_dp.stats_epsilon_share: DP preprocessing statistics are built "
+                f'for task = "classification" only, not {self.task!r}'
+            )
         if privacy.client_dp.enabled and strategy.sends_extras:
             raise ValueError(
                 f"privacy.client_dp cannot be combined with strategy {self.strategy.name!r} "

@@ -20,6 +20,7 @@ from fedsec.features.preprocess import Preprocessor, fit_preprocessor
 from fedsec.fl import recipe
 from fedsec.fl.config import TrainingConfig
 from fedsec.fl.loop import FederatedResult, Transport
+from fedsec.fl.privacy import dp_stats
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.scenarios.config import Scenario
 from fedsec.training.local import TrainingPlan
@@ -81,9 +82,34 @@ def dp_noise(scenario: Scenario, rows: int, orgs_per_step: int) -> float:
     )
 
 
-def dp_spent(scenario: Scenario, noise: float, rows: int, steps: int) -> dict:
-    """What a DP-SGD run spent, from the accountant (empty when DP is off)."""
-    return recipe.sample_dp_spent(scenario.training, scenario.privacy.sample_dp, noise, rows, steps)
+def dp_spent(
+    scenario: Scenario, noise: float, rows: int, steps: int, orgs_per_step: int = 1
+) -> dict:
+    """What a DP-SGD run spent, from the accountant (empty when DP is off); with DP
+    statistics, ``epsilon`` is their composition with the steps taken (``epsilon_dp_sgd``:
+    DP-SGD alone)."""
+    budget = scenario.privacy.sample_dp
+    spent = recipe.sample_dp_spent(scenario.training, budget, noise, rows, steps)
+    stats = stats_noise(scenario, noise, rows, orgs_per_step)
+    if spent and stats:
+        total = dp_stats.composed_epsilon(stats, noise, spent["sample_rate"], steps, budget.delta)
+        spent["epsilon_dp_sgd"] = spent["epsilon"]
+        spent["statistics_noise_multiplier"] = round(stats, 6)
+        spent["epsilon"] = round(total, 4)
+    return spent
+
+
+def stats_noise(scenario: Scenario, train_noise: float, rows: int, orgs_per_step: int) -> float:
+    """The preprocessing statistics' noise multiplier of an organization whose DP-SGD runs at
+    ``train_noise`` on ``rows`` rows (0: statistics released without noise)."""
+    budget = scenario.privacy.sample_dp
+    if not (budget.enabled and budget.stats_epsilon_share and train_noise > 0):
+        return 0.0
+    steps = scenario.rounds * steps_per_round(scenario, rows, orgs_per_step)
+    rate = min(1.0, training(scenario).batch_size / rows)
+    return dp_stats.calibrate_stats_noise(
+        float(budget.epsilon), budget.delta, train_noise, rate, steps
+    )
 
 
 def curve_rounds(scenario: Scenario) -> set[int]:

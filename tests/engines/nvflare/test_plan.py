@@ -167,3 +167,12 @@ def test_an_anomaly_job_trains_one_of_the_scenarios_detectors():
         JobSpec.from_scenario(clear, [], DeploymentSettings())
     masked = client_dp.model_copy(update={"secure_aggregation": True})
     JobSpec.from_scenario(scenario.model_copy(update={"privacy": masked}), [], DeploymentSettings())
+
+
+def test_a_deployment_refuses_dp_statistics_it_does_not_release():
+    scenario = load_scenario(
+        "unsw-5org-disjoint",
+        ["privacy.sample_dp.epsilon=3", "privacy.sample_dp.stats_epsilon_share=0.1"],
+    )
+    with pytest.raises(ValueError, match=r"stats_epsilon_share: .* simulation only"):
+        JobSpec.from_scenario(scenario, [], DeploymentSettings())

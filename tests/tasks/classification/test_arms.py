@@ -72,3 +72,25 @@ def test_every_arm_releases_the_mean_of_its_last_rounds(unsw, monkeypatch):
     expected = [np.mean([trained[2][i], trained[3][i]], axis=0) for i in range(len(released))]
     assert max_abs_diff(released, expected) < 1e-6  # rounds 3 and 4 of 4
     assert max_abs_diff(released, trained[3]) > 1e-5
+
+
+def test_dp_statistics_keep_the_label_set_and_the_heavy_tails_of_the_exact_ones(unsw):
+    scenario, orgs = unsw
+    budget = ["privacy.sample_dp.epsilon=1", "privacy.sample_dp.batch_size=1024"]
+    private = load_scenario(
+        "unsw-5org-disjoint", [*SMALL, *budget, "privacy.sample_dp.stats_epsilon_share=0.1"]
+    )
+    exact = arms.learner(scenario, orgs, "global")
+    noisy = arms.learner(private, orgs, "global")
+    again = arms.learner(private, orgs, "global")
+    assert noisy.pre.to_json() == again.pre.to_json()  # seeded in simulation
+    multipliers = arms.stats_multipliers(private, orgs, pooled=False)
+    assert set(multipliers) == {o.name for o in orgs} and min(multipliers.values()) > 1
+    assert not arms.stats_multipliers(
+        load_scenario("unsw-5org-disjoint", [*SMALL, *budget]), orgs, False
+    )
+    assert set(exact.classes) <= set(noisy.classes)
+    assert [s.name for s in noisy.pre.numeric] == [s.name for s in exact.pre.numeric]
+    for a, b in zip(noisy.pre.numeric, exact.pre.numeric, strict=True):
+        vanished = (a.mean, a.std) == (0.0, 1.0)  # no bin of this slice above the noise floor
+        assert a.log or not b.log or vanished, a.name  # heavy tails stay logged under the noise

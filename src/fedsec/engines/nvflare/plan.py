@@ -318,6 +318,11 @@ class JobSpec(Message):
                 f"privacy.client_dp cannot be combined with strategy {self.strategy.name!r} "
                 "(it cannot clip and noise the extra arrays organizations send)"
             )
+        if self.privacy.sample_dp.stats_epsilon_share:
+            raise ValueError(
+                "privacy.sample_dp.stats_epsilon_share: DP preprocessing statistics run in "
+                "simulation only; a deployment does not release them yet"
+            )
         return self
 
     @classmethod

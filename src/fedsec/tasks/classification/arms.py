@@ -25,10 +25,16 @@ from fedsec.data.taxonomy import family_order
 from fedsec.engines.inprocess import Shard
 from fedsec.engines.threats import Inputs, ThreatResult
 from fedsec.features.moments import FeatureStats, local_stats, merge_stats
-from fedsec.features.preprocess import Preprocessor, fit_preprocessor
+from fedsec.features.preprocess import (
+    Preprocessor,
+    fit_preprocessor,
+    is_heavy_tailed,
+    non_negative,
+)
 from fedsec.fl import recipe
 from fedsec.fl.gate import AcceptanceGate, GateConfig, SiteGates, Verdict, labels_at_fpr
 from fedsec.fl.gate.transport import Judge
+from fedsec.fl.privacy import dp_stats
 from fedsec.fl.privacy.secure_stats import OrgRows, secure_statistics
 from fedsec.fl.release import TailAverage
 from fedsec.fl.robustness.range_guard import DEFAULT_CLIP, edge_copies
@@ -44,6 +50,7 @@ from fedsec.tasks.federate import (
     dp_spent,
     federate,
     plan,
+    stats_noise,
     steps_per_round,
 )
 from fedsec.training.local import local_update
@@ -97,12 +104,22 @@ def class_weights(
 
 
 def summaries(
-    scenario: Scenario, orgs: list[OrgFrames], secure: bool = False
+    scenario: Scenario, orgs: list[OrgFrames], secure: bool = False, pooled: bool = False
 ) -> tuple[FeatureStats, Counter]:
     """Feature summaries and rows per family of ``orgs``: merged in clear, or (``secure``) by
-    the two secure sums a deployment under secure aggregation runs."""
+    the two secure sums a deployment under secure aggregation runs; with DP statistics
+    (``privacy.sample_dp.stats_epsilon_share``) from noisy histograms, each organization's
+    noise calibrated to its own DP-SGD (``pooled``: the centralized arm's one DP-SGD)."""
+    rows = [OrgRows(o.name, o.train, o.y_train) for o in orgs]
+    multipliers = stats_multipliers(scenario, orgs, pooled)
+    if multipliers:
+        noise = dp_stats.seeded_noise(
+            seeding.derive_seed(scenario.seed, "pooled" if pooled else "per-org")
+        )
+        return dp_stats.dp_statistics(
+            rows, multipliers, noise, secure, scenario.privacy.secagg_threshold
+        )
     if secure:
-        rows = [OrgRows(o.name, o.train, o.y_train) for o in orgs]
         return secure_statistics(rows, scenario.privacy.secagg_threshold)
     counts: Counter = Counter()
     for org in orgs:  # each org shares its per-family row counts, nothing else
@@ -110,14 +127,36 @@ def summaries(
     return merge_stats([local_stats(o.train) for o in orgs]), counts
 
 
+def stats_multipliers(scenario: Scenario, orgs: list[OrgFrames], pooled: bool) -> dict[str, float]:
+    """Each organization's statistics noise multiplier (empty: statistics without noise)."""
+    if pooled:
+        rows = sum(len(o.y_train) for o in orgs)
+        z = stats_noise(scenario, dp_noise(scenario, rows, len(orgs)), rows, len(orgs))
+        multipliers = dict.fromkeys([o.name for o in orgs], z)
+    else:
+        multipliers = {
+            o.name: stats_noise(scenario, dp_noise(scenario, len(o.y_train), 1), len(o.y_train), 1)
+            for o in orgs
+        }
+    return multipliers if all(multipliers.values()) else {}
+
+
 def learner(
-    scenario: Scenario, orgs: list[OrgFrames], purpose: str, secure: bool = False
+    scenario: Scenario,
+    orgs: list[OrgFrames],
+    purpose: str,
+    secure: bool = False,
+    pooled: bool = False,
 ) -> Learner:
     """Preprocessing, label set and class weights from (federated) summaries; fresh network."""
-    stats, counts = summaries(scenario, orgs, secure)
+    stats, counts = summaries(scenario, orgs, secure, pooled)
+    noisy = bool(stats_multipliers(scenario, orgs, pooled))
     guard = scenario.range_guard
     pre = fit_preprocessor(
-        stats, scenario.model.hash_buckets, DEFAULT_CLIP if guard is None else guard.clip
+        stats,
+        scenario.model.hash_buckets,
+        DEFAULT_CLIP if guard is None else guard.clip,
+        non_negative if noisy else is_heavy_tailed,
     )
     classes = family_order(counts)
     spec = MLPSpec(pre.width, len(classes), tuple(scenario.model.hidden), scenario.model.dropout)
@@ -161,7 +200,7 @@ def released_model(scenario: Scenario) -> TailAverage:
 
 def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> ArmModels:
     started = time.perf_counter()
-    shared = learner(scenario, orgs, "global")
+    shared = learner(scenario, orgs, "global", pooled=True)
     x = np.concatenate([shared.pre.transform(o.train.frame) for o in orgs])
     y = np.concatenate([shared.encode_labels(o.y_train) for o in orgs])
     val = dict.fromkeys([o.name for o in orgs], pooled_val(shared.pre, orgs))
@@ -189,7 +228,7 @@ def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress)
         curve,
         time.perf_counter() - started,
         rounds_s,
-        {"pooled": dp_spent(scenario, noise, len(x), steps)},
+        {"pooled": dp_spent(scenario, noise, len(x), steps, len(orgs))},
     )
 
 
