@@ -19,7 +19,9 @@ def run_rounds(updates_of, rounds: int = 6):
     for t in range(rounds):
         global_flat = np.zeros(DIM)
         global_flat[0] = t
-        decisions.append(rule.combine(updates_of(t), np.ones(5), global_flat, SITES))
+        updates = updates_of(t)
+        sites = SITES[: len(updates)]
+        decisions.append(rule.combine(updates, np.ones(len(updates)), global_flat, sites))
     return rule, decisions
 
 
@@ -67,6 +69,22 @@ def test_organizations_that_disagree_without_running_away_are_not_left_out():
     assert rule.banned == [] and all(d.share.min() > 0 for d in decisions)
 
 
+def test_while_everyone_learns_along_the_path_the_twin_is_not_taken_for_a_runaway():
+    """Early rounds: every honest organization pushes the model along the path (common
+    learning), the flipper against it. The twin pushes no more than the median site: it is
+    not left out (measured on unsw-10org-shared, seed 2: without this, two honest twins were
+    left out from round 3)."""
+
+    def updates(t):
+        org3 = SHARED + 0.5 * ALONG
+        others = [AXES[k] + 0.5 * ALONG for k in (2, 3, 4)]
+        return np.stack([others[0], -org3, org3, others[1], others[2]])
+
+    rule, _ = run_rounds(updates)
+    assert rule.recent[("org2", "org3")] < -0.9 and rule.runaway["org3"] > 0.3
+    assert rule.banned == []
+
+
 def test_a_boosted_update_is_bounded_to_twice_the_median_norm():
     updates = twin_pair(flipped=False)
     updates[4] *= 100
@@ -76,15 +94,12 @@ def test_a_boosted_update_is_bounded_to_twice_the_median_norm():
 
 
 def test_never_more_than_a_minority_is_left_out():
-    """Three flippers against two honest twins: at most two of five are ever left out."""
+    """Four organizations, two flippers each opposing its own twin: only one is left out."""
+    twin_a, twin_b = SHARED - 0.5 * ALONG, AXES[2] - 0.5 * ALONG
 
-    def updates(t):
-        honest = SHARED - 0.5 * ALONG
-        return np.stack([honest, -honest, honest, -honest, -honest])
-
-    rule, decisions = run_rounds(updates)
-    assert len(rule.banned) == 2
-    assert all((d.share > 0).sum() >= 3 for d in decisions)
+    rule, decisions = run_rounds(lambda t: np.stack([-twin_a, twin_a, -twin_b, twin_b]))
+    assert len(rule.banned) == 1 and rule.banned[0] in ("org1", "org3")
+    assert all((d.share > 0).sum() == 3 for d in decisions[2:])
 
 
 def test_the_configured_rule_and_its_defaults():

@@ -40,8 +40,9 @@ from fedsec.fl.robustness.base import Decision
 EVIDENCE_ROUNDS = 3
 
 #: A conflict is settled only when one side pushes the model further along the path it has
-#: taken (moving average of the cosine with the displacement from the first round above this)
-#: and the other pulls it back (below minus this); otherwise nobody is left out.
+#: taken than the round's median site does (moving average of the cosine with the displacement
+#: from the first round, above the median's by this) and the other pulls it back (below the
+#: median's by this); otherwise nobody is left out.
 RUNAWAY = 0.05
 
 
@@ -97,11 +98,12 @@ class PairConflict:
             for b in sites[i + 1 :]
             if self.recent[(a, b)] < -self.conflict and self.rounds[(a, b)] >= EVIDENCE_ROUNDS
         )
+        usual = float(np.median([self.runaway[s] for s in sites]))
         for _, a, b in pairs:
             if a in self.banned or b in self.banned or len(self.banned) >= (len(sites) - 1) // 2:
                 continue
             first, second = sorted((a, b), key=lambda s: -self.runaway[s])
-            if self.runaway[first] > RUNAWAY and self.runaway[second] < -RUNAWAY:
+            if self.runaway[first] - usual > RUNAWAY and self.runaway[second] - usual < -RUNAWAY:
                 self.banned.append(first)
         return [s for s in sites if s in self.banned]
 
