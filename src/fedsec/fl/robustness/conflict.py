@@ -11,9 +11,11 @@ Karimireddy, He and Jaggi, "Learning from History for Byzantine Robust Optimizat
 2021): an honest update descends its own loss, so once the model has moved it pulls back
 toward its data; an ascent (a flipped update) keeps pushing along the displacement it caused.
 Each site's *runaway* score is a moving average of its update's cosine with the global model's
-displacement since the first round; in a conflicting pair, the side with a runaway score above
-``RUNAWAY`` while the other's is below ``-RUNAWAY`` is left out for the rest of the run. When
-the two do not split that way (honest organizations drifting apart late in training), nobody is.
+displacement since the first round, judged against the round's median site (while everyone
+learns the common part, every honest update points along the path); in a conflicting pair, the
+side more than ``RUNAWAY`` above the median while the other is more than ``RUNAWAY`` below it
+is left out for the rest of the run. When the two do not split that way (honest organizations
+drifting apart late in training), nobody is.
 
 The pair cosines are reputations accumulated over rounds, as FoolsGold compares update
 histories pairwise (Fung, Yoon and Beschastnikh, "The Limitations of Federated Learning in
