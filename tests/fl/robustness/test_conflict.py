@@ -137,7 +137,7 @@ def flipped(data_dir):
 def test_on_real_data_the_flipper_is_left_out_and_honest_quality_beats_the_norm_bound(flipped):
     section = flipped["pair_conflict"]
     excluded = [r["excluded"] for r in section["rounds"]]
-    assert all(e == ["org2"] for e in excluded[5:])  # measured: from round 5 on
+    assert all(e == ["org2"] for e in excluded[5:])  # left out by round 6 at the latest
     assert all(not set(e) - {"org2"} for e in excluded)  # no honest organization, ever
     defended = section["honest"]["mean_macro_f1"]
     bounded = flipped["norm_bound"]["honest"]["mean_macro_f1"]
