@@ -27,8 +27,8 @@ clipped on the clean runs measured, while a boosted update still is.
 
 Defends: a sign flip or label flip that opposes an organization holding the same families
 (also two colluding flippers of ten); boosting (bounded). Does not defend: attacks that oppose
-no one (noise, free-riding, a backdoor); a flipper that attacks from a later round after
-pushing honestly (its early displacement is honest) is not measured.
+no one (noise, free-riding, a backdoor); a flipper that attacks only from a later round is
+caught later (measured: from round 10, left out from round 16) and does more harm first.
 """
 
 from __future__ import annotations
