@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fedsec.fl.robustness.base import Decision, Mean, RobustAggregation, RoundDefence, Rule
 from fedsec.fl.robustness.config import DEFAULT_RULE, RobustnessConfig
+from fedsec.fl.robustness.conflict import PairConflict
 from fedsec.fl.robustness.cosine_filter import CosineFilter
 from fedsec.fl.robustness.flame import Flame
 from fedsec.fl.robustness.fltrust import FLTrust, RootUpdate
@@ -27,14 +28,16 @@ def build_rule(
         if root_update is None:
             raise ValueError("robustness.rule = 'fltrust' needs the coordinator's root data")
         return FLTrust(root_update)
+    bound = config.norm_multiplier
     rules: dict[str, Rule] = {
         "mean": Mean(),
-        "norm_bound": NormBound(config.norm_multiplier),
+        "norm_bound": NormBound(bound or 1.0),
         "median": CoordinateMedian(),
         "trimmed_mean": TrimmedMean(config.max_byzantine),
         "multi_krum": MultiKrum(config.max_byzantine),
-        "cosine_filter": CosineFilter(config.min_cosine, config.norm_multiplier, config.memory),
+        "cosine_filter": CosineFilter(config.min_cosine, bound or 1.0, config.memory),
         "flame": Flame(config.noise, seed),
+        "pair_conflict": PairConflict(config.conflict_cosine, config.conflict_memory, bound or 2.0),
     }
     return rules[config.rule]
 
@@ -60,6 +63,7 @@ __all__ = [
     "Mean",
     "MultiKrum",
     "NormBound",
+    "PairConflict",
     "RobustAggregation",
     "RobustnessConfig",
     "RoundDefence",

@@ -20,6 +20,7 @@ RuleName = Literal[
     "fltrust",
     "cosine_filter",
     "flame",
+    "pair_conflict",
 ]
 
 #: The rule ``[robustness]`` picks when it names none (measured: docs/robustness.md).
@@ -37,8 +38,11 @@ class RobustnessConfig(BaseModel):
 
     rule: RuleName = DEFAULT_RULE
     max_byzantine: int | None = Field(default=None, ge=0)
-    norm_multiplier: float = Field(
-        default=1.0, gt=0, description="norm_bound: bound = multiplier x the round's median norm"
+    norm_multiplier: float | None = Field(
+        default=None,
+        gt=0,
+        description="bound = multiplier x the round's median norm (default: norm_bound and "
+        "cosine_filter 1, pair_conflict 2)",
     )
     max_weight_ratio: float = Field(
         default=2.0, ge=1, description="an organization weighs at most this x the median weight"
@@ -48,6 +52,12 @@ class RobustnessConfig(BaseModel):
     )
     memory: float = Field(
         default=0.5, ge=0, lt=1, description="cosine_filter: weight of a site's past reputation"
+    )
+    conflict_cosine: float = Field(
+        default=0.5, gt=0, lt=1, description="pair_conflict: a pair in conflict below -this"
+    )
+    conflict_memory: float = Field(
+        default=0.8, ge=0, lt=1, description="pair_conflict: weight of a pair's past cosine"
     )
     noise: float = Field(
         default=0.001, ge=0, description="flame: noise std per parameter, x the median norm"

@@ -1,0 +1,144 @@
+"""The pair-conflict filter: on small arrays with a known flipper, and end to end on a real slice
+of UNSW-NB15 where each attack family is held by two organizations."""
+
+import numpy as np
+import pytest
+
+from fedsec.experiments.driver import run_experiment
+from fedsec.fl.robustness import PairConflict, RobustnessConfig, build_rule
+from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.federation import build_federation
+
+SITES = ["org1", "org2", "org3", "org4", "org5"]
+
+
+def run_rounds(updates_of, rounds: int = 6):
+    """Feed the rule ``rounds`` rounds: the global model has moved ``t`` steps along the first
+    axis by round ``t + 1``; ``updates_of(t)`` gives that round's updates."""
+    rule, decisions = PairConflict(), []
+    for t in range(rounds):
+        global_flat = np.zeros(DIM)
+        global_flat[0] = t
+        updates = updates_of(t)
+        sites = SITES[: len(updates)]
+        decisions.append(rule.combine(updates, np.ones(len(updates)), global_flat, sites))
+    return rule, decisions
+
+
+DIM = 12
+AXES = np.eye(DIM)
+ALONG, SHARED = AXES[0], AXES[1]  # the model's path so far; the families org2 and org3 hold
+
+
+def twin_pair(flipped: bool) -> np.ndarray:
+    """org3 descends on its families and pulls the model back from where it went; org2 holds
+    the same families. Flipped, org2 sends the opposite: on along the path, against org3."""
+    org3 = SHARED - 0.5 * ALONG
+    org2 = -org3 if flipped else 0.8 * SHARED + 0.1 * AXES[6]
+    others = [AXES[2] + AXES[3], AXES[4], AXES[5]]
+    return np.stack([others[0], org2, org3, others[1], others[2]])
+
+
+def test_a_sign_flipper_opposing_its_twin_is_left_out_and_honest_shares_stay():
+    rule, decisions = run_rounds(lambda t: twin_pair(flipped=True))
+    assert rule.banned == ["org2"]
+    assert decisions[1].share[1] > 0  # two rounds are not enough evidence
+    for decision in decisions[2:]:
+        assert decision.share[1] == 0.0
+        np.testing.assert_allclose(decision.share[[0, 2, 3, 4]], 0.25)
+    assert rule.runaway["org2"] > 0 > rule.runaway["org3"]
+
+
+def test_honest_twins_are_kept_and_averaged_unclipped():
+    updates = twin_pair(flipped=False)
+    rule, decisions = run_rounds(lambda t: updates)
+    assert rule.banned == []
+    for decision in decisions:
+        np.testing.assert_allclose(decision.share, 0.2)
+        np.testing.assert_allclose(decision.delta, updates.mean(axis=0))  # the plain mean
+
+
+def test_organizations_that_disagree_without_running_away_are_not_left_out():
+    """Two organizations oppose each other every round (a lasting conflict), but neither
+    pushes the model along the path it took: nobody is left out."""
+    updates = twin_pair(flipped=True)
+    updates[1:3, 0] = 0.0  # both orthogonal to the path
+
+    rule, decisions = run_rounds(lambda t: updates)
+    assert rule.recent[("org2", "org3")] < -0.9
+    assert rule.banned == [] and all(d.share.min() > 0 for d in decisions)
+
+
+def test_while_everyone_learns_along_the_path_the_twin_is_not_taken_for_a_runaway():
+    """Early rounds: every honest organization pushes the model along the path (common
+    learning), the flipper against it. The twin pushes no more than the median site: it is
+    not left out (measured on unsw-10org-shared, seed 2: without this, two honest twins were
+    left out from round 3)."""
+
+    def updates(t):
+        org3 = SHARED + 0.5 * ALONG
+        others = [AXES[k] + 0.5 * ALONG for k in (2, 3, 4)]
+        return np.stack([others[0], -org3, org3, others[1], others[2]])
+
+    rule, _ = run_rounds(updates)
+    assert rule.recent[("org2", "org3")] < -0.9 and rule.runaway["org3"] > 0.3
+    assert rule.banned == []
+
+
+def test_a_boosted_update_is_bounded_to_twice_the_median_norm():
+    updates = twin_pair(flipped=False)
+    updates[4] *= 100
+    decision = PairConflict().combine(updates, np.ones(5), np.zeros(DIM), SITES)
+    norms = np.linalg.norm(updates, axis=1)
+    assert decision.share[4] == pytest.approx(2 * np.median(norms) / norms[4] / 4.02, rel=0.05)
+
+
+def test_never_more_than_a_minority_is_left_out():
+    """Four organizations, two flippers each opposing its own twin: only one is left out."""
+    twin_a, twin_b = SHARED - 0.5 * ALONG, AXES[2] - 0.5 * ALONG
+
+    rule, decisions = run_rounds(lambda t: np.stack([-twin_a, twin_a, -twin_b, twin_b]))
+    assert len(rule.banned) == 1 and rule.banned[0] in ("org1", "org3")
+    assert all((d.share > 0).sum() == 3 for d in decisions[2:])
+
+
+def test_the_configured_rule_and_its_defaults():
+    rule = build_rule(RobustnessConfig(rule="pair_conflict"))
+    assert isinstance(rule, PairConflict)
+    assert (rule.conflict, rule.memory, rule.multiplier) == (0.5, 0.8, 2.0)
+    bounded = build_rule(RobustnessConfig(rule="norm_bound"))
+    assert bounded.multiplier == 1.0  # each rule keeps its own default bound
+    assert build_rule(RobustnessConfig(rule="pair_conflict", norm_multiplier=3)).multiplier == 3
+
+
+SMALL = [
+    "data.max_rows=10000",
+    "rounds=25",
+    'evaluation.arms=["federated"]',
+    "privacy.audit=false",
+]
+
+
+@pytest.fixture(scope="module")
+def flipped(data_dir):
+    federation = build_federation(load_scenario("unsw-5org-shared", SMALL), data_dir)
+
+    def run(*sets):
+        scenario = load_scenario("unsw-5org-shared", [*SMALL, *sets])
+        return run_experiment(scenario, data_dir, federation=federation).metrics["robustness"]
+
+    attack = ['adversary.orgs=["org2"]', "adversary.kind=sign_flip"]
+    return {
+        "pair_conflict": run(*attack, "robustness.rule=pair_conflict"),
+        "norm_bound": run(*attack, "robustness.rule=norm_bound"),
+    }
+
+
+def test_on_real_data_the_flipper_is_left_out_and_honest_quality_beats_the_norm_bound(flipped):
+    section = flipped["pair_conflict"]
+    excluded = [r["excluded"] for r in section["rounds"]]
+    assert all(e == ["org2"] for e in excluded[5:])  # left out by round 6 at the latest
+    assert all(not set(e) - {"org2"} for e in excluded)  # no honest organization, ever
+    defended = section["honest"]["mean_macro_f1"]
+    bounded = flipped["norm_bound"]["honest"]["mean_macro_f1"]
+    assert defended > bounded + 0.02  # measured: 0.385 against 0.358 (clean 0.485)
