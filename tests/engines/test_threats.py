@@ -5,7 +5,7 @@ import numpy as np
 
 from fedsec.engines.threats import _strategy
 from fedsec.fl.aggregation import ProtectedMean, WeightedMean
-from fedsec.fl.robustness import NormBound, RobustAggregation
+from fedsec.fl.robustness import PairConflict, RobustAggregation
 from fedsec.scenarios.config import load_scenario
 
 ATTACK = ['adversary.orgs=["org2"]', "adversary.kind=sign_flip"]
@@ -26,7 +26,7 @@ def test_a_robustness_section_puts_its_rule_under_the_configured_strategy():
     strategy = strategy_for("robustness={}", "strategy.name=fedavg")
     assert strategy.name == "fedavg"
     assert isinstance(strategy.aggregation, RobustAggregation)
-    assert isinstance(strategy.aggregation.rule, NormBound)
+    assert isinstance(strategy.aggregation.rule, PairConflict)
     assert strategy.aggregation.registered == {f"org{i}": 100 for i in range(1, 6)}
 
 

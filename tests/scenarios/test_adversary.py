@@ -22,7 +22,7 @@ def test_an_adversary_and_a_defence_round_trip():
     assert s.adversary.orgs == ["org2"] and s.robustness.rule == "median"
     assert s.robustness.max_weight_ratio == 2.0
     again = load_scenario("unsw-5org-disjoint", ["robustness={}"])
-    assert again.robustness.rule == "norm_bound"  # the measured default
+    assert again.robustness.rule == "pair_conflict"  # the measured default
 
 
 @pytest.mark.parametrize(

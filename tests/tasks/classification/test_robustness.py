@@ -1,6 +1,7 @@
 """End to end on a real slice of UNSW-NB15: one dishonest organization of five flips the sign
 of its update. Without a defence honest organizations' macro-F1 collapses; the default defence
-(adaptive norm bounding) recovers a large part of it, without reaching the clean run here (see
+(pair_conflict: the flipper opposes its twin and is left out) recovers a large part of it,
+without reaching the clean run here (see
 docs/robustness.md for the measured matrix: on the full data it reaches the level of a run
 where the dishonest organization contributes nothing, which is all any rule can reach when it
 alone holds some families)."""
@@ -58,18 +59,18 @@ def test_default_defence_recovers_honest_quality_lost_to_a_sign_flip(runs):
     defended = runs["defended"]["robustness"]["honest"]["mean_macro_f1"]
     assert attacked == pytest.approx(honest_f1(runs["attacked"]), abs=1e-6)
     assert attacked < clean - 0.2  # measured: 0.559 clean, 0.249 attacked
-    assert defended > attacked + 0.07  # measured: 0.346
+    assert defended > attacked + 0.07  # measured: 0.476 (norm_bound: 0.346)
 
 
 def test_the_defence_log_names_the_dishonest_organization(runs):
     section = runs["defended"]["robustness"]
-    assert section["dishonest"] == ["org2"] and section["defence"] == "norm_bound"
+    assert section["dishonest"] == ["org2"] and section["defence"] == "pair_conflict"
     assert [r["round"] for r in section["rounds"]] == list(range(1, 31))
     for record in section["rounds"]:
         assert sum(record["share"].values()) == pytest.approx(1.0, abs=1e-3)
     summary = section["defence_summary"]
-    assert summary["org2"]["rounds_down_weighted"] >= 5  # bounded (measured: 9 of 30 rounds)
-    assert all(s["rounds_excluded"] == 0 for s in summary.values())  # bounds, never excludes
+    assert summary["org2"]["rounds_excluded"] >= 15  # left out (measured: 26 of 30 rounds)
+    assert all(summary[o]["rounds_excluded"] == 0 for o in summary if o != "org2")
     undefended = runs["attacked"]["robustness"]
     assert undefended["defence"] == "none" and undefended["rounds"] == []
     report = render(runs["defended"], {}, "")

@@ -24,7 +24,7 @@ RuleName = Literal[
 ]
 
 #: The rule ``[robustness]`` picks when it names none (measured: docs/robustness.md).
-DEFAULT_RULE: RuleName = "norm_bound"
+DEFAULT_RULE: RuleName = "pair_conflict"
 
 
 class RobustnessConfig(BaseModel):
