@@ -21,6 +21,7 @@ import resource
 import subprocess
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -29,14 +30,15 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import torch
 
-from fedsec.bundles.bundle import load_bundle, save_bundle
+from fedsec.bundles.bundle import CLASSIFIER_KIND, load_bundle, save_bundle
 from fedsec.bundles.signing import Trust
 from fedsec.core import seeding
 from fedsec.data.readers import read_flows
 from fedsec.data.readers._tables import write_parquet
 from fedsec.data.readers.chunks import read_chunks
-from fedsec.detect.alerts import alert_records
-from fedsec.detect.records import alert_lines
+from fedsec.detect.alerts import alert_records, explain, flow_scorer
+from fedsec.detect.dispatch import AlertOptions
+from fedsec.detect.dispatch import alert_format as alert_format_of
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.models.classifier import FamilyClassifier
@@ -127,35 +129,46 @@ def stages(csv: Path, parquet: Path, model_dir: Path, rows: int) -> dict[str, fl
     return out
 
 
-def cpu_breakdown(path: Path, model_dir: Path, rows: int) -> None:
-    """CPU seconds of each stage of detection on ``path``, in this process (CPU time, not wall
+def cpu_breakdown(path: Path, model_dir: Path, rows: int, alert_format: str = "ecs") -> None:
+    """CPU seconds of each stage of detection on ``path`` as ``fedsec detect`` runs it (the
+    flow scorer's steps, alerts in ``alert_format``), in this process (CPU time, not wall
     time: on a shared machine it moves less with the load than rates do)."""
-    model, _ = load_bundle(model_dir, UNSIGNED)
     torch.set_num_threads(1)
-    spent = dict.fromkeys(("read", "forward", "records", "json"), 0.0)
-    clock, chunks, scored = time.process_time, read_chunks("flows", [path]), 0
+    alerts = alert_format_of(
+        model_dir, CLASSIFIER_KIND, None, AlertOptions(alert_format, observer="bench")
+    )
+    score = flow_scorer(model_dir, [path], "flows", None, None, UNSIGNED, alerts=alerts)
+    model = score.model
+    names = ("read", "encode", "forward", "records", "explain", "lines")
+    spent = dict.fromkeys(names, 0.0)
+    clock, chunks = time.process_time, read_chunks("flows", [path])
     while True:
-        start = clock()
+        marks = [clock()]
         table = next(chunks, None)
         if table is None:
             break
-        read = clock()
-        proba = model.predict_proba(table.features(model.view).frame)
-        labels = model.labels_from_proba(proba, model.threshold_for(None))
-        forward = clock()
+        marks.append(clock())
+        frame = table.features(model.view).frame
+        x = model.encode(frame)
+        marks.append(clock())
+        proba = model.proba_from_matrix(x)
+        labels = model.labels_from_proba(proba, score.threshold)
+        marks.append(clock())
         records = alert_records(
-            table, proba, labels, model.malicious_score(proba), model.classes, scored
+            table, proba, labels, model.malicious_score(proba), model.classes, score.tally.rows
         )
-        built = clock()
-        alert_lines(records)
-        scored += len(table)
-        for stage, took in zip(
-            spent, (read - start, forward - read, built - forward, clock() - built), strict=True
-        ):
-            spent[stage] += took
+        marks.append(clock())
+        if alerts.explain:
+            explain(records, model, x, frame, labels, table, score.threshold)
+        marks.append(clock())
+        alerts.lines(records)
+        marks.append(clock())
+        score.tally.add(table, labels)
+        for stage, (start, end) in zip(names, pairwise(marks), strict=True):
+            spent[stage] += end - start
     total = sum(spent.values())
     print(
-        f"CPU s per stage ({rows:,} rows, {path.suffix[1:]}): "
+        f"CPU s per stage ({rows:,} rows, {path.suffix[1:]}, {alert_format} alerts): "
         + ", ".join(f"{stage} {took:.2f}" for stage, took in spent.items())
         + f"; total {total:.2f} = {rows / total / 1e3:.0f} k rows per CPU-second",
         flush=True,
@@ -211,7 +224,8 @@ def main() -> None:
         f"so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
     )
     bare = stages(csv, parquet, model_dir, args.rows)
-    cpu_breakdown(csv, model_dir, args.rows)
+    for alert_format in ("fedsec", "ecs"):
+        cpu_breakdown(csv, model_dir, args.rows, alert_format)
     cpu_breakdown(parquet, model_dir, args.rows)
     csv_run = end_to_end(model_dir, csv, "flows", args.rows, args.threads)
     parquet_run = end_to_end(model_dir, parquet, "flows", args.rows, args.threads)
