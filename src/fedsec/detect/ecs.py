@@ -124,13 +124,17 @@ def ecs_line(record: dict, source: AlertSource) -> str:
     are encoded once, not once per alert."""
     head, family, path, custom = _parts(record, source)
     return (
-        json.dumps(head)[:-1]
+        _encode(head)[:-1]
         + _shared_text(source, family)
         + _log_text(path)
         + ', "fedsec": '
-        + json.dumps(custom)
+        + _encode(custom)
         + "}"
     )
+
+
+#: ``json.dumps`` with its defaults, less the check for reference cycles (documents are trees).
+_encode = json.JSONEncoder(check_circular=False).encode
 
 
 def _parts(record: dict, source: AlertSource) -> tuple[dict, str, str, dict]:
