@@ -7,20 +7,26 @@ Builds (once, in ``--work``) a canonical flow file of ``--rows`` rows by resampl
 consortium's flows (seed 0), as CSV and Parquet, and a classifier bundle trained on the sample.
 Then prints rows/s of: the bare pyarrow parse (CSV, Parquet), fedsec's chunked reader, the
 preprocessing, the bare forward (preprocessed matrix in, probabilities out, at each thread
-count), and ``fedsec detect`` end to end; each end-to-end run is its own process, whose peak
-memory (max RSS) is printed beside it. ``--sizes`` repeats the end-to-end CSV run on files of
-other sizes, to show the memory stays flat as files grow, and the marginal rate between the
-smallest and the largest file (the start-up, imports and bundle loading excluded).
+count), the CPU seconds of each stage of detection (the flow scorer's own steps, flat and ECS
+alerts), and ``fedsec detect`` end to end (CSV and Parquet with ECS alerts, CSV with flat ones),
+each its own process timed from before its imports, wall and CPU seconds and peak memory (max
+RSS) beside it; then each end-to-end rate as a multiple of the bare parse's and the bare
+forward's, wall and CPU, and the load average before and after (the machine may be shared).
+``--sizes`` repeats the end-to-end CSV run on files of other sizes, to show the memory stays
+flat as files grow, and the marginal rate between the smallest and the largest file (the
+start-up, imports and bundle loading excluded).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -29,14 +35,15 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import torch
 
-from fedsec.bundles.bundle import load_bundle, save_bundle
+from fedsec.bundles.bundle import CLASSIFIER_KIND, load_bundle, save_bundle
 from fedsec.bundles.signing import Trust
 from fedsec.core import seeding
 from fedsec.data.readers import read_flows
 from fedsec.data.readers._tables import write_parquet
 from fedsec.data.readers.chunks import read_chunks
-from fedsec.detect.alerts import alert_records
-from fedsec.detect.records import alert_lines
+from fedsec.detect.alerts import alert_records, explain, flow_scorer
+from fedsec.detect.dispatch import AlertOptions
+from fedsec.detect.dispatch import alert_format as alert_format_of
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.models.classifier import FamilyClassifier
@@ -91,17 +98,18 @@ def rate(rows: int, seconds: float) -> str:
     return f"{rows / seconds / 1e3:8.0f} k rows/s  ({seconds:6.2f} s)"
 
 
-def timed(label: str, rows: int, run) -> float:
+def timed(label: str, rows: int, run) -> dict[str, float]:
+    """Wall and CPU seconds of ``run()`` (printed as rows/s)."""
     started, cpu = time.perf_counter(), time.process_time()
     run()
-    seconds = time.perf_counter() - started
-    print(f"{label:<44} {rate(rows, seconds)}  CPU {time.process_time() - cpu:6.2f} s", flush=True)
-    return rows / seconds
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(f"{label:<44} {rate(rows, seconds)}  CPU {cpu:6.2f} s", flush=True)
+    return {"wall": seconds, "cpu": cpu}
 
 
-def stages(csv: Path, parquet: Path, model_dir: Path, rows: int) -> dict[str, float]:
+def stages(csv: Path, parquet: Path, model_dir: Path, rows: int) -> dict[str, dict]:
     model, _ = load_bundle(model_dir, UNSIGNED)
-    out: dict[str, float] = {}
+    out: dict[str, dict] = {}
     out["pyarrow_csv"] = timed("bare pyarrow CSV parse", rows, lambda: pacsv.read_csv(csv))
     out["pyarrow_parquet"] = timed(
         "bare pyarrow Parquet read", rows, lambda: pq.read_table(parquet)
@@ -127,72 +135,105 @@ def stages(csv: Path, parquet: Path, model_dir: Path, rows: int) -> dict[str, fl
     return out
 
 
-def cpu_breakdown(path: Path, model_dir: Path, rows: int) -> None:
-    """CPU seconds of each stage of detection on ``path``, in this process (CPU time, not wall
+def cpu_breakdown(path: Path, model_dir: Path, rows: int, alert_format: str = "ecs") -> None:
+    """CPU seconds of each stage of detection on ``path`` as ``fedsec detect`` runs it (the
+    flow scorer's steps, alerts in ``alert_format``), in this process (CPU time, not wall
     time: on a shared machine it moves less with the load than rates do)."""
-    model, _ = load_bundle(model_dir, UNSIGNED)
     torch.set_num_threads(1)
-    spent = dict.fromkeys(("read", "forward", "records", "json"), 0.0)
-    clock, chunks, scored = time.process_time, read_chunks("flows", [path]), 0
+    alerts = alert_format_of(
+        model_dir, CLASSIFIER_KIND, None, AlertOptions(alert_format, observer="bench")
+    )
+    score = flow_scorer(model_dir, [path], "flows", None, None, UNSIGNED, alerts=alerts)
+    model = score.model
+    names = ("read", "encode", "forward", "records", "explain", "lines")
+    spent = dict.fromkeys(names, 0.0)
+    clock, chunks = time.process_time, read_chunks("flows", [path])
     while True:
-        start = clock()
+        marks = [clock()]
         table = next(chunks, None)
         if table is None:
             break
-        read = clock()
-        proba = model.predict_proba(table.features(model.view).frame)
-        labels = model.labels_from_proba(proba, model.threshold_for(None))
-        forward = clock()
+        marks.append(clock())
+        frame = table.features(model.view).frame
+        x = model.encode(frame)
+        marks.append(clock())
+        proba = model.proba_from_matrix(x)
+        labels = model.labels_from_proba(proba, score.threshold)
+        marks.append(clock())
         records = alert_records(
-            table, proba, labels, model.malicious_score(proba), model.classes, scored
+            table, proba, labels, model.malicious_score(proba), model.classes, score.tally.rows
         )
-        built = clock()
-        alert_lines(records)
-        scored += len(table)
-        for stage, took in zip(
-            spent, (read - start, forward - read, built - forward, clock() - built), strict=True
-        ):
-            spent[stage] += took
+        marks.append(clock())
+        if alerts.explain:
+            explain(records, model, x, frame, labels, table, score.threshold)
+        marks.append(clock())
+        alerts.lines(records)
+        marks.append(clock())
+        score.tally.add(table, labels)
+        for stage, (start, end) in zip(names, pairwise(marks), strict=True):
+            spent[stage] += end - start
     total = sum(spent.values())
     print(
-        f"CPU s per stage ({rows:,} rows, {path.suffix[1:]}): "
+        f"CPU s per stage ({rows:,} rows, {path.suffix[1:]}, {alert_format} alerts): "
         + ", ".join(f"{stage} {took:.2f}" for stage, took in spent.items())
         + f"; total {total:.2f} = {rows / total / 1e3:.0f} k rows per CPU-second",
         flush=True,
     )
 
 
-def end_to_end(model_dir: Path, path: Path, fmt: str, rows: int, threads: int | None) -> dict:
-    """``fedsec detect`` in a fresh process: rows/s and its peak memory (VmHWM: a child's
-    ru_maxrss would start from this process's, which Linux keeps across exec)."""
-    out = path.with_suffix(".alerts.jsonl")
+def end_to_end(
+    model_dir: Path, path: Path, rows: int, threads: int | None, alert_format: str = "ecs"
+) -> dict:
+    """``fedsec detect`` in a fresh process, from before its imports to its exit: wall and CPU
+    seconds (and the imports' share) and its peak memory (VmHWM: a child's ru_maxrss would
+    start from this process's, which Linux keeps across exec)."""
+    out = path.with_suffix(f".{alert_format}.jsonl")
     code = (
-        "import json, resource, sys, time\n"
-        "from pathlib import Path\n"
+        "import time\n"
+        "t = time.perf_counter()\n"
+        "import json, resource, sys\n"
         "from typer.testing import CliRunner\n"
         "from fedsec.cli import app\n"
-        "args = json.loads(sys.argv[1])\n"
-        "t = time.perf_counter()\n"
-        "r = CliRunner().invoke(app, args)\n"
+        "loaded = time.perf_counter() - t\n"
+        "r = CliRunner().invoke(app, json.loads(sys.argv[1]))\n"
         "assert r.exit_code == 0, r.output\n"
+        "use = resource.getrusage(resource.RUSAGE_SELF)\n"
         "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
-        "print(json.dumps({'s': time.perf_counter() - t, 'rss': int(hwm.split()[1])}))\n"
+        "print(json.dumps({'s': time.perf_counter() - t, 'cpu': use.ru_utime + use.ru_stime,\n"
+        "                  'cli_import_s': loaded, 'rss': int(hwm.split()[1])}))\n"
     )
-    args = ["detect", "--model", str(model_dir), "--format", fmt, "--input", str(path)]
-    args += ["--out", str(out), "--force", "--allow-unsigned"]
+    args = ["detect", "--model", str(model_dir), "--format", "flows", "--input", str(path)]
+    args += ["--out", str(out), "--force", "--allow-unsigned", "--alert-format", alert_format]
     args += ["--threads", str(threads)] if threads else []
     done = subprocess.run(
         [sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True, check=True
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     alerts = out.read_bytes().count(b"\n")
-    label = f"fedsec detect end to end, {path.suffix[1:]}, {rows:,} rows"
+    label = f"detect end to end, {path.suffix[1:]}, {alert_format}, {rows:,} rows"
     print(
-        f"{label:<44} {rate(rows, result['s'])}  peak {result['rss'] / 1024:6.0f} MiB, "
-        f"{alerts:,} alerts",
+        f"{label:<44} {rate(rows, result['s'])}  CPU {result['cpu']:6.2f} s, peak "
+        f"{result['rss'] / 1024:4.0f} MiB, {alerts:,} alerts "
+        f"(CLI import {result['cli_import_s']:.1f} s wall)",
         flush=True,
     )
-    return {"rows_per_s": rows / result["s"], "peak_mib": result["rss"] / 1024}
+    return {"wall": result["s"], "cpu": result["cpu"], "peak_mib": result["rss"] / 1024}
+
+
+def ratios(label: str, run: dict, bare: dict[str, dict]) -> None:
+    """The run's rate as a multiple of the bare parse's and the bare forward's, wall and CPU."""
+    parts = []
+    for clock in ("wall", "cpu"):
+        parse, forward = bare["pyarrow_csv"][clock], bare["forward_1"][clock]
+        parts.append(
+            f"{clock}: {parse / run[clock]:.3f}x the bare CSV parse, "
+            f"{forward / run[clock]:.3f}x the bare forward"
+        )
+    print(f"{label:<44} " + "; ".join(parts), flush=True)
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -210,27 +251,41 @@ def main() -> None:
         f"{args.rows:,} rows, {csv.stat().st_size / 2**20:.0f} MiB CSV; bench process peak "
         f"so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
     )
+    print(load(), flush=True)
     bare = stages(csv, parquet, model_dir, args.rows)
-    cpu_breakdown(csv, model_dir, args.rows)
+    for alert_format in ("fedsec", "ecs"):
+        cpu_breakdown(csv, model_dir, args.rows, alert_format)
     cpu_breakdown(parquet, model_dir, args.rows)
-    csv_run = end_to_end(model_dir, csv, "flows", args.rows, args.threads)
-    parquet_run = end_to_end(model_dir, parquet, "flows", args.rows, args.threads)
-    runs = {args.rows: csv_run}
+    print(load(), flush=True)
+    runs = {
+        ("csv", "ecs"): end_to_end(model_dir, csv, args.rows, args.threads),
+        ("parquet", "ecs"): end_to_end(model_dir, parquet, args.rows, args.threads),
+        ("csv", "fedsec"): end_to_end(model_dir, csv, args.rows, args.threads, "fedsec"),
+    }
+    sizes = {args.rows: runs[("csv", "ecs")]}
     for rows in args.sizes:
         more_csv, _ = resampled(args.work, source, rows)
-        runs[rows] = end_to_end(model_dir, more_csv, "flows", rows, args.threads)
+        sizes[rows] = end_to_end(model_dir, more_csv, rows, args.threads)
+    print(load(), flush=True)
+    for (kind, alert_format), run in runs.items():
+        ratios(f"end to end, {kind}, {alert_format} alerts", run, bare)
+    parquet_run = runs[("parquet", "ecs")]
     print(
-        f"end to end / bare pyarrow CSV parse: {csv_run['rows_per_s'] / bare['pyarrow_csv']:.2f}; "
-        f"Parquet end to end: {parquet_run['rows_per_s'] / 1e6:.2f} M rows/s"
+        f"Parquet end to end: {args.rows / parquet_run['wall'] / 1e6:.3f} M rows/s wall, "
+        f"{args.rows / parquet_run['cpu'] / 1e6:.3f} M rows per CPU-second",
+        flush=True,
     )
-    if len(runs) > 1:
-        small, large = min(runs), max(runs)
-        seconds = large / runs[large]["rows_per_s"] - small / runs[small]["rows_per_s"]
-        print(
-            f"marginal rate (CSV, {small:,} -> {large:,} rows: start-up and imports excluded): "
-            f"{(large - small) / seconds / 1e3:.0f} k rows/s, "
-            f"{(large - small) / seconds / bare['pyarrow_csv']:.2f}x the bare parse"
-        )
+    if len(sizes) > 1:
+        small, large = min(sizes), max(sizes)
+        for clock in ("wall", "cpu"):
+            seconds = sizes[large][clock] - sizes[small][clock]
+            print(
+                f"marginal {clock} rate (CSV, {small:,} -> {large:,} rows: start-up and imports "
+                f"excluded): {(large - small) / seconds / 1e3:.0f} k rows/s, "
+                f"{bare['pyarrow_csv'][clock] / seconds * (large - small) / args.rows:.3f}x the "
+                "bare parse",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

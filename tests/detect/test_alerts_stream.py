@@ -19,8 +19,9 @@ from fedsec.core.errors import InputError
 from fedsec.data.readers import read_flows
 from fedsec.data.readers._tables import write_parquet
 from fedsec.data.taxonomy import BENIGN
-from fedsec.detect.alerts import run_flow_detection
+from fedsec.detect.alerts import flow_scorer
 from fedsec.detect.records import add_dataset_label, write_alerts
+from fedsec.detect.scoring import score_files
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.models.classifier import FamilyClassifier
@@ -92,7 +93,8 @@ def _whole_file_alerts(bundle, path, out):
 
 
 def _detect(bundle, path, out, chunk_rows):
-    return run_flow_detection(bundle, [path], "flows", out, None, None, UNSIGNED, None, chunk_rows)
+    score = flow_scorer(bundle, [path], "flows", None, None, UNSIGNED)
+    return score_files(score, "flows", [path], out, chunk_rows=chunk_rows)
 
 
 def test_streamed_alerts_are_byte_identical_to_the_whole_file_read(bundle, flows_csv, tmp_path):

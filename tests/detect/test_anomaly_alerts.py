@@ -116,15 +116,19 @@ def test_unlabelled_flows_are_scored_without_claims_about_their_labels(bundle, f
 
 def test_alerts_scored_in_small_chunks_are_byte_identical(bundle, flows, tmp_path):
     from fedsec.bundles.keys import user_trust
-    from fedsec.detect.anomaly_alerts import run_anomaly_detection
+    from fedsec.detect.anomaly_alerts import anomaly_scorer
+    from fedsec.detect.scoring import score_files
 
     path, _ = flows
     trust = user_trust([], True)
     whole, chunked = tmp_path / "whole.jsonl", tmp_path / "chunked.jsonl"
-    first = run_anomaly_detection(bundle, [path], "unsw-nb15", whole, org="org3", trust=trust)
-    second = run_anomaly_detection(
-        bundle, [path], "unsw-nb15", chunked, org="org3", trust=trust, chunk_rows=7
-    )
+
+    def detect(out, **chunking):
+        score = anomaly_scorer(bundle, [path], "unsw-nb15", org="org3", trust=trust)
+        return score_files(score, "unsw-nb15", [path], out, **chunking)
+
+    first = detect(whole)
+    second = detect(chunked, chunk_rows=7)
     assert chunked.read_bytes() == whole.read_bytes()
     assert (second.rows, second.alerts, second.truth_note) == (
         first.rows,

@@ -17,9 +17,10 @@ import pytest
 
 from fedsec.core.errors import InputError
 from fedsec.data.writers import write_records
-from fedsec.detect.alerts import flow_scorer, run_flow_detection
+from fedsec.detect.alerts import flow_scorer
 from fedsec.detect.dispatch import run_detection
 from fedsec.detect.follow import COMMENTS, FIRST_LINE, FollowOptions, Tail, follow
+from fedsec.detect.scoring import score_files
 from fedsec.simulator import load_simulation, simulate
 from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
 
@@ -145,7 +146,8 @@ def test_following_a_growing_file_gives_the_alerts_of_the_finished_file(
         stop.set()
         runner.join()
         sink.close()
-    run_flow_detection(bundle, [path], "flows", tmp_path / "whole.jsonl", None, None, UNSIGNED)
+    score = flow_scorer(bundle, [path], "flows", None, None, UNSIGNED)
+    score_files(score, "flows", [path], tmp_path / "whole.jsonl")
     expected = (tmp_path / "whole.jsonl").read_bytes()
     assert expected.count(b"\n") > 50
     assert (tmp_path / "followed.jsonl").read_bytes() == expected
@@ -230,7 +232,8 @@ def test_following_a_growing_zeek_log_gives_the_alerts_of_the_finished_log(
         stop.set()
         runner.join()
         sink.close()
-    run_flow_detection(bundle, [path], "zeek", tmp_path / "whole.jsonl", None, None, UNSIGNED)
+    score = flow_scorer(bundle, [path], "zeek", None, None, UNSIGNED)
+    score_files(score, "zeek", [path], tmp_path / "whole.jsonl")
     expected = (tmp_path / "whole.jsonl").read_bytes()
     assert expected.count(b"\n") > 5
     assert (tmp_path / "followed.jsonl").read_bytes() == expected

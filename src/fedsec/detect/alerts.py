@@ -13,8 +13,6 @@ from fedsec.bundles.bundle import load_bundle
 from fedsec.bundles.signing import Trust
 from fedsec.core.errors import BundleError
 from fedsec.data.flows import FlowTable
-from fedsec.data.mapping import Mapping
-from fedsec.data.readers.chunks import CHUNK_ROWS
 from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.reasons import classifier_reasons
@@ -23,7 +21,7 @@ from fedsec.detect.records import (
     add_network,
     context_records,
 )
-from fedsec.detect.scoring import ChunkScorer, score_files
+from fedsec.detect.scoring import ChunkScorer
 from fedsec.models.classifier import FamilyClassifier
 
 
@@ -107,27 +105,6 @@ def flow_scorer(
     model, manifest = load(model_dir, trust)
     chosen = threshold if threshold is not None else operating_threshold(model, model_dir, org)
     return FlowScorer(model, manifest, fmt, inputs, chosen, alerts)
-
-
-def run_flow_detection(
-    model_dir: Path,
-    inputs: Sequence[Path],
-    fmt: str,
-    out: Path,
-    org: str | None,
-    threshold: float | None,
-    trust: Trust,
-    mapping: Mapping | None = None,
-    chunk_rows: int = CHUNK_ROWS,
-    load: Callable[[Path, Trust], tuple[FamilyClassifier, dict]] = load_bundle,
-    alerts: AlertFormat = FLAT,
-) -> DetectionSummary:
-    """Alerts from a family-classifier bundle (``mapping``: for format ``mapped``; ``load``:
-    the bundle kind's loader, a network's by default), the input scored chunk by chunk and each
-    chunk's alerts written as they come (atomically: the file appears complete, or not at
-    all) in the ``alerts`` format."""
-    score = flow_scorer(model_dir, inputs, fmt, org, threshold, trust, load, alerts)
-    return score_files(score, fmt, inputs, out, mapping, chunk_rows)
 
 
 def explain(

@@ -13,8 +13,6 @@ from fedsec.bundles.bundle import load_anomaly_bundle
 from fedsec.bundles.signing import Trust
 from fedsec.core.errors import BundleError
 from fedsec.data.flows import FlowTable
-from fedsec.data.mapping import Mapping
-from fedsec.data.readers.chunks import CHUNK_ROWS
 from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.records import (
@@ -23,7 +21,7 @@ from fedsec.detect.records import (
     add_network,
     context_records,
 )
-from fedsec.detect.scoring import ChunkScorer, score_files
+from fedsec.detect.scoring import ChunkScorer
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.base import GLOBAL
 
@@ -143,28 +141,6 @@ def anomaly_scorer(
     model, manifest = load_anomaly_bundle(model_dir, trust)
     chosen = choose_threshold(model, model_dir, org, threshold)
     return AnomalyScorer(model, manifest, fmt, inputs, chosen, top, alerts)
-
-
-def run_anomaly_detection(
-    model_dir: Path,
-    inputs: Sequence[Path],
-    fmt: str,
-    out: Path,
-    *,
-    org: str | None = None,
-    threshold: float | None = None,
-    top: int = 5,
-    trust: Trust | None = None,
-    mapping: Mapping | None = None,
-    chunk_rows: int = CHUNK_ROWS,
-    alerts: AlertFormat = FLAT,
-) -> DetectionSummary:
-    """Alerts from an anomaly bundle, the input scored chunk by chunk and the alerts written as
-    they come, atomically, in the ``alerts`` format."""
-    score = anomaly_scorer(
-        model_dir, inputs, fmt, org=org, threshold=threshold, top=top, trust=trust, alerts=alerts
-    )
-    return score_files(score, fmt, inputs, out, mapping, chunk_rows)
 
 
 class _Tally:

@@ -26,13 +26,14 @@ from fedsec.bundles.tree_bundle import load_tree_bundle
 from fedsec.core.errors import BundleError, InputError
 from fedsec.data.logs import SessionOptions
 from fedsec.data.mapping import Mapping
-from fedsec.detect.alerts import flow_scorer, run_flow_detection
-from fedsec.detect.anomaly_alerts import anomaly_scorer, run_anomaly_detection
+from fedsec.detect.alerts import flow_scorer
+from fedsec.detect.anomaly_alerts import anomaly_scorer
 from fedsec.detect.ecs import DATASETS, AlertSource
 from fedsec.detect.follow import FollowOptions, run_follow
 from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.logs import run_log_detection
 from fedsec.detect.records import DetectionSummary
+from fedsec.detect.scoring import ChunkScorer, score_files
 from fedsec.tasks.registry import TASKS, task_for_bundle
 
 
@@ -56,34 +57,46 @@ class DetectionRequest:
 
 Detector = Callable[[Path, DetectionRequest], DetectionSummary]
 
-#: The detector of each bundle kind (every kind a registered task ships has one: tests/detect).
-DETECTORS: dict[str, Detector] = {
-    CLASSIFIER_KIND: lambda model_dir, r: run_flow_detection(
-        model_dir, r.inputs, r.fmt, r.out, r.org, r.threshold, r.trust, r.mapping, alerts=r.alerts
+#: The chunk scorer of each bundle kind that scores flows (what a batch run feeds chunk by
+#: chunk, and --follow batch by batch).
+SCORERS: dict[str, Callable[[Path, DetectionRequest], ChunkScorer]] = {
+    CLASSIFIER_KIND: lambda model_dir, r: flow_scorer(
+        model_dir, r.inputs, r.fmt, r.org, r.threshold, r.trust, alerts=r.alerts
     ),
-    TREE_KIND: lambda model_dir, r: run_flow_detection(
+    TREE_KIND: lambda model_dir, r: flow_scorer(
         model_dir,
         r.inputs,
         r.fmt,
-        r.out,
         r.org,
         r.threshold,
         r.trust,
-        r.mapping,
         load=load_tree_bundle,
         alerts=r.alerts,
     ),
-    ANOMALY_KIND: lambda model_dir, r: run_anomaly_detection(
+    ANOMALY_KIND: lambda model_dir, r: anomaly_scorer(
         model_dir,
         r.inputs,
         r.fmt,
-        r.out,
         org=r.org,
         threshold=r.threshold,
         trust=r.trust,
-        mapping=r.mapping,
         alerts=r.alerts,
     ),
+}
+
+
+def _scored_files(kind: str) -> Detector:
+    """A flow kind's detector: its scorer over the input files, chunk by chunk."""
+
+    def detect(model_dir: Path, r: DetectionRequest) -> DetectionSummary:
+        return score_files(SCORERS[kind](model_dir, r), r.fmt, r.inputs, r.out, r.mapping)
+
+    return detect
+
+
+#: The detector of each bundle kind (every kind a registered task ships has one: tests/detect).
+DETECTORS: dict[str, Detector] = {
+    **{kind: _scored_files(kind) for kind in SCORERS},
     LOGS_KIND: lambda model_dir, r: run_log_detection(
         model_dir,
         r.inputs,
@@ -114,33 +127,6 @@ class AlertOptions:
     organization: str | None = None
     observer: str | None = None
     naive_zone: tzinfo = UTC
-
-
-#: The chunk scorer of each bundle kind that scores flows (what --follow feeds batch by batch).
-SCORERS = {
-    CLASSIFIER_KIND: lambda model_dir, r: flow_scorer(
-        model_dir, r.inputs, r.fmt, r.org, r.threshold, r.trust, alerts=r.alerts
-    ),
-    TREE_KIND: lambda model_dir, r: flow_scorer(
-        model_dir,
-        r.inputs,
-        r.fmt,
-        r.org,
-        r.threshold,
-        r.trust,
-        load=load_tree_bundle,
-        alerts=r.alerts,
-    ),
-    ANOMALY_KIND: lambda model_dir, r: anomaly_scorer(
-        model_dir,
-        r.inputs,
-        r.fmt,
-        org=r.org,
-        threshold=r.threshold,
-        trust=r.trust,
-        alerts=r.alerts,
-    ),
-}
 
 
 def follow_detection(model_dir: Path, kind: str, request: DetectionRequest) -> DetectionSummary:

@@ -114,29 +114,70 @@ def _absolute(path: str) -> str:
 
 def ecs_document(record: dict, source: AlertSource) -> dict:
     """The ECS document of one alert record."""
+    head, family, path, custom = _parts(record, source)
+    return {**head, **_shared(source, family), **_log(path), "fedsec": custom}
+
+
+def ecs_line(record: dict, source: AlertSource) -> str:
+    """``json.dumps(ecs_document(record, source))``, the same text, written faster: the parts
+    every alert of a family shares (ATT&CK, rule, observer, organization) and the file's path
+    are encoded once, not once per alert."""
+    head, family, path, custom = _parts(record, source)
+    return (
+        _encode(head)[:-1]
+        + _shared_text(source, family)
+        + _log_text(path)
+        + ', "fedsec": '
+        + _encode(custom)
+        + "}"
+    )
+
+
+#: ``json.dumps`` with its defaults, less the check for reference cycles (documents are trees).
+_encode = json.JSONEncoder(check_circular=False).encode
+
+
+def _parts(record: dict, source: AlertSource) -> tuple[dict, str, str, dict]:
+    """What is the alert's own: the document's head (``@timestamp`` .. ``message``), its family,
+    its file's path and the ``fedsec`` fields."""
     family = str(record.get("family", "anomalous session"))
     confidence = _confidence(record)
     path = _absolute(str(record.get("source_file", "")))
     where = record.get("session", record.get("source_row"))
     time = utc_timestamp(record.get("timestamp"), source.naive_zone)
-    document: dict = {
+    head: dict = {
         "@timestamp": time or source.created,
         "ecs": {"version": ecs_schema()["ecs_version"]},
         "event": _event(source, family, confidence, event_id(source, path, where)),
     }
-    document.update(_network(record))
-    document["message"] = _message(family, record.get("score"), document)
-    document.update(_threat(family))
-    document["rule"] = _rule(source, family)
-    document["observer"] = {"type": "ids", "vendor": "fedsec", "product": "fedsec"}
+    head.update(_network(record))
+    head["message"] = _message(family, record.get("score"), head)
+    return head, family, path, _fedsec(record, source, family, confidence)
+
+
+def _shared(source: AlertSource, family: str) -> dict:
+    """The fields every alert of ``family`` in this run shares, in document order."""
+    shared = {**_threat(family), "rule": _rule(source, family)}
+    shared["observer"] = {"type": "ids", "vendor": "fedsec", "product": "fedsec"}
     if source.observer:
-        document["observer"]["name"] = source.observer
+        shared["observer"]["name"] = source.observer
     if source.organization:
-        document["organization"] = {"name": source.organization}
-    if path:
-        document["log"] = {"file": {"path": path}}
-    document["fedsec"] = _fedsec(record, source, family, confidence)
-    return document
+        shared["organization"] = {"name": source.organization}
+    return shared
+
+
+@lru_cache(maxsize=1024)
+def _shared_text(source: AlertSource, family: str) -> str:
+    return ", " + json.dumps(_shared(source, family))[1:-1]
+
+
+def _log(path: str) -> dict:
+    return {"log": {"file": {"path": path}}} if path else {}
+
+
+@lru_cache(maxsize=1024)
+def _log_text(path: str) -> str:
+    return ", " + json.dumps(_log(path))[1:-1] if path else ""
 
 
 def _event(source: AlertSource, family: str, confidence: float, identifier: str) -> dict:

@@ -97,6 +97,8 @@ def port(value: object) -> int | None:
     """A port as an int (``"80"``, ``80.0`` and ``80`` alike), or None out of 0-65535."""
     if value is None or isinstance(value, bool):
         return None
+    if type(value) is int:  # the usual case, read as a number: no text round trip
+        return value if 0 <= value <= 65_535 else None
     try:
         number = float(str(value).strip())
     except ValueError:
@@ -108,9 +110,13 @@ def port(value: object) -> int | None:
 
 def transport(value: object) -> str | None:
     """The transport by its lower-case name (``tcp``), from a name or an IANA number."""
-    if value is None:
-        return None
-    text = str(value).strip().lower()
+    return None if value is None else _transport(str(value))
+
+
+@lru_cache(maxsize=1024)
+def _transport(text: str) -> str | None:
+    """Named once per distinct text (a file holds a handful of transports)."""
+    text = text.strip().lower()
     with contextlib.suppress(ValueError, OverflowError):
         text = PROTOCOL_NUMBERS.get(int(float(text)), text)
     return text if text in TRANSPORTS else None

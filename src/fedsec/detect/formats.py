@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from fedsec.detect.ecs import AlertSource, ecs_document
+from fedsec.detect.ecs import AlertSource, ecs_document, ecs_line
 from fedsec.detect.eve import eve_document
 from fedsec.detect.records import alert_lines
 
@@ -40,18 +40,18 @@ class AlertFormat:
         """The records as JSON Lines in this format."""
         if self.name == "fedsec":
             return alert_lines(records)
-        convert = eve_document if self.name == "eve" else None
-        return "".join(self._line(r, convert) for r in records).encode("utf-8")
+        if self.name == "ecs":
+            return "".join([ecs_line(r, self.source) + "\n" for r in records]).encode("utf-8")
+        return "".join(self._eve_line(r) for r in records).encode("utf-8")
 
     def write(self, sink: BinaryIO, records: list[dict]) -> None:
         """The records to ``sink``, a batch at a time (memory: a batch's text, not a chunk's)."""
         for start in range(0, len(records), BATCH):
             sink.write(self.lines(records[start : start + BATCH]))
 
-    def _line(self, record: dict, convert) -> str:
+    def _eve_line(self, record: dict) -> str:
         """One document at a time: only its text is kept, not the chunk's documents."""
-        document = ecs_document(record, self.source)
-        return json.dumps(convert(document) if convert else document) + "\n"
+        return json.dumps(eve_document(ecs_document(record, self.source))) + "\n"
 
 
 FLAT = AlertFormat()

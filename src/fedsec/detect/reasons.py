@@ -74,17 +74,14 @@ def classifier_reasons(
         found = contributions(model, x[rows[part]], targets[part])
         np.add.at(per_column.T, owners, found.T)
         order = np.argsort(-per_column, axis=1, kind="stable")[:, :k]
+        top = np.take_along_axis(per_column, order, axis=1).tolist()
         values = _values(frame, names, rows[part])
         reasons += [
             [
-                {
-                    "feature": names[c],
-                    "contribution": round(float(per_column[i, c]), 6),
-                    "value": values[c][i],
-                }
-                for c in order[i]
+                {"feature": names[c], "contribution": round(amount, 6), "value": values[c][i]}
+                for c, amount in zip(columns, amounts, strict=True)
             ]
-            for i in range(len(order))
+            for i, (columns, amounts) in enumerate(zip(order.tolist(), top, strict=True))
         ]
     return reasons
 

@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import io
+from functools import cache
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
 from fedsec.core import atomic
 from fedsec.reporting.figures import LEARNING_CURVE_LABEL, LEARNING_CURVE_NOTE, arm_colour
+
+
+class _Pyplot:
+    """matplotlib.pyplot (Agg backend), imported on first use: every task imports this module,
+    and a command that draws nothing (``fedsec detect``) should not pay for matplotlib."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_pyplot(), name)
+
+
+@cache
+def _pyplot() -> ModuleType:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
+
+
+plt = _Pyplot()
 
 
 def save_png(fig: plt.Figure, path: Path) -> None:

@@ -15,7 +15,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from fedsec.training.dpsgd import dp_update
 from fedsec.training.noise import NoiseSource
 from fedsec.training.objectives import make_objective
 from fedsec.training.params import Params, get_params, set_params
@@ -119,6 +118,8 @@ def _private_update(
 ) -> Update:
     if correction is not None or plan.prox_mu > 0:
         raise ValueError("DP-SGD cannot be combined with SCAFFOLD or FedProx terms")
+    from fedsec.training.dpsgd import dp_update  # Opacus: loaded only when DP-SGD runs
+
     torch.manual_seed(plan.seed)
     features, targets = tensors(x, y)
     steps = plan.steps or plan.epochs * -(-len(x) // plan.batch_size)

@@ -13,15 +13,18 @@ from __future__ import annotations
 import functools
 import logging
 import math
+from typing import TYPE_CHECKING
 
-import dp_accounting
 import numpy as np
-from dp_accounting import pld, rdp
-from opacus.accountants import RDPAccountant
-from opacus.accountants.utils import get_noise_multiplier
 
 from fedsec.training.noise import NoiseSource
 from fedsec.training.params import Params
+
+if TYPE_CHECKING:
+    import dp_accounting
+
+# Opacus and dp-accounting (with SciPy) are imported where they are used: importing this module
+# (every scenario's configuration does) must not load them, so that ``fedsec detect`` starts fast.
 
 #: Renyi orders: Opacus' defaults extended upward, so large epsilons are not loosely bounded.
 ALPHAS: list[float] = (
@@ -51,6 +54,8 @@ def calibrate_sample_dp(
     """Noise multiplier for which ``steps`` Poisson-sampled DP-SGD steps meet the target.
 
     Cached: Opacus' search takes seconds and a deployed site asks again every round."""
+    from opacus.accountants.utils import get_noise_multiplier
+
     sample_rate = min(1.0, batch_size / rows)
     return float(
         get_noise_multiplier(
@@ -67,6 +72,8 @@ def sample_dp_epsilon(
     noise_multiplier: float, sample_rate: float, steps: int, delta: float
 ) -> float:
     """Epsilon spent by ``steps`` DP-SGD steps (Opacus' RDP accountant)."""
+    from opacus.accountants import RDPAccountant
+
     if steps == 0:
         return 0.0
     accountant = RDPAccountant()
@@ -82,6 +89,8 @@ def client_dp_event(
     The engine samples a fixed number of organizations per round; neither dp-accounting
     accountant supports that event, so it is modelled as Poisson sampling at the same rate (the
     usual approximation; exact when every organization takes part, rate 1)."""
+    import dp_accounting
+
     gaussian = dp_accounting.GaussianDpEvent(noise_multiplier)
     if sampled < orgs:
         gaussian = dp_accounting.PoissonSampledDpEvent(sampled / orgs, gaussian)
@@ -106,6 +115,8 @@ def client_dp_rdp_epsilon(
     noise_multiplier: float, orgs: int, sampled: int, rounds: int, delta: float
 ) -> float:
     """Organization-level epsilon by RDP alone: closed form, instant for any noise."""
+    from dp_accounting import rdp
+
     renyi = rdp.RdpAccountant()
     renyi.compose(client_dp_event(noise_multiplier, orgs, sampled, rounds))
     return _finite(renyi.get_epsilon(delta))
@@ -131,6 +142,8 @@ def client_dp_epsilon(
     noise_multiplier: float, orgs: int, sampled: int, rounds: int, delta: float
 ) -> dict[str, float]:
     """Organization-level epsilon, by PLD (tight) and RDP (cross-check), in bounded memory."""
+    from dp_accounting import pld
+
     check_client_dp(noise_multiplier, orgs, sampled, rounds, delta)
     event = client_dp_event(noise_multiplier, orgs, sampled, rounds)
     privacy_loss = pld.PLDAccountant(

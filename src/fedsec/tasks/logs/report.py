@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
 from fedsec.reporting import figures
-from fedsec.reporting.plots import org_bars, save_png
+from fedsec.reporting.plots import org_bars, plt, save_png
 from fedsec.reporting.report import (
     closing_parts,
     fmt,
