@@ -26,9 +26,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 
-import dp_accounting
 import numpy as np
-from dp_accounting import rdp
 
 from fedsec.core import seeding
 from fedsec.data.taxonomy import FAMILIES
@@ -78,6 +76,9 @@ def composed_epsilon(
     stats_noise: float, train_noise: float, sample_rate: float, steps: int, delta: float
 ) -> float:
     """ε of the statistics release followed by ``steps`` Poisson-sampled DP-SGD steps."""
+    import dp_accounting  # accounting only: kept out of scoring's start-up
+    from dp_accounting import rdp
+
     accountant = rdp.RdpAccountant(orders=ALPHAS)
     if math.isfinite(stats_noise):
         accountant.compose(dp_accounting.GaussianDpEvent(stats_noise))
