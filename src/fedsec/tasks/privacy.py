@@ -198,6 +198,7 @@ def privacy_section(scenario: Scenario, arms: dict, audits: dict[str, dict] | No
             target_epsilon=p.sample_dp.epsilon,
             delta=p.sample_dp.delta,
             max_grad_norm=p.sample_dp.max_grad_norm,
+            clipping=p.sample_dp.clipping,
             per_arm={name: arm.privacy for name, arm in arms.items()},
         )
     if p.client_dp.enabled:
