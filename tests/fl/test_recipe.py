@@ -34,14 +34,18 @@ def test_noise_and_accounting_follow_the_batches_dp_sgd_takes():
 
 
 def test_the_training_plan_of_a_round_takes_the_dp_settings():
-    budget = SampleDpConfig(epsilon=1.0, **OVERRIDES)
+    budget = SampleDpConfig(
+        epsilon=1.0, clipping="automatic", stability=0.1, weigh_after_clipping=True, **OVERRIDES
+    )
     plan = recipe.training_plan(
         recipe.dp_training(TRAINING, budget),
         orgs_per_step=5,
         prox_mu=0.0,
         weights=None,
         noise=3.0,
-        max_grad_norm=1.0,
+        clip=budget,
         seed=0,
     )
     assert (plan.batch_size, plan.steps, plan.lr) == (2048, 5, 0.2)
+    assert plan.dp_max_grad_norm == 1.0 and plan.dp_clip_stability == 0.1
+    assert plan.dp_clipping == "automatic" and plan.dp_weigh_after_clipping

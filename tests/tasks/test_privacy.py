@@ -105,6 +105,29 @@ def test_dp_sgd_spends_no_more_than_the_target_epsilon(data_dir, federation):
     assert any("target ε = 3" in line for line in privacy_lines(private.metrics["privacy"]))
 
 
+def test_the_clipping_rule_changes_the_model_not_the_epsilon(data_dir, federation):
+    """Every rule keeps each record within max_grad_norm, so the noise and the accountant's
+    epsilon are those of flat clipping; only what is learned differs."""
+    runs = {
+        rule: _run(data_dir, federation, "privacy.sample_dp.epsilon=3", *extra)
+        for rule, extra in {
+            "flat": [],
+            "automatic": ["privacy.sample_dp.clipping=automatic"],
+            "weighed": ["privacy.sample_dp.weigh_after_clipping=true"],
+        }.items()
+    }
+    spent = {rule: r.metrics["privacy"]["sample_dp"] for rule, r in runs.items()}
+    assert spent["flat"]["per_arm"] == spent["automatic"]["per_arm"] == spent["weighed"]["per_arm"]
+    assert spent["automatic"]["clipping"] == "automatic"
+    assert any(
+        "automatic clipping to norm 1.0" in line
+        for line in privacy_lines(runs["automatic"].metrics["privacy"])
+    )
+    models = {r: run.arms["federated"].models["org1"].get_weights() for r, run in runs.items()}
+    assert max_abs_diff(models["flat"], models["automatic"]) > 1e-3
+    assert max_abs_diff(models["flat"], models["weighed"]) > 1e-3
+
+
 def test_client_dp_with_five_organizations_is_flagged_as_meaningless(data_dir, federation):
     noisy = _run(data_dir, federation, "privacy.client_dp.noise_multiplier=1.0")
     client = noisy.metrics["privacy"]["client_dp"]

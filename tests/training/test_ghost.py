@@ -1,5 +1,7 @@
 """Ghost clipping equals Opacus' per-record clipping: same steps, same noise, same model."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -29,10 +31,17 @@ def rows(n: int = 600) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize(
-    ("optimizer", "dropout", "weights"),
-    [("sgd", 0.0, None), ("adam", 0.2, (1.0, 2.0, 0.5, 4.0))],
+    ("optimizer", "dropout", "weights", "clipping"),
+    [
+        ("sgd", 0.0, None, "flat"),
+        ("adam", 0.2, (1.0, 2.0, 0.5, 4.0), "flat"),
+        ("sgd", 0.0, (1.0, 2.0, 0.5, 4.0), "automatic"),
+        ("adam", 0.2, None, "per_layer"),
+    ],
 )
-def test_the_ghost_path_trains_the_model_opacus_trains(monkeypatch, optimizer, dropout, weights):
+def test_the_ghost_path_trains_the_model_opacus_trains(
+    monkeypatch, optimizer, dropout, weights, clipping
+):
     x, y = rows()
     plan = TrainingPlan(
         steps=15,
@@ -43,6 +52,7 @@ def test_the_ghost_path_trains_the_model_opacus_trains(monkeypatch, optimizer, d
         class_weights=weights,
         dp_noise_multiplier=0.8,
         dp_max_grad_norm=0.5,
+        dp_clipping=clipping,
         seed=4,
     )
     start = get_params(mlp(dropout))
@@ -70,3 +80,24 @@ def test_only_linear_networks_take_the_ghost_path():
     assert ghost.supports(mlp(0.1))
     assert not ghost.supports(nn.Sequential(nn.Embedding(5, 3), nn.Linear(3, 2)))
     assert not ghost.supports(nn.Sequential(nn.Linear(3, 3), nn.LayerNorm(3)))
+
+
+def test_class_weights_after_clipping_need_the_ghost_path(monkeypatch):
+    x, y = rows(100)
+    plan = TrainingPlan(
+        steps=2,
+        batch_size=16,
+        class_weights=(1.0, 2.0, 0.5, 4.0),
+        dp_noise_multiplier=1.0,
+        dp_weigh_after_clipping=True,
+    )
+    network = mlp()
+    start = get_params(network)
+    weighed = local_update(network, start, x, y, plan)
+    unweighted = local_update(network, start, x, y, replace(plan, dp_weigh_after_clipping=False))
+    assert any(
+        not np.allclose(a, b) for a, b in zip(weighed.params, unweighted.params, strict=True)
+    )
+    monkeypatch.setattr(ghost, "supports", lambda network: False)
+    with pytest.raises(ValueError, match="class weights after clipping need"):
+        local_update(network, start, x, y, plan)

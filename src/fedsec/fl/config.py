@@ -98,6 +98,19 @@ class SampleDpConfig(Strict):
     epsilon: float | None = Field(default=None, gt=0, description="None or inf: off")
     delta: float = Field(default=1e-5, gt=0, lt=1)
     max_grad_norm: float = Field(default=1.0, gt=0)
+    clipping: Literal["flat", "automatic", "per_layer"] = Field(
+        default="flat",
+        description="how each record's gradient is bounded by max_grad_norm: flat (clip), "
+        "automatic (normalize, Bu et al. 2023) or per_layer; the epsilon is the same",
+    )
+    stability: float = Field(
+        default=0.01, ge=0, description="automatic clipping's g * C / (|g| + stability)"
+    )
+    weigh_after_clipping: bool = Field(
+        default=False,
+        description="apply the class weights to clipped gradients (w / max w of each), not "
+        "before clipping, which erases them for every record it bounds",
+    )
     batch_size: int | None = Field(default=None, ge=1, description="None: training.batch_size")
     local_steps: int | None = Field(default=None, ge=0, description="None: training.local_steps")
     lr: float | None = Field(default=None, gt=0, le=MAX_LR, description="None: training.lr")

@@ -50,10 +50,11 @@ def training_plan(
     prox_mu: float,
     weights: tuple[float, ...] | None,
     noise: float,
-    max_grad_norm: float,
+    clip: SampleDpConfig,
     seed: int,
 ) -> TrainingPlan:
-    """The local training plan of one round (``orgs_per_step`` scales the centralized budget)."""
+    """The local training plan of one round (``orgs_per_step`` scales the centralized budget;
+    ``clip`` says how DP-SGD bounds each record when ``noise`` > 0)."""
     return TrainingPlan(
         epochs=training.local_epochs,
         steps=training.local_steps * orgs_per_step,
@@ -65,7 +66,10 @@ def training_plan(
         prox_mu=prox_mu,
         class_weights=weights,
         dp_noise_multiplier=noise,
-        dp_max_grad_norm=max_grad_norm,
+        dp_max_grad_norm=clip.max_grad_norm,
+        dp_clipping=clip.clipping,
+        dp_clip_stability=clip.stability,
+        dp_weigh_after_clipping=clip.weigh_after_clipping,
         seed=seed,
     )
 

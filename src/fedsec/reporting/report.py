@@ -86,7 +86,8 @@ def privacy_lines(privacy: dict) -> list[str]:
     if sample["enabled"]:
         lines.append(
             f"- Record-level DP-SGD: target ε = {sample['target_epsilon']}, "
-            f"δ = {sample['delta']}, clipping norm {sample['max_grad_norm']}."
+            f"δ = {sample['delta']}, {sample.get('clipping', 'flat')} clipping to norm "
+            f"{sample['max_grad_norm']}."
         )
         stats = sample.get("statistics") or {}
         if stats.get("covered"):

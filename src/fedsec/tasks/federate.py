@@ -61,7 +61,7 @@ def plan(
         prox_mu=0.0,
         weights=weights,
         noise=noise,
-        max_grad_norm=scenario.privacy.sample_dp.max_grad_norm,
+        clip=scenario.privacy.sample_dp,
         seed=seeding.derive_seed(scenario.seed, *purpose),
     )
 

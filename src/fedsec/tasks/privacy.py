@@ -217,6 +217,7 @@ def privacy_section(scenario: Scenario, arms: dict, audits: dict[str, dict] | No
             delta=p.sample_dp.delta,
             max_grad_norm=p.sample_dp.max_grad_norm,
             statistics=statistics_coverage(p.sample_dp.stats_epsilon_share),
+            clipping=p.sample_dp.clipping,
             per_arm={name: arm.privacy for name, arm in arms.items()},
         )
     if p.client_dp.enabled:

@@ -17,20 +17,45 @@ import numpy as np
 import torch
 from opacus import GradSampleModule
 from opacus.optimizers import DPOptimizer
+from opacus.optimizers.optimizer import _mark_as_processed
 from torch import nn
 
 from fedsec.training import ghost
+from fedsec.training.clipping import clip_factors
 from fedsec.training.noise import NoiseSource, SeededNoise
 from fedsec.training.objectives import make_objective
 from fedsec.training.params import Params, get_params, set_params
 
 
 class SourcedDPOptimizer(DPOptimizer):
-    """Opacus' DPOptimizer drawing its Gaussian noise from a :class:`NoiseSource`."""
+    """Opacus' DPOptimizer drawing its Gaussian noise from a :class:`NoiseSource` and clipping
+    by one of :data:`~fedsec.training.clipping.CLIPPINGS`."""
 
-    def __init__(self, optimizer: torch.optim.Optimizer, *, source: NoiseSource, **options):
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        *,
+        source: NoiseSource,
+        clipping: str = "flat",
+        stability: float = 0.01,
+        **options,
+    ):
         super().__init__(optimizer, **options)
         self.source = source
+        self.clipping = clipping
+        self.stability = stability
+
+    def clip_and_accumulate(self) -> None:
+        if self.clipping == "flat":
+            super().clip_and_accumulate()
+            return
+        samples = [self._get_flat_grad_sample(p) for p in self.params]
+        squared = torch.stack([g.reshape(len(g), -1).square().sum(1) for g in samples], dim=1)
+        factors = clip_factors(squared, self.max_grad_norm, self.clipping, self.stability)
+        for p, sample, factor in zip(self.params, samples, factors.T, strict=True):
+            grad = torch.einsum("i,i...", factor.to(sample.dtype), sample)
+            p.summed_grad = grad if p.summed_grad is None else p.summed_grad + grad
+            _mark_as_processed(p.grad_sample)
 
     def add_noise(self) -> None:
         std = self.noise_multiplier * self.max_grad_norm
@@ -65,12 +90,18 @@ def dp_update(
     set_params(network, global_params)
     if ghost.supports(network):
         return _ghost_update(network, features, targets, plan, steps, sampling, noising)
+    if plan.dp_weigh_after_clipping and plan.class_weights:
+        raise ValueError(
+            "class weights after clipping need a network of linear layers (ghost clipping)"
+        )
     # per-sample gradients of a summed loss are exactly each record's gradient; the optimizer
     # then divides the clipped, noised sum by the expected batch size
     wrapped = GradSampleModule(network, loss_reduction="sum")
     optimizer = SourcedDPOptimizer(
         _base_optimizer(wrapped, plan),
         source=noising,
+        clipping=plan.dp_clipping,
+        stability=plan.dp_clip_stability,
         noise_multiplier=plan.dp_noise_multiplier,
         max_grad_norm=plan.dp_max_grad_norm,
         expected_batch_size=plan.batch_size,
@@ -105,6 +136,7 @@ def _ghost_update(
     """:func:`dp_update` for linear-only networks: the same steps, clipped without
     materializing per-record gradients (:mod:`fedsec.training.ghost`)."""
     taps = ghost.LinearTaps(network)
+    weighing = _after_clipping(plan)
     optimizer = _base_optimizer(network, plan)
     objective = make_objective(plan)
     rate = min(1.0, plan.batch_size / len(features))
@@ -114,11 +146,19 @@ def _ghost_update(
         optimizer.zero_grad(set_to_none=True)
         loss = objective(network, features[batch], targets[batch], reduction="sum")
         loss.backward()
-        ghost.noised_step(network, taps, optimizer, noising, plan)
+        ghost.noised_step(network, taps, optimizer, noising, plan, weighing(targets[batch]))
         if len(batch):
             losses.append(float(loss.detach()) / len(batch))
     network.eval()
     return get_params(network), float(np.mean(losses)) if losses else 0.0, steps
+
+
+def _after_clipping(plan):
+    """Each batch's class weights to apply after clipping (None: weights stay in the loss)."""
+    if not (plan.dp_weigh_after_clipping and plan.class_weights):
+        return lambda targets: None
+    weights = torch.tensor(plan.class_weights, dtype=torch.float32)
+    return lambda targets: (weights[targets], float(weights.max()))
 
 
 def _base_optimizer(wrapped: nn.Module, plan) -> torch.optim.Optimizer:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from fedsec.training.clipping import clip_factors
 from fedsec.training.noise import NoiseSource
 
 
@@ -41,23 +42,34 @@ class LinearTaps:
         if output.requires_grad:
             output.register_hook(lambda grad: self.grads.__setitem__(layer, grad.detach()))
 
-    def clipped_sums(self, max_grad_norm: float) -> dict[nn.Parameter, torch.Tensor]:
-        """Sum over the batch of every record's gradient clipped to ``max_grad_norm``."""
-        squared = 0.0
+    def clipped_sums(
+        self,
+        max_grad_norm: float,
+        clipping: str = "flat",
+        stability: float = 0.01,
+        weights: tuple[torch.Tensor, float] | None = None,
+    ) -> dict[nn.Parameter, torch.Tensor]:
+        """Sum over the batch of every record's gradient clipped to ``max_grad_norm`` by the
+        rule ``clipping``, class weights applied after it if given
+        (:func:`fedsec.training.clipping.clip_factors`)."""
+        params, squared = [], []
         for layer in self.layers:
             a = self.inputs[layer]
             delta = self.grads.setdefault(layer, a.new_zeros(len(a), layer.out_features))
             norms = (delta * delta).sum(1)
-            squared = squared + norms * (a * a).sum(1)
+            params.append(layer.weight)
+            squared.append(norms * (a * a).sum(1))
             if layer.bias is not None:
-                squared = squared + norms
-        factor = (max_grad_norm / (torch.sqrt(squared) + 1e-6)).clamp(max=1.0)
+                params.append(layer.bias)
+                squared.append(norms)
+        factors = clip_factors(torch.stack(squared, 1), max_grad_norm, clipping, stability, weights)
+        column = dict(zip(params, factors.T, strict=True))
         sums = {}
         for layer in self.layers:
-            scaled = self.grads[layer] * factor[:, None]
+            scaled = self.grads[layer] * column[layer.weight][:, None]
             sums[layer.weight] = scaled.T @ self.inputs[layer]
             if layer.bias is not None:
-                sums[layer.bias] = scaled.sum(0)
+                sums[layer.bias] = (self.grads[layer] * column[layer.bias][:, None]).sum(0)
         self.inputs.clear()
         self.grads.clear()
         return sums
@@ -69,10 +81,13 @@ def noised_step(
     optimizer: torch.optim.Optimizer,
     source: NoiseSource,
     plan,
+    weights: tuple[torch.Tensor, float] | None = None,
 ) -> None:
-    """After ``loss.backward()`` on a summed loss: clip, add the Gaussian noise, divide by the
-    expected batch size and step, as Opacus' DPOptimizer does."""
-    sums = taps.clipped_sums(plan.dp_max_grad_norm)
+    """After ``loss.backward()`` on a summed loss: clip (by the plan's rule), add the Gaussian
+    noise, divide by the expected batch size and step, as Opacus' DPOptimizer does."""
+    sums = taps.clipped_sums(
+        plan.dp_max_grad_norm, plan.dp_clipping, plan.dp_clip_stability, weights
+    )
     std = plan.dp_noise_multiplier * plan.dp_max_grad_norm
     for p in network.parameters():
         summed = sums[p]

@@ -37,6 +37,9 @@ class TrainingPlan:
     center: tuple[float, ...] | None = None  # Deep SVDD's hypersphere centre
     dp_noise_multiplier: float = 0.0  # > 0: DP-SGD (Opacus) with Poisson-sampled batches
     dp_max_grad_norm: float = 1.0
+    dp_clipping: str = "flat"  # how each record is bounded (fedsec.training.clipping)
+    dp_clip_stability: float = 0.01  # automatic clipping's gamma
+    dp_weigh_after_clipping: bool = False  # class weights applied to clipped gradients
     seed: int = 0
 
 

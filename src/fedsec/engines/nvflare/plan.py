@@ -121,7 +121,7 @@ class SitePlan(Message):
             prox_mu=self.prox_mu,
             weights=weights,
             noise=self.noise(rows),
-            max_grad_norm=self.sample_dp.max_grad_norm,
+            clip=self.sample_dp,
             seed=recipe.federated_seed(self.seed, site, self.round),
         )
 
