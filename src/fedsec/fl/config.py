@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fedsec.fl.strategies import STRATEGIES, strategy_class
+from fedsec.fl.strategies.schedule import Decay
 
 #: Upper bound of ``training.lr``: inputs are standardized and clipped to ±20, so a local
 #: step above 1 (SGD with momentum 0.9 moves up to 10x that) overshoots for every model here;
@@ -69,6 +70,14 @@ class StrategyConfig(Strict):
     beta1: float = Field(default=0.9, ge=0, lt=1)
     beta2: float = Field(default=0.99, ge=0, lt=1)
     tau: float = Field(default=1e-3, gt=0)
+    server_lr_decay: Decay = Field(
+        default="none",
+        description="shrink the server step over the rounds, from server_lr at round 1 to "
+        "server_lr * server_lr_floor at the last (cosine or linear; none: constant)",
+    )
+    server_lr_floor: float = Field(
+        default=0.0, ge=0, le=1, description="share of server_lr the decayed step ends at"
+    )
 
     @field_validator("name")
     @classmethod

@@ -89,6 +89,7 @@ def run_rounds(
     so a checkpoint carries it)."""
     params, history = initial, []
     strategy.release = TailAverage.of(release_average, rounds)
+    strategy.rounds = rounds  # the horizon of its server-step schedule
     strategy.start(initial, rows)
     if resume is not None:
         strategy.load_state(resume)

@@ -130,6 +130,22 @@ def test_the_deployed_release_is_the_in_process_mean_of_the_last_rounds(consorti
     assert max_abs_diff(released, last) > 1e-5
 
 
+def test_the_deployed_server_step_decays_as_in_process(consortium):
+    """``strategy.server_lr_decay``: the coordinator shrinks its server step by round number
+    over the job's rounds, as the in-process arm does."""
+    data, scenario = consortium
+    strategy = scenario.strategy.model_copy(update={"server_lr_decay": "cosine"})
+    scenario = scenario.model_copy(update={"strategy": strategy})
+    _, result, _ = run((data, scenario))
+    assert result.error is None
+    decayed = in_process(consortium, scenario)
+    assert max_abs_diff(result.params, decayed) == 0.0
+    constant = scenario.model_copy(
+        update={"strategy": strategy.model_copy(update={"server_lr_decay": "none"})}
+    )
+    assert max_abs_diff(decayed, in_process(consortium, constant)) > 1e-5
+
+
 @pytest.mark.parametrize("name", ["fedprox", "fedyogi", "fedadagrad", "fedavgm"])
 def test_every_deployable_strategy_gives_the_in_process_model(consortium, name):
     """The coordinator asks the strategy object for the round (FedProx's mu) and its server

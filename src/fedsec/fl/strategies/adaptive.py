@@ -4,7 +4,8 @@ McMahan, "Adaptive Federated Optimization", ICLR 2021 (Algorithm 2).
 The mean change of a round, ``delta``, is a pseudo-gradient: the coordinator keeps a first
 moment ``m = beta1 * m + (1 - beta1) * delta`` and a second moment ``v`` (how ``v`` is updated
 is what distinguishes FedAdam, FedYogi and FedAdagrad), and steps
-``global + server_lr * m / (sqrt(v) + tau)``. ``v`` starts at ``tau^2``.
+``global + server_lr * m / (sqrt(v) + tau)``. ``v`` starts at ``tau^2``. (``server_lr`` is
+the round's step: it shrinks over the run with ``strategy.server_lr_decay``.)
 """
 
 from __future__ import annotations
@@ -49,6 +50,6 @@ class AdaptiveStrategy(Strategy):
         v = [self.second_moment(vi, d) for vi, d in zip(v, delta, strict=True)]
         self.state = ServerState(m, v, state.step)
         return [
-            g + self.server_lr * mi / (np.sqrt(vi) + self.tau)
+            g + self.round_lr * mi / (np.sqrt(vi) + self.tau)
             for g, mi, vi in zip(global_params, m, v, strict=True)
         ]

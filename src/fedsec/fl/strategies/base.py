@@ -11,6 +11,7 @@ import numpy as np
 from fedsec.fl.aggregation.base import Aggregation, Combined, SiteResult
 from fedsec.fl.aggregation.weighted_mean import WeightedMean
 from fedsec.fl.release import TailAverage
+from fedsec.fl.strategies.schedule import ServerSchedule
 from fedsec.training.params import Params
 
 
@@ -27,6 +28,8 @@ class StrategySettings(Protocol):
     beta1: float
     beta2: float
     tau: float
+    server_lr_decay: str
+    server_lr_floor: float
 
 
 @dataclass
@@ -83,6 +86,12 @@ class Strategy:
         self.state = ServerState()
         #: The model the run releases (set by the round loop; None: the last round's).
         self.release: TailAverage | None = None
+        #: How the server step shrinks over the run, and the run's length (set by the round
+        #: loop; None: the step stays ``server_lr``).
+        self.schedule = ServerSchedule()
+        self.rounds: int | None = None
+        #: The server step of the current round: ``server_lr`` times the schedule's factor.
+        self.round_lr = self.server_lr
 
     @classmethod
     def from_config(
@@ -93,7 +102,9 @@ class Strategy:
     ) -> Strategy:
         """The strategy as a scenario configures it (``server_lr`` overrides the config's)."""
         lr = config.server_lr if server_lr is None else server_lr
-        return cls(lr, aggregation, **cls.hyperparameters(config))
+        strategy = cls(lr, aggregation, **cls.hyperparameters(config))
+        strategy.schedule = ServerSchedule(config.server_lr_decay, config.server_lr_floor)
+        return strategy
 
     @classmethod
     def hyperparameters(cls, config: StrategySettings) -> dict[str, Any]:
@@ -118,6 +129,7 @@ class Strategy:
         """The next global model from the round's results (and what the aggregation did)."""
         combined = self.aggregation.combine(global_params, results, round_)
         self.absorb(combined, list(results))
+        self.round_lr = self.server_lr * self.schedule.factor(round_, self.rounds)
         return self.step(global_params, combined.params), combined
 
     def absorb(self, combined: Combined, sites: list[str]) -> None:
@@ -172,5 +184,5 @@ class Strategy:
         return [p.astype(np.float32) for p in new]
 
     def server_update(self, global_params: Params, delta: Params) -> Params:
-        """``global + server_lr * delta``, where ``delta`` is the mean change (float64)."""
-        return [g + self.server_lr * d for g, d in zip(global_params, delta, strict=True)]
+        """``global + round_lr * delta``, where ``delta`` is the mean change (float64)."""
+        return [g + self.round_lr * d for g, d in zip(global_params, delta, strict=True)]

@@ -36,4 +36,4 @@ class FedAvgM(Strategy):
         previous = self.state.m or [0.0 * d for d in delta]
         m = [self.momentum * p + d for p, d in zip(previous, delta, strict=True)]
         self.state = ServerState(m, None, self.state.step)
-        return [g + self.server_lr * mi for g, mi in zip(global_params, m, strict=True)]
+        return [g + self.round_lr * mi for g, mi in zip(global_params, m, strict=True)]
