@@ -72,3 +72,37 @@ def unsw_sample(tmp_path_factory):
     path = tmp_path_factory.mktemp("flows") / "flows.csv"
     frame.to_csv(path, index=False)
     return path, frame
+
+
+def org_rows(features, families, parts):
+    """``OrgRows`` named org1.. holding the given row positions of a feature table each."""
+    from fedsec.data.flows import FeatureFrame
+    from fedsec.fl.privacy.secure_stats import OrgRows
+
+    return [
+        OrgRows(
+            f"org{i + 1}",
+            FeatureFrame(
+                features.frame.iloc[part].reset_index(drop=True),
+                features.numeric,
+                features.categorical,
+            ),
+            families[part],
+        )
+        for i, part in enumerate(parts)
+    ]
+
+
+def scenario_runner(name: str, base: list[str], data_dir: Path):
+    """Run ``name`` with ``base`` and extra settings on one shared federation; returns metrics."""
+    from fedsec.experiments.driver import run_experiment
+    from fedsec.scenarios.config import load_scenario
+    from fedsec.scenarios.federation import build_federation
+
+    federation = build_federation(load_scenario(name, base), data_dir)
+
+    def run(*sets: str) -> dict:
+        scenario = load_scenario(name, [*base, *sets])
+        return run_experiment(scenario, data_dir, federation=federation).metrics
+
+    return run

@@ -26,6 +26,7 @@ import numpy as np
 from fedsec.data.flows import FeatureFrame
 from fedsec.data.taxonomy import FAMILIES
 from fedsec.features.moments import TAIL_FLOOR, ColumnStats, FeatureStats, signed_log1p
+from fedsec.features.summaries import family_counts
 
 #: Values are binned on the scale ``signed_log1p(x / UNIT)``: fine near 0 (bins below ``UNIT``
 #: are about ``UNIT / 4`` wide), relative (about ±13 %) above it.
@@ -63,12 +64,7 @@ def histogram_vector(
     """One organization's rows per family, then per column its value bins and missing bin.
 
     A column the organization lacks counts all its rows as missing."""
-    unknown = sorted(set(map(str, families)) - set(FAMILIES))
-    if unknown:
-        raise ValueError(f"families {unknown} are not in the taxonomy the histograms count")
-    if len(families) != len(features):
-        raise ValueError(f"{len(families)} labels for {len(features)} rows")
-    per_family = Counter(map(str, families))
+    per_family = family_counts(features, families, "histograms")
     out = np.zeros(histogram_length(columns), dtype=np.float64)
     out[: len(FAMILIES)] = [per_family.get(f, 0) for f in FAMILIES]
     for j, column in enumerate(columns):

@@ -38,6 +38,16 @@ def _present(features: FeatureFrame, column: str) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
+def family_counts(features: FeatureFrame, families: np.ndarray, what: str) -> Counter[str]:
+    """Rows per taxonomy family of one organization's labelled rows (``what`` counts them)."""
+    unknown = sorted(set(map(str, families)) - set(FAMILIES))
+    if unknown:
+        raise ValueError(f"families {unknown} are not in the taxonomy the {what} counts")
+    if len(families) != len(features):
+        raise ValueError(f"{len(families)} labels for {len(features)} rows")
+    return Counter(map(str, families))
+
+
 def centres_vector(features: FeatureFrame, columns: list[str]) -> np.ndarray:
     """Pass 1 of one organization: ``[n, sum, log_sum]`` per column."""
     out = []
@@ -65,12 +75,7 @@ def summaries_vector(
 ) -> np.ndarray:
     """Pass 2 of one organization: rows, rows per family, then per column the counts and the
     power sums around the released centres (see the module docstring)."""
-    unknown = sorted(set(map(str, families)) - set(FAMILIES))
-    if unknown:
-        raise ValueError(f"families {unknown} are not in the taxonomy the secure sum counts")
-    if len(families) != len(features):
-        raise ValueError(f"{len(families)} labels for {len(features)} rows")
-    per_family = Counter(map(str, families))
+    per_family = family_counts(features, families, "secure sum")
     out: list[float] = [len(features), *(per_family.get(f, 0) for f in FAMILIES)]
     for j, column in enumerate(columns):
         present = _present(features, column)

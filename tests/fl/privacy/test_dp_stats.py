@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from dp_accounting import rdp
 
-from fedsec.data.flows import FeatureFrame
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import FAMILIES
 from fedsec.features.histograms import histogram_vector, sensitivity
@@ -23,9 +22,8 @@ from fedsec.fl.privacy.dp_stats import (
     seeded_noise,
     training_epsilon,
 )
-from fedsec.fl.privacy.secure_stats import OrgRows
 from fedsec.training.noise import SecureNoise, SeededNoise
-from tests.conftest import dataset
+from tests.conftest import dataset, org_rows
 
 
 @pytest.fixture(scope="module")
@@ -33,18 +31,7 @@ def orgs():
     table = read_flows("unsw-nb15", [dataset("unsw-nb15/UNSW_NB15_training-set.csv.gz")])
     rows = np.random.default_rng(2).permutation(len(table.family))[:25_000]
     features = table.features("native")
-    return [
-        OrgRows(
-            f"org{i + 1}",
-            FeatureFrame(
-                features.frame.iloc[part].reset_index(drop=True),
-                features.numeric,
-                features.categorical,
-            ),
-            table.family[part],
-        )
-        for i, part in enumerate(np.array_split(rows, 5))
-    ]
+    return org_rows(features, table.family, np.array_split(rows, 5))
 
 
 def _reference_epsilon(z_stats, z_train, rate, steps, delta):

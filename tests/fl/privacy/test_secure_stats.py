@@ -5,13 +5,12 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from fedsec.data.flows import FeatureFrame
 from fedsec.data.readers import read_flows
 from fedsec.features.moments import local_stats, merge_stats
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.fl.privacy import secagg
-from fedsec.fl.privacy.secure_stats import STATISTICS_ROUNDS, OrgRows, secure_statistics
-from tests.conftest import dataset
+from fedsec.fl.privacy.secure_stats import STATISTICS_ROUNDS, secure_statistics
+from tests.conftest import dataset, org_rows
 
 
 @pytest.fixture(scope="module")
@@ -23,18 +22,7 @@ def unsw():
 
 def _orgs(unsw, count):
     features, family, rows = unsw
-    return [
-        OrgRows(
-            f"org{i + 1}",
-            FeatureFrame(
-                features.frame.iloc[part].reset_index(drop=True),
-                features.numeric,
-                features.categorical,
-            ),
-            family[part],
-        )
-        for i, part in enumerate(np.array_split(rows, count))
-    ]
+    return org_rows(features, family, np.array_split(rows, count))
 
 
 @pytest.mark.parametrize("count", [3, 5])

@@ -4,10 +4,8 @@ of UNSW-NB15 where each attack family is held by two organizations."""
 import numpy as np
 import pytest
 
-from fedsec.experiments.driver import run_experiment
 from fedsec.fl.robustness import PairConflict, RobustnessConfig, build_rule
-from fedsec.scenarios.config import load_scenario
-from fedsec.scenarios.federation import build_federation
+from tests.conftest import scenario_runner
 
 SITES = ["org1", "org2", "org3", "org4", "org5"]
 
@@ -121,16 +119,11 @@ SMALL = [
 
 @pytest.fixture(scope="module")
 def flipped(data_dir):
-    federation = build_federation(load_scenario("unsw-5org-shared", SMALL), data_dir)
-
-    def run(*sets):
-        scenario = load_scenario("unsw-5org-shared", [*SMALL, *sets])
-        return run_experiment(scenario, data_dir, federation=federation).metrics["robustness"]
-
+    run = scenario_runner("unsw-5org-shared", SMALL, data_dir)
     attack = ['adversary.orgs=["org2"]', "adversary.kind=sign_flip"]
     return {
-        "pair_conflict": run(*attack, "robustness.rule=pair_conflict"),
-        "norm_bound": run(*attack, "robustness.rule=norm_bound"),
+        rule: run(*attack, f"robustness.rule={rule}")["robustness"]
+        for rule in ("pair_conflict", "norm_bound")
     }
 
 

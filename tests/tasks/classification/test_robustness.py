@@ -12,15 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fedsec.experiments.driver import run_experiment
-from fedsec.scenarios.config import load_scenario
-from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.classification.report import render
 from fedsec.tasks.classification.robustness import (
     backdoor_success,
     defence_summary,
     report_lines,
 )
+from tests.conftest import scenario_runner
 
 SMALL = [
     "data.max_rows=15000",
@@ -35,12 +33,7 @@ SIGN_FLIP = ['adversary.orgs=["org2"]', "adversary.kind=sign_flip"]
 
 @pytest.fixture(scope="module")
 def runs(data_dir):
-    federation = build_federation(load_scenario("unsw-5org-disjoint", SMALL), data_dir)
-
-    def run(*sets):
-        scenario = load_scenario("unsw-5org-disjoint", [*SMALL, *sets])
-        return run_experiment(scenario, data_dir, federation=federation).metrics
-
+    run = scenario_runner("unsw-5org-disjoint", SMALL, data_dir)
     return {
         "clean": run(),
         "attacked": run(*SIGN_FLIP),
@@ -174,13 +167,8 @@ BACKDOOR = [
 
 @pytest.fixture(scope="module")
 def backdoored(data_dir):
-    federation = build_federation(load_scenario("unsw-5org-shared", BACKDOOR), data_dir)
-
-    def run(*sets):
-        scenario = load_scenario("unsw-5org-shared", [*BACKDOOR, *sets])
-        return run_experiment(scenario, data_dir, federation=federation).metrics["robustness"]
-
-    return {"bounded": run(), "guarded": run("range_guard={}")}
+    run = scenario_runner("unsw-5org-shared", BACKDOOR, data_dir)
+    return {"bounded": run()["robustness"], "guarded": run("range_guard={}")["robustness"]}
 
 
 def test_the_range_guard_takes_an_edge_case_backdoor_away(backdoored):
