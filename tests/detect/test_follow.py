@@ -118,6 +118,32 @@ def test_a_compressed_file_is_refused_by_name(tmp_path):
         Tail(path, FIRST_LINE).poll()
 
 
+def _followed_and_whole(bundle, data: bytes, cuts: list[int], path, fmt: str, rows: int):  # noqa: F811
+    """Follow ``path`` while ``data`` is appended to it up to each cut (its first cut already
+    written) until ``rows`` rows are scored; the followed alerts and ``fedsec detect``'s
+    alerts of the finished file."""
+    score = flow_scorer(bundle, [path], fmt, None, None, UNSIGNED)
+    stop = threading.Event()
+    followed = path.parent / "followed.jsonl"
+    sink = open(followed, "wb")  # noqa: SIM115
+    runner = threading.Thread(
+        target=follow, args=(path, fmt, score, sink, stop, FollowOptions(poll=0.01))
+    )
+    runner.start()
+    try:
+        for start, end in itertools.pairwise(cuts):
+            with open(path, "ab") as handle:
+                handle.write(data[start:end])
+        _wait(lambda: score.tally.rows == rows, "every row to be scored")
+    finally:
+        stop.set()
+        runner.join()
+        sink.close()
+    whole = path.parent / "whole.jsonl"
+    score_files(flow_scorer(bundle, [path], fmt, None, None, UNSIGNED), fmt, [path], whole)
+    return followed.read_bytes(), whole.read_bytes()
+
+
 def test_following_a_growing_file_gives_the_alerts_of_the_finished_file(
     bundle,  # noqa: F811
     flows_csv,  # noqa: F811
@@ -129,28 +155,10 @@ def test_following_a_growing_file_gives_the_alerts_of_the_finished_file(
     cuts = [len(data) // 3, len(data) // 3 + 7, 2 * len(data) // 3, len(data)]
     path = tmp_path / "growing.csv"
     path.write_bytes(data[: cuts[0]])
-    score = flow_scorer(bundle, [path], "flows", None, None, UNSIGNED)
-    stop = threading.Event()
-    sink = open(tmp_path / "followed.jsonl", "wb")  # noqa: SIM115
-    runner = threading.Thread(
-        target=follow, args=(path, "flows", score, sink, stop, FollowOptions(poll=0.01))
-    )
-    runner.start()
-    try:
-        for start, end in itertools.pairwise(cuts):
-            with open(path, "ab") as handle:
-                handle.write(data[start:end])
-        rows = len(pd.read_csv(flows_csv))
-        _wait(lambda: score.tally.rows == rows, "every row to be scored")
-    finally:
-        stop.set()
-        runner.join()
-        sink.close()
-    score = flow_scorer(bundle, [path], "flows", None, None, UNSIGNED)
-    score_files(score, "flows", [path], tmp_path / "whole.jsonl")
-    expected = (tmp_path / "whole.jsonl").read_bytes()
+    rows = len(pd.read_csv(flows_csv))
+    followed, expected = _followed_and_whole(bundle, data, cuts, path, "flows", rows)
     assert expected.count(b"\n") > 50
-    assert (tmp_path / "followed.jsonl").read_bytes() == expected
+    assert followed == expected
 
 
 def test_follow_takes_exactly_one_file(bundle, flows_csv, tmp_path):  # noqa: F811
@@ -215,25 +223,7 @@ def test_following_a_growing_zeek_log_gives_the_alerts_of_the_finished_log(
     cuts = [body + 200, body + 200 + len(data[body:]) // 2, len(data)]
     path = tmp_path / "conn.log"
     path.write_bytes(data[: cuts[0]])
-    score = flow_scorer(bundle, [path], "zeek", None, None, UNSIGNED)
-    stop = threading.Event()
-    sink = open(tmp_path / "followed.jsonl", "wb")  # noqa: SIM115
-    runner = threading.Thread(
-        target=follow, args=(path, "zeek", score, sink, stop, FollowOptions(poll=0.01))
-    )
-    runner.start()
-    try:
-        for start, end in itertools.pairwise(cuts):
-            with open(path, "ab") as handle:
-                handle.write(data[start:end])
-        rows = sum(1 for line in data[body:].splitlines() if not line.startswith(b"#"))
-        _wait(lambda: score.tally.rows == rows, "every row to be scored")
-    finally:
-        stop.set()
-        runner.join()
-        sink.close()
-    score = flow_scorer(bundle, [path], "zeek", None, None, UNSIGNED)
-    score_files(score, "zeek", [path], tmp_path / "whole.jsonl")
-    expected = (tmp_path / "whole.jsonl").read_bytes()
+    rows = sum(1 for line in data[body:].splitlines() if not line.startswith(b"#"))
+    followed, expected = _followed_and_whole(bundle, data, cuts, path, "zeek", rows)
     assert expected.count(b"\n") > 5
-    assert (tmp_path / "followed.jsonl").read_bytes() == expected
+    assert followed == expected
