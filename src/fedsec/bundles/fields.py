@@ -9,6 +9,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
 from torch import nn
 
+from fedsec.data.flows import View
 from fedsec.features.preprocess import CLIP, NumericSpec, Preprocessor
 
 #: At most this many float32 parameters (200 MB) in one bundle.
@@ -94,3 +95,27 @@ class Header(Strict):
     def payload_size(self) -> int:
         """Bytes of a model file that is not a network's weights (a booster)."""
         raise NotImplementedError
+
+
+class FlowClassifierFields(Header):
+    """What a flow classifier's manifest says whatever its model (a network or a booster):
+    the feature view, preprocessing, classes and decision rule."""
+
+    feature_view: View
+    preprocessing: Preprocessing
+    classes: list[Name] = Field(min_length=1, max_length=MAX_CLASSES)
+    decision: Literal["argmax", "fpr"]
+    thresholds: dict[Name, Probability] = Field(max_length=MAX_NAMES)
+
+    def check_model_shape(self, model: str, inputs: int, outputs: int, unit: str) -> None:
+        """Classes distinct, one model output per class, one model input per feature."""
+        distinct(self.classes, "classes")
+        if outputs != len(self.classes):
+            raise ValueError(
+                f"the {model} has {outputs} outputs but there are {len(self.classes)} classes"
+            )
+        if inputs != self.preprocessing.width:
+            raise ValueError(
+                f"the {model} takes {inputs} {unit} but the preprocessing makes "
+                f"{self.preprocessing.width}"
+            )

@@ -27,15 +27,14 @@ from fedsec.bundles.fields import (
     MAX_PARAMETERS,
     MAX_VOCAB,
     MAX_WIDTH,
+    FlowClassifierFields,
     Header,
     Name,
     NonNegative,
     Positive,
     Preprocessing,
-    Probability,
     Strict,
     Width,
-    distinct,
 )
 from fedsec.bundles.tree_manifest import TreeClassifierManifest
 from fedsec.core.errors import BundleError
@@ -98,24 +97,14 @@ class MLPArchitecture(Strict):
         return MLPSpec(self.inputs, self.outputs, tuple(self.hidden), self.dropout)
 
 
-class ClassifierManifest(Header):
+class ClassifierManifest(FlowClassifierFields):
     kind: Literal["family-classifier"] = "family-classifier"
     architecture: MLPArchitecture
-    feature_view: View
-    preprocessing: Preprocessing
-    classes: list[Name] = Field(min_length=1, max_length=MAX_CLASSES)
-    decision: Literal["argmax", "fpr"]
-    thresholds: dict[Name, Probability] = Field(max_length=MAX_NAMES)
 
     @model_validator(mode="after")
     def _consistent(self) -> ClassifierManifest:
-        distinct(self.classes, "classes")
-        if self.architecture.outputs != len(self.classes):
-            raise ValueError(
-                f"the network has {self.architecture.outputs} outputs but there are "
-                f"{len(self.classes)} classes"
-            )
-        _same_width(self.architecture.inputs, self.preprocessing)
+        arch = self.architecture
+        self.check_model_shape("network", arch.inputs, arch.outputs, "inputs")
         return self
 
     def parameter_count(self) -> int:

@@ -8,18 +8,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from fedsec.bundles.fields import (
-    MAX_CLASSES,
-    MAX_NAMES,
-    Header,
-    Name,
-    Preprocessing,
-    Probability,
-    Strict,
-    Width,
-    distinct,
-)
-from fedsec.data.flows import View
+from fedsec.bundles.fields import MAX_CLASSES, FlowClassifierFields, Strict, Width
 
 #: A tree bundle's booster (XGBoost UBJSON) and the largest one read (256 MB).
 BOOSTER = "booster.ubj"
@@ -37,7 +26,7 @@ class Booster(Strict):
     size: int = Field(ge=1, le=MAX_BOOSTER_BYTES)  # bytes of the booster file
 
 
-class TreeClassifierManifest(Header):
+class TreeClassifierManifest(FlowClassifierFields):
     """A gradient-boosted tree classifier: the booster (XGBoost UBJSON, :data:`BOOSTER`) over
     the same preprocessing, classes and decision rule as a network classifier."""
 
@@ -45,25 +34,10 @@ class TreeClassifierManifest(Header):
 
     kind: Literal["tree-classifier"]
     booster: Booster
-    feature_view: View
-    preprocessing: Preprocessing
-    classes: list[Name] = Field(min_length=1, max_length=MAX_CLASSES)
-    decision: Literal["argmax", "fpr"]
-    thresholds: dict[Name, Probability] = Field(max_length=MAX_NAMES)
 
     @model_validator(mode="after")
     def _consistent(self) -> TreeClassifierManifest:
-        distinct(self.classes, "classes")
-        if self.booster.outputs != len(self.classes):
-            raise ValueError(
-                f"the booster has {self.booster.outputs} outputs but there are "
-                f"{len(self.classes)} classes"
-            )
-        if self.booster.features != self.preprocessing.width:
-            raise ValueError(
-                f"the booster takes {self.booster.features} features but the preprocessing "
-                f"makes {self.preprocessing.width}"
-            )
+        self.check_model_shape("booster", self.booster.features, self.booster.outputs, "features")
         return self
 
     def payload_size(self) -> int:
