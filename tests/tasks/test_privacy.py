@@ -224,6 +224,24 @@ def test_dp_statistics_are_charged_to_the_record_level_epsilon(data_dir, federat
     assert any("not covered by epsilon" in line for line in privacy_lines(plain.metrics["privacy"]))
 
 
+def test_class_sampling_rates_from_dp_statistics_stay_within_the_composed_epsilon(
+    data_dir, federation
+):
+    """The recommended path: the class weights, hence the sampling rates, come from the
+    statistics released with their own noise, so the reported epsilon covers them."""
+    sampled = _run(
+        data_dir,
+        federation,
+        "privacy.sample_dp.epsilon=3",
+        "privacy.sample_dp.stats_epsilon_share=0.2",
+        "privacy.sample_dp.class_sampling=true",
+    )
+    section = sampled.metrics["privacy"]["sample_dp"]
+    assert section["statistics"]["covered"] and section["class_sampling"]
+    for org in section["per_arm"]["federated"].values():
+        assert org["epsilon_dp_sgd"] < org["epsilon"] <= 3.0
+
+
 def test_dp_statistics_outside_classification_simulations_are_refused():
     with pytest.raises(ConfigError, match=r"stats_epsilon_share.*classification"):
         load_scenario(
