@@ -49,3 +49,14 @@ def test_the_training_plan_of_a_round_takes_the_dp_settings():
     assert (plan.batch_size, plan.steps, plan.lr) == (2048, 5, 0.2)
     assert plan.dp_max_grad_norm == 1.0 and plan.dp_clip_stability == 0.1
     assert plan.dp_clipping == "automatic" and plan.dp_weigh_after_clipping
+    assert not plan.dp_class_sampling
+    sampled = recipe.training_plan(
+        TRAINING,
+        orgs_per_step=1,
+        prox_mu=0.0,
+        weights=(1.0, 3.0),
+        noise=3.0,
+        clip=SampleDpConfig(epsilon=1.0, class_sampling=True),
+        seed=0,
+    )
+    assert sampled.dp_class_sampling and sampled.class_weights == (1.0, 3.0)

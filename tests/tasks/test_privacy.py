@@ -114,10 +114,18 @@ def test_the_clipping_rule_changes_the_model_not_the_epsilon(data_dir, federatio
             "flat": [],
             "automatic": ["privacy.sample_dp.clipping=automatic"],
             "weighed": ["privacy.sample_dp.weigh_after_clipping=true"],
+            "sampled": ["privacy.sample_dp.class_sampling=true"],
         }.items()
     }
     spent = {rule: r.metrics["privacy"]["sample_dp"] for rule, r in runs.items()}
     assert spent["flat"]["per_arm"] == spent["automatic"]["per_arm"] == spent["weighed"]["per_arm"]
+    # class sampling draws no record above the rate the accountant charges: same epsilon
+    assert spent["sampled"]["per_arm"] == spent["flat"]["per_arm"]
+    assert spent["sampled"]["class_sampling"] and not spent["flat"]["class_sampling"]
+    assert any(
+        "Class sampling: records drawn at rates" in line
+        for line in privacy_lines(runs["sampled"].metrics["privacy"])
+    )
     assert spent["automatic"]["clipping"] == "automatic"
     assert any(
         "automatic clipping to norm 1.0" in line
@@ -126,6 +134,7 @@ def test_the_clipping_rule_changes_the_model_not_the_epsilon(data_dir, federatio
     models = {r: run.arms["federated"].models["org1"].get_weights() for r, run in runs.items()}
     assert max_abs_diff(models["flat"], models["automatic"]) > 1e-3
     assert max_abs_diff(models["flat"], models["weighed"]) > 1e-3
+    assert max_abs_diff(models["flat"], models["sampled"]) > 1e-3
 
 
 def test_client_dp_with_five_organizations_is_flagged_as_meaningless(data_dir, federation):
@@ -215,9 +224,41 @@ def test_dp_statistics_are_charged_to_the_record_level_epsilon(data_dir, federat
     assert any("not covered by epsilon" in line for line in privacy_lines(plain.metrics["privacy"]))
 
 
+def test_class_sampling_rates_from_dp_statistics_stay_within_the_composed_epsilon(
+    data_dir, federation
+):
+    """The recommended path: the class weights, hence the sampling rates, come from the
+    statistics released with their own noise, so the reported epsilon covers them."""
+    sampled = _run(
+        data_dir,
+        federation,
+        "privacy.sample_dp.epsilon=3",
+        "privacy.sample_dp.stats_epsilon_share=0.2",
+        "privacy.sample_dp.class_sampling=true",
+    )
+    section = sampled.metrics["privacy"]["sample_dp"]
+    assert section["statistics"]["covered"] and section["class_sampling"]
+    for org in section["per_arm"]["federated"].values():
+        assert org["epsilon_dp_sgd"] < org["epsilon"] <= 3.0
+
+
 def test_dp_statistics_outside_classification_simulations_are_refused():
     with pytest.raises(ConfigError, match=r"stats_epsilon_share.*classification"):
         load_scenario(
             "unsw-5org-anomaly",
             ["privacy.sample_dp.epsilon=3", "privacy.sample_dp.stats_epsilon_share=0.1"],
         )
+
+
+@pytest.mark.parametrize(
+    "scenario, extra, refusal",
+    [
+        ("unsw-5org-anomaly", [], r"class_sampling .*classification"),
+        ("unsw-5org-disjoint", ["model.class_weighting=none"], r"class_weighting = .none."),
+        ("unsw-5org-disjoint", ["privacy.sample_dp.weigh_after_clipping=true"], r"choose one"),
+    ],
+)
+def test_class_sampling_it_cannot_honour_is_refused_when_loaded(scenario, extra, refusal):
+    sets = ["privacy.sample_dp.epsilon=3", "privacy.sample_dp.class_sampling=true", *extra]
+    with pytest.raises(ConfigError, match=refusal):
+        load_scenario(scenario, sets)

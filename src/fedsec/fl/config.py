@@ -120,6 +120,12 @@ class SampleDpConfig(Strict):
         description="apply the class weights to clipped gradients (w / max w of each), not "
         "before clipping, which erases them for every record it bounds",
     )
+    class_sampling: bool = Field(
+        default=False,
+        description="sample each record at a rate in the ratio of its class weight (the "
+        "heaviest class at the accounted rate) instead of weighting its loss, so clipping "
+        "cannot erase the weights; the epsilon is the same",
+    )
     batch_size: int | None = Field(default=None, ge=1, description="None: training.batch_size")
     local_steps: int | None = Field(default=None, ge=0, description="None: training.local_steps")
     lr: float | None = Field(default=None, gt=0, le=MAX_LR, description="None: training.lr")
@@ -135,6 +141,15 @@ class SampleDpConfig(Strict):
     @property
     def enabled(self) -> bool:
         return self.epsilon is not None and self.epsilon != float("inf")
+
+    @model_validator(mode="after")
+    def _one_use_of_the_weights(self) -> SampleDpConfig:
+        if self.class_sampling and self.weigh_after_clipping:
+            raise ValueError(
+                "privacy.sample_dp.class_sampling and weigh_after_clipping both apply the class "
+                "weights (as sampling rates, after clipping); choose one"
+            )
+        return self
 
 
 class ClientDpConfig(Strict):

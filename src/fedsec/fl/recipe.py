@@ -70,6 +70,7 @@ def training_plan(
         dp_clipping=clip.clipping,
         dp_clip_stability=clip.stability,
         dp_weigh_after_clipping=clip.weigh_after_clipping,
+        dp_class_sampling=clip.class_sampling,
         seed=seed,
     )
 

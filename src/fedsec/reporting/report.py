@@ -89,6 +89,11 @@ def privacy_lines(privacy: dict) -> list[str]:
             f"δ = {sample['delta']}, {sample.get('clipping', 'flat')} clipping to norm "
             f"{sample['max_grad_norm']}."
         )
+        if sample.get("class_sampling"):
+            lines.append(
+                "  - Class sampling: records drawn at rates in the ratio of their class weights "
+                "(the heaviest class at the accounted rate), losses unweighted."
+            )
         stats = sample.get("statistics") or {}
         if stats.get("covered"):
             lines.append(

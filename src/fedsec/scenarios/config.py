@@ -150,6 +150,7 @@ class ScenarioBase(Strict):
                 "privacy.sample_dp.stats_epsilon_share: DP preprocessing statistics are built "
                 f'for task = "classification" only, not {self.task!r}'
             )
+        self._check_class_sampling()
         if privacy.client_dp.enabled and strategy.sends_extras:
             raise ValueError(
                 f"privacy.client_dp cannot be combined with strategy {self.strategy.name!r} "
@@ -160,6 +161,21 @@ class ScenarioBase(Strict):
                 "privacy.homomorphic_encryption needs at least 2 organizations per round "
                 "(the decrypted sum of one organization is its update); raise "
                 "strategy.fraction or strategy.min_orgs"
+            )
+
+    def _check_class_sampling(self) -> None:
+        """Sampling rates in the ratio of the class weights need class weights."""
+        if not self.privacy.sample_dp.class_sampling:
+            return
+        if self.task != "classification":
+            raise ValueError(
+                "privacy.sample_dp.class_sampling draws records by their class weights: "
+                f'task = "classification" only, not {self.task!r}'
+            )
+        if self.model.class_weighting == "none":
+            raise ValueError(
+                "privacy.sample_dp.class_sampling draws records at rates in the ratio of their "
+                'class weights, and model.class_weighting = "none" gives none'
             )
 
     def _check_secure_aggregation(self) -> None:

@@ -218,6 +218,7 @@ def privacy_section(scenario: Scenario, arms: dict, audits: dict[str, dict] | No
             max_grad_norm=p.sample_dp.max_grad_norm,
             statistics=statistics_coverage(p.sample_dp.stats_epsilon_share),
             clipping=p.sample_dp.clipping,
+            class_sampling=p.sample_dp.class_sampling,
             per_arm={name: arm.privacy for name, arm in arms.items()},
         )
     if p.client_dp.enabled:

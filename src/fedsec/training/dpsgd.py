@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -64,11 +65,36 @@ class SourcedDPOptimizer(DPOptimizer):
             p.grad = (p.summed_grad + noise).view_as(p)
 
 
-def poisson_batches(n: int, rate: float, steps: int, source: NoiseSource):
-    """Each step includes every row independently with probability ``rate`` (the sampling the
-    privacy accountant assumes); a step may be empty."""
+def poisson_batches(n: int, rate: float | torch.Tensor, steps: int, source: NoiseSource):
+    """Each step includes every row independently with probability ``rate`` (one for all, or
+    one per row: the sampling the privacy accountant assumes); a step may be empty."""
     for _ in range(steps):
         yield torch.nonzero(source.uniform(n) < rate).flatten()
+
+
+def record_rates(plan, targets: torch.Tensor) -> tuple[float | torch.Tensor, float]:
+    """Each record's inclusion probability, and what the clipped, noised sum is divided by.
+
+    Without class sampling every record is drawn at ``q = B / n`` (the accountant's rate) and
+    the sum divided by ``B``, the expected batch size (Opacus' rule). With
+    ``plan.dp_class_sampling`` (Boenisch et al. 2023, individualized sampling) a record of
+    class ``c`` is drawn at ``q * w_c / w_max``, its loss unweighted: no record is drawn more
+    often than at ``q``, so the accountant's epsilon at ``q`` holds for every record. The sum is
+    divided by ``B / w_max``, the expected batch of an organization with the federation's class
+    mix (the weights average 1 over it), so a step is in expectation the class-weighted mean of
+    the clipped gradients; the rates and the divisor depend on ``B``, ``n`` and the class
+    weights only, never on which records the organization holds."""
+    rate = min(1.0, plan.batch_size / len(targets))
+    if not plan.dp_class_sampling:
+        return rate, float(plan.batch_size)
+    if not plan.class_weights:
+        raise ValueError(
+            "privacy.sample_dp.class_sampling draws records at rates in the ratio of their class "
+            "weights: it needs class weights (model.class_weighting other than none)"
+        )
+    weights = torch.tensor(plan.class_weights, dtype=torch.float64)
+    heaviest = float(weights.max())
+    return rate * (weights / heaviest)[targets], plan.batch_size / heaviest
 
 
 def dp_update(
@@ -94,6 +120,7 @@ def dp_update(
         raise ValueError(
             "class weights after clipping need a network of linear layers (ghost clipping)"
         )
+    rate, divisor = record_rates(plan, targets)
     # per-sample gradients of a summed loss are exactly each record's gradient; the optimizer
     # then divides the clipped, noised sum by the expected batch size
     wrapped = GradSampleModule(network, loss_reduction="sum")
@@ -104,11 +131,10 @@ def dp_update(
         stability=plan.dp_clip_stability,
         noise_multiplier=plan.dp_noise_multiplier,
         max_grad_norm=plan.dp_max_grad_norm,
-        expected_batch_size=plan.batch_size,
+        expected_batch_size=divisor,
         loss_reduction="mean",
     )
-    objective = make_objective(plan)
-    rate = min(1.0, plan.batch_size / len(features))
+    objective = _objective(plan)
     wrapped.train()
     losses = []
     for batch in poisson_batches(len(features), rate, steps, sampling):
@@ -138,19 +164,26 @@ def _ghost_update(
     taps = ghost.LinearTaps(network)
     weighing = _after_clipping(plan)
     optimizer = _base_optimizer(network, plan)
-    objective = make_objective(plan)
-    rate = min(1.0, plan.batch_size / len(features))
+    objective = _objective(plan)
+    rate, divisor = record_rates(plan, targets)
     network.train()
     losses = []
     for batch in poisson_batches(len(features), rate, steps, sampling):
         optimizer.zero_grad(set_to_none=True)
         loss = objective(network, features[batch], targets[batch], reduction="sum")
         loss.backward()
-        ghost.noised_step(network, taps, optimizer, noising, plan, weighing(targets[batch]))
+        ghost.noised_step(
+            network, taps, optimizer, noising, plan, divisor, weighing(targets[batch])
+        )
         if len(batch):
             losses.append(float(loss.detach()) / len(batch))
     network.eval()
     return get_params(network), float(np.mean(losses)) if losses else 0.0, steps
+
+
+def _objective(plan):
+    """The plan's loss; unweighted when the class weights are sampling rates instead."""
+    return make_objective(replace(plan, class_weights=None) if plan.dp_class_sampling else plan)
 
 
 def _after_clipping(plan):

@@ -81,10 +81,12 @@ def noised_step(
     optimizer: torch.optim.Optimizer,
     source: NoiseSource,
     plan,
+    divisor: float,
     weights: tuple[torch.Tensor, float] | None = None,
 ) -> None:
     """After ``loss.backward()`` on a summed loss: clip (by the plan's rule), add the Gaussian
-    noise, divide by the expected batch size and step, as Opacus' DPOptimizer does."""
+    noise, divide by ``divisor`` (the expected batch size) and step, as Opacus' DPOptimizer
+    does."""
     sums = taps.clipped_sums(
         plan.dp_max_grad_norm, plan.dp_clipping, plan.dp_clip_stability, weights
     )
@@ -92,5 +94,5 @@ def noised_step(
     for p in network.parameters():
         summed = sums[p]
         noise = source.gaussian_like(summed, std)
-        p.grad = ((summed + noise) / plan.batch_size).view_as(p)
+        p.grad = ((summed + noise) / divisor).view_as(p)
     optimizer.step()

@@ -40,6 +40,7 @@ class TrainingPlan:
     dp_clipping: str = "flat"  # how each record is bounded (fedsec.training.clipping)
     dp_clip_stability: float = 0.01  # automatic clipping's gamma
     dp_weigh_after_clipping: bool = False  # class weights applied to clipped gradients
+    dp_class_sampling: bool = False  # class weights as Poisson rates (fedsec.training.dpsgd)
     seed: int = 0
 
 

@@ -169,10 +169,14 @@ def test_an_anomaly_job_trains_one_of_the_scenarios_detectors():
     JobSpec.from_scenario(scenario.model_copy(update={"privacy": masked}), [], DeploymentSettings())
 
 
-def test_a_deployment_refuses_dp_statistics_it_does_not_release():
-    scenario = load_scenario(
-        "unsw-5org-disjoint",
-        ["privacy.sample_dp.epsilon=3", "privacy.sample_dp.stats_epsilon_share=0.1"],
-    )
-    with pytest.raises(ValueError, match=r"stats_epsilon_share: .* simulation only"):
+@pytest.mark.parametrize(
+    ("setting", "why"),
+    [
+        ("privacy.sample_dp.stats_epsilon_share=0.1", r"stats_epsilon_share: .* simulation only"),
+        ("privacy.sample_dp.class_sampling=true", r"class_sampling runs in simulation only"),
+    ],
+)
+def test_a_deployment_refuses_dp_options_its_sites_do_not_honour(setting, why):
+    scenario = load_scenario("unsw-5org-disjoint", ["privacy.sample_dp.epsilon=3", setting])
+    with pytest.raises(ValueError, match=why):
         JobSpec.from_scenario(scenario, [], DeploymentSettings())

@@ -323,6 +323,11 @@ class JobSpec(Message):
                 "privacy.sample_dp.stats_epsilon_share: DP preprocessing statistics run in "
                 "simulation only; a deployment does not release them yet"
             )
+        if self.privacy.sample_dp.class_sampling:
+            raise ValueError(
+                "privacy.sample_dp.class_sampling runs in simulation only; a deployment's "
+                "sites do not draw records by class yet"
+            )
         return self
 
     @classmethod
