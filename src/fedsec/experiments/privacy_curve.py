@@ -20,6 +20,7 @@ from fedsec.core.errors import ConfigError
 from fedsec.data.taxonomy import BENIGN
 from fedsec.experiments import sweep
 from fedsec.experiments.driver import run_experiment
+from fedsec.experiments.sweep_timeline import Timeline
 from fedsec.reporting.figures import markdown_figures
 from fedsec.reporting.plots import plt, save_png
 from fedsec.reporting.report import fmt, table
@@ -97,12 +98,14 @@ def privacy_curve(
     seeds: list[int] | None = None,
     workers: int | None = None,
     address: str | None = None,
+    timeline: Timeline | None = None,
 ) -> dict:
     """The federated arm at each record-level ``epsilon`` and each of ``seeds`` (default: the
     scenario's), each seed on its own federation (classification scenarios: the curve reads
     macro-F1 and per-family recall); ``summary`` holds mean and sd over the seeds. ``workers``
     > 1 or a Ray ``address`` runs the points in parallel (:func:`.sweep.run_many`): the same
-    numbers, and ``tick`` then sees a point's rounds when the point finishes."""
+    numbers, and ``tick`` then sees a point's rounds when the point finishes. ``timeline``
+    records where the time went (:class:`.Timeline`)."""
     sweep.check_settings(workers, address)
     if scenario.task != "classification":
         raise ConfigError(
@@ -120,6 +123,8 @@ def privacy_curve(
             {"scenario": seeded, "federation": federation, "rare": rare, "epsilon": eps}
             for eps in epsilons
         ]
+    if timeline is not None:
+        timeline.mark("splits built")
     parallel = sweep.is_parallel(workers, address)
 
     def finished(_index: int, _point: dict) -> None:
@@ -133,6 +138,7 @@ def privacy_curve(
         workers=workers,
         address=address,
         on_done=finished,
+        timeline=timeline,
     )
     for job, result in zip(jobs, points, strict=True):
         result["seed"] = job["scenario"].seed

@@ -25,17 +25,20 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+import os
 import queue
 import re
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fedsec.core import seeding
 from fedsec.core.errors import ConfigError, FedsecError
+from fedsec.experiments.sweep_timeline import HERE, Ready, Span, Timeline
 
 R = TypeVar("R")
 Done = Callable[[int, Any], None]
@@ -78,25 +81,55 @@ def run_many(
     workers: int | None = None,
     address: str | None = None,
     on_done: Done = lambda _index, _result: None,
+    timeline: Timeline | None = None,
 ) -> list[R]:
     """``fn(**shared, **job)`` for every job, in job order; ``on_done(index, result)`` as each
     finishes. ``workers`` (default 1) is the local runtime's CPUs, or with ``address`` the most
-    runs in flight on the cluster (default: as many as it schedules)."""
+    runs in flight on the cluster (default: as many as it schedules). ``timeline`` records
+    where the time went."""
     check_settings(workers, address)
     shared = dict(shared or {})
+    timeline = timeline or Timeline()
     if not is_parallel(workers, address):
         results = []
         for index, job in enumerate(jobs):
-            results.append(fn(**shared, **job))
+            results.append(_here(fn, index, job, shared, timeline))
             on_done(index, results[-1])
         return results
-    return _run_on_ray(fn, list(jobs), shared, workers, address, on_done)
+    return _run_on_ray(fn, list(jobs), shared, workers, address, on_done, timeline)
 
 
-def _run_one(fn: Callable[..., R], job: Mapping[str, Any], **shared: Any) -> R:
-    """One job in a Ray worker: the same torch settings as a run in the driver."""
+def _run_one(fn: Callable[..., R], job: Mapping[str, Any], **shared: Any) -> tuple:
+    """One job in a Ray worker: the same torch settings as a run in the driver; its result, the
+    worker, when the worker's process started, when the job started and ended."""
+    start = time.time()
     seeding.deterministic_torch(threads=1)
-    return fn(**shared, **job)
+    result = fn(**shared, **job)
+    return result, f"ray worker {os.getpid()}", _process_start(), start, time.time()
+
+
+def _process_start() -> float:
+    try:
+        import psutil
+
+        return psutil.Process().create_time()
+    except ImportError:
+        return float("nan")
+
+
+def _here(fn, index: int, job, shared, timeline: Timeline):
+    start = time.time()
+    result = fn(**shared, **job)
+    timeline.span(Span(index, HERE, start, time.time()))
+    return result
+
+
+def _timed(index: int, outcome: tuple, timeline: Timeline) -> Any:
+    result, worker, process, start, end = outcome
+    if not any(r.worker == worker for r in timeline.ready):
+        timeline.worker_ready(Ready(worker, process, start))
+    timeline.span(Span(index, worker, start, end))
+    return result
 
 
 def _import_ray() -> Any:
@@ -120,10 +153,11 @@ def _probe(address: str) -> None:
         raise SweepError(f"cannot reach the Ray cluster at {address}: {reason}") from None
 
 
-def _start(ray: Any, workers: int | None, address: str | None) -> bool:
+def _start(ray: Any, workers: int | None, address: str | None, timeline: Timeline) -> bool:
     """Connect to ``address`` or start a local runtime; whether this call started it."""
     if ray.is_initialized():
         return False
+    timeline.mark("ray.init start")
     if address is not None:
         _probe(address)
     try:
@@ -140,7 +174,14 @@ def _start(ray: Any, workers: int | None, address: str | None) -> bool:
     except (ConnectionError, TimeoutError, RuntimeError, ValueError) as error:
         where = f"the Ray cluster at {address}" if address else "a local Ray runtime"
         raise SweepError(f"cannot reach {where}: {error}") from error
+    timeline.mark("ray.init end")
     return True
+
+
+def _shutdown(ray: Any, timeline: Timeline) -> None:
+    timeline.mark("ray.shutdown start")
+    ray.shutdown()
+    timeline.mark("ray.shutdown end")
 
 
 def _run_on_ray(
@@ -150,17 +191,18 @@ def _run_on_ray(
     workers: int | None,
     address: str | None,
     on_done: Done,
+    timeline: Timeline,
 ) -> list[R]:
     ray = _import_ray()
     if address is None:
-        return _run_beside_local_ray(ray, fn, jobs, shared, workers or 2, on_done)
+        return _run_beside_local_ray(ray, fn, jobs, shared, workers or 2, on_done, timeline)
     with _own_sigterm():
-        started = _start(ray, workers, address)
+        started = _start(ray, workers, address, timeline)
         try:
-            return _gather(ray, fn, jobs, shared, workers if address else None, on_done)
+            return _gather(ray, fn, jobs, shared, workers, on_done, timeline)
         finally:
             if started:
-                ray.shutdown()
+                _shutdown(ray, timeline)
 
 
 class _Pending:
@@ -193,13 +235,14 @@ def _run_beside_local_ray(
     shared: dict[str, Any],
     workers: int,
     on_done: Done,
+    timeline: Timeline,
 ) -> list[R]:
     """This process runs jobs while a thread starts a local runtime of ``workers - 1`` CPUs and
     feeds it; Ray's results are reported (``on_done``) between this process's own jobs."""
     pending, finished, stop = _Pending(jobs), queue.Queue(), threading.Event()
     feeder = threading.Thread(
         target=_feed_local_ray,
-        args=(ray, fn, pending, shared, workers - 1, finished, stop),
+        args=(ray, fn, pending, shared, workers - 1, finished, stop, timeline),
         name="fedsec-sweep-ray",
         daemon=True,
     )
@@ -208,13 +251,14 @@ def _run_beside_local_ray(
     try:
         while (taken := pending.take()) is not None:
             index, job = taken
-            results[index] = _run_one(fn, job, **shared)
+            seeding.deterministic_torch(threads=1)
+            results[index] = _here(fn, index, job, shared, timeline)
             on_done(index, results[index])
             while not finished.empty():
-                _take(finished.get(), results, on_done)
+                _take(finished.get(), results, on_done, timeline)
         while len(results) < len(jobs):
             try:
-                _take(finished.get(timeout=1.0), results, on_done)
+                _take(finished.get(timeout=1.0), results, on_done, timeline)
             except queue.Empty:
                 if not feeder.is_alive() and finished.empty():
                     raise SweepError(
@@ -226,7 +270,7 @@ def _run_beside_local_ray(
     return [results[index] for index in range(len(jobs))]
 
 
-def _take(item: Any, results: dict, on_done: Done) -> None:
+def _take(item: Any, results: dict, on_done: Done, timeline: Timeline) -> None:
     """One of Ray's finished jobs into ``results``; an error in a job, or in Ray, is raised."""
     if item is _END:
         return
@@ -239,8 +283,8 @@ def _take(item: Any, results: dict, on_done: Done) -> None:
         return
     if isinstance(outcome, BaseException):
         raise outcome
-    results[index] = outcome
-    on_done(index, outcome)
+    results[index] = _timed(index, outcome, timeline)
+    on_done(index, results[index])
 
 
 def _feed_local_ray(
@@ -251,12 +295,13 @@ def _feed_local_ray(
     cpus: int,
     finished: queue.Queue,
     stop: threading.Event,
+    timeline: Timeline,
 ) -> None:
     """Start a local runtime of ``cpus`` CPUs, give it a job whenever one of its workers is
     free, put each result (or error) on ``finished``; cancel and shut down on ``stop``."""
     try:
         try:
-            started = _start(ray, cpus, None)
+            started = _start(ray, cpus, None, timeline)
         except Exception as error:  # this process carries on with every job
             finished.put((None, _NoRuntime(error)))
             return
@@ -264,7 +309,7 @@ def _feed_local_ray(
             _feed(ray, fn, pending, shared, cpus, finished, stop)
         finally:
             if started:
-                ray.shutdown()
+                _shutdown(ray, timeline)
     except BaseException as error:  # handed to the caller's thread, which raises it
         finished.put((None, error))
     finally:
@@ -311,6 +356,7 @@ def _gather(
     shared: dict[str, Any],
     in_flight: int | None,
     on_done: Done,
+    timeline: Timeline,
 ) -> list[R]:
     """Submit the jobs (at most ``in_flight`` at a time), collect them as they finish."""
     remote = ray.remote(num_cpus=1, max_retries=0)(_run_one)
@@ -325,7 +371,7 @@ def _gather(
                 running[remote.remote(fn, job, **stored)] = index
             [ref], _ = ray.wait(list(running), num_returns=1)
             index = running.pop(ref)
-            results[index] = _result(ray, ref)
+            results[index] = _timed(index, _result(ray, ref), timeline)
             on_done(index, results[index])
     except BaseException:
         for ref in running:
