@@ -113,33 +113,24 @@ def privacy_curve(
             f"task = {scenario.task!r}"
         )
     seeds = list(seeds) if seeds else [scenario.seed]
-    jobs, rare_by_seed = [], {}
-    for seed in seeds:
-        seeded = scenario.model_copy(update={"seed": seed})
-        federation = build_federation(seeded, data_dir)
-        rare = rare_families(federation)
-        rare_by_seed[str(seed)] = rare
-        jobs += [
-            {"scenario": seeded, "federation": federation, "rare": rare, "epsilon": eps}
-            for eps in epsilons
-        ]
-    if timeline is not None:
-        timeline.mark("splits built")
     parallel = sweep.is_parallel(workers, address)
 
     def finished(_index: int, _point: dict) -> None:
         for _ in range(scenario.rounds if parallel else 0):
             tick("federated")
 
-    points = sweep.run_many(
-        point,
-        jobs,
-        shared={"data_dir": data_dir, "tick": None if parallel else tick},
-        workers=workers,
-        address=address,
-        on_done=finished,
-        timeline=timeline,
-    )
+    # Ray (with --workers) starts now, beside the reading of the data and the splits
+    with sweep.session(workers, address, warm=__name__, timeline=timeline) as runner:
+        jobs, rare_by_seed = _jobs(scenario, epsilons, seeds, data_dir)
+        if timeline is not None:
+            timeline.mark("splits built")
+        points = runner.run(
+            point,
+            jobs,
+            shared={"data_dir": data_dir, "tick": None if parallel else tick},
+            on_done=finished,
+            cost=expected_cost,
+        )
     for job, result in zip(jobs, points, strict=True):
         result["seed"] = job["scenario"].seed
     return {
@@ -151,6 +142,34 @@ def privacy_curve(
         "points": points,
         "summary": summarize(points),
     }
+
+
+def _jobs(scenario: Scenario, epsilons: list[float], seeds: list[int], data_dir) -> tuple:
+    """A point per seed and epsilon (each seed's own splits); each seed's rare families."""
+    jobs, rare_by_seed = [], {}
+    for seed in seeds:
+        seeded = scenario.model_copy(update={"seed": seed})
+        federation = build_federation(seeded, data_dir)
+        rare = rare_families(federation)
+        rare_by_seed[str(seed)] = rare
+        jobs += [
+            {"scenario": seeded, "federation": federation, "rare": rare, "epsilon": eps}
+            for eps in epsilons
+        ]
+    return jobs, rare_by_seed
+
+
+#: A DP-SGD point's seconds against the same point without DP (per-example gradients, clipping
+#: and noise); measured with bench/sweep_parallel.py at 20000 rows and 20 rounds.
+DP_COST = 2.0
+
+
+def expected_cost(job: dict) -> float:
+    """A point's expected seconds, up to a common factor: training rows x rounds, times
+    :data:`DP_COST` with DP (a parallel sweep starts the longest points first)."""
+    rows = sum(len(org.train) for org in job["federation"].orgs)
+    dp = 1.0 if math.isinf(job["epsilon"]) else DP_COST
+    return rows * job["scenario"].rounds * dp
 
 
 SUMMARIZED = ("macro_f1", "rare_family_recall", "unseen_family_recall", "benign_fpr")
