@@ -130,6 +130,7 @@ def privacy_curve(
             shared={"data_dir": data_dir, "tick": None if parallel else tick},
             on_done=finished,
             cost=expected_cost,
+            last=True,
         )
     for job, result in zip(jobs, points, strict=True):
         result["seed"] = job["scenario"].seed

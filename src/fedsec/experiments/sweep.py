@@ -86,12 +86,15 @@ class Session:
         shared: Mapping[str, Any] | None = None,
         on_done: Done = lambda _index, _result: None,
         cost: Cost | None = None,
+        last: bool = False,
     ) -> list[R]:
         """``fn(**shared, **job)`` for every job; results in job order, ``on_done(index,
-        result)`` as each finishes. In parallel, jobs start highest ``cost`` first."""
+        result)`` as each finishes. In parallel, jobs start highest ``cost`` first. ``last``:
+        the session's last sweep (a local runtime stops as soon as its share is done; a
+        later sweep would run in this process alone)."""
         jobs = list(jobs)
         order = longest_first(jobs, cost) if self.parallel else list(range(len(jobs)))
-        return self._backend.run(fn, jobs, dict(shared or {}), on_done, order)
+        return self._backend.run(fn, jobs, dict(shared or {}), on_done, order, last)
 
 
 class _Here:
@@ -100,7 +103,8 @@ class _Here:
     def __init__(self, timeline: Timeline) -> None:
         self._timeline = timeline
 
-    def run(self, fn, jobs, shared, on_done: Done, order: Sequence[int]) -> list:
+    def run(self, fn, jobs, shared, on_done: Done, order: Sequence[int], last: bool) -> list:
+        del last  # nothing to stop
         results = []
         for index in order:
             results.append(sweep_ray.run_here(fn, index, jobs[index], shared, self._timeline))
@@ -154,4 +158,4 @@ def run_many(
     runs in flight on the cluster (default: as many as it schedules). In parallel, jobs start
     highest ``cost`` first; ``timeline`` records where the time went."""
     with session(workers, address, warm=fn.__module__, timeline=timeline) as runner:
-        return runner.run(fn, jobs, shared=shared, on_done=on_done, cost=cost)
+        return runner.run(fn, jobs, shared=shared, on_done=on_done, cost=cost, last=True)

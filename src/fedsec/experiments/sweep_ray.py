@@ -179,6 +179,7 @@ class _Batch:
     pending: Pending
     shared: Mapping[str, Any]
     finished: queue.Queue
+    last: bool
 
 
 class LocalBeside:
@@ -196,9 +197,11 @@ class LocalBeside:
         self._stop.set()
         self._thread.join()
 
-    def run(self, fn, jobs, shared, on_done: Done, order: Sequence[int]) -> list:
+    def run(self, fn, jobs, shared, on_done: Done, order: Sequence[int], last: bool) -> list:
+        """The jobs, in ``order`` over this process and Ray (``last``: Ray stops as soon as
+        its share is done, while this process may still run its own last job)."""
         pending, finished = Pending(jobs, order), queue.Queue()
-        self._batches.put(_Batch(fn, pending, shared, finished))
+        self._batches.put(_Batch(fn, pending, shared, finished, last))
         results: dict[int, Any] = {}
         while (taken := pending.take()) is not None:
             index, job = taken
@@ -241,7 +244,7 @@ class LocalBeside:
             return
         try:
             warming = self._warm_up(ray)
-            while (batch := self._next_batch()) is not None:
+            while (batch := self._next_batch(ray, warming)) is not None:
                 try:
                     warming = _feed(ray, batch, self._cpus, self._stop, warming, self._timeline)
                 except BaseException as error:  # the caller's thread raises it
@@ -249,6 +252,8 @@ class LocalBeside:
                     return
                 finally:
                     batch.finished.put(_END)
+                if batch.last:
+                    return
         finally:
             if started:
                 _shutdown(ray, self._timeline)
@@ -259,12 +264,13 @@ class LocalBeside:
         remote = ray.remote(num_cpus=1, max_retries=0)(_warm)
         return [remote.remote(self._warm) for _ in range(self._cpus)]
 
-    def _next_batch(self) -> _Batch | None:
+    def _next_batch(self, ray: Any, warming: list) -> _Batch | None:
+        """The next batch (None once closed); meanwhile, the workers that are ready."""
         while not self._stop.is_set():
             try:
                 return self._batches.get(timeout=0.1)
             except queue.Empty:
-                continue
+                _check_warm(ray, warming, self._timeline, timeout=0)
         return None
 
 
@@ -287,13 +293,21 @@ def _feed(ray, batch: _Batch, cpus: int, stop, warming: list, timeline: Timeline
                 if ref in running:
                     index = running.pop(ref)
                     batch.finished.put((index, result(ray, ref)))
-                else:
-                    warming.remove(ref)
-                    timeline.worker_ready(result(ray, ref))
+            _check_warm(ray, warming, timeline, timeout=0)
         return warming
     finally:
         for ref in running:
             ray.cancel(ref, force=True)
+
+
+def _check_warm(ray: Any, warming: list, timeline: Timeline, timeout: float) -> None:
+    """Take the workers that have finished warming up off ``warming`` (onto ``timeline``)."""
+    if not warming:
+        return
+    ready, _ = ray.wait(list(warming), num_returns=len(warming), timeout=timeout)
+    for ref in ready:
+        warming.remove(ref)
+        timeline.worker_ready(result(ray, ref))
 
 
 def timed(index: int, outcome: tuple, timeline: Timeline) -> Any:
@@ -309,7 +323,8 @@ class OnCluster:
     def __init__(self, ray: Any, in_flight: int | None, timeline: Timeline) -> None:
         self._ray, self._in_flight, self._timeline = ray, in_flight, timeline
 
-    def run(self, fn, jobs, shared, on_done: Done, order: Sequence[int]) -> list:
+    def run(self, fn, jobs, shared, on_done: Done, order: Sequence[int], last: bool) -> list:
+        del last  # the cluster is disconnected when the session ends
         ray, store = self._ray, _Store(self._ray)
         remote = ray.remote(num_cpus=1, max_retries=0)(_run_one)
         stored = store.arguments(shared)
