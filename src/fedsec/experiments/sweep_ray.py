@@ -254,6 +254,8 @@ class LocalBeside:
                     batch.finished.put(_END)
                 if batch.last:
                     return
+        except Exception as error:  # between batches: this process carries on with every job
+            _log.warning("the local Ray runtime failed (%s); this process runs the jobs", error)
         finally:
             if started:
                 _shutdown(ray, self._timeline)
