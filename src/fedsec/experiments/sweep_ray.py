@@ -242,6 +242,7 @@ class LocalBeside:
                 error,
             )
             return
+        warming: list = []
         try:
             warming = self._warm_up(ray)
             while (batch := self._next_batch(ray, warming)) is not None:
@@ -257,6 +258,8 @@ class LocalBeside:
         except Exception as error:  # between batches: this process carries on with every job
             _log.warning("the local Ray runtime failed (%s); this process runs the jobs", error)
         finally:
+            if warming:  # on a loaded machine the imports can outlast the sweep
+                self._timeline.mark(f"{len(warming)} ray worker(s) never ready")
             if started:
                 _shutdown(ray, self._timeline)
 
