@@ -7,8 +7,10 @@ runtime of --workers - 1 CPUs beside it), in the same process.
 The six runs are the points of a privacy curve (``fedsec privacy-curve``: five epsilons and no
 DP) on one federation. Prints the sequential and the parallel wall time (the Ray runtime's
 start and stop included), their ratio, the machine's load average before and after (other
-processes share the cores: a loaded machine cannot show the speed-up), and whether both sweeps
-gave the same numbers.
+processes share the cores: a loaded machine cannot show the speed-up), whether both sweeps
+gave the same numbers, and where each sweep's time went: building the splits, Ray's start,
+when its worker was ready (process up, fedsec and torch imported), each run on each worker,
+each worker's idle tail (waiting for the other's last run), Ray's stop.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import time
 
 from fedsec.experiments.privacy_curve import privacy_curve
+from fedsec.experiments.sweep_timeline import Timeline
 from fedsec.scenarios.config import load_scenario
 
 EPSILONS = [0.5, 1.0, 2.0, 4.0, 8.0, float("inf")]
@@ -42,11 +45,15 @@ def main() -> None:
     scenario = load_scenario(args.scenario, [f"data.max_rows={args.rows}", f"rounds={args.rounds}"])
     print(f"{args.scenario}, {args.rows} rows, {args.rounds} rounds, {len(EPSILONS)} runs")
     print(f"cores {os.cpu_count()}, load average (1/5/15 min) before: {load()}")
+    timelines = {"sequential": Timeline(), "parallel": None}
     started = time.perf_counter()
-    sequential = privacy_curve(scenario, EPSILONS, args.data_dir)
+    sequential = privacy_curve(scenario, EPSILONS, args.data_dir, timeline=timelines["sequential"])
     middle = time.perf_counter()
     print(f"sequential:           {middle - started:7.1f} s   (load {load()})")
-    parallel = privacy_curve(scenario, EPSILONS, args.data_dir, workers=args.workers)
+    timelines["parallel"] = Timeline()
+    parallel = privacy_curve(
+        scenario, EPSILONS, args.data_dir, workers=args.workers, timeline=timelines["parallel"]
+    )
     seconds = time.perf_counter() - middle
     print(f"ray, {args.workers} workers:       {seconds:7.1f} s   (load {load()})")
     print(f"ratio parallel / sequential: {seconds / (middle - started):.2f}")
@@ -54,8 +61,12 @@ def main() -> None:
         walls = [p["wall_s"] for p in curve["points"]]
         each = " ".join(f"{w:.1f}" for w in walls)
         print(f"{name} runs' own seconds: {each} (sum {sum(walls):.1f})")
+    for name, timeline in timelines.items():
+        print(f"\n{name}, seconds since the sweep's start:")
+        for line in timeline.breakdown():
+            print(f"  {line}")
     same = numbers(sequential) == numbers(parallel)
-    print(f"same numbers: {same}")
+    print(f"\nsame numbers: {same}")
     if not same:
         raise SystemExit(1)
 

@@ -3,8 +3,10 @@ import math
 import pytest
 
 from fedsec.core.errors import ConfigError
-from fedsec.experiments.privacy_curve import privacy_curve
+from fedsec.experiments.privacy_curve import DP_COST, expected_cost, privacy_curve
+from fedsec.experiments.sweep_timeline import HERE, Timeline
 from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.federation import build_federation
 
 
 @pytest.mark.parametrize("name", ["nslkdd-anomaly", "hdfs-5org"])
@@ -25,12 +27,17 @@ def without_timing(curve: dict) -> dict:
 def test_the_curve_on_a_local_ray_runtime_has_the_sequential_curves_numbers(data_dir):
     ray = pytest.importorskip("ray", reason="Ray is in the 'sweep' extra: pip install '.[sweep]'")
     scenario = load_scenario("unsw-5org-disjoint", TINY)
-    epsilons = [2.0, 8.0, math.inf]
+    epsilons = [math.inf, 2.0, 8.0]
     sequential = privacy_curve(scenario, epsilons, data_dir)
-    ticks = []
-    parallel = privacy_curve(scenario, epsilons, data_dir, ticks.append, workers=2)
+    ticks, timeline = [], Timeline()
+    parallel = privacy_curve(
+        scenario, epsilons, data_dir, ticks.append, workers=2, timeline=timeline
+    )
     assert not ray.is_initialized()  # the runtime the sweep started is shut down
-    assert [p["epsilon"] for p in parallel["points"]] == [2.0, 8.0, "inf"]  # in order
+    assert [p["epsilon"] for p in parallel["points"]] == ["inf", 2.0, 8.0]  # in order
+    # this process started at once on the first DP point (expected to be the longest)
+    here = sorted((s for s in timeline.spans if s.worker == HERE), key=lambda s: s.start)
+    assert here[0].index == 1
     assert without_timing(parallel) == without_timing(sequential)
     assert ticks == ["federated"] * (2 * len(epsilons))  # every round counted, per point
 
@@ -61,3 +68,15 @@ def test_each_seed_is_its_own_curve_and_the_summary_their_mean_and_sd(data_dir):
         values = [curve["points"][index]["macro_f1"] for curve in alone]
         assert row["macro_f1"]["mean"] == pytest.approx(sum(values) / 2, abs=1e-6)
         assert row["macro_f1"]["sd"] == pytest.approx(abs(values[0] - values[1]) / 2**0.5, abs=1e-6)
+
+
+def test_a_dp_point_is_expected_to_cost_more_and_cost_grows_with_rounds_and_rows(data_dir):
+    scenario = load_scenario("unsw-5org-disjoint", TINY)
+    federation = build_federation(scenario, data_dir)
+    job = {"scenario": scenario, "federation": federation, "rare": [], "epsilon": 1.0}
+    no_dp = job | {"epsilon": math.inf}
+    longer = job | {"scenario": scenario.model_copy(update={"rounds": 2 * scenario.rounds})}
+    assert expected_cost(job) == DP_COST * expected_cost(no_dp) > expected_cost(no_dp)
+    assert expected_cost(longer) == 2 * expected_cost(job)
+    rows = sum(len(org.train) for org in federation.orgs)
+    assert expected_cost(no_dp) == rows * scenario.rounds

@@ -15,6 +15,7 @@ import torch
 from fedsec.core.errors import ConfigError
 from fedsec.experiments import sweep
 from fedsec.experiments.sweep import SweepError, run_many
+from fedsec.experiments.sweep_timeline import HERE, Timeline
 
 
 def scaled(value: int, factor: int, pause: float = 0.0) -> dict:
@@ -137,3 +138,69 @@ def test_a_local_runtime_that_does_not_start_leaves_every_job_to_this_process(
     assert [r["value"] for r in results] == [5, 10, 15]
     assert {r["pid"] for r in results} == {os.getpid()}
     assert "the local Ray runtime did not start (The current node timed out" in caplog.text
+
+
+def test_jobs_are_ordered_highest_cost_first_ties_in_job_order():
+    jobs = [{"value": v} for v in (1, 3, 2, 3)]
+    assert sweep.longest_first(jobs, lambda job: job["value"]) == [1, 3, 2, 0]
+    assert sweep.longest_first(jobs, None) == [0, 1, 2, 3]
+
+
+def test_one_worker_keeps_job_order_whatever_the_cost():
+    timeline = Timeline()
+    jobs = [{"value": v} for v in (1, 2, 3)]
+    run_many(scaled, jobs, shared={"factor": 1}, cost=lambda job: job["value"], timeline=timeline)
+    assert [s.index for s in timeline.spans] == [0, 1, 2]
+
+
+def test_in_parallel_the_costliest_job_starts_first_and_results_keep_job_order(ray, tmp_path):
+    timeline = Timeline()
+    signal_file = tmp_path / "the other worker ran a job"
+    # the costliest job (index 2) waits for another worker's job: it must run here, first
+    jobs = [{"value": 1, "wait": False}, {"value": 2, "wait": False}, {"value": 3, "wait": True}]
+    results = run_many(
+        relay,
+        jobs,
+        shared={"factor": 2, "signal_file": signal_file},
+        workers=2,
+        cost=lambda job: job["value"],
+        timeline=timeline,
+    )
+    assert [r["value"] for r in results] == [2, 4, 6]
+    here = [s.index for s in sorted(timeline.spans, key=lambda s: s.start) if s.worker == HERE]
+    assert here[0] == 2
+    assert results[2]["pid"] == os.getpid()
+    assert not ray.is_initialized()
+
+
+def test_a_ray_worker_gets_a_job_only_once_it_has_imported_the_jobs_module(ray, tmp_path):
+    timeline = Timeline()
+    signal_file = tmp_path / "second job ran"
+    jobs = [{"value": 1, "wait": True}, {"value": 2, "wait": False}]
+    run_many(
+        relay, jobs, shared={"factor": 1, "signal_file": signal_file}, workers=2, timeline=timeline
+    )
+    [ready] = timeline.ready
+    on_ray = [s for s in timeline.spans if s.worker != HERE]
+    assert [s.worker for s in on_ray] == [ready.worker]
+    assert ready.ready <= on_ray[0].start
+    assert timeline.marks["ray.init start"] <= timeline.marks["ray.init end"]
+    assert timeline.marks["ray.init end"] <= timeline.marks["ray.shutdown start"]
+
+
+def test_a_session_starts_ray_before_any_job_and_serves_several_sweeps(ray, tmp_path):
+    timeline = Timeline()
+    with sweep.session(2, warm=__name__, timeline=timeline) as runner:
+        deadline = time.monotonic() + 600
+        while not timeline.ready:  # the runtime and its warmed worker, with no job given yet
+            assert time.monotonic() < deadline, "the local runtime did not start"
+            time.sleep(0.1)
+        assert ray.is_initialized()
+        for round_ in range(2):
+            signal_file = tmp_path / f"job ran {round_}"
+            jobs = [{"value": 1, "wait": True}, {"value": 2, "wait": False}]
+            shared = {"factor": round_ + 1, "signal_file": signal_file}
+            results = runner.run(relay, jobs, shared=shared)
+            assert [r["value"] for r in results] == [round_ + 1, 2 * (round_ + 1)]
+            assert results[0]["pid"] == os.getpid() != results[1]["pid"]
+    assert not ray.is_initialized()

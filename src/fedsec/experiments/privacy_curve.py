@@ -20,6 +20,7 @@ from fedsec.core.errors import ConfigError
 from fedsec.data.taxonomy import BENIGN
 from fedsec.experiments import sweep
 from fedsec.experiments.driver import run_experiment
+from fedsec.experiments.sweep_timeline import Timeline
 from fedsec.reporting.figures import markdown_figures
 from fedsec.reporting.plots import plt, save_png
 from fedsec.reporting.report import fmt, table
@@ -97,12 +98,14 @@ def privacy_curve(
     seeds: list[int] | None = None,
     workers: int | None = None,
     address: str | None = None,
+    timeline: Timeline | None = None,
 ) -> dict:
     """The federated arm at each record-level ``epsilon`` and each of ``seeds`` (default: the
     scenario's), each seed on its own federation (classification scenarios: the curve reads
     macro-F1 and per-family recall); ``summary`` holds mean and sd over the seeds. ``workers``
     > 1 or a Ray ``address`` runs the points in parallel (:func:`.sweep.run_many`): the same
-    numbers, and ``tick`` then sees a point's rounds when the point finishes."""
+    numbers, and ``tick`` then sees a point's rounds when the point finishes. ``timeline``
+    records where the time went (:class:`.Timeline`)."""
     sweep.check_settings(workers, address)
     if scenario.task != "classification":
         raise ConfigError(
@@ -110,30 +113,25 @@ def privacy_curve(
             f"task = {scenario.task!r}"
         )
     seeds = list(seeds) if seeds else [scenario.seed]
-    jobs, rare_by_seed = [], {}
-    for seed in seeds:
-        seeded = scenario.model_copy(update={"seed": seed})
-        federation = build_federation(seeded, data_dir)
-        rare = rare_families(federation)
-        rare_by_seed[str(seed)] = rare
-        jobs += [
-            {"scenario": seeded, "federation": federation, "rare": rare, "epsilon": eps}
-            for eps in epsilons
-        ]
     parallel = sweep.is_parallel(workers, address)
 
     def finished(_index: int, _point: dict) -> None:
         for _ in range(scenario.rounds if parallel else 0):
             tick("federated")
 
-    points = sweep.run_many(
-        point,
-        jobs,
-        shared={"data_dir": data_dir, "tick": None if parallel else tick},
-        workers=workers,
-        address=address,
-        on_done=finished,
-    )
+    # Ray (with --workers) starts now, beside the reading of the data and the splits
+    with sweep.session(workers, address, warm=__name__, timeline=timeline) as runner:
+        jobs, rare_by_seed = _jobs(scenario, epsilons, seeds, data_dir)
+        if timeline is not None:
+            timeline.mark("splits built")
+        points = runner.run(
+            point,
+            jobs,
+            shared={"data_dir": data_dir, "tick": None if parallel else tick},
+            on_done=finished,
+            cost=expected_cost,
+            last=True,
+        )
     for job, result in zip(jobs, points, strict=True):
         result["seed"] = job["scenario"].seed
     return {
@@ -145,6 +143,34 @@ def privacy_curve(
         "points": points,
         "summary": summarize(points),
     }
+
+
+def _jobs(scenario: Scenario, epsilons: list[float], seeds: list[int], data_dir) -> tuple:
+    """A point per seed and epsilon (each seed's own splits); each seed's rare families."""
+    jobs, rare_by_seed = [], {}
+    for seed in seeds:
+        seeded = scenario.model_copy(update={"seed": seed})
+        federation = build_federation(seeded, data_dir)
+        rare = rare_families(federation)
+        rare_by_seed[str(seed)] = rare
+        jobs += [
+            {"scenario": seeded, "federation": federation, "rare": rare, "epsilon": eps}
+            for eps in epsilons
+        ]
+    return jobs, rare_by_seed
+
+
+#: A DP-SGD point's seconds against the same point without DP (per-example gradients, clipping
+#: and noise); measured with bench/sweep_parallel.py at 20000 rows and 20 rounds.
+DP_COST = 2.0
+
+
+def expected_cost(job: dict) -> float:
+    """A point's expected seconds, up to a common factor: training rows x rounds, times
+    :data:`DP_COST` with DP (a parallel sweep starts the longest points first)."""
+    rows = sum(len(org.train) for org in job["federation"].orgs)
+    dp = 1.0 if math.isinf(job["epsilon"]) else DP_COST
+    return rows * job["scenario"].rounds * dp
 
 
 SUMMARIZED = ("macro_f1", "rare_family_recall", "unseen_family_recall", "benign_fpr")
