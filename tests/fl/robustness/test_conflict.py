@@ -183,7 +183,18 @@ def test_opt_in_never_leaves_out_a_majority_of_unrelated_sites():
     """Every update is independent noise: at most two of five are left out."""
     rng = np.random.default_rng(1)
     rule = PairConflict(unrelated=0.05)
-    for t in range(6):
+    for _ in range(6):
         global_flat = np.zeros(4000)
         decision = rule.combine(rng.normal(size=(5, 4000)), np.ones(5), global_flat, SITES)
     assert len(rule.banned) == 2 and (decision.share > 0).sum() == 3
+
+
+def test_on_real_data_opt_in_leaves_out_a_noise_sender_and_no_honest_organization(data_dir):
+    """unsw-5org-shared slice, org2 sends Gaussian noise: by default only bounded (measured on
+    full-size runs: it costs more than a free-rider), with ``unrelated_cosine`` left out."""
+    run = scenario_runner("unsw-5org-shared", SMALL, data_dir)
+    attack = ['adversary.orgs=["org2"]', "adversary.kind=noise", "robustness.rule=pair_conflict"]
+    section = run(*attack, "robustness.unrelated_cosine=0.05")["robustness"]
+    excluded = [r["excluded"] for r in section["rounds"]]
+    assert all(e == ["org2"] for e in excluded[3:])  # left out from round 4 at the latest
+    assert all(not set(e) - {"org2"} for e in excluded)  # no honest organization, ever
