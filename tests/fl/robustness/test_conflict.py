@@ -135,3 +135,66 @@ def test_on_real_data_the_flipper_is_left_out_and_honest_quality_beats_the_norm_
     defended = section["honest"]["mean_macro_f1"]
     bounded = flipped["norm_bound"]["honest"]["mean_macro_f1"]
     assert defended > bounded + 0.02  # measured: 0.385 against 0.358 (clean 0.485)
+
+
+def noisy_rounds(unrelated: float, rounds: int = 6):
+    """Five sites in a 4,000-parameter model: four honest ones related in pairs (each shares
+    benign traffic and a family with a twin, cosines 0.1 to 0.3), org5 sending fresh Gaussian
+    noise every round (cosine ~0.02 with anything)."""
+    rng = np.random.default_rng(0)
+    dim = 4000
+    base = rng.normal(size=(5, dim))
+    benign, family_a, family_b = base[0], base[1], base[2]
+    rule, decisions = PairConflict(unrelated=unrelated), []
+    for t in range(rounds):
+        own = rng.normal(size=(4, dim))
+        honest = [
+            2 * own[0] + benign + family_a,
+            2 * own[1] + family_a,
+            2 * own[2] + benign + family_b,
+            2 * own[3] + family_b,
+        ]
+        updates = np.stack([*honest, 3 * rng.normal(size=dim)])
+        global_flat = np.zeros(dim)
+        global_flat[:t] = 1.0
+        decisions.append(rule.combine(updates, np.ones(5), global_flat, SITES))
+    return rule, decisions
+
+
+def test_opt_in_a_site_related_to_no_one_is_left_out_and_the_related_ones_kept():
+    rule, decisions = noisy_rounds(unrelated=0.05)
+    closest = {a: max(abs(rule.recent[(a, b)]) for b in SITES if b != a) for a in SITES}
+    assert closest["org5"] < 0.05 < 0.1 < min(closest[s] for s in SITES[:4])
+    assert rule.banned == ["org5"]
+    assert decisions[1].share[4] > 0  # two rounds are not enough evidence
+    for decision in decisions[2:]:
+        assert decision.share[4] == 0.0 and decision.share[:4].min() > 0
+
+
+def test_by_default_a_site_related_to_no_one_is_only_bounded():
+    rule, decisions = noisy_rounds(unrelated=0.0)
+    assert rule.banned == [] and all(d.share.min() > 0 for d in decisions)
+    assert build_rule(RobustnessConfig(rule="pair_conflict")).unrelated == 0.0
+    configured = build_rule(RobustnessConfig(rule="pair_conflict", unrelated_cosine=0.05))
+    assert configured.unrelated == 0.05
+
+
+def test_opt_in_never_leaves_out_a_majority_of_unrelated_sites():
+    """Every update is independent noise: at most two of five are left out."""
+    rng = np.random.default_rng(1)
+    rule = PairConflict(unrelated=0.05)
+    for _ in range(6):
+        global_flat = np.zeros(4000)
+        decision = rule.combine(rng.normal(size=(5, 4000)), np.ones(5), global_flat, SITES)
+    assert len(rule.banned) == 2 and (decision.share > 0).sum() == 3
+
+
+def test_on_real_data_opt_in_leaves_out_a_noise_sender_and_no_honest_organization(data_dir):
+    """unsw-5org-shared slice, org2 sends Gaussian noise: by default only bounded (measured on
+    full-size runs: it costs more than a free-rider), with ``unrelated_cosine`` left out."""
+    run = scenario_runner("unsw-5org-shared", SMALL, data_dir)
+    attack = ['adversary.orgs=["org2"]', "adversary.kind=noise", "robustness.rule=pair_conflict"]
+    section = run(*attack, "robustness.unrelated_cosine=0.05")["robustness"]
+    excluded = [r["excluded"] for r in section["rounds"]]
+    assert all(e == ["org2"] for e in excluded[3:])  # left out from round 4 at the latest
+    assert all(not set(e) - {"org2"} for e in excluded)  # no honest organization, ever

@@ -37,7 +37,9 @@ def build_rule(
         "multi_krum": MultiKrum(config.max_byzantine),
         "cosine_filter": CosineFilter(config.min_cosine, bound or 1.0, config.memory),
         "flame": Flame(config.noise, seed),
-        "pair_conflict": PairConflict(config.conflict_cosine, config.conflict_memory, bound or 2.0),
+        "pair_conflict": PairConflict(
+            config.conflict_cosine, config.conflict_memory, bound or 2.0, config.unrelated_cosine
+        ),
     }
     return rules[config.rule]
 

@@ -59,6 +59,13 @@ class RobustnessConfig(BaseModel):
     conflict_memory: float = Field(
         default=0.8, ge=0, lt=1, description="pair_conflict: weight of a pair's past cosine"
     )
+    unrelated_cosine: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="pair_conflict, opt-in: leave out a site whose moving-average cosine with "
+        "every other site stays within ±this (0: off)",
+    )
     noise: float = Field(
         default=0.001, ge=0, description="flame: noise std per parameter, x the median norm"
     )

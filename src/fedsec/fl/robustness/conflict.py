@@ -25,6 +25,12 @@ minority is left out. The kept updates are bounded to ``multiplier`` x their med
 al. 2019, see :mod:`fedsec.fl.robustness.norm_bound`): at twice the median no honest update was
 clipped on the clean runs measured, while a boosted update still is.
 
+Opt-in (``unrelated`` > 0): a site whose moving-average cosine with every other site stays
+within ``±unrelated`` after ``EVIDENCE_ROUNDS`` rounds is left out too: its updates relate to no
+organization's learning, as random noise does (in a model of tens of thousands of parameters
+two random directions have cosine ~0.01, while each honest organization shares benign traffic
+and its families with someone). Off by default.
+
 Defends: a sign flip or label flip that opposes an organization holding the same families
 (also two colluding flippers of ten); boosting (bounded). Does not defend: attacks that oppose
 no one (noise, free-riding, a backdoor); a flipper that attacks only from a later round is
@@ -51,8 +57,15 @@ RUNAWAY = 0.05
 class PairConflict:
     name = "pair_conflict"
 
-    def __init__(self, conflict: float = 0.5, memory: float = 0.8, multiplier: float = 2.0):
+    def __init__(
+        self,
+        conflict: float = 0.5,
+        memory: float = 0.8,
+        multiplier: float = 2.0,
+        unrelated: float = 0.0,
+    ):
         self.conflict, self.memory, self.multiplier = conflict, memory, multiplier
+        self.unrelated = unrelated
         self.recent: dict[tuple[str, str], float] = {}
         self.rounds: dict[tuple[str, str], int] = {}
         self.banned: list[str] = []
@@ -107,7 +120,23 @@ class PairConflict:
             first, second = sorted((a, b), key=lambda s: -self.runaway[s])
             if self.runaway[first] - usual > RUNAWAY and self.runaway[second] - usual < -RUNAWAY:
                 self.banned.append(first)
+        self._leave_out_unrelated(sites)
         return [s for s in sites if s in self.banned]
+
+    def _leave_out_unrelated(self, sites: list[str]) -> None:
+        """Opt-in: sites whose every pair cosine stays within ±``unrelated``, the least
+        related first, while a minority at most is left out."""
+        if self.unrelated <= 0:
+            return
+        closest = {
+            a: max(abs(self.recent[(a, b)]) for b in sites if b != a)
+            for a in sites
+            if all(self.rounds[(a, b)] >= EVIDENCE_ROUNDS for b in sites if b != a)
+        }
+        for site in sorted(closest, key=closest.get):
+            full = len(self.banned) >= (len(sites) - 1) // 2
+            if closest[site] < self.unrelated and site not in self.banned and not full:
+                self.banned.append(site)
 
 
 def cosines_with(deltas: np.ndarray, direction: np.ndarray) -> np.ndarray:
