@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from fedsec.core.errors import ConfigError
-from fedsec.experiments import attack_matrix
+from fedsec.experiments import attack_matrix, sweep
 from fedsec.experiments.attack_matrix import (
     MatrixPlan,
     first_family,
@@ -84,6 +84,24 @@ def test_a_run_stopped_inside_a_cell_stops_the_matrix(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         run_matrix(plan, None)
     assert len(calls) == 1
+
+
+def test_all_seeds_share_one_sweep_session_so_ray_starts_once(monkeypatch):
+    orgs = [SimpleNamespace(name=f"org{i}", train_families={"dos"}) for i in range(5)]
+    monkeypatch.setattr(attack_matrix, "build_federation", lambda *_: SimpleNamespace(orgs=orgs))
+    monkeypatch.setattr(attack_matrix, "run_cell", lambda **job: {"seed": job["seed"]})
+    opened = []
+    real_session = sweep.session
+
+    def counted(*args, **kwargs):
+        opened.append(1)
+        return real_session(*args, **kwargs)
+
+    monkeypatch.setattr(sweep, "session", counted)
+    plan = MatrixPlan("unsw-5org-shared", attacks=["none"], defences=["none"], seeds=[0, 1, 2])
+    rows = run_matrix(plan, None)
+    assert [row["seed"] for row in rows] == [0, 1, 2]
+    assert len(opened) == 1
 
 
 def test_targeted_flip_aims_at_an_attack_family_of_the_dishonest_organization_never_benign():

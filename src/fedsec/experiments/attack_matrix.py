@@ -167,7 +167,8 @@ def run_matrix(
     address: str | None = None,
 ) -> list[dict]:
     """Every cell of ``plan``; ``on_cell`` sees each row as it is finished. ``workers`` > 1 or a
-    Ray ``address`` runs a seed's cells in parallel (:func:`.sweep.run_many`): the same rows."""
+    Ray ``address`` runs a seed's cells in parallel on one :func:`.sweep.session` for all the
+    seeds (Ray starts once): the same rows."""
     plan.check()
     sweep.check_settings(workers, address)
     first = load_scenario(plan.scenario, plan.sets)
@@ -182,20 +183,21 @@ def run_matrix(
         )
     rows: list[dict] = []
     cells = [{"attack": a, "defence": d} for a in plan.attacks for d in plan.defences]
-    for seed in plan.seeds:
-        fed = build_federation(load_scenario(plan.scenario, [*plan.sets, f"seed={seed}"]), data_dir)
-        dishonest = drawn_dishonest(fed, plan.dishonest, seed)
-        if "targeted_flip" in plan.attacks and not plan.families:
-            plan.families = first_family(fed, dishonest[0])
-        shared = {"plan": plan, "seed": seed, "dishonest": dishonest, "data_dir": data_dir}
-        rows += sweep.run_many(
-            run_cell,
-            cells,
-            shared=shared | {"fed": fed},
-            workers=workers,
-            address=address,
-            on_done=lambda _index, row: on_cell(row),
-        )
+    with sweep.session(workers, address, warm=__name__) as runner:
+        for number, seed in enumerate(plan.seeds, start=1):
+            scenario = load_scenario(plan.scenario, [*plan.sets, f"seed={seed}"])
+            fed = build_federation(scenario, data_dir)
+            dishonest = drawn_dishonest(fed, plan.dishonest, seed)
+            if "targeted_flip" in plan.attacks and not plan.families:
+                plan.families = first_family(fed, dishonest[0])
+            shared = {"plan": plan, "seed": seed, "dishonest": dishonest, "data_dir": data_dir}
+            rows += runner.run(
+                run_cell,
+                cells,
+                shared=shared | {"fed": fed},
+                on_done=lambda _index, row: on_cell(row),
+                last=number == len(plan.seeds),
+            )
     return rows
 
 
