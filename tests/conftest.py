@@ -106,3 +106,52 @@ def scenario_runner(name: str, base: list[str], data_dir: Path):
         return run_experiment(scenario, data_dir, federation=federation).metrics
 
     return run
+
+
+#: Test files that take a minute or more on 2 cores, longest first (measured with
+#: ``--durations``). ``--dist loadfile`` hands whole files to the two workers in collection
+#: order: started first, they run while the many short files fill the other worker, instead
+#: of one of them starting last and leaving a worker idle until it ends. A file missing here
+#: only runs later; no test depends on the order.
+LONG_FILES = (
+    "tests/engines/nvflare/test_deployment.py",
+    "tests/tasks/anomaly/test_experiment.py",
+    "tests/engines/nvflare/test_deployment_anomaly.py",
+    "tests/experiments/test_privacy_curve.py",
+    "tests/engines/nvflare/test_checkpoint.py",
+    "tests/tasks/classification/test_robustness.py",
+    "tests/forensics/test_hunt.py",
+    "tests/tasks/classification/test_experiment.py",
+    "tests/cli/test_attack_matrix.py",
+    "tests/tasks/classification/test_trees.py",
+    "tests/engines/nvflare/test_coordinator.py",
+    "tests/experiments/test_demo.py",
+    "tests/engines/nvflare/test_deployment_dropout.py",
+    "tests/tasks/logs/test_experiment.py",
+    "tests/engines/nvflare/test_deployment_logs.py",
+    "tests/tasks/classification/test_task.py",
+    "tests/fl/robustness/test_conflict.py",
+    "tests/engines/test_xgb_federated.py",
+    "tests/detect/test_tree_alerts.py",
+    "tests/forensics/test_campaigns.py",
+    "tests/experiments/test_sweep.py",
+    "tests/cli/test_main_anomaly.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files of LONG_FILES first, in that order; the rest keep pytest's order."""
+    rank = {path: i for i, path in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadfile`` keeping the collection's order (xdist would otherwise reorder the
+    files by their number of tests, which puts long files of one or two tests last)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    config.option.loadscopereorder = False
+    return LoadFileScheduling(config, log)
