@@ -155,3 +155,16 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
     config.option.loadscopereorder = False
     return LoadFileScheduling(config, log)
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, key: str, build) -> Path:
+    """The folder ``build(folder)`` writes, built once per test process and reused by every
+    test file of that process that asks for the same ``key`` (the same settings): for
+    read-only inputs several test files train identically. Not shared between xdist workers:
+    a bundle is signed with the key of its own worker's temporary home."""
+    folder = tmp_path_factory.getbasetemp() / f"built-{key}"
+    if not folder.is_dir():
+        staging = tmp_path_factory.mktemp(f"building-{key}")
+        build(staging)
+        staging.rename(folder)  # only a finished build gets the name
+    return folder
