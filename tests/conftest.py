@@ -62,6 +62,23 @@ def anomaly_bundle(tmp_path_factory, data_dir) -> Path:
     return write_run(experiment, tmp_path_factory.mktemp("anomaly") / "run") / "model"
 
 
+#: A small demo: simulated consortium, local and federated arms (run_demo overrides).
+SMALL_DEMO = [
+    "flows=12000",
+    "experiment.rounds=30",
+    'experiment.evaluation.arms=["local", "federated"]',
+]
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory):
+    """The DemoRun of SMALL_DEMO, run once per worker for every test file that reads it (the
+    demo's own tests and the retro-hunts on its run folder); tests only read it."""
+    from fedsec.experiments.demo import run_demo
+
+    return run_demo(tmp_path_factory.mktemp("demo") / "run", overrides=SMALL_DEMO)
+
+
 @pytest.fixture(scope="session")
 def unsw_sample(tmp_path_factory):
     """600 UNSW-NB15 training rows (seeded sample) as a CSV file, and as a frame."""
@@ -145,16 +162,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
 
 
+#: Test files reading the same per-worker session build (``small_demo``, ``built_once``): each
+#: group goes to one worker, which then trains it once.
+SHARED_BUILDS = {
+    "tests/forensics/test_hunt.py": "small-demo",
+    "tests/experiments/test_demo.py": "small-demo",
+    "tests/forensics/test_campaigns.py": "small-run",
+    "tests/cli/test_incidents.py": "small-run",
+}
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """``--dist loadfile`` keeping the collection's order (xdist would otherwise reorder the
-    files by their number of tests, which puts long files of one or two tests last)."""
+    files by their number of tests, which puts long files of one or two tests last), with the
+    files of one SHARED_BUILDS group handed to the same worker."""
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
 
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return SHARED_BUILDS.get(path, path)
+
     config.option.loadscopereorder = False
-    return LoadFileScheduling(config, log)
+    return Scheduling(config, log)
 
 
 def built_once(tmp_path_factory: pytest.TempPathFactory, key: str, build) -> Path:
