@@ -162,9 +162,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
 
 
-#: Test files reading the same per-worker session build (``small_demo``, ``built_once``): each
-#: group goes to one worker, which then trains it once.
+#: Test files reading the same per-worker session build (``small_demo``, ``built_once``, the
+#: loopback NVFlare federation of tests/engines/nvflare/conftest.py): each group goes to one
+#: worker, which then builds or starts it once.
 SHARED_BUILDS = {
+    "tests/engines/nvflare/test_deployment.py": "nvflare-federation",
+    "tests/engines/nvflare/test_deployment_anomaly.py": "nvflare-federation",
+    "tests/engines/nvflare/test_deployment_dropout.py": "nvflare-federation",
+    "tests/engines/nvflare/test_deployment_logs.py": "nvflare-federation",
     "tests/forensics/test_hunt.py": "small-demo",
     "tests/experiments/test_demo.py": "small-demo",
     "tests/forensics/test_campaigns.py": "small-run",
