@@ -62,6 +62,23 @@ def anomaly_bundle(tmp_path_factory, data_dir) -> Path:
     return write_run(experiment, tmp_path_factory.mktemp("anomaly") / "run") / "model"
 
 
+#: A small demo: simulated consortium, local and federated arms (run_demo overrides).
+SMALL_DEMO = [
+    "flows=12000",
+    "experiment.rounds=30",
+    'experiment.evaluation.arms=["local", "federated"]',
+]
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory):
+    """The DemoRun of SMALL_DEMO, run once per worker for every test file that reads it (the
+    demo's own tests and the retro-hunts on its run folder); tests only read it."""
+    from fedsec.experiments.demo import run_demo
+
+    return run_demo(tmp_path_factory.mktemp("demo") / "run", overrides=SMALL_DEMO)
+
+
 @pytest.fixture(scope="session")
 def unsw_sample(tmp_path_factory):
     """600 UNSW-NB15 training rows (seeded sample) as a CSV file, and as a frame."""
@@ -106,3 +123,86 @@ def scenario_runner(name: str, base: list[str], data_dir: Path):
         return run_experiment(scenario, data_dir, federation=federation).metrics
 
     return run
+
+
+#: Test files that take a minute or more on 2 cores, longest first (measured with
+#: ``--durations``). ``--dist loadfile`` hands whole files to the two workers in collection
+#: order: started first, they run while the many short files fill the other worker, instead
+#: of one of them starting last and leaving a worker idle until it ends. A file missing here
+#: only runs later; no test depends on the order.
+LONG_FILES = (
+    "tests/engines/nvflare/test_deployment.py",
+    "tests/tasks/anomaly/test_experiment.py",
+    "tests/engines/nvflare/test_deployment_anomaly.py",
+    "tests/experiments/test_privacy_curve.py",
+    "tests/engines/nvflare/test_checkpoint.py",
+    "tests/tasks/classification/test_robustness.py",
+    "tests/forensics/test_hunt.py",
+    "tests/tasks/classification/test_experiment.py",
+    "tests/cli/test_attack_matrix.py",
+    "tests/tasks/classification/test_trees.py",
+    "tests/engines/nvflare/test_coordinator.py",
+    "tests/experiments/test_demo.py",
+    "tests/engines/nvflare/test_deployment_dropout.py",
+    "tests/tasks/logs/test_experiment.py",
+    "tests/engines/nvflare/test_deployment_logs.py",
+    "tests/tasks/classification/test_task.py",
+    "tests/fl/robustness/test_conflict.py",
+    "tests/engines/test_xgb_federated.py",
+    "tests/detect/test_tree_alerts.py",
+    "tests/forensics/test_campaigns.py",
+    "tests/experiments/test_sweep.py",
+    "tests/cli/test_main_anomaly.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files of LONG_FILES first, in that order; the rest keep pytest's order."""
+    rank = {path: i for i, path in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
+
+
+#: Test files reading the same per-worker session build (``small_demo``, ``built_once``, the
+#: loopback NVFlare federation of tests/engines/nvflare/conftest.py): each group goes to one
+#: worker, which then builds or starts it once.
+SHARED_BUILDS = {
+    "tests/engines/nvflare/test_deployment.py": "nvflare-federation",
+    "tests/engines/nvflare/test_deployment_anomaly.py": "nvflare-federation",
+    "tests/engines/nvflare/test_deployment_dropout.py": "nvflare-federation",
+    "tests/engines/nvflare/test_deployment_logs.py": "nvflare-federation",
+    "tests/forensics/test_hunt.py": "small-demo",
+    "tests/experiments/test_demo.py": "small-demo",
+    "tests/forensics/test_campaigns.py": "small-run",
+    "tests/cli/test_incidents.py": "small-run",
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadfile`` keeping the collection's order (xdist would otherwise reorder the
+    files by their number of tests, which puts long files of one or two tests last), with the
+    files of one SHARED_BUILDS group handed to the same worker."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return SHARED_BUILDS.get(path, path)
+
+    config.option.loadscopereorder = False
+    return Scheduling(config, log)
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, key: str, build) -> Path:
+    """The folder ``build(folder)`` writes, built once per test process and reused by every
+    test file of that process that asks for the same ``key`` (the same settings): for
+    read-only inputs several test files train identically. Not shared between xdist workers:
+    a bundle is signed with the key of its own worker's temporary home."""
+    folder = tmp_path_factory.getbasetemp() / f"built-{key}"
+    if not folder.is_dir():
+        staging = tmp_path_factory.mktemp(f"building-{key}")
+        build(staging)
+        staging.rename(folder)  # only a finished build gets the name
+    return folder

@@ -13,7 +13,7 @@ from fedsec.cli import app
 from fedsec.forensics.alerts import read_alerts
 from fedsec.forensics.campaigns import window_files
 from fedsec.forensics.incidents import find_incidents
-from tests.forensics.consortium import small_run
+from tests.forensics.consortium import shared_small_run
 from tests.forensics.ecs import ecs_alert, from_flat, write_lines
 from tests.forensics.test_incidents import kill_chain
 
@@ -117,7 +117,7 @@ def test_bad_options_are_refused_before_reading(alerts, tmp_path, option, value,
 @pytest.fixture(scope="module")
 def consortium(tmp_path_factory):
     """A small simulated consortium and a classifier trained on its first week."""
-    root = small_run(tmp_path_factory.mktemp("consortium"))
+    root = shared_small_run(tmp_path_factory)
     return root / "data", root / "model"
 
 

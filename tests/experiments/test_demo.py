@@ -7,18 +7,11 @@ import json
 import pytest
 
 from fedsec.bundles.bundle import load_bundle
-from fedsec.experiments.demo import run_demo
-
-SMALL = [
-    "flows=12000",
-    "experiment.rounds=30",
-    'experiment.evaluation.arms=["local", "federated"]',
-]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return run_demo(tmp_path_factory.mktemp("demo") / "run", overrides=SMALL)
+def demo(small_demo):
+    return small_demo  # conftest.SMALL_DEMO
 
 
 def test_federated_detects_unseen_families_better_than_local(demo) -> None:

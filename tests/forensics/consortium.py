@@ -13,6 +13,7 @@ from fedsec.simulator.output import write_dataset
 
 
 def small_run(root: Path, flows: int = 8000, rounds: int = 15, seed: int = 0) -> Path:
+    """Writes ``root/data`` and ``root/model``; returns ``root``."""
     config = load_simulation("consortium", [f"flows={flows}", f"seed={seed}"])
     write_dataset(simulate(config), root / "data")
     scenario = load_scenario(
@@ -22,3 +23,10 @@ def small_run(root: Path, flows: int = 8000, rounds: int = 15, seed: int = 0) ->
     _, model = run_experiment(scenario, root / "data").product()
     save_bundle(root / "model", model, {})
     return root
+
+
+def shared_small_run(tmp_path_factory) -> Path:
+    """``small_run`` with its defaults, built once for every test file that reads it."""
+    from tests.conftest import built_once
+
+    return built_once(tmp_path_factory, "small-run", small_run)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from fedsec.forensics.campaigns import detect_window, score_window, window_files
-from tests.forensics.consortium import small_run
+from tests.forensics.consortium import shared_small_run
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    return small_run(tmp_path_factory.mktemp("consortium"))
+    return shared_small_run(tmp_path_factory)
 
 
 @pytest.mark.slow

@@ -12,7 +12,6 @@ import pytest
 from fedsec.bundles.bundle import load_manifest
 from fedsec.core.errors import InputError
 from fedsec.core.outputs import OutputError
-from fedsec.experiments.demo import run_demo
 from fedsec.forensics.alert_fields import field_value
 from fedsec.forensics.hunt import (
     BASELINE_ALERTS,
@@ -25,17 +24,12 @@ from fedsec.forensics.hunt import (
     retro_hunt,
 )
 
-SMALL = [
-    "flows=12000",
-    "experiment.rounds=30",
-    'experiment.evaluation.arms=["local", "federated"]',
-]
 ORG = "grid"
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
-    return run_demo(tmp_path_factory.mktemp("demo") / "run", overrides=SMALL).out
+def run(small_demo) -> Path:
+    return small_demo.out  # conftest.SMALL_DEMO
 
 
 @pytest.fixture(scope="module")

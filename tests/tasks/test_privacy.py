@@ -26,10 +26,23 @@ def federation(data_dir):
     return build_federation(load_scenario("unsw-5org-disjoint", SMALL), data_dir)
 
 
+_RUNS: dict[tuple[str, ...], object] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forget_runs():
+    yield
+    _RUNS.clear()
+
+
 def _run(data_dir, federation, *extra):
-    return run_experiment(
-        load_scenario("unsw-5org-disjoint", [*SMALL, *extra]), data_dir, federation=federation
-    )
+    """The run of SMALL + ``extra`` on the module's federation, trained once per module: the
+    same settings give the same run (seeded; tests/tasks/classification/test_experiment.py
+    checks that), and the tests below only read it."""
+    if extra not in _RUNS:
+        scenario = load_scenario("unsw-5org-disjoint", [*SMALL, *extra])
+        _RUNS[extra] = run_experiment(scenario, data_dir, federation=federation)
+    return _RUNS[extra]
 
 
 def test_secure_aggregation_changes_the_model_by_fixed_point_rounding_only(data_dir, federation):
