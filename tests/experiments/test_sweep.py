@@ -14,8 +14,14 @@ import torch
 
 from fedsec.core.errors import ConfigError
 from fedsec.experiments import sweep
-from fedsec.experiments.sweep import SweepError, run_many
+from fedsec.experiments.sweep import SweepError
 from fedsec.experiments.sweep_timeline import HERE, Timeline
+
+
+def run_many(fn, jobs, *, workers=None, address=None, timeline=None, **options) -> list:
+    """One sweep on its own session, as a privacy curve runs its points."""
+    with sweep.session(workers, address, warm=fn.__module__, timeline=timeline) as runner:
+        return runner.run(fn, jobs, last=True, **options)
 
 
 def scaled(value: int, factor: int, pause: float = 0.0) -> dict:

@@ -103,7 +103,7 @@ def privacy_curve(
     """The federated arm at each record-level ``epsilon`` and each of ``seeds`` (default: the
     scenario's), each seed on its own federation (classification scenarios: the curve reads
     macro-F1 and per-family recall); ``summary`` holds mean and sd over the seeds. ``workers``
-    > 1 or a Ray ``address`` runs the points in parallel (:func:`.sweep.run_many`): the same
+    > 1 or a Ray ``address`` runs the points in parallel (:func:`.sweep.session`): the same
     numbers, and ``tick`` then sees a point's rounds when the point finishes. ``timeline``
     records where the time went (:class:`.Timeline`)."""
     sweep.check_settings(workers, address)

@@ -1,7 +1,7 @@
 """Many independent runs: one after another, or in parallel on Ray.
 
 A sweep (a privacy curve's epsilons, an attack matrix's cells) is a list of jobs, each a call
-``fn(**shared, **job)`` that depends only on its arguments and its seed. :func:`run_many` runs
+``fn(**shared, **job)`` that depends only on its arguments and its seed. :func:`session` runs
 them in this process when one worker is asked for (Ray is not even imported then), on a local
 Ray runtime, or on an existing Ray cluster given by its address. Results come back in job
 order, whichever finished first, and each run is the same as it would be alone: every run
@@ -47,7 +47,7 @@ ADDRESS = re.compile(
 
 
 def is_parallel(workers: int | None, address: str | None) -> bool:
-    """Whether :func:`run_many` would use Ray for these settings."""
+    """Whether :func:`session` would use Ray for these settings."""
     return address is not None or (workers or 1) > 1
 
 
@@ -140,22 +140,3 @@ def session(
             yield Session(backend, parallel=True)
         finally:
             backend.close()
-
-
-def run_many(
-    fn: Callable[..., R],
-    jobs: Sequence[Mapping[str, Any]],
-    *,
-    shared: Mapping[str, Any] | None = None,
-    workers: int | None = None,
-    address: str | None = None,
-    on_done: Done = lambda _index, _result: None,
-    cost: Cost | None = None,
-    timeline: Timeline | None = None,
-) -> list[R]:
-    """``fn(**shared, **job)`` for every job, in job order; ``on_done(index, result)`` as each
-    finishes. ``workers`` (default 1) is the local runtime's CPUs, or with ``address`` the most
-    runs in flight on the cluster (default: as many as it schedules). In parallel, jobs start
-    highest ``cost`` first; ``timeline`` records where the time went."""
-    with session(workers, address, warm=fn.__module__, timeline=timeline) as runner:
-        return runner.run(fn, jobs, shared=shared, on_done=on_done, cost=cost, last=True)

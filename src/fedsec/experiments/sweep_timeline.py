@@ -1,6 +1,6 @@
 """Where a sweep's wall time goes: Ray's start, its workers' imports, each run, the idle tail.
 
-A :class:`Timeline` given to :func:`.sweep.run_many` (or :func:`.sweep.session`) records, in
+A :class:`Timeline` given to :func:`.sweep.session` records, in
 seconds since its creation, when Ray's runtime started and stopped, when each Ray worker was
 ready (its process up, then fedsec and torch imported), and on which worker each job ran from
 when to when. :meth:`Timeline.breakdown` prints it. Times are this machine's wall clock
