@@ -46,7 +46,9 @@ def same_edges(scenario, central, federation, run, shuffles: int) -> dict:
         "same_edges_centralized_is_the_raw_one": same_trees(
             pooled_booster, _booster(run, "centralized")
         ),
+        "same_edges_leading_identical_trees": leading_identical_trees(together, pooled_booster),
         "same_edges_largest_leaf_difference": largest_leaf_difference(together, pooled_booster),
+        "same_edges_base_scores": [base_score(b) for b in (together, pooled_booster)],
         "same_edges_reordered_centralized_macro_f1": reordered,
         **edge_differences(pooled, federated, sites),
         "federated_splits_on_federated_edges": splits_on(_booster(run, "federated"), federated),
@@ -122,13 +124,35 @@ def splits_on(booster, cuts: Cuts) -> bool:
     )
 
 
-def largest_leaf_difference(first, second) -> float | None:
-    """The largest difference between corresponding leaf values (None: other tree shapes)."""
+def leading_identical_trees(first, second) -> list[int]:
+    """How many trees, from the first, have the same splits in both boosters; of how many."""
     a, b = first.trees_to_dataframe(), second.trees_to_dataframe()
-    if not a[["Tree", "Node", "Feature"]].equals(b[["Tree", "Node", "Feature"]]):
-        return None
-    leaves = a["Feature"] == "Leaf"
-    return float(np.max(np.abs(a["Gain"][leaves].to_numpy() - b["Gain"][leaves].to_numpy())))
+    columns = ["Node", "Feature", "Split"]
+    total = int(a["Tree"].max()) + 1
+    for tree in range(total):
+        mine, theirs = a[a["Tree"] == tree], b[b["Tree"] == tree]
+        if not mine[columns].reset_index(drop=True).equals(theirs[columns].reset_index(drop=True)):
+            return [tree, total]
+    return [total, total]
+
+
+def largest_leaf_difference(first, second) -> float:
+    """The largest difference between leaf values over the trees both boosters share."""
+    same, _ = leading_identical_trees(first, second)
+    a, b = first.trees_to_dataframe(), second.trees_to_dataframe()
+    a, b = (
+        a[(a["Tree"] < same) & (a["Feature"] == "Leaf")],
+        b[(b["Tree"] < same) & (b["Feature"] == "Leaf")],
+    )
+    return float(np.max(np.abs(a["Gain"].to_numpy() - b["Gain"].to_numpy()), initial=0.0))
+
+
+def base_score(booster) -> str:
+    """The starting score XGBoost estimated from the labels (its intercept)."""
+    import json
+
+    config = json.loads(booster.save_config())
+    return config["learner"]["learner_model_param"]["base_score"]
 
 
 def edge_differences(pooled: Cuts, federated: Cuts, sites: list[Site]) -> dict:
