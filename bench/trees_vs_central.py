@@ -5,8 +5,11 @@ seed) and prints macro-F1, unseen-family recall and benign FPR side by side, and
 boosters make the same predictions on the test rows. ``--shuffles K`` also retrains the
 centralized booster K times on the same pooled rows in other orders: how far the centralized
 number itself moves when nothing but the order of the rows changes (XGBoost's quantile sketch
-and its float sums depend on it), the yardstick for the federated-centralized gap. One JSON line
-per scenario and seed, then one summary line per scenario (mean and sd over the seeds).
+and its float sums depend on it), the yardstick for the federated-centralized gap. ``--same-edges``
+retrains both arms on rows snapped to the centralized booster's own bin edges and compares their
+trees split for split (bench/trees_edges.py: where the two boosters differ). ``--set KEY=VALUE``
+passes a scenario setting to both arms (``--set model.max_bin=1024``). One JSON line per
+scenario and seed, then one summary line per scenario (mean and sd over the seeds).
 
     python bench/trees_vs_central.py --data-dir /work/shared/datasets --rounds 50 \\
         --seeds 0 1 2 --shuffles 2 unsw-5org-disjoint cicids-5org-disjoint nslkdd-5org-disjoint
@@ -15,14 +18,13 @@ per scenario and seed, then one summary line per scenario (mean and sd over the 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import statistics
 import time
 
 import numpy as np
 
-import fedsec.tasks.classification.trees as tree_arms
+import trees_edges as edges
 from fedsec.data.flows import concat_tables
 from fedsec.experiments.driver import run_experiment
 from fedsec.scenarios.config import load_scenario
@@ -37,7 +39,21 @@ def main() -> None:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a scenario setting for both arms, e.g. --set model.max_bin=1024 (repeatable)",
+    )
     parser.add_argument("--shuffles", type=int, default=0)
+    parser.add_argument(
+        "--same-edges",
+        action="store_true",
+        help="also train both arms on rows snapped to the centralized booster's own bin edges "
+        "(trees compared split for split) and compare the federated sketch's edges with them",
+    )
     args = parser.parse_args()
     for name in args.scenarios:
         rows = [compare(name, seed, args) for seed in args.seeds]
@@ -47,7 +63,7 @@ def main() -> None:
 def compare(name: str, seed: int, args) -> dict:
     """One scenario at one seed: both arms, then the centralized arm on reordered rows."""
     started = time.perf_counter()
-    settings = ['model.kind="xgboost"', f"rounds={args.rounds}", f"seed={seed}"]
+    settings = ['model.kind="xgboost"', f"rounds={args.rounds}", f"seed={seed}", *args.overrides]
     scenario = load_scenario(name, [*settings, 'evaluation.arms=["centralized", "federated"]'])
     federation = task_of(scenario).build_federation(scenario, args.data_dir)
     run = run_experiment(scenario, None, federation=federation)
@@ -61,6 +77,8 @@ def compare(name: str, seed: int, args) -> dict:
     row["reordered_centralized_macro_f1"] = [
         reordered_centralized_f1(central, federation, order) for order in range(args.shuffles)
     ]
+    if args.same_edges:
+        row.update(edges.same_edges(scenario, central, federation, run, args.shuffles))
     row["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(row), flush=True)
     return row
@@ -68,24 +86,9 @@ def compare(name: str, seed: int, args) -> dict:
 
 def reordered_centralized_f1(central, federation, order: int) -> float:
     """The centralized arm's macro-F1 when its booster sees the pooled rows in another order."""
-    with _rows_shuffled(order):
+    with edges.rows_shuffled(order):
         run = run_experiment(central, None, federation=federation)
     return run.metrics["arms"]["centralized"]["overall"]["macro_f1"]
-
-
-@contextlib.contextmanager
-def _rows_shuffled(order: int):
-    train = tree_arms.train_booster
-
-    def shuffled(params, x, y, w, rounds):
-        rows = np.random.default_rng(order).permutation(len(y))
-        return train(params, x[rows], y[rows], w[rows], rounds)
-
-    tree_arms.train_booster = shuffled
-    try:
-        yield
-    finally:
-        tree_arms.train_booster = train
 
 
 def summary(name: str, rows: list[dict]) -> dict:

@@ -44,11 +44,25 @@ def site(shared: Learner, org: OrgFrames) -> Site:
     return Site(org.name, shared.pre.transform(org.train.frame), y, np.asarray(weights)[y])
 
 
-def params(scenario: Scenario, shared: Learner) -> dict:
+def params(scenario: Scenario, shared: Learner, sites: list[Site]) -> dict:
     model = scenario.model
-    return booster_params(
+    settings = booster_params(
         len(shared.classes), model.max_depth, model.eta, model.max_bin, scenario.seed
     )
+    return {**settings, "base_score": intercept(shared, sites)}
+
+
+def intercept(shared: Learner, sites: list[Site]) -> list[float]:
+    """The starting score of every arm alike: the log of each family's weighted share of the
+    training rows, centered. XGBoost estimates this from the labels, but its federated estimate
+    is not its pooled one (the fourth decimal), which later decides near-tie splits the other
+    way; from the per-family row counts (which the organizations already share) and the class
+    weights, both arms start from the same numbers."""
+    counts = sum(np.bincount(s.y, minlength=len(shared.classes)) for s in sites)
+    weights = np.ones(len(shared.classes)) if shared.weights is None else shared.weights
+    weighted = np.asarray(counts, dtype=np.float64) * np.asarray(weights)
+    log_share = np.log(np.maximum(weighted / weighted.sum(), np.finfo(np.float32).tiny))
+    return [float(v) for v in log_share - log_share.mean()]
 
 
 def curve(
@@ -90,7 +104,7 @@ def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress)
     shared = learner(scenario, orgs, "global")
     sites = [site(shared, o) for o in orgs]
     booster = train_booster(
-        params(scenario, shared),
+        params(scenario, shared, sites),
         np.concatenate([s.x for s in sites]),
         np.concatenate([s.y for s in sites]),
         np.concatenate([s.weight for s in sites]),
@@ -109,7 +123,8 @@ def train_local(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> Ar
     for org in orgs:
         alone = learner(scenario, [org], f"local/{org.name}")
         own = site(alone, org)
-        booster = train_booster(params(scenario, alone), own.x, own.y, own.weight, scenario.rounds)
+        settings = params(scenario, alone, [own])
+        booster = train_booster(settings, own.x, own.y, own.weight, scenario.rounds)
         models[org.name] = tree_classifier(scenario, alone, bytes(booster.save_raw("ubj")))
         encoded[org.name] = pooled_val(alone.pre, orgs)
     return _done("local", models, scenario, orgs, encoded, started, tick)
@@ -123,7 +138,7 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
     model = tree_classifier(
         scenario,
         shared,
-        xgb_federated.train_federated(sites, params(scenario, shared), scenario.rounds),
+        xgb_federated.train_federated(sites, params(scenario, shared, sites), scenario.rounds),
     )
     models = dict.fromkeys([o.name for o in orgs], model)
     encoded = dict.fromkeys([o.name for o in orgs], pooled_val(shared.pre, orgs))
