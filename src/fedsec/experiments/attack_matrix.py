@@ -17,7 +17,7 @@ import csv
 import io
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -185,9 +185,10 @@ def run_matrix(
     for seed in plan.seeds:
         fed = build_federation(load_scenario(plan.scenario, [*plan.sets, f"seed={seed}"]), data_dir)
         dishonest = drawn_dishonest(fed, plan.dishonest, seed)
-        if "targeted_flip" in plan.attacks and not plan.families:
-            plan.families = first_family(fed, dishonest[0])
-        shared = {"plan": plan, "seed": seed, "dishonest": dishonest, "data_dir": data_dir}
+        seed_plan = plan
+        if "targeted_flip" in plan.attacks and not plan.families:  # this seed's attacker's family
+            seed_plan = replace(plan, families=first_family(fed, dishonest[0]))
+        shared = {"plan": seed_plan, "seed": seed, "dishonest": dishonest, "data_dir": data_dir}
         rows += sweep.run_many(
             run_cell,
             cells,
