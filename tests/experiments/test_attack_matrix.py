@@ -109,3 +109,33 @@ def test_targeted_flip_aims_at_an_attack_family_of_the_dishonest_organization_ne
     assert first_family(SimpleNamespace(orgs=orgs), "org0") == ["backdoor"]
     orgs = [SimpleNamespace(name="org0", train_families={"benign", "exploits"})]
     assert first_family(SimpleNamespace(orgs=orgs), "org0") == ["exploits"]
+
+
+def test_targeted_flip_aims_at_each_seeds_own_dishonest_organization(monkeypatch):
+    """The partition and the dishonest organizations change with the seed: a family chosen at
+    the first seed may not be held by the next seed's attacker (which would then flip nothing)."""
+    held = {0: {"benign", "generic"}, 1: {"benign", "exploit"}}
+    names = [f"org{i}" for i in range(5)]
+
+    def federation(scenario, _data_dir):
+        families = held[scenario.seed]
+        return SimpleNamespace(
+            orgs=[SimpleNamespace(name=n, train_families=families) for n in names]
+        )
+
+    targeted = {}
+
+    def run(scenario, *_, **__):
+        targeted[scenario.seed] = scenario.adversary.families
+        per_org = {
+            n: {"macro_f1": 0.5, "unseen_family_recall": None, "unseen_rows": 0} for n in names
+        }
+        return SimpleNamespace(metrics={"arms": {"federated": {"per_org": per_org}}})
+
+    monkeypatch.setattr(attack_matrix, "build_federation", federation)
+    monkeypatch.setattr(attack_matrix, "run_experiment", run)
+    plan = MatrixPlan(
+        "unsw-5org-shared", attacks=["targeted_flip"], defences=["none"], seeds=[0, 1]
+    )
+    run_matrix(plan, None)
+    assert targeted == {0: ["generic"], 1: ["exploit"]}

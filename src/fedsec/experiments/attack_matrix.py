@@ -17,7 +17,7 @@ import csv
 import io
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -188,13 +188,14 @@ def run_matrix(
             scenario = load_scenario(plan.scenario, [*plan.sets, f"seed={seed}"])
             fed = build_federation(scenario, data_dir)
             dishonest = drawn_dishonest(fed, plan.dishonest, seed)
-            if "targeted_flip" in plan.attacks and not plan.families:
-                plan.families = first_family(fed, dishonest[0])
-            shared = {"plan": plan, "seed": seed, "dishonest": dishonest, "data_dir": data_dir}
+            seed_plan = plan
+            if "targeted_flip" in plan.attacks and not plan.families:  # this seed's attacker's
+                seed_plan = replace(plan, families=first_family(fed, dishonest[0]))
+            shared = {"plan": seed_plan, "seed": seed, "dishonest": dishonest}
             rows += runner.run(
                 run_cell,
                 cells,
-                shared=shared | {"fed": fed},
+                shared=shared | {"data_dir": data_dir, "fed": fed},
                 on_done=lambda _index, row: on_cell(row),
                 last=number == len(plan.seeds),
             )
