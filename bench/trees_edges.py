@@ -203,15 +203,9 @@ def federated_cuts(sites: list[Site], max_bin: int, timeout: float = 1800) -> Cu
 
 def _sketch(port: int, world: int, rank: int, site: Site, max_bin: int, results) -> None:
     import xgboost as xgb
-    from xgboost import collective
 
     try:
-        with collective.CommunicatorContext(
-            dmlc_communicator="federated",
-            federated_server_address=f"127.0.0.1:{port}",
-            federated_world_size=world,
-            federated_rank=rank,
-        ):
+        with xgb_federated.communicator(port, world, rank):
             matrix = xgb.QuantileDMatrix(site.x, label=site.y, weight=site.weight, max_bin=max_bin)
             results.put((rank, matrix.get_quantile_cut()))
     except Exception as error:  # reported to the bench, which stops

@@ -138,18 +138,24 @@ def _serve(world: int, port: int) -> None:  # pragma: no cover - runs in the ser
     run_federated_server(world, port)
 
 
+def communicator(port: int, world: int, rank: int) -> Any:
+    """Site ``rank``'s link to the loopback federated server of ``world`` sites on ``port``
+    (a context: XGBoost's collective calls inside it sum across the sites)."""
+    from xgboost import collective
+
+    return collective.CommunicatorContext(
+        dmlc_communicator="federated",
+        federated_server_address=f"127.0.0.1:{port}",
+        federated_world_size=world,
+        federated_rank=rank,
+    )
+
+
 def _work(
     port: int, world: int, rank: int, site: Site, params: dict, rounds: int, results
 ) -> None:  # pragma: no cover - runs in a site's process
-    from xgboost import collective
-
     try:
-        with collective.CommunicatorContext(
-            dmlc_communicator="federated",
-            federated_server_address=f"127.0.0.1:{port}",
-            federated_world_size=world,
-            federated_rank=rank,
-        ):
+        with communicator(port, world, rank):
             booster = train_booster(params, site.x, site.y, site.weight, rounds)
             results.put((rank, bytes(booster.save_raw("ubj"))))
     except Exception as error:  # reported to the coordinator, which stops the run
