@@ -13,7 +13,6 @@ organizations' quantile summaries merged) puts other edges than the pooled one.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 
 import numpy as np
 
@@ -174,38 +173,18 @@ def _edges(cuts: Cuts, feature: int) -> np.ndarray:
 
 def federated_cuts(sites: list[Site], max_bin: int, timeout: float = 1800) -> Cuts:
     """The bin edges XGBoost's federated sketch agrees on (each site's summaries merged)."""
-    context = multiprocessing.get_context("spawn")
-    port = xgb_federated.free_port()
-    results = context.Queue()
-    server = context.Process(target=xgb_federated._serve, args=(len(sites), port), daemon=True)
-    workers = [
-        context.Process(target=_sketch, args=(port, len(sites), rank, s, max_bin, results))
-        for rank, s in enumerate(sites)
-    ]
-    try:
-        server.start()
-        xgb_federated._wait_listening(port, server, timeout)
-        for worker in workers:
-            worker.start()
-        cuts = [results.get(timeout=timeout) for _ in sites]
-        failed = [c for _, c in cuts if isinstance(c, str)]
-        if failed:
-            raise xgb_federated.FederationError(failed[0])
-    finally:
-        for process in (*workers, server):
-            if process.pid is not None:
-                process.kill()
-                process.join()
-    first = cuts[0][1]
-    assert all(np.array_equal(c[0], first[0]) and np.array_equal(c[1], first[1]) for _, c in cuts)
+    outcome = xgb_federated.run_sites(sites, _sketch, (max_bin,), timeout)
+    cuts = [outcome[rank] for rank in range(len(sites))]
+    first = cuts[0]
+    assert all(np.array_equal(c[0], first[0]) and np.array_equal(c[1], first[1]) for c in cuts)
     return first
 
 
-def _sketch(port: int, world: int, rank: int, site: Site, max_bin: int, results) -> None:
+def _sketch(port: int, world: int, rank: int, tls, results, site: Site, max_bin: int) -> None:
     import xgboost as xgb
 
     try:
-        with xgb_federated.communicator(port, world, rank):
+        with xgb_federated.communicator(port, world, rank, tls):
             matrix = xgb.QuantileDMatrix(site.x, label=site.y, weight=site.weight, max_bin=max_bin)
             results.put((rank, matrix.get_quantile_cut()))
     except Exception as error:  # reported to the bench, which stops

@@ -8,7 +8,9 @@ What the server sees: every organization's quantile summaries and per-node gradi
 histograms, in clear (XGBoost offers no encryption of them on CPU), see docs/trees.md.
 
 The server listens on every interface (XGBoost has no bind-address option) for as long as the
-training runs; it and the workers are stopped by their process handles, never by name.
+training runs, so the run speaks mutual TLS with certificates of its own
+(:mod:`fedsec.engines.loopback_tls`): only this run's workers can join or read. The server and
+the workers are stopped by their process handles, never by name.
 """
 
 from __future__ import annotations
@@ -16,13 +18,17 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import socket
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from fedsec.core.errors import ConfigError
+from fedsec.engines.loopback_tls import LoopbackTLS, make_loopback_tls
 
 #: How long the whole federation may take before it is stopped (seconds).
 TIMEOUT = 1800
@@ -78,30 +84,42 @@ def train_federated(
 
     Every site must end with the same model; a site that fails or disagrees stops the run
     with :class:`FederationError`."""
-    context = multiprocessing.get_context("spawn")
-    port = free_port()
-    results = context.Queue()
-    server = context.Process(target=_serve, args=(len(sites), port), daemon=True)
-    workers = [
-        context.Process(
-            target=_work, args=(port, len(sites), rank, site, params, rounds, results), daemon=True
-        )
-        for rank, site in enumerate(sites)
-    ]
-    try:
-        server.start()
-        _wait_listening(port, server, timeout)
-        for worker in workers:
-            worker.start()
-        models = _collect(results, [s.name for s in sites], timeout)
-    finally:
-        for process in (*workers, server):
-            if process.pid is not None:  # started: stop it by its handle
-                process.kill()
-                process.join()
+    models = run_sites(sites, _work, (params, rounds), timeout)
     if len(set(models.values())) != 1:
         raise FederationError("the sites ended with different models")
     return models[0]
+
+
+def run_sites(
+    sites: list[Site], work: Callable[..., None], extra: tuple, timeout: float = TIMEOUT
+) -> dict[int, Any]:
+    """Every site's result of ``work(port, world, rank, tls, results, site, *extra)``, each in
+    its own process beside the federated server, over this run's mutual TLS; a site that
+    reports an error (a string) stops the run with :class:`FederationError`."""
+    context = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory(prefix="fedsec-xgb-tls-") as folder:
+        tls = make_loopback_tls(Path(folder))
+        port = free_port()
+        results = context.Queue()
+        world = len(sites)
+        server = context.Process(target=_serve, args=(world, port, tls), daemon=True)
+        workers = [
+            context.Process(
+                target=work, args=(port, world, rank, tls, results, site, *extra), daemon=True
+            )
+            for rank, site in enumerate(sites)
+        ]
+        try:
+            server.start()
+            _wait_listening(port, server, timeout)
+            for worker in workers:
+                worker.start()
+            return _collect(results, [s.name for s in sites], timeout)
+        finally:
+            for process in (*workers, server):
+                if process.pid is not None:  # started: stop it by its handle
+                    process.kill()
+                    process.join()
 
 
 def _wait_listening(port: int, server, timeout: float) -> None:
@@ -132,15 +150,21 @@ def _collect(results, names: list[str], timeout: float) -> dict[int, bytes]:
     return models
 
 
-def _serve(world: int, port: int) -> None:  # pragma: no cover - runs in the server process
+def _serve(world: int, port: int, tls: LoopbackTLS) -> None:  # pragma: no cover - server process
     from xgboost.federated import run_federated_server
 
-    run_federated_server(world, port)
+    run_federated_server(
+        world,
+        port,
+        server_key_path=str(tls.server_key),
+        server_cert_path=str(tls.server_cert),
+        client_cert_path=str(tls.authority),  # clients must hold this run's certificate
+    )
 
 
-def communicator(port: int, world: int, rank: int) -> Any:
-    """Site ``rank``'s link to the loopback federated server of ``world`` sites on ``port``
-    (a context: XGBoost's collective calls inside it sum across the sites)."""
+def communicator(port: int, world: int, rank: int, tls: LoopbackTLS) -> Any:
+    """Site ``rank``'s link (mutual TLS) to the loopback federated server of ``world`` sites
+    on ``port`` (a context: XGBoost's collective calls inside it sum across the sites)."""
     from xgboost import collective
 
     return collective.CommunicatorContext(
@@ -148,14 +172,17 @@ def communicator(port: int, world: int, rank: int) -> Any:
         federated_server_address=f"127.0.0.1:{port}",
         federated_world_size=world,
         federated_rank=rank,
+        federated_server_cert_path=str(tls.authority),
+        federated_client_key_path=str(tls.client_key),
+        federated_client_cert_path=str(tls.client_cert),
     )
 
 
 def _work(
-    port: int, world: int, rank: int, site: Site, params: dict, rounds: int, results
+    port: int, world: int, rank: int, tls, results, site: Site, params: dict, rounds: int
 ) -> None:  # pragma: no cover - runs in a site's process
     try:
-        with communicator(port, world, rank):
+        with communicator(port, world, rank, tls):
             booster = train_booster(params, site.x, site.y, site.weight, rounds)
             results.put((rank, bytes(booster.save_raw("ubj"))))
     except Exception as error:  # reported to the coordinator, which stops the run
