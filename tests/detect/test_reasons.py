@@ -7,7 +7,13 @@ import pytest
 import torch
 import xgboost as xgb
 
-from fedsec.detect.reasons import classifier_reasons, contributions, source_columns
+from fedsec.detect.reasons import (
+    autograd_contributions,
+    classifier_reasons,
+    contributions,
+    reason_arrays,
+    source_columns,
+)
 from fedsec.features.preprocess import NumericSpec, Preprocessor
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import MLPSpec
@@ -81,3 +87,36 @@ def test_reasons_are_the_top_columns_largest_first_with_the_rows_values(data):
         assert why[0]["feature"] == "bytes"  # dos here is "bytes above 300"
         assert why[0]["value"] == frame["bytes"].iloc[row]
     assert classifier_reasons(model, x, frame, np.zeros(0, int), np.zeros(0, object)) == []
+
+
+@pytest.mark.parametrize("hidden, dropout", [((), 0.0), ((16,), 0.0), ((32, 16, 8), 0.2)])
+def test_a_networks_backward_without_autograd_gives_autograds_numbers_bit_for_bit(
+    data, hidden, dropout
+):
+    frame, pre, _ = data
+    model = FamilyClassifier(MLPSpec(pre.width, 3, hidden, dropout), pre, CLASSES, "native")
+    model.initialize(torch.Generator().manual_seed(5))
+    x = pre.transform(frame)
+    targets = np.arange(len(x)) % 3
+    inputs = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    expected = autograd_contributions(model.module().eval(), inputs, targets)
+    found = contributions(model, x, targets)
+    assert found.dtype == expected.dtype and np.array_equal(found, expected)
+    assert np.count_nonzero(found) > found.size // 4
+
+
+def test_reason_arrays_add_up_preprocessed_columns_as_np_add_at_does(data):
+    frame, pre, labels = data
+    model = FamilyClassifier(MLPSpec(pre.width, 3, (8,), 0.0), pre, CLASSES, "native")
+    model.initialize(torch.Generator().manual_seed(2))
+    x = pre.transform(frame)
+    rows = np.arange(0, len(x), 3)
+    families = np.asarray(CLASSES, dtype=object)[labels[rows]]
+    names, order, amounts = reason_arrays(model, x, rows, families, k=2)
+    found = contributions(model, x[rows], labels[rows])
+    _, owners = source_columns(pre)
+    per_column = np.zeros((len(rows), len(names)))
+    np.add.at(per_column.T, owners, found.T)
+    expected = np.argsort(-per_column, axis=1, kind="stable")[:, :2]
+    assert np.array_equal(order, expected)
+    assert np.array_equal(amounts, np.take_along_axis(per_column, expected, axis=1))
