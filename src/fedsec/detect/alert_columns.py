@@ -15,27 +15,18 @@ import numpy as np
 from fedsec.data.taxonomy import UNLABELED
 from fedsec.detect import attack
 from fedsec.detect.batch import Explanation, FlowAlerts
-from fedsec.detect.column_values import by_distinct, ips, ports, utc_times
-from fedsec.detect.ecs import ECS_CONTEXT, PROTOCOLS, AlertSource, _absolute, community_id
+from fedsec.detect.column_values import (
+    by_distinct,
+    community_ids,
+    floats,
+    ips,
+    ports,
+    python_round,
+    rounded_texts,
+    utc_times,
+)
+from fedsec.detect.ecs import ECS_CONTEXT, PROTOCOLS, AlertSource, _absolute
 from fedsec.detect.ecs_values import IANA_NUMBER, transport
-
-
-def floats(values: list[float]) -> list[str]:
-    """Numbers as ``json.dumps`` writes them."""
-    return [_float(v) for v in values]
-
-
-def _float(value: float) -> str:
-    if value != value:
-        return "NaN"
-    if value in (float("inf"), float("-inf")):
-        return "Infinity" if value > 0 else "-Infinity"
-    return float.__repr__(value)
-
-
-def rounded(values: np.ndarray, digits: int) -> list[float]:
-    """Python's ``round`` of each value (correctly rounded, not numpy's)."""
-    return [round(v, digits) for v in values.tolist()]
 
 
 @dataclass
@@ -73,8 +64,12 @@ class AlertColumns:
         return [str(f) for f in self.alerts.families.tolist()]
 
     @cached_property
+    def rounded_scores(self) -> np.ndarray:
+        return python_round(self.alerts.scores, 6)
+
+    @cached_property
     def scores(self) -> list[float]:
-        return rounded(self.alerts.scores, 6)
+        return self.rounded_scores.tolist()
 
     @cached_property
     def score_texts(self) -> list[str]:
@@ -83,16 +78,17 @@ class AlertColumns:
     @cached_property
     def confidence_texts(self) -> list[str]:
         """A classifier's confidence is its malicious score (as ``_confidence``)."""
-        return floats([round(float(s), 6) for s in self.scores])
+        return rounded_texts(self.rounded_scores, 6)
 
     @cached_property
     def risk_texts(self) -> list[str]:
-        return floats(
-            [
-                round(attack.RISK_OF_LEVEL[attack.severity(f)] * min(max(s, 0.0), 1.0), 2)
-                for f, s in zip(self.families, self.scores, strict=True)
-            ]
-        )
+        """``attack.risk_score``: the family's level's risk times the confidence, in 0-1."""
+        level = {f: attack.RISK_OF_LEVEL[attack.severity(f)] for f in set(self.families)}
+        risks = np.asarray([level[f] for f in self.families], dtype=np.float64)
+        sure = self.rounded_scores
+        sure = np.where(sure < 0.0, 0.0, sure)  # ``max(s, 0.0)``: NaN and -0.0 kept
+        sure = np.where(sure > 1.0, 1.0, sure)
+        return rounded_texts(risks * sure, 2)
 
     @cached_property
     def timestamps(self) -> list[str]:
@@ -147,14 +143,7 @@ class AlertColumns:
 
     @cached_property
     def community_ids(self) -> list[str | None]:
-        src, sport, dst, dport = self.endpoints
-        out: list[str | None] = []
-        for name, a, a_port, b, b_port in zip(self.transports, src, sport, dst, dport, strict=True):
-            if name not in ("tcp", "udp") or None in (a, a_port, b, b_port):
-                out.append(None)
-                continue
-            out.append(community_id(name, {"ip": a, "port": a_port}, {"ip": b, "port": b_port}))
-        return out
+        return community_ids(self.transports, *self.endpoints)
 
     @cached_property
     def labels(self) -> list[str | None]:
@@ -188,15 +177,12 @@ class AlertColumns:
     def top_families(self) -> list[str]:
         """``fedsec.top_families``: the three likeliest families and their probabilities."""
         heads = [f'{{"family": {quote(c)}, "probability": ' for c in self.alerts.classes]
-        names = self.alerts.top.tolist()
-        chances = floats([round(c, 4) for c in self.alerts.chances.ravel().tolist()])
-        width = self.alerts.top.shape[1] if self.alerts.top.ndim == 2 else 0
-        out = []
-        for i, columns in enumerate(names):
-            texts = chances[i * width : (i + 1) * width]
-            cells = [heads[c] + t + "}" for c, t in zip(columns, texts, strict=True)]
-            out.append("[" + ", ".join(cells) + "]")
-        return out
+        chances = rounded_texts(self.alerts.chances, 4)
+        cells = [
+            f"{heads[c]}{t}}}"
+            for c, t in zip(self.alerts.top.ravel().tolist(), chances, strict=True)
+        ]
+        return json_arrays(cells, len(self))
 
     @cached_property
     def reasons(self) -> list[str] | None:
@@ -211,48 +197,63 @@ class AlertColumns:
         why = self.alerts.explanation
         if why is None or why.threshold is None:
             return None
-        return _float(why.threshold)
+        return floats([why.threshold])[0]
 
-    def network(self, i: int) -> str:
-        """The alert's ``network`` object's fields (empty: none)."""
-        parts = []
-        name = self.transports[i]
-        if name is not None:
-            parts.append(f'"transport": "{name}"')
-            if name in IANA_NUMBER:
-                parts.append(f'"iana_number": "{IANA_NUMBER[name]}"')
-        if self.protocols[i] is not None:
-            parts.append(f'"protocol": "{self.protocols[i]}"')
-        if self.community_ids[i] is not None:
-            parts.append(f'"community_id": "{self.community_ids[i]}"')
-        return ", ".join(parts)
+    @cached_property
+    def networks(self) -> list[str]:
+        """Each alert's ``network`` object's fields (empty: none)."""
+        heads = {}
+        for name, protocol in set(zip(self.transports, self.protocols, strict=True)):
+            parts = []
+            if name is not None:
+                parts.append(f'"transport": "{name}"')
+                if name in IANA_NUMBER:
+                    parts.append(f'"iana_number": "{IANA_NUMBER[name]}"')
+            if protocol is not None:
+                parts.append(f'"protocol": "{protocol}"')
+            heads[name, protocol] = ", ".join(parts)
+        return [
+            heads[name, protocol]
+            if flow is None
+            else (heads[name, protocol] + ", " if heads[name, protocol] else "")
+            + f'"community_id": "{flow}"'
+            for name, protocol, flow in zip(
+                self.transports, self.protocols, self.community_ids, strict=True
+            )
+        ]
 
 
 def reason_texts(why: Explanation, rows: np.ndarray) -> list[str]:
     """Each alert's reasons as ECS writes them (``_typed_reason``: the value as text), the
     values read only where a reason names their column."""
     heads = [f'{{"feature": {quote(name)}, "contribution": ' for name in why.names]
-    amounts = floats([round(a, 6) for a in why.amounts.ravel().tolist()])
-    values = np.full(why.order.shape, "}", dtype=object)
-    for c in np.unique(why.order).tolist():
+    order = why.order.ravel()
+    cells = [
+        heads[c] + a for c, a in zip(order.tolist(), rounded_texts(why.amounts, 6), strict=True)
+    ]
+    values = ["}"] * len(cells)
+    for c in np.unique(order).tolist():
         name = why.names[c]
         if name not in why.frame.columns:
             continue
-        at = np.nonzero(why.order == c)
-        column = why.frame[name].iloc[rows[at[0]]]
+        at = np.flatnonzero(order == c)
+        column = why.frame[name].iloc[rows[at // why.order.shape[1]]]
         missing = column.isna().to_numpy().tolist()
-        texts = [
-            "}" if gone else f', "value": {quote(str(v))}}}'
-            for v, gone in zip(column.astype(object).to_numpy().tolist(), missing, strict=True)
-        ]
-        values[at] = texts
-    width = why.order.shape[1]
-    if width == 0:
-        return ["[]"] * len(rows)
-    cells = [
-        heads[c] + a + v
-        for c, a, v in zip(
-            why.order.ravel().tolist(), amounts, values.ravel().tolist(), strict=True
-        )
-    ]
-    return ["[" + ", ".join(cells[i : i + width]) + "]" for i in range(0, len(cells), width)]
+        texts = by_distinct(column.astype(object).to_numpy().tolist(), _value_text)
+        for i, text, gone in zip(at.tolist(), texts, missing, strict=True):
+            if not gone:
+                values[i] = text
+    return json_arrays(list(map(str.__add__, cells, values)), len(rows))
+
+
+def json_arrays(cells: list[str], count: int) -> list[str]:
+    """``count`` JSON arrays of the cells' texts, the same number each, in order."""
+    if not cells:
+        return ["[]"] * count
+    width = len(cells) // count
+    groups = zip(*[cells[j::width] for j in range(width)], strict=True)
+    return ["[" + ", ".join(group) + "]" for group in groups]
+
+
+def _value_text(value: object) -> str:
+    return f', "value": {quote(str(value))}}}'

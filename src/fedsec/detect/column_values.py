@@ -5,12 +5,16 @@ value once per distinct value."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import math
 import re
 from collections.abc import Callable
 from datetime import UTC, tzinfo
 
 import numpy as np
 
+from fedsec.detect.ecs import _packed, community_id
 from fedsec.detect.ecs_values import ip, port, utc_timestamp
 
 #: ISO-8601 times numpy reads as pandas does (no offset, at most microseconds, years 1000-2999).
@@ -21,11 +25,51 @@ DECIMAL = re.compile(r"\d{1,20}(\.\d{1,9})?")
 
 def by_distinct(values: list, convert: Callable[[object], object]) -> list:
     """``[convert(v) for v in values]``, calling ``convert`` once per distinct value (values of
-    one type only: ``1``, ``1.0`` and ``True`` are one dict key, but not one value)."""
-    if len({type(v) for v in values}) > 1:
+    one type other than float only: ``1``, ``1.0`` and ``True`` are one dict key, and so are
+    ``0.0`` and ``-0.0``, but not one value)."""
+    kinds = {type(v) for v in values}
+    if len(kinds) > 1 or float in kinds:
         return [convert(v) for v in values]
     found = {v: convert(v) for v in dict.fromkeys(values)}
     return [found[v] for v in values]
+
+
+def floats(values: list[float]) -> list[str]:
+    """Numbers as ``json.dumps`` writes them."""
+    if np.isfinite(np.asarray(values, dtype=np.float64)).all():
+        return list(map(float.__repr__, values))
+    return [_float(v) for v in values]
+
+
+def _float(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (math.inf, -math.inf):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float.__repr__(value)
+
+
+def python_round(values: np.ndarray, digits: int) -> np.ndarray:
+    """``round(v, digits)`` of each value, flattened: Python's correctly rounded decimal
+    rounding, not numpy's. In numpy where the scaled value is far enough from a half for the
+    scaling's error not to matter (then the rounded integer over ``10**digits`` is the double
+    nearest the decimal, as Python's is); the rest by ``round``."""
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    scale = 10.0**digits
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = flat * scale
+        whole = np.rint(scaled)
+        margin = np.abs(scaled) * 2.0**-50 + 1e-12
+        safe = (np.abs(scaled) < 2.0**52) & (0.5 - np.abs(scaled - whole) > margin)
+    out = np.where(safe, whole / scale, 0.0)
+    for i in np.flatnonzero(~safe).tolist():
+        out[i] = round(float(flat[i]), digits)
+    return out
+
+
+def rounded_texts(values: np.ndarray, digits: int) -> list[str]:
+    """``json.dumps(round(v, digits))`` of each value, flattened."""
+    return floats(python_round(values, digits).tolist())
 
 
 def ips(values: list) -> list[str | None]:
@@ -114,3 +158,58 @@ def _texts(distinct: list[str], naive_zone: tzinfo) -> list[str | None]:
     for i in other:
         out[i] = utc_timestamp(distinct[i], naive_zone)
     return out
+
+
+#: One Community ID's hashed bytes (seed, lower endpoint first, transport, ports), big-endian.
+_FLOW = np.dtype(
+    [("seed", ">u2"), ("a", ">u4"), ("b", ">u4"), ("proto", "u1"), ("pad", "u1"),
+     ("a_port", ">u2"), ("b_port", ">u2")]
+)  # fmt: skip
+_NUMBERS = {"tcp": 6, "udp": 17}
+
+
+def community_ids(
+    transports: list, src: list, sport: list, dst: list, dport: list
+) -> list[str | None]:
+    """``community_id`` of each flow (transport, addresses and ports; None: none), IPv4 flows
+    packed in numpy and hashed one sha1 each, the others one by one."""
+    out: list[str | None] = [None] * len(transports)
+    packed = {a: _packed(a) for a in dict.fromkeys([*src, *dst]) if a is not None}
+    four: list[int] = []
+    flows = zip(transports, src, sport, dst, dport, strict=True)
+    for i, (name, a, a_port, b, b_port) in enumerate(flows):
+        if name not in _NUMBERS or None in (a, a_port, b, b_port):
+            continue
+        if len(packed[a]) == len(packed[b]) == 4:
+            four.append(i)
+        else:
+            out[i] = community_id(name, {"ip": a, "port": a_port}, {"ip": b, "port": b_port})
+    ends = [[column[i] for i in four] for column in (src, sport, dst, dport)]
+    names = [transports[i] for i in four]
+    for i, text in zip(four, _v4_ids(names, *ends, packed), strict=True):
+        out[i] = text
+    return out
+
+
+def _v4_ids(
+    transports: list, src: list, sport: list, dst: list, dport: list, packed: dict
+) -> list[str]:
+    """The Community IDs of IPv4 flows."""
+    if not transports:
+        return []
+    number = {a: int.from_bytes(p, "big") for a, p in packed.items() if len(p) == 4}
+    a = np.asarray([number[x] for x in src], dtype=np.int64)
+    b = np.asarray([number[x] for x in dst], dtype=np.int64)
+    a_port, b_port = np.asarray(sport, dtype=np.int64), np.asarray(dport, dtype=np.int64)
+    swap = (a > b) | ((a == b) & (a_port > b_port))  # ``sorted``: address, then port
+    flows = np.zeros(len(transports), dtype=_FLOW)
+    flows["a"], flows["b"] = np.where(swap, b, a), np.where(swap, a, b)
+    flows["a_port"] = np.where(swap, b_port, a_port)
+    flows["b_port"] = np.where(swap, a_port, b_port)
+    flows["proto"] = [_NUMBERS[name] for name in transports]
+    data, size = flows.tobytes(), _FLOW.itemsize
+    digests = b"".join(
+        hashlib.sha1(data[at : at + size]).digest() + b"\0" for at in range(0, len(data), size)
+    )
+    text = base64.b64encode(digests).decode("ascii")  # 21 bytes: 28 characters, the last "A"
+    return ["1:" + text[at : at + 27] + "=" for at in range(0, len(text), 28)]

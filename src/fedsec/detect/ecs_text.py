@@ -31,80 +31,88 @@ def ecs_lines(alerts: FlowAlerts, source: AlertSource) -> bytes:
     """The alerts as ECS JSON lines."""
     columns = AlertColumns(alerts, source)
     ecs = _encode({"ecs": {"version": ecs_schema()["ecs_version"]}})[1:-1]
-    lines = []
-    for i, (time, family, ident, risk, path, custom) in enumerate(
-        zip(
+    events = {f: _event_text(source, f) for f in set(columns.families)}
+    shared = {f: _shared_text(source, f) for f in events}
+    logs = {p: _log_text(p) for p in set(columns.paths)}
+    lines = [
+        f'{{"@timestamp": "{time}", {ecs}, "event": {events[family][0]}"{ident}"'
+        f"{events[family][1]}{risk}{events[family][2]}{where}, "
+        f'"message": {message}{shared[family]}{logs[path]}, "fedsec": {{{custom}}}}}\n'
+        for time, family, ident, risk, where, message, path, custom in zip(
             columns.timestamps,
             columns.families,
             columns.event_ids,
             columns.risk_texts,
+            _endpoints(columns),
+            _messages(columns),
             columns.paths,
             _custom(columns),
             strict=True,
         )
-    ):
-        before, middle, after = _event_text(source, family)
-        lines.append(
-            f'{{"@timestamp": "{time}", {ecs}, "event": {before}"{ident}"{middle}{risk}{after}'
-            f'{_endpoints(columns, i)}, "message": {_message(columns, i)}'
-            f'{_shared_text(source, family)}{_log_text(path)}, "fedsec": {{{custom}}}}}\n'
-        )
+    ]
     return "".join(lines).encode("utf-8")
 
 
 def eve_lines(alerts: FlowAlerts, source: AlertSource) -> bytes:
     """The alerts as Suricata EVE ``alert`` JSON lines."""
     columns = AlertColumns(alerts, source)
-    src, sport, dst, dport = columns.endpoints
     host = f', "host": {quote(source.observer)}' if source.observer else ""
-    lines = []
-    for i, (time, family, ident, risk, path, custom) in enumerate(
-        zip(
+    verdicts = {f: f'{host}, "alert": {_alert_text(source, f)}' for f in set(columns.families)}
+    files = {p: f', "file": {quote(p)}' if p else "" for p in set(columns.paths)}
+    lines = [
+        f'{{"timestamp": "{time.removesuffix("Z")}000+0000", "event_type": "alert"{fields}'
+        f'{verdicts[family]}, "fedsec": {{"event_id": "{ident}", "risk_score": {risk}, '
+        f"{custom}{files[path]}}}}}\n"
+        for time, fields, family, ident, risk, custom, path in zip(
             columns.timestamps,
+            _eve_fields(columns),
             columns.families,
             columns.event_ids,
             columns.risk_texts,
-            columns.paths,
             _custom(columns),
+            columns.paths,
             strict=True,
         )
-    ):
-        fields = [
-            f'"timestamp": "{time.removesuffix("Z")}000+0000", "event_type": "alert"',
-            *_eve_endpoints(src[i], sport[i], dst[i], dport[i]),
-        ]
-        name, protocol, flow = columns.transports[i], columns.protocols[i], columns.community_ids[i]
-        if name is not None:
-            fields.append(f'"proto": "{name.upper()}"')
-        if protocol is not None:
-            fields.append(f'"app_proto": "{protocol}"')
-        if flow is not None:
-            fields.append(f'"community_id": "{flow}"')
-        where = f', "file": {quote(path)}' if path else ""
-        lines.append(
-            "{" + ", ".join(fields) + f'{host}, "alert": {_alert_text(source, family)}, '
-            f'"fedsec": {{"event_id": "{ident}", "risk_score": {risk}, {custom}{where}}}}}\n'
-        )
+    ]
     return "".join(lines).encode("utf-8")
 
 
-def _eve_endpoints(
-    src: str | None, sport: int | None, dst: str | None, dport: int | None
-) -> list[str]:
-    pairs = (("src_ip", src), ("src_port", sport), ("dest_ip", dst), ("dest_port", dport))
+def _eve_fields(columns: AlertColumns) -> list[str]:
+    """The EVE event's addresses, ports, transport, application protocol and Community ID."""
+    src, sport, dst, dport = columns.endpoints
+    named = zip(columns.transports, columns.protocols, columns.community_ids, strict=True)
+    heads = {
+        key: "".join(
+            text
+            for text, value in zip(
+                (f', "proto": "{(key[0] or "").upper()}"', f', "app_proto": "{key[1]}"'),
+                key,
+                strict=True,
+            )
+            if value is not None
+        )
+        for key in set(zip(columns.transports, columns.protocols, strict=True))
+    }
     return [
-        f'"{key}": "{value}"' if isinstance(value, str) else f'"{key}": {value}'
-        for key, value in pairs
-        if value is not None
+        (f', "src_ip": "{a}"' if a is not None else "")
+        + (f', "src_port": {p}' if p is not None else "")
+        + (f', "dest_ip": "{b}"' if b is not None else "")
+        + (f', "dest_port": {q}' if q is not None else "")
+        + heads[name, protocol]
+        + (f', "community_id": "{flow}"' if flow is not None else "")
+        for a, p, b, q, (name, protocol, flow) in zip(src, sport, dst, dport, named, strict=True)
     ]
 
 
-def _endpoints(columns: AlertColumns, i: int) -> str:
+def _endpoints(columns: AlertColumns) -> list[str]:
     """``source``, ``destination`` and ``network`` (each only with a field to hold)."""
     src, sport, dst, dport = columns.endpoints
-    text = _side("source", src[i], sport[i]) + _side("destination", dst[i], dport[i])
-    network = columns.network(i)
-    return text + (f', "network": {{{network}}}' if network else "")
+    return [
+        _side("source", a, p)
+        + _side("destination", b, q)
+        + (f', "network": {{{net}}}' if net else "")
+        for a, p, b, q, net in zip(src, sport, dst, dport, columns.networks, strict=True)
+    ]
 
 
 def _side(name: str, address: str | None, port: int | None) -> str:
@@ -115,15 +123,20 @@ def _side(name: str, address: str | None, port: int | None) -> str:
     return f', "{name}": {{"ip": "{address}", "port": {port}}}'
 
 
-def _message(columns: AlertColumns, i: int) -> str:
+def _messages(columns: AlertColumns) -> list[str]:
+    """``message``: the family, the addresses and the score, on one line."""
     src, _, dst, dport = columns.endpoints
-    parts = [f"fedsec {columns.families[i]}"]
-    if src[i] is not None:
-        parts.append(f"from {src[i]}")
-    if dst[i] is not None:
-        parts.append(f"to {dst[i]}" + (f":{dport[i]}" if dport[i] is not None else ""))
-    parts.append(f"(score {columns.scores[i]})")
-    return quote(" ".join(parts))
+    return [
+        quote(
+            f"fedsec {family}"
+            + (f" from {a}" if a is not None else "")
+            + ("" if b is None else f" to {b}" if q is None else f" to {b}:{q}")
+            + f" (score {score})"
+        )
+        for family, a, b, q, score in zip(
+            columns.families, src, dst, dport, columns.scores, strict=True
+        )
+    ]
 
 
 def _custom(columns: AlertColumns) -> list[str]:
@@ -134,6 +147,7 @@ def _custom(columns: AlertColumns) -> list[str]:
     tail = f', "decision": "{decision}", "model": {model}'
     limit = "" if threshold is None else f', "threshold": {threshold}'
     reasons = columns.reasons or [None] * len(columns)
+    quoted = {f: quote(f) for f in set(columns.families)}
     out = []
     for family, score, confidence, row, why, top, line, label, flow, extra in zip(
         columns.families,
@@ -149,7 +163,7 @@ def _custom(columns: AlertColumns) -> list[str]:
         strict=True,
     ):
         text = (
-            f'"family": {quote(family)}, "score": {score}, "confidence": {confidence}{limit}, '
+            f'"family": {quoted[family]}, "score": {score}, "confidence": {confidence}{limit}, '
             f'"row": {row}{tail}'
         )
         if why is not None:
