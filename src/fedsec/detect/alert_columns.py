@@ -11,6 +11,7 @@ from functools import cached_property
 from json.encoder import encode_basestring_ascii as quote
 
 import numpy as np
+import pandas as pd
 
 from fedsec.data.taxonomy import UNLABELED
 from fedsec.detect import attack
@@ -237,9 +238,7 @@ def reason_texts(why: Explanation, rows: np.ndarray) -> list[str]:
         if name not in why.frame.columns:
             continue
         at = np.flatnonzero(order == c)
-        column = why.frame[name].iloc[rows[at // why.order.shape[1]]]
-        missing = column.isna().to_numpy().tolist()
-        texts = by_distinct(column.astype(object).to_numpy().tolist(), _value_text)
+        missing, texts = _cell_texts(why.frame[name], rows[at // why.order.shape[1]])
         for i, text, gone in zip(at.tolist(), texts, missing, strict=True):
             if not gone:
                 values[i] = text
@@ -253,6 +252,18 @@ def json_arrays(cells: list[str], count: int) -> list[str]:
     width = len(cells) // count
     groups = zip(*[cells[j::width] for j in range(width)], strict=True)
     return ["[" + ", ".join(group) + "]" for group in groups]
+
+
+def _cell_texts(column: pd.Series, rows: np.ndarray) -> tuple[list[bool], list[str]]:
+    """Which of the column's ``rows`` are missing, and each one's ``value`` text (the value as
+    text: ``str`` of its Python object); a float column's in numpy."""
+    if column.dtype == np.float64:
+        values = column.to_numpy()[rows]
+        texts = [f', "value": "{v!r}"}}' for v in values.tolist()]  # floats need no escape
+        return np.isnan(values).tolist(), texts
+    column = column.iloc[rows]
+    texts = by_distinct(column.astype(object).to_numpy().tolist(), _value_text)
+    return column.isna().to_numpy().tolist(), texts
 
 
 def _value_text(value: object) -> str:

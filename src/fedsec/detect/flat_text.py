@@ -9,7 +9,7 @@ import orjson
 from fedsec.data.taxonomy import UNLABELED
 from fedsec.detect.alert_columns import AlertColumns
 from fedsec.detect.batch import FlowAlerts
-from fedsec.detect.column_values import by_distinct
+from fedsec.detect.column_values import by_distinct, python_round
 from fedsec.detect.records import JSON_OPTIONS
 
 #: ``JSON_OPTIONS`` for one value (no newline after it).
@@ -23,26 +23,25 @@ def flat_lines(alerts: FlowAlerts) -> bytes:
     files = by_distinct([str(f) for f in table.source_file[rows].tolist()], _value)
     context = [_context(columns, name) for name in table.context.columns]
     families = by_distinct(columns.families, _value)
-    lines = []
-    for i, (row, file, line, family, score, top, label) in enumerate(
-        zip(
+    contexts = [
+        b"".join([c for c in cells if c is not None]) for cells in zip(*context, strict=True)
+    ]
+    lines = [
+        b'{"row":%d,"source_file":%b,"source_row":%d%b,"family":%b,"score":%b,'
+        b'"top_families":{%b}%b}\n'
+        % (row, file, line, where, family, score, top, b"" if label is None else label)
+        for row, file, line, where, family, score, top, label in zip(
             (alerts.offset + rows).tolist(),
             files,
             columns.source_rows,
+            contexts or [b""] * len(rows),
             families,
             _numbers(columns.scores),
             _top_families(alerts),
             _labels(alerts),
             strict=True,
         )
-    ):
-        parts = [b'{"row":%d,"source_file":%b,"source_row":%d' % (row, file, line)]
-        parts += [cells[i] for cells in context if cells[i] is not None]
-        parts.append(b',"family":%b,"score":%b,"top_families":{%b}' % (family, score, top))
-        if label is not None:
-            parts.append(b',"dataset_label":%b' % label)
-        parts.append(b"}\n")
-        lines.append(b"".join(parts))
+    ]
     return b"".join(lines)
 
 
@@ -51,6 +50,7 @@ def _labels(alerts: FlowAlerts) -> list[bytes | None]:
     table, rows = alerts.table, alerts.rows
     labelled = (table.family[rows] != UNLABELED).tolist()
     texts = by_distinct([str(v) for v in table.label[rows].tolist()], _value)
+    texts = [b',"dataset_label":' + t for t in texts]
     return [t if keep else None for t, keep in zip(texts, labelled, strict=True)]
 
 
@@ -80,9 +80,11 @@ def _context(columns: AlertColumns, name: str) -> list[bytes | None]:
 
 def _top_families(alerts: FlowAlerts) -> list[bytes]:
     keys = [_value(str(c)) + b":" for c in alerts.classes]
-    chances = _numbers([round(c, 4) for c in alerts.chances.ravel().tolist()])
+    chances = _numbers(python_round(alerts.chances, 4).tolist())
     width = alerts.top.shape[1]
     if width == 0:
         return [b""] * len(alerts)
     cells = [keys[c] + t for c, t in zip(alerts.top.ravel().tolist(), chances, strict=True)]
-    return [b",".join(cells[i : i + width]) for i in range(0, len(cells), width)]
+    return [
+        b",".join(group) for group in zip(*[cells[j::width] for j in range(width)], strict=True)
+    ]
