@@ -9,7 +9,6 @@ import xgboost as xgb
 
 from fedsec.detect.reasons import (
     autograd_contributions,
-    classifier_reasons,
     contributions,
     reason_arrays,
     source_columns,
@@ -75,18 +74,19 @@ def test_tree_reasons_add_up_to_the_familys_margin(data):
     np.testing.assert_allclose(found.sum(axis=1) + bias, margins, rtol=1e-4, atol=1e-4)
 
 
-def test_reasons_are_the_top_columns_largest_first_with_the_rows_values(data):
+def test_reasons_are_the_top_columns_largest_first(data):
     frame, pre, labels = data
     x = pre.transform(frame)
     booster = xgb.train(booster_params(3, 3, 0.3, 32, 0), xgb.DMatrix(x, labels), 10)
     model = TreeClassifier(pre, CLASSES, "native").set_model(booster.save_raw("ubj"))
     rows = np.flatnonzero(labels == 1)[:5]
-    reasons = classifier_reasons(model, x, frame, rows, np.asarray(["dos"] * len(rows)), k=2)
-    for row, why in zip(rows, reasons, strict=True):
-        assert len(why) == 2 and why[0]["contribution"] >= why[1]["contribution"]
-        assert why[0]["feature"] == "bytes"  # dos here is "bytes above 300"
-        assert why[0]["value"] == frame["bytes"].iloc[row]
-    assert classifier_reasons(model, x, frame, np.zeros(0, int), np.zeros(0, object)) == []
+    names, order, amounts = reason_arrays(model, x, rows, np.asarray(["dos"] * len(rows)), k=2)
+    assert order.shape == amounts.shape == (len(rows), 2)
+    for columns, top in zip(order.tolist(), amounts.tolist(), strict=True):
+        assert top[0] >= top[1]
+        assert names[columns[0]] == "bytes"  # dos here is "bytes above 300"
+    _, none, _ = reason_arrays(model, x, np.zeros(0, int), np.zeros(0, object))
+    assert none.shape == (0, 3)
 
 
 @pytest.mark.parametrize("hidden, dropout", [((), 0.0), ((16,), 0.0), ((32, 16, 8), 0.2)])

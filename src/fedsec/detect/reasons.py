@@ -4,13 +4,14 @@ A network's contributions are gradient × input of the flagged family's log-prob
 preprocessed row (a standardized value's distance from the training mean, times how much the
 family's probability moves with it); a tree ensemble's are XGBoost's exact TreeSHAP
 contributions to the family's margin. Both are deterministic and cost one backward pass (one
-tree walk) per flagged row. The preprocessed columns of one input column (its value, its
-missing flag, the one-hot buckets of a category) add up to that column's contribution."""
+tree walk) per batch of flagged rows; an MLP's backward pass calls the kernels autograd would
+(the same numbers, bit for bit) without building its graph. The preprocessed columns of one
+input column (its value, its missing flag, the one-hot buckets of a category) add up to that
+column's contribution; reasons stay arrays (column indexes and contributions) until written."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 
@@ -98,29 +99,6 @@ def source_columns(pre: Preprocessor) -> tuple[list[str], np.ndarray]:
     return names, np.asarray(owners, dtype=np.int64)
 
 
-def classifier_reasons(
-    model: FamilyClassifier,
-    x: np.ndarray,
-    frame: pd.DataFrame,
-    rows: np.ndarray,
-    families: np.ndarray,
-    k: int = TOP_REASONS,
-) -> list[list[dict]]:
-    """Per flagged row (``rows`` of ``x``/``frame``, flagged as ``families``), its ``k`` input
-    columns with the largest contribution towards that family, largest first."""
-    if len(rows) == 0:
-        return []
-    names, order, amounts = reason_arrays(model, x, rows, families, k)
-    values = _values(frame, names, rows)
-    return [
-        [
-            {"feature": names[c], "contribution": round(amount, 6), "value": values[c][i]}
-            for c, amount in zip(columns, top, strict=True)
-        ]
-        for i, (columns, top) in enumerate(zip(order.tolist(), amounts.tolist(), strict=True))
-    ]
-
-
 def reason_arrays(
     model: FamilyClassifier,
     x: np.ndarray,
@@ -159,17 +137,3 @@ def by_input_column(found: np.ndarray, owners: np.ndarray, columns: int) -> np.n
 
 #: Flagged rows explained per backward pass.
 BATCH = 4096
-
-
-def _values(frame: pd.DataFrame, names: list[str], rows: np.ndarray) -> list[list[object]]:
-    """Per input column, the rows' values as Python objects (missing: None), column-wise."""
-    out = []
-    for name in names:
-        if name not in frame.columns:
-            out.append([None] * len(rows))
-            continue
-        column = frame[name].iloc[rows]
-        missing = column.isna().to_numpy()
-        values = column.astype(object).to_numpy().tolist()
-        out.append([None if gone else v for v, gone in zip(values, missing, strict=True)])
-    return out
