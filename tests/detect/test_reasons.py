@@ -7,7 +7,12 @@ import pytest
 import torch
 import xgboost as xgb
 
-from fedsec.detect.reasons import classifier_reasons, contributions, source_columns
+from fedsec.detect.reasons import (
+    autograd_contributions,
+    contributions,
+    reason_arrays,
+    source_columns,
+)
 from fedsec.features.preprocess import NumericSpec, Preprocessor
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import MLPSpec
@@ -69,15 +74,49 @@ def test_tree_reasons_add_up_to_the_familys_margin(data):
     np.testing.assert_allclose(found.sum(axis=1) + bias, margins, rtol=1e-4, atol=1e-4)
 
 
-def test_reasons_are_the_top_columns_largest_first_with_the_rows_values(data):
+def test_reasons_are_the_top_columns_largest_first(data):
     frame, pre, labels = data
     x = pre.transform(frame)
     booster = xgb.train(booster_params(3, 3, 0.3, 32, 0), xgb.DMatrix(x, labels), 10)
     model = TreeClassifier(pre, CLASSES, "native").set_model(booster.save_raw("ubj"))
     rows = np.flatnonzero(labels == 1)[:5]
-    reasons = classifier_reasons(model, x, frame, rows, np.asarray(["dos"] * len(rows)), k=2)
-    for row, why in zip(rows, reasons, strict=True):
-        assert len(why) == 2 and why[0]["contribution"] >= why[1]["contribution"]
-        assert why[0]["feature"] == "bytes"  # dos here is "bytes above 300"
-        assert why[0]["value"] == frame["bytes"].iloc[row]
-    assert classifier_reasons(model, x, frame, np.zeros(0, int), np.zeros(0, object)) == []
+    names, order, amounts = reason_arrays(model, x, rows, np.asarray(["dos"] * len(rows)), k=2)
+    assert order.shape == amounts.shape == (len(rows), 2)
+    for columns, top in zip(order.tolist(), amounts.tolist(), strict=True):
+        assert top[0] >= top[1]
+        assert names[columns[0]] == "bytes"  # dos here is "bytes above 300"
+    _, none, _ = reason_arrays(model, x, np.zeros(0, int), np.zeros(0, object))
+    assert none.shape == (0, 3)
+
+
+@pytest.mark.parametrize("hidden, dropout", [((), 0.0), ((16,), 0.0), ((32, 16, 8), 0.2)])
+def test_a_networks_backward_without_autograd_gives_autograds_numbers_bit_for_bit(
+    data, hidden, dropout
+):
+    frame, pre, _ = data
+    model = FamilyClassifier(MLPSpec(pre.width, 3, hidden, dropout), pre, CLASSES, "native")
+    model.initialize(torch.Generator().manual_seed(5))
+    x = pre.transform(frame)
+    targets = np.arange(len(x)) % 3
+    inputs = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    expected = autograd_contributions(model.module().eval(), inputs, targets)
+    found = contributions(model, x, targets)
+    assert found.dtype == expected.dtype and np.array_equal(found, expected)
+    assert np.count_nonzero(found) > found.size // 4
+
+
+def test_reason_arrays_add_up_preprocessed_columns_as_np_add_at_does(data):
+    frame, pre, labels = data
+    model = FamilyClassifier(MLPSpec(pre.width, 3, (8,), 0.0), pre, CLASSES, "native")
+    model.initialize(torch.Generator().manual_seed(2))
+    x = pre.transform(frame)
+    rows = np.arange(0, len(x), 3)
+    families = np.asarray(CLASSES, dtype=object)[labels[rows]]
+    names, order, amounts = reason_arrays(model, x, rows, families, k=2)
+    found = contributions(model, x[rows], labels[rows])
+    _, owners = source_columns(pre)
+    per_column = np.zeros((len(rows), len(names)))
+    np.add.at(per_column.T, owners, found.T)
+    expected = np.argsort(-per_column, axis=1, kind="stable")[:, :2]
+    assert np.array_equal(order, expected)
+    assert np.array_equal(amounts, np.take_along_axis(per_column, expected, axis=1))

@@ -55,8 +55,8 @@ def _expected(model, flows, org):
     table = read_flows("nsl-kdd", [flows])
     proba = model.predict_proba(table.features(model.view).frame)
     labels = model.labels_from_proba(proba, model.threshold_for(org))
-    records = alert_records(table, proba, labels, model.malicious_score(proba), model.classes)
-    return json.loads(json.dumps(records, default=str))
+    alerts = alert_records(table, proba, labels, model.malicious_score(proba), model.classes)
+    return json.loads(json.dumps(alerts.records(), default=str))
 
 
 @pytest.mark.parametrize("org", [None, "org2"])

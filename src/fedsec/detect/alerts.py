@@ -14,13 +14,10 @@ from fedsec.bundles.signing import Trust
 from fedsec.core.errors import BundleError
 from fedsec.data.flows import FlowTable
 from fedsec.data.taxonomy import BENIGN, UNLABELED
+from fedsec.detect.batch import Explanation, FlowAlerts
 from fedsec.detect.formats import FLAT, AlertFormat
-from fedsec.detect.reasons import classifier_reasons
-from fedsec.detect.records import (
-    DetectionSummary,
-    add_network,
-    context_records,
-)
+from fedsec.detect.reasons import reason_arrays
+from fedsec.detect.records import DetectionSummary
 from fedsec.detect.scoring import ChunkScorer
 from fedsec.models.classifier import FamilyClassifier
 
@@ -32,32 +29,22 @@ def alert_records(
     scores: np.ndarray,
     classes: list[str],
     offset: int = 0,
-) -> list[dict]:
-    """One alert per row not flagged benign (``offset``: rows scored before this table). The
-    flagged rows' values are taken column by column (one conversion each), not row by row."""
+) -> FlowAlerts:
+    """One alert per row not flagged benign (``offset``: rows scored before this table), kept
+    as columns (``.records()``: one dict each)."""
     flagged = np.flatnonzero(labels != BENIGN)
     chance = proba[flagged]
     order = np.argsort(-chance, axis=1)[:, :3]
-    top_names = np.asarray(classes, dtype=object)[order].tolist()
-    top_chances = np.take_along_axis(chance, order, axis=1).tolist()
-    labelled = (table.family[flagged] != UNLABELED).tolist()
-    records = context_records(table, flagged, offset)
-    for record, family, score, names, chances, has_label, label in zip(
-        records,
-        labels[flagged].tolist(),
-        scores[flagged].tolist(),
-        top_names,
-        top_chances,
-        labelled,
-        table.label[flagged].tolist(),
-        strict=True,
-    ):
-        record["family"] = str(family)
-        record["score"] = round(score, 6)
-        record["top_families"] = {n: round(c, 4) for n, c in zip(names, chances, strict=True)}
-        if has_label:
-            record["dataset_label"] = str(label)
-    return records
+    return FlowAlerts(
+        table,
+        flagged,
+        offset,
+        labels[flagged],
+        scores[flagged],
+        list(classes),
+        order,
+        np.take_along_axis(chance, order, axis=1),
+    )
 
 
 class FlowScorer(ChunkScorer):
@@ -76,18 +63,18 @@ class FlowScorer(ChunkScorer):
         self.threshold = threshold
         self.tally = Tally()
 
-    def records(self, table: FlowTable) -> list[dict]:
+    def records(self, table: FlowTable) -> FlowAlerts:
         model = self.model
         frame = table.features(model.view).frame
         x = model.encode(frame)
         proba = model.proba_from_matrix(x)
         scores = model.malicious_score(proba)
         labels = model.labels_from_proba(proba, self.threshold)
-        records = alert_records(table, proba, labels, scores, model.classes, self.tally.rows)
+        alerts = alert_records(table, proba, labels, scores, model.classes, self.tally.rows)
         if self.alerts.explain:
-            explain(records, model, x, frame, labels, table, self.threshold)
+            alerts = explain(alerts, model, x, frame, labels, table, self.threshold)
         self.tally.add(table, labels)
-        return records
+        return alerts
 
 
 def flow_scorer(
@@ -108,23 +95,22 @@ def flow_scorer(
 
 
 def explain(
-    records: list[dict],
+    alerts: FlowAlerts,
     model: FamilyClassifier,
     x: np.ndarray,
     frame: pd.DataFrame,
     labels: np.ndarray,
     table: FlowTable,
     threshold: float | None,
-) -> None:
-    """What the typed alert formats add to each record: the threshold applied (None: arg-max),
-    the features behind the family, and the flow's transport and service."""
-    flagged = np.flatnonzero(labels != BENIGN)
-    reasons = classifier_reasons(model, x, frame, flagged, labels[flagged])
+) -> FlowAlerts:
+    """What the typed alert formats add to the alerts (in place): the threshold applied (None:
+    arg-max), the features behind the family, and (from ``table``) the flow's transport and
+    service."""
+    flagged = alerts.rows
+    names, order, amounts = reason_arrays(model, x, flagged, labels[flagged])
     chosen = None if threshold is None else round(float(threshold), 6)
-    for record, why in zip(records, reasons, strict=True):
-        record["threshold"] = chosen
-        record["reasons"] = why
-    add_network(records, table, flagged)
+    alerts.explanation = Explanation(chosen, names, order, amounts, frame)
+    return alerts
 
 
 def operating_threshold(model: FamilyClassifier, model_dir: Path, org: str | None) -> float | None:

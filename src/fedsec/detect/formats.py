@@ -8,8 +8,11 @@ import json
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from fedsec.detect.batch import FlowAlerts
 from fedsec.detect.ecs import AlertSource, ecs_document, ecs_line
+from fedsec.detect.ecs_text import ecs_lines, eve_lines
 from fedsec.detect.eve import eve_document
+from fedsec.detect.flat_text import flat_lines
 from fedsec.detect.records import alert_lines
 
 ALERT_FORMATS: tuple[str, ...] = ("ecs", "eve", "fedsec")
@@ -36,15 +39,30 @@ class AlertFormat:
         transport); the flat format stays as it was."""
         return self.name != "fedsec"
 
-    def lines(self, records: list[dict]) -> bytes:
-        """The records as JSON Lines in this format."""
+    def lines(self, records: list[dict] | FlowAlerts) -> bytes:
+        """The records (or a chunk's flow alerts) as JSON Lines in this format."""
+        if isinstance(records, FlowAlerts):
+            return self._flow_lines(records)
         if self.name == "fedsec":
             return alert_lines(records)
         if self.name == "ecs":
             return "".join([ecs_line(r, self.source) + "\n" for r in records]).encode("utf-8")
         return "".join(self._eve_line(r) for r in records).encode("utf-8")
 
-    def write(self, sink: BinaryIO, records: list[dict]) -> None:
+    def _flow_lines(self, alerts: FlowAlerts) -> bytes:
+        """Flow alerts written from their columns, when every field is one the column-wise
+        text writes (else as records)."""
+        if not alerts.regular:
+            return self.lines(alerts.records())
+        if self.name == "fedsec":
+            if alerts.explanation is not None:
+                return self.lines(alerts.records())
+            return flat_lines(alerts)
+        if self.name == "ecs":
+            return ecs_lines(alerts, self.source)
+        return eve_lines(alerts, self.source)
+
+    def write(self, sink: BinaryIO, records: list[dict] | FlowAlerts) -> None:
         """The records to ``sink``, a batch at a time (memory: a batch's text, not a chunk's)."""
         for start in range(0, len(records), BATCH):
             sink.write(self.lines(records[start : start + BATCH]))

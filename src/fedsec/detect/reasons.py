@@ -4,17 +4,20 @@ A network's contributions are gradient × input of the flagged family's log-prob
 preprocessed row (a standardized value's distance from the training mean, times how much the
 family's probability moves with it); a tree ensemble's are XGBoost's exact TreeSHAP
 contributions to the family's margin. Both are deterministic and cost one backward pass (one
-tree walk) per flagged row. The preprocessed columns of one input column (its value, its
-missing flag, the one-hot buckets of a category) add up to that column's contribution."""
+tree walk) per batch of flagged rows; an MLP's backward pass calls the kernels autograd would
+(the same numbers, bit for bit) without building its graph. The preprocessed columns of one
+input column (its value, its missing flag, the one-hot buckets of a category) add up to that
+column's contribution; reasons stay arrays (column indexes and contributions) until written."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import torch
+from torch import nn
 
 from fedsec.features.preprocess import Preprocessor
 from fedsec.models.classifier import FamilyClassifier
+from fedsec.models.mlp import MLP
 from fedsec.models.trees import TreeClassifier
 
 #: Reasons listed per alert.
@@ -32,9 +35,54 @@ def contributions(model: FamilyClassifier, x: np.ndarray, targets: np.ndarray) -
         shap = np.asarray(shap).reshape(len(x), len(model.classes), x.shape[1] + 1)
         return shap[np.arange(len(x)), targets, :-1]
     network = model.module().eval()
-    inputs = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).requires_grad_(True)
+    inputs = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    targets = np.asarray(targets, np.int64)
+    layers = list(network.net) if isinstance(network, MLP) else None
+    if layers is None or not all(isinstance(layer, PLAIN_LAYERS) for layer in layers):
+        return autograd_contributions(network, inputs, targets)
+    with torch.no_grad():
+        gradient = mlp_input_gradient(layers, inputs, targets)
+    return (gradient * inputs).numpy().astype(np.float64)
+
+
+#: The layers whose backward :func:`mlp_input_gradient` writes out (dropout: evaluation mode).
+PLAIN_LAYERS = (nn.Linear, nn.ReLU, nn.Dropout)
+
+
+def mlp_input_gradient(
+    layers: list[nn.Module], inputs: torch.Tensor, targets: np.ndarray
+) -> torch.Tensor:
+    """The gradient of each row's ``targets`` log-probability with respect to its input, by
+    the kernels autograd's backward pass calls (so the same numbers), without building its
+    graph: log-softmax's backward of the one-hot, then each layer's backward in turn (a
+    linear layer's ``grad @ weight``, a ReLU's zero where its output is)."""
+    saved, hidden = [], inputs
+    for layer in layers:
+        if isinstance(layer, nn.Linear):
+            hidden = layer(hidden)
+            saved.append((layer, None))
+        elif isinstance(layer, nn.ReLU):
+            hidden = torch.relu(hidden)
+            saved.append((layer, hidden))
+    log_proba = torch.log_softmax(hidden, dim=1)
+    grad = torch.zeros_like(log_proba)
+    grad[torch.arange(len(grad)), torch.from_numpy(targets)] = 1.0
+    grad = torch._log_softmax_backward_data(grad, log_proba, 1, log_proba.dtype)
+    for layer, output in reversed(saved):
+        if output is None:
+            grad = grad.mm(layer.weight)
+        else:
+            grad = torch.ops.aten.threshold_backward(grad, output, 0)
+    return grad
+
+
+def autograd_contributions(
+    network: nn.Module, inputs: torch.Tensor, targets: np.ndarray
+) -> np.ndarray:
+    """Gradient × input by autograd (any network)."""
+    inputs = inputs.requires_grad_(True)
     log_proba = torch.log_softmax(network(inputs), dim=1)
-    picked = log_proba[torch.arange(len(x)), torch.from_numpy(np.asarray(targets, np.int64))]
+    picked = log_proba[torch.arange(len(inputs)), torch.from_numpy(targets)]
     (gradient,) = torch.autograd.grad(picked.sum(), inputs)
     return (gradient * inputs).detach().numpy().astype(np.float64)
 
@@ -51,54 +99,41 @@ def source_columns(pre: Preprocessor) -> tuple[list[str], np.ndarray]:
     return names, np.asarray(owners, dtype=np.int64)
 
 
-def classifier_reasons(
+def reason_arrays(
     model: FamilyClassifier,
     x: np.ndarray,
-    frame: pd.DataFrame,
     rows: np.ndarray,
     families: np.ndarray,
     k: int = TOP_REASONS,
-) -> list[list[dict]]:
-    """Per flagged row (``rows`` of ``x``/``frame``, flagged as ``families``), its ``k`` input
-    columns with the largest contribution towards that family, largest first (rows explained
-    in batches: memory bounded by the batch, not the chunk)."""
-    if len(rows) == 0:
-        return []
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The input columns' names, and per flagged row (``rows`` of ``x``, flagged as
+    ``families``) the indexes of its ``k`` columns with the largest contribution towards that
+    family (largest first, ties in column order) and those contributions; rows explained in
+    batches (memory bounded by the batch, not the chunk)."""
     index = {c: i for i, c in enumerate(model.classes)}
     targets = np.asarray([index[f] for f in families], dtype=np.int64)
     names, owners = source_columns(model.preprocessor)
-    reasons: list[list[dict]] = []
+    width = min(k, len(names))
+    order = np.zeros((len(rows), width), dtype=np.int64)
+    amounts = np.zeros((len(rows), width))
     for start in range(0, len(rows), BATCH):
         part = slice(start, start + BATCH)
-        per_column = np.zeros((len(rows[part]), len(names)))
-        found = contributions(model, x[rows[part]], targets[part])
-        np.add.at(per_column.T, owners, found.T)
-        order = np.argsort(-per_column, axis=1, kind="stable")[:, :k]
-        top = np.take_along_axis(per_column, order, axis=1).tolist()
-        values = _values(frame, names, rows[part])
-        reasons += [
-            [
-                {"feature": names[c], "contribution": round(amount, 6), "value": values[c][i]}
-                for c, amount in zip(columns, amounts, strict=True)
-            ]
-            for i, (columns, amounts) in enumerate(zip(order.tolist(), top, strict=True))
-        ]
-    return reasons
+        per_column = by_input_column(
+            contributions(model, x[rows[part]], targets[part]), owners, len(names)
+        )
+        order[part] = np.argsort(-per_column, axis=1, kind="stable")[:, :k]
+        amounts[part] = np.take_along_axis(per_column, order[part], axis=1)
+    return names, order, amounts
+
+
+def by_input_column(found: np.ndarray, owners: np.ndarray, columns: int) -> np.ndarray:
+    """Each input column's contribution: its preprocessed columns' added up, in their order
+    (the sums ``np.add.at`` gives, a column at a time rather than a cell at a time)."""
+    per_column = np.zeros((len(found), columns))
+    for j, owner in enumerate(owners.tolist()):
+        per_column[:, owner] += found[:, j]
+    return per_column
 
 
 #: Flagged rows explained per backward pass.
 BATCH = 4096
-
-
-def _values(frame: pd.DataFrame, names: list[str], rows: np.ndarray) -> list[list[object]]:
-    """Per input column, the rows' values as Python objects (missing: None), column-wise."""
-    out = []
-    for name in names:
-        if name not in frame.columns:
-            out.append([None] * len(rows))
-            continue
-        column = frame[name].iloc[rows]
-        missing = column.isna().to_numpy()
-        values = column.astype(object).to_numpy().tolist()
-        out.append([None if gone else v for v, gone in zip(values, missing, strict=True)])
-    return out
