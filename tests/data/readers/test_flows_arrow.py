@@ -15,7 +15,7 @@ import pyarrow.ipc as ipc
 import pytest
 
 from fedsec.core.errors import InputError
-from fedsec.data.canonical import BASE_NUMERIC
+from fedsec.data.canonical import BASE_NUMERIC, service_from_port
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers import chunks, flows, flows_arrow, read_flows
 from fedsec.data.readers._tables import write_parquet
@@ -174,3 +174,9 @@ def test_columns_with_no_value_at_all_read_as_unknown(tmp_path):
     assert compare_batches(path, 3) == [True, True, True]
     table = flows_arrow.from_arrow(next(iter(chunks._batches(path, 8))), path, 0)
     assert table.canonical["flag_syn"].isna().all() and table.context["src_port"].isna().all()
+
+
+def test_the_service_table_is_service_from_port_on_every_port():
+    ports = pd.Series([*range(65_536), np.nan])
+    expected = service_from_port(ports).to_numpy(dtype=object)
+    assert flows_arrow._services().tolist() == expected.tolist()

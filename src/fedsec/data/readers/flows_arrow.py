@@ -24,7 +24,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fedsec.core.errors import InputError
-from fedsec.data.canonical import FLAG_COLUMNS, finish_canonical, protocol_class, service_from_port
+from fedsec.data.canonical import (
+    CANONICAL_COLUMNS,
+    FLAG_COLUMNS,
+    SERVICE_OF_PORT,
+    protocol_class,
+)
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers import flows
 from fedsec.data.readers._io import PORT
@@ -79,14 +84,30 @@ def _table(batch: pa.Table, path: Path, first_row: int) -> FlowTable | None:
     labelled = _labels(*labels, path)
     if labelled is None:
         return None
-    base = pd.DataFrame({c: numbers[c] for c in flows.REQUIRED})
-    for column in FLAG_COLUMNS:
-        base[column] = _presence(numbers[column]) if column in numbers else np.nan
-    base["protocol"] = _protocol(*protocol, path)
-    base["service"] = _services()[_port_rows(numbers["dst_port"])]
+    canonical = _canonical(numbers, _protocol(*protocol, path))
     context = batch.select(flows.context_columns(present)).to_pandas().reset_index(drop=True)
     rows = np.arange(first_row + 1, first_row + batch.num_rows + 1, dtype=np.int64)
-    return flows.flow_table(finish_canonical(base), labelled, context, _origin(*org), path, rows)
+    return flows.flow_table(canonical, labelled, context, _origin(*org), path, rows)
+
+
+def _canonical(numbers: dict[str, np.ndarray], protocol: np.ndarray) -> pd.DataFrame:
+    """:func:`finish_canonical` of the base columns, for counts already checked finite and
+    not negative: the same columns, derived by the same operations in the same order."""
+    n = len(protocol)
+    out = {c: numbers[c] for c in flows.REQUIRED}
+    for column in FLAG_COLUMNS:
+        out[column] = _presence(numbers[column]) if column in numbers else np.full(n, np.nan)
+    duration = out["duration_s"] + 1e-3  # clip(lower=0).fillna(0): nothing to clip or fill
+    out["bytes_per_s"] = (out["fwd_bytes"] + out["bwd_bytes"]) / duration
+    out["pkts_per_s"] = (out["fwd_pkts"] + out["bwd_pkts"]) / duration
+    for side in ("fwd", "bwd"):
+        packets = out[f"{side}_pkts"]
+        size = np.zeros(n)
+        np.divide(out[f"{side}_bytes"], packets, out=size, where=packets > 0)
+        out[f"{side}_pkt_size"] = size
+    out["protocol"] = protocol
+    out["service"] = _services()[_port_rows(numbers["dst_port"])]
+    return pd.DataFrame({c: out[c] for c in CANONICAL_COLUMNS})
 
 
 def _numbers(batch: pa.Table, columns: Sequence[str]) -> dict[str, np.ndarray] | None:
@@ -131,9 +152,14 @@ def _port_rows(ports: np.ndarray) -> np.ndarray:
 
 @functools.cache
 def _services() -> np.ndarray:
-    """The service class of every port, and (last) of a missing port."""
-    ports = pd.Series(np.append(np.arange(NO_PORT, dtype=float), np.nan))
-    return service_from_port(ports).to_numpy(dtype=object)
+    """The service class of every port, and (last) of a missing port: what
+    :func:`service_from_port` gives each (tests/data/readers/test_flows_arrow.py)."""
+    ports = np.arange(NO_PORT)
+    ranges = np.where(ports < 49152, "registered", "dynamic")
+    table = np.where(ports < 1024, "other_wellknown", ranges).astype(object)
+    for port, service in SERVICE_OF_PORT.items():
+        table[port] = service
+    return np.append(table, np.array(["unknown"], dtype=object))
 
 
 def _distinct_rows(
@@ -151,14 +177,17 @@ def _distinct_rows(
         encoded = pc.dictionary_encode(array.combine_chunks())
         dictionaries.append(encoded.dictionary)
         key = key * len(encoded.dictionary) + encoded.indices.to_numpy().astype(np.int64)
-    encoded = pc.dictionary_encode(pa.array(key))
-    distinct = encoded.dictionary.to_numpy()
+    if len(columns) == 1:  # the one column's codes are already the distinct rows
+        rows, distinct = key, np.arange(len(dictionaries[0]))
+    else:
+        encoded = pc.dictionary_encode(pa.array(key))
+        rows, distinct = encoded.indices.to_numpy().astype(np.int64), encoded.dictionary.to_numpy()
     values = {}
     for column, dictionary in reversed(list(zip(columns, dictionaries, strict=True))):
         values[column] = dictionary.take(pa.array(distinct % len(dictionary))).to_pandas()
         distinct = distinct // len(dictionary)
     frame = pd.DataFrame({c: values[c] for c in columns}, index=pd.RangeIndex(len(distinct)))
-    return encoded.indices.to_numpy().astype(np.int64), frame
+    return rows, frame
 
 
 def _plain(kind: pa.DataType) -> bool:
