@@ -16,8 +16,9 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-#: Chunks read and waiting at most (beside the one the thread is reading).
-DEPTH = 2
+#: Chunks read and waiting at most (beside the one the thread is reading): each chunk in hand
+#: costs some 40 MiB (65,536 rows), and one waiting is enough to keep the scorer fed.
+DEPTH = 1
 #: How often a thread waiting for room in the queue looks whether the caller stopped.
 WAIT_SECONDS = 0.1
 
