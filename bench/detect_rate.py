@@ -4,14 +4,18 @@ forward on the same file.
     python bench/detect_rate.py --rows 1000000 --work /tmp/detect_rate
 
 Builds (once, in ``--work``) a canonical flow file of ``--rows`` rows by resampling a simulated
-consortium's flows (seed 0), as CSV and Parquet, and a classifier bundle trained on the sample.
-Then prints rows/s of: the bare pyarrow parse (CSV, Parquet), fedsec's chunked reader, the
-preprocessing, the bare forward (preprocessed matrix in, probabilities out, at each thread
-count), the CPU seconds of each stage of detection (the flow scorer's own steps, flat and ECS
-alerts), and ``fedsec detect`` end to end (CSV and Parquet with ECS alerts, CSV with flat ones),
-each its own process timed from before its imports, wall and CPU seconds and peak memory (max
-RSS) beside it; then each end-to-end rate as a multiple of the bare parse's and the bare
-forward's, wall and CPU, and the load average before and after (the machine may be shared).
+consortium's flows (seed 0), as CSV, Parquet and Arrow IPC, and a classifier bundle trained on
+the sample. Then prints the start-up (CPU seconds and peak memory of the imports ``fedsec
+detect`` starts with, in a fresh process); rows/s of: the bare pyarrow parse (CSV, Parquet),
+fedsec's chunked reader against the reader before it (each batch to pandas, then
+``flows.from_frame``) on each container, the preprocessing, the bare forward (preprocessed
+matrix in, probabilities out, at each thread count), scoring the CSV with the next chunk read
+in a thread and without (flat and ECS alerts, one after the other in this process); the CPU
+seconds of each stage of detection (the flow scorer's own steps, flat and ECS alerts), and
+``fedsec detect`` end to end (CSV and Parquet with ECS alerts, CSV with flat ones), each its
+own process timed from before its imports, wall and CPU seconds and peak memory (max RSS)
+beside it; then each end-to-end rate as a multiple of the bare parse's and the bare forward's,
+wall and CPU, and the load average before and after (the machine may be shared).
 ``--sizes`` repeats the end-to-end CSV run on files of other sizes, to show the memory stays
 flat as files grow, and the marginal rate between the smallest and the largest file (the
 start-up, imports and bundle loading excluded).
@@ -31,19 +35,24 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 import torch
 
 from fedsec.bundles.bundle import CLASSIFIER_KIND, load_bundle, save_bundle
 from fedsec.bundles.signing import Trust
 from fedsec.core import seeding
-from fedsec.data.readers import read_flows
+from fedsec.data.readers import chunks as chunked
+from fedsec.data.readers import flows, read_flows
 from fedsec.data.readers._tables import write_parquet
 from fedsec.data.readers.chunks import read_chunks
+from fedsec.data.readers.flows_arrow import pandas_frame
 from fedsec.detect.alerts import alert_records, explain, flow_scorer
 from fedsec.detect.dispatch import AlertOptions
 from fedsec.detect.dispatch import alert_format as alert_format_of
+from fedsec.detect.scoring import score_files
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.models.classifier import FamilyClassifier
@@ -76,6 +85,16 @@ def resampled(work: Path, source: Path, rows: int) -> tuple[Path, Path]:
         frame.iloc[index].to_csv(csv, index=False)
         write_parquet(frame.iloc[index], parquet)
     return csv, parquet
+
+
+def arrow_ipc(parquet: Path) -> Path:
+    """The Parquet file's rows as an Arrow IPC file (record batches of 65,536 rows)."""
+    path = parquet.with_suffix(".arrow")
+    if not path.exists():
+        table = pq.read_table(parquet)
+        with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table, max_chunksize=65_536)
+    return path
 
 
 def bundle(work: Path, source: Path) -> Path:
@@ -114,10 +133,21 @@ def stages(csv: Path, parquet: Path, model_dir: Path, rows: int) -> dict[str, di
     out["pyarrow_parquet"] = timed(
         "bare pyarrow Parquet read", rows, lambda: pq.read_table(parquet)
     )
+    out["frame_reader_csv"] = timed(
+        "pandas path per batch (the reader before), CSV", rows, lambda: frame_path(csv)
+    )
     chunks: list = []
     out["reader_csv"] = timed(
         "fedsec chunked reader, CSV", rows, lambda: chunks.extend(read_chunks("flows", [csv]))
     )
+    for path in (parquet, arrow_ipc(parquet)):
+        kind = path.suffix[1:]
+        out[f"frame_reader_{kind}"] = timed(
+            f"pandas path per batch (the reader before), {kind}", rows, lambda p=path: frame_path(p)
+        )
+        out[f"reader_{kind}"] = timed(
+            f"fedsec chunked reader, {kind}", rows, lambda p=path: drain(read_chunks("flows", [p]))
+        )
     frames = [t.features("canonical").frame for t in chunks]
     matrices: list = []
     out["preprocess"] = timed(
@@ -133,6 +163,68 @@ def stages(csv: Path, parquet: Path, model_dir: Path, rows: int) -> dict[str, di
             lambda: [model.proba_from_matrix(x) for x in matrices],
         )
     return out
+
+
+def drain(tables) -> int:
+    return sum(len(table) for table in tables)
+
+
+def frame_path(path: Path) -> int:
+    """The file's batches read as the streamed reader read them before the Arrow path: each
+    batch to pandas, then ``flows.from_frame``."""
+    first = 0
+    batches = chunked._batches(path, chunked.CHUNK_ROWS)
+    assert batches is not None
+    for batch in batches:
+        flows.from_frame(pandas_frame(batch, first), path)
+        first += batch.num_rows
+    return first
+
+
+def overlap(path: Path, model_dir: Path, rows: int, alert_format: str) -> None:
+    """Wall and CPU seconds of scoring ``path`` (score_files, as ``fedsec detect`` does) with
+    the next chunk read in a thread and without, one after the other in this process."""
+    torch.set_num_threads(1)
+    alerts = alert_format_of(
+        model_dir, CLASSIFIER_KIND, None, AlertOptions(alert_format, observer="bench")
+    )
+    spent = {}
+    for ahead in (False, True):
+        score = flow_scorer(model_dir, [path], "flows", None, None, UNSIGNED, alerts=alerts)
+        out = path.with_suffix(f".overlap.{alert_format}.jsonl")
+        spent[ahead] = timed(
+            f"score_files, {path.suffix[1:]}, {alert_format}, ahead {'on' if ahead else 'off'}",
+            rows,
+            lambda s=score, o=out, a=ahead: score_files(s, "flows", [path], o, ahead=a),
+        )
+    on, off = spent[True], spent[False]
+    print(
+        f"read ahead on/off ({alert_format}): wall {on['wall'] / off['wall']:.2f}x, "
+        f"CPU {on['cpu'] / off['cpu']:.2f}x",
+        flush=True,
+    )
+
+
+def start_up() -> None:
+    """CPU seconds and peak memory of the imports ``fedsec detect`` starts with (a fresh
+    process; the modules of the largest libraries it loaded)."""
+    code = (
+        "import json, resource, sys\n"
+        "import fedsec.cli, fedsec.detect.dispatch\n"
+        "use = resource.getrusage(resource.RUSAGE_SELF)\n"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+        "roots = sorted({m.split('.')[0] for m in sys.modules})\n"
+        "print(json.dumps({'cpu': use.ru_utime + use.ru_stime, 'rss': int(hwm.split()[1]),\n"
+        "                  'roots': roots}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    heavy = [m for m in ("torch", "sklearn", "scipy", "pandas", "pyarrow") if m in result["roots"]]
+    print(
+        f"start-up (import fedsec.cli, fedsec.detect.dispatch): CPU {result['cpu']:.2f} s, peak "
+        f"{result['rss'] / 1024:.0f} MiB; loads {', '.join(heavy)}",
+        flush=True,
+    )
 
 
 def cpu_breakdown(path: Path, model_dir: Path, rows: int, alert_format: str = "ecs") -> None:
@@ -252,7 +344,10 @@ def main() -> None:
         f"so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
     )
     print(load(), flush=True)
+    start_up()
     bare = stages(csv, parquet, model_dir, args.rows)
+    for alert_format in ("fedsec", "ecs"):
+        overlap(csv, model_dir, args.rows, alert_format)
     for alert_format in ("fedsec", "ecs"):
         cpu_breakdown(csv, model_dir, args.rows, alert_format)
     cpu_breakdown(parquet, model_dir, args.rows)

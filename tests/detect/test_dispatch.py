@@ -15,6 +15,13 @@ def test_every_kind_a_registered_task_ships_has_a_detector():
     assert "tree-classifier" in TASKS["classification"].bundle_kinds()
 
 
+def test_no_task_refuses_a_detection_without_options():
+    """What lets ``check_task`` leave the registry (and the training code it imports) unread
+    when a run gives neither --threshold nor --namespace."""
+    assert all(task.detection_refuses(None, None) is None for task in TASKS.values())
+    assert TASKS["logs"].detection_refuses(0.5, None) is not None  # a refusal it would miss
+
+
 def test_a_bundle_of_a_kind_no_task_ships_is_refused_by_name(tmp_path):
     model = tmp_path / "model"
     model.mkdir()

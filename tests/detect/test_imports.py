@@ -1,22 +1,46 @@
 """``fedsec detect`` loads only what scoring needs: the libraries of training, privacy
-accounting and plotting stay out of its start-up (they cost seconds of CPU and hundreds of MiB)."""
+accounting, plotting and evaluation stay out of its start-up and of its run (they cost seconds
+of CPU and hundreds of MiB)."""
 
 import json
 import subprocess
 import sys
 
-#: Imported by training (Opacus), privacy accounting (dp-accounting) and figures (matplotlib).
-NOT_FOR_SCORING = ("opacus", "dp_accounting", "matplotlib")
+from tests.detect.test_alerts_stream import bundle, flows_csv  # noqa: F401 (fixtures)
+
+#: Imported by training (Opacus), privacy accounting (dp-accounting), figures (matplotlib),
+#: evaluation and the federation's gate and robustness (scikit-learn, SciPy).
+NOT_FOR_SCORING = ("opacus", "dp_accounting", "matplotlib", "sklearn", "scipy")
+
+
+def _loaded(code: str, *args: str) -> set[str]:
+    """The top-level packages a fresh interpreter has imported after running ``code``."""
+    code += "\nprint(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
 
 
 def test_the_detect_command_imports_no_training_accounting_or_plotting_library():
-    code = (
-        "import json, sys\n"
-        "import fedsec.cli\n"
-        "from fedsec.detect import alerts, dispatch, follow, threads\n"
-        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    loaded = _loaded(
+        "import json, sys\nimport fedsec.cli\nfrom fedsec.detect import alerts, dispatch, follow"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    loaded = set(json.loads(done.stdout.splitlines()[-1]))
     assert loaded.isdisjoint(NOT_FOR_SCORING), sorted(loaded & set(NOT_FOR_SCORING))
     assert {"torch", "pyarrow", "fedsec"} <= loaded  # the check itself sees what is imported
+
+
+def test_a_detect_run_loads_none_of_them_either(bundle, flows_csv, tmp_path):  # noqa: F811
+    """A whole run (bundle loaded, flows scored, ECS alerts written): loading a model needs
+    neither scikit-learn nor SciPy."""
+    out = tmp_path / "alerts.jsonl"
+    args = ["detect", "--model", str(bundle), "--format", "flows", "--input", str(flows_csv)]
+    args += ["--out", str(out), "--allow-unsigned"]
+    loaded = _loaded(
+        "import json, sys\nfrom typer.testing import CliRunner\nfrom fedsec.cli import app\n"
+        "result = CliRunner().invoke(app, json.loads(sys.argv[1]))\n"
+        "assert result.exit_code == 0, result.output",
+        json.dumps(args),
+    )
+    assert out.read_bytes().count(b"\n") > 50
+    assert loaded.isdisjoint(NOT_FOR_SCORING), sorted(loaded & set(NOT_FOR_SCORING))

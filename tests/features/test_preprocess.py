@@ -1,6 +1,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.utils import murmurhash3_32 as sklearn_murmurhash3_32
 
 from fedsec.data.flows import FeatureFrame
 from fedsec.features.moments import local_stats, merge_stats, signed_log1p
@@ -9,6 +12,7 @@ from fedsec.features.preprocess import (
     bucket,
     fit_preprocessor,
     is_heavy_tailed,
+    murmurhash3_32,
 )
 
 
@@ -75,6 +79,14 @@ def test_absent_columns_count_as_missing_and_json_round_trips():
 def test_hash_buckets_are_stable_across_runs():
     assert bucket("proto", "tcp", 16) == bucket("proto", "tcp", 16)
     assert 0 <= bucket("service", "http", 16) < 16
+
+
+@given(st.text(max_size=40), st.integers(0, 2**32 - 1))
+def test_the_bucket_hash_is_scikit_learns_murmurhash3(text, seed):
+    """Bundles trained with scikit-learn's MurmurHash3 keep their buckets: the hash written
+    out in fedsec (so that scoring need not import scikit-learn) is the same function."""
+    expected = sklearn_murmurhash3_32(text, seed=seed, positive=True)
+    assert murmurhash3_32(text.encode(), seed) == expected
 
 
 def _offset(offset: float, seed: int, rows: int = 20_000) -> FeatureFrame:

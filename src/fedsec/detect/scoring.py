@@ -3,16 +3,19 @@ lines in the run's format, and the summary added up as chunks go by."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from fedsec.core import atomic
 from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
+from fedsec.data.readers.ahead import read_ahead
 from fedsec.data.readers.chunks import CHUNK_ROWS, read_chunks
 from fedsec.detect.formats import AlertFormat
 from fedsec.detect.records import DetectionSummary, check_columns, check_format
+from fedsec.detect.threads import available_cores
 
 
 class ChunkScorer:
@@ -48,10 +51,16 @@ def score_files(
     out: Path,
     mapping: Mapping | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    ahead: bool | None = None,
 ) -> DetectionSummary:
     """The input scored chunk by chunk and each chunk's alerts written as they come
-    (atomically: the file appears complete, or not at all)."""
-    with atomic.stream(out) as sink:
-        for table in read_chunks(fmt, list(inputs), mapping, chunk_rows):
+    (atomically: the file appears complete, or not at all). ``ahead``: the next chunk read in
+    a thread while this one is scored (default: when this process may use two cores or more;
+    the alerts are the same either way)."""
+    chunks: Iterator[FlowTable] = read_chunks(fmt, list(inputs), mapping, chunk_rows)
+    if ahead if ahead is not None else available_cores() >= 2:
+        chunks = read_ahead(chunks)
+    with atomic.stream(out) as sink, contextlib.closing(chunks):
+        for table in chunks:
             sink.write(score(table))
     return score.summary()

@@ -20,8 +20,10 @@ def available_cores() -> int:
 
 def inference_threads(requested: int | None = None) -> int:
     """``requested``, or half the cores available (at least 1, at most :data:`MAX_THREADS`);
-    set for torch. Half: on a loaded 2-core machine a 2-thread forward ran 18x slower than a
-    1-thread one (bench/detect_rate.py), as the threads wait on each other for a core."""
+    set for torch. Half: the other half reads the next chunk (:func:`score_files`), and on a
+    loaded 2-core machine a 2-thread forward ran 10-18x slower than a 1-thread one (9x, 3.1
+    against 0.34 CPU s per million rows at load 7: bench/detect_rate.py), as the threads wait
+    on each other for a core."""
     default = max(1, min(available_cores() // 2, MAX_THREADS))
     threads = requested if requested is not None else default
     if threads < 1:

@@ -9,12 +9,12 @@ The fitted preprocessor is plain data stored in the model bundle.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.utils import murmurhash3_32
 
 from fedsec.features.moments import ColumnStats, FeatureStats, signed_log1p
 
@@ -114,7 +114,39 @@ class Preprocessor:
 
 def bucket(column: str, value: str, buckets: int) -> int:
     """Stable hash bucket of ``column=value`` (MurmurHash3, the same on every machine)."""
-    return murmurhash3_32(f"{column}={value}", seed=0, positive=True) % buckets
+    return murmurhash3_32(f"{column}={value}".encode()) % buckets
+
+
+MASK32 = 0xFFFFFFFF
+
+
+def murmurhash3_32(data: bytes, seed: int = 0) -> int:
+    """MurmurHash3 x86 32-bit of ``data``, unsigned: the hash scikit-learn's
+    ``murmurhash3_32(text, seed, positive=True)`` gives of the text's UTF-8 bytes (written out
+    here so that scoring does not import scikit-learn and SciPy; called once per distinct
+    category value)."""
+    c1, c2 = 0xCC9E2D51, 0x1B873593
+    h = seed & MASK32
+    whole = len(data) - len(data) % 4
+    for (k,) in struct.iter_unpack("<I", data[:whole]):
+        h ^= _mix(k, c1, c2)
+        h = ((h << 13) | (h >> 19)) & MASK32
+        h = (h * 5 + 0xE6546B64) & MASK32
+    tail = int.from_bytes(data[whole:], "little")
+    if len(data) % 4:
+        h ^= _mix(tail, c1, c2)
+    h ^= len(data)
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & MASK32
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & MASK32
+    return h ^ (h >> 16)
+
+
+def _mix(k: int, c1: int, c2: int) -> int:
+    k = (k * c1) & MASK32
+    k = ((k << 15) | (k >> 17)) & MASK32
+    return (k * c2) & MASK32
 
 
 def is_heavy_tailed(stats: ColumnStats) -> bool:

@@ -1,8 +1,9 @@
 """The shared shape of every fedsec detector, after scikit-learn's and PyOD's estimators.
 
-* Hyperparameters are the constructor's arguments, stored unchanged under the same names, so
-  scikit-learn's :class:`~sklearn.base.BaseEstimator` gives ``get_params`` / ``set_params``
-  (and ``clone``). Nothing is learned in ``__init__``.
+* Hyperparameters are the constructor's arguments, stored unchanged under the same names;
+  ``get_params`` / ``set_params`` read and write them as scikit-learn's ``BaseEstimator``
+  does, so its ``clone`` works too (written here so that loading a model does not import
+  scikit-learn and SciPy). Nothing is learned in ``__init__``.
 * ``fit`` learns from one party's data and returns ``self``. What it learned lives in
   attributes ending in ``_`` (``params_``, ``thresholds_``, ``scale_`` ...).
 * ``decision_function`` scores inputs (higher = more anomalous, or more likely malicious);
@@ -17,11 +18,11 @@ Federated training does not call ``fit``: the round loop drives a network detect
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Self
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
 from torch import nn
 
 from fedsec.training.params import Params, get_params, set_params
@@ -30,11 +31,33 @@ from fedsec.training.params import Params, get_params, set_params
 GLOBAL = "*"
 
 
-class Detector(BaseEstimator):
+class Detector:
     """``fit`` → ``self``, ``decision_function``, ``predict`` at a per-organization threshold.
 
     ``thresholds_`` maps an organization (or :data:`GLOBAL`) to its threshold: empty until
     calibration fills it (``fit`` empties it again)."""
+
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """The hyperparameters' names: the constructor's arguments, sorted."""
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        return sorted(p.name for p in parameters if p.name != "self" and p.kind in named)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The hyperparameters as stored (``deep``: as scikit-learn's; no hyperparameter of a
+        fedsec detector is itself an estimator)."""
+        return {name: getattr(self, name) for name in self.param_names()}
+
+    def set_params(self, **params: Any) -> Self:
+        """Replace hyperparameters by name; an unknown name is an error naming the known ones."""
+        known = self.param_names()
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ValueError(f"invalid parameters {unknown} for {type(self).__name__}: {known}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
 
     @property
     def thresholds_(self) -> dict[str, float]:

@@ -1,11 +1,13 @@
 """Flow files read in bounded chunks through Arrow: what ``fedsec detect`` streams.
 
-A format with a frame reader (``STREAMED``) is read batch by batch: CSV (plain or gzip) by
+A format with a batch reader (``STREAMED``) is read batch by batch: CSV (plain or gzip) by
 pyarrow's streaming CSV reader, Parquet by row groups, Arrow IPC (file or stream) by record
-batch. Each batch goes through the same reader code as a whole file, with its rows keeping their
-position in the file, so the tables match the whole-file read row for row. Memory stays bounded
-by the batch, whatever the file's size. Other formats, and CSVs compressed otherwise than by
-gzip, are read whole by their reader and handed out in slices.
+batch, batches joined or sliced (without a copy) into chunks of about ``CHUNK_ROWS`` rows. Each
+chunk goes to the format's batch reader (flows: :mod:`flows_arrow`, the table ``from_frame``
+builds, without its pandas work per row), its rows keeping their position in the file, so the
+tables match the whole-file read row for row. Memory stays bounded by the chunk, whatever the
+file's size. Other formats, and CSVs compressed otherwise than by gzip, are read whole by their
+reader and handed out in slices.
 
 Arrow infers column types once, from the file's first 8 MiB of lines; times stay text, and
 integer columns other than context (ports, ids, times keep their integers, as alerts show them)
@@ -15,11 +17,10 @@ pandas reads as missing are missing here too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
@@ -31,8 +32,9 @@ from fedsec.data.canonical import CONTEXT_COLUMNS
 from fedsec.data.flows import FlowTable
 from fedsec.data.leaks import check_capture_bytes
 from fedsec.data.mapping import Mapping
-from fedsec.data.readers import flows, read_flows
+from fedsec.data.readers import read_flows
 from fedsec.data.readers._input import limits
+from fedsec.data.readers.flows_arrow import from_arrow
 
 CHUNK_ROWS = 65_536
 #: The CSV parser's block: its buffers take some 25x the block in memory (200 MiB at 8 MiB),
@@ -44,9 +46,10 @@ ARROW_FILE_MAGIC = b"ARROW1"
 ARROW_STREAM_MAGIC = b"\xff\xff\xff\xff"
 GZIP_MAGIC = b"\x1f\x8b"
 
-FrameReader = Callable[[pd.DataFrame, Path], FlowTable]
-#: Formats read chunk by chunk: their reader's frame function.
-STREAMED: dict[str, FrameReader] = {"flows": flows.from_frame}
+#: Reads one batch of a file (``Path``) whose first row is the file's row ``int`` (0-based).
+BatchReader = Callable[[pa.Table, Path, int], FlowTable]
+#: Formats read chunk by chunk: their reader of an Arrow batch.
+STREAMED: dict[str, BatchReader] = {"flows": from_arrow}
 KEEP_INTEGERS = frozenset({*CONTEXT_COLUMNS, "org", "campaign"})
 
 
@@ -67,11 +70,10 @@ def read_chunks(
                 yield table.take(np.arange(start, min(start + rows, len(table))))
             continue
         seen = 0
-        for frame in batches:
-            frame.index = pd.RangeIndex(seen, seen + len(frame))
-            seen += len(frame)
+        for batch in batches:
+            seen += batch.num_rows
             _check_rows(path, seen)
-            yield STREAMED[fmt](frame, path)
+            yield STREAMED[fmt](batch, path, seen - batch.num_rows)
         if seen == 0:
             raise InputError(path, "no rows")
 
@@ -82,8 +84,8 @@ def _check_rows(path: Path, seen: int) -> None:
         raise InputError(path, f"has more than {cap} rows, the cap (FEDSEC_MAX_ROWS)")
 
 
-def _batches(path: Path, rows: int) -> Iterator[pd.DataFrame] | None:
-    """Frames of the file's rows, or None when the file is not one Arrow streams."""
+def _batches(path: Path, rows: int) -> Iterator[pa.Table] | None:
+    """Batches of the file's rows, or None when the file is not one Arrow streams."""
     if not path.is_file():
         raise InputError(path, "file not found")
     with open(path, "rb") as handle:
@@ -92,7 +94,7 @@ def _batches(path: Path, rows: int) -> Iterator[pd.DataFrame] | None:
     if head[:4] == b"PAR1":
         return _parquet(path, rows)
     if head[:6] == ARROW_FILE_MAGIC or head[:4] == ARROW_STREAM_MAGIC:
-        return _arrow(path, head)
+        return _arrow(path, head, rows)
     if head[:2] == GZIP_MAGIC:
         return _csv(path, "gzip", rows)
     if head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00" or head[:4] == b"PK\x03\x04":
@@ -100,17 +102,31 @@ def _batches(path: Path, rows: int) -> Iterator[pd.DataFrame] | None:
     return _csv(path, None, rows)
 
 
-def _parquet(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+def _rechunked(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """Tables of about ``rows`` rows: small batches joined, large ones sliced (no copy)."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        for start in range(0, max(batch.num_rows, 1), rows):
+            pending.append(batch.slice(start, rows))
+            count += pending[-1].num_rows
+            if count >= rows:
+                yield pa.Table.from_batches(pending)
+                pending, count = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
+
+
+def _parquet(path: Path, rows: int) -> Iterator[pa.Table]:
     try:
         source = pq.ParquetFile(path)
         _check_columns(path, source.schema_arrow.names)
-        for batch in source.iter_batches(batch_size=rows):
-            yield _frame(path, batch)
+        yield from _rechunked(source.iter_batches(batch_size=rows), rows)
     except (pa.ArrowException, OSError) as error:
         raise InputError(path, f"cannot be read as Parquet: {error}") from error
 
 
-def _arrow(path: Path, head: bytes) -> Iterator[pd.DataFrame]:
+def _arrow(path: Path, head: bytes, rows: int) -> Iterator[pa.Table]:
     try:
         with pa.memory_map(str(path)) as source:
             if head[:6] == ARROW_FILE_MAGIC:
@@ -121,14 +137,13 @@ def _arrow(path: Path, head: bytes) -> Iterator[pd.DataFrame]:
                 reader = ipc.open_stream(source)
                 _check_columns(path, reader.schema.names)
                 batches = iter(reader)
-            for batch in batches:
-                yield _frame(path, batch)
+            yield from _rechunked(batches, rows)
     except (pa.ArrowException, OSError) as error:
         raise InputError(path, f"cannot be read as Arrow IPC: {error}") from error
 
 
-def _csv(path: Path, compression: str | None, rows: int) -> Iterator[pd.DataFrame]:
-    """The CSV's rows, parsed block by block, as frames of about ``rows`` rows."""
+def _csv(path: Path, compression: str | None, rows: int) -> Iterator[pa.Table]:
+    """The CSV's rows, parsed block by block, as tables of about ``rows`` rows."""
     try:
         with pa.input_stream(str(path), compression=compression) as source:
             names = _header(path, source)
@@ -143,14 +158,7 @@ def _csv(path: Path, compression: str | None, rows: int) -> Iterator[pd.DataFram
             reader = pacsv.open_csv(
                 source, read_options=read, parse_options=parse, convert_options=convert
             )
-            pending: list[pa.RecordBatch] = []
-            for batch in reader:
-                pending.append(batch)
-                if sum(b.num_rows for b in pending) >= rows:
-                    yield _frame(path, pa.Table.from_batches(pending))
-                    pending = []
-            if pending:
-                yield _frame(path, pa.Table.from_batches(pending))
+            yield from _rechunked(reader, rows)
     except (pa.ArrowException, OSError) as error:
         raise InputError(path, f"cannot be parsed as CSV: {error}") from error
 
@@ -197,9 +205,3 @@ def _check_columns(path: Path, names: list[str]) -> None:
         raise InputError(path, f"column names appear more than once: {', '.join(twice[:5])}")
     if any(not name for name in trimmed):
         raise InputError(path, "a column of the header has no name")
-
-
-def _frame(path: Path, batch: pa.RecordBatch | pa.Table) -> pd.DataFrame:
-    frame = batch.to_pandas()
-    frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
-    return frame

@@ -11,6 +11,7 @@ read as unlabeled. The native view of this format is the canonical view itself.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ from fedsec.data.readers._io import (
     PORT,
     PROTOCOL_NUMBER,
     check_range,
+    data_row,
     numeric_block,
     require_columns,
 )
@@ -41,6 +43,8 @@ from fedsec.data.taxonomy import FAMILIES
 
 REQUIRED: tuple[str, ...] = ("duration_s", "fwd_bytes", "bwd_bytes", "fwd_pkts", "bwd_pkts")
 EXTRA_CONTEXT: tuple[str, ...] = ("campaign",)
+#: (families, labels, unknown label counts, notes) of a file's rows.
+Labelled = tuple[np.ndarray, np.ndarray, dict[str, int], list[str]]
 SERVICE_CLASSES: frozenset[str] = frozenset(
     {*SERVICE_OF_PORT.values(), "other_wellknown", "registered", "dynamic", "unknown"}
 )
@@ -59,12 +63,7 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
     flags = [c for c in FLAG_COLUMNS if c in raw]
     numeric, _ = numeric_block(raw, [*REQUIRED, *flags], path, allow_nonfinite=flags)
     check_range(raw, ["src_port", "dst_port"], path, allow_missing=True, **PORT)
-    blank = raw["protocol"].isna().to_numpy() | (raw["protocol"].astype(str).str.strip() == "")
-    if blank.any():
-        row = int(np.flatnonzero(blank)[0])
-        raise InputError(path, f"column 'protocol' has no value in data row {row + 1}")
-    numbers = _is_number(raw["protocol"])
-    check_range(raw.loc[numbers], ["protocol"], path, **PROTOCOL_NUMBER)
+    check_protocol(raw, path)
     negative = [c for c in REQUIRED if (numeric[c] < 0).any()]
     if negative:
         raise InputError(path, f"negative values in {', '.join(negative)}")
@@ -76,22 +75,51 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
             base[column] = np.nan
     base["protocol"] = protocol_class(raw["protocol"])
     base["service"] = _service(raw, path)
-    canonical = finish_canonical(base).reset_index(drop=True)
-    families, labels, unknown, notes = _labels(raw, path)
+    return flow_table(
+        finish_canonical(base).reset_index(drop=True),
+        labels_of(raw, path),
+        _context(raw),
+        raw["org"].astype(str).to_numpy(dtype=object) if "org" in raw else None,
+        path,
+        raw.index.to_numpy(dtype=np.int64) + 1,
+    )
+
+
+def flow_table(
+    canonical: pd.DataFrame,
+    labelled: Labelled,
+    context: pd.DataFrame,
+    origin: np.ndarray | None,
+    path: Path,
+    source_row: np.ndarray,
+) -> FlowTable:
+    """The table of a flow file's rows: its canonical view (also its native one), labels
+    (families, labels, unknown label counts, notes), context, origins and data rows."""
+    families, labels, unknown, notes = labelled
     return FlowTable(
         source="flows",
         native=canonical.copy(),
         native_categorical=CANONICAL_CATEGORICAL,
         family=families,
         label=labels,
-        context=_context(raw),
+        context=context,
         canonical=canonical,
-        origin=raw["org"].astype(str).to_numpy(dtype=object) if "org" in raw else None,
+        origin=origin,
         unknown_labels=unknown,
         notes=[f"{path}: {note}" for note in notes],
         files=[str(path)],
-        source_row=raw.index.to_numpy(dtype=np.int64) + 1,
+        source_row=source_row,
     )
+
+
+def check_protocol(raw: pd.DataFrame, path: Path) -> None:
+    """Every row names its protocol; numbers are IP protocol numbers (0..255)."""
+    protocol = raw["protocol"]
+    blank = protocol.isna().to_numpy() | (protocol.astype(str).str.strip() == "").to_numpy()
+    if blank.any():
+        row = data_row(raw, int(np.flatnonzero(blank)[0]))
+        raise InputError(path, f"column 'protocol' has no value in data row {row}")
+    check_range(raw.loc[_is_number(protocol)], ["protocol"], path, **PROTOCOL_NUMBER)
 
 
 def _is_number(values: pd.Series) -> pd.Series:
@@ -111,9 +139,9 @@ def _service(raw: pd.DataFrame, path: Path) -> pd.Series:
     return names.where(known, service_from_name(names)).astype(object)
 
 
-def _labels(
-    raw: pd.DataFrame, path: Path
-) -> tuple[np.ndarray, np.ndarray, dict[str, int], list[str]]:
+def labels_of(raw: pd.DataFrame, path: Path) -> Labelled:
+    """The rows' labels: a ``family`` column (with ``label`` as the text), else ``label``
+    (family names, benign spellings or technique ids), else none."""
     if "family" in raw:
         table = {family: family for family in FAMILIES}
         families, _, unknown = families_of(label_text(raw, "family", path), table)
@@ -126,6 +154,10 @@ def _labels(
     return families, labels, {}, [UNLABELED_NOTE]
 
 
+def context_columns(columns: Collection[str]) -> list[str]:
+    """The context columns among ``columns``, in the order alerts show them."""
+    return [c for c in (*CONTEXT_COLUMNS, *EXTRA_CONTEXT) if c in columns]
+
+
 def _context(raw: pd.DataFrame) -> pd.DataFrame:
-    columns = [c for c in (*CONTEXT_COLUMNS, *EXTRA_CONTEXT) if c in raw]
-    return raw[columns].reset_index(drop=True)
+    return raw[context_columns(raw.columns)].reset_index(drop=True)
