@@ -13,6 +13,7 @@ from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers.ahead import read_ahead
 from fedsec.data.readers.chunks import CHUNK_ROWS, read_chunks
+from fedsec.detect.batch import FlowAlerts
 from fedsec.detect.formats import AlertFormat
 from fedsec.detect.records import DetectionSummary, check_columns, check_format
 from fedsec.detect.threads import available_cores
@@ -21,7 +22,7 @@ from fedsec.detect.threads import available_cores
 class ChunkScorer:
     """Tables in, alert lines out, chunk after chunk, the summary added up as it goes: what
     ``fedsec detect`` does to a file, and ``--follow`` to each batch of a growing one.
-    Subclasses score a chunk into alert records (``records``) and keep the ``tally``."""
+    Subclasses score a chunk into alerts (``records``) and keep the ``tally``."""
 
     tally: Any  # the detector's running summary: ``rows`` scored so far and ``summary()``
 
@@ -37,7 +38,8 @@ class ChunkScorer:
             check_columns(self.model, table, self.inputs)
         return self.alerts.lines(self.records(table))
 
-    def records(self, table: FlowTable) -> list[dict]:
+    def records(self, table: FlowTable) -> list[dict] | FlowAlerts:
+        """The chunk's alerts: records (one dict each) or, for flow models, columns."""
         raise NotImplementedError
 
     def summary(self) -> DetectionSummary:
