@@ -157,8 +157,8 @@ def scenario_runner(name: str, base: list[str], data_dir: Path):
 #: only runs later; no test depends on the order.
 LONG_FILES = (
     "tests/engines/nvflare/test_deployment.py",
+    "tests/engines/nvflare/test_coordinator.py",
     "tests/tasks/anomaly/test_experiment.py",
-    "tests/engines/nvflare/test_deployment_anomaly.py",
     "tests/experiments/test_privacy_curve.py",
     "tests/engines/nvflare/test_checkpoint.py",
     "tests/tasks/classification/test_robustness.py",
@@ -166,11 +166,11 @@ LONG_FILES = (
     "tests/tasks/classification/test_experiment.py",
     "tests/cli/test_attack_matrix.py",
     "tests/tasks/classification/test_trees.py",
-    "tests/engines/nvflare/test_coordinator.py",
+    "tests/engines/nvflare/test_deployment_anomaly.py",
     "tests/experiments/test_demo.py",
     "tests/engines/nvflare/test_deployment_dropout.py",
+    "tests/engines/nvflare/test_deployment_submit.py",
     "tests/tasks/logs/test_experiment.py",
-    "tests/engines/nvflare/test_deployment_logs.py",
     "tests/tasks/classification/test_task.py",
     "tests/fl/robustness/test_conflict.py",
     "tests/engines/test_xgb_federated.py",
@@ -192,9 +192,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 #: group goes to one worker, which then builds or starts it once.
 SHARED_BUILDS = {
     "tests/engines/nvflare/test_deployment.py": "nvflare-federation",
-    "tests/engines/nvflare/test_deployment_anomaly.py": "nvflare-federation",
     "tests/engines/nvflare/test_deployment_dropout.py": "nvflare-federation",
-    "tests/engines/nvflare/test_deployment_logs.py": "nvflare-federation",
+    "tests/engines/nvflare/test_deployment_submit.py": "nvflare-federation",
     "tests/forensics/test_hunt.py": "small-demo",
     "tests/experiments/test_demo.py": "small-demo",
     "tests/forensics/test_campaigns.py": "small-run",
