@@ -79,6 +79,31 @@ def small_demo(tmp_path_factory):
     return run_demo(tmp_path_factory.mktemp("demo") / "run", overrides=SMALL_DEMO)
 
 
+#: A small federated XGBoost run on NSL-KDD, keeping each organization's local booster.
+SMALL_TREES = [
+    'model.kind="xgboost"',
+    "data.max_rows=4000",
+    "rounds=5",
+    "evaluation.curve_points=1",
+    'evaluation.arms=["local", "federated"]',
+    'evaluation.decision="fpr"',
+]
+
+
+@pytest.fixture(scope="session")
+def small_tree_run(tmp_path_factory, data_dir):
+    """(experiment, run folder) of SMALL_TREES on nslkdd-5org-disjoint, run once per worker for
+    the tree-bundle detection tests and the local-booster test (both only read it: its
+    federated boosting starts real processes)."""
+    pytest.importorskip("xgboost", reason="the trees extra is not installed")
+    from fedsec.experiments.driver import run_experiment
+    from fedsec.experiments.rundir import write_run
+    from fedsec.scenarios.config import load_scenario
+
+    experiment = run_experiment(load_scenario("nslkdd-5org-disjoint", SMALL_TREES), data_dir)
+    return experiment, write_run(experiment, tmp_path_factory.mktemp("trees") / "run")
+
+
 @pytest.fixture(scope="session")
 def unsw_sample(tmp_path_factory):
     """600 UNSW-NB15 training rows (seeded sample) as a CSV file, and as a frame."""
@@ -132,8 +157,8 @@ def scenario_runner(name: str, base: list[str], data_dir: Path):
 #: only runs later; no test depends on the order.
 LONG_FILES = (
     "tests/engines/nvflare/test_deployment.py",
+    "tests/engines/nvflare/test_coordinator.py",
     "tests/tasks/anomaly/test_experiment.py",
-    "tests/engines/nvflare/test_deployment_anomaly.py",
     "tests/experiments/test_privacy_curve.py",
     "tests/engines/nvflare/test_checkpoint.py",
     "tests/tasks/classification/test_robustness.py",
@@ -141,11 +166,11 @@ LONG_FILES = (
     "tests/tasks/classification/test_experiment.py",
     "tests/cli/test_attack_matrix.py",
     "tests/tasks/classification/test_trees.py",
-    "tests/engines/nvflare/test_coordinator.py",
+    "tests/engines/nvflare/test_deployment_anomaly.py",
     "tests/experiments/test_demo.py",
     "tests/engines/nvflare/test_deployment_dropout.py",
+    "tests/engines/nvflare/test_deployment_submit.py",
     "tests/tasks/logs/test_experiment.py",
-    "tests/engines/nvflare/test_deployment_logs.py",
     "tests/tasks/classification/test_task.py",
     "tests/fl/robustness/test_conflict.py",
     "tests/engines/test_xgb_federated.py",
@@ -162,18 +187,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
 
 
-#: Test files reading the same per-worker session build (``small_demo``, ``built_once``, the
-#: loopback NVFlare federation of tests/engines/nvflare/conftest.py): each group goes to one
-#: worker, which then builds or starts it once.
+#: Test files reading the same per-worker session build (``small_demo``, ``small_tree_run``,
+#: ``built_once``, the loopback NVFlare federation of tests/engines/nvflare/conftest.py): each
+#: group goes to one worker, which then builds or starts it once.
 SHARED_BUILDS = {
     "tests/engines/nvflare/test_deployment.py": "nvflare-federation",
-    "tests/engines/nvflare/test_deployment_anomaly.py": "nvflare-federation",
     "tests/engines/nvflare/test_deployment_dropout.py": "nvflare-federation",
-    "tests/engines/nvflare/test_deployment_logs.py": "nvflare-federation",
+    "tests/engines/nvflare/test_deployment_submit.py": "nvflare-federation",
     "tests/forensics/test_hunt.py": "small-demo",
     "tests/experiments/test_demo.py": "small-demo",
     "tests/forensics/test_campaigns.py": "small-run",
     "tests/cli/test_incidents.py": "small-run",
+    "tests/detect/test_tree_alerts.py": "small-tree-run",
+    "tests/tasks/classification/test_task.py": "small-tree-run",
 }
 
 

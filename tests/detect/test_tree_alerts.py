@@ -13,27 +13,15 @@ from fedsec.bundles.tree_manifest import BOOSTER
 from fedsec.cli import app
 from fedsec.data.readers import read_flows
 from fedsec.detect.alerts import alert_records
-from fedsec.experiments.driver import run_experiment
-from fedsec.experiments.rundir import write_run
-from fedsec.scenarios.config import load_scenario
 from tests.conftest import dataset
 
 runner = CliRunner()
-SMALL = [
-    'model.kind="xgboost"',
-    "data.max_rows=4000",
-    "rounds=5",
-    "evaluation.curve_points=1",
-    'evaluation.arms=["federated"]',
-    'evaluation.decision="fpr"',
-]
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, data_dir):
-    experiment = run_experiment(load_scenario("nslkdd-5org-disjoint", SMALL), data_dir)
-    folder = write_run(experiment, tmp_path_factory.mktemp("trees") / "run")
-    return experiment, folder
+def run(small_tree_run):
+    """(experiment, run folder) of conftest.SMALL_TREES: its federated arm's bundle."""
+    return small_tree_run
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.experiments.deployed import deployment_section, render
 from fedsec.training.params import max_abs_diff
-from tests.engines.nvflare.test_coordinator import Memory, in_process
+from tests.engines.nvflare.memory import Memory, in_process
 
 ROUNDS = 5
 

@@ -1,14 +1,11 @@
 """The deployment's protocol without NVFlare: coordinator and sites over an in-memory transport."""
 
-import functools
-
 import numpy as np
 import pytest
 
 from fedsec.core import seeding
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
-from fedsec.engines.nvflare.records import Refusal
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import GateConfig, config_from_scenario
 from fedsec.experiments.deployed import deployment_section, render
@@ -16,90 +13,17 @@ from fedsec.fl import recipe
 from fedsec.fl.gate.judge import Reference
 from fedsec.fl.privacy import he
 from fedsec.scenarios.config import ClientDpConfig, SampleDpConfig
-from fedsec.scenarios.federation import build_federation
-from fedsec.tasks.classification.arms import train_federated
-from fedsec.tasks.classification.experiment import org_frames
 from fedsec.training import dpsgd
 from fedsec.training.noise import SecureNoise, SeededNoise
 from fedsec.training.params import max_abs_diff
-
-
-class Memory:
-    """Delivers tasks to Site objects; ``vanish`` maps a site to the round it stops answering."""
-
-    def __init__(self, sites, vanish=None):
-        self.sites, self.vanish, self.round = sites, vanish or {}, 0
-        self.seen: list[tuple[str, str]] = []
-
-    def exchange(self, task, data, targets, timeout):
-        if task == "fedsec_train":
-            self.round = data["plan"]["round"]
-        replies = {}
-        for name in targets:
-            if self.round >= self.vanish.get(name, 10**9):
-                continue
-            self.seen.append((task, name))
-            try:
-                replies[name] = self.sites[name].handle(task, data)
-            except PlanRefused as error:
-                replies[name] = Refusal(error)
-        return replies
-
-
-class Recording(Memory):
-    """Also keeps every message a (curious) coordinator sends and every reply it receives."""
-
-    def __init__(self, sites, vanish=None):
-        super().__init__(sites, vanish)
-        self.replies: dict[str, list[dict]] = {}
-        self.sent: list[dict] = []
-
-    def exchange(self, task, data, targets, timeout):
-        self.sent.append(data)
-        replies = super().exchange(task, data, targets, timeout)
-        self.replies.setdefault(task, []).extend(r for r in replies.values() if isinstance(r, dict))
-        return replies
-
-
-def run(consortium, settings=None, vanish=None, transport=Memory, **privacy):
-    data, scenario = consortium
-    if privacy:
-        scenario = scenario.model_copy(
-            update={"privacy": scenario.privacy.model_copy(update=privacy)}
-        )
-    seeding.deterministic_torch(threads=1)
-    names = scenario.org_names()
-    client, server = he_kit()
-    require = scenario.privacy.secure_aggregation  # clear and HE runs opt out explicitly
-    sites = {
-        n: Site(config_from_scenario(scenario, n, data, require), data, he_key=client)
-        for n in names
-    }
-    spec = JobSpec.from_scenario(scenario, [2], settings or DeploymentSettings(site_order=names))
-    transport = transport(sites, vanish)
-    return scenario, Coordinator(spec, transport, names, he_context=server).run(), transport
-
-
-@functools.cache
-def he_kit():
-    """What HE provisioning puts in the kits: sites' secret-key context, coordinator's keyless."""
-    secret = he.new_context()
-    server = he.load_context(he.server_context_bytes(secret), False, "server")
-    return functools.partial(he.client_context_bytes, secret), server
-
-
-def federated_arm(consortium, scenario):
-    data, _ = consortium
-    seeding.deterministic_torch(threads=1)
-    return train_federated(scenario, org_frames(build_federation(scenario, data)), lambda _: None)
-
-
-def in_process(consortium, scenario):
-    return next(iter(federated_arm(consortium, scenario).models.values())).get_weights()
-
-
-def flat(params) -> np.ndarray:
-    return np.concatenate([p.ravel().astype(np.float64) for p in params])
+from tests.engines.nvflare.memory import (
+    Memory,
+    federated_arm,
+    flat,
+    he_kit,
+    in_process,
+    run,
+)
 
 
 def test_same_global_model_as_the_in_process_engine(consortium):

@@ -1,7 +1,8 @@
 """Logs jobs (DeepLog) through the deployment's protocol: three HDFS organizations, each with
 its own session files, over an in-memory transport. The deployed model must be the in-process
 federated arm's (same vocabulary, same weights); a curious coordinator must learn no site's
-token set under secure aggregation, nor the hashing key ever."""
+token set under secure aggregation, nor the hashing key ever. (``fedsec job submit`` of a logs
+job through real NVFlare processes: test_deployment_submit.py.)"""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from fedsec.tasks.logs.arms import org_known, train_federated
 from fedsec.tasks.logs.experiment import calibrate
 from fedsec.training.params import max_abs_diff
 from tests.engines.nvflare.logs_consortium import KEY, write_logs_consortium
-from tests.engines.nvflare.test_coordinator import Memory, Recording
+from tests.engines.nvflare.memory import Memory, Recording
 
 ORGS = ("org1", "org2", "org3")
 
@@ -257,49 +258,6 @@ def test_a_logs_job_resumed_from_its_checkpoint_ends_with_the_uninterrupted_mode
     assert result.setup["index"] == uninterrupted.setup["index"]
     assert max_abs_diff(result.params, uninterrupted.params) == 0.0
     assert result.evaluation == uninterrupted.evaluation
-
-
-@pytest.mark.deployment
-def test_fedsec_job_submit_runs_a_logs_job_equal_to_the_in_process_run(federation, tmp_path):
-    """``fedsec job submit`` of a logs job under secure aggregation through real NVFlare
-    processes: the run directory's federated arm has the in-process run's metrics, loss curve
-    included, and its bundle holds the in-process model."""
-    import json
-
-    from typer.testing import CliRunner
-
-    from fedsec.bundles.keys import user_trust
-    from fedsec.bundles.logs_bundle import load_log_bundle
-    from fedsec.cli import app
-    from fedsec.experiments.driver import run_experiment
-
-    if federation.logs is None:
-        pytest.skip("the shared datasets are absent: the federation's sites hold no logs")
-    data, base = federation.logs
-    scenario = with_privacy(base, secure_aggregation=True)
-    config = tmp_path / "logs.toml"
-    config.write_text(scenario.to_toml())
-    out = tmp_path / "run"
-    submitted = CliRunner().invoke(
-        app,
-        ["job", "submit", str(config), "--federation", str(federation.directory),
-         "--data-dir", str(data), "--out", str(out), "--min-sites", "2",
-         "--round-timeout", "60"],
-    )  # fmt: skip
-    assert submitted.exit_code == 0, submitted.output
-    deployed = json.loads((out / "metrics.json").read_text())
-    assert deployed["deployment"]["protection"] == "secure aggregation"
-    assert not deployed["deployment"]["dropouts"] and deployed["deployment"]["error"] is None
-    assert deployed["deployment"]["statistics"]["mode"] == "secure aggregation"
-    ca = federation.admin_kit / "startup" / "rootCA.pem"
-    model, _ = load_log_bundle(out / "model", user_trust([ca]))
-    _, detector, _ = in_process((data, base), scenario)
-    assert model.known.tolist() == detector.known.tolist()
-    assert max_abs_diff(model.get_weights(), detector.get_weights()) <= 1e-6
-    seeding.deterministic_torch(threads=1)
-    reference = run_experiment(scenario, data).metrics
-    assert deployed["arms"]["federated"] == json.loads(json.dumps(reference["arms"]["federated"]))
-    assert "hashed event token" in (out / "report.md").read_text()
 
 
 def test_a_sites_logs_config_round_trips_and_a_site_without_data_is_refused(

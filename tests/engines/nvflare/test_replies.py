@@ -11,7 +11,7 @@ from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.replies import EvaluateReply, SumsReply, TrainReply
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
-from tests.engines.nvflare.test_coordinator import Memory
+from tests.engines.nvflare.memory import Memory
 
 PARAMS = [np.ones((2, 3), np.float32), np.zeros(3, np.float32)]
 

@@ -12,7 +12,7 @@ from fedsec.experiments.deployed import deployment_section, render
 from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.classification import arms
 from fedsec.tasks.classification.experiment import org_frames
-from tests.engines.nvflare.test_coordinator import Memory
+from tests.engines.nvflare.memory import Memory
 
 REVEALING = {"stats", "rows", "label_counts", "params", "num_samples", "payload"}
 

@@ -6,23 +6,11 @@ from __future__ import annotations
 import gzip
 
 import numpy as np
-import pytest
 
 from fedsec.data.readers import read_flows
-from fedsec.experiments.driver import run_experiment
-from fedsec.experiments.rundir import LOCAL_DIR, write_run
-from fedsec.scenarios.config import load_scenario
+from fedsec.experiments.rundir import LOCAL_DIR
 from fedsec.tasks.classification.task import local_bundle_folders
 from tests.conftest import dataset
-
-TREES = [
-    'model.kind="xgboost"',
-    "data.max_rows=4000",
-    "rounds=5",
-    "evaluation.curve_points=1",
-    'evaluation.arms=["local", "federated"]',
-    'evaluation.decision="fpr"',
-]
 
 
 def test_an_organization_name_that_is_no_plain_file_name_gets_its_position() -> None:
@@ -36,12 +24,10 @@ def test_an_organization_name_that_is_no_plain_file_name_gets_its_position() -> 
     }
 
 
-def test_a_tree_run_keeps_each_organizations_local_booster(tmp_path, data_dir) -> None:
-    pytest.importorskip("xgboost", reason="the trees extra is not installed")
+def test_a_tree_run_keeps_each_organizations_local_booster(tmp_path, small_tree_run) -> None:
     from fedsec.bundles.tree_bundle import load_tree_bundle
 
-    experiment = run_experiment(load_scenario("nslkdd-5org-disjoint", TREES), data_dir)
-    folder = write_run(experiment, tmp_path / "run")
+    experiment, folder = small_tree_run  # conftest.SMALL_TREES, written by write_run
     local = experiment.arms["local"].models
     assert sorted(p.name for p in (folder / LOCAL_DIR).iterdir()) == sorted(local)
     with gzip.open(dataset("nsl-kdd/KDDTest+.txt.gz"), "rt") as source:

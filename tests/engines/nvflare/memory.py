@@ -1,0 +1,138 @@
+"""Coordinator and sites over in-memory transports (no NVFlare): the transports, and jobs and
+in-process reference models that several test files share within a test process."""
+
+import functools
+import json
+
+import numpy as np
+
+from fedsec.core import seeding
+from fedsec.engines.nvflare.coordinator import Coordinator
+from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
+from fedsec.engines.nvflare.records import Refusal
+from fedsec.engines.nvflare.site import Site
+from fedsec.engines.nvflare.site_config import config_from_scenario
+from fedsec.fl.privacy import he
+from fedsec.scenarios.federation import build_federation
+from fedsec.tasks.classification.arms import train_federated
+from fedsec.tasks.classification.experiment import org_frames
+
+
+class Memory:
+    """Delivers tasks to Site objects; ``vanish`` maps a site to the round it stops answering."""
+
+    def __init__(self, sites, vanish=None):
+        self.sites, self.vanish, self.round = sites, vanish or {}, 0
+        self.seen: list[tuple[str, str]] = []
+
+    def exchange(self, task, data, targets, timeout):
+        if task == "fedsec_train":
+            self.round = data["plan"]["round"]
+        replies = {}
+        for name in targets:
+            if self.round >= self.vanish.get(name, 10**9):
+                continue
+            self.seen.append((task, name))
+            try:
+                replies[name] = self.sites[name].handle(task, data)
+            except PlanRefused as error:
+                replies[name] = Refusal(error)
+        return replies
+
+
+class Recording(Memory):
+    """Also keeps every message a (curious) coordinator sends and every reply it receives."""
+
+    def __init__(self, sites, vanish=None):
+        super().__init__(sites, vanish)
+        self.replies: dict[str, list[dict]] = {}
+        self.sent: list[dict] = []
+
+    def exchange(self, task, data, targets, timeout):
+        self.sent.append(data)
+        replies = super().exchange(task, data, targets, timeout)
+        self.replies.setdefault(task, []).extend(r for r in replies.values() if isinstance(r, dict))
+        return replies
+
+
+#: Results of the deterministic jobs (below) already run in this process, by their inputs.
+_RUNS: dict[str, tuple] = {}
+
+
+def run(consortium, settings=None, vanish=None, transport=Memory, **privacy):
+    """Run a job over ``transport``: (scenario, result, transport). A job in clear or under
+    secure aggregation over a plain :class:`Memory` is deterministic (DP noise and CKKS
+    encryption are not): several tests ask for the same one, so it runs once and each reads
+    it (none writes to a result)."""
+    data, scenario = consortium
+    if privacy:
+        scenario = scenario.model_copy(
+            update={"privacy": scenario.privacy.model_copy(update=privacy)}
+        )
+    key = _run_key(data, scenario, settings, vanish) if transport is Memory else None
+    if key is None:
+        return _run(data, scenario, settings, vanish, transport)
+    if key not in _RUNS:
+        _RUNS[key] = _run(data, scenario, settings, vanish, transport)
+    return _RUNS[key]
+
+
+def _run_key(data, scenario, settings, vanish) -> str | None:
+    privacy = scenario.privacy
+    noisy = privacy.sample_dp.epsilon is not None or privacy.client_dp.noise_multiplier > 0
+    if noisy or privacy.homomorphic_encryption:
+        return None
+    plan = settings.model_dump_json() if settings else None
+    return json.dumps([str(data), scenario.model_dump_json(), plan, sorted((vanish or {}).items())])
+
+
+def _run(data, scenario, settings, vanish, transport):
+    seeding.deterministic_torch(threads=1)
+    names = scenario.org_names()
+    client, server = he_kit()
+    require = scenario.privacy.secure_aggregation  # clear and HE runs opt out explicitly
+    sites = {
+        n: Site(config_from_scenario(scenario, n, data, require), data, he_key=client)
+        for n in names
+    }
+    spec = JobSpec.from_scenario(scenario, [2], settings or DeploymentSettings(site_order=names))
+    transport = transport(sites, vanish)
+    return scenario, Coordinator(spec, transport, names, he_context=server).run(), transport
+
+
+@functools.cache
+def he_kit():
+    """What HE provisioning puts in the kits: sites' secret-key context, coordinator's keyless."""
+    secret = he.new_context()
+    server = he.load_context(he.server_context_bytes(secret), False, "server")
+    return functools.partial(he.client_context_bytes, secret), server
+
+
+def federated_arm(consortium, scenario):
+    data, _ = consortium
+    seeding.deterministic_torch(threads=1)
+    return train_federated(scenario, org_frames(build_federation(scenario, data)), lambda _: None)
+
+
+#: The in-process federated models' weights already trained in this process, by their inputs.
+_WEIGHTS: dict[str, list[np.ndarray]] = {}
+
+
+def in_process(consortium, scenario):
+    """The in-process federated model's weights. Seeded, so (without DP) trained once per
+    scenario and shared by the tests asking for it; none writes to them."""
+    privacy = scenario.privacy
+    if privacy.sample_dp.epsilon is not None or privacy.client_dp.noise_multiplier > 0:
+        return _weights(federated_arm(consortium, scenario))
+    key = json.dumps([str(consortium[0]), scenario.model_dump_json()])
+    if key not in _WEIGHTS:
+        _WEIGHTS[key] = _weights(federated_arm(consortium, scenario))
+    return _WEIGHTS[key]
+
+
+def _weights(arm) -> list[np.ndarray]:
+    return next(iter(arm.models.values())).get_weights()
+
+
+def flat(params) -> np.ndarray:
+    return np.concatenate([p.ravel().astype(np.float64) for p in params])

@@ -1,0 +1,96 @@
+"""``fedsec job submit`` of an anomaly job and of a logs job through the session's real loopback
+NVFlare federation (conftest.py): each run directory holds the in-process federated arm's
+metrics and model. The same protocols over an in-memory transport are tested, without any
+NVFlare process, in test_deployment_anomaly.py and test_deployment_logs.py."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("nvflare")
+
+from fedsec.bundles.bundle import load_anomaly_bundle
+from fedsec.bundles.keys import user_trust
+from fedsec.bundles.logs_bundle import load_log_bundle
+from fedsec.cli import app
+from fedsec.core import seeding
+from fedsec.experiments.deployed import deployed_scenario
+from fedsec.experiments.driver import run_experiment
+from fedsec.training.params import max_abs_diff
+from tests.engines.nvflare.test_deployment_anomaly import anomaly_scenario, in_process
+from tests.engines.nvflare.test_deployment_logs import in_process as logs_in_process
+from tests.engines.nvflare.test_deployment_logs import with_privacy
+
+pytestmark = pytest.mark.deployment
+
+
+def test_fedsec_job_submit_runs_an_anomaly_job_equal_to_the_in_process_run(
+    federation, consortium, tmp_path
+):
+    """``fedsec job submit`` of a Deep SVDD job under secure aggregation through real NVFlare
+    processes: the run directory's federated arm has the in-process run's metrics (all but
+    the loss curve: the coordinator knows no site's rows, so its round loss is a plain mean),
+    and its bundle holds the in-process detector."""
+    data, base = consortium
+    scenario = anomaly_scenario(base, secure_aggregation=True)
+    config = tmp_path / "anomaly.toml"
+    config.write_text(scenario.to_toml())
+    out = tmp_path / "run"
+    submitted = CliRunner().invoke(
+        app,
+        ["job", "submit", str(config), "--federation", str(federation.directory),
+         "--data-dir", str(data), "--detector", "svdd", "--out", str(out),
+         "--min-sites", "2", "--round-timeout", "60"],
+    )  # fmt: skip
+    assert submitted.exit_code == 0, submitted.output
+    deployed = json.loads((out / "metrics.json").read_text())
+    assert set(deployed["arms"]) == {"federated_svdd", "local_svdd", "centralized_svdd"}
+    assert deployed["deployment"]["protection"] == "secure aggregation"
+    assert not deployed["deployment"]["dropouts"] and deployed["deployment"]["error"] is None
+    seeding.deterministic_torch(threads=1)
+    narrowed = deployed_scenario(scenario, "svdd")
+    reference = run_experiment(narrowed, data).metrics
+    arm, expected = deployed["arms"]["federated_svdd"], reference["arms"]["federated_svdd"]
+    arm.pop("loss_curve"), expected.pop("loss_curve")
+    assert arm == json.loads(json.dumps(expected))
+    ca = federation.admin_kit / "startup" / "rootCA.pem"
+    model, _ = load_anomaly_bundle(out / "model", user_trust([ca]))
+    detector, _ = in_process(consortium, scenario, "svdd")
+    assert max_abs_diff(model.get_weights(), detector.get_weights()) <= 1e-6
+    assert "## Deployment (NVIDIA FLARE)" in (out / "report.md").read_text()
+
+
+def test_fedsec_job_submit_runs_a_logs_job_equal_to_the_in_process_run(federation, tmp_path):
+    """``fedsec job submit`` of a logs job under secure aggregation through real NVFlare
+    processes: the run directory's federated arm has the in-process run's metrics, loss curve
+    included, and its bundle holds the in-process model."""
+    if federation.logs is None:
+        pytest.skip("the shared datasets are absent: the federation's sites hold no logs")
+    data, base = federation.logs
+    scenario = with_privacy(base, secure_aggregation=True)
+    config = tmp_path / "logs.toml"
+    config.write_text(scenario.to_toml())
+    out = tmp_path / "run"
+    submitted = CliRunner().invoke(
+        app,
+        ["job", "submit", str(config), "--federation", str(federation.directory),
+         "--data-dir", str(data), "--out", str(out), "--min-sites", "2",
+         "--round-timeout", "60"],
+    )  # fmt: skip
+    assert submitted.exit_code == 0, submitted.output
+    deployed = json.loads((out / "metrics.json").read_text())
+    assert deployed["deployment"]["protection"] == "secure aggregation"
+    assert not deployed["deployment"]["dropouts"] and deployed["deployment"]["error"] is None
+    assert deployed["deployment"]["statistics"]["mode"] == "secure aggregation"
+    ca = federation.admin_kit / "startup" / "rootCA.pem"
+    model, _ = load_log_bundle(out / "model", user_trust([ca]))
+    _, detector, _ = logs_in_process((data, base), scenario)
+    assert model.known.tolist() == detector.known.tolist()
+    assert max_abs_diff(model.get_weights(), detector.get_weights()) <= 1e-6
+    seeding.deterministic_torch(threads=1)
+    reference = run_experiment(scenario, data).metrics
+    assert deployed["arms"]["federated"] == json.loads(json.dumps(reference["arms"]["federated"]))
+    assert "hashed event token" in (out / "report.md").read_text()
