@@ -28,7 +28,11 @@ layout: grouped secure aggregation combines group sums) the test is off.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
+
+T = TypeVar("T", float, np.ndarray)
 
 #: Rounds a pair must have been seen together before its claims count: in the first rounds
 #: every site teaches the benign class (measured: honest claims up to 0.6 in rounds 1-5, at
@@ -52,7 +56,7 @@ class BenignClaims:
         one (otherwise the test is off)."""
         sizes = [int(np.prod(s)) for s in shapes]
         starts = np.cumsum([0, *sizes])
-        self.layers = [slice(int(a), int(a) + n) for a, n in zip(starts, sizes, strict=False)]
+        self.layers = [slice(int(a), int(a) + n) for a, n in zip(starts[:-1], sizes, strict=True)]
         weight, bias = shapes[-2:] if len(shapes) >= 2 else ((), ())
         fits = len(weight) == 2 and len(bias) == 1 and bias[0] == weight[0] >= 2
         self.bias = self.layers[-1] if fits else None
@@ -63,7 +67,7 @@ class BenignClaims:
             return
         for site, value in zip(sites, claims_of(deltas[:, self.bias]), strict=True):
             self.claims[site] = self._mix(self.claims.get(site), value)
-        cosines = np.stack([_pairwise(deltas[:, layer]) for layer in self.layers[:-1]])
+        cosines = np.stack([pairwise_cosines(deltas[:, layer]) for layer in self.layers[:-1]])
         for i, a in enumerate(sites):
             for j, b in enumerate(sites[i + 1 :], start=i + 1):
                 key = (a, b) if a < b else (b, a)
@@ -95,7 +99,8 @@ class BenignClaims:
                     found.append((low, a, b))
         return sorted(found)
 
-    def _mix(self, past, value):
+    def _mix(self, past: T | None, value: T) -> T:
+        """Exponential moving average; the first value as is."""
         return value if past is None else self.memory * past + (1 - self.memory) * value
 
 
@@ -106,7 +111,8 @@ def claims_of(biases: np.ndarray) -> np.ndarray:
     return biases[:, 0] / max(usual, 1e-12)
 
 
-def _pairwise(deltas: np.ndarray) -> np.ndarray:
+def pairwise_cosines(deltas: np.ndarray) -> np.ndarray:
+    """Cosine of every pair of updates (0 with a zero update)."""
     norms = np.linalg.norm(deltas, axis=1)
     unit = deltas / np.maximum(norms, 1e-12)[:, None]
     return unit @ unit.T

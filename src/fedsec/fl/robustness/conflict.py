@@ -53,7 +53,7 @@ from __future__ import annotations
 import numpy as np
 
 from fedsec.fl.robustness.base import Decision
-from fedsec.fl.robustness.benign_claims import BenignClaims
+from fedsec.fl.robustness.benign_claims import BenignClaims, pairwise_cosines
 
 #: Rounds a pair must have been seen together before its conflict counts (one round's
 #: cosine is no evidence: honest pairs dip to -0.5 in single rounds).
@@ -163,10 +163,3 @@ def cosines_with(deltas: np.ndarray, direction: np.ndarray) -> np.ndarray:
     """Cosine of every update with ``direction`` (0 when either is zero)."""
     norms = np.linalg.norm(deltas, axis=1) * np.linalg.norm(direction)
     return deltas @ direction / np.maximum(norms, 1e-12)
-
-
-def pairwise_cosines(deltas: np.ndarray) -> np.ndarray:
-    """Cosine of every pair of updates (0 with a zero update)."""
-    norms = np.linalg.norm(deltas, axis=1)
-    unit = deltas / np.maximum(norms, 1e-12)[:, None]
-    return unit @ unit.T
