@@ -124,8 +124,9 @@ class PairConflict:
         return float(value if past is None else self.memory * past + (1 - self.memory) * value)
 
     def left_out(self, sites: list[str]) -> list[str]:
-        """Of each new conflicting pair, the side running away with the model, for the rest of
-        the run; a minority at most, the strongest conflicts first."""
+        """Of each new conflicting pair, the side running away with the model, then of each
+        pair in conflict in some layer, the side claiming benign (:mod:`.benign_claims`), for
+        the rest of the run; a minority at most, the strongest conflicts first."""
         pairs = sorted(
             (self.recent[(a, b)], a, b)
             for i, a in enumerate(sites)
