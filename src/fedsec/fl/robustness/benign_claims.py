@@ -18,8 +18,10 @@ full-size UNSW-NB15 runs from round 10 on (docs/robustness.md): honest organizat
 most 0.29 (10 organizations) and 0.46 (5: an organization holding benign traffic and one family
 that the others' families pull the model towards), flippers' at least 0.62 (two of ten
 relabelling their one family), 0.73 to 0.96 otherwise. The margin is a measured regularity of
-these runs, not a guarantee; an attacker who knows the test can relabel less, or leave the
-bias alone, and stay under it (not measured).
+these runs, not a guarantee. Being in units of the median, a claim grows with the update: a
+boosted (x10) update whose honest claim is positive is left out too (measured). An attacker
+who knows the test can relabel less, or leave the bias alone, and stay under it (not
+measured).
 
 The layout: the model's last parameter is the output bias, one entry per row of the weight
 matrix before it, class 0 benign (fedsec's class order). Without such a layer (or without the
