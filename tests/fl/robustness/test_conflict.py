@@ -104,9 +104,80 @@ def test_the_configured_rule_and_its_defaults():
     rule = build_rule(RobustnessConfig(rule="pair_conflict"))
     assert isinstance(rule, PairConflict)
     assert (rule.conflict, rule.memory, rule.multiplier) == (0.5, 0.8, 2.0)
+    assert rule.claims.threshold == PairConflict().claims.threshold == 0.55
     bounded = build_rule(RobustnessConfig(rule="norm_bound"))
     assert bounded.multiplier == 1.0  # each rule keeps its own default bound
     assert build_rule(RobustnessConfig(rule="pair_conflict", norm_multiplier=3)).multiplier == 3
+
+
+#: A toy classifier's output layer: 3 classes (benign, family a, family b) x 4 hidden units,
+#: then their 3 biases (the layout the rule reads the benign bias from).
+LAYOUT = [(3, 4), (3,)]
+BIAS = slice(12, 15)
+
+
+def flip_round(t: int) -> np.ndarray:
+    """org1 holds family a; org2 and org3 relabel their family-a rows benign (they agree with
+    each other, 2 against 1, and the model's path runs across the conflict, so the runaway
+    test does not split it); org4 and org5 hold family b."""
+    holder = np.zeros(15)
+    holder[4:8] = 1.0  # family a's row up on family-a activations
+    holder[BIAS] = [-1.0, 1.0, 0.0]
+    flipper = -holder  # benign up, family a down, on the same activations
+    others = np.zeros((2, 15))
+    others[:, 8:12] = [[1.0, 0.5, 0.0, 0.0], [0.8, 0.6, 0.1, 0.0]]
+    others[:, BIAS] = [[0.1, 0.0, -0.1], [-0.1, 0.0, 0.1]]
+    return np.stack([holder, flipper, flipper * 1.1, *others])
+
+
+def run_flips(benign_claim: float, rounds: int = 14, updates_of=flip_round):
+    rule, decisions = PairConflict(benign_claim=benign_claim), []
+    for t in range(rounds):
+        rule.see_layout(LAYOUT)
+        decisions.append(rule.combine(updates_of(t), np.ones(5), np.zeros(15), SITES))
+    return rule, decisions
+
+
+def test_two_colluding_label_flippers_escape_the_runaway_test():
+    rule, decisions = run_flips(benign_claim=0.0)
+    assert rule.recent[("org1", "org2")] < -0.9 and rule.recent[("org2", "org3")] > 0.9
+    assert rule.banned == [] and all(d.share.min() > 0 for d in decisions)
+
+
+def test_the_sides_that_keep_claiming_attacks_benign_are_left_out_and_the_holder_kept():
+    rule, decisions = run_flips(benign_claim=0.5)
+    assert rule.claims.claims["org2"] > 0.5 and rule.claims.claims["org1"] < 0
+    assert sorted(rule.banned) == ["org2", "org3"]
+    assert decisions[8].share[1] > 0  # in the first 9 rounds every site teaches benign
+    for decision in decisions[9:]:
+        assert (decision.share[1:3] == 0).all() and decision.share[[0, 3, 4]].min() > 0.3
+
+
+def test_honest_sites_in_conflict_that_do_not_claim_benign_are_kept():
+    """org1 and org2 oppose each other (non-IID organizations drift apart), each pushing its
+    own family's bias, neither the benign one: nobody is left out."""
+
+    def updates(t):
+        out = flip_round(t)
+        out[1, BIAS] = [-0.1, -1.0, 1.0]
+        out[2] = out[3]
+        return out
+
+    rule, decisions = run_flips(0.5, updates_of=updates)
+    assert rule.recent[("org1", "org2")] < -0.5
+    assert rule.banned == [] and all(d.share.min() > 0 for d in decisions)
+
+
+def test_without_an_output_layer_the_benign_claim_test_is_off():
+    rule = PairConflict(benign_claim=0.5)
+    for shapes in ([(15,)], [(3, 4), (4,)], [(3,)]):
+        rule.see_layout(shapes)
+        assert rule.claims.bias is None
+    for _ in range(14):
+        rule.combine(flip_round(0), np.ones(5), np.zeros(15), SITES)
+    assert rule.banned == [] and rule.claims.claims == {}
+    rule.see_layout(LAYOUT)
+    assert rule.claims.bias == BIAS
 
 
 SMALL = [
@@ -198,3 +269,25 @@ def test_on_real_data_opt_in_leaves_out_a_noise_sender_and_no_honest_organizatio
     excluded = [r["excluded"] for r in section["rounds"]]
     assert all(e == ["org2"] for e in excluded[3:])  # left out from round 4 at the latest
     assert all(not set(e) - {"org2"} for e in excluded)  # no honest organization, ever
+
+
+@pytest.fixture(scope="module")
+def colluding(data_dir):
+    """unsw-10org-shared slice, org4 and org10 (who hold benign and generic only, as does one
+    honest organization) relabel their attacks benign: with and without the benign-claim test."""
+    run = scenario_runner("unsw-10org-shared", SMALL, data_dir)
+    attack = ['adversary.orgs=["org4","org10"]', "adversary.kind=label_flip"]
+    return {
+        claim: run(*attack, "robustness.rule=pair_conflict", f"robustness.benign_claim={claim}")
+        for claim in (0.0, 0.55)
+    }
+
+
+def test_on_real_data_two_colluding_label_flippers_are_left_out_by_their_benign_claims(colluding):
+    before, after = colluding[0.0]["robustness"], colluding[0.55]["robustness"]
+    assert not any(r["excluded"] for r in before["rounds"])  # the runaway test alone: never
+    excluded = [set(r["excluded"]) for r in after["rounds"]]
+    assert all(e == {"org4", "org10"} for e in excluded[11:])  # measured: from round 11
+    assert all(e <= {"org4", "org10"} for e in excluded)  # no honest organization, ever
+    gain = after["honest"]["mean_macro_f1"] - before["honest"]["mean_macro_f1"]
+    assert gain > 0.08  # measured: 0.348 -> 0.480

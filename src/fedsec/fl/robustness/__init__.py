@@ -38,7 +38,11 @@ def build_rule(
         "cosine_filter": CosineFilter(config.min_cosine, bound or 1.0, config.memory),
         "flame": Flame(config.noise, seed),
         "pair_conflict": PairConflict(
-            config.conflict_cosine, config.conflict_memory, bound or 2.0, config.unrelated_cosine
+            config.conflict_cosine,
+            config.conflict_memory,
+            bound or 2.0,
+            config.unrelated_cosine,
+            config.benign_claim,
         ),
     }
     return rules[config.rule]

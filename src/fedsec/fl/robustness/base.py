@@ -36,12 +36,14 @@ class Decision:
 
 class Rule(Protocol):
     """Combines the rows of ``deltas`` (one flattened change per site, ``sites`` naming them)
-    given their weights; a rule may keep state across rounds per site."""
+    given their weights; a rule may keep state across rounds per site. A rule that reads parts
+    of the model (a layer) also defines ``see_layout(shapes)``, called with the parameters'
+    shapes (in flattening order) before every round's ``combine``."""
 
     name: str
 
     def combine(
-        self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray
+        self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray, sites: list[str]
     ) -> Decision: ...
 
 
@@ -107,6 +109,9 @@ class RobustAggregation:
         weights, capped = cap_weights(sites, claimed, self.registered, self.max_weight_ratio)
         share = np.zeros(len(sites))
         kept = np.flatnonzero(~free_riders(deltas))
+        see_layout = getattr(self.rule, "see_layout", None)
+        if see_layout is not None:
+            see_layout([tuple(np.shape(p)) for p in global_params])
         decision = self.rule.combine(
             deltas[kept], weights[kept], global_flat, [sites[i] for i in kept]
         )

@@ -66,6 +66,13 @@ class RobustnessConfig(BaseModel):
         description="pair_conflict, opt-in: leave out a site whose moving-average cosine with "
         "every other site stays within ±this (0: off)",
     )
+    benign_claim: float = Field(
+        default=0.55,
+        ge=0,
+        description="pair_conflict: of a pair in conflict in some layer, leave out the side "
+        "whose moving-average change of the benign output's bias stays above this x the "
+        "round's median bias-change norm while the other's is negative (0: off)",
+    )
     noise: float = Field(
         default=0.001, ge=0, description="flame: noise std per parameter, x the median norm"
     )
