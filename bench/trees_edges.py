@@ -8,11 +8,22 @@ it reports how many trees, from the first, the two boosters share split for spli
 retrains the centralized arm on those rows in other orders (does the order of the float sums
 move macro-F1?), and counts the features on which XGBoost's federated sketch (the
 organizations' quantile summaries merged) puts other edges than the pooled one.
+
+Run alone, it only sketches (no boosting): for each seed and ``max_bin``, on how many features
+the federated sketch's edges differ from the pooled one's, beside how many features take more
+distinct values than XGBoost's summaries keep exactly (``8 * max_bin``); the tree arms' sample
+weights (``--unrounded``: the class weights before their rounding to the exact-sum grid):
+
+    python bench/trees_edges.py unsw-5org-disjoint --data-dir /work/shared/datasets \\
+        --seeds 0 1 2 --max-bins 256 1024 4096
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import json
+import time
 
 import numpy as np
 
@@ -20,15 +31,71 @@ import fedsec.tasks.classification.trees as tree_arms
 from fedsec.engines import xgb_federated
 from fedsec.engines.xgb_federated import Site
 from fedsec.experiments.driver import run_experiment
+from fedsec.scenarios.config import load_scenario
 from fedsec.tasks.classification.experiment import org_frames
+from fedsec.tasks.registry import task_of
 
 Cuts = tuple[np.ndarray, np.ndarray]  # XGBoost's (feature pointer, cut values)
+
+#: XGBoost's summaries keep ``SUMMARY_FACTOR * max_bin`` entries per feature (``kFactor``):
+#: a feature with at most that many distinct values is summarised exactly at every site.
+SUMMARY_FACTOR = 8
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="federated against pooled sketch edges")
+    parser.add_argument("scenarios", nargs="+")
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--max-bins", type=int, nargs="+", default=[256])
+    parser.add_argument(
+        "--unrounded",
+        action="store_true",
+        help="the class weights as they are, not on the tree arms' exact-sum grid",
+    )
+    args = parser.parse_args()
+    for name in args.scenarios:
+        for seed in args.seeds:
+            settings = ['model.kind="xgboost"', f"seed={seed}"]
+            scenario = load_scenario(name, settings)
+            federation = task_of(scenario).build_federation(scenario, args.data_dir)
+            orgs = org_frames(federation)
+            shared = tree_arms.learner(scenario, orgs, "global")
+            sites = [tree_arms.site(shared, o) for o in orgs]
+            if not args.unrounded:
+                sites = tree_arms.exact_weights(sites)
+            for max_bin in args.max_bins:
+                row = {"scenario": name, "seed": seed, "max_bin": max_bin}
+                row["weights"] = "unrounded" if args.unrounded else "exact-sum grid"
+                print(json.dumps({**row, **compare_sketches(sites, max_bin)}), flush=True)
+
+
+def compare_sketches(sites: list[Site], max_bin: int) -> dict:
+    """The pooled and federated sketches at ``max_bin``: which features' edges differ, and
+    which features have more distinct values than the summaries keep exactly."""
+    started = time.process_time()
+    pooled = pooled_cuts(sites, max_bin)
+    federated = federated_cuts(sites, max_bin)
+    x = np.concatenate([s.x for s in sites]).astype(np.float32)
+    distinct = [len(np.unique(column)) for column in x.T]
+    same = [np.array_equal(_edges(pooled, j), _edges(federated, j)) for j in range(len(distinct))]
+    differ = [j for j, equal in enumerate(same) if not equal]
+    many = [j for j, n in enumerate(distinct) if n > SUMMARY_FACTOR * max_bin]
+    return {
+        "features": len(distinct),
+        "features_with_other_federated_edges": len(differ),
+        "features_beyond_exact_summaries": len(many),
+        "differing_features_beyond_exact_summaries": len(set(differ) & set(many)),
+        "differing": {j: distinct[j] for j in differ},
+        "edges": [int(pooled[0][-1]), int(federated[0][-1])],
+        "cpu_seconds_here": round(time.process_time() - started, 1),
+    }
 
 
 def same_edges(scenario, central, federation, run, shuffles: int) -> dict:
     """Both arms on rows snapped to the pooled edges, beside the runs on the raw rows."""
     shared = tree_arms.learner(scenario, org_frames(federation), "global")
-    sites = [tree_arms.site(shared, o) for o in org_frames(federation)]
+    sites = tree_arms.sites_of(shared, org_frames(federation))
     pooled = pooled_cuts(sites, scenario.model.max_bin)
     with sites_snapped(pooled):
         snapped = run_experiment(scenario, None, federation=federation)
@@ -197,3 +264,7 @@ def _f1(run, arm: str) -> float:
 
 def _booster(run, arm: str):
     return next(iter(run.arms[arm].models.values())).booster()
+
+
+if __name__ == "__main__":
+    main()

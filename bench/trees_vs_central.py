@@ -73,6 +73,7 @@ def compare(name: str, seed: int, args) -> dict:
         row.update({f"{arm}_{c}": arms[arm]["overall"].get(c) for c in COLUMNS})
     row["f1_gap"] = round(row["federated_macro_f1"] - row["centralized_macro_f1"], 6)
     row["same_predictions"] = same_predictions(run)
+    row["model_bytes"] = {a: len(next(iter(run.arms[a].models.values())).model_) for a in arms}
     central = load_scenario(name, [*settings, 'evaluation.arms=["centralized"]'])
     row["reordered_centralized_macro_f1"] = [
         reordered_centralized_f1(central, federation, order) for order in range(args.shuffles)

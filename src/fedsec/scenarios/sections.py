@@ -74,7 +74,7 @@ class ModelConfig(Strict):
     hash_buckets: int = Field(default=16, ge=2, le=4096)
     max_depth: int = Field(default=6, ge=1, le=16, description="xgboost: depth of each tree")
     eta: float = Field(default=0.3, gt=0, le=1, description="xgboost: learning rate")
-    max_bin: int = Field(default=256, ge=2, le=4096, description="xgboost: histogram bins")
+    max_bin: int = Field(default=4096, ge=2, le=4096, description="xgboost: histogram bins")
 
 
 ARMS: tuple[str, ...] = ("centralized", "local", "federated")

@@ -44,6 +44,29 @@ def site(shared: Learner, org: OrgFrames) -> Site:
     return Site(org.name, shared.pre.transform(org.train.frame), y, np.asarray(weights)[y])
 
 
+def sites_of(shared: Learner, orgs: list[OrgFrames]) -> list[Site]:
+    """Every organization's site, its sample weights on the grid of :func:`exact_weights`."""
+    return exact_weights([site(shared, o) for o in orgs])
+
+
+def exact_weights(sites: list[Site]) -> list[Site]:
+    """The sites with every sample weight rounded to a multiple of ``2**-k``, ``k`` the largest
+    for which twice the total weight is below ``2**(24 - k)``: then every rank XGBoost's quantile
+    sketch sums in float32 (and every sum of two ranks) is exact, whatever the order of the rows
+    or the sites. With exact summaries (``max_bin`` at least an eighth of a feature's distinct
+    values) the merged federated sketch is then the pooled one, edge for edge; with unrounded
+    weights it is only up to the float rounding of those sums, which moves edges of features
+    with more distinct values than bins. ``k`` comes from the total weight (the per-family
+    counts times the class weights, already shared); a weight never rounds to zero."""
+    total = sum(float(np.sum(s.weight)) for s in sites)
+    rows = sum(len(s.y) for s in sites)
+    k = next((k for k in range(23, -1, -1) if _sums_exact(total, rows, k)), None)
+    if k is None:  # too many rows for a grid at or below 1: leave the weights as they are
+        return sites
+    step = 2.0**-k
+    return [Site(s.name, s.x, s.y, np.maximum(np.round(s.weight / step), 1) * step) for s in sites]
+
+
 def params(scenario: Scenario, shared: Learner, sites: list[Site]) -> dict:
     model = scenario.model
     settings = booster_params(
@@ -52,15 +75,20 @@ def params(scenario: Scenario, shared: Learner, sites: list[Site]) -> dict:
     return {**settings, "base_score": intercept(shared, sites)}
 
 
+def _sums_exact(total: float, rows: int, k: int) -> bool:
+    """Twice the total weight after rounding (each weight moves by at most half a step) stays
+    below ``2**(24 - k)``: float32 holds every multiple of ``2**-k`` up to there exactly."""
+    return 2 * (total + rows * 2.0 ** -(k + 1)) < 2.0 ** (24 - k)
+
+
 def intercept(shared: Learner, sites: list[Site]) -> list[float]:
     """The starting score of every arm alike: the log of each family's weighted share of the
     training rows, centered. XGBoost estimates this from the labels, but its federated estimate
     is not its pooled one (the fourth decimal), which later decides near-tie splits the other
-    way; from the per-family row counts (which the organizations already share) and the class
-    weights, both arms start from the same numbers."""
-    counts = sum(np.bincount(s.y, minlength=len(shared.classes)) for s in sites)
-    weights = np.ones(len(shared.classes)) if shared.weights is None else shared.weights
-    weighted = np.asarray(counts, dtype=np.float64) * np.asarray(weights)
+    way; from the per-family weighted row counts (the organizations already share the counts,
+    and each family's rows carry one weight), both arms start from the same numbers."""
+    classes = len(shared.classes)
+    weighted = sum(np.bincount(s.y, weights=s.weight, minlength=classes) for s in sites)
     log_share = np.log(np.maximum(weighted / weighted.sum(), np.finfo(np.float32).tiny))
     return [float(v) for v in log_share - log_share.mean()]
 
@@ -102,7 +130,7 @@ def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress)
     xgb_federated.require_xgboost()
     started = time.perf_counter()
     shared = learner(scenario, orgs, "global")
-    sites = [site(shared, o) for o in orgs]
+    sites = sites_of(shared, orgs)
     booster = train_booster(
         params(scenario, shared, sites),
         np.concatenate([s.x for s in sites]),
@@ -122,7 +150,7 @@ def train_local(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> Ar
     models, encoded = {}, {}
     for org in orgs:
         alone = learner(scenario, [org], f"local/{org.name}")
-        own = site(alone, org)
+        (own,) = sites_of(alone, [org])
         settings = params(scenario, alone, [own])
         booster = train_booster(settings, own.x, own.y, own.weight, scenario.rounds)
         models[org.name] = tree_classifier(scenario, alone, bytes(booster.save_raw("ubj")))
@@ -134,7 +162,7 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
     xgb_federated.require_xgboost()
     started = time.perf_counter()
     shared = learner(scenario, orgs, "global")
-    sites = [site(shared, o) for o in orgs]
+    sites = sites_of(shared, orgs)
     model = tree_classifier(
         scenario,
         shared,
