@@ -11,7 +11,7 @@ TREES = ['model.kind="xgboost"']
 def test_trees_are_a_classification_model_family():
     scenario = load_scenario("nslkdd-5org-disjoint", TREES)
     assert scenario.model.kind == "xgboost"
-    assert (scenario.model.max_depth, scenario.model.eta, scenario.model.max_bin) == (6, 0.3, 256)
+    assert (scenario.model.max_depth, scenario.model.eta, scenario.model.max_bin) == (6, 0.3, 4096)
 
 
 @pytest.mark.parametrize(
