@@ -20,7 +20,6 @@ from fedsec.core import seeding
 from fedsec.data.readers import read_flows
 from fedsec.data.readers._tables import write_parquet
 from fedsec.data.readers.chunks import read_chunks
-from fedsec.data.readers.zeek import load_log
 from fedsec.data.writers import write_records
 from fedsec.detect.alerts import flow_scorer
 from fedsec.detect.batch import FlowAlerts
@@ -35,6 +34,7 @@ from fedsec.models.trees import TreeClassifier, booster_params
 from fedsec.simulator import load_simulation, simulate
 from fedsec.training.local import TrainingPlan
 from tests.conftest import dataset
+from tests.detect.zeek_json import write_zeek_json
 
 UNSIGNED = Trust(allow_unsigned=True)
 SOURCE = AlertSource(model_sha256="ab" * 32, model_kind="family-classifier")
@@ -64,12 +64,7 @@ def inputs(tmp_path_factory):
     frame = pd.read_csv(found["flows"][1], keep_default_na=False, dtype={"campaign": str})
     write_parquet(frame, root / "flows.parquet")
     found["parquet"] = ("flows", root / "flows.parquet")
-    raw, _ = load_log(found["zeek"][1])
-    rows = [
-        {k: _number(v) for k, v in row.items() if pd.notna(v)} for row in raw.to_dict("records")
-    ]
-    (root / "conn.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    found["zeek-json"] = ("zeek", root / "conn.json")
+    found["zeek-json"] = ("zeek", write_zeek_json(found["zeek"][1], root / "conn.json"))
     for name, fmt, relative in (
         ("cicids2017", "cicids2017", "cic-ids2017/improved_rnd5000/DoS_Slowloris_3859.csv.gz"),
         ("nf-bot-iot", "nf-v2", "netflow-nf-v2/NF-BoT-IoT-v2_reduced.csv.gz"),
@@ -81,15 +76,6 @@ def inputs(tmp_path_factory):
         (root / path.name.removesuffix(".gz")).write_text("".join(lines))
         found[name] = (fmt, root / path.name.removesuffix(".gz"))
     return found
-
-
-def _number(text: str) -> object:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 @pytest.fixture(scope="module")

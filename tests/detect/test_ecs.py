@@ -16,7 +16,6 @@ from fedsec.bundles.tree_bundle import save_tree_bundle
 from fedsec.cli import app
 from fedsec.core import seeding
 from fedsec.data.readers import read_flows
-from fedsec.data.readers.zeek import load_log
 from fedsec.data.writers import write_records
 from fedsec.detect import attack
 from fedsec.detect.ecs import AlertSource, ecs_document
@@ -31,6 +30,7 @@ from fedsec.simulator import load_simulation, simulate
 from fedsec.training.local import TrainingPlan
 from tests.conftest import dataset
 from tests.detect.ecs_schema import problems
+from tests.detect.zeek_json import write_zeek_json
 
 runner = CliRunner()
 SOURCE = AlertSource(model_sha256="ab" * 32, model_kind="family-classifier")
@@ -44,21 +44,8 @@ def telemetry(tmp_path_factory):
     flows = simulate(load_simulation("consortium", ["flows=3000"])).orgs[0].flows
     paths = {fmt: write_records(fmt, flows, root / f"{fmt}.log") for fmt in ("flows", "nf-v2")}
     paths["zeek"] = write_records("zeek", flows, root / "conn.log")
-    raw, _ = load_log(paths["zeek"])
-    lines = [json.dumps({k: _number(v) for k, v in row.items() if pd.notna(v)}) for row in
-             raw.to_dict("records")]  # fmt: skip
-    paths["zeek-json"] = root / "conn.json"
-    paths["zeek-json"].write_text("\n".join(lines) + "\n")
+    paths["zeek-json"] = write_zeek_json(paths["zeek"], root / "conn.json")
     return paths
-
-
-def _number(text: str) -> object:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 def _documents(fmt: str, path, source=SOURCE) -> list[dict]:

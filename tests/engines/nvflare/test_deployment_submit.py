@@ -6,8 +6,10 @@ NVFlare process, in test_deployment_anomaly.py and test_deployment_logs.py."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 pytest.importorskip("nvflare")
@@ -39,12 +41,7 @@ def test_fedsec_job_submit_runs_an_anomaly_job_equal_to_the_in_process_run(
     config = tmp_path / "anomaly.toml"
     config.write_text(scenario.to_toml())
     out = tmp_path / "run"
-    submitted = CliRunner().invoke(
-        app,
-        ["job", "submit", str(config), "--federation", str(federation.directory),
-         "--data-dir", str(data), "--detector", "svdd", "--out", str(out),
-         "--min-sites", "2", "--round-timeout", "60"],
-    )  # fmt: skip
+    submitted = _submit(federation, config, data, out, "--detector", "svdd")
     assert submitted.exit_code == 0, submitted.output
     deployed = json.loads((out / "metrics.json").read_text())
     assert set(deployed["arms"]) == {"federated_svdd", "local_svdd", "centralized_svdd"}
@@ -74,12 +71,7 @@ def test_fedsec_job_submit_runs_a_logs_job_equal_to_the_in_process_run(federatio
     config = tmp_path / "logs.toml"
     config.write_text(scenario.to_toml())
     out = tmp_path / "run"
-    submitted = CliRunner().invoke(
-        app,
-        ["job", "submit", str(config), "--federation", str(federation.directory),
-         "--data-dir", str(data), "--out", str(out), "--min-sites", "2",
-         "--round-timeout", "60"],
-    )  # fmt: skip
+    submitted = _submit(federation, config, data, out)
     assert submitted.exit_code == 0, submitted.output
     deployed = json.loads((out / "metrics.json").read_text())
     assert deployed["deployment"]["protection"] == "secure aggregation"
@@ -94,3 +86,13 @@ def test_fedsec_job_submit_runs_a_logs_job_equal_to_the_in_process_run(federatio
     reference = run_experiment(scenario, data).metrics
     assert deployed["arms"]["federated"] == json.loads(json.dumps(reference["arms"]["federated"]))
     assert "hashed event token" in (out / "report.md").read_text()
+
+
+def _submit(federation, config: Path, data: Path, out: Path, *extra: str) -> Result:
+    """``fedsec job submit`` of ``config`` to the loopback federation, two sites at least."""
+    return CliRunner().invoke(
+        app,
+        ["job", "submit", str(config), "--federation", str(federation.directory),
+         "--data-dir", str(data), "--out", str(out), "--min-sites", "2",
+         "--round-timeout", "60", *extra],
+    )  # fmt: skip
