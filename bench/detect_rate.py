@@ -18,21 +18,14 @@ beside it; then each end-to-end rate as a multiple of the bare parse's and the b
 wall and CPU, and the load average before and after (the machine may be shared).
 ``--sizes`` repeats the end-to-end CSV run on files of other sizes, to show the memory stays
 flat as files grow, and the marginal rate between the smallest and the largest file (the
-start-up, imports and bundle loading excluded). ``--against SRC`` runs only ``fedsec detect``
-end to end, alternately with this checkout's code and the code in ``SRC`` (``--rounds`` times
-each), and compares their CPU seconds and their alerts:
-
-    git archive d108b20 src | tar -x -C /tmp/before
-    python bench/detect_rate.py --rows 1000000 --work /tmp/detect_rate --against /tmp/before/src
+start-up, imports and bundle loading excluded).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
-import re
 import resource
 import subprocess
 import sys
@@ -331,38 +324,6 @@ def ratios(label: str, run: dict, bare: dict[str, dict]) -> None:
     print(f"{label:<44} " + "; ".join(parts), flush=True)
 
 
-def against(model_dir: Path, csv: Path, rows: int, baseline: Path, rounds: int) -> None:
-    """``fedsec detect`` end to end on the CSV (ECS and flat alerts) with this checkout's code and
-    with the code under ``baseline`` (a ``src`` folder, e.g. ``git archive`` of a commit), each
-    its own process, alternately, ``rounds`` times: the CPU seconds of each, their ratio, and
-    whether both wrote the same alerts (ECS: all but ``event.created``, the time of the run)."""
-    codes = {"this": str(Path(__file__).resolve().parents[1] / "src"), "baseline": str(baseline)}
-    kept = os.environ.get("PYTHONPATH")
-    spent: dict[tuple[str, str], list[float]] = {}
-    written: dict[str, set[str]] = {}
-    for turn in range(rounds):
-        for code in list(codes)[:: 1 if turn % 2 == 0 else -1]:
-            os.environ["PYTHONPATH"] = codes[code]
-            for form in ("ecs", "fedsec"):
-                print(f"{code:>8}: ", end="", flush=True)
-                cpu = end_to_end(model_dir, csv, rows, None, form)["cpu"]
-                spent.setdefault((code, form), []).append(cpu)
-                text = csv.with_suffix(f".{form}.jsonl").read_bytes()
-                text = re.sub(rb'"created": "[^"]*"', b"", text)
-                written.setdefault(form, set()).add(hashlib.sha256(text).hexdigest())
-    if kept is None:
-        os.environ.pop("PYTHONPATH")
-    else:
-        os.environ["PYTHONPATH"] = kept
-    for form in ("ecs", "fedsec"):
-        this, base = (float(np.median(spent[c, form])) for c in codes)
-        print(
-            f"{form}: end to end CPU s, median of {rounds}: this {this:.2f}, baseline {base:.2f} "
-            f"({base / this:.2f}x); the same alerts: {len(written[form]) == 1}",
-            flush=True,
-        )
-
-
 def load() -> str:
     return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -373,10 +334,6 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[], help="more end-to-end sizes")
     parser.add_argument("--threads", type=int, default=None, help="detect --threads")
     parser.add_argument("--work", type=Path, default=Path("/tmp/fedsec-detect-rate"))
-    parser.add_argument(
-        "--against", type=Path, help="only end to end, alternating with the code of this src"
-    )
-    parser.add_argument("--rounds", type=int, default=2, help="--against: runs of each")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     source = sample(args.work)
@@ -387,10 +344,6 @@ def main() -> None:
         f"so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
     )
     print(load(), flush=True)
-    if args.against is not None:
-        against(model_dir, csv, args.rows, args.against, args.rounds)
-        print(load(), flush=True)
-        return
     start_up()
     bare = stages(csv, parquet, model_dir, args.rows)
     for alert_format in ("fedsec", "ecs"):
