@@ -1,6 +1,7 @@
-"""Alert text a column at a time in Arrow's string kernels: numbers written as Python writes them
-(``json.dumps``, ``repr``), texts converted once per distinct value, and each alert's pieces
-joined element-wise, so a chunk's lines are built without a Python step per alert."""
+"""Alert values as text a column at a time, in Arrow's kernels: numbers written as Python writes
+them (``json.dumps``, ``repr``; orjson's the same), texts converted once per distinct value and
+checked for characters to escape in numpy; the pieces :mod:`fedsec.detect.line_slots` assembles
+into lines."""
 
 from __future__ import annotations
 
