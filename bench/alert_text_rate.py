@@ -1,13 +1,15 @@
-"""How much faster flow alerts are written from their columns than record by record, in one
-process on the same chunks (CPU seconds, alternating, so the machine's load moves both alike).
+"""How much faster flow alerts are written from their columns, their lines joined by Arrow, than
+by the column-wise code before it (each line assembled in Python) and record by record, in one
+process on the same chunks (CPU seconds, alternating, so the machine's load moves all alike).
 
     python bench/detect_rate.py --rows 1000000 --work /tmp/detect_rate   # builds the files
     python bench/alert_text_rate.py --work /tmp/detect_rate --chunks 4
 
 Scores the first ``--chunks`` chunks of ``--work``'s flow CSV with its bundle (untimed), then
-writes each chunk's alerts in each format both ways, checks the bytes are the same, and prints
-the CPU microseconds per alert of each way and their ratio; and the network's input gradient
-for the reasons, by autograd and by its backward kernels without the graph.
+writes each chunk's alerts in each format the three ways (``--rounds`` times), checks the bytes
+are the same, and prints the CPU microseconds per alert of each way and their ratios; and the
+network's input gradient for the reasons, by autograd and by its backward kernels without the
+graph.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from columnwise_text import ecs_lines, eve_lines, flat_lines  # bench/ is on the path
 from fedsec.bundles.bundle import CLASSIFIER_KIND
 from fedsec.bundles.signing import Trust
 from fedsec.data.readers.chunks import read_chunks
@@ -38,6 +41,14 @@ def scored(work: Path, rows: int, chunks: int, form: str) -> tuple:
     return alerts, score, [score.records(t) for t in islice(read_chunks("flows", [path]), chunks)]
 
 
+#: The column-wise text before Arrow joined the lines, by format (flat lines name no source).
+BEFORE = {
+    "ecs": ecs_lines,
+    "eve": eve_lines,
+    "fedsec": lambda alerts, _source: flat_lines(alerts),
+}
+
+
 def cpu(run) -> tuple[float, object]:
     started = time.process_time()
     out = run()
@@ -49,21 +60,33 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/fedsec-detect-rate"))
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--chunks", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=1, help="times each chunk is written")
     args = parser.parse_args()
     torch.set_num_threads(1)
     for form in ("ecs", "eve", "fedsec"):
         alerts, score, parts = scored(args.work, args.rows, args.chunks, form)
-        fast = slow = 0.0
-        for part in parts:
-            took, new = cpu(lambda p=part, a=alerts: a.lines(p))
-            fast += took
-            took, old = cpu(lambda p=part, a=alerts: a.lines(p.records()))
-            slow += took
-            assert new == old, f"{form}: the column-wise lines differ"
-        count = sum(len(p) for p in parts)
+        before = BEFORE[form]
+        ways = {
+            "arrow": lambda p, a=alerts: a.lines(p),
+            "column-wise before": lambda p, a=alerts, b=before: b(p, a.source),
+            "record by record": lambda p, a=alerts: a.lines(p.records()),
+        }
+        spent = dict.fromkeys(ways, 0.0)
+        names = list(ways)
+        for turn, part in enumerate([p for _ in range(args.rounds) for p in parts]):
+            texts = set()
+            for way in names[turn % 3 :] + names[: turn % 3]:  # each way first in turn
+                took, text = cpu(lambda w=ways[way], p=part: w(p))
+                spent[way] += took
+                texts.add(text)
+            assert len(texts) == 1, f"{form}: the ways' lines differ"
+        count = sum(len(p) for p in parts) * args.rounds
+        each = {way: took / count * 1e6 for way, took in spent.items()}
+        arrow, columns, records = each.values()
         print(
-            f"{form:>6}: {count:,} alerts, column-wise {fast / count * 1e6:6.1f} us/alert, "
-            f"record by record {slow / count * 1e6:6.1f} us/alert: {slow / fast:4.1f}x",
+            f"{form:>6}: {count:,} alerts written, us/alert: arrow {arrow:5.1f}, column-wise "
+            f"before {columns:5.1f} ({columns / arrow:4.2f}x), record by record "
+            f"{records:6.1f} ({records / arrow:4.1f}x)",
             flush=True,
         )
     model = score.model

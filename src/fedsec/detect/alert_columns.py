@@ -1,7 +1,9 @@
 """The values of a chunk's flow alerts as the typed formats (ECS, EVE) write them, one list per
 field with one JSON text per alert: what ``ecs_document`` would compute alert by alert, computed
-field by field over the chunk (``tests/detect/test_alert_text.py`` holds them to the same
-bytes)."""
+field by field over the chunk. The flat lines read their families and context here; the typed
+formats now take their fields as Arrow arrays (:mod:`fedsec.detect.alert_arrays`), and these
+lists are the baseline ``bench/alert_text_rate.py`` measures them against (its lines are held to
+the same bytes there)."""
 
 from __future__ import annotations
 

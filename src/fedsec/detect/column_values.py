@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import UTC, tzinfo
+from operator import methodcaller
 
 import numpy as np
 
@@ -126,9 +127,14 @@ def _epoch_numbers(numbers: np.ndarray, present: np.ndarray) -> list[str | None]
 
 def _iso_micros(micros: np.ndarray, good: np.ndarray) -> list[str | None]:
     """``iso_utc`` of microseconds since the epoch: rounded half up to the millisecond."""
-    millis = ((micros + 500) // 1000).astype("datetime64[ms]")
-    texts = np.char.add(np.datetime_as_string(millis, unit="ms"), "Z").tolist()
+    texts = iso_millis(micros).tolist()
     return [t if ok else None for t, ok in zip(texts, good.tolist(), strict=True)]
+
+
+def iso_millis(micros: np.ndarray) -> np.ndarray:
+    """``iso_utc`` of microseconds since the epoch (a numpy array of texts)."""
+    millis = ((micros + 500) // 1000).astype("datetime64[ms]")
+    return np.char.add(np.datetime_as_string(millis, unit="ms"), "Z")
 
 
 def _texts(distinct: list[str], naive_zone: tzinfo) -> list[str | None]:
@@ -201,15 +207,30 @@ def _v4_ids(
     a = np.asarray([number[x] for x in src], dtype=np.int64)
     b = np.asarray([number[x] for x in dst], dtype=np.int64)
     a_port, b_port = np.asarray(sport, dtype=np.int64), np.asarray(dport, dtype=np.int64)
+    protocols = np.asarray([_NUMBERS[name] for name in transports], dtype=np.uint8)
+    text = v4_digests(protocols, a, b, a_port, b_port).decode("ascii")
+    return ["1:" + text[at : at + 27] + "=" for at in range(0, len(text), 28)]
+
+
+def v4_digests(
+    protocols: np.ndarray, a: np.ndarray, b: np.ndarray, a_port: np.ndarray, b_port: np.ndarray
+) -> bytes:
+    """The IPv4 flows' Community ID digests in base64, 28 characters each (the hash's 20 bytes
+    and a zero: the first 27 characters are the ID's, then ``=``); addresses as integers."""
     swap = (a > b) | ((a == b) & (a_port > b_port))  # ``sorted``: address, then port
-    flows = np.zeros(len(transports), dtype=_FLOW)
+    flows = np.zeros(len(protocols), dtype=_FLOW)
     flows["a"], flows["b"] = np.where(swap, b, a), np.where(swap, a, b)
     flows["a_port"] = np.where(swap, b_port, a_port)
     flows["b_port"] = np.where(swap, a_port, b_port)
-    flows["proto"] = [_NUMBERS[name] for name in transports]
-    data, size = flows.tobytes(), _FLOW.itemsize
-    digests = b"".join(
-        hashlib.sha1(data[at : at + size]).digest() + b"\0" for at in range(0, len(data), size)
-    )
-    text = base64.b64encode(digests).decode("ascii")  # 21 bytes: 28 characters, the last "A"
-    return ["1:" + text[at : at + 27] + "=" for at in range(0, len(text), 28)]
+    flows["proto"] = protocols
+    return base64.b64encode(padded_digests(hashlib.sha1, flows))
+
+
+def padded_digests(hash_of: Callable, records: np.ndarray) -> bytes:
+    """The digest of each record's bytes, each followed by zeros to a multiple of 3 bytes (so
+    that the base64 of the whole is each digest's base64 one after the other)."""
+    chunks = records.view(np.dtype(("V", records.dtype.itemsize))).tolist()
+    digests = b"".join(map(methodcaller("digest"), map(hash_of, chunks)))
+    size = hash_of().digest_size
+    table = np.frombuffer(digests, dtype=np.uint8).reshape(len(chunks), size)
+    return np.pad(table, ((0, 0), (0, -size % 3))).tobytes()

@@ -1,17 +1,24 @@
 """A chunk's flow alerts as ECS documents or Suricata EVE events, written from their columns:
 the text ``json.dumps(ecs_document(record))`` (and ``eve_document``) gives alert by alert, each
-document's constant parts (per run, per family, per file) encoded once and its own values
-computed field by field (:mod:`fedsec.detect.alert_columns`)."""
+document's constant parts (per run, per family, per file) encoded once, its own values computed
+field by field (:mod:`fedsec.detect.alert_arrays`), and the lines assembled at once
+(:mod:`fedsec.detect.line_slots`)."""
 
 from __future__ import annotations
 
 from functools import cache
 from json.encoder import encode_basestring_ascii as quote
 
+import numpy as np
+import pyarrow.compute as pc
+
 from fedsec.detect import attack
-from fedsec.detect.alert_columns import AlertColumns
+from fedsec.detect.alert_arrays import AlertArrays, Codes, escaped
+from fedsec.detect.arrow_text import json_float, present
 from fedsec.detect.batch import FlowAlerts
+from fedsec.detect.column_values import python_round
 from fedsec.detect.ecs import (
+    ECS_CONTEXT,
     AlertSource,
     _encode,
     _event,
@@ -21,7 +28,10 @@ from fedsec.detect.ecs import (
     _threat,
     ecs_schema,
 )
+from fedsec.detect.ecs_values import IANA_NUMBER
 from fedsec.detect.eve import _alert
+from fedsec.detect.line_slots import Slots, separated
+from fedsec.detect.reasons_text import reason_slots
 
 #: Sentinels standing for an alert's own values in a document's constant text.
 _ID, _RISK = "\0id", "\0risk"
@@ -29,154 +39,190 @@ _ID, _RISK = "\0id", "\0risk"
 
 def ecs_lines(alerts: FlowAlerts, source: AlertSource) -> bytes:
     """The alerts as ECS JSON lines."""
-    columns = AlertColumns(alerts, source)
+    columns, slots = AlertArrays(alerts, source), Slots(len(alerts))
     ecs = _encode({"ecs": {"version": ecs_schema()["ecs_version"]}})[1:-1]
-    events = {f: _event_text(source, f) for f in set(columns.families)}
-    shared = {f: _shared_text(source, f) for f in events}
-    logs = {p: _log_text(p) for p in set(columns.paths)}
-    lines = [
-        f'{{"@timestamp": "{time}", {ecs}, "event": {events[family][0]}"{ident}"'
-        f"{events[family][1]}{risk}{events[family][2]}{where}, "
-        f'"message": {message}{shared[family]}{logs[path]}, "fedsec": {{{custom}}}}}\n'
-        for time, family, ident, risk, where, message, path, custom in zip(
-            columns.timestamps,
-            columns.families,
-            columns.event_ids,
-            columns.risk_texts,
-            _endpoints(columns),
-            _messages(columns),
-            columns.paths,
-            _custom(columns),
-            strict=True,
-        )
-    ]
-    return "".join(lines).encode("utf-8")
+    codes, names = columns.families
+    events = [_event_text(source, f) for f in names]
+    slots.text('{"@timestamp": "')
+    slots.each(columns.timestamps)
+    slots.coded([f'", {ecs}, "event": {e[0]}"' for e in events], codes)
+    slots.each(columns.event_ids)
+    slots.coded([f'"{e[1]}' for e in events], codes)
+    slots.number(columns.risks)
+    slots.coded([e[2] for e in events], codes)
+    _endpoints(slots, columns)
+    slots.text(', "message": ')
+    _message(slots, columns)
+    slots.coded([_shared_text(source, f) for f in names], codes)
+    path_codes, paths = columns.paths
+    slots.coded([_log_text(p) for p in paths], path_codes)
+    slots.text(', "fedsec": {')
+    _custom(slots, columns)
+    slots.text("}}\n")
+    return slots.lines()
 
 
 def eve_lines(alerts: FlowAlerts, source: AlertSource) -> bytes:
     """The alerts as Suricata EVE ``alert`` JSON lines."""
-    columns = AlertColumns(alerts, source)
+    columns, slots = AlertArrays(alerts, source), Slots(len(alerts))
     host = f', "host": {quote(source.observer)}' if source.observer else ""
-    verdicts = {f: f'{host}, "alert": {_alert_text(source, f)}' for f in set(columns.families)}
-    files = {p: f', "file": {quote(p)}' if p else "" for p in set(columns.paths)}
-    lines = [
-        f'{{"timestamp": "{time.removesuffix("Z")}000+0000", "event_type": "alert"{fields}'
-        f'{verdicts[family]}, "fedsec": {{"event_id": "{ident}", "risk_score": {risk}, '
-        f"{custom}{files[path]}}}}}\n"
-        for time, fields, family, ident, risk, custom, path in zip(
-            columns.timestamps,
-            _eve_fields(columns),
-            columns.families,
-            columns.event_ids,
-            columns.risk_texts,
-            _custom(columns),
-            columns.paths,
-            strict=True,
-        )
-    ]
-    return "".join(lines).encode("utf-8")
+    codes, names = columns.families
+    times = columns.timestamps
+    slots.text('{"timestamp": "')
+    slots.each(pc.utf8_rtrim(times, "Z"))  # ISO-8601 times, written with one Z
+    slots.text('000+0000", "event_type": "alert"')
+    _eve_fields(slots, columns)
+    slots.coded([f'{host}, "alert": {_alert_text(source, f)}' for f in names], codes)
+    slots.text(', "fedsec": {"event_id": "')
+    slots.each(columns.event_ids)
+    slots.text('", "risk_score": ')
+    slots.number(columns.risks)
+    slots.text(", ")
+    _custom(slots, columns)
+    path_codes, paths = columns.paths
+    slots.coded([f', "file": {quote(p)}' if p else "" for p in paths], path_codes)
+    slots.text("}}\n")
+    return slots.lines()
 
 
-def _eve_fields(columns: AlertColumns) -> list[str]:
+def _eve_fields(slots: Slots, columns: AlertArrays) -> None:
     """The EVE event's addresses, ports, transport, application protocol and Community ID."""
-    src, sport, dst, dport = columns.endpoints
-    named = zip(columns.transports, columns.protocols, columns.community_ids, strict=True)
-    heads = {
-        key: "".join(
-            text
-            for text, value in zip(
-                (f', "proto": "{(key[0] or "").upper()}"', f', "app_proto": "{key[1]}"'),
-                key,
-                strict=True,
-            )
-            if value is not None
-        )
-        for key in set(zip(columns.transports, columns.protocols, strict=True))
-    }
-    return [
-        (f', "src_ip": "{a}"' if a is not None else "")
-        + (f', "src_port": {p}' if p is not None else "")
-        + (f', "dest_ip": "{b}"' if b is not None else "")
-        + (f', "dest_port": {q}' if q is not None else "")
-        + heads[name, protocol]
-        + (f', "community_id": "{flow}"' if flow is not None else "")
-        for a, p, b, q, (name, protocol, flow) in zip(src, sport, dst, dport, named, strict=True)
-    ]
+    (src, dst), (sport, dport) = columns.addresses, columns.port_texts
+    for key, texts, quoted in (
+        ("src_ip", src, True),
+        ("src_port", sport, False),
+        ("dest_ip", dst, True),
+        ("dest_port", dport, False),
+    ):
+        here = present(texts)
+        slots.text(f', "{key}": ' + ('"' if quoted else ""), here)
+        slots.each(texts)
+        slots.text('"', here & quoted)
+    names, protocols = columns.transports, columns.protocols
+    slots.coded([f', "proto": "{t.upper()}"' for t in names.texts], names.codes, names.present)
+    slots.coded(
+        [f', "app_proto": "{p}"' for p in protocols.texts], protocols.codes, protocols.present
+    )
+    flows = columns.community_ids
+    here = present(flows)
+    slots.text(', "community_id": "', here)
+    slots.each(flows)
+    slots.text('"', here)
 
 
-def _endpoints(columns: AlertColumns) -> list[str]:
+def _endpoints(slots: Slots, columns: AlertArrays) -> None:
     """``source``, ``destination`` and ``network`` (each only with a field to hold)."""
-    src, sport, dst, dport = columns.endpoints
-    return [
-        _side("source", a, p)
-        + _side("destination", b, q)
-        + (f', "network": {{{net}}}' if net else "")
-        for a, p, b, q, net in zip(src, sport, dst, dport, columns.networks, strict=True)
+    (src, dst), (sport, dport) = columns.addresses, columns.port_texts
+    for name, address, port in (("source", src, sport), ("destination", dst, dport)):
+        has_ip, has_port = present(address), present(port)
+        fields = [
+            (has_ip, ['"ip": "', slots.indexes(address), '"']),
+            (has_port, ['"port": ', slots.indexes(port)]),
+        ]
+        _object(slots, f', "{name}": {{', fields)
+    names, protocols, flows = columns.transports, columns.protocols, columns.community_ids
+    heads = [
+        f'"transport": "{t}"' + (f', "iana_number": "{IANA_NUMBER[t]}"' if t in IANA_NUMBER else "")
+        for t in names.texts
     ]
+    fields = [
+        (names.present, [slots.pool(heads) + names.codes]),
+        (
+            protocols.present,
+            [slots.pool([f'"protocol": "{p}"' for p in protocols.texts]) + protocols.codes],
+        ),
+        (present(flows), ['"community_id": "', slots.indexes(flows), '"']),
+    ]
+    _object(slots, ', "network": {', fields)
 
 
-def _side(name: str, address: str | None, port: int | None) -> str:
-    if address is None:
-        return "" if port is None else f', "{name}": {{"port": {port}}}'
-    if port is None:
-        return f', "{name}": {{"ip": "{address}"}}'
-    return f', "{name}": {{"ip": "{address}", "port": {port}}}'
+def _object(slots: Slots, head: str, fields: list[tuple[np.ndarray, list]]) -> None:
+    """``head`` and the fields present, then ``}`` (nothing where no field is)."""
+    some = np.logical_or.reduce([here for here, _ in fields])
+    slots.text(head, some)
+    separated(slots, fields, ", ")
+    slots.text("}", some)
 
 
-def _messages(columns: AlertColumns) -> list[str]:
+def _message(slots: Slots, columns: AlertArrays) -> None:
     """``message``: the family, the addresses and the score, on one line."""
-    src, _, dst, dport = columns.endpoints
-    return [
-        quote(
-            f"fedsec {family}"
-            + (f" from {a}" if a is not None else "")
-            + ("" if b is None else f" to {b}" if q is None else f" to {b}:{q}")
-            + f" (score {score})"
-        )
-        for family, a, b, q, score in zip(
-            columns.families, src, dst, dport, columns.scores, strict=True
-        )
-    ]
+    (src, dst), (_, dport) = columns.addresses, columns.port_texts
+    codes, names = columns.families
+    slots.text('"')
+    slots.coded([quote(f"fedsec {f}")[1:-1] for f in names], codes)
+    slots.text(" from ", present(src))
+    slots.each(escaped(src))
+    to = present(dst)
+    slots.text(" to ", to)
+    slots.each(escaped(dst))
+    slots.text(":", to & present(dport))
+    slots.each(dport, to)
+    slots.text(" (score ")
+    slots.number(columns.rounded_scores, float.__repr__)
+    slots.text(')"')
 
 
-def _custom(columns: AlertColumns) -> list[str]:
+def _custom(slots: Slots, columns: AlertArrays) -> None:
     """Each alert's ``fedsec`` fields (the object's inside), in ``_fedsec``'s order."""
-    source, threshold = columns.named, columns.threshold
+    source, threshold = columns.source, columns.threshold
     model = _encode({"sha256": source.model_sha256, "kind": source.model_kind})
     decision = "argmax" if threshold is None else "threshold"
-    tail = f', "decision": "{decision}", "model": {model}'
     limit = "" if threshold is None else f', "threshold": {threshold}'
-    reasons = columns.reasons or [None] * len(columns)
-    quoted = {f: quote(f) for f in set(columns.families)}
-    out = []
-    for family, score, confidence, row, why, top, line, label, flow, extra in zip(
-        columns.families,
-        columns.score_texts,
-        columns.confidence_texts,
-        (columns.alerts.offset + columns.alerts.rows).tolist(),
-        reasons,
-        columns.top_families,
-        columns.source_rows,
-        columns.labels,
-        columns.flow_ids,
-        columns.extras,
-        strict=True,
-    ):
-        text = (
-            f'"family": {quoted[family]}, "score": {score}, "confidence": {confidence}{limit}, '
-            f'"row": {row}{tail}'
-        )
-        if why is not None:
-            text += f', "reasons": {why}'
-        text += f', "top_families": {top}, "source_row": {line}'
-        if label is not None:
-            text += f', "dataset_label": {label}'
-        if flow is not None:
-            text += f', "flow_id": {flow}'
-        if extra is not None:
-            text += f', "context": {extra}'
-        out.append(text)
-    return out
+    codes, names = columns.families
+    slots.coded([f'"family": {quote(f)}, "score": ' for f in names], codes)
+    slots.number(columns.rounded_scores)
+    slots.text(', "confidence": ')
+    slots.number(columns.confidences)
+    slots.text(f'{limit}, "row": ')
+    slots.each(columns.rows)
+    slots.text(f', "decision": "{decision}", "model": {model}')
+    if columns.alerts.explanation is not None:
+        slots.text(', "reasons": ')
+        reason_slots(slots, columns.alerts.explanation, columns.alerts.rows)
+    slots.text(', "top_families": ')
+    _top_families(slots, columns)
+    slots.text(', "source_row": ')
+    slots.each(columns.source_rows)
+    _optional(slots, ', "dataset_label": ', columns.labels)
+    flows = columns.context("flow_id")
+    here = present(flows)
+    slots.text(', "flow_id": "', here)
+    slots.each(escaped(flows))
+    slots.text('"', here)
+    _extras(slots, columns)
+
+
+def _optional(slots: Slots, key: str, values: Codes) -> None:
+    slots.text(key, values.present)
+    slots.coded(values.texts, values.codes, values.present)
+
+
+def _extras(slots: Slots, columns: AlertArrays) -> None:
+    """``fedsec.context``: the context columns ECS has no field for, as text."""
+    names = [c for c in columns.alerts.table.context.columns if c not in ECS_CONTEXT]
+    if not names:
+        return
+    fields = []
+    for name in names:
+        texts = columns.context(name)
+        fields.append((present(texts), [f'{quote(name)}: "', slots.indexes(escaped(texts)), '"']))
+    _object(slots, ', "context": {', fields)
+
+
+def _top_families(slots: Slots, columns: AlertArrays) -> None:
+    """``fedsec.top_families``: the three likeliest families and their probabilities."""
+    alerts = columns.alerts
+    heads = [f'{{"family": {quote(c)}, "probability": ' for c in alerts.classes]
+    first, later = slots.pool(heads), slots.pool([", " + h for h in heads])
+    width = alerts.top.shape[1]
+    chances, whole = slots.numbers(python_round(alerts.chances, 4), json_float)
+    whole = whole.reshape(-1, max(width, 1))
+    slots.text("[")
+    for j in range(width):
+        slots.add((later if j else first) + alerts.top[:, j].astype(np.int64))
+        slots.add(chances.reshape(-1, width)[:, j])
+        slots.choice([(whole[:, j], ".0}")], "}")
+    slots.text("]")
 
 
 @cache

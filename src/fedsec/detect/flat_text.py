@@ -1,15 +1,23 @@
 """A chunk's flow alerts as fedsec's flat JSON lines, written from their columns: the bytes
-``alert_lines`` (orjson, record by record) gives, each value encoded by orjson itself (numbers a
-column at a time) and the records' keys once."""
+``alert_lines`` (orjson, record by record) gives, numbers written by Arrow as orjson writes them,
+texts encoded by orjson once per distinct value (or only quoted, where they need no escape),
+the records' keys once, and the lines assembled at once (:mod:`fedsec.detect.line_slots`)."""
 
 from __future__ import annotations
 
+import numpy as np
 import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fedsec.data.taxonomy import UNLABELED
-from fedsec.detect.alert_columns import AlertColumns
+from fedsec.detect.alert_arrays import coded
+from fedsec.detect.arrow_text import float_texts, present, rows_with, str_texts, strings
 from fedsec.detect.batch import FlowAlerts
-from fedsec.detect.column_values import by_distinct, python_round
+from fedsec.detect.column_values import python_round
+from fedsec.detect.context_arrays import python_values
+from fedsec.detect.line_slots import Slots
 from fedsec.detect.records import JSON_OPTIONS
 
 #: ``JSON_OPTIONS`` for one value (no newline after it).
@@ -18,73 +26,100 @@ VALUE_OPTIONS = JSON_OPTIONS & ~orjson.OPT_APPEND_NEWLINE
 
 def flat_lines(alerts: FlowAlerts) -> bytes:
     """The (unexplained) alerts as flat JSON lines."""
-    columns = AlertColumns(alerts, source=None)
     table, rows = alerts.table, alerts.rows
-    files = by_distinct([str(f) for f in table.source_file[rows].tolist()], _value)
-    context = [_context(columns, name) for name in table.context.columns]
-    families = by_distinct(columns.families, _value)
-    contexts = [
-        b"".join([c for c in cells if c is not None]) for cells in zip(*context, strict=True)
-    ]
-    lines = [
-        b'{"row":%d,"source_file":%b,"source_row":%d%b,"family":%b,"score":%b,'
-        b'"top_families":{%b}%b}\n'
-        % (row, file, line, where, family, score, top, b"" if label is None else label)
-        for row, file, line, where, family, score, top, label in zip(
-            (alerts.offset + rows).tolist(),
-            files,
-            columns.source_rows,
-            contexts or [b""] * len(rows),
-            families,
-            _numbers(columns.scores),
-            _top_families(alerts),
-            _labels(alerts),
-            strict=True,
-        )
-    ]
-    return b"".join(lines)
+    slots = Slots(len(alerts))
+    slots.text('{"row":')
+    slots.each(_ints(alerts.offset + rows))
+    slots.text(',"source_file":')
+    slots.coded(*_distinct(table.source_file[rows]))
+    slots.text(',"source_row":')
+    slots.each(_ints(table.source_row[rows]))
+    for name in table.context.columns:
+        texts = _context(table.context[name].iloc[rows])
+        slots.text("," + _value(name) + ":", present(texts))
+        slots.each(texts)
+    slots.text(',"family":')
+    slots.coded(*_distinct(alerts.families))
+    slots.text(',"score":')
+    slots.number(python_round(alerts.scores, 6), _number)
+    slots.text(',"top_families":{')
+    _top_families(slots, alerts)
+    slots.text("}")
+    labels = coded(str_texts(table.label[rows]), _value)
+    labelled = labels.present & np.asarray(table.family[rows] != UNLABELED, dtype=bool)
+    slots.text(',"dataset_label":', labelled)
+    slots.coded(labels.texts, labels.codes, labelled)
+    slots.text("}\n")
+    return slots.lines()
 
 
-def _labels(alerts: FlowAlerts) -> list[bytes | None]:
-    """The input's own label (None: unlabeled)."""
-    table, rows = alerts.table, alerts.rows
-    labelled = (table.family[rows] != UNLABELED).tolist()
-    texts = by_distinct([str(v) for v in table.label[rows].tolist()], _value)
-    texts = [b',"dataset_label":' + t for t in texts]
-    return [t if keep else None for t, keep in zip(texts, labelled, strict=True)]
+def _value(value: object) -> str:
+    return orjson.dumps(value, default=str, option=VALUE_OPTIONS).decode("utf-8")
 
 
-def _value(value: object) -> bytes:
-    return orjson.dumps(value, default=str, option=VALUE_OPTIONS)
+def _number(value: float) -> str:
+    return orjson.dumps(value, option=VALUE_OPTIONS).decode("ascii")
 
 
-def _numbers(values: list) -> list[bytes]:
-    """orjson's text of each number (one call for the column)."""
-    if not values:
-        return []
-    return orjson.dumps(values, option=VALUE_OPTIONS)[1:-1].split(b",")
+def numbers(values: np.ndarray) -> pa.Array:
+    """orjson's text of each float (Arrow's where it writes the same)."""
+    return float_texts(values, _number)
 
 
-def _context(columns: AlertColumns, name: str) -> list[bytes | None]:
-    """``,"name":value`` per alert (None: absent)."""
-    values = columns.context(name)
-    key = b"," + _value(name) + b":"
+def _ints(values: np.ndarray) -> pa.Array:
+    return pc.cast(pa.array(np.asarray(values)), pa.string())
+
+
+def _distinct(values: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """orjson's text of each distinct value's ``str``, and each value's index into them."""
+    codes, distinct = pd.factorize(np.asarray(values, dtype=object))
+    return [_value(str(v)) for v in distinct.tolist()], codes
+
+
+def _context(column: pd.Series) -> pa.Array:
+    """orjson's text of the alerts' context values (null: absent)."""
+    dtype = column.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return _ints(column.to_numpy())
+    if dtype == np.float64:
+        values = column.to_numpy()
+        return pc.if_else(pa.array(np.isnan(values)), pa.scalar(None, pa.string()), numbers(values))
+    if isinstance(dtype, pd.StringDtype):
+        return orjson_strings(pa.array(column).cast(pa.string()))
+    values = python_values(column)
     kinds = {type(v) for v in values if v is not None}
-    if kinds in ({int}, {float}):
-        present = [v for v in values if v is not None]
-        texts = iter(_numbers(present))
-        return [None if v is None else key + next(texts) for v in values]
-    texts = by_distinct(values, _value) if kinds else [None] * len(values)
-    return [None if v is None else key + t for v, t in zip(values, texts, strict=True)]
+    if kinds == {int}:
+        return strings([None if v is None else str(v) for v in values])
+    if kinds == {float}:
+        floats = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
+        return pc.if_else(pa.array(np.isnan(floats)), pa.scalar(None, pa.string()), numbers(floats))
+    return strings([None if v is None else _value(v) for v in values])
 
 
-def _top_families(alerts: FlowAlerts) -> list[bytes]:
-    keys = [_value(str(c)) + b":" for c in alerts.classes]
-    chances = _numbers(python_round(alerts.chances, 4).tolist())
+def _escaped(data: np.ndarray) -> np.ndarray:
+    """The bytes orjson escapes in a string: control characters, ``"``, ``\\``."""
+    return (data < 0x20) | (data == 0x22) | (data == 0x5C)
+
+
+def orjson_strings(texts: pa.Array) -> pa.Array:
+    """orjson's text of each string: quoted, escaped by orjson where it escapes a character."""
+    odd = rows_with(texts, _escaped)
+    out = pc.binary_join_element_wise('"', texts, '"', "", null_handling="emit_null")
+    if odd.any():
+        mask = pa.array(odd)
+        written = strings([_value(t) for t in texts.filter(mask).to_pylist()])
+        out = pc.replace_with_mask(out, mask, written)
+    return out
+
+
+def _top_families(slots: Slots, alerts: FlowAlerts) -> None:
+    keys = slots.pool([_value(str(c)) + ":" for c in alerts.classes])
     width = alerts.top.shape[1]
-    if width == 0:
-        return [b""] * len(alerts)
-    cells = [keys[c] + t for c, t in zip(alerts.top.ravel().tolist(), chances, strict=True)]
-    return [
-        b",".join(group) for group in zip(*[cells[j::width] for j in range(width)], strict=True)
-    ]
+    chances, whole = slots.numbers(python_round(alerts.chances, 4), _number)
+    whole = whole.reshape(-1, max(width, 1))
+    for j in range(width):
+        if j:
+            slots.text(",")
+        slots.add(keys + alerts.top[:, j].astype(np.int64))
+        slots.add(chances.reshape(-1, width)[:, j])
+        slots.text(".0", whole[:, j])

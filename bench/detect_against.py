@@ -1,0 +1,74 @@
+"""``fedsec detect`` end to end with this checkout's code against another code, alternately in
+one run, so that the machine's load moves both alike: CPU seconds, their ratio, and whether both
+wrote the same alerts.
+
+    git archive d108b20 src | tar -x -C /tmp/before
+    python bench/detect_against.py --rows 1000000 --work /tmp/detect_rate --baseline /tmp/before/src
+
+Builds the files as ``bench/detect_rate.py`` does (once, in ``--work``), then runs ``fedsec detect``
+on the CSV with ECS and with flat alerts, each its own process, ``--rounds`` times per code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from detect_rate import bundle, end_to_end, load, resampled, sample  # bench/ is on the path
+
+
+def alternate(model_dir: Path, csv: Path, rows: int, baseline: Path, rounds: int) -> None:
+    """``fedsec detect`` end to end on the CSV (ECS and flat alerts) with this checkout's code and
+    with the code under ``baseline`` (a ``src`` folder, e.g. ``git archive`` of a commit), each
+    its own process, alternately, ``rounds`` times: the CPU seconds of each, their ratio, and
+    whether both wrote the same alerts (ECS: all but ``event.created``, the time of the run)."""
+    codes = {"this": str(Path(__file__).resolve().parents[1] / "src"), "baseline": str(baseline)}
+    kept = os.environ.get("PYTHONPATH")
+    spent: dict[tuple[str, str], list[float]] = {}
+    written: dict[str, set[str]] = {}
+    for turn in range(rounds):
+        for code in list(codes)[:: 1 if turn % 2 == 0 else -1]:
+            os.environ["PYTHONPATH"] = codes[code]
+            for form in ("ecs", "fedsec"):
+                print(f"{code:>8}: ", end="", flush=True)
+                cpu = end_to_end(model_dir, csv, rows, None, form)["cpu"]
+                spent.setdefault((code, form), []).append(cpu)
+                text = csv.with_suffix(f".{form}.jsonl").read_bytes()
+                text = re.sub(rb'"created": "[^"]*"', b"", text)
+                written.setdefault(form, set()).add(hashlib.sha256(text).hexdigest())
+    if kept is None:
+        os.environ.pop("PYTHONPATH")
+    else:
+        os.environ["PYTHONPATH"] = kept
+    for form in ("ecs", "fedsec"):
+        this, base = (float(np.median(spent[c, form])) for c in codes)
+        print(
+            f"{form}: end to end CPU s, median of {rounds}: this {this:.2f}, baseline {base:.2f} "
+            f"({base / this:.2f}x); the same alerts: {len(written[form]) == 1}",
+            flush=True,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/fedsec-detect-rate"))
+    parser.add_argument("--baseline", type=Path, required=True, help="the other code's src")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each code")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    source = sample(args.work)
+    model_dir = bundle(args.work, source)
+    csv, _ = resampled(args.work, source, args.rows)
+    print(load(), flush=True)
+    alternate(model_dir, csv, args.rows, args.baseline, args.rounds)
+    print(load(), flush=True)
+
+
+if __name__ == "__main__":
+    main()

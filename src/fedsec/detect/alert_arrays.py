@@ -1,0 +1,231 @@
+"""The values of a chunk's flow alerts as the typed formats (ECS, EVE) write them, as Arrow
+arrays of JSON text (one per alert, null where it has none) or as codes into a few distinct
+texts: what ``ecs_document`` computes alert by alert, computed field by field over the chunk,
+numbers written by Arrow, context values converted once per distinct value
+(``tests/detect/test_alert_text.py`` holds the lines to the record-wise bytes)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from json.encoder import encode_basestring_ascii as quote
+from operator import methodcaller
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fedsec.data.taxonomy import UNLABELED
+from fedsec.detect import attack
+from fedsec.detect.arrow_text import (
+    constant,
+    fixed_width,
+    int_texts,
+    json_float,
+    rows_with,
+    str_texts,
+    strings,
+)
+from fedsec.detect.batch import FlowAlerts
+from fedsec.detect.column_values import python_round
+from fedsec.detect.context_arrays import (
+    addresses,
+    community_ids,
+    port_numbers,
+    python_values,
+    text_column,
+    times,
+)
+from fedsec.detect.ecs import PROTOCOLS, AlertSource, _absolute
+from fedsec.detect.ecs_values import transport
+
+
+def _unsafe(data: np.ndarray) -> np.ndarray:
+    """The bytes ``encode_basestring_ascii`` escapes: not printable ASCII, ``"``, ``\\``."""
+    return (data < 0x20) | (data > 0x7E) | (data == 0x22) | (data == 0x5C)
+
+
+def escaped(texts: pa.Array) -> pa.Array:
+    """``encode_basestring_ascii`` of each text less its quotes (absent stays absent): most
+    texts are printable ASCII, written as they are."""
+    texts = texts.cast(pa.string())
+    unsafe = rows_with(texts, _unsafe)
+    if not unsafe.any():
+        return texts
+    mask = pa.array(unsafe)
+    written = [quote(t)[1:-1] for t in texts.filter(mask).to_pylist()]
+    return pc.replace_with_mask(texts, mask, strings(written))
+
+
+@dataclass(frozen=True)
+class Codes:
+    """Each alert's index into a few distinct texts (``present`` false: none)."""
+
+    codes: np.ndarray
+    texts: list[str]
+    present: np.ndarray
+
+
+def coded(texts: pa.Array, convert: Callable[[str], str | None]) -> Codes:
+    """``convert`` of each distinct text, and each alert's index into them (absent where the
+    text is, or ``convert`` gives None)."""
+    found = pc.dictionary_encode(texts)
+    written = [convert(t) for t in found.dictionary.to_pylist()]
+    indices = pc.fill_null(found.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    known = np.asarray([w is not None for w in written] + [False])
+    return Codes(np.maximum(indices, 0), [w or "" for w in written], known[indices])
+
+
+@dataclass
+class AlertArrays:
+    """Per alert of ``alerts``, the JSON text of each of its fields, for alerts of ``source``
+    (the typed formats, ECS and EVE)."""
+
+    alerts: FlowAlerts
+    source: AlertSource
+
+    def __len__(self) -> int:
+        return len(self.alerts)
+
+    @cached_property
+    def threshold(self) -> str | None:
+        """The threshold applied, as text (None: arg-max)."""
+        why = self.alerts.explanation
+        if why is None or why.threshold is None:
+            return None
+        return json_float(why.threshold)
+
+    @cached_property
+    def families(self) -> tuple[np.ndarray, list[str]]:
+        """Each alert's family as an index into the chunk's distinct families."""
+        codes, names = pd.factorize(np.asarray(self.alerts.families, dtype=object))
+        return codes, [str(n) for n in names]
+
+    @cached_property
+    def paths(self) -> tuple[np.ndarray, list[str]]:
+        """Each alert's file (absolute, as ``log.file.path``) as an index into the distinct ones."""
+        table, rows = self.alerts.table, self.alerts.rows
+        codes, names = pd.factorize(np.asarray(table.source_file[rows], dtype=object))
+        return codes, [_absolute(str(n)) for n in names]
+
+    @cached_property
+    def rounded_scores(self) -> np.ndarray:
+        return python_round(self.alerts.scores, 6)
+
+    @cached_property
+    def confidences(self) -> np.ndarray:
+        """A classifier's confidence is its malicious score, rounded again (``_confidence``)."""
+        return python_round(self.rounded_scores, 6)
+
+    @cached_property
+    def risks(self) -> np.ndarray:
+        """``attack.risk_score``: the family's level's risk times the confidence, in 0-1."""
+        codes, names = self.families
+        levels = np.asarray([attack.RISK_OF_LEVEL[attack.severity(f)] for f in names])
+        sure = self.rounded_scores
+        sure = np.where(sure < 0.0, 0.0, sure)  # ``max(s, 0.0)``: NaN and -0.0 kept
+        sure = np.where(sure > 1.0, 1.0, sure)
+        return python_round(levels[codes] * sure, 2)
+
+    @cached_property
+    def timestamps(self) -> pa.Array:
+        """``@timestamp``: the flow's time in UTC, else when the alerts were made."""
+        column = self.context_column("timestamp")
+        if column is None:
+            return constant(self.source.created, len(self))
+        return pc.fill_null(times(column, self.source.naive_zone), self.source.created)
+
+    @cached_property
+    def event_ids(self) -> pa.Array:
+        """``event_id``: sha256 of the bundle, the file and the row (hex, 32 digits)."""
+        codes, names = self.paths
+        sha = self.source.model_sha256
+        heads = [f"{sha}\0{n}\0".encode() for n in names]
+        rows = self.alerts.table.source_row[self.alerts.rows].tolist()
+        keys = [heads[c] + b"%d" % row for c, row in zip(codes.tolist(), rows, strict=True)]
+        digests = b"".join(map(methodcaller("digest"), map(hashlib.sha256, keys)))
+        table = np.frombuffer(digests, dtype=np.uint8).reshape(len(keys), 32)[:, :16]
+        return fixed_width(table.tobytes().hex().encode("ascii"), 32, len(keys))
+
+    @cached_property
+    def addresses(self) -> tuple[pa.Array, pa.Array]:
+        """Source and destination addresses (null: absent or invalid)."""
+        found = [self.context_column(n) for n in ("src_ip", "dst_ip")]
+        nothing = pa.nulls(len(self), pa.string())
+        src, dst = (nothing if c is None else addresses(c) for c in found)
+        return src, dst
+
+    @cached_property
+    def ports(self) -> tuple[pa.Array, pa.Array]:
+        """Source and destination ports as numbers (null: absent or invalid)."""
+        found = [self.context_column(n) for n in ("src_port", "dst_port")]
+        nothing = pa.nulls(len(self), pa.int64())
+        src, dst = (nothing if c is None else port_numbers(c) for c in found)
+        return src, dst
+
+    @cached_property
+    def port_texts(self) -> tuple[pa.Array, pa.Array]:
+        src, dst = (pc.cast(p, pa.string()) for p in self.ports)
+        return src, dst
+
+    def _network_column(self, name: str) -> pa.Array:
+        """The flow's ``protocol``/``service`` class (text only; null without)."""
+        canonical = self.alerts.table.canonical
+        if self.alerts.explanation is None or canonical is None or name not in canonical:
+            return pa.nulls(len(self), pa.string())
+        column = canonical[name].iloc[self.alerts.rows]
+        text = text_column(column)
+        if text is not None:
+            return text
+        values = column.astype(object).to_numpy().tolist()
+        return strings([v if isinstance(v, str) else None for v in values])
+
+    @cached_property
+    def transports(self) -> Codes:
+        return coded(self._network_column("protocol"), transport)
+
+    @cached_property
+    def protocols(self) -> Codes:
+        return coded(self._network_column("service"), PROTOCOLS.get)
+
+    @cached_property
+    def community_ids(self) -> pa.Array:
+        names = self.transports
+        known = strings([t or None for t in names.texts] or [None])
+        transports = known.take(pa.array(names.codes, mask=~names.present))
+        (src, dst), (sport, dport) = self.addresses, self.ports
+        return community_ids(transports, src, sport, dst, dport)
+
+    @cached_property
+    def rows(self) -> pa.Array:
+        return int_texts(self.alerts.offset + self.alerts.rows)
+
+    @cached_property
+    def source_rows(self) -> pa.Array:
+        return int_texts(self.alerts.table.source_row[self.alerts.rows])
+
+    @cached_property
+    def labels(self) -> Codes:
+        """The input's own label, quoted (absent: unlabeled)."""
+        table, rows = self.alerts.table, self.alerts.rows
+        found = coded(str_texts(table.label[rows]), quote)
+        labelled = np.asarray(table.family[rows] != UNLABELED, dtype=bool)
+        return Codes(found.codes, found.texts, found.present & labelled)
+
+    def context_column(self, name: str) -> pd.Series | None:
+        """The alerts' context column ``name`` (None: the input has none)."""
+        frame = self.alerts.table.context
+        return frame[name].iloc[self.alerts.rows] if name in frame.columns else None
+
+    def context(self, name: str) -> pa.Array:
+        """The context column ``name`` as text (``str`` of the value; null: absent)."""
+        column = self.context_column(name)
+        if column is None:
+            return pa.nulls(len(self), pa.string())
+        text = text_column(column)
+        if text is not None:
+            return text
+        return strings([None if v is None else str(v) for v in python_values(column)])
