@@ -1,7 +1,7 @@
 """The column-wise alert text before the lines were joined by Arrow (the baseline of
 ``bench/alert_text_rate.py``): a chunk's flow alerts as ECS documents, Suricata EVE events or
 flat lines, each field's text computed for the chunk as a Python list
-(:mod:`fedsec.detect.alert_columns`) and each line assembled by one f-string (ECS, EVE) or one
+(`bench/alert_columns.py`) and each line assembled by one f-string (ECS, EVE) or one
 ``%`` format (flat, each value encoded by orjson)."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from json.encoder import encode_basestring_ascii as quote
 
 import orjson
 
+from alert_columns import AlertColumns  # bench/ is on the path
 from fedsec.data.taxonomy import UNLABELED
 from fedsec.detect import attack
-from fedsec.detect.alert_columns import AlertColumns
 from fedsec.detect.batch import FlowAlerts
 from fedsec.detect.column_values import by_distinct, python_round
 from fedsec.detect.ecs import (

@@ -1,9 +1,8 @@
-"""The values of a chunk's flow alerts as the typed formats (ECS, EVE) write them, one list per
-field with one JSON text per alert: what ``ecs_document`` would compute alert by alert, computed
-field by field over the chunk. The flat lines read their families and context here; the typed
-formats now take their fields as Arrow arrays (:mod:`fedsec.detect.alert_arrays`), and these
-lists are the baseline ``bench/alert_text_rate.py`` measures them against (its lines are held to
-the same bytes there)."""
+"""The values of a chunk's flow alerts as the typed formats (ECS, EVE) wrote them before their
+lines were assembled from slots: one list per field with one JSON text per alert, computed field
+by field over the chunk. Kept here, outside the package, as the baseline
+``bench/alert_text_rate.py`` measures the package's writers against (its lines are held to the
+same bytes there)."""
 
 from __future__ import annotations
 
