@@ -6,34 +6,28 @@ flat lines, each field's text computed for the chunk as a Python list
 
 from __future__ import annotations
 
-from functools import cache
 from json.encoder import encode_basestring_ascii as quote
 
 import orjson
 
 from alert_columns import AlertColumns  # bench/ is on the path
 from fedsec.data.taxonomy import UNLABELED
-from fedsec.detect import attack
 from fedsec.detect.batch import FlowAlerts
 from fedsec.detect.column_values import by_distinct, python_round
 from fedsec.detect.ecs import (
     AlertSource,
     _encode,
-    _event,
     _log_text,
-    _rule,
     _shared_text,
-    _threat,
     ecs_schema,
 )
-from fedsec.detect.eve import _alert
+from fedsec.detect.ecs_text import _alert_text, _event_text
 from fedsec.detect.records import JSON_OPTIONS
 
 #: ``JSON_OPTIONS`` for one value (no newline after it).
 VALUE_OPTIONS = JSON_OPTIONS & ~orjson.OPT_APPEND_NEWLINE
 
 #: Sentinels standing for an alert's own values in a document's constant text.
-_ID, _RISK = "\0id", "\0risk"
 
 
 def ecs_lines(alerts: FlowAlerts, source: AlertSource) -> bytes:
@@ -186,23 +180,6 @@ def _custom(columns: AlertColumns) -> list[str]:
             text += f', "context": {extra}'
         out.append(text)
     return out
-
-
-@cache
-def _event_text(source: AlertSource, family: str) -> tuple[str, str, str]:
-    """The ``event`` object's text around its id and its risk score."""
-    event = _event(source, family, 0.0, _ID)
-    event["risk_score"] = _RISK
-    before, rest = _encode(event).split(quote(_ID))
-    middle, after = rest.split(quote(_RISK))
-    return before, middle, after
-
-
-@cache
-def _alert_text(source: AlertSource, family: str) -> str:
-    """The EVE ``alert`` object of ``family``'s alerts (the same for all of them)."""
-    document = {"rule": _rule(source, family), **_threat(family)}
-    return _encode(_alert(document, family, attack.severity(family)))
 
 
 def flat_lines(alerts: FlowAlerts) -> bytes:
