@@ -153,17 +153,20 @@ class AlertArrays:
     @cached_property
     def addresses(self) -> tuple[pa.Array, pa.Array]:
         """Source and destination addresses (null: absent or invalid)."""
-        found = [self.context_column(n) for n in ("src_ip", "dst_ip")]
-        nothing = pa.nulls(len(self), pa.string())
-        src, dst = (nothing if c is None else addresses(c) for c in found)
-        return src, dst
+        return self._endpoint_pair(("src_ip", "dst_ip"), addresses, pa.string())
 
     @cached_property
     def ports(self) -> tuple[pa.Array, pa.Array]:
         """Source and destination ports as numbers (null: absent or invalid)."""
-        found = [self.context_column(n) for n in ("src_port", "dst_port")]
-        nothing = pa.nulls(len(self), pa.int64())
-        src, dst = (nothing if c is None else port_numbers(c) for c in found)
+        return self._endpoint_pair(("src_port", "dst_port"), port_numbers, pa.int64())
+
+    def _endpoint_pair(
+        self, names: tuple[str, str], convert: Callable, kind: pa.DataType
+    ) -> tuple[pa.Array, pa.Array]:
+        """``convert`` of the two context columns ``names`` (all null where one is absent)."""
+        nothing = pa.nulls(len(self), kind)
+        found = [self.context_column(n) for n in names]
+        src, dst = (nothing if c is None else convert(c) for c in found)
         return src, dst
 
     @cached_property

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import math
 import re
 from collections.abc import Callable
 from datetime import UTC, tzinfo
@@ -15,6 +14,7 @@ from operator import methodcaller
 
 import numpy as np
 
+from fedsec.detect.arrow_text import json_float
 from fedsec.detect.ecs import _packed, community_id
 from fedsec.detect.ecs_values import ip, port, utc_timestamp
 
@@ -39,15 +39,7 @@ def floats(values: list[float]) -> list[str]:
     """Numbers as ``json.dumps`` writes them."""
     if np.isfinite(np.asarray(values, dtype=np.float64)).all():
         return list(map(float.__repr__, values))
-    return [_float(v) for v in values]
-
-
-def _float(value: float) -> str:
-    if value != value:
-        return "NaN"
-    if value in (math.inf, -math.inf):
-        return "Infinity" if value > 0 else "-Infinity"
-    return float.__repr__(value)
+    return [json_float(v) for v in values]
 
 
 def python_round(values: np.ndarray, digits: int) -> np.ndarray:
