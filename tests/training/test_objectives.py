@@ -43,3 +43,22 @@ def test_unknown_or_incomplete_objectives_are_refused():
         make_objective(TrainingPlan(objective="telepathy"))
     with pytest.raises(ValueError, match="centre"):
         make_objective(TrainingPlan(objective="svdd"))
+
+
+def test_the_logit_adjusted_loss_shifts_logits_by_minus_log_weight_and_weighs_nothing():
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]])
+    model = nn.Identity()
+    y = torch.tensor([1, 2])
+    weights = (0.5, 4.0, 16.0)
+    adjusted = make_objective(TrainingPlan(class_weights=weights, logit_adjusted=True))
+    shifted = logits - torch.log(torch.tensor(weights))
+    expected = nn.functional.cross_entropy(shifted, y, reduction="sum")
+    assert float(adjusted(model, logits, y, reduction="sum")) == pytest.approx(float(expected))
+    assert adjusted.total_weight(y) == 2.0  # records count once each
+    weighted = make_objective(TrainingPlan(class_weights=weights))
+    assert weighted.total_weight(y) == 20.0
+    # a rare class's record (large weight, small prior) needs a larger margin, a frequent one less
+    plain = make_objective(TrainingPlan())
+    rare, frequent = torch.tensor([2, 2]), torch.tensor([0, 0])
+    assert float(adjusted(model, logits, rare)) > float(plain(model, logits, rare))
+    assert float(adjusted(model, logits, frequent)) < float(plain(model, logits, frequent))

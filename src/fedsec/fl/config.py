@@ -129,6 +129,15 @@ class SampleDpConfig(Strict):
     batch_size: int | None = Field(default=None, ge=1, description="None: training.batch_size")
     local_steps: int | None = Field(default=None, ge=0, description="None: training.local_steps")
     lr: float | None = Field(default=None, gt=0, le=MAX_LR, description="None: training.lr")
+    noise_shares: int | None = Field(
+        default=None,
+        ge=2,
+        description="distributed DP-SGD under secure aggregation (or HE): every organization "
+        "samples its records at one federation-wide rate (batch_size / all training rows), "
+        "takes one local step and adds 1/sqrt(m) of the noise, so any released sum of at least "
+        "m = noise_shares updates is one centralized DP-SGD step; a round with fewer reports "
+        "releases nothing (None: each organization adds all its noise itself)",
+    )
     stats_epsilon_share: float = Field(
         default=0.0,
         ge=0,
@@ -142,12 +151,23 @@ class SampleDpConfig(Strict):
     def enabled(self) -> bool:
         return self.epsilon is not None and self.epsilon != float("inf")
 
+    @property
+    def distributed(self) -> bool:
+        """Noise shares under secure aggregation instead of each organization's own noise."""
+        return self.enabled and self.noise_shares is not None
+
     @model_validator(mode="after")
     def _one_use_of_the_weights(self) -> SampleDpConfig:
         if self.class_sampling and self.weigh_after_clipping:
             raise ValueError(
                 "privacy.sample_dp.class_sampling and weigh_after_clipping both apply the class "
                 "weights (as sampling rates, after clipping); choose one"
+            )
+        if self.noise_shares is not None and self.local_steps not in (None, 1):
+            raise ValueError(
+                "privacy.sample_dp.noise_shares takes one local step per round (a second step "
+                "would start from a model noised by this organization's share alone); set "
+                "privacy.sample_dp.local_steps = 1 or leave it unset"
             )
         return self
 

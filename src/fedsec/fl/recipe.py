@@ -26,19 +26,24 @@ class ClassWeighting(Protocol):
 
     class_weighting: str
     max_class_weight: float
+    logit_tau: float
 
 
 def class_weights(
     counts: Counter, classes: list[str], model: ClassWeighting
 ) -> tuple[float, ...] | None:
-    """Inverse (or square-root inverse) frequency weights, capped, mean weight 1 per sample."""
+    """Inverse (or square-root inverse) frequency weights, capped, mean weight 1 per sample;
+    for the logit-adjusted loss the uncapped ``prior^-logit_tau``, same normalization."""
     scheme = model.class_weighting
     if scheme == "none":
         return None
     n = np.asarray([max(counts.get(c, 0), 1) for c in classes], dtype=float)
-    power = 1.0 if scheme == "inverse" else 0.5
-    weights = (n.sum() / (len(n) * n)) ** power
-    weights = np.minimum(weights / weights.min(), model.max_class_weight)
+    if scheme == "logit_adjusted":
+        weights = (n.sum() / n) ** model.logit_tau
+    else:
+        power = 1.0 if scheme == "inverse" else 0.5
+        weights = (n.sum() / (len(n) * n)) ** power
+        weights = np.minimum(weights / weights.min(), model.max_class_weight)
     weights /= (weights * n).sum() / n.sum()
     return tuple(float(w) for w in weights)
 
@@ -52,9 +57,13 @@ def training_plan(
     noise: float,
     clip: SampleDpConfig,
     seed: int,
+    sample_rate: float = 0.0,
+    logit_adjusted: bool = False,
 ) -> TrainingPlan:
     """The local training plan of one round (``orgs_per_step`` scales the centralized budget;
-    ``clip`` says how DP-SGD bounds each record when ``noise`` > 0)."""
+    ``clip`` says how DP-SGD bounds each record when ``noise`` > 0; ``sample_rate`` > 0: the
+    federation-wide Poisson rate of distributed DP-SGD instead of ``batch_size / rows``;
+    ``logit_adjusted``: ``weights`` are the logit-adjusted loss's inverse priors)."""
     return TrainingPlan(
         epochs=training.local_epochs,
         steps=training.local_steps * orgs_per_step,
@@ -71,6 +80,8 @@ def training_plan(
         dp_clip_stability=clip.stability,
         dp_weigh_after_clipping=clip.weigh_after_clipping,
         dp_class_sampling=clip.class_sampling,
+        dp_sample_rate=sample_rate,
+        logit_adjusted=logit_adjusted,
         seed=seed,
     )
 
@@ -93,19 +104,33 @@ def dp_training(training: TrainingConfig, budget: SampleDpConfig) -> TrainingCon
         return training
     fields = ("batch_size", "local_steps", "lr")
     update = {f: getattr(budget, f) for f in fields if getattr(budget, f) is not None}
+    if budget.distributed:
+        update["local_steps"] = 1  # noise shares cover one step on the global model
     return training.model_copy(update=update) if update else training
 
 
 def sample_dp_noise(
     training: TrainingConfig, budget: SampleDpConfig, rounds: int, rows: int, orgs_per_step: int
 ) -> float:
-    """DP-SGD noise multiplier meeting the record-level epsilon over all rounds (0: DP off)."""
+    """DP-SGD noise multiplier meeting the record-level epsilon over all rounds (0: DP off).
+    Distributed DP-SGD calibrates it once, on all organizations' ``rows``."""
     if not budget.enabled:
         return 0.0
     training = dp_training(training, budget)
     steps = rounds * steps_per_round(training, rows, orgs_per_step)
     epsilon = dp_stats.training_epsilon(float(budget.epsilon), budget.stats_epsilon_share)
     return dp.calibrate_sample_dp(epsilon, budget.delta, rows, training.batch_size, steps)
+
+
+def pooled_sample_rate(training: TrainingConfig, budget: SampleDpConfig, pooled_rows: int) -> float:
+    """Distributed DP-SGD's one Poisson rate: the expected batch over all training rows."""
+    return min(1.0, dp_training(training, budget).batch_size / pooled_rows)
+
+
+def noise_share(budget: SampleDpConfig, noise: float) -> float:
+    """What one organization adds of the noise multiplier ``noise``: all of it, or under
+    ``noise_shares = m`` its share ``noise / sqrt(m)`` (any sum of m shares carries ``noise``)."""
+    return noise / np.sqrt(budget.noise_shares) if budget.distributed else noise
 
 
 def sample_dp_spent(
@@ -115,12 +140,20 @@ def sample_dp_spent(
     if noise <= 0:
         return {}
     rate = min(1.0, dp_training(training, budget).batch_size / rows)
-    return {
+    spent = {
         "noise_multiplier": round(noise, 6),
         "sample_rate": round(rate, 6),
         "steps": steps,
         "epsilon": round(dp.sample_dp_epsilon(noise, rate, steps, budget.delta), 4),
     }
+    if budget.distributed:
+        m = int(budget.noise_shares)
+        residual = noise * np.sqrt((m - 1) / m)  # what a colluding organization cannot remove
+        spent["noise_shares"] = m
+        spent["epsilon_with_one_colluding_org"] = round(
+            dp.sample_dp_epsilon(residual, rate, steps, budget.delta), 4
+        )
+    return spent
 
 
 def protection_plan(privacy: PrivacyConfig, seed: int) -> ProtectionPlan | None:
@@ -137,6 +170,9 @@ def protection_plan(privacy: PrivacyConfig, seed: int) -> ProtectionPlan | None:
         client_noise_multiplier=privacy.client_dp.noise_multiplier,
         client_clip=privacy.client_dp.clip,
         client_min_reporting=privacy.client_dp.min_reporting,
+        sample_noise_shares=privacy.sample_dp.noise_shares
+        if privacy.sample_dp.distributed
+        else None,
         seed=seeding.derive_seed(seed, "protection"),
     )
 

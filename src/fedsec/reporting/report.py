@@ -94,6 +94,15 @@ def privacy_lines(privacy: dict) -> list[str]:
                 "  - Class sampling: records drawn at rates in the ratio of their class weights "
                 "(the heaviest class at the accounted rate), losses unweighted."
             )
+        if sample.get("noise_shares"):
+            lines.append(
+                f"  - Distributed DP-SGD (federated arm): one federation-wide sampling rate, one "
+                f"local step per round, each organization adding 1/√{sample['noise_shares']} of "
+                f"the noise σ under {_sum_protection(privacy)}; a sum of fewer than "
+                f"{sample['noise_shares']} updates is never released. ε holds against the "
+                "coordinator and the model's users; against an organization that removes its own "
+                "share, see ε with one colluding organization."
+            )
         stats = sample.get("statistics") or {}
         if stats.get("covered"):
             lines.append(
@@ -105,7 +114,12 @@ def privacy_lines(privacy: dict) -> list[str]:
             lines.append(f"  - Preprocessing statistics: {stats['note']}.")
         for arm, spent in sample["per_arm"].items():
             eps = ", ".join(
-                f"{org} ε={s.get('epsilon')} (σ={s.get('noise_multiplier')})"
+                f"{org} ε={s.get('epsilon')} (σ={s.get('noise_multiplier')}"
+                + (
+                    f", ε={s['epsilon_with_one_colluding_org']} with one colluding organization)"
+                    if "epsilon_with_one_colluding_org" in s
+                    else ")"
+                )
                 for org, s in spent.items()
                 if s
             )
@@ -154,3 +168,10 @@ def lira_lines(arm: str, audit: dict) -> list[str]:
             f"{fmt(exposure['max_possible_bits'])})."
         )
     return lines
+
+
+def _sum_protection(privacy: dict) -> str:
+    """What hides each update from the coordinator (noise shares need one of these)."""
+    if privacy["secure_aggregation"]["enabled"]:
+        return "secure aggregation"
+    return "homomorphic encryption"

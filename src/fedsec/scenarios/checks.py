@@ -145,3 +145,49 @@ def _check_robustness(scenario: ScenarioBase) -> None:
         )
     if scenario.robustness.rule == "fltrust" and scenario.task != "classification":
         raise ValueError('robustness.rule = "fltrust" needs task = "classification"')
+
+
+def check_noise_shares(scenario: ScenarioBase) -> None:
+    """Distributed DP-SGD: noise shares only protect a record inside a sum of at least ``m``
+    single SGD steps that no one sees one by one."""
+    privacy = scenario.privacy
+    budget = privacy.sample_dp
+    if not budget.distributed:
+        return
+    reasons = {
+        f'task = "classification" (not {scenario.task!r})': scenario.task != "classification",
+        "privacy.secure_aggregation or privacy.homomorphic_encryption (the coordinator must "
+        "see only the sum; one update carries 1/sqrt(m) of the noise)": not (
+            privacy.secure_aggregation or privacy.homomorphic_encryption
+        ),
+        f'training.optimizer = "sgd" (a sum of {scenario.training.optimizer} steps is not '
+        "one noised step)": scenario.training.optimizer != "sgd",
+        f"noise_shares <= the {scenario.smallest_round()} organizations of a round": (
+            budget.noise_shares > scenario.smallest_round()
+        ),
+        "no privacy.sample_dp.stats_epsilon_share (its statistics are per organization)": (
+            budget.stats_epsilon_share > 0
+        ),
+        "no privacy.secagg_group_size (a robust rule sees group sums)": (
+            privacy.secagg_group_size is not None
+        ),
+        "no [range_guard] (its edge copies are rows outside the shared rate)": (
+            scenario.range_guard is not None
+        ),
+    }
+    missing = [need for need, broken in reasons.items() if broken]
+    if missing:
+        raise ValueError("privacy.sample_dp.noise_shares needs " + "; ".join(missing))
+
+
+def check_logit_adjustment(scenario: ScenarioBase) -> None:
+    """The logit-adjusted loss uses the class weights as logit offsets, not as weights."""
+    if scenario.model.class_weighting != "logit_adjusted":
+        return
+    budget = scenario.privacy.sample_dp
+    if budget.class_sampling or budget.weigh_after_clipping:
+        raise ValueError(
+            'model.class_weighting = "logit_adjusted" shifts logits instead of weighting '
+            "records: it cannot be combined with privacy.sample_dp.class_sampling or "
+            "weigh_after_clipping"
+        )

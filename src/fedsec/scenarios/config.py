@@ -41,7 +41,13 @@ from fedsec.fl.robustness.config import RobustnessConfig
 from fedsec.fl.robustness.range_guard import RangeGuardConfig
 from fedsec.fl.strategies import strategy_class
 from fedsec.scenarios.adversary import AdversaryConfig
-from fedsec.scenarios.checks import check_adversary, check_release, check_trees
+from fedsec.scenarios.checks import (
+    check_adversary,
+    check_logit_adjustment,
+    check_noise_shares,
+    check_release,
+    check_trees,
+)
 from fedsec.scenarios.logs_config import LogsConfig
 from fedsec.scenarios.sections import (
     AnomalyConfig,
@@ -151,6 +157,8 @@ class ScenarioBase(Strict):
                 f'for task = "classification" only, not {self.task!r}'
             )
         self._check_class_sampling()
+        check_noise_shares(self)
+        check_logit_adjustment(self)
         if privacy.client_dp.enabled and strategy.sends_extras:
             raise ValueError(
                 f"privacy.client_dp cannot be combined with strategy {self.strategy.name!r} "

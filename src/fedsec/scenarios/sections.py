@@ -69,8 +69,15 @@ class ModelConfig(Strict):
     kind: Literal["mlp", "xgboost"] = "mlp"
     hidden: list[int] = Field(default_factory=lambda: [128, 64], min_length=1)
     dropout: float = Field(default=0.1, ge=0, lt=1)
-    class_weighting: Literal["none", "inverse", "sqrt_inverse"] = "sqrt_inverse"
+    class_weighting: Literal["none", "inverse", "sqrt_inverse", "logit_adjusted"] = Field(
+        default="sqrt_inverse",
+        description="inverse / sqrt_inverse: each record's loss weighted by its class's "
+        "(capped) inverse frequency; logit_adjusted: no loss weights, logits shifted by "
+        "logit_tau * log(class prior) in training (Menon et al. 2021), which clipping cannot "
+        "erase under DP-SGD",
+    )
     max_class_weight: float = Field(default=20.0, ge=1)
+    logit_tau: float = Field(default=1.0, gt=0, le=4, description="logit adjustment strength")
     hash_buckets: int = Field(default=16, ge=2, le=4096)
     max_depth: int = Field(default=6, ge=1, le=16, description="xgboost: depth of each tree")
     eta: float = Field(default=0.3, gt=0, le=1, description="xgboost: learning rate")

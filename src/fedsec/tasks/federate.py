@@ -52,9 +52,11 @@ def plan(
     orgs_per_step: int,
     noise: float,
     *purpose: object,
+    sample_rate: float = 0.0,
 ) -> TrainingPlan:
     """The training plan of one round; the centralized arm takes every org's share of steps.
-    In the federated arm the strategy adds its part (FedProx's ``prox_mu``) each round."""
+    In the federated arm the strategy adds its part (FedProx's ``prox_mu``) each round;
+    ``sample_rate``: distributed DP-SGD's federation-wide rate (``noise`` is then a share)."""
     return recipe.training_plan(
         training(scenario),
         orgs_per_step=orgs_per_step,
@@ -63,6 +65,8 @@ def plan(
         noise=noise,
         clip=scenario.privacy.sample_dp,
         seed=seeding.derive_seed(scenario.seed, *purpose),
+        sample_rate=sample_rate,
+        logit_adjusted=scenario.model.class_weighting == "logit_adjusted",
     )
 
 

@@ -219,6 +219,7 @@ def privacy_section(scenario: Scenario, arms: dict, audits: dict[str, dict] | No
             statistics=statistics_coverage(p.sample_dp.stats_epsilon_share),
             clipping=p.sample_dp.clipping,
             class_sampling=p.sample_dp.class_sampling,
+            noise_shares=p.sample_dp.noise_shares if p.sample_dp.distributed else None,
             per_arm={name: arm.privacy for name, arm in arms.items()},
         )
     if p.client_dp.enabled:

@@ -83,10 +83,18 @@ def record_rates(plan, targets: torch.Tensor) -> tuple[float | torch.Tensor, flo
     divided by ``B / w_max``, the expected batch of an organization with the federation's class
     mix (the weights average 1 over it), so a step is in expectation the class-weighted mean of
     the clipped gradients; the rates and the divisor depend on ``B``, ``n`` and the class
-    weights only, never on which records the organization holds."""
-    rate = min(1.0, plan.batch_size / len(targets))
+    weights only, never on which records the organization holds.
+
+    Distributed DP-SGD (``plan.dp_sample_rate`` = q) draws at the federation's rate and
+    divides by ``q * n``, so the rows-weighted average of the organizations' steps is one
+    step over all their records with expected batch ``q * N``."""
+    if plan.dp_sample_rate > 0:
+        rate, expected = plan.dp_sample_rate, plan.dp_sample_rate * len(targets)
+    else:
+        rate = min(1.0, plan.batch_size / len(targets))
+        expected = float(plan.batch_size)
     if not plan.dp_class_sampling:
-        return rate, float(plan.batch_size)
+        return rate, expected
     if not plan.class_weights:
         raise ValueError(
             "privacy.sample_dp.class_sampling draws records at rates in the ratio of their class "
@@ -94,7 +102,7 @@ def record_rates(plan, targets: torch.Tensor) -> tuple[float | torch.Tensor, flo
         )
     weights = torch.tensor(plan.class_weights, dtype=torch.float64)
     heaviest = float(weights.max())
-    return rate * (weights / heaviest)[targets], plan.batch_size / heaviest
+    return rate * (weights / heaviest)[targets], expected / heaviest
 
 
 def dp_update(

@@ -41,6 +41,8 @@ class TrainingPlan:
     dp_clip_stability: float = 0.01  # automatic clipping's gamma
     dp_weigh_after_clipping: bool = False  # class weights applied to clipped gradients
     dp_class_sampling: bool = False  # class weights as Poisson rates (fedsec.training.dpsgd)
+    dp_sample_rate: float = 0.0  # > 0: one federation-wide Poisson rate (distributed DP-SGD)
+    logit_adjusted: bool = False  # class_weights: inverse priors as logit offsets, not loss weights
     seed: int = 0
 
 

@@ -18,18 +18,27 @@ OBJECTIVES: tuple[str, ...] = ("cross_entropy", "reconstruction", "svdd")
 
 @dataclass(frozen=True)
 class CrossEntropy:
+    """Cross-entropy, each record's loss weighted by its class weight; or, ``logit_adjusted``
+    (Menon et al., ICLR 2021), unweighted on logits shifted by ``-log w``: with weights
+    ``w ~ prior^-tau`` that adds ``tau * log prior``, so rare classes get larger margins
+    without weights that clipping would bound away."""
+
     class_weights: tuple[float, ...] | None = None
+    logit_adjusted: bool = False
 
     def __call__(
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, reduction: str = "mean"
     ) -> torch.Tensor:
-        weight = (
+        weights = (
             torch.tensor(self.class_weights, dtype=torch.float32) if self.class_weights else None
         )
-        return nn.functional.cross_entropy(model(x), y, weight=weight, reduction=reduction)
+        if self.logit_adjusted and weights is not None:
+            shifted = model(x) - torch.log(weights)
+            return nn.functional.cross_entropy(shifted, y, reduction=reduction)
+        return nn.functional.cross_entropy(model(x), y, weight=weights, reduction=reduction)
 
     def total_weight(self, y: torch.Tensor) -> float:
-        if not self.class_weights:
+        if not self.class_weights or self.logit_adjusted:
             return float(len(y))
         return float(torch.tensor(self.class_weights)[y].sum())
 
@@ -65,7 +74,7 @@ def make_objective(plan: object) -> CrossEntropy | Reconstruction | HypersphereD
     """The loss a plan names (``plan.objective``), with its parameters."""
     name = plan.objective
     if name == "cross_entropy":
-        return CrossEntropy(plan.class_weights)
+        return CrossEntropy(plan.class_weights, getattr(plan, "logit_adjusted", False))
     if name == "reconstruction":
         return Reconstruction()
     if name == "svdd":

@@ -466,7 +466,7 @@ def test_in_clear_a_round_missing_a_client_dp_share_aggregates_nothing(consortiu
     _, result, _ = run(consortium, DeploymentSettings(min_sites=2), {"office": 2}, client_dp=noised)
     assert result.history[0].aborted is None
     assert result.history[1].aborted == (
-        "2 organizations reported, fewer than the 3 every client-level noise share assumes: "
+        "2 organizations reported, fewer than the 3 every noise share assumes: "
         "the round aggregates nothing"
     )
     # the next round selects the two left, whose shares then cover two

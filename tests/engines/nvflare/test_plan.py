@@ -180,3 +180,17 @@ def test_a_deployment_refuses_dp_options_its_sites_do_not_honour(setting, why):
     scenario = load_scenario("unsw-5org-disjoint", ["privacy.sample_dp.epsilon=3", setting])
     with pytest.raises(ValueError, match=why):
         JobSpec.from_scenario(scenario, [], DeploymentSettings())
+
+
+def test_a_site_refuses_a_plan_that_would_have_it_add_only_a_share_of_its_noise(consortium):
+    """A hostile coordinator asking for noise shares would cut each site's DP-SGD noise by
+    sqrt(m); a deployed site adds all of it, so the plan is refused (and no job asks)."""
+    shares = {"epsilon": 1.0, "noise_shares": 5}
+    with pytest.raises(PlanRefused, match="noise_shares runs in simulation only"):
+        parse(SitePlan, site_plan(sample_dp=shares), "training plan")
+    parse(SitePlan, site_plan(sample_dp={"epsilon": 1.0}), "training plan")
+    _, scenario = consortium
+    raw = JobSpec.from_scenario(scenario, [], DeploymentSettings()).model_dump(mode="json")
+    raw["privacy"]["sample_dp"] = shares
+    with pytest.raises(ValueError, match="noise_shares runs in simulation only"):
+        JobSpec.model_validate(raw)

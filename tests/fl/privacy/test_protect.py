@@ -1,4 +1,6 @@
-"""Client-level DP under dropouts: every released sum carries the noise the accountant assumes."""
+"""Noise shares under dropouts: every released sum carries the noise the accountant assumes."""
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -7,6 +9,7 @@ from fedsec.fl.aggregation import ProtectedMean, RoundAborted, SiteResult
 from fedsec.fl.privacy.protect import (
     ProtectionPlan,
     TooFewNoiseShares,
+    least_reporters,
     noise_reporters,
     protected_average,
 )
@@ -77,3 +80,20 @@ def test_without_client_dp_dropouts_are_left_to_secure_aggregation():
     global_params, updates = unchanged()
     _, info = protected_average(global_params, updates, plan, 1, drop_after_sharing=("org0",))
     assert info.survivors == ["org1", "org2", "org3", "org4"]
+
+
+def test_distributed_dp_sgd_shares_release_no_sum_of_fewer_than_m_updates():
+    """Each DP-SGD update carries 1/sqrt(m) of the noise: a secure sum of fewer than m would
+    hold less than the accountant charged, so organizations refuse to unmask it."""
+    plan = ProtectionPlan(secure_aggregation=True, sample_noise_shares=5)
+    assert least_reporters(plan, 5) == 5
+    assert least_reporters(ProtectionPlan(secure_aggregation=True), 5) is None
+    client = ProtectionPlan(secure_aggregation=True, client_noise_multiplier=1.0)
+    assert least_reporters(replace(client, sample_noise_shares=4), 5) == 4  # above the floor 3
+    global_params, updates = unchanged()
+    _, info = protected_average(global_params, updates, plan, 1)
+    assert len(info.survivors) == 5
+    with pytest.raises(TooFewNoiseShares, match="at least 5"):
+        protected_average(global_params, updates, plan, 1, drop_after_sharing=("org2",))
+    with pytest.raises(TooFewNoiseShares, match="needs noise shares from 5 organizations"):
+        least_reporters(plan, 4)

@@ -53,6 +53,14 @@ def require_deployable(scenario: Scenario) -> None:
         )
 
 
+#: Why a deployment refuses distributed DP-SGD's noise shares (each site adds all its noise).
+NOISE_SHARES_SIMULATED = (
+    "privacy.sample_dp.noise_shares runs in simulation only: a deployed site adds all of its "
+    "DP-SGD noise itself, since a share is safe only if the site itself fixes the shared rate "
+    "and the number of shares, and its configuration cannot yet"
+)
+
+
 class PlanRefused(FedsecError, ValueError):
     """A site refuses a task: the message names the field and the problem."""
 
@@ -96,6 +104,8 @@ class SitePlan(Message):
     def _consistent(self) -> SitePlan:
         if self.round > self.rounds:
             raise ValueError(f"round {self.round} is beyond the job's {self.rounds} rounds")
+        if self.sample_dp.noise_shares is not None:  # a share is less noise than the site's own
+            raise ValueError(NOISE_SHARES_SIMULATED)
         if self.class_weights is not None and not all(0 < w <= 1e3 for w in self.class_weights):
             raise ValueError("class_weights must lie in (0, 1000]")
         p = self.protection
@@ -328,6 +338,8 @@ class JobSpec(Message):
                 "privacy.sample_dp.class_sampling runs in simulation only; a deployment's "
                 "sites do not draw records by class yet"
             )
+        if self.privacy.sample_dp.noise_shares is not None:
+            raise ValueError(NOISE_SHARES_SIMULATED)
         return self
 
     @classmethod

@@ -31,6 +31,7 @@ class ProtectionPlan:
     client_noise_multiplier: float = 0.0
     client_clip: float = 1.0
     client_min_reporting: int | None = None
+    sample_noise_shares: int | None = None  # distributed DP-SGD: shares each update carries
     seed: int = 0
 
     @property
@@ -129,7 +130,7 @@ def protected_average(
     ``extras`` (per organization, e.g. SCAFFOLD's control-variate changes) are summed inside
     the same protection; their weighted sum ``sum(w * extra)`` is in ``RoundProtection.extra``."""
     started = time.perf_counter()
-    reporters = noise_reporters(plan, len(updates)) if plan.client_dp else None
+    reporters = least_reporters(plan, len(updates))
     vectors = {}
     for name, update in updates.items():
         vectors[name], _ = payload(
@@ -173,12 +174,27 @@ def protected_average(
     return average_from_total(global_params, np.append(total[:size], total[-1])), info
 
 
+def least_reporters(plan: ProtectionPlan, sampled: int) -> int | None:
+    """The fewest updates a released sum must hold so that every noise share in it is covered:
+    client-level shares (:func:`noise_reporters`) and distributed DP-SGD's ``m`` shares
+    (None: no noise shares, any sum may be released)."""
+    wanted = [noise_reporters(plan, sampled)] if plan.client_dp else []
+    if plan.sample_noise_shares is not None:
+        if plan.sample_noise_shares > sampled:
+            raise TooFewNoiseShares(
+                f"distributed DP-SGD needs noise shares from {plan.sample_noise_shares} "
+                f"organizations, but the round selects {sampled}"
+            )
+        wanted.append(plan.sample_noise_shares)
+    return max(wanted) if wanted else None
+
+
 def check_reported(reported: int, reporters: int | None) -> None:
-    """Refuse a sum of fewer client-level noise shares than each share assumed."""
+    """Refuse a sum of fewer noise shares than each share assumed."""
     if reporters is not None and reported < reporters:
         raise TooFewNoiseShares(
-            f"{reported} organizations reported, fewer than the {reporters} every client-level "
-            "noise share assumes: the round aggregates nothing"
+            f"{reported} organizations reported, fewer than the {reporters} every noise share "
+            "assumes: the round aggregates nothing"
         )
 
 

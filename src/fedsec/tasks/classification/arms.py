@@ -286,7 +286,8 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
             )
         tick("federated")
 
-    noise = {o.name: dp_noise(scenario, len(o.y_train), 1) for o in orgs}
+    noise, rate, pooled = federated_noise(scenario, orgs)
+    budget = scenario.privacy.sample_dp
     gates = site_gates(scenario, shared, orgs)
     result = federate(
         scenario,
@@ -294,7 +295,14 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
         shared.params,
         shards,
         lambda shard, round_: plan(
-            scenario, shared.weights, 1, noise[shard.name], "federated", shard.name, round_
+            scenario,
+            shared.weights,
+            1,
+            recipe.noise_share(budget, noise[shard.name]),
+            "federated",
+            shard.name,
+            round_,
+            sample_rate=rate,
         ),
         on_round,
         inputs=Inputs(shared.pre.names, shared.classes, shared.pre),
@@ -302,7 +310,10 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
     )
     clf = replace(shared, params=result.params).classifier(scenario)
     done = {o.name: sum(r.steps.get(o.name, 0) for r in result.history) for o in orgs}
-    spent = {o.name: dp_spent(scenario, noise[o.name], len(o.y_train), done[o.name]) for o in orgs}
+    spent = {
+        o.name: dp_spent(scenario, noise[o.name], pooled or len(o.y_train), done[o.name])
+        for o in orgs
+    }
     return ArmModels(
         "federated",
         dict.fromkeys([o.name for o in orgs], clf),
@@ -314,6 +325,21 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
         result if isinstance(result, ThreatResult) else None,
         None if gates is None else gates.record.summary(),
     )
+
+
+def federated_noise(
+    scenario: Scenario, orgs: list[OrgFrames]
+) -> tuple[dict[str, float], float, int]:
+    """Each organization's DP-SGD noise multiplier, the Poisson rate they share and the rows it
+    is over (0, 0: each calibrates on its own rows). Distributed DP-SGD calibrates one
+    multiplier on all organizations' rows, of which each adds a share."""
+    budget = scenario.privacy.sample_dp
+    if not budget.distributed:
+        return {o.name: dp_noise(scenario, len(o.y_train), 1) for o in orgs}, 0.0, 0
+    pooled = sum(len(o.y_train) for o in orgs)
+    noise = dp_noise(scenario, pooled, 1)
+    rate = recipe.pooled_sample_rate(scenario.training, budget, pooled)
+    return dict.fromkeys([o.name for o in orgs], noise), rate, pooled
 
 
 def guarded_shards(scenario: Scenario, shared: Learner, orgs: list[OrgFrames]) -> list[Shard]:

@@ -1,0 +1,69 @@
+"""Distributed DP-SGD under secure aggregation, end to end on a real slice, and its refusals."""
+
+import pytest
+
+from fedsec.core.errors import ConfigError
+from fedsec.experiments.driver import run_experiment
+from fedsec.reporting.report import privacy_lines
+from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.federation import build_federation
+
+SMALL = [
+    "data.max_rows=8000",
+    "rounds=8",
+    "evaluation.curve_points=2",
+    "evaluation.arms=['federated']",
+    "privacy.audit=false",
+]
+SHARES = [
+    "privacy.sample_dp.epsilon=3",
+    "privacy.sample_dp.noise_shares=5",
+    "privacy.sample_dp.batch_size=512",
+    "privacy.secure_aggregation=true",
+    "model.class_weighting=logit_adjusted",
+]
+
+
+@pytest.fixture(scope="module")
+def shared_run(data_dir):
+    scenario = load_scenario("unsw-5org-disjoint", [*SMALL, *SHARES])
+    return run_experiment(scenario, data_dir, federation=build_federation(scenario, data_dir))
+
+
+def test_every_organization_is_charged_the_pooled_step_it_took_part_in(shared_run):
+    sample = shared_run.metrics["privacy"]["sample_dp"]
+    spent = sample["per_arm"]["federated"]
+    orgs = shared_run.metrics["federation"]["orgs"]
+    pooled = sum(org["rows"]["train"] for org in orgs.values())
+    assert sample["noise_shares"] == 5 and len(spent) == 5
+    for org in spent.values():
+        assert org["steps"] == 8  # one step a round
+        assert org["sample_rate"] == pytest.approx(512 / pooled, abs=1e-6)
+        assert org["noise_multiplier"] == spent["org1"]["noise_multiplier"]
+        assert 0 < org["epsilon"] <= 3.0 < org["epsilon_with_one_colluding_org"]
+    lines = "\n".join(privacy_lines(shared_run.metrics["privacy"]))
+    assert "each organization adding 1/√5 of the noise σ under secure aggregation" in lines
+    assert "with one colluding organization" in lines
+    assert 0 < shared_run.metrics["arms"]["federated"]["overall"]["macro_f1"] <= 1
+
+
+@pytest.mark.parametrize(
+    "extra, refusal",
+    [
+        (["privacy.secure_aggregation=false"], r"noise_shares needs privacy.secure_aggregation"),
+        (["training.optimizer=adam"], r'training.optimizer = "sgd"'),
+        (["privacy.sample_dp.noise_shares=6"], r"noise_shares <= the 5 organizations"),
+        (["strategy.fraction=0.6"], r"noise_shares <= the 3 organizations"),
+        (["privacy.sample_dp.local_steps=3"], r"one local step per round"),
+        (["privacy.sample_dp.stats_epsilon_share=0.1"], r"no privacy.sample_dp.stats_epsilon"),
+        (["privacy.sample_dp.class_sampling=true"], r"logit_adjusted.*class_sampling"),
+    ],
+)
+def test_shares_it_cannot_honour_are_refused_when_loaded(extra, refusal):
+    with pytest.raises(ConfigError, match=refusal):
+        load_scenario("unsw-5org-disjoint", [*SHARES, *extra])
+
+
+def test_shares_are_refused_outside_classification():
+    with pytest.raises(ConfigError, match=r'task = "classification"'):
+        load_scenario("unsw-5org-anomaly", SHARES[:-1])
