@@ -57,6 +57,10 @@ def test_every_organization_is_charged_the_pooled_step_it_took_part_in(shared_ru
         (["privacy.sample_dp.local_steps=3"], r"one local step per round"),
         (["privacy.sample_dp.stats_epsilon_share=0.1"], r"no privacy.sample_dp.stats_epsilon"),
         (["privacy.sample_dp.class_sampling=true"], r"logit_adjusted.*class_sampling"),
+        (
+            ["privacy.sample_dp.accountant=prv", "privacy.sample_dp.epsilon=1000"],
+            r'accountant = "prv" is for epsilon <= 16',
+        ),
     ],
 )
 def test_shares_it_cannot_honour_are_refused_when_loaded(extra, refusal):

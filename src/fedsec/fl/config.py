@@ -97,6 +97,10 @@ class StrategyConfig(Strict):
         return raw
 
 
+#: Above this target the PRV accountant's calibration takes tens of seconds and more.
+PRV_MAX_EPSILON = 16.0
+
+
 class SampleDpConfig(Strict):
     """Record-level DP-SGD at every organization (and for the centralized baseline).
 
@@ -129,6 +133,11 @@ class SampleDpConfig(Strict):
     batch_size: int | None = Field(default=None, ge=1, description="None: training.batch_size")
     local_steps: int | None = Field(default=None, ge=0, description="None: training.local_steps")
     lr: float | None = Field(default=None, gt=0, le=MAX_LR, description="None: training.lr")
+    accountant: Literal["rdp", "prv"] = Field(
+        default="rdp",
+        description="record-level accountant: rdp (Renyi DP) or prv (privacy random "
+        "variables, Gopi et al. 2021: a tight upper bound, so less noise for the same epsilon)",
+    )
     noise_shares: int | None = Field(
         default=None,
         ge=2,
@@ -162,6 +171,17 @@ class SampleDpConfig(Strict):
             raise ValueError(
                 "privacy.sample_dp.class_sampling and weigh_after_clipping both apply the class "
                 "weights (as sampling rates, after clipping); choose one"
+            )
+        if self.accountant == "prv" and self.enabled and self.epsilon > PRV_MAX_EPSILON:
+            raise ValueError(
+                f'privacy.sample_dp.accountant = "prv" is for epsilon <= {PRV_MAX_EPSILON:g}: '
+                "its discretization grows with epsilon (about 20 s at 16, a minute at 64, "
+                'minutes and gigabytes at 1000); use accountant = "rdp" above it'
+            )
+        if self.accountant != "rdp" and self.stats_epsilon_share:
+            raise ValueError(
+                "privacy.sample_dp.stats_epsilon_share composes the statistics with DP-SGD by "
+                'Renyi DP: it needs accountant = "rdp"'
             )
         if self.noise_shares is not None and self.local_steps not in (None, 1):
             raise ValueError(

@@ -119,7 +119,9 @@ def sample_dp_noise(
     training = dp_training(training, budget)
     steps = rounds * steps_per_round(training, rows, orgs_per_step)
     epsilon = dp_stats.training_epsilon(float(budget.epsilon), budget.stats_epsilon_share)
-    return dp.calibrate_sample_dp(epsilon, budget.delta, rows, training.batch_size, steps)
+    return dp.calibrate_sample_dp(
+        epsilon, budget.delta, rows, training.batch_size, steps, budget.accountant
+    )
 
 
 def pooled_sample_rate(training: TrainingConfig, budget: SampleDpConfig, pooled_rows: int) -> float:
@@ -140,18 +142,19 @@ def sample_dp_spent(
     if noise <= 0:
         return {}
     rate = min(1.0, dp_training(training, budget).batch_size / rows)
+    accounting = budget.accountant
     spent = {
         "noise_multiplier": round(noise, 6),
         "sample_rate": round(rate, 6),
         "steps": steps,
-        "epsilon": round(dp.sample_dp_epsilon(noise, rate, steps, budget.delta), 4),
+        "epsilon": round(dp.sample_dp_epsilon(noise, rate, steps, budget.delta, accounting), 4),
     }
     if budget.distributed:
         m = int(budget.noise_shares)
         residual = noise * np.sqrt((m - 1) / m)  # what a colluding organization cannot remove
         spent["noise_shares"] = m
         spent["epsilon_with_one_colluding_org"] = round(
-            dp.sample_dp_epsilon(residual, rate, steps, budget.delta), 4
+            dp.sample_dp_epsilon(residual, rate, steps, budget.delta, accounting), 4
         )
     return spent
 
