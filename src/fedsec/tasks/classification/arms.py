@@ -204,12 +204,13 @@ def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress)
     x = np.concatenate([shared.pre.transform(o.train.frame) for o in orgs])
     y = np.concatenate([shared.encode_labels(o.y_train) for o in orgs])
     val = dict.fromkeys([o.name for o in orgs], pooled_val(shared.pre, orgs))
-    noise = dp_noise(scenario, len(x), len(orgs))
+    per_step = centralized_share(scenario, len(orgs))
+    noise = dp_noise(scenario, len(x), per_step)
     marks, curve, rounds_s = curve_rounds(scenario), [], []
     release = released_model(scenario)
     for round_ in range(1, scenario.rounds + 1):
         t0 = time.perf_counter()
-        round_plan = plan(scenario, shared.weights, len(orgs), noise, "centralized", round_)
+        round_plan = plan(scenario, shared.weights, per_step, noise, "centralized", round_)
         shared.params = local_update(shared.network, shared.params, x, y, round_plan).params
         release.observe(round_, shared.params)
         rounds_s.append(time.perf_counter() - t0)
@@ -221,15 +222,21 @@ def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress)
         tick("centralized")
     shared.params = release.released(shared.params)
     clf = shared.classifier(scenario)
-    steps = scenario.rounds * steps_per_round(scenario, len(x), len(orgs))
+    steps = scenario.rounds * steps_per_round(scenario, len(x), per_step)
     return ArmModels(
         "centralized",
         dict.fromkeys([o.name for o in orgs], clf),
         curve,
         time.perf_counter() - started,
         rounds_s,
-        {"pooled": dp_spent(scenario, noise, len(x), steps, len(orgs))},
+        {"pooled": dp_spent(scenario, noise, len(x), steps, per_step)},
     )
+
+
+def centralized_share(scenario: Scenario, orgs: int) -> int:
+    """How many organizations' steps the centralized arm takes a round: every one's, except
+    under distributed DP-SGD, where the whole federation takes one step a round together."""
+    return 1 if scenario.privacy.sample_dp.distributed else orgs
 
 
 def train_local(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> ArmModels:
