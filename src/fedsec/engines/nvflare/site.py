@@ -34,6 +34,7 @@ from fedsec.engines.nvflare.setups import Setup
 from fedsec.engines.nvflare.site_config import SiteConfig
 from fedsec.engines.nvflare.site_he import HeSession
 from fedsec.engines.nvflare.site_models import Prepared
+from fedsec.engines.nvflare.site_privacy import PrivacyLedger
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.fl import recipe
 from fedsec.fl.gate import AcceptanceGate, Verdict
@@ -86,6 +87,7 @@ class Site:
         self.keys, self.job = keys, job
         self.gate = AcceptanceGate(config.gate, seed=config.seed)
         self.dp_steps = 0
+        self.ledger = PrivacyLedger(config.privacy, self.name)
         self.control: Params | None = None  # this site's SCAFFOLD control variate, c_i
         self.noise = 0.0
         # DP batches and noise: this site's own CSPRNG, never a seed that arrived in a job
@@ -175,13 +177,16 @@ class Site:
             self.secure.check_new(plan.round)
         training = plan.to_training_plan(self.name, len(ready.y))
         training = model.objective(training, ready, self.name, plan)
+        self.ledger.admit(plan, training, len(ready.y))
         self.noise = training.dp_noise_multiplier
         task = SiteTask(plan.prox_mu, self.server_control(request.control, params))
         result, self.control = run_task(
             ready.network, params, ready.x, ready.y, training, task, self.control, self.randomness
         )
         update, extra = result.update, result.extra
-        self.dp_steps += int(update.metrics.get("dp_steps", 0))
+        done = int(update.metrics.get("dp_steps", 0))
+        self.dp_steps += done
+        self.ledger.record(plan, training, len(ready.y), done)
         reply = TrainReply(loss=float(update.metrics["loss"]), gate=_json(verdict))
         if protection is None:
             return replace(

@@ -19,6 +19,8 @@ action = "refuse"
 [secure_aggregation]                # what this site requires of a secure sum (optional)
 min_contributors = 3                # never let a sum of fewer organizations be unmasked
 colluding_sites = 1                 # withstand the coordinator plus this many colluding sites
+[privacy]                           # this site's own record-level DP floor (optional)
+max_epsilon = 1.0                   # train only with DP-SGD, never beyond ε = 1 over a job
 ```
 """
 
@@ -36,6 +38,7 @@ from fedsec.core import atomic
 from fedsec.core.errors import ConfigError
 from fedsec.data.mapping import Mapping
 from fedsec.engines.nvflare.plan import require_deployable
+from fedsec.engines.nvflare.site_privacy import SitePrivacyConfig
 from fedsec.fl.gate import GateConfig
 from fedsec.scenarios.config import (
     ClassificationScenario,
@@ -137,6 +140,9 @@ class SiteConfig(Section):
         description="send statistics and updates only under secure aggregation (opt out: false)",
     )
     secure_aggregation: SecureAggregationConfig = Field(default_factory=SecureAggregationConfig)
+    privacy: SitePrivacyConfig = Field(
+        default_factory=SitePrivacyConfig, description="this site's own record-level DP floor"
+    )
     threads: int = Field(default=1, ge=1, le=256)
     limits: SiteLimits = Field(default_factory=SiteLimits)
     gate: GateConfig = Field(default_factory=GateConfig)

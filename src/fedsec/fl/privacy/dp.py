@@ -87,11 +87,19 @@ def sample_dp_epsilon(
     accountant: str = "rdp",
 ) -> float:
     """Epsilon spent by ``steps`` DP-SGD steps (Opacus' RDP, or PRV's upper bound)."""
+    return composed_sample_dp_epsilon([(noise_multiplier, sample_rate, steps)], delta, accountant)
+
+
+def composed_sample_dp_epsilon(
+    history: list[tuple[float, float, int]], delta: float, accountant: str = "rdp"
+) -> float:
+    """Epsilon of Poisson-sampled Gaussian steps whose noise multiplier and rate may vary:
+    ``history`` holds ``(noise_multiplier, sample_rate, steps)`` entries."""
     from opacus.accountants import PRVAccountant, RDPAccountant
 
-    if steps == 0:
+    history = [entry for entry in history if entry[2] > 0]
+    if not history:
         return 0.0
-    history = [(noise_multiplier, sample_rate, steps)]
     if _known(accountant) == "prv":
         prv = PRVAccountant()
         prv.history = history

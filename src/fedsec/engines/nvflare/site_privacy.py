@@ -1,0 +1,93 @@
+"""A site's own record-level privacy floor: what DP-SGD it requires, whatever a plan says.
+
+The plan (from the coordinator) names the target epsilon, the rounds and the batches; a site
+that trusted it would add no noise when a hostile coordinator sends no DP, and would add the
+noise of a one-round job every time a coordinator replays round 1 of 1. With
+``[privacy] max_epsilon`` in its own configuration a site refuses a training round without
+DP-SGD, with a delta above ``max_delta``, or whose steps, composed with every step it already
+took in this job (its own ledger, not the plan's arithmetic), would spend more than
+``max_epsilon``.
+
+```toml
+[privacy]            # optional; without it the plan decides, as before
+max_epsilon = 1.0    # refuse training without DP-SGD, or beyond epsilon 1 over this job
+max_delta = 1e-5
+```
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
+from fedsec.fl import recipe
+from fedsec.fl.privacy import dp
+from fedsec.training.local import TrainingPlan
+
+#: Room for floating point only: Opacus calibrates to within 0.01 below the target.
+EPSILON_SLACK = 1e-6
+
+Steps = tuple[float, float, int]  # (noise multiplier, Poisson rate, steps)
+
+
+class SitePrivacyConfig(BaseModel):
+    """This site's record-level DP floor (``max_epsilon`` None: the plan decides)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_epsilon: float | None = Field(
+        default=None,
+        gt=0,
+        le=dp.VOID_EPSILON,
+        description="train only with DP-SGD, never beyond this epsilon over the job",
+    )
+    max_delta: float = Field(default=1e-5, gt=0, lt=1, description="largest delta accepted")
+
+
+class PrivacyLedger:
+    """Every DP-SGD step this site took in one job, and its own verdict on the next round."""
+
+    def __init__(self, config: SitePrivacyConfig, site: str) -> None:
+        self.config = config
+        self.site = site
+        self.history: list[Steps] = []
+
+    def admit(self, plan: SitePlan, training: TrainingPlan, rows: int) -> None:
+        """Refuse a round that would take this site beyond its own floor."""
+        limit = self.config.max_epsilon
+        if limit is None:
+            return
+        if training.dp_noise_multiplier <= 0:
+            raise PlanRefused(
+                f"training plan refused: site {self.site} trains only with record-level DP "
+                f"(its privacy.max_epsilon is {limit:g}); the plan has none"
+            )
+        if plan.sample_dp.delta > self.config.max_delta:
+            raise PlanRefused(
+                f"training plan refused: sample_dp.delta {plan.sample_dp.delta:g} exceeds this "
+                f"site's privacy.max_delta {self.config.max_delta:g}"
+            )
+        after = self.epsilon(plan.sample_dp.accountant, round_steps(plan, training, rows))
+        if after > limit + EPSILON_SLACK:
+            raise PlanRefused(
+                f"training plan refused: this round would bring site {self.site}'s record-level "
+                f"epsilon over the job to {after:.4g}, beyond its privacy.max_epsilon {limit:g}"
+            )
+
+    def record(self, plan: SitePlan, training: TrainingPlan, rows: int, done: int) -> None:
+        """Add the ``done`` DP-SGD steps a round took."""
+        if training.dp_noise_multiplier > 0 and done:
+            noise, rate, _ = round_steps(plan, training, rows)
+            self.history.append((noise, rate, done))
+
+    def epsilon(self, accountant: str = "rdp", extra: Steps | None = None) -> float:
+        """Epsilon (at ``max_delta``) of every recorded step, and of ``extra`` if given."""
+        history = self.history + ([extra] if extra else [])
+        return dp.composed_sample_dp_epsilon(history, self.config.max_delta, accountant)
+
+
+def round_steps(plan: SitePlan, training: TrainingPlan, rows: int) -> Steps:
+    """The noise multiplier, Poisson rate and number of DP-SGD steps of one round."""
+    steps = recipe.steps_per_round(recipe.dp_training(plan.training, plan.sample_dp), rows, 1)
+    rate = training.dp_sample_rate or min(1.0, training.batch_size / rows)
+    return training.dp_noise_multiplier, rate, steps
