@@ -24,13 +24,13 @@ def test_noise_and_accounting_follow_the_batches_dp_sgd_takes():
     budget = SampleDpConfig(epsilon=1.0, **OVERRIDES)
     rows, rounds = 7000, 100
     noise = recipe.sample_dp_noise(TRAINING, budget, rounds, rows, orgs_per_step=1)
-    assert noise == dp.calibrate_sample_dp(1.0, 1e-5, rows, 2048, rounds * 1)
+    assert noise == dp.calibrate_sample_dp(1.0, 1e-5, 2048 / rows, rounds * 1)
     spent = recipe.sample_dp_spent(TRAINING, budget, noise, rows, rounds * 1)
     assert spent["sample_rate"] == pytest.approx(2048 / rows, abs=1e-6)
     assert 0.95 <= spent["epsilon"] <= 1.0
     # the same budget spent through the [training] batches would need other noise
     default = recipe.sample_dp_noise(TRAINING, SampleDpConfig(epsilon=1.0), rounds, rows, 1)
-    assert default == dp.calibrate_sample_dp(1.0, 1e-5, rows, 256, rounds * 10)
+    assert default == dp.calibrate_sample_dp(1.0, 1e-5, 256 / rows, rounds * 10)
 
 
 def test_the_training_plan_of_a_round_takes_the_dp_settings():

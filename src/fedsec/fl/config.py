@@ -147,6 +147,14 @@ class SampleDpConfig(Strict):
         "m = noise_shares updates is one centralized DP-SGD step; a round with fewer reports "
         "releases nothing (None: each organization adds all its noise itself)",
     )
+    sample_rate: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="distributed DP-SGD's federation-wide Poisson rate (None: batch_size / all "
+        "organizations' training rows); a deployment names it, and each site pins the same "
+        "value in its own [privacy] section",
+    )
     stats_epsilon_share: float = Field(
         default=0.0,
         ge=0,
@@ -182,6 +190,11 @@ class SampleDpConfig(Strict):
             raise ValueError(
                 "privacy.sample_dp.stats_epsilon_share composes the statistics with DP-SGD by "
                 'Renyi DP: it needs accountant = "rdp"'
+            )
+        if self.sample_rate is not None and self.noise_shares is None:
+            raise ValueError(
+                "privacy.sample_dp.sample_rate is distributed DP-SGD's shared rate: it needs "
+                "privacy.sample_dp.noise_shares"
             )
         if self.noise_shares is not None and self.local_steps not in (None, 1):
             raise ValueError(

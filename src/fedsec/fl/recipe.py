@@ -116,17 +116,24 @@ def sample_dp_noise(
     Distributed DP-SGD calibrates it once, on all organizations' ``rows``."""
     if not budget.enabled:
         return 0.0
-    training = dp_training(training, budget)
-    steps = rounds * steps_per_round(training, rows, orgs_per_step)
+    steps = rounds * steps_per_round(dp_training(training, budget), rows, orgs_per_step)
     epsilon = dp_stats.training_epsilon(float(budget.epsilon), budget.stats_epsilon_share)
-    return dp.calibrate_sample_dp(
-        epsilon, budget.delta, rows, training.batch_size, steps, budget.accountant
-    )
+    rate = dp_rate(training, budget, rows)
+    return dp.calibrate_sample_dp(epsilon, budget.delta, rate, steps, budget.accountant)
 
 
-def pooled_sample_rate(training: TrainingConfig, budget: SampleDpConfig, pooled_rows: int) -> float:
-    """Distributed DP-SGD's one Poisson rate: the expected batch over all training rows."""
-    return min(1.0, dp_training(training, budget).batch_size / pooled_rows)
+def dp_rate(training: TrainingConfig, budget: SampleDpConfig, rows: int) -> float:
+    """DP-SGD's Poisson rate over ``rows`` rows: the expected batch over them, or distributed
+    DP-SGD's federation-wide ``sample_rate`` when named (``rows``: all organizations')."""
+    if budget.distributed and budget.sample_rate is not None:
+        return budget.sample_rate
+    return min(1.0, dp_training(training, budget).batch_size / rows)
+
+
+def federation_rate(training: TrainingConfig, budget: SampleDpConfig, rows: int) -> float:
+    """The Poisson rate an organization draws at: distributed DP-SGD's federation-wide rate
+    over all organizations' ``rows``, or 0 (its own ``batch_size / rows``)."""
+    return dp_rate(training, budget, rows) if budget.distributed else 0.0
 
 
 def noise_share(budget: SampleDpConfig, noise: float) -> float:
@@ -141,7 +148,7 @@ def sample_dp_spent(
     """What a DP-SGD run spent, from the accountant (empty when DP is off)."""
     if noise <= 0:
         return {}
-    rate = min(1.0, dp_training(training, budget).batch_size / rows)
+    rate = dp_rate(training, budget, rows)
     accounting = budget.accountant
     spent = {
         "noise_multiplier": round(noise, 6),

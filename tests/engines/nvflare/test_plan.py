@@ -182,15 +182,22 @@ def test_a_deployment_refuses_dp_options_its_sites_do_not_honour(setting, why):
         JobSpec.from_scenario(scenario, [], DeploymentSettings())
 
 
-def test_a_site_refuses_a_plan_that_would_have_it_add_only_a_share_of_its_noise(consortium):
-    """A hostile coordinator asking for noise shares would cut each site's DP-SGD noise by
-    sqrt(m); a deployed site adds all of it, so the plan is refused (and no job asks)."""
-    shares = {"epsilon": 1.0, "noise_shares": 5}
-    with pytest.raises(PlanRefused, match="noise_shares runs in simulation only"):
-        parse(SitePlan, site_plan(sample_dp=shares), "training plan")
-    parse(SitePlan, site_plan(sample_dp={"epsilon": 1.0}), "training plan")
+def test_noise_shares_travel_only_with_a_named_rate_and_a_hidden_sum(consortium):
+    """A share is less noise than a site's own: a plan (or job) asking for shares must name
+    the federation-wide rate and hide single updates (secure aggregation or HE)."""
+    shares = {"epsilon": 1.0, "noise_shares": 3}
+    secure = {"secure_aggregation": True}
+    with pytest.raises(PlanRefused, match=r"noise_shares in a deployment needs .*sample_rate"):
+        parse(SitePlan, site_plan(sample_dp=shares, protection=secure), "training plan")
+    named = shares | {"sample_rate": 0.05}
+    with pytest.raises(PlanRefused, match="needs secure aggregation or homomorphic encryption"):
+        parse(SitePlan, site_plan(sample_dp=named), "training plan")
+    parse(SitePlan, site_plan(sample_dp=named, protection=secure), "training plan")
     _, scenario = consortium
     raw = JobSpec.from_scenario(scenario, [], DeploymentSettings()).model_dump(mode="json")
     raw["privacy"]["sample_dp"] = shares
-    with pytest.raises(ValueError, match="noise_shares runs in simulation only"):
+    raw["privacy"]["secure_aggregation"] = True
+    with pytest.raises(ValueError, match=r"needs privacy\.sample_dp\.sample_rate"):
         JobSpec.model_validate(raw)
+    raw["privacy"]["sample_dp"] = named
+    JobSpec.model_validate(raw)

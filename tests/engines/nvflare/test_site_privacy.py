@@ -1,9 +1,10 @@
 """A site's own DP floor: a hostile coordinator can neither switch DP-SGD off at a site nor make
 it spend more than its configured epsilon, however it words the plan."""
 
+import numpy as np
 import pytest
 
-from fedsec.engines.nvflare.plan import PlanRefused
+from fedsec.engines.nvflare.plan import DeploymentSettings, PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import (
     config_from_scenario,
@@ -11,6 +12,10 @@ from fedsec.engines.nvflare.site_config import (
     write_site_config,
 )
 from fedsec.engines.nvflare.site_privacy import SitePrivacyConfig
+from fedsec.scenarios.config import SampleDpConfig
+from fedsec.training import dpsgd
+from fedsec.training.noise import SecureNoise
+from tests.engines.nvflare.memory import federated_arm, flat, run
 from tests.engines.nvflare.test_site import _train_request
 
 DP = {"epsilon": 1.0, "batch_size": 256, "local_steps": 2}
@@ -76,3 +81,52 @@ def test_the_floor_is_read_from_the_sites_own_file(tmp_path, consortium):
     path = write_site_config(config.model_copy(update={"privacy": floor}), tmp_path / "s.toml")
     assert "[privacy]\nmax_epsilon = 2.0\nmax_delta = 1e-06" in path.read_text()
     assert load_site_config(path).privacy == floor
+
+
+SHARES = SampleDpConfig(epsilon=4.0, noise_shares=3, sample_rate=0.05)
+
+
+def test_a_deployed_job_with_noise_shares_runs_the_in_process_mechanism(consortium, monkeypatch):
+    """Under secure aggregation each site adds 1/sqrt(3) of the noise at the agreed rate (its
+    own config, written from the consortium's scenario): the same accounting as in process,
+    and the deployed model as far from the seeded in-process one as a fresh-noise run is."""
+    scenario, result, _ = run(consortium, secure_aggregation=True, sample_dp=SHARES)
+    assert result.error is None and not result.dropouts
+    assert all(h.contributed == sorted(scenario.org_names()) for h in result.history)
+    seeded = federated_arm(consortium, scenario)
+    deployed = {n: r["sample_dp"] for n, r in result.evaluation.items()}
+    assert deployed == seeded.privacy
+    for spent in deployed.values():
+        assert spent["noise_shares"] == 3 and spent["sample_rate"] == 0.05
+        assert spent["steps"] == 3  # one step a round
+    monkeypatch.setattr(dpsgd, "SeededNoise", lambda _seed: SecureNoise())
+    fresh = federated_arm(consortium, scenario)
+    reference = flat(next(iter(seeded.models.values())).get_weights())
+    deployed_gap = np.linalg.norm(flat(result.params) - reference)
+    fresh_gap = np.linalg.norm(flat(next(iter(fresh.models.values())).get_weights()) - reference)
+    assert 0.7 < deployed_gap / fresh_gap < 1.4
+
+
+def test_sites_reveal_no_sum_missing_one_of_the_shares(consortium):
+    settings = DeploymentSettings(min_sites=2)
+    _, result, _ = run(
+        consortium, settings, {"office": 2}, secure_aggregation=True, sample_dp=SHARES
+    )
+    assert result.history[0].contributed == ["cloud", "office", "plant"]
+    # office gone, the two left refuse to share keys for a sum holding two of three shares
+    refused = result.history[1].refused
+    assert sorted(refused) == ["cloud", "plant"] and not result.history[1].contributed
+    assert all("requires at least 3 contributors" in why for why in refused.values())
+    assert result.error is not None and result.params is None
+
+
+def test_a_site_adds_a_share_only_as_its_own_config_says(consortium):
+    plan = {"sample_dp": SHARES.model_dump(), "protection": {"secure_aggregation": True}}
+    plain = guarded_site(consortium)
+    with pytest.raises(PlanRefused, match=r"adds a share .* only as its own \[privacy\] says"):
+        train(plain, consortium, **plan)
+    other_rate = guarded_site(consortium, noise_shares=3, sample_rate=0.1)
+    with pytest.raises(PlanRefused, match=r"noise_shares 3, sample_rate 0\.1\)"):
+        train(other_rate, consortium, **plan)
+    with pytest.raises(ValueError, match=r"noise_shares and privacy\.sample_rate go together"):
+        SitePrivacyConfig(noise_shares=3)

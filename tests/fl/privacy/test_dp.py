@@ -24,18 +24,18 @@ def test_sample_level_epsilon_matches_the_accountant_for_a_known_configuration()
 
 
 def test_calibrated_noise_meets_the_target_and_no_more():
-    noise = dp.calibrate_sample_dp(2.0, 1e-5, rows=8000, batch_size=256, steps=2000)
+    noise = dp.calibrate_sample_dp(2.0, 1e-5, rate=256 / 8000, steps=2000)
     spent = dp.sample_dp_epsilon(noise, 256 / 8000, 2000, 1e-5)
     assert 1.9 <= spent <= 2.0
-    assert dp.calibrate_sample_dp(0.5, 1e-5, 8000, 256, 2000) > noise
+    assert dp.calibrate_sample_dp(0.5, 1e-5, 256 / 8000, 2000) > noise
 
 
 def test_the_prv_accountant_bounds_what_dp_accountings_pld_says_and_allows_less_noise():
     """PRV's epsilon is an upper bound close to dp-accounting's PLD (a second, independent
     tight accountant) and below RDP's, so calibrating by it adds less noise for the target."""
     q, steps = 2048 / 49034, 800  # distributed DP-SGD's rate on unsw-5org-disjoint
-    tight = dp.calibrate_sample_dp(1.0, 1e-5, 49034, 2048, steps, "prv")
-    loose = dp.calibrate_sample_dp(1.0, 1e-5, 49034, 2048, steps, "rdp")
+    tight = dp.calibrate_sample_dp(1.0, 1e-5, q, steps, "prv")
+    loose = dp.calibrate_sample_dp(1.0, 1e-5, q, steps, "rdp")
     assert tight < 0.96 * loose
     spent = dp.sample_dp_epsilon(tight, q, steps, 1e-5, "prv")
     assert 0.98 <= spent <= 1.0 < dp.sample_dp_epsilon(tight, q, steps, 1e-5, "rdp")

@@ -56,7 +56,7 @@ def _reference_epsilon(z_stats, z_train, rate, steps, delta):
 @pytest.mark.parametrize(("epsilon", "share"), [(1.0, 0.1), (3.0, 0.2)])
 def test_the_total_epsilon_is_the_composition_and_meets_the_target(epsilon, share):
     rows, batch, steps, delta = 6919, 1024, 400, 1e-5
-    z_train = dp.calibrate_sample_dp(training_epsilon(epsilon, share), delta, rows, batch, steps)
+    z_train = dp.calibrate_sample_dp(training_epsilon(epsilon, share), delta, batch / rows, steps)
     z_stats = calibrate_stats_noise(epsilon, delta, z_train, batch / rows, steps)
     total = composed_epsilon(z_stats, z_train, batch / rows, steps, delta)
     assert total == pytest.approx(_reference_epsilon(z_stats, z_train, batch / rows, steps, delta))
@@ -68,7 +68,7 @@ def test_the_total_epsilon_is_the_composition_and_meets_the_target(epsilon, shar
 
 
 def test_no_budget_left_for_the_statistics_is_refused():
-    z_train = dp.calibrate_sample_dp(1.0, 1e-5, 6919, 1024, 400)  # spends 0.99
+    z_train = dp.calibrate_sample_dp(1.0, 1e-5, 1024 / 6919, 400)  # spends 0.99
     with pytest.raises(ValueError, match="nothing is left for the statistics"):
         calibrate_stats_noise(0.95, 1e-5, z_train, 1024 / 6919, 400)
 

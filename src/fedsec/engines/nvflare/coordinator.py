@@ -161,6 +161,7 @@ class Coordinator:
             "training": spec.training,
             "prox_mu": task.prox_mu,
             "class_weights": list(weights) if weights is not None else None,
+            "logit_adjusted": spec.model.class_weighting == "logit_adjusted",
             "sample_dp": spec.privacy.sample_dp.model_dump(mode="json"),
             "protection": None if protection is None else protection.model_dump(),
         }

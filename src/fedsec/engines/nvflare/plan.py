@@ -53,12 +53,21 @@ def require_deployable(scenario: Scenario) -> None:
         )
 
 
-#: Why a deployment refuses distributed DP-SGD's noise shares (each site adds all its noise).
-NOISE_SHARES_SIMULATED = (
-    "privacy.sample_dp.noise_shares runs in simulation only: a deployed site adds all of its "
-    "DP-SGD noise itself, since a share is safe only if the site itself fixes the shared rate "
-    "and the number of shares, and its configuration cannot yet"
-)
+def check_shares_protected(budget: SampleDpConfig, protection: ProtectionSettings | None) -> None:
+    """Distributed DP-SGD in a deployment: the sum must be hidden (one update carries a share
+    of the noise) and the rate named (every site pins the same one in its own config)."""
+    if budget.sample_rate is None:
+        raise ValueError(
+            "privacy.sample_dp.noise_shares in a deployment needs privacy.sample_dp.sample_rate: "
+            "the federation-wide rate every site pins in its own [privacy] section"
+        )
+    if protection is None or not (
+        protection.secure_aggregation or protection.homomorphic_encryption
+    ):
+        raise ValueError(
+            "privacy.sample_dp.noise_shares needs secure aggregation or homomorphic encryption: "
+            "one update carries only a share of the noise"
+        )
 
 
 class PlanRefused(FedsecError, ValueError):
@@ -82,6 +91,7 @@ class ProtectionSettings(Message):
     client_noise_multiplier: float = Field(default=0.0, ge=0)
     client_clip: float = Field(default=1.0, gt=0)
     client_min_reporting: int | None = Field(default=None, ge=1, le=MAX_SITES)
+    sample_noise_shares: int | None = Field(default=None, ge=2, le=MAX_SITES)
 
     def to_plan(self) -> ProtectionPlan:
         return ProtectionPlan(**self.model_dump())
@@ -97,6 +107,9 @@ class SitePlan(Message):
     training: TrainingConfig
     prox_mu: float = Field(default=0.0, ge=0, le=100)
     class_weights: list[float] | None = Field(default=None, max_length=4096)
+    logit_adjusted: bool = Field(
+        default=False, description="class_weights as logit offsets (model.class_weighting)"
+    )
     sample_dp: SampleDpConfig = Field(default_factory=SampleDpConfig)
     protection: ProtectionSettings | None = None
 
@@ -104,8 +117,8 @@ class SitePlan(Message):
     def _consistent(self) -> SitePlan:
         if self.round > self.rounds:
             raise ValueError(f"round {self.round} is beyond the job's {self.rounds} rounds")
-        if self.sample_dp.noise_shares is not None:  # a share is less noise than the site's own
-            raise ValueError(NOISE_SHARES_SIMULATED)
+        if self.sample_dp.distributed:
+            check_shares_protected(self.sample_dp, self.protection)
         if self.class_weights is not None and not all(0 < w <= 1e3 for w in self.class_weights):
             raise ValueError("class_weights must lie in (0, 1000]")
         p = self.protection
@@ -119,7 +132,8 @@ class SitePlan(Message):
         return self
 
     def noise(self, rows: int) -> float:
-        """This site's DP-SGD noise multiplier, calibrated on its own row count."""
+        """This site's DP-SGD noise multiplier, calibrated on its own row count (distributed
+        DP-SGD: the federation's, at its named rate; the site adds a share of it)."""
         return recipe.sample_dp_noise(self.training, self.sample_dp, self.rounds, rows, 1)
 
     def to_training_plan(self, site: str, rows: int) -> TrainingPlan:
@@ -130,9 +144,11 @@ class SitePlan(Message):
             orgs_per_step=1,
             prox_mu=self.prox_mu,
             weights=weights,
-            noise=self.noise(rows),
+            noise=recipe.noise_share(self.sample_dp, self.noise(rows)),
             clip=self.sample_dp,
             seed=recipe.federated_seed(self.seed, site, self.round),
+            sample_rate=recipe.federation_rate(self.training, self.sample_dp, rows),
+            logit_adjusted=self.logit_adjusted,
         )
 
 
@@ -338,8 +354,8 @@ class JobSpec(Message):
                 "privacy.sample_dp.class_sampling runs in simulation only; a deployment's "
                 "sites do not draw records by class yet"
             )
-        if self.privacy.sample_dp.noise_shares is not None:
-            raise ValueError(NOISE_SHARES_SIMULATED)
+        if self.privacy.sample_dp.distributed:
+            check_shares_protected(self.privacy.sample_dp, self.protection())
         return self
 
     @classmethod

@@ -29,7 +29,7 @@ from fedsec.fl.privacy.protect import (
     TooFewNoiseShares,
     average_from_total,
     check_reported,
-    noise_reporters,
+    least_reporters,
     unflatten,
 )
 from fedsec.fl.strategies import SiteTask
@@ -225,12 +225,10 @@ class DeployedMean:
 
     def check_noise_shares(self, round_: int, reported: int) -> None:
         """In clear or under HE, aggregate nothing when fewer organizations reported than
-        each client-level noise share covers (under secure aggregation the sites refuse)."""
+        each noise share covers (under secure aggregation the sites refuse)."""
         plan = ProtectionSettings(**self.rounds.plan["protection"]).to_plan()
-        if not plan.client_dp:
-            return
         try:
-            check_reported(reported, noise_reporters(plan, self.rounds.plan["sampled"]))
+            check_reported(reported, least_reporters(plan, self.rounds.plan["sampled"]))
         except TooFewNoiseShares as error:
             self.rounds.log.aborted = str(error)
             self.rounds.coordinator.log(f"round {round_}: no update aggregated ({error})")

@@ -178,7 +178,7 @@ class Site:
         training = plan.to_training_plan(self.name, len(ready.y))
         training = model.objective(training, ready, self.name, plan)
         self.ledger.admit(plan, training, len(ready.y))
-        self.noise = training.dp_noise_multiplier
+        self.noise = plan.noise(len(ready.y))  # what the accountant charges (all shares)
         task = SiteTask(plan.prox_mu, self.server_control(request.control, params))
         result, self.control = run_task(
             ready.network, params, ready.x, ready.y, training, task, self.control, self.randomness
@@ -217,8 +217,9 @@ class Site:
             return replace(reply, encrypted=self.he.encrypt(plan.round, vector)).to_wire()
         if not protection.secure_aggregation:
             return replace(reply, payload=vector).to_wire()
+        least = max(reporters or 0, plan.sample_dp.noise_shares or 0) or None
         advert = self.secure.start(
-            plan.round, vector, plan.sampled, protection.threshold, least=reporters
+            plan.round, vector, plan.sampled, protection.threshold, least=least
         )
         return replace(reply, secagg=advert).to_wire()
 

@@ -284,7 +284,17 @@ def config_from_scenario(
         seed=scenario.seed,
         split=scenario.split,
         require_secure_aggregation=require_secure_aggregation,
+        privacy=agreed_shares(scenario),
     )
+
+
+def agreed_shares(scenario: Scenario) -> SitePrivacyConfig:
+    """The noise shares and rate a consortium running ``scenario``'s distributed DP-SGD agreed
+    on, as each site writes them into its own config (none otherwise)."""
+    budget = scenario.privacy.sample_dp
+    if not budget.distributed:
+        return SitePrivacyConfig()
+    return SitePrivacyConfig(noise_shares=budget.noise_shares, sample_rate=budget.sample_rate)
 
 
 def _logs_site_config(

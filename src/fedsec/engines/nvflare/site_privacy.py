@@ -8,16 +8,25 @@ DP-SGD, with a delta above ``max_delta``, or whose steps, composed with every st
 took in this job (its own ledger, not the plan's arithmetic), would spend more than
 ``max_epsilon``.
 
+Distributed DP-SGD (``privacy.sample_dp.noise_shares``) has a site add only a share of its
+noise: a hostile coordinator asking for shares would cut a site's noise by ``sqrt(m)``. A site
+adds a share only when its own ``noise_shares`` and ``sample_rate`` (agreed by the consortium)
+equal the plan's, and under secure aggregation it reveals nothing for a sum of fewer than ``m``.
+
 ```toml
 [privacy]            # optional; without it the plan decides, as before
 max_epsilon = 1.0    # refuse training without DP-SGD, or beyond epsilon 1 over this job
 max_delta = 1e-5
+noise_shares = 5     # distributed DP-SGD: add 1/sqrt(5) of the noise, in sums of >= 5 only
+sample_rate = 0.04   # ... at this federation-wide Poisson rate
 ```
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import math
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
 from fedsec.fl import recipe
@@ -42,6 +51,18 @@ class SitePrivacyConfig(BaseModel):
         description="train only with DP-SGD, never beyond this epsilon over the job",
     )
     max_delta: float = Field(default=1e-5, gt=0, lt=1, description="largest delta accepted")
+    noise_shares: int | None = Field(
+        default=None, ge=2, le=255, description="distributed DP-SGD: the shares it adds noise in"
+    )
+    sample_rate: float | None = Field(
+        default=None, gt=0, le=1, description="distributed DP-SGD: the federation-wide rate"
+    )
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> SitePrivacyConfig:
+        if (self.noise_shares is None) != (self.sample_rate is None):
+            raise ValueError("privacy.noise_shares and privacy.sample_rate go together")
+        return self
 
 
 class PrivacyLedger:
@@ -53,7 +74,9 @@ class PrivacyLedger:
         self.history: list[Steps] = []
 
     def admit(self, plan: SitePlan, training: TrainingPlan, rows: int) -> None:
-        """Refuse a round that would take this site beyond its own floor."""
+        """Refuse a round that would take this site beyond its own floor, or that asks it
+        for noise shares its own configuration does not name."""
+        self.check_shares(plan)
         limit = self.config.max_epsilon
         if limit is None:
             return
@@ -74,6 +97,19 @@ class PrivacyLedger:
                 f"epsilon over the job to {after:.4g}, beyond its privacy.max_epsilon {limit:g}"
             )
 
+    def check_shares(self, plan: SitePlan) -> None:
+        """A share of the noise only as this site's own config says (number and rate)."""
+        budget = plan.sample_dp
+        if not budget.distributed:
+            return
+        own = (self.config.noise_shares, self.config.sample_rate)
+        if own != (budget.noise_shares, budget.sample_rate):
+            raise PlanRefused(
+                f"training plan refused: noise_shares {budget.noise_shares} at sample_rate "
+                f"{budget.sample_rate:g}; site {self.site} adds a share of its DP-SGD noise only "
+                f"as its own [privacy] says (noise_shares {own[0]}, sample_rate {own[1]})"
+            )
+
     def record(self, plan: SitePlan, training: TrainingPlan, rows: int, done: int) -> None:
         """Add the ``done`` DP-SGD steps a round took."""
         if training.dp_noise_multiplier > 0 and done:
@@ -90,4 +126,7 @@ def round_steps(plan: SitePlan, training: TrainingPlan, rows: int) -> Steps:
     """The noise multiplier, Poisson rate and number of DP-SGD steps of one round."""
     steps = recipe.steps_per_round(recipe.dp_training(plan.training, plan.sample_dp), rows, 1)
     rate = training.dp_sample_rate or min(1.0, training.batch_size / rows)
-    return training.dp_noise_multiplier, rate, steps
+    noise = training.dp_noise_multiplier
+    if plan.sample_dp.distributed:  # a sum of noise_shares shares, as the config accepted
+        noise *= math.sqrt(plan.sample_dp.noise_shares)
+    return noise, rate, steps

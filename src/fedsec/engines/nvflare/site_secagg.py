@@ -67,7 +67,7 @@ class SiteSecAgg:
         """A new sum of ``vector``: this site's advertisement, endorsed by its kit.
         ``required`` pins the survivors the sum may be revealed over (a second sum over other
         sites than a first one would expose the difference); ``least`` raises the fewest
-        contributors it reveals for (the organizations its client-level noise share covers)."""
+        contributors it reveals for (the organizations its noise shares cover)."""
         self.check_new(round_)
         minimum = max(self.config.min_contributors or 0, least or 0) or None
         policy = SecAggPolicy(minimum, self.config.colluding_sites, requested)

@@ -55,24 +55,17 @@ SAMPLE_ACCOUNTANTS: tuple[str, ...] = ("rdp", "prv")
 
 @functools.lru_cache(maxsize=256)
 def calibrate_sample_dp(
-    target_epsilon: float,
-    delta: float,
-    rows: int,
-    batch_size: int,
-    steps: int,
-    accountant: str = "rdp",
+    target_epsilon: float, delta: float, rate: float, steps: int, accountant: str = "rdp"
 ) -> float:
-    """Noise multiplier for which ``steps`` Poisson-sampled DP-SGD steps meet the target.
-
-    Cached: Opacus' search takes seconds and a deployed site asks again every round."""
+    """Noise multiplier for which ``steps`` DP-SGD steps at Poisson rate ``rate`` meet the
+    target. Cached: Opacus' search takes seconds and a deployed site asks again every round."""
     from opacus.accountants.utils import get_noise_multiplier
 
-    sample_rate = min(1.0, batch_size / rows)
     return float(
         get_noise_multiplier(
             target_epsilon=target_epsilon,
             target_delta=delta,
-            sample_rate=sample_rate,
+            sample_rate=rate,
             steps=steps,
             accountant=_known(accountant),
         )

@@ -206,11 +206,14 @@ def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress)
     val = dict.fromkeys([o.name for o in orgs], pooled_val(shared.pre, orgs))
     per_step = centralized_share(scenario, len(orgs))
     noise = dp_noise(scenario, len(x), per_step)
+    rate = recipe.federation_rate(scenario.training, scenario.privacy.sample_dp, len(x))
     marks, curve, rounds_s = curve_rounds(scenario), [], []
     release = released_model(scenario)
     for round_ in range(1, scenario.rounds + 1):
         t0 = time.perf_counter()
-        round_plan = plan(scenario, shared.weights, per_step, noise, "centralized", round_)
+        round_plan = plan(
+            scenario, shared.weights, per_step, noise, "centralized", round_, sample_rate=rate
+        )
         shared.params = local_update(shared.network, shared.params, x, y, round_plan).params
         release.observe(round_, shared.params)
         rounds_s.append(time.perf_counter() - t0)
@@ -345,7 +348,7 @@ def federated_noise(
         return {o.name: dp_noise(scenario, len(o.y_train), 1) for o in orgs}, 0.0, 0
     pooled = sum(len(o.y_train) for o in orgs)
     noise = dp_noise(scenario, pooled, 1)
-    rate = recipe.pooled_sample_rate(scenario.training, budget, pooled)
+    rate = recipe.federation_rate(scenario.training, budget, pooled)
     return dict.fromkeys([o.name for o in orgs], noise), rate, pooled
 
 
