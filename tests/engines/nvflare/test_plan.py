@@ -1,6 +1,7 @@
 import pytest
 
 from fedsec.core.errors import ConfigError
+from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import (
     DeploymentSettings,
     JobSpec,
@@ -201,3 +202,16 @@ def test_noise_shares_travel_only_with_a_named_rate_and_a_hidden_sum(consortium)
         JobSpec.model_validate(raw)
     raw["privacy"]["sample_dp"] = named
     JobSpec.model_validate(raw)
+
+
+def test_a_logit_adjusted_job_reaches_the_site_as_the_in_process_plan(consortium):
+    """The coordinator's plan says when class weights are logit offsets, so a deployed site
+    trains the loss the scenario names."""
+    _, scenario = consortium
+    model = scenario.model.model_copy(update={"class_weighting": "logit_adjusted"})
+    scenario = scenario.model_copy(update={"model": model})
+    coordinator = Coordinator(JobSpec.from_scenario(scenario, [], DeploymentSettings()), None, [])
+    plan = parse(SitePlan, coordinator.plan(2, 3, (1.0, 3.0)), "training plan")
+    expected = inprocess_plan(scenario, (1.0, 3.0), 1, 0.0, "federated", "plant", 2)
+    assert plan.logit_adjusted and expected.logit_adjusted
+    assert plan.to_training_plan("plant", rows=500) == expected
