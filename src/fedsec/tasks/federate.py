@@ -86,6 +86,27 @@ def dp_noise(scenario: Scenario, rows: int, orgs_per_step: int) -> float:
     )
 
 
+def federated_noise(
+    scenario: Scenario, rows: dict[str, int]
+) -> tuple[dict[str, float], float, int]:
+    """Each organization's DP-SGD noise multiplier (``rows``: its training rows), the Poisson
+    rate they share and the rows it is over (0, 0: each calibrates on its own rows).
+    Distributed DP-SGD calibrates one multiplier on all organizations' rows, of which each
+    adds a share."""
+    budget = scenario.privacy.sample_dp
+    if not budget.distributed:
+        return {name: dp_noise(scenario, n, 1) for name, n in rows.items()}, 0.0, 0
+    pooled = sum(rows.values())
+    rate = recipe.federation_rate(scenario.training, budget, pooled)
+    return dict.fromkeys(rows, dp_noise(scenario, pooled, 1)), rate, pooled
+
+
+def centralized_share(scenario: Scenario, orgs: int) -> int:
+    """How many organizations' steps the centralized arm takes a round: every one's, except
+    under distributed DP-SGD, where the whole federation takes one step a round together."""
+    return 1 if scenario.privacy.sample_dp.distributed else orgs
+
+
 def dp_spent(
     scenario: Scenario, noise: float, rows: int, steps: int, orgs_per_step: int = 1
 ) -> dict:

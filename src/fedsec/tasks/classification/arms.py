@@ -45,10 +45,12 @@ from fedsec.scenarios.config import Scenario
 from fedsec.tasks.federate import (
     Progress,
     TrainedArm,
+    centralized_share,
     curve_rounds,
     dp_noise,
     dp_spent,
     federate,
+    federated_noise,
     plan,
     stats_noise,
     steps_per_round,
@@ -236,12 +238,6 @@ def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress)
     )
 
 
-def centralized_share(scenario: Scenario, orgs: int) -> int:
-    """How many organizations' steps the centralized arm takes a round: every one's, except
-    under distributed DP-SGD, where the whole federation takes one step a round together."""
-    return 1 if scenario.privacy.sample_dp.distributed else orgs
-
-
 def train_local(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> ArmModels:
     started = time.perf_counter()
     alone = {o.name: learner(scenario, [o], f"local/{o.name}") for o in orgs}
@@ -296,7 +292,7 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
             )
         tick("federated")
 
-    noise, rate, pooled = federated_noise(scenario, orgs)
+    noise, rate, pooled = federated_noise(scenario, {o.name: len(o.y_train) for o in orgs})
     budget = scenario.privacy.sample_dp
     gates = site_gates(scenario, shared, orgs)
     result = federate(
@@ -335,21 +331,6 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
         result if isinstance(result, ThreatResult) else None,
         None if gates is None else gates.record.summary(),
     )
-
-
-def federated_noise(
-    scenario: Scenario, orgs: list[OrgFrames]
-) -> tuple[dict[str, float], float, int]:
-    """Each organization's DP-SGD noise multiplier, the Poisson rate they share and the rows it
-    is over (0, 0: each calibrates on its own rows). Distributed DP-SGD calibrates one
-    multiplier on all organizations' rows, of which each adds a share."""
-    budget = scenario.privacy.sample_dp
-    if not budget.distributed:
-        return {o.name: dp_noise(scenario, len(o.y_train), 1) for o in orgs}, 0.0, 0
-    pooled = sum(len(o.y_train) for o in orgs)
-    noise = dp_noise(scenario, pooled, 1)
-    rate = recipe.federation_rate(scenario.training, budget, pooled)
-    return dict.fromkeys([o.name for o in orgs], noise), rate, pooled
 
 
 def guarded_shards(scenario: Scenario, shared: Learner, orgs: list[OrgFrames]) -> list[Shard]:
