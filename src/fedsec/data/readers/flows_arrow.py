@@ -4,8 +4,10 @@ what ``fedsec detect`` reads from a flow CSV, Parquet or Arrow IPC file chunk by
 :func:`flows.from_frame` checks and converts a pandas frame value by value. Here the numbers go
 from Arrow to numpy once and are checked as arrays; the text columns a flow file repeats over
 millions of rows (protocol, labels, org) are checked and read once per distinct value, by the
-very functions ``from_frame`` applies to every row; a port finds its service in a table of all
-65,536. The table is the one ``from_frame`` builds from the batch's pandas frame, value for value
+very functions ``from_frame`` applies to every row (and the protocol and label checks once per
+process for the same distinct values: the next chunk repeats them); a port finds its service in
+a table of all 65,536; protocol and service stay Arrow text up to pandas' string column. The
+table is the one ``from_frame`` builds from the batch's pandas frame, value for value
 (tests/data/readers/test_flows_arrow.py). A batch this path does not cover (text where numbers
 are expected, a missing value in a text column, a value the checks refuse, no ``dst_port``, a
 label outside the taxonomy, column names to trim) goes to ``from_frame``, which also words the
@@ -258,8 +260,10 @@ def _once(kind: str, distinct: pd.DataFrame, check: Callable[[], T]) -> T:
     same values of the same types (a flow file repeats them chunk after chunk; a refusal is
     not kept, so it is raised again, by every chunk that holds the value)."""
     key = (kind, *((c, str(distinct[c].dtype), *distinct[c].tolist()) for c in distinct.columns))
-    if key not in _CHECKED:
+    found = _CHECKED.get(key)
+    if found is None:  # (a chunk read ahead in a thread may clear the others meanwhile)
+        found = check()
         if len(_CHECKED) >= CHECKED_MAX:
             _CHECKED.clear()
-        _CHECKED[key] = check()
-    return _CHECKED[key]
+        _CHECKED[key] = found
+    return found
