@@ -45,9 +45,11 @@ NO_PORT = PORT["high"] + 1
 #: The dtype pandas infers for a column of Python strings, and the Arrow type it holds.
 TEXT = pd.Series([""]).dtype
 TEXT_TYPE = pa.large_string()
-#: Distinct values already checked (:func:`_once`), at most ``CHECKED_MAX`` kept.
+#: Distinct values already checked (:func:`_once`): at most ``CHECKED_MAX`` sets of at most
+#: ``KEPT_ROWS`` distinct rows each.
 _CHECKED: dict[tuple, Any] = {}
 CHECKED_MAX = 256
+KEPT_ROWS = 1024
 T = TypeVar("T")
 
 
@@ -258,7 +260,10 @@ def _labels(rows: np.ndarray, distinct: pd.DataFrame, path: Path) -> flows.Label
 def _once(kind: str, distinct: pd.DataFrame, check: Callable[[], T]) -> T:
     """``check()`` of the distinct values in ``distinct``, computed once per process for the
     same values of the same types (a flow file repeats them chunk after chunk; a refusal is
-    not kept, so it is raised again, by every chunk that holds the value)."""
+    not kept, so it is raised again, by every chunk that holds the value). Only a few distinct
+    rows are kept (a column of free text is checked chunk by chunk, its memory not kept)."""
+    if len(distinct) > KEPT_ROWS:
+        return check()
     key = (kind, *((c, str(distinct[c].dtype), *distinct[c].tolist()) for c in distinct.columns))
     found = _CHECKED.get(key)
     if found is None:  # (a chunk read ahead in a thread may clear the others meanwhile)
