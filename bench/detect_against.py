@@ -6,7 +6,8 @@ wrote the same alerts.
     python bench/detect_against.py --rows 1000000 --work /tmp/detect_rate --baseline /tmp/before/src
 
 Builds the files as ``bench/detect_rate.py`` does (once, in ``--work``), then runs ``fedsec detect``
-on the CSV with ECS and with flat alerts, each its own process, ``--rounds`` times per code.
+on the CSV (``--container parquet``: the Parquet file) with ECS and with flat alerts, each its own
+process, ``--rounds`` times per code.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import numpy as np
 from detect_rate import bundle, end_to_end, load, resampled, sample  # bench/ is on the path
 
 
-def alternate(model_dir: Path, csv: Path, rows: int, baseline: Path, rounds: int) -> None:
-    """``fedsec detect`` end to end on the CSV (ECS and flat alerts) with this checkout's code and
+def alternate(model_dir: Path, path: Path, rows: int, baseline: Path, rounds: int) -> None:
+    """``fedsec detect`` end to end on ``path`` (ECS and flat alerts) with this checkout's code and
     with the code under ``baseline`` (a ``src`` folder, e.g. ``git archive`` of a commit), each
     its own process, alternately, ``rounds`` times: the CPU seconds of each, their ratio, and
     whether both wrote the same alerts (ECS: all but ``event.created``, the time of the run)."""
@@ -36,9 +37,9 @@ def alternate(model_dir: Path, csv: Path, rows: int, baseline: Path, rounds: int
             os.environ["PYTHONPATH"] = codes[code]
             for form in ("ecs", "fedsec"):
                 print(f"{code:>8}: ", end="", flush=True)
-                cpu = end_to_end(model_dir, csv, rows, None, form)["cpu"]
+                cpu = end_to_end(model_dir, path, rows, None, form)["cpu"]
                 spent.setdefault((code, form), []).append(cpu)
-                text = csv.with_suffix(f".{form}.jsonl").read_bytes()
+                text = path.with_suffix(f".{form}.jsonl").read_bytes()
                 text = re.sub(rb'"created": "[^"]*"', b"", text)
                 written.setdefault(form, set()).add(hashlib.sha256(text).hexdigest())
     if kept is None:
@@ -60,13 +61,15 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/fedsec-detect-rate"))
     parser.add_argument("--baseline", type=Path, required=True, help="the other code's src")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each code")
+    parser.add_argument("--container", choices=("csv", "parquet"), default="csv")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     source = sample(args.work)
     model_dir = bundle(args.work, source)
-    csv, _ = resampled(args.work, source, args.rows)
+    csv, parquet = resampled(args.work, source, args.rows)
     print(load(), flush=True)
-    alternate(model_dir, csv, args.rows, args.baseline, args.rounds)
+    path = parquet if args.container == "parquet" else csv
+    alternate(model_dir, path, args.rows, args.baseline, args.rounds)
     print(load(), flush=True)
 
 

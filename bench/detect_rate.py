@@ -227,7 +227,9 @@ def start_up() -> None:
     )
 
 
-def cpu_breakdown(path: Path, model_dir: Path, rows: int, alert_format: str = "ecs") -> None:
+def cpu_breakdown(
+    path: Path, model_dir: Path, rows: int, alert_format: str = "ecs"
+) -> dict[str, float]:
     """CPU seconds of each stage of detection on ``path`` as ``fedsec detect`` runs it (the
     flow scorer's steps, alerts in ``alert_format``), in this process (CPU time, not wall
     time: on a shared machine it moves less with the load than rates do)."""
@@ -271,6 +273,7 @@ def cpu_breakdown(path: Path, model_dir: Path, rows: int, alert_format: str = "e
         + f"; total {total:.2f} = {rows / total / 1e3:.0f} k rows per CPU-second",
         flush=True,
     )
+    return spent
 
 
 def end_to_end(

@@ -3,7 +3,9 @@ threshold, and only where the bundle decides by thresholds."""
 
 import copy
 import json
+from collections import Counter
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -12,6 +14,7 @@ from fedsec.bundles.bundle import save_bundle
 from fedsec.cli import app
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import BENIGN
+from fedsec.detect.alerts import counted
 from fedsec.experiments.driver import run_experiment
 from fedsec.scenarios.config import load_scenario
 from tests.conftest import dataset
@@ -76,3 +79,18 @@ def test_org_is_refused_by_an_argmax_bundle_instead_of_overriding_its_rule(
     assert result.exit_code == 0, result.output
     labels = model.labels_from_proba(model.predict_proba(_frame(model, flows)), None)
     assert _flagged_rows(out) == [int(i) for i in (labels != BENIGN).nonzero()[0]]
+
+
+def test_counted_counts_as_counter_update_does_in_the_same_key_order():
+    """Real CIC-IDS2017 families, shuffled, counted chunk by chunk: the counts and the order
+    of first appearance (``most_common``'s tie-break) of ``Counter.update``."""
+    folder = dataset("cic-ids2017/improved_rnd5000")
+    names = ("Botnet_736.csv.gz", "SSH-Patator_2961.csv.gz", "BENIGN_5000.csv.gz")
+    table = read_flows("cicids2017", [folder / name for name in names])
+    families = table.family[np.random.default_rng(0).permutation(len(table))]
+    updated, fast = Counter({"dos": 1}), Counter({"dos": 1})
+    for chunk in np.array_split(families, 7):
+        updated.update(chunk)
+        counted(fast, chunk)
+    assert len(updated) >= 4 and list(fast.items()) == list(updated.items())
+    assert fast.most_common() == updated.most_common()

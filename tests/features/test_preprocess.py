@@ -171,3 +171,16 @@ def test_the_preallocated_transform_gives_the_stacked_matrix_bit_for_bit(drop):
     data = frame.frame.drop(columns=drop)
     data.loc[data.index[::13], "bytes"] = np.inf
     assert np.array_equal(pre.transform(data), _stacked_transform(pre, data))
+
+
+def test_the_in_place_transform_is_the_stacked_matrix_on_real_unsw_flows():
+    """Real UNSW-NB15 rows (negative, zero, heavy-tailed and missing values among them),
+    scaled by a preprocessor fitted on them, with the in-place column scaling: bit for bit the
+    reference, logged and unlogged columns alike."""
+    parts = _unsw_orgs(2)
+    pre = fit_preprocessor(merge_stats([local_stats(p) for p in parts]), 8)
+    frame = parts[1].frame.copy()
+    frame.loc[frame.index[::7], "sbytes"] = np.nan
+    frame.loc[frame.index[::11], "dur"] = -np.inf
+    assert any(s.log for s in pre.numeric) and not all(s.log for s in pre.numeric)
+    assert np.array_equal(pre.transform(frame), _stacked_transform(pre, frame))

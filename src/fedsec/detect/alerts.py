@@ -147,10 +147,10 @@ class Tally:
     def add(self, table: FlowTable, labels: np.ndarray) -> None:
         self.rows += len(table)
         flagged = labels != BENIGN
-        self.flagged.update(labels[flagged])
+        counted(self.flagged, labels[flagged])
         known = flagged & (table.family != UNLABELED)
-        self.known.update(labels[known])
-        self.attacks.update(labels[known & (table.family != BENIGN)])
+        counted(self.known, labels[known])
+        counted(self.attacks, labels[known & (table.family != BENIGN)])
 
     def summary(self) -> DetectionSummary:
         by_family = dict(self.flagged.most_common())
@@ -161,3 +161,11 @@ class Tally:
             if self.known[family]
         }
         return DetectionSummary(self.rows, sum(by_family.values()), by_family, notes)
+
+
+def counted(counter: Counter[str], values: np.ndarray) -> None:
+    """``counter.update(values)``, counted once per distinct value: the same counts, new keys
+    in order of first appearance as ``update`` adds them (``most_common`` breaks ties by it)."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    for value, count in zip(distinct.tolist(), np.bincount(codes).tolist(), strict=True):
+        counter[value] += count

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from fedsec.features.moments import ColumnStats, FeatureStats, signed_log1p
+from fedsec.features.moments import ColumnStats, FeatureStats
 
 CLIP = 20.0
 #: Skewness above which a non-negative column with values above ``TAIL_FLOOR`` is logged.
@@ -65,14 +65,13 @@ class Preprocessor:
         n = len(frame)
         out = np.zeros((n, self.width), dtype=np.float32)
         flags = iter(range(len(self.numeric), self.width))
+        scaled, missing = np.empty(n), np.empty(n, dtype=bool)
         for position, spec in enumerate(self.numeric):
             raw = (
                 frame[spec.name].to_numpy(dtype=float) if spec.name in frame else np.full(n, np.nan)
             )
-            missing = ~np.isfinite(raw)
-            values = signed_log1p(raw) if spec.log else raw
-            scaled = np.clip((values - spec.mean) / spec.std, -self.clip, self.clip)
-            out[:, position] = np.where(missing, 0.0, scaled)
+            self._scale(raw, spec, scaled, missing)
+            out[:, position] = scaled
             if spec.indicator:
                 out[:, next(flags)] = missing
         start = len(self.numeric) + sum(spec.indicator for spec in self.numeric)
@@ -80,6 +79,26 @@ class Preprocessor:
             out[np.arange(n), start + self._buckets(frame, column)] = 1.0
             start += self.hash_buckets
         return out
+
+    def _scale(
+        self, raw: np.ndarray, spec: NumericSpec, scaled: np.ndarray, missing: np.ndarray
+    ) -> None:
+        """``scaled``: ``raw`` logged (if ``spec.log``), standardized and clipped, 0 where not
+        finite; ``missing``: where not finite. The operations of
+        ``np.where(missing, 0, np.clip((signed_log1p(raw) - mean) / std, -clip, clip))``, in
+        place (the same values, bit for bit: tests/features/test_preprocess.py)."""
+        np.isfinite(raw, out=missing)
+        np.logical_not(missing, out=missing)
+        if spec.log:  # signed_log1p: sign(x) * log1p(|x|)
+            np.abs(raw, out=scaled)
+            np.log1p(scaled, out=scaled)
+            np.multiply(np.sign(raw), scaled, out=scaled)
+            np.subtract(scaled, spec.mean, out=scaled)
+        else:
+            np.subtract(raw, spec.mean, out=scaled)
+        np.divide(scaled, spec.std, out=scaled)
+        np.clip(scaled, -self.clip, self.clip, out=scaled)
+        scaled[missing] = 0.0
 
     def _buckets(self, frame: pd.DataFrame, column: str) -> np.ndarray:
         """Each row's hash bucket of ``column`` (one hash per distinct value)."""

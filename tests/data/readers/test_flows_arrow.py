@@ -150,6 +150,30 @@ def test_odd_rows_read_or_are_refused_as_from_frame_does(tmp_path, bad_row, hand
     assert native == [True, not handed_over, True]
 
 
+def test_checks_kept_from_chunk_to_chunk_follow_each_chunks_own_values(tmp_path):
+    """The protocol and label checks are kept per distinct values from one chunk to the next:
+    chunks holding the same values in another order read as ``from_frame`` reads them, and a
+    refused value is refused in every chunk that holds it, on the first read and the next."""
+    bad = "0.1,70,150,1,1,300,53000,53,1,benign"
+    flipped = [GOOD[1], GOOD[0]]
+    path = tmp_path / "flows.csv"
+    path.write_text("\n".join([HEADER, *GOOD, *flipped, bad, GOOD[1], GOOD[0], bad]) + "\n")
+    flows_arrow._CHECKED.clear()
+    for _ in range(2):
+        assert compare_batches(path, 2) == [True, True, False, False]
+
+
+def test_many_distinct_values_are_checked_but_not_kept(tmp_path, monkeypatch):
+    """A chunk with more distinct protocols or labels than are kept (free text, say) is read
+    the same, and nothing of it stays in memory after the read."""
+    monkeypatch.setattr(flows_arrow, "KEPT_ROWS", 1)
+    path = tmp_path / "flows.csv"
+    path.write_text("\n".join([HEADER, *GOOD * 3]) + "\n")
+    flows_arrow._CHECKED.clear()
+    assert compare_batches(path, 2) == [True, True, True]
+    assert not flows_arrow._CHECKED
+
+
 def test_the_refusal_names_the_data_row_in_the_file(tmp_path):
     path = tmp_path / "flows.csv"
     path.write_text("\n".join([HEADER, *GOOD * 3, "0.1,70,150,1,1, ,53000,53,1,benign"]) + "\n")

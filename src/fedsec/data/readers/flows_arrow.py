@@ -4,8 +4,10 @@ what ``fedsec detect`` reads from a flow CSV, Parquet or Arrow IPC file chunk by
 :func:`flows.from_frame` checks and converts a pandas frame value by value. Here the numbers go
 from Arrow to numpy once and are checked as arrays; the text columns a flow file repeats over
 millions of rows (protocol, labels, org) are checked and read once per distinct value, by the
-very functions ``from_frame`` applies to every row; a port finds its service in a table of all
-65,536. The table is the one ``from_frame`` builds from the batch's pandas frame, value for value
+very functions ``from_frame`` applies to every row (and the protocol and label checks once per
+process for the same distinct values: the next chunk repeats them); a port finds its service in
+a table of all 65,536; protocol and service stay Arrow text up to pandas' string column. The
+table is the one ``from_frame`` builds from the batch's pandas frame, value for value
 (tests/data/readers/test_flows_arrow.py). A batch this path does not cover (text where numbers
 are expected, a missing value in a text column, a value the checks refuse, no ``dst_port``, a
 label outside the taxonomy, column names to trim) goes to ``from_frame``, which also words the
@@ -15,8 +17,9 @@ refusal with its row.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -39,6 +42,15 @@ LABEL_COLUMNS: tuple[str, ...] = ("family", "label")
 PORTS: tuple[str, ...] = ("src_port", "dst_port")
 #: The row of :func:`_services` that stands for a missing port.
 NO_PORT = PORT["high"] + 1
+#: The dtype pandas infers for a column of Python strings, and the Arrow type it holds.
+TEXT = pd.Series([""]).dtype
+TEXT_TYPE = pa.large_string()
+#: Distinct values already checked (:func:`_once`): at most ``CHECKED_MAX`` sets of at most
+#: ``KEPT_ROWS`` distinct rows each.
+_CHECKED: dict[tuple, Any] = {}
+CHECKED_MAX = 256
+KEPT_ROWS = 1024
+T = TypeVar("T")
 
 
 def from_arrow(batch: pa.Table, path: Path, first_row: int) -> FlowTable:
@@ -90,11 +102,14 @@ def _table(batch: pa.Table, path: Path, first_row: int) -> FlowTable | None:
     return flows.flow_table(canonical, labelled, context, _origin(*org), path, rows)
 
 
-def _canonical(numbers: dict[str, np.ndarray], protocol: np.ndarray) -> pd.DataFrame:
+def _canonical(
+    numbers: dict[str, np.ndarray], protocol: pd.api.extensions.ExtensionArray
+) -> pd.DataFrame:
     """:func:`finish_canonical` of the base columns, for counts already checked finite and
-    not negative: the same columns, derived by the same operations in the same order."""
+    not negative: the same columns, derived by the same operations in the same order (the
+    text columns taken in Arrow, as pandas' strings: no Python object per row)."""
     n = len(protocol)
-    out = {c: numbers[c] for c in flows.REQUIRED}
+    out: dict[str, object] = {c: numbers[c] for c in flows.REQUIRED}
     for column in FLAG_COLUMNS:
         out[column] = _presence(numbers[column]) if column in numbers else np.full(n, np.nan)
     duration = out["duration_s"] + 1e-3  # clip(lower=0).fillna(0): nothing to clip or fill
@@ -106,7 +121,7 @@ def _canonical(numbers: dict[str, np.ndarray], protocol: np.ndarray) -> pd.DataF
         np.divide(out[f"{side}_bytes"], packets, out=size, where=packets > 0)
         out[f"{side}_pkt_size"] = size
     out["protocol"] = protocol
-    out["service"] = _services()[_port_rows(numbers["dst_port"])]
+    out["service"] = _text(_service_text().take(_port_rows(numbers["dst_port"])))
     return pd.DataFrame({c: out[c] for c in CANONICAL_COLUMNS})
 
 
@@ -162,6 +177,17 @@ def _services() -> np.ndarray:
     return np.append(table, np.array(["unknown"], dtype=object))
 
 
+@functools.cache
+def _service_text() -> pa.Array:
+    """:func:`_services` as Arrow text."""
+    return pa.array(_services(), TEXT_TYPE)
+
+
+def _text(values: pa.Array) -> pd.api.extensions.ExtensionArray:
+    """Arrow text as the pandas strings a frame of Python strings infers (no copy per row)."""
+    return pd.array(values, dtype=TEXT)
+
+
 def _distinct_rows(
     batch: pa.Table, columns: Sequence[str]
 ) -> tuple[np.ndarray, pd.DataFrame] | None:
@@ -199,10 +225,16 @@ def _plain(kind: pa.DataType) -> bool:
     )
 
 
-def _protocol(rows: np.ndarray, distinct: pd.DataFrame, path: Path) -> np.ndarray:
+def _protocol(
+    rows: np.ndarray, distinct: pd.DataFrame, path: Path
+) -> pd.api.extensions.ExtensionArray:
     """Each row's protocol class (its value checked as ``from_frame`` checks it)."""
-    flows.check_protocol(distinct, path)
-    return protocol_class(distinct["protocol"]).to_numpy(dtype=object)[rows]
+
+    def classes() -> pa.Array:
+        flows.check_protocol(distinct, path)
+        return pa.array(protocol_class(distinct["protocol"]).to_numpy(dtype=object), TEXT_TYPE)
+
+    return _text(_once("protocol", distinct, classes).take(rows))
 
 
 def _origin(rows: np.ndarray, distinct: pd.DataFrame) -> np.ndarray | None:
@@ -217,7 +249,26 @@ def _labels(rows: np.ndarray, distinct: pd.DataFrame, path: Path) -> flows.Label
     known (``from_frame`` counts those per row)."""
     if distinct.shape[1] == 0:
         return flows.labels_of(pd.DataFrame(index=pd.RangeIndex(len(rows))), path)
-    families, labels, unknown, notes = flows.labels_of(distinct, path)
+    families, labels, unknown, notes = _once(
+        "labels", distinct, lambda: flows.labels_of(distinct, path)
+    )
     if unknown:
         return None
-    return families[rows], labels[rows], unknown, notes
+    return families[rows], labels[rows], {}, list(notes)
+
+
+def _once(kind: str, distinct: pd.DataFrame, check: Callable[[], T]) -> T:
+    """``check()`` of the distinct values in ``distinct``, computed once per process for the
+    same values of the same types (a flow file repeats them chunk after chunk; a refusal is
+    not kept, so it is raised again, by every chunk that holds the value). Only a few distinct
+    rows are kept (a column of free text is checked chunk by chunk, its memory not kept)."""
+    if len(distinct) > KEPT_ROWS:
+        return check()
+    key = (kind, *((c, str(distinct[c].dtype), *distinct[c].tolist()) for c in distinct.columns))
+    found = _CHECKED.get(key)
+    if found is None:  # (a chunk read ahead in a thread may clear the others meanwhile)
+        found = check()
+        if len(_CHECKED) >= CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = found
+    return found
