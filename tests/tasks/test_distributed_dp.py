@@ -74,3 +74,16 @@ def test_shares_it_cannot_honour_are_refused_when_loaded(extra, refusal):
 def test_shares_are_refused_outside_classification():
     with pytest.raises(ConfigError, match=r'task = "classification"'):
         load_scenario("unsw-5org-anomaly", SHARES[:-1])
+
+
+def test_a_named_rate_is_the_federations_and_the_local_arm_keeps_its_own(data_dir):
+    sets = [*SMALL, *SHARES, "privacy.sample_dp.sample_rate=0.02"]
+    sets[3] = "evaluation.arms=['local', 'federated']"
+    scenario = load_scenario("unsw-5org-disjoint", sets)
+    run = run_experiment(scenario, data_dir, federation=build_federation(scenario, data_dir))
+    per_arm = run.metrics["privacy"]["sample_dp"]["per_arm"]
+    orgs = run.metrics["federation"]["orgs"]
+    assert {spent["sample_rate"] for spent in per_arm["federated"].values()} == {0.02}
+    for name, spent in per_arm["local"].items():  # all its own noise, at its own rate
+        assert spent["sample_rate"] == pytest.approx(512 / orgs[name]["rows"]["train"], abs=1e-6)
+        assert 0 < spent["epsilon"] <= 3.0 and "noise_shares" not in spent

@@ -110,30 +110,35 @@ def dp_training(training: TrainingConfig, budget: SampleDpConfig) -> TrainingCon
 
 
 def sample_dp_noise(
-    training: TrainingConfig, budget: SampleDpConfig, rounds: int, rows: int, orgs_per_step: int
+    training: TrainingConfig,
+    budget: SampleDpConfig,
+    rounds: int,
+    rows: int,
+    orgs_per_step: int,
+    rate: float = 0.0,
 ) -> float:
-    """DP-SGD noise multiplier meeting the record-level epsilon over all rounds (0: DP off).
-    Distributed DP-SGD calibrates it once, on all organizations' ``rows``."""
+    """DP-SGD noise multiplier meeting the record-level epsilon over all rounds (0: DP off),
+    drawing ``batch_size`` of ``rows`` rows a step, or at ``rate`` when given (distributed
+    DP-SGD's :func:`federation_rate`)."""
     if not budget.enabled:
         return 0.0
     steps = rounds * steps_per_round(dp_training(training, budget), rows, orgs_per_step)
     epsilon = dp_stats.training_epsilon(float(budget.epsilon), budget.stats_epsilon_share)
-    rate = dp_rate(training, budget, rows)
+    rate = rate or own_rate(training, budget, rows)
     return dp.calibrate_sample_dp(epsilon, budget.delta, rate, steps, budget.accountant)
 
 
-def dp_rate(training: TrainingConfig, budget: SampleDpConfig, rows: int) -> float:
-    """DP-SGD's Poisson rate over ``rows`` rows: the expected batch over them, or distributed
-    DP-SGD's federation-wide ``sample_rate`` when named (``rows``: all organizations')."""
-    if budget.distributed and budget.sample_rate is not None:
-        return budget.sample_rate
+def own_rate(training: TrainingConfig, budget: SampleDpConfig, rows: int) -> float:
+    """The Poisson rate of DP-SGD drawing its expected batch out of ``rows`` rows."""
     return min(1.0, dp_training(training, budget).batch_size / rows)
 
 
 def federation_rate(training: TrainingConfig, budget: SampleDpConfig, rows: int) -> float:
-    """The Poisson rate an organization draws at: distributed DP-SGD's federation-wide rate
-    over all organizations' ``rows``, or 0 (its own ``batch_size / rows``)."""
-    return dp_rate(training, budget, rows) if budget.distributed else 0.0
+    """Distributed DP-SGD's one Poisson rate: ``sample_rate`` when named, else the expected
+    batch over all organizations' ``rows``; 0 without noise shares (each its own rate)."""
+    if not budget.distributed:
+        return 0.0
+    return budget.sample_rate or own_rate(training, budget, rows)
 
 
 def noise_share(budget: SampleDpConfig, noise: float) -> float:
@@ -143,12 +148,19 @@ def noise_share(budget: SampleDpConfig, noise: float) -> float:
 
 
 def sample_dp_spent(
-    training: TrainingConfig, budget: SampleDpConfig, noise: float, rows: int, steps: int
+    training: TrainingConfig,
+    budget: SampleDpConfig,
+    noise: float,
+    rows: int,
+    steps: int,
+    rate: float = 0.0,
+    shared: bool = False,
 ) -> dict:
-    """What a DP-SGD run spent, from the accountant (empty when DP is off)."""
+    """What a DP-SGD run spent, from the accountant (empty when DP is off); ``rate`` as for
+    :func:`sample_dp_noise`; ``shared``: the noise was added in distributed DP-SGD's shares."""
     if noise <= 0:
         return {}
-    rate = dp_rate(training, budget, rows)
+    rate = rate or own_rate(training, budget, rows)
     accounting = budget.accountant
     spent = {
         "noise_multiplier": round(noise, 6),
@@ -156,7 +168,7 @@ def sample_dp_spent(
         "steps": steps,
         "epsilon": round(dp.sample_dp_epsilon(noise, rate, steps, budget.delta, accounting), 4),
     }
-    if budget.distributed:
+    if shared and budget.distributed:
         m = int(budget.noise_shares)
         residual = noise * np.sqrt((m - 1) / m)  # what a colluding organization cannot remove
         spent["noise_shares"] = m

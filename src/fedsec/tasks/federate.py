@@ -79,10 +79,11 @@ def steps_per_round(scenario: Scenario, rows: int, orgs_per_step: int) -> int:
     return recipe.steps_per_round(training(scenario), rows, orgs_per_step)
 
 
-def dp_noise(scenario: Scenario, rows: int, orgs_per_step: int) -> float:
-    """DP-SGD noise multiplier meeting the scenario's record-level epsilon over all rounds."""
+def dp_noise(scenario: Scenario, rows: int, orgs_per_step: int, rate: float = 0.0) -> float:
+    """DP-SGD noise multiplier meeting the scenario's record-level epsilon over all rounds
+    (``rate``: distributed DP-SGD's federation-wide rate, else each draws its own)."""
     return recipe.sample_dp_noise(
-        scenario.training, scenario.privacy.sample_dp, scenario.rounds, rows, orgs_per_step
+        scenario.training, scenario.privacy.sample_dp, scenario.rounds, rows, orgs_per_step, rate
     )
 
 
@@ -98,7 +99,7 @@ def federated_noise(
         return {name: dp_noise(scenario, n, 1) for name, n in rows.items()}, 0.0, 0
     pooled = sum(rows.values())
     rate = recipe.federation_rate(scenario.training, budget, pooled)
-    return dict.fromkeys(rows, dp_noise(scenario, pooled, 1)), rate, pooled
+    return dict.fromkeys(rows, dp_noise(scenario, pooled, 1, rate)), rate, pooled
 
 
 def centralized_share(scenario: Scenario, orgs: int) -> int:
@@ -108,13 +109,19 @@ def centralized_share(scenario: Scenario, orgs: int) -> int:
 
 
 def dp_spent(
-    scenario: Scenario, noise: float, rows: int, steps: int, orgs_per_step: int = 1
+    scenario: Scenario,
+    noise: float,
+    rows: int,
+    steps: int,
+    orgs_per_step: int = 1,
+    rate: float = 0.0,
+    shared: bool = False,
 ) -> dict:
     """What a DP-SGD run spent, from the accountant (empty when DP is off); with DP
     statistics, ``epsilon`` is their composition with the steps taken (``epsilon_dp_sgd``:
-    DP-SGD alone)."""
+    DP-SGD alone); ``rate`` as for :func:`dp_noise`, ``shared``: noise added in shares."""
     budget = scenario.privacy.sample_dp
-    spent = recipe.sample_dp_spent(scenario.training, budget, noise, rows, steps)
+    spent = recipe.sample_dp_spent(scenario.training, budget, noise, rows, steps, rate, shared)
     stats = stats_noise(scenario, noise, rows, orgs_per_step)
     if spent and stats:
         total = dp_stats.composed_epsilon(stats, noise, spent["sample_rate"], steps, budget.delta)

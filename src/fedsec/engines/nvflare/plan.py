@@ -134,7 +134,13 @@ class SitePlan(Message):
     def noise(self, rows: int) -> float:
         """This site's DP-SGD noise multiplier, calibrated on its own row count (distributed
         DP-SGD: the federation's, at its named rate; the site adds a share of it)."""
-        return recipe.sample_dp_noise(self.training, self.sample_dp, self.rounds, rows, 1)
+        return recipe.sample_dp_noise(
+            self.training, self.sample_dp, self.rounds, rows, 1, self.rate(rows)
+        )
+
+    def rate(self, rows: int) -> float:
+        """Distributed DP-SGD's named federation-wide rate (0: this site's own)."""
+        return recipe.federation_rate(self.training, self.sample_dp, rows)
 
     def to_training_plan(self, site: str, rows: int) -> TrainingPlan:
         """Exactly the plan the in-process engine gives organization ``site`` this round."""
@@ -147,7 +153,7 @@ class SitePlan(Message):
             noise=recipe.noise_share(self.sample_dp, self.noise(rows)),
             clip=self.sample_dp,
             seed=recipe.federated_seed(self.seed, site, self.round),
-            sample_rate=recipe.federation_rate(self.training, self.sample_dp, rows),
+            sample_rate=self.rate(rows),
             logit_adjusted=self.logit_adjusted,
         )
 

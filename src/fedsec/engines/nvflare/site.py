@@ -289,7 +289,13 @@ class Site:
             verdict is None or verdict.accepted,
             _json(verdict),
             recipe.sample_dp_spent(
-                plan.training, plan.sample_dp, self.noise, len(ready.y), self.dp_steps
+                plan.training,
+                plan.sample_dp,
+                self.noise,
+                len(ready.y),
+                self.dp_steps,
+                plan.rate(len(ready.y)),
+                shared=True,
             ),
         ).to_wire()
 

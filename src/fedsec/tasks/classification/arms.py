@@ -207,8 +207,8 @@ def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress)
     y = np.concatenate([shared.encode_labels(o.y_train) for o in orgs])
     val = dict.fromkeys([o.name for o in orgs], pooled_val(shared.pre, orgs))
     per_step = centralized_share(scenario, len(orgs))
-    noise = dp_noise(scenario, len(x), per_step)
     rate = recipe.federation_rate(scenario.training, scenario.privacy.sample_dp, len(x))
+    noise = dp_noise(scenario, len(x), per_step, rate)
     marks, curve, rounds_s = curve_rounds(scenario), [], []
     release = released_model(scenario)
     for round_ in range(1, scenario.rounds + 1):
@@ -234,7 +234,7 @@ def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress)
         curve,
         time.perf_counter() - started,
         rounds_s,
-        {"pooled": dp_spent(scenario, noise, len(x), steps, per_step)},
+        {"pooled": dp_spent(scenario, noise, len(x), steps, per_step, rate)},
     )
 
 
@@ -317,7 +317,9 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
     clf = replace(shared, params=result.params).classifier(scenario)
     done = {o.name: sum(r.steps.get(o.name, 0) for r in result.history) for o in orgs}
     spent = {
-        o.name: dp_spent(scenario, noise[o.name], pooled or len(o.y_train), done[o.name])
+        o.name: dp_spent(
+            scenario, noise[o.name], pooled or len(o.y_train), done[o.name], rate=rate, shared=True
+        )
         for o in orgs
     }
     return ArmModels(
