@@ -102,10 +102,14 @@ def federated_noise(
     return dict.fromkeys(rows, dp_noise(scenario, pooled, 1, rate)), rate, pooled
 
 
-def centralized_share(scenario: Scenario, orgs: int) -> int:
-    """How many organizations' steps the centralized arm takes a round: every one's, except
-    under distributed DP-SGD, where the whole federation takes one step a round together."""
-    return 1 if scenario.privacy.sample_dp.distributed else orgs
+def centralized_rate(scenario: Scenario, rows: int, orgs: int) -> float:
+    """The centralized arm's Poisson rate on the pooled ``rows`` (0: its own batch size's).
+    Under distributed DP-SGD it takes, as always, one step per organization a round, each at
+    the federation's rate divided among the ``orgs``: the rows the federation's one step
+    draws, in as many steps as it has organizations (one step a round, without the
+    federation's server optimizer, would train it with plain SGD)."""
+    rate = recipe.federation_rate(scenario.training, scenario.privacy.sample_dp, rows)
+    return rate / orgs
 
 
 def dp_spent(

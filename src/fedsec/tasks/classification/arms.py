@@ -45,7 +45,7 @@ from fedsec.scenarios.config import Scenario
 from fedsec.tasks.federate import (
     Progress,
     TrainedArm,
-    centralized_share,
+    centralized_rate,
     curve_rounds,
     dp_noise,
     dp_spent,
@@ -206,8 +206,8 @@ def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress)
     x = np.concatenate([shared.pre.transform(o.train.frame) for o in orgs])
     y = np.concatenate([shared.encode_labels(o.y_train) for o in orgs])
     val = dict.fromkeys([o.name for o in orgs], pooled_val(shared.pre, orgs))
-    per_step = centralized_share(scenario, len(orgs))
-    rate = recipe.federation_rate(scenario.training, scenario.privacy.sample_dp, len(x))
+    per_step = len(orgs)
+    rate = centralized_rate(scenario, len(x), per_step)
     noise = dp_noise(scenario, len(x), per_step, rate)
     marks, curve, rounds_s = curve_rounds(scenario), [], []
     release = released_model(scenario)
