@@ -55,12 +55,18 @@ def alternate(model_dir: Path, path: Path, rows: int, baseline: Path, rounds: in
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def against_parser(doc: str) -> argparse.ArgumentParser:
+    """The options of a benchmark that runs this code against a baseline tree's."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/fedsec-detect-rate"))
     parser.add_argument("--baseline", type=Path, required=True, help="the other code's src")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each code")
+    return parser
+
+
+def main() -> None:
+    parser = against_parser(__doc__)
     parser.add_argument("--container", choices=("csv", "parquet"), default="csv")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)

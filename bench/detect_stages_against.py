@@ -14,7 +14,6 @@ stage per code and their ratio (baseline over this).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -23,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from detect_rate import bundle, load, resampled, sample  # bench/ is on the path
+from detect_against import against_parser  # bench/ is on the path
+from detect_rate import bundle, load, resampled, sample
 
 BENCH = Path(__file__).resolve().parent
 STAGES = ("read", "encode", "forward", "records", "explain", "lines")
@@ -82,12 +82,7 @@ def report(results: dict[str, list[dict]]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/fedsec-detect-rate"))
-    parser.add_argument("--baseline", type=Path, required=True, help="the other code's src")
-    parser.add_argument("--rounds", type=int, default=2, help="runs of each code")
-    args = parser.parse_args()
+    args = against_parser(__doc__).parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     source = sample(args.work)
     model_dir = bundle(args.work, source)
