@@ -74,7 +74,7 @@ def make_objective(plan: object) -> CrossEntropy | Reconstruction | HypersphereD
     """The loss a plan names (``plan.objective``), with its parameters."""
     name = plan.objective
     if name == "cross_entropy":
-        return CrossEntropy(plan.class_weights, getattr(plan, "logit_adjusted", False))
+        return CrossEntropy(plan.class_weights, plan.logit_adjusted)
     if name == "reconstruction":
         return Reconstruction()
     if name == "svdd":

@@ -177,7 +177,7 @@ class Site:
             self.secure.check_new(plan.round)
         training = plan.to_training_plan(self.name, len(ready.y))
         training = model.objective(training, ready, self.name, plan)
-        self.ledger.admit(plan, training, len(ready.y))
+        self.ledger.admit(plan, len(ready.y))
         self.noise = plan.noise(len(ready.y))  # what the accountant charges (all shares)
         task = SiteTask(plan.prox_mu, self.server_control(request.control, params))
         result, self.control = run_task(
@@ -186,7 +186,7 @@ class Site:
         update, extra = result.update, result.extra
         done = int(update.metrics.get("dp_steps", 0))
         self.dp_steps += done
-        self.ledger.record(plan, training, len(ready.y), done)
+        self.ledger.record(plan, len(ready.y), done)
         reply = TrainReply(loss=float(update.metrics["loss"]), gate=_json(verdict))
         if protection is None:
             return replace(

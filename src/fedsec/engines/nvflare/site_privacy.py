@@ -24,14 +24,11 @@ sample_rate = 0.04   # ... at this federation-wide Poisson rate
 
 from __future__ import annotations
 
-import math
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
 from fedsec.fl import recipe
 from fedsec.fl.privacy import dp
-from fedsec.training.local import TrainingPlan
 
 #: Room for floating point only: Opacus calibrates to within 0.01 below the target.
 EPSILON_SLACK = 1e-6
@@ -73,14 +70,14 @@ class PrivacyLedger:
         self.site = site
         self.history: list[Steps] = []
 
-    def admit(self, plan: SitePlan, training: TrainingPlan, rows: int) -> None:
+    def admit(self, plan: SitePlan, rows: int) -> None:
         """Refuse a round that would take this site beyond its own floor, or that asks it
         for noise shares its own configuration does not name."""
         self.check_shares(plan)
         limit = self.config.max_epsilon
         if limit is None:
             return
-        if training.dp_noise_multiplier <= 0:
+        if plan.noise(rows) <= 0:
             raise PlanRefused(
                 f"training plan refused: site {self.site} trains only with record-level DP "
                 f"(its privacy.max_epsilon is {limit:g}); the plan has none"
@@ -90,7 +87,7 @@ class PrivacyLedger:
                 f"training plan refused: sample_dp.delta {plan.sample_dp.delta:g} exceeds this "
                 f"site's privacy.max_delta {self.config.max_delta:g}"
             )
-        after = self.epsilon(plan.sample_dp.accountant, round_steps(plan, training, rows))
+        after = self.epsilon(plan.sample_dp.accountant, round_steps(plan, rows))
         if after > limit + EPSILON_SLACK:
             raise PlanRefused(
                 f"training plan refused: this round would bring site {self.site}'s record-level "
@@ -110,10 +107,10 @@ class PrivacyLedger:
                 f"as its own [privacy] says (noise_shares {own[0]}, sample_rate {own[1]})"
             )
 
-    def record(self, plan: SitePlan, training: TrainingPlan, rows: int, done: int) -> None:
+    def record(self, plan: SitePlan, rows: int, done: int) -> None:
         """Add the ``done`` DP-SGD steps a round took."""
-        if training.dp_noise_multiplier > 0 and done:
-            noise, rate, _ = round_steps(plan, training, rows)
+        noise, rate, _ = round_steps(plan, rows)
+        if noise > 0 and done:
             self.history.append((noise, rate, done))
 
     def epsilon(self, accountant: str = "rdp", extra: Steps | None = None) -> float:
@@ -122,11 +119,10 @@ class PrivacyLedger:
         return dp.composed_sample_dp_epsilon(history, self.config.max_delta, accountant)
 
 
-def round_steps(plan: SitePlan, training: TrainingPlan, rows: int) -> Steps:
-    """The noise multiplier, Poisson rate and number of DP-SGD steps of one round."""
-    steps = recipe.steps_per_round(recipe.dp_training(plan.training, plan.sample_dp), rows, 1)
-    rate = training.dp_sample_rate or min(1.0, training.batch_size / rows)
-    noise = training.dp_noise_multiplier
-    if plan.sample_dp.distributed:  # a sum of noise_shares shares, as the config accepted
-        noise *= math.sqrt(plan.sample_dp.noise_shares)
-    return noise, rate, steps
+def round_steps(plan: SitePlan, rows: int) -> Steps:
+    """The noise multiplier (under noise shares: of the sum of the shares, as the site's
+    config accepted), Poisson rate and number of DP-SGD steps of one round."""
+    training, budget = plan.training, plan.sample_dp
+    steps = recipe.steps_per_round(recipe.dp_training(training, budget), rows, 1)
+    rate = plan.rate(rows) or recipe.own_rate(training, budget, rows)
+    return plan.noise(rows), rate, steps
