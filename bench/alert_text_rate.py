@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from columnwise_text import ecs_lines, eve_lines, flat_lines  # bench/ is on the path
-from fedsec.bundles.bundle import CLASSIFIER_KIND
+from fedsec.bundles.fields import CLASSIFIER_KIND
 from fedsec.bundles.signing import Trust
 from fedsec.data.readers.chunks import read_chunks
 from fedsec.detect.alerts import flow_scorer

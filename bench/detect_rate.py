@@ -40,8 +40,10 @@ import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 import torch
+from threadpoolctl import threadpool_limits
 
-from fedsec.bundles.bundle import CLASSIFIER_KIND, load_bundle, save_bundle
+from fedsec.bundles.bundle import load_bundle, save_bundle
+from fedsec.bundles.fields import CLASSIFIER_KIND
 from fedsec.bundles.signing import Trust
 from fedsec.core import seeding
 from fedsec.data.readers import chunks as chunked
@@ -56,7 +58,7 @@ from fedsec.detect.scoring import score_files
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.models.classifier import FamilyClassifier
-from fedsec.models.mlp import MLPSpec
+from fedsec.models.mlp_spec import MLPSpec
 from fedsec.simulator import load_simulation, simulate
 from fedsec.simulator.output import write_dataset
 from fedsec.training.local import TrainingPlan
@@ -156,13 +158,31 @@ def stages(csv: Path, parquet: Path, model_dir: Path, rows: int) -> dict[str, di
         lambda: matrices.extend(model.encode(f) for f in frames),
     )
     for threads in (1, 2):
+        threadpool_limits(threads, user_api="blas")
         torch.set_num_threads(threads)
         out[f"forward_{threads}"] = timed(
             f"bare forward, {threads} thread(s)",
             rows,
             lambda: [model.proba_from_matrix(x) for x in matrices],
         )
+        network = torch_network(model)
+        out[f"torch_forward_{threads}"] = timed(
+            f"torch forward (before), {threads} thread(s)",
+            rows,
+            lambda n=network: [torch_proba(n, x) for x in matrices],
+        )
     return out
+
+
+def torch_network(model) -> torch.nn.Module:
+    """The bundle's network in torch, as ``fedsec detect`` scored with it before."""
+    network = FamilyClassifier(model.spec, model.preprocessor, model.classes, model.view)
+    return network.set_weights(model.get_weights()).module().eval()
+
+
+def torch_proba(network: torch.nn.Module, x) -> np.ndarray:
+    with torch.no_grad():
+        return torch.softmax(network(torch.from_numpy(x.astype(np.float32))), dim=1).numpy()
 
 
 def drain(tables) -> int:
@@ -184,7 +204,7 @@ def frame_path(path: Path) -> int:
 def overlap(path: Path, model_dir: Path, rows: int, alert_format: str) -> None:
     """Wall and CPU seconds of scoring ``path`` (score_files, as ``fedsec detect`` does) with
     the next chunk read in a thread and without, one after the other in this process."""
-    torch.set_num_threads(1)
+    threadpool_limits(1, user_api="blas")
     alerts = alert_format_of(
         model_dir, CLASSIFIER_KIND, None, AlertOptions(alert_format, observer="bench")
     )
@@ -233,7 +253,7 @@ def cpu_breakdown(
     """CPU seconds of each stage of detection on ``path`` as ``fedsec detect`` runs it (the
     flow scorer's steps, alerts in ``alert_format``), in this process (CPU time, not wall
     time: on a shared machine it moves less with the load than rates do)."""
-    torch.set_num_threads(1)
+    threadpool_limits(1, user_api="blas")
     alerts = alert_format_of(
         model_dir, CLASSIFIER_KIND, None, AlertOptions(alert_format, observer="bench")
     )

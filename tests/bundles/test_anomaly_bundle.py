@@ -5,12 +5,8 @@ import pandas as pd
 import pytest
 import torch
 
-from fedsec.bundles.bundle import (
-    load_anomaly_bundle,
-    load_bundle,
-    load_manifest,
-    save_anomaly_bundle,
-)
+from fedsec.bundles.anomaly_bundle import load_anomaly_bundle, save_anomaly_bundle
+from fedsec.bundles.bundle import load_bundle, load_manifest
 from fedsec.core.errors import BundleError
 from fedsec.data.flows import FeatureFrame
 from fedsec.features.moments import local_stats

@@ -24,8 +24,10 @@ from fedsec.core.errors import BundleError
 from fedsec.data.flows import FeatureFrame
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
-from fedsec.models.classifier import FamilyClassifier, calibrate_threshold
-from fedsec.models.mlp import MLPSpec, build_mlp
+from fedsec.models.base import calibrate_threshold
+from fedsec.models.classifier import FamilyClassifier
+from fedsec.models.mlp import build_mlp
+from fedsec.models.mlp_spec import MLPSpec
 from fedsec.training.params import get_params
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fedsec.bundles.bundle import load_anomaly_bundle, load_bundle
+from fedsec.bundles.anomaly_bundle import load_anomaly_bundle
+from fedsec.bundles.bundle import load_bundle
 from fedsec.bundles.logs_bundle import load_log_bundle
 from fedsec.bundles.signing import Trust
 

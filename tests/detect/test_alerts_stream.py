@@ -25,7 +25,7 @@ from fedsec.detect.scoring import score_files
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.models.classifier import FamilyClassifier
-from fedsec.models.mlp import MLPSpec
+from fedsec.models.mlp_spec import MLPSpec
 from fedsec.simulator import load_simulation, simulate
 from fedsec.simulator.output import write_dataset
 from fedsec.training.local import TrainingPlan

@@ -24,7 +24,7 @@ from fedsec.detect.records import add_network, context_records
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.models.classifier import FamilyClassifier
-from fedsec.models.mlp import MLPSpec
+from fedsec.models.mlp_spec import MLPSpec
 from fedsec.models.trees import TreeClassifier, booster_params
 from fedsec.simulator import load_simulation, simulate
 from fedsec.training.local import TrainingPlan

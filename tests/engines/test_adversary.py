@@ -12,7 +12,8 @@ from fedsec.engines.adversary import (
 )
 from fedsec.engines.inprocess import InProcessTransport, Shard
 from fedsec.fl.strategies.base import SiteTask
-from fedsec.models.mlp import MLPSpec, build_mlp
+from fedsec.models.mlp import build_mlp
+from fedsec.models.mlp_spec import MLPSpec
 from fedsec.scenarios.adversary import AdversaryConfig
 from fedsec.training.local import TrainingPlan
 from fedsec.training.params import get_params

@@ -5,7 +5,8 @@ from fedsec.engines.inprocess import InProcessTransport, Shard, run_federated
 from fedsec.engines.recording import RecordingTransport
 from fedsec.fl.loop import run_rounds
 from fedsec.fl.strategies import FedProx, Scaffold
-from fedsec.models.mlp import MLPSpec, build_mlp
+from fedsec.models.mlp import build_mlp
+from fedsec.models.mlp_spec import MLPSpec
 from fedsec.training.local import TrainingPlan
 from fedsec.training.params import get_params, max_abs_diff
 

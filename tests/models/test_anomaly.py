@@ -10,7 +10,7 @@ from fedsec.data.flows import FeatureFrame
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.models.anomaly import column_groups, federated_threshold, scale_from_sums
-from fedsec.models.classifier import calibrate_threshold
+from fedsec.models.base import calibrate_threshold
 from fedsec.models.detectors import new_detector
 from fedsec.models.iforest import IsolationForestDetector
 from fedsec.models.svdd import EPS, SVDDSpec, build_svdd, center_from_sums, embedding_sum

@@ -20,7 +20,7 @@ from fedsec.models.deeplog import DeepLogDetector, DeepLogSpec
 from fedsec.models.detectors import new_detector
 from fedsec.models.iforest import IsolationForestDetector
 from fedsec.models.logcounts import CountPCA, count_stats, fit_count_pca
-from fedsec.models.mlp import MLPSpec
+from fedsec.models.mlp_spec import MLPSpec
 from fedsec.training.local import TrainingPlan
 from fedsec.training.params import get_params, max_abs_diff
 

@@ -1,7 +1,8 @@
 import numpy as np
 import torch
 
-from fedsec.models.mlp import MLPSpec, build_mlp
+from fedsec.models.mlp import build_mlp
+from fedsec.models.mlp_spec import MLPSpec
 from fedsec.training.local import TrainingPlan, local_gradient, local_update
 from fedsec.training.params import get_params, max_abs_diff
 

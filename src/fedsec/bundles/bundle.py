@@ -7,7 +7,10 @@ signs all of it (:mod:`fedsec.bundles.signing`). Opening a bundle checks, in thi
 before any tensor is read: the signature and whether its signer is trusted, every manifest
 field against its type and range (:mod:`fedsec.bundles.manifest`, which also bounds the
 network's size), the weights' size and sha256, and each tensor's name, dtype and shape in the
-weights file's header; then the tensors are read and must be finite.
+weights file's header; then the tensors are read and must be finite. A classifier bundle loads
+as a :class:`~fedsec.models.family.FamilyScorer`, without importing torch; the other kinds'
+loaders (:mod:`fedsec.bundles.anomaly_bundle`, ``logs_bundle``, ``tree_bundle``) build on
+this module.
 """
 
 from __future__ import annotations
@@ -24,10 +27,9 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save
 
 from fedsec import __version__
-from fedsec.bundles.fields import WEIGHTS
+from fedsec.bundles.fields import CLASSIFIER_KIND, WEIGHTS
 from fedsec.bundles.keys import default_signer, user_trust
 from fedsec.bundles.manifest import (
-    AnomalyManifest,
     ClassifierManifest,
     Header,
     expected_shapes,
@@ -37,18 +39,12 @@ from fedsec.bundles.manifest import (
 from fedsec.bundles.signing import HOW_TO_TRUST, Authenticity, Signer, Trust, signature_block
 from fedsec.core import atomic, keyfiles
 from fedsec.core.errors import BundleError
-from fedsec.models.anomaly import AnomalyDetector
-from fedsec.models.classifier import FamilyClassifier
-from fedsec.models.detectors import DETECTORS
-from fedsec.models.svdd import DeepSVDDDetector
-from fedsec.training.params import param_names
+from fedsec.models.family import FamilyScorer
 
 FORMAT = "fedsec-bundle"
 VERSION = 1
 MANIFEST = "bundle.json"
 SIGNATURE = "bundle.sig"
-CLASSIFIER_KIND = "family-classifier"
-ANOMALY_KIND = "anomaly-detector"
 #: Largest ``bundle.json`` / ``bundle.sig`` read (a manifest lists feature names, not data).
 MAX_MANIFEST_BYTES = 64 << 20
 MAX_SIGNATURE_BYTES = 1 << 20
@@ -115,7 +111,7 @@ def write_signed(
 
 def save_bundle(
     directory: Path,
-    model: FamilyClassifier,
+    model: FamilyScorer,
     provenance: dict[str, Any],
     signer: Signer | None = None,
 ) -> Path:
@@ -123,7 +119,7 @@ def save_bundle(
     return write_bundle(
         directory,
         CLASSIFIER_KIND,
-        param_names(model.build()),
+        list(model.spec.tensor_shapes()),
         model.get_weights(),
         {
             "architecture": model.spec.to_json(),
@@ -277,13 +273,12 @@ def check_header(path: Path, shapes: dict[str, tuple[int, ...]]) -> None:
             )
 
 
-def load_bundle(
-    directory: Path, trust: Trust | None = None
-) -> tuple[FamilyClassifier, dict[str, Any]]:
-    """Load a verified classifier bundle; any problem is a :class:`BundleError` naming it."""
+def load_bundle(directory: Path, trust: Trust | None = None) -> tuple[FamilyScorer, dict[str, Any]]:
+    """Load a verified classifier bundle, ready to score (without torch); any problem is a
+    :class:`BundleError` naming it."""
     opened = open_bundle(directory, CLASSIFIER_KIND, trust)
     typed: ClassifierManifest = opened.typed
-    model = FamilyClassifier(
+    model = FamilyScorer(
         spec=typed.architecture.spec(),
         preprocessor=typed.preprocessing.build(),
         classes=list(typed.classes),
@@ -291,58 +286,12 @@ def load_bundle(
         decision=typed.decision,
     ).set_weights(opened.tensors)
     model.thresholds_ = dict(typed.thresholds)
-    model.module()
     return model, opened.manifest
 
 
 def bundle_kind(manifest: dict[str, Any]) -> str:
     """What a bundle holds; bundles written before kinds existed are classifiers."""
     return parse_envelope(manifest, VERSION, MANIFEST).kind
-
-
-def save_anomaly_bundle(
-    directory: Path,
-    model: AnomalyDetector,
-    provenance: dict[str, Any],
-    signer: Signer | None = None,
-) -> Path:
-    """An anomaly detector's bundle: network, preprocessing, error scale, per-org thresholds."""
-    center = model.center_ if isinstance(model, DeepSVDDDetector) else None
-    return write_bundle(
-        directory,
-        ANOMALY_KIND,
-        param_names(model.build()),
-        model.get_weights(),
-        {
-            "architecture": model.spec.to_json(),
-            "feature_view": model.view,
-            "preprocessing": model.preprocessor.to_json(),
-            "score": {
-                "scale": [float(v) for v in model.scale_],
-                "center": None if center is None else [float(c) for c in center],
-            },
-            "thresholds": {k: float(v) for k, v in model.thresholds_.items()},
-            "provenance": provenance,
-        },
-        signer,
-    )
-
-
-def load_anomaly_bundle(
-    directory: Path, trust: Trust | None = None
-) -> tuple[AnomalyDetector, dict[str, Any]]:
-    """Load a verified anomaly bundle; any problem is a :class:`BundleError` naming it."""
-    opened = open_bundle(directory, ANOMALY_KIND, trust)
-    typed: AnomalyManifest = opened.typed
-    cls = DETECTORS[typed.architecture.kind]
-    model = cls(typed.architecture.spec(), typed.preprocessing.build(), typed.feature_view)
-    model.set_weights(opened.tensors)
-    model.scale_ = np.asarray(typed.score.scale, dtype=np.float32)
-    if typed.score.center is not None:
-        model.center_ = tuple(typed.score.center)
-    model.thresholds_ = dict(typed.thresholds)
-    model.module()
-    return model, opened.manifest
 
 
 def sign_unsigned(directory: Path, signer: Signer | None = None) -> OpenedBundle:

@@ -4,13 +4,15 @@ form and the header every kind shares (:mod:`fedsec.bundles.manifest` assembles 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
-from torch import nn
 
 from fedsec.data.flows import View
 from fedsec.features.preprocess import CLIP, NumericSpec, Preprocessor
+
+if TYPE_CHECKING:
+    from torch import nn
 
 #: At most this many float32 parameters (200 MB) in one bundle.
 MAX_PARAMETERS = 50_000_000
@@ -21,6 +23,12 @@ MAX_VOCAB = 1 << 22
 MAX_NAMES = 100_000
 #: The network's weights file, the model file of every bundle kind except trees.
 WEIGHTS = "weights.safetensors"
+#: The bundle kinds (``kind`` in ``bundle.json``), named here so that choosing a kind's loader
+#: imports nothing of the others'.
+CLASSIFIER_KIND = "family-classifier"
+ANOMALY_KIND = "anomaly-detector"
+LOGS_KIND = "deeplog"
+TREE_KIND = "tree-classifier"
 
 Width = Annotated[int, Field(ge=1, le=MAX_WIDTH)]
 Name = Annotated[str, Field(min_length=1, max_length=512)]
@@ -91,6 +99,15 @@ class Header(Strict):
 
     def network(self) -> nn.Module:
         raise NotImplementedError
+
+    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Tensor name -> shape of the kind's network, built on torch's ``meta`` device (no
+        memory)."""
+        import torch
+
+        with torch.device("meta"):
+            network = self.network()
+        return {name: tuple(t.shape) for name, t in network.state_dict().items()}
 
     def payload_size(self) -> int:
         """Bytes of a model file that is not a network's weights (a booster)."""

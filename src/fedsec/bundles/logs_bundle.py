@@ -14,12 +14,11 @@ from typing import Any
 import numpy as np
 
 from fedsec.bundles.bundle import open_bundle, write_bundle
+from fedsec.bundles.fields import LOGS_KIND
 from fedsec.bundles.manifest import DeepLogManifest
 from fedsec.bundles.signing import Signer, Trust
 from fedsec.models.deeplog import DeepLogDetector
 from fedsec.training.params import param_names
-
-KIND = "deeplog"
 
 
 def save_log_bundle(
@@ -33,7 +32,7 @@ def save_log_bundle(
     """Write the bundle atomically (a complete new directory replaces any old one)."""
     return write_bundle(
         directory,
-        KIND,
+        LOGS_KIND,
         param_names(model.build()),
         model.get_weights(),
         {
@@ -58,7 +57,7 @@ def load_log_bundle(
     directory: Path, trust: Trust | None = None
 ) -> tuple[DeepLogDetector, dict[str, Any]]:
     """Load a verified DeepLog bundle; any problem is a :class:`BundleError` naming it."""
-    opened = open_bundle(directory, KIND, trust)
+    opened = open_bundle(directory, LOGS_KIND, trust)
     typed: DeepLogManifest = opened.typed
     model = DeepLogDetector(
         typed.architecture.spec(),

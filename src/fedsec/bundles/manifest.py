@@ -5,20 +5,19 @@ Every kind's manifest is parsed into a pydantic model with ranges: architecture 
 (and the parameter count, computed without building a network, under :data:`MAX_PARAMETERS`),
 thresholds finite and inside the kind's score range, preprocessing consistent with its feature
 names, classes distinct and as many as the network's outputs. The expected tensor shapes come
-from a network built on torch's ``meta`` device (no memory) and are compared with the weights
-file's header before a tensor is read.
+from the architecture (a classifier's MLP) or a network built on torch's ``meta`` device (no
+memory) and are compared with the weights file's header before a tensor is read. Torch is
+imported only to build a network: reading and checking a classifier's manifest, all that
+scoring with it needs, does not import it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from itertools import pairwise
 from math import prod
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import torch
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError, model_validator
-from torch import nn
 
 from fedsec.bundles.fields import (
     MAX_CLASSES,
@@ -40,10 +39,14 @@ from fedsec.bundles.tree_manifest import TreeClassifierManifest
 from fedsec.core.errors import BundleError
 from fedsec.data.flows import View
 from fedsec.features.vocabulary import RESERVED, EventVocabulary
-from fedsec.models.autoencoder import AutoencoderSpec, build_autoencoder
-from fedsec.models.deeplog import DeepLogSpec, build_deeplog
-from fedsec.models.mlp import MLPSpec, build_mlp
-from fedsec.models.svdd import SVDDSpec, build_svdd
+from fedsec.models.mlp_spec import MLPSpec
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from fedsec.models.autoencoder import AutoencoderSpec
+    from fedsec.models.deeplog import DeepLogSpec
+    from fedsec.models.svdd import SVDDSpec
 
 
 class Envelope(BaseModel):
@@ -111,7 +114,12 @@ class ClassifierManifest(FlowClassifierFields):
         arch = self.architecture
         return _linear_count([arch.inputs, *arch.hidden, arch.outputs])
 
+    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+        return self.architecture.spec().tensor_shapes()
+
     def network(self) -> nn.Module:
+        from fedsec.models.mlp import build_mlp
+
         return build_mlp(self.architecture.spec())
 
 
@@ -129,9 +137,13 @@ class AutoencoderArchitecture(Strict):
     bottleneck: Width
 
     def spec(self) -> AutoencoderSpec:
+        from fedsec.models.autoencoder import AutoencoderSpec
+
         return AutoencoderSpec(self.inputs, tuple(self.hidden), self.bottleneck)
 
     def network(self) -> nn.Module:
+        from fedsec.models.autoencoder import build_autoencoder
+
         return build_autoencoder(self.spec())
 
     def parameter_count(self) -> int:
@@ -146,9 +158,13 @@ class SVDDArchitecture(Strict):
     embedding: Width
 
     def spec(self) -> SVDDSpec:
+        from fedsec.models.svdd import SVDDSpec
+
         return SVDDSpec(self.inputs, tuple(self.hidden), self.embedding)
 
     def network(self) -> nn.Module:
+        from fedsec.models.svdd import build_svdd
+
         return build_svdd(self.spec())
 
     def parameter_count(self) -> int:
@@ -198,6 +214,8 @@ class DeepLogArchitecture(Strict):
     layers: int = Field(ge=1, le=MAX_LAYERS)
 
     def spec(self) -> DeepLogSpec:
+        from fedsec.models.deeplog import DeepLogSpec
+
         return DeepLogSpec(self.vocab, self.window, self.embedding, self.hidden, self.layers)
 
 
@@ -259,6 +277,8 @@ class DeepLogManifest(Header):
         return a.vocab * a.embedding + lstm + a.hidden * a.vocab + a.vocab
 
     def network(self) -> nn.Module:
+        from fedsec.models.deeplog import build_deeplog
+
         return build_deeplog(self.architecture.spec())
 
 
@@ -296,13 +316,7 @@ def expected_shapes(manifest: Header, where: object) -> dict[str, tuple[int, ...
             f"{where}: the architecture has {count:,} parameters, more than the "
             f"{MAX_PARAMETERS:,} a bundle may hold (refused before allocating anything)"
         )
-    shapes = meta_shapes(manifest.network)
+    shapes = manifest.tensor_shapes()
     if sum(prod(s) for s in shapes.values()) != count:
         raise BundleError(f"{where}: cannot size the architecture of this bundle")
     return shapes
-
-
-def meta_shapes(build: Callable[[], nn.Module]) -> dict[str, tuple[int, ...]]:
-    with torch.device("meta"):
-        network = build()
-    return {name: tuple(t.shape) for name, t in network.state_dict().items()}

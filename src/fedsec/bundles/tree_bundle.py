@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from fedsec.bundles.bundle import open_bundle, write_signed
+from fedsec.bundles.fields import TREE_KIND
 from fedsec.bundles.signing import Signer, Trust
 from fedsec.bundles.tree_manifest import BOOSTER, TreeClassifierManifest
 from fedsec.core.errors import BundleError
 from fedsec.models.trees import TreeClassifier
-
-KIND = "tree-classifier"
 
 
 def save_tree_bundle(
@@ -36,7 +35,7 @@ def save_tree_bundle(
     payload = bytes(model.model_)
     return write_signed(
         directory,
-        KIND,
+        TREE_KIND,
         payload,
         {
             "booster": {
@@ -61,7 +60,7 @@ def load_tree_bundle(
     directory: Path, trust: Trust | None = None
 ) -> tuple[TreeClassifier, dict[str, Any]]:
     """Load a verified tree bundle; any problem is a :class:`BundleError` naming it."""
-    opened = open_bundle(directory, KIND, trust)
+    opened = open_bundle(directory, TREE_KIND, trust)
     typed: TreeClassifierManifest = opened.typed
     model = TreeClassifier(
         typed.preprocessing.build(), list(typed.classes), typed.feature_view, typed.decision

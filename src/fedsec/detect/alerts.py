@@ -19,7 +19,7 @@ from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.reasons import reason_arrays
 from fedsec.detect.records import DetectionSummary
 from fedsec.detect.scoring import ChunkScorer
-from fedsec.models.classifier import FamilyClassifier
+from fedsec.models.family import FamilyScorer
 
 
 def alert_records(
@@ -52,7 +52,7 @@ class FlowScorer(ChunkScorer):
 
     def __init__(
         self,
-        model: FamilyClassifier,
+        model: FamilyScorer,
         manifest: dict,
         fmt: str,
         inputs: Sequence[Path],
@@ -84,7 +84,7 @@ def flow_scorer(
     org: str | None,
     threshold: float | None,
     trust: Trust,
-    load: Callable[[Path, Trust], tuple[FamilyClassifier, dict]] = load_bundle,
+    load: Callable[[Path, Trust], tuple[FamilyScorer, dict]] = load_bundle,
     alerts: AlertFormat = FLAT,
 ) -> FlowScorer:
     """The scorer of a family-classifier bundle (``load``: the bundle kind's loader; ``alerts``:
@@ -96,7 +96,7 @@ def flow_scorer(
 
 def explain(
     alerts: FlowAlerts,
-    model: FamilyClassifier,
+    model: FamilyScorer,
     x: np.ndarray,
     frame: pd.DataFrame,
     labels: np.ndarray,
@@ -113,7 +113,7 @@ def explain(
     return alerts
 
 
-def operating_threshold(model: FamilyClassifier, model_dir: Path, org: str | None) -> float | None:
+def operating_threshold(model: FamilyScorer, model_dir: Path, org: str | None) -> float | None:
     """The bundle's own decision for ``org``: its calibrated threshold, or None (arg-max).
 
     ``--org`` picks an organization's operating threshold, which only a bundle deciding by

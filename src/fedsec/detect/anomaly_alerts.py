@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedsec.bundles.bundle import load_anomaly_bundle
+from fedsec.bundles.anomaly_bundle import load_anomaly_bundle
 from fedsec.bundles.signing import Trust
 from fedsec.core.errors import BundleError
 from fedsec.data.flows import FlowTable

@@ -1,5 +1,10 @@
 """The one detection entry point: the bundle's kind names its task (the task registry) and its
-detector, which scores the input."""
+detector, which scores the input.
+
+A kind's scorer is imported when a bundle of that kind is scored: a classifier bundle scores
+without torch (:mod:`fedsec.models.mlp_arrays`), so ``fedsec detect`` with one starts without
+the second of CPU importing torch costs; the anomaly and log kinds import it with their
+networks."""
 
 from __future__ import annotations
 
@@ -10,30 +15,20 @@ from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from pathlib import Path
 
-from fedsec.bundles.bundle import (
-    ANOMALY_KIND,
-    CLASSIFIER_KIND,
-    MANIFEST,
-    authenticate,
-    bundle_kind,
-    load_manifest,
-)
+from fedsec.bundles.bundle import MANIFEST, authenticate, bundle_kind, load_manifest
+from fedsec.bundles.fields import ANOMALY_KIND, CLASSIFIER_KIND, LOGS_KIND, TREE_KIND
 from fedsec.bundles.keys import user_trust
-from fedsec.bundles.logs_bundle import KIND as LOGS_KIND
 from fedsec.bundles.signing import Trust
-from fedsec.bundles.tree_bundle import KIND as TREE_KIND
-from fedsec.bundles.tree_bundle import load_tree_bundle
 from fedsec.core.errors import BundleError, InputError
 from fedsec.data.logs import SessionOptions
 from fedsec.data.mapping import Mapping
 from fedsec.detect.alerts import flow_scorer
-from fedsec.detect.anomaly_alerts import anomaly_scorer
 from fedsec.detect.ecs import DATASETS, AlertSource
 from fedsec.detect.follow import FollowOptions, run_follow
 from fedsec.detect.formats import FLAT, AlertFormat
-from fedsec.detect.logs import run_log_detection
 from fedsec.detect.records import DetectionSummary
 from fedsec.detect.scoring import ChunkScorer, score_files
+from fedsec.detect.threads import torch_threads
 
 
 @dataclass(frozen=True)
@@ -56,23 +51,20 @@ class DetectionRequest:
 
 Detector = Callable[[Path, DetectionRequest], DetectionSummary]
 
-#: The chunk scorer of each bundle kind that scores flows (what a batch run feeds chunk by
-#: chunk, and --follow batch by batch).
-SCORERS: dict[str, Callable[[Path, DetectionRequest], ChunkScorer]] = {
-    CLASSIFIER_KIND: lambda model_dir, r: flow_scorer(
-        model_dir, r.inputs, r.fmt, r.org, r.threshold, r.trust, alerts=r.alerts
-    ),
-    TREE_KIND: lambda model_dir, r: flow_scorer(
-        model_dir,
-        r.inputs,
-        r.fmt,
-        r.org,
-        r.threshold,
-        r.trust,
-        load=load_tree_bundle,
-        alerts=r.alerts,
-    ),
-    ANOMALY_KIND: lambda model_dir, r: anomaly_scorer(
+
+def _tree_scorer(model_dir: Path, r: DetectionRequest) -> ChunkScorer:
+    from fedsec.bundles.tree_bundle import load_tree_bundle
+
+    return flow_scorer(
+        model_dir, r.inputs, r.fmt, r.org, r.threshold, r.trust, load_tree_bundle, r.alerts
+    )
+
+
+def _anomaly_scorer(model_dir: Path, r: DetectionRequest) -> ChunkScorer:
+    from fedsec.detect.anomaly_alerts import anomaly_scorer
+
+    torch_threads()
+    return anomaly_scorer(
         model_dir,
         r.inputs,
         r.fmt,
@@ -80,7 +72,34 @@ SCORERS: dict[str, Callable[[Path, DetectionRequest], ChunkScorer]] = {
         threshold=r.threshold,
         trust=r.trust,
         alerts=r.alerts,
+    )
+
+
+def _log_detection(model_dir: Path, r: DetectionRequest) -> DetectionSummary:
+    from fedsec.detect.logs import run_log_detection
+
+    torch_threads()
+    return run_log_detection(
+        model_dir,
+        r.inputs,
+        r.fmt,
+        r.out,
+        org=r.org,
+        namespace=r.namespace,
+        options=r.options,
+        trust=r.trust,
+        alerts=r.alerts,
+    )
+
+
+#: The chunk scorer of each bundle kind that scores flows (what a batch run feeds chunk by
+#: chunk, and --follow batch by batch).
+SCORERS: dict[str, Callable[[Path, DetectionRequest], ChunkScorer]] = {
+    CLASSIFIER_KIND: lambda model_dir, r: flow_scorer(
+        model_dir, r.inputs, r.fmt, r.org, r.threshold, r.trust, alerts=r.alerts
     ),
+    TREE_KIND: _tree_scorer,
+    ANOMALY_KIND: _anomaly_scorer,
 }
 
 
@@ -96,17 +115,7 @@ def _scored_files(kind: str) -> Detector:
 #: The detector of each bundle kind (every kind a registered task ships has one: tests/detect).
 DETECTORS: dict[str, Detector] = {
     **{kind: _scored_files(kind) for kind in SCORERS},
-    LOGS_KIND: lambda model_dir, r: run_log_detection(
-        model_dir,
-        r.inputs,
-        r.fmt,
-        r.out,
-        org=r.org,
-        namespace=r.namespace,
-        options=r.options,
-        trust=r.trust,
-        alerts=r.alerts,
-    ),
+    LOGS_KIND: _log_detection,
 }
 #: The ECS ``event.dataset`` of each bundle kind's alerts.
 DATASET_OF_KIND = {

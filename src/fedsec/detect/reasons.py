@@ -2,89 +2,29 @@
 
 A network's contributions are gradient × input of the flagged family's log-probability on the
 preprocessed row (a standardized value's distance from the training mean, times how much the
-family's probability moves with it); a tree ensemble's are XGBoost's exact TreeSHAP
-contributions to the family's margin. Both are deterministic and cost one backward pass (one
-tree walk) per batch of flagged rows; an MLP's backward pass calls the kernels autograd would
-(the same numbers, bit for bit) without building its graph. The preprocessed columns of one
-input column (its value, its missing flag, the one-hot buckets of a category) add up to that
-column's contribution; reasons stay arrays (column indexes and contributions) until written."""
+family's probability moves with it: :meth:`fedsec.models.family.FamilyScorer.contributions`);
+a tree ensemble's are XGBoost's exact TreeSHAP contributions to the family's margin. Both are
+deterministic and cost one backward pass (one tree walk) per batch of flagged rows. The
+preprocessed columns of one input column (its value, its missing flag, the one-hot buckets of a
+category) add up to that column's contribution; reasons stay arrays (column indexes and
+contributions) until written."""
 
 from __future__ import annotations
 
 import numpy as np
-import torch
-from torch import nn
 
 from fedsec.features.preprocess import Preprocessor
-from fedsec.models.classifier import FamilyClassifier
-from fedsec.models.mlp import MLP
-from fedsec.models.trees import TreeClassifier
+from fedsec.models.family import FamilyScorer
 
 #: Reasons listed per alert.
 TOP_REASONS = 5
 
 
-def contributions(model: FamilyClassifier, x: np.ndarray, targets: np.ndarray) -> np.ndarray:
+def contributions(model: FamilyScorer, x: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Per row of ``x``, each preprocessed column's contribution to class ``targets[row]``."""
     if len(x) == 0:
         return np.zeros((0, x.shape[1]))
-    if isinstance(model, TreeClassifier):
-        import xgboost as xgb
-
-        shap = model.booster().predict(xgb.DMatrix(x), pred_contribs=True)
-        shap = np.asarray(shap).reshape(len(x), len(model.classes), x.shape[1] + 1)
-        return shap[np.arange(len(x)), targets, :-1]
-    network = model.module().eval()
-    inputs = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
-    targets = np.asarray(targets, np.int64)
-    layers = list(network.net) if isinstance(network, MLP) else None
-    if layers is None or not all(isinstance(layer, PLAIN_LAYERS) for layer in layers):
-        return autograd_contributions(network, inputs, targets)
-    with torch.no_grad():
-        gradient = mlp_input_gradient(layers, inputs, targets)
-    return (gradient * inputs).numpy().astype(np.float64)
-
-
-#: The layers whose backward :func:`mlp_input_gradient` writes out (dropout: evaluation mode).
-PLAIN_LAYERS = (nn.Linear, nn.ReLU, nn.Dropout)
-
-
-def mlp_input_gradient(
-    layers: list[nn.Module], inputs: torch.Tensor, targets: np.ndarray
-) -> torch.Tensor:
-    """The gradient of each row's ``targets`` log-probability with respect to its input, by
-    the kernels autograd's backward pass calls (so the same numbers), without building its
-    graph: log-softmax's backward of the one-hot, then each layer's backward in turn (a
-    linear layer's ``grad @ weight``, a ReLU's zero where its output is)."""
-    saved, hidden = [], inputs
-    for layer in layers:
-        if isinstance(layer, nn.Linear):
-            hidden = layer(hidden)
-            saved.append((layer, None))
-        elif isinstance(layer, nn.ReLU):
-            hidden = torch.relu(hidden)
-            saved.append((layer, hidden))
-    log_proba = torch.log_softmax(hidden, dim=1)
-    grad = torch.zeros_like(log_proba)
-    grad[torch.arange(len(grad)), torch.from_numpy(targets)] = 1.0
-    grad = torch._log_softmax_backward_data(grad, log_proba, 1, log_proba.dtype)
-    for layer, output in reversed(saved):
-        if output is None:
-            grad = grad.mm(layer.weight)
-        else:
-            grad = torch.ops.aten.threshold_backward(grad, output, 0)
-    return grad
-
-
-def autograd_contributions(
-    network: nn.Module, inputs: torch.Tensor, targets: np.ndarray
-) -> np.ndarray:
-    """Gradient × input by autograd (any network)."""
-    inputs = inputs.requires_grad_(True)
-    log_proba = torch.log_softmax(network(inputs), dim=1)
-    picked = log_proba[torch.arange(len(inputs)), torch.from_numpy(targets)]
-    (gradient,) = torch.autograd.grad(picked.sum(), inputs)
-    return (gradient * inputs).detach().numpy().astype(np.float64)
+    return model.contributions(x, np.asarray(targets, np.int64))
 
 
 def source_columns(pre: Preprocessor) -> tuple[list[str], np.ndarray]:
@@ -100,7 +40,7 @@ def source_columns(pre: Preprocessor) -> tuple[list[str], np.ndarray]:
 
 
 def reason_arrays(
-    model: FamilyClassifier,
+    model: FamilyScorer,
     x: np.ndarray,
     rows: np.ndarray,
     families: np.ndarray,

@@ -15,7 +15,7 @@ from fedsec.core import atomic
 from fedsec.core.errors import InputError
 from fedsec.data.flows import FlowTable
 from fedsec.data.taxonomy import UNLABELED
-from fedsec.models.classifier import FamilyClassifier
+from fedsec.models.family import FamilyScorer
 
 #: One line per alert; numpy numbers as numbers; datetimes through ``str`` as ``json`` did.
 JSON_OPTIONS = (
@@ -32,7 +32,7 @@ class DetectionSummary:
     authenticity: Authenticity | None = None  # who signed the bundle that scored the rows
 
 
-def check_columns(model: FamilyClassifier, table: FlowTable, inputs: Sequence[Path]) -> None:
+def check_columns(model: FamilyScorer, table: FlowTable, inputs: Sequence[Path]) -> None:
     """The input must carry every feature the model needs (columns that were missing in
     training data may be absent)."""
     frame = table.features(model.view).frame

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 
-import torch
+from threadpoolctl import threadpool_limits
 
 #: Past a few threads a small MLP's forward pass gains nothing.
 MAX_THREADS = 4
+
+_chosen: int | None = None
 
 
 def available_cores() -> int:
@@ -20,13 +23,27 @@ def available_cores() -> int:
 
 def inference_threads(requested: int | None = None) -> int:
     """``requested``, or half the cores available (at least 1, at most :data:`MAX_THREADS`);
-    set for torch. Half: the other half reads the next chunk (:func:`score_files`), and on a
-    loaded 2-core machine a 2-thread forward ran 10-18x slower than a 1-thread one (9x, 3.1
-    against 0.34 CPU s per million rows at load 7: bench/detect_rate.py), as the threads wait
-    on each other for a core."""
+    set for numpy's BLAS (a classifier's forward: :mod:`fedsec.models.mlp_arrays`) and for
+    torch (the anomaly and log networks: now if torch is loaded, else when
+    :func:`torch_threads` is called once it is). Half: the other half reads the next chunk
+    (:func:`score_files`), and on a loaded 2-core machine a 2-thread forward ran 10-18x slower
+    than a 1-thread one (9x, 3.1 against 0.34 CPU s per million rows at load 7:
+    bench/detect_rate.py), as the threads wait on each other for a core."""
+    global _chosen
     default = max(1, min(available_cores() // 2, MAX_THREADS))
     threads = requested if requested is not None else default
     if threads < 1:
         raise ValueError(f"--threads must be at least 1, not {threads}")
-    torch.set_num_threads(threads)
+    threadpool_limits(threads, user_api="blas")
+    _chosen = threads
+    if "torch" in sys.modules:
+        torch_threads()
     return threads
+
+
+def torch_threads() -> None:
+    """Give torch the thread count :func:`inference_threads` chose (nothing if none was)."""
+    import torch
+
+    if _chosen is not None:
+        torch.set_num_threads(_chosen)

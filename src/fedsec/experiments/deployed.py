@@ -21,7 +21,8 @@ from typing import Any
 
 from sklearn.base import clone
 
-from fedsec.bundles.bundle import save_anomaly_bundle, save_bundle
+from fedsec.bundles.anomaly_bundle import save_anomaly_bundle
+from fedsec.bundles.bundle import save_bundle
 from fedsec.bundles.logs_bundle import save_log_bundle
 from fedsec.bundles.signing import Signer
 from fedsec.core import atomic, outputs
@@ -41,7 +42,7 @@ from fedsec.features.preprocess import Preprocessor
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.deeplog import DeepLogDetector
-from fedsec.models.mlp import MLPSpec
+from fedsec.models.mlp_spec import MLPSpec
 from fedsec.reporting.report import fmt, table
 from fedsec.scenarios.config import Scenario
 from fedsec.tasks.anomaly.arms import AnomalyArm

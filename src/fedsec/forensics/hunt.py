@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fedsec.bundles.bundle import bundle_kind, load_manifest
-from fedsec.bundles.logs_bundle import KIND as LOGS_KIND
+from fedsec.bundles.fields import LOGS_KIND
 from fedsec.bundles.signing import Authenticity, Trust
 from fedsec.core import atomic, outputs
 from fedsec.core.errors import BundleError, InputError

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from fedsec.features.preprocess import Preprocessor
-from fedsec.models.base import Detector, NetworkDetector
+from fedsec.models.base import Detector
+from fedsec.models.network import NetworkDetector
 from fedsec.training.local import TrainingPlan, local_update
 from fedsec.training.params import set_params
 

@@ -31,7 +31,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from torch import nn
 
 from fedsec.features.vocabulary import EOS, PAD, RESERVED, UNK, EventVocabulary
-from fedsec.models.base import GLOBAL, Detector, NetworkDetector, flag
+from fedsec.models.base import GLOBAL, Detector, flag
+from fedsec.models.network import NetworkDetector
 from fedsec.models.seeded import seeded_build
 from fedsec.training.local import TrainingPlan, local_update
 

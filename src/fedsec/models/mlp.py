@@ -2,34 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 from torch import nn
 
+from fedsec.models.mlp_spec import MLPSpec
 from fedsec.models.seeded import seeded_build
-
-
-@dataclass(frozen=True)
-class MLPSpec:
-    """Architecture as data: enough to rebuild the network from a bundle."""
-
-    inputs: int
-    outputs: int
-    hidden: tuple[int, ...] = (128, 64)
-    dropout: float = 0.1
-
-    def to_json(self) -> dict:
-        return {"kind": "mlp", **asdict(self), "hidden": list(self.hidden)}
-
-    @classmethod
-    def from_json(cls, data: dict) -> MLPSpec:
-        return cls(
-            int(data["inputs"]),
-            int(data["outputs"]),
-            tuple(int(h) for h in data["hidden"]),
-            float(data["dropout"]),
-        )
 
 
 class MLP(nn.Module):

@@ -171,7 +171,7 @@ def test_a_site_with_a_classifier_gate_refuses_anomaly_training(consortium):
 def test_without_the_data_the_run_holds_the_detector_and_each_sites_own_view(consortium, tmp_path):
     """A real consortium's coordinator holds no rows: the run directory keeps the deployed
     detector (each site's own threshold inside) and what each site measured."""
-    from fedsec.bundles.bundle import load_anomaly_bundle
+    from fedsec.bundles.anomaly_bundle import load_anomaly_bundle
     from fedsec.experiments.deployed import write_site_only_run
 
     scenario, result, _ = deploy(consortium, "ae")

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 pytest.importorskip("nvflare")
 
-from fedsec.bundles.bundle import load_anomaly_bundle
+from fedsec.bundles.anomaly_bundle import load_anomaly_bundle
 from fedsec.bundles.keys import user_trust
 from fedsec.bundles.logs_bundle import load_log_bundle
 from fedsec.cli import app

@@ -5,7 +5,8 @@ import torch
 from dp_accounting import rdp
 
 from fedsec.fl.privacy import dp
-from fedsec.models.mlp import MLPSpec, build_mlp
+from fedsec.models.mlp import build_mlp
+from fedsec.models.mlp_spec import MLPSpec
 from fedsec.training.local import TrainingPlan, local_update
 from fedsec.training.noise import SecureNoise
 from fedsec.training.params import get_params

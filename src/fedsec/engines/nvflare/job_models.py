@@ -31,7 +31,8 @@ from fedsec.fl import recipe
 from fedsec.fl.privacy.widesum import LIMBS, narrow
 from fedsec.models.anomaly import scale_from_sums
 from fedsec.models.detectors import new_detector
-from fedsec.models.mlp import MLPSpec, build_mlp
+from fedsec.models.mlp import build_mlp
+from fedsec.models.mlp_spec import MLPSpec
 from fedsec.models.svdd import center_from_sums
 from fedsec.training.params import Params, get_params
 

@@ -25,9 +25,11 @@ from fedsec.engines.nvflare.statistics import benign_rows
 from fedsec.features.preprocess import Preprocessor
 from fedsec.fl.gate import score_model, validation_labels
 from fedsec.models.anomaly import AnomalyDetector
-from fedsec.models.classifier import FamilyClassifier, calibrate_threshold
+from fedsec.models.base import calibrate_threshold
+from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.detectors import DETECTORS
-from fedsec.models.mlp import MLPSpec, build_mlp
+from fedsec.models.mlp import build_mlp
+from fedsec.models.mlp_spec import MLPSpec
 from fedsec.models.svdd import embedding_sum
 from fedsec.reporting.metrics import detection_metrics, score_metrics
 from fedsec.scenarios.federation import OrgData

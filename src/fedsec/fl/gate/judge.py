@@ -19,7 +19,8 @@ from fedsec.core import seeding
 from fedsec.data.taxonomy import BENIGN, family_order
 from fedsec.fl.gate.bound import metric_value, paired_fall
 from fedsec.fl.gate.config import GateConfig
-from fedsec.models.classifier import FamilyClassifier, calibrate_threshold
+from fedsec.models.base import calibrate_threshold
+from fedsec.models.classifier import FamilyClassifier
 
 
 def threshold_from(

@@ -21,8 +21,7 @@ from fedsec.core.errors import ConfigError
 from fedsec.data.flows import concat_tables
 from fedsec.data.taxonomy import BENIGN, family_order
 from fedsec.models.anomaly import federated_threshold
-from fedsec.models.base import GLOBAL
-from fedsec.models.classifier import calibrate_threshold
+from fedsec.models.base import GLOBAL, calibrate_threshold
 from fedsec.reporting.metrics import detection_metrics, flag_rates, score_metrics
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from fedsec.bundles.bundle import ANOMALY_KIND, save_anomaly_bundle
+from fedsec.bundles.anomaly_bundle import save_anomaly_bundle
+from fedsec.bundles.fields import ANOMALY_KIND
 from fedsec.bundles.signing import Signer
 from fedsec.core.errors import ConfigError
 from fedsec.models.anomaly import AnomalyDetector

@@ -39,7 +39,8 @@ from fedsec.fl.privacy.secure_stats import OrgRows, secure_statistics
 from fedsec.fl.release import TailAverage
 from fedsec.fl.robustness.range_guard import DEFAULT_CLIP, edge_copies
 from fedsec.models.classifier import FamilyClassifier
-from fedsec.models.mlp import MLPSpec, build_mlp
+from fedsec.models.mlp import build_mlp
+from fedsec.models.mlp_spec import MLPSpec
 from fedsec.scenarios.adversary import dishonest_orgs
 from fedsec.scenarios.config import Scenario
 from fedsec.tasks.federate import (

@@ -15,7 +15,8 @@ import numpy as np
 
 from fedsec.data.flows import concat_tables
 from fedsec.data.taxonomy import BENIGN, family_order
-from fedsec.models.classifier import FamilyClassifier, calibrate_threshold
+from fedsec.models.base import calibrate_threshold
+from fedsec.models.classifier import FamilyClassifier
 from fedsec.reporting.metrics import classification_metrics, pooled_rate, unseen_metrics
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar
 
-from fedsec.bundles.bundle import CLASSIFIER_KIND, save_bundle
+from fedsec.bundles.bundle import save_bundle
+from fedsec.bundles.fields import CLASSIFIER_KIND, TREE_KIND
 from fedsec.bundles.signing import Signer
-from fedsec.bundles.tree_bundle import KIND as TREE_KIND
 from fedsec.bundles.tree_bundle import save_tree_bundle
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.trees import TreeClassifier

@@ -14,8 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from fedsec.features.vocabulary import collisions, known_tokens
-from fedsec.models.base import Detector
-from fedsec.models.classifier import calibrate_threshold
+from fedsec.models.base import Detector, calibrate_threshold
 from fedsec.models.deeplog import DeepLogDetector, calibrate_top_k
 from fedsec.models.logcounts import count_stats, fit_count_pca
 from fedsec.models.ngram import NgramCounts, NgramDetector, merge_counts

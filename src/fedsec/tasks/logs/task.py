@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from fedsec.bundles.logs_bundle import KIND as LOGS_KIND
+from fedsec.bundles.fields import LOGS_KIND
 from fedsec.bundles.logs_bundle import save_log_bundle
 from fedsec.bundles.signing import Signer
 from fedsec.models.deeplog import DeepLogDetector

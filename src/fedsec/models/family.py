@@ -1,0 +1,97 @@
+"""The attack-family classifier as a scorer: preprocessing, the network's weights as arrays,
+classes and decision rule, without torch (what a loaded bundle is, and what ``fedsec detect``
+runs). :class:`~fedsec.models.classifier.FamilyClassifier` adds training on top of it.
+
+``decision_function`` is the malicious score ``1 - P(benign)``; ``predict`` returns family names,
+either by arg-max or, with a threshold (per organization, calibrated on its benign validation
+data at a target false-positive rate), "benign unless the score exceeds the threshold, then the
+most likely attack family".
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+import pandas as pd
+
+from fedsec.data.taxonomy import BENIGN
+from fedsec.features.preprocess import Preprocessor
+from fedsec.models import mlp_arrays
+from fedsec.models.base import Detector
+from fedsec.models.mlp_spec import MLPSpec
+
+
+class FamilyScorer(Detector):
+    """An MLP's weights over preprocessed flow rows, one output per family of ``classes``.
+
+    Hyperparameters: ``spec`` (architecture), ``preprocessor``, ``classes`` (the label set the
+    network's outputs stand for), ``view`` and ``decision`` (``"argmax"``, or ``"fpr"``: use
+    the calibrated thresholds). Learned: ``params_`` (the weights, in the network's order) and
+    ``thresholds_`` (malicious-score thresholds per organization)."""
+
+    params_: list[np.ndarray]
+
+    def __init__(
+        self,
+        spec: MLPSpec,
+        preprocessor: Preprocessor,
+        classes: list[str],
+        view: str,
+        decision: str = "argmax",
+    ) -> None:
+        self.spec = spec
+        self.preprocessor = preprocessor
+        self.classes = classes
+        self.view = view
+        self.decision = decision
+
+    def get_weights(self) -> list[np.ndarray]:
+        return self.params_
+
+    def set_weights(self, params: list[np.ndarray]) -> Self:
+        self.params_ = params
+        return self
+
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.preprocessor.transform(frame)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.proba_from_matrix(self.encode(frame))
+
+    def proba_from_matrix(self, x: np.ndarray) -> np.ndarray:
+        return mlp_arrays.probabilities(self.params_, x)
+
+    def contributions(self, x: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Per row of ``x``, each preprocessed column's contribution to class ``targets[row]``:
+        gradient x input of that class's log-probability (float64)."""
+        return mlp_arrays.input_gradient(self.params_, x, targets) * np.asarray(x, np.float64)
+
+    def malicious_score(self, proba: np.ndarray) -> np.ndarray:
+        """1 - P(benign); 1 everywhere when the model never learned benign."""
+        if BENIGN not in self.classes:
+            return np.ones(len(proba))
+        return 1.0 - proba[:, self.classes.index(BENIGN)]
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        """The malicious score ``1 - P(benign)`` per row."""
+        return self.malicious_score(self.predict_proba(X))
+
+    def threshold_for(self, org: str | None) -> float | None:
+        """The operating threshold for ``org`` (None: arg-max decision)."""
+        if self.decision != "fpr":
+            return None
+        return super().threshold_for(org)
+
+    def labels_from_proba(self, proba: np.ndarray, threshold: float | None) -> np.ndarray:
+        """Family per row by arg-max, or by the malicious-score threshold when one is given."""
+        classes = np.asarray(self.classes, dtype=object)
+        if threshold is None or BENIGN not in self.classes:
+            return classes[proba.argmax(axis=1)]
+        attack = proba.copy()
+        attack[:, self.classes.index(BENIGN)] = -1.0
+        flagged = self.malicious_score(proba) > threshold
+        return np.where(flagged, classes[attack.argmax(axis=1)], BENIGN).astype(object)
+
+    def predict(self, X: pd.DataFrame, org: str | None = None) -> np.ndarray:
+        return self.labels_from_proba(self.predict_proba(X), self.threshold_for(org))

@@ -1,0 +1,79 @@
+"""The attack-family network's inference on its weights as numpy arrays: family probabilities
+and the input gradient behind an alert's reasons, without torch.
+
+Scoring is the whole of what ``fedsec detect`` asks of a network, and importing torch costs
+more CPU than scoring a million flows (bench/detect_rate.py), so every scorer of a classifier
+(evaluation, calibration, detection) runs this forward: one forward, the same numbers
+everywhere. Training stays in torch. Dropout is the identity at inference.
+
+The products are computed in float64 and the logits rounded to float32, the network's type. In
+float32, OpenBLAS's result for a row depends on where the row falls in the matrix (its kernels
+treat the lanes of a block differently), so the same flow would score differently with another
+chunk size or another --follow batch. float64's differences are some 2^-29 of a float32 step,
+so the rounded logits are the same wherever the row falls, but for a chance of that order per
+value of landing on a rounding boundary (tests/models/test_mlp_arrays.py).
+That costs about 0.2 CPU s per million rows over torch's float32 forward
+(bench/detect_rate.py), against the 1.4 CPU s torch's import took before every run. ``ROWS``
+rows at a time, so that memory stays bounded by the batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Rows per matrix product: a block's layers stay in the CPU's cache (2,048 rows were the
+#: fastest of 512 to 65,536 for a 47-64-32-11 network, 0.63 CPU s per million rows).
+ROWS = 1 << 11
+
+
+def layers(params: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(weight, bias) per linear layer in float64, from the parameters in the network's order."""
+    return [
+        (np.asarray(params[i], np.float64), np.asarray(params[i + 1], np.float64))
+        for i in range(0, len(params), 2)
+    ]
+
+
+def logits(params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
+    """The network's outputs per row of ``x``, rounded to float32."""
+    linear = layers(params)
+    out = np.empty((len(x), linear[-1][1].shape[0]), dtype=np.float32)
+    for start in range(0, len(x), ROWS):
+        hidden = np.asarray(x[start : start + ROWS], dtype=np.float64)
+        for weight, bias in linear[:-1]:
+            hidden = hidden @ weight.T
+            hidden += bias
+            np.maximum(hidden, 0.0, out=hidden)
+        weight, bias = linear[-1]
+        out[start : start + ROWS] = hidden @ weight.T + bias
+    return out
+
+
+def softmax(values: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in ``values``' type, shifted by each row's largest value."""
+    shifted = np.exp(values - values.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def probabilities(params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Family probabilities per row of ``x`` (float32, from the float32 logits)."""
+    return softmax(logits(params, x))
+
+
+def input_gradient(params: list[np.ndarray], x: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Per row of ``x``, the gradient of its ``targets`` class's log-probability with respect
+    to its input (float64): log-softmax's backward of the one-hot (``onehot - p``), then each
+    layer's backward in turn (a ReLU's zero where its output is, a linear layer's
+    ``grad @ weight``)."""
+    linear = layers(params)
+    hidden, outputs = np.asarray(x, dtype=np.float64), []
+    for weight, bias in linear[:-1]:
+        hidden = np.maximum(hidden @ weight.T + bias, 0.0)
+        outputs.append(hidden)
+    weight, bias = linear[-1]
+    grad = -softmax(hidden @ weight.T + bias)
+    grad[np.arange(len(grad)), np.asarray(targets, dtype=np.int64)] += 1.0
+    grad = grad @ weight
+    for (weight, _), output in zip(reversed(linear[:-1]), reversed(outputs), strict=True):
+        grad = np.where(output > 0, grad, 0.0) @ weight
+    return grad
