@@ -14,6 +14,7 @@ from fedsec.cli import app
 from fedsec.data.readers import read_flows
 from fedsec.detect.alerts import alert_records
 from tests.conftest import dataset
+from tests.detect.test_imports import _loaded
 
 runner = CliRunner()
 
@@ -65,6 +66,23 @@ def test_a_tree_run_bundle_detects_as_the_model_in_memory(run, flows, tmp_path, 
     assert alerts == expected
     assert {a["family"] for a in alerts} - {"benign"}  # attacks in KDDTest+ are flagged
     assert {"row", "source_file", "source_row", "family", "score", "top_families"} <= set(alerts[0])
+
+
+def test_a_tree_bundle_scores_without_torch(run, flows, tmp_path):
+    """A whole ``fedsec detect`` run with a tree bundle, ECS alerts with TreeSHAP reasons, in a
+    fresh process: XGBoost is loaded, torch is not."""
+    _, folder = run
+    out = tmp_path / "alerts.jsonl"
+    args = ["detect", "--model", str(folder / "model"), "--input", str(flows), "--out", str(out)]
+    args += ["--format", "nsl-kdd", "--allow-unsigned"]
+    loaded = _loaded(
+        "import json, sys\nfrom typer.testing import CliRunner\nfrom fedsec.cli import app\n"
+        "result = CliRunner().invoke(app, json.loads(sys.argv[1]))\n"
+        "assert result.exit_code == 0, result.output",
+        json.dumps(args),
+    )
+    assert out.read_bytes().count(b"\n") > 50
+    assert "xgboost" in loaded and "torch" not in loaded
 
 
 def test_a_tampered_booster_stops_detection_with_exit_2_and_writes_nothing(run, flows, tmp_path):

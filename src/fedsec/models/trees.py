@@ -1,6 +1,6 @@
 """Gradient-boosted trees (XGBoost) as an attack-family classifier.
 
-The decision rule is :class:`~fedsec.models.classifier.FamilyClassifier`'s (malicious score
+The decision rule is :class:`~fedsec.models.family.FamilyScorer`'s (malicious score
 ``1 - P(benign)``, per-organization thresholds at a target false-positive rate, else arg-max);
 only the probabilities come from a boosted tree ensemble over the same preprocessed rows.
 The model travels and is stored as XGBoost's UBJSON, never pickled.
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fedsec.features.preprocess import Preprocessor
-from fedsec.models.classifier import FamilyClassifier
+from fedsec.models.family import FamilyScorer
 
 
 def booster_params(classes: int, depth: int, eta: float, max_bin: int, seed: int) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def booster_params(classes: int, depth: int, eta: float, max_bin: int, seed: int
     }
 
 
-class TreeClassifier(FamilyClassifier):
+class TreeClassifier(FamilyScorer):
     """A boosted tree ensemble over preprocessed flow rows, one probability per family of
     ``classes``. Learned: ``model_`` (the booster as UBJSON bytes) and ``thresholds_``."""
 
