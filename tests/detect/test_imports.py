@@ -22,6 +22,18 @@ def _loaded(code: str, *args: str) -> set[str]:
     return set(json.loads(done.stdout.splitlines()[-1]))
 
 
+def detect_run_loads(model_dir, flows, fmt: str, out) -> set[str]:
+    """The top-level packages a fresh ``fedsec detect`` run (ECS alerts) has imported."""
+    args = ["detect", "--model", str(model_dir), "--format", fmt, "--input", str(flows)]
+    args += ["--out", str(out), "--allow-unsigned"]
+    return _loaded(
+        "import json, sys\nfrom typer.testing import CliRunner\nfrom fedsec.cli import app\n"
+        "result = CliRunner().invoke(app, json.loads(sys.argv[1]))\n"
+        "assert result.exit_code == 0, result.output",
+        json.dumps(args),
+    )
+
+
 def test_the_detect_command_imports_no_training_accounting_or_plotting_library():
     loaded = _loaded(
         "import json, sys\nimport fedsec.cli\nfrom fedsec.detect import alerts, dispatch, follow"
@@ -34,13 +46,6 @@ def test_a_detect_run_loads_none_of_them_either(bundle, flows_csv, tmp_path):  #
     """A whole run (a classifier bundle loaded, flows scored, ECS alerts with their reasons
     written): no torch, scikit-learn nor SciPy."""
     out = tmp_path / "alerts.jsonl"
-    args = ["detect", "--model", str(bundle), "--format", "flows", "--input", str(flows_csv)]
-    args += ["--out", str(out), "--allow-unsigned"]
-    loaded = _loaded(
-        "import json, sys\nfrom typer.testing import CliRunner\nfrom fedsec.cli import app\n"
-        "result = CliRunner().invoke(app, json.loads(sys.argv[1]))\n"
-        "assert result.exit_code == 0, result.output",
-        json.dumps(args),
-    )
+    loaded = detect_run_loads(bundle, flows_csv, "flows", out)
     assert out.read_bytes().count(b"\n") > 50
     assert loaded.isdisjoint(NOT_FOR_SCORING), sorted(loaded & set(NOT_FOR_SCORING))

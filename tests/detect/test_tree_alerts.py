@@ -14,7 +14,7 @@ from fedsec.cli import app
 from fedsec.data.readers import read_flows
 from fedsec.detect.alerts import alert_records
 from tests.conftest import dataset
-from tests.detect.test_imports import _loaded
+from tests.detect.test_imports import detect_run_loads
 
 runner = CliRunner()
 
@@ -73,14 +73,7 @@ def test_a_tree_bundle_scores_without_torch(run, flows, tmp_path):
     fresh process: XGBoost is loaded, torch is not."""
     _, folder = run
     out = tmp_path / "alerts.jsonl"
-    args = ["detect", "--model", str(folder / "model"), "--input", str(flows), "--out", str(out)]
-    args += ["--format", "nsl-kdd", "--allow-unsigned"]
-    loaded = _loaded(
-        "import json, sys\nfrom typer.testing import CliRunner\nfrom fedsec.cli import app\n"
-        "result = CliRunner().invoke(app, json.loads(sys.argv[1]))\n"
-        "assert result.exit_code == 0, result.output",
-        json.dumps(args),
-    )
+    loaded = detect_run_loads(folder / "model", flows, "nsl-kdd", out)
     assert out.read_bytes().count(b"\n") > 50
     assert "xgboost" in loaded and "torch" not in loaded
 
