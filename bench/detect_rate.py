@@ -9,7 +9,8 @@ the sample. Then prints the start-up (CPU seconds and peak memory of the imports
 detect`` starts with, in a fresh process); rows/s of: the bare pyarrow parse (CSV, Parquet),
 fedsec's chunked reader against the reader before it (each batch to pandas, then
 ``flows.from_frame``) on each container, the preprocessing, the bare forward (preprocessed
-matrix in, probabilities out, at each thread count), scoring the CSV with the next chunk read
+matrix in, probabilities out, at each thread count; torch's float32 forward of the same
+network beside it, the forward detection ran before), scoring the CSV with the next chunk read
 in a thread and without (flat and ECS alerts, one after the other in this process); the CPU
 seconds of each stage of detection (the flow scorer's own steps, flat and ECS alerts), and
 ``fedsec detect`` end to end (CSV and Parquet with ECS alerts, CSV with flat ones), each its
