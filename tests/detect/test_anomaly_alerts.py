@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from fedsec.cli import app
 from fedsec.detect.dispatch import run_detection
+from tests.detect.test_imports import detect_run_loads
 
 runner = CliRunner()
 
@@ -164,3 +165,11 @@ def test_anomaly_alerts_are_valid_ecs_with_the_threshold_and_the_features_behind
         # risk grows with the score's distance above the threshold, up to the medium level's 47
         assert 47 * 0.5 <= alert["event"]["risk_score"] < 47
         assert alert["organization"] == {"name": "org3"}
+
+
+def test_an_anomaly_bundle_scores_without_torch(bundle, flows, tmp_path):
+    """A whole ``fedsec detect`` run with an anomaly bundle, in a fresh process: no torch."""
+    out = tmp_path / "alerts.jsonl"
+    loaded = detect_run_loads(bundle, flows[0], "unsw-nb15", out)
+    assert out.read_bytes().count(b"\n") > 5
+    assert "torch" not in loaded and "numpy" in loaded

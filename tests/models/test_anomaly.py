@@ -9,10 +9,11 @@ from fedsec.core import seeding
 from fedsec.data.flows import FeatureFrame
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
-from fedsec.models.anomaly import column_groups, federated_threshold, scale_from_sums
+from fedsec.models.anomaly import federated_threshold, scale_from_sums
 from fedsec.models.base import calibrate_threshold
 from fedsec.models.detectors import new_detector
 from fedsec.models.iforest import IsolationForestDetector
+from fedsec.models.one_class import column_groups
 from fedsec.models.svdd import EPS, SVDDSpec, build_svdd, center_from_sums, embedding_sum
 from fedsec.training.local import TrainingPlan
 

@@ -1,6 +1,7 @@
 """Anomaly-detector bundles: a one-class network (autoencoder or Deep SVDD), its
 preprocessing, error scale and per-organization thresholds, in the layout and with the checks
-of :mod:`fedsec.bundles.bundle`."""
+of :mod:`fedsec.bundles.bundle`. A bundle loads as an
+:class:`~fedsec.models.one_class.OneClassScorer`, without importing torch."""
 
 from __future__ import annotations
 
@@ -13,24 +14,21 @@ from fedsec.bundles.bundle import open_bundle, write_bundle
 from fedsec.bundles.fields import ANOMALY_KIND
 from fedsec.bundles.manifest import AnomalyManifest
 from fedsec.bundles.signing import Signer, Trust
-from fedsec.models.anomaly import AnomalyDetector
-from fedsec.models.detectors import DETECTORS
-from fedsec.models.svdd import DeepSVDDDetector
-from fedsec.training.params import param_names
+from fedsec.models.one_class import OneClassScorer
 
 
 def save_anomaly_bundle(
     directory: Path,
-    model: AnomalyDetector,
+    model: OneClassScorer,
     provenance: dict[str, Any],
     signer: Signer | None = None,
 ) -> Path:
     """An anomaly detector's bundle: network, preprocessing, error scale, per-org thresholds."""
-    center = model.center_ if isinstance(model, DeepSVDDDetector) else None
+    center = model.center_ if model.kind == "svdd" else None
     return write_bundle(
         directory,
         ANOMALY_KIND,
-        param_names(model.build()),
+        list(model.spec.tensor_shapes()),
         model.get_weights(),
         {
             "architecture": model.spec.to_json(),
@@ -49,16 +47,17 @@ def save_anomaly_bundle(
 
 def load_anomaly_bundle(
     directory: Path, trust: Trust | None = None
-) -> tuple[AnomalyDetector, dict[str, Any]]:
-    """Load a verified anomaly bundle; any problem is a :class:`BundleError` naming it."""
+) -> tuple[OneClassScorer, dict[str, Any]]:
+    """Load a verified anomaly bundle, ready to score (without torch); any problem is a
+    :class:`BundleError` naming it."""
     opened = open_bundle(directory, ANOMALY_KIND, trust)
     typed: AnomalyManifest = opened.typed
-    cls = DETECTORS[typed.architecture.kind]
-    model = cls(typed.architecture.spec(), typed.preprocessing.build(), typed.feature_view)
+    model = OneClassScorer(
+        typed.architecture.spec(), typed.preprocessing.build(), typed.feature_view
+    )
     model.set_weights(opened.tensors)
     model.scale_ = np.asarray(typed.score.scale, dtype=np.float32)
     if typed.score.center is not None:
         model.center_ = tuple(typed.score.center)
     model.thresholds_ = dict(typed.thresholds)
-    model.module()
     return model, opened.manifest

@@ -5,10 +5,11 @@ Every kind's manifest is parsed into a pydantic model with ranges: architecture 
 (and the parameter count, computed without building a network, under :data:`MAX_PARAMETERS`),
 thresholds finite and inside the kind's score range, preprocessing consistent with its feature
 names, classes distinct and as many as the network's outputs. The expected tensor shapes come
-from the architecture (a classifier's MLP) or a network built on torch's ``meta`` device (no
-memory) and are compared with the weights file's header before a tensor is read. Torch is
-imported only to build a network: reading and checking a classifier's manifest, all that
-scoring with it needs, does not import it.
+from the architecture's widths (classifier, autoencoder, Deep SVDD) or from a network built on
+torch's ``meta`` device (DeepLog; no memory), and are compared with the weights file's header
+before a tensor is read. Torch is imported only to build a network: reading and checking a
+classifier's or an anomaly detector's manifest, all that scoring with it needs, does not
+import it.
 """
 
 from __future__ import annotations
@@ -40,13 +41,12 @@ from fedsec.core.errors import BundleError
 from fedsec.data.flows import View
 from fedsec.features.vocabulary import RESERVED, EventVocabulary
 from fedsec.models.mlp_spec import MLPSpec
+from fedsec.models.one_class_specs import AutoencoderSpec, SVDDSpec
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from fedsec.models.autoencoder import AutoencoderSpec
     from fedsec.models.deeplog import DeepLogSpec
-    from fedsec.models.svdd import SVDDSpec
 
 
 class Envelope(BaseModel):
@@ -137,8 +137,6 @@ class AutoencoderArchitecture(Strict):
     bottleneck: Width
 
     def spec(self) -> AutoencoderSpec:
-        from fedsec.models.autoencoder import AutoencoderSpec
-
         return AutoencoderSpec(self.inputs, tuple(self.hidden), self.bottleneck)
 
     def network(self) -> nn.Module:
@@ -158,8 +156,6 @@ class SVDDArchitecture(Strict):
     embedding: Width
 
     def spec(self) -> SVDDSpec:
-        from fedsec.models.svdd import SVDDSpec
-
         return SVDDSpec(self.inputs, tuple(self.hidden), self.embedding)
 
     def network(self) -> nn.Module:
@@ -203,6 +199,9 @@ class AnomalyManifest(Header):
 
     def network(self) -> nn.Module:
         return self.architecture.network()
+
+    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+        return self.architecture.spec().tensor_shapes()
 
 
 class DeepLogArchitecture(Strict):

@@ -22,14 +22,14 @@ from fedsec.detect.records import (
     context_records,
 )
 from fedsec.detect.scoring import ChunkScorer
-from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.base import GLOBAL
+from fedsec.models.one_class import OneClassScorer
 
 ANOMALY = "anomaly"
 
 
 def choose_threshold(
-    model: AnomalyDetector, model_dir: Path, org: str | None, threshold: float | None
+    model: OneClassScorer, model_dir: Path, org: str | None, threshold: float | None
 ) -> tuple[float, str]:
     """The threshold to apply and where it comes from (option, org, or the global one)."""
     if threshold is not None:
@@ -54,7 +54,7 @@ def _value(frame: pd.DataFrame, column: str, row: int) -> object:
 
 
 def top_features(
-    model: AnomalyDetector, x: np.ndarray, frame: pd.DataFrame, rows: np.ndarray, k: int
+    model: OneClassScorer, x: np.ndarray, frame: pd.DataFrame, rows: np.ndarray, k: int
 ) -> list[list[dict]]:
     """Per flagged row, the ``k`` input columns with the largest share of its error."""
     if model.kind != "ae" or len(rows) == 0:
@@ -99,7 +99,7 @@ class AnomalyScorer(ChunkScorer):
 
     def __init__(
         self,
-        model: AnomalyDetector,
+        model: OneClassScorer,
         manifest: dict,
         fmt: str,
         inputs: Sequence[Path],

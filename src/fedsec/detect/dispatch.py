@@ -1,10 +1,10 @@
 """The one detection entry point: the bundle's kind names its task (the task registry) and its
 detector, which scores the input.
 
-A kind's scorer is imported when a bundle of that kind is scored: a classifier bundle scores
-without torch (:mod:`fedsec.models.mlp_arrays`), so ``fedsec detect`` with one starts without
-the second of CPU importing torch costs; the anomaly and log kinds import it with their
-networks."""
+A kind's scorer is imported when a bundle of that kind is scored: classifier, tree and anomaly
+bundles score without torch (:mod:`fedsec.models.mlp_arrays`), so ``fedsec detect`` with one
+starts without the second of CPU importing torch costs; the log kind imports it with its
+network."""
 
 from __future__ import annotations
 
@@ -63,7 +63,6 @@ def _tree_scorer(model_dir: Path, r: DetectionRequest) -> ChunkScorer:
 def _anomaly_scorer(model_dir: Path, r: DetectionRequest) -> ChunkScorer:
     from fedsec.detect.anomaly_alerts import anomaly_scorer
 
-    torch_threads()
     return anomaly_scorer(
         model_dir,
         r.inputs,

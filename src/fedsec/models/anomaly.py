@@ -25,31 +25,13 @@ import numpy as np
 import pandas as pd
 
 from fedsec.features.preprocess import Preprocessor
-from fedsec.models.base import Detector
 from fedsec.models.network import NetworkDetector
+from fedsec.models.one_class import OneClassScorer
 from fedsec.training.local import TrainingPlan, local_update
 from fedsec.training.params import set_params
 
 
-class ScoredByThreshold(Detector):
-    """A detector of flow rows: ``score_matrix`` on preprocessed rows, thresholds per
-    organization (and global)."""
-
-    preprocessor: Preprocessor
-    view: str
-
-    def score_matrix(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def encode(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.preprocessor.transform(frame)
-
-    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
-        """Anomaly score per row (higher = more anomalous)."""
-        return self.score_matrix(self.encode(X))
-
-
-class AnomalyDetector(NetworkDetector, ScoredByThreshold):
+class AnomalyDetector(NetworkDetector, OneClassScorer):
     """A one-class network trained on benign rows: hyperparameters ``spec`` (architecture),
     ``preprocessor``, ``view``, and for :meth:`fit` the local ``plan``, ``rounds``,
     ``error_floor`` and ``seed``. Learned: ``params_``, ``scale_``, ``thresholds_`` (Deep SVDD:
@@ -88,10 +70,6 @@ class AnomalyDetector(NetworkDetector, ScoredByThreshold):
         code (autoencoder) or embedding (Deep SVDD)."""
         raise NotImplementedError
 
-    def raw_errors(self, x: np.ndarray) -> np.ndarray:
-        """Unscaled errors: per feature (n×d) or one column (n×1)."""
-        raise NotImplementedError
-
     def objective(self, plan: TrainingPlan) -> TrainingPlan:
         """``plan`` with this model's one-class objective."""
         raise NotImplementedError
@@ -110,14 +88,6 @@ class AnomalyDetector(NetworkDetector, ScoredByThreshold):
         self.scale_ = scale_from_sums(parts, self.error_floor)
         return self
 
-    def errors_from_matrix(self, x: np.ndarray) -> np.ndarray:
-        """Scaled errors: per feature (autoencoder) or one column (Deep SVDD)."""
-        return self.raw_errors(x) / self.scale_
-
-    def score_matrix(self, x: np.ndarray) -> np.ndarray:
-        """Mean scaled error per row (benign training rows average ~1)."""
-        return self.errors_from_matrix(x).mean(axis=1).astype(np.float64)
-
     def fit(self, X: pd.DataFrame, y: None = None) -> Self:
         """Train on one party's benign rows (``rounds`` updates of ``plan``, by default one
         Adam epoch, from the current weights), then fix the error scale. Thresholds are
@@ -135,17 +105,6 @@ class AnomalyDetector(NetworkDetector, ScoredByThreshold):
         self.thresholds_ = {}
         return self
 
-    def contributions(self, x: np.ndarray) -> tuple[list[str], np.ndarray]:
-        """Share of each input column in each row's score (autoencoder only): one-hot buckets
-        and missing flags are summed into the column they encode."""
-        if self.kind != "ae":
-            raise ValueError("feature contributions need a reconstruction model (ae)")
-        columns, groups = column_groups(self.preprocessor)
-        errors = self.errors_from_matrix(x)
-        per_column = np.stack([errors[:, g].sum(axis=1) for g in groups], axis=1)
-        total = per_column.sum(axis=1, keepdims=True)
-        return columns, per_column / np.where(total > 0, total, 1.0)
-
 
 def scale_from_sums(parts: list[tuple[np.ndarray, int]], floor: float) -> np.ndarray:
     """Mean benign error per column, floored at ``floor`` × the mean over columns (a feature
@@ -155,16 +114,6 @@ def scale_from_sums(parts: list[tuple[np.ndarray, int]], floor: float) -> np.nda
         raise ValueError("the error scale needs at least one benign row")
     mean = sum(s for s, _ in parts) / total
     return np.maximum(mean, max(floor * float(mean.mean()), 1e-12)).astype(np.float32)
-
-
-def column_groups(pre: Preprocessor) -> tuple[list[str], list[np.ndarray]]:
-    """Input columns and, for each, the indices of the encoded features derived from it."""
-    hashed = {f"{c}#{b}": c for c in pre.categorical for b in range(pre.hash_buckets)}
-    owner = [hashed.get(name, name.removesuffix("__missing")) for name in pre.names]
-    columns = list(dict.fromkeys(owner))
-    index = {c: i for i, c in enumerate(columns)}
-    codes = np.asarray([index[o] for o in owner])
-    return columns, [np.flatnonzero(codes == i) for i in range(len(columns))]
 
 
 def federated_threshold(parts: Sequence[np.ndarray], target_fpr: float, steps: int = 80) -> float:

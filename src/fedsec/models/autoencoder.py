@@ -6,40 +6,17 @@ what deviates from the normal behaviour it learned.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from itertools import pairwise
 from typing import ClassVar
 
-import numpy as np
 import torch
 from torch import nn
 
 from fedsec.models.anomaly import AnomalyDetector
+from fedsec.models.one_class_specs import AutoencoderSpec
 from fedsec.models.seeded import seeded_build
-from fedsec.training.local import TrainingPlan, predict_logits
-
-
-@dataclass(frozen=True)
-class AutoencoderSpec:
-    """Architecture as data: encoder widths, then the code size; the decoder mirrors it."""
-
-    inputs: int
-    hidden: tuple[int, ...] = (64,)
-    bottleneck: int = 8
-
-    def to_json(self) -> dict:
-        return {
-            "kind": "ae",
-            "inputs": self.inputs,
-            "hidden": list(self.hidden),
-            "bottleneck": self.bottleneck,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict) -> AutoencoderSpec:
-        return cls(
-            int(data["inputs"]), tuple(int(h) for h in data["hidden"]), int(data["bottleneck"])
-        )
+from fedsec.training.local import TrainingPlan
 
 
 def _stack(widths: list[int]) -> nn.Sequential:
@@ -81,9 +58,6 @@ class AutoencoderDetector(AnomalyDetector):
 
     def build(self, generator: torch.Generator | None = None) -> Autoencoder:
         return build_autoencoder(self.spec, generator)
-
-    def raw_errors(self, x: np.ndarray) -> np.ndarray:
-        return (predict_logits(self.module(), x) - x) ** 2
 
     def objective(self, plan: TrainingPlan) -> TrainingPlan:
         return replace(plan, objective="reconstruction", center=None)

@@ -14,7 +14,7 @@ import pandas as pd
 from sklearn.ensemble import IsolationForest
 
 from fedsec.features.preprocess import Preprocessor
-from fedsec.models.anomaly import ScoredByThreshold
+from fedsec.models.one_class import ScoredByThreshold
 
 
 class IsolationForestDetector(ScoredByThreshold):

@@ -1,16 +1,17 @@
-"""The attack-family network's inference on its weights as numpy arrays: family probabilities
-and the input gradient behind an alert's reasons, without torch.
+"""fedsec's networks' inference on their weights as numpy arrays, without torch: the
+attack-family classifier's probabilities and the input gradient behind an alert's reasons, the
+autoencoder's reconstruction and Deep SVDD's embedding (:mod:`fedsec.models.one_class`).
 
 Scoring is the whole of what ``fedsec detect`` asks of a network, and importing torch costs
-more CPU than scoring a million flows (bench/detect_rate.py), so every scorer of a classifier
-(evaluation, calibration, detection) runs this forward: one forward, the same numbers
-everywhere. Training stays in torch. Dropout is the identity at inference.
+more CPU than scoring a million flows (bench/detect_rate.py), so every scorer of these
+networks (evaluation, calibration, the error scale, detection) runs this forward: one forward,
+the same numbers everywhere. Training stays in torch. Dropout is the identity at inference.
 
-The products are computed in float64 and the logits rounded to float32, the network's type. In
+The products are computed in float64 and the outputs rounded to float32, the network's type. In
 float32, OpenBLAS's result for a row depends on where the row falls in the matrix (its kernels
 treat the lanes of a block differently), so the same flow would score differently with another
 chunk size or another --follow batch. float64's differences are some 2^-29 of a float32 step,
-so the rounded logits are the same wherever the row falls, but for a chance of that order per
+so the rounded outputs are the same wherever the row falls, but for a chance of that order per
 value of landing on a rounding boundary (tests/models/test_mlp_arrays.py).
 That costs about 0.2 CPU s per million rows over torch's float32 forward
 (bench/detect_rate.py), against the 1.4 CPU s torch's import took before every run. ``ROWS``
@@ -26,6 +27,11 @@ import numpy as np
 ROWS = 1 << 11
 
 
+#: A layer: its weight and bias (None: bias-free) in float64, then its activation: None for
+#: none, else the slope of its (leaky) ReLU below zero (0.0: a ReLU).
+Layer = tuple[np.ndarray, np.ndarray | None, float | None]
+
+
 def layers(params: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
     """(weight, bias) per linear layer in float64, from the parameters in the network's order."""
     return [
@@ -34,19 +40,32 @@ def layers(params: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
     ]
 
 
-def logits(params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
-    """The network's outputs per row of ``x``, rounded to float32."""
+def mlp_layers(params: list[np.ndarray]) -> list[Layer]:
+    """The classifier's layers: ReLU after each but the last."""
     linear = layers(params)
-    out = np.empty((len(x), linear[-1][1].shape[0]), dtype=np.float32)
+    return [(w, b, 0.0 if i < len(linear) - 1 else None) for i, (w, b) in enumerate(linear)]
+
+
+def outputs(network: list[Layer], x: np.ndarray) -> np.ndarray:
+    """The network's outputs per row of ``x``, rounded to float32."""
+    out = np.empty((len(x), network[-1][0].shape[0]), dtype=np.float32)
     for start in range(0, len(x), ROWS):
         hidden = np.asarray(x[start : start + ROWS], dtype=np.float64)
-        for weight, bias in linear[:-1]:
+        for weight, bias, slope in network:
             hidden = hidden @ weight.T
-            hidden += bias
-            np.maximum(hidden, 0.0, out=hidden)
-        weight, bias = linear[-1]
-        out[start : start + ROWS] = hidden @ weight.T + bias
+            if bias is not None:
+                hidden += bias
+            if slope == 0.0:
+                np.maximum(hidden, 0.0, out=hidden)
+            elif slope is not None:
+                hidden = np.where(hidden > 0, hidden, slope * hidden)
+        out[start : start + ROWS] = hidden
     return out
+
+
+def logits(params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
+    """The classifier's outputs per row of ``x``, rounded to float32."""
+    return outputs(mlp_layers(params), x)
 
 
 def softmax(values: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ federated mean: each organization sends the sum of its embeddings and its row co
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import ClassVar, Self
 
 import numpy as np
@@ -16,33 +16,13 @@ import torch
 from torch import nn
 
 from fedsec.models.anomaly import AnomalyDetector
+from fedsec.models.one_class_specs import SVDD_SLOPE, SVDDSpec
 from fedsec.models.seeded import seeded_build
 from fedsec.training.local import TrainingPlan, predict_logits
 
 #: Centre coordinates closer to zero than this are pushed to +-EPS (a zero coordinate is
 #: trivially matched by shrinking weights).
 EPS = 0.1
-
-
-@dataclass(frozen=True)
-class SVDDSpec:
-    inputs: int
-    hidden: tuple[int, ...] = (64,)
-    embedding: int = 16
-
-    def to_json(self) -> dict:
-        return {
-            "kind": "svdd",
-            "inputs": self.inputs,
-            "hidden": list(self.hidden),
-            "embedding": self.embedding,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict) -> SVDDSpec:
-        return cls(
-            int(data["inputs"]), tuple(int(h) for h in data["hidden"]), int(data["embedding"])
-        )
 
 
 class SVDDNet(nn.Module):
@@ -53,7 +33,7 @@ class SVDDNet(nn.Module):
         layers: list[nn.Module] = []
         width = spec.inputs
         for size in spec.hidden:
-            layers += [nn.Linear(width, size, bias=False), nn.LeakyReLU(0.1)]
+            layers += [nn.Linear(width, size, bias=False), nn.LeakyReLU(SVDD_SLOPE)]
             width = size
         layers.append(nn.Linear(width, spec.embedding, bias=False))
         self.net = nn.Sequential(*layers)
@@ -106,10 +86,6 @@ class DeepSVDDDetector(AnomalyDetector):
         if self.center_ is None:
             self.center_ = center_from_sums([embedding_sum(self.module(), x) for x in xs])
         return self
-
-    def raw_errors(self, x: np.ndarray) -> np.ndarray:
-        out = predict_logits(self.module(), x)
-        return ((out - np.asarray(self.center_, dtype=np.float32)) ** 2).sum(axis=1, keepdims=True)
 
     def objective(self, plan: TrainingPlan) -> TrainingPlan:
         return replace(plan, objective="svdd", center=tuple(self.center_))

@@ -28,9 +28,10 @@ from fedsec.data.taxonomy import BENIGN
 from fedsec.engines.inprocess import Shard
 from fedsec.features.preprocess import Preprocessor, fit_preprocessor
 from fedsec.fl.privacy.secure_stats import OrgRows, secure_statistics
-from fedsec.models.anomaly import AnomalyDetector, ScoredByThreshold
+from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.detectors import new_detector
 from fedsec.models.iforest import IsolationForestDetector
+from fedsec.models.one_class import ScoredByThreshold
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation
 from fedsec.tasks.federate import (
