@@ -1,5 +1,5 @@
 """The forward pass's thread count: half the cores this process may use, 1 to 4, or --threads,
-for numpy's BLAS (a classifier's forward) and torch (the anomaly and log networks)."""
+for numpy's BLAS (the classifier and one-class forwards) and torch (the log networks)."""
 
 import pytest
 import torch
@@ -39,8 +39,8 @@ def test_zero_threads_is_refused():
 
 
 def test_torch_gets_the_chosen_count_when_a_torch_backed_bundle_is_scored(monkeypatch):
-    """The count is chosen before a bundle is opened; torch, imported later for an anomaly or
-    log bundle, takes it then (and nothing changes when no count was chosen)."""
+    """The count is chosen before a bundle is opened; torch, imported later for a log bundle,
+    takes it then (and nothing changes when no count was chosen)."""
     monkeypatch.setattr(threads, "_chosen", None)
     torch.set_num_threads(3)
     threads.torch_threads()

@@ -23,9 +23,9 @@ def available_cores() -> int:
 
 def inference_threads(requested: int | None = None) -> int:
     """``requested``, or half the cores available (at least 1, at most :data:`MAX_THREADS`);
-    set for numpy's BLAS (a classifier's forward: :mod:`fedsec.models.mlp_arrays`) and for
-    torch (the anomaly and log networks: now if torch is loaded, else when
-    :func:`torch_threads` is called once it is). Half: the other half reads the next chunk
+    set for numpy's BLAS (the classifier and one-class forwards:
+    :mod:`fedsec.models.mlp_arrays`) and for torch (the log networks: now if torch is loaded,
+    else when :func:`torch_threads` is called once it is). Half: the other half reads the next chunk
     (:func:`score_files`), and on a loaded 2-core machine a 2-thread forward ran 10-18x slower
     than a 1-thread one (9x, 3.1 against 0.34 CPU s per million rows at load 7:
     bench/detect_rate.py), as the threads wait on each other for a core."""
