@@ -83,6 +83,20 @@ class Detector:
         return flag(self.decision_function(X), self.threshold_for(org))
 
 
+class ArrayWeights:
+    """A scorer's learned weights as numpy arrays, in its network's order (``params_``), read
+    and replaced as a network detector's are."""
+
+    params_: list[np.ndarray]
+
+    def get_weights(self) -> list[np.ndarray]:
+        return self.params_
+
+    def set_weights(self, params: list[np.ndarray]) -> Self:
+        self.params_ = params
+        return self
+
+
 def flag(scores: np.ndarray, threshold: float | None) -> np.ndarray:
     if threshold is None:
         raise ValueError("no threshold: calibrate one or pass it explicitly")

@@ -10,27 +10,23 @@ most likely attack family".
 
 from __future__ import annotations
 
-from typing import Self
-
 import numpy as np
 import pandas as pd
 
 from fedsec.data.taxonomy import BENIGN
 from fedsec.features.preprocess import Preprocessor
 from fedsec.models import mlp_arrays
-from fedsec.models.base import Detector
+from fedsec.models.base import ArrayWeights, Detector
 from fedsec.models.mlp_spec import MLPSpec
 
 
-class FamilyScorer(Detector):
+class FamilyScorer(ArrayWeights, Detector):
     """An MLP's weights over preprocessed flow rows, one output per family of ``classes``.
 
     Hyperparameters: ``spec`` (architecture), ``preprocessor``, ``classes`` (the label set the
     network's outputs stand for), ``view`` and ``decision`` (``"argmax"``, or ``"fpr"``: use
     the calibrated thresholds). Learned: ``params_`` (the weights, in the network's order) and
     ``thresholds_`` (malicious-score thresholds per organization)."""
-
-    params_: list[np.ndarray]
 
     def __init__(
         self,
@@ -45,13 +41,6 @@ class FamilyScorer(Detector):
         self.classes = classes
         self.view = view
         self.decision = decision
-
-    def get_weights(self) -> list[np.ndarray]:
-        return self.params_
-
-    def set_weights(self, params: list[np.ndarray]) -> Self:
-        self.params_ = params
-        return self
 
     def encode(self, frame: pd.DataFrame) -> np.ndarray:
         return self.preprocessor.transform(frame)

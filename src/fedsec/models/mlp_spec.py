@@ -10,6 +10,20 @@ from itertools import pairwise
 MODULES_PER_HIDDEN = 3
 
 
+def linear_shapes(
+    prefix: str, widths: list[int], step: int, bias: bool = True
+) -> dict[str, tuple[int, ...]]:
+    """Tensor name -> shape of linear layers through ``widths``, the ``step``-th module of
+    ``prefix`` each (the modules between them have no tensors), in ``state_dict`` order."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for layer, (width, size) in enumerate(pairwise(widths)):
+        name = f"{prefix}.{layer * step}"
+        shapes[f"{name}.weight"] = (size, width)
+        if bias:
+            shapes[f"{name}.bias"] = (size,)
+    return shapes
+
+
 @dataclass(frozen=True)
 class MLPSpec:
     """Architecture as data: enough to rebuild the network from a bundle."""
@@ -33,10 +47,5 @@ class MLPSpec:
 
     def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
         """Tensor name -> shape, in the network's parameter order (its ``state_dict``'s)."""
-        shapes: dict[str, tuple[int, ...]] = {}
         widths = [self.inputs, *self.hidden, self.outputs]
-        for layer, (width, size) in enumerate(pairwise(widths)):
-            name = f"net.{layer * MODULES_PER_HIDDEN}"
-            shapes[f"{name}.weight"] = (size, width)
-            shapes[f"{name}.bias"] = (size,)
-        return shapes
+        return linear_shapes("net", widths, MODULES_PER_HIDDEN)

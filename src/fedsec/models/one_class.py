@@ -9,14 +9,14 @@ their weights as arrays (:mod:`fedsec.models.mlp_arrays`), in every arm and in d
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fedsec.features.preprocess import Preprocessor
 from fedsec.models import mlp_arrays
-from fedsec.models.base import Detector
+from fedsec.models.base import ArrayWeights, Detector
 from fedsec.models.one_class_specs import SVDD_SLOPE, AutoencoderSpec, SVDDSpec
 
 
@@ -38,12 +38,11 @@ class ScoredByThreshold(Detector):
         return self.score_matrix(self.encode(X))
 
 
-class OneClassScorer(ScoredByThreshold):
+class OneClassScorer(ArrayWeights, ScoredByThreshold):
     """A one-class network's weights over preprocessed flow rows: hyperparameters ``spec``
     (an :class:`AutoencoderSpec` or :class:`SVDDSpec`), ``preprocessor`` and ``view``.
     Learned: ``params_``, ``scale_``, ``thresholds_`` (Deep SVDD: ``center_``)."""
 
-    params_: list[np.ndarray]
     scale_: np.ndarray
     center_: tuple[float, ...] | None = None
 
@@ -56,13 +55,6 @@ class OneClassScorer(ScoredByThreshold):
     def kind(self) -> str:
         """``ae`` or ``svdd``, from the architecture."""
         return self.spec.kind
-
-    def get_weights(self) -> list[np.ndarray]:
-        return self.params_
-
-    def set_weights(self, params: list[np.ndarray]) -> Self:
-        self.params_ = params
-        return self
 
     def raw_errors(self, x: np.ndarray) -> np.ndarray:
         """Unscaled errors (float32): per feature (autoencoder, n×d) or one column (n×1)."""

@@ -5,23 +5,14 @@ without importing torch)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import ClassVar
+
+from fedsec.models.mlp_spec import linear_shapes
 
 #: Modules per layer of a one-class network (linear, activation): the step of its tensor names.
 MODULES_PER_LAYER = 2
 #: Deep SVDD's leaky ReLU slope.
 SVDD_SLOPE = 0.1
-
-
-def _linear_shapes(prefix: str, widths: list[int], bias: bool = True) -> dict[str, tuple[int, ...]]:
-    shapes: dict[str, tuple[int, ...]] = {}
-    for layer, (width, size) in enumerate(pairwise(widths)):
-        name = f"{prefix}.{layer * MODULES_PER_LAYER}"
-        shapes[f"{name}.weight"] = (size, width)
-        if bias:
-            shapes[f"{name}.bias"] = (size,)
-    return shapes
 
 
 @dataclass(frozen=True)
@@ -55,7 +46,8 @@ class AutoencoderSpec:
     def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
         """Tensor name -> shape, in the network's parameter order (its ``state_dict``'s)."""
         widths = self.widths()
-        return {**_linear_shapes("encoder", widths), **_linear_shapes("decoder", widths[::-1])}
+        encoder = linear_shapes("encoder", widths, MODULES_PER_LAYER)
+        return {**encoder, **linear_shapes("decoder", widths[::-1], MODULES_PER_LAYER)}
 
 
 @dataclass(frozen=True)
@@ -84,4 +76,5 @@ class SVDDSpec:
 
     def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
         """Tensor name -> shape, in the network's parameter order (its ``state_dict``'s)."""
-        return _linear_shapes("net", [self.inputs, *self.hidden, self.embedding], bias=False)
+        widths = [self.inputs, *self.hidden, self.embedding]
+        return linear_shapes("net", widths, MODULES_PER_LAYER, bias=False)
