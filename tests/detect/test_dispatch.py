@@ -5,7 +5,7 @@ import pytest
 from fedsec.bundles.bundle import FORMAT, MANIFEST, VERSION
 from fedsec.bundles.signing import Trust
 from fedsec.core.errors import BundleError
-from fedsec.detect.dispatch import DETECTORS, run_detection
+from fedsec.detect.dispatch import DETECTORS, REFUSED_OPTIONS, run_detection
 from fedsec.tasks.registry import TASKS
 
 
@@ -15,11 +15,12 @@ def test_every_kind_a_registered_task_ships_has_a_detector():
     assert "tree-classifier" in TASKS["classification"].bundle_kinds()
 
 
-def test_no_task_refuses_a_detection_without_options():
-    """What lets ``check_task`` leave the registry (and the training code it imports) unread
-    when a run gives neither --threshold nor --namespace."""
-    assert all(task.detection_refuses(None, None) is None for task in TASKS.values())
-    assert TASKS["logs"].detection_refuses(0.5, None) is not None  # a refusal it would miss
+def test_only_a_logs_bundle_refuses_a_threshold_and_no_kind_refuses_a_run_without_options():
+    refusals = {kind: check(0.5, None) for kind, check in REFUSED_OPTIONS.items()}
+    assert list(refusals) == ["deeplog"]
+    assert "--threshold does not apply to a logs bundle" in refusals["deeplog"]
+    assert all(check(None, None) is None for check in REFUSED_OPTIONS.values())
+    assert all(check(None, "ns") is None for check in REFUSED_OPTIONS.values())
 
 
 def test_a_bundle_of_a_kind_no_task_ships_is_refused_by_name(tmp_path):

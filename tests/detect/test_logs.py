@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from fedsec.bundles.logs_bundle import load_log_bundle, save_log_bundle
-from fedsec.core.errors import BundleError
+from fedsec.bundles.signing import Trust
+from fedsec.core.errors import BundleError, InputError
+from fedsec.detect.dispatch import run_detection
 from fedsec.detect.logs import choose_namespace, run_log_detection
 from fedsec.features.vocabulary import RESERVED, EventVocabulary
 from fedsec.models.deeplog import DeepLogDetector, DeepLogSpec, build_deeplog
@@ -56,6 +58,18 @@ def test_namespace_comes_from_the_org_or_must_be_given(bundle, tmp_path):
     with pytest.raises(BundleError, match="no top_k for org 'zz'"):
         run_log_detection(bundle, [path], "sequences", tmp_path / "o.jsonl", org="zz")
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_a_threshold_is_refused_for_a_logs_bundle_before_anything_is_written(bundle, tmp_path):
+    path = tmp_path / "sessions"
+    path.write_text("s1,1 2 3\n")
+    out = tmp_path / "alerts.jsonl"
+    unsigned_ok = Trust(allow_unsigned=True)
+    with pytest.raises(InputError, match="--threshold does not apply to a logs bundle"):
+        run_detection(bundle, [path], "sequences", out, org="a", threshold=0.5, trust=unsigned_ok)
+    assert not out.exists()
+    run_detection(bundle, [path], "sequences", out, org="a", trust=unsigned_ok)
+    assert out.exists()
 
 
 @pytest.fixture

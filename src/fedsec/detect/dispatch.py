@@ -116,6 +116,14 @@ DETECTORS: dict[str, Detector] = {
     **{kind: _scored_files(kind) for kind in SCORERS},
     LOGS_KIND: _log_detection,
 }
+#: Why a detection option does not apply to a kind's bundles (kinds not named take them all).
+REFUSED_OPTIONS: dict[str, Callable[[float | None, str | None], str | None]] = {
+    LOGS_KIND: lambda threshold, namespace: (
+        "--threshold does not apply to a logs bundle (its rule was calibrated per organization)"
+        if threshold is not None
+        else None
+    ),
+}
 #: The ECS ``event.dataset`` of each bundle kind's alerts.
 DATASET_OF_KIND = {
     CLASSIFIER_KIND: DATASETS["flows"],
@@ -178,7 +186,7 @@ def run_detection(
     stop: threading.Event | None = None,
 ) -> DetectionSummary:
     """Alerts from any bundle: the manifest's kind picks its detector (the one dispatch; the
-    kind and the options are checked against its task: :func:`check_task`), once the bundle's
+    kind and the options are checked first: :func:`check_task`), once the bundle's
     signature is verified against ``trust`` (default: the user's trusted keys). Alerts are ECS
     documents unless ``alert_options`` says otherwise. ``follow``: score the one input as it
     grows, until ``stop`` is set."""
@@ -200,21 +208,17 @@ def run_detection(
 
 
 def check_task(model_dir: Path, kind: str, threshold: float | None, namespace: str | None) -> None:
-    """Refuse a bundle kind no registered task ships, and a detection option its task refuses.
+    """Refuse a bundle kind no registered task ships, and a detection option its detector
+    refuses. The task registry imports every task's training code (torch, scikit-learn and
+    SciPy with it: ~3 s at start-up), so it is read only for a kind without a detector here
+    (every kind a task ships has one: tests/detect/test_dispatch.py)."""
+    if kind not in DETECTORS:
+        from fedsec.tasks.registry import TASKS
 
-    The task registry imports every task's training code (scikit-learn and SciPy with it: some
-    1.7 s of CPU and 100 MiB at start-up), so it is read only when there is something to
-    check: a kind without a detector here (every kind a task ships has one), or an option
-    given (no task refuses a run without options: tests/detect/test_dispatch.py)."""
-    if kind in DETECTORS and threshold is None and namespace is None:
-        return
-    from fedsec.tasks.registry import TASKS, task_for_bundle
-
-    task = task_for_bundle(kind)
-    if task is None:
         known = ", ".join(k for t in TASKS.values() for k in t.bundle_kinds())
         raise BundleError(f"{model_dir}: unknown bundle kind {kind!r} (known: {known})")
-    refusal = task.detection_refuses(threshold, namespace)
+    refuses = REFUSED_OPTIONS.get(kind)
+    refusal = refuses(threshold, namespace) if refuses else None
     if refusal is not None:
         raise InputError(model_dir, refusal)
 

@@ -129,12 +129,6 @@ class Task(ABC):
     def verdict(self, metrics: dict) -> list[str]:
         """Plain-language reading of the headline numbers (report and console)."""
 
-    # -- detection ---------------------------------------------------------------------
-
-    def detection_refuses(self, threshold: float | None, namespace: str | None) -> str | None:
-        """Why a detection option does not apply to this task's bundles (None: it does)."""
-        return None
-
 
 def training_provenance(scenario: Scenario, arm: str, orgs: list[str]) -> dict:
     """How a shipped model was trained (every bundle kind records this)."""

@@ -25,8 +25,3 @@ def task_named(name: str) -> Task:
 def task_of(scenario: Scenario) -> Task:
     """The task that runs ``scenario``."""
     return task_named(scenario.task)
-
-
-def task_for_bundle(kind: str) -> Task | None:
-    """The task whose model bundles record ``kind`` (None: no task ships such bundles)."""
-    return next((task for task in TASKS.values() if kind in task.bundle_kinds()), None)

@@ -81,13 +81,6 @@ class LogsTask(Task):
     def verdict(self, metrics: dict) -> list[str]:
         return report.verdict(metrics)
 
-    def detection_refuses(self, threshold: float | None, namespace: str | None) -> str | None:
-        return (
-            "--threshold does not apply to a logs bundle (its rule was calibrated per organization)"
-            if threshold is not None
-            else None
-        )
-
 
 def provenance(run: Run, arm: str) -> dict:
     scenario = run.scenario
