@@ -126,6 +126,88 @@ def read_text(path: Path, caps: Limits | None = None, *, replace: bool = False) 
     return text.removeprefix("\ufeff")
 
 
+def text_blocks(
+    path: Path, caps: Limits | None = None, *, replace: bool = False, block_bytes: int = CHUNK
+) -> Iterator[str]:
+    """The file as :func:`read_text` reads it, in blocks of whole lines (each ends with a line
+    break, except perhaps the last) of about ``block_bytes``, never the whole file in memory: the
+    same refusals, with the same offsets and line numbers, except the size cap, which bounds
+    what a whole read holds (the inflation, line-length and row caps still apply)."""
+    path = Path(path)
+    caps = caps or limits()
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    try:
+        with open(path, "rb") as raw:
+            head = raw.read(6)
+            check_capture_bytes(path, head)
+            kind = _compression(head)
+            raw.seek(0)
+            decoded = _Decoded(path, replace)
+            for block in _line_blocks(path, raw, kind, caps, block_bytes):
+                yield decoded.text(block)
+    except InputError:
+        raise
+    except (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as error:
+        raise InputError(path, f"cannot be read or decompressed: {error}") from error
+    except (NotImplementedError, RuntimeError) as error:  # zip: unknown method, encrypted
+        raise InputError(path, f"cannot be decompressed: {error}") from error
+
+
+def _line_blocks(
+    path: Path, raw: BinaryIO, kind: str | None, caps: Limits, block_bytes: int
+) -> Iterator[bytes]:
+    """The (inflated) bytes in blocks cut after a line break, checked as :func:`_drain` checks
+    them, the size cap aside."""
+    stream, compressed = _open_stream(path, raw, kind)
+    lines = _LineGuard(path, caps.max_line_bytes)
+    pending, total = bytearray(), 0
+    while chunk := stream.read(min(CHUNK, caps.max_line_bytes)):
+        lines.feed(chunk)
+        total += len(chunk)
+        _check_inflation(path, kind, total, compressed(), caps)
+        pending += chunk
+        while len(pending) >= block_bytes:
+            cut = pending.rfind(b"\n", 0, block_bytes) + 1 or pending.find(b"\n") + 1
+            if not cut:
+                break
+            yield bytes(pending[:cut])
+            del pending[:cut]
+    if pending:
+        yield bytes(pending)
+
+
+class _Decoded:
+    """UTF-8 text of consecutive blocks of whole lines, refused as :func:`read_text` refuses
+    the whole (a line break never falls inside a UTF-8 sequence, so blocks decode alone)."""
+
+    def __init__(self, path: Path, replace: bool) -> None:
+        self.path, self.replace = path, replace
+        self.offset, self.line = 0, 1
+
+    def text(self, block: bytes) -> str:
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError as error:
+            if not self.replace:
+                line = self.line + block.count(b"\n", 0, error.start)
+                raise InputError(
+                    self.path,
+                    f"is not UTF-8 text: byte 0x{block[error.start]:02x} at offset "
+                    f"{self.offset + error.start} (line {line})",
+                ) from None
+            text = block.decode("utf-8", "replace")
+        nul = text.find("\x00")
+        if nul >= 0:
+            line = self.line + text.count("\n", 0, nul)
+            raise InputError(self.path, f"holds a NUL byte on line {line}: binary data, not text")
+        if self.offset == 0:
+            text = text.removeprefix("\ufeff")
+        self.offset += len(block)
+        self.line += block.count(b"\n")
+        return text
+
+
 def text_lines(path: Path, caps: Limits | None = None) -> Iterator[str]:
     """Lines of a text file as :func:`open` yields them (universal newlines, endings kept)."""
     yield from io.StringIO(read_text(path, caps), newline=None)
@@ -153,15 +235,17 @@ def _drain(path: Path, raw: BinaryIO, kind: str | None, caps: Limits) -> bytearr
         lines.feed(chunk)
         if len(out) > caps.max_bytes:
             raise InputError(path, f"inflates to more than {_size(caps.max_bytes)} ({_override()})")
-        if kind is not None and len(out) > caps.inflation_grace:
-            ratio = len(out) / max(compressed(), 1)
-            if ratio > caps.max_inflation:
-                raise InputError(
-                    path,
-                    f"inflates more than {caps.max_inflation}:1 (a decompression bomb?) "
-                    f"({_override()})",
-                )
+        _check_inflation(path, kind, len(out), compressed(), caps)
     return out
+
+
+def _check_inflation(path: Path, kind: str | None, inflated: int, read: int, caps: Limits) -> None:
+    past_grace = kind is not None and inflated > caps.inflation_grace
+    if past_grace and inflated / max(read, 1) > caps.max_inflation:
+        raise InputError(
+            path,
+            f"inflates more than {caps.max_inflation}:1 (a decompression bomb?) ({_override()})",
+        )
 
 
 def _open_stream(path: Path, raw: BinaryIO, kind: str | None):

@@ -3,9 +3,6 @@ what is wrong (column, row)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
@@ -13,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from fedsec.core.errors import InputError
+from fedsec.data.readers._csv_records import RecordScan, parse_records
 from fedsec.data.readers._input import Limits, limits, read_text
 
 
@@ -32,116 +30,21 @@ def read_csv_checked(
     ``allow_duplicates``, a source's documented quirk), a record with more or fewer fields than
     the header (never padded with NaN), a repeated header line (concatenated files), more rows
     than the row cap. Column names come back trimmed. ``header=None``: every record must have
-    as many fields as the first; columns are numbered from 0.
+    as many fields as the first; columns are numbered from 0. :func:`read_csv_chunks` reads the
+    same frame in parts.
     """
     path = Path(path)
     caps = caps or limits()
     text = read_text(path, caps, replace=replace_errors)
     if not text.strip():
         raise InputError(path, "file is empty")
-    names, records = _scan_records(path, text, sep, header is not None, caps, allow_duplicates)
+    scan = RecordScan(path, sep, header is not None, caps, allow_duplicates)
+    records = scan.scan(text)
     if records == 0:
         raise InputError(path, "file has a header but no rows")
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            header=header,
-            sep=sep,
-            index_col=False,
-            low_memory=False,
-            skipinitialspace=False,
-        )
-    except (pd.errors.ParserError, ValueError) as error:
-        raise InputError(path, f"cannot be parsed as CSV: {error}") from error
+    frame = parse_records(path, text, scan, records, header_line=header is not None)
     del text
-    if len(frame) != records or frame.shape[1] != len(names):
-        raise InputError(
-            path,
-            f"parsed as {len(frame)} rows of {frame.shape[1]} columns, but the file holds "
-            f"{records} records of {len(names)} fields (stray quotes?)",
-        )
-    if header is not None:
-        frame.columns = _unique_names(names)
-        if frame.columns.duplicated().any():  # e.g. "X", "X" and a literal "X.1"
-            raise InputError(
-                path,
-                f"column names clash: {sorted(set(frame.columns[frame.columns.duplicated()]))}",
-            )
     return frame
-
-
-def _scan_records(
-    path: Path, text: str, sep: str, has_header: bool, caps: Limits, allowed: Collection[str]
-) -> tuple[list[str], int]:
-    """(header names or field numbers, data records): every record checked for its width."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    names: list[str] | None = None
-    width, records = 0, 0
-    try:
-        for fields in reader:
-            if not fields:
-                continue  # a blank line (skipped, as pandas does)
-            if names is None:
-                width = len(fields)
-                if width > caps.max_columns:
-                    raise InputError(
-                        path,
-                        f"has {width} columns, more than the cap of {caps.max_columns} "
-                        "(FEDSEC_MAX_COLUMNS)",
-                    )
-                names = [str(i) for i in range(width)]
-                if has_header:
-                    names = _header_names(path, fields, allowed)
-                    continue
-            if len(fields) != width:
-                what = "the header has" if has_header else "the first record has"
-                raise InputError(
-                    path, f"line {reader.line_num} has {len(fields)} fields, {what} {width}"
-                )
-            if has_header and _clean(fields[0]) == names[0] and _is_header(fields, names):
-                raise InputError(
-                    path,
-                    f"line {reader.line_num} repeats the header (concatenated files? "
-                    "pass each file as its own input)",
-                )
-            records += 1
-            if caps.max_rows is not None and records > caps.max_rows:
-                raise InputError(
-                    path, f"has more than {caps.max_rows} rows, the cap (FEDSEC_MAX_ROWS)"
-                )
-    except csv.Error as error:
-        raise InputError(path, f"line {reader.line_num} is not CSV: {error}") from None
-    return names or [], records
-
-
-def _clean(name: str) -> str:
-    return name.replace("\ufeff", "").strip()
-
-
-def _is_header(fields: list[str], names: list[str]) -> bool:
-    return [_clean(f) for f in fields] == names
-
-
-def _header_names(path: Path, fields: list[str], allowed: Collection[str]) -> list[str]:
-    names = [_clean(f) for f in fields]
-    for position, name in enumerate(names, start=1):
-        if not name:
-            raise InputError(path, f"column {position} of the header has no name")
-    counts = Counter(names)
-    twice = [n for n, c in counts.items() if c > (2 if n in allowed else 1)]
-    if twice:
-        raise InputError(path, f"column names appear more than once: {', '.join(twice[:5])}")
-    return names
-
-
-def _unique_names(names: list[str]) -> list[str]:
-    """Allowed duplicates get pandas' suffixes (``X``, ``X.1``), as the readers expect."""
-    seen: Counter[str] = Counter()
-    out = []
-    for name in names:
-        out.append(name if not seen[name] else f"{name}.{seen[name]}")
-        seen[name] += 1
-    return out
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], path: Path) -> None:

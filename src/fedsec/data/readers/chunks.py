@@ -1,13 +1,18 @@
-"""Flow files read in bounded chunks through Arrow: what ``fedsec detect`` streams.
+"""Flow files read in bounded chunks: what ``fedsec detect`` streams.
 
-A format with a batch reader (``STREAMED``) is read batch by batch: CSV (plain or gzip) by
-pyarrow's streaming CSV reader, Parquet by row groups, Arrow IPC (file or stream) by record
-batch, batches joined or sliced (without a copy) into chunks of about ``CHUNK_ROWS`` rows. Each
-chunk goes to the format's batch reader (flows: :mod:`flows_arrow`, the table ``from_frame``
-builds, without its pandas work per row), its rows keeping their position in the file, so the
-tables match the whole-file read row for row. Memory stays bounded by the chunk, whatever the
-file's size. Other formats, and CSVs compressed otherwise than by gzip, are read whole by their
-reader and handed out in slices.
+A format with a batch reader (``STREAMED``) is read through Arrow batch by batch: CSV (plain or
+gzip) by pyarrow's streaming CSV reader, Parquet by row groups, Arrow IPC (file or stream) by
+record batch, batches joined or sliced (without a copy) into chunks of about ``CHUNK_ROWS`` rows.
+Each chunk goes to the format's batch reader (flows: :mod:`flows_arrow`, the table
+``from_frame`` builds, without its pandas work per row), its rows keeping their position in the
+file, so the tables match the whole-file read row for row. The dataset CSV formats
+(``FRAME_STREAMED``: UNSW-NB15, CIC-IDS2017, NetFlow v2, NSL-KDD) are read by the checked CSV
+reader block by block (:func:`read_csv_chunks`: the same checks and refusals as a whole read,
+with the same line and row numbers), each block's frame converted by the format's own
+``from_frame``. Memory stays bounded by the chunk, whatever the file's size. Other formats
+(Zeek, pcap, TON_IoT, mapped files), and flow CSVs compressed otherwise than by gzip, are read
+whole by their reader and handed out in slices. TON_IoT stays whole on purpose: whether a
+sensor column is numeric or a category is decided from all of its values.
 
 Arrow infers column types once, from the file's first 8 MiB of lines; times stay text, and
 integer columns other than context (ports, ids, times keep their integers, as alerts show them)
@@ -21,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
@@ -32,7 +38,8 @@ from fedsec.data.canonical import CONTEXT_COLUMNS
 from fedsec.data.flows import FlowTable
 from fedsec.data.leaks import check_capture_bytes
 from fedsec.data.mapping import Mapping
-from fedsec.data.readers import read_flows
+from fedsec.data.readers import cicids2017, nf_v2, nsl_kdd, read_flows, unsw_nb15
+from fedsec.data.readers._csv_records import read_csv_chunks
 from fedsec.data.readers._input import limits
 from fedsec.data.readers.flows_arrow import from_arrow
 
@@ -51,6 +58,15 @@ BatchReader = Callable[[pa.Table, Path, int], FlowTable]
 #: Formats read chunk by chunk: their reader of an Arrow batch.
 STREAMED: dict[str, BatchReader] = {"flows": from_arrow}
 KEEP_INTEGERS = frozenset({*CONTEXT_COLUMNS, "org", "campaign"})
+#: The checked CSV reader's block (dataset CSV formats): whole lines, about this many bytes.
+FRAME_BLOCK_BYTES = 1 << 20
+#: Formats read block by block by the checked CSV reader: (its options, the frame's reader).
+FRAME_STREAMED: dict[str, tuple[dict, Callable[[pd.DataFrame, Path], FlowTable]]] = {
+    "unsw-nb15": ({}, unsw_nb15.from_frame),
+    "cicids2017": (cicids2017.CSV_OPTIONS, cicids2017.from_frame),
+    "nf-v2": ({}, nf_v2.from_frame),
+    "nsl-kdd": (nsl_kdd.CSV_OPTIONS, nsl_kdd.from_frame),
+}
 
 
 def read_chunks(
@@ -63,6 +79,9 @@ def read_chunks(
     if not paths:
         read_flows(fmt, paths, mapping)  # the usual refusal
     for path in map(Path, paths):
+        if fmt in FRAME_STREAMED and mapping is None:
+            yield from _frame_chunks(fmt, path, rows)
+            continue
         batches = _batches(path, rows) if fmt in STREAMED and mapping is None else None
         if batches is None:
             table = read_flows(fmt, [path], mapping)
@@ -76,6 +95,19 @@ def read_chunks(
             yield STREAMED[fmt](batch, path, seen - batch.num_rows)
         if seen == 0:
             raise InputError(path, "no rows")
+
+
+def _frame_chunks(fmt: str, path: Path, rows: int) -> Iterator[FlowTable]:
+    """A dataset CSV's tables, block by block (their frames' indexes reset, as a whole read's)."""
+    options, from_frame = FRAME_STREAMED[fmt]
+    seen = 0
+    for frame in read_csv_chunks(path, rows, block_bytes=FRAME_BLOCK_BYTES, **options):
+        table = from_frame(frame, path)
+        seen += len(table)
+        if len(table):
+            yield table.take(np.arange(len(table)))
+    if seen == 0:
+        raise InputError(path, "no rows")
 
 
 def _check_rows(path: Path, seen: int) -> None:

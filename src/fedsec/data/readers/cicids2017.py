@@ -36,6 +36,7 @@ from fedsec.data.readers._io import (
     numeric_block,
     read_csv_checked,
     require_columns,
+    to_float,
 )
 from fedsec.data.readers._labels import UNLABELED_NOTE, label_text, unlabeled
 from fedsec.data.taxonomy import CIC_IDS2017, map_labels
@@ -81,8 +82,21 @@ def convention(columns: pd.Index) -> str:
     return "improved" if "Src IP" in columns or "Flow ID" in columns else "mlcve"
 
 
+#: How the files are read: cp1252 bytes replaced (then refused outside ``Label``), the
+#: duplicated column allowed.
+CSV_OPTIONS: dict = {"replace_errors": True, "allow_duplicates": (DUPLICATED,)}
+
+
 def read(path: Path) -> FlowTable:
-    raw = read_csv_checked(path, replace_errors=True, allow_duplicates=(DUPLICATED,))
+    table = from_frame(read_csv_checked(path, **CSV_OPTIONS), path)
+    if len(table) == 0:
+        raise InputError(path, "every row is empty")
+    return table
+
+
+def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
+    """The flows of ``raw`` (rows of ``path``, indexed by their data row there, 0-based); rows
+    whose every field is empty are dropped (none may be left)."""
     raw, notes = _drop_empty_rows(raw, path)
     style = convention(raw.columns)
     context_names = IMPROVED_CONTEXT if style == "improved" else MLCVE_CONTEXT
@@ -100,7 +114,8 @@ def read(path: Path) -> FlowTable:
     categorical = [c for c in CATEGORICAL if c in raw.columns]
     native = numeric.copy()
     for column in categorical:
-        native[column] = raw[column].astype(str).str.strip().to_numpy(dtype=object)
+        # checked whole numbers: "6", also when empty rows made pandas read the column as floats
+        native[column] = to_float(raw[column]).astype(np.int64).astype(str).to_numpy(dtype=object)
     if LABEL in raw:
         labels = label_text(raw, LABEL, path)
         families, unknown = map_labels(labels, CIC_IDS2017)
@@ -133,8 +148,6 @@ def _drop_empty_rows(raw: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[
     empty = raw.isna().all(axis=1).to_numpy()
     if not empty.any():
         return raw, []
-    if empty.all():
-        raise InputError(path, "every row is empty")
     kept = raw.loc[~empty]
     return kept, [f"{path}: {int(empty.sum())} rows with every field empty dropped"]
 

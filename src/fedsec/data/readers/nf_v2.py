@@ -60,7 +60,11 @@ REQUIRED: tuple[str, ...] = (
 
 
 def read(path: Path) -> FlowTable:
-    raw = read_csv_checked(path)
+    return from_frame(read_csv_checked(path), path)
+
+
+def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
+    """The flows of ``raw`` (rows of ``path``, indexed by their data row there, 0-based)."""
     require_columns(raw, REQUIRED, path)
     context_cols = [c for c in CONTEXT if c in raw.columns]
     numeric_cols = [
@@ -85,6 +89,7 @@ def read(path: Path) -> FlowTable:
         unknown_labels=unknown,
         notes=[f"{path}: {note}" for note in notes],
         files=[str(path)],
+        source_row=raw.index.to_numpy() + 1,
     )
 
 

@@ -21,7 +21,7 @@ from fedsec.data.canonical import (
     service_from_name,
 )
 from fedsec.data.flows import FlowTable
-from fedsec.data.readers._io import numeric_block, read_csv_checked, text_block
+from fedsec.data.readers._io import data_row, numeric_block, read_csv_checked, text_block
 from fedsec.data.readers._labels import UNLABELED_NOTE, label_text, unlabeled
 from fedsec.data.taxonomy import NSL_KDD_CATEGORY, NSL_KDD_FAMILY_OF_CATEGORY, OTHER
 
@@ -97,8 +97,17 @@ def category(labels: pd.Series) -> pd.Series:
     return labels.map(lambda name: NSL_KDD_CATEGORY.get(name, name))
 
 
+#: How the files are read (no header line).
+CSV_OPTIONS: dict = {"header": None}
+
+
 def read(path: Path) -> FlowTable:
-    raw = read_csv_checked(path, header=None)
+    return from_frame(read_csv_checked(path, **CSV_OPTIONS), path)
+
+
+def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
+    """The records of ``raw`` (rows of ``path``, indexed by their data row there, 0-based;
+    numbered columns)."""
     width = raw.shape[1]
     if width not in (41, 42, 43):
         raise InputError(
@@ -121,6 +130,7 @@ def read(path: Path) -> FlowTable:
         unknown_labels=unknown,
         notes=[f"{path}: {note}" for note in notes],
         files=[str(path)],
+        source_row=raw.index.to_numpy() + 1,
     )
 
 
@@ -135,7 +145,7 @@ def _labels(raw: pd.DataFrame, path: Path) -> tuple[np.ndarray, np.ndarray, dict
         raise InputError(
             path,
             f"field 42 should be the label (an attack name), found {labels.iloc[row]!r} "
-            f"(data row {row + 1}); a file without labels has 41 fields",
+            f"(data row {data_row(raw, row)}); a file without labels has 41 fields",
         )
     cats = category(labels)
     families = cats.map(NSL_KDD_FAMILY_OF_CATEGORY).fillna(OTHER).to_numpy(dtype=object)

@@ -98,7 +98,11 @@ STATE_FLAGS: dict[str, str] = {
 
 
 def read(path: Path) -> FlowTable:
-    raw = read_csv_checked(path)
+    return from_frame(read_csv_checked(path), path)
+
+
+def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
+    """The flows of ``raw`` (rows of ``path``, indexed by their data row there, 0-based)."""
     require_columns(raw, (*NUMERIC, *CATEGORICAL), path)
     numeric, _ = numeric_block(raw, NUMERIC, path)
     text = text_block(raw, CATEGORICAL)
@@ -116,6 +120,7 @@ def read(path: Path) -> FlowTable:
         unknown_labels=unknown,
         notes=[f"{path}: {note}" for note in notes],
         files=[str(path)],
+        source_row=raw.index.to_numpy() + 1,
     )
 
 

@@ -1,0 +1,146 @@
+"""The dataset CSV formats read block by block (what ``fedsec detect`` streams) give the
+tables a whole read gives, row for row, and refuse what it refuses, naming the same rows."""
+
+import gzip
+
+import pandas as pd
+import pytest
+
+from fedsec.core.errors import InputError
+from fedsec.data.flows import concat_tables
+from fedsec.data.readers import chunks, read_flows
+from fedsec.data.readers.chunks import read_chunks
+from tests.conftest import dataset
+
+#: (format, shared file, its first data lines kept for the test)
+CASES = [
+    ("unsw-nb15", "unsw-nb15/UNSW_NB15_training-set.csv.gz", 6000),
+    ("cicids2017", "cic-ids2017/mlcve_multiclass/cic_ids2017_multiclass.csv.gz", 6000),
+    ("cicids2017", "cic-ids2017/improved_rnd5000/Botnet_736.csv.gz", 736),
+    ("nf-v2", "netflow-nf-v2/NF-BoT-IoT-v2_reduced.csv.gz", 6000),
+    ("nsl-kdd", "nsl-kdd/KDDTest+.txt.gz", 6000),
+]
+
+
+def _head(relative: str, lines: int) -> list[str]:
+    with gzip.open(dataset(relative), "rt", encoding="utf-8", errors="surrogateescape") as f:
+        return [next(f) for _ in range(lines + 1)]
+
+
+def _write(folder, name: str, lines: list[str]):
+    path = folder / name
+    path.write_bytes("".join(lines).encode("utf-8", "surrogateescape"))
+    return path
+
+
+def _streamed(fmt: str, path, monkeypatch, rows: int = 997):
+    monkeypatch.setattr(chunks, "FRAME_BLOCK_BYTES", 4096)  # many blocks per chunk
+    return list(read_chunks(fmt, [path], rows=rows))
+
+
+def _same(whole, parts) -> None:
+    joined = concat_tables(parts)
+    for frame in ("native", "canonical", "context"):
+        pd.testing.assert_frame_equal(
+            getattr(joined, frame).reset_index(drop=True),
+            getattr(whole, frame).reset_index(drop=True),
+            check_dtype=False,
+        )
+    for column in ("family", "label", "origin", "source_file", "source_row"):
+        assert (getattr(joined, column) == getattr(whole, column)).all(), column
+    assert joined.unknown_labels == whole.unknown_labels
+
+
+@pytest.mark.parametrize(("fmt", "relative", "lines"), CASES, ids=[c[1] for c in CASES])
+def test_a_file_read_in_blocks_is_the_file_read_whole(fmt, relative, lines, tmp_path, monkeypatch):
+    head = _head(relative, lines)
+    if fmt == "nsl-kdd":
+        head = head[:-1]  # no header line: every line is a record
+    path = _write(tmp_path, "part.csv", head)
+    whole = read_flows(fmt, [path])
+    rows = len(whole) // 6  # block breaks are line breaks: a chunk ends past ``rows`` lines
+    parts = _streamed(fmt, path, monkeypatch, rows)
+    assert len(parts) >= 6 and all(rows - 1 <= len(t) < rows + 100 for t in parts[:-1])
+    _same(whole, parts)
+    assert whole.source_row[-1] == len(whole)
+
+
+def test_compressed_files_stream_too(tmp_path, monkeypatch):
+    head = _head(CASES[0][1], 3000)
+    path = tmp_path / "part.csv.gz"
+    path.write_bytes(gzip.compress("".join(head).encode()))
+    _same(read_flows("unsw-nb15", [path]), _streamed("unsw-nb15", path, monkeypatch))
+
+
+def _refusal(fmt: str, path, monkeypatch) -> str:
+    with pytest.raises(InputError) as whole:
+        read_flows(fmt, [path])
+    with pytest.raises(InputError) as streamed:
+        _streamed(fmt, path, monkeypatch)
+    assert str(streamed.value) == str(whole.value)
+    return str(whole.value)
+
+
+def test_a_late_bad_value_is_refused_naming_its_row_in_the_file(tmp_path, monkeypatch):
+    lines = _head(CASES[0][1], 5000)
+    fields = lines[4321].split(",")
+    fields[1] = "fast"  # dur
+    lines[4321] = ",".join(fields)
+    message = _refusal("unsw-nb15", _write(tmp_path, "bad.csv", lines), monkeypatch)
+    assert "'dur' holds non-numeric value 'fast' (data row 4321;" in message
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda lines: lines.insert(4000, lines[0]), "line 4001 repeats the header"),
+        (lambda lines: lines.insert(3500, "1,2,3\n"), "line 3501 has 3 fields, the header has"),
+        (
+            lambda lines: lines.insert(4200, lines[9].rstrip("\n") + "\udcff\n"),
+            "is not UTF-8 text: byte 0xff",
+        ),
+        (lambda lines: lines.insert(2500, lines[9].replace(",", "\x00", 1)), "NUL byte on line"),
+    ],
+    ids=["repeated header", "short record", "not UTF-8", "NUL byte"],
+)
+def test_late_malformed_lines_are_refused_as_a_whole_read_refuses_them(
+    edit, expected, tmp_path, monkeypatch
+):
+    lines = _head(CASES[0][1], 5000)
+    edit(lines)
+    assert expected in _refusal("unsw-nb15", _write(tmp_path, "bad.csv", lines), monkeypatch)
+
+
+def test_quoted_line_breaks_across_block_breaks(tmp_path, monkeypatch):
+    """A quoted value holding a line break may straddle two blocks: the block waits for the
+    next one."""
+    lines = _head(CASES[0][1], 3000)
+    for row in range(1, len(lines), 7):
+        fields = lines[row].split(",")
+        fields[3] = '"ht\ntp"'  # service
+        lines[row] = ",".join(fields)
+    path = _write(tmp_path, "quoted.csv", lines)
+    whole = read_flows("unsw-nb15", [path])
+    assert (whole.native["service"] == "ht\ntp").sum() == len(range(1, len(lines), 7))
+    _same(whole, _streamed("unsw-nb15", path, monkeypatch))
+
+
+def test_trailing_empty_rows_are_dropped_whatever_block_they_fall_in(tmp_path, monkeypatch):
+    """CIC-IDS2017's day files end with rows whose every field is empty."""
+    lines = _head(CASES[2][1], 736)
+    empties = ["," * lines[0].count(",") + "\n"] * 1500
+    path = _write(tmp_path, "day.csv", [*lines, *empties])
+    whole = read_flows("cicids2017", [path])
+    assert len(whole) == 736 and set(whole.native["Protocol"]) <= {"6", "17", "0"}
+    _same(whole, _streamed("cicids2017", path, monkeypatch, rows=500))
+    only_empty = _write(tmp_path, "empty.csv", [lines[0], *empties])
+    with pytest.raises(InputError, match="every row is empty"):
+        read_flows("cicids2017", [only_empty])
+    with pytest.raises(InputError, match="no rows"):
+        _streamed("cicids2017", only_empty, monkeypatch)
+
+
+def test_the_row_cap_counts_rows_across_blocks(tmp_path, monkeypatch):
+    monkeypatch.setenv("FEDSEC_MAX_ROWS", "4000")
+    path = _write(tmp_path, "big.csv", _head(CASES[0][1], 5000))
+    assert "has more than 4000 rows" in _refusal("unsw-nb15", path, monkeypatch)
