@@ -31,6 +31,7 @@ import os
 import zipfile
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import BinaryIO
@@ -84,17 +85,24 @@ def read_bytes(path: Path, caps: Limits | None = None) -> bytearray:
     """The file's content, decompressed when it is gzip/bzip2/xz/zip, within the caps."""
     path = Path(path)
     caps = caps or limits()
+    with _opened(path) as (raw, kind):
+        if kind is None and path.stat().st_size > caps.max_bytes:
+            raise InputError(path, f"is larger than {_size(caps.max_bytes)} ({_override()})")
+        return _drain(path, raw, kind, caps)
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator[tuple[BinaryIO, str | None]]:
+    """The file open for reading and its compression (from its first bytes); what reading it
+    raises becomes an :class:`InputError` naming it."""
     if not path.is_file():
         raise InputError(path, "file not found")
     try:
         with open(path, "rb") as raw:
             head = raw.read(6)
             check_capture_bytes(path, head)
-            kind = _compression(head)
             raw.seek(0)
-            if kind is None and path.stat().st_size > caps.max_bytes:
-                raise InputError(path, f"is larger than {_size(caps.max_bytes)} ({_override()})")
-            return _drain(path, raw, kind, caps)
+            yield raw, _compression(head)
     except InputError:
         raise
     except (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as error:
@@ -135,23 +143,10 @@ def text_blocks(
     what a whole read holds (the inflation, line-length and row caps still apply)."""
     path = Path(path)
     caps = caps or limits()
-    if not path.is_file():
-        raise InputError(path, "file not found")
-    try:
-        with open(path, "rb") as raw:
-            head = raw.read(6)
-            check_capture_bytes(path, head)
-            kind = _compression(head)
-            raw.seek(0)
-            decoded = _Decoded(path, replace)
-            for block in _line_blocks(path, raw, kind, caps, block_bytes):
-                yield decoded.text(block)
-    except InputError:
-        raise
-    except (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as error:
-        raise InputError(path, f"cannot be read or decompressed: {error}") from error
-    except (NotImplementedError, RuntimeError) as error:  # zip: unknown method, encrypted
-        raise InputError(path, f"cannot be decompressed: {error}") from error
+    with _opened(path) as (raw, kind):
+        decoded = _Decoded(path, replace)
+        for block in _line_blocks(path, raw, kind, caps, block_bytes):
+            yield decoded.text(block)
 
 
 def _line_blocks(
