@@ -13,7 +13,7 @@ from fedsec.data.readers.zeek import load_log
 
 def write_zeek_json(tsv: Path, out: Path) -> Path:
     """``out``: the rows of the Zeek TSV log ``tsv`` as JSON lines."""
-    raw, _ = load_log(tsv)
+    raw = load_log(tsv)
     rows = [
         {k: _number(v) for k, v in row.items() if pd.notna(v)} for row in raw.to_dict("records")
     ]

@@ -3,14 +3,13 @@ tables a whole read gives, row for row, and refuse what it refuses, naming the s
 
 import gzip
 
-import pandas as pd
 import pytest
 
 from fedsec.core.errors import InputError
-from fedsec.data.flows import concat_tables
 from fedsec.data.readers import chunks, read_flows
 from fedsec.data.readers.chunks import read_chunks
 from tests.conftest import dataset
+from tests.data.readers.tables import assert_same_tables
 
 #: (format, shared file, its first data lines kept for the test)
 CASES = [
@@ -38,19 +37,6 @@ def _streamed(fmt: str, path, monkeypatch, rows: int = 997):
     return list(read_chunks(fmt, [path], rows=rows))
 
 
-def _same(whole, parts) -> None:
-    joined = concat_tables(parts)
-    for frame in ("native", "canonical", "context"):
-        pd.testing.assert_frame_equal(
-            getattr(joined, frame).reset_index(drop=True),
-            getattr(whole, frame).reset_index(drop=True),
-            check_dtype=False,
-        )
-    for column in ("family", "label", "origin", "source_file", "source_row"):
-        assert (getattr(joined, column) == getattr(whole, column)).all(), column
-    assert joined.unknown_labels == whole.unknown_labels
-
-
 @pytest.mark.parametrize(("fmt", "relative", "lines"), CASES, ids=[c[1] for c in CASES])
 def test_a_file_read_in_blocks_is_the_file_read_whole(fmt, relative, lines, tmp_path, monkeypatch):
     head = _head(relative, lines)
@@ -61,7 +47,7 @@ def test_a_file_read_in_blocks_is_the_file_read_whole(fmt, relative, lines, tmp_
     rows = len(whole) // 6  # block breaks are line breaks: a chunk ends past ``rows`` lines
     parts = _streamed(fmt, path, monkeypatch, rows)
     assert len(parts) >= 6 and all(rows - 1 <= len(t) < rows + 100 for t in parts[:-1])
-    _same(whole, parts)
+    assert_same_tables(whole, parts)
     assert whole.source_row[-1] == len(whole)
 
 
@@ -69,7 +55,7 @@ def test_compressed_files_stream_too(tmp_path, monkeypatch):
     head = _head(CASES[0][1], 3000)
     path = tmp_path / "part.csv.gz"
     path.write_bytes(gzip.compress("".join(head).encode()))
-    _same(read_flows("unsw-nb15", [path]), _streamed("unsw-nb15", path, monkeypatch))
+    assert_same_tables(read_flows("unsw-nb15", [path]), _streamed("unsw-nb15", path, monkeypatch))
 
 
 def _refusal(fmt: str, path, monkeypatch) -> str:
@@ -122,7 +108,7 @@ def test_quoted_line_breaks_across_block_breaks(tmp_path, monkeypatch):
     path = _write(tmp_path, "quoted.csv", lines)
     whole = read_flows("unsw-nb15", [path])
     assert (whole.native["service"] == "ht\ntp").sum() == len(range(1, len(lines), 7))
-    _same(whole, _streamed("unsw-nb15", path, monkeypatch))
+    assert_same_tables(whole, _streamed("unsw-nb15", path, monkeypatch))
 
 
 def test_trailing_empty_rows_are_dropped_whatever_block_they_fall_in(tmp_path, monkeypatch):
@@ -132,7 +118,7 @@ def test_trailing_empty_rows_are_dropped_whatever_block_they_fall_in(tmp_path, m
     path = _write(tmp_path, "day.csv", [*lines, *empties])
     whole = read_flows("cicids2017", [path])
     assert len(whole) == 736 and set(whole.native["Protocol"]) <= {"6", "17", "0"}
-    _same(whole, _streamed("cicids2017", path, monkeypatch, rows=500))
+    assert_same_tables(whole, _streamed("cicids2017", path, monkeypatch, rows=500))
     only_empty = _write(tmp_path, "empty.csv", [lines[0], *empties])
     with pytest.raises(InputError, match="every row is empty"):
         read_flows("cicids2017", [only_empty])

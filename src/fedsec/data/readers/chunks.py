@@ -8,11 +8,12 @@ Each chunk goes to the format's batch reader (flows: :mod:`flows_arrow`, the tab
 file, so the tables match the whole-file read row for row. The dataset CSV formats
 (``FRAME_STREAMED``: UNSW-NB15, CIC-IDS2017, NetFlow v2, NSL-KDD) are read by the checked CSV
 reader block by block (:func:`read_csv_chunks`: the same checks and refusals as a whole read,
-with the same line and row numbers), each block's frame converted by the format's own
-``from_frame``. Memory stays bounded by the chunk, whatever the file's size. Other formats
-(Zeek, pcap, TON_IoT, mapped files), and flow CSVs compressed otherwise than by gzip, are read
-whole by their reader and handed out in slices. TON_IoT stays whole on purpose: whether a
-sensor column is numeric or a category is decided from all of its values.
+with the same line and row numbers), and Zeek ASCII logs by :func:`ascii_chunks` likewise, each
+frame converted by the format's own ``from_frame``. Memory stays bounded by the chunk, whatever
+the file's size. Other inputs (Zeek JSON logs, pcap, TON_IoT, mapped files, and flow CSVs
+compressed otherwise than by gzip) are read whole by their reader and handed out in slices.
+TON_IoT stays whole on purpose: whether a sensor column is numeric or a category is decided
+from all of its values; so do Zeek JSON logs: their columns are the keys of all their records.
 
 Arrow infers column types once, from the file's first 8 MiB of lines; times stay text, and
 integer columns other than context (ports, ids, times keep their integers, as alerts show them)
@@ -38,10 +39,11 @@ from fedsec.data.canonical import CONTEXT_COLUMNS
 from fedsec.data.flows import FlowTable
 from fedsec.data.leaks import check_capture_bytes
 from fedsec.data.mapping import Mapping
-from fedsec.data.readers import cicids2017, nf_v2, nsl_kdd, read_flows, unsw_nb15
+from fedsec.data.readers import cicids2017, nf_v2, nsl_kdd, read_flows, unsw_nb15, zeek
 from fedsec.data.readers._csv_records import read_csv_chunks
 from fedsec.data.readers._input import limits
 from fedsec.data.readers.flows_arrow import from_arrow
+from fedsec.data.readers.zeek_ascii import ascii_chunks
 
 CHUNK_ROWS = 65_536
 #: The CSV parser's block: its buffers take some 25x the block in memory (200 MiB at 8 MiB),
@@ -60,12 +62,27 @@ STREAMED: dict[str, BatchReader] = {"flows": from_arrow}
 KEEP_INTEGERS = frozenset({*CONTEXT_COLUMNS, "org", "campaign"})
 #: The checked CSV reader's block (dataset CSV formats): whole lines, about this many bytes.
 FRAME_BLOCK_BYTES = 1 << 20
-#: Formats read block by block by the checked CSV reader: (its options, the frame's reader).
-FRAME_STREAMED: dict[str, tuple[dict, Callable[[pd.DataFrame, Path], FlowTable]]] = {
-    "unsw-nb15": ({}, unsw_nb15.from_frame),
-    "cicids2017": (cicids2017.CSV_OPTIONS, cicids2017.from_frame),
-    "nf-v2": ({}, nf_v2.from_frame),
-    "nsl-kdd": (nsl_kdd.CSV_OPTIONS, nsl_kdd.from_frame),
+#: A format's frames of about ``rows`` rows of a file (None: it reads that file whole).
+Frames = Callable[[Path, int], Iterator[pd.DataFrame] | None]
+
+
+def _csv_frames(options: dict) -> Frames:
+    return lambda path, rows: read_csv_chunks(path, rows, block_bytes=FRAME_BLOCK_BYTES, **options)
+
+
+def _zeek_frames(path: Path, rows: int) -> Iterator[pd.DataFrame] | None:
+    """An ASCII log's frames; a JSON log is read whole (its columns are the keys of all its
+    records)."""
+    return None if zeek.is_json(path) else ascii_chunks(path, rows, block_bytes=FRAME_BLOCK_BYTES)
+
+
+#: Formats read block by block by their checked text readers: (the frames, the frame's reader).
+FRAME_STREAMED: dict[str, tuple[Frames, Callable[[pd.DataFrame, Path], FlowTable]]] = {
+    "unsw-nb15": (_csv_frames({}), unsw_nb15.from_frame),
+    "cicids2017": (_csv_frames(cicids2017.CSV_OPTIONS), cicids2017.from_frame),
+    "nf-v2": (_csv_frames({}), nf_v2.from_frame),
+    "nsl-kdd": (_csv_frames(nsl_kdd.CSV_OPTIONS), nsl_kdd.from_frame),
+    "zeek": (_zeek_frames, zeek.from_frame),
 }
 
 
@@ -79,8 +96,9 @@ def read_chunks(
     if not paths:
         read_flows(fmt, paths, mapping)  # the usual refusal
     for path in map(Path, paths):
-        if fmt in FRAME_STREAMED and mapping is None:
-            yield from _frame_chunks(fmt, path, rows)
+        frames = FRAME_STREAMED[fmt][0](path, rows) if fmt in FRAME_STREAMED else None
+        if frames is not None and mapping is None:
+            yield from _frame_chunks(fmt, path, frames)
             continue
         batches = _batches(path, rows) if fmt in STREAMED and mapping is None else None
         if batches is None:
@@ -97,11 +115,11 @@ def read_chunks(
             raise InputError(path, "no rows")
 
 
-def _frame_chunks(fmt: str, path: Path, rows: int) -> Iterator[FlowTable]:
-    """A dataset CSV's tables, block by block (their frames' indexes reset, as a whole read's)."""
-    options, from_frame = FRAME_STREAMED[fmt]
+def _frame_chunks(fmt: str, path: Path, frames: Iterator[pd.DataFrame]) -> Iterator[FlowTable]:
+    """A file's tables, frame by frame (their frames' indexes reset, as a whole read's)."""
+    from_frame = FRAME_STREAMED[fmt][1]
     seen = 0
-    for frame in read_csv_chunks(path, rows, block_bytes=FRAME_BLOCK_BYTES, **options):
+    for frame in frames:
         table = from_frame(frame, path)
         seen += len(table)
         if len(table):

@@ -23,10 +23,7 @@ IoT-23 does: ``detailed-label`` (an IoT-23 name, an ATT&CK technique id or a fam
 
 from __future__ import annotations
 
-import codecs
-import io
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -41,9 +38,10 @@ from fedsec.data.canonical import (
     service_from_port,
 )
 from fedsec.data.flows import FlowTable
-from fedsec.data.readers._input import Limits, limits, read_text
+from fedsec.data.readers._input import Limits, limits, read_text, text_blocks
 from fedsec.data.readers._io import PORT, check_range, numeric_block, require_columns, text_block
 from fedsec.data.readers._labels import GENERIC, UNLABELED_NOTE, families_of, unlabeled
+from fedsec.data.readers.zeek_ascii import ascii_rows
 from fedsec.data.taxonomy import BENIGN, OTHER
 
 REQUIRED: tuple[str, ...] = ("id.resp_p", "proto", "orig_pkts", "resp_pkts")
@@ -116,7 +114,13 @@ LABELS: dict[str, str] = {**IOT_23, **GENERIC}
 
 
 def read(path: Path) -> FlowTable:
-    raw, notes = load_log(Path(path))
+    return from_frame(load_log(Path(path)), path)
+
+
+def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
+    """The flows of ``raw`` (the log's rows as strings, NaN = unset; indexed by their data row
+    in the file, 0-based)."""
+    notes: list[str] = []
     require_columns(raw, REQUIRED, path)
     check_range(raw, ["id.resp_p"], path, **PORT)
     check_range(raw, ["id.orig_p"], path, allow_missing=True, **PORT)
@@ -144,18 +148,27 @@ def read(path: Path) -> FlowTable:
         unknown_labels=unknown,
         notes=[f"{path}: {note}" for note in notes + label_notes],
         files=[str(path)],
+        source_row=raw.index.to_numpy() + 1,
     )
 
 
-def load_log(path: Path) -> tuple[pd.DataFrame, list[str]]:
-    """The log's rows as a frame of strings (NaN = unset) and notes on what was skipped."""
+def load_log(path: Path) -> pd.DataFrame:
+    """The log's rows as a frame of strings (NaN = unset)."""
     caps = limits()
     text = read_text(path, caps)
     if not text.strip():
         raise InputError(path, "file is empty")
     if text.lstrip()[:1] == "{":
-        return _json_rows(text, path, caps), []
-    return _ascii_rows(text, path, caps)
+        return _json_rows(text, path, caps)
+    return ascii_rows(text, path, caps)
+
+
+def is_json(path: Path) -> bool:
+    """Whether the log is JSON lines (its first character that is not white space is ``{``)."""
+    for block in text_blocks(path, block_bytes=1 << 16):
+        if block.strip():
+            return block.lstrip()[:1] == "{"
+    return False
 
 
 def _json_rows(text: str, path: Path, caps: Limits) -> pd.DataFrame:
@@ -197,118 +210,6 @@ def _json_value(value: object, key: str, path: Path, line: int) -> object:
     if isinstance(value, (list, dict)):
         raise InputError(path, f"line {line}: field {key!r} is a nested JSON value")
     return value
-
-
-def _header(text: str, path: Path, caps: Limits) -> dict[str, str]:
-    """The ``#key value`` lines of the header, separator decoded; every #fields line agrees."""
-    first = re.search(r"^#separator[ \t]+(\S+)", text, re.M)
-    separator = _separator(first.group(1), path) if first else "\t"
-    header: dict[str, str] = {"separator": separator}
-    for key, value in re.findall(r"^#([a-z_]+)" + re.escape(separator) + r"(.*)$", text, re.M):
-        value = value.rstrip("\r")
-        if key == "fields" and "fields" in header and header["fields"] != value:
-            raise InputError(path, "holds several different #fields headers; read them apart")
-        header.setdefault(key, value)
-    if "fields" not in header:
-        raise InputError(path, "no #fields header: not a Zeek ASCII log")
-    names = header["fields"].split(separator)
-    if len(names) > caps.max_columns:
-        raise InputError(path, f"#fields names {len(names)} fields, more than {caps.max_columns}")
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice or "" in names:
-        raise InputError(path, f"#fields names a field twice or not at all: {twice or ['']}")
-    return header
-
-
-def _separator(escaped: str, path: Path) -> str:
-    """``\\x09`` -> a tab: one character, not a line break or ``#``."""
-    try:
-        separator = codecs.decode(escaped, "unicode_escape")
-    except UnicodeDecodeError:
-        separator = ""
-    if len(separator) != 1 or separator in "\r\n#":
-        raise InputError(path, f"#separator {escaped[:20]!r} is not one usable character")
-    return separator
-
-
-def _ascii_rows(text: str, path: Path, caps: Limits) -> tuple[pd.DataFrame, list[str]]:
-    header = _header(text, path, caps)
-    separator = header["separator"]
-    columns = header["fields"].split(separator)
-    unset, empty = header.get("unset_field", "-"), header.get("empty_field", "(empty)")
-    data = _data_lines(text, separator, len(columns), path, caps)
-    if not data:
-        raise InputError(path, "file has a header but no rows")
-    try:
-        frame = pd.read_csv(
-            io.StringIO("\n".join(data)),
-            sep=separator,
-            header=None,
-            dtype=object,
-            keep_default_na=False,
-            na_values=[unset],
-            quoting=3,  # csv.QUOTE_NONE: Zeek escapes, it does not quote
-            engine="c",
-            index_col=False,
-            skip_blank_lines=False,
-        )
-    except (pd.errors.ParserError, ValueError) as error:
-        raise InputError(path, f"rows do not match the #fields header: {error}") from error
-    if frame.shape != (len(data), len(columns)):
-        raise InputError(
-            path, f"parsed as {frame.shape} but holds {len(data)} rows of {len(columns)} fields"
-        )
-    frame.columns = columns
-    frame = _split_space_joined(frame, columns, unset)
-    blank = frame.to_numpy() == ""
-    if blank.any():
-        row, column = (int(i[0]) for i in np.nonzero(blank))
-        raise InputError(
-            path,
-            f"data row {row + 1} has no value for {frame.columns[column]!r} (a truncated row? "
-            f"Zeek writes {unset!r} for unset fields)",
-        )
-    holds_empty = [c for c in frame.columns if (frame[c].to_numpy() == empty).any()]
-    for column in holds_empty:
-        frame[column] = frame[column].where(frame[column] != empty, "")
-    return frame, []
-
-
-def _data_lines(text: str, separator: str, width: int, path: Path, caps: Limits) -> list[str]:
-    """Data lines (not ``#``, not blank), each with exactly the header's number of fields and
-    no carriage return inside (a ``#`` inside a field is data, not a comment)."""
-    rows = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        line = line.removesuffix("\r")
-        if not line or line.startswith("#"):
-            continue
-        fields = line.count(separator) + 1
-        if fields != width:
-            raise InputError(
-                path, f"line {number} has {fields} fields, the #fields header names {width}"
-            )
-        if "\r" in line:
-            raise InputError(path, f"line {number} holds a carriage return inside a field")
-        rows.append(line)
-        if caps.max_rows is not None and len(rows) > caps.max_rows:
-            raise InputError(path, f"has more than {caps.max_rows} rows (FEDSEC_MAX_ROWS)")
-    return rows
-
-
-def _split_space_joined(frame: pd.DataFrame, columns: list[str], unset: str) -> pd.DataFrame:
-    """IoT-23 quirk: the last fields joined by spaces instead of the separator."""
-    for column in columns:
-        names = column.split()
-        if len(names) < 2:
-            continue
-        parts = frame[column].str.strip().str.split(r"\s+", n=len(names) - 1, expand=True)
-        parts = parts.reindex(columns=range(len(names)))
-        parts = parts.where(parts != unset, np.nan)
-        position = frame.columns.get_loc(column)
-        frame = frame.drop(columns=column)
-        for offset, name in enumerate(names):
-            frame.insert(position + offset, name, parts[offset].to_numpy())
-    return frame
 
 
 def _canonical(raw: pd.DataFrame, numeric: pd.DataFrame) -> pd.DataFrame:
