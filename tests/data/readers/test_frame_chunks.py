@@ -6,9 +6,12 @@ import gzip
 import pytest
 
 from fedsec.core.errors import InputError
+from fedsec.data.mapping import load_mapping
 from fedsec.data.readers import chunks, read_flows
+from fedsec.data.readers._io import read_csv_checked
+from fedsec.data.readers._tables import write_parquet
 from fedsec.data.readers.chunks import read_chunks
-from tests.conftest import dataset
+from tests.conftest import REPO, dataset
 from tests.data.readers.tables import assert_same_tables
 
 #: (format, shared file, its first data lines kept for the test)
@@ -130,3 +133,19 @@ def test_the_row_cap_counts_rows_across_blocks(tmp_path, monkeypatch):
     monkeypatch.setenv("FEDSEC_MAX_ROWS", "4000")
     path = _write(tmp_path, "big.csv", _head(CASES[0][1], 5000))
     assert "has more than 4000 rows" in _refusal("unsw-nb15", path, monkeypatch)
+
+
+@pytest.mark.parametrize("container", ["csv", "parquet"])
+def test_a_file_read_through_a_mapping_streams_too(container, tmp_path, monkeypatch):
+    """The mapping ``fedsec inspect`` proposed for the original CIC-IDS2017 CSVs, on 6,000 of
+    their rows, as CSV and as Parquet (batch by batch)."""
+    path = _write(tmp_path, "part.csv", _head(CASES[1][1], 6000))
+    if container == "parquet":
+        frame = read_csv_checked(path, allow_duplicates=("Fwd Header Length",))
+        path = write_parquet(frame, tmp_path / "part.parquet")
+    mapping = load_mapping(REPO / "examples" / "mappings" / "cicids2017-mlcve.toml")
+    whole = read_flows("mapped", [path], mapping)
+    monkeypatch.setattr(chunks, "FRAME_BLOCK_BYTES", 4096)
+    parts = list(read_chunks("mapped", [path], mapping, rows=997))
+    assert len(parts) == 7 and all(996 <= len(t) <= 997 for t in parts[:-1])
+    assert_same_tables(whole, parts)

@@ -7,7 +7,8 @@ back trimmed and must be unique. Values keep their Parquet types, so numbers nee
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,7 @@ import pyarrow.parquet as pq
 
 from fedsec.core import atomic
 from fedsec.core.errors import InputError
+from fedsec.data.readers._csv_records import read_csv_chunks
 from fedsec.data.readers._input import Limits, limits
 from fedsec.data.readers._io import read_csv_checked
 
@@ -43,23 +45,62 @@ def read_parquet(path: Path, caps: Limits) -> pd.DataFrame:
     """A Parquet file within the caps; a damaged file is an error naming it."""
     if path.stat().st_size > caps.max_bytes:
         raise InputError(path, f"is larger than the input cap of {caps.max_bytes} bytes")
+    with _parquet(path, caps) as source:
+        frame = source.read().to_pandas()
+    if frame.empty:
+        raise InputError(path, "file has no rows")
+    return _named(frame, path).reset_index(drop=True)
+
+
+def frame_chunks(
+    path: Path, rows: int, *, allow_duplicates: Collection[str] = (), block_bytes: int = 1 << 20
+) -> Iterator[pd.DataFrame]:
+    """:func:`read_frame`'s frame in frames of ``rows`` rows, indexed by their row in the file
+    (0-based): CSV block by block (:func:`read_csv_chunks`), Parquet batch by batch; the same
+    checks, the size cap aside (it bounds what a whole read holds)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    if not is_parquet(path):
+        yield from read_csv_chunks(
+            path, rows, allow_duplicates=allow_duplicates, block_bytes=block_bytes
+        )
+        return
+    before = 0
+    with _parquet(path, limits()) as source:
+        for batch in source.iter_batches(batch_size=rows):
+            frame = _named(batch.to_pandas(), path)
+            frame.index = pd.RangeIndex(before, before + len(frame))
+            before += len(frame)
+            yield frame
+    if before == 0:
+        raise InputError(path, "file has no rows")
+
+
+@contextmanager
+def _parquet(path: Path, caps: Limits) -> Iterator[pq.ParquetFile]:
+    """The file open as Parquet within the column and row caps; what reading it raises becomes
+    an :class:`InputError` naming it."""
     try:
-        meta = pq.ParquetFile(path).metadata
+        source = pq.ParquetFile(path)
+        meta = source.metadata
         if meta.num_columns > caps.max_columns:
             raise InputError(path, f"has {meta.num_columns} columns, more than the cap")
         if caps.max_rows is not None and meta.num_rows > caps.max_rows:
             raise InputError(path, f"has more than {caps.max_rows} rows, the cap (FEDSEC_MAX_ROWS)")
-        frame = pq.read_table(path).to_pandas()
+        yield source
     except (pa.ArrowException, OSError) as error:
         raise InputError(path, f"cannot be read as Parquet: {error}") from error
-    if frame.empty:
-        raise InputError(path, "file has no rows")
+
+
+def _named(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The frame with its column names trimmed, which must be unique."""
     names = [str(c).strip() for c in frame.columns]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise InputError(path, f"column names appear more than once: {', '.join(twice[:5])}")
     frame.columns = names
-    return frame.reset_index(drop=True)
+    return frame
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> Path:

@@ -10,8 +10,9 @@ file, so the tables match the whole-file read row for row. The dataset CSV forma
 reader block by block (:func:`read_csv_chunks`: the same checks and refusals as a whole read,
 with the same line and row numbers), and Zeek ASCII logs by :func:`ascii_chunks` likewise, each
 frame converted by the format's own ``from_frame``. Memory stays bounded by the chunk, whatever
-the file's size. Other inputs (Zeek JSON logs, pcap, TON_IoT, mapped files, and flow CSVs
-compressed otherwise than by gzip) are read whole by their reader and handed out in slices.
+the file's size; so are files read through a mapping (``mapped``: CSV block by block, Parquet
+batch by batch). Other inputs (Zeek JSON logs, pcap, TON_IoT, and flow CSVs compressed
+otherwise than by gzip) are read whole by their reader and handed out in slices.
 TON_IoT stays whole on purpose: whether a sensor column is numeric or a category is decided
 from all of its values; so do Zeek JSON logs: their columns are the keys of all their records.
 
@@ -39,9 +40,10 @@ from fedsec.data.canonical import CONTEXT_COLUMNS
 from fedsec.data.flows import FlowTable
 from fedsec.data.leaks import check_capture_bytes
 from fedsec.data.mapping import Mapping
-from fedsec.data.readers import cicids2017, nf_v2, nsl_kdd, read_flows, unsw_nb15, zeek
+from fedsec.data.readers import cicids2017, mapped, nf_v2, nsl_kdd, read_flows, unsw_nb15, zeek
 from fedsec.data.readers._csv_records import read_csv_chunks
 from fedsec.data.readers._input import limits
+from fedsec.data.readers._tables import frame_chunks
 from fedsec.data.readers.flows_arrow import from_arrow
 from fedsec.data.readers.zeek_ascii import ascii_chunks
 
@@ -96,9 +98,9 @@ def read_chunks(
     if not paths:
         read_flows(fmt, paths, mapping)  # the usual refusal
     for path in map(Path, paths):
-        frames = FRAME_STREAMED[fmt][0](path, rows) if fmt in FRAME_STREAMED else None
-        if frames is not None and mapping is None:
-            yield from _frame_chunks(fmt, path, frames)
+        tables = _frame_tables(fmt, path, rows, mapping)
+        if tables is not None:
+            yield from tables
             continue
         batches = _batches(path, rows) if fmt in STREAMED and mapping is None else None
         if batches is None:
@@ -115,9 +117,29 @@ def read_chunks(
             raise InputError(path, "no rows")
 
 
-def _frame_chunks(fmt: str, path: Path, frames: Iterator[pd.DataFrame]) -> Iterator[FlowTable]:
-    """A file's tables, frame by frame (their frames' indexes reset, as a whole read's)."""
-    from_frame = FRAME_STREAMED[fmt][1]
+def _frame_tables(
+    fmt: str, path: Path, rows: int, mapping: Mapping | None
+) -> Iterator[FlowTable] | None:
+    """The file's tables, frame by frame, when its format streams frames (None: it does not,
+    or a mapping goes with another format than ``mapped``, which ``read_flows`` refuses)."""
+    if fmt == "mapped" and mapping is not None:
+        frames = frame_chunks(
+            path, rows, allow_duplicates=mapping.duplicates, block_bytes=FRAME_BLOCK_BYTES
+        )
+        return _tables(path, frames, lambda raw, source: mapped.from_frame(raw, source, mapping))
+    if fmt not in FRAME_STREAMED or mapping is not None:
+        return None
+    frames_of, from_frame = FRAME_STREAMED[fmt]
+    frames = frames_of(path, rows)
+    return None if frames is None else _tables(path, frames, from_frame)
+
+
+def _tables(
+    path: Path,
+    frames: Iterator[pd.DataFrame],
+    from_frame: Callable[[pd.DataFrame, Path], FlowTable],
+) -> Iterator[FlowTable]:
+    """Each frame's table (its frames' indexes reset, as a whole read's)."""
     seen = 0
     for frame in frames:
         table = from_frame(frame, path)

@@ -45,7 +45,11 @@ from fedsec.data.taxonomy import BENIGN, OTHER, known_labels, map_labels
 
 def read(path: Path, mapping: Mapping) -> FlowTable:
     path = Path(path)
-    raw = read_frame(path, allow_duplicates=mapping.duplicates)
+    return from_frame(read_frame(path, allow_duplicates=mapping.duplicates), path, mapping)
+
+
+def from_frame(raw: pd.DataFrame, path: Path, mapping: Mapping) -> FlowTable:
+    """The flows of ``raw`` (rows of ``path``, indexed by their data row there, 0-based)."""
     check_not_packets(path, list(raw.columns))
     _require(raw, mapping, path)
     native_columns = _native_columns(raw, mapping)
@@ -65,6 +69,7 @@ def read(path: Path, mapping: Mapping) -> FlowTable:
         unknown_labels=unknown,
         notes=[f"{path}: {note}" for note in notes + label_notes],
         files=[str(path)],
+        source_row=raw.index.to_numpy() + 1,
     )
 
 
