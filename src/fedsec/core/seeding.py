@@ -6,6 +6,7 @@ import zlib
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 
 def _key(part: object) -> int:
@@ -29,7 +30,15 @@ def torch_generator(seed: int, *purpose: object) -> torch.Generator:
 
 
 def deterministic_torch(threads: int | None = None) -> None:
-    """Same seed, same numbers: deterministic kernels and a fixed thread count."""
+    """Same seed, same numbers: deterministic kernels and a fixed thread count, for torch and
+    for numpy's BLAS pools alike (networks are evaluated in numpy: :mod:`fedsec.models.mlp_arrays`).
+
+    With one thread OpenBLAS computes in the calling thread. With its pool, a process that
+    starts a subprocess while a product runs in another thread (a sweep's local Ray runtime
+    starting beside the jobs it runs itself) can leave the product waiting for workers
+    forever: measured once, a privacy-curve test spinning in OpenBLAS's ``exec_blas`` for 30
+    minutes."""
     torch.use_deterministic_algorithms(True)
     if threads is not None:
         torch.set_num_threads(threads)
+        threadpool_limits(threads, user_api="blas")
