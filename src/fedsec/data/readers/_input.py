@@ -113,25 +113,9 @@ def _opened(path: Path) -> Iterator[tuple[BinaryIO, str | None]]:
 
 def read_text(path: Path, caps: Limits | None = None, *, replace: bool = False) -> str:
     """The file as UTF-8 text (a leading BOM dropped). Bytes that are not UTF-8 are an error
-    naming the byte, its offset and line, unless ``replace`` (then they become U+FFFD)."""
-    data = read_bytes(path, caps)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        if not replace:
-            line = data.count(b"\n", 0, error.start) + 1
-            raise InputError(
-                path,
-                f"is not UTF-8 text: byte 0x{data[error.start]:02x} at offset {error.start} "
-                f"(line {line})",
-            ) from None
-        text = data.decode("utf-8", "replace")
-    del data
-    nul = text.find("\x00")
-    if nul >= 0:
-        line = text.count("\n", 0, nul) + 1
-        raise InputError(path, f"holds a NUL byte on line {line}: binary data, not text")
-    return text.removeprefix("\ufeff")
+    naming the byte, its offset and line, unless ``replace`` (then they become U+FFFD); so is
+    a NUL byte."""
+    return _Decoded(Path(path), replace).text(read_bytes(path, caps))
 
 
 def text_blocks(
@@ -173,14 +157,15 @@ def _line_blocks(
 
 
 class _Decoded:
-    """UTF-8 text of consecutive blocks of whole lines, refused as :func:`read_text` refuses
-    the whole (a line break never falls inside a UTF-8 sequence, so blocks decode alone)."""
+    """UTF-8 text of a whole file or of its consecutive blocks of whole lines, with the same
+    refusals, offsets and line numbers either way (a line break never falls inside a UTF-8
+    sequence, so blocks decode alone)."""
 
     def __init__(self, path: Path, replace: bool) -> None:
         self.path, self.replace = path, replace
         self.offset, self.line = 0, 1
 
-    def text(self, block: bytes) -> str:
+    def text(self, block: bytes | bytearray) -> str:
         try:
             text = block.decode("utf-8")
         except UnicodeDecodeError as error:
