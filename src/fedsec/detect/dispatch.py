@@ -186,7 +186,7 @@ def run_detection(
     stop: threading.Event | None = None,
 ) -> DetectionSummary:
     """Alerts from any bundle: the manifest's kind picks its detector (the one dispatch; the
-    kind and the options are checked first: :func:`check_task`), once the bundle's
+    kind and the options are checked first: :func:`check_kind_and_options`), once the bundle's
     signature is verified against ``trust`` (default: the user's trusted keys). Alerts are ECS
     documents unless ``alert_options`` says otherwise. ``follow``: score the one input as it
     grows, until ``stop`` is set."""
@@ -194,7 +194,7 @@ def run_detection(
     manifest = load_manifest(model_dir)
     authenticity = authenticate(model_dir, manifest, trust)
     kind = bundle_kind(manifest)
-    check_task(model_dir, kind, threshold, namespace)
+    check_kind_and_options(model_dir, kind, threshold, namespace)
     alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions())
     request = DetectionRequest(
         inputs, fmt, out, org, threshold, namespace, options, trust, mapping, alerts, follow, stop
@@ -207,7 +207,9 @@ def run_detection(
     return summary
 
 
-def check_task(model_dir: Path, kind: str, threshold: float | None, namespace: str | None) -> None:
+def check_kind_and_options(
+    model_dir: Path, kind: str, threshold: float | None, namespace: str | None
+) -> None:
     """Refuse a bundle kind no registered task ships, and a detection option its detector
     refuses. The task registry imports every task's training code (torch, scikit-learn and
     SciPy with it: ~3 s at start-up), so it is read only for a kind without a detector here
