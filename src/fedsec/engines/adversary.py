@@ -102,24 +102,37 @@ class AdversarialTransport:
         }
 
     def _tamper(self, name: str, round_: int, params: Params, result: SiteResult) -> SiteResult:
-        kind, update = self.config.kind, result.update
-        factor = -self.config.boost() if kind == "sign_flip" else self.config.boost()
-        if kind == "free_ride":
-            sent = [np.array(g, copy=True) for g in params]
-        elif kind == "noise":
-            rng = seeding.rng(self.seed, "adversary", "noise", name, round_)
-            sent = [
-                (g + rng.normal(0.0, self.config.noise_std, g.shape)).astype(np.float32)
-                for g in params
-            ]
-        elif kind == "inflate" or (kind in DATA_ATTACKS and factor == 1.0):
-            sent = update.params
-        else:
-            sent = [
-                (g + factor * (p.astype(np.float64) - g)).astype(np.float32)
-                for g, p in zip(params, update.params, strict=True)
-            ]
-        claimed = update.num_samples
-        if kind == "inflate":
-            claimed = round(claimed * self.config.inflation)
+        update = result.update
+        sent, claimed = tampered(
+            self.config, params, update.params, update.num_samples, self.seed, name, round_
+        )
         return replace(result, update=replace(update, params=sent, num_samples=claimed))
+
+
+def tampered(
+    config: AdversaryConfig,
+    params: Params,
+    trained: Params,
+    rows: int,
+    seed: int,
+    name: str,
+    round_: int,
+) -> tuple[Params, int]:
+    """What a dishonest organization ``name`` sends in ``round_`` (its model and claimed rows)
+    instead of ``trained`` and ``rows``, given the global model ``params``: the model attacks of
+    ``config``. A deployment's tests send the same from a dishonest site."""
+    kind = config.kind
+    factor = -config.boost() if kind == "sign_flip" else config.boost()
+    if kind == "free_ride":
+        sent = [np.array(g, copy=True) for g in params]
+    elif kind == "noise":
+        rng = seeding.rng(seed, "adversary", "noise", name, round_)
+        sent = [(g + rng.normal(0.0, config.noise_std, g.shape)).astype(np.float32) for g in params]
+    elif kind == "inflate" or (kind in DATA_ATTACKS and factor == 1.0):
+        sent = trained
+    else:
+        sent = [
+            (g + factor * (p.astype(np.float64) - g)).astype(np.float32)
+            for g, p in zip(params, trained, strict=True)
+        ]
+    return sent, round(rows * config.inflation) if kind == "inflate" else rows
