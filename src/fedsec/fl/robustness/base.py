@@ -11,7 +11,7 @@ capped) is kept in :attr:`RobustAggregation.log`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -96,6 +96,30 @@ class RobustAggregation:
         self.rule, self.registered = rule, dict(registered or {})
         self.max_weight_ratio = max_weight_ratio
         self.log: list[RoundDefence] = []
+        self.like: Params | None = None  # the model's shapes, from the last round combined
+
+    def state_dict(self) -> tuple[dict[str, Params], dict[str, Any]]:
+        """What the rule remembers between rounds, for a checkpoint: arrays shaped like the
+        model and JSON values (nothing for a rule that remembers nothing)."""
+        state = getattr(self.rule, "state", None)
+        if state is None:
+            return {}, {}
+        arrays, meta = state()
+        if arrays and self.like is None:
+            raise ValueError(f"{self.rule.name} state: arrays before any round")
+        like = self.like or []
+        return {k: unflatten(v, like) for k, v in arrays.items()}, {"rule": self.rule.name} | meta
+
+    def load_state(self, arrays: dict[str, Params], meta: dict[str, Any]) -> None:
+        """Take up what :meth:`state_dict` gave (a ValueError names what does not fit)."""
+        restore = getattr(self.rule, "restore", None)
+        if restore is None:
+            if arrays or meta:
+                raise ValueError(f"{self.rule.name} keeps no state; the checkpoint holds some")
+            return
+        if meta.get("rule") != self.rule.name:
+            raise ValueError(f"defence state of rule {meta.get('rule')!r}, not {self.rule.name!r}")
+        restore({k: flatten(v) for k, v in arrays.items()}, meta)
 
     def combine(
         self, global_params: Params, results: dict[str, SiteResult], round_: int
@@ -103,7 +127,7 @@ class RobustAggregation:
         if not results:
             raise ValueError("cannot aggregate zero updates")
         sites = list(results)
-        global_flat = flatten(global_params)
+        global_flat, self.like = flatten(global_params), global_params
         deltas = np.stack([flatten(results[s].update.params) - global_flat for s in sites])
         claimed = [results[s].update.num_samples for s in sites]
         weights, capped = cap_weights(sites, claimed, self.registered, self.max_weight_ratio)

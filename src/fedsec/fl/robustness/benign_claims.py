@@ -30,7 +30,7 @@ layout: grouped secure aggregation combines group sums) the test is off.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -62,6 +62,22 @@ class BenignClaims:
         weight, bias = shapes[-2:] if len(shapes) >= 2 else ((), ())
         fits = len(weight) == 2 and len(bias) == 1 and bias[0] == weight[0] >= 2
         self.bias = self.layers[-1] if fits else None
+
+    def state(self) -> dict[str, Any]:
+        """The moving averages, as JSON (for a checkpoint)."""
+        opposed = {k: [float(c) for c in v] for k, v in self.opposed.items()}
+        return {
+            "claims": dict(self.claims),
+            "opposed": pairs_to_json(opposed),
+            "together": pairs_to_json(self.together),
+        }
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Take up what :meth:`state` gave."""
+        self.claims = {str(k): float(v) for k, v in saved["claims"].items()}
+        opposed = pairs_from_json(saved["opposed"])
+        self.opposed = {k: np.asarray(v, dtype=np.float64) for k, v in opposed.items()}
+        self.together = {k: int(v) for k, v in pairs_from_json(saved["together"]).items()}
 
     def observe(self, deltas: np.ndarray, sites: list[str]) -> None:
         """Remember this round's claims and per-layer pair cosines."""
@@ -118,3 +134,16 @@ def pairwise_cosines(deltas: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(deltas, axis=1)
     unit = deltas / np.maximum(norms, 1e-12)[:, None]
     return unit @ unit.T
+
+
+def pairs_to_json(values: dict[tuple[str, str], Any]) -> list[list[Any]]:
+    """``{(a, b): v}`` as ``[[a, b, v], ...]`` (JSON has no tuple keys)."""
+    return [[a, b, v] for (a, b), v in values.items()]
+
+
+def pairs_from_json(rows: list[list[Any]]) -> dict[tuple[str, str], Any]:
+    """The inverse of :func:`pairs_to_json`."""
+    out = {}
+    for a, b, value in rows:
+        out[(str(a), str(b))] = value
+    return out

@@ -50,10 +50,17 @@ caught later (measured: from round 10, left out from round 16) and does more har
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from fedsec.fl.robustness.base import Decision
-from fedsec.fl.robustness.benign_claims import BenignClaims, pairwise_cosines
+from fedsec.fl.robustness.benign_claims import (
+    BenignClaims,
+    pairs_from_json,
+    pairs_to_json,
+    pairwise_cosines,
+)
 
 #: Rounds a pair must have been seen together before its conflict counts (one round's
 #: cosine is no evidence: honest pairs dip to -0.5 in single rounds).
@@ -85,6 +92,30 @@ class PairConflict:
         self.banned: list[str] = []
         self.runaway: dict[str, float] = {}
         self.origin: np.ndarray | None = None
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """What the rule remembers between rounds (for a checkpoint): the first global model,
+        and the moving averages and exclusions as JSON."""
+        arrays = {} if self.origin is None else {"origin": self.origin}
+        return arrays, {
+            "recent": pairs_to_json(self.recent),
+            "rounds": pairs_to_json(self.rounds),
+            "banned": list(self.banned),
+            "runaway": dict(self.runaway),
+            "claims": self.claims.state(),
+        }
+
+    def restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        """Take up what :meth:`state` gave (a ValueError names what is malformed)."""
+        try:
+            self.recent = {k: float(v) for k, v in pairs_from_json(meta["recent"]).items()}
+            self.rounds = {k: int(v) for k, v in pairs_from_json(meta["rounds"]).items()}
+            self.banned = [str(s) for s in meta["banned"]]
+            self.runaway = {str(k): float(v) for k, v in meta["runaway"].items()}
+            self.claims.restore(meta["claims"])
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ValueError(f"{self.name} state: malformed ({error!r})") from None
+        self.origin = arrays.get("origin")
 
     def combine(
         self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray, sites: list[str]

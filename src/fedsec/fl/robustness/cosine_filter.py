@@ -24,6 +24,8 @@ backdoor (bounded, not left out, while they point the majority's way).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from fedsec.fl.robustness.base import Decision
@@ -35,6 +37,16 @@ class CosineFilter:
     def __init__(self, min_cosine: float = 0.0, multiplier: float = 1.0, memory: float = 0.5):
         self.min_cosine, self.multiplier, self.memory = min_cosine, multiplier, memory
         self.reputation: dict[str, float] = {}
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The reputations (for a checkpoint)."""
+        return {}, {"reputation": dict(self.reputation)}
+
+    def restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        try:
+            self.reputation = {str(k): float(v) for k, v in meta["reputation"].items()}
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ValueError(f"{self.name} state: malformed ({error!r})") from None
 
     def combine(
         self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray, sites: list[str]

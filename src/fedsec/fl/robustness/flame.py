@@ -25,6 +25,8 @@ whose update looks like the honest ones (then it is only clipped).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn.cluster import HDBSCAN
 
@@ -66,6 +68,16 @@ class Flame:
     def __init__(self, noise: float = 0.001, seed: int = 0) -> None:
         self.noise = noise
         self.rng = seeding.rng(seed, "flame")
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Where the noise stream is (for a checkpoint)."""
+        return {}, {"rng": self.rng.bit_generator.state}
+
+    def restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        try:
+            self.rng.bit_generator.state = meta["rng"]
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{self.name} state: malformed ({error!r})") from None
 
     def combine(
         self, deltas: np.ndarray, weights: np.ndarray, global_flat: np.ndarray, sites: list[str]

@@ -32,6 +32,10 @@ class StrategySettings(Protocol):
     server_lr_floor: float
 
 
+#: Prefix of the arrays in a strategy's state that belong to its robust aggregation rule.
+DEFENCE = "defence_"
+
+
 @dataclass
 class ServerState:
     """A server optimizer's state: first and second moments (FedAdam, FedYogi, FedAdagrad; the
@@ -149,11 +153,18 @@ class Strategy:
         if self.release is not None and self.release.mean is not None:
             tensors["release"] = list(self.release.mean)
             meta["release_count"] = self.release.count
+        defence = getattr(self.aggregation, "state_dict", None)
+        if defence is not None:  # a robust rule's memory of earlier rounds
+            arrays, memory = defence()
+            tensors |= {DEFENCE + k: v for k, v in arrays.items()}
+            if memory:
+                meta["defence"] = memory
         return StrategyState(tensors, meta)
 
     def load_state(self, saved: StrategyState) -> None:
         """Take up ``saved`` (from :meth:`state_dict`), after :meth:`start`; a ValueError
         names what does not fit this strategy."""
+        saved = self._load_defence(saved)
         unknown = sorted(set(saved.tensors) - {"m", "v", "release"})
         if unknown:
             raise ValueError(f"{self.name} state: unexpected arrays {unknown}")
@@ -162,6 +173,20 @@ class Strategy:
             raise ValueError(f"{self.name} state: step {step!r} is not a count")
         self._load_release(saved)
         self.state = ServerState(saved.tensors.get("m"), saved.tensors.get("v"), step)
+
+    def _load_defence(self, saved: StrategyState) -> StrategyState:
+        """Give the aggregation rule its part of ``saved``; the rest."""
+        arrays = {k[len(DEFENCE) :]: v for k, v in saved.tensors.items() if k.startswith(DEFENCE)}
+        memory = saved.meta.get("defence", {})
+        if not isinstance(memory, dict):
+            raise ValueError(f"{self.name} state: defence {memory!r} is not a table")
+        load = getattr(self.aggregation, "load_state", None)
+        if load is not None:
+            load(arrays, memory)
+        elif arrays or memory:
+            raise ValueError(f"{self.name} state: a defence state this run does not keep")
+        tensors = {k: v for k, v in saved.tensors.items() if not k.startswith(DEFENCE)}
+        return StrategyState(tensors, {k: v for k, v in saved.meta.items() if k != "defence"})
 
     def _load_release(self, saved: StrategyState) -> None:
         mean, count = saved.tensors.get("release"), saved.meta.get("release_count", 0)

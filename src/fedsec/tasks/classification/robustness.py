@@ -9,13 +9,12 @@ excluded, down-weighted or had its sample count capped) is kept as the coordinat
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 import pandas as pd
 
 from fedsec.data.taxonomy import BENIGN
 from fedsec.engines.adversary import apply_trigger
+from fedsec.fl.robustness.summary import defence_summary
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.reporting.metrics import pooled_rate
 from fedsec.scenarios.config import Scenario
@@ -130,26 +129,6 @@ def _turned(
     clean = model.labels_from_proba(model.proba_from_matrix(clean_x), threshold) != BENIGN
     triggered = model.labels_from_proba(model.proba_from_matrix(attack_x), threshold)
     return int(clean.sum()), int((triggered[clean] == BENIGN).sum())
-
-
-def defence_summary(rounds: list[dict], names: list[str]) -> dict:
-    """Per organization: rounds excluded, down-weighted, capped, and its mean share."""
-    counts = {key: Counter() for key in ("excluded", "down_weighted", "capped")}
-    shares: dict[str, list[float]] = {n: [] for n in names}
-    for record in rounds:
-        for key, counter in counts.items():
-            counter.update(record[key])
-        for name, share in record["share"].items():
-            shares[name].append(share)
-    return {
-        n: {
-            "rounds_excluded": counts["excluded"][n],
-            "rounds_down_weighted": counts["down_weighted"][n],
-            "rounds_capped": counts["capped"][n],
-            "mean_share": round(float(np.mean(shares[n])), 4) if shares[n] else None,
-        }
-        for n in names
-    }
 
 
 def report_lines(section: dict) -> list[str]:
