@@ -257,9 +257,10 @@ def submit_command(
 
     from fedsec.cli.jobs import RoundReporter, admin_of, interrupted_message
     from fedsec.engines.nvflare.checkpoint import check_job_id
+    from fedsec.engines.nvflare.deployable import require_deployable
     from fedsec.engines.nvflare.identity import kit_signer
     from fedsec.engines.nvflare.job import JobInterrupted, run_job
-    from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, explain, require_deployable
+    from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, explain
     from fedsec.engines.nvflare.results import DeploymentError
     from fedsec.experiments.deployed import (
         deployed_scenario,

@@ -39,6 +39,7 @@ from fedsec.experiments.deployed_logs import (
 from fedsec.experiments.driver import run_experiment
 from fedsec.experiments.rundir import MODEL_DIR, write_run
 from fedsec.features.preprocess import Preprocessor
+from fedsec.fl.robustness.summary import defence_summary
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.deeplog import DeepLogDetector
@@ -291,6 +292,7 @@ def render(section: dict) -> str:
         "Refusals and flags (sites' own words):" if events else "Refusals and flags: none.",
         *events,
     ]
+    lines += _defence(rounds, section["sites"])
     empty = [f"- round {r['round']}: {r['aborted']}" for r in rounds if r.get("aborted")]
     if empty:
         lines += ["", "Rounds that aggregated no update (the global model stayed):", *empty]
@@ -318,6 +320,26 @@ def render(section: dict) -> str:
     lines += ["", table([*header, "final model"], rows), ""]
     lines += [_statistics(section.get("statistics") or {}), ""]
     return "\n".join(lines)
+
+
+def _defence(rounds: list[dict], sites: list[str]) -> list[str]:
+    """What the coordinator's robust rule did to each site, if the job had one."""
+    decisions = [r["defence"] for r in rounds if r.get("defence")]
+    if not decisions:
+        return []
+    rule = decisions[-1]["rule"]
+    lines = [
+        "",
+        f"Defence at the coordinator: `{rule}` over the updates in clear "
+        f"({len(decisions)} rounds; a site left out adds nothing to that round's model):",
+        "",
+    ]
+    rows = [
+        [site, s["rounds_excluded"], s["rounds_down_weighted"], s["rounds_capped"], s["mean_share"]]
+        for site, s in defence_summary(decisions, sites).items()
+    ]
+    header = ["site", "rounds left out", "down-weighted", "count capped", "mean share"]
+    return [*lines, table(header, rows)]
 
 
 def _statistics(statistics: dict) -> str:

@@ -3,7 +3,7 @@
 import pytest
 
 from fedsec.core.errors import ConfigError
-from fedsec.engines.nvflare.plan import require_deployable
+from fedsec.engines.nvflare.deployable import require_deployable
 from fedsec.scenarios.config import load_scenario
 
 

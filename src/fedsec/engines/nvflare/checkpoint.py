@@ -36,6 +36,7 @@ from fedsec.engines.nvflare.plan import JobSpec, PlanRefused, explain
 from fedsec.engines.nvflare.records import Checkpoint, RoundLog
 from fedsec.engines.nvflare.registry import SITE_MODELS
 from fedsec.engines.nvflare.setups import Setup, parse_setup
+from fedsec.fl.robustness import robust_aggregation
 from fedsec.fl.strategies import StrategyState, from_config
 from fedsec.training.params import Params
 
@@ -183,7 +184,8 @@ def load_checkpoint(path: Path, spec: JobSpec) -> Checkpoint:
     if hashlib.sha256(blob).hexdigest() != record.tensors_sha256:
         raise CheckpointError(f"{path / TENSORS}: SHA-256 differs from the record (corrupt)")
     checkpoint = _checkpoint(path, record, blob)
-    strategy = from_config(spec.strategy)
+    defence = None if spec.robustness is None else robust_aggregation(spec.robustness, {})
+    strategy = from_config(spec.strategy, aggregation=defence)
     strategy.start(checkpoint.params, dict.fromkeys(checkpoint.sites, 1))
     try:
         strategy.load_state(checkpoint.state)

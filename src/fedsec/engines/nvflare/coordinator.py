@@ -39,6 +39,7 @@ from fedsec.engines.nvflare.rounds import DeployedMean, SiteRounds
 from fedsec.engines.nvflare.wire import params_to_wire
 from fedsec.fl.loop import run_rounds
 from fedsec.fl.privacy import he
+from fedsec.fl.robustness import RobustAggregation, robust_aggregation
 from fedsec.fl.strategies import SiteTask, StrategyState, from_config, strategy_class
 from fedsec.training.params import Params
 
@@ -180,7 +181,7 @@ class Coordinator:
         server_lr = self.model.server_lr(self.spec)
         probe = from_config(s, server_lr)
         rounds = SiteRounds(self, setup, weights, probe.extra_like(params))
-        strategy = from_config(s, server_lr, aggregation=DeployedMean(rounds))
+        strategy = from_config(s, server_lr, aggregation=DeployedMean(rounds, self.defence()))
 
         def after_round(round_: int, new: Params) -> None:
             log = rounds.finish()
@@ -209,6 +210,14 @@ class Coordinator:
             reasons = "; ".join(f"round {h.round}: {h.aborted}" for h in self.result.history)
             raise JobFailed(f"no round aggregated an update ({reasons})")
         return params
+
+    def defence(self) -> RobustAggregation | None:
+        """The job's robust rule over updates in clear (None: the plain mean), with each
+        site's sample count capped at the rows it declared."""
+        config = self.spec.robustness
+        if config is None:
+            return None
+        return robust_aggregation(config, self.site_rows(), seed=self.spec.seed)
 
     def site_rows(self) -> dict[str, int]:
         """Each site's declared training rows (what a strategy weighs sites by). Under secure

@@ -16,9 +16,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fedsec.core.errors import ConfigError, FedsecError
+from fedsec.engines.nvflare.deployable import check_defence, require_deployable
 from fedsec.engines.nvflare.logs_job import LogsJobConfig
 from fedsec.fl import recipe
 from fedsec.fl.privacy.protect import ProtectionPlan
+from fedsec.fl.robustness import RobustnessConfig
 from fedsec.fl.strategies import strategy_class
 from fedsec.scenarios.config import (
     AnomalyConfig,
@@ -33,24 +35,6 @@ from fedsec.training.local import TrainingPlan
 
 MAX_ROUNDS = 100_000
 MAX_SITES = 255  # Shamir indices of the secure sum
-
-
-#: The scenario tasks a deployment runs.
-DEPLOYABLE = ("classification", "anomaly", "logs")
-
-
-def require_deployable(scenario: Scenario) -> None:
-    """The one rule on which tasks a deployment runs: those of :data:`DEPLOYABLE`."""
-    if scenario.task not in DEPLOYABLE:
-        raise ConfigError(
-            f"deployment runs {', '.join(DEPLOYABLE)} scenarios, not task={scenario.task}: "
-            f"scenario {scenario.name!r} can run in-process with fedsec simulate"
-        )
-    if scenario.model.kind == "xgboost":
-        raise ConfigError(
-            f'scenario {scenario.name!r}: model.kind "xgboost" (federated boosted trees) has no '
-            "NVFlare job yet; it runs in-process with fedsec simulate (docs/trees.md)"
-        )
 
 
 def check_shares_protected(budget: SampleDpConfig, protection: ProtectionSettings | None) -> None:
@@ -304,6 +288,9 @@ class JobSpec(Message):
         default=None, description="the one-class network an anomaly job trains"
     )
     logs: LogsJobConfig | None = None
+    robustness: RobustnessConfig | None = Field(
+        default=None, description="the robust rule the coordinator aggregates with"
+    )
 
     @model_validator(mode="after")
     def _task(self) -> JobSpec:
@@ -362,6 +349,18 @@ class JobSpec(Message):
             )
         if self.privacy.sample_dp.distributed:
             check_shares_protected(self.privacy.sample_dp, self.protection())
+        return self._defence()
+
+    def _defence(self) -> JobSpec:
+        """A robust rule reads each update: only a job whose updates arrive in clear."""
+        if self.robustness is None:
+            return self
+        if self.protection() is not None:
+            raise ValueError(
+                "robustness: a robust rule reads each update in clear; it cannot be combined "
+                "with secure aggregation, homomorphic encryption or client-level DP"
+            )
+        check_defence(self.robustness)
         return self
 
     @classmethod
@@ -400,6 +399,7 @@ class JobSpec(Message):
             target_fpr=scenario.evaluation.target_fpr,
             curve_rounds=sorted(curve),
             deployment=deployment,
+            robustness=scenario.robustness,
         )
 
     def protection(self) -> ProtectionSettings | None:

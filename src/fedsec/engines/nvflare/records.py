@@ -71,6 +71,7 @@ class RoundLog:
     refused: dict[str, str] = field(default_factory=dict)
     flagged: dict[str, str] = field(default_factory=dict)
     aborted: str | None = None  # why this round aggregated nothing
+    defence: dict[str, Any] | None = None  # what the robust rule did (RoundDefence.to_json)
 
 
 @dataclass

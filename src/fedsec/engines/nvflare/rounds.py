@@ -32,6 +32,7 @@ from fedsec.fl.privacy.protect import (
     least_reporters,
     unflatten,
 )
+from fedsec.fl.robustness import RobustAggregation
 from fedsec.fl.strategies import SiteTask
 from fedsec.training.local import Update
 from fedsec.training.params import Params
@@ -173,10 +174,22 @@ def _required(value: Any, field: str) -> Any:
 
 
 class DeployedMean:
-    """The weighted mean of the round's results: read in clear, or from their protected sum."""
+    """The weighted mean of the round's results: read in clear, or from their protected sum.
+    With a robust rule (the job's ``[robustness]``), updates in clear go through it instead
+    of the plain mean, and the round's log keeps what it decided."""
 
-    def __init__(self, rounds: SiteRounds) -> None:
-        self.rounds = rounds
+    def __init__(self, rounds: SiteRounds, robust: RobustAggregation | None = None) -> None:
+        self.rounds, self.robust = rounds, robust
+
+    def state_dict(self) -> tuple[dict[str, Params], dict[str, Any]]:
+        """The robust rule's memory of earlier rounds (a checkpoint keeps it)."""
+        return ({}, {}) if self.robust is None else self.robust.state_dict()
+
+    def load_state(self, arrays: dict[str, Params], meta: dict[str, Any]) -> None:
+        if self.robust is not None:
+            self.robust.load_state(arrays, meta)
+        elif arrays or meta:
+            raise ValueError("a defence state this job, without [robustness], does not keep")
 
     def combine(
         self, global_params: Params, results: dict[str, SiteResult], round_: int
@@ -189,7 +202,12 @@ class DeployedMean:
             log.contributed = list(results)
             rows = [r.update.num_samples for r in results.values()]
             log.loss = float(np.average(list(losses.values()), weights=rows))
-            return WeightedMean().combine(global_params, results, round_)
+            if self.robust is None:
+                return WeightedMean().combine(global_params, results, round_)
+            combined = self.robust.combine(global_params, results, round_)
+            log.defence = self.robust.log[-1].to_json()
+            log.contributed = [s for s in results if s not in log.defence["excluded"]]
+            return combined
         total, used = self.protected_total(round_, results, protection)
         log.contributed = used
         log.loss = _mean([losses[s] for s in used])

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from fedsec.core import atomic
 from fedsec.core.errors import ConfigError
 from fedsec.data.mapping import Mapping
-from fedsec.engines.nvflare.plan import require_deployable
+from fedsec.engines.nvflare.deployable import require_deployable
 from fedsec.engines.nvflare.site_privacy import SitePrivacyConfig
 from fedsec.fl.gate import GateConfig
 from fedsec.scenarios.config import (

@@ -1,0 +1,170 @@
+"""A deployed coordinator applies the scenario's ``[robustness]`` rule: against a dishonest
+site (its update tampered with as the in-process adversary tampers it) the deployed job makes
+the in-process engine's every decision and global model, keeps the rule's memory across a
+resume, reports what the rule did, and refuses what a deployment cannot honour."""
+
+import json
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from fedsec.core import seeding
+from fedsec.core.errors import ConfigError
+from fedsec.engines.adversary import tampered
+from fedsec.engines.nvflare.checkpoint import CheckpointError, CheckpointStore, load_checkpoint
+from fedsec.engines.nvflare.coordinator import Coordinator
+from fedsec.engines.nvflare.deployable import require_deployable
+from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+from fedsec.engines.nvflare.progress import Recorder
+from fedsec.engines.nvflare.site import Site
+from fedsec.engines.nvflare.site_config import config_from_scenario
+from fedsec.engines.nvflare.wire import params_from_wire
+from fedsec.experiments.deployed import deployment_section, render
+from fedsec.scenarios.config import parse_scenario
+from fedsec.training.params import max_abs_diff
+from tests.engines.nvflare.memory import Memory, in_process
+
+DISHONEST = "office"
+
+
+def variant(consortium, rounds, **sections):
+    """The consortium's scenario with ``rounds`` and extra sections, validated as a scenario."""
+    _, scenario = consortium
+    raw = json.loads(scenario.model_dump_json()) | {"rounds": rounds} | sections
+    return parse_scenario(raw)
+
+
+class Dishonest(Memory):
+    """Sites over memory, ``office`` sending what the in-process adversary ``attack`` sends."""
+
+    attack = None
+
+    def exchange(self, task, data, targets, timeout):
+        replies = super().exchange(task, data, targets, timeout)
+        reply = replies.get(DISHONEST)
+        if task == "fedsec_train" and isinstance(reply, dict):
+            attack = type(self).attack
+            sent_global = [np.asarray(p) for p in data["params"]]
+            shapes = [p.shape for p in sent_global]
+            trained = params_from_wire(reply["params"], shapes, "office's update")
+            round_ = data["plan"]["round"]
+            sent, rows = tampered(
+                attack.adversary, sent_global, trained, reply["num_samples"], attack.seed,
+                DISHONEST, round_,
+            )  # fmt: skip
+            replies[DISHONEST] = reply | {"params": sent, "num_samples": rows}
+        return replies
+
+
+def coordinator(consortium, scenario, attacked, on_round=None, log=lambda _: None):
+    data, _ = consortium
+    seeding.deterministic_torch(threads=1)
+    names = scenario.org_names()
+    sites = {n: Site(config_from_scenario(scenario, n, data, False), data) for n in names}
+    spec = JobSpec.from_scenario(scenario, [], DeploymentSettings(site_order=names))
+    transport = type("Attack", (Dishonest,), {"attack": attacked})(sites)
+    return spec, Coordinator(spec, transport, names, log, on_round=on_round)
+
+
+def attacked_pair(consortium, rule, kind, rounds):
+    """(the deployable scenario with ``rule``, the same with office attacking by ``kind``)."""
+    defended = variant(consortium, rounds, robustness={"rule": rule})
+    adversary = {"kind": kind, "orgs": [DISHONEST]}
+    return defended, variant(consortium, rounds, robustness={"rule": rule}, adversary=adversary)
+
+
+@pytest.mark.parametrize(
+    "rule, kind, rounds", [("pair_conflict", "sign_flip", 12), ("norm_bound", "scale", 3)]
+)
+def test_the_deployed_defence_makes_the_in_process_decisions_against_a_dishonest_site(
+    consortium, rule, kind, rounds
+):
+    scenario, attacked = attacked_pair(consortium, rule, kind, rounds)
+    _, job = coordinator(consortium, scenario, attacked)
+    result = job.run()
+    assert result.error is None and not result.dropouts
+    assert max_abs_diff(result.params, in_process(consortium, attacked)) == 0.0
+    decisions = [h.defence for h in result.history]
+    assert all(d["rule"] == rule for d in decisions)
+    honest = [s for s in scenario.org_names() if s != DISHONEST]
+    assert not any(set(honest) & set(d["excluded"]) for d in decisions)
+    if kind == "sign_flip":  # left out once the conflict is settled, for the rest of the job
+        out = [h.round for h in result.history if DISHONEST in h.defence["excluded"]]
+        assert out and out == list(range(out[0], rounds + 1))
+        assert all(DISHONEST not in result.history[r - 1].contributed for r in out)
+    else:  # boosted x10 and bounded: a smaller share of the model than its rows give it
+        rows = result.statistics["rows_per_site"]
+        fair = rows[DISHONEST] / sum(rows.values())
+        assert all(d["share"][DISHONEST] < fair / 2 for d in decisions)
+    report = render(deployment_section(result, "job-d"))
+    assert f"Defence at the coordinator: `{rule}` over the updates in clear" in report
+
+
+def test_the_rules_memory_survives_a_coordinator_restart(consortium, tmp_path):
+    """Stopped after round 6, before the sign flipper is left out (round 8 uninterrupted): the
+    resumed job leaves it out in the same rounds and ends with the same model."""
+    scenario, attacked = attacked_pair(consortium, "pair_conflict", "sign_flip", 12)
+    spec, whole = coordinator(consortium, scenario, attacked)
+    uninterrupted = whole.run()
+    store = CheckpointStore(tmp_path, "job-a", spec)
+
+    def crash_after_six(checkpoint):
+        store.save(checkpoint)
+        if checkpoint.round == 6:
+            raise KeyboardInterrupt
+
+    _, first = coordinator(consortium, scenario, attacked, on_round=crash_after_six)
+    with pytest.raises(KeyboardInterrupt):
+        first.run()
+    recorder = Recorder(spec, tmp_path, "job-b", resume_from="job-a")
+    _, second = coordinator(consortium, scenario, attacked, on_round=recorder.after_round)
+    result = second.run(recorder.resume())
+
+    assert result.error is None
+    assert [h.defence for h in result.history] == [h.defence for h in uninterrupted.history]
+    assert not any(h.defence["excluded"] for h in result.history[:6])
+    assert max_abs_diff(result.params, uninterrupted.params) == 0.0
+
+
+def test_a_checkpoint_with_a_malformed_defence_state_is_refused(consortium, tmp_path):
+    scenario, attacked = attacked_pair(consortium, "pair_conflict", "sign_flip", 3)
+    spec, job = coordinator(consortium, scenario, attacked)
+    store = CheckpointStore(tmp_path, "job-a", spec)
+    job.on_round = store.save
+    job.run()
+    record = store.folder / "round-000003" / "checkpoint.json"
+    data = json.loads(record.read_text())
+    assert data["strategy_meta"]["defence"]["rule"] == "pair_conflict"
+    data["strategy_meta"]["defence"]["recent"] = 3
+    record.write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match="pair_conflict state: malformed"):
+        load_checkpoint(record.parent, spec)
+    assert store.latest().round == 2  # the newest intact one
+
+
+@pytest.mark.parametrize(
+    "sections, why",
+    [
+        ({"adversary": {"kind": "sign_flip", "count": 1}}, r"\[adversary\] \(dishonest"),
+        ({"range_guard": {}}, r"\[range_guard\] \(deployed sites do not apply it yet\)"),
+        (
+            {"robustness": {}, "privacy": {"secure_aggregation": True, "secagg_group_size": 3}},
+            "privacy.secagg_group_size",
+        ),
+        ({"robustness": {"rule": "fltrust"}}, 'robustness.rule = "fltrust" runs in-process only'),
+    ],
+)
+def test_a_scenario_section_a_deployment_cannot_honour_is_refused(consortium, sections, why):
+    """Before, each was silently left out of the deployed job: a defence configured for the
+    federation did not run."""
+    with pytest.raises(ConfigError, match=why):
+        require_deployable(variant(consortium, 3, **sections))
+
+
+def test_a_job_spec_asking_a_robust_rule_under_secure_aggregation_is_refused(consortium):
+    scenario = variant(consortium, 3, robustness={"rule": "median"})
+    spec = JobSpec.from_scenario(scenario, [], DeploymentSettings())
+    data = spec.model_dump() | {"privacy": spec.privacy.model_dump() | {"secure_aggregation": True}}
+    with pytest.raises(ValidationError, match="a robust rule reads each update in clear"):
+        JobSpec.model_validate(data)
