@@ -39,7 +39,7 @@ from fedsec.engines.nvflare.results import read_result
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.experiments.deployed import write_site_only_run
-from fedsec.scenarios.config import SampleDpConfig
+from fedsec.scenarios.config import SampleDpConfig, parse_scenario
 from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.classification.arms import train_federated
 from fedsec.tasks.classification.experiment import org_frames
@@ -76,6 +76,26 @@ def test_global_model_equals_the_in_process_engines(
     arm = train_federated(scenario, org_frames(build_federation(scenario, data)), lambda _: None)
     reference = next(iter(arm.models.values())).get_weights()
     assert max_abs_diff(result.params, reference) <= tolerance
+
+
+def test_the_scenarios_robust_rule_runs_in_the_deployed_coordinator(
+    federation, consortium, tmp_path
+):
+    """``[robustness]`` reaches the coordinator through the job folder and its decisions come
+    back in the job's result: the in-process model of the same defended scenario (before, the
+    deployment dropped the section and averaged plainly)."""
+    data, scenario = consortium
+    robustness = {"rule": "pair_conflict"}
+    scenario = parse_scenario(json.loads(scenario.model_dump_json()) | {"robustness": robustness})
+    _, meta, result = run_job(
+        spec_for(scenario), federation.admin_kit, federation.admin, tmp_path, JOB_TIMEOUT
+    )
+    assert meta["status"] == "FINISHED:COMPLETED", meta
+    assert result is not None and result.error is None and not result.dropouts
+    decisions = [h.defence for h in result.history]
+    assert [d["rule"] for d in decisions] == ["pair_conflict"] * 3
+    assert all(sorted(d["share"]) == sorted(scenario.org_names()) for d in decisions)
+    assert max_abs_diff(result.params, _flat_params(_in_process(scenario, data))) <= 1e-6
 
 
 def test_scaffold_under_secure_aggregation_deployed_equals_the_in_process_engines(
