@@ -105,6 +105,12 @@ def _check_range_guard(scenario: ScenarioBase) -> None:
             "[range_guard] cannot be combined with secure aggregation or homomorphic encryption "
             "yet (a protected update would count its sites' edge copies as rows)"
         )
+    if privacy.sample_dp.enabled:
+        raise ValueError(
+            "[range_guard] cannot be combined with privacy.sample_dp: an edge copy is a copy of "
+            "a record, so a record could reach DP-SGD twice and the accountant's per-record "
+            "bound (and the reported ε) would not hold"
+        )
 
 
 def _check_groups(scenario: ScenarioBase) -> None:
