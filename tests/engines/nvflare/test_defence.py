@@ -1,7 +1,8 @@
-"""A deployed coordinator applies the scenario's ``[robustness]`` rule: against a dishonest
-site (its update tampered with as the in-process adversary tampers it) the deployed job makes
-the in-process engine's every decision and global model, keeps the rule's memory across a
-resume, reports what the rule did, and refuses what a deployment cannot honour."""
+"""Defences in a deployment. The coordinator applies the scenario's ``[robustness]`` rule:
+against a dishonest site (its update tampered with as the in-process adversary tampers it) the
+deployed job makes the in-process engine's every decision and global model, keeps the rule's
+memory across a resume, reports what the rule did. Sites apply their own ``[range_guard]``.
+What a deployment cannot honour is refused."""
 
 import json
 
@@ -23,7 +24,7 @@ from fedsec.engines.nvflare.wire import params_from_wire
 from fedsec.experiments.deployed import deployment_section, render
 from fedsec.scenarios.config import parse_scenario
 from fedsec.training.params import max_abs_diff
-from tests.engines.nvflare.memory import Memory, in_process
+from tests.engines.nvflare.memory import Memory, in_process, run
 
 DISHONEST = "office"
 
@@ -143,11 +144,36 @@ def test_a_checkpoint_with_a_malformed_defence_state_is_refused(consortium, tmp_
     assert store.latest().round == 2  # the newest intact one
 
 
+def test_sites_with_a_range_guard_train_the_in_process_guarded_model(consortium):
+    """Each site's own ``[range_guard]``: the coordinator's model clips at ±2 sd, each site adds
+    its edge copies and still claims only its own rows (a larger claim would be dropped)."""
+    scenario = variant(consortium, 3, range_guard={})
+    _, result, transport = run((consortium[0], scenario))
+    assert result.error is None and not result.dropouts
+    assert max_abs_diff(result.params, in_process(consortium, scenario)) == 0.0
+    _, plain, _ = run(consortium)
+    assert max_abs_diff(result.params, plain.params) > 1e-3  # the guard changed training
+    ready = next(iter(transport.sites["plant"]._prepared.values()))
+    assert len(ready.y) == 2 * ready.own_rows and ready.template.preprocessor.clip == 2.0
+
+
+def test_a_site_with_a_range_guard_refuses_a_model_that_does_not_clip(consortium):
+    data, plain = consortium
+    guarded = variant(consortium, 3, range_guard={})
+    names = plain.org_names()
+    sites = {n: Site(config_from_scenario(guarded, n, data, False), data) for n in names}
+    spec = JobSpec.from_scenario(plain, [], DeploymentSettings(site_order=names))
+    result = Coordinator(spec, Memory(sites), names).run()
+    assert result.error is not None and result.params is None
+    assert "trains only a model that clips its inputs at ±2 sd ([range_guard]); this one " in (
+        " ".join(h.refused.get("plant", "") for h in result.history) + result.error
+    )
+
+
 @pytest.mark.parametrize(
     "sections, why",
     [
         ({"adversary": {"kind": "sign_flip", "count": 1}}, r"\[adversary\] \(dishonest"),
-        ({"range_guard": {}}, r"\[range_guard\] \(deployed sites do not apply it yet\)"),
         (
             {"robustness": {}, "privacy": {"secure_aggregation": True, "secagg_group_size": 3}},
             "privacy.secagg_group_size",
@@ -162,9 +188,17 @@ def test_a_scenario_section_a_deployment_cannot_honour_is_refused(consortium, se
         require_deployable(variant(consortium, 3, **sections))
 
 
-def test_a_job_spec_asking_a_robust_rule_under_secure_aggregation_is_refused(consortium):
-    scenario = variant(consortium, 3, robustness={"rule": "median"})
-    spec = JobSpec.from_scenario(scenario, [], DeploymentSettings())
+@pytest.mark.parametrize(
+    "sections, why",
+    [
+        ({"robustness": {"rule": "median"}}, "a robust rule reads each update in clear"),
+        ({"range_guard": {}}, "range_guard needs updates in clear"),
+    ],
+)
+def test_a_job_spec_asking_for_a_defence_under_secure_aggregation_is_refused(
+    consortium, sections, why
+):
+    spec = JobSpec.from_scenario(variant(consortium, 3, **sections), [], DeploymentSettings())
     data = spec.model_dump() | {"privacy": spec.privacy.model_dump() | {"secure_aggregation": True}}
-    with pytest.raises(ValidationError, match="a robust rule reads each update in clear"):
+    with pytest.raises(ValidationError, match=why):
         JobSpec.model_validate(data)

@@ -30,7 +30,6 @@ def require_deployable(scenario: Scenario) -> None:
         )
     simulated = {
         "[adversary] (dishonest organizations are simulated in-process)": scenario.adversary,
-        "[range_guard] (deployed sites do not apply it yet)": scenario.range_guard,
         "privacy.secagg_group_size (a deployment runs one secure sum a round)": (
             scenario.privacy.secagg_group_size
         ),

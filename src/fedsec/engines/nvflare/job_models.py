@@ -29,6 +29,7 @@ from fedsec.engines.nvflare.wire import params_to_wire, vector_from_wire
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.fl import recipe
 from fedsec.fl.privacy.widesum import LIMBS, narrow
+from fedsec.fl.robustness.range_guard import DEFAULT_CLIP
 from fedsec.models.anomaly import scale_from_sums
 from fedsec.models.detectors import new_detector
 from fedsec.models.mlp import build_mlp
@@ -63,7 +64,9 @@ class ClassifierJob:
 
     def setup(self, coordinator: Asking, gathered: Gathered) -> Setup:
         spec = coordinator.spec
-        pre = fit_preprocessor(gathered.stats, spec.model.hash_buckets)
+        guard = spec.range_guard
+        clip = DEFAULT_CLIP if guard is None else guard.clip
+        pre = fit_preprocessor(gathered.stats, spec.model.hash_buckets, clip)
         counts = gathered.families
         classes = family_order(counts)
         weights = recipe.class_weights(counts, classes, spec.model)

@@ -18,9 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from fedsec.core.errors import ConfigError, FedsecError
 from fedsec.engines.nvflare.deployable import check_defence, require_deployable
 from fedsec.engines.nvflare.logs_job import LogsJobConfig
+from fedsec.features.preprocess import CLIP
 from fedsec.fl import recipe
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.fl.robustness import RobustnessConfig
+from fedsec.fl.robustness.range_guard import RangeGuardConfig
 from fedsec.fl.strategies import strategy_class
 from fedsec.scenarios.config import (
     AnomalyConfig,
@@ -194,6 +196,7 @@ class Preprocessing(Message):
     categorical: list[str] = Field(max_length=1000)
     hash_buckets: int = Field(ge=2, le=4096)
     names: list[str] = Field(max_length=100_000)
+    clip: float = Field(default=CLIP, gt=0, le=CLIP, description="inputs clipped to ± this (sd)")
 
     @model_validator(mode="after")
     def _width(self) -> Preprocessing:
@@ -291,6 +294,9 @@ class JobSpec(Message):
     robustness: RobustnessConfig | None = Field(
         default=None, description="the robust rule the coordinator aggregates with"
     )
+    range_guard: RangeGuardConfig | None = Field(
+        default=None, description="the classifier clips its inputs at range_guard.clip"
+    )
 
     @model_validator(mode="after")
     def _task(self) -> JobSpec:
@@ -352,7 +358,17 @@ class JobSpec(Message):
         return self._defence()
 
     def _defence(self) -> JobSpec:
-        """A robust rule reads each update: only a job whose updates arrive in clear."""
+        """A robust rule reads each update: only a job whose updates arrive in clear. A range
+        guard (its clip in the model; each site's edge copies, by its own config) only for the
+        classifier, in clear, without record-level DP (scenario checks, here again)."""
+        guard_problem = {
+            'task = "classification"': self.task != "classification",
+            "updates in clear": self.protection() is not None,
+            "no privacy.sample_dp": self.privacy.sample_dp.enabled,
+        }
+        needs = [what for what, wrong in guard_problem.items() if wrong]
+        if self.range_guard is not None and needs:
+            raise ValueError(f"range_guard needs {', '.join(needs)}")
         if self.robustness is None:
             return self
         if self.protection() is not None:
@@ -400,6 +416,7 @@ class JobSpec(Message):
             curve_rounds=sorted(curve),
             deployment=deployment,
             robustness=scenario.robustness,
+            range_guard=scenario.range_guard,
         )
 
     def protection(self) -> ProtectionSettings | None:

@@ -33,7 +33,7 @@ from fedsec.engines.nvflare.replies import EvaluateReply, SumsReply, TrainReply
 from fedsec.engines.nvflare.setups import Setup
 from fedsec.engines.nvflare.site_config import SiteConfig
 from fedsec.engines.nvflare.site_he import HeSession
-from fedsec.engines.nvflare.site_models import Prepared
+from fedsec.engines.nvflare.site_models import Prepared, guarded
 from fedsec.engines.nvflare.site_privacy import PrivacyLedger
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.fl import recipe
@@ -138,6 +138,9 @@ class Site:
         key = hashlib.sha256(json.dumps(setup.model_dump(mode="json")).encode()).hexdigest()
         if key not in self._prepared:
             ready = SITE_MODELS[setup.task].prepare(self.data(setup.view), setup)
+            guard = self.config.range_guard
+            if guard is not None and setup.task == "classification":
+                ready = guarded(ready, guard, self.config.seed, self.name)
             self._prepared = {key: ready}  # keep one
         return self._prepared[key]
 
@@ -170,15 +173,20 @@ class Site:
         if verdict is not None and not verdict.accepted:
             return TrainReply(gate=_json(verdict), refused=verdict.reason).to_wire()
         protection = plan.protection
+        if ready.rows is not None and (protection is not None or plan.sample_dp.enabled):
+            raise PlanRefused(
+                f"site {self.name} trains on edge copies of its rows ([range_guard]): only in "
+                "clear and without record-level DP (a copy is a record seen twice)"
+            )
         secure = protection is not None and protection.secure_aggregation
         if self.config.require_secure_aggregation and not secure:
             raise PlanRefused(f"site {self.name} only sends updates under secure aggregation")
         if secure:
             self.secure.check_new(plan.round)
-        training = plan.to_training_plan(self.name, len(ready.y))
+        training = plan.to_training_plan(self.name, ready.own_rows)
         training = model.objective(training, ready, self.name, plan)
-        self.ledger.admit(plan, len(ready.y))
-        self.noise = plan.noise(len(ready.y))  # what the accountant charges (all shares)
+        self.ledger.admit(plan, ready.own_rows)
+        self.noise = plan.noise(ready.own_rows)  # what the accountant charges (all shares)
         task = SiteTask(plan.prox_mu, self.server_control(request.control, params))
         result, self.control = run_task(
             ready.network, params, ready.x, ready.y, training, task, self.control, self.randomness
@@ -186,13 +194,13 @@ class Site:
         update, extra = result.update, result.extra
         done = int(update.metrics.get("dp_steps", 0))
         self.dp_steps += done
-        self.ledger.record(plan, len(ready.y), done)
+        self.ledger.record(plan, ready.own_rows, done)
         reply = TrainReply(loss=float(update.metrics["loss"]), gate=_json(verdict))
         if protection is None:
             return replace(
                 reply,
                 params=wire.params_to_wire(update.params),
-                num_samples=len(ready.y),
+                num_samples=ready.own_rows,
                 extra=None if extra is None else wire.params_to_wire(extra),
             ).to_wire()
         protecting = protection.to_plan()
@@ -292,9 +300,9 @@ class Site:
                 plan.training,
                 plan.sample_dp,
                 self.noise,
-                len(ready.y),
+                ready.own_rows,
                 self.dp_steps,
-                plan.rate(len(ready.y)),
+                plan.rate(ready.own_rows),
                 shared=True,
             ),
         ).to_wire()

@@ -21,6 +21,9 @@ min_contributors = 3                # never let a sum of fewer organizations be 
 colluding_sites = 1                 # withstand the coordinator plus this many colluding sites
 [privacy]                           # this site's own record-level DP floor (optional)
 max_epsilon = 1.0                   # train only with DP-SGD, never beyond ε = 1 over a job
+[range_guard]                       # edge-case backdoor defence (optional; classifier jobs)
+clip = 2.0                          # train only a model clipping its inputs at ±2 sd, and
+augment = 1.0                       # add as many edge copies of its rows (docs/robustness.md)
 ```
 """
 
@@ -40,6 +43,7 @@ from fedsec.data.mapping import Mapping
 from fedsec.engines.nvflare.deployable import require_deployable
 from fedsec.engines.nvflare.site_privacy import SitePrivacyConfig
 from fedsec.fl.gate import GateConfig
+from fedsec.fl.robustness.range_guard import RangeGuardConfig
 from fedsec.scenarios.config import (
     ClassificationScenario,
     DataConfig,
@@ -146,6 +150,11 @@ class SiteConfig(Section):
     threads: int = Field(default=1, ge=1, le=256)
     limits: SiteLimits = Field(default_factory=SiteLimits)
     gate: GateConfig = Field(default_factory=GateConfig)
+    range_guard: RangeGuardConfig | None = Field(
+        default=None,
+        description="this site's edge-case backdoor defence: it trains only a classifier that "
+        "clips its inputs at range_guard.clip, on its rows plus their edge copies",
+    )
 
     @model_validator(mode="after")
     def _some_data(self) -> SiteConfig:
@@ -285,6 +294,7 @@ def config_from_scenario(
         split=scenario.split,
         require_secure_aggregation=require_secure_aggregation,
         privacy=agreed_shares(scenario),
+        range_guard=getattr(scenario, "range_guard", None),
     )
 
 

@@ -24,6 +24,7 @@ from fedsec.engines.nvflare.setups import DetectorSetup, Setup
 from fedsec.engines.nvflare.statistics import benign_rows
 from fedsec.features.preprocess import Preprocessor
 from fedsec.fl.gate import score_model, validation_labels
+from fedsec.fl.robustness.range_guard import RangeGuardConfig, edge_copies
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.base import calibrate_threshold
 from fedsec.models.classifier import FamilyClassifier
@@ -46,6 +47,27 @@ class Prepared:
     network: nn.Module
     x: np.ndarray
     y: np.ndarray
+    rows: int | None = None  # the site's own rows when x holds copies too (its range guard)
+
+    @property
+    def own_rows(self) -> int:
+        """The rows the site trains on that are its own: what it claims and is weighted by."""
+        return len(self.y) if self.rows is None else self.rows
+
+
+def guarded(ready: Prepared, guard: RangeGuardConfig, seed: int, site: str) -> Prepared:
+    """A classifier's rows under the site's own range guard: the job's model must clip its
+    inputs at the guard's clip (else the setup is refused), and the site trains on its rows
+    plus their edge copies (:func:`~fedsec.fl.robustness.range_guard.edge_copies`, drawn from
+    its own seed), still claiming only its own rows."""
+    pre = ready.template.preprocessor
+    if pre.clip != guard.clip:
+        raise PlanRefused(
+            f"model setup refused: site {site} trains only a model that clips its inputs at "
+            f"±{guard.clip:g} sd ([range_guard]); this one clips at ±{pre.clip:g}"
+        )
+    x, y = edge_copies(ready.x, ready.y, pre.names, guard, seed, site)
+    return replace(ready, x=x, y=y, rows=len(ready.y))
 
 
 class SiteModel(Protocol):
