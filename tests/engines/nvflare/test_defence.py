@@ -5,6 +5,7 @@ memory across a resume, reports what the rule did. Sites apply their own ``[rang
 What a deployment cannot honour is refused."""
 
 import json
+import tomllib
 
 import numpy as np
 import pytest
@@ -23,8 +24,10 @@ from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.engines.nvflare.wire import params_from_wire
 from fedsec.experiments.deployed import deployment_section, render
 from fedsec.scenarios.config import parse_scenario
+from fedsec.simulator import load_simulation, simulate
+from fedsec.simulator.output import write_dataset
 from fedsec.training.params import max_abs_diff
-from tests.engines.nvflare.memory import Memory, in_process, run
+from tests.engines.nvflare.memory import Memory, Recording, in_process, run
 
 DISHONEST = "office"
 
@@ -174,10 +177,6 @@ def test_a_site_with_a_range_guard_refuses_a_model_that_does_not_clip(consortium
     "sections, why",
     [
         ({"adversary": {"kind": "sign_flip", "count": 1}}, r"\[adversary\] \(dishonest"),
-        (
-            {"robustness": {}, "privacy": {"secure_aggregation": True, "secagg_group_size": 3}},
-            "privacy.secagg_group_size",
-        ),
         ({"robustness": {"rule": "fltrust"}}, 'robustness.rule = "fltrust" runs in-process only'),
     ],
 )
@@ -186,6 +185,53 @@ def test_a_scenario_section_a_deployment_cannot_honour_is_refused(consortium, se
     federation did not run."""
     with pytest.raises(ConfigError, match=why):
         require_deployable(variant(consortium, 3, **sections))
+
+
+@pytest.fixture(scope="module")
+def consortium4(tmp_path_factory):
+    """Four organizations of the simulated consortium (two secure groups of two)."""
+    root = tmp_path_factory.mktemp("consortium4") / "data"
+    write_dataset(simulate(load_simulation("consortium", ["flows=6000"])), root)
+    raw = tomllib.loads((root / "scenario.toml").read_text())
+    raw["data"]["sources"] = raw["data"]["sources"][:4]
+    raw |= {"rounds": 3, "name": "consortium-4", "robustness": {"rule": "pair_conflict"}}
+    raw["privacy"] = {"secure_aggregation": True, "secagg_group_size": 2}
+    return root, parse_scenario(raw)
+
+
+def test_grouped_secure_aggregation_deploys_and_matches_the_in_process_groups(consortium4):
+    """Secure sums inside fixed groups, the robust rule across them: the coordinator sees no
+    site's update, only each group's sum, and makes the in-process engine's decisions."""
+    scenario, result, transport = run(consortium4, transport=Recording)
+    assert result.error is None and not result.dropouts
+    assert max_abs_diff(result.params, in_process(consortium4, scenario)) == 0.0
+    for log in result.history:
+        assert log.defence["rule"] == "grouped pair_conflict"
+        assert sorted(log.defence["share"]) == sorted(scenario.org_names())
+        assert sorted(log.contributed) == sorted(scenario.org_names())
+    assert all(reply.get("params") is None for reply in transport.replies["fedsec_train"])
+    sums = [len(data["roster"]) for data in transport.sent if "roster" in data]
+    assert sums == [4, 4] + [2, 2] * 3  # the statistics' two passes, then two groups a round
+
+
+def test_sites_requiring_larger_sums_unmask_no_group_of_two(consortium4):
+    """A coordinator's groups are only as small as each site lets them be: sites holding
+    themselves to 3 contributors refuse a group of 2 (each is dropped, saying why) and no
+    update is ever unmasked."""
+    data, scenario = consortium4
+    names = scenario.org_names()
+    sites = {}
+    for name in names:
+        config = config_from_scenario(scenario, name, data)
+        stricter = config.secure_aggregation.model_copy(update={"min_contributors": 3})
+        sites[name] = Site(config.model_copy(update={"secure_aggregation": stricter}), data)
+    spec = JobSpec.from_scenario(scenario, [], DeploymentSettings(site_order=names))
+    seeding.deterministic_torch(threads=1)
+    result = Coordinator(spec, Memory(sites), names).run()
+    assert result.params is None and not any(h.contributed for h in result.history)
+    assert "roster of 2 organizations; this organization requires at least 3 contributors" in (
+        result.error
+    )
 
 
 @pytest.mark.parametrize(

@@ -37,9 +37,11 @@ from fedsec.engines.nvflare.registry import JOB_MODELS
 from fedsec.engines.nvflare.replies import EvaluateReply
 from fedsec.engines.nvflare.rounds import DeployedMean, SiteRounds
 from fedsec.engines.nvflare.wire import params_to_wire
+from fedsec.fl import recipe
+from fedsec.fl.aggregation.grouped import GroupedSecureAggregation
 from fedsec.fl.loop import run_rounds
 from fedsec.fl.privacy import he
-from fedsec.fl.robustness import RobustAggregation, robust_aggregation
+from fedsec.fl.robustness import RobustAggregation, build_rule, robust_aggregation
 from fedsec.fl.strategies import SiteTask, StrategyState, from_config, strategy_class
 from fedsec.training.params import Params
 
@@ -211,13 +213,24 @@ class Coordinator:
             raise JobFailed(f"no round aggregated an update ({reasons})")
         return params
 
-    def defence(self) -> RobustAggregation | None:
-        """The job's robust rule over updates in clear (None: the plain mean), with each
-        site's sample count capped at the rows it declared."""
-        config = self.spec.robustness
+    def defence(self) -> RobustAggregation | GroupedSecureAggregation | None:
+        """The job's robust rule (None: the plain mean): over updates in clear, each site's
+        sample count capped at the rows it declared; or, with ``privacy.secagg_group_size``,
+        over the secure sums of fixed groups, each group's weight capped at its members' rows."""
+        spec, config = self.spec, self.spec.robustness
         if config is None:
             return None
-        return robust_aggregation(config, self.site_rows(), seed=self.spec.seed)
+        size = spec.privacy.secagg_group_size
+        if size is None:
+            return robust_aggregation(config, self.site_rows(), seed=spec.seed)
+        plan = recipe.protection_plan(spec.privacy, spec.seed)
+        assert plan is not None  # JobSpec: groups need secure aggregation
+        rule = build_rule(config, seed=spec.seed)
+        known = self.result.statistics.get("rows_per_site") or {}
+        # under secure statistics only the total is known: a group's weight is then bounded by
+        # it (check_total_weight), not by its members' own rows
+        registered = {s: int(known[s]) if s in known else None for s in self.result.sites}
+        return GroupedSecureAggregation(rule, plan, size, registered)
 
     def site_rows(self) -> dict[str, int]:
         """Each site's declared training rows (what a strategy weighs sites by). Under secure

@@ -28,17 +28,10 @@ def require_deployable(scenario: Scenario) -> None:
             f'scenario {scenario.name!r}: model.kind "xgboost" (federated boosted trees) has no '
             "NVFlare job yet; it runs in-process with fedsec simulate (docs/trees.md)"
         )
-    simulated = {
-        "[adversary] (dishonest organizations are simulated in-process)": scenario.adversary,
-        "privacy.secagg_group_size (a deployment runs one secure sum a round)": (
-            scenario.privacy.secagg_group_size
-        ),
-    }
-    present = [what for what, value in simulated.items() if value is not None]
-    if present:
+    if scenario.adversary is not None:
         raise ConfigError(
-            f"scenario {scenario.name!r}: {'; '.join(present)}: remove it to deploy "
-            "(docs/robustness.md)"
+            f"scenario {scenario.name!r}: [adversary] (dishonest organizations are simulated "
+            "in-process): remove it to deploy (docs/robustness.md)"
         )
     if scenario.robustness is not None:
         check_defence(scenario.robustness, f"scenario {scenario.name!r}: ")

@@ -369,12 +369,19 @@ class JobSpec(Message):
         needs = [what for what, wrong in guard_problem.items() if wrong]
         if self.range_guard is not None and needs:
             raise ValueError(f"range_guard needs {', '.join(needs)}")
+        privacy, grouped = self.privacy, self.privacy.secagg_group_size is not None
+        if grouped and (self.robustness is None or not privacy.secure_aggregation):
+            raise ValueError("privacy.secagg_group_size needs secure aggregation and a robust rule")
+        if grouped and strategy_class(self.strategy.name).sends_extras:
+            raise ValueError(f"privacy.secagg_group_size: {self.strategy.name!r} sends extras")
         if self.robustness is None:
             return self
-        if self.protection() is not None:
+        hidden = privacy.homomorphic_encryption or privacy.client_dp.enabled
+        if hidden or (privacy.secure_aggregation and not grouped):
             raise ValueError(
-                "robustness: a robust rule reads each update in clear; it cannot be combined "
-                "with secure aggregation, homomorphic encryption or client-level DP"
+                "robustness: a robust rule reads each update in clear (or each group's secure "
+                "sum: privacy.secagg_group_size); it cannot be combined with secure aggregation "
+                "of all sites at once, homomorphic encryption or client-level DP"
             )
         check_defence(self.robustness)
         return self

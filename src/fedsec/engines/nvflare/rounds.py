@@ -25,6 +25,7 @@ from fedsec.engines.nvflare.records import Asking, JobFailed, JobResult, RoundLo
 from fedsec.engines.nvflare.replies import TrainReply
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
 from fedsec.fl.aggregation import Combined, RoundAborted, SiteResult, WeightedMean
+from fedsec.fl.aggregation.grouped import GroupedSecureAggregation, GroupSum
 from fedsec.fl.privacy.protect import (
     TooFewNoiseShares,
     average_from_total,
@@ -178,8 +179,12 @@ class DeployedMean:
     With a robust rule (the job's ``[robustness]``), updates in clear go through it instead
     of the plain mean, and the round's log keeps what it decided."""
 
-    def __init__(self, rounds: SiteRounds, robust: RobustAggregation | None = None) -> None:
+    def __init__(
+        self, rounds: SiteRounds, robust: RobustAggregation | GroupedSecureAggregation | None = None
+    ) -> None:
         self.rounds, self.robust = rounds, robust
+        if isinstance(robust, GroupedSecureAggregation):  # its groups' sums: over the sites
+            robust.summer = self.group_sum
 
     def state_dict(self) -> tuple[dict[str, Params], dict[str, Any]]:
         """The robust rule's memory of earlier rounds (a checkpoint keeps it)."""
@@ -204,10 +209,9 @@ class DeployedMean:
             log.loss = float(np.average(list(losses.values()), weights=rows))
             if self.robust is None:
                 return WeightedMean().combine(global_params, results, round_)
-            combined = self.robust.combine(global_params, results, round_)
-            log.defence = self.robust.log[-1].to_json()
-            log.contributed = [s for s in results if s not in log.defence["excluded"]]
-            return combined
+            return self.defended(global_params, results, round_)
+        if isinstance(self.robust, GroupedSecureAggregation):
+            return self.defended(global_params, results, round_)
         total, used = self.protected_total(round_, results, protection)
         log.contributed = used
         log.loss = _mean([losses[s] for s in used])
@@ -218,6 +222,40 @@ class DeployedMean:
             extra_total=unflatten(total[size:-1], like) if like is not None else None,
             weight_unit=float(protection["weight_unit"]),
         )
+
+    def defended(
+        self, global_params: Params, results: dict[str, SiteResult], round_: int
+    ) -> Combined:
+        """The robust rule's combination (over updates in clear, or over group sums); the
+        round's log keeps its decision and whose updates entered the model."""
+        assert self.robust is not None
+        log = self.rounds.log
+        combined = self.robust.combine(global_params, results, round_)
+        log.defence = self.robust.log[-1].to_json()
+        grouped = isinstance(self.robust, GroupedSecureAggregation)
+        survivors = combined.protection.survivors if grouped else list(results)
+        log.contributed = [s for s in survivors if s not in log.defence["excluded"]]
+        if grouped:  # in clear the round's loss is already weighted by rows
+            log.loss = _mean([float(results[s].update.metrics["loss"]) for s in survivors])
+        return combined
+
+    def group_sum(
+        self, global_params: Params, results: dict[str, SiteResult], members: list[str], round_: int
+    ) -> GroupSum:
+        """One group's secure sum, by the secure-aggregation phases over its members' tasks:
+        what the coordinator learns of the group (its survivors, mean change and weight)."""
+        rounds = self.rounds
+        c, log, protection = rounds.coordinator, rounds.log, rounds.plan["protection"]
+        sealed = {m: results[m].sealed for m in members}
+        try:
+            total, used = secure.secure_total(c, round_, sealed, rounds.plan, rounds.length, log)
+        except secure.SecAggAborted as error:
+            log.aborted = f"secure aggregation of group {members} stopped: {error}"
+            c.log(f"round {round_}: no update aggregated ({log.aborted})")
+            raise RoundAborted(log.aborted) from None
+        c.check_total_weight(round_, float(total[-1]), used, protection)
+        weight = float(total[-1])
+        return GroupSum(used, np.asarray(total[:-1], dtype=np.float64) / weight, weight, {})
 
     def protected_total(
         self, round_: int, results: dict[str, SiteResult], protection: dict[str, Any]

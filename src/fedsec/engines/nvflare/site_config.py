@@ -295,6 +295,10 @@ def config_from_scenario(
         require_secure_aggregation=require_secure_aggregation,
         privacy=agreed_shares(scenario),
         range_guard=getattr(scenario, "range_guard", None),
+        # a grouped job's sums are of at least its group size: each site holds itself to it
+        secure_aggregation=SecureAggregationConfig(
+            min_contributors=scenario.privacy.secagg_group_size
+        ),
     )
 
 

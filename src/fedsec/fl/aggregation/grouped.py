@@ -20,7 +20,9 @@ rule nothing to outvote.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +30,14 @@ from fedsec.core import seeding
 from fedsec.fl.aggregation.base import Combined, SiteResult
 from fedsec.fl.privacy import secagg
 from fedsec.fl.privacy.protect import ProtectionPlan, RoundProtection, payload
-from fedsec.fl.robustness.base import RoundDefence, Rule, flatten, unflatten
+from fedsec.fl.robustness.base import (
+    RoundDefence,
+    Rule,
+    flatten,
+    load_rule_state,
+    rule_state,
+    unflatten,
+)
 from fedsec.training.params import Params
 
 
@@ -56,25 +65,43 @@ class GroupSum:
     masked: dict[str, np.ndarray]  # what the coordinator saw of each member
 
 
+#: How one group's secure sum is taken: (global model, the round's results, the group's
+#: members, round) -> what the coordinator learns of it. In-process by default; a deployment
+#: runs the secure-aggregation phases over its sites' tasks.
+GroupSummer = Callable[[Params, dict[str, SiteResult], list[str], int], "GroupSum"]
+
+
 class GroupedSecureAggregation:
     """Secure sums in fixed groups of ``group_size``; ``rule`` across the group means.
 
-    ``registered`` holds the rows each site declared when it joined: a group's revealed weight
-    above its members' registered rows is cut to them."""
+    ``registered`` holds the rows each site declared when it joined (None where the coordinator
+    does not know them): a group's revealed weight above its members' registered rows is cut to
+    them. ``summer`` takes one group's secure sum
+    (default: the in-process protocol on the sites' payloads)."""
 
     def __init__(
         self,
         rule: Rule,
         plan: ProtectionPlan,
         group_size: int,
-        registered: dict[str, int],
+        registered: dict[str, int | None],
+        summer: GroupSummer | None = None,
     ) -> None:
         if group_size < 2:
             raise ValueError("a secure group needs at least 2 sites (a sum of one is its update)")
         self.rule, self.plan, self.group_size = rule, plan, group_size
         self.registered = dict(registered)
+        self.summer = summer or self.group_sum
         self.log: list[RoundDefence] = []
         self.seen: list[list[GroupSum]] = []  # what the coordinator learnt, round by round
+        self.like: Params | None = None  # the model's shapes, from the last round combined
+
+    def state_dict(self) -> tuple[dict[str, Params], dict[str, Any]]:
+        """The rule's memory of earlier rounds, for a checkpoint."""
+        return rule_state(self.rule, self.like)
+
+    def load_state(self, arrays: dict[str, Params], meta: dict[str, Any]) -> None:
+        load_rule_state(self.rule, arrays, meta)
 
     def combine(
         self, global_params: Params, results: dict[str, SiteResult], round_: int
@@ -83,8 +110,9 @@ class GroupedSecureAggregation:
             raise ValueError("grouped secure aggregation does not carry extra arrays (SCAFFOLD)")
         sites = list(results)
         groups = groups_of(sites, list(self.registered), self.group_size, self.plan.seed)
-        sums = [self.group_sum(global_params, results, g, round_) for g in groups]
+        sums = [self.summer(global_params, results, g, round_) for g in groups]
         self.seen.append(sums)
+        self.like = global_params
         weights, capped = self.capped_weights(sums)
         names = ["+".join(s.members) for s in sums]
         global_flat = flatten(global_params)

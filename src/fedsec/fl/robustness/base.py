@@ -99,27 +99,11 @@ class RobustAggregation:
         self.like: Params | None = None  # the model's shapes, from the last round combined
 
     def state_dict(self) -> tuple[dict[str, Params], dict[str, Any]]:
-        """What the rule remembers between rounds, for a checkpoint: arrays shaped like the
-        model and JSON values (nothing for a rule that remembers nothing)."""
-        state = getattr(self.rule, "state", None)
-        if state is None:
-            return {}, {}
-        arrays, meta = state()
-        if arrays and self.like is None:
-            raise ValueError(f"{self.rule.name} state: arrays before any round")
-        like = self.like or []
-        return {k: unflatten(v, like) for k, v in arrays.items()}, {"rule": self.rule.name} | meta
+        """What the rule remembers between rounds, for a checkpoint (:func:`rule_state`)."""
+        return rule_state(self.rule, self.like)
 
     def load_state(self, arrays: dict[str, Params], meta: dict[str, Any]) -> None:
-        """Take up what :meth:`state_dict` gave (a ValueError names what does not fit)."""
-        restore = getattr(self.rule, "restore", None)
-        if restore is None:
-            if arrays or meta:
-                raise ValueError(f"{self.rule.name} keeps no state; the checkpoint holds some")
-            return
-        if meta.get("rule") != self.rule.name:
-            raise ValueError(f"defence state of rule {meta.get('rule')!r}, not {self.rule.name!r}")
-        restore({k: flatten(v) for k, v in arrays.items()}, meta)
+        load_rule_state(self.rule, arrays, meta)
 
     def combine(
         self, global_params: Params, results: dict[str, SiteResult], round_: int
@@ -144,6 +128,30 @@ class RobustAggregation:
         params = unflatten(global_flat + decision.delta, global_params)
         extras = {n: r.extra for n, r in results.items() if r.extra is not None}
         return Combined(params, extras=extras or None)
+
+
+def rule_state(rule: Rule, like: Params | None) -> tuple[dict[str, Params], dict[str, Any]]:
+    """What ``rule`` remembers between rounds: arrays shaped like the model (``like``, the last
+    round's) and JSON values; nothing for a rule that remembers nothing."""
+    state = getattr(rule, "state", None)
+    if state is None:
+        return {}, {}
+    arrays, meta = state()
+    if arrays and like is None:
+        raise ValueError(f"{rule.name} state: arrays before any round")
+    return {k: unflatten(v, like or []) for k, v in arrays.items()}, {"rule": rule.name} | meta
+
+
+def load_rule_state(rule: Rule, arrays: dict[str, Params], meta: dict[str, Any]) -> None:
+    """Take up what :func:`rule_state` gave (a ValueError names what does not fit)."""
+    restore = getattr(rule, "restore", None)
+    if restore is None:
+        if arrays or meta:
+            raise ValueError(f"{rule.name} keeps no state; the checkpoint holds some")
+        return
+    if meta.get("rule") != rule.name:
+        raise ValueError(f"defence state of rule {meta.get('rule')!r}, not {rule.name!r}")
+    restore({k: flatten(v) for k, v in arrays.items()}, meta)
 
 
 def _record(
