@@ -1,12 +1,12 @@
-"""The detector and logs setups a site validates before it builds anything."""
+"""The model setups a site validates before it builds anything: classifier, detector, logs."""
 
 from __future__ import annotations
 
 import pytest
 
 from fedsec.engines.nvflare.logs_models import deeplog_spec
-from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused
-from fedsec.engines.nvflare.setups import DetectorSetup, LogsSetup, parse_setup
+from fedsec.engines.nvflare.plan import PlanRefused, parse
+from fedsec.engines.nvflare.setups import DetectorSetup, LogsSetup, ModelSetup, parse_setup
 from fedsec.engines.nvflare.site_models import DetectorModel
 from fedsec.models.deeplog import build_deeplog
 
@@ -86,3 +86,28 @@ def test_a_logs_setup_counts_the_built_networks_parameters(layers):
 def test_an_inconsistent_logs_setup_is_refused_naming_the_field(fields, why):
     with pytest.raises(PlanRefused, match=why):
         parse_setup(logs_setup(**fields))
+
+
+def test_model_setup_must_be_consistent():
+    setup = {
+        "view": "canonical",
+        "preprocessing": {
+            "numeric": [{"name": "a", "log": False, "mean": 0.0, "std": 1.0, "indicator": False}],
+            "categorical": [],
+            "hash_buckets": 4,
+            "names": ["a"],
+        },
+        "classes": ["benign", "dos"],
+        "architecture": {"kind": "mlp", "inputs": 1, "outputs": 2, "hidden": [8], "dropout": 0.0},
+    }
+    assert parse(ModelSetup, setup, "model setup").architecture.parameter_count() == 34
+    wrong = setup | {"classes": ["benign"]}
+    with pytest.raises(PlanRefused, match="outputs 2 != 1 classes"):
+        parse(ModelSetup, wrong, "model setup")
+    blown_up = {"categorical": ["x"] * 1000, "hash_buckets": 4096}
+    hidden_width = setup | {"preprocessing": setup["preprocessing"] | blown_up}
+    with pytest.raises(PlanRefused, match="1 feature names for 4096001 features"):
+        parse(ModelSetup, hidden_width, "model setup")
+    huge = setup | {"architecture": setup["architecture"] | {"hidden": [100_000]}}
+    with pytest.raises(PlanRefused, match=r"1\.\.4096"):
+        parse(ModelSetup, huge, "model setup")

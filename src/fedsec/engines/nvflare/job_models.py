@@ -20,10 +20,10 @@ from fedsec.core import seeding
 from fedsec.data.taxonomy import family_order
 from fedsec.engines.nvflare import secure, statistics
 from fedsec.engines.nvflare.messages import CENTER_ROUND, sums_request
-from fedsec.engines.nvflare.plan import JobSpec, ModelSetup
+from fedsec.engines.nvflare.plan import JobSpec
 from fedsec.engines.nvflare.records import Asking, JobFailed, RoundLog
 from fedsec.engines.nvflare.replies import SumsReply
-from fedsec.engines.nvflare.setups import DetectorSetup
+from fedsec.engines.nvflare.setups import DetectorSetup, ModelSetup
 from fedsec.engines.nvflare.statistics import Gathered
 from fedsec.engines.nvflare.wire import params_to_wire, vector_from_wire
 from fedsec.features.preprocess import fit_preprocessor

@@ -1,16 +1,16 @@
 """What a job may ask of a site: typed messages, validated where they arrive.
 
-The coordinator relays a :class:`SitePlan` (one round's local training) and a
-:class:`ModelSetup` (preprocessing, label set, network) with each task. Sites validate both
-here, with ``extra="forbid"`` and ranges, before anything runs: an unknown or out-of-range field
-is refused with an error naming it. :class:`JobSpec` is the coordinator's own part of the job.
-Field names mirror :class:`~fedsec.scenarios.config.Scenario`, whose sections are reused.
+The coordinator relays a :class:`SitePlan` (one round's local training) and a model setup
+(:mod:`fedsec.engines.nvflare.setups`: preprocessing, label set, network) with each task. Sites
+validate both with ``extra="forbid"`` and ranges, before anything runs: an unknown or
+out-of-range field is refused with an error naming it. :class:`JobSpec` is the coordinator's
+own part of the job. Field names mirror :class:`~fedsec.scenarios.config.Scenario`, whose
+sections are reused.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from itertools import pairwise
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from fedsec.core.errors import ConfigError, FedsecError
 from fedsec.engines.nvflare.deployable import check_defence, require_deployable
 from fedsec.engines.nvflare.logs_job import LogsJobConfig
-from fedsec.features.preprocess import CLIP
 from fedsec.fl import recipe
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.fl.robustness import RobustnessConfig
@@ -181,77 +180,6 @@ class StatisticsRequest(Message):
     @property
     def secure(self) -> bool:
         return self.stage in ("centres", "summaries")
-
-
-class NumericColumn(Message):
-    name: str = Field(min_length=1, max_length=256)
-    log: bool
-    mean: float
-    std: float = Field(gt=0)
-    indicator: bool
-
-
-class Preprocessing(Message):
-    numeric: list[NumericColumn] = Field(max_length=10_000)
-    categorical: list[str] = Field(max_length=1000)
-    hash_buckets: int = Field(ge=2, le=4096)
-    names: list[str] = Field(max_length=100_000)
-    clip: float = Field(default=CLIP, gt=0, le=CLIP, description="inputs clipped to ± this (sd)")
-
-    @model_validator(mode="after")
-    def _width(self) -> Preprocessing:
-        """The names must be the features the transform produces (no hidden blow-up)."""
-        width = len(self.numeric) + sum(c.indicator for c in self.numeric)
-        width += len(self.categorical) * self.hash_buckets
-        if width != len(self.names):
-            raise ValueError(f"{len(self.names)} feature names for {width} features")
-        return self
-
-
-class Architecture(Message):
-    kind: Literal["mlp"] = "mlp"
-    inputs: int = Field(ge=1, le=100_000)
-    outputs: int = Field(ge=1, le=4096)
-    hidden: list[int] = Field(min_length=1, max_length=8)
-    dropout: float = Field(ge=0, lt=1)
-
-    @model_validator(mode="after")
-    def _sizes(self) -> Architecture:
-        if not all(1 <= h <= 4096 for h in self.hidden):
-            raise ValueError("hidden layer sizes must lie in 1..4096")
-        return self
-
-    def parameter_count(self) -> int:
-        widths = [self.inputs, *self.hidden, self.outputs]
-        return sum((a + 1) * b for a, b in pairwise(widths))
-
-
-class ModelSetup(Message):
-    """The shared model: preprocessing fitted from every site's statistics, labels, network."""
-
-    task: Literal["classification"] = "classification"
-    view: Literal["native", "canonical"]
-    preprocessing: Preprocessing
-    classes: list[str] = Field(min_length=1, max_length=4096)
-    architecture: Architecture
-
-    def parameter_count(self) -> int:
-        return self.architecture.parameter_count()
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ModelSetup:
-        if len(set(self.classes)) != len(self.classes):
-            raise ValueError("classes must be distinct")
-        if self.architecture.inputs != len(self.preprocessing.names):
-            raise ValueError(
-                f"architecture.inputs {self.architecture.inputs} != "
-                f"{len(self.preprocessing.names)} preprocessed features"
-            )
-        if self.architecture.outputs != len(self.classes):
-            raise ValueError(
-                f"architecture.outputs {self.architecture.outputs} != {len(self.classes)} classes"
-            )
-        return self
 
 
 class DeploymentSettings(Message):

@@ -1,6 +1,6 @@
 """The model setups a job's tasks carry, one per deployable task, told apart by ``task``.
 
-:class:`~fedsec.engines.nvflare.plan.ModelSetup` is the classifier's (``task`` absent or
+:class:`ModelSetup` is the classifier's (``task`` absent or
 ``"classification"``); :class:`DetectorSetup` the one-class detector's; :class:`LogsSetup` the
 DeepLog next-event model's. A site validates the one a task names (:func:`parse_setup`) before
 it builds anything.
@@ -13,8 +13,80 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from fedsec.engines.nvflare.plan import Message, ModelSetup, PlanRefused, Preprocessing, parse
+from fedsec.engines.nvflare.plan import Message, PlanRefused, parse
+from fedsec.features.preprocess import CLIP
 from fedsec.features.vocabulary import RESERVED
+
+
+class NumericColumn(Message):
+    name: str = Field(min_length=1, max_length=256)
+    log: bool
+    mean: float
+    std: float = Field(gt=0)
+    indicator: bool
+
+
+class Preprocessing(Message):
+    numeric: list[NumericColumn] = Field(max_length=10_000)
+    categorical: list[str] = Field(max_length=1000)
+    hash_buckets: int = Field(ge=2, le=4096)
+    names: list[str] = Field(max_length=100_000)
+    clip: float = Field(default=CLIP, gt=0, le=CLIP, description="inputs clipped to ± this (sd)")
+
+    @model_validator(mode="after")
+    def _width(self) -> Preprocessing:
+        """The names must be the features the transform produces (no hidden blow-up)."""
+        width = len(self.numeric) + sum(c.indicator for c in self.numeric)
+        width += len(self.categorical) * self.hash_buckets
+        if width != len(self.names):
+            raise ValueError(f"{len(self.names)} feature names for {width} features")
+        return self
+
+
+class Architecture(Message):
+    kind: Literal["mlp"] = "mlp"
+    inputs: int = Field(ge=1, le=100_000)
+    outputs: int = Field(ge=1, le=4096)
+    hidden: list[int] = Field(min_length=1, max_length=8)
+    dropout: float = Field(ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Architecture:
+        if not all(1 <= h <= 4096 for h in self.hidden):
+            raise ValueError("hidden layer sizes must lie in 1..4096")
+        return self
+
+    def parameter_count(self) -> int:
+        widths = [self.inputs, *self.hidden, self.outputs]
+        return sum((a + 1) * b for a, b in pairwise(widths))
+
+
+class ModelSetup(Message):
+    """The shared model: preprocessing fitted from every site's statistics, labels, network."""
+
+    task: Literal["classification"] = "classification"
+    view: Literal["native", "canonical"]
+    preprocessing: Preprocessing
+    classes: list[str] = Field(min_length=1, max_length=4096)
+    architecture: Architecture
+
+    def parameter_count(self) -> int:
+        return self.architecture.parameter_count()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelSetup:
+        if len(set(self.classes)) != len(self.classes):
+            raise ValueError("classes must be distinct")
+        if self.architecture.inputs != len(self.preprocessing.names):
+            raise ValueError(
+                f"architecture.inputs {self.architecture.inputs} != "
+                f"{len(self.preprocessing.names)} preprocessed features"
+            )
+        if self.architecture.outputs != len(self.classes):
+            raise ValueError(
+                f"architecture.outputs {self.architecture.outputs} != {len(self.classes)} classes"
+            )
+        return self
 
 
 class DetectorSetup(Message):

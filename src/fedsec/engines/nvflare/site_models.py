@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 from fedsec.core import seeding
-from fedsec.engines.nvflare.plan import ModelSetup, PlanRefused, SitePlan
-from fedsec.engines.nvflare.setups import DetectorSetup, Setup
+from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
+from fedsec.engines.nvflare.setups import DetectorSetup, ModelSetup, Setup
 from fedsec.engines.nvflare.statistics import benign_rows
 from fedsec.features.preprocess import Preprocessor
 from fedsec.fl.gate import score_model, validation_labels
