@@ -136,3 +136,18 @@ def _weights(arm) -> list[np.ndarray]:
 
 def flat(params) -> np.ndarray:
     return np.concatenate([p.ravel().astype(np.float64) for p in params])
+
+
+class Crash(Exception):
+    """The coordinator process dies (after writing the round's checkpoint)."""
+
+
+def crash_after(store, last):
+    """A coordinator's ``on_round`` that checkpoints into ``store`` and dies after ``last``."""
+
+    def save(checkpoint):
+        store.save(checkpoint)
+        if checkpoint.round == last:
+            raise Crash
+
+    return save

@@ -20,13 +20,9 @@ from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.experiments.deployed import deployment_section, render
 from fedsec.training.params import max_abs_diff
-from tests.engines.nvflare.memory import Memory, in_process
+from tests.engines.nvflare.memory import Crash, Memory, crash_after, in_process
 
 ROUNDS = 5
-
-
-class Crash(Exception):
-    """The coordinator process dies (after writing the round's checkpoint)."""
 
 
 def sampled_scenario(consortium, name="fedadam"):
@@ -46,15 +42,6 @@ def coordinator(consortium, scenario, names=None, on_round=None, log=lambda _: N
     sites = {n: Site(config_from_scenario(scenario, n, data, require), data) for n in every}
     spec = JobSpec.from_scenario(scenario, [2, 4], DeploymentSettings(site_order=every))
     return spec, Coordinator(spec, Memory(sites), names or every, log, on_round=on_round)
-
-
-def crash_after(store, last):
-    def save(checkpoint):
-        store.save(checkpoint)
-        if checkpoint.round == last:
-            raise Crash
-
-    return save
 
 
 @pytest.mark.parametrize("name", ["fedadam", "fedavgm"])  # both moments; momentum only

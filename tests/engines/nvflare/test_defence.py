@@ -27,7 +27,7 @@ from fedsec.scenarios.config import parse_scenario
 from fedsec.simulator import load_simulation, simulate
 from fedsec.simulator.output import write_dataset
 from fedsec.training.params import max_abs_diff
-from tests.engines.nvflare.memory import Memory, Recording, in_process, run
+from tests.engines.nvflare.memory import Crash, Memory, Recording, crash_after, in_process, run
 
 DISHONEST = "office"
 
@@ -113,13 +113,8 @@ def test_the_rules_memory_survives_a_coordinator_restart(consortium, tmp_path):
     uninterrupted = whole.run()
     store = CheckpointStore(tmp_path, "job-a", spec)
 
-    def crash_after_six(checkpoint):
-        store.save(checkpoint)
-        if checkpoint.round == 6:
-            raise KeyboardInterrupt
-
-    _, first = coordinator(consortium, scenario, attacked, on_round=crash_after_six)
-    with pytest.raises(KeyboardInterrupt):
+    _, first = coordinator(consortium, scenario, attacked, on_round=crash_after(store, 6))
+    with pytest.raises(Crash):
         first.run()
     recorder = Recorder(spec, tmp_path, "job-b", resume_from="job-a")
     _, second = coordinator(consortium, scenario, attacked, on_round=recorder.after_round)

@@ -26,7 +26,7 @@ from fedsec.tasks.logs.arms import org_known, train_federated
 from fedsec.tasks.logs.experiment import calibrate
 from fedsec.training.params import max_abs_diff
 from tests.engines.nvflare.logs_consortium import KEY, write_logs_consortium
-from tests.engines.nvflare.memory import Memory, Recording
+from tests.engines.nvflare.memory import Crash, Memory, Recording, crash_after
 
 ORGS = ("org1", "org2", "org3")
 
@@ -226,9 +226,6 @@ def test_a_logs_job_resumed_from_its_checkpoint_ends_with_the_uninterrupted_mode
     for its tokens again and ends with the uninterrupted job's weights and evaluation."""
     from fedsec.engines.nvflare.checkpoint import CheckpointStore
 
-    class Crash(Exception):
-        pass
-
     _, scenario = logs_consortium
     scenario = scenario.model_copy(update={"rounds": 4})
 
@@ -243,13 +240,8 @@ def test_a_logs_job_resumed_from_its_checkpoint_ends_with_the_uninterrupted_mode
     uninterrupted = whole.run()
     store = CheckpointStore(tmp_path, "job-a", spec)
 
-    def crash_after_2(checkpoint):
-        store.save(checkpoint)
-        if checkpoint.round == 2:
-            raise Crash
-
     with pytest.raises(Crash):
-        job(crash_after_2)[1].run()
+        job(crash_after(store, 2))[1].run()
     _, second, link = job()
     result = second.run(store.latest())
     assert result.error is None, result.error
