@@ -185,11 +185,18 @@ def deployment_section(result: JobResult, job_id: str, protection: str = "clear"
         "dropouts": result.dropouts,
         "statistics": result.statistics,
         "rounds": [asdict(h) for h in result.history],
+        "defence_summary": _defence_summary(result),
         "site_evaluation": result.evaluation,
         "timing": result.timing,
         "error": result.error,
         "resumed": result.resumed,
     }
+
+
+def _defence_summary(result: JobResult) -> dict | None:
+    """Per site, what the coordinator's robust rule did over the job (None without one)."""
+    decisions = [h.defence for h in result.history if h.defence]
+    return defence_summary(decisions, result.sites) if decisions else None
 
 
 def run_deployed(
@@ -292,7 +299,7 @@ def render(section: dict) -> str:
         "Refusals and flags (sites' own words):" if events else "Refusals and flags: none.",
         *events,
     ]
-    lines += _defence(rounds, section["sites"])
+    lines += _defence(rounds, section)
     empty = [f"- round {r['round']}: {r['aborted']}" for r in rounds if r.get("aborted")]
     if empty:
         lines += ["", "Rounds that aggregated no update (the global model stayed):", *empty]
@@ -322,21 +329,24 @@ def render(section: dict) -> str:
     return "\n".join(lines)
 
 
-def _defence(rounds: list[dict], sites: list[str]) -> list[str]:
+def _defence(rounds: list[dict], section: dict) -> list[str]:
     """What the coordinator's robust rule did to each site, if the job had one."""
     decisions = [r["defence"] for r in rounds if r.get("defence")]
-    if not decisions:
+    summary = section.get("defence_summary")
+    if not decisions or not summary:
         return []
     rule = decisions[-1]["rule"]
+    grouped = rule.startswith("grouped ")
+    over = "the secure sums of fixed groups" if grouped else "the updates in clear"
     lines = [
         "",
-        f"Defence at the coordinator: `{rule}` over the updates in clear "
-        f"({len(decisions)} rounds; a site left out adds nothing to that round's model):",
+        f"Defence at the coordinator: `{rule}` over {over} ({len(decisions)} rounds; a site "
+        "left out adds nothing to that round's model):",
         "",
     ]
     rows = [
         [site, s["rounds_excluded"], s["rounds_down_weighted"], s["rounds_capped"], s["mean_share"]]
-        for site, s in defence_summary(decisions, sites).items()
+        for site, s in summary.items()
     ]
     header = ["site", "rounds left out", "down-weighted", "count capped", "mean share"]
     return [*lines, table(header, rows)]

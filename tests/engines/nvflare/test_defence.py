@@ -101,8 +101,10 @@ def test_the_deployed_defence_makes_the_in_process_decisions_against_a_dishonest
         rows = result.statistics["rows_per_site"]
         fair = rows[DISHONEST] / sum(rows.values())
         assert all(d["share"][DISHONEST] < fair / 2 for d in decisions)
-    report = render(deployment_section(result, "job-d"))
-    assert f"Defence at the coordinator: `{rule}` over the updates in clear" in report
+    section = deployment_section(result, "job-d")
+    left_out = sum(DISHONEST in d["excluded"] for d in decisions)
+    assert section["defence_summary"][DISHONEST]["rounds_excluded"] == left_out
+    assert f"Defence at the coordinator: `{rule}` over the updates in clear" in render(section)
 
 
 def test_the_rules_memory_survives_a_coordinator_restart(consortium, tmp_path):
@@ -207,6 +209,8 @@ def test_grouped_secure_aggregation_deploys_and_matches_the_in_process_groups(co
     assert all(reply.get("params") is None for reply in transport.replies["fedsec_train"])
     sums = [len(data["roster"]) for data in transport.sent if "roster" in data]
     assert sums == [4, 4] + [2, 2] * 3  # the statistics' two passes, then two groups a round
+    report = render(deployment_section(result, "job-g", "secure aggregation"))
+    assert "`grouped pair_conflict` over the secure sums of fixed groups (3 rounds" in report
 
 
 def test_sites_requiring_larger_sums_unmask_no_group_of_two(consortium4):
