@@ -63,7 +63,6 @@ def test_dishonest_organizations_by_name_or_drawn_with_the_seed():
 @pytest.mark.parametrize(
     ("sets", "message"),
     [
-        (["range_guard={}", "privacy.secure_aggregation=true"], "range_guard"),
         (["range_guard.clip=0"], "clip"),
         (["range_guard={}", 'model.kind="xgboost"'], "network model"),
         (["range_guard={}", "privacy.sample_dp.epsilon=1"], "a record could reach DP-SGD twice"),

@@ -96,15 +96,11 @@ def check_adversary(scenario: ScenarioBase) -> None:
 
 
 def _check_range_guard(scenario: ScenarioBase) -> None:
-    """``[range_guard]``: the network classifier's federated training, row counts in clear."""
+    """``[range_guard]``: the network classifier's federated training, without record-level DP
+    (a site weighs itself by its own rows, its copies aside, in clear or protected)."""
     if scenario.task != "classification" or scenario.model.kind == "xgboost":
         raise ValueError('[range_guard] needs task = "classification" with the network model')
     privacy = scenario.privacy
-    if privacy.secure_aggregation or privacy.homomorphic_encryption:
-        raise ValueError(
-            "[range_guard] cannot be combined with secure aggregation or homomorphic encryption "
-            "yet (a protected update would count its sites' edge copies as rows)"
-        )
     if privacy.sample_dp.enabled:
         raise ValueError(
             "[range_guard] cannot be combined with privacy.sample_dp: an edge copy is a copy of "

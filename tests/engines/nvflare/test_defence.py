@@ -144,13 +144,18 @@ def test_a_checkpoint_with_a_malformed_defence_state_is_refused(consortium, tmp_
     assert store.latest().round == 2  # the newest intact one
 
 
-def test_sites_with_a_range_guard_train_the_in_process_guarded_model(consortium):
+@pytest.mark.parametrize("secure", [False, True], ids=["clear", "secure-aggregation"])
+def test_sites_with_a_range_guard_train_the_in_process_guarded_model(consortium, secure):
     """Each site's own ``[range_guard]``: the coordinator's model clips at ±2 sd, each site adds
-    its edge copies and still claims only its own rows (a larger claim would be dropped)."""
-    scenario = variant(consortium, 3, range_guard={})
+    its edge copies and still claims only its own rows (in clear a larger claim would be
+    dropped; in a secure sum it would weigh the site more than in process)."""
+    privacy = {"secure_aggregation": secure}
+    scenario = variant(consortium, 3, range_guard={}, privacy=privacy)
     _, result, transport = run((consortium[0], scenario))
     assert result.error is None and not result.dropouts
     assert max_abs_diff(result.params, in_process(consortium, scenario)) == 0.0
+    if secure:
+        return
     _, plain, _ = run(consortium)
     assert max_abs_diff(result.params, plain.params) > 1e-3  # the guard changed training
     ready = next(iter(transport.sites["plant"]._prepared.values()))
@@ -237,12 +242,9 @@ def test_sites_requiring_larger_sums_unmask_no_group_of_two(consortium4):
     "sections, why",
     [
         ({"robustness": {"rule": "median"}}, "a robust rule reads each update in clear"),
-        ({"range_guard": {}}, "range_guard needs updates in clear"),
     ],
 )
-def test_a_job_spec_asking_for_a_defence_under_secure_aggregation_is_refused(
-    consortium, sections, why
-):
+def test_a_job_spec_asking_a_robust_rule_under_one_secure_sum_is_refused(consortium, sections, why):
     spec = JobSpec.from_scenario(variant(consortium, 3, **sections), [], DeploymentSettings())
     data = spec.model_dump() | {"privacy": spec.privacy.model_dump() | {"secure_aggregation": True}}
     with pytest.raises(ValidationError, match=why):

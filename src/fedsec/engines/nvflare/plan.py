@@ -286,12 +286,11 @@ class JobSpec(Message):
         return self._defence()
 
     def _defence(self) -> JobSpec:
-        """A robust rule reads each update: only a job whose updates arrive in clear. A range
-        guard (its clip in the model; each site's edge copies, by its own config) only for the
-        classifier, in clear, without record-level DP (scenario checks, here again)."""
+        """A robust rule reads each update: only a job whose updates arrive in clear (or in
+        group sums). A range guard (its clip in the model; each site's edge copies, by its own
+        config) only for the classifier, without record-level DP (scenario checks, here again)."""
         guard_problem = {
             'task = "classification"': self.task != "classification",
-            "updates in clear": self.protection() is not None,
             "no privacy.sample_dp": self.privacy.sample_dp.enabled,
         }
         needs = [what for what, wrong in guard_problem.items() if wrong]

@@ -173,10 +173,10 @@ class Site:
         if verdict is not None and not verdict.accepted:
             return TrainReply(gate=_json(verdict), refused=verdict.reason).to_wire()
         protection = plan.protection
-        if ready.rows is not None and (protection is not None or plan.sample_dp.enabled):
+        if ready.rows is not None and plan.sample_dp.enabled:
             raise PlanRefused(
-                f"site {self.name} trains on edge copies of its rows ([range_guard]): only in "
-                "clear and without record-level DP (a copy is a record seen twice)"
+                f"site {self.name} trains on edge copies of its rows ([range_guard]): not with "
+                "record-level DP (a copy is a record seen twice)"
             )
         secure = protection is not None and protection.secure_aggregation
         if self.config.require_secure_aggregation and not secure:
@@ -191,7 +191,7 @@ class Site:
         result, self.control = run_task(
             ready.network, params, ready.x, ready.y, training, task, self.control, self.randomness
         )
-        update, extra = result.update, result.extra
+        update, extra = replace(result.update, num_samples=ready.own_rows), result.extra
         done = int(update.metrics.get("dp_steps", 0))
         self.dp_steps += done
         self.ledger.record(plan, ready.own_rows, done)
