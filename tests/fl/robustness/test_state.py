@@ -26,10 +26,12 @@ def strategy(rule: str) -> FedAvg:
 
 
 def results(round_: int, params: list[np.ndarray]) -> dict[str, SiteResult]:
-    """Honest sites step toward a common optimum with noise of their own; org2 sends the
-    opposite of its change (a sign flip)."""
+    """Honest sites step toward a common optimum with noise of their own, lowering the benign
+    output's bias; org2 sends the opposite of its change (a sign flip: it raises the benign
+    bias alone, as a label flipper does)."""
     rng = np.random.default_rng(round_)
     target = [np.full(s, 0.5, dtype=np.float32) for s in SHAPES]
+    target[-1][0] = -1.0
     out = {}
     for site in SITES:
         pairs = zip(target, params, strict=True)
@@ -75,6 +77,8 @@ def test_a_fresh_rule_decides_otherwise_so_the_state_is_what_carries_it():
     start = [np.zeros(s, dtype=np.float32) for s in SHAPES]
     whole = strategy("pair_conflict")
     final = run(whole, start, 1, ROUNDS)
+    excluded = [r.to_json()["excluded"] for r in whole.aggregation.log]
+    assert excluded[STOP:] == [[]] * 2 + [["org2"]] * 5  # left out from round 10
     first = strategy("pair_conflict")
     middle = run(first, start, 1, STOP)
     fresh = run(strategy("pair_conflict"), middle, STOP + 1, ROUNDS)

@@ -71,7 +71,8 @@ class RobustnessConfig(BaseModel):
         ge=0,
         description="pair_conflict: of a pair in conflict in some layer, leave out the side "
         "whose moving-average change of the benign output's bias stays above this x the "
-        "round's median bias-change norm while the other's is negative (0: off)",
+        "round's median bias-change norm while the other's is negative, if it raises no "
+        "attack family's bias (0: off)",
     )
     noise: float = Field(
         default=0.001, ge=0, description="flame: noise std per parameter, x the median norm"

@@ -32,8 +32,8 @@ side runs away (measured on ``unsw-10org-shared``, 2 of 10, docs/robustness.md).
 conflicts are settled by where a label flip acts, the output layer
 (:mod:`fedsec.fl.robustness.benign_claims`): of a pair in conflict in some layer, the side that
 keeps raising the benign output's bias (above ``benign_claim`` x the round's median bias
-change) while the other lowers it is left out; in a detector, the false "benign" is what an
-attacker wants (``benign_claim`` = 0 turns this test off).
+change) while the other lowers it, and raises no attack family's, is left out; in a detector,
+the false "benign" is what an attacker wants (``benign_claim`` = 0 turns this test off).
 
 Opt-in (``unrelated`` > 0): a site whose moving-average cosine with every other site stays
 within ``±unrelated`` after ``EVIDENCE_ROUNDS`` rounds is left out too: its updates relate to no
