@@ -6,7 +6,8 @@
 Generates the built-in ``consortium`` simulation (five organizations, each seeing different
 attacks) in a temporary folder and runs the deployed job's coordinator and sites (the classes
 an NVIDIA FLARE job runs) over an in-memory transport, in clear. The dishonest site ``office``
-sends what the in-process adversary sends (``fedsec.engines.adversary.tampered``). Prints one
+sends what the in-process adversary sends (``fedsec.engines.adversary.tampered``): update attacks
+only, data attacks are refused. Prints one
 JSON line per run: the honest sites' mean test macro-F1 on their own held-out rows, the round
 from which ``office`` was left out, and how many site-rounds an honest site was left out.
 """
@@ -31,6 +32,7 @@ from fedsec.engines.nvflare.records import Refusal
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.engines.nvflare.wire import params_from_wire
+from fedsec.scenarios.adversary import DATA_ATTACKS
 from fedsec.scenarios.config import Scenario, parse_scenario
 from fedsec.simulator import load_simulation, simulate
 from fedsec.simulator.output import write_dataset
@@ -99,6 +101,12 @@ def main() -> None:
     parser.add_argument("--attack", default="sign_flip")
     parser.add_argument("--flows", type=int, default=6000)
     args = parser.parse_args()
+    if args.attack in DATA_ATTACKS:
+        parser.error(
+            f"--attack {args.attack}: a data attack (the site trains on poisoned rows) is "
+            "simulated in-process only; this bench tampers with updates (fedsec simulate for "
+            "data attacks, docs/robustness.md)"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "data"
         write_dataset(simulate(load_simulation("consortium", [f"flows={args.flows}"])), root)
