@@ -6,10 +6,10 @@
 Generates the built-in ``consortium`` simulation (five organizations, each seeing different
 attacks) in a temporary folder and runs the deployed job's coordinator and sites (the classes
 an NVIDIA FLARE job runs) over an in-memory transport, in clear. The dishonest site ``office``
-sends what the in-process adversary sends (``fedsec.engines.adversary.tampered``): update attacks
-only, data attacks are refused. Prints one
-JSON line per run: the honest sites' mean test macro-F1 on their own held-out rows, the round
-from which ``office`` was left out, and how many site-rounds an honest site was left out.
+sends what the in-process adversary sends (``fedsec.engines.adversary.tampered``): update
+attacks only, data attacks are refused. Prints one JSON line per run: the honest sites' mean
+test macro-F1 on their own held-out rows, the round from which ``office`` was left out, and
+how many site-rounds an honest site was left out.
 """
 
 from __future__ import annotations
