@@ -345,10 +345,17 @@ def _defence(rounds: list[dict], section: dict) -> list[str]:
         "",
     ]
     rows = [
-        [site, s["rounds_excluded"], s["rounds_down_weighted"], s["rounds_capped"], s["mean_share"]]
+        [
+            site,
+            s["rounds_excluded"],
+            s["rounds_down_weighted"],
+            s["rounds_capped"],
+            s["mean_share"],
+            s.get("left_out_because") or "",
+        ]
         for site, s in summary.items()
     ]
-    header = ["site", "rounds left out", "down-weighted", "count capped", "mean share"]
+    header = ["site", "rounds left out", "down-weighted", "count capped", "mean share", "why"]
     return [*lines, table(header, rows)]
 
 

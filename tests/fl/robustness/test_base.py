@@ -4,7 +4,7 @@ import numpy as np
 
 from fedsec.fl.aggregation.base import SiteResult
 from fedsec.fl.robustness import MultiKrum, NormBound, RobustAggregation
-from fedsec.fl.robustness.base import Mean
+from fedsec.fl.robustness.base import FREE_RIDER, Mean
 from fedsec.fl.strategies import FedAdam, FedAvg
 from fedsec.training.local import Update
 
@@ -63,6 +63,7 @@ def test_a_free_rider_is_left_out_and_cannot_drag_the_norm_bound_down():
     record = aggregation.log[0]
     assert record.excluded == ["org4"] and record.share["org4"] == 0.0
     assert abs(sum(record.share.values()) - 1.0) < 1e-9
+    assert record.to_json()["reasons"] == {"org4": FREE_RIDER}
 
 
 def test_a_majority_of_idle_sites_is_not_left_out():

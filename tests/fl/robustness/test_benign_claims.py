@@ -79,5 +79,9 @@ def test_on_the_consortium_a_label_flipper_is_still_left_out(consortium):
     rounds = excluded(flipped)
     assert all(e == {"office"} for e in rounds[30:])
     assert all(e <= {"office"} for e in rounds)  # no honest organization, ever
+    section = flipped["robustness"]
+    why = section["defence_summary"]["office"]["left_out_because"]
+    assert why.startswith("benign claim ") and why == section["rounds"][-1]["reasons"]["office"]
+    assert all(r["reasons"].keys() == {"office"} for r in section["rounds"][30:])
     unchecked = consortium(*attack, "robustness.benign_claim=0")
     assert not any(excluded(unchecked))

@@ -45,6 +45,7 @@ def test_a_sign_flipper_opposing_its_twin_is_left_out_and_honest_shares_stay():
         assert decision.share[1] == 0.0
         np.testing.assert_allclose(decision.share[[0, 2, 3, 4]], 0.25)
     assert rule.runaway["org2"] > 0 > rule.runaway["org3"]
+    assert rule.why["org2"].startswith("runaway: ") and "against org3" in rule.why["org2"]
 
 
 def test_honest_twins_are_kept_and_averaged_unclipped():
@@ -148,6 +149,8 @@ def test_the_sides_that_keep_claiming_attacks_benign_are_left_out_and_the_holder
     rule, decisions = run_flips(benign_claim=0.5)
     assert rule.claims.claims["org2"] > 0.5 and rule.claims.claims["org1"] < 0
     assert sorted(rule.banned) == ["org2", "org3"]
+    assert all(rule.why[s].startswith("benign claim ") for s in ("org2", "org3"))
+    assert "against org1's -" in rule.why["org2"]
     assert decisions[8].share[1] > 0  # in the first 9 rounds every site teaches benign
     for decision in decisions[9:]:
         assert (decision.share[1:3] == 0).all() and decision.share[[0, 3, 4]].min() > 0.3

@@ -86,6 +86,7 @@ def test_defence_summary_counts_rounds_per_organization():
         "rounds_down_weighted": 1,
         "rounds_capped": 1,
         "mean_share": 0.05,
+        "left_out_because": None,
     }
     assert summary["a"]["rounds_excluded"] == 0
 

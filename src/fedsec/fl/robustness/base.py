@@ -24,6 +24,9 @@ from fedsec.training.params import Params
 #: (``1 / sites``) counts as down-weighted in the log.
 DOWN_WEIGHTED = 0.5
 
+#: Why a free-rider is left out, in the round's record.
+FREE_RIDER = "free-rider: its change carries no training (the global model sent back)"
+
 
 @dataclass
 class Decision:
@@ -38,7 +41,9 @@ class Rule(Protocol):
     """Combines the rows of ``deltas`` (one flattened change per site, ``sites`` naming them)
     given their weights; a rule may keep state across rounds per site. A rule that reads parts
     of the model (a layer) also defines ``see_layout(shapes)``, called with the parameters'
-    shapes (in flattening order) before every round's ``combine``."""
+    shapes (in flattening order) before every round's ``combine``. A rule that leaves sites
+    out for a reason it can state keeps ``why`` (site -> reason), copied into each round's
+    record for the sites it excluded."""
 
     name: str
 
@@ -57,6 +62,7 @@ class RoundDefence:
     excluded: list[str] = field(default_factory=list)
     down_weighted: list[str] = field(default_factory=list)
     capped: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)  # why an excluded site was
 
     def to_json(self) -> dict:
         return {
@@ -66,6 +72,7 @@ class RoundDefence:
             "excluded": self.excluded,
             "down_weighted": self.down_weighted,
             "capped": self.capped,
+            "reasons": self.reasons,
         }
 
 
@@ -116,7 +123,8 @@ class RobustAggregation:
         claimed = [results[s].update.num_samples for s in sites]
         weights, capped = cap_weights(sites, claimed, self.registered, self.max_weight_ratio)
         share = np.zeros(len(sites))
-        kept = np.flatnonzero(~free_riders(deltas))
+        idle = free_riders(deltas)
+        kept = np.flatnonzero(~idle)
         see_layout = getattr(self.rule, "see_layout", None)
         if see_layout is not None:
             see_layout([tuple(np.shape(p)) for p in global_params])
@@ -124,7 +132,11 @@ class RobustAggregation:
             deltas[kept], weights[kept], global_flat, [sites[i] for i in kept]
         )
         share[kept] = decision.share
-        self.log.append(_record(round_, self.rule.name, sites, share, capped))
+        record = _record(round_, self.rule.name, sites, share, capped)
+        explained = getattr(self.rule, "why", {})
+        riders = {s: FREE_RIDER for s, out in zip(sites, idle, strict=True) if out}
+        record.reasons = riders | {s: explained[s] for s in record.excluded if s in explained}
+        self.log.append(record)
         params = unflatten(global_flat + decision.delta, global_params)
         extras = {n: r.extra for n, r in results.items() if r.extra is not None}
         return Combined(params, extras=extras or None)

@@ -123,16 +123,20 @@ class BenignClaims:
                 self.opposed[key] = self._mix(self.opposed.get(key), cosines[:, i, j])
                 self.together[key] = self.together.get(key, 0) + 1
 
-    def left_out(self, sites: list[str], banned: list[str], most: int) -> list[str]:
-        """Claimers to leave out this round, besides ``banned``, while at most ``most`` are."""
-        out: list[str] = []
+    def left_out(self, sites: list[str], banned: list[str], most: int) -> dict[str, str]:
+        """Claimers to leave out this round, besides ``banned``, while at most ``most`` are,
+        each with why."""
+        out: dict[str, str] = {}
         claims = self.claims
-        for _, a, b in self._conflicts(sites):
+        for low, a, b in self._conflicts(sites):
             if len(banned) + len(out) >= most or {a, b} & {*banned, *out}:
                 continue
             first, second = sorted((a, b), key=lambda s: -claims[s])
             if claims[first] > self.threshold and claims[second] < 0 and self.benign_only(first):
-                out.append(first)
+                out[first] = (
+                    f"benign claim {claims[first]:.2f} (its rises all on benign) against "
+                    f"{second}'s {claims[second]:.2f}, opposed in a layer (cosine {low:.2f})"
+                )
         return out
 
     def _conflicts(self, sites: list[str]) -> list[tuple[float, str, str]]:

@@ -90,6 +90,7 @@ class PairConflict:
         self.recent: dict[tuple[str, str], float] = {}
         self.rounds: dict[tuple[str, str], int] = {}
         self.banned: list[str] = []
+        self.why: dict[str, str] = {}  # each banned site's reason, for the round records
         self.runaway: dict[str, float] = {}
         self.origin: np.ndarray | None = None
 
@@ -101,6 +102,7 @@ class PairConflict:
             "recent": pairs_to_json(self.recent),
             "rounds": pairs_to_json(self.rounds),
             "banned": list(self.banned),
+            "why": dict(self.why),
             "runaway": dict(self.runaway),
             "claims": self.claims.state(),
         }
@@ -111,6 +113,7 @@ class PairConflict:
             self.recent = {k: float(v) for k, v in pairs_from_json(meta["recent"]).items()}
             self.rounds = {k: int(v) for k, v in pairs_from_json(meta["rounds"]).items()}
             self.banned = [str(s) for s in meta["banned"]]
+            self.why = {str(k): str(v) for k, v in meta["why"].items()}
             self.runaway = {str(k): float(v) for k, v in meta["runaway"].items()}
             self.claims.restore(meta["claims"])
         except (KeyError, TypeError, ValueError, AttributeError) as error:
@@ -165,13 +168,19 @@ class PairConflict:
             if self.recent[(a, b)] < -self.conflict and self.rounds[(a, b)] >= EVIDENCE_ROUNDS
         )
         usual = float(np.median([self.runaway[s] for s in sites]))
-        for _, a, b in pairs:
+        for cosine, a, b in pairs:
             if a in self.banned or b in self.banned or len(self.banned) >= (len(sites) - 1) // 2:
                 continue
             first, second = sorted((a, b), key=lambda s: -self.runaway[s])
             if self.runaway[first] - usual > RUNAWAY and self.runaway[second] - usual < -RUNAWAY:
-                self.banned.append(first)
-        self.banned += self.claims.left_out(sites, self.banned, (len(sites) - 1) // 2)
+                self._ban(
+                    first,
+                    f"runaway: pushes the model on along its path ({self.runaway[first]:+.2f}, "
+                    f"median {usual:+.2f}) against {second}, which pulls it back "
+                    f"(cosine {cosine:.2f})",
+                )
+        for site, why in self.claims.left_out(sites, self.banned, (len(sites) - 1) // 2).items():
+            self._ban(site, why)
         self._leave_out_unrelated(sites)
         return [s for s in sites if s in self.banned]
 
@@ -188,7 +197,12 @@ class PairConflict:
         for site in sorted(closest, key=closest.get):
             full = len(self.banned) >= (len(sites) - 1) // 2
             if closest[site] < self.unrelated and site not in self.banned and not full:
-                self.banned.append(site)
+                self._ban(site, f"related to no one (closest cosine {closest[site]:.3f})")
+
+    def _ban(self, site: str, why: str) -> None:
+        """Leave ``site`` out for the rest of the run, remembering why."""
+        self.banned.append(site)
+        self.why[site] = why
 
 
 def cosines_with(deltas: np.ndarray, direction: np.ndarray) -> np.ndarray:

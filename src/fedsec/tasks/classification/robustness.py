@@ -160,13 +160,15 @@ def report_lines(section: dict) -> list[str]:
     if section["rounds"]:
         lines += [
             "",
-            "| organization | rounds excluded | down-weighted | count capped | mean share |",
+            "| organization | rounds excluded | down-weighted | count capped | mean share | "
+            "first left out because |",
         ]
-        lines.append("|---|---|---|---|---|")
+        lines.append("|---|---|---|---|---|---|")
         for name, s in section["defence_summary"].items():
             lines.append(
                 f"| {name} | {s['rounds_excluded']} | {s['rounds_down_weighted']} | "
-                f"{s['rounds_capped']} | {_fmt(s['mean_share'])} |"
+                f"{s['rounds_capped']} | {_fmt(s['mean_share'])} | "
+                f"{s.get('left_out_because') or ''} |"
             )
         lines.append("")
         lines.append("Per-round decisions: metrics.json `robustness.rounds`.")
