@@ -14,6 +14,7 @@ from fedsec.fl.privacy.protect import ProtectionPlan, payload
 from fedsec.fl.privacy.secagg import SecAggError
 from fedsec.fl.privacy.secagg.encoding import encode
 from fedsec.fl.robustness import CoordinateMedian, Mean
+from fedsec.fl.robustness.base import Decision
 from fedsec.scenarios.config import load_scenario
 from fedsec.training.local import Update
 
@@ -77,6 +78,30 @@ def test_a_robust_rule_across_group_sums_outvotes_a_boosted_sign_flip():
         combined = grouped(rule).combine(model(np.zeros(40)), results(changes), round_=1)
         errors[name] = np.abs(flat(combined.params) - honest).max()
     assert errors["median"] < 0.1 < 1.0 < errors["mean"], errors
+
+
+class LeavesOutOrg4sGroup:
+    """A rule that leaves out the group holding org4 and says why (as pair_conflict does)."""
+
+    name = "stub"
+
+    def __init__(self) -> None:
+        self.why: dict[str, str] = {}
+
+    def combine(self, deltas, weights, global_flat, sites):
+        share = np.array([0.0 if "org4" in s.split("+") else 1.0 for s in sites])
+        self.why = {s: "the stub's reason" for s, v in zip(sites, share, strict=True) if v == 0}
+        share /= share.sum()
+        return Decision(share @ deltas, share)
+
+
+def test_every_member_of_a_group_left_out_carries_the_rules_reason():
+    aggregation = grouped(LeavesOutOrg4sGroup())
+    aggregation.combine(model(np.zeros(40)), results(honest_changes()), round_=1)
+    record = aggregation.log[0]
+    group = next(g for g in aggregation.rule.why)
+    assert set(record.excluded) == set(group.split("+")) and "org4" in record.excluded
+    assert record.reasons == dict.fromkeys(record.excluded, f"its group {group}: the stub's reason")
 
 
 def test_the_curious_coordinator_sees_only_masked_updates_and_group_sums():

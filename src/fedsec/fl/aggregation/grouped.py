@@ -118,7 +118,8 @@ class GroupedSecureAggregation:
         global_flat = flatten(global_params)
         deltas = np.stack([s.delta for s in sums])
         decision = self.rule.combine(deltas, weights, global_flat, names)
-        self.log.append(_record(round_, self.rule.name, sums, decision.share, capped))
+        explained = getattr(self.rule, "why", {})
+        self.log.append(_record(round_, self.rule.name, sums, decision.share, capped, explained))
         params = unflatten(global_flat + decision.delta, global_params)
         survivors = sorted(m for s in sums for m in s.members)
         return Combined(params, protection=RoundProtection(survivors=survivors))
@@ -154,14 +155,25 @@ class GroupedSecureAggregation:
 
 
 def _record(
-    round_: int, rule: str, sums: list[GroupSum], share: np.ndarray, capped: list[str]
+    round_: int,
+    rule: str,
+    sums: list[GroupSum],
+    share: np.ndarray,
+    capped: list[str],
+    explained: dict[str, str],
 ) -> RoundDefence:
     """The round's decision per site: each member carries an equal part of its group's share
-    (the coordinator cannot tell members apart)."""
+    and the reason its group was left out (the coordinator cannot tell members apart)."""
     per_site = {
         m: float(v) / len(s.members) for s, v in zip(sums, share, strict=True) for m in s.members
     }
     fair = 1.0 / len(sums)
     excluded = [m for s, v in zip(sums, share, strict=True) if v <= 0 for m in s.members]
     down = [m for s, v in zip(sums, share, strict=True) if 0 < v < 0.5 * fair for m in s.members]
-    return RoundDefence(round_, f"grouped {rule}", per_site, excluded, down, capped)
+    reasons = {
+        m: f"its group {name}: {explained[name]}"
+        for s, v in zip(sums, share, strict=True)
+        if v <= 0 and (name := "+".join(s.members)) in explained
+        for m in s.members
+    }
+    return RoundDefence(round_, f"grouped {rule}", per_site, excluded, down, capped, reasons)
