@@ -169,7 +169,13 @@ BACKDOOR = [
 @pytest.fixture(scope="module")
 def backdoored(data_dir):
     run = scenario_runner("unsw-5org-shared", BACKDOOR, data_dir)
-    return {"bounded": run()["robustness"], "guarded": run("range_guard={}")["robustness"]}
+    guard = "range_guard={}"
+    at_clip = "adversary.trigger={dur=2.0,spkts=2.0,dpkts=2.0}"  # the guard's own clip
+    return {
+        "bounded": run()["robustness"],
+        "guarded": run(guard)["robustness"],
+        "at_clip": run(guard, at_clip)["robustness"],
+    }
 
 
 def test_the_range_guard_takes_an_edge_case_backdoor_away(backdoored):
@@ -179,3 +185,13 @@ def test_the_range_guard_takes_an_edge_case_backdoor_away(backdoored):
     assert guarded["backdoor_success"]["rate"] < 0.1  # measured: 0.059
     # the honest organizations keep their quality (measured: 0.417 bounded, 0.472 guarded)
     assert guarded["honest"]["mean_macro_f1"] > bounded["honest"]["mean_macro_f1"] - 0.02
+
+
+def test_an_attacker_who_knows_the_clip_keeps_its_backdoor_through_the_range_guard(backdoored):
+    """The guard's limit, as docs/robustness.md states it: its trigger placed at the clip
+    (values honest rows take once clipped), the attacker trains on what the model sees, and
+    the honest edge copies (1 to 3 random inputs at the edge) rarely hold its three inputs."""
+    guarded, at_clip = backdoored["guarded"], backdoored["at_clip"]
+    assert at_clip["dishonest"] == ["org2"]
+    assert at_clip["backdoor_success"]["rate"] > 3 * guarded["backdoor_success"]["rate"]
+    assert at_clip["backdoor_success"]["rate"] > 0.2  # measured: 0.383 (0.059 at 10 sd)
