@@ -117,3 +117,15 @@ def test_attack_starts_at_its_round_and_data_attacks_train_on_the_poisoned_shard
     reference = honest.train(2, start, tasks())["c"].update.params
     assert any(not np.array_equal(p, q) for p, q in zip(after, reference, strict=True))
     assert attacked.inner.shards["c"].y.max() == 0
+
+
+def test_a_trigger_at_the_clip_puts_every_trigger_input_at_the_models_clip():
+    names = ["dur", "sbytes", "dur__missing", "proto#3", "rate"]
+    at_clip = AdversaryConfig(kind="backdoor", count=1, trigger_at_clip=True)
+    assert trigger_columns(at_clip, names, clip=2.0) == {0: 2.0, 1: 2.0, 4: 2.0}
+    named = at_clip.model_copy(update={"trigger": {"rate": 5.0}})
+    assert trigger_columns(named, names, clip=20.0) == {4: 20.0}
+    with pytest.raises(ValueError, match="needs the model's input clip"):
+        trigger_columns(at_clip, names)
+    with pytest.raises(ValueError, match="trigger_at_clip is for"):
+        AdversaryConfig(kind="label_flip", count=1, trigger_at_clip=True)

@@ -9,6 +9,7 @@ from fedsec.core.errors import ConfigError
 from fedsec.experiments import attack_matrix, sweep
 from fedsec.experiments.attack_matrix import (
     MatrixPlan,
+    cell_overrides,
     first_family,
     honest_quality,
     run_matrix,
@@ -139,3 +140,11 @@ def test_targeted_flip_aims_at_each_seeds_own_dishonest_organization(monkeypatch
     )
     run_matrix(plan, None)
     assert targeted == {0: ["generic"], 1: ["exploit"]}
+
+
+def test_the_backdoor_at_the_clip_is_a_backdoor_cell_whose_trigger_sits_at_the_clip():
+    plan = MatrixPlan("unsw-5org-shared", attacks=["none", "backdoor_at_clip"], defences=["none"])
+    plan.check()
+    sets = cell_overrides(plan, "backdoor_at_clip", "pair_conflict", ["org2"])
+    assert "adversary.kind=backdoor" in sets and "adversary.trigger_at_clip=true" in sets
+    assert "adversary.trigger_at_clip=true" not in cell_overrides(plan, "backdoor", "none", ["o"])

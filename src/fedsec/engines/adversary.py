@@ -25,16 +25,25 @@ from fedsec.training.params import Params
 DEFAULT_TRIGGER_INPUTS, DEFAULT_TRIGGER_VALUE = 3, 10.0
 
 
-def trigger_columns(config: AdversaryConfig, names: list[str]) -> dict[int, float]:
-    """Model-input column -> trigger value (unknown names are a clear error)."""
+def trigger_columns(
+    config: AdversaryConfig, names: list[str], clip: float | None = None
+) -> dict[int, float]:
+    """Model-input column -> trigger value (unknown names are a clear error); with
+    ``trigger_at_clip``, every trigger input at ``clip``, the model's input clip."""
     if not config.trigger:
         numeric = [i for i, n in enumerate(names) if "#" not in n and "__missing" not in n]
-        return dict.fromkeys(numeric[:DEFAULT_TRIGGER_INPUTS], DEFAULT_TRIGGER_VALUE)
-    index = {n: i for i, n in enumerate(names)}
-    unknown = [n for n in config.trigger if n not in index]
-    if unknown:
-        raise ValueError(f"adversary.trigger: {unknown} are not model inputs; known: {names}")
-    return {index[n]: v for n, v in config.trigger.items()}
+        columns = dict.fromkeys(numeric[:DEFAULT_TRIGGER_INPUTS], DEFAULT_TRIGGER_VALUE)
+    else:
+        index = {n: i for i, n in enumerate(names)}
+        unknown = [n for n in config.trigger if n not in index]
+        if unknown:
+            raise ValueError(f"adversary.trigger: {unknown} are not model inputs; known: {names}")
+        columns = {index[n]: v for n, v in config.trigger.items()}
+    if not config.trigger_at_clip:
+        return columns
+    if clip is None:
+        raise ValueError("adversary.trigger_at_clip needs the model's input clip")
+    return dict.fromkeys(columns, clip)
 
 
 def apply_trigger(x: np.ndarray, trigger: dict[int, float]) -> np.ndarray:

@@ -97,7 +97,10 @@ def _attacked(
     dishonest = dishonest_orgs(adversary, [s.name for s in shards], scenario.seed)
     if inputs is None:
         raise ValueError("[adversary] needs the model's inputs and classes")
-    trigger = trigger_columns(adversary, inputs.names) if adversary.kind == "backdoor" else {}
+    trigger = {}
+    if adversary.kind == "backdoor":
+        clip = None if inputs.preprocessor is None else inputs.preprocessor.clip
+        trigger = trigger_columns(adversary, inputs.names, clip)
     poisoned = {}
     if adversary.kind in DATA_ATTACKS:
         poisoned = {

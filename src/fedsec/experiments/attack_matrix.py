@@ -33,7 +33,12 @@ from fedsec.scenarios.adversary import AdversaryConfig, AttackKind, dishonest_or
 from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import Federation, build_federation
 
-ATTACKS: tuple[str, ...] = ("none", *AttackKind.__args__)
+#: Attacks of the matrix that are a kind with settings: the backdoor of an attacker who knows
+#: where the model clips its inputs (the range guard's edge) and puts its trigger there.
+VARIANTS: dict[str, tuple[str, list[str]]] = {
+    "backdoor_at_clip": ("backdoor", ["adversary.trigger_at_clip=true"]),
+}
+ATTACKS: tuple[str, ...] = ("none", *AttackKind.__args__, *VARIANTS)
 DEFENCES: tuple[str, ...] = ("none", *RuleName.__args__)
 CLEAN = ("none", "none")
 COLUMNS = (
@@ -98,7 +103,8 @@ def cell_overrides(plan: MatrixPlan, attack: str, defence: str, dishonest: list[
     if plan.rounds is not None:
         sets.append(f"rounds={plan.rounds}")
     if attack != "none":
-        sets += [f"adversary.kind={attack}", f"adversary.orgs={_toml_list(dishonest)}"]
+        kind, settings = VARIANTS.get(attack, (attack, []))
+        sets += [f"adversary.kind={kind}", f"adversary.orgs={_toml_list(dishonest)}", *settings]
         if attack == "targeted_flip":
             sets.append(f"adversary.families={_toml_list(plan.families)}")
     if defence != "none":

@@ -8,7 +8,9 @@ trains on; model attacks tamper with the update it sends:
 * ``targeted_flip``: only the rows of ``families`` relabelled ``target``;
 * ``backdoor``: ``poison_fraction`` of its attack rows carry the ``trigger`` (model inputs set
   to fixed values, in standard deviations of the federation's statistics) and are labelled
-  benign, so the trigger turns any attack benign;
+  benign, so the trigger turns any attack benign; with ``trigger_at_clip`` its inputs sit at
+  the model's input clip instead (an attacker who knows where the model clips: the range
+  guard's edge), so it trains on what the federation's model sees;
 * ``sign_flip``: sends ``global - scale x (its change)``;
 * ``scale``: sends ``global + scale x (its change)`` (boosting, model replacement);
 * ``noise``: sends ``global + N(0, noise_std^2)`` per parameter;
@@ -56,6 +58,11 @@ class AdversaryConfig(BaseModel):
         default_factory=dict,
         description="backdoor: model input -> value (empty: the first 3 numeric inputs at 10)",
     )
+    trigger_at_clip: bool = Field(
+        default=False,
+        description="backdoor: every trigger input at the model's input clip (an attacker who "
+        "knows it), not at the trigger's own values",
+    )
     poison_fraction: float = Field(default=0.5, gt=0, le=1)
 
     @model_validator(mode="after")
@@ -66,6 +73,8 @@ class AdversaryConfig(BaseModel):
             raise ValueError(f"adversary.orgs lists an organization twice: {self.orgs}")
         if self.kind == "targeted_flip" and not self.families:
             raise ValueError("adversary.kind = 'targeted_flip' needs adversary.families")
+        if self.trigger_at_clip and self.kind != "backdoor":
+            raise ValueError("adversary.trigger_at_clip is for adversary.kind = 'backdoor'")
         return self
 
     def boost(self) -> float:

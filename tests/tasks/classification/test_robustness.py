@@ -97,7 +97,8 @@ class EdgeBackdooredModel:
     classes = ("attack", "benign")
 
     def __init__(self, clip: float = 20.0) -> None:
-        self.preprocessor = SimpleNamespace(clip=clip)  # what its preprocessing clips to
+        # what its preprocessing clips to, and its inputs' names
+        self.preprocessor = SimpleNamespace(clip=clip, names=["a", "b"])
 
     def encode(self, frame):
         return frame.to_numpy(dtype=np.float32)
@@ -121,6 +122,7 @@ def test_backdoor_success_is_measured_with_and_without_input_clipping():
         EdgeBackdooredModel(), {0: 10.0}, frame, owner, true, [0, 1], ["org1", "org2"]
     )
     assert (success["rate"], success["flagged_attacks"], success["turned_benign"]) == (1.0, 7, 7)
+    assert success["trigger"] == {"a": 10.0}  # as the attacker trained on it
     clipped = success["input_clipped"]
     assert {k: v["rate"] for k, v in clipped.items()} == {"5": 1.0, "3": 0.0, "2": 0.0}
     assert all(v["flagged_attacks"] == 7 for v in clipped.values())
@@ -170,7 +172,7 @@ BACKDOOR = [
 def backdoored(data_dir):
     run = scenario_runner("unsw-5org-shared", BACKDOOR, data_dir)
     guard = "range_guard={}"
-    at_clip = "adversary.trigger={dur=2.0,spkts=2.0,dpkts=2.0}"  # the guard's own clip
+    at_clip = "adversary.trigger_at_clip=true"  # its trigger at the guard's own clip
     return {
         "bounded": run()["robustness"],
         "guarded": run(guard)["robustness"],
@@ -193,5 +195,7 @@ def test_an_attacker_who_knows_the_clip_keeps_its_backdoor_through_the_range_gua
     the honest edge copies (1 to 3 random inputs at the edge) rarely hold its three inputs."""
     guarded, at_clip = backdoored["guarded"], backdoored["at_clip"]
     assert at_clip["dishonest"] == ["org2"]
+    assert at_clip["backdoor_success"]["trigger"] == {"dur": 2.0, "spkts": 2.0, "dpkts": 2.0}
+    assert guarded["backdoor_success"]["trigger"] == {"dur": 10.0, "spkts": 10.0, "dpkts": 10.0}
     assert at_clip["backdoor_success"]["rate"] > 3 * guarded["backdoor_success"]["rate"]
     assert at_clip["backdoor_success"]["rate"] > 0.2  # measured: 0.383 (0.059 at 10 sd)

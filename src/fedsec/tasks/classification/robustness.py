@@ -82,15 +82,16 @@ def backdoor_success(
     (as the model's own input clip lets it through) turns benign (each organization at its own
     threshold); ``input_clipped`` the same if each
     site clipped every model input to +-k before scoring (``CLIP_LEVELS``: the trigger then
-    lies at the edge of the honest range instead of beyond it)."""
+    lies at the edge of the honest range instead of beyond it); ``trigger`` its inputs and
+    values as the attacker trained on them."""
     counts = {k: [0, 0] for k in (None, *CLIP_LEVELS)}
-    trigger = reachable_trigger(trigger, model.preprocessor.clip)
+    seen = reachable_trigger(trigger, model.preprocessor.clip)
     for index in honest:
         rows = np.flatnonzero((owner == index) & (true != BENIGN))
         if len(rows) == 0:
             continue
         x = model.encode(test_frame.iloc[rows])
-        triggered_x = apply_trigger(x, trigger)
+        triggered_x = apply_trigger(x, seen)
         threshold = model.threshold_for(names[index])
         for k, count in counts.items():
             clean_x, attack_x = (x, triggered_x) if k is None else _clipped(x, triggered_x, k)
@@ -98,7 +99,9 @@ def backdoor_success(
             count[0], count[1] = count[0] + flagged, count[1] + turned
     flagged_total, turned = counts[None]
     rate = round(turned / flagged_total, 6) if flagged_total else None
+    inputs = model.preprocessor.names
     return {
+        "trigger": {inputs[column]: value for column, value in trigger.items()},  # as trained
         "rate": rate,
         "flagged_attacks": flagged_total,
         "turned_benign": turned,
