@@ -42,6 +42,23 @@ def test_the_summary_pairs_each_cell_with_the_clean_run_of_its_seed():
     assert cell["gap_to_clean_mean"] == pytest.approx(-0.035)  # (-0.05 - 0.02) / 2
     assert cell["gap_to_clean_sd"] == pytest.approx(0.0212132, abs=1e-6)
     assert (cell["backdoor_success_mean"], cell["backdoor_success_max"]) == (0.75, 1.0)
+    assert cell["gap_to_defended_clean_mean"] == ""  # no clean run with flame
+
+
+def test_the_summary_also_pairs_each_cell_with_the_clean_run_of_its_own_defence():
+    rows = [
+        row("none", "none", 0, 0.50),
+        row("none", "flame", 0, 0.40),
+        row("none", "flame", 1, 0.44),
+        row("backdoor", "flame", 0, 0.45, 1.0),
+        row("backdoor", "flame", 1, 0.38, 0.5),
+    ]
+    summary = {(s["attack"], s["defence"]): s for s in summarize(rows)}
+    cell = summary["backdoor", "flame"]
+    assert cell["gap_to_defended_clean_mean"] == pytest.approx(-0.005)  # (0.05 - 0.06) / 2
+    assert cell["gap_to_defended_clean_sd"] == pytest.approx(0.0777817, abs=1e-6)
+    assert cell["gap_to_clean_mean"] == pytest.approx(-0.05)  # seed 0 only has none x none
+    assert summary["none", "flame"]["gap_to_defended_clean_mean"] == 0
 
 
 def test_honest_quality_leaves_the_dishonest_organizations_out():

@@ -61,6 +61,8 @@ SUMMARY_COLUMNS = (
     "honest_macro_f1_sd",
     "gap_to_clean_mean",
     "gap_to_clean_sd",
+    "gap_to_defended_clean_mean",
+    "gap_to_defended_clean_sd",
     "honest_unseen_recall_mean",
     "backdoor_success_mean",
     "backdoor_success_max",
@@ -222,8 +224,13 @@ def first_family(federation: Federation, org: str) -> list[str]:
 
 
 def summarize(rows: list[dict]) -> list[dict]:
-    """Per attack and defence: mean and sd over seeds, and the paired gap to the clean run."""
+    """Per attack and defence: mean and sd over seeds, and the paired gaps to the clean run:
+    undefended (``none`` x ``none``), and with the same defence (``none`` x the defence: what
+    the attack costs a federation that runs it)."""
     clean = {r["seed"]: r["honest_macro_f1"] for r in rows if (r["attack"], r["defence"]) == CLEAN}
+    defended = {
+        (r["seed"], r["defence"]): r["honest_macro_f1"] for r in rows if r["attack"] == "none"
+    }
     cells: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
         cells.setdefault((row["attack"], row["defence"]), []).append(row)
@@ -231,6 +238,11 @@ def summarize(rows: list[dict]) -> list[dict]:
     for (attack, defence), group in cells.items():
         f1 = [r["honest_macro_f1"] for r in group]
         gap = [r["honest_macro_f1"] - clean[r["seed"]] for r in group if r["seed"] in clean]
+        own = [
+            r["honest_macro_f1"] - defended[r["seed"], defence]
+            for r in group
+            if (r["seed"], defence) in defended
+        ]
         recall = [r["honest_unseen_recall"] for r in group if r["honest_unseen_recall"] != ""]
         backdoor = [r["backdoor_success"] for r in group if r["backdoor_success"] != ""]
         out.append(
@@ -242,6 +254,8 @@ def summarize(rows: list[dict]) -> list[dict]:
                 "honest_macro_f1_sd": _sd(f1),
                 "gap_to_clean_mean": _round(np.mean(gap)) if gap else "",
                 "gap_to_clean_sd": _sd(gap) if gap else "",
+                "gap_to_defended_clean_mean": _round(np.mean(own)) if own else "",
+                "gap_to_defended_clean_sd": _sd(own) if own else "",
                 "honest_unseen_recall_mean": _round(np.mean(recall)) if recall else "",
                 "backdoor_success_mean": _round(np.mean(backdoor)) if backdoor else "",
                 "backdoor_success_max": _round(max(backdoor)) if backdoor else "",
