@@ -123,8 +123,8 @@ def test_a_trigger_at_the_clip_puts_every_trigger_input_at_the_models_clip():
     names = ["dur", "sbytes", "dur__missing", "proto#3", "rate"]
     at_clip = AdversaryConfig(kind="backdoor", count=1, trigger_at_clip=True)
     assert trigger_columns(at_clip, names, clip=2.0) == {0: 2.0, 1: 2.0, 4: 2.0}
-    named = at_clip.model_copy(update={"trigger": {"rate": 5.0}})
-    assert trigger_columns(named, names, clip=20.0) == {4: 20.0}
+    named = at_clip.model_copy(update={"trigger": {"rate": 5.0, "sbytes": -3.0}})
+    assert trigger_columns(named, names, clip=20.0) == {4: 20.0, 1: -20.0}  # each on its side
     with pytest.raises(ValueError, match="needs the model's input clip"):
         trigger_columns(at_clip, names)
     with pytest.raises(ValueError, match="trigger_at_clip is for"):

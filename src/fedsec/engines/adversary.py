@@ -29,7 +29,7 @@ def trigger_columns(
     config: AdversaryConfig, names: list[str], clip: float | None = None
 ) -> dict[int, float]:
     """Model-input column -> trigger value (unknown names are a clear error); with
-    ``trigger_at_clip``, every trigger input at ``clip``, the model's input clip."""
+    ``trigger_at_clip``, every trigger input at the model's input clip on its value's side."""
     if not config.trigger:
         numeric = [i for i, n in enumerate(names) if "#" not in n and "__missing" not in n]
         columns = dict.fromkeys(numeric[:DEFAULT_TRIGGER_INPUTS], DEFAULT_TRIGGER_VALUE)
@@ -43,7 +43,7 @@ def trigger_columns(
         return columns
     if clip is None:
         raise ValueError("adversary.trigger_at_clip needs the model's input clip")
-    return dict.fromkeys(columns, clip)
+    return {column: float(np.copysign(clip, value)) for column, value in columns.items()}
 
 
 def apply_trigger(x: np.ndarray, trigger: dict[int, float]) -> np.ndarray:
