@@ -25,11 +25,16 @@ def read(path):
 
 
 @pytest.fixture(scope="module")
-def matrix(tmp_path_factory, data_dir):
+def matrix_run(tmp_path_factory, data_dir):
     out = tmp_path_factory.mktemp("matrix") / "m"
     result = invoke(data_dir, out, *CELLS)
     assert result.exit_code == 0, result.output
-    return out
+    return out, result.output
+
+
+@pytest.fixture(scope="module")
+def matrix(matrix_run):
+    return matrix_run[0]
 
 
 def test_every_cell_at_every_seed_is_a_row_and_the_summary_pairs_them(matrix):
@@ -46,6 +51,21 @@ def test_every_cell_at_every_seed_is_a_row_and_the_summary_pairs_them(matrix):
     clean = [float(r["honest_macro_f1"]) for r in rows if r["attack"] == "none"][::2]
     gap = float(summary["sign_flip", "none"]["gap_to_clean_mean"])
     assert gap == pytest.approx((flipped[0] - clean[0] + flipped[1] - clean[1]) / 2, abs=1e-6)
+
+
+def test_the_console_shows_the_summary_with_both_gaps(matrix_run):
+    """The table at the end holds summary.csv's numbers: mean ± sd over the two seeds, the
+    gaps in points to the undefended clean run and to the clean run of the same defence."""
+    out, output = matrix_run
+    summary = {(r["attack"], r["defence"]): r for r in read(out / "summary.csv")}
+    cell = summary["sign_flip", "norm_bound"]
+    lines = [x for x in output.splitlines() if "sign_flip" in x and "norm_bound" in x]
+    shown = lines[-1]  # the table's row (the per-cell progress lines come first)
+    f1 = f"{float(cell['honest_macro_f1_mean']):.3f} ± {float(cell['honest_macro_f1_sd']):.3f}"
+    undefended = f"{100 * float(cell['gap_to_clean_mean']):+.1f}"
+    defended = f"{100 * float(cell['gap_to_defended_clean_mean']):+.1f}"
+    assert f1 in shown and undefended in shown and defended in shown, shown
+    assert "gap to clean (same defence)" in " ".join(output.split())
 
 
 def test_the_heat_map_config_and_marker_are_written(matrix):

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.table import Table
 
 from fedsec.cli.common import clean_errors, console, finish_run
 from fedsec.cli.options import (
@@ -75,7 +76,47 @@ def attack_matrix(
     with outputs.run_folder(out, name, force=force) as target:
         rows = run_matrix(plan, data_dir, _show, workers=workers, address=ray_address)
         write_matrix(rows, plan, config.to_toml(), target, force=force)
+    _show_summary(rows, config.name)
     finish_run(target, {}, "matrix directory")
+
+
+def _show_summary(rows: list[dict], name: str) -> None:
+    """summary.csv as a table: per attack and defence, over the seeds."""
+    from fedsec.experiments.attack_matrix import summarize
+
+    grid = Table(
+        "attack",
+        "defence",
+        "seeds",
+        "honest macro-F1",
+        "gap to clean (undefended)",
+        "gap to clean (same defence)",
+        "backdoor success",
+        title=f"{name}: attacks x defences (mean ± sd over seeds; gaps in points)",
+    )
+    for cell in summarize(rows):
+        backdoor = cell["backdoor_success_mean"]
+        grid.add_row(
+            cell["attack"],
+            cell["defence"],
+            str(cell["seeds"]),
+            _cell(cell, "honest_macro_f1", 1),
+            _cell(cell, "gap_to_clean", 100, "+"),
+            _cell(cell, "gap_to_defended_clean", 100, "+"),
+            "–" if backdoor == "" else f"{backdoor:.3f}",
+        )
+    console.print(grid)
+
+
+def _cell(cell: dict, key: str, scale: float, sign: str = "") -> str:
+    """A summary value times ``scale`` as ``mean ± sd`` over the seeds (the mean alone for one
+    seed, "–" if not measured); three decimals, or one for gaps in points (``scale`` 100)."""
+    mean, sd = cell[f"{key}_mean"], cell[f"{key}_sd"]
+    if mean == "":
+        return "–"
+    digits = 1 if scale == 100 else 3
+    text = f"{mean * scale:{sign}.{digits}f}"
+    return text if cell["seeds"] < 2 or sd == "" else f"{text} ± {sd * scale:.{digits}f}"
 
 
 def _show(row: dict) -> None:
