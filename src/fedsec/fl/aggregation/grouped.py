@@ -118,8 +118,9 @@ class GroupedSecureAggregation:
         global_flat = flatten(global_params)
         deltas = np.stack([s.delta for s in sums])
         decision = self.rule.combine(deltas, weights, global_flat, names)
-        explained = getattr(self.rule, "why", {})
-        self.log.append(_record(round_, self.rule.name, sums, decision.share, capped, explained))
+        why = getattr(self.rule, "why", {})
+        reasons = [why.get(name) for name in names]
+        self.log.append(_record(round_, self.rule.name, sums, decision.share, capped, reasons))
         params = unflatten(global_flat + decision.delta, global_params)
         survivors = sorted(m for s in sums for m in s.members)
         return Combined(params, protection=RoundProtection(survivors=survivors))
@@ -160,7 +161,7 @@ def _record(
     sums: list[GroupSum],
     share: np.ndarray,
     capped: list[str],
-    explained: dict[str, str],
+    reasons: list[str | None],
 ) -> RoundDefence:
     """The round's decision per site: each member carries an equal part of its group's share
     and the reason its group was left out (the coordinator cannot tell members apart)."""
@@ -170,10 +171,10 @@ def _record(
     fair = 1.0 / len(sums)
     excluded = [m for s, v in zip(sums, share, strict=True) if v <= 0 for m in s.members]
     down = [m for s, v in zip(sums, share, strict=True) if 0 < v < 0.5 * fair for m in s.members]
-    reasons = {
-        m: f"its group {name}: {explained[name]}"
-        for s, v in zip(sums, share, strict=True)
-        if v <= 0 and (name := "+".join(s.members)) in explained
+    why = {
+        m: f"its group {'+'.join(s.members)}: {reason}"
+        for s, v, reason in zip(sums, share, reasons, strict=True)
+        if v <= 0 and reason
         for m in s.members
     }
-    return RoundDefence(round_, f"grouped {rule}", per_site, excluded, down, capped, reasons)
+    return RoundDefence(round_, f"grouped {rule}", per_site, excluded, down, capped, why)
