@@ -100,21 +100,21 @@ def _show_summary(rows: list[dict], name: str) -> None:
             cell["attack"],
             cell["defence"],
             str(cell["seeds"]),
-            _cell(cell, "honest_macro_f1", 1),
-            _cell(cell, "gap_to_clean", 100, "+"),
-            _cell(cell, "gap_to_defended_clean", 100, "+"),
+            _cell(cell, "honest_macro_f1"),
+            _cell(cell, "gap_to_clean", points=True),
+            _cell(cell, "gap_to_defended_clean", points=True),
             "–" if backdoor == "" else f"{backdoor:.3f}",
         )
     console.print(grid)
 
 
-def _cell(cell: dict, key: str, scale: float, sign: str = "") -> str:
-    """A summary value times ``scale`` as ``mean ± sd`` over the seeds (the mean alone for one
-    seed, "–" if not measured); three decimals, or one for gaps in points (``scale`` 100)."""
+def _cell(cell: dict, key: str, points: bool = False) -> str:
+    """A summary value as ``mean ± sd`` over the seeds (the mean alone for one seed, "–" if not
+    measured): three decimals, or a signed gap in points with one."""
     mean, sd = cell[f"{key}_mean"], cell[f"{key}_sd"]
     if mean == "":
         return "–"
-    digits = 1 if scale == 100 else 3
+    scale, sign, digits = (100, "+", 1) if points else (1, "", 3)
     text = f"{mean * scale:{sign}.{digits}f}"
     return text if cell["seeds"] < 2 or sd == "" else f"{text} ± {sd * scale:.{digits}f}"
 
