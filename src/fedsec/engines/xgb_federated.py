@@ -15,20 +15,21 @@ the workers are stopped by their process handles, never by name.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import queue
 import socket
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from fedsec.core.errors import ConfigError
-from fedsec.engines.loopback_tls import LoopbackTLS, make_loopback_tls
+from fedsec.engines.loopback_tls import make_loopback_tls
 
 #: How long the whole federation may take before it is stopped (seconds).
 TIMEOUT = 1800
@@ -42,6 +43,42 @@ class Site:
     x: np.ndarray
     y: np.ndarray
     weight: np.ndarray
+
+
+class ServerFiles(Protocol):
+    """The federated server's side of mutual TLS (PEM files): the authority its clients'
+    certificates must chain to, its key and certificate."""
+
+    authority: Path
+    server_key: Path
+    server_cert: Path
+
+
+class ClientFiles(Protocol):
+    """A worker's side of mutual TLS (PEM files): the authority the server's certificate must
+    chain to, the worker's key and certificate."""
+
+    authority: Path
+    client_key: Path
+    client_cert: Path
+
+
+@dataclass(frozen=True)
+class ServerTLS:
+    """:class:`ServerFiles` from files that exist elsewhere (a deployment kit's)."""
+
+    authority: Path
+    server_key: Path
+    server_cert: Path
+
+
+@dataclass(frozen=True)
+class ClientTLS:
+    """:class:`ClientFiles` from files that exist elsewhere (a deployment kit's)."""
+
+    authority: Path
+    client_key: Path
+    client_cert: Path
 
 
 class FederationError(RuntimeError):
@@ -102,24 +139,77 @@ def run_sites(
         port = free_port()
         results = context.Queue()
         world = len(sites)
-        server = context.Process(target=_serve, args=(world, port, tls), daemon=True)
         workers = [
             context.Process(
                 target=work, args=(port, world, rank, tls, results, site, *extra), daemon=True
             )
             for rank, site in enumerate(sites)
         ]
+        with federated_server(world, port, tls, timeout):
+            try:
+                for worker in workers:
+                    worker.start()
+                return _collect(results, [s.name for s in sites], timeout)
+            finally:
+                _stop(workers)
+
+
+@contextlib.contextmanager
+def federated_server(
+    world: int, port: int, tls: ServerFiles, timeout: float = TIMEOUT
+) -> Iterator[None]:
+    """XGBoost's federated server for ``world`` workers on ``port`` (every interface), speaking
+    mutual TLS with ``tls``, in a process of its own, listening once the block starts and
+    stopped by its handle when it ends."""
+    server = multiprocessing.get_context("spawn").Process(
+        target=_serve, args=(world, port, tls), daemon=True
+    )
+    try:
+        server.start()
+        _wait_listening(port, server, timeout)
+        yield
+    finally:
+        _stop([server])
+
+
+def _stop(processes: list) -> None:
+    """Stop the processes that were started, by their handles."""
+    for process in processes:
+        if process.pid is not None:
+            process.kill()
+            process.join()
+
+
+def boost_at_site(
+    site: Site,
+    params: dict[str, Any],
+    rounds: int,
+    link: tuple[str, int, int, int],
+    tls: ClientFiles,
+    timeout: float = TIMEOUT,
+) -> bytes:
+    """This organization's part of a federated boosting, in a worker process of its own:
+    ``link`` is (server host, port, world size, this site's rank). The booster (UBJSON) all
+    workers end with; :class:`FederationError` when the worker fails or outlasts ``timeout``."""
+    host, port, world, rank = link
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    worker = context.Process(
+        target=_work,
+        args=(port, world, rank, tls, results, site, params, rounds, host),
+        daemon=True,
+    )
+    try:
+        worker.start()
         try:
-            server.start()
-            _wait_listening(port, server, timeout)
-            for worker in workers:
-                worker.start()
-            return _collect(results, [s.name for s in sites], timeout)
-        finally:
-            for process in (*workers, server):
-                if process.pid is not None:  # started: stop it by its handle
-                    process.kill()
-                    process.join()
+            _, outcome = results.get(timeout=timeout)
+        except queue.Empty as error:
+            raise FederationError(f"site {site.name}: no booster within {timeout:.0f} s") from error
+        if isinstance(outcome, str):
+            raise FederationError(f"site {site.name}: {outcome}")
+        return outcome
+    finally:
+        _stop([worker])
 
 
 def _wait_listening(port: int, server, timeout: float) -> None:
@@ -150,7 +240,7 @@ def _collect(results, names: list[str], timeout: float) -> dict[int, bytes]:
     return models
 
 
-def _serve(world: int, port: int, tls: LoopbackTLS) -> None:  # pragma: no cover - server process
+def _serve(world: int, port: int, tls: ServerFiles) -> None:  # pragma: no cover - server process
     from xgboost.federated import run_federated_server
 
     run_federated_server(
@@ -162,14 +252,16 @@ def _serve(world: int, port: int, tls: LoopbackTLS) -> None:  # pragma: no cover
     )
 
 
-def communicator(port: int, world: int, rank: int, tls: LoopbackTLS) -> Any:
-    """Site ``rank``'s link (mutual TLS) to the loopback federated server of ``world`` sites
-    on ``port`` (a context: XGBoost's collective calls inside it sum across the sites)."""
+def communicator(
+    port: int, world: int, rank: int, tls: ClientFiles, host: str = "127.0.0.1"
+) -> Any:
+    """Site ``rank``'s link (mutual TLS) to the federated server of ``world`` sites at
+    ``host:port`` (a context: XGBoost's collective calls inside it sum across the sites)."""
     from xgboost import collective
 
     return collective.CommunicatorContext(
         dmlc_communicator="federated",
-        federated_server_address=f"127.0.0.1:{port}",
+        federated_server_address=f"{host}:{port}",
         federated_world_size=world,
         federated_rank=rank,
         federated_server_cert_path=str(tls.authority),
@@ -179,10 +271,18 @@ def communicator(port: int, world: int, rank: int, tls: LoopbackTLS) -> Any:
 
 
 def _work(
-    port: int, world: int, rank: int, tls, results, site: Site, params: dict, rounds: int
+    port: int,
+    world: int,
+    rank: int,
+    tls: ClientFiles,
+    results,
+    site: Site,
+    params: dict,
+    rounds: int,
+    host: str = "127.0.0.1",
 ) -> None:  # pragma: no cover - runs in a site's process
     try:
-        with communicator(port, world, rank, tls):
+        with communicator(port, world, rank, tls, host):
             booster = train_booster(params, site.x, site.y, site.weight, rounds)
             results.put((rank, bytes(booster.save_raw("ubj"))))
     except Exception as error:  # reported to the coordinator, which stops the run
