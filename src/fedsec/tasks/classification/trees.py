@@ -59,12 +59,22 @@ def exact_weights(sites: list[Site]) -> list[Site]:
     with more distinct values than bins. ``k`` comes from the total weight (the per-family
     counts times the class weights, already shared); a weight never rounds to zero."""
     total = sum(float(np.sum(s.weight)) for s in sites)
-    rows = sum(len(s.y) for s in sites)
+    step = weight_step(total, sum(len(s.y) for s in sites))
+    return [Site(s.name, s.x, s.y, on_grid(s.weight, step)) for s in sites]
+
+
+def weight_step(total: float, rows: int) -> float | None:
+    """The grid of :func:`exact_weights` for ``rows`` rows of ``total`` sample weight:
+    ``2**-k`` (None when too many rows for a grid at or below 1)."""
     k = next((k for k in range(23, -1, -1) if _sums_exact(total, rows, k)), None)
-    if k is None:  # too many rows for a grid at or below 1: leave the weights as they are
-        return sites
-    step = 2.0**-k
-    return [Site(s.name, s.x, s.y, np.maximum(np.round(s.weight / step), 1) * step) for s in sites]
+    return None if k is None else 2.0**-k
+
+
+def on_grid(weights: np.ndarray, step: float | None) -> np.ndarray:
+    """``weights`` rounded to multiples of ``step`` (never to zero); as they are if None."""
+    if step is None:
+        return weights
+    return np.maximum(np.round(np.asarray(weights) / step), 1) * step
 
 
 def params(scenario: Scenario, shared: Learner, sites: list[Site]) -> dict:
@@ -89,6 +99,12 @@ def intercept(shared: Learner, sites: list[Site]) -> list[float]:
     and each family's rows carry one weight), both arms start from the same numbers."""
     classes = len(shared.classes)
     weighted = sum(np.bincount(s.y, weights=s.weight, minlength=classes) for s in sites)
+    return intercept_of(np.asarray(weighted, dtype=np.float64))
+
+
+def intercept_of(weighted: np.ndarray) -> list[float]:
+    """:func:`intercept` from each family's weighted row count (what a deployment's
+    coordinator knows from the sites' statistics)."""
     log_share = np.log(np.maximum(weighted / weighted.sum(), np.finfo(np.float32).tiny))
     return [float(v) for v in log_share - log_share.mean()]
 
