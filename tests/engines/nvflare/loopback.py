@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fedsec.engines.nvflare import poc
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
-from fedsec.engines.nvflare.site_config import config_from_scenario
+from fedsec.engines.nvflare.site_config import SiteTreesConfig, config_from_scenario
 from fedsec.scenarios.config import Scenario
 
 JOB_TIMEOUT = 240
@@ -28,8 +28,13 @@ def loopback(
     (a logs scenario of the same organizations), each site also holds its log sessions."""
     data, scenario = consortium
     names = scenario.org_names()
-    # opted out: the same sites run clear, secure-aggregation and HE jobs
-    configs = {n: config_from_scenario(scenario, n, data, False) for n in names}
+    # opted out of secure aggregation, into histograms in clear: the same sites run clear,
+    # secure-aggregation, HE and boosted-tree jobs
+    trees = SiteTreesConfig(reveal_histograms=True)
+    configs = {
+        n: config_from_scenario(scenario, n, data, False).model_copy(update={"trees": trees})
+        for n in names
+    }
     if logs is not None:
         sessions = {n: config_from_scenario(logs[1], n, logs[0], False).logs for n in names}
         configs = {n: c.model_copy(update={"logs": sessions[n]}) for n, c in configs.items()}

@@ -1,14 +1,30 @@
-"""Federated boosted trees have no NVFlare job: deploying them is refused, saying where they run."""
+"""A boosted-tree scenario deploys as a tree job, and only with what trees can honour."""
 
 import pytest
 
-from fedsec.core.errors import ConfigError
-from fedsec.engines.nvflare.deployable import require_deployable
+from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.scenarios.config import load_scenario
 
 
-def test_deploying_boosted_trees_is_refused_with_where_they_run():
+def test_a_tree_scenario_deploys_as_a_tree_job():
     trees = load_scenario("unsw-5org-disjoint", ['model.kind="xgboost"'])
-    with pytest.raises(ConfigError, match="runs in-process with fedsec simulate"):
-        require_deployable(trees)
-    require_deployable(load_scenario("unsw-5org-disjoint"))  # the MLP still deploys
+    spec = JobSpec.from_scenario(trees, [], DeploymentSettings())
+    assert spec.model_key == "trees" and spec.task == "classification"
+    network = JobSpec.from_scenario(load_scenario("unsw-5org-disjoint"), [], DeploymentSettings())
+    assert network.model_key == "classification"
+
+
+@pytest.mark.parametrize(
+    ("section", "value"),
+    [
+        ("secure_aggregation", True),
+        ("homomorphic_encryption", True),
+        ("client_dp", {"noise_multiplier": 1.0}),
+    ],
+)
+def test_a_tree_job_refuses_protections_it_cannot_honour(section, value):
+    trees = load_scenario("unsw-5org-disjoint", ['model.kind="xgboost"'])
+    spec = JobSpec.from_scenario(trees, [], DeploymentSettings()).model_dump()
+    spec["privacy"][section] = value
+    with pytest.raises(ValueError, match="gradient histograms reach the coordinator in clear"):
+        JobSpec.model_validate(spec)

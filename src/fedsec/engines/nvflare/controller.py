@@ -33,6 +33,7 @@ from fedsec.engines.nvflare.plan import JobSpec, explain
 from fedsec.engines.nvflare.progress import PROGRESS_TOPIC, Recorder
 from fedsec.engines.nvflare.records import JobFailed, JobResult, Refusal, Reply
 from fedsec.engines.nvflare.results import RESULT_DIR, write_result
+from fedsec.engines.nvflare.trees_job import TreeCoordinator, kit_server_tls
 from fedsec.fl.privacy.he import HeError
 
 
@@ -116,14 +117,24 @@ class FedsecController(Controller):
             self._save(JobResult(sites=sites, error=why), fl_ctx)
             self.system_panic(f"fedsec job refused by the coordinator: {why}", fl_ctx)
             return
-        coordinator = Coordinator(
-            self.spec, transport, sites, log, self.he_context, on_round=recorder.after_round
-        )
+        coordinator = self._coordinator(transport, sites, log, recorder, fl_ctx)
         result = coordinator.run(resume)
         self._save(result, fl_ctx)
         recorder.finish(result)
         if result.error:
             self.system_panic(f"fedsec job failed: {result.error}", fl_ctx)
+
+    def _coordinator(
+        self, transport: FlareTransport, sites: list[str], log: Any, recorder: Recorder, fl_ctx
+    ) -> Coordinator:
+        """The job's coordinator: a tree job's runs its kit's XGBoost federated server."""
+        assert self.spec is not None
+        if self.spec.model_key != "trees":
+            return Coordinator(
+                self.spec, transport, sites, log, self.he_context, on_round=recorder.after_round
+            )
+        startup = Path(fl_ctx.get_engine().get_workspace().get_startup_kit_dir())
+        return TreeCoordinator(self.spec, transport, sites, log, server_tls=kit_server_tls(startup))
 
     def _recorder(self, fl_ctx: FLContext, log: Any) -> Recorder:
         """Checkpoints under the coordinator's workspace: NVFlare archives and removes run dirs."""

@@ -64,7 +64,7 @@ class Coordinator:
         self.alive = order + sorted(set(sites) - set(order))
         self.log = log
         self.result = JobResult(sites=list(self.alive))
-        self.model = JOB_MODELS[spec.task]  # the task's model: setup, and what follows training
+        self.model = JOB_MODELS[spec.model_key]  # the job's model: setup, what follows training
 
     def run(self, resume: Checkpoint | None = None) -> JobResult:
         """Setup (or ``resume``), every round, final evaluation; failures in ``result.error``."""
@@ -339,10 +339,14 @@ class Coordinator:
                 f"sites' declared training rows allow; a site misreports its weight"
             )
 
+    def wire_params(self, params: Params) -> list[np.ndarray]:
+        """The final model as the evaluation task carries it."""
+        return params_to_wire(params)
+
     def evaluate(self, params: Params, setup: dict, weights: tuple[float, ...] | None) -> None:
         """Each site judges the final model on its own held-out rows; failures are noted."""
         plan = self.plan(self.spec.rounds, max(len(self.alive), 1), weights)
-        data = evaluate_request(plan, setup, params_to_wire(params), float(self.spec.target_fpr))
+        data = evaluate_request(plan, setup, self.wire_params(params), float(self.spec.target_fpr))
         replies = self.transport.exchange(
             "fedsec_evaluate", data, list(self.alive), self.spec.deployment.setup_timeout
         )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from fedsec.core.errors import ConfigError
 from fedsec.fl.robustness import RobustnessConfig
-from fedsec.scenarios.config import Scenario
+from fedsec.fl.robustness.range_guard import RangeGuardConfig
+from fedsec.scenarios.config import PrivacyConfig, Scenario
 
 #: The scenario tasks a deployment runs.
 DEPLOYABLE = ("classification", "anomaly", "logs")
@@ -22,11 +23,6 @@ def require_deployable(scenario: Scenario) -> None:
         raise ConfigError(
             f"deployment runs {', '.join(DEPLOYABLE)} scenarios, not task={scenario.task}: "
             f"scenario {scenario.name!r} can run in-process with fedsec simulate"
-        )
-    if scenario.model.kind == "xgboost":
-        raise ConfigError(
-            f'scenario {scenario.name!r}: model.kind "xgboost" (federated boosted trees) has no '
-            "NVFlare job yet; it runs in-process with fedsec simulate (docs/trees.md)"
         )
     if scenario.adversary is not None:
         raise ConfigError(
@@ -44,4 +40,28 @@ def check_defence(robustness: RobustnessConfig, where: str = "") -> None:
         raise ConfigError(
             f'{where}robustness.rule = "fltrust" runs in-process only (the coordinator trains '
             "its root update on simulated traffic); deploy with another rule, e.g. pair_conflict"
+        )
+
+
+def check_tree_job(
+    task: str,
+    privacy: PrivacyConfig,
+    robustness: RobustnessConfig | None,
+    range_guard: RangeGuardConfig | None,
+) -> None:
+    """Boosted trees: a classifier whose gradient histograms reach the coordinator in clear,
+    so no protection or defence of updates applies (docs/trees.md)."""
+    claimed = {
+        "privacy.secure_aggregation": privacy.secure_aggregation,
+        "privacy.homomorphic_encryption": privacy.homomorphic_encryption,
+        "privacy.sample_dp": privacy.sample_dp.enabled,
+        "privacy.client_dp": privacy.client_dp.enabled,
+        "robustness": robustness is not None,
+        "range_guard": range_guard is not None,
+    }
+    refused = [name for name, on in claimed.items() if on]
+    if task != "classification" or refused:
+        raise ValueError(
+            'model.kind "xgboost" is a classification job whose gradient histograms reach '
+            f"the coordinator in clear; it cannot honour {', '.join(refused) or task}"
         )

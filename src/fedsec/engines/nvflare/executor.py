@@ -24,6 +24,7 @@ from fedsec.engines.nvflare.keyguard import check_kit
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import SITE_CONFIG, load_site_config
+from fedsec.engines.nvflare.site_trees import kit_booster_link
 from fedsec.fl.privacy.he import CLIENT_CONTEXT, HeError
 from fedsec.fl.privacy.secagg import SecAggError
 from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError
@@ -65,7 +66,8 @@ class FedsecExecutor(Executor):
             keys = KitIdentity.from_startup(startup, name)
             job = str(fl_ctx.get_job_id())
             he_key = partial(load_kit_context, startup, CLIENT_CONTEXT)
-            self._site = Site(config, path.parent, name, keys, job, he_key)
+            link = partial(kit_booster_link, startup)
+            self._site = Site(config, path.parent, name, keys, job, he_key, link)
         return self._site
 
 

@@ -7,7 +7,7 @@ in-process federated arm builds (:func:`fedsec.tasks.anomaly.arms.train_federate
 preprocessing from the sites' benign-row statistics, initial weights from the same seed, the
 Deep SVDD centre from the sites' embedding sums before the first round and the error scale from
 their error sums after the last, each sum in clear or by secure aggregation, as the job protects
-its updates.
+its updates. :class:`TreeJob` sets up a boosted-tree job (:mod:`~fedsec.engines.nvflare.trees_job`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from fedsec.engines.nvflare.messages import CENTER_ROUND, sums_request
 from fedsec.engines.nvflare.plan import JobSpec
 from fedsec.engines.nvflare.records import Asking, JobFailed, RoundLog
 from fedsec.engines.nvflare.replies import SumsReply
-from fedsec.engines.nvflare.setups import DetectorSetup, ModelSetup
+from fedsec.engines.nvflare.setups import DetectorSetup, ModelSetup, TreeSetup
 from fedsec.engines.nvflare.statistics import Gathered
 from fedsec.engines.nvflare.wire import params_to_wire, vector_from_wire
 from fedsec.features.preprocess import fit_preprocessor
@@ -35,6 +35,7 @@ from fedsec.models.detectors import new_detector
 from fedsec.models.mlp import build_mlp
 from fedsec.models.mlp_spec import MLPSpec
 from fedsec.models.svdd import center_from_sums
+from fedsec.tasks.classification.trees import intercept_of, on_grid, weight_step
 from fedsec.training.params import Params, get_params
 
 Setup = tuple[Params, dict[str, Any], tuple[float, ...] | None]
@@ -135,6 +136,49 @@ class DetectorJob:
         total = summed(coordinator, "scale", round_, setup, params, errors)
         scale = scale_from_sums([(total[:-1], int(total[-1]))], cfg.error_floor)
         return setup | {"scale": [float(s) for s in scale]}
+
+
+class TreeJob:
+    """The boosted-tree classifier: preprocessing, label set, class weights on the exact-sum
+    grid and the booster's settings, from the statistics."""
+
+    def server_lr(self, spec: JobSpec) -> float | None:
+        return None
+
+    def gather(self, coordinator: Asking) -> Gathered:
+        return statistics.gather(coordinator)
+
+    def setup(self, coordinator: Asking, gathered: Gathered) -> Setup:
+        spec, model = coordinator.spec, coordinator.spec.model
+        pre = fit_preprocessor(gathered.stats, model.hash_buckets, DEFAULT_CLIP)
+        counts = gathered.families
+        classes = family_order(counts)
+        weights = recipe.class_weights(counts, classes, model)
+        per_family = np.ones(len(classes)) if weights is None else np.asarray(weights, float)
+        rows = np.asarray([counts.get(c, 0) for c in classes], dtype=np.float64)
+        step = weight_step(float(rows @ per_family), int(rows.sum()))
+        on_the_grid = on_grid(per_family, step)
+        setup = {
+            "task": "trees",
+            "view": spec.view,
+            "preprocessing": pre.to_json(),
+            "classes": classes,
+            "class_weights": [float(w) for w in on_the_grid],
+            "weight_step": step,
+            "booster": {
+                "max_depth": model.max_depth,
+                "eta": model.eta,
+                "max_bin": model.max_bin,
+                "seed": spec.seed,
+                "base_score": intercept_of(rows * on_the_grid),
+            },
+        }
+        TreeSetup.model_validate(setup)  # what sites will check
+        coordinator.log(f"setup: trees on {pre.width} features, classes {classes}")
+        return [], setup, None
+
+    def finish(self, coordinator: Asking, params: Params, setup: dict) -> dict:
+        return setup
 
 
 def summed(

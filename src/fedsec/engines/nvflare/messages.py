@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from fedsec.engines.nvflare import wire
-from fedsec.engines.nvflare.plan import MAX_SITES, PlanRefused, SitePlan, parse
+from fedsec.engines.nvflare.plan import MAX_ROUNDS, MAX_SITES, PlanRefused, SitePlan, parse
 from fedsec.engines.nvflare.setups import Setup, parse_setup
 
 Arrays = list[np.ndarray]
@@ -205,3 +205,40 @@ def evaluate_request(
 ) -> dict[str, Any]:
     """What the coordinator sends as an :class:`EvaluateTask`."""
     return {"plan": plan, "model": model, "params": list(params), "target_fpr": target_fpr}
+
+
+@dataclass(frozen=True)
+class BoostTask:
+    """``fedsec_boost``: boost ``rounds`` rounds of the tree setup ``model`` together with
+    ``sites`` (in rank order) through the XGBoost federated server the coordinator runs on
+    ``port`` of its own host (which each site takes from its own kit, never from the task).
+    With ``check``, only say whether it would: boosting is collective, so every site agrees
+    before any starts (a site refusing mid-way would leave the others waiting)."""
+
+    model: Setup
+    rounds: int
+    sites: list[str]
+    port: int
+    check: bool = False
+
+    @classmethod
+    def from_wire(cls, data: Any) -> BoostTask:
+        what = "boosting"
+        data = _fields(data, what, {"model", "rounds", "sites", "port", "check"}, set())
+        if not isinstance(data["check"], bool):
+            raise PlanRefused(f"{what} refused: check {data['check']!r} is not true or false")
+        rounds, port = data["rounds"], data["port"]
+        for name, value, top in (("rounds", rounds, MAX_ROUNDS), ("port", port, 65535)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+                raise PlanRefused(f"{what} refused: {name} {value!r} is not in 1..{top}")
+        sites = wire.names_from_wire(data["sites"], f"{what} refused: sites")
+        if not sites:
+            raise PlanRefused(f"{what} refused: no sites")
+        return cls(parse_setup(data["model"]), rounds, sites, port, data["check"])
+
+
+def boost_request(
+    model: dict[str, Any], rounds: int, sites: list[str], port: int, check: bool
+) -> dict[str, Any]:
+    """What the coordinator sends as a :class:`BoostTask`."""
+    return {"model": model, "rounds": rounds, "sites": list(sites), "port": port, "check": check}

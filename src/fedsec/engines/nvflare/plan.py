@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fedsec.core.errors import ConfigError, FedsecError
-from fedsec.engines.nvflare.deployable import check_defence, require_deployable
+from fedsec.engines.nvflare.deployable import check_defence, check_tree_job, require_deployable
 from fedsec.engines.nvflare.logs_job import LogsJobConfig
 from fedsec.fl import recipe
 from fedsec.fl.privacy.protect import ProtectionPlan
@@ -194,6 +194,12 @@ class DeploymentSettings(Message):
     site_order: list[str] = Field(
         default_factory=list, description="order of statistics and sampling (default: sorted)"
     )
+    booster_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="where a tree job's XGBoost federated server listens (0: any free port)",
+    )
 
 
 class JobSpec(Message):
@@ -256,10 +262,18 @@ class JobSpec(Message):
             raise ValueError(problem)
         return self
 
+    @property
+    def model_key(self) -> str:
+        """Which model the job trains: its task's, or ``trees`` (a boosted-tree classifier)."""
+        return "trees" if self.model.kind == "xgboost" else self.task
+
     @model_validator(mode="after")
     def _protectable(self) -> JobSpec:
         """What the strategy's sites send must be something the job's privacy can protect
         (the scenario's own rule, checked again on a job that did not come from one)."""
+        if self.model.kind == "xgboost":
+            check_tree_job(self.task, self.privacy, self.robustness, self.range_guard)
+            return self
         strategy = strategy_class(self.strategy.name)
         if self.privacy.sample_dp.enabled and strategy.changes_local_gradients:
             raise ValueError(

@@ -1,6 +1,7 @@
 """Each deployable task's model, at the site and at the coordinator, by the scenario's ``task``
-(keyed like :data:`fedsec.tasks.registry.TASKS`); and how a site reads the data a model's
-``view`` names. Adding a deployable task = one entry in each table."""
+(keyed like :data:`fedsec.tasks.registry.TASKS`; a boosted-tree job's under ``trees``); and
+how a site reads the data a model's ``view`` names. Adding a deployable task = one entry in
+each table."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fedsec.engines.nvflare.job_models import ClassifierJob, DetectorJob, JobModel
+from fedsec.engines.nvflare.job_models import ClassifierJob, DetectorJob, JobModel, TreeJob
 from fedsec.engines.nvflare.logs_models import LogsJob, LogsModel, load_site_sessions
 from fedsec.engines.nvflare.site_config import SiteConfig, load_site_data
 from fedsec.engines.nvflare.site_models import ClassifierModel, DetectorModel, SiteModel
@@ -25,6 +26,7 @@ JOB_MODELS: dict[str, JobModel] = {
     "classification": ClassifierJob(),
     "anomaly": DetectorJob(),
     "logs": LogsJob(),
+    "trees": TreeJob(),
 }
 
 #: How a site reads its data for a view: flow rows (native, canonical) or log sessions.

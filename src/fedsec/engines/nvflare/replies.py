@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from fedsec.bundles.tree_manifest import MAX_BOOSTER_BYTES
+
 Arrays = list[np.ndarray]
 SECAGG = ("advertisement", "endorsement")  # the first secure-aggregation message
 
@@ -182,3 +184,21 @@ class EvaluateReply:
             _section(data["gate"], "gate"),
             parts["sample_dp"],
         )
+
+
+@dataclass(frozen=True)
+class BoostReply:
+    """``fedsec_boost``: the booster (XGBoost UBJSON) the site ended the boosting with."""
+
+    booster: bytes
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"booster": self.booster}
+
+    @classmethod
+    def from_wire(cls, data: Any) -> BoostReply:
+        data = _table(data, "boosting", {"booster"})
+        booster = data.get("booster")
+        if not isinstance(booster, bytes) or not 0 < len(booster) <= MAX_BOOSTER_BYTES:
+            raise ValueError(f"boosting: booster must be 1 to {MAX_BOOSTER_BYTES} bytes")
+        return cls(booster)

@@ -76,7 +76,11 @@ def read_result(directory: Path) -> JobResult:
 
 
 def _named(prefix: str, params: Params) -> dict[str, np.ndarray]:
-    return {f"{prefix}/{i}": np.ascontiguousarray(p, np.float32) for i, p in enumerate(params)}
+    """Float arrays as float32; bytes (a tree job's booster) as they are."""
+    return {
+        f"{prefix}/{i}": np.ascontiguousarray(p, np.uint8 if p.dtype == np.uint8 else np.float32)
+        for i, p in enumerate(params)
+    }
 
 
 def _unnamed(prefix: str, tensors: dict[str, np.ndarray]) -> Params:

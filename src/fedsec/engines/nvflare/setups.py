@@ -1,9 +1,9 @@
 """The model setups a job's tasks carry, one per deployable task, told apart by ``task``.
 
-:class:`ModelSetup` is the classifier's (``task`` absent or
-``"classification"``); :class:`DetectorSetup` the one-class detector's; :class:`LogsSetup` the
-DeepLog next-event model's. A site validates the one a task names (:func:`parse_setup`) before
-it builds anything.
+:class:`ModelSetup` is the classifier's (``task`` absent or ``"classification"``);
+:class:`DetectorSetup` the one-class detector's; :class:`LogsSetup` the DeepLog next-event
+model's; :class:`TreeSetup` the boosted-tree classifier's. A site validates the one a task
+names (:func:`parse_setup`) before it builds anything.
 """
 
 from __future__ import annotations
@@ -175,11 +175,51 @@ class LogsSetup(Message):
         return vocab * self.embedding + lstm + h * vocab + vocab
 
 
-Setup = ModelSetup | DetectorSetup | LogsSetup
-SETUPS: dict[str, type[ModelSetup] | type[DetectorSetup] | type[LogsSetup]] = {
+class BoosterSettings(Message):
+    """XGBoost's training settings of a tree job (histogram trees, one probability per
+    family); ``base_score``: every family's starting margin, from the sites' row counts."""
+
+    max_depth: int = Field(ge=1, le=16)
+    eta: float = Field(gt=0, le=1)
+    max_bin: int = Field(ge=2, le=4096)
+    seed: int = Field(ge=0, lt=2**63)
+    base_score: list[float] = Field(min_length=1, max_length=4096)
+
+
+class TreeSetup(Message):
+    """The shared boosted-tree classifier (``task = "trees"``): preprocessing fitted from every
+    site's statistics, the label set, each family's sample weight on the grid of ``weight_step``
+    (:func:`~fedsec.tasks.classification.trees.exact_weights`) and the booster's settings."""
+
+    task: Literal["trees"]
+    view: Literal["native", "canonical"]
+    preprocessing: Preprocessing
+    classes: list[str] = Field(min_length=1, max_length=4096)
+    class_weights: list[float] = Field(min_length=1, max_length=4096)
+    weight_step: float | None = Field(default=None, gt=0, le=1)
+    booster: BoosterSettings
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TreeSetup:
+        families = len(self.classes)
+        if len(set(self.classes)) != families:
+            raise ValueError("classes must be distinct")
+        if len(self.class_weights) != families or len(self.booster.base_score) != families:
+            raise ValueError(f"class_weights and booster.base_score need {families} values")
+        if not all(0 < w <= 1e3 for w in self.class_weights):
+            raise ValueError("class_weights must lie in (0, 1000]")
+        return self
+
+    def parameter_count(self) -> int:
+        return 0  # a booster has no parameter arrays; its size is checked where it arrives
+
+
+Setup = ModelSetup | DetectorSetup | LogsSetup | TreeSetup
+SETUPS: dict[str, type[Message]] = {
     "classification": ModelSetup,
     "anomaly": DetectorSetup,
     "logs": LogsSetup,
+    "trees": TreeSetup,
 }
 
 

@@ -18,24 +18,26 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from fedsec.core import seeding
-from fedsec.engines.nvflare import statistics, vocabulary, wire
+from fedsec.engines.nvflare import site_trees, statistics, vocabulary, wire
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.messages import EvaluateTask, SumsTask, TrainTask
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
 from fedsec.engines.nvflare.registry import LOADERS, SITE_MODELS
 from fedsec.engines.nvflare.replies import EvaluateReply, SumsReply, TrainReply
-from fedsec.engines.nvflare.setups import Setup
+from fedsec.engines.nvflare.setups import Setup, TreeSetup
 from fedsec.engines.nvflare.site_config import SiteConfig
 from fedsec.engines.nvflare.site_he import HeSession
 from fedsec.engines.nvflare.site_models import Prepared, guarded
 from fedsec.engines.nvflare.site_privacy import PrivacyLedger
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
+from fedsec.engines.nvflare.site_trees import BoosterLink
 from fedsec.fl import recipe
 from fedsec.fl.gate import AcceptanceGate, Verdict
 from fedsec.fl.privacy.protect import ProtectionPlan, TooFewNoiseShares, noise_reporters, payload
@@ -57,6 +59,7 @@ TASKS = {
     "fedsec_secagg_reveal": "train",
     "fedsec_he_decrypt": "train",
     "fedsec_sums": "train",
+    "fedsec_boost": "train",
     "fedsec_evaluate": "evaluate",
 }
 
@@ -66,7 +69,9 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 class Site:
     """``keys`` (the kit's identity) endorses this site's secure-aggregation keys and checks its
     peers'; ``job`` binds those endorsements to one job. ``he_key`` loads the kit's CKKS
-    context (with its secret key) when a job asks for homomorphic encryption."""
+    context (with its secret key) when a job asks for homomorphic encryption. ``booster_link``
+    gives where the coordinator's XGBoost server is and the TLS files to reach it with (its
+    kit's: :func:`~fedsec.engines.nvflare.site_trees.kit_booster_link`) for a tree job."""
 
     def __init__(
         self,
@@ -76,6 +81,7 @@ class Site:
         keys: KitIdentity | None = None,
         job: str = "",
         he_key: Callable[[], bytes] | None = None,
+        booster_link: Callable[[], BoosterLink] | None = None,
     ) -> None:
         if identity is not None and identity != config.name:
             raise PlanRefused(
@@ -99,6 +105,8 @@ class Site:
         self.statistics_rounds: set[int] = set()  # secure statistics passes answered
         self.statistics_columns: list[str] = []
         self.sums_answered: set[str] = set()  # secure sums of a detector job answered
+        self.booster_link = booster_link
+        self.boosted: str | None = None  # sha256 of the booster this job's boosting ended with
         seeding.deterministic_torch(threads=config.threads)
 
     def handlers(self) -> dict[str, Handler]:
@@ -114,6 +122,7 @@ class Site:
             "fedsec_secagg_reveal": self.secure.reveal,
             "fedsec_he_decrypt": self.he.decrypt,
             "fedsec_sums": self.sums,
+            "fedsec_boost": partial(site_trees.boost, self),
             "fedsec_evaluate": self.evaluate,
         }
 
@@ -286,6 +295,8 @@ class Site:
 
     def evaluate(self, data: dict[str, Any]) -> dict[str, Any]:
         request = EvaluateTask.from_wire(data)
+        if isinstance(request.model, TreeSetup):
+            return site_trees.evaluate(self, request)
         plan = self.within_limits(request.plan)
         ready, params = self.setup(request.model, request.params)
         org = self.data(ready.setup.view)

@@ -24,6 +24,8 @@ max_epsilon = 1.0                   # train only with DP-SGD, never beyond ε = 
 [range_guard]                       # edge-case backdoor defence (optional; classifier jobs)
 clip = 2.0                          # train only a model clipping its inputs at ±2 sd, and
 augment = 1.0                       # add as many edge copies of its rows (docs/robustness.md)
+[trees]                             # boosted-tree jobs (optional)
+reveal_histograms = true            # take part, its gradient histograms in clear (docs/trees.md)
 ```
 """
 
@@ -129,6 +131,16 @@ class SecureAggregationConfig(Section):
     )
 
 
+class SiteTreesConfig(Section):
+    """Whether this site boosts trees with the federation (``model.kind = "xgboost"`` jobs):
+    the coordinator's XGBoost server then reads its quantile summaries and its gradient
+    histograms at every tree node in clear (docs/trees.md), so it is off unless the site says."""
+
+    reveal_histograms: bool = Field(
+        default=False, description="take part in boosted-tree jobs, histograms in clear"
+    )
+
+
 class SiteConfig(Section):
     name: str = Field(min_length=1)
     sources: list[SiteSource] = Field(default_factory=list, description="flow files")
@@ -155,6 +167,7 @@ class SiteConfig(Section):
         description="this site's edge-case backdoor defence: it trains only a classifier that "
         "clips its inputs at range_guard.clip, on its rows plus their edge copies",
     )
+    trees: SiteTreesConfig = Field(default_factory=SiteTreesConfig)
 
     @model_validator(mode="after")
     def _some_data(self) -> SiteConfig:
@@ -295,6 +308,8 @@ def config_from_scenario(
         require_secure_aggregation=require_secure_aggregation,
         privacy=agreed_shares(scenario),
         range_guard=getattr(scenario, "range_guard", None),
+        # a tree scenario's organizations have agreed to boost with histograms in clear
+        trees=SiteTreesConfig(reveal_histograms=scenario.model.kind == "xgboost"),
         # a grouped job's sums are of at least its group size: each site holds itself to it
         secure_aggregation=SecureAggregationConfig(
             min_contributors=scenario.privacy.secagg_group_size

@@ -1,0 +1,191 @@
+"""A site's part in a boosted-tree job: the boosting and the evaluation of its booster.
+
+``fedsec_boost`` makes the site one collective worker of XGBoost's federated boosting
+(:func:`fedsec.engines.xgb_federated.boost_at_site`) on its own training rows, encoded with the
+job's preprocessing and weighted as the in-process tree arm weighs them. The site decides from
+its own configuration, never from the task:
+
+* whether it takes part at all (``[trees] reveal_histograms``): the coordinator's server reads
+  its quantile summaries and gradient histograms in clear; a site that requires secure
+  aggregation never does;
+* where the server is: the host its kit connects to (``fed_client.json``), with its kit's
+  certificates (``client.crt``/``client.key``; the server must hold a certificate of the
+  project's root CA for that host). The task only names the port;
+* how many rounds (its ``limits.max_rounds``), and that it boosts once per job.
+
+Every site first checks the task (``check``) and only then do all boost: a collective worker
+that refused half-way would leave the others waiting.
+
+At evaluation it accepts only the booster it ended the boosting with (by sha256): the
+coordinator cannot have it calibrate or vouch for another model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fedsec.core.errors import ConfigError
+from fedsec.engines.nvflare.messages import BoostTask, EvaluateTask
+from fedsec.engines.nvflare.plan import PlanRefused
+from fedsec.engines.nvflare.replies import BoostReply, EvaluateReply
+from fedsec.engines.nvflare.setups import Preprocessing, TreeSetup
+from fedsec.engines.xgb_federated import (
+    ClientFiles,
+    ClientTLS,
+    FederationError,
+    Site,
+    boost_at_site,
+    require_xgboost,
+)
+from fedsec.features.preprocess import Preprocessor
+from fedsec.fl.gate import score_model, validation_labels
+from fedsec.models.trees import TreeClassifier, booster_params
+from fedsec.scenarios.federation import OrgData
+from fedsec.tasks.classification.trees import on_grid
+
+if TYPE_CHECKING:
+    from fedsec.engines.nvflare.site import Site as Organization
+
+#: Where a site reaches the coordinator's federated server: its host and the site's TLS files.
+BoosterLink = tuple[str, ClientFiles]
+
+
+def kit_booster_link(startup: Path) -> BoosterLink:
+    """The coordinator's host as this site's kit names it, and the kit's TLS files."""
+    path = startup / "fed_client.json"
+    try:
+        target = json.loads(path.read_text())["servers"][0]["service"]["target"]
+        host = str(target).rsplit(":", 1)[0]
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
+        raise PlanRefused(f"{path}: no coordinator address in this site's kit ({error})") from None
+    return host, ClientTLS(startup / "rootCA.pem", startup / "client.key", startup / "client.crt")
+
+
+def boost(site: Organization, data: dict[str, Any]) -> dict[str, Any]:
+    """Boost with the federation: the booster every worker ends with (or, asked to check,
+    an empty reply once everything the boosting needs is in order)."""
+    request = BoostTask.from_wire(data)
+    setup = _tree_setup(request.model, "boosting")
+    _agrees_to_boost(site, request)
+    if site.booster_link is None:
+        raise PlanRefused(f"site {site.name} has no deployment kit to reach the coordinator with")
+    host, tls = site.booster_link()
+    rows = _rows(site, setup)
+    try:
+        require_xgboost()
+    except ConfigError as error:
+        raise PlanRefused(f"site {site.name} cannot boost: {error}") from None
+    if request.check:
+        return {}
+    settings = setup.booster
+    params = booster_params(
+        len(setup.classes), settings.max_depth, settings.eta, settings.max_bin, settings.seed
+    ) | {"base_score": list(settings.base_score)}
+    link = (host, request.port, len(request.sites), request.sites.index(site.name))
+    site.boosted = ""  # once per job, even if this boosting fails
+    try:
+        booster = boost_at_site(rows, params, request.rounds, link, tls)
+    except FederationError as error:
+        raise PlanRefused(f"boosting failed at site {site.name}: {error}") from None
+    site.boosted = hashlib.sha256(booster).hexdigest()
+    return BoostReply(booster).to_wire()
+
+
+def _agrees_to_boost(site: Organization, request: BoostTask) -> None:
+    """This site's own conditions for taking part in a boosting."""
+    config = site.config
+    if config.require_secure_aggregation:
+        raise PlanRefused(
+            f"site {site.name} only sends updates under secure aggregation; boosted trees send "
+            "gradient histograms to the coordinator in clear"
+        )
+    if not config.trees.reveal_histograms:
+        raise PlanRefused(
+            f"site {site.name} does not boost trees: the coordinator would read its gradient "
+            "histograms in clear (it opts in with [trees] reveal_histograms = true in its own "
+            "config)"
+        )
+    if site.name not in request.sites:
+        raise PlanRefused(f"boosting refused: site {site.name} is not among {request.sites}")
+    if request.rounds > config.limits.max_rounds:
+        raise PlanRefused(
+            f"boosting refused: rounds {request.rounds} exceeds this site's limit "
+            f"{config.limits.max_rounds}"
+        )
+    if site.boosted is not None:
+        raise PlanRefused(f"boosting refused: site {site.name} already boosted in this job")
+
+
+def _rows(site: Organization, setup: TreeSetup) -> Site:
+    """The site's training rows encoded by the job's preprocessing, with their weights."""
+    org = site.data(setup.view)
+    unknown = sorted(set(org.train.family) - set(setup.classes))
+    if unknown:
+        raise PlanRefused(f"model setup refused: classes lack this site's labels {unknown}")
+    index = {c: i for i, c in enumerate(setup.classes)}
+    x = _preprocessor(setup.preprocessing).transform(org.train.features(setup.view).frame)
+    y = np.asarray([index[f] for f in org.train.family], dtype=np.int64)
+    weights = on_grid(np.asarray(setup.class_weights)[y], setup.weight_step)
+    return Site(site.name, x, y, weights)
+
+
+def evaluate(site: Organization, request: EvaluateTask) -> dict[str, Any]:
+    """The booster this site boosted, judged on its held-out rows."""
+    setup = _tree_setup(request.model, "evaluation")
+    plan = site.within_limits(request.plan)
+    booster = _booster(request.params)
+    if not site.boosted or hashlib.sha256(booster).hexdigest() != site.boosted:
+        raise PlanRefused(
+            f"evaluation refused: not the booster site {site.name} ended the boosting with"
+        )
+    org = site.data(setup.view)
+    model = tree_model(setup, booster)
+    scored = _scored(model, org, setup.view, request.target_fpr)
+    verdict = None
+    if site.config.gate.enabled:
+        labels = _labels(model, org, setup, request.target_fpr)
+        verdict = site.gate.judge(plan.rounds + 1, org.val.family, labels)
+    accepted = verdict is None or verdict.accepted
+    gate = None if verdict is None else verdict.to_json()
+    return EvaluateReply(scored["validation"], scored["test"], accepted, gate, {}).to_wire()
+
+
+def tree_model(setup: TreeSetup, booster: bytes) -> TreeClassifier:
+    """The job's tree classifier holding ``booster``, deciding at a calibrated threshold."""
+    pre = _preprocessor(setup.preprocessing)
+    return TreeClassifier(pre, list(setup.classes), setup.view, "fpr").set_model(booster)
+
+
+def _scored(model: TreeClassifier, org: OrgData, view: str, target: float) -> dict[str, Any]:
+    val, test = org.val.features(view).frame, org.test.features(view).frame
+    return {
+        "validation": score_model(model, val, org.val.family, val, org.val.family, target),
+        "test": score_model(model, val, org.val.family, test, org.test.family, target),
+    }
+
+
+def _labels(model: TreeClassifier, org: OrgData, setup: TreeSetup, target: float) -> np.ndarray:
+    """The booster's family per validation row at the threshold they calibrate (the gate's)."""
+    val = org.val.features(setup.view).frame
+    return validation_labels(model, val, org.val.family, target)
+
+
+def _tree_setup(setup: Any, what: str) -> TreeSetup:
+    if not isinstance(setup, TreeSetup):
+        raise PlanRefused(f"{what} refused: the model setup is not a boosted-tree setup")
+    return setup
+
+
+def _booster(params: list[np.ndarray]) -> bytes:
+    if len(params) != 1 or params[0].dtype != np.uint8 or params[0].ndim != 1:
+        raise PlanRefused("evaluation refused: expected the booster as one array of bytes")
+    return params[0].tobytes()
+
+
+def _preprocessor(preprocessing: Preprocessing) -> Preprocessor:
+    return Preprocessor.from_json(preprocessing.model_dump())
