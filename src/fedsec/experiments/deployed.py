@@ -25,6 +25,7 @@ from fedsec.bundles.anomaly_bundle import save_anomaly_bundle
 from fedsec.bundles.bundle import save_bundle
 from fedsec.bundles.logs_bundle import save_log_bundle
 from fedsec.bundles.signing import Signer
+from fedsec.bundles.tree_bundle import save_tree_bundle
 from fedsec.core import atomic, outputs
 from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.records import JobResult
@@ -34,8 +35,8 @@ from fedsec.experiments.deployed_logs import (
     deployed_logs_arm,
     log_namespaces,
     logs_model,
-    vocabulary_seen,
 )
+from fedsec.experiments.deployed_report import render
 from fedsec.experiments.driver import run_experiment
 from fedsec.experiments.rundir import MODEL_DIR, write_run
 from fedsec.features.preprocess import Preprocessor
@@ -44,22 +45,17 @@ from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.deeplog import DeepLogDetector
 from fedsec.models.mlp_spec import MLPSpec
-from fedsec.reporting.report import fmt, table
+from fedsec.models.trees import TreeClassifier
 from fedsec.scenarios.config import Scenario
 from fedsec.tasks.anomaly.arms import AnomalyArm
 from fedsec.tasks.base import Run
+from fedsec.tasks.classification import trees
 from fedsec.tasks.classification.arms import ArmModels, OrgFrames, pooled_val, val_macro_f1
 from fedsec.tasks.classification.experiment import org_frames
 from fedsec.tasks.federate import TrainedArm, curve_rounds
 from fedsec.tasks.registry import task_of
 
 WRITER = "fedsec job submit"
-#: The column of each site's test quality in the report and the metric it shows, by task.
-QUALITY = {
-    "classification": ("test macro-F1", "macro_f1"),
-    "anomaly": ("test ROC-AUC", "roc_auc"),
-    "logs": ("test F1", "f1"),
-}
 
 
 def deployed_scenario(scenario: Scenario, detector: str | None) -> Scenario:
@@ -76,7 +72,7 @@ def deployed_scenario(scenario: Scenario, detector: str | None) -> Scenario:
     )
 
 
-Deployed = FamilyClassifier | AnomalyDetector | DeepLogDetector
+Deployed = FamilyClassifier | AnomalyDetector | DeepLogDetector | TreeClassifier
 
 
 def deployed_model(result: JobResult, scenario: Scenario) -> Deployed:
@@ -90,6 +86,10 @@ def deployed_model(result: JobResult, scenario: Scenario) -> Deployed:
         return DetectorModel().detector(DetectorSetup.model_validate(setup), result.params)
     if setup.get("task") == "logs":
         return logs_model(result, scenario)
+    if setup.get("task") == "trees":
+        pre, classes = Preprocessor.from_json(setup["preprocessing"]), list(setup["classes"])
+        model = TreeClassifier(pre, classes, setup["view"], scenario.evaluation.decision)
+        return model.set_model(result.params[0].tobytes())
     return FamilyClassifier(
         MLPSpec.from_json(setup["architecture"]),
         Preprocessor.from_json(setup["preprocessing"]),
@@ -102,10 +102,12 @@ def deployed_model(result: JobResult, scenario: Scenario) -> Deployed:
 def deployed_arm(result: JobResult, scenario: Scenario, orgs: list[OrgFrames]) -> ArmModels:
     """The federated arm as the in-process evaluation expects it, trained by the deployment."""
     model = deployed_model(result, scenario)
-    assert isinstance(model, FamilyClassifier)
+    assert isinstance(model, FamilyClassifier | TreeClassifier)
     names = [o.name for o in orgs]
     encoded = dict.fromkeys(names, pooled_val(model.preprocessor, orgs))
     curve = []
+    if isinstance(model, TreeClassifier):  # the booster after each curve round's trees
+        curve = trees.curve(scenario, dict.fromkeys(names, model), orgs, encoded)
     for round_, params in sorted(result.curve.items()):
         at_round = clone(model).set_weights(params)
         curve.append((round_, val_macro_f1(dict.fromkeys(names, at_round), orgs, encoded)))
@@ -243,7 +245,7 @@ def write_site_only_run(
         elif threshold is not None:
             model.thresholds_[site] = float(threshold)
     metrics = {"scenario": scenario.name, "seed": scenario.seed, "deployment": section}
-    shared = isinstance(model, FamilyClassifier | DeepLogDetector)
+    shared = isinstance(model, FamilyClassifier | DeepLogDetector | TreeClassifier)
     arm = "federated" if shared else f"federated_{model.kind}"
     provenance = {
         "scenario": scenario.name,
@@ -261,147 +263,11 @@ def write_site_only_run(
         (staging / "report.md").write_text(text)
         if isinstance(model, FamilyClassifier):
             save_bundle(staging / MODEL_DIR, model, provenance, signer)
+        elif isinstance(model, TreeClassifier):
+            save_tree_bundle(staging / MODEL_DIR, model, provenance, signer)
         elif isinstance(model, DeepLogDetector):
             names = log_namespaces(scenario)
             save_log_bundle(staging / MODEL_DIR, model, provenance, names, signer)
         else:
             save_anomaly_bundle(staging / MODEL_DIR, model, provenance, signer)
     return Path(out)
-
-
-def render(section: dict) -> str:
-    """The report's deployment section: rounds, dropouts, refusals, each site's own view."""
-    rounds = section["rounds"]
-    seconds = sorted(r["seconds"] for r in rounds)
-    median = seconds[len(seconds) // 2] if seconds else None
-    lines = [
-        "## Deployment (NVIDIA FLARE)",
-        "",
-        f"Job `{section['job_id']}` on {len(section['sites'])} sites "
-        f"({', '.join(section['sites'])}), {len(rounds)} rounds, median round "
-        f"{fmt(median)} s at the coordinator; " + _updates(section),
-        "",
-    ]
-    if section.get("error"):
-        lines += [f"**The job failed:** {section['error']}", ""]
-    lines += _resumptions(section.get("resumed") or [])
-    dropouts = section["dropouts"]
-    lines += ["Dropouts: none." if not dropouts else "Dropouts (left for the rest of the job):"]
-    lines += [f"- **{site}**: {why}" for site, why in dropouts.items()]
-    events = [
-        f"- round {r['round']}: {kind} by {site}: {why}"
-        for r in rounds
-        for kind in ("refused", "flagged")
-        for site, why in r[kind].items()
-    ]
-    lines += [
-        "",
-        "Refusals and flags (sites' own words):" if events else "Refusals and flags: none.",
-        *events,
-    ]
-    lines += _defence(rounds, section)
-    empty = [f"- round {r['round']}: {r['aborted']}" for r in rounds if r.get("aborted")]
-    if empty:
-        lines += ["", "Rounds that aggregated no update (the global model stayed):", *empty]
-    lines += ["", "Each site on its own held-out rows (threshold at its benign validation FPR):"]
-    quality, metric = QUALITY[section.get("task", "classification")]
-    rows = []
-    for site, reply in section["site_evaluation"].items():
-        if not isinstance(reply, dict) or "test" not in reply:
-            rows.append([site, None, None, None, None, None, f"error: {reply.get('error')}"])
-            continue
-        v, t = reply["validation"], reply["test"]
-        accepted = "accepted" if reply.get("accepted", True) else "refused"
-        rows.append(
-            [
-                site,
-                v.get("detection_rate"),
-                t["detection_rate"],
-                t["benign_fpr"],
-                t.get(metric),
-                t["threshold"],
-                accepted,
-            ]
-        )
-    header = ["site", "val detection", "test detection", "test FPR", quality, "threshold"]
-    lines += ["", table([*header, "final model"], rows), ""]
-    lines += [_statistics(section.get("statistics") or {}), ""]
-    return "\n".join(lines)
-
-
-def _defence(rounds: list[dict], section: dict) -> list[str]:
-    """What the coordinator's robust rule did to each site, if the job had one."""
-    decisions = [r["defence"] for r in rounds if r.get("defence")]
-    summary = section.get("defence_summary")
-    if not decisions or not summary:
-        return []
-    rule = decisions[-1]["rule"]
-    grouped = rule.startswith("grouped ")
-    over = "the secure sums of fixed groups" if grouped else "the updates in clear"
-    lines = [
-        "",
-        f"Defence at the coordinator: `{rule}` over {over} ({len(decisions)} rounds; a site "
-        "left out adds nothing to that round's model):",
-        "",
-    ]
-    rows = [
-        [
-            site,
-            s["rounds_excluded"],
-            s["rounds_down_weighted"],
-            s["rounds_capped"],
-            s["mean_share"],
-            s.get("left_out_because") or "",
-        ]
-        for site, s in summary.items()
-    ]
-    header = ["site", "rounds left out", "down-weighted", "count capped", "mean share", "why"]
-    return [*lines, table(header, rows)]
-
-
-def _statistics(statistics: dict) -> str:
-    """What the coordinator saw of the data, by how the statistics were gathered."""
-    if not statistics.get("mode"):
-        return "The job gathered no statistics: the coordinator saw no summary of any site's data."
-    if "events" in statistics:
-        return vocabulary_seen(statistics)
-    if statistics.get("mode") == "secure aggregation":
-        seen = (
-            f"only totals over {len(statistics['sites'])} sites ({statistics['rows']} rows: rows "
-            "per family, per-feature counts and moments), each site's column names, its "
-            "masked updates"
-        )
-    else:
-        seen = (
-            "each site's summaries (rows, rows per family, per-feature counts and moments), "
-            "its updates (in clear unless protected)"
-        )
-    return f"The coordinator saw {seen} and these few metrics; never a row."
-
-
-def _updates(section: dict) -> str:
-    """How the updates reached the coordinator, counting only rounds that aggregated one."""
-    protection = section.get("protection", "clear")
-    rounds = section["rounds"]
-    done = sum(bool(r["contributed"]) for r in rounds)
-    if not done:
-        return "no round aggregated an update."
-    how = "in clear" if protection == "clear" else f"under {protection}"
-    if done < len(rounds):
-        return f"updates {how} in {done} of {len(rounds)} rounds."
-    return f"updates {how}."
-
-
-def _resumptions(resumed: list[dict]) -> list[str]:
-    """What a resumed job's report must say: where it went on, and what restarted at sites."""
-    if not resumed:
-        return []
-    steps = [f"job `{r['job']}` stopped with its coordinator; it went on from its checkpoint "
-             f"after round {r['round']}" for r in resumed]  # fmt: skip
-    last = resumed[-1]["round"]
-    return [
-        "Resumed: " + "; then ".join(steps) + ".",
-        f"Sites start each job afresh: their acceptance gates and their sample-DP step counts "
-        f"(the ε they report) cover the rounds after round {last} only.",
-        "",
-    ]

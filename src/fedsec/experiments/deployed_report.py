@@ -1,0 +1,154 @@
+"""The deployment section of a deployed run's ``report.md``: the job, its rounds, every
+dropout, refusal, flag and round that aggregated nothing, and what each site measured."""
+
+from __future__ import annotations
+
+from fedsec.experiments.deployed_logs import vocabulary_seen
+from fedsec.reporting.report import fmt, table
+
+#: The column of each site's test quality in the report and the metric it shows, by the job's
+#: model (a task's, or ``trees``: a boosted-tree classifier).
+QUALITY = {
+    "classification": ("test macro-F1", "macro_f1"),
+    "trees": ("test macro-F1", "macro_f1"),
+    "anomaly": ("test ROC-AUC", "roc_auc"),
+    "logs": ("test F1", "f1"),
+}
+
+
+def render(section: dict) -> str:
+    """The report's deployment section: rounds, dropouts, refusals, each site's own view."""
+    rounds = section["rounds"]
+    seconds = sorted(r["seconds"] for r in rounds)
+    median = seconds[len(seconds) // 2] if seconds else None
+    lines = [
+        "## Deployment (NVIDIA FLARE)",
+        "",
+        f"Job `{section['job_id']}` on {len(section['sites'])} sites "
+        f"({', '.join(section['sites'])}), {len(rounds)} rounds, median round "
+        f"{fmt(median)} s at the coordinator; " + _updates(section),
+        "",
+    ]
+    if section.get("error"):
+        lines += [f"**The job failed:** {section['error']}", ""]
+    lines += _resumptions(section.get("resumed") or [])
+    dropouts = section["dropouts"]
+    lines += ["Dropouts: none." if not dropouts else "Dropouts (left for the rest of the job):"]
+    lines += [f"- **{site}**: {why}" for site, why in dropouts.items()]
+    events = [
+        f"- round {r['round']}: {kind} by {site}: {why}"
+        for r in rounds
+        for kind in ("refused", "flagged")
+        for site, why in r[kind].items()
+    ]
+    lines += [
+        "",
+        "Refusals and flags (sites' own words):" if events else "Refusals and flags: none.",
+        *events,
+    ]
+    lines += _defence(rounds, section)
+    empty = [f"- round {r['round']}: {r['aborted']}" for r in rounds if r.get("aborted")]
+    if empty:
+        lines += ["", "Rounds that aggregated no update (the global model stayed):", *empty]
+    lines += ["", "Each site on its own held-out rows (threshold at its benign validation FPR):"]
+    quality, metric = QUALITY[section.get("task", "classification")]
+    rows = []
+    for site, reply in section["site_evaluation"].items():
+        if not isinstance(reply, dict) or "test" not in reply:
+            rows.append([site, None, None, None, None, None, f"error: {reply.get('error')}"])
+            continue
+        v, t = reply["validation"], reply["test"]
+        accepted = "accepted" if reply.get("accepted", True) else "refused"
+        rows.append(
+            [
+                site,
+                v.get("detection_rate"),
+                t["detection_rate"],
+                t["benign_fpr"],
+                t.get(metric),
+                t["threshold"],
+                accepted,
+            ]
+        )
+    header = ["site", "val detection", "test detection", "test FPR", quality, "threshold"]
+    lines += ["", table([*header, "final model"], rows), ""]
+    lines += [_statistics(section.get("statistics") or {}), ""]
+    return "\n".join(lines)
+
+
+def _defence(rounds: list[dict], section: dict) -> list[str]:
+    """What the coordinator's robust rule did to each site, if the job had one."""
+    decisions = [r["defence"] for r in rounds if r.get("defence")]
+    summary = section.get("defence_summary")
+    if not decisions or not summary:
+        return []
+    rule = decisions[-1]["rule"]
+    grouped = rule.startswith("grouped ")
+    over = "the secure sums of fixed groups" if grouped else "the updates in clear"
+    lines = [
+        "",
+        f"Defence at the coordinator: `{rule}` over {over} ({len(decisions)} rounds; a site "
+        "left out adds nothing to that round's model):",
+        "",
+    ]
+    rows = [
+        [
+            site,
+            s["rounds_excluded"],
+            s["rounds_down_weighted"],
+            s["rounds_capped"],
+            s["mean_share"],
+            s.get("left_out_because") or "",
+        ]
+        for site, s in summary.items()
+    ]
+    header = ["site", "rounds left out", "down-weighted", "count capped", "mean share", "why"]
+    return [*lines, table(header, rows)]
+
+
+def _statistics(statistics: dict) -> str:
+    """What the coordinator saw of the data, by how the statistics were gathered."""
+    if not statistics.get("mode"):
+        return "The job gathered no statistics: the coordinator saw no summary of any site's data."
+    if "events" in statistics:
+        return vocabulary_seen(statistics)
+    if statistics.get("mode") == "secure aggregation":
+        seen = (
+            f"only totals over {len(statistics['sites'])} sites ({statistics['rows']} rows: rows "
+            "per family, per-feature counts and moments), each site's column names, its "
+            "masked updates"
+        )
+    else:
+        seen = (
+            "each site's summaries (rows, rows per family, per-feature counts and moments), "
+            "its updates (in clear unless protected)"
+        )
+    return f"The coordinator saw {seen} and these few metrics; never a row."
+
+
+def _updates(section: dict) -> str:
+    """How the updates reached the coordinator, counting only rounds that aggregated one."""
+    protection = section.get("protection", "clear")
+    rounds = section["rounds"]
+    done = sum(bool(r["contributed"]) for r in rounds)
+    if not done:
+        return "no round aggregated an update."
+    how = "in clear" if protection == "clear" else f"under {protection}"
+    if done < len(rounds):
+        return f"updates {how} in {done} of {len(rounds)} rounds."
+    return f"updates {how}."
+
+
+def _resumptions(resumed: list[dict]) -> list[str]:
+    """What a resumed job's report must say: where it went on, and what restarted at sites."""
+    if not resumed:
+        return []
+    steps = [f"job `{r['job']}` stopped with its coordinator; it went on from its checkpoint "
+             f"after round {r['round']}" for r in resumed]  # fmt: skip
+    last = resumed[-1]["round"]
+    return [
+        "Resumed: " + "; then ".join(steps) + ".",
+        f"Sites start each job afresh: their acceptance gates and their sample-DP step counts "
+        f"(the ε they report) cover the rounds after round {last} only.",
+        "",
+    ]
