@@ -19,16 +19,7 @@ QUALITY = {
 def render(section: dict) -> str:
     """The report's deployment section: rounds, dropouts, refusals, each site's own view."""
     rounds = section["rounds"]
-    seconds = sorted(r["seconds"] for r in rounds)
-    median = seconds[len(seconds) // 2] if seconds else None
-    lines = [
-        "## Deployment (NVIDIA FLARE)",
-        "",
-        f"Job `{section['job_id']}` on {len(section['sites'])} sites "
-        f"({', '.join(section['sites'])}), {len(rounds)} rounds, median round "
-        f"{fmt(median)} s at the coordinator; " + _updates(section),
-        "",
-    ]
+    lines = ["## Deployment (NVIDIA FLARE)", "", _job_line(section), ""]
     if section.get("error"):
         lines += [f"**The job failed:** {section['error']}", ""]
     lines += _resumptions(section.get("resumed") or [])
@@ -72,7 +63,7 @@ def render(section: dict) -> str:
         )
     header = ["site", "val detection", "test detection", "test FPR", quality, "threshold"]
     lines += ["", table([*header, "final model"], rows), ""]
-    lines += [_statistics(section.get("statistics") or {}), ""]
+    lines += [_statistics(section.get("statistics") or {}, section.get("task")), ""]
     return "\n".join(lines)
 
 
@@ -106,7 +97,7 @@ def _defence(rounds: list[dict], section: dict) -> list[str]:
     return [*lines, table(header, rows)]
 
 
-def _statistics(statistics: dict) -> str:
+def _statistics(statistics: dict, task: str | None = None) -> str:
     """What the coordinator saw of the data, by how the statistics were gathered."""
     if not statistics.get("mode"):
         return "The job gathered no statistics: the coordinator saw no summary of any site's data."
@@ -123,7 +114,34 @@ def _statistics(statistics: dict) -> str:
             "each site's summaries (rows, rows per family, per-feature counts and moments), "
             "its updates (in clear unless protected)"
         )
+        if task == "trees":
+            seen = seen.replace(
+                "its updates (in clear unless protected)",
+                "its quantile summaries and its gradient histograms at every tree node (in "
+                "clear), the booster",
+            )
     return f"The coordinator saw {seen} and these few metrics; never a row."
+
+
+def _job_line(section: dict) -> str:
+    """Which job ran on which sites, how long its rounds took and how updates travelled."""
+    rounds, sites = section["rounds"], section["sites"]
+    job = f"Job `{section['job_id']}` on {len(sites)} sites ({', '.join(sites)})"
+    if section.get("task") == "trees":
+        boosted = [r for r in rounds if r["contributed"]]
+        if not boosted:
+            return f"{job}: the boosting did not complete."
+        (done,) = boosted
+        return (
+            f"{job}: {done['round']} boosting rounds in one task, {fmt(done['seconds'])} s; "
+            "quantile summaries and gradient histograms in clear."
+        )
+    seconds = sorted(r["seconds"] for r in rounds)
+    median = seconds[len(seconds) // 2] if seconds else None
+    return (
+        f"{job}, {len(rounds)} rounds, median round {fmt(median)} s at the coordinator; "
+        + _updates(section)
+    )
 
 
 def _updates(section: dict) -> str:

@@ -2,6 +2,7 @@
 server, sites boost over an in-memory transport that delivers a task to all of them at once
 (boosting is collective), each reaching the server with its own TLS files."""
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -14,6 +15,7 @@ from fedsec.engines.loopback_tls import make_loopback_tls
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import SiteTreesConfig, config_from_scenario
+from fedsec.engines.nvflare.site_trees import kit_booster_link
 from fedsec.engines.nvflare.trees_job import TreeCoordinator
 from fedsec.experiments.deployed import write_site_only_run
 from fedsec.scenarios.federation import build_federation
@@ -160,4 +162,24 @@ def test_without_the_rows_the_run_ships_the_booster_with_each_sites_threshold(
     thresholds = {s: r["validation"]["threshold"] for s, r in result.evaluation.items()}
     assert model.thresholds_ == pytest.approx(thresholds)
     assert manifest["provenance"]["engine"] == "nvflare"
-    assert "test macro-F1" in (run / "report.md").read_text()
+    report = (run / "report.md").read_text()
+    assert "3 boosting rounds in one task" in report and "gradient histograms" in report
+
+
+def test_a_site_reaches_the_server_its_kit_names_never_one_the_task_names(deployed, tmp_path):
+    _, transport, sites = deployed
+    (request,) = [d for d in transport.sent if d.get("check") is True]
+    name = next(iter(sites))
+    with pytest.raises(PlanRefused, match="unexpected field 'host'"):
+        sites[name].handle("fedsec_boost", request | {"host": "elsewhere.example"})
+    startup = tmp_path / "startup"
+    startup.mkdir()
+    (startup / "fed_client.json").write_text(
+        json.dumps({"servers": [{"name": "p", "service": {"target": "coord.example:8002"}}]})
+    )
+    host, tls = kit_booster_link(startup)
+    assert host == "coord.example"
+    assert (tls.authority.name, tls.client_cert.name) == ("rootCA.pem", "client.crt")
+    (startup / "fed_client.json").write_text("{}")
+    with pytest.raises(PlanRefused, match="no coordinator address in this site's kit"):
+        kit_booster_link(startup)
