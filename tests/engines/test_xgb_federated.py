@@ -1,13 +1,20 @@
 """Federated boosting through XGBoost's federated communicator, in real processes."""
 
+import multiprocessing
+import threading
+import time
+
 import numpy as np
 import pytest
 
 xgb = pytest.importorskip("xgboost", reason="the trees extra is not installed")
 
+from fedsec.engines.loopback_tls import make_loopback_tls  # noqa: E402
 from fedsec.engines.xgb_federated import (  # noqa: E402
     FederationError,
     Site,
+    boost_at_site,
+    free_port,
     train_booster,
     train_federated,
 )
@@ -63,3 +70,31 @@ def test_an_xgboost_without_the_federated_plugin_is_refused_saying_what_to_insta
     monkeypatch.setattr(xgb, "build_info", lambda: {"USE_FEDERATED": False})
     with pytest.raises(ConfigError, match=r"without the federated communicator.*fedsec\[trees\]"):
         require_xgboost()
+
+
+def test_a_site_whose_boosting_worker_dies_learns_it_at_once(tmp_path):
+    """A worker that stops without a booster (killed, crashed) is reported within seconds,
+    not after the boosting's deadline."""
+    tls = make_loopback_tls(tmp_path)
+    x, y = _discrete_rows(rows=200)
+    (site,) = _sites(x, y, 1)
+    params = booster_params(3, 3, 0.3, 64, 0)
+    outcome: dict[str, str] = {}
+
+    def boost() -> None:
+        try:  # no server listens: the worker waits for it until killed
+            boost_at_site(site, params, 2, ("127.0.0.1", free_port(), 2, 0), tls, timeout=600)
+        except FederationError as error:
+            outcome["error"] = str(error)
+
+    thread = threading.Thread(target=boost)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (worker,) = multiprocessing.active_children()
+    worker.kill()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    stopped = "its boosting worker stopped (exit code -9) with no booster"
+    assert outcome["error"] == f"site org1: {stopped}"

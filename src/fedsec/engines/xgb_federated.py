@@ -201,15 +201,25 @@ def boost_at_site(
     )
     try:
         worker.start()
-        try:
-            _, outcome = results.get(timeout=timeout)
-        except queue.Empty as error:
-            raise FederationError(f"site {site.name}: no booster within {timeout:.0f} s") from error
-        if isinstance(outcome, str):
-            raise FederationError(f"site {site.name}: {outcome}")
-        return outcome
+        outcome = _outcome(results, worker, timeout)
     finally:
         _stop([worker])
+    if isinstance(outcome, str):
+        raise FederationError(f"site {site.name}: {outcome}")
+    return outcome
+
+
+def _outcome(results, worker, timeout: float) -> bytes | str:
+    """The worker's booster, or why there is none (its error, its end, the deadline)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = worker.is_alive()
+        try:
+            return results.get(timeout=1.0)[1]
+        except queue.Empty:
+            if not alive:  # it had stopped before this last look at the queue
+                return f"its boosting worker stopped (exit code {worker.exitcode}) with no booster"
+    return f"no booster within {timeout:.0f} s"
 
 
 def _wait_listening(port: int, server, timeout: float) -> None:
