@@ -21,9 +21,9 @@ from fedsec.cli import app
 from fedsec.core import seeding
 from fedsec.experiments.deployed import deployed_scenario
 from fedsec.experiments.driver import run_experiment
+from fedsec.scenarios.config import Scenario
 from fedsec.training.params import max_abs_diff
-from tests.engines.nvflare.test_deployment_anomaly import anomaly_scenario, in_process
-from tests.engines.nvflare.test_deployment_logs import in_process as logs_in_process
+from tests.engines.nvflare.test_deployment_anomaly import anomaly_scenario
 from tests.engines.nvflare.test_deployment_logs import with_privacy
 
 pytestmark = pytest.mark.deployment
@@ -48,14 +48,13 @@ def test_fedsec_job_submit_runs_an_anomaly_job_equal_to_the_in_process_run(
     assert deployed["deployment"]["protection"] == "secure aggregation"
     assert not deployed["deployment"]["dropouts"] and deployed["deployment"]["error"] is None
     seeding.deterministic_torch(threads=1)
-    narrowed = deployed_scenario(scenario, "svdd")
-    reference = run_experiment(narrowed, data).metrics
-    arm, expected = deployed["arms"]["federated_svdd"], reference["arms"]["federated_svdd"]
+    reference = run_experiment(federated_only(deployed_scenario(scenario, "svdd")), data)
+    arm, expected = deployed["arms"]["federated_svdd"], reference.metrics["arms"]["federated_svdd"]
     arm.pop("loss_curve"), expected.pop("loss_curve")
     assert arm == json.loads(json.dumps(expected))
     ca = federation.admin_kit / "startup" / "rootCA.pem"
     model, _ = load_anomaly_bundle(out / "model", user_trust([ca]))
-    detector, _ = in_process(consortium, scenario, "svdd")
+    detector = next(iter(reference.arms["federated_svdd"].models.values()))
     assert max_abs_diff(model.get_weights(), detector.get_weights()) <= 1e-6
     assert "## Deployment (NVIDIA FLARE)" in (out / "report.md").read_text()
 
@@ -79,13 +78,21 @@ def test_fedsec_job_submit_runs_a_logs_job_equal_to_the_in_process_run(federatio
     assert deployed["deployment"]["statistics"]["mode"] == "secure aggregation"
     ca = federation.admin_kit / "startup" / "rootCA.pem"
     model, _ = load_log_bundle(out / "model", user_trust([ca]))
-    _, detector, _ = logs_in_process((data, base), scenario)
+    seeding.deterministic_torch(threads=1)
+    reference = run_experiment(federated_only(scenario), data)
+    detector = next(iter(reference.arms["federated"].models.values()))
     assert model.known.tolist() == detector.known.tolist()
     assert max_abs_diff(model.get_weights(), detector.get_weights()) <= 1e-6
-    seeding.deterministic_torch(threads=1)
-    reference = run_experiment(scenario, data).metrics
-    assert deployed["arms"]["federated"] == json.loads(json.dumps(reference["arms"]["federated"]))
+    expected = reference.metrics["arms"]["federated"]
+    assert deployed["arms"]["federated"] == json.loads(json.dumps(expected))
     assert "hashed event token" in (out / "report.md").read_text()
+
+
+def federated_only(scenario: Scenario) -> Scenario:
+    """``scenario`` training only its federated arm: the in-process reference of a deployed
+    run's federated arm (its other arms are trained in process by ``job submit`` itself)."""
+    evaluation = scenario.evaluation.model_copy(update={"arms": ["federated"]})
+    return scenario.model_copy(update={"evaluation": evaluation})
 
 
 def _submit(federation, config: Path, data: Path, out: Path, *extra: str) -> Result:
