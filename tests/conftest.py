@@ -41,6 +41,16 @@ def fedsec_home(tmp_path_factory) -> Iterator[Path]:
         yield home
 
 
+@pytest.fixture
+def site_files_read_once(monkeypatch) -> None:
+    """NVFlare sites run in this process read each site's files once per test process and get
+    their own copy (tests/engines/nvflare/memory.py, ``read_once``); a test module opts in with
+    ``pytestmark = pytest.mark.usefixtures("site_files_read_once")``."""
+    from tests.engines.nvflare.memory import read_site_files_once
+
+    read_site_files_once(monkeypatch)
+
+
 #: A small federated autoencoder on UNSW-NB15 (the anomaly bundle the detection tests score with).
 QUICK_ANOMALY = [
     "data.max_rows=12000",

@@ -1,8 +1,11 @@
 """Coordinator and sites over in-memory transports (no NVFlare): the transports, and jobs and
 in-process reference models that several test files share within a test process."""
 
+import copy
 import functools
 import json
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -10,12 +13,51 @@ from fedsec.core import seeding
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.records import Refusal
+from fedsec.engines.nvflare.registry import LOADERS
 from fedsec.engines.nvflare.site import Site
-from fedsec.engines.nvflare.site_config import config_from_scenario
+from fedsec.engines.nvflare.site_config import (
+    config_from_scenario,
+    site_logs_scenario,
+    site_scenario,
+)
 from fedsec.fl.privacy import he
 from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.classification.arms import train_federated
 from fedsec.tasks.classification.experiment import org_frames
+
+#: Each site's data as its loader read it in this process, by what the loader reads.
+_READ: dict[str, Any] = {}
+
+
+def read_once(load: Callable[..., Any]) -> Callable[..., Any]:
+    """``load`` (a site's loader of LOADERS) reading a site's files once per process: a job's
+    sites, the in-process references and every test build the same few sites again and again
+    (with other gates, floors or protection, which no loader reads). Keyed by the scenario the
+    loaders read the files as; each Site gets a deep copy, so none sees another's changes."""
+
+    def read(config, view, base):
+        read_as = _read_as(config, view)
+        if read_as is None:  # the loader refuses this config, with its own error
+            return load(config, view, base)
+        key = json.dumps([read_as.model_dump_json(), view, str(base)])
+        if key not in _READ:
+            _READ[key] = load(config, view, base)
+        return copy.deepcopy(_READ[key])
+
+    return read
+
+
+def _read_as(config, view):
+    """The scenario a site's loader reads its files as (None when it holds none of them)."""
+    if view == "sessions":
+        return site_logs_scenario(config) if config.logs is not None else None
+    return site_scenario(config, view) if config.sources else None
+
+
+def read_site_files_once(monkeypatch) -> None:
+    """Every loader of LOADERS behind :func:`read_once`, for one test (``monkeypatch``)."""
+    for view, load in list(LOADERS.items()):
+        monkeypatch.setitem(LOADERS, view, read_once(load))
 
 
 class Memory:

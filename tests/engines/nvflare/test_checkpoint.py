@@ -22,6 +22,8 @@ from fedsec.experiments.deployed import deployment_section, render
 from fedsec.training.params import max_abs_diff
 from tests.engines.nvflare.memory import Crash, Memory, crash_after, in_process
 
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
 ROUNDS = 5
 
 

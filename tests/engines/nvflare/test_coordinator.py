@@ -22,6 +22,8 @@ from tests.engines.nvflare.memory import (
     run,
 )
 
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
 
 def test_same_global_model_as_the_in_process_engine(consortium):
     scenario, result, _ = run(consortium)

@@ -29,6 +29,8 @@ from fedsec.simulator.output import write_dataset
 from fedsec.training.params import max_abs_diff
 from tests.engines.nvflare.memory import Crash, Memory, Recording, crash_after, in_process, run
 
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
 DISHONEST = "office"
 
 

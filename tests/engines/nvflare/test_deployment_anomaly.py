@@ -22,6 +22,8 @@ from fedsec.tasks.anomaly.arms import benign_frames, train_federated
 from fedsec.training.params import max_abs_diff
 from tests.engines.nvflare.memory import Memory, Recording
 
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
 
 def anomaly_scenario(scenario: Scenario, **privacy: object) -> Scenario:
     """The consortium's organizations and files, as a one-class detection scenario."""

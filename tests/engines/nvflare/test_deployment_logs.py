@@ -28,6 +28,8 @@ from fedsec.training.params import max_abs_diff
 from tests.engines.nvflare.logs_consortium import KEY, write_logs_consortium
 from tests.engines.nvflare.memory import Crash, Memory, Recording, crash_after
 
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
 ORGS = ("org1", "org2", "org3")
 
 

@@ -13,6 +13,8 @@ from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from tests.engines.nvflare.memory import Memory
 
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
 PARAMS = [np.ones((2, 3), np.float32), np.zeros(3, np.float32)]
 
 

@@ -11,6 +11,8 @@ from fedsec.engines.nvflare.site_config import (
     write_site_config,
 )
 
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
 
 @pytest.fixture
 def site(consortium):

@@ -18,6 +18,8 @@ from fedsec.training.noise import SecureNoise
 from tests.engines.nvflare.memory import federated_arm, flat, run
 from tests.engines.nvflare.test_site import _train_request
 
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
 DP = {"epsilon": 1.0, "batch_size": 256, "local_steps": 2}
 
 

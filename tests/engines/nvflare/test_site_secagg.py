@@ -24,6 +24,8 @@ from fedsec.scenarios.config import parse_scenario
 from tests.engines.nvflare.attacker import Attacker
 from tests.engines.nvflare.kits import Project
 
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
 JOB = "job-7"
 VICTIM = "plant"
 

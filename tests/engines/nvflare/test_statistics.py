@@ -14,6 +14,8 @@ from fedsec.tasks.classification import arms
 from fedsec.tasks.classification.experiment import org_frames
 from tests.engines.nvflare.memory import Memory
 
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
 REVEALING = {"stats", "rows", "label_counts", "params", "num_samples", "payload"}
 
 
