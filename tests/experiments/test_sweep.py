@@ -98,8 +98,11 @@ def ray():
 
 
 def test_a_local_ray_runtime_gives_the_results_in_job_order_and_is_shut_down(ray, tmp_path):
+    """Also: its Ray worker gets a job only once it has imported the jobs' module (one
+    runtime for both: starting one costs seconds)."""
     handler = signal.getsignal(signal.SIGTERM)
     finished = []
+    timeline = Timeline()
     signal_file = tmp_path / "second job ran"
     jobs = [{"value": v, "wait": w} for v, w in ((1, True), (2, False), (3, False))]
     results = run_many(
@@ -108,6 +111,7 @@ def test_a_local_ray_runtime_gives_the_results_in_job_order_and_is_shut_down(ray
         shared={"factor": 7, "signal_file": signal_file},
         workers=2,
         on_done=lambda index, _result: finished.append(index),
+        timeline=timeline,
     )
     assert [r["value"] for r in results] == [7, 14, 21]
     assert sorted(finished) == [0, 1, 2]
@@ -117,6 +121,12 @@ def test_a_local_ray_runtime_gives_the_results_in_job_order_and_is_shut_down(ray
     assert {r["threads"] for r in results} == {1}  # one torch thread per run, as in the driver
     assert not ray.is_initialized()
     assert signal.getsignal(signal.SIGTERM) is handler  # Ray's own handler does not stay
+    [ready] = timeline.ready
+    on_ray = [s for s in timeline.spans if s.worker != HERE]
+    assert on_ray and {s.worker for s in on_ray} == {ready.worker}
+    assert ready.ready <= min(s.start for s in on_ray)
+    assert timeline.marks["ray.init start"] <= timeline.marks["ray.init end"]
+    assert timeline.marks["ray.init end"] <= timeline.marks["ray.shutdown start"]
 
 
 def test_a_jobs_own_error_is_raised_as_itself_and_ray_is_shut_down(ray):
@@ -177,21 +187,6 @@ def test_in_parallel_the_costliest_job_starts_first_and_results_keep_job_order(r
     assert here[0] == 2
     assert results[2]["pid"] == os.getpid()
     assert not ray.is_initialized()
-
-
-def test_a_ray_worker_gets_a_job_only_once_it_has_imported_the_jobs_module(ray, tmp_path):
-    timeline = Timeline()
-    signal_file = tmp_path / "second job ran"
-    jobs = [{"value": 1, "wait": True}, {"value": 2, "wait": False}]
-    run_many(
-        relay, jobs, shared={"factor": 1, "signal_file": signal_file}, workers=2, timeline=timeline
-    )
-    [ready] = timeline.ready
-    on_ray = [s for s in timeline.spans if s.worker != HERE]
-    assert [s.worker for s in on_ray] == [ready.worker]
-    assert ready.ready <= on_ray[0].start
-    assert timeline.marks["ray.init start"] <= timeline.marks["ray.init end"]
-    assert timeline.marks["ray.init end"] <= timeline.marks["ray.shutdown start"]
 
 
 def test_a_session_starts_ray_before_any_job_and_serves_several_sweeps(ray, tmp_path):
