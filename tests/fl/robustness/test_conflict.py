@@ -192,8 +192,14 @@ SMALL = [
 
 
 @pytest.fixture(scope="module")
-def flipped(data_dir):
-    run = scenario_runner("unsw-5org-shared", SMALL, data_dir)
+def shared_slice(data_dir):
+    """Runs of the unsw-5org-shared slice on one federation, built once for this module."""
+    return scenario_runner("unsw-5org-shared", SMALL, data_dir)
+
+
+@pytest.fixture(scope="module")
+def flipped(shared_slice):
+    run = shared_slice
     attack = ['adversary.orgs=["org2"]', "adversary.kind=sign_flip"]
     return {
         rule: run(*attack, f"robustness.rule={rule}")["robustness"]
@@ -263,10 +269,10 @@ def test_opt_in_never_leaves_out_a_majority_of_unrelated_sites():
     assert len(rule.banned) == 2 and (decision.share > 0).sum() == 3
 
 
-def test_on_real_data_opt_in_leaves_out_a_noise_sender_and_no_honest_organization(data_dir):
+def test_on_real_data_opt_in_leaves_out_a_noise_sender_and_no_honest_organization(shared_slice):
     """unsw-5org-shared slice, org2 sends Gaussian noise: by default only bounded (measured on
     full-size runs: it costs more than a free-rider), with ``unrelated_cosine`` left out."""
-    run = scenario_runner("unsw-5org-shared", SMALL, data_dir)
+    run = shared_slice
     attack = ['adversary.orgs=["org2"]', "adversary.kind=noise", "robustness.rule=pair_conflict"]
     section = run(*attack, "robustness.unrelated_cosine=0.05")["robustness"]
     excluded = [r["excluded"] for r in section["rounds"]]
