@@ -8,7 +8,7 @@ pytest.importorskip("nvflare")
 
 from fedsec.engines.nvflare.admin import CoordinatorUnreachable
 from fedsec.engines.nvflare.checkpoint import CheckpointError
-from fedsec.engines.nvflare.job import JobInterrupted, build_job, watch
+from fedsec.engines.nvflare.job import INLINE_ARRAYS, JobInterrupted, build_job, watch
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.progress import PROGRESS_TOPIC
 from fedsec.scenarios.config import load_scenario
@@ -79,3 +79,14 @@ def test_a_resumed_job_names_the_interrupted_one_to_the_controller(tmp_path):
     assert "resume" not in server["workflows"][0]["args"]
     with pytest.raises(CheckpointError, match="is not a job id"):
         build_job(spec, tmp_path / "bad", resume="../other-kit")
+
+
+def test_sites_send_the_arrays_of_their_replies_inline(tmp_path):
+    """The coordinator never has to download a reply from a site that may have died since
+    (test_deployment_dropout.py kills a site while it replies); it still serves the model to
+    the sites for download."""
+    spec = JobSpec.from_scenario(load_scenario("unsw-5org-disjoint"), [], DeploymentSettings())
+    config = build_job(spec, tmp_path / "job") / "app" / "config"
+    client = json.loads((config / "config_fed_client.json").read_text())
+    server = json.loads((config / "config_fed_server.json").read_text())
+    assert client[INLINE_ARRAYS] == 0 and INLINE_ARRAYS not in server

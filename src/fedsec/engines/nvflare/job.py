@@ -29,6 +29,13 @@ from fedsec.engines.nvflare.site import TASKS
 
 APP = "app"
 ABANDONED = "FINISHED:ABANDONED"
+#: NVFlare setting (read from the app's config): 0 makes a site send the arrays of its replies
+#: inside the reply instead of leaving them for the coordinator to download from the site
+#: afterwards. A site that died between announcing a reply and serving its download would
+#: otherwise make the coordinator's job process exit with code 1 once it gave up on it (at the
+#: job's end at the latest), so NVFlare marked a job FINISHED:EXECUTION_EXCEPTION whose
+#: rounds all completed without that site.
+INLINE_ARRAYS = "np_download_chunk_size"
 
 
 class JobInterrupted(DeploymentError):
@@ -66,6 +73,7 @@ def build_job(
     client = {
         "format_version": 2,
         "default_task_fetch_interval": poll,
+        INLINE_ARRAYS: 0,
         "executors": [{"tasks": list(TASKS), "executor": {"path": EXECUTOR_PATH, "args": {}}}],
         "task_data_filters": [],
         "task_result_filters": [],
