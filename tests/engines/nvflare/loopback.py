@@ -7,7 +7,10 @@ brings it back with ``relaunch``."""
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,11 +65,45 @@ def relaunch(fed: poc.Poc, site: str, timeout: float = 120.0) -> None:
     poc.wait_registered(kit, offset, fed.pids[site], timeout)
 
 
+def family_of(fed: poc.Poc, site: str) -> list[int]:
+    """The PIDs of ``site``'s process and of the job processes it runs now."""
+    pid = fed.pids[site]
+    assert poc.ours(pid, fed.kit(site)), f"{site} is not running"
+    return [pid, *poc.descendants(pid)]
+
+
+def send(pids: list[int], number: signal.Signals) -> None:
+    """Send signal ``number`` to each of ``pids`` (gone ones are skipped)."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, number)
+
+
+def crash(fed: poc.Poc, site: str, family: list[int]) -> None:
+    """Kill ``site`` as a crash would: ``family`` (see family_of) gets SIGKILL at once, with
+    no clean shutdown."""
+    assert family[0] == fed.pids.pop(site)
+    send(family, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(family[0], 0)
+
+
 def spec_for(scenario: Scenario, **settings: object) -> JobSpec:
     names = scenario.org_names()
     defaults = {"site_order": names, "min_sites": 2, "round_timeout": 30.0}
     return JobSpec.from_scenario(scenario, [], DeploymentSettings(**(defaults | settings)))
 
 
-def text_of(path: Path) -> str:
-    return path.read_text(errors="replace") if path.exists() else ""
+def wait_for(log: Path, text: str, offset: int, timeout: float, poll: float = 0.01) -> int:
+    """Poll ``log`` from byte ``offset`` every ``poll`` seconds until ``text`` is in it; the
+    offset just past it (0: not within ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists():
+            with open(log, "rb") as handle:
+                handle.seek(offset)
+                found = handle.read().find(text.encode())
+            if found >= 0:
+                return offset + found + len(text)
+        time.sleep(poll)
+    return 0
