@@ -88,3 +88,16 @@ def test_job_submit_refuses_a_resume_that_is_not_a_job_id(tmp_path):
     )
     assert result.exit_code == 2, result.output
     assert "'../x' is not a job id" in result.output
+
+
+def test_a_tree_job_says_when_its_sites_boost_and_then_evaluate(capsys):
+    with RoundReporter(rounds=50, bar=False) as report:
+        report({"status": "RUNNING", "progress": {"phase": "starting", "history": []}})
+        report({"status": "RUNNING", "progress": {"phase": "boosting", "history": []}})
+        report({"status": "RUNNING", "progress": {"phase": "boosting", "history": []}})
+        report({"status": "RUNNING", "progress": {"phase": "evaluating", "history": []}})
+    assert capsys.readouterr().out.splitlines() == [
+        "job status: RUNNING",
+        "every site agreed: they boost the trees together (one task, no rounds to show)",
+        "sites evaluate the final model",
+    ]

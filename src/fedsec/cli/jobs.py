@@ -47,6 +47,14 @@ def link(federation: Path, admin_kit: Path | None, username: str | None) -> Any:
     return Link(kit, name, grace=15.0)
 
 
+#: What a job's progress says when it enters a phase other than a training round.
+PHASES = {
+    "boosting": "every site agreed: they boost the trees together (one task, no rounds to show)",
+    "evaluating": "sites evaluate the final model",
+    "failed": "job failed",
+}
+
+
 class RoundReporter:
     """``fedsec job submit``'s output while the job runs: a bar on a terminal, otherwise one
     plain line per event (status change, round, resumption) for logs and pipes."""
@@ -95,8 +103,8 @@ class RoundReporter:
         for entry in state.get("history", []):
             self.rounds_done(entry, round_line(entry, self.rounds))
         phase = state.get("phase", "")
-        if phase != self.phase and phase in ("evaluating", "failed"):
-            self.say("sites evaluate the final model" if phase == "evaluating" else "job failed")
+        if phase != self.phase and phase in PHASES:
+            self.say(PHASES[phase])
         self.phase = phase
 
     def rounds_done(self, entry: dict[str, Any], line: str) -> None:

@@ -29,6 +29,8 @@ def test_progress_follows_the_phases_and_stays_json():
     state = progress.to_json(since=1)
     assert (state["phase"], state["checkpoint"]) == ("evaluating", 1)
     assert [h["round"] for h in state["history"]] == [2]
+    progress.enter("boosting")  # a tree job's one task
+    assert progress.to_json()["phase"] == "boosting"
     progress.finished(JobResult(sites=["a"], error="too few sites"))
     assert progress.to_json()["phase"] == "failed"
 

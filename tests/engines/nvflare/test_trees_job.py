@@ -25,7 +25,15 @@ from tests.engines.nvflare.memory import Memory, Recording
 
 
 class AllAtOnce(Recording):
-    """Delivers a task to every target at the same time, as NVFlare's broadcast does."""
+    """Delivers a task to every target at the same time, as NVFlare's broadcast does (and
+    keeps each phase the coordinator announces, with the boosting replies it had by then)."""
+
+    def __init__(self, sites, vanish=None):
+        super().__init__(sites, vanish)
+        self.phases: list[tuple[str, int]] = []
+
+    def phase(self, name: str) -> None:
+        self.phases.append((name, len(self.replies.get("fedsec_boost", []))))
 
     def exchange(self, task, data, targets, timeout):
         self.sent.append(data)
@@ -66,7 +74,8 @@ def run_job(trees, tls, sites):
     names = scenario.org_names()
     spec = JobSpec.from_scenario(scenario, [], DeploymentSettings(site_order=names))
     transport = AllAtOnce(sites)
-    return TreeCoordinator(spec, transport, names, server_tls=tls).run(), transport
+    coordinator = TreeCoordinator(spec, transport, names, server_tls=tls, on_phase=transport.phase)
+    return coordinator.run(), transport
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +106,11 @@ def test_the_coordinator_receives_the_booster_and_no_rows(deployed):
     assert checks == [{}, {}, {}]  # every site agreed before any started
     assert [set(reply) for reply in boosters] == [{"booster"}] * 3
     assert len({reply["booster"] for reply in boosters}) == 1
+
+
+def test_the_job_announces_the_boosting_after_every_site_agreed(deployed):
+    _, transport, _ = deployed
+    assert transport.phases == [("boosting", 3), ("evaluating", 6)]  # 3 checks, 3 boosters
 
 
 def test_a_site_evaluates_only_the_booster_it_boosted(deployed):

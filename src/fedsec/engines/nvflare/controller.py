@@ -134,7 +134,10 @@ class FedsecController(Controller):
                 self.spec, transport, sites, log, self.he_context, on_round=recorder.after_round
             )
         startup = Path(fl_ctx.get_engine().get_workspace().get_startup_kit_dir())
-        return TreeCoordinator(self.spec, transport, sites, log, server_tls=kit_server_tls(startup))
+        tls = kit_server_tls(startup)
+        return TreeCoordinator(
+            self.spec, transport, sites, log, server_tls=tls, on_phase=recorder.progress.enter
+        )
 
     def _recorder(self, fl_ctx: FLContext, log: Any) -> Recorder:
         """Checkpoints under the coordinator's workspace: NVFlare archives and removes run dirs."""

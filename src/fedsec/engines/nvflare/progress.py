@@ -29,7 +29,7 @@ class Progress:
     def __init__(self, rounds: int) -> None:
         self._lock = threading.Lock()
         self.rounds = rounds
-        self.phase = "starting"  # starting | training | evaluating | finished | failed
+        self.phase = "starting"  # starting | training | boosting | evaluating | finished | failed
         self.checkpoint = 0  # the newest round checkpointed
         self.resumed: list[dict[str, Any]] = []
         self.error: str | None = None
@@ -47,6 +47,11 @@ class Progress:
             self.phase = "evaluating" if log.round >= self.rounds else "training"
             if checkpointed:
                 self.checkpoint = log.round
+
+    def enter(self, phase: str) -> None:
+        """A phase that is not a round's end (a tree job's boosting, then its evaluation)."""
+        with self._lock:
+            self.phase = phase
 
     def finished(self, result: JobResult) -> None:
         with self._lock:

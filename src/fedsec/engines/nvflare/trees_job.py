@@ -17,6 +17,7 @@ only if its own configuration says so (docs/trees.md).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +47,18 @@ def kit_server_tls(startup: Path) -> ServerTLS:
 
 class TreeCoordinator(Coordinator):
     """A tree job's coordinator: one boosting task instead of rounds (``server_tls``: the
-    federated server's mutual TLS files)."""
+    federated server's mutual TLS files; ``on_phase``: told when the boosting starts and when
+    the evaluation does, for the job's progress)."""
 
-    def __init__(self, *args, server_tls: ServerFiles, **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        server_tls: ServerFiles,
+        on_phase: Callable[[str], None] = lambda _: None,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.server_tls = server_tls
+        self.server_tls, self.on_phase = server_tls, on_phase
 
     def train(
         self,
@@ -70,6 +78,7 @@ class TreeCoordinator(Coordinator):
         asked = boost_request(setup, rounds, sites, port, check=True)
         agreed = self.ask("fedsec_boost", asked, sites, self.timeout, log)
         self._everyone(sites, agreed, log, "agreed to boost")
+        self.on_phase("boosting")
         try:
             require_xgboost()
             with federated_server(len(sites), port, self.server_tls, timeout):
@@ -79,6 +88,7 @@ class TreeCoordinator(Coordinator):
             log.aborted = "the coordinator's federated server did not run"
             raise JobFailed(f"the coordinator cannot run the boosting: {error}") from None
         booster = self._agreed(sites, replies, log)
+        self.on_phase("evaluating")
         log.contributed, log.seconds = sites, round(time.perf_counter() - started, 3)
         self.log(f"boosted {rounds} rounds with {sites}: {len(booster)} bytes in {log.seconds} s")
         return [np.frombuffer(booster, dtype=np.uint8).copy()]
