@@ -29,6 +29,7 @@ from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.base import calibrate_threshold
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.detectors import DETECTORS
+from fedsec.models.family import FamilyScorer
 from fedsec.models.mlp import build_mlp
 from fedsec.models.mlp_spec import MLPSpec
 from fedsec.models.svdd import embedding_sum
@@ -94,20 +95,45 @@ class SiteModel(Protocol):
     def sums(self, what: str, ready: Prepared, params: Params) -> np.ndarray: ...
 
 
+def labelled_rows(
+    org: OrgData, pre: Preprocessor, classes: list[str], view: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The site's training rows encoded by the job's preprocessing, and their class indices;
+    refused when the job's classes lack one of the site's labels."""
+    unknown = sorted(set(org.train.family) - set(classes))
+    if unknown:
+        raise PlanRefused(f"model setup refused: classes lack this site's labels {unknown}")
+    index = {c: i for i, c in enumerate(classes)}
+    x = pre.transform(org.train.features(view).frame)
+    return x, np.asarray([index[f] for f in org.train.family], dtype=np.int64)
+
+
+def judged_labels(model: FamilyScorer, org: OrgData, view: str, target: float) -> np.ndarray:
+    """A family classifier's family for each validation row, at the threshold these rows
+    calibrate (what the acceptance gate judges)."""
+    val = org.val.features(view).frame
+    return validation_labels(model, val, org.val.family, target)
+
+
+def held_out_scores(model: FamilyScorer, org: OrgData, view: str, target: float) -> dict[str, Any]:
+    """A family classifier on the site's validation and test rows, its threshold calibrated
+    on the validation rows at ``target``."""
+    val, test = org.val.features(view).frame, org.test.features(view).frame
+    return {
+        "validation": score_model(model, val, org.val.family, val, org.val.family, target),
+        "test": score_model(model, val, org.val.family, test, org.test.family, target),
+    }
+
+
 class ClassifierModel:
     """Supervised family classification: the job's MLP on every labelled training row."""
 
     def prepare(self, org: OrgData, setup: ModelSetup) -> Prepared:
-        unknown = sorted(set(org.train.family) - set(setup.classes))
-        if unknown:
-            raise PlanRefused(f"model setup refused: classes lack this site's labels {unknown}")
         arch = setup.architecture
         spec = MLPSpec(arch.inputs, arch.outputs, tuple(arch.hidden), arch.dropout)
         pre = Preprocessor.from_json(setup.preprocessing.model_dump())
         classifier = FamilyClassifier(spec, pre, list(setup.classes), setup.view)
-        index = {c: i for i, c in enumerate(setup.classes)}
-        x = pre.transform(org.train.features(setup.view).frame)
-        y = np.asarray([index[f] for f in org.train.family], dtype=np.int64)
+        x, y = labelled_rows(org, pre, list(setup.classes), setup.view)
         return Prepared(setup, classifier, self.network(setup), x, y)
 
     def network(self, setup: ModelSetup) -> nn.Module:
@@ -138,20 +164,12 @@ class ClassifierModel:
     ) -> np.ndarray:
         """The model's family for each validation row, at the threshold these rows calibrate
         (what the acceptance gate judges)."""
-        val = org.val.features(ready.setup.view).frame
-        model = self.classifier(ready, params)
-        return validation_labels(model, val, org.val.family, target)
+        return judged_labels(self.classifier(ready, params), org, ready.setup.view, target)
 
     def evaluate(
         self, org: OrgData, ready: Prepared, params: Params, target: float
     ) -> dict[str, Any]:
-        view, model = ready.setup.view, self.classifier(ready, params)
-        val = org.val.features(view).frame
-        test = org.test.features(view).frame
-        return {
-            "validation": score_model(model, val, org.val.family, val, org.val.family, target),
-            "test": score_model(model, val, org.val.family, test, org.test.family, target),
-        }
+        return held_out_scores(self.classifier(ready, params), org, ready.setup.view, target)
 
     def sums(self, what: str, ready: Prepared, params: Params) -> np.ndarray:
         raise PlanRefused(f"sums refused: a classification job sums no {what}")

@@ -34,6 +34,7 @@ from fedsec.engines.nvflare.messages import BoostTask, EvaluateTask
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.replies import BoostReply, EvaluateReply
 from fedsec.engines.nvflare.setups import Preprocessing, TreeSetup
+from fedsec.engines.nvflare.site_models import held_out_scores, judged_labels, labelled_rows
 from fedsec.engines.xgb_federated import (
     ClientFiles,
     ClientTLS,
@@ -43,9 +44,7 @@ from fedsec.engines.xgb_federated import (
     require_xgboost,
 )
 from fedsec.features.preprocess import Preprocessor
-from fedsec.fl.gate import score_model, validation_labels
 from fedsec.models.trees import TreeClassifier, booster_params
-from fedsec.scenarios.federation import OrgData
 from fedsec.tasks.classification.trees import on_grid
 
 if TYPE_CHECKING:
@@ -123,13 +122,8 @@ def _agrees_to_boost(site: Organization, request: BoostTask) -> None:
 
 def _rows(site: Organization, setup: TreeSetup) -> Site:
     """The site's training rows encoded by the job's preprocessing, with their weights."""
-    org = site.data(setup.view)
-    unknown = sorted(set(org.train.family) - set(setup.classes))
-    if unknown:
-        raise PlanRefused(f"model setup refused: classes lack this site's labels {unknown}")
-    index = {c: i for i, c in enumerate(setup.classes)}
-    x = _preprocessor(setup.preprocessing).transform(org.train.features(setup.view).frame)
-    y = np.asarray([index[f] for f in org.train.family], dtype=np.int64)
+    pre = _preprocessor(setup.preprocessing)
+    x, y = labelled_rows(site.data(setup.view), pre, list(setup.classes), setup.view)
     weights = on_grid(np.asarray(setup.class_weights)[y], setup.weight_step)
     return Site(site.name, x, y, weights)
 
@@ -145,10 +139,10 @@ def evaluate(site: Organization, request: EvaluateTask) -> dict[str, Any]:
         )
     org = site.data(setup.view)
     model = tree_model(setup, booster)
-    scored = _scored(model, org, setup.view, request.target_fpr)
+    scored = held_out_scores(model, org, setup.view, request.target_fpr)
     verdict = None
     if site.config.gate.enabled:
-        labels = _labels(model, org, setup, request.target_fpr)
+        labels = judged_labels(model, org, setup.view, request.target_fpr)
         verdict = site.gate.judge(plan.rounds + 1, org.val.family, labels)
     accepted = verdict is None or verdict.accepted
     gate = None if verdict is None else verdict.to_json()
@@ -159,20 +153,6 @@ def tree_model(setup: TreeSetup, booster: bytes) -> TreeClassifier:
     """The job's tree classifier holding ``booster``, deciding at a calibrated threshold."""
     pre = _preprocessor(setup.preprocessing)
     return TreeClassifier(pre, list(setup.classes), setup.view, "fpr").set_model(booster)
-
-
-def _scored(model: TreeClassifier, org: OrgData, view: str, target: float) -> dict[str, Any]:
-    val, test = org.val.features(view).frame, org.test.features(view).frame
-    return {
-        "validation": score_model(model, val, org.val.family, val, org.val.family, target),
-        "test": score_model(model, val, org.val.family, test, org.test.family, target),
-    }
-
-
-def _labels(model: TreeClassifier, org: OrgData, setup: TreeSetup, target: float) -> np.ndarray:
-    """The booster's family per validation row at the threshold they calibrate (the gate's)."""
-    val = org.val.features(setup.view).frame
-    return validation_labels(model, val, org.val.family, target)
 
 
 def _tree_setup(setup: Any, what: str) -> TreeSetup:
