@@ -110,16 +110,15 @@ def _statistics(statistics: dict, task: str | None = None) -> str:
             "masked updates"
         )
     else:
-        seen = (
-            "each site's summaries (rows, rows per family, per-feature counts and moments), "
-            "its updates (in clear unless protected)"
+        sent = (
+            "its quantile summaries and its gradient histograms at every tree node (in clear), "
+            "the booster"
+            if task == "trees"
+            else "its updates (in clear unless protected)"
         )
-        if task == "trees":
-            seen = seen.replace(
-                "its updates (in clear unless protected)",
-                "its quantile summaries and its gradient histograms at every tree node (in "
-                "clear), the booster",
-            )
+        seen = (
+            "each site's summaries (rows, rows per family, per-feature counts and moments), " + sent
+        )
     return f"The coordinator saw {seen} and these few metrics; never a row."
 
 
