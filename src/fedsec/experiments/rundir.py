@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fedsec.bundles.signing import Signer
-from fedsec.core import atomic, outputs
+from fedsec.core import atomic, numerics, outputs
 from fedsec.tasks.base import Run
 
 MODEL_DIR = "model"
@@ -33,7 +33,7 @@ def fill_run(run: Run, folder: Path, signer: Signer | None = None) -> None:
     """The run's files in ``folder``: config, metrics, report, figures and, when the run
     trained a model it ships, the bundle in ``folder / MODEL_DIR``, and the local arm's models
     (one bundle per organization) in ``folder / LOCAL_DIR``."""
-    metrics = {**run.metrics, "timing": run.timing}
+    metrics = {**run.metrics, "timing": run.timing, "numerics": numerics.state()}
     config_text = run.scenario.to_toml()
     (folder / "config.toml").write_text(config_text)
     atomic.write_json(folder / "metrics.json", metrics)
