@@ -167,3 +167,35 @@ def test_re_provisioning_keeps_the_ca_state_private(tmp_path):
     kits = provision(spec, tmp_path)
     assert kits.name == "prod_01"
     assert mode(state / "cert.json") == 0o600 and mode(state) == 0o700
+
+
+@pytest.mark.parametrize("participant", ["localhost", "org1"])
+def test_every_kit_starts_its_processes_with_fedsecs_numeric_pins(kits, participant, tmp_path):
+    """NVFlare loads numpy before fedsec's code runs, so the kit's start script sets the pins
+    (fedsec.core.numerics): on a CPU with AVX2 they are exported, one already set is kept, and
+    the opt-out or a CPU without AVX2 leaves the environment alone."""
+    import subprocess
+
+    from fedsec.core import numerics
+
+    script = kits / participant / "startup" / "sub_start.sh"
+    assert script.stat().st_mode & 0o111  # still executable
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    block = numerics.shell_pins()
+    assert block in script.read_text()
+    probe = tmp_path / "probe.sh"
+    probe.write_text(block + 'echo "$MKL_CBWR|$ATEN_CPU_CAPABILITY|$OPENBLAS_CORETYPE"\n')
+    clean = {k: v for k, v in os.environ.items() if k not in {*numerics.PINS, numerics.OPT_OUT}}
+
+    def run(**extra: str) -> str:
+        done = subprocess.run(
+            ["bash", str(probe)], env={**clean, **extra}, capture_output=True, text=True
+        )
+        return done.stdout.strip()
+
+    if numerics.cpu_has_avx2():
+        assert run() == "AVX2|avx2|Haswell"
+        assert run(MKL_CBWR="COMPATIBLE") == "COMPATIBLE|avx2|Haswell"
+    else:
+        assert run() == "||"
+    assert run(**{numerics.OPT_OUT: "1"}) == "||"

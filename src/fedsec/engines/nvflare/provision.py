@@ -32,7 +32,7 @@ from nvflare.lighter.provisioner import Provisioner
 from nvflare.lighter.spec import Builder, Project, ProvisionContext
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from fedsec.core import atomic, keyfiles
+from fedsec.core import atomic, keyfiles, numerics
 from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.keyguard import GUARD_PATH, kit_secrets
 
@@ -207,6 +207,7 @@ class HardeningBuilder(Builder):
         startup_config = json.loads(config.read_text())
         startup_config["require_signed_jobs"] = True
         atomic.write_json(config, startup_config)
+        _pin_numerics(Path(ctx.get_kit_dir(participant)) / "sub_start.sh")
 
     def _storage(self, resources: dict) -> None:
         if not self.job_storage:
@@ -217,6 +218,14 @@ class HardeningBuilder(Builder):
         for component in resources["components"]:
             if component["id"] == "job_manager":
                 component["args"]["uri_root"] = str(root / "jobs")
+
+
+def _pin_numerics(script: Path) -> None:
+    """The kit's start script exports fedsec's numeric pins before NVFlare starts Python:
+    NVFlare loads numpy before any fedsec code, too late for fedsec to pin it (README, "The
+    same numbers on another machine")."""
+    shebang, _, rest = script.read_text().partition("\n")
+    atomic.write_text(script, f"{shebang}\n{numerics.shell_pins()}{rest}", mode=0o755)
 
 
 def provision(spec: FederationSpec, workspace: Path) -> Path:
