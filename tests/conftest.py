@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import fedsec  # noqa: F401  (first: it pins the numeric kernels before numpy or torch loads)
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FEDSEC_TEST_DATA", REPO.parent / "shared" / "datasets"))
 

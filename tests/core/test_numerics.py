@@ -102,3 +102,10 @@ def test_a_run_repeats_bit_for_bit_and_the_pins_are_what_makes_the_kernels_agree
 def _numerics(run: Path) -> dict:
     """What the run's metrics.json says of the kernels it ran on."""
     return json.loads((run / "metrics.json").read_text())["numerics"]
+
+
+def test_this_test_process_runs_pinned_too():
+    """tests/conftest.py imports fedsec first, so the in-process runs the suite compares with
+    subprocesses' use the same kernels (no plugin loaded numpy or torch before it)."""
+    _needs_avx2()
+    assert numerics.state()["pinned"] == "avx2"
