@@ -12,8 +12,11 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 
+import click
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from fedsec import __version__
@@ -84,6 +87,23 @@ def test_version_and_short_help():
     for args in (["-h"], ["simulate", "-h"], ["federation", "-h"], ["job", "submit", "-h"]):
         result = runner.invoke(app, args)
         assert result.exit_code == 0 and "Usage:" in result.output, args
+
+
+def _commands(group: click.Group, prefix: str = "") -> Iterator[tuple[str, click.Command]]:
+    for name, command in group.commands.items():
+        yield f"{prefix}{name}", command
+        if isinstance(command, click.Group):
+            yield from _commands(command, f"{prefix}{name} ")
+
+
+def test_each_commands_summary_in_the_list_is_a_whole_sentence():
+    """The one-line summary ``fedsec --help`` lists is cut at the docstring's first ". ": an
+    abbreviation there ("e.g. the federation's") would cut it mid-sentence."""
+    group = typer.main.get_command(app)
+    for name, command in _commands(group):
+        summary = command.get_short_help_str(limit=10_000)
+        assert summary.endswith((".", ")")) and summary.count("(") == summary.count(")"), name
+        assert not summary.endswith(("e.g.", "i.e.", "etc.")), (name, summary)
 
 
 def test_piped_help_is_plain_whole_lines():

@@ -74,8 +74,8 @@ def hunt(
         ),
     ] = None,
 ) -> None:
-    """Rescan stored telemetry with a new model (e.g. the federation's) and report, per family,
-    what it flags that a baseline model (e.g. the organization's local one) missed."""
+    """Rescan stored telemetry with a new model and report, per family, what it flags that a
+    baseline model missed (say, the federation's model against the organization's local one)."""
     from fedsec.bundles.keys import user_trust
     from fedsec.data.mapping import load_mapping
     from fedsec.detect.threads import inference_threads
