@@ -1,17 +1,20 @@
 """Run the anomaly built-ins and print the results table the README shows.
 
-    python bench/run_anomaly.py --data-dir ../shared/datasets [--out runs/bench-anomaly] [NAME ...]
+    python bench/run_anomaly.py --data-dir ../shared/datasets [--seeds 0,1,2] \
+        [--out runs/bench-anomaly] [NAME ...]
 
-Each scenario runs with its defaults (seed 0); torch runs single-threaded, so CPU seconds are
+Each scenario runs with its defaults at every seed; torch runs single-threaded, so CPU seconds are
 close to the wall time on an otherwise idle machine. Columns: mean ROC-AUC across organizations per
-arm, then the two acceptance checks: federated vs centralized autoencoder (overall ROC-AUC) and
-federated autoencoder vs local IsolationForest (mean ROC-AUC across organizations).
+arm (mean ± sd over the seeds), then the two acceptance checks: federated vs centralized
+autoencoder (overall ROC-AUC) and federated autoencoder vs local IsolationForest (mean ROC-AUC
+across organizations), each seed's verdict.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -20,6 +23,7 @@ from fedsec.experiments.driver import run_experiment
 from fedsec.experiments.rundir import write_run
 from fedsec.scenarios.config import builtin_names, load_scenario
 from fedsec.tasks.anomaly.arms import arm_names
+from run_scenarios import cell  # bench/ is on the path
 
 ANOMALY = [
     "unsw-5org-anomaly",
@@ -44,19 +48,23 @@ def summary(metrics: dict) -> list[str]:
     return lines
 
 
-def checks(metrics: dict) -> tuple[str, str]:
-    arms = metrics["arms"]
-    fed, cen = arms["federated_ae"]["overall"], arms["centralized_ae"]["overall"]
-    forest = arms["local_iforest"]["overall"]
-    gap = fed["roc_auc"] - cen["roc_auc"]
-    verdict = "ok" if gap >= -0.02 else "FAIL"
-    close = f"{fed['roc_auc']:.3f} vs {cen['roc_auc']:.3f} ({gap:+.3f}, {verdict})"
-    beat = fed["mean_org_roc_auc"] > forest["mean_org_roc_auc"]
-    versus = (
-        f"{fed['mean_org_roc_auc']:.3f} vs {forest['mean_org_roc_auc']:.3f} "
-        f"({'beats' if beat else 'does not beat'})"
+def checks(runs: list[dict]) -> tuple[str, str]:
+    """Federated vs centralized AE (overall ROC-AUC) and federated AE vs local IsolationForest
+    (mean over organizations): mean ± sd over the seeds, then each seed's verdict."""
+
+    def overall(arm: str, key: str) -> list[float]:
+        return [run["arms"][arm]["overall"][key] for run in runs]
+
+    fed, cen = overall("federated_ae", "roc_auc"), overall("centralized_ae", "roc_auc")
+    gaps = [f - c for f, c in zip(fed, cen, strict=True)]
+    verdicts = "/".join("ok" if gap >= -0.02 else "FAIL" for gap in gaps)
+    close = f"{cell(fed)} vs {cell(cen)} (gap {cell(gaps)}; {verdicts})"
+    fed_org, forest = (
+        overall("federated_ae", "mean_org_roc_auc"),
+        overall("local_iforest", "mean_org_roc_auc"),
     )
-    return close, versus
+    beats = "/".join("beats" if f > i else "not" for f, i in zip(fed_org, forest, strict=True))
+    return close, f"{cell(fed_org)} vs {cell(forest)} ({beats})"
 
 
 def main() -> int:
@@ -64,39 +72,46 @@ def main() -> int:
     parser.add_argument("names", nargs="*", default=ANOMALY)
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--out", default="runs/bench-anomaly")
+    parser.add_argument("--seeds", default="0", help="comma-separated, e.g. 0,1,2")
     args = parser.parse_args()
     unknown = set(args.names) - set(builtin_names())
     if unknown:
         print(f"unknown scenarios: {sorted(unknown)}", file=sys.stderr)
         return 2
+    seeds = [int(seed) for seed in args.seeds.split(",")]
     rows, arms = [], None
     for name in args.names:
-        scenario = load_scenario(name)
-        arms = arms or arm_names(scenario)
-        started, cpu = time.perf_counter(), time.process_time()
-        experiment = run_experiment(scenario, args.data_dir)
-        write_run(experiment, Path(args.out) / name, force=True)  # its own earlier run
-        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-        metrics = experiment.metrics
-        print(f"{name} ({wall:.0f} s wall, {cpu:.0f} s CPU)", *summary(metrics), sep="\n")
-        sys.stdout.flush()
-        (Path(args.out) / f"{name}.timing.json").write_text(json.dumps(experiment.timing))
-        means = [metrics["arms"][a]["overall"]["mean_org_roc_auc"] for a in arms]
+        runs, walls = [], []
+        for seed in seeds:
+            scenario = load_scenario(name, [f"seed={seed}"])
+            arms = arms or arm_names(scenario)
+            started, cpu = time.perf_counter(), time.process_time()
+            experiment = run_experiment(scenario, args.data_dir)
+            folder = Path(args.out) / f"{name}-seed{seed}"
+            write_run(experiment, folder, force=True)  # its own earlier run
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+            walls.append(wall)
+            runs.append(experiment.metrics)
+            print(f"{name}, seed {seed} ({wall:.0f} s wall, {cpu:.0f} s CPU)")
+            print(*summary(experiment.metrics), sep="\n", flush=True)
+            timing = Path(args.out) / f"{name}-seed{seed}.timing.json"
+            timing.write_text(json.dumps(experiment.timing))
+        means = [[run["arms"][a]["overall"]["mean_org_roc_auc"] for run in runs] for a in arms]
         rows.append(
-            f"| {name} | {wall:.0f} ({cpu:.0f}) | "
-            + " | ".join(f"{m:.3f}" for m in means)
+            f"| {name} | {statistics.mean(walls):.0f} | "
+            + " | ".join(cell(m) for m in means)
             + " | "
-            + " | ".join(checks(metrics))
+            + " | ".join(checks(runs))
             + " |"
         )
     header = [
         "scenario",
-        "wall s (CPU s)",
+        "wall s (per seed)",
         *arms,
         "fed AE vs central AE (ROC-AUC)",
         "fed AE vs local iforest (mean org)",
     ]
-    print("\nmean ROC-AUC across organizations per arm")
+    print(f"\nmean ROC-AUC across organizations per arm, seeds {args.seeds}")
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
     print("\n".join(rows))
     return 0

@@ -12,13 +12,13 @@ DeepLog model, then of the n-gram baseline.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 
 from fedsec.core.errors import InputError
 from fedsec.experiments.driver import run_experiment
 from fedsec.scenarios.config import load_scenario
+from run_scenarios import cell  # bench/ is on the path
 
 SCENARIOS = ["hadoop-long-traces", "examples/scenarios/adfa-long-traces.toml"]
 ARMS = ("centralized", "local", "federated")
@@ -39,14 +39,6 @@ def collect(
                 if arm in arms:
                     rows.setdefault((model, arm), []).append(arms[arm]["overall"])
     return rows
-
-
-def cell(values: list[float | None]) -> str:
-    known = [v for v in values if v is not None]
-    if not known:
-        return "–"
-    sd = statistics.stdev(known) if len(known) > 1 else 0.0
-    return f"{statistics.mean(known):.3f} ± {sd:.3f}"
 
 
 def table(name: str, rows: dict, seeds: list[int], wall: float) -> list[str]:

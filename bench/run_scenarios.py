@@ -55,11 +55,14 @@ def figures(metrics: dict) -> dict[str, float]:
     return dict(zip(COLUMNS, values, strict=True))
 
 
-def cell(values: list[float], digits: int = 3) -> str:
-    """One value, or mean ± sd over seeds."""
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+def cell(values: list[float | None], digits: int = 3) -> str:
+    """One value, or mean ± sd over seeds (a seed without the value left out; "–" if none)."""
+    known = [value for value in values if value is not None]
+    if not known:
+        return "–"
+    if len(known) == 1:
+        return f"{known[0]:.{digits}f}"
+    return f"{statistics.mean(known):.{digits}f} ± {statistics.stdev(known):.{digits}f}"
 
 
 def row(name: str, runs: list[dict[str, float]], wall: float) -> str:
