@@ -110,6 +110,29 @@ def test_a_whole_sequence_bundle_judges_the_windows_it_was_trained_on(windowed_b
         assert alert["score"] > 0.75 and alert["events"] <= 4
 
 
+def test_a_max_surprise_bundle_flags_the_sessions_above_its_threshold(tmp_path):
+    vocabulary = EventVocabulary(1 << 20, "test")
+    known = np.unique(vocabulary.encode([("1", "2", "3")], {}, "sys")[0])
+    spec = DeepLogSpec(RESERVED + len(known), window=3, embedding=4, hidden=8, layers=1)
+    params = get_params(build_deeplog(spec, torch.Generator().manual_seed(0)))
+    model = DeepLogDetector(spec, vocabulary, known, score="max-surprise").set_weights(params)
+    sessions = [("1", "2", "3"), ("3", "2", "1", "1"), ("1", "9"), ("2",)]
+    scores = model.decision_function(vocabulary.encode(sessions, {}, "sys"))
+    threshold = float(np.median(scores[[0, 1, 3]]))  # between the known sessions' scores
+    model.thresholds_ = {"a": threshold, "*": threshold}
+    folder = save_log_bundle(tmp_path / "model", model, {"scenario": "t"}, {"a": "sys"})
+    path = tmp_path / "sessions"
+    path.write_text("".join(f"s{i},{' '.join(s)}\n" for i, s in enumerate(sessions)))
+    out = tmp_path / "alerts.jsonl"
+    summary = run_log_detection(folder, [path], "sequences", out, org="a")
+    alerts = {a["session"]: a for a in map(json.loads, out.read_text().splitlines())}
+    assert set(alerts) == {f"s{i}" for i, score in enumerate(scores) if score > threshold}
+    assert "s2" in alerts and alerts["s2"]["score"] == 1.0  # "9" was never seen
+    assert summary.rows == 4 and summary.alerts == len(alerts)
+    for alert in alerts.values():
+        assert alert["score_kind"] == "max-surprise" and alert["threshold"] == threshold
+
+
 def test_a_whole_sequence_bundle_without_thresholds_is_refused(windowed_bundle):
     from fedsec.bundles.manifest import DeepLogManifest
 

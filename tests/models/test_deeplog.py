@@ -12,6 +12,7 @@ from fedsec.models.deeplog import (
     calibrate_top_k,
     session_windows,
     target_ranks,
+    target_surprises,
     whole_sequence_scores,
 )
 from fedsec.training.params import get_params
@@ -40,6 +41,25 @@ def test_ranks_match_a_brute_force_count_over_candidates():
         logits = module(torch.from_numpy(x)).numpy()[:, candidates]
     target = logits[np.arange(45), y - RESERVED]
     assert ranks.tolist() == (logits > target[:, None]).sum(axis=1).tolist()
+
+
+def test_surprises_are_the_targets_negative_log_softmax_over_candidates():
+    spec = DeepLogSpec(vocab=12, window=3, embedding=4, hidden=8, layers=1)
+    module = build_deeplog(spec, torch.Generator().manual_seed(2)).eval()
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 12, size=(30, 3))
+    y = rng.integers(RESERVED, 12, size=30)
+    candidates = np.arange(RESERVED, 12)
+    surprises = target_surprises(module, x, y, candidates, batch=4)
+    with torch.no_grad():
+        logits = module(torch.from_numpy(x)).double().numpy()[:, candidates]
+    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    s = -log_p[np.arange(30), y - RESERVED]
+    assert surprises == pytest.approx(s / (1 + s), abs=1e-9)
+    ranks = target_ranks(module, x, y, candidates)
+    same_window = (x == x[0]).all(axis=1)  # for one window, a worse rank is a larger surprise
+    order = np.argsort(ranks[same_window])
+    assert np.all(np.diff(surprises[same_window][order]) >= 0)
 
 
 def _detector(index, window=2):
@@ -105,6 +125,21 @@ def test_one_rare_event_in_a_long_trace_flags_max_rank_but_not_the_mean_log_rank
     assert scores[1] == pytest.approx(np.mean(np.log1p(short_odd)) / np.log1p(4))
     assert model.flag_scores(scores, None).tolist() == [False, True]
     assert model.predict([np.array([999] * 50)])[0]  # every event never seen: score 1
+
+
+def test_max_surprise_is_the_largest_surprise_and_never_seen_events_score_one():
+    model = _detector([100, 200, 300])
+    model.score = "max-surprise"
+    model.thresholds_ = {"*": 0.9}
+    sessions = [np.array([100, 200, 300]), np.array([100, 999]), np.zeros(0, np.int64)]
+    surprises = model.event_surprises(sessions)
+    assert [len(s) for s in surprises] == [4, 3, 1]  # every event, and the end of session
+    assert surprises[1][1] == 1.0 and (surprises[0] < 1).all()
+    scores = model.decision_function(sessions)
+    assert scores.tolist() == [s.max() for s in surprises]
+    assert model.predict(sessions)[1]  # a never-seen event: flagged above any threshold < 1
+    with pytest.raises(ValueError, match="max-surprise scores sessions, not ranks"):
+        model.scores_of_ranks(model.event_ranks(sessions))
 
 
 def test_an_unknown_session_score_is_refused():

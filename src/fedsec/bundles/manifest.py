@@ -234,7 +234,7 @@ class DeepLogManifest(Header):
     end_token: bool
     top_k: dict[Name, Annotated[int, Field(ge=1, le=1 << 31)]] = Field(max_length=MAX_NAMES)
     namespaces: dict[Name, Name] = Field(max_length=MAX_NAMES)
-    score: Literal["max-rank", "mean-log-rank", "quantile-log-rank"] = "max-rank"
+    score: Literal["max-rank", "max-surprise", "mean-log-rank", "quantile-log-rank"] = "max-rank"
     score_quantile: float = Field(default=0.95, gt=0, le=1)
     thresholds: dict[Name, Annotated[float, Field(ge=0, le=1)]] = Field(
         default_factory=dict, max_length=MAX_NAMES

@@ -62,11 +62,14 @@ def unexpected_events(
 
 
 def alert_records(
-    table: SessionTable, model: DeepLogDetector, ranks: list[np.ndarray], org: str | None
+    table: SessionTable,
+    model: DeepLogDetector,
+    ranks: list[np.ndarray],
+    scores: np.ndarray,
+    org: str | None,
 ) -> list[dict]:
     """One record per flagged session: its score, the rule it broke and its unexpected events
-    (outside the top-k; for a whole-sequence score, the least expected ones)."""
-    scores = model.scores_of_ranks(ranks)
+    (outside the top-k; for a threshold rule, the least expected ones)."""
     flagged = model.flag_scores(scores, org)
     rule = _rule(model, org)
     records = []
@@ -130,9 +133,10 @@ def run_log_detection(
     )
     tokens = model.vocabulary.encode(table.events, table.templates, prefix)
     ranks = model.event_ranks(tokens)
-    records = alert_records(table, model, ranks, org)
+    scores = model.decision_function(tokens, ranks)
+    records = alert_records(table, model, ranks, scores, org)
     write_alerts(out, records, alerts.lines)
-    return _summary(table, model, tokens, len(records), ranks, org)
+    return _summary(table, model, tokens, len(records), model.flag_scores(scores, org))
 
 
 def windowed(table: SessionTable, length: int, stride: int) -> SessionTable:
@@ -157,10 +161,8 @@ def _summary(
     model: DeepLogDetector,
     tokens: list[np.ndarray],
     alerts: int,
-    ranks: list[np.ndarray],
-    org: str | None,
+    flagged: np.ndarray,
 ) -> DetectionSummary:
-    flagged = model.flag_scores(model.scores_of_ranks(ranks), org)
     all_tokens = np.concatenate(tokens) if tokens else np.zeros(0, np.int64)
     unseen = float(np.mean(~np.isin(all_tokens, model.index))) if len(all_tokens) else 0.0
     note = f"{unseen:.0%} of events unknown to the model"

@@ -55,10 +55,11 @@ class LogsConfig(_Strict):
         "from the organizations' pooled validation score histograms",
     )
     max_top_k: int = Field(default=0, ge=0, description="cap for calibrated top_k; 0 = none")
-    score: Literal["max-rank", "mean-log-rank", "quantile-log-rank"] = Field(
+    score: Literal["max-rank", "max-surprise", "mean-log-rank", "quantile-log-rank"] = Field(
         default="max-rank",
-        description="session score: largest event rank (top-k rule), or a whole-sequence score "
-        "(normalised log-ranks of all events, flagged above a calibrated threshold)",
+        description="session score: largest event rank (top-k rule), largest event surprise "
+        "-log p, or a whole-sequence score (normalised log-ranks of all events); all but the "
+        "first are flagged above a calibrated threshold",
     )
     score_quantile: float = Field(default=0.95, gt=0, le=1)
     # long traces: sessions cut into windows of trace_window events every trace_stride events

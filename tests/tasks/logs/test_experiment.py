@@ -1,10 +1,15 @@
 """End to end on a real slice of HDFS: three arms, metrics layout, federated >= local-only,
 the count baseline's federated fit equals the pooled one, determinism."""
 
+import copy
+
+import numpy as np
 import pytest
 
 from fedsec.experiments.driver import run_experiment
+from fedsec.models.base import calibrate_threshold
 from fedsec.scenarios.config import load_scenario
+from fedsec.tasks.logs.metrics import ranking
 
 SLICE = ["logs.sources.2.max_sessions=3000", "evaluation.curve_points=2"]
 TINY_MODEL = ["logs.hidden=32", "logs.layers=1", "logs.embedding=16"]
@@ -50,6 +55,26 @@ def test_top_k_keeps_validation_false_alarms_within_the_target(experiment):
         assert len({m["top_k"] for m in per_org.values()}) == 1
     for arm in metrics["arms"].values():
         assert arm["overall"]["fpr"] <= 0.05
+
+
+def test_the_surprise_ranks_real_anomalies_as_well_as_the_rank_on_a_finer_threshold(experiment):
+    """The same federated model scored both ways on the real HDFS test sessions: the largest
+    surprise -log p ranks anomalies as well as the largest rank (within 0.005), and its pooled
+    threshold lands on the validation false-positive target, where a top_k can only jump."""
+    ranked = next(iter(experiment.arms["federated"].models.values()))
+    surprised = copy.copy(ranked)
+    surprised.score = "max-surprise"
+    orgs = experiment.federation.orgs
+    tokens = [session for org in orgs for session in org.test.tokens]
+    labels = np.concatenate([org.test.labels for org in orgs])
+    by_rank = ranking(labels, ranked.decision_function(tokens))["roc_auc"]
+    by_surprise = ranking(labels, surprised.decision_function(tokens))["roc_auc"]
+    assert by_surprise >= by_rank - 0.005, (by_surprise, by_rank)
+    target = experiment.metrics["target_fpr"]
+    val = np.concatenate([surprised.decision_function(org.val.tokens) for org in orgs])
+    assert ((val >= 0) & (val <= 1)).all()
+    flagged = np.mean(val > calibrate_threshold(val, target))
+    assert target - 2 / len(val) <= flagged <= target
 
 
 def test_count_baseline_federated_fit_is_the_pooled_fit(experiment):

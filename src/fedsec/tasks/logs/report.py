@@ -171,6 +171,12 @@ def _intro_rule(metrics: dict) -> str:
             "A session is anomalous when one of its events (or its end) is outside the model's "
             "top-k next-event candidates, or was never seen in training."
         )
+    if score == "max-surprise":
+        return (
+            "A session's score is the largest surprise -log p of its events (or its end) under "
+            "the model, as s / (1 + s) (1: never seen); it is anomalous above a threshold "
+            "calibrated on normal validation sessions."
+        )
     which = "mean" if score == "mean-log-rank" else f"{model.get('score_quantile')} quantile"
     return (
         f"A session's score is the {which} of the normalised log-ranks of all its events "
