@@ -10,7 +10,8 @@ from __future__ import annotations
 from fedsec.core.errors import ConfigError
 from fedsec.fl.robustness import RobustnessConfig
 from fedsec.fl.robustness.range_guard import RangeGuardConfig
-from fedsec.scenarios.config import PrivacyConfig, Scenario
+from fedsec.scenarios.config import LogsScenario, PrivacyConfig, Scenario
+from fedsec.scenarios.logs_config import LogsConfig
 
 #: The scenario tasks a deployment runs.
 DEPLOYABLE = ("classification", "anomaly", "logs")
@@ -31,6 +32,24 @@ def require_deployable(scenario: Scenario) -> None:
         )
     if scenario.robustness is not None:
         check_defence(scenario.robustness, f"scenario {scenario.name!r}: ")
+    if isinstance(scenario, LogsScenario):
+        check_logs_job(scenario.logs, f"scenario {scenario.name!r}: ")
+
+
+def check_logs_job(logs: LogsConfig, where: str = "") -> None:
+    """A deployed logs job trains DeepLog on whole sessions and chooses ``top_k`` (max-rank):
+    a scenario asking for another session score or for trace windows would run otherwise
+    than it says, so it is refused."""
+    if logs.score != "max-rank":
+        raise ConfigError(
+            f'{where}logs.score = "{logs.score}" runs in-process only (a deployed logs job '
+            'flags sessions by top_k): deploy with logs.score = "max-rank" (docs/logs.md)'
+        )
+    if logs.trace_window:
+        raise ConfigError(
+            f"{where}logs.trace_window runs in-process only (a deployed logs job scores whole "
+            "sessions): remove it to deploy (docs/logs.md)"
+        )
 
 
 def check_defence(robustness: RobustnessConfig, where: str = "") -> None:
