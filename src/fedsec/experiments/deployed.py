@@ -240,7 +240,7 @@ def write_site_only_run(
     section = deployment_section(result, job_id, sum_protection(scenario))
     for site, reply in result.evaluation.items():
         threshold = (reply.get("validation") or {}).get("threshold") if reply else None
-        if threshold is not None and isinstance(model, DeepLogDetector):
+        if threshold is not None and isinstance(model, DeepLogDetector) and model.uses_top_k:
             model.top_k_[site] = int(threshold)
         elif threshold is not None:
             model.thresholds_[site] = float(threshold)

@@ -333,6 +333,27 @@ def whole_sequence_scores(
     return np.round(out, 12)
 
 
+#: Bins of [0, 1] in which a pooled ``max-surprise`` threshold is chosen: each organization
+#: sends the histogram of its normal validation sessions' scores, never the scores.
+SURPRISE_BINS = 1024
+
+
+def surprise_histogram(scores: np.ndarray) -> np.ndarray:
+    """Counts of ``scores`` (in [0, 1]) in :data:`SURPRISE_BINS` bins, bin ``i`` holding
+    ``(i / B, (i + 1) / B]`` (a score of 0 in the first)."""
+    bins = np.ceil(np.asarray(scores, np.float64) * SURPRISE_BINS).astype(np.int64) - 1
+    return np.bincount(np.clip(bins, 0, SURPRISE_BINS - 1), minlength=SURPRISE_BINS)
+
+
+def threshold_of_histogram(counts: np.ndarray, target_fpr: float) -> float:
+    """The smallest bin edge ``t`` with at most ``target_fpr`` of the counted sessions above
+    it (flagged: score > t); 1 (nothing flagged) when no edge below keeps within it."""
+    counts = np.asarray(counts, np.int64)
+    above = counts.sum() - np.cumsum(counts)  # sessions in bins after bin i
+    within = np.flatnonzero(above <= target_fpr * counts.sum())
+    return float((within[0] + 1) / len(counts)) if len(within) else 1.0
+
+
 def calibrate_top_k(normal_scores: np.ndarray, target_fpr: float, max_k: int) -> int:
     """Smallest ``top_k`` in ``[1, max_k]`` flagging at most ``target_fpr`` of the normal
     validation sessions. Sessions scoring ``max_k`` or more (events never seen in training) are

@@ -193,6 +193,45 @@ def test_a_pooled_top_k_is_the_in_process_one(logs_consortium, privacy):
     assert [set(r) for r in link.replies["fedsec_sums"]] == [form] * len(ORGS)
 
 
+@pytest.mark.parametrize("calibration", ["per-org", "pooled"])
+def test_a_max_surprise_job_flags_with_the_in_process_thresholds(
+    logs_consortium, tmp_path, calibration
+):
+    """``logs.score = "max-surprise"``: each site's threshold on its own validation sessions,
+    or one from the summed histograms of their scores, is the in-process calibration's; the
+    sites' test decisions and the run directory's bundle follow it."""
+    from fedsec.bundles.logs_bundle import load_log_bundle
+    from fedsec.experiments.deployed import write_site_only_run
+
+    variant = logs_consortium[1].model_copy(deep=True)
+    variant.logs.score, variant.logs.calibration = "max-surprise", calibration
+    scenario, result, _ = deploy(logs_consortium, scenario=variant)
+    assert result.error is None and not result.dropouts, result.error
+    federation, reference, _ = in_process(logs_consortium, scenario)
+    assert max_abs_diff(result.params, reference.get_weights()) == 0.0
+    val_fpr = calibrate(dict.fromkeys(ORGS, reference), federation)
+    assert result.setup.get("threshold") == (
+        reference.thresholds_["*"] if calibration == "pooled" else None
+    )
+    for org in federation.orgs:
+        reply = result.evaluation[org.name]
+        threshold = reply["validation"]["threshold"]
+        assert threshold == reference.thresholds_[org.name] and 0 < threshold <= 1
+        assert reply["validation"]["benign_fpr"] == val_fpr[org.name]
+        assert calibration == "pooled" or val_fpr[org.name] <= scenario.evaluation.target_fpr
+        flagged = reference.decision_function(org.test.tokens) > threshold
+        assert reply["test"]["tp"] == int((flagged & (org.test.labels == 1)).sum())
+        assert reply["test"]["fp"] == int((flagged & (org.test.labels == 0)).sum())
+    sizes = {org.name: len(org.val.tokens) for org in federation.orgs}
+    flagged_val = sum(round(val_fpr[name] * n) for name, n in sizes.items())
+    assert flagged_val <= scenario.evaluation.target_fpr * sum(sizes.values())
+    run = write_site_only_run(scenario, result, "job-1", tmp_path / "run")
+    model, manifest = load_log_bundle(run / "model")
+    assert manifest["score"] == "max-surprise" and not model.top_k_
+    reported = {site: reply["validation"]["threshold"] for site, reply in result.evaluation.items()}
+    assert model.thresholds_ == reported
+
+
 def test_the_run_directory_of_a_logs_job_has_the_in_process_federated_arm(
     logs_consortium, tmp_path
 ):

@@ -118,16 +118,21 @@ def test_a_logs_job_the_deployment_cannot_protect_is_refused(overrides, why):
 @pytest.mark.parametrize(
     "overrides, why",
     [
-        (["logs.score=max-surprise"], 'logs.score = "max-surprise" runs in-process only'),
         (["logs.score=mean-log-rank"], 'logs.score = "mean-log-rank" runs in-process only'),
+        (["logs.score=quantile-log-rank"], '"quantile-log-rank" runs in-process only'),
         (["logs.trace_window=200"], "logs.trace_window runs in-process only"),
     ],
 )
-def test_a_logs_job_scoring_otherwise_than_top_k_is_refused(overrides, why):
+def test_a_logs_job_with_a_whole_sequence_score_or_windows_is_refused(overrides, why):
     """Before, the job dropped the score and the windows and trained max-rank DeepLog on whole
     sessions: a deployed run did not do what its scenario said."""
     with pytest.raises(ConfigError, match=why):
         JobSpec.from_scenario(load_scenario("hdfs-5org", overrides), [], DeploymentSettings())
+
+
+def test_a_logs_job_carries_its_session_score():
+    scenario = load_scenario("hdfs-5org", ["logs.score=max-surprise"])
+    assert JobSpec.from_scenario(scenario, [], DeploymentSettings()).logs.score == "max-surprise"
 
 
 def test_a_logs_job_under_secure_aggregation_hashes_into_a_space_a_secure_sum_takes():

@@ -16,6 +16,9 @@ from fedsec.scenarios.logs_config import LogsConfig
 #: The scenario tasks a deployment runs.
 DEPLOYABLE = ("classification", "anomaly", "logs")
 
+#: The session scores a deployed logs job computes.
+DEPLOYED_LOG_SCORES = ("max-rank", "max-surprise")
+
 
 def require_deployable(scenario: Scenario) -> None:
     """The one rule on which scenarios a deployment runs: tasks of :data:`DEPLOYABLE`, and no
@@ -37,13 +40,13 @@ def require_deployable(scenario: Scenario) -> None:
 
 
 def check_logs_job(logs: LogsConfig, where: str = "") -> None:
-    """A deployed logs job trains DeepLog on whole sessions and chooses ``top_k`` (max-rank):
-    a scenario asking for another session score or for trace windows would run otherwise
-    than it says, so it is refused."""
-    if logs.score != "max-rank":
+    """A deployed logs job trains DeepLog on whole sessions and flags them by their largest
+    event rank or surprise: a scenario asking for a whole-sequence score or for trace windows
+    would run otherwise than it says, so it is refused."""
+    if logs.score not in DEPLOYED_LOG_SCORES:
         raise ConfigError(
             f'{where}logs.score = "{logs.score}" runs in-process only (a deployed logs job '
-            'flags sessions by top_k): deploy with logs.score = "max-rank" (docs/logs.md)'
+            f"flags sessions by {' or '.join(DEPLOYED_LOG_SCORES)}) (docs/logs.md)"
         )
     if logs.trace_window:
         raise ConfigError(

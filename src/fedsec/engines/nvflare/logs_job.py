@@ -15,8 +15,8 @@ MAX_SECURE_BUCKETS = 1 << 22
 
 class LogsJobConfig(BaseModel):
     """What the coordinator needs of a logs scenario's ``[logs]`` section: the hashing space
-    (never its key, nor any source: those stay with the sites), the DeepLog sizes and how
-    ``top_k`` is chosen."""
+    (never its key, nor any source: those stay with the sites), the DeepLog sizes, its session
+    score and how its ``top_k`` or threshold is chosen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -28,10 +28,11 @@ class LogsJobConfig(BaseModel):
     end_token: bool = True
     top_k: int = Field(default=0, ge=0)
     max_top_k: int = Field(default=0, ge=0)
+    score: Literal["max-rank", "max-surprise"] = "max-rank"
     calibration: Literal["per-org", "pooled"] = Field(
         default="per-org",
-        description="top_k chosen by each site on its own validation sessions, or one from "
-        "the sum of the sites' validation score histograms",
+        description="top_k (or threshold) chosen by each site on its own validation sessions, "
+        "or one from the sum of the sites' validation score histograms",
     )
 
     @classmethod

@@ -28,13 +28,18 @@ from fedsec.engines.nvflare.site_config import SiteConfig, load_site_logs
 from fedsec.engines.nvflare.site_models import Prepared
 from fedsec.engines.nvflare.vocabulary import SiteSessions
 from fedsec.features.vocabulary import RESERVED, EventVocabulary
+from fedsec.models.base import GLOBAL, calibrate_threshold
 from fedsec.models.deeplog import (
+    MAX_SURPRISE,
+    SURPRISE_BINS,
     DeepLogDetector,
     DeepLogSpec,
     build_deeplog,
     calibrate_top_k,
     index_ids,
     session_windows,
+    surprise_histogram,
+    threshold_of_histogram,
 )
 from fedsec.tasks.logs.metrics import session_metrics
 from fedsec.training.local import TrainingPlan
@@ -53,10 +58,25 @@ def deeplog_spec(setup: LogsSetup) -> DeepLogSpec:
 
 
 def deeplog(setup: LogsSetup, vocabulary: EventVocabulary, params: Params) -> DeepLogDetector:
-    """The job's DeepLog model with ``params`` (``top_k`` still to choose)."""
+    """The job's DeepLog model with ``params`` (``top_k`` or threshold still to choose)."""
     index = np.asarray(setup.index, np.int64)
-    detector = DeepLogDetector(deeplog_spec(setup), vocabulary, index, end_token=setup.end_token)
+    detector = DeepLogDetector(
+        deeplog_spec(setup), vocabulary, index, end_token=setup.end_token, score=setup.score
+    )
     return detector.set_weights(params)
+
+
+def site_rule(
+    model: DeepLogDetector, setup: LogsSetup, scores: np.ndarray, target: float
+) -> int | float:
+    """The ``top_k`` (max-rank) or threshold (max-surprise) a site flags with: the job's fixed
+    or pooled one, else its own on its normal validation ``scores`` at ``target``."""
+    if not model.uses_top_k:
+        if setup.threshold is not None:
+            return setup.threshold
+        return calibrate_threshold(scores, target) if len(scores) else 1.0
+    cap = min(setup.max_top_k or model.unseen_rank, model.unseen_rank)
+    return setup.top_k or calibrate_top_k(scores, target, cap)
 
 
 class LogsModel:
@@ -94,43 +114,46 @@ class LogsModel:
     def evaluate(
         self, data: SiteSessions, ready: Prepared, params: Params, target: float
     ) -> dict[str, Any]:
-        """``top_k`` on the site's normal validation sessions at ``target`` (or the job's fixed
-        one), then session metrics on its test sessions."""
+        """``top_k`` or threshold on the site's normal validation sessions at ``target`` (or
+        the job's own), then session metrics on its test sessions."""
         setup: LogsSetup = ready.setup
         model = deeplog(setup, data.vocabulary, params)
         org = data.org
         scores = model.decision_function(org.val.tokens)
-        cap = min(setup.max_top_k or model.unseen_rank, model.unseen_rank)
-        top_k = setup.top_k or calibrate_top_k(scores, target, cap)
-        val_fpr = round(float(np.mean(scores >= top_k)), 6) if len(scores) else None
-        flagged = model.decision_function(org.test.tokens) >= top_k
+        rule = site_rule(model, setup, scores, target)
+        (model.top_k_ if model.uses_top_k else model.thresholds_)[GLOBAL] = rule
+        val_fpr = round(float(np.mean(model.flag_scores(scores, None))), 6) if len(scores) else None
+        flagged = model.flag_scores(model.decision_function(org.test.tokens), None)
         test = session_metrics(org.test.tokens, org.test.labels, flagged)
         return {
             "validation": {
-                "threshold": top_k,
+                "threshold": rule,
                 "detection_rate": None,
                 "benign_fpr": val_fpr,
                 "sessions": len(org.val.tokens),
             },
             "test": {
                 **test,
-                "threshold": top_k,
+                "threshold": rule,
                 "detection_rate": test["recall"],
                 "benign_fpr": test["fpr"],
             },
         }
 
     def sums(self, what: str, ready: Prepared, params: Params) -> np.ndarray:
-        """The histogram of the site's normal validation session scores (ranks 0 to the
-        unseen rank) under the final model, its session count last: what a pooled ``top_k``
-        is chosen from."""
+        """The histogram of the site's normal validation session scores under the final model
+        (ranks 0 to the unseen rank, or the surprise in its bins), its session count last: what
+        a pooled ``top_k`` or threshold is chosen from."""
         if what != "scores":
             raise PlanRefused(f"sums refused: a logs job sums no {what}")
         data: SiteSessions = ready.template
         model = deeplog(ready.setup, data.vocabulary, params)
         scores = model.decision_function(data.org.val.tokens)
-        histogram = np.bincount(scores, minlength=model.unseen_rank + 1).astype(np.float64)
-        return np.append(histogram, float(len(scores)))
+        if model.uses_top_k:
+            histogram = np.bincount(scores, minlength=model.unseen_rank + 1)
+        else:
+            histogram = surprise_histogram(scores)
+        return np.append(histogram.astype(np.float64), float(len(scores)))
 
 
 class LogsJob:
@@ -159,6 +182,7 @@ class LogsJob:
             "end_token": logs.end_token,
             "top_k": logs.top_k,
             "max_top_k": logs.max_top_k,
+            "score": logs.score,
         }
         checked = LogsSetup.model_validate(setup)  # what sites will check
         network = build_deeplog(
@@ -171,18 +195,24 @@ class LogsJob:
         return get_params(network), setup, None
 
     def finish(self, coordinator: Asking, params: Params, setup: dict[str, Any]) -> dict:
-        """Per-org calibration: nothing (each site chooses its ``top_k`` when it evaluates).
-        Pooled: one ``top_k`` from the sum of the sites' validation score histograms (in
+        """Per-org calibration: nothing (each site chooses its ``top_k`` or threshold when it
+        evaluates). Pooled: one from the sum of the sites' validation score histograms (in
         clear, or by secure aggregation as the job protects its updates)."""
         spec, logs = coordinator.spec, coordinator.spec.logs
         assert logs is not None
-        if logs.top_k or logs.calibration != "pooled":
+        surprise = logs.score == MAX_SURPRISE
+        if (logs.top_k and not surprise) or logs.calibration != "pooled":
             return setup
         unseen = len(setup["index"]) + int(setup["end_token"])
-        total = summed(coordinator, "scores", spec.rounds + 1, setup, params, unseen + 1)
+        bins = SURPRISE_BINS if surprise else unseen + 1
+        total = summed(coordinator, "scores", spec.rounds + 1, setup, params, bins)
         counts = np.rint(total[:-1]).astype(np.int64)
         if counts.min() < 0 or counts.sum() != round(float(total[-1])):
             raise JobFailed("the summed validation score histogram is inconsistent")
+        if surprise:
+            threshold = threshold_of_histogram(counts, spec.target_fpr)
+            coordinator.log(f"pooled threshold {threshold} from {counts.sum()} sessions")
+            return setup | {"threshold": threshold}
         scores = np.repeat(np.arange(unseen + 1), counts)
         cap = min(logs.max_top_k or unseen, unseen)
         top_k = calibrate_top_k(scores, spec.target_fpr, cap)

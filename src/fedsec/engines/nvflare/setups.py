@@ -148,6 +148,10 @@ class LogsSetup(Message):
     end_token: bool
     top_k: int = Field(default=0, ge=0, description="fixed top_k; 0: calibrated at each site")
     max_top_k: int = Field(default=0, ge=0, description="cap of a calibrated top_k; 0: none")
+    score: Literal["max-rank", "max-surprise"] = "max-rank"
+    threshold: float | None = Field(
+        default=None, ge=0, le=1, description="max-surprise: pooled threshold; None: each site's"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> LogsSetup:

@@ -15,7 +15,13 @@ import numpy as np
 
 from fedsec.features.vocabulary import collisions, known_tokens
 from fedsec.models.base import Detector, calibrate_threshold
-from fedsec.models.deeplog import DeepLogDetector, calibrate_top_k
+from fedsec.models.deeplog import (
+    MAX_SURPRISE,
+    DeepLogDetector,
+    calibrate_top_k,
+    surprise_histogram,
+    threshold_of_histogram,
+)
 from fedsec.models.logcounts import count_stats, fit_count_pca
 from fedsec.models.ngram import NgramCounts, NgramDetector, merge_counts
 from fedsec.scenarios.config import Scenario
@@ -38,8 +44,9 @@ def calibrate(models: dict[str, DeepLogDetector], federation: LogFederation) -> 
     """``top_k`` per organization on its own normal validation sessions (at most
     ``evaluation.target_fpr`` of them flagged, sessions with unseen events included), or the
     scenario's fixed ``top_k``. A shared model also gets ``'*'`` from the pooled validation
-    scores (each org contributes a histogram of its sessions' scores), which every org uses
-    when ``logs.calibration = "pooled"``. Returns each org's validation FPR."""
+    scores (each org contributes a histogram of its sessions' scores; for ``max-surprise`` in
+    :data:`~fedsec.models.deeplog.SURPRISE_BINS` bins), which every org uses when
+    ``logs.calibration = "pooled"``. Returns each org's validation FPR."""
     logs, target = federation.scenario.logs, federation.scenario.evaluation.target_fpr
     scores = {o.name: models[o.name].decision_function(o.val.tokens) for o in federation.orgs}
 
@@ -57,7 +64,11 @@ def calibrate(models: dict[str, DeepLogDetector], federation: LogFederation) -> 
     shared = {id(m) for m in models.values()}
     if len(shared) == 1:
         model = next(iter(models.values()))
-        rule(model)["*"] = choose(model, np.concatenate(list(scores.values())))
+        pooled = np.concatenate(list(scores.values()))
+        if model.score == MAX_SURPRISE:  # from the summed histograms, as a deployment does
+            rule(model)["*"] = threshold_of_histogram(surprise_histogram(pooled), target)
+        else:
+            rule(model)["*"] = choose(model, pooled)
         if logs.calibration == "pooled":
             rule(model).update(dict.fromkeys(scores, rule(model)["*"]))
     return {
