@@ -46,7 +46,8 @@ def test_simulate_writes_a_logs_run_directory(run_dir):
     assert all(f"]({png.name})" in report for png in run_dir.glob("*.png"))
     model, manifest = load_log_bundle(run_dir / "model")
     assert manifest["kind"] == "deeplog" and manifest["namespaces"]["org1"] == "hdfs"
-    assert set(model.top_k_) == {"org1", "org2", "org3", "org4", "org5", "*"}
+    assert model.score == manifest["score"] == "max-surprise" and not model.top_k_
+    assert set(model.thresholds_) == {"org1", "org2", "org3", "org4", "org5", "*"}
 
 
 def _detect(run_dir, out, *args):
@@ -88,7 +89,7 @@ def test_detect_names_the_unexpected_events(run_dir, tmp_path):
     ]
     assert unseen and unseen[0]["position"] == 4 and unseen[0]["event"] == "7"
     assert unseen[0]["template"] == read_templates(templates)["7"]
-    assert all(a["score"] >= a["top_k"] for a in alerts.values())
+    assert all(a["score"] > a["threshold"] for a in alerts.values())
 
 
 def test_detect_on_raw_hdfs_logs_groups_blocks(run_dir, tmp_path):

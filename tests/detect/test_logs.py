@@ -131,6 +131,11 @@ def test_a_max_surprise_bundle_flags_the_sessions_above_its_threshold(tmp_path):
     assert summary.rows == 4 and summary.alerts == len(alerts)
     for alert in alerts.values():
         assert alert["score_kind"] == "max-surprise" and alert["threshold"] == threshold
+        listed = alert["unexpected"]  # every event whose surprise alone passes the threshold
+        assert listed and all(u["surprise"] > threshold for u in listed)
+        assert max(u["surprise"] for u in listed) == alert["score"]
+    assert alerts["s2"]["unexpected"][0]["event"] == "9"
+    assert alerts["s2"]["unexpected"][0]["reason"] == "event never seen in training"
 
 
 def test_a_whole_sequence_bundle_without_thresholds_is_refused(windowed_bundle):

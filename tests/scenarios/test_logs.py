@@ -110,6 +110,10 @@ def test_logs_scenarios_are_validated(tmp_path):
         load_scenario("hdfs-5org", ['logs.sources.0.format="loghub-structured"'])
     assert load_scenario("logs-cross-system").org_names() == ["hdfs", "hadoop", "openstack", "bgl"]
     assert load_scenario("hdfs-5org").org_count() == 5
+    # a top_k would be silently ignored by the threshold the default score flags above
+    with pytest.raises(ConfigError, match=r"logs\.top_k and logs\.max_top_k apply to score = "):
+        load_scenario("hdfs-5org", ["logs.top_k=9"])
+    assert load_scenario("hdfs-5org", ["logs.top_k=9", "logs.score=max-rank"]).logs.top_k == 9
 
 
 def test_an_attack_source_outside_the_normal_namespace_is_warned_about(data_dir, caplog):

