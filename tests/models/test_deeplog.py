@@ -6,13 +6,16 @@ import torch
 
 from fedsec.features.vocabulary import EOS, PAD, RESERVED, EventVocabulary
 from fedsec.models.deeplog import (
+    SURPRISE_BINS,
     DeepLogDetector,
     DeepLogSpec,
     build_deeplog,
     calibrate_top_k,
     session_windows,
+    surprise_histogram,
     target_ranks,
     target_surprises,
+    threshold_of_histogram,
     whole_sequence_scores,
 )
 from fedsec.training.params import get_params
@@ -89,6 +92,20 @@ def test_calibrated_top_k_flags_at_most_the_target_share_of_normal_sessions():
     assert calibrate_top_k(with_unseen, 0.02, max_k=12) == 7
     assert calibrate_top_k(np.concatenate([scores, [12, 12, 12]]), 0.02, max_k=12) == 12
     assert calibrate_top_k(np.zeros(0), 0.01, max_k=12) == 12
+
+
+def test_a_pooled_surprise_threshold_is_the_smallest_bin_edge_within_the_target():
+    rng = np.random.default_rng(3)
+    scores = np.concatenate([rng.uniform(0.2, 0.9, 995), [0.0, 0.95, 0.97, 1.0, 1.0]])
+    counts = surprise_histogram(scores)
+    assert counts.sum() == len(scores) and len(counts) == SURPRISE_BINS
+    edges = np.arange(1, SURPRISE_BINS + 1) / SURPRISE_BINS  # bin i holds (i/B, (i+1)/B]
+    assert all(counts[i] == np.sum((scores > e - 1 / SURPRISE_BINS) & (scores <= e))
+               for i, e in enumerate(edges) if i)  # fmt: skip
+    threshold = threshold_of_histogram(counts, 0.01)
+    flagged = np.mean(scores > threshold)
+    assert flagged <= 0.01 < np.mean(scores > threshold - 1 / SURPRISE_BINS)
+    assert threshold_of_histogram(counts, 0.0) == 1.0  # sessions never seen score 1: none above
 
 
 def test_detector_rejects_a_vocabulary_that_does_not_match_the_network():

@@ -26,7 +26,7 @@ early (e.g. an HDFS block allocated and never written), which plain next-event p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Self
 
@@ -133,7 +133,14 @@ def _surprises(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return surprise / (1.0 + surprise)
 
 
-def _per_pair(module, x, y, candidates, batch, measure) -> np.ndarray:
+def _per_pair(
+    module: nn.Module,
+    x: np.ndarray,
+    y: np.ndarray,
+    candidates: np.ndarray,
+    batch: int,
+    measure: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> np.ndarray:
     """``measure(logits over candidates, targets)`` for each (window, target) pair, computed
     once per distinct pair."""
     if len(x) == 0:
