@@ -268,6 +268,21 @@ def test_detect_names_the_trusted_signer(run_dir, tmp_path):
     assert "signed by key SHA256:" in text and "trusted: key trusted from your own key" in text
 
 
+def test_detect_without_org_asks_for_one_when_the_bundle_has_no_pooled_threshold(run_dir, tmp_path):
+    """A deployment's run directory holds each site's own threshold, no pooled one: without
+    --org, detect decided by arg-max without saying so."""
+    shutil.copytree(run_dir / "model", tmp_path / "model")
+    rewrite(tmp_path / "model", lambda m: m["thresholds"].pop("*"))
+    out = tmp_path / "alerts.jsonl"
+    args = ["detect", "--model", str(tmp_path / "model"), "--input", str(_unsw_slice(tmp_path))]
+    result = runner.invoke(app, [*args, "--out", str(out), "--format", "unsw-nb15"])
+    assert result.exit_code == 2 and not out.exists()
+    text = _text(result)
+    assert "no pooled threshold: pass --org, one of ['org1', 'org2'" in text
+    assert "or --threshold" in text
+    assert _detect_copy(run_dir, tmp_path)[0].exit_code == 0  # with --org org2
+
+
 def test_detect_refuses_edited_weights_with_a_recomputed_sha256(run_dir, tmp_path):
     signature = (run_dir / "model" / "bundle.sig").read_text()
     shutil.copytree(run_dir / "model", tmp_path / "model")

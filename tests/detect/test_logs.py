@@ -138,6 +138,36 @@ def test_a_max_surprise_bundle_flags_the_sessions_above_its_threshold(tmp_path):
     assert alerts["s2"]["unexpected"][0]["reason"] == "event never seen in training"
 
 
+@pytest.mark.parametrize("score", ["max-rank", "max-surprise"])
+def test_a_bundle_of_per_site_rules_asks_for_the_org_instead_of_failing(tmp_path, score):
+    """A deployment's run directory holds each site's own top_k or threshold, no pooled one:
+    scoring without --org named no rule and ended in a traceback."""
+    from typer.testing import CliRunner
+
+    from fedsec.cli import app
+
+    vocabulary = EventVocabulary(1 << 20, "test")
+    known = np.unique(vocabulary.encode([("1", "2", "3")], {}, "sys")[0])
+    spec = DeepLogSpec(RESERVED + len(known), window=3, embedding=4, hidden=8, layers=1)
+    params = get_params(build_deeplog(spec, torch.Generator().manual_seed(0)))
+    model = DeepLogDetector(spec, vocabulary, known, score=score).set_weights(params)
+    if score == "max-rank":
+        model.top_k_ = {"site-a": 2, "site-b": 3}
+    else:
+        model.thresholds_ = {"site-a": 0.5, "site-b": 0.6}
+    folder = save_log_bundle(tmp_path / "model", model, {"scenario": "t"}, {"site-a": "sys"})
+    sessions = tmp_path / "sessions"
+    sessions.write_text("s1,1 2 3\n")
+    out = tmp_path / "alerts.jsonl"
+    args = ["detect", "--model", str(folder), "--input", str(sessions), "--format", "sequences"]
+    result = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 2 and not out.exists()
+    text = " ".join(result.output.split())
+    assert "no pooled" in text and "pass --org, one of ['site-a', 'site-b']" in text
+    assert "Traceback" not in text
+    assert CliRunner().invoke(app, [*args, "--out", str(out), "--org", "site-b"]).exit_code == 0
+
+
 def test_a_whole_sequence_bundle_without_thresholds_is_refused(windowed_bundle):
     from fedsec.bundles.manifest import DeepLogManifest
 

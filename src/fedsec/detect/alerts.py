@@ -19,6 +19,7 @@ from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.reasons import reason_arrays
 from fedsec.detect.records import DetectionSummary
 from fedsec.detect.scoring import ChunkScorer
+from fedsec.models.base import GLOBAL
 from fedsec.models.family import FamilyScorer
 
 
@@ -119,7 +120,12 @@ def operating_threshold(model: FamilyScorer, model_dir: Path, org: str | None) -
     ``--org`` picks an organization's operating threshold, which only a bundle deciding by
     thresholds (``decision = "fpr"``) has; with an arg-max bundle it is refused rather than
     silently replacing the bundle's decision rule."""
+    known = sorted(k for k in model.thresholds_ if k != GLOBAL)
     if org is None:
+        if model.decision == "fpr" and GLOBAL not in model.thresholds_:
+            raise BundleError(  # a deployment's bundle holds each site's own threshold
+                f"{model_dir}: no pooled threshold: pass --org, one of {known}, or --threshold"
+            )
         return model.threshold_for(None)
     if model.decision != "fpr":
         raise BundleError(
@@ -128,10 +134,7 @@ def operating_threshold(model: FamilyScorer, model_dir: Path, org: str | None) -
             "--threshold to flag rows by malicious score"
         )
     if org not in model.thresholds_:
-        raise BundleError(
-            f"{model_dir}: no threshold for org {org!r}; "
-            f"known: {sorted(k for k in model.thresholds_ if k != '*')}"
-        )
+        raise BundleError(f"{model_dir}: no threshold for org {org!r}; known: {known}")
     return model.threshold_for(org)
 
 

@@ -18,6 +18,7 @@ from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, SessionTable
 from fedsec.data.logs.windows import trace_windows
 from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.records import DetectionSummary, write_alerts
+from fedsec.models.base import GLOBAL
 from fedsec.models.deeplog import MAX_SURPRISE, DeepLogDetector
 
 LABEL = "anomalous session"
@@ -137,11 +138,12 @@ def run_log_detection(
 ) -> DetectionSummary:
     model, manifest = load_log_bundle(model_dir, trust)
     rules = model.top_k_ if model.uses_top_k else model.thresholds_
+    what = "top_k" if model.uses_top_k else "threshold"
+    known = sorted(k for k in rules if k != GLOBAL)
     if org is not None and org not in rules:
-        what = "top_k" if model.uses_top_k else "threshold"
-        raise BundleError(
-            f"{model_dir}: no {what} for org {org!r}; known: {sorted(k for k in rules if k != '*')}"
-        )
+        raise BundleError(f"{model_dir}: no {what} for org {org!r}; known: {known}")
+    if org is None and GLOBAL not in rules:  # a deployment's bundle holds each site's own
+        raise BundleError(f"{model_dir}: no pooled {what}: pass --org, one of {known}")
     prefix = choose_namespace(manifest, org, namespace, Path(model_dir))
     table = read_sessions(fmt, [Path(p) for p in inputs], options or SessionOptions())
     table = windowed(
