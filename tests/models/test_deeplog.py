@@ -154,6 +154,9 @@ def test_max_surprise_is_the_largest_surprise_and_never_seen_events_score_one():
     assert surprises[1][1] == 1.0 and (surprises[0] < 1).all()
     scores = model.decision_function(sessions)
     assert scores.tolist() == [s.max() for s in surprises]
+    ranks, together = model.event_ranks_and_surprises(sessions)  # one pass, the same values
+    assert [r.tolist() for r in ranks] == [r.tolist() for r in model.event_ranks(sessions)]
+    assert [t.tolist() for t in together] == [s.tolist() for s in surprises]
     assert model.predict(sessions)[1]  # a never-seen event: flagged above any threshold < 1
     with pytest.raises(ValueError, match="max-surprise scores sessions, not ranks"):
         model.scores_of_ranks(model.event_ranks(sessions))

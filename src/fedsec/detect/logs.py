@@ -150,8 +150,11 @@ def run_log_detection(
         table, int(manifest.get("trace_window", 0)), int(manifest.get("trace_stride", 0))
     )
     tokens = model.vocabulary.encode(table.events, table.templates, prefix)
-    ranks = model.event_ranks(tokens)
-    surprises = model.event_surprises(tokens) if model.score == MAX_SURPRISE else None
+    surprises = None
+    if model.score == MAX_SURPRISE:  # the alerts name each event's rank too
+        ranks, surprises = model.event_ranks_and_surprises(tokens)
+    else:
+        ranks = model.event_ranks(tokens)
     scores = model.decision_function(tokens, ranks, surprises)
     records = alert_records(table, model, ranks, scores, org, surprises)
     write_alerts(out, records, alerts.lines)

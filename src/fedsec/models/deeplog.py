@@ -36,7 +36,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from torch import nn
 
 from fedsec.features.vocabulary import EOS, PAD, RESERVED, UNK, EventVocabulary
-from fedsec.models.base import GLOBAL, Detector, flag
+from fedsec.models.base import GLOBAL, Detector, calibrate_threshold, flag
 from fedsec.models.network import NetworkDetector
 from fedsec.models.seeded import seeded_build
 from fedsec.training.local import TrainingPlan, local_update
@@ -133,6 +133,18 @@ def _surprises(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return surprise / (1.0 + surprise)
 
 
+def target_ranks_and_surprises(
+    module: nn.Module, x: np.ndarray, y: np.ndarray, candidates: np.ndarray, batch: int = 2048
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`target_ranks` and :func:`target_surprises` from one forward pass."""
+    both = _per_pair(module, x, y, candidates, batch, _ranks_and_surprises, width=2)
+    return both[:, 0].astype(np.int64), both[:, 1]
+
+
+def _ranks_and_surprises(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return torch.stack([_ranks(logits, target), _surprises(logits, target)], dim=1)
+
+
 def _per_pair(
     module: nn.Module,
     x: np.ndarray,
@@ -140,15 +152,17 @@ def _per_pair(
     candidates: np.ndarray,
     batch: int,
     measure: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    width: int = 0,
 ) -> np.ndarray:
     """``measure(logits over candidates, targets)`` for each (window, target) pair, computed
-    once per distinct pair."""
+    once per distinct pair: one value per pair, or ``width`` of them."""
+    shape = (width,) if width else ()
     if len(x) == 0:
-        return np.zeros(0, np.float64)
+        return np.zeros((0, *shape), np.float64)
     pairs, inverse = np.unique(np.column_stack([x, y]), axis=0, return_inverse=True)
     mask = torch.full((module.out.out_features,), float("-inf"))
     mask[torch.from_numpy(candidates)] = 0.0
-    values = np.zeros(len(pairs), np.float64)
+    values = np.zeros((len(pairs), *shape), np.float64)
     module.eval()
     with torch.no_grad():
         for start in range(0, len(pairs), batch):
@@ -260,6 +274,19 @@ class DeepLogDetector(NetworkDetector, Detector):
         bounds = np.searchsorted(owner, np.arange(len(sessions) + 1))
         return [ranks[bounds[i] : bounds[i + 1]] for i in range(len(sessions))]
 
+    def event_ranks_and_surprises(
+        self, sessions: Sequence[np.ndarray]
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """:meth:`event_ranks` and :meth:`event_surprises` from one forward pass."""
+        inputs = [index_ids(self.known, s) for s in sessions]
+        x, y, owner = session_windows(inputs, self.spec.window, self.end_token)
+        targets = np.where(y == UNK, EOS, y)
+        ranks, surprises = target_ranks_and_surprises(self.module(), x, targets, self.candidates)
+        ranks[y == UNK], surprises[y == UNK] = self.unseen_rank, 1.0
+        bounds = np.searchsorted(owner, np.arange(len(sessions) + 1))
+        cut = [slice(bounds[i], bounds[i + 1]) for i in range(len(sessions))]
+        return [ranks[c] for c in cut], [surprises[c] for c in cut]
+
     def event_surprises(self, sessions: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Per session, the surprise of each event and of its end as ``s / (1 + s)`` (see
         :func:`target_surprises`; unseen events: 1)."""
@@ -291,6 +318,17 @@ class DeepLogDetector(NetworkDetector, Detector):
         if self.score == MAX_RANK:
             return session_scores(ranks)
         return whole_sequence_scores(ranks, self.unseen_rank, self.score, self.score_quantile)
+
+    def calibrate_rule(
+        self, scores: np.ndarray, target_fpr: float, top_k: int = 0, max_top_k: int = 0
+    ) -> int | float:
+        """The rule to flag with, from normal validation session ``scores``: a fixed ``top_k``
+        or the calibrated one (capped at ``max_top_k``) for ``max-rank``, else the threshold
+        with at most ``target_fpr`` of them above it (0 without scores)."""
+        if not self.uses_top_k:
+            return calibrate_threshold(scores, target_fpr) if len(scores) else 0.0
+        cap = min(max_top_k or self.unseen_rank, self.unseen_rank)
+        return top_k or calibrate_top_k(scores, target_fpr, cap)
 
     @property
     def uses_top_k(self) -> bool:

@@ -28,7 +28,7 @@ from fedsec.engines.nvflare.site_config import SiteConfig, load_site_logs
 from fedsec.engines.nvflare.site_models import Prepared
 from fedsec.engines.nvflare.vocabulary import SiteSessions
 from fedsec.features.vocabulary import RESERVED, EventVocabulary
-from fedsec.models.base import GLOBAL, calibrate_threshold
+from fedsec.models.base import GLOBAL
 from fedsec.models.deeplog import (
     MAX_SURPRISE,
     SURPRISE_BINS,
@@ -71,12 +71,9 @@ def site_rule(
 ) -> int | float:
     """The ``top_k`` (max-rank) or threshold (max-surprise) a site flags with: the job's fixed
     or pooled one, else its own on its normal validation ``scores`` at ``target``."""
-    if not model.uses_top_k:
-        if setup.threshold is not None:
-            return setup.threshold
-        return calibrate_threshold(scores, target) if len(scores) else 1.0
-    cap = min(setup.max_top_k or model.unseen_rank, model.unseen_rank)
-    return setup.top_k or calibrate_top_k(scores, target, cap)
+    if not model.uses_top_k and setup.threshold is not None:
+        return setup.threshold
+    return model.calibrate_rule(scores, target, setup.top_k, setup.max_top_k)
 
 
 class LogsModel:

@@ -18,7 +18,6 @@ from fedsec.models.base import Detector, calibrate_threshold
 from fedsec.models.deeplog import (
     MAX_SURPRISE,
     DeepLogDetector,
-    calibrate_top_k,
     surprise_histogram,
     threshold_of_histogram,
 )
@@ -51,10 +50,7 @@ def calibrate(models: dict[str, DeepLogDetector], federation: LogFederation) -> 
     scores = {o.name: models[o.name].decision_function(o.val.tokens) for o in federation.orgs}
 
     def choose(model: DeepLogDetector, values: np.ndarray) -> float:
-        if not model.uses_top_k:
-            return calibrate_threshold(values, target) if len(values) else 0.0
-        cap = min(logs.max_top_k or model.unseen_rank, model.unseen_rank)
-        return logs.top_k or calibrate_top_k(values, target, cap)
+        return model.calibrate_rule(values, target, logs.top_k, logs.max_top_k)
 
     def rule(model: DeepLogDetector) -> dict:
         return model.top_k_ if model.uses_top_k else model.thresholds_
