@@ -197,3 +197,35 @@ def test_log_alerts_are_valid_ecs_naming_the_session_and_its_unexpected_events(b
     assert [(r["position"], r["event"]) for r in unseen] == [(1, "9")]
     assert s2["log"]["file"]["path"] == str(path)
     assert len({a["event"]["id"] for a in alerts}) == len(alerts)
+
+
+def test_a_rule_at_the_highest_score_is_named_when_it_flags_nothing(tmp_path):
+    """A site with too few normal validation sessions gets threshold 1 (logs-cross-system's
+    Hadoop and BGL): its rule flags no session, not even one of never-seen events. Detection
+    said only "0 alerts"; it now says why, and says nothing of the kind for a usable rule."""
+    from typer.testing import CliRunner
+
+    from fedsec.cli import app
+
+    vocabulary = EventVocabulary(1 << 20, "test")
+    known = np.unique(vocabulary.encode([("1", "2", "3")], {}, "sys")[0])
+    spec = DeepLogSpec(RESERVED + len(known), window=3, embedding=4, hidden=8, layers=1)
+    params = get_params(build_deeplog(spec, torch.Generator().manual_seed(0)))
+    model = DeepLogDetector(spec, vocabulary, known, score="max-surprise").set_weights(params)
+    model.thresholds_ = {"a": 1.0, "*": 0.5}
+    folder = save_log_bundle(tmp_path / "model", model, {"scenario": "t"}, {"a": "sys"})
+    sessions = tmp_path / "sessions"
+    sessions.write_text("s1,1 2 3\ns2,1 9 9\n")  # s2: never-seen events, surprise 1
+    args = ["detect", "--model", str(folder), "--input", str(sessions), "--format", "sequences"]
+    capped = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a.jsonl"), "--org", "a"])
+    assert capped.exit_code == 0, capped.output
+    assert (tmp_path / "a.jsonl").read_text() == ""
+    text = " ".join(capped.output.split())
+    assert "0 alerts" in text and "the threshold for a is 1, the highest score" in text
+    assert "this rule flags no session" in text
+    pooled = CliRunner().invoke(
+        app, [*args, "--out", str(tmp_path / "b.jsonl"), "--namespace", "sys"]
+    )
+    assert pooled.exit_code == 0, pooled.output
+    assert "s2" in (tmp_path / "b.jsonl").read_text()
+    assert "flags no session" not in pooled.output

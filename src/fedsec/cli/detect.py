@@ -185,6 +185,8 @@ def detect(
     for family, count in summary.by_family.items():
         grid.add_row(family, str(count), summary.truth_note.get(family, ""))
     console.print(grid)
+    for notice in summary.notices:
+        errors.print(f"[bold yellow]note:[/] {notice}", highlight=False)
     if incidents is not None and incident_options is not None:
         from fedsec.cli.incidents import show
         from fedsec.forensics.report import write_incidents

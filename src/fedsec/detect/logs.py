@@ -158,7 +158,7 @@ def run_log_detection(
     scores = model.decision_function(tokens, ranks, surprises)
     records = alert_records(table, model, ranks, scores, org, surprises)
     write_alerts(out, records, alerts.lines)
-    return _summary(table, model, tokens, len(records), model.flag_scores(scores, org))
+    return _summary(table, model, tokens, len(records), model.flag_scores(scores, org), org)
 
 
 def windowed(table: SessionTable, length: int, stride: int) -> SessionTable:
@@ -184,6 +184,7 @@ def _summary(
     tokens: list[np.ndarray],
     alerts: int,
     flagged: np.ndarray,
+    org: str | None,
 ) -> DetectionSummary:
     all_tokens = np.concatenate(tokens) if tokens else np.zeros(0, np.int64)
     unseen = float(np.mean(~np.isin(all_tokens, model.index))) if len(all_tokens) else 0.0
@@ -191,4 +192,12 @@ def _summary(
     labelled = table.labels[flagged]
     if len(labelled) and (labelled != -1).all():
         note = f"{np.mean(labelled == ANOMALOUS):.0%} anomalous per the input's labels; " + note
-    return DetectionSummary(len(table), alerts, {LABEL: alerts} if alerts else {}, {LABEL: note})
+    notices = []
+    if not model.uses_top_k and (model.threshold_for(org) or 0.0) >= 1.0:
+        notices.append(
+            f"the threshold for {org or 'the pooled rule'} is 1, the highest score (never "
+            "seen): this rule flags no session (its organization had too few normal "
+            "validation sessions for the FPR target, or too many with never-seen events)"
+        )
+    by_label = {LABEL: alerts} if alerts else {}
+    return DetectionSummary(len(table), alerts, by_label, {LABEL: note}, notices=notices)

@@ -30,6 +30,7 @@ class DetectionSummary:
     by_family: dict[str, int] = field(default_factory=dict)
     truth_note: dict[str, str] = field(default_factory=dict)
     authenticity: Authenticity | None = None  # who signed the bundle that scored the rows
+    notices: list[str] = field(default_factory=list)  # what the analyst must know of the rule
 
 
 def check_columns(model: FamilyScorer, table: FlowTable, inputs: Sequence[Path]) -> None:

@@ -4,6 +4,7 @@ number formatting, Markdown tables, the data table of a flow federation and the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 
@@ -26,6 +27,35 @@ def section(heading: str, *body: str) -> list[str]:
 def reading(lines: list[str], fallback: str) -> list[str]:
     """The plain-language reading of the headline numbers (``fallback`` when there is none)."""
     return section("Reading", *(lines or [fallback]))
+
+
+def unresolved_target(count: int, target: float, what: str, rule: str) -> str | None:
+    """Why ``rule``, calibrated on ``count`` of ``what`` (e.g. "benign validation rows"), cannot
+    hold FPR ``target`` (None when it can): among fewer than ``1 / target`` a single false alarm
+    already exceeds it, so the calibrated rule flags none of them, whatever the scores."""
+    needed = math.ceil(1 / target - 1e-9)
+    if count >= needed:
+        return None
+    if not count:
+        return f"no {what} to calibrate {rule} on"
+    return (
+        f"{count} {what} cannot resolve target FPR {target} (one false alarm among them is "
+        f"{100 / count:.1f} %; {needed} are needed), so {rule} is set to flag none of them"
+    )
+
+
+def benign_row_caveats(metrics: dict) -> list[str]:
+    """The organizations whose benign validation rows are too few for the FPR target their
+    own threshold is calibrated at (:func:`unresolved_target`), one reading line each."""
+    lines = []
+    for org, counts in metrics["federation"].get("rows_per_family", {}).items():
+        benign = counts.get("val", {}).get("benign", 0)
+        short = unresolved_target(
+            benign, metrics["target_fpr"], "benign validation rows", "its own threshold"
+        )
+        if short:
+            lines.append(f"- {org}: {short}.")
+    return lines
 
 
 def fmt(value: object) -> str:

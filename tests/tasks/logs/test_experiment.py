@@ -170,3 +170,38 @@ def test_the_report_shows_ranking_metrics_and_recall_per_kind(long_traces, tmp_p
     assert "## Recall per kind of anomaly" in text and "hadoop_test_abnormal_disk_full" in text
     assert "normalised log-ranks" in text and "windows of 200 events every 100" in text
     assert "n-gram (STIDE): federated" in text
+
+
+CROSS_SLICE = [
+    "rounds=2",
+    "training.local_steps=3",
+    *TINY_MODEL,
+    *(f"logs.sources.{i}.max_sessions=1500" for i in range(3)),
+]
+
+
+def test_the_reading_says_which_organizations_a_rule_cannot_serve(data_dir):
+    """logs-cross-system's Hadoop and BGL hold fewer normal validation sessions than a 1 %
+    target can be calibrated on (one false alarm among them is already more), and their
+    never-seen events put the threshold at the highest score: their test sessions are never
+    flagged. Before, the report showed their F1 of 0 without a word; now its reading says why,
+    for them and not for HDFS or OpenStack."""
+    from fedsec.tasks.logs import report
+
+    run = run_experiment(load_scenario("logs-cross-system", CROSS_SLICE), data_dir)
+    metrics = run.metrics
+    sizes = {org: info["sessions"]["val"] for org, info in metrics["federation"]["orgs"].items()}
+    short = {org for org, n in sizes.items() if n * metrics["target_fpr"] < 1}
+    assert short == {"hadoop", "bgl"}, sizes
+    for arm in metrics["arms"].values():
+        for org in short:  # threshold at the top: nothing flagged, normal or anomalous
+            m = arm["per_org"][org]
+            assert m["threshold"] == 1.0 and m["fpr"] == 0.0 and not m.get("tp")
+    lines = report.calibration_caveats(metrics)
+    assert [line.split(":")[0] for line in lines] == ["- hadoop", "- bgl"]
+    hadoop = lines[0]
+    assert f"{sizes['hadoop']} normal validation sessions cannot resolve target FPR 0.01" in hadoop
+    assert "100 are needed" in hadoop and "flag none of its sessions" in hadoop
+    text = report.render(metrics, run.timing, "")
+    reading = text.split("## Reading")[1].split("\n## ")[0]
+    assert all(line in reading for line in lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fedsec.reporting import figures
 from fedsec.reporting.report import (
+    benign_row_caveats,
     closing_parts,
     data_table,
     fmt,
@@ -196,7 +197,9 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
     parts = [
         *opening(title, facts, incomplete_lines(metrics), INTRO),
         *section("Overall", overall_table(metrics)),
-        *reading(verdict(metrics), "- (no federated arm in this run)"),
+        *reading(
+            verdict(metrics) + benign_row_caveats(metrics), "- (no federated arm in this run)"
+        ),
         *section(
             "ROC-AUC per organization",
             per_org_table(metrics, "roc_auc"),

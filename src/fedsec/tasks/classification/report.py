@@ -9,6 +9,7 @@ from fedsec.reporting.figures import (
     markdown_figures,
 )
 from fedsec.reporting.report import (
+    benign_row_caveats,
     closing_parts,
     data_table,
     fmt,
@@ -149,7 +150,11 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
     parts = [
         *opening(f"fedsec run: {metrics['scenario']}", facts, incomplete_lines(metrics), INTRO),
         *section("Overall", overall_table(metrics)),
-        *reading(verdict(metrics), "- (no federated/local comparison in this run)"),
+        *reading(
+            verdict(metrics)
+            + (benign_row_caveats(metrics) if metrics["decision"] == "fpr" else []),
+            "- (no federated/local comparison in this run)",
+        ),
         *section("Per organization", per_org_table(metrics)),
         *section("Recall per family (pooled evaluation sets)", family_table(metrics)),
         *section("Data held by each organization", data_table(metrics)),

@@ -14,6 +14,7 @@ from fedsec.reporting.report import (
     run_line,
     section,
     table,
+    unresolved_target,
 )
 from fedsec.tasks.arm_order import incomplete_lines
 
@@ -153,6 +154,40 @@ def verdict(metrics: dict) -> list[str]:
     return lines
 
 
+def calibration_caveats(metrics: dict) -> list[str]:
+    """Where an organization's rule cannot do what the FPR target asks: too few normal
+    validation sessions for the target (:func:`unresolved_target`), or a threshold at the
+    highest score there is (1: a never-seen event), so it flags nothing. Said in the reading,
+    where an analyst would otherwise see an F1 of 0 unexplained."""
+    target, model = metrics["target_fpr"], metrics["model"]
+    if model.get("score", "max-rank") == "max-rank" and model.get("top_k"):
+        return []  # a fixed top_k: nothing calibrated
+    shared_own = model["calibration"] == "per-org"
+    lines = []
+    for org, info in metrics["federation"]["orgs"].items():
+        own = [a for a in metrics["arms"] if a == "local" or shared_own]
+        capped = [
+            arm
+            for arm, result in metrics["arms"].items()
+            if (result["per_org"].get(org, {}).get("threshold") or 0.0) >= 1.0
+        ]
+        notes = []
+        rule = f"its own rule ({', '.join(own)})"
+        short = unresolved_target(
+            info["sessions"]["val"], target, "normal validation sessions", rule
+        )
+        if own and short:
+            notes.append(short)
+        if capped:
+            notes.append(
+                f"at threshold {fmt(1.0)}, the highest score (a never-seen event), "
+                f"{', '.join(capped)} flag none of its sessions"
+            )
+        if notes:
+            lines.append(f"- {org}: " + "; ".join(notes) + ".")
+    return lines
+
+
 def _calibration(metrics: dict) -> str:
     model = metrics["model"]
     score = model.get("score", "max-rank")
@@ -225,7 +260,10 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
     parts = [
         *opening(title, facts, incomplete_lines(metrics), intro),
         *section("Overall", overall_table(metrics)),
-        *reading(verdict(metrics), "- (no federated/local comparison in this run)"),
+        *reading(
+            verdict(metrics) + calibration_caveats(metrics),
+            "- (no federated/local comparison in this run)",
+        ),
         *_label_section(metrics),
         *section("Per organization (DeepLog)", per_org_table(metrics)),
         *section("Sessions held by each organization", data_table(metrics)),
