@@ -193,6 +193,20 @@ def test_a_pooled_top_k_is_the_in_process_one(logs_consortium, privacy):
     assert [set(r) for r in link.replies["fedsec_sums"]] == [form] * len(ORGS)
 
 
+def test_the_pooled_score_histogram_is_summed_once_per_job(logs_consortium):
+    """What the coordinator learns of the sites' validation scores is one summed histogram: a
+    site answers the scores' secure sum once per job, so a coordinator cannot ask again with
+    another set of sites (whose difference would be one site's own histogram)."""
+    pooled = logs_consortium[1].model_copy(deep=True)
+    pooled.logs.calibration = "pooled"
+    _, result, link = deploy(logs_consortium, Recording, pooled, secure_aggregation=True)
+    assert result.error is None and not result.dropouts, result.error
+    (asked,) = [data for data in link.sent if data.get("what") == "scores"]
+    for site in link.sites.values():
+        with pytest.raises(PlanRefused, match="the scores was already summed in this job"):
+            site.handle("fedsec_sums", asked | {"sampled": 2})
+
+
 @pytest.mark.parametrize("calibration", ["per-org", "pooled"])
 def test_a_max_surprise_job_flags_with_the_in_process_thresholds(
     logs_consortium, tmp_path, calibration
