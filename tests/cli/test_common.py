@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import click
 import pytest
 import typer
+from rich.table import Table
 from typer.testing import CliRunner
 
 from fedsec import __version__
@@ -51,6 +52,21 @@ def test_long_error_paths_are_not_wrapped(tmp_path):
     assert result.exit_code == 2
     line = next(x for x in result.output.splitlines() if x.startswith("error:"))
     assert str(deep) in line and "no loopback federation here" in line
+
+
+def test_a_piped_tables_title_is_one_whole_line_before_it():
+    """Rich wraps a table's title at the table's width: `fedsec detect`'s "... alerts →
+    <output path>" broke the path mid-word when piped, where it is copied from (and read
+    brackets in it as markup)."""
+    out = io.StringIO()
+    path = "/var/tmp/" + "a-rather-long-directory-of-alerts/" * 4 + "run[2]/alerts.jsonl"
+    grid = Table("flagged as", "alerts", title=f"303 rows scored, 8 alerts → {path}")
+    grid.add_row("botnet", "4")
+    UnwrappedConsole(file=out).print(grid)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == f"303 rows scored, 8 alerts → {path}"
+    assert "botnet" in out.getvalue() and grid.title  # the caller's table is unchanged
+    assert len(lines) == 6  # the title, then the table's five lines
 
 
 def test_piped_progress_is_plain_throttled_lines():

@@ -8,6 +8,7 @@ when it finishes.
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import time
@@ -20,6 +21,7 @@ import typer
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from fedsec.core import outputs
 from fedsec.core.errors import FedsecError
@@ -42,6 +44,16 @@ class UnwrappedConsole(Console):
     @size.setter
     def size(self, new_size: tuple[int, int]) -> None:
         self._width, self._height = new_size
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        """As rich prints, but a table's title on a line of its own before it: rich wraps a
+        title at its table's width, which broke a long output path mid-word even when piped."""
+        if len(objects) == 1 and isinstance(objects[0], Table) and objects[0].title:
+            table = copy.copy(objects[0])
+            title, table.title = table.title, None
+            super().print(title, markup=False, highlight=False)
+            objects = (table,)
+        super().print(*objects, **options)
 
 
 console = UnwrappedConsole()
