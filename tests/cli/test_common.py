@@ -120,6 +120,7 @@ def test_each_commands_summary_in_the_list_is_a_whole_sentence():
         summary = command.get_short_help_str(limit=10_000)
         assert summary.endswith((".", ")")) and summary.count("(") == summary.count(")"), name
         assert not summary.endswith(("e.g.", "i.e.", "etc.")), (name, summary)
+        assert "``" not in (command.help or ""), (name, "reST markup shows as is in --help")
 
 
 def test_piped_help_is_plain_whole_lines():

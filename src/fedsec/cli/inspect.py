@@ -31,7 +31,7 @@ def inspect(
 ) -> None:
     """Show each column's type, distinct values and proposed role (label, context, dropped,
     categorical, feature), flag identifiers and timestamps that would leak, and propose a
-    mapping for ``--format mapped``: edit it, then use it in a scenario or with fedsec detect."""
+    mapping for --format mapped: edit it, then use it in a scenario or with fedsec detect."""
     from fedsec.data.inspect import inspect_file, proposal_toml
     from fedsec.data.readers._tables import read_frame, write_parquet
 
