@@ -49,7 +49,7 @@ def test_a_site_with_too_few_benign_validation_rows_is_named_and_its_rule_flags_
 @pytest.mark.parametrize(
     ("count", "target", "expected"),
     [
-        (99, 0.01, "99 rows cannot resolve target FPR 0.01 (one false alarm among them is 1.0 %"),
+        (99, 0.01, "99 rows cannot resolve target FPR 0.01 (one false alarm among them is 1.01 %"),
         (100, 0.01, None),
         (19, 0.05, "19 rows cannot resolve target FPR 0.05"),
         (20, 0.05, None),

@@ -40,7 +40,7 @@ def unresolved_target(count: int, target: float, what: str, rule: str) -> str | 
         return f"no {what} to calibrate {rule} on"
     return (
         f"{count} {what} cannot resolve target FPR {target} (one false alarm among them is "
-        f"{100 / count:.1f} %; {needed} are needed), so {rule} is set to flag none of them"
+        f"{100 / count:.3g} %; {needed} are needed), so {rule} is set to flag none of them"
     )
 
 
