@@ -63,7 +63,7 @@ from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp_spec import MLPSpec
 from fedsec.simulator import load_simulation, simulate
 from fedsec.simulator.output import write_dataset
-from fedsec.training.local import TrainingPlan
+from fedsec.training.plan import TrainingPlan
 
 UNSIGNED = Trust(allow_unsigned=True)
 

@@ -12,7 +12,7 @@ from fedsec.data.flows import FeatureFrame
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.models.detectors import new_detector
-from fedsec.training.local import TrainingPlan
+from fedsec.training.plan import TrainingPlan
 from tests.bundles.test_bundle import _model as classifier_model
 from tests.bundles.test_bundle import rewrite
 

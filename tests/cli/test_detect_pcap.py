@@ -16,7 +16,7 @@ from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp_spec import MLPSpec
-from fedsec.training.local import TrainingPlan
+from fedsec.training.plan import TrainingPlan
 from tests.data.readers.captures import KnownFlow, write_capture
 
 runner = CliRunner()

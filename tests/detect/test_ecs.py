@@ -27,7 +27,7 @@ from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp_spec import MLPSpec
 from fedsec.models.trees import TreeClassifier, booster_params
 from fedsec.simulator import load_simulation, simulate
-from fedsec.training.local import TrainingPlan
+from fedsec.training.plan import TrainingPlan
 from tests.conftest import dataset
 from tests.detect.ecs_schema import problems
 from tests.detect.zeek_json import write_zeek_json

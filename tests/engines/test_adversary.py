@@ -15,8 +15,8 @@ from fedsec.fl.strategies.base import SiteTask
 from fedsec.models.mlp import build_mlp
 from fedsec.models.mlp_spec import MLPSpec
 from fedsec.scenarios.adversary import AdversaryConfig
-from fedsec.training.local import TrainingPlan
 from fedsec.training.params import get_params
+from fedsec.training.plan import TrainingPlan
 
 CLASSES = ["benign", "dos", "exploits"]
 

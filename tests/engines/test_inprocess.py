@@ -11,8 +11,9 @@ from fedsec.fl.strategies import STRATEGIES, FedAvg, FedProx, Scaffold, scaffold
 from fedsec.fl.strategies.base import SiteTask
 from fedsec.models.mlp import build_mlp
 from fedsec.models.mlp_spec import MLPSpec
-from fedsec.training.local import TrainingPlan, local_update
+from fedsec.training.local import local_update
 from fedsec.training.params import get_params, max_abs_diff
+from fedsec.training.plan import TrainingPlan
 
 
 def _shards():

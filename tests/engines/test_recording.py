@@ -7,8 +7,8 @@ from fedsec.fl.loop import run_rounds
 from fedsec.fl.strategies import FedProx, Scaffold
 from fedsec.models.mlp import build_mlp
 from fedsec.models.mlp_spec import MLPSpec
-from fedsec.training.local import TrainingPlan
 from fedsec.training.params import get_params, max_abs_diff
+from fedsec.training.plan import TrainingPlan
 
 
 def _shards():

@@ -15,7 +15,7 @@ from fedsec.models.detectors import new_detector
 from fedsec.models.iforest import IsolationForestDetector
 from fedsec.models.one_class import column_groups
 from fedsec.models.svdd import EPS, SVDDSpec, build_svdd, center_from_sums, embedding_sum
-from fedsec.training.local import TrainingPlan
+from fedsec.training.plan import TrainingPlan
 
 
 def _frame(n=2000, seed=0):

@@ -21,8 +21,8 @@ from fedsec.models.detectors import new_detector
 from fedsec.models.iforest import IsolationForestDetector
 from fedsec.models.logcounts import CountPCA, count_stats, fit_count_pca
 from fedsec.models.mlp_spec import MLPSpec
-from fedsec.training.local import TrainingPlan
 from fedsec.training.params import get_params, max_abs_diff
+from fedsec.training.plan import TrainingPlan
 
 PLAN = TrainingPlan(steps=40, batch_size=64, lr=0.02, optimizer="adam", seed=1)
 TOKENS = np.array([101, 202, 303, 404])

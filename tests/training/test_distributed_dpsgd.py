@@ -10,8 +10,9 @@ from torch import nn
 
 from fedsec.fl.privacy.protect import ProtectionPlan, protected_average
 from fedsec.training import dpsgd
-from fedsec.training.local import TrainingPlan, local_update
+from fedsec.training.local import local_update
 from fedsec.training.params import get_params
+from fedsec.training.plan import TrainingPlan
 from tests.conftest import dataset
 
 NUMERIC = ["dur", "spkts", "dpkts", "sbytes", "dbytes", "rate", "sload", "dload"]

@@ -12,8 +12,9 @@ from torch import nn
 from fedsec.fl import recipe
 from fedsec.scenarios.sections import ModelConfig
 from fedsec.training import dpsgd, ghost
-from fedsec.training.local import TrainingPlan, local_update
+from fedsec.training.local import local_update
 from fedsec.training.params import get_params
+from fedsec.training.plan import TrainingPlan
 from tests.conftest import dataset
 
 NUMERIC = ["dur", "spkts", "dpkts", "sbytes", "dbytes", "rate", "sload", "dload"]

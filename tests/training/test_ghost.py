@@ -8,8 +8,9 @@ import torch
 from torch import nn
 
 from fedsec.training import dpsgd, ghost
-from fedsec.training.local import TrainingPlan, local_update
+from fedsec.training.local import local_update
 from fedsec.training.params import get_params
+from fedsec.training.plan import TrainingPlan
 
 
 def mlp(dropout: float = 0.0) -> nn.Module:

@@ -3,8 +3,9 @@ import torch
 
 from fedsec.models.mlp import build_mlp
 from fedsec.models.mlp_spec import MLPSpec
-from fedsec.training.local import TrainingPlan, local_gradient, local_update
+from fedsec.training.local import local_gradient, local_update
 from fedsec.training.params import get_params, max_abs_diff
+from fedsec.training.plan import TrainingPlan
 
 
 def _data(seed=0, n=600):

@@ -3,9 +3,10 @@ import pytest
 import torch
 from torch import nn
 
-from fedsec.training.local import TrainingPlan, local_update
+from fedsec.training.local import local_update
 from fedsec.training.objectives import make_objective
 from fedsec.training.params import get_params
+from fedsec.training.plan import TrainingPlan
 
 
 def _autoencoder() -> nn.Module:

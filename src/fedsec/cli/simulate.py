@@ -49,13 +49,14 @@ def simulate(
     force: Force = False,
 ) -> None:
     """Simulate a federation on real data: centralized vs local-only vs federated, per org."""
-    from fedsec.experiments.driver import run_experiment
-    from fedsec.experiments.rundir import write_run
     from fedsec.scenarios.config import load_scenario
-    from fedsec.tasks.registry import task_of
 
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
-    config = load_scenario(scenario, overrides)
+    config = load_scenario(scenario, overrides)  # refused before training's libraries load
+    from fedsec.experiments.driver import run_experiment
+    from fedsec.experiments.rundir import write_run
+    from fedsec.tasks.registry import task_of
+
     task = task_of(config)
     name = outputs.run_name(config.name, config.seed, outputs.protection_suffix(config.privacy))
     with outputs.run_folder(out, name, force=force) as target:

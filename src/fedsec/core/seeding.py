@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import zlib
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from threadpoolctl import threadpool_limits
+
+if TYPE_CHECKING:  # imported where used: parsing a scenario or aggregating needs no torch
+    import torch
 
 
 def _key(part: object) -> int:
@@ -24,6 +27,8 @@ def rng(seed: int, *purpose: object) -> np.random.Generator:
 
 
 def torch_generator(seed: int, *purpose: object) -> torch.Generator:
+    import torch
+
     generator = torch.Generator()
     generator.manual_seed(derive_seed(seed, *purpose))
     return generator
@@ -38,6 +43,8 @@ def deterministic_torch(threads: int | None = None) -> None:
     starting beside the jobs it runs itself) can leave the product waiting for workers
     forever: measured once, a privacy-curve test spinning in OpenBLAS's ``exec_blas`` for 30
     minutes."""
+    import torch
+
     torch.use_deterministic_algorithms(True)
     if threads is not None:
         torch.set_num_threads(threads)

@@ -18,8 +18,8 @@ from fedsec.fl.aggregation.base import SiteResult
 from fedsec.fl.loop import FederatedResult, Transport, run_rounds
 from fedsec.fl.site import run_task
 from fedsec.fl.strategies.base import SiteTask, Strategy
-from fedsec.training.local import TrainingPlan
 from fedsec.training.params import Params
+from fedsec.training.plan import TrainingPlan
 
 __all__ = ["InProcessTransport", "Shard", "run_federated"]
 

@@ -28,8 +28,9 @@ from fedsec.fl.robustness.base import flatten, unflatten
 from fedsec.fl.strategies import Strategy, from_config
 from fedsec.scenarios.adversary import DATA_ATTACKS, dishonest_orgs
 from fedsec.scenarios.config import Scenario
-from fedsec.training.local import TrainingPlan, local_update
+from fedsec.training.local import local_update
 from fedsec.training.params import Params, get_params
+from fedsec.training.plan import TrainingPlan
 
 
 @dataclass

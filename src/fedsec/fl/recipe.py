@@ -18,7 +18,7 @@ from fedsec.fl.config import PrivacyConfig, SampleDpConfig, StrategyConfig, Trai
 from fedsec.fl.privacy import dp, dp_stats
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.fl.strategies import Strategy, from_config
-from fedsec.training.local import TrainingPlan
+from fedsec.training.plan import TrainingPlan
 
 
 class ClassWeighting(Protocol):

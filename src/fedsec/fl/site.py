@@ -16,9 +16,10 @@ from torch import nn
 from fedsec.fl.aggregation.base import SiteResult
 from fedsec.fl.strategies.base import SiteTask
 from fedsec.fl.strategies.scaffold import correction, zeros_like
-from fedsec.training.local import TrainingPlan, local_gradient, local_update
+from fedsec.training.local import local_gradient, local_update
 from fedsec.training.noise import NoiseSource
 from fedsec.training.params import Params
+from fedsec.training.plan import TrainingPlan
 
 
 def run_task(

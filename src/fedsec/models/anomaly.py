@@ -27,8 +27,9 @@ import pandas as pd
 from fedsec.features.preprocess import Preprocessor
 from fedsec.models.network import NetworkDetector
 from fedsec.models.one_class import OneClassScorer
-from fedsec.training.local import TrainingPlan, local_update
+from fedsec.training.local import local_update
 from fedsec.training.params import set_params
+from fedsec.training.plan import TrainingPlan
 
 
 class AnomalyDetector(NetworkDetector, OneClassScorer):

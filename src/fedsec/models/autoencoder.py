@@ -16,7 +16,7 @@ from torch import nn
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.one_class_specs import AutoencoderSpec
 from fedsec.models.seeded import seeded_build
-from fedsec.training.local import TrainingPlan
+from fedsec.training.plan import TrainingPlan
 
 
 def _stack(widths: list[int]) -> nn.Sequential:

@@ -19,7 +19,8 @@ from fedsec.models.family import FamilyScorer
 from fedsec.models.mlp import MLP, build_mlp
 from fedsec.models.mlp_spec import MLPSpec
 from fedsec.models.network import NetworkDetector
-from fedsec.training.local import TrainingPlan, local_update
+from fedsec.training.local import local_update
+from fedsec.training.plan import TrainingPlan
 
 
 class FamilyClassifier(NetworkDetector, FamilyScorer):

@@ -39,7 +39,8 @@ from fedsec.features.vocabulary import EOS, PAD, RESERVED, UNK, EventVocabulary
 from fedsec.models.base import GLOBAL, Detector, calibrate_threshold, flag
 from fedsec.models.network import NetworkDetector
 from fedsec.models.seeded import seeded_build
-from fedsec.training.local import TrainingPlan, local_update
+from fedsec.training.local import local_update
+from fedsec.training.plan import TrainingPlan
 
 MAX_RANK = "max-rank"
 MAX_SURPRISE = "max-surprise"

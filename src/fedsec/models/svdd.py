@@ -18,7 +18,8 @@ from torch import nn
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.one_class_specs import SVDD_SLOPE, SVDDSpec
 from fedsec.models.seeded import seeded_build
-from fedsec.training.local import TrainingPlan, predict_logits
+from fedsec.training.local import predict_logits
+from fedsec.training.plan import TrainingPlan
 
 #: Centre coordinates closer to zero than this are pushed to +-EPS (a zero coordinate is
 #: trivially matched by shrinking weights).

@@ -23,8 +23,8 @@ from fedsec.fl.loop import FederatedResult, Transport
 from fedsec.fl.privacy import dp_stats
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.scenarios.config import Scenario
-from fedsec.training.local import TrainingPlan
 from fedsec.training.params import Params
+from fedsec.training.plan import TrainingPlan
 
 Progress = Callable[[str], None]
 M = TypeVar("M")

@@ -15,10 +15,13 @@ from __future__ import annotations
 import math
 import os
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+if TYPE_CHECKING:  # imported by the draws that return tensors: an aggregator needs none
+    import torch
 
 
 class NoiseSource(ABC):
@@ -46,14 +49,20 @@ class SeededNoise(NoiseSource):
         self._numpy: np.random.Generator | None = None
 
     def _generator(self) -> torch.Generator:
+        import torch
+
         if self._torch is None:
             self._torch = torch.Generator().manual_seed(self.seed)
         return self._torch
 
     def uniform(self, n: int) -> torch.Tensor:
+        import torch
+
         return torch.rand(n, generator=self._generator())
 
     def gaussian_like(self, reference: torch.Tensor, std: float) -> torch.Tensor:
+        import torch
+
         if std == 0:
             return torch.zeros_like(reference)
         return torch.normal(
@@ -89,6 +98,8 @@ class SecureNoise(NoiseSource):
         return np.concatenate([radius * np.cos(angle), radius * np.sin(angle)])[:n]
 
     def uniform(self, n: int) -> torch.Tensor:
+        import torch
+
         return torch.from_numpy(self._uniform53(n))
 
     def gaussian(self, shape: tuple[int, ...], std: float) -> np.ndarray:
@@ -97,6 +108,8 @@ class SecureNoise(NoiseSource):
         return (std * total / 2.0).reshape(shape)
 
     def gaussian_like(self, reference: torch.Tensor, std: float) -> torch.Tensor:
+        import torch
+
         if std == 0:
             return torch.zeros_like(reference)
         noise = self.gaussian(tuple(reference.shape), std)

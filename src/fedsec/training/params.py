@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
-from torch import nn
+
+if TYPE_CHECKING:  # parameters travel as numpy arrays; only a network's side needs torch
+    from torch import nn
 
 Params = list[np.ndarray]
 
@@ -20,6 +23,8 @@ def set_params(model: nn.Module, params: Params) -> None:
     for (name, current), value in zip(state.items(), params, strict=True):
         if tuple(current.shape) != tuple(value.shape):
             raise ValueError(f"parameter {name}: shape {value.shape} != {tuple(current.shape)}")
+    import torch
+
     model.load_state_dict(
         {
             name: torch.from_numpy(np.asarray(v, dtype=np.float32))

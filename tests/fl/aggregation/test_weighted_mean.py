@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from fedsec.fl.aggregation import SiteResult, WeightedMean, weighted_average
-from fedsec.training.local import Update
+from fedsec.training.plan import Update
 
 
 def _update(value: float, n: int) -> Update:

@@ -1,7 +1,8 @@
 import numpy as np
 
 from fedsec.data.taxonomy import BENIGN
-from fedsec.fl.gate import AcceptanceGate, GateConfig
+from fedsec.fl.gate.config import GateConfig
+from fedsec.fl.gate.judge import AcceptanceGate
 
 
 def rows(attacks: int, benign: int) -> np.ndarray:

@@ -1,10 +1,12 @@
 import numpy as np
 
 from fedsec.fl.aggregation.base import SiteResult
-from fedsec.fl.gate import GateConfig, SiteGates, Verdict
+from fedsec.fl.gate.config import GateConfig
+from fedsec.fl.gate.judge import Verdict
+from fedsec.fl.gate.transport import SiteGates
 from fedsec.fl.loop import run_rounds
 from fedsec.fl.strategies import strategy_class
-from fedsec.training.local import Update
+from fedsec.training.plan import Update
 
 
 class Training:

@@ -7,9 +7,10 @@ from dp_accounting import rdp
 from fedsec.fl.privacy import dp
 from fedsec.models.mlp import build_mlp
 from fedsec.models.mlp_spec import MLPSpec
-from fedsec.training.local import TrainingPlan, local_update
+from fedsec.training.local import local_update
 from fedsec.training.noise import SecureNoise
 from fedsec.training.params import get_params
+from fedsec.training.plan import TrainingPlan
 
 
 def test_sample_level_epsilon_matches_the_accountant_for_a_known_configuration():

@@ -7,7 +7,7 @@ import pytest
 
 from fedsec.fl.privacy import he
 from fedsec.fl.privacy.protect import ProtectionPlan, protected_average
-from fedsec.training.local import Update
+from fedsec.training.plan import Update
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from fedsec.fl.privacy.protect import (
     noise_reporters,
     protected_average,
 )
-from fedsec.training.local import Update
+from fedsec.training.plan import Update
 
 ORGS = [f"org{i}" for i in range(5)]
 SIZE = 20_000

@@ -6,7 +6,7 @@ from fedsec.fl.aggregation.base import SiteResult
 from fedsec.fl.robustness import MultiKrum, NormBound, RobustAggregation
 from fedsec.fl.robustness.base import FREE_RIDER, Mean
 from fedsec.fl.strategies import FedAdam, FedAvg
-from fedsec.training.local import Update
+from fedsec.training.plan import Update
 
 
 def results(global_params, changes, rows):

@@ -11,7 +11,7 @@ from fedsec.fl.aggregation.base import SiteResult
 from fedsec.fl.robustness import RobustAggregation, RobustnessConfig, build_rule
 from fedsec.fl.strategies.base import StrategyState
 from fedsec.fl.strategies.fedavg import FedAvg
-from fedsec.training.local import Update
+from fedsec.training.plan import Update
 
 SITES = ["org1", "org2", "org3", "org4", "org5"]
 SHAPES = [(8, 6), (8,), (3, 8), (3,)]  # a small network ending in a linear layer

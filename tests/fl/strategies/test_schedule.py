@@ -12,8 +12,8 @@ from fedsec.fl.config import StrategyConfig
 from fedsec.fl.loop import run_rounds
 from fedsec.fl.strategies import STRATEGIES, from_config
 from fedsec.fl.strategies.schedule import ServerSchedule
-from fedsec.training.local import Update
 from fedsec.training.params import get_params, max_abs_diff
+from fedsec.training.plan import Update
 from tests.engines.test_recording import _model, _plan, _shards
 
 

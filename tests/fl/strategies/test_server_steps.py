@@ -18,7 +18,7 @@ from fedsec.fl.strategies import (
     from_config,
 )
 from fedsec.fl.strategies.scaffold import correction, server_control_step
-from fedsec.training.local import Update
+from fedsec.training.plan import Update
 
 
 def _update(value: float, n: int) -> Update:

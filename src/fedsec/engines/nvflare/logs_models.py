@@ -42,8 +42,8 @@ from fedsec.models.deeplog import (
     threshold_of_histogram,
 )
 from fedsec.tasks.logs.metrics import session_metrics
-from fedsec.training.local import TrainingPlan
 from fedsec.training.params import Params, get_params
+from fedsec.training.plan import TrainingPlan
 
 
 def load_site_sessions(config: SiteConfig, view: str, base: Path) -> SiteSessions:

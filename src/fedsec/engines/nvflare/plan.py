@@ -32,7 +32,7 @@ from fedsec.scenarios.config import (
     StrategyConfig,
     TrainingConfig,
 )
-from fedsec.training.local import TrainingPlan
+from fedsec.training.plan import TrainingPlan
 
 MAX_ROUNDS = 100_000
 MAX_SITES = 255  # Shamir indices of the secure sum

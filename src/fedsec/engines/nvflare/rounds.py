@@ -35,8 +35,8 @@ from fedsec.fl.privacy.protect import (
 )
 from fedsec.fl.robustness import RobustAggregation
 from fedsec.fl.strategies import SiteTask
-from fedsec.training.local import Update
 from fedsec.training.params import Params
+from fedsec.training.plan import Update
 
 MALFORMED = (KeyError, ValueError, TypeError)
 

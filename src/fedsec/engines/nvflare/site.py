@@ -39,7 +39,7 @@ from fedsec.engines.nvflare.site_privacy import PrivacyLedger
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.engines.nvflare.site_trees import BoosterLink
 from fedsec.fl import recipe
-from fedsec.fl.gate import AcceptanceGate, Verdict
+from fedsec.fl.gate.judge import AcceptanceGate, Verdict
 from fedsec.fl.privacy.protect import ProtectionPlan, TooFewNoiseShares, noise_reporters, payload
 from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError
 from fedsec.fl.privacy.widesum import widen

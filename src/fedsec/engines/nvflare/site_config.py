@@ -44,7 +44,7 @@ from fedsec.core.errors import ConfigError
 from fedsec.data.mapping import Mapping
 from fedsec.engines.nvflare.deployable import require_deployable
 from fedsec.engines.nvflare.site_privacy import SitePrivacyConfig
-from fedsec.fl.gate import GateConfig
+from fedsec.fl.gate.config import GateConfig
 from fedsec.fl.robustness.range_guard import RangeGuardConfig
 from fedsec.scenarios.config import (
     ClassificationScenario,

@@ -23,7 +23,7 @@ from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
 from fedsec.engines.nvflare.setups import DetectorSetup, ModelSetup, Setup
 from fedsec.engines.nvflare.statistics import benign_rows
 from fedsec.features.preprocess import Preprocessor
-from fedsec.fl.gate import score_model, validation_labels
+from fedsec.fl.gate.judge import score_model, validation_labels
 from fedsec.fl.robustness.range_guard import RangeGuardConfig, edge_copies
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.base import calibrate_threshold
@@ -35,8 +35,8 @@ from fedsec.models.mlp_spec import MLPSpec
 from fedsec.models.svdd import embedding_sum
 from fedsec.reporting.metrics import detection_metrics, score_metrics
 from fedsec.scenarios.federation import OrgData
-from fedsec.training.local import TrainingPlan
 from fedsec.training.params import Params
+from fedsec.training.plan import TrainingPlan
 
 
 @dataclass

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fedsec.fl.privacy.protect import RoundProtection
-from fedsec.training.local import Update
 from fedsec.training.params import Params
+from fedsec.training.plan import Update
 
 
 class RoundAborted(Exception):

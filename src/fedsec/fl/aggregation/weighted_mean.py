@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from fedsec.fl.aggregation.base import Combined, SiteResult
-from fedsec.training.local import Update
 from fedsec.training.params import Params
+from fedsec.training.plan import Update
 
 
 def weighted_average(updates: Sequence[Update]) -> Params:

@@ -17,9 +17,9 @@ import numpy as np
 
 from fedsec.core import seeding
 from fedsec.fl.privacy import dp, he, secagg
-from fedsec.training.local import Update
 from fedsec.training.noise import NoiseSource, SeededNoise
 from fedsec.training.params import Params
+from fedsec.training.plan import Update
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.cluster import HDBSCAN
 
 from fedsec.core import seeding
 from fedsec.fl.robustness.base import Decision
@@ -47,6 +46,8 @@ def majority_cluster(deltas: np.ndarray) -> np.ndarray:
     n = len(deltas)
     if n < 3:
         return np.ones(n, dtype=bool)
+    from sklearn.cluster import HDBSCAN  # this rule's alone: scenarios name it without loading it
+
     labels = HDBSCAN(
         min_cluster_size=n // 2 + 1,
         min_samples=1,

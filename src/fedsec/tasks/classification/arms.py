@@ -32,8 +32,9 @@ from fedsec.features.preprocess import (
     non_negative,
 )
 from fedsec.fl import recipe
-from fedsec.fl.gate import AcceptanceGate, GateConfig, SiteGates, Verdict, labels_at_fpr
-from fedsec.fl.gate.transport import Judge
+from fedsec.fl.gate.config import GateConfig
+from fedsec.fl.gate.judge import AcceptanceGate, Verdict, labels_at_fpr
+from fedsec.fl.gate.transport import Judge, SiteGates
 from fedsec.fl.privacy import dp_stats
 from fedsec.fl.privacy.secure_stats import OrgRows, secure_statistics
 from fedsec.fl.release import TailAverage
