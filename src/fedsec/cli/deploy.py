@@ -253,6 +253,10 @@ def submit_command(
 ) -> None:
     """Run SCENARIO's federated training as a signed job; write the usual run directory."""
     _nvflare()
+    from fedsec.scenarios.config import load_scenario
+
+    overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
+    config = load_scenario(scenario, overrides)  # refused before the engine's libraries load
     from pydantic import ValidationError
 
     from fedsec.cli.jobs import RoundReporter, admin_of, interrupted_message
@@ -268,12 +272,9 @@ def submit_command(
         write_deployed_run,
         write_site_only_run,
     )
-    from fedsec.scenarios.config import load_scenario
     from fedsec.tasks.federate import curve_rounds
     from fedsec.tasks.privacy import check_accounting
 
-    overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
-    config = load_scenario(scenario, overrides)
     require_deployable(config)
     if detector is not None and config.task != "anomaly":
         raise ConfigError(f"--detector applies to anomaly scenarios, not task={config.task}")
