@@ -18,15 +18,21 @@ def test_parsing_every_builtin_scenario_loads_no_training_library():
     assert {"pydantic", "fedsec.scenarios.config", "fedsec.fl.config"} <= loaded
 
 
-def test_a_scenario_refused_by_simulate_is_refused_before_they_load(tmp_path):
-    args = ["simulate", "unsw-5org-disjoint", "--set", "rounds=abc", "--out", str(tmp_path / "r")]
-    loaded = _loaded(
+def refused_run_loads(args: list[str]) -> set[str]:
+    """The modules a fresh ``fedsec`` run of ``args`` has imported; it must exit 2 naming the
+    bad ``rounds``."""
+    return _loaded(
         "import json, sys\nfrom typer.testing import CliRunner\nfrom fedsec.cli import app\n"
         "result = CliRunner().invoke(app, json.loads(sys.argv[1]))\n"
         "assert result.exit_code == 2 and 'rounds: Input should be a valid integer' in "
         "result.output, result.output",
         json.dumps(args),
     )
+
+
+def test_a_scenario_refused_by_simulate_is_refused_before_they_load(tmp_path):
+    args = ["simulate", "unsw-5org-disjoint", "--set", "rounds=abc", "--out", str(tmp_path / "r")]
+    loaded = refused_run_loads(args)
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
     assert not (tmp_path / "r").exists()
 
@@ -35,13 +41,6 @@ def test_a_scenario_refused_by_job_submit_is_refused_before_the_engine_loads(tmp
     """``fedsec job submit`` read the scenario after importing the deployment engine (torch,
     scikit-learn, NVFlare's client API: 4.2 s); a bad setting is now refused in ~1.3 s."""
     args = ["job", "submit", "unsw-5org-disjoint", "--federation", str(tmp_path / "fed")]
-    args += ["--set", "rounds=abc", "--out", str(tmp_path / "r")]
-    loaded = _loaded(
-        "import json, sys\nfrom typer.testing import CliRunner\nfrom fedsec.cli import app\n"
-        "result = CliRunner().invoke(app, json.loads(sys.argv[1]))\n"
-        "assert result.exit_code == 2 and 'rounds: Input should be a valid integer' in "
-        "result.output, result.output",
-        json.dumps(args),
-    )
+    loaded = refused_run_loads([*args, "--set", "rounds=abc", "--out", str(tmp_path / "r")])
     assert loaded.isdisjoint(("torch", "sklearn", "scipy")), sorted(loaded & {"torch", "sklearn"})
     assert not (tmp_path / "r").exists()
