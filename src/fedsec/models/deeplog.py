@@ -42,6 +42,8 @@ from fedsec.models.seeded import seeded_build
 from fedsec.training.local import local_update
 from fedsec.training.plan import TrainingPlan
 
+#: (window, target) pairs per forward pass when scoring events.
+PAIR_BATCH = 2048
 MAX_RANK = "max-rank"
 MAX_SURPRISE = "max-surprise"
 SESSION_SCORES = {
@@ -110,7 +112,7 @@ def session_windows(
 
 
 def target_ranks(
-    module: nn.Module, x: np.ndarray, y: np.ndarray, candidates: np.ndarray, batch: int = 2048
+    module: nn.Module, x: np.ndarray, y: np.ndarray, candidates: np.ndarray, batch: int = PAIR_BATCH
 ) -> np.ndarray:
     """Rank of each target among ``candidates`` (0 = the model's first choice), computed once
     per distinct (window, target) pair."""
@@ -118,7 +120,7 @@ def target_ranks(
 
 
 def target_surprises(
-    module: nn.Module, x: np.ndarray, y: np.ndarray, candidates: np.ndarray, batch: int = 2048
+    module: nn.Module, x: np.ndarray, y: np.ndarray, candidates: np.ndarray, batch: int = PAIR_BATCH
 ) -> np.ndarray:
     """Surprise of each target, ``s = -log p`` under the model's softmax over ``candidates``,
     as ``s / (1 + s)`` in [0, 1) (monotone in ``s``; 0: a certain event)."""
@@ -134,12 +136,11 @@ def _surprises(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return surprise / (1.0 + surprise)
 
 
-def target_ranks_and_surprises(
-    module: nn.Module, x: np.ndarray, y: np.ndarray, candidates: np.ndarray, batch: int = 2048
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`target_ranks` and :func:`target_surprises` from one forward pass."""
-    both = _per_pair(module, x, y, candidates, batch, _ranks_and_surprises, width=2)
-    return both[:, 0].astype(np.int64), both[:, 1]
+def _target_ranks_and_surprises(
+    module: nn.Module, x: np.ndarray, y: np.ndarray, candidates: np.ndarray
+) -> np.ndarray:
+    """:func:`target_ranks` and :func:`target_surprises` from one forward pass, as columns."""
+    return _per_pair(module, x, y, candidates, PAIR_BATCH, _ranks_and_surprises, width=2)
 
 
 def _ranks_and_surprises(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -268,35 +269,34 @@ class DeepLogDetector(NetworkDetector, Detector):
 
     def event_ranks(self, sessions: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Per session, the rank of each event and of its end (unseen events: ``unseen_rank``)."""
-        inputs = [index_ids(self.known, s) for s in sessions]
-        x, y, owner = session_windows(inputs, self.spec.window, self.end_token)
-        ranks = target_ranks(self.module(), x, np.where(y == UNK, EOS, y), self.candidates)
-        ranks[y == UNK] = self.unseen_rank
-        bounds = np.searchsorted(owner, np.arange(len(sessions) + 1))
-        return [ranks[bounds[i] : bounds[i + 1]] for i in range(len(sessions))]
+        return self._per_event(sessions, target_ranks, self.unseen_rank)
 
     def event_ranks_and_surprises(
         self, sessions: Sequence[np.ndarray]
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """:meth:`event_ranks` and :meth:`event_surprises` from one forward pass."""
-        inputs = [index_ids(self.known, s) for s in sessions]
-        x, y, owner = session_windows(inputs, self.spec.window, self.end_token)
-        targets = np.where(y == UNK, EOS, y)
-        ranks, surprises = target_ranks_and_surprises(self.module(), x, targets, self.candidates)
-        ranks[y == UNK], surprises[y == UNK] = self.unseen_rank, 1.0
-        bounds = np.searchsorted(owner, np.arange(len(sessions) + 1))
-        cut = [slice(bounds[i], bounds[i + 1]) for i in range(len(sessions))]
-        return [ranks[c] for c in cut], [surprises[c] for c in cut]
+        both = self._per_event(sessions, _target_ranks_and_surprises, [self.unseen_rank, 1.0])
+        return [b[:, 0].astype(np.int64) for b in both], [b[:, 1] for b in both]
 
     def event_surprises(self, sessions: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Per session, the surprise of each event and of its end as ``s / (1 + s)`` (see
         :func:`target_surprises`; unseen events: 1)."""
+        return self._per_event(sessions, target_surprises, 1.0)
+
+    def _per_event(
+        self,
+        sessions: Sequence[np.ndarray],
+        per_target: Callable[[nn.Module, np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+        unseen: float | list[float],
+    ) -> list[np.ndarray]:
+        """Per session, ``per_target``'s value (:func:`target_ranks`, ...) for each event and
+        for its end; ``unseen`` for the events the model never saw."""
         inputs = [index_ids(self.known, s) for s in sessions]
         x, y, owner = session_windows(inputs, self.spec.window, self.end_token)
-        surprises = target_surprises(self.module(), x, np.where(y == UNK, EOS, y), self.candidates)
-        surprises[y == UNK] = 1.0
+        values = per_target(self.module(), x, np.where(y == UNK, EOS, y), self.candidates)
+        values[y == UNK] = unseen
         bounds = np.searchsorted(owner, np.arange(len(sessions) + 1))
-        return [surprises[bounds[i] : bounds[i + 1]] for i in range(len(sessions))]
+        return [values[bounds[i] : bounds[i + 1]] for i in range(len(sessions))]
 
     def decision_function(
         self,

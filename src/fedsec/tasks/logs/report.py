@@ -163,16 +163,16 @@ def calibration_caveats(metrics: dict) -> list[str]:
     if model.get("score", "max-rank") == "max-rank" and model.get("top_k"):
         return []  # a fixed top_k: nothing calibrated
     shared_own = model["calibration"] == "per-org"
+    own = [a for a in metrics["arms"] if a == "local" or shared_own]  # arms calibrating alone
+    rule = f"its own rule ({', '.join(own)})"
     lines = []
     for org, info in metrics["federation"]["orgs"].items():
-        own = [a for a in metrics["arms"] if a == "local" or shared_own]
         capped = [
             arm
             for arm, result in metrics["arms"].items()
             if (result["per_org"].get(org, {}).get("threshold") or 0.0) >= 1.0
         ]
         notes = []
-        rule = f"its own rule ({', '.join(own)})"
         short = unresolved_target(
             info["sessions"]["val"], target, "normal validation sessions", rule
         )
