@@ -38,7 +38,11 @@ def scored(work: Path, rows: int, chunks: int, form: str) -> tuple:
     score = flow_scorer(
         work / "model", [path], "flows", None, None, Trust(allow_unsigned=True), alerts=alerts
     )
-    return alerts, score, [score.records(t) for t in islice(read_chunks("flows", [path]), chunks)]
+    return (
+        alerts,
+        score,
+        [score.records(t, 0)[0] for t in islice(read_chunks("flows", [path]), chunks)],
+    )
 
 
 #: The column-wise text before Arrow joined the lines, by format (flat lines name no source).

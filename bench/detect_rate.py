@@ -12,7 +12,8 @@ fedsec's chunked reader against the reader before it (each batch to pandas, then
 ``flows.from_frame``) on each container, the preprocessing, the bare forward (preprocessed
 matrix in, probabilities out, at each thread count; torch's float32 forward of the same
 network beside it, the forward detection ran before), scoring the CSV with the next chunk read
-in a thread and without (flat and ECS alerts, one after the other in this process); the CPU
+in a thread and without, and with two chunks scored at once (flat and ECS alerts, one after
+the other in this process); the CPU
 seconds of each stage of detection (the flow scorer's own steps, flat and ECS alerts), and
 ``fedsec detect`` end to end (CSV and Parquet with ECS alerts, CSV with flat ones), each its
 own process timed from before its imports, wall and CPU seconds and peak memory (max RSS)
@@ -233,28 +234,39 @@ def frame_path(path: Path) -> int:
     return first
 
 
+#: How ``overlap`` scores a file: (next chunk read in a thread, chunks scored at once).
+WAYS = ((False, 1), (True, 1), (True, 2))
+
+
 def overlap(path: Path, model_dir: Path, rows: int, alert_format: str) -> None:
-    """Wall and CPU seconds of scoring ``path`` (score_files, as ``fedsec detect`` does) with
-    the next chunk read in a thread and without, one after the other in this process."""
+    """Wall and CPU seconds of scoring ``path`` (score_files, as ``fedsec detect`` does) in
+    one thread, with the next chunk read in a thread, and with two chunks scored at once as
+    well, one after the other in this process."""
     threadpool_limits(1, user_api="blas")
     alerts = alert_format_of(
         model_dir, CLASSIFIER_KIND, None, AlertOptions(alert_format, observer="bench")
     )
     spent = {}
-    for ahead in (False, True):
+    for ahead, workers in WAYS:
         score = flow_scorer(model_dir, [path], "flows", None, None, UNSIGNED, alerts=alerts)
         out = path.with_suffix(f".overlap.{alert_format}.jsonl")
-        spent[ahead] = timed(
-            f"score_files, {path.suffix[1:]}, {alert_format}, ahead {'on' if ahead else 'off'}",
+        spent[ahead, workers] = timed(
+            f"score_files, {path.suffix[1:]}, {alert_format}, ahead {'on' if ahead else 'off'}, "
+            f"{workers} worker(s)",
             rows,
-            lambda s=score, o=out, a=ahead: score_files(s, "flows", [path], o, ahead=a),
+            lambda s=score, o=out, a=ahead, w=workers: score_files(
+                s, "flows", [path], o, ahead=a, workers=w
+            ),
         )
-    on, off = spent[True], spent[False]
-    print(
-        f"read ahead on/off ({alert_format}): wall {on['wall'] / off['wall']:.2f}x, "
-        f"CPU {on['cpu'] / off['cpu']:.2f}x",
-        flush=True,
-    )
+    alone = spent[WAYS[0]]
+    parts = []
+    for ahead, workers in WAYS[1:]:
+        run = spent[ahead, workers]
+        parts.append(
+            f"ahead {'on' if ahead else 'off'}, {workers} worker(s): wall "
+            f"{run['wall'] / alone['wall']:.2f}x, CPU {run['cpu'] / alone['cpu']:.2f}x"
+        )
+    print(f"against one thread ({alert_format}): " + "; ".join(parts), flush=True)
 
 
 def start_up() -> None:

@@ -144,6 +144,29 @@ def test_detect_writes_alerts_for_flagged_flows(run_dir, tmp_path):
     assert "alerts" in result.output
 
 
+def test_detect_workers_change_nothing_but_the_time(run_dir, tmp_path, monkeypatch):
+    """``--workers`` reaches the scoring (here in chunks of 40 rows, so that three threads
+    share the slice) and the alerts are those of one thread, byte for byte."""
+    from fedsec.detect import dispatch
+
+    used, scored = [], dispatch.score_files
+
+    def small_chunks(*args, workers=None, **kwargs):
+        used.append(workers)
+        return scored(*args, workers=workers, chunk_rows=40, **kwargs)
+
+    monkeypatch.setattr(dispatch, "score_files", small_chunks)
+    flows, written = _unsw_slice(tmp_path), []
+    for workers in ("1", "3"):
+        out = tmp_path / f"alerts-{workers}.jsonl"
+        args = ["detect", "--model", str(run_dir / "model"), "--input", str(flows)]
+        args += ["--format", "unsw-nb15", "--org", "org2", "--workers", workers]
+        result = runner.invoke(app, [*args, "--out", str(out), "--alert-format", "fedsec"])
+        assert result.exit_code == 0, result.output
+        written.append(out.read_bytes())
+    assert used == [1, 3] and written[0] == written[1] and written[0].count(b"\n") > 100
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -110,10 +110,10 @@ def _chunks(inputs, name: str, rows: int = 700):
 def _alerts(bundles, kind, fmt, path, chunks, alerts, threshold=None) -> list[FlowAlerts]:
     model_dir, load = bundles[kind]
     score = flow_scorer(model_dir, [path], fmt, None, threshold, UNSIGNED, load, alerts)
-    found = []
+    found, offset = [], 0
     for table in chunks:
-        found.append(score.records(table))
-        score.tally.add(table, np.full(len(table), "benign", dtype=object))
+        found.append(score.records(table, offset)[0])
+        offset += len(table)
     return found
 
 

@@ -113,6 +113,14 @@ def detect(
             min=1, help="Threads of the model's forward pass (default: half the cores, 1 to 4)."
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Flow chunks scored at once, each in its own thread (default: the cores "
+            "divided by --threads, 1 to 4); the alerts are the same whatever the count.",
+        ),
+    ] = None,
     follow: Annotated[
         bool,
         typer.Option(
@@ -165,6 +173,7 @@ def detect(
             follow=FollowOptions(poll=poll) if follow else None,
             stop=stop,
             alert_options=alert_options,
+            workers=workers,
         )
     authenticity = summary.authenticity
     if authenticity is not None and not authenticity.trusted:

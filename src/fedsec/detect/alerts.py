@@ -64,18 +64,18 @@ class FlowScorer(ChunkScorer):
         self.threshold = threshold
         self.tally = Tally()
 
-    def records(self, table: FlowTable) -> FlowAlerts:
+    def records(self, table: FlowTable, offset: int) -> tuple[FlowAlerts, np.ndarray]:
+        """The chunk's alerts, and its rows' families (what the tally counts)."""
         model = self.model
         frame = table.features(model.view).frame
         x = model.encode(frame)
         proba = model.proba_from_matrix(x)
         scores = model.malicious_score(proba)
         labels = model.labels_from_proba(proba, self.threshold)
-        alerts = alert_records(table, proba, labels, scores, model.classes, self.tally.rows)
+        alerts = alert_records(table, proba, labels, scores, model.classes, offset)
         if self.alerts.explain:
             alerts = explain(alerts, model, x, frame, labels, table, self.threshold)
-        self.tally.add(table, labels)
-        return alerts
+        return alerts, labels
 
 
 def flow_scorer(

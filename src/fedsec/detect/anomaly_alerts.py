@@ -111,18 +111,18 @@ class AnomalyScorer(ChunkScorer):
         self.chosen, self.top = chosen, top
         self.tally = _Tally()
 
-    def records(self, table: FlowTable) -> list[dict]:
+    def records(self, table: FlowTable, offset: int) -> tuple[list[dict], np.ndarray]:
+        """The chunk's alerts, and the rows flagged (what the tally counts)."""
         model = self.model
         frame = table.features(model.view).frame
         x = model.encode(frame)
         scores = model.score_matrix(x)
         rows = np.flatnonzero(scores > self.chosen[0])
         features = top_features(model, x, frame, rows, self.top)
-        records = alert_records(table, scores, rows, self.chosen, features, self.tally.rows)
+        records = alert_records(table, scores, rows, self.chosen, features, offset)
         if self.alerts.explain:
             add_network(records, table, rows)
-        self.tally.add(table, rows)
-        return records
+        return records, rows
 
 
 def anomaly_scorer(

@@ -47,6 +47,7 @@ class DetectionRequest:
     alerts: AlertFormat = FLAT
     follow: FollowOptions | None = None  # --follow: score the one input as it grows
     stop: threading.Event | None = None  # ... until this is set
+    workers: int | None = None  # chunks scored at once (None: threads.scoring_workers)
 
 
 Detector = Callable[[Path, DetectionRequest], DetectionSummary]
@@ -106,7 +107,8 @@ def _scored_files(kind: str) -> Detector:
     """A flow kind's detector: its scorer over the input files, chunk by chunk."""
 
     def detect(model_dir: Path, r: DetectionRequest) -> DetectionSummary:
-        return score_files(SCORERS[kind](model_dir, r), r.fmt, r.inputs, r.out, r.mapping)
+        score = SCORERS[kind](model_dir, r)
+        return score_files(score, r.fmt, r.inputs, r.out, r.mapping, workers=r.workers)
 
     return detect
 
@@ -184,12 +186,14 @@ def run_detection(
     alert_options: AlertOptions | None = None,
     follow: FollowOptions | None = None,
     stop: threading.Event | None = None,
+    workers: int | None = None,
 ) -> DetectionSummary:
     """Alerts from any bundle: the manifest's kind picks its detector (the one dispatch; the
     kind and the options are checked first: :func:`check_kind_and_options`), once the bundle's
     signature is verified against ``trust`` (default: the user's trusted keys). Alerts are ECS
     documents unless ``alert_options`` says otherwise. ``follow``: score the one input as it
-    grows, until ``stop`` is set."""
+    grows, until ``stop`` is set. ``workers``: flow chunks scored at once (default: as many as
+    the cores allow, :func:`fedsec.detect.threads.scoring_workers`)."""
     trust = trust if trust is not None else user_trust()
     manifest = load_manifest(model_dir)
     authenticity = authenticate(model_dir, manifest, trust)
@@ -197,7 +201,19 @@ def run_detection(
     check_kind_and_options(model_dir, kind, threshold, namespace)
     alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions())
     request = DetectionRequest(
-        inputs, fmt, out, org, threshold, namespace, options, trust, mapping, alerts, follow, stop
+        inputs,
+        fmt,
+        out,
+        org,
+        threshold,
+        namespace,
+        options,
+        trust,
+        mapping,
+        alerts,
+        follow,
+        stop,
+        workers,
     )
     if follow is not None:
         summary = follow_detection(model_dir, kind, request)

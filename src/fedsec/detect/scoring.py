@@ -1,12 +1,18 @@
 """What every flow detector's chunk scorer shares: the input checked on its first chunk, alert
-lines in the run's format, and the summary added up as chunks go by."""
+lines in the run's format, and the summary added up as chunks go by; and a file scored chunk
+by chunk, several chunks at once in threads when the process may use several cores."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from fedsec.core import atomic
 from fedsec.data.flows import FlowTable
@@ -16,15 +22,27 @@ from fedsec.data.readers.chunks import CHUNK_ROWS, read_chunks
 from fedsec.detect.batch import FlowAlerts
 from fedsec.detect.formats import AlertFormat
 from fedsec.detect.records import DetectionSummary, check_columns, check_format
-from fedsec.detect.threads import available_cores
+from fedsec.detect.threads import available_cores, scoring_workers
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    """A chunk's alert lines, and what the summary counts of it: the chunk and its ``flagged``
+    (the detector's per-row decisions or flagged rows, as its tally takes them)."""
+
+    table: FlowTable
+    lines: bytes
+    flagged: np.ndarray
 
 
 class ChunkScorer:
     """Tables in, alert lines out, chunk after chunk, the summary added up as it goes: what
     ``fedsec detect`` does to a file, and ``--follow`` to each batch of a growing one.
-    Subclasses score a chunk into alerts (``records``) and keep the ``tally``."""
+    Subclasses score a chunk into alerts (``records``) and keep the ``tally``. ``score`` only
+    reads the model, so chunks may be scored in several threads at once; ``count`` adds them
+    to the summary, in the input's order."""
 
-    tally: Any  # the detector's running summary: ``rows`` scored so far and ``summary()``
+    tally: Any  # the detector's running summary: ``rows`` counted so far, ``add``, ``summary()``
 
     def __init__(
         self, model: Any, manifest: dict, fmt: str, inputs: Sequence[Path], alerts: AlertFormat
@@ -33,13 +51,25 @@ class ChunkScorer:
         self.alerts = alerts
 
     def __call__(self, table: FlowTable) -> bytes:
+        """The next chunk's alert lines, the input checked while no row has been counted."""
         if self.tally.rows == 0:
             check_format(self.model.view, self.manifest, self.fmt, self.inputs)
             check_columns(self.model, table, self.inputs)
-        return self.alerts.lines(self.records(table))
+        return self.count(self.score(table, self.tally.rows))
 
-    def records(self, table: FlowTable) -> list[dict] | FlowAlerts:
-        """The chunk's alerts: records (one dict each) or, for flow models, columns."""
+    def score(self, table: FlowTable, offset: int) -> ScoredChunk:
+        """The chunk's alert lines (``offset``: rows of the input before it); changes nothing."""
+        alerts, flagged = self.records(table, offset)
+        return ScoredChunk(table, self.alerts.lines(alerts), flagged)
+
+    def count(self, scored: ScoredChunk) -> bytes:
+        """``scored`` added to the summary (chunks in the input's order); its lines."""
+        self.tally.add(scored.table, scored.flagged)
+        return scored.lines
+
+    def records(self, table: FlowTable, offset: int) -> tuple[list[dict] | FlowAlerts, np.ndarray]:
+        """The chunk's alerts (records, one dict each, or for flow models columns) and what
+        the tally counts of it."""
         raise NotImplementedError
 
     def summary(self) -> DetectionSummary:
@@ -54,15 +84,64 @@ def score_files(
     mapping: Mapping | None = None,
     chunk_rows: int = CHUNK_ROWS,
     ahead: bool | None = None,
+    workers: int | None = None,
 ) -> DetectionSummary:
-    """The input scored chunk by chunk and each chunk's alerts written as they come
-    (atomically: the file appears complete, or not at all). ``ahead``: the next chunk read in
-    a thread while this one is scored (default: when this process may use two cores or more;
-    the alerts are the same either way)."""
+    """The input scored chunk by chunk and each chunk's alerts written as they come, in the
+    input's order (atomically: the file appears complete, or not at all). ``ahead``: the next
+    chunk read in a thread while this one is scored (default: when this process may use two
+    cores or more); ``workers``: chunks scored at once (default: :func:`scoring_workers`).
+    The alerts are the same either way."""
     chunks: Iterator[FlowTable] = read_chunks(fmt, list(inputs), mapping, chunk_rows)
     if ahead if ahead is not None else available_cores() >= 2:
         chunks = read_ahead(chunks)
     with atomic.stream(out) as sink, contextlib.closing(chunks):
-        for table in chunks:
-            sink.write(score(table))
+        for lines in scored_lines(score, chunks, scoring_workers(workers)):
+            sink.write(lines)
     return score.summary()
+
+
+def scored_lines(score: ChunkScorer, chunks: Iterable[FlowTable], workers: int) -> Iterator[bytes]:
+    """Each chunk's alert lines in the chunks' order: in this thread until a chunk with rows
+    has passed the input's checks, then, with ``workers`` > 1, that many chunks at once."""
+    chunks = iter(chunks)
+    for table in chunks:
+        yield score(table)
+        if workers > 1 and score.tally.rows:
+            yield from _in_threads(score, chunks, workers)
+            return
+
+
+def _in_threads(score: ChunkScorer, chunks: Iterator[FlowTable], workers: int) -> Iterator[bytes]:
+    """The chunks scored by ``workers`` threads, each counted and yielded in order; at most
+    ``workers`` chunks are in hand at once (memory: each costs some 40-100 MiB while scored).
+    An error is raised where its chunk comes, as one thread would: a chunk's before a later
+    chunk's read error."""
+    offset = score.tally.rows
+    pending: deque[Future[ScoredChunk]] = deque()
+    with ThreadPoolExecutor(workers, thread_name_prefix="fedsec-score") as pool:
+        try:
+            while (table := _next_after(chunks, pending)) is not None:
+                pending.append(pool.submit(score.score, table, offset))
+                offset += len(table)
+                if len(pending) >= workers:
+                    yield score.count(pending.popleft().result())
+            while pending:
+                yield score.count(pending.popleft().result())
+        finally:
+            for waiting in pending:
+                waiting.cancel()
+
+
+def _next_after(
+    chunks: Iterator[FlowTable], pending: deque[Future[ScoredChunk]]
+) -> FlowTable | None:
+    """The next chunk (None at the end); if reading it fails, the error of a chunk before it
+    that failed to score comes first."""
+    try:
+        return next(chunks)
+    except StopIteration:
+        return None
+    except Exception:
+        for earlier in pending:
+            earlier.result()
+        raise
