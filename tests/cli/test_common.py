@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from fedsec import __version__
 from fedsec.cli import app
-from fedsec.cli.common import RoundProgress, UnwrappedConsole, quiet_libraries
+from fedsec.cli.common import RoundProgress, ScanProgress, UnwrappedConsole, quiet_libraries
 from fedsec.data.logs import LOG_FORMATS
 from fedsec.data.readers import FORMATS
 from fedsec.scenarios.config import builtin_names, load_scenario
@@ -95,6 +95,34 @@ def test_piped_progress_reports_every_interval():
         for _ in range(4):
             progress.advance("federated")
     assert len(out.getvalue().splitlines()) == 4
+
+
+def test_a_piped_scan_prints_a_whole_line_per_interval_and_none_within_it():
+    out = io.StringIO()
+    with ScanProgress("scoring", UnwrappedConsole(file=out), every=0) as progress:
+        progress(65_536, 9_916)
+        progress(131_072, 19_800)
+    lines = out.getvalue().splitlines()
+    assert [line.split(" (")[0] for line in lines] == [
+        "scoring: 65,536 rows scored, 9,916 alerts",
+        "scoring: 131,072 rows scored, 19,800 alerts",
+    ]
+    assert all(line.endswith("s elapsed)") and "rows/s" in line for line in lines)
+    quiet = io.StringIO()
+    with ScanProgress("scoring", UnwrappedConsole(file=quiet), every=3600) as progress:
+        progress(65_536, 9_916)
+    assert quiet.getvalue() == ""
+
+
+def test_a_scan_on_a_terminal_is_one_live_line_gone_at_the_end():
+    out = io.StringIO()
+    terminal = UnwrappedConsole(file=out, force_terminal=True, width=100)
+    with ScanProgress("scoring", terminal) as progress:
+        progress(65_536, 9_916)
+        progress.rich.refresh()
+    shown = out.getvalue()
+    assert "scoring: 65,536 rows scored, 9,916 alerts" in shown
+    assert shown.endswith("\x1b[2K")  # erased when the scan ends: the summary follows alone
 
 
 def test_version_and_short_help():

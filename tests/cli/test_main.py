@@ -146,8 +146,12 @@ def test_detect_writes_alerts_for_flagged_flows(run_dir, tmp_path):
 
 def test_detect_workers_change_nothing_but_the_time(run_dir, tmp_path, monkeypatch):
     """``--workers`` reaches the scoring (here in chunks of 40 rows, so that three threads
-    share the slice) and the alerts are those of one thread, byte for byte."""
+    share the slice) and the alerts are those of one thread, byte for byte; piped, the
+    progress is whole lines (here one per chunk)."""
+    from fedsec.cli import common
     from fedsec.detect import dispatch
+
+    monkeypatch.setattr(common, "PLAIN_EVERY_S", 0.0)
 
     used, scored = [], dispatch.score_files
 
@@ -164,6 +168,8 @@ def test_detect_workers_change_nothing_but_the_time(run_dir, tmp_path, monkeypat
         result = runner.invoke(app, [*args, "--out", str(out), "--alert-format", "fedsec"])
         assert result.exit_code == 0, result.output
         written.append(out.read_bytes())
+        told = [line for line in result.output.splitlines() if line.startswith("scoring: ")]
+        assert len(told) == 10 and told[-1].startswith("scoring: 400 rows scored, "), told
     assert used == [1, 3] and written[0] == written[1] and written[0].count(b"\n") > 100
 
 

@@ -6,6 +6,7 @@ raises the error of the first chunk that failed, and leaves no alerts file."""
 # ruff: noqa: F811 (the fixtures imported from test_alerts_stream)
 import os
 import threading
+from itertools import pairwise
 
 import pandas as pd
 import pytest
@@ -57,6 +58,25 @@ def test_networks_and_trees_score_a_zeek_log_the_same_in_threads(bundles, inputs
         written.append((out.read_bytes(), summary.rows, list(summary.by_family.items())))
     assert written[1] == written[0]
     assert written[0][1] > 5 * 50 and written[0][0].count(b"\n") > 20
+
+
+def test_progress_is_told_the_rows_and_alerts_after_each_chunk(bundle, flows_csv, tmp_path):
+    score = flow_scorer(bundle, [flows_csv], "flows", None, None, UNSIGNED)
+    told: list[tuple[int, int]] = []
+    out = tmp_path / "alerts.jsonl"
+    summary = score_files(
+        score,
+        "flows",
+        [flows_csv],
+        out,
+        chunk_rows=500,
+        workers=2,
+        progress=lambda *n: told.append(n),
+    )
+    rows = len(pd.read_csv(flows_csv))
+    assert [r for r, _ in told] == [min(500 * (i + 1), rows) for i in range(-(-rows // 500))]
+    assert told[-1] == (summary.rows, summary.alerts) == (rows, out.read_bytes().count(b"\n"))
+    assert all(a <= b for (_, a), (_, b) in pairwise(told))
 
 
 class FailingScorer(FlowScorer):

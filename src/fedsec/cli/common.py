@@ -147,6 +147,42 @@ class RoundProgress:
             )
 
 
+class ScanProgress:
+    """Rows scored so far, as ``fedsec detect`` goes through its input: one live line on a
+    terminal (gone when the scan ends), otherwise a plain line at most every ``every``
+    seconds (default :data:`PLAIN_EVERY_S`; a scan shorter than that prints none)."""
+
+    def __init__(self, what: str, out: Console = errors, every: float | None = None) -> None:
+        self.what, self.out = what, out
+        self.every = PLAIN_EVERY_S if every is None else every
+        self.started = self.last = time.monotonic()
+        self.rich: Progress | None = None
+        if out.is_terminal:
+            columns = (TextColumn("{task.description}"), TimeElapsedColumn())
+            self.rich = Progress(*columns, console=out, transient=True)
+            self.task = self.rich.add_task(what, total=None)
+
+    def __enter__(self) -> ScanProgress:
+        if self.rich is not None:
+            self.rich.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.rich is not None:
+            self.rich.__exit__(*exc)
+
+    def __call__(self, rows: int, alerts: int) -> None:
+        now = time.monotonic()
+        rate = rows / max(now - self.started, 1e-9)
+        line = f"{self.what}: {rows:,} rows scored, {alerts:,} alerts ({rate:,.0f} rows/s"
+        if self.rich is not None:
+            self.rich.update(self.task, description=line + ")")
+        elif now - self.last >= self.every:
+            self.last = now
+            elapsed = now - self.started
+            self.out.print(f"{line}, {elapsed:.0f} s elapsed)", highlight=False, markup=False)
+
+
 def run_arms(arms: list[str], rounds: int, run: Callable[[Callable[[str], None]], Any]) -> Any:
     """``run(tick)`` with one progress task per arm, ``tick(arm)`` once per round."""
     with RoundProgress() as progress:

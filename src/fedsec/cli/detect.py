@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from fedsec.cli.common import clean_errors, console, errors
+from fedsec.cli.common import ScanProgress, clean_errors, console, errors
 from fedsec.cli.options import DETECT_FORMATS
 from fedsec.core import outputs
 
@@ -158,7 +158,11 @@ def detect(
     inference_threads(threads)
     options = SessionOptions(session_key, session_window, log_format, templates)
     # --follow runs until SIGINT/SIGTERM, which end it cleanly; a batch run keeps Ctrl-C as is
-    with stop_on_signals() if follow else contextlib.nullcontext() as stop:
+    scan = contextlib.nullcontext() if follow else ScanProgress("scoring")  # --follow: no end
+    with (
+        stop_on_signals() if follow else contextlib.nullcontext() as stop,
+        scan as progress,
+    ):
         summary = run_detection(
             outputs.resolve(model),
             inputs,
@@ -174,6 +178,7 @@ def detect(
             stop=stop,
             alert_options=alert_options,
             workers=workers,
+            progress=progress,
         )
     authenticity = summary.authenticity
     if authenticity is not None and not authenticity.trusted:

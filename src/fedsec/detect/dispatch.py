@@ -48,6 +48,7 @@ class DetectionRequest:
     follow: FollowOptions | None = None  # --follow: score the one input as it grows
     stop: threading.Event | None = None  # ... until this is set
     workers: int | None = None  # chunks scored at once (None: threads.scoring_workers)
+    progress: Callable[[int, int], None] | None = None  # told (rows, alerts) after each chunk
 
 
 Detector = Callable[[Path, DetectionRequest], DetectionSummary]
@@ -108,7 +109,9 @@ def _scored_files(kind: str) -> Detector:
 
     def detect(model_dir: Path, r: DetectionRequest) -> DetectionSummary:
         score = SCORERS[kind](model_dir, r)
-        return score_files(score, r.fmt, r.inputs, r.out, r.mapping, workers=r.workers)
+        return score_files(
+            score, r.fmt, r.inputs, r.out, r.mapping, workers=r.workers, progress=r.progress
+        )
 
     return detect
 
@@ -187,13 +190,15 @@ def run_detection(
     follow: FollowOptions | None = None,
     stop: threading.Event | None = None,
     workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DetectionSummary:
     """Alerts from any bundle: the manifest's kind picks its detector (the one dispatch; the
     kind and the options are checked first: :func:`check_kind_and_options`), once the bundle's
     signature is verified against ``trust`` (default: the user's trusted keys). Alerts are ECS
     documents unless ``alert_options`` says otherwise. ``follow``: score the one input as it
     grows, until ``stop`` is set. ``workers``: flow chunks scored at once (default: as many as
-    the cores allow, :func:`fedsec.detect.threads.scoring_workers`)."""
+    the cores allow, :func:`fedsec.detect.threads.scoring_workers`); ``progress(rows, alerts)``:
+    told the rows scored and the alerts written so far as a flow file is scored."""
     trust = trust if trust is not None else user_trust()
     manifest = load_manifest(model_dir)
     authenticity = authenticate(model_dir, manifest, trust)
@@ -214,6 +219,7 @@ def run_detection(
         follow,
         stop,
         workers,
+        progress,
     )
     if follow is not None:
         summary = follow_detection(model_dir, kind, request)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,18 +85,23 @@ def score_files(
     chunk_rows: int = CHUNK_ROWS,
     ahead: bool | None = None,
     workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DetectionSummary:
     """The input scored chunk by chunk and each chunk's alerts written as they come, in the
     input's order (atomically: the file appears complete, or not at all). ``ahead``: the next
     chunk read in a thread while this one is scored (default: when this process may use two
     cores or more); ``workers``: chunks scored at once (default: :func:`scoring_workers`).
-    The alerts are the same either way."""
+    The alerts are the same either way. ``progress(rows, alerts)``: told the rows scored and
+    the alerts written so far after each chunk is written."""
     chunks: Iterator[FlowTable] = read_chunks(fmt, list(inputs), mapping, chunk_rows)
     if ahead if ahead is not None else available_cores() >= 2:
         chunks = read_ahead(chunks)
     with atomic.stream(out) as sink, contextlib.closing(chunks):
         for lines in scored_lines(score, chunks, scoring_workers(workers)):
             sink.write(lines)
+            if progress is not None:
+                so_far = score.summary()
+                progress(so_far.rows, so_far.alerts)
     return score.summary()
 
 
