@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -63,6 +64,28 @@ def test_hunt_prints_the_families_and_writes_the_folder(run, tmp_path) -> None:
     assert again.exit_code == 2
     assert "pass --force" in again.output
     assert runner.invoke(app, [*hunt_args(run, out), "--force"]).exit_code == 0
+
+
+def test_hunt_shows_each_sides_scan_and_its_workers_change_nothing(run, tmp_path, monkeypatch):
+    """Piped, each side's scan is told in whole lines (here every chunk: the interval is 0);
+    one worker and three write the same alerts (but for their time of writing) and report."""
+    from fedsec.cli import common
+
+    monkeypatch.setattr(common, "PLAIN_EVERY_S", 0.0)
+    written = []
+    for workers in ("1", "3"):
+        out = tmp_path / f"hunt-{workers}"
+        result = runner.invoke(app, [*hunt_args(run, out), "--workers", workers])
+        assert result.exit_code == 0, result.output
+        told = [line for line in result.output.splitlines() if line.startswith("scoring (")]
+        sides = [line.split(")")[0] for line in told]
+        assert sides == sorted(sides, reverse=True) and set(sides) == {
+            "scoring (model",
+            "scoring (baseline",
+        }
+        names = ("alerts-model.jsonl", "alerts-baseline.jsonl", "found.jsonl", "report.md")
+        written.append([re.sub(rb'"created": "[^"]*"', b"", (out / n).read_bytes()) for n in names])
+    assert written[0] == written[1] and written[0][2].count(b"\n") > 0
 
 
 def test_an_unknown_org_is_one_clear_line(run, tmp_path) -> None:

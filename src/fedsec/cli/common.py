@@ -156,6 +156,7 @@ class ScanProgress:
         self.what, self.out = what, out
         self.every = PLAIN_EVERY_S if every is None else every
         self.started = self.last = time.monotonic()
+        self.scan: str | None = None  # which of several scans in turn (:meth:`part`)
         self.rich: Progress | None = None
         if out.is_terminal:
             columns = (TextColumn("{task.description}"), TimeElapsedColumn())
@@ -172,9 +173,19 @@ class ScanProgress:
             self.rich.__exit__(*exc)
 
     def __call__(self, rows: int, alerts: int) -> None:
+        self._show(self.what, rows, alerts)
+
+    def part(self, scan: str, rows: int, alerts: int) -> None:
+        """As a call, for one of several scans in turn (``scan`` names it; its rate counts
+        from its first call)."""
+        if scan != self.scan:
+            self.scan, self.started = scan, time.monotonic()
+        self._show(f"{self.what} ({scan})", rows, alerts)
+
+    def _show(self, what: str, rows: int, alerts: int) -> None:
         now = time.monotonic()
         rate = rows / max(now - self.started, 1e-9)
-        line = f"{self.what}: {rows:,} rows scored, {alerts:,} alerts ({rate:,.0f} rows/s"
+        line = f"{what}: {rows:,} rows scored, {alerts:,} alerts ({rate:,.0f} rows/s"
         if self.rich is not None:
             self.rich.update(self.task, description=line + ")")
         elif now - self.last >= self.every:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from fedsec.cli.common import clean_errors, console, errors
+from fedsec.cli.common import ScanProgress, clean_errors, console, errors
 from fedsec.cli.options import DETECT_FORMATS
 from fedsec.core import outputs
 
@@ -66,6 +66,14 @@ def hunt(
     threads: Annotated[
         int | None, typer.Option(min=1, help="Threads of the models' forward passes.")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Flow chunks scored at once, each in its own thread (default: the cores "
+            "divided by --threads, 1 to 4).",
+        ),
+    ] = None,
     incidents: Annotated[
         Path | None,
         typer.Option(
@@ -92,16 +100,19 @@ def hunt(
         incident_options = IncidentOptions(default_org=org, force=force)
         check_targets(incidents, incident_options)
     inference_threads(threads)
-    result = retro_hunt(
-        Side(outputs.resolve(model), org, threshold),
-        Side(outputs.resolve(baseline), baseline_org or org, baseline_threshold),
-        inputs,
-        format_,
-        out,
-        trust=user_trust(trust or [], allow_unsigned),
-        mapping=load_mapping(mapping) if mapping is not None else None,
-        force=force,
-    )
+    with ScanProgress("scoring") as progress:
+        result = retro_hunt(
+            Side(outputs.resolve(model), org, threshold),
+            Side(outputs.resolve(baseline), baseline_org or org, baseline_threshold),
+            inputs,
+            format_,
+            out,
+            trust=user_trust(trust or [], allow_unsigned),
+            mapping=load_mapping(mapping) if mapping is not None else None,
+            force=force,
+            workers=workers,
+            progress=progress.part,
+        )
     for name, authenticity in result.authenticity.items():
         if authenticity is not None and not authenticity.trusted:
             errors.print(

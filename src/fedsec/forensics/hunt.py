@@ -10,9 +10,10 @@ model's alerts on rows the baseline did not flag, or flagged as another family),
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,15 +114,27 @@ def retro_hunt(
     trust: Trust | None = None,
     mapping: Mapping | None = None,
     force: bool = False,
+    workers: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> HuntResult:
     """Score ``inputs`` with both bundles and compare their alerts row by row, into the folder
     ``out`` (it appears complete or not at all; an earlier hunt there is replaced only with
-    ``force``)."""
+    ``force``). ``workers``: chunks scored at once; ``progress(side, rows, alerts)``: told
+    how far each side's scan got ("model", then "baseline")."""
     for side in (model, baseline):
         refuse_logs(side.bundle)
     with outputs.output_directory(Path(out), WRITER, force=force) as staging:
         scored = {
-            name: detect(side, inputs, fmt, staging / alerts, trust, mapping)
+            name: detect(
+                side,
+                inputs,
+                fmt,
+                staging / alerts,
+                trust,
+                mapping,
+                workers,
+                None if progress is None else functools.partial(progress, name),
+            )
             for name, side, alerts in (
                 ("model", model, MODEL_ALERTS),
                 ("baseline", baseline, BASELINE_ALERTS),
@@ -161,6 +174,8 @@ def detect(
     alerts: Path,
     trust: Trust | None,
     mapping: Mapping | None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DetectionSummary:
     """One side's alerts into ``alerts``, through ``fedsec detect``'s own dispatch."""
     return run_detection(
@@ -172,6 +187,8 @@ def detect(
         threshold=side.threshold,
         trust=trust,
         mapping=mapping,
+        workers=workers,
+        progress=progress,
     )
 
 
