@@ -74,8 +74,10 @@ def numeric_block(
         values = to_float(raw)
         if pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
             bad_text = pd.Series(False, index=raw.index)
-        else:
-            bad_text = values.isna() & raw.notna() & ~_is_nonfinite_word(raw)
+        else:  # the words are looked at only where a value did not read as a number
+            bad_text = values.isna() & raw.notna()
+            if bad_text.any():
+                bad_text &= ~_is_nonfinite_word(raw)
         if bad_text.any():
             row = int(np.flatnonzero(bad_text.to_numpy())[0])
             raise InputError(
@@ -138,13 +140,12 @@ def check_range(
             continue
         raw = frame[column]
         values = to_float(raw).to_numpy()
-        missing = raw.isna().to_numpy()
-        if not pd.api.types.is_numeric_dtype(raw):  # numbers are never blank text
-            missing = missing | (raw.astype(str).str.strip() == "").to_numpy()
         good = np.isfinite(values) & (values >= low) & (values <= high)
         if integer:
             good &= np.mod(np.where(good, values, 0), 1) == 0
-        bad = ~good & ~(missing & allow_missing)
+        bad = ~good
+        if allow_missing and bad.any():  # missing or blank text: looked at where not good
+            bad &= ~_missing(raw)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise InputError(
@@ -159,6 +160,14 @@ PROTOCOL_NUMBER = {"low": 0, "high": 255, "what": "an IP protocol number (0..255
 #: Unix seconds from 1970 to 2200: what pandas' timestamps can hold, with room.
 UNIX_SECONDS = {"low": 0, "high": 7.3e9, "what": "a Unix time in seconds", "integer": False}
 UNIX_MILLISECONDS = {"low": 0, "high": 7.3e12, "what": "a Unix time in milliseconds"}
+
+
+def _missing(raw: pd.Series) -> np.ndarray:
+    """Rows with no value: NaN, or (text) blank."""
+    missing = raw.isna().to_numpy()
+    if not pd.api.types.is_numeric_dtype(raw):  # numbers are never blank text
+        missing = missing | (raw.astype(str).str.strip() == "").to_numpy()
+    return missing
 
 
 def _is_nonfinite_word(raw: pd.Series) -> pd.Series:

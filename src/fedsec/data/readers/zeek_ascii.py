@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import codecs
 import io
+import operator
 import re
 from collections.abc import Iterator
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +91,8 @@ def _header(text: str, path: Path, caps: Limits) -> dict[str, str]:
 
 def _same_fields(text: str, header: dict[str, str], path: Path) -> None:
     """A later block's ``#fields`` lines (a rotated log appended) name the header's fields."""
+    if "#fields" not in text:  # most blocks: no header to check
+        return
     pattern = r"^#fields" + re.escape(header["separator"]) + r"(.*)$"
     if any(value.rstrip("\r") != header["fields"] for value in re.findall(pattern, text, re.M)):
         raise InputError(path, "holds several different #fields headers; read them apart")
@@ -152,7 +156,25 @@ def _data_lines(
 ) -> list[str]:
     """Data lines (not ``#``, not blank), each with exactly the header's number of fields and
     no carriage return inside (a ``#`` inside a field is data, not a comment); ``first``: the
-    text's first line number in the file, ``before``: data rows ahead of it."""
+    text's first line number in the file, ``before``: data rows ahead of it. All lines are
+    checked at once; when one fails, line by line, so that the first failing line is named."""
+    separator = header["separator"]
+    lines = text.split("\n")
+    if "\r" in text:
+        lines = [line.removesuffix("\r") for line in lines]
+    rows = [line for line in lines if line and not line.startswith("#")]
+    fit = set(map(str.count, rows, repeat(separator))) <= {header["fields"].count(separator)}
+    clean = not any(map(operator.contains, rows, repeat("\r")))
+    within = caps.max_rows is None or before + len(rows) <= caps.max_rows
+    if fit and clean and within:
+        return rows
+    return _checked_lines(text, header, path, caps, first, before)
+
+
+def _checked_lines(
+    text: str, header: dict[str, str], path: Path, caps: Limits, first: int, before: int
+) -> list[str]:
+    """:func:`_data_lines` line by line: the first line that fails raises its error."""
     separator = header["separator"]
     width = header["fields"].count(separator) + 1
     rows = []
