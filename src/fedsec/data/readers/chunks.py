@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,7 @@ from fedsec.data.readers._csv_records import read_csv_chunks
 from fedsec.data.readers._input import limits
 from fedsec.data.readers._tables import frame_chunks
 from fedsec.data.readers.flows_arrow import from_arrow
+from fedsec.data.readers.zeek_arrow import lines_table
 from fedsec.data.readers.zeek_ascii import ascii_chunks
 
 CHUNK_ROWS = 65_536
@@ -64,27 +66,35 @@ STREAMED: dict[str, BatchReader] = {"flows": from_arrow}
 KEEP_INTEGERS = frozenset({*CONTEXT_COLUMNS, "org", "campaign"})
 #: The checked CSV reader's block (dataset CSV formats): whole lines, about this many bytes.
 FRAME_BLOCK_BYTES = 1 << 20
-#: A format's frames of about ``rows`` rows of a file (None: it reads that file whole).
-Frames = Callable[[Path, int], Iterator[pd.DataFrame] | None]
+#: A format's frames of about ``rows`` rows of a file (None: it reads that file whole); a
+#: frame is what the format's reader takes (Zeek: the table already read).
+Frames = Callable[[Path, int], Iterator[Any] | None]
 
 
 def _csv_frames(options: dict) -> Frames:
     return lambda path, rows: read_csv_chunks(path, rows, block_bytes=FRAME_BLOCK_BYTES, **options)
 
 
-def _zeek_frames(path: Path, rows: int) -> Iterator[pd.DataFrame] | None:
-    """An ASCII log's frames; a JSON log is read whole (its columns are the keys of all its
-    records)."""
-    return None if zeek.is_json(path) else ascii_chunks(path, rows, block_bytes=FRAME_BLOCK_BYTES)
+def _zeek_tables(path: Path, rows: int) -> Iterator[FlowTable] | None:
+    """An ASCII log's tables, each chunk's checked lines read through Arrow
+    (:func:`zeek_arrow.lines_table`); a JSON log is read whole (its columns are the keys of
+    all its records)."""
+    if zeek.is_json(path):
+        return None
+    return ascii_chunks(path, rows, block_bytes=FRAME_BLOCK_BYTES, frame=lines_table)
+
+
+def _already_read(table: FlowTable, path: Path) -> FlowTable:
+    return table
 
 
 #: Formats read block by block by their checked text readers: (the frames, the frame's reader).
-FRAME_STREAMED: dict[str, tuple[Frames, Callable[[pd.DataFrame, Path], FlowTable]]] = {
+FRAME_STREAMED: dict[str, tuple[Frames, Callable[[Any, Path], FlowTable]]] = {
     "unsw-nb15": (_csv_frames({}), unsw_nb15.from_frame),
     "cicids2017": (_csv_frames(cicids2017.CSV_OPTIONS), cicids2017.from_frame),
     "nf-v2": (_csv_frames({}), nf_v2.from_frame),
     "nsl-kdd": (_csv_frames(nsl_kdd.CSV_OPTIONS), nsl_kdd.from_frame),
-    "zeek": (_zeek_frames, zeek.from_frame),
+    "zeek": (_zeek_tables, _already_read),
 }
 
 

@@ -56,6 +56,11 @@ COUNTERS: tuple[str, ...] = (
     "resp_ip_bytes",
 )
 CATEGORICAL: tuple[str, ...] = ("proto", "service", "conn_state", "history")
+#: IP bytes, else payload bytes, per direction: one of each pair is required.
+BYTE_PAIRS: tuple[tuple[str, str], ...] = (
+    ("orig_ip_bytes", "orig_bytes"),
+    ("resp_ip_bytes", "resp_bytes"),
+)
 CONTEXT: dict[str, str] = {
     "ts": "timestamp",
     "uid": "flow_id",
@@ -124,7 +129,7 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
     require_columns(raw, REQUIRED, path)
     check_range(raw, ["id.resp_p"], path, **PORT)
     check_range(raw, ["id.orig_p"], path, allow_missing=True, **PORT)
-    for pair in (("orig_ip_bytes", "orig_bytes"), ("resp_ip_bytes", "resp_bytes")):
+    for pair in BYTE_PAIRS:
         if not any(c in raw for c in pair):
             raise InputError(path, f"missing required columns: {' or '.join(pair)}")
     counters = [c for c in COUNTERS if c in raw]
@@ -136,7 +141,7 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
     native = numeric.copy()
     categorical = [c for c in CATEGORICAL if c in raw]
     native[categorical] = text_block(raw.fillna({c: "-" for c in categorical}), categorical)
-    families, labels, unknown, label_notes = _labels(raw)
+    families, labels, unknown, label_notes = labels_of(raw)
     return FlowTable(
         source="zeek",
         native=native,
@@ -250,7 +255,9 @@ def history_flags(raw: pd.DataFrame) -> pd.DataFrame:
     return flags.where(np.repeat(tcp[:, None], len(FLAG_COLUMNS), axis=1), 0.0)
 
 
-def _labels(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, dict[str, int], list[str]]:
+def labels_of(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, dict[str, int], list[str]]:
+    """Families, labels and unknown label counts of the rows (detailed label, else label),
+    and the note of a log without labels."""
     detailed = raw.get("detailed-label", None)
     coarse = raw.get("label", None)
     if detailed is None and coarse is None:

@@ -9,9 +9,10 @@ import codecs
 import io
 import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import repeat
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,15 +27,22 @@ def ascii_rows(text: str, path: Path, caps: Limits) -> pd.DataFrame:
     data = _data_lines(text, header, path, caps)
     if not data:
         raise InputError(path, "file has a header but no rows")
-    return _frame(data, header, path, 0)
+    return frame_of(data, header, path, 0)
 
 
 def ascii_chunks(
-    path: Path, rows: int, caps: Limits | None = None, block_bytes: int = 1 << 20
-) -> Iterator[pd.DataFrame]:
+    path: Path,
+    rows: int,
+    caps: Limits | None = None,
+    block_bytes: int = 1 << 20,
+    frame: Callable[[list[str], dict[str, str], Path, int], Any] | None = None,
+) -> Iterator[Any]:
     """The log's rows in frames of ``rows`` rows, indexed by their data row (0-based): the
-    header from the block that ends it, every later ``#fields`` line checked against it."""
+    header from the block that ends it, every later ``#fields`` line checked against it.
+    ``frame``: what a chunk's checked data lines become (default :func:`frame_of`: a frame
+    of strings)."""
     caps = caps or limits()
+    frame = frame or frame_of
     header: dict[str, str] | None = None
     start: list[str] = []  # the text up to the first data line
     data: list[str] = []
@@ -51,7 +59,7 @@ def ascii_chunks(
         data += _data_lines(block, header, path, caps, line, before + len(data))
         line += block.count("\n")
         while len(data) >= rows:
-            yield _frame(data[:rows], header, path, before)
+            yield frame(data[:rows], header, path, before)
             data, before = data[rows:], before + rows
     if header is None:
         text = "".join(start)
@@ -59,7 +67,7 @@ def ascii_chunks(
             raise InputError(path, "file is empty")
         _header(text, path, caps)  # no #fields header: that refusal, else the next
     if data:
-        yield _frame(data, header, path, before)
+        yield frame(data, header, path, before)
     elif before == 0:
         raise InputError(path, "file has a header but no rows")
 
@@ -109,7 +117,7 @@ def _separator(escaped: str, path: Path) -> str:
     return separator
 
 
-def _frame(data: list[str], header: dict[str, str], path: Path, before: int) -> pd.DataFrame:
+def frame_of(data: list[str], header: dict[str, str], path: Path, before: int) -> pd.DataFrame:
     """Data lines (checked by :func:`_data_lines`; ``before``: data rows ahead of them in the
     file) as a frame of strings, NaN where unset, indexed by data row."""
     separator = header["separator"]
