@@ -14,6 +14,7 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Collection, Iterator
+from itertools import repeat
 from pathlib import Path
 
 import pandas as pd
@@ -74,21 +75,39 @@ class RecordScan:
             lines.pop()
         if max(map(len, lines), default=0) > csv.field_size_limit():
             return None
-        names, sep = self.names or [], self.sep
-        width = len(names) - 1
+        first = self._first_failing(text, lines)
         kept = [i for i, line in enumerate(lines) if line not in ("", "\r")]
-        bad = next((i for i in kept if lines[i].count(sep) != width), len(lines))
-        header = next((i for i in kept if self._repeats_header(lines[i])), len(lines))
-        first = min(bad, header)
         records = bisect.bisect_left(kept, first)
         cap = self.caps.max_rows
         if cap is not None and self.records + records > cap:
             raise self._over_cap(cap)  # a record before the first bad line is one too many
         if first < len(lines):  # the csv path's refusal of that line
-            self._is_record(lines[first].removesuffix("\r").split(sep), self.lines + first + 1)
+            self._is_record(lines[first].removesuffix("\r").split(self.sep), self.lines + first + 1)
         self.records += records
         self.lines += text.count("\n")
         return records
+
+    def _first_failing(self, text: str, lines: list[str]) -> int:
+        """The position of the first line (blank lines aside) with another number of fields
+        than the header, or repeating it; ``len(lines)`` when none. The separators of all
+        lines are counted at once; a line that may repeat the header must hold its first
+        name."""
+        names, sep = self.names or [], self.sep
+        counts = list(map(str.count, lines, repeat(sep)))
+        bad = len(lines)
+        if set(counts) != {len(names) - 1}:
+            blank = {"", "\r"}
+            width = len(names) - 1
+            bad = next(
+                (i for i, n in enumerate(counts) if n != width and lines[i] not in blank),
+                len(lines),
+            )
+        header = len(lines)
+        if self.has_header and names and names[0] in text:
+            header = next(
+                (i for i, line in enumerate(lines[:bad]) if self._repeats_header(line)), bad
+            )
+        return min(bad, header)
 
     def _repeats_header(self, line: str) -> bool:
         names = self.names or []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from fedsec.data.canonical import (
@@ -75,8 +76,7 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
     native = numeric.copy()
     for column in CATEGORICAL:
         if column in raw:
-            values = pd.to_numeric(raw[column], errors="coerce")
-            native[column] = values.map(lambda v: "-" if v != v else str(int(v))).astype(object)
+            native[column] = _code_text(pd.to_numeric(raw[column], errors="coerce"))
     families, labels, unknown, notes = read_labels(raw, path, LABELS)
     return FlowTable(
         source="nf-v2",
@@ -91,6 +91,14 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
         files=[str(path)],
         source_row=raw.index.to_numpy() + 1,
     )
+
+
+def _code_text(values: pd.Series) -> pd.Series:
+    """A protocol code as text (its whole number; ``-`` when not a number), written once per
+    distinct code."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    texts = np.asarray(["-" if v != v else str(int(v)) for v in distinct], dtype=object)
+    return pd.Series(texts[codes], index=values.index, dtype=object)
 
 
 def _check_context(raw: pd.DataFrame, path: Path) -> None:
