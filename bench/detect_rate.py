@@ -341,7 +341,12 @@ def cpu_breakdown(
 
 
 def end_to_end(
-    model_dir: Path, path: Path, rows: int, threads: int | None, alert_format: str = "ecs"
+    model_dir: Path,
+    path: Path,
+    rows: int,
+    threads: int | None,
+    alert_format: str = "ecs",
+    fmt: str = "flows",
 ) -> dict:
     """``fedsec detect`` in a fresh process, from before its imports to its exit: wall and CPU
     seconds (and the imports' share) and its peak memory (VmHWM: a child's ru_maxrss would
@@ -361,7 +366,7 @@ def end_to_end(
         "print(json.dumps({'s': time.perf_counter() - t, 'cpu': use.ru_utime + use.ru_stime,\n"
         "                  'cli_import_s': loaded, 'rss': int(hwm.split()[1])}))\n"
     )
-    args = ["detect", "--model", str(model_dir), "--format", "flows", "--input", str(path)]
+    args = ["detect", "--model", str(model_dir), "--format", fmt, "--input", str(path)]
     args += ["--out", str(out), "--force", "--allow-unsigned", "--alert-format", alert_format]
     args += ["--threads", str(threads)] if threads else []
     done = subprocess.run(
