@@ -149,7 +149,10 @@ def _distinct(raw: pa.Table, names: Sequence[str]) -> tuple[np.ndarray, pd.DataF
     key = np.zeros(raw.num_rows, dtype=np.int64)
     for name in names:
         encoded = pc.dictionary_encode(raw.column(name).combine_chunks(), null_encoding="encode")
-        key = key * len(encoded.dictionary) + encoded.indices.to_numpy().astype(np.int64)
+        size = len(encoded.dictionary)
+        if (int(key.max(initial=0)) + 1) * size >= 1 << 62:  # renumbered before it could overflow
+            key = np.unique(key, return_inverse=True)[1]
+        key = key * size + encoded.indices.to_numpy().astype(np.int64)
     _, first, codes = np.unique(key, return_index=True, return_inverse=True)
     rows = pa.array(first)
     frame = pd.DataFrame(
