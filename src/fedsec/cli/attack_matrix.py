@@ -49,6 +49,11 @@ def attack_matrix(
     """Run every attack x defence (federated arm); honest organizations' macro-F1, backdoor
     success, who the defence excluded: attack_matrix.csv, summary.csv (mean ± sd over seeds,
     gap to the clean run), attack_matrix.png."""
+    from fedsec.experiments.sweep import check_settings
+    from fedsec.scenarios.config import load_scenario
+
+    check_settings(workers, ray_address)
+    load_scenario(scenario, list(set_ or []))  # refused before training's libraries load
     from fedsec.experiments.attack_matrix import (
         ATTACKS,
         DEFENCES,
@@ -56,10 +61,7 @@ def attack_matrix(
         run_matrix,
         write_matrix,
     )
-    from fedsec.experiments.sweep import check_settings
-    from fedsec.scenarios.config import load_scenario
 
-    check_settings(workers, ray_address)
     plan = MatrixPlan(
         scenario,
         attacks=_names(attacks, ATTACKS),

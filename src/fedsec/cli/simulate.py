@@ -95,20 +95,21 @@ def privacy_curve_command(
 ) -> None:
     """Sweep record-level DP epsilon; plot macro-F1 and rare-family recall against it."""
     from fedsec.core.errors import ConfigError
-    from fedsec.experiments.privacy_curve import parse_epsilons, privacy_curve, write_curve
     from fedsec.experiments.sweep import check_settings
     from fedsec.scenarios.config import load_scenario
 
-    try:
-        values = parse_epsilons(epsilons)
-    except ValueError as error:
-        raise ConfigError(f"--epsilons: {error}") from error
     check_settings(workers, ray_address)
     if seed is not None and seeds is not None:
         raise ConfigError("--seed and --seeds: give one of them")
     seed_list = parse_seeds(seeds) if seeds is not None else None
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
-    config = load_scenario(scenario, overrides)
+    config = load_scenario(scenario, overrides)  # refused before training's libraries load
+    from fedsec.experiments.privacy_curve import parse_epsilons, privacy_curve, write_curve
+
+    try:
+        values = parse_epsilons(epsilons)
+    except ValueError as error:
+        raise ConfigError(f"--epsilons: {error}") from error
     name = outputs.run_name(f"{config.name}-privacy", seed_list[0] if seed_list else config.seed)
     with outputs.run_folder(out, name, force=force) as target:
         with RoundProgress() as progress:
