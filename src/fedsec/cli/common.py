@@ -15,7 +15,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import typer
 from rich.console import Console, ConsoleDimensions
@@ -104,7 +104,22 @@ def progress_bar(out: Console = errors) -> Progress:
     )
 
 
-class RoundProgress:
+class LiveDisplay:
+    """A rich display (``rich``; None when not a terminal) shown while its owner is entered."""
+
+    rich: Progress | None
+
+    def __enter__(self) -> Self:
+        if self.rich is not None:
+            self.rich.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.rich is not None:
+            self.rich.__exit__(*exc)
+
+
+class RoundProgress(LiveDisplay):
     """Rounds done per task (an arm): bars on a terminal, plain throttled lines otherwise."""
 
     def __init__(self, out: Console = errors, every: float = PLAIN_EVERY_S) -> None:
@@ -116,15 +131,6 @@ class RoundProgress:
         self.last: dict[str, float] = {}
         self.rich = progress_bar(out) if self.bars else None
         self.tasks: dict[str, Any] = {}
-
-    def __enter__(self) -> RoundProgress:
-        if self.rich is not None:
-            self.rich.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.rich is not None:
-            self.rich.__exit__(*exc)
 
     def add(self, name: str, total: int) -> None:
         self.done[name], self.total[name] = 0, total
@@ -147,7 +153,7 @@ class RoundProgress:
             )
 
 
-class ScanProgress:
+class ScanProgress(LiveDisplay):
     """Rows scored so far, as ``fedsec detect`` goes through its input: one live line on a
     terminal (gone when the scan ends), otherwise a plain line at most every ``every``
     seconds (default :data:`PLAIN_EVERY_S`; a scan shorter than that prints none)."""
@@ -162,15 +168,6 @@ class ScanProgress:
             columns = (TextColumn("{task.description}"), TimeElapsedColumn())
             self.rich = Progress(*columns, console=out, transient=True)
             self.task = self.rich.add_task(what, total=None)
-
-    def __enter__(self) -> ScanProgress:
-        if self.rich is not None:
-            self.rich.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.rich is not None:
-            self.rich.__exit__(*exc)
 
     def __call__(self, rows: int, alerts: int) -> None:
         self._show(self.what, rows, alerts)

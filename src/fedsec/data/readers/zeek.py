@@ -24,6 +24,7 @@ IoT-23 does: ``detailed-label`` (an IoT-23 name, an ATT&CK technique id or a fam
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -142,18 +143,41 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
     categorical = [c for c in CATEGORICAL if c in raw]
     native[categorical] = text_block(raw.fillna({c: "-" for c in categorical}), categorical)
     families, labels, unknown, label_notes = labels_of(raw)
+    return table_of(
+        path,
+        native,
+        categorical,
+        (families, labels, unknown),
+        raw[[c for c in CONTEXT if c in raw]].rename(columns=CONTEXT),
+        _canonical(raw, numeric),
+        notes + label_notes,
+    )
+
+
+def table_of(
+    path: Path,
+    native: pd.DataFrame,
+    categorical: Sequence[str],
+    labelled: tuple[np.ndarray, np.ndarray, dict[str, int]],
+    context: pd.DataFrame,
+    canonical: pd.DataFrame,
+    notes: list[str],
+) -> FlowTable:
+    """A Zeek log's flow table (``labelled``: the rows' families, labels and unknown label
+    counts; ``notes`` about ``path``; rows numbered by ``native``'s index, 0-based)."""
+    families, labels, unknown = labelled
     return FlowTable(
         source="zeek",
         native=native,
         native_categorical=tuple(categorical),
         family=families,
         label=labels,
-        context=raw[[c for c in CONTEXT if c in raw]].rename(columns=CONTEXT),
-        canonical=_canonical(raw, numeric),
+        context=context,
+        canonical=canonical,
         unknown_labels=unknown,
-        notes=[f"{path}: {note}" for note in notes + label_notes],
+        notes=[f"{path}: {note}" for note in notes],
         files=[str(path)],
-        source_row=raw.index.to_numpy() + 1,
+        source_row=native.index.to_numpy() + 1,
     )
 
 
@@ -218,6 +242,13 @@ def _json_value(value: object, key: str, path: Path, line: int) -> object:
 
 
 def _canonical(raw: pd.DataFrame, numeric: pd.DataFrame) -> pd.DataFrame:
+    return canonical(numeric, text_derived(raw))
+
+
+def canonical(numeric: pd.DataFrame, by_text: pd.DataFrame) -> pd.DataFrame:
+    """The canonical view from the counters (``numeric``) and what each row's text fields
+    give (``by_text``: :func:`text_derived`)."""
+
     def either(first: str, second: str) -> pd.Series:
         return numeric[first] if first in numeric else numeric[second]
 
@@ -228,12 +259,19 @@ def _canonical(raw: pd.DataFrame, numeric: pd.DataFrame) -> pd.DataFrame:
             "bwd_bytes": either("resp_ip_bytes", "resp_bytes"),
             "fwd_pkts": numeric["orig_pkts"],
             "bwd_pkts": numeric["resp_pkts"],
-            "protocol": protocol_class(raw["proto"]),
-            "service": service_from_port(raw["id.resp_p"]),
         },
+        index=numeric.index,
+    )
+    return finish_canonical(pd.concat([base, by_text], axis=1))
+
+
+def text_derived(raw: pd.DataFrame) -> pd.DataFrame:
+    """Each row's protocol class, service class and TCP flags, from its text fields."""
+    classes = pd.DataFrame(
+        {"protocol": protocol_class(raw["proto"]), "service": service_from_port(raw["id.resp_p"])},
         index=raw.index,
     )
-    return finish_canonical(pd.concat([base, history_flags(raw)], axis=1))
+    return pd.concat([classes, history_flags(raw)], axis=1)
 
 
 def history_flags(raw: pd.DataFrame) -> pd.DataFrame:

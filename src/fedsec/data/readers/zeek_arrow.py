@@ -23,7 +23,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from fedsec.data.canonical import finish_canonical, protocol_class, service_from_port
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers import zeek
 from fedsec.data.readers._io import PORT, text_block
@@ -209,52 +208,14 @@ def _flow_table(
         index=index,
         dtype=object,  # as the frame of strings holds them, not pandas' string type
     )
-    return FlowTable(
-        source="zeek",
-        native=native,
-        native_categorical=tuple(categorical),
-        family=families,
-        label=labels,
-        context=context,
-        canonical=_canonical(raw, numeric, index),
-        notes=[f"{path}: {note}" for note in notes + label_notes],
-        files=[str(path)],
-        source_row=index.to_numpy() + 1,
+    canonical = _canonical(raw, numeric, index)
+    return zeek.table_of(
+        path, native, categorical, (families, labels, {}), context, canonical, notes + label_notes
     )
 
 
 def _canonical(raw: pa.Table, numeric: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
-    """:func:`zeek._canonical`: the numbers per row, the text-derived columns per distinct
+    """:func:`zeek.canonical`: the numbers per row, the text-derived columns per distinct
     (protocol, port, history, state)."""
-
-    def either(first: str, second: str) -> pd.Series:
-        return numeric[first] if first in numeric else numeric[second]
-
     text = [c for c in ("proto", "id.resp_p", "history", "conn_state") if c in raw.column_names]
-
-    def derived(distinct: pd.DataFrame) -> pd.DataFrame:
-        out = pd.DataFrame(
-            {
-                "protocol": protocol_class(distinct["proto"]),
-                "service": service_from_port(distinct["id.resp_p"]),
-            },
-            index=distinct.index,
-        )
-        return pd.concat([out, zeek.history_flags(distinct)], axis=1)
-
-    by_text = _per_distinct(raw, text, index, derived)
-    base = pd.DataFrame(
-        {
-            "duration_s": numeric.get("duration", 0.0),
-            "fwd_bytes": either("orig_ip_bytes", "orig_bytes"),
-            "bwd_bytes": either("resp_ip_bytes", "resp_bytes"),
-            "fwd_pkts": numeric["orig_pkts"],
-            "bwd_pkts": numeric["resp_pkts"],
-            "protocol": by_text["protocol"],
-            "service": by_text["service"],
-        },
-        index=index,
-    )
-    return finish_canonical(
-        pd.concat([base, by_text.drop(columns=["protocol", "service"])], axis=1)
-    )
+    return zeek.canonical(numeric, _per_distinct(raw, text, index, zeek.text_derived))
