@@ -127,19 +127,3 @@ def test_what_arrow_does_not_read_alike_goes_the_checked_way(tmp_path, change, w
         assert str(error.value) == str(refusal)
         return
     assert len(checked) == 1 and _same_tables(path, 1 << 16) == 5
-
-
-def test_distinct_rows_of_many_wide_columns_do_not_overflow():
-    """Five columns, four of them of 2^16 distinct values: the combined row keys would pass
-    2^64 and wrap, so that rows differing only in the first column would become one; every
-    row stays its own distinct row, in its own values."""
-    import pyarrow as pa
-
-    rows = (1 << 16) + 1
-    wide = [str(i % (1 << 16)) for i in range(rows)]  # the last row repeats the first
-    raw = pa.table({"a": [str(i) for i in range(rows)], **dict.fromkeys("bcde", wide)})
-    codes, distinct = zeek_arrow._distinct(raw, list("abcde"))
-    assert len(distinct) == rows and len(set(codes.tolist())) == rows
-    taken = distinct.iloc[codes].to_numpy().tolist()
-    columns = [raw.column(name).to_pylist() for name in "abcde"]
-    assert taken == [list(row) for row in zip(*columns, strict=True)]

@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from fedsec.core.errors import InputError
 from fedsec.data.canonical import (
@@ -35,6 +34,7 @@ from fedsec.data.canonical import (
 )
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers import flows
+from fedsec.data.readers._distinct import distinct_rows
 from fedsec.data.readers._io import PORT
 
 #: The label columns, read together once per distinct pair.
@@ -194,25 +194,16 @@ def _distinct_rows(
     """Each row's position among the distinct rows of ``columns``, and those rows as a pandas
     frame (in order of first appearance); None for a column of another type than text or
     numbers, or with missing values (whose pandas form depends on the file's metadata)."""
-    key = np.zeros(batch.num_rows, dtype=np.int64)
-    dictionaries = []
     for column in columns:
         array = batch.column(column)
         if array.null_count or not _plain(array.type):
             return None
-        encoded = pc.dictionary_encode(array.combine_chunks())
-        dictionaries.append(encoded.dictionary)
-        key = key * len(encoded.dictionary) + encoded.indices.to_numpy().astype(np.int64)
-    if len(columns) == 1:  # the one column's codes are already the distinct rows
-        rows, distinct = key, np.arange(len(dictionaries[0]))
-    else:
-        encoded = pc.dictionary_encode(pa.array(key))
-        rows, distinct = encoded.indices.to_numpy().astype(np.int64), encoded.dictionary.to_numpy()
-    values = {}
-    for column, dictionary in reversed(list(zip(columns, dictionaries, strict=True))):
-        values[column] = dictionary.take(pa.array(distinct % len(dictionary))).to_pandas()
-        distinct = distinct // len(dictionary)
-    frame = pd.DataFrame({c: values[c] for c in columns}, index=pd.RangeIndex(len(distinct)))
+    rows, first = distinct_rows(batch, columns)
+    taken = pa.array(first)
+    frame = pd.DataFrame(
+        {c: batch.column(c).take(taken).to_pandas() for c in columns},
+        index=pd.RangeIndex(len(first)),
+    )
     return rows, frame
 
 

@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers import zeek
+from fedsec.data.readers._distinct import distinct_rows
 from fedsec.data.readers._io import PORT, text_block
 from fedsec.data.readers.zeek_ascii import frame_of
 
@@ -133,32 +134,19 @@ def _labels(raw: pa.Table) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
     names = [c for c in ("detailed-label", "label") if c in raw.column_names]
     rows, distinct = _distinct(raw, names)
     families, labels, unknown, notes = zeek.labels_of(distinct)
-    if unknown:
-        return None
-    if not names:
-        return families, labels, notes
-    return families[rows], labels[rows], notes
+    return None if unknown else (families[rows], labels[rows], notes)
 
 
 def _distinct(raw: pa.Table, names: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
     """Each row's position among the distinct rows of ``names`` and those rows as a frame of
     strings (NaN: unset), as the frame of strings holds them."""
-    if not names:
-        return np.arange(raw.num_rows), pd.DataFrame(index=pd.RangeIndex(raw.num_rows))
-    key = np.zeros(raw.num_rows, dtype=np.int64)
-    for name in names:
-        encoded = pc.dictionary_encode(raw.column(name).combine_chunks(), null_encoding="encode")
-        size = len(encoded.dictionary)
-        if (int(key.max(initial=0)) + 1) * size >= 1 << 62:  # renumbered before it could overflow
-            key = np.unique(key, return_inverse=True)[1]
-        key = key * size + encoded.indices.to_numpy().astype(np.int64)
-    _, first, codes = np.unique(key, return_index=True, return_inverse=True)
-    rows = pa.array(first)
+    rows, first = distinct_rows(raw, names)
+    taken = pa.array(first)
     frame = pd.DataFrame(
-        {name: _strings(raw.column(name).take(rows)) for name in names},
+        {name: _strings(raw.column(name).take(taken)) for name in names},
         index=pd.RangeIndex(len(first)),
     )
-    return codes, frame
+    return rows, frame
 
 
 def _strings(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
