@@ -11,10 +11,11 @@ reader block by block (:func:`read_csv_chunks`: the same checks and refusals as 
 with the same line and row numbers), and Zeek ASCII logs by :func:`ascii_chunks` likewise, each
 frame converted by the format's own ``from_frame``. Memory stays bounded by the chunk, whatever
 the file's size; so are files read through a mapping (``mapped``: CSV block by block, Parquet
-batch by batch). Other inputs (Zeek JSON logs, pcap, TON_IoT, and flow CSVs compressed
-otherwise than by gzip) are read whole by their reader and handed out in slices.
-TON_IoT stays whole on purpose: whether a sensor column is numeric or a category is decided
-from all of its values; so do Zeek JSON logs: their columns are the keys of all their records.
+batch by batch). Zeek JSON logs are
+scanned once for their keys (a chunk's columns are those of all the log's records), then read
+chunk by chunk. Other inputs (pcap, TON_IoT, and flow CSVs compressed otherwise than by gzip)
+are read whole by their reader and handed out in slices. TON_IoT stays whole on purpose:
+whether a sensor column is numeric or a category is decided from all of its values.
 
 Arrow infers column types once, from the file's first 8 MiB of lines; times stay text, and
 integer columns other than context (ports, ids, times keep their integers, as alerts show them)
@@ -48,6 +49,7 @@ from fedsec.data.readers._tables import frame_chunks
 from fedsec.data.readers.flows_arrow import from_arrow
 from fedsec.data.readers.zeek_arrow import lines_table
 from fedsec.data.readers.zeek_ascii import ascii_chunks
+from fedsec.data.readers.zeek_json import json_chunks
 
 CHUNK_ROWS = 65_536
 #: The CSV parser's block: its buffers take some 25x the block in memory (200 MiB at 8 MiB),
@@ -75,12 +77,13 @@ def _csv_frames(options: dict) -> Frames:
     return lambda path, rows: read_csv_chunks(path, rows, block_bytes=FRAME_BLOCK_BYTES, **options)
 
 
-def _zeek_tables(path: Path, rows: int) -> Iterator[FlowTable] | None:
+def _zeek_tables(path: Path, rows: int) -> Iterator[FlowTable]:
     """An ASCII log's tables, each chunk's checked lines read through Arrow
-    (:func:`zeek_arrow.lines_table`); a JSON log is read whole (its columns are the keys of
-    all its records)."""
+    (:func:`zeek_arrow.lines_table`); a JSON log's, chunk by chunk, each chunk with the columns
+    of the whole log (:func:`zeek_json.json_chunks`)."""
     if zeek.is_json(path):
-        return None
+        frames = json_chunks(path, rows, zeek.JSON_NUMBERS, block_bytes=FRAME_BLOCK_BYTES)
+        return (zeek.from_frame(frame, path) for frame in frames)
     return ascii_chunks(path, rows, block_bytes=FRAME_BLOCK_BYTES, frame=lines_table)
 
 

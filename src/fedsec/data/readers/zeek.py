@@ -23,7 +23,6 @@ IoT-23 does: ``detailed-label`` (an IoT-23 name, an ATT&CK technique id or a fam
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,10 +38,11 @@ from fedsec.data.canonical import (
     service_from_port,
 )
 from fedsec.data.flows import FlowTable
-from fedsec.data.readers._input import Limits, limits, read_text, text_blocks
+from fedsec.data.readers._input import limits, read_text, text_blocks
 from fedsec.data.readers._io import PORT, check_range, numeric_block, require_columns, text_block
 from fedsec.data.readers._labels import GENERIC, UNLABELED_NOTE, families_of, unlabeled
 from fedsec.data.readers.zeek_ascii import ascii_rows
+from fedsec.data.readers.zeek_json import json_rows
 from fedsec.data.taxonomy import BENIGN, OTHER
 
 REQUIRED: tuple[str, ...] = ("id.resp_p", "proto", "orig_pkts", "resp_pkts")
@@ -56,6 +56,8 @@ COUNTERS: tuple[str, ...] = (
     "resp_pkts",
     "resp_ip_bytes",
 )
+#: The columns whose numbers a JSON log gives as floats (where a column holds numbers only).
+JSON_NUMBERS: frozenset[str] = frozenset(COUNTERS)
 CATEGORICAL: tuple[str, ...] = ("proto", "service", "conn_state", "history")
 #: IP bytes, else payload bytes, per direction: one of each pair is required.
 BYTE_PAIRS: tuple[tuple[str, str], ...] = (
@@ -188,7 +190,7 @@ def load_log(path: Path) -> pd.DataFrame:
     if not text.strip():
         raise InputError(path, "file is empty")
     if text.lstrip()[:1] == "{":
-        return _json_rows(text, path, caps)
+        return json_rows(text, path, caps, JSON_NUMBERS)
     return ascii_rows(text, path, caps)
 
 
@@ -198,47 +200,6 @@ def is_json(path: Path) -> bool:
         if block.strip():
             return block.lstrip()[:1] == "{"
     return False
-
-
-def _json_rows(text: str, path: Path, caps: Limits) -> pd.DataFrame:
-    """One JSON object per line; a set/vector field (a JSON array) becomes comma-joined text."""
-    records = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line, parse_constant=_no_constant)
-        except ValueError as error:
-            raise InputError(path, f"line {number} is not JSON: {error}") from None
-        if not isinstance(record, dict):
-            raise InputError(
-                path, f"line {number} is a JSON {type(record).__name__}, not a Zeek record"
-            )
-        records.append({key: _json_value(v, key, path, number) for key, v in record.items()})
-        if len(records[-1]) > caps.max_columns:
-            raise InputError(path, f"line {number} has more than {caps.max_columns} fields")
-        if caps.max_rows is not None and len(records) > caps.max_rows:
-            raise InputError(path, f"has more than {caps.max_rows} rows (FEDSEC_MAX_ROWS)")
-    columns = list(dict.fromkeys(key for record in records for key in record))
-    if len(columns) > caps.max_columns:
-        raise InputError(path, f"has {len(columns)} distinct fields, more than {caps.max_columns}")
-    frame = pd.DataFrame.from_records(records, columns=columns)
-    return frame.astype(object).where(frame.notna(), np.nan)
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _json_value(value: object, key: str, path: Path, line: int) -> object:
-    """Zeek's JSON writer: booleans are T/F in ASCII logs; sets and vectors are arrays."""
-    if isinstance(value, bool):
-        return "T" if value else "F"
-    if isinstance(value, list) and all(not isinstance(v, (list, dict)) for v in value):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, (list, dict)):
-        raise InputError(path, f"line {line}: field {key!r} is a nested JSON value")
-    return value
 
 
 def _canonical(raw: pd.DataFrame, numeric: pd.DataFrame) -> pd.DataFrame:

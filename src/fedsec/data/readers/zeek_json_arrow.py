@@ -1,0 +1,189 @@
+"""A Zeek JSON log's first scan, and its records read by pyarrow's JSON reader where that reads
+them as Python's ``json`` does.
+
+The scan (:class:`Scan`, block by block) finds every key, first appearance first, and decides
+for the whole log whether its chunks can be read by Arrow: only when Arrow read every block,
+one object per line (a line of ``null`` or of two objects, or a byte order mark, is not), each
+field always of one kind (numbers, text, booleans, sets of text), and no ``NaN`` or
+``Infinity``, which Arrow reads and ``json`` refuses. Else
+every record of the log is read by ``json`` (:mod:`fedsec.data.readers.zeek_json`); one
+decision per log, so a chunk and a whole read are read the same way.
+
+Read by Arrow, a numeric column's numbers are floats (as read by ``json``), other whole numbers
+Python ints (a port shows as ``80``) and other numbers floats; ``true`` and ``false`` are
+``T``/``F``, a set is comma-joined text, and text stays Arrow text in pandas.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
+
+#: What each kind of field is read as by Arrow.
+TYPES: dict[str, pa.DataType] = {
+    "integer": pa.int64(),
+    "number": pa.float64(),
+    "text": pa.string(),
+    "flag": pa.bool_(),
+    "set": pa.list_(pa.string()),
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The log's columns, and the types Arrow reads its records with (None: ``json`` reads
+    them)."""
+
+    columns: list[str]
+    schema: pa.Schema | None
+
+
+class Scan:
+    """The keys and field kinds of a log's blocks of whole lines, added in order."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, None] = {}
+        self.kinds: dict[str, str] = {}
+        self.alike = True
+
+    def add(self, block: str) -> None:
+        table = self._read(block)
+        if table is None:
+            self.alike = False
+            self.names.update(dict.fromkeys(_line_keys(block)))
+            return
+        self.names.update(dict.fromkeys(table.column_names))
+        if self.alike:
+            self._note_kinds(table.schema)
+
+    def plan(self) -> Plan:
+        columns = list(self.names)
+        if not self.alike:
+            return Plan(columns, None)
+        kinds = [TYPES[self.kinds.get(name, "text")] for name in columns]
+        return Plan(columns, pa.schema(list(zip(columns, kinds, strict=True))))
+
+    def _read(self, block: str) -> pa.Table | None:
+        data = block.encode("utf-8")
+        try:
+            table = pajson.read_json(pa.py_buffer(data), read_options=_options(len(data)))
+        except (pa.ArrowException, ValueError):
+            return None
+        if self.alike and (table.num_rows != _object_lines(block) or _not_finite(table)):
+            self.alike = False
+        return table
+
+    def _note_kinds(self, schema: pa.Schema) -> None:
+        for field in schema:
+            kind = _kind(field.type)
+            if kind is None:
+                continue
+            known = self.kinds.setdefault(field.name, kind)
+            if {known, kind} == {"integer", "number"}:
+                self.kinds[field.name] = "number"
+            elif kind == "other" or known != kind:
+                self.alike = False
+                return
+
+
+def arrow_frame(
+    lines: list[str], plan: Plan, before: int, numeric: Collection[str]
+) -> pd.DataFrame:
+    """The records of ``lines`` (one per line; ``before``: records ahead of them) read by
+    Arrow with the plan's types: ``numeric`` columns as floats, other whole numbers as Python
+    ints (as ``json`` reads them). Raises ``pa.ArrowException`` where Arrow cannot."""
+    data = "\n".join(lines).encode("utf-8")
+    table = pajson.read_json(
+        pa.py_buffer(data),
+        read_options=_options(len(data)),
+        parse_options=pajson.ParseOptions(
+            explicit_schema=plan.schema, unexpected_field_behavior="error"
+        ),
+    )
+    if table.num_rows != len(lines):
+        raise pa.ArrowInvalid(f"{table.num_rows} records in {len(lines)} lines")
+    columns, integers = {}, {}
+    for field, column in zip(table.schema, table.columns, strict=True):
+        if pa.types.is_boolean(field.type):
+            column = pc.if_else(column, "T", "F")
+        elif pa.types.is_list(field.type):
+            column = pc.binary_join(column, ",")
+        elif pa.types.is_integer(field.type) and field.name not in numeric:
+            integers[field.name] = _python_ints(column)
+        elif pa.types.is_integer(field.type):
+            column = column.cast(pa.float64())
+        columns[field.name] = column
+    frame = pa.table(columns).to_pandas()
+    for name, values in integers.items():
+        frame[name] = pd.Series(values, index=frame.index, dtype=object)
+    frame.index = pd.RangeIndex(before, before + len(frame))
+    return frame
+
+
+def _python_ints(column: pa.ChunkedArray) -> np.ndarray:
+    """Whole numbers as Python ints (NaN: unset), as ``json`` reads them."""
+    values = np.empty(len(column), dtype=object)
+    values[:] = column.to_pylist()
+    values[pc.is_null(column).to_numpy(zero_copy_only=False)] = np.nan
+    return values
+
+
+def _options(size: int) -> pajson.ReadOptions:
+    return pajson.ReadOptions(use_threads=False, block_size=max(size, 1 << 16))
+
+
+def _kind(kind: pa.DataType) -> str | None:
+    """A field's kind (None: only nulls so far)."""
+    if pa.types.is_null(kind):
+        return None
+    if pa.types.is_integer(kind):
+        return "integer"
+    if pa.types.is_floating(kind):
+        return "number"
+    if pa.types.is_string(kind):
+        return "text"
+    if pa.types.is_boolean(kind):
+        return "flag"
+    if pa.types.is_list(kind) and (
+        pa.types.is_string(kind.value_type) or pa.types.is_null(kind.value_type)
+    ):
+        return "set"
+    return "other"
+
+
+def _not_finite(table: pa.Table) -> bool:
+    """Whether a number is NaN or infinite: only ``NaN`` and ``Infinity``, which ``json``
+    refuses, read so (Arrow refuses a number too large for a float)."""
+    return any(
+        pc.any(pc.invert(pc.is_finite(column))).as_py()
+        for column in table.columns
+        if pa.types.is_floating(column.type)
+    )
+
+
+def _object_lines(block: str) -> int | None:
+    """How many lines hold something (None: one holds something else than an object; Arrow
+    reads a ``null`` line as a record)."""
+    lines = [line for line in block.split("\n") if line.strip()]
+    return len(lines) if all(line.lstrip().startswith("{") for line in lines) else None
+
+
+def _line_keys(block: str) -> list[str]:
+    """Each line's keys, where ``json`` reads an object (other lines are refused when their
+    records are read)."""
+    names: dict[str, None] = {}
+    for line in block.split("\n"):
+        try:
+            record = json.loads(line) if line.strip() else None
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            names.update(dict.fromkeys(record))
+    return list(names)

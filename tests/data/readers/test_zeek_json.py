@@ -1,0 +1,181 @@
+"""Zeek JSON logs read chunk by chunk (what ``fedsec detect`` streams) give the frames and
+tables a whole read gives, every chunk with all the log's columns, and refuse what a whole
+read refuses, naming the same line; the log is never held whole."""
+
+import gzip
+import json
+
+import pandas as pd
+import pytest
+
+from fedsec.core.errors import InputError
+from fedsec.data.readers import _input, read_flows, zeek
+from fedsec.data.readers.zeek_json import json_chunks
+from fedsec.data.readers.zeek_json_arrow import Plan, Scan
+from fedsec.simulator import load_simulation, simulate
+from fedsec.simulator.output import write_dataset
+from tests.data.readers.tables import assert_same_tables, streamed_zeek, zeek_refusal
+from tests.detect.zeek_json import write_zeek_json
+
+ROWS = 97
+BLOCK = 2048
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory) -> list[dict]:
+    """A simulated organization's week of conn records as Zeek's JSON writer writes them:
+    booleans, a set, a ``null``, and a field (``vlan``) set only in the last records."""
+    folder = tmp_path_factory.mktemp("zeek")
+    write_dataset(simulate(load_simulation("consortium", ["flows=4000"])), folder, "zeek")
+    log = folder / "week.log"  # the days' rotations, appended
+    log.write_text("".join(day.read_text() for day in sorted(folder.glob("plant/conn.*.log"))))
+    lines = write_zeek_json(log, folder / "conn.json").read_text().splitlines()
+    found = [json.loads(line) for line in lines]
+    assert len(found) > 4 * ROWS
+    for number, record in enumerate(found):
+        for key in ("local_orig", "local_resp"):
+            if key in record:
+                record[key] = record[key] == "T"
+        if number % 50 == 7:
+            record["tunnel_parents"] = ["CHhAvVGS1DHFjwGM9", "CsXG1X2Ok7bTzpP3ad"]
+        if number % 60 == 11:
+            record["service"] = None
+    for record in found[-20:]:
+        record["vlan"] = 7
+    return found
+
+
+def _write(path, records: list[dict], blank_every: int = 0) -> object:
+    lines = [json.dumps(r) for r in records]
+    if blank_every:
+        lines = [x for i, ln in enumerate(lines) for x in ([ln, ""] if i % blank_every else [ln])]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _frames(path) -> list[pd.DataFrame]:
+    return list(json_chunks(path, ROWS, zeek.JSON_NUMBERS, block_bytes=BLOCK))
+
+
+def test_chunks_are_the_whole_read_sliced_each_with_every_column(records, tmp_path, monkeypatch):
+    path = _write(tmp_path / "conn.json", records, blank_every=13)
+    whole = zeek.load_log(path)
+    frames = _frames(path)
+    assert [len(f) for f in frames[:-1]] == [ROWS] * (len(frames) - 1)
+    assert all(list(f.columns) == list(whole.columns) for f in frames)
+    assert "vlan" in whole and frames[0]["vlan"].isna().all()  # set in the last chunk only
+    pd.testing.assert_frame_equal(pd.concat(frames), whole, check_exact=True)
+    assert whole["local_orig"].isin(["T", "F"]).all()
+    assert whole["id.resp_p"].map(type).eq(int).all()  # a port shows as 80, not 80.0
+    assert whole["tunnel_parents"].dropna().unique().tolist() == [
+        "CHhAvVGS1DHFjwGM9,CsXG1X2Ok7bTzpP3ad"
+    ]
+    assert_same_tables(read_flows("zeek", [path]), streamed_zeek(path, monkeypatch))
+    packed = tmp_path / "conn.json.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    assert_same_tables(read_flows("zeek", [packed]), streamed_zeek(packed, monkeypatch))
+
+
+def test_arrow_reads_the_records_as_json_does(records, tmp_path, monkeypatch):
+    """The log's records read by Arrow give the tables reading them line by line gives."""
+    path = _write(tmp_path / "conn.json", records)
+    scan = Scan()
+    scan.add(path.read_text())
+    assert scan.plan().schema is not None  # (booleans, a set, nulls: all read by Arrow)
+    by_arrow = streamed_zeek(path, monkeypatch)
+    monkeypatch.setattr(Scan, "plan", lambda scan: Plan(list(scan.names), None))  # to json
+    by_json = streamed_zeek(path, monkeypatch)
+    assert_same_tables(read_flows("zeek", [path]), by_arrow)
+    assert_same_tables(read_flows("zeek", [path]), by_json)
+    for tables in (by_arrow, by_json):
+        assert all(t.context["dst_port"].map(type).eq(int).all() for t in tables)
+
+
+def test_the_log_is_never_read_whole(records, tmp_path, monkeypatch):
+    path = _write(tmp_path / "conn.json", records)
+    expected = read_flows("zeek", [path])
+
+    def whole_read(*_args, **_kwargs):
+        raise AssertionError("the log was read whole")
+
+    monkeypatch.setattr(_input, "read_bytes", whole_read)
+    monkeypatch.setattr(zeek, "read_text", whole_read)
+    assert_same_tables(expected, streamed_zeek(path, monkeypatch))
+
+
+def test_keys_are_found_where_arrow_refuses_a_block(tmp_path):
+    """A field that is a number in one record and text in another: Arrow's reader refuses the
+    block, each line's keys are read instead, in the same order."""
+    base = {"id.resp_p": 80, "proto": "tcp", "orig_pkts": 1, "resp_pkts": 1}
+    base |= {"orig_bytes": 1, "resp_bytes": 1}
+    lines = [
+        {"ts": 1.5, **base, "service": 5},
+        {"history": "ShAdDaFf", **base, "service": "http"},
+        {**base, "label": "Benign", "conn_state": "SF"},
+    ]
+    path = _write(tmp_path / "conn.json", lines)
+    expected = list(dict.fromkeys(k for r in lines for k in r))
+    scan = Scan()
+    scan.add(path.read_text())
+    assert list(scan.names) == expected and scan.plan().schema is None
+    assert list(zeek.load_log(path).columns) == expected
+    assert zeek.load_log(path)["service"].tolist()[:2] == [5, "http"]
+    pd.testing.assert_frame_equal(pd.concat(_frames(path)), zeek.load_log(path), check_exact=True)
+
+
+def _late_refusal(records: list[dict], path, line: str, monkeypatch) -> str:
+    lines = [json.dumps(r) for r in records]
+    lines[-30] = line
+    path.write_text("\n".join(lines) + "\n")
+    return zeek_refusal(path, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ('{"id.resp_p": 80, "proto": "tcp"', "is not JSON"),
+        ('{"duration": NaN}', "is not JSON: NaN is not a JSON number"),
+        ("[1, 2]", "is a JSON list, not a Zeek record"),
+        ('{"id.resp_p": {"port": 80}}', "field 'id.resp_p' is a nested JSON value"),
+        ('{"tunnel_parents": [["a"]]}', "field 'tunnel_parents' is a nested JSON value"),
+        ('\ufeff{"id.resp_p": 80}', "Unexpected UTF-8 BOM"),
+        ("null", "is a JSON NoneType, not a Zeek record"),
+        ('{"id.resp_p": 80} {"proto": "tcp"}', "is not JSON: Extra data"),
+    ],
+)
+def test_a_late_bad_line_is_refused_alike(records, tmp_path, monkeypatch, line, words):
+    message = _late_refusal(records, tmp_path / "conn.json", line, monkeypatch)
+    assert f"line {len(records) - 29}" in message and words in message
+
+
+def test_the_caps_are_the_whole_reads(records, tmp_path, monkeypatch):
+    path = _write(tmp_path / "conn.json", records)
+    monkeypatch.setenv("FEDSEC_MAX_ROWS", str(len(records) - 5))
+    assert "FEDSEC_MAX_ROWS" in _late_refusal(records, path, json.dumps(records[-30]), monkeypatch)
+    monkeypatch.delenv("FEDSEC_MAX_ROWS")
+    monkeypatch.setenv("FEDSEC_MAX_COLUMNS", "30")
+    wide = json.dumps({f"extra{i}": i for i in range(31)})
+    message = _late_refusal(records, path, wide, monkeypatch)
+    assert f"line {len(records) - 29} has more than 30 fields" in message
+    many = [*records[:-2], {f"a{i}": i for i in range(20)}, {f"b{i}": i for i in range(20)}]
+    message = _late_refusal(many, path, json.dumps(records[-30]), monkeypatch)
+    assert "has more than 30 distinct fields" in message
+
+
+@pytest.mark.parametrize("by_arrow", [True, False])
+def test_a_key_the_scan_did_not_see_is_refused(records, tmp_path, monkeypatch, by_arrow):
+    """A log that gains a key between the scan and the reading (still being written) is
+    refused, not read with a column missing."""
+    path = _write(tmp_path / "conn.json", records)
+    plan = Scan.plan
+
+    def without_vlan(scan: Scan) -> Plan:
+        found = plan(scan)
+        columns = [c for c in found.columns if c != "vlan"]
+        schema = found.schema.remove(found.schema.get_field_index("vlan")) if by_arrow else None
+        return Plan(columns, schema)
+
+    monkeypatch.setattr(Scan, "plan", without_vlan)
+    with pytest.raises(InputError, match="changed while it was read") as refused:
+        streamed_zeek(path, monkeypatch)
+    assert "vlan" in str(refused.value)
