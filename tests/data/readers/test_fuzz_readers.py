@@ -12,8 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fedsec.core.errors import ConfigError, InputError
+from fedsec.data.readers import read_flows
+from fedsec.data.readers.chunks import read_chunks
 from tests.data.readers import fuzzing
 from tests.data.readers.fuzz_strategies import mutations
+from tests.data.readers.tables import assert_same_tables
 
 FLOW_SAMPLES = (
     "nsl-kdd",
@@ -118,3 +122,27 @@ def test_the_oracle_catches_what_the_old_readers_got_wrong(samples):
     fields[rows[0].split(b",").index(b"fridge_temperature")] = b"warm"
     rows[1] = b",".join(fields)
     assert "numeric column" in fuzz_oracle.must_refuse(ton.spec, b"\n".join(rows))[0]
+
+
+@pytest.mark.parametrize("name", ["zeek-ascii", "zeek-json"])
+@fuzz
+@given(found=mutations, wrap=wraps)
+def test_hostile_zeek_logs_stream_as_they_read_whole(samples, folder, name, found, wrap):
+    """What ``fedsec detect`` streams: the chunks of a mutated log are its whole read, or both
+    ways refuse it in the same words."""
+    case = fuzzing.Case(samples[name], tuple(found), wrap)
+    path = folder / (case.sample.filename + (".gz" if wrap != "plain" else ""))
+    path.write_bytes(fuzzing.case_bytes(case)[0])
+    try:
+        whole, refusal = read_flows("zeek", [path]), None
+    except (InputError, ConfigError) as error:
+        whole, refusal = None, str(error)
+    try:
+        streamed = list(read_chunks("zeek", [path], rows=97))
+    except (InputError, ConfigError) as error:
+        assert str(error) == refusal, fuzzing.describe(case)
+        return
+    finally:
+        path.unlink(missing_ok=True)
+    assert refusal is None, f"streamed, refused whole ({refusal}): {fuzzing.describe(case)}"
+    assert_same_tables(whole, streamed)
