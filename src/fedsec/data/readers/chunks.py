@@ -11,11 +11,11 @@ reader block by block (:func:`read_csv_chunks`: the same checks and refusals as 
 with the same line and row numbers), and Zeek ASCII logs by :func:`ascii_chunks` likewise, each
 frame converted by the format's own ``from_frame``. Memory stays bounded by the chunk, whatever
 the file's size; so are files read through a mapping (``mapped``: CSV block by block, Parquet
-batch by batch). Zeek JSON logs are
-scanned once for their keys (a chunk's columns are those of all the log's records), then read
-chunk by chunk. Other inputs (pcap, TON_IoT, and flow CSVs compressed otherwise than by gzip)
-are read whole by their reader and handed out in slices. TON_IoT stays whole on purpose:
-whether a sensor column is numeric or a category is decided from all of its values.
+batch by batch) and Zeek JSON logs (scanned once for their keys, as a chunk's columns are those
+of all the log's records, then read chunk by chunk: :mod:`zeek_json`). Other inputs (pcap,
+TON_IoT, and flow CSVs compressed otherwise than by gzip) are read whole by their reader and
+handed out in slices. TON_IoT stays whole on purpose: whether a sensor column is numeric or a
+category is decided from all of its values.
 
 Arrow infers column types once, from the file's first 8 MiB of lines; times stay text, and
 integer columns other than context (ports, ids, times keep their integers, as alerts show them)
