@@ -10,8 +10,9 @@ import pytest
 
 from fedsec.core.errors import InputError
 from fedsec.data.readers import _input, read_flows, zeek
+from fedsec.data.readers._input import text_blocks
 from fedsec.data.readers.zeek_json import json_chunks
-from fedsec.data.readers.zeek_json_arrow import Plan, Scan
+from fedsec.data.readers.zeek_json_arrow import Plan, Scan, scanned
 from fedsec.simulator import load_simulation, simulate
 from fedsec.simulator.output import write_dataset
 from tests.data.readers.tables import assert_same_tables, streamed_zeek, zeek_refusal
@@ -179,3 +180,26 @@ def test_a_key_the_scan_did_not_see_is_refused(records, tmp_path, monkeypatch, b
     with pytest.raises(InputError, match="changed while it was read") as refused:
         streamed_zeek(path, monkeypatch)
     assert "vlan" in str(refused.value)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_blocks_scanned_at_once_make_the_same_plan(records, tmp_path, workers):
+    path = _write(tmp_path / "conn.json", records)
+    mixed = tmp_path / "mixed.json"
+    mixed.write_text(path.read_text() + json.dumps({"proto": 6, "vlan": "x"}) + "\n")
+    for log in (path, mixed):
+        one, many = Scan(), Scan()
+        for block in text_blocks(log, block_bytes=BLOCK):
+            one.add(block)
+        for found in scanned(text_blocks(log, block_bytes=BLOCK), workers):
+            many.merge(found)
+        assert one.plan() == many.plan() and list(one.names) == list(many.names)
+    assert Scan.plan(one).schema is None  # (the mixed log: json reads it)
+
+
+def test_a_late_byte_that_is_not_utf8_is_refused_alike(records, tmp_path, monkeypatch):
+    path = _write(tmp_path / "conn.json", records)
+    data = path.read_bytes()
+    cut = data.rfind(b'"proto"')
+    path.write_bytes(data[:cut] + b'"\xff"' + data[cut + 7 :])
+    assert "is not UTF-8 text: byte 0xff" in zeek_refusal(path, monkeypatch)

@@ -15,6 +15,7 @@ scan did not see) is refused.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import pyarrow as pa
 
 from fedsec.core.errors import InputError
 from fedsec.data.readers._input import Limits, limits, text_blocks
-from fedsec.data.readers.zeek_json_arrow import Plan, Scan, arrow_frame
+from fedsec.data.readers.zeek_json_arrow import Plan, Scan, arrow_frame, scanned
 
 #: Values a record keeps as they are (booleans are written T/F column by column, in
 #: :func:`_frame`; a list is converted or refused value by value, in :func:`_value`).
@@ -37,6 +38,8 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
 
+#: Blocks scanned at once (two cores' worth: the scan runs before any chunk is scored).
+SCAN_WORKERS = min(2, len(os.sched_getaffinity(0)))
 #: One decoder for every line (``json.loads`` with an option builds one per call).
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)
 
@@ -65,8 +68,8 @@ def json_chunks(
     with all the log's columns: the frames a whole read gives, sliced."""
     caps = caps or limits()
     scan = Scan()
-    for block in text_blocks(path, caps, block_bytes=block_bytes):
-        scan.add(block)
+    for found in scanned(text_blocks(path, caps, block_bytes=block_bytes), SCAN_WORKERS):
+        scan.merge(found)
         if len(scan.names) > caps.max_columns:
             break
     plan = _checked_plan(scan, path, caps, lambda: _read_every_line(path, caps, block_bytes))

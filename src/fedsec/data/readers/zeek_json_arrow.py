@@ -17,7 +17,9 @@ Python ints (a port shows as ``80``) and other numbers floats; ``true`` and ``fa
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections import deque
+from collections.abc import Collection, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,8 +47,44 @@ class Plan:
     schema: pa.Schema | None
 
 
+@dataclass(frozen=True)
+class BlockScan:
+    """What one block of whole lines says: its keys, first appearance first, and its fields'
+    types where Arrow read it as ``json`` would (None: it did not)."""
+
+    names: list[str]
+    schema: pa.Schema | None
+
+
+def scan_block(block: str) -> BlockScan:
+    """One block's scan (no state: blocks may be scanned at once, in threads)."""
+    data = block.encode("utf-8")
+    try:
+        table = pajson.read_json(pa.py_buffer(data), read_options=_options(len(data)))
+    except (pa.ArrowException, ValueError):
+        return BlockScan(_line_keys(block), None)
+    alike = table.num_rows == _object_lines(block) and not _not_finite(table)
+    return BlockScan(table.column_names, table.schema if alike else None)
+
+
+def scanned(blocks: Iterable[str], workers: int) -> Iterator[BlockScan]:
+    """Each block's scan, in order, up to ``workers`` blocks at once (Arrow parses without
+    Python's lock); at most ``workers`` blocks are held."""
+    if workers <= 1:
+        yield from map(scan_block, blocks)
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="fedsec-json-scan") as pool:
+        pending: deque[Future[BlockScan]] = deque()
+        for block in blocks:
+            pending.append(pool.submit(scan_block, block))
+            if len(pending) >= workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 class Scan:
-    """The keys and field kinds of a log's blocks of whole lines, added in order."""
+    """The keys and field kinds of a log's blocks, merged in order."""
 
     def __init__(self) -> None:
         self.names: dict[str, None] = {}
@@ -54,14 +92,14 @@ class Scan:
         self.alike = True
 
     def add(self, block: str) -> None:
-        table = self._read(block)
-        if table is None:
+        self.merge(scan_block(block))
+
+    def merge(self, found: BlockScan) -> None:
+        self.names.update(dict.fromkeys(found.names))
+        if found.schema is None:
             self.alike = False
-            self.names.update(dict.fromkeys(_line_keys(block)))
-            return
-        self.names.update(dict.fromkeys(table.column_names))
-        if self.alike:
-            self._note_kinds(table.schema)
+        elif self.alike:
+            self._note_kinds(found.schema)
 
     def plan(self) -> Plan:
         columns = list(self.names)
@@ -69,16 +107,6 @@ class Scan:
             return Plan(columns, None)
         kinds = [TYPES[self.kinds.get(name, "text")] for name in columns]
         return Plan(columns, pa.schema(list(zip(columns, kinds, strict=True))))
-
-    def _read(self, block: str) -> pa.Table | None:
-        data = block.encode("utf-8")
-        try:
-            table = pajson.read_json(pa.py_buffer(data), read_options=_options(len(data)))
-        except (pa.ArrowException, ValueError):
-            return None
-        if self.alike and (table.num_rows != _object_lines(block) or _not_finite(table)):
-            self.alike = False
-        return table
 
     def _note_kinds(self, schema: pa.Schema) -> None:
         for field in schema:
