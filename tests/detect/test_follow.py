@@ -23,6 +23,7 @@ from fedsec.detect.follow import COMMENTS, FIRST_LINE, FollowOptions, Tail, foll
 from fedsec.detect.scoring import score_files
 from fedsec.simulator import load_simulation, simulate
 from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
+from tests.detect.zeek_json import write_zeek_json
 
 HANG = 180.0  # seconds: a guard against a hang, never a measure
 
@@ -224,6 +225,23 @@ def test_following_a_growing_zeek_log_gives_the_alerts_of_the_finished_log(
     path = tmp_path / "conn.log"
     path.write_bytes(data[: cuts[0]])
     rows = sum(1 for line in data[body:].splitlines() if not line.startswith(b"#"))
+    followed, expected = _followed_and_whole(bundle, data, cuts, path, "zeek", rows)
+    assert expected.count(b"\n") > 5
+    assert followed == expected
+
+
+def test_following_a_growing_zeek_json_log_gives_the_alerts_of_the_finished_log(
+    bundle,  # noqa: F811
+    conn_log,
+    tmp_path,
+):
+    """A Zeek JSON log (no header: each batch's columns are its records' keys) grows in a block
+    cut mid-line; the alerts are byte for byte those of the finished log read chunk by chunk."""
+    data = write_zeek_json(conn_log, tmp_path / "whole.json").read_bytes()
+    cuts = [300, len(data) // 2 + 11, len(data)]
+    path = tmp_path / "conn.json"
+    path.write_bytes(data[: cuts[0]])
+    rows = data.count(b"\n")
     followed, expected = _followed_and_whole(bundle, data, cuts, path, "zeek", rows)
     assert expected.count(b"\n") > 5
     assert followed == expected
