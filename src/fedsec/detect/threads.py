@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 from threadpoolctl import threadpool_limits
+
+from fedsec.core.cores import available_cores
 
 #: Past a few threads a small MLP's forward pass gains nothing.
 MAX_THREADS = 4
@@ -14,14 +15,6 @@ MAX_THREADS = 4
 MAX_WORKERS = 4
 
 _chosen: int | None = None
-
-
-def available_cores() -> int:
-    """Cores this process may run on (its CPU affinity, not the machine's total)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def inference_threads(requested: int | None = None) -> int:

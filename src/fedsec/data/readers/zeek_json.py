@@ -15,7 +15,6 @@ scan did not see) is refused.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from fedsec.core.cores import available_cores
 from fedsec.core.errors import InputError
 from fedsec.data.readers._input import Limits, limits, text_blocks
 from fedsec.data.readers.zeek_json_arrow import Plan, Scan, arrow_frame, scanned
@@ -34,12 +34,14 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 _NUMBER_KINDS = frozenset({int, float, type(None)})
 
 
+#: Blocks scanned at once (two cores' worth: the scan runs before any chunk is scored).
+SCAN_WORKERS = min(2, available_cores())
+
+
 def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
 
-#: Blocks scanned at once (two cores' worth: the scan runs before any chunk is scored).
-SCAN_WORKERS = min(2, len(os.sched_getaffinity(0)))
 #: One decoder for every line (``json.loads`` with an option builds one per call).
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)
 
