@@ -4,7 +4,9 @@ read refuses, naming the same line; the log is never held whole."""
 
 import gzip
 import json
+import random
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -203,3 +205,28 @@ def test_a_late_byte_that_is_not_utf8_is_refused_alike(records, tmp_path, monkey
     cut = data.rfind(b'"proto"')
     path.write_bytes(data[:cut] + b'"\xff"' + data[cut + 7 :])
     assert "is not UTF-8 text: byte 0xff" in zeek_refusal(path, monkeypatch)
+
+
+def test_arrow_and_json_read_numbers_to_the_same_float(tmp_path):
+    """A counter's number, however written (long fractions, exponents, integers past 2**64),
+    is the same float read by Arrow as read by ``json``."""
+    rng = random.Random(0)
+    texts = [
+        rng.choice(
+            [
+                repr(rng.uniform(0, 1e6)),
+                f"{rng.randrange(10**17)}.{rng.randrange(10**17)}",
+                str(rng.randrange(10 ** rng.randrange(1, 25))),
+                f"{rng.uniform(0, 10):.{rng.randrange(1, 25)}f}e{rng.randrange(-300, 300)}",
+            ]
+        )
+        for _ in range(20_000)
+    ]
+    path = tmp_path / "conn.json"
+    path.write_text("".join(f'{{"duration": {t}, "proto": "tcp"}}\n' for t in texts))
+    scan = Scan()
+    scan.add(path.read_text())
+    assert scan.plan().schema is not None
+    by_arrow = pd.concat(_frames(path))["duration"].to_numpy()
+    by_json = np.array([float(json.loads(t)) for t in texts])
+    assert (by_arrow.view("int64") == by_json.view("int64")).all()
