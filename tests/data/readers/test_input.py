@@ -6,6 +6,8 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import os
+import re
 import time
 import zipfile
 
@@ -15,6 +17,7 @@ from fedsec.core.errors import ConfigError, InputError
 from fedsec.data.readers import read_flows
 from fedsec.data.readers._input import Limits, limits, read_bytes, read_text
 from fedsec.data.readers._io import read_csv_checked
+from fedsec.data.readers.chunks import read_chunks
 
 CSV = b"a,b\n1,2\n3,4\n"
 
@@ -158,3 +161,20 @@ def test_blank_lines_are_skipped_and_quoted_fields_kept(tmp_path):
     frame = read_csv_checked(path)
     assert list(frame.columns) == ["a", "b"]
     assert frame["b"].tolist() == ["x, y", "z"]
+
+
+@pytest.mark.parametrize("fmt", ["flows", "zeek", "unsw-nb15"])
+def test_what_is_not_a_file_is_named_for_what_it_is(tmp_path, fmt):
+    """A folder, a pipe and a missing path are each refused in their own words, whole or
+    streamed (a reader may read a file twice: a stream would be consumed by the first read)."""
+    pipe = tmp_path / "flows.pipe"
+    os.mkfifo(pipe)
+    for path, words in (
+        (tmp_path, "is a folder, not a file"),
+        (pipe, "is not a regular file (a pipe, socket or device)"),
+        (tmp_path / "missing.csv", "file not found"),
+    ):
+        with pytest.raises(InputError, match=re.escape(words)):
+            read_flows(fmt, [path])
+        with pytest.raises(InputError, match=re.escape(words)):
+            list(read_chunks(fmt, [path]))

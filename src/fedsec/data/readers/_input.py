@@ -91,12 +91,25 @@ def read_bytes(path: Path, caps: Limits | None = None) -> bytearray:
         return _drain(path, raw, kind, caps)
 
 
+def require_file(path: Path) -> None:
+    """Refuse what is not a regular file, saying what it is instead (readers may read a file
+    twice or seek in it: a stream is to be saved to a file first)."""
+    if path.is_file():
+        return
+    if path.is_dir():
+        raise InputError(path, "is a folder, not a file")
+    if path.exists():
+        raise InputError(
+            path, "is not a regular file (a pipe, socket or device): save the stream to a file"
+        )
+    raise InputError(path, "file not found")
+
+
 @contextmanager
 def _opened(path: Path) -> Iterator[tuple[BinaryIO, str | None]]:
     """The file open for reading and its compression (from its first bytes); what reading it
     raises becomes an :class:`InputError` naming it."""
-    if not path.is_file():
-        raise InputError(path, "file not found")
+    require_file(path)
     try:
         with open(path, "rb") as raw:
             head = raw.read(6)

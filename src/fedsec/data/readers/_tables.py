@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from fedsec.core import atomic
 from fedsec.core.errors import InputError
 from fedsec.data.readers._csv_records import read_csv_chunks
-from fedsec.data.readers._input import Limits, limits
+from fedsec.data.readers._input import Limits, limits, require_file
 from fedsec.data.readers._io import read_csv_checked
 
 PARQUET_MAGIC = b"PAR1"
@@ -34,8 +34,7 @@ def read_frame(
 ) -> pd.DataFrame:
     """A CSV or Parquet file as a frame (row index = the row's position in the file)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
+    require_file(path)
     if is_parquet(path):
         return read_parquet(path, caps or limits())
     return read_csv_checked(path, allow_duplicates=allow_duplicates, caps=caps)
@@ -59,8 +58,7 @@ def frame_chunks(
     (0-based): CSV block by block (:func:`read_csv_chunks`), Parquet batch by batch; the same
     checks, the size cap aside (it bounds what a whole read holds)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
+    require_file(path)
     if not is_parquet(path):
         yield from read_csv_chunks(
             path, rows, allow_duplicates=allow_duplicates, block_bytes=block_bytes

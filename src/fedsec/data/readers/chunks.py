@@ -44,7 +44,7 @@ from fedsec.data.leaks import check_capture_bytes
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers import cicids2017, mapped, nf_v2, nsl_kdd, read_flows, unsw_nb15, zeek
 from fedsec.data.readers._csv_records import read_csv_chunks
-from fedsec.data.readers._input import limits
+from fedsec.data.readers._input import limits, require_file
 from fedsec.data.readers._tables import frame_chunks
 from fedsec.data.readers.flows_arrow import from_arrow
 from fedsec.data.readers.zeek_arrow import lines_table
@@ -171,8 +171,7 @@ def _check_rows(path: Path, seen: int) -> None:
 
 def _batches(path: Path, rows: int) -> Iterator[pa.Table] | None:
     """Batches of the file's rows, or None when the file is not one Arrow streams."""
-    if not path.is_file():
-        raise InputError(path, "file not found")
+    require_file(path)
     with open(path, "rb") as handle:
         head = handle.read(8)
     check_capture_bytes(path, head)

@@ -27,7 +27,7 @@ from fedsec.core.errors import ConfigError, InputError
 from fedsec.data.canonical import finish_canonical, protocol_class, service_from_port
 from fedsec.data.flows import FlowTable
 from fedsec.data.leaks import capture_kind
-from fedsec.data.readers._input import limits
+from fedsec.data.readers._input import limits, require_file
 from fedsec.data.readers.pcap_labels import label_flows
 
 IDLE_TIMEOUT_S = 120
@@ -148,8 +148,7 @@ def _nfstream():
 
 
 def _check_capture(path: Path) -> None:
-    if not path.is_file():
-        raise InputError(path, "file not found")
+    require_file(path)
     with open(path, "rb") as handle:
         head = handle.read(4)
     if capture_kind(head) is None:
