@@ -5,9 +5,7 @@ by chunk, several chunks at once in threads when the process may use several cor
 from __future__ import annotations
 
 import contextlib
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from fedsec.core import atomic
+from fedsec.core.ordered import ordered_map
 from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers.ahead import read_ahead
@@ -121,32 +120,13 @@ def _in_threads(score: ChunkScorer, chunks: Iterator[FlowTable], workers: int) -
     ``workers`` chunks are in hand at once (memory: each costs some 40-100 MiB while scored).
     An error is raised where its chunk comes, as one thread would: a chunk's before a later
     chunk's read error."""
-    offset = score.tally.rows
-    pending: deque[Future[ScoredChunk]] = deque()
-    with ThreadPoolExecutor(workers, thread_name_prefix="fedsec-score") as pool:
-        try:
-            while (table := _next_after(chunks, pending)) is not None:
-                pending.append(pool.submit(score.score, table, offset))
-                offset += len(table)
-                if len(pending) >= workers:
-                    yield score.count(pending.popleft().result())
-            while pending:
-                yield score.count(pending.popleft().result())
-        finally:
-            for waiting in pending:
-                waiting.cancel()
+    located = _with_offsets(chunks, score.tally.rows)
+    for scored in ordered_map(lambda pair: score.score(*pair), located, workers, "fedsec-score"):
+        yield score.count(scored)
 
 
-def _next_after(
-    chunks: Iterator[FlowTable], pending: deque[Future[ScoredChunk]]
-) -> FlowTable | None:
-    """The next chunk (None at the end); if reading it fails, the error of a chunk before it
-    that failed to score comes first."""
-    try:
-        return next(chunks)
-    except StopIteration:
-        return None
-    except Exception:
-        for earlier in pending:
-            earlier.result()
-        raise
+def _with_offsets(chunks: Iterable[FlowTable], offset: int) -> Iterator[tuple[FlowTable, int]]:
+    """Each chunk with the rows scored before it."""
+    for table in chunks:
+        yield table, offset
+        offset += len(table)

@@ -17,9 +17,7 @@ Python ints (a port shows as ``80``) and other numbers floats; ``true`` and ``fa
 from __future__ import annotations
 
 import json
-from collections import deque
 from collections.abc import Collection, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +25,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
+
+from fedsec.core.ordered import ordered_map
 
 #: What each kind of field is read as by Arrow.
 TYPES: dict[str, pa.DataType] = {
@@ -70,17 +70,7 @@ def scan_block(block: str) -> BlockScan:
 def scanned(blocks: Iterable[str], workers: int) -> Iterator[BlockScan]:
     """Each block's scan, in order, up to ``workers`` blocks at once (Arrow parses without
     Python's lock); at most ``workers`` blocks are held."""
-    if workers <= 1:
-        yield from map(scan_block, blocks)
-        return
-    with ThreadPoolExecutor(workers, thread_name_prefix="fedsec-json-scan") as pool:
-        pending: deque[Future[BlockScan]] = deque()
-        for block in blocks:
-            pending.append(pool.submit(scan_block, block))
-            if len(pending) >= workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+    return ordered_map(scan_block, blocks, workers, "fedsec-json-scan")
 
 
 class Scan:
