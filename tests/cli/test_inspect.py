@@ -1,6 +1,10 @@
 """``fedsec inspect``: the proposal written atomically, never over an existing file without
 --force, rows out to Parquet, and exit code 2 with the reason for files it cannot read."""
 
+import gzip
+import itertools
+import json
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -62,3 +66,34 @@ def test_inspect_refuses_a_packet_capture_with_exit_code_2(tmp_path):
     result = runner.invoke(app, ["inspect", str(path)])
     assert result.exit_code == 2
     assert "is a packet capture (pcap), not flow records" in result.output
+
+
+def test_inspect_says_when_fedsec_reads_a_zeek_log_as_it_is(tmp_path):
+    """A Zeek conn.log (JSON lines, or ASCII with its header block) is not a table to map:
+    inspect names the format to read it with, writes nothing and exits 0."""
+    record = {"ts": 1.5, "uid": "C1", "id.orig_h": "10.0.0.1", "id.orig_p": 4000}
+    record |= {"id.resp_h": "10.0.0.2", "id.resp_p": 443, "proto": "tcp", "orig_pkts": 3}
+    logged = tmp_path / "conn.json"
+    logged.write_text(json.dumps(record) + "\n" + json.dumps({**record, "service": "ssl"}) + "\n")
+    ascii_log = tmp_path / "conn.log"
+    ascii_log.write_text("#separator \\x09\n#fields\tts\tuid\n#types\ttime\tstring\n1.5\tC1\n")
+    for path in (logged, ascii_log):
+        out = tmp_path / f"{path.name}.toml"
+        result = runner.invoke(app, ["inspect", str(path), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert "with --format zeek (no mapping needed). Nothing written." in result.output
+        assert not out.exists()
+
+
+def test_inspect_notes_a_format_fedsec_reads_as_it_is(tmp_path, data_dir):
+    path = data_dir / "netflow-nf-v2" / "NF-BoT-IoT-v2_reduced.csv.gz"
+    if not path.exists():
+        pytest.skip(f"shared dataset missing: {path}")
+    small = tmp_path / "nf.csv"
+    with gzip.open(path, "rt") as rows:
+        small.write_text("".join(itertools.islice(rows, 200)))
+    result = runner.invoke(app, ["inspect", str(small)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())  # (however the terminal wraps it)
+    assert "a NetFlow v2 CSV (the NF-*-v2 fields): fedsec reads it as it is" in said
+    assert "with --format nf-v2 (no mapping needed)" in said

@@ -34,10 +34,15 @@ def inspect(
     mapping for --format mapped: edit it, then use it in a scenario or with fedsec detect."""
     from fedsec.data.inspect import inspect_file, proposal_toml
     from fedsec.data.readers._tables import read_frame, write_parquet
+    from fedsec.data.readers.native import native_format
 
     for target, option in ((out, "--out"), (parquet, "--parquet")):
         if target is not None:
             outputs.check_file(target, force=force, option=option)
+    native = native_format(file)
+    if native is not None and native[0] == "zeek":  # not a table to profile
+        errors.print(f"{file} is {native[1]}: {_as_it_is(native[0])}. Nothing written.")
+        return
     found = inspect_file(file)
     grid = Table(
         "column",
@@ -60,6 +65,12 @@ def inspect(
     errors.print(grid)
     for warning in found.warnings:
         errors.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+    if native is not None:
+        errors.print(
+            f"[bold]note:[/] {file} is {native[1]}: {_as_it_is(native[0])}; the mapping below "
+            "reads it otherwise (--format mapped).",
+            highlight=False,
+        )
     text = proposal_toml(found)
     if out is None:
         console.print(text, highlight=False, markup=False, end="")
@@ -69,3 +80,7 @@ def inspect(
     if parquet is not None:
         write_parquet(read_frame(file, allow_duplicates=[c.name for c in found.columns]), parquet)
         errors.print(f"rows → {parquet}", highlight=False)
+
+
+def _as_it_is(fmt: str) -> str:
+    return f"fedsec reads it as it is, with --format {fmt} (no mapping needed)"

@@ -82,6 +82,12 @@ def convention(columns: pd.Index) -> str:
     return "improved" if "Src IP" in columns or "Flow ID" in columns else "mlcve"
 
 
+def required_columns(columns: pd.Index | list[str]) -> list[str]:
+    """The columns a file of ``columns``' convention must hold."""
+    pick = 0 if convention(columns) == "improved" else 1
+    return ["Flow Duration", *(names[pick] for names in FLOW_FIELDS.values())]
+
+
 #: How the files are read: cp1252 bytes replaced (then refused outside ``Label``), the
 #: duplicated column allowed.
 CSV_OPTIONS: dict = {"replace_errors": True, "allow_duplicates": (DUPLICATED,)}
@@ -101,8 +107,7 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
     style = convention(raw.columns)
     context_names = IMPROVED_CONTEXT if style == "improved" else MLCVE_CONTEXT
     pick = 0 if style == "improved" else 1
-    required = ["Flow Duration", *(names[pick] for names in FLOW_FIELDS.values())]
-    require_columns(raw, required, path)
+    require_columns(raw, required_columns(raw.columns), path)
     _check_text(raw, path)
     context_cols = [c for c in context_names if c in raw.columns]
     feature_cols = [
