@@ -230,3 +230,10 @@ def test_arrow_and_json_read_numbers_to_the_same_float(tmp_path):
     by_arrow = pd.concat(_frames(path))["duration"].to_numpy()
     by_json = np.array([float(json.loads(t)) for t in texts])
     assert (by_arrow.view("int64") == by_json.view("int64")).all()
+
+
+def test_an_integer_too_large_for_a_float_is_refused_naming_it(records, tmp_path, monkeypatch):
+    """(Arrow refuses the number, so the log is read by json, which keeps it as an int.)"""
+    record = {**records[-30], "orig_pkts": int("9" * 400)}
+    message = _late_refusal(records, tmp_path / "conn.json", json.dumps(record), monkeypatch)
+    assert "column 'orig_pkts' holds NaN/Infinity or a number too large (99999" in message

@@ -223,12 +223,22 @@ def _frame(
     for column in columns:
         values = frame[column].to_numpy()
         kinds = set(map(type, values))
-        if column in numeric and kinds <= _NUMBER_KINDS:
-            frame[column] = np.array(values, dtype=np.float64)
+        floats = _floats(values) if column in numeric and kinds <= _NUMBER_KINDS else None
+        if floats is not None:
+            frame[column] = floats
         elif bool in kinds or type(None) in kinds:  # (a Series: no text type inferred)
             frame[column] = pd.Series(_unset_and_flags(values), index=frame.index, dtype=object)
     frame.index = pd.RangeIndex(before, before + len(records))
     return frame
+
+
+def _floats(values: np.ndarray) -> np.ndarray | None:
+    """The numbers as floats (None: an integer beyond a float's range, left as it is for the
+    reader's number check to refuse, naming it)."""
+    try:
+        return np.array(values, dtype=np.float64)
+    except OverflowError:
+        return None
 
 
 def _unset_and_flags(values: np.ndarray) -> np.ndarray:
