@@ -14,7 +14,7 @@ from fedsec.core.errors import InputError
 from fedsec.data.readers import _input, read_flows, zeek
 from fedsec.data.readers._input import text_blocks
 from fedsec.data.readers.zeek_json import json_chunks
-from fedsec.data.readers.zeek_json_arrow import Plan, Scan, scanned
+from fedsec.data.readers.zeek_json_arrow import Plan, Scan, scan_block, scanned
 from fedsec.simulator import load_simulation, simulate
 from fedsec.simulator.output import write_dataset
 from tests.data.readers.tables import assert_same_tables, streamed_zeek, zeek_refusal
@@ -237,3 +237,15 @@ def test_an_integer_too_large_for_a_float_is_refused_naming_it(records, tmp_path
     record = {**records[-30], "orig_pkts": int("9" * 400)}
     message = _late_refusal(records, tmp_path / "conn.json", json.dumps(record), monkeypatch)
     assert "column 'orig_pkts' holds NaN/Infinity or a number too large (99999" in message
+
+
+def test_a_null_line_that_begins_a_block_is_refused(records, tmp_path, monkeypatch):
+    """(pyarrow 26's JSON reader crashes the process on a text that begins with ``null``: the
+    scan gives Arrow only blocks whose lines all begin objects.)"""
+    first = {**records[0], "pad": ""}
+    first["pad"] = "x" * (BLOCK - 1 - len(json.dumps(first)))  # the first block: this line
+    path = tmp_path / "conn.json"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [first, None, *records[1:]]))
+    assert "line 2 is a JSON NoneType, not a Zeek record" in zeek_refusal(path, monkeypatch)
+    for block in ("null\n", "  null\n" + json.dumps(records[0]) + "\n"):
+        assert scan_block(block).schema is None

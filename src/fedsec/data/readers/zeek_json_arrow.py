@@ -57,13 +57,18 @@ class BlockScan:
 
 
 def scan_block(block: str) -> BlockScan:
-    """One block's scan (no state: blocks may be scanned at once, in threads)."""
+    """One block's scan (no state: blocks may be scanned at once, in threads). Arrow is given
+    only lines that begin an object: pyarrow 26's JSON reader crashes the process on a text
+    whose first value is ``null``."""
+    objects = _object_lines(block)
+    if objects is None:
+        return BlockScan(_line_keys(block), None)
     data = block.encode("utf-8")
     try:
         table = pajson.read_json(pa.py_buffer(data), read_options=_options(len(data)))
     except (pa.ArrowException, ValueError):
         return BlockScan(_line_keys(block), None)
-    alike = table.num_rows == _object_lines(block) and not _not_finite(table)
+    alike = table.num_rows == objects and not _not_finite(table)
     return BlockScan(table.column_names, table.schema if alike else None)
 
 
@@ -187,8 +192,8 @@ def _not_finite(table: pa.Table) -> bool:
 
 
 def _object_lines(block: str) -> int | None:
-    """How many lines hold something (None: one holds something else than an object; Arrow
-    reads a ``null`` line as a record)."""
+    """How many lines hold something (None: one does not begin an object; Arrow would read a
+    ``null`` line as a record, or crash on it)."""
     lines = [line for line in block.split("\n") if line.strip()]
     return len(lines) if all(line.lstrip().startswith("{") for line in lines) else None
 
