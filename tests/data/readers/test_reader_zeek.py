@@ -210,3 +210,16 @@ def test_missing_columns_and_files(tmp_path) -> None:
         read_flows("zeek", [path])
     with pytest.raises(InputError, match="file not found"):
         read_flows("zeek", [tmp_path / "absent.log"])
+
+
+def test_json_labels_that_are_numbers_are_read_as_their_text(tmp_path) -> None:
+    """A JSON log may label with numbers (``"label": 1``); they are text, unknown labels
+    counted as any other, not a crash of the label lookup."""
+    record = {"id.orig_h": "10.0.0.5", "id.resp_h": "10.0.0.9", "id.resp_p": 502, "proto": "tcp"}
+    record |= {"orig_pkts": 6, "resp_pkts": 5, "orig_bytes": 24, "resp_bytes": 18}
+    rows = [{**record, "label": 1}, {**record, "label": "Benign"}, {**record, "label": 1}]
+    rows += [{**record, "detailed-label": 7, "label": "Malicious"}]
+    path = write(tmp_path / "conn.json", "".join(json.dumps(r) + "\n" for r in rows))
+    table = read_flows("zeek", [path])
+    assert table.unknown_labels == {"1": 2, "7": 1}
+    assert table.family[1] == "benign"

@@ -254,11 +254,17 @@ def history_flags(raw: pd.DataFrame) -> pd.DataFrame:
     return flags.where(np.repeat(tcp[:, None], len(FLAG_COLUMNS), axis=1), 0.0)
 
 
+def _as_text(values: pd.Series | None) -> pd.Series | None:
+    """Label values as text (a JSON log may give a number; unset stays unset)."""
+    if values is None:
+        return None
+    return values.astype(object).where(values.isna(), values.astype(str))
+
+
 def labels_of(raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, dict[str, int], list[str]]:
     """Families, labels and unknown label counts of the rows (detailed label, else label),
     and the note of a log without labels."""
-    detailed = raw.get("detailed-label", None)
-    coarse = raw.get("label", None)
+    detailed, coarse = _as_text(raw.get("detailed-label")), _as_text(raw.get("label"))
     if detailed is None and coarse is None:
         families, labels = unlabeled(len(raw))
         return families, labels, {}, [UNLABELED_NOTE]
