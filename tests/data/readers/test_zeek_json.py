@@ -9,10 +9,13 @@ import random
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from fedsec.core.errors import InputError
+from fedsec.core.errors import ConfigError, InputError
 from fedsec.data.readers import _input, read_flows, zeek
 from fedsec.data.readers._input import text_blocks
+from fedsec.data.readers.chunks import read_chunks
 from fedsec.data.readers.zeek_json import json_chunks
 from fedsec.data.readers.zeek_json_arrow import Plan, Scan, scan_block, scanned
 from fedsec.simulator import load_simulation, simulate
@@ -249,3 +252,53 @@ def test_a_null_line_that_begins_a_block_is_refused(records, tmp_path, monkeypat
     assert "line 2 is a JSON NoneType, not a Zeek record" in zeek_refusal(path, monkeypatch)
     for block in ("null\n", "  null\n" + json.dumps(records[0]) + "\n"):
         assert scan_block(block).schema is None
+
+
+#: Values a field of a random record may take: numbers of every size, text, flags, sets,
+#: nulls and nested values.
+ODD_VALUES = [0, -1, 2**53 + 1, 2**64, int("9" * 400), 0.5, -0.0, 1e308, 1e-320, "80", "tcp", ""]
+ODD_VALUES += [" ", "T", True, False, None, [], ["a", "b"], [1], [None], {}, {"a": 1}, "Benign", 7]
+FIELDS = ["ts", "uid", "id.orig_p", "id.resp_p", "proto", "service", "duration", "orig_bytes"]
+FIELDS += ["conn_state", "local_orig", "history", "orig_pkts", "tunnel_parents", "label", "vlan"]
+FIELDS += ["detailed-label", "resp_ip_bytes", ""]
+BASE = {"ts": 1.5, "uid": "C1", "id.orig_h": "10.0.0.1", "id.orig_p": 4000, "proto": "tcp"}
+BASE |= {"id.resp_h": "10.0.0.2", "id.resp_p": 443, "orig_pkts": 3, "resp_pkts": 1}
+BASE |= {"orig_bytes": 10, "resp_bytes": 20, "history": "ShAD", "label": "Benign"}
+ODD_LINES = ["null", "[1]", "{", '{"proto": "tcp"} {}', '\ufeff{"proto": "tcp"}', ""]
+
+edits = st.lists(
+    st.tuples(st.sampled_from(FIELDS), st.sampled_from([*ODD_VALUES, "(dropped)"])), max_size=3
+)
+logs = st.lists(st.tuples(edits, st.sampled_from([None, None, None, None, *ODD_LINES])),
+                min_size=1, max_size=12)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(log=logs)
+def test_random_records_stream_as_they_read_whole(tmp_path_factory, log):
+    """A log of random records: no error but a clear refusal, and the chunks are the whole
+    read's (or both refuse it)."""
+    lines = []
+    for number, (changes, odd) in enumerate(log):
+        record = {**BASE, "ts": 1.5 + number}
+        for key, value in changes:
+            if value == "(dropped)":
+                record.pop(key, None)
+            else:
+                record[key] = value
+        lines.append(odd if odd is not None else json.dumps(record))
+    path = tmp_path_factory.mktemp("random") / "conn.json"
+    path.write_text("\n".join(lines) + "\n")
+    whole = _read_or_refused(lambda: read_flows("zeek", [path]))
+    streamed = _read_or_refused(lambda: list(read_chunks("zeek", [path], rows=7)))
+    assert (whole is None) == (streamed is None)
+    if whole is not None:
+        assert_same_tables(whole, streamed)
+
+
+def _read_or_refused(read):
+    """What ``read()`` gives, None when it refuses the input (any other error escapes)."""
+    try:
+        return read()
+    except (InputError, ConfigError):
+        return None
