@@ -16,6 +16,7 @@ from fedsec.core.errors import ConfigError, InputError
 from fedsec.data.readers import _input, read_flows, zeek
 from fedsec.data.readers._input import text_blocks
 from fedsec.data.readers.chunks import read_chunks
+from fedsec.data.readers.zeek_arrow import typed_table
 from fedsec.data.readers.zeek_json import json_chunks
 from fedsec.data.readers.zeek_json_arrow import Plan, Scan, scan_block, scanned
 from fedsec.simulator import load_simulation, simulate
@@ -60,7 +61,7 @@ def _write(path, records: list[dict], blank_every: int = 0) -> object:
 
 
 def _frames(path) -> list[pd.DataFrame]:
-    return list(json_chunks(path, ROWS, zeek.JSON_NUMBERS, block_bytes=BLOCK))
+    return [c.frame for c in json_chunks(path, ROWS, zeek.JSON_NUMBERS, block_bytes=BLOCK)]
 
 
 def test_chunks_are_the_whole_read_sliced_each_with_every_column(records, tmp_path, monkeypatch):
@@ -95,6 +96,26 @@ def test_arrow_reads_the_records_as_json_does(records, tmp_path, monkeypatch):
     assert_same_tables(read_flows("zeek", [path]), by_json)
     for tables in (by_arrow, by_json):
         assert all(t.context["dst_port"].map(type).eq(int).all() for t in tables)
+
+
+def test_arrow_s_table_gives_the_flows_the_frame_gives(records, tmp_path):
+    """A chunk Arrow read becomes its flows from Arrow's table (``typed_table``): exactly the
+    table ``zeek.from_frame`` makes of its frame, every frame, dtype, note and label."""
+    path = _write(tmp_path / "conn.json", records)
+    found = list(json_chunks(path, ROWS, zeek.JSON_NUMBERS, block_bytes=BLOCK))
+    assert all(chunk.arrow is not None for chunk in found)
+    for chunk in found:
+        fast, checked = (
+            typed_table(chunk.arrow, chunk.frame, path),
+            zeek.from_frame(chunk.frame, path),
+        )
+        for part in ("native", "canonical", "context"):
+            pd.testing.assert_frame_equal(
+                getattr(fast, part), getattr(checked, part), check_exact=True
+            )
+        assert fast.notes == checked.notes and fast.unknown_labels == checked.unknown_labels
+        assert (fast.family == checked.family).all() and (fast.label == checked.label).all()
+        assert (fast.source_row == checked.source_row).all()
 
 
 def test_the_log_is_never_read_whole(records, tmp_path, monkeypatch):
@@ -258,6 +279,7 @@ def test_a_null_line_that_begins_a_block_is_refused(records, tmp_path, monkeypat
 #: nulls and nested values.
 ODD_VALUES = [0, -1, 2**53 + 1, 2**64, int("9" * 400), 0.5, -0.0, 1e308, 1e-320, "80", "tcp", ""]
 ODD_VALUES += [" ", "T", True, False, None, [], ["a", "b"], [1], [None], {}, {"a": 1}, "Benign", 7]
+ODD_VALUES += [70_000, 65_535]
 FIELDS = ["ts", "uid", "id.orig_p", "id.resp_p", "proto", "service", "duration", "orig_bytes"]
 FIELDS += ["conn_state", "local_orig", "history", "orig_pkts", "tunnel_parents", "label", "vlan"]
 FIELDS += ["detailed-label", "resp_ip_bytes", ""]
@@ -302,3 +324,11 @@ def _read_or_refused(read):
         return read()
     except (InputError, ConfigError):
         return None
+
+
+@pytest.mark.parametrize("port", [70_000, -1])
+def test_a_late_port_out_of_range_is_refused_alike(records, tmp_path, monkeypatch, port):
+    """(Arrow reads the log; the chunk's table is left to the checked way, which names it.)"""
+    late = json.dumps({**records[-30], "id.resp_p": port})
+    message = _late_refusal(records, tmp_path / "conn.json", late, monkeypatch)
+    assert f"column 'id.resp_p' holds {port}, not a port" in message

@@ -47,9 +47,10 @@ from fedsec.data.readers._csv_records import read_csv_chunks
 from fedsec.data.readers._input import limits, require_file
 from fedsec.data.readers._tables import frame_chunks
 from fedsec.data.readers.flows_arrow import from_arrow
-from fedsec.data.readers.zeek_arrow import lines_table
+from fedsec.data.readers.zeek_arrow import lines_table, typed_table
 from fedsec.data.readers.zeek_ascii import ascii_chunks
 from fedsec.data.readers.zeek_json import json_chunks
+from fedsec.data.readers.zeek_json_arrow import JsonChunk
 
 CHUNK_ROWS = 65_536
 #: The CSV parser's block: its buffers take some 25x the block in memory (200 MiB at 8 MiB),
@@ -82,9 +83,15 @@ def _zeek_tables(path: Path, rows: int) -> Iterator[FlowTable]:
     (:func:`zeek_arrow.lines_table`); a JSON log's, chunk by chunk, each chunk with the columns
     of the whole log (:func:`zeek_json.json_chunks`)."""
     if zeek.is_json(path):
-        frames = json_chunks(path, rows, zeek.JSON_NUMBERS, block_bytes=FRAME_BLOCK_BYTES)
-        return (zeek.from_frame(frame, path) for frame in frames)
+        found = json_chunks(path, rows, zeek.JSON_NUMBERS, block_bytes=FRAME_BLOCK_BYTES)
+        return (_json_table(chunk, path) for chunk in found)
     return ascii_chunks(path, rows, block_bytes=FRAME_BLOCK_BYTES, frame=lines_table)
+
+
+def _json_table(chunk: JsonChunk, path: Path) -> FlowTable:
+    """A JSON chunk's flows: from Arrow's table where that reads alike, else its frame's."""
+    table = None if chunk.arrow is None else typed_table(chunk.arrow, chunk.frame, path)
+    return table if table is not None else zeek.from_frame(chunk.frame, path)
 
 
 def _already_read(table: FlowTable, path: Path) -> FlowTable:

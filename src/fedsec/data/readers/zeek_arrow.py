@@ -65,6 +65,45 @@ def _fast(data: list[str], header: dict[str, str], path: Path, before: int) -> F
     return _flow_table(raw, path, index, numbers, labelled)
 
 
+def typed_table(raw: pa.Table, frame: pd.DataFrame, path: Path) -> FlowTable | None:
+    """The flows of a JSON log's chunk that Arrow read (``raw``: its table, text and typed
+    numbers; ``frame``: the chunk's frame, indexed by record): what :func:`zeek.from_frame`
+    makes of ``frame``, without a Python object per field; None where that takes the checked
+    way (a required field missing, a counter or port not read as a number, a port out of
+    range, a text field holding numbers, an unknown label)."""
+    present = set(raw.column_names)
+    if not set(zeek.REQUIRED) <= present:
+        return None
+    if not all(any(c in present for c in pair) for pair in zeek.BYTE_PAIRS):
+        return None
+    counters = [c for c in zeek.COUNTERS if c in present]
+    texts = [c for c in (*zeek.CATEGORICAL, "detailed-label", "label") if c in present]
+    if not all(pa.types.is_floating(raw.column(c).type) for c in counters):
+        return None
+    if not all(pa.types.is_string(raw.column(c).type) for c in texts) or not _typed_ports(raw):
+        return None
+    labelled = _labels(raw)
+    if labelled is None:
+        return None
+    numbers = {c: pc.fill_null(raw.column(c), 0.0).to_numpy() for c in counters}
+    context = frame[[c for c in zeek.CONTEXT if c in frame]].rename(columns=zeek.CONTEXT)
+    return _flow_table(raw, path, frame.index, numbers, labelled, context)
+
+
+def _typed_ports(raw: pa.Table) -> bool:
+    """Both ports whole numbers in range, the destination's set on every row."""
+    for name, required in (("id.resp_p", True), ("id.orig_p", False)):
+        if name not in raw.column_names:
+            continue
+        column = raw.column(name)
+        if not pa.types.is_integer(column.type) or (required and column.null_count):
+            return False
+        low, high = pc.min(column).as_py(), pc.max(column).as_py()
+        if low is not None and (low < PORT["low"] or high > PORT["high"]):
+            return False
+    return True
+
+
 def _parse(data: list[str], header: dict[str, str], columns: list[str]) -> pa.Table | None:
     """The lines as text columns (null: the unset marker)."""
     try:
@@ -173,7 +212,10 @@ def _flow_table(
     index: pd.Index,
     numbers: dict[str, np.ndarray],
     labelled: tuple[np.ndarray, np.ndarray, list[str]],
+    context: pd.DataFrame | None = None,
 ) -> FlowTable:
+    """The table from its parts (``context``: the context columns, else taken from ``raw``'s
+    text, as the frame of strings holds them)."""
     present = raw.column_names
     notes = []
     unset = {c: raw.column(c).null_count for c in numbers if raw.column(c).null_count}
@@ -190,12 +232,12 @@ def _flow_table(
             lambda d: text_block(d.fillna({c: "-" for c in categorical}), categorical),
         ).to_numpy()
     families, labels, label_notes = labelled
-    context_names = [c for c in zeek.CONTEXT if c in present]
-    context = pd.DataFrame(
-        {zeek.CONTEXT[c]: _strings(raw.column(c)) for c in context_names},
-        index=index,
-        dtype=object,  # as the frame of strings holds them, not pandas' string type
-    )
+    if context is None:
+        context = pd.DataFrame(
+            {zeek.CONTEXT[c]: _strings(raw.column(c)) for c in zeek.CONTEXT if c in present},
+            index=index,
+            dtype=object,  # as the frame of strings holds them, not pandas' string type
+        )
     canonical = _canonical(raw, numeric, index)
     return zeek.table_of(
         path, native, categorical, (families, labels, {}), context, canonical, notes + label_notes

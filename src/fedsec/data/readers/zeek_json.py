@@ -25,7 +25,7 @@ import pyarrow as pa
 from fedsec.core.cores import available_cores
 from fedsec.core.errors import InputError
 from fedsec.data.readers._input import Limits, limits, text_blocks
-from fedsec.data.readers.zeek_json_arrow import Plan, Scan, arrow_frame, scanned
+from fedsec.data.readers.zeek_json_arrow import JsonChunk, Plan, Scan, arrow_chunk, scanned
 
 #: Values a record keeps as they are (booleans are written T/F column by column, in
 #: :func:`_frame`; a list is converted or refused value by value, in :func:`_value`).
@@ -58,7 +58,7 @@ def json_rows(text: str, path: Path, caps: Limits, numeric: Collection[str]) -> 
         return _frame(_records(text, path, caps, 1, 0), plan, 0, numeric, path)
     lines = [line for line in text.split("\n") if line.strip()]
     _check_row_cap(path, len(lines), caps)
-    return _arrow_frame(lines, 0, plan, numeric, path)
+    return _arrow_chunk(lines, 0, plan, numeric, path).frame
 
 
 def json_chunks(
@@ -67,9 +67,10 @@ def json_chunks(
     numeric: Collection[str],
     caps: Limits | None = None,
     block_bytes: int = 1 << 20,
-) -> Iterator[pd.DataFrame]:
-    """The log's records in frames of ``rows`` rows, indexed by their record (0-based), each
-    with all the log's columns: the frames a whole read gives, sliced."""
+) -> Iterator[JsonChunk]:
+    """The log's records in chunks of ``rows`` rows, their frames indexed by their record
+    (0-based), each with all the log's columns: the frames a whole read gives, sliced (and
+    Arrow's table where Arrow read them)."""
     caps = caps or limits()
     scan = Scan()
     for found in scanned(text_blocks(path, caps, block_bytes=block_bytes), SCAN_WORKERS):
@@ -80,10 +81,10 @@ def json_chunks(
     blocks = text_blocks(path, caps, block_bytes=block_bytes)
     if plan.schema is None:  # line by line by json
         for records, before in _chunked(_block_records(blocks, path, caps), rows):
-            yield _frame(records, plan, before, numeric, path)
+            yield JsonChunk(_frame(records, plan, before, numeric, path))
     else:  # by Arrow, with the plan's types
         for lines, before in _chunked(_block_lines(blocks, path, caps), rows):
-            yield _arrow_frame(lines, before, plan, numeric, path)
+            yield _arrow_chunk(lines, before, plan, numeric, path)
 
 
 def _checked_plan(scan: Scan, path: Path, caps: Limits, every_line: Callable[[], object]) -> Plan:
@@ -134,11 +135,11 @@ def _block_lines(blocks: Iterable[str], path: Path, caps: Limits) -> Iterator[li
         yield lines
 
 
-def _arrow_frame(
+def _arrow_chunk(
     lines: list[str], before: int, plan: Plan, numeric: Collection[str], path: Path
-) -> pd.DataFrame:
+) -> JsonChunk:
     try:
-        return arrow_frame(lines, plan, before, numeric)
+        return arrow_chunk(lines, plan, before, numeric)
     except pa.ArrowException as error:  # the first scan read these lines alike
         raise _changed(path, _unseen(lines, plan) or error) from None
 

@@ -116,12 +116,20 @@ class Scan:
                 return
 
 
-def arrow_frame(
-    lines: list[str], plan: Plan, before: int, numeric: Collection[str]
-) -> pd.DataFrame:
+@dataclass(frozen=True)
+class JsonChunk:
+    """A chunk of a log's records: the frame of their values, and where Arrow read them, its
+    table (text, ``T``/``F``, sets joined, ``numeric`` columns as floats, other whole numbers
+    as Arrow integers)."""
+
+    frame: pd.DataFrame
+    arrow: pa.Table | None = None
+
+
+def arrow_chunk(lines: list[str], plan: Plan, before: int, numeric: Collection[str]) -> JsonChunk:
     """The records of ``lines`` (one per line; ``before``: records ahead of them) read by
-    Arrow with the plan's types: ``numeric`` columns as floats, other whole numbers as Python
-    ints (as ``json`` reads them). Raises ``pa.ArrowException`` where Arrow cannot."""
+    Arrow with the plan's types; in the frame, other whole numbers than ``numeric`` ones are
+    Python ints (as ``json`` reads them). Raises ``pa.ArrowException`` where Arrow cannot."""
     data = "\n".join(lines).encode("utf-8")
     table = pajson.read_json(
         pa.py_buffer(data),
@@ -132,22 +140,22 @@ def arrow_frame(
     )
     if table.num_rows != len(lines):
         raise pa.ArrowInvalid(f"{table.num_rows} records in {len(lines)} lines")
-    columns, integers = {}, {}
+    columns = {}
     for field, column in zip(table.schema, table.columns, strict=True):
         if pa.types.is_boolean(field.type):
             column = pc.if_else(column, "T", "F")
         elif pa.types.is_list(field.type):
             column = pc.binary_join(column, ",")
-        elif pa.types.is_integer(field.type) and field.name not in numeric:
-            integers[field.name] = _python_ints(column)
-        elif pa.types.is_integer(field.type):
+        elif pa.types.is_integer(field.type) and field.name in numeric:
             column = column.cast(pa.float64())
         columns[field.name] = column
-    frame = pa.table(columns).to_pandas()
-    for name, values in integers.items():
-        frame[name] = pd.Series(values, index=frame.index, dtype=object)
+    converted = pa.table(columns)
+    frame = converted.to_pandas()
+    for name, column in columns.items():
+        if pa.types.is_integer(column.type):
+            frame[name] = pd.Series(_python_ints(column), index=frame.index, dtype=object)
     frame.index = pd.RangeIndex(before, before + len(frame))
-    return frame
+    return JsonChunk(frame, converted)
 
 
 def _python_ints(column: pa.ChunkedArray) -> np.ndarray:
