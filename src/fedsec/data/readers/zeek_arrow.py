@@ -52,12 +52,10 @@ def _fast(data: list[str], header: dict[str, str], path: Path, before: int) -> F
         return None
     raw = _emptied(raw, header.get("empty_field", "(empty)"))
     present = set(columns)
-    if not set(zeek.REQUIRED) <= present:
-        return None
-    if not all(any(c in present for c in pair) for pair in zeek.BYTE_PAIRS):
+    if not _has_required(present):
         return None
     counters = [c for c in zeek.COUNTERS if c in present]
-    numbers = _numbers(raw, counters) if _ports_fit(raw) else None
+    numbers = _numbers(raw, counters) if _ports_fit(raw, _whole_text) else None
     labelled = _labels(raw) if numbers is not None else None
     if numbers is None or labelled is None:
         return None
@@ -72,15 +70,15 @@ def typed_table(raw: pa.Table, frame: pd.DataFrame, path: Path) -> FlowTable | N
     way (a required field missing, a counter or port not read as a number, a port out of
     range, a text field holding numbers, an unknown label)."""
     present = set(raw.column_names)
-    if not set(zeek.REQUIRED) <= present:
-        return None
-    if not all(any(c in present for c in pair) for pair in zeek.BYTE_PAIRS):
+    if not _has_required(present):
         return None
     counters = [c for c in zeek.COUNTERS if c in present]
     texts = [c for c in (*zeek.CATEGORICAL, "detailed-label", "label") if c in present]
     if not all(pa.types.is_floating(raw.column(c).type) for c in counters):
         return None
-    if not all(pa.types.is_string(raw.column(c).type) for c in texts) or not _typed_ports(raw):
+    if not all(pa.types.is_string(raw.column(c).type) for c in texts):
+        return None
+    if not _ports_fit(raw, _whole_typed):
         return None
     labelled = _labels(raw)
     if labelled is None:
@@ -88,20 +86,6 @@ def typed_table(raw: pa.Table, frame: pd.DataFrame, path: Path) -> FlowTable | N
     numbers = {c: pc.fill_null(raw.column(c), 0.0).to_numpy() for c in counters}
     context = frame[[c for c in zeek.CONTEXT if c in frame]].rename(columns=zeek.CONTEXT)
     return _flow_table(raw, path, frame.index, numbers, labelled, context)
-
-
-def _typed_ports(raw: pa.Table) -> bool:
-    """Both ports whole numbers in range, the destination's set on every row."""
-    for name, required in (("id.resp_p", True), ("id.orig_p", False)):
-        if name not in raw.column_names:
-            continue
-        column = raw.column(name)
-        if not pa.types.is_integer(column.type) or (required and column.null_count):
-            return False
-        low, high = pc.min(column).as_py(), pc.max(column).as_py()
-        if low is not None and (low < PORT["low"] or high > PORT["high"]):
-            return False
-    return True
 
 
 def _parse(data: list[str], header: dict[str, str], columns: list[str]) -> pa.Table | None:
@@ -142,18 +126,37 @@ def _matches(column: pa.ChunkedArray, pattern: str) -> bool:
     return bool(pc.all(pc.match_substring_regex(column, pattern)).as_py() is not False)
 
 
-def _ports_fit(raw: pa.Table) -> bool:
+def _has_required(present: set[str]) -> bool:
+    """The fields the checked way requires (else it words their absence)."""
+    required = set(zeek.REQUIRED) <= present
+    return required and all(any(c in present for c in pair) for pair in zeek.BYTE_PAIRS)
+
+
+def _ports_fit(raw: pa.Table, whole: Callable[[pa.ChunkedArray], pa.ChunkedArray | None]) -> bool:
     """Both ports whole numbers in range, the destination's set on every row (what the
-    checked way's range checks accept)."""
+    checked way's range checks accept); ``whole``: a port column as integers (None: it does
+    not hold whole numbers)."""
     for name, required in (("id.resp_p", True), ("id.orig_p", False)):
         if name not in raw.column_names:
             continue
         column = raw.column(name)
-        if (required and column.null_count) or not _matches(column, WHOLE):
+        numbers = None if required and column.null_count else whole(column)
+        if numbers is None:
             return False
-        if (pc.max(pc.cast(column, pa.int64())).as_py() or 0) > PORT["high"]:
+        low, high = pc.min(numbers).as_py(), pc.max(numbers).as_py()
+        if low is not None and (low < PORT["low"] or high > PORT["high"]):
             return False
     return True
+
+
+def _whole_text(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """Ports written as Zeek writes them, as integers."""
+    return pc.cast(column, pa.int64()) if _matches(column, WHOLE) else None
+
+
+def _whole_typed(column: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """Ports a JSON log gave as whole numbers."""
+    return column if pa.types.is_integer(column.type) else None
 
 
 def _numbers(raw: pa.Table, counters: Sequence[str]) -> dict[str, np.ndarray] | None:
