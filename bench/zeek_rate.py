@@ -21,6 +21,7 @@ import argparse
 import json
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from unittest.mock import patch
 
@@ -109,49 +110,55 @@ def same(fast: list, checked: list, dtypes: bool = True) -> bool:
     return True
 
 
-def readers(path: Path, rounds: int) -> None:
-    """CPU seconds of both ways of reading ``path``, alternating."""
-    spent: dict[str, list[float]] = {"arrow": [], "checked": []}
+def alternate(
+    label: str,
+    rounds: int,
+    fast: Callable[[], list],
+    other: tuple[str, Callable[[], list]],
+    dtypes: bool = True,
+) -> None:
+    """CPU seconds of the Arrow path (``fast``) and of ``other`` way of reading the same log,
+    alternating ``rounds`` times, with whether both gave the same tables."""
+    name, slow = other
+    spent: dict[str, list[float]] = {"arrow": [], name: []}
     alike = True
     for _ in range(rounds):
-        seconds, fast = cpu(lambda: list(read_chunks("zeek", [path])))
+        seconds, tables = cpu(fast)
         spent["arrow"].append(seconds)
-        seconds, checked = cpu(
-            lambda: [zeek.from_frame(f, path) for f in ascii_chunks(path, 1 << 16)]
-        )
-        spent["checked"].append(seconds)
-        alike = alike and same(fast, checked)
-    rows = sum(map(len, fast))
-    arrow, checked = (statistics.median(spent[k]) for k in ("arrow", "checked"))
+        seconds, others = cpu(slow)
+        spent[name].append(seconds)
+        alike = alike and same(tables, others, dtypes)
+    rows = sum(map(len, tables))
+    arrow, theirs = (statistics.median(spent[k]) for k in ("arrow", name))
     print(
-        f"read {rows:,} rows, CPU s, median of {rounds}: Arrow path {arrow:.2f} "
-        f"({rows / arrow / 1e3:.0f} k rows per CPU-second), checked way {checked:.2f} "
-        f"({checked / arrow:.2f}x); the same tables: {alike}",
+        f"{label}: read {rows:,} rows, CPU s, median of {rounds}: Arrow path {arrow:.2f} "
+        f"({rows / arrow / 1e3:.0f} k rows per CPU-second), {name} {theirs:.2f} "
+        f"({theirs / arrow:.2f}x); the same {'tables' if dtypes else 'values'}: {alike}",
         flush=True,
     )
+
+
+def readers(path: Path, rounds: int) -> None:
+    """The ASCII log: the Arrow path against the checked way."""
+    checked = (
+        "checked way",
+        lambda: [zeek.from_frame(f, path) for f in ascii_chunks(path, 1 << 16)],
+    )
+    alternate("ASCII", rounds, lambda: list(read_chunks("zeek", [path])), checked)
 
 
 def json_readers(path: Path, rounds: int) -> None:
-    """CPU seconds of the JSON log's chunks read by Arrow and read line by line by ``json``."""
-    spent: dict[str, list[float]] = {"arrow": [], "json": []}
-    alike = True
-    for _ in range(rounds):
-        seconds, fast = cpu(lambda: list(read_chunks("zeek", [path])))
-        spent["arrow"].append(seconds)
+    """The JSON log: its chunks read by Arrow against line by line by ``json``; the bare
+    pyarrow JSON parse."""
+
+    def by_json() -> list:
         with patch.object(Scan, "plan", lambda scan: Plan(list(scan.names), None)):
-            seconds, by_json = cpu(lambda: list(read_chunks("zeek", [path])))
-        spent["json"].append(seconds)
-        alike = alike and same(fast, by_json, dtypes=False)
-    rows = sum(map(len, fast))
-    arrow, by_line = (statistics.median(spent[k]) for k in ("arrow", "json"))
+            return list(read_chunks("zeek", [path]))
+
+    by_line = ("line by line by json", by_json)
+    alternate("JSON", rounds, lambda: list(read_chunks("zeek", [path])), by_line, dtypes=False)
     seconds, _ = cpu(lambda: pajson.read_json(path))
-    print(
-        f"JSON: read {rows:,} rows, CPU s, median of {rounds}: by Arrow {arrow:.2f} "
-        f"({rows / arrow / 1e3:.0f} k rows per CPU-second), line by line by json {by_line:.2f} "
-        f"({by_line / arrow:.2f}x); the same values: {alike}; bare pyarrow JSON parse "
-        f"{seconds:.2f}",
-        flush=True,
-    )
+    print(f"JSON: bare pyarrow JSON parse {seconds:.2f} CPU s", flush=True)
 
 
 def main() -> None:
