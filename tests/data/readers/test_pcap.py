@@ -1,6 +1,7 @@
 """Format pcap: captures the tests write with known flows come back as exactly those flows, in
 the canonical schema and as CICFlowMeter-style statistics."""
 
+import multiprocessing
 import sys
 
 import numpy as np
@@ -8,9 +9,10 @@ import pandas as pd
 import pytest
 
 from fedsec.core.errors import ConfigError, InputError
-from fedsec.data.readers import read_flows
+from fedsec.data.readers import chunks, read_flows
 from fedsec.data.taxonomy import UNLABELED
-from tests.data.readers.captures import FLOWS, KnownFlow, scapy_all, write_capture
+from tests.data.readers.captures import FLOWS, START, KnownFlow, scapy_all, write_capture
+from tests.data.readers.tables import assert_same_tables
 
 
 def _by_ports(table) -> pd.DataFrame:
@@ -67,7 +69,8 @@ def test_native_view_holds_cicflowmeter_statistics(tmp_path):
     assert upload["Protocol"] == "6"
 
 
-def test_flows_are_unlabeled_and_in_order_of_first_packet(tmp_path):
+def test_flows_are_unlabeled_and_numbered_in_the_order_they_end(tmp_path):
+    """In this capture each flow ends before the next begins."""
     table = read_flows("pcap", [write_capture(tmp_path / "c.pcap")])
     assert (table.family == UNLABELED).all()
     assert list(table.context["src_port"]) == [flow.sport for flow in FLOWS]
@@ -175,3 +178,56 @@ def test_a_bad_rules_file_is_refused_naming_it_and_the_problem(tmp_path, rules, 
     (tmp_path / "c.pcap.labels.csv").write_text(rules)
     with pytest.raises(InputError, match=rf"c.pcap.labels.csv: {message}"):
         read_flows("pcap", [path])
+
+
+def _sessions(count: int) -> tuple[KnownFlow, ...]:
+    """``count`` short DNS exchanges, one every 10 ms, from successive client ports."""
+    return tuple(
+        KnownFlow("10.0.1.5", "10.0.1.53", 20_000 + i, 53, "udp", (40,), (90,), 0.01 * i)
+        for i in range(count)
+    )
+
+
+def test_a_capture_read_in_chunks_is_the_capture_read_whole(tmp_path):
+    path = write_capture(tmp_path / "c.pcap", FLOWS + _sessions(40))
+    (tmp_path / "c.pcap.labels.csv").write_text("label,dst_port\nrecon,22\nbenign,53\n")
+    whole = read_flows("pcap", [path])
+    parts = list(chunks.read_chunks("pcap", [path], rows=7))
+    assert [len(part) for part in parts] == [7] * 6 + [3]
+    assert_same_tables(whole, parts)
+    assert list(whole.source_row) == list(range(1, 46))
+    assert list(whole.family).count("recon") == 1
+
+
+def _datagrams(sport: int, times: range) -> list:
+    """A UDP flow's datagrams from port ``sport``, one at each of ``times`` (seconds)."""
+    frames = []
+    for second in times:
+        frame = scapy_all.Ether() / scapy_all.IP(src="10.0.0.5", dst="10.0.0.9")
+        frame = frame / scapy_all.UDP(sport=sport, dport=9999) / b"x"
+        frame.time = START + second
+        frames.append(frame)
+    return frames
+
+
+def test_flows_come_in_the_order_the_meter_ends_them(tmp_path):
+    """A flow cut at the active timeout ends before an older flow that then goes idle."""
+    older = _datagrams(1111, range(0, 1701, 100))  # idle from 1,700 s: ends at ~1,820 s or later
+    cut = _datagrams(2222, range(10, 1911, 100))  # 1,800 s old at 1,810 s: cut, then goes on
+    path = tmp_path / "c.pcap"
+    scapy_all.wrpcap(str(path), sorted(older + cut, key=lambda frame: float(frame.time)))
+    table = read_flows("pcap", [path])
+    assert list(table.context["src_port"]) == [2222, 1111, 2222]
+    assert list(table.context["timestamp"] - START) == pytest.approx([10, 0, 1810])
+    assert list(table.canonical["fwd_pkts"]) == [18, 18, 2]
+
+
+def test_a_reader_that_stops_early_stops_the_meter(tmp_path):
+    """NFStream's meter process would wait forever to hand on the flows nobody reads."""
+    path = write_capture(tmp_path / "c.pcap", _sessions(1500))
+    before = set(multiprocessing.active_children())
+    tables = chunks.read_chunks("pcap", [path], rows=10)
+    assert len(next(tables)) == 10
+    assert set(multiprocessing.active_children()) - before  # the meter, still handing on flows
+    tables.close()
+    assert set(multiprocessing.active_children()) - before == set()

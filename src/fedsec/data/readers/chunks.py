@@ -11,11 +11,12 @@ reader block by block (:func:`read_csv_chunks`: the same checks and refusals as 
 with the same line and row numbers), and Zeek ASCII logs by :func:`ascii_chunks` likewise, each
 frame converted by the format's own ``from_frame``. Memory stays bounded by the chunk, whatever
 the file's size; so are files read through a mapping (``mapped``: CSV block by block, Parquet
-batch by batch) and Zeek JSON logs (scanned once for their keys, as a chunk's columns are those
-of all the log's records, then read chunk by chunk: :mod:`zeek_json`). Other inputs (pcap,
-TON_IoT, and flow CSVs compressed otherwise than by gzip) are read whole by their reader and
-handed out in slices. TON_IoT stays whole on purpose: whether a sensor column is numeric or a
-category is decided from all of its values.
+batch by batch), Zeek JSON logs (scanned once for their keys, as a chunk's columns are those
+of all the log's records, then read chunk by chunk: :mod:`zeek_json`) and packet captures
+(metered as they are read: :func:`pcap.chunks`). Other inputs (TON_IoT, and flow CSVs
+compressed otherwise than by gzip) are read whole by their reader and handed out in slices.
+TON_IoT stays whole on purpose: whether a sensor column is numeric or a category is decided
+from all of its values.
 
 Arrow infers column types once, from the file's first 8 MiB of lines; times stay text, and
 integer columns other than context (ports, ids, times keep their integers, as alerts show them)
@@ -42,7 +43,16 @@ from fedsec.data.canonical import CONTEXT_COLUMNS
 from fedsec.data.flows import FlowTable
 from fedsec.data.leaks import check_capture_bytes
 from fedsec.data.mapping import Mapping
-from fedsec.data.readers import cicids2017, mapped, nf_v2, nsl_kdd, read_flows, unsw_nb15, zeek
+from fedsec.data.readers import (
+    cicids2017,
+    mapped,
+    nf_v2,
+    nsl_kdd,
+    pcap,
+    read_flows,
+    unsw_nb15,
+    zeek,
+)
 from fedsec.data.readers._csv_records import read_csv_chunks
 from fedsec.data.readers._input import limits, require_file
 from fedsec.data.readers._tables import frame_chunks
@@ -105,6 +115,7 @@ FRAME_STREAMED: dict[str, tuple[Frames, Callable[[Any, Path], FlowTable]]] = {
     "nf-v2": (_csv_frames({}), nf_v2.from_frame),
     "nsl-kdd": (_csv_frames(nsl_kdd.CSV_OPTIONS), nsl_kdd.from_frame),
     "zeek": (_zeek_tables, _already_read),
+    "pcap": (pcap.chunks, _already_read),
 }
 
 

@@ -19,8 +19,12 @@ input size cap, and payloads are not dissected (no application-protocol parsers 
 
 from __future__ import annotations
 
+import multiprocessing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from fedsec.core.errors import ConfigError, InputError
@@ -28,7 +32,7 @@ from fedsec.data.canonical import finish_canonical, protocol_class, service_from
 from fedsec.data.flows import FlowTable
 from fedsec.data.leaks import capture_kind
 from fedsec.data.readers._input import limits, require_file
-from fedsec.data.readers.pcap_labels import label_flows
+from fedsec.data.readers.pcap_labels import label_flows, read_rules
 
 IDLE_TIMEOUT_S = 120
 ACTIVE_TIMEOUT_S = 1800
@@ -94,13 +98,28 @@ NFSTREAM_FIELDS: tuple[str, ...] = tuple(
 
 
 def read(path: Path) -> FlowTable:
+    """The capture's flows in one table (what :func:`chunks` gives, joined)."""
+    return next(chunks(path))
+
+
+def chunks(path: Path, rows: int | None = None) -> Iterator[FlowTable]:
+    """The capture's flows as tables of ``rows`` flows (None: one table), metered as they are
+    read, so memory holds one chunk and the meter's open flows, whatever the capture's size."""
     path = Path(path)
     _check_capture(path)
-    flows = meter(path)
-    if flows.empty:
+    rules = read_rules(path)
+    metered = 0
+    for flows in _metered(path, rows):
+        yield _table(flows, path, rules, metered)
+        metered += len(flows)
+    if metered == 0:
         raise InputError(path, "holds no IP packets, so no flows to score")
+
+
+def _table(flows: pd.DataFrame, path: Path, rules: pd.DataFrame | None, first: int) -> FlowTable:
+    """The flows' table; ``first``: how many flows of the capture came before them."""
     context = _context(flows)
-    families, labels, unknown, notes = label_flows(path, context, flows["protocol"])
+    families, labels, unknown, notes = label_flows(path, rules, context, flows["protocol"])
     return FlowTable(
         source="pcap",
         native=_statistics(flows),
@@ -112,11 +131,15 @@ def read(path: Path) -> FlowTable:
         unknown_labels=unknown,
         notes=[f"{path}: {len(flows)} flows metered by NFStream", *notes],
         files=[str(path)],
+        source_row=np.arange(first + 1, first + len(flows) + 1, dtype=np.int64),
     )
 
 
-def meter(path: Path) -> pd.DataFrame:
-    """The capture's flows, one row per flow, ordered by first packet (then 5-tuple)."""
+def _metered(path: Path, rows: int | None) -> Iterator[pd.DataFrame]:
+    """Frames of ``rows`` flows (None: all), each flow's fields as NFStream ends it: when it
+    has been idle ``IDLE_TIMEOUT_S``, ``ACTIVE_TIMEOUT_S`` after it began, or at the end of the
+    capture (the order Zeek and CICFlowMeter write flows in). One meter process, so the
+    order is the same on every read."""
     streamer = _nfstream().NFStreamer(
         source=str(path),
         decode_tunnels=True,
@@ -127,13 +150,39 @@ def meter(path: Path) -> pd.DataFrame:
         active_timeout=ACTIVE_TIMEOUT_S,
         n_meters=1,
     )
+    pending: list[list] = []
+    with _meter_stopped_on_exit():
+        for flow in _flows(path, iter(streamer)):
+            pending.append([getattr(flow, name) for name in NFSTREAM_FIELDS])
+            if rows is not None and len(pending) == rows:
+                yield pd.DataFrame(pending, columns=list(NFSTREAM_FIELDS))
+                pending = []
+    if pending:
+        yield pd.DataFrame(pending, columns=list(NFSTREAM_FIELDS))
+
+
+def _flows(path: Path, flows: Iterator) -> Iterator:
+    """NFStream's flows, its errors named as the capture's."""
+    while True:
+        try:
+            yield next(flows)
+        except StopIteration:
+            return
+        except (ValueError, OSError, RuntimeError) as error:
+            raise InputError(path, f"cannot be read as a packet capture: {error}") from error
+
+
+@contextmanager
+def _meter_stopped_on_exit() -> Iterator[None]:
+    """Stops the meter process NFStream started when its flows are not read to the end (an
+    error, or a reader that stopped early): NFStream leaves it waiting to hand on flows."""
+    before = set(multiprocessing.active_children())
     try:
-        rows = [[getattr(flow, name) for name in NFSTREAM_FIELDS] for flow in streamer]
-    except (ValueError, OSError, RuntimeError) as error:
-        raise InputError(path, f"cannot be read as a packet capture: {error}") from error
-    flows = pd.DataFrame(rows, columns=list(NFSTREAM_FIELDS))
-    order = ["bidirectional_first_seen_ms", "src_ip", "src_port", "dst_ip", "dst_port", "protocol"]
-    return flows.sort_values(order, kind="stable").reset_index(drop=True)
+        yield
+    finally:
+        for process in set(multiprocessing.active_children()) - before:
+            process.terminate()
+            process.join()
 
 
 def _nfstream():

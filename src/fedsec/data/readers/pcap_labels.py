@@ -32,15 +32,21 @@ def rules_file(capture: Path) -> Path:
     return capture.with_name(capture.name + SUFFIX)
 
 
-def label_flows(
-    capture: Path, context: pd.DataFrame, protocols: pd.Series
-) -> tuple[np.ndarray, np.ndarray, dict[str, int], list[str]]:
-    """(families, labels, unknown label counts, notes) of the flows of ``capture``."""
+def read_rules(capture: Path) -> pd.DataFrame | None:
+    """The rules beside ``capture``, checked (None: it has none, so its flows are unlabeled)."""
     path = rules_file(capture)
-    if not path.is_file():
+    return _rules(path) if path.is_file() else None
+
+
+def label_flows(
+    capture: Path, rules: pd.DataFrame | None, context: pd.DataFrame, protocols: pd.Series
+) -> tuple[np.ndarray, np.ndarray, dict[str, int], list[str]]:
+    """(families, labels, unknown label counts, notes) of flows of ``capture`` by its
+    ``rules`` (:func:`read_rules`)."""
+    if rules is None:
         families, labels = unlabeled(len(context))
         return families, labels, {}, [f"{capture}: {UNLABELED_NOTE}"]
-    rules = _rules(path)
+    name = rules_file(capture).name
     labels = np.full(len(context), None, dtype=object)
     flows = context.assign(protocol=protocol_class(protocols).to_numpy())
     for _, rule in rules.iterrows():
@@ -51,9 +57,9 @@ def label_flows(
     out_families = np.full(len(context), UNLABELED, dtype=object)
     out_labels = np.full(len(context), "-", dtype=object)
     out_families[~missing], out_labels[~missing] = families, text
-    notes = [f"{capture}: labels from {path.name} ({len(rules)} rules)"]
+    notes = [f"{capture}: labels from {name} ({len(rules)} rules)"]
     if missing.any():
-        notes.append(f"{capture}: {int(missing.sum())} flows match no rule of {path.name}")
+        notes.append(f"{capture}: {int(missing.sum())} flows match no rule of {name}")
     return out_families, out_labels, unknown, notes
 
 
