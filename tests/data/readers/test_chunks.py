@@ -3,6 +3,8 @@ the requested rows, every row once, in file order, typed from the file's first l
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from fedsec.data.readers import chunks
 from fedsec.data.readers.chunks import read_chunks
@@ -36,3 +38,26 @@ def test_small_blocks_are_joined_into_chunks_of_the_requested_rows(tmp_path, mon
     assert (rows == np.arange(1, 5001)).all()
     bytes_read = np.concatenate([t.canonical["fwd_bytes"].to_numpy() for t in tables])
     assert (bytes_read == frame["fwd_bytes"].to_numpy()).all()
+
+
+def _arrow_peak(tables) -> tuple[int, int]:
+    """(rows, the most bytes Arrow held at once) while ``tables`` are read and let go."""
+    rows, peak = 0, 0
+    for table in tables:
+        rows += len(table)
+        peak = max(peak, pa.total_allocated_bytes())
+    return rows, peak
+
+
+def test_a_parquet_files_memory_does_not_grow_with_its_row_groups(tmp_path):
+    """One pyarrow reader over all row groups keeps part of each group it has passed; the
+    chunks are read group by group, so Arrow's memory is that of one group, whatever the
+    file's length."""
+    frame = pd.concat([_flows(tmp_path / "flows.csv", 20_000)] * 20, ignore_index=True)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table, tmp_path / "long.parquet", row_group_size=10_000)
+    pq.write_table(table.slice(0, 40_000), tmp_path / "short.parquet", row_group_size=10_000)
+    short = _arrow_peak(read_chunks("flows", [tmp_path / "short.parquet"], rows=5000))
+    long = _arrow_peak(read_chunks("flows", [tmp_path / "long.parquet"], rows=5000))
+    assert (short[0], long[0]) == (40_000, 400_000)
+    assert long[1] < 1.5 * short[1]

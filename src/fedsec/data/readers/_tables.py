@@ -66,13 +66,21 @@ def frame_chunks(
         return
     before = 0
     with _parquet(path, limits()) as source:
-        for batch in source.iter_batches(batch_size=rows):
+        for batch in parquet_batches(source, rows):
             frame = _named(batch.to_pandas(), path)
             frame.index = pd.RangeIndex(before, before + len(frame))
             before += len(frame)
             yield frame
     if before == 0:
         raise InputError(path, "file has no rows")
+
+
+def parquet_batches(source: pq.ParquetFile, rows: int) -> Iterator[pa.RecordBatch]:
+    """The file's record batches of at most ``rows`` rows, row group by row group: one reader
+    over all row groups keeps ~30 MiB of each group it has passed (pyarrow 26; apache/arrow
+    issue 39808 and its kin), so its memory would grow with the file."""
+    for group in range(source.num_row_groups):
+        yield from source.iter_batches(batch_size=rows, row_groups=[group])
 
 
 @contextmanager

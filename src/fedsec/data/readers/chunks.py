@@ -55,7 +55,7 @@ from fedsec.data.readers import (
 )
 from fedsec.data.readers._csv_records import read_csv_chunks
 from fedsec.data.readers._input import limits, require_file
-from fedsec.data.readers._tables import frame_chunks
+from fedsec.data.readers._tables import frame_chunks, parquet_batches
 from fedsec.data.readers.flows_arrow import from_arrow
 from fedsec.data.readers.zeek_arrow import lines_table, typed_table
 from fedsec.data.readers.zeek_ascii import ascii_chunks
@@ -223,7 +223,7 @@ def _parquet(path: Path, rows: int) -> Iterator[pa.Table]:
     try:
         source = pq.ParquetFile(path)
         _check_columns(path, source.schema_arrow.names)
-        yield from _rechunked(source.iter_batches(batch_size=rows), rows)
+        yield from _rechunked(parquet_batches(source, rows), rows)
     except (pa.ArrowException, OSError) as error:
         raise InputError(path, f"cannot be read as Parquet: {error}") from error
 
