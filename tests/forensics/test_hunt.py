@@ -70,6 +70,10 @@ def test_found_and_dropped_are_the_difference_of_the_two_alert_files(grid_hunt) 
     assert set(found) == expected
     assert {note(found[k])["baseline_family"] for k in found if k not in old} == {None}
     assert set(alerts(result.out / DROPPED)) == set(old) - set(new)
+    baseline_lines = (result.out / BASELINE_ALERTS).read_text().splitlines()
+    dropped = [json.loads(text) for text in baseline_lines if key(json.loads(text)) not in new]
+    assert dropped, "the grid's local model raises no alert the federated one drops"
+    assert undated(result.out / DROPPED) == undated_documents(dropped)  # in the baseline's order
     for row in result.families:
         mine = [r for r in new.values() if family(r) == row["family"]]
         assert row["alerts"] == len(mine)
@@ -156,7 +160,11 @@ def test_the_same_hunt_writes_the_same_files(run, grid_hunt, tmp_path) -> None:
 def undated(path: Path) -> list[dict]:
     """An alert file's documents without ``event.created``, the one field that is the time of
     the scan (ECS: when the event was read), not of the row."""
-    documents = [json.loads(line) for line in path.read_text().splitlines()]
+    return undated_documents([json.loads(line) for line in path.read_text().splitlines()])
+
+
+def undated_documents(documents: list[dict]) -> list[dict]:
+    """The documents without ``event.created``."""
     for document in documents:
         document.get("event", {}).pop("created", None)
     return documents

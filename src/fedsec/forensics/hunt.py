@@ -64,6 +64,15 @@ class InputLabels:
         return self.family.get(label, UNLABELED) if label is not None else UNLABELED
 
 
+@dataclass(frozen=True)
+class BaselineAlert:
+    """What the comparison keeps of one baseline alert: not the alert, where its line is."""
+
+    family: str
+    label: str | None  # the input's own label of the row
+    offset: int  # where its line begins in the baseline's alert file
+
+
 @dataclass
 class Comparison:
     """The new model's alerts by (family, status) and the baseline's alerts it dropped."""
@@ -72,6 +81,7 @@ class Comparison:
     confirmed: Counter[tuple[str, str]] = field(default_factory=Counter)  # attacks per labels
     dropped: Counter[str] = field(default_factory=Counter)
     model_rows: dict[tuple[str, str], str | None] = field(default_factory=dict)  # key -> label
+    baseline: list[tuple[tuple[str, str], BaselineAlert]] = field(default_factory=list)  # in order
 
 
 @dataclass
@@ -149,7 +159,7 @@ def retro_hunt(
             model=describe(model, scored["model"]),
             baseline=describe(baseline, scored["baseline"]),
             families=family_rows(comparison, baseline_classes),
-            truth=truth_rows(comparison, labels, staging) if labels is not None else None,
+            truth=truth_rows(comparison, labels) if labels is not None else None,
             dropped=dict(comparison.dropped.most_common()),
             authenticity={k: s.authenticity for k, s in scored.items()},
         )
@@ -209,23 +219,29 @@ def family_of_labels(fmt: str, inputs: Sequence[Path], mapping: Mapping | None) 
     return labels
 
 
-def read_alerts(path: Path) -> Iterator[tuple[dict, AlertFields]]:
-    """Each alert of a file ``fedsec detect`` wrote, with the hunt's view of it."""
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            record = json.loads(line)
+def read_alerts(path: Path) -> Iterator[tuple[dict, AlertFields, int]]:
+    """Each alert of a file ``fedsec detect`` wrote, with the hunt's view of it and where its
+    line begins in the file."""
+    offset = 0
+    with open(path, "rb") as lines:
+        for number, text in enumerate(lines, 1):
+            record = json.loads(text)
             try:
-                yield record, alert_fields(record, f"{path.name}:{number}")
+                yield record, alert_fields(record, f"{path.name}:{number}"), offset
             except ValueError as error:
                 raise InputError(path, str(error)) from error
+            offset += len(text)
 
 
 def compare(staging: Path, labels: InputLabels | None) -> Comparison:
-    """Match the two alert files on (file, row); write ``found.jsonl`` and ``dropped.jsonl``."""
-    baseline = {fields.key: fields.family for _, fields in read_alerts(staging / BASELINE_ALERTS)}
+    """Match the two alert files on (file, row); write ``found.jsonl`` and ``dropped.jsonl``.
+    Each file is read once; a dropped alert is copied from its line in the baseline's file."""
     comparison = Comparison()
+    for _, fields, offset in read_alerts(staging / BASELINE_ALERTS):
+        comparison.baseline.append((fields.key, BaselineAlert(fields.family, fields.label, offset)))
+    baseline = {key: alert.family for key, alert in comparison.baseline}
     with atomic.stream(staging / FOUND) as found:
-        for record, fields in read_alerts(staging / MODEL_ALERTS):
+        for record, fields, _ in read_alerts(staging / MODEL_ALERTS):
             seen = baseline.get(fields.key)
             status = MISSED if seen is None else SAME if seen == fields.family else OTHER_FAMILY
             comparison.by_status[fields.family, status] += 1
@@ -235,11 +251,12 @@ def compare(staging: Path, labels: InputLabels | None) -> Comparison:
             if status != SAME:
                 note = {"status": status, "baseline_family": seen}
                 found.write(line(annotate(record, note)))
-    with atomic.stream(staging / DROPPED) as dropped:
-        for record, fields in read_alerts(staging / BASELINE_ALERTS):
-            if fields.key not in comparison.model_rows:
-                comparison.dropped[fields.family] += 1
-                dropped.write(line(record))
+    gone = [alert for key, alert in comparison.baseline if key not in comparison.model_rows]
+    with atomic.stream(staging / DROPPED) as dropped, open(staging / BASELINE_ALERTS, "rb") as old:
+        for alert in gone:
+            comparison.dropped[alert.family] += 1
+            old.seek(alert.offset)
+            dropped.write(line(json.loads(old.readline())))
     return comparison
 
 
@@ -271,19 +288,18 @@ def family_rows(comparison: Comparison, baseline_classes: set[str]) -> list[dict
     return rows
 
 
-def truth_rows(comparison: Comparison, labels: InputLabels, staging: Path) -> list[dict[str, Any]]:
+def truth_rows(comparison: Comparison, labels: InputLabels) -> list[dict[str, Any]]:
     """Per family of the input's own labels: rows, and how many each model flagged (as any
     family), the new model alone, the baseline alone."""
     by_model: Counter[str] = Counter()
     only_model: Counter[str] = Counter()
     by_baseline: Counter[str] = Counter()
     only_baseline: Counter[str] = Counter()
-    baseline_keys = set()
-    for _, fields in read_alerts(staging / BASELINE_ALERTS):
-        baseline_keys.add(fields.key)
-        truth = labels.family_of(fields.label)
+    for key, alert in comparison.baseline:
+        truth = labels.family_of(alert.label)
         by_baseline[truth] += 1
-        only_baseline[truth] += fields.key not in comparison.model_rows
+        only_baseline[truth] += key not in comparison.model_rows
+    baseline_keys = {key for key, _ in comparison.baseline}
     for key, label in comparison.model_rows.items():
         truth = labels.family_of(label)
         by_model[truth] += 1
