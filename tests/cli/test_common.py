@@ -13,7 +13,6 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator
-from types import SimpleNamespace
 
 import click
 import pytest
@@ -22,7 +21,7 @@ from rich.table import Table
 from typer.testing import CliRunner
 
 from fedsec import __version__
-from fedsec.cli import app, common
+from fedsec.cli import app
 from fedsec.cli.common import RoundProgress, ScanProgress, UnwrappedConsole, quiet_libraries
 from fedsec.data.logs import LOG_FORMATS
 from fedsec.data.readers import FORMATS
@@ -113,22 +112,6 @@ def test_a_piped_scan_prints_a_whole_line_per_interval_and_none_within_it():
     with ScanProgress("scoring", UnwrappedConsole(file=quiet), every=3600) as progress:
         progress(65_536, 9_916)
     assert quiet.getvalue() == ""
-
-
-def test_each_of_several_scans_counts_its_time_from_when_the_one_before_ended(monkeypatch):
-    """The second scan's first chunk took 2 s, not no time (its rate was billions a second)."""
-    clock = iter([100.0, 104.0, 106.0, 107.0])
-    monkeypatch.setattr(common, "time", SimpleNamespace(monotonic=lambda: next(clock)))
-    out = io.StringIO()
-    with ScanProgress("scoring", UnwrappedConsole(file=out), every=0) as progress:  # at 100 s
-        progress.part("model", 65_536, 10)  # 104 s
-        progress.part("baseline", 65_536, 12)  # 106 s
-        progress.part("baseline", 131_072, 20)  # 107 s
-    assert out.getvalue().splitlines() == [
-        "scoring (model): 65,536 rows scored, 10 alerts (16,384 rows/s, 4 s elapsed)",
-        "scoring (baseline): 65,536 rows scored, 12 alerts (32,768 rows/s, 2 s elapsed)",
-        "scoring (baseline): 131,072 rows scored, 20 alerts (43,691 rows/s, 3 s elapsed)",
-    ]
 
 
 def test_a_scan_on_a_terminal_is_one_live_line_gone_at_the_end():

@@ -66,9 +66,10 @@ def test_hunt_prints_the_families_and_writes_the_folder(run, tmp_path) -> None:
     assert runner.invoke(app, [*hunt_args(run, out), "--force"]).exit_code == 0
 
 
-def test_hunt_shows_each_sides_scan_and_its_workers_change_nothing(run, tmp_path, monkeypatch):
-    """Piped, each side's scan is told in whole lines (here every chunk: the interval is 0);
-    one worker and three write the same alerts (but for their time of writing) and report."""
+def test_hunt_shows_its_one_scan_and_its_workers_change_nothing(run, tmp_path, monkeypatch):
+    """Piped, the scan (both models, one read of the input) is told in whole lines (here every
+    chunk: the interval is 0); one worker and three write the same alerts (but for their time
+    of writing) and report."""
     from fedsec.cli import common
 
     monkeypatch.setattr(common, "PLAIN_EVERY_S", 0.0)
@@ -77,12 +78,10 @@ def test_hunt_shows_each_sides_scan_and_its_workers_change_nothing(run, tmp_path
         out = tmp_path / f"hunt-{workers}"
         result = runner.invoke(app, [*hunt_args(run, out), "--workers", workers])
         assert result.exit_code == 0, result.output
-        told = [line for line in result.output.splitlines() if line.startswith("scoring (")]
-        sides = [line.split(")")[0] for line in told]
-        assert sides == sorted(sides, reverse=True) and set(sides) == {
-            "scoring (model",
-            "scoring (baseline",
-        }
+        told = [line for line in result.output.splitlines() if line.startswith("scoring")]
+        assert told and all(line.startswith("scoring with both models: ") for line in told)
+        rows = [int(line.split(": ")[1].split(" rows")[0].replace(",", "")) for line in told]
+        assert rows == sorted(rows) and f"{rows[-1]} rows rescanned" in result.output
         names = ("alerts-model.jsonl", "alerts-baseline.jsonl", "found.jsonl", "report.md")
         written.append([re.sub(rb'"created": "[^"]*"', b"", (out / n).read_bytes()) for n in names])
     assert written[0] == written[1] and written[0][2].count(b"\n") > 0

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from fedsec.bundles.bundle import load_manifest
-from fedsec.core.errors import InputError
+from fedsec.core.errors import BundleError, InputError
 from fedsec.core.outputs import OutputError
 from fedsec.forensics.alert_fields import field_value
 from fedsec.forensics.hunt import (
@@ -132,6 +132,17 @@ def test_a_bad_input_leaves_no_output_folder(run, tmp_path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("not,a,flow\n1,2,3\n")
     with pytest.raises(InputError):
+        retro_hunt(
+            Side(run / "model"), Side(run / "local" / ORG, ORG), [bad], "flows", tmp_path / "o"
+        )
+    assert not (tmp_path / "o").exists()
+
+
+def test_both_bundles_are_checked_before_the_input_is_read(run, tmp_path) -> None:
+    """The baseline's missing operating point is refused before a long scan, not after it."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("not,a,flow\n1,2,3\n")
+    with pytest.raises(BundleError, match=r"local/grid: no pooled threshold: pass --org"):
         retro_hunt(Side(run / "model"), Side(run / "local" / ORG), [bad], "flows", tmp_path / "o")
     assert not (tmp_path / "o").exists()
 

@@ -161,8 +161,7 @@ class ScanProgress(LiveDisplay):
     def __init__(self, what: str, out: Console = errors, every: float | None = None) -> None:
         self.what, self.out = what, out
         self.every = PLAIN_EVERY_S if every is None else every
-        self.started = self.last = self.told = time.monotonic()
-        self.scan: str | None = None  # which of several scans in turn (:meth:`part`)
+        self.started = self.last = time.monotonic()
         self.rich: Progress | None = None
         if out.is_terminal:
             columns = (TextColumn("{task.description}"), TimeElapsedColumn())
@@ -172,17 +171,8 @@ class ScanProgress(LiveDisplay):
     def __call__(self, rows: int, alerts: int) -> None:
         self._show(self.what, rows, alerts)
 
-    def part(self, scan: str, rows: int, alerts: int) -> None:
-        """As a call, for one of several scans in turn (``scan`` names it; its time counts
-        from the previous scan's last call, when it began)."""
-        if scan != self.scan:
-            if self.scan is not None:
-                self.started = self.told
-            self.scan = scan
-        self._show(f"{self.what} ({scan})", rows, alerts)
-
     def _show(self, what: str, rows: int, alerts: int) -> None:
-        now = self.told = time.monotonic()
+        now = time.monotonic()
         rate = rows / max(now - self.started, 1e-9)
         line = f"{what}: {rows:,} rows scored, {alerts:,} alerts ({rate:,.0f} rows/s"
         if self.rich is not None:

@@ -100,7 +100,7 @@ def hunt(
         incident_options = IncidentOptions(default_org=org, force=force)
         check_targets(incidents, incident_options)
     inference_threads(threads)
-    with ScanProgress("scoring") as progress:
+    with ScanProgress("scoring with both models") as progress:
         result = retro_hunt(
             Side(outputs.resolve(model), org, threshold),
             Side(outputs.resolve(baseline), baseline_org or org, baseline_threshold),
@@ -111,7 +111,7 @@ def hunt(
             mapping=load_mapping(mapping) if mapping is not None else None,
             force=force,
             workers=workers,
-            progress=progress.part,
+            progress=progress,
         )
     for name, authenticity in result.authenticity.items():
         if authenticity is not None and not authenticity.trusted:

@@ -18,7 +18,7 @@ from pathlib import Path
 from fedsec.bundles.bundle import MANIFEST, authenticate, bundle_kind, load_manifest
 from fedsec.bundles.fields import ANOMALY_KIND, CLASSIFIER_KIND, LOGS_KIND, TREE_KIND
 from fedsec.bundles.keys import user_trust
-from fedsec.bundles.signing import Trust
+from fedsec.bundles.signing import Authenticity, Trust
 from fedsec.core.errors import BundleError, InputError
 from fedsec.data.logs import SessionOptions
 from fedsec.data.mapping import Mapping
@@ -199,11 +199,7 @@ def run_detection(
     grows, until ``stop`` is set. ``workers``: flow chunks scored at once (default: as many as
     the cores allow, :func:`fedsec.detect.threads.scoring_workers`); ``progress(rows, alerts)``:
     told the rows scored and the alerts written so far as a flow file is scored."""
-    trust = trust if trust is not None else user_trust()
-    manifest = load_manifest(model_dir)
-    authenticity = authenticate(model_dir, manifest, trust)
-    kind = bundle_kind(manifest)
-    check_kind_and_options(model_dir, kind, threshold, namespace)
+    kind, authenticity, trust = _verified(model_dir, trust, threshold, namespace)
     alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions())
     request = DetectionRequest(
         inputs,
@@ -227,6 +223,42 @@ def run_detection(
         summary = DETECTORS[kind](model_dir, request)
     summary.authenticity = authenticity
     return summary
+
+
+def flow_chunk_scorer(
+    model_dir: Path,
+    inputs: Sequence[Path],
+    fmt: str,
+    *,
+    org: str | None = None,
+    threshold: float | None = None,
+    trust: Trust | None = None,
+    mapping: Mapping | None = None,
+    alert_options: AlertOptions | None = None,
+) -> tuple[ChunkScorer, Authenticity | None]:
+    """A flow bundle's chunk scorer, checked and its signature verified as
+    :func:`run_detection` does (what ``fedsec hunt`` scores its two models with)."""
+    kind, authenticity, trust = _verified(model_dir, trust, threshold, None)
+    if kind not in SCORERS:
+        raise BundleError(f"{model_dir}: a {kind!r} bundle scores log sessions, not flow rows")
+    alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions())
+    request = DetectionRequest(
+        inputs, fmt, Path(), org, threshold, None, None, trust, mapping, alerts
+    )  # ``out`` unused: the caller writes the lines
+    return SCORERS[kind](model_dir, request), authenticity
+
+
+def _verified(
+    model_dir: Path, trust: Trust | None, threshold: float | None, namespace: str | None
+) -> tuple[str, Authenticity | None, Trust]:
+    """The bundle's kind and authenticity (against ``trust``, default the user's trusted keys),
+    its kind and the options checked; the trust used."""
+    trust = trust if trust is not None else user_trust()
+    manifest = load_manifest(model_dir)
+    authenticity = authenticate(model_dir, manifest, trust)
+    kind = bundle_kind(manifest)
+    check_kind_and_options(model_dir, kind, threshold, namespace)
+    return kind, authenticity, trust
 
 
 def check_kind_and_options(

@@ -75,6 +75,38 @@ class ChunkScorer:
         return self.tally.summary()
 
 
+class ScorersTogether:
+    """Several chunk scorers over one read of the input: each chunk scored by each of them,
+    their lines in their order (what ``fedsec hunt`` runs for its two models). ``seen(table)``
+    is told each chunk once, in the input's order."""
+
+    def __init__(
+        self, scorers: Sequence[ChunkScorer], seen: Callable[[FlowTable], None] | None = None
+    ) -> None:
+        self.scorers, self.seen = list(scorers), seen
+
+    @property
+    def tally(self) -> Any:
+        """The first scorer's: every scorer has counted the same rows."""
+        return self.scorers[0].tally
+
+    def __call__(self, table: FlowTable) -> tuple[bytes, ...]:
+        lines = tuple(scorer(table) for scorer in self.scorers)
+        self._tell(table)
+        return lines
+
+    def score(self, table: FlowTable, offset: int) -> tuple[ScoredChunk, ...]:
+        return tuple(scorer.score(table, offset) for scorer in self.scorers)
+
+    def count(self, scored: tuple[ScoredChunk, ...]) -> tuple[bytes, ...]:
+        self._tell(scored[0].table)
+        return tuple(s.count(chunk) for s, chunk in zip(self.scorers, scored, strict=True))
+
+    def _tell(self, table: FlowTable) -> None:
+        if self.seen is not None:
+            self.seen(table)
+
+
 def score_files(
     score: ChunkScorer,
     fmt: str,
@@ -92,21 +124,47 @@ def score_files(
     cores or more); ``workers``: chunks scored at once (default: :func:`scoring_workers`).
     The alerts are the same either way. ``progress(rows, alerts)``: told the rows scored and
     the alerts written so far after each chunk is written."""
-    chunks: Iterator[FlowTable] = read_chunks(fmt, list(inputs), mapping, chunk_rows)
-    if ahead if ahead is not None else available_cores() >= 2:
-        chunks = read_ahead(chunks)
-    with atomic.stream(out) as sink, contextlib.closing(chunks):
-        for lines in scored_lines(score, chunks, scoring_workers(workers)):
-            sink.write(lines)
-            if progress is not None:
-                so_far = score.summary()
-                progress(so_far.rows, so_far.alerts)
+    together = ScorersTogether([score])
+    score_files_together(
+        together, fmt, inputs, [out], mapping, chunk_rows, ahead, workers, progress
+    )
     return score.summary()
 
 
-def scored_lines(score: ChunkScorer, chunks: Iterable[FlowTable], workers: int) -> Iterator[bytes]:
-    """Each chunk's alert lines in the chunks' order: in this thread until a chunk with rows
-    has passed the input's checks, then, with ``workers`` > 1, that many chunks at once."""
+def score_files_together(
+    together: ScorersTogether,
+    fmt: str,
+    inputs: Sequence[Path],
+    outs: Sequence[Path],
+    mapping: Mapping | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    ahead: bool | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """:func:`score_files` with several scorers over one read of the input, each scorer's
+    alerts into its file of ``outs`` (each appears complete, or none does: a failure removes
+    them all). ``progress(rows, alerts)``: the first scorer's."""
+    chunks: Iterator[FlowTable] = read_chunks(fmt, list(inputs), mapping, chunk_rows)
+    if ahead if ahead is not None else available_cores() >= 2:
+        chunks = read_ahead(chunks)
+    with contextlib.ExitStack() as stack:
+        sinks = [stack.enter_context(atomic.stream(out)) for out in outs]
+        stack.enter_context(contextlib.closing(chunks))
+        for lines in scored_lines(together, chunks, scoring_workers(workers)):
+            for sink, text in zip(sinks, lines, strict=True):
+                sink.write(text)
+            if progress is not None:
+                so_far = together.scorers[0].summary()
+                progress(so_far.rows, so_far.alerts)
+
+
+def scored_lines(
+    score: ScorersTogether, chunks: Iterable[FlowTable], workers: int
+) -> Iterator[tuple[bytes, ...]]:
+    """Each chunk's alert lines (one text per scorer) in the chunks' order: in this thread
+    until a chunk with rows has passed the input's checks, then, with ``workers`` > 1, that
+    many chunks at once."""
     chunks = iter(chunks)
     for table in chunks:
         yield score(table)
@@ -115,7 +173,9 @@ def scored_lines(score: ChunkScorer, chunks: Iterable[FlowTable], workers: int) 
             return
 
 
-def _in_threads(score: ChunkScorer, chunks: Iterator[FlowTable], workers: int) -> Iterator[bytes]:
+def _in_threads(
+    score: ScorersTogether, chunks: Iterator[FlowTable], workers: int
+) -> Iterator[tuple[bytes, ...]]:
     """The chunks scored by ``workers`` threads, each counted and yielded in order; at most
     ``workers`` chunks are in hand at once (memory: each costs some 40-100 MiB while scored).
     An error is raised where its chunk comes, as one thread would: a chunk's before a later

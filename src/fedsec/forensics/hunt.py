@@ -1,16 +1,16 @@
 """Retro-hunt: rescan stored telemetry with a new model and report what it finds that a
 baseline model (e.g. the organization's local-only one) missed.
 
-Both bundles score the same files through ``fedsec detect``'s own detection path, so each alert
-names the file and data row it came from; alerts of the two models are matched on that (file,
-row) pair. An output folder (written atomically) holds both alert files, ``found.jsonl`` (the new
-model's alerts on rows the baseline did not flag, or flagged as another family), ``dropped.jsonl``
-(the baseline's alerts the new model no longer raises), ``hunt.json`` and ``report.md``.
+Both bundles score the same files through ``fedsec detect``'s own scorers, in one read of the
+input (each chunk scored by both), so each alert names the file and data row it came from;
+alerts of the two models are matched on that (file, row) pair. An output folder (written
+atomically) holds both alert files, ``found.jsonl`` (the new model's alerts on rows the
+baseline did not flag, or flagged as another family), ``dropped.jsonl`` (the baseline's alerts
+the new model no longer raises), ``hunt.json`` and ``report.md``.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -23,11 +23,12 @@ from fedsec.bundles.fields import LOGS_KIND
 from fedsec.bundles.signing import Authenticity, Trust
 from fedsec.core import atomic, outputs
 from fedsec.core.errors import BundleError, InputError
+from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
-from fedsec.data.readers.chunks import read_chunks
 from fedsec.data.taxonomy import BENIGN, UNLABELED
-from fedsec.detect.dispatch import run_detection
+from fedsec.detect.dispatch import flow_chunk_scorer
 from fedsec.detect.records import DetectionSummary
+from fedsec.detect.scoring import ScorersTogether, score_files_together
 from fedsec.forensics.alert_fields import AlertFields, alert_fields, annotate
 from fedsec.forensics.hunt_report import render
 
@@ -62,6 +63,13 @@ class InputLabels:
 
     def family_of(self, label: str | None) -> str:
         return self.family.get(label, UNLABELED) if label is not None else UNLABELED
+
+    def add(self, table: FlowTable) -> None:
+        """A chunk's rows counted by their own labels' families, and each label's family."""
+        known = table.family != UNLABELED
+        self.totals.update(table.family[known].tolist())
+        pairs = zip(table.label[known].tolist(), table.family[known].tolist(), strict=True)
+        self.family.update({str(label): str(family) for label, family in set(pairs)})
 
 
 @dataclass(frozen=True)
@@ -125,32 +133,19 @@ def retro_hunt(
     mapping: Mapping | None = None,
     force: bool = False,
     workers: int | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> HuntResult:
     """Score ``inputs`` with both bundles and compare their alerts row by row, into the folder
     ``out`` (it appears complete or not at all; an earlier hunt there is replaced only with
-    ``force``). ``workers``: chunks scored at once; ``progress(side, rows, alerts)``: told
-    how far each side's scan got ("model", then "baseline")."""
+    ``force``). ``workers``: chunks scored at once; ``progress(rows, alerts)``: told the rows
+    both models scored and the new model's alerts so far."""
     for side in (model, baseline):
         refuse_logs(side.bundle)
     with outputs.output_directory(Path(out), WRITER, force=force) as staging:
-        scored = {
-            name: detect(
-                side,
-                inputs,
-                fmt,
-                staging / alerts,
-                trust,
-                mapping,
-                workers,
-                None if progress is None else functools.partial(progress, name),
-            )
-            for name, side, alerts in (
-                ("model", model, MODEL_ALERTS),
-                ("baseline", baseline, BASELINE_ALERTS),
-            )
-        }
-        labels = family_of_labels(fmt, inputs, mapping) if labeled(scored) else None
+        scored, input_labels = score_both(
+            (model, baseline), inputs, fmt, staging, trust, mapping, workers, progress
+        )
+        labels = input_labels if labeled(scored) else None
         comparison = compare(staging, labels)
         baseline_classes = set(load_manifest(baseline.bundle).get("classes", []))
         result = HuntResult(
@@ -177,46 +172,45 @@ def refuse_logs(bundle: Path) -> None:
         )
 
 
-def detect(
-    side: Side,
+def score_both(
+    sides: tuple[Side, Side],
     inputs: Sequence[Path],
     fmt: str,
-    alerts: Path,
+    staging: Path,
     trust: Trust | None,
     mapping: Mapping | None,
-    workers: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> DetectionSummary:
-    """One side's alerts into ``alerts``, through ``fedsec detect``'s own dispatch."""
-    return run_detection(
-        side.bundle,
-        list(inputs),
-        fmt,
-        alerts,
-        org=side.org,
-        threshold=side.threshold,
-        trust=trust,
-        mapping=mapping,
-        workers=workers,
-        progress=progress,
-    )
+    workers: int | None,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[dict[str, DetectionSummary], InputLabels]:
+    """The new model's and the baseline's alerts into ``staging``, through ``fedsec detect``'s
+    own scorers, the input read once; its own labels counted on the way."""
+    names = ("model", "baseline")
+    scorers = {
+        name: flow_chunk_scorer(
+            side.bundle,
+            list(inputs),
+            fmt,
+            org=side.org,
+            threshold=side.threshold,
+            trust=trust,
+            mapping=mapping,
+        )
+        for name, side in zip(names, sides, strict=True)
+    }
+    labels = InputLabels()
+    together = ScorersTogether([scorer for scorer, _ in scorers.values()], labels.add)
+    outs = [staging / MODEL_ALERTS, staging / BASELINE_ALERTS]
+    score_files_together(together, fmt, inputs, outs, mapping, workers=workers, progress=progress)
+    scored = {}
+    for name, (scorer, authenticity) in scorers.items():
+        scored[name] = scorer.summary()
+        scored[name].authenticity = authenticity
+    return scored, labels
 
 
 def labeled(scored: dict[str, DetectionSummary]) -> bool:
     """Whether flagged rows carried the input's own labels (``fedsec detect``'s note)."""
     return any(summary.truth_note for summary in scored.values())
-
-
-def family_of_labels(fmt: str, inputs: Sequence[Path], mapping: Mapping | None) -> InputLabels:
-    """One more pass over the input: its rows per family by its own labels, and each label's
-    family."""
-    labels = InputLabels()
-    for table in read_chunks(fmt, list(inputs), mapping):
-        known = table.family != UNLABELED
-        labels.totals.update(table.family[known].tolist())
-        pairs = zip(table.label[known].tolist(), table.family[known].tolist(), strict=True)
-        labels.family.update({str(label): str(family) for label, family in set(pairs)})
-    return labels
 
 
 def read_alerts(path: Path) -> Iterator[tuple[dict, AlertFields, int]]:
