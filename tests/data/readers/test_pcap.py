@@ -2,7 +2,10 @@
 the canonical schema and as CICFlowMeter-style statistics."""
 
 import multiprocessing
+import os
+import signal
 import sys
+import threading
 
 import numpy as np
 import pandas as pd
@@ -230,4 +233,30 @@ def test_a_reader_that_stops_early_stops_the_meter(tmp_path):
     assert len(next(tables)) == 10
     assert set(multiprocessing.active_children()) - before  # the meter, still handing on flows
     tables.close()
+    assert set(multiprocessing.active_children()) - before == set()
+
+
+def test_a_meter_that_dies_ends_the_read_with_an_error_not_a_wait_forever(tmp_path):
+    """NFStream's reader waits for the flows of a meter process that crashed (or was killed)
+    while metering: the capture is refused instead."""
+    path = write_capture(tmp_path / "c.pcap", _sessions(1500))
+    before = set(multiprocessing.active_children())
+    tables = chunks.read_chunks("pcap", [path], rows=10)
+    assert len(next(tables)) == 10
+    for meter in set(multiprocessing.active_children()) - before:
+        os.kill(meter.pid, signal.SIGKILL)
+    raised: list[BaseException] = []
+
+    def read_the_rest() -> None:
+        try:
+            sum(len(table) for table in tables)
+        except BaseException as error:  # handed to the test's thread
+            raised.append(error)
+
+    reader = threading.Thread(target=read_the_rest, daemon=True)  # a hang must not hang pytest
+    reader.start()
+    reader.join(timeout=60)
+    assert not reader.is_alive(), "the read still waits for the dead meter's flows"
+    assert [type(error) for error in raised] == [InputError]
+    assert "c.pcap: NFStream's meter process ended abnormally (exit code -9)" in str(raised[0])
     assert set(multiprocessing.active_children()) - before == set()

@@ -19,10 +19,11 @@ input size cap, and payloads are not dissected (no application-protocol parsers 
 
 from __future__ import annotations
 
-import multiprocessing
-from collections.abc import Iterator
+import threading
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,8 @@ from fedsec.data.readers.pcap_labels import label_flows, read_rules
 IDLE_TIMEOUT_S = 120
 ACTIVE_TIMEOUT_S = 1800
 PAYLOAD_ACCOUNTING = 3  # NFStream's accounting_mode: sizes above the transport header
+#: How often a meter process is checked for having died while its flows are read.
+METER_CHECK_S = 0.25
 
 #: CICFlowMeter column -> (NFStream field, scale); times: NFStream ms -> CICFlowMeter µs.
 STATISTICS: dict[str, tuple[str, float]] = {
@@ -151,8 +154,9 @@ def _metered(path: Path, rows: int | None) -> Iterator[pd.DataFrame]:
         n_meters=1,
     )
     pending: list[list] = []
-    with _meter_stopped_on_exit():
-        for flow in _flows(path, iter(streamer)):
+    flows = iter(streamer)
+    with _meter_watched(flows) as died:
+        for flow in _flows(path, flows, died):
             pending.append([getattr(flow, name) for name in NFSTREAM_FIELDS])
             if rows is not None and len(pending) == rows:
                 yield pd.DataFrame(pending, columns=list(NFSTREAM_FIELDS))
@@ -161,28 +165,76 @@ def _metered(path: Path, rows: int | None) -> Iterator[pd.DataFrame]:
         yield pd.DataFrame(pending, columns=list(NFSTREAM_FIELDS))
 
 
-def _flows(path: Path, flows: Iterator) -> Iterator:
-    """NFStream's flows, its errors named as the capture's."""
+def _flows(path: Path, flows: Iterator, died: list[int]) -> Iterator:
+    """NFStream's flows, its errors named as the capture's (``died``: the exit code of a meter
+    process that died, which ends the flows with an ``EOFError``)."""
     while True:
         try:
             yield next(flows)
         except StopIteration:
             return
+        except EOFError:
+            code = died[0] if died else "unknown"
+            raise InputError(
+                path,
+                f"NFStream's meter process ended abnormally (exit code {code}) while metering "
+                "it: the capture may be damaged",
+            ) from None
         except (ValueError, OSError, RuntimeError) as error:
             raise InputError(path, f"cannot be read as a packet capture: {error}") from error
 
 
 @contextmanager
-def _meter_stopped_on_exit() -> Iterator[None]:
-    """Stops the meter process NFStream started when its flows are not read to the end (an
-    error, or a reader that stopped early): NFStream leaves it waiting to hand on flows."""
-    before = set(multiprocessing.active_children())
+def _meter_watched(flows: Generator) -> Iterator[list[int]]:
+    """The exit codes of meter processes that died (a crash, a kill) while NFStream's ``flows``
+    were read, which ends the reading instead of leaving it waiting forever for the dead meter's
+    flows; the meters are stopped when their flows are not read to the end (an error, or a
+    reader that stopped early), where NFStream would leave them waiting to hand them on."""
+    died: list[int] = []
+    meters: list = []
+    done = threading.Event()
+    watcher = threading.Thread(
+        target=_watch, args=(flows, meters, died, done), name="fedsec-meter-watch", daemon=True
+    )
+    watcher.start()
     try:
-        yield
+        yield died
     finally:
-        for process in set(multiprocessing.active_children()) - before:
-            process.terminate()
+        done.set()
+        watcher.join()
+        for process in meters or _reader_locals(flows)[0]:
+            if process.pid is None:  # not started
+                continue
+            if process.is_alive():
+                process.terminate()
             process.join()
+
+
+def _watch(flows: Generator, meters: list, died: list[int], done: threading.Event) -> None:
+    """Every ``METER_CHECK_S``: once NFStream has started its meters, keep them (``meters``);
+    if one ended with an error, record its exit code and close this process's end of
+    NFStream's channel for writing. The dead meter held the other, so NFStream's reader,
+    waiting for flows, reads the end of the pipe (``EOFError``) once the flows sent before are
+    read; a message to it instead could wait forever on room the dead meter had reserved."""
+    channel = None
+    while not done.wait(METER_CHECK_S):
+        if not meters:
+            started, channel = _reader_locals(flows)
+            meters.extend(started)
+            continue
+        codes = [p.exitcode for p in meters if p.exitcode not in (None, 0)]
+        if codes and channel is not None:
+            died.append(codes[0])
+            channel._writer.close()
+            return
+
+
+def _reader_locals(flows: Generator) -> tuple[list, Any]:
+    """NFStream 6.6's reader's meter processes and channel (its locals ``meters`` and
+    ``channel``; none before it starts or after it ends)."""
+    frame = flows.gi_frame
+    found = frame.f_locals if frame is not None else {}
+    return list(found.get("meters") or []), found.get("channel")
 
 
 def _nfstream():
