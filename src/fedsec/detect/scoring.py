@@ -143,8 +143,8 @@ def score_files_together(
     progress: Callable[[int, int], None] | None = None,
 ) -> None:
     """:func:`score_files` with several scorers over one read of the input, each scorer's
-    alerts into its file of ``outs`` (each appears complete, or none does: a failure removes
-    them all). ``progress(rows, alerts)``: the first scorer's."""
+    alerts into its file of ``outs`` (each appears complete or not at all; a failure while
+    scoring leaves none). ``progress(rows, alerts)``: the first scorer's."""
     chunks: Iterator[FlowTable] = read_chunks(fmt, list(inputs), mapping, chunk_rows)
     if ahead if ahead is not None else available_cores() >= 2:
         chunks = read_ahead(chunks)
