@@ -12,7 +12,6 @@ import pytest
 from fedsec.bundles.bundle import load_manifest
 from fedsec.core.errors import BundleError, InputError
 from fedsec.core.outputs import OutputError
-from fedsec.forensics.alert_fields import field_value
 from fedsec.forensics.hunt import (
     BASELINE_ALERTS,
     DROPPED,
@@ -23,6 +22,7 @@ from fedsec.forensics.hunt import (
     Side,
     retro_hunt,
 )
+from tests.forensics.alert_view import field_value
 
 ORG = "grid"
 

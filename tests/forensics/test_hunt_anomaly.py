@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from fedsec.forensics.alert_fields import field_value
 from fedsec.forensics.hunt import FOUND, MISSED, MODEL_ALERTS, Side, retro_hunt
+from tests.forensics.alert_view import field_value
 
 
 @pytest.fixture(scope="module")

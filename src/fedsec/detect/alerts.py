@@ -18,7 +18,7 @@ from fedsec.detect.batch import Explanation, FlowAlerts
 from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.reasons import reason_arrays
 from fedsec.detect.records import DetectionSummary
-from fedsec.detect.scoring import ChunkScorer
+from fedsec.detect.scoring import ChunkScorer, ScoredChunk
 from fedsec.models.base import GLOBAL
 from fedsec.models.family import FamilyScorer
 
@@ -76,6 +76,10 @@ class FlowScorer(ChunkScorer):
         if self.alerts.explain:
             alerts = explain(alerts, model, x, frame, labels, table, self.threshold)
         return alerts, labels
+
+    def alerted(self, scored: ScoredChunk) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.flatnonzero(scored.flagged != BENIGN)
+        return rows, scored.flagged[rows]
 
 
 def flow_scorer(

@@ -21,7 +21,7 @@ from fedsec.detect.records import (
     add_network,
     context_records,
 )
-from fedsec.detect.scoring import ChunkScorer
+from fedsec.detect.scoring import ChunkScorer, ScoredChunk
 from fedsec.models.base import GLOBAL
 from fedsec.models.one_class import OneClassScorer
 
@@ -123,6 +123,9 @@ class AnomalyScorer(ChunkScorer):
         if self.alerts.explain:
             add_network(records, table, rows)
         return records, rows
+
+    def alerted(self, scored: ScoredChunk) -> tuple[np.ndarray, np.ndarray]:
+        return scored.flagged, np.full(len(scored.flagged), ANOMALY, dtype=object)
 
 
 def anomaly_scorer(

@@ -51,10 +51,14 @@ class ChunkScorer:
 
     def __call__(self, table: FlowTable) -> bytes:
         """The next chunk's alert lines, the input checked while no row has been counted."""
+        self.check(table)
+        return self.count(self.score(table, self.tally.rows))
+
+    def check(self, table: FlowTable) -> None:
+        """The input's format and columns checked, while no row has been counted."""
         if self.tally.rows == 0:
             check_format(self.model.view, self.manifest, self.fmt, self.inputs)
             check_columns(self.model, table, self.inputs)
-        return self.count(self.score(table, self.tally.rows))
 
     def score(self, table: FlowTable, offset: int) -> ScoredChunk:
         """The chunk's alert lines (``offset``: rows of the input before it); changes nothing."""
@@ -71,17 +75,24 @@ class ChunkScorer:
         the tally counts of it."""
         raise NotImplementedError
 
+    def alerted(self, scored: ScoredChunk) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of the chunk (0-based) that have an alert and the family each names, in
+        the order of the chunk's alert lines."""
+        raise NotImplementedError
+
     def summary(self) -> DetectionSummary:
         return self.tally.summary()
 
 
 class ScorersTogether:
     """Several chunk scorers over one read of the input: each chunk scored by each of them,
-    their lines in their order (what ``fedsec hunt`` runs for its two models). ``seen(table)``
-    is told each chunk once, in the input's order."""
+    their lines in their order (what ``fedsec hunt`` runs for its two models). ``seen`` is
+    told each chunk's scored parts (one per scorer) once, in the input's order."""
 
     def __init__(
-        self, scorers: Sequence[ChunkScorer], seen: Callable[[FlowTable], None] | None = None
+        self,
+        scorers: Sequence[ChunkScorer],
+        seen: Callable[[tuple[ScoredChunk, ...]], None] | None = None,
     ) -> None:
         self.scorers, self.seen = list(scorers), seen
 
@@ -91,20 +102,17 @@ class ScorersTogether:
         return self.scorers[0].tally
 
     def __call__(self, table: FlowTable) -> tuple[bytes, ...]:
-        lines = tuple(scorer(table) for scorer in self.scorers)
-        self._tell(table)
-        return lines
+        for scorer in self.scorers:
+            scorer.check(table)
+        return self.count(self.score(table, self.tally.rows))
 
     def score(self, table: FlowTable, offset: int) -> tuple[ScoredChunk, ...]:
         return tuple(scorer.score(table, offset) for scorer in self.scorers)
 
     def count(self, scored: tuple[ScoredChunk, ...]) -> tuple[bytes, ...]:
-        self._tell(scored[0].table)
-        return tuple(s.count(chunk) for s, chunk in zip(self.scorers, scored, strict=True))
-
-    def _tell(self, table: FlowTable) -> None:
         if self.seen is not None:
-            self.seen(table)
+            self.seen(scored)
+        return tuple(s.count(chunk) for s, chunk in zip(self.scorers, scored, strict=True))
 
 
 def score_files(

@@ -2,8 +2,8 @@
 baseline model (e.g. the organization's local-only one) missed.
 
 Both bundles score the same files through ``fedsec detect``'s own scorers, in one read of the
-input (each chunk scored by both), so each alert names the file and data row it came from;
-alerts of the two models are matched on that (file, row) pair. An output folder (written
+input (each chunk scored by both), so each alert names the file and data row it came from; the
+two models' alerts are matched on their row as each chunk is scored. An output folder (written
 atomically) holds both alert files, ``found.jsonl`` (the new model's alerts on rows the
 baseline did not flag, or flagged as another family), ``dropped.jsonl`` (the baseline's alerts
 the new model no longer raises), ``hunt.json`` and ``report.md``.
@@ -13,23 +13,24 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+import numpy as np
 
 from fedsec.bundles.bundle import bundle_kind, load_manifest
 from fedsec.bundles.fields import LOGS_KIND
 from fedsec.bundles.signing import Authenticity, Trust
 from fedsec.core import atomic, outputs
-from fedsec.core.errors import BundleError, InputError
-from fedsec.data.flows import FlowTable
+from fedsec.core.errors import BundleError
 from fedsec.data.mapping import Mapping
 from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.detect.dispatch import flow_chunk_scorer
 from fedsec.detect.records import DetectionSummary
-from fedsec.detect.scoring import ScorersTogether, score_files_together
-from fedsec.forensics.alert_fields import AlertFields, alert_fields, annotate
+from fedsec.detect.scoring import ChunkScorer, ScoredChunk, ScorersTogether, score_files_together
+from fedsec.forensics.alert_fields import annotate
 from fedsec.forensics.hunt_report import render
 
 WRITER = "fedsec hunt"
@@ -55,41 +56,78 @@ class Side:
 
 
 @dataclass
-class InputLabels:
-    """The input's own labels: rows per family, and the family each label maps to."""
-
-    totals: Counter[str] = field(default_factory=Counter)
-    family: dict[str, str] = field(default_factory=dict)
-
-    def family_of(self, label: str | None) -> str:
-        return self.family.get(label, UNLABELED) if label is not None else UNLABELED
-
-    def add(self, table: FlowTable) -> None:
-        """A chunk's rows counted by their own labels' families, and each label's family."""
-        known = table.family != UNLABELED
-        self.totals.update(table.family[known].tolist())
-        pairs = zip(table.label[known].tolist(), table.family[known].tolist(), strict=True)
-        self.family.update({str(label): str(family) for label, family in set(pairs)})
-
-
-@dataclass(frozen=True)
-class BaselineAlert:
-    """What the comparison keeps of one baseline alert: not the alert, where its line is."""
-
-    family: str
-    label: str | None  # the input's own label of the row
-    offset: int  # where its line begins in the baseline's alert file
-
-
-@dataclass
 class Comparison:
-    """The new model's alerts by (family, status) and the baseline's alerts it dropped."""
+    """The two models' alerts matched row by row: the new model's by (family, status), the
+    baseline's it no longer raises, and per family of the input's own labels its rows and
+    what each model flagged."""
 
     by_status: Counter[tuple[str, str]] = field(default_factory=Counter)
     confirmed: Counter[tuple[str, str]] = field(default_factory=Counter)  # attacks per labels
     dropped: Counter[str] = field(default_factory=Counter)
-    model_rows: dict[tuple[str, str], str | None] = field(default_factory=dict)  # key -> label
-    baseline: list[tuple[tuple[str, str], BaselineAlert]] = field(default_factory=list)  # in order
+    rows: Counter[str] = field(default_factory=Counter)  # labeled rows per family
+    by_model: Counter[str] = field(default_factory=Counter)
+    only_model: Counter[str] = field(default_factory=Counter)
+    by_baseline: Counter[str] = field(default_factory=Counter)
+    only_baseline: Counter[str] = field(default_factory=Counter)
+
+
+class Matcher:
+    """Each chunk's alerts of the two models matched on their row as the chunks are scored
+    (``ScorersTogether``'s ``seen``, in the input's order): counted, and the found and
+    dropped alerts written from the chunk's alert lines; the alert files are not read back."""
+
+    def __init__(
+        self, scorers: tuple[ChunkScorer, ChunkScorer], found: BinaryIO, dropped: BinaryIO
+    ) -> None:
+        self.model, self.baseline = scorers
+        self.found, self.dropped = found, dropped
+        self.comparison = Comparison()
+
+    def __call__(self, scored: tuple[ScoredChunk, ...]) -> None:
+        new, old = scored
+        truth = new.table.family  # the input's own family of each row
+        self.comparison.rows.update(truth[truth != UNLABELED].tolist())
+        rows, families = self.model.alerted(new)
+        old_rows, old_families = self.baseline.alerted(old)
+        before = np.full(len(truth), None, dtype=object)
+        before[old_rows] = old_families
+        now = np.zeros(len(truth), dtype=bool)
+        now[rows] = True
+        self._new(rows, families, _lines(new.lines, len(rows)), before, truth)
+        self._old(old_rows, old_families, _lines(old.lines, len(old_rows)), now, truth)
+
+    def _new(self, rows, families, lines, before, truth) -> None:
+        """The new model's alerts: each against the baseline's family of its row."""
+        c = self.comparison
+        for row, family, text in zip(rows.tolist(), families.tolist(), lines, strict=True):
+            seen = before[row]
+            status = MISSED if seen is None else SAME if seen == family else OTHER_FAMILY
+            c.by_status[family, status] += 1
+            c.by_model[truth[row]] += 1
+            c.only_model[truth[row]] += seen is None
+            if truth[row] not in (BENIGN, UNLABELED):
+                c.confirmed[family, status] += 1
+            if status != SAME:
+                note = {"status": status, "baseline_family": seen}
+                self.found.write(line(annotate(json.loads(text), note)))
+
+    def _old(self, rows, families, lines, now, truth) -> None:
+        """The baseline's alerts: those the new model does not raise are dropped."""
+        c = self.comparison
+        for row, family, text in zip(rows.tolist(), families.tolist(), lines, strict=True):
+            c.by_baseline[truth[row]] += 1
+            if not now[row]:
+                c.only_baseline[truth[row]] += 1
+                c.dropped[family] += 1
+                self.dropped.write(line(json.loads(text)))
+
+
+def _lines(text: bytes, alerts: int) -> list[bytes]:
+    """A chunk's alert lines, one per alert."""
+    lines = text.split(b"\n")[:-1]
+    if len(lines) != alerts:
+        raise RuntimeError(f"{len(lines)} alert lines for {alerts} alerts in a chunk")
+    return lines
 
 
 @dataclass
@@ -142,11 +180,11 @@ def retro_hunt(
     for side in (model, baseline):
         refuse_logs(side.bundle)
     with outputs.output_directory(Path(out), WRITER, force=force) as staging:
-        scored, input_labels = score_both(
-            (model, baseline), inputs, fmt, staging, trust, mapping, workers, progress
-        )
-        labels = input_labels if labeled(scored) else None
-        comparison = compare(staging, labels)
+        with atomic.stream(staging / FOUND) as found, atomic.stream(staging / DROPPED) as gone:
+            sides, streams = (model, baseline), (found, gone)
+            scored, comparison = score_both(
+                sides, inputs, fmt, staging, (trust, mapping), workers, progress, streams
+            )
         baseline_classes = set(load_manifest(baseline.bundle).get("classes", []))
         result = HuntResult(
             out=Path(out),
@@ -154,7 +192,7 @@ def retro_hunt(
             model=describe(model, scored["model"]),
             baseline=describe(baseline, scored["baseline"]),
             families=family_rows(comparison, baseline_classes),
-            truth=truth_rows(comparison, labels) if labels is not None else None,
+            truth=truth_rows(comparison) if labeled(scored) else None,
             dropped=dict(comparison.dropped.most_common()),
             authenticity={k: s.authenticity for k, s in scored.items()},
         )
@@ -177,14 +215,15 @@ def score_both(
     inputs: Sequence[Path],
     fmt: str,
     staging: Path,
-    trust: Trust | None,
-    mapping: Mapping | None,
+    reading: tuple[Trust | None, Mapping | None],
     workers: int | None,
     progress: Callable[[int, int], None] | None,
-) -> tuple[dict[str, DetectionSummary], InputLabels]:
+    streams: tuple[BinaryIO, BinaryIO],
+) -> tuple[dict[str, DetectionSummary], Comparison]:
     """The new model's and the baseline's alerts into ``staging``, through ``fedsec detect``'s
-    own scorers, the input read once; its own labels counted on the way."""
-    names = ("model", "baseline")
+    own scorers, the input read once (``reading``: the bundles' trust, the input's mapping);
+    the two matched row by row on the way, the found and dropped alerts into ``streams``."""
+    trust, mapping = reading
     scorers = {
         name: flow_chunk_scorer(
             side.bundle,
@@ -195,63 +234,23 @@ def score_both(
             trust=trust,
             mapping=mapping,
         )
-        for name, side in zip(names, sides, strict=True)
+        for name, side in zip(("model", "baseline"), sides, strict=True)
     }
-    labels = InputLabels()
-    together = ScorersTogether([scorer for scorer, _ in scorers.values()], labels.add)
+    model, baseline = (scorer for scorer, _ in scorers.values())
+    matcher = Matcher((model, baseline), *streams)
+    together = ScorersTogether([model, baseline], matcher)
     outs = [staging / MODEL_ALERTS, staging / BASELINE_ALERTS]
     score_files_together(together, fmt, inputs, outs, mapping, workers=workers, progress=progress)
     scored = {}
     for name, (scorer, authenticity) in scorers.items():
         scored[name] = scorer.summary()
         scored[name].authenticity = authenticity
-    return scored, labels
+    return scored, matcher.comparison
 
 
 def labeled(scored: dict[str, DetectionSummary]) -> bool:
     """Whether flagged rows carried the input's own labels (``fedsec detect``'s note)."""
     return any(summary.truth_note for summary in scored.values())
-
-
-def read_alerts(path: Path) -> Iterator[tuple[dict, AlertFields, int]]:
-    """Each alert of a file ``fedsec detect`` wrote, with the hunt's view of it and where its
-    line begins in the file."""
-    offset = 0
-    with open(path, "rb") as lines:
-        for number, text in enumerate(lines, 1):
-            record = json.loads(text)
-            try:
-                yield record, alert_fields(record, f"{path.name}:{number}"), offset
-            except ValueError as error:
-                raise InputError(path, str(error)) from error
-            offset += len(text)
-
-
-def compare(staging: Path, labels: InputLabels | None) -> Comparison:
-    """Match the two alert files on (file, row); write ``found.jsonl`` and ``dropped.jsonl``.
-    Each file is read once; a dropped alert is copied from its line in the baseline's file."""
-    comparison = Comparison()
-    for _, fields, offset in read_alerts(staging / BASELINE_ALERTS):
-        comparison.baseline.append((fields.key, BaselineAlert(fields.family, fields.label, offset)))
-    baseline = {key: alert.family for key, alert in comparison.baseline}
-    with atomic.stream(staging / FOUND) as found:
-        for record, fields, _ in read_alerts(staging / MODEL_ALERTS):
-            seen = baseline.get(fields.key)
-            status = MISSED if seen is None else SAME if seen == fields.family else OTHER_FAMILY
-            comparison.by_status[fields.family, status] += 1
-            comparison.model_rows[fields.key] = fields.label
-            if labels is not None and labels.family_of(fields.label) not in (BENIGN, UNLABELED):
-                comparison.confirmed[fields.family, status] += 1
-            if status != SAME:
-                note = {"status": status, "baseline_family": seen}
-                found.write(line(annotate(record, note)))
-    gone = [alert for key, alert in comparison.baseline if key not in comparison.model_rows]
-    with atomic.stream(staging / DROPPED) as dropped, open(staging / BASELINE_ALERTS, "rb") as old:
-        for alert in gone:
-            comparison.dropped[alert.family] += 1
-            old.seek(alert.offset)
-            dropped.write(line(json.loads(old.readline())))
-    return comparison
 
 
 def line(record: dict) -> bytes:
@@ -282,32 +281,20 @@ def family_rows(comparison: Comparison, baseline_classes: set[str]) -> list[dict
     return rows
 
 
-def truth_rows(comparison: Comparison, labels: InputLabels) -> list[dict[str, Any]]:
+def truth_rows(comparison: Comparison) -> list[dict[str, Any]]:
     """Per family of the input's own labels: rows, and how many each model flagged (as any
     family), the new model alone, the baseline alone."""
-    by_model: Counter[str] = Counter()
-    only_model: Counter[str] = Counter()
-    by_baseline: Counter[str] = Counter()
-    only_baseline: Counter[str] = Counter()
-    for key, alert in comparison.baseline:
-        truth = labels.family_of(alert.label)
-        by_baseline[truth] += 1
-        only_baseline[truth] += key not in comparison.model_rows
-    baseline_keys = {key for key, _ in comparison.baseline}
-    for key, label in comparison.model_rows.items():
-        truth = labels.family_of(label)
-        by_model[truth] += 1
-        only_model[truth] += key not in baseline_keys
+    c = comparison
     return [
         {
             "family": name,
             "rows": total,
-            "model_flagged": by_model[name],
-            "baseline_flagged": by_baseline[name],
-            "model_only": only_model[name],
-            "baseline_only": only_baseline[name],
+            "model_flagged": c.by_model[name],
+            "baseline_flagged": c.by_baseline[name],
+            "model_only": c.only_model[name],
+            "baseline_only": c.only_baseline[name],
         }
-        for name, total in sorted(labels.totals.items(), key=lambda item: (-item[1], item[0]))
+        for name, total in sorted(c.rows.items(), key=lambda item: (-item[1], item[0]))
     ]
 
 
