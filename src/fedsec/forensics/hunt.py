@@ -96,7 +96,14 @@ class Matcher:
         self._new(rows, families, _lines(new.lines, len(rows)), before, truth)
         self._old(old_rows, old_families, _lines(old.lines, len(old_rows)), now, truth)
 
-    def _new(self, rows, families, lines, before, truth) -> None:
+    def _new(
+        self,
+        rows: np.ndarray,
+        families: np.ndarray,
+        lines: list[bytes],
+        before: np.ndarray,
+        truth: np.ndarray,
+    ) -> None:
         """The new model's alerts: each against the baseline's family of its row."""
         c = self.comparison
         for row, family, text in zip(rows.tolist(), families.tolist(), lines, strict=True):
@@ -111,7 +118,14 @@ class Matcher:
                 note = {"status": status, "baseline_family": seen}
                 self.found.write(line(annotate(json.loads(text), note)))
 
-    def _old(self, rows, families, lines, now, truth) -> None:
+    def _old(
+        self,
+        rows: np.ndarray,
+        families: np.ndarray,
+        lines: list[bytes],
+        now: np.ndarray,
+        truth: np.ndarray,
+    ) -> None:
         """The baseline's alerts: those the new model does not raise are dropped."""
         c = self.comparison
         for row, family, text in zip(rows.tolist(), families.tolist(), lines, strict=True):
