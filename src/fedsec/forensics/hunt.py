@@ -74,7 +74,8 @@ class Comparison:
 class Matcher:
     """Each chunk's alerts of the two models matched on their row as the chunks are scored
     (``ScorersTogether``'s ``seen``, in the input's order): counted, and the found and
-    dropped alerts written from the chunk's alert lines; the alert files are not read back."""
+    dropped alerts written from the chunk's alert lines (a found one parsed to add the hunt's
+    note, a dropped one copied); the alert files are not read back."""
 
     def __init__(
         self, scorers: tuple[ChunkScorer, ChunkScorer], found: BinaryIO, dropped: BinaryIO
@@ -133,7 +134,7 @@ class Matcher:
             if not now[row]:
                 c.only_baseline[truth[row]] += 1
                 c.dropped[family] += 1
-                self.dropped.write(line(json.loads(text)))
+                self.dropped.write(text + b"\n")  # as the baseline's file holds it
 
 
 def _lines(text: bytes, alerts: int) -> list[bytes]:
