@@ -117,6 +117,20 @@ def small_tree_run(tmp_path_factory, data_dir):
 
 
 @pytest.fixture(scope="session")
+def guarded_unsw(data_dir):
+    """(scenario, organizations' frames, global learner) of unsw-5org-shared on 3,000 rows
+    under the default ``[range_guard]``: what a guarded site encodes and scores."""
+    from fedsec.scenarios.config import load_scenario
+    from fedsec.scenarios.federation import build_federation
+    from fedsec.tasks.classification.arms import learner
+    from fedsec.tasks.classification.experiment import org_frames
+
+    scenario = load_scenario("unsw-5org-shared", ["data.max_rows=3000", "range_guard={}"])
+    orgs = org_frames(build_federation(scenario, data_dir))
+    return scenario, orgs, learner(scenario, orgs, "global")
+
+
+@pytest.fixture(scope="session")
 def unsw_sample(tmp_path_factory):
     """600 UNSW-NB15 training rows (seeded sample) as a CSV file, and as a frame."""
     import pandas as pd

@@ -61,10 +61,13 @@ class Preprocessing(Strict):
     hash_buckets: int = Field(ge=1, le=MAX_WIDTH)
     names: list[str] = Field(max_length=MAX_WIDTH)
     clip: float = Field(default=CLIP, gt=0.0, le=CLIP, allow_inf_nan=False)
+    recheck: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _consistent(self) -> Preprocessing:
         distinct([c.name for c in self.numeric] + list(self.categorical), "feature columns")
+        if self.recheck is not None and self.recheck >= self.clip:
+            raise ValueError(f"recheck {self.recheck} must be below clip {self.clip}")
         indicators = sum(c.indicator for c in self.numeric)
         width = len(self.numeric) + indicators + len(self.categorical) * self.hash_buckets
         if width > MAX_WIDTH:
@@ -75,7 +78,9 @@ class Preprocessing(Strict):
 
     def build(self) -> Preprocessor:
         numeric = [NumericSpec(**c.model_dump()) for c in self.numeric]
-        return Preprocessor(numeric, list(self.categorical), self.hash_buckets, clip=self.clip)
+        return Preprocessor(
+            numeric, list(self.categorical), self.hash_buckets, clip=self.clip, recheck=self.recheck
+        )
 
     @property
     def width(self) -> int:

@@ -44,10 +44,17 @@ class Preprocessor:
     hash_buckets: int
     names: list[str] = field(default_factory=list)
     clip: float = CLIP  # standardized values are clipped to +-clip (a range guard lowers it)
+    #: A range guard's second look: rows with numeric inputs at +-clip are scored again with
+    #: them at +-recheck (None: off; :meth:`pulled_in`).
+    recheck: float | None = None
 
     def __post_init__(self) -> None:
         if not self.names:
             self.names = self._feature_names()
+        if self.recheck is not None and not 0 <= self.recheck < self.clip:
+            raise ValueError(
+                f"recheck {self.recheck} must be at least 0 and below clip {self.clip}"
+            )
 
     @property
     def width(self) -> int:
@@ -100,6 +107,26 @@ class Preprocessor:
         np.clip(scaled, -self.clip, self.clip, out=scaled)
         scaled[missing] = 0.0
 
+    def pulled_in(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The rows of ``x`` (this preprocessor's output) with a numeric input at the clip, and
+        those rows with each such input at ``±recheck`` instead, on its side; None when
+        ``recheck`` is off or no row is at the edge. What an edge-case backdoor's trigger
+        becomes once clipped lies at the edge; pulled back into the range it no longer
+        matches what the dishonest organization taught (docs/robustness.md, "The range
+        guard's second look")."""
+        if self.recheck is None:
+            return None
+        numeric = x[:, : len(self.numeric)]
+        edge = np.abs(numeric) >= np.asarray(self.clip, dtype=x.dtype)  # the clip as x holds it
+        rows = np.flatnonzero(edge.any(axis=1))
+        if len(rows) == 0:
+            return None
+        pulled = x[rows].copy()
+        at_edge = edge[rows]
+        inputs = pulled[:, : len(self.numeric)]
+        inputs[at_edge] = np.sign(inputs[at_edge]) * self.recheck
+        return rows, pulled
+
     def _buckets(self, frame: pd.DataFrame, column: str) -> np.ndarray:
         """Each row's hash bucket of ``column`` (one hash per distinct value)."""
         values = frame[column].astype(str) if column in frame else pd.Series(["-"] * len(frame))
@@ -118,6 +145,8 @@ class Preprocessor:
         }
         if self.clip != CLIP:
             data["clip"] = self.clip
+        if self.recheck is not None:
+            data["recheck"] = self.recheck
         return data
 
     @classmethod
@@ -128,6 +157,7 @@ class Preprocessor:
             hash_buckets=int(data["hash_buckets"]),
             names=list(data["names"]),
             clip=float(data.get("clip", CLIP)),
+            recheck=None if data.get("recheck") is None else float(data["recheck"]),
         )
 
 
@@ -188,9 +218,11 @@ def fit_preprocessor(
     hash_buckets: int,
     clip: float = CLIP,
     log_rule: Callable[[ColumnStats], bool] = is_heavy_tailed,
+    recheck: float | None = None,
 ) -> Preprocessor:
     """Fit scaling from merged summaries; log1p where ``log_rule`` says (a heavy tail); values
-    clipped to +-``clip`` standard deviations."""
+    clipped to +-``clip`` standard deviations (and rows at the clip scored again at
+    +-``recheck``)."""
     specs = []
     for column, s in stats.numeric.items():
         log = log_rule(s)
@@ -198,4 +230,4 @@ def fit_preprocessor(
         specs.append(
             NumericSpec(column, log, float(mean), std if std > 1e-9 else 1.0, s.missing > 0)
         )
-    return Preprocessor(specs, list(stats.categorical), hash_buckets, clip=clip)
+    return Preprocessor(specs, list(stats.categorical), hash_buckets, clip=clip, recheck=recheck)

@@ -49,7 +49,17 @@ class FamilyScorer(ArrayWeights, Detector):
         return self.proba_from_matrix(self.encode(frame))
 
     def proba_from_matrix(self, x: np.ndarray) -> np.ndarray:
-        return mlp_arrays.probabilities(self.params_, x)
+        """Family probabilities per row of ``x``; under a range guard's second look
+        (:meth:`~fedsec.features.preprocess.Preprocessor.pulled_in`) a row at the edge gets
+        those of its pulled-in copy when that copy is the more malicious."""
+        proba = mlp_arrays.probabilities(self.params_, x)
+        pulled = self.preprocessor.pulled_in(x)
+        if pulled is not None:
+            rows, copies = pulled
+            again = mlp_arrays.probabilities(self.params_, copies)
+            higher = self.malicious_score(again) > self.malicious_score(proba[rows])
+            proba[rows[higher]] = again[higher]
+        return proba
 
     def contributions(self, x: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Per row of ``x``, each preprocessed column's contribution to class ``targets[row]``:

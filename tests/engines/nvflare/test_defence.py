@@ -177,6 +177,24 @@ def test_a_site_with_a_range_guard_refuses_a_model_that_does_not_clip(consortium
     )
 
 
+def test_a_site_with_a_range_guard_refuses_a_model_without_its_second_look(consortium):
+    """The second look is the site's own decision too: a coordinator that turns it off in the
+    model it builds (the clip unchanged) is refused, naming both."""
+    data, plain = consortium
+    guarded = variant(consortium, 3, range_guard={})
+    unchecked = variant(consortium, 3, range_guard={"recheck": False})
+    names = plain.org_names()
+    sites = {n: Site(config_from_scenario(guarded, n, data, False), data) for n in names}
+    spec = JobSpec.from_scenario(unchecked, [], DeploymentSettings(site_order=names))
+    result = Coordinator(spec, Memory(sites), names).run()
+    assert result.error is not None and result.params is None
+    assert (
+        "trains only a model that scores rows at the clip again with them at ±1.5 sd "
+        "([range_guard] recheck); the job's model is one without a second look at rows at the "
+        "clip"
+    ) in (" ".join(h.refused.get("plant", "") for h in result.history) + result.error)
+
+
 @pytest.mark.parametrize(
     "sections, why",
     [

@@ -5,19 +5,11 @@ import pytest
 
 from fedsec.bundles.fields import Preprocessing
 from fedsec.fl.robustness.range_guard import RangeGuardConfig, edge_copies, numeric_inputs
-from fedsec.scenarios.config import load_scenario
-from fedsec.scenarios.federation import build_federation
-from fedsec.tasks.classification.arms import learner
-from fedsec.tasks.classification.experiment import org_frames
-
-SMALL = ["data.max_rows=3000", "range_guard={}"]
 
 
 @pytest.fixture(scope="module")
-def site(data_dir):
-    scenario = load_scenario("unsw-5org-shared", SMALL)
-    orgs = org_frames(build_federation(scenario, data_dir))
-    shared = learner(scenario, orgs, "global")
+def site(guarded_unsw):
+    scenario, orgs, shared = guarded_unsw
     org = orgs[0]
     x = shared.pre.transform(org.train.frame)
     rows = slice(0, 300)  # enough to test on, small enough to match every copy to its row
@@ -81,3 +73,38 @@ def test_with_a_reach_the_edge_values_lie_between_the_clip_and_the_reach(site):
     assert beyond.max() <= 6.0
     with pytest.raises(ValueError, match=r"below range_guard\.clip"):
         RangeGuardConfig(clip=3.0, reach=2.5)
+
+
+def test_the_second_look_pulls_only_the_inputs_at_the_clip_in_on_their_side(site):
+    pre, x, _, guard = site
+    assert guard.recheck_level == pre.recheck == 1.5
+    rows, pulled = pre.pulled_in(x)
+    numeric = numeric_inputs(pre.names)
+    at_edge = np.abs(x[:, numeric]) >= 2.0
+    assert np.array_equal(rows, np.flatnonzero(at_edge.any(axis=1)))
+    assert 0 < len(rows) < len(x)  # real flows: some rows reach the edge, others do not
+    before, after = x[rows][:, numeric], pulled[:, numeric]
+    edge = at_edge[rows]
+    assert np.array_equal(after[edge], np.sign(before[edge]) * 1.5)
+    assert np.array_equal(after[~edge], before[~edge])
+    others = np.setdiff1d(np.arange(x.shape[1]), numeric)  # flags, buckets: unchanged
+    assert np.array_equal(pulled[:, others], x[rows][:, others])
+    assert pre.to_json()["recheck"] == 1.5
+    assert Preprocessing(**pre.to_json()).build().recheck == 1.5  # what a bundle reads back
+
+
+def test_without_a_second_look_nothing_is_pulled_in(site):
+    pre, x, _, _ = site
+    off = type(pre).from_json({**pre.to_json(), "recheck": None})
+    assert off.pulled_in(x) is None and "recheck" not in off.to_json()
+    assert pre.pulled_in(np.clip(x, -1.0, 1.0)) is None  # no row at the edge
+
+
+@pytest.mark.parametrize(
+    "recheck, why",
+    [(2.0, "must be below range_guard.clip"), (True, "or false to turn"), (-0.5, "greater than")],
+)
+def test_a_second_look_at_or_beyond_the_clip_is_refused(recheck, why):
+    with pytest.raises(ValueError, match=why):
+        RangeGuardConfig(recheck=recheck)
+    assert RangeGuardConfig(recheck=False).recheck_level is None

@@ -177,6 +177,7 @@ def backdoored(data_dir):
         "bounded": run()["robustness"],
         "guarded": run(guard)["robustness"],
         "at_clip": run(guard, at_clip)["robustness"],
+        "no_second_look": run(guard, "range_guard.recheck=false")["robustness"],
     }
 
 
@@ -184,7 +185,8 @@ def test_the_range_guard_takes_an_edge_case_backdoor_away(backdoored):
     bounded, guarded = backdoored["bounded"], backdoored["guarded"]
     assert bounded["dishonest"] == guarded["dishonest"] == ["org2"]
     assert bounded["backdoor_success"]["rate"] > 0.9  # measured: 0.999
-    assert guarded["backdoor_success"]["rate"] < 0.1  # measured: 0.059
+    # measured: 0.045 (0.059 without the guard's second look)
+    assert guarded["backdoor_success"]["rate"] < 0.1
     # the honest organizations keep their quality (measured: 0.417 bounded, 0.472 guarded)
     assert guarded["honest"]["mean_macro_f1"] > bounded["honest"]["mean_macro_f1"] - 0.02
 
@@ -198,4 +200,14 @@ def test_an_attacker_who_knows_the_clip_keeps_its_backdoor_through_the_range_gua
     assert at_clip["backdoor_success"]["trigger"] == {"dur": 2.0, "spkts": 2.0, "dpkts": 2.0}
     assert guarded["backdoor_success"]["trigger"] == {"dur": 10.0, "spkts": 10.0, "dpkts": 10.0}
     assert at_clip["backdoor_success"]["rate"] > 3 * guarded["backdoor_success"]["rate"]
-    assert at_clip["backdoor_success"]["rate"] > 0.2  # measured: 0.383 (0.059 at 10 sd)
+    assert at_clip["backdoor_success"]["rate"] > 0.2  # measured: 0.314 (0.045 at 10 sd)
+
+
+def test_the_guards_second_look_takes_more_of_the_backdoor_away(backdoored):
+    """Rows at the clip scored again with those inputs at ±1.5 sd, the more malicious verdict
+    kept (the default): the clipped trigger no longer turns as many attacks benign."""
+    guarded, unchecked = backdoored["guarded"], backdoored["no_second_look"]
+    assert guarded["dishonest"] == unchecked["dishonest"] == ["org2"]
+    # measured: 0.045 against 0.059, honest macro-F1 0.465 against 0.472
+    assert guarded["backdoor_success"]["rate"] < 0.8 * unchecked["backdoor_success"]["rate"]
+    assert guarded["honest"]["mean_macro_f1"] > unchecked["honest"]["mean_macro_f1"] - 0.02

@@ -67,7 +67,8 @@ class ClassifierJob:
         spec = coordinator.spec
         guard = spec.range_guard
         clip = DEFAULT_CLIP if guard is None else guard.clip
-        pre = fit_preprocessor(gathered.stats, spec.model.hash_buckets, clip)
+        recheck = None if guard is None else guard.recheck_level
+        pre = fit_preprocessor(gathered.stats, spec.model.hash_buckets, clip, recheck=recheck)
         counts = gathered.families
         classes = family_order(counts)
         weights = recipe.class_weights(counts, classes, spec.model)

@@ -32,10 +32,15 @@ class Preprocessing(Message):
     hash_buckets: int = Field(ge=2, le=4096)
     names: list[str] = Field(max_length=100_000)
     clip: float = Field(default=CLIP, gt=0, le=CLIP, description="inputs clipped to ± this (sd)")
+    recheck: float | None = Field(
+        default=None, ge=0, description="rows at the clip scored again at ± this (sd)"
+    )
 
     @model_validator(mode="after")
     def _width(self) -> Preprocessing:
         """The names must be the features the transform produces (no hidden blow-up)."""
+        if self.recheck is not None and self.recheck >= self.clip:
+            raise ValueError(f"recheck {self.recheck} must be below clip {self.clip}")
         width = len(self.numeric) + sum(c.indicator for c in self.numeric)
         width += len(self.categorical) * self.hash_buckets
         if width != len(self.names):

@@ -24,6 +24,7 @@ max_epsilon = 1.0                   # train only with DP-SGD, never beyond ε = 
 [range_guard]                       # edge-case backdoor defence (optional; classifier jobs)
 clip = 2.0                          # train only a model clipping its inputs at ±2 sd, and
 augment = 1.0                       # add as many edge copies of its rows (docs/robustness.md)
+recheck = 1.5                       # and score rows at the clip again at ±1.5 sd (false: off)
 [trees]                             # boosted-tree jobs (optional)
 reveal_histograms = true            # take part, its gradient histograms in clear (docs/trees.md)
 ```

@@ -67,8 +67,20 @@ def guarded(ready: Prepared, guard: RangeGuardConfig, seed: int, site: str) -> P
             f"model setup refused: site {site} trains only a model that clips its inputs at "
             f"±{guard.clip:g} sd ([range_guard]); this one clips at ±{pre.clip:g}"
         )
+    if pre.recheck != guard.recheck_level:
+        raise PlanRefused(
+            f"model setup refused: site {site} trains only a model "
+            f"{_second_look(guard.recheck_level)} ([range_guard] recheck); the job's model is "
+            f"one {_second_look(pre.recheck)}"
+        )
     x, y = edge_copies(ready.x, ready.y, pre.names, guard, seed, site)
     return replace(ready, x=x, y=y, rows=len(ready.y))
+
+
+def _second_look(level: float | None) -> str:
+    if level is None:
+        return "without a second look at rows at the clip"
+    return f"that scores rows at the clip again with them at ±{level:g} sd"
 
 
 class SiteModel(Protocol):

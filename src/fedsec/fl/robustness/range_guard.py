@@ -4,7 +4,7 @@ An edge-case backdoor (Wang et al., "Attack of the Tails: Yes, You Really Can Ba
 Federated Learning", NeurIPS 2020) teaches the common model a trigger in a region of the input
 space no honest organization's data reaches (the default trigger here: three inputs at 10
 standard deviations). Nothing in honest updates pulls against it there, so no aggregation rule
-measured stops it (docs/robustness.md). The guard takes that region away, in two parts that
+measured stops it (docs/robustness.md). The guard takes that region away, in three parts that
 every honest site applies to itself, so a hostile coordinator cannot switch it off:
 
 1. **The model clips its inputs** to ``±clip`` standard deviations (of the federation's
@@ -21,16 +21,22 @@ every honest site applies to itself, so a hostile coordinator cannot switch it o
    ICASSP 2021), done by the benign clients of a federation as in FLIP (Zhang et al.,
    "FLIP: A Provable Defense Framework for Backdoor Mitigation in Federated Learning",
    ICLR 2023), with the edge of the range in place of an inverted trigger.
+3. **A second look at the edge** (``recheck``): at scoring, a row with numeric inputs at
+   ``±clip`` is scored again with them at ``±recheck`` and keeps the more malicious verdict
+   (:meth:`~fedsec.features.preprocess.Preprocessor.pulled_in`; the level travels in the
+   bundle with the clip).
 
-A dishonest organization controls its own training and skips both (it trains on its trigger
-unclipped); the simulation models it so. An in-range trigger (values honest data take) is not
-what this guards against. Measured (backdoor success and clean cost): docs/robustness.md.
+A dishonest organization controls its own training and skips the first two (it trains on its
+trigger unclipped); the simulation models it so. An in-range trigger (values honest data take)
+is not what this guards against. Measured (backdoor success and clean cost): docs/robustness.md.
 """
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fedsec.core import seeding
 from fedsec.features.preprocess import CLIP as DEFAULT_CLIP  # without a guard (sd)
@@ -56,6 +62,17 @@ class RangeGuardConfig(BaseModel):
         le=DEFAULT_CLIP,
         description="edge values drawn from [clip, reach] sd (none: exactly clip)",
     )
+    recheck: Annotated[float, Field(ge=0)] | Literal[False] = Field(
+        default=1.5,
+        description="rows with inputs at the clip scored again with them at ± this (false: off)",
+    )
+
+    @field_validator("recheck", mode="before")
+    @classmethod
+    def _level_or_false(cls, value: object) -> object:
+        if value is True:
+            raise ValueError("recheck is a level in sd, or false to turn the second look off")
+        return value
 
     @model_validator(mode="after")
     def _reach_beyond_clip(self) -> RangeGuardConfig:
@@ -63,7 +80,16 @@ class RangeGuardConfig(BaseModel):
             raise ValueError(
                 f"range_guard.reach {self.reach} is below range_guard.clip {self.clip}"
             )
+        if self.recheck is not False and self.recheck >= self.clip:
+            raise ValueError(
+                f"range_guard.recheck {self.recheck} must be below range_guard.clip {self.clip}"
+            )
         return self
+
+    @property
+    def recheck_level(self) -> float | None:
+        """Where the second look puts inputs at the clip (None: no second look)."""
+        return None if self.recheck is False else float(self.recheck)
 
     def edge_values(self, rng: np.random.Generator, count: int) -> np.ndarray:
         """``count`` edge magnitudes: ``clip``, or uniform in [clip, reach]."""

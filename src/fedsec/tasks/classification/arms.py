@@ -161,6 +161,7 @@ def learner(
         scenario.model.hash_buckets,
         DEFAULT_CLIP if guard is None else guard.clip,
         non_negative if noisy else is_heavy_tailed,
+        None if guard is None else guard.recheck_level,
     )
     classes = family_order(counts)
     spec = MLPSpec(pre.width, len(classes), tuple(scenario.model.hidden), scenario.model.dropout)
