@@ -83,6 +83,21 @@ def test_round_trip_gives_identical_predictions(tmp_path):
     ]
 
 
+def test_a_guarded_bundle_keeps_its_clip_and_second_look(tmp_path):
+    """A range guard's clip and second look are part of the scoring: a loaded bundle scores
+    as the model it was saved from, and without the second look it would not."""
+    model, frame = _model()
+    model.preprocessor = fit_preprocessor(
+        local_stats(FeatureFrame(frame, ("bytes",), ("proto",))), 4, clip=1.0, recheck=0.5
+    )
+    save_bundle(tmp_path / "b", model, {})
+    loaded, _ = load_bundle(tmp_path / "b")
+    assert (loaded.preprocessor.clip, loaded.preprocessor.recheck) == (1.0, 0.5)
+    assert np.array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
+    model.preprocessor.recheck = None
+    assert not np.array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
+
+
 def test_tampered_weights_are_refused(tmp_path):
     model, _ = _model()
     save_bundle(tmp_path / "b", model, {})
@@ -224,6 +239,8 @@ def test_a_key_given_twice_in_the_manifest_is_refused(tmp_path):
         (lambda m: m["architecture"].update(dropout=1.0), "architecture.dropout"),
         (lambda m: m["preprocessing"].update(hash_buckets=5), "feature names do not match"),
         (lambda m: m["preprocessing"]["numeric"][0].update(std=0.0), "std"),
+        (lambda m: m["preprocessing"].update(recheck=20.0), "recheck 20.0 must be below clip"),
+        (lambda m: m["preprocessing"].update(recheck=-1.0), "preprocessing.recheck"),
         (lambda m: m.update(decision="random"), "decision"),
         (lambda m: m.update(extra_field=1), "extra_field"),
         (lambda m: m["architecture"].update(hidden=[9]), "tensor net.0.weight is F32"),
