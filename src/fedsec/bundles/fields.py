@@ -66,8 +66,6 @@ class Preprocessing(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Preprocessing:
         distinct([c.name for c in self.numeric] + list(self.categorical), "feature columns")
-        if self.recheck is not None and self.recheck >= self.clip:
-            raise ValueError(f"recheck {self.recheck} must be below clip {self.clip}")
         indicators = sum(c.indicator for c in self.numeric)
         width = len(self.numeric) + indicators + len(self.categorical) * self.hash_buckets
         if width > MAX_WIDTH:

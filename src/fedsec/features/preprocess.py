@@ -53,7 +53,7 @@ class Preprocessor:
             self.names = self._feature_names()
         if self.recheck is not None and not 0 <= self.recheck < self.clip:
             raise ValueError(
-                f"recheck {self.recheck} must be at least 0 and below clip {self.clip}"
+                f"recheck {self.recheck} must be below clip {self.clip} and not negative"
             )
 
     @property

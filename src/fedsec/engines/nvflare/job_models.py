@@ -29,7 +29,7 @@ from fedsec.engines.nvflare.wire import params_to_wire, vector_from_wire
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.fl import recipe
 from fedsec.fl.privacy.widesum import LIMBS, narrow
-from fedsec.fl.robustness.range_guard import DEFAULT_CLIP
+from fedsec.fl.robustness.range_guard import DEFAULT_CLIP, scoring_edge
 from fedsec.models.anomaly import scale_from_sums
 from fedsec.models.detectors import new_detector
 from fedsec.models.mlp import build_mlp
@@ -65,9 +65,7 @@ class ClassifierJob:
 
     def setup(self, coordinator: Asking, gathered: Gathered) -> Setup:
         spec = coordinator.spec
-        guard = spec.range_guard
-        clip = DEFAULT_CLIP if guard is None else guard.clip
-        recheck = None if guard is None else guard.recheck_level
+        clip, recheck = scoring_edge(spec.range_guard)
         pre = fit_preprocessor(gathered.stats, spec.model.hash_buckets, clip, recheck=recheck)
         counts = gathered.families
         classes = family_order(counts)

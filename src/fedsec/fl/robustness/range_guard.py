@@ -98,6 +98,14 @@ class RangeGuardConfig(BaseModel):
         return rng.uniform(self.clip, self.reach, size=count)
 
 
+def scoring_edge(guard: RangeGuardConfig | None) -> tuple[float, float | None]:
+    """The clip and the second look's level a model's preprocessing takes from ``guard``
+    (without a guard: the default clip, no second look)."""
+    if guard is None:
+        return DEFAULT_CLIP, None
+    return guard.clip, guard.recheck_level
+
+
 def numeric_inputs(names: list[str]) -> np.ndarray:
     """Positions of the model inputs that are numeric values (not flags or hash buckets)."""
     return np.asarray(

@@ -38,7 +38,7 @@ from fedsec.fl.gate.transport import Judge, SiteGates
 from fedsec.fl.privacy import dp_stats
 from fedsec.fl.privacy.secure_stats import OrgRows, secure_statistics
 from fedsec.fl.release import TailAverage
-from fedsec.fl.robustness.range_guard import DEFAULT_CLIP, edge_copies
+from fedsec.fl.robustness.range_guard import edge_copies, scoring_edge
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import build_mlp
 from fedsec.models.mlp_spec import MLPSpec
@@ -155,13 +155,13 @@ def learner(
     """Preprocessing, label set and class weights from (federated) summaries; fresh network."""
     stats, counts = summaries(scenario, orgs, secure, pooled)
     noisy = bool(stats_multipliers(scenario, orgs, pooled))
-    guard = scenario.range_guard
+    clip, recheck = scoring_edge(scenario.range_guard)
     pre = fit_preprocessor(
         stats,
         scenario.model.hash_buckets,
-        DEFAULT_CLIP if guard is None else guard.clip,
+        clip,
         non_negative if noisy else is_heavy_tailed,
-        None if guard is None else guard.recheck_level,
+        recheck,
     )
     classes = family_order(counts)
     spec = MLPSpec(pre.width, len(classes), tuple(scenario.model.hidden), scenario.model.dropout)
