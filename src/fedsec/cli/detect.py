@@ -118,7 +118,9 @@ def detect(
         typer.Option(
             min=1,
             help="Flow chunks scored at once, each in its own thread (default: the cores "
-            "divided by --threads, 1 to 4); the alerts are the same whatever the count.",
+            "divided by --threads, 1 to 4); Parquet files of several row groups are scored by "
+            "that many processes instead, a row group each in turn. The alerts are the same "
+            "whatever the count.",
         ),
     ] = None,
     follow: Annotated[

@@ -24,6 +24,11 @@ class InputError(FedsecError, ValueError):
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
 
+    def __reduce__(self) -> tuple[type, tuple[Path, str]]:
+        """Rebuilt from its path and problem (an error met in a scoring process is raised by
+        the process that started it: :mod:`fedsec.detect.row_groups`)."""
+        return type(self), (self.path, self.problem)
+
 
 class ConfigError(FedsecError, ValueError):
     """A scenario or setting is invalid."""

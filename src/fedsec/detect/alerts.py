@@ -166,6 +166,14 @@ class Tally:
         counted(self.known, families[known], self.classes)
         counted(self.attacks, families[known & (label != BENIGN)], self.classes)
 
+    def absorb(self, other: Tally) -> None:
+        """``other``'s counts, of the rows after these, added to these (keys new to these in
+        ``other``'s order: as if its rows had been added here)."""
+        self.rows += other.rows
+        self.flagged.update(other.flagged)
+        self.known.update(other.known)
+        self.attacks.update(other.attacks)
+
     def summary(self) -> DetectionSummary:
         by_family = dict(self.flagged.most_common())
         notes = {

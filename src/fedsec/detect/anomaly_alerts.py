@@ -160,6 +160,13 @@ class _Tally:
         self.known += len(known)
         self.attacks += int(np.sum(known != BENIGN))
 
+    def absorb(self, other: _Tally) -> None:
+        """``other``'s counts added to these."""
+        self.rows += other.rows
+        self.flagged += other.flagged
+        self.known += other.known
+        self.attacks += other.attacks
+
     def summary(self) -> DetectionSummary:
         if self.flagged == 0:
             return DetectionSummary(self.rows, 0)

@@ -17,10 +17,11 @@ from fedsec.core.ordered import ordered_map
 from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers.ahead import read_ahead
-from fedsec.data.readers.chunks import CHUNK_ROWS, read_chunks
+from fedsec.data.readers.chunks import CHUNK_ROWS, RowGroup, parquet_row_groups, read_chunks
 from fedsec.detect.batch import FlowAlerts
 from fedsec.detect.formats import AlertFormat
 from fedsec.detect.records import DetectionSummary, check_columns, check_format
+from fedsec.detect.row_groups import can_fork, dealt, score_row_groups
 from fedsec.detect.threads import available_cores, scoring_workers
 
 
@@ -152,19 +153,53 @@ def score_files_together(
 ) -> None:
     """:func:`score_files` with several scorers over one read of the input, each scorer's
     alerts into its file of ``outs`` (each appears complete or not at all; a failure while
-    scoring leaves none). ``progress(rows, alerts)``: the first scorer's."""
+    scoring leaves none). ``progress(rows, alerts)``: the first scorer's. A Parquet input of
+    several row groups is scored by processes, a row group each in turn
+    (:mod:`fedsec.detect.row_groups`), when several chunks may be scored at once; the alerts
+    and the summary are the same."""
+    count = scoring_workers(workers)
+    plan = _in_processes(together, fmt, inputs, mapping, count)
+    if plan is not None:
+        groups, owned = plan
+        with contextlib.ExitStack() as stack:
+            sinks = [stack.enter_context(atomic.stream(out)) for out in outs]
+            beside = Path(outs[0]).parent
+            score_row_groups(together, fmt, groups, sinks, owned, chunk_rows, beside, progress)
+        return
     chunks: Iterator[FlowTable] = read_chunks(fmt, list(inputs), mapping, chunk_rows)
     if ahead if ahead is not None else available_cores() >= 2:
         chunks = read_ahead(chunks)
     with contextlib.ExitStack() as stack:
         sinks = [stack.enter_context(atomic.stream(out)) for out in outs]
         stack.enter_context(contextlib.closing(chunks))
-        for lines in scored_lines(together, chunks, scoring_workers(workers)):
+        for lines in scored_lines(together, chunks, count):
             for sink, text in zip(sinks, lines, strict=True):
                 sink.write(text)
             if progress is not None:
                 so_far = together.scorers[0].summary()
                 progress(so_far.rows, so_far.alerts)
+
+
+def _in_processes(
+    together: ScorersTogether,
+    fmt: str,
+    inputs: Sequence[Path],
+    mapping: Mapping | None,
+    workers: int,
+) -> tuple[list[RowGroup], list[list[int]]] | None:
+    """The inputs' row groups and those each process scores, when processes are to score
+    them: several chunks may be scored at once, the inputs are Parquet files whose row groups
+    share out among ``workers`` processes evenly enough (:func:`dealt`), nothing watches each
+    chunk as it is scored (``seen``) and every tally can absorb another; else None."""
+    if workers < 2 or together.seen is not None or not can_fork():
+        return None
+    if not all(hasattr(scorer.tally, "absorb") for scorer in together.scorers):
+        return None
+    groups = parquet_row_groups(fmt, list(inputs), mapping)
+    if groups is None or len(groups) < 2:
+        return None
+    owned = dealt(groups, min(workers, len(groups)))
+    return None if owned is None else (groups, owned)
 
 
 def scored_lines(

@@ -27,6 +27,7 @@ pandas reads as missing are missing here too.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,72 @@ def read_chunks(
             yield STREAMED[fmt](batch, path, seen - batch.num_rows)
         if seen == 0:
             raise InputError(path, "no rows")
+
+
+@dataclass(frozen=True)
+class RowGroup:
+    """One row group of a Parquet input: its ``index`` in its file, its ``rows``, the rows of
+    its file before it (``first_row``) and the rows of all the inputs before it (``offset``)."""
+
+    path: Path
+    index: int
+    rows: int
+    first_row: int
+    offset: int
+
+
+def parquet_row_groups(
+    fmt: str, paths: Sequence[Path], mapping: Mapping | None = None
+) -> list[RowGroup] | None:
+    """The inputs' row groups in their order, when every input is a Parquet file with rows,
+    within the row cap, that ``fmt`` reads by batches; else None (then :func:`read_chunks`
+    reads them, and words what is wrong with them). Each group can then be read on its own
+    (:func:`row_group_chunks`), giving the rows :func:`read_chunks` gives."""
+    if fmt not in STREAMED or mapping is not None or not paths:
+        return None
+    groups: list[RowGroup] = []
+    for path in map(Path, paths):
+        meta = _parquet_metadata(path)
+        cap = limits().max_rows
+        if meta is None or meta.num_rows == 0 or (cap is not None and meta.num_rows > cap):
+            return None
+        first = 0
+        for index in range(meta.num_row_groups):
+            rows = meta.row_group(index).num_rows
+            offset = groups[-1].offset + groups[-1].rows if groups else 0
+            groups.append(RowGroup(path, index, rows, first, offset))
+            first += rows
+    return groups
+
+
+def _parquet_metadata(path: Path) -> pq.FileMetaData | None:
+    """The file's Parquet metadata; None when it is not a readable Parquet file."""
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(4) != b"PAR1":
+                return None
+        return pq.ParquetFile(path).metadata
+    except (pa.ArrowException, OSError):
+        return None
+
+
+def row_group_chunks(fmt: str, group: RowGroup, rows: int = CHUNK_ROWS) -> Iterator[FlowTable]:
+    """The row group's rows as tables of at most about ``rows`` rows: those rows as
+    :func:`read_chunks` reads them (their place in the file kept), cut at the group's ends."""
+    seen = group.first_row
+    for batch in _group_batches(group, rows):
+        seen += batch.num_rows
+        yield STREAMED[fmt](batch, group.path, seen - batch.num_rows)
+
+
+def _group_batches(group: RowGroup, rows: int) -> Iterator[pa.Table]:
+    try:
+        source = pq.ParquetFile(group.path)
+        _check_columns(group.path, source.schema_arrow.names)
+        batches = source.iter_batches(batch_size=rows, row_groups=[group.index])
+        yield from _rechunked(batches, rows)
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(group.path, f"cannot be read as Parquet: {error}") from error
 
 
 def _frame_tables(

@@ -1,0 +1,128 @@
+"""Parquet inputs of several row groups scored by processes (``fedsec.detect.row_groups``): the
+alerts and the summary of one thread byte for byte, errors raised in the input's order, and
+nothing left beside the output however the run ends."""
+
+import os
+from collections import Counter
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from fedsec.core.errors import InputError
+from fedsec.data.readers.chunks import RowGroup, parquet_row_groups
+from fedsec.detect import scoring
+from fedsec.detect.alerts import Tally, flow_scorer
+from fedsec.detect.row_groups import dealt
+from fedsec.detect.scoring import score_files
+from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
+
+
+def _parquet(flows_csv, path, group_rows, change=None):  # noqa: F811
+    """The simulated flows as Parquet, ``group_rows`` rows per row group (``change``: done to
+    the frame first)."""
+    frame = pd.read_csv(flows_csv, keep_default_na=False, dtype={"campaign": str})
+    if change is not None:
+        change(frame)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table, path, row_group_size=group_rows)
+    return path
+
+
+def _score(bundle, paths, out, workers):  # noqa: F811
+    score = flow_scorer(bundle, paths, "flows", None, None, UNSIGNED)
+    return score_files(score, "flows", paths, out, chunk_rows=97, workers=workers)
+
+
+@pytest.fixture
+def in_processes(monkeypatch):
+    """The row groups each run scored in processes (empty: it ran in threads)."""
+    seen = []
+    original = scoring.score_row_groups
+
+    def counted(together, fmt, groups, *rest, **options):
+        seen.append(len(groups))
+        return original(together, fmt, groups, *rest, **options)
+
+    monkeypatch.setattr(scoring, "score_row_groups", counted)
+    return seen
+
+
+def test_processes_write_the_alerts_and_summary_of_one_thread(
+    bundle,  # noqa: F811
+    flows_csv,  # noqa: F811
+    tmp_path,
+    in_processes,
+):
+    """Two files of uneven row groups: rows keep their numbers across groups and files, and
+    the summary counts the families in the same order."""
+    paths = [
+        _parquet(flows_csv, tmp_path / "a.parquet", 700),
+        _parquet(flows_csv, tmp_path / "b.parquet", 1500),
+    ]
+    one = _score(bundle, paths, tmp_path / "one.jsonl", workers=1)
+    assert in_processes == []
+    two = _score(bundle, paths, tmp_path / "two.jsonl", workers=2)
+    assert in_processes == [len(parquet_row_groups("flows", paths))] and in_processes[0] > 4
+    assert (tmp_path / "two.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
+    assert list(two.by_family.items()) == list(one.by_family.items())
+    assert (two.rows, two.alerts, two.truth_note) == (one.rows, one.alerts, one.truth_note)
+    assert one.rows == 2 * len(pd.read_csv(flows_csv)) and one.alerts > 100
+    assert sorted(os.listdir(tmp_path)) == ["a.parquet", "b.parquet", "one.jsonl", "two.jsonl"]
+
+
+def _negative(cells):
+    """A change making the given (row, column) cells negative (rows counted from the end when
+    negative)."""
+
+    def change(frame):
+        for row, column in cells:
+            frame.loc[row % len(frame), column] = -5
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [[(-3, "fwd_bytes")], [(5, "fwd_bytes"), (-3, "bwd_bytes")]],
+    ids=["last group", "first and last group"],
+)
+def test_an_error_is_raised_in_the_inputs_order_and_nothing_is_left(
+    bundle,  # noqa: F811
+    flows_csv,  # noqa: F811
+    tmp_path,
+    in_processes,
+    cells,
+):
+    """The first bad row group's error, as one thread raises it, though the process scoring a
+    later bad group may meet its own error first."""
+    path = _parquet(flows_csv, tmp_path / "bad.parquet", 500, _negative(cells))
+    messages = []
+    for workers in (1, 2):
+        with pytest.raises(InputError) as raised:
+            _score(bundle, [path], tmp_path / f"alerts-{workers}.jsonl", workers)
+        messages.append(str(raised.value))
+    assert in_processes and messages[0] == messages[1]
+    assert messages[0] == f"{path}: negative values in fwd_bytes"
+    assert os.listdir(tmp_path) == ["bad.parquet"]
+
+
+def test_row_groups_are_dealt_evenly_or_not_at_all():
+    def groups(*sizes):
+        return [RowGroup(None, i, rows, 0, 0) for i, rows in enumerate(sizes)]
+
+    assert dealt(groups(10, 10), 2) == [[0], [1]]
+    assert dealt(groups(10, 10, 10, 10, 10), 2) == [[0, 2, 4], [1, 3]]
+    assert dealt(groups(1, 9, 5, 5), 2) == [[0, 1], [2, 3]]  # largest first, to the least loaded
+    assert dealt(groups(10, 10, 10), 2) is None  # one process would get two thirds
+    assert dealt(groups(90, 10), 2) is None
+
+
+def test_a_tally_absorbs_the_next_rows_counts_in_their_order():
+    first, then = Tally(["benign", "dos", "recon"]), Tally(["benign", "dos", "recon"])
+    first.rows, first.flagged = 10, Counter({"dos": 2})
+    then.rows, then.flagged, then.known = 5, Counter({"recon": 3, "dos": 1}), Counter(recon=1)
+    first.absorb(then)
+    assert first.rows == 15 and list(first.flagged.items()) == [("dos", 3), ("recon", 3)]
+    assert first.flagged.most_common() == [("dos", 3), ("recon", 3)] and first.known == then.known
