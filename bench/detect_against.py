@@ -7,7 +7,10 @@ whether both wrote the same alerts.
 
 Builds the files as ``bench/detect_rate.py`` does (once, in ``--work``), then runs ``fedsec detect``
 on the CSV (``--container parquet``: the Parquet file) with ECS and with flat alerts, each its own
-process, ``--rounds`` times per code.
+process, ``--rounds`` times per code. ``--row-groups N`` (Parquet): the rows written N times, a
+row group each (``fedsec detect`` scores such a file by processes, a row group each in turn).
+
+    python bench/detect_against.py --container parquet --row-groups 20 --baseline /tmp/before/src
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 
 from detect_rate import bundle, end_to_end, load, resampled, sample  # bench/ is on the path
 
@@ -56,6 +60,17 @@ def alternate(model_dir: Path, path: Path, rows: int, baseline: Path, rounds: in
             )
 
 
+def row_groups(parquet: Path, groups: int) -> Path:
+    """The Parquet file's rows ``groups`` times over, a row group each (written once)."""
+    path = parquet.with_name(f"{parquet.stem}-x{groups}.parquet")
+    if not path.exists():
+        table = pq.read_table(parquet)
+        with pq.ParquetWriter(path, table.schema) as writer:
+            for _ in range(groups):
+                writer.write_table(table, row_group_size=table.num_rows)
+    return path
+
+
 def against_parser(doc: str) -> argparse.ArgumentParser:
     """The options of a benchmark that runs this code against a baseline tree's."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
@@ -69,14 +84,17 @@ def against_parser(doc: str) -> argparse.ArgumentParser:
 def main() -> None:
     parser = against_parser(__doc__)
     parser.add_argument("--container", choices=("csv", "parquet"), default="csv")
+    parser.add_argument("--row-groups", type=int, default=1, help="Parquet: the rows N times")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     source = sample(args.work)
     model_dir = bundle(args.work, source)
     csv, parquet = resampled(args.work, source, args.rows)
     print(load(), flush=True)
-    path = parquet if args.container == "parquet" else csv
-    alternate(model_dir, path, args.rows, args.baseline, args.rounds)
+    path, rows = (parquet, args.rows) if args.container == "parquet" else (csv, args.rows)
+    if args.container == "parquet" and args.row_groups > 1:
+        path, rows = row_groups(parquet, args.row_groups), args.rows * args.row_groups
+    alternate(model_dir, path, rows, args.baseline, args.rounds)
     print(load(), flush=True)
 
 

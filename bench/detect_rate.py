@@ -349,8 +349,10 @@ def end_to_end(
     fmt: str = "flows",
 ) -> dict:
     """``fedsec detect`` in a fresh process, from before its imports to its exit: wall and CPU
-    seconds (and the imports' share) and its peak memory (VmHWM: a child's ru_maxrss would
-    start from this process's, which Linux keeps across exec)."""
+    seconds (its scoring processes' included, when it forks them for a Parquet file's row
+    groups; and the imports' share) and its peak memory (VmHWM: a child's ru_maxrss would
+    start from this process's, which Linux keeps across exec), and its largest scoring
+    process's (their RSS counts the pages they share with it)."""
     out = path.with_suffix(f".{alert_format}.jsonl")
     code = (
         "import time\n"
@@ -362,9 +364,11 @@ def end_to_end(
         "r = CliRunner().invoke(app, json.loads(sys.argv[1]))\n"
         "assert r.exit_code == 0, r.output\n"
         "use = resource.getrusage(resource.RUSAGE_SELF)\n"
+        "kids = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "cpu = use.ru_utime + use.ru_stime + kids.ru_utime + kids.ru_stime\n"
         "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
-        "print(json.dumps({'s': time.perf_counter() - t, 'cpu': use.ru_utime + use.ru_stime,\n"
-        "                  'cli_import_s': loaded, 'rss': int(hwm.split()[1])}))\n"
+        "print(json.dumps({'s': time.perf_counter() - t, 'cpu': cpu, 'cli_import_s': loaded,\n"
+        "                  'rss': int(hwm.split()[1]), 'scoring_rss': kids.ru_maxrss}))\n"
     )
     args = ["detect", "--model", str(model_dir), "--format", fmt, "--input", str(path)]
     args += ["--out", str(out), "--force", "--allow-unsigned", "--alert-format", alert_format]
@@ -375,9 +379,11 @@ def end_to_end(
     result = json.loads(done.stdout.strip().splitlines()[-1])
     alerts = out.read_bytes().count(b"\n")
     label = f"detect end to end, {path.suffix[1:]}, {alert_format}, {rows:,} rows"
+    scoring = result["scoring_rss"]
+    forked = f" (scoring processes: {scoring / 1024:.0f} MiB each at most)" if scoring else ""
     print(
         f"{label:<44} {rate(rows, result['s'])}  CPU {result['cpu']:6.2f} s, peak "
-        f"{result['rss'] / 1024:4.0f} MiB, {alerts:,} alerts "
+        f"{result['rss'] / 1024:4.0f} MiB{forked}, {alerts:,} alerts "
         f"(CLI import {result['cli_import_s']:.1f} s wall)",
         flush=True,
     )

@@ -117,6 +117,8 @@ def test_row_groups_are_dealt_evenly_or_not_at_all():
     assert dealt(groups(1, 9, 5, 5), 2) == [[0, 1], [2, 3]]  # largest first, to the least loaded
     assert dealt(groups(10, 10, 10), 2) is None  # one process would get two thirds
     assert dealt(groups(90, 10), 2) is None
+    assert dealt(groups(*[10] * 8), 4) == [[0, 4], [1, 5], [2, 6], [3, 7]]
+    assert dealt(groups(*[10] * 5), 4) is None  # 20 against an even 12.5
 
 
 def test_a_tally_absorbs_the_next_rows_counts_in_their_order():
