@@ -35,3 +35,20 @@ def test_the_second_look_gives_a_row_the_same_scores_in_any_chunk(scored):
     whole = model.proba_from_matrix(x)
     parts = [model.proba_from_matrix(x[start : start + 97]) for start in range(0, len(x), 97)]
     assert np.array_equal(np.concatenate(parts), whole)
+
+
+def test_decided_gives_the_rows_each_rows_scores_are_of(scored):
+    """A row whose pulled-in copy's scores were kept is that copy in the decided rows (what
+    its alert's reasons explain); the probabilities are those of the decided rows."""
+    model, x = scored
+    proba, used = model.decided(x)
+    rows, pulled = model.preprocessor.pulled_in(x)
+    plain = mlp_arrays.probabilities(model.params_, x)
+    again = mlp_arrays.probabilities(model.params_, pulled)
+    higher = model.malicious_score(again) > model.malicious_score(plain[rows])
+    assert 0 < higher.sum() < len(rows)
+    expected = x.copy()
+    expected[rows[higher]] = pulled[higher]
+    assert np.array_equal(used, expected) and not np.array_equal(used, x)
+    assert np.array_equal(proba, model.proba_from_matrix(x))
+    assert np.array_equal(mlp_arrays.probabilities(model.params_, used), proba)

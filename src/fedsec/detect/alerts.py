@@ -71,12 +71,12 @@ class FlowScorer(ChunkScorer):
         model = self.model
         frame = table.features(model.view).frame
         x = model.encode(frame)
-        proba = model.proba_from_matrix(x)
+        proba, decided = model.decided(x)  # a row's reasons explain the input that decided it
         scores = model.malicious_score(proba)
         codes = model.codes_from_proba(proba, self.threshold)
         alerts = alert_records(table, proba, codes, scores, model.classes, offset)
         if self.alerts.explain:
-            alerts = explain(alerts, model, x, frame, table, self.threshold)
+            alerts = explain(alerts, model, decided, frame, table, self.threshold)
         return alerts, codes
 
     def alerted(self, scored: ScoredChunk) -> tuple[np.ndarray, np.ndarray]:

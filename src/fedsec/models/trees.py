@@ -74,6 +74,10 @@ class TreeClassifier(FamilyScorer):
         proba = self.booster().predict(xgb.DMatrix(x), iteration_range=span)
         return np.asarray(proba, dtype=np.float64).reshape(len(x), len(self.classes))
 
+    def decided(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The probabilities per row, of the rows as given (no second look for trees)."""
+        return self.proba_from_matrix(x), x
+
     def contributions(self, x: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Per row of ``x``, XGBoost's exact TreeSHAP contribution of each preprocessed column
         to class ``targets[row]``'s margin."""
