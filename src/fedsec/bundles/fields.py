@@ -3,24 +3,28 @@ form and the header every kind shares (:mod:`fedsec.bundles.manifest` assembles 
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
+from pydantic import Field
 
 from fedsec.data.flows import View
-from fedsec.features.preprocess import CLIP, NumericSpec, Preprocessor
+from fedsec.features.preprocess_schema import (
+    MAX_NAMES,
+    MAX_WIDTH,
+    Name,
+    Preprocessing,
+    Strict,
+    distinct,
+)
 
 if TYPE_CHECKING:
     from torch import nn
 
 #: At most this many float32 parameters (200 MB) in one bundle.
 MAX_PARAMETERS = 50_000_000
-MAX_WIDTH = 1 << 16
 MAX_LAYERS = 16
 MAX_CLASSES = 1024
 MAX_VOCAB = 1 << 22
-MAX_NAMES = 100_000
 #: The network's weights file, the model file of every bundle kind except trees.
 WEIGHTS = "weights.safetensors"
 #: The bundle kinds (``kind`` in ``bundle.json``), named here so that choosing a kind's loader
@@ -31,58 +35,8 @@ LOGS_KIND = "deeplog"
 TREE_KIND = "tree-classifier"
 
 Width = Annotated[int, Field(ge=1, le=MAX_WIDTH)]
-Name = Annotated[str, Field(min_length=1, max_length=512)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-def distinct(values: list[str], what: str) -> None:
-    repeated = sorted(v for v, n in Counter(values).items() if n > 1)
-    if repeated:
-        raise ValueError(f"{what} must be distinct; repeated: {repeated[:5]}")
-
-
-class NumericColumn(Strict):
-    name: Name
-    log: bool
-    mean: FiniteFloat
-    std: Positive
-    indicator: bool
-
-
-class Preprocessing(Strict):
-    numeric: list[NumericColumn] = Field(max_length=MAX_WIDTH)
-    categorical: list[Name] = Field(max_length=MAX_NAMES)
-    hash_buckets: int = Field(ge=1, le=MAX_WIDTH)
-    names: list[str] = Field(max_length=MAX_WIDTH)
-    clip: float = Field(default=CLIP, gt=0.0, le=CLIP, allow_inf_nan=False)
-    recheck: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Preprocessing:
-        distinct([c.name for c in self.numeric] + list(self.categorical), "feature columns")
-        indicators = sum(c.indicator for c in self.numeric)
-        width = len(self.numeric) + indicators + len(self.categorical) * self.hash_buckets
-        if width > MAX_WIDTH:
-            raise ValueError(f"{width} input features, more than {MAX_WIDTH}")
-        if self.names != self.build().names:
-            raise ValueError("feature names do not match the numeric and categorical columns")
-        return self
-
-    def build(self) -> Preprocessor:
-        numeric = [NumericSpec(**c.model_dump()) for c in self.numeric]
-        return Preprocessor(
-            numeric, list(self.categorical), self.hash_buckets, clip=self.clip, recheck=self.recheck
-        )
-
-    @property
-    def width(self) -> int:
-        return len(self.names)
 
 
 class Header(Strict):

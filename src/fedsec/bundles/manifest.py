@@ -23,22 +23,24 @@ from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError,
 from fedsec.bundles.fields import (
     MAX_CLASSES,
     MAX_LAYERS,
-    MAX_NAMES,
     MAX_PARAMETERS,
     MAX_VOCAB,
-    MAX_WIDTH,
     FlowClassifierFields,
     Header,
-    Name,
     NonNegative,
-    Positive,
-    Preprocessing,
-    Strict,
     Width,
 )
 from fedsec.bundles.tree_manifest import TreeClassifierManifest
 from fedsec.core.errors import BundleError
 from fedsec.data.flows import View
+from fedsec.features.preprocess_schema import (
+    MAX_NAMES,
+    MAX_WIDTH,
+    Name,
+    Positive,
+    Preprocessing,
+    Strict,
+)
 from fedsec.features.vocabulary import RESERVED, EventVocabulary
 from fedsec.models.mlp_spec import MLPSpec
 from fedsec.models.one_class_specs import AutoencoderSpec, SVDDSpec

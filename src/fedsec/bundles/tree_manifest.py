@@ -8,7 +8,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from fedsec.bundles.fields import MAX_CLASSES, FlowClassifierFields, Strict, Width
+from fedsec.bundles.fields import MAX_CLASSES, FlowClassifierFields, Width
+from fedsec.features.preprocess_schema import Strict
 
 #: A tree bundle's booster (XGBoost UBJSON) and the largest one read (256 MB).
 BOOSTER = "booster.ubj"

@@ -129,7 +129,7 @@ def test_a_site_requiring_secure_aggregation_refuses_to_send_its_sums_in_clear(c
         "task": "anomaly",
         "view": "native",
         "preprocessing": {"numeric": [], "categorical": ["a"], "hash_buckets": 2,
-                          "names": ["a=0", "a=1"]},
+                          "names": ["a#0", "a#1"]},
         "kind": "ae", "hidden": [2], "size": 1, "error_floor": 0.05,
     }  # fmt: skip
     params = [np.zeros((2, 2), np.float32)]

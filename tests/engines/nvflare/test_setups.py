@@ -14,7 +14,7 @@ PREPROCESSING = {
     "numeric": [{"name": "bytes", "log": True, "mean": 1.0, "std": 2.0, "indicator": True}],
     "categorical": ["proto"],
     "hash_buckets": 4,
-    "names": ["bytes", "bytes_missing", "proto=0", "proto=1", "proto=2", "proto=3"],
+    "names": ["bytes", "bytes__missing", "proto#0", "proto#1", "proto#2", "proto#3"],
 }
 
 
@@ -104,10 +104,19 @@ def test_model_setup_must_be_consistent():
     wrong = setup | {"classes": ["benign"]}
     with pytest.raises(PlanRefused, match="outputs 2 != 1 classes"):
         parse(ModelSetup, wrong, "model setup")
-    blown_up = {"categorical": ["x"] * 1000, "hash_buckets": 4096}
+    blown_up = {"categorical": [f"x{i}" for i in range(1000)], "hash_buckets": 4096}
     hidden_width = setup | {"preprocessing": setup["preprocessing"] | blown_up}
-    with pytest.raises(PlanRefused, match="1 feature names for 4096001 features"):
+    with pytest.raises(PlanRefused, match="4096001 input features, more than 65536"):
         parse(ModelSetup, hidden_width, "model setup")
     huge = setup | {"architecture": setup["architecture"] | {"hidden": [100_000]}}
     with pytest.raises(PlanRefused, match=r"1\.\.4096"):
         parse(ModelSetup, huge, "model setup")
+
+
+def test_a_site_refuses_feature_names_the_transform_would_not_produce():
+    """The names are checked as a bundle checks them (one schema): in the right count but
+    not the features' own, a setup is refused before anything is built."""
+    renamed = PREPROCESSING | {"names": ["bytes", "bytes_missing", *PREPROCESSING["names"][2:]]}
+    with pytest.raises(PlanRefused, match="feature names do not match"):
+        parse_setup(setup(preprocessing=renamed))
+    assert parse_setup(setup()).preprocessing.build().names == PREPROCESSING["names"]

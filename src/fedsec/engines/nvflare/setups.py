@@ -14,38 +14,8 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from fedsec.engines.nvflare.plan import Message, PlanRefused, parse
-from fedsec.features.preprocess import CLIP
+from fedsec.features.preprocess_schema import Preprocessing
 from fedsec.features.vocabulary import RESERVED
-
-
-class NumericColumn(Message):
-    name: str = Field(min_length=1, max_length=256)
-    log: bool
-    mean: float
-    std: float = Field(gt=0)
-    indicator: bool
-
-
-class Preprocessing(Message):
-    numeric: list[NumericColumn] = Field(max_length=10_000)
-    categorical: list[str] = Field(max_length=1000)
-    hash_buckets: int = Field(ge=2, le=4096)
-    names: list[str] = Field(max_length=100_000)
-    clip: float = Field(default=CLIP, gt=0, le=CLIP, description="inputs clipped to ± this (sd)")
-    recheck: float | None = Field(
-        default=None, ge=0, description="rows at the clip scored again at ± this (sd)"
-    )
-
-    @model_validator(mode="after")
-    def _width(self) -> Preprocessing:
-        """The names must be the features the transform produces (no hidden blow-up)."""
-        if self.recheck is not None and self.recheck >= self.clip:
-            raise ValueError(f"recheck {self.recheck} must be below clip {self.clip}")
-        width = len(self.numeric) + sum(c.indicator for c in self.numeric)
-        width += len(self.categorical) * self.hash_buckets
-        if width != len(self.names):
-            raise ValueError(f"{len(self.names)} feature names for {width} features")
-        return self
 
 
 class Architecture(Message):

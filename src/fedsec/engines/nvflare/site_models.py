@@ -143,7 +143,7 @@ class ClassifierModel:
     def prepare(self, org: OrgData, setup: ModelSetup) -> Prepared:
         arch = setup.architecture
         spec = MLPSpec(arch.inputs, arch.outputs, tuple(arch.hidden), arch.dropout)
-        pre = Preprocessor.from_json(setup.preprocessing.model_dump())
+        pre = setup.preprocessing.build()
         classifier = FamilyClassifier(spec, pre, list(setup.classes), setup.view)
         x, y = labelled_rows(org, pre, list(setup.classes), setup.view)
         return Prepared(setup, classifier, self.network(setup), x, y)
@@ -192,7 +192,7 @@ class DetectorModel:
 
     def detector(self, setup: DetectorSetup, params: Params | None = None) -> AnomalyDetector:
         cls = DETECTORS[setup.kind]
-        pre = Preprocessor.from_json(setup.preprocessing.model_dump())
+        pre = setup.preprocessing.build()
         spec = cls.make_spec(setup.inputs, tuple(setup.hidden), setup.size)
         det = cls(spec, pre, setup.view, error_floor=setup.error_floor)
         det.initialize(torch.Generator().manual_seed(0))  # a network to hold the job's weights

@@ -33,7 +33,7 @@ from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.messages import BoostTask, EvaluateTask
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.replies import BoostReply, EvaluateReply
-from fedsec.engines.nvflare.setups import Preprocessing, TreeSetup
+from fedsec.engines.nvflare.setups import TreeSetup
 from fedsec.engines.nvflare.site_models import held_out_scores, judged_labels, labelled_rows
 from fedsec.engines.xgb_federated import (
     ClientFiles,
@@ -43,7 +43,6 @@ from fedsec.engines.xgb_federated import (
     boost_at_site,
     require_xgboost,
 )
-from fedsec.features.preprocess import Preprocessor
 from fedsec.models.trees import TreeClassifier, booster_params
 from fedsec.tasks.classification.trees import on_grid
 
@@ -122,7 +121,7 @@ def _agrees_to_boost(site: Organization, request: BoostTask) -> None:
 
 def _rows(site: Organization, setup: TreeSetup) -> Site:
     """The site's training rows encoded by the job's preprocessing, with their weights."""
-    pre = _preprocessor(setup.preprocessing)
+    pre = setup.preprocessing.build()
     x, y = labelled_rows(site.data(setup.view), pre, list(setup.classes), setup.view)
     weights = on_grid(np.asarray(setup.class_weights)[y], setup.weight_step)
     return Site(site.name, x, y, weights)
@@ -151,7 +150,7 @@ def evaluate(site: Organization, request: EvaluateTask) -> dict[str, Any]:
 
 def tree_model(setup: TreeSetup, booster: bytes) -> TreeClassifier:
     """The job's tree classifier holding ``booster``, deciding at a calibrated threshold."""
-    pre = _preprocessor(setup.preprocessing)
+    pre = setup.preprocessing.build()
     return TreeClassifier(pre, list(setup.classes), setup.view, "fpr").set_model(booster)
 
 
@@ -165,7 +164,3 @@ def _booster(params: list[np.ndarray]) -> bytes:
     if len(params) != 1 or params[0].dtype != np.uint8 or params[0].ndim != 1:
         raise PlanRefused("evaluation refused: expected the booster as one array of bytes")
     return params[0].tobytes()
-
-
-def _preprocessor(preprocessing: Preprocessing) -> Preprocessor:
-    return Preprocessor.from_json(preprocessing.model_dump())
