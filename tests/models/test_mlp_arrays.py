@@ -59,14 +59,20 @@ def test_a_rows_probabilities_do_not_depend_on_the_chunk_it_is_scored_in(scored,
             assert np.array_equal(np.concatenate(parts), whole[: sum(map(len, parts))]), size
 
 
+def _plain_softmax(values):
+    """The softmax as it was written before it went block by block in place (the reference)."""
+    shifted = np.exp(values - values.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
 def test_the_in_place_softmax_gives_the_plain_softmaxs_bits(scored):
     """Over more rows than one block and over a partial last block, on real logits and on
-    wide-ranging ones (whose exponentials underflow)."""
+    wide-ranging ones (whose exponentials underflow), in float32 and float64."""
     model, x = scored
     logits = mlp_arrays.logits(model.get_weights(), x)
-    spread = np.random.default_rng(0).normal(0, 30, (mlp_arrays.ROWS + 5, 11)).astype(np.float32)
-    for values in (logits, spread, logits[:1]):
-        expected = mlp_arrays.softmax(values)
-        found = mlp_arrays.softmax_in_place(values.copy())
+    spread = np.random.default_rng(0).normal(0, 30, (mlp_arrays.ROWS + 5, 11))
+    for values in (logits, spread, spread.astype(np.float32), logits[:1]):
+        expected = _plain_softmax(values)
+        found = mlp_arrays.softmax(values.copy())
         assert found.dtype == values.dtype and np.array_equal(found, expected)
     assert len(logits) > mlp_arrays.ROWS

@@ -71,12 +71,13 @@ class FlowScorer(ChunkScorer):
         model = self.model
         frame = table.features(model.view).frame
         x = model.encode(frame)
-        proba, decided = model.decided(x)  # a row's reasons explain the input that decided it
+        # a row's reasons explain the input that decided it (copied only when explaining)
+        proba, x = model.decided(x) if self.alerts.explain else (model.proba_from_matrix(x), x)
         scores = model.malicious_score(proba)
         codes = model.codes_from_proba(proba, self.threshold)
         alerts = alert_records(table, proba, codes, scores, model.classes, offset)
         if self.alerts.explain:
-            alerts = explain(alerts, model, decided, frame, table, self.threshold)
+            alerts = explain(alerts, model, x, frame, table, self.threshold)
         return alerts, codes
 
     def alerted(self, scored: ScoredChunk) -> tuple[np.ndarray, np.ndarray]:

@@ -190,10 +190,8 @@ def _in_processes(
     """The inputs' row groups and those each process scores, when processes are to score
     them: several chunks may be scored at once, the inputs are Parquet files whose row groups
     share out among ``workers`` processes evenly enough (:func:`dealt`), nothing watches each
-    chunk as it is scored (``seen``) and every tally can absorb another; else None."""
+    chunk as it is scored (``seen``); else None."""
     if workers < 2 or together.seen is not None or not can_fork():
-        return None
-    if not all(hasattr(scorer.tally, "absorb") for scorer in together.scorers):
         return None
     groups = parquet_row_groups(fmt, list(inputs), mapping)
     if groups is None or len(groups) < 2:

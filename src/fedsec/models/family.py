@@ -52,25 +52,34 @@ class FamilyScorer(ArrayWeights, Detector):
         """Family probabilities per row of ``x``; under a range guard's second look
         (:meth:`~fedsec.features.preprocess.Preprocessor.pulled_in`) a row at the edge gets
         those of its pulled-in copy when that copy is the more malicious."""
-        return self.decided(x)[0]
+        return self._looked(x)[0]
 
     def decided(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`proba_from_matrix`, and the rows those probabilities are of: ``x``, or a
         copy of it where each row whose pulled-in copy's scores were kept is that copy (what
         an alert's reasons must explain)."""
+        proba, kept = self._looked(x)
+        if kept is None:
+            return proba, x
+        rows, copies = kept
+        used = x.copy()
+        used[rows] = copies
+        return proba, used
+
+    def _looked(self, x: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """The probabilities, and the rows whose pulled-in copy's were kept with those copies
+        (None: no row's)."""
         proba = mlp_arrays.probabilities(self.params_, x)
         pulled = self.preprocessor.pulled_in(x)
         if pulled is None:
-            return proba, x
+            return proba, None
         rows, copies = pulled
         again = mlp_arrays.probabilities(self.params_, copies)
         higher = self.malicious_score(again) > self.malicious_score(proba[rows])
         if not higher.any():
-            return proba, x
+            return proba, None
         proba[rows[higher]] = again[higher]
-        used = x.copy()
-        used[rows[higher]] = copies[higher]
-        return proba, used
+        return proba, (rows[higher], copies[higher])
 
     def contributions(self, x: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Per row of ``x``, each preprocessed column's contribution to class ``targets[row]``:

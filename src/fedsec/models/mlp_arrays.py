@@ -69,16 +69,11 @@ def logits(params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
 
 
 def softmax(values: np.ndarray) -> np.ndarray:
-    """Row-wise softmax in ``values``' type, shifted by each row's largest value."""
-    shifted = np.exp(values - values.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
-
-
-def softmax_in_place(values: np.ndarray) -> np.ndarray:
-    """:func:`softmax` of a 2-D array, written over it: the same operations on each value, so
-    the same bits, ``ROWS`` rows at a time while they are in the CPU's cache, each row's
-    largest value taken column by column (a reduction along a row of ten or so values costs
-    numpy more than the exponentials: 0.10 against 0.05 CPU s per million rows of 11)."""
+    """Row-wise softmax of a 2-D array in its type, shifted by each row's largest value and
+    written over it, ``ROWS`` rows at a time while they are in the CPU's cache; each row's
+    largest value is taken column by column (a reduction along a row of ten or so values costs
+    numpy more than the exponentials: 0.10 against 0.05 CPU s per million rows of 11). The
+    bits of ``exp(v - max) / sum`` (tests/models/test_mlp_arrays.py)."""
     for start in range(0, len(values), ROWS):
         block = values[start : start + ROWS]
         largest = block[:, 0].copy()
@@ -92,7 +87,7 @@ def softmax_in_place(values: np.ndarray) -> np.ndarray:
 
 def probabilities(params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
     """Family probabilities per row of ``x`` (float32, from the float32 logits)."""
-    return softmax_in_place(logits(params, x))
+    return softmax(logits(params, x))
 
 
 def input_gradient(params: list[np.ndarray], x: np.ndarray, targets: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ back trimmed and must be unique. Values keep their Parquet types, so numbers nee
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -75,11 +75,14 @@ def frame_chunks(
         raise InputError(path, "file has no rows")
 
 
-def parquet_batches(source: pq.ParquetFile, rows: int) -> Iterator[pa.RecordBatch]:
-    """The file's record batches of at most ``rows`` rows, row group by row group: one reader
-    over all row groups keeps ~30 MiB of each group it has passed (pyarrow 26; apache/arrow
-    issue 39808 and its kin), so its memory would grow with the file."""
-    for group in range(source.num_row_groups):
+def parquet_batches(
+    source: pq.ParquetFile, rows: int, groups: Sequence[int] | None = None
+) -> Iterator[pa.RecordBatch]:
+    """The file's record batches of at most ``rows`` rows (of the row groups ``groups`` only,
+    when given), row group by row group: one reader over all row groups keeps ~30 MiB of each
+    group it has passed (pyarrow 26; apache/arrow issue 39808 and its kin), so its memory would
+    grow with the file."""
+    for group in range(source.num_row_groups) if groups is None else groups:
         yield from source.iter_batches(batch_size=rows, row_groups=[group])
 
 

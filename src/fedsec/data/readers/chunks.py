@@ -170,18 +170,16 @@ def parquet_row_groups(
     (:func:`row_group_chunks`), giving the rows :func:`read_chunks` gives."""
     if fmt not in STREAMED or mapping is not None or not paths:
         return None
-    groups: list[RowGroup] = []
+    cap, groups, offset = limits().max_rows, [], 0
     for path in map(Path, paths):
         meta = _parquet_metadata(path)
-        cap = limits().max_rows
         if meta is None or meta.num_rows == 0 or (cap is not None and meta.num_rows > cap):
             return None
         first = 0
         for index in range(meta.num_row_groups):
             rows = meta.row_group(index).num_rows
-            offset = groups[-1].offset + groups[-1].rows if groups else 0
             groups.append(RowGroup(path, index, rows, first, offset))
-            first += rows
+            first, offset = first + rows, offset + rows
     return groups
 
 
@@ -200,19 +198,9 @@ def row_group_chunks(fmt: str, group: RowGroup, rows: int = CHUNK_ROWS) -> Itera
     """The row group's rows as tables of at most about ``rows`` rows: those rows as
     :func:`read_chunks` reads them (their place in the file kept), cut at the group's ends."""
     seen = group.first_row
-    for batch in _group_batches(group, rows):
+    for batch in _parquet(group.path, rows, [group.index]):
         seen += batch.num_rows
         yield STREAMED[fmt](batch, group.path, seen - batch.num_rows)
-
-
-def _group_batches(group: RowGroup, rows: int) -> Iterator[pa.Table]:
-    try:
-        source = pq.ParquetFile(group.path)
-        _check_columns(group.path, source.schema_arrow.names)
-        batches = source.iter_batches(batch_size=rows, row_groups=[group.index])
-        yield from _rechunked(batches, rows)
-    except (pa.ArrowException, OSError) as error:
-        raise InputError(group.path, f"cannot be read as Parquet: {error}") from error
 
 
 def _frame_tables(
@@ -286,11 +274,12 @@ def _rechunked(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Tabl
         yield pa.Table.from_batches(pending)
 
 
-def _parquet(path: Path, rows: int) -> Iterator[pa.Table]:
+def _parquet(path: Path, rows: int, groups: Sequence[int] | None = None) -> Iterator[pa.Table]:
+    """The file's tables (of its row groups ``groups`` only, when given)."""
     try:
         source = pq.ParquetFile(path)
         _check_columns(path, source.schema_arrow.names)
-        yield from _rechunked(parquet_batches(source, rows), rows)
+        yield from _rechunked(parquet_batches(source, rows, groups), rows)
     except (pa.ArrowException, OSError) as error:
         raise InputError(path, f"cannot be read as Parquet: {error}") from error
 
