@@ -3,12 +3,16 @@ secret files created with their mode, never readable by others."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
 from fedsec.core import atomic
+from fedsec.core.errors import OutputError
 
 
 @pytest.fixture
@@ -55,6 +59,64 @@ def test_a_failed_write_leaves_nothing(tmp_path):
         (staging / "half").write_text("1")
         raise RuntimeError("failed")
     assert list(tmp_path.iterdir()) == []
+
+
+#: Run by a fresh Python whose files may not grow beyond 64 KiB (RLIMIT_FSIZE: the system
+#: refuses the write, EFBIG, as a full disk refuses it with ENOSPC; Python ignores SIGXFSZ).
+SMALL_FILES = (
+    "import resource, sys\n"
+    "resource.setrlimit(resource.RLIMIT_FSIZE, "
+    "(1 << 16, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))\n"
+)
+
+
+def with_small_files(code: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", SMALL_FILES + code, *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_a_write_the_system_refuses_names_the_file_and_keeps_the_old_one(tmp_path):
+    out = tmp_path / "out.bin"
+    out.write_bytes(b"old")
+    code = (
+        "from pathlib import Path\n"
+        "from fedsec.core import atomic\n"
+        "from fedsec.core.errors import OutputError\n"
+        "try:\n"
+        "    atomic.write_bytes(Path(sys.argv[1]), bytes(1 << 20))\n"
+        "except OutputError as error:\n"
+        "    print(error)\n"
+    )
+    done = with_small_files(code, str(out))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"{out}: cannot be written: File too large (nothing of it was written)\n"
+    assert out.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["out.bin"]
+
+
+class FullDisk:
+    """A handle on a disk with no room left."""
+
+    def write(self, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def flush(self) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_sink_names_its_file_and_says_what_is_left(tmp_path):
+    path = tmp_path / "alerts.jsonl"
+    sink = atomic.Sink(FullDisk(), path, kept="the alerts written before it stay")
+    expected = f"{path}: cannot be written: No space left on device (the alerts written before"
+    for call in (lambda: sink.write(b"{}\n"), sink.flush):
+        with pytest.raises(OutputError) as raised:
+            call()
+        assert str(raised.value) == f"{expected} it stay)"
 
 
 def test_a_non_empty_folder_is_never_replaced_without_a_disposer(tmp_path):

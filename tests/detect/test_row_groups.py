@@ -16,6 +16,7 @@ from fedsec.detect import scoring
 from fedsec.detect.alerts import Tally, flow_scorer
 from fedsec.detect.row_groups import dealt
 from fedsec.detect.scoring import score_files
+from tests.core.test_atomic import with_small_files
 from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
 
 
@@ -128,3 +129,36 @@ def test_a_tally_absorbs_the_next_rows_counts_in_their_order():
     first.absorb(then)
     assert first.rows == 15 and list(first.flagged.items()) == [("dos", 3), ("recon", 3)]
     assert first.flagged.most_common() == [("dos", 3), ("recon", 3)] and first.known == then.known
+
+
+#: ``fedsec`` with the arguments after the code.
+CLI = "from fedsec.cli import app\nsys.argv = ['fedsec', *sys.argv[1:]]\napp()\n"
+
+
+@pytest.mark.parametrize("container", ["parquet", "csv"], ids=["processes", "threads"])
+def test_a_disk_that_refuses_the_alerts_is_one_clear_error_and_nothing_is_left(
+    bundle,  # noqa: F811
+    flows_csv,  # noqa: F811
+    tmp_path,
+    container,
+):
+    """Scored by processes (row groups waiting beside the output) or by threads, a write the
+    system refuses (files limited to 64 KiB; a full disk alike) stops the run with one line
+    naming where, exit 2, and no traceback; neither the alerts nor the groups' files stay."""
+    # row groups whose alerts alone pass 64 KiB: the processes meet the limit first
+    source = (
+        _parquet(flows_csv, tmp_path / "in.parquet", 3000) if container == "parquet" else flows_csv
+    )
+    out = tmp_path / "out" / "alerts.jsonl"
+    out.parent.mkdir()
+    args = ["detect", "--model", str(bundle), "--format", "flows", "--input", str(source)]
+    done = with_small_files(CLI, *args, "--out", str(out), "--allow-unsigned", "--workers", "2")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    where = (
+        f"{out.parent}: cannot hold the alerts of row groups scored ahead of their turn"
+        if container == "parquet"
+        else f"{out}: cannot be written"
+    )
+    assert f"error: {where}: File too large" in " ".join(done.stderr.split())
+    assert os.listdir(out.parent) == []

@@ -1,5 +1,9 @@
 """Atomic outputs: a reader sees the old file or the complete new one, never half of one.
 
+A write the system refuses (a full disk, a quota, an I/O error) is an :class:`OutputError`
+naming the file, and the temporary file goes: the command says why in one line and leaves
+nothing.
+
 Temporary files and folders are created with ``os.open``/``os.mkdir`` and the usual modes
 (0o666, 0o777), so the kernel applies the process umask itself: the umask is never read or
 changed here (changing it would race with other threads creating files meanwhile).
@@ -16,7 +20,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from fedsec.core.errors import OutputError
+
 FILE_MODE = 0o666
+#: What is left of a file :func:`stream` could not write.
+NOTHING_KEPT = "nothing of it was written"
 FOLDER_MODE = 0o777
 
 
@@ -53,25 +61,66 @@ def write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
 
 
 @contextlib.contextmanager
-def stream(path: Path, mode: int | None = None) -> Iterator[BinaryIO]:
-    """A binary handle to write ``path`` piece by piece: the pieces go to a temporary file
+def stream(path: Path, mode: int | None = None) -> Iterator[Sink]:
+    """A :class:`Sink` to write ``path`` piece by piece: the pieces go to a temporary file
     beside it, which replaces ``path`` only when the block ends without an error (then the
     temporary file is removed and ``path`` is untouched). ``mode`` as for :func:`write_bytes`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _create_file(path, FILE_MODE if mode is None else mode)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _create_file(path, FILE_MODE if mode is None else mode)
+    except OSError as error:
+        raise unwritable(path, error) from None
     try:
         if mode is not None:
             os.fchmod(fd, mode)  # created no wider than ``mode``: exactly it, whatever the umask
         with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+            yield Sink(handle, path)
+            _finish(handle, tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+class Sink:
+    """A handle whose writes, when the system refuses them, are an :class:`OutputError` naming
+    the file being written (``kept``: what is left of it then). :func:`stream` gives one."""
+
+    def __init__(self, handle: BinaryIO, path: Path, kept: str = NOTHING_KEPT) -> None:
+        self._handle, self._path, self._kept = handle, path, kept
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self._handle.write(data)
+        except OSError as error:
+            raise unwritable(self._path, error, self._kept) from None
+
+    def flush(self) -> None:
+        try:
+            self._handle.flush()
+        except OSError as error:
+            raise unwritable(self._path, error, self._kept) from None
+
+
+def _finish(handle: BinaryIO, tmp: Path, path: Path) -> None:
+    """The temporary file made durable and put in ``path``'s place."""
+    try:
+        handle.flush()
+        os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as error:
+        raise unwritable(path, error) from None
+
+
+def unwritable(path: Path, error: OSError, kept: str = NOTHING_KEPT) -> OutputError:
+    """The error for ``path`` when the system refused to write it (``kept``: what is left)."""
+    return OutputError(f"{path}: cannot be written: {why(error)} ({kept})")
+
+
+def why(error: OSError) -> str:
+    """What the system said, in words."""
+    return error.strerror or str(error)
 
 
 def write_text(path: Path, text: str, mode: int | None = None) -> None:

@@ -1,8 +1,8 @@
 """Errors fedsec reports to users: each names what is wrong and where.
 
 Everything a user can cause derives from :class:`FedsecError`, which the CLI prints as one line
-with exit status 2: these three, and the domain errors defined beside their code
-(``OutputError``, ``SecAggError``, ``HeError``, ``EncodingOverflowError``, ``PlanRefused``,
+with exit status 2: these four, and the domain errors defined beside their code
+(``SecAggError``, ``HeError``, ``EncodingOverflowError``, ``PlanRefused``,
 ``JobFailed``, ``DeploymentError``, ``PocError``). Any other exception is a bug and keeps its
 traceback.
 """
@@ -32,6 +32,11 @@ class InputError(FedsecError, ValueError):
 
 class ConfigError(FedsecError, ValueError):
     """A scenario or setting is invalid."""
+
+
+class OutputError(ConfigError):
+    """An output folder or file cannot be written without harming what is there, or cannot be
+    written at all (a full disk, a write the system refuses)."""
 
 
 class BundleError(FedsecError, ValueError):

@@ -21,16 +21,13 @@ from pathlib import Path
 
 from fedsec import __version__
 from fedsec.core import atomic
-from fedsec.core.errors import ConfigError
+from fedsec.core.atomic import why
+from fedsec.core.errors import OutputError
 
 MARKER = ".fedsec-output.json"
 RUNS = Path("runs")
 LATEST = "latest"
 POINTER = "fedsec-latest: "  # first line of the text file used where symlinks are unavailable
-
-
-class OutputError(ConfigError):
-    """An output folder or file cannot be written without harming what is there."""
 
 
 def written_files(folder: Path) -> set[str] | None:
@@ -162,10 +159,6 @@ def reserve(parent: Path, base: str) -> Path:
         except OSError as error:
             raise OutputError(f"cannot create the run folder {candidate}: {why(error)}") from None
         return candidate
-
-
-def why(error: OSError) -> str:
-    return error.strerror or str(error)
 
 
 def release(folder: Path) -> None:

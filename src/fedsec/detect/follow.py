@@ -30,6 +30,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from fedsec.core.atomic import Sink, unwritable
 from fedsec.core.errors import InputError
 from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
@@ -178,7 +179,7 @@ def follow(
     path: Path,
     fmt: str,
     score: Callable[[FlowTable], bytes],
-    sink: BinaryIO,
+    sink: Sink,
     stop: threading.Event,
     options: FollowOptions = FollowOptions(),
     mapping: Mapping | None = None,
@@ -236,6 +237,10 @@ def stop_on_signals() -> Iterator[threading.Event]:
             signal.signal(number, handler)
 
 
+#: What is left of the alerts file when the system refuses a write (written batch by batch).
+FOLLOW_KEPT = "the alerts written before it stay, the last perhaps cut short"
+
+
 def run_follow(
     path: Path,
     fmt: str,
@@ -247,7 +252,12 @@ def run_follow(
     mapping: Mapping | None = None,
 ) -> DetectionSummary:
     """:func:`follow` into the alerts file ``out`` (created new; lines appear batch by batch)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "wb") as sink:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(out, "wb")  # noqa: SIM115 (closed below)
+    except OSError as error:
+        raise unwritable(out, error) from None
+    with handle:
+        sink = Sink(handle, out, kept=FOLLOW_KEPT)
         follow(path, fmt, score, sink, stop, options, mapping)
     return summary()

@@ -28,6 +28,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from fedsec.core.atomic import Sink, why
+from fedsec.core.errors import OutputError
 from fedsec.data.readers.ahead import read_ahead
 from fedsec.data.readers.chunks import RowGroup, row_group_chunks
 
@@ -62,7 +64,7 @@ def score_row_groups(
     together: Any,
     fmt: str,
     groups: Sequence[RowGroup],
-    sinks: Sequence[BinaryIO],
+    sinks: Sequence[Sink],
     owned: list[list[int]],
     chunk_rows: int,
     beside: Path,
@@ -74,7 +76,10 @@ def score_row_groups(
     folder in ``beside`` (the output's). ``progress(rows, alerts)``: the first scorer's,
     after each group."""
     blank = [copy.deepcopy(scorer.tally) for scorer in together.scorers]
-    folder = Path(tempfile.mkdtemp(prefix=".fedsec-parts-", dir=beside))
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=".fedsec-parts-", dir=beside))
+    except OSError as error:
+        raise _no_room(beside, error) from None
     context = multiprocessing.get_context("fork")
     children: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
     owner = {index: k for k, mine in enumerate(owned) for index in mine}
@@ -122,7 +127,7 @@ def _group_done(child: tuple[Any, Connection], index: int) -> list[Any]:
     return payload
 
 
-def _append(path: Path, sink: BinaryIO) -> None:
+def _append(path: Path, sink: Sink) -> None:
     with open(path, "rb") as part:
         shutil.copyfileobj(part, sink, COPY_BYTES)
     path.unlink()
@@ -184,10 +189,7 @@ def _score_group(
     for scorer, empty in zip(together.scorers, blank, strict=True):
         scorer.tally = copy.deepcopy(empty)
     with contextlib.ExitStack() as stack:
-        files = [
-            stack.enter_context(open(_part_path(folder, index, part), "wb"))
-            for part in range(len(together.scorers))
-        ]
+        files = _open_parts(stack, folder, index, len(together.scorers))
         chunks = stack.enter_context(
             contextlib.closing(read_ahead(row_group_chunks(fmt, group, chunk_rows)))
         )
@@ -197,8 +199,36 @@ def _score_group(
                 scorer.check(table)
             lines = together.count(together.score(table, offset))
             for file, text in zip(files, lines, strict=True):
-                file.write(text)
+                _write(file, text, folder)
             offset += len(table)
+
+
+def _open_parts(
+    stack: contextlib.ExitStack, folder: Path, index: int, count: int
+) -> list[BinaryIO]:
+    """Row group ``index``'s files for ``count`` scorers' lines."""
+    try:
+        return [
+            stack.enter_context(open(_part_path(folder, index, part), "wb"))
+            for part in range(count)
+        ]
+    except OSError as error:
+        raise _no_room(folder.parent, error) from None
+
+
+def _write(file: BinaryIO, text: bytes, folder: Path) -> None:
+    try:
+        file.write(text)
+    except OSError as error:
+        raise _no_room(folder.parent, error) from None
+
+
+def _no_room(beside: Path, error: OSError) -> OutputError:
+    """The error for lines that cannot wait in ``beside``, the output's folder (a full disk)."""
+    return OutputError(
+        f"{beside}: cannot hold the alerts of row groups scored ahead of their turn: "
+        f"{why(error)} (nothing was written)"
+    )
 
 
 def _portable(error: BaseException) -> BaseException:
