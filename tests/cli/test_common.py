@@ -22,7 +22,13 @@ from typer.testing import CliRunner
 
 from fedsec import __version__
 from fedsec.cli import app
-from fedsec.cli.common import RoundProgress, ScanProgress, UnwrappedConsole, quiet_libraries
+from fedsec.cli.common import (
+    RoundProgress,
+    ScanProgress,
+    UnwrappedConsole,
+    clean_errors,
+    quiet_libraries,
+)
 from fedsec.data.logs import LOG_FORMATS
 from fedsec.data.readers import FORMATS
 from fedsec.scenarios.config import builtin_names, load_scenario
@@ -283,3 +289,35 @@ def test_library_chatter_stays_off_the_console():
     assert [str(w.message) for w in caught] == ["a warning of our own"]
     assert not logging.getLogger("nvflare.fuel.f3.cellnet").isEnabledFor(logging.INFO)
     assert not logging.getLogger("opacus.accountants").isEnabledFor(logging.WARNING)
+
+
+@pytest.mark.parametrize(
+    ("refused", "line"),
+    [
+        (
+            OSError(28, "No space left on device", "/data/out.csv"),
+            "/data/out.csv: cannot be written",
+        ),
+        (OSError(122, "Disk quota exceeded"), "a write was refused"),
+    ],
+    ids=["named", "unnamed"],
+)
+def test_a_write_the_system_refuses_anywhere_is_one_line_and_exit_2(capsys, refused, line):
+    """A full disk or a quota met outside fedsec's atomic writer still ends in one clear line;
+    any other OSError stays a bug, with its traceback."""
+
+    @clean_errors
+    def command() -> None:
+        raise refused
+
+    with pytest.raises(typer.Exit) as stopped:
+        command()
+    assert stopped.value.exit_code == 2
+    assert " ".join(capsys.readouterr().err.split()) == f"error: {line}: {refused.strerror}"
+
+    @clean_errors
+    def bug() -> None:
+        raise FileNotFoundError(2, "No such file or directory", "/nowhere")
+
+    with pytest.raises(FileNotFoundError):
+        bug()

@@ -99,6 +99,32 @@ def test_a_write_the_system_refuses_names_the_file_and_keeps_the_old_one(tmp_pat
     assert os.listdir(tmp_path) == ["out.bin"]
 
 
+def test_a_folder_built_on_a_disk_that_refuses_it_names_the_final_file(tmp_path):
+    """Files written in the staging folder by hand (the system names no file: the error names
+    the folder) or through :func:`atomic.stream` (the file's final path); no staging folder
+    stays."""
+    code = (
+        "from pathlib import Path\n"
+        "from fedsec.core import atomic\n"
+        "from fedsec.core.errors import OutputError\n"
+        "for how in ('by hand', 'streamed'):\n"
+        "    try:\n"
+        "        with atomic.directory(Path(sys.argv[1])) as staging:\n"
+        "            if how == 'by hand':\n"
+        "                (staging / 'big.bin').write_bytes(bytes(1 << 20))\n"
+        "            else:\n"
+        "                atomic.write_bytes(staging / 'big.bin', bytes(1 << 20))\n"
+        "    except OutputError as error:\n"
+        "        print(error)\n"
+    )
+    run = tmp_path / "run"
+    done = with_small_files(code, str(run))
+    assert done.returncode == 0, done.stderr
+    refused = "cannot be written: File too large (nothing of it was written)"
+    assert done.stdout.splitlines() == [f"{run}: {refused}", f"{run / 'big.bin'}: {refused}"]
+    assert os.listdir(tmp_path) == []
+
+
 class FullDisk:
     """A handle on a disk with no room left."""
 

@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fedsec.core import outputs
+from fedsec.core import atomic, outputs
 from fedsec.core.errors import FedsecError
 
 UNWRAPPED = 1 << 16
@@ -69,8 +69,9 @@ class Interrupted(Exception):
 
 
 def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Errors a user can cause: one clear line on stderr, exit 2. Ctrl-C: what was kept, exit
-    130. Anything else is a bug and keeps its traceback."""
+    """Errors a user can cause, and a write the system refuses (a full disk): one clear line on
+    stderr, exit 2. Ctrl-C: what was kept, exit 130. Anything else is a bug and keeps its
+    traceback."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -78,6 +79,11 @@ def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except FedsecError as error:
             errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+            raise typer.Exit(EXIT_USAGE) from None
+        except OSError as error:  # a full disk is the machine's state, never a bug
+            if error.errno not in atomic.REFUSED:
+                raise
+            errors.print(f"[bold red]error:[/] {escape(refused_write(error))}", highlight=False)
             raise typer.Exit(EXIT_USAGE) from None
         except Interrupted as stop:
             errors.print(f"[bold yellow]interrupted:[/] {escape(stop.kept)}", highlight=False)
@@ -91,6 +97,12 @@ def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper
+
+
+def refused_write(error: OSError) -> str:
+    """A write the system refused, in words (the file, where the system named it)."""
+    where = f"{error.filename}: cannot be written" if error.filename else "a write was refused"
+    return f"{where}: {atomic.why(error)}"
 
 
 def progress_bar(out: Console = errors) -> Progress:

@@ -12,6 +12,7 @@ changed here (changing it would race with other threads creating files meanwhile
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import secrets
@@ -25,6 +26,8 @@ from fedsec.core.errors import OutputError
 FILE_MODE = 0o666
 #: What is left of a file :func:`stream` could not write.
 NOTHING_KEPT = "nothing of it was written"
+#: The system's refusals of a write: no room, a quota, a file-size limit, a read-only disk.
+REFUSED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 FOLDER_MODE = 0o777
 
 
@@ -118,6 +121,16 @@ def unwritable(path: Path, error: OSError, kept: str = NOTHING_KEPT) -> OutputEr
     return OutputError(f"{path}: cannot be written: {why(error)} ({kept})")
 
 
+def _refused_in(error: BaseException, staging: Path, target: Path) -> OutputError | None:
+    """A refused write while building ``target`` in ``staging``, told of the final path."""
+    if isinstance(error, OutputError) and str(staging) in str(error):
+        return OutputError(str(error).replace(str(staging), str(target)))
+    if isinstance(error, OSError) and error.errno in REFUSED:
+        where = Path(str(error.filename).replace(str(staging), str(target)))
+        return unwritable(where if error.filename else target, error)
+    return None
+
+
 def why(error: OSError) -> str:
     """What the system said, in words."""
     return error.strerror or str(error)
@@ -144,8 +157,11 @@ def directory(
     deleted: the build fails with FileExistsError and the staging folder is removed.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = _create_folder(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = _create_folder(target)
+    except OSError as error:
+        raise unwritable(target, error) from None
     try:
         yield staging
         old = None
@@ -155,8 +171,11 @@ def directory(
             old = target.parent / f".{target.name}.old-{os.getpid()}-{secrets.token_hex(3)}"
             os.replace(target, old)
         os.replace(staging, target)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)  # only ever our own staging folder
+        refused = _refused_in(error, staging, target)
+        if refused is not None:
+            raise refused from None
         raise
     if old is not None:
         dispose(old, target)
