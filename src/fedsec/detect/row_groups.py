@@ -217,8 +217,10 @@ def _open_parts(
 
 
 def _write(file: BinaryIO, text: bytes, folder: Path) -> None:
+    """``text`` written out (flushed: nothing is left for closing the file to write)."""
     try:
         file.write(text)
+        file.flush()
     except OSError as error:
         raise _no_room(folder.parent, error) from None
 
