@@ -226,9 +226,9 @@ def frame_path(path: Path) -> int:
     """The file's batches read as the streamed reader read them before the Arrow path: each
     batch to pandas, then ``flows.from_frame``."""
     first = 0
-    batches = chunked._batches(path, chunked.CHUNK_ROWS)
-    assert batches is not None
-    for batch in batches:
+    found = chunked._batches(path, chunked.CHUNK_ROWS)
+    assert found is not None
+    for batch in found[0]:
         flows.from_frame(pandas_frame(batch, first), path)
         first += batch.num_rows
     return first

@@ -1,13 +1,18 @@
 """Streamed CSV chunks: small parser blocks (bounded parser memory) joined into chunks of about
 the requested rows, every row once, in file order, typed from the file's first lines."""
 
+import gzip
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
-from fedsec.data.readers import chunks
+from fedsec.core.errors import InputError
+from fedsec.data.readers import chunks, read_flows
 from fedsec.data.readers.chunks import read_chunks
+from tests.data.readers.tables import assert_same_tables
 
 
 def _flows(path, rows: int):
@@ -61,3 +66,65 @@ def test_a_parquet_files_memory_does_not_grow_with_its_row_groups(tmp_path):
     long = _arrow_peak(read_chunks("flows", [tmp_path / "long.parquet"], rows=5000))
     assert (short[0], long[0]) == (40_000, 400_000)
     assert long[1] < 1.5 * short[1]
+
+
+def _edited(data: bytes, row: int, column: str, value: bytes) -> bytes:
+    """The CSV with one data row's field replaced."""
+    lines = data.split(b"\n")
+    names = lines[0].split(b",")
+    fields = lines[row + 1].split(b",")
+    fields[names.index(column.encode())] = value
+    lines[row + 1] = b",".join(fields)
+    return b"\n".join(lines)
+
+
+#: Edits of a flow CSV, each at data row ``row`` (4,500: past the types' sample): the streamed
+#: read gives the whole read's table or refusal, word for word.
+EDITS = {
+    "a Latin-1 name": lambda d, row: _edited(d, row, "org", b"Soci\xe9t\xe9"),
+    "a NUL byte": lambda d, row: _edited(d, row, "org", b"pl\x00nt"),
+    "a hexadecimal count": lambda d, row: _edited(d, row, "fwd_pkts", b"0x1F"),
+    "a count too large": lambda d, row: _edited(d, row, "fwd_pkts", b"9" * 400),
+    "a field too many": lambda d, row: _edited(d, row, "org", b"plant,extra"),
+    "a port written 443.0": lambda d, row: _edited(d, row, "dst_port", b"443.0"),
+    "a quoted line break": lambda d, row: _edited(d, row, "org", b'"pl\nant"'),
+    "the header repeated": lambda d, row: _inserted(d, row, d.split(b"\n", 1)[0]),
+    "lone carriage returns": lambda d, row: d.replace(b"\n", b"\r"),
+    "empty lines before the header": lambda d, row: b"\n\n" + d,
+}
+
+
+def _inserted(data: bytes, row: int, line: bytes) -> bytes:
+    """The CSV with ``line`` before data row ``row``."""
+    lines = data.split(b"\n")
+    return b"\n".join([*lines[: row + 1], line, *lines[row + 1 :]])
+
+
+@pytest.mark.parametrize("row", [7, 4500], ids=["in the type sample", "after it"])
+@pytest.mark.parametrize("suffix", ["csv", "csv.gz"])
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_a_flow_csv_streams_as_it_reads_whole(tmp_path, monkeypatch, row, suffix, edit):
+    """Arrow's path gives the whole read's rows or its refusal word for word: where its text
+    or records are at fault (the byte, line and offset), where Arrow cannot parse or convert a
+    block (the column, row and value as written, or the rows when the whole read takes them),
+    where Arrow would read on (a NUL byte). Each of these used to be refused in other words
+    (a UnicodeDecodeError, Arrow's column number without a row), or read differently."""
+    data = EDITS[edit](
+        _flows(tmp_path / "plain.csv", 5000).assign(org="plant").to_csv(index=False).encode(),
+        row,
+    )
+    path = tmp_path / f"flows.{suffix}"
+    path.write_bytes(gzip.compress(data) if suffix.endswith("gz") else data)
+    monkeypatch.setattr(chunks, "TYPE_SAMPLE_BYTES", 64 << 10)  # ~1,400 rows
+    monkeypatch.setattr(chunks, "CSV_BLOCK_BYTES", 16 << 10)
+    try:
+        whole, refusal = read_flows("flows", [path]), None
+    except InputError as error:
+        whole, refusal = None, str(error)
+    try:
+        streamed = list(read_chunks("flows", [path], rows=1000))
+    except InputError as error:
+        assert str(error) == refusal
+        return
+    assert refusal is None
+    assert_same_tables(whole, streamed)

@@ -50,8 +50,9 @@ def outcome(read) -> FlowTable | str:
 def compare_batches(path: Path, rows: int) -> list[bool]:
     """Each batch of ``path`` read both ways (same table, or same refusal); whether the Arrow
     path read it itself (rather than handing it to ``from_frame``)."""
-    batches = chunks._batches(path, rows)
-    assert batches is not None
+    found = chunks._batches(path, rows)
+    assert found is not None
+    batches, _ = found
     first, native = 0, []
     for batch in batches:
         new = outcome(lambda: flows_arrow.from_arrow(batch, path, first))  # noqa: B023
@@ -196,7 +197,7 @@ def test_columns_with_no_value_at_all_read_as_unknown(tmp_path):
     rows = ["0.5,1200,5400,8,9,tcp,,443,,benign", "0,60,0,1,0,udp,,53,,benign"]
     path.write_text("\n".join([HEADER, *rows * 4]) + "\n")
     assert compare_batches(path, 3) == [True, True, True]
-    table = flows_arrow.from_arrow(next(iter(chunks._batches(path, 8))), path, 0)
+    table = flows_arrow.from_arrow(next(iter(chunks._batches(path, 8)[0])), path, 0)
     assert table.canonical["flag_syn"].isna().all() and table.context["src_port"].isna().all()
 
 

@@ -124,21 +124,24 @@ def test_the_oracle_catches_what_the_old_readers_got_wrong(samples):
     assert "numeric column" in fuzz_oracle.must_refuse(ton.spec, b"\n".join(rows))[0]
 
 
-@pytest.mark.parametrize("name", ["zeek-ascii", "zeek-json"])
+@pytest.mark.parametrize(
+    ("name", "fmt"), [("zeek-ascii", "zeek"), ("zeek-json", "zeek"), ("flows", "flows")]
+)
 @fuzz
 @given(found=mutations, wrap=wraps)
-def test_hostile_zeek_logs_stream_as_they_read_whole(samples, folder, name, found, wrap):
-    """What ``fedsec detect`` streams: the chunks of a mutated log are its whole read, or both
-    ways refuse it in the same words."""
+def test_hostile_files_stream_as_they_read_whole(samples, folder, name, fmt, found, wrap):
+    """What ``fedsec detect`` streams: the chunks of a mutated log or flow CSV are its whole
+    read, or both ways refuse it in the same words (a flow CSV streams through Arrow's parser,
+    its refusals the whole read's wherever its text or records are at fault)."""
     case = fuzzing.Case(samples[name], tuple(found), wrap)
     path = folder / (case.sample.filename + (".gz" if wrap != "plain" else ""))
     path.write_bytes(fuzzing.case_bytes(case)[0])
     try:
-        whole, refusal = read_flows("zeek", [path]), None
+        whole, refusal = read_flows(fmt, [path]), None
     except (InputError, ConfigError) as error:
         whole, refusal = None, str(error)
     try:
-        streamed = list(read_chunks("zeek", [path], rows=97))
+        streamed = list(read_chunks(fmt, [path], rows=97))
     except (InputError, ConfigError) as error:
         assert str(error) == refusal, fuzzing.describe(case)
         return

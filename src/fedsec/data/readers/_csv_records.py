@@ -213,27 +213,51 @@ def read_csv_chunks(
     path = Path(path)
     caps = caps or limits()
     scan = RecordScan(path, sep, header is not None, caps, allow_duplicates)
-    blocks: list[str] = []
+    blocks = text_blocks(path, caps, replace=replace_errors, block_bytes=block_bytes)
+    for text in _record_texts(path, blocks, rows, scan):
+        yield from _frames(path, text, scan)
+    if scan.records == 0:
+        raise InputError(path, "file has a header but no rows")
+
+
+def check_records(path: Path, *, sep: str = ",", caps: Limits | None = None) -> None:
+    """The text and record checks of :func:`read_csv_chunks` (a header line) over the whole
+    file, its values not parsed: its first refusal is raised, or nothing."""
+    path = Path(path)
+    caps = caps or limits()
+    scan = RecordScan(path, sep, True, caps, ())
+    for text in _record_texts(path, text_blocks(path, caps), CHECKED_LINES, scan):
+        scan.scan(text)
+    if scan.records == 0:
+        raise InputError(path, "file has a header but no rows")
+
+
+#: Lines :func:`check_records` checks at a time.
+CHECKED_LINES = 65_536
+
+
+def _record_texts(path: Path, blocks: Iterator[str], rows: int, scan: RecordScan) -> Iterator[str]:
+    """The text of ``blocks`` cut after about ``rows`` lines each (after the header's line,
+    the first), never inside a quoted value; an empty file is refused."""
+    pending: list[str] = []
     lines = 0
     text = False  # anything but white space yet
-    for block in text_blocks(path, caps, replace=replace_errors, block_bytes=block_bytes):
-        blocks.append(block)
+    for block in blocks:
+        pending.append(block)
         lines += block.count("\n")
         text = text or bool(block.strip())
         want = rows + (scan.has_header and scan.names is None)
         while text and lines >= want:
-            joined = "".join(blocks)
+            joined = "".join(pending)
             cut = _balanced_cut(joined, want)
             if not cut:
                 break  # a quoted value runs on: wait for the next block
-            yield from _frames(path, joined[:cut], scan)
-            blocks, lines = [joined[cut:]], lines - joined.count("\n", 0, cut)
+            yield joined[:cut]
+            pending, lines = [joined[cut:]], lines - joined.count("\n", 0, cut)
             want = rows
     if not text:
         raise InputError(path, "file is empty")
-    yield from _frames(path, "".join(blocks), scan)
-    if scan.records == 0:
-        raise InputError(path, "file has a header but no rows")
+    yield "".join(pending)
 
 
 def _balanced_cut(text: str, lines: int) -> int:

@@ -21,11 +21,16 @@ from all of its values.
 Arrow infers column types once, from the file's first 8 MiB of lines; times stay text, and
 integer columns other than context (ports, ids, times keep their integers, as alerts show them)
 are read as float64, so a later block with a fraction in such a column is no error. Values
-pandas reads as missing are missing here too.
+pandas reads as missing are missing here too. A CSV's refusals are the whole read's, word for
+word: where Arrow's path refuses a block or cannot parse or convert it, the file's text and
+records are checked through and the rest is read by the checked CSV reader (its rows, when the
+whole read takes them: a quoted line break, a later value the first lines' types do not fit);
+a NUL byte, which Arrow's parser would take into a value, is refused as it is read.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +51,7 @@ from fedsec.data.leaks import check_capture_bytes
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers import (
     cicids2017,
+    flows,
     mapped,
     nf_v2,
     nsl_kdd,
@@ -54,7 +60,7 @@ from fedsec.data.readers import (
     unsw_nb15,
     zeek,
 )
-from fedsec.data.readers._csv_records import read_csv_chunks
+from fedsec.data.readers._csv_records import check_records, read_csv_chunks
 from fedsec.data.readers._input import limits, require_file
 from fedsec.data.readers._tables import frame_chunks, parquet_batches
 from fedsec.data.readers.flows_arrow import from_arrow
@@ -72,11 +78,15 @@ TYPE_SAMPLE_BYTES = 8 << 20
 ARROW_FILE_MAGIC = b"ARROW1"
 ARROW_STREAM_MAGIC = b"\xff\xff\xff\xff"
 GZIP_MAGIC = b"\x1f\x8b"
+#: A line break of a CSV: LF, CRLF or a lone CR (as Arrow's parser and Python's csv read them).
+LINE_BREAK = re.compile(rb"\r\n?|\n")
 
 #: Reads one batch of a file (``Path``) whose first row is the file's row ``int`` (0-based).
 BatchReader = Callable[[pa.Table, Path, int], FlowTable]
 #: Formats read chunk by chunk: their reader of an Arrow batch.
 STREAMED: dict[str, BatchReader] = {"flows": from_arrow}
+#: Their reader of the checked CSV reader's frames: what words a refusal as the whole read does.
+STREAMED_FRAMES: dict[str, Callable[[pd.DataFrame, Path], FlowTable]] = {"flows": flows.from_frame}
 KEEP_INTEGERS = frozenset({*CONTEXT_COLUMNS, "org", "campaign"})
 #: The checked CSV reader's block (dataset CSV formats): whole lines, about this many bytes.
 FRAME_BLOCK_BYTES = 1 << 20
@@ -134,19 +144,52 @@ def read_chunks(
         if tables is not None:
             yield from tables
             continue
-        batches = _batches(path, rows) if fmt in STREAMED and mapping is None else None
-        if batches is None:
+        found = _batches(path, rows) if fmt in STREAMED and mapping is None else None
+        if found is None:
             table = read_flows(fmt, [path], mapping)
             for start in range(0, len(table), rows):
                 yield table.take(np.arange(start, min(start + rows, len(table))))
             continue
-        seen = 0
-        for batch in batches:
-            seen += batch.num_rows
-            _check_rows(path, seen)
-            yield STREAMED[fmt](batch, path, seen - batch.num_rows)
-        if seen == 0:
-            raise InputError(path, "no rows")
+        batches, text = found
+        tables = _converted(fmt, path, batches)
+        yield from _csv_tables(fmt, path, tables, rows) if text else tables
+
+
+def _csv_tables(
+    fmt: str, path: Path, tables: Iterator[FlowTable], rows: int
+) -> Iterator[FlowTable]:
+    """A CSV's tables (``tables``: Arrow's), with the whole read's refusals: where Arrow's
+    path refuses a block or cannot parse or convert it (a value that does not fit the types of
+    the file's first lines, a quoted line break), the file's text and records are checked
+    through (:func:`check_records`) and the rest is read as the whole read reads it, ``rows``
+    rows at a time: its rows, or its refusal in its words (the column, row and value as
+    written). On this path only, so a refusal may take a second read of the file."""
+    done = 0
+    try:
+        for table in tables:
+            yield table
+            done += len(table)
+    except InputError:
+        check_records(path)
+        yield from _checked_rest(fmt, path, rows, done)
+
+
+def _checked_rest(fmt: str, path: Path, rows: int, done: int) -> Iterator[FlowTable]:
+    """The CSV's rows after its first ``done`` data rows, read by the checked CSV reader."""
+    for frame in read_csv_chunks(path, rows):
+        if frame.index[-1] >= done:
+            yield STREAMED_FRAMES[fmt](frame.loc[max(done, frame.index[0]) :], path)
+
+
+def _converted(fmt: str, path: Path, batches: Iterator[pa.Table]) -> Iterator[FlowTable]:
+    """The batches read by the format's batch reader, each keeping its rows' place."""
+    seen = 0
+    for batch in batches:
+        seen += batch.num_rows
+        _check_rows(path, seen)
+        yield STREAMED[fmt](batch, path, seen - batch.num_rows)
+    if seen == 0:
+        raise InputError(path, "no rows")
 
 
 @dataclass(frozen=True)
@@ -242,21 +285,22 @@ def _check_rows(path: Path, seen: int) -> None:
         raise InputError(path, f"has more than {cap} rows, the cap (FEDSEC_MAX_ROWS)")
 
 
-def _batches(path: Path, rows: int) -> Iterator[pa.Table] | None:
-    """Batches of the file's rows, or None when the file is not one Arrow streams."""
+def _batches(path: Path, rows: int) -> tuple[Iterator[pa.Table], bool] | None:
+    """Batches of the file's rows and whether the file is text (a CSV), or None when the file
+    is not one Arrow streams."""
     require_file(path)
     with open(path, "rb") as handle:
         head = handle.read(8)
     check_capture_bytes(path, head)
     if head[:4] == b"PAR1":
-        return _parquet(path, rows)
+        return _parquet(path, rows), False
     if head[:6] == ARROW_FILE_MAGIC or head[:4] == ARROW_STREAM_MAGIC:
-        return _arrow(path, head, rows)
+        return _arrow(path, head, rows), False
     if head[:2] == GZIP_MAGIC:
-        return _csv(path, "gzip", rows)
+        return _csv(path, "gzip", rows), True
     if head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00" or head[:4] == b"PK\x03\x04":
         return None
-    return _csv(path, None, rows)
+    return _csv(path, None, rows), True
 
 
 def _rechunked(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
@@ -301,28 +345,54 @@ def _arrow(path: Path, head: bytes, rows: int) -> Iterator[pa.Table]:
 
 
 def _csv(path: Path, compression: str | None, rows: int) -> Iterator[pa.Table]:
-    """The CSV's rows, parsed block by block, as tables of about ``rows`` rows."""
+    """The CSV's rows, parsed block by block, as tables of about ``rows`` rows. A refusal of a
+    CSV is then worded as the whole read words it (:func:`_whole_refusal`)."""
     try:
-        with pa.input_stream(str(path), compression=compression) as source:
-            names = _header(path, source)
-        read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
-        parse = pacsv.ParseOptions(newlines_in_values=False)
-        convert = pacsv.ConvertOptions(
-            null_values=sorted(STR_NA_VALUES),
-            strings_can_be_null=True,
-            column_types=_types(path, compression, names),
-        )
-        with pa.input_stream(str(path), compression=compression) as source:
-            reader = pacsv.open_csv(
-                source, read_options=read, parse_options=parse, convert_options=convert
-            )
-            yield from _rechunked(reader, rows)
-    except (pa.ArrowException, OSError) as error:
+        yield from _arrow_csv(path, compression, rows)
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as error:  # decode: a header name
         raise InputError(path, f"cannot be parsed as CSV: {error}") from error
 
 
+def _arrow_csv(path: Path, compression: str | None, rows: int) -> Iterator[pa.Table]:
+    with pa.input_stream(str(path), compression=compression) as source:
+        names = _header(path, source)
+    read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
+    parse = pacsv.ParseOptions(newlines_in_values=False)
+    convert = pacsv.ConvertOptions(
+        null_values=sorted(STR_NA_VALUES),
+        strings_can_be_null=True,
+        column_types=_types(path, compression, names),
+    )
+    with pa.input_stream(str(path), compression=compression) as source:
+        text = pa.PythonFile(_NoNul(path, source), mode="r")
+        reader = pacsv.open_csv(
+            text, read_options=read, parse_options=parse, convert_options=convert
+        )
+        yield from _rechunked(reader, rows)
+
+
+class _NoNul:
+    """A CSV's bytes as Arrow's parser reads them, refused at the first NUL byte (binary data,
+    not text; Arrow's parser would take it into a value), as the whole read refuses them."""
+
+    def __init__(self, path: Path, source: pa.NativeFile) -> None:
+        self.path, self.source, self.closed = path, source, False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.source.read(size)
+        if b"\0" in data:
+            raise InputError(self.path, "holds a NUL byte: binary data, not text")
+        return data
+
+    def close(self) -> None:
+        self.closed = True
+
+
 def _header(path: Path, source: pa.NativeFile) -> list[str]:
-    line = source.read(1 << 20).split(b"\n", 1)[0].decode("utf-8", "replace")
+    """The header's names: the first line that is not empty, as the whole read and Arrow's
+    parser take it (a line ends at LF, CRLF or a lone CR)."""
+    lines = LINE_BREAK.split(source.read(1 << 20))
+    line = next((text for text in lines if text), b"").decode("utf-8", "replace")
     names = [name.replace("\ufeff", "").strip().strip('"') for name in line.split(",")]
     _check_columns(path, names)
     return names
@@ -346,8 +416,8 @@ def _types(path: Path, compression: str | None, names: list[str]) -> dict[str, p
 def _widened(field: pa.Field) -> pa.DataType:
     """Times stay text (as pandas reads them); integers become floats, except context."""
     kind = field.type
-    if pa.types.is_temporal(kind):
-        return pa.string()
+    if pa.types.is_temporal(kind) or pa.types.is_binary(kind):
+        return pa.string()  # binary: text that is not UTF-8, refused when read as text
     if pa.types.is_integer(kind) and field.name.strip() not in KEEP_INTEGERS:
         return pa.float64()
     return kind
