@@ -234,3 +234,16 @@ def test_a_stream_appears_whole_at_the_end_and_an_error_leaves_the_old_file(tmp_
         raise RuntimeError("refused half-way")
     assert target.read_text() == "one\ntwo\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alerts.jsonl"]
+
+
+def test_a_file_where_the_folder_would_be_is_named(tmp_path):
+    blocker = tmp_path / "alerts"
+    blocker.write_text("mine")
+    with pytest.raises(OutputError) as raised:
+        atomic.write_bytes(blocker / "out.jsonl", b"{}\n")
+    assert str(raised.value) == (
+        f"{blocker / 'out.jsonl'}: cannot be written: {blocker} is a file, not a folder"
+    )
+    with pytest.raises(OutputError, match="Not a directory"):
+        atomic.write_bytes(blocker / "deeper" / "out.jsonl", b"{}\n")
+    assert blocker.read_text() == "mine" and os.listdir(tmp_path) == ["alerts"]

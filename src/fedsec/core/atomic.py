@@ -69,8 +69,8 @@ def stream(path: Path, mode: int | None = None) -> Iterator[Sink]:
     beside it, which replaces ``path`` only when the block ends without an error (then the
     temporary file is removed and ``path`` is untouched). ``mode`` as for :func:`write_bytes`."""
     path = Path(path)
+    _make_parent(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = _create_file(path, FILE_MODE if mode is None else mode)
     except OSError as error:
         raise unwritable(path, error) from None
@@ -116,6 +116,18 @@ def _finish(handle: BinaryIO, tmp: Path, path: Path) -> None:
         raise unwritable(path, error) from None
 
 
+def _make_parent(path: Path) -> None:
+    """``path``'s folder, made if missing; a file in a folder's place is named as such."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # mkdir's word for a file where the folder would be
+        raise OutputError(
+            f"{path}: cannot be written: {path.parent} is a file, not a folder"
+        ) from None
+    except OSError as error:
+        raise unwritable(path, error) from None
+
+
 def unwritable(path: Path, error: OSError, kept: str = NOTHING_KEPT) -> OutputError:
     """The error for ``path`` when the system refused to write it (``kept``: what is left)."""
     return OutputError(f"{path}: cannot be written: {why(error)} ({kept})")
@@ -157,8 +169,8 @@ def directory(
     deleted: the build fails with FileExistsError and the staging folder is removed.
     """
     target = Path(target)
+    _make_parent(target)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
         staging = _create_folder(target)
     except OSError as error:
         raise unwritable(target, error) from None
