@@ -107,10 +107,10 @@ def test_streamed_alerts_are_byte_identical_to_the_whole_file_read(bundle, flows
 
 def test_small_csv_blocks_give_the_same_alerts(bundle, flows_csv, tmp_path, monkeypatch):
     """Many CSV blocks (a block per ~40 rows): rows keep their number across blocks."""
-    from fedsec.data.readers import chunks
+    from fedsec.data.readers import csv_arrow
 
     expected = _whole_file_alerts(bundle, flows_csv, tmp_path / "whole.jsonl")
-    monkeypatch.setattr(chunks, "CSV_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(csv_arrow, "CSV_BLOCK_BYTES", 4096)
     _detect(bundle, flows_csv, tmp_path / "streamed.jsonl", chunk_rows=10_000)
     assert (tmp_path / "streamed.jsonl").read_bytes() == expected
 

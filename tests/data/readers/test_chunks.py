@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fedsec.core.errors import InputError
-from fedsec.data.readers import chunks, read_flows
+from fedsec.data.readers import csv_arrow, read_flows
 from fedsec.data.readers.chunks import read_chunks
 from tests.data.readers.tables import assert_same_tables
 
@@ -34,7 +34,7 @@ def _flows(path, rows: int):
 
 def test_small_blocks_are_joined_into_chunks_of_the_requested_rows(tmp_path, monkeypatch):
     frame = _flows(tmp_path / "flows.csv", 5000)
-    monkeypatch.setattr(chunks, "CSV_BLOCK_BYTES", 2048)  # ~60 rows a block
+    monkeypatch.setattr(csv_arrow, "CSV_BLOCK_BYTES", 2048)  # ~60 rows a block
     tables = list(read_chunks("flows", [tmp_path / "flows.csv"], rows=1000))
     sizes = [len(t) for t in tables]
     assert sum(sizes) == 5000 and len(tables) == 5
@@ -115,8 +115,8 @@ def test_a_flow_csv_streams_as_it_reads_whole(tmp_path, monkeypatch, row, suffix
     )
     path = tmp_path / f"flows.{suffix}"
     path.write_bytes(gzip.compress(data) if suffix.endswith("gz") else data)
-    monkeypatch.setattr(chunks, "TYPE_SAMPLE_BYTES", 64 << 10)  # ~1,400 rows
-    monkeypatch.setattr(chunks, "CSV_BLOCK_BYTES", 16 << 10)
+    monkeypatch.setattr(csv_arrow, "TYPE_SAMPLE_BYTES", 64 << 10)  # ~1,400 rows
+    monkeypatch.setattr(csv_arrow, "CSV_BLOCK_BYTES", 16 << 10)
     try:
         whole, refusal = read_flows("flows", [path]), None
     except InputError as error:

@@ -17,7 +17,7 @@ import pytest
 from fedsec.core.errors import InputError
 from fedsec.data.canonical import BASE_NUMERIC, service_from_port
 from fedsec.data.flows import FlowTable
-from fedsec.data.readers import chunks, flows, flows_arrow, read_flows
+from fedsec.data.readers import chunks, csv_arrow, flows, flows_arrow, read_flows
 from fedsec.data.readers._tables import write_parquet
 from fedsec.data.readers.chunks import read_chunks
 from fedsec.simulator import load_simulation, simulate
@@ -103,7 +103,7 @@ def cic_flows() -> pd.DataFrame:
 
 
 def test_real_cic_flows_read_the_same_in_every_container(cic_flows, tmp_path, monkeypatch):
-    monkeypatch.setattr(chunks, "CSV_BLOCK_BYTES", 1 << 16)
+    monkeypatch.setattr(csv_arrow, "CSV_BLOCK_BYTES", 1 << 16)
     assert cic_flows["flag_syn"].isna().sum() == 0 and cic_flows["protocol"].nunique() >= 4
     for path in containers(cic_flows, tmp_path):
         native = compare_batches(path, 4096)

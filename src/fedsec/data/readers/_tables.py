@@ -7,7 +7,7 @@ back trimmed and must be unique. Values keep their Parquet types, so numbers nee
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -119,3 +119,31 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     pq.write_table(table, sink)
     atomic.write_bytes(Path(path), sink.getvalue().to_pybytes())
     return Path(path)
+
+
+def rechunked(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """Tables of about ``rows`` rows: small batches joined, large ones sliced (no copy)."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        for start in range(0, max(batch.num_rows, 1), rows):
+            pending.append(batch.slice(start, rows))
+            count += pending[-1].num_rows
+            if count >= rows:
+                yield pa.Table.from_batches(pending)
+                pending, count = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
+
+
+def check_columns(path: Path, names: list[str]) -> None:
+    """A streamed file's column names: within the column cap, each named once (trimmed)."""
+    cap = limits().max_columns
+    if len(names) > cap:
+        raise InputError(path, f"has {len(names)} columns, more than the cap of {cap}")
+    trimmed = [str(name).strip() for name in names]
+    twice = sorted({n for n in trimmed if trimmed.count(n) > 1})
+    if twice:
+        raise InputError(path, f"column names appear more than once: {', '.join(twice[:5])}")
+    if any(not name for name in trimmed):
+        raise InputError(path, "a column of the header has no name")

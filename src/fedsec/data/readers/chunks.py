@@ -18,20 +18,15 @@ compressed otherwise than by gzip) are read whole by their reader and handed out
 TON_IoT stays whole on purpose: whether a sensor column is numeric or a category is decided
 from all of its values.
 
-Arrow infers column types once, from the file's first 8 MiB of lines; times stay text, and
-integer columns other than context (ports, ids, times keep their integers, as alerts show them)
-are read as float64, so a later block with a fraction in such a column is no error. Values
-pandas reads as missing are missing here too. A CSV's refusals are the whole read's, word for
-word: where Arrow's path refuses a block or cannot parse or convert it, the file's text and
+A flow CSV is parsed by Arrow (:mod:`csv_arrow`) and its refusals are the whole read's, word
+for word: where Arrow's path refuses a block or cannot parse or convert it, the file's text and
 records are checked through and the rest is read by the checked CSV reader (its rows, when the
-whole read takes them: a quoted line break, a later value the first lines' types do not fit);
-a NUL byte, which Arrow's parser would take into a value, is refused as it is read.
+whole read takes them: a quoted line break, a later value the first lines' types do not fit).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,13 +34,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
-from pandas._libs.parsers import STR_NA_VALUES
 
 from fedsec.core.errors import InputError
-from fedsec.data.canonical import CONTEXT_COLUMNS
 from fedsec.data.flows import FlowTable
 from fedsec.data.leaks import check_capture_bytes
 from fedsec.data.mapping import Mapping
@@ -62,7 +54,8 @@ from fedsec.data.readers import (
 )
 from fedsec.data.readers._csv_records import check_records, read_csv_chunks
 from fedsec.data.readers._input import limits, require_file
-from fedsec.data.readers._tables import frame_chunks, parquet_batches
+from fedsec.data.readers._tables import check_columns, frame_chunks, parquet_batches, rechunked
+from fedsec.data.readers.csv_arrow import csv_batches
 from fedsec.data.readers.flows_arrow import from_arrow
 from fedsec.data.readers.zeek_arrow import lines_table, typed_table
 from fedsec.data.readers.zeek_ascii import ascii_chunks
@@ -70,16 +63,9 @@ from fedsec.data.readers.zeek_json import json_chunks
 from fedsec.data.readers.zeek_json_arrow import JsonChunk
 
 CHUNK_ROWS = 65_536
-#: The CSV parser's block: its buffers take some 25x the block in memory (200 MiB at 8 MiB),
-#: so blocks are small and their batches joined into chunks of about ``CHUNK_ROWS`` rows.
-CSV_BLOCK_BYTES = 1 << 20
-#: Column types are inferred once, from the file's first whole lines up to this size.
-TYPE_SAMPLE_BYTES = 8 << 20
 ARROW_FILE_MAGIC = b"ARROW1"
 ARROW_STREAM_MAGIC = b"\xff\xff\xff\xff"
 GZIP_MAGIC = b"\x1f\x8b"
-#: A line break of a CSV: LF, CRLF or a lone CR (as Arrow's parser and Python's csv read them).
-LINE_BREAK = re.compile(rb"\r\n?|\n")
 
 #: Reads one batch of a file (``Path``) whose first row is the file's row ``int`` (0-based).
 BatchReader = Callable[[pa.Table, Path, int], FlowTable]
@@ -87,7 +73,6 @@ BatchReader = Callable[[pa.Table, Path, int], FlowTable]
 STREAMED: dict[str, BatchReader] = {"flows": from_arrow}
 #: Their reader of the checked CSV reader's frames: what words a refusal as the whole read does.
 STREAMED_FRAMES: dict[str, Callable[[pd.DataFrame, Path], FlowTable]] = {"flows": flows.from_frame}
-KEEP_INTEGERS = frozenset({*CONTEXT_COLUMNS, "org", "campaign"})
 #: The checked CSV reader's block (dataset CSV formats): whole lines, about this many bytes.
 FRAME_BLOCK_BYTES = 1 << 20
 #: A format's frames of about ``rows`` rows of a file (None: it reads that file whole); a
@@ -297,33 +282,18 @@ def _batches(path: Path, rows: int) -> tuple[Iterator[pa.Table], bool] | None:
     if head[:6] == ARROW_FILE_MAGIC or head[:4] == ARROW_STREAM_MAGIC:
         return _arrow(path, head, rows), False
     if head[:2] == GZIP_MAGIC:
-        return _csv(path, "gzip", rows), True
+        return csv_batches(path, "gzip", rows), True
     if head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00" or head[:4] == b"PK\x03\x04":
         return None
-    return _csv(path, None, rows), True
-
-
-def _rechunked(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
-    """Tables of about ``rows`` rows: small batches joined, large ones sliced (no copy)."""
-    pending: list[pa.RecordBatch] = []
-    count = 0
-    for batch in batches:
-        for start in range(0, max(batch.num_rows, 1), rows):
-            pending.append(batch.slice(start, rows))
-            count += pending[-1].num_rows
-            if count >= rows:
-                yield pa.Table.from_batches(pending)
-                pending, count = [], 0
-    if pending:
-        yield pa.Table.from_batches(pending)
+    return csv_batches(path, None, rows), True
 
 
 def _parquet(path: Path, rows: int, groups: Sequence[int] | None = None) -> Iterator[pa.Table]:
     """The file's tables (of its row groups ``groups`` only, when given)."""
     try:
         source = pq.ParquetFile(path)
-        _check_columns(path, source.schema_arrow.names)
-        yield from _rechunked(parquet_batches(source, rows, groups), rows)
+        check_columns(path, source.schema_arrow.names)
+        yield from rechunked(parquet_batches(source, rows, groups), rows)
     except (pa.ArrowException, OSError) as error:
         raise InputError(path, f"cannot be read as Parquet: {error}") from error
 
@@ -333,103 +303,12 @@ def _arrow(path: Path, head: bytes, rows: int) -> Iterator[pa.Table]:
         with pa.memory_map(str(path)) as source:
             if head[:6] == ARROW_FILE_MAGIC:
                 reader = ipc.open_file(source)
-                _check_columns(path, reader.schema.names)
+                check_columns(path, reader.schema.names)
                 batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
             else:
                 reader = ipc.open_stream(source)
-                _check_columns(path, reader.schema.names)
+                check_columns(path, reader.schema.names)
                 batches = iter(reader)
-            yield from _rechunked(batches, rows)
+            yield from rechunked(batches, rows)
     except (pa.ArrowException, OSError) as error:
         raise InputError(path, f"cannot be read as Arrow IPC: {error}") from error
-
-
-def _csv(path: Path, compression: str | None, rows: int) -> Iterator[pa.Table]:
-    """The CSV's rows, parsed block by block, as tables of about ``rows`` rows. A refusal of a
-    CSV is then worded as the whole read words it (:func:`_whole_refusal`)."""
-    try:
-        yield from _arrow_csv(path, compression, rows)
-    except (pa.ArrowException, OSError, UnicodeDecodeError) as error:  # decode: a header name
-        raise InputError(path, f"cannot be parsed as CSV: {error}") from error
-
-
-def _arrow_csv(path: Path, compression: str | None, rows: int) -> Iterator[pa.Table]:
-    with pa.input_stream(str(path), compression=compression) as source:
-        names = _header(path, source)
-    read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
-    parse = pacsv.ParseOptions(newlines_in_values=False)
-    convert = pacsv.ConvertOptions(
-        null_values=sorted(STR_NA_VALUES),
-        strings_can_be_null=True,
-        column_types=_types(path, compression, names),
-    )
-    with pa.input_stream(str(path), compression=compression) as source:
-        text = pa.PythonFile(_NoNul(path, source), mode="r")
-        reader = pacsv.open_csv(
-            text, read_options=read, parse_options=parse, convert_options=convert
-        )
-        yield from _rechunked(reader, rows)
-
-
-class _NoNul:
-    """A CSV's bytes as Arrow's parser reads them, refused at the first NUL byte (binary data,
-    not text; Arrow's parser would take it into a value), as the whole read refuses them."""
-
-    def __init__(self, path: Path, source: pa.NativeFile) -> None:
-        self.path, self.source, self.closed = path, source, False
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.source.read(size)
-        if b"\0" in data:
-            raise InputError(self.path, "holds a NUL byte: binary data, not text")
-        return data
-
-    def close(self) -> None:
-        self.closed = True
-
-
-def _header(path: Path, source: pa.NativeFile) -> list[str]:
-    """The header's names: the first line that is not empty, as the whole read and Arrow's
-    parser take it (a line ends at LF, CRLF or a lone CR)."""
-    lines = LINE_BREAK.split(source.read(1 << 20))
-    line = next((text for text in lines if text), b"").decode("utf-8", "replace")
-    names = [name.replace("\ufeff", "").strip().strip('"') for name in line.split(",")]
-    _check_columns(path, names)
-    return names
-
-
-def _types(path: Path, compression: str | None, names: list[str]) -> dict[str, pa.DataType]:
-    """Arrow's inference on the file's first whole lines (up to :data:`TYPE_SAMPLE_BYTES`),
-    integers widened to float64 except context; every column's type is then given to the
-    streaming reader, whatever its block size. The sample is parsed on its own: a streaming
-    reader opened for its schema would start parsing the file ahead, its buffers held."""
-    with pa.input_stream(str(path), compression=compression) as source:
-        head = source.read(TYPE_SAMPLE_BYTES)
-    if len(head) == TYPE_SAMPLE_BYTES:
-        head = head[: head.rfind(b"\n") + 1] or head
-    convert = pacsv.ConvertOptions(null_values=sorted(STR_NA_VALUES), strings_can_be_null=True)
-    read = pacsv.ReadOptions(block_size=TYPE_SAMPLE_BYTES, use_threads=False)
-    schema = pacsv.read_csv(pa.py_buffer(head), read_options=read, convert_options=convert).schema
-    return {field.name: _widened(field) for field in schema}
-
-
-def _widened(field: pa.Field) -> pa.DataType:
-    """Times stay text (as pandas reads them); integers become floats, except context."""
-    kind = field.type
-    if pa.types.is_temporal(kind) or pa.types.is_binary(kind):
-        return pa.string()  # binary: text that is not UTF-8, refused when read as text
-    if pa.types.is_integer(kind) and field.name.strip() not in KEEP_INTEGERS:
-        return pa.float64()
-    return kind
-
-
-def _check_columns(path: Path, names: list[str]) -> None:
-    cap = limits().max_columns
-    if len(names) > cap:
-        raise InputError(path, f"has {len(names)} columns, more than the cap of {cap}")
-    trimmed = [str(name).strip() for name in names]
-    twice = sorted({n for n in trimmed if trimmed.count(n) > 1})
-    if twice:
-        raise InputError(path, f"column names appear more than once: {', '.join(twice[:5])}")
-    if any(not name for name in trimmed):
-        raise InputError(path, "a column of the header has no name")
