@@ -21,7 +21,7 @@ from all of its values.
 A flow CSV is parsed by Arrow (:mod:`csv_arrow`) and its refusals are the whole read's, word
 for word: where Arrow's path refuses a block or cannot parse or convert it, the file's text and
 records are checked through and the rest is read by the checked CSV reader (its rows, when the
-whole read takes them: a quoted line break, a later value the first lines' types do not fit).
+whole read takes them: a later value the first lines' types do not fit).
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def _csv_tables(
 ) -> Iterator[FlowTable]:
     """A CSV's tables (``tables``: Arrow's), with the whole read's refusals: where Arrow's
     path refuses a block or cannot parse or convert it (a value that does not fit the types of
-    the file's first lines, a quoted line break), the file's text and records are checked
+    the file's first lines), the file's text and records are checked
     through (:func:`check_records`) and the rest is read as the whole read reads it, ``rows``
     rows at a time: its rows, or its refusal in its words (the column, row and value as
     written). On this path only, so a refusal may take a second read of the file."""
