@@ -28,8 +28,9 @@ from fedsec.data.readers._tables import check_columns, rechunked
 CSV_BLOCK_BYTES = 1 << 20
 #: Column types are inferred once, from the file's first whole lines up to this size.
 TYPE_SAMPLE_BYTES = 8 << 20
-#: A line break of a CSV: LF, CRLF or a lone CR (as Arrow's parser and Python's csv read them).
-LINE_BREAK = re.compile(rb"\r\n?|\n")
+#: A line that is not empty; a line ends at LF, CRLF or a lone CR (as Arrow's parser and
+#: Python's csv read them).
+LINE = re.compile(rb"[^\r\n]+")
 #: Integer columns kept as integers (context: alerts show them as they were written).
 KEEP_INTEGERS = frozenset({*CONTEXT_COLUMNS, "org", "campaign"})
 
@@ -82,8 +83,8 @@ class _NoNul:
 def _header(path: Path, source: pa.NativeFile) -> list[str]:
     """The header's names: the first line that is not empty, as the whole read and Arrow's
     parser take it (a line ends at LF, CRLF or a lone CR)."""
-    lines = LINE_BREAK.split(source.read(1 << 20))
-    line = next((text for text in lines if text), b"").decode("utf-8", "replace")
+    first = LINE.search(source.read(1 << 20))
+    line = (first.group() if first else b"").decode("utf-8", "replace")
     names = [name.replace("\ufeff", "").strip().strip('"') for name in line.split(",")]
     check_columns(path, names)
     return names
