@@ -205,17 +205,19 @@ def read_csv_chunks(
     allow_duplicates: Collection[str] = (),
     caps: Limits | None = None,
     block_bytes: int = 1 << 20,
+    first_row: int = 0,
 ) -> Iterator[pd.DataFrame]:
     """:func:`~fedsec.data.readers._io.read_csv_checked`'s frame in frames of ``rows`` lines
     (more when a quoted value's line break falls at the cut), indexed by each record's data row
     in the file (0-based): the same checks, never the whole file in memory (blocks of about
-    ``block_bytes``). Each frame's column types are pandas' inference on its own rows."""
+    ``block_bytes``). Each frame's column types are pandas' inference on its own rows. Rows
+    before data row ``first_row`` are checked but neither parsed nor given."""
     path = Path(path)
     caps = caps or limits()
     scan = RecordScan(path, sep, header is not None, caps, allow_duplicates)
     blocks = text_blocks(path, caps, replace=replace_errors, block_bytes=block_bytes)
     for text in _record_texts(path, blocks, rows, scan):
-        yield from _frames(path, text, scan)
+        yield from _frames(path, text, scan, first_row)
     if scan.records == 0:
         raise InputError(path, "file has a header but no rows")
 
@@ -271,15 +273,16 @@ def _balanced_cut(text: str, lines: int) -> int:
     return cut + 1
 
 
-def _frames(path: Path, text: str, scan: RecordScan) -> Iterator[pd.DataFrame]:
-    """The block's records as a frame (none when it holds none)."""
+def _frames(path: Path, text: str, scan: RecordScan, first_row: int) -> Iterator[pd.DataFrame]:
+    """The block's records from data row ``first_row`` on as a frame (none when it holds none;
+    a block wholly before that row is checked, not parsed)."""
     header_line = scan.has_header and scan.names is None
     before = scan.records
     records = scan.scan(text)
-    if records:
+    if records and before + records > first_row:
         frame = parse_records(path, text, scan, records, header_line=header_line)
         frame.index = pd.RangeIndex(before, before + records)
-        yield frame
+        yield frame.loc[first_row:] if before < first_row else frame
 
 
 def _clean(name: str) -> str:

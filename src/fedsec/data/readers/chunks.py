@@ -161,9 +161,8 @@ def _csv_tables(
 
 def _checked_rest(fmt: str, path: Path, rows: int, done: int) -> Iterator[FlowTable]:
     """The CSV's rows after its first ``done`` data rows, read by the checked CSV reader."""
-    for frame in read_csv_chunks(path, rows):
-        if frame.index[-1] >= done:
-            yield STREAMED_FRAMES[fmt](frame.loc[max(done, frame.index[0]) :], path)
+    for frame in read_csv_chunks(path, rows, first_row=done):
+        yield STREAMED_FRAMES[fmt](frame, path)
 
 
 def _converted(fmt: str, path: Path, batches: Iterator[pa.Table]) -> Iterator[FlowTable]:
