@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fedsec.core import atomic, outputs
+from fedsec.core import atomic, outputs, standard_output
 from fedsec.core.errors import FedsecError
 
 UNWRAPPED = 1 << 16
@@ -70,8 +70,8 @@ class Interrupted(Exception):
 
 def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Errors a user can cause, and a write the system refuses (a full disk): one clear line on
-    stderr, exit 2. Ctrl-C: what was kept, exit 130. Anything else is a bug and keeps its
-    traceback."""
+    stderr, exit 2. Ctrl-C: what was kept, exit 130. Standard output's reader gone: nothing
+    said, exit 141. Anything else is a bug and keeps its traceback."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -80,6 +80,9 @@ def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except FedsecError as error:
             errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
             raise typer.Exit(EXIT_USAGE) from None
+        except BrokenPipeError:  # standard output's reader left (| head): stop, say nothing
+            standard_output.quiet_after_reader_left()
+            raise typer.Exit(standard_output.EXIT_READER_LEFT) from None
         except OSError as error:  # a full disk is the machine's state, never a bug
             if error.errno not in atomic.REFUSED:
                 raise

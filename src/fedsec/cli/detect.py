@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from fedsec.cli.common import ScanProgress, clean_errors, console, errors
+from fedsec.cli.common import Interrupted, ScanProgress, clean_errors, console, errors
 from fedsec.cli.options import DETECT_FORMATS
 from fedsec.core import outputs
+from fedsec.core.standard_output import described, is_standard_output
 
 if TYPE_CHECKING:
     from fedsec.detect.dispatch import AlertOptions
@@ -42,7 +44,13 @@ def detect(
         Path | None,
         typer.Option(help="Mapping file for --format mapped (fedsec inspect FILE proposes one)."),
     ] = None,
-    out: Annotated[Path, typer.Option(help="Alerts file (JSON Lines).")] = Path("alerts.jsonl"),
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Alerts file (JSON Lines); '-' sends them to standard output as they are "
+            "scored (the summary then goes to standard error)."
+        ),
+    ] = Path("alerts.jsonl"),
     alert_format: Annotated[
         str,
         typer.Option(
@@ -150,9 +158,16 @@ def detect(
     if not inputs:
         raise typer.BadParameter("give at least one file to score", param_hint="--input")
     alert_options = _alert_options(alert_format, organization or org, observer, timezone)
-    outputs.check_file(out, force=force)
+    piped = is_standard_output(out)
+    if not piped:
+        outputs.check_file(out, force=force)
     incident_options = None
     if incidents is not None:
+        if piped:
+            raise typer.BadParameter(
+                "--incidents correlates the alerts file: give --out a file name, not '-'",
+                param_hint="--incidents",
+            )
         from fedsec.forensics.report import IncidentOptions, check_targets
 
         incident_options = IncidentOptions(default_org=organization or org, force=force)
@@ -164,6 +179,7 @@ def detect(
     with (
         stop_on_signals() if follow else contextlib.nullcontext() as stop,
         scan as progress,
+        _sent_on_interrupt() if piped else contextlib.nullcontext(),
     ):
         summary = run_detection(
             outputs.resolve(model),
@@ -190,17 +206,18 @@ def detect(
             "unchanged; do not act on these alerts without checking its origin.",
             highlight=False,
         )
-    elif authenticity is not None:
-        console.print(f"model {authenticity.describe()}", highlight=False)
+    say = errors if piped else console  # standard output carries the alerts alone
+    if authenticity is not None and authenticity.trusted:
+        say.print(f"model {authenticity.describe()}", highlight=False)
     grid = Table(
         "flagged as",
         "alerts",
         "true labels in input",
-        title=f"{summary.rows} rows scored, {summary.alerts} alerts → {out}",
+        title=f"{summary.rows} rows scored, {summary.alerts} alerts → {described(out)}",
     )
     for family, count in summary.by_family.items():
         grid.add_row(family, str(count), summary.truth_note.get(family, ""))
-    console.print(grid)
+    say.print(grid)
     for notice in summary.notices:
         errors.print(f"[bold yellow]note:[/] {notice}", highlight=False)
     if incidents is not None and incident_options is not None:
@@ -208,6 +225,17 @@ def detect(
         from fedsec.forensics.report import write_incidents
 
         show(write_incidents([out], incidents, incident_options))
+
+
+@contextlib.contextmanager
+def _sent_on_interrupt() -> Iterator[None]:
+    """Ctrl-C while alerts go to standard output: say that those sent stay sent."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(
+            "the alerts sent to standard output before it stay with their reader"
+        ) from None
 
 
 def _alert_options(

@@ -11,7 +11,7 @@ import typer
 from fedsec.data.logs import LOG_FORMATS
 from fedsec.data.readers import FORMATS
 
-PIPED = not sys.stdout.isatty()
+PIPED = sys.stdout is None or not sys.stdout.isatty()
 UNWRAPPED_HELP = 1 << 16
 # On a terminal: rich help panels at its width. Piped or logged: plain help, never wrapped.
 HELP: dict = {"help_option_names": ["-h", "--help"]} | (

@@ -90,18 +90,22 @@ class Sink:
     """A handle whose writes, when the system refuses them, are an :class:`OutputError` naming
     the file being written (``kept``: what is left of it then). :func:`stream` gives one."""
 
-    def __init__(self, handle: BinaryIO, path: Path, kept: str = NOTHING_KEPT) -> None:
+    def __init__(self, handle: BinaryIO, path: Path | str, kept: str = NOTHING_KEPT) -> None:
         self._handle, self._path, self._kept = handle, path, kept
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | memoryview) -> int:
         try:
             return self._handle.write(data)
+        except BrokenPipeError:
+            raise  # a pipe's reader went away: not the system refusing the write
         except OSError as error:
             raise unwritable(self._path, error, self._kept) from None
 
     def flush(self) -> None:
         try:
             self._handle.flush()
+        except BrokenPipeError:
+            raise
         except OSError as error:
             raise unwritable(self._path, error, self._kept) from None
 
@@ -128,7 +132,7 @@ def _make_parent(path: Path) -> None:
         raise unwritable(path, error) from None
 
 
-def unwritable(path: Path, error: OSError, kept: str = NOTHING_KEPT) -> OutputError:
+def unwritable(path: Path | str, error: OSError, kept: str = NOTHING_KEPT) -> OutputError:
     """The error for ``path`` when the system refused to write it (``kept``: what is left)."""
     return OutputError(f"{path}: cannot be written: {why(error)} ({kept})")
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from fedsec.core.atomic import Sink, unwritable
 from fedsec.core.errors import InputError
+from fedsec.core.standard_output import is_standard_output, standard_output_sink
 from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers.chunks import read_chunks
@@ -251,7 +252,11 @@ def run_follow(
     options: FollowOptions = FollowOptions(),
     mapping: Mapping | None = None,
 ) -> DetectionSummary:
-    """:func:`follow` into the alerts file ``out`` (created new; lines appear batch by batch)."""
+    """:func:`follow` into the alerts file ``out`` (created new; lines appear batch by batch),
+    or to standard output for ``-``."""
+    if is_standard_output(out):
+        follow(path, fmt, score, standard_output_sink(), stop, options, mapping)
+        return summary()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         handle = open(out, "wb")  # noqa: SIM115 (closed below)

@@ -11,7 +11,7 @@ import numpy as np
 import orjson
 
 from fedsec.bundles.signing import Authenticity
-from fedsec.core import atomic
+from fedsec.core import standard_output
 from fedsec.core.errors import InputError
 from fedsec.data.flows import FlowTable
 from fedsec.data.taxonomy import UNLABELED
@@ -98,8 +98,10 @@ def alert_lines(records: list[dict]) -> bytes:
 def write_alerts(
     out: Path, records: list[dict], lines: Callable[[list[dict]], bytes] = alert_lines
 ) -> None:
-    """One JSON object per line (``lines``: in an alert format), written atomically."""
-    atomic.write_bytes(Path(out), lines(records))
+    """One JSON object per line (``lines``: in an alert format), written atomically, or sent
+    to standard output for ``-``."""
+    with standard_output.stream(Path(out)) as sink:
+        sink.write(lines(records))
 
 
 def add_network(records: list[dict], table: FlowTable, rows: np.ndarray) -> None:
