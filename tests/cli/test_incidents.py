@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -148,6 +150,42 @@ def test_detect_writes_incidents_beside_the_alerts(consortium, tmp_path) -> None
         ],
     )
     assert again.exit_code == 2 and not (tmp_path / "b.jsonl").exists()  # refused before scoring
+
+
+def test_detect_piped_into_incidents_gives_the_incidents_of_detect_incidents(
+    consortium, tmp_path
+) -> None:
+    """``fedsec detect --out - | fedsec incidents -``: a real pipe between two processes gives
+    the incidents ``fedsec detect --incidents`` writes from its alerts file."""
+    data, bundle = consortium
+    files = [str(f) for f in window_files(data)["grid"]]
+    detect = [sys.executable, "-m", "fedsec", "detect", "--model", str(bundle)]
+    detect += ["--format", "flows", "--org", "grid", "--input", *files]
+    filed = tmp_path / "filed"
+    done = subprocess.run(
+        [*detect, "--out", str(tmp_path / "a.jsonl"), "--incidents", str(filed)],
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    piped = tmp_path / "piped"
+    incidents = [sys.executable, "-m", "fedsec", "incidents", "-", "--out", str(piped)]
+    source = subprocess.Popen([*detect, "--out", "-"], stdout=subprocess.PIPE)
+    sink = subprocess.run(incidents, stdin=source.stdout, capture_output=True, check=False)
+    source.stdout.close()
+    assert source.wait() == 0 and sink.returncode == 0, sink.stderr
+    expected = json.loads((filed / "incidents.json").read_text())
+    assert expected["summary"]["incidents"] >= 1
+    assert json.loads((piped / "incidents.json").read_text()) == expected
+
+
+def test_a_bad_line_on_standard_input_is_named_so(alerts, tmp_path) -> None:
+    text = alerts.read_text() + '{"family": "recon", "timestamp": "yesterday"}\n'
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["incidents", "-", "--out", str(out)], input=text)
+    assert result.exit_code == 2
+    assert "standard input:105" in result.output and "no readable time" in result.output
+    assert not out.exists()
 
 
 def test_the_same_detections_as_ecs_alerts_give_the_same_incidents(consortium, tmp_path):

@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fedsec.core import atomic, outputs, standard_output
+from fedsec.core import atomic, outputs, standard_streams
 from fedsec.core.errors import FedsecError
 
 UNWRAPPED = 1 << 16
@@ -81,8 +81,8 @@ def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
             raise typer.Exit(EXIT_USAGE) from None
         except BrokenPipeError:  # standard output's reader left (| head): stop, say nothing
-            standard_output.quiet_after_reader_left()
-            raise typer.Exit(standard_output.EXIT_READER_LEFT) from None
+            standard_streams.quiet_after_reader_left()
+            raise typer.Exit(standard_streams.EXIT_READER_LEFT) from None
         except OSError as error:  # a full disk is the machine's state, never a bug
             if error.errno not in atomic.REFUSED:
                 raise

@@ -14,7 +14,7 @@ from rich.table import Table
 from fedsec.cli.common import Interrupted, ScanProgress, clean_errors, console, errors
 from fedsec.cli.options import DETECT_FORMATS
 from fedsec.core import outputs
-from fedsec.core.standard_output import described, is_standard_output
+from fedsec.core.standard_streams import described, is_standard_output
 
 if TYPE_CHECKING:
     from fedsec.detect.dispatch import AlertOptions

@@ -93,7 +93,11 @@ def show(run: IncidentRun, stix: Path | None = None) -> None:
 def incidents(
     alerts: Annotated[
         list[Path],
-        typer.Argument(metavar="ALERTS", help="Alert files (JSON lines) written by fedsec detect."),
+        typer.Argument(
+            metavar="ALERTS",
+            help="Alert files (JSON lines) written by fedsec detect; '-' reads standard input "
+            "(fedsec detect --out - | fedsec incidents -).",
+        ),
     ],
     out: Annotated[Path, typer.Option(help="Report folder (incidents.json, incidents.html).")] = (
         Path("incidents")

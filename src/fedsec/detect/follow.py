@@ -32,7 +32,7 @@ import numpy as np
 
 from fedsec.core.atomic import Sink, unwritable
 from fedsec.core.errors import InputError
-from fedsec.core.standard_output import is_standard_output, standard_output_sink
+from fedsec.core.standard_streams import is_standard_output, standard_output_sink
 from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers.chunks import read_chunks

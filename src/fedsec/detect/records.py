@@ -11,7 +11,7 @@ import numpy as np
 import orjson
 
 from fedsec.bundles.signing import Authenticity
-from fedsec.core import standard_output
+from fedsec.core import standard_streams
 from fedsec.core.errors import InputError
 from fedsec.data.flows import FlowTable
 from fedsec.data.taxonomy import UNLABELED
@@ -100,7 +100,7 @@ def write_alerts(
 ) -> None:
     """One JSON object per line (``lines``: in an alert format), written atomically, or sent
     to standard output for ``-``."""
-    with standard_output.stream(Path(out)) as sink:
+    with standard_streams.stream(Path(out)) as sink:
         sink.write(lines(records))
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from fedsec.core import standard_output
+from fedsec.core import standard_streams
 from fedsec.core.ordered import ordered_map
 from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
@@ -163,7 +163,7 @@ def score_files_together(
     if plan is not None:
         groups, owned = plan
         with contextlib.ExitStack() as stack:
-            sinks = [stack.enter_context(standard_output.stream(out)) for out in outs]
+            sinks = [stack.enter_context(standard_streams.stream(out)) for out in outs]
             beside = _scratch_folder(outs[0])
             score_row_groups(together, fmt, groups, sinks, owned, chunk_rows, beside, progress)
         return
@@ -171,7 +171,7 @@ def score_files_together(
     if ahead if ahead is not None else available_cores() >= 2:
         chunks = read_ahead(chunks)
     with contextlib.ExitStack() as stack:
-        sinks = [stack.enter_context(standard_output.stream(out)) for out in outs]
+        sinks = [stack.enter_context(standard_streams.stream(out)) for out in outs]
         stack.enter_context(contextlib.closing(chunks))
         for lines in scored_lines(together, chunks, count):
             for sink, text in zip(sinks, lines, strict=True):
@@ -184,7 +184,7 @@ def score_files_together(
 def _scratch_folder(out: Path) -> Path:
     """Where row groups scored ahead of their turn wait: beside the output file (the same
     disk), or in the temporary folder when the output is standard output."""
-    return Path(tempfile.gettempdir()) if standard_output.is_standard_output(out) else out.parent
+    return Path(tempfile.gettempdir()) if standard_streams.is_standard_output(out) else out.parent
 
 
 def _in_processes(

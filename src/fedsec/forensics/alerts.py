@@ -4,14 +4,18 @@ that is not an alert is refused with its file and line number."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from fedsec.core.errors import InputError
+from fedsec.core.standard_streams import described_input, is_standard_input
 from fedsec.forensics.attack import Technique, family_techniques, normal_tactic
 
 #: A line longer than this is not an alert (bounds memory on a hostile file).
@@ -206,26 +210,43 @@ def to_alert(
     )
 
 
-def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+def _opened(path: Path) -> contextlib.AbstractContextManager[BinaryIO]:
+    """``path`` open for reading, or standard input (left open) for ``-``."""
+    if is_standard_input(path):
+        if sys.stdin is None:
+            raise InputError("standard input", "closed; give the alert files by name")
+        return contextlib.nullcontext(sys.stdin.buffer)
     try:
-        handle = path.open("rb")
+        return path.open("rb")
     except OSError as error:
         raise InputError(path, f"cannot read: {error.strerror or error}") from error
-    with handle:
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    with _opened(path) as handle:
         for number, line in enumerate(iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b""), 1):
             if len(line) > MAX_LINE_BYTES:
-                raise InputError(f"{path}:{number}", f"line longer than {MAX_LINE_BYTES} bytes")
+                where = f"{described_input(path)}:{number}"
+                raise InputError(where, f"line longer than {MAX_LINE_BYTES} bytes")
             if line.strip():
                 yield number, line
 
 
+def _detected(path: Path) -> float | None:
+    """When the alerts were written, for alerts without a time: the file's modification time,
+    or now for standard input (a pipe's alerts are being written now)."""
+    if is_standard_input(path):
+        return datetime.now(UTC).timestamp()
+    return path.stat().st_mtime if path.is_file() else None
+
+
 def read_alerts(paths: Iterable[Path], default_org: str | None = None) -> list[Alert]:
-    """Every alert of the JSON-lines files ``paths``, in file order."""
+    """Every alert of the JSON-lines files ``paths`` (``-``: standard input), in file order."""
     alerts = []
     for path in paths:
-        detected = Path(path).stat().st_mtime if Path(path).is_file() else None
+        detected = _detected(Path(path))
         for number, line in _lines(Path(path)):
-            where = f"{path}:{number}"
+            where = f"{described_input(path)}:{number}"
             try:
                 doc = json.loads(line)
             except (json.JSONDecodeError, UnicodeDecodeError) as error:

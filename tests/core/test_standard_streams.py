@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from fedsec.core import standard_output
+from fedsec.core import standard_streams
 from fedsec.core.errors import OutputError
-from fedsec.core.standard_output import FlushedSink
+from fedsec.core.standard_streams import FlushedSink
 
 
 class PartialWrites(io.RawIOBase):
@@ -61,7 +61,7 @@ class DiskFull(io.RawIOBase):
 def test_a_reader_that_left_is_not_a_refused_write_but_a_full_disk_is():
     with pytest.raises(BrokenPipeError):
         FlushedSink(ReaderLeft(), "standard output").write(b"x\n")
-    sink = FlushedSink(DiskFull(), "standard output", standard_output.SENT_KEPT)
+    sink = FlushedSink(DiskFull(), "standard output", standard_streams.SENT_KEPT)
     with pytest.raises(OutputError) as refused:
         sink.write(b"x\n")
     assert str(refused.value) == (
@@ -73,10 +73,10 @@ def test_a_reader_that_left_is_not_a_refused_write_but_a_full_disk_is():
 def test_a_closed_standard_output_is_named(monkeypatch):
     monkeypatch.setattr(sys, "stdout", None)
     with pytest.raises(OutputError, match="standard output is closed"):
-        standard_output.standard_output_sink()
+        standard_streams.standard_output_sink()
 
 
 def test_only_a_dash_means_standard_output(tmp_path):
-    assert standard_output.is_standard_output("-")
-    assert not standard_output.is_standard_output(tmp_path / "-")
-    assert standard_output.described("-") == "standard output"
+    assert standard_streams.is_standard_output("-")
+    assert not standard_streams.is_standard_output(tmp_path / "-")
+    assert standard_streams.described("-") == "standard output"

@@ -1,5 +1,7 @@
-"""``--out -``: lines written to standard output as they come, for a pipe into a shipper or
-``jq``; any other ``--out`` is a file written atomically (:mod:`fedsec.core.atomic`).
+"""``-`` for standard input or output, as Unix tools take it: ``fedsec detect --out -`` writes
+the alerts to standard output as they are scored, for a pipe into a shipper or ``jq``, and
+``fedsec incidents -`` reads them from standard input. Any other ``--out`` is a file written
+atomically (:mod:`fedsec.core.atomic`).
 
 A pipe cannot be atomic: its reader has what was sent when a run stops half-way, and the
 error says so. A reader that goes away (``| head``) ends the command quietly with 141, as
@@ -18,8 +20,8 @@ from fedsec.core import atomic
 from fedsec.core.atomic import Sink
 from fedsec.core.errors import OutputError
 
-#: The ``--out`` that means standard output.
-STANDARD_OUTPUT = "-"
+#: The ``--out`` that means standard output, the input that means standard input.
+DASH = "-"
 #: What is left when standard output stops taking lines, or the run stops half-way.
 SENT_KEPT = "the lines sent before it stay with their reader"
 #: 128 + SIGPIPE: the exit of a writer whose reader went away, as shells report it.
@@ -27,13 +29,23 @@ EXIT_READER_LEFT = 141
 
 
 def is_standard_output(out: Path | str) -> bool:
-    """Whether ``out`` names standard output (``-``)."""
-    return str(out) == STANDARD_OUTPUT
+    """Whether the output ``out`` names standard output (``-``)."""
+    return str(out) == DASH
+
+
+def is_standard_input(source: Path | str) -> bool:
+    """Whether the input ``source`` names standard input (``-``)."""
+    return str(source) == DASH
 
 
 def described(out: Path | str) -> str:
-    """``out`` in words: its path, or "standard output"."""
+    """The output ``out`` in words: its path, or "standard output"."""
     return "standard output" if is_standard_output(out) else str(out)
+
+
+def described_input(source: Path | str) -> str:
+    """The input ``source`` in words: its path, or "standard input"."""
+    return "standard input" if is_standard_input(source) else str(source)
 
 
 class FlushedSink(Sink):
