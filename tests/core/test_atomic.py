@@ -247,3 +247,41 @@ def test_a_file_where_the_folder_would_be_is_named(tmp_path):
     with pytest.raises(OutputError, match="Not a directory"):
         atomic.write_bytes(blocker / "deeper" / "out.jsonl", b"{}\n")
     assert blocker.read_text() == "mine" and os.listdir(tmp_path) == ["alerts"]
+
+
+KILLED_MID_WRITE = (
+    "import os, signal\n"
+    "from pathlib import Path\n"
+    "from fedsec.core import atomic\n"
+    "with atomic.stream(Path(sys.argv[1])) as sink:\n"
+    "    sink.write(b'half of it')\n"
+    "    sink.flush()\n"
+    "    os.kill(os.getpid(), signal.SIGKILL)\n"
+)
+
+
+def test_the_temporary_file_of_a_killed_run_goes_with_the_next_write_beside_it(tmp_path):
+    """A run killed outright leaves its temporary file (no code runs on SIGKILL); the next
+    write in that folder removes it, and keeps what a running process, another machine or a
+    user made."""
+    out = tmp_path / "alerts.jsonl"
+    killed = subprocess.run([sys.executable, "-c", "import sys\n" + KILLED_MID_WRITE, str(out)])
+    assert killed.returncode == -9
+    [left] = os.listdir(tmp_path)
+    assert left.startswith(".alerts.jsonl.") and left.endswith(".tmp")
+    running = tmp_path / f".x.jsonl.{os.getpid()}.{atomic.HOST}{'0' * 12}.tmp"
+    elsewhere = tmp_path / f".x.jsonl.{killed_pid(left)}.{'f' * 6}{'0' * 12}.tmp"
+    staging = tmp_path / f".run.{killed_pid(left)}.{atomic.HOST}{'1' * 12}.tmp"
+    mine = [tmp_path / ".alerts.jsonl.tmp", tmp_path / f".x.{killed_pid(left)}.tmp"]
+    for path in (running, elsewhere, *mine):
+        path.write_bytes(b"kept")
+    staging.mkdir()
+    (staging / "metrics.json").write_bytes(b"{}")
+    atomic.write_bytes(tmp_path / "other.json", b"{}")
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        p.name for p in (running, elsewhere, *mine, tmp_path / "other.json")
+    )
+
+
+def killed_pid(name: str) -> int:
+    return int(atomic.TEMPORARY.match(name)["pid"])

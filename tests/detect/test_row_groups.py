@@ -3,6 +3,9 @@ alerts and the summary of one thread byte for byte, errors raised in the input's
 nothing left beside the output however the run ends."""
 
 import os
+import subprocess
+import sys
+import time
 from collections import Counter
 
 import pandas as pd
@@ -162,3 +165,35 @@ def test_a_disk_that_refuses_the_alerts_is_one_clear_error_and_nothing_is_left(
     )
     assert f"error: {where}: File too large" in " ".join(done.stderr.split())
     assert os.listdir(out.parent) == []
+
+
+def test_a_run_killed_outright_leaves_only_its_temporary_file_and_the_next_removes_it(
+    bundle,  # noqa: F811
+    flows_csv,  # noqa: F811
+    tmp_path,
+):
+    """SIGKILL (the OOM killer, a container stopped) runs no code: the row groups' lines
+    waited in files without a name, which the system frees; the alerts' temporary file stays
+    until the next run writing beside it."""
+    frame = pd.read_csv(flows_csv, keep_default_na=False, dtype={"campaign": str})
+    big = pd.concat([frame] * max(1, 300_000 // len(frame)), ignore_index=True)
+    source = tmp_path / "big.parquet"
+    pq.write_table(pa.Table.from_pandas(big, preserve_index=False), source, row_group_size=10_000)
+    out = tmp_path / "out" / "alerts.jsonl"
+    out.parent.mkdir()
+    args = [sys.executable, "-m", "fedsec", "detect", "--model", str(bundle), "--format"]
+    args += ["flows", "--input", str(source), "--allow-unsigned", "--workers", "2", "--out"]
+    run = subprocess.Popen([*args, str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 300
+        while not os.listdir(out.parent) and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        run.kill()
+    finally:
+        run.wait()
+    assert run.returncode == -9, "the run ended before it could be killed"
+    [left] = os.listdir(out.parent)
+    assert left.startswith(".alerts.jsonl.") and left.endswith(".tmp")
+    again = subprocess.run([*args, str(out)], capture_output=True, check=False)
+    assert again.returncode == 0, again.stderr
+    assert os.listdir(out.parent) == ["alerts.jsonl"]

@@ -4,6 +4,10 @@ A write the system refuses (a full disk, a quota, an I/O error) is an :class:`Ou
 naming the file, and the temporary file goes: the command says why in one line and leaves
 nothing.
 
+A run killed outright (SIGKILL, the OOM killer) cannot remove its temporary file or folder;
+their names carry the process and the machine, and the next write into the same folder removes
+those of processes of this machine that no longer run (:func:`remove_left_by_killed_runs`).
+
 Temporary files and folders are created with ``os.open``/``os.mkdir`` and the usual modes
 (0o666, 0o777), so the kernel applies the process umask itself: the umask is never read or
 changed here (changing it would race with other threads creating files meanwhile).
@@ -13,10 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -31,8 +38,46 @@ REFUSED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 FOLDER_MODE = 0o777
 
 
+#: This machine, in the names of the temporary files and folders made here (a short hash).
+HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+#: A temporary file's or folder's name: ``.<target>.<pid>.<host><random>.tmp``.
+TEMPORARY = re.compile(r"^\..+\.(?P<pid>\d+)\.(?P<host>[0-9a-f]{6})[0-9a-f]{12}\.tmp$")
+
+
 def _sibling(path: Path, suffix: str) -> Path:
-    return path.parent / f".{path.name}.{secrets.token_hex(6)}{suffix}"
+    """A temporary name beside ``path``, naming the process and machine that made it."""
+    return path.parent / f".{path.name}.{os.getpid()}.{HOST}{secrets.token_hex(6)}{suffix}"
+
+
+def remove_left_by_killed_runs(folder: Path) -> list[Path]:
+    """The temporary files and folders made in ``folder`` by processes of this machine that no
+    longer run, removed and returned: a run killed outright (SIGKILL, the OOM killer) cannot
+    remove its own, and they can be gigabytes. Those of a running process, or of another
+    machine sharing the folder, are kept; so is every name this module does not make."""
+    removed = []
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            made = TEMPORARY.match(entry.name)
+            if made is None or made["host"] != HOST or _running(int(made["pid"])):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (a process of another user does too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def _create_file(path: Path, mode: int = FILE_MODE) -> tuple[int, Path]:
@@ -70,6 +115,7 @@ def stream(path: Path, mode: int | None = None) -> Iterator[Sink]:
     temporary file is removed and ``path`` is untouched). ``mode`` as for :func:`write_bytes`."""
     path = Path(path)
     _make_parent(path)
+    remove_left_by_killed_runs(path.parent)
     try:
         fd, tmp = _create_file(path, FILE_MODE if mode is None else mode)
     except OSError as error:
@@ -174,6 +220,7 @@ def directory(
     """
     target = Path(target)
     _make_parent(target)
+    remove_left_by_killed_runs(target.parent)
     try:
         staging = _create_folder(target)
     except OSError as error:

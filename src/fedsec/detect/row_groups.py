@@ -5,18 +5,20 @@ over a Parquet file's row groups").
 
 The row groups are dealt to the processes by size, largest first to the least loaded (each
 process then scores its own in the input's order, reading the next chunk ahead in a thread);
-a process writes each group's alert lines to a file of its own in a private folder beside the
-output, and sends the group's counts to this process. This process joins the
-groups' lines into the output and their counts into the summary in the input's order, so the
-alerts and the summary are those of one thread, byte for byte. An error is raised where its
-row group comes, as one thread would raise it; the processes are stopped and the folder
-removed however the run ends.
+a process writes each group's alert lines to a file without a name beside the output, and sends
+the group's counts and the file (its descriptor, over a Unix socket) to this process. This
+process joins the groups' lines into the output and their counts into the summary in the
+input's order, so the alerts and the summary are those of one thread, byte for byte. An error
+is raised where its row group comes, as one thread would raise it. The processes are stopped
+however the run ends, and the files, having no name, are freed by the system when the last
+process holding one ends: a run killed outright (SIGKILL, the OOM killer) leaves none.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import multiprocessing
 import os
 import pickle
@@ -24,6 +26,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from multiprocessing import reduction
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -35,6 +38,11 @@ from fedsec.data.readers.chunks import RowGroup, row_group_chunks
 
 #: Bytes copied at a time from a row group's lines into the output.
 COPY_BYTES = 1 << 20
+#: Row groups a process may score before this one has taken the first of them: bounds the disk
+#: the lines waiting take, and the files in flight between the processes.
+AHEAD = 16
+#: A file system without ``O_TMPFILE`` says one of these.
+NO_TMPFILE = frozenset({errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL})
 #: The most rows the busiest process may get, over an even share, for processes to be worth
 #: it: with two processes and three equal row groups one gets 1.33x (two thirds of the rows),
 #: and the run takes about as long as in threads (~1.6 of two cores).
@@ -72,14 +80,10 @@ def score_row_groups(
 ) -> None:
     """``together`` (a :class:`~fedsec.detect.scoring.ScorersTogether`) over ``groups``, a
     process for each list of ``owned`` (:func:`dealt`), each scorer's lines into its sink and
-    its counts into its tally, in the groups' order; the groups' lines wait in a private
-    folder in ``beside`` (the output's). ``progress(rows, alerts)``: the first scorer's,
-    after each group."""
+    its counts into its tally, in the groups' order; the groups' lines wait in files without
+    a name in ``beside`` (the output's folder), which the system frees however the run ends.
+    ``progress(rows, alerts)``: the first scorer's, after each group."""
     blank = [copy.deepcopy(scorer.tally) for scorer in together.scorers]
-    try:
-        folder = Path(tempfile.mkdtemp(prefix=".fedsec-parts-", dir=beside))
-    except OSError as error:
-        raise _no_room(beside, error) from None
     context = multiprocessing.get_context("fork")
     children: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
     owner = {index: k for k, mine in enumerate(owned) for index in mine}
@@ -87,50 +91,60 @@ def score_row_groups(
         stream.flush()
     try:
         for k, mine in enumerate(owned):
-            receive, send = context.Pipe(duplex=False)
+            mine_end, its_end = context.Pipe(duplex=True)  # a socket: files travel on it
             child = context.Process(
                 target=_score_groups,
-                args=(together, fmt, groups, mine, blank, folder, chunk_rows, send),
+                args=(together, fmt, groups, mine, blank, beside, chunk_rows, its_end),
                 name=f"fedsec-score-{k}",
                 daemon=True,
             )
             child.start()
-            send.close()
-            children.append((child, receive))
+            its_end.close()
+            children.append((child, mine_end))
         for index in range(len(groups)):
-            tallies = _group_done(children[owner[index]], index)
-            for part, (sink, scorer, tally) in enumerate(
-                zip(sinks, together.scorers, tallies, strict=True)
+            tallies, parts = _group_done(children[owner[index]], index, len(sinks))
+            for sink, scorer, tally, part in zip(
+                sinks, together.scorers, tallies, parts, strict=True
             ):
-                _append(_part_path(folder, index, part), sink)
+                _append(part, sink)
                 scorer.tally.absorb(tally)
+            _taken(children[owner[index]])
             if progress is not None:
                 so_far = together.scorers[0].summary()
                 progress(so_far.rows, so_far.alerts)
     finally:
         _stop(children)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
-def _group_done(child: tuple[Any, Connection], index: int) -> list[Any]:
-    """The tallies of row group ``index`` from the process scoring it, or its error raised."""
+def _group_done(child: tuple[Any, Connection], index: int, count: int) -> tuple[list, list[int]]:
+    """The tallies of row group ``index`` and its ``count`` files of lines (descriptors) from
+    the process scoring it, or its error raised."""
     process, receive = child
     try:
         kind, payload = receive.recv()
-    except EOFError:
+        parts = [reduction.recv_handle(receive) for _ in range(count)] if kind == "done" else []
+    except (EOFError, ConnectionError):
         raise RuntimeError(
             f"scoring process {process.name} ended (exit code {process.exitcode}) before "
             f"row group {index} was scored"
         ) from None
     if kind == "error":
         raise payload
-    return payload
+    return payload, parts
 
 
-def _append(path: Path, sink: Sink) -> None:
-    with open(path, "rb") as part:
-        shutil.copyfileobj(part, sink, COPY_BYTES)
-    path.unlink()
+def _taken(child: tuple[Any, Connection]) -> None:
+    """Tell the process a group of its lines was taken: it may score one more ahead."""
+    with contextlib.suppress(OSError):  # it ended after its last group
+        child[1].send_bytes(b"")
+
+
+def _append(part: int, sink: Sink) -> None:
+    """A row group's lines (a file without a name, read from its start) into ``sink``; the
+    file is freed when closed."""
+    with os.fdopen(part, "rb") as lines:
+        lines.seek(0)
+        shutil.copyfileobj(lines, sink, COPY_BYTES)
 
 
 def _stop(children: list[tuple[Any, Connection]]) -> None:
@@ -141,31 +155,32 @@ def _stop(children: list[tuple[Any, Connection]]) -> None:
         receive.close()
 
 
-def _part_path(folder: Path, group: int, scorer: int) -> Path:
-    return folder / f"{group}-{scorer}.jsonl"
-
-
 def _score_groups(
     together: Any,
     fmt: str,
     groups: Sequence[RowGroup],
     mine: list[int],
     blank: list[Any],
-    folder: Path,
+    beside: Path,
     chunk_rows: int,
     send: Connection,
 ) -> None:
-    """A scoring process: its row groups in turn, each one's lines to its files and then its
-    tallies (or the error that stopped it) to the process that started it. It ends by
-    ``os._exit``, touching none of what it inherited: a progress display's thread may have
-    held the standard streams' locks when it was forked, and flushing them would wait
-    forever."""
+    """A scoring process: its row groups in turn, each one's lines to files without a name and
+    then its tallies and the files (or the error that stopped it) to the process that started
+    it, at most ``AHEAD`` groups before that process has taken them. It ends by ``os._exit``,
+    touching none of what it inherited: a progress display's thread may have held the standard
+    streams' locks when it was forked, and flushing them would wait forever."""
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (ended by os._exit)
-    code = 0
+    code, parent = 0, os.getppid()
     try:
-        for index in mine:
-            _score_group(together, fmt, groups[index], blank, folder, index, chunk_rows)
+        for sent, index in enumerate(mine):
+            if sent >= AHEAD:
+                send.recv_bytes()  # the group sent AHEAD groups ago was taken
+            parts = _score_group(together, fmt, groups[index], blank, beside, chunk_rows)
             send.send(("done", [scorer.tally for scorer in together.scorers]))
+            for part in parts:
+                reduction.send_handle(send, part.fileno(), parent)
+                part.close()
     except BaseException as error:  # raised by the starting process, in the input's order
         code = 1
         with contextlib.suppress(OSError):
@@ -180,49 +195,56 @@ def _score_group(
     fmt: str,
     group: RowGroup,
     blank: list[Any],
-    folder: Path,
-    index: int,
+    beside: Path,
     chunk_rows: int,
-) -> None:
+) -> list[BinaryIO]:
     """One row group's chunks scored and counted from empty tallies (so each group's first
-    chunk passes the input's checks, as the input's first chunk does)."""
+    chunk passes the input's checks, as the input's first chunk does): its files of lines,
+    one per scorer."""
     for scorer, empty in zip(together.scorers, blank, strict=True):
         scorer.tally = copy.deepcopy(empty)
-    with contextlib.ExitStack() as stack:
-        files = _open_parts(stack, folder, index, len(together.scorers))
-        chunks = stack.enter_context(
-            contextlib.closing(read_ahead(row_group_chunks(fmt, group, chunk_rows)))
-        )
-        offset = group.offset
-        for table in chunks:
-            for scorer in together.scorers:
-                scorer.check(table)
-            lines = together.count(together.score(table, offset))
-            for file, text in zip(files, lines, strict=True):
-                _write(file, text, folder)
-            offset += len(table)
-
-
-def _open_parts(
-    stack: contextlib.ExitStack, folder: Path, index: int, count: int
-) -> list[BinaryIO]:
-    """Row group ``index``'s files for ``count`` scorers' lines."""
+    parts = [_nameless_file(beside) for _ in together.scorers]
     try:
-        return [
-            stack.enter_context(open(_part_path(folder, index, part), "wb"))
-            for part in range(count)
-        ]
+        with contextlib.closing(read_ahead(row_group_chunks(fmt, group, chunk_rows))) as chunks:
+            offset = group.offset
+            for table in chunks:
+                for scorer in together.scorers:
+                    scorer.check(table)
+                lines = together.count(together.score(table, offset))
+                for part, text in zip(parts, lines, strict=True):
+                    _write(part, text, beside)
+                offset += len(table)
+    except BaseException:
+        for part in parts:
+            part.close()
+        raise
+    return parts
+
+
+def _nameless_file(beside: Path) -> BinaryIO:
+    """A file in ``beside`` that no name points to: the system frees it when the last process
+    holding it closes it or ends, killed or not (``O_TMPFILE``; where the file system has none,
+    a file removed as soon as created)."""
+    try:
+        try:
+            descriptor = os.open(beside, os.O_TMPFILE | os.O_RDWR, 0o600)
+        except OSError as error:
+            if error.errno not in NO_TMPFILE:
+                raise
+            descriptor, name = tempfile.mkstemp(prefix=".fedsec-part-", dir=beside)
+            os.unlink(name)
+        return os.fdopen(descriptor, "w+b")
     except OSError as error:
-        raise _no_room(folder.parent, error) from None
+        raise _no_room(beside, error) from None
 
 
-def _write(file: BinaryIO, text: bytes, folder: Path) -> None:
+def _write(file: BinaryIO, text: bytes, beside: Path) -> None:
     """``text`` written out (flushed: nothing is left for closing the file to write)."""
     try:
         file.write(text)
         file.flush()
     except OSError as error:
-        raise _no_room(folder.parent, error) from None
+        raise _no_room(beside, error) from None
 
 
 def _no_room(beside: Path, error: OSError) -> OutputError:
