@@ -29,7 +29,9 @@ def detect(
     input_: Annotated[
         list[Path] | None,
         typer.Option(
-            "--input", help="Telemetry file(s) to score: --input a.csv b.csv, or repeat --input."
+            "--input",
+            help="Telemetry file(s) to score: --input a.csv b.csv, or repeat --input; '-' "
+            "reads standard input (text formats), scored as it comes until it ends.",
         ),
     ] = None,
     more_inputs: Annotated[
@@ -136,8 +138,8 @@ def detect(
         typer.Option(
             "--follow",
             help="Score the one input file as it grows (a Zeek log, a flow CSV, JSON lines), "
-            "across rotation and truncation, until SIGINT/SIGTERM; alerts are written batch by "
-            "batch.",
+            "across rotation and truncation, until SIGINT/SIGTERM (standard input: or its "
+            "end); alerts are written batch by batch.",
         ),
     ] = False,
     poll: Annotated[

@@ -43,9 +43,13 @@ def described(out: Path | str) -> str:
     return "standard output" if is_standard_output(out) else str(out)
 
 
+#: Standard input in messages.
+STANDARD_INPUT_NAME = "standard input"
+
+
 def described_input(source: Path | str) -> str:
     """The input ``source`` in words: its path, or "standard input"."""
-    return "standard input" if is_standard_input(source) else str(source)
+    return STANDARD_INPUT_NAME if is_standard_input(source) else str(source)
 
 
 class FlushedSink(Sink):

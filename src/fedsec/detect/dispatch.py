@@ -20,11 +20,12 @@ from fedsec.bundles.fields import ANOMALY_KIND, CLASSIFIER_KIND, LOGS_KIND, TREE
 from fedsec.bundles.keys import user_trust
 from fedsec.bundles.signing import Authenticity, Trust
 from fedsec.core.errors import BundleError, InputError
+from fedsec.core.standard_streams import described_input, is_standard_input
 from fedsec.data.logs import SessionOptions
 from fedsec.data.mapping import Mapping
 from fedsec.detect.alerts import flow_scorer
 from fedsec.detect.ecs import DATASETS, AlertSource
-from fedsec.detect.follow import FollowOptions, run_follow
+from fedsec.detect.follow import FollowOptions, run_follow, run_until_end
 from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.records import DetectionSummary
 from fedsec.detect.scoring import ChunkScorer, score_files
@@ -150,15 +151,9 @@ class AlertOptions:
 
 
 def follow_detection(model_dir: Path, kind: str, request: DetectionRequest) -> DetectionSummary:
-    """``--follow``: the one input scored batch by batch as it grows, until ``request.stop``."""
-    if kind not in SCORERS:
-        raise InputError(
-            model_dir,
-            f"a {kind!r} bundle cannot --follow: it scores whole log sessions; run fedsec "
-            "detect on the finished log instead",
-        )
-    if len(request.inputs) != 1:
-        raise InputError(request.inputs[0], "--follow follows one file; give exactly one input")
+    """``--follow``: the one input scored batch by batch as it grows, until ``request.stop``
+    (standard input: or until it ends)."""
+    _check_batchwise(model_dir, kind, request, "--follow follows one file; give exactly one input")
     score = SCORERS[kind](model_dir, request)
     stop = request.stop if request.stop is not None else threading.Event()
     options = request.follow or FollowOptions()
@@ -172,6 +167,37 @@ def follow_detection(model_dir: Path, kind: str, request: DetectionRequest) -> D
         options,
         request.mapping,
     )
+
+
+def piped_detection(model_dir: Path, kind: str, request: DetectionRequest) -> DetectionSummary:
+    """``--input -``: standard input scored batch by batch as it comes, until it ends."""
+    _check_batchwise(
+        model_dir, kind, request, "standard input is scored alone; give no other input"
+    )
+    score = SCORERS[kind](model_dir, request)
+    options = FollowOptions(poll=request.follow.poll) if request.follow else FollowOptions()
+    return run_until_end(
+        Path(request.inputs[0]),
+        request.fmt,
+        request.out,
+        score,
+        score.summary,
+        options,
+        request.mapping,
+        request.progress,
+    )
+
+
+def _check_batchwise(model_dir: Path, kind: str, request: DetectionRequest, alone: str) -> None:
+    """A bundle that scores rows (not whole log sessions) and one input, read batch by batch."""
+    if kind not in SCORERS:
+        raise InputError(
+            model_dir,
+            f"a {kind!r} bundle cannot score a file as it grows or a pipe as it comes: it "
+            "scores whole log sessions; run fedsec detect on the finished log instead",
+        )
+    if len(request.inputs) != 1:
+        raise InputError(described_input(request.inputs[0]), alone)
 
 
 def run_detection(
@@ -219,6 +245,8 @@ def run_detection(
     )
     if follow is not None:
         summary = follow_detection(model_dir, kind, request)
+    elif any(is_standard_input(path) for path in inputs):
+        summary = piped_detection(model_dir, kind, request)
     else:
         summary = DETECTORS[kind](model_dir, request)
     summary.authenticity = authenticity
