@@ -96,6 +96,15 @@ def test_an_unknown_org_is_one_clear_line(run, tmp_path) -> None:
     assert not (tmp_path / "x").exists()
 
 
+def test_standard_input_is_refused_by_name(run, tmp_path) -> None:
+    args = hunt_args(run, tmp_path / "x")
+    args[args.index("--input") + 1] = "-"
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "rescans stored telemetry by name, not standard input" in " ".join(result.output.split())
+    assert not (tmp_path / "x").exists()
+
+
 def test_a_logs_bundle_is_refused_before_any_scoring(run, tmp_path) -> None:
     logs = tmp_path / "logs-bundle"
     logs.mkdir()

@@ -11,6 +11,7 @@ from rich.table import Table
 from fedsec.cli.common import ScanProgress, clean_errors, console, errors
 from fedsec.cli.options import DETECT_FORMATS
 from fedsec.core import outputs
+from fedsec.core.standard_streams import is_standard_input
 
 if TYPE_CHECKING:
     from fedsec.forensics.hunt import HuntResult
@@ -92,6 +93,11 @@ def hunt(
     inputs = [*(input_ or []), *(more_inputs or [])]
     if not inputs:
         raise typer.BadParameter("give at least one file to rescan", param_hint="--input")
+    if any(is_standard_input(path) for path in inputs):
+        raise typer.BadParameter(
+            "a hunt rescans stored telemetry by name, not standard input ('-')",
+            param_hint="--input",
+        )
     outputs.check_target(out, force=force)
     incident_options = None
     if incidents is not None:
