@@ -1,12 +1,13 @@
-"""``fedsec detect --input -``: telemetry piped in (``zcat conn.log.gz | fedsec detect ...``)
-is scored batch by batch as it comes, until it ends, with the alerts of the same file given by
-name (but for the file they name: none); misuse and bad data are worded, and an alerts file is
-still written atomically."""
+"""``fedsec detect --input -`` (or a named pipe): telemetry piped in (``zcat conn.log.gz |
+fedsec detect ...``) is scored batch by batch as it comes, until it ends, with the alerts of
+the same file given by name (but for the file they name: none); misuse and bad data are
+worded, and an alerts file is still written atomically."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -23,11 +24,12 @@ HANG = 300.0  # seconds: a guard against a hang, never a measure
 FEED = """
 import sys, time
 data, pieces = open(sys.argv[1], "rb").read(), int(sys.argv[2])
+out = open(sys.argv[3], "wb") if len(sys.argv) > 3 else sys.stdout.buffer  # a named pipe
 step = max(1, len(data) // pieces)
 try:
     for start in range(0, len(data), step):
-        sys.stdout.buffer.write(data[start : start + step])
-        sys.stdout.buffer.flush()
+        out.write(data[start : start + step])
+        out.flush()
         time.sleep(0.05)  # longer than a gather: each piece may be scored on its own
 except BrokenPipeError:  # the command refused what came first
     pass
@@ -35,20 +37,26 @@ except BrokenPipeError:  # the command refused what came first
 
 
 def _detect(bundle, source, out, *extra, data: bytes | None = None, pieces: int = 1):  # noqa: F811
-    """``fedsec detect`` on ``source`` (``-``: ``data`` piped into its standard input by
-    another process, in ``pieces`` cut mid-line, a pause between them)."""
+    """``fedsec detect`` on ``source`` (``-``, or a named pipe: ``data`` piped in by another
+    process, in ``pieces`` cut mid-line, a pause between them)."""
     args = [sys.executable, "-m", "fedsec", "detect", "--model", str(bundle), "--input"]
     args += [str(source), "--out", str(out), "--allow-unsigned", *extra]
+    named = [str(source)] if data is not None and str(source) != "-" else []  # a named pipe
     with tempfile.NamedTemporaryFile() as piped:
         piped.write(data or b"")
         piped.flush()
         feeder = subprocess.Popen(
-            [sys.executable, "-c", FEED, piped.name, str(pieces)], stdout=subprocess.PIPE
+            [sys.executable, "-c", FEED, piped.name, str(pieces), *named],
+            stdout=subprocess.DEVNULL if named else subprocess.PIPE,
         )
         command = subprocess.Popen(
-            args, stdin=feeder.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            args,
+            stdin=subprocess.DEVNULL if named else feeder.stdout,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
-        feeder.stdout.close()  # the command holds the pipe's reading end alone
+        if not named:
+            feeder.stdout.close()  # the command holds the pipe's reading end alone
         try:
             stdout, stderr = command.communicate(timeout=HANG)
             feeder.wait(timeout=HANG)
@@ -147,5 +155,25 @@ def test_standard_input_is_scored_alone(bundle, flows_csv, tmp_path):  # noqa: F
     out = tmp_path / "a.jsonl"
     code, _, said = _detect(bundle, "-", out, str(flows_csv), "--format", "flows")
     assert code == 2
-    assert "error: standard input: standard input is scored alone" in said
+    assert "error: standard input: a pipe is scored alone" in said
     assert not out.exists()
+
+
+def test_a_named_pipe_is_read_as_it_comes(bundle, flows_csv, tmp_path):  # noqa: F811
+    """A FIFO (bash's ``--input <(zcat flows.csv.gz)`` gives one) is read as standard input
+    is, its alerts naming it; before, it was refused (not a regular file)."""
+    fifo = tmp_path / "flows.pipe"
+    os.mkfifo(fifo)
+    fmt = ["--format", "flows", "--alert-format", "fedsec"]
+    code, _, said = _detect(bundle, flows_csv, tmp_path / "named.jsonl", *fmt)
+    assert code == 0, said
+    data = flows_csv.read_bytes()
+    piped = tmp_path / "piped.jsonl"
+    code, _, said = _detect(bundle, fifo, piped, *fmt, data=data, pieces=5)
+    assert code == 0, said
+    records, expected = (
+        _records(piped.read_bytes()),
+        _records((tmp_path / "named.jsonl").read_bytes()),
+    )
+    assert _without_file(records) == _without_file(expected)
+    assert {r["source_file"] for r in records} == {str(fifo)}

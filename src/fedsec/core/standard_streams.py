@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +42,17 @@ def is_standard_input(source: Path | str) -> bool:
 def described(out: Path | str) -> str:
     """The output ``out`` in words: its path, or "standard output"."""
     return "standard output" if is_standard_output(out) else str(out)
+
+
+def is_pipe(source: Path | str) -> bool:
+    """Whether the input ``source`` is read as it comes: standard input (``-``) or a named
+    pipe (a FIFO, as bash's ``<(zcat conn.log.gz)`` gives)."""
+    if is_standard_input(source):
+        return True
+    try:
+        return stat.S_ISFIFO(os.stat(source).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 #: Standard input in messages.

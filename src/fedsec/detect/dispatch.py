@@ -20,7 +20,7 @@ from fedsec.bundles.fields import ANOMALY_KIND, CLASSIFIER_KIND, LOGS_KIND, TREE
 from fedsec.bundles.keys import user_trust
 from fedsec.bundles.signing import Authenticity, Trust
 from fedsec.core.errors import BundleError, InputError
-from fedsec.core.standard_streams import described_input, is_standard_input
+from fedsec.core.standard_streams import described_input, is_pipe
 from fedsec.data.logs import SessionOptions
 from fedsec.data.mapping import Mapping
 from fedsec.detect.alerts import flow_scorer
@@ -170,10 +170,8 @@ def follow_detection(model_dir: Path, kind: str, request: DetectionRequest) -> D
 
 
 def piped_detection(model_dir: Path, kind: str, request: DetectionRequest) -> DetectionSummary:
-    """``--input -``: standard input scored batch by batch as it comes, until it ends."""
-    _check_batchwise(
-        model_dir, kind, request, "standard input is scored alone; give no other input"
-    )
+    """``--input -`` or a named pipe: scored batch by batch as it comes, until it ends."""
+    _check_batchwise(model_dir, kind, request, "a pipe is scored alone; give no other input")
     score = SCORERS[kind](model_dir, request)
     options = FollowOptions(poll=request.follow.poll) if request.follow else FollowOptions()
     return run_until_end(
@@ -245,7 +243,7 @@ def run_detection(
     )
     if follow is not None:
         summary = follow_detection(model_dir, kind, request)
-    elif any(is_standard_input(path) for path in inputs):
+    elif any(is_pipe(path) for path in inputs):
         summary = piped_detection(model_dir, kind, request)
     else:
         summary = DETECTORS[kind](model_dir, request)

@@ -36,8 +36,8 @@ from fedsec.core import standard_streams
 from fedsec.core.atomic import Sink, unwritable
 from fedsec.core.errors import InputError
 from fedsec.core.standard_streams import (
-    STANDARD_INPUT_NAME,
     described_input,
+    is_pipe,
     is_standard_input,
     is_standard_output,
     standard_output_sink,
@@ -188,15 +188,19 @@ class Tail:
 
 
 class PipeTail(Tail):
-    """The complete new lines of standard input (a pipe, or a file redirected into it), batch
-    by batch as they come, until it ends; a last line without its newline is taken at the
-    end, as the whole file's reader takes it."""
+    """The complete new lines of a pipe (standard input for ``-``, or a named pipe), batch by
+    batch as they come, until it ends; a last line without its newline is taken at the end,
+    as the whole file's reader takes it."""
 
-    def __init__(self, header: str, batch_bytes: int = BATCH_BYTES) -> None:
-        super().__init__(Path(STANDARD_INPUT_NAME), header, batch_bytes)
-        if sys.stdin is None:
+    def __init__(self, header: str, batch_bytes: int = BATCH_BYTES, path: Path = Path("-")) -> None:
+        super().__init__(Path(described_input(path)), header, batch_bytes)
+        self.owned = not is_standard_input(path)
+        if not self.owned and sys.stdin is None:
             raise InputError(self.path, "closed; give the telemetry file by name")
-        self.fd = sys.stdin.fileno()
+        try:
+            self.fd = os.open(path, os.O_RDONLY) if self.owned else sys.stdin.fileno()
+        except OSError as error:
+            raise InputError(self.path, f"cannot read: {error.strerror or error}") from None
         self.partial, self.header, self.rows, self.in_data = b"", [], 0, False
         self.checked = False
 
@@ -231,7 +235,10 @@ class PipeTail(Tail):
             select.select([self.fd], [], [], seconds)
 
     def close(self) -> None:
-        """Standard input stays open: it is not this reader's to close."""
+        """A named pipe closed; standard input stays open (not this reader's to close)."""
+        if self.owned and self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
     def _check_head(self, data: bytes) -> None:
         self.checked = True
@@ -254,9 +261,9 @@ def header_kind(fmt: str, path: Path) -> str:
 
 
 def tail_of(path: Path, fmt: str, batch_bytes: int) -> Tail:
-    """What reads ``path`` as it grows: standard input for ``-``, else the file."""
-    if is_standard_input(path):
-        return PipeTail(header_kind(fmt, Path(STANDARD_INPUT_NAME)), batch_bytes)
+    """What reads ``path`` as it grows or comes: a pipe (``-``: standard input), or a file."""
+    if is_pipe(path):
+        return PipeTail(header_kind(fmt, Path(described_input(path))), batch_bytes, path)
     return Tail(path, header_kind(fmt, path), batch_bytes)
 
 
