@@ -1,5 +1,6 @@
 """``fedsec detect --follow``: score a growing text file (a Zeek log, a flow CSV, JSON lines) as
-it grows, with bounded latency and memory.
+it grows, with bounded latency and memory; ``--input -`` (or a named pipe): score a pipe as its
+lines come, until it ends (:mod:`fedsec.detect.tails` reads both).
 
 The file is read from its start, then polled: each poll takes the new *complete* lines (at most
 :attr:`FollowOptions.batch_bytes` at a time; a line still being written waits for its newline),
@@ -19,16 +20,12 @@ alerts written, then the run ends cleanly with its summary.
 from __future__ import annotations
 
 import contextlib
-import os
-import select
 import signal
-import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -37,7 +34,6 @@ from fedsec.core.atomic import Sink, unwritable
 from fedsec.core.errors import InputError
 from fedsec.core.standard_streams import (
     described_input,
-    is_pipe,
     is_standard_input,
     is_standard_output,
     standard_output_sink,
@@ -46,26 +42,9 @@ from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers.chunks import read_chunks
 from fedsec.detect.records import DetectionSummary
+from fedsec.detect.tails import BATCH_BYTES, Batch, FollowStats, tail_of
 
 POLL_SECONDS = 0.5
-BATCH_BYTES = 4 << 20
-#: How long a pipe may stay empty before what has come is scored (see :class:`PipeTail`).
-GATHER_SECONDS = 0.02
-#: How each format's files begin: a header line, Zeek's ``#`` header block, or no header.
-FIRST_LINE, COMMENTS, NONE = "first-line", "comments", "none"
-HEADERS: dict[str, str] = {"zeek": COMMENTS, "nsl-kdd": NONE}
-NOT_TEXT: dict[bytes, str] = {
-    b"\x1f\x8b": "gzip",
-    b"BZh": "bzip2",
-    b"\xfd7zXZ": "xz",
-    b"PK\x03\x04": "zip",
-    b"PAR1": "Parquet",
-    b"ARROW1": "Arrow IPC",
-    b"\xff\xff\xff\xff": "Arrow IPC",
-    b"\xd4\xc3\xb2\xa1": "pcap",
-    b"\xa1\xb2\xc3\xd4": "pcap",
-    b"\n\r\r\n": "pcapng",
-}
 
 
 @dataclass(frozen=True)
@@ -74,197 +53,6 @@ class FollowOptions:
 
     poll: float = POLL_SECONDS
     batch_bytes: int = BATCH_BYTES
-
-
-@dataclass
-class Batch:
-    """New data lines of the followed file, its header, and the data rows read before them."""
-
-    header: list[bytes]
-    lines: list[bytes]
-    rows_before: int
-
-
-@dataclass
-class FollowStats:
-    batches: int = 0
-    restarts: list[str] = field(default_factory=list)  # "rotated" / "truncated", in order
-
-
-class Tail:
-    """The complete new lines of a growing text file, across rotation and truncation."""
-
-    #: A file may always grow again; a pipe ends (:class:`PipeTail`).
-    ended = False
-
-    def __init__(self, path: Path, header: str, batch_bytes: int = BATCH_BYTES) -> None:
-        self.path, self.header_kind, self.batch_bytes = Path(path), header, batch_bytes
-        self.handle: BinaryIO | None = None
-        self.stats = FollowStats()
-
-    def wait(self, stop: threading.Event, seconds: float) -> None:
-        """Until the next look for new lines: ``seconds``, or less when ``stop`` is set."""
-        stop.wait(seconds)
-
-    def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
-
-    def poll(self) -> Batch | None:
-        """The next batch of complete lines, or None when there is nothing new yet."""
-        if self.handle is None and not self._open():
-            return None
-        assert self.handle is not None
-        if os.fstat(self.handle.fileno()).st_size < self.handle.tell():
-            self._restart("truncated")
-        while data := self.handle.read(self.batch_bytes):
-            batch = self._batch(data)
-            if batch is not None:
-                return batch
-        if self._rotated():
-            self._restart("rotated")
-            return self.poll()
-        return None
-
-    def _open(self) -> bool:
-        try:
-            self.handle = open(self.path, "rb")  # noqa: SIM115 (kept open across polls)
-        except FileNotFoundError:
-            return False
-        self.inode = os.fstat(self.handle.fileno()).st_ino
-        self.partial, self.header, self.rows, self.in_data = b"", [], 0, False
-        self._check_text()
-        return True
-
-    def _check_text(self) -> None:
-        assert self.handle is not None
-        head = self.handle.read(8)
-        self.handle.seek(0)
-        for magic, kind in NOT_TEXT.items():
-            if head.startswith(magic):
-                raise InputError(
-                    self.path, f"is {kind}, not a text file: --follow reads text files as they grow"
-                )
-
-    def _rotated(self) -> bool:
-        try:
-            return os.stat(self.path).st_ino != self.inode
-        except FileNotFoundError:
-            return False  # between the move and the new file: keep the old one
-
-    def _restart(self, why: str) -> None:
-        self.close()
-        self.stats.restarts.append(why)
-        self._open()
-
-    def _batch(self, data: bytes) -> Batch | None:
-        buffer = self.partial + data
-        end = buffer.rfind(b"\n") + 1
-        self.partial = buffer[end:]
-        if len(self.partial) >= self.batch_bytes:
-            raise InputError(self.path, f"holds a line longer than {self.batch_bytes} bytes")
-        lines = [line for line in buffer[:end].splitlines(keepends=True) if line.strip()]
-        data_lines = [line for line in lines if not self._header_line(line)]
-        if not data_lines:
-            return None
-        batch = Batch(list(self.header), data_lines, self.rows)
-        self.rows += len(data_lines)
-        return batch
-
-    def _header_line(self, line: bytes) -> bool:
-        """Whether ``line`` belongs to the header (remembered for the batches after it)."""
-        if self.header_kind == FIRST_LINE and not self.header:
-            self.header.append(line)
-            return True
-        if self.header_kind != COMMENTS or not line.startswith(b"#"):
-            self.in_data = True
-            return False
-        if line.startswith(b"#separator") or (self.in_data and not line.startswith(b"#close")):
-            self.header, self.in_data = [], False
-        if not line.startswith(b"#close"):
-            self.header.append(line)
-        return True
-
-
-class PipeTail(Tail):
-    """The complete new lines of a pipe (standard input for ``-``, or a named pipe), batch by
-    batch as they come, until it ends; a last line without its newline is taken at the end,
-    as the whole file's reader takes it."""
-
-    def __init__(self, header: str, batch_bytes: int = BATCH_BYTES, path: Path = Path("-")) -> None:
-        super().__init__(Path(described_input(path)), header, batch_bytes)
-        self.owned = not is_standard_input(path)
-        if not self.owned and sys.stdin is None:
-            raise InputError(self.path, "closed; give the telemetry file by name")
-        try:
-            self.fd = os.open(path, os.O_RDONLY) if self.owned else sys.stdin.fileno()
-        except OSError as error:
-            raise InputError(self.path, f"cannot read: {error.strerror or error}") from None
-        self.partial, self.header, self.rows, self.in_data = b"", [], 0, False
-        self.checked = False
-
-    def poll(self) -> Batch | None:
-        """The next batch of complete lines, or None when none has come yet (or it ended)."""
-        if self.ended:
-            return None
-        data = self._gathered()
-        if self.ended and (self.partial + data)[-1:] not in (b"", b"\n"):
-            data += b"\n"  # the last line, without its newline
-        return self._batch(data)
-
-    def _gathered(self) -> bytes:
-        """What has come, up to a batch: a pipe gives 64 KiB a read, and scoring each read
-        alone was ten times slower (per-batch costs); reading stops when the pipe stays empty
-        ``GATHER_SECONDS`` (a live stream waits no longer than that) or at its end."""
-        pieces, size, wait = [], 0, 0.0
-        while size < self.batch_bytes and select.select([self.fd], [], [], wait)[0]:
-            data = os.read(self.fd, self.batch_bytes - size)
-            if not self.checked:
-                self._check_head(data)
-            if not data:
-                self.ended = True
-                break
-            pieces.append(data)
-            size, wait = size + len(data), GATHER_SECONDS
-        return b"".join(pieces)
-
-    def wait(self, stop: threading.Event, seconds: float) -> None:
-        """Until lines come, or ``seconds`` pass (a signal that sets ``stop`` ends it early)."""
-        if not stop.is_set():
-            select.select([self.fd], [], [], seconds)
-
-    def close(self) -> None:
-        """A named pipe closed; standard input stays open (not this reader's to close)."""
-        if self.owned and self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-    def _check_head(self, data: bytes) -> None:
-        self.checked = True
-        for magic, kind in NOT_TEXT.items():
-            if data.startswith(magic):
-                raise InputError(
-                    self.path,
-                    f"is {kind}, not text: standard input is read as text lines (decompress "
-                    "it into the pipe, or give the file by name)",
-                )
-
-
-def header_kind(fmt: str, path: Path) -> str:
-    """How files of ``fmt`` begin (pcap is refused: --follow reads text)."""
-    if fmt == "pcap":
-        raise InputError(
-            path, "a packet capture cannot be read as it grows or comes: meter it into flows"
-        )
-    return HEADERS.get(fmt, FIRST_LINE)
-
-
-def tail_of(path: Path, fmt: str, batch_bytes: int) -> Tail:
-    """What reads ``path`` as it grows or comes: a pipe (``-``: standard input), or a file."""
-    if is_pipe(path):
-        return PipeTail(header_kind(fmt, Path(described_input(path))), batch_bytes, path)
-    return Tail(path, header_kind(fmt, path), batch_bytes)
 
 
 def follow(
@@ -277,7 +65,7 @@ def follow(
     mapping: Mapping | None = None,
     progress: Callable[[], None] | None = None,
 ) -> FollowStats:
-    """Score ``path`` as it grows (``-``: standard input, until it ends), writing each batch's
+    """Score ``path`` as it grows (a pipe: as it comes, until it ends), writing each batch's
     alerts to ``sink`` (flushed), until ``stop`` is set (the batch in hand is finished first).
     ``progress()``: called after each batch."""
     tail = tail_of(path, fmt, options.batch_bytes)
@@ -348,8 +136,8 @@ def run_until_end(
     mapping: Mapping | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> DetectionSummary:
-    """Standard input (``path`` is ``-``) scored batch by batch as it comes, until it ends: the
-    alerts into ``out`` atomically (the file appears complete, or not at all), or to standard
+    """A pipe (``path``: ``-`` for standard input, or a named pipe) scored batch by batch as it
+    comes, until it ends: the alerts into ``out`` atomically (the file appears complete, or not at all), or to standard
     output as they come. ``progress(rows, alerts)``: after each batch."""
 
     def told() -> None:
