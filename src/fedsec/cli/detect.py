@@ -146,6 +146,14 @@ def detect(
         float,
         typer.Option(min=0.01, help="--follow: seconds between looks for new lines."),
     ] = 0.5,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            help="--follow: keep the reading position in this file after each batch; run "
+            "again with the same --state to resume after the last scored line, appending to "
+            "the alerts file (each alert once)."
+        ),
+    ] = None,
 ) -> None:
     """Score telemetry (flows, or log sessions with a logs bundle) and write one alert per
     flagged flow or anomalous session. The bundle must be signed by a key you trust."""
@@ -161,7 +169,12 @@ def detect(
         raise typer.BadParameter("give at least one file to score", param_hint="--input")
     alert_options = _alert_options(alert_format, organization or org, observer, timezone)
     piped = is_standard_output(out)
-    if not piped:
+    if state is not None and not follow:
+        raise typer.BadParameter(
+            "keeps the position of --follow: add --follow", param_hint="--state"
+        )
+    resuming = state is not None and state.exists()  # the alerts file is appended to
+    if not piped and not resuming:
         outputs.check_file(out, force=force)
     incident_options = None
     if incidents is not None:
@@ -194,7 +207,7 @@ def detect(
             options=options,
             trust=user_trust(trust or [], allow_unsigned),
             mapping=load_mapping(mapping) if mapping is not None else None,
-            follow=FollowOptions(poll=poll) if follow else None,
+            follow=FollowOptions(poll=poll, state=state) if follow else None,
             stop=stop,
             alert_options=alert_options,
             workers=workers,

@@ -20,12 +20,14 @@ alerts written, then the run ends cleanly with its summary.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -34,6 +36,7 @@ from fedsec.core.atomic import Sink, unwritable
 from fedsec.core.errors import InputError
 from fedsec.core.standard_streams import (
     described_input,
+    is_pipe,
     is_standard_input,
     is_standard_output,
     standard_output_sink,
@@ -41,18 +44,22 @@ from fedsec.core.standard_streams import (
 from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers.chunks import read_chunks
+from fedsec.detect import follow_state
+from fedsec.detect.follow_state import Position
 from fedsec.detect.records import DetectionSummary
-from fedsec.detect.tails import BATCH_BYTES, Batch, FollowStats, tail_of
+from fedsec.detect.tails import BATCH_BYTES, Batch, FollowStats, Tail, tail_of
 
 POLL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
 class FollowOptions:
-    """How often to look for new lines, and the most bytes scored in one batch."""
+    """How often to look for new lines, the most bytes scored in one batch, and where the
+    reading position is kept after each batch (a restart resumes there)."""
 
     poll: float = POLL_SECONDS
     batch_bytes: int = BATCH_BYTES
+    state: Path | None = None  # where the reading position is kept (--state)
 
 
 def follow(
@@ -63,12 +70,15 @@ def follow(
     stop: threading.Event,
     options: FollowOptions = FollowOptions(),
     mapping: Mapping | None = None,
-    progress: Callable[[], None] | None = None,
+    after_batch: Callable[[Tail], None] | None = None,
+    kept: Position | None = None,
 ) -> FollowStats:
     """Score ``path`` as it grows (a pipe: as it comes, until it ends), writing each batch's
     alerts to ``sink`` (flushed), until ``stop`` is set (the batch in hand is finished first).
-    ``progress()``: called after each batch."""
+    ``after_batch(tail)``: called after each batch; ``kept``: where to resume."""
     tail = tail_of(path, fmt, options.batch_bytes)
+    if kept is not None:
+        tail.resume_at(kept)
     with tempfile.TemporaryDirectory(prefix="fedsec-follow-") as scratch:
         staging = Path(scratch) / f"batch{_suffix(path)}"
         try:
@@ -83,8 +93,8 @@ def follow(
                     sink.write(score(table))
                 sink.flush()
                 tail.stats.batches += 1
-                if progress is not None:
-                    progress()
+                if after_batch is not None:
+                    after_batch(tail)
         finally:
             tail.close()
     return tail.stats
@@ -137,10 +147,11 @@ def run_until_end(
     progress: Callable[[int, int], None] | None = None,
 ) -> DetectionSummary:
     """A pipe (``path``: ``-`` for standard input, or a named pipe) scored batch by batch as it
-    comes, until it ends: the alerts into ``out`` atomically (the file appears complete, or not at all), or to standard
-    output as they come. ``progress(rows, alerts)``: after each batch."""
+    comes, until it ends: the alerts into ``out`` atomically (the file appears complete, or
+    not at all), or to standard output as they come. ``progress(rows, alerts)``: after each
+    batch."""
 
-    def told() -> None:
+    def told(_: Tail) -> None:
         if progress is not None:
             so_far = summary()
             progress(so_far.rows, so_far.alerts)
@@ -164,17 +175,88 @@ def run_follow(
     options: FollowOptions = FollowOptions(),
     mapping: Mapping | None = None,
 ) -> DetectionSummary:
-    """:func:`follow` into the alerts file ``out`` (created new; lines appear batch by batch),
-    or to standard output for ``-``."""
+    """:func:`follow` into the alerts file ``out`` (lines appear batch by batch), or to
+    standard output for ``-``: created new, or, with a position kept in ``options.state``,
+    appended to from there (:mod:`fedsec.detect.follow_state`)."""
+    kept = _kept_position(path, out, options.state)
     if is_standard_output(out):
-        follow(path, fmt, score, standard_output_sink(), stop, options, mapping)
-        return summary()
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(out, "wb")  # noqa: SIM115 (closed below)
-    except OSError as error:
-        raise unwritable(out, error) from None
+        sink = standard_output_sink()
+        keep = _keeper(options.state, path, out, sink, None)
+        stats = follow(path, fmt, score, sink, stop, options, mapping, keep, kept)
+        return _summary(summary, stats)
+    handle = _alerts_file(out, kept)
     with handle:
         sink = Sink(handle, out, kept=FOLLOW_KEPT)
-        follow(path, fmt, score, sink, stop, options, mapping)
-    return summary()
+        keep = _keeper(options.state, path, out, sink, handle)
+        stats = follow(path, fmt, score, sink, stop, options, mapping, keep, kept)
+    return _summary(summary, stats)
+
+
+def _kept_position(path: Path, out: Path, state: Path | None) -> Position | None:
+    """The position kept in ``state`` for this file and alerts file (None: none yet)."""
+    if state is None:
+        return None
+    if is_pipe(path):
+        raise InputError(described_input(path), "a pipe cannot resume where it stopped: --state")
+    kept = follow_state.load(state)
+    if kept is not None:
+        follow_state.check_matches(state, kept, path, out)
+    return kept
+
+
+def _alerts_file(out: Path, kept: Position | None) -> BinaryIO:
+    """The alerts file: created new, or cut back to its size when the position was kept (the
+    alerts of lines scored after it are written again) and appended to."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if kept is None:
+            return open(out, "wb")
+        handle = open(out, "r+b")  # noqa: SIM115 (closed by the caller)
+    except OSError as error:
+        raise unwritable(out, error) from None
+    size = os.fstat(handle.fileno()).st_size
+    if size < kept.alerts_bytes:
+        handle.close()
+        raise InputError(
+            out,
+            f"holds {size} bytes, fewer than the {kept.alerts_bytes} of alerts written before "
+            "the position kept in --state: it was changed since; give another --out and --state",
+        )
+    handle.truncate(kept.alerts_bytes)
+    handle.seek(kept.alerts_bytes)
+    return handle
+
+
+def _keeper(
+    state: Path | None, path: Path, out: Path, sink: Sink, handle: BinaryIO | None
+) -> Callable[[Tail], None] | None:
+    """What keeps the position in ``state`` after each batch, once its alerts are on disk."""
+    if state is None:
+        return None
+
+    def keep(tail: Tail) -> None:
+        sink.flush()
+        if handle is not None:
+            os.fsync(handle.fileno())
+        written = handle.tell() if handle is not None else 0
+        where = tail.where()
+        position = Position(
+            input=follow_state.absolute(path),
+            out=follow_state.absolute(out),
+            alerts_bytes=written,
+            **where,
+        )
+        follow_state.save(state, position)
+
+    return keep
+
+
+def _summary(summary: Callable[[], DetectionSummary], stats: FollowStats) -> DetectionSummary:
+    """The run's summary, saying where a kept position resumed."""
+    result = summary()
+    if stats.resumed_at is not None:
+        result.notices.append(f"resumed at byte {stats.resumed_at:,} of the followed file")
+    for restart in stats.restarts:
+        if restart.endswith("while stopped"):
+            result.notices.append(f"the followed file was {restart}: read from its start")
+    return result

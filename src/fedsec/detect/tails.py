@@ -13,10 +13,13 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from fedsec.core.errors import InputError
 from fedsec.core.standard_streams import described_input, is_pipe, is_standard_input
+
+if TYPE_CHECKING:
+    from fedsec.detect.follow_state import Position
 
 BATCH_BYTES = 4 << 20
 #: How long a pipe may stay empty before what has come is scored (see :class:`PipeTail`).
@@ -51,6 +54,7 @@ class Batch:
 class FollowStats:
     batches: int = 0
     restarts: list[str] = field(default_factory=list)  # "rotated" / "truncated", in order
+    resumed_at: int | None = None  # the byte a kept position resumed at (``--state``)
 
 
 class Tail:
@@ -63,6 +67,27 @@ class Tail:
         self.path, self.header_kind, self.batch_bytes = Path(path), header, batch_bytes
         self.handle: BinaryIO | None = None
         self.stats = FollowStats()
+        self.kept: Position | None = None
+
+    def resume_at(self, kept: Position) -> None:
+        """Start after the last line scored before (``--state``), when the file is still the
+        one it was read from and no shorter; else from its start (rotated or truncated while
+        no one followed it)."""
+        self.kept = kept
+
+    def where(self) -> dict:
+        """Where the lines given so far end: the file (device, inode), the bytes through the
+        last complete line, the data rows before it, the header in force."""
+        assert self.handle is not None
+        status = os.fstat(self.handle.fileno())
+        return {
+            "device": status.st_dev,
+            "inode": status.st_ino,
+            "offset": self.handle.tell() - len(self.partial),
+            "rows": self.rows,
+            "header": [line.decode("latin-1") for line in self.header],
+            "in_data": self.in_data,
+        }
 
     def wait(self, stop: threading.Event, seconds: float) -> None:
         """Until the next look for new lines: ``seconds``, or less when ``stop`` is set."""
@@ -90,14 +115,49 @@ class Tail:
         return None
 
     def _open(self) -> bool:
+        kept = self.kept
         try:
-            self.handle = open(self.path, "rb")  # noqa: SIM115 (kept open across polls)
+            rotated = self._rotated_away(kept) if kept is not None else None
+            self.handle = open(rotated or self.path, "rb")  # noqa: SIM115 (kept open across polls)
         except FileNotFoundError:
             return False
+        self.kept = None
         self.inode = os.fstat(self.handle.fileno()).st_ino
         self.partial, self.header, self.rows, self.in_data = b"", [], 0, False
         self._check_text()
+        if kept is not None:
+            self._resume(kept)
         return True
+
+    def _rotated_away(self, kept: Position) -> Path | None:
+        """The file the kept position was in, when it is no longer at the path but still in
+        its folder under another name (``conn.log.1``, as logrotate renames): its lines after
+        the position are read first, then the new file's."""
+        try:
+            status = os.stat(self.path)
+            if (status.st_dev, status.st_ino) == (kept.device, kept.inode):
+                return None
+        except FileNotFoundError:
+            pass
+        with os.scandir(self.path.parent) as entries:
+            for entry in entries:
+                found = entry.stat(follow_symlinks=False)
+                if (found.st_dev, found.st_ino) == (kept.device, kept.inode) and entry.is_file():
+                    return Path(entry.path)
+        return None
+
+    def _resume(self, kept: Position) -> None:
+        assert self.handle is not None
+        status = os.fstat(self.handle.fileno())
+        if (status.st_dev, status.st_ino) != (kept.device, kept.inode):
+            self.stats.restarts.append("rotated while stopped")  # the old file is gone
+        elif status.st_size < kept.offset:
+            self.stats.restarts.append("truncated while stopped")
+        else:
+            self.handle.seek(kept.offset)
+            self.header = [line.encode("latin-1") for line in kept.header]
+            self.rows, self.in_data = kept.rows, kept.in_data
+            self.stats.resumed_at = kept.offset
 
     def _check_text(self) -> None:
         assert self.handle is not None

@@ -1,0 +1,202 @@
+"""``fedsec detect --follow --state FILE``: a restart resumes after the last scored line, through
+a rotation while stopped, and each alert is in the alerts file once (what a crash wrote after
+the last kept position is cut back and scored again); a state that does not fit is refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+
+from fedsec.core.errors import InputError
+from fedsec.detect import follow_state
+from fedsec.detect.dispatch import run_detection
+from fedsec.detect.follow import FollowOptions
+from fedsec.detect.formats import FLAT
+from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
+
+HANG = 180.0  # seconds: a guard against a hang, never a measure
+
+
+def _follow_until(bundle, path, out, state, rows: int):  # noqa: F811
+    """Follow ``path`` with ``state`` until the kept position has ``rows`` data rows of the
+    file it is in, then stop as SIGTERM would."""
+    stop = threading.Event()
+    done: dict = {}
+
+    def run() -> None:
+        try:
+            done["summary"] = run_detection(
+                bundle,
+                [path],
+                "flows",
+                out,
+                trust=UNSIGNED,
+                follow=FollowOptions(poll=0.01, state=state),
+                stop=stop,
+                alert_options=_flat(),
+            )
+        except Exception as error:  # raised again below, in the test's thread
+            done["error"] = error
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    deadline = time.monotonic() + HANG
+    try:
+        while "error" not in done and _kept_rows(state) != rows:
+            assert time.monotonic() < deadline, f"gave up waiting for {rows} rows"
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        runner.join()
+    if "error" in done:
+        raise done["error"]
+    return done["summary"]
+
+
+def _flat():
+    from fedsec.detect.dispatch import AlertOptions
+
+    return AlertOptions(FLAT.name)
+
+
+def _kept_rows(state) -> int | None:
+    try:
+        return json.loads(state.read_text())["rows"]
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def _records(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def _comparable(records: list[dict]) -> list[dict]:
+    """Alerts without where they were read (the file, its row) and the run's own row count."""
+    where = ("source_file", "source_row", "row")
+    return [{k: v for k, v in r.items() if k not in where} for r in records]
+
+
+def test_a_restart_resumes_after_the_last_line_through_a_rotation_while_stopped(
+    bundle,  # noqa: F811
+    flows_csv,  # noqa: F811
+    tmp_path,
+):
+    """Stopped after a third of the rows; meanwhile the file grows and is rotated (renamed in
+    its folder, a new one begun). The second run reads the old file on from its position, then
+    the new one: the alerts are those of the whole data, once each, in order."""
+    lines = flows_csv.read_bytes().splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    thirds = [rows[: len(rows) // 3], rows[len(rows) // 3 : 2 * len(rows) // 3]]
+    thirds.append(rows[2 * len(rows) // 3 :])
+    path, out, state = tmp_path / "flows.csv", tmp_path / "alerts.jsonl", tmp_path / "state.json"
+    path.write_bytes(header + b"".join(thirds[0]))
+    _follow_until(bundle, path, out, state, len(thirds[0]))
+    first = _records(out)
+    with open(path, "ab") as handle:
+        handle.write(b"".join(thirds[1]))
+    os.rename(path, tmp_path / "flows.csv.1")
+    path.write_bytes(header + b"".join(thirds[2]))
+    summary = _follow_until(bundle, path, out, state, len(thirds[2]))
+    assert summary.rows == len(thirds[1]) + len(thirds[2])
+    assert any("resumed at byte" in notice for notice in summary.notices)
+    whole = tmp_path / "whole.jsonl"
+    run_detection(bundle, [flows_csv], "flows", whole, trust=UNSIGNED, alert_options=_flat())
+    expected = _records(whole)
+    assert len(expected) > len(first) > 5
+    assert _records(out)[: len(first)] == first  # appended to, not rewritten
+    assert _comparable(_records(out)) == _comparable(expected)
+
+
+def test_what_a_crash_wrote_after_the_kept_position_is_cut_back_and_scored_again(
+    bundle,  # noqa: F811
+    flows_csv,  # noqa: F811
+    tmp_path,
+):
+    """A crash between a batch's alerts and its kept position leaves alerts (perhaps half a
+    line) the position does not cover: the restart cuts them off, then scores their lines."""
+    path, out, state = tmp_path / "flows.csv", tmp_path / "alerts.jsonl", tmp_path / "state.json"
+    data = flows_csv.read_bytes()
+    path.write_bytes(data)
+    rows = data.count(b"\n") - 1
+    _follow_until(bundle, path, out, state, rows)
+    expected = out.read_bytes()
+    # the position a batch earlier: the alerts of its last 50 rows are in the file, uncovered
+    lines = data.splitlines(keepends=True)
+    earlier = len(data) - sum(len(line) for line in lines[-50:])
+    covered = _alerts_before(out, rows - 50)
+    kept = follow_state.load(state)
+    follow_state.save(state, replace(kept, offset=earlier, rows=rows - 50, alerts_bytes=covered))
+    with open(out, "ab") as handle:
+        handle.write(b'{"row": 1, "family": "dos", "sco')  # written, then the crash
+    summary = _follow_until(bundle, path, out, state, rows)
+    assert summary.rows == 50
+    again = out.read_bytes()
+    assert again[:covered] == expected[:covered] and again.endswith(b"\n")
+    assert _comparable(_records(out)) == _comparable(_records_of(expected))
+
+
+def _records_of(text: bytes) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def _alerts_before(out, rows: int) -> int:
+    """Bytes of the alerts of the first ``rows`` data rows."""
+    size = 0
+    for line in out.read_bytes().splitlines(keepends=True):
+        if json.loads(line)["source_row"] > rows:
+            break
+        size += len(line)
+    return size
+
+
+def test_a_state_that_does_not_fit_is_refused(bundle, flows_csv, tmp_path):  # noqa: F811
+    path, out, state = tmp_path / "flows.csv", tmp_path / "alerts.jsonl", tmp_path / "state.json"
+    path.write_bytes(flows_csv.read_bytes())
+    rows = flows_csv.read_bytes().count(b"\n") - 1
+    _follow_until(bundle, path, out, state, rows)
+    other = tmp_path / "other.csv"
+    other.write_bytes(flows_csv.read_bytes())
+    with pytest.raises(
+        InputError, match=r"keeps the position in .*flows\.csv, not in .*other\.csv"
+    ):
+        _follow_until(bundle, other, out, state, rows)
+    with pytest.raises(InputError, match="keeps the position of alerts file"):
+        _follow_until(bundle, path, tmp_path / "b.jsonl", state, rows)
+    out.write_bytes(out.read_bytes()[:100])
+    with pytest.raises(InputError, match=r"fewer than the \d+ of alerts written before"):
+        _follow_until(bundle, path, out, state, rows)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("{not json", "corrupt JSON"),
+        ('{"format": "x"}', "is not a follow state"),
+        ('{"format": "fedsec-follow-state", "version": 9}', "version 9 unsupported"),
+        ('{"format": "fedsec-follow-state", "version": 1, "input": 3}', "field 'input'"),
+    ],
+)
+def test_a_damaged_state_is_named(tmp_path, text, problem):
+    state = tmp_path / "state.json"
+    state.write_text(text)
+    with pytest.raises(InputError, match=problem):
+        follow_state.load(state)
+
+
+def test_state_needs_follow_and_a_file_to_follow(bundle, flows_csv, tmp_path):  # noqa: F811
+    from typer.testing import CliRunner
+
+    from fedsec.cli import app
+
+    args = ["detect", "--model", str(bundle), "--format", "flows", "--allow-unsigned"]
+    args += ["--out", str(tmp_path / "a.jsonl"), "--state", str(tmp_path / "s.json")]
+    alone = CliRunner().invoke(app, [*args, "--input", str(flows_csv)])
+    assert alone.exit_code == 2 and "add --follow" in alone.output
+    piped = CliRunner().invoke(app, [*args, "--input", "-", "--follow"], input="a,b\n")
+    assert piped.exit_code == 2 and "a pipe cannot resume where it stopped" in piped.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
