@@ -285,3 +285,20 @@ def test_the_temporary_file_of_a_killed_run_goes_with_the_next_write_beside_it(t
 
 def killed_pid(name: str) -> int:
     return int(atomic.TEMPORARY.match(name)["pid"])
+
+
+def test_a_file_that_appears_while_it_is_written_is_never_replaced(tmp_path):
+    """A second run finishing first (both checked that the file was not there): the one that
+    finishes later keeps the other's file and says so; nothing of its own is left."""
+    out = tmp_path / "alerts.jsonl"
+    with (
+        pytest.raises(OutputError, match="appeared while this command wrote it"),
+        atomic.stream(out) as sink,
+    ):
+        sink.write(b"mine\n")
+        out.write_bytes(b"theirs\n")  # the other run's file, renamed into place meanwhile
+    assert out.read_bytes() == b"theirs\n"
+    assert os.listdir(tmp_path) == ["alerts.jsonl"]
+    with atomic.stream(out) as sink:  # there when the write began: replaced (--force)
+        sink.write(b"mine\n")
+    assert out.read_bytes() == b"mine\n"

@@ -116,6 +116,7 @@ def stream(path: Path, mode: int | None = None) -> Iterator[Sink]:
     path = Path(path)
     _make_parent(path)
     remove_left_by_killed_runs(path.parent)
+    existed = os.path.lexists(path)  # replaced; else one appearing meanwhile is never replaced
     try:
         fd, tmp = _create_file(path, FILE_MODE if mode is None else mode)
     except OSError as error:
@@ -125,7 +126,7 @@ def stream(path: Path, mode: int | None = None) -> Iterator[Sink]:
             os.fchmod(fd, mode)  # created no wider than ``mode``: exactly it, whatever the umask
         with os.fdopen(fd, "wb") as handle:
             yield Sink(handle, path)
-            _finish(handle, tmp, path)
+            _finish(handle, tmp, path, existed)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -156,14 +157,39 @@ class Sink:
             raise unwritable(self._path, error, self._kept) from None
 
 
-def _finish(handle: BinaryIO, tmp: Path, path: Path) -> None:
-    """The temporary file made durable and put in ``path``'s place."""
+def _finish(handle: BinaryIO, tmp: Path, path: Path, existed: bool) -> None:
+    """The temporary file made durable and put in ``path``'s place: over the file that was
+    there when the write began, or as a new file, never over one another process created
+    meanwhile (a second run started before the first ended)."""
     try:
         handle.flush()
         os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if existed:
+            os.replace(tmp, path)
+        else:
+            _put_new(tmp, path)
+    except FileExistsError:
+        raise OutputError(
+            f"{path}: appeared while this command wrote it (another run?); it was kept and "
+            "nothing was written: run again with --force to replace it, or choose another name"
+        ) from None
     except OSError as error:
         raise unwritable(path, error) from None
+
+
+def _put_new(tmp: Path, path: Path) -> None:
+    """``tmp`` named ``path``, which must not exist: a hard link fails if it does (atomically);
+    where the file system has no hard links, checked just before the rename."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here (some network and FUSE file systems)
+        if os.path.lexists(path):
+            raise FileExistsError(path) from None
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
 
 
 def _make_parent(path: Path) -> None:
