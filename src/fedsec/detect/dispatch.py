@@ -150,39 +150,27 @@ class AlertOptions:
     naive_zone: tzinfo = UTC
 
 
-def follow_detection(model_dir: Path, kind: str, request: DetectionRequest) -> DetectionSummary:
-    """``--follow``: the one input scored batch by batch as it grows, until ``request.stop``
-    (standard input: or until it ends)."""
-    _check_batchwise(model_dir, kind, request, "--follow follows one file; give exactly one input")
-    score = SCORERS[kind](model_dir, request)
-    stop = request.stop if request.stop is not None else threading.Event()
-    options = request.follow or FollowOptions()
-    return run_follow(
-        Path(request.inputs[0]),
-        request.fmt,
-        request.out,
-        score,
-        score.summary,
-        stop,
-        options,
-        request.mapping,
+def batchwise_detection(model_dir: Path, kind: str, request: DetectionRequest) -> DetectionSummary:
+    """The one input scored batch by batch: ``--follow``, as the file grows, until
+    ``request.stop`` (a pipe: or its end); a pipe (``--input -``, a named pipe), as it comes,
+    until it ends, the alerts written atomically or to standard output."""
+    following = request.follow is not None
+    _check_batchwise(
+        model_dir,
+        kind,
+        request,
+        "--follow follows one file; give exactly one input"
+        if following
+        else "a pipe is scored alone; give no other input",
     )
-
-
-def piped_detection(model_dir: Path, kind: str, request: DetectionRequest) -> DetectionSummary:
-    """``--input -`` or a named pipe: scored batch by batch as it comes, until it ends."""
-    _check_batchwise(model_dir, kind, request, "a pipe is scored alone; give no other input")
     score = SCORERS[kind](model_dir, request)
-    options = FollowOptions(poll=request.follow.poll) if request.follow else FollowOptions()
+    path, fmt, out = Path(request.inputs[0]), request.fmt, request.out
+    if request.follow is not None:
+        stop = request.stop if request.stop is not None else threading.Event()
+        options, mapping = request.follow, request.mapping
+        return run_follow(path, fmt, out, score, score.summary, stop, options, mapping)
     return run_until_end(
-        Path(request.inputs[0]),
-        request.fmt,
-        request.out,
-        score,
-        score.summary,
-        options,
-        request.mapping,
-        request.progress,
+        path, fmt, out, score, score.summary, mapping=request.mapping, progress=request.progress
     )
 
 
@@ -241,10 +229,8 @@ def run_detection(
         workers,
         progress,
     )
-    if follow is not None:
-        summary = follow_detection(model_dir, kind, request)
-    elif any(is_pipe(path) for path in inputs):
-        summary = piped_detection(model_dir, kind, request)
+    if follow is not None or any(is_pipe(path) for path in inputs):
+        summary = batchwise_detection(model_dir, kind, request)
     else:
         summary = DETECTORS[kind](model_dir, request)
     summary.authenticity = authenticity
