@@ -1,6 +1,7 @@
 """``-`` for standard input or output, as Unix tools take it: ``fedsec detect --out -`` writes
-the alerts to standard output as they are scored, for a pipe into a shipper or ``jq``, and
-``fedsec incidents -`` reads them from standard input. Any other ``--out`` is a file written
+the alerts to standard output as they are scored, for a pipe into a shipper or ``jq``;
+``fedsec detect --input -`` scores telemetry piped in (a named pipe alike: :func:`is_pipe`),
+and ``fedsec incidents -`` reads alerts piped in. Any other ``--out`` is a file written
 atomically (:mod:`fedsec.core.atomic`).
 
 A pipe cannot be atomic: its reader has what was sent when a run stops half-way, and the
