@@ -27,12 +27,11 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
 from fedsec.core import standard_streams
-from fedsec.core.atomic import Sink, unwritable
+from fedsec.core.atomic import Sink
 from fedsec.core.errors import InputError
 from fedsec.core.standard_streams import (
     described_input,
@@ -45,6 +44,7 @@ from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers.chunks import read_chunks
 from fedsec.detect import follow_state
+from fedsec.detect.alerts_file import AlertsFile, reopened_on_hangup
 from fedsec.detect.follow_state import Position
 from fedsec.detect.records import DetectionSummary
 from fedsec.detect.tails import BATCH_BYTES, Batch, FollowStats, Tail, tail_of
@@ -184,12 +184,19 @@ def run_follow(
         keep = _keeper(options.state, path, out, sink, None)
         stats = follow(path, fmt, score, sink, stop, options, mapping, keep, kept)
         return _summary(summary, stats)
-    handle = _alerts_file(out, kept)
-    with handle:
-        sink = Sink(handle, out, kept=FOLLOW_KEPT)
-        keep = _keeper(options.state, path, out, sink, handle)
+    alerts = AlertsFile(out, kept.alerts_bytes if kept is not None else None)
+    with contextlib.closing(alerts), reopened_on_hangup(alerts):
+        sink = Sink(alerts, out, kept=FOLLOW_KEPT)
+        keep = _keeper(options.state, path, out, sink, alerts)
         stats = follow(path, fmt, score, sink, stop, options, mapping, keep, kept)
-    return _summary(summary, stats)
+    result = _summary(summary, stats)
+    if alerts.shorter:
+        result.notices.append(
+            f"{out} was shorter than when the position was kept (rotated or truncated since?): "
+            "the alerts were appended to it; those of the last batch scored before the stop "
+            "may be in it twice"
+        )
+    return result
 
 
 def _kept_position(path: Path, out: Path, state: Path | None) -> Position | None:
@@ -204,31 +211,8 @@ def _kept_position(path: Path, out: Path, state: Path | None) -> Position | None
     return kept
 
 
-def _alerts_file(out: Path, kept: Position | None) -> BinaryIO:
-    """The alerts file: created new, or cut back to its size when the position was kept (the
-    alerts of lines scored after it are written again) and appended to."""
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if kept is None:
-            return open(out, "wb")
-        handle = open(out, "r+b")  # noqa: SIM115 (closed by the caller)
-    except OSError as error:
-        raise unwritable(out, error) from None
-    size = os.fstat(handle.fileno()).st_size
-    if size < kept.alerts_bytes:
-        handle.close()
-        raise InputError(
-            out,
-            f"holds {size} bytes, fewer than the {kept.alerts_bytes} of alerts written before "
-            "the position kept in --state: it was changed since; give another --out and --state",
-        )
-    handle.truncate(kept.alerts_bytes)
-    handle.seek(kept.alerts_bytes)
-    return handle
-
-
 def _keeper(
-    state: Path | None, path: Path, out: Path, sink: Sink, handle: BinaryIO | None
+    state: Path | None, path: Path, out: Path, sink: Sink, alerts: AlertsFile | None
 ) -> Callable[[Tail], None] | None:
     """What keeps the position in ``state`` after each batch, once its alerts are on disk."""
     if state is None:
@@ -236,9 +220,9 @@ def _keeper(
 
     def keep(tail: Tail) -> None:
         sink.flush()
-        if handle is not None:
-            os.fsync(handle.fileno())
-        written = handle.tell() if handle is not None else 0
+        if alerts is not None:
+            os.fsync(alerts.fileno())
+        written = alerts.size() if alerts is not None else 0
         where = tail.where()
         position = Position(
             input=follow_state.absolute(path),
