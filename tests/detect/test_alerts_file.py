@@ -12,7 +12,9 @@ import sys
 import time
 
 import pandas as pd
+import pytest
 
+from fedsec.core.errors import OutputError
 from fedsec.detect.alerts_file import AlertsFile
 from tests.detect.test_alerts_stream import bundle, flows_csv  # noqa: F401 (fixtures)
 
@@ -113,3 +115,14 @@ def _wait(condition) -> None:
     while not condition():
         assert time.monotonic() < deadline, "gave up waiting"
         time.sleep(0.02)
+
+
+def test_a_second_writer_is_refused_while_the_first_writes(tmp_path):
+    path = tmp_path / "alerts.jsonl"
+    first = AlertsFile(path)
+    first.write(b"first\n")
+    with pytest.raises(OutputError, match="another fedsec detect --follow is writing it"):
+        AlertsFile(path, keep_bytes=0)
+    first.close()
+    assert path.read_bytes() == b"first\n"
+    AlertsFile(path, keep_bytes=6).close()  # free again once the first is done

@@ -2,12 +2,14 @@
 opened for appending, so that ``logrotate``'s ``copytruncate`` leaves no hole of NUL bytes
 (a handle writing at its own offset did: 264 KB of them, measured), and opened again on SIGHUP,
 so that after a rotation by renaming the alerts go to the new file, not on into the renamed
-one. With a kept position (``--state``), it is first cut back to the size kept with it.
+one. With a kept position (``--state``), it is first cut back to the size kept with it. It is
+locked (``flock``) while written: a second run following into it is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import threading
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from fedsec.core.atomic import unwritable
+from fedsec.core.errors import OutputError
 
 
 class AlertsFile:
@@ -31,9 +34,22 @@ class AlertsFile:
             self.file: BinaryIO = open(self.path, "ab")  # noqa: SIM115 (closed by close())
         except OSError as error:
             raise unwritable(self.path, error) from None
+        self._lock()
         size = os.fstat(self.file.fileno()).st_size
         self.shorter = keep_bytes is not None and size < keep_bytes
         self.file.truncate(0 if keep_bytes is None else min(size, keep_bytes))
+
+    def _lock(self) -> None:
+        """The file locked for this run alone: a second ``--follow`` writing it (and its
+        ``--state``) would interleave their lines and positions."""
+        try:
+            fcntl.flock(self.file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.close()
+            raise OutputError(
+                f"{self.path}: another fedsec detect --follow is writing it; stop that one, "
+                "or choose another --out"
+            ) from None
 
     def write(self, data: bytes | memoryview) -> int:
         if self.reopen_asked:
@@ -65,6 +81,7 @@ class AlertsFile:
             self.file = open(self.path, "ab")  # noqa: SIM115 (closed by close())
         except OSError as error:
             raise unwritable(self.path, error) from None
+        self._lock()
 
 
 @contextlib.contextmanager
