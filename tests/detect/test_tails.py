@@ -147,3 +147,15 @@ def test_a_compressed_pipe_is_refused(piped):
     piped.write(gzip.compress(b"a,b\n1,2\n"))
     with pytest.raises(InputError, match=r"standard input: is gzip, not text"):
         PipeTail(FIRST_LINE).poll()
+
+
+def test_a_terminal_as_standard_input_is_refused(monkeypatch):
+    """``fedsec detect --input -`` typed without a pipe would wait for telemetry typed in."""
+    controller, terminal = os.openpty()
+    monkeypatch.setattr(sys, "stdin", _Stdin(terminal))
+    try:
+        with pytest.raises(InputError, match="standard input: is a terminal: pipe the telemetry"):
+            PipeTail(FIRST_LINE)
+    finally:
+        os.close(controller)
+        os.close(terminal)

@@ -223,6 +223,12 @@ class PipeTail(Tail):
             self.fd = os.open(path, os.O_RDONLY) if self.owned else sys.stdin.fileno()
         except OSError as error:
             raise InputError(self.path, f"cannot read: {error.strerror or error}") from None
+        if not self.owned and os.isatty(self.fd):
+            raise InputError(
+                self.path,
+                "is a terminal: pipe the telemetry in (zcat conn.log.gz | fedsec detect "
+                "--input - ...)",
+            )
         self.partial, self.header, self.rows, self.in_data = b"", [], 0, False
         self.checked = False
 
