@@ -170,7 +170,13 @@ def batchwise_detection(model_dir: Path, kind: str, request: DetectionRequest) -
         options, mapping = request.follow, request.mapping
         return run_follow(path, fmt, out, score, score.summary, stop, options, mapping)
     return run_until_end(
-        path, fmt, out, score, score.summary, mapping=request.mapping, progress=request.progress
+        path,
+        fmt,
+        out,
+        score,
+        mapping=request.mapping,
+        workers=request.workers,
+        progress=request.progress,
     )
 
 

@@ -30,7 +30,6 @@ from pathlib import Path
 
 import numpy as np
 
-from fedsec.core import standard_streams
 from fedsec.core.atomic import Sink
 from fedsec.core.errors import InputError
 from fedsec.core.standard_streams import (
@@ -47,7 +46,9 @@ from fedsec.detect import follow_state
 from fedsec.detect.alerts_file import AlertsFile, reopened_on_hangup
 from fedsec.detect.follow_state import Position
 from fedsec.detect.records import DetectionSummary
+from fedsec.detect.scoring import ChunkScorer, ScorersTogether, score_chunks
 from fedsec.detect.tails import BATCH_BYTES, Batch, FollowStats, Tail, tail_of
+from fedsec.detect.threads import scoring_workers
 
 POLL_SECONDS = 0.5
 
@@ -140,25 +141,40 @@ def run_until_end(
     path: Path,
     fmt: str,
     out: Path,
-    score: Callable[[FlowTable], bytes],
-    summary: Callable[[], DetectionSummary],
+    score: ChunkScorer,
     options: FollowOptions = FollowOptions(),
     mapping: Mapping | None = None,
+    workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> DetectionSummary:
     """A pipe (``path``: ``-`` for standard input, or a named pipe) scored batch by batch as it
-    comes, until it ends: the alerts into ``out`` atomically (the file appears complete, or
-    not at all), or to standard output as they come. ``progress(rows, alerts)``: after each
-    batch."""
+    comes, until it ends, the next batch read while this one is scored by ``workers`` threads
+    (default: :func:`~fedsec.detect.threads.scoring_workers`): the alerts into ``out``
+    atomically (the file appears complete, or not at all), or to standard output as they
+    come. ``progress(rows, alerts)``: after each batch."""
+    tables = _piped_tables(path, fmt, options, mapping)
+    together = ScorersTogether([score])
+    score_chunks(together, tables, [out], workers=scoring_workers(workers), progress=progress)
+    return score.summary()
 
-    def told(_: Tail) -> None:
-        if progress is not None:
-            so_far = summary()
-            progress(so_far.rows, so_far.alerts)
 
-    with standard_streams.stream(out) as sink:
-        follow(path, fmt, score, sink, threading.Event(), options, mapping, told)
-    return summary()
+def _piped_tables(
+    path: Path, fmt: str, options: FollowOptions, mapping: Mapping | None
+) -> Iterator[FlowTable]:
+    """Each batch of the pipe, read by the format's reader, until the pipe ends."""
+    tail = tail_of(path, fmt, options.batch_bytes)
+    never = threading.Event()
+    with tempfile.TemporaryDirectory(prefix="fedsec-pipe-") as scratch:
+        staging = Path(scratch) / f"batch{_suffix(path)}"
+        try:
+            while not tail.ended:
+                batch = tail.poll()
+                if batch is None:
+                    tail.wait(never, options.poll)
+                    continue
+                yield from _tables(batch, staging, path, fmt, mapping)
+        finally:
+            tail.close()
 
 
 #: What is left of the alerts file when the system refuses a write (written batch by batch).

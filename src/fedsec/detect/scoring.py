@@ -168,12 +168,26 @@ def score_files_together(
             score_row_groups(together, fmt, groups, sinks, owned, chunk_rows, beside, progress)
         return
     chunks: Iterator[FlowTable] = read_chunks(fmt, list(inputs), mapping, chunk_rows)
+    score_chunks(together, chunks, outs, ahead, count, progress)
+
+
+def score_chunks(
+    together: ScorersTogether,
+    chunks: Iterator[FlowTable],
+    outs: Sequence[Path],
+    ahead: bool | None = None,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """``chunks`` (read ahead in a thread with ``ahead``, by default when two cores are free)
+    scored by ``workers`` threads, each scorer's alerts into its file of ``outs`` in the
+    chunks' order (atomically, or to standard output for ``-``)."""
     if ahead if ahead is not None else available_cores() >= 2:
         chunks = read_ahead(chunks)
     with contextlib.ExitStack() as stack:
         sinks = [stack.enter_context(standard_streams.stream(out)) for out in outs]
         stack.enter_context(contextlib.closing(chunks))
-        for lines in scored_lines(together, chunks, count):
+        for lines in scored_lines(together, chunks, workers):
             for sink, text in zip(sinks, lines, strict=True):
                 sink.write(text)
             if progress is not None:
