@@ -31,7 +31,8 @@ def detect(
         typer.Option(
             "--input",
             help="Telemetry file(s) to score: --input a.csv b.csv, or repeat --input; '-' "
-            "reads standard input (text formats), scored as it comes until it ends.",
+            "reads standard input (text formats; a named pipe alike), scored as it comes "
+            "until it ends.",
         ),
     ] = None,
     more_inputs: Annotated[
