@@ -51,8 +51,11 @@ def _source(flows_csv, tmp_path, container):  # noqa: F811
     return flows_csv
 
 
-@pytest.mark.parametrize("unbuffered", ["1", ""], ids=["unbuffered", "buffered"])
-@pytest.mark.parametrize("container", ["parquet", "csv"], ids=["processes", "threads"])
+@pytest.mark.parametrize(
+    ("container", "unbuffered"),
+    [("parquet", "1"), ("csv", "")],
+    ids=["processes-unbuffered", "threads-buffered"],  # a partial write: test_standard_streams
+)
 def test_alerts_on_standard_output_are_those_of_the_file(
     bundle,  # noqa: F811
     flows_csv,  # noqa: F811

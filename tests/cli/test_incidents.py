@@ -162,12 +162,10 @@ def test_detect_piped_into_incidents_gives_the_incidents_of_detect_incidents(
     detect = [sys.executable, "-m", "fedsec", "detect", "--model", str(bundle)]
     detect += ["--format", "flows", "--org", "grid", "--input", *files]
     filed = tmp_path / "filed"
-    done = subprocess.run(
-        [*detect, "--out", str(tmp_path / "a.jsonl"), "--incidents", str(filed)],
-        capture_output=True,
-        check=False,
+    done = runner.invoke(
+        app, [*detect[3:], "--out", str(tmp_path / "a.jsonl"), "--incidents", str(filed)]
     )
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.output
     piped = tmp_path / "piped"
     incidents = [sys.executable, "-m", "fedsec", "incidents", "-", "--out", str(piped)]
     source = subprocess.Popen([*detect, "--out", "-"], stdout=subprocess.PIPE)

@@ -14,7 +14,8 @@ import tempfile
 
 import pytest
 
-from tests.detect.test_alerts_stream import bundle, flows_csv  # noqa: F401 (fixtures)
+from fedsec.detect.dispatch import AlertOptions, run_detection
+from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
 from tests.detect.test_follow import conn_log  # noqa: F401 (fixture)
 from tests.detect.zeek_json import write_zeek_json
 
@@ -67,6 +68,14 @@ def _detect(bundle, source, out, *extra, data: bytes | None = None, pieces: int 
     return command.returncode, stdout, " ".join(stderr.decode().split())
 
 
+def _named(bundle, source, fmt: str, tmp_path) -> list[dict]:  # noqa: F811
+    """The flat alerts of ``source`` given by name (scored in this process: no start-up)."""
+    named = tmp_path / "named.jsonl"
+    flat = AlertOptions("fedsec")
+    run_detection(bundle, [source], fmt, named, trust=UNSIGNED, alert_options=flat)
+    return _records(named.read_bytes())
+
+
 def _records(text: bytes) -> list[dict]:
     return [json.loads(line) for line in text.splitlines()]
 
@@ -88,13 +97,10 @@ def test_piped_telemetry_gives_the_alerts_of_the_file(
     if source is None:
         source = write_zeek_json(conn_log, tmp_path / "conn.json")
     fmt = ["--format", "flows" if kind == "flow csv" else "zeek", "--alert-format", "fedsec"]
-    named, piped = tmp_path / "named.jsonl", tmp_path / "piped.jsonl"
-    code, _, said = _detect(bundle, source, named, *fmt)
+    piped = tmp_path / "piped.jsonl"
+    code, _, said = _detect(bundle, "-", piped, *fmt, data=source.read_bytes(), pieces=7)
     assert code == 0, said
-    data = source.read_bytes()
-    code, _, said = _detect(bundle, "-", piped, *fmt, data=data, pieces=7)
-    assert code == 0, said
-    expected = _records(named.read_bytes())
+    expected = _named(bundle, source, fmt[1], tmp_path)
     assert len(expected) > 5
     assert _without_file(_records(piped.read_bytes())) == _without_file(expected)
     assert {r["source_file"] for r in _records(piped.read_bytes())} == {""}
@@ -165,15 +171,9 @@ def test_a_named_pipe_is_read_as_it_comes(bundle, flows_csv, tmp_path):  # noqa:
     fifo = tmp_path / "flows.pipe"
     os.mkfifo(fifo)
     fmt = ["--format", "flows", "--alert-format", "fedsec"]
-    code, _, said = _detect(bundle, flows_csv, tmp_path / "named.jsonl", *fmt)
-    assert code == 0, said
-    data = flows_csv.read_bytes()
     piped = tmp_path / "piped.jsonl"
-    code, _, said = _detect(bundle, fifo, piped, *fmt, data=data, pieces=5)
+    code, _, said = _detect(bundle, fifo, piped, *fmt, data=flows_csv.read_bytes(), pieces=5)
     assert code == 0, said
-    records, expected = (
-        _records(piped.read_bytes()),
-        _records((tmp_path / "named.jsonl").read_bytes()),
-    )
+    records, expected = _records(piped.read_bytes()), _named(bundle, flows_csv, "flows", tmp_path)
     assert _without_file(records) == _without_file(expected)
     assert {r["source_file"] for r in records} == {str(fifo)}
