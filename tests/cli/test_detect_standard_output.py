@@ -12,7 +12,9 @@ import subprocess
 import sys
 
 import pytest
+from typer.testing import CliRunner
 
+from fedsec.cli import app
 from tests.detect.test_alerts_stream import bundle, flows_csv  # noqa: F401 (fixtures)
 from tests.detect.test_row_groups import _parquet
 
@@ -155,3 +157,22 @@ def test_a_closed_standard_output_is_one_clear_error(bundle, flows_csv, tmp_path
     assert done.returncode == 2, done.stderr
     assert "error: standard output is closed" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_alerts_never_replace_the_telemetry(bundle, flows_csv, tmp_path):  # noqa: F811
+    """``--out`` (even with ``--force``) or ``--state`` naming an input, by any path, or
+    ``--state`` naming ``--out``: refused before anything is read, the input untouched."""
+    source, alerts = tmp_path / "flows.csv", tmp_path / "a.jsonl"
+    source.write_bytes(flows_csv.read_bytes())
+    alerts.write_bytes(b"")
+    (tmp_path / "link.csv").symlink_to(source)
+    cases = [
+        (tmp_path / "link.csv", ["--force"], "--out", "replace the telemetry"),
+        (alerts, ["--follow", "--state", str(source)], "--state", "replace the telemetry"),
+        (alerts, ["--follow", "--state", str(alerts)], "--state", "replace the alerts"),
+    ]
+    for out, extra, option, why in cases:
+        done = CliRunner().invoke(app, _args(bundle, source, out, *extra)[3:])
+        said = " ".join(done.output.split())
+        assert done.exit_code == 2 and option in said and why in said, said
+    assert source.read_bytes() == flows_csv.read_bytes()

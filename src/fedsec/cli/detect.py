@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,6 +175,10 @@ def detect(
         raise typer.BadParameter(
             "keeps the position of --follow: add --follow", param_hint="--state"
         )
+    _check_not_an_input(inputs, out, "--out", "the alerts would replace the telemetry")
+    if state is not None:
+        _check_not_an_input(inputs, state, "--state", "the position would replace the telemetry")
+        _check_not_an_input([out], state, "--state", "the position would replace the alerts")
     resuming = state is not None and state.exists()  # the alerts file is appended to
     if not piped and not resuming:
         outputs.check_file(out, force=force)
@@ -241,6 +246,14 @@ def detect(
         from fedsec.forensics.report import write_incidents
 
         show(write_incidents([out], incidents, incident_options))
+
+
+def _check_not_an_input(inputs: list[Path], target: Path, option: str, why: str) -> None:
+    """``target`` is none of ``inputs`` (by any name: a link, another path to it)."""
+    for path in inputs:
+        with contextlib.suppress(OSError):
+            if os.path.samefile(path, target):
+                raise typer.BadParameter(f"{target} is the file {path}: {why}", param_hint=option)
 
 
 @contextlib.contextmanager
