@@ -77,6 +77,15 @@ def test_a_bad_alert_line_exits_2_naming_it_and_writes_nothing(alerts, tmp_path)
     assert not out.exists() and not stix.exists()
 
 
+def test_the_stix_bundle_never_replaces_the_alerts(alerts, tmp_path) -> None:
+    kept = alerts.read_bytes()
+    args = ["incidents", str(alerts), "--out", str(tmp_path / "r"), "--force"]
+    result = runner.invoke(app, [*args, "--stix", str(alerts)])
+    assert result.exit_code == 2
+    assert "the bundle would replace the alerts" in " ".join(result.output.split())
+    assert alerts.read_bytes() == kept and not (tmp_path / "r").exists()
+
+
 def test_stix_of_several_organizations_needs_the_reporting_identity(tmp_path) -> None:
     rows = iter(range(1, 1000))
     path = tmp_path / "alerts.jsonl"

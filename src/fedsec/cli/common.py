@@ -8,9 +8,11 @@ when it finishes.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import logging
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -100,6 +102,14 @@ def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper
+
+
+def check_not_an_input(inputs: list[Path], target: Path, option: str, why: str) -> None:
+    """``target`` is none of ``inputs`` (by any name: a link, another path to it)."""
+    for path in inputs:
+        with contextlib.suppress(OSError):
+            if os.path.samefile(path, target):
+                raise typer.BadParameter(f"{target} is the file {path}: {why}", param_hint=option)
 
 
 def refused_write(error: OSError) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from fedsec.cli.common import Interrupted, ScanProgress, clean_errors, console, errors
+from fedsec.cli.common import (
+    Interrupted,
+    ScanProgress,
+    check_not_an_input,
+    clean_errors,
+    console,
+    errors,
+)
 from fedsec.cli.options import DETECT_FORMATS
 from fedsec.core import outputs
 from fedsec.core.standard_streams import described, is_standard_output
@@ -175,10 +181,10 @@ def detect(
         raise typer.BadParameter(
             "keeps the position of --follow: add --follow", param_hint="--state"
         )
-    _check_not_an_input(inputs, out, "--out", "the alerts would replace the telemetry")
+    check_not_an_input(inputs, out, "--out", "the alerts would replace the telemetry")
     if state is not None:
-        _check_not_an_input(inputs, state, "--state", "the position would replace the telemetry")
-        _check_not_an_input([out], state, "--state", "the position would replace the alerts")
+        check_not_an_input(inputs, state, "--state", "the position would replace the telemetry")
+        check_not_an_input([out], state, "--state", "the position would replace the alerts")
     resuming = state is not None and state.exists()  # the alerts file is appended to
     if not piped and not resuming:
         outputs.check_file(out, force=force)
@@ -246,14 +252,6 @@ def detect(
         from fedsec.forensics.report import write_incidents
 
         show(write_incidents([out], incidents, incident_options))
-
-
-def _check_not_an_input(inputs: list[Path], target: Path, option: str, why: str) -> None:
-    """``target`` is none of ``inputs`` (by any name: a link, another path to it)."""
-    for path in inputs:
-        with contextlib.suppress(OSError):
-            if os.path.samefile(path, target):
-                raise typer.BadParameter(f"{target} is the file {path}: {why}", param_hint=option)
 
 
 @contextlib.contextmanager

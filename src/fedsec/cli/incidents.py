@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from fedsec.cli.common import clean_errors, console
+from fedsec.cli.common import check_not_an_input, clean_errors, console
 from fedsec.forensics.grouping import DEFAULT_GAP_S, DEFAULT_MIN_ALERTS
 from fedsec.forensics.hosts import DEFAULT_INTERNAL
 
@@ -125,5 +125,7 @@ def incidents(
     machine: the STIX bundle is written only with --stix, and holds external addresses only."""
     from fedsec.forensics.report import write_incidents
 
+    if stix is not None:
+        check_not_an_input(alerts, stix, "--stix", "the bundle would replace the alerts")
     options = options_from_cli(gap, min_alerts, internal, org, stix, tlp, identity, force)
     show(write_incidents(alerts, out, options), stix)
