@@ -52,6 +52,16 @@ def test_inspect_never_overwrites_without_force(tmp_path):
     assert load_mapping(out).label == "Label"
 
 
+def test_inspect_never_replaces_the_file_it_inspects(tmp_path):
+    path = flows_csv(tmp_path)
+    kept = path.read_bytes()
+    for option in ("--out", "--parquet"):
+        result = runner.invoke(app, ["inspect", str(path), option, str(path), "--force"])
+        assert result.exit_code == 2
+        assert "it would replace the file inspected" in " ".join(result.output.split())
+    assert path.read_bytes() == kept
+
+
 def test_inspect_prints_the_proposal_and_writes_rows_to_parquet(tmp_path):
     path, parquet = flows_csv(tmp_path), tmp_path / "rows.parquet"
     result = runner.invoke(app, ["inspect", str(path), "--parquet", str(parquet)])

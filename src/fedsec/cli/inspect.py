@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fedsec.cli.common import clean_errors, console, errors
+from fedsec.cli.common import check_not_an_input, clean_errors, console, errors
 from fedsec.core import atomic, outputs
 
 
@@ -38,6 +38,7 @@ def inspect(
 
     for target, option in ((out, "--out"), (parquet, "--parquet")):
         if target is not None:
+            check_not_an_input([file], target, option, "it would replace the file inspected")
             outputs.check_file(target, force=force, option=option)
     native = native_format(file)
     if native is not None and native[0] == "zeek":  # not a table to profile
