@@ -177,17 +177,7 @@ def detect(
         raise typer.BadParameter("give at least one file to score", param_hint="--input")
     alert_options = _alert_options(alert_format, organization or org, observer, timezone)
     piped = is_standard_output(out)
-    if state is not None and not follow:
-        raise typer.BadParameter(
-            "keeps the position of --follow: add --follow", param_hint="--state"
-        )
-    check_not_an_input(inputs, out, "--out", "the alerts would replace the telemetry")
-    if state is not None:
-        check_not_an_input(inputs, state, "--state", "the position would replace the telemetry")
-        check_not_an_input([out], state, "--state", "the position would replace the alerts")
-    resuming = state is not None and state.exists()  # the alerts file is appended to
-    if not piped and not resuming:
-        outputs.check_file(out, force=force)
+    _check_outputs(inputs, out, state, follow=follow, force=force)
     incident_options = None
     if incidents is not None:
         if piped:
@@ -252,6 +242,25 @@ def detect(
         from fedsec.forensics.report import write_incidents
 
         show(write_incidents([out], incidents, incident_options))
+
+
+def _check_outputs(
+    inputs: list[Path], out: Path, state: Path | None, *, follow: bool, force: bool
+) -> None:
+    """Before anything is read: no output replaces an input, ``--state`` goes with
+    ``--follow``, and an existing alerts file is replaced only with ``--force`` (appended to
+    when a kept position resumes; standard output is no file)."""
+    if state is not None and not follow:
+        raise typer.BadParameter(
+            "keeps the position of --follow: add --follow", param_hint="--state"
+        )
+    check_not_an_input(inputs, out, "--out", "the alerts would replace the telemetry")
+    if state is not None:
+        check_not_an_input(inputs, state, "--state", "the position would replace the telemetry")
+        check_not_an_input([out], state, "--state", "the position would replace the alerts")
+    resuming = state is not None and state.exists()
+    if not is_standard_output(out) and not resuming:
+        outputs.check_file(out, force=force)
 
 
 @contextlib.contextmanager
