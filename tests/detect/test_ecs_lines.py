@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from fedsec.data.readers import read_flows
 from fedsec.data.writers import write_records
 from fedsec.detect import attack
-from fedsec.detect.ecs import DATASETS, AlertSource, ecs_document, ecs_line
+from fedsec.detect.ecs import DATASETS, AlertSource, ecs_document, ecs_line, event_id
 from fedsec.detect.formats import AlertFormat
 from fedsec.detect.records import add_network, context_records
 from fedsec.simulator import load_simulation, simulate
@@ -23,6 +23,7 @@ SOURCES = [
     dataclasses.replace(SOURCE, organization="acme", observer="sensor-1"),
     dataclasses.replace(SOURCE, dataset=DATASETS["anomaly"], model_kind="anomaly-detector"),
     dataclasses.replace(SOURCE, dataset=DATASETS["logs"], organization='ünïcode "org"'),
+    dataclasses.replace(SOURCE, stream="0f" * 16),
 ]
 FAMILIES = [*attack.LEVEL_OF_FAMILY, "anomaly", "not a family"]
 
@@ -82,3 +83,12 @@ TEXT = st.text(max_size=12)
 )
 def test_any_record_gives_the_same_text_both_ways(record, source):
     assert ecs_line(record, source) == json.dumps(ecs_document(record, source))
+
+
+def test_a_piped_run_s_ids_are_its_own_and_a_file_s_are_stable():
+    """Every pipe's row 7 had one id (a pipe has no name), so a SIEM keying on ``event.id``
+    would have kept one alert of all the runs'; a file's ids do not depend on the run."""
+    piped = [dataclasses.replace(SOURCE, stream=s) for s in ("01" * 16, "02" * 16)]
+    assert len({event_id(source, "", 7) for source in [SOURCE, *piped]}) == 3
+    again = dataclasses.replace(SOURCE, created="2030-01-01T00:00:00.000Z")
+    assert event_id(SOURCE, "/data/conn.log", 7) == event_id(again, "/data/conn.log", 7)

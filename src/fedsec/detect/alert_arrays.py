@@ -39,7 +39,7 @@ from fedsec.detect.context_arrays import (
     text_column,
     times,
 )
-from fedsec.detect.ecs import PROTOCOLS, AlertSource, _absolute
+from fedsec.detect.ecs import PROTOCOLS, AlertSource, _absolute, id_key_head
 from fedsec.detect.ecs_values import transport
 
 
@@ -142,8 +142,7 @@ class AlertArrays:
     def event_ids(self) -> pa.Array:
         """``event_id``: sha256 of the bundle, the file and the row (hex, 32 digits)."""
         codes, names = self.paths
-        sha = self.source.model_sha256
-        heads = [f"{sha}\0{n}\0".encode() for n in names]
+        heads = [id_key_head(self.source, n) for n in names]
         rows = self.alerts.table.source_row[self.alerts.rows].tolist()
         keys = [heads[c] + b"%d" % row for c, row in zip(codes.tolist(), rows, strict=True)]
         digests = b"".join(map(methodcaller("digest"), map(hashlib.sha256, keys)))

@@ -9,6 +9,7 @@ network."""
 from __future__ import annotations
 
 import hashlib
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -218,7 +219,8 @@ def run_detection(
     the cores allow, :func:`fedsec.detect.threads.scoring_workers`); ``progress(rows, alerts)``:
     told the rows scored and the alerts written so far as a flow file is scored."""
     kind, authenticity, trust = _verified(model_dir, trust, threshold, namespace)
-    alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions())
+    piped = any(is_pipe(path) for path in inputs)
+    alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions(), piped)
     request = DetectionRequest(
         inputs,
         fmt,
@@ -235,7 +237,7 @@ def run_detection(
         workers,
         progress,
     )
-    if follow is not None or any(is_pipe(path) for path in inputs):
+    if follow is not None or piped:
         summary = batchwise_detection(model_dir, kind, request)
     else:
         summary = DETECTORS[kind](model_dir, request)
@@ -297,9 +299,12 @@ def check_kind_and_options(
         raise InputError(model_dir, refusal)
 
 
-def alert_format(model_dir: Path, kind: str, org: str | None, chosen: AlertOptions) -> AlertFormat:
+def alert_format(
+    model_dir: Path, kind: str, org: str | None, chosen: AlertOptions, piped: bool = False
+) -> AlertFormat:
     """The run's alert format; alerts name the bundle by the sha256 of its manifest (which
-    holds the sha256 of its weights or booster, so it pins the whole model)."""
+    holds the sha256 of its weights or booster, so it pins the whole model). ``piped``: the
+    input is a pipe, whose alerts' ids are made the run's own (``AlertSource.stream``)."""
     if chosen.format == "fedsec":
         return FLAT
     sha256 = hashlib.sha256((Path(model_dir) / MANIFEST).read_bytes()).hexdigest()
@@ -310,5 +315,6 @@ def alert_format(model_dir: Path, kind: str, org: str | None, chosen: AlertOptio
         organization=chosen.organization or org,
         observer=chosen.observer,
         naive_zone=chosen.naive_zone,
+        stream=secrets.token_hex(16) if piped else "",
     )
     return AlertFormat(chosen.format, source)

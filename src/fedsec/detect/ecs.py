@@ -99,12 +99,23 @@ class AlertSource:
     observer: str | None = None
     naive_zone: tzinfo = UTC
     created: str = field(default_factory=lambda: iso_utc(datetime.now(UTC)))
+    #: A piped input's run (random): a pipe has no name to tell its rows from another pipe's
+    stream: str = ""
 
 
 def event_id(source: AlertSource, path: str, where: object) -> str:
-    """Stable: the same bundle, file and row (or session) always give the same id."""
-    key = f"{source.model_sha256}\0{path}\0{where}".encode()
+    """Stable: the same bundle, file and row (or session) always give the same id; a piped
+    input's rows, ids of their run (:func:`id_key_head`)."""
+    key = id_key_head(source, path) + f"{where}".encode()
     return hashlib.sha256(key).hexdigest()[:32]
+
+
+def id_key_head(source: AlertSource, path: str) -> bytes:
+    """What an alert's id hashes before its row: the bundle, the file, and for a piped input
+    its run (else every pipe's row 7 had one id, and a SIEM keying on ``event.id`` would keep
+    one alert of all the runs')."""
+    stream = f"\0{source.stream}" if source.stream else ""
+    return f"{source.model_sha256}\0{path}{stream}\0".encode()
 
 
 @cache
