@@ -2,7 +2,8 @@
 :class:`Tail` takes the complete new lines of a growing file, across rotation and truncation;
 :class:`PipeTail` those of a pipe (standard input for ``-``, or a named pipe) as they come,
 until it ends. Each batch carries the file's header (a CSV's first line, a Zeek log's ``#``
-block) and the data rows read before it.
+block) and the data rows read before it. A file's reader can resume at a position kept by an
+earlier run (:mod:`fedsec.detect.follow_state`).
 """
 
 from __future__ import annotations
