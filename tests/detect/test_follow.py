@@ -1,7 +1,7 @@
 """``fedsec detect --follow``: a growing file (appended to by the test) is scored batch by batch,
 with the alerts of the finished file, across partial lines (rotation and truncation:
-test_tails.py); SIGTERM ends the command cleanly. No test asserts on timing: waits are for a condition, with a timeout
-that only guards against a hang."""
+test_tails.py); SIGTERM ends the command cleanly. No test asserts on timing: waits are for a
+condition, with a timeout that only guards against a hang."""
 
 import itertools
 import os
