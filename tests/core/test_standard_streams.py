@@ -4,7 +4,10 @@ part of one; a reader that left is not a refused write; a closed standard output
 from __future__ import annotations
 
 import io
+import os
 import sys
+import threading
+import time
 
 import pytest
 
@@ -80,3 +83,29 @@ def test_only_a_dash_means_standard_output(tmp_path):
     assert standard_streams.is_standard_output("-")
     assert not standard_streams.is_standard_output(tmp_path / "-")
     assert standard_streams.described("-") == "standard output"
+
+
+@pytest.mark.parametrize("buffering", [0, -1], ids=["raw", "buffered"])
+def test_a_non_blocking_standard_output_is_waited_on_not_refused(buffering):
+    """A process sharing the pipe set it non-blocking (as some parents do): a full pipe made
+    the buffered write fail after 64 KiB (the raw one was retried without waiting); now the
+    writer waits."""
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    received = bytearray()
+
+    def slow_reader() -> None:
+        time.sleep(0.2)  # the pipe fills first
+        while chunk := os.read(read, 1 << 16):
+            received.extend(chunk)
+
+    reader = threading.Thread(target=slow_reader)
+    reader.start()
+    data = bytes(range(256)) * 4096  # 1 MiB: sixteen pipes full
+    with open(write, "wb", buffering=buffering) as handle:
+        sink = FlushedSink(handle, "standard output")
+        sink.write(data[: len(data) // 2])
+        sink.write(data[len(data) // 2 :])
+    reader.join()
+    os.close(read)
+    assert bytes(received) == data

@@ -143,15 +143,15 @@ class Sink:
     def write(self, data: bytes | memoryview) -> int:
         try:
             return self._handle.write(data)
-        except BrokenPipeError:
-            raise  # a pipe's reader went away: not the system refusing the write
+        except (BrokenPipeError, BlockingIOError):
+            raise  # a pipe's reader went away, or is slow: not the system refusing the write
         except OSError as error:
             raise unwritable(self._path, error, self._kept) from None
 
     def flush(self) -> None:
         try:
             self._handle.flush()
-        except BrokenPipeError:
+        except (BrokenPipeError, BlockingIOError):
             raise
         except OSError as error:
             raise unwritable(self._path, error, self._kept) from None

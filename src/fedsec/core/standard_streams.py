@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import stat
 import sys
 from collections.abc import Iterator
@@ -70,14 +71,38 @@ class FlushedSink(Sink):
     sees the alerts as they are scored, not when a buffer fills. Unbuffered (``python -u``,
     ``PYTHONUNBUFFERED``), standard output is the raw file, whose write takes only part of a
     piece when a signal interrupts it (72 KiB of 6.5 MB into a pipe, measured): the rest is
-    written on, never dropped."""
+    written on, never dropped. A standard output made non-blocking by a process that shares it
+    is waited on when full (buffered, the write failed after 64 KiB; unbuffered, it was retried
+    without waiting)."""
 
     def write(self, data: bytes | memoryview) -> int:
         rest = memoryview(data)
         while rest:
-            rest = rest[super().write(rest) :]
+            rest = rest[self._taken(rest) :]
         self.flush()
         return len(data)
+
+    def flush(self) -> None:
+        while True:
+            try:
+                super().flush()
+                return
+            except BlockingIOError:
+                self._wait_until_writable()
+
+    def _taken(self, rest: memoryview) -> int:
+        """The bytes of ``rest`` the handle took (none when a non-blocking pipe is full: then
+        wait until it takes more)."""
+        try:
+            written = super().write(rest)
+        except BlockingIOError as error:
+            written = error.characters_written
+        if not written:  # None from a raw non-blocking file, or nothing taken
+            self._wait_until_writable()
+        return written or 0
+
+    def _wait_until_writable(self) -> None:
+        select.select([], [self._handle.fileno()], [])
 
 
 def standard_output_sink() -> FlushedSink:
