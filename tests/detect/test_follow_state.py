@@ -22,7 +22,7 @@ from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa:
 HANG = 180.0  # seconds: a guard against a hang, never a measure
 
 
-def _follow_until(bundle, path, out, state, rows: int):  # noqa: F811
+def _follow_until(bundle, path, out, state, rows: int, rejects=None):  # noqa: F811
     """Follow ``path`` with ``state`` until the kept position has ``rows`` data rows of the
     file it is in, then stop as SIGTERM would."""
     stop = threading.Event()
@@ -39,6 +39,7 @@ def _follow_until(bundle, path, out, state, rows: int):  # noqa: F811
                 follow=FollowOptions(poll=0.01, state=state),
                 stop=stop,
                 alert_options=_flat(),
+                rejects=rejects,
             )
         except Exception as error:  # raised again below, in the test's thread
             done["error"] = error
@@ -222,3 +223,33 @@ def test_state_needs_follow_and_a_file_to_follow(bundle, flows_csv, tmp_path):  
     piped = CliRunner().invoke(app, [*args, "--input", "-", "--follow"], input="a,b\n")
     assert piped.exit_code == 2 and "a pipe cannot resume where it stopped" in piped.output
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_malformed_line_is_set_aside_and_the_service_goes_on(
+    bundle,  # noqa: F811
+    flows_csv,  # noqa: F811
+    tmp_path,
+):
+    """Without ``--rejects`` the line stops the service, and with ``--state`` on every restart
+    (the position stays before it); with it, the line is set aside, the position passes it,
+    and every other row is scored."""
+    lines = flows_csv.read_bytes().splitlines(keepends=True)
+    header = lines[0].decode().rstrip("\n").split(",")
+    bad = len(lines) // 2
+    cells = lines[bad].decode().rstrip("\n").split(",")
+    cells[header.index("fwd_bytes")] = "lots"
+    lines[bad] = (",".join(cells) + "\n").encode()
+    path, out, state = tmp_path / "flows.csv", tmp_path / "alerts.jsonl", tmp_path / "state.json"
+    path.write_bytes(b"".join(lines))
+    rows = len(lines) - 1
+    with pytest.raises(InputError, match="holds non-numeric value 'lots'"):
+        _follow_until(bundle, path, out, state, rows)
+    rejects = tmp_path / "rejects.jsonl"
+    summary = _follow_until(bundle, path, out, state, rows, rejects=rejects)
+    assert any("set aside in" in notice for notice in summary.notices)
+    [set_aside] = _records(rejects)
+    assert set_aside["data_row"] == bad and ",lots," in set_aside["line"]
+    whole = tmp_path / "whole.jsonl"
+    run_detection(bundle, [flows_csv], "flows", whole, trust=UNSIGNED, alert_options=_flat())
+    expected = [r for r in _records(whole) if r["source_row"] != bad]
+    assert _comparable(_records(out)) == _comparable(expected)

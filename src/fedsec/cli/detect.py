@@ -162,6 +162,14 @@ def detect(
             "the alerts file (each alert once)."
         ),
     ] = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            help="--follow or a pipe: set aside the lines the format's reader refuses in this "
+            "file (JSON lines: source, data row, problem, line) and score the rest; without "
+            "it, one malformed line ends the run."
+        ),
+    ] = None,
 ) -> None:
     """Score telemetry (flows, or log sessions with a logs bundle) and write one alert per
     flagged flow or anomalous session. The bundle must be signed by a key you trust."""
@@ -178,6 +186,11 @@ def detect(
     alert_options = _alert_options(alert_format, organization or org, observer, timezone)
     piped = is_standard_output(out)
     _check_outputs(inputs, out, state, follow=follow, force=force)
+    if rejects is not None:
+        for target in (out, state):
+            if target is not None:
+                check_not_an_input([target], rejects, "--rejects", "it holds other output")
+        check_not_an_input(inputs, rejects, "--rejects", "it would replace the telemetry")
     incident_options = None
     if incidents is not None:
         if piped:
@@ -214,6 +227,7 @@ def detect(
             alert_options=alert_options,
             workers=workers,
             progress=progress,
+            rejects=rejects,
         )
     authenticity = summary.authenticity
     if authenticity is not None and not authenticity.trusted:

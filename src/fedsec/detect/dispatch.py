@@ -8,6 +8,7 @@ network."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 import threading
@@ -51,6 +52,7 @@ class DetectionRequest:
     stop: threading.Event | None = None  # ... until this is set
     workers: int | None = None  # chunks scored at once (None: threads.scoring_workers)
     progress: Callable[[int, int], None] | None = None  # told (rows, alerts) after each chunk
+    rejects: Path | None = None  # --follow or a pipe: refused lines set aside here
 
 
 Detector = Callable[[Path, DetectionRequest], DetectionSummary]
@@ -166,15 +168,16 @@ def batchwise_detection(model_dir: Path, kind: str, request: DetectionRequest) -
     )
     score = SCORERS[kind](model_dir, request)
     path, fmt, out = Path(request.inputs[0]), request.fmt, request.out
+    options = dataclasses.replace(request.follow or FollowOptions(), rejects=request.rejects)
     if request.follow is not None:
         stop = request.stop if request.stop is not None else threading.Event()
-        options, mapping = request.follow, request.mapping
-        return run_follow(path, fmt, out, score, score.summary, stop, options, mapping)
+        return run_follow(path, fmt, out, score, score.summary, stop, options, request.mapping)
     return run_until_end(
         path,
         fmt,
         out,
         score,
+        options,
         mapping=request.mapping,
         workers=request.workers,
         progress=request.progress,
@@ -210,6 +213,7 @@ def run_detection(
     stop: threading.Event | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    rejects: Path | None = None,
 ) -> DetectionSummary:
     """Alerts from any bundle: the manifest's kind picks its detector (the one dispatch; the
     kind and the options are checked first: :func:`check_kind_and_options`), once the bundle's
@@ -236,7 +240,12 @@ def run_detection(
         stop,
         workers,
         progress,
+        rejects,
     )
+    if rejects is not None and follow is None and not piped:
+        raise InputError(
+            rejects, "sets aside lines of a followed file or a pipe: add --follow, or pipe in"
+        )
     if follow is not None or piped:
         summary = batchwise_detection(model_dir, kind, request)
     else:

@@ -28,26 +28,23 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from fedsec.core.atomic import Sink
 from fedsec.core.errors import InputError
 from fedsec.core.standard_streams import (
     described_input,
     is_pipe,
-    is_standard_input,
     is_standard_output,
     standard_output_sink,
 )
 from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
-from fedsec.data.readers.chunks import read_chunks
 from fedsec.detect import follow_state
 from fedsec.detect.alerts_file import AlertsFile, reopened_on_hangup
+from fedsec.detect.batch_reading import Rejects, batch_tables
 from fedsec.detect.follow_state import Position
 from fedsec.detect.records import DetectionSummary
 from fedsec.detect.scoring import ChunkScorer, ScorersTogether, score_chunks
-from fedsec.detect.tails import BATCH_BYTES, Batch, FollowStats, Tail, tail_of
+from fedsec.detect.tails import BATCH_BYTES, FollowStats, Tail, tail_of
 from fedsec.detect.threads import scoring_workers
 
 POLL_SECONDS = 0.5
@@ -55,12 +52,14 @@ POLL_SECONDS = 0.5
 
 @dataclass(frozen=True)
 class FollowOptions:
-    """How often to look for new lines, the most bytes scored in one batch, and where the
-    reading position is kept after each batch (a restart resumes there)."""
+    """How often to look for new lines, the most bytes scored in one batch, where the reading
+    position is kept after each batch (a restart resumes there), and where lines the format's
+    reader refuses are set aside (else one ends the run)."""
 
     poll: float = POLL_SECONDS
     batch_bytes: int = BATCH_BYTES
     state: Path | None = None  # where the reading position is kept (--state)
+    rejects: Path | None = None  # where refused lines are set aside (--rejects)
 
 
 def follow(
@@ -80,6 +79,7 @@ def follow(
     tail = tail_of(path, fmt, options.batch_bytes)
     if kept is not None:
         tail.resume_at(kept)
+    rejects = Rejects(options.rejects) if options.rejects is not None else None
     with tempfile.TemporaryDirectory(prefix="fedsec-follow-") as scratch:
         staging = Path(scratch) / f"batch{_suffix(path)}"
         try:
@@ -90,7 +90,7 @@ def follow(
                         break
                     tail.wait(stop, options.poll)
                     continue
-                for table in _tables(batch, staging, path, fmt, mapping):
+                for table in batch_tables(batch, staging, path, fmt, mapping, rejects):
                     sink.write(score(table))
                 sink.flush()
                 tail.stats.batches += 1
@@ -98,30 +98,14 @@ def follow(
                     after_batch(tail)
         finally:
             tail.close()
+            if rejects is not None:
+                rejects.close()
+                tail.stats.set_aside = rejects.count
     return tail.stats
 
 
 def _suffix(path: Path) -> str:
     return "".join(s for s in path.suffixes[-1:] if s not in (".gz", ".bz2", ".xz", ".zip"))
-
-
-def _tables(
-    batch: Batch, staging: Path, path: Path, fmt: str, mapping: Mapping | None
-) -> Iterator[FlowTable]:
-    """The batch read by the format's reader, each row pointing at its line in ``path``."""
-    staging.write_bytes(b"".join(batch.header + batch.lines))
-    first, last = batch.rows_before + 1, batch.rows_before + len(batch.lines)
-    try:
-        for table in read_chunks(fmt, [staging], mapping):
-            # standard input is no file: its alerts name none (no ``log.file.path``)
-            named = "" if is_standard_input(path) else str(path)
-            table.source_file = np.full(len(table), named, dtype=object)
-            table.source_row = table.source_row + batch.rows_before
-            table.files = [str(path)]
-            yield table
-    except InputError as error:
-        where = described_input(path)
-        raise InputError(where, f"data rows {first}-{last}: {error.problem}") from None
 
 
 @contextlib.contextmanager
@@ -152,14 +136,20 @@ def run_until_end(
     (default: :func:`~fedsec.detect.threads.scoring_workers`): the alerts into ``out``
     atomically (the file appears complete, or not at all), or to standard output as they
     come. ``progress(rows, alerts)``: after each batch."""
-    tables = _piped_tables(path, fmt, options, mapping)
+    rejects = Rejects(options.rejects) if options.rejects is not None else None
+    tables = _piped_tables(path, fmt, options, mapping, rejects)
     together = ScorersTogether([score])
-    score_chunks(together, tables, [out], workers=scoring_workers(workers), progress=progress)
-    return score.summary()
+    try:
+        score_chunks(together, tables, [out], workers=scoring_workers(workers), progress=progress)
+    finally:
+        if rejects is not None:
+            rejects.close()
+    stats = FollowStats(set_aside=rejects.count if rejects is not None else 0)
+    return _summary(score.summary, stats, options.rejects)
 
 
 def _piped_tables(
-    path: Path, fmt: str, options: FollowOptions, mapping: Mapping | None
+    path: Path, fmt: str, options: FollowOptions, mapping: Mapping | None, rejects: Rejects | None
 ) -> Iterator[FlowTable]:
     """Each batch of the pipe, read by the format's reader, until the pipe ends."""
     tail = tail_of(path, fmt, options.batch_bytes)
@@ -172,7 +162,7 @@ def _piped_tables(
                 if batch is None:
                     tail.wait(never, options.poll)
                     continue
-                yield from _tables(batch, staging, path, fmt, mapping)
+                yield from batch_tables(batch, staging, path, fmt, mapping, rejects)
         finally:
             tail.close()
 
@@ -199,13 +189,13 @@ def run_follow(
         sink = standard_output_sink()
         keep = _keeper(options.state, path, out, sink, None)
         stats = follow(path, fmt, score, sink, stop, options, mapping, keep, kept)
-        return _summary(summary, stats)
+        return _summary(summary, stats, options.rejects)
     alerts = AlertsFile(out, kept.alerts_bytes if kept is not None else None)
     with contextlib.closing(alerts), reopened_on_hangup(alerts):
         sink = Sink(alerts, out, kept=FOLLOW_KEPT)
         keep = _keeper(options.state, path, out, sink, alerts)
         stats = follow(path, fmt, score, sink, stop, options, mapping, keep, kept)
-    result = _summary(summary, stats)
+    result = _summary(summary, stats, options.rejects)
     if alerts.shorter:
         result.notices.append(
             f"{out} was shorter than when the position was kept (rotated or truncated since?): "
@@ -251,9 +241,15 @@ def _keeper(
     return keep
 
 
-def _summary(summary: Callable[[], DetectionSummary], stats: FollowStats) -> DetectionSummary:
-    """The run's summary, saying where a kept position resumed."""
+def _summary(
+    summary: Callable[[], DetectionSummary], stats: FollowStats, rejects: Path | None = None
+) -> DetectionSummary:
+    """The run's summary, saying where a kept position resumed and what was set aside."""
     result = summary()
+    if stats.set_aside:
+        result.notices.append(
+            f"{stats.set_aside} line(s) the format's reader refused were set aside in {rejects}"
+        )
     if stats.resumed_at is not None:
         result.notices.append(f"resumed at byte {stats.resumed_at:,} of the followed file")
     for restart in stats.restarts:

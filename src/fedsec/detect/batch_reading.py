@@ -1,0 +1,126 @@
+"""A batch of a followed file's or a pipe's lines, read by the format's own reader (so it is
+checked and read as the whole file would be), each row pointing at its line.
+
+A refused batch ends the run, unless a rejects file is given (``--rejects``): then the batch
+is halved until each refused part is a single line, which is set aside there (JSON lines: the
+source, the data row, the reader's words, the line) while every other line is scored. A
+service following a file must not stop at one malformed line, nor, with ``--state``, stop at
+it again on every restart. A batch with more than ``REFUSED_PER_BATCH`` refused lines is no
+poison line but a stream that does not fit the format: it still ends the run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from fedsec.core.atomic import unwritable
+from fedsec.core.errors import InputError
+from fedsec.core.standard_streams import described_input, is_standard_input
+from fedsec.data.flows import FlowTable
+from fedsec.data.mapping import Mapping
+from fedsec.data.readers.chunks import read_chunks
+from fedsec.detect.tails import Batch
+
+#: The most lines of one batch set aside before the batch is taken for a wrong format.
+REFUSED_PER_BATCH = 100
+
+
+class Rejects:
+    """Lines the format's reader refused, appended to a JSON-lines file as they come."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.count = Path(path), 0
+        self._file: BinaryIO | None = None
+
+    def set_aside(self, source: str, row: int, line: bytes, problem: str) -> None:
+        record = {
+            "source": source,
+            "data_row": row,
+            "problem": problem,
+            "line": line.decode("utf-8", "replace").rstrip("\r\n"),
+        }
+        try:
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = open(self.path, "ab")  # noqa: SIM115 (closed by close())
+            self._file.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+            self._file.flush()
+        except OSError as error:
+            raise unwritable(self.path, error) from None
+        self.count += 1
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def batch_tables(
+    batch: Batch,
+    staging: Path,
+    path: Path,
+    fmt: str,
+    mapping: Mapping | None,
+    rejects: Rejects | None = None,
+) -> list[FlowTable]:
+    """The batch's tables, in its rows' order (refused lines set aside in ``rejects``)."""
+    first, last = batch.rows_before + 1, batch.rows_before + len(batch.lines)
+    where = described_input(path)
+    try:
+        if rejects is None:
+            return _read(batch, staging, path, fmt, mapping)
+        before = rejects.count
+        tables = list(_halved(batch, staging, path, fmt, mapping, rejects, before))
+    except InputError as error:
+        raise InputError(where, f"data rows {first}-{last}: {error.problem}") from None
+    return tables
+
+
+def _halved(
+    batch: Batch,
+    staging: Path,
+    path: Path,
+    fmt: str,
+    mapping: Mapping | None,
+    rejects: Rejects,
+    before: int,
+):
+    """The tables of ``batch``, halved where refused down to single lines, set aside."""
+    try:
+        yield from _read(batch, staging, path, fmt, mapping)
+        return
+    except InputError as error:
+        if len(batch.lines) > 1:
+            half = len(batch.lines) // 2
+            for part in (
+                Batch(batch.header, batch.lines[:half], batch.rows_before),
+                Batch(batch.header, batch.lines[half:], batch.rows_before + half),
+            ):
+                yield from _halved(part, staging, path, fmt, mapping, rejects, before)
+            return
+        if rejects.count - before >= REFUSED_PER_BATCH:
+            raise InputError(
+                described_input(path),
+                f"more than {REFUSED_PER_BATCH} lines refused, the last: {error.problem} (not "
+                "a malformed line but data that does not fit the format)",
+            ) from None
+        source = described_input(path)
+        rejects.set_aside(source, batch.rows_before + 1, batch.lines[0], error.problem)
+
+
+def _read(
+    batch: Batch, staging: Path, path: Path, fmt: str, mapping: Mapping | None
+) -> list[FlowTable]:
+    """The batch read whole by the format's reader, each row pointing at its line in
+    ``path`` (read whole: a refusal in a later chunk leaves none of it scored)."""
+    staging.write_bytes(b"".join(batch.header + batch.lines))
+    tables = list(read_chunks(fmt, [staging], mapping))
+    named = "" if is_standard_input(path) else str(path)  # standard input names no file
+    for table in tables:
+        table.source_file = np.full(len(table), named, dtype=object)
+        table.source_row = table.source_row + batch.rows_before
+        table.files = [str(path)]
+    return tables
