@@ -42,6 +42,11 @@ NOT_TEXT: dict[bytes, str] = {
 }
 
 
+def binary_kind(head: bytes) -> str | None:
+    """What a stream beginning with ``head`` is when it is not text (gzip, Parquet, pcap ...)."""
+    return next((kind for magic, kind in NOT_TEXT.items() if head.startswith(magic)), None)
+
+
 @dataclass
 class Batch:
     """New data lines of the followed file, its header, and the data rows read before them."""
@@ -125,7 +130,7 @@ class Tail:
             return False
         self.kept = None
         self.inode = os.fstat(self.handle.fileno()).st_ino
-        self.partial, self.header, self.rows, self.in_data = b"", [], 0, False
+        self._from_the_start()
         self._check_text()
         if kept is not None:
             self._resume(kept)
@@ -161,15 +166,19 @@ class Tail:
             self.rows, self.in_data = kept.rows, kept.in_data
             self.stats.resumed_at = kept.offset
 
+    def _from_the_start(self) -> None:
+        """Nothing read yet: no partial line, no header, no data row."""
+        self.partial, self.header, self.rows, self.in_data = b"", [], 0, False
+
     def _check_text(self) -> None:
         assert self.handle is not None
         head = self.handle.read(8)
         self.handle.seek(0)
-        for magic, kind in NOT_TEXT.items():
-            if head.startswith(magic):
-                raise InputError(
-                    self.path, f"is {kind}, not a text file: --follow reads text files as they grow"
-                )
+        kind = binary_kind(head)
+        if kind is not None:
+            raise InputError(
+                self.path, f"is {kind}, not a text file: --follow reads text files as they grow"
+            )
 
     def _rotated(self) -> bool:
         try:
@@ -231,7 +240,7 @@ class PipeTail(Tail):
                 "is a terminal: pipe the telemetry in (zcat conn.log.gz | fedsec detect "
                 "--input - ...)",
             )
-        self.partial, self.header, self.rows, self.in_data = b"", [], 0, False
+        self._from_the_start()
         self.checked = False
 
     def poll(self) -> Batch | None:
@@ -272,13 +281,13 @@ class PipeTail(Tail):
 
     def _check_head(self, data: bytes) -> None:
         self.checked = True
-        for magic, kind in NOT_TEXT.items():
-            if data.startswith(magic):
-                raise InputError(
-                    self.path,
-                    f"is {kind}, not text: a pipe is read as text lines (decompress it into "
-                    "the pipe, or give the file by name)",
-                )
+        kind = binary_kind(data)
+        if kind is not None:
+            raise InputError(
+                self.path,
+                f"is {kind}, not text: a pipe is read as text lines (decompress it into the "
+                "pipe, or give the file by name)",
+            )
 
 
 def header_kind(fmt: str, path: Path) -> str:
