@@ -9,12 +9,13 @@ model, the union the organizations report: token ids only), so its size follows 
 With the default session score (``max-rank``) a session is anomalous when any of its events, or
 its end, is unexpected: its score is the largest rank of its events (unseen events rank last), so
 ``score >= top_k`` flags it, and ``top_k`` is calibrated per organization on normal validation
-sessions (see :func:`calibrate_top_k`). On long traces one rare event in thousands makes every
-session "anomalous" under that rule, so the calibrated ``top_k`` climbs until only never-seen
-events fire. The whole-sequence scores use every event instead: ``mean-log-rank`` is the mean of
-``log(1 + rank) / log(1 + unseen_rank)`` over a session's events (0: every event the first
-choice; 1: every event never seen), ``quantile-log-rank`` its ``score_quantile`` quantile; both
-are flagged above a threshold calibrated like the flow models' (see :data:`SESSION_SCORES`).
+sessions (:mod:`fedsec.models.session_scores`). On long traces one rare event in thousands
+makes every session "anomalous" under that rule, so the calibrated ``top_k`` climbs until only
+never-seen events fire. The whole-sequence scores use every event instead: ``mean-log-rank``
+is the mean of ``log(1 + rank) / log(1 + unseen_rank)`` over a session's events (0: every event
+the first choice; 1: every event never seen), ``quantile-log-rank`` its ``score_quantile``
+quantile; both are flagged above a threshold calibrated like the flow models' (see
+:data:`SESSION_SCORES`).
 ``max-surprise`` keeps the max-rank rule's "the session's least expected event decides" but
 measures each event by its surprise ``-log p`` instead of its rank: a rank is an integer among
 a few dozen candidates, so a calibrated ``top_k`` can only jump (on HDFS from 5 to 7 with a
@@ -39,6 +40,12 @@ from fedsec.features.vocabulary import EOS, PAD, RESERVED, UNK, EventVocabulary
 from fedsec.models.base import GLOBAL, Detector, calibrate_threshold, flag
 from fedsec.models.network import NetworkDetector
 from fedsec.models.seeded import seeded_build
+from fedsec.models.session_scores import (
+    calibrate_top_k,
+    largest,
+    session_scores,
+    whole_sequence_scores,
+)
 from fedsec.training.local import local_update
 from fedsec.training.plan import TrainingPlan
 
@@ -352,68 +359,3 @@ class DeepLogDetector(NetworkDetector, Detector):
         if self.uses_top_k:
             return np.asarray(scores) >= self.top_k_for(org)
         return flag(scores, self.threshold_for(org)).astype(bool)
-
-
-def session_scores(ranks: Sequence[np.ndarray]) -> np.ndarray:
-    return np.asarray([int(r.max()) if len(r) else 0 for r in ranks], np.int64)
-
-
-def largest(values: Sequence[np.ndarray]) -> np.ndarray:
-    """Per session, its largest value (an empty session: 0)."""
-    return np.asarray([float(v.max()) if len(v) else 0.0 for v in values], np.float64)
-
-
-def whole_sequence_scores(
-    ranks: Sequence[np.ndarray], unseen_rank: int, score: str, quantile: float = 0.95
-) -> np.ndarray:
-    """Per session, the mean (``mean-log-rank``) or the ``quantile`` (``quantile-log-rank``) of
-    ``log(1 + rank) / log(1 + unseen_rank)`` over its events: in [0, 1], 1 for never-seen events,
-    independent of the session's length (an empty session scores 0)."""
-    scale = np.log1p(max(unseen_rank, 1))
-    out = np.zeros(len(ranks), np.float64)
-    for i, r in enumerate(ranks):
-        if len(r) == 0:
-            continue
-        normalised = np.log1p(np.asarray(r, np.float64)) / scale
-        if score == "mean-log-rank":
-            out[i] = normalised.mean()
-        else:
-            out[i] = np.quantile(normalised, quantile)
-    return np.round(out, 12)
-
-
-#: Bins of [0, 1] in which a pooled ``max-surprise`` threshold is chosen: each organization
-#: sends the histogram of its normal validation sessions' scores, never the scores.
-SURPRISE_BINS = 1024
-
-
-def surprise_histogram(scores: np.ndarray) -> np.ndarray:
-    """Counts of ``scores`` (in [0, 1]) in :data:`SURPRISE_BINS` bins, bin ``i`` holding
-    ``(i / B, (i + 1) / B]`` (a score of 0 in the first)."""
-    bins = np.ceil(np.asarray(scores, np.float64) * SURPRISE_BINS).astype(np.int64) - 1
-    return np.bincount(np.clip(bins, 0, SURPRISE_BINS - 1), minlength=SURPRISE_BINS)
-
-
-def threshold_of_histogram(counts: np.ndarray, target_fpr: float) -> float:
-    """The smallest bin edge ``t`` with at most ``target_fpr`` of the counted sessions above
-    it (flagged: score > t); 1 (nothing flagged) when no edge below keeps within it."""
-    counts = np.asarray(counts, np.int64)
-    above = counts.sum() - np.cumsum(counts)  # sessions in bins after bin i
-    within = np.flatnonzero(above <= target_fpr * counts.sum())
-    return float((within[0] + 1) / len(counts)) if len(within) else 1.0
-
-
-def calibrate_top_k(normal_scores: np.ndarray, target_fpr: float, max_k: int) -> int:
-    """Smallest ``top_k`` in ``[1, max_k]`` flagging at most ``target_fpr`` of the normal
-    validation sessions. Sessions scoring ``max_k`` or more (events never seen in training) are
-    flagged whatever ``top_k`` is and count against the budget; when they alone exceed it,
-    ``max_k`` (flag nothing else) is the answer."""
-    scores = np.sort(np.asarray(normal_scores))
-    cap = max(1, max_k)
-    if len(scores) == 0:
-        return cap
-    budget = target_fpr * len(scores)
-    for k in range(1, cap + 1):
-        if len(scores) - np.searchsorted(scores, k, side="left") <= budget:
-            return k
-    return cap

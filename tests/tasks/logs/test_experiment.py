@@ -8,7 +8,7 @@ import pytest
 
 from fedsec.experiments.driver import run_experiment
 from fedsec.models.base import calibrate_threshold
-from fedsec.models.deeplog import calibrate_top_k
+from fedsec.models.session_scores import calibrate_top_k
 from fedsec.scenarios.config import load_scenario
 from fedsec.tasks.logs.metrics import ranking
 

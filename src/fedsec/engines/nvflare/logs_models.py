@@ -31,13 +31,15 @@ from fedsec.features.vocabulary import RESERVED, EventVocabulary
 from fedsec.models.base import GLOBAL
 from fedsec.models.deeplog import (
     MAX_SURPRISE,
-    SURPRISE_BINS,
     DeepLogDetector,
     DeepLogSpec,
     build_deeplog,
-    calibrate_top_k,
     index_ids,
     session_windows,
+)
+from fedsec.models.session_scores import (
+    SURPRISE_BINS,
+    calibrate_top_k,
     surprise_histogram,
     threshold_of_histogram,
 )

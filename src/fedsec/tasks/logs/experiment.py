@@ -15,14 +15,10 @@ import numpy as np
 
 from fedsec.features.vocabulary import collisions, known_tokens
 from fedsec.models.base import Detector, calibrate_threshold
-from fedsec.models.deeplog import (
-    MAX_SURPRISE,
-    DeepLogDetector,
-    surprise_histogram,
-    threshold_of_histogram,
-)
+from fedsec.models.deeplog import MAX_SURPRISE, DeepLogDetector
 from fedsec.models.logcounts import count_stats, fit_count_pca
 from fedsec.models.ngram import NgramCounts, NgramDetector, merge_counts
+from fedsec.models.session_scores import surprise_histogram, threshold_of_histogram
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.logs import LogFederation
 from fedsec.tasks.logs.arms import LogArm, org_known
@@ -44,7 +40,7 @@ def calibrate(models: dict[str, DeepLogDetector], federation: LogFederation) -> 
     ``evaluation.target_fpr`` of them flagged, sessions with unseen events included), or the
     scenario's fixed ``top_k``. A shared model also gets ``'*'`` from the pooled validation
     scores (each org contributes a histogram of its sessions' scores; for ``max-surprise`` in
-    :data:`~fedsec.models.deeplog.SURPRISE_BINS` bins), which every org uses when
+    :data:`~fedsec.models.session_scores.SURPRISE_BINS` bins), which every org uses when
     ``logs.calibration = "pooled"``. Returns each org's validation FPR."""
     logs, target = federation.scenario.logs, federation.scenario.evaluation.target_fpr
     scores = {o.name: models[o.name].decision_function(o.val.tokens) for o in federation.orgs}
