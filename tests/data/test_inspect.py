@@ -3,6 +3,7 @@ context (the datasets README's "Known traps"), and a mapping that reads the file
 
 import tomllib
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -102,3 +103,56 @@ def test_the_example_mapping_is_exactly_what_inspect_proposes():
     found = inspect_file(dataset("cic-ids2017/mlcve_multiclass/cic_ids2017_multiclass.csv.gz"))
     example = REPO / "examples" / "mappings" / "cicids2017-mlcve.toml"
     assert proposal_toml(found) == example.read_text()
+
+
+@pytest.fixture(scope="module")
+def unsw_slice(tmp_path_factory):
+    """3,000 rows of UNSW-NB15's training file, every column as published."""
+    raw = pd.read_csv(dataset("unsw-nb15/UNSW_NB15_training-set.csv.gz"), nrows=3000)
+    path = tmp_path_factory.mktemp("unsw") / "unsw.csv"
+    raw.to_csv(path, index=False)
+    return path
+
+
+def test_ground_truth_beside_the_label_is_never_proposed_as_a_feature(unsw_slice):
+    """UNSW-NB15's 0/1 ``label`` is the flag that agrees with ``attack_cat`` (not the 0/1
+    feature ``is_sm_ips_ports``), its random TCP bases and row id are identifiers, and its
+    counts of ports are features."""
+    found = inspect_file(unsw_slice)
+    assert found.label == "attack_cat" and found.attack_flag == "label"
+    assert {"id", "stcpb", "dtcpb"} <= set(found.names("context"))
+    assert {"is_sm_ips_ports", "ct_src_dport_ltm", "ct_dst_sport_ltm"} <= set(found.names("native"))
+
+
+def test_a_column_that_copies_the_label_is_proposed_dropped(tmp_path):
+    rng = np.random.default_rng(0)
+    kind = rng.choice(["normal", "dos", "portscan"], 600)
+    frame = pd.DataFrame(
+        {
+            "dur": rng.random(600),
+            "is_tcp": rng.integers(0, 2, 600),  # a 0/1 feature, not the flag
+            "attack_type": kind,
+            "verdict": np.where(kind == "normal", "ok", "bad"),  # the label, reworded
+            "family": kind,  # named like one
+        }
+    )
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    found = inspect_file(tmp_path / "t.csv")
+    assert found.label == "attack_type" and found.attack_flag is None
+    assert set(found.names("drop")) == {"verdict", "family"}
+    assert set(found.names("native")) == {"dur", "is_tcp"}
+
+
+def test_names_beyond_ascii_give_toml_that_reads_back(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("bytes,Label\n1,BENIGN\n2,DoS \U0001f525\n3,BENIGN\n", encoding="utf-8")
+    text = proposal_toml(inspect_file(path))
+    assert text.isascii() and "\\U0001f525" in text
+    assert tomllib.loads(text)["families"]["DoS \U0001f525"] == "other"
+
+
+def test_a_repeated_name_with_other_values_is_said(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,a,Label\n1,2,BENIGN\n3,4,DoS\n")
+    (warning,) = [w for w in inspect_file(path).warnings if "repeats" in w]
+    assert "'a'" in warning and "'a.1'" in warning and "renamed" in warning

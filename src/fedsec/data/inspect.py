@@ -18,13 +18,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedsec.data.leaks import check_not_packets, leak_kind, words
+from fedsec.data.leaks import check_not_packets, leak_kind, tells_attacks_apart, words
 from fedsec.data.readers._io import to_float
 from fedsec.data.readers._tables import read_frame
 from fedsec.data.taxonomy import BENIGN, OTHER, known_labels, map_labels, normalize_label
 
 LABEL_WORDS = frozenset({"label", "attack", "class", "category", "type", "target", "tag", "family"})
-FLAG_WORDS = frozenset({"label", "attack", "malicious", "anomaly", "is"})
+#: Words of a 0/1 attack flag's name (``Label``, ``is_attack``, ``malicious``); "is" alone is
+#: not one: ``is_tcp`` and UNSW-NB15's ``is_sm_ips_ports`` are features.
+FLAG_WORDS = frozenset({"label", "attack", "malicious", "anomaly", "anomalous", "intrusion"})
+#: Words that name ground truth in any column beside the label chosen (a second label, the
+#: family, the campaign): proposed dropped, as a model that sees them reads the answer. Not
+#: "type" (``icmp_type``) nor "target": they name features too.
+TRUTH_WORDS = frozenset(
+    {"label", "attack", "class", "category", "family", "malicious", "anomaly", "campaign"}
+)
 MAX_LABELS = 200
 MAX_CATEGORIES = 1_000
 
@@ -37,19 +45,49 @@ CANONICAL_NAMES: dict[str, tuple[str, float]] = {
     "dur": ("duration_s", 1.0),  # UNSW-NB15 / Argus
     "duration s": ("duration_s", 1.0),
     **dict.fromkeys(
-        ["total fwd packets", "tot fwd pkts", "in pkts", "spkts", "orig pkts", "fwd pkts"],
+        [
+            "total fwd packets",
+            "total fwd packet",
+            "tot fwd pkts",
+            "in pkts",
+            "spkts",
+            "orig pkts",
+            "fwd pkts",
+        ],
         ("fwd_pkts", 1.0),
     ),
     **dict.fromkeys(
-        ["total backward packets", "tot bwd pkts", "out pkts", "dpkts", "resp pkts", "bwd pkts"],
+        [
+            "total backward packets",
+            "total bwd packets",
+            "tot bwd pkts",
+            "out pkts",
+            "dpkts",
+            "resp pkts",
+            "bwd pkts",
+        ],
         ("bwd_pkts", 1.0),
     ),
     **dict.fromkeys(
-        ["total length of fwd packets", "totlen fwd pkts", "in bytes", "sbytes", "orig bytes"],
+        [
+            "total length of fwd packets",
+            "total length of fwd packet",
+            "totlen fwd pkts",
+            "in bytes",
+            "sbytes",
+            "orig bytes",
+        ],
         ("fwd_bytes", 1.0),
     ),
     **dict.fromkeys(
-        ["total length of bwd packets", "totlen bwd pkts", "out bytes", "dbytes", "resp bytes"],
+        [
+            "total length of bwd packets",
+            "total length of bwd packet",
+            "totlen bwd pkts",
+            "out bytes",
+            "dbytes",
+            "resp bytes",
+        ],
         ("bwd_bytes", 1.0),
     ),
     "fwd bytes": ("fwd_bytes", 1.0),
@@ -113,26 +151,49 @@ def inspect_file(path: Path) -> Inspection:
     check_not_packets(path, list(raw.columns))
     label, flag = _label_columns(raw)
     found = Inspection(path, len(raw), [], label, flag)
+    attacks = _attacks(raw, found)
     for name in raw.columns:
-        found.columns.append(_column(raw, name, found))
+        found.columns.append(_column(raw, name, found, attacks))
     found.canonical = _canonical(raw, found)
     if label is not None:
         found.label_counts = {
             str(k): int(v) for k, v in raw[label].astype(str).str.strip().value_counts().items()
         }
-    found.warnings += _label_warnings(raw, found)
+    found.warnings += _label_warnings(raw, found) + _repeated_names(found)
     return found
 
 
+def _repeated_names(found: Inspection) -> list[str]:
+    """A name the header repeats, its values different (an identical copy is proposed in
+    ``duplicates`` instead): readers refuse the file until one is renamed."""
+    names = {c.name for c in found.columns}
+    warnings = []
+    for column in found.columns:
+        first = _without_copy_suffix(column.name)
+        if first in names - {column.name} and not column.why.startswith("identical copy"):
+            warnings.append(
+                f"the header repeats the name {first!r} with other values (shown here as "
+                f"{column.name!r}): detect and simulate refuse the file until one is renamed"
+            )
+    return warnings
+
+
+def _without_copy_suffix(name: str) -> str:
+    """``a`` for ``a.1``: the name pandas gives the second column of a repeated name."""
+    return re.sub(r"\.\d+$", "", name)
+
+
 def _label_columns(raw: pd.DataFrame) -> tuple[str | None, str | None]:
+    """The likely text label and 0/1 attack flag. Of several flags, the one that agrees with
+    the text label on every row (UNSW-NB15's ``label`` beside ``attack_cat``), else the first."""
     known = {k.lower() for k in known_labels()}
-    best, best_score, flag = None, 0.0, None
+    best, best_score, flags = None, 0.0, []
     for name in raw.columns:
         values = raw[name].dropna()
         parts = set(words(name))
         distinct = values.astype(str).str.strip().unique()
         if parts & FLAG_WORDS and set(pd.unique(to_float(values))) <= {0.0, 1.0} and len(values):
-            flag = flag or name
+            flags.append(name)
             continue
         if pd.api.types.is_numeric_dtype(values) or not 2 <= len(distinct) <= MAX_LABELS:
             continue
@@ -140,10 +201,28 @@ def _label_columns(raw: pd.DataFrame) -> tuple[str | None, str | None]:
         score = overlap + (1.0 if parts & LABEL_WORDS else 0.0)
         if score > best_score and (overlap > 0 or parts & LABEL_WORDS):
             best, best_score = name, score
-    return best, flag
+    if best is not None and len(flags) > 1:
+        attacks = _attacks_of_label(raw, best)
+        agreeing = [f for f in flags if np.array_equal(to_float(raw[f]).to_numpy() == 1, attacks)]
+        flags = agreeing + [f for f in flags if f not in agreeing]
+    return best, (flags[0] if flags else None)
 
 
-def _column(raw: pd.DataFrame, name: str, found: Inspection) -> ColumnReport:
+def _attacks_of_label(raw: pd.DataFrame, label: str) -> np.ndarray:
+    families, _ = map_labels(raw[label].astype(str).str.strip(), known_labels())
+    return np.asarray(families != BENIGN)
+
+
+def _attacks(raw: pd.DataFrame, found: Inspection) -> np.ndarray | None:
+    """Each row's attack-or-benign truth, from the flag or else the label (None: unlabeled)."""
+    if found.attack_flag is not None:
+        return to_float(raw[found.attack_flag]).to_numpy() == 1
+    return None if found.label is None else _attacks_of_label(raw, found.label)
+
+
+def _column(
+    raw: pd.DataFrame, name: str, found: Inspection, attacks: np.ndarray | None
+) -> ColumnReport:
     values = raw[name]
     numbers = to_float(values)
     numeric = bool(numbers.notna().sum() >= values.notna().sum() * 0.99)
@@ -157,7 +236,19 @@ def _column(raw: pd.DataFrame, name: str, found: Inspection) -> ColumnReport:
         "native",
     )
     report.role, report.why = _role(raw, name, numeric, report, found)
+    if report.role in ("native", "categorical"):
+        report.role, report.why = _truth(raw, name, attacks) or (report.role, report.why)
     return report
+
+
+def _truth(raw: pd.DataFrame, name: str, attacks: np.ndarray | None) -> tuple[str, str] | None:
+    """``drop`` for a column that is ground truth beside the label: named like a label, or
+    telling attack from benign alone on every row."""
+    if set(words(name)) & TRUTH_WORDS:
+        return "drop", "CHECK: named like a label: ground truth is never a feature"
+    if attacks is not None and tells_attacks_apart(raw[name], attacks):
+        return "drop", "CHECK: its value alone tells attack from benign on every row: a label"
+    return None
 
 
 def _role(
@@ -168,7 +259,7 @@ def _role(
     kind = leak_kind(name, raw[name])
     if kind:
         return "context", f"{kind}: identifies hosts or attack windows, never a feature"
-    copy = re.sub(r"\.\d+$", "", name)
+    copy = _without_copy_suffix(name)
     if copy != name and copy in raw and raw[copy].equals(raw[name]):
         return "drop", f"identical copy of {copy!r}"
     if report.distinct <= 1:
@@ -214,7 +305,7 @@ def _label_warnings(raw: pd.DataFrame, found: Inspection) -> list[str]:
 
 def proposal_toml(found: Inspection) -> str:
     """The proposed mapping as commented TOML for the user to edit."""
-    q = json.dumps
+    q = _quoted
     lines = [
         f"# Mapping proposed by `fedsec inspect` for {found.path.name} ({found.rows} rows, "
         f"{len(found.columns)} columns).",
@@ -226,7 +317,7 @@ def proposal_toml(found: Inspection) -> str:
     if found.attack_flag:
         lines.append(f"attack_flag = {q(found.attack_flag)}  # CHECK: 0 benign, 1 attack")
     copies = [c.name for c in found.columns if c.why.startswith("identical copy")]
-    duplicated = sorted({re.sub(r"\.\d+$", "", c) for c in copies})
+    duplicated = sorted({_without_copy_suffix(c) for c in copies})
     lines += _array("duplicates", [(d, "the file repeats this name") for d in duplicated])
     nonfinite = [c for c in found.columns if c.nonfinite and c.role in ("native",)]
     lines += _array("nonfinite", [(c.name, f"{c.nonfinite} NaN/Infinity") for c in nonfinite])
@@ -250,7 +341,19 @@ def _array(key: str, items: list[tuple[str, str]]) -> list[str]:
     if not items:
         return []
     body = [
-        f"    {json.dumps(name)},  # {why}" if why else f"    {json.dumps(name)},"
-        for name, why in items
+        f"    {_quoted(name)},  # {why}" if why else f"    {_quoted(name)}," for name, why in items
     ]
     return [f"{key} = [", *body, "]"]
+
+
+def _quoted(text: str) -> str:
+    """``text`` as an ASCII TOML basic string: JSON's escapes, which TOML shares, and every
+    character beyond ASCII as ``\\uXXXX`` or, beyond the first 65,536, ``\\UXXXXXXXX`` (JSON's
+    surrogate pair for one emoji, ``\\ud83d\\udd25``, is no TOML escape)."""
+    quoted = json.dumps(text, ensure_ascii=False)
+    return re.sub(r"[^\x00-\x7f]", _escaped, quoted)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"

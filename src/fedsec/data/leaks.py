@@ -26,7 +26,14 @@ _IPV6 = r"[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}"
 _ADDRESS = re.compile(rf"^\s*({_IPV4}|{_IPV6})\s*$")
 _MAC = re.compile(r"^\s*[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}\s*$")
 
-IDENTIFIER_WORDS = frozenset({"addr", "address", "mac", "id", "uid", "uuid", "host", "hostname"})
+IDENTIFIER_WORDS = frozenset(
+    {"addr", "address", "mac", "id", "uid", "uuid", "host", "hostname", "index", "unnamed"}
+    | {"seq", "seqno", "stcpb", "dtcpb"}  # sequence numbers: UNSW-NB15's random TCP bases
+)
+#: A count of ports or hosts (UNSW-NB15's ``ct_src_dport_ltm``) is a feature, not an identifier.
+COUNT_WORDS = frozenset({"ct", "count", "cnt", "num"})
+#: "time" beside these is an amount of time (CIC's ``Total TCP Flow Time``), not a clock.
+AMOUNT_WORDS = frozenset({"total", "duration", "elapsed", "mean", "avg", "max", "min", "std"})
 #: "ip" names an address only beside an end (``Src IP``), or alone (``MIN_IP_PKT_LEN`` is not).
 ENDPOINT_WORDS = frozenset(
     {"src", "dst", "source", "destination", "orig", "resp", "client", "server"}
@@ -55,8 +62,11 @@ def words(name: str) -> list[str]:
 def name_kind(name: str) -> str | None:
     """``"identifier"``, ``"port"`` or ``"timestamp"`` when the column name says so."""
     parts = set(words(name))
-    if parts & TIME_WORDS or (parts & EDGE_WORDS and parts & UNIT_WORDS):
+    clock = parts & TIME_WORDS - ({"time"} if parts & AMOUNT_WORDS else set())
+    if clock or (parts & EDGE_WORDS and parts & UNIT_WORDS):
         return "timestamp"
+    if parts & COUNT_WORDS:
+        return None
     if parts & PORT_WORDS:
         return "port"
     address = "ip" in parts and (parts <= {"ip"} | ENDPOINT_WORDS)
@@ -79,9 +89,44 @@ def value_kind(values: pd.Series) -> str | None:
         if parsed.notna().mean() > 0.9 and pd.to_numeric(text, errors="coerce").isna().all():
             return "timestamp"
         return None
+    if _row_numbers(values):
+        return "identifier"
     numbers = pd.to_numeric(sample, errors="coerce").to_numpy(dtype=float)
     clocks = ((numbers > 9.4e8) & (numbers < 4.1e9)) | ((numbers > 9.4e11) & (numbers < 4.1e12))
     return "timestamp" if clocks.mean() > 0.99 and len(np.unique(numbers)) > 1 else None
+
+
+#: A column tells attacks apart only if it has at most this many values, and at most one per
+#: ``PROXY_ROWS_PER_VALUE`` rows: a column of distinct values separates any labels by chance.
+PROXY_MAX_VALUES = 200
+PROXY_ROWS_PER_VALUE = 10
+
+
+def _row_numbers(values: pd.Series) -> bool:
+    """Whole numbers rising by at least one from row to row: a row index (pandas' unnamed
+    index, a ``No.`` column), which orders the capture and so the attack windows."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    if len(numbers) < 20 or not np.isfinite(numbers).all():
+        return False
+    steps = np.diff(numbers)
+    return bool((numbers == np.round(numbers)).all() and (steps >= 1).all())
+
+
+def tells_attacks_apart(values: pd.Series, attacks: np.ndarray) -> bool:
+    """Whether ``values`` alone tell attack from benign on every row (each value only ever on
+    attacks or only on benign rows, with both present): a copy or a function of the label (the
+    family beside the label, a campaign name), which no real flow feature is. Text is compared
+    trimmed and lower-cased, as the readers read it (TON_IoT's ``temp_condition`` spells
+    ``high`` with other spaces on attack rows: a leak the readers' trimming removes)."""
+    attacks = np.asarray(attacks, dtype=bool)
+    if attacks.all() or not attacks.any():
+        return False
+    keys = values.astype(str).str.strip().str.lower().where(values.notna(), "")  # as read
+    codes, uniques = pd.factorize(keys)
+    if not 2 <= len(uniques) <= min(PROXY_MAX_VALUES, len(values) // PROXY_ROWS_PER_VALUE):
+        return False
+    share = np.bincount(codes, weights=attacks) / np.bincount(codes)
+    return bool(np.isin(share, (0.0, 1.0)).all())
 
 
 def leak_kind(name: str, values: pd.Series) -> str | None:
