@@ -53,3 +53,28 @@ def test_detect_without_the_mapping_says_what_is_missing(run_dir, tmp_path):
     args = ["detect", "--model", str(copy), "--format", "mapped", "--input", str(dataset(MLCVE))]
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "a.jsonl")])
     assert result.exit_code == 2 and "format 'mapped' needs a mapping" in result.output
+
+
+def test_a_kept_copy_of_the_label_is_warned_of_and_absolute_paths_need_no_data_dir(
+    tmp_path, monkeypatch
+):
+    """A mapping that leaves a copy of the label among the features trains on the answer: the
+    run says so on the console, not only in report.md. The file is given by absolute path, so
+    no data directory is needed."""
+    import pandas as pd
+
+    rows = pd.read_csv(dataset(MLCVE), nrows=3000).rename(columns=str.strip)
+    rows["Verdict"] = (rows["Label"] != "BENIGN").astype(int) * 3  # the label, as a code
+    flows = tmp_path / "flows.csv"
+    rows.to_csv(flows, index=False)
+    text = SCENARIO.read_text().replace(f'"{MLCVE}"', f'"{flows}"')
+    text = text.replace('"../mappings/', f'"{MAPPING.parent}/')
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(text)
+    monkeypatch.delenv("FEDSEC_DATA", raising=False)
+    small = ["--set", "rounds=2", "--set", 'evaluation.arms=["federated"]']
+    args = ["simulate", str(scenario), "--out", str(tmp_path / "run"), *small]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    warning = " ".join(result.output.split())
+    assert "warning:" in warning and "'Verdict' tells attack from benign on every row" in warning

@@ -3,6 +3,7 @@ metrics as columns, then the task's plain-language verdict."""
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from fedsec.cli.common import console
@@ -27,3 +28,12 @@ def show_summary(metrics: dict, timing: dict) -> None:
     console.print(grid)
     for line in task.verdict(metrics):
         console.print(line, highlight=False)
+    for note in leak_notes(metrics):
+        console.print(f"warning: {escape(note)}", highlight=False)
+
+
+def leak_notes(metrics: dict) -> list[str]:
+    """The readers' notes of feature columns that identify hosts or windows, or copy the
+    label: said on the console as well as in report.md, as they make the numbers a leak's."""
+    notes = metrics.get("federation", {}).get("notes", [])
+    return [note for note in notes if "feature column" in note]

@@ -60,15 +60,22 @@ def label_text(raw: pd.DataFrame, column: str, path: Path) -> pd.Series:
     return text
 
 
+#: How booleans are written in text: pandas and Python ("True"), JSON and SQL ("true").
+BOOLEAN_SPELLINGS = {"true": 1, "false": 0}
+
+
 def attack_flags(raw: pd.DataFrame, column: str, path: Path) -> np.ndarray:
-    """A binary label column (0 benign, 1 attack) as booleans; anything else is an error."""
-    values = pd.to_numeric(raw[column].astype(str).str.strip(), errors="coerce")
+    """A binary label column (0 benign, 1 attack; ``true``/``false`` in any case, as a
+    spreadsheet or pandas writes booleans) as booleans; anything else is an error."""
+    text = raw[column].astype(str).str.strip()
+    spelled = text.str.lower().map(BOOLEAN_SPELLINGS)
+    values = pd.to_numeric(text, errors="coerce").where(spelled.isna(), spelled)
     bad = ~values.isin([0, 1]).to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise InputError(
             path,
-            f"column {column!r} holds {raw[column].iloc[row]!r}, expected 0 or 1 "
+            f"column {column!r} holds {text.iloc[row]!r}, expected 0 or 1 (or true/false) "
             f"(data row {data_row(raw, row)})",
         )
     return values.to_numpy() == 1
