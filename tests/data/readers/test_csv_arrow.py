@@ -38,3 +38,23 @@ def test_a_nul_byte_is_refused_as_it_is_read(tmp_path, compressed):
     path.write_bytes(gzip.compress(data) if compressed else data)
     with pytest.raises(InputError, match="NUL byte"):
         list(csv_arrow.csv_batches(path, "gzip" if compressed else None, 1000))
+
+
+@pytest.mark.parametrize(
+    "separator, name", [(";", "semicolon"), ("\t", "tab"), ("|", "pipe")], ids=["; ", "tab", "|"]
+)
+def test_a_file_separated_otherwise_is_refused_by_both_readers_naming_the_separator(
+    tmp_path, separator, name
+):
+    """A spreadsheet's ``;`` export read as one column would be scored as a file of missing
+    features (or refused as lacking every column): both CSV readers say what it is."""
+    from fedsec.data.readers._tables import read_frame
+
+    data = _flows(tmp_path / "plain.csv", 50).to_csv(index=False, sep=separator)
+    path = tmp_path / "flows.csv"
+    path.write_text(data)
+    expected = rf"one column holding {name}s .* looks {name}-separated"
+    with pytest.raises(InputError, match=expected):
+        list(csv_arrow.csv_batches(path, None, 1000))
+    with pytest.raises(InputError, match=expected):
+        read_frame(path)

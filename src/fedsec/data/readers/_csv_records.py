@@ -152,6 +152,8 @@ class RecordScan:
         self.names = [str(i) for i in range(width)]
         if self.has_header:
             self.names = _header_names(self.path, fields, self.allowed)
+            if self.sep == ",":
+                check_separator(self.path, self.names)
         else:
             self.records += 1
 
@@ -283,6 +285,27 @@ def _frames(path: Path, text: str, scan: RecordScan, first_row: int) -> Iterator
         frame = parse_records(path, text, scan, records, header_line=header_line)
         frame.index = pd.RangeIndex(before, before + records)
         yield frame.loc[first_row:] if before < first_row else frame
+
+
+#: Separators other than a comma that a one-column header betrays (``a;b;c``: a CSV from a
+#: spreadsheet set to a locale whose decimal mark is a comma, or a TSV).
+OTHER_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def check_separator(path: Path, names: list[str]) -> None:
+    """A comma-separated file's header of one column that holds another separator is refused,
+    naming it: read as one column, every field would be missing or its values text."""
+    if len(names) != 1:
+        return
+    for mark, name in OTHER_SEPARATORS.items():
+        if mark in names[0]:
+            shown = mark.encode("unicode_escape").decode()
+            raise InputError(
+                path,
+                f"its header is one column holding {name}s ({names[0][:60]!r}): the file looks "
+                f"{name}-separated, and fedsec reads comma-separated CSV; convert it first "
+                f"(pandas: read_csv(IN, sep='{shown}').to_csv(OUT, index=False))",
+            )
 
 
 def _clean(name: str) -> str:

@@ -21,6 +21,7 @@ from pandas._libs.parsers import STR_NA_VALUES
 
 from fedsec.core.errors import InputError
 from fedsec.data.canonical import CONTEXT_COLUMNS
+from fedsec.data.readers._csv_records import check_separator
 from fedsec.data.readers._tables import check_columns, rechunked
 
 #: The CSV parser's block: its buffers take some 25x the block in memory (200 MiB at 8 MiB),
@@ -87,6 +88,7 @@ def _header(path: Path, source: pa.NativeFile) -> list[str]:
     line = (first.group() if first else b"").decode("utf-8", "replace")
     names = [name.replace("\ufeff", "").strip().strip('"') for name in line.split(",")]
     check_columns(path, names)
+    check_separator(path, names)
     return names
 
 
