@@ -125,7 +125,7 @@ def poc_command(
     """Start a hardened loopback federation (127.0.0.1 only) and record its PIDs."""
     from fedsec.engines.nvflare import poc
     from fedsec.engines.nvflare.site_config import config_from_scenario
-    from fedsec.scenarios.config import load_scenario
+    from fedsec.scenarios.config import LogsScenario, load_scenario
     from fedsec.scenarios.federation import resolve_data_dir
 
     configs = {}
@@ -134,7 +134,8 @@ def poc_command(
         names = config.org_names()
         if sites is not None and sites != len(names):
             raise ConfigError(f"--sites {sites}: scenario {config.name} has {len(names)} orgs")
-        root = resolve_data_dir(data_dir)
+        paths = config.logs.paths() if isinstance(config, LogsScenario) else config.data.paths()
+        root = resolve_data_dir(data_dir, paths)
         configs = {n: config_from_scenario(config, n, root, secure_aggregation) for n in names}
     elif sites is not None and sites >= 1:
         names = [f"site-{i + 1}" for i in range(sites)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import os
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,9 +67,13 @@ class Federation:
         }
 
 
-def resolve_data_dir(data_dir: str | Path | None) -> Path:
-    """``--data-dir``, else ``$FEDSEC_DATA``; a clear error when neither points anywhere."""
+def resolve_data_dir(data_dir: str | Path | None, paths: Iterable[str] = ()) -> Path:
+    """``--data-dir``, else ``$FEDSEC_DATA``; a clear error when neither points anywhere and
+    some of the scenario's ``paths`` are relative to it (absolute ones need none)."""
     chosen = data_dir or os.environ.get(DATA_ENV)
+    paths = list(paths)
+    if not chosen and paths and all(Path(p).is_absolute() for p in paths):
+        return Path("/")  # every path is absolute: the root they are joined to is unused
     if not chosen:
         raise ConfigError(f"no data directory: pass --data-dir or set {DATA_ENV}")
     path = Path(chosen).expanduser()
@@ -161,7 +166,7 @@ def _with_validation(
 
 def build_federation(scenario: Scenario, data_dir: str | Path | None) -> Federation:
     """Read the scenario's sources and hand each organization its private splits."""
-    root = resolve_data_dir(data_dir)
+    root = resolve_data_dir(data_dir, scenario.data.paths())
     tables = [_capped(read_source(s, root), scenario) for s in scenario.data.sources]
     for source, table in zip(scenario.data.sources, tables, strict=True):
         table.features(scenario.data.view)  # fail early when a source lacks the view

@@ -228,7 +228,7 @@ def build_log_federation(scenario: Scenario, data_dir: str | Path | None) -> Log
     """Read every source and hand each organization its private splits."""
     logs = scenario.logs
     vocabulary = EventVocabulary(logs.hash_buckets, logs.hash_key)
-    root = resolve_data_dir(data_dir)
+    root = resolve_data_dir(data_dir, logs.paths())
     by_name: dict[str, list[Pool]] = {}
     notes: list[str] = []
     texts: set[str] = set()

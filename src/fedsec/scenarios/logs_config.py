@@ -39,6 +39,7 @@ class LogSourceConfig(_Strict):
 
 class LogsConfig(_Strict):
     sources: list[LogSourceConfig] = Field(min_length=1)
+
     # vocabulary
     hash_buckets: int = Field(default=1 << 20, ge=16, le=1 << 40)
     hash_key: str = Field(default="fedsec-logs", min_length=1)
@@ -95,3 +96,12 @@ class LogsConfig(_Strict):
 
     def org_names(self) -> list[str]:
         return list(dict.fromkeys(s.name for s in self.sources))
+
+    def paths(self) -> list[str]:
+        """Every file the sources read: sessions, templates, labels."""
+        return [
+            p
+            for source in self.sources
+            for p in [*source.paths, source.templates, source.labels]
+            if p is not None
+        ]

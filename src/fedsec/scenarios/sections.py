@@ -43,6 +43,10 @@ class DataConfig(Strict):
     max_rows: int = Field(default=0, ge=0, description="stratified cap per source; 0 = all")
     sources: list[SourceConfig] = Field(min_length=1)
 
+    def paths(self) -> list[str]:
+        """Every file pattern the sources read (training and test)."""
+        return [p for source in self.sources for p in [*source.paths, *source.test_paths]]
+
 
 class PartitionConfig(Strict):
     rule: Literal["iid", "dirichlet", "attack-disjoint", "per-source"] = "attack-disjoint"
