@@ -4,6 +4,7 @@ TLP marking on every object, the reporting organization as identity, and nothing
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 
@@ -13,7 +14,7 @@ from fedsec.forensics.alerts import read_alerts  # noqa: E402
 from fedsec.forensics.hosts import Networks  # noqa: E402
 from fedsec.forensics.incidents import find_incidents, findings_json  # noqa: E402
 from fedsec.forensics.stix import export_stix  # noqa: E402
-from tests.forensics.ecs import write_lines  # noqa: E402
+from tests.forensics.ecs import ecs_alert, stamp, write_lines  # noqa: E402
 from tests.forensics.test_incidents import kill_chain  # noqa: E402
 
 
@@ -98,3 +99,55 @@ def test_the_same_incidents_give_the_same_bundle(exported) -> None:
     findings, document, text = exported
     assert export_stix(findings, document, "office", "amber", Networks()) == text
     assert export_stix(findings, document, "office", "red", Networks()) != text
+
+
+def _bundle(tmp_path, alerts: list[dict]) -> list[dict]:
+    write_lines(tmp_path / "b.jsonl", alerts)
+    findings = find_incidents(read_alerts([tmp_path / "b.jsonl"]), min_alerts=1)
+    document = findings_json(findings, Networks())
+    return json.loads(export_stix(findings, document, "office", "amber", Networks()))["objects"]
+
+
+def test_an_internal_host_written_as_ipv4_mapped_ipv6_never_leaves(tmp_path) -> None:
+    """Dual-stack sensors log IPv4 peers as ``::ffff:a.b.c.d``: 10.1.0.7 so written is still
+    internal, and an outside attacker so written is exported as the IPv4 address it is."""
+    rows = iter(range(1, 100))
+    alerts = [
+        ecs_alert(k, "::ffff:198.18.0.1", "::ffff:10.1.0.7", "brute_force", row=next(rows))
+        for k in range(6)
+    ]
+    objects = _bundle(tmp_path, alerts)
+    patterns = [o["pattern"] for o in objects if o["type"] == "indicator"]
+    assert patterns == ["[ipv4-addr:value = '198.18.0.1']"]
+    assert "10.1.0.7" not in json.dumps(objects) and "a01:7" not in json.dumps(objects)
+
+
+def test_an_outside_target_is_a_victim_and_a_c2_server_an_indicator(tmp_path) -> None:
+    """An infected host flooding an outside web server: the server is a victim, not an
+    indicator; the same host's traffic to its controller makes the controller one."""
+    rows = iter(range(1, 100))
+    flood = [ecs_alert(k, "10.1.0.9", "198.18.5.5", "dos", row=next(rows)) for k in range(6)]
+    beacons = [
+        ecs_alert(10 + k, "10.1.0.9", "198.18.6.6", "botnet", row=next(rows)) for k in range(6)
+    ]
+    objects = _bundle(tmp_path, flood + beacons)
+    patterns = [o["pattern"] for o in objects if o["type"] == "indicator"]
+    assert patterns == ["[ipv4-addr:value = '198.18.6.6']"]
+
+
+def test_an_indicator_is_valid_from_its_addresss_first_alert_in_any_incident(tmp_path) -> None:
+    """One attacker, recon in January and ransomware in March (two incidents, the March one
+    ranked first): its one indicator is valid from January, before every sighting."""
+    rows = iter(range(1, 100))
+    january = [ecs_alert(k, "198.18.0.9", "10.1.0.5", "recon", row=next(rows)) for k in range(6)]
+    march = [
+        ecs_alert(80_000 + k, "198.18.0.9", "10.1.0.6", "ransomware", row=next(rows), score=1.0)
+        for k in range(12)
+    ]
+    objects = _bundle(tmp_path, january + march)
+    (indicator,) = [o for o in objects if o["type"] == "indicator"]
+    sightings = [o for o in objects if o["type"] == "sighting"]
+    assert len(sightings) == 2 and indicator["valid_from"] == stamp(0)
+    since = datetime.fromisoformat(indicator["valid_from"])
+    assert all(since <= datetime.fromisoformat(s["first_seen"]) for s in sightings)
+    assert indicator["name"] == "198.18.0.9: ransomware, recon"

@@ -41,8 +41,18 @@ class Networks:
         """True inside the ranges, False outside, None when ``address`` is not an address."""
         if address is None:
             return None
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
+        ip = canonical_address(address)
+        if ip is None:
             return None
         return any(ip.version == n.version and ip in n for n in self.networks)
+
+
+def canonical_address(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """``address`` parsed, an IPv4-mapped IPv6 address (``::ffff:10.4.0.83``, as dual-stack
+    sockets log IPv4 peers) as the IPv4 address it is; None when it is not an address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return mapped if mapped is not None else ip

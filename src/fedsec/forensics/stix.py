@@ -6,8 +6,9 @@ What leaves the organization is only what this module puts in the bundle, and on
 user exports it: the reporting organization's name (an identity), a TLP marking on every object,
 per incident an ``incident`` and a ``grouping``, the ATT&CK techniques seen (``attack-pattern``
 with its ATT&CK external reference and kill-chain phase) and, for each address *outside* the
-organization's networks that took part (attackers, C2 servers, botnets), an ``indicator`` and a
-``sighting`` by the organization (first/last seen, count). Internal addresses, file names, rows,
+organization's networks on the adversary's side (the sources of attacks; the destinations of
+traffic towards the adversary: C2 servers, drop sites), an ``indicator`` and a ``sighting`` by
+the organization (first/last seen, count). Internal addresses, file names, rows,
 alert ids and model details never do.
 
 Ids are UUIDv5 of what the object describes, so the same incidents give the same bundle and a
@@ -25,7 +26,7 @@ import stix2
 
 from fedsec.forensics.alerts import Alert, iso
 from fedsec.forensics.attack import ATTACK_URL
-from fedsec.forensics.hosts import Networks
+from fedsec.forensics.hosts import Networks, canonical_address
 from fedsec.forensics.incidents import Findings, Incident, main_families
 
 NAMESPACE = uuid.UUID("5b0e0f1c-6a55-4d4a-9bb1-fed5ec000017")
@@ -38,6 +39,11 @@ TLP = {
 }
 MAX_INDICATORS = 100  # external addresses per incident, most alerts first
 PHASES = "mitre-attack"
+#: Families whose traffic goes *to* the adversary (a bot to its controller, malware beaconing,
+#: data sent out): their destination is adversary infrastructure. In every other family the
+#: destination is the target, and an outside target (a server an infected host floods or
+#: scans) is a victim, not an indicator.
+TOWARDS_ADVERSARY = frozenset({"botnet", "malware", "ransomware", "exfiltration", "backdoor"})
 
 
 def stix_id(kind: str, *key: str) -> str:
@@ -55,6 +61,9 @@ class Exporter:
     def __init__(self, org: str, tlp: str, networks: Networks, created: str) -> None:
         self.marking = TLP[tlp]
         self.networks = networks
+        #: Every alert of each address over all incidents: its indicator is one object, valid
+        #: from the address's first alert, whichever incident is exported first.
+        self.seen: dict[str, list[Alert]] = defaultdict(list)
         self.identity = stix2.Identity(
             id=stix_id("identity", org),
             name=org,
@@ -94,21 +103,30 @@ class Exporter:
             )
         )
 
+    def gather(self, incidents: list[Incident]) -> None:
+        """Note every incident's outside addresses before any indicator is made."""
+        for incident in incidents:
+            for address, alerts in self.external(incident):
+                self.seen[address] += alerts
+
     def indicator(self, incident: Incident, address: str, alerts: list[Alert]) -> list[str]:
-        """An indicator of ``address`` and its sighting by the organization in ``incident``."""
+        """The indicator of ``address`` (over all incidents) and its sighting by the
+        organization in ``incident``."""
         kind = "ipv6-addr" if ipaddress.ip_address(address).version == 6 else "ipv4-addr"
-        families = sorted({a.family for a in alerts})
-        tactics = sorted({t for a in alerts for t in a.tactics})
+        every = self.seen.get(address) or alerts
+        families = sorted({a.family for a in every})
+        tactics = sorted({t for a in every for t in a.tactics})
+        since = iso(min(a.time for a in every))
         first, last = iso(alerts[0].time), iso(alerts[-1].time)
         indicator = stix2.Indicator(
             id=stix_id("indicator", kind, address),
             name=f"{address}: {', '.join(families)}",
             pattern=f"[{kind}:value = '{address}']",
             pattern_type="stix",
-            valid_from=first,
+            valid_from=since,
             indicator_types=["malicious-activity"],
             kill_chain_phases=_phases(tactics),
-            **self.common(first),
+            **self.common(since),
         )
         sighting = stix2.Sighting(
             id=stix_id("sighting", incident.id, address),
@@ -170,12 +188,18 @@ class Exporter:
         )
 
     def external(self, incident: Incident) -> list[tuple[str, list[Alert]]]:
-        """Addresses outside the organization's networks, with their alerts, most first."""
+        """The adversary's addresses outside the organization's networks (every alert's source;
+        the destination in the families of :data:`TOWARDS_ADVERSARY`), with their alerts, most
+        first. An IPv4-mapped IPv6 address is its IPv4 address."""
         seen: dict[str, list[Alert]] = defaultdict(list)
         for alert in incident.alerts:
-            for address in {alert.source_ip, alert.destination_ip}:
-                if address is not None and self.networks.is_internal(address) is False:
-                    seen[address].append(alert)
+            sides = {alert.source_ip}
+            if alert.family in TOWARDS_ADVERSARY:
+                sides.add(alert.destination_ip)
+            for address in sides:
+                ip = canonical_address(address) if address is not None else None
+                if ip is not None and self.networks.is_internal(str(ip)) is False:
+                    seen[str(ip)].append(alert)
         return sorted(seen.items(), key=lambda kv: (-len(kv[1]), kv[0]))
 
     def bundle(self) -> stix2.Bundle:
@@ -202,6 +226,7 @@ def export_stix(findings: Findings, document: dict, org: str, tlp: str, networks
     ``org`` under TLP ``tlp``; parsed back by ``stix2`` before it is returned."""
     first = min((i.first_seen for i in findings.incidents), default=0.0)
     exporter = Exporter(org, tlp, networks, iso(first))
+    exporter.gather(findings.incidents)
     for record, incident in zip(document["incidents"], findings.incidents, strict=True):
         exporter.add(incident, record)
     text = exporter.bundle().serialize(pretty=True, sort_keys=True)
