@@ -68,6 +68,9 @@ def test_ecs_eve_and_flat_alerts_read_to_the_same_typed_alert(tmp_path) -> None:
         assert alert.risk == 97.0
 
 
+AT = b'{"@timestamp": "2024-03-11T08:00:00Z", '
+
+
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
@@ -75,6 +78,10 @@ def test_ecs_eve_and_flat_alerts_read_to_the_same_typed_alert(tmp_path) -> None:
         (b'{"family": "recon", "timestamp": "yesterday"}\n', "no readable time"),
         (b"[1, 2]\n", "not a JSON object"),
         (b"{not json\n", "not a JSON object"),
+        (b'{"@timestamp": 1e300, "fedsec": {"family": "recon"}}\n', "no readable time"),
+        (AT + b'"fedsec": {"family": "recon", "score": "high"}}\n', "score is 'high', not a"),
+        (AT + b'"fedsec": {"family": "recon", "source_row": NaN}}\n', "source_row is nan, not"),
+        (AT + b'"source": "1.2.3.4", "rule": {"name": "recon"}}\n', "fields of the wrong type"),
     ],
 )
 def test_a_line_that_is_no_alert_is_refused_with_file_and_line(tmp_path, content, problem):
@@ -114,3 +121,22 @@ def test_attack_tactics_read_as_kill_chain_phases_whatever_their_spelling(tmp_pa
         ("T1046", "NSD"),
         ("T1595", "Active Scanning"),
     ]
+
+
+def test_epoch_milliseconds_read_by_magnitude_as_detect_reads_them(tmp_path) -> None:
+    """NetFlow's flat alerts carry the flow's start in epoch milliseconds."""
+    flat = {"family": "recon", "src_ip": "198.18.0.7", "timestamp": 1710144000123}
+    write_lines(tmp_path / "flat.jsonl", [flat, {**flat, "timestamp": 1710144000.123}])
+    assert [a.time for a in read_alerts([tmp_path / "flat.jsonl"])] == [1710144000.123] * 2
+
+
+def test_a_sensor_is_not_an_organization_and_eve_alerts_keep_theirs(tmp_path) -> None:
+    """``observer.name`` is the sensor's host: an alert naming no organization takes --org
+    (else none), never the sensor's name, which would become the STIX identity."""
+    ecs = ecs_alert(0, "198.18.0.7", "10.1.0.5", "recon")
+    del ecs["organization"]
+    eve = {"timestamp": "2024-03-11T08:00:00.000000+0000", "event_type": "alert",
+           "fedsec": {"family": "recon", "organization": "grid"}}  # fmt: skip
+    write_lines(tmp_path / "a.jsonl", [ecs, eve])
+    assert [a.org for a in read_alerts([tmp_path / "a.jsonl"])] == ["-", "grid"]
+    assert [a.org for a in read_alerts([tmp_path / "a.jsonl"], "plant")] == ["plant", "grid"]

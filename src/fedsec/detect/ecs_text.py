@@ -81,7 +81,8 @@ def eve_lines(alerts: FlowAlerts, source: AlertSource) -> bytes:
     _custom(slots, columns)
     path_codes, paths = columns.paths
     slots.coded([f', "file": {quote(p)}' if p else "" for p in paths], path_codes)
-    slots.text("}}\n")
+    organization = source.organization
+    slots.text((f', "organization": {quote(organization)}' if organization else "") + "}}\n")
     return slots.lines()
 
 

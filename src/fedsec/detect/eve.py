@@ -47,6 +47,8 @@ def eve_document(ecs: dict) -> dict:
     eve["fedsec"] = {"event_id": event["id"], "risk_score": event["risk_score"], **custom}
     if "log" in ecs:
         eve["fedsec"]["file"] = ecs["log"]["file"]["path"]
+    if "organization" in ecs:  # EVE has no field for it: incidents group by organization
+        eve["fedsec"]["organization"] = ecs["organization"]["name"]
     return eve
 
 

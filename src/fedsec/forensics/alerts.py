@@ -16,11 +16,14 @@ from typing import BinaryIO
 
 from fedsec.core.errors import InputError
 from fedsec.core.standard_streams import described_input, is_standard_input
+from fedsec.detect.ecs_values import EPOCH_UNITS
 from fedsec.forensics.attack import Technique, family_techniques, normal_tactic
 
 #: A line longer than this is not an alert (bounds memory on a hostile file).
 MAX_LINE_BYTES = 1 << 20
 NO_ORG = "-"
+#: The first second of year 10000: later times cannot be written as ISO-8601.
+LAST_SECOND = 253_402_300_800
 
 
 @dataclass(frozen=True)
@@ -44,14 +47,16 @@ class Alert:
 
 
 def parse_time(value: object) -> float | None:
-    """Epoch seconds from an ISO-8601 string (naive means UTC) or a number of seconds."""
-    if value is None:
+    """Epoch seconds from an ISO-8601 string (naive means UTC) or a number of seconds, milli-,
+    micro- or nanoseconds by magnitude (as ``fedsec detect`` reads context times: NetFlow's
+    flat alerts carry milliseconds); None when unreadable or outside years 1970 to 9999."""
+    if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value) if math.isfinite(value) else None
+    if isinstance(value, int | float):
+        return _in_range(_epoch_seconds(float(value)))
     text = str(value).strip()
     try:
-        return float(text)
+        return _in_range(_epoch_seconds(float(text)))
     except ValueError:
         pass
     try:
@@ -60,7 +65,16 @@ def parse_time(value: object) -> float | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    return _in_range(moment.timestamp())
+
+
+def _epoch_seconds(number: float) -> float:
+    per_second = next((p for limit, p in EPOCH_UNITS if abs(number) < limit), 1e9)
+    return number / per_second
+
+
+def _in_range(seconds: float) -> float | None:
+    return seconds if math.isfinite(seconds) and 0 <= seconds < LAST_SECOND else None
 
 
 def iso(seconds: float) -> str:
@@ -97,7 +111,7 @@ def from_ecs(doc: dict) -> dict:
     ids, names = _list(technique.get("id")), _list(technique.get("name"))
     event = doc.get("event") or {}
     source, destination = doc.get("source") or {}, doc.get("destination") or {}
-    org = (doc.get("organization") or {}).get("name") or (doc.get("observer") or {}).get("name")
+    org = (doc.get("organization") or {}).get("name")  # not observer.name: a sensor's host
     return {
         "time": doc.get("@timestamp"),
         "org": org,
@@ -128,7 +142,7 @@ def from_eve(doc: dict) -> dict:
     )
     return {
         "time": doc.get("timestamp"),
-        "org": None,
+        "org": fedsec.get("organization"),
         "family": fedsec.get("family"),
         "source_ip": doc.get("src_ip"),
         "destination_ip": doc.get("dest_ip"),
@@ -171,7 +185,14 @@ def to_alert(
 ) -> Alert:
     """One typed alert from a decoded line (``where``: ``file:line`` for errors); a flat alert
     of a flow without time takes ``default_time`` (when its file was written: when it was
-    detected, as ECS alerts do)."""
+    detected, as ECS alerts do). A field of the wrong type is an error naming the line."""
+    try:
+        return _typed(doc, where, default_org, default_time)
+    except (AttributeError, TypeError) as error:  # an object where text was, or the reverse
+        raise InputError(where, f"alert fields of the wrong type: {error}") from None
+
+
+def _typed(doc: dict, where: str, default_org: str | None, default_time: float | None) -> Alert:
     if doc.get("event_type") == "alert":
         fields = from_eve(doc)
     elif "@timestamp" in doc or "event" in doc:
@@ -186,9 +207,9 @@ def to_alert(
         time = default_time
     if time is None:
         raise InputError(where, f"alert has no readable time (@timestamp): {fields['time']!r}")
-    score = float(fields["score"]) if fields["score"] is not None else 0.0
-    risk = float(fields["risk"]) if fields["risk"] is not None else round(100 * score, 2)
-    row = fields["row"]
+    score = _number(fields["score"], "score", where)
+    risk = _number(fields["risk"], "risk_score", where)
+    row = _number(fields["row"], "source_row", where)
     techniques, tactics = tuple(fields["techniques"]), tuple(fields["tactics"])
     if not techniques:
         techniques, tactics = family_techniques(family)
@@ -198,16 +219,29 @@ def to_alert(
         family=family,
         source_ip=_text(fields["source_ip"]),
         destination_ip=_text(fields["destination_ip"]),
-        score=score,
-        risk=risk,
+        score=score or 0.0,
+        risk=risk if risk is not None else round(100 * (score or 0.0), 2),
         event_id=_text(fields["event_id"]) or where,
         destination_port=_port(fields["destination_port"]),
         techniques=techniques,
         tactics=tuple(normal_tactic(t) for t in tactics),
         file=_text(fields["file"]) or "",
-        row=int(row) if isinstance(row, int | float) else None,
+        row=int(row) if row is not None else None,
         dataset_label=_text(fields["dataset_label"]),
     )
+
+
+def _number(value: object, name: str, where: str) -> float | None:
+    """A finite number (or numeric text), None when absent; anything else names the field."""
+    if value is None:
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise InputError(where, f"alert field {name} is {value!r}, not a number")
+    return number
 
 
 def _opened(path: Path) -> contextlib.AbstractContextManager[BinaryIO]:
