@@ -53,6 +53,16 @@ def test_label_flip_relabels_every_attack_row_benign_and_targeted_only_its_famil
     np.testing.assert_array_equal(targeted.y[shard.y == 2], 2)
 
 
+def test_a_targeted_family_the_federation_does_not_hold_is_refused():
+    """A family of the taxonomy absent from these classes would flip nothing: the cell would
+    measure no attack under the attack's name."""
+    from fedsec.core.errors import ConfigError
+
+    config = AdversaryConfig(kind="targeted_flip", count=1, families=["dos", "ransomware"])
+    with pytest.raises(ConfigError, match=r"adversary.families \['ransomware'\]: no rows"):
+        poison_shard(shards()[0], config, CLASSES, {}, 0)
+
+
 def test_backdoor_stamps_the_trigger_on_a_share_of_attack_rows_labelled_benign():
     shard = shards()[0]
     config = AdversaryConfig(kind="backdoor", count=1, poison_fraction=0.5)

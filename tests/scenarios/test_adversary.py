@@ -32,6 +32,10 @@ def test_an_adversary_and_a_defence_round_trip():
         (["adversary.count=5", "adversary.kind=sign_flip"], "leaves none honest"),
         (["adversary.kind=sign_flip"], "either orgs"),
         (["adversary.count=1", "adversary.kind=targeted_flip"], "needs adversary.families"),
+        (
+            ["adversary.count=1", "adversary.kind=targeted_flip", 'adversary.families=["dso"]'],
+            r"unknown families \['dso'\]",
+        ),
         (["adversary.count=1", "adversary.kind=sign_flip", "adversary.start_round=500"], "after"),
         (["adversary.count=1", "adversary.kind=poison"], "kind"),
         (["robustness.rule=median", "privacy.secure_aggregation=true"], "in clear"),

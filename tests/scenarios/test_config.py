@@ -49,6 +49,9 @@ def test_override_values_are_toml_with_text_fallback():
         ("partition.colour=1", "partition.colour"),
         ("data.sources.9.name=x", "out of range"),
         ("rounds", "key=value"),
+        ('partition.families={org1=["dso"]}', r"unknown families \['dso'\]"),
+        ('partition.families={org9=["dos"]}', r"unknown orgs \['org9'\]"),
+        ('partition.names=["a","b","c","d","d"]', r"repeats \['d'\]"),
     ],
 )
 def test_bad_overrides_are_rejected_with_the_field_named(override, message):
@@ -70,6 +73,12 @@ def test_unknown_scenario_and_invalid_files(tmp_path):
     )
     with pytest.raises(ConfigError, match="need a name"):
         load_scenario(str(unnamed))
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe x")
+    with pytest.raises(ConfigError, match=r"binary\.toml: not UTF-8 text"):
+        load_scenario(str(binary))
+    with pytest.raises(ConfigError, match="a folder; give a scenario file"):
+        load_scenario(str(tmp_path))
 
 
 def test_resolved_config_round_trips(tmp_path):

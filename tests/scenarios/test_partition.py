@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fedsec.core.errors import ConfigError
 from fedsec.scenarios import partition
 from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
@@ -69,6 +70,14 @@ def test_row_groups_identify_duplicate_vectors():
 def unsw(data_dir):
     scenario = load_scenario("unsw-5org-disjoint", ["data.max_rows=20000"])
     return scenario, build_federation(scenario, data_dir)
+
+
+def test_a_named_family_the_data_does_not_hold_is_refused(data_dir):
+    """``ics_attack`` is a family of the taxonomy, but UNSW-NB15 holds none: refused, where
+    before the organization silently trained on benign rows only."""
+    sets = ["data.max_rows=3000", 'partition.families={org1=["dos", "ics_attack"]}']
+    with pytest.raises(ConfigError, match=r"names \['ics_attack'\], which the data does not"):
+        build_federation(load_scenario("unsw-5org-disjoint", sets), data_dir)
 
 
 def _ids(table) -> set[int]:

@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from fedsec.core import seeding
+from fedsec.core.errors import ConfigError
 from fedsec.engines.inprocess import InProcessTransport, Shard
 from fedsec.fl.aggregation.base import SiteResult
 from fedsec.fl.strategies.base import SiteTask
@@ -62,7 +63,13 @@ def poison_shard(
 ) -> Shard:
     """The shard a dishonest organization trains on under a data attack."""
     if config.target not in classes:
-        raise ValueError(f"adversary.target {config.target!r} is not a class: {classes}")
+        raise ConfigError(f"adversary.target {config.target!r} is not a class: {classes}")
+    absent = [f for f in config.families if f not in classes]
+    if absent:
+        raise ConfigError(
+            f"adversary.families {absent}: no rows of this federation hold them (its classes: "
+            f"{', '.join(classes)}): the attack would flip nothing"
+        )
     target = classes.index(config.target)
     y, x = shard.y.copy(), shard.x
     if config.kind == "label_flip":

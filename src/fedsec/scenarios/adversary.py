@@ -25,7 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fedsec.core import seeding
-from fedsec.data.taxonomy import BENIGN
+from fedsec.data.taxonomy import BENIGN, FAMILIES
 
 AttackKind = Literal[
     "label_flip",
@@ -73,6 +73,10 @@ class AdversaryConfig(BaseModel):
             raise ValueError(f"adversary.orgs lists an organization twice: {self.orgs}")
         if self.kind == "targeted_flip" and not self.families:
             raise ValueError("adversary.kind = 'targeted_flip' needs adversary.families")
+        unknown = sorted(set(self.families) - set(FAMILIES))
+        if unknown:  # a misspelt family flipped nothing, and the cell measured no attack
+            raise ValueError(f"adversary.families: unknown families {unknown} (families: "
+                             f"{', '.join(FAMILIES)})")  # fmt: skip
         if self.trigger_at_clip and self.kind != "backdoor":
             raise ValueError("adversary.trigger_at_clip is for adversary.kind = 'backdoor'")
         return self

@@ -28,6 +28,7 @@ from pydantic import (
 from fedsec.core import configfile
 from fedsec.core.errors import ConfigError
 from fedsec.data.mapping import load_mapping
+from fedsec.data.taxonomy import BENIGN, FAMILIES
 from fedsec.fl.config import (
     MAX_LR,
     ClientDpConfig,
@@ -241,6 +242,7 @@ class FlowScenario(ScenarioBase):
                 raise ValueError(f"per-source partition: data.sources {missing} need a name")
         elif p.names and len(p.names) != p.orgs:
             raise ValueError(f"partition.names has {len(p.names)} names for {p.orgs} orgs")
+        _check_partition_names(p, self.org_names())
         self._check_federation()
         return self
 
@@ -252,6 +254,25 @@ class FlowScenario(ScenarioBase):
     @property
     def view(self) -> str:
         return self.data.view
+
+
+def _check_partition_names(partition: PartitionConfig, orgs: list[str]) -> None:
+    """Organizations named once each; ``partition.families`` naming only them and only
+    families of the taxonomy (a misspelt one left every attack row out of training, and the
+    benign-only run scored a perfect macro-F1)."""
+    repeated = sorted({n for n in partition.names if partition.names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"partition.names repeats {repeated}: each organization needs its own")
+    unknown_orgs = sorted(set(partition.families) - set(orgs))
+    if unknown_orgs:
+        raise ValueError(f"partition.families names unknown orgs {unknown_orgs} (orgs: {orgs})")
+    named = {f for families in partition.families.values() for f in families}
+    unknown = sorted(named - set(FAMILIES) - {BENIGN})
+    if unknown:
+        raise ValueError(
+            f"partition.families names unknown families {unknown} (families: "
+            f"{', '.join(f for f in FAMILIES if f != BENIGN)})"
+        )
 
 
 class ClassificationScenario(FlowScenario):

@@ -78,7 +78,8 @@ def resolve_data_dir(data_dir: str | Path | None, paths: Iterable[str] = ()) -> 
         raise ConfigError(f"no data directory: pass --data-dir or set {DATA_ENV}")
     path = Path(chosen).expanduser()
     if not path.is_dir():
-        raise ConfigError(f"data directory {path} does not exist")
+        state = "is a file, not a folder" if path.exists() else "does not exist"
+        raise ConfigError(f"data directory {path} {state}")
     return path
 
 
@@ -253,6 +254,12 @@ def _assign(
     attacks = [f for f in family_order(train.family) if f != BENIGN]
     if cfg.families:
         owners = partition.owners_from_explicit(cfg.families, names)
+        absent = sorted(set(owners) - set(attacks))
+        if absent:
+            raise ConfigError(
+                f"partition.families names {absent}, which the data does not hold (its attack "
+                f"families: {', '.join(attacks)})"
+            )
     else:
         sizes = dict(Counter(train.family))
         owners = partition.assign_families(attacks, sizes, names, cfg.overlap, rng)
