@@ -321,3 +321,12 @@ def test_a_write_the_system_refuses_anywhere_is_one_line_and_exit_2(capsys, refu
 
     with pytest.raises(FileNotFoundError):
         bug()
+
+
+def test_repeated_seeds_are_refused():
+    from fedsec.cli.options import parse_seeds
+    from fedsec.core.errors import ConfigError
+
+    assert parse_seeds("0, 1,2") == [0, 1, 2]
+    with pytest.raises(ConfigError, match="give distinct seeds"):
+        parse_seeds("0,1,0")

@@ -3,7 +3,13 @@ import math
 import pytest
 
 from fedsec.core.errors import ConfigError
-from fedsec.experiments.privacy_curve import DP_COST, expected_cost, privacy_curve
+from fedsec.experiments.privacy_curve import (
+    DP_COST,
+    expected_cost,
+    parse_epsilons,
+    privacy_curve,
+    write_curve,
+)
 from fedsec.experiments.sweep_timeline import HERE, Timeline
 from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
@@ -89,3 +95,21 @@ def test_a_dp_point_is_expected_to_cost_more_and_cost_grows_with_rounds_and_rows
     assert expected_cost(longer) == 2 * expected_cost(job)
     rows = sum(len(org.train) for org in federation.orgs)
     assert expected_cost(no_dp) == rows * scenario.rounds
+
+
+def test_one_seed_claims_no_spread_and_a_curve_of_the_baseline_alone_is_drawn(sequential, tmp_path):
+    """One seed measures no sd (none is written, not 0); a curve of ``inf`` alone has no ε for
+    its log axis and is still written (it crashed the plot)."""
+    assert all(row["macro_f1"]["sd"] is None for row in sequential["summary"])
+    baseline = [r for r in sequential["summary"] if r["epsilon"] == "inf"]
+    alone = sequential | {"summary": baseline, "points": sequential["points"][:1]}
+    out = write_curve(alone, "", tmp_path / "curve")
+    report = (out / "report.md").read_text()
+    assert "One seed (no sd):" in report and " ± " not in report
+    assert (out / "privacy_curve.png").stat().st_size > 0
+
+
+def test_a_repeated_epsilon_is_refused():
+    assert parse_epsilons("0.5,1,inf") == [0.5, 1.0, math.inf]
+    with pytest.raises(ValueError, match="epsilon 1 is given twice"):
+        parse_epsilons("1,inf,1")

@@ -88,4 +88,6 @@ def parse_seeds(text: str) -> list[int]:
         raise ConfigError(f"--seeds: comma-separated integers, got {text!r}") from None
     if not seeds:
         raise ConfigError(f"--seeds: no seed in {text!r}")
+    if len(set(seeds)) != len(seeds):  # the same run twice would pass for two seeds' spread
+        raise ConfigError(f"--seeds: give distinct seeds, got {text!r}")
     return seeds

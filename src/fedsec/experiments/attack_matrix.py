@@ -318,9 +318,9 @@ def _round(value: float) -> float:
     return round(float(value), 6)
 
 
-def _sd(values: list[float]) -> float:
-    """Sample standard deviation (0 for a single value)."""
-    return _round(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+def _sd(values: list[float]) -> float | str:
+    """Sample standard deviation; none (an empty cell) for a single value, which has none."""
+    return _round(np.std(values, ddof=1)) if len(values) > 1 else ""
 
 
 def _toml_list(values: list[str]) -> str:

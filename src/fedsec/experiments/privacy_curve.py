@@ -39,12 +39,15 @@ def rare_families(federation: Federation) -> list[str]:
 
 
 def parse_epsilons(text: str) -> list[float]:
-    """``"0.5,1,inf"`` -> [0.5, 1.0, inf]; each must be positive."""
+    """``"0.5,1,inf"`` -> [0.5, 1.0, inf]; each positive, each once (a repeated point is the
+    same run again: it would count as a second seed)."""
     values = []
     for part in text.split(","):
         value = float(part.strip())
         if not value > 0:
             raise ValueError(f"epsilon must be positive, got {part!r}")
+        if value in values:
+            raise ValueError(f"epsilon {part.strip()} is given twice")
         values.append(value)
     if not values:
         raise ValueError("no epsilon given")
@@ -192,10 +195,11 @@ def summarize(points: list[dict]) -> list[dict]:
 
 
 def _mean_sd(values: list[float]) -> dict | None:
+    """Mean and sample sd; sd None for one value (one seed measures no spread)."""
     if not values:
         return None
-    sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-    return {"mean": round(float(np.mean(values)), 6), "sd": round(sd, 6)}
+    sd = round(float(np.std(values, ddof=1)), 6) if len(values) > 1 else None
+    return {"mean": round(float(np.mean(values)), 6), "sd": sd}
 
 
 PLOT = "privacy_curve.png"
@@ -248,7 +252,7 @@ def render(curve: dict) -> str:
             f"Federated model, record-level DP-SGD at each organization (δ = {curve['delta']}); "
             f"rare families: {rare}.",
             "",
-            "Mean ± sd over the seeds:",
+            "Mean ± sd over the seeds:" if len(curve["seeds"]) > 1 else "One seed (no sd):",
             "",
             table(["target ε", "seeds", *SUMMARIZED], [_summary_row(r) for r in curve["summary"]]),
             "",
@@ -264,11 +268,13 @@ def render(curve: dict) -> str:
 
 
 def _summary_row(row: dict) -> list:
-    cells = [
-        "–" if row[k] is None else f"{fmt(row[k]['mean'])} ± {fmt(row[k]['sd'])}"
-        for k in SUMMARIZED
-    ]
+    cells = ["–" if row[k] is None else _mean_and_sd(row[k]) for k in SUMMARIZED]
     return [row["epsilon"], row["seeds"], *cells]
+
+
+def _mean_and_sd(value: dict) -> str:
+    sd = value["sd"]
+    return fmt(value["mean"]) + ("" if sd is None else f" ± {fmt(sd)}")
 
 
 def _plot(curve: dict, path: Path) -> None:
@@ -278,7 +284,7 @@ def _plot(curve: dict, path: Path) -> None:
     xs = [r["epsilon"] for r in finite]
     for key, label in (("macro_f1", "macro-F1"), ("rare_family_recall", "rare-family recall")):
         means = [(r[key] or {"mean": 0.0})["mean"] for r in finite]
-        sds = [(r[key] or {"sd": 0.0})["sd"] for r in finite]
+        sds = [(r[key] or {}).get("sd") or 0.0 for r in finite]
         ax.errorbar(xs, means, yerr=sds, marker="o", capsize=3, label=label)
         baseline = next((r[key] for r in summary if r["epsilon"] == "inf"), None)
         if baseline is not None:
@@ -289,7 +295,8 @@ def _plot(curve: dict, path: Path) -> None:
                 color=ax.lines[-1].get_color(),
                 label=f"{label}, no DP ({fmt(baseline['mean'])})",
             )
-    ax.set_xscale("log")
+    if finite:  # only the non-private baseline: no ε to put on a log axis
+        ax.set_xscale("log")
     ax.set_xlabel(f"record-level ε (δ = {curve['delta']:g}); bars: sd over seeds")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
