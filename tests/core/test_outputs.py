@@ -178,3 +178,24 @@ def test_a_runs_folder_that_cannot_be_written_is_a_clear_error(tmp_path):
         outputs.run_folder(None, "x-seed0", runs=tmp_path / "runs"),
     ):
         pass
+
+
+def test_an_output_in_a_folder_that_cannot_be_written_is_refused_before_any_work(
+    tmp_path, monkeypatch
+):
+    """A read-only file system (``os.access`` says so, for root too) is found before the run,
+    not at its end: the nearest folder that exists is the one asked."""
+    import os
+
+    real = os.access
+    locked = tmp_path / "locked"
+    locked.mkdir()
+
+    def access(path, mode, *args, **kwargs):
+        return False if os.fspath(path) == str(locked) else real(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    for check in (outputs.check_target, outputs.check_file):
+        with pytest.raises(outputs.OutputError, match=r"locked is not writable"):
+            check(locked / "not" / "yet" / "made")
+    outputs.check_target(tmp_path / "free" / "run")  # an existing writable ancestor: fine

@@ -74,6 +74,17 @@ def explain(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {error.start}: {error.reason}); TOML files are UTF-8"
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
 def read_config(
     name_or_path: str, overrides: list[str] | None, *, package: str, kind: str
 ) -> tuple[dict[str, Any], str]:
@@ -82,9 +93,11 @@ def read_config(
     path = Path(name_or_path)
     names = builtin_names(package)
     if path.suffix == ".toml" or path.exists():
+        if path.is_dir():
+            raise ConfigError(f"{path}: a folder; give a {kind} file (TOML) or a built-in name")
         if not path.is_file():
             raise ConfigError(f"{path}: {kind} file not found")
-        text, origin = path.read_text(), str(path)
+        text, origin = _read_text(path), str(path)
     elif name_or_path in names:
         text = (resources.files(package) / "builtin" / f"{name_or_path}.toml").read_text()
         origin = f"built-in {kind} {name_or_path!r}"

@@ -58,11 +58,25 @@ def foreign_files(folder: Path) -> list[str]:
     return sorted(relative_files(folder) - written - {MARKER})
 
 
+def check_writable(out: Path, option: str = "--out") -> None:
+    """Refuse, before any work, an output whose folder cannot be written (a read-only file
+    system, no permission): found only at the end, it cost the whole run."""
+    folder = Path(out).absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # the folders to create are made in the nearest existing one
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"{out} cannot be written: {folder} is not writable (read-only or no permission); "
+            f"choose another {option}"
+        )
+
+
 def check_target(out: Path, *, force: bool = False, option: str = "--out") -> None:
     """Refuse, before any work, an output folder that cannot be written safely."""
     out = Path(out)
     if out.is_symlink():
         raise OutputError(f"{out} is a symbolic link; give the folder itself as {option}")
+    check_writable(out, option)
     if not out.exists():
         return
     if not out.is_dir():
@@ -93,6 +107,7 @@ def check_file(out: Path, *, force: bool = False, option: str = "--out") -> None
     out = Path(out)
     if out.is_dir():
         raise OutputError(f"{out} is a folder; give a file name as {option}")
+    check_writable(out, option)
     if out.exists() and not force:
         raise OutputError(f"{out} exists; pass --force to overwrite it, or choose another {option}")
 

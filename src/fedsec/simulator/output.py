@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from fedsec import __version__
 from fedsec.core import atomic, outputs
+from fedsec.core.configfile import explain
 from fedsec.core.errors import ConfigError
 from fedsec.data.taxonomy import BENIGN, family_order
 from fedsec.data.writers import DAILY_NAMES, write_records
@@ -101,7 +102,9 @@ def experiment_scenario(
     try:
         return parse_scenario(raw)
     except ValidationError as error:
-        raise ConfigError(f"simulation {config.name!r}: invalid [experiment]: {error}") from error
+        raise ConfigError(
+            f"simulation {config.name!r}: invalid [experiment]:\n{explain(error)}"
+        ) from error
 
 
 def merge(base: dict[str, Any], extra: dict[str, Any]) -> None:

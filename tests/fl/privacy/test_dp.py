@@ -164,3 +164,10 @@ def test_dp_sgd_with_a_secure_source_draws_fresh_noise_and_batches():
     assert all(np.array_equal(p, q) for p, q in zip(*seeded, strict=True))
     assert not any(np.array_equal(p, q) for p, q in zip(*secure, strict=True))
     assert not any(np.array_equal(p, q) for p, q in zip(seeded[0], secure[0], strict=True))
+
+
+def test_an_epsilon_no_noise_can_reach_is_named_not_a_traceback():
+    from fedsec.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"epsilon = 1e-06 is out of reach.*over 20 steps"):
+        dp.calibrate_sample_dp(1e-6, 1e-5, 0.9, 20)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fedsec.core.errors import ConfigError
 from fedsec.training.noise import NoiseSource
 from fedsec.training.params import Params
 
@@ -61,15 +62,22 @@ def calibrate_sample_dp(
     target. Cached: Opacus' search takes seconds and a deployed site asks again every round."""
     from opacus.accountants.utils import get_noise_multiplier
 
-    return float(
-        get_noise_multiplier(
-            target_epsilon=target_epsilon,
-            target_delta=delta,
-            sample_rate=rate,
-            steps=steps,
-            accountant=_known(accountant),
+    try:
+        return float(
+            get_noise_multiplier(
+                target_epsilon=target_epsilon,
+                target_delta=delta,
+                sample_rate=rate,
+                steps=steps,
+                accountant=_known(accountant),
+            )
         )
-    )
+    except ValueError as error:  # Opacus: "The privacy budget is too low."
+        raise ConfigError(
+            f"privacy.sample_dp.epsilon = {target_epsilon:g} is out of reach: no noise level "
+            f"gives it over {steps} steps at sampling rate {rate:.3g} (delta {delta:g}; "
+            f"{error}); raise epsilon, or train fewer steps or at a smaller rate"
+        ) from None
 
 
 def sample_dp_epsilon(
