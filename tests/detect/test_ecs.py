@@ -175,6 +175,25 @@ def test_event_ids_are_stable_for_the_same_bundle_file_and_row(bundles, telemetr
     assert not {a["event"]["id"] for a in other} & set(ids.values())
 
 
+def test_a_file_that_takes_the_path_of_another_gets_ids_of_its_own(bundles, telemetry, tmp_path):
+    """A log rotated and begun again (or a file replaced and scored again) holds other flows
+    at the same rows and path: their ids differ, as a SIEM keying on ``event.id`` would
+    otherwise keep one alert of each pair. The same file scored again keeps its ids."""
+    lines = telemetry["flows"].read_text().splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    path = tmp_path / "flows.csv"
+    path.write_text(header + "".join(rows[: len(rows) // 2]))
+    first = _detect(bundles["network"], path, tmp_path / "a.jsonl", "--threshold", "0")
+    path.write_text(header + "".join(rows[len(rows) // 2 :]))
+    second = _detect(bundles["network"], path, tmp_path / "b.jsonl", "--threshold", "0")
+    row = lambda alerts: {a["fedsec"]["source_row"] for a in alerts}  # noqa: E731
+    assert len(row(first) & row(second)) > 100  # the same rows of the same path, other flows
+    assert not {a["event"]["id"] for a in first} & {a["event"]["id"] for a in second}
+    path.write_text(header + "".join(rows[: len(rows) // 2]))
+    again = _detect(bundles["network"], path, tmp_path / "c.jsonl", "--threshold", "0")
+    assert [a["event"]["id"] for a in again] == [a["event"]["id"] for a in first]
+
+
 def test_reasons_name_the_flagged_rows_own_values(bundles, telemetry, tmp_path):
     alerts = _detect(bundles["network"], telemetry["flows"], tmp_path / "a.jsonl")
     frame = read_flows("flows", [telemetry["flows"]]).features("canonical").frame

@@ -4,6 +4,7 @@ test_tails.py); SIGTERM ends the command cleanly. No test asserts on timing: wai
 condition, with a timeout that only guards against a hang."""
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -161,3 +162,46 @@ def test_following_a_growing_zeek_json_log_gives_the_alerts_of_the_finished_log(
     followed, expected = _followed_and_whole(bundle, data, cuts, path, "zeek", rows)
     assert expected.count(b"\n") > 5
     assert followed == expected
+
+
+def test_a_services_alerts_are_dated_when_their_batch_is_scored(bundle, flows_csv, tmp_path):  # noqa: F811
+    """Rows without a time of their own take when their alert was made as ``@timestamp``:
+    for a service, when their batch was scored, not when the service began (hours or days
+    before, which put them in the wrong place of every timeline)."""
+    from datetime import datetime
+
+    from fedsec.detect.ecs import AlertSource
+    from fedsec.detect.formats import AlertFormat
+
+    frame = pd.read_csv(flows_csv).head(1200).assign(timestamp="")
+    path = tmp_path / "flows.csv"
+    frame.head(600).to_csv(path, index=False)
+    rest = frame.iloc[600:].to_csv(index=False, header=False).encode()
+    source = AlertSource(model_sha256="ab" * 32, model_kind="family-classifier")
+    score = flow_scorer(
+        bundle, [path], "flows", None, 0.0, UNSIGNED, alerts=AlertFormat("ecs", source)
+    )
+    stop, sink = threading.Event(), open(tmp_path / "alerts.jsonl", "wb")  # noqa: SIM115
+    runner = threading.Thread(
+        target=follow, args=(path, "flows", score, sink, stop, FollowOptions(poll=0.01))
+    )
+    runner.start()
+    try:
+        _wait(lambda: score.tally.rows == 600, "the first batch")
+        time.sleep(1.1)  # the next batch comes a second later
+        with open(path, "ab") as handle:
+            handle.write(rest)
+        _wait(lambda: score.tally.rows == 1200, "the second batch")
+    finally:
+        stop.set()
+        runner.join()
+        sink.close()
+    alerts = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    stamps = {
+        batch: {a["@timestamp"] for a in alerts if (a["fedsec"]["source_row"] > 600) == batch}
+        for batch in (False, True)
+    }
+    assert all(len(s) == 1 for s in stamps.values())  # one stamp a batch
+    first, second = (datetime.fromisoformat(next(iter(stamps[b]))) for b in (False, True))
+    assert (second - first).total_seconds() >= 1.0
+    assert all(a["@timestamp"] == a["event"]["created"] for a in alerts)

@@ -39,7 +39,7 @@ from fedsec.detect.context_arrays import (
     text_column,
     times,
 )
-from fedsec.detect.ecs import PROTOCOLS, AlertSource, _absolute, id_key_head
+from fedsec.detect.ecs import PROTOCOLS, AlertSource, _absolute, id_key_head, time_key
 from fedsec.detect.ecs_values import transport
 
 
@@ -131,20 +131,28 @@ class AlertArrays:
         return python_round(levels[codes] * sure, 2)
 
     @cached_property
+    def flow_times(self) -> pa.Array | None:
+        """Each flow's own time in UTC (null where it has none), or None without the column."""
+        column = self.context_column("timestamp")
+        return None if column is None else times(column, self.source.naive_zone)
+
+    @cached_property
     def timestamps(self) -> pa.Array:
         """``@timestamp``: the flow's time in UTC, else when the alerts were made."""
-        column = self.context_column("timestamp")
-        if column is None:
+        if self.flow_times is None:
             return constant(self.source.created, len(self))
-        return pc.fill_null(times(column, self.source.naive_zone), self.source.created)
+        return pc.fill_null(self.flow_times, self.source.created)
 
     @cached_property
     def event_ids(self) -> pa.Array:
-        """``event_id``: sha256 of the bundle, the file and the row (hex, 32 digits)."""
+        """``event_id``: sha256 of the bundle, the file, the row and the flow's time (hex, 32
+        digits; :func:`~fedsec.detect.ecs.event_id`)."""
         codes, names = self.paths
         heads = [id_key_head(self.source, n) for n in names]
         rows = self.alerts.table.source_row[self.alerts.rows].tolist()
         keys = [heads[c] + b"%d" % row for c, row in zip(codes.tolist(), rows, strict=True)]
+        if self.flow_times is not None:
+            keys = [k + time_key(t) for k, t in zip(keys, self.flow_times.to_pylist(), strict=True)]
         digests = b"".join(map(methodcaller("digest"), map(hashlib.sha256, keys)))
         table = np.frombuffer(digests, dtype=np.uint8).reshape(len(keys), 32)[:, :16]
         return fixed_width(table.tobytes().hex().encode("ascii"), 32, len(keys))

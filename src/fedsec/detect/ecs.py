@@ -103,11 +103,18 @@ class AlertSource:
     stream: str = ""
 
 
-def event_id(source: AlertSource, path: str, where: object) -> str:
-    """Stable: the same bundle, file and row (or session) always give the same id; a piped
-    input's rows, ids of their run (:func:`id_key_head`)."""
-    key = id_key_head(source, path) + f"{where}".encode()
+def event_id(source: AlertSource, path: str, where: object, time: str | None = None) -> str:
+    """Stable: the same bundle, file, row (or session) and flow time always give the same id;
+    a piped input's rows, ids of their run (:func:`id_key_head`). The flow's own time (UTC
+    ISO-8601, when the row has one) tells apart the rows at one place of two files that took
+    the same path in turn: a rotated log's successor, a file replaced and scored again."""
+    key = id_key_head(source, path) + f"{where}".encode() + time_key(time)
     return hashlib.sha256(key).hexdigest()[:32]
+
+
+def time_key(time: str | None) -> bytes:
+    """What an id hashes after the row: nothing for a row without a time of its own."""
+    return b"" if time is None else b"\0" + time.encode()
 
 
 def id_key_head(source: AlertSource, path: str) -> bytes:
@@ -159,7 +166,7 @@ def _parts(record: dict, source: AlertSource) -> tuple[dict, str, str, dict]:
     head: dict = {
         "@timestamp": time or source.created,
         "ecs": {"version": ecs_schema()["ecs_version"]},
-        "event": _event(source, family, confidence, event_id(source, path, where)),
+        "event": _event(source, family, confidence, event_id(source, path, where, time)),
     }
     head.update(_network(record))
     head["message"] = _message(family, record.get("score"), head)

@@ -26,6 +26,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fedsec.core.atomic import Sink
@@ -41,6 +42,7 @@ from fedsec.data.mapping import Mapping
 from fedsec.detect import follow_state
 from fedsec.detect.alerts_file import AlertsFile, reopened_on_hangup
 from fedsec.detect.batch_reading import Rejects, batch_tables
+from fedsec.detect.ecs_values import iso_utc
 from fedsec.detect.follow_state import Position
 from fedsec.detect.records import DetectionSummary
 from fedsec.detect.scoring import ChunkScorer, ScorersTogether, score_chunks
@@ -65,7 +67,7 @@ class FollowOptions:
 def follow(
     path: Path,
     fmt: str,
-    score: Callable[[FlowTable], bytes],
+    score: ChunkScorer,
     sink: Sink,
     stop: threading.Event,
     options: FollowOptions = FollowOptions(),
@@ -90,6 +92,7 @@ def follow(
                         break
                     tail.wait(stop, options.poll)
                     continue
+                score.restamp(_now())
                 for table in batch_tables(batch, staging, path, fmt, mapping, rejects):
                     sink.write(score(table))
                 sink.flush()
@@ -102,6 +105,10 @@ def follow(
                 rejects.close()
                 tail.stats.set_aside = rejects.count
     return tail.stats
+
+
+def _now() -> str:
+    return iso_utc(datetime.now(UTC))
 
 
 def _suffix(path: Path) -> str:
@@ -137,7 +144,7 @@ def run_until_end(
     atomically (the file appears complete, or not at all), or to standard output as they
     come. ``progress(rows, alerts)``: after each batch."""
     rejects = Rejects(options.rejects) if options.rejects is not None else None
-    tables = _piped_tables(path, fmt, options, mapping, rejects)
+    tables = _piped_tables(path, fmt, options, mapping, rejects, score.restamp)
     together = ScorersTogether([score])
     try:
         score_chunks(together, tables, [out], workers=scoring_workers(workers), progress=progress)
@@ -149,9 +156,15 @@ def run_until_end(
 
 
 def _piped_tables(
-    path: Path, fmt: str, options: FollowOptions, mapping: Mapping | None, rejects: Rejects | None
+    path: Path,
+    fmt: str,
+    options: FollowOptions,
+    mapping: Mapping | None,
+    rejects: Rejects | None,
+    restamp: Callable[[str], None],
 ) -> Iterator[FlowTable]:
-    """Each batch of the pipe, read by the format's reader, until the pipe ends."""
+    """Each batch of the pipe, read by the format's reader, until the pipe ends; ``restamp``
+    told when each batch came (alerts of rows without a time are dated then)."""
     tail = tail_of(path, fmt, options.batch_bytes)
     never = threading.Event()
     with tempfile.TemporaryDirectory(prefix="fedsec-pipe-") as scratch:
@@ -162,6 +175,7 @@ def _piped_tables(
                 if batch is None:
                     tail.wait(never, options.poll)
                     continue
+                restamp(_now())
                 yield from batch_tables(batch, staging, path, fmt, mapping, rejects)
         finally:
             tail.close()
@@ -175,7 +189,7 @@ def run_follow(
     path: Path,
     fmt: str,
     out: Path,
-    score: Callable[[FlowTable], bytes],
+    score: ChunkScorer,
     summary: Callable[[], DetectionSummary],
     stop: threading.Event,
     options: FollowOptions = FollowOptions(),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,13 @@ class ChunkScorer:
         """The next chunk's alert lines, the input checked while no row has been counted."""
         self.check(table)
         return self.count(self.score(table, self.tally.rows))
+
+    def restamp(self, created: str) -> None:
+        """Date the next alerts ``created`` (``event.created``; ``@timestamp`` of a row without
+        a time of its own): a service's alerts when their batch is scored, not when it began."""
+        source = self.alerts.source
+        if source is not None:
+            self.alerts = replace(self.alerts, source=replace(source, created=created))
 
     def check(self, table: FlowTable) -> None:
         """The input's format and columns checked, while no row has been counted."""
