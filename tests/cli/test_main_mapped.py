@@ -78,3 +78,24 @@ def test_a_kept_copy_of_the_label_is_warned_of_and_absolute_paths_need_no_data_d
     assert result.exit_code == 0, result.output
     warning = " ".join(result.output.split())
     assert "warning:" in warning and "'Verdict' tells attack from benign on every row" in warning
+
+
+def test_a_feature_the_input_never_fills_is_said_not_scored_silently(run_dir, tmp_path):
+    """A file whose column is empty throughout (a field the mapping cannot fill) is scored
+    with the training mean in its place: detect says so, naming it, brackets and all."""
+    import pandas as pd
+
+    rows = pd.read_csv(dataset(MLCVE), nrows=2000).rename(columns=str.strip)
+    rows["Total Fwd Packets"] = float("nan")
+    flows = tmp_path / "flows.csv"
+    rows.to_csv(flows, index=False)
+    mapping = tmp_path / "mapping.toml"
+    text = MAPPING.read_text().replace("nonfinite = [", 'nonfinite = [\n    "Total Fwd Packets",')
+    mapping.write_text(text)
+    args = ["detect", "--model", str(run_dir / "model"), "--format", "mapped"]
+    args += ["--mapping", str(mapping), "--input", str(flows), "--out", str(tmp_path / "a.jsonl")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "no value for Total Fwd Packets in its first 2,000 rows" in said
+    assert "mapping's [canonical] table" in said

@@ -48,6 +48,27 @@ def check_columns(model: FamilyScorer, table: FlowTable, inputs: Sequence[Path])
         )
 
 
+def absent_features(model: FamilyScorer, table: FlowTable) -> str | None:
+    """A notice when the input holds no value at all for features the model was trained with
+    and never saw missing (a canonical field the mapping does not fill, say): they enter as
+    their training mean, and the scores may not mean what they meant in training."""
+    frame = table.features(model.view).frame
+    absent = [
+        spec.name
+        for spec in model.preprocessor.numeric
+        if not spec.indicator and spec.name in frame and frame[spec.name].isna().all()
+    ]
+    if not absent:
+        return None
+    shown = ", ".join(absent[:8]) + (f" (+{len(absent) - 8} more)" if len(absent) > 8 else "")
+    return (
+        f"the input holds no value for {shown} in its first {len(frame):,} rows, which the model "
+        "was trained with and never saw missing: they are read as their training mean, so its "
+        "scores may mean little (fill them, e.g. in the mapping's [canonical] table, or use a "
+        "model trained without them)"
+    )
+
+
 def check_format(view: str, manifest: dict, fmt: str, inputs: Sequence[Path]) -> None:
     """Native features only mean something in the format the model was trained on."""
     trained_on = manifest.get("provenance", {}).get("input_formats", [])

@@ -21,7 +21,7 @@ from fedsec.data.readers.ahead import read_ahead
 from fedsec.data.readers.chunks import CHUNK_ROWS, RowGroup, parquet_row_groups, read_chunks
 from fedsec.detect.batch import FlowAlerts
 from fedsec.detect.formats import AlertFormat
-from fedsec.detect.records import DetectionSummary, check_columns, check_format
+from fedsec.detect.records import DetectionSummary, absent_features, check_columns, check_format
 from fedsec.detect.row_groups import can_fork, dealt, score_row_groups
 from fedsec.detect.threads import available_cores, scoring_workers
 
@@ -50,6 +50,7 @@ class ChunkScorer:
     ) -> None:
         self.model, self.manifest, self.fmt, self.inputs = model, manifest, fmt, inputs
         self.alerts = alerts
+        self.notices: list[str] = []  # what the analyst must know of the input
 
     def __call__(self, table: FlowTable) -> bytes:
         """The next chunk's alert lines, the input checked while no row has been counted."""
@@ -68,6 +69,9 @@ class ChunkScorer:
         if self.tally.rows == 0:
             check_format(self.model.view, self.manifest, self.fmt, self.inputs)
             check_columns(self.model, table, self.inputs)
+            absent = absent_features(self.model, table)
+            if absent is not None and absent not in self.notices:
+                self.notices.append(absent)
 
     def score(self, table: FlowTable, offset: int) -> ScoredChunk:
         """The chunk's alert lines (``offset``: rows of the input before it); changes nothing."""
@@ -90,7 +94,9 @@ class ChunkScorer:
         raise NotImplementedError
 
     def summary(self) -> DetectionSummary:
-        return self.tally.summary()
+        summary = self.tally.summary()
+        summary.notices += self.notices
+        return summary
 
 
 class ScorersTogether:
