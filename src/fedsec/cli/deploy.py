@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from fedsec.cli.common import clean_errors, console
@@ -209,7 +210,7 @@ def site_config_command(
     config = config_from_scenario(
         load_scenario(scenario), org, resolve_data_dir(data_dir), secure_aggregation
     )
-    console.print(f"site config for {org}: {write_site_config(config, out)}")
+    console.print(escape(f"site config for {org}: {write_site_config(config, out)}"))
     if not secure_aggregation:
         console.print("this site will send its statistics and updates in clear when a job asks")
 
@@ -325,7 +326,9 @@ def submit_command(
         console.print(f"resumed job {step['job']} after its round {step['round']}")
     latest = outputs.point_latest(target) if outputs.in_runs(target) else None
     pointer = f" ({latest} points here)" if latest is not None else ""
-    console.print(f"job {job_id} finished; run directory: [bold]{target}[/]{pointer}")
+    console.print(
+        f"job {job_id} finished; run directory: [bold]{escape(str(target))}[/]{escape(pointer)}"
+    )
     console.print(
         f"its model is signed by {username}'s kit; use it with: fedsec detect --model "
         f"{target / 'model'} --trust {Path(admin_kit) / 'startup' / 'rootCA.pem'} ...",

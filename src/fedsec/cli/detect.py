@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from fedsec.cli.common import (
@@ -239,7 +240,7 @@ def detect(
         )
     say = errors if piped else console  # standard output carries the alerts alone
     if authenticity is not None and authenticity.trusted:
-        say.print(f"model {authenticity.describe()}", highlight=False)
+        say.print(f"model {escape(authenticity.describe())}", highlight=False)
     grid = Table(
         "flagged as",
         "alerts",
@@ -250,7 +251,7 @@ def detect(
         grid.add_row(family, str(count), summary.truth_note.get(family, ""))
     say.print(grid)
     for notice in summary.notices:
-        errors.print(f"[bold yellow]note:[/] {notice}", highlight=False)
+        errors.print(f"[bold yellow]note:[/] {escape(notice)}", highlight=False)
     if incidents is not None and incident_options is not None:
         from fedsec.cli.incidents import show
         from fedsec.forensics.report import write_incidents

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from fedsec.cli.common import check_not_an_input, clean_errors, console
@@ -84,9 +85,11 @@ def show(run: IncidentRun, stix: Path | None = None) -> None:
     if len(run.document["incidents"]) > 20:
         console.print(f"... and {len(run.document['incidents']) - 20} more in the report")
     for path in run.files[2:]:
-        console.print(f"STIX 2.1 bundle → {path}", highlight=False)
+        console.print(f"STIX 2.1 bundle → {escape(str(path))}", highlight=False)
     if stix is not None and not run.document["incidents"]:
-        console.print(f"no incident: nothing to share, {stix} not written", highlight=False)
+        console.print(
+            f"no incident: nothing to share, {escape(str(stix))} not written", highlight=False
+        )
 
 
 @clean_errors

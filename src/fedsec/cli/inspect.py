@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from fedsec.cli.common import check_not_an_input, clean_errors, console, errors
@@ -42,7 +43,7 @@ def inspect(
             outputs.check_file(target, force=force, option=option)
     native = native_format(file)
     if native is not None and native[0] == "zeek":  # not a table to profile
-        errors.print(f"{file} is {native[1]}: {_as_it_is(native[0])}. Nothing written.")
+        errors.print(escape(f"{file} is {native[1]}: {_as_it_is(native[0])}. Nothing written."))
         return
     found = inspect_file(file)
     grid = Table(
@@ -65,7 +66,7 @@ def inspect(
         )
     errors.print(grid)
     for warning in found.warnings:
-        errors.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+        errors.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False)
     if native is not None:
         errors.print(
             f"[bold]note:[/] {file} is {native[1]}: {_as_it_is(native[0])}; the mapping below "
@@ -77,10 +78,10 @@ def inspect(
         console.print(text, highlight=False, markup=False, end="")
     else:
         atomic.write_text(out, text)
-        errors.print(f"proposed mapping → {out}", highlight=False)
+        errors.print(f"proposed mapping → {escape(str(out))}", highlight=False)
     if parquet is not None:
         write_parquet(read_frame(file, allow_duplicates=[c.name for c in found.columns]), parquet)
-        errors.print(f"rows → {parquet}", highlight=False)
+        errors.print(f"rows → {escape(str(parquet))}", highlight=False)
 
 
 def _as_it_is(fmt: str) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from fedsec.cli.common import clean_errors, console, errors, progress_bar
 from fedsec.cli.options import DEFAULT_POC, job_app
@@ -256,7 +257,7 @@ def logs_command(
         raise ConfigError(f"job {job}: the coordinator has no log for it ({why})")
     if out is not None:
         atomic.write_text(out, text)
-        console.print(f"coordinator log of job {job}: {out}")
+        console.print(escape(f"coordinator log of job {job}: {out}"))
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     errors.print(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from fedsec.cli.common import clean_errors, console
 from fedsec.cli.options import keys_app
@@ -27,10 +28,14 @@ def generate_command(
     from fedsec.bundles.keys import configured_key, generate_key, public_path
 
     path, fingerprint = generate_key(out or configured_key()[0])
-    console.print(f"signing key: [bold]{path}[/] (private: keep it, mode 600)", highlight=False)
-    console.print(f"public key:  [bold]{public_path(path)}[/] {fingerprint}", highlight=False)
+    console.print(
+        f"signing key: [bold]{escape(str(path))}[/] (private: keep it, mode 600)", highlight=False
+    )
+    console.print(
+        f"public key:  [bold]{escape(str(public_path(path)))}[/] {fingerprint}", highlight=False
+    )
     if out is not None and out != configured_key()[0]:
-        console.print(f"sign your bundles with it: export FEDSEC_SIGNING_KEY={path}")
+        console.print(escape(f"sign your bundles with it: export FEDSEC_SIGNING_KEY={path}"))
 
 
 @keys_app.command("show")
