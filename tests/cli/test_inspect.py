@@ -107,3 +107,14 @@ def test_inspect_notes_a_format_fedsec_reads_as_it_is(tmp_path, data_dir):
     said = " ".join(result.output.split())  # (however the terminal wraps it)
     assert "a NetFlow v2 CSV (the NF-*-v2 fields): fedsec reads it as it is" in said
     assert "with --format nf-v2 (no mapping needed)" in said
+
+
+def test_brackets_in_names_and_labels_are_printed_as_they_are(tmp_path):
+    """Rich reads ``[x]`` as markup: a file or a label holding one lost it from the output."""
+    path = tmp_path / "[site-b] flows.csv"
+    path.write_text("bytes,Label\n1,BENIGN\n2,DoS [beta]\n3,BENIGN\n")
+    out = tmp_path / "[site-b].toml"
+    result = runner.invoke(app, ["inspect", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    said = "".join(result.output.split())  # a long path may be wrapped at any width
+    assert "{'DoS[beta]':1}" in said and f"proposedmapping→{out}".replace(" ", "") in said
