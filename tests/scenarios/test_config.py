@@ -41,13 +41,21 @@ def test_override_values_are_toml_with_text_fallback():
     assert parse_override("strategy.name=fedavg") == (["strategy", "name"], "fedavg")
 
 
+def test_an_unknown_strategy_is_the_one_error_said():
+    with pytest.raises(ConfigError) as error:
+        load_scenario("unsw-5org-disjoint", ["strategy.name=fedadamm"])
+    assert "unknown strategy 'fedadamm'" in str(error.value)
+    assert "server_lr" not in str(error.value)
+
+
 @pytest.mark.parametrize(
     "override, message",
     [
         ("rounds=0", "rounds"),
         ("strategy.name=fedmagic", "strategy.name"),
         ("partition.colour=1", "partition.colour"),
-        ("data.sources.9.name=x", "out of range"),
+        ("data.sources.9.name=x", "position 9 out of range"),
+        ("data.sources.x.name=x", "'x' is not a position in a list of 1"),
         ("rounds", "key=value"),
         ('partition.families={org1=["dso"]}', r"unknown families \['dso'\]"),
         ('partition.families={org9=["dos"]}', r"unknown orgs \['org9'\]"),

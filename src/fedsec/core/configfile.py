@@ -60,8 +60,15 @@ def _child(node: Any, part: str, where: list[str]) -> Any:
 
 
 def _list_index(node: list[Any], part: str, where: list[str]) -> int:
-    if not part.isdigit() or int(part) >= len(node):
-        raise ConfigError(f"--set {'.'.join(where)}: index {part!r} out of range ({len(node)})")
+    if not part.isdigit():
+        raise ConfigError(
+            f"--set {'.'.join(where)}: {part!r} is not a position in a list of {len(node)} "
+            f"(0 to {len(node) - 1})"
+        )
+    if int(part) >= len(node):
+        raise ConfigError(
+            f"--set {'.'.join(where)}: position {part} out of range (the list has {len(node)})"
+        )
     return int(part)
 
 

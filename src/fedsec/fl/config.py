@@ -94,6 +94,7 @@ class StrategyConfig(Strict):
             name = raw.get("name", "fedadam")
             if isinstance(name, str) and name in STRATEGIES:
                 return {**raw, "server_lr": strategy_class(name).default_server_lr}
+            return {**raw, "server_lr": 1.0}  # the unknown name is the error: say only it
         return raw
 
 
