@@ -6,6 +6,7 @@ datasets, for a network and a tree ensemble, with and without a threshold."""
 import dataclasses
 import gzip
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -66,6 +67,12 @@ def inputs(tmp_path_factory):
     write_parquet(frame, root / "flows.parquet")
     found["parquet"] = ("flows", root / "flows.parquet")
     found["zeek-json"] = ("zeek", write_zeek_json(found["zeek"][1], root / "conn.json"))
+    v6 = frame.index % 2 == 0  # every other flow between IPv6 hosts, some without a port
+    for end in ("src_ip", "dst_ip"):
+        frame.loc[v6, end] = "2001:db8::" + frame.loc[v6, end].str.rsplit(".", n=1).str[-1]
+    frame["dst_port"] = frame["dst_port"].astype(str).where(frame.index % 6 != 0, "")
+    frame.to_csv(root / "ipv6.csv", index=False)
+    found["ipv6"] = ("flows", root / "ipv6.csv")
     for name, fmt, relative in (
         ("cicids2017", "cicids2017", "cic-ids2017/improved_rnd5000/DoS_Slowloris_3859.csv.gz"),
         ("nf-bot-iot", "nf-v2", "netflow-nf-v2/NF-BoT-IoT-v2_reduced.csv.gz"),
@@ -128,6 +135,7 @@ def _same_bytes(alerts: AlertFormat, chunks: list[FlowAlerts]) -> int:
 
 
 NAMES = ["flows", "parquet", "nf-v2", "zeek", "zeek-json", "cicids2017", "nf-bot-iot", "unsw-nb15"]
+NAMES += ["ipv6"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -178,3 +186,17 @@ def test_a_context_column_named_like_a_record_field_is_written_record_by_record(
     lines = alerts.lines(part)
     assert lines == alerts.lines(part.records())
     assert all(type(json.loads(line)["fedsec"]["score"]) is float for line in lines.splitlines())
+
+
+def test_an_ipv6_target_and_its_port_are_told_apart_in_the_message(bundles, inputs):
+    """``to 2001:db8::2:443`` reads as an address; ``to [2001:db8::2]:443`` (RFC 3986)."""
+    fmt, path, chunks = _chunks(inputs, "ipv6")
+    alerts = AlertFormat("ecs", SOURCES["plain"])
+    found = _alerts(bundles, "network", fmt, path, chunks, alerts, threshold=0.0)
+    messages = [
+        json.loads(line)["message"] for part in found for line in alerts.lines(part).splitlines()
+    ]
+    v6 = [m for m in messages if "to [2001:db8::" in m]
+    assert v6 and all(re.search(r"to \[2001:db8::\d+\]:\d+ \(score", m) for m in v6)
+    assert not any(re.search(r"to 2001:db8::\d+:\d+ ", m) for m in messages)
+    assert any(re.search(r"to 2001:db8::\d+ \(score", m) for m in messages)  # no port: bare

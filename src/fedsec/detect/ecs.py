@@ -298,7 +298,8 @@ def _message(family: str, score: object, document: dict) -> str:
     if "ip" in src:
         parts.append(f"from {src['ip']}")
     if "ip" in dst:
-        target = dst["ip"] + (f":{dst['port']}" if "port" in dst else "")
+        host = f"[{dst['ip']}]" if ":" in dst["ip"] and "port" in dst else dst["ip"]  # RFC 3986
+        target = host + (f":{dst['port']}" if "port" in dst else "")
         parts.append(f"to {target}")
     parts.append(f"(score {score})")
     return " ".join(parts)

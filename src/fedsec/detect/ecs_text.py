@@ -154,9 +154,13 @@ def _message(slots: Slots, columns: AlertArrays) -> None:
     slots.text(" from ", present(src))
     slots.each(escaped(src))
     to = present(dst)
-    slots.text(" to ", to)
+    with_port = to & present(dport)
+    bracketed = with_port & pc.fill_null(pc.match_substring(dst, ":"), False).to_numpy(
+        zero_copy_only=False
+    )  # an IPv6 address before its port: [2001:db8::2]:443 (RFC 3986)
+    slots.choice([(bracketed, " to ["), (to, " to ")])
     slots.each(escaped(dst))
-    slots.text(":", to & present(dport))
+    slots.choice([(bracketed, "]:"), (with_port, ":")])
     slots.each(dport, to)
     slots.text(" (score ")
     slots.number(columns.rounded_scores, float.__repr__)
