@@ -99,3 +99,31 @@ def test_a_feature_the_input_never_fills_is_said_not_scored_silently(run_dir, tm
     said = " ".join(result.output.split())
     assert "no value for Total Fwd Packets in its first 2,000 rows" in said
     assert "mapping's [canonical] table" in said
+
+
+def test_a_column_the_model_does_not_use_is_ignored_and_one_it_needs_is_named(run_dir, tmp_path):
+    """A file adds a free-text column (a note, another tool's field): not a feature of the
+    model, so neither parsed as a number nor refused; the same alerts as without it."""
+    import pandas as pd
+
+    rows = pd.read_csv(dataset(MLCVE), nrows=2000).rename(columns=str.strip)
+    plain, extra = tmp_path / "plain.csv", tmp_path / "extra.csv"
+    rows.to_csv(plain, index=False)
+    rows.assign(Comment="seen by the night shift, twice").to_csv(extra, index=False)
+    scores = []
+    for path in (plain, extra):
+        out = tmp_path / f"{path.stem}.jsonl"
+        args = ["detect", "--model", str(run_dir / "model"), "--format", "mapped"]
+        result = runner.invoke(
+            app, [*args, "--mapping", str(MAPPING), "--input", str(path), "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        alerts = [json.loads(line) for line in out.read_text().splitlines()]
+        scores.append([alert["fedsec"]["score"] for alert in alerts])
+    assert scores[0] and scores[0] == scores[1]
+    rows.drop(columns="Flow IAT Max").to_csv(plain, index=False)
+    args = ["detect", "--model", str(run_dir / "model"), "--format", "mapped", "--mapping"]
+    result = runner.invoke(
+        app, [*args, str(MAPPING), "--input", str(plain), "--out", str(tmp_path / "x.jsonl")]
+    )
+    assert result.exit_code == 2 and "missing required columns: Flow IAT Max" in result.output

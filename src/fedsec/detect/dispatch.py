@@ -113,8 +113,9 @@ def _scored_files(kind: str) -> Detector:
 
     def detect(model_dir: Path, r: DetectionRequest) -> DetectionSummary:
         score = SCORERS[kind](model_dir, r)
+        mapping = model_columns(r.mapping, score)
         return score_files(
-            score, r.fmt, r.inputs, r.out, r.mapping, workers=r.workers, progress=r.progress
+            score, r.fmt, r.inputs, r.out, mapping, workers=r.workers, progress=r.progress
         )
 
     return detect
@@ -169,19 +170,31 @@ def batchwise_detection(model_dir: Path, kind: str, request: DetectionRequest) -
     score = SCORERS[kind](model_dir, request)
     path, fmt, out = Path(request.inputs[0]), request.fmt, request.out
     options = dataclasses.replace(request.follow or FollowOptions(), rejects=request.rejects)
+    mapping = model_columns(request.mapping, score)
     if request.follow is not None:
         stop = request.stop if request.stop is not None else threading.Event()
-        return run_follow(path, fmt, out, score, score.summary, stop, options, request.mapping)
+        return run_follow(path, fmt, out, score, score.summary, stop, options, mapping)
     return run_until_end(
         path,
         fmt,
         out,
         score,
         options,
-        mapping=request.mapping,
+        mapping=mapping,
         workers=request.workers,
         progress=request.progress,
     )
+
+
+def model_columns(mapping: Mapping | None, score: ChunkScorer) -> Mapping | None:
+    """A mapping that leaves its native features implicit ("every other column") read for a
+    native-view model as exactly the columns the model was trained on: a column the file adds
+    (a comment, a column of another tool) is not a feature, so it is neither parsed nor
+    refused, and a column the model needs and the file lacks is named."""
+    if mapping is None or mapping.native is not None or score.model.view != "native":
+        return mapping
+    pre = score.model.preprocessor
+    return mapping.model_copy(update={"native": [s.name for s in pre.numeric] + pre.categorical})
 
 
 def _check_batchwise(model_dir: Path, kind: str, request: DetectionRequest, alone: str) -> None:
