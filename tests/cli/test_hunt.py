@@ -140,3 +140,15 @@ def test_hunt_checks_the_incident_folder_before_scoring(run, tmp_path) -> None:
     assert result.exit_code == 2
     assert not out.exists()
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_force_never_replaces_the_run_the_hunt_reads_its_model_from(run, tmp_path) -> None:
+    """``--out`` naming the demo's run folder, with --force: the training run is not a hunt's
+    output, so it is refused before any scoring and every file of the run stays."""
+    before = sorted(p.relative_to(run) for p in run.rglob("*"))
+    result = runner.invoke(app, [*hunt_args(run, run), "--force"])
+    assert result.exit_code == 2
+    assert "holds the output of `fedsec demo`, not of `fedsec hunt`" in " ".join(
+        result.output.split()
+    )
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -57,6 +60,31 @@ def test_a_run_holding_a_file_fedsec_did_not_write_is_refused_even_with_force(tm
     with pytest.raises(outputs.OutputError, match=r"alerts\.jsonl"):
         write(run, {"metrics.json": "{}"}, force=True)
     assert (run / "alerts.jsonl").read_text() == "my alerts\n"
+
+
+def test_force_replaces_a_commands_own_output_never_another_commands(tmp_path):
+    """``fedsec hunt --out runs/demo-seed0 --force`` deleted the training run it read its model
+    from: --force replaces only an earlier output of the same command."""
+    run = write(tmp_path / "run", {"model/bundle.json": "{}", "metrics.json": "{}"})
+    with pytest.raises(outputs.OutputError, match="holds the output of `fedsec simulate`, not"):
+        outputs.check_target(run, force=True, writer="fedsec hunt")
+    with (
+        pytest.raises(outputs.OutputError, match="output of `fedsec simulate`, not of `fedsec"),
+        outputs.output_directory(run, "fedsec hunt", force=True),
+    ):
+        pass
+    assert (run / "model" / "bundle.json").exists()
+    outputs.check_target(run, force=True, writer="fedsec simulate")  # its own: replaceable
+
+
+def test_a_pipe_or_a_device_is_never_replaced_by_an_output_file(tmp_path):
+    fifo = tmp_path / "alerts.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(outputs.OutputError, match="not a regular file"):
+        outputs.check_file(fifo, force=True)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    with pytest.raises(outputs.OutputError, match="not a regular file"):
+        outputs.check_file(Path(os.devnull), force=True)
 
 
 def test_a_file_added_while_a_run_is_replaced_is_kept(tmp_path):

@@ -61,6 +61,7 @@ def attack_matrix(
         run_matrix,
         write_matrix,
     )
+    from fedsec.experiments.attack_matrix import WRITER as MATRIX_WRITER
 
     plan = MatrixPlan(
         scenario,
@@ -75,7 +76,7 @@ def attack_matrix(
     plan.check()
     config = load_scenario(scenario, plan.sets)
     name = outputs.run_name(f"{config.name}-attack-matrix", plan.seeds[0])
-    with outputs.run_folder(out, name, force=force) as target:
+    with outputs.run_folder(out, name, force=force, writer=MATRIX_WRITER) as target:
         rows = run_matrix(plan, data_dir, _show, workers=workers, address=ray_address)
         write_matrix(rows, plan, config.to_toml(), target, force=force)
     _show_summary(rows, config.name)

@@ -268,6 +268,7 @@ def submit_command(
     from fedsec.engines.nvflare.job import JobInterrupted, run_job
     from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, explain
     from fedsec.engines.nvflare.results import DeploymentError
+    from fedsec.experiments.deployed import WRITER as JOB_WRITER
     from fedsec.experiments.deployed import (
         deployed_scenario,
         run_deployed,
@@ -299,7 +300,7 @@ def submit_command(
     signer = kit_signer(admin_kit)  # before the job runs: a bad kit fails fast
     protection = outputs.protection_suffix(config.privacy)
     name = outputs.run_name(config.name, config.seed, protection, "nvflare")
-    with outputs.run_folder(out, name, force=force) as target:
+    with outputs.run_folder(out, name, force=force, writer=JOB_WRITER) as target:
         work = target.parent / f".{target.name}.job"
         with RoundReporter(spec.rounds) as report:
             try:

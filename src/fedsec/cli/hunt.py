@@ -88,6 +88,7 @@ def hunt(
     from fedsec.bundles.keys import user_trust
     from fedsec.data.mapping import load_mapping
     from fedsec.detect.threads import inference_threads
+    from fedsec.forensics.hunt import WRITER as HUNT_WRITER
     from fedsec.forensics.hunt import Side, retro_hunt
 
     inputs = [*(input_ or []), *(more_inputs or [])]
@@ -98,7 +99,7 @@ def hunt(
             "a hunt rescans stored telemetry by name, not standard input ('-')",
             param_hint="--input",
         )
-    outputs.check_target(out, force=force)
+    outputs.check_target(out, force=force, writer=HUNT_WRITER)
     incident_options = None
     if incidents is not None:
         from fedsec.forensics.report import IncidentOptions, check_targets

@@ -54,12 +54,13 @@ def simulate(
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
     config = load_scenario(scenario, overrides)  # refused before training's libraries load
     from fedsec.experiments.driver import run_experiment
+    from fedsec.experiments.rundir import WRITER as SIMULATE_WRITER
     from fedsec.experiments.rundir import write_run
     from fedsec.tasks.registry import task_of
 
     task = task_of(config)
     name = outputs.run_name(config.name, config.seed, outputs.protection_suffix(config.privacy))
-    with outputs.run_folder(out, name, force=force) as target:
+    with outputs.run_folder(out, name, force=force, writer=SIMULATE_WRITER) as target:
         run = run_arms(
             task.arm_names(config),
             config.rounds,
@@ -104,6 +105,7 @@ def privacy_curve_command(
     seed_list = parse_seeds(seeds) if seeds is not None else None
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
     config = load_scenario(scenario, overrides)  # refused before training's libraries load
+    from fedsec.experiments.privacy_curve import WRITER as CURVE_WRITER
     from fedsec.experiments.privacy_curve import parse_epsilons, privacy_curve, write_curve
 
     try:
@@ -111,7 +113,7 @@ def privacy_curve_command(
     except ValueError as error:
         raise ConfigError(f"--epsilons: {error}") from error
     name = outputs.run_name(f"{config.name}-privacy", seed_list[0] if seed_list else config.seed)
-    with outputs.run_folder(out, name, force=force) as target:
+    with outputs.run_folder(out, name, force=force, writer=CURVE_WRITER) as target:
         with RoundProgress() as progress:
             progress.add("federated", config.rounds * len(values) * len(seed_list or [0]))
             curve = privacy_curve(

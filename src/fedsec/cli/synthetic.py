@@ -40,12 +40,12 @@ def generate(
     import time
 
     from fedsec.simulator import load_simulation, simulate
-    from fedsec.simulator.output import write_dataset
+    from fedsec.simulator.output import GENERATOR, write_dataset
 
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
     overrides += [f"flows={flows}"] if flows is not None else []
     config = load_simulation(scenario, overrides)
-    outputs.check_target(out, force=force)
+    outputs.check_target(out, force=force, writer=GENERATOR)
     started = time.perf_counter()
     manifest = write_dataset(simulate(config), out, format_, force=force)
     show_generated(manifest, time.perf_counter() - started)
@@ -99,10 +99,14 @@ def demo(
 ) -> None:
     """Simulate a consortium, federate, evaluate, and show who detected what (no data needed)."""
     from fedsec.experiments.demo import DATA_DIR, run_demo
+    from fedsec.experiments.demo import WRITER as DEMO_WRITER
 
     overrides = [*(set_ or []), f"seed={seed}"]
     name = outputs.run_name("demo", seed, "" if format_ == "flows" else format_)
-    with outputs.run_folder(out, name, force=force) as target, RoundProgress() as progress:
+    with (
+        outputs.run_folder(out, name, force=force, writer=DEMO_WRITER) as target,
+        RoundProgress() as progress,
+    ):
 
         def generated(manifest: dict, scenario: Any) -> None:
             errors.print(

@@ -30,6 +30,16 @@ LATEST = "latest"
 POINTER = "fedsec-latest: "  # first line of the text file used where symlinks are unavailable
 
 
+def marker_writer(folder: Path) -> str | None:
+    """The command that wrote ``folder`` (its marker's ``writer``), or None."""
+    try:
+        marker = json.loads((folder / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    writer = marker.get("writer") if isinstance(marker, dict) else None
+    return writer if isinstance(writer, str) else None
+
+
 def written_files(folder: Path) -> set[str] | None:
     """The files a fedsec command wrote in ``folder`` (from its marker), or None."""
     try:
@@ -71,8 +81,12 @@ def check_writable(out: Path, option: str = "--out") -> None:
         )
 
 
-def check_target(out: Path, *, force: bool = False, option: str = "--out") -> None:
-    """Refuse, before any work, an output folder that cannot be written safely."""
+def check_target(
+    out: Path, *, force: bool = False, option: str = "--out", writer: str | None = None
+) -> None:
+    """Refuse, before any work, an output folder that cannot be written safely; with
+    ``writer``, one another command wrote (``--force`` replaces a command's own earlier output,
+    never, say, the training run a hunt reads its model from)."""
     out = Path(out)
     if out.is_symlink():
         raise OutputError(f"{out} is a symbolic link; give the folder itself as {option}")
@@ -95,6 +109,12 @@ def check_target(out: Path, *, force: bool = False, option: str = "--out") -> No
             f"{out} holds files fedsec did not write ({shown}); nothing was changed: move them "
             f"or choose another {option}"
         )
+    earlier = marker_writer(out)
+    if writer is not None and earlier is not None and earlier != writer:
+        raise OutputError(
+            f"{out} holds the output of `{earlier}`, not of `{writer}`; nothing was changed: "
+            f"choose another {option} (--force replaces only this command's own outputs)"
+        )
     if not force:
         raise OutputError(
             f"{out} holds an earlier fedsec output; pass --force to replace it, or choose "
@@ -107,6 +127,11 @@ def check_file(out: Path, *, force: bool = False, option: str = "--out") -> None
     out = Path(out)
     if out.is_dir():
         raise OutputError(f"{out} is a folder; give a file name as {option}")
+    if out.exists() and not out.is_file():  # a FIFO, a device: --force would replace the node
+        raise OutputError(
+            f"{out} is not a regular file (a pipe or a device); nothing was changed: give "
+            f"{option} - and redirect standard output to it, or choose a file name"
+        )
     check_writable(out, option)
     if out.exists() and not force:
         raise OutputError(f"{out} exists; pass --force to overwrite it, or choose another {option}")
@@ -142,7 +167,7 @@ def output_directory(out: Path, writer: str, *, force: bool = False) -> Iterator
     """Build ``out`` in a staging folder; it appears complete, with its marker, or not at all.
     An earlier fedsec output there is replaced only with ``force`` (see the module doc)."""
     out = Path(out)
-    check_target(out, force=force)
+    check_target(out, force=force, writer=writer)
     with atomic.directory(out, dispose=remove_written) as staging:
         yield staging
         write_marker(staging, writer)
@@ -184,12 +209,18 @@ def release(folder: Path) -> None:
 
 @contextlib.contextmanager
 def run_folder(
-    out: Path | None, name: str, *, force: bool = False, runs: Path = RUNS
+    out: Path | None,
+    name: str,
+    *,
+    force: bool = False,
+    runs: Path = RUNS,
+    writer: str | None = None,
 ) -> Iterator[Path]:
-    """The folder a command writes its run to: ``out``, checked now (before any work), else a
-    reserved ``runs/<name>[-N]``, removed again if the command ends without filling it."""
+    """The folder a command (``writer``) writes its run to: ``out``, checked now (before any
+    work), else a reserved ``runs/<name>[-N]``, removed again if the command ends without
+    filling it."""
     if out is not None:
-        check_target(out, force=force)
+        check_target(out, force=force, writer=writer)
         yield Path(out)
         return
     target = reserve(runs, name)

@@ -40,6 +40,7 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
 }
 ATTACKS: tuple[str, ...] = ("none", *AttackKind.__args__, *VARIANTS)
 DEFENCES: tuple[str, ...] = ("none", *RuleName.__args__)
+WRITER = "fedsec attack-matrix"  # the command named in its folder's marker
 CLEAN = ("none", "none")
 COLUMNS = (
     "attack",
@@ -268,7 +269,7 @@ def write_matrix(
     rows: list[dict], plan: MatrixPlan, config_text: str, out: Path, *, force: bool = False
 ) -> Path:
     """The matrix folder, complete or not at all (see :mod:`fedsec.core.outputs`)."""
-    with outputs.output_directory(Path(out), "fedsec attack-matrix", force=force) as staging:
+    with outputs.output_directory(Path(out), WRITER, force=force) as staging:
         (staging / "config.toml").write_text(config_text)
         _write_csv(staging / "attack_matrix.csv", COLUMNS, rows)
         summary = summarize(rows)

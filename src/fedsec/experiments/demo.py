@@ -22,6 +22,7 @@ from fedsec.simulator.output import write_dataset
 from fedsec.tasks.base import Run
 
 DEMO_SIMULATION = "consortium"
+WRITER = "fedsec demo"  # the command named in the run folder's marker
 DATA_DIR = "data"
 
 
@@ -48,7 +49,7 @@ def run_demo(
     started = time.perf_counter()
     config = load_simulation(simulation, overrides)
     out = Path(out)
-    with outputs.output_directory(out, "fedsec demo", force=force) as staging:
+    with outputs.output_directory(out, WRITER, force=force) as staging:
         data = staging / DATA_DIR
         manifest = write_dataset(simulate(config), data, fmt)
         generated = time.perf_counter()

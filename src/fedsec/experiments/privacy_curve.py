@@ -27,6 +27,7 @@ from fedsec.reporting.report import fmt, table
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation, build_federation
 
+WRITER = "fedsec privacy-curve"  # the command named in its folder's marker
 RARE_SHARE = 0.02
 
 
@@ -206,7 +207,7 @@ PLOT = "privacy_curve.png"
 
 
 def write_curve(curve: dict, config_text: str, out: Path, *, force: bool = False) -> Path:
-    with outputs.output_directory(Path(out), "fedsec privacy-curve", force=force) as staging:
+    with outputs.output_directory(Path(out), WRITER, force=force) as staging:
         (staging / "config.toml").write_text(config_text)
         atomic.write_json(staging / "curve.json", curve)
         (staging / "report.md").write_text(render(curve))

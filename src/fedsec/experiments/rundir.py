@@ -9,6 +9,7 @@ from fedsec.bundles.signing import Signer
 from fedsec.core import atomic, numerics, outputs
 from fedsec.tasks.base import Run
 
+WRITER = "fedsec simulate"  # the command named in a run folder's marker
 MODEL_DIR = "model"
 LOCAL_DIR = "local"  # each organization's local-only model, one bundle per organization
 
@@ -19,7 +20,7 @@ def write_run(
     signer: Signer | None = None,
     *,
     force: bool = False,
-    writer: str = "fedsec simulate",
+    writer: str = WRITER,
 ) -> Path:
     """Everything the run produced, in one directory that appears complete or not at all (an
     earlier fedsec output at ``out`` is replaced only with ``force``: see

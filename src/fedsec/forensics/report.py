@@ -16,6 +16,7 @@ from fedsec.forensics.hosts import DEFAULT_INTERNAL, Networks
 from fedsec.forensics.html import render_html
 from fedsec.forensics.incidents import Findings, find_incidents, findings_json
 
+WRITER = "fedsec incidents"  # the command named in its folder's marker
 TLP_NAMES = ("clear", "white", "green", "amber", "red")
 JSON_NAME = "incidents.json"
 HTML_NAME = "incidents.html"
@@ -53,7 +54,7 @@ class IncidentRun:
 def check_targets(out: Path, options: IncidentOptions) -> Networks:
     """Refuse, before any work, options or outputs that cannot be used."""
     networks = options.check()
-    outputs.check_target(out, force=options.force)
+    outputs.check_target(out, force=options.force, writer=WRITER)
     if options.stix is not None:
         outputs.check_file(options.stix, force=options.force, option="--stix")
         stix_exporter()
@@ -98,7 +99,7 @@ def write_incidents(
     if options.stix is not None and findings.incidents:
         identity = reporting_identity(findings, options)
         stix_text = stix_exporter()(findings, document, identity, options.tlp, networks)
-    with outputs.output_directory(out, "fedsec incidents", force=options.force) as staging:
+    with outputs.output_directory(out, WRITER, force=options.force) as staging:
         atomic.write_json(staging / JSON_NAME, document)
         atomic.write_text(staging / HTML_NAME, render_html(findings, document))
     written = [out / JSON_NAME, out / HTML_NAME]
