@@ -179,6 +179,8 @@ def test_detect_workers_change_nothing_but_the_time(run_dir, tmp_path, monkeypat
         (["--format", "unsw-nb15", "--drop", "sbytes"], "sbytes"),
         (["--format", "nf-v2"], "TCP_FLAGS"),
         (["--format", "unsw-nb15", "--org", "org9"], "no threshold for org"),
+        (["--format", "unsw-nb15", "--threshold", "nan"], "malicious score lies in [0, 1]"),
+        (["--format", "unsw-nb15", "--threshold", "1.5"], "flag every row or none"),
     ],
 )
 def test_detect_bad_input_fails_cleanly(run_dir, tmp_path, args, message):

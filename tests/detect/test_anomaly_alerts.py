@@ -2,6 +2,7 @@
 bad input fails cleanly, naming the problem, and writes nothing."""
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -173,3 +174,11 @@ def test_an_anomaly_bundle_scores_without_torch(bundle, flows, tmp_path):
     loaded = detect_run_loads(bundle, flows[0], "unsw-nb15", out)
     assert out.read_bytes().count(b"\n") > 5
     assert "torch" not in loaded and "numpy" in loaded
+
+
+def test_a_threshold_that_is_not_a_number_is_refused():
+    from fedsec.core.errors import ConfigError
+    from fedsec.detect.anomaly_alerts import choose_threshold
+
+    with pytest.raises(ConfigError, match="--threshold nan: an anomaly score threshold"):
+        choose_threshold(None, Path("model"), None, float("nan"))  # type: ignore[arg-type]

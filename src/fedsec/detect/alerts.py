@@ -11,7 +11,7 @@ import pandas as pd
 
 from fedsec.bundles.bundle import load_bundle
 from fedsec.bundles.signing import Trust
-from fedsec.core.errors import BundleError
+from fedsec.core.errors import BundleError, ConfigError
 from fedsec.data.flows import FlowTable
 from fedsec.data.taxonomy import BENIGN, UNLABELED, benign_index
 from fedsec.detect.batch import Explanation, FlowAlerts
@@ -97,6 +97,11 @@ def flow_scorer(
 ) -> FlowScorer:
     """The scorer of a family-classifier bundle (``load``: the bundle kind's loader; ``alerts``:
     the format of its alert lines)."""
+    if threshold is not None and not 0.0 <= threshold <= 1.0:  # NaN too
+        raise ConfigError(
+            f"--threshold {threshold}: a classifier's malicious score lies in [0, 1], so this "
+            "threshold would flag every row or none"
+        )
     model, manifest = load(model_dir, trust)
     chosen = threshold if threshold is not None else operating_threshold(model, model_dir, org)
     return FlowScorer(model, manifest, fmt, inputs, chosen, alerts)

@@ -3,6 +3,7 @@ input columns that contributed most to its reconstruction error."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pandas as pd
 
 from fedsec.bundles.anomaly_bundle import load_anomaly_bundle
 from fedsec.bundles.signing import Trust
-from fedsec.core.errors import BundleError
+from fedsec.core.errors import BundleError, ConfigError
 from fedsec.data.flows import FlowTable
 from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.detect.formats import FLAT, AlertFormat
@@ -33,6 +34,8 @@ def choose_threshold(
 ) -> tuple[float, str]:
     """The threshold to apply and where it comes from (option, org, or the global one)."""
     if threshold is not None:
+        if not math.isfinite(threshold):
+            raise ConfigError(f"--threshold {threshold}: an anomaly score threshold is a number")
         return float(threshold), "--threshold"
     if org is not None:
         if org not in model.thresholds_:
