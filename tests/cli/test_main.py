@@ -441,6 +441,18 @@ def test_detect_scores_unlabelled_files_given_after_one_input_flag(run_dir, tmp_
     assert _untimed(repeated) == _untimed(out)
 
 
+def test_a_file_given_twice_is_refused_by_any_name(run_dir, tmp_path):
+    """A repeated glob or a link gives one file twice: its rows would count twice."""
+    first, _ = _unlabelled_slices(tmp_path)
+    (tmp_path / "link.csv").symlink_to(first)
+    out = tmp_path / "alerts.jsonl"
+    result = _detect(run_dir, out, "--input", str(first), str(tmp_path / "link.csv"))
+    assert result.exit_code == 2 and not out.exists()
+    assert "is given twice: its rows would be scored and counted twice" in " ".join(
+        result.output.split()
+    )
+
+
 def _untimed(alerts):
     """The alerts less the detection time (these UNSW rows have no time of their own)."""
     documents = [json.loads(line) for line in alerts.read_text().splitlines()]

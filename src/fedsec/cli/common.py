@@ -13,6 +13,7 @@ import copy
 import functools
 import logging
 import os
+import stat
 import time
 import warnings
 from collections.abc import Callable
@@ -110,6 +111,25 @@ def check_not_an_input(inputs: list[Path], target: Path, option: str, why: str) 
         with contextlib.suppress(OSError):
             if os.path.samefile(path, target):
                 raise typer.BadParameter(f"{target} is the file {path}: {why}", param_hint=option)
+
+
+def check_distinct_inputs(inputs: list[Path], option: str = "--input") -> None:
+    """No file given twice (by any name: a repeated glob, a link): its rows would be scored
+    and counted twice."""
+    seen: dict[tuple[int, int], Path] = {}
+    for path in inputs:
+        with contextlib.suppress(OSError):
+            status = os.stat(path)
+            if not stat.S_ISREG(status.st_mode):
+                continue
+            key = (status.st_dev, status.st_ino)
+            if key in seen:
+                shown = path if str(path) == str(seen[key]) else f"{path} (as {seen[key]})"
+                raise typer.BadParameter(
+                    f"{shown} is given twice: its rows would be scored and counted twice",
+                    param_hint=option,
+                )
+            seen[key] = path
 
 
 def refused_write(error: OSError) -> str:

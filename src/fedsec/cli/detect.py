@@ -15,6 +15,7 @@ from rich.table import Table
 from fedsec.cli.common import (
     Interrupted,
     ScanProgress,
+    check_distinct_inputs,
     check_not_an_input,
     clean_errors,
     console,
@@ -269,6 +270,7 @@ def _check_outputs(
         raise typer.BadParameter(
             "keeps the position of --follow: add --follow", param_hint="--state"
         )
+    check_distinct_inputs(inputs)
     check_not_an_input(inputs, out, "--out", "the alerts would replace the telemetry")
     if state is not None:
         check_not_an_input(inputs, state, "--state", "the position would replace the telemetry")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from fedsec.cli.common import ScanProgress, clean_errors, console, errors
+from fedsec.cli.common import ScanProgress, check_distinct_inputs, clean_errors, console, errors
 from fedsec.cli.options import DETECT_FORMATS
 from fedsec.core import outputs
 from fedsec.core.standard_streams import is_standard_input
@@ -99,6 +99,7 @@ def hunt(
             "a hunt rescans stored telemetry by name, not standard input ('-')",
             param_hint="--input",
         )
+    check_distinct_inputs(inputs)
     outputs.check_target(out, force=force, writer=HUNT_WRITER)
     incident_options = None
     if incidents is not None:
