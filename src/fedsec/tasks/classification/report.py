@@ -32,7 +32,7 @@ INTRO = (
 ARM_LABELS = {
     "centralized": "centralized (pooled data)",
     "local": "local only",
-    "local_recalibrated": "local only, recalibrated to federated FPR",
+    "local_recalibrated": "local only, recalibrated to federated validation FPR",
     "federated": "federated",
 }
 
@@ -132,7 +132,8 @@ def verdict(metrics: dict) -> list[str]:
                 f"{fmt(m['unseen_family_correct'])}) at benign FPR {fmt(m['benign_fpr'])}; "
                 f"alone it flags {fmt(raw['unseen_family_recall'])} "
                 f"(FPR {fmt(raw['benign_fpr'])}), {fmt(loc['unseen_family_recall'])} once "
-                f"recalibrated to the federated FPR."
+                f"recalibrated to the federated model's FPR on its validation rows (test FPR "
+                f"{fmt(loc['benign_fpr'])})."
             )
     return lines
 
