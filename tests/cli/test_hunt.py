@@ -47,6 +47,9 @@ def test_hunt_prints_the_families_and_writes_the_folder(run, tmp_path) -> None:
     summary = json.loads((out / "hunt.json").read_text())
     assert summary["model"]["arm"] == "federated"
     assert summary["baseline"]["organizations"] == ["office"]
+    for side in ("model", "baseline"):  # the operating points applied, office's own
+        assert 0.0 < summary[side]["threshold"] < 1.0
+    assert summary["model"]["threshold"] != summary["baseline"]["threshold"]
     for row in summary["families"]:
         assert row["family"] in result.output
     assert "input label family" in result.output  # the demo's flows carry their labels

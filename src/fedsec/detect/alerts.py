@@ -65,6 +65,9 @@ class FlowScorer(ChunkScorer):
         self.threshold = threshold
         self.tally = Tally(model.classes)
 
+    def applied_threshold(self) -> float | None:
+        return self.threshold
+
     def records(self, table: FlowTable, offset: int) -> tuple[FlowAlerts, np.ndarray]:
         """The chunk's alerts, and its rows' families as indexes in the model's classes (what
         the tally counts)."""

@@ -114,6 +114,9 @@ class AnomalyScorer(ChunkScorer):
         self.chosen, self.top = chosen, top
         self.tally = _Tally()
 
+    def applied_threshold(self) -> float | None:
+        return self.chosen[0]
+
     def records(self, table: FlowTable, offset: int) -> tuple[list[dict], np.ndarray]:
         """The chunk's alerts, and the rows flagged (what the tally counts)."""
         model = self.model

@@ -31,6 +31,7 @@ class DetectionSummary:
     truth_note: dict[str, str] = field(default_factory=dict)
     authenticity: Authenticity | None = None  # who signed the bundle that scored the rows
     notices: list[str] = field(default_factory=list)  # what the analyst must know of the rule
+    threshold: float | None = None  # the score above which rows were flagged (None: arg-max)
 
 
 def check_columns(model: FamilyScorer, table: FlowTable, inputs: Sequence[Path]) -> None:

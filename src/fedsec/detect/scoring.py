@@ -57,6 +57,10 @@ class ChunkScorer:
         self.check(table)
         return self.count(self.score(table, self.tally.rows))
 
+    def applied_threshold(self) -> float | None:
+        """The score above which a row is flagged (None: the model's arg-max decides)."""
+        return None
+
     def restamp(self, created: str) -> None:
         """Date the next alerts ``created`` (``event.created``; ``@timestamp`` of a row without
         a time of its own): a service's alerts when their batch is scored, not when it began."""

@@ -260,6 +260,7 @@ def score_both(
     for name, (scorer, authenticity) in scorers.items():
         scored[name] = scorer.summary()
         scored[name].authenticity = authenticity
+        scored[name].threshold = scorer.applied_threshold()
     return scored, matcher.comparison
 
 
@@ -325,7 +326,7 @@ def describe(side: Side, summary: DetectionSummary) -> dict[str, Any]:
         "organizations": provenance.get("organizations"),
         "classes": manifest.get("classes"),
         "org": side.org,
-        "threshold": side.threshold,
+        "threshold": summary.threshold,  # the one applied: the option's, or the org's
         "alerts": summary.alerts,
         "by_family": summary.by_family,
         "signature": summary.authenticity.describe() if summary.authenticity else None,
