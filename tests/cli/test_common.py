@@ -330,3 +330,15 @@ def test_repeated_seeds_are_refused():
     assert parse_seeds("0, 1,2") == [0, 1, 2]
     with pytest.raises(ConfigError, match="give distinct seeds"):
         parse_seeds("0,1,0")
+
+
+def test_a_fingerprint_is_printed_as_it_is(capsys):
+    """Rich read ``:AB:`` in a CA's fingerprint as the code of an emoji, in the string an
+    operator is told to compare out of band."""
+    from fedsec.cli.common import console, errors
+
+    fingerprint = "4F:91:AB:D8:3A:OK:00"
+    console.print(f"fingerprint {fingerprint}", highlight=False)
+    errors.print(f"fingerprint {fingerprint}", highlight=False)
+    said = capsys.readouterr()
+    assert fingerprint in said.out and fingerprint in said.err

@@ -59,8 +59,10 @@ class UnwrappedConsole(Console):
         super().print(*objects, **options)
 
 
-console = UnwrappedConsole()
-errors = UnwrappedConsole(stderr=True)
+#: No emoji codes: rich turned a fingerprint's ``:AB:`` into an emoji, in the very string an
+#: operator compares out of band (and ``:ok:`` in any path or label likewise).
+console = UnwrappedConsole(emoji=False)
+errors = UnwrappedConsole(stderr=True, emoji=False)
 
 
 class Interrupted(Exception):
