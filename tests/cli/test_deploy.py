@@ -113,6 +113,14 @@ def test_site_config_is_written_from_a_per_source_scenario(tmp_path, data_dir):
     )  # fmt: skip
     assert partitioned.exit_code == 2
     assert "needs each organization's own files" in partitioned.output
+    edited = tmp_path / "fedsec_site.toml"
+    edited.write_text(edited.read_text() + "# max_epsilon = 2  (the site's own floor)\n")
+    args = ["federation", "site-config", "toniot-devices", "--org", "fridge"]
+    args += ["--data-dir", str(data_dir), "--out", str(edited)]
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "pass --force" in again.output
+    assert edited.read_text().endswith("(the site's own floor)\n")
+    assert runner.invoke(app, [*args, "--force"]).exit_code == 0
 
 
 def test_provision_names_a_bad_org(tmp_path):
@@ -170,7 +178,7 @@ def _site_config(tmp_path, data_dir, *extra):
 def test_site_config_requires_secure_aggregation_unless_opted_out(tmp_path, data_dir):
     written, _ = _site_config(tmp_path, data_dir)
     assert written["require_secure_aggregation"] is True
-    written, output = _site_config(tmp_path, data_dir, "--no-secure-aggregation")
+    written, output = _site_config(tmp_path, data_dir, "--no-secure-aggregation", "--force")
     assert written["require_secure_aggregation"] is False
     assert "in clear" in output
 

@@ -201,12 +201,15 @@ def site_config_command(
     out: Annotated[Path, typer.Option(help="Where to write (the kit's local/fedsec_site.toml).")],
     data_dir: DataDir = None,
     secure_aggregation: RequireSecure = True,
+    force: Force = False,
 ) -> None:
-    """Write a site config reading one organization's files of a scenario."""
+    """Write a site config reading one organization's files of a scenario (never over an
+    existing file, a site's hand-edited privacy floor perhaps, without --force)."""
     from fedsec.engines.nvflare.site_config import config_from_scenario, write_site_config
     from fedsec.scenarios.config import load_scenario
     from fedsec.scenarios.federation import resolve_data_dir
 
+    outputs.check_file(out, force=force)
     config = config_from_scenario(
         load_scenario(scenario), org, resolve_data_dir(data_dir), secure_aggregation
     )

@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 
 from fedsec.cli.common import clean_errors, console, errors, progress_bar
-from fedsec.cli.options import DEFAULT_POC, job_app
+from fedsec.cli.options import DEFAULT_POC, Force, job_app
 from fedsec.core.errors import ConfigError
 
 Federation = Annotated[Path, typer.Option(help="Loopback federation folder (for its admin kit).")]
@@ -243,10 +243,13 @@ def logs_command(
     admin_kit: AdminKit = None,
     username: Username = None,
     out: Annotated[Path | None, typer.Option(help="Write the log here instead.")] = None,
+    force: Force = False,
 ) -> None:
     """Print the coordinator's log of a job (sites keep their own logs)."""
-    from fedsec.core import atomic
+    from fedsec.core import atomic, outputs
 
+    if out is not None:
+        outputs.check_file(out, force=force)
     with link(federation, admin_kit, username) as admin:
         reply = admin.call(
             f"reading the log of job {job}", lambda a: a.get_job_logs(job, target="server")

@@ -4,8 +4,9 @@ Every folder a fedsec command writes (a run, a privacy curve, a generated data s
 marker, ``.fedsec-output.json``, naming the command and listing every file it wrote. A command
 writes a folder that does not exist or is empty. It replaces a folder only when asked to
 (``--force``) and only when that folder carries the marker of the same command and holds
-nothing the marker does not list; replacing then removes exactly the listed files. Anything else is refused before any work
-starts, and whatever appears meanwhile is kept (moved aside, never deleted).
+nothing the marker does not list; replacing then removes exactly the listed files. Anything
+else is refused before any work starts, and whatever appears meanwhile is kept (moved aside,
+never deleted).
 
 Default run folders are ``runs/<scenario>-seed<N>[-<protection>]``, then ``-2``, ``-3`` ...:
 a name is never reused, and ``runs/latest`` points at the newest run.
