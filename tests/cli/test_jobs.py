@@ -101,3 +101,25 @@ def test_a_tree_job_says_when_its_sites_boost_and_then_evaluate(capsys):
         "every site agreed: they boost the trees together (one task, no rounds to show)",
         "sites evaluate the final model",
     ]
+
+
+def test_ctrl_c_while_a_job_runs_says_it_goes_on_and_how_to_stop_it(tmp_path, monkeypatch):
+    """The job runs at the coordinator: Ctrl-C on the command that follows it leaves it
+    running. It said 'nothing was kept' and nothing of the job, which went on unseen."""
+    pytest.importorskip("nvflare")
+    from fedsec.engines.nvflare import job as job_module
+
+    def interrupted_run(spec, kit, username, work, timeout, resume="", report=print):
+        report({"job": "4fac90f9-0d3c-4d0e-9a54-5b2ac4e43b11"})
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("fedsec.cli.jobs.admin_of", lambda *_: (tmp_path / "kit", "soc@x"))
+    monkeypatch.setattr("fedsec.engines.nvflare.identity.kit_signer", lambda kit: None)
+    monkeypatch.setattr(job_module, "run_job", interrupted_run)
+    args = ["job", "submit", "unsw-5org-disjoint", "--out", str(tmp_path / "run")]
+    result = runner.invoke(app, [*args, "--set", "rounds=2"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 130, said
+    assert "job 4fac90f9-0d3c-4d0e-9a54-5b2ac4e43b11 goes on at the coordinator" in said
+    assert "fedsec job abort 4fac90f9-0d3c-4d0e-9a54-5b2ac4e43b11 --admin-kit" in said
+    assert "nothing was kept" not in said and not (tmp_path / "run").exists()

@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from fedsec.cli.common import clean_errors, console
+from fedsec.cli.common import Interrupted, clean_errors, console
 from fedsec.cli.options import DEFAULT_POC, DataDir, Force, Overrides, federation_app, job_app
 from fedsec.cli.summary import show_summary
 from fedsec.core import outputs
@@ -306,12 +306,24 @@ def submit_command(
     with outputs.run_folder(out, name, force=force, writer=JOB_WRITER) as target:
         work = target.parent / f".{target.name}.job"
         with RoundReporter(spec.rounds) as report:
+            submitted: dict[str, str] = {}
             try:
                 job_id, meta, result = run_job(
-                    spec, admin_kit, username, work, timeout, resume=resume or "", report=report
+                    spec,
+                    admin_kit,
+                    username,
+                    work,
+                    timeout,
+                    resume=resume or "",
+                    report=lambda state: (submitted.update(state), report(state)),
                 )
             except JobInterrupted as error:
                 raise DeploymentError(interrupted_message(error)) from None
+            except KeyboardInterrupt:
+                if "job" not in submitted:
+                    raise
+                where = f"--admin-kit {admin_kit} --username {username}"
+                raise Interrupted(left_running(str(submitted["job"]), where)) from None
             if result is not None:
                 report.finish(result.history)
         if result is None or result.error:
@@ -337,4 +349,15 @@ def submit_command(
         f"its model is signed by {username}'s kit; use it with: fedsec detect --model "
         f"{target / 'model'} --trust {Path(admin_kit) / 'startup' / 'rootCA.pem'} ...",
         highlight=False,
+    )
+
+
+def left_running(job_id: str, where: str) -> str:
+    """What Ctrl-C on ``job submit`` left: the job goes on at the coordinator (the command only
+    follows it), and nothing was written here."""
+    return (
+        f"job {job_id} goes on at the coordinator (this command only follows it) and nothing "
+        f"was written here: follow it with `fedsec job status {job_id} {where}`, or stop it "
+        f"with `fedsec job abort {job_id} {where}` (its checkpoints stay: `fedsec job submit "
+        f"... --resume {job_id}` goes on from the newest)"
     )
