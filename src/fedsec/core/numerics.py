@@ -6,8 +6,10 @@ in another order than an AVX2 one. One seed then gives other numbers on another 
 FedAdam's round-to-round swings amplify the last bits into points of macro-F1: measured on
 ``unsw-5org-disjoint`` (non-private, federated arm), seed 7 gave 0.542 with this AMD EPYC's
 AVX-512 kernels and 0.595 with AVX2 ones, the number another machine had measured the day
-before with the same code (seed 0: 0.604 against 0.574, likewise). Pinned, a run repeats on
-any CPU with AVX2 (every x86-64 server CPU since 2013); the AVX2 kernels cost a training run
+before with the same code (seed 0: 0.604 against 0.574, likewise). Pinned, those two machines
+agreed to the third decimal; an Intel Xeon with AVX-512 still did not (seed 0: 0.587, also with
+``MKL_CBWR=COMPATIBLE``: some kernel is not held by these variables yet), so a run repeats on
+one machine and across machines within about a point. The AVX2 kernels cost a training run
 3-14 % of its time and ``fedsec detect`` nothing measurable (README, "The same numbers on
 another machine").
 
