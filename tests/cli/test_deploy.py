@@ -204,6 +204,9 @@ def test_poc_sites_require_secure_aggregation_unless_opted_out(
         config = tomllib.loads((state.kit(site) / "local" / "fedsec_site.toml").read_text())
         assert config["require_secure_aggregation"] is required, site
     assert ("sites require secure aggregation" in result.output) is required
+    said = "".join(result.output.split())  # a long path may be wrapped at any width
+    folder = str(tmp_path / "poc")
+    assert f"--federation{folder};stopwith:fedsecfederationstop--dir{folder}" in said
 
 
 def test_what_deployment_cannot_run_of_a_logs_scenario_is_refused(tmp_path):

@@ -159,7 +159,11 @@ def poc_command(
             "sites require secure aggregation: submit jobs with privacy.secure_aggregation = true "
             "(or start the federation with --no-secure-aggregation)"
         )
-    console.print("next: fedsec job submit SCENARIO; stop with: fedsec federation stop")
+    elsewhere = Path(directory) != DEFAULT_POC
+    submit = f" --federation {directory}" if elsewhere else ""
+    stop = f" --dir {directory}" if elsewhere else ""
+    advice = f"next: fedsec job submit SCENARIO{submit}; stop with: fedsec federation stop{stop}"
+    console.print(escape(advice), highlight=False)
 
 
 @federation_app.command("stop")
