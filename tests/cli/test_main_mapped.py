@@ -127,3 +127,19 @@ def test_a_column_the_model_does_not_use_is_ignored_and_one_it_needs_is_named(ru
         app, [*args, str(MAPPING), "--input", str(plain), "--out", str(tmp_path / "x.jsonl")]
     )
     assert result.exit_code == 2 and "missing required columns: Flow IAT Max" in result.output
+
+
+def test_a_hunt_through_a_mapping_ignores_a_column_neither_model_uses(run_dir, tmp_path):
+    """As detect: the rows read once for both models, each model's own columns."""
+    import pandas as pd
+
+    rows = pd.read_csv(dataset(MLCVE), nrows=2000).rename(columns=str.strip)
+    flows = tmp_path / "flows.csv"
+    rows.assign(Comment="seen by the night shift, twice").to_csv(flows, index=False)
+    baseline = sorted((run_dir / "local").iterdir())[0]
+    args = ["hunt", "--model", str(run_dir / "model"), "--baseline", str(baseline)]
+    args += ["--org", baseline.name, "--format", "mapped", "--mapping", str(MAPPING)]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "hunt"), "--input", str(flows)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "hunt" / "hunt.json").read_text())
+    assert summary["model"]["alerts"] > 0

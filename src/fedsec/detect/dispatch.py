@@ -186,15 +186,20 @@ def batchwise_detection(model_dir: Path, kind: str, request: DetectionRequest) -
     )
 
 
-def model_columns(mapping: Mapping | None, score: ChunkScorer) -> Mapping | None:
-    """A mapping that leaves its native features implicit ("every other column") read for a
-    native-view model as exactly the columns the model was trained on: a column the file adds
-    (a comment, a column of another tool) is not a feature, so it is neither parsed nor
-    refused, and a column the model needs and the file lacks is named."""
-    if mapping is None or mapping.native is not None or score.model.view != "native":
+def model_columns(mapping: Mapping | None, *scorers: ChunkScorer) -> Mapping | None:
+    """A mapping that leaves its native features implicit ("every other column") read for
+    native-view models as exactly the columns they were trained on (of several, each one's):
+    a column the file adds (a comment, a column of another tool) is not a feature, so it is
+    neither parsed nor refused, and a column a model needs and the file lacks is named."""
+    if mapping is None or mapping.native is not None:
         return mapping
-    pre = score.model.preprocessor
-    return mapping.model_copy(update={"native": [s.name for s in pre.numeric] + pre.categorical})
+    if any(score.model.view != "native" for score in scorers):
+        return mapping
+    columns: dict[str, None] = {}
+    for score in scorers:
+        pre = score.model.preprocessor
+        columns.update(dict.fromkeys([s.name for s in pre.numeric] + pre.categorical))
+    return mapping.model_copy(update={"native": list(columns)})
 
 
 def _check_batchwise(model_dir: Path, kind: str, request: DetectionRequest, alone: str) -> None:

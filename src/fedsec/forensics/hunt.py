@@ -27,7 +27,7 @@ from fedsec.core import atomic, outputs
 from fedsec.core.errors import BundleError
 from fedsec.data.mapping import Mapping
 from fedsec.data.taxonomy import BENIGN, UNLABELED
-from fedsec.detect.dispatch import flow_chunk_scorer
+from fedsec.detect.dispatch import flow_chunk_scorer, model_columns
 from fedsec.detect.records import DetectionSummary
 from fedsec.detect.scoring import ChunkScorer, ScoredChunk, ScorersTogether, score_files_together
 from fedsec.forensics.alert_fields import annotate
@@ -255,6 +255,7 @@ def score_both(
     matcher = Matcher((model, baseline), *streams)
     together = ScorersTogether([model, baseline], matcher)
     outs = [staging / MODEL_ALERTS, staging / BASELINE_ALERTS]
+    mapping = model_columns(mapping, model, baseline)
     score_files_together(together, fmt, inputs, outs, mapping, workers=workers, progress=progress)
     scored = {}
     for name, (scorer, authenticity) in scorers.items():
