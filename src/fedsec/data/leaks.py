@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from fedsec.core.errors import InputError
+from fedsec.data.taxonomy import BENIGN
 
 _IPV4 = r"\d{1,3}(\.\d{1,3}){3}"
 _IPV6 = r"[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}"
@@ -127,6 +128,19 @@ def tells_attacks_apart(values: pd.Series, attacks: np.ndarray) -> bool:
         return False
     share = np.bincount(codes, weights=attacks) / np.bincount(codes)
     return bool(np.isin(share, (0.0, 1.0)).all())
+
+
+def label_copies(native: pd.DataFrame, families: np.ndarray) -> list[str]:
+    """A note per native feature whose value alone tells attack from benign on every row: a
+    copy of the label that a mapping kept as a feature (a model trained on it reads the
+    answer). Checked once on the rows a federation trains on, not on every chunk scored."""
+    attacks = np.asarray(families != BENIGN)
+    return [
+        f"feature column {column!r} tells attack from benign on every row by its value alone: "
+        "a copy of the label, not a flow feature (drop it in the mapping)"
+        for column in native.columns
+        if tells_attacks_apart(native[column], attacks)
+    ]
 
 
 def leak_kind(name: str, values: pd.Series) -> str | None:

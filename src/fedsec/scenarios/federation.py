@@ -19,6 +19,7 @@ import numpy as np
 from fedsec.core import seeding
 from fedsec.core.errors import ConfigError
 from fedsec.data.flows import FlowTable, concat_tables
+from fedsec.data.leaks import label_copies
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import BENIGN, UNLABELED, family_order
 from fedsec.scenarios import partition
@@ -179,6 +180,12 @@ def build_federation(scenario: Scenario, data_dir: str | Path | None) -> Federat
             )
     _check_benign(scenario, tables)
     notes = [note for t in tables for note in t.notes]
+    notes += [
+        f"{', '.join(source.paths)}: {note}"
+        for source, table in zip(scenario.data.sources, tables, strict=True)
+        if source.format == "mapped"
+        for note in label_copies(table.native, table.family)
+    ]
     notes += [
         f"{t.source}: unknown labels mapped to 'other': {t.unknown_labels}"
         for t in tables

@@ -122,15 +122,6 @@ def test_an_attack_flag_written_true_or_false_is_read(tmp_path):
         read_flows("mapped", [path], Mapping(name="b", attack_flag="malicious"))
 
 
-def test_a_feature_that_copies_the_label_is_reported(tmp_path):
-    labels = ["normal", "ddos", "portscan"] * 10
-    verdict = [0.0 if label == "normal" else 7.0 for label in labels]  # the label, as a code
-    table = read_flows("mapped", [small_csv(tmp_path, labels, verdict=verdict)], MAPPING)
-    (note,) = [n for n in table.notes if "copy of the label" in n]
-    assert "'verdict' tells attack from benign on every row" in note
-    assert not any("'pkts_in'" in n for n in table.notes)  # distinct per row: not a copy
-
-
 def test_text_in_a_numeric_feature_and_missing_columns_are_refused(tmp_path):
     path = small_csv(tmp_path, ["normal", "ddos"], bytes=["12", "lots"])
     with pytest.raises(InputError, match=r"'bytes' holds non-numeric value 'lots'.*data row 2"):

@@ -28,7 +28,7 @@ from fedsec.data.canonical import (
     service_from_port,
 )
 from fedsec.data.flows import FlowTable
-from fedsec.data.leaks import check_not_packets, name_kind, tells_attacks_apart
+from fedsec.data.leaks import check_not_packets, name_kind
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers._io import PORT, check_range, numeric_block, require_columns, text_block
 from fedsec.data.readers._labels import (
@@ -40,7 +40,7 @@ from fedsec.data.readers._labels import (
     unlabeled,
 )
 from fedsec.data.readers._tables import read_frame
-from fedsec.data.taxonomy import BENIGN, OTHER, UNLABELED, known_labels, map_labels
+from fedsec.data.taxonomy import BENIGN, OTHER, known_labels, map_labels
 
 
 def read(path: Path, mapping: Mapping) -> FlowTable:
@@ -57,7 +57,6 @@ def from_frame(raw: pd.DataFrame, path: Path, mapping: Mapping) -> FlowTable:
         raise InputError(path, "the mapping leaves no feature columns (all are label/context/drop)")
     native, notes = _native(raw, native_columns, mapping, path)
     families, labels, unknown, label_notes = _labels(raw, mapping, path)
-    notes += _label_copies(native, families)
     return FlowTable(
         source=mapping.name,
         native=native,
@@ -105,20 +104,6 @@ def _native(
         for column, kind in suspects
     ]
     return native, notes
-
-
-def _label_copies(native: pd.DataFrame, families: np.ndarray) -> list[str]:
-    """A note per feature column whose value alone tells attack from benign on every row: a
-    copy of the label the mapping kept as a feature (a model trained on it reads the answer)."""
-    if (families == UNLABELED).all():
-        return []
-    attacks = families != BENIGN
-    return [
-        f"feature column {column!r} tells attack from benign on every row by its value alone: "
-        "a copy of the label, not a flow feature (drop it in the mapping)"
-        for column in native.columns
-        if tells_attacks_apart(native[column], attacks)
-    ]
 
 
 def _canonical(raw: pd.DataFrame, mapping: Mapping, path: Path) -> pd.DataFrame:
