@@ -31,23 +31,24 @@ LATEST = "latest"
 POINTER = "fedsec-latest: "  # first line of the text file used where symlinks are unavailable
 
 
-def marker_writer(folder: Path) -> str | None:
-    """The command that wrote ``folder`` (its marker's ``writer``), or None."""
+def _marker(folder: Path) -> dict:
+    """The folder's marker, or {} when it has none (or an unreadable one)."""
     try:
         marker = json.loads((folder / MARKER).read_text())
     except (OSError, ValueError):
-        return None
-    writer = marker.get("writer") if isinstance(marker, dict) else None
+        return {}
+    return marker if isinstance(marker, dict) else {}
+
+
+def marker_writer(folder: Path) -> str | None:
+    """The command that wrote ``folder`` (its marker's ``writer``), or None."""
+    writer = _marker(folder).get("writer")
     return writer if isinstance(writer, str) else None
 
 
 def written_files(folder: Path) -> set[str] | None:
     """The files a fedsec command wrote in ``folder`` (from its marker), or None."""
-    try:
-        marker = json.loads((folder / MARKER).read_text())
-    except (OSError, ValueError):
-        return None
-    files = marker.get("files") if isinstance(marker, dict) else None
+    files = _marker(folder).get("files")
     if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
         return None
     return set(files)

@@ -64,6 +64,8 @@ class Exporter:
         #: Every alert of each address over all incidents: its indicator is one object, valid
         #: from the address's first alert, whichever incident is exported first.
         self.seen: dict[str, list[Alert]] = defaultdict(list)
+        #: Each incident's outside addresses on the adversary's side, found once (``gather``).
+        self.outside: dict[str, list[tuple[str, list[Alert]]]] = {}
         self.identity = stix2.Identity(
             id=stix_id("identity", org),
             name=org,
@@ -106,14 +108,15 @@ class Exporter:
     def gather(self, incidents: list[Incident]) -> None:
         """Note every incident's outside addresses before any indicator is made."""
         for incident in incidents:
-            for address, alerts in self.external(incident):
+            self.outside[incident.id] = self.external(incident)
+            for address, alerts in self.outside[incident.id]:
                 self.seen[address] += alerts
 
     def indicator(self, incident: Incident, address: str, alerts: list[Alert]) -> list[str]:
         """The indicator of ``address`` (over all incidents) and its sighting by the
         organization in ``incident``."""
         kind = "ipv6-addr" if ipaddress.ip_address(address).version == 6 else "ipv4-addr"
-        every = self.seen.get(address) or alerts
+        every = self.seen[address]
         families = sorted({a.family for a in every})
         tactics = sorted({t for a in every for t in a.tactics})
         since = iso(min(a.time for a in every))
@@ -151,7 +154,7 @@ class Exporter:
         )
 
     def add(self, incident: Incident, record: dict) -> None:
-        """The objects of one incident (``record``: its JSON)."""
+        """The objects of one incident (``record``: its JSON), once :meth:`gather` has seen it."""
         at = record["last_seen"]
         refs = [
             self.attack_pattern(t["id"], t["name"], _tactics_of(incident, t["id"]), at)
@@ -170,7 +173,7 @@ class Exporter:
             **self.common(at),
         )
         refs = [self.keep(entity), *(self.relate(entity.id, "uses", r, at) for r in refs), *refs]
-        for address, alerts in self.external(incident)[:MAX_INDICATORS]:
+        for address, alerts in self.outside[incident.id][:MAX_INDICATORS]:
             indicator, sighting = self.indicator(incident, address, alerts)
             refs += [indicator, sighting, self.relate(indicator, "related-to", entity.id, at)]
             for technique in sorted({t.id for a in alerts for t in a.techniques}):
