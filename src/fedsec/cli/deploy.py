@@ -161,6 +161,15 @@ def poc_command(
         )
     elsewhere = Path(directory) != DEFAULT_POC
     submit = f" --federation {directory}" if elsewhere else ""
+    if carried := poc.checkpointed_jobs(federation):
+        console.print(
+            escape(
+                f"checkpoints of {len(carried)} earlier job(s) carried into the new coordinator "
+                f"kit ({', '.join(carried)}): resume one with fedsec job submit SCENARIO{submit} "
+                "--resume JOB"
+            ),
+            highlight=False,
+        )
     stop = f" --dir {directory}" if elsewhere else ""
     advice = f"next: fedsec job submit SCENARIO{submit}; stop with: fedsec federation stop{stop}"
     console.print(escape(advice), highlight=False)

@@ -101,6 +101,28 @@ def test_the_newest_intact_checkpoint_is_used_and_a_corrupt_one_named(consortium
     assert refused == [f"checkpoint refused: {tensors}: SHA-256 differs from the record (corrupt)"]
 
 
+def test_a_loopback_federation_started_again_keeps_its_jobs_checkpoints(consortium, tmp_path):
+    """``federation stop`` then ``federation poc`` provisions new kits (prod_01): the job the
+    stop interrupted must still resume there, so its checkpoints move into the new kit."""
+    from fedsec.engines.nvflare import poc
+
+    scenario = sampled_scenario(consortium)
+    spec, _ = coordinator(consortium, scenario)
+    first_fed = poc.prepare(tmp_path / "poc", scenario.org_names())
+    store = CheckpointStore(first_fed.kit(poc.SERVER) / CHECKPOINT_DIR, "job-a", spec)
+    _, first = coordinator(consortium, scenario, on_round=crash_after(store, 2))
+    with pytest.raises(Crash):
+        first.run()
+
+    again = poc.prepare(tmp_path / "poc", scenario.org_names())
+    assert again.kit(poc.SERVER) != first_fed.kit(poc.SERVER)
+    assert poc.checkpointed_jobs(again) == ["job-a"]
+    reader = CheckpointStore(again.kit(poc.SERVER) / CHECKPOINT_DIR, "job-b", spec)
+    resumed, original = reader.latest("job-a"), store.latest()
+    assert resumed.round == 2
+    assert max_abs_diff(resumed.params, original.params) == 0.0
+
+
 def test_a_checkpoint_of_another_job_spec_is_refused(consortium, tmp_path):
     scenario = sampled_scenario(consortium)
     spec, _ = coordinator(consortium, scenario)

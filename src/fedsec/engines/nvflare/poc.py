@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +24,7 @@ from pathlib import Path
 import fedsec
 from fedsec.core import atomic
 from fedsec.core.errors import FedsecError
+from fedsec.engines.nvflare.checkpoint import CHECKPOINT_DIR
 from fedsec.engines.nvflare.keyguard import check_kit
 from fedsec.engines.nvflare.site_config import SITE_CONFIG, SiteConfig, write_site_config
 
@@ -87,12 +89,11 @@ def prepare(
     from fedsec.engines.nvflare.provision import Admin, FederationSpec, Identity, provision
 
     directory = Path(directory).resolve()
-    if (directory / STATE).exists():
-        old = load_poc(directory)
-        if any(ours(pid, old.kit(name)) for name, pid in old.pids.items()):
-            raise PocError(
-                f"{directory}: a federation is running here; stop it first (fedsec federation stop)"
-            )
+    old = load_poc(directory) if (directory / STATE).exists() else None
+    if old and any(ours(pid, old.kit(name)) for name, pid in old.pids.items()):
+        raise PocError(
+            f"{directory}: a federation is running here; stop it first (fedsec federation stop)"
+        )
     ports = {"fed_learn": free_port(), "admin": free_port()}
     while ports["admin"] == ports["fed_learn"]:
         ports["admin"] = free_port()
@@ -117,8 +118,36 @@ def prepare(
     )
     for name, config in (configs or {}).items():
         write_site_config(config, poc.kit(name) / "local" / SITE_CONFIG)
+    if old:
+        carry_checkpoints(old.kit(SERVER), poc.kit(SERVER))
     poc.save()
     return poc
+
+
+def carry_checkpoints(old_kit: Path, new_kit: Path) -> list[str]:
+    """Copy the coordinator's job checkpoints from the federation's previous kit into its new
+    one (provisioning again makes new kits, and the coordinator reads its checkpoints from its
+    own), so a job stopped with the old federation can be resumed; the jobs carried over."""
+    source = Path(old_kit) / CHECKPOINT_DIR
+    if not source.is_dir() or Path(old_kit).resolve() == Path(new_kit).resolve():
+        return []
+    target = Path(new_kit) / CHECKPOINT_DIR
+    jobs = [j for j in _job_folders(source) if not (target / j).exists()]
+    for job in jobs:
+        with atomic.directory(target / job) as staging:
+            shutil.copytree(source / job, staging, symlinks=True, dirs_exist_ok=True)
+    return jobs
+
+
+def checkpointed_jobs(poc: Poc) -> list[str]:
+    """The jobs whose checkpoints the coordinator's kit holds (resumable with --resume)."""
+    return _job_folders(poc.kit(SERVER) / CHECKPOINT_DIR)
+
+
+def _job_folders(folder: Path) -> list[str]:
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def org_of(site: str) -> str:
