@@ -8,9 +8,16 @@ pytest.importorskip("nvflare")
 
 from fedsec.engines.nvflare.admin import CoordinatorUnreachable
 from fedsec.engines.nvflare.checkpoint import CheckpointError
-from fedsec.engines.nvflare.job import INLINE_ARRAYS, JobInterrupted, build_job, watch
+from fedsec.engines.nvflare.job import (
+    INLINE_ARRAYS,
+    JobInterrupted,
+    build_job,
+    check_resumable,
+    watch,
+)
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.progress import PROGRESS_TOPIC
+from fedsec.engines.nvflare.results import DeploymentError
 from fedsec.scenarios.config import load_scenario
 
 
@@ -79,6 +86,31 @@ def test_a_resumed_job_names_the_interrupted_one_to_the_controller(tmp_path):
     assert "resume" not in server["workflows"][0]["args"]
     with pytest.raises(CheckpointError, match="is not a job id"):
         build_job(spec, tmp_path / "bad", resume="../other-kit")
+
+
+class JobStore:
+    """A coordinator's job store answering get_job_meta; an unknown job is NVFlare's error."""
+
+    def __init__(self, **statuses):
+        self.statuses = statuses
+
+    def get_job_meta(self, job_id):
+        if job_id not in self.statuses:
+            raise RuntimeError(f"job {job_id} does not exist")
+        return {"status": self.statuses[job_id]}
+
+
+def test_only_a_stopped_job_is_resumed():
+    """A completed job's checkpoints are gone: resuming it said it "ended before its first
+    round". A running one would be continued twice from one checkpoint."""
+    store = JobStore(done="FINISHED:COMPLETED", live="RUNNING", stopped="FINISHED:ABANDONED",
+                     aborted="FINISHED:ABORTED")  # fmt: skip
+    with pytest.raises(DeploymentError, match="job done completed: there is nothing to resume"):
+        check_resumable(store, "done")
+    with pytest.raises(DeploymentError, match=r"job live is RUNNING .*fedsec job abort live"):
+        check_resumable(store, "live")
+    for job in ("stopped", "aborted", "forgotten"):  # a lost job store may leave checkpoints
+        check_resumable(store, job)
 
 
 def test_sites_send_the_arrays_of_their_replies_inline(tmp_path):

@@ -116,6 +116,28 @@ def submit(admin: Any, job_dir: Path) -> str:
         raise DeploymentError(f"the coordinator refused the job: {error}") from error
 
 
+def check_resumable(admin: Any, job_id: str) -> None:
+    """Refuse to resume a job that completed (its checkpoints are gone: nothing is left to do)
+    or that still runs (two jobs would go on from one checkpoint). A job the coordinator's job
+    store no longer knows may still have checkpoints: the coordinator decides."""
+    try:
+        status = str(admin.get_job_meta(job_id).get("status", ""))
+    except Exception as error:
+        if lost(error):
+            raise
+        return
+    if status == "FINISHED:COMPLETED":
+        raise DeploymentError(
+            f"job {job_id} completed: there is nothing to resume (its model is in the run "
+            "folder its job submit wrote); submit without --resume for a new run"
+        )
+    if not status.startswith("FINISHED"):
+        raise DeploymentError(
+            f"job {job_id} is {status or 'not finished'} at the coordinator: only a stopped job "
+            f"can be resumed (wait for it, or fedsec job abort {job_id} first)"
+        )
+
+
 def wait(admin: Any, job_id: str, timeout: float, poll: float = 1.0) -> dict[str, Any]:
     """The job's final metadata; a :class:`DeploymentError` when it does not finish in time."""
     deadline = time.monotonic() + timeout
@@ -210,6 +232,8 @@ def run_job(
     workdir = Path(workdir)
     folder = build_job(spec, workdir / "job", job, resume)
     with Link(admin_kit, username, grace=grace) as link:
+        if resume:
+            link.call("checking the job to resume", lambda admin: check_resumable(admin, resume))
         job_id = link.call("submitting the job", lambda admin: submit(admin, folder))
         report({"job": job_id})
         meta = watch(link, job_id, timeout, report)
