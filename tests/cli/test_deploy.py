@@ -60,6 +60,31 @@ def test_provision_with_he_puts_the_secret_key_only_in_site_kits(tmp_path):
     assert "CKKS secret key" in result.output
 
 
+def test_provisioning_again_replaces_another_project_only_with_force(tmp_path):
+    """A second provision at the same --out rewrote project.yml (another project's, or the
+    same with a site added) without a word."""
+    pytest.importorskip("nvflare")
+    base = ["federation", "provision", "--project", "p", "--coordinator", "hub",
+            "--admin", "ops@example.org", "--out", str(tmp_path), "--site", "plant"]  # fmt: skip
+    assert runner.invoke(app, base).exit_code == 0
+    first = (tmp_path / "project.yml").read_text()
+    again = runner.invoke(app, base)  # the same project: new kits, same CA
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "kits" / "p" / "prod_01" / "plant").is_dir()
+
+    grown = runner.invoke(app, [*base, "--site", "cloud"])
+    assert grown.exit_code == 2
+    assert "already describes project p, not this one" in grown.output
+    assert "--force" in grown.output
+    assert (tmp_path / "project.yml").read_text() == first
+    assert not (tmp_path / "kits" / "p" / "prod_02").exists()
+
+    forced = runner.invoke(app, [*base, "--site", "cloud", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert (tmp_path / "kits" / "p" / "prod_02" / "cloud").is_dir()
+    assert "cloud" in (tmp_path / "project.yml").read_text()
+
+
 def test_provision_refuses_clashing_names(tmp_path):
     pytest.importorskip("nvflare")
     result = runner.invoke(

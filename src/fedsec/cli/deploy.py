@@ -6,6 +6,7 @@ of these commands runs (``pip install 'fedsec[deploy]'``).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -64,6 +65,10 @@ def provision_command(
     admin_port: Annotated[int, typer.Option(help="Port admins connect to.")] = 8003,
     job_storage: Annotated[str | None, typer.Option(help="Coordinator's job store folder.")] = None,
     he: HeKeys = False,
+    force: Annotated[
+        bool,
+        typer.Option(help="Provision again over another project.yml at --out (new kits)."),
+    ] = False,
 ) -> None:
     """Write the NVFlare project and hardened startup kits (one per organization and admin)."""
     _nvflare()
@@ -87,6 +92,8 @@ def provision_command(
         )
     except ValidationError as error:
         raise ConfigError(f"invalid federation: {error}") from error
+    if not force:
+        check_reprovision(out, spec)
     kits = provision(spec, out)
     grid = Table("startup kit", "give it to", title=f"{project}: kits in {kits}")
     grid.add_row(str(kits / coordinator), f"the coordinator ({spec.coordinator_org})")
@@ -107,6 +114,31 @@ def provision_command(
     console.print(
         "Every private key is mode 600 and the kits folder 700: keep those modes when you copy "
         "a kit (sites and the coordinator refuse to start with a key others can read)."
+    )
+
+
+def check_reprovision(out: Path, spec) -> None:
+    """Refuse to replace another project.yml at ``out`` (another project, or sites, ports, admins
+    changed) without --force; the same project provisioned again only issues new kits."""
+    import yaml
+
+    from fedsec.engines.nvflare.provision import PROJECT_FILE, project_config
+
+    existing = Path(out) / PROJECT_FILE
+    if not existing.exists():
+        return
+    try:
+        previous = yaml.safe_load(existing.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        previous = None
+    if previous == json.loads(json.dumps(project_config(spec))):
+        return
+    name = previous.get("name") if isinstance(previous, dict) else None
+    what = f"project {name}" if name else "a project fedsec cannot read"
+    raise ConfigError(
+        f"{existing} already describes {what}, not this one: provisioning would replace it and "
+        "issue new kits (in a new prod_NN folder; the old kits stay). Pass --force to do so, or "
+        "choose another --out"
     )
 
 
