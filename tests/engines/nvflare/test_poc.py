@@ -1,6 +1,7 @@
 """The loopback federation is provisioned like a real one: its private keys stay private."""
 
 import os
+import socket
 import stat
 
 import pytest
@@ -24,3 +25,19 @@ def test_a_loopback_federation_keeps_every_private_key_0600(tmp_path):
         map(str, private), 0o600
     )
     assert stat.S_IMODE(os.stat(project / "state").st_mode) == 0o700
+
+
+def test_a_port_taken_by_another_process_is_named_before_the_coordinator_starts(tmp_path):
+    """restart-coordinator with its port squatted waited ~100 s, then said the coordinator was
+    unreachable: the squatter had answered the start-up probe."""
+    fed = poc.prepare(tmp_path / "poc", ["site-1"])
+    try:
+        with socket.socket() as squatter:
+            squatter.bind(("127.0.0.1", fed.ports["admin"]))
+            squatter.listen()
+            taken = rf"port {fed.ports['admin']} on 127.0.0.1 .* in use by another process"
+            with pytest.raises(poc.PocError, match=taken):
+                poc.restart_coordinator(fed, timeout=5)
+        assert poc.SERVER not in fed.pids  # nothing was started
+    finally:
+        poc.stop(fed)  # by PID, should anything have started

@@ -211,6 +211,7 @@ def start(poc: Poc, timeout: float = 120.0) -> Poc:
     """Start the coordinator, then every site; return once all sites have registered."""
     started = time.monotonic()
     try:
+        check_ports_free(poc)
         poc.pids[SERVER] = launch(poc, SERVER)
         poc.save()
         wait_port(poc.ports["admin"], poc.pids[SERVER], timeout)
@@ -253,6 +254,22 @@ def wait_registered(kit: Path, offset: int, pid: int, timeout: float) -> None:
         f"site {kit.name} did not register with the coordinator within {timeout:.0f} s "
         "(is its certificate from this federation's CA? see its log.txt)"
     )
+
+
+def check_ports_free(poc: Poc) -> None:
+    """Refuse to start the coordinator on a port another process holds: the kits name the
+    ports, and a squatter answering on one made the start look like an unreachable coordinator."""
+    for role, port in poc.ports.items():
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as error:
+                raise PocError(
+                    f"port {port} on 127.0.0.1 (the coordinator's {role} port, written in the "
+                    f"kits) is in use by another process ({error.strerror}): free it, or stop "
+                    "this federation and start a new one (fedsec federation poc)"
+                ) from None
 
 
 def wait_port(port: int, pid: int, timeout: float) -> None:
@@ -345,6 +362,7 @@ def restart_coordinator(poc: Poc, timeout: float = 120.0) -> list[str]:
     pid = poc.pids.pop(SERVER, None)
     if pid:
         kill(pid, poc.kit(SERVER))
+    check_ports_free(poc)
     started = time.monotonic()
     poc.pids[SERVER] = launch(poc, SERVER)
     poc.save()
