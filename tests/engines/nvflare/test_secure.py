@@ -92,24 +92,36 @@ def masking_alone(task, data, site):
     return data
 
 
-@pytest.mark.parametrize(
-    "tamper, reason",
-    [
-        (alone_in_its_plan_and_roster, "(share, round 1): roster of 1 organization"),
-        (masking_alone, "(mask, round 1): participants: 1 organization(s)"),
-    ],
-    ids=["a-alone-in-plan-and-roster", "b-masking-alone"],
-)
-def test_a_coordinator_isolating_a_site_gets_a_refusal_the_report_names(
-    secure, sites, tamper, reason
-):
-    """Both attacks of the issue by a coordinator that otherwise runs the job: the victim
-    refuses, says why, sends no masked update, and the job goes on without it."""
-    relay = Relay(sites, tamper)
+def test_a_site_sent_its_own_plan_and_roster_is_refused_by_every_site(secure, sites):
+    """Attack (a): the victim refuses a roster of itself alone; the others, whose roster holds
+    the victim's advertisement for another plan, refuse too: no masked update leaves anyone."""
+    relay = Relay(sites, alone_in_its_plan_and_roster)
+    result, report = run(secure, relay)
+    refused = result.history[0].refused
+    assert refused[VICTIM].startswith(
+        "secure aggregation refused (share, round 1): roster of 1 organization"
+    )
+    for other in ("cloud", "office"):
+        assert (
+            f"roster: {VICTIM} answered another request than this organization" in (refused[other])
+        )
+    assert result.history[0].contributed == [] and result.params is None
+    assert "0 site(s) left" in result.error
+    masked = [r for t, s, n, r in relay.kept if t == "fedsec_secagg_mask" and n == 1]
+    assert not [r for r in masked if isinstance(r, dict)]
+    assert f"- round 1: refused by {VICTIM}: {refused[VICTIM]}" in report
+
+
+def test_a_site_told_it_masks_alone_refuses_and_the_report_names_it(secure, sites):
+    """Attack (b) by a coordinator that otherwise runs the job: the victim refuses, says why,
+    sends no masked update, and the job goes on without it."""
+    relay = Relay(sites, masking_alone)
     result, report = run(secure, relay)
     assert result.error is None
     refusal = result.history[0].refused[VICTIM]
-    assert refusal.startswith(f"secure aggregation refused {reason}")
+    assert refusal.startswith(
+        "secure aggregation refused (mask, round 1): participants: 1 organization(s)"
+    )
     assert result.dropouts[VICTIM] == refusal
     assert [h.contributed for h in result.history] == [["cloud", "office"]] * 3
     masked = [

@@ -18,6 +18,7 @@ from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import SecureAggregationConfig, config_from_scenario
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
+from fedsec.engines.nvflare.statistics import STATISTICS_ROUNDS
 from fedsec.engines.nvflare.wire import params_to_wire
 from fedsec.fl.privacy.secagg import crypto
 from fedsec.scenarios.config import parse_scenario
@@ -124,6 +125,59 @@ def test_a_plan_selecting_only_the_victim_gets_nothing(attack):
     assert not recovered(attacker, found)
     assert attacker.reveals() == []
     assert "(share, round 1): roster of 1 organization" in refusal(attacker, VICTIM)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("weight_unit", 1e15), ("lr", 1e-30)],
+    ids=["weights-vanish", "updates-vanish"],
+)
+def test_a_plan_that_differs_between_sites_gets_nothing(attack, field, value):
+    """Every other site is sent a plan that makes its vector ~0 (a huge weight unit, a
+    vanishing learning rate), so that the honest sum of the round is the victim's payload. The
+    protocol ran consistently; nothing bound the request, until each advertisement carried its
+    digest: now every site sees a peer answered another request and shares no key."""
+    attacker, task, names = attack()
+
+    def vanish(site, plan):
+        if site == VICTIM:
+            return plan
+        if field == "lr":
+            return plan | {"training": plan["training"] | {"lr": value}}
+        return plan | {"protection": plan["protection"] | {field: value}}
+
+    attacker.run(task, names, plan=vanish)
+    assert (
+        "fedsec_secagg_mask" not in attacker.replies or not attacker.replies["fedsec_secagg_mask"]
+    )
+    assert attacker.reveals() == []
+    others = ", ".join(n for n in sorted(names) if n != VICTIM)
+    assert f"roster: {others} answered another request" in refusal(attacker, VICTIM)
+    for site in names:
+        if site != VICTIM:
+            assert f"roster: {VICTIM} answered another request" in refusal(attacker, site)
+
+
+def test_statistics_asked_of_other_columns_at_other_sites_are_refused(sites, attack):
+    """The coordinator asked the victim for its real columns and the others for made-up ones
+    (a site sums zeros for a column it lacks): the secure sum was the victim's own count, sum
+    and log-sum per column. The requests differ, so no site shares its keys."""
+    attack()  # fresh secure-aggregation sessions
+    for site in sites.values():
+        site.statistics_rounds, site.statistics_columns = set(), []
+    real = sites[VICTIM].handle("fedsec_statistics", {"view": "native", "stage": "schema"})
+    fake = [f"no_such_column_{i}" for i in range(len(real["numeric"]))]
+    request = {"view": "native", "stage": "centres", "sampled": len(sites)}
+    adverts = [
+        site.handle(
+            "fedsec_statistics", request | {"numeric": real["numeric"] if name == VICTIM else fake}
+        )
+        for name, site in sites.items()
+    ]
+    share = {"round": STATISTICS_ROUNDS["centres"], "roster": adverts}
+    for site in sites.values():
+        with pytest.raises(PlanRefused, match="answered another request than this organization"):
+            site.handle("fedsec_secagg_share", share)
 
 
 def test_telling_the_victim_it_masks_alone_gets_nothing(attack):

@@ -3,10 +3,10 @@
 Without this, a coordinator that relays the key advertisements could substitute its own public
 keys for a peer's, open the shares sealed for that peer and unmask one site's update. Each site
 therefore signs ``(job, round, sender, public keys, seed commitment, confirmation key, colluders
-to withstand)`` with the private key of its startup kit (RSA-PSS, SHA-256), and every site checks
-each peer's certificate against the project's root CA (the one its mutual TLS trusts), its
-common name against the claimed sender, and the signature. The coordinator's own identity may
-not take part.
+to withstand, digest of the request its vector answers)`` with the private key of its startup
+kit (RSA-PSS, SHA-256), and every site checks each peer's certificate against the project's
+root CA (the one its mutual TLS trusts), its common name against the claimed sender, and the
+signature. The coordinator's own identity may not take part.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def advert_message(job: str, round_: int, advert: Advertisement) -> bytes:
             advert.seed_commitment,
             advert.sign_public,
             str(advert.colluders).encode(),
+            advert.task,
         ]
     )
 

@@ -235,8 +235,9 @@ class Site:
         if not protection.secure_aggregation:
             return replace(reply, payload=vector).to_wire()
         least = max(reporters or 0, plan.sample_dp.noise_shares or 0) or None
+        asked = wire.task_digest("fedsec_train", data)
         advert = self.secure.start(
-            plan.round, vector, plan.sampled, protection.threshold, least=least
+            plan.round, vector, plan.sampled, protection.threshold, asked, least=least
         )
         return replace(reply, secagg=advert).to_wire()
 
@@ -334,7 +335,8 @@ def _sums(site: Site, data: dict[str, Any]) -> dict[str, Any]:
     except EncodingOverflowError as error:
         raise PlanRefused(f"sums refused: {error}") from error
     site.sums_answered.add(request.what)
-    advert = site.secure.start(request.round, wide, request.sampled, request.threshold)
+    asked = wire.task_digest("fedsec_sums", data)
+    advert = site.secure.start(request.round, wide, request.sampled, request.threshold, asked)
     return SumsReply(secagg=advert).to_wire()
 
 

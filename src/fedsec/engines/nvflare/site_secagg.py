@@ -61,17 +61,20 @@ class SiteSecAgg:
         vector: np.ndarray,
         sampled: int,
         requested: int | None,
+        task: bytes,
         required: list[str] | None = None,
         least: int | None = None,
     ) -> dict[str, Any]:
-        """A new sum of ``vector``: this site's advertisement, endorsed by its kit.
+        """A new sum of ``vector``: this site's advertisement, endorsed by its kit. ``task`` is
+        the digest of the request ``vector`` answers (:func:`~fedsec.engines.nvflare.wire.
+        task_digest`): this site shares its keys only if every party answered the same one.
         ``required`` pins the survivors the sum may be revealed over (a second sum over other
         sites than a first one would expose the difference); ``least`` raises the fewest
         contributors it reveals for (the organizations its noise shares cover)."""
         self.check_new(round_)
         minimum = max(self.config.min_contributors or 0, least or 0) or None
         policy = SecAggPolicy(minimum, self.config.colluding_sites, requested)
-        client = SecAggClient(self.name, round_, policy)
+        client = SecAggClient(self.name, round_, policy, task)
         self.pending = {round_: Pending(client, vector, sampled, required)}
         advert = client.advertise()
         endorsement = self.keys.endorse(self.job, round_, advert) if self.keys else None

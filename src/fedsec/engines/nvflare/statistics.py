@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from fedsec.data.taxonomy import BENIGN
-from fedsec.engines.nvflare import secure
+from fedsec.engines.nvflare import secure, wire
 from fedsec.engines.nvflare.plan import JobSpec, PlanRefused, StatisticsRequest, parse
 from fedsec.engines.nvflare.records import Asking, JobFailed, RoundLog
 from fedsec.engines.nvflare.site_config import SiteConfig
@@ -121,7 +121,8 @@ def answer(site: StatisticsSite, data: Any) -> dict[str, Any]:
         raise PlanRefused(f"statistics refused: {error}") from error
     site.statistics_rounds.add(round_)
     site.statistics_columns = list(request.numeric)
-    return site.secure.start(round_, wide, request.sampled, request.threshold, required)
+    asked = wire.task_digest(TASK, data)
+    return site.secure.start(round_, wide, request.sampled, request.threshold, asked, required)
 
 
 def benign_rows(org: OrgData) -> OrgData:

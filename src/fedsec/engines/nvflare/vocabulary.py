@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 from pydantic import Field
 
-from fedsec.engines.nvflare import secure
+from fedsec.engines.nvflare import secure, wire
 from fedsec.engines.nvflare.logs_job import MAX_SECURE_BUCKETS
 from fedsec.engines.nvflare.plan import MAX_SITES, Message, PlanRefused, parse
 from fedsec.engines.nvflare.records import Asking, JobFailed, RoundLog
@@ -100,7 +100,8 @@ def answer(site: VocabularySite, data: Any) -> dict[str, Any]:
         raise PlanRefused(f"vocabulary refused: {error}") from error
     site.sums_answered.add("vocabulary")
     vector = np.concatenate([indicator, rows])
-    return site.secure.start(VOCABULARY_ROUND, vector, request.sampled, request.threshold)
+    asked = wire.task_digest(TASK, data)
+    return site.secure.start(VOCABULARY_ROUND, vector, request.sampled, request.threshold, asked)
 
 
 # -- coordinator ------------------------------------------------------------------------------

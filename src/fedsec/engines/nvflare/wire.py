@@ -6,6 +6,8 @@ a site treats everything from the coordinator as untrusted input.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import numpy as np
@@ -80,6 +82,7 @@ ADVERT_FIELDS = {
     "seed_commitment",
     "sign_public",
     "colluders",
+    "task",
 }
 
 
@@ -91,6 +94,7 @@ def advert_to_wire(advert: Advertisement) -> dict:
         "seed_commitment": advert.seed_commitment,
         "sign_public": advert.sign_public,
         "colluders": advert.colluders,
+        "task": advert.task,
     }
 
 
@@ -104,7 +108,34 @@ def advert_from_wire(value: Any) -> Advertisement:
         _bytes(value["seed_commitment"], "advertisement.seed_commitment", KEY_BYTES),
         _bytes(value["sign_public"], "advertisement.sign_public", KEY_BYTES),
         _count(value["colluders"], "advertisement.colluders", 0, MAX_SITES - 1),
+        _bytes(value["task"], "advertisement.task", KEY_BYTES),
     )
+
+
+def task_digest(task: str, data: Any) -> bytes:
+    """SHA-256 of a request as this site received it (``task``'s name and its data: plan,
+    model, arrays), canonical: the same request gives the same digest at every site."""
+    text = json.dumps([task, _canonical(data)], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).digest()
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, np.ndarray):
+        data = np.ascontiguousarray(value)
+        return {"ndarray": [data.dtype.str, list(data.shape), hashlib.sha256(data).hexdigest()]}
+    if isinstance(value, bytes):
+        return {"bytes": hashlib.sha256(value).hexdigest()}
+    if isinstance(value, np.generic):
+        return _canonical(value.item())
+    if isinstance(value, float):
+        return {"float": value.hex()}  # NaN and Infinity too, exactly
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    raise PlanRefused(f"request holds a value of type {type(value).__name__}")
 
 
 def threshold_from_wire(value: Any, what: str) -> int:

@@ -36,9 +36,12 @@ from fedsec.fl.privacy.secagg.policy import SecAggPolicy, threshold_floor
 
 
 class SecAggClient:
-    def __init__(self, name: str, round_: int, policy: SecAggPolicy | None = None) -> None:
+    def __init__(
+        self, name: str, round_: int, policy: SecAggPolicy | None = None, task: bytes = b""
+    ) -> None:
         self.name = name
         self.round = round_
+        self.task = task  # the digest of the request this organization's vector answers
         self.policy = policy or SecAggPolicy()
         self.cipher_keys = crypto.KeyPair.generate()
         self.mask_keys = crypto.KeyPair.generate()
@@ -83,6 +86,7 @@ class SecAggClient:
             hashlib.sha256(self.seed).digest(),
             self.signing.public,
             self.policy.colluders,
+            self.task,
         )
 
     def share(self, roster: Mapping[str, Advertisement]) -> list[SealedShare]:
@@ -90,6 +94,13 @@ class SecAggClient:
         self.expect("advertised", "roster")
         if roster.get(self.name) != self.advertise():
             raise self.refuse("roster: this organization's keys are missing or were altered")
+        others = sorted(name for name, advert in roster.items() if advert.task != self.task)
+        if others:
+            raise self.refuse(
+                f"roster: {', '.join(others)} answered another request than this organization "
+                "for this sum (the digests of the requests differ); a coordinator that sends "
+                "parties different requests could make their vectors vanish and read one alone"
+            )
         n = len(roster)
         if n < 2:
             raise self.refuse(f"roster of {n} organization: a sum of one is that one's update")

@@ -26,8 +26,11 @@ class SecAggAborted(SecAggError):
 
 @dataclass(frozen=True)
 class Advertisement:
-    """Round 0: an organization's public keys, a commitment to its self-mask seed and how many
-    colluding organizations it wants the round's threshold to withstand."""
+    """Round 0: an organization's public keys, a commitment to its self-mask seed, how many
+    colluding organizations it wants the round's threshold to withstand, and the digest of the
+    request its vector answers (``task``): every party of a sum must have been sent the same
+    request, or a coordinator could make the others' vectors vanish (a huge weight unit, a zero
+    model, made-up columns) and read the one left as the sum."""
 
     sender: str
     cipher_public: bytes  # X25519, for the keys that encrypt shares
@@ -35,6 +38,7 @@ class Advertisement:
     seed_commitment: bytes  # SHA-256 of the self-mask seed
     sign_public: bytes  # Ed25519, for this round's confirmation
     colluders: int = 0
+    task: bytes = b""  # SHA-256 of the request the vector was computed for
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ def roster_digest(roster: Mapping[str, Advertisement]) -> bytes:
     """SHA-256 of every advertisement of the roster: the same digest means the same keys."""
     keys = ("cipher_public", "mask_public", "seed_commitment", "sign_public")
     entries = [
-        [a.sender, a.colluders, *(getattr(a, k).hex() for k in keys)]
+        [a.sender, a.colluders, *(getattr(a, k).hex() for k in keys), a.task.hex()]
         for a in sorted(roster.values(), key=lambda a: a.sender)
     ]
     return hashlib.sha256(json.dumps(entries).encode()).digest()

@@ -1,0 +1,33 @@
+"""The digest of a request binds a secure sum to what every party was asked."""
+
+import numpy as np
+
+from fedsec.engines.nvflare.wire import task_digest
+
+REQUEST = {
+    "plan": {"round": 1, "training": {"lr": 0.01}, "protection": {"weight_unit": 1000.0}},
+    "params": [np.arange(6, dtype=np.float32).reshape(2, 3), np.zeros(3, np.float32)],
+    "model": {"view": "canonical", "numeric": ["bytes", "duration"]},
+}
+
+
+def test_the_same_request_has_the_same_digest_whatever_its_key_order():
+    shuffled = {k: REQUEST[k] for k in reversed(list(REQUEST))}
+    assert task_digest("fedsec_train", shuffled) == task_digest("fedsec_train", REQUEST)
+    assert len(task_digest("fedsec_train", REQUEST)) == 32
+
+
+def test_any_change_a_coordinator_could_make_changes_the_digest():
+    base = task_digest("fedsec_train", REQUEST)
+    params = REQUEST["params"]
+    changed = [
+        REQUEST | {"plan": REQUEST["plan"] | {"protection": {"weight_unit": 1e15}}},
+        REQUEST | {"plan": REQUEST["plan"] | {"training": {"lr": 0.010000000000000002}}},
+        REQUEST | {"params": [params[0] * 0, params[1]]},
+        REQUEST | {"params": [params[0].reshape(3, 2), params[1]]},
+        REQUEST | {"params": [params[0].astype(np.float64), params[1]]},
+        REQUEST | {"model": {"view": "canonical", "numeric": ["bytes", "no_such_column"]}},
+    ]
+    digests = {task_digest("fedsec_train", c) for c in changed}
+    assert base not in digests and len(digests) == len(changed)
+    assert task_digest("fedsec_sums", REQUEST) != base  # the task's name too
