@@ -53,6 +53,25 @@ def test_a_site_spends_at_most_its_own_epsilon_over_the_job(consortium):
     assert site.ledger.epsilon() == spent  # the refused round trained nothing
 
 
+def test_the_epsilon_a_site_reports_is_that_of_the_noise_it_used_in_every_round(consortium):
+    """A plan whose target changed between rounds (3.5, then 0.3: less noise first) had the
+    evaluation report the last round's noise for all six steps: epsilon 0.29 where the site's
+    own ledger, which composes every round, says 2.09."""
+    site = guarded_site(consortium, max_epsilon=4.0)
+    for round_, target in ((1, 3.5), (2, 0.3), (3, 0.3)):
+        dp = DP | {"epsilon": target}
+        train(site, consortium, round=round_, rounds=3, sample_dp=dp)
+    request, _ = _train_request(site, consortium)
+    plan = request["plan"] | {"round": 3, "rounds": 3, "sample_dp": DP | {"epsilon": 0.3}}
+    evaluation = {"plan": plan, "model": request["model"], "params": request["params"]}
+    reply = site.handle("fedsec_evaluate", evaluation | {"target_fpr": 0.01})
+    reported = reply["sample_dp"]
+    assert reported["epsilon"] == pytest.approx(site.ledger.epsilon(), abs=1e-4)
+    assert reported["epsilon"] > 1.5  # the first round's little noise counts
+    assert reported["noise_multiplier"] == pytest.approx(min(n for n, _, _ in site.ledger.history))
+    assert reported["steps"] == site.dp_steps
+
+
 def test_a_coordinator_cannot_replay_a_one_round_job_to_cut_the_noise(consortium):
     """Each 'round 1 of 1' plan calibrates the noise of a whole job into one round: the second
     such round would double the epsilon, so the site refuses it."""

@@ -308,14 +308,17 @@ class Site:
             scored["test"],
             verdict is None or verdict.accepted,
             _json(verdict),
-            recipe.sample_dp_spent(
-                plan.training,
+            self.ledger.spent(
                 plan.sample_dp,
-                self.noise,
-                ready.own_rows,
-                self.dp_steps,
-                plan.rate(ready.own_rows),
-                shared=True,
+                recipe.sample_dp_spent(
+                    plan.training,
+                    plan.sample_dp,
+                    self.noise,
+                    ready.own_rows,
+                    self.dp_steps,
+                    plan.rate(ready.own_rows),
+                    shared=True,
+                ),
             ),
         ).to_wire()
 

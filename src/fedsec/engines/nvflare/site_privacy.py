@@ -24,10 +24,12 @@ sample_rate = 0.04   # ... at this federation-wide Poisson rate
 
 from __future__ import annotations
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
 from fedsec.fl import recipe
+from fedsec.fl.config import SampleDpConfig
 from fedsec.fl.privacy import dp
 
 #: Room for floating point only: Opacus calibrates to within 0.01 below the target.
@@ -112,6 +114,27 @@ class PrivacyLedger:
         noise, rate, _ = round_steps(plan, rows)
         if noise > 0 and done:
             self.history.append((noise, rate, done))
+
+    def spent(self, budget: SampleDpConfig, spent: dict) -> dict:
+        """``spent`` (the accountant's report at the last round's noise) with epsilon composed
+        over the steps this site actually took, at the plan's delta: a plan whose noise or
+        rate changed between rounds would otherwise report the last round's noise for all."""
+        if not spent or len({(noise, rate) for noise, rate, _ in self.history}) < 2:
+            return spent
+        epsilon = dp.composed_sample_dp_epsilon(self.history, budget.delta, budget.accountant)
+        report = spent | {
+            "noise_multiplier": round(min(noise for noise, _, _ in self.history), 6),
+            "sample_rate": round(max(rate for _, rate, _ in self.history), 6),
+            "steps": sum(steps for _, _, steps in self.history),
+            "epsilon": round(epsilon, 4),
+        }
+        if "noise_shares" in spent:  # what a colluding organization cannot remove
+            keep = np.sqrt((spent["noise_shares"] - 1) / spent["noise_shares"])
+            residual = [(noise * keep, rate, steps) for noise, rate, steps in self.history]
+            report["epsilon_with_one_colluding_org"] = round(
+                dp.composed_sample_dp_epsilon(residual, budget.delta, budget.accountant), 4
+            )
+        return report
 
     def epsilon(self, accountant: str = "rdp", extra: Steps | None = None) -> float:
         """Epsilon (at ``max_delta``) of every recorded step, and of ``extra`` if given."""
