@@ -171,3 +171,22 @@ def test_a_malformed_decryption_task_is_refused_naming_the_field(site):
         site.handle("fedsec_he_decrypt", task | {"contributors": ["plant", "plant"]})
     with pytest.raises(PlanRefused, match="no encrypted update of round 1 here"):
         site.handle("fedsec_he_decrypt", task)
+
+
+def test_a_site_trains_each_round_once_and_at_most_its_max_rounds(consortium):
+    """limits.max_rounds bounded only the plan's own count: a coordinator replaying "round 1
+    of 2" collected a new update each time (six from a site whose limit was 2)."""
+    data, scenario = consortium
+    config = config_from_scenario(scenario, "plant", data, False)
+    limits = config.limits.model_copy(update={"max_rounds": 2})
+    site = Site(config.model_copy(update={"limits": limits}), data)
+    request, _ = _train_request(site, consortium)
+    for round_ in (1, 2):
+        plan = request["plan"] | {"round": round_, "rounds": 2}
+        assert "params" in site.handle("fedsec_train", request | {"plan": plan})
+    for round_, refusal in ((2, "already trained round 2 of this job; round 2 comes too late"),
+                            (1, "already trained round 2")):  # fmt: skip
+        replay = request | {"plan": request["plan"] | {"round": round_, "rounds": 2}}
+        with pytest.raises(PlanRefused, match=refusal):
+            site.handle("fedsec_train", replay)
+    assert site.trained_rounds == [1, 2]

@@ -49,8 +49,10 @@ def test_a_site_spends_at_most_its_own_epsilon_over_the_job(consortium):
     spent = site.ledger.epsilon()
     assert 0.9 < spent <= 1.0  # the plan's calibration, checked by the site's own ledger
     with pytest.raises(PlanRefused, match=r"epsilon over the job to .*beyond its .*max_epsilon 1"):
+        train(site, consortium, round=4, rounds=4, sample_dp=DP)  # a round more
+    with pytest.raises(PlanRefused, match=r"already trained round 3 of this job; round 3"):
         train(site, consortium, round=3, rounds=3, sample_dp=DP)  # a replayed round
-    assert site.ledger.epsilon() == spent  # the refused round trained nothing
+    assert site.ledger.epsilon() == spent  # the refused rounds trained nothing
 
 
 def test_the_epsilon_a_site_reports_is_that_of_the_noise_it_used_in_every_round(consortium):
@@ -73,12 +75,14 @@ def test_the_epsilon_a_site_reports_is_that_of_the_noise_it_used_in_every_round(
 
 
 def test_a_coordinator_cannot_replay_a_one_round_job_to_cut_the_noise(consortium):
-    """Each 'round 1 of 1' plan calibrates the noise of a whole job into one round: the second
-    such round would double the epsilon, so the site refuses it."""
+    """Each 'round 1 of 1' plan calibrates the noise of a whole job into one round: a replay is
+    refused as such, and 'round 2 of 2' next would take the epsilon beyond the floor."""
     site = guarded_site(consortium, max_epsilon=1.0)
     assert "params" in train(site, consortium, round=1, rounds=1, sample_dp=DP)
-    with pytest.raises(PlanRefused, match=r"beyond its privacy\.max_epsilon 1"):
+    with pytest.raises(PlanRefused, match=r"already trained round 1 of this job"):
         train(site, consortium, round=1, rounds=1, sample_dp=DP)
+    with pytest.raises(PlanRefused, match=r"beyond its privacy\.max_epsilon 1"):
+        train(site, consortium, round=2, rounds=2, sample_dp=DP)
 
 
 @pytest.mark.parametrize(

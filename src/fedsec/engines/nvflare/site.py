@@ -93,6 +93,7 @@ class Site:
         self.keys, self.job = keys, job
         self.gate = AcceptanceGate(config.gate, seed=config.seed)
         self.dp_steps = 0
+        self.trained_rounds: list[int] = []  # the rounds this site trained in this job
         self.ledger = PrivacyLedger(config.privacy, self.name)
         self.control: Params | None = None  # this site's SCAFFOLD control variate, c_i
         self.noise = 0.0
@@ -192,6 +193,7 @@ class Site:
             raise PlanRefused(f"site {self.name} only sends updates under secure aggregation")
         if secure:
             self.secure.check_new(plan.round)
+        self.check_round(plan.round)
         training = plan.to_training_plan(self.name, ready.own_rows)
         training = model.objective(training, ready, self.name, plan)
         self.ledger.admit(plan, ready.own_rows)
@@ -201,6 +203,7 @@ class Site:
             ready.network, params, ready.x, ready.y, training, task, self.control, self.randomness
         )
         update, extra = replace(result.update, num_samples=ready.own_rows), result.extra
+        self.trained_rounds.append(plan.round)
         done = int(update.metrics.get("dp_steps", 0))
         self.dp_steps += done
         self.ledger.record(plan, ready.own_rows, done)
@@ -279,6 +282,17 @@ class Site:
                     f"training plan refused: {field} {value} exceeds this site's limit {bound}"
                 )
         return plan
+
+    def check_round(self, round_: int) -> None:
+        """Train each round of a job once, in order: a coordinator replaying "round 1 of 2"
+        would collect an update (and spend privacy) each time. Rounds rising from 1 and never
+        beyond the plan's ``rounds`` (itself within ``limits.max_rounds``) make that limit a
+        count of the rounds this site trains in a job."""
+        if self.trained_rounds and round_ <= self.trained_rounds[-1]:
+            raise PlanRefused(
+                f"training plan refused: site {self.name} already trained round "
+                f"{self.trained_rounds[-1]} of this job; round {round_} comes too late"
+            )
 
     def judge(self, round_: int, ready: Prepared, params: Params) -> Verdict | None:
         """The acceptance gate's verdict on a global model (None: no gate at this site)."""
