@@ -26,10 +26,20 @@ def read(path):
 
 @pytest.fixture(scope="module")
 def matrix_run(tmp_path_factory, data_dir):
-    out = tmp_path_factory.mktemp("matrix") / "m"
-    result = invoke(data_dir, out, *CELLS)
+    """Written into a runs folder, as the default --out does (from the folder it sits in)."""
+    base = tmp_path_factory.mktemp("matrix")
+    out = base / "runs" / "m"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(base)
+        result = invoke(data_dir, out, *CELLS)
     assert result.exit_code == 0, result.output
     return out, result.output
+
+
+def test_runs_latest_is_left_to_runs_with_a_model(matrix_run):
+    """``detect --model runs/latest/model`` after a matrix found a folder without a model."""
+    out, output = matrix_run
+    assert not (out.parent / "latest").exists() and "points here" not in output
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,7 +15,6 @@ from fedsec.cli.options import (
     Force,
     Overrides,
     RayAddress,
-    RunOut,
     Workers,
     parse_seeds,
 )
@@ -39,7 +39,13 @@ def attack_matrix(
     families: Annotated[
         str | None, typer.Option(help="targeted_flip's families (default: one of its own).")
     ] = None,
-    out: RunOut = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Output folder. Default: runs/SCENARIO-attack-matrix-seedN (-2, -3 ... when "
+            "taken)."
+        ),
+    ] = None,
     data_dir: DataDir = None,
     set_: Overrides = None,
     force: Force = False,
@@ -80,7 +86,7 @@ def attack_matrix(
         rows = run_matrix(plan, data_dir, _show, workers=workers, address=ray_address)
         write_matrix(rows, plan, config.to_toml(), target, force=force)
     _show_summary(rows, config.name)
-    finish_run(target, {}, "matrix directory")
+    finish_run(target, {}, "matrix directory", latest=False)
 
 
 def _show_summary(rows: list[dict], name: str) -> None:

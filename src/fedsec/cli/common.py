@@ -248,15 +248,19 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=".*backward hook")  # torch, about Opacus' hooks
 
 
-def finish_run(target: Path, metrics: dict, what: str = "run directory") -> None:
-    """Say where the run is; point runs/latest at a complete run; an interrupted run ends
-    with exit 130 after saying what it kept."""
+def finish_run(
+    target: Path, metrics: dict, what: str = "run directory", latest: bool = True
+) -> None:
+    """Say where the run is; point runs/latest at a complete run (``latest``: a run with a
+    model; a sweep's folder holds none); an interrupted run ends with exit 130 after saying
+    what it kept."""
     incomplete = metrics.get("incomplete")
     if incomplete:
         raise Interrupted(
             f"kept the finished arms ({', '.join(incomplete['finished_arms'])}) in {target}, "
             f"marked incomplete; not finished: {', '.join(incomplete['missing_arms'])}"
         )
-    latest = outputs.point_latest(target) if outputs.in_runs(target) else None
-    pointer = f" ({latest} points here)" if latest is not None else ""
+    pointer = ""
+    if latest and outputs.in_runs(target):
+        pointer = f" ({outputs.point_latest(target)} points here)"
     console.print(f"{what}: [bold]{escape(str(target))}[/]{pointer}")

@@ -152,4 +152,4 @@ def privacy_curve_command(
             ),
         )
     console.print(grid)
-    finish_run(target, {}, "curve directory")
+    finish_run(target, {}, "curve directory", latest=False)
