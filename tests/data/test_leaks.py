@@ -56,6 +56,19 @@ def test_a_wireshark_packet_export_is_refused_saying_it_has_no_flow_counters(tmp
         read_flows("mapped", [path], Mapping(context=["Source", "Destination"]))
 
 
+@pytest.mark.parametrize("fmt", ["flows", "unsw-nb15", "cicids2017", "nf-v2"])
+def test_a_packet_level_export_given_as_flows_says_why_not_which_columns(tmp_path, fmt):
+    """``detect --format flows`` on a Wireshark CSV listed the flow columns it lacked; only
+    ``inspect`` said it was a packet-level export and what to do."""
+    path = tmp_path / "pkts.csv"
+    path.write_text(
+        "No.,Time,Source,Destination,Protocol,Length,Info\n"
+        "1,0.0,10.0.0.1,10.0.0.2,TCP,60,SYN\n2,0.1,10.0.0.2,10.0.0.1,TCP,60,SYN ACK\n"
+    )
+    with pytest.raises(InputError, match=r"packet-level export.*aggregate the packets"):
+        read_flows(fmt, [path])
+
+
 def test_a_tshark_field_export_is_refused(tmp_path):
     path = tmp_path / "fields.csv"
     pd.DataFrame(

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from fedsec.core.errors import InputError
+from fedsec.data.leaks import check_not_packets
 from fedsec.data.readers._csv_records import RecordScan, parse_records
 from fedsec.data.readers._input import Limits, limits, read_text
 
@@ -51,6 +52,7 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], path: Path) -> 
     """Fail naming every required column the file lacks."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
+        check_not_packets(path, [str(c) for c in frame.columns])  # the reason, if it is one
         raise InputError(path, f"missing required columns: {', '.join(missing)}")
 
 
