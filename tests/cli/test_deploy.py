@@ -129,6 +129,7 @@ def test_site_config_is_written_from_a_per_source_scenario(tmp_path, data_dir):
     (path,) = source["paths"]
     assert Path(path) == (data_dir / "ton-iot-telemetry" / "Train_Test_IoT_Fridge.csv.gz").resolve()
     assert Path(path).is_file()
+    assert "note: no record-level DP floor" in result.output
     partitioned = runner.invoke(
         app,
         [
@@ -253,3 +254,20 @@ def test_what_deployment_cannot_run_of_a_logs_scenario_is_refused(tmp_path):
     assert site.exit_code == 2, site.output
     assert "partitions one dataset among organizations (iid)" in site.output
     assert not (tmp_path / "site.toml").exists()
+
+
+def test_site_config_says_what_it_leaves_to_the_coordinator_or_to_public_values(tmp_path, data_dir):
+    """A site config without a DP floor lets each plan decide the noise, and fedsec's default
+    logs hashing key is public: both were written without a word."""
+    out = tmp_path / "fedsec_site.toml"
+    args = ["federation", "site-config", "logs-cross-system", "--org", "hadoop"]
+    result = runner.invoke(app, [*args, "--data-dir", str(data_dir), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "note: no record-level DP floor" in result.output
+    assert "hash_key is fedsec's public default 'fedsec-logs'" in result.output
+    config = tomllib.loads(out.read_text())
+    config["logs"]["hash_key"] = "our-consortium-secret"
+    config["privacy"] = {"max_epsilon": 1.0}
+    from fedsec.engines.nvflare.site_config import SiteConfig, weak_settings
+
+    assert weak_settings(SiteConfig.model_validate(config)) == []

@@ -250,7 +250,11 @@ def site_config_command(
 ) -> None:
     """Write a site config reading one organization's files of a scenario (never over an
     existing file, a site's hand-edited privacy floor perhaps, without --force)."""
-    from fedsec.engines.nvflare.site_config import config_from_scenario, write_site_config
+    from fedsec.engines.nvflare.site_config import (
+        config_from_scenario,
+        weak_settings,
+        write_site_config,
+    )
     from fedsec.scenarios.config import load_scenario
     from fedsec.scenarios.federation import resolve_data_dir
 
@@ -261,6 +265,8 @@ def site_config_command(
     console.print(escape(f"site config for {org}: {write_site_config(config, out)}"))
     if not secure_aggregation:
         console.print("this site will send its statistics and updates in clear when a job asks")
+    for note in weak_settings(config):
+        console.print(escape(f"note: {note}"), highlight=False)
 
 
 @job_app.command("submit")

@@ -238,6 +238,28 @@ def load_site_data(config: SiteConfig, view: str, base: Path) -> OrgData:
     return federation.orgs[0]
 
 
+#: The hashing key fedsec uses when none is set: public, so no secret from the coordinator.
+PUBLIC_HASH_KEY = SiteLogs.model_fields["hash_key"].default
+
+
+def weak_settings(config: SiteConfig) -> list[str]:
+    """What this site's config leaves to the coordinator's plan or to public values: said
+    when the config is written, so an operator decides knowingly."""
+    notes = []
+    if config.privacy.max_epsilon is None:
+        notes.append(
+            "no record-level DP floor: each job's plan decides whether and how much DP-SGD "
+            "noise this site adds (set [privacy] max_epsilon to require it; docs/deployment.md)"
+        )
+    if config.logs is not None and config.logs.hash_key == PUBLIC_HASH_KEY:
+        notes.append(
+            f"[logs] hash_key is fedsec's public default {PUBLIC_HASH_KEY!r}: the coordinator "
+            "could hash known event templates and read the tokens; set the consortium's own "
+            "secret, the same at every site"
+        )
+    return notes
+
+
 def site_logs_scenario(config: SiteConfig) -> LogsScenario:
     """This site's log sessions as a one-organization logs scenario, read, hashed and split
     exactly as the in-process engine does for the same organization's files."""
