@@ -1,11 +1,18 @@
 import json
+from pathlib import Path
 
 import pytest
 
 from fedsec.bundles.bundle import FORMAT, MANIFEST, VERSION
 from fedsec.bundles.signing import Trust
-from fedsec.core.errors import BundleError
-from fedsec.detect.dispatch import DETECTORS, REFUSED_OPTIONS, run_detection
+from fedsec.core.errors import BundleError, InputError
+from fedsec.data.logs import SessionOptions
+from fedsec.detect.dispatch import (
+    DETECTORS,
+    REFUSED_OPTIONS,
+    check_format_for_kind,
+    run_detection,
+)
 from fedsec.tasks.registry import TASKS
 
 
@@ -36,3 +43,28 @@ def test_a_bundle_of_a_kind_no_task_ships_is_refused_by_name(tmp_path):
     ):
         run_detection(model, [], "flows", tmp_path / "alerts.jsonl", trust=unsigned_ok)
     assert not (tmp_path / "alerts.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "fmt", "options", "said"),
+    [
+        ("deeplog", "flows", None, "a logs bundle scores log sessions: --format is one of"),
+        ("anomaly-detector", "sequences", None, "'sequences' is a log format"),
+        ("family-classifier", "raw-log", None, "'raw-log' is a log format"),
+        (
+            "anomaly-detector",
+            "unsw-nb15",
+            SessionOptions(session_key=r"blk_\d+", templates=Path("t.csv")),
+            "--session-key, --templates: for log sessions only",
+        ),
+    ],
+)
+def test_a_format_or_option_of_the_other_kind_is_blamed_on_the_bundle(kind, fmt, options, said):
+    """A flow file given to a logs bundle was refused as an "unknown log format 'flows'"
+    naming the file; an anomaly bundle named no file for 'sequences'; --templates and
+    --session-key were silently ignored with flow bundles."""
+    model = Path("runs/x/model")
+    with pytest.raises(InputError, match=said) as caught:
+        check_format_for_kind(model, kind, fmt, options)
+    assert caught.value.path == model
+    check_format_for_kind(model, kind, "sequences" if kind == "deeplog" else "flows", None)

@@ -23,8 +23,9 @@ from fedsec.bundles.keys import user_trust
 from fedsec.bundles.signing import Authenticity, Trust
 from fedsec.core.errors import BundleError, InputError
 from fedsec.core.standard_streams import described_input, is_pipe
-from fedsec.data.logs import SessionOptions
+from fedsec.data.logs import LOG_FORMATS, SessionOptions
 from fedsec.data.mapping import Mapping
+from fedsec.data.readers import FORMATS
 from fedsec.detect.alerts import flow_scorer
 from fedsec.detect.ecs import DATASETS, AlertSource
 from fedsec.detect.follow import FollowOptions, run_follow, run_until_end
@@ -241,6 +242,7 @@ def run_detection(
     the cores allow, :func:`fedsec.detect.threads.scoring_workers`); ``progress(rows, alerts)``:
     told the rows scored and the alerts written so far as a flow file is scored."""
     kind, authenticity, trust = _verified(model_dir, trust, threshold, namespace)
+    check_format_for_kind(model_dir, kind, fmt, options)
     piped = any(is_pipe(path) for path in inputs)
     alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions(), piped)
     request = DetectionRequest(
@@ -324,6 +326,42 @@ def check_kind_and_options(
     refusal = refuses(threshold, namespace) if refuses else None
     if refusal is not None:
         raise InputError(model_dir, refusal)
+
+
+def check_format_for_kind(
+    model_dir: Path, kind: str, fmt: str, options: SessionOptions | None
+) -> None:
+    """A logs bundle scores log formats, the others flow formats; logs options go with logs
+    bundles only. Said of the bundle, before any input is read (a flow file given to a logs
+    bundle was blamed for an "unknown log format 'flows'")."""
+    logs = kind == LOGS_KIND
+    if logs and fmt in FORMATS:  # a flow format (an unknown one is the reader's to name)
+        raise InputError(
+            model_dir,
+            f"a logs bundle scores log sessions: --format is one of {', '.join(LOG_FORMATS)}, "
+            f"not {fmt!r} (score flows with a classifier or anomaly bundle)",
+        )
+    if not logs and fmt in LOG_FORMATS:
+        raise InputError(
+            model_dir,
+            f"this {kind} bundle scores flows: {fmt!r} is a log format (score log sessions "
+            "with a logs bundle)",
+        )
+    given = [] if options is None else _logs_options(options)
+    if not logs and given:
+        raise InputError(
+            model_dir, f"{', '.join(given)}: for log sessions only, not with this {kind} bundle"
+        )
+
+
+def _logs_options(options: SessionOptions) -> list[str]:
+    flags = {
+        "--session-key": options.session_key is not None,
+        "--session-window": bool(options.session_window),
+        "--log-format": options.log_format is not None,
+        "--templates": options.templates is not None,
+    }
+    return [flag for flag, given in flags.items() if given]
 
 
 def alert_format(
