@@ -1,9 +1,13 @@
 """A site's own DP floor: a hostile coordinator can neither switch DP-SGD off at a site nor make
 it spend more than its configured epsilon, however it words the plan."""
 
+import json
+import stat
+
 import numpy as np
 import pytest
 
+from fedsec.engines.nvflare.ledger_file import LEDGER_FILE
 from fedsec.engines.nvflare.plan import DeploymentSettings, PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import (
@@ -23,10 +27,11 @@ pytestmark = pytest.mark.usefixtures("site_files_read_once")
 DP = {"epsilon": 1.0, "batch_size": 256, "local_steps": 2}
 
 
-def guarded_site(consortium, **floor) -> Site:
+def guarded_site(consortium, ledger=None, job="", **floor) -> Site:
     data, scenario = consortium
     config = config_from_scenario(scenario, "plant", data, False)
-    return Site(config.model_copy(update={"privacy": SitePrivacyConfig(**floor)}), data)
+    privacy = SitePrivacyConfig(**floor)
+    return Site(config.model_copy(update={"privacy": privacy}), data, job=job, ledger=ledger)
 
 
 def train(site, consortium, **plan):
@@ -72,6 +77,29 @@ def test_the_epsilon_a_site_reports_is_that_of_the_noise_it_used_in_every_round(
     assert reported["epsilon"] > 1.5  # the first round's little noise counts
     assert reported["noise_multiplier"] == pytest.approx(min(n for n, _, _ in site.ledger.history))
     assert reported["steps"] == site.dp_steps
+
+
+def test_a_lifetime_budget_holds_across_jobs(consortium, tmp_path):
+    """A site's ledger in memory lasts one job: a second job (a resumed one too) found
+    max_epsilon whole again. With lifetime_epsilon, the site's ledger file composes them."""
+    ledger = tmp_path / "local" / LEDGER_FILE
+    ledger.parent.mkdir()
+    first = guarded_site(consortium, ledger, "job-1", max_epsilon=1.0, lifetime_epsilon=1.2)
+    assert "params" in train(first, consortium, round=1, rounds=1, sample_dp=DP)
+    assert stat.S_IMODE(ledger.stat().st_mode) == 0o600
+    recorded = json.loads(ledger.read_text())["jobs"]
+    assert list(recorded) == ["job-1"] and recorded["job-1"][0][2] == first.dp_steps
+
+    second = guarded_site(consortium, ledger, "job-2", max_epsilon=1.0, lifetime_epsilon=1.2)
+    with pytest.raises(PlanRefused, match=r"over every job of its ledger to 1\.\d+, beyond its "):
+        train(second, consortium, round=1, rounds=1, sample_dp=DP)
+    alone = guarded_site(consortium, None, "job-2", max_epsilon=1.0)  # the job's floor only
+    assert "params" in train(alone, consortium, round=1, rounds=1, sample_dp=DP)
+
+    ledger.write_text('{"jobs": {"job-1": [[0, 2, -1]]}}')
+    third = guarded_site(consortium, ledger, "job-3", lifetime_epsilon=1.2)
+    with pytest.raises(PlanRefused, match=rf"{ledger}: not a privacy ledger fedsec can read"):
+        train(third, consortium, round=1, rounds=1, sample_dp=DP)
 
 
 def test_a_coordinator_cannot_replay_a_one_round_job_to_cut_the_noise(consortium):

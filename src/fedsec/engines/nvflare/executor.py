@@ -21,6 +21,7 @@ from fedsec.core.errors import FedsecError
 from fedsec.engines.nvflare.hekeys import load_kit_context
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.keyguard import check_kit
+from fedsec.engines.nvflare.ledger_file import LEDGER_FILE
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import SITE_CONFIG, load_site_config
@@ -67,7 +68,8 @@ class FedsecExecutor(Executor):
             job = str(fl_ctx.get_job_id())
             he_key = partial(load_kit_context, startup, CLIENT_CONTEXT)
             link = partial(kit_booster_link, startup)
-            self._site = Site(config, path.parent, name, keys, job, he_key, link)
+            ledger = path.parent / LEDGER_FILE
+            self._site = Site(config, path.parent, name, keys, job, he_key, link, ledger)
         return self._site
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from fedsec.core import seeding
 from fedsec.engines.nvflare import site_trees, statistics, vocabulary, wire
 from fedsec.engines.nvflare.identity import KitIdentity
+from fedsec.engines.nvflare.ledger_file import LedgerFile
 from fedsec.engines.nvflare.messages import EvaluateTask, SumsTask, TrainTask
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
 from fedsec.engines.nvflare.registry import LOADERS, SITE_MODELS
@@ -71,7 +72,9 @@ class Site:
     peers'; ``job`` binds those endorsements to one job. ``he_key`` loads the kit's CKKS
     context (with its secret key) when a job asks for homomorphic encryption. ``booster_link``
     gives where the coordinator's XGBoost server is and the TLS files to reach it with (its
-    kit's: :func:`~fedsec.engines.nvflare.site_trees.kit_booster_link`) for a tree job."""
+    kit's: :func:`~fedsec.engines.nvflare.site_trees.kit_booster_link`) for a tree job.
+    ``ledger`` is the file recording every job's DP-SGD steps at this site (its kit's, beside
+    its config: :mod:`~fedsec.engines.nvflare.ledger_file`)."""
 
     def __init__(
         self,
@@ -82,6 +85,7 @@ class Site:
         job: str = "",
         he_key: Callable[[], bytes] | None = None,
         booster_link: Callable[[], BoosterLink] | None = None,
+        ledger: Path | None = None,
     ) -> None:
         if identity is not None and identity != config.name:
             raise PlanRefused(
@@ -94,7 +98,8 @@ class Site:
         self.gate = AcceptanceGate(config.gate, seed=config.seed)
         self.dp_steps = 0
         self.trained_rounds: list[int] = []  # the rounds this site trained in this job
-        self.ledger = PrivacyLedger(config.privacy, self.name)
+        file = LedgerFile(ledger, job) if ledger is not None else None
+        self.ledger = PrivacyLedger(config.privacy, self.name, file)
         self.control: Params | None = None  # this site's SCAFFOLD control variate, c_i
         self.noise = 0.0
         # DP batches and noise: this site's own CSPRNG, never a seed that arrived in a job

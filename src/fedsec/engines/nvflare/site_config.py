@@ -21,6 +21,7 @@ min_contributors = 3                # never let a sum of fewer organizations be 
 colluding_sites = 1                 # withstand the coordinator plus this many colluding sites
 [privacy]                           # this site's own record-level DP floor (optional)
 max_epsilon = 1.0                   # train only with DP-SGD, never beyond ε = 1 over a job
+lifetime_epsilon = 4.0              # ... nor beyond ε = 4 over every job (its ledger file)
 [range_guard]                       # edge-case backdoor defence (optional; classifier jobs)
 clip = 2.0                          # train only a model clipping its inputs at ±2 sd, and
 augment = 1.0                       # add as many edge copies of its rows (docs/robustness.md)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from fedsec.engines.nvflare.ledger_file import LedgerFile, Steps
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
 from fedsec.fl import recipe
 from fedsec.fl.config import SampleDpConfig
@@ -34,8 +35,6 @@ from fedsec.fl.privacy import dp
 
 #: Room for floating point only: Opacus calibrates to within 0.01 below the target.
 EPSILON_SLACK = 1e-6
-
-Steps = tuple[float, float, int]  # (noise multiplier, Poisson rate, steps)
 
 
 class SitePrivacyConfig(BaseModel):
@@ -50,6 +49,13 @@ class SitePrivacyConfig(BaseModel):
         description="train only with DP-SGD, never beyond this epsilon over the job",
     )
     max_delta: float = Field(default=1e-5, gt=0, lt=1, description="largest delta accepted")
+    lifetime_epsilon: float | None = Field(
+        default=None,
+        gt=0,
+        le=dp.VOID_EPSILON,
+        description="train only with DP-SGD, never beyond this epsilon over every job recorded "
+        "in the site's ledger file",
+    )
     noise_shares: int | None = Field(
         default=None, ge=2, le=255, description="distributed DP-SGD: the shares it adds noise in"
     )
@@ -65,17 +71,23 @@ class SitePrivacyConfig(BaseModel):
 
 
 class PrivacyLedger:
-    """Every DP-SGD step this site took in one job, and its own verdict on the next round."""
+    """Every DP-SGD step this site took in one job, and its own verdict on the next round.
+    ``file`` (the site's :class:`LedgerFile`) keeps every job's steps, for
+    ``lifetime_epsilon``."""
 
-    def __init__(self, config: SitePrivacyConfig, site: str) -> None:
+    def __init__(
+        self, config: SitePrivacyConfig, site: str, file: LedgerFile | None = None
+    ) -> None:
         self.config = config
         self.site = site
+        self.file = file
         self.history: list[Steps] = []
 
     def admit(self, plan: SitePlan, rows: int) -> None:
         """Refuse a round that would take this site beyond its own floor, or that asks it
         for noise shares its own configuration does not name."""
         self.check_shares(plan)
+        self.check_lifetime(plan, rows)
         limit = self.config.max_epsilon
         if limit is None:
             return
@@ -96,6 +108,29 @@ class PrivacyLedger:
                 f"epsilon over the job to {after:.4g}, beyond its privacy.max_epsilon {limit:g}"
             )
 
+    def check_lifetime(self, plan: SitePlan, rows: int) -> None:
+        """Refuse a round that would take the epsilon over every job of this site's ledger
+        file (this one's steps included) beyond its ``lifetime_epsilon``."""
+        limit = self.config.lifetime_epsilon
+        if limit is None:
+            return
+        if plan.noise(rows) <= 0:
+            raise PlanRefused(
+                f"training plan refused: site {self.site} trains only with record-level DP "
+                f"(its privacy.lifetime_epsilon is {limit:g}); the plan has none"
+            )
+        past = self.file.others() if self.file is not None else []
+        steps = [*past, *self.history, round_steps(plan, rows)]
+        after = dp.composed_sample_dp_epsilon(
+            steps, self.config.max_delta, plan.sample_dp.accountant
+        )
+        if after > limit + EPSILON_SLACK:
+            raise PlanRefused(
+                f"training plan refused: this round would bring site {self.site}'s record-level "
+                f"epsilon over every job of its ledger to {after:.4g}, beyond its "
+                f"privacy.lifetime_epsilon {limit:g}"
+            )
+
     def check_shares(self, plan: SitePlan) -> None:
         """A share of the noise only as this site's own config says (number and rate)."""
         budget = plan.sample_dp
@@ -114,6 +149,8 @@ class PrivacyLedger:
         noise, rate, _ = round_steps(plan, rows)
         if noise > 0 and done:
             self.history.append((noise, rate, done))
+            if self.file is not None:
+                self.file.save(self.history)
 
     def spent(self, budget: SampleDpConfig, spent: dict) -> dict:
         """``spent`` (the accountant's report at the last round's noise) with epsilon composed
