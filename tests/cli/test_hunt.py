@@ -155,3 +155,25 @@ def test_force_never_replaces_the_run_the_hunt_reads_its_model_from(run, tmp_pat
         result.output.split()
     )
     assert sorted(p.relative_to(run) for p in run.rglob("*")) == before
+
+
+def test_a_day_without_rows_is_skipped_and_said_not_the_whole_hunt_refused(run, tmp_path):
+    """A header-only day file (a sensor down, a quiet day) among a week's aborted the hunt;
+    alone, it is still refused."""
+    days = sorted((run / "data" / "office").glob("flows-*.csv"))[7:9]
+    quiet = tmp_path / "flows-quiet.csv"
+    quiet.write_text(days[0].read_text().splitlines()[0] + "\n")
+    whole = runner.invoke(app, hunt_args(run, tmp_path / "whole"))
+    args = hunt_args(run, tmp_path / "hunt", str(quiet))
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    said = f"1 input file(s) held no rows, skipped: {quiet}"
+    assert said in " ".join(result.output.split())
+    summary = json.loads((tmp_path / "hunt" / "hunt.json").read_text())
+    assert summary["notices"] == [said]
+    assert summary["rows"] == json.loads((tmp_path / "whole" / "hunt.json").read_text())["rows"]
+    assert whole.exit_code == 0 and said in (tmp_path / "hunt" / "report.md").read_text()
+    alone = [*hunt_args(run, tmp_path / "alone")[: args.index("--input") + 1], str(quiet)]
+    refused = runner.invoke(app, alone)
+    assert refused.exit_code == 2 and "header but no rows" in refused.output
+    assert not (tmp_path / "alone").exists()

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from fedsec.cli.common import ScanProgress, check_distinct_inputs, clean_errors, console, errors
@@ -155,6 +156,8 @@ def show(result: HuntResult) -> None:
     console.print(grid)
     if result.truth is not None:
         console.print(truth_table(result.truth))
+    for notice in result.notices:
+        errors.print(escape(f"note: {notice}"), highlight=False)
     dropped = sum(result.dropped.values())
     console.print(
         f"{dropped} baseline alerts not raised by the new model (dropped.jsonl). New finds: "

@@ -30,6 +30,11 @@ class InputError(FedsecError, ValueError):
         return type(self), (self.path, self.problem)
 
 
+class EmptyInput(InputError):
+    """A data file holds no rows (empty, or a header only): among several inputs (a day of no
+    traffic in a rotated series), one that readers of many files may skip, saying so."""
+
+
 class ConfigError(FedsecError, ValueError):
     """A scenario or setting is invalid."""
 

@@ -184,8 +184,13 @@ def score_files_together(
             beside = _scratch_folder(outs[0])
             score_row_groups(together, fmt, groups, sinks, owned, chunk_rows, beside, progress)
         return
-    chunks: Iterator[FlowTable] = read_chunks(fmt, list(inputs), mapping, chunk_rows)
+    skipped: list[Path] = []
+    chunks: Iterator[FlowTable] = read_chunks(fmt, list(inputs), mapping, chunk_rows, skipped)
     score_chunks(together, chunks, outs, ahead, count, progress)
+    if skipped:
+        names = ", ".join(str(path) for path in skipped)
+        for scorer in together.scorers:
+            scorer.notices.append(f"{len(skipped)} input file(s) held no rows, skipped: {names}")
 
 
 def score_chunks(

@@ -157,10 +157,12 @@ class HuntResult:
     truth: list[dict[str, Any]] | None
     dropped: dict[str, int]
     authenticity: dict[str, Authenticity | None]
+    notices: list[str] = field(default_factory=list)  # what the analyst must know of the input
 
     def to_json(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
+            "notices": self.notices,
             "model": self.model,
             "baseline": self.baseline,
             "families": self.families,
@@ -210,6 +212,7 @@ def retro_hunt(
             truth=truth_rows(comparison) if labeled(scored) else None,
             dropped=dict(comparison.dropped.most_common()),
             authenticity={k: s.authenticity for k, s in scored.items()},
+            notices=list(scored["model"].notices),
         )
         atomic.write_json(staging / SUMMARY, result.to_json())
         atomic.write_text(staging / REPORT, render(result))

@@ -70,6 +70,7 @@ def render(result: HuntResult) -> str:
         "# Retro-hunt",
         "",
         f"{result.rows} rows rescanned.",
+        *(f"\nNote: {notice}." for notice in result.notices),
         "",
         side_line("new model", result.model),
         side_line("baseline", result.baseline),

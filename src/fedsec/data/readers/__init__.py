@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fedsec.core.errors import ConfigError, InputError
+from fedsec.core.errors import ConfigError, EmptyInput
 from fedsec.data.flows import FlowTable, concat_tables
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers import (
@@ -72,6 +72,6 @@ def read_flows(fmt: str, paths: Sequence[Path], mapping: Mapping | None = None) 
     for path in paths:
         table = spec.read(Path(path), mapping) if mapping else spec.read(Path(path))
         if len(table) == 0:
-            raise InputError(path, "no rows")
+            raise EmptyInput(path, "no rows")
         tables.append(table)
     return tables[0] if len(tables) == 1 else concat_tables(tables)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fedsec.core.errors import InputError
+from fedsec.core.errors import EmptyInput, InputError
 from fedsec.data.readers._input import Limits, limits, text_blocks
 
 
@@ -221,7 +221,7 @@ def read_csv_chunks(
     for text in _record_texts(path, blocks, rows, scan):
         yield from _frames(path, text, scan, first_row)
     if scan.records == 0:
-        raise InputError(path, "file has a header but no rows")
+        raise EmptyInput(path, "file has a header but no rows")
 
 
 def check_records(path: Path, *, sep: str = ",", caps: Limits | None = None) -> None:
@@ -233,7 +233,7 @@ def check_records(path: Path, *, sep: str = ",", caps: Limits | None = None) -> 
     for text in _record_texts(path, text_blocks(path, caps), CHECKED_LINES, scan):
         scan.scan(text)
     if scan.records == 0:
-        raise InputError(path, "file has a header but no rows")
+        raise EmptyInput(path, "file has a header but no rows")
 
 
 #: Lines :func:`check_records` checks at a time.
@@ -260,7 +260,7 @@ def _record_texts(path: Path, blocks: Iterator[str], rows: int, scan: RecordScan
             pending, lines = [joined[cut:]], lines - joined.count("\n", 0, cut)
             want = rows
     if not text:
-        raise InputError(path, "file is empty")
+        raise EmptyInput(path, "file is empty")
     yield "".join(pending)
 
 

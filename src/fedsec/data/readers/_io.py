@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedsec.core.errors import InputError
+from fedsec.core.errors import EmptyInput, InputError
 from fedsec.data.leaks import check_not_packets
 from fedsec.data.readers._csv_records import RecordScan, parse_records
 from fedsec.data.readers._input import Limits, limits, read_text
@@ -38,11 +38,11 @@ def read_csv_checked(
     caps = caps or limits()
     text = read_text(path, caps, replace=replace_errors)
     if not text.strip():
-        raise InputError(path, "file is empty")
+        raise EmptyInput(path, "file is empty")
     scan = RecordScan(path, sep, header is not None, caps, allow_duplicates)
     records = scan.scan(text)
     if records == 0:
-        raise InputError(path, "file has a header but no rows")
+        raise EmptyInput(path, "file has a header but no rows")
     frame = parse_records(path, text, scan, records, header_line=header is not None)
     del text
     return frame

@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from fedsec.core.errors import InputError
+from fedsec.core.errors import EmptyInput, InputError
 from fedsec.data.flows import FlowTable
 from fedsec.data.leaks import check_capture_bytes
 from fedsec.data.mapping import Mapping
@@ -120,24 +120,41 @@ def read_chunks(
     paths: Sequence[Path],
     mapping: Mapping | None = None,
     rows: int = CHUNK_ROWS,
+    skipped: list[Path] | None = None,
 ) -> Iterator[FlowTable]:
-    """The files' rows as tables of at most about ``rows`` rows, in file order."""
+    """The files' rows as tables of at most about ``rows`` rows, in file order. With
+    ``skipped``, a file of several that holds no rows (empty, a header only: a day without
+    traffic) is added to it and passed over; unless every file is empty."""
     if not paths:
         read_flows(fmt, paths, mapping)  # the usual refusal
+    empty: list[EmptyInput] = []
     for path in map(Path, paths):
-        tables = _frame_tables(fmt, path, rows, mapping)
-        if tables is not None:
-            yield from tables
-            continue
-        found = _batches(path, rows) if fmt in STREAMED and mapping is None else None
-        if found is None:
-            table = read_flows(fmt, [path], mapping)
-            for start in range(0, len(table), rows):
-                yield table.take(np.arange(start, min(start + rows, len(table))))
-            continue
-        batches, text = found
-        tables = _converted(fmt, path, batches)
-        yield from _csv_tables(fmt, path, tables, rows) if text else tables
+        try:
+            yield from _file_chunks(fmt, path, mapping, rows)
+        except EmptyInput as error:
+            if skipped is None or len(paths) == 1:
+                raise
+            empty.append(error)
+            skipped.append(path)
+    if empty and len(empty) == len(paths):
+        raise empty[0]
+
+
+def _file_chunks(fmt: str, path: Path, mapping: Mapping | None, rows: int) -> Iterator[FlowTable]:
+    """One file's rows as tables of at most about ``rows`` rows."""
+    tables = _frame_tables(fmt, path, rows, mapping)
+    if tables is not None:
+        yield from tables
+        return
+    found = _batches(path, rows) if fmt in STREAMED and mapping is None else None
+    if found is None:
+        table = read_flows(fmt, [path], mapping)
+        for start in range(0, len(table), rows):
+            yield table.take(np.arange(start, min(start + rows, len(table))))
+        return
+    batches, text = found
+    tables = _converted(fmt, path, batches)
+    yield from _csv_tables(fmt, path, tables, rows) if text else tables
 
 
 def _csv_tables(
@@ -173,7 +190,7 @@ def _converted(fmt: str, path: Path, batches: Iterator[pa.Table]) -> Iterator[Fl
         _check_rows(path, seen)
         yield STREAMED[fmt](batch, path, seen - batch.num_rows)
     if seen == 0:
-        raise InputError(path, "no rows")
+        raise EmptyInput(path, "no rows")
 
 
 @dataclass(frozen=True)
@@ -260,7 +277,7 @@ def _tables(
         if len(table):
             yield table.take(np.arange(len(table)))
     if seen == 0:
-        raise InputError(path, "no rows")
+        raise EmptyInput(path, "no rows")
 
 
 def _check_rows(path: Path, seen: int) -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedsec.core.errors import InputError
+from fedsec.core.errors import EmptyInput, InputError
 from fedsec.data.canonical import (
     FLAG_COLUMNS,
     finish_canonical,
@@ -188,7 +188,7 @@ def load_log(path: Path) -> pd.DataFrame:
     caps = limits()
     text = read_text(path, caps)
     if not text.strip():
-        raise InputError(path, "file is empty")
+        raise EmptyInput(path, "file is empty")
     if text.lstrip()[:1] == "{":
         return json_rows(text, path, caps, JSON_NUMBERS)
     return ascii_rows(text, path, caps)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fedsec.core.errors import InputError
+from fedsec.core.errors import EmptyInput, InputError
 from fedsec.data.readers._input import Limits, limits, text_blocks
 
 
@@ -26,7 +26,7 @@ def ascii_rows(text: str, path: Path, caps: Limits) -> pd.DataFrame:
     header = _header(text, path, caps)
     data = _data_lines(text, header, path, caps)
     if not data:
-        raise InputError(path, "file has a header but no rows")
+        raise EmptyInput(path, "file has a header but no rows")
     return frame_of(data, header, path, 0)
 
 
@@ -64,12 +64,12 @@ def ascii_chunks(
     if header is None:
         text = "".join(start)
         if not text.strip():
-            raise InputError(path, "file is empty")
+            raise EmptyInput(path, "file is empty")
         _header(text, path, caps)  # no #fields header: that refusal, else the next
     if data:
         yield frame(data, header, path, before)
     elif before == 0:
-        raise InputError(path, "file has a header but no rows")
+        raise EmptyInput(path, "file has a header but no rows")
 
 
 def _has_data(text: str) -> bool:
