@@ -150,6 +150,27 @@ def test_detect_refuses_an_input_mostly_unknown_to_the_model(run_dir, tmp_path, 
         assert _detect(run_dir, out, "--input", str(path), *args, *templates).exit_code == 0
 
 
+def test_sessions_sharing_an_id_get_alerts_of_their_own(run_dir, tmp_path):
+    """A repeated line, or two sessions under one id, got one event.id: a SIEM deduplicating
+    on it kept one alert of them."""
+    with gzip.open(dataset(f"{AIT}/hdfs_loghub/hdfs_test_abnormal.gz"), "rt") as source:
+        lines = [next(source).strip() for _ in range(3)]
+    first = lines[0].split(",")[0]
+    path = tmp_path / "sessions"
+    path.write_text("\n".join([*lines, lines[0], f"{first},{lines[1].split(',', 1)[1]}"]) + "\n")
+    documents = []
+    for out in (tmp_path / "a.jsonl", tmp_path / "b.jsonl"):
+        args = ["--input", str(path), "--format", "sequences"]
+        result = _detect(run_dir, out, *args, "--templates", str(dataset(HDFS_TEMPLATES)))
+        assert result.exit_code == 0, result.output
+        documents.append([json.loads(line) for line in out.read_text().splitlines()])
+    ids = [d["event"]["id"] for d in documents[0]]
+    assert [d["fedsec"]["session"] for d in documents[0]].count(first) == 3
+    assert len(set(ids)) == len(ids) == 5
+    assert [d["fedsec"].get("occurrence", 0) for d in documents[0]] == [0, 0, 0, 1, 2]
+    assert ids == [d["event"]["id"] for d in documents[1]]  # the same file keeps its ids
+
+
 @pytest.mark.parametrize(
     ("content", "fmt", "message"),
     [

@@ -84,6 +84,7 @@ def alert_records(
     expected ones). ``surprises``: the events' surprises (``max-surprise``)."""
     flagged = model.flag_scores(scores, org)
     rule = _rule(model, org)
+    repeats = occurrences(table)
     records = []
     for row in np.flatnonzero(flagged):
         record = {
@@ -93,6 +94,8 @@ def alert_records(
             "score": int(scores[row]) if model.uses_top_k else round(float(scores[row]), 6),
             **rule,
         }
+        if repeats[row]:
+            record["occurrence"] = repeats[row]
         if table.labels[row] in (NORMAL, ANOMALOUS):
             record["label"] = "anomalous" if table.labels[row] == ANOMALOUS else "normal"
         session = None if surprises is None else surprises[row]
@@ -102,6 +105,17 @@ def alert_records(
         )
         records.append(record)
     return records
+
+
+def occurrences(table: SessionTable) -> list[int]:
+    """Per session, how many sessions of its file came before it under the same id (0 for
+    the first): what tells apart the alerts of a repeated line or of two sessions sharing an id."""
+    seen: dict[tuple[str, str], int] = {}
+    counts = []
+    for key in zip(table.source_file, table.ids, strict=True):
+        counts.append(seen.get(key, 0))
+        seen[key] = counts[-1] + 1
+    return counts
 
 
 def _rule(model: DeepLogDetector, org: str | None) -> dict:
