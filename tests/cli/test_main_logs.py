@@ -1,6 +1,8 @@
 """The logs task from the command line: simulate, detect on sequence files and raw logs (one
 alert per anomalous session naming the unexpected events), and clean failures."""
 
+import gzip
+import itertools
 import json
 import shutil
 
@@ -23,6 +25,7 @@ SMALL = [
     "--set", "logs.layers=1", "--set", "evaluation.curve_points=2",
 ]  # fmt: skip
 AIT = "log-sequences-ait"
+HUB = "loghub-2k"
 HDFS_TEMPLATES = f"{AIT}/templates/HDFS_templates.csv.gz"
 
 
@@ -112,6 +115,60 @@ def test_detect_on_raw_hdfs_logs_groups_blocks(run_dir, tmp_path):
     assert all(
         u.get("template") for a in alerts for u in a["reasons"] if u["event"] != "<end of session>"
     )
+
+
+def _hdfs_slice(tmp_path, lines=100):
+    path = tmp_path / "hdfs_train_slice"
+    with gzip.open(dataset(f"{AIT}/hdfs_logdeep/hdfs_train.gz"), "rt") as source:
+        path.write_text("".join(itertools.islice(source, lines)))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "cause"),
+    [
+        (["--format", "sequences"], "give --templates"),
+        (
+            ["--format", "raw-log", "--log-format", "BGL", "--session-key", "blk_-?\\d+"],
+            "--log-format",
+        ),
+    ],
+)
+def test_detect_refuses_an_input_mostly_unknown_to_the_model(run_dir, tmp_path, args, cause):
+    """A bundle trained on template text scored sequences without --templates, or HDFS lines
+    split by BGL's header, as 100% never-seen events: an alert per session, exit 0."""
+    raw = "--format raw-log" in " ".join(args)
+    path = dataset(f"{HUB}/HDFS/HDFS_2k.log.gz") if raw else _hdfs_slice(tmp_path)
+    out = tmp_path / "alerts.jsonl"
+    result = _detect(run_dir, out, "--input", str(path), *args)
+    output = " ".join(result.output.split())
+    assert result.exit_code == 2 and not out.exists(), output
+    assert "100% of the" in output and "unknown to the model" in output
+    assert cause in output and str(path) in output
+    if not raw:
+        templates = ["--templates", str(dataset(HDFS_TEMPLATES))]
+        assert _detect(run_dir, out, "--input", str(path), *args, *templates).exit_code == 0
+
+
+def test_sessions_sharing_an_id_get_alerts_of_their_own(run_dir, tmp_path):
+    """A repeated line, or two sessions under one id, got one event.id: a SIEM deduplicating
+    on it kept one alert of them."""
+    with gzip.open(dataset(f"{AIT}/hdfs_loghub/hdfs_test_abnormal.gz"), "rt") as source:
+        lines = [next(source).strip() for _ in range(3)]
+    first = lines[0].split(",")[0]
+    path = tmp_path / "sessions"
+    path.write_text("\n".join([*lines, lines[0], f"{first},{lines[1].split(',', 1)[1]}"]) + "\n")
+    documents = []
+    for out in (tmp_path / "a.jsonl", tmp_path / "b.jsonl"):
+        args = ["--input", str(path), "--format", "sequences"]
+        result = _detect(run_dir, out, *args, "--templates", str(dataset(HDFS_TEMPLATES)))
+        assert result.exit_code == 0, result.output
+        documents.append([json.loads(line) for line in out.read_text().splitlines()])
+    ids = [d["event"]["id"] for d in documents[0]]
+    assert [d["fedsec"]["session"] for d in documents[0]].count(first) == 3
+    assert len(set(ids)) == len(ids) == 5
+    assert [d["fedsec"].get("occurrence", 0) for d in documents[0]] == [0, 0, 0, 1, 2]
+    assert ids == [d["event"]["id"] for d in documents[1]]  # the same file keeps its ids
 
 
 @pytest.mark.parametrize(

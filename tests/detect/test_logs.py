@@ -47,6 +47,15 @@ def test_one_alert_per_anomalous_session_naming_unseen_events(bundle, tmp_path):
     assert all(a["top_k"] == 2 and a["score"] >= 2 for a in alerts.values())
 
 
+def test_a_few_events_mostly_unknown_are_scored_with_a_notice(bundle, tmp_path):
+    path = tmp_path / "sessions"
+    path.write_text("s1,7 8 9\n")
+    out = tmp_path / "alerts.jsonl"
+    summary = run_log_detection(bundle, [path], "sequences", out, org="a")
+    assert out.exists() and summary.alerts == 1
+    assert any("100% of the 3 events scored are unknown" in n for n in summary.notices)
+
+
 def test_namespace_comes_from_the_org_or_must_be_given(bundle, tmp_path):
     _, manifest = load_log_bundle(bundle)
     assert choose_namespace(manifest, "b", None, bundle) == "other"

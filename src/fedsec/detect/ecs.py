@@ -32,10 +32,12 @@ RECORD_FIELDS = frozenset(
     {
         "row", "source_file", "source_row", "family", "score", "top_families", "dataset_label",
         "threshold", "threshold_source", "top_features", "reasons", "transport", "service",
-        "session", "events", "top_k", "score_kind", "label", "unexpected",
+        "session", "events", "top_k", "score_kind", "label", "unexpected", "occurrence",
     }
 )  # fmt: skip
 KNOWN = RECORD_FIELDS | ECS_CONTEXT
+#: Record fields copied as they are under ``fedsec``, in this order.
+COPIED = ("threshold_source", "top_k", "score_kind", "session", "events", "occurrence", "row")
 #: Service classes that name an application protocol (``network.protocol``); classes such
 #: as ``registered`` or ``mail`` name none.
 PROTOCOLS: dict[str, str] = {
@@ -76,6 +78,7 @@ FEDSEC_FIELDS: dict[str, str] = {
     "fedsec.flow_id": "keyword",
     "fedsec.session": "keyword",
     "fedsec.events": "long",
+    "fedsec.occurrence": "long",
     "fedsec.context": "flattened",
 }
 
@@ -162,6 +165,8 @@ def _parts(record: dict, source: AlertSource) -> tuple[dict, str, str, dict]:
     confidence = _confidence(record)
     path = _absolute(str(record.get("source_file", "")))
     where = record.get("session", record.get("source_row"))
+    if record.get("occurrence"):  # a session id seen before in the file: an id of its own
+        where = f"{where}\0{record['occurrence']}"
     time = utc_timestamp(record.get("timestamp"), source.naive_zone)
     head: dict = {
         "@timestamp": time or source.created,
@@ -325,7 +330,7 @@ def _fedsec(record: dict, source: AlertSource, family: str, confidence: float) -
     custom["confidence"] = round(confidence, 6)
     if record.get("threshold") is not None:
         custom["threshold"] = record["threshold"]
-    for key in ("threshold_source", "top_k", "score_kind", "session", "events", "row"):
+    for key in COPIED:
         if key in record:
             custom[key] = record[key]
     custom["decision"] = _decision(record)

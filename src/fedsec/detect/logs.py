@@ -12,7 +12,7 @@ import numpy as np
 
 from fedsec.bundles.logs_bundle import load_log_bundle
 from fedsec.bundles.signing import Trust
-from fedsec.core.errors import BundleError
+from fedsec.core.errors import BundleError, InputError
 from fedsec.data.logs import SessionOptions, read_sessions
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, SessionTable
 from fedsec.data.logs.windows import trace_windows
@@ -22,6 +22,8 @@ from fedsec.models.base import GLOBAL
 from fedsec.models.deeplog import MAX_SURPRISE, DeepLogDetector
 
 LABEL = "anomalous session"
+MOSTLY_UNKNOWN = 0.5  # above this share of unknown events the input is refused
+MIN_EVENTS = 50  # below this many events a mostly unknown input is only a notice
 
 
 def choose_namespace(manifest: dict, org: str | None, namespace: str | None, where: Path) -> str:
@@ -82,6 +84,7 @@ def alert_records(
     expected ones). ``surprises``: the events' surprises (``max-surprise``)."""
     flagged = model.flag_scores(scores, org)
     rule = _rule(model, org)
+    repeats = occurrences(table)
     records = []
     for row in np.flatnonzero(flagged):
         record = {
@@ -91,6 +94,8 @@ def alert_records(
             "score": int(scores[row]) if model.uses_top_k else round(float(scores[row]), 6),
             **rule,
         }
+        if repeats[row]:
+            record["occurrence"] = repeats[row]
         if table.labels[row] in (NORMAL, ANOMALOUS):
             record["label"] = "anomalous" if table.labels[row] == ANOMALOUS else "normal"
         session = None if surprises is None else surprises[row]
@@ -100,6 +105,17 @@ def alert_records(
         )
         records.append(record)
     return records
+
+
+def occurrences(table: SessionTable) -> list[int]:
+    """Per session, how many sessions of its file came before it under the same id (0 for
+    the first): what tells apart the alerts of a repeated line or of two sessions sharing an id."""
+    seen: dict[tuple[str, str], int] = {}
+    counts = []
+    for key in zip(table.source_file, table.ids, strict=True):
+        counts.append(seen.get(key, 0))
+        seen[key] = counts[-1] + 1
+    return counts
 
 
 def _rule(model: DeepLogDetector, org: str | None) -> dict:
@@ -150,6 +166,10 @@ def run_log_detection(
         table, int(manifest.get("trace_window", 0)), int(manifest.get("trace_stride", 0))
     )
     tokens = model.vocabulary.encode(table.events, table.templates, prefix)
+    unknown = _unknown_share(tokens, model.index)
+    mismatch = _mismatch(unknown, sum(len(t) for t in tokens), table)
+    if mismatch and sum(len(t) for t in tokens) >= MIN_EVENTS:
+        raise InputError(", ".join(map(str, inputs)), "; ".join([mismatch, *table.notes]))
     surprises = None
     if model.score == MAX_SURPRISE:  # the alerts name each event's rank too
         ranks, surprises = model.event_ranks_and_surprises(tokens)
@@ -158,7 +178,32 @@ def run_log_detection(
     scores = model.decision_function(tokens, ranks, surprises)
     records = alert_records(table, model, ranks, scores, org, surprises)
     write_alerts(out, records, alerts.lines)
-    return _summary(table, model, tokens, len(records), model.flag_scores(scores, org), org)
+    summary = _summary(table, model, unknown, len(records), model.flag_scores(scores, org), org)
+    summary.notices[:0] = [*table.notes, *([mismatch] if mismatch else [])]
+    return summary
+
+
+def _unknown_share(tokens: list[np.ndarray], index: np.ndarray) -> float:
+    """Share of the scored events whose token the model never saw in training."""
+    every = np.concatenate(tokens) if tokens else np.zeros(0, np.int64)
+    return float(np.mean(~np.isin(every, index))) if len(every) else 0.0
+
+
+def _mismatch(unknown: float, events: int, table: SessionTable) -> str | None:
+    """Why the input looks unlike what the model was trained on, when most events are
+    unknown to it (a wrong template source or log format floods alerts otherwise)."""
+    if unknown <= MOSTLY_UNKNOWN:
+        return None
+    causes = [
+        "no template text for the event ids (give --templates, the file the model was trained with)"
+        if not table.templates
+        else "a wrong --templates file or --log-format",
+        "a model trained on another system",
+    ]
+    return (
+        f"{unknown:.0%} of the {events} events scored are unknown to the model: the input does "
+        f"not look like what it was trained on. Likely causes: {'; or '.join(causes)}"
+    )
 
 
 def windowed(table: SessionTable, length: int, stride: int) -> SessionTable:
@@ -181,13 +226,11 @@ def windowed(table: SessionTable, length: int, stride: int) -> SessionTable:
 def _summary(
     table: SessionTable,
     model: DeepLogDetector,
-    tokens: list[np.ndarray],
+    unseen: float,
     alerts: int,
     flagged: np.ndarray,
     org: str | None,
 ) -> DetectionSummary:
-    all_tokens = np.concatenate(tokens) if tokens else np.zeros(0, np.int64)
-    unseen = float(np.mean(~np.isin(all_tokens, model.index))) if len(all_tokens) else 0.0
     note = f"{unseen:.0%} of events unknown to the model"
     labelled = table.labels[flagged]
     if len(labelled) and (labelled != -1).all():

@@ -21,14 +21,17 @@ import numpy as np
 PAD, EOS, UNK = 0, 1, 2
 RESERVED = 3
 _WILDCARD = re.compile(r"<\*>|<[A-Z]+>")
+_BLOCK_ID = re.compile(r"\bblk_(?=<\*>)")  # loghub's ``blk_<*>``: the block id is the variable
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 
 def canonical_template(text: str) -> str:
     """Lower-case words of a template, wildcards and punctuation removed, numbers dropped:
     ``'<*>Receiving block<*>src:<*>dest:<*>'`` and Drain3's ``'Receiving block <*> src: /<*>
-    dest: /<*>'`` both become ``'receiving block src dest'``."""
-    words = _NON_WORD.sub(" ", _WILDCARD.sub(" ", str(text)).lower()).split()
+    dest: /<*>'`` both become ``'receiving block src dest'``. An HDFS block id is one variable
+    whatever the parser wrote (loghub ``blk_<*>``, AIT and Drain3 ``<*>``)."""
+    text = _BLOCK_ID.sub("", str(text))
+    words = _NON_WORD.sub(" ", _WILDCARD.sub(" ", text).lower()).split()
     return " ".join(w for w in words if not w.isdigit())
 
 

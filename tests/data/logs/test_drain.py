@@ -53,3 +53,13 @@ def test_raw_log_errors_name_the_file(tmp_path):
     (tmp_path / "empty.log").write_text("")
     with pytest.raises(InputError, match="empty file"):
         read_sessions("raw-log", [tmp_path / "empty.log"], SessionOptions("x", log_format="HDFS"))
+
+
+def test_a_log_format_missing_most_lines_is_refused():
+    hdfs = dataset(f"{HUB}/HDFS/HDFS_2k.log.gz")
+    options = SessionOptions(session_key=r"blk_-?\d+", log_format="Thunderbird")
+    with pytest.raises(
+        InputError, match="1392 of 2000 lines do not match the log format 'Thunderbird'"
+    ) as error:
+        read_sessions("raw-log", [hdfs], options)
+    assert str(hdfs) in str(error.value)

@@ -94,6 +94,19 @@ def test_both_template_file_layouts():
     assert len(loghub) == 14 and all(k.startswith("E") for k in loghub)
 
 
+def test_a_templates_csv_is_read_by_its_header_names_in_any_order(tmp_path):
+    source = dataset(f"{HUB}/HDFS/HDFS_2k.log_templates.csv.gz")
+    loghub = pd.read_csv(source)
+    swapped = tmp_path / "swapped.csv"
+    loghub[["EventTemplate", "EventId"]].to_csv(swapped, index=False)
+    assert read_templates(swapped) == read_templates(source)
+    half = tmp_path / "half.csv"
+    loghub[["EventTemplate"]].to_csv(half, index=False)
+    with pytest.raises(InputError, match="names column EventTemplate but no EventId") as error:
+        read_templates(half)
+    assert str(half) in str(error.value)
+
+
 def test_grouping_needs_a_key_or_window_and_lines_need_times(tmp_path):
     structured = dataset(f"{HUB}/Apache/Apache_2k.log_structured.csv.gz")
     with pytest.raises(InputError, match="session_key"):

@@ -33,6 +33,31 @@ def test_lines_without_ids_get_file_and_line_ids():
     assert table.ids[0] == "hdfs_train.gz:1" and len(set(table.ids)) == len(table)
 
 
+def _hdfs_lines(count: int) -> list[str]:
+    with gzip.open(dataset(f"{AIT}/hdfs_loghub/hdfs_train.gz"), "rt") as handle:
+        return [next(handle).strip() for _ in range(count)]
+
+
+def test_a_header_line_is_skipped_and_a_tab_separated_file_refused(tmp_path):
+    """A header was scored as a session named 'SessionId'; a tab made the block id an event."""
+    lines = _hdfs_lines(20)
+    plain, header, tabs = tmp_path / "plain", tmp_path / "header", tmp_path / "tabs"
+    plain.write_text("\n".join(lines) + "\n")
+    header.write_text("SessionId,EventSequence\n" + plain.read_text())
+    expected = read_sessions("sequences", [plain], SessionOptions())
+    table = read_sessions("sequences", [header], SessionOptions())
+    assert table.ids.tolist() == expected.ids.tolist() and table.events == expected.events
+    assert len(table) == 20 and table.ids[0].startswith("blk_")
+    tabs.write_text(plain.read_text().replace(",", "\t"))
+    with pytest.raises(InputError, match="line 1: fields separated by a tab") as error:
+        read_sessions("sequences", [tabs], SessionOptions())
+    assert str(tabs) in str(error.value)
+    twice = tmp_path / "twice"
+    twice.write_text(header.read_text() * 2)
+    with pytest.raises(InputError, match="line 22: a header line inside the file"):
+        read_sessions("sequences", [twice], SessionOptions())
+
+
 def test_templates_file_maps_event_ids_to_text():
     path = dataset(f"{AIT}/hdfs_xu/hdfs_train.gz")
     templates = dataset(f"{AIT}/templates/HDFS_templates.csv.gz")

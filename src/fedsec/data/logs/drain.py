@@ -85,7 +85,8 @@ def _balanced(text: str) -> bool:
 
 def read_raw(path: Path, log_format: str) -> tuple[pd.DataFrame, int]:
     """Header fields and ``Content`` of every line matching ``log_format``, and the number of
-    non-empty lines that did not match (skipped, as loghub's parsers do)."""
+    non-empty lines that did not match (skipped, as loghub's parsers do; refused when they are
+    most lines: the format is not this log's)."""
     path = Path(path)
     try:
         regex = format_regex(log_format)
@@ -106,6 +107,12 @@ def read_raw(path: Path, log_format: str) -> tuple[pd.DataFrame, int]:
             path,
             f"no line matches the log format {log_format!r}"
             + (f" ({skipped} lines tried)" if skipped else " (empty file)"),
+        )
+    if skipped > len(rows):
+        raise InputError(
+            path,
+            f"{skipped} of {skipped + len(rows)} lines do not match the log format "
+            f"{log_format!r}: is it this log's format (--log-format)?",
         )
     return pd.DataFrame(rows), skipped
 

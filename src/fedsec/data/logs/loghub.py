@@ -22,6 +22,7 @@ TIME_FORMATS = (
     "%Y-%m-%d-%H.%M.%S.%f",
     "ISO8601",
 )
+TEMPLATE_COLUMNS = ("EventId", "EventTemplate")
 SESSION_LABELS = {**LABELS, "abnormal": ANOMALOUS, "anomalous": ANOMALOUS, "-": NORMAL}
 
 
@@ -50,19 +51,31 @@ def line_labels(frame: pd.DataFrame) -> np.ndarray | None:
 
 
 def read_templates(path: Path) -> dict[str, str]:
-    """Event id -> template text, from a loghub ``EventId,EventTemplate`` CSV or a plain list
-    with one template per line whose line number is the event id (log-sequences-ait)."""
+    """Event id -> template text, from a CSV whose header names ``EventId`` and
+    ``EventTemplate`` (any order, other columns ignored: loghub's files) or a plain list with one
+    template per line whose line number is the event id (log-sequences-ait)."""
     path = Path(path)
     lines = list(open_text(path))
     if not lines:
         raise InputError(path, "template file is empty")
-    if lines[0].strip().lstrip("\ufeff").startswith("EventId,EventTemplate"):
+    named = [c for c in TEMPLATE_COLUMNS if c in _header_names(lines[0])]
+    if len(named) == len(TEMPLATE_COLUMNS):
         frame = read_csv_checked(path)
-        require_columns(frame, ["EventId", "EventTemplate"], path)
-        return dict(
-            zip(frame["EventId"].astype(str), frame["EventTemplate"].astype(str), strict=True)
+        ids = frame["EventId"].astype(str).str.strip()
+        return dict(zip(ids, frame["EventTemplate"].astype(str), strict=True))
+    if named:
+        (missing,) = (c for c in TEMPLATE_COLUMNS if c not in named)
+        raise InputError(
+            path,
+            f"line 1 names column {named[0]} but no {missing}: a templates CSV needs both "
+            "(a plain list has one template per line)",
         )
     return {str(n): text.rstrip("\r\n") for n, text in enumerate(lines, start=1)}
+
+
+def _header_names(line: str) -> list[str]:
+    """The fields of a possible CSV header line (BOM, spaces and quotes trimmed)."""
+    return [f.strip().strip('"').strip() for f in line.lstrip("\ufeff").strip().split(",")]
 
 
 def read_session_labels(path: Path) -> dict[str, int]:

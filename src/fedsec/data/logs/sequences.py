@@ -1,8 +1,10 @@
 """Event-sequence files: one session per line, ``<id>,<space-separated event ids>``.
 
 This is the format of the log-sequences-ait collection (Landauer et al. 2024). Lines without a
-comma (DeepLog's own HDFS files carry no block ids) get the id ``<file>:<line>``. LogRobust-style
-CSVs (``Sequence,label``) carry a label per session. Every problem names the file and line.
+comma (DeepLog's own HDFS files carry no block ids) get the id ``<file>:<line>``; a first line
+naming the columns (``SessionId,EventSequence``) is skipped, a tab-separated line refused.
+LogRobust-style CSVs (``Sequence,label``) carry a label per session. Every problem names the
+file and line.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from fedsec.data.readers._io import read_csv_checked, require_columns
 
 EVENT = re.compile(r"^[A-Za-z0-9_.:\-]+$")
 ID = re.compile(r"^[^\s,]+$")
+HEADER_EVENTS = {"eventsequence", "sequence", "events", "eventids"}  # column names, lower case
 LABELS = {"0": NORMAL, "1": ANOMALOUS, "normal": NORMAL, "anomaly": ANOMALOUS}
 
 
@@ -40,7 +43,8 @@ def parse_events(text: str, path: Path, line: int) -> tuple[str, ...]:
 
 
 def read_sequences(path: Path) -> SessionTable:
-    """Sessions of an event-sequence file (labels unknown: the scenario says what they are)."""
+    """Sessions of an event-sequence file (labels unknown: the scenario says what they are).
+    A first line naming the columns (``SessionId,EventSequence``) is skipped."""
     path = Path(path)
     ids: list[str] = []
     events: list[tuple[str, ...]] = []
@@ -48,18 +52,35 @@ def read_sequences(path: Path) -> SessionTable:
         line = raw.strip()
         if not line:
             continue
-        if "," in line:
-            key, text = line.split(",", 1)
-            key = key.strip()
-            if not ID.match(key):
-                raise InputError(path, f"line {number}: malformed session id {key[:40]!r}")
-        else:
-            key, text = f"{path.name}:{number}", line
+        split = _split_line(line, path, number)
+        if split is None:
+            if ids:
+                raise InputError(path, f"line {number}: a header line inside the file: {line!r}")
+            continue
+        key, text = split
         ids.append(key)
         events.append(parse_events(text, path, number))
     if not events:
         raise InputError(path, "no sessions (empty file)")
     return SessionTable(path.name, np.asarray(ids, object), events, np.full(len(ids), UNKNOWN))
+
+
+def _split_line(line: str, path: Path, number: int) -> tuple[str, str] | None:
+    """Session id and event text of a line (``None``: a header line naming the columns)."""
+    if "," not in line:
+        if "\t" in line:
+            raise InputError(
+                path,
+                f"line {number}: fields separated by a tab; a sequence file has "
+                "'<session id>,<space-separated event ids>' per line (or event ids alone)",
+            )
+        return f"{path.name}:{number}", line
+    key, text = (part.strip() for part in line.split(",", 1))
+    if text.lower().replace("_", "") in HEADER_EVENTS:
+        return None
+    if not ID.match(key):
+        raise InputError(path, f"line {number}: malformed session id {key[:40]!r}")
+    return key, text
 
 
 def read_logrobust(path: Path) -> SessionTable:
