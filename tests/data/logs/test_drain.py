@@ -1,5 +1,7 @@
 """Drain3 on loghub-2k raw lines: header parsing and a sensible number of templates."""
 
+import gzip
+
 import pandas as pd
 import pytest
 
@@ -59,7 +61,20 @@ def test_a_log_format_missing_most_lines_is_refused():
     hdfs = dataset(f"{HUB}/HDFS/HDFS_2k.log.gz")
     options = SessionOptions(session_key=r"blk_-?\d+", log_format="Thunderbird")
     with pytest.raises(
-        InputError, match="1392 of 2000 lines do not match the log format 'Thunderbird'"
+        InputError, match="1392 of 2000 unindented lines do not match the log format 'Thunderbird'"
     ) as error:
         read_sessions("raw-log", [hdfs], options)
     assert str(hdfs) in str(error.value)
+
+
+def test_a_stack_trace_under_its_line_does_not_count_against_the_format(tmp_path):
+    """A Java log's exception: many indented lines under the one that logged it. They are
+    skipped (no session of their own), not taken for lines of another format."""
+    with gzip.open(dataset(f"{HUB}/HDFS/HDFS_2k.log.gz"), "rt") as log:
+        head = [next(log) for _ in range(20)]
+    trace = ["\tat org.apache.hadoop.hdfs.Some.method(Some.java:42)\n"] * 60
+    path = tmp_path / "with-trace.log"
+    path.write_text("".join(head[:10] + trace + head[10:]))
+    options = SessionOptions(session_key=r"blk_-?\d+", log_format="HDFS")
+    table = read_sessions("raw-log", [path], options)
+    assert sum(len(events) for events in table.events) == 20

@@ -86,13 +86,14 @@ def _balanced(text: str) -> bool:
 def read_raw(path: Path, log_format: str) -> tuple[pd.DataFrame, int]:
     """Header fields and ``Content`` of every line matching ``log_format``, and the number of
     non-empty lines that did not match (skipped, as loghub's parsers do; refused when they are
-    most lines: the format is not this log's)."""
+    most lines: the format is not this log's). Indented lines (a stack trace's ``\tat ...``
+    under the line that logged it) are skipped without counting against the format."""
     path = Path(path)
     try:
         regex = format_regex(log_format)
     except (ValueError, re.error) as error:
         raise InputError(path, f"bad log format: {error}") from error
-    rows, skipped = [], 0
+    rows, skipped, unmatched = [], 0, 0
     for raw in open_text(path):
         line = raw.rstrip("\r\n")
         if not line.strip():
@@ -100,6 +101,7 @@ def read_raw(path: Path, log_format: str) -> tuple[pd.DataFrame, int]:
         match = regex.match(line.strip())
         if match is None:
             skipped += 1
+            unmatched += not line[0].isspace()
             continue
         rows.append(match.groupdict())
     if not rows:
@@ -108,11 +110,11 @@ def read_raw(path: Path, log_format: str) -> tuple[pd.DataFrame, int]:
             f"no line matches the log format {log_format!r}"
             + (f" ({skipped} lines tried)" if skipped else " (empty file)"),
         )
-    if skipped > len(rows):
+    if unmatched > len(rows):
         raise InputError(
             path,
-            f"{skipped} of {skipped + len(rows)} lines do not match the log format "
-            f"{log_format!r}: is it this log's format (--log-format)?",
+            f"{unmatched} of {unmatched + len(rows)} unindented lines do not match the log "
+            f"format {log_format!r}: is it this log's format (--log-format)?",
         )
     return pd.DataFrame(rows), skipped
 
