@@ -33,6 +33,7 @@ from fedsec.bundles.keys import user_trust
 from fedsec.core import seeding
 from fedsec.engines.nvflare import poc
 from fedsec.engines.nvflare.job import build_job, fetch, run_job, session, submit, wait
+from fedsec.engines.nvflare.ledger_file import LEDGER_FILE
 from fedsec.engines.nvflare.plan import JobSpec
 from fedsec.engines.nvflare.provision import Admin, FederationSpec, Identity, provision
 from fedsec.engines.nvflare.results import read_result
@@ -131,9 +132,12 @@ def test_with_dp_sgd_the_deployed_model_is_another_draw_of_the_in_process_one(
     scenario = scenario.model_copy(update={"privacy": privacy})
     # each site calibrates its noise multiplier in round 1 (Opacus' search, slow on 2 cores)
     spec = spec_for(scenario, round_timeout=300.0)
-    _, meta, result = run_job(spec, federation.admin_kit, federation.admin, tmp_path, 600)
+    job, meta, result = run_job(spec, federation.admin_kit, federation.admin, tmp_path, 600)
     assert meta["status"] == "FINISHED:COMPLETED", meta
     assert result is not None and result.error is None and not result.dropouts
+    for site in federation.sites:  # every DP-SGD step kept beside the site's own config
+        ledger = json.loads((federation.kit(site) / "local" / LEDGER_FILE).read_text())
+        assert sum(steps for _, _, steps in ledger["jobs"][job]) == 3 * 10
     seeded = _in_process(scenario, data)
     assert {n: r["sample_dp"] for n, r in result.evaluation.items()} == seeded.privacy
     assert {spent["steps"] for spent in seeded.privacy.values()} == {3 * 10}
