@@ -4,6 +4,7 @@ alert per anomalous session naming the unexpected events), and clean failures.""
 import gzip
 import itertools
 import json
+import re
 import shutil
 
 import pytest
@@ -112,6 +113,9 @@ def test_detect_on_raw_hdfs_logs_groups_blocks(run_dir, tmp_path):
     assert result.exit_code == 0, result.output
     alerts = [json.loads(line)["fedsec"] for line in out.read_text().splitlines()]
     assert alerts and all(a["session"].startswith("blk_") for a in alerts)
+    sessions = len({a["session"] for a in alerts})  # the summary counts sessions, not rows
+    assert re.search(rf"[\d,]+ sessions scored, {len(alerts):,} alerts", result.output)
+    assert sessions <= len(alerts)
     assert all(
         u.get("template") for a in alerts for u in a["reasons"] if u["event"] != "<end of session>"
     )

@@ -117,7 +117,7 @@ def test_sigterm_ends_detect_follow_cleanly(bundle, flows_csv, tmp_path):  # noq
             command.kill()
     assert command.returncode == 0, stderr
     rows = len(pd.read_csv(flows_csv))
-    assert f"{rows} rows scored" in " ".join(stdout.split())
+    assert f"{rows:,} rows scored" in " ".join(stdout.split())
     lines = out.read_bytes().split(b"\n")
     assert lines[-1] == b"" and all(line.startswith(b"{") for line in lines[:-1])
 

@@ -84,7 +84,11 @@ def detect(
     ] = "UTC",
     org: Annotated[str | None, typer.Option(help="Use this organization's threshold.")] = None,
     threshold: Annotated[
-        float | None, typer.Option(help="Malicious-score threshold (overrides the bundle's).")
+        float | None,
+        typer.Option(
+            help="Malicious-score threshold, overriding the bundle's (classifier and anomaly "
+            "bundles; a logs bundle's rule is calibrated per organization: use --org)."
+        ),
     ] = None,
     templates: Annotated[
         Path | None, typer.Option(help="Logs: event id -> template text file (sequence inputs).")
@@ -242,11 +246,13 @@ def detect(
     say = errors if piped else console  # standard output carries the alerts alone
     if authenticity is not None and authenticity.trusted:
         say.print(f"model {escape(authenticity.describe())}", highlight=False)
+    scored = f"{summary.rows:,} {summary.unit}{'' if summary.rows == 1 else 's'} scored"
+    alerts = f"{summary.alerts:,} alert{'' if summary.alerts == 1 else 's'}"
     grid = Table(
         "flagged as",
         "alerts",
-        "true labels in input",
-        title=f"{summary.rows} rows scored, {summary.alerts} alerts → {described(out)}",
+        "the input's labels, and notes",
+        title=f"{scored}, {alerts} → {described(out)}",
     )
     for family, count in summary.by_family.items():
         grid.add_row(family, str(count), summary.truth_note.get(family, ""))

@@ -243,4 +243,6 @@ def _summary(
             "validation sessions for the FPR target, or too many with never-seen events)"
         )
     by_label = {LABEL: alerts} if alerts else {}
-    return DetectionSummary(len(table), alerts, by_label, {LABEL: note}, notices=notices)
+    return DetectionSummary(
+        len(table), alerts, by_label, {LABEL: note}, notices=notices, unit="session"
+    )

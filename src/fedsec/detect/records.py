@@ -32,6 +32,7 @@ class DetectionSummary:
     authenticity: Authenticity | None = None  # who signed the bundle that scored the rows
     notices: list[str] = field(default_factory=list)  # what the analyst must know of the rule
     threshold: float | None = None  # the score above which rows were flagged (None: arg-max)
+    unit: str = "row"  # what ``rows`` counts: flow rows, or log sessions
 
 
 def check_columns(model: FamilyScorer, table: FlowTable, inputs: Sequence[Path]) -> None:
