@@ -57,6 +57,14 @@ def test_scenarios_lists_the_builtins():
         assert name in result.output
 
 
+def test_a_scenario_summary_is_never_cut_inside_parentheses():
+    """unsw-5org-disjoint-dp's ended "(every organization adds 1/sqrt(5) of the noise"."""
+    from fedsec.cli.simulate import first_clause
+
+    assert first_clause("DP (shares; one step). More.") == "DP (shares; one step)"
+    assert first_clause("a; b") == "a" and first_clause("whole") == "whole"
+
+
 def test_simulate_writes_a_complete_run_directory(run_dir):
     names = {p.name for p in run_dir.iterdir()}
     assert {

@@ -34,9 +34,19 @@ def scenarios() -> None:
         grid.add_column(header)
     for name in builtin_names():
         s = load_scenario(name)
-        summary = " ".join(s.description.split()).split("; ")[0].split(". ")[0]
+        summary = first_clause(" ".join(s.description.split()))
         grid.add_row(name, s.task, str(s.org_count()), s.partition.rule, s.view, summary)
     console.print(grid)
+
+
+def first_clause(text: str) -> str:
+    """``text`` up to its first "; " or ". " outside parentheses (never cut inside one)."""
+    depth = 0
+    for i, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and text[i : i + 2] in ("; ", ". "):
+            return text[:i]
+    return text
 
 
 @clean_errors
