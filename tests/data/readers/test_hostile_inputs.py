@@ -131,7 +131,8 @@ def test_nsl_kdd_without_its_label_column_is_unlabeled_not_mislabelled(tmp_path)
 def test_unsw_attack_with_a_blank_category_is_refused_not_benign(tmp_path):
     lines = rows_of(UNSW, 60)
     attack = next(i for i, line in enumerate(lines[1:], 1) if line.endswith(",1"))
-    with pytest.raises(InputError, match=rf"contradictory labels in data row {attack}"):
+    blank = rf"contradictory labels in data row {attack}: attack_cat blank but label 1"
+    with pytest.raises(InputError, match=blank):  # it said attack_cat 'nan'
         read_flows("unsw-nb15", [write(tmp_path, edit(lines, attack, "attack_cat", ""))])
     normal = next(i for i, line in enumerate(lines[1:], 1) if line.endswith(",0"))
     table = read_flows("unsw-nb15", [write(tmp_path, edit(lines, normal, "attack_cat", ""))])

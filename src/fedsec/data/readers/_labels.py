@@ -94,11 +94,12 @@ def check_agreement(
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         kind, binary = columns
+        value = raw[kind].iloc[row]
+        text = "blank" if pd.isna(value) or not str(value).strip() else repr(str(value).strip())
         raise InputError(
             path,
-            f"contradictory labels in data row {data_row(raw, row)}: {kind} "
-            f"{str(raw[kind].iloc[row]).strip()!r} but {binary} {int(attacks[row])} "
-            f"({int(bad.sum())} such rows)",
+            f"contradictory labels in data row {data_row(raw, row)}: {kind} {text} but "
+            f"{binary} {int(attacks[row])} ({int(bad.sum())} such rows)",
         )
 
 
