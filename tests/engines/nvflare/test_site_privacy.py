@@ -87,12 +87,14 @@ def test_a_lifetime_budget_holds_across_jobs(consortium, tmp_path):
     first = guarded_site(consortium, ledger, "job-1", max_epsilon=1.0, lifetime_epsilon=1.2)
     assert "params" in train(first, consortium, round=1, rounds=1, sample_dp=DP)
     assert stat.S_IMODE(ledger.stat().st_mode) == 0o600
-    recorded = json.loads(ledger.read_text())["jobs"]
-    assert list(recorded) == ["job-1"] and recorded["job-1"][0][2] == first.dp_steps
+    ((key, steps),) = json.loads(ledger.read_text())["jobs"].items()
+    assert key.startswith("job-1@") and steps[0][2] == first.dp_steps
 
-    second = guarded_site(consortium, ledger, "job-2", max_epsilon=1.0, lifetime_epsilon=1.2)
+    # the coordinator names jobs: one reusing job-1's id neither overwrites nor escapes it
+    second = guarded_site(consortium, ledger, "job-1", max_epsilon=1.0, lifetime_epsilon=1.2)
     with pytest.raises(PlanRefused, match=r"over every job of its ledger to 1\.\d+, beyond its "):
         train(second, consortium, round=1, rounds=1, sample_dp=DP)
+    assert len(json.loads(ledger.read_text())["jobs"]) == 1
     alone = guarded_site(consortium, None, "job-2", max_epsilon=1.0)  # the job's floor only
     assert "params" in train(alone, consortium, round=1, rounds=1, sample_dp=DP)
 

@@ -2,9 +2,11 @@
 
 A site's privacy ledger in memory lasts one job: a coordinator running job after job (a
 resumed job is a new one) would find each site's ``max_epsilon`` whole again. The file keeps
-``{"jobs": {job id: [[noise multiplier, Poisson rate, steps], ...]}}`` for every job the site
-trained with DP-SGD, so ``[privacy] lifetime_epsilon`` bounds the epsilon composed over all of
-them. It is rewritten atomically after each round, under an exclusive lock (jobs of one site
+``{"jobs": {"<job id>@<random>": [[noise multiplier, Poisson rate, steps], ...]}}`` for every
+job process that trained with DP-SGD here, so ``[privacy] lifetime_epsilon`` bounds the epsilon
+composed over all of them. The key's random part is the site's own: job ids come from the
+coordinator, which could otherwise reuse one and have a new job overwrite an old one's steps.
+The file is rewritten atomically after each round, under an exclusive lock (jobs of one site
 may run at once); a file that cannot be read stops training (fail closed), naming the file.
 """
 
@@ -14,6 +16,7 @@ import contextlib
 import fcntl
 import json
 import math
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,10 +31,11 @@ Steps = tuple[float, float, int]  # (noise multiplier, Poisson rate, steps)
 
 
 class LedgerFile:
-    """The DP-SGD steps of every job at this site; ``job`` is the one running here."""
+    """The DP-SGD steps of every job at this site; ``job`` is the one running here (recorded
+    under a key of its own)."""
 
     def __init__(self, path: Path, job: str) -> None:
-        self.path, self.job = Path(path), job
+        self.path, self.job = Path(path), f"{job}@{secrets.token_hex(8)}"
 
     def others(self) -> list[Steps]:
         """The steps of every other job recorded here."""
