@@ -257,3 +257,20 @@ def test_bad_alert_options_fail_before_anything_is_written(
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
     assert not (tmp_path / "b").exists()
+
+
+def test_a_max_surprise_log_score_spans_the_confidence_from_its_threshold_to_one():
+    """Log session scores never pass 1 (s / (1 + s), normalised log-ranks), so 1 - t / 2s kept
+    301 HDFS alerts' confidence within 0.52-0.58 (risk 24-27): a SIEM could not rank them."""
+    logs = AlertSource("ab" * 32, "deeplog", dataset="fedsec.logs")
+
+    def confidence(score, threshold=0.84, kind="max-surprise"):
+        record = {"family": "anomalous session", "session": "blk_1", "score": score,
+                  "threshold": threshold, "score_kind": kind}  # fmt: skip
+        return ecs_document(record, logs)["fedsec"]["confidence"]
+
+    assert confidence(0.84) == 0.5 and confidence(1.0) == 1.0
+    assert confidence(0.92) == pytest.approx(0.75)
+    assert confidence(0.92, kind="mean-log-rank") == pytest.approx(0.75)
+    anomaly = {"family": "anomaly", "row": 3, "score": 9.0, "threshold": 3.0}  # unbounded
+    assert ecs_document(anomaly, logs)["fedsec"]["confidence"] == pytest.approx(1 - 3 / 18)

@@ -312,12 +312,15 @@ def _message(family: str, score: object, document: dict) -> str:
 
 def _confidence(record: dict) -> float:
     """How sure the detector is, 0-1: a classifier's malicious score; for a score above a
-    threshold, 1 - threshold / (2 score) (0.5 at the threshold); for a count of unexpected
-    log events, 1 - 2^-count."""
+    threshold, 1 - threshold / (2 score) (0.5 at the threshold); for a log session's score, in
+    [0, 1], the way from its threshold to 1 (0.5 to 1); for a count of unexpected log events,
+    1 - 2^-count."""
     score = float(record.get("score", 0.0))
     if "top_k" in record:
         return 1.0 - 0.5 ** max(score, 0.0)
     threshold = record.get("threshold")
+    if "score_kind" in record and threshold is not None and threshold < 1:
+        return min(1.0, max(0.0, 0.5 + 0.5 * (score - threshold) / (1.0 - threshold)))
     if record.get("family") == "anomaly" or "score_kind" in record:
         if threshold is None or score <= 0 or threshold <= 0:
             return 0.5
