@@ -6,7 +6,6 @@ of these commands runs (``pip install 'fedsec[deploy]'``).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -74,7 +73,13 @@ def provision_command(
     _nvflare()
     from pydantic import ValidationError
 
-    from fedsec.engines.nvflare.provision import Admin, FederationSpec, Identity, provision
+    from fedsec.engines.nvflare.provision import (
+        Admin,
+        FederationSpec,
+        Identity,
+        check_reprovision,
+        provision,
+    )
 
     try:
         spec = FederationSpec(
@@ -114,31 +119,6 @@ def provision_command(
     console.print(
         "Every private key is mode 600 and the kits folder 700: keep those modes when you copy "
         "a kit (sites and the coordinator refuse to start with a key others can read)."
-    )
-
-
-def check_reprovision(out: Path, spec) -> None:
-    """Refuse to replace another project.yml at ``out`` (another project, or sites, ports, admins
-    changed) without --force; the same project provisioned again only issues new kits."""
-    import yaml
-
-    from fedsec.engines.nvflare.provision import PROJECT_FILE, project_config
-
-    existing = Path(out) / PROJECT_FILE
-    if not existing.exists():
-        return
-    try:
-        previous = yaml.safe_load(existing.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        previous = None
-    if previous == json.loads(json.dumps(project_config(spec))):
-        return
-    name = previous.get("name") if isinstance(previous, dict) else None
-    what = f"project {name}" if name else "a project fedsec cannot read"
-    raise ConfigError(
-        f"{existing} already describes {what}, not this one: provisioning would replace it and "
-        "issue new kits (in a new prod_NN folder; the old kits stay). Pass --force to do so, or "
-        "choose another --out"
     )
 
 

@@ -228,6 +228,27 @@ def _pin_numerics(script: Path) -> None:
     atomic.write_text(script, f"{shebang}\n{numerics.shell_pins()}{rest}", mode=0o755)
 
 
+def check_reprovision(out: Path, spec: FederationSpec) -> None:
+    """Refuse to replace another project.yml at ``out`` (another project, or sites, ports, admins
+    changed) without --force; the same project provisioned again only issues new kits."""
+    existing = Path(out) / PROJECT_FILE
+    if not existing.exists():
+        return
+    try:
+        previous = yaml.safe_load(existing.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        previous = None
+    if previous == json.loads(json.dumps(project_config(spec))):
+        return
+    name = previous.get("name") if isinstance(previous, dict) else None
+    what = f"project {name}" if name else "a project fedsec cannot read"
+    raise ConfigError(
+        f"{existing} already describes {what}, not this one: provisioning would replace it and "
+        "issue new kits (in a new prod_NN folder; the old kits stay). Pass --force to do so, or "
+        "choose another --out"
+    )
+
+
 def provision(spec: FederationSpec, workspace: Path) -> Path:
     """Write ``project.yml`` and the startup kits under ``workspace``; the kits' folder."""
     workspace = Path(workspace).resolve()
