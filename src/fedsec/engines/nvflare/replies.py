@@ -61,10 +61,11 @@ def _secagg(data: dict[str, Any]) -> dict[str, Any] | None:
 
 @dataclass(frozen=True)
 class TrainReply:
-    """``fedsec_train``: refused by the site's gate (``refused``), or the round's ``loss`` and
-    exactly one form of the update: ``params`` and ``num_samples`` (and ``extra`` arrays) in
-    clear, a client-DP ``payload``, an ``encrypted`` payload, or the first secure-aggregation
-    message (``secagg``). ``gate`` is the site's gate verdict (None: no gate)."""
+    """``fedsec_train``: refused by the site's gate (``refused``), or the round's ``loss`` (only
+    with an update in clear without DP) and exactly one form of the update: ``params`` and
+    ``num_samples`` (and ``extra`` arrays) in clear, a client-DP ``payload``, an ``encrypted``
+    payload, or the first secure-aggregation message (``secagg``). ``gate`` is the site's gate
+    verdict (None: no gate)."""
 
     loss: float | None = None
     gate: dict[str, Any] | None = None
@@ -103,7 +104,7 @@ class TrainReply:
             raise ValueError(f"expected one of {list(cls.FORMS)}, got {forms}")
         extra = data.get("extra")
         return cls(
-            loss=_number(data.get("loss"), "loss"),
+            loss=None if data.get("loss") is None else _number(data["loss"], "loss"),
             gate=gate,
             params=_arrays(data["params"], "params") if "params" in data else None,
             num_samples=data.get("num_samples"),

@@ -110,7 +110,7 @@ class SiteRounds:
     def read(self, site: str, reply: TrainReply, params: Params) -> SiteResult:
         """One site's reply as the aggregation takes it (a ValueError when it is malformed)."""
         c, protection = self.coordinator, self.plan["protection"]
-        loss = {"loss": float(reply.loss or 0.0)}
+        loss = {"loss": float("nan") if reply.loss is None else float(reply.loss)}
         if protection is None:
             shapes = [tuple(p.shape) for p in params]
             update = params_from_wire(reply.params, shapes, f"update from {site}")
@@ -205,8 +205,7 @@ class DeployedMean:
         losses = {site: float(r.update.metrics["loss"]) for site, r in results.items()}
         if protection is None:
             log.contributed = list(results)
-            rows = [r.update.num_samples for r in results.values()]
-            log.loss = float(np.average(list(losses.values()), weights=rows))
+            log.loss = _weighted_mean(losses, {s: r.update.num_samples for s, r in results.items()})
             if self.robust is None:
                 return WeightedMean().combine(global_params, results, round_)
             return self.defended(global_params, results, round_)
@@ -291,5 +290,15 @@ class DeployedMean:
             raise RoundAborted(str(error)) from None
 
 
+def _weighted_mean(losses: dict[str, float], rows: dict[str, int]) -> float | None:
+    """The row-weighted mean of the losses sites said (None: none said one)."""
+    told = [site for site, loss in losses.items() if np.isfinite(loss)]
+    if not told:
+        return None
+    return float(np.average([losses[s] for s in told], weights=[rows[s] for s in told]))
+
+
 def _mean(values: list[float]) -> float | None:
-    return float(np.mean(values)) if values else None
+    """The mean of the losses sites said (None: none said one; a protected update's is not)."""
+    told = [v for v in values if np.isfinite(v)]
+    return float(np.mean(told)) if told else None

@@ -184,9 +184,11 @@ class Site:
         ready, params = self.setup(request.model, request.params)
         model = SITE_MODELS[ready.setup.task]
         model.check(plan, ready.setup)
+        told = self.tells_numbers(plan)
         verdict = self.judge(plan.round, ready, params)
         if verdict is not None and not verdict.accepted:
-            return TrainReply(gate=_json(verdict), refused=verdict.reason).to_wire()
+            gate = _json(verdict, told)
+            return TrainReply(gate=gate, refused=gate["reason"]).to_wire()
         protection = plan.protection
         if ready.rows is not None and plan.sample_dp.enabled:
             raise PlanRefused(
@@ -212,7 +214,8 @@ class Site:
         done = int(update.metrics.get("dp_steps", 0))
         self.dp_steps += done
         self.ledger.record(plan, ready.own_rows, done)
-        reply = TrainReply(loss=float(update.metrics["loss"]), gate=_json(verdict))
+        loss = float(update.metrics["loss"]) if told else None
+        reply = TrainReply(loss=loss, gate=_json(verdict, told))
         if protection is None:
             return replace(
                 reply,
@@ -248,6 +251,18 @@ class Site:
             plan.round, vector, plan.sampled, protection.threshold, asked, least=least
         )
         return replace(reply, secagg=advert).to_wire()
+
+    def tells_numbers(self, plan: SitePlan) -> bool:
+        """Whether this round's reply may carry the site's loss and its gate's scores: only
+        when its update goes in clear without DP (and the site allows that). Otherwise a
+        crafted global model made them tell one record's membership (the loss, under DP-SGD
+        at epsilon 1 too), a family's count, or a statistic of the validation rows (the gate's
+        score), which the protected update hides."""
+        return (
+            plan.protection is None
+            and not plan.sample_dp.enabled
+            and not self.config.require_secure_aggregation
+        )
 
     def noise_reporters(self, protecting: ProtectionPlan, sampled: int) -> int | None:
         """How many organizations this site's client-level noise share covers (None: no
@@ -362,5 +377,14 @@ def _sums(site: Site, data: dict[str, Any]) -> dict[str, Any]:
     return SumsReply(secagg=advert).to_wire()
 
 
-def _json(verdict: Verdict | None) -> dict | None:
-    return None if verdict is None else verdict.to_json()
+def _json(verdict: Verdict | None, told: bool = True) -> dict | None:
+    """The gate's verdict as the coordinator gets it: its scores and reason only when the
+    site's numbers may be told (:meth:`Site.tells_numbers`), else the decision alone."""
+    if verdict is None:
+        return None
+    full = verdict.to_json()
+    if told:
+        return full
+    said = "refused" if not verdict.accepted else "flagged" if verdict.flagged else ""
+    reason = f"{said} by the site's acceptance gate" if said else ""
+    return full | {"score": None, "reference": None, "fall_bound": None, "reason": reason}
