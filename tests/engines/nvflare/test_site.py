@@ -190,3 +190,15 @@ def test_a_site_trains_each_round_once_and_at_most_its_max_rounds(consortium):
         with pytest.raises(PlanRefused, match=refusal):
             site.handle("fedsec_train", replay)
     assert site.trained_rounds == [1, 2]
+
+
+def test_a_site_evaluates_one_model_per_job(consortium):
+    """Evaluation answered any model, any number of times: with crafted models its threshold
+    read out quantiles of a chosen feature over the site's benign validation rows."""
+    data, scenario = consortium
+    site = Site(config_from_scenario(scenario, "plant", data, False), data)
+    request, _ = _train_request(site, consortium)
+    evaluation = {k: request[k] for k in ("plan", "model", "params")} | {"target_fpr": 0.01}
+    assert "validation" in site.handle("fedsec_evaluate", evaluation)
+    with pytest.raises(PlanRefused, match="evaluates one model per job, and did"):
+        site.handle("fedsec_evaluate", evaluation | {"target_fpr": 0.5})

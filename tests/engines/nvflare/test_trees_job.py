@@ -120,6 +120,9 @@ def test_a_site_evaluates_only_the_booster_it_boosted(deployed):
     other = request["params"][0].copy()
     other[len(other) // 2] ^= 1
     name = next(iter(sites))
+    with pytest.raises(PlanRefused, match="evaluates one model per job, and did"):
+        sites[name].handle("fedsec_evaluate", request)  # the job's evaluation was answered
+    sites[name].evaluated = False  # as if it had not been
     with pytest.raises(PlanRefused, match=r"not the booster site .* ended the boosting with"):
         sites[name].handle("fedsec_evaluate", request | {"params": [other]})
     assert "test" in sites[name].handle("fedsec_evaluate", request)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from fedsec.bundles.tree_manifest import MAX_BOOSTER_BYTES
+from fedsec.fl.gate.judge import Verdict
 
 Arrays = list[np.ndarray]
 SECAGG = ("advertisement", "endorsement")  # the first secure-aggregation message
@@ -203,3 +204,16 @@ class BoostReply:
         if not isinstance(booster, bytes) or not 0 < len(booster) <= MAX_BOOSTER_BYTES:
             raise ValueError(f"boosting: booster must be 1 to {MAX_BOOSTER_BYTES} bytes")
         return cls(booster)
+
+
+def gate_verdict(verdict: Verdict | None, told: bool = True) -> dict | None:
+    """The gate's verdict as the coordinator gets it: its scores and reason only when the
+    site's numbers may be told (``Site.tells_numbers``), else the decision alone."""
+    if verdict is None:
+        return None
+    full = verdict.to_json()
+    if told:
+        return full
+    said = "refused" if not verdict.accepted else "flagged" if verdict.flagged else ""
+    reason = f"{said} by the site's acceptance gate" if said else ""
+    return full | {"score": None, "reference": None, "fall_bound": None, "reason": reason}

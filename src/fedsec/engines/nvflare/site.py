@@ -31,7 +31,7 @@ from fedsec.engines.nvflare.ledger_file import LedgerFile
 from fedsec.engines.nvflare.messages import EvaluateTask, SumsTask, TrainTask
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
 from fedsec.engines.nvflare.registry import LOADERS, SITE_MODELS
-from fedsec.engines.nvflare.replies import EvaluateReply, SumsReply, TrainReply
+from fedsec.engines.nvflare.replies import EvaluateReply, SumsReply, TrainReply, gate_verdict
 from fedsec.engines.nvflare.setups import Setup, TreeSetup
 from fedsec.engines.nvflare.site_config import SiteConfig
 from fedsec.engines.nvflare.site_he import HeSession
@@ -98,6 +98,7 @@ class Site:
         self.gate = AcceptanceGate(config.gate, seed=config.seed)
         self.dp_steps = 0
         self.trained_rounds: list[int] = []  # the rounds this site trained in this job
+        self.evaluated = False  # a job's one evaluation answered
         file = LedgerFile(ledger, job) if ledger is not None else None
         self.ledger = PrivacyLedger(config.privacy, self.name, file)
         self.control: Params | None = None  # this site's SCAFFOLD control variate, c_i
@@ -187,7 +188,7 @@ class Site:
         told = self.tells_numbers(plan)
         verdict = self.judge(plan.round, ready, params)
         if verdict is not None and not verdict.accepted:
-            gate = _json(verdict, told)
+            gate = gate_verdict(verdict, told)
             return TrainReply(gate=gate, refused=gate["reason"]).to_wire()
         protection = plan.protection
         if ready.rows is not None and plan.sample_dp.enabled:
@@ -215,7 +216,7 @@ class Site:
         self.dp_steps += done
         self.ledger.record(plan, ready.own_rows, done)
         loss = float(update.metrics["loss"]) if told else None
-        reply = TrainReply(loss=loss, gate=_json(verdict, told))
+        reply = TrainReply(loss=loss, gate=gate_verdict(verdict, told))
         if protection is None:
             return replace(
                 reply,
@@ -329,19 +330,29 @@ class Site:
         return _sums(self, data)
 
     def evaluate(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The final model's metrics on this site's held-out rows, once per job: each answer
+        about a model the coordinator chose is a statistic of those rows (a crafted model's
+        threshold was a chosen feature's quantile over the benign validation rows)."""
+        if self.evaluated:
+            raise PlanRefused(
+                f"evaluation refused: site {self.name} evaluates one model per job, and did"
+            )
         request = EvaluateTask.from_wire(data)
         if isinstance(request.model, TreeSetup):
-            return site_trees.evaluate(self, request)
+            reply = site_trees.evaluate(self, request)
+            self.evaluated = True
+            return reply
         plan = self.within_limits(request.plan)
         ready, params = self.setup(request.model, request.params)
         org = self.data(ready.setup.view)
         scored = SITE_MODELS[ready.setup.task].evaluate(org, ready, params, request.target_fpr)
+        self.evaluated = True
         verdict = self.judge(plan.rounds + 1, ready, params)
         return EvaluateReply(
             scored["validation"],
             scored["test"],
             verdict is None or verdict.accepted,
-            _json(verdict),
+            gate_verdict(verdict),
             self.ledger.spent(
                 plan.sample_dp,
                 recipe.sample_dp_spent(
@@ -375,16 +386,3 @@ def _sums(site: Site, data: dict[str, Any]) -> dict[str, Any]:
     asked = wire.task_digest("fedsec_sums", data)
     advert = site.secure.start(request.round, wide, request.sampled, request.threshold, asked)
     return SumsReply(secagg=advert).to_wire()
-
-
-def _json(verdict: Verdict | None, told: bool = True) -> dict | None:
-    """The gate's verdict as the coordinator gets it: its scores and reason only when the
-    site's numbers may be told (:meth:`Site.tells_numbers`), else the decision alone."""
-    if verdict is None:
-        return None
-    full = verdict.to_json()
-    if told:
-        return full
-    said = "refused" if not verdict.accepted else "flagged" if verdict.flagged else ""
-    reason = f"{said} by the site's acceptance gate" if said else ""
-    return full | {"score": None, "reference": None, "fall_bound": None, "reason": reason}
