@@ -91,11 +91,7 @@ class PrivacyLedger:
         limit = self.config.max_epsilon
         if limit is None:
             return
-        if plan.noise(rows) <= 0:
-            raise PlanRefused(
-                f"training plan refused: site {self.site} trains only with record-level DP "
-                f"(its privacy.max_epsilon is {limit:g}); the plan has none"
-            )
+        self.require_dp(plan, rows, "max_epsilon", limit)
         if plan.sample_dp.delta > self.config.max_delta:
             raise PlanRefused(
                 f"training plan refused: sample_dp.delta {plan.sample_dp.delta:g} exceeds this "
@@ -108,17 +104,21 @@ class PrivacyLedger:
                 f"epsilon over the job to {after:.4g}, beyond its privacy.max_epsilon {limit:g}"
             )
 
+    def require_dp(self, plan: SitePlan, rows: int, setting: str, limit: float) -> None:
+        """Refuse a plan without DP-SGD noise, naming the setting that requires it."""
+        if plan.noise(rows) <= 0:
+            raise PlanRefused(
+                f"training plan refused: site {self.site} trains only with record-level DP "
+                f"(its privacy.{setting} is {limit:g}); the plan has none"
+            )
+
     def check_lifetime(self, plan: SitePlan, rows: int) -> None:
         """Refuse a round that would take the epsilon over every job of this site's ledger
         file (this one's steps included) beyond its ``lifetime_epsilon``."""
         limit = self.config.lifetime_epsilon
         if limit is None:
             return
-        if plan.noise(rows) <= 0:
-            raise PlanRefused(
-                f"training plan refused: site {self.site} trains only with record-level DP "
-                f"(its privacy.lifetime_epsilon is {limit:g}); the plan has none"
-            )
+        self.require_dp(plan, rows, "lifetime_epsilon", limit)
         past = self.file.others() if self.file is not None else []
         steps = [*past, *self.history, round_steps(plan, rows)]
         after = dp.composed_sample_dp_epsilon(
