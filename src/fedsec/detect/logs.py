@@ -166,9 +166,9 @@ def run_log_detection(
         table, int(manifest.get("trace_window", 0)), int(manifest.get("trace_stride", 0))
     )
     tokens = model.vocabulary.encode(table.events, table.templates, prefix)
-    unknown = _unknown_share(tokens, model.index)
-    mismatch = _mismatch(unknown, sum(len(t) for t in tokens), table)
-    if mismatch and sum(len(t) for t in tokens) >= MIN_EVENTS:
+    unknown, events = _unknown_share(tokens, model.index), sum(len(t) for t in tokens)
+    mismatch = _mismatch(unknown, events, table)
+    if mismatch and events >= MIN_EVENTS:
         raise InputError(", ".join(map(str, inputs)), "; ".join([mismatch, *table.notes]))
     surprises = None
     if model.score == MAX_SURPRISE:  # the alerts name each event's rank too

@@ -24,6 +24,8 @@ sample_rate = 0.04   # ... at this federation-wide Poisson rate
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -120,10 +122,7 @@ class PrivacyLedger:
             return
         self.require_dp(plan, rows, "lifetime_epsilon", limit)
         past = self.file.others() if self.file is not None else []
-        steps = [*past, *self.history, round_steps(plan, rows)]
-        after = dp.composed_sample_dp_epsilon(
-            steps, self.config.max_delta, plan.sample_dp.accountant
-        )
+        after = self.epsilon(plan.sample_dp.accountant, round_steps(plan, rows), past)
         if after > limit + EPSILON_SLACK:
             raise PlanRefused(
                 f"training plan refused: this round would bring site {self.site}'s record-level "
@@ -173,9 +172,12 @@ class PrivacyLedger:
             )
         return report
 
-    def epsilon(self, accountant: str = "rdp", extra: Steps | None = None) -> float:
-        """Epsilon (at ``max_delta``) of every recorded step, and of ``extra`` if given."""
-        history = self.history + ([extra] if extra else [])
+    def epsilon(
+        self, accountant: str = "rdp", extra: Steps | None = None, before: Sequence[Steps] = ()
+    ) -> float:
+        """Epsilon (at ``max_delta``) of every recorded step, and of ``extra`` if given, after
+        the steps ``before`` (other jobs')."""
+        history = [*before, *self.history, *([extra] if extra else [])]
         return dp.composed_sample_dp_epsilon(history, self.config.max_delta, accountant)
 
 
