@@ -35,6 +35,8 @@ def params_from_wire(value: Any, shapes: list[tuple[int, ...]], what: str) -> Pa
         if not isinstance(array, np.ndarray) or tuple(array.shape) != tuple(shape):
             got = getattr(array, "shape", type(array).__name__)
             raise PlanRefused(f"{what}: array {index} has shape {got}, expected {shape}")
+        if not np.issubdtype(array.dtype, np.floating):
+            raise PlanRefused(f"{what}: array {index} holds {array.dtype}, not floating point")
         if not np.isfinite(array).all():
             raise PlanRefused(f"{what}: array {index} holds NaN or Infinity")
         arrays.append(array.astype(np.float32))
