@@ -271,3 +271,6 @@ def test_site_config_says_what_it_leaves_to_the_coordinator_or_to_public_values(
     from fedsec.engines.nvflare.site_config import SiteConfig, weak_settings
 
     assert weak_settings(SiteConfig.model_validate(config)) == []
+    config["model_check"] = {"enabled": False}
+    (off,) = weak_settings(SiteConfig.model_validate(config))
+    assert off.startswith("[model_check] is off")

@@ -47,7 +47,7 @@ class Relay:
         for name, site in sites.items():
             own = SecureAggregationConfig(**(policies or {}).get(name, {}))
             site.secure = SiteSecAgg(name, own, site.secure.keys, site.secure.job)
-            site.trained_rounds, site.evaluated = [], False
+            site.last_round, site.evaluated = 0, False
             site.statistics_rounds, site.statistics_columns = set(), []
 
     def exchange(self, task, data, targets, timeout):

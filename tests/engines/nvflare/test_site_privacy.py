@@ -55,7 +55,7 @@ def test_a_site_spends_at_most_its_own_epsilon_over_the_job(consortium):
     assert 0.9 < spent <= 1.0  # the plan's calibration, checked by the site's own ledger
     with pytest.raises(PlanRefused, match=r"epsilon over the job to .*beyond its .*max_epsilon 1"):
         train(site, consortium, round=4, rounds=4, sample_dp=DP)  # a round more
-    with pytest.raises(PlanRefused, match=r"already trained round 3 of this job; round 3"):
+    with pytest.raises(PlanRefused, match=r"already answered round 3 of this job; round 3"):
         train(site, consortium, round=3, rounds=3, sample_dp=DP)  # a replayed round
     assert site.ledger.epsilon() == spent  # the refused rounds trained nothing
 
@@ -125,7 +125,7 @@ def test_a_coordinator_cannot_replay_a_one_round_job_to_cut_the_noise(consortium
     refused as such, and 'round 2 of 2' next would take the epsilon beyond the floor."""
     site = guarded_site(consortium, max_epsilon=1.0)
     assert "params" in train(site, consortium, round=1, rounds=1, sample_dp=DP)
-    with pytest.raises(PlanRefused, match=r"already trained round 1 of this job"):
+    with pytest.raises(PlanRefused, match=r"already answered round 1 of this job"):
         train(site, consortium, round=1, rounds=1, sample_dp=DP)
     with pytest.raises(PlanRefused, match=r"beyond its privacy\.max_epsilon 1"):
         train(site, consortium, round=2, rounds=2, sample_dp=DP)

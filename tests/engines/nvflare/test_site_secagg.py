@@ -90,7 +90,7 @@ def attack(sites, identities, train_task):
         for name, site in sites.items():
             own = SecureAggregationConfig(**(policies or {}).get(name, {}))
             site.secure = SiteSecAgg(name, own, identities[name], JOB)
-            site.trained_rounds, site.evaluated = [], False
+            site.last_round, site.evaluated = 0, False
         return Attacker(sites, VICTIM, 1), train_task, list(sites)
 
     return start

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from fedsec.core import seeding
+from fedsec.engines.nvflare import site_checks as checks
 from fedsec.engines.nvflare import site_trees, statistics, vocabulary, wire
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.ledger_file import LedgerFile
@@ -97,7 +98,7 @@ class Site:
         self.keys, self.job = keys, job
         self.gate = AcceptanceGate(config.gate, seed=config.seed)
         self.dp_steps = 0
-        self.trained_rounds: list[int] = []  # the rounds this site trained in this job
+        self.last_round = 0  # the last round of this job trained here, or judged and refused
         self.evaluated = False  # a job's one evaluation answered
         file = LedgerFile(ledger, job) if ledger is not None else None
         self.ledger = PrivacyLedger(config.privacy, self.name, file)
@@ -181,27 +182,20 @@ class Site:
 
     def train(self, data: dict[str, Any]) -> dict[str, Any]:
         request = TrainTask.from_wire(data)
-        plan = self.within_limits(request.plan)
+        plan = checks.within_limits(self.config.limits, request.plan)
         ready, params = self.setup(request.model, request.params)
         model = SITE_MODELS[ready.setup.task]
         model.check(plan, ready.setup)
+        protection = plan.protection
+        checks.check_protection(self, plan, ready, request.control is not None)
+        self.check_round(plan.round)
+        checks.check_global_model(self, ready, params)
         told = self.tells_numbers(plan)
         verdict = self.judge(plan.round, ready, params)
         if verdict is not None and not verdict.accepted:
+            self.last_round = plan.round  # a refused model uses the round up
             gate = gate_verdict(verdict, told)
             return TrainReply(gate=gate, refused=gate["reason"]).to_wire()
-        protection = plan.protection
-        if ready.rows is not None and plan.sample_dp.enabled:
-            raise PlanRefused(
-                f"site {self.name} trains on edge copies of its rows ([range_guard]): not with "
-                "record-level DP (a copy is a record seen twice)"
-            )
-        secure = protection is not None and protection.secure_aggregation
-        if self.config.require_secure_aggregation and not secure:
-            raise PlanRefused(f"site {self.name} only sends updates under secure aggregation")
-        if secure:
-            self.secure.check_new(plan.round)
-        self.check_round(plan.round)
         training = plan.to_training_plan(self.name, ready.own_rows)
         training = model.objective(training, ready, self.name, plan)
         self.ledger.admit(plan, ready.own_rows)
@@ -211,7 +205,7 @@ class Site:
             ready.network, params, ready.x, ready.y, training, task, self.control, self.randomness
         )
         update, extra = replace(result.update, num_samples=ready.own_rows), result.extra
-        self.trained_rounds.append(plan.round)
+        self.last_round = plan.round
         done = int(update.metrics.get("dp_steps", 0))
         self.dp_steps += done
         self.ledger.record(plan, ready.own_rows, done)
@@ -287,32 +281,16 @@ class Site:
         shapes = [tuple(p.shape) for p in params]
         return wire.params_from_wire(control, shapes, "control variate")
 
-    def within_limits(self, plan: SitePlan) -> SitePlan:
-        """``plan`` if it stays within this site's own limits; refused, naming the field."""
-        limits, t = self.config.limits, recipe.dp_training(plan.training, plan.sample_dp)
-        named = "sample_dp" if t is not plan.training else "training"  # what DP-SGD runs
-        for value, bound, field in (
-            (plan.rounds, limits.max_rounds, "rounds"),
-            (t.local_steps, limits.max_local_steps, f"{named}.local_steps"),
-            (t.local_epochs if not t.local_steps else 1, limits.max_local_epochs, "local_epochs"),
-            (t.batch_size, limits.max_batch_size, f"{named}.batch_size"),
-            (t.lr, limits.max_lr, f"{named}.lr"),
-        ):
-            if value > bound:
-                raise PlanRefused(
-                    f"training plan refused: {field} {value} exceeds this site's limit {bound}"
-                )
-        return plan
-
     def check_round(self, round_: int) -> None:
-        """Train each round of a job once, in order: a coordinator replaying "round 1 of 2"
-        would collect an update (and spend privacy) each time. Rounds rising from 1 and never
-        beyond the plan's ``rounds`` (itself within ``limits.max_rounds``) make that limit a
-        count of the rounds this site trains in a job."""
-        if self.trained_rounds and round_ <= self.trained_rounds[-1]:
+        """Answer each round of a job once, in order: a coordinator replaying "round 1 of 2"
+        would collect an update (and spend privacy) each time, or resend a model the gate
+        refused until its patience ran out. Rounds rising from 1 and never beyond the plan's
+        ``rounds`` (itself within ``limits.max_rounds``) make that limit a count of the
+        rounds this site answers in a job."""
+        if round_ <= self.last_round:
             raise PlanRefused(
-                f"training plan refused: site {self.name} already trained round "
-                f"{self.trained_rounds[-1]} of this job; round {round_} comes too late"
+                f"training plan refused: site {self.name} already answered round "
+                f"{self.last_round} of this job; round {round_} comes too late"
             )
 
     def judge(self, round_: int, ready: Prepared, params: Params) -> Verdict | None:
@@ -342,7 +320,7 @@ class Site:
             reply = site_trees.evaluate(self, request)
             self.evaluated = True
             return reply
-        plan = self.within_limits(request.plan)
+        plan = checks.within_limits(self.config.limits, request.plan)
         ready, params = self.setup(request.model, request.params)
         org = self.data(ready.setup.view)
         scored = SITE_MODELS[ready.setup.task].evaluate(org, ready, params, request.target_fpr)

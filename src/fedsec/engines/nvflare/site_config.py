@@ -22,6 +22,9 @@ colluding_sites = 1                 # withstand the coordinator plus this many c
 [privacy]                           # this site's own record-level DP floor (optional)
 max_epsilon = 1.0                   # train only with DP-SGD, never beyond ε = 1 over a job
 lifetime_epsilon = 4.0              # ... nor beyond ε = 4 over every job (its ledger file)
+[model_check]                       # units built to single out records (on by default)
+max_parallel_units = 16             # refuse more units sharing one weight direction
+max_isolating_units = 16            # ... or firing for 1 to isolating_rows (9) own rows
 [range_guard]                       # edge-case backdoor defence (optional; classifier jobs)
 clip = 2.0                          # train only a model clipping its inputs at ±2 sd, and
 augment = 1.0                       # add as many edge copies of its rows (docs/robustness.md)
@@ -47,6 +50,7 @@ from fedsec.data.mapping import Mapping
 from fedsec.engines.nvflare.deployable import require_deployable
 from fedsec.engines.nvflare.site_privacy import SitePrivacyConfig
 from fedsec.fl.gate.config import GateConfig
+from fedsec.fl.privacy.model_check import ModelCheckConfig
 from fedsec.fl.robustness.range_guard import RangeGuardConfig
 from fedsec.scenarios.config import (
     ClassificationScenario,
@@ -161,6 +165,10 @@ class SiteConfig(Section):
     privacy: SitePrivacyConfig = Field(
         default_factory=SitePrivacyConfig, description="this site's own record-level DP floor"
     )
+    model_check: ModelCheckConfig = Field(
+        default_factory=ModelCheckConfig,
+        description="refuse a global model with units built to single out this site's records",
+    )
     threads: int = Field(default=1, ge=1, le=256)
     limits: SiteLimits = Field(default_factory=SiteLimits)
     gate: GateConfig = Field(default_factory=GateConfig)
@@ -251,6 +259,11 @@ def weak_settings(config: SiteConfig) -> list[str]:
         notes.append(
             "no record-level DP floor: each job's plan decides whether and how much DP-SGD "
             "noise this site adds (set [privacy] max_epsilon to require it; docs/deployment.md)"
+        )
+    if not config.model_check.enabled:
+        notes.append(
+            "[model_check] is off: a global model built to read this site's rows out of the "
+            "summed update is trained on (docs/privacy.md)"
         )
     if config.logs is not None and config.logs.hash_key == PUBLIC_HASH_KEY:
         notes.append(

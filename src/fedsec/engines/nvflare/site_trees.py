@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fedsec.core.errors import ConfigError
+from fedsec.engines.nvflare import site_checks as checks
 from fedsec.engines.nvflare.messages import BoostTask, EvaluateTask
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.replies import BoostReply, EvaluateReply
@@ -130,7 +131,7 @@ def _rows(site: Organization, setup: TreeSetup) -> Site:
 def evaluate(site: Organization, request: EvaluateTask) -> dict[str, Any]:
     """The booster this site boosted, judged on its held-out rows."""
     setup = _tree_setup(request.model, "evaluation")
-    plan = site.within_limits(request.plan)
+    plan = checks.within_limits(site.config.limits, request.plan)
     booster = _booster(request.params)
     if not site.boosted or hashlib.sha256(booster).hexdigest() != site.boosted:
         raise PlanRefused(

@@ -1,0 +1,69 @@
+"""What a site checks in a training request before it trains: its own limits, the protection
+the plan asks for, and units of the global model built to single out its records."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
+from fedsec.engines.nvflare.site_models import Prepared
+from fedsec.fl import recipe
+from fedsec.fl.privacy.model_check import check_model
+from fedsec.training.params import Params, set_params
+
+if TYPE_CHECKING:
+    from fedsec.engines.nvflare.site import Site
+    from fedsec.engines.nvflare.site_config import SiteLimits
+
+
+def within_limits(limits: SiteLimits, plan: SitePlan) -> SitePlan:
+    """``plan`` if it stays within the site's own ``limits``; refused, naming the field."""
+    t = recipe.dp_training(plan.training, plan.sample_dp)
+    named = "sample_dp" if t is not plan.training else "training"  # what DP-SGD runs
+    for value, bound, field in (
+        (plan.rounds, limits.max_rounds, "rounds"),
+        (t.local_steps, limits.max_local_steps, f"{named}.local_steps"),
+        (t.local_epochs if not t.local_steps else 1, limits.max_local_epochs, "local_epochs"),
+        (t.batch_size, limits.max_batch_size, f"{named}.batch_size"),
+        (t.lr, limits.max_lr, f"{named}.lr"),
+    ):
+        if value > bound:
+            raise PlanRefused(
+                f"training plan refused: {field} {value} exceeds this site's limit {bound}"
+            )
+    return plan
+
+
+def check_protection(site: Site, plan: SitePlan, ready: Prepared, has_control: bool) -> None:
+    """Refuse, before the gate judges or DP is admitted, a plan the site's rows or settings
+    cannot train under: DP-SGD on edge copies of rows or with SCAFFOLD's or FedProx's terms
+    (their accounting does not hold), or in clear where the site requires secure
+    aggregation."""
+    if plan.sample_dp.enabled and ready.rows is not None:
+        raise PlanRefused(
+            f"site {site.name} trains on edge copies of its rows ([range_guard]): not with "
+            "record-level DP (a copy is a record seen twice)"
+        )
+    if plan.sample_dp.enabled and (has_control or plan.prox_mu > 0):
+        raise PlanRefused(
+            "training plan refused: record-level DP cannot be combined with SCAFFOLD's "
+            "control variate or FedProx's proximal term"
+        )
+    protection = plan.protection
+    secure = protection is not None and protection.secure_aggregation
+    if site.config.require_secure_aggregation and not secure:
+        raise PlanRefused(f"site {site.name} only sends updates under secure aggregation")
+    if secure:
+        site.secure.check_new(plan.round)
+
+
+def check_global_model(site: Site, ready: Prepared, params: Params) -> None:
+    """Refuse a global model whose units look built to single out the site's training rows
+    (:mod:`fedsec.fl.privacy.model_check`, the site's ``[model_check]``)."""
+    set_params(ready.network, params)
+    why = check_model(ready.network, ready.x, site.config.model_check)
+    if why is not None:
+        raise PlanRefused(
+            f"global model refused by site {site.name}'s [model_check]: {why}; a model built "
+            "to read records out of a summed update"
+        )
