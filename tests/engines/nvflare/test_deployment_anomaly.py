@@ -12,6 +12,7 @@ from fedsec.core import seeding
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.messages import sums_request
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
+from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import GateConfig, config_from_scenario
 from fedsec.engines.nvflare.wire import params_to_wire
@@ -151,6 +152,27 @@ def test_a_site_sums_each_quantity_once_and_only_its_own_kind(consortium):
         site.handle("fedsec_sums", center)
     with pytest.raises(PlanRefused, match="round 3 or sampled 3 out of range"):
         site.handle("fedsec_sums", center | {"round": 3})
+
+
+def test_a_detector_built_to_single_out_rows_is_refused_for_its_sums_too(consortium):
+    """A detector job's centre and error sums pass through the model too: trap weights (each
+    first-layer unit firing for one or two rows) are refused there as in training."""
+    scenario, result, _ = deploy(consortium, "ae")
+    data = consortium[0]
+    victim, other = (
+        Site(config_from_scenario(scenario, n, data, False), data) for n in ("plant", "cloud")
+    )
+    public = other.prepared(parse_setup(result.setup)).x  # stand-ins for public rows
+    trapped = [p.copy() for p in result.params]
+    weight = np.random.default_rng(0).normal(size=trapped[0].shape)
+    trapped[0] = (weight / np.linalg.norm(weight, axis=1, keepdims=True)).astype(np.float32)
+    tail = np.quantile(public @ trapped[0].T.astype(np.float64), 1 - 1.5 / len(public), axis=0)
+    trapped[1] = (-tail).astype(np.float32)
+    request = sums_request("scale", 4, result.setup, params_to_wire(trapped), None, 3)
+    with pytest.raises(PlanRefused, match=r"\[model_check\]: \d+ of the \d+ units after"):
+        victim.handle("fedsec_sums", request)
+    honest = sums_request("scale", 4, result.setup, params_to_wire(result.params), None, 3)
+    assert victim.handle("fedsec_sums", honest)["sums"] is not None
 
 
 def test_a_site_with_a_classifier_gate_refuses_anomaly_training(consortium):

@@ -353,6 +353,7 @@ def _sums(site: Site, data: dict[str, Any]) -> dict[str, Any]:
     if request.secure and request.what in site.sums_answered:
         raise PlanRefused(f"sums refused: the {request.what} was already summed in this job")
     ready, params = site.setup(request.model, request.params)
+    checks.check_global_model(site, ready, params)
     vector = SITE_MODELS[ready.setup.task].sums(request.what, ready, params)
     if not request.secure:
         return SumsReply(sums=vector).to_wire()
