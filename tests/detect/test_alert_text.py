@@ -27,6 +27,7 @@ from fedsec.detect.batch import FlowAlerts
 from fedsec.detect.ecs import AlertSource
 from fedsec.detect.ecs_values import zone
 from fedsec.detect.formats import AlertFormat
+from fedsec.detect.reasons import UNLISTED
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.models.classifier import FamilyClassifier
@@ -167,6 +168,21 @@ def test_reasons_and_thresholds_of_both_model_kinds(bundles, inputs, kind, thres
     text = AlertFormat("ecs", SOURCES["plain"]).lines(found[0]).decode()
     decision = "argmax" if threshold is None else "threshold"
     assert all(json.loads(line)["fedsec"]["decision"] == decision for line in text.splitlines())
+
+
+def test_alerts_listing_fewer_reasons_or_none_are_the_record_wise_ones(bundles, inputs):
+    fmt, path, chunks = _chunks(inputs, "flows")
+    alerts = AlertFormat("ecs", SOURCES["plain"])
+    (part, *_) = _alerts(bundles, "network", fmt, path, chunks, alerts)
+    why = part.explanation
+    kept = np.arange(len(part)) % (why.order.shape[1] + 1)  # 0 to 5 reasons listed
+    order = np.where(np.arange(why.order.shape[1]) < kept[:, None], why.order, UNLISTED)
+    part.explanation = dataclasses.replace(why, order=order)
+    lines = alerts.lines(part)
+    assert lines == alerts.lines(part.records())
+    listed = [len(json.loads(line)["fedsec"]["reasons"]) for line in lines.splitlines()]
+    assert listed == (order != UNLISTED).sum(axis=1).tolist()
+    assert listed.count(0) > 1
 
 
 def test_alerts_are_written_from_columns_in_slices_too(bundles, inputs):

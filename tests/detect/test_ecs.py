@@ -158,12 +158,14 @@ def test_classifier_alerts_are_valid_ecs_with_reasons_attack_and_the_model(
         assert alert["observer"]["name"] == "sensor-7"
         assert alert["organization"] == {"name": "cloud"}
         contributions = [r["contribution"] for r in custom["reasons"]]
-        assert len(contributions) == 5 and contributions == sorted(contributions, reverse=True)
+        assert len(contributions) <= 5 and contributions == sorted(contributions, reverse=True)
+        assert all(c > 0 for c in contributions)  # only columns that pushed towards the family
         ids = [t.id for t in attack.techniques(family)]
         assert alert.get("threat", {}).get("technique", {}).get("id", []) == ids
         assert alert["event"]["severity"] == attack.severity(family)
         assert 0 < alert["event"]["risk_score"] <= 99
     assert len({a["event"]["id"] for a in alerts}) == len(alerts)
+    assert sum(len(a["fedsec"]["reasons"]) == 5 for a in alerts) > len(alerts) // 2
 
 
 def test_event_ids_are_stable_for_the_same_bundle_file_and_row(bundles, telemetry, tmp_path):

@@ -13,7 +13,7 @@ from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import benign_index
 from fedsec.detect.alerts import flow_scorer
 from fedsec.detect.dispatch import AlertOptions, alert_format
-from fedsec.detect.reasons import reason_arrays
+from fedsec.detect.reasons import UNLISTED, reason_arrays
 from fedsec.detect.scoring import score_files
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
@@ -38,7 +38,8 @@ def _guarded_bundle(table, folder):
 
 def _reasons(model, x, row, family):
     names, order, amounts = reason_arrays(model, x, np.asarray([row]), np.asarray([family]))
-    return [names[i] for i in order[0]], amounts[0]
+    listed = order[0] != UNLISTED
+    return [names[i] for i in order[0][listed]], amounts[0][listed]
 
 
 def test_an_alert_decided_by_its_pulled_in_copy_explains_that_copy(flows_csv, tmp_path):  # noqa: F811

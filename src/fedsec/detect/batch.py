@@ -21,7 +21,8 @@ from fedsec.detect.records import add_network, context_records
 class Explanation:
     """What the typed formats add to a chunk's alerts: the threshold applied (rounded; None:
     arg-max) and each alert's reasons as arrays: ``order[i]`` the indexes in ``names`` of its
-    input columns, largest contribution first, ``amounts[i]`` their contributions, the
+    input columns, largest contribution first (negative: not listed, only after those listed),
+    ``amounts[i]`` their contributions, the
     values read from ``frame`` (the model's input) at the alert's row."""
 
     threshold: float | None
@@ -115,6 +116,7 @@ class FlowAlerts:
             record["reasons"] = [
                 {"feature": why.names[c], "contribution": round(a, 6), "value": values[c][i]}
                 for c, a in zip(columns, amounts[i], strict=True)
+                if c >= 0
             ]
         add_network(records, self.table, self.rows)
 
@@ -123,7 +125,7 @@ def reason_values(why: Explanation, rows: np.ndarray) -> dict[int, list[object]]
     """Per input column named in any alert's reasons (its index in ``why.names``), the rows'
     values as Python objects (missing: None)."""
     out: dict[int, list[object]] = {}
-    for c in np.unique(why.order).tolist():
+    for c in np.unique(why.order[why.order >= 0]).tolist():
         name = why.names[c]
         if name not in why.frame.columns:
             out[c] = [None] * len(rows)

@@ -1,23 +1,32 @@
 """Why a classifier flagged a row: the input columns that pushed it most towards its family.
 
-A network's contributions are gradient × input of the flagged family's log-probability on the
-preprocessed row (a standardized value's distance from the training mean, times how much the
-family's probability moves with it: :meth:`fedsec.models.family.FamilyScorer.contributions`);
-a tree ensemble's are XGBoost's exact TreeSHAP contributions to the family's margin. Both are
-deterministic and cost one backward pass (one tree walk) per batch of flagged rows. The
-preprocessed columns of one input column (its value, its missing flag, the one-hot buckets of a
-category) add up to that column's contribution; reasons stay arrays (column indexes and
-contributions) until written."""
+Both model kinds explain the same quantity, the flagged family's log-odds against benign (its
+logit or margin minus benign's; a model without a benign class: the family's log-probability
+or margin). A network's contributions are gradient × input of it on the preprocessed row (a
+standardized value's distance from the training mean, times how much the log-odds move with
+it: :meth:`fedsec.models.family.FamilyScorer.contributions`); unlike the log-probability's, that
+gradient does not vanish on the most confident alerts. A tree ensemble's are XGBoost's exact
+TreeSHAP contributions to the family's margin minus benign's. Both are deterministic and cost
+one backward pass (one tree walk) per batch of flagged rows. The preprocessed columns of one
+input column (its value, its missing flag, the one-hot buckets of a category) add up to that
+column's contribution. A column whose contribution, as written (6 decimals), is not positive
+did not push the row towards its family and is not a reason: an alert lists up to
+``TOP_REASONS``, possibly none. Reasons stay arrays (column indexes, :data:`UNLISTED` for no
+reason, and contributions) until written."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from fedsec.detect.column_values import python_round
 from fedsec.features.preprocess import Preprocessor
 from fedsec.models.family import FamilyScorer
 
-#: Reasons listed per alert.
+#: Reasons listed per alert, at most.
 TOP_REASONS = 5
+
+#: The column index of a reason not listed (its contribution was not positive).
+UNLISTED = -1
 
 
 def contributions(model: FamilyScorer, x: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -48,8 +57,9 @@ def reason_arrays(
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """The input columns' names, and per flagged row (``rows`` of ``x``, flagged as
     ``families``) the indexes of its ``k`` columns with the largest contribution towards that
-    family (largest first, ties in column order) and those contributions; rows explained in
-    batches (memory bounded by the batch, not the chunk)."""
+    family (largest first, ties in column order; :data:`UNLISTED` where the contribution
+    rounds to 0 or below) and those contributions; rows explained in batches (memory bounded
+    by the batch, not the chunk)."""
     index = {c: i for i, c in enumerate(model.classes)}
     targets = np.asarray([index[f] for f in families], dtype=np.int64)
     names, owners = source_columns(model.preprocessor)
@@ -63,6 +73,7 @@ def reason_arrays(
         )
         order[part] = np.argsort(-per_column, axis=1, kind="stable")[:, :k]
         amounts[part] = np.take_along_axis(per_column, order[part], axis=1)
+    order[python_round(amounts, 6).reshape(amounts.shape) <= 0] = UNLISTED
     return names, order, amounts
 
 

@@ -17,7 +17,8 @@ from fedsec.detect.line_slots import EMPTY, Slots
 
 
 def reason_slots(slots: Slots, why: Explanation, rows: np.ndarray) -> None:
-    """Each line's reasons: a JSON array of ``{"feature", "contribution"[, "value"]}``."""
+    """Each line's reasons: a JSON array of ``{"feature", "contribution"[, "value"]}`` (the
+    listed ones: a negative column index is none, and only follows listed ones)."""
     width = why.order.shape[1]
     heads = [f'{{"feature": {quote(name)}, "contribution": ' for name in why.names]
     first, later = slots.pool(heads), slots.pool([", " + h for h in heads])
@@ -26,13 +27,14 @@ def reason_slots(slots: Slots, why: Explanation, rows: np.ndarray) -> None:
     values, quoted, dotted = _values(slots, why, rows)
     slots.text("[")
     for j in range(width):
-        slots.add((later if j else first) + why.order[:, j].astype(np.int64))
-        slots.add(amounts.reshape(-1, width)[:, j])
-        here, dot = quoted[:, j], whole[:, j]
+        listed = why.order[:, j] >= 0
+        slots.add((later if j else first) + why.order[:, j].astype(np.int64), listed)
+        slots.add(amounts.reshape(-1, width)[:, j], listed)
+        here, dot = quoted[:, j], whole[:, j] & listed
         opening = [(dot & here, '.0, "value": "'), (dot, ".0"), (here, ', "value": "')]
         slots.choice(opening)
         slots.add(values[:, j])
-        slots.choice([(dotted[:, j], '.0"}'), (here, '"}')], "}")
+        slots.choice([(~listed, ""), (dotted[:, j], '.0"}'), (here, '"}')], "}")
     slots.text("]")
 
 
@@ -47,7 +49,7 @@ def _values(
     values = np.full(len(order), EMPTY, dtype=np.int64)
     quoted = np.zeros(len(order), dtype=bool)
     dotted = np.zeros(len(order), dtype=bool)
-    for c in np.unique(order).tolist():
+    for c in np.unique(order[order >= 0]).tolist():
         name = why.names[c]
         if name not in why.frame.columns:
             continue

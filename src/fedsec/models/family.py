@@ -83,8 +83,14 @@ class FamilyScorer(ArrayWeights, Detector):
 
     def contributions(self, x: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Per row of ``x``, each preprocessed column's contribution to class ``targets[row]``:
-        gradient x input of that class's log-probability (float64)."""
-        return mlp_arrays.input_gradient(self.params_, x, targets) * np.asarray(x, np.float64)
+        gradient x input of that class's log-odds against benign (its logit minus benign's,
+        which does not saturate as P(class) nears 1; zero for benign itself), or of its
+        log-probability when the model has no benign class (float64)."""
+        benign = benign_index(self.classes)
+        gradient = mlp_arrays.input_gradient(
+            self.params_, x, targets, against=None if benign < 0 else benign
+        )
+        return gradient * np.asarray(x, np.float64)
 
     def malicious_score(self, proba: np.ndarray) -> np.ndarray:
         """1 - P(benign); 1 everywhere when the model never learned benign."""

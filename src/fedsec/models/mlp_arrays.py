@@ -90,10 +90,14 @@ def probabilities(params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
     return softmax(logits(params, x))
 
 
-def input_gradient(params: list[np.ndarray], x: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Per row of ``x``, the gradient of its ``targets`` class's log-probability with respect
-    to its input (float64): log-softmax's backward of the one-hot (``onehot - p``), then each
-    layer's backward in turn (a ReLU's zero where its output is, a linear layer's
+def input_gradient(
+    params: list[np.ndarray], x: np.ndarray, targets: np.ndarray, against: int | None = None
+) -> np.ndarray:
+    """Per row of ``x``, the gradient with respect to its input (float64) of its ``targets``
+    class's log-odds against class ``against`` (logit minus logit: ``onehot(target) -
+    onehot(against)`` at the output, which does not vanish as the class's probability nears 1),
+    or with ``against`` None of its log-probability (log-softmax's backward: ``onehot - p``);
+    then each layer's backward in turn (a ReLU's zero where its output is, a linear layer's
     ``grad @ weight``)."""
     linear = layers(params)
     hidden, outputs = np.asarray(x, dtype=np.float64), []
@@ -101,9 +105,20 @@ def input_gradient(params: list[np.ndarray], x: np.ndarray, targets: np.ndarray)
         hidden = np.maximum(hidden @ weight.T + bias, 0.0)
         outputs.append(hidden)
     weight, bias = linear[-1]
-    grad = -softmax(hidden @ weight.T + bias)
-    grad[np.arange(len(grad)), np.asarray(targets, dtype=np.int64)] += 1.0
+    grad = output_gradient(hidden @ weight.T + bias, np.asarray(targets, np.int64), against)
     grad = grad @ weight
     for (weight, _), output in zip(reversed(linear[:-1]), reversed(outputs), strict=True):
         grad = np.where(output > 0, grad, 0.0) @ weight
+    return grad
+
+
+def output_gradient(logit: np.ndarray, targets: np.ndarray, against: int | None) -> np.ndarray:
+    """The gradient at the output layer: of the log-odds of ``targets`` against ``against``,
+    else (None) of the log-probability of ``targets``."""
+    if against is None:
+        grad = -softmax(logit)
+    else:
+        grad = np.zeros_like(logit)
+        grad[:, against] = -1.0
+    grad[np.arange(len(grad)), targets] += 1.0
     return grad

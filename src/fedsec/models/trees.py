@@ -13,6 +13,7 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
+from fedsec.data.taxonomy import benign_index
 from fedsec.features.preprocess import Preprocessor
 from fedsec.models.family import FamilyScorer
 
@@ -80,12 +81,15 @@ class TreeClassifier(FamilyScorer):
 
     def contributions(self, x: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Per row of ``x``, XGBoost's exact TreeSHAP contribution of each preprocessed column
-        to class ``targets[row]``'s margin."""
+        to class ``targets[row]``'s margin minus benign's (the log-odds against benign, as a
+        network explains it), or to its margin alone when the model has no benign class."""
         import xgboost as xgb
 
         shap = self.booster().predict(xgb.DMatrix(x), pred_contribs=True)
         shap = np.asarray(shap).reshape(len(x), len(self.classes), x.shape[1] + 1)
-        return shap[np.arange(len(x)), targets, :-1]
+        found = shap[np.arange(len(x)), targets, :-1]
+        benign = benign_index(self.classes)
+        return found if benign < 0 else found - shap[:, benign, :-1]
 
     def get_weights(self):
         raise TypeError("a tree model has no weights to average; it travels as a booster")
