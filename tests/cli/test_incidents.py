@@ -54,6 +54,20 @@ def test_nothing_is_exported_unless_asked(alerts, tmp_path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alerts.jsonl", "r"]
 
 
+def test_an_alert_file_given_twice_counts_each_alert_once(alerts, tmp_path) -> None:
+    once = runner.invoke(app, ["incidents", str(alerts), "--out", str(tmp_path / "once")])
+    args = ["incidents", str(alerts), str(alerts), "--out", str(tmp_path / "twice")]
+    twice = runner.invoke(app, args)
+    assert once.exit_code == 0 and twice.exit_code == 0, twice.output
+    expected = json.loads((tmp_path / "once" / "incidents.json").read_text())
+    document = json.loads((tmp_path / "twice" / "incidents.json").read_text())
+    assert document["summary"] == {**expected["summary"], "duplicate_alerts": 104}
+    assert document["incidents"] == expected["incidents"]
+    console = " ".join(twice.output.split())
+    assert "104 alerts → 2 incidents (0 isolated alerts; 104 duplicate alerts dropped)" in console
+    assert "104 duplicate alerts dropped" in (tmp_path / "twice" / "incidents.html").read_text()
+
+
 def test_no_incident_no_stix_bundle(tmp_path) -> None:
     path = tmp_path / "quiet.jsonl"
     write_lines(path, [ecs_alert(60 * k, "10.1.2.3", "10.1.2.4", "recon", row=k) for k in range(3)])

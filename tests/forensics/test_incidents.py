@@ -111,8 +111,34 @@ def test_scattered_false_alarms_stay_isolated_and_are_listed(alerts) -> None:
         "incidents": 4,
         "by_severity": {"critical": 4},
         "isolated_alerts": 40,
+        "duplicate_alerts": 0,
     }
     assert len(document["isolated"]["alert_ids"]) == 40
+
+
+def test_an_alert_read_twice_counts_once(alerts) -> None:
+    once = findings_json(find_incidents(alerts), Networks())
+    twice = find_incidents([*alerts, *alerts[:100], *alerts])
+    assert twice.duplicates == len(alerts) + 100
+    document = findings_json(twice, Networks())
+    assert document["summary"] == {**once["summary"], "duplicate_alerts": len(alerts) + 100}
+    assert document["incidents"] == once["incidents"]
+    assert document["isolated"] == once["isolated"]
+
+
+def test_the_same_event_id_at_another_organization_is_another_alert(tmp_path) -> None:
+    lines = [
+        ecs_alert(k, "198.18.5.5", "10.1.0.9", "recon", org=org, event_id=f"e{k}", row=k + 1)
+        for org in ("office", "grid")
+        for k in range(12)
+    ]
+    write_lines(tmp_path / "a.jsonl", lines + lines[:3])
+    findings = find_incidents(read_alerts([tmp_path / "a.jsonl"]))
+    assert findings.duplicates == 3
+    assert sorted((i.org, len(i.alerts)) for i in findings.incidents) == [
+        ("grid", 12),
+        ("office", 12),
+    ]
 
 
 def test_without_the_pivot_the_intrusion_and_what_follows_split(alerts, monkeypatch) -> None:

@@ -59,6 +59,8 @@ def options_from_cli(
 
 
 def show(run: IncidentRun, stix: Path | None = None) -> None:
+    from fedsec.forensics.incidents import duplicates_note
+
     summary = run.document["summary"]
     grid = Table(
         "rank",
@@ -69,7 +71,7 @@ def show(run: IncidentRun, stix: Path | None = None) -> None:
         "alerts",
         "incident",
         title=f"{summary['alerts']} alerts → {summary['incidents']} incidents "
-        f"({summary['isolated_alerts']} isolated alerts) → {run.out}",
+        f"({summary['isolated_alerts']} isolated alerts{duplicates_note(summary)}) → {run.out}",
     )
     for record in run.document["incidents"][:20]:
         grid.add_row(

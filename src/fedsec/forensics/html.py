@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib import dates
 from matplotlib.figure import Figure
 
-from fedsec.forensics.incidents import Findings, Incident
+from fedsec.forensics.incidents import Findings, Incident, duplicates_note
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
@@ -134,6 +134,7 @@ def render_html(findings: Findings, document: dict) -> str:
         f"<style>{STYLE}</style></head><body><h1>Incidents</h1>"
         f"<p>{summary['alerts']} alerts → {summary['incidents']} incidents "
         f"({summary['isolated_alerts']} isolated alerts in groups of fewer than "
-        f"{settings['min_alerts']}); alerts linked within {settings['gap_s'] / 3600:g} h.</p>"
+        f"{settings['min_alerts']}); alerts linked within {settings['gap_s'] / 3600:g} h"
+        f"{escape(duplicates_note(summary))}.</p>"
         f"<table>{ranking}</table>{sections}</body></html>\n"
     )

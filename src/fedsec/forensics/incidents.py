@@ -47,11 +47,27 @@ class Incident:
 
 @dataclass
 class Findings:
-    """What correlation found: the incidents, ranked, and the alerts left as isolated noise."""
+    """What correlation found: the incidents, ranked, the alerts left as isolated noise, and
+    how many alerts were dropped as duplicates of an earlier one."""
 
     incidents: list[Incident]
     isolated: list[Incident]
     settings: dict
+    duplicates: int = 0
+
+
+def distinct_alerts(alerts: Sequence[Alert]) -> tuple[list[Alert], int]:
+    """The alerts without repeats, each first occurrence kept, and how many were dropped. An
+    alert is identified as :func:`incident_id` identifies it: its organization and event id
+    (an alert without one, a flat line, by its file and line number, so never a repeat)."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for alert in alerts:
+        key = (alert.org, alert.event_id)
+        if key not in seen:
+            seen.add(key)
+            kept.append(alert)
+    return kept, len(alerts) - len(kept)
 
 
 def incident_id(alerts: Sequence[Alert]) -> str:
@@ -103,14 +119,23 @@ def find_incidents(
     min_alerts: int = DEFAULT_MIN_ALERTS,
 ) -> Findings:
     """Correlate ``alerts`` into incidents ranked by risk; groups of fewer than ``min_alerts``
-    alerts are kept apart as isolated alerts (listed, not raised as incidents)."""
+    alerts are kept apart as isolated alerts (listed, not raised as incidents). An alert read
+    twice (the same file given twice, overlapping exports) counts once."""
+    alerts, duplicates = distinct_alerts(alerts)
     groups = [build(alerts, g) for g in correlate(alerts, gap)]
     incidents = [g for g in groups if len(g.alerts) >= min_alerts]
     incidents.sort(key=lambda i: (-i.risk, -len(i.alerts), i.first_seen, i.id))
     for rank, incident in enumerate(incidents, 1):
         incident.rank = rank
     isolated = [g for g in groups if len(g.alerts) < min_alerts]
-    return Findings(incidents, isolated, {"gap_s": gap, "min_alerts": min_alerts})
+    settings = {"gap_s": gap, "min_alerts": min_alerts}
+    return Findings(incidents, isolated, settings, duplicates)
+
+
+def duplicates_note(summary: dict) -> str:
+    """``; N duplicate alert(s) dropped`` when the summary's alerts were read more than once."""
+    count = summary.get("duplicate_alerts", 0)
+    return f"; {count} duplicate alert{'s' if count != 1 else ''} dropped" if count else ""
 
 
 def _hosts(addresses: Sequence[str | None], networks: Networks) -> list[dict]:
@@ -206,7 +231,8 @@ def to_json(incident: Incident, networks: Networks) -> dict:
 
 
 def findings_json(findings: Findings, networks: Networks) -> dict:
-    """The whole result: settings, incidents ranked, and a summary of isolated alerts."""
+    """The whole result: settings, incidents ranked, and a summary of isolated alerts (the
+    summary's ``alerts`` count each alert once; ``duplicate_alerts``: the repeats dropped)."""
     isolated = [a for group in findings.isolated for a in group.alerts]
     return {
         "settings": {**findings.settings, "internal_networks": list(networks.cidrs)},
@@ -215,6 +241,7 @@ def findings_json(findings: Findings, networks: Networks) -> dict:
             "incidents": len(findings.incidents),
             "by_severity": dict(Counter(i.severity for i in findings.incidents)),
             "isolated_alerts": len(isolated),
+            "duplicate_alerts": findings.duplicates,
         },
         "incidents": [to_json(i, networks) for i in findings.incidents],
         "isolated": {
