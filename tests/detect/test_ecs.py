@@ -15,6 +15,7 @@ from fedsec.bundles.bundle import save_bundle
 from fedsec.bundles.tree_bundle import save_tree_bundle
 from fedsec.cli import app
 from fedsec.core import seeding
+from fedsec.core.errors import InputError
 from fedsec.data.readers import read_flows
 from fedsec.data.writers import write_records
 from fedsec.detect import attack
@@ -240,6 +241,47 @@ def test_the_flat_format_is_the_records_of_earlier_versions(bundles, telemetry, 
     assert [a["source_row"] for a in flat] == [a["fedsec"]["source_row"] for a in ecs]
     assert {"src_ip", "family", "score", "top_families"} <= set(flat[0])
     assert "reasons" not in flat[0] and "event" not in flat[0]
+
+
+def _with_time(telemetry, path, row: int, text: str):
+    """The flows with the time of data row ``row`` replaced by ``text``."""
+    frame = pd.read_csv(telemetry["flows"], dtype=str, keep_default_na=False)
+    frame.loc[row - 1, "timestamp"] = text
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("form", ["ecs", "eve"])
+def test_a_flagged_rows_unreadable_time_is_refused_naming_file_and_row(
+    bundles, telemetry, tmp_path, form
+):
+    first = _detect(bundles["network"], telemetry["flows"], tmp_path / "a.jsonl")
+    row = first[len(first) // 2]["fedsec"]["source_row"]
+    bad = _with_time(telemetry, tmp_path / "bad.csv", row, "not-a-time")
+    args = ["detect", "--model", str(bundles["network"]), "--format", "flows", "--input", str(bad)]
+    out = tmp_path / "b.jsonl"
+    result = runner.invoke(app, [*args, "--out", str(out), "--alert-format", form])
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert f"bad.csv: column 'timestamp' holds 'not-a-time', not a time (data row {row})" in said
+    assert not out.exists()  # no alert dated when detection ran
+
+
+def test_a_flagged_row_without_a_time_is_dated_when_detected(bundles, telemetry, tmp_path):
+    first = _detect(bundles["network"], telemetry["flows"], tmp_path / "a.jsonl")
+    row = first[0]["fedsec"]["source_row"]
+    blank = _with_time(telemetry, tmp_path / "blank.csv", row, "")
+    (alert, *_) = _detect(bundles["network"], blank, tmp_path / "b.jsonl")
+    assert alert["fedsec"]["source_row"] == row
+    assert alert["@timestamp"] == alert["event"]["created"]
+
+
+def test_a_record_with_an_unreadable_time_is_refused():
+    record = {"timestamp": "not-a-time", "source_file": "f.csv", "source_row": 7}
+    with pytest.raises(InputError, match=r"'not-a-time', not a time \(data row 7\)"):
+        ecs_document({**record, "family": "recon", "score": 0.9}, SOURCE)
+    blank = ecs_document({**record, "timestamp": " ", "family": "recon", "score": 0.9}, SOURCE)
+    assert blank["@timestamp"] == SOURCE.created
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,18 @@ from datetime import UTC, datetime, tzinfo
 from functools import cache, lru_cache
 from importlib import resources
 
+from fedsec.core.errors import InputError
 from fedsec.detect import attack
-from fedsec.detect.ecs_values import IANA_NUMBER, ip, iso_utc, port, transport, utc_timestamp
+from fedsec.detect.ecs_values import (
+    IANA_NUMBER,
+    ip,
+    iso_utc,
+    port,
+    time_refusal,
+    transport,
+    unreadable_time,
+    utc_timestamp,
+)
 
 #: The context columns an alert turns into ECS fields; every other context column is kept
 #: as text under ``fedsec.context``.
@@ -168,6 +178,8 @@ def _parts(record: dict, source: AlertSource) -> tuple[dict, str, str, dict]:
     if record.get("occurrence"):  # a session id seen before in the file: an id of its own
         where = f"{where}\0{record['occurrence']}"
     time = utc_timestamp(record.get("timestamp"), source.naive_zone)
+    if time is None and unreadable_time(record.get("timestamp")):
+        raise InputError(path, time_refusal(record["timestamp"], record.get("source_row")))
     head: dict = {
         "@timestamp": time or source.created,
         "ecs": {"version": ecs_schema()["ecs_version"]},

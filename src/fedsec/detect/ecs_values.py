@@ -52,6 +52,24 @@ def utc_timestamp(value: object, naive_zone: tzinfo) -> str | None:
     return _from_text(str(value).strip(), naive_zone)
 
 
+def unreadable_time(value: object) -> bool:
+    """Whether a context time is given (not None, not blank text) but is not a time."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return False
+    return utc_timestamp(value, UTC) is None  # whether text reads as a time: not by its zone
+
+
+def time_refusal(value: object, row: object) -> str:
+    """Why a flagged row whose time is unreadable is refused: an alert's ``@timestamp`` is
+    its flow's own time, and never an invented one."""
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    return (
+        f"column 'timestamp' holds {shown}, not a time (data row {row}): an alert's "
+        "@timestamp is the flow's own time, never invented; fix the value (or leave it empty "
+        "for a flow without a time)"
+    )
+
+
 def _from_epoch(number: float) -> str | None:
     """Counted in whole microseconds, so that 1709510796.63 s and 1709510796630 ms agree."""
     if not math.isfinite(number) or number < 0 or number >= 1e20:
