@@ -43,3 +43,16 @@ def test_missing_required_field(tmp_path):
     frame.to_csv(path, index=False)
     with pytest.raises(InputError, match="TCP_FLAGS"):
         nf_v2.read(path)
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_derived_rate_that_overflows_is_refused_naming_the_row(tmp_path):
+    frame = pd.read_csv(dataset(PATH), nrows=10)
+    frame["IN_BYTES"] = frame["IN_BYTES"].astype(float)
+    frame.loc[6, ["IN_BYTES", "FLOW_DURATION_MILLISECONDS"]] = [1e308, 0]
+    path = tmp_path / "nf.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(InputError, match="derived column 'bytes_per_s' is infinite: the counts"):
+        nf_v2.read(path)
+    with pytest.raises(InputError, match="of data row 7 are too large"):
+        read_flows("nf-v2", [path])

@@ -8,6 +8,7 @@ import pytest
 
 from fedsec.core.errors import InputError
 from fedsec.data.readers import read_flows
+from fedsec.data.readers.chunks import read_chunks
 from fedsec.data.taxonomy import UNLABELED
 
 MINIMAL = """duration_s,fwd_bytes,bwd_bytes,fwd_pkts,bwd_pkts,protocol,dst_port
@@ -77,3 +78,23 @@ def test_bad_input_names_the_file(tmp_path, text: str, problem: str) -> None:
     with pytest.raises(InputError, match=problem) as error:
         read_flows("flows", [path])
     assert error.value.path == path
+
+
+def _chunked(path: Path) -> list:
+    return list(read_chunks("flows", [path]))
+
+
+@pytest.mark.filterwarnings("error")  # no RuntimeWarning of an overflow leaks
+@pytest.mark.parametrize("read", [lambda path: read_flows("flows", [path]), _chunked])
+@pytest.mark.parametrize(
+    ("row", "column"),
+    [("0,1e308,0,1,0", "bytes_per_s"), ("0,60,0,1e-320,0", "fwd_pkt_size")],
+)
+def test_a_derived_feature_that_overflows_is_refused_naming_the_row(tmp_path, read, row, column):
+    """1e308 bytes in a 1 ms flow: a rate too large for a float, which left the row scored 0
+    (no alert even at --threshold 0) while the summary said it was scored."""
+    path = write(tmp_path / "huge.csv", MINIMAL.replace("0,60,0,1,0", row))
+    with pytest.raises(InputError, match=rf"derived column '{column}' is infinite") as error:
+        read(path)
+    assert error.value.path == path
+    assert "the counts of data row 2 are too large to compute it" in error.value.problem

@@ -32,6 +32,7 @@ from fedsec.data.readers._io import (
     PORT,
     PROTOCOL_NUMBER,
     check_range,
+    checked_derived,
     data_row,
     numeric_block,
     read_csv_checked,
@@ -140,7 +141,9 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
         family=families,
         label=labels,
         context=context,
-        canonical=_canonical(raw, numeric, pick).reset_index(drop=True),
+        canonical=checked_derived(
+            _canonical(raw, numeric, pick).reset_index(drop=True), path, raw.index.to_numpy() + 1
+        ),
         unknown_labels=unknown,
         notes=notes,
         files=[str(path)],

@@ -113,13 +113,14 @@ def _canonical(
     for column in FLAG_COLUMNS:
         out[column] = _presence(numbers[column]) if column in numbers else np.full(n, np.nan)
     duration = out["duration_s"] + 1e-3  # clip(lower=0).fillna(0): nothing to clip or fill
-    out["bytes_per_s"] = (out["fwd_bytes"] + out["bwd_bytes"]) / duration
-    out["pkts_per_s"] = (out["fwd_pkts"] + out["bwd_pkts"]) / duration
-    for side in ("fwd", "bwd"):
-        packets = out[f"{side}_pkts"]
-        size = np.zeros(n)
-        np.divide(out[f"{side}_bytes"], packets, out=size, where=packets > 0)
-        out[f"{side}_pkt_size"] = size
+    with np.errstate(over="ignore"):  # an infinite result is refused (checked_derived)
+        out["bytes_per_s"] = (out["fwd_bytes"] + out["bwd_bytes"]) / duration
+        out["pkts_per_s"] = (out["fwd_pkts"] + out["bwd_pkts"]) / duration
+        for side in ("fwd", "bwd"):
+            packets = out[f"{side}_pkts"]
+            size = np.zeros(n)
+            np.divide(out[f"{side}_bytes"], packets, out=size, where=packets > 0)
+            out[f"{side}_pkt_size"] = size
     out["protocol"] = protocol
     out["service"] = _text(_service_text().take(_port_rows(numbers["dst_port"])))
     return pd.DataFrame({c: out[c] for c in CANONICAL_COLUMNS})

@@ -30,7 +30,14 @@ from fedsec.data.canonical import (
 from fedsec.data.flows import FlowTable
 from fedsec.data.leaks import check_not_packets, name_kind
 from fedsec.data.mapping import Mapping
-from fedsec.data.readers._io import PORT, check_range, numeric_block, require_columns, text_block
+from fedsec.data.readers._io import (
+    PORT,
+    check_range,
+    checked_derived,
+    numeric_block,
+    require_columns,
+    text_block,
+)
 from fedsec.data.readers._labels import (
     BINARY_ONLY_NOTE,
     UNLABELED_NOTE,
@@ -64,7 +71,11 @@ def from_frame(raw: pd.DataFrame, path: Path, mapping: Mapping) -> FlowTable:
         family=families,
         label=labels,
         context=raw[[c for c in mapping.context if c in raw]].reset_index(drop=True),
-        canonical=_canonical(raw, mapping, path) if mapping.canonical else None,
+        canonical=checked_derived(
+            _canonical(raw, mapping, path) if mapping.canonical else None,
+            path,
+            raw.index.to_numpy() + 1,
+        ),
         origin=_origin(raw, mapping),
         unknown_labels=unknown,
         notes=[f"{path}: {note}" for note in notes + label_notes],

@@ -21,7 +21,13 @@ from fedsec.data.canonical import (
     service_from_name,
 )
 from fedsec.data.flows import FlowTable
-from fedsec.data.readers._io import data_row, numeric_block, read_csv_checked, text_block
+from fedsec.data.readers._io import (
+    checked_derived,
+    data_row,
+    numeric_block,
+    read_csv_checked,
+    text_block,
+)
 from fedsec.data.readers._labels import UNLABELED_NOTE, label_text, unlabeled
 from fedsec.data.taxonomy import NSL_KDD_CATEGORY, NSL_KDD_FAMILY_OF_CATEGORY, OTHER
 
@@ -126,7 +132,7 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
         family=families,
         label=labels,
         context=pd.DataFrame(index=raw.index),
-        canonical=_canonical(numeric, text),
+        canonical=checked_derived(_canonical(numeric, text), path, raw.index.to_numpy() + 1),
         unknown_labels=unknown,
         notes=[f"{path}: {note}" for note in notes],
         files=[str(path)],

@@ -33,6 +33,7 @@ from fedsec.data.canonical import finish_canonical, protocol_class, service_from
 from fedsec.data.flows import FlowTable
 from fedsec.data.leaks import capture_kind
 from fedsec.data.readers._input import limits, require_file
+from fedsec.data.readers._io import checked_derived
 from fedsec.data.readers.pcap_labels import label_flows, read_rules
 
 IDLE_TIMEOUT_S = 120
@@ -123,6 +124,7 @@ def _table(flows: pd.DataFrame, path: Path, rules: pd.DataFrame | None, first: i
     """The flows' table; ``first``: how many flows of the capture came before them."""
     context = _context(flows)
     families, labels, unknown, notes = label_flows(path, rules, context, flows["protocol"])
+    rows = np.arange(first + 1, first + len(flows) + 1, dtype=np.int64)
     return FlowTable(
         source="pcap",
         native=_statistics(flows),
@@ -130,11 +132,11 @@ def _table(flows: pd.DataFrame, path: Path, rules: pd.DataFrame | None, first: i
         family=families,
         label=labels,
         context=context,
-        canonical=_canonical(flows),
+        canonical=checked_derived(_canonical(flows), path, rows),
         unknown_labels=unknown,
         notes=[f"{path}: {len(flows)} flows metered by NFStream", *notes],
         files=[str(path)],
-        source_row=np.arange(first + 1, first + len(flows) + 1, dtype=np.int64),
+        source_row=rows,
     )
 
 

@@ -39,7 +39,14 @@ from fedsec.data.canonical import (
 )
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers._input import limits, read_text, text_blocks
-from fedsec.data.readers._io import PORT, check_range, numeric_block, require_columns, text_block
+from fedsec.data.readers._io import (
+    PORT,
+    check_range,
+    checked_derived,
+    numeric_block,
+    require_columns,
+    text_block,
+)
 from fedsec.data.readers._labels import GENERIC, UNLABELED_NOTE, families_of, unlabeled
 from fedsec.data.readers.zeek_ascii import ascii_rows
 from fedsec.data.readers.zeek_json import json_rows
@@ -175,7 +182,7 @@ def table_of(
         family=families,
         label=labels,
         context=context,
-        canonical=canonical,
+        canonical=checked_derived(canonical, path, native.index.to_numpy() + 1),
         unknown_labels=unknown,
         notes=[f"{path}: {note}" for note in notes],
         files=[str(path)],
