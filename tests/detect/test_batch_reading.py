@@ -36,6 +36,12 @@ def test_without_a_rejects_file_a_malformed_line_refuses_the_batch(flows_csv, tm
         batch_tables(batch, tmp_path / "batch.csv", tmp_path / "conn.log", "flows", None)
 
 
+def test_a_refused_batch_names_the_row_as_the_stream_numbers_it(flows_csv, tmp_path):  # noqa: F811
+    batch = _batch(flows_csv, {150})
+    with pytest.raises(InputError, match=r"'lots' \(data row 1150; 1 such rows\)"):
+        batch_tables(batch, tmp_path / "batch.csv", tmp_path / "conn.log", "flows", None)
+
+
 def test_malformed_lines_are_set_aside_and_every_other_row_read(flows_csv, tmp_path):  # noqa: F811
     rejects = Rejects(tmp_path / "rejects.jsonl")
     batch = _batch(flows_csv, {1, 150, 151, 400})
@@ -46,6 +52,10 @@ def test_malformed_lines_are_set_aside_and_every_other_row_read(flows_csv, tmp_p
     kept = [json.loads(line) for line in (tmp_path / "rejects.jsonl").read_text().splitlines()]
     assert [r["data_row"] for r in kept] == [1001, 1150, 1151, 1400] and rejects.count == 4
     assert all("'lots'" in r["problem"] and ",lots," in r["line"] for r in kept)
+    # the reader's words number the row as the record does, not as the staged line's file
+    assert [r["problem"].split("(data row ")[1].split(";")[0] for r in kept] == [
+        str(r["data_row"]) for r in kept
+    ]
 
 
 def test_a_batch_of_refused_lines_is_no_poison_line_but_the_wrong_format(flows_csv, tmp_path):  # noqa: F811

@@ -242,13 +242,14 @@ def test_a_malformed_line_is_set_aside_and_the_service_goes_on(
     path, out, state = tmp_path / "flows.csv", tmp_path / "alerts.jsonl", tmp_path / "state.json"
     path.write_bytes(b"".join(lines))
     rows = len(lines) - 1
-    with pytest.raises(InputError, match="holds non-numeric value 'lots'"):
+    with pytest.raises(InputError, match=rf"holds non-numeric value 'lots' \(data row {bad};"):
         _follow_until(bundle, path, out, state, rows)
     rejects = tmp_path / "rejects.jsonl"
     summary = _follow_until(bundle, path, out, state, rows, rejects=rejects)
     assert any("set aside in" in notice for notice in summary.notices)
     [set_aside] = _records(rejects)
     assert set_aside["data_row"] == bad and ",lots," in set_aside["line"]
+    assert f"(data row {bad};" in set_aside["problem"]  # the record's row, in its words too
     whole = tmp_path / "whole.jsonl"
     run_detection(bundle, [flows_csv], "flows", whole, trust=UNSIGNED, alert_options=_flat())
     expected = [r for r in _records(whole) if r["source_row"] != bad]

@@ -12,6 +12,7 @@ poison line but a stream that does not fit the format: it still ends the run.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import BinaryIO
 
@@ -27,6 +28,14 @@ from fedsec.detect.tails import Batch
 
 #: The most lines of one batch set aside before the batch is taken for a wrong format.
 REFUSED_PER_BATCH = 100
+#: A reader's words for a row of the file it read (here: the batch, staged on its own).
+DATA_ROW = re.compile(r"\bdata row (\d+)")
+
+
+def in_stream(problem: str, rows_before: int) -> str:
+    """The reader's words about a staged batch, its data rows numbered as in the stream (the
+    batch's first line is data row ``rows_before + 1`` there, data row 1 of the staging file)."""
+    return DATA_ROW.sub(lambda found: f"data row {int(found[1]) + rows_before}", problem)
 
 
 class Rejects:
@@ -74,8 +83,11 @@ def batch_tables(
             return _read(batch, staging, path, fmt, mapping)
         before = rejects.count
         tables = list(_halved(batch, staging, path, fmt, mapping, rejects, before))
-    except InputError as error:
-        raise InputError(where, f"data rows {first}-{last}: {error.problem}") from None
+    except InputError as error:  # a reader's (renumbered here) or _halved's (renumbered there)
+        problem = (
+            error.problem if rejects is not None else in_stream(error.problem, batch.rows_before)
+        )
+        raise InputError(where, f"data rows {first}-{last}: {problem}") from None
     return tables
 
 
@@ -101,14 +113,15 @@ def _halved(
             ):
                 yield from _halved(part, staging, path, fmt, mapping, rejects, before)
             return
+        problem = in_stream(error.problem, batch.rows_before)
         if rejects.count - before >= REFUSED_PER_BATCH:
             raise InputError(
                 described_input(path),
-                f"more than {REFUSED_PER_BATCH} lines refused, the last: {error.problem} (not "
+                f"more than {REFUSED_PER_BATCH} lines refused, the last: {problem} (not "
                 "a malformed line but data that does not fit the format)",
             ) from None
         source = described_input(path)
-        rejects.set_aside(source, batch.rows_before + 1, batch.lines[0], error.problem)
+        rejects.set_aside(source, batch.rows_before + 1, batch.lines[0], problem)
 
 
 def _read(

@@ -70,6 +70,14 @@ def test_family_column_wins_and_flags_are_read(tmp_path) -> None:
         (MINIMAL.replace(",dst_port", ",port"), "dst_port"),
         (MINIMAL.replace("1200", "lots"), "'fwd_bytes' holds non-numeric value 'lots'"),
         (MINIMAL.replace("1200", "-5"), "negative values in fwd_bytes"),
+        (
+            MINIMAL.replace("0,60,0,1,0", "0,60,-1,1,0").replace("1200", "-5"),
+            r"negative values in fwd_bytes, bwd_bytes \('fwd_bytes' holds -5 in data row 1; 2 ",
+        ),
+        (
+            MINIMAL.replace("0.02,70,150", "0.02,70,-150"),
+            r"negative values in bwd_bytes \('bwd_bytes' holds -150 in data row 3; 1 such rows\)",
+        ),
         (MINIMAL.replace("5400", ""), "'bwd_bytes' holds NaN"),
     ],
 )
