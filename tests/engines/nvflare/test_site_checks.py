@@ -143,6 +143,45 @@ def test_a_crafted_model_reads_rows_out_of_the_secure_sum_unless_the_sites_check
     assert read >= 100  # the threat the check stands against: exact rows from a sum
 
 
+def hidden_in_constant_columns(trap: dict, constant: np.ndarray, rng) -> dict:
+    """The binning trap's units each given noise on columns that never vary (the federated
+    statistics tell the coordinator which): their weights' angles fall below the check's
+    0.99, while their pre-activations on any row stay those of the trap."""
+    first = np.asarray(trap["params"][0], np.float64)
+    noise = np.zeros_like(first)
+    noise[:, constant] = rng.normal(size=(len(first), constant.sum()))
+    noise *= 2 * np.linalg.norm(first[0]) / np.linalg.norm(noise, axis=1, keepdims=True)
+    params = list(trap["params"])
+    params[0] = (first + noise).astype(np.float32)
+    return trap | {"params": params}
+
+
+def test_a_trap_hidden_by_noise_on_constant_columns_is_refused_by_what_units_do(
+    five,  # noqa: F811
+    identities,  # noqa: F811
+):
+    """An outside measurement read 187 rows a round past a check of the weights' angles alone
+    (|cos| 0.9 after noise on UNSW-NB15's 18 constant columns)."""
+    from fedsec.fl.privacy.model_check import parallel_units
+
+    sites = make_sites(five, identities)
+    seeding.deterministic_torch(threads=1)
+    spec = JobSpec.from_scenario(five[1], [], DeploymentSettings())
+    coordinator = Coordinator(spec, Direct(sites), list(sites))
+    _, setup, weights = coordinator.setup()
+    plan = coordinator.plan(1, len(sites), weights)
+    trap = binning_trap({"plan": plan, "model": setup}, np.random.default_rng(1))
+    rows = np.vstack([s.prepared(parse_setup(setup)).x for s in sites.values()])
+    constant = rows.std(axis=0) == 0
+    assert constant.sum() >= 2, "the consortium's encoding has no constant columns to hide in"
+    hidden = hidden_in_constant_columns(trap, constant, np.random.default_rng(2))
+    assert parallel_units(np.asarray(hidden["params"][0], np.float64), 0.99) == 0
+    fresh_job(sites, identities)
+    read, refusals = rows_read(sites, hidden)
+    assert read == 0 and set(refusals) == set(sites)
+    assert all("order this site's rows as another unit does" in why for why in refusals.values())
+
+
 def trap_weights(request: dict, public: np.ndarray, rng: np.random.Generator) -> list:
     """Trap weights (Boenisch et al.): the first layer's units random, each one's bias set so
     that it fires for one or two of ``public``'s rows (rows the attacker holds, encoded by

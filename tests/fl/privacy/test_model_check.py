@@ -1,0 +1,94 @@
+"""The site's look at a global model: parallel units, units moving together on its rows, and
+units firing for a handful of them (attacks through real sites: tests/engines/nvflare/
+test_site_checks.py)."""
+
+import numpy as np
+import torch
+from torch import nn
+
+from fedsec.fl.privacy.model_check import (
+    ModelCheckConfig,
+    check_model,
+    moving_together,
+    parallel_units,
+    unit_activity,
+)
+
+
+def network(first: np.ndarray, bias: np.ndarray, outputs: int = 3) -> nn.Sequential:
+    net = nn.Sequential(
+        nn.Linear(first.shape[1], len(first)), nn.ReLU(), nn.Linear(len(first), outputs)
+    )
+    with torch.no_grad():
+        net[0].weight.copy_(torch.from_numpy(first.astype(np.float32)))
+        net[0].bias.copy_(torch.from_numpy(bias.astype(np.float32)))
+    return net
+
+
+def test_parallel_units_count_units_with_a_partner_either_way_and_skip_zero_rows():
+    rng = np.random.default_rng(0)
+    weight = rng.normal(size=(6, 20))
+    weight[1] = 3 * weight[0]
+    weight[2] = -weight[0]  # opposite: the same line
+    weight[5] = 0.0
+    assert parallel_units(weight, 0.99) == 3
+    assert parallel_units(np.zeros((4, 3)), 0.99) == 0
+
+
+def test_units_shifted_along_one_projection_move_together_even_with_noise_on_constant_columns():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(500, 16)).astype(np.float32)
+    x[:, 8:] = 0.0  # columns that never vary
+    v = rng.normal(size=16)
+    first = np.tile(v, (32, 1))
+    first[:, 8:] += rng.normal(scale=20.0, size=(32, 8))  # hides the angle, not the ordering
+    bias = -np.quantile(x @ v, np.linspace(0.05, 0.95, 32))
+    net = network(first, bias)
+    assert parallel_units(first, 0.99) == 0
+    assert moving_together(net, x, 0.99) == [32]
+    honest = network(rng.normal(size=(32, 16)), rng.normal(size=32))
+    assert moving_together(honest, x, 0.99) == [0]
+
+
+def test_an_outlying_row_does_not_make_honest_units_look_alike():
+    """Pearson correlation of pre-activations is dominated by one huge row; the ranks are not."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(400, 8)).astype(np.float32)
+    x[0] = 1e4
+    net = network(rng.normal(size=(16, 8)) + 1.0, np.zeros(16))  # every unit sees the outlier
+    z = x @ net[0].weight.detach().numpy().T.astype(np.float64)
+    assert np.corrcoef(z.T)[np.triu_indices(16, 1)].min() > 0.99
+    assert moving_together(net, x, 0.99) == [0]
+
+
+def test_units_that_never_fire_are_neither_moving_together_nor_isolating():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(300, 6)).astype(np.float32)
+    v = rng.normal(size=6)
+    net = network(np.tile(v, (20, 1)), np.full(20, -1e6))  # parallel, but dead on these rows
+    assert moving_together(net, x, 0.99) == [0]
+    assert unit_activity(net, x)[0].tolist() == [0] * 20
+    config = ModelCheckConfig(max_parallel_units=30)
+    assert check_model(net, x, config) is None
+
+
+def test_unit_activity_counts_the_rows_each_unit_fires_for():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(9000, 5)).astype(np.float32)  # more than one batch
+    first, bias = rng.normal(size=(7, 5)), rng.normal(size=7)
+    expected = ((x @ first.T.astype(np.float32) + bias.astype(np.float32)) > 0).sum(axis=0)
+    assert unit_activity(network(first, bias), x)[0].tolist() == expected.tolist()
+
+
+def test_a_trap_is_refused_naming_the_layer_and_the_limit_and_passes_when_the_check_is_off():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2000, 10)).astype(np.float32)
+    first = rng.normal(size=(40, 10))
+    first /= np.linalg.norm(first, axis=1, keepdims=True)
+    tail = np.quantile(x @ first.T, 1 - 1.5 / len(x), axis=0)
+    trap = network(first, -tail)
+    why = check_model(trap, x, ModelCheckConfig())
+    assert why is not None and "units after activation 1 fire for 1 to 9 of this site's 2000" in why
+    assert "(this site allows 16)" in why
+    assert check_model(trap, x, ModelCheckConfig(enabled=False)) is None
+    assert check_model(trap, x, ModelCheckConfig(max_isolating_units=40)) is None
