@@ -60,6 +60,16 @@ def binning_trap(task: dict, rng: np.random.Generator) -> dict:
     return {"plan": plan, "model": setup, "params": params_to_wire(params)}
 
 
+def first_round_trap(scenario, sites) -> dict:
+    """The binning trap in the place of round 1 of an honest job's request to ``sites``."""
+    seeding.deterministic_torch(threads=1)
+    spec = JobSpec.from_scenario(scenario, [], DeploymentSettings())
+    coordinator = Coordinator(spec, Direct(sites), list(sites))
+    _, setup, weights = coordinator.setup()
+    plan = coordinator.plan(1, len(sites), weights)
+    return binning_trap({"plan": plan, "model": setup}, np.random.default_rng(1))
+
+
 class Relay:
     """The coordinator's side of secure aggregation, over real sites in memory."""
 
@@ -122,12 +132,7 @@ def test_a_crafted_model_reads_rows_out_of_the_secure_sum_unless_the_sites_check
     from one secure sum, no site refusing. With [model_check] on (the default) every site
     refuses the model; off, the same sum gives rows back exactly."""
     sites = make_sites(five, identities)
-    seeding.deterministic_torch(threads=1)
-    spec = JobSpec.from_scenario(five[1], [], DeploymentSettings())
-    coordinator = Coordinator(spec, Direct(sites), list(sites))
-    _, setup, weights = coordinator.setup()
-    plan = coordinator.plan(1, len(sites), weights)
-    trap = binning_trap({"plan": plan, "model": setup}, np.random.default_rng(1))
+    trap = first_round_trap(five[1], sites)
 
     fresh_job(sites, identities)
     read, refusals = rows_read(sites, trap)
@@ -165,13 +170,8 @@ def test_a_trap_hidden_by_noise_on_constant_columns_is_refused_by_what_units_do(
     from fedsec.fl.privacy.model_check import parallel_units
 
     sites = make_sites(five, identities)
-    seeding.deterministic_torch(threads=1)
-    spec = JobSpec.from_scenario(five[1], [], DeploymentSettings())
-    coordinator = Coordinator(spec, Direct(sites), list(sites))
-    _, setup, weights = coordinator.setup()
-    plan = coordinator.plan(1, len(sites), weights)
-    trap = binning_trap({"plan": plan, "model": setup}, np.random.default_rng(1))
-    rows = np.vstack([s.prepared(parse_setup(setup)).x for s in sites.values()])
+    trap = first_round_trap(five[1], sites)
+    rows = np.vstack([s.prepared(parse_setup(trap["model"])).x for s in sites.values()])
     constant = rows.std(axis=0) == 0
     assert constant.sum() >= 2, "the consortium's encoding has no constant columns to hide in"
     hidden = hidden_in_constant_columns(trap, constant, np.random.default_rng(2))
