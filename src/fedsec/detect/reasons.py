@@ -73,7 +73,7 @@ def reason_arrays(
         )
         order[part] = np.argsort(-per_column, axis=1, kind="stable")[:, :k]
         amounts[part] = np.take_along_axis(per_column, order[part], axis=1)
-    order[python_round(amounts, 6).reshape(amounts.shape) <= 0] = UNLISTED
+    order[~(python_round(amounts, 6).reshape(amounts.shape) > 0)] = UNLISTED  # NaN too
     return names, order, amounts
 
 
