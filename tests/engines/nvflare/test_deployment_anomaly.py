@@ -169,10 +169,13 @@ def test_a_detector_built_to_single_out_rows_is_refused_for_its_sums_too(consort
     tail = np.quantile(public @ trapped[0].T.astype(np.float64), 1 - 1.5 / len(public), axis=0)
     trapped[1] = (-tail).astype(np.float32)
     request = sums_request("scale", 4, result.setup, params_to_wire(trapped), None, 3)
-    with pytest.raises(PlanRefused, match=r"\[model_check\]: \d+ of the \d+ units after"):
+    with pytest.raises(PlanRefused, match=r"\[model_check\]: it looks built to read records"):
         victim.handle("fedsec_sums", request)
     honest = sums_request("scale", 4, result.setup, params_to_wire(result.params), None, 3)
-    assert victim.handle("fedsec_sums", honest)["sums"] is not None
+    with pytest.raises(PlanRefused, match="the scale's model was refused in this job"):
+        victim.handle("fedsec_sums", honest)  # no second question about the same sums
+    fresh = Site(config_from_scenario(scenario, "plant", data, False), data)
+    assert fresh.handle("fedsec_sums", honest)["sums"] is not None
 
 
 def test_a_site_with_a_classifier_gate_refuses_anomaly_training(consortium):

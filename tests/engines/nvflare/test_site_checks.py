@@ -13,6 +13,7 @@ from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.secure import secure_total
 from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.engines.nvflare.site import Site
+from fedsec.engines.nvflare.site_checks import ModelRefused
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire
@@ -84,7 +85,7 @@ class Relay:
             try:
                 answers[name] = self.sites[name].handle(task, data)
             except PlanRefused as error:
-                self.refusals[name] = str(error)
+                self.refusals[name] = getattr(error, "detail", str(error))
         return answers
 
     def drop(self, site, why, log=None):
@@ -137,7 +138,7 @@ def test_a_crafted_model_reads_rows_out_of_the_secure_sum_unless_the_sites_check
     fresh_job(sites, identities)
     read, refusals = rows_read(sites, trap)
     assert read == 0 and set(refusals) == set(sites)
-    assert all("[model_check]" in why and "parallel" in why for why in refusals.values())
+    assert all("have weights parallel to another unit's" in why for why in refusals.values())
 
     unchecked = ModelCheckConfig(enabled=False)
     for site in sites.values():
@@ -174,6 +175,9 @@ def test_a_trap_hidden_by_noise_on_constant_columns_is_refused_by_what_units_do(
     rows = np.vstack([s.prepared(parse_setup(trap["model"])).x for s in sites.values()])
     constant = rows.std(axis=0) == 0
     assert constant.sum() >= 2, "the consortium's encoding has no constant columns to hide in"
+    first = np.asarray(trap["params"][0], np.float64)
+    central = np.quantile(rows @ first[0], np.linspace(0.2, 0.8, BINS))  # no unit fires for few
+    trap["params"][1] = (-central).astype(np.float32)
     hidden = hidden_in_constant_columns(trap, constant, np.random.default_rng(2))
     assert parallel_units(np.asarray(hidden["params"][0], np.float64), 0.99) == 0
     fresh_job(sites, identities)
@@ -206,10 +210,17 @@ def test_trap_weights_that_fire_for_a_few_rows_each_are_refused(consortium):
     trapped = trap_weights(
         request, setup.preprocessing.build().transform(rows), np.random.default_rng(0)
     )
-    with pytest.raises(PlanRefused, match=r"units after activation 1 fire for 1 to 9 of this"):
-        site.handle("fedsec_train", request | {"params": params_to_wire(trapped)})
-    assert site.last_round == 0
-    assert "params" in site.handle("fedsec_train", request)  # the honest model of the round
+    crafted = request | {"params": params_to_wire(trapped)}
+    with pytest.raises(ModelRefused) as refused:
+        site.handle("fedsec_train", crafted)
+    assert "units of gated layer 1 fire for 1 to 9 of this site's" in refused.value.detail
+    assert "units" not in str(refused.value)  # the coordinator hears no count of the rows
+    assert site.last_round == 1  # the round is used up: no second question in it
+    for resent in (crafted, request):
+        with pytest.raises(PlanRefused, match="already answered round 1 of this job"):
+            site.handle("fedsec_train", resent)
+    nxt = request | {"plan": request["plan"] | {"round": 2, "rounds": 3}}
+    assert "params" in site.handle("fedsec_train", nxt)  # the honest model of the next round
 
 
 def test_a_model_the_gate_refused_uses_up_its_round(consortium):

@@ -66,8 +66,9 @@ def test_units_that_never_fire_are_neither_moving_together_nor_isolating():
     x = rng.normal(size=(300, 6)).astype(np.float32)
     v = rng.normal(size=6)
     net = network(np.tile(v, (20, 1)), np.full(20, -1e6))  # parallel, but dead on these rows
-    assert moving_together(net, x, 0.99) == [0]
     assert unit_activity(net, x)[0].tolist() == [0] * 20
+    assert moving_together(net, x, 0.99) == [20]  # their pre-activations: one projection
+    assert moving_together(net, x, 0.99, [np.zeros(20, bool)]) == [0]  # none switches
     config = ModelCheckConfig(max_parallel_units=30)
     assert check_model(net, x, config) is None
 
@@ -88,7 +89,26 @@ def test_a_trap_is_refused_naming_the_layer_and_the_limit_and_passes_when_the_ch
     tail = np.quantile(x @ first.T, 1 - 1.5 / len(x), axis=0)
     trap = network(first, -tail)
     why = check_model(trap, x, ModelCheckConfig())
-    assert why is not None and "units after activation 1 fire for 1 to 9 of this site's 2000" in why
+    assert why is not None and "units of gated layer 1 fire for 1 to 9 of this site's 2000" in why
     assert "(this site allows 16)" in why
     assert check_model(trap, x, ModelCheckConfig(enabled=False)) is None
     assert check_model(trap, x, ModelCheckConfig(max_isolating_units=40)) is None
+
+
+def test_units_binning_the_tail_of_many_rows_are_compared_whatever_the_sample_holds():
+    """A review's bypass: units firing for 11 to 80 of 40,000 rows fired for too few rows of
+    the sample to be compared, and for too many to count as isolating."""
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(40_000, 16)).astype(np.float32)
+    x[:, 8:] = 0.0
+    v = rng.normal(size=16)
+    v[8:] = 0.0
+    first = np.tile(v, (70, 1))
+    first[:, 8:] += rng.normal(scale=20.0, size=(70, 8))
+    ordered = np.sort(x @ v.astype(np.float32))[::-1]
+    bias = -(ordered[11:81] + ordered[10:80]) / 2  # unit k fires for exactly 11 + k rows
+    trap = network(first, bias)
+    assert sorted(unit_activity(trap, x)[0].tolist()) == list(range(11, 81))
+    assert parallel_units(first, 0.99) == 0
+    why = check_model(trap, x, ModelCheckConfig())
+    assert why is not None and why.startswith("70 units of gated layer 1 order this site's rows")

@@ -47,7 +47,9 @@ class FedsecExecutor(Executor):
             data = {k: v for k, v in shareable.items() if not str(k).startswith("__")}
             result = site.handle(task_name, data)
         except REFUSALS as error:
-            self.log_error(fl_ctx, f"refused {task_name}: {error}")
+            detail = getattr(error, "detail", None)  # what the site keeps to itself
+            kept = f" ({detail})" if detail else ""
+            self.log_error(fl_ctx, f"refused {task_name}: {error}{kept}")
             return _error(ReturnCode.BAD_TASK_DATA, str(error))
         except Exception as error:  # report, never crash the site's job process
             self.log_exception(fl_ctx, f"{task_name} failed: {error}")

@@ -113,6 +113,7 @@ class Site:
         self.statistics_rounds: set[int] = set()  # secure statistics passes answered
         self.statistics_columns: list[str] = []
         self.sums_answered: set[str] = set()  # secure sums of a detector job answered
+        self.sums_refused: set[str] = set()  # sums whose model [model_check] refused
         self.booster_link = booster_link
         self.boosted: str | None = None  # sha256 of the booster this job's boosting ended with
         seeding.deterministic_torch(threads=config.threads)
@@ -189,11 +190,11 @@ class Site:
         protection = plan.protection
         checks.check_protection(self, plan, ready, request.control is not None)
         self.check_round(plan.round)
-        checks.check_global_model(self, ready, params)
+        checks.check_global_model(self, ready, params, partial(self.answered, plan.round))
         told = self.tells_numbers(plan)
         verdict = self.judge(plan.round, ready, params)
         if verdict is not None and not verdict.accepted:
-            self.last_round = plan.round  # a refused model uses the round up
+            self.answered(plan.round)  # a refused model uses the round up
             gate = gate_verdict(verdict, told)
             return TrainReply(gate=gate, refused=gate["reason"]).to_wire()
         training = plan.to_training_plan(self.name, ready.own_rows)
@@ -293,6 +294,10 @@ class Site:
                 f"{self.last_round} of this job; round {round_} comes too late"
             )
 
+    def answered(self, round_: int) -> None:
+        """Mark ``round_`` answered (trained, or its model refused): it is not asked twice."""
+        self.last_round = round_
+
     def judge(self, round_: int, ready: Prepared, params: Params) -> Verdict | None:
         """The acceptance gate's verdict on a global model (None: no gate at this site)."""
         if not self.config.gate.enabled:
@@ -352,8 +357,10 @@ def _sums(site: Site, data: dict[str, Any]) -> dict[str, Any]:
         raise PlanRefused(f"site {site.name} only sends sums under secure aggregation")
     if request.secure and request.what in site.sums_answered:
         raise PlanRefused(f"sums refused: the {request.what} was already summed in this job")
+    if request.what in site.sums_refused:
+        raise PlanRefused(f"sums refused: the {request.what}'s model was refused in this job")
     ready, params = site.setup(request.model, request.params)
-    checks.check_global_model(site, ready, params)
+    checks.check_global_model(site, ready, params, partial(site.sums_refused.add, request.what))
     vector = SITE_MODELS[ready.setup.task].sums(request.what, ready, params)
     if not request.secure:
         return SumsReply(sums=vector).to_wire()

@@ -3,6 +3,7 @@ the plan asks for, and units of the global model built to single out its records
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
@@ -57,13 +58,28 @@ def check_protection(site: Site, plan: SitePlan, ready: Prepared, has_control: b
         site.secure.check_new(plan.round)
 
 
-def check_global_model(site: Site, ready: Prepared, params: Params) -> None:
+class ModelRefused(PlanRefused):
+    """A global model refused by the site's ``[model_check]``. The coordinator is told that
+    much and no more: the counts (``detail``, which name how the site's rows fall) stay in the
+    site's own log, and the request's round or sums are used up, so that refusals are no
+    question a coordinator can ask again and again."""
+
+    def __init__(self, site: str, detail: str) -> None:
+        super().__init__(
+            f"global model refused by site {site}'s [model_check]: it looks built to read "
+            "records out of a summed update (the site's own log says why)"
+        )
+        self.detail = detail
+
+
+def check_global_model(
+    site: Site, ready: Prepared, params: Params, use_up: Callable[[], None]
+) -> None:
     """Refuse a global model whose units look built to single out the site's training rows
-    (:mod:`fedsec.fl.privacy.model_check`, the site's ``[model_check]``)."""
+    (:mod:`fedsec.fl.privacy.model_check`, the site's ``[model_check]``); ``use_up`` marks
+    the request's round or sums as answered first."""
     set_params(ready.network, params)
     why = check_model(ready.network, ready.x, site.config.model_check)
     if why is not None:
-        raise PlanRefused(
-            f"global model refused by site {site.name}'s [model_check]: {why}; a model built "
-            "to read records out of a summed update"
-        )
+        use_up()
+        raise ModelRefused(site.name, why)

@@ -20,6 +20,8 @@ max_epsilon`` at the site) is the defence.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,10 +29,8 @@ from torch import nn
 
 #: Rows per forward pass when counting which units fire.
 BATCH = 8192
-#: Rows (evenly spaced) over which units' pre-activations are correlated.
-SAMPLE = 4096
-#: Rows of that sample a unit must fire for, and not fire for, to be compared.
-SWITCHING = 10
+#: Rows (evenly spaced) over which units' pre-activations are rank-correlated.
+SAMPLE = 2048
 
 
 class ModelCheckConfig(BaseModel):
@@ -57,20 +57,27 @@ def parallel_units(weight: np.ndarray, cosine: float) -> int:
     return int(alike.any(axis=1).sum())
 
 
-def _outputs(network: nn.Module, kind: type[nn.Module], x: np.ndarray, reduce) -> list:
-    """For each ``kind`` module of ``network`` in forward order, ``reduce`` of its outputs over
-    the rows of ``x`` (batched: each batch's result is added to the ones before)."""
-    modules = [m for m in network.modules() if isinstance(m, kind)]
-    found: list = [None] * len(modules)
+#: Activations after which a linear unit "fires" when its pre-activation is positive.
+GATES = (nn.ReLU, nn.LeakyReLU)
 
-    def keep(index: int):
-        def hook(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
-            value = reduce(output)
-            found[index] = value if found[index] is None else found[index] + value
 
-        return hook
+def gated_layers(network: nn.Module) -> list[nn.Linear]:
+    """The linear layers of ``network`` followed by a ReLU-like activation, in forward order
+    (the ones whose units switch on and off from row to row)."""
+    leaves = [m for m in network.modules() if not list(m.children())]
+    return [
+        m for m, after in pairwise(leaves) if isinstance(m, nn.Linear) and isinstance(after, GATES)
+    ]
 
-    handles = [m.register_forward_hook(keep(i)) for i, m in enumerate(modules)]
+
+def _forward(network: nn.Module, layers: list[nn.Linear], x: np.ndarray, on_output) -> None:
+    """Run ``x`` through ``network`` in batches, calling ``on_output(index, z)`` with each of
+    ``layers``' outputs (float32 tensors, one batch at a time)."""
+
+    def hook_for(index: int):
+        return lambda _module, _inputs, output: on_output(index, output)
+
+    handles = [layer.register_forward_hook(hook_for(i)) for i, layer in enumerate(layers)]
     was_training = network.training
     network.eval()
     try:
@@ -81,42 +88,50 @@ def _outputs(network: nn.Module, kind: type[nn.Module], x: np.ndarray, reduce) -
         for handle in handles:
             handle.remove()
         network.train(was_training)
-    return [f for f in found if f is not None]
 
 
 def unit_activity(network: nn.Module, x: np.ndarray) -> list[np.ndarray]:
-    """For each ReLU of ``network`` in forward order, on how many rows of ``x`` each of its
-    units fires (output > 0)."""
-    return _outputs(network, nn.ReLU, x, lambda out: (out > 0).sum(dim=0).numpy())
+    """For each gated linear layer of ``network`` (:func:`gated_layers`), on how many rows of
+    ``x`` each of its units fires (pre-activation > 0)."""
+    layers = gated_layers(network)
+    counts = [np.zeros(layer.out_features, dtype=np.int64) for layer in layers]
 
+    def count(index: int, z: torch.Tensor) -> None:
+        counts[index] += (z > 0).sum(dim=0).numpy()
 
-def moving_together(network: nn.Module, x: np.ndarray, cosine: float) -> list[int]:
-    """For each linear layer but the output one, how many units that fire for some rows of
-    ``x`` and not for others (at least :data:`SWITCHING` of each) order those rows as another
-    such unit does (rank correlation of their pre-activations ``|rho| >= cosine``: the same
-    projection of a row, shifted and scaled, orders rows alike, while a few outlying rows
-    cannot make honest units look alike). Units that never fire or always do sum every row
-    alike and single none out, and units firing for a handful of rows are the isolating
-    check's (honest training leaves dying units pointing alike). Unlike the weights' angle,
-    noise an attacker adds on columns that never vary (the federated statistics tell it which)
-    does not hide units that see the rows alike."""
-    rows = x[:: max(1, len(x) // SAMPLE)][:SAMPLE]
-    if len(rows) < 3:
-        return []
-    layers = _outputs(network, nn.Linear, rows, lambda out: [out.numpy().astype(np.float64)])
-    counts = []
-    for (z,) in layers[:-1]:
-        fired = (z > 0).sum(axis=0)
-        switching = (fired >= SWITCHING) & (len(z) - fired >= SWITCHING)
-        ranks = np.argsort(np.argsort(z[:, switching], axis=0, kind="stable"), axis=0)
-        centred = ranks - (len(z) - 1) / 2.0
-        counts.append(parallel_units(centred.T, cosine))
+    _forward(network, layers, x, count)
     return counts
+
+
+def moving_together(
+    network: nn.Module, x: np.ndarray, rho: float, compared: list[np.ndarray] | None = None
+) -> list[int]:
+    """For each gated linear layer, how many of its ``compared`` units (a boolean mask per
+    layer; default: all) order up to :data:`SAMPLE` evenly spaced rows of ``x`` as another
+    compared unit does (rank correlation of pre-activations ``|rho| >=`` the given value: the
+    same projection of a row, shifted and scaled, orders rows alike, while a few outlying rows
+    cannot make honest units look alike). Unlike the weights' angle, noise an attacker adds on
+    columns that never vary (the federated statistics tell it which) does not hide units that
+    see the rows alike. One layer at a time, in float32."""
+    rows = x[np.unique(np.linspace(0, len(x) - 1, min(len(x), SAMPLE)).astype(np.int64))]
+    layers = gated_layers(network)
+    found = [0] * len(layers)
+    if len(rows) < 3:
+        return found
+
+    def compare(index: int, z: torch.Tensor) -> None:
+        chosen = z.numpy() if compared is None else z.numpy()[:, compared[index]]
+        ranks = np.argsort(np.argsort(chosen, axis=0, kind="stable"), axis=0)
+        found[index] = parallel_units((ranks - (len(rows) - 1) / 2.0).T.astype(np.float32), rho)
+
+    _forward(network, layers, rows, compare)
+    return found
 
 
 def check_model(network: nn.Module, x: np.ndarray, config: ModelCheckConfig) -> str | None:
     """Why ``network`` (the global model's weights loaded) is refused on rows ``x``; None when
-    the check finds too few parallel or isolating units (or is off)."""
+    the check finds too few parallel or isolating units (or is off). Without float rows
+    (a log model's event windows) only the weights are checked."""
     if not config.enabled:
         return None
     linear = [m for m in network.modules() if isinstance(m, nn.Linear)]
@@ -129,22 +144,30 @@ def check_model(network: nn.Module, x: np.ndarray, config: ModelCheckConfig) -> 
                 f"{found} of the {len(weight)} units of linear layer {index + 1} have weights "
                 f"parallel to another unit's (|cos| >= {cosine}; this site allows {limit})"
             )
-    if x.ndim != 2 or not np.issubdtype(x.dtype, np.floating):
+    if x.ndim != 2 or not np.issubdtype(x.dtype, np.floating) or len(x) == 0:
         return None
-    x = x.astype(np.float32, copy=False)
-    for index, found in enumerate(moving_together(network, x, config.same_order)):
-        if found > limit:
-            return (
-                f"{found} units of linear layer {index + 1} order this site's rows as another "
-                f"unit does (rank correlation of pre-activations >= {config.same_order}; "
-                f"this site allows {limit})"
-            )
-    for index, fired in enumerate(unit_activity(network, x)):
-        few = int(((fired > 0) & (fired <= config.isolating_rows)).sum())
+    return _check_rows(network, x.astype(np.float32, copy=False), config)
+
+
+def _check_rows(network: nn.Module, x: np.ndarray, config: ModelCheckConfig) -> str | None:
+    """The row tests: units firing for a handful of ``x``'s rows, then units switching on
+    more rows (and off as many) that order the rows alike."""
+    few_rows, limit = config.isolating_rows, config.max_parallel_units
+    fired = unit_activity(network, x)
+    for index, counts in enumerate(fired):
+        few = int(((counts > 0) & (counts <= few_rows)).sum())
         if few > config.max_isolating_units:
             return (
-                f"{few} of the {len(fired)} units after activation {index + 1} fire for 1 to "
-                f"{config.isolating_rows} of this site's {len(x)} training rows (this site "
-                f"allows {config.max_isolating_units})"
+                f"{few} of the {len(counts)} units of gated layer {index + 1} fire for 1 to "
+                f"{few_rows} of this site's {len(x)} training rows (this site allows "
+                f"{config.max_isolating_units})"
+            )
+    switching = [(c > few_rows) & (len(x) - c > few_rows) for c in fired]
+    for index, found in enumerate(moving_together(network, x, config.same_order, switching)):
+        if found > limit:
+            return (
+                f"{found} units of gated layer {index + 1} order this site's rows as another "
+                f"unit does (rank correlation of pre-activations >= {config.same_order}; "
+                f"this site allows {limit})"
             )
     return None
