@@ -108,7 +108,9 @@ def test_an_error_is_raised_in_the_inputs_order_and_nothing_is_left(
             _score(bundle, [path], tmp_path / f"alerts-{workers}.jsonl", workers)
         messages.append(str(raised.value))
     assert in_processes and messages[0] == messages[1]
-    assert messages[0] == f"{path}: negative values in fwd_bytes"
+    (row, column), rows = cells[0], len(pd.read_csv(flows_csv))  # the first bad cell in order
+    where = f"{column!r} holds -5 in data row {row % rows + 1}; 1 such rows"
+    assert messages[0] == f"{path}: negative values in {column} ({where})"
     assert os.listdir(tmp_path) == ["bad.parquet"]
 
 
