@@ -9,6 +9,7 @@ from torch import nn
 from fedsec.fl.privacy.model_check import (
     ModelCheckConfig,
     check_model,
+    gated_layers,
     moving_together,
     parallel_units,
     unit_activity,
@@ -112,3 +113,20 @@ def test_units_binning_the_tail_of_many_rows_are_compared_whatever_the_sample_ho
     assert parallel_units(first, 0.99) == 0
     why = check_model(trap, x, ModelCheckConfig())
     assert why is not None and why.startswith("70 units of gated layer 1 order this site's rows")
+
+
+def test_the_layers_checked_are_those_followed_by_a_relu_or_a_leaky_relu():
+    """Deep SVDD's bias-free layers end in LeakyReLU: counting only ReLU outputs left them
+    unchecked; an autoencoder's bottleneck and every output layer have no gate."""
+    from fedsec.models.autoencoder import build_autoencoder
+    from fedsec.models.one_class_specs import AutoencoderSpec, SVDDSpec
+    from fedsec.models.svdd import build_svdd
+
+    svdd = build_svdd(SVDDSpec(inputs=12, hidden=(32, 16), embedding=4))
+    assert [layer.out_features for layer in gated_layers(svdd)] == [32, 16]
+    ae = build_autoencoder(AutoencoderSpec(inputs=12, hidden=(32,), bottleneck=4))
+    assert [layer.out_features for layer in gated_layers(ae)] == [32, 32]
+    x = np.random.default_rng(7).normal(size=(500, 12)).astype(np.float32)
+    first = svdd.net[0].weight.detach().numpy()
+    fired = (x @ first.T > 0).sum(axis=0)
+    assert unit_activity(svdd, x)[0].tolist() == fired.tolist()
