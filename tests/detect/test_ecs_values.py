@@ -36,8 +36,11 @@ def test_naive_text_is_read_in_the_zone_given_and_stated_zones_win():
     assert utc_timestamp(1499417940.0, HALIFAX) == "2017-07-07T08:59:00.000Z"
 
 
-@pytest.mark.parametrize("value", [None, "-", "", "not a time", float("nan"), -5, True, 1e30])
+@pytest.mark.parametrize(
+    "value", [None, "-", "", "not a time", float("nan"), -5, True, 1e30, "\\1", "0000-01-01"]
+)
 def test_what_is_no_time_gives_none(value):
+    """``"\\1"`` pandas reads as year 0, which no datetime holds: it raised ValueError."""
     assert utc_timestamp(value, UTC) is None
 
 

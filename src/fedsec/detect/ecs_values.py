@@ -91,10 +91,13 @@ def _from_text(text: str, naive_zone: tzinfo) -> str | None:
         return None
     if stamp is pd.NaT:
         return None
-    moment = stamp.to_pydatetime()
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=naive_zone)
-    return iso_utc(moment)
+    try:  # pandas reads some text (e.g. "\\1") as year 0, which no datetime holds
+        moment = stamp.to_pydatetime()
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=naive_zone)
+        return iso_utc(moment)
+    except (ValueError, OverflowError):
+        return None
 
 
 def ip(value: object) -> str | None:
