@@ -268,7 +268,8 @@ def test_site_config_says_what_it_leaves_to_the_coordinator_or_to_public_values(
     config = tomllib.loads(out.read_text())
     config["logs"]["hash_key"] = "our-consortium-secret"
     config["privacy"] = {"max_epsilon": 1.0}
-    from fedsec.engines.nvflare.site_config import SiteConfig, weak_settings
+    from fedsec.engines.nvflare.site_config import SiteConfig
+    from fedsec.engines.nvflare.site_notes import weak_settings
 
     assert weak_settings(SiteConfig.model_validate(config)) == []
     config["model_check"] = {"enabled": False}

@@ -230,11 +230,8 @@ def site_config_command(
 ) -> None:
     """Write a site config reading one organization's files of a scenario (never over an
     existing file, a site's hand-edited privacy floor perhaps, without --force)."""
-    from fedsec.engines.nvflare.site_config import (
-        config_from_scenario,
-        weak_settings,
-        write_site_config,
-    )
+    from fedsec.engines.nvflare.site_config import config_from_scenario, write_site_config
+    from fedsec.engines.nvflare.site_notes import weak_settings
     from fedsec.scenarios.config import load_scenario
     from fedsec.scenarios.federation import resolve_data_dir
 

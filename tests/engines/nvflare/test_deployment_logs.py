@@ -16,6 +16,7 @@ from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import GateConfig, config_from_scenario
+from fedsec.engines.nvflare.site_notes import PUBLIC_HASH_KEY
 from fedsec.engines.nvflare.vocabulary import TASK as VOCABULARY
 from fedsec.experiments.deployed import deployed_model
 from fedsec.features.vocabulary import known_tokens
@@ -155,6 +156,24 @@ def test_a_site_sums_its_vocabulary_once_and_only_in_its_own_hashing_space(logs_
         site.handle(VOCABULARY, request | {"buckets": 1024})
     with pytest.raises(PlanRefused, match="hash_key: Extra inputs are not permitted"):
         site.handle(VOCABULARY, request | {"hash_key": "guess"})
+
+
+def test_a_site_with_fedsecs_public_hashing_key_refuses_logs_jobs_unless_it_opted_in(
+    logs_consortium,
+):
+    """With the public default key a coordinator hashes known templates and reads the tokens;
+    a site that did not set the consortium's secret takes no part, and says why."""
+    data, scenario = logs_consortium
+    public = scenario.model_copy(
+        update={"logs": scenario.logs.model_copy(update={"hash_key": PUBLIC_HASH_KEY})}
+    )
+    config = config_from_scenario(public, "org1", data, True)
+    request = {"buckets": 4096, "end_token": True, "secure": True, "sampled": 3}
+    with pytest.raises(PlanRefused, match=r"site org1 refuses logs jobs: .*public default"):
+        Site(config, data).handle(VOCABULARY, request)
+    logs = config.logs.model_copy(update={"public_hash_key": True})
+    opted_in = Site(config.model_copy(update={"logs": logs}), data)
+    assert "advertisement" in opted_in.handle(VOCABULARY, request)  # it takes part
 
 
 def test_a_site_with_a_classifier_gate_refuses_logs_training(logs_consortium):

@@ -96,10 +96,13 @@ class SiteLogs(Section):
 
     ``hash_key`` is the consortium's shared secret: sites that see the same event template
     get the same token without exchanging templates, and the coordinator, which never learns
-    the key, sees token ids only. ``test_abnormal_ratio`` is this site's own test-set choice."""
+    the key, sees token ids only. Its default is public, so a site refuses logs jobs with it
+    unless ``public_hash_key`` says the consortium accepts that the coordinator can read the
+    tokens. ``test_abnormal_ratio`` is this site's own test-set choice."""
 
     sources: list[SiteLogSource] = Field(min_length=1)
     hash_key: str = Field(default="fedsec-logs", min_length=1)
+    public_hash_key: bool = False
     hash_buckets: int = Field(default=1 << 20, ge=16, le=1 << 40)
     test_abnormal_ratio: float = Field(default=1.0, ge=0)
 
@@ -245,33 +248,6 @@ def load_site_data(config: SiteConfig, view: str, base: Path) -> OrgData:
         raise ConfigError(f"site {config.name} holds no flow files ([[sources]] in its config)")
     federation = build_federation(site_scenario(config, view), base)
     return federation.orgs[0]
-
-
-#: The hashing key fedsec uses when none is set: public, so no secret from the coordinator.
-PUBLIC_HASH_KEY = SiteLogs.model_fields["hash_key"].default
-
-
-def weak_settings(config: SiteConfig) -> list[str]:
-    """What this site's config leaves to the coordinator's plan or to public values: said
-    when the config is written, so an operator decides knowingly."""
-    notes = []
-    if config.privacy.max_epsilon is None:
-        notes.append(
-            "no record-level DP floor: each job's plan decides whether and how much DP-SGD "
-            "noise this site adds (set [privacy] max_epsilon to require it; docs/deployment.md)"
-        )
-    if not config.model_check.enabled:
-        notes.append(
-            "[model_check] is off: a global model built to read this site's rows out of the "
-            "summed update is trained on (docs/privacy.md)"
-        )
-    if config.logs is not None and config.logs.hash_key == PUBLIC_HASH_KEY:
-        notes.append(
-            f"[logs] hash_key is fedsec's public default {PUBLIC_HASH_KEY!r}: the coordinator "
-            "could hash known event templates and read the tokens; set the consortium's own "
-            "secret, the same at every site"
-        )
-    return notes
 
 
 def site_logs_scenario(config: SiteConfig) -> LogsScenario:
