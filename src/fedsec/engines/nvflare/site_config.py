@@ -22,6 +22,7 @@ colluding_sites = 1                 # withstand the coordinator plus this many c
 [privacy]                           # this site's own record-level DP floor (optional)
 max_epsilon = 1.0                   # train only with DP-SGD, never beyond ε = 1 over a job
 lifetime_epsilon = 4.0              # ... nor beyond ε = 4 over every job (its ledger file)
+statistics_rosters = "same"         # statistics of unchanged data over the same sites only
 [model_check]                       # units built to single out records (on by default)
 max_parallel_units = 16             # refuse more units alike in weights or on its rows
 max_isolating_units = 16            # ... or firing for 1 to isolating_rows (9) own rows
@@ -48,7 +49,7 @@ from fedsec.core import atomic
 from fedsec.core.errors import ConfigError
 from fedsec.data.mapping import Mapping
 from fedsec.engines.nvflare.deployable import require_deployable
-from fedsec.engines.nvflare.site_privacy import SitePrivacyConfig
+from fedsec.engines.nvflare.site_privacy import SitePrivacyConfig, weak_privacy
 from fedsec.fl.gate.config import GateConfig
 from fedsec.fl.privacy.model_check import ModelCheckConfig
 from fedsec.fl.robustness.range_guard import RangeGuardConfig
@@ -254,12 +255,7 @@ PUBLIC_HASH_KEY = SiteLogs.model_fields["hash_key"].default
 def weak_settings(config: SiteConfig) -> list[str]:
     """What this site's config leaves to the coordinator's plan or to public values: said
     when the config is written, so an operator decides knowingly."""
-    notes = []
-    if config.privacy.max_epsilon is None:
-        notes.append(
-            "no record-level DP floor: each job's plan decides whether and how much DP-SGD "
-            "noise this site adds (set [privacy] max_epsilon to require it; docs/deployment.md)"
-        )
+    notes = weak_privacy(config.privacy)
     if not config.model_check.enabled:
         notes.append(
             "[model_check] is off: a global model built to read this site's rows out of the "
