@@ -113,6 +113,31 @@ def test_a_second_job_over_other_sites_is_refused_and_the_same_sites_get_the_sam
     assert third.stats.to_json() == first.stats.to_json()
 
 
+class EarlierJob(FakedDropout):
+    """A faked dropout in a job that began before another job at the same sites unmasked its
+    statistics over every site: each site learns of that one at the reveal step only."""
+
+    def exchange(self, task, data, targets, timeout):
+        if task == "fedsec_secagg_reveal" and data["round"] in STATISTICS_ROUNDS.values():
+            for site in self.sites.values():
+                (key,) = site.rosters.keys.values()  # the data this job reads
+                LedgerFile(site.ledger.file.path, "other job").pin(key, ALL)
+        return super().exchange(task, data, targets, timeout)
+
+
+def test_a_reveal_over_other_sites_than_a_concurrent_jobs_is_refused(consortium, tmp_path):
+    """Checked and recorded under the ledger's lock at the reveal step, not only at the start."""
+    sites = _sites(consortium, tmp_path, "job-2")
+    wire = EarlierJob(sites)
+    coordinator = _coordinator(consortium, wire)
+    with pytest.raises((JobFailed, SecAggError)):
+        statistics.gather(coordinator)
+    assert not wire.replies["fedsec_secagg_reveal"]  # no share revealed: no sum unmasked
+    for site in ("plant", "office"):
+        assert re.search(REFUSED, coordinator.result.dropouts[site]), site
+        assert "(reveal, round -2)" in coordinator.result.dropouts[site]
+
+
 # -- the rule ---------------------------------------------------------------------------------
 
 
