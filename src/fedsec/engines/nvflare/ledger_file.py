@@ -1,13 +1,19 @@
-"""A site's record of every job's DP-SGD steps, kept beside its own config (``local/``).
+"""A site's record of what it released over every job, kept beside its own config (``local/``).
 
-A site's privacy ledger in memory lasts one job: a coordinator running job after job (a
-resumed job is a new one) would find each site's ``max_epsilon`` whole again. The file keeps
-``{"jobs": {"<job id>@<random>": [[noise multiplier, Poisson rate, steps], ...]}}`` for every
-job process that trained with DP-SGD here, so ``[privacy] lifetime_epsilon`` bounds the epsilon
-composed over all of them. The key's random part is the site's own: job ids come from the
-coordinator, which could otherwise reuse one and have a new job overwrite an old one's steps.
-The file is rewritten atomically after each round, under an exclusive lock (jobs of one site
-may run at once); a file that cannot be read stops training (fail closed), naming the file.
+What a site remembers in memory lasts one job: a coordinator running job after job (a resumed
+job is a new one) would find each site's ``max_epsilon`` whole again, and could sum a site's
+statistics over other sets of sites in each job and subtract. The file keeps
+
+* ``"jobs"``: ``{"<job id>@<random>": [[noise multiplier, Poisson rate, steps], ...]}`` for every
+  job process that trained with DP-SGD here, so ``[privacy] lifetime_epsilon`` bounds the
+  epsilon composed over all of them. The key's random part is the site's own: job ids come from
+  the coordinator, which could otherwise reuse one and have a new job overwrite an old one's
+  steps;
+* ``"statistics"``: ``{"<digest of the site's data>": [contributors]}``, the sites each secure
+  statistics sum of those data was unmasked over (:mod:`~fedsec.engines.nvflare.site_rosters`).
+
+The file is rewritten atomically, under an exclusive lock (jobs of one site may run at once);
+a file that cannot be read stops DP training and secure statistics (fail closed), naming it.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import json
 import math
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +37,21 @@ FILE_MODE = 0o600
 Steps = tuple[float, float, int]  # (noise multiplier, Poisson rate, steps)
 
 
+@dataclass
+class Ledger:
+    """The file's content: each job's DP-SGD steps, each data set's statistics contributors."""
+
+    jobs: dict[str, list[Steps]] = field(default_factory=dict)
+    statistics: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        jobs = {job: [list(step) for step in steps] for job, steps in self.jobs.items()}
+        return {"jobs": jobs} | ({"statistics": self.statistics} if self.statistics else {})
+
+
 class LedgerFile:
-    """The DP-SGD steps of every job at this site; ``job`` is the one running here (recorded
-    under a key of its own)."""
+    """What this site released over every job; ``job`` is the one running here (its DP-SGD
+    steps recorded under a key of its own)."""
 
     def __init__(self, path: Path, job: str) -> None:
         self.path, self.job = Path(path), f"{job}@{secrets.token_hex(8)}"
@@ -40,15 +59,30 @@ class LedgerFile:
     def others(self) -> list[Steps]:
         """The steps of every other job recorded here."""
         with self._locked():
-            jobs = self._read()
+            jobs = self._read().jobs
         return [step for job, steps in jobs.items() if job != self.job for step in steps]
 
     def save(self, history: list[Steps]) -> None:
         """Record ``history`` as this job's steps."""
         with self._locked():
-            jobs = self._read()
-            jobs[self.job] = [list(step) for step in history]
-            atomic.write_json(self.path, {"jobs": jobs}, mode=FILE_MODE)
+            ledger = self._read()
+            ledger.jobs[self.job] = list(history)
+            self._write(ledger)
+
+    def contributors(self, data: str) -> list[str] | None:
+        """The sites the statistics of ``data`` (a digest) were summed over (None: never)."""
+        with self._locked():
+            return self._read().statistics.get(data)
+
+    def pin(self, data: str, contributors: list[str]) -> list[str]:
+        """The sites the statistics of ``data`` were summed over: ``contributors``, recorded
+        now, if they never were (read and recorded under one lock: jobs may run at once)."""
+        with self._locked():
+            ledger = self._read()
+            if data not in ledger.statistics:
+                ledger.statistics[data] = list(contributors)
+                self._write(ledger)
+            return ledger.statistics[data]
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -60,16 +94,21 @@ class LedgerFile:
         except OSError as error:
             raise PlanRefused(f"{self.path}: cannot use the privacy ledger: {error}") from None
 
-    def _read(self) -> dict[str, list[Steps]]:
+    def _write(self, ledger: Ledger) -> None:
+        atomic.write_json(self.path, ledger.to_json(), mode=FILE_MODE)
+
+    def _read(self) -> Ledger:
         if not self.path.exists():
-            return {}
+            return Ledger()
         try:
             data = json.loads(self.path.read_text())
-            return {str(job): [_step(s) for s in steps] for job, steps in data["jobs"].items()}
+            jobs = {str(job): [_step(s) for s in steps] for job, steps in data["jobs"].items()}
+            return Ledger(jobs, _rosters(data.get("statistics", {})))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
             raise PlanRefused(
                 f"{self.path}: not a privacy ledger fedsec can read ({error}); this site trains "
-                "with DP-SGD no more until it is repaired or removed by its operator"
+                "with DP-SGD and sends secure statistics no more until it is repaired or removed "
+                "by its operator"
             ) from None
 
 
@@ -84,3 +123,12 @@ def _step(value: Any) -> Steps:
     ):
         raise ValueError(f"step {value!r} is not [noise > 0, 0 < rate <= 1, steps >= 0]")
     return float(noise), float(rate), steps
+
+
+def _rosters(value: Any) -> dict[str, list[str]]:
+    rosters = {}
+    for data, names in value.items():
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise ValueError(f"statistics {data!r}: {names!r} is not a list of site names")
+        rosters[str(data)] = names
+    return rosters

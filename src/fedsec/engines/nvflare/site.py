@@ -38,6 +38,7 @@ from fedsec.engines.nvflare.site_config import SiteConfig
 from fedsec.engines.nvflare.site_he import HeSession
 from fedsec.engines.nvflare.site_models import Prepared, guarded
 from fedsec.engines.nvflare.site_privacy import PrivacyLedger
+from fedsec.engines.nvflare.site_rosters import StatisticsRosters
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.engines.nvflare.site_trees import BoosterLink
 from fedsec.fl import recipe
@@ -74,8 +75,8 @@ class Site:
     context (with its secret key) when a job asks for homomorphic encryption. ``booster_link``
     gives where the coordinator's XGBoost server is and the TLS files to reach it with (its
     kit's: :func:`~fedsec.engines.nvflare.site_trees.kit_booster_link`) for a tree job.
-    ``ledger`` is the file recording every job's DP-SGD steps at this site (its kit's, beside
-    its config: :mod:`~fedsec.engines.nvflare.ledger_file`)."""
+    ``ledger`` is the file recording every job's DP-SGD steps and statistics contributors at
+    this site (its kit's, beside its config: :mod:`~fedsec.engines.nvflare.ledger_file`)."""
 
     def __init__(
         self,
@@ -102,6 +103,7 @@ class Site:
         self.evaluated = False  # a job's one evaluation answered
         file = LedgerFile(ledger, job) if ledger is not None else None
         self.ledger = PrivacyLedger(config.privacy, self.name, file)
+        self.rosters = StatisticsRosters(config, self.base, file)
         self.control: Params | None = None  # this site's SCAFFOLD control variate, c_i
         self.noise = 0.0
         # DP batches and noise: this site's own CSPRNG, never a seed that arrived in a job
@@ -149,6 +151,7 @@ class Site:
     def data(self, view: str) -> Any:
         """This site's rows of a flow view, or its log sessions (view ``sessions``)."""
         if view not in self._data:
+            self.rosters.observe(view)  # before the files are read
             self._data[view] = LOADERS[view](self.config, view, self.base)
         return self._data[view]
 

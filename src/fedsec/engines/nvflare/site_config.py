@@ -22,6 +22,7 @@ colluding_sites = 1                 # withstand the coordinator plus this many c
 [privacy]                           # this site's own record-level DP floor (optional)
 max_epsilon = 1.0                   # train only with DP-SGD, never beyond ε = 1 over a job
 lifetime_epsilon = 4.0              # ... nor beyond ε = 4 over every job (its ledger file)
+statistics_rosters = "same"         # statistics of unchanged data over the same sites only
 [model_check]                       # units built to single out records (on by default)
 max_parallel_units = 16             # refuse more units alike in weights or on its rows
 max_isolating_units = 16            # ... or firing for 1 to isolating_rows (9) own rows

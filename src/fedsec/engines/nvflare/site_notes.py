@@ -4,6 +4,7 @@ config is written (``fedsec federation site-config``), so an operator decides kn
 from __future__ import annotations
 
 from fedsec.engines.nvflare.site_config import SiteConfig, SiteLogs
+from fedsec.engines.nvflare.site_privacy import weak_privacy
 
 #: The hashing key fedsec uses when none is set: public, so no secret from the coordinator.
 PUBLIC_HASH_KEY = SiteLogs.model_fields["hash_key"].default
@@ -12,12 +13,7 @@ PUBLIC_HASH_KEY = SiteLogs.model_fields["hash_key"].default
 def weak_settings(config: SiteConfig) -> list[str]:
     """What this site's config leaves to the coordinator's plan or to public values: said
     when the config is written, so an operator decides knowingly."""
-    notes = []
-    if config.privacy.max_epsilon is None:
-        notes.append(
-            "no record-level DP floor: each job's plan decides whether and how much DP-SGD "
-            "noise this site adds (set [privacy] max_epsilon to require it; docs/deployment.md)"
-        )
+    notes = weak_privacy(config.privacy)
     if not config.model_check.enabled:
         notes.append(
             "[model_check] is off: a global model built to read this site's rows out of the "

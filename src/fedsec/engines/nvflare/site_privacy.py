@@ -19,12 +19,20 @@ max_epsilon = 1.0    # refuse training without DP-SGD, or beyond epsilon 1 over 
 max_delta = 1e-5
 noise_shares = 5     # distributed DP-SGD: add 1/sqrt(5) of the noise, in sums of >= 5 only
 sample_rate = 0.04   # ... at this federation-wide Poisson rate
+statistics_rosters = "same"  # default: one data set's statistics summed over one set of sites
 ```
+
+``statistics_rosters`` bounds the secure statistics sums across jobs
+(:mod:`~fedsec.engines.nvflare.site_rosters`): ``"same"`` sums the statistics of unchanged data
+only over the sites they were first summed over, ``"pinned"`` every statistics sum of this site
+over one set of sites whatever its data, ``"any"`` opts out (sums over other sets of sites in
+two jobs then differ by those sites' statistics).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -65,11 +73,34 @@ class SitePrivacyConfig(BaseModel):
         default=None, gt=0, le=1, description="distributed DP-SGD: the federation-wide rate"
     )
 
+    statistics_rosters: Literal["same", "pinned", "any"] = Field(
+        default="same",
+        description="secure statistics of one data set (or, pinned, of any) only over the "
+        "sites they were first summed over, in every job",
+    )
+
     @model_validator(mode="after")
     def _both_or_neither(self) -> SitePrivacyConfig:
         if (self.noise_shares is None) != (self.sample_rate is None):
             raise ValueError("privacy.noise_shares and privacy.sample_rate go together")
         return self
+
+
+def weak_privacy(config: SitePrivacyConfig) -> list[str]:
+    """What this ``[privacy]`` leaves to the coordinator (said when a site config is written)."""
+    notes = []
+    if config.max_epsilon is None:
+        notes.append(
+            "no record-level DP floor: each job's plan decides whether and how much DP-SGD "
+            "noise this site adds (set [privacy] max_epsilon to require it; docs/deployment.md)"
+        )
+    if config.statistics_rosters == "any":
+        notes.append(
+            '[privacy] statistics_rosters = "any": secure statistics of the same data summed '
+            "over other sets of sites in two jobs differ by those sites' statistics, one "
+            "site's counts per family included (docs/deployment.md)"
+        )
+    return notes
 
 
 class PrivacyLedger:

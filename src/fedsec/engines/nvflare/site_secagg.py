@@ -33,6 +33,7 @@ class Pending:
     vector: np.ndarray | None  # dropped once masked
     sampled: int
     required: list[str] | None = None  # the only survivors this sum may be revealed over
+    pin: Callable[[list[str]], None] | None = None  # records the survivors, or refuses them
 
 
 Action = Callable[[Pending, dict[str, Any]], dict[str, Any]]
@@ -64,18 +65,21 @@ class SiteSecAgg:
         task: bytes,
         required: list[str] | None = None,
         least: int | None = None,
+        pin: Callable[[list[str]], None] | None = None,
     ) -> dict[str, Any]:
         """A new sum of ``vector``: this site's advertisement, endorsed by its kit. ``task`` is
         the digest of the request ``vector`` answers (:func:`~fedsec.engines.nvflare.wire.
         task_digest`): this site shares its keys only if every party answered the same one.
         ``required`` pins the survivors the sum may be revealed over (a second sum over other
         sites than a first one would expose the difference); ``least`` raises the fewest
-        contributors it reveals for (the organizations its noise shares cover)."""
+        contributors it reveals for (the organizations its noise shares cover); ``pin`` is
+        given the survivors before this site reveals a share, and may refuse them (a site's
+        statistics across jobs: :mod:`~fedsec.engines.nvflare.site_rosters`)."""
         self.check_new(round_)
         minimum = max(self.config.min_contributors or 0, least or 0) or None
         policy = SecAggPolicy(minimum, self.config.colluding_sites, requested)
         client = SecAggClient(self.name, round_, policy, task)
-        self.pending = {round_: Pending(client, vector, sampled, required)}
+        self.pending = {round_: Pending(client, vector, sampled, required, pin)}
         advert = client.advertise()
         endorsement = self.keys.endorse(self.job, round_, advert) if self.keys else None
         return {"advertisement": wire.advert_to_wire(advert), "endorsement": endorsement}
@@ -157,5 +161,7 @@ class SiteSecAgg:
         dropped = wire.names_from_wire(data.get("dropped"), "dropped")
         confirmations = wire.confirmations_from_wire(data.get("confirmations"))
         reveals = state.client.reveal(survivors, dropped, confirmations)
+        if state.pin is not None:
+            state.pin(sorted(survivors))
         self.revealed[state.client.round] = sorted(survivors)
         return {"reveals": [wire.reveal_to_wire(r) for r in reveals]}

@@ -9,7 +9,8 @@ engine runs, so both fit the same preprocessing.
 
 The site decides from its own config: one that requires secure aggregation refuses a clear
 request; each secure pass is answered once per job, and the second only over the very sites the
-first was summed over (two sums over different sets of sites would expose the difference).
+first was summed over (two sums over different sets of sites would expose the difference); in
+later jobs too, over the same data (:mod:`~fedsec.engines.nvflare.site_rosters`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from fedsec.engines.nvflare import secure, wire
 from fedsec.engines.nvflare.plan import JobSpec, PlanRefused, StatisticsRequest, parse
 from fedsec.engines.nvflare.records import Asking, JobFailed, RoundLog
 from fedsec.engines.nvflare.site_config import SiteConfig
+from fedsec.engines.nvflare.site_rosters import StatisticsRosters
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.features.moments import FeatureStats, local_stats, merge_stats, union_columns
 from fedsec.features.summaries import (
@@ -43,11 +45,13 @@ from fedsec.scenarios.federation import OrgData
 
 class StatisticsSite(Protocol):
     """What answering a statistics request uses of a site: its own config and data, its
-    secure-aggregation session and the statistics passes it already answered."""
+    secure-aggregation session, the statistics passes it already answered in this job and the
+    sites its statistics were summed over in every job."""
 
     name: str
     config: SiteConfig
     secure: SiteSecAgg
+    rosters: StatisticsRosters
     statistics_rounds: set[int]
     statistics_columns: list[str]
 
@@ -95,7 +99,7 @@ def answer(site: StatisticsSite, data: Any) -> dict[str, Any]:
     round_ = STATISTICS_ROUNDS[request.stage]
     if round_ in site.statistics_rounds:
         raise PlanRefused(f"statistics refused: {request.stage} were already summed in this job")
-    required = None
+    required, pin = site.rosters.admit(request.view, request.sampled)
     if request.stage == "centres":
         vector = centres_vector(features, request.numeric)
     else:
@@ -122,7 +126,9 @@ def answer(site: StatisticsSite, data: Any) -> dict[str, Any]:
     site.statistics_rounds.add(round_)
     site.statistics_columns = list(request.numeric)
     asked = wire.task_digest(TASK, data)
-    return site.secure.start(round_, wide, request.sampled, request.threshold, asked, required)
+    return site.secure.start(
+        round_, wide, request.sampled, request.threshold, asked, required, pin=pin
+    )
 
 
 def benign_rows(org: OrgData) -> OrgData:

@@ -8,7 +8,9 @@ length ``buckets`` (and its window count) into a secure sum, so the coordinator 
 token, how many sites hold it and the total windows, but not which site holds which token.
 
 The site decides from its own config: one that requires secure aggregation refuses a clear
-request; it answers a secure request once per job, and only for the hashing space it uses.
+request; it answers a secure request once per job, only for the hashing space it uses, and,
+in later jobs too, over the sites the same sessions were summed over
+(:mod:`~fedsec.engines.nvflare.site_rosters`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from fedsec.engines.nvflare.logs_job import MAX_SECURE_BUCKETS
 from fedsec.engines.nvflare.plan import MAX_SITES, Message, PlanRefused, parse
 from fedsec.engines.nvflare.records import Asking, JobFailed, RoundLog
 from fedsec.engines.nvflare.site_config import SiteConfig
+from fedsec.engines.nvflare.site_rosters import StatisticsRosters
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.features.vocabulary import RESERVED, EventVocabulary, known_tokens
 from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError
@@ -59,6 +62,7 @@ class VocabularySite(Protocol):
     name: str
     config: SiteConfig
     secure: SiteSecAgg
+    rosters: StatisticsRosters
     sums_answered: set[str]
 
     def data(self, view: str) -> Any: ...
@@ -92,6 +96,7 @@ def answer(site: VocabularySite, data: Any) -> dict[str, Any]:
         raise PlanRefused(f"vocabulary refused: {buckets} buckets exceed {MAX_SECURE_BUCKETS}")
     if "vocabulary" in site.sums_answered:
         raise PlanRefused("vocabulary refused: the vocabulary was already summed in this job")
+    required, pin = site.rosters.admit("sessions", request.sampled)
     indicator = np.zeros(buckets)
     indicator[known - RESERVED] = 1.0
     try:
@@ -101,7 +106,9 @@ def answer(site: VocabularySite, data: Any) -> dict[str, Any]:
     site.sums_answered.add("vocabulary")
     vector = np.concatenate([indicator, rows])
     asked = wire.task_digest(TASK, data)
-    return site.secure.start(VOCABULARY_ROUND, vector, request.sampled, request.threshold, asked)
+    return site.secure.start(
+        VOCABULARY_ROUND, vector, request.sampled, request.threshold, asked, required, pin=pin
+    )
 
 
 # -- coordinator ------------------------------------------------------------------------------
