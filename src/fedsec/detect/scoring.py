@@ -24,6 +24,7 @@ from fedsec.detect.alert_times import refuse_unreadable_time, unreadable_times
 from fedsec.detect.batch import FlowAlerts
 from fedsec.detect.context_arrays import times
 from fedsec.detect.formats import AlertFormat
+from fedsec.detect.out_of_range import OutOfRange
 from fedsec.detect.records import DetectionSummary, absent_features, check_columns, check_format
 from fedsec.detect.row_groups import can_fork, dealt, score_row_groups
 from fedsec.detect.threads import available_cores, scoring_workers
@@ -37,6 +38,7 @@ class ScoredChunk:
     table: FlowTable
     lines: bytes
     flagged: np.ndarray
+    beyond: OutOfRange | None = None  # its rows with an input at the clip (classifiers)
 
 
 class ChunkScorer:
