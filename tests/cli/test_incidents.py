@@ -227,6 +227,31 @@ def test_the_same_detections_as_ecs_alerts_give_the_same_incidents(consortium, t
     assert summary[0] == summary[1]
 
 
+def test_flat_alerts_read_again_from_another_file_count_once(consortium, tmp_path) -> None:
+    """A flat alert has no id: it is known by its content, so a copy of the alerts file and an
+    overlapping export are repeats, dropped and counted as the ECS ones are."""
+    data, bundle = consortium
+    files = window_files(data)["office"]
+    out = tmp_path / "office.jsonl"
+    args = ["detect", "--model", str(bundle), "--format", "flows", "--org", "office"]
+    args += ["--alert-format", "fedsec", "--out", str(out), "--input", *map(str, files)]
+    assert runner.invoke(app, args).exit_code == 0
+    lines = out.read_text().splitlines(keepends=True)
+    copy, tail = tmp_path / "copy.jsonl", tmp_path / "tail.jsonl"
+    copy.write_text("".join(lines))
+    tail.write_text("".join(lines[len(lines) // 2 :]))
+    once = runner.invoke(app, ["incidents", str(out), "--out", str(tmp_path / "once")])
+    again = [str(out), str(copy), str(tail), "--out", str(tmp_path / "again")]
+    result = runner.invoke(app, ["incidents", *again])
+    assert once.exit_code == 0 and result.exit_code == 0, result.output
+    expected = json.loads((tmp_path / "once" / "incidents.json").read_text())
+    document = json.loads((tmp_path / "again" / "incidents.json").read_text())
+    repeats = len(lines) + len(lines) - len(lines) // 2
+    assert document["summary"] == {**expected["summary"], "duplicate_alerts": repeats}
+    assert document["incidents"] == expected["incidents"]
+    assert f"{repeats} duplicate alerts dropped" in " ".join(result.output.split())
+
+
 def test_a_flat_alert_without_time_takes_its_file_s(tmp_path) -> None:
     path = tmp_path / "a.jsonl"
     path.write_text(json.dumps({"family": "recon", "score": 0.9, "src_ip": "1.2.3.4"}) + "\n")

@@ -2,6 +2,8 @@
 conversions of ``column_values`` give (themselves held to the scalar functions): times of text
 and of numbers in any zone, addresses, ports of every column type, and Community IDs."""
 
+from datetime import UTC
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -30,6 +32,16 @@ def _numbers(values: list) -> pd.Series:
 @given(_column(st.one_of(TEXT, ISO_TEXT, ISO_TEXT.map(lambda t: t + "Z"))), st.sampled_from(ZONES))
 def test_times_of_a_text_column_are_the_listed_ones(values, naive_zone):
     assert times(_text(values), naive_zone).to_pylist() == utc_times(values, naive_zone)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_column(st.one_of(TEXT, ISO_TEXT)), _column(st.one_of(TEXT, ISO_TEXT)))
+def test_a_text_column_joined_from_parts_is_read_as_one(first, second):
+    """A chunk that spans two Parquet row groups holds its text in two Arrow chunks: its
+    times (ECS and flat alerts of such a chunk) raised AttributeError."""
+    joined = pd.concat([_text(first), _text(second)], ignore_index=True)
+    assert times(joined, UTC).to_pylist() == utc_times(first + second, UTC)
+    assert addresses(joined).to_pylist() == ips(first + second)
 
 
 @settings(max_examples=100, deadline=None)

@@ -251,7 +251,7 @@ def _with_time(telemetry, path, row: int, text: str):
     return path
 
 
-@pytest.mark.parametrize("form", ["ecs", "eve"])
+@pytest.mark.parametrize("form", ["ecs", "eve", "fedsec"])
 def test_a_flagged_rows_unreadable_time_is_refused_naming_file_and_row(
     bundles, telemetry, tmp_path, form
 ):
@@ -264,7 +264,7 @@ def test_a_flagged_rows_unreadable_time_is_refused_naming_file_and_row(
     assert result.exit_code == 2
     said = " ".join(result.output.split())
     assert f"bad.csv: column 'timestamp' holds 'not-a-time', not a time (data row {row})" in said
-    assert not out.exists()  # no alert dated when detection ran
+    assert not out.exists()  # no alert dated when detection ran (nor flat, undated)
 
 
 def test_a_flagged_row_without_a_time_is_dated_when_detected(bundles, telemetry, tmp_path):

@@ -254,3 +254,38 @@ def test_a_malformed_line_is_set_aside_and_the_service_goes_on(
     run_detection(bundle, [flows_csv], "flows", whole, trust=UNSIGNED, alert_options=_flat())
     expected = [r for r in _records(whole) if r["source_row"] != bad]
     assert _comparable(_records(out)) == _comparable(expected)
+
+
+def test_a_flagged_row_whose_time_is_not_a_time_is_set_aside_and_the_service_goes_on(
+    bundle,  # noqa: F811
+    flows_csv,  # noqa: F811
+    tmp_path,
+):
+    """Its alert cannot be written (no time to date it by): without ``--rejects`` the row stops
+    the service; with it, its line is set aside as a malformed line is, and the rest scored.
+    A row not flagged keeps its unreadable time and is scored (it has no alert to date)."""
+    whole = tmp_path / "whole.jsonl"
+    run_detection(bundle, [flows_csv], "flows", whole, trust=UNSIGNED, alert_options=_flat())
+    alerts = _records(whole)
+    flagged = {a["source_row"] for a in alerts}
+    bad = alerts[len(alerts) // 2]["source_row"]
+    calm = next(row for row in range(bad + 1, bad + 1000) if row not in flagged)
+    lines = flows_csv.read_bytes().splitlines(keepends=True)
+    for row in (bad, calm):
+        lines[row] = b"not-a-time" + lines[row][lines[row].index(b",") :]
+    path, out, state = tmp_path / "flows.csv", tmp_path / "alerts.jsonl", tmp_path / "state.json"
+    path.write_bytes(b"".join(lines))
+    rows = len(lines) - 1
+    with pytest.raises(InputError, match=rf"'not-a-time', not a time \(data row {bad}\)"):
+        _follow_until(bundle, path, out, state, rows)
+    out.unlink(missing_ok=True)
+    state.unlink(missing_ok=True)
+    rejects = tmp_path / "rejects.jsonl"
+    summary = _follow_until(bundle, path, out, state, rows, rejects=rejects)
+    assert any("1 line(s) refused" in notice for notice in summary.notices)
+    [set_aside] = _records(rejects)
+    assert set_aside["data_row"] == bad and set_aside["line"].startswith("not-a-time,")
+    assert f"not a time (data row {bad})" in set_aside["problem"]
+    assert summary.rows == rows - 1  # the calm row was scored
+    expected = [r for r in alerts if r["source_row"] != bad]
+    assert _comparable(_records(out)) == _comparable(expected)

@@ -10,9 +10,12 @@ coarse service class.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from fedsec.core.errors import InputError
 
 FLAGS: tuple[str, ...] = ("syn", "ack", "fin", "rst", "psh", "urg")
 FLAG_COLUMNS: tuple[str, ...] = tuple(f"flag_{flag}" for flag in FLAGS)
@@ -248,3 +251,19 @@ def finish_canonical(base: pd.DataFrame) -> pd.DataFrame:
     for column in CANONICAL_CATEGORICAL:
         out[column] = base[column].astype(str).to_numpy(dtype=object)
     return out[list(CANONICAL_COLUMNS)]
+
+
+def check_derived(canonical: pd.DataFrame, files: np.ndarray, rows: np.ndarray) -> None:
+    """Refuse a row whose derived column (its rates, its packet sizes) came out infinite: counts
+    or a duration too large for the arithmetic, which would leave the row unscored without a
+    word. ``files``/``rows``: each row's file and data row, named in the refusal."""
+    for column in DERIVED_NUMERIC:
+        infinite = np.isinf(canonical[column].to_numpy(dtype=np.float64))
+        if infinite.any():
+            first = int(np.flatnonzero(infinite)[0])
+            raise InputError(
+                Path(files[first]),
+                f"derived column {column!r} is infinite: the counts of data row "
+                f"{int(rows[first])} are too large to compute it "
+                f"({int(infinite.sum())} such rows)",
+            )

@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from fedsec.data.canonical import CANONICAL_CATEGORICAL, CANONICAL_NUMERIC
+from fedsec.data.canonical import CANONICAL_CATEGORICAL, CANONICAL_NUMERIC, check_derived
 
 View = Literal["native", "canonical"]
 VIEWS: tuple[str, ...] = ("native", "canonical")
@@ -38,7 +38,9 @@ class FlowTable:
     (None when the source has no flow fields, e.g. IoT sensor telemetry). ``context`` holds
     timestamps, addresses and ports: kept for alerts, never used as features.
     ``source_file``/``source_row`` say where each row was read: the file and its data row there
-    (1-based, header not counted), so an alert can point at the line.
+    (1-based, header not counted), so an alert can point at the line. A canonical view with
+    an infinite derived column is refused here, naming the row's file and data row, so no
+    reader needs a check of its own.
     """
 
     source: str
@@ -69,6 +71,8 @@ class FlowTable:
                 raise ValueError(
                     f"{self.source}: {name} has {len(getattr(self, name))} rows, features have {n}"
                 )
+        if self.canonical is not None:
+            check_derived(self.canonical, self.source_file, self.source_row)
 
     def __len__(self) -> int:
         return len(self.native)

@@ -18,9 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fedsec.core.errors import InputError
 from fedsec.data.taxonomy import UNLABELED
 from fedsec.detect import attack
+from fedsec.detect.alert_times import refuse_unreadable_time
 from fedsec.detect.arrow_text import (
     constant,
     fixed_width,
@@ -41,7 +41,7 @@ from fedsec.detect.context_arrays import (
     times,
 )
 from fedsec.detect.ecs import PROTOCOLS, AlertSource, _absolute, id_key_head, time_key
-from fedsec.detect.ecs_values import time_refusal, transport, unreadable_time
+from fedsec.detect.ecs_values import transport
 
 
 def _unsafe(data: np.ndarray) -> np.ndarray:
@@ -143,20 +143,8 @@ class AlertArrays:
         made; a time given but unreadable is refused, naming its file and row."""
         if self.flow_times is None:
             return constant(self.source.created, len(self))
-        self._refuse_unreadable_times()
+        refuse_unreadable_time(self.alerts.table, self.alerts.rows, self.flow_times)
         return pc.fill_null(self.flow_times, self.source.created)
-
-    def _refuse_unreadable_times(self) -> None:
-        """An InputError for the first alert whose time is given but not a time."""
-        absent = np.flatnonzero(self.flow_times.is_null().to_numpy(zero_copy_only=False))
-        if not len(absent):
-            return
-        values = python_values(self.context_column("timestamp").iloc[absent])
-        for alert, value in zip(absent.tolist(), values, strict=True):
-            if unreadable_time(value):
-                table, row = self.alerts.table, self.alerts.rows[alert]
-                where = _absolute(str(table.source_file[row]))
-                raise InputError(where, time_refusal(value, int(table.source_row[row])))
 
     @cached_property
     def event_ids(self) -> pa.Array:

@@ -16,9 +16,11 @@ from fedsec.data.flows import FlowTable
 from fedsec.data.taxonomy import BENIGN, UNLABELED, benign_index
 from fedsec.detect.batch import Explanation, FlowAlerts
 from fedsec.detect.formats import FLAT, AlertFormat
+from fedsec.detect.out_of_range import OutOfRange, out_of_range
 from fedsec.detect.reasons import reason_arrays
 from fedsec.detect.records import DetectionSummary
 from fedsec.detect.scoring import ChunkScorer, ScoredChunk
+from fedsec.features.preprocess import CLIP
 from fedsec.models.base import GLOBAL
 from fedsec.models.family import FamilyScorer
 
@@ -63,17 +65,32 @@ class FlowScorer(ChunkScorer):
     ) -> None:
         super().__init__(model, manifest, fmt, inputs, alerts)
         self.threshold = threshold
-        self.tally = Tally(model.classes)
+        self.tally = Tally(model.classes, model.preprocessor.clip)
 
     def applied_threshold(self) -> float | None:
         return self.threshold
 
+    def score(self, table: FlowTable, offset: int) -> ScoredChunk:
+        alerts, codes, beyond = self._scored(table, offset)
+        return ScoredChunk(table, self.alerts.lines(alerts), codes, beyond)
+
+    def count(self, scored: ScoredChunk) -> bytes:
+        if scored.beyond is not None:
+            self.tally.beyond.add(scored.beyond)
+        return super().count(scored)
+
     def records(self, table: FlowTable, offset: int) -> tuple[FlowAlerts, np.ndarray]:
         """The chunk's alerts, and its rows' families as indexes in the model's classes (what
         the tally counts)."""
+        alerts, codes, _ = self._scored(table, offset)
+        return alerts, codes
+
+    def _scored(self, table: FlowTable, offset: int) -> tuple[FlowAlerts, np.ndarray, OutOfRange]:
+        """:meth:`records`, and the rows with an input beyond the training range."""
         model = self.model
         frame = table.features(model.view).frame
         x = model.encode(frame)
+        beyond = out_of_range(model.preprocessor, x, frame, table)
         # a row's reasons explain the input that decided it (copied only when explaining)
         proba, x = model.decided(x) if self.alerts.explain else (model.proba_from_matrix(x), x)
         scores = model.malicious_score(proba)
@@ -81,7 +98,7 @@ class FlowScorer(ChunkScorer):
         alerts = alert_records(table, proba, codes, scores, model.classes, offset)
         if self.alerts.explain:
             alerts = explain(alerts, model, x, frame, table, self.threshold)
-        return alerts, codes
+        return alerts, codes, beyond
 
     def alerted(self, scored: ScoredChunk) -> tuple[np.ndarray, np.ndarray]:
         rows = np.flatnonzero(scored.flagged != benign_index(self.model.classes))
@@ -156,8 +173,10 @@ class Tally:
     """The summary of the rows scored so far, added up chunk by chunk: families by their
     indexes in ``classes``, benign not counted."""
 
-    def __init__(self, classes: list[str]) -> None:
+    def __init__(self, classes: list[str], clip: float = CLIP) -> None:
         self.classes = list(classes)
+        self.clip = clip
+        self.beyond = OutOfRange()  # rows with an input at the clip
         self.rows = 0
         self.flagged: Counter[str] = Counter()
         self.known: Counter[str] = Counter()  # flagged rows with a label in the input
@@ -179,6 +198,7 @@ class Tally:
         """``other``'s counts, of the rows after these, added to these (keys new to these in
         ``other``'s order: as if its rows had been added here)."""
         self.rows += other.rows
+        self.beyond.add(other.beyond)
         self.flagged.update(other.flagged)
         self.known.update(other.known)
         self.attacks.update(other.attacks)
@@ -191,7 +211,9 @@ class Tally:
             for family in by_family
             if self.known[family]
         }
-        return DetectionSummary(self.rows, sum(by_family.values()), by_family, notes)
+        beyond = self.beyond.notice(self.clip)
+        notices = [beyond] if beyond is not None else []
+        return DetectionSummary(self.rows, sum(by_family.values()), by_family, notes, None, notices)
 
 
 def counted(counter: Counter[str], codes: np.ndarray, classes: list[str]) -> None:

@@ -3,7 +3,8 @@ checked and read as the whole file would be), each row pointing at its line.
 
 A refused batch ends the run, unless a rejects file is given (``--rejects``): then the batch
 is halved until each refused part is a single line, which is set aside there (JSON lines: the
-source, the data row, the reader's words, the line) while every other line is scored. A
+source, the data row, the reader's words, the line) while every other line is scored; so is a
+line whose row would be flagged but whose time is not a time (its alert would be refused). A
 service following a file must not stop at one malformed line, nor, with ``--state``, stop at
 it again on every restart. A batch with more than ``REFUSED_PER_BATCH`` refused lines is no
 poison line but a stream that does not fit the format: it still ends the run.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,6 +30,10 @@ from fedsec.detect.tails import Batch
 
 #: The most lines of one batch set aside before the batch is taken for a wrong format.
 REFUSED_PER_BATCH = 100
+#: A further check of the rows a reader read (an InputError refuses them).
+Check = Callable[[FlowTable], None]
+#: How a batch is read: the input's path, its format, mapping and check.
+Reading = tuple[Path, str, Mapping | None, Check | None]
 #: A reader's words for a row of the file it read (here: the batch, staged on its own).
 DATA_ROW = re.compile(r"\bdata row (\d+)")
 
@@ -74,15 +80,17 @@ def batch_tables(
     fmt: str,
     mapping: Mapping | None,
     rejects: Rejects | None = None,
+    check: Check | None = None,
 ) -> list[FlowTable]:
-    """The batch's tables, in its rows' order (refused lines set aside in ``rejects``)."""
+    """The batch's tables, in its rows' order (refused lines set aside in ``rejects``, as are
+    those ``check`` refuses, by raising InputError, once the reader has read them)."""
     first, last = batch.rows_before + 1, batch.rows_before + len(batch.lines)
     where = described_input(path)
     try:
         if rejects is None:
             return _read(batch, staging, path, fmt, mapping)
         before = rejects.count
-        tables = list(_halved(batch, staging, path, fmt, mapping, rejects, before))
+        tables = list(_halved(batch, staging, (path, fmt, mapping, check), rejects, before))
     except InputError as error:  # a reader's (renumbered here) or _halved's (renumbered there)
         problem = (
             error.problem if rejects is not None else in_stream(error.problem, batch.rows_before)
@@ -91,18 +99,12 @@ def batch_tables(
     return tables
 
 
-def _halved(
-    batch: Batch,
-    staging: Path,
-    path: Path,
-    fmt: str,
-    mapping: Mapping | None,
-    rejects: Rejects,
-    before: int,
-):
-    """The tables of ``batch``, halved where refused down to single lines, set aside."""
+def _halved(batch: Batch, staging: Path, how: Reading, rejects: Rejects, before: int):
+    """The tables of ``batch``, halved where refused down to single lines, set aside (``how``:
+    the input's path, format, mapping and check)."""
+    path = how[0]
     try:
-        yield from _read(batch, staging, path, fmt, mapping)
+        yield from _read(batch, staging, *how)
         return
     except InputError as error:
         if len(batch.lines) > 1:
@@ -111,7 +113,7 @@ def _halved(
                 Batch(batch.header, batch.lines[:half], batch.rows_before),
                 Batch(batch.header, batch.lines[half:], batch.rows_before + half),
             ):
-                yield from _halved(part, staging, path, fmt, mapping, rejects, before)
+                yield from _halved(part, staging, how, rejects, before)
             return
         problem = in_stream(error.problem, batch.rows_before)
         if rejects.count - before >= REFUSED_PER_BATCH:
@@ -125,12 +127,20 @@ def _halved(
 
 
 def _read(
-    batch: Batch, staging: Path, path: Path, fmt: str, mapping: Mapping | None
+    batch: Batch,
+    staging: Path,
+    path: Path,
+    fmt: str,
+    mapping: Mapping | None,
+    check: Check | None = None,
 ) -> list[FlowTable]:
-    """The batch read whole by the format's reader, each row pointing at its line in
-    ``path`` (read whole: a refusal in a later chunk leaves none of it scored)."""
+    """The batch read whole by the format's reader (and ``check``ed), each row pointing at its
+    line in ``path`` (read whole: a refusal in a later chunk leaves none of it scored)."""
     staging.write_bytes(b"".join(batch.header + batch.lines))
     tables = list(read_chunks(fmt, [staging], mapping))
+    if check is not None:
+        for table in tables:  # its words name the staged rows, as the reader's do
+            check(table)
     named = "" if is_standard_input(path) else str(path)  # standard input names no file
     for table in tables:
         table.source_file = np.full(len(table), named, dtype=object)

@@ -35,7 +35,10 @@ def python_values(column: pd.Series) -> list:
 def text_column(column: pd.Series) -> pa.Array | None:
     """A text column as Arrow strings (None: the column is not text)."""
     if isinstance(column.dtype, pd.StringDtype):
-        return pa.array(column).cast(pa.string())
+        text = pa.array(column)  # chunked where the column joins Arrow chunks (row groups)
+        if isinstance(text, pa.ChunkedArray):
+            text = text.combine_chunks()
+        return text.cast(pa.string())
     return None
 
 

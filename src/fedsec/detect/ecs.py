@@ -25,6 +25,7 @@ from fedsec.core.errors import InputError
 from fedsec.detect import attack
 from fedsec.detect.ecs_values import (
     IANA_NUMBER,
+    alert_file,
     ip,
     iso_utc,
     port,
@@ -179,7 +180,8 @@ def _parts(record: dict, source: AlertSource) -> tuple[dict, str, str, dict]:
         where = f"{where}\0{record['occurrence']}"
     time = utc_timestamp(record.get("timestamp"), source.naive_zone)
     if time is None and unreadable_time(record.get("timestamp")):
-        raise InputError(path, time_refusal(record["timestamp"], record.get("source_row")))
+        where = alert_file(str(record.get("source_file", "")))
+        raise InputError(where, time_refusal(record["timestamp"], record.get("source_row")))
     head: dict = {
         "@timestamp": time or source.created,
         "ecs": {"version": ecs_schema()["ecs_version"]},

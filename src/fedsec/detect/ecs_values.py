@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import math
+import os
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
+from fedsec.core.standard_streams import STANDARD_INPUT_NAME
 from fedsec.data.canonical import PROTOCOL_NUMBERS
 
 #: Epoch magnitudes: below 1e11 seconds (until year 5138), then milli-, micro-, nanoseconds.
@@ -57,6 +59,11 @@ def unreadable_time(value: object) -> bool:
     if value is None or (isinstance(value, str) and not value.strip()):
         return False
     return utc_timestamp(value, UTC) is None  # whether text reads as a time: not by its zone
+
+
+def alert_file(source_file: str) -> str:
+    """The file an alert's row came from, absolute (none: the row came from standard input)."""
+    return os.path.abspath(source_file) if source_file else STANDARD_INPUT_NAME
 
 
 def time_refusal(value: object, row: object) -> str:

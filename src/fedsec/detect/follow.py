@@ -93,7 +93,8 @@ def follow(
                     tail.wait(stop, options.poll)
                     continue
                 score.restamp(_now())
-                for table in batch_tables(batch, staging, path, fmt, mapping, rejects):
+                check = score.refuse_unreadable_times if rejects is not None else None
+                for table in batch_tables(batch, staging, path, fmt, mapping, rejects, check):
                     sink.write(score(table))
                 sink.flush()
                 tail.stats.batches += 1
@@ -144,7 +145,7 @@ def run_until_end(
     atomically (the file appears complete, or not at all), or to standard output as they
     come. ``progress(rows, alerts)``: after each batch."""
     rejects = Rejects(options.rejects) if options.rejects is not None else None
-    tables = _piped_tables(path, fmt, options, mapping, rejects, score.restamp)
+    tables = _piped_tables(path, fmt, options, mapping, rejects, score)
     together = ScorersTogether([score])
     try:
         score_chunks(together, tables, [out], workers=scoring_workers(workers), progress=progress)
@@ -161,10 +162,12 @@ def _piped_tables(
     options: FollowOptions,
     mapping: Mapping | None,
     rejects: Rejects | None,
-    restamp: Callable[[str], None],
+    score: ChunkScorer,
 ) -> Iterator[FlowTable]:
-    """Each batch of the pipe, read by the format's reader, until the pipe ends; ``restamp``
-    told when each batch came (alerts of rows without a time are dated then)."""
+    """Each batch of the pipe, read by the format's reader, until the pipe ends; ``score``
+    told when each batch came (alerts of rows without a time are dated then), and with
+    ``rejects`` asked which rows it would refuse to alert on."""
+    check = score.refuse_unreadable_times if rejects is not None else None
     tail = tail_of(path, fmt, options.batch_bytes)
     never = threading.Event()
     with tempfile.TemporaryDirectory(prefix="fedsec-pipe-") as scratch:
@@ -175,8 +178,8 @@ def _piped_tables(
                 if batch is None:
                     tail.wait(never, options.poll)
                     continue
-                restamp(_now())
-                yield from batch_tables(batch, staging, path, fmt, mapping, rejects)
+                score.restamp(_now())
+                yield from batch_tables(batch, staging, path, fmt, mapping, rejects, check)
         finally:
             tail.close()
 
@@ -262,7 +265,8 @@ def _summary(
     result = summary()
     if stats.set_aside:
         result.notices.append(
-            f"{stats.set_aside} line(s) the format's reader refused were set aside in {rejects}"
+            f"{stats.set_aside} line(s) refused (by the format's reader, or a flagged row's "
+            f"unreadable time) were set aside in {rejects}"
         )
     if stats.resumed_at is not None:
         result.notices.append(f"resumed at byte {stats.resumed_at:,} of the followed file")

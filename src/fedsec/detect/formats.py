@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from fedsec.detect.alert_times import refuse_unreadable_record, refuse_unreadable_time
 from fedsec.detect.batch import FlowAlerts
 from fedsec.detect.ecs import AlertSource, ecs_document, ecs_line
 from fedsec.detect.ecs_text import ecs_lines, eve_lines
@@ -44,6 +45,8 @@ class AlertFormat:
         if isinstance(records, FlowAlerts):
             return self._flow_lines(records)
         if self.name == "fedsec":
+            for record in records:  # the typed formats refuse it as they date the alert
+                refuse_unreadable_record(record)
             return alert_lines(records)
         if self.name == "ecs":
             return "".join([ecs_line(r, self.source) + "\n" for r in records]).encode("utf-8")
@@ -57,6 +60,7 @@ class AlertFormat:
         if self.name == "fedsec":
             if alerts.explanation is not None:
                 return self.lines(alerts.records())
+            refuse_unreadable_time(alerts.table, alerts.rows)
             return flat_lines(alerts)
         if self.name == "ecs":
             return ecs_lines(alerts, self.source)

@@ -8,6 +8,7 @@ import contextlib
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,11 @@ from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers.ahead import read_ahead
 from fedsec.data.readers.chunks import CHUNK_ROWS, RowGroup, parquet_row_groups, read_chunks
+from fedsec.detect.alert_times import refuse_unreadable_time, unreadable_times
 from fedsec.detect.batch import FlowAlerts
+from fedsec.detect.context_arrays import times
 from fedsec.detect.formats import AlertFormat
+from fedsec.detect.out_of_range import OutOfRange
 from fedsec.detect.records import DetectionSummary, absent_features, check_columns, check_format
 from fedsec.detect.row_groups import can_fork, dealt, score_row_groups
 from fedsec.detect.threads import available_cores, scoring_workers
@@ -34,6 +38,7 @@ class ScoredChunk:
     table: FlowTable
     lines: bytes
     flagged: np.ndarray
+    beyond: OutOfRange | None = None  # its rows with an input at the clip (classifiers)
 
 
 class ChunkScorer:
@@ -76,6 +81,21 @@ class ChunkScorer:
             absent = absent_features(self.model, table)
             if absent is not None and absent not in self.notices:
                 self.notices.append(absent)
+
+    def refuse_unreadable_times(self, table: FlowTable) -> None:
+        """An InputError for a row of ``table`` this scorer flags whose time is given but is
+        not one (its alert would be refused as written): ``--rejects`` sets its line aside
+        before scoring. Only the rows of such times are scored here."""
+        if "timestamp" not in table.context.columns:
+            return
+        column = table.context["timestamp"]
+        suspects = unreadable_times(column, times(column, UTC))
+        if not len(suspects):
+            return
+        part = table.take(suspects)
+        self.check(part)
+        flagged, _ = self.alerted(ScoredChunk(part, b"", self.records(part, 0)[1]))
+        refuse_unreadable_time(part, flagged)
 
     def score(self, table: FlowTable, offset: int) -> ScoredChunk:
         """The chunk's alert lines (``offset``: rows of the input before it); changes nothing."""

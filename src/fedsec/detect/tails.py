@@ -61,7 +61,7 @@ class FollowStats:
     batches: int = 0
     restarts: list[str] = field(default_factory=list)  # "rotated" / "truncated", in order
     resumed_at: int | None = None  # the byte a kept position resumed at (``--state``)
-    set_aside: int = 0  # lines the format's reader refused, set aside (``--rejects``)
+    set_aside: int = 0  # lines refused and set aside (``--rejects``)
 
 
 class Tail:

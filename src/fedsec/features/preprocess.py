@@ -108,6 +108,13 @@ class Preprocessor:
         np.clip(scaled, -self.clip, self.clip, out=scaled)
         scaled[missing] = 0.0
 
+    def at_edge(self, x: np.ndarray) -> np.ndarray:
+        """Per row of ``x`` (this preprocessor's output) and numeric input, whether it is at
+        ``±clip``: a value that many standard deviations from the training data's mean, or
+        more (log scale for logged columns)."""
+        numeric = x[:, : len(self.numeric)]
+        return np.abs(numeric) >= np.asarray(self.clip, dtype=x.dtype)  # the clip as x holds it
+
     def pulled_in(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """The rows of ``x`` (this preprocessor's output) with a numeric input at the clip, and
         those rows with each such input at ``±recheck`` instead, on its side; None when
@@ -117,8 +124,7 @@ class Preprocessor:
         guard's second look")."""
         if self.recheck is None:
             return None
-        numeric = x[:, : len(self.numeric)]
-        edge = np.abs(numeric) >= np.asarray(self.clip, dtype=x.dtype)  # the clip as x holds it
+        edge = self.at_edge(x)
         rows = np.flatnonzero(edge.any(axis=1))
         if len(rows) == 0:
             return None

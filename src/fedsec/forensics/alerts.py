@@ -5,6 +5,7 @@ that is not an alert is refused with its file and line number."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import sys
@@ -171,13 +172,22 @@ def from_flat(doc: dict) -> dict:
         "destination_port": doc.get("dst_port"),
         "score": doc.get("score"),
         "risk": None,
-        "event_id": None,
+        "event_id": flat_id(doc),
         "techniques": [],
         "tactics": [],
         "file": doc.get("source_file"),
         "row": doc.get("source_row"),
         "dataset_label": doc.get("dataset_label"),
     }
+
+
+def flat_id(doc: dict) -> str:
+    """A flat alert's id, which it does not carry: the first 128 bits (32 hex digits, as
+    ``event.id``) of the SHA-256 of its content, keys sorted. The same alert read twice (the
+    same file given twice, a copy, overlapping exports) has the same id; two alerts of one run
+    never do (their ``row`` differs)."""
+    content = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def to_alert(

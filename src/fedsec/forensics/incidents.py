@@ -59,7 +59,7 @@ class Findings:
 def distinct_alerts(alerts: Sequence[Alert]) -> tuple[list[Alert], int]:
     """The alerts without repeats, each first occurrence kept, and how many were dropped. An
     alert is identified as :func:`incident_id` identifies it: its organization and event id
-    (an alert without one, a flat line, by its file and line number, so never a repeat)."""
+    (a flat alert's: the hash of its content, :func:`~fedsec.forensics.alerts.flat_id`)."""
     seen: set[tuple[str, str]] = set()
     kept = []
     for alert in alerts:

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from fedsec.core.errors import EmptyInput, InputError
-from fedsec.data.canonical import DERIVED_NUMERIC
 from fedsec.data.leaks import check_not_packets
 from fedsec.data.readers._csv_records import RecordScan, parse_records
 from fedsec.data.readers._input import Limits, limits, read_text
@@ -102,27 +101,6 @@ def numeric_block(
             values = values.where(np.isfinite(values), np.nan)
         out[column] = values
     return out, replaced
-
-
-def checked_derived(
-    canonical: pd.DataFrame | None, path: Path, rows: np.ndarray
-) -> pd.DataFrame | None:
-    """``canonical`` (rows: each row's data row), refused where a column derived from a row's
-    counts (its rates, its packet sizes) came out infinite: counts or a duration too large for
-    the arithmetic. Such a row would otherwise be left unscored without a word."""
-    if canonical is None:
-        return None
-    for column in DERIVED_NUMERIC:
-        infinite = np.isinf(canonical[column].to_numpy(dtype=np.float64))
-        if infinite.any():
-            first = int(np.flatnonzero(infinite)[0])
-            raise InputError(
-                path,
-                f"derived column {column!r} is infinite: the counts of data row "
-                f"{int(rows[first])} are too large to compute it "
-                f"({int(infinite.sum())} such rows)",
-            )
-    return canonical
 
 
 def to_float(raw: pd.Series) -> pd.Series:

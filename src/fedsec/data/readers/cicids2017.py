@@ -32,7 +32,6 @@ from fedsec.data.readers._io import (
     PORT,
     PROTOCOL_NUMBER,
     check_range,
-    checked_derived,
     data_row,
     numeric_block,
     read_csv_checked,
@@ -141,9 +140,7 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
         family=families,
         label=labels,
         context=context,
-        canonical=checked_derived(
-            _canonical(raw, numeric, pick).reset_index(drop=True), path, raw.index.to_numpy() + 1
-        ),
+        canonical=_canonical(raw, numeric, pick).reset_index(drop=True),
         unknown_labels=unknown,
         notes=notes,
         files=[str(path)],

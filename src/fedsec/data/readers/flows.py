@@ -33,7 +33,6 @@ from fedsec.data.readers._io import (
     PORT,
     PROTOCOL_NUMBER,
     check_range,
-    checked_derived,
     data_row,
     numeric_block,
     require_columns,
@@ -113,7 +112,6 @@ def flow_table(
     """The table of a flow file's rows: its canonical view (also its native one), labels
     (families, labels, unknown label counts, notes), context, origins and data rows."""
     families, labels, unknown, notes = labelled
-    canonical = checked_derived(canonical, path, source_row)
     return FlowTable(
         source="flows",
         native=canonical.copy(),

@@ -113,7 +113,7 @@ def _canonical(
     for column in FLAG_COLUMNS:
         out[column] = _presence(numbers[column]) if column in numbers else np.full(n, np.nan)
     duration = out["duration_s"] + 1e-3  # clip(lower=0).fillna(0): nothing to clip or fill
-    with np.errstate(over="ignore"):  # an infinite result is refused (checked_derived)
+    with np.errstate(over="ignore"):  # an infinite result is refused (FlowTable)
         out["bytes_per_s"] = (out["fwd_bytes"] + out["bwd_bytes"]) / duration
         out["pkts_per_s"] = (out["fwd_pkts"] + out["bwd_pkts"]) / duration
         for side in ("fwd", "bwd"):

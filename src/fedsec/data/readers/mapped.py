@@ -33,7 +33,6 @@ from fedsec.data.mapping import Mapping
 from fedsec.data.readers._io import (
     PORT,
     check_range,
-    checked_derived,
     numeric_block,
     require_columns,
     text_block,
@@ -71,11 +70,7 @@ def from_frame(raw: pd.DataFrame, path: Path, mapping: Mapping) -> FlowTable:
         family=families,
         label=labels,
         context=raw[[c for c in mapping.context if c in raw]].reset_index(drop=True),
-        canonical=checked_derived(
-            _canonical(raw, mapping, path) if mapping.canonical else None,
-            path,
-            raw.index.to_numpy() + 1,
-        ),
+        canonical=_canonical(raw, mapping, path) if mapping.canonical else None,
         origin=_origin(raw, mapping),
         unknown_labels=unknown,
         notes=[f"{path}: {note}" for note in notes + label_notes],

@@ -22,7 +22,6 @@ from fedsec.data.canonical import (
 )
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers._io import (
-    checked_derived,
     data_row,
     numeric_block,
     read_csv_checked,
@@ -132,7 +131,7 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
         family=families,
         label=labels,
         context=pd.DataFrame(index=raw.index),
-        canonical=checked_derived(_canonical(numeric, text), path, raw.index.to_numpy() + 1),
+        canonical=_canonical(numeric, text),
         unknown_labels=unknown,
         notes=[f"{path}: {note}" for note in notes],
         files=[str(path)],

@@ -33,7 +33,6 @@ from fedsec.data.canonical import finish_canonical, protocol_class, service_from
 from fedsec.data.flows import FlowTable
 from fedsec.data.leaks import capture_kind
 from fedsec.data.readers._input import limits, require_file
-from fedsec.data.readers._io import checked_derived
 from fedsec.data.readers.pcap_labels import label_flows, read_rules
 
 IDLE_TIMEOUT_S = 120
@@ -132,7 +131,7 @@ def _table(flows: pd.DataFrame, path: Path, rules: pd.DataFrame | None, first: i
         family=families,
         label=labels,
         context=context,
-        canonical=checked_derived(_canonical(flows), path, rows),
+        canonical=_canonical(flows),
         unknown_labels=unknown,
         notes=[f"{path}: {len(flows)} flows metered by NFStream", *notes],
         files=[str(path)],

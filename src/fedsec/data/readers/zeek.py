@@ -42,7 +42,6 @@ from fedsec.data.readers._input import limits, read_text, text_blocks
 from fedsec.data.readers._io import (
     PORT,
     check_range,
-    checked_derived,
     numeric_block,
     require_columns,
     text_block,
@@ -182,7 +181,7 @@ def table_of(
         family=families,
         label=labels,
         context=context,
-        canonical=checked_derived(canonical, path, native.index.to_numpy() + 1),
+        canonical=canonical,
         unknown_labels=unknown,
         notes=[f"{path}: {note}" for note in notes],
         files=[str(path)],

@@ -1,0 +1,52 @@
+"""A flow with a value far beyond the training range (1e308 bytes in 2.2 s) is clipped to the
+edge, where the model's score is extrapolation: it scored exactly 0.0 and could not alert even
+at ``--threshold 0``. Its score is left as it is, and so is every other row's; the summary
+counts such rows and names the first, in threads and in processes alike."""
+
+import json
+
+import pytest
+
+from fedsec.detect.alerts import flow_scorer
+from fedsec.detect.scoring import score_files
+from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
+from tests.detect.test_row_groups import _parquet, in_processes  # noqa: F401 (fixture)
+
+ROW = 7  # the data row given absurd counts
+
+
+def _absurd(frame) -> None:
+    frame["fwd_bytes"] = frame["fwd_bytes"].astype(float)
+    frame.loc[ROW - 1, ["duration_s", "fwd_bytes"]] = [2.2, 1e308]
+
+
+def _scored(bundle, path, out, workers=1):  # noqa: F811
+    score = flow_scorer(bundle, [path], "flows", None, 0.0, UNSIGNED)
+    summary = score_files(score, "flows", [path], out, chunk_rows=97, workers=workers)
+    return summary, [json.loads(line) for line in out.read_text().splitlines()]
+
+
+def test_an_absurd_value_is_reported_and_no_other_score_changes(bundle, flows_csv, tmp_path):  # noqa: F811
+    plain = _parquet(flows_csv, tmp_path / "plain.parquet", 10_000)
+    absurd = _parquet(flows_csv, tmp_path / "absurd.parquet", 10_000, _absurd)
+    before, alerts = _scored(bundle, plain, tmp_path / "plain.jsonl")
+    after, changed = _scored(bundle, absurd, tmp_path / "absurd.jsonl")
+    assert not [n for n in before.notices if "standard deviations" in n]
+    [notice] = [n for n in after.notices if "standard deviations" in n]
+    assert notice.startswith("1 row(s) held a value 20 or more standard deviations")
+    assert f"(first: fwd_bytes = 1e+308 in data row {ROW} of {absurd})" in notice
+    assert _others(changed) == _others(alerts) and len(_others(alerts)) > 1000
+
+
+def _others(alerts: list[dict]) -> list[tuple[int, float]]:
+    return [(a["source_row"], a["score"]) for a in alerts if a["source_row"] != ROW]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="row groups fork")
+def test_row_groups_scored_in_processes_report_it_too(bundle, flows_csv, tmp_path, in_processes):  # noqa: F811
+    absurd = _parquet(flows_csv, tmp_path / "absurd.parquet", 500, _absurd)
+    one, _ = _scored(bundle, absurd, tmp_path / "one.jsonl", workers=1)
+    two, _ = _scored(bundle, absurd, tmp_path / "two.jsonl", workers=2)
+    assert in_processes, "the row groups were scored in processes"
+    assert one.notices == two.notices
+    assert any(f"data row {ROW} of" in n for n in two.notices)
