@@ -4,10 +4,14 @@ at ``--threshold 0``. Its score is left as it is, and so is every other row's; t
 counts such rows and names the first, in threads and in processes alike."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
+from fedsec.bundles.bundle import load_bundle
+from fedsec.data.readers import read_flows
 from fedsec.detect.alerts import flow_scorer
+from fedsec.detect.out_of_range import out_of_range
 from fedsec.detect.scoring import score_files
 from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
 from tests.detect.test_row_groups import _parquet, in_processes  # noqa: F401 (fixture)
@@ -50,3 +54,16 @@ def test_row_groups_scored_in_processes_report_it_too(bundle, flows_csv, tmp_pat
     assert in_processes, "the row groups were scored in processes"
     assert one.notices == two.notices
     assert any(f"data row {ROW} of" in n for n in two.notices)
+
+
+def test_a_range_guards_clip_is_an_edge_ordinary_flows_reach_and_is_not_reported(bundle, flows_csv):  # noqa: F811
+    """A guarded bundle clips at 2 sd: two ordinary flows in five reach it (here), so
+    "check the sensor, or forged counters" would be a false notice on every run."""
+    model, _ = load_bundle(bundle, UNSIGNED)
+    table = read_flows("flows", [flows_csv])
+    frame = table.features(model.view).frame
+    guarded = replace(model.preprocessor, clip=2.0)
+    x = guarded.transform(frame)
+    assert guarded.at_edge(x).any(axis=1).mean() > 0.01  # ordinary rows reach the guard's edge
+    assert out_of_range(guarded, x, frame, table).rows == 0
+    assert out_of_range(model.preprocessor, model.encode(frame), frame, table).rows == 0

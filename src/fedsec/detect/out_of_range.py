@@ -7,7 +7,8 @@ three inputs, lay in a corner the model called benign by 18 nats, so ``1 - P(ben
 to exactly 0.0 in float32 and it could not alert even at ``--threshold 0``. No real flow gets
 there (20 sd above the demo's bytes is ~1e23 bytes): it is a broken sensor or forged counters.
 Scores stay as they are; the run's summary counts such rows and names the first, so an analyst
-can look.
+can look. A range guard's clip (below the default 20, docs/robustness.md) is an edge ordinary
+flows reach on purpose: nothing is reported for such a bundle.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pandas as pd
 
 from fedsec.core.standard_streams import STANDARD_INPUT_NAME
 from fedsec.data.flows import FlowTable
-from fedsec.features.preprocess import Preprocessor
+from fedsec.features.preprocess import CLIP, Preprocessor
 
 
 @dataclass
@@ -49,7 +50,10 @@ class OutOfRange:
 def out_of_range(
     pre: Preprocessor, x: np.ndarray, frame: pd.DataFrame, table: FlowTable
 ) -> OutOfRange:
-    """The rows of ``table`` whose preprocessed inputs ``x`` (from ``frame``) reach the clip."""
+    """The rows of ``table`` whose preprocessed inputs ``x`` (from ``frame``) reach the clip
+    (none under a range guard's lower clip)."""
+    if pre.clip < CLIP:
+        return OutOfRange()
     edge = pre.at_edge(x)
     rows = np.flatnonzero(edge.any(axis=1))
     if not len(rows):
