@@ -55,11 +55,12 @@ def test_detect_without_the_mapping_says_what_is_missing(run_dir, tmp_path):
     assert result.exit_code == 2 and "format 'mapped' needs a mapping" in result.output
 
 
-def test_a_kept_copy_of_the_label_is_warned_of_and_absolute_paths_need_no_data_dir(
+def test_a_kept_copy_of_the_label_is_refused_unless_opted_in_and_absolute_paths_need_no_data_dir(
     tmp_path, monkeypatch
 ):
-    """A mapping that leaves a copy of the label among the features trains on the answer: the
-    run says so on the console, not only in report.md. The file is given by absolute path, so
+    """A mapping that leaves a copy of the label among the features would train on the answer:
+    refused before training, naming the column and the file, unless the mapping opts in with
+    ``label_copies`` (then warned of on the console). The file is given by absolute path, so
     no data directory is needed."""
     import pandas as pd
 
@@ -68,12 +69,19 @@ def test_a_kept_copy_of_the_label_is_warned_of_and_absolute_paths_need_no_data_d
     flows = tmp_path / "flows.csv"
     rows.to_csv(flows, index=False)
     text = SCENARIO.read_text().replace(f'"{MLCVE}"', f'"{flows}"')
-    text = text.replace('"../mappings/', f'"{MAPPING.parent}/')
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING.read_text())
+    text = text.replace(f'"../mappings/{MAPPING.name}"', f'"{mapping}"')
     scenario = tmp_path / "scenario.toml"
     scenario.write_text(text)
     monkeypatch.delenv("FEDSEC_DATA", raising=False)
     small = ["--set", "rounds=2", "--set", 'evaluation.arms=["federated"]']
     args = ["simulate", str(scenario), "--out", str(tmp_path / "run"), *small]
+    result = runner.invoke(app, args)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and f"{flows}: feature column 'Verdict' tells attack" in said
+    assert "label_copies = ['Verdict']" in said and not (tmp_path / "run").exists()
+    mapping.write_text('label_copies = ["Verdict"]\n' + MAPPING.read_text())
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     warning = " ".join(result.output.split())

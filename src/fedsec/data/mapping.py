@@ -58,6 +58,10 @@ class Mapping(_Strict):
         default_factory=list, description="names the file repeats (the copy is read as NAME.1)"
     )
     origin: str | None = Field(default=None, description="column naming each row's device/site")
+    label_copies: list[str] = Field(
+        default_factory=list,
+        description="features kept though their value alone tells attack from benign (opt-in)",
+    )
     canonical: dict[str, str | CanonicalColumn] = Field(
         default_factory=dict, description="canonical field -> column (absent fields are NaN)"
     )
@@ -94,11 +98,11 @@ class Mapping(_Strict):
                     raise ValueError(f"column {column!r} is both {roles[column]} and {role}")
                 roles[column] = role
         features = set(self.native) if self.native is not None else None
-        for column in self.categorical + self.nonfinite:
+        for column in self.categorical + self.nonfinite + self.label_copies:
             if roles.get(column, "native") != "native" or (features and column not in features):
                 raise ValueError(
-                    f"column {column!r} is listed as a feature (categorical/nonfinite) but is "
-                    f"{roles.get(column, 'not in native')}"
+                    f"column {column!r} is listed as a feature (categorical, nonfinite or "
+                    f"label_copies) but is {roles.get(column, 'not in native')}"
                 )
 
     def canonical_column(self, field: str) -> CanonicalColumn | None:

@@ -19,7 +19,7 @@ import numpy as np
 from fedsec.core import seeding
 from fedsec.core.errors import ConfigError
 from fedsec.data.flows import FlowTable, concat_tables
-from fedsec.data.leaks import label_copies
+from fedsec.data.leaks import check_label_copies
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import BENIGN, UNLABELED, family_order
 from fedsec.scenarios import partition
@@ -183,8 +183,10 @@ def build_federation(scenario: Scenario, data_dir: str | Path | None) -> Federat
     notes += [
         f"{', '.join(source.paths)}: {note}"
         for source, table in zip(scenario.data.sources, tables, strict=True)
-        if source.format == "mapped"
-        for note in label_copies(table.native, table.family)
+        if source.format == "mapped" and source.mapping is not None
+        for note in check_label_copies(
+            table.native, table.family, source.mapping.label_copies, ", ".join(source.paths)
+        )
     ]
     notes += [
         f"{t.source}: unknown labels mapped to 'other': {t.unknown_labels}"
