@@ -231,6 +231,21 @@ def _check_benign(scenario: Scenario, tables: list[FlowTable]) -> None:
         )
 
 
+def check_attacks(federation: Federation) -> None:
+    """Benign-only training data cannot train a classifier: it learns one class and never
+    alerts (a perfect score on its own test rows). One organization without attacks among
+    others is fine (a site checks only its own rows, so this runs on the whole federation)."""
+    if any(org.train_families - {BENIGN} for org in federation.orgs):
+        return
+    files = ", ".join(p for s in federation.scenario.data.sources for p in s.paths)
+    raise ConfigError(
+        f"{files}: no attack rows in the training data of any organization (benign-only): a "
+        "classifier trained on it learns one class and never alerts; train an anomaly "
+        'detector on benign traffic instead (task = "anomaly", docs/anomaly.md), or add '
+        "labelled attack flows"
+    )
+
+
 def _capped(table: FlowTable, scenario: Scenario) -> FlowTable:
     cap = scenario.data.max_rows
     if cap <= 0 or len(table) <= cap:
