@@ -151,3 +151,20 @@ def test_a_hunt_through_a_mapping_ignores_a_column_neither_model_uses(run_dir, t
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "hunt" / "hunt.json").read_text())
     assert summary["model"]["alerts"] > 0
+
+
+def test_detect_names_a_label_column_the_file_lacks_and_scores_it_unlabeled(run_dir, tmp_path):
+    """A typo in the mapping's label (``Labl``) is not an error when scoring (labels are
+    optional there), but it is said, naming the closest column, not silently unlabeled."""
+    mapping = tmp_path / "typo.toml"
+    mapping.write_text(MAPPING.read_text().replace('label = "Label"', 'label = "Labl"'))
+    out = tmp_path / "alerts.jsonl"
+    args = ["detect", "--model", str(run_dir / "model"), "--format", "mapped"]
+    args += ["--mapping", str(mapping), "--input", str(dataset(MLCVE)), "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "note:" in said and "label 'Labl' is not a column of the file" in said
+    assert "(closest column: 'Label')" in said
+    alerts = [json.loads(line)["fedsec"] for line in out.read_text().splitlines()]
+    assert alerts and not any("dataset_label" in alert for alert in alerts)

@@ -9,6 +9,7 @@ the ``[data.sources.mapping]`` table of a scenario. See docs/data.md.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,16 @@ class Mapping(_Strict):
     def canonical_column(self, field: str) -> CanonicalColumn | None:
         value = self.canonical.get(field)
         return CanonicalColumn(column=value) if isinstance(value, str) else value
+
+    def missing_label(self, columns: list[str]) -> str | None:
+        """Why the label column the mapping names (``label``, else ``attack_flag``) is not among
+        ``columns``, naming the closest column (a typo), or None when it is there or unnamed."""
+        key, column = ("label", self.label) if self.label else ("attack_flag", self.attack_flag)
+        if column is None or column in columns:
+            return None
+        close = difflib.get_close_matches(column, [str(c) for c in columns], n=1, cutoff=0.6)
+        hint = f" (closest column: {close[0]!r})" if close else ""
+        return f"the mapping's {key} {column!r} is not a column of the file{hint}"
 
     def not_features(self) -> list[str]:
         """Columns that never become features."""

@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from fedsec.core import seeding
-from fedsec.core.errors import ConfigError
+from fedsec.core.errors import ConfigError, InputError
 from fedsec.data.flows import FlowTable, concat_tables
 from fedsec.data.leaks import check_label_copies
 from fedsec.data.readers import read_flows
+from fedsec.data.readers.mapped import missing_label
 from fedsec.data.taxonomy import BENIGN, UNLABELED, family_order
 from fedsec.scenarios import partition
 from fedsec.scenarios.config import Scenario, SourceConfig
@@ -169,6 +170,8 @@ def _with_validation(
 def build_federation(scenario: Scenario, data_dir: str | Path | None) -> Federation:
     """Read the scenario's sources and hand each organization its private splits."""
     root = resolve_data_dir(data_dir, scenario.data.paths())
+    for source in scenario.data.sources:
+        _check_label_column(source, root)
     tables = [_capped(read_source(s, root), scenario) for s in scenario.data.sources]
     for source, table in zip(scenario.data.sources, tables, strict=True):
         table.features(scenario.data.view)  # fail early when a source lacks the view
@@ -217,6 +220,17 @@ def build_federation(scenario: Scenario, data_dir: str | Path | None) -> Federat
         for i, name in enumerate(names)
     ]
     return Federation(scenario, orgs, notes, owners)
+
+
+def _check_label_column(source: SourceConfig, root: Path) -> None:
+    """A mapping's label column missing from a file (a typo) is refused, naming the closest
+    column, before the real label is read as a feature."""
+    if source.format != "mapped" or source.mapping is None:
+        return
+    for path in resolve_paths([*source.paths, *source.test_paths], root):
+        missing = missing_label(path, source.mapping)
+        if missing:
+            raise InputError(path, f"{missing}: training and evaluation need the label")
 
 
 def _check_benign(scenario: Scenario, tables: list[FlowTable]) -> None:
