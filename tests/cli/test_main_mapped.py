@@ -55,11 +55,12 @@ def test_detect_without_the_mapping_says_what_is_missing(run_dir, tmp_path):
     assert result.exit_code == 2 and "format 'mapped' needs a mapping" in result.output
 
 
-def test_a_kept_copy_of_the_label_is_warned_of_and_absolute_paths_need_no_data_dir(
+def test_a_kept_copy_of_the_label_is_refused_unless_opted_in_and_absolute_paths_need_no_data_dir(
     tmp_path, monkeypatch
 ):
-    """A mapping that leaves a copy of the label among the features trains on the answer: the
-    run says so on the console, not only in report.md. The file is given by absolute path, so
+    """A mapping that leaves a copy of the label among the features would train on the answer:
+    refused before training, naming the column and the file, unless the mapping opts in with
+    ``label_copies`` (then warned of on the console). The file is given by absolute path, so
     no data directory is needed."""
     import pandas as pd
 
@@ -68,12 +69,19 @@ def test_a_kept_copy_of_the_label_is_warned_of_and_absolute_paths_need_no_data_d
     flows = tmp_path / "flows.csv"
     rows.to_csv(flows, index=False)
     text = SCENARIO.read_text().replace(f'"{MLCVE}"', f'"{flows}"')
-    text = text.replace('"../mappings/', f'"{MAPPING.parent}/')
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(MAPPING.read_text())
+    text = text.replace(f'"../mappings/{MAPPING.name}"', f'"{mapping}"')
     scenario = tmp_path / "scenario.toml"
     scenario.write_text(text)
     monkeypatch.delenv("FEDSEC_DATA", raising=False)
     small = ["--set", "rounds=2", "--set", 'evaluation.arms=["federated"]']
     args = ["simulate", str(scenario), "--out", str(tmp_path / "run"), *small]
+    result = runner.invoke(app, args)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and f"{flows}: feature column 'Verdict' tells attack" in said
+    assert "label_copies = ['Verdict']" in said and not (tmp_path / "run").exists()
+    mapping.write_text('label_copies = ["Verdict"]\n' + MAPPING.read_text())
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     warning = " ".join(result.output.split())
@@ -143,3 +151,20 @@ def test_a_hunt_through_a_mapping_ignores_a_column_neither_model_uses(run_dir, t
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "hunt" / "hunt.json").read_text())
     assert summary["model"]["alerts"] > 0
+
+
+def test_detect_names_a_label_column_the_file_lacks_and_scores_it_unlabeled(run_dir, tmp_path):
+    """A typo in the mapping's label (``Labl``) is not an error when scoring (labels are
+    optional there), but it is said, naming the closest column, not silently unlabeled."""
+    mapping = tmp_path / "typo.toml"
+    mapping.write_text(MAPPING.read_text().replace('label = "Label"', 'label = "Labl"'))
+    out = tmp_path / "alerts.jsonl"
+    args = ["detect", "--model", str(run_dir / "model"), "--format", "mapped"]
+    args += ["--mapping", str(mapping), "--input", str(dataset(MLCVE)), "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "note:" in said and "label 'Labl' is not a column of the file" in said
+    assert "(closest column: 'Label')" in said
+    alerts = [json.loads(line)["fedsec"] for line in out.read_text().splitlines()]
+    assert alerts and not any("dataset_label" in alert for alert in alerts)

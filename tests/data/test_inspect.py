@@ -156,3 +156,68 @@ def test_a_repeated_name_with_other_values_is_said(tmp_path):
     path.write_text("a,a,Label\n1,2,BENIGN\n3,4,DoS\n")
     (warning,) = [w for w in inspect_file(path).warnings if "repeats" in w]
     assert "'a'" in warning and "'a.1'" in warning and "renamed" in warning
+
+
+@pytest.fixture(scope="module")
+def soc_export(tmp_path_factory):
+    """CIC-IDS2017 flows as a SOC exports them: the attack name relabelled (``verdict``), a
+    severity tag derived from it beside it, and byte counts written with thousands separators."""
+    root = "cic-ids2017/improved_rnd5000/"
+    names = {"BENIGN_5000": "Normal", "DoS_Hulk_5000": "DoS Hulk", "Portscan_5000": "scan"}
+    names |= {"SSH-Patator_2961": "ssh-bruteforce", "DDoS_5000": "DDoS LOIT"}
+    names |= {"Botnet_736": "bot C2"}
+    parts = []
+    for file, verdict in names.items():
+        flows = pd.read_csv(
+            dataset(f"{root}{file}.csv.gz"), nrows=300 if verdict == "Normal" else 80
+        )
+        parts.append(flows.assign(verdict=verdict))
+    flows = pd.concat(parts).sample(frac=1, random_state=1)
+    export = pd.DataFrame(
+        {
+            "duration_ms": flows["Flow Duration"] / 1000,
+            "bytes_out": flows["Total Length of Fwd Packet"],
+            "bytes_in": flows["Total Length of Bwd Packet"].map("{:,.0f}".format),
+            "pkts_out": flows["Total Fwd Packet"],
+            "severity_tag": np.where(flows["verdict"] == "Normal", "info", "high"),
+            "verdict": flows["verdict"],
+        }
+    )
+    path = tmp_path_factory.mktemp("soc") / "soc.csv"
+    export.to_csv(path, index=False)
+    return path
+
+
+def test_the_attack_names_are_the_label_not_a_severity_tag_derived_from_them(soc_export):
+    """The column whose values are attack names with a benign one is the label, however it is
+    named; the two-valued tag beside it is ground truth, dropped, never a feature."""
+    found = inspect_file(soc_export)
+    assert found.label == "verdict"
+    assert "severity_tag" in found.names("drop") and "verdict" not in found.names("categorical")
+    assert not any("no benign rows" in w for w in found.warnings)
+
+
+def test_a_two_valued_tag_that_follows_a_finer_column_is_not_the_label(tmp_path):
+    rng = np.random.default_rng(0)
+    tool = rng.choice(["normal", "hulk", "patator", "loit"], 400)
+    frame = pd.DataFrame(
+        {
+            "bytes": rng.random(400),
+            "label": np.where(tool == "normal", "benign", "attack"),
+            "attack_name": tool,
+        }
+    )
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    found = inspect_file(tmp_path / "t.csv")
+    assert found.label == "attack_name" and "label" in found.names("drop")
+
+
+def test_numbers_with_thousands_separators_are_said_not_hashed_as_text(soc_export):
+    found = inspect_file(soc_export)
+    assert "bytes_in" in found.names("drop") and "bytes_in" not in found.names("categorical")
+    assert any("'bytes_in'" in w and "thousands separators" in w for w in found.warnings)
+    text = proposal_toml(found)
+    assert '"bytes_in",  # CHECK: numbers with thousands separators' in text
+    mapping = parse_mapping(tomllib.loads(text), "proposal")
+    table = read_flows("mapped", [soc_export], mapping)  # the proposal reads the file
+    assert set(table.family) == {"benign", "dos", "recon", "brute_force", "ddos", "botnet"}

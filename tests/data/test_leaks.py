@@ -112,15 +112,17 @@ def test_ip_in_a_packet_length_name_is_not_an_address():
     assert leak_kind("ip", pd.Series(["x"])) == "identifier"
 
 
-def test_a_feature_that_copies_the_label_is_reported(tmp_path):
-    from fedsec.data.leaks import label_copies
+def test_a_feature_that_copies_the_label_is_refused_unless_the_mapping_keeps_it(tmp_path):
+    from fedsec.data.leaks import check_label_copies, label_copies
     from fedsec.data.readers import read_flows
     from tests.data.readers.test_mapped import MAPPING, small_csv
 
     labels = ["normal", "ddos", "portscan"] * 10
     verdict = [0.0 if label == "normal" else 7.0 for label in labels]  # the label, as a code
-    table = read_flows("mapped", [small_csv(tmp_path, labels, verdict=verdict)], MAPPING)
-    notes = label_copies(table.native, table.family)
-    (note,) = [n for n in notes if "copy of the label" in n]
-    assert "'verdict' tells attack from benign on every row" in note
-    assert not any("'pkts_in'" in n for n in notes)  # distinct per row: not a copy
+    path = small_csv(tmp_path, labels, verdict=verdict)
+    table = read_flows("mapped", [path], MAPPING)
+    assert label_copies(table.native, table.family) == ["verdict"]  # pkts_in: distinct per row
+    with pytest.raises(InputError, match=rf"{path.name}: feature column 'verdict' tells attack"):
+        check_label_copies(table.native, table.family, [], str(path))
+    (note,) = check_label_copies(table.native, table.family, ["verdict"], str(path))
+    assert "'verdict' tells attack from benign" in note and "label_copies" in note

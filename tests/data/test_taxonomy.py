@@ -91,3 +91,14 @@ def test_the_labels_the_mapped_reader_knows_never_disagree_between_tables():
             if key in seen:
                 assert seen[key][1] == family, (label, seen[key], family)
             seen[key] = (label, family)
+
+
+def test_common_spellings_of_scans_bots_and_ddos_map_to_their_family():
+    """The spellings a SOC export uses (the probe's CIC-IDS2017 relabelling) are not ``other``."""
+    from fedsec.data.taxonomy import known_labels
+
+    labels = ["scan", "PortScan", "port_scan", "DDoS LOIT", "ddos-loic", "bot C2", "C&C"]
+    labels += ["ssh-bruteforce", "Brute Force", "bruteforce"]
+    families, unknown = map_labels(labels, known_labels())
+    assert unknown == {}
+    assert list(families) == ["recon"] * 3 + ["ddos"] * 2 + ["botnet"] * 2 + ["brute_force"] * 3

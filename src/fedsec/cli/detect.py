@@ -26,6 +26,7 @@ from fedsec.core import outputs
 from fedsec.core.standard_streams import described, is_standard_output
 
 if TYPE_CHECKING:
+    from fedsec.data.mapping import Mapping
     from fedsec.detect.dispatch import AlertOptions
 
 
@@ -209,6 +210,8 @@ def detect(
         incident_options = IncidentOptions(default_org=organization or org, force=force)
         check_targets(incidents, incident_options)
     inference_threads(threads)
+    loaded = load_mapping(mapping) if mapping is not None else None
+    _say_missing_labels(inputs, loaded)
     options = SessionOptions(session_key, session_window, log_format, templates)
     # --follow runs until SIGINT/SIGTERM, which end it cleanly; a batch run keeps Ctrl-C as is
     scan = contextlib.nullcontext() if follow else ScanProgress("scoring")  # --follow: no end
@@ -227,7 +230,7 @@ def detect(
             namespace=namespace,
             options=options,
             trust=user_trust(trust or [], allow_unsigned),
-            mapping=load_mapping(mapping) if mapping is not None else None,
+            mapping=loaded,
             follow=FollowOptions(poll=poll, state=state) if follow else None,
             stop=stop,
             alert_options=alert_options,
@@ -264,6 +267,17 @@ def detect(
         from fedsec.forensics.report import write_incidents
 
         show(write_incidents([out], incidents, incident_options))
+
+
+def _say_missing_labels(inputs: list[Path], mapping: Mapping | None) -> None:
+    """A mapping's label column absent from an input (a typo?) scores it as unlabeled: said."""
+    from fedsec.data.readers.mapped import missing_label
+
+    for path in inputs if mapping is not None else []:
+        missing = missing_label(path, mapping)
+        if missing:
+            note = f"{path}: {missing}: its rows are scored as unlabeled"
+            errors.print(f"[bold yellow]note:[/] {escape(note)}", highlight=False)
 
 
 def _check_outputs(

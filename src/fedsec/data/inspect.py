@@ -1,11 +1,12 @@
 """``fedsec inspect``: profile a flow file and propose a mapping for the user to edit.
 
-Each column gets a role: the likely label (a text column named like a label whose values look
-like attack names; a 0/1 column as the attack flag), context (addresses, ports, ids and
-timestamps: :mod:`fedsec.data.leaks`), dropped (constant, or an identical copy of another
-column), categorical (text) or a native feature. Columns whose names a flow meter uses for the
-canonical fields (CICFlowMeter, NetFlow v9, UNSW/Argus, Zeek) fill the canonical view. Every
-guess is marked ``CHECK`` in the proposed TOML.
+Each column gets a role: the likely label (the text column whose values look like attack names,
+with a benign one: :mod:`fedsec.data.label_guess`; a 0/1 column as the attack flag), context
+(addresses, ports, ids and timestamps: :mod:`fedsec.data.leaks`), dropped (constant, an
+identical copy of another column, or ground truth beside the label), categorical (text) or a
+native feature. Columns whose names a flow meter uses for the canonical fields (CICFlowMeter,
+NetFlow v9, UNSW/Argus, Zeek) fill the canonical view. Every guess is marked ``CHECK`` in the
+proposed TOML.
 """
 
 from __future__ import annotations
@@ -18,23 +19,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedsec.data.label_guess import attacks_of_label, label_columns
 from fedsec.data.leaks import check_not_packets, leak_kind, tells_attacks_apart, words
 from fedsec.data.readers._io import to_float
 from fedsec.data.readers._tables import read_frame
 from fedsec.data.taxonomy import BENIGN, OTHER, known_labels, map_labels, normalize_label
 
-LABEL_WORDS = frozenset({"label", "attack", "class", "category", "type", "target", "tag", "family"})
-#: Words of a 0/1 attack flag's name (``Label``, ``is_attack``, ``malicious``); "is" alone is
-#: not one: ``is_tcp`` and UNSW-NB15's ``is_sm_ips_ports`` are features.
-FLAG_WORDS = frozenset({"label", "attack", "malicious", "anomaly", "anomalous", "intrusion"})
 #: Words that name ground truth in any column beside the label chosen (a second label, the
 #: family, the campaign): proposed dropped, as a model that sees them reads the answer. Not
 #: "type" (``icmp_type``) nor "target": they name features too.
 TRUTH_WORDS = frozenset(
     {"label", "attack", "class", "category", "family", "malicious", "anomaly", "campaign"}
 )
-MAX_LABELS = 200
 MAX_CATEGORIES = 1_000
+#: A number written with thousands separators (``11,595``, ``-1,234.5``) or without.
+_NUMBER = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+THOUSANDS_WHY = "CHECK: numbers with thousands separators (1,234): re-export without them"
 
 #: Column names (lower case, runs of non-alphanumerics as one space) of the canonical fields in
 #: the usual flow meters, with the factor to the canonical unit.
@@ -149,7 +149,7 @@ def inspect_file(path: Path) -> Inspection:
     path = Path(path)
     raw = read_frame(path, allow_duplicates=_Every())  # type: ignore[arg-type]
     check_not_packets(path, list(raw.columns))
-    label, flag = _label_columns(raw)
+    label, flag = label_columns(raw)
     found = Inspection(path, len(raw), [], label, flag)
     attacks = _attacks(raw, found)
     for name in raw.columns:
@@ -160,7 +160,18 @@ def inspect_file(path: Path) -> Inspection:
             str(k): int(v) for k, v in raw[label].astype(str).str.strip().value_counts().items()
         }
     found.warnings += _label_warnings(raw, found) + _repeated_names(found)
+    found.warnings += [
+        f"column {c.name!r} holds numbers with thousands separators (e.g. "
+        f"{_example(raw[c.name])!r}): re-export the file without separators; proposed dropped"
+        for c in found.columns
+        if c.why == THOUSANDS_WHY
+    ]
     return found
+
+
+def _example(values: pd.Series) -> str:
+    text = values.dropna().astype(str)
+    return str(text[text.str.contains(",")].iloc[0])
 
 
 def _repeated_names(found: Inspection) -> list[str]:
@@ -183,41 +194,11 @@ def _without_copy_suffix(name: str) -> str:
     return re.sub(r"\.\d+$", "", name)
 
 
-def _label_columns(raw: pd.DataFrame) -> tuple[str | None, str | None]:
-    """The likely text label and 0/1 attack flag. Of several flags, the one that agrees with
-    the text label on every row (UNSW-NB15's ``label`` beside ``attack_cat``), else the first."""
-    known = {k.lower() for k in known_labels()}
-    best, best_score, flags = None, 0.0, []
-    for name in raw.columns:
-        values = raw[name].dropna()
-        parts = set(words(name))
-        distinct = values.astype(str).str.strip().unique()
-        if parts & FLAG_WORDS and set(pd.unique(to_float(values))) <= {0.0, 1.0} and len(values):
-            flags.append(name)
-            continue
-        if pd.api.types.is_numeric_dtype(values) or not 2 <= len(distinct) <= MAX_LABELS:
-            continue
-        overlap = np.mean([d.lower() in known for d in distinct])
-        score = overlap + (1.0 if parts & LABEL_WORDS else 0.0)
-        if score > best_score and (overlap > 0 or parts & LABEL_WORDS):
-            best, best_score = name, score
-    if best is not None and len(flags) > 1:
-        attacks = _attacks_of_label(raw, best)
-        agreeing = [f for f in flags if np.array_equal(to_float(raw[f]).to_numpy() == 1, attacks)]
-        flags = agreeing + [f for f in flags if f not in agreeing]
-    return best, (flags[0] if flags else None)
-
-
-def _attacks_of_label(raw: pd.DataFrame, label: str) -> np.ndarray:
-    families, _ = map_labels(raw[label].astype(str).str.strip(), known_labels())
-    return np.asarray(families != BENIGN)
-
-
 def _attacks(raw: pd.DataFrame, found: Inspection) -> np.ndarray | None:
     """Each row's attack-or-benign truth, from the flag or else the label (None: unlabeled)."""
     if found.attack_flag is not None:
         return to_float(raw[found.attack_flag]).to_numpy() == 1
-    return None if found.label is None else _attacks_of_label(raw, found.label)
+    return None if found.label is None else attacks_of_label(raw, found.label)
 
 
 def _column(
@@ -264,6 +245,8 @@ def _role(
         return "drop", f"identical copy of {copy!r}"
     if report.distinct <= 1:
         return "drop", "constant: carries no information"
+    if not numeric and _thousands(raw[name]):
+        return "drop", THOUSANDS_WHY
     if not numeric:
         if report.distinct > max(MAX_CATEGORIES, len(raw) // 2):
             return "context", "identifier: nearly every value distinct"
@@ -273,15 +256,27 @@ def _role(
     return "native", ""
 
 
+def _thousands(values: pd.Series) -> bool:
+    """Text that is numbers, some with thousands separators: a spreadsheet's display format."""
+    text = values.dropna().astype(str).str.strip()
+    return bool(len(text)) and text.str.contains(",").any() and text.str.match(_NUMBER).all()
+
+
 def _canonical(raw: pd.DataFrame, found: Inspection) -> dict[str, tuple[str, float]]:
     out: dict[str, tuple[str, float]] = {}
     for name in raw.columns:
         match = CANONICAL_NAMES.get(" ".join(words(name)))
-        if match and match[0] not in out and name not in (found.label, found.attack_flag):
+        if match and match[0] not in out and _readable(found, name):
             out[match[0]] = (name, match[1])
     if "tcp_flags" in out and any(f.startswith("flag_") for f in out):
         del out["tcp_flags"]
     return out
+
+
+def _readable(found: Inspection, name: str) -> bool:
+    """Whether a column can fill a canonical field: no label, no number the reader refuses."""
+    dropped = {c.name for c in found.columns if c.why == THOUSANDS_WHY}
+    return name not in {found.label, found.attack_flag} | dropped
 
 
 def _label_warnings(raw: pd.DataFrame, found: Inspection) -> list[str]:

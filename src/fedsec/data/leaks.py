@@ -131,15 +131,32 @@ def tells_attacks_apart(values: pd.Series, attacks: np.ndarray) -> bool:
 
 
 def label_copies(native: pd.DataFrame, families: np.ndarray) -> list[str]:
-    """A note per native feature whose value alone tells attack from benign on every row: a
-    copy of the label that a mapping kept as a feature (a model trained on it reads the
-    answer). Checked once on the rows a federation trains on, not on every chunk scored."""
+    """The native features whose value alone tells attack from benign on every row: copies of
+    the label that a mapping kept as features (a model trained on them reads the answer).
+    Checked once on the rows a federation trains on, not on every chunk scored."""
     attacks = np.asarray(families != BENIGN)
+    return [c for c in native.columns if tells_attacks_apart(native[c], attacks)]
+
+
+def check_label_copies(
+    native: pd.DataFrame, families: np.ndarray, allowed: list[str], files: str
+) -> list[str]:
+    """Refuse training on a copy of the label (naming the column and ``files``) unless the
+    mapping opts in with ``label_copies``; a note for each column it allows."""
+    copies = label_copies(native, families)
+    refused = [c for c in copies if c not in allowed]
+    if refused:
+        raise InputError(
+            files,
+            f"feature column {refused[0]!r} tells attack from benign on every row by its value "
+            "alone: a copy of the label, not a flow feature; a model trained on it reads the "
+            "answer. Drop it in the mapping (drop = [...]), or keep it knowingly with "
+            f"label_copies = [{refused[0]!r}] in the mapping",
+        )
     return [
-        f"feature column {column!r} tells attack from benign on every row by its value alone: "
-        "a copy of the label, not a flow feature (drop it in the mapping)"
-        for column in native.columns
-        if tells_attacks_apart(native[column], attacks)
+        f"feature column {c!r} tells attack from benign on every row by its value alone, kept "
+        "as a feature by the mapping's label_copies: results read the answer from it"
+        for c in copies
     ]
 
 

@@ -9,6 +9,7 @@ the ``[data.sources.mapping]`` table of a scenario. See docs/data.md.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,10 @@ class Mapping(_Strict):
         default_factory=list, description="names the file repeats (the copy is read as NAME.1)"
     )
     origin: str | None = Field(default=None, description="column naming each row's device/site")
+    label_copies: list[str] = Field(
+        default_factory=list,
+        description="features kept though their value alone tells attack from benign (opt-in)",
+    )
     canonical: dict[str, str | CanonicalColumn] = Field(
         default_factory=dict, description="canonical field -> column (absent fields are NaN)"
     )
@@ -94,16 +99,26 @@ class Mapping(_Strict):
                     raise ValueError(f"column {column!r} is both {roles[column]} and {role}")
                 roles[column] = role
         features = set(self.native) if self.native is not None else None
-        for column in self.categorical + self.nonfinite:
+        for column in self.categorical + self.nonfinite + self.label_copies:
             if roles.get(column, "native") != "native" or (features and column not in features):
                 raise ValueError(
-                    f"column {column!r} is listed as a feature (categorical/nonfinite) but is "
-                    f"{roles.get(column, 'not in native')}"
+                    f"column {column!r} is listed as a feature (categorical, nonfinite or "
+                    f"label_copies) but is {roles.get(column, 'not in native')}"
                 )
 
     def canonical_column(self, field: str) -> CanonicalColumn | None:
         value = self.canonical.get(field)
         return CanonicalColumn(column=value) if isinstance(value, str) else value
+
+    def missing_label(self, columns: list[str]) -> str | None:
+        """Why the label column the mapping names (``label``, else ``attack_flag``) is not among
+        ``columns``, naming the closest column (a typo), or None when it is there or unnamed."""
+        key, column = ("label", self.label) if self.label else ("attack_flag", self.attack_flag)
+        if column is None or column in columns:
+            return None
+        close = difflib.get_close_matches(column, [str(c) for c in columns], n=1, cutoff=0.6)
+        hint = f" (closest column: {close[0]!r})" if close else ""
+        return f"the mapping's {key} {column!r} is not a column of the file{hint}"
 
     def not_features(self) -> list[str]:
         """Columns that never become features."""

@@ -291,12 +291,25 @@ IOT: dict[str, str] = {
     "Metasploit_Brute_Force_SSH": "brute_force",
 }
 
+#: Common spellings of attack names in SOC exports, each naming one family: scans are ``recon``,
+#: password guessing ``brute_force``, bots and their command-and-control ``botnet``, LOIC/LOIT
+#: (the tools of CIC-IDS2017's DDoS) ``ddos``.
+COMMON: dict[str, str] = {
+    **dict.fromkeys(["scan", "portscan", "port scan", "port_scan", "port-scan"], "recon"),
+    **dict.fromkeys(["network scan", "probe", "reconnaissance"], "recon"),
+    **dict.fromkeys(["bruteforce", "brute force", "brute-force", "ssh bruteforce"], "brute_force"),
+    **dict.fromkeys(["ssh-bruteforce", "ssh_bruteforce", "ftp bruteforce"], "brute_force"),
+    **dict.fromkeys(["bot", "bots", "c2", "cnc", "c&c", "bot c2", "botnet c2"], "botnet"),
+    **dict.fromkeys(["ddos loit", "ddos-loit", "ddos loic", "ddos-loic"], "ddos"),
+}
+
 #: What the mapped reader recognises without a ``[families]`` entry: every unambiguous label of
 #: the tables above (NSL-KDD's attack names are left out: ``back``, ``named``, ``ps`` or ``spy``
 #: mean other things elsewhere). A mapping's own ``families`` take precedence.
 KNOWN_TABLES: tuple[dict[str, str], ...] = (
     {family: family for family in FAMILIES},
     {"normal": BENIGN, "benign": BENIGN},
+    COMMON,
     SIMULATOR,
     UNSW_NB15,
     CIC_IDS2017,
@@ -363,6 +376,7 @@ def mapping_markdown() -> str:
         "TON_IoT telemetry (`type`)": TON_IOT,
         "IoT / IIoT datasets read through a mapping (Edge-IIoTset, CICIoT2023, N-BaIoT, BoT-IoT, "
         "RT-IoT2022)": IOT,
+        "Common spellings (SOC exports)": COMMON,
         "fedsec simulator (MITRE ATT&CK technique id; also accepted in NF-v2 `Attack`)": SIMULATOR,
     }
     parts = [

@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from fedsec.core import seeding
-from fedsec.core.errors import ConfigError
+from fedsec.core.errors import ConfigError, InputError
 from fedsec.data.flows import FlowTable, concat_tables
-from fedsec.data.leaks import label_copies
+from fedsec.data.leaks import check_label_copies
 from fedsec.data.readers import read_flows
+from fedsec.data.readers.mapped import missing_label
 from fedsec.data.taxonomy import BENIGN, UNLABELED, family_order
 from fedsec.scenarios import partition
 from fedsec.scenarios.config import Scenario, SourceConfig
@@ -169,6 +170,8 @@ def _with_validation(
 def build_federation(scenario: Scenario, data_dir: str | Path | None) -> Federation:
     """Read the scenario's sources and hand each organization its private splits."""
     root = resolve_data_dir(data_dir, scenario.data.paths())
+    for source in scenario.data.sources:
+        _check_label_column(source, root)
     tables = [_capped(read_source(s, root), scenario) for s in scenario.data.sources]
     for source, table in zip(scenario.data.sources, tables, strict=True):
         table.features(scenario.data.view)  # fail early when a source lacks the view
@@ -183,8 +186,10 @@ def build_federation(scenario: Scenario, data_dir: str | Path | None) -> Federat
     notes += [
         f"{', '.join(source.paths)}: {note}"
         for source, table in zip(scenario.data.sources, tables, strict=True)
-        if source.format == "mapped"
-        for note in label_copies(table.native, table.family)
+        if source.format == "mapped" and source.mapping is not None
+        for note in check_label_copies(
+            table.native, table.family, source.mapping.label_copies, ", ".join(source.paths)
+        )
     ]
     notes += [
         f"{t.source}: unknown labels mapped to 'other': {t.unknown_labels}"
@@ -217,6 +222,17 @@ def build_federation(scenario: Scenario, data_dir: str | Path | None) -> Federat
     return Federation(scenario, orgs, notes, owners)
 
 
+def _check_label_column(source: SourceConfig, root: Path) -> None:
+    """A mapping's label column missing from a file (a typo) is refused, naming the closest
+    column, before the real label is read as a feature."""
+    if source.format != "mapped" or source.mapping is None:
+        return
+    for path in resolve_paths([*source.paths, *source.test_paths], root):
+        missing = missing_label(path, source.mapping)
+        if missing:
+            raise InputError(path, f"{missing}: training and evaluation need the label")
+
+
 def _check_benign(scenario: Scenario, tables: list[FlowTable]) -> None:
     """Attack-only data cannot train a detector: nothing calibrates its false positives."""
     if not any((t.family == BENIGN).any() for t in tables):
@@ -227,6 +243,21 @@ def _check_benign(scenario: Scenario, tables: list[FlowTable]) -> None:
             "models train on it; add benign flows (attack-only files can be scored with "
             "fedsec detect)"
         )
+
+
+def check_attacks(federation: Federation) -> None:
+    """Benign-only training data cannot train a classifier: it learns one class and never
+    alerts (a perfect score on its own test rows). One organization without attacks among
+    others is fine (a site checks only its own rows, so this runs on the whole federation)."""
+    if any(org.train_families - {BENIGN} for org in federation.orgs):
+        return
+    files = ", ".join(p for s in federation.scenario.data.sources for p in s.paths)
+    raise ConfigError(
+        f"{files}: no attack rows in the training data of any organization (benign-only): a "
+        "classifier trained on it learns one class and never alerts; train an anomaly "
+        'detector on benign traffic instead (task = "anomaly", docs/anomaly.md), or add '
+        "labelled attack flows"
+    )
 
 
 def _capped(table: FlowTable, scenario: Scenario) -> FlowTable:

@@ -39,3 +39,42 @@ def test_a_tree_run_keeps_each_organizations_local_booster(tmp_path, small_tree_
         assert manifest["provenance"]["organizations"] == [org]
         assert loaded.thresholds_ == trained.thresholds_
         np.testing.assert_array_equal(loaded.predict(frame, org), trained.predict(frame, org))
+
+
+CIC = "cic-ids2017/improved_rnd5000/"
+
+
+def _cic_scenario(sources: list[dict], rule: str, orgs: int = 2):
+    from fedsec.scenarios.config import parse_scenario
+
+    partition = {"rule": rule} if rule == "per-source" else {"rule": rule, "orgs": orgs}
+    return parse_scenario({"name": "cic", "data": {"sources": sources}, "partition": partition})
+
+
+def test_benign_only_training_data_is_refused_naming_the_file_and_the_anomaly_task() -> None:
+    """Classification on benign flows alone learns one class, never alerts, and scores 1.000."""
+    import pytest
+
+    from fedsec.core.errors import ConfigError
+    from fedsec.tasks.classification.task import ClassificationTask
+
+    benign = f"{CIC}BENIGN_5000.csv.gz"
+    scenario = _cic_scenario([{"format": "cicids2017", "paths": [benign]}], "iid")
+    dataset(benign)  # skips when the shared copy is absent
+    with pytest.raises(ConfigError, match=rf'{benign}: no attack rows.*task = "anomaly"'):
+        ClassificationTask().build_federation(scenario, dataset(""))
+
+
+def test_one_organization_with_only_benign_flows_among_others_trains() -> None:
+    from fedsec.tasks.classification.task import ClassificationTask
+
+    sources = [
+        {"name": "quiet", "format": "cicids2017", "paths": [f"{CIC}BENIGN_5000.csv.gz"]},
+        {"name": "hit", "format": "cicids2017", "paths": [f"{CIC}Botnet_736.csv.gz"]},
+        {"name": "hit", "format": "cicids2017", "paths": [f"{CIC}Portscan_5000.csv.gz"]},
+    ]
+    federation = ClassificationTask().build_federation(
+        _cic_scenario(sources, "per-source"), dataset("")
+    )
+    families = {org.name: org.train_families for org in federation.orgs}
+    assert families == {"quiet": {"benign"}, "hit": {"botnet", "recon"}}

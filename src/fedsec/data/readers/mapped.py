@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from fedsec.core.errors import InputError
 from fedsec.data.canonical import (
@@ -45,7 +46,7 @@ from fedsec.data.readers._labels import (
     label_text,
     unlabeled,
 )
-from fedsec.data.readers._tables import read_frame
+from fedsec.data.readers._tables import is_parquet, read_frame
 from fedsec.data.taxonomy import BENIGN, OTHER, known_labels, map_labels
 
 
@@ -162,7 +163,26 @@ def _labels(
         labels = np.where(attacks, "attack", "benign").astype(object)
         return families, labels, {}, [BINARY_ONLY_NOTE]
     families, labels = unlabeled(len(raw))
-    return families, labels, {}, [UNLABELED_NOTE]
+    missing = mapping.missing_label(list(raw.columns))
+    return (
+        families,
+        labels,
+        {},
+        [f"{missing}: rows read as unlabeled" if missing else UNLABELED_NOTE],
+    )
+
+
+def missing_label(path: Path, mapping: Mapping) -> str | None:
+    """Why the mapping's label column is not in ``path``'s header (None: it is, the mapping
+    names none, or the header cannot be read, which reading the file then says)."""
+    try:
+        if is_parquet(path):
+            columns = pq.ParquetFile(path).schema_arrow.names
+        else:
+            columns = list(pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return mapping.missing_label([str(c).strip() for c in columns])
 
 
 def _origin(raw: pd.DataFrame, mapping: Mapping) -> np.ndarray | None:

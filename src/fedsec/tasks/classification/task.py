@@ -15,7 +15,7 @@ from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.trees import TreeClassifier
 from fedsec.reporting import figures, plots
 from fedsec.scenarios.config import Scenario
-from fedsec.scenarios.federation import Federation, build_federation
+from fedsec.scenarios.federation import Federation, build_federation, check_attacks
 from fedsec.tasks.base import Evaluation, Run, Task, Tick
 from fedsec.tasks.classification import report
 from fedsec.tasks.classification.arms import TRAINERS, ArmModels, OrgFrames
@@ -51,7 +51,9 @@ class ClassificationTask(Task):
         return list(scenario.evaluation.arms)
 
     def build_federation(self, scenario: Scenario, data_dir: str | Path | None) -> Federation:
-        return build_federation(scenario, data_dir)
+        federation = build_federation(scenario, data_dir)
+        check_attacks(federation)
+        return federation
 
     def training_data(self, scenario: Scenario, federation: Federation) -> list[OrgFrames]:
         return org_frames(federation)
