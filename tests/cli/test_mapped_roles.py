@@ -45,7 +45,7 @@ SCENARIO = """name = "soc-roles"
 seed = 0
 rounds = 3
 [data]
-view = "native"
+view = "canonical"
 [[data.sources]]
 format = "mapped"
 paths = ["{flows}"]
@@ -146,3 +146,23 @@ def test_an_unknown_role_is_refused_naming_the_known_ones(soc, tmp_path):
     assert result.exit_code == 2
     said = " ".join(result.output.split())
     assert "roles: unknown roles ['source_ip']" in said and "src_ip" in said
+
+
+def test_a_column_in_another_unit_is_warned_of_and_the_run_goes_on(soc, tmp_path):
+    """Milliseconds mapped as seconds (the scale left out): said once on stderr, naming the
+    input column; the run goes on (exit 0)."""
+    mapping = tmp_path / "unscaled.toml"
+    unscaled = 'duration_s = "duration_ms"'
+    mapping.write_text(
+        MAPPING.replace('duration_s = { column = "duration_ms", scale = 1e-3 }', unscaled)
+    )
+    result = detect(soc, mapping, tmp_path / "a.jsonl")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert said.count("warning:") == 1 and "input column 'duration_ms' (feature duration_s)" in said
+    assert "a likely unit mistake" in said
+
+
+def test_the_models_own_data_raises_no_unit_warning(soc, tmp_path):
+    result = detect(soc, soc[2], tmp_path / "alerts.jsonl")
+    assert result.exit_code == 0 and "unit mistake" not in result.output
