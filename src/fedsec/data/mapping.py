@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -67,6 +67,11 @@ class Mapping(_Strict):
     origin: str | None = Field(default=None, description="column naming each row's device/site")
     canonical: dict[str, str | CanonicalColumn] = Field(
         default_factory=dict, description="canonical field -> column (absent fields are NaN)"
+    )
+    byte_counts: Literal["payload", "ip"] | None = Field(
+        default=None,
+        description="what the fwd_bytes/bwd_bytes columns count: payload bytes (CICFlowMeter, "
+        "pcap) or IP bytes (headers included: Zeek *_ip_bytes, NetFlow); see docs/data.md",
     )
 
     @model_validator(mode="after")

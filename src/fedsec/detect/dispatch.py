@@ -23,6 +23,7 @@ from fedsec.bundles.keys import user_trust
 from fedsec.bundles.signing import Authenticity, Trust
 from fedsec.core.errors import BundleError, InputError
 from fedsec.core.standard_streams import described_input, is_pipe
+from fedsec.data.byte_counts import scoring_note
 from fedsec.data.logs import LOG_FORMATS, SessionOptions
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers import FORMATS
@@ -194,8 +195,13 @@ def batchwise_detection(model_dir: Path, kind: str, request: DetectionRequest) -
 def _said(
     summary: DetectionSummary, score: ChunkScorer, fmt: str, mapping: Mapping | None
 ) -> DetectionSummary:
-    """The summary, with the input's column of each feature far from its training values."""
+    """The summary, with the input's column of each feature far from its training values and
+    a note when the input counts bytes otherwise than the model's training data."""
     name_columns(summary.shifts, score.model.view, mapping)
+    provenance = score.manifest.get("provenance", {})
+    note = scoring_note(score.model.view, provenance, fmt, mapping)
+    if note is not None:
+        summary.notices.append(note)
     return summary
 
 
