@@ -41,8 +41,10 @@ def test_detect_scores_a_file_through_the_same_mapping(run_dir, tmp_path):
     args += ["--mapping", str(MAPPING), "--input", str(dataset(MLCVE)), "--out", str(out)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    alerts = [json.loads(line)["fedsec"] for line in out.read_text().splitlines()]
-    assert "Destination Port" in alerts[0]["context"] and alerts[0]["source_row"] >= 1
+    documents = [json.loads(line) for line in out.read_text().splitlines()]
+    assert documents[0]["destination"]["port"] >= 0  # the mapping's [roles] dst_port
+    alerts = [document["fedsec"] for document in documents]
+    assert alerts[0]["source_row"] >= 1
     truth = [a["dataset_label"] for a in alerts]
     assert sum(label != "BENIGN" for label in truth) > 0.8 * len(truth)
 

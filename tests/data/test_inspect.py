@@ -39,6 +39,12 @@ def test_netflow_addresses_ports_ids_and_times_are_context(nf_slice):
     assert found.canonical["duration_s"] == ("FLOW_DURATION_MILLISECONDS", 1e-3)
     assert found.canonical["tcp_flags"] == ("TCP_FLAGS", 1.0)
     assert found.canonical["dst_port"] == ("L4_DST_PORT", 1.0)
+    assert found.roles == {
+        "src_ip": "IPV4_SRC_ADDR",
+        "src_port": "L4_SRC_PORT",
+        "dst_ip": "IPV4_DST_ADDR",
+        "dst_port": "L4_DST_PORT",
+    }
 
 
 def test_the_proposal_reads_the_file_it_was_made_for(nf_slice):
@@ -221,3 +227,31 @@ def test_numbers_with_thousands_separators_are_said_not_hashed_as_text(soc_expor
     mapping = parse_mapping(tomllib.loads(text), "proposal")
     table = read_flows("mapped", [soc_export], mapping)  # the proposal reads the file
     assert set(table.family) == {"benign", "dos", "recon", "brute_force", "ddos", "botnet"}
+
+
+@pytest.fixture(scope="module")
+def soc_timed_export(tmp_path_factory):
+    """CIC-IDS2017 flows as a SOC exports them: its own names, times with their offset."""
+    from tests.cli.test_mapped_roles import soc_flows
+
+    path = tmp_path_factory.mktemp("soc") / "soc_flows.csv"
+    soc_flows(200).to_csv(path, index=False)
+    return path
+
+
+def test_context_roles_and_plainly_named_fields_are_proposed(soc_timed_export):
+    """``start_time``/``src_addr``/``dst_addr`` get their roles (``src_port`` is its own);
+    ``duration_ms`` is scaled to seconds, ``bytes_out``/``pkts_in`` fill their fields."""
+    found = inspect_file(soc_timed_export)
+    assert found.roles == {"timestamp": "start_time", "src_ip": "src_addr", "dst_ip": "dst_addr"}
+    assert found.canonical["duration_s"] == ("duration_ms", 1e-3)
+    assert found.canonical["fwd_bytes"] == ("bytes_out", 1.0)
+    assert found.canonical["bwd_pkts"] == ("pkts_in", 1.0)
+    assert "iat_mean_ms" not in {column for column, _ in found.canonical.values()}
+    text = proposal_toml(found)
+    assert "CHECK: ms to seconds" in text
+    proposed = parse_mapping(tomllib.loads(text), "proposal")
+    table = read_flows("mapped", [soc_timed_export], proposed)
+    assert {"timestamp", "src_ip", "src_port", "dst_ip", "dst_port"} <= set(table.context.columns)
+    seconds = pd.read_csv(soc_timed_export)["duration_ms"] / 1e3
+    np.testing.assert_allclose(table.canonical["duration_s"], seconds)

@@ -262,6 +262,8 @@ def detect(
     say.print(grid)
     for notice in summary.notices:
         errors.print(f"[bold yellow]note:[/] {escape(notice)}", highlight=False)
+    for shift in summary.shifts:
+        errors.print(f"[bold yellow]warning:[/] {escape(shift.describe())}", highlight=False)
     if incidents is not None and incident_options is not None:
         from fedsec.cli.incidents import show
         from fedsec.forensics.report import write_incidents

@@ -34,6 +34,7 @@ def show_summary(metrics: dict, timing: dict) -> None:
 
 def leak_notes(metrics: dict) -> list[str]:
     """The readers' notes of feature columns that identify hosts or windows, or copy the
-    label: said on the console as well as in report.md, as they make the numbers a leak's."""
+    label, and of byte counts of two conventions in one canonical view: said on the console as
+    well as in report.md, as they make the numbers a leak's or the reader's."""
     notes = metrics.get("federation", {}).get("notes", [])
-    return [note for note in notes if "feature column" in note]
+    return [n for n in notes if "feature column" in n or "byte counts mix conventions" in n]

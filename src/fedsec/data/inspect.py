@@ -5,7 +5,9 @@ with a benign one: :mod:`fedsec.data.label_guess`; a 0/1 column as the attack fl
 (addresses, ports, ids and timestamps: :mod:`fedsec.data.leaks`), dropped (constant, an
 identical copy of another column, or ground truth beside the label), categorical (text) or a
 native feature. Columns whose names a flow meter uses for the canonical fields (CICFlowMeter,
-NetFlow v9, UNSW/Argus, Zeek) fill the canonical view. Every guess is marked ``CHECK`` in the
+NetFlow v9, UNSW/Argus, Zeek), or whose words plainly name one (``duration_ms``,
+``bytes_out``), fill the canonical view; context columns get the role they play in alerts
+(``[roles]``: :mod:`fedsec.data.context_roles`). Every guess is marked ``CHECK`` in the
 proposed TOML.
 """
 
@@ -19,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedsec.data.canonical_names import guess_field
+from fedsec.data.context_roles import propose_roles
 from fedsec.data.label_guess import attacks_of_label, label_columns
 from fedsec.data.leaks import check_not_packets, leak_kind, tells_attacks_apart, words
 from fedsec.data.readers._io import to_float
@@ -131,6 +135,8 @@ class Inspection:
     attack_flag: str | None = None
     label_counts: dict[str, int] = field(default_factory=dict)
     canonical: dict[str, tuple[str, float]] = field(default_factory=dict)
+    canonical_notes: dict[str, str] = field(default_factory=dict)  # field -> what to check
+    roles: dict[str, str] = field(default_factory=dict)  # context role -> column
     warnings: list[str] = field(default_factory=list)
 
     def names(self, role: str) -> list[str]:
@@ -155,6 +161,7 @@ def inspect_file(path: Path) -> Inspection:
     for name in raw.columns:
         found.columns.append(_column(raw, name, found, attacks))
     found.canonical = _canonical(raw, found)
+    found.roles = propose_roles(raw, found.names("context"))
     if label is not None:
         found.label_counts = {
             str(k): int(v) for k, v in raw[label].astype(str).str.strip().value_counts().items()
@@ -268,6 +275,7 @@ def _canonical(raw: pd.DataFrame, found: Inspection) -> dict[str, tuple[str, flo
         match = CANONICAL_NAMES.get(" ".join(words(name)))
         if match and match[0] not in out and _readable(found, name):
             out[match[0]] = (name, match[1])
+    _guessed(raw, found, out)
     if "tcp_flags" in out and any(f.startswith("flag_") for f in out):
         del out["tcp_flags"]
     return out
@@ -277,6 +285,17 @@ def _readable(found: Inspection, name: str) -> bool:
     """Whether a column can fill a canonical field: no label, no number the reader refuses."""
     dropped = {c.name for c in found.columns if c.why == THOUSANDS_WHY}
     return name not in {found.label, found.attack_flag} | dropped
+
+
+def _guessed(raw: pd.DataFrame, found: Inspection, out: dict[str, tuple[str, float]]) -> None:
+    """Fields no exact name filled, from columns whose words plainly name one."""
+    taken = {column for column, _ in out.values()} | {found.label, found.attack_flag}
+    for name in raw.columns:
+        readable = name not in taken and _readable(found, name)
+        guess = guess_field(name) if readable else None
+        if guess and guess[0] not in out:
+            out[guess[0]] = (name, guess[1])
+            found.canonical_notes[guess[0]] = guess[2]
 
 
 def _label_warnings(raw: pd.DataFrame, found: Inspection) -> list[str]:
@@ -324,12 +343,21 @@ def proposal_toml(found: Inspection) -> str:
         known = normalize_label(label) not in unknown
         mark = "" if known else "  CHECK: not in the built-in tables"
         lines.append(f"{q(label)} = {q(family)}  # {count} rows{mark}")
+    lines += _roles_table(found)
     lines += ["", "[canonical]  # canonical field -> column (fields left out are missing)"]
     for canonical_field, (column, scale) in found.canonical.items():
         value = q(column) if scale == 1.0 else f"{{ column = {q(column)}, scale = {scale:g} }}"
-        note = "  # CHECK: unit to seconds" if canonical_field == "duration_s" else ""
-        lines.append(f"{canonical_field} = {value}{note}")
+        default = "CHECK: unit to seconds" if canonical_field == "duration_s" else ""
+        note = found.canonical_notes.get(canonical_field, default)
+        lines.append(f"{canonical_field} = {value}" + (f"  # {note}" if note else ""))
     return "\n".join(lines) + "\n"
+
+
+def _roles_table(found: Inspection) -> list[str]:
+    if not found.roles:
+        return []
+    lines = ["", "[roles]  # the role a context column plays in alerts (docs/data.md)"]
+    return lines + [f"{role} = {_quoted(column)}  # CHECK" for role, column in found.roles.items()]
 
 
 def _array(key: str, items: list[tuple[str, str]]) -> list[str]:

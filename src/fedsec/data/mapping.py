@@ -1,7 +1,8 @@
 """A mapping: how to read any flow CSV or Parquet file that has no reader of its own.
 
 A mapping names the label column (and how its values map onto the canonical families), the
-context columns (addresses, ports, timestamps, ids: kept for alerts, never features), the
+context columns (addresses, ports, timestamps, ids: kept for alerts, never features) and the
+role each plays in an alert (``[roles]``: the flow's start time, its addresses and ports), the
 categorical columns, the columns dropped, and which columns fill the canonical flow view; every
 other column stays a native feature. It is a TOML file (``fedsec inspect FILE`` proposes one) or
 the ``[data.sources.mapping]`` table of a scenario. See docs/data.md.
@@ -12,18 +13,21 @@ from __future__ import annotations
 import difflib
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fedsec.core.errors import ConfigError
-from fedsec.data.canonical import BASE_NUMERIC
+from fedsec.data.canonical import BASE_NUMERIC, CONTEXT_COLUMNS
 from fedsec.data.taxonomy import FAMILIES
 
 #: Canonical fields a mapping may fill: the base numeric columns, a NetFlow-style TCP flag
 #: bitmask (instead of ``flag_*``), the protocol (number or name) and the destination port
 #: (its service class only) or a service name.
 CANONICAL_FIELDS: tuple[str, ...] = (*BASE_NUMERIC, "tcp_flags", "protocol", "dst_port", "service")
+#: Roles a context column may play (``[roles]``): the names every reader gives its context and
+#: alerts read (``@timestamp``, ``source.ip`` .. ``destination.port``, the flow id).
+CONTEXT_ROLES: tuple[str, ...] = CONTEXT_COLUMNS
 
 
 class _Strict(BaseModel):
@@ -47,6 +51,9 @@ class Mapping(_Strict):
         default_factory=dict, description="label -> family (built-in tables fill the rest)"
     )
     context: list[str] = Field(default_factory=list, description="kept for alerts, not features")
+    roles: dict[str, str] = Field(
+        default_factory=dict, description="context role (timestamp, src_ip, ...) -> column"
+    )
     drop: list[str] = Field(default_factory=list, description="ignored entirely")
     categorical: list[str] = Field(default_factory=list, description="categorical features")
     native: list[str] | None = Field(
@@ -66,6 +73,11 @@ class Mapping(_Strict):
     canonical: dict[str, str | CanonicalColumn] = Field(
         default_factory=dict, description="canonical field -> column (absent fields are NaN)"
     )
+    byte_counts: Literal["payload", "ip"] | None = Field(
+        default=None,
+        description="what the fwd_bytes/bwd_bytes columns count: payload bytes (CICFlowMeter, "
+        "pcap) or IP bytes (headers included: Zeek *_ip_bytes, NetFlow); see docs/data.md",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Mapping:
@@ -82,14 +94,32 @@ class Mapping(_Strict):
             )
         if "tcp_flags" in self.canonical and any(k.startswith("flag_") for k in self.canonical):
             raise ValueError("canonical: give either tcp_flags (a bitmask) or flag_* columns")
+        self._check_context_roles()
         self._check_roles()
         return self
+
+    def _check_context_roles(self) -> None:
+        """Known roles, each to its own column, none taken by a context column of that name."""
+        unknown = sorted(set(self.roles) - set(CONTEXT_ROLES))
+        if unknown:
+            raise ValueError(f"roles: unknown roles {unknown} (known: {', '.join(CONTEXT_ROLES)})")
+        columns = list(self.roles.values())
+        twice = sorted({c for c in columns if columns.count(c) > 1})
+        if twice:
+            raise ValueError(f"roles: column(s) {twice} given more than one role")
+        for role, column in self.roles.items():
+            if role != column and role in self.context and role not in columns:
+                raise ValueError(
+                    f"roles: {role} is column {column!r}, but context also keeps a column "
+                    f"named {role!r}: drop it from context, or give the role to it"
+                )
 
     def _check_roles(self) -> None:
         """A column plays one role: label, context, dropped, or feature."""
         roles: dict[str, str] = {}
         named = [("label", [self.label]), ("attack_flag", [self.attack_flag])]
-        named += [("origin", [self.origin]), ("context", self.context), ("drop", self.drop)]
+        named += [("origin", [self.origin]), ("context", self.context_columns())]
+        named += [("drop", self.drop)]
         named += [("native", self.native or [])]
         for role, columns in named:
             for column in columns:
@@ -120,9 +150,18 @@ class Mapping(_Strict):
         hint = f" (closest column: {close[0]!r})" if close else ""
         return f"the mapping's {key} {column!r} is not a column of the file{hint}"
 
+    def context_columns(self) -> list[str]:
+        """The context columns: those listed, then those given a role and not listed."""
+        return list(dict.fromkeys([*self.context, *self.roles.values()]))
+
+    def context_names(self) -> dict[str, str]:
+        """Context column -> the name alerts read it by (its role, else its own name)."""
+        roles = {column: role for role, column in self.roles.items()}
+        return {column: roles.get(column, column) for column in self.context_columns()}
+
     def not_features(self) -> list[str]:
         """Columns that never become features."""
-        named = [self.label, self.attack_flag, self.origin, *self.context, *self.drop]
+        named = [self.label, self.attack_flag, self.origin, *self.context_columns(), *self.drop]
         return [c for c in named if c is not None]
 
 

@@ -23,10 +23,12 @@ from fedsec.bundles.keys import user_trust
 from fedsec.bundles.signing import Authenticity, Trust
 from fedsec.core.errors import BundleError, InputError
 from fedsec.core.standard_streams import described_input, is_pipe
+from fedsec.data.byte_counts import scoring_note
 from fedsec.data.logs import LOG_FORMATS, SessionOptions
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers import FORMATS
 from fedsec.detect.alerts import flow_scorer
+from fedsec.detect.drift import name_columns
 from fedsec.detect.ecs import DATASETS, AlertSource
 from fedsec.detect.follow import FollowOptions, run_follow, run_until_end
 from fedsec.detect.formats import FLAT, AlertFormat
@@ -115,9 +117,10 @@ def _scored_files(kind: str) -> Detector:
     def detect(model_dir: Path, r: DetectionRequest) -> DetectionSummary:
         score = SCORERS[kind](model_dir, r)
         mapping = model_columns(r.mapping, score)
-        return score_files(
+        summary = score_files(
             score, r.fmt, r.inputs, r.out, mapping, workers=r.workers, progress=r.progress
         )
+        return _said(summary, score, r.fmt, r.mapping)
 
     return detect
 
@@ -174,17 +177,32 @@ def batchwise_detection(model_dir: Path, kind: str, request: DetectionRequest) -
     mapping = model_columns(request.mapping, score)
     if request.follow is not None:
         stop = request.stop if request.stop is not None else threading.Event()
-        return run_follow(path, fmt, out, score, score.summary, stop, options, mapping)
-    return run_until_end(
-        path,
-        fmt,
-        out,
-        score,
-        options,
-        mapping=mapping,
-        workers=request.workers,
-        progress=request.progress,
-    )
+        summary = run_follow(path, fmt, out, score, score.summary, stop, options, mapping)
+    else:
+        summary = run_until_end(
+            path,
+            fmt,
+            out,
+            score,
+            options,
+            mapping=mapping,
+            workers=request.workers,
+            progress=request.progress,
+        )
+    return _said(summary, score, fmt, request.mapping)
+
+
+def _said(
+    summary: DetectionSummary, score: ChunkScorer, fmt: str, mapping: Mapping | None
+) -> DetectionSummary:
+    """The summary, with the input's column of each feature far from its training values and
+    a note when the input counts bytes otherwise than the model's training data."""
+    name_columns(summary.shifts, score.model.view, mapping)
+    provenance = score.manifest.get("provenance", {})
+    note = scoring_note(score.model.view, provenance, fmt, mapping)
+    if note is not None:
+        summary.notices.append(note)
+    return summary
 
 
 def model_columns(mapping: Mapping | None, *scorers: ChunkScorer) -> Mapping | None:

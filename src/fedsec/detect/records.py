@@ -15,6 +15,7 @@ from fedsec.core import standard_streams
 from fedsec.core.errors import InputError
 from fedsec.data.flows import FlowTable
 from fedsec.data.taxonomy import UNLABELED
+from fedsec.detect.drift import FeatureShift
 from fedsec.models.family import FamilyScorer
 
 #: One line per alert; numpy numbers as numbers; datetimes through ``str`` as ``json`` did.
@@ -33,6 +34,7 @@ class DetectionSummary:
     notices: list[str] = field(default_factory=list)  # what the analyst must know of the rule
     threshold: float | None = None  # the score above which rows were flagged (None: arg-max)
     unit: str = "row"  # what ``rows`` counts: flow rows, or log sessions
+    shifts: list[FeatureShift] = field(default_factory=list)  # likely unit mistakes (drift.py)
 
 
 def check_columns(model: FamilyScorer, table: FlowTable, inputs: Sequence[Path]) -> None:

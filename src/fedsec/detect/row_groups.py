@@ -83,7 +83,7 @@ def score_row_groups(
     its counts into its tally, in the groups' order; the groups' lines wait in files without
     a name in ``beside`` (the output's folder), which the system frees however the run ends.
     ``progress(rows, alerts)``: the first scorer's, after each group."""
-    blank = [copy.deepcopy(scorer.tally) for scorer in together.scorers]
+    blank = [copy.deepcopy(scorer.counters()) for scorer in together.scorers]
     context = multiprocessing.get_context("fork")
     children: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
     owner = {index: k for k, mine in enumerate(owned) for index in mine}
@@ -107,7 +107,7 @@ def score_row_groups(
                 sinks, together.scorers, tallies, parts, strict=True
             ):
                 _append(part, sink)
-                scorer.tally.absorb(tally)
+                scorer.absorb(tally)
             _taken(children[owner[index]])
             if progress is not None:
                 so_far = together.scorers[0].summary()
@@ -177,7 +177,7 @@ def _score_groups(
             if sent >= AHEAD:
                 send.recv_bytes()  # the group sent AHEAD groups ago was taken
             parts = _score_group(together, fmt, groups[index], blank, beside, chunk_rows)
-            send.send(("done", [scorer.tally for scorer in together.scorers]))
+            send.send(("done", [scorer.counters() for scorer in together.scorers]))
             for part in parts:
                 reduction.send_handle(send, part.fileno(), parent)
                 part.close()
@@ -202,7 +202,7 @@ def _score_group(
     chunk passes the input's checks, as the input's first chunk does): its files of lines,
     one per scorer."""
     for scorer, empty in zip(together.scorers, blank, strict=True):
-        scorer.tally = copy.deepcopy(empty)
+        scorer.restart_counting(empty)
     parts = [_nameless_file(beside) for _ in together.scorers]
     try:
         with contextlib.closing(read_ahead(row_group_chunks(fmt, group, chunk_rows))) as chunks:

@@ -5,6 +5,7 @@ by chunk, several chunks at once in threads when the process may use several cor
 from __future__ import annotations
 
 import contextlib
+import copy
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -23,6 +24,7 @@ from fedsec.data.readers.chunks import CHUNK_ROWS, RowGroup, parquet_row_groups,
 from fedsec.detect.alert_times import refuse_unreadable_time, unreadable_times
 from fedsec.detect.batch import FlowAlerts
 from fedsec.detect.context_arrays import times
+from fedsec.detect.drift import Sample, UnitDrift
 from fedsec.detect.formats import AlertFormat
 from fedsec.detect.out_of_range import OutOfRange
 from fedsec.detect.records import DetectionSummary, absent_features, check_columns, check_format
@@ -33,12 +35,14 @@ from fedsec.detect.threads import available_cores, scoring_workers
 @dataclass(frozen=True)
 class ScoredChunk:
     """A chunk's alert lines, and what the summary counts of it: the chunk and its ``flagged``
-    (the detector's per-row decisions or flagged rows, as its tally takes them)."""
+    (the detector's per-row decisions or flagged rows, as its tally takes them), and its
+    features' sample for the unit check (:mod:`fedsec.detect.drift`)."""
 
     table: FlowTable
     lines: bytes
     flagged: np.ndarray
     beyond: OutOfRange | None = None  # its rows with an input at the clip (classifiers)
+    sample: Sample | None = None
 
 
 class ChunkScorer:
@@ -56,6 +60,7 @@ class ChunkScorer:
         self.model, self.manifest, self.fmt, self.inputs = model, manifest, fmt, inputs
         self.alerts = alerts
         self.notices: list[str] = []  # what the analyst must know of the input
+        self.drift = UnitDrift(model.preprocessor)  # features far from their training values
 
     def __call__(self, table: FlowTable) -> bytes:
         """The next chunk's alert lines, the input checked while no row has been counted."""
@@ -100,12 +105,28 @@ class ChunkScorer:
     def score(self, table: FlowTable, offset: int) -> ScoredChunk:
         """The chunk's alert lines (``offset``: rows of the input before it); changes nothing."""
         alerts, flagged = self.records(table, offset)
-        return ScoredChunk(table, self.alerts.lines(alerts), flagged)
+        sample = self.drift.sample(table.features(self.model.view).frame)
+        return ScoredChunk(table, self.alerts.lines(alerts), flagged, sample)
 
     def count(self, scored: ScoredChunk) -> bytes:
         """``scored`` added to the summary (chunks in the input's order); its lines."""
         self.tally.add(scored.table, scored.flagged)
+        if scored.sample is not None:
+            self.drift.add(scored.sample)
         return scored.lines
+
+    def counters(self) -> tuple[Any, UnitDrift]:
+        """What the summary is added up from: the tally and the unit check's sums."""
+        return self.tally, self.drift
+
+    def restart_counting(self, empty: tuple[Any, UnitDrift]) -> None:
+        """Count from ``empty`` (copied) on: a row group scored in a process of its own."""
+        self.tally, self.drift = copy.deepcopy(empty)
+
+    def absorb(self, counted: tuple[Any, UnitDrift]) -> None:
+        """Another process's counters, of the rows after these, added to these."""
+        self.tally.absorb(counted[0])
+        self.drift.absorb(counted[1])
 
     def records(self, table: FlowTable, offset: int) -> tuple[list[dict] | FlowAlerts, np.ndarray]:
         """The chunk's alerts (records, one dict each, or for flow models columns) and what
@@ -120,6 +141,7 @@ class ChunkScorer:
     def summary(self) -> DetectionSummary:
         summary = self.tally.summary()
         summary.notices += self.notices
+        summary.shifts = self.drift.shifts()
         return summary
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from fedsec.core import seeding
 from fedsec.core.errors import ConfigError, InputError
+from fedsec.data.byte_counts import byte_counts, mixed
 from fedsec.data.flows import FlowTable, concat_tables
 from fedsec.data.leaks import check_label_copies
 from fedsec.data.readers import read_flows
@@ -67,6 +68,15 @@ class Federation:
             }
             for org in self.orgs
         }
+
+
+def _mixed_byte_counts(scenario: Scenario) -> list[str]:
+    """A note when the canonical view joins sources whose byte counts differ (docs/data.md)."""
+    if scenario.data.view != "canonical":
+        return []
+    named = [(", ".join(s.paths), byte_counts(s.format, s.mapping)) for s in scenario.data.sources]
+    note = mixed(named)
+    return [] if note is None else [note]
 
 
 def resolve_data_dir(data_dir: str | Path | None, paths: Iterable[str] = ()) -> Path:
@@ -196,6 +206,7 @@ def build_federation(scenario: Scenario, data_dir: str | Path | None) -> Federat
         for t in tables
         if t.unknown_labels
     ]
+    notes += _mixed_byte_counts(scenario)
     if scenario.partition.rule == "per-source":
         return _per_source(scenario, tables, notes)
     table = tables[0] if len(tables) == 1 else concat_tables(tables)

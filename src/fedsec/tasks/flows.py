@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fedsec.data.byte_counts import byte_counts
 from fedsec.data.taxonomy import BENIGN, family_order
 from fedsec.scenarios.federation import Federation
 from fedsec.tasks.base import Run, training_provenance
@@ -46,4 +47,7 @@ def provenance(run: Run, arm: str) -> dict:
     return {
         **training_provenance(scenario, arm, [o.name for o in run.federation.orgs]),
         "input_formats": sorted({s.format for s in scenario.data.sources}),
+        "byte_counts": sorted(
+            {c for s in scenario.data.sources if (c := byte_counts(s.format, s.mapping))}
+        ),
     }

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 
 from fedsec.core.errors import ConfigError, InputError
-from fedsec.data.mapping import Mapping, load_mapping
+from fedsec.data.mapping import Mapping, load_mapping, parse_mapping
 from fedsec.data.readers import read_flows
 from fedsec.data.readers._tables import read_frame, write_parquet
 from fedsec.data.taxonomy import FAMILIES, OTHER
@@ -62,7 +62,7 @@ def test_the_example_mapping_reads_mlcve_as_its_own_reader_does():
     assert list(mapped.family) == list(own.family) and mapped.unknown_labels == {}
     assert Counter(mapped.family)["web_attack"] == 150 + 100 + 21
     pd.testing.assert_frame_equal(mapped.canonical, own.canonical, rtol=1e-12)
-    assert list(mapped.context.columns) == ["Destination Port"]
+    pd.testing.assert_frame_equal(mapped.context, own.context)  # [roles]: dst_port
     assert any("18 NaN/Infinity values" in note for note in mapped.notes)
 
 
@@ -87,6 +87,31 @@ def test_absent_canonical_fields_are_missing_and_units_are_scaled(tmp_path):
     native = table.features("native")
     assert native.categorical == ("proto",) and "Src IP" not in native.columns
     assert list(table.context["Src IP"]) == ["10.0.0.0", "10.0.0.1"]
+
+
+def test_roles_name_context_columns_as_alerts_read_them(tmp_path):
+    """A column given a role is context under the role's name (listed in context or not);
+    other context columns keep their own names."""
+    path = small_csv(tmp_path, ["normal", "ddos"], seen=["2017-07-07T10:00:00-03:00"] * 2)
+    mapping = MAPPING.model_copy(update={"roles": {"src_ip": "Src IP", "timestamp": "seen"}})
+    table = read_flows("mapped", [path], mapping)
+    assert list(table.context.columns) == ["src_ip", "timestamp"]
+    assert list(table.context["src_ip"]) == ["10.0.0.0", "10.0.0.1"]
+    assert "seen" not in table.native.columns
+
+
+@pytest.mark.parametrize(
+    ("update", "problem"),
+    [
+        ({"roles": {"source_ip": "Src IP"}}, r"roles: unknown roles \['source_ip'\]"),
+        ({"roles": {"src_ip": "Src IP", "dst_ip": "Src IP"}}, "given more than one role"),
+        ({"roles": {"timestamp": "t"}, "context": ["timestamp", "t"]}, "context also keeps"),
+        ({"roles": {"src_ip": "Src IP"}, "context": [], "drop": ["Src IP"]}, "context and drop"),
+    ],
+)
+def test_inconsistent_roles_are_refused(update, problem):
+    with pytest.raises(ConfigError, match=problem):
+        parse_mapping({**MAPPING.model_dump(), **update}, "m.toml")
 
 
 def test_without_canonical_columns_there_is_no_canonical_view(tmp_path):

@@ -70,7 +70,7 @@ def from_frame(raw: pd.DataFrame, path: Path, mapping: Mapping) -> FlowTable:
         native_categorical=tuple(c for c in mapping.categorical if c in native_columns),
         family=families,
         label=labels,
-        context=raw[[c for c in mapping.context if c in raw]].reset_index(drop=True),
+        context=_context(raw, mapping),
         canonical=_canonical(raw, mapping, path) if mapping.canonical else None,
         origin=_origin(raw, mapping),
         unknown_labels=unknown,
@@ -80,8 +80,21 @@ def from_frame(raw: pd.DataFrame, path: Path, mapping: Mapping) -> FlowTable:
     )
 
 
+def _context(raw: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
+    """The context columns, each named by its role (``[roles]``) or else its own name."""
+    names = {c: n for c, n in mapping.context_names().items() if c in raw}
+    return raw[list(names)].rename(columns=names).reset_index(drop=True)
+
+
 def _require(raw: pd.DataFrame, mapping: Mapping, path: Path) -> None:
     """Every column the mapping names must be there (the label columns may be absent)."""
+    for role, column in mapping.roles.items():
+        if column not in raw:
+            raise InputError(
+                path,
+                f"the mapping's [roles] gives {role} to column {column!r}, which the file "
+                f"lacks (its columns: {', '.join(map(str, raw.columns[:30]))})",
+            )
     named = [*mapping.context, *mapping.categorical, *mapping.nonfinite, *(mapping.native or [])]
     named += [mapping.canonical_column(f).column for f in mapping.canonical]
     named += [mapping.origin] if mapping.origin else []
