@@ -72,7 +72,7 @@ class FlowScorer(ChunkScorer):
 
     def score(self, table: FlowTable, offset: int) -> ScoredChunk:
         alerts, codes, beyond = self._scored(table, offset)
-        return ScoredChunk(table, self.alerts.lines(alerts), codes, beyond)
+        return ScoredChunk(table, self.alerts.lines(alerts), codes, beyond, self.sample(table))
 
     def count(self, scored: ScoredChunk) -> bytes:
         if scored.beyond is not None:

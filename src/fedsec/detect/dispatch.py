@@ -179,16 +179,8 @@ def batchwise_detection(model_dir: Path, kind: str, request: DetectionRequest) -
         stop = request.stop if request.stop is not None else threading.Event()
         summary = run_follow(path, fmt, out, score, score.summary, stop, options, mapping)
     else:
-        summary = run_until_end(
-            path,
-            fmt,
-            out,
-            score,
-            options,
-            mapping=mapping,
-            workers=request.workers,
-            progress=request.progress,
-        )
+        pace = {"workers": request.workers, "progress": request.progress}
+        summary = run_until_end(path, fmt, out, score, options, mapping=mapping, **pace)
     return _said(summary, score, fmt, request.mapping)
 
 

@@ -105,8 +105,11 @@ class ChunkScorer:
     def score(self, table: FlowTable, offset: int) -> ScoredChunk:
         """The chunk's alert lines (``offset``: rows of the input before it); changes nothing."""
         alerts, flagged = self.records(table, offset)
-        sample = self.drift.sample(table.features(self.model.view).frame)
-        return ScoredChunk(table, self.alerts.lines(alerts), flagged, sample)
+        return ScoredChunk(table, self.alerts.lines(alerts), flagged, sample=self.sample(table))
+
+    def sample(self, table: FlowTable) -> Sample:
+        """The chunk's features' sample for the unit check."""
+        return self.drift.sample(table.features(self.model.view).frame)
 
     def count(self, scored: ScoredChunk) -> bytes:
         """``scored`` added to the summary (chunks in the input's order); its lines."""
