@@ -129,22 +129,23 @@ def test_roles_put_the_flows_time_and_addresses_in_alerts_and_incidents(soc, tmp
     assert any("from 172.16.0.1" in i["title"] for i in incidents)
 
 
-def test_a_role_naming_a_column_the_file_lacks_is_refused(soc, tmp_path):
-    mapping = tmp_path / "typo.toml"
-    mapping.write_text(MAPPING + ROLES.replace('"src_addr"', '"source_addr"'))
+def refused(soc, tmp_path, roles: str) -> str:
+    """What detect says, exiting 2, of a mapping with ``roles`` as its ``[roles]`` table."""
+    mapping = tmp_path / "roles.toml"
+    mapping.write_text(MAPPING + roles)
     result = detect(soc, mapping, tmp_path / "a.jsonl")
     assert result.exit_code == 2
-    said = " ".join(result.output.split())
+    return " ".join(result.output.split())
+
+
+def test_a_role_naming_a_column_the_file_lacks_is_refused(soc, tmp_path):
+    said = refused(soc, tmp_path, ROLES.replace('"src_addr"', '"source_addr"'))
     assert "[roles] gives src_ip to column 'source_addr', which the file lacks" in said
     assert "soc_flows.csv" in said
 
 
 def test_an_unknown_role_is_refused_naming_the_known_ones(soc, tmp_path):
-    mapping = tmp_path / "bad.toml"
-    mapping.write_text(MAPPING + ROLES.replace("src_ip =", "source_ip ="))
-    result = detect(soc, mapping, tmp_path / "a.jsonl")
-    assert result.exit_code == 2
-    said = " ".join(result.output.split())
+    said = refused(soc, tmp_path, ROLES.replace("src_ip =", "source_ip ="))
     assert "roles: unknown roles ['source_ip']" in said and "src_ip" in said
 
 
