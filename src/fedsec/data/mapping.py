@@ -141,14 +141,17 @@ class Mapping(_Strict):
         return CanonicalColumn(column=value) if isinstance(value, str) else value
 
     def missing_label(self, columns: list[str]) -> str | None:
-        """Why the label column the mapping names (``label``, else ``attack_flag``) is not among
-        ``columns``, naming the closest column (a typo), or None when it is there or unnamed."""
-        key, column = ("label", self.label) if self.label else ("attack_flag", self.attack_flag)
-        if column is None or column in columns:
+        """Why neither label column the mapping names (``label``, ``attack_flag``) is among
+        ``columns``, naming the closest column to each (a typo); None when one is there (the
+        reader takes the attack flag alone as binary labels) or the mapping names none."""
+        named = {"label": self.label, "attack_flag": self.attack_flag}
+        named = {key: column for key, column in named.items() if column is not None}
+        if not named or any(column in columns for column in named.values()):
             return None
-        close = difflib.get_close_matches(column, [str(c) for c in columns], n=1, cutoff=0.6)
-        hint = f" (closest column: {close[0]!r})" if close else ""
-        return f"the mapping's {key} {column!r} is not a column of the file{hint}"
+        return "; ".join(
+            f"the mapping's {key} {column!r} is not a column of the file{_closest(column, columns)}"
+            for key, column in named.items()
+        )
 
     def context_columns(self) -> list[str]:
         """The context columns: those listed, then those given a role and not listed."""
@@ -188,3 +191,8 @@ def load_mapping(path: Path) -> Mapping:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: not a TOML mapping file: {error}") from None
     return parse_mapping(raw, str(path))
+
+
+def _closest(column: str, columns: list[str]) -> str:
+    close = difflib.get_close_matches(column, [str(c) for c in columns], n=1, cutoff=0.6)
+    return f" (closest column: {close[0]!r})" if close else ""
