@@ -4,6 +4,7 @@ A coordinator that sums the statistics over {plant, cloud, office} in one job an
 {plant, office} in the next (or fakes cloud's dropout in the next one's sum) subtracts cloud's
 exact statistics, its rows per family included. Each site's ledger file now refuses it."""
 
+import gzip
 import json
 import re
 import shutil
@@ -184,9 +185,18 @@ def test_changed_files_are_new_data_unless_the_site_pins_one_set_of_sites(consor
     assert data_digest(config, data, "native") == before  # contents, not names
     with_test = source.model_copy(update={"paths": names, "test_paths": names[:1]})
     assert data_digest(config.model_copy(update={"sources": [with_test]}), folder, "x") == before
-    with open(folder / names[0], "ab") as handle:
-        handle.write(b"\n")
-    assert data_digest(copied, folder, "native") != before  # new rows: summed afresh
+    first = folder / names[0]
+    header, *rows = first.read_bytes().splitlines()
+    first.write_bytes(b"\r\n".join([header, *reversed(rows)]) + b"\r\n\n")
+    assert data_digest(copied, folder, "native") == before  # re-exported: same rows, same key
+    packed = first.with_name(first.name + ".gz")
+    packed.write_bytes(gzip.compress(first.read_bytes(), mtime=1))
+    first.unlink()
+    regzipped = copied.model_copy(update={"sources": [source.model_copy(update={"paths": [
+        packed.name, *names[1:]]})]})  # fmt: skip
+    assert data_digest(regzipped, folder, "native") == before
+    packed.write_bytes(gzip.compress(b"\n".join([header, *rows, rows[0]]), mtime=2))
+    assert data_digest(regzipped, folder, "native") != before  # a row more: summed afresh
 
     pinned = StatisticsRosters(_config(consortium, "plant", "pinned"), folder, None)
     assert pinned.key("native") == pinned.key("sessions") == ANY_DATA  # whatever the data

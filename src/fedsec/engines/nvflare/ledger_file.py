@@ -128,7 +128,11 @@ def _step(value: Any) -> Steps:
 def _rosters(value: Any) -> dict[str, list[str]]:
     rosters = {}
     for data, names in value.items():
-        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        if (
+            not isinstance(names, list)
+            or not names
+            or not all(isinstance(n, str) and n for n in names)
+        ):
             raise ValueError(f"statistics {data!r}: {names!r} is not a list of site names")
         rosters[str(data)] = names
     return rosters

@@ -26,10 +26,13 @@ for a job, so the rows a sum holds are never older than its key.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import zlib
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import BinaryIO
 
 from fedsec.engines.nvflare.ledger_file import LedgerFile
 from fedsec.engines.nvflare.plan import PlanRefused
@@ -38,6 +41,7 @@ from fedsec.scenarios.federation import resolve_data_dir, resolve_paths
 
 #: The key of every statistics sum of a site under ``statistics_rosters = "pinned"``.
 ANY_DATA = "any data"
+_MODULUS = 1 << 256
 
 Pin = Callable[[list[str]], None]
 
@@ -94,9 +98,10 @@ def refusal(site: str, earlier: list[str]) -> str:
 
 
 def data_digest(config: SiteConfig, base: Path, view: str) -> str:
-    """sha256 over the contents of the files ``view``'s training rows come from (flow files,
-    or log sessions with their templates and labels; not a fixed test set), whatever their
-    names: the same data under any view, rows or columns have one digest."""
+    """A digest of the lines of the files ``view``'s training rows come from (flow files, or
+    log sessions with their templates and labels; not a fixed test set), whatever their names
+    and the order of their rows: the same data under any view, rows or columns have one
+    digest."""
     if view == "sessions":
         sources = config.logs.sources if config.logs is not None else []
         extra = [f for s in sources for f in (s.templates, s.labels) if f is not None]
@@ -109,8 +114,25 @@ def data_digest(config: SiteConfig, base: Path, view: str) -> str:
 
 
 def _file_digest(path: Path) -> str:
+    """A digest of the file's lines as a multiset (gzip opened, line endings and blank lines
+    ignored): the same rows exported again in another order, with CRLF or gzipped afresh (gzip
+    stores a time) keep their key, or the others' nightly re-exports would each be "new data"
+    and free them to be summed over other sites (a review showed the bytes' digest did).
+    Additive multiset hash: the sum of each line's blake2b digest modulo 2**256."""
+    total = 0
     try:
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError as error:
+        with _lines(path) as lines:
+            for line in lines:
+                line = line.rstrip(b"\r\n")
+                if line:
+                    digest = hashlib.blake2b(line, digest_size=32).digest()
+                    total = (total + int.from_bytes(digest, "big")) % _MODULUS
+    except (OSError, EOFError, zlib.error) as error:
         raise PlanRefused(f"statistics refused: cannot read {path}: {error}") from None
+    return f"{total:064x}"
+
+
+def _lines(path: Path) -> BinaryIO:
+    with open(path, "rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if gzipped else open(path, "rb")
