@@ -7,6 +7,7 @@ job through real NVFlare processes: test_deployment_submit.py.)"""
 from __future__ import annotations
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -158,18 +159,26 @@ def test_a_site_sums_its_vocabulary_once_and_only_in_its_own_hashing_space(logs_
         site.handle(VOCABULARY, request | {"hash_key": "guess"})
 
 
-def test_a_site_with_fedsecs_public_hashing_key_refuses_logs_jobs_unless_it_opted_in(
-    logs_consortium,
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        (PUBLIC_HASH_KEY, "'fedsec-logs' is printed in fedsec's code or docs"),
+        ("our-consortium-secret", "is printed in fedsec's code or docs"),  # the docs' example
+        ("x7", "2 characters are few enough to try them all"),
+    ],
+)
+def test_a_site_with_a_guessable_hashing_key_refuses_logs_jobs_unless_it_opted_in(
+    logs_consortium, key, why
 ):
-    """With the public default key a coordinator hashes known templates and reads the tokens;
+    """With a key the coordinator can guess it hashes known templates and reads the tokens;
     a site that did not set the consortium's secret takes no part, and says why."""
     data, scenario = logs_consortium
-    public = scenario.model_copy(
-        update={"logs": scenario.logs.model_copy(update={"hash_key": PUBLIC_HASH_KEY})}
+    guessable = scenario.model_copy(
+        update={"logs": scenario.logs.model_copy(update={"hash_key": key})}
     )
-    config = config_from_scenario(public, "org1", data, True)
+    config = config_from_scenario(guessable, "org1", data, True)
     request = {"buckets": 4096, "end_token": True, "secure": True, "sampled": 3}
-    with pytest.raises(PlanRefused, match=r"site org1 refuses logs jobs: .*public default"):
+    with pytest.raises(PlanRefused, match=rf"site org1 refuses logs jobs: .*{re.escape(why)}"):
         Site(config, data).handle(VOCABULARY, request)
     logs = config.logs.model_copy(update={"public_hash_key": True})
     opted_in = Site(config.model_copy(update={"logs": logs}), data)

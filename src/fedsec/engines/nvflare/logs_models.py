@@ -26,7 +26,7 @@ from fedsec.engines.nvflare.records import Asking, JobFailed
 from fedsec.engines.nvflare.setups import LogsSetup
 from fedsec.engines.nvflare.site_config import SiteConfig, load_site_logs
 from fedsec.engines.nvflare.site_models import Prepared
-from fedsec.engines.nvflare.site_notes import PUBLIC_HASH_KEY, public_key_note
+from fedsec.engines.nvflare.site_notes import public_key_note, weak_hash_key
 from fedsec.engines.nvflare.vocabulary import SiteSessions
 from fedsec.features.vocabulary import RESERVED, EventVocabulary
 from fedsec.models.base import GLOBAL
@@ -51,11 +51,11 @@ from fedsec.training.plan import TrainingPlan
 
 def load_site_sessions(config: SiteConfig, view: str, base: Path) -> SiteSessions:
     """This site's log sessions and its own keyed hashing (``view`` is ``"sessions"``); none
-    while its key is fedsec's public one and it did not opt in (the coordinator could read its
-    tokens)."""
+    while its key is one a coordinator could guess (fedsec's default, the docs' example, a short
+    one) and it did not opt in (the coordinator could read its tokens)."""
     org = load_site_logs(config, base)
     assert config.logs is not None  # load_site_logs refuses a site without logs
-    if config.logs.hash_key == PUBLIC_HASH_KEY and not config.logs.public_hash_key:
+    if weak_hash_key(config.logs.hash_key) and not config.logs.public_hash_key:
         raise PlanRefused(f"site {config.name} refuses logs jobs: {public_key_note(config.logs)}")
     return SiteSessions(org, EventVocabulary(config.logs.hash_buckets, config.logs.hash_key))
 

@@ -8,6 +8,19 @@ from fedsec.engines.nvflare.site_privacy import weak_privacy
 
 #: The hashing key fedsec uses when none is set: public, so no secret from the coordinator.
 PUBLIC_HASH_KEY = SiteLogs.model_fields["hash_key"].default
+#: Keys a coordinator would try first: fedsec's default and the example in fedsec's docs.
+KNOWN_HASH_KEYS = frozenset({PUBLIC_HASH_KEY, "our-consortium-secret"})
+#: Shorter keys are guessed by trying them all (16 random characters: ~80 bits and more).
+MIN_HASH_KEY_LENGTH = 16
+
+
+def weak_hash_key(key: str) -> str | None:
+    """Why a logs hashing key is one a coordinator could guess (None: not known to be)."""
+    if key.strip() in KNOWN_HASH_KEYS:
+        return f"{key!r} is printed in fedsec's code or docs"
+    if len(key) < MIN_HASH_KEY_LENGTH:
+        return f"{len(key)} characters are few enough to try them all"
+    return None
 
 
 def weak_settings(config: SiteConfig) -> list[str]:
@@ -19,13 +32,13 @@ def weak_settings(config: SiteConfig) -> list[str]:
             "[model_check] is off: a global model built to read this site's rows out of the "
             "summed update is trained on (docs/privacy.md)"
         )
-    if config.logs is not None and config.logs.hash_key == PUBLIC_HASH_KEY:
+    if config.logs is not None and weak_hash_key(config.logs.hash_key):
         notes.append(public_key_note(config.logs))
     return notes
 
 
 def public_key_note(logs: SiteLogs) -> str:
-    """What a site with fedsec's public hashing key is told (and, unless it opted in, why it
+    """What a site with a guessable hashing key is told (and, unless it opted in, why it
     refuses logs jobs)."""
     then = (
         "public_hash_key = true lets it take part anyway"
@@ -33,7 +46,8 @@ def public_key_note(logs: SiteLogs) -> str:
         else "this site refuses logs jobs until it is set (or [logs] public_hash_key = true)"
     )
     return (
-        f"[logs] hash_key is fedsec's public default {PUBLIC_HASH_KEY!r}: the coordinator "
-        "could hash known event templates and read the tokens; set the consortium's own "
-        f"secret, the same at every site; {then}"
+        f"[logs] hash_key: {weak_hash_key(logs.hash_key)}: the coordinator could hash known "
+        "event templates with it and read the tokens; set the consortium's own secret, the "
+        "same at every site (e.g. python -c 'import secrets; print(secrets.token_hex(16))'); "
+        f"{then}"
     )
