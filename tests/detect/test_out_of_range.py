@@ -13,6 +13,7 @@ from fedsec.data.readers import read_flows
 from fedsec.detect.alerts import flow_scorer
 from fedsec.detect.out_of_range import out_of_range
 from fedsec.detect.scoring import score_files
+from fedsec.features.preprocess import FALLBACK_STD
 from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
 from tests.detect.test_row_groups import _parquet, in_processes  # noqa: F401 (fixture)
 
@@ -67,3 +68,19 @@ def test_a_range_guards_clip_is_an_edge_ordinary_flows_reach_and_is_not_reported
     assert guarded.at_edge(x).any(axis=1).mean() > 0.01  # ordinary rows reach the guard's edge
     assert out_of_range(guarded, x, frame, table).rows == 0
     assert out_of_range(model.preprocessor, model.encode(frame), frame, table).rows == 0
+
+
+def test_a_column_constant_in_training_is_not_read_as_standard_deviations(bundle, flows_csv):  # noqa: F811
+    """A column with no spread in training keeps the fallback scale 1: an honest 25 there is
+    no "25 standard deviations", and no forged counter (a review's false notice)."""
+    model, _ = load_bundle(bundle, UNSIGNED)
+    table = read_flows("flows", [flows_csv])
+    frame = table.features(model.view).frame.copy()
+    pre = model.preprocessor
+    spec = pre.numeric[0]
+    constant = replace(spec, log=False, mean=0.0, std=FALLBACK_STD)
+    fitted = replace(pre, numeric=[constant, *pre.numeric[1:]])
+    frame[spec.name] = 25.0
+    x = fitted.transform(frame)
+    assert fitted.at_edge(x)[:, 0].all()  # at the clip, by the fallback scale alone
+    assert out_of_range(fitted, x, frame, table).rows == 0

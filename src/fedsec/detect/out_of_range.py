@@ -20,7 +20,7 @@ import pandas as pd
 
 from fedsec.core.standard_streams import STANDARD_INPUT_NAME
 from fedsec.data.flows import FlowTable
-from fedsec.features.preprocess import CLIP, Preprocessor
+from fedsec.features.preprocess import CLIP, FALLBACK_STD, Preprocessor
 
 
 @dataclass
@@ -54,7 +54,7 @@ def out_of_range(
     (none under a range guard's lower clip)."""
     if pre.clip < CLIP:
         return OutOfRange()
-    edge = pre.at_edge(x)
+    edge = pre.at_edge(x) & _scaled(pre)
     rows = np.flatnonzero(edge.any(axis=1))
     if not len(rows):
         return OutOfRange()
@@ -64,3 +64,10 @@ def out_of_range(
     value = frame[name].iloc[row]
     first = f"{name} = {value:g} in data row {int(table.source_row[row])} of {where}"
     return OutOfRange(len(rows), first)
+
+
+def _scaled(pre: Preprocessor) -> np.ndarray:
+    """Which numeric inputs have a training spread to be far from: a column constant in
+    training (``idle_mean`` all 0 in short flows) has the fallback scale 1, where an honest
+    25 would read as "25 standard deviations" (a review's false notice)."""
+    return np.array([spec.std != FALLBACK_STD for spec in pre.numeric], dtype=bool)

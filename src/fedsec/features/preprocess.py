@@ -19,6 +19,8 @@ import pandas as pd
 from fedsec.features.moments import ColumnStats, FeatureStats
 
 CLIP = 20.0
+#: The scale of a column with no spread in training (constant): its values are only shifted.
+FALLBACK_STD = 1.0
 #: Skewness above which a non-negative column with values above ``TAIL_FLOOR`` is logged.
 HEAVY_SKEW = 2.0
 
@@ -235,6 +237,8 @@ def fit_preprocessor(
         log = log_rule(s)
         mean, std = s.spread(log)
         specs.append(
-            NumericSpec(column, log, float(mean), std if std > 1e-9 else 1.0, s.missing > 0)
+            NumericSpec(
+                column, log, float(mean), std if std > 1e-9 else FALLBACK_STD, s.missing > 0
+            )
         )
     return Preprocessor(specs, list(stats.categorical), hash_buckets, clip=clip, recheck=recheck)
