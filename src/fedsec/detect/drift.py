@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fedsec.data.mapping import Mapping
+from fedsec.features.moments import signed_log1p
 from fedsec.features.preprocess import NumericSpec, Preprocessor
 
 #: Rows of each chunk sampled (evenly spaced): 2,048 of a 65,536-row chunk.
@@ -89,7 +90,7 @@ class UnitDrift:
             values = rows[spec.name].to_numpy(dtype=float, na_value=np.nan)
             values = values[np.isfinite(values)]
             if spec.log:
-                values = np.sign(values) * np.log1p(np.abs(values))
+                values = signed_log1p(values)
             sums[position], counts[position] = values.sum(), len(values)
             reach = TAIL_SDS * spec.std
             above[position] = np.count_nonzero(values > spec.mean + reach)
