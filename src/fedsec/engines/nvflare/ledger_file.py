@@ -84,6 +84,23 @@ class LedgerFile:
                 self._write(ledger)
             return ledger.statistics[data]
 
+    def read(self) -> Ledger:
+        """The whole file (empty when there is none yet)."""
+        with self._locked():
+            return self._read()
+
+    def forget(self, site: str) -> dict[str, list[str]]:
+        """Remove every statistics entry whose sites include ``site`` (one gone for good, so
+        that the others' unchanged data can be summed again); the entries removed."""
+        with self._locked():
+            ledger = self._read()
+            gone = {data: names for data, names in ledger.statistics.items() if site in names}
+            if gone:
+                for data in gone:
+                    del ledger.statistics[data]
+                self._write(ledger)
+            return gone
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         lock = self.path.with_name(f".{self.path.name}.lock")

@@ -1,0 +1,89 @@
+"""fedsec federation ledger as a site operator runs it: what the site spent, and a site that
+left the consortium for good forgotten so that the others' statistics are summed again."""
+
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from fedsec.cli import app
+from fedsec.engines.nvflare import statistics
+from fedsec.engines.nvflare.ledger_file import LEDGER_FILE, LedgerFile
+from fedsec.engines.nvflare.records import JobFailed
+from fedsec.engines.nvflare.site_config import SITE_CONFIG, write_site_config
+from fedsec.fl.privacy import dp
+from tests.engines.nvflare.memory import Recording
+from tests.engines.nvflare.test_site_rosters import ALL, _config, _coordinator, _gather, _sites
+
+pytest.importorskip("nvflare")
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
+runner = CliRunner()
+JOBS = {"job-a@1": [(1.1, 0.01, 400)], "job-b@2": [(0.9, 0.02, 150), (1.3, 0.02, 50)]}
+
+
+def _text(result) -> str:
+    return " ".join(result.output.split())
+
+
+def test_the_ledger_shows_the_epsilon_composed_over_every_job_and_the_rosters(consortium, tmp_path):
+    config = _config(consortium, "plant")
+    privacy = config.privacy.model_copy(update={"lifetime_epsilon": 6.0, "max_delta": 1e-6})
+    write_site_config(config.model_copy(update={"privacy": privacy}), tmp_path / SITE_CONFIG)
+    for job, steps in JOBS.items():
+        LedgerFile(tmp_path / LEDGER_FILE, job.split("@")[0]).save(steps)
+    LedgerFile(tmp_path / LEDGER_FILE, "job-c").pin("ab" * 32, ALL)
+
+    result = runner.invoke(app, ["federation", "ledger", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    # the very composition the site's lifetime_epsilon check makes, at the site's own delta
+    epsilon = dp.composed_sample_dp_epsilon([s for v in JOBS.values() for s in v], 1e-6, "rdp")
+    assert 0 < epsilon < 6
+    text = _text(result)
+    assert f"DP-SGD: 2 job(s), 600 step(s); epsilon over all of them {epsilon:.4g}" in text
+    assert "at delta 1e-06 (rdp)" in text and f"{6 - epsilon:.4g} left" in text
+    assert "statistics: 1 data set(s)" in text and "summed over cloud, office, plant" in text
+
+
+def test_forgetting_a_departed_site_lets_the_others_sum_their_statistics_again(
+    consortium, tmp_path
+):
+    """Job 1 over every site; cloud leaves for good. Job 2 without it is refused (the ledger
+    bound); each remaining operator forgets cloud, and job 3 without it is summed."""
+    first = _gather(consortium, _sites(consortium, tmp_path, "job-1"))
+    assert sorted(first.sites) == ALL
+    job2 = _coordinator(consortium, Recording(_sites(consortium, tmp_path, "job-2"), {"cloud": 0}))
+    with pytest.raises(JobFailed):
+        statistics.gather(job2)
+
+    for site in ("plant", "office"):
+        local = tmp_path / site
+        result = runner.invoke(app, ["federation", "ledger", str(local), "--forget-site", "cloud"])
+        assert result.exit_code == 0, result.output
+        assert "summed over cloud, office, plant" in _text(result)
+        assert json.loads((local / LEDGER_FILE).read_text())["jobs"] == {}
+    sites = _sites(consortium, tmp_path, "job-3")
+    third = statistics.gather(_coordinator(consortium, Recording(sites, {"cloud": 0})))
+    assert sorted(third.sites) == ["office", "plant"]
+    assert LedgerFile(tmp_path / "plant" / LEDGER_FILE, "x").read().statistics  # pinned anew
+
+
+def test_forgetting_a_site_never_summed_with_changes_nothing_and_says_so(tmp_path):
+    LedgerFile(tmp_path / LEDGER_FILE, "job").pin("cd" * 32, ALL)
+    before = (tmp_path / LEDGER_FILE).read_bytes()
+    result = runner.invoke(app, ["federation", "ledger", str(tmp_path), "--forget-site", "grid"])
+    assert result.exit_code == 2
+    assert "no statistics entry was summed with site 'grid'" in _text(result)
+    assert "sites recorded: cloud, office, plant" in _text(result)
+    assert (tmp_path / LEDGER_FILE).read_bytes() == before
+
+
+@pytest.mark.parametrize("content", [None, "{not json", '{"jobs": {"j": [[0, 2, 1]]}}'])
+def test_a_missing_or_unreadable_ledger_is_named(tmp_path, content):
+    if content is not None:
+        (tmp_path / LEDGER_FILE).write_text(content)
+    result = runner.invoke(app, ["federation", "ledger", str(tmp_path)])
+    assert result.exit_code == 2
+    said = rf"{LEDGER_FILE}: (no privacy ledger here|not a privacy ledger)"
+    assert re.search(said, _text(result))
