@@ -167,3 +167,26 @@ def test_a_column_in_another_unit_is_warned_of_and_the_run_goes_on(soc, tmp_path
 def test_the_models_own_data_raises_no_unit_warning(soc, tmp_path):
     result = detect(soc, soc[2], tmp_path / "alerts.jsonl")
     assert result.exit_code == 0 and "unit mistake" not in result.output
+
+
+def test_a_hunt_warns_of_a_column_in_another_unit_in_its_output_and_its_report(soc, tmp_path):
+    """The same scorers as detect's, so the same check: said once (both models trained on the
+    same data), on stderr, in hunt.json and in report.md."""
+    _, flows, _, model = soc
+    mapping = tmp_path / "unscaled.toml"
+    mapping.write_text(
+        MAPPING.replace(
+            'duration_s = { column = "duration_ms", scale = 1e-3 }', 'duration_s = "duration_ms"'
+        )
+    )
+    out = tmp_path / "hunt"
+    args = ["hunt", "--model", str(model), "--baseline", str(model), "--format", "mapped"]
+    args += ["--mapping", str(mapping), "--input", str(flows), "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    column = "input column 'duration_ms' (feature duration_s)"
+    assert said.count("warning:") == 1 and column in said and "a likely unit mistake" in said
+    (warning,) = json.loads((out / "hunt.json").read_text())["warnings"]
+    assert warning.startswith(column)
+    assert f"Warning: {warning}." in (out / "report.md").read_text()

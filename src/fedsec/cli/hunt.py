@@ -158,6 +158,8 @@ def show(result: HuntResult) -> None:
         console.print(truth_table(result.truth))
     for notice in result.notices:
         errors.print(escape(f"note: {notice}"), highlight=False)
+    for warning in result.warnings:
+        errors.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False)
     dropped = sum(result.dropped.values())
     console.print(
         f"{dropped} baseline alerts not raised by the new model (dropped.jsonl). New finds: "

@@ -120,7 +120,7 @@ def _scored_files(kind: str) -> Detector:
         summary = score_files(
             score, r.fmt, r.inputs, r.out, mapping, workers=r.workers, progress=r.progress
         )
-        return _said(summary, score, r.fmt, r.mapping)
+        return with_input_notes(summary, score, r.fmt, r.mapping)
 
     return detect
 
@@ -181,14 +181,15 @@ def batchwise_detection(model_dir: Path, kind: str, request: DetectionRequest) -
     else:
         pace = {"workers": request.workers, "progress": request.progress}
         summary = run_until_end(path, fmt, out, score, options, mapping=mapping, **pace)
-    return _said(summary, score, fmt, request.mapping)
+    return with_input_notes(summary, score, fmt, request.mapping)
 
 
-def _said(
+def with_input_notes(
     summary: DetectionSummary, score: ChunkScorer, fmt: str, mapping: Mapping | None
 ) -> DetectionSummary:
     """The summary, with the input's column of each feature far from its training values and
-    a note when the input counts bytes otherwise than the model's training data."""
+    a note when the input counts bytes otherwise than the model's training data (``fedsec
+    detect``'s and ``fedsec hunt``'s)."""
     name_columns(summary.shifts, score.model.view, mapping)
     provenance = score.manifest.get("provenance", {})
     note = scoring_note(score.model.view, provenance, fmt, mapping)

@@ -27,7 +27,7 @@ from fedsec.core import atomic, outputs
 from fedsec.core.errors import BundleError
 from fedsec.data.mapping import Mapping
 from fedsec.data.taxonomy import BENIGN, UNLABELED
-from fedsec.detect.dispatch import flow_chunk_scorer, model_columns
+from fedsec.detect.dispatch import flow_chunk_scorer, model_columns, with_input_notes
 from fedsec.detect.records import DetectionSummary
 from fedsec.detect.scoring import ChunkScorer, ScoredChunk, ScorersTogether, score_files_together
 from fedsec.forensics.alert_fields import annotate
@@ -158,11 +158,13 @@ class HuntResult:
     dropped: dict[str, int]
     authenticity: dict[str, Authenticity | None]
     notices: list[str] = field(default_factory=list)  # what the analyst must know of the input
+    warnings: list[str] = field(default_factory=list)  # likely unit mistakes (detect/drift.py)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
             "notices": self.notices,
+            "warnings": self.warnings,
             "model": self.model,
             "baseline": self.baseline,
             "families": self.families,
@@ -213,6 +215,7 @@ def retro_hunt(
             dropped=dict(comparison.dropped.most_common()),
             authenticity={k: s.authenticity for k, s in scored.items()},
             notices=list(scored["model"].notices),
+            warnings=unit_warnings(scored),
         )
         atomic.write_json(staging / SUMMARY, result.to_json())
         atomic.write_text(staging / REPORT, render(result))
@@ -262,10 +265,20 @@ def score_both(
     score_files_together(together, fmt, inputs, outs, mapping, workers=workers, progress=progress)
     scored = {}
     for name, (scorer, authenticity) in scorers.items():
-        scored[name] = scorer.summary()
+        scored[name] = with_input_notes(scorer.summary(), scorer, fmt, reading[1])
         scored[name].authenticity = authenticity
         scored[name].threshold = scorer.applied_threshold()
     return scored, matcher.comparison
+
+
+def unit_warnings(scored: dict[str, DetectionSummary]) -> list[str]:
+    """Each input column far from what either model was trained on, said once (the baseline's
+    own said as its)."""
+    said = [shift.describe() for shift in scored["model"].shifts]
+    for shift in scored["baseline"].shifts:
+        if shift.describe() not in said:
+            said.append(f"baseline: {shift.describe()}")
+    return said
 
 
 def labeled(scored: dict[str, DetectionSummary]) -> bool:

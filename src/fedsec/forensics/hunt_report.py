@@ -71,6 +71,7 @@ def render(result: HuntResult) -> str:
         "",
         f"{result.rows} rows rescanned.",
         *(f"\nNote: {notice}." for notice in result.notices),
+        *(f"\nWarning: {warning}." for warning in result.warnings),
         "",
         side_line("new model", result.model),
         side_line("baseline", result.baseline),
