@@ -158,9 +158,10 @@ def check_noise_shares(scenario: ScenarioBase) -> None:
         return
     reasons = {
         f'task = "classification" (not {scenario.task!r})': scenario.task != "classification",
-        "privacy.secure_aggregation or privacy.homomorphic_encryption (the coordinator must "
-        "see only the sum; one update carries 1/sqrt(m) of the noise)": not (
-            privacy.secure_aggregation or privacy.homomorphic_encryption
+        "privacy.secure_aggregation (the coordinator must see only the sum; one update "
+        "carries 1/sqrt(m) of the noise; not homomorphic encryption, whose decryptions the "
+        "coordinator names: it can have one update decrypted alone)": not (
+            privacy.secure_aggregation
         ),
         f'training.optimizer = "sgd" (a sum of {scenario.training.optimizer} steps is not '
         "one noised step)": scenario.training.optimizer != "sgd",

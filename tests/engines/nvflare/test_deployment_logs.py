@@ -95,6 +95,9 @@ def test_the_deployed_logs_model_is_the_in_process_one(logs_consortium, privacy)
             top_k == deployed.unseen_rank
         )
         flagged = deployed.decision_function(org.test.tokens) >= top_k
+        if privacy:  # a site requiring secure aggregation tells no exact counts
+            assert "tp" not in reply["test"] and "sessions" not in reply["validation"]
+            continue
         assert reply["test"]["tp"] == int((flagged & (org.test.labels == 1)).sum())
         assert reply["test"]["fp"] == int((flagged & (org.test.labels == 0)).sum())
     statistics = result.statistics

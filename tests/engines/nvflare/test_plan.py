@@ -185,7 +185,7 @@ def test_noise_shares_travel_only_with_a_named_rate_and_a_hidden_sum(consortium)
     with pytest.raises(PlanRefused, match=r"noise_shares in a deployment needs .*sample_rate"):
         parse(SitePlan, site_plan(sample_dp=shares, protection=secure), "training plan")
     named = shares | {"sample_rate": 0.05}
-    with pytest.raises(PlanRefused, match="needs secure aggregation or homomorphic encryption"):
+    with pytest.raises(PlanRefused, match="noise_shares needs secure aggregation"):
         parse(SitePlan, site_plan(sample_dp=named), "training plan")
     parse(SitePlan, site_plan(sample_dp=named, protection=secure), "training plan")
     _, scenario = consortium

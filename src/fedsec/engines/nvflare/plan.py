@@ -39,20 +39,25 @@ MAX_SITES = 255  # Shamir indices of the secure sum
 
 
 def check_shares_protected(budget: SampleDpConfig, protection: ProtectionSettings | None) -> None:
-    """Distributed DP-SGD in a deployment: the sum must be hidden (one update carries a share
-    of the noise) and the rate named (every site pins the same one in its own config)."""
+    """Distributed DP-SGD in a deployment: the sum hidden by secure aggregation (one update
+    carries a share of the noise; not HE, see :data:`NOISE_SHARES_NEED_SECAGG`) and the rate
+    named (every site pins the same one in its own config)."""
     if budget.sample_rate is None:
         raise ValueError(
             "privacy.sample_dp.noise_shares in a deployment needs privacy.sample_dp.sample_rate: "
             "the federation-wide rate every site pins in its own [privacy] section"
         )
-    if protection is None or not (
-        protection.secure_aggregation or protection.homomorphic_encryption
-    ):
-        raise ValueError(
-            "privacy.sample_dp.noise_shares needs secure aggregation or homomorphic encryption: "
-            "one update carries only a share of the noise"
-        )
+    if protection is None or not protection.secure_aggregation:
+        raise ValueError(NOISE_SHARES_NEED_SECAGG)
+
+
+#: Why noise shares travel only under secure aggregation (the plan's and the site's refusal).
+NOISE_SHARES_NEED_SECAGG = (
+    "privacy.sample_dp.noise_shares needs secure aggregation: one update carries only a share "
+    "of the noise, and only secure aggregation's threshold keeps a single update hidden (under "
+    "homomorphic encryption the coordinator names the ciphertexts a site decrypts, and can "
+    "have one site's update decrypted alone)"
+)
 
 
 class PlanRefused(FedsecError, ValueError):

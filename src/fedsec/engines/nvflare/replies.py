@@ -188,6 +188,29 @@ class EvaluateReply:
         )
 
 
+#: The exact counts a site's evaluation metrics hold (held-out rows, sessions, a logs job's
+#: confusion counts): what a site requiring secure aggregation keeps to itself.
+COUNTS = frozenset(
+    {"rows", "unseen_rows", "sessions", "normal", "abnormal", "tp", "fp", "tn", "fn"}
+)
+
+
+def without_counts(metrics: dict[str, Any]) -> dict[str, Any]:
+    """``metrics`` (a site's ``validation`` or ``test`` section) without its exact counts, at
+    every depth: the coordinator uses none of them, and under secure aggregation it is told no
+    site's row count (docs/deployment.md, "Who can see and do what")."""
+    return {
+        key: without_counts(value) if isinstance(value, dict) else value
+        for key, value in metrics.items()
+        if key not in COUNTS
+    }
+
+
+def withhold_counts(reply: dict[str, Any]) -> dict[str, Any]:
+    """An evaluation reply (:class:`EvaluateReply` on the wire) without exact counts."""
+    return reply | {part: without_counts(reply[part]) for part in ("validation", "test")}
+
+
 @dataclass(frozen=True)
 class BoostReply:
     """``fedsec_boost``: the booster (XGBoost UBJSON) the site ended the boosting with."""

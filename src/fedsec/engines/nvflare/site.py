@@ -32,7 +32,13 @@ from fedsec.engines.nvflare.ledger_file import LedgerFile
 from fedsec.engines.nvflare.messages import EvaluateTask, SumsTask, TrainTask
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
 from fedsec.engines.nvflare.registry import LOADERS, SITE_MODELS
-from fedsec.engines.nvflare.replies import EvaluateReply, SumsReply, TrainReply, gate_verdict
+from fedsec.engines.nvflare.replies import (
+    EvaluateReply,
+    SumsReply,
+    TrainReply,
+    gate_verdict,
+    withhold_counts,
+)
 from fedsec.engines.nvflare.setups import Setup, TreeSetup
 from fedsec.engines.nvflare.site_config import SiteConfig
 from fedsec.engines.nvflare.site_he import HeSession
@@ -144,7 +150,10 @@ class Site:
             raise PlanRefused(f"unknown task {task!r}")
         if use not in self.config.allowed_tasks:
             raise PlanRefused(f"site {self.name} does not allow {use} tasks ({task})")
-        return self.handlers()[task](data)
+        reply = self.handlers()[task](data)
+        if task == "fedsec_evaluate" and self.config.require_secure_aggregation:
+            return withhold_counts(reply)  # no held-out row counts where sums are secure
+        return reply
 
     # -- data -------------------------------------------------------------------------------
 

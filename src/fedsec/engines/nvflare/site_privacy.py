@@ -11,13 +11,15 @@ took in this job (its own ledger, not the plan's arithmetic), would spend more t
 Distributed DP-SGD (``privacy.sample_dp.noise_shares``) has a site add only a share of its
 noise: a hostile coordinator asking for shares would cut a site's noise by ``sqrt(m)``. A site
 adds a share only when its own ``noise_shares`` and ``sample_rate`` (agreed by the consortium)
-equal the plan's, and under secure aggregation it reveals nothing for a sum of fewer than ``m``.
+equal the plan's, and only under secure aggregation, where it reveals nothing for a sum of fewer
+than ``m``. Never under homomorphic encryption: there the coordinator names the ciphertexts a
+site decrypts, and can have one site's update (with a share of its noise) decrypted alone.
 
 ```toml
 [privacy]            # optional; without it the plan decides, as before
 max_epsilon = 1.0    # refuse training without DP-SGD, or beyond epsilon 1 over this job
 max_delta = 1e-5
-noise_shares = 5     # distributed DP-SGD: add 1/sqrt(5) of the noise, in sums of >= 5 only
+noise_shares = 5     # distributed DP-SGD: 1/sqrt(5) of the noise, in secure sums of >= 5 only
 sample_rate = 0.04   # ... at this federation-wide Poisson rate
 statistics_rosters = "same"  # default: one data set's statistics summed over one set of sites
 ```
@@ -38,7 +40,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fedsec.engines.nvflare.ledger_file import LedgerFile, Steps
-from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
+from fedsec.engines.nvflare.plan import NOISE_SHARES_NEED_SECAGG, PlanRefused, SitePlan
 from fedsec.fl import recipe
 from fedsec.fl.config import SampleDpConfig
 from fedsec.fl.privacy import dp
@@ -162,10 +164,17 @@ class PrivacyLedger:
             )
 
     def check_shares(self, plan: SitePlan) -> None:
-        """A share of the noise only as this site's own config says (number and rate)."""
+        """A share of the noise only as this site's own config says (number and rate), and
+        only into a secure sum: never under homomorphic encryption, whose decryption the
+        coordinator directs (whatever a plan's own validation let through)."""
         budget = plan.sample_dp
         if not budget.distributed:
             return
+        protection = plan.protection
+        if protection is None or not protection.secure_aggregation:
+            raise PlanRefused(
+                f"training plan refused at site {self.site}: {NOISE_SHARES_NEED_SECAGG}"
+            )
         own = (self.config.noise_shares, self.config.sample_rate)
         if own != (budget.noise_shares, budget.sample_rate):
             raise PlanRefused(
