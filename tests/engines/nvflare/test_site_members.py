@@ -12,7 +12,7 @@ import pytest
 from fedsec.core import seeding
 from fedsec.engines.nvflare import wire
 from fedsec.engines.nvflare.coordinator import Coordinator
-from fedsec.engines.nvflare.identity import KitIdentity
+from fedsec.engines.nvflare.identity import KitIdentity, site_role_refusal
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.poc import org_of
 from fedsec.engines.nvflare.records import Refusal
@@ -200,3 +200,18 @@ def test_an_honest_consortium_with_members_and_provisioned_kits_runs(secure, kit
     assert relay.refusals == [] and result.error is None
     assert [sorted(r.contributed) for r in result.history] == [sorted(names)] * scenario.rounds
     assert result.params is not None and all(np.isfinite(v).all() for v in result.params)
+
+
+def test_only_a_provisioned_site_certificate_is_a_sites(kits):
+    """What NVFlare 2.9 writes: no role for a site, its role for each admin; the root CA's own
+    certificate is a CA's."""
+    from cryptography import x509
+
+    def certificate(name: str) -> x509.Certificate:
+        return x509.load_pem_x509_certificate(kits[name].certificate)
+
+    assert site_role_refusal(certificate("plant")) is None
+    assert site_role_refusal(certificate(ROGUES[0])) is None
+    assert "(role project_admin)" in str(site_role_refusal(certificate(PROJECT_ADMINS[0])))
+    assert "(role org_admin)" in str(site_role_refusal(certificate(ORG_ADMINS[0])))
+    assert "certificate authority's" in str(site_role_refusal(kits["plant"].root))
