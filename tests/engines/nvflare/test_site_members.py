@@ -12,7 +12,7 @@ import pytest
 from fedsec.core import seeding
 from fedsec.engines.nvflare import wire
 from fedsec.engines.nvflare.coordinator import Coordinator
-from fedsec.engines.nvflare.identity import KitIdentity, site_role_refusal
+from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.poc import org_of
 from fedsec.engines.nvflare.records import Refusal
@@ -206,6 +206,8 @@ def test_only_a_provisioned_site_certificate_is_a_sites(kits):
     """What NVFlare 2.9 writes: no role for a site, its role for each admin; the root CA's own
     certificate is a CA's."""
     from cryptography import x509
+
+    from fedsec.engines.nvflare.identity import site_role_refusal  # new with the role check
 
     def certificate(name: str) -> x509.Certificate:
         return x509.load_pem_x509_certificate(kits[name].certificate)
