@@ -6,7 +6,12 @@ therefore signs ``(job, round, sender, public keys, seed commitment, confirmatio
 to withstand, digest of the request its vector answers)`` with the private key of its startup
 kit (RSA-PSS, SHA-256), and every site checks each peer's certificate against the project's
 root CA (the one its mutual TLS trusts), its common name against the claimed sender, and the
-signature. The coordinator's own identity may not take part.
+signature. The coordinator's own identity may not take part, nor may any certificate that is
+not a site's: NVFlare (2.9) signs admin certificates with the same root CA and writes their
+role (``project_admin``, ``org_admin``, ``lead``, ``member``) in the subject's
+``unstructuredName``, which site certificates do not carry (a site's subject is its name and
+organization only). Which site names may take part at all is the site's own
+``[secure_aggregation] members`` (:mod:`~fedsec.engines.nvflare.site_secagg`).
 """
 
 from __future__ import annotations
@@ -100,12 +105,28 @@ class KitIdentity:
         names = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
         if names != [advert.sender] or advert.sender == self.coordinator:
             raise PlanRefused(f"{who} refused: certificate names {names}")
+        if why := site_role_refusal(cert):
+            raise PlanRefused(f"{who} refused: {why}")
         try:
             cert.public_key().verify(  # type: ignore[union-attr, call-arg]
                 endorsement["signature"], advert_message(job, round_, advert), PSS, hashes.SHA256()
             )
         except (InvalidSignature, TypeError, ValueError) as error:
             raise PlanRefused(f"{who} refused: signature does not match its keys") from error
+
+
+def site_role_refusal(cert: x509.Certificate) -> str | None:
+    """Why ``cert`` is not a site certificate of an NVFlare project (None: it is one). NVFlare
+    writes a participant's role in ``unstructuredName`` for admins only; a certificate of the
+    root CA itself (a CA) is no site's either."""
+    roles = [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.UNSTRUCTURED_NAME)]
+    if roles:
+        return f"its certificate is an admin's (role {', '.join(roles)}), not a site's"
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return None
+    return "its certificate is a certificate authority's, not a site's" if constraints.ca else None
 
 
 def kit_signer(kit: Path) -> CertificateSigner:

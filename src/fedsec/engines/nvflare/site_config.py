@@ -17,8 +17,9 @@ enabled = true
 max_drop = 0.05                     # refuse only a fall surely (99%) beyond 0.05
 action = "refuse"
 [secure_aggregation]                # what this site requires of a secure sum (optional)
-min_contributors = 3                # never let a sum of fewer organizations be unmasked
+min_contributors = 3                # never let a sum of fewer sites be unmasked
 colluding_sites = 1                 # withstand the coordinator plus this many colluding sites
+members = ["org1", "org2", "org3"]  # the consortium's sites: no other party enters a sum
 [privacy]                           # this site's own record-level DP floor (optional)
 max_epsilon = 1.0                   # train only with DP-SGD, never beyond ε = 1 over a job
 lifetime_epsilon = 4.0              # ... nor beyond ε = 4 over every job (its ledger file)
@@ -125,13 +126,15 @@ class SecureAggregationConfig(Section):
     Its Shamir threshold is ``max(2, floor((n + K) / 2) + 1, K + 1)`` for ``n`` sites on the
     round's roster and ``K`` the largest ``colluding_sites`` any of them asks for; a plan may
     raise it, never lower it. It masks, confirms and reveals only for at least
-    ``max(threshold, min_contributors)`` contributors."""
+    ``max(threshold, min_contributors)`` contributors. Every other party must be a site
+    certificate of the project (never an admin's) and, with ``members`` set, one of the listed
+    sites. Contributors are counted per site, not per organization (docs/deployment.md)."""
 
     min_contributors: int | None = Field(
         default=None,
         ge=2,
         le=255,
-        description="fewest organizations in a sum it takes part in (default: its threshold)",
+        description="fewest sites in a sum it takes part in (default: its threshold)",
     )
     colluding_sites: int = Field(
         default=0,
@@ -139,6 +142,18 @@ class SecureAggregationConfig(Section):
         le=127,
         description="sites colluding with the coordinator the round must withstand",
     )
+    members: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="the consortium's sites, the only parties a sum may count (unset: any "
+        "site certificate of the project)",
+    )
+
+    @model_validator(mode="after")
+    def _distinct_members(self) -> SecureAggregationConfig:
+        if self.members is not None and len(set(self.members)) != len(self.members):
+            raise ValueError("members: a site is listed twice")
+        return self
 
 
 class SiteTreesConfig(Section):
@@ -187,6 +202,13 @@ class SiteConfig(Section):
     def _some_data(self) -> SiteConfig:
         if not self.sources and self.logs is None:
             raise ValueError("sources: a site holds flow files ([[sources]]) or logs ([logs])")
+        return self
+
+    @model_validator(mode="after")
+    def _member_itself(self) -> SiteConfig:
+        members = self.secure_aggregation.members
+        if members is not None and self.name not in members:
+            raise ValueError(f"secure_aggregation.members: must list this site ({self.name})")
         return self
 
 
@@ -326,7 +348,7 @@ def config_from_scenario(
         trees=SiteTreesConfig(reveal_histograms=scenario.model.kind == "xgboost"),
         # a grouped job's sums are of at least its group size: each site holds itself to it
         secure_aggregation=SecureAggregationConfig(
-            min_contributors=scenario.privacy.secagg_group_size
+            min_contributors=scenario.privacy.secagg_group_size, members=scenario.org_names()
         ),
     )
 
@@ -367,4 +389,5 @@ def _logs_site_config(
         seed=scenario.seed,
         split=scenario.split,
         require_secure_aggregation=secure,
+        secure_aggregation=SecureAggregationConfig(members=scenario.org_names()),
     )

@@ -32,6 +32,11 @@ def weak_settings(config: SiteConfig) -> list[str]:
             "[model_check] is off: a global model built to read this site's rows out of the "
             "summed update is trained on (docs/privacy.md)"
         )
+    if config.secure_aggregation.members is None:
+        notes.append(
+            "[secure_aggregation] members is unset: any site certificate the project's root CA "
+            "signs counts in this site's secure sums; list the consortium's sites"
+        )
     if config.logs is not None and weak_hash_key(config.logs.hash_key):
         notes.append(public_key_note(config.logs))
     return notes

@@ -7,6 +7,10 @@ advertisement. Every request is checked against what the site already did and ag
 mismatch ends the site's part in that sum with a :class:`PlanRefused` naming the phase and the
 reason (the executor logs it; the coordinator records it). A site sends at most one masked
 vector per round of a job: two differently masked copies of one update could be subtracted.
+Every other party on a roster must be a site certificate of the project
+(:meth:`~fedsec.engines.nvflare.identity.KitIdentity.check`) and, if the site's config lists
+``members``, one of them: a party the coordinator made up never counts toward
+``min_contributors``, the Shamir threshold or ``colluding_sites``.
 """
 
 from __future__ import annotations
@@ -119,8 +123,16 @@ class SiteSecAgg:
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
             raise PlanRefused("roster: expected a list of endorsed advertisements")
         adverts = [wire.advert_from_wire(e.get("advertisement")) for e in entries]
+        members = self.config.members
         for advert, entry in zip(adverts, entries, strict=True):
-            if self.keys is not None and advert.sender != self.name:
+            if advert.sender == self.name:
+                continue
+            if members is not None and advert.sender not in members:
+                raise PlanRefused(
+                    f"roster: party {advert.sender!r} refused: not a member of this consortium "
+                    f"([secure_aggregation] members: {', '.join(members)})"
+                )
+            if self.keys is not None:
                 self.keys.check(self.job, state.client.round, advert, entry.get("endorsement"))
         roster = {a.sender: a for a in adverts}
         if len(roster) != len(adverts):
