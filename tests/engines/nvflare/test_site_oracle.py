@@ -143,3 +143,27 @@ def test_the_final_model_is_judged_at_the_sites_own_round_and_redacted(consortiu
     gate = reply["gate"]
     assert gate["score"] is None and gate["reference"] is None and gate["fall_bound"] is None
     assert gate["reason"] == "refused by the site's acceptance gate"
+
+
+def test_a_boosted_trees_model_is_judged_after_the_rounds_the_site_boosted(consortium, tmp_path):
+    """The tree evaluation judged at the plan's rounds + 1 too: rounds=1 put the booster
+    inside the warm-up of a gate with warmup_rounds 2."""
+    pytest.importorskip("xgboost", reason="the trees extra is not installed")
+    from fedsec.engines.loopback_tls import make_loopback_tls
+    from tests.engines.nvflare.test_trees_job import run_job, sites_of
+
+    data, scenario = consortium
+    model = scenario.model.model_validate(scenario.model.model_dump() | {"kind": "xgboost"})
+    trees = data, scenario.model_copy(update={"model": model})
+    tls = make_loopback_tls(tmp_path)
+    config = config_from_scenario(scenario, "plant", data, False)
+    gate = config.gate.model_copy(update={"enabled": True, "warmup_rounds": 2})
+    sites = sites_of(trees, tls, **{name: {"gate": gate} for name in scenario.org_names()})
+    _, transport = run_job(trees, tls, sites)
+    (request,) = [d for d in transport.sent if "target_fpr" in d]
+    name = next(iter(sites))
+    sites[name].evaluated = False  # as if the job's evaluation had not been answered
+    claimed = request["plan"] | {"round": 1, "rounds": 1}  # "the job had one round"
+    sites[name].handle("fedsec_evaluate", request | {"plan": claimed})
+    assert scenario.rounds + 1 > gate.warmup_rounds  # judged, not a warm-up round
+    assert sites[name].gate.history[-1][0] == scenario.rounds + 1
