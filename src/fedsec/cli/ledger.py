@@ -2,10 +2,12 @@
 
 A site's ``local/fedsec_privacy_ledger.json`` keeps every DP-SGD step it took over all jobs
 (``[privacy] lifetime_epsilon`` bounds their composed epsilon) and, per digest of its data, the
-sites its secure statistics were summed over (``[privacy] statistics_rosters``). Its operator
-reads it here, and removes the entries of a site that left the consortium for good (otherwise
-the statistics of the others' unchanged data are refused until the data change). Registered
-on the main app by :mod:`fedsec.cli.main`.
+sites its secure statistics were summed over (``[privacy] statistics_rosters``), and each global
+model its ``[model_check]`` refused (beyond ``[model_check] max_refusals`` the site takes part
+in no job). Its operator reads it here, removes the entries of a site that left the consortium
+for good (otherwise the statistics of the others' unchanged data are refused until the data
+change), and resets the model-check refusals once reviewed. Registered on the main app by
+:mod:`fedsec.cli.main`.
 """
 
 from __future__ import annotations
@@ -40,21 +42,33 @@ def ledger_command(
             help="Remove every statistics entry summed with this site (one gone for good).",
         ),
     ] = None,
+    reset_model_check: Annotated[
+        bool,
+        typer.Option(
+            "--reset-model-check",
+            help="Forget the global models [model_check] refused (reviewed: the site takes "
+            "part in jobs again).",
+        ),
+    ] = False,
     accountant: Annotated[
         Literal["rdp", "prv"], typer.Option(help="Accountant composing the recorded steps.")
     ] = "rdp",
 ) -> None:
-    """Show the epsilon a site spent over every job and the sites each of its data sets'
-    statistics were summed over; --forget-site removes a departed site's entries."""
+    """Show the epsilon a site spent over every job, the sites each of its data sets'
+    statistics were summed over and the models its [model_check] refused; --forget-site
+    removes a departed site's entries, --reset-model-check the refusals."""
     from fedsec.engines.nvflare.ledger_file import LEDGER_FILE, LedgerFile
 
     path = local / LEDGER_FILE if local.is_dir() else local
     if not path.is_file():
         raise ConfigError(
             f"{path}: no privacy ledger here (a site writes local/{LEDGER_FILE} when it first "
-            "trains with DP-SGD or sums secure statistics)"
+            "trains with DP-SGD, sums secure statistics or refuses a global model)"
         )
     file = LedgerFile(path, job="ledger")
+    if reset_model_check:
+        _reset(file)
+        return
     if forget_site is not None:
         _forget(file, forget_site)
         return
@@ -76,6 +90,18 @@ def _forget(file: LedgerFile, site: str) -> None:
         escape(
             f"{len(gone)} statistics entr{'y' if len(gone) == 1 else 'ies'} removed from "
             f"{file.path}: the next secure statistics sum of those data pins a new set of sites"
+        )
+    )
+
+
+def _reset(file: LedgerFile) -> None:
+    gone = file.reset_model_check()
+    for refusal in gone:
+        console.print(escape(f"forgot the refusal at {refusal['at']} in job {refusal['job']}"))
+    console.print(
+        escape(
+            f"{len(gone)} model-check refusal(s) removed from {file.path}: the site takes part "
+            "in jobs again from its next task"
         )
     )
 
@@ -105,6 +131,13 @@ def _show(file: LedgerFile, accountant: str, budget: tuple[float, float | None])
     if lifetime is not None:
         line += f"; lifetime_epsilon {lifetime:g}, {max(lifetime - epsilon, 0.0):.4g} left"
     console.print(escape(line), highlight=False)
+    refusals = ledger.model_check
+    line = f"model check: {len(refusals)} global model(s) refused"
+    if refusals:
+        line += f", last at {refusals[-1]['at']} (--reset-model-check once reviewed)"
+    console.print(escape(line), highlight=False)
+    for refusal in refusals:
+        console.print(escape(f"  {refusal['at']} in job {refusal['job']}"), highlight=False)
     console.print(f"statistics: {len(ledger.statistics)} data set(s)", highlight=False)
     for data, names in ledger.statistics.items():
         console.print(escape(f"  {_short(data)} summed over {', '.join(names)}"))

@@ -122,7 +122,7 @@ def rows_read(sites, trap) -> tuple[int, dict[str, str]]:
 def fresh_job(sites, identities):  # noqa: F811
     for name, site in sites.items():
         site.secure = SiteSecAgg(name, site.config.secure_aggregation, identities[name], JOB)
-        site.last_round, site.evaluated = 0, False
+        site.last_round, site.evaluated, site.distrusted = 0, False, False
 
 
 def test_a_crafted_model_reads_rows_out_of_the_secure_sum_unless_the_sites_check_it(
@@ -216,6 +216,7 @@ def test_trap_weights_that_fire_for_a_few_rows_each_are_refused(consortium):
     assert "units of gated layer 1 fire for 1 to 9 of this site's" in refused.value.detail
     assert "units" not in str(refused.value)  # the coordinator hears no count of the rows
     assert site.last_round == 1  # the round is used up: no second question in it
+    site.distrusted = False  # (the round's own refusal, apart from the job's)
     for resent in (crafted, request):
         with pytest.raises(PlanRefused, match="already answered round 1 of this job"):
             site.handle("fedsec_train", resent)

@@ -10,10 +10,16 @@ statistics over other sets of sites in each job and subtract. The file keeps
   the coordinator, which could otherwise reuse one and have a new job overwrite an old one's
   steps;
 * ``"statistics"``: ``{"<digest of the site's data>": [contributors]}``, the sites each secure
-  statistics sum of those data was unmasked over (:mod:`~fedsec.engines.nvflare.site_rosters`).
+  statistics sum of those data was unmasked over (:mod:`~fedsec.engines.nvflare.site_rosters`);
+* ``"model_check"``: ``[{"job": "<job id>@<random>", "at": "<UTC time>"}, ...]``, each global
+  model the site's ``[model_check]`` refused (at most one a job: the site answers nothing more
+  of that job). Each refusal told the coordinator one bit that depends on the site's training
+  rows, so beyond ``[model_check] max_refusals`` of them the site takes part in no job until
+  its operator has looked and reset the count (``fedsec federation ledger``). Files written
+  before this section existed read as holding none.
 
 The file is rewritten atomically, under an exclusive lock (jobs of one site may run at once);
-a file that cannot be read stops DP training and secure statistics (fail closed), naming it.
+a file that cannot be read stops the site taking part in jobs (fail closed), naming it.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import math
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +50,15 @@ class Ledger:
 
     jobs: dict[str, list[Steps]] = field(default_factory=dict)
     statistics: dict[str, list[str]] = field(default_factory=dict)
+    model_check: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         jobs = {job: [list(step) for step in steps] for job, steps in self.jobs.items()}
-        return {"jobs": jobs} | ({"statistics": self.statistics} if self.statistics else {})
+        return (
+            {"jobs": jobs}
+            | ({"statistics": self.statistics} if self.statistics else {})
+            | ({"model_check": self.model_check} if self.model_check else {})
+        )
 
 
 class LedgerFile:
@@ -101,6 +113,32 @@ class LedgerFile:
                 self._write(ledger)
             return gone
 
+    def refused_model(self) -> int:
+        """Record that this job's global model was refused by the site's ``[model_check]``;
+        the refusals recorded over every job, this one included."""
+        with self._locked():
+            ledger = self._read()
+            at = datetime.now(UTC).isoformat(timespec="seconds")
+            ledger.model_check.append({"job": self.job, "at": at})
+            self._write(ledger)
+            return len(ledger.model_check)
+
+    def model_refusals(self) -> int:
+        """How many global models ``[model_check]`` refused, over every job recorded."""
+        if not self.path.exists():  # asked before every task: no lock file for a site without
+            return 0
+        with self._locked():
+            return len(self._read().model_check)
+
+    def reset_model_check(self) -> list[dict[str, str]]:
+        """Forget the recorded model-check refusals (its operator reviewed them); those."""
+        with self._locked():
+            ledger = self._read()
+            gone, ledger.model_check = ledger.model_check, []
+            if gone:
+                self._write(ledger)
+            return gone
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         lock = self.path.with_name(f".{self.path.name}.lock")
@@ -120,12 +158,13 @@ class LedgerFile:
         try:
             data = json.loads(self.path.read_text())
             jobs = {str(job): [_step(s) for s in steps] for job, steps in data["jobs"].items()}
-            return Ledger(jobs, _rosters(data.get("statistics", {})))
+            refusals = _refusals(data.get("model_check", []))
+            return Ledger(jobs, _rosters(data.get("statistics", {})), refusals)
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
             raise PlanRefused(
-                f"{self.path}: not a privacy ledger fedsec can read ({error}); this site trains "
-                "with DP-SGD and sends secure statistics no more until it is repaired or removed "
-                "by its operator"
+                f"{self.path}: not a privacy ledger fedsec can read ({error}); this site takes "
+                "part in no job (trains and sends secure statistics no more) until it is "
+                "repaired or removed by its operator"
             ) from None
 
 
@@ -153,3 +192,14 @@ def _rosters(value: Any) -> dict[str, list[str]]:
             raise ValueError(f"statistics {data!r}: {names!r} is not a list of site names")
         rosters[str(data)] = names
     return rosters
+
+
+def _refusals(value: Any) -> list[dict[str, str]]:
+    if not isinstance(value, list) or not all(
+        isinstance(entry, dict)
+        and set(entry) == {"job", "at"}
+        and all(isinstance(v, str) for v in entry.values())
+        for entry in value
+    ):
+        raise ValueError(f"model_check {value!r} is not a list of {{job, at}} entries")
+    return list(value)

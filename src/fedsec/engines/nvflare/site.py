@@ -107,6 +107,7 @@ class Site:
         self.dp_steps = 0
         self.last_round = 0  # the last round of this job trained here, or judged and refused
         self.evaluated = False  # a job's one evaluation answered
+        self.distrusted = False  # its [model_check] refused a model: no further task answered
         file = LedgerFile(ledger, job) if ledger is not None else None
         self.ledger = PrivacyLedger(config.privacy, self.name, file)
         self.rosters = StatisticsRosters(config, self.base, file)
@@ -150,6 +151,7 @@ class Site:
             raise PlanRefused(f"unknown task {task!r}")
         if use not in self.config.allowed_tasks:
             raise PlanRefused(f"site {self.name} does not allow {use} tasks ({task})")
+        checks.check_trusted(self)
         reply = self.handlers()[task](data)
         if task == "fedsec_evaluate" and self.config.require_secure_aggregation:
             return withhold_counts(reply)  # no held-out row counts where sums are secure
@@ -202,6 +204,10 @@ class Site:
         protection = plan.protection
         checks.check_protection(self, plan, ready, request.control is not None)
         self.check_round(plan.round)
+        # every refusal that does not depend on the site's rows before the ones that do
+        self.ledger.admit(plan, ready.own_rows)
+        protecting = None if protection is None else protection.to_plan()
+        reporters = None if protecting is None else self.noise_reporters(protecting, plan.sampled)
         checks.check_global_model(self, ready, params, partial(self.answered, plan.round))
         told = self.tells_numbers(plan)
         verdict = self.judge(plan.round, ready, params)
@@ -211,7 +217,6 @@ class Site:
             return TrainReply(gate=gate, refused=gate["reason"]).to_wire()
         training = plan.to_training_plan(self.name, ready.own_rows)
         training = model.objective(training, ready, self.name, plan)
-        self.ledger.admit(plan, ready.own_rows)
         self.noise = plan.noise(ready.own_rows)  # what the accountant charges (all shares)
         task = SiteTask(plan.prox_mu, self.server_control(request.control, params))
         result, self.control = run_task(
@@ -224,20 +229,13 @@ class Site:
         self.ledger.record(plan, ready.own_rows, done)
         loss = float(update.metrics["loss"]) if told else None
         reply = TrainReply(loss=loss, gate=gate_verdict(verdict, told))
-        if protection is None:
+        if protection is None or protecting is None:
             return replace(
                 reply,
                 params=wire.params_to_wire(update.params),
                 num_samples=ready.own_rows,
                 extra=None if extra is None else wire.params_to_wire(extra),
             ).to_wire()
-        protecting = protection.to_plan()
-        if extra is not None and protecting.client_dp:
-            raise PlanRefused(
-                "training plan refused: client-level DP cannot protect the control-variate "
-                "change this strategy sends"
-            )
-        reporters = self.noise_reporters(protecting, plan.sampled)
         vector, _ = payload(
             params,
             update,
@@ -342,12 +340,14 @@ class Site:
         org = self.data(ready.setup.view)
         scored = SITE_MODELS[ready.setup.task].evaluate(org, ready, params, request.target_fpr)
         self.evaluated = True
-        verdict = self.judge(plan.rounds + 1, ready, params)
+        # the round after the last this site trained or judged: a plan's "rounds" (the
+        # coordinator's) put a final model inside the gate's warm-up, never judged
+        verdict = self.judge(self.last_round + 1, ready, params)
         return EvaluateReply(
             scored["validation"],
             scored["test"],
             verdict is None or verdict.accepted,
-            gate_verdict(verdict),
+            gate_verdict(verdict, self.tells_numbers(plan)),
             self.ledger.spent(
                 plan.sample_dp,
                 recipe.sample_dp_spent(

@@ -36,10 +36,11 @@ def within_limits(limits: SiteLimits, plan: SitePlan) -> SitePlan:
 
 
 def check_protection(site: Site, plan: SitePlan, ready: Prepared, has_control: bool) -> None:
-    """Refuse, before the gate judges or DP is admitted, a plan the site's rows or settings
-    cannot train under: DP-SGD on edge copies of rows or with SCAFFOLD's or FedProx's terms
-    (their accounting does not hold), or in clear where the site requires secure
-    aggregation."""
+    """Refuse, before the model check or the gate looks at the site's rows, a plan the site's
+    rows or settings cannot train under: DP-SGD on edge copies of rows or with SCAFFOLD's or
+    FedProx's terms (their accounting does not hold), client-level DP with a control variate,
+    a detector at a site whose gate judges classifiers only, or in clear where the site
+    requires secure aggregation."""
     if plan.sample_dp.enabled and ready.rows is not None:
         raise PlanRefused(
             f"site {site.name} trains on edge copies of its rows ([range_guard]): not with "
@@ -51,6 +52,16 @@ def check_protection(site: Site, plan: SitePlan, ready: Prepared, has_control: b
             "control variate or FedProx's proximal term"
         )
     protection = plan.protection
+    if has_control and protection is not None and protection.to_plan().client_dp:
+        raise PlanRefused(
+            "training plan refused: client-level DP cannot protect the control-variate "
+            "change this strategy sends"
+        )
+    if site.config.gate.enabled and ready.setup.task != "classification":
+        raise PlanRefused(
+            "this site's acceptance gate judges classifiers, not a one-class detector: it "
+            "takes part in anomaly jobs only with [gate] disabled"
+        )
     secure = protection is not None and protection.secure_aggregation
     if site.config.require_secure_aggregation and not secure:
         raise PlanRefused(f"site {site.name} only sends updates under secure aggregation")
@@ -61,8 +72,10 @@ def check_protection(site: Site, plan: SitePlan, ready: Prepared, has_control: b
 class ModelRefused(PlanRefused):
     """A global model refused by the site's ``[model_check]``. The coordinator is told that
     much and no more: the counts (``detail``, which name how the site's rows fall) stay in the
-    site's own log, and the request's round or sums are used up, so that refusals are no
-    question a coordinator can ask again and again."""
+    site's own log. Whether a model is refused depends on the site's training rows (a unit
+    firing for 1 to 9 of them can be aimed at one candidate record), so the refusal is one
+    bit about them: the site answers nothing more of the job after one
+    (:func:`check_trusted`), and its ledger file counts them over every job."""
 
     def __init__(self, site: str, detail: str) -> None:
         super().__init__(
@@ -77,9 +90,35 @@ def check_global_model(
 ) -> None:
     """Refuse a global model whose units look built to single out the site's training rows
     (:mod:`fedsec.fl.privacy.model_check`, the site's ``[model_check]``); ``use_up`` marks
-    the request's round or sums as answered first."""
+    the request's round or sums as answered first. Callers check every refusal that does not
+    depend on the site's rows first: a plan the site refuses anyway learns nothing here.
+    A refusal marks the coordinator hostile: no further task of the job is answered, and the
+    refusal is recorded in the site's ledger file (``max_refusals`` over every job)."""
     set_params(ready.network, params)
     why = check_model(ready.network, ready.x, site.config.model_check)
     if why is not None:
         use_up()
+        site.distrusted = True
+        if site.ledger.file is not None:
+            site.ledger.file.refused_model()
         raise ModelRefused(site.name, why)
+
+
+def check_trusted(site: Site) -> None:
+    """Refuse every task of a job in which the site's ``[model_check]`` refused a model (a
+    coordinator that sent one is hostile, and each refusal told it a bit about the site's
+    rows), and every task of any job once its ledger file holds ``max_refusals`` of them,
+    until its operator resets the count (``fedsec federation ledger --reset-model-check``)."""
+    if site.distrusted:
+        raise PlanRefused(
+            f"site {site.name} answers no further task of this job: its [model_check] refused "
+            "a global model of it as built to read out records"
+        )
+    file, limit = site.ledger.file, site.config.model_check.max_refusals
+    count = file.model_refusals() if file is not None else 0
+    if count >= limit:
+        raise PlanRefused(
+            f"site {site.name} takes part in no job: its [model_check] refused {count} global "
+            f"models (max_refusals {limit}) until its operator reviews them "
+            "(fedsec federation ledger --reset-model-check)"
+        )

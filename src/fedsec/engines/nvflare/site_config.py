@@ -27,6 +27,7 @@ statistics_rosters = "same"         # statistics of unchanged data over the same
 [model_check]                       # units built to single out records (on by default)
 max_parallel_units = 16             # refuse more units alike in weights or on its rows
 max_isolating_units = 16            # ... or firing for 1 to isolating_rows (9) own rows
+max_refusals = 3                    # refused models over every job before it stops (ledger)
 [range_guard]                       # edge-case backdoor defence (optional; classifier jobs)
 clip = 2.0                          # train only a model clipping its inputs at ±2 sd, and
 augment = 1.0                       # add as many edge copies of its rows (docs/robustness.md)

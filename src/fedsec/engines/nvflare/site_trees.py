@@ -33,7 +33,7 @@ from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare import site_checks as checks
 from fedsec.engines.nvflare.messages import BoostTask, EvaluateTask
 from fedsec.engines.nvflare.plan import PlanRefused
-from fedsec.engines.nvflare.replies import BoostReply, EvaluateReply
+from fedsec.engines.nvflare.replies import BoostReply, EvaluateReply, gate_verdict
 from fedsec.engines.nvflare.setups import TreeSetup
 from fedsec.engines.nvflare.site_models import held_out_scores, judged_labels, labelled_rows
 from fedsec.engines.xgb_federated import (
@@ -92,6 +92,7 @@ def boost(site: Organization, data: dict[str, Any]) -> dict[str, Any]:
     except FederationError as error:
         raise PlanRefused(f"boosting failed at site {site.name}: {error}") from None
     site.boosted = hashlib.sha256(booster).hexdigest()
+    site.last_round = request.rounds  # the rounds it boosted: its gate judges the round after
     return BoostReply(booster).to_wire()
 
 
@@ -143,9 +144,9 @@ def evaluate(site: Organization, request: EvaluateTask) -> dict[str, Any]:
     verdict = None
     if site.config.gate.enabled:
         labels = judged_labels(model, org, setup.view, request.target_fpr)
-        verdict = site.gate.judge(plan.rounds + 1, org.val.family, labels)
+        verdict = site.gate.judge(site.last_round + 1, org.val.family, labels)
     accepted = verdict is None or verdict.accepted
-    gate = None if verdict is None else verdict.to_json()
+    gate = gate_verdict(verdict, site.tells_numbers(plan))
     return EvaluateReply(scored["validation"], scored["test"], accepted, gate, {}).to_wire()
 
 

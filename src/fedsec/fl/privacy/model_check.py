@@ -43,6 +43,10 @@ class ModelCheckConfig(BaseModel):
     max_parallel_units: int = Field(16, ge=0)
     isolating_rows: int = Field(9, ge=1)
     max_isolating_units: int = Field(16, ge=0)
+    #: Refusals (one a job: the site answers nothing more of a job after one) recorded in the
+    #: site's ledger file over every job, after which it takes part in no job until its
+    #: operator resets the count (``fedsec federation ledger --reset-model-check``).
+    max_refusals: int = Field(3, ge=1)
 
 
 def parallel_units(weight: np.ndarray, cosine: float) -> int:
