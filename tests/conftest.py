@@ -226,8 +226,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 #: Test files reading the same per-worker session build (``small_demo``, ``small_tree_run``,
-#: ``built_once``, the loopback NVFlare federation of tests/engines/nvflare/conftest.py): each
-#: group goes to one worker, which then builds or starts it once.
+#: ``anomaly_bundle``, ``guarded_unsw``, ``built_once``, the loopback NVFlare federation of
+#: tests/engines/nvflare/conftest.py): each group goes to one worker, which then builds or
+#: starts it once.
 SHARED_BUILDS = {
     "tests/engines/nvflare/test_deployment.py": "nvflare-federation",
     "tests/engines/nvflare/test_deployment_dropout.py": "nvflare-federation",
@@ -239,6 +240,10 @@ SHARED_BUILDS = {
     "tests/cli/test_incidents.py": "small-run",
     "tests/detect/test_tree_alerts.py": "small-tree-run",
     "tests/tasks/classification/test_task.py": "small-tree-run",
+    "tests/detect/test_anomaly_alerts.py": "anomaly-bundle",
+    "tests/forensics/test_hunt_anomaly.py": "anomaly-bundle",
+    "tests/fl/robustness/test_range_guard.py": "guarded-unsw",
+    "tests/models/test_family.py": "guarded-unsw",
 }
 
 
