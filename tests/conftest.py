@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,19 @@ def dataset(relative: str) -> Path:
             "(set FEDSEC_TEST_DATA to the datasets folder)"
         )
     return path
+
+
+@functools.cache
+def _unsw_training_frame(path: Path):
+    import pandas as pd
+
+    return pd.read_csv(path, encoding="utf-8-sig")
+
+
+def unsw_training_frame():
+    """UNSW-NB15's published training file as a frame (a copy: callers may change it), read
+    from disk once per test process: several test files sample their rows from it."""
+    return _unsw_training_frame(dataset("unsw-nb15/UNSW_NB15_training-set.csv.gz")).copy()
 
 
 @pytest.fixture(scope="session")
@@ -133,10 +147,7 @@ def guarded_unsw(data_dir):
 @pytest.fixture(scope="session")
 def unsw_sample(tmp_path_factory):
     """600 UNSW-NB15 training rows (seeded sample) as a CSV file, and as a frame."""
-    import pandas as pd
-
-    frame = pd.read_csv(dataset("unsw-nb15/UNSW_NB15_training-set.csv.gz"), encoding="utf-8-sig")
-    frame = frame.sample(600, random_state=1)
+    frame = unsw_training_frame().sample(600, random_state=1)
     path = tmp_path_factory.mktemp("flows") / "flows.csv"
     frame.to_csv(path, index=False)
     return path, frame
@@ -215,8 +226,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 #: Test files reading the same per-worker session build (``small_demo``, ``small_tree_run``,
-#: ``built_once``, the loopback NVFlare federation of tests/engines/nvflare/conftest.py): each
-#: group goes to one worker, which then builds or starts it once.
+#: ``anomaly_bundle``, ``guarded_unsw``, ``built_once``, the loopback NVFlare federation of
+#: tests/engines/nvflare/conftest.py): each group goes to one worker, which then builds or
+#: starts it once.
 SHARED_BUILDS = {
     "tests/engines/nvflare/test_deployment.py": "nvflare-federation",
     "tests/engines/nvflare/test_deployment_dropout.py": "nvflare-federation",
@@ -228,6 +240,10 @@ SHARED_BUILDS = {
     "tests/cli/test_incidents.py": "small-run",
     "tests/detect/test_tree_alerts.py": "small-tree-run",
     "tests/tasks/classification/test_task.py": "small-tree-run",
+    "tests/detect/test_anomaly_alerts.py": "anomaly-bundle",
+    "tests/forensics/test_hunt_anomaly.py": "anomaly-bundle",
+    "tests/fl/robustness/test_range_guard.py": "guarded-unsw",
+    "tests/models/test_family.py": "guarded-unsw",
 }
 
 

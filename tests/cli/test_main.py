@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from fedsec.bundles.keys import load_signer
 from fedsec.cli import app
 from tests.bundles.test_bundle import rewrite, stranger
-from tests.conftest import dataset
+from tests.conftest import unsw_training_frame
 
 runner = CliRunner()
 SMALL = ["--set", "data.max_rows=8000", "--set", "rounds=20", "--set", "evaluation.curve_points=3"]
@@ -116,7 +116,7 @@ def test_piped_simulate_shows_progress_lines(simulated):
 
 
 def _unsw_slice(tmp_path, rows=400, drop=None):
-    frame = pd.read_csv(dataset("unsw-nb15/UNSW_NB15_training-set.csv.gz"), encoding="utf-8-sig")
+    frame = unsw_training_frame()
     frame = frame.sample(rows, random_state=0)
     if drop:
         frame = frame.drop(columns=[drop])
@@ -404,7 +404,7 @@ def test_detect_trusts_a_colleagues_key_when_told(run_dir, tmp_path):
 
 
 def _unlabelled_slices(tmp_path, count=2, rows=150):
-    frame = pd.read_csv(dataset("unsw-nb15/UNSW_NB15_training-set.csv.gz"), encoding="utf-8-sig")
+    frame = unsw_training_frame()
     frame = frame.drop(columns=["attack_cat", "label"]).sample(rows * count, random_state=1)
     paths = []
     for i in range(count):

@@ -6,7 +6,6 @@ import json
 from collections import Counter
 
 import numpy as np
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -17,7 +16,7 @@ from fedsec.data.taxonomy import BENIGN
 from fedsec.detect.alerts import Tally, counted
 from fedsec.experiments.driver import run_experiment
 from fedsec.scenarios.config import load_scenario
-from tests.conftest import dataset
+from tests.conftest import dataset, unsw_training_frame
 
 runner = CliRunner()
 QUICK = ["data.max_rows=8000", "rounds=10", 'evaluation.arms=["federated"]']
@@ -36,7 +35,7 @@ def bundles(tmp_path_factory, data_dir):
 
 @pytest.fixture(scope="module")
 def flows(tmp_path_factory):
-    frame = pd.read_csv(dataset("unsw-nb15/UNSW_NB15_training-set.csv.gz"), encoding="utf-8-sig")
+    frame = unsw_training_frame()
     path = tmp_path_factory.mktemp("flows") / "flows.csv"
     frame.sample(800, random_state=2).to_csv(path, index=False)
     return path

@@ -25,9 +25,16 @@ SHARES = [
 
 
 @pytest.fixture(scope="module")
-def shared_run(data_dir):
+def federation(data_dir):
+    """The organizations' rows, read and split once for both runs of this module (they differ
+    in arms and sampling rate only, not in data)."""
+    return build_federation(load_scenario("unsw-5org-disjoint", [*SMALL, *SHARES]), data_dir)
+
+
+@pytest.fixture(scope="module")
+def shared_run(data_dir, federation):
     scenario = load_scenario("unsw-5org-disjoint", [*SMALL, *SHARES])
-    return run_experiment(scenario, data_dir, federation=build_federation(scenario, data_dir))
+    return run_experiment(scenario, data_dir, federation=federation)
 
 
 def test_every_organization_is_charged_the_pooled_step_it_took_part_in(shared_run):
@@ -78,11 +85,11 @@ def test_shares_are_refused_outside_classification():
         load_scenario("unsw-5org-anomaly", SHARES[:-1])
 
 
-def test_a_named_rate_is_the_federations_and_the_local_arm_keeps_its_own(data_dir):
+def test_a_named_rate_is_the_federations_and_the_local_arm_keeps_its_own(data_dir, federation):
     sets = [*SMALL, *SHARES, "privacy.sample_dp.sample_rate=0.02"]
     sets[3] = "evaluation.arms=['local', 'federated']"
     scenario = load_scenario("unsw-5org-disjoint", sets)
-    run = run_experiment(scenario, data_dir, federation=build_federation(scenario, data_dir))
+    run = run_experiment(scenario, data_dir, federation=federation)
     per_arm = run.metrics["privacy"]["sample_dp"]["per_arm"]
     orgs = run.metrics["federation"]["orgs"]
     assert {spent["sample_rate"] for spent in per_arm["federated"].values()} == {0.02}

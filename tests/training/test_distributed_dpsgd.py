@@ -3,7 +3,6 @@
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -13,7 +12,7 @@ from fedsec.training import dpsgd
 from fedsec.training.local import local_update
 from fedsec.training.params import get_params
 from fedsec.training.plan import TrainingPlan
-from tests.conftest import dataset
+from tests.conftest import unsw_training_frame
 
 NUMERIC = ["dur", "spkts", "dpkts", "sbytes", "dbytes", "rate", "sload", "dload"]
 SIZES = (300, 900, 2400)  # three organizations of unequal size
@@ -22,7 +21,7 @@ SIZES = (300, 900, 2400)  # three organizations of unequal size
 @pytest.fixture(scope="module")
 def unsw_orgs() -> list[tuple[np.ndarray, np.ndarray]]:
     """3,600 real UNSW-NB15 rows (log-scaled numeric columns, family indices), split unevenly."""
-    frame = pd.read_csv(dataset("unsw-nb15/UNSW_NB15_training-set.csv.gz"), encoding="utf-8-sig")
+    frame = unsw_training_frame()
     frame = frame.sample(sum(SIZES), random_state=11)
     x = np.log1p(frame[NUMERIC].clip(lower=0).to_numpy(np.float32))
     x = (x - x.mean(0)) / (x.std(0) + 1e-6)

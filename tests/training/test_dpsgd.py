@@ -4,7 +4,6 @@ from collections import Counter
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -15,7 +14,7 @@ from fedsec.training import dpsgd, ghost
 from fedsec.training.local import local_update
 from fedsec.training.params import get_params
 from fedsec.training.plan import TrainingPlan
-from tests.conftest import dataset
+from tests.conftest import unsw_training_frame
 
 NUMERIC = ["dur", "spkts", "dpkts", "sbytes", "dbytes", "rate", "sload", "dload"]
 
@@ -23,7 +22,7 @@ NUMERIC = ["dur", "spkts", "dpkts", "sbytes", "dbytes", "rate", "sload", "dload"
 @pytest.fixture(scope="module")
 def unsw_slice() -> tuple[np.ndarray, np.ndarray, list[str]]:
     """4,000 real UNSW-NB15 training rows: log-scaled numeric columns and family indices."""
-    frame = pd.read_csv(dataset("unsw-nb15/UNSW_NB15_training-set.csv.gz"), encoding="utf-8-sig")
+    frame = unsw_training_frame()
     frame = frame.sample(4000, random_state=3)
     x = np.log1p(frame[NUMERIC].clip(lower=0).to_numpy(np.float32))
     x = (x - x.mean(0)) / (x.std(0) + 1e-6)

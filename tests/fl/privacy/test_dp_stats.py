@@ -67,6 +67,30 @@ def test_the_total_epsilon_is_the_composition_and_meets_the_target(epsilon, shar
     assert composed_epsilon(z_stats * 0.99, z_train, batch / rows, steps, delta) > epsilon
 
 
+def test_the_calibration_computes_dp_sgds_rdp_once_and_every_epsilon_is_the_references(
+    monkeypatch,
+):
+    """The subsampled Gaussian's RDP (the slow part: seconds per organization at every
+    bisection step) is computed once per DP-SGD setting, and reusing it changes no bit of ε."""
+    from dp_accounting.rdp import rdp_privacy_accountant as accountant
+
+    computed = []
+    original = accountant._compute_rdp_poisson_subsampled_gaussian
+
+    def counted(q, noise_multiplier, orders):
+        computed.append(q)
+        return original(q, noise_multiplier, orders)
+
+    monkeypatch.setattr(accountant, "_compute_rdp_poisson_subsampled_gaussian", counted)
+    rows, batch, steps, delta = 5113, 512, 160, 1e-5  # a setting no other test calibrates
+    z_train = dp.calibrate_sample_dp(training_epsilon(2.0, 0.3), delta, batch / rows, steps)
+    z_stats = calibrate_stats_noise(2.0, delta, z_train, batch / rows, steps)
+    assert computed.count(batch / rows) == 1 and computed.count(1.0) > 10  # bisection steps
+    for z in (z_stats, 2 * z_stats, 0.5):
+        reference = _reference_epsilon(z, z_train, batch / rows, steps, delta)
+        assert composed_epsilon(z, z_train, batch / rows, steps, delta) == reference
+
+
 def test_no_budget_left_for_the_statistics_is_refused():
     z_train = dp.calibrate_sample_dp(1.0, 1e-5, 1024 / 6919, 400)  # spends 0.99
     with pytest.raises(ValueError, match="nothing is left for the statistics"):

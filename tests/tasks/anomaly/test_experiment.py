@@ -12,8 +12,10 @@ from fedsec.tasks.anomaly.report import render
 
 TARGET = 0.05  # large enough that ~2,000 held-out benign rows per org can measure it
 # all rows (reading dominates, training is a fixed number of steps): ~780 benign validation rows
-# per org, so the calibrated quantile itself is tight; few rounds keep it quick
-SHORT = ["rounds=15", f"evaluation.target_fpr={TARGET}"]
+# per org, so the calibrated quantile itself is tight; few rounds keep it quick (measured at 8
+# rounds, as at 15: every arm's ROC-AUC >= 0.776 (0.771), the pooled per-org FPR within 0.0074
+# (0.0074) of the target, each org's within 0.017 (0.018), the global within 0.0062 (0.0062))
+SHORT = ["rounds=8", f"evaluation.target_fpr={TARGET}"]
 
 
 @pytest.fixture(scope="module")

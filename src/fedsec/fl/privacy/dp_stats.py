@@ -21,6 +21,7 @@ taxonomy: every family is a class, its weight from its noisy row count.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from collections import Counter
@@ -77,17 +78,31 @@ def composed_epsilon(
 ) -> float:
     """ε of the statistics release followed by ``steps`` Poisson-sampled DP-SGD steps."""
     import dp_accounting  # accounting only: kept out of scoring's start-up
+
+    accountant = copy.deepcopy(_dp_sgd_accountant(train_noise, sample_rate, steps))
+    if math.isfinite(stats_noise):
+        accountant.compose(dp_accounting.GaussianDpEvent(stats_noise))
+    return float(accountant.get_epsilon(delta))
+
+
+@functools.lru_cache(maxsize=256)
+def _dp_sgd_accountant(train_noise: float, sample_rate: float, steps: int):
+    """The RDP accountant after ``steps`` DP-SGD steps alone (never changed: copied before
+    composing). The subsampled Gaussian's RDP is the slow part of :func:`composed_epsilon` and
+    the same for every statistics noise :func:`calibrate_stats_noise` tries: computed once, not
+    at each of its ~20 bisection steps (measured on a 5-organization run: 45 of its 65 s of
+    calibration, on a loaded machine).
+    RDP adds up per order, so the order of composition changes no bit of ε."""
+    import dp_accounting
     from dp_accounting import rdp
 
     accountant = rdp.RdpAccountant(orders=ALPHAS)
-    if math.isfinite(stats_noise):
-        accountant.compose(dp_accounting.GaussianDpEvent(stats_noise))
     if steps and train_noise > 0:
         step = dp_accounting.PoissonSampledDpEvent(
             sample_rate, dp_accounting.GaussianDpEvent(train_noise)
         )
         accountant.compose(dp_accounting.SelfComposedDpEvent(step, steps))
-    return float(accountant.get_epsilon(delta))
+    return accountant
 
 
 def noisy_histogram(
