@@ -372,13 +372,33 @@ class Recorder(Memory):
         return super().exchange(task, data, targets, timeout)
 
 
+class FirstTrain(Exception):
+    """The coordinator sent its first training task (``task``); nothing was trained yet."""
+
+    def __init__(self, task: dict) -> None:
+        super().__init__("first training task sent")
+        self.task = task
+
+
+class StopAtFirstTrain(Memory):
+    """A coordinator transport that ends the job as it sends its first training task."""
+
+    def exchange(self, task, data, targets, timeout):
+        if task == "fedsec_train":
+            raise FirstTrain(data)
+        return super().exchange(task, data, targets, timeout)
+
+
 def twin_replies(consortium, **privacy):
-    """One training task of a job, answered by two sites with the same config and data."""
-    data, _ = consortium
-    scenario, _, transport = run(consortium, transport=Recorder, **privacy)
+    """A job's first training task, answered by two sites with the same config and data (the
+    job stops there: its rounds would only train the other sites too)."""
+    data, scenario = consortium
+    scenario = scenario.model_copy(update={"privacy": scenario.privacy.model_copy(update=privacy)})
+    with pytest.raises(FirstTrain) as sent:
+        run(consortium, transport=StopAtFirstTrain, **privacy)
     require = scenario.privacy.secure_aggregation  # as in run(): clear runs opt out
     config = config_from_scenario(scenario, "plant", data, require)
-    return [Site(config, data).handle("fedsec_train", transport.trains[0]) for _ in range(2)]
+    return [Site(config, data).handle("fedsec_train", sent.value.task) for _ in range(2)]
 
 
 def test_two_sites_given_the_same_plan_draw_different_dp_noise(consortium):

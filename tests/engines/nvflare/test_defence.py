@@ -80,6 +80,22 @@ def attacked_pair(consortium, rule, kind, rounds):
     return defended, variant(consortium, rounds, robustness={"rule": rule}, adversary=adversary)
 
 
+#: Attacked jobs already run uninterrupted in this process, by their inputs: deterministic, and
+#: the restart test below compares against the 12-round job the defence test checks.
+_WHOLE: dict[tuple, tuple] = {}
+
+
+def whole_job(consortium, rule, kind, rounds):
+    """(spec, result) of the attacked job of :func:`attacked_pair`, run without interruption
+    once per process (no test writes to the result)."""
+    key = (str(consortium[0]), rule, kind, rounds)
+    if key not in _WHOLE:
+        scenario, attacked = attacked_pair(consortium, rule, kind, rounds)
+        spec, job = coordinator(consortium, scenario, attacked)
+        _WHOLE[key] = spec, job.run()
+    return _WHOLE[key]
+
+
 @pytest.mark.parametrize(
     "rule, kind, rounds", [("pair_conflict", "sign_flip", 12), ("norm_bound", "scale", 3)]
 )
@@ -87,8 +103,7 @@ def test_the_deployed_defence_makes_the_in_process_decisions_against_a_dishonest
     consortium, rule, kind, rounds
 ):
     scenario, attacked = attacked_pair(consortium, rule, kind, rounds)
-    _, job = coordinator(consortium, scenario, attacked)
-    result = job.run()
+    _, result = whole_job(consortium, rule, kind, rounds)
     assert result.error is None and not result.dropouts
     assert max_abs_diff(result.params, in_process(consortium, attacked)) == 0.0
     decisions = [h.defence for h in result.history]
@@ -113,8 +128,7 @@ def test_the_rules_memory_survives_a_coordinator_restart(consortium, tmp_path):
     """Stopped after round 6, before the sign flipper is left out (round 8 uninterrupted): the
     resumed job leaves it out in the same rounds and ends with the same model."""
     scenario, attacked = attacked_pair(consortium, "pair_conflict", "sign_flip", 12)
-    spec, whole = coordinator(consortium, scenario, attacked)
-    uninterrupted = whole.run()
+    spec, uninterrupted = whole_job(consortium, "pair_conflict", "sign_flip", 12)
     store = CheckpointStore(tmp_path, "job-a", spec)
 
     _, first = coordinator(consortium, scenario, attacked, on_round=crash_after(store, 6))

@@ -25,11 +25,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from safetensors.numpy import load_file
+from typer.testing import CliRunner
 
 pytest.importorskip("nvflare")
 
 from fedsec.bundles.bundle import load_bundle
 from fedsec.bundles.keys import user_trust
+from fedsec.cli import app
 from fedsec.core import seeding
 from fedsec.engines.nvflare import poc
 from fedsec.engines.nvflare.job import build_job, fetch, run_job, session, submit, wait
@@ -317,7 +319,9 @@ def handshake(startup: Path, ca: Path, port: int) -> str:
             return "accepted"
 
 
-def test_a_coordinator_killed_mid_job_resumes_and_completes(federation, consortium, tmp_path):
+def test_a_coordinator_killed_mid_job_resumes_and_completes(
+    federation, consortium, tmp_path, monkeypatch
+):
     """As a user lives it: ``job submit`` streams rounds; the coordinator dies mid-job; submit
     says where and how to resume; the restarted coordinator lists the job ABANDONED; the
     resumed job loses at most one round and ends with the in-process engine's model."""
@@ -364,11 +368,14 @@ def test_a_coordinator_killed_mid_job_resumes_and_completes(federation, consorti
     log = (federation.kit(poc.SERVER) / job_id / "log.txt").read_text(errors="replace")
     done = max(int(m) for m in re.findall(r"round (\d+): \[", log))
 
-    second = subprocess.run([*submit, "--resume", job_id], capture_output=True, text=True,
-                            env=env, cwd=tmp_path, timeout=JOB_TIMEOUT)  # fmt: skip
-    assert second.returncode == 0, second.stdout + second.stderr
-    resumed = re.search(rf"resumed job {job_id} after its round (\d+)", second.stdout)
-    assert resumed, second.stdout
+    # the resuming submit runs in this process: the same command, without a second start-up
+    monkeypatch.delenv("FEDSEC_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    again = [*submit[3:], "--resume", job_id, "--timeout", str(JOB_TIMEOUT)]
+    second = CliRunner().invoke(app, again)
+    assert second.exit_code == 0, second.output
+    resumed = re.search(rf"resumed job {job_id} after its round (\d+)", second.output)
+    assert resumed, second.output
     kept = int(resumed.group(1))
     assert done - 1 <= kept <= done  # at most one round lost
     run = json.loads((tmp_path / "run" / "metrics.json").read_text())["deployment"]
@@ -376,7 +383,7 @@ def test_a_coordinator_killed_mid_job_resumes_and_completes(federation, consorti
     assert [r["round"] for r in run["rounds"]] == list(range(1, RESUMED_ROUNDS + 1))
     assert not run["dropouts"] and run["error"] is None
     for round_ in range(kept + 1, RESUMED_ROUNDS + 1):
-        assert f"round {round_}/{RESUMED_ROUNDS}: loss" in second.stdout
+        assert f"round {round_}/{RESUMED_ROUNDS}: loss" in second.output
     ca = federation.admin_kit / "startup" / "rootCA.pem"
     model, _ = load_bundle(tmp_path / "run" / "model", user_trust([ca]))  # the admin's kit signed
     seeding.deterministic_torch(threads=1)

@@ -33,7 +33,7 @@ from tests.engines.nvflare.loopback import (
 )
 
 pytestmark = pytest.mark.deployment
-ROUNDS = 12
+ROUNDS = 6
 WORKING = "invoking task executor"  # NVFlare's log lines at a site, as it runs a task
 PUSHING = "Starting to push execute result"  # and as it sends the reply
 
@@ -41,7 +41,7 @@ PUSHING = "Starting to push execute result"  # and as it sends the reply
 def test_a_site_killed_mid_run_leaves_the_job_completing(federation, consortium, tmp_path):
     _, scenario = consortium
     *survivors, victim = scenario.org_names()  # the last in the job's site order
-    # killed once round 2 is logged, as it replies to its next task: 9 rounds or more left,
+    # killed once round 2 is logged, as it replies to its next task: 2 rounds or more left,
     # and the job ends without it (the victim's killed-while-replying round may still count)
     long = scenario.model_copy(update={"rounds": ROUNDS})
     spec = spec_for(long, min_sites=2, round_timeout=8.0)
