@@ -217,3 +217,17 @@ def test_only_a_provisioned_site_certificate_is_a_sites(kits):
     assert "(role project_admin)" in str(site_role_refusal(certificate(PROJECT_ADMINS[0])))
     assert "(role org_admin)" in str(site_role_refusal(certificate(ORG_ADMINS[0])))
     assert "certificate authority's" in str(site_role_refusal(kits["plant"].root))
+
+
+@pytest.mark.parametrize(
+    ("members", "said"),
+    [
+        (["plant", "cloud", "plant"], "listed twice"),
+        (["plant", "Cloud", "cloud"], "listed twice"),
+        (["plant", "cloud "], "'cloud ' has spaces around it"),
+    ],
+)
+def test_a_members_list_an_honest_site_would_fail_is_refused_when_read(members, said):
+    """A name as no certificate carries it refused an honest site only at its first sum."""
+    with pytest.raises(ValueError, match=said):
+        SecureAggregationConfig(members=members)

@@ -152,8 +152,13 @@ class SecureAggregationConfig(Section):
 
     @model_validator(mode="after")
     def _distinct_members(self) -> SecureAggregationConfig:
-        if self.members is not None and len(set(self.members)) != len(self.members):
-            raise ValueError("members: a site is listed twice")
+        """Names exactly as certificates carry them (a typo refuses an honest site later)."""
+        members = self.members or []
+        for name in members:
+            if not name.strip() or name != name.strip():
+                raise ValueError(f"members: {name!r} has spaces around it, or is blank")
+        if len({name.casefold() for name in members}) != len(members):
+            raise ValueError("members: a site is listed twice (names are compared ignoring case)")
         return self
 
 
