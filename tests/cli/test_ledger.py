@@ -87,3 +87,14 @@ def test_a_missing_or_unreadable_ledger_is_named(tmp_path, content):
     assert result.exit_code == 2
     said = rf"{LEDGER_FILE}: (no privacy ledger here|not a privacy ledger)"
     assert re.search(said, _text(result))
+
+
+def test_forgetting_a_site_and_resetting_the_model_check_at_once_does_both(tmp_path):
+    ledger = LedgerFile(tmp_path / LEDGER_FILE, "job")
+    ledger.pin("ef" * 32, ALL)
+    ledger.refused_model()
+    args = ["federation", "ledger", str(tmp_path), "--forget-site", "cloud", "--reset-model-check"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    kept = json.loads((tmp_path / LEDGER_FILE).read_text())
+    assert "statistics" not in kept and "model_check" not in kept

@@ -66,11 +66,11 @@ def ledger_command(
             "trains with DP-SGD, sums secure statistics or refuses a global model)"
         )
     file = LedgerFile(path, job="ledger")
-    if reset_model_check:
-        _reset(file)
-        return
-    if forget_site is not None:
-        _forget(file, forget_site)
+    if reset_model_check or forget_site is not None:
+        if forget_site is not None:
+            _forget(file, forget_site)
+        if reset_model_check:
+            _reset(file)
         return
     budget = _site_budget(path.parent)
     _show(file, accountant, budget)
