@@ -179,3 +179,19 @@ def undated_documents(documents: list[dict]) -> list[dict]:
     for document in documents:
         document.get("event", {}).pop("created", None)
     return documents
+
+
+def test_what_either_model_says_of_the_input_is_said_once_and_the_baselines_marked() -> None:
+    from fedsec.detect.drift import FeatureShift
+    from fedsec.detect.records import DetectionSummary
+    from fedsec.forensics.hunt import input_notices, unit_warnings
+
+    shift = FeatureShift("duration_s", 0.5, 111.0, column="duration_ms")
+    model = DetectionSummary(rows=1, alerts=0, notices=["bytes as payload"], shifts=[shift])
+    other = FeatureShift("fwd_bytes", 0.4, 50.0)
+    baseline = DetectionSummary(
+        rows=1, alerts=0, notices=["bytes as payload", "bytes as ip"], shifts=[shift, other]
+    )
+    scored = {"model": model, "baseline": baseline}
+    assert input_notices(scored) == ["bytes as payload", "baseline: bytes as ip"]
+    assert unit_warnings(scored) == [shift.describe(), f"baseline: {other.describe()}"]

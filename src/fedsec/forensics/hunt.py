@@ -41,6 +41,7 @@ DROPPED = "dropped.jsonl"
 SUMMARY = "hunt.json"
 REPORT = "report.md"
 
+SIDES = ("model", "baseline")
 MISSED = "missed_by_baseline"  # the baseline raised no alert on the row
 OTHER_FAMILY = "baseline_other_family"  # the baseline flagged the row as another family
 SAME = "baseline_same_family"
@@ -214,7 +215,7 @@ def retro_hunt(
             truth=truth_rows(comparison) if labeled(scored) else None,
             dropped=dict(comparison.dropped.most_common()),
             authenticity={k: s.authenticity for k, s in scored.items()},
-            notices=list(scored["model"].notices),
+            notices=input_notices(scored),
             warnings=unit_warnings(scored),
         )
         atomic.write_json(staging / SUMMARY, result.to_json())
@@ -255,7 +256,7 @@ def score_both(
             trust=trust,
             mapping=mapping,
         )
-        for name, side in zip(("model", "baseline"), sides, strict=True)
+        for name, side in zip(SIDES, sides, strict=True)
     }
     model, baseline = (scorer for scorer, _ in scorers.values())
     matcher = Matcher((model, baseline), *streams)
@@ -272,13 +273,19 @@ def score_both(
 
 
 def unit_warnings(scored: dict[str, DetectionSummary]) -> list[str]:
-    """Each input column far from what either model was trained on, said once (the baseline's
-    own said as its)."""
-    said = [shift.describe() for shift in scored["model"].shifts]
-    for shift in scored["baseline"].shifts:
-        if shift.describe() not in said:
-            said.append(f"baseline: {shift.describe()}")
-    return said
+    """Each input column far from what either model was trained on, said once."""
+    return said_once([[shift.describe() for shift in scored[side].shifts] for side in SIDES])
+
+
+def input_notices(scored: dict[str, DetectionSummary]) -> list[str]:
+    """What the analyst must know of the input under either model, said once."""
+    return said_once([scored[side].notices for side in SIDES])
+
+
+def said_once(by_side: list[list[str]]) -> list[str]:
+    """The new model's lines, then the baseline's it did not say (marked as the baseline's)."""
+    model, baseline = by_side
+    return list(model) + [f"baseline: {line}" for line in baseline if line not in model]
 
 
 def labeled(scored: dict[str, DetectionSummary]) -> bool:
