@@ -19,6 +19,7 @@ import contextlib
 import multiprocessing
 import queue
 import socket
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -250,7 +251,15 @@ def _collect(results, names: list[str], timeout: float) -> dict[int, bytes]:
     return models
 
 
+def _core_xgboost_only() -> None:
+    """A boosting process runs XGBoost's core API only: keep ``import xgboost`` from loading
+    scikit-learn for its optional estimator classes (1.5 of its 2.3 s start on these cores,
+    paid by the server and every site's worker of every run)."""
+    sys.modules.setdefault("sklearn", None)  # type: ignore[arg-type]
+
+
 def _serve(world: int, port: int, tls: ServerFiles) -> None:  # pragma: no cover - server process
+    _core_xgboost_only()
     from xgboost.federated import run_federated_server
 
     run_federated_server(
@@ -291,6 +300,7 @@ def _work(
     rounds: int,
     host: str = "127.0.0.1",
 ) -> None:  # pragma: no cover - runs in a site's process
+    _core_xgboost_only()
     try:
         with communicator(port, world, rank, tls, host):
             booster = train_booster(params, site.x, site.y, site.weight, rounds)
