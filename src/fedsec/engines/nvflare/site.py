@@ -153,9 +153,16 @@ class Site:
             raise PlanRefused(f"site {self.name} does not allow {use} tasks ({task})")
         checks.check_trusted(self)
         reply = self.handlers()[task](data)
-        if task == "fedsec_evaluate" and self.config.require_secure_aggregation:
-            return withhold_counts(reply)  # no held-out row counts where sums are secure
+        if task == "fedsec_evaluate" and self.withholds_counts(data):
+            return withhold_counts(reply)  # no row counts where sums are secure
         return reply
+
+    def withholds_counts(self, evaluation: dict[str, Any]) -> bool:
+        """Whether this site's evaluation reply keeps its row counts here: when it requires
+        secure aggregation, or the job's plan protects sums by it (whatever the site allows)."""
+        protection = EvaluateTask.from_wire(evaluation).plan.protection
+        secure = protection is not None and protection.secure_aggregation
+        return self.config.require_secure_aggregation or secure
 
     # -- data -------------------------------------------------------------------------------
 
