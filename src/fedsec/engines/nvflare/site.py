@@ -118,7 +118,7 @@ class Site:
         self._data: dict[str, Any] = {}
         self._prepared: dict[str, Prepared] = {}
         self.secure = SiteSecAgg(self.name, config.secure_aggregation, keys, job)
-        self.he = HeSession(self.name, he_key)
+        self.he = HeSession(self.name, he_key, config.secure_aggregation)
         self.statistics_rounds: set[int] = set()  # secure statistics passes answered
         self.statistics_columns: list[str] = []
         self.sums_answered: set[str] = set()  # secure sums of a detector job answered
