@@ -87,12 +87,15 @@ def deployed_arm_privacy(result) -> list[str]:
     return [_spent(org, spent) for org, spent in _privacy(result).items() if spent]
 
 
-def test_a_site_not_requiring_secure_aggregation_withholds_counts_in_a_secure_job(consortium):
+@pytest.mark.parametrize("protection", ["secure_aggregation", "homomorphic_encryption"])
+def test_a_site_not_requiring_secure_aggregation_withholds_counts_in_a_secure_job(
+    consortium, protection
+):
     data, scenario = consortium
     site = Site(config_from_scenario(scenario, "plant", data, False), data)
     assert not site.config.require_secure_aggregation
     request, _ = _train_request(site, consortium)
-    secure = request["plan"] | {"protection": {"secure_aggregation": True}, "sampled": 3}
+    secure = request["plan"] | {"protection": {protection: True}, "sampled": 3}
     evaluation = {"plan": secure, "model": request["model"], "params": request["params"]}
     reply = site.handle("fedsec_evaluate", evaluation | {"target_fpr": 0.01})
     assert reply["test"] and not row_figures_in(reply)

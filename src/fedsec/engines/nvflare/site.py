@@ -159,9 +159,9 @@ class Site:
 
     def withholds_counts(self, evaluation: dict[str, Any]) -> bool:
         """Whether this site's evaluation reply keeps its row counts here: when it requires
-        secure aggregation, or the job's plan protects sums by it (whatever the site allows)."""
-        protection = EvaluateTask.from_wire(evaluation).plan.protection
-        secure = protection is not None and protection.secure_aggregation
+        secure aggregation, or the job's plan protects sums (secure aggregation or HE)."""
+        p = EvaluateTask.from_wire(evaluation).plan.protection
+        secure = p is not None and (p.secure_aggregation or p.homomorphic_encryption)
         return self.config.require_secure_aggregation or secure
 
     # -- data -------------------------------------------------------------------------------
