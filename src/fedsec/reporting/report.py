@@ -94,6 +94,15 @@ def closing_parts(metrics: dict, config_text: str) -> list[str]:
     return [*parts, *section("Resolved configuration", "```toml", config_text.rstrip(), "```")]
 
 
+def _spent(org: str, spent: dict) -> str:
+    """One organization's DP-SGD spending: its σ only where it told it (a deployed site under
+    secure aggregation keeps the figures its row count is recovered from)."""
+    notes = [f"σ={spent['noise_multiplier']}"] if "noise_multiplier" in spent else []
+    if "epsilon_with_one_colluding_org" in spent:
+        notes.append(f"ε={spent['epsilon_with_one_colluding_org']} with one colluding organization")
+    return f"{org} ε={spent.get('epsilon')}" + (f" ({', '.join(notes)})" if notes else "")
+
+
 def privacy_lines(privacy: dict) -> list[str]:
     """Mechanisms on, what they guarantee, what the coordinator sees, what an attacker learns."""
     lines = []
@@ -143,16 +152,7 @@ def privacy_lines(privacy: dict) -> list[str]:
         elif stats:
             lines.append(f"  - Preprocessing statistics: {stats['note']}.")
         for arm, spent in sample["per_arm"].items():
-            eps = ", ".join(
-                f"{org} ε={s.get('epsilon')} (σ={s.get('noise_multiplier')}"
-                + (
-                    f", ε={s['epsilon_with_one_colluding_org']} with one colluding organization)"
-                    if "epsilon_with_one_colluding_org" in s
-                    else ")"
-                )
-                for org, s in spent.items()
-                if s
-            )
+            eps = ", ".join(_spent(org, s) for org, s in spent.items() if s)
             lines.append(f"  - {arm}: {eps}")
     else:
         lines.append("- Record-level DP: off (no ε guarantee for training records).")

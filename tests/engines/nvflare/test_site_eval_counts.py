@@ -9,6 +9,7 @@ from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.experiments.deployed import deployment_section
 from fedsec.experiments.deployed_report import render
+from fedsec.fl.config import SampleDpConfig
 from tests.engines.nvflare.memory import run
 from tests.engines.nvflare.test_site import _train_request
 
@@ -46,3 +47,55 @@ def test_the_deployed_report_renders_from_replies_without_counts(consortium):
     text = render(deployment_section(result, "job-1", "secure aggregation"))
     for site in scenario.org_names():
         assert f"| {site} |" in text
+
+
+#: What a site's reply must not carry anywhere under secure aggregation: a count, or a DP-SGD
+#: figure calibrated to its training rows (batch / sample_rate gave them to four digits).
+ROW_FIGURES = COUNTS | {"sample_rate", "steps", "noise_multiplier"}
+
+
+def row_figures_in(value) -> set[str]:
+    """Every key of :data:`ROW_FIGURES` in ``value``, at any depth of tables and lists."""
+    if isinstance(value, dict):
+        found = set(map(str, value)) & ROW_FIGURES
+        return found.union(*(row_figures_in(v) for v in value.values()))
+    if isinstance(value, list | tuple):
+        return set().union(*(row_figures_in(v) for v in value))
+    return set()
+
+
+def test_a_dp_sgd_evaluation_under_secure_aggregation_tells_no_training_rows(consortium):
+    scenario, result, _ = run(
+        consortium, secure_aggregation=True, sample_dp=SampleDpConfig(epsilon=4.0)
+    )
+    assert result.error is None, result.error
+    for site, reply in result.evaluation.items():
+        assert not row_figures_in(reply), (site, row_figures_in(reply))
+        assert reply["sample_dp"]["epsilon"] > 0, site  # what it spent is still told
+    text = render(deployment_section(result, "job-1", "secure aggregation"))
+    for site in scenario.org_names():
+        assert f"| {site} |" in text
+    arm = deployed_arm_privacy(result)
+    assert arm and all("ε=" in line and "σ" not in line for line in arm), arm
+
+
+def deployed_arm_privacy(result) -> list[str]:
+    """The report's per-organization DP-SGD line of the deployed arm, from the replies."""
+    from fedsec.experiments.deployed import _privacy
+    from fedsec.reporting.report import _spent
+
+    return [_spent(org, spent) for org, spent in _privacy(result).items() if spent]
+
+
+@pytest.mark.parametrize("protection", ["secure_aggregation", "homomorphic_encryption"])
+def test_a_site_not_requiring_secure_aggregation_withholds_counts_in_a_secure_job(
+    consortium, protection
+):
+    data, scenario = consortium
+    site = Site(config_from_scenario(scenario, "plant", data, False), data)
+    assert not site.config.require_secure_aggregation
+    request, _ = _train_request(site, consortium)
+    secure = request["plan"] | {"protection": {protection: True}, "sampled": 3}
+    evaluation = {"plan": secure, "model": request["model"], "params": request["params"]}
+    reply = site.handle("fedsec_evaluate", evaluation | {"target_fpr": 0.01})
+    assert reply["test"] and not row_figures_in(reply)

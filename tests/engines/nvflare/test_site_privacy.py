@@ -9,6 +9,7 @@ import pytest
 
 from fedsec.engines.nvflare.ledger_file import LEDGER_FILE
 from fedsec.engines.nvflare.plan import DeploymentSettings, PlanRefused
+from fedsec.engines.nvflare.replies import SPENT_WITHOUT_ROWS
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import (
     config_from_scenario,
@@ -161,15 +162,23 @@ def test_a_deployed_job_with_noise_shares_runs_the_in_process_mechanism(consorti
     """Under secure aggregation each site adds 1/sqrt(3) of the noise at the agreed rate (its
     own config, written from the consortium's scenario): the same accounting as in process,
     and the deployed model as far from the seeded in-process one as a fresh-noise run is."""
-    scenario, result, _ = run(consortium, secure_aggregation=True, sample_dp=SHARES)
+    scenario, result, transport = run(consortium, secure_aggregation=True, sample_dp=SHARES)
     assert result.error is None and not result.dropouts
     assert all(h.contributed == sorted(scenario.org_names()) for h in result.history)
     seeded = federated_arm(consortium, scenario)
     deployed = {n: r["sample_dp"] for n, r in result.evaluation.items()}
-    assert deployed == seeded.privacy
-    for spent in deployed.values():
-        assert spent["noise_shares"] == 3 and spent["sample_rate"] == 0.05
-        assert spent["steps"] == 3  # one step a round
+    # under secure aggregation a site tells its epsilons only (its noise, rate and steps
+    # would tell its training rows): those of the in-process accounting
+    told = {
+        n: {k: v for k, v in s.items() if k in SPENT_WITHOUT_ROWS}
+        for n, s in seeded.privacy.items()
+    }
+    assert deployed == told
+    for name, spent in deployed.items():
+        assert spent["noise_shares"] == 3
+        history = transport.sites[name].ledger.history
+        assert [(rate, steps) for _, rate, steps in history] == [(0.05, 1)] * 3  # a step a round
+        assert seeded.privacy[name]["noise_multiplier"] == round(history[0][0], 6)
     monkeypatch.setattr(dpsgd, "SeededNoise", lambda _seed: SecureNoise())
     fresh = federated_arm(consortium, scenario)
     reference = flat(next(iter(seeded.models.values())).get_weights())

@@ -206,9 +206,18 @@ def without_counts(metrics: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: What of a site's DP-SGD report (``sample_dp``) tells nothing of its training row count: the
+#: noise multiplier, Poisson rate and steps are each calibrated to it (batch / rate gave the
+#: rows to four digits), the epsilons are the plan's targets met.
+SPENT_WITHOUT_ROWS = frozenset({"epsilon", "epsilon_with_one_colluding_org", "noise_shares"})
+
+
 def withhold_counts(reply: dict[str, Any]) -> dict[str, Any]:
-    """An evaluation reply (:class:`EvaluateReply` on the wire) without exact counts."""
-    return reply | {part: without_counts(reply[part]) for part in ("validation", "test")}
+    """An evaluation reply (:class:`EvaluateReply` on the wire) without exact counts, nor the
+    DP-SGD figures a training row count is recovered from."""
+    spent = {k: v for k, v in reply["sample_dp"].items() if k in SPENT_WITHOUT_ROWS}
+    parts = {part: without_counts(reply[part]) for part in ("validation", "test")}
+    return reply | parts | {"sample_dp": spent}
 
 
 @dataclass(frozen=True)

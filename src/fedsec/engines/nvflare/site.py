@@ -118,7 +118,7 @@ class Site:
         self._data: dict[str, Any] = {}
         self._prepared: dict[str, Prepared] = {}
         self.secure = SiteSecAgg(self.name, config.secure_aggregation, keys, job)
-        self.he = HeSession(self.name, he_key)
+        self.he = HeSession(self.name, he_key, config.secure_aggregation)
         self.statistics_rounds: set[int] = set()  # secure statistics passes answered
         self.statistics_columns: list[str] = []
         self.sums_answered: set[str] = set()  # secure sums of a detector job answered
@@ -153,9 +153,16 @@ class Site:
             raise PlanRefused(f"site {self.name} does not allow {use} tasks ({task})")
         checks.check_trusted(self)
         reply = self.handlers()[task](data)
-        if task == "fedsec_evaluate" and self.config.require_secure_aggregation:
-            return withhold_counts(reply)  # no held-out row counts where sums are secure
+        if task == "fedsec_evaluate" and self.withholds_counts(data):
+            return withhold_counts(reply)  # no row counts where sums are secure
         return reply
+
+    def withholds_counts(self, evaluation: dict[str, Any]) -> bool:
+        """Whether this site's evaluation reply keeps its row counts here: when it requires
+        secure aggregation, or the job's plan protects sums (secure aggregation or HE)."""
+        p = EvaluateTask.from_wire(evaluation).plan.protection
+        secure = p is not None and (p.secure_aggregation or p.homomorphic_encryption)
+        return self.config.require_secure_aggregation or secure
 
     # -- data -------------------------------------------------------------------------------
 

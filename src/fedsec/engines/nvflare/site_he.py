@@ -2,8 +2,10 @@
 
 The kit's CKKS context (with the consortium's secret key) is loaded when a job first asks for
 encryption. The site decrypts only the sum of the round it contributed to, once, when the
-coordinator names it and at least one other contributor, and never its own ciphertext returned
-as a "sum".
+coordinator names it and at least one other contributor (at least its ``[secure_aggregation]
+min_contributors``, each one of its ``members`` when listed), and never its own ciphertext
+returned as a "sum". The contributors are the coordinator's word: the check refuses a sum it
+names as too small or holding a stranger, not one it says wrongly.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 from fedsec.engines.nvflare.messages import DecryptTask
 from fedsec.engines.nvflare.plan import PlanRefused
+from fedsec.engines.nvflare.site_config import SecureAggregationConfig
 from fedsec.fl.privacy import he
 
 
@@ -29,8 +32,14 @@ class Encrypted:
 
 
 class HeSession:
-    def __init__(self, name: str, key: Callable[[], bytes] | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        key: Callable[[], bytes] | None,
+        parties: SecureAggregationConfig | None = None,
+    ) -> None:
         self.name, self._key = name, key
+        self.parties = parties or SecureAggregationConfig()
         self._context: Any = None
         self.pending: Encrypted | None = None
 
@@ -63,8 +72,25 @@ class HeSession:
             raise PlanRefused(
                 "decryption refused: the sum must hold this site's update and at least one other"
             )
+        self.check_contributors(request.contributors)
         if he.digest(request.ciphertext) == pending.digest:
             raise PlanRefused("decryption refused: that is this site's own update, not a sum")
         self.pending = None  # one decryption per round
         total = he.decrypt(self.context(), request.ciphertext, pending.length, "encrypted sum")
         return {"total": total}
+
+    def check_contributors(self, contributors: list[str]) -> None:
+        """Refuse a sum whose named contributors are fewer than this site's
+        ``min_contributors`` or include a site not in its ``members`` (when listed)."""
+        least = self.parties.min_contributors or 2
+        if len(contributors) < least:
+            raise PlanRefused(
+                f"decryption refused: the sum names {len(contributors)} contributors; site "
+                f"{self.name} decrypts sums of at least {least} (min_contributors)"
+            )
+        members = self.parties.members
+        strangers = sorted(set(contributors) - set(members)) if members is not None else []
+        if strangers:
+            raise PlanRefused(
+                f"decryption refused: {strangers} not among site {self.name}'s members"
+            )
