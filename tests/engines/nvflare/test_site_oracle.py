@@ -65,6 +65,21 @@ def test_a_plan_refused_on_policy_tells_nothing_about_the_rows(consortium):
     assert not site.distrusted and site.dp_steps == 0 and site.ledger.history == []
 
 
+def test_a_sums_request_refused_on_policy_tells_nothing_about_the_rows(consortium):
+    """``fedsec_sums`` ran the model check before the model's own refusals: a classification
+    model sent as sums was refused "sums no scale" when honest and by [model_check] when a
+    trap, with no round used and nothing spent, so a coordinator probed without end."""
+    site = guarded_site(consortium, max_epsilon=1.0)
+    honest, trap = trapped(site, consortium)
+    base = {"what": "scale", "round": 7, "secure": True, "sampled": 3, "threshold": None}
+    said = {
+        answer(site, "fedsec_sums", base | {"model": r["model"], "params": r["params"]})
+        for r in (honest, trap, honest, trap)
+    }
+    assert said == {"PlanRefused: sums refused: a classification job sums no scale"}, said
+    assert not site.distrusted
+
+
 def test_after_one_model_check_refusal_the_site_answers_nothing_more_of_the_job(consortium):
     """One bit a job, not one a round: the refused round used up, the next honest round of
     the same job was trained."""
