@@ -19,7 +19,7 @@ def test_the_operator_sees_the_refusals_and_resets_them(tmp_path):
     ledger = tmp_path / LEDGER_FILE
     LedgerFile(ledger, "job-a").save([(1.1, 0.01, 400)])
     for job in ("job-a", "job-b"):
-        LedgerFile(ledger, job).refused_model()
+        LedgerFile(ledger, job).check_model("plant", 99, lambda: "seeded")
 
     shown = runner.invoke(app, ["federation", "ledger", str(tmp_path)])
     assert shown.exit_code == 0, shown.output
@@ -32,14 +32,14 @@ def test_the_operator_sees_the_refusals_and_resets_them(tmp_path):
     assert "2 model-check refusal(s) removed" in _text(reset)
     kept = json.loads(ledger.read_text())
     assert "model_check" not in kept and len(kept["jobs"]) == 1  # its DP steps stay
-    assert LedgerFile(ledger, "job-c").model_refusals() == 0
+    assert len(LedgerFile(ledger, "job-c").read().model_check) == 0
     again = runner.invoke(app, ["federation", "ledger", str(tmp_path)])
     assert "model check: 0 global model(s) refused" in _text(again)
 
 
 def test_a_ledger_written_before_the_section_reads_as_no_refusal(tmp_path):
     (tmp_path / LEDGER_FILE).write_text('{"jobs": {"old@1": [[1.0, 0.02, 10]]}}')
-    assert LedgerFile(tmp_path / LEDGER_FILE, "new").model_refusals() == 0
+    assert len(LedgerFile(tmp_path / LEDGER_FILE, "new").read().model_check) == 0
     result = runner.invoke(app, ["federation", "ledger", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "model check: 0 global model(s) refused" in _text(result)

@@ -172,10 +172,33 @@ def test_a_detector_built_to_single_out_rows_is_refused_for_its_sums_too(consort
     with pytest.raises(PlanRefused, match=r"\[model_check\]: it looks built to read records"):
         victim.handle("fedsec_sums", request)
     honest = sums_request("scale", 4, result.setup, params_to_wire(result.params), None, 3)
-    with pytest.raises(PlanRefused, match="the scale's model was refused in this job"):
+    with pytest.raises(PlanRefused, match="answers no further task of this job"):
         victim.handle("fedsec_sums", honest)  # no second question about the same sums
     fresh = Site(config_from_scenario(scenario, "plant", data, False), data)
     assert fresh.handle("fedsec_sums", honest)["sums"] is not None
+
+
+def test_each_sums_is_asked_once_whatever_the_model_check_said(consortium):
+    """A sums request whose model the check accepted was answered again (in clear) or cost
+    nothing until its secure sum started: each was a free refuse / accept probe. A quantity
+    is asked once a job, answered or not."""
+    scenario, result, _ = deploy(consortium, "ae")
+    data = consortium[0]
+    site = Site(config_from_scenario(scenario, "plant", data, False), data)
+    honest = sums_request("scale", 4, result.setup, params_to_wire(result.params), None, 3)
+    assert site.handle("fedsec_sums", honest)["sums"] is not None
+    for probe in (honest, honest | {"params": params_to_wire([p * 2 for p in result.params])}):
+        with pytest.raises(PlanRefused, match="the scale was already summed in this job"):
+            site.handle("fedsec_sums", probe)
+    secure = {"secure_aggregation": True, "threshold": None}
+    fresh = Site(config_from_scenario(scenario, "plant", data, False), data)
+    huge = params_to_wire([p * 1e30 for p in result.params])  # the same units, scaled
+    asked = sums_request("scale", 4, result.setup, huge, secure, 3)
+    with pytest.raises(PlanRefused, match="sums refused: ") as refused:  # after the check
+        fresh.handle("fedsec_sums", asked)
+    assert "model_check" not in str(refused.value), refused.value
+    with pytest.raises(PlanRefused, match="the scale was already summed in this job"):
+        fresh.handle("fedsec_sums", asked | {"params": params_to_wire(result.params)})
 
 
 def test_a_site_with_a_classifier_gate_refuses_anomaly_training(consortium):

@@ -9,9 +9,12 @@ round count (the coordinator's) and sent unredacted.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
+from fedsec.engines.nvflare import site_checks as checks
 from fedsec.engines.nvflare.ledger_file import LEDGER_FILE, LedgerFile
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.setups import parse_setup
@@ -65,6 +68,21 @@ def test_a_plan_refused_on_policy_tells_nothing_about_the_rows(consortium):
     assert not site.distrusted and site.dp_steps == 0 and site.ledger.history == []
 
 
+def test_a_sums_request_refused_on_policy_tells_nothing_about_the_rows(consortium):
+    """``fedsec_sums`` ran the model check before the model's own refusals: a classification
+    model sent as sums was refused "sums no scale" when honest and by [model_check] when a
+    trap, with no round used and nothing spent, so a coordinator probed without end."""
+    site = guarded_site(consortium, max_epsilon=1.0)
+    honest, trap = trapped(site, consortium)
+    base = {"what": "scale", "round": 7, "secure": True, "sampled": 3, "threshold": None}
+    said = {
+        answer(site, "fedsec_sums", base | {"model": r["model"], "params": r["params"]})
+        for r in (honest, trap, honest, trap)
+    }
+    assert said == {"PlanRefused: sums refused: a classification job sums no scale"}, said
+    assert not site.distrusted
+
+
 def test_after_one_model_check_refusal_the_site_answers_nothing_more_of_the_job(consortium):
     """One bit a job, not one a round: the refused round used up, the next honest round of
     the same job was trained."""
@@ -98,7 +116,7 @@ def test_refusals_are_counted_across_jobs_and_stop_the_site_at_its_limit(consort
         assert "params" in site.handle("fedsec_train", honest)  # below the limit: trains
         again = trap | {"plan": trap["plan"] | {"round": 2, "rounds": 2}}
         assert answer(site, "fedsec_train", again).startswith("ModelRefused")
-        assert LedgerFile(ledger, "reader").model_refusals() == n
+        assert len(LedgerFile(ledger, "reader").read().model_check) == n
     recorded = LedgerFile(ledger, "reader").read()
     assert [r["job"].split("@")[0] for r in recorded.model_check] == ["job-1", "job-2"]
     assert list(recorded.jobs) == ["old-job@1"]  # the older section kept as it was
@@ -167,3 +185,55 @@ def test_a_boosted_trees_model_is_judged_after_the_rounds_the_site_boosted(conso
     sites[name].handle("fedsec_evaluate", request | {"plan": claimed})
     assert scenario.rounds + 1 > gate.warmup_rounds  # judged, not a warm-up round
     assert sites[name].gate.history[-1][0] == scenario.rounds + 1
+
+
+def test_jobs_running_at_once_refuse_no_more_models_than_the_limit(consortium, tmp_path):
+    """Each job read the count when its task started and recorded its refusal after the
+    check: two jobs at once at ``max_refusals`` 1 both passed at 0 and both refused (two
+    bits). The count is read again, the check run and the refusal recorded under one lock."""
+    data, scenario = consortium
+    ledger = tmp_path / LEDGER_FILE
+    config = config_from_scenario(scenario, "plant", data, False)
+    config = config.model_copy(update={"model_check": ModelCheckConfig(max_refusals=1)})
+    sites = [Site(config, data, job=f"job-{n}", ledger=ledger) for n in (1, 2)]
+    _, trap = trapped(sites[0], consortium)
+    for site in sites:
+        site.prepared(parse_setup(trap["model"]))  # rows read before the race
+    started = threading.Barrier(2)
+    trusted = checks.check_trusted
+
+    def both_started(site: Site) -> None:
+        trusted(site)  # each job's task starts below the limit
+        started.wait(timeout=60)
+
+    said: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(checks, "check_trusted", both_started)
+        threads = [
+            threading.Thread(target=lambda s=s: said.append(answer(s, "fedsec_train", trap)))
+            for s in sites
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert sorted(s.split(":")[0] for s in said) == ["ModelRefused", "PlanRefused"], said
+    assert any("takes part in no job: its [model_check] refused 1" in s for s in said)
+    assert len(LedgerFile(ledger, "reader").read().model_check) == 1
+
+
+def test_a_job_restarted_under_its_id_after_a_refusal_is_answered_no_more(consortium, tmp_path):
+    """``distrusted`` lived in the job's process only: an executor restarted, or the job
+    resumed under the same id, answered the coordinator again (the ledger's key for the
+    job has a new random part each time)."""
+    data, scenario = consortium
+    ledger = tmp_path / LEDGER_FILE
+    config = config_from_scenario(scenario, "plant", data, False)
+    first = Site(config, data, job="job-1", ledger=ledger)
+    honest, trap = trapped(first, consortium)
+    assert answer(first, "fedsec_train", trap).startswith("ModelRefused")
+    again = Site(config, data, job="job-1", ledger=ledger)
+    with pytest.raises(PlanRefused, match="answers no task of job 'job-1': its"):
+        again.handle("fedsec_train", honest)
+    other = Site(config, data, job="job-2", ledger=ledger)  # below max_refusals 3: trains
+    assert "params" in other.handle("fedsec_train", honest)

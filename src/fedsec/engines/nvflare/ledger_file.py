@@ -12,11 +12,12 @@ statistics over other sets of sites in each job and subtract. The file keeps
 * ``"statistics"``: ``{"<digest of the site's data>": [contributors]}``, the sites each secure
   statistics sum of those data was unmasked over (:mod:`~fedsec.engines.nvflare.site_rosters`);
 * ``"model_check"``: ``[{"job": "<job id>@<random>", "at": "<UTC time>"}, ...]``, each global
-  model the site's ``[model_check]`` refused (at most one a job: the site answers nothing more
-  of that job). Each refusal told the coordinator one bit that depends on the site's training
-  rows, so beyond ``[model_check] max_refusals`` of them the site takes part in no job until
-  its operator has looked and reset the count (``fedsec federation ledger``). Files written
-  before this section existed read as holding none.
+  model the site's ``[model_check]`` refused (at most one a job id: the site answers nothing
+  more of that job, nor of a job of the same id started again). Counted and recorded under the
+  file's lock together with the check itself, so that jobs running at once cannot each refuse
+  one beyond ``[model_check] max_refusals``; at that count the site takes part in no job until
+  its operator has looked and reset it (``fedsec federation ledger``). Files written before
+  this section existed read as holding none.
 
 The file is rewritten atomically, under an exclusive lock (jobs of one site may run at once);
 a file that cannot be read stops the site taking part in jobs (fail closed), naming it.
@@ -29,7 +30,7 @@ import fcntl
 import json
 import math
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,22 +114,28 @@ class LedgerFile:
                 self._write(ledger)
             return gone
 
-    def refused_model(self) -> int:
-        """Record that this job's global model was refused by the site's ``[model_check]``;
-        the refusals recorded over every job, this one included."""
+    def check_model(self, site: str, limit: int, check: Callable[[], str | None]) -> str | None:
+        """Run ``check`` (the model check: why it refuses, or None) under the file's lock,
+        refused as policy first when ``limit`` refusals are recorded, and record a refusal
+        before the lock is let go: jobs running at once each passed :meth:`model_check_state`
+        at the start of their task, and would each add a refusal bit beyond ``limit``."""
         with self._locked():
             ledger = self._read()
-            at = datetime.now(UTC).isoformat(timespec="seconds")
-            ledger.model_check.append({"job": self.job, "at": at})
-            self._write(ledger)
-            return len(ledger.model_check)
+            if len(ledger.model_check) >= limit:
+                raise over_limit(site, len(ledger.model_check), limit)
+            why = check()
+            if why is not None:
+                self._append_refusal(ledger)
+            return why
 
-    def model_refusals(self) -> int:
-        """How many global models ``[model_check]`` refused, over every job recorded."""
+    def model_check_state(self) -> tuple[int, bool]:
+        """How many global models ``[model_check]`` refused over every job, and whether one
+        was of this job's id (an executor restarted, or a job resumed, has a new key)."""
         if not self.path.exists():  # asked before every task: no lock file for a site without
-            return 0
+            return 0, False
         with self._locked():
-            return len(self._read().model_check)
+            refusals = self._read().model_check
+        return len(refusals), any(job_id(r["job"]) == job_id(self.job) for r in refusals)
 
     def reset_model_check(self) -> list[dict[str, str]]:
         """Forget the recorded model-check refusals (its operator reviewed them); those."""
@@ -149,6 +156,11 @@ class LedgerFile:
         except OSError as error:
             raise PlanRefused(f"{self.path}: cannot use the privacy ledger: {error}") from None
 
+    def _append_refusal(self, ledger: Ledger) -> None:
+        at = datetime.now(UTC).isoformat(timespec="seconds")
+        ledger.model_check.append({"job": self.job, "at": at})
+        self._write(ledger)
+
     def _write(self, ledger: Ledger) -> None:
         atomic.write_json(self.path, ledger.to_json(), mode=FILE_MODE)
 
@@ -166,6 +178,20 @@ class LedgerFile:
                 "part in no job (trains and sends secure statistics no more) until it is "
                 "repaired or removed by its operator"
             ) from None
+
+
+def job_id(key: str) -> str:
+    """The coordinator's job id of a ledger key (``<job id>@<random>``)."""
+    return key.rpartition("@")[0]
+
+
+def over_limit(site: str, count: int, limit: int) -> PlanRefused:
+    """The refusal of a site whose ``[model_check]`` refused ``limit`` models or more."""
+    return PlanRefused(
+        f"site {site} takes part in no job: its [model_check] refused {count} global "
+        f"models (max_refusals {limit}) until its operator reviews them "
+        "(fedsec federation ledger --reset-model-check)"
+    )
 
 
 def _step(value: Any) -> Steps:

@@ -144,12 +144,15 @@ class LogsModel:
             },
         }
 
+    def check_sums(self, what: str, setup: LogsSetup) -> None:
+        if what != "scores":
+            raise PlanRefused(f"sums refused: a logs job sums no {what}")
+
     def sums(self, what: str, ready: Prepared, params: Params) -> np.ndarray:
         """The histogram of the site's normal validation session scores under the final model
         (ranks 0 to the unseen rank, or the surprise in its bins), its session count last: what
         a pooled ``top_k`` or threshold is chosen from."""
-        if what != "scores":
-            raise PlanRefused(f"sums refused: a logs job sums no {what}")
+        self.check_sums(what, ready.setup)
         data: SiteSessions = ready.template
         model = deeplog(ready.setup, data.vocabulary, params)
         scores = model.decision_function(data.org.val.tokens)

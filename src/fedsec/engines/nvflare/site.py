@@ -26,15 +26,14 @@ import numpy as np
 
 from fedsec.core import seeding
 from fedsec.engines.nvflare import site_checks as checks
-from fedsec.engines.nvflare import site_trees, statistics, vocabulary, wire
+from fedsec.engines.nvflare import site_sums, site_trees, statistics, vocabulary, wire
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.ledger_file import LedgerFile
-from fedsec.engines.nvflare.messages import EvaluateTask, SumsTask, TrainTask
+from fedsec.engines.nvflare.messages import EvaluateTask, TrainTask
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
 from fedsec.engines.nvflare.registry import LOADERS, SITE_MODELS
 from fedsec.engines.nvflare.replies import (
     EvaluateReply,
-    SumsReply,
     TrainReply,
     gate_verdict,
     withhold_counts,
@@ -50,8 +49,6 @@ from fedsec.engines.nvflare.site_trees import BoosterLink
 from fedsec.fl import recipe
 from fedsec.fl.gate.judge import AcceptanceGate, Verdict
 from fedsec.fl.privacy.protect import ProtectionPlan, TooFewNoiseShares, noise_reporters, payload
-from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError
-from fedsec.fl.privacy.widesum import widen
 from fedsec.fl.site import run_task
 from fedsec.fl.strategies import SiteTask
 from fedsec.training.noise import SecureNoise
@@ -121,8 +118,7 @@ class Site:
         self.he = HeSession(self.name, he_key, config.secure_aggregation)
         self.statistics_rounds: set[int] = set()  # secure statistics passes answered
         self.statistics_columns: list[str] = []
-        self.sums_answered: set[str] = set()  # secure sums of a detector job answered
-        self.sums_refused: set[str] = set()  # sums whose model [model_check] refused
+        self.sums_answered: set[str] = set()  # sums of a job asked (answered or refused)
         self.booster_link = booster_link
         self.boosted: str | None = None  # sha256 of the booster this job's boosting ended with
         seeding.deterministic_torch(threads=config.threads)
@@ -326,8 +322,8 @@ class Site:
 
     def sums(self, data: dict[str, Any]) -> dict[str, Any]:
         """A detector job's center or error-scale sums over this site's benign rows: in clear
-        (only if this site allows clear jobs) or once per job into a secure sum."""
-        return _sums(self, data)
+        (only if this site allows clear jobs) or into a secure sum, each once per job."""
+        return site_sums.answer(self, data)
 
     def evaluate(self, data: dict[str, Any]) -> dict[str, Any]:
         """The final model's metrics on this site's held-out rows, once per job: each answer
@@ -368,26 +364,3 @@ class Site:
                 ),
             ),
         ).to_wire()
-
-
-def _sums(site: Site, data: dict[str, Any]) -> dict[str, Any]:
-    request = SumsTask.from_wire(data)
-    if not request.secure and site.config.require_secure_aggregation:
-        raise PlanRefused(f"site {site.name} only sends sums under secure aggregation")
-    if request.secure and request.what in site.sums_answered:
-        raise PlanRefused(f"sums refused: the {request.what} was already summed in this job")
-    if request.what in site.sums_refused:
-        raise PlanRefused(f"sums refused: the {request.what}'s model was refused in this job")
-    ready, params = site.setup(request.model, request.params)
-    checks.check_global_model(site, ready, params, partial(site.sums_refused.add, request.what))
-    vector = SITE_MODELS[ready.setup.task].sums(request.what, ready, params)
-    if not request.secure:
-        return SumsReply(sums=vector).to_wire()
-    try:
-        wide = widen(vector, request.sampled, f"{request.what} sums of site {site.name}")
-    except EncodingOverflowError as error:
-        raise PlanRefused(f"sums refused: {error}") from error
-    site.sums_answered.add(request.what)
-    asked = wire.task_digest("fedsec_sums", data)
-    advert = site.secure.start(request.round, wide, request.sampled, request.threshold, asked)
-    return SumsReply(secagg=advert).to_wire()

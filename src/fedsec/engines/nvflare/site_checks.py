@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from fedsec.engines.nvflare.ledger_file import over_limit
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
 from fedsec.engines.nvflare.site_models import Prepared
 from fedsec.fl import recipe
@@ -73,9 +74,9 @@ class ModelRefused(PlanRefused):
     """A global model refused by the site's ``[model_check]``. The coordinator is told that
     much and no more: the counts (``detail``, which name how the site's rows fall) stay in the
     site's own log. Whether a model is refused depends on the site's training rows (a unit
-    firing for 1 to 9 of them can be aimed at one candidate record), so the refusal is one
-    bit about them: the site answers nothing more of the job after one
-    (:func:`check_trusted`), and its ledger file counts them over every job."""
+    firing for 1 to 9 of them can be aimed at one candidate record), as is an accept: the
+    site answers nothing more of the job after one refusal (:func:`check_trusted`), and its
+    ledger file counts them over every job; accepted checks are bounded only by DP."""
 
     def __init__(self, site: str, detail: str) -> None:
         super().__init__(
@@ -90,35 +91,46 @@ def check_global_model(
 ) -> None:
     """Refuse a global model whose units look built to single out the site's training rows
     (:mod:`fedsec.fl.privacy.model_check`, the site's ``[model_check]``); ``use_up`` marks
-    the request's round or sums as answered first. Callers check every refusal that does not
+    the request's round as answered on a refusal. Callers check every refusal that does not
     depend on the site's rows first: a plan the site refuses anyway learns nothing here.
     A refusal marks the coordinator hostile: no further task of the job is answered, and the
-    refusal is recorded in the site's ledger file (``max_refusals`` over every job)."""
+    refusal is recorded in the site's ledger file (``max_refusals`` over every job).
+
+    With a ledger file the count is read again, the check run and a refusal recorded under
+    its lock, held for the check (seconds of forward passes over the site's rows): a site's
+    jobs rarely run at once, and those that do wait, where a count read at the start of their
+    tasks let each of them refuse one model beyond ``max_refusals``."""
     set_params(ready.network, params)
-    why = check_model(ready.network, ready.x, site.config.model_check)
+    config, file = site.config.model_check, site.ledger.file
+
+    def check() -> str | None:
+        return check_model(ready.network, ready.x, config)
+
+    why = check() if file is None else file.check_model(site.name, config.max_refusals, check)
     if why is not None:
         use_up()
         site.distrusted = True
-        if site.ledger.file is not None:
-            site.ledger.file.refused_model()
         raise ModelRefused(site.name, why)
 
 
 def check_trusted(site: Site) -> None:
     """Refuse every task of a job in which the site's ``[model_check]`` refused a model (a
     coordinator that sent one is hostile, and each refusal told it a bit about the site's
-    rows), and every task of any job once its ledger file holds ``max_refusals`` of them,
-    until its operator resets the count (``fedsec federation ledger --reset-model-check``)."""
+    rows), in this process or, by its ledger file, in an earlier one of the same job id (an
+    executor restarted, a job resumed); and every task of any job once the file holds
+    ``max_refusals`` of them, until its operator resets the count (``fedsec federation
+    ledger --reset-model-check``)."""
     if site.distrusted:
         raise PlanRefused(
             f"site {site.name} answers no further task of this job: its [model_check] refused "
             "a global model of it as built to read out records"
         )
     file, limit = site.ledger.file, site.config.model_check.max_refusals
-    count = file.model_refusals() if file is not None else 0
-    if count >= limit:
+    count, this_job = file.model_check_state() if file is not None else (0, False)
+    if this_job:
         raise PlanRefused(
-            f"site {site.name} takes part in no job: its [model_check] refused {count} global "
-            f"models (max_refusals {limit}) until its operator reviews them "
-            "(fedsec federation ledger --reset-model-check)"
+            f"site {site.name} answers no task of job {site.job!r}: its [model_check] "
+            "refused a global model of a job of this id as built to read out records"
         )
+    if count >= limit:
+        raise over_limit(site.name, count, limit)

@@ -104,6 +104,11 @@ class SiteModel(Protocol):
         self, org: OrgData, ready: Prepared, params: Params, target: float
     ) -> dict[str, Any]: ...
 
+    def check_sums(self, what: str, setup: Any) -> None:
+        """Refuse sums of ``what`` this model never sums (its setup alone decides: no row
+        is read, so a site runs it before its ``[model_check]``)."""
+        ...
+
     def sums(self, what: str, ready: Prepared, params: Params) -> np.ndarray: ...
 
 
@@ -183,6 +188,9 @@ class ClassifierModel:
     ) -> dict[str, Any]:
         return held_out_scores(self.classifier(ready, params), org, ready.setup.view, target)
 
+    def check_sums(self, what: str, setup: ModelSetup) -> None:
+        raise PlanRefused(f"sums refused: a classification job sums no {what}")
+
     def sums(self, what: str, ready: Prepared, params: Params) -> np.ndarray:
         raise PlanRefused(f"sums refused: a classification job sums no {what}")
 
@@ -250,17 +258,20 @@ class DetectorModel:
             "test": _scored(det, org.test, view, threshold),
         }
 
+    def check_sums(self, what: str, setup: DetectorSetup) -> None:
+        if what == "center" and setup.kind != "svdd":
+            raise PlanRefused("sums refused: only a Deep SVDD job sums a center")
+        if what != "center" and setup.kind == "svdd" and setup.center is None:
+            raise PlanRefused("sums refused: a Deep SVDD scale needs the summed center")
+
     def sums(self, what: str, ready: Prepared, params: Params) -> np.ndarray:
         """The center's embedding sums (Deep SVDD, initial weights) or the error sums that fix
         the scale (final weights) of the site's benign training rows; the row count last."""
+        self.check_sums(what, ready.setup)
         det = self.detector(ready.setup, params)
         if what == "center":
-            if ready.setup.kind != "svdd":
-                raise PlanRefused("sums refused: only a Deep SVDD job sums a center")
             total, rows = embedding_sum(det.module(), ready.x)
         else:
-            if det.kind == "svdd" and ready.setup.center is None:
-                raise PlanRefused("sums refused: a Deep SVDD scale needs the summed center")
             total, rows = det.error_sums(ready.x)
         return np.append(np.asarray(total, dtype=np.float64), float(rows))
 
