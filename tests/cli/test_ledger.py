@@ -92,7 +92,7 @@ def test_a_missing_or_unreadable_ledger_is_named(tmp_path, content):
 def test_forgetting_a_site_and_resetting_the_model_check_at_once_does_both(tmp_path):
     ledger = LedgerFile(tmp_path / LEDGER_FILE, "job")
     ledger.pin("ef" * 32, ALL)
-    ledger.refused_model()
+    ledger.check_model("plant", 3, lambda: "refused")
     args = ["federation", "ledger", str(tmp_path), "--forget-site", "cloud", "--reset-model-check"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
