@@ -10,7 +10,7 @@ from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.experiments.deployed import deployment_section
 from fedsec.experiments.deployed_report import render
 from fedsec.fl.config import SampleDpConfig
-from tests.engines.nvflare.memory import run
+from tests.engines.nvflare.memory import Memory, run
 from tests.engines.nvflare.test_site import _train_request
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
@@ -99,3 +99,22 @@ def test_a_site_not_requiring_secure_aggregation_withholds_counts_in_a_secure_jo
     evaluation = {"plan": secure, "model": request["model"], "params": request["params"]}
     reply = site.handle("fedsec_evaluate", evaluation | {"target_fpr": 0.01})
     assert reply["test"] and not row_figures_in(reply)
+
+
+class ClearEvaluation(Memory):
+    """A coordinator that trains under HE, then sends the evaluation with a clear plan."""
+
+    def exchange(self, task, data, targets, timeout):
+        if task == "fedsec_evaluate":
+            data = data | {"plan": data["plan"] | {"protection": None}}
+        return super().exchange(task, data, targets, timeout)
+
+
+def test_a_clear_evaluation_plan_after_protected_rounds_still_gets_no_counts(consortium):
+    """Sites that do not require secure aggregation trained under HE: the evaluation plan the
+    coordinator sends afterwards cannot take the job's protection back."""
+    _, result, wire = run(consortium, transport=ClearEvaluation, homomorphic_encryption=True)
+    assert result.error is None, result.error
+    assert not any(site.config.require_secure_aggregation for site in wire.sites.values())
+    for site, reply in result.evaluation.items():
+        assert reply["test"] and not row_figures_in(reply), (site, row_figures_in(reply))

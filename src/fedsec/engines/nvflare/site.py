@@ -104,6 +104,7 @@ class Site:
         self.dp_steps = 0
         self.last_round = 0  # the last round of this job trained here, or judged and refused
         self.evaluated = False  # a job's one evaluation answered
+        self.protected = False  # a round of this job trained under secure aggregation or HE
         self.distrusted = False  # its [model_check] refused a model: no further task answered
         file = LedgerFile(ledger, job) if ledger is not None else None
         self.ledger = PrivacyLedger(config.privacy, self.name, file)
@@ -155,10 +156,10 @@ class Site:
 
     def withholds_counts(self, evaluation: dict[str, Any]) -> bool:
         """Whether this site's evaluation reply keeps its row counts here: when it requires
-        secure aggregation, or the job's plan protects sums (secure aggregation or HE)."""
-        p = EvaluateTask.from_wire(evaluation).plan.protection
-        secure = p is not None and (p.secure_aggregation or p.homomorphic_encryption)
-        return self.config.require_secure_aggregation or secure
+        secure aggregation, or the job protects sums (secure aggregation or HE), as its plan
+        says or as any round it trained here was (a clear evaluation plan changes nothing)."""
+        secure = protects_sums(EvaluateTask.from_wire(evaluation).plan.protection)
+        return self.config.require_secure_aggregation or secure or self.protected
 
     # -- data -------------------------------------------------------------------------------
 
@@ -207,6 +208,7 @@ class Site:
         protection = plan.protection
         checks.check_protection(self, plan, ready, request.control is not None)
         self.check_round(plan.round)
+        self.protected = self.protected or protects_sums(protection)
         # every refusal that does not depend on the site's rows before the ones that do
         self.ledger.admit(plan, ready.own_rows)
         protecting = None if protection is None else protection.to_plan()
@@ -364,3 +366,10 @@ class Site:
                 ),
             ),
         ).to_wire()
+
+
+def protects_sums(protection: Any) -> bool:
+    """Whether a plan's protection hides each site's update (secure aggregation or HE)."""
+    return protection is not None and (
+        protection.secure_aggregation or protection.homomorphic_encryption
+    )
