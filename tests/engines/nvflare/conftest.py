@@ -50,3 +50,11 @@ def federation(consortium, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     with loopback(consortium, tmp_path_factory.mktemp("poc"), logs) as fed:
         fed.logs = logs  # type: ignore[attr-defined]
         yield fed
+
+
+@pytest.fixture(scope="module")
+def secure(consortium) -> tuple[Path, Scenario]:
+    """``consortium`` with its scenario asking for secure aggregation."""
+    data, scenario = consortium
+    privacy = scenario.privacy.model_copy(update={"secure_aggregation": True})
+    return data, scenario.model_copy(update={"privacy": privacy})

@@ -21,13 +21,6 @@ VICTIM = "plant"
 
 
 @pytest.fixture(scope="module")
-def secure(consortium):
-    data, scenario = consortium
-    privacy = scenario.privacy.model_copy(update={"secure_aggregation": True})
-    return data, scenario.model_copy(update={"privacy": privacy})
-
-
-@pytest.fixture(scope="module")
 def sites(secure):
     data, scenario = secure
     project = Project()

@@ -21,18 +21,12 @@ from fedsec.engines.nvflare.site_config import SecureAggregationConfig, config_f
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.fl.privacy.secagg.client import SecAggClient
 from fedsec.fl.privacy.secagg.policy import SecAggPolicy
+from tests.engines.nvflare.memory import Memory
 
 JOB = "job-members"
 PROJECT_ADMINS = ("ops@consortium.example", "ops2@consortium.example")
 ORG_ADMINS = ("lead@plant.example", "lead@cloud.example")
 ROGUES = ("rogue1", "rogue2")  # site certificates of the project, of no member
-
-
-@pytest.fixture(scope="module")
-def secure(consortium):
-    data, scenario = consortium
-    privacy = scenario.privacy.model_copy(update={"secure_aggregation": True})
-    return data, scenario.model_copy(update={"privacy": privacy})
 
 
 @pytest.fixture(scope="module")
@@ -168,20 +162,17 @@ def test_a_site_certificate_not_among_the_members_is_refused(secure, kits):
     assert shared["threshold"] >= 2
 
 
-class Relay:
-    """The honest coordinator's transport: every site gets every message."""
+class Relay(Memory):
+    """The honest coordinator's transport: every site gets every message; refusals kept."""
 
     def __init__(self, sites: dict[str, Site]) -> None:
-        self.sites, self.refusals = sites, []
+        super().__init__(sites)
+        self.refusals: list[tuple[str, str, str]] = []
 
     def exchange(self, task, data, targets, timeout):
-        replies = {}
-        for name in targets:
-            try:
-                replies[name] = self.sites[name].handle(task, data)
-            except PlanRefused as error:
-                replies[name] = Refusal(error)
-                self.refusals.append((task, name, str(error)))
+        replies = super().exchange(task, data, targets, timeout)
+        refused = [(task, n, str(r)) for n, r in replies.items() if isinstance(r, Refusal)]
+        self.refusals.extend(refused)
         return replies
 
 
