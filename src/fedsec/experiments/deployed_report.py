@@ -3,6 +3,8 @@ dropout, refusal, flag and round that aggregated nothing, and what each site mea
 
 from __future__ import annotations
 
+from statistics import median
+
 from fedsec.experiments.deployed_logs import vocabulary_seen
 from fedsec.reporting.report import fmt, table
 
@@ -43,28 +45,36 @@ def render(section: dict) -> str:
         lines += ["", "Rounds that aggregated no update (the global model stayed):", *empty]
     lines += ["", "Each site on its own held-out rows (threshold at its benign validation FPR):"]
     quality, metric = QUALITY[section.get("task", "classification")]
+    replies = section["site_evaluation"]
+    spent = any(_epsilon(reply) is not None for reply in replies.values())
     rows = []
-    for site, reply in section["site_evaluation"].items():
+    for site, reply in replies.items():
         if not isinstance(reply, dict) or "test" not in reply:
             rows.append([site, None, None, None, None, None, f"error: {reply.get('error')}"])
+            rows[-1] += [None] if spent else []
             continue
         v, t = reply["validation"], reply["test"]
-        accepted = "accepted" if reply.get("accepted", True) else "refused"
-        rows.append(
-            [
-                site,
-                v.get("detection_rate"),
-                t["detection_rate"],
-                t["benign_fpr"],
-                t.get(metric),
-                t["threshold"],
-                accepted,
-            ]
-        )
+        row = [site, v.get("detection_rate"), t["detection_rate"], t["benign_fpr"], t.get(metric)]
+        rows.append([*row, t["threshold"], _verdict(reply)])
+        rows[-1] += [_epsilon(reply)] if spent else []
     header = ["site", "val detection", "test detection", "test FPR", quality, "threshold"]
-    lines += ["", table([*header, "final model"], rows), ""]
+    header += ["final model"] + (["DP-SGD ε spent"] if spent else [])
+    lines += ["", table(header, rows), ""]
     lines += [_statistics(section.get("statistics") or {}, section.get("task")), ""]
     return "\n".join(lines)
+
+
+def _verdict(reply: dict) -> str:
+    """What the site's acceptance gate said of the final model (nothing: it has none on)."""
+    if reply.get("gate") is None:
+        return "not judged (no gate)"
+    return "accepted" if reply.get("accepted", True) else "refused"
+
+
+def _epsilon(reply: object) -> float | None:
+    """The record-level ε a site says it spent over the job (None: no DP-SGD there)."""
+    spent = reply.get("sample_dp") if isinstance(reply, dict) else None
+    return spent.get("epsilon") if isinstance(spent, dict) else None
 
 
 def _defence(rounds: list[dict], section: dict) -> list[str]:
@@ -135,10 +145,10 @@ def _job_line(section: dict) -> str:
             f"{job}: {done['round']} boosting rounds in one task, {fmt(done['seconds'])} s; "
             "quantile summaries and gradient histograms in clear."
         )
-    seconds = sorted(r["seconds"] for r in rounds)
-    median = seconds[len(seconds) // 2] if seconds else None
+    seconds = [r["seconds"] for r in rounds]
+    middle = median(seconds) if seconds else None
     return (
-        f"{job}, {len(rounds)} rounds, median round {fmt(median)} s at the coordinator; "
+        f"{job}, {len(rounds)} rounds, median round {fmt(middle)} s at the coordinator; "
         + _updates(section)
     )
 
