@@ -98,3 +98,17 @@ def test_forgetting_a_site_and_resetting_the_model_check_at_once_does_both(tmp_p
     assert result.exit_code == 0, result.output
     kept = json.loads((tmp_path / LEDGER_FILE).read_text())
     assert "statistics" not in kept and "model_check" not in kept
+
+
+@pytest.mark.parametrize("named", ["plant", "Plant"])
+def test_forgetting_the_sites_own_name_is_refused(consortium, tmp_path, named):
+    """Every entry was summed with the site itself: forgetting its own name unpinned them all,
+    silently. The site config beside the ledger names the site; that name is refused."""
+    LedgerFile(tmp_path / LEDGER_FILE, "job").pin("ab" * 32, ALL)
+    write_site_config(_config(consortium, "plant"), tmp_path / SITE_CONFIG)
+    before = (tmp_path / LEDGER_FILE).read_bytes()
+    result = runner.invoke(app, ["federation", "ledger", str(tmp_path), "--forget-site", named])
+    assert result.exit_code == 2, result.output
+    assert f"{named!r} is this site's own name" in _text(result)
+    assert "nothing changed" in _text(result)
+    assert (tmp_path / LEDGER_FILE).read_bytes() == before

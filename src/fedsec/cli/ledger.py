@@ -77,6 +77,15 @@ def ledger_command(
 
 
 def _forget(file: LedgerFile, site: str) -> None:
+    from fedsec.engines.nvflare.site_config import SITE_CONFIG
+
+    own = _own_name(file.path.parent / SITE_CONFIG)
+    if own is not None and site.strip().casefold() == own.casefold():
+        raise ConfigError(
+            f"{file.path}: {site!r} is this site's own name ({SITE_CONFIG} beside the "
+            "ledger): every statistics entry was summed with it, so forgetting it would unpin "
+            "them all; name the site that left the consortium; nothing changed"
+        )
     known = sorted({name for names in file.read().statistics.values() for name in names})
     gone = file.forget(site)
     if not gone:
@@ -104,6 +113,13 @@ def _reset(file: LedgerFile) -> None:
             "in jobs again from its next task"
         )
     )
+
+
+def _own_name(config: Path) -> str | None:
+    """The site's name in its config beside the ledger, if there is one."""
+    from fedsec.engines.nvflare.site_config import load_site_config
+
+    return load_site_config(config).name if config.is_file() else None
 
 
 def _site_budget(local: Path) -> tuple[float, float | None]:

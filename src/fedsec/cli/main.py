@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from fedsec import __version__
-from fedsec.cli import deploy, jobs, keys, ledger  # noqa: F401  (importing registers their commands)
+from fedsec.cli import deploy, jobs, keys, ledger, site_check  # noqa: F401  (importing registers their commands)
 from fedsec.cli.attack_matrix import attack_matrix
 from fedsec.cli.common import console, quiet_libraries
 from fedsec.cli.detect import detect

@@ -222,3 +222,31 @@ def test_a_members_list_an_honest_site_would_fail_is_refused_when_read(members, 
     """A name as no certificate carries it refused an honest site only at its first sum."""
     with pytest.raises(ValueError, match=said):
         SecureAggregationConfig(members=members)
+
+
+def test_a_failed_job_names_the_site_that_refused_first_and_its_words(secure, kits):
+    """A typo in one site's members list ("pant" for "plant"): that site refuses the first
+    statistics sum, the others then refuse to go on without it. The job's error (what the
+    admin sees) names the typo's site first, in its own words, not only those refusing last."""
+    data, scenario = secure
+    names = scenario.org_names()
+    typo, other = names[-1], names[0]
+    listed = [typo, *(n if n != other else n[:1] + n[2:] for n in names if n != typo)]
+    sites = {}
+    for n in names:  # each sums only with all three (as a pinned statistics roster does)
+        config = config_from_scenario(scenario, n, data)
+        own = config.secure_aggregation.model_copy(update={"min_contributors": len(names)})
+        if n == typo:
+            own = own.model_copy(update={"members": listed})
+        config = config.model_copy(update={"secure_aggregation": own})
+        sites[n] = Site(config, data, keys=kits[n], job=JOB)
+    seeding.deterministic_torch(threads=1)
+    spec = JobSpec.from_scenario(scenario, [], DeploymentSettings(site_order=names))
+    result = Coordinator(spec, Relay(sites), names).run()
+    assert result.error is not None
+    error = result.error
+    refusal = f"{typo}: secure aggregation refused"
+    assert refusal in error, error
+    assert f"party {other!r} refused: not a member of this consortium" in error
+    later = [error.find(f"{n}: ") for n in names if n != typo and f"{n}: " in error]
+    assert all(error.find(refusal) < at for at in later)

@@ -85,8 +85,8 @@ class Coordinator:
             self.evaluate(params, setup, weights)
             self.result.timing["evaluate_s"] = round(time.perf_counter() - evaluated, 3)
         except (JobFailed, secure.SecAggError, he.HeError) as error:
-            self.result.error = str(error)
-            self.log(f"job failed: {error}")
+            self.result.error = failure(str(error), self.result.dropouts)
+            self.log(f"job failed: {self.result.error}")
             last = self.result.history[-1] if self.result.history else None
             if last is not None and not last.contributed and last.aborted is None:
                 last.aborted = "the job failed in this round (see the error)"
@@ -97,10 +97,8 @@ class Coordinator:
 
     def require(self, count: int, when: str) -> None:
         need = self.spec.deployment.min_sites
-        if count < need:
-            gone = "; ".join(f"{s}: {why}" for s, why in self.result.dropouts.items())
-            detail = f" (dropped: {gone})" if gone else ""
-            raise JobFailed(f"{count} site(s) left {when}, {need} needed{detail}")
+        if count < need:  # who left and why: added by ``run`` (see :func:`failure`)
+            raise JobFailed(f"{count} site(s) left {when}, {need} needed")
 
     def drop(self, site: str, reason: str, log: RoundLog | None = None) -> None:
         if site in self.alive:
@@ -362,3 +360,13 @@ class Coordinator:
 
 def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
+
+
+def failure(error: str, dropouts: dict[str, str]) -> str:
+    """The job's error, then every site that refused or left, in its own words, earliest
+    first: a site refusing an early phase is often why the others refused a later one (a
+    typo in one site's members list ends a sum the others then refuse to go on without)."""
+    if not dropouts:
+        return error
+    words = "; ".join(f"{site}: {why}" for site, why in dropouts.items())
+    return f"{error} -- refused or left, earliest first: {words}"

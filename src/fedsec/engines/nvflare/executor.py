@@ -24,7 +24,8 @@ from fedsec.engines.nvflare.keyguard import check_kit
 from fedsec.engines.nvflare.ledger_file import LEDGER_FILE
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.site import Site
-from fedsec.engines.nvflare.site_config import SITE_CONFIG, load_site_config
+from fedsec.engines.nvflare.site_config import SITE_CONFIG
+from fedsec.engines.nvflare.site_notes import load_for_job
 from fedsec.engines.nvflare.site_trees import kit_booster_link
 from fedsec.fl.privacy.he import CLIENT_CONTEXT, HeError
 from fedsec.fl.privacy.secagg import SecAggError
@@ -64,7 +65,7 @@ class FedsecExecutor(Executor):
             startup = Path(workspace.get_startup_kit_dir())
             check_kit(startup.parent)  # no task while a private key of the kit is exposed
             path = Path(workspace.get_site_config_dir()) / SITE_CONFIG
-            config = load_site_config(path)
+            config = load_for_job(path, partial(self.log_warning, fl_ctx))
             name = fl_ctx.get_identity_name()
             keys = KitIdentity.from_startup(startup, name)
             job = str(fl_ctx.get_job_id())

@@ -1,9 +1,15 @@
 """What a site's config leaves to the coordinator's plan or to public values: said when the
-config is written (``fedsec federation site-config``), so an operator decides knowingly."""
+config is written (``fedsec federation site-config``) or checked (``fedsec federation
+check-site-config``), and logged as warnings when the site loads it for a job, so an operator
+decides knowingly."""
 
 from __future__ import annotations
 
-from fedsec.engines.nvflare.site_config import SiteConfig, SiteLogs
+from collections.abc import Callable
+from pathlib import Path
+
+from fedsec.core.errors import ConfigError
+from fedsec.engines.nvflare.site_config import SiteConfig, SiteLogs, load_site_config
 from fedsec.engines.nvflare.site_privacy import weak_privacy
 
 #: The hashing key fedsec uses when none is set: public, so no secret from the coordinator.
@@ -25,7 +31,8 @@ def weak_hash_key(key: str) -> str | None:
 
 def weak_settings(config: SiteConfig) -> list[str]:
     """What this site's config leaves to the coordinator's plan or to public values: said
-    when the config is written, so an operator decides knowingly."""
+    when the config is written or checked and when a job loads it, so an operator decides
+    knowingly."""
     notes = weak_privacy(config.privacy)
     if not config.model_check.enabled:
         notes.append(
@@ -40,6 +47,30 @@ def weak_settings(config: SiteConfig) -> list[str]:
     if config.logs is not None and weak_hash_key(config.logs.hash_key):
         notes.append(public_key_note(config.logs))
     return notes
+
+
+class SiteConfigRefused(ConfigError):
+    """A site config the site cannot use, as told to the (untrusted) coordinator: the file
+    named relative to the kit; ``detail`` (kept in the site's own log) is its absolute path."""
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+def load_for_job(path: Path, warn: Callable[[str], None]) -> SiteConfig:
+    """The site config a job's site reads: each weak setting said through ``warn``; an
+    invalid config refused without the kit's absolute path (the coordinator learns nothing
+    of the site's file system)."""
+    path = Path(path)
+    try:
+        config = load_site_config(path)
+    except ConfigError as error:
+        shown = f"{path.parent.name}/{path.name}"  # local/fedsec_site.toml
+        raise SiteConfigRefused(str(error).replace(str(path), shown), str(path)) from None
+    for note in weak_settings(config):
+        warn(f"{path}: {note}")
+    return config
 
 
 def public_key_note(logs: SiteLogs) -> str:
