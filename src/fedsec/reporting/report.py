@@ -96,11 +96,15 @@ def closing_parts(metrics: dict, config_text: str) -> list[str]:
 
 def _spent(org: str, spent: dict) -> str:
     """One organization's DP-SGD spending: its σ only where it told it (a deployed site under
-    secure aggregation keeps the figures its row count is recovered from)."""
+    secure aggregation keeps the figures its row count is recovered from, and tells its ε as
+    an upper bound rounded up, "ε≤")."""
     notes = [f"σ={spent['noise_multiplier']}"] if "noise_multiplier" in spent else []
+    at = "≤" if spent.get("epsilon_rounded_up") else "="  # at most: a coarse upper bound
     if "epsilon_with_one_colluding_org" in spent:
-        notes.append(f"ε={spent['epsilon_with_one_colluding_org']} with one colluding organization")
-    return f"{org} ε={spent.get('epsilon')}" + (f" ({', '.join(notes)})" if notes else "")
+        notes.append(
+            f"ε{at}{spent['epsilon_with_one_colluding_org']} with one colluding organization"
+        )
+    return f"{org} ε{at}{spent.get('epsilon')}" + (f" ({', '.join(notes)})" if notes else "")
 
 
 def privacy_lines(privacy: dict) -> list[str]:

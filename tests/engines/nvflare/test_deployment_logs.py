@@ -15,6 +15,7 @@ import pytest
 from fedsec.core import seeding
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
+from fedsec.engines.nvflare.replies import RATE_DECIMALS
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import GateConfig, config_from_scenario
 from fedsec.engines.nvflare.site_notes import PUBLIC_HASH_KEY
@@ -90,7 +91,8 @@ def test_the_deployed_logs_model_is_the_in_process_one(logs_consortium, privacy)
         reply = result.evaluation[org.name]
         top_k = reply["validation"]["threshold"]
         flagged_val = float(np.mean(scores[org.name] >= top_k))
-        assert reply["validation"]["benign_fpr"] == round(flagged_val, 6)
+        told = round(flagged_val, RATE_DECIMALS if privacy else 6)  # coarse without counts
+        assert reply["validation"]["benign_fpr"] == told
         assert reply["validation"]["benign_fpr"] <= scenario.evaluation.target_fpr or (
             top_k == deployed.unseen_rank
         )
@@ -218,7 +220,8 @@ def test_a_pooled_top_k_is_the_in_process_one(logs_consortium, privacy):
     for org in ORGS:
         validation = result.evaluation[org]["validation"]
         assert validation["threshold"] == reference.top_k_[org] == reference.top_k_["*"]
-        assert validation["benign_fpr"] == val_fpr[org]
+        told = round(val_fpr[org], RATE_DECIMALS) if privacy else val_fpr[org]
+        assert validation["benign_fpr"] == told  # coarse where counts are withheld
     form = {"advertisement", "endorsement"} if privacy else {"sums"}
     assert [set(r) for r in link.replies["fedsec_sums"]] == [form] * len(ORGS)
 

@@ -4,12 +4,13 @@ count (docs/deployment.md, "Who can see and do what"), and it uses none of them.
 
 import pytest
 
-from fedsec.engines.nvflare.replies import COUNTS
+from fedsec.engines.nvflare.replies import COUNTS, EXACT, RATE_DECIMALS, withhold_counts
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.experiments.deployed import deployment_section
 from fedsec.experiments.deployed_report import render
 from fedsec.fl.config import SampleDpConfig
+from fedsec.fl.privacy import dp
 from tests.engines.nvflare.memory import Memory, run
 from tests.engines.nvflare.test_site import _train_request
 
@@ -36,7 +37,11 @@ def test_a_secure_aggregation_site_evaluates_without_exact_row_counts(consortium
     assert told["test"]["rows"] > 0 and told["validation"]["rows"] > 0  # opted out: told
     for part in ("validation", "test"):
         assert not counts_in(withheld[part]), part
-        assert withheld[part] == {k: v for k, v in told[part].items() if k not in COUNTS}
+        told_rates = {k: v for k, v in told[part].items() if k not in COUNTS}
+        assert set(withheld[part]) == set(told_rates)
+        for key, value in told_rates.items():
+            exact = key in EXACT or not isinstance(value, float)
+            assert withheld[part][key] == (value if exact else pytest.approx(value, abs=5e-4))
 
 
 def test_the_deployed_report_renders_from_replies_without_counts(consortium):
@@ -76,7 +81,7 @@ def test_a_dp_sgd_evaluation_under_secure_aggregation_tells_no_training_rows(con
     for site in scenario.org_names():
         assert f"| {site} |" in text
     arm = deployed_arm_privacy(result)
-    assert arm and all("ε=" in line and "σ" not in line for line in arm), arm
+    assert arm and all("ε≤" in line and "σ" not in line for line in arm), arm
 
 
 def deployed_arm_privacy(result) -> list[str]:
@@ -118,3 +123,52 @@ def test_a_clear_evaluation_plan_after_protected_rounds_still_gets_no_counts(con
     assert not any(site.config.require_secure_aggregation for site in wire.sites.values())
     for site, reply in result.evaluation.items():
         assert reply["test"] and not row_figures_in(reply), (site, row_figures_in(reply))
+
+
+def floats_in(value, key: str = "") -> list[tuple[str, float]]:
+    """Every float of ``value`` but its exact fields (:data:`EXACT`), by key, at any depth."""
+    if isinstance(value, dict):
+        return [f for k, v in value.items() if k not in EXACT for f in floats_in(v, str(k))]
+    if isinstance(value, list | tuple):
+        return [f for v in value for f in floats_in(v, key)]
+    return [(key, value)] if isinstance(value, float) else []
+
+
+def test_the_epsilon_reached_tells_no_training_row_count(consortium):
+    """The epsilon a site reached, to four decimals, with the plan's target, batch and steps,
+    gave its training row count (0.9923 fit 425 rows of 50 candidates): told as an upper bound
+    rounded up, every site's is the target's."""
+    budget = SampleDpConfig(epsilon=1.0)
+    _, result, wire = run(consortium, secure_aggregation=True, sample_dp=budget)
+    assert result.error is None, result.error
+    rates = {frozenset(rate for _, rate, _ in site.ledger.history) for site in wire.sites.values()}
+    assert len(rates) == len(wire.sites)  # each site's rate, from its own row count
+    told = {site: reply["sample_dp"]["epsilon"] for site, reply in result.evaluation.items()}
+    assert len(set(told.values())) == 1, told
+    for name, site in wire.sites.items():
+        true = dp.composed_sample_dp_epsilon(site.ledger.history, budget.delta, budget.accountant)
+        assert told[name] >= true, (name, told[name], true)
+        assert result.evaluation[name]["sample_dp"]["epsilon_rounded_up"] is True
+
+
+def test_rates_without_counts_are_too_coarse_to_give_the_counts(consortium):
+    """A rate to full precision is its count over its denominator (1/101 told 101 held-out
+    benign rows): without counts, rates carry at most RATE_DECIMALS decimals, and the
+    threshold the released model holds stays exact."""
+    _, result, _ = run(consortium, secure_aggregation=True)
+    assert result.error is None, result.error
+    for site, reply in result.evaluation.items():
+        for part in ("validation", "test"):
+            coarse = [(k, v) for k, v in floats_in(reply[part]) if round(v, RATE_DECIMALS) != v]
+            assert not coarse, (site, part, coarse)
+            assert reply[part]["threshold"] is not None
+    reply = {"validation": {"benign_fpr": 1 / 101, "threshold": 0.123456789, "rows": 101}}
+    reply |= {"test": {"per_family": {"dos": 9 / 68}}, "sample_dp": {}}
+    withheld = withhold_counts(reply)
+    fpr = withheld["validation"]["benign_fpr"]
+    assert withheld["validation"]["threshold"] == 0.123456789
+    assert "rows" not in withheld["validation"]
+    assert len([n for n in range(50, 200) if round(1 / n, RATE_DECIMALS) == fpr]) > 5
+    recall = withheld["test"]["per_family"]["dos"]
+    fits = [(k, n) for n in range(20, 200) for k in range(n) if round(k / n, 3) == recall]
+    assert len({n for _, n in fits}) > 5

@@ -9,7 +9,7 @@ import pytest
 
 from fedsec.engines.nvflare.ledger_file import LEDGER_FILE
 from fedsec.engines.nvflare.plan import DeploymentSettings, PlanRefused
-from fedsec.engines.nvflare.replies import SPENT_WITHOUT_ROWS
+from fedsec.engines.nvflare.replies import AT_MOST, EPSILONS, SPENT_WITHOUT_ROWS, epsilon_bound
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import (
     config_from_scenario,
@@ -168,12 +168,15 @@ def test_a_deployed_job_with_noise_shares_runs_the_in_process_mechanism(consorti
     seeded = federated_arm(consortium, scenario)
     deployed = {n: r["sample_dp"] for n, r in result.evaluation.items()}
     # under secure aggregation a site tells its epsilons only (its noise, rate and steps
-    # would tell its training rows): those of the in-process accounting
+    # would tell its training rows): those of the in-process accounting, rounded up
     told = {
         n: {k: v for k, v in s.items() if k in SPENT_WITHOUT_ROWS}
         for n, s in seeded.privacy.items()
     }
-    assert deployed == told
+    bounds = {
+        n: {k: epsilon_bound(v) for k, v in s.items() if k in EPSILONS} for n, s in told.items()
+    }
+    assert deployed == {n: s | bounds[n] | {AT_MOST: True} for n, s in told.items()}
     for name, spent in deployed.items():
         assert spent["noise_shares"] == 3
         history = transport.sites[name].ledger.history

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 import numpy as np
@@ -195,12 +196,39 @@ COUNTS = frozenset(
 )
 
 
+#: The metrics a site's reply keeps exact even without counts: the coordinator puts each
+#: site's threshold (a score quantile of its benign validation rows, or a top-k) in the
+#: released model (:func:`fedsec.experiments.deployed.trained_arms`).
+EXACT = frozenset({"threshold"})
+
+#: Decimals of a rate (a ratio of held-out counts: FPR, detection rate, F1, AUC...) told
+#: without counts: 1/101 and 1/96 both read 0.010, so a count is narrowed to a range, not read.
+RATE_DECIMALS = 3
+
+
+def _coarse(value: Any) -> Any:
+    """``value`` with every float (at any depth) rounded to :data:`RATE_DECIMALS`."""
+    if isinstance(value, dict):
+        return {key: value[key] if key in EXACT else _coarse(value[key]) for key in value}
+    if isinstance(value, list | tuple):
+        return [_coarse(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return round(float(value), RATE_DECIMALS) if math.isfinite(value) else float(value)
+    return value
+
+
 def without_counts(metrics: dict[str, Any]) -> dict[str, Any]:
     """``metrics`` (a site's ``validation`` or ``test`` section) without its exact counts, at
-    every depth: the coordinator uses none of them, and under secure aggregation it is told no
-    site's row count (docs/deployment.md, "Who can see and do what")."""
+    every depth, and its rates rounded to :data:`RATE_DECIMALS` (the counts were their
+    denominators): the coordinator uses none of them, and under secure aggregation it is told
+    no site's row count (docs/deployment.md, "Who can see and do what"). Its ``threshold``
+    stays exact: the released model holds it."""
+    return _coarse(_drop_counts(metrics))
+
+
+def _drop_counts(metrics: dict[str, Any]) -> dict[str, Any]:
     return {
-        key: without_counts(value) if isinstance(value, dict) else value
+        key: _drop_counts(value) if isinstance(value, dict) else value
         for key, value in metrics.items()
         if key not in COUNTS
     }
@@ -208,14 +236,39 @@ def without_counts(metrics: dict[str, Any]) -> dict[str, Any]:
 
 #: What of a site's DP-SGD report (``sample_dp``) tells nothing of its training row count: the
 #: noise multiplier, Poisson rate and steps are each calibrated to it (batch / rate gave the
-#: rows to four digits), the epsilons are the plan's targets met.
+#: rows to four digits), and so is the epsilon reached (told as :func:`epsilon_bound`).
 SPENT_WITHOUT_ROWS = frozenset({"epsilon", "epsilon_with_one_colluding_org", "noise_shares"})
+#: The field saying a reply's epsilons are upper bounds (the report says "at most").
+AT_MOST = "epsilon_rounded_up"
+EPSILONS = ("epsilon", "epsilon_with_one_colluding_org")
+
+#: Significant digits of an epsilon told without counts, and the most its four-decimal report
+#: may lie below the epsilon reached.
+EPSILON_DIGITS = 2
+EPSILON_ROUNDING = Decimal("0.00005")
+
+
+def epsilon_bound(epsilon: float) -> float:
+    """An upper bound of the epsilon a site reports (rounded to four decimals), rounded up to
+    :data:`EPSILON_DIGITS` significant digits: the exact epsilon, with the plan's target,
+    batch and steps, gave the training row count (0.9923 fit one count of 50); calibrated to
+    within a tolerance of the target, every honest site tells the target (1.0 for 1.0; a
+    report of exactly 1.0 may hide up to 1.00005, so it is told as 1.1)."""
+    if epsilon <= 0:
+        return 0.0
+    value = Decimal(repr(float(epsilon))) + EPSILON_ROUNDING
+    step = Decimal(1).scaleb(value.adjusted() - EPSILON_DIGITS + 1)
+    return float(value.quantize(step, rounding=ROUND_CEILING))
 
 
 def withhold_counts(reply: dict[str, Any]) -> dict[str, Any]:
     """An evaluation reply (:class:`EvaluateReply` on the wire) without exact counts, nor the
-    DP-SGD figures a training row count is recovered from."""
+    DP-SGD figures a training row count is recovered from; its rates and epsilons coarse."""
     spent = {k: v for k, v in reply["sample_dp"].items() if k in SPENT_WITHOUT_ROWS}
+    for key in EPSILONS:
+        if isinstance(spent.get(key), int | float) and not isinstance(spent[key], bool):
+            spent[key] = epsilon_bound(spent[key])
+            spent[AT_MOST] = True
     parts = {part: without_counts(reply[part]) for part in ("validation", "test")}
     return reply | parts | {"sample_dp": spent}
 
