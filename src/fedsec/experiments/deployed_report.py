@@ -71,10 +71,14 @@ def _verdict(reply: dict) -> str:
     return "accepted" if reply.get("accepted", True) else "refused"
 
 
-def _epsilon(reply: object) -> float | None:
-    """The record-level ε a site says it spent over the job (None: no DP-SGD there)."""
+def _epsilon(reply: object) -> float | str | None:
+    """The record-level ε a site says it spent over the job (None: no DP-SGD there), as "≤ ε"
+    where it told only an upper bound (a protected job: the exact figure gave its rows)."""
     spent = reply.get("sample_dp") if isinstance(reply, dict) else None
-    return spent.get("epsilon") if isinstance(spent, dict) else None
+    epsilon = spent.get("epsilon") if isinstance(spent, dict) else None
+    if epsilon is None or not spent.get("epsilon_rounded_up"):
+        return epsilon
+    return f"≤ {epsilon:g}"
 
 
 def _defence(rounds: list[dict], section: dict) -> list[str]:
