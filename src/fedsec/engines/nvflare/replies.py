@@ -207,9 +207,14 @@ RATE_DECIMALS = 3
 
 
 def _coarse(value: Any) -> Any:
-    """``value`` with every float (at any depth) rounded to :data:`RATE_DECIMALS`."""
+    """``value`` without :data:`COUNTS` keys and with every float rounded to
+    :data:`RATE_DECIMALS`, at any depth (:data:`EXACT` keys kept as they are)."""
     if isinstance(value, dict):
-        return {key: value[key] if key in EXACT else _coarse(value[key]) for key in value}
+        return {
+            key: item if key in EXACT else _coarse(item)
+            for key, item in value.items()
+            if key not in COUNTS
+        }
     if isinstance(value, list | tuple):
         return [_coarse(v) for v in value]
     if isinstance(value, float | np.floating):
@@ -223,15 +228,7 @@ def without_counts(metrics: dict[str, Any]) -> dict[str, Any]:
     denominators): the coordinator uses none of them, and under secure aggregation it is told
     no site's row count (docs/deployment.md, "Who can see and do what"). Its ``threshold``
     stays exact: the released model holds it."""
-    return _coarse(_drop_counts(metrics))
-
-
-def _drop_counts(metrics: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: _drop_counts(value) if isinstance(value, dict) else value
-        for key, value in metrics.items()
-        if key not in COUNTS
-    }
+    return _coarse(metrics)
 
 
 #: What of a site's DP-SGD report (``sample_dp``) tells nothing of its training row count: the
