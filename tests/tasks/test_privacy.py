@@ -234,7 +234,15 @@ def test_dp_statistics_are_charged_to_the_record_level_epsilon(data_dir, federat
     assert any("Preprocessing statistics: released with DP noise" in line for line in lines)
     plain = _run(data_dir, federation, "privacy.sample_dp.epsilon=3")
     assert not plain.metrics["privacy"]["sample_dp"]["statistics"]["covered"]
-    assert any("not covered by epsilon" in line for line in privacy_lines(plain.metrics["privacy"]))
+    outside = [
+        line
+        for line in privacy_lines(plain.metrics["privacy"])
+        if line.startswith("- Not covered by any ε")
+    ]
+    assert len(outside) == 1
+    assert "preprocessing statistics and class weights, computed without noise" in outside[0]
+    covered = private.metrics["privacy"]["not_covered_by_epsilon"]
+    assert not any("preprocessing statistics" in item for item in covered)
 
 
 def test_class_sampling_rates_from_dp_statistics_stay_within_the_composed_epsilon(

@@ -16,6 +16,7 @@ from fedsec.core import seeding
 from fedsec.fl.aggregation import ProtectedMean, WeightedMean
 from fedsec.fl.config import PrivacyConfig, SampleDpConfig, StrategyConfig, TrainingConfig
 from fedsec.fl.privacy import dp, dp_stats
+from fedsec.fl.privacy.neighbours import epsilon_up
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.fl.strategies import Strategy, from_config
 from fedsec.training.plan import TrainingPlan
@@ -156,8 +157,9 @@ def sample_dp_spent(
     rate: float = 0.0,
     shared: bool = False,
 ) -> dict:
-    """What a DP-SGD run spent, from the accountant (empty when DP is off); ``rate`` as for
-    :func:`sample_dp_noise`; ``shared``: the noise was added in distributed DP-SGD's shares."""
+    """What a DP-SGD run spent, from the accountant (empty when DP is off), epsilons rounded
+    up; ``rate`` as for :func:`sample_dp_noise`; ``shared``: the noise was added in distributed
+    DP-SGD's shares."""
     if noise <= 0:
         return {}
     rate = rate or own_rate(training, budget, rows)
@@ -166,14 +168,14 @@ def sample_dp_spent(
         "noise_multiplier": round(noise, 6),
         "sample_rate": round(rate, 6),
         "steps": steps,
-        "epsilon": round(dp.sample_dp_epsilon(noise, rate, steps, budget.delta, accounting), 4),
+        "epsilon": epsilon_up(dp.sample_dp_epsilon(noise, rate, steps, budget.delta, accounting)),
     }
     if shared and budget.distributed:
         m = int(budget.noise_shares)
         residual = noise * np.sqrt((m - 1) / m)  # what a colluding organization cannot remove
         spent["noise_shares"] = m
-        spent["epsilon_with_one_colluding_org"] = round(
-            dp.sample_dp_epsilon(residual, rate, steps, budget.delta, accounting), 4
+        spent["epsilon_with_one_colluding_org"] = epsilon_up(
+            dp.sample_dp_epsilon(residual, rate, steps, budget.delta, accounting)
         )
     return spent
 

@@ -96,10 +96,15 @@ def closing_parts(metrics: dict, config_text: str) -> list[str]:
 
 def _spent(org: str, spent: dict) -> str:
     """One organization's DP-SGD spending: its σ only where it told it (a deployed site under
-    secure aggregation keeps the figures its row count is recovered from, and tells its ε as
-    an upper bound rounded up, "ε≤")."""
+    secure aggregation keeps the figures its row count is recovered from), its ε as an upper
+    bound where rounded up ("ε≤": every in-process ε, a deployed site's coarsely), and its ε
+    for replace-one neighbours where computed."""
     notes = [f"σ={spent['noise_multiplier']}"] if "noise_multiplier" in spent else []
-    at = "≤" if spent.get("epsilon_rounded_up") else "="  # at most: a coarse upper bound
+    at = "≤" if spent.get("epsilon_rounded_up") else "="  # at most: rounded up
+    replace = spent.get("epsilon_replace_one", spent.get("epsilon_dp_sgd_replace_one"))
+    if replace is not None:
+        alone = "" if "epsilon_replace_one" in spent else " for DP-SGD alone"
+        notes.append(f"ε≤{replace} for replace-one neighbours{alone}")
     if "epsilon_with_one_colluding_org" in spent:
         notes.append(
             f"ε{at}{spent['epsilon_with_one_colluding_org']} with one colluding organization"
@@ -151,10 +156,10 @@ def privacy_lines(privacy: dict) -> list[str]:
             lines.append(
                 f"  - Preprocessing statistics: released with DP noise, "
                 f"{stats['epsilon_share']:g} of ε set aside; ε below is their composition "
-                f"with DP-SGD (not covered: {stats['not_covered']})."
+                "with DP-SGD."
             )
-        elif stats:
-            lines.append(f"  - Preprocessing statistics: {stats['note']}.")
+        if "neighbouring_relation" in sample:
+            lines.append(f"  - Neighbouring datasets: {sample['neighbouring_relation']}.")
         for arm, spent in sample["per_arm"].items():
             eps = ", ".join(_spent(org, s) for org, s in spent.items() if s)
             lines.append(f"  - {arm}: {eps}")
@@ -169,6 +174,12 @@ def privacy_lines(privacy: dict) -> list[str]:
         )
         if client.get("warning"):
             lines.append(f"  - **Warning**: {client['warning']}.")
+    if privacy.get("not_covered_by_epsilon"):
+        lines.append(
+            "- Not covered by any ε above (released exactly): "
+            + "; ".join(privacy["not_covered_by_epsilon"])
+            + "."
+        )
     lines.append("- The coordinator observes: " + "; ".join(privacy["coordinator_observes"]) + ".")
     for arm, audit in privacy.get("membership_inference", {}).items():
         lines.append(

@@ -20,7 +20,7 @@ from fedsec.features.preprocess import Preprocessor, fit_preprocessor
 from fedsec.fl import recipe
 from fedsec.fl.config import TrainingConfig
 from fedsec.fl.loop import FederatedResult, Transport
-from fedsec.fl.privacy import dp_stats
+from fedsec.fl.privacy import dp_stats, neighbours
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.scenarios.config import Scenario
 from fedsec.training.params import Params
@@ -121,17 +121,26 @@ def dp_spent(
     rate: float = 0.0,
     shared: bool = False,
 ) -> dict:
-    """What a DP-SGD run spent, from the accountant (empty when DP is off); with DP
-    statistics, ``epsilon`` is their composition with the steps taken (``epsilon_dp_sgd``:
-    DP-SGD alone); ``rate`` as for :func:`dp_noise`, ``shared``: noise added in shares."""
+    """What a DP-SGD run spent, from the accountant (empty when DP is off), epsilons rounded
+    up (``epsilon_rounded_up``); with DP statistics, ``epsilon`` is their composition with the
+    steps taken (``epsilon_dp_sgd``: DP-SGD alone); ``rate`` as for :func:`dp_noise`,
+    ``shared``: noise added in shares. ``epsilon_replace_one`` (``epsilon_dp_sgd_replace_one``
+    with DP statistics): the DP-SGD steps' epsilon for replace-one neighbours."""
     budget = scenario.privacy.sample_dp
     spent = recipe.sample_dp_spent(scenario.training, budget, noise, rows, steps, rate, shared)
+    if not spent:
+        return spent
+    rate = rate or recipe.own_rate(scenario.training, budget, rows)  # exact, not as reported
+    replace = neighbours.replace_one_epsilon(noise, rate, steps, budget.delta)
     stats = stats_noise(scenario, noise, rows, orgs_per_step)
-    if spent and stats:
-        total = dp_stats.composed_epsilon(stats, noise, spent["sample_rate"], steps, budget.delta)
-        spent["epsilon_dp_sgd"] = spent["epsilon"]
-        spent["statistics_noise_multiplier"] = round(stats, 6)
-        spent["epsilon"] = round(total, 4)
+    spent["epsilon_rounded_up"] = True
+    if not stats:
+        return spent | {"epsilon_replace_one": replace}
+    total = dp_stats.composed_epsilon(stats, noise, rate, steps, budget.delta)
+    spent["epsilon_dp_sgd"] = spent["epsilon"]
+    spent["epsilon_dp_sgd_replace_one"] = replace
+    spent["statistics_noise_multiplier"] = round(stats, 6)
+    spent["epsilon"] = neighbours.epsilon_up(total)
     return spent
 
 

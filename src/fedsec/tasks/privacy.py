@@ -17,7 +17,7 @@ from fedsec.core import seeding
 from fedsec.core.errors import ConfigError
 from fedsec.data.flows import concat_tables
 from fedsec.fl import recipe
-from fedsec.fl.privacy import dp, he
+from fedsec.fl.privacy import dp, he, neighbours
 from fedsec.fl.privacy.protect import noise_reporters
 from fedsec.fl.privacy.secagg import default_threshold
 from fedsec.fl.strategies import strategy_class
@@ -167,21 +167,53 @@ def check_accounting(scenario: Scenario) -> None:
 
 
 def statistics_coverage(share: float) -> dict:
-    """What the record-level ε covers besides the training (``sample_dp.statistics``)."""
+    """Whether the record-level ε covers the preprocessing statistics (``sample_dp``'s
+    ``stats_epsilon_share``); what it leaves out is in :func:`not_covered`."""
     if not share:
-        return {
-            "covered": False,
-            "note": "preprocessing statistics and class weights are computed without noise: "
-            "not covered by epsilon",
-        }
+        return {"covered": False}
     return {
         "covered": True,
         "epsilon_share": share,
         "mechanism": "per-organization histograms of every numeric column and rows per "
         "family, one bounded contribution per record, Gaussian noise from each organization's "
         "own source; epsilon per organization is the RDP composition with DP-SGD",
-        "not_covered": "the per-organization decision thresholds calibrated on validation rows",
     }
+
+
+def not_covered(scenario: Scenario) -> list[str]:
+    """What the run releases from organizations' rows that no reported ε charges: the one list
+    every ε report carries (metrics.json ``privacy.not_covered_by_epsilon``, report.md)."""
+    p = scenario.privacy
+    items = [
+        "each organization's exact training row count (every update is weighted by it, the "
+        "DP-SGD rate is batch / rows; under secure aggregation or encryption only their sum): "
+        "epsilon is for add/remove neighbours (one record, or one organization for "
+        "organization-level DP), which these counts tell apart"
+    ]
+    if scenario.task == "logs":
+        items.append("the hashed event tokens each organization saw and its session counts")
+    elif not (p.sample_dp.enabled and p.sample_dp.stats_epsilon_share):
+        weights = " and class weights" if scenario.task == "classification" else ""
+        items.append(f"preprocessing statistics{weights}, computed without noise")
+    if scenario.task == "anomaly":
+        items += _detector_statistics(scenario.anomaly.models)
+    items.append("decision thresholds calibrated on each organization's validation rows")
+    if scenario.gate is not None:
+        items.append("the acceptance gate's verdicts, computed on validation rows")
+    items.append(
+        "evaluation metrics and membership-inference audits (computed on training, validation "
+        "and test rows)"
+    )
+    return items
+
+
+def _detector_statistics(models: list[str]) -> list[str]:
+    """The anomaly detectors' exact statistics of training rows, held in the released model."""
+    held = {
+        "svdd": "the Deep SVDD centre: the exact mean embedding of the training rows",
+        "ae": "the autoencoder's error scale: from exact error sums over the training rows",
+    }
+    return [f"{held[m]}, held in the released model" for m in models if m in held]
 
 
 def privacy_section(scenario: Scenario, arms: dict, audits: dict[str, dict] | None = None) -> dict:
@@ -195,6 +227,8 @@ def privacy_section(scenario: Scenario, arms: dict, audits: dict[str, dict] | No
         "coordinator_observes": coordinator_view(scenario),
         "membership_inference": audits or {},
     }
+    if p.sample_dp.enabled or p.client_dp.enabled:
+        section["not_covered_by_epsilon"] = not_covered(scenario)
     if p.secure_aggregation:
         per_round = scenario.smallest_round()
         threshold = max(default_threshold(per_round), p.secagg_threshold or 0)
@@ -215,6 +249,7 @@ def privacy_section(scenario: Scenario, arms: dict, audits: dict[str, dict] | No
         section["sample_dp"].update(
             target_epsilon=p.sample_dp.epsilon,
             delta=p.sample_dp.delta,
+            neighbouring_relation=neighbours.ADD_REMOVE,
             max_grad_norm=p.sample_dp.max_grad_norm,
             statistics=statistics_coverage(p.sample_dp.stats_epsilon_share),
             clipping=p.sample_dp.clipping,
