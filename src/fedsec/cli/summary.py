@@ -28,7 +28,7 @@ def show_summary(metrics: dict, timing: dict) -> None:
     console.print(grid)
     for line in task.verdict(metrics):
         console.print(line, highlight=False)
-    for note in leak_notes(metrics):
+    for note in [*leak_notes(metrics), *privacy_notes(metrics)]:
         console.print(f"warning: {escape(note)}", highlight=False)
 
 
@@ -38,3 +38,10 @@ def leak_notes(metrics: dict) -> list[str]:
     well as in report.md, as they make the numbers a leak's or the reader's."""
     notes = metrics.get("federation", {}).get("notes", [])
     return [n for n in notes if "feature column" in n or "byte counts mix conventions" in n]
+
+
+def privacy_notes(metrics: dict) -> list[str]:
+    """Client-level DP in clear: its headline epsilon does not hold against the coordinator,
+    said on the console as well as in report.md."""
+    client = metrics.get("privacy", {}).get("client_dp", {})
+    return [client["coordinator_warning"]] if client.get("coordinator_warning") else []

@@ -40,6 +40,7 @@ from fedsec.experiments.deployed_report import render
 from fedsec.experiments.driver import run_experiment
 from fedsec.experiments.rundir import MODEL_DIR, write_run
 from fedsec.features.preprocess import Preprocessor
+from fedsec.fl.loop import participation
 from fedsec.fl.robustness.summary import defence_summary
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.classifier import FamilyClassifier
@@ -119,6 +120,7 @@ def deployed_arm(result: JobResult, scenario: Scenario, orgs: list[OrgFrames]) -
         [h.seconds for h in result.history],
         _privacy(result),
         [h.aggregation_seconds for h in result.history],
+        participation=participation(result.history),
     )
 
 
@@ -137,6 +139,7 @@ def deployed_detector_arm(result: JobResult, scenario: Scenario) -> AnomalyArm:
         [h.seconds for h in result.history],
         _privacy(result),
         [h.aggregation_seconds for h in result.history],
+        participation=participation(result.history),
         setting="federated",
         model=model.kind,
     )

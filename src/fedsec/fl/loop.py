@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -127,3 +127,18 @@ def _record(
     steps = {n: int(r.update.metrics.get("dp_steps", 0)) for n, r in results.items()}
     guarded = combined.protection if combined is not None else RoundProtection()
     return RoundRecord(round_, selected, loss, seconds, guarded.seconds, guarded.dropped, steps)
+
+
+class Selection(Protocol):
+    """A round's record: the in-process :class:`RoundRecord` or a deployment's round log."""
+
+    selected: list[str]
+
+
+def participation(history: Sequence[Selection]) -> dict[str, int]:
+    """How many rounds selected each organization (its client-level DP releases, at most)."""
+    counts: dict[str, int] = {}
+    for record in history:
+        for name in record.selected:
+            counts[name] = counts.get(name, 0) + 1
+    return counts

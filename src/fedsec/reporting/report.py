@@ -167,13 +167,7 @@ def privacy_lines(privacy: dict) -> list[str]:
         lines.append("- Record-level DP: off (no ε guarantee for training records).")
     client = privacy["client_dp"]
     if client["enabled"]:
-        lines.append(
-            f"- Organization-level DP: noise multiplier {client['noise_multiplier']}, "
-            f"clip {client['clip']}: ε = {fmt(client['epsilon_pld'])} (PLD), "
-            f"{fmt(client['epsilon_rdp'])} (RDP), δ = {client['delta']}."
-        )
-        if client.get("warning"):
-            lines.append(f"  - **Warning**: {client['warning']}.")
+        lines.extend(client_dp_lines(client))
     if privacy.get("not_covered_by_epsilon"):
         lines.append(
             "- Not covered by any ε above (released exactly): "
@@ -193,6 +187,42 @@ def privacy_lines(privacy: dict) -> list[str]:
     for arm, audit in privacy.get("lira_audit", {}).items():
         lines.extend(lira_lines(arm, audit))
     return lines
+
+
+def client_dp_lines(client: dict) -> list[str]:
+    """Organization-level DP: ε against each adversary, what it does not cover, warnings."""
+    coordinator = client.get("coordinator")
+    lines = [
+        f"- Organization-level DP: noise multiplier {client['noise_multiplier']}, "
+        f"clip {client['clip']}: ε = {fmt(client['epsilon_pld'])} (PLD), "
+        f"{fmt(client['epsilon_rdp'])} (RDP), δ = {client['delta']}"
+        + (f", against {client['holds_against']}." if "holds_against" in client else ".")
+    ]
+    if "busiest_releases" in client:
+        lines.append(
+            f"  - Accounted over the rounds each organization took part in, with no "
+            f"amplification by sampling (the coordinator chooses and sees the selection): the "
+            f"busiest took part in {client['busiest_releases']} rounds"
+            + ("" if client.get("participation_recorded") else " (assumed: every round)")
+            + "."
+        )
+    if coordinator:
+        lines.append(
+            f"  - Against {coordinator['holds_against']}: ε = "
+            f"{_bound(coordinator['epsilon_pld'])}"
+            " (noise multiplier "
+            f"{fmt(coordinator['noise_multiplier'])})."
+        )
+    if client.get("not_covered"):
+        lines.append("  - Not covered by this ε: " + "; ".join(client["not_covered"]) + ".")
+    for key in ("coordinator_warning", "warning"):
+        if client.get(key):
+            lines.append(f"  - **Warning**: {client[key]}.")
+    return lines
+
+
+def _bound(epsilon: float | None) -> str:
+    return "unbounded (beyond 1000)" if epsilon is None else fmt(epsilon)
 
 
 def lira_lines(arm: str, audit: dict) -> list[str]:

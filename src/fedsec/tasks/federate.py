@@ -44,6 +44,7 @@ class TrainedArm(Generic[M]):
     protection_seconds: list[float] = field(default_factory=list)
     threats: ThreatResult | None = None  # adversaries and defence (federated arm, if any)
     gate: dict | None = None  # the sites' acceptance gates: verdicts and refusals (if any)
+    participation: dict[str, int] | None = None  # rounds each organization took part in
 
 
 def plan(

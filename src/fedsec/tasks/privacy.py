@@ -16,14 +16,13 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from fedsec.core import seeding
 from fedsec.core.errors import ConfigError
 from fedsec.data.flows import concat_tables
-from fedsec.fl import recipe
 from fedsec.fl.privacy import dp, he, neighbours
-from fedsec.fl.privacy.protect import noise_reporters
 from fedsec.fl.privacy.secagg import default_threshold
 from fedsec.fl.strategies import strategy_class
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.scenarios.config import PrivacyConfig, Scenario
 from fedsec.scenarios.federation import Federation
+from fedsec.tasks.client_dp import client_dp_section
 
 AUDIT_ROWS = 5000
 
@@ -98,6 +97,7 @@ def _calibrator(families: np.ndarray, losses: np.ndarray):
 
 def coordinator_view(scenario: Scenario) -> list[str]:
     p = scenario.privacy
+    hidden = p.secure_aggregation or p.homomorphic_encryption
     seen = [
         "the training plan it sends and the number of rounds",
         "which organizations take part in each round",
@@ -124,7 +124,10 @@ def coordinator_view(scenario: Scenario) -> list[str]:
             "gradient), in clear"
         )
     if p.client_dp.enabled:
-        seen.append("updates clipped and noised by the organizations before they leave them")
+        seen.append(
+            "updates clipped and noised by the organizations before they leave them"
+            + ("" if hidden else ", each carrying only its own share of the noise")
+        )
     if scenario.task == "logs":
         seen.append(
             "the keyed-hash token ids of the events each organization saw (never template "
@@ -150,13 +153,7 @@ def check_accounting(scenario: Scenario) -> None:
     if not c.enabled:
         return
     try:
-        dp.check_client_dp(
-            c.noise_multiplier,
-            scenario.org_count(),
-            scenario.smallest_round(),
-            scenario.rounds,
-            c.delta,
-        )
+        dp.check_client_dp(c.noise_multiplier, scenario.rounds, c.delta)
     except ValueError as error:
         raise ConfigError(f"privacy.client_dp.noise_multiplier: {error}") from None
     if c.min_reporting is not None and c.min_reporting > scenario.smallest_round():
@@ -258,25 +255,7 @@ def privacy_section(scenario: Scenario, arms: dict, audits: dict[str, dict] | No
             per_arm={name: arm.privacy for name, arm in arms.items()},
         )
     if p.client_dp.enabled:
-        orgs = scenario.org_count()
-        eps = dp.client_dp_epsilon(
-            p.client_dp.noise_multiplier,
-            orgs,
-            scenario.smallest_round(),
-            scenario.rounds,
-            p.client_dp.delta,
-        )
-        section["client_dp"].update(
-            noise_multiplier=p.client_dp.noise_multiplier,
-            clip=p.client_dp.clip,
-            delta=p.client_dp.delta,
-            epsilon_pld=_finite_or_none(eps["pld"]),
-            epsilon_rdp=_finite_or_none(eps["rdp"]),
-            noise_shares_cover=noise_reporters(
-                recipe.protection_plan(p, scenario.seed), scenario.smallest_round()
-            ),
-            warning=dp.client_dp_warning(eps["pld"], orgs),
-        )
+        section["client_dp"].update(client_dp_section(scenario, arms))
     return section
 
 
@@ -294,8 +273,3 @@ def protection_timing(privacy: PrivacyConfig, seconds: list[float]) -> dict[str,
         f"{mechanism}_s": round(float(sum(seconds)), 3),
         f"{mechanism}_round_s": round(float(np.mean(seconds)), 4),
     }
-
-
-def _finite_or_none(value: float) -> float | None:
-    """JSON has no infinity: an unbounded epsilon is reported as null (and warned about)."""
-    return round(value, 4) if np.isfinite(value) else None

@@ -49,12 +49,10 @@ def test_the_prv_accountant_bounds_what_dp_accountings_pld_says_and_allows_less_
 
 
 def test_client_level_epsilon_and_the_warning_for_few_organizations():
-    eps = dp.client_dp_epsilon(1.0, orgs=10, sampled=10, rounds=20, delta=1e-5)
+    eps = dp.client_dp_epsilon(1.0, releases=20, delta=1e-5)
     assert eps["pld"] <= eps["rdp"]
-    assert eps["pld"] > 20  # no subsampling amplification with 10 of 10 orgs
+    assert eps["pld"] > 20  # 20 Gaussian releases at z = 1, no amplification
     assert "no meaningful protection" in dp.client_dp_warning(eps["pld"], 10)
-    sampled = dp.client_dp_epsilon(1.0, orgs=1000, sampled=100, rounds=20, delta=1e-5)
-    assert sampled["pld"] < eps["pld"] / 5
     assert dp.client_dp_warning(1.0, 1000) is None
 
 
@@ -107,20 +105,21 @@ def test_dp_sgd_refuses_unclipped_extra_terms():
 
 def test_client_level_accounting_memory_is_bounded_whatever_the_noise():
     # z = 0.01 over 200 rounds once asked dp-accounting's PLD for a 151 GiB grid
-    assert dp.pld_grid_points(0.01, 200) > 2e10
+    assert dp.pld_grid_points(0.01, 200, 1e-4) > 2e10  # at dp-accounting's default grid
+    assert dp.pld_grid_points(0.01, 200) > 2e9
     assert dp.pld_grid_points(0.01, 200, dp.pld_interval(0.01, 200)) <= dp.MAX_PLD_POINTS
     assert dp.pld_interval(1.0, 40) == dp.PLD_INTERVAL  # usual settings: the default grid
-    assert dp.pld_interval(0.5, 20) > dp.PLD_INTERVAL
-    coarse = dp.client_dp_epsilon(0.5, orgs=5, sampled=5, rounds=20, delta=1e-5)
+    assert dp.pld_interval(0.1, 20) > dp.PLD_INTERVAL
+    coarse = dp.client_dp_epsilon(0.5, releases=20, delta=1e-5)
     assert coarse["pld"] <= coarse["rdp"]
 
 
 def test_a_tiny_client_noise_multiplier_is_refused_before_any_accounting():
     with pytest.raises(ValueError, match=r"noise multiplier 0.01 over 200 rounds .* bounds"):
-        dp.check_client_dp(0.01, orgs=5, sampled=5, rounds=200, delta=1e-5)
+        dp.check_client_dp(0.01, rounds=200, delta=1e-5)
     with pytest.raises(ValueError, match="bounds nothing"):
-        dp.client_dp_epsilon(0.01, orgs=5, sampled=5, rounds=200, delta=1e-5)
-    dp.check_client_dp(1.0, orgs=5, sampled=5, rounds=40, delta=1e-5)  # meaningless, not void
+        dp.client_dp_epsilon(0.01, releases=200, delta=1e-5)
+    dp.check_client_dp(1.0, rounds=40, delta=1e-5)  # meaningless, not void
 
 
 def _sparse_plan(**changes):

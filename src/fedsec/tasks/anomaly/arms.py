@@ -27,6 +27,7 @@ from fedsec.data.flows import FeatureFrame
 from fedsec.data.taxonomy import BENIGN
 from fedsec.engines.inprocess import Shard
 from fedsec.features.preprocess import Preprocessor, fit_preprocessor
+from fedsec.fl.loop import participation
 from fedsec.fl.privacy.secure_stats import OrgRows, secure_statistics
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.detectors import new_detector
@@ -147,6 +148,7 @@ def train_federated(
         time.perf_counter() - started,
         privacy=spent,
         protection_seconds=[r.protection_seconds for r in result.history],
+        participation=participation(result.history),
         setting="federated",
         model=kind,
     )

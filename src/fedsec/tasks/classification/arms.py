@@ -35,6 +35,7 @@ from fedsec.fl import recipe
 from fedsec.fl.gate.config import GateConfig
 from fedsec.fl.gate.judge import AcceptanceGate, Verdict, labels_at_fpr
 from fedsec.fl.gate.transport import Judge, SiteGates
+from fedsec.fl.loop import participation
 from fedsec.fl.privacy import dp_stats
 from fedsec.fl.privacy.secure_stats import OrgRows, secure_statistics
 from fedsec.fl.release import TailAverage
@@ -335,6 +336,7 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
         [r.protection_seconds for r in result.history],
         result if isinstance(result, ThreatResult) else None,
         None if gates is None else gates.record.summary(),
+        participation(result.history),
     )
 
 

@@ -21,6 +21,7 @@ from torch import nn
 from fedsec.core import seeding
 from fedsec.engines.inprocess import Shard
 from fedsec.features.vocabulary import RESERVED, known_tokens
+from fedsec.fl.loop import participation
 from fedsec.models.deeplog import (
     DeepLogDetector,
     DeepLogSpec,
@@ -227,6 +228,7 @@ def train_federated(scenario: Scenario, federation: LogFederation, tick: Progres
         time.perf_counter() - started,
         [r.seconds for r in result.history],
         protection_seconds=[r.protection_seconds for r in result.history],
+        participation=participation(result.history),
     )
 
 
