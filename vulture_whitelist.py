@@ -72,3 +72,7 @@ _.sent  # unused variable (src/fedsec/engines/recording.py)
 # fedsec's ECS custom fields with their types: the schema alerts are checked against
 # (tests/detect/ecs_schema.py) and the mapping a SIEM index needs for them (docs/detect.md).
 _.FEDSEC_FIELDS  # unused variable (src/fedsec/detect/ecs.py)
+
+# Site.dp_steps: the DP-SGD steps its training reported taking, kept apart from the ledger's
+# charges (what the ledger reads is the round's plan) so that tests check one against the other.
+_.dp_steps  # unused attribute (src/fedsec/engines/nvflare/site.py:103)

@@ -142,7 +142,11 @@ def test_with_dp_sgd_the_deployed_model_is_another_draw_of_the_in_process_one(
         (mine,) = (steps for key, steps in ledger["jobs"].items() if key.startswith(f"{job}@"))
         assert sum(steps for _, _, steps in mine) == 3 * 10
     seeded = _in_process(scenario, data)
-    assert {n: r["sample_dp"] for n, r in result.evaluation.items()} == seeded.privacy
+    assert set(result.evaluation) == set(seeded.privacy)
+    for name, spent in seeded.privacy.items():  # the site's own ledger's, rounded up, at its δ
+        told = result.evaluation[name]["sample_dp"]
+        assert told | {"epsilon": spent["epsilon"]} == spent | {"delta": 1e-5, "accountant": "rdp"}
+        assert 0 <= round(told["epsilon"] - spent["epsilon"], 6) <= 1e-4
     assert {spent["steps"] for spent in seeded.privacy.values()} == {3 * 10}
     monkeypatch.setattr(dpsgd, "SeededNoise", lambda _seed: SecureNoise())
     fresh = _in_process(scenario, data)

@@ -176,7 +176,8 @@ def test_a_deployed_job_with_noise_shares_runs_the_in_process_mechanism(consorti
     bounds = {
         n: {k: epsilon_bound(v) for k, v in s.items() if k in EPSILONS} for n, s in told.items()
     }
-    assert deployed == {n: s | bounds[n] | {AT_MOST: True} for n, s in told.items()}
+    at = {"delta": 1e-5, "accountant": "rdp"}  # the delta and accountant it trained at, told
+    assert deployed == {n: s | bounds[n] | at | {AT_MOST: True} for n, s in told.items()}
     for name, spent in deployed.items():
         assert spent["noise_shares"] == 3
         history = transport.sites[name].ledger.history

@@ -6,9 +6,11 @@ statistics over other sets of sites in each job and subtract. The file keeps
 
 * ``"jobs"``: ``{"<job id>@<random>": [[noise multiplier, Poisson rate, steps], ...]}`` for every
   job process that trained with DP-SGD here, so ``[privacy] lifetime_epsilon`` bounds the
-  epsilon composed over all of them. The key's random part is the site's own: job ids come from
-  the coordinator, which could otherwise reuse one and have a new job overwrite an old one's
-  steps;
+  epsilon composed over all of them. A round's planned steps are recorded under the file's lock
+  together with its admission (:meth:`LedgerFile.reserve`), before it trains, so that jobs
+  running at once cannot each be admitted against a file that holds neither's round. The key's
+  random part is the site's own: job ids come from the coordinator, which could otherwise reuse
+  one and have a new job overwrite an old one's steps;
 * ``"statistics"``: ``{"<digest of the site's data>": [contributors]}``, the sites each secure
   statistics sum of those data was unmasked over (:mod:`~fedsec.engines.nvflare.site_rosters`);
 * ``"model_check"``: ``[{"job": "<job id>@<random>", "at": "<UTC time>"}, ...]``, each global
@@ -72,8 +74,17 @@ class LedgerFile:
     def others(self) -> list[Steps]:
         """The steps of every other job recorded here."""
         with self._locked():
-            jobs = self._read().jobs
-        return [step for job, steps in jobs.items() if job != self.job for step in steps]
+            return self._others(self._read())
+
+    def reserve(self, check: Callable[[list[Steps]], None], history: list[Steps]) -> None:
+        """Run ``check`` (the admission of a round, given every other job's steps) and record
+        ``history`` (this job's steps, the round's planned ones included) under one lock:
+        jobs running at once would each pass a check of the file before either recorded."""
+        with self._locked():
+            ledger = self._read()
+            check(self._others(ledger))
+            ledger.jobs[self.job] = list(history)
+            self._write(ledger)
 
     def save(self, history: list[Steps]) -> None:
         """Record ``history`` as this job's steps."""
@@ -155,6 +166,9 @@ class LedgerFile:
                 yield
         except OSError as error:
             raise PlanRefused(f"{self.path}: cannot use the privacy ledger: {error}") from None
+
+    def _others(self, ledger: Ledger) -> list[Steps]:
+        return [step for job, steps in ledger.jobs.items() if job != self.job for step in steps]
 
     def _append_refusal(self, ledger: Ledger) -> None:
         at = datetime.now(UTC).isoformat(timespec="seconds")

@@ -233,8 +233,11 @@ def without_counts(metrics: dict[str, Any]) -> dict[str, Any]:
 
 #: What of a site's DP-SGD report (``sample_dp``) tells nothing of its training row count: the
 #: noise multiplier, Poisson rate and steps are each calibrated to it (batch / rate gave the
-#: rows to four digits), and so is the epsilon reached (told as :func:`epsilon_bound`).
-SPENT_WITHOUT_ROWS = frozenset({"epsilon", "epsilon_with_one_colluding_org", "noise_shares"})
+#: rows to four digits), and so is the epsilon reached (told as :func:`epsilon_bound`). The
+#: delta and accountant it is told at are the site's config's or its plans' (no row count).
+SPENT_WITHOUT_ROWS = frozenset(
+    {"epsilon", "epsilon_with_one_colluding_org", "noise_shares", "delta", "accountant"}
+)
 #: The field saying a reply's epsilons are upper bounds (the report says "at most").
 AT_MOST = "epsilon_rounded_up"
 EPSILONS = ("epsilon", "epsilon_with_one_colluding_org")

@@ -46,7 +46,6 @@ from fedsec.engines.nvflare.site_privacy import PrivacyLedger
 from fedsec.engines.nvflare.site_rosters import StatisticsRosters
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.engines.nvflare.site_trees import BoosterLink
-from fedsec.fl import recipe
 from fedsec.fl.gate.judge import AcceptanceGate, Verdict
 from fedsec.fl.privacy.protect import ProtectionPlan, TooFewNoiseShares, noise_reporters, payload
 from fedsec.fl.site import run_task
@@ -223,6 +222,7 @@ class Site:
         training = plan.to_training_plan(self.name, ready.own_rows)
         training = model.objective(training, ready, self.name, plan)
         self.noise = plan.noise(ready.own_rows)  # what the accountant charges (all shares)
+        self.ledger.reserve(plan, ready.own_rows)  # admitted and charged under the file's lock
         task = SiteTask(plan.prox_mu, self.server_control(request.control, params))
         result, self.control = run_task(
             ready.network, params, ready.x, ready.y, training, task, self.control, self.randomness
@@ -231,7 +231,7 @@ class Site:
         self.last_round = plan.round
         done = int(update.metrics.get("dp_steps", 0))
         self.dp_steps += done
-        self.ledger.record(plan, ready.own_rows, done)
+        self.ledger.record(done)
         loss = float(update.metrics["loss"]) if told else None
         reply = TrainReply(loss=loss, gate=gate_verdict(verdict, told))
         if protection is None or protecting is None:
@@ -353,18 +353,7 @@ class Site:
             scored["test"],
             verdict is None or verdict.accepted,
             gate_verdict(verdict, self.tells_numbers(plan)),
-            self.ledger.spent(
-                plan.sample_dp,
-                recipe.sample_dp_spent(
-                    plan.training,
-                    plan.sample_dp,
-                    self.noise,
-                    ready.own_rows,
-                    self.dp_steps,
-                    plan.rate(ready.own_rows),
-                    shared=True,
-                ),
-            ),
+            self.ledger.spent(),  # its own record's, whatever this plan says
         ).to_wire()
 
 

@@ -34,6 +34,9 @@ two jobs then differ by those sites' statistics).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -42,11 +45,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from fedsec.engines.nvflare.ledger_file import LedgerFile, Steps
 from fedsec.engines.nvflare.plan import NOISE_SHARES_NEED_SECAGG, PlanRefused, SitePlan
 from fedsec.fl import recipe
-from fedsec.fl.config import SampleDpConfig
 from fedsec.fl.privacy import dp
 
 #: Room for floating point only: Opacus calibrates to within 0.01 below the target.
 EPSILON_SLACK = 1e-6
+#: Decimals of the epsilon a site reports (rounded up).
+EPSILON_DECIMALS = 4
 
 
 class SitePrivacyConfig(BaseModel):
@@ -105,6 +109,16 @@ def weak_privacy(config: SitePrivacyConfig) -> list[str]:
     return notes
 
 
+@dataclass(frozen=True)
+class Terms:
+    """How one round of this site was accounted as it trained: the accountant and delta of
+    its plan, and the noise shares it added its noise in (None: all of it)."""
+
+    accountant: str
+    delta: float
+    noise_shares: int | None
+
+
 class PrivacyLedger:
     """Every DP-SGD step this site took in one job, and its own verdict on the next round.
     ``file`` (the site's :class:`LedgerFile`) keeps every job's steps, for
@@ -117,12 +131,39 @@ class PrivacyLedger:
         self.site = site
         self.file = file
         self.history: list[Steps] = []
+        self.terms: list[Terms] = []  # one a round of ``history``
+        self.reserved = False  # the last round of ``history`` is charged as planned
 
     def admit(self, plan: SitePlan, rows: int) -> None:
         """Refuse a round that would take this site beyond its own floor, or that asks it
-        for noise shares its own configuration does not name."""
+        for noise shares its own configuration does not name (a check: :meth:`reserve`
+        charges the round)."""
+        past = self.file.others() if self._lifetime_file() else []
+        self.check(plan, rows, past)
+
+    def reserve(self, plan: SitePlan, rows: int) -> None:
+        """Admit the round again and charge its planned steps, under the ledger file's lock
+        in one critical section: jobs of this site running at once each passed
+        :meth:`admit` before either trained. The charge stays if the round fails after it
+        (fail closed); :meth:`record` settles it once the round trained."""
+        planned = round_steps(plan, rows)
+        if planned[0] <= 0 or not planned[2]:
+            self.admit(plan, rows)
+            return
+        charged = [*self.history, planned]
+        if self.file is None:
+            self.check(plan, rows, [])
+        else:
+            self.file.reserve(partial(self.check, plan, rows), charged)
+        budget = plan.sample_dp
+        shares = budget.noise_shares if budget.distributed else None
+        self.history, self.reserved = charged, True
+        self.terms.append(Terms(budget.accountant, budget.delta, shares))
+
+    def check(self, plan: SitePlan, rows: int, past: Sequence[Steps]) -> None:
+        """:meth:`admit`'s verdict, ``past`` being every other job's steps."""
         self.check_shares(plan)
-        self.check_lifetime(plan, rows)
+        self.check_lifetime(plan, rows, past)
         limit = self.config.max_epsilon
         if limit is None:
             return
@@ -147,14 +188,13 @@ class PrivacyLedger:
                 f"(its privacy.{setting} is {limit:g}); the plan has none"
             )
 
-    def check_lifetime(self, plan: SitePlan, rows: int) -> None:
+    def check_lifetime(self, plan: SitePlan, rows: int, past: Sequence[Steps]) -> None:
         """Refuse a round that would take the epsilon over every job of this site's ledger
-        file (this one's steps included) beyond its ``lifetime_epsilon``."""
+        file (``past``, and this one's steps) beyond its ``lifetime_epsilon``."""
         limit = self.config.lifetime_epsilon
         if limit is None:
             return
         self.require_dp(plan, rows, "lifetime_epsilon", limit)
-        past = self.file.others() if self.file is not None else []
         after = self.epsilon(plan.sample_dp.accountant, round_steps(plan, rows), past)
         if after > limit + EPSILON_SLACK:
             raise PlanRefused(
@@ -183,34 +223,63 @@ class PrivacyLedger:
                 f"as its own [privacy] says (noise_shares {own[0]}, sample_rate {own[1]})"
             )
 
-    def record(self, plan: SitePlan, rows: int, done: int) -> None:
-        """Add the ``done`` DP-SGD steps a round took."""
-        noise, rate, _ = round_steps(plan, rows)
-        if noise > 0 and done:
-            self.history.append((noise, rate, done))
+    def record(self, done: int) -> None:
+        """Settle the reserved round: charged its ``done`` DP-SGD steps, or the planned ones
+        if more (what other jobs were admitted against)."""
+        if not self.reserved:
+            return
+        self.reserved = False
+        noise, rate, planned = self.history[-1]
+        if done > planned:
+            self.history[-1] = (noise, rate, done)
             if self.file is not None:
                 self.file.save(self.history)
 
-    def spent(self, budget: SampleDpConfig, spent: dict) -> dict:
-        """``spent`` (the accountant's report at the last round's noise) with epsilon composed
-        over the steps this site actually took, at the plan's delta: a plan whose noise or
-        rate changed between rounds would otherwise report the last round's noise for all."""
-        if not spent or len({(noise, rate) for noise, rate, _ in self.history}) < 2:
-            return spent
-        epsilon = dp.composed_sample_dp_epsilon(self.history, budget.delta, budget.accountant)
-        report = spent | {
+    def delta(self) -> float:
+        """The delta this site tells its epsilon at: its ``max_delta`` when it has a floor
+        (what its ledger's verdicts use), else the smallest its rounds trained at."""
+        floored = self.config.max_epsilon is not None or self.config.lifetime_epsilon is not None
+        return (
+            self.config.max_delta if floored or not self.terms else min(t.delta for t in self.terms)
+        )
+
+    def spent(self) -> dict:
+        """What DP-SGD spent here over the job, from this site's own record alone (never an
+        evaluate plan's batch, rate, delta or accountant): every round's steps as trained,
+        composed by each accountant its rounds used (the largest epsilon), at :meth:`delta`."""
+        if not self.history:
+            return {}
+        delta = self.delta()
+        accountant, epsilon = self._worst(self.history, delta)
+        report = {
             "noise_multiplier": round(min(noise for noise, _, _ in self.history), 6),
             "sample_rate": round(max(rate for _, rate, _ in self.history), 6),
             "steps": sum(steps for _, _, steps in self.history),
-            "epsilon": round(epsilon, 4),
+            "epsilon": rounded_up(epsilon),
+            "delta": delta,
+            "accountant": accountant,
         }
-        if "noise_shares" in spent:  # what a colluding organization cannot remove
-            keep = np.sqrt((spent["noise_shares"] - 1) / spent["noise_shares"])
-            residual = [(noise * keep, rate, steps) for noise, rate, steps in self.history]
-            report["epsilon_with_one_colluding_org"] = round(
-                dp.composed_sample_dp_epsilon(residual, budget.delta, budget.accountant), 4
-            )
+        shares = [t.noise_shares for t in self.terms if t.noise_shares]
+        if shares:  # what a colluding organization cannot remove
+            residual = [
+                (noise * np.sqrt((t.noise_shares - 1) / t.noise_shares), rate, steps)
+                if t.noise_shares
+                else (noise, rate, steps)
+                for (noise, rate, steps), t in zip(self.history, self.terms, strict=True)
+            ]
+            report["noise_shares"] = min(shares)
+            report["epsilon_with_one_colluding_org"] = rounded_up(self._worst(residual, delta)[1])
         return report
+
+    def _worst(self, history: list[Steps], delta: float) -> tuple[str, float]:
+        accountants = sorted({t.accountant for t in self.terms})
+        return max(
+            ((a, dp.composed_sample_dp_epsilon(history, delta, a)) for a in accountants),
+            key=lambda pair: pair[1],
+        )
+
+    def _lifetime_file(self) -> bool:
+        return self.file is not None and self.config.lifetime_epsilon is not None
 
     def epsilon(
         self, accountant: str = "rdp", extra: Steps | None = None, before: Sequence[Steps] = ()
@@ -219,6 +288,14 @@ class PrivacyLedger:
         the steps ``before`` (other jobs')."""
         history = [*before, *self.history, *([extra] if extra else [])]
         return dp.composed_sample_dp_epsilon(history, self.config.max_delta, accountant)
+
+
+def rounded_up(epsilon: float, decimals: int = EPSILON_DECIMALS) -> float:
+    """``epsilon`` rounded up to ``decimals``: a report never below the epsilon spent (a
+    positive epsilon below the last decimal reads as that decimal, never 0)."""
+    return float(
+        Decimal(repr(float(epsilon))).quantize(Decimal(1).scaleb(-decimals), ROUND_CEILING)
+    )
 
 
 def round_steps(plan: SitePlan, rows: int) -> Steps:
