@@ -6,12 +6,10 @@ numbers written by Arrow, context values converted once per distinct value
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from json.encoder import encode_basestring_ascii as quote
-from operator import methodcaller
 
 import numpy as np
 import pandas as pd
@@ -40,8 +38,9 @@ from fedsec.detect.context_arrays import (
     text_column,
     times,
 )
-from fedsec.detect.ecs import PROTOCOLS, AlertSource, _absolute, id_key_head, time_key
+from fedsec.detect.ecs import PROTOCOLS, AlertSource, _absolute
 from fedsec.detect.ecs_values import transport
+from fedsec.detect.fingerprints import id_digits, row_fingerprints
 
 
 def _unsafe(data: np.ndarray) -> np.ndarray:
@@ -148,17 +147,12 @@ class AlertArrays:
 
     @cached_property
     def event_ids(self) -> pa.Array:
-        """``event_id``: sha256 of the bundle, the file, the row and the flow's time (hex, 32
-        digits; :func:`~fedsec.detect.ecs.event_id`)."""
-        codes, names = self.paths
-        heads = [id_key_head(self.source, n) for n in names]
-        rows = self.alerts.table.source_row[self.alerts.rows].tolist()
-        keys = [heads[c] + b"%d" % row for c, row in zip(codes.tolist(), rows, strict=True)]
-        if self.flow_times is not None:
-            keys = [k + time_key(t) for k, t in zip(keys, self.flow_times.to_pylist(), strict=True)]
-        digests = b"".join(map(methodcaller("digest"), map(hashlib.sha256, keys)))
-        table = np.frombuffer(digests, dtype=np.uint8).reshape(len(keys), 32)[:, :16]
-        return fixed_width(table.tobytes().hex().encode("ascii"), 32, len(keys))
+        """``event_id``: sha256 of the bundle, the organization, the row's content and its data
+        row (hex, 32 digits; :func:`~fedsec.detect.ecs.event_id`)."""
+        rows = self.alerts.rows
+        fingerprints = row_fingerprints(self.alerts.table, rows)
+        where = self.alerts.table.source_row[rows]
+        return fixed_width(id_digits(self.source.id_head, fingerprints, where), 32, len(self))
 
     @cached_property
     def addresses(self) -> tuple[pa.Array, pa.Array]:
