@@ -71,7 +71,9 @@ def _typed(kind: str, value: object) -> bool:
         return isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "date":
         return isinstance(value, str) and bool(DATE.match(value))
-    if kind == "ip":
+    if kind == "ip":  # Elasticsearch's ip type refuses a zone index (fe80::1%eth0)
+        if not isinstance(value, str) or "%" in value:
+            return False
         try:
             ipaddress.ip_address(value)
         except (ValueError, TypeError):

@@ -25,8 +25,10 @@ from fedsec.core.errors import InputError
 from fedsec.detect import attack
 from fedsec.detect.ecs_values import (
     IANA_NUMBER,
+    ZONE_FIELDS,
     alert_file,
     ip,
+    ip_zone,
     iso_utc,
     port,
     time_refusal,
@@ -89,6 +91,8 @@ FEDSEC_FIELDS: dict[str, str] = {
     "fedsec.source_row": "long",
     "fedsec.dataset_label": "keyword",
     "fedsec.flow_id": "keyword",
+    "fedsec.source_zone": "keyword",
+    "fedsec.destination_zone": "keyword",
     "fedsec.session": "keyword",
     "fedsec.events": "long",
     "fedsec.occurrence": "long",
@@ -363,6 +367,8 @@ def _fedsec(record: dict, source: AlertSource, family: str, confidence: float) -
         custom["dataset_label"] = str(label)
     if record.get("flow_id") is not None:
         custom["flow_id"] = str(record["flow_id"])
+    zones = {key: ip_zone(record.get(column)) for column, key in ZONE_FIELDS}
+    custom.update({key: zone for key, zone in zones.items() if zone is not None})
     extra = {k: str(v) for k, v in record.items() if k not in KNOWN}
     if extra:
         custom["context"] = extra
