@@ -39,7 +39,7 @@ from fedsec.detect.context_arrays import (
     times,
 )
 from fedsec.detect.ecs import PROTOCOLS, AlertSource, _absolute
-from fedsec.detect.ecs_values import transport
+from fedsec.detect.ecs_values import app_protocol, transport
 from fedsec.detect.fingerprints import id_digits, row_fingerprints
 
 
@@ -196,7 +196,15 @@ class AlertArrays:
 
     @cached_property
     def protocols(self) -> Codes:
-        return coded(self._network_column("service"), PROTOCOLS.get)
+        """The application protocol of the service class, when the transport carries it."""
+        services, names = coded(self._network_column("service"), PROTOCOLS.get), self.transports
+        width = len(names.texts) + 1  # the last: no transport
+        pairs = services.codes * width + np.where(names.present, names.codes, width - 1)
+        found = [
+            app_protocol(s, t) for s in services.texts for t in [*names.texts, None]
+        ]  # per distinct service and transport
+        known = np.asarray([p is not None for p in found] + [False])
+        return Codes(pairs, [p or "" for p in found], services.present & known[pairs])
 
     @cached_property
     def community_ids(self) -> pa.Array:

@@ -27,6 +27,7 @@ from fedsec.detect.ecs_values import (
     IANA_NUMBER,
     ZONE_FIELDS,
     alert_file,
+    app_protocol,
     ip,
     ip_zone,
     iso_utc,
@@ -247,8 +248,9 @@ def _network(record: dict) -> dict:
         network["transport"] = name
         if name in IANA_NUMBER:
             network["iana_number"] = IANA_NUMBER[name]
-    if record.get("service") in PROTOCOLS:
-        network["protocol"] = PROTOCOLS[record["service"]]
+    protocol = app_protocol(PROTOCOLS.get(record.get("service")), name)
+    if protocol is not None:
+        network["protocol"] = protocol
     flow_hash = community_id(name, parts.get("source", {}), parts.get("destination", {}))
     if flow_hash is not None:
         network["community_id"] = flow_hash

@@ -162,6 +162,24 @@ def port(value: object) -> int | None:
     return int(number)
 
 
+#: The transports an application protocol runs over (others: TCP only). A service class is
+#: read from the port alone (a model feature, kept as it was trained): a UDP flow to port 80
+#: is not HTTP, and an alert names no application protocol for it.
+PROTOCOL_TRANSPORTS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("dns", "snmp", "ldap", "rdp"), frozenset({"tcp", "udp"})),
+    **dict.fromkeys(("dhcp", "ntp"), frozenset({"udp"})),
+}
+TCP = frozenset({"tcp"})
+
+
+def app_protocol(protocol: str | None, transport: str | None) -> str | None:
+    """``protocol`` (read from the port) when the flow's transport carries it (or is not
+    known), else None."""
+    if protocol is None or transport is None:
+        return protocol
+    return protocol if transport in PROTOCOL_TRANSPORTS.get(protocol, TCP) else None
+
+
 def transport(value: object) -> str | None:
     """The transport by its lower-case name (``tcp``), from a name or an IANA number."""
     return None if value is None else _transport(str(value))
