@@ -40,7 +40,12 @@ from fedsec.detect.context_arrays import (
 )
 from fedsec.detect.ecs import PROTOCOLS, AlertSource, _absolute
 from fedsec.detect.ecs_values import app_protocol, transport
+from fedsec.detect.eve import FLOW_ID_DIGITS
 from fedsec.detect.fingerprints import id_digits, row_fingerprints
+
+#: The value of each hex digit, by its ASCII code.
+_NIBBLES = np.zeros(256, np.uint8)
+_NIBBLES[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint8)
 
 
 def _unsafe(data: np.ndarray) -> np.ndarray:
@@ -146,13 +151,25 @@ class AlertArrays:
         return pc.fill_null(self.flow_times, self.source.created)
 
     @cached_property
+    def id_digits(self) -> bytes:
+        """Each alert's id, 32 hex digits, one after the other (:func:`id_digits`)."""
+        rows = self.alerts.rows
+        fingerprints = row_fingerprints(self.alerts.table, rows)
+        return id_digits(self.source.id_head, fingerprints, self.alerts.table.source_row[rows])
+
+    @cached_property
     def event_ids(self) -> pa.Array:
         """``event_id``: sha256 of the bundle, the organization, the row's content and its data
         row (hex, 32 digits; :func:`~fedsec.detect.ecs.event_id`)."""
-        rows = self.alerts.rows
-        fingerprints = row_fingerprints(self.alerts.table, rows)
-        where = self.alerts.table.source_row[rows]
-        return fixed_width(id_digits(self.source.id_head, fingerprints, where), 32, len(self))
+        return fixed_width(self.id_digits, 32, len(self))
+
+    @cached_property
+    def flow_ids(self) -> pa.Array:
+        """EVE's ``flow_id``: the id's first digits as a number (:func:`~fedsec.detect.eve.
+        flow_id`), as text."""
+        digits = np.frombuffer(self.id_digits, np.uint8).reshape(len(self), 32)
+        nibbles = _NIBBLES[digits[:, :FLOW_ID_DIGITS]].astype(np.int64)
+        return int_texts(nibbles @ (16 ** np.arange(FLOW_ID_DIGITS - 1, -1, -1, dtype=np.int64)))
 
     @cached_property
     def addresses(self) -> tuple[pa.Array, pa.Array]:

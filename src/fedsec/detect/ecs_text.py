@@ -70,7 +70,9 @@ def eve_lines(alerts: FlowAlerts, source: AlertSource) -> bytes:
     times = columns.timestamps
     slots.text('{"timestamp": "')
     slots.each(pc.utf8_rtrim(times, "Z"))  # ISO-8601 times, written with one Z
-    slots.text('000+0000", "event_type": "alert"')
+    slots.text('000+0000", "flow_id": ')
+    slots.each(columns.flow_ids)
+    slots.text(', "event_type": "alert"')
     _eve_fields(slots, columns)
     slots.coded([f'{host}, "alert": {_alert_text(source, f)}' for f in names], codes)
     slots.text(', "fedsec": {"event_id": "')
