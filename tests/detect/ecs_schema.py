@@ -37,6 +37,8 @@ def _walk(node: dict, prefix: str, known: dict[str, dict], found: list[str]) -> 
 
 
 def _check(name: str, value: object, spec: dict, known: dict, found: list[str]) -> None:
+    if value is None:  # null: Elasticsearch indexes no value (the hunt's baseline_family)
+        return
     kind = spec["type"]
     if kind == "nested":
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):

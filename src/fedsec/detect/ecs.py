@@ -98,6 +98,8 @@ FEDSEC_FIELDS: dict[str, str] = {
     "fedsec.events": "long",
     "fedsec.occurrence": "long",
     "fedsec.context": "flattened",
+    "fedsec.hunt.status": "keyword",  # fedsec hunt's note on an alert the baseline did not raise
+    "fedsec.hunt.baseline_family": "keyword",
 }
 
 
