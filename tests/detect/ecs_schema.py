@@ -37,6 +37,8 @@ def _walk(node: dict, prefix: str, known: dict[str, dict], found: list[str]) -> 
 
 
 def _check(name: str, value: object, spec: dict, known: dict, found: list[str]) -> None:
+    if value is None:  # null: Elasticsearch indexes no value (the hunt's baseline_family)
+        return
     kind = spec["type"]
     if kind == "nested":
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
@@ -71,7 +73,9 @@ def _typed(kind: str, value: object) -> bool:
         return isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "date":
         return isinstance(value, str) and bool(DATE.match(value))
-    if kind == "ip":
+    if kind == "ip":  # Elasticsearch's ip type refuses a zone index (fe80::1%eth0)
+        if not isinstance(value, str) or "%" in value:
+            return False
         try:
             ipaddress.ip_address(value)
         except (ValueError, TypeError):

@@ -45,7 +45,6 @@ SOURCES = {
     "named": dataclasses.replace(SOURCE, organization='ünï "org"', observer="sensor-1"),
     "halifax": dataclasses.replace(SOURCE, naive_zone=zone("America/Halifax")),
     "utc-zone": dataclasses.replace(SOURCE, naive_zone=zone("UTC")),
-    "piped": dataclasses.replace(SOURCE, stream="0f" * 16),  # a piped run's own ids
 }
 
 

@@ -6,12 +6,10 @@ numbers written by Arrow, context values converted once per distinct value
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from json.encoder import encode_basestring_ascii as quote
-from operator import methodcaller
 
 import numpy as np
 import pandas as pd
@@ -40,8 +38,14 @@ from fedsec.detect.context_arrays import (
     text_column,
     times,
 )
-from fedsec.detect.ecs import PROTOCOLS, AlertSource, _absolute, id_key_head, time_key
-from fedsec.detect.ecs_values import transport
+from fedsec.detect.ecs import PROTOCOLS, AlertSource, _absolute
+from fedsec.detect.ecs_values import app_protocol, transport
+from fedsec.detect.eve import FLOW_ID_DIGITS
+from fedsec.detect.fingerprints import id_digits, row_fingerprints
+
+#: The value of each hex digit, by its ASCII code.
+_NIBBLES = np.zeros(256, np.uint8)
+_NIBBLES[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint8)
 
 
 def _unsafe(data: np.ndarray) -> np.ndarray:
@@ -147,18 +151,25 @@ class AlertArrays:
         return pc.fill_null(self.flow_times, self.source.created)
 
     @cached_property
+    def id_digits(self) -> bytes:
+        """Each alert's id, 32 hex digits, one after the other (:func:`id_digits`)."""
+        rows = self.alerts.rows
+        fingerprints = row_fingerprints(self.alerts.table, rows)
+        return id_digits(self.source.id_head, fingerprints, self.alerts.table.source_row[rows])
+
+    @cached_property
     def event_ids(self) -> pa.Array:
-        """``event_id``: sha256 of the bundle, the file, the row and the flow's time (hex, 32
-        digits; :func:`~fedsec.detect.ecs.event_id`)."""
-        codes, names = self.paths
-        heads = [id_key_head(self.source, n) for n in names]
-        rows = self.alerts.table.source_row[self.alerts.rows].tolist()
-        keys = [heads[c] + b"%d" % row for c, row in zip(codes.tolist(), rows, strict=True)]
-        if self.flow_times is not None:
-            keys = [k + time_key(t) for k, t in zip(keys, self.flow_times.to_pylist(), strict=True)]
-        digests = b"".join(map(methodcaller("digest"), map(hashlib.sha256, keys)))
-        table = np.frombuffer(digests, dtype=np.uint8).reshape(len(keys), 32)[:, :16]
-        return fixed_width(table.tobytes().hex().encode("ascii"), 32, len(keys))
+        """``event_id``: sha256 of the bundle, the organization, the row's content and its data
+        row (hex, 32 digits; :func:`~fedsec.detect.ecs.event_id`)."""
+        return fixed_width(self.id_digits, 32, len(self))
+
+    @cached_property
+    def flow_ids(self) -> pa.Array:
+        """EVE's ``flow_id``: the id's first digits as a number (:func:`~fedsec.detect.eve.
+        flow_id`), as text."""
+        digits = np.frombuffer(self.id_digits, np.uint8).reshape(len(self), 32)
+        nibbles = _NIBBLES[digits[:, :FLOW_ID_DIGITS]].astype(np.int64)
+        return int_texts(nibbles @ (16 ** np.arange(FLOW_ID_DIGITS - 1, -1, -1, dtype=np.int64)))
 
     @cached_property
     def addresses(self) -> tuple[pa.Array, pa.Array]:
@@ -202,7 +213,15 @@ class AlertArrays:
 
     @cached_property
     def protocols(self) -> Codes:
-        return coded(self._network_column("service"), PROTOCOLS.get)
+        """The application protocol of the service class, when the transport carries it."""
+        services, names = coded(self._network_column("service"), PROTOCOLS.get), self.transports
+        width = len(names.texts) + 1  # the last: no transport
+        pairs = services.codes * width + np.where(names.present, names.codes, width - 1)
+        found = [
+            app_protocol(s, t) for s in services.texts for t in [*names.texts, None]
+        ]  # per distinct service and transport
+        known = np.asarray([p is not None for p in found] + [False])
+        return Codes(pairs, [p or "" for p in found], services.present & known[pairs])
 
     @cached_property
     def community_ids(self) -> pa.Array:

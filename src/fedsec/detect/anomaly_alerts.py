@@ -15,6 +15,7 @@ from fedsec.bundles.signing import Trust
 from fedsec.core.errors import BundleError, ConfigError
 from fedsec.data.flows import FlowTable
 from fedsec.data.taxonomy import BENIGN, UNLABELED
+from fedsec.detect.fingerprints import add_fingerprints
 from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.records import (
     DetectionSummary,
@@ -128,6 +129,7 @@ class AnomalyScorer(ChunkScorer):
         records = alert_records(table, scores, rows, self.chosen, features, offset)
         if self.alerts.explain:
             add_network(records, table, rows)
+            add_fingerprints(records, table, rows)
         return records, rows
 
     def alerted(self, scored: ScoredChunk) -> tuple[np.ndarray, np.ndarray]:

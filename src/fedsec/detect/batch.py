@@ -14,6 +14,7 @@ import pandas as pd
 from fedsec.data.flows import FlowTable
 from fedsec.data.taxonomy import UNLABELED
 from fedsec.detect.ecs import RECORD_FIELDS
+from fedsec.detect.fingerprints import add_fingerprints
 from fedsec.detect.records import add_network, context_records
 
 
@@ -119,6 +120,7 @@ class FlowAlerts:
                 if c >= 0
             ]
         add_network(records, self.table, self.rows)
+        add_fingerprints(records, self.table, self.rows)
 
 
 def reason_values(why: Explanation, rows: np.ndarray) -> dict[int, list[object]]:

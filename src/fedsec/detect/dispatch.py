@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -255,7 +254,7 @@ def run_detection(
     kind, authenticity, trust = _verified(model_dir, trust, threshold, namespace)
     check_format_for_kind(model_dir, kind, fmt, options)
     piped = any(is_pipe(path) for path in inputs)
-    alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions(), piped)
+    alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions())
     request = DetectionRequest(
         inputs,
         fmt,
@@ -375,12 +374,9 @@ def _logs_options(options: SessionOptions) -> list[str]:
     return [flag for flag, given in flags.items() if given]
 
 
-def alert_format(
-    model_dir: Path, kind: str, org: str | None, chosen: AlertOptions, piped: bool = False
-) -> AlertFormat:
+def alert_format(model_dir: Path, kind: str, org: str | None, chosen: AlertOptions) -> AlertFormat:
     """The run's alert format; alerts name the bundle by the sha256 of its manifest (which
-    holds the sha256 of its weights or booster, so it pins the whole model). ``piped``: the
-    input is a pipe, whose alerts' ids are made the run's own (``AlertSource.stream``)."""
+    holds the sha256 of its weights or booster, so it pins the whole model)."""
     if chosen.format == "fedsec":
         return FLAT
     sha256 = hashlib.sha256((Path(model_dir) / MANIFEST).read_bytes()).hexdigest()
@@ -391,6 +387,5 @@ def alert_format(
         organization=chosen.organization or org,
         observer=chosen.observer,
         naive_zone=chosen.naive_zone,
-        stream=secrets.token_hex(16) if piped else "",
     )
     return AlertFormat(chosen.format, source)

@@ -25,8 +25,11 @@ from fedsec.core.errors import InputError
 from fedsec.detect import attack
 from fedsec.detect.ecs_values import (
     IANA_NUMBER,
+    ZONE_FIELDS,
     alert_file,
+    app_protocol,
     ip,
+    ip_zone,
     iso_utc,
     port,
     time_refusal,
@@ -34,6 +37,7 @@ from fedsec.detect.ecs_values import (
     unreadable_time,
     utc_timestamp,
 )
+from fedsec.detect.fingerprints import FlowPlace, alert_place, content_id, id_head
 
 #: The context columns an alert turns into ECS fields; every other context column is kept
 #: as text under ``fedsec.context``.
@@ -44,6 +48,7 @@ RECORD_FIELDS = frozenset(
         "row", "source_file", "source_row", "family", "score", "top_families", "dataset_label",
         "threshold", "threshold_source", "top_features", "reasons", "transport", "service",
         "session", "events", "top_k", "score_kind", "label", "unexpected", "occurrence",
+        "fingerprint",
     }
 )  # fmt: skip
 KNOWN = RECORD_FIELDS | ECS_CONTEXT
@@ -87,10 +92,14 @@ FEDSEC_FIELDS: dict[str, str] = {
     "fedsec.source_row": "long",
     "fedsec.dataset_label": "keyword",
     "fedsec.flow_id": "keyword",
+    "fedsec.source_zone": "keyword",
+    "fedsec.destination_zone": "keyword",
     "fedsec.session": "keyword",
     "fedsec.events": "long",
     "fedsec.occurrence": "long",
     "fedsec.context": "flattened",
+    "fedsec.hunt.status": "keyword",  # fedsec hunt's note on an alert the baseline did not raise
+    "fedsec.hunt.baseline_family": "keyword",
 }
 
 
@@ -113,30 +122,27 @@ class AlertSource:
     observer: str | None = None
     naive_zone: tzinfo = UTC
     created: str = field(default_factory=lambda: iso_utc(datetime.now(UTC)))
-    #: A piped input's run (random): a pipe has no name to tell its rows from another pipe's
-    stream: str = ""
+
+    @property
+    def id_head(self) -> bytes:
+        """What every alert's id of the run hashes first (:mod:`fedsec.detect.fingerprints`)."""
+        return id_head(self.model_sha256, self.organization)
 
 
 def event_id(source: AlertSource, path: str, where: object, time: str | None = None) -> str:
-    """Stable: the same bundle, file, row (or session) and flow time always give the same id;
-    a piped input's rows, ids of their run (:func:`id_key_head`). The flow's own time (UTC
-    ISO-8601, when the row has one) tells apart the rows at one place of two files that took
-    the same path in turn: a rotated log's successor, a file replaced and scored again."""
-    key = id_key_head(source, path) + f"{where}".encode() + time_key(time)
+    """Stable: a flow's id hashes the bundle, the organization and its content and data row
+    (``where``, a :class:`FlowPlace`; :mod:`fedsec.detect.fingerprints`), whatever the file's
+    name; a log session's, the file, the session (and its occurrence) and its time (UTC
+    ISO-8601, when it has one: two files that took one path in turn)."""
+    if isinstance(where, FlowPlace):
+        return content_id(source.id_head, where.fingerprint, where.row)
+    key = source.id_head + f"{path}\0{where}".encode() + time_key(time)
     return hashlib.sha256(key).hexdigest()[:32]
 
 
 def time_key(time: str | None) -> bytes:
-    """What an id hashes after the row: nothing for a row without a time of its own."""
+    """What an id hashes after the session: nothing for one without a time of its own."""
     return b"" if time is None else b"\0" + time.encode()
-
-
-def id_key_head(source: AlertSource, path: str) -> bytes:
-    """What an alert's id hashes before its row: the bundle, the file, and for a piped input
-    its run (else every pipe's row 7 had one id, and a SIEM keying on ``event.id`` would keep
-    one alert of all the runs')."""
-    stream = f"\0{source.stream}" if source.stream else ""
-    return f"{source.model_sha256}\0{path}{stream}\0".encode()
 
 
 @cache
@@ -175,9 +181,7 @@ def _parts(record: dict, source: AlertSource) -> tuple[dict, str, str, dict]:
     family = str(record.get("family", "anomalous session"))
     confidence = _confidence(record)
     path = _absolute(str(record.get("source_file", "")))
-    where = record.get("session", record.get("source_row"))
-    if record.get("occurrence"):  # a session id seen before in the file: an id of its own
-        where = f"{where}\0{record['occurrence']}"
+    where = alert_place(record)
     time = utc_timestamp(record.get("timestamp"), source.naive_zone)
     if time is None and unreadable_time(record.get("timestamp")):
         where = alert_file(str(record.get("source_file", "")))
@@ -246,8 +250,9 @@ def _network(record: dict) -> dict:
         network["transport"] = name
         if name in IANA_NUMBER:
             network["iana_number"] = IANA_NUMBER[name]
-    if record.get("service") in PROTOCOLS:
-        network["protocol"] = PROTOCOLS[record["service"]]
+    protocol = app_protocol(PROTOCOLS.get(record.get("service")), name)
+    if protocol is not None:
+        network["protocol"] = protocol
     flow_hash = community_id(name, parts.get("source", {}), parts.get("destination", {}))
     if flow_hash is not None:
         network["community_id"] = flow_hash
@@ -366,6 +371,8 @@ def _fedsec(record: dict, source: AlertSource, family: str, confidence: float) -
         custom["dataset_label"] = str(label)
     if record.get("flow_id") is not None:
         custom["flow_id"] = str(record["flow_id"])
+    zones = {key: ip_zone(record.get(column)) for column, key in ZONE_FIELDS}
+    custom.update({key: zone for key, zone in zones.items() if zone is not None})
     extra = {k: str(v) for k, v in record.items() if k not in KNOWN}
     if extra:
         custom["context"] = extra

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from fedsec.detect import attack
-from fedsec.detect.alert_arrays import AlertArrays, Codes, escaped
+from fedsec.detect.alert_arrays import AlertArrays, Codes, coded, escaped
 from fedsec.detect.arrow_text import json_float, present
 from fedsec.detect.batch import FlowAlerts
 from fedsec.detect.column_values import python_round
@@ -28,7 +28,7 @@ from fedsec.detect.ecs import (
     _threat,
     ecs_schema,
 )
-from fedsec.detect.ecs_values import IANA_NUMBER
+from fedsec.detect.ecs_values import IANA_NUMBER, ZONE_FIELDS, ip_zone
 from fedsec.detect.eve import _alert
 from fedsec.detect.line_slots import Slots, separated
 from fedsec.detect.reasons_text import reason_slots
@@ -70,7 +70,9 @@ def eve_lines(alerts: FlowAlerts, source: AlertSource) -> bytes:
     times = columns.timestamps
     slots.text('{"timestamp": "')
     slots.each(pc.utf8_rtrim(times, "Z"))  # ISO-8601 times, written with one Z
-    slots.text('000+0000", "event_type": "alert"')
+    slots.text('000+0000", "flow_id": ')
+    slots.each(columns.flow_ids)
+    slots.text(', "event_type": "alert"')
     _eve_fields(slots, columns)
     slots.coded([f'{host}, "alert": {_alert_text(source, f)}' for f in names], codes)
     slots.text(', "fedsec": {"event_id": "')
@@ -194,7 +196,14 @@ def _custom(slots: Slots, columns: AlertArrays) -> None:
     slots.text(', "flow_id": "', here)
     slots.each(escaped(flows))
     slots.text('"', here)
+    for column, key in ZONE_FIELDS:
+        _optional(slots, f', "{key}": ', coded(columns.context(column), _quoted_zone))
     _extras(slots, columns)
+
+
+def _quoted_zone(text: str) -> str | None:
+    found = ip_zone(text)
+    return None if found is None else quote(found)
 
 
 def _optional(slots: Slots, key: str, values: Codes) -> None:

@@ -114,11 +114,37 @@ def ip(value: object) -> str | None:
 
 @lru_cache(maxsize=65_536)
 def _address(text: str) -> str | None:
-    """Parsed once per distinct text (alerts repeat the same hosts)."""
+    """Parsed once per distinct text (alerts repeat the same hosts). An IPv6 zone index is
+    left out (Elasticsearch's ``ip`` type refuses it; :func:`ip_zone` keeps it), an
+    IPv4-mapped address is written as the IPv4 address (as the STIX export does)."""
     try:
-        return str(ipaddress.ip_address(text))
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        if address.scope_id is not None:
+            return str(ipaddress.IPv6Address(text.partition("%")[0]))
+    return str(address)
+
+
+def ip_zone(value: object) -> str | None:
+    """The zone index of an IPv6 address (``eth0`` of ``fe80::1%eth0``), or None."""
+    return None if value is None else _zone(str(value).strip())
+
+
+@lru_cache(maxsize=65_536)
+def _zone(text: str) -> str | None:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return getattr(address, "scope_id", None) or None
+
+
+#: The ``fedsec`` field that keeps each side's zone index, by its context column.
+ZONE_FIELDS = (("src_ip", "source_zone"), ("dst_ip", "destination_zone"))
 
 
 def port(value: object) -> int | None:
@@ -134,6 +160,24 @@ def port(value: object) -> int | None:
     if not math.isfinite(number) or number != int(number) or not 0 <= number <= 65_535:
         return None
     return int(number)
+
+
+#: The transports an application protocol runs over (others: TCP only). A service class is
+#: read from the port alone (a model feature, kept as it was trained): a UDP flow to port 80
+#: is not HTTP, and an alert names no application protocol for it.
+PROTOCOL_TRANSPORTS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("dns", "snmp", "ldap", "rdp"), frozenset({"tcp", "udp"})),
+    **dict.fromkeys(("dhcp", "ntp"), frozenset({"udp"})),
+}
+TCP = frozenset({"tcp"})
+
+
+def app_protocol(protocol: str | None, transport: str | None) -> str | None:
+    """``protocol`` (read from the port) when the flow's transport carries it (or is not
+    known), else None."""
+    if protocol is None or transport is None:
+        return protocol
+    return protocol if transport in PROTOCOL_TRANSPORTS.get(protocol, TCP) else None
 
 
 def transport(value: object) -> str | None:
