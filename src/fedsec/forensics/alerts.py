@@ -5,6 +5,7 @@ that is not an alert is refused with its file and line number."""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import json
 import math
@@ -102,6 +103,25 @@ def _list(value: object) -> list:
     if value is None:
         return []
     return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def nested(doc: dict, where: str) -> dict:
+    """``doc`` with its dotted keys (``"source.ip"``, as SIEM exports write ECS) expanded into
+    nested objects; a field given both ways with different values is refused."""
+    out: dict = {k: v for k, v in doc.items() if "." not in k or k.startswith("@")}
+    for key, value in doc.items():
+        if "." not in key or key.startswith("@"):
+            continue
+        *parents, leaf = key.split(".")
+        here = out
+        for name in parents:
+            here = here.setdefault(name, {})
+            if not isinstance(here, dict):
+                raise InputError(where, f"alert field {key!r} is inside {name!r}, not an object")
+        if leaf in here and here[leaf] != value:
+            raise InputError(where, f"alert field {key!r} is given twice, with two values")
+        here[leaf] = value
+    return out
 
 
 def from_ecs(doc: dict) -> dict:
@@ -205,8 +225,8 @@ def to_alert(
 def _typed(doc: dict, where: str, default_org: str | None, default_time: float | None) -> Alert:
     if doc.get("event_type") == "alert":
         fields = from_eve(doc)
-    elif "@timestamp" in doc or "event" in doc:
-        fields = from_ecs(doc)
+    elif "@timestamp" in doc or "event" in doc or "event.id" in doc:
+        fields = from_ecs(nested(doc, where))
     else:
         fields = from_flat(doc)
     family = _text(fields["family"])
@@ -261,6 +281,8 @@ def _opened(path: Path) -> contextlib.AbstractContextManager[BinaryIO]:
             raise InputError("standard input", "closed; give the alert files by name")
         return contextlib.nullcontext(sys.stdin.buffer)
     try:
+        if path.suffix == ".gz":
+            return gzip.open(path, "rb")  # a rotated alert file (al.1.gz)
         return path.open("rb")
     except OSError as error:
         raise InputError(path, f"cannot read: {error.strerror or error}") from error
@@ -276,6 +298,17 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
                 yield number, line
 
 
+def _lines_of(path: Path) -> Iterator[tuple[int, bytes]]:
+    """:func:`_lines`, a damaged gzip file refused with its name."""
+    if path.suffix != ".gz" or is_standard_input(path):
+        yield from _lines(path)
+        return
+    try:
+        yield from _lines(path)
+    except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
+        raise InputError(path, f"cannot read as gzip: {error}") from error
+
+
 def _detected(path: Path) -> float | None:
     """When the alerts were written, for alerts without a time: the file's modification time,
     or now for standard input (a pipe's alerts are being written now)."""
@@ -289,7 +322,7 @@ def read_alerts(paths: Iterable[Path], default_org: str | None = None) -> list[A
     alerts = []
     for path in paths:
         detected = _detected(Path(path))
-        for number, line in _lines(Path(path)):
+        for number, line in _lines_of(Path(path)):
             where = f"{described_input(path)}:{number}"
             try:
                 doc = json.loads(line)
