@@ -91,6 +91,7 @@ FEDSEC_FIELDS: dict[str, str] = {
     "fedsec.events": "long",
     "fedsec.occurrence": "long",
     "fedsec.context": "flattened",
+    "fedsec.time_source": "keyword",
 }
 
 
@@ -189,7 +190,14 @@ def _parts(record: dict, source: AlertSource) -> tuple[dict, str, str, dict]:
     }
     head.update(_network(record))
     head["message"] = _message(family, record.get("score"), head)
-    return head, family, path, _fedsec(record, source, family, confidence)
+    custom = _fedsec(record, source, family, confidence)
+    custom["time_source"] = time_source(time is not None)
+    return head, family, path, custom
+
+
+def time_source(timed: bool) -> str:
+    """What ``@timestamp`` is: the flow's own time, or (it has none) when it was detected."""
+    return "flow" if timed else "detection"
 
 
 def _shared(source: AlertSource, family: str) -> dict:
