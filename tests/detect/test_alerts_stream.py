@@ -4,6 +4,7 @@ file refused half-way leaves nothing behind."""
 
 import gzip
 import os
+from datetime import UTC
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ from fedsec.data.readers import read_flows
 from fedsec.data.readers._tables import write_parquet
 from fedsec.data.taxonomy import BENIGN
 from fedsec.detect.alerts import flow_scorer
+from fedsec.detect.flat_text import utc_records
 from fedsec.detect.records import add_dataset_label, write_alerts
 from fedsec.detect.scoring import score_files
 from fedsec.features.moments import local_stats
@@ -88,7 +90,7 @@ def _whole_file_alerts(bundle, path, out):
         }
         add_dataset_label(record, table, row)
         records.append(record)
-    write_alerts(out, records)
+    write_alerts(out, utc_records(records, UTC))  # the flow's time in UTC, last (flat_text)
     return out.read_bytes()
 
 

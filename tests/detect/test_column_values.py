@@ -20,7 +20,7 @@ from fedsec.detect.column_values import (
     rounded_texts,
     utc_times,
 )
-from fedsec.detect.ecs import community_id
+from fedsec.detect.community import community_id
 from fedsec.detect.ecs_values import ip, port, utc_timestamp, zone
 
 ZONES = [UTC, zone("UTC"), zone("America/Halifax")]

@@ -72,7 +72,7 @@ def test_an_unknown_zone_is_named():
 
 
 def test_community_id_is_the_specifications_hash_and_needs_both_endpoints():
-    from fedsec.detect.ecs import community_id
+    from fedsec.detect.community import community_id
 
     source, destination = (
         {"ip": "128.232.110.120", "port": 34855},
@@ -107,7 +107,7 @@ def test_any_value_gives_a_typed_field_or_none(value):
 def test_community_id_agrees_with_the_specifications_reference_code(a, b, a_port, b_port, name):
     import communityid
 
-    from fedsec.detect.ecs import community_id
+    from fedsec.detect.community import community_id
 
     ours = community_id(name, {"ip": str(a), "port": a_port}, {"ip": str(b), "port": b_port})
     if a.version != b.version:

@@ -18,13 +18,14 @@ def test_ecs_eve_and_flat_alerts_read_to_the_same_typed_alert(tmp_path) -> None:
         "row": 3,
         "source_file": "flows.csv",
         "source_row": 4,
-        "timestamp": "2024-03-11T08:00:00",  # naive: read as UTC
+        "timestamp": "2024-03-11T08:00:00",  # as read: the zone is in timestamp_utc
         "src_ip": "198.18.0.7",
         "src_port": "50123",
         "dst_ip": "10.1.0.5",
         "dst_port": "3389",
         "family": "brute_force",
         "score": 0.97,
+        "timestamp_utc": "2024-03-11T08:00:00.000Z",
     }
     eve = {
         "timestamp": "2024-03-11T08:00:00.000000+0000",

@@ -79,7 +79,7 @@ def show(run: IncidentRun, stix: Path | None = None) -> None:
             record["severity"],
             f"{record['risk_score']:g}",
             record["organization"],
-            record["first_seen"],
+            record["first_seen"] or "unknown",
             str(record["alerts"]),
             record["title"],
         )

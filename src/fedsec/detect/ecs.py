@@ -10,12 +10,9 @@ release named there)."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import ipaddress
 import json
 import os
-import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from functools import cache, lru_cache
@@ -23,6 +20,7 @@ from importlib import resources
 
 from fedsec.core.errors import InputError
 from fedsec.detect import attack
+from fedsec.detect.community import community_id
 from fedsec.detect.ecs_values import (
     IANA_NUMBER,
     ZONE_FIELDS,
@@ -100,6 +98,7 @@ FEDSEC_FIELDS: dict[str, str] = {
     "fedsec.context": "flattened",
     "fedsec.hunt.status": "keyword",  # fedsec hunt's note on an alert the baseline did not raise
     "fedsec.hunt.baseline_family": "keyword",
+    "fedsec.time_source": "keyword",
 }
 
 
@@ -193,7 +192,14 @@ def _parts(record: dict, source: AlertSource) -> tuple[dict, str, str, dict]:
     }
     head.update(_network(record))
     head["message"] = _message(family, record.get("score"), head)
-    return head, family, path, _fedsec(record, source, family, confidence)
+    custom = _fedsec(record, source, family, confidence)
+    custom["time_source"] = time_source(time is not None)
+    return head, family, path, custom
+
+
+def time_source(timed: bool) -> str:
+    """What ``@timestamp`` is: the flow's own time, or (it has none) when it was detected."""
+    return "flow" if timed else "detection"
 
 
 def _shared(source: AlertSource, family: str) -> dict:
@@ -259,27 +265,6 @@ def _network(record: dict) -> dict:
     if network:
         parts["network"] = network
     return parts
-
-
-@lru_cache(maxsize=65_536)
-def _packed(address: str) -> bytes:
-    return ipaddress.ip_address(address).packed
-
-
-def community_id(name: str | None, source: dict, destination: dict) -> str | None:
-    """The flow's Community ID (v1, seed 0), the hash Zeek and Suricata also write, so an alert
-    joins the sensor's own records of that flow; for TCP and UDP flows with both endpoints.
-    sha1 over seed, the two endpoints in order (lower address, then port, first), transport."""
-    number = {"tcp": 6, "udp": 17}.get(name or "")
-    ends = (source.get("ip"), source.get("port"), destination.get("ip"), destination.get("port"))
-    if number is None or None in ends:
-        return None
-    first, second = (_packed(ends[0]), ends[1]), (_packed(ends[2]), ends[3])
-    if len(first[0]) != len(second[0]):
-        return None
-    (a, a_port), (b, b_port) = sorted((first, second))
-    data = struct.pack("!H", 0) + a + b + bytes((number, 0)) + struct.pack("!HH", a_port, b_port)
-    return "1:" + base64.b64encode(hashlib.sha1(data).digest()).decode("ascii")
 
 
 @cache

@@ -27,6 +27,7 @@ from fedsec.detect.ecs import (
     _shared_text,
     _threat,
     ecs_schema,
+    time_source,
 )
 from fedsec.detect.ecs_values import IANA_NUMBER, ZONE_FIELDS, ip_zone
 from fedsec.detect.eve import _alert
@@ -199,6 +200,10 @@ def _custom(slots: Slots, columns: AlertArrays) -> None:
     for column, key in ZONE_FIELDS:
         _optional(slots, f', "{key}": ', coded(columns.context(column), _quoted_zone))
     _extras(slots, columns)
+    flow_times = columns.flow_times
+    untimed = 1 if flow_times is None else flow_times.is_null().to_numpy(zero_copy_only=False)
+    sources = [f', "time_source": "{time_source(t)}"' for t in (True, False)]
+    slots.coded(sources, np.broadcast_to(np.asarray(untimed, dtype=np.int64), len(columns)))
 
 
 def _quoted_zone(text: str) -> str | None:

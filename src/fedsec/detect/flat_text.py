@@ -1,9 +1,15 @@
 """A chunk's flow alerts as fedsec's flat JSON lines, written from their columns: the bytes
 ``alert_lines`` (orjson, record by record) gives, numbers written by Arrow as orjson writes them,
 texts encoded by orjson once per distinct value (or only quoted, where they need no escape),
-the records' keys once, and the lines assembled at once (:mod:`fedsec.detect.line_slots`)."""
+the records' keys once, and the lines assembled at once (:mod:`fedsec.detect.line_slots`).
+
+A flow's time is written as read (``timestamp``, often local time without a zone) and, where it
+is one, as ``timestamp_utc``: the same instant in UTC as ECS ``@timestamp`` gives it (read in
+``--timezone``), so a reader never has to guess the zone."""
 
 from __future__ import annotations
+
+from datetime import UTC, tzinfo
 
 import numpy as np
 import orjson
@@ -16,7 +22,8 @@ from fedsec.detect.alert_arrays import coded
 from fedsec.detect.arrow_text import float_texts, present, rows_with, str_texts, strings
 from fedsec.detect.batch import FlowAlerts
 from fedsec.detect.column_values import python_round
-from fedsec.detect.context_arrays import python_values
+from fedsec.detect.context_arrays import python_values, times
+from fedsec.detect.ecs_values import utc_timestamp
 from fedsec.detect.line_slots import Slots
 from fedsec.detect.records import JSON_OPTIONS
 
@@ -24,8 +31,8 @@ from fedsec.detect.records import JSON_OPTIONS
 VALUE_OPTIONS = JSON_OPTIONS & ~orjson.OPT_APPEND_NEWLINE
 
 
-def flat_lines(alerts: FlowAlerts) -> bytes:
-    """The (unexplained) alerts as flat JSON lines."""
+def flat_lines(alerts: FlowAlerts, naive_zone: tzinfo = UTC) -> bytes:
+    """The (unexplained) alerts as flat JSON lines (``naive_zone``: of times without a zone)."""
     table, rows = alerts.table, alerts.rows
     slots = Slots(len(alerts))
     slots.text('{"row":')
@@ -49,8 +56,29 @@ def flat_lines(alerts: FlowAlerts) -> bytes:
     labelled = labels.present & np.asarray(table.family[rows] != UNLABELED, dtype=bool)
     slots.text(',"dataset_label":', labelled)
     slots.coded(labels.texts, labels.codes, labelled)
+    _utc_times(slots, alerts, naive_zone)
     slots.text("}\n")
     return slots.lines()
+
+
+def _utc_times(slots: Slots, alerts: FlowAlerts, naive_zone: tzinfo) -> None:
+    """``timestamp_utc`` of the alerts whose flow has a time."""
+    if "timestamp" not in alerts.table.context.columns:
+        return
+    texts = times(alerts.table.context["timestamp"].iloc[alerts.rows], naive_zone)
+    here = present(texts)
+    slots.text(',"timestamp_utc":"', here)
+    slots.each(texts)
+    slots.text('"', here)
+
+
+def utc_records(records: list[dict], naive_zone: tzinfo) -> list[dict]:
+    """The records, each with a time given ``timestamp_utc`` last (as :func:`flat_lines`)."""
+    out = []
+    for record in records:
+        utc = utc_timestamp(record.get("timestamp"), naive_zone)
+        out.append(record if utc is None else {**record, "timestamp_utc": utc})
+    return out
 
 
 def _value(value: object) -> str:

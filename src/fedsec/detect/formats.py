@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from typing import BinaryIO
 
 from fedsec.detect.alert_times import refuse_unreadable_record, refuse_unreadable_time
@@ -13,7 +14,7 @@ from fedsec.detect.batch import FlowAlerts
 from fedsec.detect.ecs import AlertSource, ecs_document, ecs_line
 from fedsec.detect.ecs_text import ecs_lines, eve_lines
 from fedsec.detect.eve import eve_document
-from fedsec.detect.flat_text import flat_lines
+from fedsec.detect.flat_text import flat_lines, utc_records
 from fedsec.detect.records import alert_lines
 
 ALERT_FORMATS: tuple[str, ...] = ("ecs", "eve", "fedsec")
@@ -40,6 +41,11 @@ class AlertFormat:
         transport); the flat format stays as it was."""
         return self.name != "fedsec"
 
+    @property
+    def naive_zone(self) -> tzinfo:
+        """The zone of input times written without one."""
+        return UTC if self.source is None else self.source.naive_zone
+
     def lines(self, records: list[dict] | FlowAlerts) -> bytes:
         """The records (or a chunk's flow alerts) as JSON Lines in this format."""
         if isinstance(records, FlowAlerts):
@@ -47,7 +53,7 @@ class AlertFormat:
         if self.name == "fedsec":
             for record in records:  # the typed formats refuse it as they date the alert
                 refuse_unreadable_record(record)
-            return alert_lines(records)
+            return alert_lines(utc_records(records, self.naive_zone))
         if self.name == "ecs":
             return "".join([ecs_line(r, self.source) + "\n" for r in records]).encode("utf-8")
         return "".join(self._eve_line(r) for r in records).encode("utf-8")
@@ -61,7 +67,7 @@ class AlertFormat:
             if alerts.explanation is not None:
                 return self.lines(alerts.records())
             refuse_unreadable_time(alerts.table, alerts.rows)
-            return flat_lines(alerts)
+            return flat_lines(alerts, self.naive_zone)
         if self.name == "ecs":
             return ecs_lines(alerts, self.source)
         return eve_lines(alerts, self.source)

@@ -5,6 +5,7 @@ that is not an alert is refused with its file and line number."""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import json
 import math
@@ -45,12 +46,16 @@ class Alert:
     file: str = ""
     row: int | None = None  # data row in ``file``, 1-based
     dataset_label: str | None = None
+    #: False when the line had no time of its own (``fedsec.time_source`` "detection"): ``time``
+    #: is then when it was detected, never used as when the attack happened.
+    timed: bool = True
 
 
 def parse_time(value: object) -> float | None:
-    """Epoch seconds from an ISO-8601 string (naive means UTC) or a number of seconds, milli-,
+    """Epoch seconds from an ISO-8601 string with its zone or a number of seconds, milli-,
     micro- or nanoseconds by magnitude (as ``fedsec detect`` reads context times: NetFlow's
-    flat alerts carry milliseconds); None when unreadable or outside years 1970 to 9999."""
+    flat alerts carry milliseconds); None when unreadable or outside years 1970 to 9999. A
+    text without a zone is :class:`NaiveTime`: which zone it was in is not known here."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -65,8 +70,12 @@ def parse_time(value: object) -> float | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        raise NaiveTime(text)
     return _in_range(moment.timestamp())
+
+
+class NaiveTime(ValueError):
+    """A time written without its zone (local time of an unknown place)."""
 
 
 def _epoch_seconds(number: float) -> float:
@@ -104,6 +113,34 @@ def _list(value: object) -> list:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
+def nested(doc: dict, where: str) -> dict:
+    """``doc`` with its dotted keys (``"source.ip"``, as SIEM exports write ECS) expanded into
+    nested objects; a field given both ways with different values is refused."""
+    out: dict = {k: v for k, v in doc.items() if "." not in k or k.startswith("@")}
+    for key, value in doc.items():
+        if "." not in key or key.startswith("@"):
+            continue
+        *parents, leaf = key.split(".")
+        here = out
+        for name in parents:
+            here = here.setdefault(name, {})
+            if not isinstance(here, dict):
+                raise InputError(where, f"alert field {key!r} is inside {name!r}, not an object")
+        if leaf in here and here[leaf] != value:
+            raise InputError(where, f"alert field {key!r} is given twice, with two values")
+        here[leaf] = value
+    return out
+
+
+def _ecs_time_source(doc: dict, event: dict) -> str | None:
+    """``fedsec.time_source``; in alerts written before it, "detection" when ``@timestamp`` is
+    ``event.created`` (the run's time, which ``fedsec detect`` gives an alert without one)."""
+    given = (doc.get("fedsec") or {}).get("time_source")
+    if given is None and doc.get("@timestamp") is not None:
+        return "detection" if doc["@timestamp"] == event.get("created") else None
+    return given
+
+
 def from_ecs(doc: dict) -> dict:
     """The fields of an ECS alert (nested objects) that incidents use."""
     fedsec = doc.get("fedsec") or {}
@@ -115,6 +152,7 @@ def from_ecs(doc: dict) -> dict:
     org = (doc.get("organization") or {}).get("name")  # not observer.name: a sensor's host
     return {
         "time": doc.get("@timestamp"),
+        "time_source": _ecs_time_source(doc, event),
         "org": org,
         "family": fedsec.get("family") or (doc.get("rule") or {}).get("name"),
         "source_ip": source.get("ip"),
@@ -143,6 +181,7 @@ def from_eve(doc: dict) -> dict:
     )
     return {
         "time": doc.get("timestamp"),
+        "time_source": fedsec.get("time_source"),
         "org": fedsec.get("organization"),
         "family": fedsec.get("family"),
         "source_ip": doc.get("src_ip"),
@@ -164,7 +203,8 @@ def from_eve(doc: dict) -> dict:
 def from_flat(doc: dict) -> dict:
     """The same fields from a flat fedsec alert (``--alert-format fedsec`` and earlier)."""
     return {
-        "time": doc.get("timestamp", doc.get("ts")),
+        "time": doc.get("timestamp_utc", doc.get("timestamp", doc.get("ts"))),
+        "time_source": None,
         "org": doc.get("org"),
         "family": doc.get("family"),
         "source_ip": doc.get("src_ip"),
@@ -205,18 +245,14 @@ def to_alert(
 def _typed(doc: dict, where: str, default_org: str | None, default_time: float | None) -> Alert:
     if doc.get("event_type") == "alert":
         fields = from_eve(doc)
-    elif "@timestamp" in doc or "event" in doc:
-        fields = from_ecs(doc)
+    elif "@timestamp" in doc or "event" in doc or "event.id" in doc:
+        fields = from_ecs(nested(doc, where))
     else:
         fields = from_flat(doc)
     family = _text(fields["family"])
     if family is None:
         raise InputError(where, "alert has no family (fedsec.family or rule.name)")
-    time = parse_time(fields["time"])
-    if time is None and fields["time"] is None and default_time is not None:
-        time = default_time
-    if time is None:
-        raise InputError(where, f"alert has no readable time (@timestamp): {fields['time']!r}")
+    time, timed = _time(fields, where, default_time)
     score = _number(fields["score"], "score", where)
     risk = _number(fields["risk"], "risk_score", where)
     row = _number(fields["row"], "source_row", where)
@@ -238,7 +274,25 @@ def _typed(doc: dict, where: str, default_org: str | None, default_time: float |
         file=_text(fields["file"]) or "",
         row=int(row) if row is not None else None,
         dataset_label=_text(fields["dataset_label"]),
+        timed=timed,
     )
+
+
+def _time(fields: dict, where: str, default_time: float | None) -> tuple[float, bool]:
+    """The alert's time, and whether it is the flow's own (not when it was detected)."""
+    try:
+        time = parse_time(fields["time"])
+    except NaiveTime as naive:
+        raise InputError(
+            where,
+            f"alert time {naive} has no zone, so when it was is not known: write it with its zone "
+            "(fedsec detect writes UTC: run it again; or add the zone, e.g. Z for UTC)",
+        ) from None
+    if time is None and fields["time"] is None and default_time is not None:
+        return default_time, False
+    if time is None:
+        raise InputError(where, f"alert has no readable time (@timestamp): {fields['time']!r}")
+    return time, fields["time_source"] != "detection"
 
 
 def _number(value: object, name: str, where: str) -> float | None:
@@ -261,6 +315,8 @@ def _opened(path: Path) -> contextlib.AbstractContextManager[BinaryIO]:
             raise InputError("standard input", "closed; give the alert files by name")
         return contextlib.nullcontext(sys.stdin.buffer)
     try:
+        if path.suffix == ".gz":
+            return gzip.open(path, "rb")  # a rotated alert file (al.1.gz)
         return path.open("rb")
     except OSError as error:
         raise InputError(path, f"cannot read: {error.strerror or error}") from error
@@ -276,6 +332,17 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
                 yield number, line
 
 
+def _lines_of(path: Path) -> Iterator[tuple[int, bytes]]:
+    """:func:`_lines`, a damaged gzip file refused with its name."""
+    if path.suffix != ".gz" or is_standard_input(path):
+        yield from _lines(path)
+        return
+    try:
+        yield from _lines(path)
+    except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
+        raise InputError(path, f"cannot read as gzip: {error}") from error
+
+
 def _detected(path: Path) -> float | None:
     """When the alerts were written, for alerts without a time: the file's modification time,
     or now for standard input (a pipe's alerts are being written now)."""
@@ -289,7 +356,7 @@ def read_alerts(paths: Iterable[Path], default_org: str | None = None) -> list[A
     alerts = []
     for path in paths:
         detected = _detected(Path(path))
-        for number, line in _lines(Path(path)):
+        for number, line in _lines_of(Path(path)):
             where = f"{described_input(path)}:{number}"
             try:
                 doc = json.loads(line)

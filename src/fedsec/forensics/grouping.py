@@ -15,6 +15,11 @@ Alerts of one organization are linked when, within ``gap`` seconds of each other
 
 An incident is a connected group of linked alerts, so one campaign's stages at one organization
 form one incident whenever they share a host, and unrelated alerts stay apart.
+
+An alert whose flow had no time (``Alert.timed`` false: its time is when it was detected) is
+never linked by time. It joins the one incident it shares its actor, its target and family, or
+(naming no host) its family with; sharing them with none or with several, it is grouped with the
+other alerts of unknown time by the same keys, whatever their times.
 """
 
 from __future__ import annotations
@@ -92,21 +97,51 @@ def _link_pivots(groups: Groups, alerts: Sequence[Alert], order: Sequence[int], 
             entered[alert.destination_ip] = (index, alert.time)
 
 
+def _keys(alert: Alert) -> list[Hashable]:
+    """What links alerts but time: the actor, the target and family, the hostless family."""
+    keys: list[Hashable] = [("actor", alert.source_ip)] if alert.source_ip else []
+    target, hostless = _target_key(alert), _hostless_key(alert)
+    keys += [("target", target)] if target else []
+    return keys + ([("hostless", hostless)] if hostless else [])
+
+
+def _place_untimed(
+    groups: Groups, alerts: Sequence[Alert], timed: list[int], untimed: list[int]
+) -> None:
+    """Join each alert of unknown time (``untimed``) to the one group of ``timed`` alerts that
+    shares a key with it; link the others by their keys."""
+    owners: dict[Hashable, set[int]] = defaultdict(set)
+    for index in timed:
+        for key in _keys(alerts[index]):
+            owners[key].add(groups.find(index))
+    unplaced: dict[Hashable, int] = {}
+    for index in untimed:
+        keys = _keys(alerts[index])
+        found = {root for key in keys for root in owners.get(key, ())}
+        if len(found) == 1:
+            groups.union(found.pop(), index)
+            continue
+        for key in keys:
+            groups.union(unplaced.setdefault(key, index), index)
+
+
 def correlate(
     alerts: Sequence[Alert], gap: float = DEFAULT_GAP_S, burst: float = DEFAULT_BURST_S
 ) -> list[list[int]]:
     """Alert positions grouped into incidents (each group in time order; groups by their first
     alert's time), never across organizations."""
     by_org: dict[str, list[int]] = defaultdict(list)
-    for index in sorted(range(len(alerts)), key=lambda i: (alerts[i].time, i)):
+    for index in sorted(range(len(alerts)), key=lambda i: (not alerts[i].timed, alerts[i].time, i)):
         by_org[alerts[index].org].append(index)
     groups = Groups(len(alerts))
-    for order in by_org.values():
+    for every in by_org.values():
+        order = [i for i in every if alerts[i].timed]
         _link_by(groups, alerts, order, lambda a: a.source_ip, gap)
         _link_by(groups, alerts, order, _target_key, gap)
         _link_by(groups, alerts, order, _hostless_key, gap)
         _link_by(groups, alerts, order, lambda a: a.family, min(burst, gap))
         _link_pivots(groups, alerts, order, gap)
+        _place_untimed(groups, alerts, order, [i for i in every if not alerts[i].timed])
     members: dict[int, list[int]] = defaultdict(list)
     for order in by_org.values():
         for index in order:

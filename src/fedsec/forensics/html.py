@@ -25,12 +25,14 @@ text-align:left;vertical-align:top}th{background:#f3f3f3}.sev{padding:.1em .5em;
 
 
 def timeline_png(incident: Incident) -> bytes:
-    """Each alert as a point: time across, family down (first seen on top), coloured by risk."""
-    families = list(dict.fromkeys(a.family for a in incident.alerts))
+    """Each alert of known time as a point: time across, family down (first seen on top),
+    coloured by risk."""
+    alerts = incident.timed
+    families = list(dict.fromkeys(a.family for a in alerts))
     lane = {family: i for i, family in enumerate(families)}
-    times = [datetime.fromtimestamp(a.time, tz=UTC) for a in incident.alerts]
-    rows = np.asarray([lane[a.family] for a in incident.alerts])
-    risks = np.asarray([a.risk for a in incident.alerts])
+    times = [datetime.fromtimestamp(a.time, tz=UTC) for a in alerts]
+    rows = np.asarray([lane[a.family] for a in alerts])
+    risks = np.asarray([a.risk for a in alerts])
     fig = Figure(figsize=(9, 1.2 + 0.45 * len(families)), dpi=90)
     ax = fig.add_subplot()
     points = ax.scatter(times, rows, c=risks, cmap="YlOrRd", vmin=0, vmax=100, s=14, alpha=0.8)
@@ -53,6 +55,16 @@ def _row(*cells: object, header: bool = False) -> str:
     return "<tr>" + "".join(f"<{tag}>{escape(str(c))}</{tag}>" for c in cells) + "</tr>"
 
 
+def _seen(time: str | None) -> str:
+    return "unknown" if time is None else time
+
+
+def _alerts(record: dict) -> str:
+    """The count, with how many of them have no time of their own."""
+    untimed = record.get("untimed_alerts", 0)
+    return f"{record['alerts']} ({untimed} of unknown time)" if untimed else str(record["alerts"])
+
+
 def _hosts(hosts: list[dict]) -> str:
     return ", ".join(
         f"{h['ip']} ({h['alerts']}{', internal' if h['internal'] else ''})" for h in hosts
@@ -68,8 +80,11 @@ def _incident(record: dict, incident: Incident) -> str:
     facts = "".join(
         [
             _row("organization", record["organization"]),
-            _row("first seen / last seen", f"{record['first_seen']} / {record['last_seen']}"),
-            _row("alerts", record["alerts"]),
+            _row(
+                "first seen / last seen",
+                f"{_seen(record['first_seen'])} / {_seen(record['last_seen'])}",
+            ),
+            _row("alerts", _alerts(record)),
             _row("kill chain", " → ".join(record["kill_chain"]) or "-"),
             _row(
                 "actors (sources)",
@@ -87,23 +102,27 @@ def _incident(record: dict, incident: Incident) -> str:
         _row(
             s["family"],
             ", ".join(s["tactics"]),
-            s["first_seen"],
-            s["last_seen"],
-            s["alerts"],
+            _seen(s["first_seen"]),
+            _seen(s["last_seen"]),
+            _alerts(s),
             s["sources"],
             s["destinations"],
         )
         for s in record["timeline"]
     )
-    image = base64.b64encode(timeline_png(incident)).decode("ascii")
+    image = base64.b64encode(timeline_png(incident)).decode("ascii") if incident.timed else ""
     return (
         f'<section id="{escape(record["id"])}"><h2>#{record["rank"]} '
         f'<span class="sev {sev}">{sev} {record["risk_score"]}</span> '
         f"{escape(record['title'])}</h2><p><code>{escape(record['id'])}</code></p>"
         f"<table>{facts}<tr><td>ATT&amp;CK techniques</td><td>{techniques or '-'}</td></tr>"
         f"</table><h3>Stages</h3><table>{stages}</table>"
-        f'<img alt="timeline of {escape(record["id"])}" src="data:image/png;base64,{image}">'
-        "</section>"
+        + (
+            f'<img alt="timeline of {escape(record["id"])}" src="data:image/png;base64,{image}">'
+            if image
+            else "<p>No timeline: no alert of this incident has a time of its own.</p>"
+        )
+        + "</section>"
     )
 
 
@@ -118,8 +137,8 @@ def render_html(findings: Findings, document: dict) -> str:
             r["severity"],
             r["risk_score"],
             r["organization"],
-            r["first_seen"],
-            r["alerts"],
+            _seen(r["first_seen"]),
+            _alerts(r),
             r["title"],
         )
         for r in document["incidents"]

@@ -1,5 +1,9 @@
 """Incidents: correlated alerts summarized as an analyst reads them (timeline of stages, hosts,
-ATT&CK techniques and kill-chain stages, first and last seen, counts) and ranked by risk."""
+ATT&CK techniques and kill-chain stages, first and last seen, counts) and ranked by risk.
+
+Times are the alerts' own (their flows'): an alert of unknown time (``Alert.timed`` false) is
+counted (``untimed_alerts``) but never dates an incident or a stage, nor orders its families;
+an incident of such alerts only has no first or last seen (null)."""
 
 from __future__ import annotations
 
@@ -37,12 +41,18 @@ class Incident:
         return self.alerts[0].org
 
     @property
-    def first_seen(self) -> float:
-        return self.alerts[0].time
+    def timed(self) -> list[Alert]:
+        """The alerts whose time is their flow's (first in ``alerts``)."""
+        return [a for a in self.alerts if a.timed]
 
     @property
-    def last_seen(self) -> float:
-        return self.alerts[-1].time
+    def first_seen(self) -> float | None:
+        return self.alerts[0].time if self.alerts[0].timed else None
+
+    @property
+    def last_seen(self) -> float | None:
+        timed = self.timed
+        return timed[-1].time if timed else None
 
 
 @dataclass
@@ -86,6 +96,13 @@ def main_families(alerts: Sequence[Alert]) -> list[str]:
     return [f for f in dict.fromkeys(a.family for a in alerts) if counts[f] >= floor]
 
 
+def family_chain(alerts: Sequence[Alert]) -> str:
+    """The main families, ``→`` between them when all alerts have their time (the order they
+    came in), else ``,`` (the order is not known)."""
+    separator = " → " if all(a.timed for a in alerts) else ", "
+    return separator.join(main_families(alerts))
+
+
 def kill_chain(alerts: Sequence[Alert]) -> list[str]:
     """The tactics of the incident's main families, in kill-chain order."""
     main = set(main_families(alerts))
@@ -106,7 +123,7 @@ def risk_of(alerts: Sequence[Alert], stages: int) -> float:
 
 
 def build(alerts: Sequence[Alert], group: Sequence[int]) -> Incident:
-    members = sorted((alerts[i] for i in group), key=lambda a: (a.time, a.event_id))
+    members = sorted((alerts[i] for i in group), key=lambda a: (not a.timed, a.time, a.event_id))
     stages = kill_chain(members)
     risk = risk_of(members, len(stages))
     return Incident(members, incident_id(members), risk, severity_of(risk), stages=stages)
@@ -124,12 +141,21 @@ def find_incidents(
     alerts, duplicates = distinct_alerts(alerts)
     groups = [build(alerts, g) for g in correlate(alerts, gap)]
     incidents = [g for g in groups if len(g.alerts) >= min_alerts]
-    incidents.sort(key=lambda i: (-i.risk, -len(i.alerts), i.first_seen, i.id))
+    incidents.sort(key=lambda i: (-i.risk, -len(i.alerts), _or_last(i.first_seen), i.id))
     for rank, incident in enumerate(incidents, 1):
         incident.rank = rank
     isolated = [g for g in groups if len(g.alerts) < min_alerts]
     settings = {"gap_s": gap, "min_alerts": min_alerts}
     return Findings(incidents, isolated, settings, duplicates)
+
+
+def _or_last(seconds: float | None) -> float:
+    return math.inf if seconds is None else seconds
+
+
+def seen(seconds: float | None) -> str | None:
+    """ISO-8601 of a first or last seen; None when unknown."""
+    return None if seconds is None else iso(seconds)
 
 
 def duplicates_note(summary: dict) -> str:
@@ -148,13 +174,15 @@ def _hosts(addresses: Sequence[str | None], networks: Networks) -> list[dict]:
 
 def _stage(family: str, alerts: list[Alert]) -> dict:
     techniques = {t.id: t.name for a in alerts for t in a.techniques}
+    timed = [a for a in alerts if a.timed]
     return {
         "family": family,
         "tactics": kill_chain(alerts),
         "techniques": [{"id": k, "name": v} for k, v in sorted(techniques.items())],
-        "first_seen": iso(alerts[0].time),
-        "last_seen": iso(alerts[-1].time),
+        "first_seen": seen(timed[0].time if timed else None),
+        "last_seen": seen(timed[-1].time if timed else None),
         "alerts": len(alerts),
+        "untimed_alerts": len(alerts) - len(timed),
         "sources": len({a.source_ip for a in alerts if a.source_ip}),
         "destinations": len({a.destination_ip for a in alerts if a.destination_ip}),
         "destination_ports": [
@@ -188,7 +216,7 @@ def techniques_of(alerts: Sequence[Alert]) -> list[dict]:
 
 
 def title(incident: Incident, networks: Networks) -> str:
-    families = " → ".join(main_families(incident.alerts))
+    families = family_chain(incident.alerts)
     actors = _hosts([a.source_ip for a in incident.alerts], networks)
     targets = {a.destination_ip for a in incident.alerts if a.destination_ip}
     actor = f" from {actors[0]['ip']}" if actors else ""
@@ -206,10 +234,11 @@ def to_json(incident: Incident, networks: Networks) -> dict:
         "title": title(incident, networks),
         "severity": incident.severity,
         "risk_score": incident.risk,
-        "first_seen": iso(incident.first_seen),
-        "last_seen": iso(incident.last_seen),
-        "duration_s": round(incident.last_seen - incident.first_seen, 3),
+        "first_seen": seen(incident.first_seen),
+        "last_seen": seen(incident.last_seen),
+        "duration_s": _duration(incident),
         "alerts": len(alerts),
+        "untimed_alerts": len(alerts) - len(incident.timed),
         "families": dict(Counter(a.family for a in alerts).most_common()),
         "kill_chain": incident.stages,
         "techniques": techniques_of(alerts),
@@ -228,6 +257,11 @@ def to_json(incident: Incident, networks: Networks) -> dict:
     if labels:
         record["dataset_labels"] = dict(labels.most_common())
     return record
+
+
+def _duration(incident: Incident) -> float | None:
+    first, last = incident.first_seen, incident.last_seen
+    return None if first is None or last is None else round(last - first, 3)
 
 
 def findings_json(findings: Findings, networks: Networks) -> dict:

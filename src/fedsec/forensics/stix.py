@@ -12,7 +12,23 @@ the organization (first/last seen, count). Internal addresses, file names, rows,
 alert ids and model details never do.
 
 Ids are UUIDv5 of what the object describes, so the same incidents give the same bundle and a
-recipient can de-duplicate repeated exports.
+recipient can de-duplicate repeated exports. An id never comes with two ``created`` (STIX 2.1
+§3.2: ``created`` does not change between versions of one object), so ``created`` is derived from
+what the id is:
+
+- objects named only by what they describe (the organization's identity, an ATT&CK technique,
+  an address's indicator and the technique it indicates) have no time of their own: their
+  ``created`` is the Unix epoch, :data:`TIMELESS`. When the address was seen is in the
+  indicator's ``valid_from`` and its ``modified`` (the last time seen: a later export carrying
+  later alerts is a newer version);
+- an incident's id hashes its alerts (:func:`~fedsec.forensics.incidents.incident_id`), so its
+  objects (the incident, its grouping, sightings and relationships) are created at its alerts'
+  last time of their own. An incident that grows between exports is a new incident (a new id),
+  not a new version of the old one: what it holds changed, and an id that stayed would claim
+  the first export's alerts were all there was.
+
+Alerts without a time of their own (``Alert.timed`` false) date nothing: a sighting of only
+such alerts has no first or last seen.
 """
 
 from __future__ import annotations
@@ -27,8 +43,10 @@ import stix2
 from fedsec.forensics.alerts import Alert, iso
 from fedsec.forensics.attack import ATTACK_URL
 from fedsec.forensics.hosts import Networks, canonical_address
-from fedsec.forensics.incidents import Findings, Incident, main_families
+from fedsec.forensics.incidents import Findings, Incident, family_chain
 
+#: ``created`` (and ``modified``) of objects that have no time of their own.
+TIMELESS = "1970-01-01T00:00:00.000Z"
 NAMESPACE = uuid.UUID("5b0e0f1c-6a55-4d4a-9bb1-fed5ec000017")
 TLP = {
     "white": stix2.TLP_WHITE,
@@ -58,7 +76,7 @@ def _phases(tactics: list[str] | tuple[str, ...]) -> list[stix2.KillChainPhase]:
 class Exporter:
     """Collects the STIX objects of several incidents, each shared object once."""
 
-    def __init__(self, org: str, tlp: str, networks: Networks, created: str) -> None:
+    def __init__(self, org: str, tlp: str, networks: Networks) -> None:
         self.marking = TLP[tlp]
         self.networks = networks
         #: Every alert of each address over all incidents: its indicator is one object, valid
@@ -70,17 +88,18 @@ class Exporter:
             id=stix_id("identity", org),
             name=org,
             identity_class="organization",
-            created=created,
-            modified=created,
+            created=TIMELESS,
+            modified=TIMELESS,
             object_marking_refs=[self.marking],
         )
         self.objects: dict[str, object] = {self.identity.id: self.identity}
 
-    def common(self, created: str) -> dict:
+    def common(self, created: str, modified: str | None = None) -> dict:
+        """The properties every object shares (``modified``: ``created`` unless given)."""
         return {
             "created_by_ref": self.identity.id,
             "created": created,
-            "modified": created,
+            "modified": modified or created,
             "object_marking_refs": [self.marking],
         }
 
@@ -88,7 +107,7 @@ class Exporter:
         self.objects.setdefault(obj.id, obj)  # type: ignore[attr-defined]
         return obj.id  # type: ignore[attr-defined]
 
-    def attack_pattern(self, technique_id: str, name: str, tactics: list[str], at: str) -> str:
+    def attack_pattern(self, technique_id: str, name: str, tactics: list[str]) -> str:
         return self.keep(
             stix2.AttackPattern(
                 id=stix_id("attack-pattern", technique_id),
@@ -101,7 +120,7 @@ class Exporter:
                     }
                 ],
                 kill_chain_phases=_phases(tactics),
-                **self.common(at),
+                **self.common(TIMELESS),
             )
         )
 
@@ -119,8 +138,10 @@ class Exporter:
         every = self.seen[address]
         families = sorted({a.family for a in every})
         tactics = sorted({t for a in every for t in a.tactics})
-        since = iso(min(a.time for a in every))
-        first, last = iso(alerts[0].time), iso(alerts[-1].time)
+        dated = [a.time for a in every if a.timed] or [a.time for a in every]  # detected then
+        since, until = iso(min(dated)), iso(max(dated))
+        timed = [a.time for a in alerts if a.timed]
+        seen = {"first_seen": iso(min(timed)), "last_seen": iso(max(timed))} if timed else {}
         indicator = stix2.Indicator(
             id=stix_id("indicator", kind, address),
             name=f"{address}: {', '.join(families)}",
@@ -129,16 +150,15 @@ class Exporter:
             valid_from=since,
             indicator_types=["malicious-activity"],
             kill_chain_phases=_phases(tactics),
-            **self.common(since),
+            **self.common(TIMELESS, until),
         )
         sighting = stix2.Sighting(
             id=stix_id("sighting", incident.id, address),
             sighting_of_ref=indicator.id,
             where_sighted_refs=[self.identity.id],
-            first_seen=first,
-            last_seen=iso(alerts[-1].time + 0.001),
             count=len(alerts),
-            **self.common(last),
+            **seen,  # last_seen may equal first_seen (§7.3: "greater than or equal")
+            **self.common(created_of(incident)),
         )
         return [self.keep(indicator), self.keep(sighting)]
 
@@ -155,16 +175,16 @@ class Exporter:
 
     def add(self, incident: Incident, record: dict) -> None:
         """The objects of one incident (``record``: its JSON), once :meth:`gather` has seen it."""
-        at = record["last_seen"]
+        at = created_of(incident)
         refs = [
-            self.attack_pattern(t["id"], t["name"], _tactics_of(incident, t["id"]), at)
+            self.attack_pattern(t["id"], t["name"], _tactics_of(incident, t["id"]))
             for t in record["techniques"]
         ]
         entity = stix2.Incident(
             id=stix_id("incident", incident.id),
-            name=" → ".join(main_families(incident.alerts)),  # the title names hosts: not here
+            name=family_chain(incident.alerts),  # the title names hosts: not here
             description=(
-                f"{record['alerts']} alerts from {record['first_seen']} to {record['last_seen']}; "
+                f"{_when(record)}; "
                 f"severity {record['severity']} (risk {record['risk_score']}); kill chain: "
                 f"{' → '.join(record['kill_chain']) or 'unknown'}"
             ),
@@ -177,9 +197,8 @@ class Exporter:
             indicator, sighting = self.indicator(incident, address, alerts)
             refs += [indicator, sighting, self.relate(indicator, "related-to", entity.id, at)]
             for technique in sorted({t.id for a in alerts for t in a.techniques}):
-                refs.append(
-                    self.relate(indicator, "indicates", stix_id("attack-pattern", technique), at)
-                )
+                pattern = stix_id("attack-pattern", technique)
+                refs.append(self.relate(indicator, "indicates", pattern, TIMELESS))
         self.keep(
             stix2.Grouping(
                 id=stix_id("grouping", incident.id),
@@ -213,6 +232,21 @@ class Exporter:
         )
 
 
+def created_of(incident: Incident) -> str:
+    """When an incident's STIX objects were created: its alerts' last time of their own (what
+    its id is made of fixes it), the epoch when none has one."""
+    last = incident.last_seen
+    return TIMELESS if last is None else iso(last)
+
+
+def _when(record: dict) -> str:
+    """``N alerts from .. to ..``, saying how many have no time of their own."""
+    untimed = record.get("untimed_alerts", 0)
+    span = f"from {record['first_seen']} to {record['last_seen']}" if record["first_seen"] else ""
+    unknown = f" ({untimed} of unknown time)" if untimed else ""
+    return " ".join(filter(None, [f"{record['alerts']} alerts{unknown}", span]))
+
+
 def _tactics_of(incident: Incident, technique_id: str) -> list[str]:
     return sorted(
         {
@@ -227,8 +261,7 @@ def _tactics_of(incident: Incident, technique_id: str) -> list[str]:
 def export_stix(findings: Findings, document: dict, org: str, tlp: str, networks: Networks) -> str:
     """The STIX 2.1 bundle of ``findings`` (``document``: their JSON) as JSON text, reported by
     ``org`` under TLP ``tlp``; parsed back by ``stix2`` before it is returned."""
-    first = min((i.first_seen for i in findings.incidents), default=0.0)
-    exporter = Exporter(org, tlp, networks, iso(first))
+    exporter = Exporter(org, tlp, networks)
     exporter.gather(findings.incidents)
     for record, incident in zip(document["incidents"], findings.incidents, strict=True):
         exporter.add(incident, record)
