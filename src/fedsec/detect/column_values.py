@@ -15,7 +15,7 @@ from operator import methodcaller
 import numpy as np
 
 from fedsec.detect.arrow_text import json_float
-from fedsec.detect.community import community_id, packed
+from fedsec.detect.community import community_id, packed_address
 from fedsec.detect.ecs_values import ip, port, utc_timestamp
 
 #: ISO-8601 times numpy reads as pandas does (no offset, at most microseconds, years 1000-2999).
@@ -172,7 +172,7 @@ def community_ids(
     """``community_id`` of each flow (transport, addresses and ports; None: none), IPv4 flows
     packed in numpy and hashed one sha1 each, the others one by one."""
     out: list[str | None] = [None] * len(transports)
-    packed = {a: packed(a) for a in dict.fromkeys([*src, *dst]) if a is not None}
+    packed = {a: packed_address(a) for a in dict.fromkeys([*src, *dst]) if a is not None}
     four: list[int] = []
     flows = zip(transports, src, sport, dst, dport, strict=True)
     for i, (name, a, a_port, b, b_port) in enumerate(flows):

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 
 @lru_cache(maxsize=65_536)
-def packed(address: str) -> bytes:
+def packed_address(address: str) -> bytes:
     """The address's bytes in network order (4 for IPv4, 16 for IPv6)."""
     return ipaddress.ip_address(address).packed
 
@@ -24,7 +24,7 @@ def community_id(name: str | None, source: dict, destination: dict) -> str | Non
     ends = (source.get("ip"), source.get("port"), destination.get("ip"), destination.get("port"))
     if number is None or None in ends:
         return None
-    first, second = (packed(ends[0]), ends[1]), (packed(ends[2]), ends[3])
+    first, second = (packed_address(ends[0]), ends[1]), (packed_address(ends[2]), ends[3])
     if len(first[0]) != len(second[0]):
         return None
     (a, a_port), (b, b_port) = sorted((first, second))

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from fedsec.detect.arrow_text import by_distinct, fixed_width, strings
 from fedsec.detect.column_values import ISO_TIME, ips, iso_millis, ports, utc_times, v4_digests
-from fedsec.detect.community import community_id, packed
+from fedsec.detect.community import community_id, packed_address
 from fedsec.detect.ecs_values import ip
 
 _NUMBERS = {"tcp": 6, "udp": 17}
@@ -106,7 +106,7 @@ def per_distinct(text: pa.Array, convert: Callable[[str], int], dtype: type) -> 
 def _endpoints(addresses: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Each address's packed size (0: none) and, for IPv4, its number (else 0)."""
     found = pc.dictionary_encode(addresses)
-    packed = [packed(t) for t in found.dictionary.to_pylist()]
+    packed = [packed_address(t) for t in found.dictionary.to_pylist()]
     sizes = np.asarray([len(p) for p in packed] + [0], dtype=np.int64)
     numbers = [int.from_bytes(p, "big") if len(p) == 4 else 0 for p in packed]
     at = pc.fill_null(found.indices, -1).to_numpy(zero_copy_only=False)
