@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from fedsec.data.readers.chunks import read_chunks
-from fedsec.detect.fingerprints import row_fingerprints
+from fedsec.detect.fingerprints import content_id, id_digits, id_head, row_fingerprints
 from tests.conftest import dataset
 
 
@@ -50,3 +50,15 @@ def test_digits_in_text_column(ddos_rows, tmp_path):
     frame = ddos_rows.copy()
     frame.loc[:99, "Flow ID"] = [f"0{n}" for n in range(100, 200)]
     _same_in_any_chunks(frame, tmp_path / "digits.csv")
+
+
+def test_an_alerts_id_is_the_same_alone_or_in_its_chunk(ddos_rows, tmp_path):
+    """The record path's id (one alert) is the column-wise one (the chunk's alerts)."""
+    ddos_rows.to_csv(tmp_path / "rows.csv", index=False)
+    [table] = read_chunks("cicids2017", [tmp_path / "rows.csv"], rows=1000)
+    rows = np.arange(len(table))
+    fingerprints, places = row_fingerprints(table, rows), table.source_row[rows]
+    head = id_head("ab" * 32, "plant")
+    together = id_digits(head, fingerprints, places).decode()
+    alone = [content_id(head, int(f), int(r)) for f, r in zip(fingerprints, places, strict=True)]
+    assert "".join(alone) == together and len(set(alone)) == len(rows)
