@@ -25,11 +25,13 @@ def _objects(alerts) -> dict[str, dict]:
     return {o["id"]: o for o in json.loads(text)["objects"]}
 
 
-def test_an_id_keeps_its_created_in_an_export_of_fewer_alerts(tmp_path) -> None:
+@pytest.mark.parametrize(("start", "stop", "kinds"), [(60, None, set()), (0, 60, {"indicator"})])
+def test_an_id_keeps_its_created_in_an_export_of_fewer_alerts(tmp_path, start, stop, kinds):
+    """(An indicator valid from another first alert is another indicator.)"""
     alerts = read_alerts([write(tmp_path / "a.jsonl", ddos_alerts(120))])
-    every, later = _objects(alerts), _objects(sorted(alerts, key=lambda a: a.time)[60:])
+    every, later = _objects(alerts), _objects(sorted(alerts, key=_time)[start:stop])
     shared = set(every) & set(later)
-    assert {o["type"] for o in (every[i] for i in shared)} >= {"identity", "indicator"}
+    assert {o["type"] for o in (every[i] for i in shared)} >= {"identity", *kinds}
     assert {i: every[i].get("created") for i in shared} == {
         i: later[i].get("created") for i in shared
     }
@@ -40,3 +42,30 @@ def test_a_sightings_last_seen_is_its_last_alerts_time(tmp_path) -> None:
     [sighting] = [o for o in _objects(alerts).values() if o["type"] == "sighting"]
     assert sighting["last_seen"] == iso(max(a.time for a in alerts))
     assert sighting["first_seen"] == iso(min(a.time for a in alerts))
+
+
+def _versions(objects: dict[str, dict]) -> dict[tuple[str, str], dict]:
+    return {(i, o.get("modified", "")): o for i, o in objects.items()}
+
+
+@pytest.mark.parametrize(("start", "stop"), [(60, None), (0, 60), (30, 90)])
+def test_one_id_and_modified_is_one_object_whatever_the_alerts(tmp_path, start, stop) -> None:
+    """Exports of other alerts of the same flows (a later first alert, an earlier last one):
+    every object of one id and ``modified`` in both is the same object (STIX 2.1 §3.2)."""
+    alerts = sorted(read_alerts([write(tmp_path / "a.jsonl", ddos_alerts(120))]), key=_time)
+    every, part = _versions(_objects(alerts)), _versions(_objects(alerts[start:stop]))
+    shared = set(every) & set(part)
+    assert {every[k]["type"] for k in shared} >= {"identity", "attack-pattern"}
+    assert {k: every[k] for k in shared} == {k: part[k] for k in shared}
+
+
+def test_an_export_of_more_alerts_after_the_same_first_versions_the_indicator(tmp_path) -> None:
+    alerts = sorted(read_alerts([write(tmp_path / "a.jsonl", ddos_alerts(120))]), key=_time)
+    [first] = [o for o in _objects(alerts[:60]).values() if o["type"] == "indicator"]
+    [more] = [o for o in _objects(alerts).values() if o["type"] == "indicator"]
+    assert first["id"] == more["id"] and first["valid_from"] == more["valid_from"]
+    assert first["modified"] < more["modified"]
+
+
+def _time(alert) -> float:
+    return alert.time

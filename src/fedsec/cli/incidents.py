@@ -3,6 +3,7 @@ HTML report with a timeline per incident), optionally exported as a STIX 2.1 bun
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -43,6 +44,7 @@ def options_from_cli(
     tlp: str = "amber",
     identity: str | None = None,
     force: bool = False,
+    timezone: str | None = None,
 ) -> IncidentOptions:
     from fedsec.forensics.report import IncidentOptions
 
@@ -55,7 +57,20 @@ def options_from_cli(
         tlp=tlp,
         identity=identity,
         force=force,
+        naive_zone=_zone(timezone),
     )
+
+
+def _zone(timezone: str | None) -> tzinfo | None:
+    """The zone ``--timezone`` names (None when not given), checked before anything is read."""
+    from fedsec.detect.ecs_values import zone
+
+    if timezone is None:
+        return None
+    try:
+        return zone(timezone)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--timezone") from error
 
 
 def show(run: IncidentRun, stix: Path | None = None) -> None:
@@ -124,6 +139,13 @@ def incidents(
     force: Annotated[
         bool, typer.Option("--force", help="Replace an earlier report / STIX file.")
     ] = False,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="Time zone (IANA name) of alert times written without one, as fedsec detect's "
+            "--timezone (flat alerts of earlier versions); default: such times are refused."
+        ),
+    ] = None,
 ) -> None:
     """Group alerts of the same actor, target and family over time into incidents (kill-chain
     stages, ATT&CK techniques, hosts, first/last seen), ranked by risk. Nothing leaves the
@@ -132,5 +154,5 @@ def incidents(
 
     if stix is not None:
         check_not_an_input(alerts, stix, "--stix", "the bundle would replace the alerts")
-    options = options_from_cli(gap, min_alerts, internal, org, stix, tlp, identity, force)
+    options = options_from_cli(gap, min_alerts, internal, org, stix, tlp, identity, force, timezone)
     show(write_incidents(alerts, out, options), stix)

@@ -376,9 +376,8 @@ def _logs_options(options: SessionOptions) -> list[str]:
 
 def alert_format(model_dir: Path, kind: str, org: str | None, chosen: AlertOptions) -> AlertFormat:
     """The run's alert format; alerts name the bundle by the sha256 of its manifest (which
-    holds the sha256 of its weights or booster, so it pins the whole model)."""
-    if chosen.format == "fedsec":
-        return FLAT
+    holds the sha256 of its weights or booster, so it pins the whole model). The flat format
+    has a source too: the zone of times written without one (``--timezone``)."""
     sha256 = hashlib.sha256((Path(model_dir) / MANIFEST).read_bytes()).hexdigest()
     source = AlertSource(
         model_sha256=sha256,

@@ -1,7 +1,8 @@
-"""What an alert's id is made of: the row's content (its values as read) and its place.
+"""What an alert's id is made of: the row's content (its values, whatever their type) and its place.
 
 An alert's ``event.id`` hashes the bundle, the organization, a fingerprint of the flagged row's
-values (its own columns, its context and its label, as read) and its data row in its input.
+values (its own columns, its context and its label, whatever type a chunk read them as) and
+its data row in its input.
 The content tells apart the flows that took one place in turn (a file replaced at its path, a
 rotated log's successor), with or without a time of their own; the row tells apart identical
 rows of one input (the same content counted twice is two flows). Neither depends on the file's
@@ -14,6 +15,7 @@ lost alert."""
 from __future__ import annotations
 
 import hashlib
+import struct
 from operator import methodcaller
 from typing import NamedTuple
 
@@ -42,25 +44,43 @@ def alert_place(record: dict) -> object:
     return where
 
 
-def _comparable(column: pd.Series) -> pd.Series:
-    """A column's values as one type whatever the chunk read them as: numbers as float64
-    (an integer column with a gap in one chunk is float there), one NaN, one zero; the rest as
-    Python objects (text)."""
+#: Mixed into a text value's hash, so text never hashes as a number does.
+_TEXT = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _numbers(column: pd.Series) -> np.ndarray:
+    """A numeric or boolean column as float64: one NaN, one zero."""
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.where(np.isnan(values), np.nan, values) + 0.0  # -0.0 and NaN payloads
+
+
+def _value_hashes(column: pd.Series) -> np.ndarray:
+    """Per value, a 64-bit hash that does not depend on the type the chunk read the column as:
+    every null (None, NaN, NA) is one null; a value that reads as a number ("0123", 123,
+    True) hashes as that number, as a numeric column would read it; the rest as its text."""
     if is_numeric_dtype(column.dtype) or is_bool_dtype(column.dtype):
-        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-        values = np.where(np.isnan(values), np.nan, values) + 0.0  # -0.0 and NaN payloads
-        return pd.Series(values, copy=False)
-    values = column.astype(object).to_numpy()
-    return pd.Series(np.where(pd.isna(values), None, values), dtype=object)
+        return pd.util.hash_array(_numbers(column))
+    codes, uniques = pd.factorize(column.astype(object).to_numpy(), use_na_sentinel=True)
+    kinds = np.asarray(uniques, dtype=object)
+    numbers = pd.to_numeric(pd.Series(kinds, dtype=object), errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+    texts = np.isnan(numbers)
+    hashes = pd.util.hash_array(np.where(np.isnan(numbers), np.nan, numbers) + 0.0)
+    if texts.any():
+        hashes[texts] = pd.util.hash_array(kinds[texts]) ^ _TEXT
+    nulls = pd.util.hash_array(np.array([np.nan]))
+    return np.where(codes < 0, nulls, hashes[np.maximum(codes, 0)] if len(hashes) else nulls)
 
 
 def row_fingerprints(table: FlowTable, rows: np.ndarray) -> np.ndarray:
-    """Per row of ``rows`` (positions in ``table``), a 64-bit hash of its values as read: its
-    own columns, its context (time, addresses, ports ...) and its label, in column order."""
+    """Per row of ``rows`` (positions in ``table``), a 64-bit hash of its values: its own
+    columns, its context (time, addresses, ports ...) and its label, in column order, each
+    value whatever type its chunk read its column as (:func:`_value_hashes`)."""
     parts = [table.native.iloc[rows], table.context.iloc[rows]]
-    columns = [_comparable(frame[name]) for frame in parts for name in frame.columns]
-    columns.append(_comparable(pd.Series(np.asarray(table.label[rows], dtype=object))))
-    frame = pd.concat(columns, axis=1, ignore_index=True)
+    columns = [_value_hashes(frame[name]) for frame in parts for name in frame.columns]
+    columns.append(_value_hashes(pd.Series(np.asarray(table.label[rows], dtype=object))))
+    frame = pd.DataFrame(dict(enumerate(columns)), copy=False)
     hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     return np.asarray(hashed, dtype=np.uint64)
 
@@ -83,8 +103,8 @@ def id_digits(head: bytes, fingerprints: np.ndarray, rows: np.ndarray) -> bytes:
 
 
 def content_id(head: bytes, fingerprint: int, row: int) -> str:
-    """One alert's id (:func:`id_digits`)."""
-    return id_digits(head, np.asarray([fingerprint], np.uint64), np.asarray([row])).decode()
+    """One alert's id, as :func:`id_digits` gives it (the record path: no arrays per alert)."""
+    return hashlib.sha256(head + struct.pack(">QQ", fingerprint, row)).hexdigest()[:32]
 
 
 def add_fingerprints(records: list[dict], table: FlowTable, rows: np.ndarray) -> None:

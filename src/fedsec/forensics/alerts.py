@@ -12,7 +12,7 @@ import math
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import BinaryIO
 
@@ -51,11 +51,12 @@ class Alert:
     timed: bool = True
 
 
-def parse_time(value: object) -> float | None:
+def parse_time(value: object, naive_zone: tzinfo | None = None) -> float | None:
     """Epoch seconds from an ISO-8601 string with its zone or a number of seconds, milli-,
     micro- or nanoseconds by magnitude (as ``fedsec detect`` reads context times: NetFlow's
     flat alerts carry milliseconds); None when unreadable or outside years 1970 to 9999. A
-    text without a zone is :class:`NaiveTime`: which zone it was in is not known here."""
+    text without a zone is read in ``naive_zone``; without one, it is :class:`NaiveTime`:
+    which zone it was in is not known here."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -69,8 +70,10 @@ def parse_time(value: object) -> float | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    if moment.tzinfo is None:
+    if moment.tzinfo is None and naive_zone is None:
         raise NaiveTime(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=naive_zone)
     return _in_range(moment.timestamp())
 
 
@@ -230,19 +233,27 @@ def flat_id(doc: dict) -> str:
     return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def to_alert(
-    doc: dict, where: str, default_org: str | None = None, default_time: float | None = None
-) -> Alert:
-    """One typed alert from a decoded line (``where``: ``file:line`` for errors); a flat alert
-    of a flow without time takes ``default_time`` (when its file was written: when it was
-    detected, as ECS alerts do). A field of the wrong type is an error naming the line."""
+@dataclass(frozen=True)
+class Reading:
+    """How alerts are read: the organization of those that name none, the time of a flat
+    alert without one (when its file was written: when it was detected, as ECS alerts do) and
+    the zone of times written without one (``--timezone``; None: refused)."""
+
+    default_org: str | None = None
+    default_time: float | None = None
+    naive_zone: tzinfo | None = None
+
+
+def to_alert(doc: dict, where: str, reading: Reading = Reading()) -> Alert:
+    """One typed alert from a decoded line (``where``: ``file:line`` for errors), read as
+    ``reading`` says. A field of the wrong type is an error naming the line."""
     try:
-        return _typed(doc, where, default_org, default_time)
+        return _typed(doc, where, reading)
     except (AttributeError, TypeError) as error:  # an object where text was, or the reverse
         raise InputError(where, f"alert fields of the wrong type: {error}") from None
 
 
-def _typed(doc: dict, where: str, default_org: str | None, default_time: float | None) -> Alert:
+def _typed(doc: dict, where: str, reading: Reading) -> Alert:
     if doc.get("event_type") == "alert":
         fields = from_eve(doc)
     elif "@timestamp" in doc or "event" in doc or "event.id" in doc:
@@ -252,7 +263,7 @@ def _typed(doc: dict, where: str, default_org: str | None, default_time: float |
     family = _text(fields["family"])
     if family is None:
         raise InputError(where, "alert has no family (fedsec.family or rule.name)")
-    time, timed = _time(fields, where, default_time)
+    time, timed = _time(fields, where, reading)
     score = _number(fields["score"], "score", where)
     risk = _number(fields["risk"], "risk_score", where)
     row = _number(fields["row"], "source_row", where)
@@ -261,7 +272,7 @@ def _typed(doc: dict, where: str, default_org: str | None, default_time: float |
         techniques, tactics = family_techniques(family)
     return Alert(
         time=time,
-        org=_text(fields["org"]) or default_org or NO_ORG,
+        org=_text(fields["org"]) or reading.default_org or NO_ORG,
         family=family,
         source_ip=_text(fields["source_ip"]),
         destination_ip=_text(fields["destination_ip"]),
@@ -278,18 +289,18 @@ def _typed(doc: dict, where: str, default_org: str | None, default_time: float |
     )
 
 
-def _time(fields: dict, where: str, default_time: float | None) -> tuple[float, bool]:
+def _time(fields: dict, where: str, reading: Reading) -> tuple[float, bool]:
     """The alert's time, and whether it is the flow's own (not when it was detected)."""
     try:
-        time = parse_time(fields["time"])
+        time = parse_time(fields["time"], reading.naive_zone)
     except NaiveTime as naive:
         raise InputError(
             where,
-            f"alert time {naive} has no zone, so when it was is not known: write it with its zone "
-            "(fedsec detect writes UTC: run it again; or add the zone, e.g. Z for UTC)",
+            f"alert time {naive} has no zone, so when it was is not known: give the zone the "
+            "alerts' times are in with --timezone (e.g. --timezone America/Halifax, or UTC)",
         ) from None
-    if time is None and fields["time"] is None and default_time is not None:
-        return default_time, False
+    if time is None and fields["time"] is None and reading.default_time is not None:
+        return reading.default_time, False
     if time is None:
         raise InputError(where, f"alert has no readable time (@timestamp): {fields['time']!r}")
     return time, fields["time_source"] != "detection"
@@ -351,11 +362,14 @@ def _detected(path: Path) -> float | None:
     return path.stat().st_mtime if path.is_file() else None
 
 
-def read_alerts(paths: Iterable[Path], default_org: str | None = None) -> list[Alert]:
-    """Every alert of the JSON-lines files ``paths`` (``-``: standard input), in file order."""
+def read_alerts(
+    paths: Iterable[Path], default_org: str | None = None, naive_zone: tzinfo | None = None
+) -> list[Alert]:
+    """Every alert of the JSON-lines files ``paths`` (``-``: standard input), in file order;
+    times written without a zone read in ``naive_zone`` (None: refused)."""
     alerts = []
     for path in paths:
-        detected = _detected(Path(path))
+        reading = Reading(default_org, _detected(Path(path)), naive_zone)
         for number, line in _lines_of(Path(path)):
             where = f"{described_input(path)}:{number}"
             try:
@@ -364,5 +378,5 @@ def read_alerts(paths: Iterable[Path], default_org: str | None = None) -> list[A
                 raise InputError(where, f"not a JSON object: {error}") from error
             if not isinstance(doc, dict):
                 raise InputError(where, "not a JSON object (one alert per line)")
-            alerts.append(to_alert(doc, where, default_org, detected))
+            alerts.append(to_alert(doc, where, reading))
     return alerts

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 
 from fedsec.core import atomic, outputs
@@ -32,6 +33,7 @@ class IncidentOptions:
     tlp: str = "amber"
     identity: str | None = None  # the reporting organization in the STIX bundle
     force: bool = False
+    naive_zone: tzinfo | None = None  # the zone of alert times written without one
 
     def check(self) -> Networks:
         if self.gap_s <= 0:
@@ -92,7 +94,7 @@ def write_incidents(
     when asked and there is an incident to share); every file appears complete or not at
     all."""
     networks = check_targets(out, options)
-    alerts = read_alerts(alert_files, options.default_org)
+    alerts = read_alerts(alert_files, options.default_org, options.naive_zone)
     findings = find_incidents(alerts, gap=options.gap_s, min_alerts=options.min_alerts)
     document = findings_json(findings, networks)
     stix_text = None

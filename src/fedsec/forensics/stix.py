@@ -143,7 +143,7 @@ class Exporter:
         timed = [a.time for a in alerts if a.timed]
         seen = {"first_seen": iso(min(timed)), "last_seen": iso(max(timed))} if timed else {}
         indicator = stix2.Indicator(
-            id=stix_id("indicator", kind, address),
+            id=self.indicator_id(kind, address, since, families, tactics),
             name=f"{address}: {', '.join(families)}",
             pattern=f"[{kind}:value = '{address}']",
             pattern_type="stix",
@@ -161,6 +161,16 @@ class Exporter:
             **self.common(created_of(incident)),
         )
         return [self.keep(indicator), self.keep(sighting)]
+
+    def indicator_id(
+        self, kind: str, address: str, since: str, families: list[str], tactics: list[str]
+    ) -> str:
+        """An indicator's id: its address and all it says but ``modified`` (valid from, name,
+        phases, author, marking), so two exports giving one id and ``modified`` give one
+        object (STIX 2.1 §3.2); an export of more alerts after the same first gives a new
+        version (a later ``modified``) of the same indicator."""
+        said = (since, ",".join(families), ",".join(tactics), self.identity.id, self.marking.id)
+        return stix_id("indicator", kind, address, *said)
 
     def relate(self, source: str, kind: str, target: str, at: str) -> str:
         return self.keep(
