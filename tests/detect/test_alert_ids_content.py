@@ -7,53 +7,17 @@ import subprocess
 import sys
 
 import numpy as np
-import pandas as pd
-import pytest
-import torch
 from typer.testing import CliRunner
 
-from fedsec.bundles.bundle import save_bundle
 from fedsec.cli import app
-from fedsec.core import seeding
-from fedsec.data.readers import read_flows
 from fedsec.detect.alerts import flow_scorer
 from fedsec.detect.ecs import AlertSource
 from fedsec.detect.formats import AlertFormat
 from fedsec.detect.scoring import score_files
-from fedsec.features.moments import local_stats
-from fedsec.features.preprocess import fit_preprocessor
-from fedsec.models.classifier import FamilyClassifier
-from fedsec.models.mlp_spec import MLPSpec
-from fedsec.training.plan import TrainingPlan
-from tests.conftest import dataset
+from tests.detect.nf_alerts import nf_bundle, nf_rows  # noqa: F401 (fixtures)
 from tests.detect.test_alerts_stream import UNSIGNED
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def nf_rows(tmp_path_factory) -> tuple[str, list[str]]:
-    """The header and the first 1,500 data lines of NF-BoT-IoT-v2 (reduced)."""
-    frame = pd.read_csv(dataset("netflow-nf-v2/NF-BoT-IoT-v2_reduced.csv.gz"), nrows=1500)
-    lines = frame.to_csv(index=False).splitlines(keepends=True)
-    return lines[0], lines[1:]
-
-
-@pytest.fixture(scope="module")
-def nf_bundle(nf_rows, tmp_path_factory):
-    """A small network trained on those rows (canonical view)."""
-    seeding.deterministic_torch(threads=1)
-    root = tmp_path_factory.mktemp("nf")
-    (root / "train.csv").write_text(nf_rows[0] + "".join(nf_rows[1]))
-    table = read_flows("nf-v2", [root / "train.csv"])
-    features, classes = table.features("canonical"), sorted(set(table.family))
-    pre = fit_preprocessor(local_stats(features), 8)
-    plan = TrainingPlan(steps=50, batch_size=64, lr=0.01, optimizer="adam", seed=1)
-    network = FamilyClassifier(
-        MLPSpec(pre.width, len(classes), (8,), 0.0), pre, classes, "canonical", plan=plan
-    )
-    network.initialize(torch.Generator().manual_seed(0)).fit(features.frame, table.family)
-    return save_bundle(root / "network", network, {})
 
 
 def _ids(bundle, path, out, *extra: str) -> dict[int, str]:
@@ -75,7 +39,7 @@ def _eve_ids(alerts: list[dict]) -> list[str | None]:
     return [a["fedsec"].get("event_id") for a in alerts]
 
 
-def test_a_file_replaced_at_its_path_gets_ids_of_its_own(nf_bundle, nf_rows, tmp_path):
+def test_a_file_replaced_at_its_path_gets_ids_of_its_own(nf_bundle, nf_rows, tmp_path):  # noqa: F811
     """A daily export overwriting flows.csv holds other flows at the same rows, none with a
     time of its own: they had the ids of the flows before them, and ``fedsec incidents`` (or
     a SIEM keying on ``event.id``) dropped them as duplicates."""
@@ -93,7 +57,7 @@ def test_a_file_replaced_at_its_path_gets_ids_of_its_own(nf_bundle, nf_rows, tmp
     assert not set(other.values()) & set(second.values())
 
 
-def test_identical_rows_of_one_input_have_ids_of_their_own(nf_bundle, nf_rows, tmp_path):
+def test_identical_rows_of_one_input_have_ids_of_their_own(nf_bundle, nf_rows, tmp_path):  # noqa: F811
     header, rows = nf_rows
     path = tmp_path / "flows.csv"
     path.write_text(header + "".join(rows[:50] + rows[:50]))
@@ -101,7 +65,7 @@ def test_identical_rows_of_one_input_have_ids_of_their_own(nf_bundle, nf_rows, t
     assert len(ids) == 100 and len(set(ids.values())) == 100
 
 
-def test_the_same_rows_scored_again_keep_their_ids(nf_bundle, nf_rows, tmp_path):
+def test_the_same_rows_scored_again_keep_their_ids(nf_bundle, nf_rows, tmp_path):  # noqa: F811
     """Under another name (a rotated log), through a pipe, as EVE, with one worker or two:
     the same alerts, the same ids."""
     header, rows = nf_rows
@@ -120,7 +84,7 @@ def test_the_same_rows_scored_again_keep_their_ids(nf_bundle, nf_rows, tmp_path)
     assert _read(tmp_path / "d.jsonl") == ids
 
 
-def test_the_ids_do_not_depend_on_the_chunks(nf_bundle, nf_rows, tmp_path):
+def test_the_ids_do_not_depend_on_the_chunks(nf_bundle, nf_rows, tmp_path):  # noqa: F811
     """Chunks of 97 rows or one chunk: the same ids."""
     header, rows = nf_rows
     path = tmp_path / "flows.csv"

@@ -3,19 +3,16 @@ a zone index and IPv4-mapped ones: ``*.ip`` without the zone (Elasticsearch's ``
 refuses it), the zone kept under ``fedsec``, a mapped address written as IPv4 (with its
 Community ID); column by column as record by record."""
 
-import json
-
 import pytest
 from typer.testing import CliRunner
 
-from fedsec.cli import app
-from fedsec.data.readers import read_flows
-from fedsec.detect.alerts import flow_scorer
-from fedsec.detect.ecs import AlertSource
-from fedsec.detect.formats import AlertFormat
 from tests.detect.ecs_schema import problems
-from tests.detect.test_alert_ids_content import nf_bundle, nf_rows  # noqa: F401 (fixtures)
-from tests.detect.test_alerts_stream import UNSIGNED
+from tests.detect.nf_alerts import (  # noqa: F401 (fixtures)
+    assert_columns_write_as_records,
+    detect_alerts,
+    nf_bundle,
+    nf_rows,
+)
 
 runner = CliRunner()
 
@@ -37,17 +34,8 @@ def nf_addresses(nf_rows, tmp_path_factory):  # noqa: F811
     return path
 
 
-def _alerts(bundle, path, out, form: str) -> list[dict]:
-    args = ["detect", "--model", str(bundle), "--format", "nf-v2", "--input", str(path)]
-    result = runner.invoke(
-        app, [*args, "--out", str(out), "--threshold", "0", "--alert-format", form]
-    )
-    assert result.exit_code == 0, result.output
-    return [json.loads(line) for line in out.read_text().splitlines()]
-
-
 def test_a_zone_index_is_left_out_of_ip_and_kept(nf_bundle, nf_addresses, tmp_path):  # noqa: F811
-    alerts = _alerts(nf_bundle, nf_addresses, tmp_path / "a.jsonl", "ecs")
+    alerts = detect_alerts(nf_bundle, nf_addresses, tmp_path / "a.jsonl", "ecs")
     assert len(alerts) == 200
     for alert in alerts:
         assert problems(alert) == []
@@ -57,12 +45,12 @@ def test_a_zone_index_is_left_out_of_ip_and_kept(nf_bundle, nf_addresses, tmp_pa
     assert {(a["fedsec"]["source_zone"], a["fedsec"]["destination_zone"]) for a in zoned} == {
         ("3", "eth0")
     }
-    eve = _alerts(nf_bundle, nf_addresses, tmp_path / "b.jsonl", "eve")
+    eve = detect_alerts(nf_bundle, nf_addresses, tmp_path / "b.jsonl", "eve")
     assert {e["dest_ip"] for e in eve if e["fedsec"]["source_row"] % 2} == {"fe80::1"}
 
 
 def test_an_ipv4_mapped_address_is_written_as_ipv4(nf_bundle, nf_addresses, tmp_path):  # noqa: F811
-    alerts = _alerts(nf_bundle, nf_addresses, tmp_path / "a.jsonl", "ecs")
+    alerts = detect_alerts(nf_bundle, nf_addresses, tmp_path / "a.jsonl", "ecs")
     mapped = [a for a in alerts if a["fedsec"]["source_row"] % 2 == 0]
     assert {a["source"]["ip"] for a in mapped} == {"203.0.113.7"}
     tcp_udp = [a for a in mapped if a["network"].get("transport") in ("tcp", "udp")]
@@ -70,9 +58,4 @@ def test_an_ipv4_mapped_address_is_written_as_ipv4(nf_bundle, nf_addresses, tmp_
 
 
 def test_the_columns_write_the_addresses_as_the_records_do(nf_bundle, nf_addresses):  # noqa: F811
-    source = AlertSource(model_sha256="ab" * 32, model_kind="family-classifier")
-    for form in ("ecs", "eve"):
-        chosen = AlertFormat(form, source)
-        score = flow_scorer(nf_bundle, [nf_addresses], "nf-v2", None, 0.0, UNSIGNED, alerts=chosen)
-        alerts, _ = score.records(read_flows("nf-v2", [nf_addresses]), 0)
-        assert chosen.lines(alerts) == chosen.lines(alerts.records())
+    assert_columns_write_as_records(nf_bundle, nf_addresses, ("ecs", "eve"))

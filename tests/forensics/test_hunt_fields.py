@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from fedsec.cli import app
 from fedsec.forensics.hunt import FOUND, MISSED, Side, retro_hunt
 from tests.detect.ecs_schema import problems
-from tests.detect.test_alert_ids_content import nf_bundle, nf_rows  # noqa: F401 (fixtures)
+from tests.detect.nf_alerts import nf_bundle, nf_rows  # noqa: F401 (fixtures)
 from tests.detect.test_alerts_stream import UNSIGNED
 
 
