@@ -22,7 +22,7 @@ from fedsec.fl.strategies import strategy_class
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.scenarios.config import PrivacyConfig, Scenario
 from fedsec.scenarios.federation import Federation
-from fedsec.tasks.client_dp import client_dp_section
+from fedsec.tasks.client_dp import client_dp_section, worst_releases
 
 AUDIT_ROWS = 5000
 
@@ -152,8 +152,8 @@ def check_accounting(scenario: Scenario) -> None:
     c = scenario.privacy.client_dp
     if not c.enabled:
         return
-    try:
-        dp.check_client_dp(c.noise_multiplier, scenario.rounds, c.delta)
+    try:  # the worst case: every round of every arm with client-level noise
+        dp.check_client_dp(c.noise_multiplier, worst_releases(scenario), c.delta)
     except ValueError as error:
         raise ConfigError(f"privacy.client_dp.noise_multiplier: {error}") from None
     if c.min_reporting is not None and c.min_reporting > scenario.smallest_round():
