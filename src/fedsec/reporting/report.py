@@ -94,12 +94,14 @@ def closing_parts(metrics: dict, config_text: str) -> list[str]:
     return [*parts, *section("Resolved configuration", "```toml", config_text.rstrip(), "```")]
 
 
-def _spent(org: str, spent: dict) -> str:
+def _spent(org: str, spent: dict, delta: float | None = None) -> str:
     """One organization's DP-SGD spending: its σ only where it told it (a deployed site under
     secure aggregation keeps the figures its row count is recovered from), its ε as an upper
-    bound where rounded up ("ε≤": every in-process ε, a deployed site's coarsely), and its ε
-    for replace-one neighbours where computed."""
+    bound where rounded up ("ε≤": every in-process ε, a deployed site's), the δ it is told at
+    where not the section's ``delta``, and its ε for replace-one neighbours where computed."""
     notes = [f"σ={spent['noise_multiplier']}"] if "noise_multiplier" in spent else []
+    if spent.get("delta") is not None and spent["delta"] != delta:
+        notes.insert(0, f"at δ={spent['delta']:g}")
     at = "≤" if spent.get("epsilon_rounded_up") else "="  # at most: rounded up
     replace = spent.get("epsilon_replace_one", spent.get("epsilon_dp_sgd_replace_one"))
     if replace is not None:
@@ -161,7 +163,7 @@ def privacy_lines(privacy: dict) -> list[str]:
         if "neighbouring_relation" in sample:
             lines.append(f"  - Neighbouring datasets: {sample['neighbouring_relation']}.")
         for arm, spent in sample["per_arm"].items():
-            eps = ", ".join(_spent(org, s) for org, s in spent.items() if s)
+            eps = ", ".join(_spent(org, s, sample["delta"]) for org, s in spent.items() if s)
             lines.append(f"  - {arm}: {eps}")
     else:
         lines.append("- Record-level DP: off (no ε guarantee for training records).")
