@@ -192,7 +192,8 @@ def privacy_lines(privacy: dict) -> list[str]:
 
 
 def client_dp_lines(client: dict) -> list[str]:
-    """Organization-level DP: ε against each adversary, what it does not cover, warnings."""
+    """Organization-level DP: ε against each adversary and warnings (what it does not cover is
+    in the one list every ε shares)."""
     coordinator = client.get("coordinator")
     lines = [
         f"- Organization-level DP: noise multiplier {client['noise_multiplier']}, "
@@ -215,8 +216,6 @@ def client_dp_lines(client: dict) -> list[str]:
             " (noise multiplier "
             f"{fmt(coordinator['noise_multiplier'])})."
         )
-    if client.get("not_covered"):
-        lines.append("  - Not covered by this ε: " + "; ".join(client["not_covered"]) + ".")
     for key in ("coordinator_warning", "warning"):
         if client.get(key):
             lines.append(f"  - **Warning**: {client[key]}.")

@@ -76,26 +76,6 @@ def coordinator_noise(scenario: Scenario, cover: int) -> float:
     return z if p.secure_aggregation or p.homomorphic_encryption else z / math.sqrt(cover)
 
 
-def not_covered(scenario: Scenario) -> list[str]:
-    """What an organization sends that client-level epsilon does not cover."""
-    items = ["which rounds each organization takes part in (the coordinator selects and sees it)"]
-    if scenario.task == "logs":
-        items.append(
-            "each organization's keyed-hash token vocabulary and session counts, sent exact"
-        )
-    elif scenario.privacy.secure_aggregation:
-        items.append(
-            "exact totals over all organizations of rows, rows per family and per-feature "
-            "statistics (preprocessing)"
-        )
-    else:
-        items.append(
-            "each organization's exact row count, rows per family and per-feature statistics "
-            "(preprocessing)"
-        )
-    return items
-
-
 def client_dp_section(scenario: Scenario, arms: dict) -> dict:
     """The ``privacy.client_dp`` entries of metrics.json beyond ``enabled``."""
     c = scenario.privacy.client_dp
@@ -123,7 +103,6 @@ def client_dp_section(scenario: Scenario, arms: dict) -> dict:
         "epsilon_per_organization": {org: _finite_or_none(e) for org, e in per_org.items()},
         "coordinator": coordinator,
         "noise_shares_cover": cover,
-        "not_covered": not_covered(scenario),
         "warning": _void_warning(c.noise_multiplier, busiest, eps["rdp"])
         or dp.client_dp_warning(eps["pld"], scenario.org_count()),
         "coordinator_warning": coordinator_warning(scenario, cover, coordinator["epsilon_pld"]),

@@ -201,6 +201,18 @@ def not_covered(scenario: Scenario) -> list[str]:
         "evaluation metrics and membership-inference audits (computed on training, validation "
         "and test rows)"
     )
+    return items + (_client_level(scenario) if p.client_dp.enabled else [])
+
+
+def _client_level(scenario: Scenario) -> list[str]:
+    """What organization-level ε leaves out beyond the list every ε shares."""
+    items = ["which rounds each organization takes part in (the coordinator selects and sees it)"]
+    sample = scenario.privacy.sample_dp
+    if scenario.task != "logs" and sample.enabled and sample.stats_epsilon_share:
+        items.append(
+            "preprocessing statistics for organization-level ε (their noise is charged to "
+            "record-level ε only)"
+        )
     return items
 
 
