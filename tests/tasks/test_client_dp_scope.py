@@ -12,7 +12,7 @@ from fedsec.experiments.driver import run_experiment
 from fedsec.fl.loop import select_orgs
 from fedsec.reporting.report import privacy_lines
 from fedsec.scenarios.config import load_scenario
-from fedsec.tasks.client_dp import not_covered
+from fedsec.tasks.privacy import not_covered
 
 TINY = [
     "data.max_rows=4000",
@@ -89,7 +89,8 @@ def test_in_clear_epsilon_counts_actual_participations_and_the_coordinator_sees_
     assert "secure_aggregation" in client["coordinator_warning"]
     lines = "\n".join(privacy_lines(run.metrics["privacy"]))
     assert "Against the coordinator, reading each organization's noised update" in lines
-    assert "Not covered by this ε" in lines and "exact row count" in lines
+    assert "Not covered by any ε above" in lines and "exact training row count" in lines
+    assert "which rounds each organization takes part in" in lines
     assert "no amplification by sampling" in lines and f"took part in {busiest} rounds" in lines
     assert privacy_notes(run.metrics) == [client["coordinator_warning"]]  # on the console too
 
@@ -101,9 +102,10 @@ def test_under_secure_aggregation_the_coordinator_sees_the_aggregates_noise(data
     assert "the coordinator" in client["holds_against"]
     assert client["coordinator_warning"] is None
     assert privacy_notes(_run(data_dir, "secure").metrics) == []
-    assert any("exact totals" in item for item in client["not_covered"])
+    covered = _run(data_dir, "secure").metrics["privacy"]["not_covered_by_epsilon"]
+    assert any("only their sum" in item for item in covered)
 
 
 def test_logs_token_vocabulary_is_named_as_not_covered():
     scenario = load_scenario("hdfs-5org", ["privacy.client_dp.noise_multiplier=1.0"])
-    assert any("token vocabulary" in item for item in not_covered(scenario))
+    assert any("hashed event tokens" in item for item in not_covered(scenario))

@@ -40,7 +40,6 @@ from fedsec.experiments.deployed_report import render
 from fedsec.experiments.driver import run_experiment
 from fedsec.experiments.rundir import MODEL_DIR, write_run
 from fedsec.features.preprocess import Preprocessor
-from fedsec.fl.loop import participation
 from fedsec.fl.robustness.summary import defence_summary
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.classifier import FamilyClassifier
@@ -120,7 +119,7 @@ def deployed_arm(result: JobResult, scenario: Scenario, orgs: list[OrgFrames]) -
         [h.seconds for h in result.history],
         _privacy(result),
         [h.aggregation_seconds for h in result.history],
-        participation=participation(result.history),
+        participation=result.participation(),
     )
 
 
@@ -139,7 +138,7 @@ def deployed_detector_arm(result: JobResult, scenario: Scenario) -> AnomalyArm:
         [h.seconds for h in result.history],
         _privacy(result),
         [h.aggregation_seconds for h in result.history],
-        participation=participation(result.history),
+        participation=result.participation(),
         setting="federated",
         model=model.kind,
     )

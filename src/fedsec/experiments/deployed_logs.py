@@ -8,7 +8,6 @@ from fedsec.engines.nvflare.logs_models import deeplog
 from fedsec.engines.nvflare.records import JobResult
 from fedsec.engines.nvflare.setups import LogsSetup
 from fedsec.features.vocabulary import EventVocabulary
-from fedsec.fl.loop import participation
 from fedsec.models.deeplog import DeepLogDetector, build_deeplog
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.logs import LogFederation
@@ -41,7 +40,7 @@ def deployed_logs_arm(result: JobResult, scenario: Scenario, federation: LogFede
         float(result.timing.get("total_s", 0.0)),
         [h.seconds for h in result.history],
         protection_seconds=[h.aggregation_seconds for h in result.history],
-        participation=participation(result.history),
+        participation=result.participation(),
     )
 
 

@@ -135,10 +135,10 @@ class Selection(Protocol):
     selected: list[str]
 
 
-def participation(history: Sequence[Selection]) -> dict[str, int]:
-    """How many rounds selected each organization (its client-level DP releases, at most)."""
+def participation(history: Sequence[Selection], lost: Sequence[str] = ()) -> dict[str, int]:
+    """How many rounds selected each organization (its client-level DP releases, at most),
+    plus one per name in ``lost`` (a round taken part in that no history kept)."""
     counts: dict[str, int] = {}
-    for record in history:
-        for name in record.selected:
-            counts[name] = counts.get(name, 0) + 1
+    for name in [n for record in history for n in record.selected] + list(lost):
+        counts[name] = counts.get(name, 0) + 1
     return counts

@@ -94,12 +94,14 @@ def closing_parts(metrics: dict, config_text: str) -> list[str]:
     return [*parts, *section("Resolved configuration", "```toml", config_text.rstrip(), "```")]
 
 
-def _spent(org: str, spent: dict) -> str:
+def _spent(org: str, spent: dict, delta: float | None = None) -> str:
     """One organization's DP-SGD spending: its σ only where it told it (a deployed site under
     secure aggregation keeps the figures its row count is recovered from), its ε as an upper
-    bound where rounded up ("ε≤": every in-process ε, a deployed site's coarsely), and its ε
-    for replace-one neighbours where computed."""
+    bound where rounded up ("ε≤": every in-process ε, a deployed site's), the δ it is told at
+    where not the section's ``delta``, and its ε for replace-one neighbours where computed."""
     notes = [f"σ={spent['noise_multiplier']}"] if "noise_multiplier" in spent else []
+    if spent.get("delta") is not None and spent["delta"] != delta:
+        notes.insert(0, f"at δ={spent['delta']:g}")
     at = "≤" if spent.get("epsilon_rounded_up") else "="  # at most: rounded up
     replace = spent.get("epsilon_replace_one", spent.get("epsilon_dp_sgd_replace_one"))
     if replace is not None:
@@ -161,7 +163,7 @@ def privacy_lines(privacy: dict) -> list[str]:
         if "neighbouring_relation" in sample:
             lines.append(f"  - Neighbouring datasets: {sample['neighbouring_relation']}.")
         for arm, spent in sample["per_arm"].items():
-            eps = ", ".join(_spent(org, s) for org, s in spent.items() if s)
+            eps = ", ".join(_spent(org, s, sample["delta"]) for org, s in spent.items() if s)
             lines.append(f"  - {arm}: {eps}")
     else:
         lines.append("- Record-level DP: off (no ε guarantee for training records).")
@@ -190,7 +192,8 @@ def privacy_lines(privacy: dict) -> list[str]:
 
 
 def client_dp_lines(client: dict) -> list[str]:
-    """Organization-level DP: ε against each adversary, what it does not cover, warnings."""
+    """Organization-level DP: ε against each adversary and warnings (what it does not cover is
+    in the one list every ε shares)."""
     coordinator = client.get("coordinator")
     lines = [
         f"- Organization-level DP: noise multiplier {client['noise_multiplier']}, "
@@ -213,8 +216,6 @@ def client_dp_lines(client: dict) -> list[str]:
             " (noise multiplier "
             f"{fmt(coordinator['noise_multiplier'])})."
         )
-    if client.get("not_covered"):
-        lines.append("  - Not covered by this ε: " + "; ".join(client["not_covered"]) + ".")
     for key in ("coordinator_warning", "warning"):
         if client.get(key):
             lines.append(f"  - **Warning**: {client[key]}.")

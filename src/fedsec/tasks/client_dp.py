@@ -18,6 +18,7 @@ import numpy as np
 
 from fedsec.fl import recipe
 from fedsec.fl.privacy import dp
+from fedsec.fl.privacy.neighbours import epsilon_up
 from fedsec.fl.privacy.protect import noise_reporters
 from fedsec.scenarios.config import Scenario
 
@@ -33,14 +34,34 @@ COORDINATOR_IN_CLEAR = (
 )
 
 
+def noised_arms(scenario: Scenario) -> set[str]:
+    """The arms that train with client-level noise (when it is on): the federated ones, one
+    per deep anomaly detector, each a separate model on the same data (their releases
+    compose)."""
+    if scenario.task == "anomaly":
+        return {f"federated_{model}" for model in scenario.anomaly.models}
+    return {"federated"}
+
+
+def worst_releases(scenario: Scenario) -> int:
+    """The most releases an organization can make: every round of every arm with client-level
+    noise that the run trains."""
+    return scenario.rounds * max(len(noised_arms(scenario)), 1)
+
+
 def participations(scenario: Scenario, arms: dict) -> tuple[dict[str, int], bool]:
     """Releases per organization, summed over the arms that trained with client-level noise
-    (each is a separate model on the same data; deployed, the coordinator's round log), and
-    whether they were recorded. Unrecorded: the worst case, every organization every round."""
+    (:func:`noised_arms`; deployed, the coordinator's round log), and whether they were
+    recorded. Unrecorded: the worst case, every organization every round of each such arm."""
     counts = dict.fromkeys(scenario.org_names(), 0)
-    recorded = [a for a in (getattr(arm, "participation", None) for arm in arms.values()) if a]
+    noised = noised_arms(scenario)
+    recorded = [
+        arm.participation
+        for name, arm in arms.items()
+        if name in noised and getattr(arm, "participation", None)
+    ]
     if not recorded:
-        return dict.fromkeys(counts, scenario.rounds), False
+        return dict.fromkeys(counts, worst_releases(scenario)), False
     for one in recorded:
         for org, rounds in one.items():
             counts[org] = counts.get(org, 0) + rounds
@@ -55,32 +76,12 @@ def coordinator_noise(scenario: Scenario, cover: int) -> float:
     return z if p.secure_aggregation or p.homomorphic_encryption else z / math.sqrt(cover)
 
 
-def not_covered(scenario: Scenario) -> list[str]:
-    """What an organization sends that client-level epsilon does not cover."""
-    items = ["which rounds each organization takes part in (the coordinator selects and sees it)"]
-    if scenario.task == "logs":
-        items.append(
-            "each organization's keyed-hash token vocabulary and session counts, sent exact"
-        )
-    elif scenario.privacy.secure_aggregation:
-        items.append(
-            "exact totals over all organizations of rows, rows per family and per-feature "
-            "statistics (preprocessing)"
-        )
-    else:
-        items.append(
-            "each organization's exact row count, rows per family and per-feature statistics "
-            "(preprocessing)"
-        )
-    return items
-
-
 def client_dp_section(scenario: Scenario, arms: dict) -> dict:
     """The ``privacy.client_dp`` entries of metrics.json beyond ``enabled``."""
     c = scenario.privacy.client_dp
     counts, recorded = participations(scenario, arms)
     busiest = max(counts.values())
-    eps = dp.client_dp_epsilon(c.noise_multiplier, busiest, c.delta)
+    eps = reported_epsilon(c.noise_multiplier, busiest, c.delta)
     per_org = dp.participation_epsilons(c.noise_multiplier, counts, c.delta)
     cover = noise_reporters(
         recipe.protection_plan(scenario.privacy, scenario.seed), scenario.smallest_round()
@@ -102,10 +103,29 @@ def client_dp_section(scenario: Scenario, arms: dict) -> dict:
         "epsilon_per_organization": {org: _finite_or_none(e) for org, e in per_org.items()},
         "coordinator": coordinator,
         "noise_shares_cover": cover,
-        "not_covered": not_covered(scenario),
-        "warning": dp.client_dp_warning(eps["pld"], scenario.org_count()),
+        "warning": _void_warning(c.noise_multiplier, busiest, eps["rdp"])
+        or dp.client_dp_warning(eps["pld"], scenario.org_count()),
         "coordinator_warning": coordinator_warning(scenario, cover, coordinator["epsilon_pld"]),
     }
+
+
+def reported_epsilon(noise: float, releases: int, delta: float) -> dict[str, float]:
+    """Epsilon by PLD and RDP, never refused: after training a void epsilon is reported (as
+    null, with a warning), not raised; :func:`~fedsec.tasks.privacy.check_accounting` refuses
+    it before training."""
+    try:
+        return dp.client_dp_epsilon(noise, releases, delta)
+    except ValueError:
+        return {"pld": math.inf, "rdp": math.inf}
+
+
+def _void_warning(noise: float, releases: int, rdp: float) -> str | None:
+    if np.isfinite(rdp):
+        return None
+    return (
+        f"client-level DP noise multiplier {noise:g} over {releases} releases bounds nothing "
+        f"(epsilon beyond {dp.VOID_EPSILON:g}): no organization-level guarantee"
+    )
 
 
 def coordinator_entry(scenario: Scenario, cover: int, releases: int) -> dict:
@@ -147,5 +167,6 @@ def _coordinator_adversary(scenario: Scenario) -> str:
 
 
 def _finite_or_none(value: float) -> float | None:
-    """JSON has no infinity: an unbounded epsilon is reported as null (and warned about)."""
-    return round(value, 4) if np.isfinite(value) else None
+    """JSON has no infinity: an unbounded epsilon is reported as null (and warned about); a
+    finite one rounded up (a report never states less than was spent)."""
+    return epsilon_up(value) if np.isfinite(value) else None

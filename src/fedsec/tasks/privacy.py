@@ -22,7 +22,7 @@ from fedsec.fl.strategies import strategy_class
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.scenarios.config import PrivacyConfig, Scenario
 from fedsec.scenarios.federation import Federation
-from fedsec.tasks.client_dp import client_dp_section
+from fedsec.tasks.client_dp import client_dp_section, worst_releases
 
 AUDIT_ROWS = 5000
 
@@ -152,8 +152,8 @@ def check_accounting(scenario: Scenario) -> None:
     c = scenario.privacy.client_dp
     if not c.enabled:
         return
-    try:
-        dp.check_client_dp(c.noise_multiplier, scenario.rounds, c.delta)
+    try:  # the worst case: every round of every arm with client-level noise
+        dp.check_client_dp(c.noise_multiplier, worst_releases(scenario), c.delta)
     except ValueError as error:
         raise ConfigError(f"privacy.client_dp.noise_multiplier: {error}") from None
     if c.min_reporting is not None and c.min_reporting > scenario.smallest_round():
@@ -201,6 +201,18 @@ def not_covered(scenario: Scenario) -> list[str]:
         "evaluation metrics and membership-inference audits (computed on training, validation "
         "and test rows)"
     )
+    return items + (_client_level(scenario) if p.client_dp.enabled else [])
+
+
+def _client_level(scenario: Scenario) -> list[str]:
+    """What organization-level ε leaves out beyond the list every ε shares."""
+    items = ["which rounds each organization takes part in (the coordinator selects and sees it)"]
+    sample = scenario.privacy.sample_dp
+    if scenario.task != "logs" and sample.enabled and sample.stats_epsilon_share:
+        items.append(
+            "preprocessing statistics for organization-level ε (their noise is charged to "
+            "record-level ε only)"
+        )
     return items
 
 

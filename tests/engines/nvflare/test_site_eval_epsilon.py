@@ -7,8 +7,8 @@ import pytest
 
 import fedsec.fl.privacy.dp as dp_module
 from fedsec.engines.nvflare.replies import AT_MOST, epsilon_bound
-from fedsec.engines.nvflare.site_privacy import rounded_up
 from fedsec.fl.privacy import dp
+from fedsec.fl.privacy.neighbours import epsilon_up
 from tests.engines.nvflare.test_site import _train_request
 from tests.engines.nvflare.test_site_privacy import DP, guarded_site, train
 
@@ -42,7 +42,7 @@ def test_the_evaluate_plan_changes_nothing_of_the_epsilon_told(consortium, sampl
     site = trained(consortium, max_epsilon=1.0)
     true = dp.composed_sample_dp_epsilon(site.ledger.history, 1e-5, "rdp")
     told = evaluate(site, consortium, sample_dp)["sample_dp"]
-    assert told["delta"] == 1e-5 and told["accountant"] == "rdp"  # the site's max_delta
+    assert told["delta"] == 1e-5 and told["accountant"] == "rdp"  # the δ it trained at
     assert true <= told["epsilon"] <= true + 1e-4
     assert told["steps"] == site.dp_steps
     assert 0.9 < told["epsilon"] <= 1.0
@@ -89,6 +89,6 @@ def test_a_tiny_epsilon_is_never_told_as_zero_without_counts(consortium, monkeyp
 
 @pytest.mark.parametrize("epsilon", [1e-12, 3e-5, 4.99e-5, 5e-5, 0.0123, 0.99234, 1.0, 7.3])
 def test_the_bound_of_any_positive_epsilon_is_above_it(epsilon):
-    assert rounded_up(epsilon) >= epsilon > 0 and rounded_up(epsilon) - epsilon < 1e-4
-    assert epsilon_bound(rounded_up(epsilon)) >= epsilon
+    assert epsilon_up(epsilon) >= epsilon > 0 and epsilon_up(epsilon) - epsilon < 1e-4
+    assert epsilon_bound(epsilon_up(epsilon)) >= epsilon
     assert epsilon_bound(0.0) == 0.0  # nothing spent

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from fedsec.core.errors import FedsecError
 from fedsec.engines.nvflare.plan import JobSpec
+from fedsec.fl.loop import participation
 from fedsec.fl.strategies import StrategyState
 from fedsec.training.params import Params
 
@@ -87,6 +88,12 @@ class JobResult:
     error: str | None = None
     statistics: dict[str, Any] = field(default_factory=dict)
     resumed: list[dict[str, Any]] = field(default_factory=list)  # [{job, round}] it went on from
+
+    def participation(self) -> dict[str, int]:
+        """Rounds each site took part in (its client-level releases, at most): the round log,
+        plus, for each resume, one round per site: the round in flight when the coordinator
+        stopped was seen (its updates read, in clear) but never checkpointed, then re-run."""
+        return participation(self.history, [site for _ in self.resumed for site in self.sites])
 
 
 @dataclass

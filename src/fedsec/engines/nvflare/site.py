@@ -109,7 +109,6 @@ class Site:
         self.ledger = PrivacyLedger(config.privacy, self.name, file)
         self.rosters = StatisticsRosters(config, self.base, file)
         self.control: Params | None = None  # this site's SCAFFOLD control variate, c_i
-        self.noise = 0.0
         # DP batches and noise: this site's own CSPRNG, never a seed that arrived in a job
         self.randomness = SecureNoise()
         self._data: dict[str, Any] = {}
@@ -221,7 +220,6 @@ class Site:
             return TrainReply(gate=gate, refused=gate["reason"]).to_wire()
         training = plan.to_training_plan(self.name, ready.own_rows)
         training = model.objective(training, ready, self.name, plan)
-        self.noise = plan.noise(ready.own_rows)  # what the accountant charges (all shares)
         self.ledger.reserve(plan, ready.own_rows)  # admitted and charged under the file's lock
         task = SiteTask(plan.prox_mu, self.server_control(request.control, params))
         result, self.control = run_task(

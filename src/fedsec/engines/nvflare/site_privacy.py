@@ -35,7 +35,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
 from functools import partial
 from typing import Literal
 
@@ -46,11 +45,10 @@ from fedsec.engines.nvflare.ledger_file import LedgerFile, Steps
 from fedsec.engines.nvflare.plan import NOISE_SHARES_NEED_SECAGG, PlanRefused, SitePlan
 from fedsec.fl import recipe
 from fedsec.fl.privacy import dp
+from fedsec.fl.privacy.neighbours import epsilon_up
 
 #: Room for floating point only: Opacus calibrates to within 0.01 below the target.
 EPSILON_SLACK = 1e-6
-#: Decimals of the epsilon a site reports (rounded up).
-EPSILON_DECIMALS = 4
 
 
 class SitePrivacyConfig(BaseModel):
@@ -236,12 +234,15 @@ class PrivacyLedger:
                 self.file.save(self.history)
 
     def delta(self) -> float:
-        """The delta this site tells its epsilon at: its ``max_delta`` when it has a floor
-        (what its ledger's verdicts use), else the smallest its rounds trained at."""
+        """The delta this site tells its epsilon at: the smallest its rounds trained at (the
+        run's, so its epsilon reads against the run's delta), never above its ``max_delta``
+        when it has a floor (what its ledger's verdicts use; a smaller delta, a larger and
+        still true epsilon)."""
         floored = self.config.max_epsilon is not None or self.config.lifetime_epsilon is not None
-        return (
-            self.config.max_delta if floored or not self.terms else min(t.delta for t in self.terms)
-        )
+        trained = [t.delta for t in self.terms]
+        if not floored:
+            return min(trained) if trained else self.config.max_delta
+        return min([self.config.max_delta, *trained])
 
     def spent(self) -> dict:
         """What DP-SGD spent here over the job, from this site's own record alone (never an
@@ -255,7 +256,8 @@ class PrivacyLedger:
             "noise_multiplier": round(min(noise for noise, _, _ in self.history), 6),
             "sample_rate": round(max(rate for _, rate, _ in self.history), 6),
             "steps": sum(steps for _, _, steps in self.history),
-            "epsilon": rounded_up(epsilon),
+            "epsilon": epsilon_up(epsilon),
+            "epsilon_rounded_up": True,
             "delta": delta,
             "accountant": accountant,
         }
@@ -268,7 +270,7 @@ class PrivacyLedger:
                 for (noise, rate, steps), t in zip(self.history, self.terms, strict=True)
             ]
             report["noise_shares"] = min(shares)
-            report["epsilon_with_one_colluding_org"] = rounded_up(self._worst(residual, delta)[1])
+            report["epsilon_with_one_colluding_org"] = epsilon_up(self._worst(residual, delta)[1])
         return report
 
     def _worst(self, history: list[Steps], delta: float) -> tuple[str, float]:
@@ -288,14 +290,6 @@ class PrivacyLedger:
         the steps ``before`` (other jobs')."""
         history = [*before, *self.history, *([extra] if extra else [])]
         return dp.composed_sample_dp_epsilon(history, self.config.max_delta, accountant)
-
-
-def rounded_up(epsilon: float, decimals: int = EPSILON_DECIMALS) -> float:
-    """``epsilon`` rounded up to ``decimals``: a report never below the epsilon spent (a
-    positive epsilon below the last decimal reads as that decimal, never 0)."""
-    return float(
-        Decimal(repr(float(epsilon))).quantize(Decimal(1).scaleb(-decimals), ROUND_CEILING)
-    )
 
 
 def round_steps(plan: SitePlan, rows: int) -> Steps:
