@@ -38,18 +38,24 @@ def nf_rows(tmp_path_factory) -> tuple[str, list[str]]:
 @pytest.fixture(scope="module")
 def nf_bundle(nf_rows, tmp_path_factory):
     """A small network trained on those rows (canonical view)."""
-    seeding.deterministic_torch(threads=1)
     root = tmp_path_factory.mktemp("nf")
     (root / "train.csv").write_text(nf_rows[0] + "".join(nf_rows[1]))
-    table = read_flows("nf-v2", [root / "train.csv"])
+    return small_bundle(root / "train.csv", "nf-v2", root / "network", steps=50)
+
+
+def small_bundle(path, form: str, out, steps: int):
+    """A bundle of a small network (8 hidden units, canonical view) trained on the rows of
+    ``path`` in ``form`` for ``steps`` steps, saved unsigned in ``out``."""
+    seeding.deterministic_torch(threads=1)
+    table = read_flows(form, [path])
     features, classes = table.features("canonical"), sorted(set(table.family))
     pre = fit_preprocessor(local_stats(features), 8)
-    plan = TrainingPlan(steps=50, batch_size=64, lr=0.01, optimizer="adam", seed=1)
+    plan = TrainingPlan(steps=steps, batch_size=64, lr=0.01, optimizer="adam", seed=1)
     network = FamilyClassifier(
         MLPSpec(pre.width, len(classes), (8,), 0.0), pre, classes, "canonical", plan=plan
     )
     network.initialize(torch.Generator().manual_seed(0)).fit(features.frame, table.family)
-    return save_bundle(root / "network", network, {})
+    return save_bundle(out, network, {})
 
 
 def detect_alerts(bundle, path, out, form: str) -> list[dict]:

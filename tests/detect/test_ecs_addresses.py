@@ -4,7 +4,6 @@ refuses it), the zone kept under ``fedsec``, a mapped address written as IPv4 (w
 Community ID); column by column as record by record."""
 
 import pytest
-from typer.testing import CliRunner
 
 from tests.detect.ecs_schema import problems
 from tests.detect.nf_alerts import (  # noqa: F401 (fixtures)
@@ -13,8 +12,6 @@ from tests.detect.nf_alerts import (  # noqa: F401 (fixtures)
     nf_bundle,
     nf_rows,
 )
-
-runner = CliRunner()
 
 
 @pytest.fixture(scope="module")

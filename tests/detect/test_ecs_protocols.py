@@ -2,16 +2,12 @@
 NF-BoT-IoT-v2 rows: read from the port (the model's service class), named only when the
 flow's transport carries it; column by column as record by record."""
 
-from typer.testing import CliRunner
-
 from tests.detect.nf_alerts import (  # noqa: F401 (fixtures)
     assert_columns_write_as_records,
     detect_alerts,
     nf_bundle,
     nf_rows,
 )
-
-runner = CliRunner()
 
 
 def test_a_udp_flow_to_port_80_is_not_http(nf_bundle, nf_rows, tmp_path):  # noqa: F811

@@ -2,16 +2,12 @@
 alert and pipelines join on it; fedsec's is its event id's first 48 bits, so it is stable,
 and the columns write it as the records do."""
 
-from typer.testing import CliRunner
-
 from tests.detect.nf_alerts import (  # noqa: F401 (fixtures)
     assert_columns_write_as_records,
     detect_alerts,
     nf_bundle,
     nf_rows,
 )
-
-runner = CliRunner()
 
 
 def test_every_eve_alert_has_a_stable_integer_flow_id(nf_bundle, nf_rows, tmp_path):  # noqa: F811

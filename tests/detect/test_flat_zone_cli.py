@@ -7,19 +7,11 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
-import torch
 from typer.testing import CliRunner
 
-from fedsec.bundles.bundle import save_bundle
 from fedsec.cli import app
-from fedsec.core import seeding
-from fedsec.data.readers import read_flows
-from fedsec.features.moments import local_stats
-from fedsec.features.preprocess import fit_preprocessor
-from fedsec.models.classifier import FamilyClassifier
-from fedsec.models.mlp_spec import MLPSpec
-from fedsec.training.plan import TrainingPlan
 from tests.conftest import dataset
+from tests.detect.nf_alerts import small_bundle
 
 runner = CliRunner()
 CIC = "cic-ids2017/improved_rnd5000"
@@ -28,22 +20,13 @@ CIC = "cic-ids2017/improved_rnd5000"
 @pytest.fixture(scope="module")
 def cic(tmp_path_factory):
     """200 DDoS and 200 benign CIC-IDS2017 rows, and a small network trained on them."""
-    seeding.deterministic_torch(threads=1)
     root = tmp_path_factory.mktemp("cic")
     parts = [
         pd.read_csv(dataset(f"{CIC}/{name}.csv.gz"), nrows=200)
         for name in ("DDoS_5000", "BENIGN_5000")
     ]
     pd.concat(parts).to_csv(root / "flows.csv", index=False)
-    table = read_flows("cicids2017", [root / "flows.csv"])
-    features, classes = table.features("canonical"), sorted(set(table.family))
-    pre = fit_preprocessor(local_stats(features), 8)
-    plan = TrainingPlan(steps=30, batch_size=64, lr=0.01, optimizer="adam", seed=1)
-    network = FamilyClassifier(
-        MLPSpec(pre.width, len(classes), (8,), 0.0), pre, classes, "canonical", plan=plan
-    )
-    network.initialize(torch.Generator().manual_seed(0)).fit(features.frame, table.family)
-    return root / "flows.csv", save_bundle(root / "network", network, {})
+    return root / "flows.csv", small_bundle(root / "flows.csv", "cicids2017", root / "network", 30)
 
 
 def _flat(cic, out, *extra: str) -> list[dict]:
