@@ -45,7 +45,7 @@ from fedsec.engines.nvflare.ledger_file import LedgerFile, Steps
 from fedsec.engines.nvflare.plan import NOISE_SHARES_NEED_SECAGG, PlanRefused, SitePlan
 from fedsec.fl import recipe
 from fedsec.fl.privacy import dp
-from fedsec.fl.privacy.neighbours import epsilon_up
+from fedsec.fl.privacy.neighbours import epsilon_up, replace_one_composed
 
 #: Room for floating point only: Opacus calibrates to within 0.01 below the target.
 EPSILON_SLACK = 1e-6
@@ -258,6 +258,7 @@ class PrivacyLedger:
             "steps": sum(steps for _, _, steps in self.history),
             "epsilon": epsilon_up(epsilon),
             "epsilon_rounded_up": True,
+            "epsilon_replace_one": replace_one_composed(_merged(self.history), delta),
             "delta": delta,
             "accountant": accountant,
         }
@@ -290,6 +291,15 @@ class PrivacyLedger:
         the steps ``before`` (other jobs')."""
         history = [*before, *self.history, *([extra] if extra else [])]
         return dp.composed_sample_dp_epsilon(history, self.config.max_delta, accountant)
+
+
+def _merged(history: Sequence[Steps]) -> tuple[Steps, ...]:
+    """The steps of rounds at one noise multiplier and rate summed (one term each, as the
+    in-process engine accounts a run)."""
+    steps: dict[tuple[float, float], int] = {}
+    for noise, rate, count in history:
+        steps[(noise, rate)] = steps.get((noise, rate), 0) + count
+    return tuple((noise, rate, count) for (noise, rate), count in steps.items())
 
 
 def round_steps(plan: SitePlan, rows: int) -> Steps:

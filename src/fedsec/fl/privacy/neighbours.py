@@ -32,19 +32,27 @@ def epsilon_up(epsilon: float, decimals: int = EPSILON_DECIMALS) -> float:
     return float(Decimal(repr(float(epsilon))).quantize(step, rounding=ROUND_CEILING))
 
 
-@functools.lru_cache(maxsize=256)
 def replace_one_epsilon(noise: float, rate: float, steps: int, delta: float) -> float:
     """Epsilon of ``steps`` Poisson-sampled Gaussian steps for replace-one neighbours, by
     dp-accounting's PLD (its pessimistic grid: an upper bound), rounded up."""
+    return replace_one_composed(((noise, rate, steps),), delta)
+
+
+@functools.lru_cache(maxsize=256)
+def replace_one_composed(history: tuple[tuple[float, float, int], ...], delta: float) -> float:
+    """:func:`replace_one_epsilon` of steps whose noise multiplier and rate may vary: ``history``
+    holds ``(noise_multiplier, sample_rate, steps)`` entries (a site's ledger)."""
     import dp_accounting
     from dp_accounting import pld
 
-    if steps <= 0 or noise <= 0:
+    terms = [(noise, rate, steps) for noise, rate, steps in history if steps > 0 and noise > 0]
+    if not terms:
         return 0.0
+    grid = dp.pld_interval(min(t[0] for t in terms), sum(t[2] for t in terms))
     accountant = pld.PLDAccountant(
-        dp_accounting.NeighboringRelation.REPLACE_ONE,
-        value_discretization_interval=dp.pld_interval(noise, steps),
+        dp_accounting.NeighboringRelation.REPLACE_ONE, value_discretization_interval=grid
     )
-    step = dp_accounting.PoissonSampledDpEvent(rate, dp_accounting.GaussianDpEvent(noise))
-    accountant.compose(dp_accounting.SelfComposedDpEvent(step, steps))
+    for noise, rate, steps in terms:
+        step = dp_accounting.PoissonSampledDpEvent(rate, dp_accounting.GaussianDpEvent(noise))
+        accountant.compose(dp_accounting.SelfComposedDpEvent(step, steps))
     return epsilon_up(float(accountant.get_epsilon(delta)))
