@@ -8,8 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import fedsec  # noqa: F401  (first: it pins the numeric kernels before numpy or torch loads)
+
+# No per-example deadline anywhere: on a loaded 2-core machine a first example that imports
+# or warms a cache takes seconds, and a test must not fail on the machine's load.
+settings.register_profile("fedsec", deadline=None)
+settings.load_profile("fedsec")
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FEDSEC_TEST_DATA", REPO.parent / "shared" / "datasets"))
