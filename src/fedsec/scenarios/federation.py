@@ -1,8 +1,9 @@
 """Build a federation from a scenario: read sources, split, partition into organizations.
 
 The whole dataset is split into train and test pools *before* partitioning (identical feature
-vectors kept on one side), and both pools are partitioned with the same rule, so no row and no
-duplicate of a training row reaches any organization's test set.
+vectors kept on one side; a source's own test files lose the rows that repeat a training
+vector), and both pools are partitioned with the same rule, so no row and no duplicate of a
+training row of the same source reaches any organization's test set.
 """
 
 from __future__ import annotations
@@ -158,13 +159,35 @@ def split_table(
 
 def _train_test(table: FlowTable, scenario: Scenario) -> tuple[FlowTable, FlowTable, list[str]]:
     if table.split is not None:
-        return (
-            table.take(np.flatnonzero(table.split == "train")),
-            table.take(np.flatnonzero(table.split == "test")),
-            [],
-        )
+        train_rows, test_rows, notes = _official_split(table, scenario)
+        return table.take(train_rows), table.take(test_rows), notes
     train_rows, test_rows, notes = split_table(table, scenario, scenario.split.test_size, "test")
     return table.take(train_rows), table.take(test_rows), notes
+
+
+def _official_split(
+    table: FlowTable, scenario: Scenario
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The source's own train/test files, less the test rows that repeat a training feature
+    vector (with ``split.group_duplicates``): as with fedsec's own splits, no vector is on both
+    sides, so a test row never measures memorization. Left out rows are counted in a note."""
+    train_rows = np.flatnonzero(table.split == "train")
+    test_rows = np.flatnonzero(table.split == "test")
+    if not scenario.split.group_duplicates or len(test_rows) == 0:
+        return train_rows, test_rows, []
+    groups = partition.row_groups(table.features(scenario.data.view).frame)
+    if len(np.unique(groups)) < scenario.split.min_groups:
+        return train_rows, test_rows, []
+    repeated = np.isin(groups[test_rows], groups[train_rows])
+    if not repeated.any():
+        return train_rows, test_rows, []
+    by_family = dict(sorted(Counter(table.family[test_rows[repeated]]).items()))
+    note = (
+        f"{int(repeated.sum())} of {len(test_rows)} rows of {table.source}'s official test "
+        f"files repeat a training feature vector and are left out of the test pool "
+        f"(split.group_duplicates): {by_family}"
+    )
+    return train_rows, test_rows[~repeated], [note]
 
 
 def _with_validation(
