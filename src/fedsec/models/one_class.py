@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fedsec.core.errors import BundleError
 from fedsec.features.preprocess import Preprocessor
 from fedsec.models import mlp_arrays
 from fedsec.models.base import ArrayWeights, Detector
@@ -89,12 +90,18 @@ def network_layers(
 ) -> list[mlp_arrays.Layer]:
     """The network's layers for :func:`fedsec.models.mlp_arrays.outputs`: the autoencoder's
     encoder then decoder (ReLU between layers; the code and the output linear), or Deep SVDD's
-    bias-free layers (leaky ReLU between; the embedding linear)."""
+    bias-free layers (leaky ReLU between; the embedding linear). Any other architecture is
+    refused with a :class:`~fedsec.core.errors.BundleError` naming its type."""
     if isinstance(spec, SVDDSpec):
         weights = [np.asarray(p, np.float64) for p in params]
         return [
             (w, None, SVDD_SLOPE if i < len(weights) - 1 else None) for i, w in enumerate(weights)
         ]
+    if not isinstance(spec, AutoencoderSpec):
+        raise BundleError(
+            f"cannot score architecture {type(spec).__name__}: scoring supports only the "
+            "autoencoder (AutoencoderSpec) and Deep SVDD (SVDDSpec) layouts"
+        )
     half = len(spec.widths()) - 1
     linear = mlp_arrays.layers(params)
     return [
