@@ -21,7 +21,7 @@ from fedsec.cli.common import (
     console,
     errors,
 )
-from fedsec.cli.options import DETECT_FORMATS
+from fedsec.cli.options import DETECT_FORMATS, parse_timezone
 from fedsec.core import outputs
 from fedsec.core.standard_streams import described, is_standard_output
 
@@ -318,7 +318,6 @@ def _alert_options(
 ) -> AlertOptions:
     """The alert options, each checked before anything is read."""
     from fedsec.detect.dispatch import AlertOptions
-    from fedsec.detect.ecs_values import zone
     from fedsec.detect.formats import ALERT_FORMATS
 
     if alert_format not in ALERT_FORMATS:
@@ -326,8 +325,5 @@ def _alert_options(
             f"{alert_format!r} is not one of {', '.join(ALERT_FORMATS)}",
             param_hint="--alert-format",
         )
-    try:
-        naive_zone = zone(timezone)
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--timezone") from error
+    naive_zone = parse_timezone(timezone)
     return AlertOptions(alert_format, organization, observer or socket.gethostname(), naive_zone)

@@ -3,7 +3,6 @@ HTML report with a timeline per incident), optionally exported as a STIX 2.1 bun
 
 from __future__ import annotations
 
-from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fedsec.cli.common import check_not_an_input, clean_errors, console
+from fedsec.cli.options import parse_timezone
 from fedsec.forensics.grouping import DEFAULT_GAP_S, DEFAULT_MIN_ALERTS
 from fedsec.forensics.hosts import DEFAULT_INTERNAL
 
@@ -57,20 +57,8 @@ def options_from_cli(
         tlp=tlp,
         identity=identity,
         force=force,
-        naive_zone=_zone(timezone),
+        naive_zone=None if timezone is None else parse_timezone(timezone),
     )
-
-
-def _zone(timezone: str | None) -> tzinfo | None:
-    """The zone ``--timezone`` names (None when not given), checked before anything is read."""
-    from fedsec.detect.ecs_values import zone
-
-    if timezone is None:
-        return None
-    try:
-        return zone(timezone)
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--timezone") from error
 
 
 def show(run: IncidentRun, stix: Path | None = None) -> None:

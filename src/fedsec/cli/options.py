@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import tzinfo
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -91,3 +92,13 @@ def parse_seeds(text: str) -> list[int]:
     if len(set(seeds)) != len(seeds):  # the same run twice would pass for two seeds' spread
         raise ConfigError(f"--seeds: give distinct seeds, got {text!r}")
     return seeds
+
+
+def parse_timezone(timezone: str) -> tzinfo:
+    """The zone ``--timezone`` names (IANA name or UTC), checked before anything is read."""
+    from fedsec.detect.ecs_values import zone
+
+    try:
+        return zone(timezone)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--timezone") from error

@@ -48,10 +48,9 @@ def alert_place(record: dict) -> object:
 _TEXT = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _numbers(column: pd.Series) -> np.ndarray:
-    """A numeric or boolean column as float64: one NaN, one zero."""
-    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-    return np.where(np.isnan(values), np.nan, values) + 0.0  # -0.0 and NaN payloads
+def _canonical(values: np.ndarray) -> np.ndarray:
+    """Float64 numbers with one NaN and one zero (no -0.0, no NaN payloads)."""
+    return np.where(np.isnan(values), np.nan, values) + 0.0
 
 
 def _value_hashes(column: pd.Series) -> np.ndarray:
@@ -59,14 +58,14 @@ def _value_hashes(column: pd.Series) -> np.ndarray:
     every null (None, NaN, NA) is one null; a value that reads as a number ("0123", 123,
     True) hashes as that number, as a numeric column would read it; the rest as its text."""
     if is_numeric_dtype(column.dtype) or is_bool_dtype(column.dtype):
-        return pd.util.hash_array(_numbers(column))
+        return pd.util.hash_array(_canonical(column.to_numpy(np.float64, na_value=np.nan)))
     codes, uniques = pd.factorize(column.astype(object).to_numpy(), use_na_sentinel=True)
     kinds = np.asarray(uniques, dtype=object)
     numbers = pd.to_numeric(pd.Series(kinds, dtype=object), errors="coerce").to_numpy(
         dtype=np.float64, na_value=np.nan
     )
     texts = np.isnan(numbers)
-    hashes = pd.util.hash_array(np.where(np.isnan(numbers), np.nan, numbers) + 0.0)
+    hashes = pd.util.hash_array(_canonical(numbers))
     if texts.any():
         hashes[texts] = pd.util.hash_array(kinds[texts]) ^ _TEXT
     nulls = pd.util.hash_array(np.array([np.nan]))
