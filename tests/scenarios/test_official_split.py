@@ -23,6 +23,13 @@ def _seen_in_training(federation) -> set[int]:
     }
 
 
+def _left_out(federation) -> tuple[int, int]:
+    """(rows left out, official test rows) as the run's note counts them."""
+    (note,) = [n for n in federation.notes if "official test files" in n]
+    left, total = re.search(r"(\d+) of (\d+) rows", note).groups()
+    return int(left), int(total)
+
+
 def test_no_official_test_row_repeats_a_vector_any_organization_trains_on(data_dir):
     federation = build_federation(load_scenario("nslkdd-5org-disjoint", [CAPPED]), data_dir)
     seen = _seen_in_training(federation)
@@ -35,8 +42,7 @@ def test_no_official_test_row_repeats_a_vector_any_organization_trains_on(data_d
     whole = build_federation(kept, data_dir)
     before = sum(len(o.test) for o in whole.orgs)
     after = sum(len(o.test) for o in federation.orgs)
-    (note,) = [n for n in federation.notes if "official test files" in n]
-    left_out, total = map(int, re.search(r"(\d+) of (\d+) rows", note).groups())
+    left_out, total = _left_out(federation)
     assert total == before and left_out == before - after > 0
     assert not [n for n in whole.notes if "official test files" in n]
 
@@ -48,12 +54,7 @@ def test_the_canonical_view_collapses_more_rows_and_leaves_more_out(data_dir):
     canonical = build_federation(
         load_scenario("nslkdd-5org-disjoint", [CAPPED, "data.view=canonical"]), data_dir
     )
-
-    def left_out(federation) -> int:
-        (note,) = [n for n in federation.notes if "official test files" in n]
-        return int(re.search(r"(\d+) of \d+ rows", note).group(1))
-
-    assert left_out(canonical) > left_out(native)
+    assert _left_out(canonical)[0] > _left_out(native)[0]
     seen = _seen_in_training(canonical)
     for org in canonical.orgs:
         assert not np.isin(_vectors(org.test, "canonical").to_numpy(), list(seen)).any()
