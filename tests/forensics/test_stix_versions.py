@@ -19,9 +19,9 @@ from tests.forensics.cic_alerts import ddos_alerts, write
 NETWORKS = Networks(["192.168.0.0/16"])
 
 
-def _objects(alerts) -> dict[str, dict]:
+def _objects(alerts, tlp: str = "amber") -> dict[str, dict]:
     findings = find_incidents(alerts)
-    text = export_stix(findings, findings_json(findings, NETWORKS), "plant", "amber", NETWORKS)
+    text = export_stix(findings, findings_json(findings, NETWORKS), "plant", tlp, NETWORKS)
     return {o["id"]: o for o in json.loads(text)["objects"]}
 
 
@@ -57,6 +57,18 @@ def test_one_id_and_modified_is_one_object_whatever_the_alerts(tmp_path, start, 
     shared = set(every) & set(part)
     assert {every[k]["type"] for k in shared} >= {"identity", "attack-pattern"}
     assert {k: every[k] for k in shared} == {k: part[k] for k in shared}
+
+
+def test_an_export_at_another_tlp_shares_no_object_with_the_first(tmp_path) -> None:
+    """A marking is part of an object: the same incidents at TLP:AMBER and TLP:GREEN must not
+    give one id and ``modified`` two contents (a recipient of both would keep either)."""
+    alerts = read_alerts([write(tmp_path / "a.jsonl", ddos_alerts(60))])
+    amber, green = _objects(alerts, "amber"), _objects(alerts, "green")
+    marked = {i for i, o in amber.items() if "object_marking_refs" in o}
+    assert {amber[i]["type"] for i in marked} >= {"identity", "attack-pattern", "indicator"}
+    shared = set(amber) & set(green)
+    assert {i: amber[i] for i in shared} == {i: green[i] for i in shared}
+    assert not marked & set(green)
 
 
 def test_an_export_of_more_alerts_after_the_same_first_versions_the_indicator(tmp_path) -> None:

@@ -11,10 +11,12 @@ traffic towards the adversary: C2 servers, drop sites), an ``indicator`` and a `
 the organization (first/last seen, count). Internal addresses, file names, rows,
 alert ids and model details never do.
 
-Ids are UUIDv5 of what the object describes, so the same incidents give the same bundle and a
-recipient can de-duplicate repeated exports. An id never comes with two ``created`` (STIX 2.1
-§3.2: ``created`` does not change between versions of one object), so ``created`` is derived from
-what the id is:
+Ids are UUIDv5 of what the object describes and of its TLP marking, so the same incidents at
+the same TLP give the same bundle and a recipient can de-duplicate repeated exports, while an
+export at another TLP is other objects (a marking is part of an object: one id and
+``modified`` with two markings would be two contents of one version). An id never comes with
+two ``created`` (STIX 2.1 §3.2: ``created`` does not change between versions of one object), so
+``created`` is derived from what the id is:
 
 - objects named only by what they describe (the organization's identity, an ATT&CK technique,
   an address's indicator and the technique it indicates) have no time of their own: their
@@ -85,7 +87,7 @@ class Exporter:
         #: Each incident's outside addresses on the adversary's side, found once (``gather``).
         self.outside: dict[str, list[tuple[str, list[Alert]]]] = {}
         self.identity = stix2.Identity(
-            id=stix_id("identity", org),
+            id=stix_id("identity", org, self.marking.id),
             name=org,
             identity_class="organization",
             created=TIMELESS,
@@ -103,6 +105,10 @@ class Exporter:
             "object_marking_refs": [self.marking],
         }
 
+    def object_id(self, kind: str, *key: str) -> str:
+        """The id of the ``kind`` object described by ``key`` under this export's marking."""
+        return stix_id(kind, *key, self.marking.id)
+
     def keep(self, obj: object) -> str:
         self.objects.setdefault(obj.id, obj)  # type: ignore[attr-defined]
         return obj.id  # type: ignore[attr-defined]
@@ -110,7 +116,7 @@ class Exporter:
     def attack_pattern(self, technique_id: str, name: str, tactics: list[str]) -> str:
         return self.keep(
             stix2.AttackPattern(
-                id=stix_id("attack-pattern", technique_id),
+                id=self.object_id("attack-pattern", technique_id),
                 name=name or technique_id,
                 external_references=[
                     {
@@ -153,7 +159,7 @@ class Exporter:
             **self.common(TIMELESS, until),
         )
         sighting = stix2.Sighting(
-            id=stix_id("sighting", incident.id, address),
+            id=self.object_id("sighting", incident.id, address),
             sighting_of_ref=indicator.id,
             where_sighted_refs=[self.identity.id],
             count=len(alerts),
@@ -175,7 +181,7 @@ class Exporter:
     def relate(self, source: str, kind: str, target: str, at: str) -> str:
         return self.keep(
             stix2.Relationship(
-                id=stix_id("relationship", source, kind, target),
+                id=self.object_id("relationship", source, kind, target),
                 source_ref=source,
                 relationship_type=kind,
                 target_ref=target,
@@ -191,7 +197,7 @@ class Exporter:
             for t in record["techniques"]
         ]
         entity = stix2.Incident(
-            id=stix_id("incident", incident.id),
+            id=self.object_id("incident", incident.id),
             name=family_chain(incident.alerts),  # the title names hosts: not here
             description=(
                 f"{_when(record)}; "
@@ -207,11 +213,11 @@ class Exporter:
             indicator, sighting = self.indicator(incident, address, alerts)
             refs += [indicator, sighting, self.relate(indicator, "related-to", entity.id, at)]
             for technique in sorted({t.id for a in alerts for t in a.techniques}):
-                pattern = stix_id("attack-pattern", technique)
+                pattern = self.object_id("attack-pattern", technique)
                 refs.append(self.relate(indicator, "indicates", pattern, TIMELESS))
         self.keep(
             stix2.Grouping(
-                id=stix_id("grouping", incident.id),
+                id=self.object_id("grouping", incident.id),
                 name=f"fedsec incident {incident.id}",
                 context="suspicious-activity",
                 object_refs=sorted(set(refs)),
