@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from fedsec.core import seeding
+from fedsec.core.errors import ConfigError
 from fedsec.fl.aggregation import ProtectedMean, WeightedMean
 from fedsec.fl.config import PrivacyConfig, SampleDpConfig, StrategyConfig, TrainingConfig
 from fedsec.fl.privacy import dp, dp_stats
@@ -117,16 +118,31 @@ def sample_dp_noise(
     rows: int,
     orgs_per_step: int,
     rate: float = 0.0,
+    where: str = "",
 ) -> float:
     """DP-SGD noise multiplier meeting the record-level epsilon over all rounds (0: DP off),
     drawing ``batch_size`` of ``rows`` rows a step, or at ``rate`` when given (distributed
-    DP-SGD's :func:`federation_rate`)."""
+    DP-SGD's :func:`federation_rate`); ``where`` names whose rows they are in a refusal."""
     if not budget.enabled:
         return 0.0
+    check_delta(budget.delta, rows, where)
     steps = rounds * steps_per_round(dp_training(training, budget), rows, orgs_per_step)
     epsilon = dp_stats.training_epsilon(float(budget.epsilon), budget.stats_epsilon_share)
     rate = rate or own_rate(training, budget, rows)
     return dp.calibrate_sample_dp(epsilon, budget.delta, rate, steps, budget.accountant)
+
+
+def check_delta(delta: float, rows: int, where: str = "") -> None:
+    """Refuse a record-level delta of at least 1/``rows``: a mechanism that publishes one of
+    ``rows`` records in full, picked at random, meets (0, 1/rows)-DP, so such a delta promises
+    nothing (Dwork & Roth 2014, §2.3: delta must be well below the inverse of the data size).
+    ``where`` says whose rows they are."""
+    if rows > 0 and delta * rows >= 1:
+        raise ConfigError(
+            f"privacy.sample_dp.delta = {delta:g} is at least 1/n for n = {rows:,} training "
+            f"rows{where}: publishing one record outright would meet it; set delta below "
+            f"{0.1 / rows:.1g} (a tenth of 1/n or smaller)"
+        )
 
 
 def own_rate(training: TrainingConfig, budget: SampleDpConfig, rows: int) -> float:

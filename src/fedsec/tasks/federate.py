@@ -80,12 +80,24 @@ def steps_per_round(scenario: Scenario, rows: int, orgs_per_step: int) -> int:
     return recipe.steps_per_round(training(scenario), rows, orgs_per_step)
 
 
-def dp_noise(scenario: Scenario, rows: int, orgs_per_step: int, rate: float = 0.0) -> float:
+def dp_noise(
+    scenario: Scenario, rows: int, orgs_per_step: int, rate: float = 0.0, where: str = ""
+) -> float:
     """DP-SGD noise multiplier meeting the scenario's record-level epsilon over all rounds
-    (``rate``: distributed DP-SGD's federation-wide rate, else each draws its own)."""
+    (``rate``: distributed DP-SGD's federation-wide rate, else each draws its own; ``where``:
+    whose ``rows`` they are, for a refusal)."""
+    budget, rounds = scenario.privacy.sample_dp, scenario.rounds
     return recipe.sample_dp_noise(
-        scenario.training, scenario.privacy.sample_dp, scenario.rounds, rows, orgs_per_step, rate
+        scenario.training, budget, rounds, rows, orgs_per_step, rate, where
     )
+
+
+def at_org(name: str) -> str:
+    return f" at organization {name!r}"
+
+
+#: ``where`` of the centralized arm's pooled rows.
+POOLED = " pooled for the centralized arm"
 
 
 def federated_noise(
@@ -97,10 +109,15 @@ def federated_noise(
     adds a share."""
     budget = scenario.privacy.sample_dp
     if not budget.distributed:
-        return {name: dp_noise(scenario, n, 1) for name, n in rows.items()}, 0.0, 0
+        return (
+            {name: dp_noise(scenario, n, 1, where=at_org(name)) for name, n in rows.items()},
+            0.0,
+            0,
+        )
     pooled = sum(rows.values())
     rate = recipe.federation_rate(scenario.training, budget, pooled)
-    return dict.fromkeys(rows, dp_noise(scenario, pooled, 1, rate)), rate, pooled
+    noise = dp_noise(scenario, pooled, 1, rate, " over all organizations (distributed DP-SGD)")
+    return dict.fromkeys(rows, noise), rate, pooled
 
 
 def centralized_rate(scenario: Scenario, rows: int, orgs: int) -> float:

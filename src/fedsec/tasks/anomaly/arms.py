@@ -36,7 +36,9 @@ from fedsec.models.one_class import ScoredByThreshold
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation
 from fedsec.tasks.federate import (
+    POOLED,
     TrainedArm,
+    at_org,
     curve_rounds,
     dp_noise,
     dp_spent,
@@ -124,7 +126,7 @@ def train_federated(
     shards = [Shard(n, x, np.zeros(len(x), np.int64)) for n, x in xs.items()]
     s, cfg = scenario.strategy, scenario.anomaly
     server_lr = cfg.svdd_server_lr if kind == "svdd" and cfg.svdd_server_lr else s.server_lr
-    noise = {n: dp_noise(scenario, len(x), 1) for n, x in xs.items()}
+    noise = {n: dp_noise(scenario, len(x), 1, where=at_org(n)) for n, x in xs.items()}
     result = federate(
         scenario,
         det.module(),
@@ -175,7 +177,7 @@ def train_centralized(
     det.prepare(xs)
     zeros = np.zeros(len(pooled), np.int64)
     params, losses = det.get_weights(), {}
-    noise = dp_noise(scenario, len(pooled), len(orgs))
+    noise = dp_noise(scenario, len(pooled), len(orgs), where=POOLED)
     for round_ in range(1, scenario.rounds + 1):
         round_plan = plan(scenario, None, len(orgs), noise, "centralized", kind, round_)
         update = local_update(det.module(), params, pooled, zeros, det.objective(round_plan))
@@ -204,7 +206,7 @@ def train_local(scenario: Scenario, orgs: list[OrgBenign], kind: str, tick: Prog
         xs[o.name] = pre.transform(o.train.frame)
         dets[o.name].prepare([xs[o.name]])
     params = {n: d.get_weights() for n, d in dets.items()}
-    noise = {n: dp_noise(scenario, len(x), 1) for n, x in xs.items()}
+    noise = {n: dp_noise(scenario, len(x), 1, where=at_org(n)) for n, x in xs.items()}
     losses: dict[int, float] = {}
     for round_ in range(1, scenario.rounds + 1):
         total = 0.0

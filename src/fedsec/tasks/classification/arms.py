@@ -46,8 +46,10 @@ from fedsec.models.mlp_spec import MLPSpec
 from fedsec.scenarios.adversary import dishonest_orgs
 from fedsec.scenarios.config import Scenario
 from fedsec.tasks.federate import (
+    POOLED,
     Progress,
     TrainedArm,
+    at_org,
     centralized_rate,
     curve_rounds,
     dp_noise,
@@ -136,11 +138,17 @@ def stats_multipliers(scenario: Scenario, orgs: list[OrgFrames], pooled: bool) -
     """Each organization's statistics noise multiplier (empty: statistics without noise)."""
     if pooled:
         rows = sum(len(o.y_train) for o in orgs)
-        z = stats_noise(scenario, dp_noise(scenario, rows, len(orgs)), rows, len(orgs))
+        noise = dp_noise(scenario, rows, len(orgs), where=POOLED)
+        z = stats_noise(scenario, noise, rows, len(orgs))
         multipliers = dict.fromkeys([o.name for o in orgs], z)
     else:
         multipliers = {
-            o.name: stats_noise(scenario, dp_noise(scenario, len(o.y_train), 1), len(o.y_train), 1)
+            o.name: stats_noise(
+                scenario,
+                dp_noise(scenario, len(o.y_train), 1, where=at_org(o.name)),
+                len(o.y_train),
+                1,
+            )
             for o in orgs
         }
     return multipliers if all(multipliers.values()) else {}
@@ -212,7 +220,7 @@ def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress)
     val = dict.fromkeys([o.name for o in orgs], pooled_val(shared.pre, orgs))
     per_step = len(orgs)
     rate = centralized_rate(scenario, len(x), per_step)
-    noise = dp_noise(scenario, len(x), per_step, rate)
+    noise = dp_noise(scenario, len(x), per_step, rate, POOLED)
     marks, curve, rounds_s = curve_rounds(scenario), [], []
     release = released_model(scenario)
     for round_ in range(1, scenario.rounds + 1):
@@ -250,7 +258,7 @@ def train_local(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> Ar
         for o in orgs
     }
     val = {o.name: pooled_val(alone[o.name].pre, orgs) for o in orgs}
-    noise = {o.name: dp_noise(scenario, len(o.y_train), 1) for o in orgs}
+    noise = {o.name: dp_noise(scenario, len(o.y_train), 1, where=at_org(o.name)) for o in orgs}
     marks, curve, rounds_s = curve_rounds(scenario), [], []
     releases = {o.name: released_model(scenario) for o in orgs}
     for round_ in range(1, scenario.rounds + 1):
