@@ -153,7 +153,12 @@ def render_html(findings: Findings, document: dict) -> str:
         f"<style>{STYLE}</style></head><body><h1>Incidents</h1>"
         f"<p>{summary['alerts']} alerts → {summary['incidents']} incidents "
         f"({summary['isolated_alerts']} isolated alerts in groups of fewer than "
-        f"{settings['min_alerts']}); alerts linked within {settings['gap_s'] / 3600:g} h"
+        f"{settings['min_alerts']}, or of fewer than {_support(settings)} of one family on one "
+        f"host or in one burst); alerts linked within {settings['gap_s'] / 3600:g} h"
         f"{escape(duplicates_note(summary))}.</p>"
         f"<table>{ranking}</table>{sections}</body></html>\n"
     )
+
+
+def _support(settings: dict) -> int:
+    return min(settings["min_support"], settings["min_alerts"])

@@ -17,7 +17,13 @@ import numpy as np
 
 from fedsec.forensics.alerts import Alert, iso
 from fedsec.forensics.attack import ATTACK_URL, stage_order
-from fedsec.forensics.grouping import DEFAULT_GAP_S, DEFAULT_MIN_ALERTS, correlate
+from fedsec.forensics.grouping import (
+    DEFAULT_GAP_S,
+    DEFAULT_MIN_ALERTS,
+    DEFAULT_MIN_SUPPORT,
+    correlate,
+    support,
+)
 from fedsec.forensics.hosts import Networks
 
 TOP_HOSTS = 10
@@ -134,18 +140,23 @@ def find_incidents(
     *,
     gap: float = DEFAULT_GAP_S,
     min_alerts: int = DEFAULT_MIN_ALERTS,
+    min_support: int = DEFAULT_MIN_SUPPORT,
 ) -> Findings:
-    """Correlate ``alerts`` into incidents ranked by risk; groups of fewer than ``min_alerts``
-    alerts are kept apart as isolated alerts (listed, not raised as incidents). An alert read
-    twice (the same file given twice, overlapping exports) counts once."""
+    """Correlate ``alerts`` into incidents ranked by risk; a group is raised as an incident when
+    it holds ``min_alerts`` alerts and one family holds ``min_support`` of them (at most
+    ``min_alerts``) on one host or in one burst (:func:`support`), else its alerts are kept
+    apart as isolated alerts (listed, not raised). An alert read twice (the same file given
+    twice, overlapping exports) counts once."""
     alerts, duplicates = distinct_alerts(alerts)
     groups = [build(alerts, g) for g in correlate(alerts, gap)]
-    incidents = [g for g in groups if len(g.alerts) >= min_alerts]
+    floor = min(min_support, min_alerts)
+    raised = {id(g) for g in groups if len(g.alerts) >= min_alerts and support(g.alerts) >= floor}
+    incidents = [g for g in groups if id(g) in raised]
     incidents.sort(key=lambda i: (-i.risk, -len(i.alerts), _or_last(i.first_seen), i.id))
     for rank, incident in enumerate(incidents, 1):
         incident.rank = rank
-    isolated = [g for g in groups if len(g.alerts) < min_alerts]
-    settings = {"gap_s": gap, "min_alerts": min_alerts}
+    isolated = [g for g in groups if id(g) not in raised]
+    settings = {"gap_s": gap, "min_alerts": min_alerts, "min_support": min_support}
     return Findings(incidents, isolated, settings, duplicates)
 
 
