@@ -12,7 +12,7 @@ from rich.table import Table
 
 from fedsec.cli.common import check_not_an_input, clean_errors, console
 from fedsec.cli.options import parse_timezone
-from fedsec.forensics.grouping import DEFAULT_GAP_S, DEFAULT_MIN_ALERTS
+from fedsec.forensics.grouping import DEFAULT_GAP_S, DEFAULT_MIN_ALERTS, DEFAULT_MIN_SUPPORT
 from fedsec.forensics.hosts import DEFAULT_INTERNAL
 
 if TYPE_CHECKING:  # the report's modules (matplotlib, stix2) load only when a command runs
@@ -24,6 +24,22 @@ GapOption = Annotated[
 ]
 MinAlertsOption = Annotated[
     int, typer.Option(min=1, help="Alerts an incident needs; smaller groups are kept as isolated.")
+]
+MinSupportOption = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        help="Of them, alerts one family must hold on one host or in one burst (at most "
+        "--min-alerts); scattered false positives chained through busy hosts hold fewer.",
+    ),
+]
+SharedOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--shared-address",
+        help="An address that is not one host (NAT, proxy, DNS server, gateway; repeatable): "
+        "it links no alerts. Multicast and broadcast never do.",
+    ),
 ]
 InternalOption = Annotated[
     list[str] | None,
@@ -45,12 +61,16 @@ def options_from_cli(
     identity: str | None = None,
     force: bool = False,
     timezone: str | None = None,
+    min_support: int = DEFAULT_MIN_SUPPORT,
+    shared: list[str] | None = None,
 ) -> IncidentOptions:
     from fedsec.forensics.report import IncidentOptions
 
     return IncidentOptions(
         gap_s=gap * 3600,
         min_alerts=min_alerts,
+        min_support=min_support,
+        shared=tuple(shared or ()),
         internal=tuple(internal) if internal else DEFAULT_INTERNAL,
         default_org=org,
         stix=stix,
@@ -112,6 +132,8 @@ def incidents(
     ),
     gap: GapOption = DEFAULT_GAP_S / 3600,
     min_alerts: MinAlertsOption = DEFAULT_MIN_ALERTS,
+    min_support: MinSupportOption = DEFAULT_MIN_SUPPORT,
+    shared: SharedOption = None,
     internal: InternalOption = None,
     org: Annotated[str | None, typer.Option(help="Organization of alerts that name none.")] = None,
     stix: Annotated[
@@ -142,5 +164,7 @@ def incidents(
 
     if stix is not None:
         check_not_an_input(alerts, stix, "--stix", "the bundle would replace the alerts")
-    options = options_from_cli(gap, min_alerts, internal, org, stix, tlp, identity, force, timezone)
+    options = options_from_cli(
+        gap, min_alerts, internal, org, stix, tlp, identity, force, timezone, min_support, shared
+    )
     show(write_incidents(alerts, out, options), stix)

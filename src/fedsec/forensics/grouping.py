@@ -29,15 +29,20 @@ other alerts of unknown time by the same keys, whatever their times.
 from __future__ import annotations
 
 import bisect
+import ipaddress
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import replace
 
+from fedsec.core.errors import ConfigError
 from fedsec.forensics.alerts import Alert
 from fedsec.forensics.attack import PIVOT_TACTICS
+from fedsec.forensics.hosts import canonical_address
 
 HOUR = 3600.0
 DEFAULT_GAP_S = 8 * HOUR
 DEFAULT_BURST_S = 300.0
+BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 #: Alerts of one family a burst holds within ``burst`` seconds of each of its links.
 BURST_MIN_ALERTS = 3
 #: Alerts a group needs to be raised as an incident (chosen on the demo at seed 0: below it,
@@ -108,12 +113,15 @@ def _by_family(alerts: Sequence[Alert], order: Sequence[int]) -> dict[str, list[
     return members
 
 
-def support(alerts: Sequence[Alert], burst: float = DEFAULT_BURST_S) -> int:
+def support(
+    alerts: Sequence[Alert], burst: float = DEFAULT_BURST_S, shared: frozenset[str] = frozenset()
+) -> int:
     """The most alerts of the group that one family holds on one host (as source or
     destination), in one burst (a run of its timed alerts each at most ``burst`` after the
     previous) or, naming no host, at all: a campaign repeats one kind of activity somewhere,
     while false positives scattered by traffic volume spread over hosts and families."""
     hosts: Counter[Hashable] = Counter()
+    alerts = _unlinked(alerts, shared)
     for alert in alerts:
         for address in {alert.source_ip, alert.destination_ip} - {None}:
             hosts[(address, alert.family)] += 1
@@ -184,11 +192,52 @@ def _place_untimed(
             groups.union(unplaced.setdefault(key, index), index)
 
 
+def linkable(address: str | None, shared: frozenset[str] = frozenset()) -> bool:
+    """Whether ``address`` names one host that alerts may be linked through: not one of the
+    ``shared`` addresses (canonical form: a NAT, proxy, DNS server or gateway the analyst
+    names), nor a multicast, broadcast or unspecified address."""
+    ip = canonical_address(address) if address is not None else None
+    if ip is None:
+        return address is not None
+    return str(ip) not in shared and not (ip.is_multicast or ip.is_unspecified or ip == BROADCAST)
+
+
+def shared_addresses(addresses: Sequence[str]) -> frozenset[str]:
+    """The canonical forms of ``addresses`` (a ConfigError names one that is no address)."""
+    found = set()
+    for address in addresses:
+        ip = canonical_address(address)
+        if ip is None:
+            raise ConfigError(f"--shared-address {address!r} is not an IP address")
+        found.add(str(ip))
+    return frozenset(found)
+
+
+def _unlinked(alerts: Sequence[Alert], shared: frozenset[str]) -> list[Alert]:
+    """``alerts`` with each address no link may go through replaced by a name of its own
+    (so it links nothing, and the alert still names a host)."""
+    view = list(alerts)
+    for index, alert in enumerate(alerts):
+        source, destination = alert.source_ip, alert.destination_ip
+        if not (linkable(source, shared) or source is None):
+            source = f"unlinked {index} source"
+        if not (linkable(destination, shared) or destination is None):
+            destination = f"unlinked {index} destination"
+        if (source, destination) != (alert.source_ip, alert.destination_ip):
+            view[index] = replace(alert, source_ip=source, destination_ip=destination)
+    return view
+
+
 def correlate(
-    alerts: Sequence[Alert], gap: float = DEFAULT_GAP_S, burst: float = DEFAULT_BURST_S
+    alerts: Sequence[Alert],
+    gap: float = DEFAULT_GAP_S,
+    burst: float = DEFAULT_BURST_S,
+    shared: frozenset[str] = frozenset(),
 ) -> list[list[int]]:
     """Alert positions grouped into incidents (each group in time order; groups by their first
-    alert's time), never across organizations."""
+    alert's time), never across organizations, never through an address that is not
+    :func:`linkable`."""
+    alerts = _unlinked(alerts, shared)
     by_org: dict[str, list[int]] = defaultdict(list)
     for index in sorted(range(len(alerts)), key=lambda i: (not alerts[i].timed, alerts[i].time, i)):
         by_org[alerts[index].org].append(index)

@@ -141,22 +141,30 @@ def find_incidents(
     gap: float = DEFAULT_GAP_S,
     min_alerts: int = DEFAULT_MIN_ALERTS,
     min_support: int = DEFAULT_MIN_SUPPORT,
+    shared: frozenset[str] = frozenset(),
 ) -> Findings:
     """Correlate ``alerts`` into incidents ranked by risk; a group is raised as an incident when
     it holds ``min_alerts`` alerts and one family holds ``min_support`` of them (at most
     ``min_alerts``) on one host or in one burst (:func:`support`), else its alerts are kept
-    apart as isolated alerts (listed, not raised). An alert read twice (the same file given
-    twice, overlapping exports) counts once."""
+    apart as isolated alerts (listed, not raised). No link or support goes through a
+    ``shared`` address (:func:`~fedsec.forensics.grouping.linkable`). An alert read twice (the
+    same file given twice, overlapping exports) counts once."""
     alerts, duplicates = distinct_alerts(alerts)
-    groups = [build(alerts, g) for g in correlate(alerts, gap)]
+    groups = [build(alerts, g) for g in correlate(alerts, gap, shared=shared)]
     floor = min(min_support, min_alerts)
-    raised = {id(g) for g in groups if len(g.alerts) >= min_alerts and support(g.alerts) >= floor}
+    raised = {
+        id(g)
+        for g in groups
+        if len(g.alerts) >= min_alerts and support(g.alerts, shared=shared) >= floor
+    }
     incidents = [g for g in groups if id(g) in raised]
     incidents.sort(key=lambda i: (-i.risk, -len(i.alerts), _or_last(i.first_seen), i.id))
     for rank, incident in enumerate(incidents, 1):
         incident.rank = rank
     isolated = [g for g in groups if id(g) not in raised]
     settings = {"gap_s": gap, "min_alerts": min_alerts, "min_support": min_support}
+    if shared:
+        settings["shared_addresses"] = sorted(shared)
     return Findings(incidents, isolated, settings, duplicates)
 
 

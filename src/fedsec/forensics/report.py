@@ -12,7 +12,12 @@ from pathlib import Path
 from fedsec.core import atomic, outputs
 from fedsec.core.errors import ConfigError
 from fedsec.forensics.alerts import read_alerts
-from fedsec.forensics.grouping import DEFAULT_GAP_S, DEFAULT_MIN_ALERTS
+from fedsec.forensics.grouping import (
+    DEFAULT_GAP_S,
+    DEFAULT_MIN_ALERTS,
+    DEFAULT_MIN_SUPPORT,
+    shared_addresses,
+)
 from fedsec.forensics.hosts import DEFAULT_INTERNAL, Networks
 from fedsec.forensics.html import render_html
 from fedsec.forensics.incidents import Findings, find_incidents, findings_json
@@ -27,6 +32,8 @@ HTML_NAME = "incidents.html"
 class IncidentOptions:
     gap_s: float = DEFAULT_GAP_S
     min_alerts: int = DEFAULT_MIN_ALERTS
+    min_support: int = DEFAULT_MIN_SUPPORT
+    shared: Sequence[str] = ()  # addresses that are not one host: they link no alerts
     internal: Sequence[str] = DEFAULT_INTERNAL
     default_org: str | None = None  # for alerts that name no organization
     stix: Path | None = None
@@ -40,6 +47,9 @@ class IncidentOptions:
             raise ConfigError(f"--gap must be positive, got {self.gap_s / 3600:g} h")
         if self.min_alerts < 1:
             raise ConfigError(f"--min-alerts must be at least 1, got {self.min_alerts}")
+        if self.min_support < 1:
+            raise ConfigError(f"--min-support must be at least 1, got {self.min_support}")
+        shared_addresses(self.shared)
         if self.tlp not in TLP_NAMES:
             raise ConfigError(f"--tlp {self.tlp!r}: one of {', '.join(TLP_NAMES)}")
         return Networks(self.internal)
@@ -95,7 +105,13 @@ def write_incidents(
     all."""
     networks = check_targets(out, options)
     alerts = read_alerts(alert_files, options.default_org, options.naive_zone)
-    findings = find_incidents(alerts, gap=options.gap_s, min_alerts=options.min_alerts)
+    findings = find_incidents(
+        alerts,
+        gap=options.gap_s,
+        min_alerts=options.min_alerts,
+        min_support=options.min_support,
+        shared=shared_addresses(options.shared),
+    )
     document = findings_json(findings, networks)
     stix_text = None
     if options.stix is not None and findings.incidents:
