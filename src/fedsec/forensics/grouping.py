@@ -29,6 +29,7 @@ other alerts of unknown time by the same keys, whatever their times.
 from __future__ import annotations
 
 import bisect
+import functools
 import ipaddress
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Sequence
@@ -192,6 +193,7 @@ def _place_untimed(
             groups.union(unplaced.setdefault(key, index), index)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def linkable(address: str | None, shared: frozenset[str] = frozenset()) -> bool:
     """Whether ``address`` names one host that alerts may be linked through: not one of the
     ``shared`` addresses (canonical form: a NAT, proxy, DNS server or gateway the analyst
