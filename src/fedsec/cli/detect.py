@@ -172,9 +172,10 @@ def detect(
     rejects: Annotated[
         Path | None,
         typer.Option(
-            help="--follow or a pipe: set aside the lines the format's reader refuses (and "
-            "flagged rows whose time is not a time) in this file (JSON lines: source, data "
-            "row, problem, line) and score the rest; without it, one such line ends the run."
+            help="Set aside the lines the format's reader refuses (and flagged rows whose "
+            "time is not a time) in this file (JSON lines: source, data row, problem, line) "
+            "and score the rest (text inputs: files, --follow, pipes); without it, one such "
+            "line ends the run."
         ),
     ] = None,
 ) -> None:

@@ -29,6 +29,7 @@ from fedsec.data.readers import FORMATS
 from fedsec.detect.alerts import flow_scorer
 from fedsec.detect.drift import name_columns
 from fedsec.detect.ecs import DATASETS, AlertSource
+from fedsec.detect.file_batches import score_files_setting_aside
 from fedsec.detect.follow import FollowOptions, run_follow, run_until_end
 from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.records import DetectionSummary
@@ -54,7 +55,7 @@ class DetectionRequest:
     stop: threading.Event | None = None  # ... until this is set
     workers: int | None = None  # chunks scored at once (None: threads.scoring_workers)
     progress: Callable[[int, int], None] | None = None  # told (rows, alerts) after each chunk
-    rejects: Path | None = None  # --follow or a pipe: refused lines set aside here
+    rejects: Path | None = None  # refused lines set aside here (else one ends the run)
 
 
 Detector = Callable[[Path, DetectionRequest], DetectionSummary]
@@ -116,9 +117,13 @@ def _scored_files(kind: str) -> Detector:
     def detect(model_dir: Path, r: DetectionRequest) -> DetectionSummary:
         score = SCORERS[kind](model_dir, r)
         mapping = model_columns(r.mapping, score)
-        summary = score_files(
-            score, r.fmt, r.inputs, r.out, mapping, workers=r.workers, progress=r.progress
-        )
+        pace = {"workers": r.workers, "progress": r.progress}
+        if r.rejects is not None:  # a historical scan goes on past a malformed line
+            summary = score_files_setting_aside(
+                score, r.fmt, r.inputs, r.out, r.rejects, mapping, **pace
+            )
+        else:
+            summary = score_files(score, r.fmt, r.inputs, r.out, mapping, **pace)
         return with_input_notes(summary, score, r.fmt, r.mapping)
 
     return detect
@@ -272,9 +277,9 @@ def run_detection(
         progress,
         rejects,
     )
-    if rejects is not None and follow is None and not piped:
+    if rejects is not None and kind not in SCORERS:
         raise InputError(
-            rejects, "sets aside lines of a followed file or a pipe: add --follow, or pipe in"
+            rejects, f"sets aside lines of flow files: a {kind!r} bundle scores whole log sessions"
         )
     if follow is not None or piped:
         summary = batchwise_detection(model_dir, kind, request)
