@@ -259,7 +259,7 @@ def run_detection(
     kind, authenticity, trust = _verified(model_dir, trust, threshold, namespace)
     check_format_for_kind(model_dir, kind, fmt, options)
     piped = any(is_pipe(path) for path in inputs)
-    alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions())
+    alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions(), authenticity)
     request = DetectionRequest(
         inputs,
         fmt,
@@ -305,7 +305,7 @@ def flow_chunk_scorer(
     kind, authenticity, trust = _verified(model_dir, trust, threshold, None)
     if kind not in SCORERS:
         raise BundleError(f"{model_dir}: a {kind!r} bundle scores log sessions, not flow rows")
-    alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions())
+    alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions(), authenticity)
     request = DetectionRequest(
         inputs, fmt, Path(), org, threshold, None, None, trust, mapping, alerts
     )  # ``out`` unused: the caller writes the lines
@@ -379,14 +379,22 @@ def _logs_options(options: SessionOptions) -> list[str]:
     return [flag for flag, given in flags.items() if given]
 
 
-def alert_format(model_dir: Path, kind: str, org: str | None, chosen: AlertOptions) -> AlertFormat:
+def alert_format(
+    model_dir: Path,
+    kind: str,
+    org: str | None,
+    chosen: AlertOptions,
+    authenticity: Authenticity | None = None,
+) -> AlertFormat:
     """The run's alert format; alerts name the bundle by the sha256 of its manifest (which
-    holds the sha256 of its weights or booster, so it pins the whole model). The flat format
-    has a source too: the zone of times written without one (``--timezone``)."""
+    holds the sha256 of its weights or booster, so it pins the whole model) and its signer's
+    fingerprint (``authenticity``). The flat format has a source too: the zone of times
+    written without one (``--timezone``)."""
     sha256 = hashlib.sha256((Path(model_dir) / MANIFEST).read_bytes()).hexdigest()
     source = AlertSource(
         model_sha256=sha256,
         model_kind=kind,
+        model_signer=authenticity.fingerprint if authenticity is not None else None,
         dataset=DATASET_OF_KIND[kind],
         organization=chosen.organization or org,
         observer=chosen.observer,
