@@ -16,6 +16,7 @@ from fedsec.forensics.grouping import DEFAULT_GAP_S, DEFAULT_MIN_ALERTS
 from fedsec.forensics.hosts import DEFAULT_INTERNAL, Networks
 from fedsec.forensics.html import render_html
 from fedsec.forensics.incidents import Findings, find_incidents, findings_json
+from fedsec.forensics.provenance import provenance
 
 WRITER = "fedsec incidents"  # the command named in its folder's marker
 TLP_NAMES = ("clear", "white", "green", "amber", "red")
@@ -94,9 +95,11 @@ def write_incidents(
     when asked and there is an incident to share); every file appears complete or not at
     all."""
     networks = check_targets(out, options)
+    inputs = provenance(alert_files)  # the files as they are read (standard input: named)
     alerts = read_alerts(alert_files, options.default_org, options.naive_zone)
     findings = find_incidents(alerts, gap=options.gap_s, min_alerts=options.min_alerts)
-    document = findings_json(findings, networks)
+    found = findings_json(findings, networks)
+    document = {"settings": found["settings"], "provenance": inputs, **found}
     stix_text = None
     if options.stix is not None and findings.incidents:
         identity = reporting_identity(findings, options)
