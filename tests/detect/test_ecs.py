@@ -150,12 +150,17 @@ def test_classifier_alerts_are_valid_ecs_with_reasons_attack_and_the_model(
     )
     assert len(alerts) > 20
     sha = hashlib.sha256((bundles[kind] / "bundle.json").read_bytes()).hexdigest()
+    signer = json.loads((bundles[kind] / "bundle.sig").read_text())["signer"]
     for alert in alerts:
         assert problems(alert) == []
         custom, family = alert["fedsec"], alert["fedsec"]["family"]
         assert alert["event"]["kind"] == "alert" and alert["rule"]["name"] == family
         assert alert["rule"]["version"] == sha
-        assert custom["model"] == {"sha256": sha, "kind": alert["rule"]["ruleset"]}
+        assert custom["model"] == {
+            "sha256": sha,
+            "kind": alert["rule"]["ruleset"],
+            "signer": signer,
+        }
         assert alert["observer"]["name"] == "sensor-7"
         assert alert["organization"] == {"name": "cloud"}
         contributions = [r["contribution"] for r in custom["reasons"]]

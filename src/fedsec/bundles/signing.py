@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
@@ -147,6 +147,7 @@ class Authenticity:
     signer: str | None
     trusted: bool
     reason: str
+    fingerprint: str | None = None  # the signer's key (SHA256:...) or certificate (AA:BB:...)
 
     def describe(self) -> str:
         if self.signer is None:
@@ -203,6 +204,10 @@ class Trust:
     def check(self, block: dict[str, Any], manifest: dict[str, Any], where: Path) -> Authenticity:
         """Verify ``block`` signs ``manifest``; refuse a forgery, judge the signer's trust."""
         signer = verify_block(block, manifest, where)
+        return replace(self._judged(signer), fingerprint=signer.fingerprint)
+
+    def _judged(self, signer: BlockSigner) -> Authenticity:
+        """Whether the verified ``signer`` is one this trust vouches for, and why."""
         if signer.kind == ED25519:
             source = self.keys.get(signer.fingerprint)
             if source is not None:

@@ -172,9 +172,18 @@ def detect(
     rejects: Annotated[
         Path | None,
         typer.Option(
-            help="--follow or a pipe: set aside the lines the format's reader refuses (and "
-            "flagged rows whose time is not a time) in this file (JSON lines: source, data "
-            "row, problem, line) and score the rest; without it, one such line ends the run."
+            help="Set aside the lines the format's reader refuses (and flagged rows whose "
+            "time is not a time) in this file (JSON lines: source, data row, problem, line) "
+            "and score the rest (text inputs: files, --follow, pipes); without it, one such "
+            "line ends the run."
+        ),
+    ] = None,
+    provenance: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write what this run scanned into this file (JSON): each input's path, bytes "
+            "and sha256, the model's sha256, kind and signer, the fedsec version, the alerts "
+            "file's sha256 (not with --follow)."
         ),
     ] = None,
 ) -> None:
@@ -198,6 +207,7 @@ def detect(
             if target is not None:
                 check_not_an_input([target], rejects, "--rejects", "it holds other output")
         check_not_an_input(inputs, rejects, "--rejects", "it would replace the telemetry")
+    scanned = _scanned(inputs, out, provenance, follow=follow, force=force)
     incident_options = None
     if incidents is not None:
         if piped:
@@ -264,6 +274,10 @@ def detect(
         errors.print(f"[bold yellow]note:[/] {escape(notice)}", highlight=False)
     for shift in summary.shifts:
         errors.print(f"[bold yellow]warning:[/] {escape(shift.describe())}", highlight=False)
+    if provenance is not None and scanned is not None:
+        from fedsec.detect.run_record import write_run_record
+
+        write_run_record(provenance, outputs.resolve(model), scanned, out, summary, rejects)
     if incidents is not None and incident_options is not None:
         from fedsec.cli.incidents import show
         from fedsec.forensics.report import write_incidents
@@ -300,6 +314,24 @@ def _check_outputs(
     resuming = state is not None and state.exists()
     if not is_standard_output(out) and not resuming:
         outputs.check_file(out, force=force)
+
+
+def _scanned(
+    inputs: list[Path], out: Path, provenance: Path | None, *, follow: bool, force: bool
+) -> list[dict] | None:
+    """With ``--provenance``, checked as an output, each input hashed before the scan."""
+    if provenance is None:
+        return None
+    if follow:
+        raise typer.BadParameter(
+            "a file followed as it grows has no one hash: drop --follow or --provenance",
+            param_hint="--provenance",
+        )
+    check_not_an_input([*inputs, out], provenance, "--provenance", "it holds other data")
+    outputs.check_file(provenance, force=force, option="--provenance")
+    from fedsec.detect.run_record import scanned
+
+    return scanned(inputs)
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from fedsec.cli.common import clean_errors, console
+from fedsec.cli.common import clean_errors, console, errors
 from fedsec.cli.options import keys_app
 
 
@@ -87,3 +87,33 @@ def sign_command(
         f"scenario {provenance.get('scenario', '?')}, weights {opened.typed.weights_sha256[:16]}…)",
         highlight=False,
     )
+
+
+@keys_app.command("verify")
+@clean_errors
+def verify_command(
+    bundle: Annotated[Path, typer.Argument(help="A model bundle directory.")],
+    trust: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--trust",
+            help="Also trust this Ed25519 public key (.pub) or federation root CA; repeatable.",
+        ),
+    ] = None,
+) -> None:
+    """Check a bundle without scoring anything: its signature against the keys you trust, its
+    manifest and weights against the hashes signed; print the signer's fingerprint, the
+    model's sha256s and kind. Exit status 0 when a trusted signer vouches for it, else 2."""
+    from fedsec.bundles.keys import user_trust
+    from fedsec.bundles.verify import verify_bundle
+
+    verified = verify_bundle(bundle, user_trust(trust or []))
+    for line in verified.lines():
+        console.print(escape(line), highlight=False)
+    if not verified.authenticity.trusted:
+        errors.print(
+            f"[bold red]not trusted:[/] {escape(str(bundle))}: do not act on its alerts "
+            "until you know who signed it",
+            highlight=False,
+        )
+        raise typer.Exit(2)

@@ -44,6 +44,24 @@ def in_stream(problem: str, rows_before: int) -> str:
     return DATA_ROW.sub(lambda found: f"data row {int(found[1]) + rows_before}", problem)
 
 
+#: A reader's words for a line of the file it read (the staged header, then the batch's lines).
+STAGED_LINE = re.compile(r"\bline (\d+)")
+
+
+def as_rows(problem: str, batch: Batch) -> str:
+    """The reader's words about a staged ``batch`` naming data rows, in the stream's numbering,
+    not the staging file's lines: its line N is the header's, or the batch's line N - header
+    (a garbage line's "line 2 has 2 fields" named the one-line staging file's line, not the
+    stream's data row 1263 it was)."""
+    header = len(batch.header)
+
+    def named(found: re.Match[str]) -> str:
+        line = int(found[1])
+        return f"header line {line}" if line <= header else f"data row {line - header}"
+
+    return in_stream(STAGED_LINE.sub(named, problem), batch.rows_before)
+
+
 class Rejects:
     """Lines the format's reader refused, appended to a JSON-lines file as they come."""
 
@@ -92,9 +110,7 @@ def batch_tables(
         before = rejects.count
         tables = list(_halved(batch, staging, (path, fmt, mapping, check), rejects, before))
     except InputError as error:  # a reader's (renumbered here) or _halved's (renumbered there)
-        problem = (
-            error.problem if rejects is not None else in_stream(error.problem, batch.rows_before)
-        )
+        problem = error.problem if rejects is not None else as_rows(error.problem, batch)
         raise InputError(where, f"data rows {first}-{last}: {problem}") from None
     return tables
 
@@ -115,7 +131,7 @@ def _halved(batch: Batch, staging: Path, how: Reading, rejects: Rejects, before:
             ):
                 yield from _halved(part, staging, how, rejects, before)
             return
-        problem = in_stream(error.problem, batch.rows_before)
+        problem = as_rows(error.problem, batch)
         if rejects.count - before >= REFUSED_PER_BATCH:
             raise InputError(
                 described_input(path),

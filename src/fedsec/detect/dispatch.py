@@ -29,6 +29,7 @@ from fedsec.data.readers import FORMATS
 from fedsec.detect.alerts import flow_scorer
 from fedsec.detect.drift import name_columns
 from fedsec.detect.ecs import DATASETS, AlertSource
+from fedsec.detect.file_batches import score_files_setting_aside
 from fedsec.detect.follow import FollowOptions, run_follow, run_until_end
 from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.records import DetectionSummary
@@ -54,7 +55,7 @@ class DetectionRequest:
     stop: threading.Event | None = None  # ... until this is set
     workers: int | None = None  # chunks scored at once (None: threads.scoring_workers)
     progress: Callable[[int, int], None] | None = None  # told (rows, alerts) after each chunk
-    rejects: Path | None = None  # --follow or a pipe: refused lines set aside here
+    rejects: Path | None = None  # refused lines set aside here (else one ends the run)
 
 
 Detector = Callable[[Path, DetectionRequest], DetectionSummary]
@@ -116,9 +117,13 @@ def _scored_files(kind: str) -> Detector:
     def detect(model_dir: Path, r: DetectionRequest) -> DetectionSummary:
         score = SCORERS[kind](model_dir, r)
         mapping = model_columns(r.mapping, score)
-        summary = score_files(
-            score, r.fmt, r.inputs, r.out, mapping, workers=r.workers, progress=r.progress
-        )
+        pace = {"workers": r.workers, "progress": r.progress}
+        if r.rejects is not None:  # a historical scan goes on past a malformed line
+            summary = score_files_setting_aside(
+                score, r.fmt, r.inputs, r.out, r.rejects, mapping, **pace
+            )
+        else:
+            summary = score_files(score, r.fmt, r.inputs, r.out, mapping, **pace)
         return with_input_notes(summary, score, r.fmt, r.mapping)
 
     return detect
@@ -254,7 +259,7 @@ def run_detection(
     kind, authenticity, trust = _verified(model_dir, trust, threshold, namespace)
     check_format_for_kind(model_dir, kind, fmt, options)
     piped = any(is_pipe(path) for path in inputs)
-    alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions())
+    alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions(), authenticity)
     request = DetectionRequest(
         inputs,
         fmt,
@@ -272,9 +277,9 @@ def run_detection(
         progress,
         rejects,
     )
-    if rejects is not None and follow is None and not piped:
+    if rejects is not None and kind not in SCORERS:
         raise InputError(
-            rejects, "sets aside lines of a followed file or a pipe: add --follow, or pipe in"
+            rejects, f"sets aside lines of flow files: a {kind!r} bundle scores whole log sessions"
         )
     if follow is not None or piped:
         summary = batchwise_detection(model_dir, kind, request)
@@ -300,7 +305,7 @@ def flow_chunk_scorer(
     kind, authenticity, trust = _verified(model_dir, trust, threshold, None)
     if kind not in SCORERS:
         raise BundleError(f"{model_dir}: a {kind!r} bundle scores log sessions, not flow rows")
-    alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions())
+    alerts = alert_format(model_dir, kind, org, alert_options or AlertOptions(), authenticity)
     request = DetectionRequest(
         inputs, fmt, Path(), org, threshold, None, None, trust, mapping, alerts
     )  # ``out`` unused: the caller writes the lines
@@ -374,14 +379,22 @@ def _logs_options(options: SessionOptions) -> list[str]:
     return [flag for flag, given in flags.items() if given]
 
 
-def alert_format(model_dir: Path, kind: str, org: str | None, chosen: AlertOptions) -> AlertFormat:
+def alert_format(
+    model_dir: Path,
+    kind: str,
+    org: str | None,
+    chosen: AlertOptions,
+    authenticity: Authenticity | None = None,
+) -> AlertFormat:
     """The run's alert format; alerts name the bundle by the sha256 of its manifest (which
-    holds the sha256 of its weights or booster, so it pins the whole model). The flat format
-    has a source too: the zone of times written without one (``--timezone``)."""
+    holds the sha256 of its weights or booster, so it pins the whole model) and its signer's
+    fingerprint (``authenticity``). The flat format has a source too: the zone of times
+    written without one (``--timezone``)."""
     sha256 = hashlib.sha256((Path(model_dir) / MANIFEST).read_bytes()).hexdigest()
     source = AlertSource(
         model_sha256=sha256,
         model_kind=kind,
+        model_signer=authenticity.fingerprint if authenticity is not None else None,
         dataset=DATASET_OF_KIND[kind],
         organization=chosen.organization or org,
         observer=chosen.observer,

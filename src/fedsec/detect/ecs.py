@@ -18,6 +18,7 @@ from datetime import UTC, datetime, tzinfo
 from functools import cache, lru_cache
 from importlib import resources
 
+from fedsec import __version__
 from fedsec.core.errors import InputError
 from fedsec.detect import attack
 from fedsec.detect.community import community_id
@@ -74,6 +75,8 @@ FEDSEC_FIELDS: dict[str, str] = {
     "fedsec.score_kind": "keyword",
     "fedsec.model.sha256": "keyword",
     "fedsec.model.kind": "keyword",
+    "fedsec.model.signer": "keyword",
+    "fedsec.version": "keyword",
     "fedsec.reasons": "nested",
     "fedsec.reasons.feature": "keyword",
     "fedsec.reasons.contribution": "float",
@@ -116,6 +119,7 @@ class AlertSource:
 
     model_sha256: str
     model_kind: str
+    model_signer: str | None = None  # the signer's fingerprint (None: an unsigned bundle)
     dataset: str = DATASETS["flows"]
     organization: str | None = None
     observer: str | None = None
@@ -126,6 +130,12 @@ class AlertSource:
     def id_head(self) -> bytes:
         """What every alert's id of the run hashes first (:mod:`fedsec.detect.fingerprints`)."""
         return id_head(self.model_sha256, self.organization)
+
+    @property
+    def model(self) -> dict[str, str]:
+        """``fedsec.model``: the bundle's sha256 and kind, and who signed it."""
+        signer = {} if self.model_signer is None else {"signer": self.model_signer}
+        return {"sha256": self.model_sha256, "kind": self.model_kind, **signer}
 
 
 def event_id(source: AlertSource, path: str, where: object, time: str | None = None) -> str:
@@ -341,7 +351,8 @@ def _fedsec(record: dict, source: AlertSource, family: str, confidence: float) -
         if key in record:
             custom[key] = record[key]
     custom["decision"] = _decision(record)
-    custom["model"] = {"sha256": source.model_sha256, "kind": source.model_kind}
+    custom["model"] = source.model
+    custom["version"] = __version__
     reasons = _reasons(record)
     if reasons is not None:
         custom["reasons"] = reasons

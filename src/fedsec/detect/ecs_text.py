@@ -12,6 +12,7 @@ from json.encoder import encode_basestring_ascii as quote
 import numpy as np
 import pyarrow.compute as pc
 
+from fedsec import __version__
 from fedsec.detect import attack
 from fedsec.detect.alert_arrays import AlertArrays, Codes, coded, escaped
 from fedsec.detect.arrow_text import json_float, present
@@ -173,7 +174,8 @@ def _message(slots: Slots, columns: AlertArrays) -> None:
 def _custom(slots: Slots, columns: AlertArrays) -> None:
     """Each alert's ``fedsec`` fields (the object's inside), in ``_fedsec``'s order."""
     source, threshold = columns.source, columns.threshold
-    model = _encode({"sha256": source.model_sha256, "kind": source.model_kind})
+    model = _encode(source.model)
+    version = _encode(__version__)
     decision = "argmax" if threshold is None else "threshold"
     limit = "" if threshold is None else f', "threshold": {threshold}'
     codes, names = columns.families
@@ -183,7 +185,7 @@ def _custom(slots: Slots, columns: AlertArrays) -> None:
     slots.number(columns.confidences)
     slots.text(f'{limit}, "row": ')
     slots.each(columns.rows)
-    slots.text(f', "decision": "{decision}", "model": {model}')
+    slots.text(f', "decision": "{decision}", "model": {model}, "version": {version}')
     if columns.alerts.explanation is not None:
         slots.text(', "reasons": ')
         reason_slots(slots, columns.alerts.explanation, columns.alerts.rows)

@@ -11,6 +11,7 @@ the new model no longer raises), ``hunt.json`` and ``report.md``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -20,11 +21,13 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from fedsec.bundles.bundle import bundle_kind, load_manifest
+from fedsec import __version__
+from fedsec.bundles.bundle import MANIFEST, bundle_kind, load_manifest
 from fedsec.bundles.fields import LOGS_KIND
 from fedsec.bundles.signing import Authenticity, Trust
 from fedsec.core import atomic, outputs
 from fedsec.core.errors import BundleError
+from fedsec.core.provenance import file_record
 from fedsec.data.mapping import Mapping
 from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.detect.dispatch import flow_chunk_scorer, model_columns, with_input_notes
@@ -158,11 +161,14 @@ class HuntResult:
     truth: list[dict[str, Any]] | None
     dropped: dict[str, int]
     authenticity: dict[str, Authenticity | None]
+    inputs: list[dict[str, Any]] = field(default_factory=list)  # each file's path and sha256
     notices: list[str] = field(default_factory=list)  # what the analyst must know of the input
     warnings: list[str] = field(default_factory=list)  # likely unit mistakes (detect/drift.py)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "fedsec_version": __version__,
+            "inputs": self.inputs,
             "rows": self.rows,
             "notices": self.notices,
             "warnings": self.warnings,
@@ -199,6 +205,7 @@ def retro_hunt(
     both models scored and the new model's alerts so far."""
     for side in (model, baseline):
         refuse_logs(side.bundle)
+    scanned = [file_record(path) for path in inputs]  # as they were when the scan began
     with outputs.output_directory(Path(out), WRITER, force=force) as staging:
         with atomic.stream(staging / FOUND) as found, atomic.stream(staging / DROPPED) as gone:
             sides, streams = (model, baseline), (found, gone)
@@ -215,6 +222,7 @@ def retro_hunt(
             truth=truth_rows(comparison) if labeled(scored) else None,
             dropped=dict(comparison.dropped.most_common()),
             authenticity={k: s.authenticity for k, s in scored.items()},
+            inputs=scanned,
             notices=input_notices(scored),
             warnings=unit_warnings(scored),
         )
@@ -342,8 +350,10 @@ def describe(side: Side, summary: DetectionSummary) -> dict[str, Any]:
     """Which bundle scored, at which operating point, and what it trained on."""
     manifest = load_manifest(side.bundle)
     provenance = manifest.get("provenance", {})
+    authenticity = summary.authenticity
     return {
         "bundle": str(side.bundle),
+        "sha256": hashlib.sha256((side.bundle / MANIFEST).read_bytes()).hexdigest(),
         "kind": bundle_kind(manifest),
         "weights_sha256": manifest.get("weights_sha256"),
         "arm": provenance.get("arm"),
@@ -353,5 +363,6 @@ def describe(side: Side, summary: DetectionSummary) -> dict[str, Any]:
         "threshold": summary.threshold,  # the one applied: the option's, or the org's
         "alerts": summary.alerts,
         "by_family": summary.by_family,
-        "signature": summary.authenticity.describe() if summary.authenticity else None,
+        "signature": authenticity.describe() if authenticity else None,
+        "signer": authenticity.fingerprint if authenticity else None,
     }

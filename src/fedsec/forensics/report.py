@@ -21,6 +21,7 @@ from fedsec.forensics.grouping import (
 from fedsec.forensics.hosts import DEFAULT_INTERNAL, Networks
 from fedsec.forensics.html import render_html
 from fedsec.forensics.incidents import Findings, find_incidents, findings_json
+from fedsec.forensics.provenance import provenance
 
 WRITER = "fedsec incidents"  # the command named in its folder's marker
 TLP_NAMES = ("clear", "white", "green", "amber", "red")
@@ -104,6 +105,7 @@ def write_incidents(
     when asked and there is an incident to share); every file appears complete or not at
     all."""
     networks = check_targets(out, options)
+    inputs = provenance(alert_files)  # the files as they are read (standard input: named)
     alerts = read_alerts(alert_files, options.default_org, options.naive_zone)
     findings = find_incidents(
         alerts,
@@ -112,7 +114,8 @@ def write_incidents(
         min_support=options.min_support,
         shared=shared_addresses(options.shared),
     )
-    document = findings_json(findings, networks)
+    found = findings_json(findings, networks)
+    document = {"settings": found["settings"], "provenance": inputs, **found}
     stix_text = None
     if options.stix is not None and findings.incidents:
         identity = reporting_identity(findings, options)
