@@ -117,7 +117,7 @@ def _model(line: bytes) -> Model | None:
         return None
     try:
         document = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # (nesting too deep for Python's parser)
         return None  # the alerts' reader names what is wrong with it
     return _named(document) if isinstance(document, dict) else None
 
