@@ -147,7 +147,8 @@ def check_target(
 
 
 def check_file(out: Path, *, force: bool = False, option: str = "--out") -> None:
-    """Refuse to overwrite an existing file unless ``force``; never overwrite a folder."""
+    """Refuse to overwrite an existing file unless ``force``; never overwrite a folder. A
+    symlink, even a dangling one, exists (``--force`` replaces the link, not its target)."""
     out = Path(out)
     if out.is_dir():
         raise OutputError(f"{out} is a folder; give a file name as {option}")
@@ -157,7 +158,7 @@ def check_file(out: Path, *, force: bool = False, option: str = "--out") -> None
             f"{option} - and redirect standard output to it, or choose a file name"
         )
     check_writable(out, option)
-    if out.exists() and not force:
+    if os.path.lexists(out) and not force:
         raise OutputError(f"{out} exists; pass --force to overwrite it, or choose another {option}")
 
 
