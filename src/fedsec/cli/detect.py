@@ -24,6 +24,7 @@ from fedsec.cli.common import (
 from fedsec.cli.options import DETECT_FORMATS, parse_timezone
 from fedsec.core import outputs
 from fedsec.core.appending import check_appendable
+from fedsec.core.console_text import shown
 from fedsec.core.standard_streams import described, is_standard_output
 
 if TYPE_CHECKING:
@@ -261,7 +262,7 @@ def detect(
         title=f"{scored}, {alerts} → {described(out)}",
     )
     for family, count in summary.by_family.items():
-        grid.add_row(family, str(count), summary.truth_note.get(family, ""))
+        grid.add_row(shown(family), str(count), shown(summary.truth_note.get(family, "")))
     say.print(grid)
     for notice in summary.notices:
         errors.print(f"[bold yellow]note:[/] {escape(notice)}", highlight=False)

@@ -1,6 +1,7 @@
 """Alerts read back from ``fedsec detect`` output: ECS JSON lines (nested objects), Suricata EVE
 ``alert`` events, or the flat fedsec lines. Every line becomes one typed :class:`Alert`; a line
-that is not an alert is refused with its file and line number."""
+that is not an alert (a family that is not a family name, an address that is not one) is
+refused with its file and line number."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import BinaryIO
 from fedsec.core.errors import InputError
 from fedsec.core.standard_streams import described_input, is_standard_input
 from fedsec.detect.ecs_values import EPOCH_UNITS
+from fedsec.forensics.alert_checks import family_name, ip_address
 from fedsec.forensics.attack import Technique, family_techniques, normal_tactic
 
 #: A line longer than this is not an alert (bounds memory on a hostile file).
@@ -263,6 +265,7 @@ def _typed(doc: dict, where: str, reading: Reading) -> Alert:
     family = _text(fields["family"])
     if family is None:
         raise InputError(where, "alert has no family (fedsec.family or rule.name)")
+    family_name(family, where)
     time, timed = _time(fields, where, reading)
     score = _number(fields["score"], "score", where)
     risk = _number(fields["risk"], "risk_score", where)
@@ -274,8 +277,8 @@ def _typed(doc: dict, where: str, reading: Reading) -> Alert:
         time=time,
         org=_text(fields["org"]) or reading.default_org or NO_ORG,
         family=family,
-        source_ip=_text(fields["source_ip"]),
-        destination_ip=_text(fields["destination_ip"]),
+        source_ip=ip_address(_text(fields["source_ip"]), "source.ip", where),
+        destination_ip=ip_address(_text(fields["destination_ip"]), "destination.ip", where),
         score=score or 0.0,
         risk=risk if risk is not None else round(100 * (score or 0.0), 2),
         event_id=_text(fields["event_id"]) or where,
