@@ -18,7 +18,10 @@ HOSTILE = '<script>alert("x")</script>'
 def test_one_embedded_timeline_per_incident_and_no_external_resource(tmp_path) -> None:
     rows = iter(range(1, 1000))
     lines = kill_chain("office", 0, rows) + kill_chain("grid", 0, rows)
-    lines += [ecs_alert(k, "198.18.7.7", "10.1.0.9", HOSTILE, row=next(rows)) for k in range(12)]
+    lines += [  # an organization is free text (a family must be a name: refused when read)
+        ecs_alert(k, "198.18.7.7", "10.1.0.9", "exploit", org=HOSTILE, row=next(rows))
+        for k in range(12)
+    ]
     write_lines(tmp_path / "a.jsonl", lines)
     findings = find_incidents(read_alerts([tmp_path / "a.jsonl"]))
     page = render_html(findings, findings_json(findings, Networks()))

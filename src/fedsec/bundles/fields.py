@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
+from fedsec.data.family_names import FAMILY_PATTERN
 from fedsec.data.flows import View
 from fedsec.features.preprocess_schema import (
     MAX_NAMES,
@@ -37,6 +38,8 @@ TREE_KIND = "tree-classifier"
 Width = Annotated[int, Field(ge=1, le=MAX_WIDTH)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+#: A class name: printed in summaries, written in alerts and reports (no control characters).
+ClassName = Annotated[str, Field(pattern=FAMILY_PATTERN)]
 
 
 class Header(Strict):
@@ -77,7 +80,7 @@ class FlowClassifierFields(Header):
 
     feature_view: View
     preprocessing: Preprocessing
-    classes: list[Name] = Field(min_length=1, max_length=MAX_CLASSES)
+    classes: list[ClassName] = Field(min_length=1, max_length=MAX_CLASSES)
     decision: Literal["argmax", "fpr"]
     thresholds: dict[Name, Probability] = Field(max_length=MAX_NAMES)
 

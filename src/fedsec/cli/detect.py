@@ -23,6 +23,8 @@ from fedsec.cli.common import (
 )
 from fedsec.cli.options import DETECT_FORMATS, parse_timezone
 from fedsec.core import outputs
+from fedsec.core.appending import check_appendable
+from fedsec.core.console_text import shown
 from fedsec.core.standard_streams import described, is_standard_output
 
 if TYPE_CHECKING:
@@ -175,7 +177,8 @@ def detect(
             help="Set aside the lines the format's reader refuses (and flagged rows whose "
             "time is not a time) in this file (JSON lines: source, data row, problem, line) "
             "and score the rest (text inputs: files, --follow, pipes); without it, one such "
-            "line ends the run."
+            "line ends the run. An existing file is emptied only with --force (appended to "
+            "when --state resumes)."
         ),
     ] = None,
     provenance: Annotated[
@@ -207,6 +210,7 @@ def detect(
             if target is not None:
                 check_not_an_input([target], rejects, "--rejects", "it holds other output")
         check_not_an_input(inputs, rejects, "--rejects", "it would replace the telemetry")
+        _check_rejects(rejects, resuming=state is not None and state.exists(), force=force)
     scanned = _scanned(inputs, out, provenance, follow=follow, force=force)
     incident_options = None
     if incidents is not None:
@@ -268,7 +272,7 @@ def detect(
         title=f"{scored}, {alerts} → {described(out)}",
     )
     for family, count in summary.by_family.items():
-        grid.add_row(family, str(count), summary.truth_note.get(family, ""))
+        grid.add_row(shown(family), str(count), shown(summary.truth_note.get(family, "")))
     say.print(grid)
     for notice in summary.notices:
         errors.print(f"[bold yellow]note:[/] {escape(notice)}", highlight=False)
@@ -312,6 +316,8 @@ def _check_outputs(
         check_not_an_input(inputs, state, "--state", "the position would replace the telemetry")
         check_not_an_input([out], state, "--state", "the position would replace the alerts")
     resuming = state is not None and state.exists()
+    if follow and not is_standard_output(out):
+        check_appendable(out, "--out")  # written in place, never through a symlink
     if not is_standard_output(out) and not resuming:
         outputs.check_file(out, force=force)
 
@@ -332,6 +338,14 @@ def _scanned(
     from fedsec.detect.run_record import scanned
 
     return scanned(inputs)
+
+
+def _check_rejects(rejects: Path, *, resuming: bool, force: bool) -> None:
+    """The rejects file is never a symlink; an existing one is emptied only with ``--force``,
+    and appended to only by a run resuming a kept position (its own, from before the stop)."""
+    check_appendable(rejects, "--rejects")
+    if not resuming:
+        outputs.check_file(rejects, force=force, option="--rejects")
 
 
 @contextlib.contextmanager

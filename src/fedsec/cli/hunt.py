@@ -12,6 +12,7 @@ from rich.table import Table
 from fedsec.cli.common import ScanProgress, check_distinct_inputs, clean_errors, console, errors
 from fedsec.cli.options import DETECT_FORMATS
 from fedsec.core import outputs
+from fedsec.core.console_text import shown
 from fedsec.core.standard_streams import is_standard_input
 
 if TYPE_CHECKING:
@@ -148,7 +149,7 @@ def show(result: HuntResult) -> None:
     )
     for row in result.families:
         grid.add_row(
-            row["family"],
+            shown(row["family"]),
             str(row["alerts"]),
             str(row["missed_by_baseline"]),
             str(row["baseline_other_family"]),
@@ -175,7 +176,7 @@ def truth_table(truth: list[dict]) -> Table:
     )
     for row in truth:
         grid.add_row(
-            row["family"],
+            shown(row["family"]),
             str(row["rows"]),
             str(row["model_flagged"]),
             str(row["baseline_flagged"]),

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from fedsec.cli.common import check_not_an_input, clean_errors, console
 from fedsec.cli.options import parse_timezone
+from fedsec.core.console_text import shown
 from fedsec.forensics.grouping import DEFAULT_GAP_S, DEFAULT_MIN_ALERTS, DEFAULT_MIN_SUPPORT
 from fedsec.forensics.hosts import DEFAULT_INTERNAL
 
@@ -99,12 +100,12 @@ def show(run: IncidentRun, stix: Path | None = None) -> None:
     for record in run.document["incidents"][:20]:
         grid.add_row(
             str(record["rank"]),
-            record["severity"],
+            shown(record["severity"]),
             f"{record['risk_score']:g}",
-            record["organization"],
-            record["first_seen"] or "unknown",
+            shown(record["organization"]),
+            shown(record["first_seen"] or "unknown"),
             str(record["alerts"]),
-            record["title"],
+            shown(record["title"]),
         )
     console.print(grid)
     if len(run.document["incidents"]) > 20:

@@ -6,7 +6,8 @@ writes a folder that does not exist or is empty. It replaces a folder only when 
 (``--force``) and only when that folder carries the marker of the same command and holds
 nothing the marker does not list; replacing then removes exactly the listed files. Anything
 else is refused before any work starts, and whatever appears meanwhile is kept (moved aside,
-never deleted).
+never deleted). The marker is data anyone can edit: an entry that is not a plain relative path
+inside the folder is refused, and files are deleted without following any symlink.
 
 Default run folders are ``runs/<scenario>-seed<N>[-<protection>]``, then ``-2``, ``-3`` ...:
 a name is never reused, and ``runs/latest`` points at the newest run.
@@ -17,8 +18,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from fedsec import __version__
 from fedsec.core import atomic
@@ -47,11 +49,31 @@ def marker_writer(folder: Path) -> str | None:
 
 
 def written_files(folder: Path) -> set[str] | None:
-    """The files a fedsec command wrote in ``folder`` (from its marker), or None."""
+    """The files a fedsec command wrote in ``folder`` (from its marker), or None. A marker
+    naming a file outside the folder (absolute, ``..``) is refused: ``--force`` deletes them."""
     files = _marker(folder).get("files")
     if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
         return None
+    unsafe = sorted(f for f in files if not inside_name(f))
+    if unsafe:
+        raise OutputError(
+            f"{Path(folder) / MARKER} lists files outside {folder} ({unsafe[0]!r}"
+            f"{' ...' if len(unsafe) > 1 else ''}); fedsec writes no such marker: nothing was "
+            "changed, check the folder"
+        )
     return set(files)
+
+
+def inside_name(name: str) -> bool:
+    """Whether ``name`` is a plain relative POSIX path, without ``..``, ``.`` or empty parts."""
+    path = PurePosixPath(name)
+    return (
+        name not in ("", ".")
+        and "\0" not in name
+        and not path.is_absolute()
+        and ".." not in path.parts
+        and path.as_posix() == name
+    )
 
 
 def relative_files(folder: Path) -> set[str]:
@@ -125,7 +147,8 @@ def check_target(
 
 
 def check_file(out: Path, *, force: bool = False, option: str = "--out") -> None:
-    """Refuse to overwrite an existing file unless ``force``; never overwrite a folder."""
+    """Refuse to overwrite an existing file unless ``force``; never overwrite a folder. A
+    symlink, even a dangling one, exists (``--force`` replaces the link, not its target)."""
     out = Path(out)
     if out.is_dir():
         raise OutputError(f"{out} is a folder; give a file name as {option}")
@@ -135,7 +158,7 @@ def check_file(out: Path, *, force: bool = False, option: str = "--out") -> None
             f"{option} - and redirect standard output to it, or choose a file name"
         )
     check_writable(out, option)
-    if out.exists() and not force:
+    if os.path.lexists(out) and not force:
         raise OutputError(f"{out} exists; pass --force to overwrite it, or choose another {option}")
 
 
@@ -143,11 +166,14 @@ def remove_written(old: Path, target: Path) -> Path | None:
     """Delete the files fedsec wrote in ``old`` (the output ``target`` held, moved aside), then
     its empty folders. Anything else is kept: the folder is renamed ``<target>-kept[-N]`` and
     returned."""
-    written = written_files(old) or set()
+    try:
+        written = written_files(old) or set()
+    except OutputError as error:  # the marker changed since check_target: nothing is deleted
+        kept = free_name(target.parent, f"{target.name}-kept")
+        os.replace(old, kept)
+        raise OutputError(f"{error}; the earlier output was kept as {kept}") from None
     for name in sorted(written | {MARKER}):
-        path = old / name
-        if path.is_symlink() or path.is_file():
-            path.unlink()
+        unlink_inside(old, name)
     for root, _dirs, _names in os.walk(old, topdown=False):
         with contextlib.suppress(OSError):
             Path(root).rmdir()  # only empty folders go
@@ -156,6 +182,28 @@ def remove_written(old: Path, target: Path) -> Path | None:
     kept = free_name(target.parent, f"{target.name}-kept")
     os.replace(old, kept)
     return kept
+
+
+def unlink_inside(folder: Path, name: str) -> None:
+    """Delete ``folder/name`` (a file, or a symlink itself, never its target), reached without
+    following any symlink on the way; a folder, or a path through a symlink, stays."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    *parents, leaf = PurePosixPath(name).parts
+    try:
+        handle = os.open(folder, flags)
+    except OSError:
+        return
+    try:
+        for part in parents:
+            inner = os.open(part, flags, dir_fd=handle)
+            os.close(handle)
+            handle = inner
+        if not stat.S_ISDIR(os.lstat(leaf, dir_fd=handle).st_mode):
+            os.unlink(leaf, dir_fd=handle)
+    except OSError:
+        pass  # gone, or reached through a symlink: kept (the folder is then kept whole)
+    finally:
+        os.close(handle)
 
 
 def write_marker(staging: Path, writer: str) -> None:

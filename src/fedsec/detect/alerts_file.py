@@ -3,7 +3,8 @@ opened for appending, so that ``logrotate``'s ``copytruncate`` leaves no hole of
 (a handle writing at its own offset did: 264 KB of them, measured), and opened again on SIGHUP,
 so that after a rotation by renaming the alerts go to the new file, not on into the renamed
 one. With a kept position (``--state``), it is first cut back to the size kept with it. It is
-locked (``flock``) while written: a second run following into it is refused.
+locked (``flock``) while written: a second run following into it is refused. It is never
+opened through a symlink (:mod:`fedsec.core.appending`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from fedsec.core.appending import open_appending
 from fedsec.core.atomic import unwritable
 from fedsec.core.errors import OutputError
 
@@ -31,9 +33,9 @@ class AlertsFile:
         self.path, self.shorter, self.reopen_asked = Path(path), False, False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.file: BinaryIO = open(self.path, "ab")  # noqa: SIM115 (closed by close())
         except OSError as error:
             raise unwritable(self.path, error) from None
+        self.file: BinaryIO = open_appending(self.path, "--out")
         self._lock()
         size = os.fstat(self.file.fileno()).st_size
         self.shorter = keep_bytes is not None and size < keep_bytes
@@ -77,10 +79,7 @@ class AlertsFile:
     def _reopen(self) -> None:
         self.reopen_asked = False
         self.file.close()
-        try:
-            self.file = open(self.path, "ab")  # noqa: SIM115 (closed by close())
-        except OSError as error:
-            raise unwritable(self.path, error) from None
+        self.file = open_appending(self.path, "--out")
         self._lock()
 
 

@@ -6,13 +6,16 @@ is halved until each refused part is a single line, which is set aside there (JS
 source, the data row, the reader's words, the line) while every other line is scored; so is a
 line whose row would be flagged but whose time is not a time (its alert would be refused). A
 service following a file must not stop at one malformed line, nor, with ``--state``, stop at
-it again on every restart. A batch with more than ``REFUSED_PER_BATCH`` refused lines is no
-poison line but a stream that does not fit the format: it still ends the run.
+it again on every restart. The rejects file is never written through a symlink; a run
+resuming a kept position appends to it, any other run empties it first. A batch with more
+than ``REFUSED_PER_BATCH`` refused lines is no poison line but a stream that does not fit the
+format: it still ends the run.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +23,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from fedsec.core.appending import open_appending
 from fedsec.core.atomic import unwritable
 from fedsec.core.errors import InputError
 from fedsec.core.standard_streams import described_input, is_standard_input
@@ -63,11 +67,24 @@ def as_rows(problem: str, batch: Batch) -> str:
 
 
 class Rejects:
-    """Lines the format's reader refused, appended to a JSON-lines file as they come."""
+    """Lines the format's reader refused, appended to a JSON-lines file as they come
+    (``append``: to what it holds, as a resumed run does; else an existing file is emptied
+    now, so that it holds this run's lines alone)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path, self.count = Path(path), 0
+    def __init__(self, path: Path, *, append: bool = False) -> None:
+        self.path, self.count, self.append = Path(path), 0, append
         self._file: BinaryIO | None = None
+        if not append and os.path.lexists(self.path):
+            self._open()
+
+    def _open(self) -> BinaryIO:
+        if self._file is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise unwritable(self.path, error) from None
+            self._file = open_appending(self.path, "--rejects", truncate=not self.append)
+        return self._file
 
     def set_aside(self, source: str, row: int, line: bytes, problem: str) -> None:
         record = {
@@ -76,12 +93,10 @@ class Rejects:
             "problem": problem,
             "line": line.decode("utf-8", "replace").rstrip("\r\n"),
         }
+        handle = self._open()
         try:
-            if self._file is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._file = open(self.path, "ab")  # noqa: SIM115 (closed by close())
-            self._file.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
-            self._file.flush()
+            handle.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+            handle.flush()
         except OSError as error:
             raise unwritable(self.path, error) from None
         self.count += 1

@@ -81,7 +81,9 @@ def follow(
     tail = tail_of(path, fmt, options.batch_bytes)
     if kept is not None:
         tail.resume_at(kept)
-    rejects = Rejects(options.rejects) if options.rejects is not None else None
+    rejects = None
+    if options.rejects is not None:  # a resumed run appends to its own rejects file
+        rejects = Rejects(options.rejects, append=kept is not None)
     with tempfile.TemporaryDirectory(prefix="fedsec-follow-") as scratch:
         staging = Path(scratch) / f"batch{_suffix(path)}"
         try:

@@ -1,6 +1,7 @@
 """Alerts read back from ``fedsec detect`` output: ECS JSON lines (nested objects), Suricata EVE
 ``alert`` events, or the flat fedsec lines. Every line becomes one typed :class:`Alert`; a line
-that is not an alert is refused with its file and line number."""
+that is not an alert (nested too deep, a number too long to read, a family that is not a family
+name, an address that is not one) is refused with its file and line number."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import BinaryIO
 from fedsec.core.errors import InputError
 from fedsec.core.standard_streams import described_input, is_standard_input
 from fedsec.detect.ecs_values import EPOCH_UNITS
+from fedsec.forensics.alert_checks import family_name, ip_address
 from fedsec.forensics.attack import Technique, family_techniques, normal_tactic
 
 #: A line longer than this is not an alert (bounds memory on a hostile file).
@@ -99,7 +101,7 @@ def iso(seconds: float) -> str:
 def _port(value: object) -> int | None:
     try:
         port = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return port if 0 <= port <= 65535 else None
 
@@ -249,7 +251,7 @@ def to_alert(doc: dict, where: str, reading: Reading = Reading()) -> Alert:
     ``reading`` says. A field of the wrong type is an error naming the line."""
     try:
         return _typed(doc, where, reading)
-    except (AttributeError, TypeError) as error:  # an object where text was, or the reverse
+    except (AttributeError, TypeError, OverflowError) as error:  # an object for text, 1e400
         raise InputError(where, f"alert fields of the wrong type: {error}") from None
 
 
@@ -263,6 +265,7 @@ def _typed(doc: dict, where: str, reading: Reading) -> Alert:
     family = _text(fields["family"])
     if family is None:
         raise InputError(where, "alert has no family (fedsec.family or rule.name)")
+    family_name(family, where)
     time, timed = _time(fields, where, reading)
     score = _number(fields["score"], "score", where)
     risk = _number(fields["risk"], "risk_score", where)
@@ -274,8 +277,8 @@ def _typed(doc: dict, where: str, reading: Reading) -> Alert:
         time=time,
         org=_text(fields["org"]) or reading.default_org or NO_ORG,
         family=family,
-        source_ip=_text(fields["source_ip"]),
-        destination_ip=_text(fields["destination_ip"]),
+        source_ip=ip_address(_text(fields["source_ip"]), "source.ip", where),
+        destination_ip=ip_address(_text(fields["destination_ip"]), "destination.ip", where),
         score=score or 0.0,
         risk=risk if risk is not None else round(100 * (score or 0.0), 2),
         event_id=_text(fields["event_id"]) or where,
@@ -312,7 +315,7 @@ def _number(value: object, name: str, where: str) -> float | None:
         return None
     try:
         number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer past 1e308
         number = math.nan
     if isinstance(value, bool) or not math.isfinite(number):
         raise InputError(where, f"alert field {name} is {value!r}, not a number")
@@ -373,10 +376,20 @@ def read_alerts(
         for number, line in _lines_of(Path(path)):
             where = f"{described_input(path)}:{number}"
             try:
-                doc = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError) as error:
-                raise InputError(where, f"not a JSON object: {error}") from error
-            if not isinstance(doc, dict):
-                raise InputError(where, "not a JSON object (one alert per line)")
-            alerts.append(to_alert(doc, where, reading))
+                alerts.append(to_alert(_decoded(line, where), where, reading))
+            except RecursionError:
+                raise InputError(where, "not an alert: nested too deep") from None
     return alerts
+
+
+def _decoded(line: bytes, where: str) -> dict:
+    """The line's JSON object; anything else (an integer of over 4300 digits too) refused."""
+    try:
+        doc = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(where, f"not a JSON object: {error}") from None
+    except ValueError:  # Python reads no integer of over 4300 digits
+        raise InputError(where, "not an alert: a number of over 4300 digits") from None
+    if not isinstance(doc, dict):
+        raise InputError(where, "not a JSON object (one alert per line)")
+    return doc

@@ -1,0 +1,39 @@
+"""Checks of the free-text fields of an alert read back (its family and addresses): they reach
+the console, the incidents report and STIX bundles, so a line whose family is not a family
+name, or whose address is not an IP address, is refused with its file and line, as any other
+malformed alert line is."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from fedsec.core.console_text import printable
+from fedsec.core.errors import InputError
+from fedsec.data.family_names import FAMILY_RULE, is_family_name
+
+#: An IPv6 zone index (``eth0`` of ``fe80::1%eth0``): ipaddress takes any text there.
+ZONE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def family_name(family: str, where: str) -> str:
+    """``family``, refused unless it is a family name (:mod:`fedsec.data.family_names`)."""
+    if not is_family_name(family):
+        raise InputError(
+            where, f"alert family '{printable(family)}' is not a family name ({FAMILY_RULE})"
+        )
+    return family
+
+
+def ip_address(text: str | None, field: str, where: str) -> str | None:
+    """``text`` (None: absent), refused unless it is an IPv4 or IPv6 address."""
+    if text is None:
+        return None
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        address = None
+    zone = getattr(address, "scope_id", None)
+    if address is None or (zone is not None and not ZONE.fullmatch(zone)):
+        raise InputError(where, f"alert field {field} is '{printable(text)}', not an IP address")
+    return text
