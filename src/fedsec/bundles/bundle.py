@@ -38,7 +38,7 @@ from fedsec.bundles.manifest import (
 )
 from fedsec.bundles.signing import HOW_TO_TRUST, Authenticity, Signer, Trust, signature_block
 from fedsec.core import atomic, keyfiles
-from fedsec.core.errors import BundleError
+from fedsec.core.errors import BundleError, parse_problem
 from fedsec.models.family import FamilyScorer
 
 FORMAT = "fedsec-bundle"
@@ -169,6 +169,8 @@ def read_json(path: Path, limit: int) -> Any:
         return json.loads(text, object_pairs_hook=unique, parse_float=finite, parse_constant=finite)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise BundleError(f"{path}: corrupt JSON: {error}") from error
+    except (ValueError, RecursionError) as error:  # (read before the signature is checked)
+        raise BundleError(f"{path}: corrupt JSON: {parse_problem(error)}") from None
 
 
 def authenticate(

@@ -6,7 +6,9 @@ decision rule, per-organization thresholds, provenance) plus the booster's decla
 (features, outputs, boosting rounds) and size, and the booster file's sha256. Opening checks,
 in this order: the signature and its signer, the manifest's fields, the booster file's size
 (the declared one, at most :data:`~fedsec.bundles.tree_manifest.MAX_BOOSTER_BYTES`) and sha256;
-only then does XGBoost parse the bytes, and the booster it read must have the declared shape.
+only then does XGBoost parse the bytes (UBJSON, as declared: not JSON text), every tree must
+be well formed (:mod:`fedsec.models.tree_structure`: XGBoost would crash predicting with a
+malformed one), and the booster it read must have the declared shape.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from fedsec.bundles.fields import TREE_KIND
 from fedsec.bundles.signing import Signer, Trust
 from fedsec.bundles.tree_manifest import BOOSTER, TreeClassifierManifest
 from fedsec.core.errors import BundleError
+from fedsec.models.tree_structure import MalformedBooster, check_ubj
 from fedsec.models.trees import TreeClassifier
 
 
@@ -71,19 +74,9 @@ def load_tree_bundle(
 
 
 def check_booster(model: TreeClassifier, typed: TreeClassifierManifest, path: Path) -> None:
-    """XGBoost reads the (verified) booster; it must be the one the manifest describes."""
-    try:
-        import xgboost
-    except ImportError as error:
-        raise BundleError(
-            f"{path}: a gradient-boosted tree bundle needs XGBoost: pip install 'fedsec[trees]'"
-        ) from error
-    try:
-        booster = model.booster()
-        outputs = json.loads(booster.save_config())["learner"]["learner_model_param"]["num_class"]
-        found = (booster.num_features(), int(outputs), booster.num_boosted_rounds())
-    except (xgboost.core.XGBoostError, KeyError, ValueError) as error:
-        raise BundleError(f"{path}: unreadable XGBoost model: {error}") from error
+    """XGBoost reads the (verified) booster; its trees must be well formed and it must be the
+    one the manifest describes."""
+    found = _booster_shape(model, path)
     declared = typed.booster
     if found != (declared.features, declared.outputs, declared.rounds):
         raise BundleError(
@@ -91,3 +84,27 @@ def check_booster(model: TreeClassifier, typed: TreeClassifierManifest, path: Pa
             f"rounds; bundle.json says {declared.features}, {declared.outputs} and "
             f"{declared.rounds}"
         )
+
+
+def _booster_shape(model: TreeClassifier, path: Path) -> tuple[int, int, int]:
+    """(features, outputs, rounds) of the booster XGBoost read from UBJSON, once every tree
+    passed the checks; any problem is a one-line :class:`BundleError` naming ``path``."""
+    try:
+        import xgboost
+    except ImportError as error:
+        raise BundleError(
+            f"{path}: a gradient-boosted tree bundle needs XGBoost: pip install 'fedsec[trees]'"
+        ) from error
+    try:
+        check_ubj(model.model_)
+    except MalformedBooster as error:
+        raise BundleError(f"{path}: unreadable XGBoost model: {error}") from None
+    try:
+        booster = model.booster()
+        outputs = json.loads(booster.save_config())["learner"]["learner_model_param"]["num_class"]
+        return booster.num_features(), int(outputs), booster.num_boosted_rounds()
+    except MalformedBooster as error:
+        raise BundleError(f"{path}: refused: a malformed booster: {error}") from None
+    except (xgboost.core.XGBoostError, KeyError, ValueError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise BundleError(f"{path}: unreadable XGBoost model: {first}") from None

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from fedsec.core.errors import ConfigError
+from fedsec.core.errors import ConfigError, parse_problem
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -35,7 +35,7 @@ def parse_override(assignment: str) -> tuple[list[str], Any]:
         raise ConfigError(f"--set has an empty key: {assignment!r}")
     try:
         value = tomllib.loads(f"value = {text.strip()}")["value"]
-    except tomllib.TOMLDecodeError:
+    except (ValueError, RecursionError):  # not TOML (or nested, or too long, past reading)
         value = text.strip()
     return path, value
 
@@ -92,6 +92,16 @@ def _read_text(path: Path) -> str:
         raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
 
 
+def parse_toml(text: str, origin: str, what: str = "invalid TOML") -> dict[str, Any]:
+    """``text`` as TOML; a problem is a one-line ConfigError naming ``origin``: a syntax error,
+    but also what ``tomllib`` raises other than TOMLDecodeError on hostile input (an integer
+    of more than 4,300 digits: ValueError; arrays nested thousands deep: RecursionError)."""
+    try:
+        return tomllib.loads(text)
+    except (ValueError, RecursionError) as error:  # TOMLDecodeError among them
+        raise ConfigError(f"{origin}: {what}: {parse_problem(error)}") from None
+
+
 def read_config(
     name_or_path: str, overrides: list[str] | None, *, package: str, kind: str
 ) -> tuple[dict[str, Any], str]:
@@ -110,10 +120,7 @@ def read_config(
         origin = f"built-in {kind} {name_or_path!r}"
     else:
         raise ConfigError(f"unknown {kind} {name_or_path!r}; built-ins: {', '.join(names)}")
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{origin}: invalid TOML: {error}") from error
+    raw = parse_toml(text, origin)
     for assignment in overrides or []:
         apply_override(raw, *parse_override(assignment))
     return raw, origin

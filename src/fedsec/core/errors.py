@@ -46,3 +46,14 @@ class OutputError(ConfigError):
 
 class BundleError(FedsecError, ValueError):
     """A model bundle is missing, corrupt or does not match its input."""
+
+
+def parse_problem(error: ValueError | RecursionError) -> str:
+    """What a JSON or TOML parser's non-syntax failure on hostile text means, in one line:
+    arrays nested thousands deep (RecursionError), or an integer of more digits than Python
+    converts (its ValueError suggests changing an interpreter setting)."""
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    if "integer string conversion" in str(error):
+        return "an integer of more than 4,300 digits"
+    return str(error).splitlines()[0] if str(error) else type(error).__name__

@@ -11,12 +11,12 @@ the ``[data.sources.mapping]`` table of a scenario. See docs/data.md.
 from __future__ import annotations
 
 import difflib
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from fedsec.core.configfile import parse_toml
 from fedsec.core.errors import ConfigError
 from fedsec.data.canonical import BASE_NUMERIC, CONTEXT_COLUMNS
 from fedsec.data.taxonomy import FAMILIES
@@ -187,9 +187,10 @@ def load_mapping(path: Path) -> Mapping:
     if not path.is_file():
         raise ConfigError(f"mapping file {path} not found")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: not a TOML mapping file: {error}") from None
+    raw = parse_toml(text, str(path), "not a TOML mapping file")
     return parse_mapping(raw, str(path))
 
 

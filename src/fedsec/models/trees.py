@@ -16,6 +16,7 @@ import pandas as pd
 from fedsec.data.taxonomy import benign_index
 from fedsec.features.preprocess import Preprocessor
 from fedsec.models.family import FamilyScorer
+from fedsec.models.tree_structure import check_booster_trees, check_ubj
 
 
 def booster_params(classes: int, depth: int, eta: float, max_bin: int, seed: int) -> dict[str, Any]:
@@ -58,12 +59,17 @@ class TreeClassifier(FamilyScorer):
         return self
 
     def booster(self):
-        """The XGBoost booster holding ``model_`` (loaded once, on first use)."""
+        """The XGBoost booster holding ``model_`` (loaded once, on first use, and only once
+        every tree passes :func:`~fedsec.models.tree_structure.check_booster_trees`: a
+        malformed tree is a :class:`~fedsec.models.tree_structure.MalformedBooster`, never a
+        prediction that reads out of bounds)."""
         if self._booster is None:
             import xgboost as xgb
 
+            check_ubj(self.model_)
             booster = xgb.Booster(params={"nthread": 1})
             booster.load_model(bytearray(self.model_))
+            check_booster_trees(booster)
             self._booster = booster
         return self._booster
 

@@ -47,7 +47,7 @@ def _first_line(path: Path) -> str:
 def _zeek_json(line: str) -> tuple[str, str] | None:
     try:
         record = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # (a hostile line nesting thousands of levels)
         return None
     if isinstance(record, dict) and set(record) >= ZEEK_KEYS:
         return "zeek", "a Zeek conn.log (JSON lines)"

@@ -25,6 +25,7 @@ import pyarrow as pa
 from fedsec.core.cores import available_cores
 from fedsec.core.errors import InputError
 from fedsec.data.readers._input import Limits, limits, text_blocks
+from fedsec.data.readers.json_depth import MAX_DEPTH, too_deep
 from fedsec.data.readers.zeek_json_arrow import JsonChunk, Plan, Scan, arrow_chunk, scanned
 
 #: Values a record keeps as they are (booleans are written T/F column by column, in
@@ -149,8 +150,8 @@ def _unseen(lines: list[str], plan: Plan) -> str | None:
     known = set(plan.columns)
     for line in lines:
         try:
-            record = json.loads(line)
-        except ValueError:
+            record = None if too_deep(line) else json.loads(line)
+        except (ValueError, RecursionError):
             continue
         unseen = [key for key in record if key not in known] if isinstance(record, dict) else []
         if unseen:
@@ -186,9 +187,11 @@ def _records(text: str, path: Path, caps: Limits, line: int, before: int) -> lis
 
 
 def _record(line: str, path: Path, number: int) -> dict:
+    if too_deep(line):
+        raise InputError(path, f"line {number} nests deeper than {MAX_DEPTH} levels")
     try:  # (json.loads refuses a byte order mark in its own words)
         record = json.loads(line) if line.startswith("\ufeff") else _DECODER.decode(line)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise InputError(path, f"line {number} is not JSON: {error}") from None
     if not isinstance(record, dict):
         raise InputError(

@@ -4,8 +4,10 @@ them as Python's ``json`` does.
 The scan (:class:`Scan`, block by block) finds every key, first appearance first, and decides
 for the whole log whether its chunks can be read by Arrow: only when Arrow read every block,
 one object per line (a line of ``null`` or of two objects, or a byte order mark, is not), each
-field always of one kind (numbers, text, booleans, sets of text), and no ``NaN`` or
-``Infinity``, which Arrow reads and ``json`` refuses. Else
+field always of one kind (numbers, text, booleans, sets of text), no ``NaN`` or
+``Infinity``, which Arrow reads and ``json`` refuses, and no line nesting deeper than
+:data:`~fedsec.data.readers.json_depth.MAX_DEPTH` levels (Arrow's parser would overflow the
+stack on it; ``json`` refuses it by line number). Else
 every record of the log is read by ``json`` (:mod:`fedsec.data.readers.zeek_json`); one
 decision per log, so a chunk and a whole read are read the same way.
 
@@ -27,6 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from fedsec.core.ordered import ordered_map
+from fedsec.data.readers.json_depth import MAX_DEPTH, deep_lines, too_deep
 
 #: What each kind of field is read as by Arrow.
 TYPES: dict[str, pa.DataType] = {
@@ -58,12 +61,15 @@ class BlockScan:
 
 def scan_block(block: str) -> BlockScan:
     """One block's scan (no state: blocks may be scanned at once, in threads). Arrow is given
-    only lines that begin an object: pyarrow 26's JSON reader crashes the process on a text
-    whose first value is ``null``."""
+    only lines that begin an object (pyarrow 26's JSON reader crashes the process on a text
+    whose first value is ``null``) and that nest at most ``MAX_DEPTH`` levels (deeper, it
+    overflows the stack)."""
     objects = _object_lines(block)
     if objects is None:
         return BlockScan(_line_keys(block), None)
     data = block.encode("utf-8")
+    if deep_lines(data):  # Arrow's parser would overflow the stack: json refuses these lines
+        return BlockScan(_line_keys(block), None)
     try:
         table = pajson.read_json(pa.py_buffer(data), read_options=_options(len(data)))
     except (pa.ArrowException, ValueError):
@@ -131,6 +137,9 @@ def arrow_chunk(lines: list[str], plan: Plan, before: int, numeric: Collection[s
     Arrow with the plan's types; in the frame, other whole numbers than ``numeric`` ones are
     Python ints (as ``json`` reads them). Raises ``pa.ArrowException`` where Arrow cannot."""
     data = "\n".join(lines).encode("utf-8")
+    deep = deep_lines(data)
+    if deep:  # (a log that changed since its scan)
+        raise pa.ArrowInvalid(f"record {before + deep[0] + 1} nests deeper than {MAX_DEPTH} levels")
     table = pajson.read_json(
         pa.py_buffer(data),
         read_options=_options(len(data)),
@@ -212,8 +221,8 @@ def _line_keys(block: str) -> list[str]:
     names: dict[str, None] = {}
     for line in block.split("\n"):
         try:
-            record = json.loads(line) if line.strip() else None
-        except ValueError:
+            record = json.loads(line) if line.strip() and not too_deep(line) else None
+        except (ValueError, RecursionError):
             continue
         if isinstance(record, dict):
             names.update(dict.fromkeys(record))

@@ -39,7 +39,6 @@ reveal_histograms = true            # take part, its gradient histograms in clea
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -48,6 +47,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fedsec.core import atomic
+from fedsec.core.configfile import parse_toml
 from fedsec.core.errors import ConfigError
 from fedsec.data.mapping import Mapping
 from fedsec.engines.nvflare.deployable import require_deployable
@@ -227,9 +227,10 @@ def load_site_config(path: Path) -> SiteConfig:
             f"local/{SITE_CONFIG}; see docs/deployment.md)"
         )
     try:
-        raw = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        text = path.read_text()
+    except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from error
+    raw = parse_toml(text, str(path))
     try:
         return SiteConfig.model_validate(raw)
     except ValidationError as error:

@@ -17,7 +17,9 @@ Every site first checks the task (``check``) and only then do all boost: a colle
 that refused half-way would leave the others waiting.
 
 At evaluation it accepts only the booster it ended the boosting with (by sha256): the
-coordinator cannot have it calibrate or vouch for another model.
+coordinator cannot have it calibrate or vouch for another model. That booster's trees are
+checked (:mod:`fedsec.models.tree_structure`) before the site predicts with it: the
+coordinator steers the boosting, and XGBoost trusts the trees it loads.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ def boost(site: Organization, data: dict[str, Any]) -> dict[str, Any]:
         booster = boost_at_site(rows, params, request.rounds, link, tls)
     except FederationError as error:
         raise PlanRefused(f"boosting failed at site {site.name}: {error}") from None
+    checked_model(setup, booster, f"boosting at site {site.name}")
     site.boosted = hashlib.sha256(booster).hexdigest()
     site.last_round = request.rounds  # the rounds it boosted: its gate judges the round after
     return BoostReply(booster).to_wire()
@@ -139,7 +142,7 @@ def evaluate(site: Organization, request: EvaluateTask) -> dict[str, Any]:
             f"evaluation refused: not the booster site {site.name} ended the boosting with"
         )
     org = site.data(setup.view)
-    model = tree_model(setup, booster)
+    model = checked_model(setup, booster, f"evaluation at site {site.name}")
     scored = held_out_scores(model, org, setup.view, request.target_fpr)
     verdict = None
     if site.config.gate.enabled:
@@ -154,6 +157,18 @@ def tree_model(setup: TreeSetup, booster: bytes) -> TreeClassifier:
     """The job's tree classifier holding ``booster``, deciding at a calibrated threshold."""
     pre = setup.preprocessing.build()
     return TreeClassifier(pre, list(setup.classes), setup.view, "fpr").set_model(booster)
+
+
+def checked_model(setup: TreeSetup, booster: bytes, what: str) -> TreeClassifier:
+    """:func:`tree_model`, once XGBoost has read the booster and every tree passed the checks
+    (the coordinator steers the boosting: a malformed tree would crash the prediction)."""
+    model = tree_model(setup, booster)
+    try:
+        model.booster()
+    except ValueError as error:  # MalformedBooster, or XGBoost's own refusal
+        problem = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise PlanRefused(f"{what} refused: a malformed booster: {problem}") from None
+    return model
 
 
 def _tree_setup(setup: Any, what: str) -> TreeSetup:
