@@ -2,9 +2,8 @@
 detector, which scores the input.
 
 A kind's scorer is imported when a bundle of that kind is scored: classifier, tree and anomaly
-bundles score without torch (:mod:`fedsec.models.mlp_arrays`), so ``fedsec detect`` with one
-starts without the second of CPU importing torch costs; the log kind imports it with its
-network."""
+bundles score without torch (:mod:`fedsec.models.mlp_arrays`, saving the CPU second importing
+it costs); the log kind imports it with its network."""
 
 from __future__ import annotations
 
@@ -386,10 +385,9 @@ def alert_format(
     chosen: AlertOptions,
     authenticity: Authenticity | None = None,
 ) -> AlertFormat:
-    """The run's alert format; alerts name the bundle by the sha256 of its manifest (which
-    holds the sha256 of its weights or booster, so it pins the whole model) and its signer's
-    fingerprint (``authenticity``). The flat format has a source too: the zone of times
-    written without one (``--timezone``)."""
+    """The run's alert format; alerts name the bundle by its manifest's sha256 (which pins the
+    weights or booster) and its signer's fingerprint (``authenticity``); the flat format's
+    source is the zone of times written without one (``--timezone``)."""
     sha256 = hashlib.sha256((Path(model_dir) / MANIFEST).read_bytes()).hexdigest()
     source = AlertSource(
         model_sha256=sha256,

@@ -4,9 +4,8 @@ Splunk's ECS add-ons) indexes as they are.
 A detector's record (the flat ``fedsec`` alert: context columns, family, score, reasons) becomes
 one ECS document: ``@timestamp``, ``event.*`` (a stable ``event.id``), ``source``/``destination``
 /``network``, ``threat.*`` (ATT&CK), ``rule.*`` (the model), ``observer``/``organization``,
-``log.file.path``, and fedsec's own fields under ``fedsec.*`` (typed in :data:`FEDSEC_FIELDS`).
-The ECS fields used are pinned, with their types, in ``ecs_fields.json`` (a subset of the ECS
-release named there)."""
+``log.file.path``, and fedsec's own fields under ``fedsec.*`` (typed in :data:`FEDSEC_FIELDS`),
+the ECS fields used pinned with their types in ``ecs_fields.json`` (of the release named)."""
 
 from __future__ import annotations
 
