@@ -13,16 +13,14 @@ pytest.importorskip("xgboost", reason="the trees extra is not installed")
 from fedsec.bundles.tree_bundle import load_tree_bundle, save_tree_bundle
 from fedsec.bundles.tree_manifest import BOOSTER
 from fedsec.core.errors import BundleError
-from fedsec.experiments.driver import run_experiment
-from fedsec.scenarios.config import load_scenario
-from tests.bundles.test_tree_bundle import SMALL, rewrite_booster
-from tests.models.crafted_trees import EDITS, crafted, model_json
+from tests.bundles.test_tree_bundle import rewrite_booster
+from tests.models.crafted_trees import EDITS, crafted, model_json, small_trees
 
 
 @pytest.fixture(scope="module")
 def booster(data_dir) -> tuple:
     """(the trained model, its booster's UBJSON bytes)."""
-    _, model = run_experiment(load_scenario("nslkdd-5org-disjoint", SMALL), data_dir).product()
+    model = small_trees(data_dir)
     return model, model.model_
 
 

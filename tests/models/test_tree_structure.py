@@ -6,26 +6,14 @@ import pytest
 
 pytest.importorskip("xgboost", reason="the trees extra is not installed")
 
-from fedsec.experiments.driver import run_experiment
 from fedsec.models.tree_structure import MalformedBooster, check_ubj, tree_problem
 from fedsec.models.trees import TreeClassifier
-from fedsec.scenarios.config import load_scenario
-from tests.models.crafted_trees import EDITS, as_ubj, crafted, first_tree, model_json
-
-SMALL = [
-    'model.kind="xgboost"',
-    "data.max_rows=3000",
-    "rounds=4",
-    "evaluation.curve_points=1",
-    'evaluation.arms=["centralized"]',
-    'evaluation.decision="fpr"',
-]
+from tests.models.crafted_trees import EDITS, as_ubj, crafted, first_tree, model_json, small_trees
 
 
 @pytest.fixture(scope="module")
 def trained(data_dir) -> TreeClassifier:
-    _, model = run_experiment(load_scenario("nslkdd-5org-disjoint", SMALL), data_dir).product()
-    return model
+    return small_trees(data_dir)
 
 
 def _copy(model: TreeClassifier, booster: bytes) -> TreeClassifier:

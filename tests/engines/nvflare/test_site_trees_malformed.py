@@ -10,15 +10,12 @@ pytest.importorskip("xgboost", reason="the trees extra is not installed")
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.setups import TreeSetup
 from fedsec.engines.nvflare.site_trees import checked_model
-from fedsec.experiments.driver import run_experiment
-from fedsec.scenarios.config import load_scenario
-from tests.bundles.test_tree_bundle import SMALL
-from tests.models.crafted_trees import EDITS, crafted
+from tests.models.crafted_trees import EDITS, crafted, small_trees
 
 
 @pytest.fixture(scope="module")
 def trained(data_dir):
-    _, model = run_experiment(load_scenario("nslkdd-5org-disjoint", SMALL), data_dir).product()
+    model = small_trees(data_dir)
     setup = TreeSetup.model_validate(
         {
             "task": "trees",
