@@ -56,6 +56,27 @@ def _detached_cycle(tree: Tree) -> None:
     parents[a], parents[b] = b, a
 
 
+def _chain(depth: int) -> Callable[[Tree], None]:
+    """Tree 0 replaced by a well-formed chain ``depth`` splits deep (each split a leaf and the
+    next split): every link valid, but tens of thousands of levels overflow XGBoost."""
+
+    def edit(tree: Tree) -> None:
+        nodes = 2 * depth + 1
+        left, right, parents = [-1] * nodes, [-1] * nodes, [2**31 - 1] * nodes
+        for level in range(depth):
+            split, leaf = 2 * level, 2 * level + 1
+            left[split], right[split] = leaf, leaf + 1
+            parents[leaf] = parents[leaf + 1] = split
+        tree.update(left_children=left, right_children=right, parents=parents)
+        for name, value in [("split_indices", 0), ("split_conditions", 0.5), ("split_type", 0),
+                            ("default_left", 0), ("base_weights", 0.1), ("loss_changes", 1.0),
+                            ("sum_hessian", 100.0)]:  # fmt: skip
+            tree[name] = [value] * nodes
+        tree["tree_param"]["num_nodes"] = str(nodes)
+
+    return edit
+
+
 #: (name, edit of tree 0, what the refusal says)
 EDITS: list[tuple[str, Callable[[Tree], None], str]] = [
     ("feature_out_of_range", _set("split_indices", 0, 10**6), "a split on feature 1000000"),
@@ -69,6 +90,7 @@ EDITS: list[tuple[str, Callable[[Tree], None], str]] = [
     ),
     ("two_parents", _set("left_children", 1, 2), "a node with several parents"),
     ("detached_cycle", _detached_cycle, "a cycle of nodes the root never reaches"),
+    ("deep_chain", _chain(50_000), "17 levels deep"),
 ]
 
 

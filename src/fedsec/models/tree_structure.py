@@ -29,6 +29,12 @@ NODE_ARRAYS = (
 )
 
 
+#: The deepest tree a model may hold: the deepest fedsec trains (``model.max_depth`` ≤ 16). A
+#: valid chain of tens of thousands of splits makes XGBoost's feature contributions (the alerts'
+#: reasons) overflow its buffers: a segfault.
+MAX_TREE_DEPTH = 16
+
+
 class MalformedBooster(ValueError):
     """A booster whose model XGBoost would mispredict with (or crash on)."""
 
@@ -112,17 +118,24 @@ def _links_problem(left: np.ndarray, right: np.ndarray, parents: np.ndarray) -> 
     owner = np.concatenate([np.arange(nodes), np.arange(nodes)])[links != -1]
     if np.any(parents[children] != owner):
         return "parents disagree with the children arrays"
-    return None if _reached(left, right) == nodes else "a cycle of nodes the root never reaches"
+    seen, depth = _reached(left, right)
+    if seen != nodes:
+        return "a cycle of nodes the root never reaches"
+    return None if depth <= MAX_TREE_DEPTH else f"{depth} levels deep (at most {MAX_TREE_DEPTH})"
 
 
-def _reached(left: np.ndarray, right: np.ndarray) -> int:
-    """How many nodes a walk down from the root visits (each once: one parent each)."""
-    frontier, seen = np.array([0]), 1
+def _reached(left: np.ndarray, right: np.ndarray) -> tuple[int, int]:
+    """How many nodes a walk down from the root visits (each once: one parent each), and how
+    many levels of splits it went down (stopping past :data:`MAX_TREE_DEPTH`)."""
+    frontier, seen, depth = np.array([0]), 1, 0
     while frontier.size and seen <= len(left):
         inner = frontier[left[frontier] != -1]
         frontier = np.concatenate([left[inner], right[inner]])
         seen += frontier.size
-    return seen
+        depth += bool(frontier.size)
+        if depth > MAX_TREE_DEPTH:
+            return len(left), depth  # (reachability then unchecked: refused for its depth)
+    return seen, depth
 
 
 def _splits_problem(indices: np.ndarray, left: np.ndarray, features: int) -> str | None:

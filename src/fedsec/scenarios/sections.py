@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fedsec.data.mapping import Mapping
+from fedsec.models.tree_structure import MAX_TREE_DEPTH
 
 
 class Strict(BaseModel):
@@ -83,7 +84,9 @@ class ModelConfig(Strict):
     max_class_weight: float = Field(default=20.0, ge=1)
     logit_tau: float = Field(default=1.0, gt=0, le=4, description="logit adjustment strength")
     hash_buckets: int = Field(default=16, ge=2, le=4096)
-    max_depth: int = Field(default=6, ge=1, le=16, description="xgboost: depth of each tree")
+    max_depth: int = Field(
+        default=6, ge=1, le=MAX_TREE_DEPTH, description="xgboost: depth of each tree"
+    )
     eta: float = Field(default=0.3, gt=0, le=1, description="xgboost: learning rate")
     max_bin: int = Field(default=4096, ge=2, le=4096, description="xgboost: histogram bins")
 

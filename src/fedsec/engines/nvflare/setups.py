@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 from fedsec.engines.nvflare.plan import Message, PlanRefused, parse
 from fedsec.features.preprocess_schema import Preprocessing
 from fedsec.features.vocabulary import RESERVED
+from fedsec.models.tree_structure import MAX_TREE_DEPTH
 
 
 class Architecture(Message):
@@ -158,7 +159,7 @@ class BoosterSettings(Message):
     """XGBoost's training settings of a tree job (histogram trees, one probability per
     family); ``base_score``: every family's starting margin, from the sites' row counts."""
 
-    max_depth: int = Field(ge=1, le=16)
+    max_depth: int = Field(ge=1, le=MAX_TREE_DEPTH)
     eta: float = Field(gt=0, le=1)
     max_bin: int = Field(ge=2, le=4096)
     seed: int = Field(ge=0, lt=2**63)
