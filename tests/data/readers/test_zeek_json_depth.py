@@ -62,3 +62,22 @@ def test_without_a_rejects_file_the_deep_line_ends_the_batch_by_name(records, tm
         batch_tables(
             Batch([], lines, 1000), tmp_path / "b.json", tmp_path / "conn.json", "zeek", None
         )
+
+
+def _split_deep(levels_per_line: int, lines: int) -> str:
+    """One value nested ``levels_per_line`` × ``lines`` deep, spread over ``2 × lines`` lines
+    that each nest less than the limit: Arrow reads through newlines as white space."""
+    opening = ['{"a":' + "[" * levels_per_line] * lines
+    closing = [
+        "{}" + "]" * levels_per_line + "}" + ("," if i < lines - 1 else "") for i in range(lines)
+    ]
+    return "\n".join(opening + closing)
+
+
+def test_a_value_nested_deep_over_many_lines_is_refused_by_line(records, tmp_path):  # noqa: F811
+    """2,000 lines each opening 60 brackets (120,000 levels for Arrow) crashed the reader."""
+    path = _log(tmp_path / "conn.json", records, _split_deep(60, 2_000))
+    with pytest.raises(InputError, match=f"line {BAD_LINE} is not JSON"):
+        read_flows("zeek", [path])
+    with pytest.raises(InputError, match=f"line {BAD_LINE} is not JSON"):
+        list(read_chunks("zeek", [path]))

@@ -136,6 +136,8 @@ def arrow_chunk(lines: list[str], plan: Plan, before: int, numeric: Collection[s
     """The records of ``lines`` (one per line; ``before``: records ahead of them) read by
     Arrow with the plan's types; in the frame, other whole numbers than ``numeric`` ones are
     Python ints (as ``json`` reads them). Raises ``pa.ArrowException`` where Arrow cannot."""
+    if not all(_one_object(line) for line in lines):  # (a log that changed since its scan)
+        raise pa.ArrowInvalid("a line does not begin and end as one JSON object")
     data = "\n".join(lines).encode("utf-8")
     deep = deep_lines(data)
     if deep:  # (a log that changed since its scan)
@@ -209,10 +211,20 @@ def _not_finite(table: pa.Table) -> bool:
 
 
 def _object_lines(block: str) -> int | None:
-    """How many lines hold something (None: one does not begin an object; Arrow would read a
-    ``null`` line as a record, or crash on it)."""
+    """How many lines hold something (None: one does not begin and end as an object; Arrow
+    would read a ``null`` line as a record, or crash on it)."""
     lines = [line for line in block.split("\n") if line.strip()]
-    return len(lines) if all(line.lstrip().startswith("{") for line in lines) else None
+    return len(lines) if all(_one_object(line) for line in lines) else None
+
+
+def _one_object(line: str) -> bool:
+    """Whether ``line`` begins with ``{`` and ends with ``}``. Arrow reads a block as one stream
+    of values, newlines mere white space: lines that each open 60 brackets would nest one value
+    100,000 deep (a stack overflow, under the per-line :data:`MAX_DEPTH`). A line that leaves a
+    bracket open and ends with ``}`` is followed by one that begins with ``{``, where JSON
+    wants a comma: Arrow refuses it there, no deeper than the line."""
+    stripped = line.strip()
+    return stripped.startswith("{") and stripped.endswith("}")
 
 
 def _line_keys(block: str) -> list[str]:
