@@ -139,3 +139,16 @@ def test_a_dangling_symlink_is_an_existing_alerts_file(
     assert result.returncode == 2
     assert "d.jsonl exists; pass --force to overwrite it" in _said(result)
     assert (tmp_path / "d.jsonl").is_symlink()
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_hard_linked_rejects_or_alerts_file_is_never_written(tmp_path, planted, force):
+    """A hard link is the same file under another name: emptying or appending to it would
+    change the file it shares (as root, the kernel's protected_hardlinks does not stop it)."""
+    for name in ("rejects.jsonl", "alerts.jsonl"):
+        os.link(planted, tmp_path / name)
+    with pytest.raises(OutputError, match="has other hard links"):
+        Rejects(tmp_path / "rejects.jsonl", append=not force).set_aside("f.csv", 3, b"a\n", "x")
+    with pytest.raises(OutputError, match="has other hard links"):
+        AlertsFile(tmp_path / "alerts.jsonl")
+    assert planted.read_text() == "precious\n"

@@ -1,7 +1,7 @@
 """Files written at their end (``--follow``'s alerts file, ``--rejects``), opened without
 following a symlink: a link planted at the path would send the lines, or a ``--force``
 truncation, to whatever file it names. Such a path is refused, as is anything but a regular
-file (a pipe, a device)."""
+file (a pipe, a device) and a file with other hard links (the same file under another name)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,15 @@ def check_appendable(path: Path, option: str) -> None:
         raise OutputError(
             f"{path} is not a regular file; nothing was changed: choose another {option}"
         )
+    if os.path.lexists(path) and path.stat().st_nlink > 1:
+        raise _linked(path, option)
+
+
+def _linked(path: Path, option: str) -> OutputError:
+    return OutputError(
+        f"{path} has other hard links (the same file under other names); fedsec does not write "
+        f"to it: nothing was changed, choose another {option}"
+    )
 
 
 def open_appending(path: Path, option: str, *, truncate: bool = False) -> BinaryIO:
@@ -42,8 +51,11 @@ def open_appending(path: Path, option: str, *, truncate: bool = False) -> Binary
             check_appendable(path, option)
         raise unwritable(path, error) from None
     try:
-        if not stat.S_ISREG(os.fstat(handle).st_mode):
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode):
             raise OutputError(f"{path} is not a regular file; choose another {option}")
+        if status.st_nlink > 1:
+            raise _linked(path, option)
         fcntl.fcntl(handle, fcntl.F_SETFL, fcntl.fcntl(handle, fcntl.F_GETFL) & ~os.O_NONBLOCK)
         if truncate:
             os.ftruncate(handle, 0)
