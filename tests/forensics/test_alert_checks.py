@@ -57,12 +57,18 @@ def test_incidents_with_stix_refuses_a_forged_family_and_writes_nothing(tmp_path
     assert not out.exists() and not stix.exists()
 
 
-def test_the_incidents_table_shows_an_organization_s_control_characters_escaped(tmp_path):
-    """Organizations are free text (no boundary check): the table escapes what it prints."""
-    alerts = kill_chain("office\x1b[2J\x1b]0;pwned\x07[bold]x", 0, iter(range(1, 1000)))
+@pytest.mark.parametrize(
+    "name", ["office\x1b[2J\x1b]0;pwned\x07[bold]x", "org\u202eDER", "of\u200bfice"]
+)
+def test_an_organization_with_control_or_formatting_characters_is_refused(tmp_path, name):
+    """Escapes, a bidirectional override, a zero-width space: the organization reaches the
+    console, the HTML report and the STIX identity, so such a line is refused by line."""
+    alerts = kill_chain(name, 0, iter(range(1, 1000)))
     path = tmp_path / "alerts.jsonl"
     write_lines(path, alerts)
-    result = runner.invoke(app, ["incidents", str(path), "--out", str(tmp_path / "inc")])
-    assert result.exit_code == 0, result.output
-    assert "\x1b" not in result.output and "\x07" not in result.output
-    assert "\\x1b" in result.output  # escaped as Python writes it
+    out = tmp_path / "inc"
+    result = runner.invoke(app, ["incidents", str(path), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "holds control or formatting characters" in result.output
+    assert "\x1b" not in result.output and "\u202e" not in result.output
+    assert not out.exists()

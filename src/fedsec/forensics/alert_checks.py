@@ -1,12 +1,14 @@
-"""Checks of the free-text fields of an alert read back (its family and addresses): they reach
-the console, the incidents report and STIX bundles, so a line whose family is not a family
-name, or whose address is not an IP address, is refused with its file and line, as any other
-malformed alert line is."""
+"""Checks of the free-text fields of an alert read back (its family, organization and
+addresses): they reach the console, the incidents report and STIX bundles, so a line whose
+family is not a family name, whose organization holds control or invisible formatting
+characters (terminal escapes, bidirectional overrides), or whose address is not an IP
+address, is refused with its file and line, as any other malformed alert line is."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 
 from fedsec.core.console_text import printable
 from fedsec.core.errors import InputError
@@ -23,6 +25,17 @@ def family_name(family: str, where: str) -> str:
             where, f"alert family '{printable(family)}' is not a family name ({FAMILY_RULE})"
         )
     return family
+
+
+def organization(name: str | None, where: str) -> str | None:
+    """``name`` (None: absent), refused when it holds a control or formatting character (Unicode
+    categories Cc and Cf: escapes, bidirectional overrides, zero-width characters)."""
+    if name is not None and any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
+        raise InputError(
+            where,
+            f"alert organization '{printable(name)}' holds control or formatting characters",
+        )
+    return name
 
 
 def ip_address(text: str | None, field: str, where: str) -> str | None:

@@ -20,7 +20,7 @@ from typing import BinaryIO
 from fedsec.core.errors import InputError
 from fedsec.core.standard_streams import described_input, is_standard_input
 from fedsec.detect.ecs_values import EPOCH_UNITS
-from fedsec.forensics.alert_checks import family_name, ip_address
+from fedsec.forensics.alert_checks import family_name, ip_address, organization
 from fedsec.forensics.attack import Technique, family_techniques, normal_tactic
 
 #: A line longer than this is not an alert (bounds memory on a hostile file).
@@ -275,7 +275,7 @@ def _typed(doc: dict, where: str, reading: Reading) -> Alert:
         techniques, tactics = family_techniques(family)
     return Alert(
         time=time,
-        org=_text(fields["org"]) or reading.default_org or NO_ORG,
+        org=organization(_text(fields["org"]), where) or reading.default_org or NO_ORG,
         family=family,
         source_ip=ip_address(_text(fields["source_ip"]), "source.ip", where),
         destination_ip=ip_address(_text(fields["destination_ip"]), "destination.ip", where),
