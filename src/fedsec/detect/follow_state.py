@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fedsec.core import atomic
-from fedsec.core.errors import InputError
+from fedsec.core.errors import InputError, parse_problem
 
 FORMAT = "fedsec-follow-state"
 VERSION = 1
@@ -66,6 +66,8 @@ def load(state: Path) -> Position | None:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise InputError(state, f"is not a follow state (corrupt JSON: {error})") from None
+    except (ValueError, RecursionError) as error:  # a state file edited to hostile JSON
+        raise InputError(state, f"is not a follow state ({parse_problem(error)})") from None
     return _position(state, document)
 
 
