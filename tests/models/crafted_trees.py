@@ -40,7 +40,7 @@ def first_tree(model: dict[str, Any]) -> Tree:
     return model["learner"]["gradient_booster"]["model"]["trees"][0]
 
 
-def _set(name: str, index: int, value: int) -> Callable[[Tree], None]:
+def _set(name: str, index: int, value: float) -> Callable[[Tree], None]:
     return lambda tree: tree[name].__setitem__(index, value)
 
 
@@ -91,6 +91,7 @@ EDITS: list[tuple[str, Callable[[Tree], None], str]] = [
     ("two_parents", _set("left_children", 1, 2), "a node with several parents"),
     ("detached_cycle", _detached_cycle, "a cycle of nodes the root never reaches"),
     ("deep_chain", _chain(50_000), "17 levels deep"),
+    ("nan_leaf", _set("split_conditions", -1, float("nan")), "a split threshold or leaf value"),
 ]
 
 

@@ -95,6 +95,9 @@ def tree_problem(tree: dict[str, Any], features: int) -> str | None:
         return f"{nodes} nodes, but arrays of other lengths: {', '.join(short)}"
     if len(tree["categories"]) or np.any(arrays["split_type"] != 0):
         return "categorical splits (fedsec trains numerical ones only)"
+    values = np.concatenate([arrays["split_conditions"], arrays["base_weights"]]).astype(float)
+    if not np.all(np.isfinite(values)):  # a NaN leaf makes every score NaN: nothing alerts
+        return "a split threshold or leaf value that is not a finite number"
     left = arrays["left_children"].astype(np.int64)
     right = arrays["right_children"].astype(np.int64)
     return _links_problem(left, right, arrays["parents"].astype(np.int64)) or _splits_problem(
