@@ -54,6 +54,8 @@ def test_incidents_json_ties_the_findings_to_their_alert_files_and_models(
             }
         ],
     }
+    page = (first / "incidents.html").read_text()  # what an analyst reads cites them too
+    assert hashlib.sha256(data).hexdigest() in page and sha256 in page and signer in page
 
 
 def test_models_are_found_in_rotated_and_exported_alerts(tmp_path) -> None:

@@ -156,7 +156,28 @@ def render_html(findings: Findings, document: dict) -> str:
         f"{settings['min_alerts']}, or of fewer than {_support(settings)} of one family on one "
         f"host or in one burst); alerts linked within {settings['gap_s'] / 3600:g} h"
         f"{escape(duplicates_note(summary))}.</p>"
-        f"<table>{ranking}</table>{sections}</body></html>\n"
+        f"<table>{ranking}</table>{sections}{_provenance(document.get('provenance'))}"
+        "</body></html>\n"
+    )
+
+
+def _provenance(provenance: dict | None) -> str:
+    """What the findings were made from (``incidents.json``'s ``provenance``), to cite them."""
+    if not provenance:
+        return ""
+    files = "".join(
+        _row(f["path"], f.get("bytes", ""), f.get("lines", ""), f["sha256"] or "(standard input)")
+        for f in provenance["alert_files"]
+    )
+    models = "".join(
+        _row(m["sha256"], m["kind"] or "", m["signer"] or "unsigned", m["alerts"])
+        for m in provenance["models"]
+    )
+    return (
+        f"<h2>Made from</h2><p>fedsec {escape(str(provenance['fedsec_version']))}</p>"
+        f"<table>{_row('alert file', 'bytes', 'lines', 'sha256', header=True)}{files}</table>"
+        f"<table>{_row('model (bundle.json sha256)', 'kind', 'signer', 'alerts', header=True)}"
+        f"{models}</table>"
     )
 
 
