@@ -29,6 +29,7 @@ from fedsec.bundles.tree_bundle import save_tree_bundle
 from fedsec.core import atomic, outputs
 from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.records import JobResult
+from fedsec.engines.nvflare.results import DeploymentError
 from fedsec.engines.nvflare.setups import DetectorSetup
 from fedsec.engines.nvflare.site_models import DetectorModel
 from fedsec.experiments.deployed_logs import (
@@ -45,6 +46,7 @@ from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.deeplog import DeepLogDetector
 from fedsec.models.mlp_spec import MLPSpec
+from fedsec.models.tree_structure import MalformedBooster
 from fedsec.models.trees import TreeClassifier
 from fedsec.scenarios.config import Scenario
 from fedsec.tasks.anomaly.arms import AnomalyArm
@@ -89,7 +91,7 @@ def deployed_model(result: JobResult, scenario: Scenario) -> Deployed:
     if setup.get("task") == "trees":
         pre, classes = Preprocessor.from_json(setup["preprocessing"]), list(setup["classes"])
         model = TreeClassifier(pre, classes, setup["view"], scenario.evaluation.decision)
-        return model.set_model(result.params[0].tobytes())
+        return checked_booster(model.set_model(result.params[0].tobytes()))
     return FamilyClassifier(
         MLPSpec.from_json(setup["architecture"]),
         Preprocessor.from_json(setup["preprocessing"]),
@@ -97,6 +99,19 @@ def deployed_model(result: JobResult, scenario: Scenario) -> Deployed:
         setup["view"],
         decision=scenario.evaluation.decision,
     ).set_weights(result.params)
+
+
+def checked_booster(model: TreeClassifier) -> TreeClassifier:
+    """``model`` once its booster (the job's result, from the coordinator) passed every tree
+    check; a malformed one is the job's error, said in one line."""
+    from xgboost.core import XGBoostError
+
+    try:
+        model.booster()
+    except (MalformedBooster, XGBoostError) as error:
+        problem = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DeploymentError(f"the job's booster is refused: {problem}") from None
+    return model
 
 
 def deployed_arm(result: JobResult, scenario: Scenario, orgs: list[OrgFrames]) -> ArmModels:
