@@ -36,7 +36,7 @@ def parse_events(text: str, path: Path, line: int) -> tuple[str, ...]:
     events = tuple(text.split())
     if not events:
         raise InputError(path, f"line {line}: session has no events")
-    bad = next((e for e in events if not EVENT.match(e)), None)
+    bad = next((e for e in events if not EVENT.fullmatch(e)), None)
     if bad is not None:
         raise InputError(path, f"line {line}: malformed event id {bad[:40]!r}")
     return events
@@ -78,7 +78,7 @@ def _split_line(line: str, path: Path, number: int) -> tuple[str, str] | None:
     key, text = (part.strip() for part in line.split(",", 1))
     if text.lower().replace("_", "") in HEADER_EVENTS:
         return None
-    if not ID.match(key):
+    if not ID.fullmatch(key):
         raise InputError(path, f"line {number}: malformed session id {key[:40]!r}")
     return key, text
 

@@ -56,7 +56,7 @@ class CheckpointError(FedsecError, ValueError):
 
 def check_job_id(job_id: str) -> str:
     """A job id as NVFlare makes them (a UUID); anything else could name another folder."""
-    if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
+    if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
         raise CheckpointError(f"{job_id!r} is not a job id (letters, digits, - and _ only)")
     return job_id
 
@@ -307,5 +307,5 @@ def _rounds(folder: Path) -> list[Path]:
     """Round folders, newest first (names this module writes; nothing else is touched)."""
     if not folder.is_dir():
         return []
-    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _ROUND_DIR.match(p.name))]
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _ROUND_DIR.fullmatch(p.name))]
     return [p for _, p in sorted(found, reverse=True)]

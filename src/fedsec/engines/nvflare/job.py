@@ -19,7 +19,7 @@ from typing import Any
 
 from fedsec.core import atomic
 from fedsec.engines.nvflare.admin import CoordinatorUnreachable, Link, lost
-from fedsec.engines.nvflare.checkpoint import check_job_id
+from fedsec.engines.nvflare.checkpoint import CheckpointError, check_job_id
 from fedsec.engines.nvflare.plan import JobSpec
 from fedsec.engines.nvflare.progress import PROGRESS_TOPIC
 from fedsec.engines.nvflare.provision import CONTROLLER_PATH, EXECUTOR_PATH
@@ -108,12 +108,23 @@ def session(admin_kit: Path, username: str, timeout: float = 30.0) -> Iterator[A
 
 
 def submit(admin: Any, job_dir: Path) -> str:
+    """The id the coordinator gave the job, checked: it names folders on this machine."""
     try:
-        return str(admin.submit_job(str(Path(job_dir).resolve())))
+        job_id = admin.submit_job(str(Path(job_dir).resolve()))
     except Exception as error:
         if lost(error):
             raise
         raise DeploymentError(f"the coordinator refused the job: {error}") from error
+    return coordinator_job_id(job_id)
+
+
+def coordinator_job_id(job_id: Any) -> str:
+    """``job_id`` as the coordinator sent it, when it is a job id (letters, digits, - and _):
+    a hostile coordinator's ``../x`` or absolute path would name a folder outside the run's."""
+    try:
+        return check_job_id(job_id)
+    except CheckpointError as error:
+        raise DeploymentError(f"the coordinator answered with a bad job id: {error}") from None
 
 
 def check_resumable(admin: Any, job_id: str) -> None:
@@ -198,11 +209,18 @@ def watch(
 
 
 def fetch(admin: Any, job_id: str, destination: Path) -> Path:
-    """Download the job's coordinator workspace; the folder holding fedsec's result."""
+    """Download the job's coordinator workspace; the folder holding fedsec's result. Only a
+    checked job id names a folder, and only what was downloaded into a fresh temporary folder
+    is copied (the coordinator chooses neither where it goes nor what is read)."""
+    job_id = coordinator_job_id(job_id)
     destination = Path(destination)
     destination.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=destination) as tmp:
         folder = Path(admin.download_job_result(job_id, tmp))
+        if not folder.resolve().is_relative_to(Path(tmp).resolve()):
+            raise DeploymentError(
+                f"the download of job {job_id} came back outside its download folder: {folder}"
+            )
         found = next(folder.rglob(f"{RESULT_DIR}/result.json"), None)
         target = destination / job_id
         if found is None:
