@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from fedsec.cli import app
 from fedsec.core import outputs
-from fedsec.scenarios.config import load_scenario
 
 runner = CliRunner()
 
@@ -142,25 +141,6 @@ def test_a_text_file_latest_is_followed(tmp_path):
     (tmp_path / "latest").write_text(f"{outputs.POINTER}r1\n")
     assert outputs.resolve(tmp_path / "latest" / "model") == run / "model"
     assert outputs.resolve(tmp_path / "r1" / "model") == tmp_path / "r1" / "model"
-
-
-@pytest.mark.parametrize(
-    "overrides, suffix",
-    [
-        ([], ""),
-        (["privacy.secure_aggregation=true", "privacy.sample_dp.epsilon=4"], "secagg-dp4"),
-        (["privacy.homomorphic_encryption=true"], "he"),
-        (
-            ["privacy.client_dp.noise_multiplier=1.5", "privacy.sample_dp.epsilon=0.5"],
-            "dp0.5-orgdp1.5",
-        ),
-    ],
-)
-def test_protection_settings_name_the_run_folder(overrides, suffix):
-    scenario = load_scenario("unsw-5org-disjoint", overrides)
-    assert outputs.protection_suffix(scenario.privacy) == suffix
-    name = outputs.run_name(scenario.name, scenario.seed, suffix)
-    assert name == "-".join(p for p in ("unsw-5org-disjoint-seed0", suffix) if p)
 
 
 def test_detect_never_overwrites_an_existing_alerts_file_without_force(tmp_path):

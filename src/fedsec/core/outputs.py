@@ -21,6 +21,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 from fedsec import __version__
 from fedsec.core import atomic
@@ -280,20 +281,17 @@ def run_folder(
         release(target)
 
 
-def protection_suffix(privacy: object) -> str:
-    """``secagg``, ``he``, ``dp<ε>`` and ``orgdp<z>`` for the protections a scenario enables."""
-    parts = []
-    if getattr(privacy, "secure_aggregation", False):
-        parts.append("secagg")
-    if getattr(privacy, "homomorphic_encryption", False):
-        parts.append("he")
-    sample = getattr(privacy, "sample_dp", None)
-    if sample is not None and sample.enabled:
-        parts.append(f"dp{sample.epsilon:g}")
-    client = getattr(privacy, "client_dp", None)
-    if client is not None and client.enabled:
-        parts.append(f"orgdp{client.noise_multiplier:g}")
-    return "-".join(parts)
+class Protection(Protocol):
+    """Settings that name a run after the protections they enable (a scenario's privacy
+    section, :meth:`fedsec.fl.config.PrivacyConfig.run_suffix`)."""
+
+    def run_suffix(self) -> str: ...
+
+
+def protection_suffix(privacy: Protection) -> str:
+    """The run-folder suffix of ``privacy``'s protections. Which settings count is the privacy
+    section's own knowledge (``run_suffix``); this only keeps the command-line callers' name."""
+    return privacy.run_suffix()
 
 
 def run_name(scenario: str, seed: int, *extra: str) -> str:

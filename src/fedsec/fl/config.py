@@ -247,6 +247,20 @@ class PrivacyConfig(Strict):
     client_dp: ClientDpConfig = Field(default_factory=ClientDpConfig)
     audit: bool = Field(default=True, description="membership-inference audit of the model")
 
+    def run_suffix(self) -> str:
+        """``secagg``, ``he``, ``dp<ε>`` and ``orgdp<z>`` for the protections these settings
+        enable, joined by ``-`` (empty without any): what a run's folder name says of them."""
+        parts = []
+        if self.secure_aggregation:
+            parts.append("secagg")
+        if self.homomorphic_encryption:
+            parts.append("he")
+        if self.sample_dp.enabled:
+            parts.append(f"dp{self.sample_dp.epsilon:g}")
+        if self.client_dp.enabled:
+            parts.append(f"orgdp{self.client_dp.noise_multiplier:g}")
+        return "-".join(parts)
+
     @model_validator(mode="after")
     def _one_sum_protection(self) -> PrivacyConfig:
         if self.secure_aggregation and self.homomorphic_encryption:

@@ -34,6 +34,37 @@ def booster_params(classes: int, depth: int, eta: float, max_bin: int, seed: int
     }
 
 
+def weight_step(total: float, rows: int) -> float | None:
+    """The grid on which every sample weight is placed for ``rows`` rows of ``total`` sample
+    weight: ``2**-k``, ``k`` the largest for which twice the total weight is below
+    ``2**(24 - k)``, so that every rank XGBoost's quantile sketch sums in float32 is exact
+    (:func:`~fedsec.tasks.classification.trees.exact_weights`); None when too many rows for a
+    grid at or below 1."""
+    k = next((k for k in range(23, -1, -1) if _sums_exact(total, rows, k)), None)
+    return None if k is None else 2.0**-k
+
+
+def on_grid(weights: np.ndarray, step: float | None) -> np.ndarray:
+    """``weights`` rounded to multiples of ``step`` (never to zero); as they are if None."""
+    if step is None:
+        return weights
+    return np.maximum(np.round(np.asarray(weights) / step), 1) * step
+
+
+def intercept_of(weighted: np.ndarray) -> list[float]:
+    """The starting score of a booster from each family's weighted row count (what a
+    deployment's coordinator knows from the sites' statistics): the log of each family's
+    weighted share, centered (:func:`~fedsec.tasks.classification.trees.intercept`)."""
+    log_share = np.log(np.maximum(weighted / weighted.sum(), np.finfo(np.float32).tiny))
+    return [float(v) for v in log_share - log_share.mean()]
+
+
+def _sums_exact(total: float, rows: int, k: int) -> bool:
+    """Twice the total weight after rounding (each weight moves by at most half a step) stays
+    below ``2**(24 - k)``: float32 holds every multiple of ``2**-k`` up to there exactly."""
+    return 2 * (total + rows * 2.0 ** -(k + 1)) < 2.0 ** (24 - k)
+
+
 class TreeClassifier(FamilyScorer):
     """A boosted tree ensemble over preprocessed flow rows, one probability per family of
     ``classes``. Learned: ``model_`` (the booster as UBJSON bytes) and ``thresholds_``."""

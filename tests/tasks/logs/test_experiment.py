@@ -9,8 +9,8 @@ import pytest
 from fedsec.experiments.driver import run_experiment
 from fedsec.models.base import calibrate_threshold
 from fedsec.models.session_scores import calibrate_top_k
+from fedsec.reporting.session_metrics import ranking
 from fedsec.scenarios.config import load_scenario
-from fedsec.tasks.logs.metrics import ranking
 
 SLICE = ["logs.sources.2.max_sessions=3000", "evaluation.curve_points=2"]
 TINY_MODEL = ["logs.hidden=32", "logs.layers=1", "logs.embedding=16"]

@@ -35,7 +35,7 @@ from fedsec.models.detectors import new_detector
 from fedsec.models.mlp import build_mlp
 from fedsec.models.mlp_spec import MLPSpec
 from fedsec.models.svdd import center_from_sums
-from fedsec.tasks.classification.trees import intercept_of, on_grid, weight_step
+from fedsec.models.trees import intercept_of, on_grid, weight_step
 from fedsec.training.params import Params, get_params
 
 Setup = tuple[Params, dict[str, Any], tuple[float, ...] | None]

@@ -44,7 +44,7 @@ from fedsec.models.session_scores import (
     surprise_histogram,
     threshold_of_histogram,
 )
-from fedsec.tasks.logs.metrics import session_metrics
+from fedsec.reporting.session_metrics import session_metrics
 from fedsec.training.params import Params, get_params
 from fedsec.training.plan import TrainingPlan
 

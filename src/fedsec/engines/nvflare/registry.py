@@ -1,7 +1,8 @@
 """Each deployable task's model, at the site and at the coordinator, by the scenario's ``task``
 (keyed like :data:`fedsec.tasks.registry.TASKS`; a boosted-tree job's under ``trees``); and
 how a site reads the data a model's ``view`` names. Adding a deployable task = one entry in
-each table."""
+each table; engines.nvflare sits below tasks and cannot read their registry, so
+tests/engines/nvflare/test_registry_tasks.py checks that the keys are its task names."""
 
 from __future__ import annotations
 

@@ -46,8 +46,7 @@ from fedsec.engines.xgb_federated import (
     boost_at_site,
     require_xgboost,
 )
-from fedsec.models.trees import TreeClassifier, booster_params
-from fedsec.tasks.classification.trees import on_grid
+from fedsec.models.trees import TreeClassifier, booster_params, on_grid
 
 if TYPE_CHECKING:
     from fedsec.engines.nvflare.site import Site as Organization

@@ -18,7 +18,13 @@ import numpy as np
 
 from fedsec.engines import xgb_federated
 from fedsec.engines.xgb_federated import Site, train_booster
-from fedsec.models.trees import TreeClassifier, booster_params
+from fedsec.models.trees import (
+    TreeClassifier,
+    booster_params,
+    intercept_of,
+    on_grid,
+    weight_step,
+)
 from fedsec.scenarios.config import Scenario
 from fedsec.tasks.classification.arms import (
     ArmModels,
@@ -63,32 +69,12 @@ def exact_weights(sites: list[Site]) -> list[Site]:
     return [Site(s.name, s.x, s.y, on_grid(s.weight, step)) for s in sites]
 
 
-def weight_step(total: float, rows: int) -> float | None:
-    """The grid of :func:`exact_weights` for ``rows`` rows of ``total`` sample weight:
-    ``2**-k`` (None when too many rows for a grid at or below 1)."""
-    k = next((k for k in range(23, -1, -1) if _sums_exact(total, rows, k)), None)
-    return None if k is None else 2.0**-k
-
-
-def on_grid(weights: np.ndarray, step: float | None) -> np.ndarray:
-    """``weights`` rounded to multiples of ``step`` (never to zero); as they are if None."""
-    if step is None:
-        return weights
-    return np.maximum(np.round(np.asarray(weights) / step), 1) * step
-
-
 def params(scenario: Scenario, shared: Learner, sites: list[Site]) -> dict:
     model = scenario.model
     settings = booster_params(
         len(shared.classes), model.max_depth, model.eta, model.max_bin, scenario.seed
     )
     return {**settings, "base_score": intercept(shared, sites)}
-
-
-def _sums_exact(total: float, rows: int, k: int) -> bool:
-    """Twice the total weight after rounding (each weight moves by at most half a step) stays
-    below ``2**(24 - k)``: float32 holds every multiple of ``2**-k`` up to there exactly."""
-    return 2 * (total + rows * 2.0 ** -(k + 1)) < 2.0 ** (24 - k)
 
 
 def intercept(shared: Learner, sites: list[Site]) -> list[float]:
@@ -100,13 +86,6 @@ def intercept(shared: Learner, sites: list[Site]) -> list[float]:
     classes = len(shared.classes)
     weighted = sum(np.bincount(s.y, weights=s.weight, minlength=classes) for s in sites)
     return intercept_of(np.asarray(weighted, dtype=np.float64))
-
-
-def intercept_of(weighted: np.ndarray) -> list[float]:
-    """:func:`intercept` from each family's weighted row count (what a deployment's
-    coordinator knows from the sites' statistics)."""
-    log_share = np.log(np.maximum(weighted / weighted.sum(), np.finfo(np.float32).tiny))
-    return [float(v) for v in log_share - log_share.mean()]
 
 
 def curve(

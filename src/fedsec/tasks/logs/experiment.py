@@ -19,16 +19,16 @@ from fedsec.models.deeplog import MAX_SURPRISE, DeepLogDetector
 from fedsec.models.logcounts import count_stats, fit_count_pca
 from fedsec.models.ngram import NgramCounts, NgramDetector, merge_counts
 from fedsec.models.session_scores import surprise_histogram, threshold_of_histogram
-from fedsec.scenarios.config import Scenario
-from fedsec.scenarios.logs import LogFederation
-from fedsec.tasks.logs.arms import LogArm, org_known
-from fedsec.tasks.logs.metrics import (
+from fedsec.reporting.session_metrics import (
     label_recall,
     pooled,
     pooled_label_recall,
     ranking,
     session_metrics,
 )
+from fedsec.scenarios.config import Scenario
+from fedsec.scenarios.logs import LogFederation
+from fedsec.tasks.logs.arms import LogArm, org_known
 from fedsec.tasks.privacy import privacy_section
 
 ARM_ORDER = ("centralized", "local", "federated")

@@ -4,7 +4,7 @@ anomaly, pooled over organizations from their counts."""
 import numpy as np
 import pytest
 
-from fedsec.tasks.logs.metrics import label_recall, pooled_label_recall, ranking
+from fedsec.reporting.session_metrics import label_recall, pooled_label_recall, ranking
 
 
 def test_ranking_reports_roc_and_pr_auc_with_unseen_events_ranked_first():
