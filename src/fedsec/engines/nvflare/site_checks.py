@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from fedsec.engines.nvflare.ledger_file import over_limit
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
 from fedsec.engines.nvflare.site_models import Prepared
+from fedsec.engines.nvflare.site_privacy import check_client_noise
 from fedsec.fl import recipe
 from fedsec.fl.privacy.model_check import check_model
 from fedsec.training.params import Params, set_params
@@ -63,6 +64,7 @@ def check_protection(site: Site, plan: SitePlan, ready: Prepared, has_control: b
             "this site's acceptance gate judges classifiers, not a one-class detector: it "
             "takes part in anomaly jobs only with [gate] disabled"
         )
+    check_client_noise(site.config.privacy, site.name, protection, plan.sampled)
     secure = protection is not None and protection.secure_aggregation
     if site.config.require_secure_aggregation and not secure:
         raise PlanRefused(f"site {site.name} only sends updates under secure aggregation")

@@ -22,7 +22,15 @@ max_delta = 1e-5
 noise_shares = 5     # distributed DP-SGD: 1/sqrt(5) of the noise, in secure sums of >= 5 only
 sample_rate = 0.04   # ... at this federation-wide Poisson rate
 statistics_rosters = "same"  # default: one data set's statistics summed over one set of sites
+min_client_noise = 1.0  # organization-level DP: only at noise multiplier >= 1, secure sums only
 ```
+
+Organization-level DP (``privacy.client_dp``) is the plan's too: its noise multiplier and clip
+arrive from the coordinator. With ``min_client_noise`` a site sends an update only under
+organization-level DP at a noise multiplier of at least that, and only where a sum it helps
+release holds the whole of it: under secure aggregation (it reveals nothing for a sum of fewer
+than its noise shares cover), or in clear / under HE when its share is the whole noise (one
+reporter). Otherwise the coordinator reads its update with ``1/sqrt(m)`` of the noise.
 
 ``statistics_rosters`` bounds the secure statistics sums across jobs
 (:mod:`~fedsec.engines.nvflare.site_rosters`): ``"same"`` sums the statistics of unchanged data
@@ -42,10 +50,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fedsec.engines.nvflare.ledger_file import LedgerFile, Steps
-from fedsec.engines.nvflare.plan import NOISE_SHARES_NEED_SECAGG, PlanRefused, SitePlan
+from fedsec.engines.nvflare.plan import (
+    NOISE_SHARES_NEED_SECAGG,
+    PlanRefused,
+    ProtectionSettings,
+    SitePlan,
+)
 from fedsec.fl import recipe
 from fedsec.fl.privacy import dp
 from fedsec.fl.privacy.neighbours import epsilon_up, replace_one_composed
+from fedsec.fl.privacy.protect import TooFewNoiseShares, noise_reporters
 
 #: Room for floating point only: Opacus calibrates to within 0.01 below the target.
 EPSILON_SLACK = 1e-6
@@ -77,6 +91,14 @@ class SitePrivacyConfig(BaseModel):
         default=None, gt=0, le=1, description="distributed DP-SGD: the federation-wide rate"
     )
 
+    min_client_noise: float | None = Field(
+        default=None,
+        gt=0,
+        le=1000,
+        description="send updates only under organization-level DP at this noise multiplier "
+        "or more, in sums that hold all of it",
+    )
+
     statistics_rosters: Literal["same", "pinned", "any"] = Field(
         default="same",
         description="secure statistics of one data set (or, pinned, of any) only over the "
@@ -97,6 +119,11 @@ def weak_privacy(config: SitePrivacyConfig) -> list[str]:
         notes.append(
             "no record-level DP floor: each job's plan decides whether and how much DP-SGD "
             "noise this site adds (set [privacy] max_epsilon to require it; docs/deployment.md)"
+        )
+    if config.min_client_noise is None:
+        notes.append(
+            "no organization-level DP floor: each job's plan decides whether and how much "
+            "client-level noise this site adds (set [privacy] min_client_noise to require it)"
         )
     if config.statistics_rosters == "any":
         notes.append(
@@ -291,6 +318,36 @@ class PrivacyLedger:
         the steps ``before`` (other jobs')."""
         history = [*before, *self.history, *([extra] if extra else [])]
         return dp.composed_sample_dp_epsilon(history, self.config.max_delta, accountant)
+
+
+def check_client_noise(
+    config: SitePrivacyConfig, site: str, protection: ProtectionSettings | None, sampled: int
+) -> None:
+    """Refuse a round that does not add this site's own organization-level DP floor
+    (``min_client_noise``) to every sum the coordinator can read its update in."""
+    floor = config.min_client_noise
+    if floor is None:
+        return
+    plan = protection.to_plan() if protection is not None else None
+    if plan is None or not plan.client_dp or plan.client_noise_multiplier < floor:
+        noise = plan.client_noise_multiplier if plan is not None else 0.0
+        raise PlanRefused(
+            f"training plan refused: site {site} sends updates only under organization-level "
+            f"DP at a noise multiplier of at least {floor:g} (its privacy.min_client_noise); "
+            f"the plan has {noise:g}"
+        )
+    if plan.secure_aggregation:
+        return
+    try:
+        shares = noise_reporters(plan, sampled)
+    except TooFewNoiseShares as error:
+        raise PlanRefused(f"training plan refused: {error}") from None
+    if shares > 1:
+        raise PlanRefused(
+            f"training plan refused: site {site}'s organization-level noise would be a share "
+            f"(1/sqrt({shares})) of an update the coordinator reads alone; with "
+            "privacy.min_client_noise it adds shares only into secure sums"
+        )
 
 
 def _merged(history: Sequence[Steps]) -> tuple[Steps, ...]:
