@@ -24,7 +24,7 @@ from fedsec.cli.common import (
 from fedsec.cli.options import DETECT_FORMATS, parse_timezone
 from fedsec.core import outputs
 from fedsec.core.appending import check_appendable
-from fedsec.core.console_text import shown
+from fedsec.core.console_text import holds_control, printable, shown
 from fedsec.core.standard_streams import described, is_standard_output
 
 if TYPE_CHECKING:
@@ -371,5 +371,12 @@ def _alert_options(
             f"{alert_format!r} is not one of {', '.join(ALERT_FORMATS)}",
             param_hint="--alert-format",
         )
+    for name, hint in ((organization, "--organization"), (observer, "--observer")):
+        if name is not None and (not name.strip() or holds_control(name)):
+            raise typer.BadParameter(
+                f"'{printable(name)}' cannot name it in alerts: empty, or holding control or "
+                "formatting characters",
+                param_hint=hint,
+            )
     naive_zone = parse_timezone(timezone)
     return AlertOptions(alert_format, organization, observer or socket.gethostname(), naive_zone)

@@ -5,6 +5,8 @@ the cursor, retitle the terminal, colour the output or forge a line of its own."
 
 from __future__ import annotations
 
+import unicodedata
+
 from rich.markup import escape
 
 
@@ -16,3 +18,9 @@ def printable(text: object) -> str:
 def shown(text: object) -> str:
     """:func:`printable`, its rich markup escaped: for table cells and printed lines."""
     return escape(printable(text))
+
+
+def holds_control(text: str) -> bool:
+    """Whether ``text`` holds a control or formatting character (Unicode categories Cc and
+    Cf: escapes, bidirectional overrides, zero-width characters), which no name may."""
+    return any(unicodedata.category(c) in ("Cc", "Cf") for c in text)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import unicodedata
 
-from fedsec.core.console_text import printable
+from fedsec.core.console_text import holds_control, printable
 from fedsec.core.errors import InputError
 from fedsec.data.family_names import FAMILY_RULE, is_family_name
 
@@ -30,7 +29,7 @@ def family_name(family: str, where: str) -> str:
 def organization(name: str | None, where: str) -> str | None:
     """``name`` (None: absent), refused when it holds a control or formatting character (Unicode
     categories Cc and Cf: escapes, bidirectional overrides, zero-width characters)."""
-    if name is not None and any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
+    if name is not None and holds_control(name):
         raise InputError(
             where,
             f"alert organization '{printable(name)}' holds control or formatting characters",
