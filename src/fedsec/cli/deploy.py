@@ -293,6 +293,7 @@ def submit_command(
     from pydantic import ValidationError
 
     from fedsec.cli.jobs import RoundReporter, admin_of, interrupted_message
+    from fedsec.engines.nvflare.attestation import kit_root, require_attested
     from fedsec.engines.nvflare.checkpoint import check_job_id
     from fedsec.engines.nvflare.deployable import require_deployable
     from fedsec.engines.nvflare.identity import kit_signer
@@ -357,12 +358,14 @@ def submit_command(
         if result is None or result.error:
             why = result.error if result else f"status {meta.get('status')}, no fedsec result"
             raise DeploymentError(f"job {job_id} failed: {why} (logs under {work})")
+        trust = kit_root(admin_kit)  # every site's evaluation is checked against it
         if data_dir is not None or os.environ.get("FEDSEC_DATA"):
+            require_attested(result, job_id, trust)
             experiment = run_deployed(config, data_dir, result, job_id)
             write_deployed_run(experiment, target, signer, force=force)
             show_summary(experiment.metrics, experiment.timing)
         else:
-            write_site_only_run(config, result, job_id, target, signer, force=force)
+            write_site_only_run(config, result, job_id, target, signer, force=force, trust=trust)
         shutil.rmtree(work, ignore_errors=True)  # kept only when the job fails, for its logs
     if result.dropouts:
         console.print(f"dropouts: {result.dropouts}", highlight=False)

@@ -28,6 +28,7 @@ from fedsec.bundles.signing import Signer
 from fedsec.bundles.tree_bundle import save_tree_bundle
 from fedsec.core import atomic, outputs
 from fedsec.core.errors import ConfigError
+from fedsec.engines.nvflare.attestation import require_attested
 from fedsec.engines.nvflare.records import JobResult
 from fedsec.engines.nvflare.results import DeploymentError
 from fedsec.engines.nvflare.setups import DetectorSetup
@@ -250,9 +251,12 @@ def write_site_only_run(
     signer: Signer | None = None,
     *,
     force: bool = False,
+    trust: bytes | None = None,
 ) -> Path:
     """A run directory from what the sites reported (no pooled data to evaluate on); the
-    bundle is signed by ``signer`` (the submitting admin's kit key)."""
+    bundle is signed by ``signer`` (the submitting admin's kit key), only once every site's
+    evaluation is checked signed by its kit under ``trust`` (the project's root CA, PEM)."""
+    require_attested(result, job_id, trust, signing=signer is not None)
     model = deployed_model(result, scenario)
     section = deployment_section(result, job_id, sum_protection(scenario))
     for site, reply in result.evaluation.items():

@@ -43,3 +43,7 @@ class Project:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = _cert(site, key, self.name, self.key).public_bytes(Encoding.PEM)
         return KitIdentity(site, key, pem, self.root, coordinator="localhost")
+
+    def root_pem(self) -> bytes:
+        """The project's ``rootCA.pem``, as every kit holds it."""
+        return self.root.public_bytes(Encoding.PEM)

@@ -61,12 +61,11 @@ def test_a_site_killed_mid_run_leaves_the_job_completing(federation, consortium,
     assert list(result.dropouts) == [victim]
     assert len(result.history) == ROUNDS
     assert result.history[-1].contributed == survivors
-    run = write_site_only_run(
-        long, result, job_id, tmp_path / "run", kit_signer(federation.admin_kit)
-    )
+    ca = federation.admin_kit / "startup" / "rootCA.pem"
+    signer = kit_signer(federation.admin_kit)  # the survivors' signed evaluations checked first
+    run = write_site_only_run(long, result, job_id, tmp_path / "run", signer, trust=ca.read_bytes())
     report = (run / "report.md").read_text()
     assert f"- **{victim}**: no reply to fedsec_train within 8 s" in report
-    ca = federation.admin_kit / "startup" / "rootCA.pem"
     _, manifest = load_bundle(run / "model", user_trust([ca]))  # signed by the admin's kit
     assert manifest["provenance"]["job_id"] == job_id
 

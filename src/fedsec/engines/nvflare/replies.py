@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from fedsec.bundles.tree_manifest import MAX_BOOSTER_BYTES
+from fedsec.engines.nvflare.attestation import FIELD, Attestation
 from fedsec.fl.gate.judge import Verdict
 
 Arrays = list[np.ndarray]
@@ -146,27 +147,30 @@ class SumsReply:
 class EvaluateReply:
     """``fedsec_evaluate``: the site's metrics of the final model on its ``validation`` and
     ``test`` rows, whether its gate ``accepted`` it, its ``gate`` verdict and the record-level
-    DP it spent (``sample_dp``)."""
+    DP it spent (``sample_dp``); ``attestation``: the site's signed statement of it all
+    (:mod:`~fedsec.engines.nvflare.attestation`, added last by the site, checked by the admin)."""
 
     validation: dict[str, Any]
     test: dict[str, Any]
     accepted: bool
     gate: dict[str, Any] | None
     sample_dp: dict[str, Any]
+    attestation: Attestation | None = None
 
     def to_wire(self) -> dict[str, Any]:
+        signed = {} if self.attestation is None else {FIELD: self.attestation.to_wire()}
         return {
             "validation": self.validation,
             "test": self.test,
             "accepted": self.accepted,
             "gate": self.gate,
             "sample_dp": self.sample_dp,
-        }
+        } | signed
 
     @classmethod
     def from_wire(cls, data: Any) -> EvaluateReply:
         fields = {"validation", "test", "accepted", "gate", "sample_dp"}
-        data = _table(data, "evaluation", fields)
+        data = _table(data, "evaluation", fields | {FIELD})
         missing = sorted(fields - set(data))
         if missing:
             raise ValueError(f"evaluation: missing field(s) {missing}")
@@ -186,6 +190,7 @@ class EvaluateReply:
             data["accepted"],
             _section(data["gate"], "gate"),
             parts["sample_dp"],
+            Attestation.from_wire(data[FIELD]) if FIELD in data else None,
         )
 
 

@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from fedsec.core import seeding
+from fedsec.engines.nvflare import attestation, site_sums, site_trees, statistics, vocabulary, wire
 from fedsec.engines.nvflare import site_checks as checks
-from fedsec.engines.nvflare import site_sums, site_trees, statistics, vocabulary, wire
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.ledger_file import LedgerFile
 from fedsec.engines.nvflare.messages import EvaluateTask, TrainTask
@@ -148,9 +148,12 @@ class Site:
             raise PlanRefused(f"site {self.name} does not allow {use} tasks ({task})")
         checks.check_trusted(self)
         reply = self.handlers()[task](data)
-        if task == "fedsec_evaluate" and self.withholds_counts(data):
-            return withhold_counts(reply)  # no row counts where sums are secure
-        return reply
+        if task != "fedsec_evaluate":
+            return reply
+        if self.withholds_counts(data):
+            reply = withhold_counts(reply)  # no row counts where sums are secure
+        # signed as sent: the admin releases these params and threshold only if they match
+        return attestation.attest(self.keys, self.job, EvaluateTask.from_wire(data), reply)
 
     def withholds_counts(self, evaluation: dict[str, Any]) -> bool:
         """Whether this site's evaluation reply keeps its row counts here: when it requires

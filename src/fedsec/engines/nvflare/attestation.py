@@ -1,0 +1,244 @@
+"""Signed evaluation statements: what each site evaluated, checked by the admin before release.
+
+The admin's ``fedsec job submit`` builds the released bundle from the coordinator's
+``result.json`` and params file, and signs it with the admin's kit key. A hostile coordinator
+could hand it another model than the one the sites evaluated and gated, or another site's
+threshold. So each site, in its ``fedsec_evaluate`` reply, signs a :class:`Statement` with the
+private key of its own startup kit (RSA-PSS, SHA-256) and attaches its certificate: the job,
+the ``final`` marker, the sha256 of the exact parameters and model setup it evaluated, its
+name, its threshold and the sha256 of everything else its reply reports (metrics, counts,
+gate verdict, DP spent). Before anything is written, :func:`require_attested` checks, for every
+site whose evaluation the result holds, that its certificate was issued by the project's root
+CA (the admin kit's ``rootCA.pem``) to a site of that name, that the signature holds and that
+the params, setup, threshold and reply the admin is about to release are the ones it signed.
+What it cannot check: a result that leaves a site out (a withheld evaluation).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.x509.oid import NameOID
+
+from fedsec.engines.nvflare.identity import PSS, KitIdentity, site_role_refusal
+from fedsec.engines.nvflare.messages import EvaluateTask
+from fedsec.engines.nvflare.plan import PlanRefused
+from fedsec.engines.nvflare.records import JobResult
+from fedsec.engines.nvflare.results import DeploymentError
+from fedsec.engines.nvflare.setups import parse_setup
+
+KIND = "fedsec/evaluation/v1"
+FINAL = "final"
+FIELD = "attestation"  # the reply's field holding the wire form
+MAX_TEXT = 64 * 1024  # a statement, a certificate or a signature: a few kilobytes at most
+STATEMENT_FIELDS = ("kind", "job", "round", "site", "params", "setup", "threshold", "reply")
+
+
+def canonical(value: Any) -> Any:
+    """``value`` as ``result.json`` holds it (numpy scalars as Python, arrays, bytes and
+    non-finite floats as None, tuples as lists): what both sides hash."""
+    if isinstance(value, dict):
+        return {str(k): canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [canonical(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.ndarray | bytes):
+        return None
+    return value
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(canonical(value), sort_keys=True, separators=(",", ":")).encode()
+
+
+def params_digest(params: list[np.ndarray]) -> str:
+    """sha256 of parameter arrays as the params file stores them (bytes as bytes, the rest as
+    little-endian float32), each with its dtype and shape."""
+    digest = hashlib.sha256()
+    for array in params:
+        array = np.asarray(array)
+        kept = array.dtype == np.uint8
+        array = np.ascontiguousarray(array, np.uint8 if kept else np.dtype("<f4"))
+        digest.update(f"{array.dtype.str}{list(array.shape)};".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def json_digest(value: Any) -> str:
+    return hashlib.sha256(_json(value)).hexdigest()
+
+
+def _reported(reply: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in reply.items() if k != FIELD}
+
+
+def _threshold(reply: dict[str, Any]) -> Any:
+    validation = reply.get("validation")
+    return canonical(validation.get("threshold")) if isinstance(validation, dict) else None
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """The wire form: the statement's exact JSON text, the site's certificate (PEM) and its
+    signature of that text (base64), all strings so ``result.json`` keeps them as sent."""
+
+    statement: str
+    certificate: str
+    signature: str
+
+    def to_wire(self) -> dict[str, str]:
+        return {
+            "statement": self.statement,
+            "certificate": self.certificate,
+            "signature": self.signature,
+        }
+
+    @classmethod
+    def from_wire(cls, data: Any) -> Attestation:
+        fields = ("statement", "certificate", "signature")
+        if not isinstance(data, dict) or set(data) != set(fields):
+            raise ValueError(f"evaluation: {FIELD} must hold exactly {list(fields)}")
+        for name in fields:
+            if not isinstance(data[name], str) or not 0 < len(data[name]) <= MAX_TEXT:
+                raise ValueError(f"evaluation: {FIELD}.{name} must be text of 1..{MAX_TEXT}")
+        return cls(data["statement"], data["certificate"], data["signature"])
+
+
+def attest(
+    keys: KitIdentity | None, job: str, request: EvaluateTask, reply: dict[str, Any]
+) -> dict[str, Any]:
+    """``reply`` (as sent, counts withheld or not) with the site's signed statement of it; as
+    it is without a kit identity (an in-process harness: nothing to sign with)."""
+    if keys is None:
+        return reply
+    statement = {
+        "kind": KIND,
+        "job": job,
+        "round": FINAL,
+        "site": keys.name,
+        "params": params_digest(request.params),
+        "setup": json_digest(request.model.model_dump(mode="json")),
+        "threshold": _threshold(reply),
+        "reply": json_digest(_reported(reply)),
+    }
+    text = _json(statement)
+    signature = keys.key.sign(text, PSS, hashes.SHA256())
+    signed = Attestation(
+        text.decode(), keys.certificate.decode(), base64.b64encode(signature).decode()
+    )
+    return reply | {FIELD: signed.to_wire()}
+
+
+def kit_root(kit: Path) -> bytes:
+    """The project's root CA (PEM) of a startup kit."""
+    path = Path(kit) / "startup" / "rootCA.pem"
+    if not path.is_file():
+        raise DeploymentError(f"{path}: missing, so no site's evaluation can be checked")
+    return path.read_bytes()
+
+
+def require_attested(result: JobResult, job: str, root: bytes | None, signing: bool = True) -> None:
+    """Refuse ``result`` unless every site's evaluation it holds is signed by that site's kit,
+    for this job, its params and model setup, and the threshold and figures it reports.
+    Without ``root`` nothing is checked, unless the caller is ``signing`` a bundle."""
+    if root is None:
+        if signing:
+            raise DeploymentError("no root CA to check the sites' evaluations against: not signed")
+        return
+    anchor = x509.load_pem_x509_certificate(root)
+    evaluated = {
+        s: r for s, r in result.evaluation.items() if isinstance(r, dict) and "error" not in r
+    }
+    if not evaluated:
+        raise DeploymentError(f"job {job}: no site's evaluation of the final model to release")
+    if result.params is None or result.setup is None:
+        raise DeploymentError(f"job {job}: the result holds no final model")
+    try:
+        setup = parse_setup(result.setup).model_dump(mode="json")
+    except PlanRefused as error:
+        raise DeploymentError(f"job {job}: {error}") from None
+    expected = {
+        "kind": KIND,
+        "job": job,
+        "round": FINAL,
+        "params": params_digest(result.params),
+        "setup": json_digest(setup),
+    }
+    for site, reply in evaluated.items():
+        check_site(anchor, site, reply, expected)
+
+
+def check_site(anchor: x509.Certificate, site: str, reply: dict, expected: dict) -> None:
+    """One site's statement against what the result says it evaluated and reported."""
+
+    def refuse(why: str) -> DeploymentError:
+        return DeploymentError(f"site {site}'s evaluation refused: {why}; nothing written")
+
+    if FIELD not in reply:
+        raise refuse("it carries no statement signed by the site")
+    try:
+        signed = Attestation.from_wire(reply[FIELD])
+        cert = x509.load_pem_x509_certificate(signed.certificate.encode())
+        signature = base64.b64decode(signed.signature, validate=True)
+    except ValueError as error:
+        raise refuse(f"its statement is malformed ({error})") from None
+    _check_certificate(anchor, cert, site, refuse)
+    try:
+        cert.public_key().verify(  # type: ignore[union-attr, call-arg]
+            signature, signed.statement.encode(), PSS, hashes.SHA256()
+        )
+    except (InvalidSignature, TypeError, ValueError):
+        raise refuse("its statement's signature does not match its certificate") from None
+    try:
+        statement = json.loads(signed.statement)
+    except ValueError:
+        raise refuse("its statement is not JSON") from None
+    if not isinstance(statement, dict) or sorted(statement) != sorted(STATEMENT_FIELDS):
+        raise refuse("its statement does not hold the expected fields")
+    facts = expected | {
+        "site": site,
+        "threshold": _threshold(reply),
+        "reply": json_digest(_reported(reply)),
+    }
+    names = {"params": "params sha256", "reply": "reported metrics and counts"}
+    for field in STATEMENT_FIELDS:
+        if statement[field] != facts[field]:
+            said, got = statement[field], facts[field]
+            raise refuse(f"{names.get(field, field)} differs (signed {said!r}, result {got!r})")
+
+
+def _check_certificate(anchor: x509.Certificate, cert: x509.Certificate, site: str, refuse) -> None:
+    try:
+        anchor.public_key().verify(  # type: ignore[union-attr, call-arg]
+            cert.signature,
+            cert.tbs_certificate_bytes,
+            padding.PKCS1v15(),
+            cert.signature_hash_algorithm,
+        )
+    except (InvalidSignature, TypeError, ValueError):
+        raise refuse("its certificate is not issued by this project's root CA") from None
+    now = datetime.now(UTC)
+    if cert.issuer != anchor.subject or not (
+        cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
+    ):
+        raise refuse("its certificate is not valid for this project now")
+    names = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    if names != [site]:
+        raise refuse(f"its certificate names {names}, not {site!r}")
+    if why := site_role_refusal(cert):
+        raise refuse(why)
