@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +35,7 @@ from fedsec.engines.nvflare.identity import PSS, KitIdentity, site_role_refusal
 from fedsec.engines.nvflare.messages import EvaluateTask
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.records import JobResult
-from fedsec.engines.nvflare.results import DeploymentError
+from fedsec.engines.nvflare.results import DeploymentError, plain
 from fedsec.engines.nvflare.setups import parse_setup
 
 KIND = "fedsec/evaluation/v1"
@@ -46,24 +45,8 @@ MAX_TEXT = 64 * 1024  # a statement, a certificate or a signature: a few kilobyt
 STATEMENT_FIELDS = ("kind", "job", "round", "site", "params", "setup", "threshold", "reply")
 
 
-def canonical(value: Any) -> Any:
-    """``value`` as ``result.json`` holds it (numpy scalars as Python, arrays, bytes and
-    non-finite floats as None, tuples as lists): what both sides hash."""
-    if isinstance(value, dict):
-        return {str(k): canonical(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [canonical(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, np.ndarray | bytes):
-        return None
-    return value
-
-
 def _json(value: Any) -> bytes:
-    return json.dumps(canonical(value), sort_keys=True, separators=(",", ":")).encode()
+    return json.dumps(plain(value), sort_keys=True, separators=(",", ":")).encode()
 
 
 def params_digest(params: list[np.ndarray]) -> str:
@@ -89,7 +72,7 @@ def _reported(reply: dict[str, Any]) -> dict[str, Any]:
 
 def _threshold(reply: dict[str, Any]) -> Any:
     validation = reply.get("validation")
-    return canonical(validation.get("threshold")) if isinstance(validation, dict) else None
+    return plain(validation.get("threshold")) if isinstance(validation, dict) else None
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ValidationError
+from safetensors import SafetensorError
 from safetensors.numpy import load_file, save
 
 from fedsec.core import atomic
-from fedsec.core.errors import FedsecError
+from fedsec.core.errors import FedsecError, parse_problem
 from fedsec.engines.nvflare.records import JobResult, RoundLog
 from fedsec.training.params import Params
 
@@ -22,6 +25,7 @@ RESULT_DIR = "fedsec"
 RESULT = "result.json"
 PARAMS = "params.safetensors"
 FINAL = "final"
+MAX_RESULT_BYTES = 512 * 2**20
 
 
 class DeploymentError(FedsecError, RuntimeError):
@@ -49,29 +53,67 @@ def write_result(result: JobResult, directory: Path) -> Path:
         "resumed": result.resumed,
     }
     atomic.write_bytes(directory / PARAMS, save(tensors) if tensors else save({}))
-    atomic.write_text(directory / RESULT, json.dumps(_plain(record), indent=2) + "\n")
+    atomic.write_text(directory / RESULT, json.dumps(plain(record), indent=2) + "\n")
     return directory
 
 
 def read_result(directory: Path) -> JobResult:
+    """The job's result as the coordinator wrote it: a file that is not one (a hostile or
+    broken coordinator's) is a one-line :class:`DeploymentError` naming it, never a traceback."""
     directory = Path(directory)
     path = directory / RESULT
     if not path.is_file():
         raise DeploymentError(f"{path}: the job left no fedsec result (see the job's logs)")
-    record = json.loads(path.read_text())
-    tensors = load_file(directory / PARAMS)
+    if path.stat().st_size > MAX_RESULT_BYTES:
+        raise DeploymentError(f"{path}: larger than {MAX_RESULT_BYTES:,} bytes, not a result")
+    try:
+        json.loads(text := path.read_text())  # depth and integer limits: Python's parser
+        return _result(text, load_file(directory / PARAMS))
+    except (ValueError, RecursionError, KeyError, TypeError, AttributeError, OSError) as error:
+        why = parse_problem(error) if isinstance(error, ValueError | RecursionError) else error
+        raise DeploymentError(f"{path}: not a fedsec job result ({why!s:.200})") from None
+    except SafetensorError as error:
+        raise DeploymentError(f"{directory / PARAMS}: unreadable ({error!s:.200})") from None
+
+
+class _Record(BaseModel):
+    """``result.json``'s fields and their types (checked: the coordinator wrote it)."""
+
+    sites: list[str]
+    has_params: bool
+    setup: dict[str, Any] | None
+    history: list[RoundLog]
+    dropouts: dict[str, str]
+    curve_rounds: list[int]
+    evaluation: dict[str, Any]
+    timing: dict[str, float | None]
+    error: str | None
+    statistics: dict[str, Any] = {}
+    resumed: list[dict[str, Any]] = []
+
+
+def _result(text: str, tensors: dict[str, np.ndarray]) -> JobResult:
+    try:
+        record = _Record.model_validate_json(text)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the file"
+        raise ValueError(f"{where}: {first['msg']}") from None
+    params = _unnamed(FINAL, tensors) if record.has_params else None
+    if params == []:
+        raise ValueError(f"it says it has a final model, and {PARAMS} holds none")
     return JobResult(
-        sites=record["sites"],
-        params=_unnamed(FINAL, tensors) if record["has_params"] else None,
-        setup=record["setup"],
-        history=[RoundLog(**h) for h in record["history"]],
-        dropouts=record["dropouts"],
-        curve={r: _unnamed(f"round-{r}", tensors) for r in record["curve_rounds"]},
-        evaluation=record["evaluation"],
-        timing=record["timing"],
-        error=record["error"],
-        statistics=record.get("statistics", {}),
-        resumed=record.get("resumed", []),
+        sites=record.sites,
+        params=params,
+        setup=record.setup,
+        history=record.history,
+        dropouts=record.dropouts,
+        curve={r: _unnamed(f"round-{r}", tensors) for r in record.curve_rounds},
+        evaluation=record.evaluation,
+        timing=record.timing,
+        error=record.error,
+        statistics=record.statistics,
+        resumed=record.resumed,
     )
 
 
@@ -90,12 +132,12 @@ def _unnamed(prefix: str, tensors: dict[str, np.ndarray]) -> Params:
     return [tensors[k] for k in keys]
 
 
-def _plain(value: object) -> object:
+def plain(value: object) -> object:
     """JSON-safe: numpy scalars to Python, non-finite floats to None."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not np.isfinite(value):

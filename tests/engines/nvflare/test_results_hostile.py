@@ -1,0 +1,65 @@
+"""A job result the coordinator wrote is read as untrusted input: whatever its result.json or
+params file holds, `read_result` fails with one line naming the file, never a traceback."""
+
+import json
+
+import numpy as np
+import pytest
+from safetensors.numpy import save_file
+
+from fedsec.engines.nvflare.records import JobResult, RoundLog
+from fedsec.engines.nvflare.results import (
+    PARAMS,
+    RESULT,
+    DeploymentError,
+    read_result,
+    write_result,
+)
+
+
+@pytest.fixture
+def written(tmp_path):
+    params = [np.ones((2, 3), np.float32), np.zeros(3, np.float32)]
+    history = [RoundLog(round=1, selected=["a"], contributed=["a"], loss=0.5, seconds=1.0)]
+    result = JobResult(sites=["a", "b"], params=params, setup={"task": "x"}, history=history)
+    return write_result(result, tmp_path / "fedsec")
+
+
+HOSTILE = {
+    "not json": "{",
+    "a list": "[]",
+    "missing fields": "{}",
+    "wrong types": None,  # filled below from the honest record
+    "nested deep": "[" * 100_000 + "]" * 100_000,
+    "huge integer": '{"sites": ' + "9" * 5000 + "}",
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_a_hostile_result_json_is_one_line_naming_it(case, written):
+    text = HOSTILE[case]
+    if text is None:
+        record = json.loads((written / RESULT).read_text())
+        text = json.dumps(record | {"history": [{"round": "x", "bogus": 1}]})
+    (written / RESULT).write_text(text)
+    with pytest.raises(DeploymentError, match=rf"{RESULT}: not a fedsec job result") as error:
+        read_result(written)
+    assert "\n" not in str(error.value)
+
+
+def test_an_unreadable_params_file_is_named(written):
+    (written / PARAMS).write_bytes(b"\xff" * 64)
+    with pytest.raises(DeploymentError, match=rf"{PARAMS}: unreadable"):
+        read_result(written)
+
+
+def test_a_params_file_missing_the_final_model_is_named(written):
+    save_file({"other/0": np.ones(2, np.float32)}, str(written / PARAMS))
+    with pytest.raises(DeploymentError, match="not a fedsec job result"):
+        read_result(written)
+
+
+def test_the_honest_result_reads_back(written):
+    result = read_result(written)
+    assert result.sites == ["a", "b"] and result.history[0].loss == 0.5
+    assert [p.shape for p in result.params] == [(2, 3), (3,)]
