@@ -20,6 +20,7 @@ from fedsec.cli.options import DEFAULT_POC, DataDir, Force, Overrides, federatio
 from fedsec.cli.summary import show_summary
 from fedsec.core import outputs
 from fedsec.core.errors import ConfigError
+from fedsec.core.org_names import nvflare_org
 
 PocDir = Annotated[Path, typer.Option("--dir", help="Folder of the loopback federation.")]
 HeKeys = Annotated[
@@ -87,7 +88,10 @@ def provision_command(
             coordinator=coordinator,
             fed_learn_port=port,
             admin_port=admin_port,
-            sites=[Identity(name=n, org=o or n) for n, o in (_split(s, 2)[:2] for s in site)],
+            sites=[
+                Identity(name=n, org=o or nvflare_org(n))
+                for n, o in (_split(s, 2)[:2] for s in site)
+            ],
             admins=[
                 Admin(name=n, org=o or "consortium", role=r or "project_admin")
                 for n, o, r in (_split(a, 3)[:3] for a in admin)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from fedsec.core import org_names
 from fedsec.fl.strategies import strategy_class
 
 if TYPE_CHECKING:
@@ -26,6 +27,15 @@ def check_trees(scenario: ScenarioBase) -> None:
             f'model.kind "xgboost" cannot be combined with {", ".join(refused)}: '
             + "; ".join(TREE_REFUSALS[name] for name in refused)
         )
+
+
+def check_org_names(scenario: ScenarioBase) -> None:
+    """Every organization named by :mod:`fedsec.core.org_names`' rule, once (ignoring case):
+    a name NVFlare would refuse at provisioning is refused when the scenario is read."""
+    names = scenario.org_names()
+    for name in names:
+        org_names.check(name)
+    org_names.check_distinct(names, "organizations")
 
 
 def check_release(scenario: ScenarioBase) -> None:

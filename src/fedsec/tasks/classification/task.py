@@ -3,7 +3,6 @@ the centralized, local and federated arms, judged per organization on attacks it
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,15 +23,6 @@ from fedsec.tasks.classification.trees import TREE_TRAINERS
 from fedsec.tasks.flows import provenance
 
 SHIPPED = ("federated", "centralized")
-SAFE_FOLDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
-
-def local_bundle_folders(orgs: list[str]) -> dict[str, str]:
-    """Each organization's folder name under ``local/``: its name when that is a plain file
-    name, else ``org-<position>`` (an organization's name is free text in a scenario)."""
-    return {
-        org: org if SAFE_FOLDER.fullmatch(org) else f"org-{index}" for index, org in enumerate(orgs)
-    }
 
 
 class ClassificationTask(Task):
@@ -87,15 +77,15 @@ class ClassificationTask(Task):
 
     def save_local_bundles(self, run: Run, folder: Path, signer: Signer | None) -> None:
         """Each organization's local-only model with its own calibrated threshold, in
-        ``folder / <org>`` (see :func:`local_bundle_folders`)."""
+        ``folder / <org>`` (an organization's name is a plain folder name:
+        :mod:`fedsec.core.org_names`)."""
         local = run.arms.get("local")
         if local is None:
             return
-        for org, name in local_bundle_folders(list(local.models)).items():
-            model = local.models[org]
+        for org, model in local.models.items():
             save = save_tree_bundle if isinstance(model, TreeClassifier) else save_bundle
             origin = {**provenance(run, "local"), "organizations": [org]}
-            save(folder / name, model, origin, signer)
+            save(folder / org, model, origin, signer)
 
     def render(self, metrics: dict, timing: dict, config_text: str) -> str:
         return report.render(metrics, timing, config_text)
