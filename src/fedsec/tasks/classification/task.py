@@ -10,7 +10,6 @@ from fedsec.bundles.bundle import save_bundle
 from fedsec.bundles.fields import CLASSIFIER_KIND, TREE_KIND
 from fedsec.bundles.signing import Signer
 from fedsec.bundles.tree_bundle import save_tree_bundle
-from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.trees import TreeClassifier
 from fedsec.reporting import figures, plots
 from fedsec.scenarios.config import Scenario
@@ -21,8 +20,6 @@ from fedsec.tasks.classification.arms import TRAINERS, ArmModels, OrgFrames
 from fedsec.tasks.classification.experiment import evaluate, org_frames
 from fedsec.tasks.classification.trees import TREE_TRAINERS
 from fedsec.tasks.flows import provenance
-
-SHIPPED = ("federated", "centralized")
 
 
 class ClassificationTask(Task):
@@ -58,16 +55,6 @@ class ClassificationTask(Task):
         self, scenario: Scenario, federation: Federation, data: Any, arms: dict
     ) -> Evaluation:
         return Evaluation(evaluate(scenario, federation, arms))
-
-    def ships_model(self, arms: dict) -> bool:
-        return any(arm in arms for arm in SHIPPED)
-
-    def product(self, arms: dict) -> tuple[str, FamilyClassifier]:
-        """The federated model when trained, else the centralized one."""
-        for arm in SHIPPED:
-            if arm in arms:
-                return arm, next(iter(arms[arm].models.values()))
-        raise ValueError("no shared model was trained (only the local arm ran)")
 
     def save_bundle(self, run: Run, folder: Path, signer: Signer | None) -> None:
         """A network's bundle, or a tree bundle for ``[model] kind = "xgboost"``."""
