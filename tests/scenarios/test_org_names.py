@@ -37,6 +37,7 @@ def test_a_name_nvflare_would_refuse_is_refused_when_the_scenario_is_read(tmp_pa
         load_scenario(str(path))
     said = str(refused.value)
     assert str(path) in said and repr(name) in said and org_names.RULE in said
+    assert "partition.names: organization name" in said
 
 
 def test_a_valid_name_loads(tmp_path):
@@ -55,7 +56,8 @@ def test_per_source_organizations_follow_the_rule(tmp_path):
         'name = "x"\n[data]\n[[data.sources]]\nformat = "unsw-nb15"\nname = "a b"\n'
         'paths = ["a"]\n[partition]\nrule = "per-source"\n'
     )
-    with pytest.raises(ConfigError, match="organization name 'a b' is not allowed"):
+    refused = r"data\.sources \(their names\): organization name 'a b' is not allowed"
+    with pytest.raises(ConfigError, match=refused):
         load_scenario(str(path))
 
 

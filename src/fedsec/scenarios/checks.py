@@ -33,9 +33,15 @@ def check_org_names(scenario: ScenarioBase) -> None:
     """Every organization named by :mod:`fedsec.core.org_names`' rule, once (ignoring case):
     a name NVFlare would refuse at provisioning is refused when the scenario is read."""
     names = scenario.org_names()
+    where = "partition.names"
+    if scenario.partition.rule == "per-source":
+        where = f"{'logs' if scenario.task == 'logs' else 'data'}.sources (their names)"
     for name in names:
-        org_names.check(name)
-    org_names.check_distinct(names, "organizations")
+        try:
+            org_names.check(name)
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+    org_names.check_distinct(names, where)
 
 
 def check_release(scenario: ScenarioBase) -> None:
