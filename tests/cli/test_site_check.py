@@ -44,4 +44,4 @@ def test_an_invalid_config_names_the_file_and_the_problem(tmp_path, data_dir):
     assert result.exit_code == 2, result.output
     said = " ".join(result.output.split())
     assert str(out) in "".join(result.output.split())  # the path, however the line wraps
-    assert "invalid site config" in said and "'iot ' has spaces around it" in said
+    assert "invalid site config" in said and "'iot ' is not allowed" in said

@@ -1,4 +1,4 @@
-"""Private key files: created 0600 without replacing anything, refused when others can read."""
+"""Private key files: refused when others can read them (atomic.create_new writes them)."""
 
 import os
 import stat
@@ -22,15 +22,6 @@ def test_a_group_or_world_readable_key_is_refused_with_the_fix(tmp_path):
         keyfiles.check_private(key)
     os.chmod(key, 0o600)
     assert keyfiles.check_private(key) == key
-
-
-def test_create_new_never_replaces_and_starts_private(tmp_path):
-    path = keyfiles.create_new(tmp_path / "k", b"one")
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    with pytest.raises(FileExistsError):
-        keyfiles.create_new(path, b"two")
-    assert path.read_bytes() == b"one"
-    assert [p.name for p in tmp_path.iterdir()] == ["k"]
 
 
 def test_a_secret_folder_is_0700(tmp_path):

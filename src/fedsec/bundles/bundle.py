@@ -37,7 +37,7 @@ from fedsec.bundles.manifest import (
     parse_manifest,
 )
 from fedsec.bundles.signing import HOW_TO_TRUST, Authenticity, Signer, Trust, signature_block
-from fedsec.core import atomic, keyfiles
+from fedsec.core import atomic
 from fedsec.core.errors import BundleError, parse_problem
 from fedsec.models.family import FamilyScorer
 
@@ -315,7 +315,7 @@ def sign_unsigned(directory: Path, signer: Signer | None = None) -> OpenedBundle
     signature = signature_block(manifest, opened.typed.weights_sha256, signer or default_signer())
     data = (json.dumps(signature, indent=2) + "\n").encode()
     try:
-        keyfiles.create_new(path, data, 0o644)
+        atomic.create_new(path, data, 0o644)
     except FileExistsError as error:
         raise BundleError(f"{path}: appeared while signing; left as it is") from error
     return opened

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from fedsec.bundles.signing import KeySigner, Trust, key_fingerprint
-from fedsec.core import keyfiles
+from fedsec.core import atomic, keyfiles
 from fedsec.core.errors import FedsecError
 
 HOME_ENV = "FEDSEC_HOME"
@@ -76,11 +76,11 @@ def generate_key(path: Path) -> tuple[Path, str]:
         serialization.NoEncryption(),
     )
     try:
-        keyfiles.create_new(path, private)
+        atomic.create_new(path, private, keyfiles.SECRET_FILE)
     except FileExistsError as error:
         raise SigningKeyError(f"{path}: already exists; fedsec never replaces a key") from error
     public = key.public_key()
-    keyfiles.create_new(public_path(path), _public_pem(public), 0o644)
+    atomic.create_new(public_path(path), _public_pem(public), 0o644)
     return path, key_fingerprint(public)
 
 

@@ -6,8 +6,6 @@ of these commands runs (``pip install 'fedsec[deploy]'``).
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +18,7 @@ from fedsec.cli.options import DEFAULT_POC, DataDir, Force, Overrides, federatio
 from fedsec.cli.summary import show_summary
 from fedsec.core import outputs
 from fedsec.core.errors import ConfigError
+from fedsec.core.org_names import nvflare_org
 
 PocDir = Annotated[Path, typer.Option("--dir", help="Folder of the loopback federation.")]
 HeKeys = Annotated[
@@ -87,7 +86,10 @@ def provision_command(
             coordinator=coordinator,
             fed_learn_port=port,
             admin_port=admin_port,
-            sites=[Identity(name=n, org=o or n) for n, o in (_split(s, 2)[:2] for s in site)],
+            sites=[
+                Identity(name=n, org=o or nvflare_org(n))
+                for n, o in (_split(s, 2)[:2] for s in site)
+            ],
             admins=[
                 Admin(name=n, org=o or "consortium", role=r or "project_admin")
                 for n, o, r in (_split(a, 3)[:3] for a in admin)
@@ -290,83 +292,34 @@ def submit_command(
 
     overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
     config = load_scenario(scenario, overrides)  # refused before the engine's libraries load
-    from pydantic import ValidationError
-
     from fedsec.cli.jobs import RoundReporter, admin_of, interrupted_message
-    from fedsec.engines.nvflare.attestation import kit_root, require_attested
-    from fedsec.engines.nvflare.checkpoint import check_job_id
-    from fedsec.engines.nvflare.deployable import require_deployable
-    from fedsec.engines.nvflare.identity import kit_signer
-    from fedsec.engines.nvflare.job import JobInterrupted, run_job
-    from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, explain
+    from fedsec.engines.nvflare.job import JobInterrupted
     from fedsec.engines.nvflare.results import DeploymentError
-    from fedsec.experiments.deployed import WRITER as JOB_WRITER
-    from fedsec.experiments.deployed import (
-        deployed_scenario,
-        run_deployed,
-        write_deployed_run,
-        write_site_only_run,
-    )
-    from fedsec.tasks.federate import curve_rounds
-    from fedsec.tasks.privacy import check_accounting
+    from fedsec.experiments.deployed_submit import LeftRunning, job_spec, submit
 
-    require_deployable(config)
-    if detector is not None and config.task != "anomaly":
-        raise ConfigError(f"--detector applies to anomaly scenarios, not task={config.task}")
-    config = deployed_scenario(config, detector)
-    check_accounting(config)
-    if "federated" not in config.evaluation.arms:
-        raise ConfigError(f"scenario {config.name}: evaluation.arms must include 'federated'")
-    try:  # the plan is checked before any federation is contacted
-        settings = DeploymentSettings(
-            min_sites=min_sites or config.strategy.min_orgs,
-            round_timeout=round_timeout,
-            site_order=config.org_names(),
-        )
-        spec = JobSpec.from_scenario(config, sorted(curve_rounds(config)), settings)
-    except ValidationError as error:
-        raise ConfigError(f"scenario {config.name}: {explain(error)}") from None
-    if resume is not None:
-        check_job_id(resume)
+    config, spec = job_spec(config, detector, min_sites, round_timeout, resume)
     admin_kit, username = admin_of(federation, admin_kit, username)
-    signer = kit_signer(admin_kit)  # before the job runs: a bad kit fails fast
-    protection = outputs.protection_suffix(config.privacy)
-    name = outputs.run_name(config.name, config.seed, protection, "nvflare")
-    with outputs.run_folder(out, name, force=force, writer=JOB_WRITER) as target:
-        work = target.parent / f".{target.name}.job"
-        with RoundReporter(spec.rounds) as report:
-            submitted: dict[str, str] = {}
-            try:
-                job_id, meta, result = run_job(
-                    spec,
-                    admin_kit,
-                    username,
-                    work,
-                    timeout,
-                    resume=resume or "",
-                    report=lambda state: (submitted.update(state), report(state)),
-                )
-            except JobInterrupted as error:
-                raise DeploymentError(interrupted_message(error)) from None
-            except KeyboardInterrupt:
-                if "job" not in submitted:
-                    raise
-                where = f"--admin-kit {admin_kit} --username {username}"
-                raise Interrupted(left_running(str(submitted["job"]), where)) from None
-            if result is not None:
-                report.finish(result.history)
-        if result is None or result.error:
-            why = result.error if result else f"status {meta.get('status')}, no fedsec result"
-            raise DeploymentError(f"job {job_id} failed: {why} (logs under {work})")
-        trust = kit_root(admin_kit)  # every site's evaluation is checked against it
-        if data_dir is not None or os.environ.get("FEDSEC_DATA"):
-            require_attested(result, job_id, trust)
-            experiment = run_deployed(config, data_dir, result, job_id)
-            write_deployed_run(experiment, target, signer, force=force)
-            show_summary(experiment.metrics, experiment.timing)
-        else:
-            write_site_only_run(config, result, job_id, target, signer, force=force, trust=trust)
-        shutil.rmtree(work, ignore_errors=True)  # kept only when the job fails, for its logs
+    try:
+        done = submit(
+            config,
+            spec,
+            admin_kit,
+            username,
+            out=out,
+            data_dir=data_dir,
+            timeout=timeout,
+            resume=resume,
+            force=force,
+            progress=RoundReporter,
+        )
+    except JobInterrupted as error:
+        raise DeploymentError(interrupted_message(error)) from None
+    except LeftRunning as left:
+        where = f"--admin-kit {admin_kit} --username {username}"
+        raise Interrupted(left_running(left.job_id, where)) from None
+    if done.experiment is not None:
+        show_summary(done.experiment.metrics, done.experiment.timing)
+    result, target = done.result, done.target
     if result.dropouts:
         console.print(f"dropouts: {result.dropouts}", highlight=False)
     for step in result.resumed:
@@ -374,7 +327,8 @@ def submit_command(
     latest = outputs.point_latest(target) if outputs.in_runs(target) else None
     pointer = f" ({latest} points here)" if latest is not None else ""
     console.print(
-        f"job {job_id} finished; run directory: [bold]{escape(str(target))}[/]{escape(pointer)}"
+        f"job {done.job_id} finished; run directory: [bold]{escape(str(target))}[/]"
+        f"{escape(pointer)}"
     )
     console.print(
         f"its model is signed by {username}'s kit; use it with: fedsec detect --model "

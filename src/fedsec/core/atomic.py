@@ -108,6 +108,39 @@ def write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
         handle.write(data)
 
 
+def create_new(path: Path, data: bytes, mode: int = FILE_MODE) -> Path:
+    """A new file ``path`` holding ``data``, with exactly ``mode`` from its creation on, before
+    any byte is written (``0o600`` for a secret): an existing file is never replaced
+    (:class:`FileExistsError`, also when one appears meanwhile), and no reader sees it half
+    written. A write the system refuses is an :class:`OutputError` naming ``path``."""
+    path = Path(path)
+    _make_parent(path)
+    remove_left_by_killed_runs(path.parent)
+    if os.path.lexists(path):
+        raise FileExistsError(path)
+    try:
+        fd, tmp = _create_file(path, mode)
+    except OSError as error:
+        raise unwritable(path, error) from None
+    try:
+        os.fchmod(fd, mode)  # created no wider than ``mode``: exactly it, whatever the umask
+        with os.fdopen(fd, "wb") as handle:
+            Sink(handle, path).write(data)
+            try:
+                handle.flush()
+                os.fsync(handle.fileno())
+                _put_new(tmp, path)
+            except FileExistsError:
+                raise
+            except OSError as error:
+                raise unwritable(path, error) from None
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
 @contextlib.contextmanager
 def stream(path: Path, mode: int | None = None) -> Iterator[Sink]:
     """A :class:`Sink` to write ``path`` piece by piece: the pieces go to a temporary file

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from fedsec.core.errors import FedsecError
@@ -54,20 +53,3 @@ def secret_folder(path: Path) -> Path:
     path = Path(path)
     path.mkdir(mode=SECRET_FOLDER, parents=True, exist_ok=True)
     return restrict(path)
-
-
-def create_new(path: Path, data: bytes, mode: int = SECRET_FILE) -> Path:
-    """Write a new file with ``mode`` from its creation on; an existing file is never replaced
-    (:class:`FileExistsError`), and a crash leaves no half-written file under ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(tmp, path)  # atomic, and fails if the name exists
-    finally:
-        os.unlink(tmp)
-    return path

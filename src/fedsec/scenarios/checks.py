@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from fedsec.core import org_names
 from fedsec.fl.strategies import strategy_class
 
 if TYPE_CHECKING:
@@ -26,6 +27,21 @@ def check_trees(scenario: ScenarioBase) -> None:
             f'model.kind "xgboost" cannot be combined with {", ".join(refused)}: '
             + "; ".join(TREE_REFUSALS[name] for name in refused)
         )
+
+
+def check_org_names(scenario: ScenarioBase) -> None:
+    """Every organization named by :mod:`fedsec.core.org_names`' rule, once (ignoring case):
+    a name NVFlare would refuse at provisioning is refused when the scenario is read."""
+    names = scenario.org_names()
+    where = "partition.names"
+    if scenario.partition.rule == "per-source":
+        where = f"{'logs' if scenario.task == 'logs' else 'data'}.sources (their names)"
+    for name in names:
+        try:
+            org_names.check(name)
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+    org_names.check_distinct(names, where)
 
 
 def check_release(scenario: ScenarioBase) -> None:

@@ -46,6 +46,7 @@ from fedsec.scenarios.checks import (
     check_adversary,
     check_logit_adjustment,
     check_noise_shares,
+    check_org_names,
     check_release,
     check_trees,
 )
@@ -138,6 +139,7 @@ class ScenarioBase(Strict):
         return self
 
     def _check_federation(self) -> None:
+        check_org_names(self)
         if self.strategy.min_orgs > self.org_count():
             raise ValueError("strategy.min_orgs exceeds the number of organizations")
         check_release(self)

@@ -80,10 +80,15 @@ def _mixed_byte_counts(scenario: Scenario) -> list[str]:
     return [] if note is None else [note]
 
 
+def chosen_data_dir(data_dir: str | Path | None) -> str | Path | None:
+    """``--data-dir``, else ``$FEDSEC_DATA``, as given (None when neither is)."""
+    return data_dir or os.environ.get(DATA_ENV) or None
+
+
 def resolve_data_dir(data_dir: str | Path | None, paths: Iterable[str] = ()) -> Path:
-    """``--data-dir``, else ``$FEDSEC_DATA``; a clear error when neither points anywhere and
-    some of the scenario's ``paths`` are relative to it (absolute ones need none)."""
-    chosen = data_dir or os.environ.get(DATA_ENV)
+    """:func:`chosen_data_dir`; a clear error when neither points anywhere and some of the
+    scenario's ``paths`` are relative to it (absolute ones need none)."""
+    chosen = chosen_data_dir(data_dir)
     paths = list(paths)
     if not chosen and paths and all(Path(p).is_absolute() for p in paths):
         return Path("/")  # every path is absolute: the root they are joined to is unused

@@ -16,6 +16,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fedsec.core import configfile
+from fedsec.core.org_names import OrgName, check_distinct
 from fedsec.simulator.techniques import TECHNIQUES
 
 Name = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -27,7 +28,7 @@ class Strict(BaseModel):
 
 
 class OrgConfig(Strict):
-    name: str = Name
+    name: OrgName
     archetype: ArchetypeName
     hosts: int = Field(default=100, ge=5, le=60000)
     share: float = Field(default=1.0, gt=0, description="relative share of benign flows")
@@ -67,8 +68,7 @@ class SimulationConfig(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> SimulationConfig:
         names = [o.name for o in self.orgs]
-        if len(set(names)) != len(names):
-            raise ValueError(f"organization names repeat: {names}")
+        check_distinct(names, "orgs")
         if self.train_days >= self.days:
             raise ValueError(f"train_days ({self.train_days}) must be below days ({self.days})")
         campaign_names = [c.name for c in self.campaigns]

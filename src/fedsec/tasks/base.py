@@ -67,6 +67,8 @@ class Task(ABC):
     summary_columns: ClassVar[dict[str, str]]
     #: Readable arm names for tables (arms not listed print as they are).
     arm_labels: ClassVar[dict[str, str]] = {}
+    #: The arms whose (one, shared) model the run ships, the first trained one.
+    shipped_arms: ClassVar[tuple[str, ...]] = ("federated", "centralized")
 
     def bundle_kinds(self) -> tuple[str, ...]:
         """Every kind of bundle this task ships."""
@@ -98,13 +100,16 @@ class Task(ABC):
 
     # -- what the run ships ------------------------------------------------------------
 
-    @abstractmethod
     def ships_model(self, arms: dict[str, TrainedArm]) -> bool:
         """Whether a bundle is written (a shared model was trained)."""
+        return any(arm in arms for arm in self.shipped_arms)
 
-    @abstractmethod
     def product(self, arms: dict[str, TrainedArm]) -> tuple[str, Any]:
-        """The arm and model the run ships."""
+        """The arm and model the run ships: the first of :attr:`shipped_arms` trained."""
+        for arm in self.shipped_arms:
+            if arm in arms:
+                return arm, next(iter(arms[arm].models.values()))
+        raise ValueError("no shared model was trained (only the local arm ran)")
 
     @abstractmethod
     def save_bundle(self, run: Run, folder: Path, signer: Signer | None) -> None:

@@ -49,7 +49,7 @@ def test_an_invalid_config_is_refused_without_the_kits_path(kit, monkeypatch):
     assert reply.get_return_code() == ReturnCode.BAD_TASK_DATA
     said = reply["error"]
     assert said.startswith(f"local/{SITE_CONFIG}: invalid site config"), said
-    assert "'iot ' has spaces around it" in said
+    assert "'iot ' is not allowed" in said
     assert str(kit) not in said
     assert any(str(kit / "local" / SITE_CONFIG) in e for e in errors)  # the site's own log
 

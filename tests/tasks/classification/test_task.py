@@ -9,19 +9,7 @@ import numpy as np
 
 from fedsec.data.readers import read_flows
 from fedsec.experiments.rundir import LOCAL_DIR
-from fedsec.tasks.classification.task import local_bundle_folders
 from tests.conftest import dataset
-
-
-def test_an_organization_name_that_is_no_plain_file_name_gets_its_position() -> None:
-    folders = local_bundle_folders(["org1", "../etc", "Grid B", "plant.2", ".hidden"])
-    assert folders == {
-        "org1": "org1",
-        "../etc": "org-1",
-        "Grid B": "org-2",
-        "plant.2": "plant.2",
-        ".hidden": "org-4",
-    }
 
 
 def test_a_tree_run_keeps_each_organizations_local_booster(tmp_path, small_tree_run) -> None:

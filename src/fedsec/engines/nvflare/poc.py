@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -24,6 +23,7 @@ from pathlib import Path
 import fedsec
 from fedsec.core import atomic
 from fedsec.core.errors import FedsecError
+from fedsec.core.org_names import nvflare_org
 from fedsec.engines.nvflare.checkpoint import CHECKPOINT_DIR
 from fedsec.engines.nvflare.keyguard import check_kit
 from fedsec.engines.nvflare.site_config import SITE_CONFIG, SiteConfig, write_site_config
@@ -102,7 +102,7 @@ def prepare(
         coordinator=SERVER,
         fed_learn_port=ports["fed_learn"],
         admin_port=ports["admin"],
-        sites=[Identity(name=s, org=org_of(s)) for s in sites],
+        sites=[Identity(name=s, org=nvflare_org(s)) for s in sites],
         admins=[Admin(name=ADMIN, org="consortium")],
         job_storage=str(directory / "coordinator-store"),
         homomorphic_encryption=homomorphic_encryption,
@@ -113,7 +113,7 @@ def prepare(
         project,
         str(kits),
         ADMIN,
-        {SERVER: "consortium", **{s: org_of(s) for s in sites}},
+        {SERVER: "consortium", **{s: nvflare_org(s) for s in sites}},
         ports,
     )
     for name, config in (configs or {}).items():
@@ -148,11 +148,6 @@ def _job_folders(folder: Path) -> list[str]:
     if not folder.is_dir():
         return []
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
-def org_of(site: str) -> str:
-    """Each loopback site is its own organization (NVFlare org names: letters, digits, _)."""
-    return re.sub(r"[^A-Za-z0-9_]", "_", site)
 
 
 def environment() -> dict[str, str]:

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fedsec.core import atomic, keyfiles, numerics
 from fedsec.core.errors import ConfigError
+from fedsec.core.org_names import OrgName
 from fedsec.engines.nvflare.keyguard import GUARD_PATH, kit_secrets
 
 EXECUTOR_PATH = "fedsec.engines.nvflare.executor.FedsecExecutor"
@@ -54,13 +55,15 @@ def _check(name: str, kind: str) -> None:
 
 
 class Identity(BaseModel):
+    """A site: its name is an organization's (:mod:`fedsec.core.org_names`, stricter than
+    NVFlare's site names); its NVFlare org follows NVFlare's own rule (no ``-``)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str
+    name: OrgName
     org: str
 
     @model_validator(mode="after")
     def _names(self) -> Identity:
-        _check(self.name, "site")
         _check(self.org, "org")
         return self
 

@@ -46,9 +46,10 @@ from typing import Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from fedsec.core import atomic
+from fedsec.core import atomic, org_names
 from fedsec.core.configfile import parse_toml
 from fedsec.core.errors import ConfigError
+from fedsec.core.org_names import OrgName
 from fedsec.data.mapping import Mapping
 from fedsec.engines.nvflare.deployable import require_deployable
 from fedsec.engines.nvflare.site_privacy import SitePrivacyConfig
@@ -143,7 +144,7 @@ class SecureAggregationConfig(Section):
         le=127,
         description="sites colluding with the coordinator the round must withstand",
     )
-    members: list[str] | None = Field(
+    members: list[OrgName] | None = Field(
         default=None,
         min_length=1,
         description="the consortium's sites, the only parties a sum may count (unset: any "
@@ -153,12 +154,7 @@ class SecureAggregationConfig(Section):
     @model_validator(mode="after")
     def _distinct_members(self) -> SecureAggregationConfig:
         """Names exactly as certificates carry them (a typo refuses an honest site later)."""
-        members = self.members or []
-        for name in members:
-            if not name.strip() or name != name.strip():
-                raise ValueError(f"members: {name!r} has spaces around it, or is blank")
-        if len({name.casefold() for name in members}) != len(members):
-            raise ValueError("members: a site is listed twice (names are compared ignoring case)")
+        org_names.check_distinct(self.members or [], "members")
         return self
 
 

@@ -66,6 +66,9 @@ def _bytes(value: Any, what: str, size: int | None = None) -> bytes:
 
 
 def _name(value: Any, what: str) -> str:
+    """A party's name as a peer claims it: not :mod:`fedsec.core.org_names`' rule, only a bound
+    (a holder of an admin's certificate may claim its e-mail address, and is refused by its
+    certificate with that reason); every valid organization name passes."""
     if not isinstance(value, str) or not value or len(value) > 256:
         raise PlanRefused(f"{what}: expected an organization name")
     return value

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -33,9 +32,8 @@ from fedsec.fl.privacy.protect import ProtectionPlan, RoundProtection, payload
 from fedsec.fl.robustness.base import (
     RoundDefence,
     Rule,
+    RuleCheckpoint,
     flatten,
-    load_rule_state,
-    rule_state,
     unflatten,
 )
 from fedsec.training.params import Params
@@ -71,7 +69,7 @@ class GroupSum:
 GroupSummer = Callable[[Params, dict[str, SiteResult], list[str], int], "GroupSum"]
 
 
-class GroupedSecureAggregation:
+class GroupedSecureAggregation(RuleCheckpoint):
     """Secure sums in fixed groups of ``group_size``; ``rule`` across the group means.
 
     ``registered`` holds the rows each site declared when it joined (None where the coordinator
@@ -95,13 +93,6 @@ class GroupedSecureAggregation:
         self.log: list[RoundDefence] = []
         self.seen: list[list[GroupSum]] = []  # what the coordinator learnt, round by round
         self.like: Params | None = None  # the model's shapes, from the last round combined
-
-    def state_dict(self) -> tuple[dict[str, Params], dict[str, Any]]:
-        """The rule's memory of earlier rounds, for a checkpoint."""
-        return rule_state(self.rule, self.like)
-
-    def load_state(self, arrays: dict[str, Params], meta: dict[str, Any]) -> None:
-        load_rule_state(self.rule, arrays, meta)
 
     def combine(
         self, global_params: Params, results: dict[str, SiteResult], round_: int

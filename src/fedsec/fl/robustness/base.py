@@ -88,7 +88,22 @@ def unflatten(flat: np.ndarray, like: Params) -> Params:
     return out
 
 
-class RobustAggregation:
+class RuleCheckpoint:
+    """What an aggregation's :class:`Rule` remembers between rounds, in and out of a
+    checkpoint (:func:`rule_state`): shared by :class:`RobustAggregation` and the grouped
+    secure aggregation, which run a rule over updates and over group sums."""
+
+    rule: Rule
+    like: Params | None  # the model's shapes, from the last round combined
+
+    def state_dict(self) -> tuple[dict[str, Params], dict[str, Any]]:
+        return rule_state(self.rule, self.like)
+
+    def load_state(self, arrays: dict[str, Params], meta: dict[str, Any]) -> None:
+        load_rule_state(self.rule, arrays, meta)
+
+
+class RobustAggregation(RuleCheckpoint):
     """Sample counts capped, free-riders left out, then ``rule`` over the other sites' changes
     (read in clear).
 
@@ -104,13 +119,6 @@ class RobustAggregation:
         self.max_weight_ratio = max_weight_ratio
         self.log: list[RoundDefence] = []
         self.like: Params | None = None  # the model's shapes, from the last round combined
-
-    def state_dict(self) -> tuple[dict[str, Params], dict[str, Any]]:
-        """What the rule remembers between rounds, for a checkpoint (:func:`rule_state`)."""
-        return rule_state(self.rule, self.like)
-
-    def load_state(self, arrays: dict[str, Params], meta: dict[str, Any]) -> None:
-        load_rule_state(self.rule, arrays, meta)
 
     def combine(
         self, global_params: Params, results: dict[str, SiteResult], round_: int

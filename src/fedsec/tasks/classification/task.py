@@ -3,7 +3,6 @@ the centralized, local and federated arms, judged per organization on attacks it
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -11,7 +10,6 @@ from fedsec.bundles.bundle import save_bundle
 from fedsec.bundles.fields import CLASSIFIER_KIND, TREE_KIND
 from fedsec.bundles.signing import Signer
 from fedsec.bundles.tree_bundle import save_tree_bundle
-from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.trees import TreeClassifier
 from fedsec.reporting import figures, plots
 from fedsec.scenarios.config import Scenario
@@ -22,17 +20,6 @@ from fedsec.tasks.classification.arms import TRAINERS, ArmModels, OrgFrames
 from fedsec.tasks.classification.experiment import evaluate, org_frames
 from fedsec.tasks.classification.trees import TREE_TRAINERS
 from fedsec.tasks.flows import provenance
-
-SHIPPED = ("federated", "centralized")
-SAFE_FOLDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
-
-def local_bundle_folders(orgs: list[str]) -> dict[str, str]:
-    """Each organization's folder name under ``local/``: its name when that is a plain file
-    name, else ``org-<position>`` (an organization's name is free text in a scenario)."""
-    return {
-        org: org if SAFE_FOLDER.fullmatch(org) else f"org-{index}" for index, org in enumerate(orgs)
-    }
 
 
 class ClassificationTask(Task):
@@ -69,16 +56,6 @@ class ClassificationTask(Task):
     ) -> Evaluation:
         return Evaluation(evaluate(scenario, federation, arms))
 
-    def ships_model(self, arms: dict) -> bool:
-        return any(arm in arms for arm in SHIPPED)
-
-    def product(self, arms: dict) -> tuple[str, FamilyClassifier]:
-        """The federated model when trained, else the centralized one."""
-        for arm in SHIPPED:
-            if arm in arms:
-                return arm, next(iter(arms[arm].models.values()))
-        raise ValueError("no shared model was trained (only the local arm ran)")
-
     def save_bundle(self, run: Run, folder: Path, signer: Signer | None) -> None:
         """A network's bundle, or a tree bundle for ``[model] kind = "xgboost"``."""
         arm, model = run.product()
@@ -87,15 +64,15 @@ class ClassificationTask(Task):
 
     def save_local_bundles(self, run: Run, folder: Path, signer: Signer | None) -> None:
         """Each organization's local-only model with its own calibrated threshold, in
-        ``folder / <org>`` (see :func:`local_bundle_folders`)."""
+        ``folder / <org>`` (an organization's name is a plain folder name:
+        :mod:`fedsec.core.org_names`)."""
         local = run.arms.get("local")
         if local is None:
             return
-        for org, name in local_bundle_folders(list(local.models)).items():
-            model = local.models[org]
+        for org, model in local.models.items():
             save = save_tree_bundle if isinstance(model, TreeClassifier) else save_bundle
             origin = {**provenance(run, "local"), "organizations": [org]}
-            save(folder / name, model, origin, signer)
+            save(folder / org, model, origin, signer)
 
     def render(self, metrics: dict, timing: dict, config_text: str) -> str:
         return report.render(metrics, timing, config_text)

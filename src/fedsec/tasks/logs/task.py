@@ -9,7 +9,6 @@ from typing import ClassVar
 from fedsec.bundles.fields import LOGS_KIND
 from fedsec.bundles.logs_bundle import save_log_bundle
 from fedsec.bundles.signing import Signer
-from fedsec.models.deeplog import DeepLogDetector
 from fedsec.reporting import figures
 from fedsec.reporting.plots import learning_curves
 from fedsec.scenarios.config import Scenario
@@ -18,8 +17,6 @@ from fedsec.tasks.base import Evaluation, Run, Task, Tick, training_provenance
 from fedsec.tasks.logs import report
 from fedsec.tasks.logs.arms import TRAINERS, LogArm
 from fedsec.tasks.logs.experiment import evaluate
-
-SHIPPED = ("federated", "centralized")
 
 
 class LogsTask(Task):
@@ -47,16 +44,6 @@ class LogsTask(Task):
         self, scenario: Scenario, federation: LogFederation, data: LogFederation, arms: dict
     ) -> Evaluation:
         return Evaluation(evaluate(scenario, federation, arms))
-
-    def ships_model(self, arms: dict) -> bool:
-        return any(arm in arms for arm in SHIPPED)
-
-    def product(self, arms: dict) -> tuple[str, DeepLogDetector]:
-        """The federated model when trained, else the centralized one."""
-        for arm in SHIPPED:
-            if arm in arms:
-                return arm, next(iter(arms[arm].models.values()))
-        raise ValueError("no shared model was trained (only the local arm ran)")
 
     def save_bundle(self, run: Run, folder: Path, signer: Signer | None) -> None:
         arm, model = run.product()
