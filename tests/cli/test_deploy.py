@@ -269,7 +269,7 @@ def test_site_config_says_what_it_leaves_to_the_coordinator_or_to_public_values(
     )
     config = tomllib.loads(out.read_text())
     config["logs"]["hash_key"] = "9f2c41d0b7e5a38c6d14f0e2b9a7c513"  # the consortium's secret
-    config["privacy"] = {"max_epsilon": 1.0}
+    config["privacy"] = {"max_epsilon": 1.0, "min_client_noise": 1.0}
     from fedsec.engines.nvflare.site_config import SiteConfig
     from fedsec.engines.nvflare.site_notes import weak_settings
 

@@ -48,6 +48,12 @@ def job(monkeypatch, tmp_path):
         return lambda *args, **kwargs: calls["written"].append(kind)
 
     monkeypatch.setattr(deployed_submit.identity, "kit_signer", lambda kit: None)
+    monkeypatch.setattr(deployed_submit.attestation, "kit_root", lambda kit: b"root CA")
+    monkeypatch.setattr(
+        deployed_submit.attestation,
+        "require_attested",
+        lambda result, job_id, trust: calls["written"].append("attested"),
+    )
     monkeypatch.setattr(deployed_submit.job, "run_job", run_job)
     monkeypatch.setattr(deployed_submit, "write_site_only_run", written("sites"))
     monkeypatch.setattr(deployed_submit, "write_deployed_run", written("evaluated"))
@@ -99,7 +105,7 @@ def test_a_data_directory_evaluates_the_deployed_model(tmp_path, job, monkeypatc
     if where == "environment":
         monkeypatch.setenv(DATA_ENV, str(tmp_path))
     done, _ = _submit(tmp_path, data_dir=tmp_path if where == "option" else None)
-    assert job["written"] == ["evaluated"] and done.experiment is not None
+    assert job["written"] == ["attested", "evaluated"] and done.experiment is not None
 
 
 def test_a_failed_job_names_its_logs(tmp_path, job):
