@@ -93,7 +93,11 @@ def trajectory(scenario, federation, rounds: int, aggregator: str) -> dict:
             shared.network,
             shards,
             lambda shard, round_: plan(
-                scenario, shared.weights, 1, 0.0, "federated", shard.name, round_
+                scenario,
+                shared.weights,
+                1,
+                0.0,
+                seeding.federated_seed(scenario.seed, shard.name, round_),
             ),
         )
     )

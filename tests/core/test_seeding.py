@@ -23,3 +23,12 @@ def test_the_same_purpose_gives_the_same_seed_and_another_purpose_another():
     assert seeding.derive_seed(7, "split", "unsw") == seeding.derive_seed(7, "split", "unsw")
     assert seeding.derive_seed(7, "split", "unsw") != seeding.derive_seed(7, "split", "nsl")
     assert seeding.derive_seed(7, "split") != seeding.derive_seed(8, "split")
+
+
+def test_federated_seed_is_the_seed_both_engines_always_derived():
+    """One home for a federated round's seed; the values are the ones runs always had."""
+    assert seeding.federated_seed(7, "plant", 3) == seeding.derive_seed(7, "federated", "plant", 3)
+    assert seeding.federated_seed(7, "plant", 3, kind="svdd") == seeding.derive_seed(
+        7, "federated", "svdd", "plant", 3
+    )
+    assert seeding.federated_seed(7, "plant", 3) == 1012003002569714176

@@ -22,6 +22,13 @@ def derive_seed(seed: int, *purpose: object) -> int:
     return int(sequence.generate_state(2, dtype=np.uint32).astype(np.uint64) @ [1 << 31, 1])
 
 
+def federated_seed(seed: int, org: str, round_: int, *, kind: str | None = None) -> int:
+    """The seed of organization ``org``'s local update in round ``round_`` of the federated
+    arm, the same in-process and on NVFlare; ``kind``: the detector an anomaly arm trains."""
+    purpose = ("federated", org, round_) if kind is None else ("federated", kind, org, round_)
+    return derive_seed(seed, *purpose)
+
+
 def rng(seed: int, *purpose: object) -> np.random.Generator:
     return np.random.default_rng(derive_seed(seed, *purpose))
 

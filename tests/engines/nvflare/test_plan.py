@@ -1,5 +1,6 @@
 import pytest
 
+from fedsec.core import seeding
 from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import (
@@ -60,7 +61,8 @@ def test_site_plan_is_the_in_process_engines_plan(consortium):
         class_weights=[1.0, 3.0],
         sample_dp=scenario.privacy.sample_dp,
     )
-    expected = inprocess_plan(scenario, (1.0, 3.0), 1, 0.0, "federated", "plant", 2)
+    seed = seeding.derive_seed(scenario.seed, "federated", "plant", 2)
+    expected = inprocess_plan(scenario, (1.0, 3.0), 1, 0.0, seed)
     assert plan.to_training_plan("plant", rows=500) == expected
 
 
@@ -206,6 +208,7 @@ def test_a_logit_adjusted_job_reaches_the_site_as_the_in_process_plan(consortium
     scenario = scenario.model_copy(update={"model": model})
     coordinator = Coordinator(JobSpec.from_scenario(scenario, [], DeploymentSettings()), None, [])
     plan = parse(SitePlan, coordinator.plan(2, 3, (1.0, 3.0)), "training plan")
-    expected = inprocess_plan(scenario, (1.0, 3.0), 1, 0.0, "federated", "plant", 2)
+    seed = seeding.derive_seed(scenario.seed, "federated", "plant", 2)
+    expected = inprocess_plan(scenario, (1.0, 3.0), 1, 0.0, seed)
     assert plan.logit_adjusted and expected.logit_adjusted
     assert plan.to_training_plan("plant", rows=500) == expected

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from fedsec.core import seeding
 from fedsec.core.errors import ConfigError, FedsecError
 from fedsec.engines.nvflare.deployable import check_defence, check_tree_job, require_deployable
 from fedsec.engines.nvflare.logs_job import LogsJobConfig
@@ -142,7 +143,7 @@ class SitePlan(Message):
             weights=weights,
             noise=recipe.noise_share(self.sample_dp, self.noise(rows)),
             clip=self.sample_dp,
-            seed=recipe.federated_seed(self.seed, site, self.round),
+            seed=seeding.federated_seed(self.seed, site, self.round),
             sample_rate=self.rate(rows),
             logit_adjusted=self.logit_adjusted,
         )
