@@ -102,7 +102,7 @@ def trajectory(scenario, federation, rounds: int, aggregator: str) -> dict:
         )
     )
     rows = {shard.name: len(shard.y) for shard in shards}
-    result = run_rounds(strategy, transport, shared.params, rows, rounds)
+    result = run_rounds(strategy, transport, shared.params, rows, rounds, seed=scenario.seed)
     return {
         "params": result.params,
         "local_s": float(np.mean([transport.seconds(r) for r in range(1, rounds + 1)])),

@@ -55,6 +55,7 @@ def test_sites_refuse_a_poisoned_global_model_and_nothing_before_it(unsw):
         ),
         recipe.strategy(scenario.strategy),
         scenario.rounds,
+        seed=0,
         wrap=lambda t: PoisoningCoordinator(gates.wrap(t), shared.classes.index(BENIGN)),
     )
     summary = gates.record.summary()
