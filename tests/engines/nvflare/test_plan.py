@@ -47,6 +47,9 @@ def test_out_of_range_fields_are_refused():
         parse(SitePlan, site_plan(class_weights=[0.0, 1.0]), "training plan")
     with pytest.raises(PlanRefused, match="expected a table"):
         parse(SitePlan, ["round", 1], "training plan")
+    for seed in (-1, 2**32):  # a run seed's range, the scenario's (seeding.check_seed)
+        with pytest.raises(PlanRefused, match=f"seed: .*seed {seed} is out of range"):
+            parse(SitePlan, site_plan(seed=seed), "training plan")
 
 
 def test_site_plan_is_the_in_process_engines_plan(consortium):

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from fedsec.core import seeding
+from fedsec.core import configfile, seeding
 from fedsec.core.errors import ConfigError, FedsecError
 from fedsec.engines.nvflare.deployable import check_defence, check_tree_job, require_deployable
 from fedsec.engines.nvflare.logs_job import LogsJobConfig
@@ -93,7 +93,7 @@ class SitePlan(Message):
 
     round: int = Field(ge=1, le=MAX_ROUNDS)
     rounds: int = Field(ge=1, le=MAX_ROUNDS)
-    seed: int = Field(ge=0, lt=2**63)
+    seed: configfile.Seed
     sampled: int = Field(ge=1, le=MAX_SITES, description="organizations selected this round")
     training: TrainingConfig
     prox_mu: float = Field(default=0.0, ge=0, le=100)
@@ -213,7 +213,7 @@ class JobSpec(Message):
 
     name: str = Field(min_length=1, max_length=200)
     task: Literal["classification", "anomaly", "logs"] = "classification"
-    seed: int = Field(ge=0, lt=2**63)
+    seed: configfile.Seed
     rounds: int = Field(ge=1, le=MAX_ROUNDS)
     view: Literal["native", "canonical", "sessions"]
     model: ModelConfig
