@@ -9,14 +9,15 @@ from typing import Annotated, Literal
 
 import typer
 
+from fedsec.cli.common import UNWRAPPED
+from fedsec.core import seeding
 from fedsec.data.logs import LOG_FORMATS
 from fedsec.data.readers import FORMATS
 
 PIPED = sys.stdout is None or not sys.stdout.isatty()
-UNWRAPPED_HELP = 1 << 16
 # On a terminal: rich help panels at its width. Piped or logged: plain help, never wrapped.
 HELP: dict = {"help_option_names": ["-h", "--help"]} | (
-    {"terminal_width": UNWRAPPED_HELP, "max_content_width": UNWRAPPED_HELP} if PIPED else {}
+    {"terminal_width": UNWRAPPED, "max_content_width": UNWRAPPED} if PIPED else {}
 )
 MARKUP: Literal["rich"] | None = None if PIPED else "rich"
 DataDir = Annotated[
@@ -89,9 +90,7 @@ def parse_seeds(text: str) -> list[int]:
         raise ConfigError(f"--seeds: comma-separated integers, got {text!r}") from None
     if not seeds:
         raise ConfigError(f"--seeds: no seed in {text!r}")
-    if len(set(seeds)) != len(seeds):  # the same run twice would pass for two seeds' spread
-        raise ConfigError(f"--seeds: give distinct seeds, got {text!r}")
-    return seeds
+    return seeding.check_seeds(seeds)
 
 
 def parse_timezone(timezone: str) -> tzinfo:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+
+from fedsec.core.errors import ConfigError
 
 if TYPE_CHECKING:  # imported where used: parsing a scenario or aggregating needs no torch
     import torch
@@ -25,6 +28,21 @@ def check_seed(seed: int) -> int:
     if not 0 <= seed < SEED_LIMIT:
         raise ValueError(OUT_OF_RANGE.format(seed=seed))
     return seed
+
+
+def check_seeds(seeds: Sequence[int], what: str = "--seeds") -> list[int]:
+    """Seeds to repeat an experiment at: at least one, each a run seed, none twice (the same
+    run twice would pass for two seeds' spread); otherwise a ConfigError naming ``what``."""
+    if not seeds:
+        raise ConfigError(f"{what}: give at least one seed")
+    for seed in seeds:
+        try:
+            check_seed(seed)
+        except ValueError as error:
+            raise ConfigError(f"{what}: {error}") from None
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"{what}: give distinct seeds, got {list(seeds)}")
+    return list(seeds)
 
 
 def _key(part: object) -> int:
