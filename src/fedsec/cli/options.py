@@ -28,6 +28,24 @@ Overrides = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a scenario field: --set rounds=5 (repeatable)."),
 ]
+
+
+def check_seed(seed: int | None) -> int | None:
+    """``--seed``, if given, checked: out of range, a usage error naming the value."""
+    try:
+        return None if seed is None else seeding.check_seed(seed)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+#: ``--seed``: a run seed (0 to 2**32 - 1); :func:`seed_overrides` puts it after ``--set seed=``.
+Seed = Annotated[
+    int | None,
+    typer.Option(
+        callback=check_seed,
+        help="Seed, 0 to 2**32-1 (overrides the configuration's, and a --set seed=).",
+    ),
+]
 Force = Annotated[
     bool,
     typer.Option(
@@ -91,6 +109,12 @@ def parse_seeds(text: str) -> list[int]:
     if not seeds:
         raise ConfigError(f"--seeds: no seed in {text!r}")
     return seeding.check_seeds(seeds)
+
+
+def seed_overrides(set_: list[str] | None, seed: int | None) -> list[str]:
+    """The ``--set`` overrides, then ``seed=`` when ``--seed`` is given (overrides apply in
+    order: ``--seed`` wins over a ``--set seed=``, as its help says)."""
+    return [*(set_ or []), *([f"seed={seed}"] if seed is not None else [])]
 
 
 def parse_timezone(timezone: str) -> tzinfo:
