@@ -93,12 +93,16 @@ def trajectory(scenario, federation, rounds: int, aggregator: str) -> dict:
             shared.network,
             shards,
             lambda shard, round_: plan(
-                scenario, shared.weights, 1, 0.0, "federated", shard.name, round_
+                scenario,
+                shared.weights,
+                1,
+                0.0,
+                seeding.federated_seed(scenario.seed, shard.name, round_),
             ),
         )
     )
     rows = {shard.name: len(shard.y) for shard in shards}
-    result = run_rounds(strategy, transport, shared.params, rows, rounds)
+    result = run_rounds(strategy, transport, shared.params, rows, rounds, seed=scenario.seed)
     return {
         "params": result.params,
         "local_s": float(np.mean([transport.seconds(r) for r in range(1, rounds + 1)])),

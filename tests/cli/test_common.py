@@ -330,6 +330,18 @@ def test_repeated_seeds_are_refused():
     assert parse_seeds("0, 1,2") == [0, 1, 2]
     with pytest.raises(ConfigError, match="give distinct seeds"):
         parse_seeds("0,1,0")
+    with pytest.raises(ConfigError, match=r"--seeds: seed -1 is out of range"):
+        parse_seeds("0,-1")
+
+
+def test_an_attack_matrix_checks_its_seeds_as_the_cli_does():
+    """One check (seeding.check_seeds) for --seeds, whether given on the CLI or to the plan."""
+    from fedsec.core.errors import ConfigError
+    from fedsec.experiments.attack_matrix import MatrixPlan
+
+    for seeds, message in (([0, 0], "give distinct seeds"), ([2**32], "out of range"), ([], "")):
+        with pytest.raises(ConfigError, match=f"--seeds: .*{message}"):
+            MatrixPlan("unsw-5org-shared", seeds=seeds).check()
 
 
 def test_a_fingerprint_is_printed_as_it_is(capsys):

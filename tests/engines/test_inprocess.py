@@ -44,7 +44,7 @@ def test_one_round_of_fedavg_is_the_weighted_average_of_local_updates():
     def plan(shard, round_):
         return TrainingPlan(steps=3, batch_size=32, lr=0.1, seed=round_ * 10 + ord(shard.name))
 
-    result = run_federated(model, start, shards, plan, FedAvg(1.0), 1)
+    result = run_federated(model, start, shards, plan, FedAvg(1.0), 1, seed=0)
     updates = [local_update(model, start, s.x, s.y, plan(s, 1)).params for s in shards]
     expected = [np.mean([u[i] for u in updates], axis=0) for i in range(len(start))]
     assert max_abs_diff(result.params, expected) < 1e-6
@@ -59,12 +59,12 @@ def test_fedprox_sites_train_with_the_strategys_proximal_term():
     FedProx equals FedAvg over local updates trained with that ``prox_mu``."""
     model, shards = _model(), _shards()
     start = get_params(model)
-    result = run_federated(model, start, shards, _plan, FedProx(1.0, prox_mu=5.0), 1)
+    result = run_federated(model, start, shards, _plan, FedProx(1.0, prox_mu=5.0), 1, seed=0)
     proximal = TrainingPlan(steps=2, lr=0.05, seed=1, prox_mu=5.0)
     updates = [local_update(model, start, s.x, s.y, proximal).params for s in shards]
     expected = [np.mean([u[i] for u in updates], axis=0) for i in range(len(start))]
     assert max_abs_diff(result.params, expected) < 1e-6
-    plain = run_federated(model, start, shards, _plan, FedAvg(1.0), 1)
+    plain = run_federated(model, start, shards, _plan, FedAvg(1.0), 1, seed=0)
     assert max_abs_diff(plain.params, result.params) > 1e-4
 
 
@@ -97,7 +97,7 @@ def test_scaffold_control_variates_leave_organizations_only_inside_the_protected
     the same masked or encrypted payload as the update, never aggregated in clear."""
     model, shards = _model(), _shards()
     start = get_params(model)
-    clear = run_federated(model, start, shards, _plan, Scaffold(1.0), 3)
+    clear = run_federated(model, start, shards, _plan, Scaffold(1.0), 3, seed=0)
     sent: list[np.ndarray] = []
     summing = {"secure_aggregation": secagg, "homomorphic_encryption": he}[mechanism]
     name = "secure_sum" if mechanism == "secure_aggregation" else "encrypted_sum"
@@ -113,7 +113,7 @@ def test_scaffold_control_variates_leave_organizations_only_inside_the_protected
     monkeypatch.setattr(summing, name, recording)
     monkeypatch.setattr(scaffold, "server_control_step", in_clear)
     strategy = Scaffold(1.0, ProtectedMean(ProtectionPlan(**{mechanism: True})))
-    protected = run_federated(model, start, shards, _plan, strategy, 3)
+    protected = run_federated(model, start, shards, _plan, strategy, 3, seed=0)
     size = sum(p.size for p in start)
     assert len(sent) == 3 * 3 and {len(v) for v in sent} == {2 * size + 1}
     assert max_abs_diff(protected.params, clear.params) < 1e-3  # fixed point / CKKS only

@@ -52,7 +52,7 @@ def test_fedprox_tasks_carry_the_proximal_weight_and_no_control():
     model, shards = _model(), _shards()
     recorder = RecordingTransport(InProcessTransport(model, shards, _plan))
     rows = {s.name: len(s.y) for s in shards}
-    run_rounds(FedProx(1.0, prox_mu=0.2), recorder, get_params(model), rows, 2)
+    run_rounds(FedProx(1.0, prox_mu=0.2), recorder, get_params(model), rows, 2, seed=0)
     assert {(e.task.prox_mu, e.task.control, e.sent.extra) for e in recorder.exchanges} == {
         (0.2, None, None)
     }

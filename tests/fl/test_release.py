@@ -86,7 +86,9 @@ def test_a_checkpoint_without_averaging_holds_no_release_state():
     strategy = FedAdam(0.05)
     model, shards = _model(), _shards()
     rows = {s.name: len(s.y) for s in shards}
-    run_rounds(strategy, InProcessTransport(model, shards, _plan), get_params(model), rows, 2)
+    run_rounds(
+        strategy, InProcessTransport(model, shards, _plan), get_params(model), rows, 2, seed=0
+    )
     state = strategy.state_dict()
     assert "release" not in state.tensors and "release_count" not in state.meta
 

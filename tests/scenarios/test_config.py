@@ -180,3 +180,11 @@ def test_privacy_fields_are_settable():
     assert not load_scenario(
         "unsw-5org-disjoint", ["privacy.sample_dp.epsilon=inf"]
     ).privacy.sample_dp.enabled
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_a_seed_out_of_range_is_refused_naming_it(seed):
+    """Negative seeds wrapped and seed n + 2**32 ran seed n's run: both are refused."""
+    with pytest.raises(ConfigError, match=rf"seed: .*seed {seed} is out of range"):
+        load_scenario("unsw-5org-disjoint", [f"seed={seed}"])
+    assert load_scenario("unsw-5org-disjoint", [f"seed={2**32 - 1}"]).seed == 2**32 - 1

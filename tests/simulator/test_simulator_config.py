@@ -44,3 +44,10 @@ def test_unknown_simulation_names_the_builtins(tmp_path) -> None:
         load_simulation("no-such-simulation")
     with pytest.raises(ConfigError, match="not found"):
         load_simulation(str(tmp_path / "missing.toml"))
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_a_seed_out_of_range_is_refused_naming_it(seed: int) -> None:
+    """The simulation's seed has the scenario's range: 0 <= seed < 2**32."""
+    with pytest.raises(ConfigError, match=rf"seed: .*seed {seed} is out of range"):
+        load_simulation("consortium", [f"seed={seed}"])

@@ -29,7 +29,7 @@ from rich.table import Table
 from fedsec.core import atomic, outputs, standard_streams
 from fedsec.core.errors import FedsecError
 
-UNWRAPPED = 1 << 16
+UNWRAPPED = 1 << 16  # a width nothing wraps at: the console's and the help's when piped
 PLAIN_EVERY_S = 10.0
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it

@@ -9,14 +9,15 @@ from typing import Annotated, Literal
 
 import typer
 
+from fedsec.cli.common import UNWRAPPED
+from fedsec.core import seeding
 from fedsec.data.logs import LOG_FORMATS
 from fedsec.data.readers import FORMATS
 
 PIPED = sys.stdout is None or not sys.stdout.isatty()
-UNWRAPPED_HELP = 1 << 16
 # On a terminal: rich help panels at its width. Piped or logged: plain help, never wrapped.
 HELP: dict = {"help_option_names": ["-h", "--help"]} | (
-    {"terminal_width": UNWRAPPED_HELP, "max_content_width": UNWRAPPED_HELP} if PIPED else {}
+    {"terminal_width": UNWRAPPED, "max_content_width": UNWRAPPED} if PIPED else {}
 )
 MARKUP: Literal["rich"] | None = None if PIPED else "rich"
 DataDir = Annotated[
@@ -26,6 +27,24 @@ DataDir = Annotated[
 Overrides = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a scenario field: --set rounds=5 (repeatable)."),
+]
+
+
+def check_seed(seed: int | None) -> int | None:
+    """``--seed``, if given, checked: out of range, a usage error naming the value."""
+    try:
+        return None if seed is None else seeding.check_seed(seed)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+#: ``--seed``: a run seed (0 to 2**32 - 1); :func:`seed_overrides` puts it after ``--set seed=``.
+Seed = Annotated[
+    int | None,
+    typer.Option(
+        callback=check_seed,
+        help="Seed, 0 to 2**32-1 (overrides the configuration's, and a --set seed=).",
+    ),
 ]
 Force = Annotated[
     bool,
@@ -89,9 +108,13 @@ def parse_seeds(text: str) -> list[int]:
         raise ConfigError(f"--seeds: comma-separated integers, got {text!r}") from None
     if not seeds:
         raise ConfigError(f"--seeds: no seed in {text!r}")
-    if len(set(seeds)) != len(seeds):  # the same run twice would pass for two seeds' spread
-        raise ConfigError(f"--seeds: give distinct seeds, got {text!r}")
-    return seeds
+    return seeding.check_seeds(seeds)
+
+
+def seed_overrides(set_: list[str] | None, seed: int | None) -> list[str]:
+    """The ``--set`` overrides, then ``seed=`` when ``--seed`` is given (overrides apply in
+    order: ``--seed`` wins over a ``--set seed=``, as its help says)."""
+    return [*(set_ or []), *([f"seed={seed}"] if seed is not None else [])]
 
 
 def parse_timezone(timezone: str) -> tzinfo:

@@ -16,8 +16,10 @@ from fedsec.cli.options import (
     Overrides,
     RayAddress,
     RunOut,
+    Seed,
     Workers,
     parse_seeds,
+    seed_overrides,
 )
 from fedsec.cli.summary import show_summary
 from fedsec.core import outputs
@@ -53,7 +55,7 @@ def first_clause(text: str) -> str:
 def simulate(
     scenario: Annotated[str, typer.Argument(help="Built-in scenario name or TOML file.")],
     out: RunOut = None,
-    seed: Annotated[int | None, typer.Option(help="Seed (overrides the scenario's).")] = None,
+    seed: Seed = None,
     data_dir: DataDir = None,
     set_: Overrides = None,
     force: Force = False,
@@ -61,7 +63,7 @@ def simulate(
     """Simulate a federation on real data: centralized vs local-only vs federated, per org."""
     from fedsec.scenarios.config import load_scenario
 
-    overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
+    overrides = seed_overrides(set_, seed)
     config = load_scenario(scenario, overrides)  # refused before training's libraries load
     from fedsec.experiments.driver import run_experiment
     from fedsec.experiments.rundir import WRITER as SIMULATE_WRITER
@@ -93,7 +95,7 @@ def privacy_curve_command(
             help="Output folder. Default: runs/SCENARIO-privacy-seedN (-2, -3 ... when taken)."
         ),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed (overrides the scenario's).")] = None,
+    seed: Seed = None,
     seeds: Annotated[
         str | None,
         typer.Option(help="Comma-separated seeds, e.g. 0,1,2: every point at each (mean ± sd)."),
@@ -113,7 +115,7 @@ def privacy_curve_command(
     if seed is not None and seeds is not None:
         raise ConfigError("--seed and --seeds: give one of them")
     seed_list = parse_seeds(seeds) if seeds is not None else None
-    overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
+    overrides = seed_overrides(set_, seed)
     config = load_scenario(scenario, overrides)  # refused before training's libraries load
     from fedsec.experiments.privacy_curve import WRITER as CURVE_WRITER
     from fedsec.experiments.privacy_curve import parse_epsilons, privacy_curve, write_curve

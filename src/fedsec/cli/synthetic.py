@@ -11,11 +11,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from fedsec.cli.common import RoundProgress, clean_errors, console, errors, finish_run
-from fedsec.cli.options import Force
+from fedsec.cli.options import Force, Seed, seed_overrides
 from fedsec.cli.summary import show_summary
 from fedsec.core import outputs
 
-Seed = Annotated[int | None, typer.Option(help="Seed (overrides the simulation's).")]
 SimulationOverrides = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a simulation field: --set flows=20000 (repeatable)."),
@@ -42,7 +41,7 @@ def generate(
     from fedsec.simulator import load_simulation, simulate
     from fedsec.simulator.output import GENERATOR, write_dataset
 
-    overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
+    overrides = seed_overrides(set_, seed)
     overrides += [f"flows={flows}"] if flows is not None else []
     config = load_simulation(scenario, overrides)
     outputs.check_target(out, force=force, writer=GENERATOR)
@@ -90,7 +89,7 @@ def demo(
         Path | None,
         typer.Option(help="Run folder. Default: runs/demo-seedN[-FORMAT] (-2, -3 ... when taken)."),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the simulation and the training.")] = 0,
+    seed: Seed = None,
     format_: Annotated[
         str, typer.Option("--format", help="Telemetry format to simulate: flows, nf-v2, zeek.")
     ] = "flows",
@@ -98,11 +97,13 @@ def demo(
     force: Force = False,
 ) -> None:
     """Simulate a consortium, federate, evaluate, and show who detected what (no data needed)."""
-    from fedsec.experiments.demo import DATA_DIR, run_demo
+    from fedsec.experiments.demo import DATA_DIR, DEMO_SIMULATION, run_demo
     from fedsec.experiments.demo import WRITER as DEMO_WRITER
+    from fedsec.simulator import load_simulation
 
-    overrides = [*(set_ or []), f"seed={seed}"]
-    name = outputs.run_name("demo", seed, "" if format_ == "flows" else format_)
+    overrides = seed_overrides(set_, seed)
+    config = load_simulation(DEMO_SIMULATION, overrides)  # refused before anything is written
+    name = outputs.run_name("demo", config.seed, "" if format_ == "flows" else format_)
     with (
         outputs.run_folder(out, name, force=force, writer=DEMO_WRITER) as target,
         RoundProgress() as progress,

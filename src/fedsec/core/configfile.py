@@ -8,13 +8,17 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
+from fedsec.core import seeding
 from fedsec.core.errors import ConfigError, parse_problem
 
 Model = TypeVar("Model", bound=BaseModel)
+#: A run seed field (a scenario's, a simulation's, a job's): 0 <= seed < 2**32, else an error
+#: naming the value (:func:`fedsec.core.seeding.check_seed`).
+Seed = Annotated[int, AfterValidator(seeding.check_seed)]
 
 
 def builtin_names(package: str) -> list[str]:

@@ -3,13 +3,46 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from fedsec.core.errors import ConfigError
+
 if TYPE_CHECKING:  # imported where used: parsing a scenario or aggregating needs no torch
     import torch
+
+
+#: A run seed (a scenario's, a simulation's, ``--seed``, a job's) is 0 <= seed < SEED_LIMIT:
+#: :func:`derive_seed` mixes in 32 bits of it, so a wider seed would repeat a narrower one's run.
+SEED_LIMIT = 2**32
+#: What :func:`derive_seed` returns is below this (63 bits).
+DERIVED_LIMIT = 2**63
+OUT_OF_RANGE = "seed {seed} is out of range: a seed is an integer from 0 to 4294967295 (2**32 - 1)"
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` if it is a run seed; otherwise a ValueError naming it and the range."""
+    if not 0 <= seed < SEED_LIMIT:
+        raise ValueError(OUT_OF_RANGE.format(seed=seed))
+    return seed
+
+
+def check_seeds(seeds: Sequence[int], what: str = "--seeds") -> list[int]:
+    """Seeds to repeat an experiment at: at least one, each a run seed, none twice (the same
+    run twice would pass for two seeds' spread); otherwise a ConfigError naming ``what``."""
+    if not seeds:
+        raise ConfigError(f"{what}: give at least one seed")
+    for seed in seeds:
+        try:
+            check_seed(seed)
+        except ValueError as error:
+            raise ConfigError(f"{what}: {error}") from None
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"{what}: give distinct seeds, got {list(seeds)}")
+    return list(seeds)
 
 
 def _key(part: object) -> int:
@@ -17,9 +50,22 @@ def _key(part: object) -> int:
 
 
 def derive_seed(seed: int, *purpose: object) -> int:
-    """A 63-bit seed for ``purpose`` (e.g. ``("split", "unsw-nb15")``) under ``seed``."""
-    sequence = np.random.SeedSequence([seed & 0xFFFFFFFF, *(_key(p) for p in purpose)])
+    """A 63-bit seed for ``purpose`` (e.g. ``("split", "unsw-nb15")``) under ``seed``.
+
+    ``seed``: a run seed (:func:`check_seed`), or a seed this function derived (a protection
+    plan's, an audit model's), of which the low 32 bits are mixed in, as they always were.
+    Anything else (negative, 63 bits or wider) is refused: it used to wrap silently."""
+    if not 0 <= seed < DERIVED_LIMIT:
+        raise ValueError(OUT_OF_RANGE.format(seed=seed))
+    sequence = np.random.SeedSequence([seed % SEED_LIMIT, *(_key(p) for p in purpose)])
     return int(sequence.generate_state(2, dtype=np.uint32).astype(np.uint64) @ [1 << 31, 1])
+
+
+def federated_seed(seed: int, org: str, round_: int, *, kind: str | None = None) -> int:
+    """The seed of organization ``org``'s local update in round ``round_`` of the federated
+    arm, the same in-process and on NVFlare; ``kind``: the detector an anomaly arm trains."""
+    purpose = ("federated", org, round_) if kind is None else ("federated", kind, org, round_)
+    return derive_seed(seed, *purpose)
 
 
 def rng(seed: int, *purpose: object) -> np.random.Generator:

@@ -80,7 +80,7 @@ def run_federated(
     *,
     fraction: float = 1.0,
     min_orgs: int = 1,
-    seed: int = 0,
+    seed: int,
     on_round: Callable[[int, Params], None] | None = None,
     wrap: Callable[[Transport], Transport] | None = None,
     release_average: float = 0.0,

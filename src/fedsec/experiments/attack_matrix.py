@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fedsec.core import outputs
+from fedsec.core import outputs, seeding
 from fedsec.core.errors import ConfigError
 from fedsec.data.taxonomy import BENIGN
 from fedsec.experiments import sweep
@@ -96,8 +96,7 @@ class MatrixPlan:
             raise ConfigError("--dishonest: at least 1 organization must be dishonest")
         if self.rounds is not None and self.rounds < 1:
             raise ConfigError("--rounds: at least 1 round")
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
-            raise ConfigError(f"--seeds: give distinct seeds, got {self.seeds}")
+        seeding.check_seeds(self.seeds)
 
 
 def cell_overrides(plan: MatrixPlan, attack: str, defence: str, dishonest: list[str]) -> list[str]:

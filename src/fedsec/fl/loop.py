@@ -73,7 +73,7 @@ def run_rounds(
     *,
     fraction: float = 1.0,
     min_orgs: int = 1,
-    seed: int = 0,
+    seed: int,
     on_round: Callable[[int, Params], None] | None = None,
     first_round: int = 1,
     resume: StrategyState | None = None,

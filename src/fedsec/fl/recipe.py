@@ -88,11 +88,6 @@ def training_plan(
     )
 
 
-def federated_seed(seed: int, org: str, round_: int) -> int:
-    """The seed of one organization's local update in one round of the federated arm."""
-    return seeding.derive_seed(seed, "federated", org, round_)
-
-
 def steps_per_round(training: TrainingConfig, rows: int, orgs_per_step: int) -> int:
     if training.local_steps:
         return training.local_steps * orgs_per_step

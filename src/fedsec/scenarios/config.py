@@ -104,7 +104,7 @@ class ScenarioBase(Strict):
     name: str
     description: str = ""
     task: str
-    seed: int = 0
+    seed: configfile.Seed = 0
     rounds: int = Field(default=200, ge=1)
     partition: PartitionConfig = Field(default_factory=PartitionConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)

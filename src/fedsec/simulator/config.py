@@ -50,7 +50,7 @@ class CampaignConfig(Strict):
 class SimulationConfig(Strict):
     name: str
     description: str = ""
-    seed: int = 0
+    seed: configfile.Seed = 0
     start: dt.date = dt.date(2024, 3, 4)
     days: int = Field(default=14, ge=1, le=366)
     train_days: int = Field(default=7, ge=1, description="each org's training window")

@@ -11,7 +11,6 @@ from typing import Generic, TypeVar
 import numpy as np
 from torch import nn
 
-from fedsec.core import seeding
 from fedsec.data.flows import FeatureFrame
 from fedsec.engines.inprocess import Shard, run_federated
 from fedsec.engines.threats import Inputs, ThreatResult, run_under_threat
@@ -52,11 +51,13 @@ def plan(
     weights: tuple[float, ...] | None,
     orgs_per_step: int,
     noise: float,
-    *purpose: object,
+    seed: int,
+    *,
     sample_rate: float = 0.0,
 ) -> TrainingPlan:
     """The training plan of one round; the centralized arm takes every org's share of steps.
     In the federated arm the strategy adds its part (FedProx's ``prox_mu``) each round;
+    ``seed``: the round's (the federated arm's: :func:`~fedsec.core.seeding.federated_seed`);
     ``sample_rate``: distributed DP-SGD's federation-wide rate (``noise`` is then a share)."""
     return recipe.training_plan(
         training(scenario),
@@ -65,7 +66,7 @@ def plan(
         weights=weights,
         noise=noise,
         clip=scenario.privacy.sample_dp,
-        seed=seeding.derive_seed(scenario.seed, *purpose),
+        seed=seed,
         sample_rate=sample_rate,
         logit_adjusted=scenario.model.class_weighting == "logit_adjusted",
     )

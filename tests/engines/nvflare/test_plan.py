@@ -1,5 +1,6 @@
 import pytest
 
+from fedsec.core import seeding
 from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import (
@@ -46,6 +47,9 @@ def test_out_of_range_fields_are_refused():
         parse(SitePlan, site_plan(class_weights=[0.0, 1.0]), "training plan")
     with pytest.raises(PlanRefused, match="expected a table"):
         parse(SitePlan, ["round", 1], "training plan")
+    for seed in (-1, 2**32):  # a run seed's range, the scenario's (seeding.check_seed)
+        with pytest.raises(PlanRefused, match=f"seed: .*seed {seed} is out of range"):
+            parse(SitePlan, site_plan(seed=seed), "training plan")
 
 
 def test_site_plan_is_the_in_process_engines_plan(consortium):
@@ -60,7 +64,8 @@ def test_site_plan_is_the_in_process_engines_plan(consortium):
         class_weights=[1.0, 3.0],
         sample_dp=scenario.privacy.sample_dp,
     )
-    expected = inprocess_plan(scenario, (1.0, 3.0), 1, 0.0, "federated", "plant", 2)
+    seed = seeding.derive_seed(scenario.seed, "federated", "plant", 2)
+    expected = inprocess_plan(scenario, (1.0, 3.0), 1, 0.0, seed)
     assert plan.to_training_plan("plant", rows=500) == expected
 
 
@@ -206,6 +211,7 @@ def test_a_logit_adjusted_job_reaches_the_site_as_the_in_process_plan(consortium
     scenario = scenario.model_copy(update={"model": model})
     coordinator = Coordinator(JobSpec.from_scenario(scenario, [], DeploymentSettings()), None, [])
     plan = parse(SitePlan, coordinator.plan(2, 3, (1.0, 3.0)), "training plan")
-    expected = inprocess_plan(scenario, (1.0, 3.0), 1, 0.0, "federated", "plant", 2)
+    seed = seeding.derive_seed(scenario.seed, "federated", "plant", 2)
+    expected = inprocess_plan(scenario, (1.0, 3.0), 1, 0.0, seed)
     assert plan.logit_adjusted and expected.logit_adjusted
     assert plan.to_training_plan("plant", rows=500) == expected

@@ -33,7 +33,7 @@ def test_a_refusing_site_does_not_train_and_every_verdict_is_counted():
     gates = SiteGates({"a": judge({2}), "b": judge(set())})  # "c" has no gate
     transport = gates.wrap(inner)
     fedavg = strategy_class("fedavg")()
-    run_rounds(fedavg, transport, [np.zeros(3)], {"a": 10, "b": 10, "c": 10}, 3)
+    run_rounds(fedavg, transport, [np.zeros(3)], {"a": 10, "b": 10, "c": 10}, 3, seed=0)
     assert inner.trained == [["a", "b", "c"], ["b", "c"], ["a", "b", "c"]]
     summary = gates.record.summary()
     assert summary["judged"] == 6 and summary["refusals"] == 1
@@ -46,7 +46,7 @@ def test_a_round_every_site_refuses_keeps_the_global_model():
     inner = Training()
     gates = SiteGates({"a": judge({2}), "b": judge({2})})
     fedavg = strategy_class("fedavg")()
-    result = run_rounds(fedavg, gates.wrap(inner), [np.zeros(3)], {"a": 10, "b": 10}, 3)
+    result = run_rounds(fedavg, gates.wrap(inner), [np.zeros(3)], {"a": 10, "b": 10}, 3, seed=0)
     assert inner.trained == [["a", "b"], ["a", "b"]]
     assert np.allclose(result.params[0], 2.0)  # rounds 1 and 3 moved it, round 2 did not
     assert np.isnan(result.history[1].loss)

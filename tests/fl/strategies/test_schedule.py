@@ -77,7 +77,9 @@ def test_each_round_steps_with_server_lr_times_the_schedule(name):
         moves.append(float(params[0][0] - previous[0][0]))
         previous[0] = params[0].copy()
 
-    run_rounds(from_config(config), _FixedChange(), previous, {"a": 10}, rounds, on_round=record)
+    run_rounds(
+        from_config(config), _FixedChange(), previous, {"a": 10}, rounds, seed=0, on_round=record
+    )
     factors = [1.0, 1 - 0.8 / 3, 1 - 1.6 / 3, 0.2]
     m = v = 0.0
     for round_, factor in enumerate(factors):

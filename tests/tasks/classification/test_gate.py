@@ -3,6 +3,7 @@ every global model on its own validation rows and refuses a poisoned one."""
 
 import pytest
 
+from fedsec.core import seeding
 from fedsec.data.taxonomy import BENIGN
 from fedsec.engines.inprocess import Shard, run_federated
 from fedsec.fl import recipe
@@ -49,9 +50,12 @@ def test_sites_refuse_a_poisoned_global_model_and_nothing_before_it(unsw):
         shared.network,
         shared.params,
         shards,
-        lambda shard, r: plan(scenario, shared.weights, 1, 0.0, "federated", shard.name, r),
+        lambda shard, r: plan(
+            scenario, shared.weights, 1, 0.0, seeding.federated_seed(scenario.seed, shard.name, r)
+        ),
         recipe.strategy(scenario.strategy),
         scenario.rounds,
+        seed=0,
         wrap=lambda t: PoisoningCoordinator(gates.wrap(t), shared.classes.index(BENIGN)),
     )
     summary = gates.record.summary()

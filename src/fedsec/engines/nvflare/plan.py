@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from fedsec.core import configfile, seeding
 from fedsec.core.errors import ConfigError, FedsecError
 from fedsec.engines.nvflare.deployable import check_defence, check_tree_job, require_deployable
 from fedsec.engines.nvflare.logs_job import LogsJobConfig
@@ -92,7 +93,7 @@ class SitePlan(Message):
 
     round: int = Field(ge=1, le=MAX_ROUNDS)
     rounds: int = Field(ge=1, le=MAX_ROUNDS)
-    seed: int = Field(ge=0, lt=2**63)
+    seed: configfile.Seed
     sampled: int = Field(ge=1, le=MAX_SITES, description="organizations selected this round")
     training: TrainingConfig
     prox_mu: float = Field(default=0.0, ge=0, le=100)
@@ -142,7 +143,7 @@ class SitePlan(Message):
             weights=weights,
             noise=recipe.noise_share(self.sample_dp, self.noise(rows)),
             clip=self.sample_dp,
-            seed=recipe.federated_seed(self.seed, site, self.round),
+            seed=seeding.federated_seed(self.seed, site, self.round),
             sample_rate=self.rate(rows),
             logit_adjusted=self.logit_adjusted,
         )
@@ -212,7 +213,7 @@ class JobSpec(Message):
 
     name: str = Field(min_length=1, max_length=200)
     task: Literal["classification", "anomaly", "logs"] = "classification"
-    seed: int = Field(ge=0, lt=2**63)
+    seed: configfile.Seed
     rounds: int = Field(ge=1, le=MAX_ROUNDS)
     view: Literal["native", "canonical", "sessions"]
     model: ModelConfig

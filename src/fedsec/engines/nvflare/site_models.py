@@ -230,7 +230,7 @@ class DetectorModel:
     ) -> TrainingPlan:
         """The detector's one-class objective, seeded as the in-process federated arm of
         this detector seeds ``site``'s round."""
-        seed = seeding.derive_seed(plan.seed, "federated", ready.setup.kind, site, plan.round)
+        seed = seeding.federated_seed(plan.seed, site, plan.round, kind=ready.setup.kind)
         return replace(ready.template.objective(training), seed=seed)
 
     def gate_labels(

@@ -133,7 +133,13 @@ def train_federated(
         det.get_weights(),
         shards,
         lambda shard, r: det.objective(
-            plan(scenario, None, 1, noise[shard.name], "federated", kind, shard.name, r)
+            plan(
+                scenario,
+                None,
+                1,
+                noise[shard.name],
+                seeding.federated_seed(scenario.seed, shard.name, r, kind=kind),
+            )
         ),
         lambda _r, _p: tick(name),
         server_lr,
@@ -179,7 +185,8 @@ def train_centralized(
     params, losses = det.get_weights(), {}
     noise = dp_noise(scenario, len(pooled), len(orgs), where=POOLED)
     for round_ in range(1, scenario.rounds + 1):
-        round_plan = plan(scenario, None, len(orgs), noise, "centralized", kind, round_)
+        seed = seeding.derive_seed(scenario.seed, "centralized", kind, round_)
+        round_plan = plan(scenario, None, len(orgs), noise, seed)
         update = local_update(det.module(), params, pooled, zeros, det.objective(round_plan))
         params, losses[round_] = update.params, update.metrics["loss"]
         tick(name)
@@ -212,7 +219,8 @@ def train_local(scenario: Scenario, orgs: list[OrgBenign], kind: str, tick: Prog
         total = 0.0
         for o in orgs:
             d, x = dets[o.name], xs[o.name]
-            round_plan = plan(scenario, None, 1, noise[o.name], "local", kind, o.name, round_)
+            seed = seeding.derive_seed(scenario.seed, "local", kind, o.name, round_)
+            round_plan = plan(scenario, None, 1, noise[o.name], seed)
             update = local_update(
                 d.module(),
                 params[o.name],

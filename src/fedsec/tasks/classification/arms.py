@@ -226,7 +226,12 @@ def train_centralized(scenario: Scenario, orgs: list[OrgFrames], tick: Progress)
     for round_ in range(1, scenario.rounds + 1):
         t0 = time.perf_counter()
         round_plan = plan(
-            scenario, shared.weights, per_step, noise, "centralized", round_, sample_rate=rate
+            scenario,
+            shared.weights,
+            per_step,
+            noise,
+            seeding.derive_seed(scenario.seed, "centralized", round_),
+            sample_rate=rate,
         )
         shared.params = local_update(shared.network, shared.params, x, y, round_plan).params
         release.observe(round_, shared.params)
@@ -266,7 +271,8 @@ def train_local(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -> Ar
         for org in orgs:
             solo = alone[org.name]
             x, y = data[org.name]
-            round_plan = plan(scenario, solo.weights, 1, noise[org.name], "local", org.name, round_)
+            seed = seeding.derive_seed(scenario.seed, "local", org.name, round_)
+            round_plan = plan(scenario, solo.weights, 1, noise[org.name], seed)
             solo.params = local_update(solo.network, solo.params, x, y, round_plan).params
             releases[org.name].observe(round_, solo.params)
         rounds_s.append(time.perf_counter() - t0)
@@ -317,9 +323,7 @@ def train_federated(scenario: Scenario, orgs: list[OrgFrames], tick: Progress) -
             shared.weights,
             1,
             recipe.noise_share(budget, noise[shard.name]),
-            "federated",
-            shard.name,
-            round_,
+            seeding.federated_seed(scenario.seed, shard.name, round_),
             sample_rate=rate,
         ),
         on_round,

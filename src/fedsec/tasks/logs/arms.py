@@ -153,7 +153,8 @@ def train_centralized(scenario: Scenario, federation: LogFederation, tick: Progr
     marks, curve, seconds = curve_rounds(scenario), [], []
     for round_ in range(1, scenario.rounds + 1):
         t0 = time.perf_counter()
-        round_plan = plan(scenario, None, len(orgs), 0.0, "centralized", round_)
+        seed = seeding.derive_seed(scenario.seed, "centralized", round_)
+        round_plan = plan(scenario, None, len(orgs), 0.0, seed)
         params = local_update(network, params, x, y, round_plan).params
         seconds.append(time.perf_counter() - t0)
         if round_ in marks:
@@ -180,7 +181,8 @@ def train_local(scenario: Scenario, federation: LogFederation, tick: Progress) -
     for round_ in range(1, scenario.rounds + 1):
         t0 = time.perf_counter()
         for org in orgs:
-            round_plan = plan(scenario, None, 1, 0.0, "local", org.name, round_)
+            seed = seeding.derive_seed(scenario.seed, "local", org.name, round_)
+            round_plan = plan(scenario, None, 1, 0.0, seed)
             network = alone[org.name][0]
             params[org.name] = local_update(
                 network, params[org.name], org.x, org.y, round_plan
@@ -217,7 +219,9 @@ def train_federated(scenario: Scenario, federation: LogFederation, tick: Progres
         network,
         initial,
         shards,
-        lambda shard, round_: plan(scenario, None, 1, 0.0, "federated", shard.name, round_),
+        lambda shard, round_: plan(
+            scenario, None, 1, 0.0, seeding.federated_seed(scenario.seed, shard.name, round_)
+        ),
         on_round,
     )
     shared = _detector(scenario, spec, result.params, federation, data.index)
