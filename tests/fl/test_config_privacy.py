@@ -23,6 +23,5 @@ from fedsec.scenarios.config import load_scenario
 def test_protection_settings_name_the_run_folder(overrides, suffix):
     scenario = load_scenario("unsw-5org-disjoint", overrides)
     assert scenario.privacy.run_suffix() == suffix
-    assert outputs.protection_suffix(scenario.privacy) == suffix  # the commands' path
     name = outputs.run_name(scenario.name, scenario.seed, suffix)
     assert name == "-".join(p for p in ("unsw-5org-disjoint-seed0", suffix) if p)

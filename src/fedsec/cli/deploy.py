@@ -14,7 +14,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from fedsec.cli.common import Interrupted, clean_errors, console
-from fedsec.cli.options import DEFAULT_POC, DataDir, Force, Overrides, federation_app, job_app
+from fedsec.cli.options import (
+    DEFAULT_POC,
+    DataDir,
+    Force,
+    Overrides,
+    Seed,
+    federation_app,
+    job_app,
+    seed_overrides,
+)
 from fedsec.cli.summary import show_summary
 from fedsec.core import outputs
 from fedsec.core.errors import ConfigError
@@ -269,7 +278,7 @@ def submit_command(
     min_sites: Annotated[int | None, typer.Option(help="Sites needed to go on.")] = None,
     round_timeout: Annotated[float, typer.Option(help="Seconds to wait per task.")] = 120.0,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the job.")] = 3600.0,
-    seed: Annotated[int | None, typer.Option(help="Seed (overrides the scenario's).")] = None,
+    seed: Seed = None,
     set_: Overrides = None,
     resume: Annotated[
         str | None,
@@ -290,7 +299,7 @@ def submit_command(
     _nvflare()
     from fedsec.scenarios.config import load_scenario
 
-    overrides = list(set_ or []) + ([f"seed={seed}"] if seed is not None else [])
+    overrides = seed_overrides(set_, seed)
     config = load_scenario(scenario, overrides)  # refused before the engine's libraries load
     from fedsec.cli.jobs import RoundReporter, admin_of, interrupted_message
     from fedsec.engines.nvflare.job import JobInterrupted

@@ -71,7 +71,7 @@ def simulate(
     from fedsec.tasks.registry import task_of
 
     task = task_of(config)
-    name = outputs.run_name(config.name, config.seed, outputs.protection_suffix(config.privacy))
+    name = outputs.run_name(config.name, config.seed, config.privacy.run_suffix())
     with outputs.run_folder(out, name, force=force, writer=SIMULATE_WRITER) as target:
         run = run_arms(
             task.arm_names(config),

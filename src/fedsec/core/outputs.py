@@ -21,7 +21,6 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Protocol
 
 from fedsec import __version__
 from fedsec.core import atomic
@@ -279,19 +278,6 @@ def run_folder(
         yield target
     finally:
         release(target)
-
-
-class Protection(Protocol):
-    """Settings that name a run after the protections they enable (a scenario's privacy
-    section, :meth:`fedsec.fl.config.PrivacyConfig.run_suffix`)."""
-
-    def run_suffix(self) -> str: ...
-
-
-def protection_suffix(privacy: Protection) -> str:
-    """The run-folder suffix of ``privacy``'s protections. Which settings count is the privacy
-    section's own knowledge (``run_suffix``); this only keeps the command-line callers' name."""
-    return privacy.run_suffix()
 
 
 def run_name(scenario: str, seed: int, *extra: str) -> str:
