@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fedsec.bundles.bundle import bundle_kind, load_bundle, load_manifest, sign_unsigned
+from fedsec.bundles.bundle import bundle_kind, load_bundle, load_manifest
+from fedsec.bundles.legacy_signing import sign_unsigned
 from fedsec.bundles.signing import Trust
 from fedsec.core.errors import BundleError
 

@@ -9,8 +9,9 @@ import pytest
 
 pytest.importorskip("xgboost", reason="the trees extra is not installed")
 
-from fedsec.bundles.bundle import load_bundle, sign_unsigned
+from fedsec.bundles.bundle import load_bundle
 from fedsec.bundles.keys import default_signer
+from fedsec.bundles.legacy_signing import sign_unsigned
 from fedsec.bundles.signing import Trust, signature_block
 from fedsec.bundles.tree_bundle import load_tree_bundle, save_tree_bundle
 from fedsec.bundles.tree_manifest import BOOSTER, MAX_BOOSTER_BYTES

@@ -78,7 +78,7 @@ def sign_command(
 ) -> None:
     """Sign an unsigned (older) bundle with your key, after checking everything else in it.
     Sign only a bundle whose origin you know: your signature vouches for it."""
-    from fedsec.bundles.bundle import sign_unsigned
+    from fedsec.bundles.legacy_signing import sign_unsigned
 
     opened = sign_unsigned(bundle)
     provenance = opened.manifest.get("provenance", {})
