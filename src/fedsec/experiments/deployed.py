@@ -256,11 +256,12 @@ def write_site_only_run(
     """A run directory from what the sites reported (no pooled data to evaluate on); the
     bundle is signed by ``signer`` (the submitting admin's kit key), only once every site's
     evaluation is checked signed by its kit under ``trust`` (the project's root CA, PEM)."""
-    require_attested(result, job_id, trust, signing=signer is not None)
+    sites = scenario.org_names()
+    answered = require_attested(result, job_id, trust, sites, signing=signer is not None)
     model = deployed_model(result, scenario)
     section = deployment_section(result, job_id, sum_protection(scenario))
-    for site, reply in result.evaluation.items():
-        threshold = (reply.get("validation") or {}).get("threshold") if reply else None
+    for site, reply in answered.items():  # a withheld or failed evaluation sets no threshold
+        threshold = (reply.get("validation") or {}).get("threshold")
         if threshold is not None and isinstance(model, DeepLogDetector) and model.uses_top_k:
             model.top_k_[site] = int(threshold)
         elif threshold is not None:

@@ -139,7 +139,7 @@ def submit(
         experiment = None
         trust = attestation.kit_root(admin_kit)  # every site's evaluation is checked against it
         if chosen_data_dir(data_dir):
-            attestation.require_attested(result, job_id, trust)
+            attestation.require_attested(result, job_id, trust, config.org_names())
             experiment = run_deployed(config, data_dir, result, job_id)
             write_deployed_run(experiment, target, signer, force=force)
         else:

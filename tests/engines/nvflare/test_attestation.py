@@ -75,12 +75,12 @@ def honest(identities, model, tmp_path):
 
 def test_honest_statements_verify_after_the_coordinators_relay(honest, model, project, tmp_path):
     result = result_of(honest, model, tmp_path)
-    require_attested(result, JOB, project.root_pem())
+    require_attested(result, JOB, project.root_pem(), SITES)
 
 
 def refused(result, why, project, job=JOB):
     with pytest.raises(DeploymentError, match=why) as raised:
-        require_attested(result, job, project.root_pem())
+        require_attested(result, job, project.root_pem(), SITES)
     assert "\n" not in str(raised.value)
 
 
@@ -155,8 +155,10 @@ def test_a_result_without_any_evaluation_is_refused(honest, model, project, tmp_
 def test_signing_without_a_root_ca_is_refused(honest, model, tmp_path):
     result = result_of(honest, model, tmp_path)
     with pytest.raises(DeploymentError, match="no root CA"):
-        require_attested(result, JOB, None, signing=True)
-    require_attested(result, JOB, None, signing=False)  # an unsigned bundle: nothing trusts it
+        require_attested(result, JOB, None, SITES, signing=True)
+    require_attested(
+        result, JOB, None, SITES, signing=False
+    )  # an unsigned bundle: nothing trusts it
 
 
 def test_a_malformed_attestation_is_refused_by_the_coordinator(honest):

@@ -1,6 +1,8 @@
 """``fedsec job submit`` without the data (a real consortium): the run directory and its signed
-bundle are written only when every site's signed evaluation matches the coordinator's result.
-Sites with kit identities answer an anomaly job over the in-memory transport."""
+bundle are written only when every site's signed evaluation matches the coordinator's result,
+and only the job's own sites that answered set thresholds (not the coordinator's certificate
+signing under its own name, a site that never took part, or a "failed" reply carrying a
+threshold). Sites with kit identities answer an anomaly job over the in-memory transport."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.experiments.deployed import write_site_only_run
 from tests.engines.nvflare.kits import Project
 from tests.engines.nvflare.memory import Memory
+from tests.engines.nvflare.test_attestation import signed
 from tests.engines.nvflare.test_deployment_anomaly import anomaly_scenario
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
@@ -98,3 +101,53 @@ def test_a_signed_bundle_needs_the_root_ca(job, signer, tmp_path):
     with pytest.raises(DeploymentError, match="no root CA"):
         write_site_only_run(scenario, read_result(fetched), JOB, tmp_path / "run", signer)
     assert list(tmp_path.iterdir()) == []
+
+
+def _refused(scenario, result, why, project, signer, tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(DeploymentError, match=why) as raised:
+        write_site_only_run(scenario, result, JOB, out, signer, trust=project.root_pem())
+    assert "\n" not in str(raised.value)
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_an_evaluation_signed_by_the_coordinators_certificate_is_refused(
+    job,
+    project,
+    signer,
+    tmp_path,
+):
+    """The coordinator's certificate is issued by the same root CA and carries no admin role:
+    it signed a statement of its own model under its own name, all real sites left out."""
+    scenario, fetched = job
+    result = read_result(fetched)
+    honest = next(iter(result.evaluation.values()))
+    setup_and_params = (result.setup, result.params)
+    coordinator = project.identity("coordinator")
+    forged = signed(coordinator, setup_and_params, 1e9)
+    forged["test"] = honest.get("test", forged["test"])
+    result.evaluation = {"coordinator": forged}
+    _refused(scenario, result, "names coordinator, not among the job's sites", project, signer,
+             tmp_path)  # fmt: skip
+
+
+def test_a_site_that_never_took_part_is_refused(job, project, signer, tmp_path):
+    scenario, fetched = job
+    result = read_result(fetched)
+    result.evaluation["ghost-org"] = {"error": "timed out", "validation": {"threshold": 0.0}}
+    _refused(scenario, result, "names ghost-org", project, signer, tmp_path)
+
+
+def test_a_failed_evaluation_sets_no_threshold(job, project, signer, tmp_path):
+    """Its threshold was read into the signed bundle though no site signed it (1e30 there:
+    that organization would never see an alert)."""
+    scenario, fetched = job
+    result = read_result(fetched)
+    site = sorted(result.evaluation)[0]
+    result.evaluation[site] = {"error": "timed out", "validation": {"threshold": 1e30}}
+    run = write_site_only_run(
+        scenario, result, JOB, tmp_path / "run", signer, trust=project.root_pem()
+    )
+    model, _ = load_anomaly_bundle(run / "model", Trust(allow_unsigned=True))
+    assert site not in model.thresholds_
+    assert sorted(model.thresholds_) == sorted(set(result.evaluation) - {site})

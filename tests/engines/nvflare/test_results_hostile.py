@@ -63,3 +63,20 @@ def test_the_honest_result_reads_back(written):
     result = read_result(written)
     assert result.sites == ["a", "b"] and result.history[0].loss == 0.5
     assert [p.shape for p in result.params] == [(2, 3), (3,)]
+
+
+def test_a_params_file_of_another_dtype_is_refused(written):
+    """float64 arrays would hash as their float32 rounding in the sites' signed statements."""
+    save_file({"final/0": np.ones((2, 3)), "final/1": np.zeros(3)}, str(written / PARAMS))
+    with pytest.raises(DeploymentError, match="final/0 is float64, not float32 or uint8"):
+        read_result(written)
+
+
+@pytest.mark.parametrize("constant", ["Infinity", "NaN", "-Infinity"])
+def test_a_non_finite_number_in_result_json_is_refused(constant, written):
+    """fedsec writes non-finite numbers as null: a coordinator's Infinity would hash as the
+    null a site signed."""
+    record = (written / RESULT).read_text().replace('"error": null', f'"error": {constant}')
+    (written / RESULT).write_text(record)
+    with pytest.raises(DeploymentError, match=f"{constant} is not a number fedsec writes"):
+        read_result(written)

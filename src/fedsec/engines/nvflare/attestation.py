@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.x509.oid import NameOID
 
+from fedsec.core.console_text import printable
 from fedsec.engines.nvflare.identity import PSS, KitIdentity, site_role_refusal
 from fedsec.engines.nvflare.messages import EvaluateTask
 from fedsec.engines.nvflare.plan import PlanRefused
@@ -135,18 +137,32 @@ def kit_root(kit: Path) -> bytes:
     return path.read_bytes()
 
 
-def require_attested(result: JobResult, job: str, root: bytes | None, signing: bool = True) -> None:
-    """Refuse ``result`` unless every site's evaluation it holds is signed by that site's kit,
-    for this job, its params and model setup, and the threshold and figures it reports.
-    Without ``root`` nothing is checked, unless the caller is ``signing`` a bundle."""
-    if root is None:
-        if signing:
-            raise DeploymentError("no root CA to check the sites' evaluations against: not signed")
-        return
-    anchor = x509.load_pem_x509_certificate(root)
+def require_attested(
+    result: JobResult,
+    job: str,
+    root: bytes | None,
+    sites: Sequence[str],
+    signing: bool = True,
+) -> dict[str, dict[str, Any]]:
+    """The evaluations of ``result`` a release may use: those of the job's own ``sites`` (the
+    admin's list, never the result's) that answered, each signed by that site's kit for this
+    job, its params and model setup, and the threshold and figures it reports. Refused: an
+    evaluation under any other name (a coordinator's own certificate signing one), a result
+    naming sites beyond ``sites``, or none at all. Without ``root`` nothing is checked
+    (the answers are returned as they are), unless the caller is ``signing`` a bundle."""
+    if root is None and signing:
+        raise DeploymentError("no root CA to check the sites' evaluations against: not signed")
+    strangers = sorted({*result.evaluation, *result.sites} - set(sites))
+    if strangers:
+        raise DeploymentError(
+            f"job {job}: the result names {', '.join(map(printable, strangers))}, not among the "
+            f"job's sites ({', '.join(sites)}); nothing written"
+        )
     evaluated = {
         s: r for s, r in result.evaluation.items() if isinstance(r, dict) and "error" not in r
     }
+    if root is None:
+        return evaluated
     if not evaluated:
         raise DeploymentError(f"job {job}: no site's evaluation of the final model to release")
     if result.params is None or result.setup is None:
@@ -162,8 +178,10 @@ def require_attested(result: JobResult, job: str, root: bytes | None, signing: b
         "params": params_digest(result.params),
         "setup": json_digest(setup),
     }
+    anchor = x509.load_pem_x509_certificate(root)
     for site, reply in evaluated.items():
         check_site(anchor, site, reply, expected)
+    return evaluated
 
 
 def check_site(anchor: x509.Certificate, site: str, reply: dict, expected: dict) -> None:

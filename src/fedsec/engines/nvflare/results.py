@@ -67,13 +67,28 @@ def read_result(directory: Path) -> JobResult:
     if path.stat().st_size > MAX_RESULT_BYTES:
         raise DeploymentError(f"{path}: larger than {MAX_RESULT_BYTES:,} bytes, not a result")
     try:
-        json.loads(text := path.read_text())  # depth and integer limits: Python's parser
-        return _result(text, load_file(directory / PARAMS))
+        # depth, integer and non-finite limits: Python's parser (fedsec writes no NaN)
+        json.loads(text := path.read_text(), parse_constant=_no_constant)
+        return _result(text, _tensors(directory / PARAMS))
     except (ValueError, RecursionError, KeyError, TypeError, AttributeError, OSError) as error:
         why = parse_problem(error) if isinstance(error, ValueError | RecursionError) else error
         raise DeploymentError(f"{path}: not a fedsec job result ({why!s:.200})") from None
     except SafetensorError as error:
         raise DeploymentError(f"{directory / PARAMS}: unreadable ({error!s:.200})") from None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number fedsec writes")
+
+
+def _tensors(path: Path) -> dict[str, np.ndarray]:
+    """The params file's arrays: float32 parameters and uint8 boosters, as written (another
+    dtype would hash as its float32 rounding where sites signed what they evaluated)."""
+    tensors = load_file(path)
+    for name, array in tensors.items():
+        if array.dtype not in (np.float32, np.uint8):
+            raise ValueError(f"{PARAMS} array {name} is {array.dtype}, not float32 or uint8")
+    return tensors
 
 
 class _Record(BaseModel):
