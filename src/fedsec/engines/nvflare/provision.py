@@ -102,11 +102,37 @@ class FederationSpec(BaseModel):
         _check(self.coordinator, "server")
         _check(self.coordinator_org, "org")
         names = [self.coordinator] + [p.name for p in [*self.sites, *self.admins]]
-        if len(set(names)) != len(names):
-            raise ValueError("coordinator, site and admin names must all differ")
+        folded = [n.casefold() for n in names]
+        if len(set(folded)) != len(folded):
+            twice = sorted({n for n in names if folded.count(n.casefold()) > 1})
+            raise ValueError(
+                f"coordinator, site and admin names must all differ, ignoring case (they name "
+                f"folders and certificates): {twice}"
+            )
+        _one_org_a_site(self.sites, self.coordinator_org)
         if self.fed_learn_port == self.admin_port:
             raise ValueError("fed_learn_port and admin_port must differ")
         return self
+
+
+def _one_org_a_site(sites: list[Identity], coordinator_org: str) -> None:
+    """Each site its own NVFlare org, none the coordinator's: a site's ``operate`` and
+    ``shell_commands`` rights go to the admins of its org (``o:site``), so two sites of one
+    org (``acme-lab`` and ``acme_lab`` both become ``acme_lab``) would let either's admins
+    run commands at the other."""
+    owners: dict[str, str] = {}
+    for site in sites:
+        org = site.org.casefold()
+        if org == coordinator_org.casefold():
+            raise ValueError(
+                f"site {site.name}: its org {site.org!r} is the coordinator's; give it its own"
+            )
+        if org in owners:
+            raise ValueError(
+                f"sites {owners[org]} and {site.name} share the org {site.org!r}: each site "
+                "needs its own (its org's admins may operate it)"
+            )
+        owners[org] = site.name
 
 
 def project_config(spec: FederationSpec) -> dict:
