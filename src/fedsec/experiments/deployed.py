@@ -252,12 +252,15 @@ def write_site_only_run(
     *,
     force: bool = False,
     trust: bytes | None = None,
+    release: str = "",
 ) -> Path:
     """A run directory from what the sites reported (no pooled data to evaluate on); the
     bundle is signed by ``signer`` (the submitting admin's kit key), only once every site's
-    evaluation is checked signed by its kit under ``trust`` (the project's root CA, PEM)."""
+    evaluation is checked signed by its kit under ``trust`` (the project's root CA, PEM), for
+    this job's ``release`` nonce."""
     sites = scenario.org_names()
-    answered = require_attested(result, job_id, trust, sites, signing=signer is not None)
+    signing = signer is not None
+    answered = require_attested(result, job_id, trust, sites, signing, release)
     model = deployed_model(result, scenario)
     section = deployment_section(result, job_id, sum_protection(scenario))
     for site, reply in answered.items():  # a withheld or failed evaluation sets no threshold

@@ -138,11 +138,15 @@ def submit(
             raise DeploymentError(f"job {job_id} failed: {why} (logs under {work})")
         experiment = None
         trust = attestation.kit_root(admin_kit)  # every site's evaluation is checked against it
+        release = job.job_release(work)  # what the sites of this job, and no other, signed
         if chosen_data_dir(data_dir):
-            attestation.require_attested(result, job_id, trust, config.org_names())
+            sites = config.org_names()
+            attestation.require_attested(result, job_id, trust, sites, release=release)
             experiment = run_deployed(config, data_dir, result, job_id)
             write_deployed_run(experiment, target, signer, force=force)
         else:
-            write_site_only_run(config, result, job_id, target, signer, force=force, trust=trust)
+            write_site_only_run(
+                config, result, job_id, target, signer, force=force, trust=trust, release=release
+            )
         shutil.rmtree(work, ignore_errors=True)  # kept only when the job fails, for its logs
     return Submitted(job_id, result, target, experiment)

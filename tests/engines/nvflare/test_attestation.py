@@ -10,13 +10,22 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from fedsec.engines.nvflare.attestation import attest, require_attested
+from fedsec.engines.nvflare.attestation import (
+    RELEASE_KEY,
+    attest,
+    new_release,
+    release_of,
+    require_attested,
+)
+from fedsec.engines.nvflare.job import APP, CLIENT_CONFIG, build_job, job_release
+from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.records import JobResult
 from fedsec.engines.nvflare.replies import EvaluateReply
 from fedsec.engines.nvflare.results import DeploymentError, read_result, write_result
 from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.engines.nvflare.site_models import DetectorModel
 from fedsec.engines.nvflare.wire import params_to_wire
+from fedsec.scenarios.config import load_scenario
 from tests.engines.nvflare.kits import Project
 from tests.engines.nvflare.test_setups import setup as detector_setup
 
@@ -164,3 +173,27 @@ def test_signing_without_a_root_ca_is_refused(honest, model, tmp_path):
 def test_a_malformed_attestation_is_refused_by_the_coordinator(honest):
     with pytest.raises(ValueError, match="attestation must hold exactly"):
         EvaluateReply.from_wire(honest["plant"] | {"attestation": {"statement": "x"}})
+
+
+def test_an_earlier_jobs_signed_evaluation_is_refused(identities, model, project, tmp_path):
+    """The coordinator answers the job id: it could answer an earlier job's, whose result every
+    site signed. Each job carries the admin's fresh release nonce, which each site signs back."""
+    setup, params = model
+    request = SimpleNamespace(params=params_to_wire(params), model=parse_setup(setup))
+    earlier, now = new_release(), new_release()
+    evaluation = {s: attest(identities[s], JOB, request, reply(0.3), earlier) for s in SITES}
+    result = result_of(evaluation, model, tmp_path)
+    require_attested(result, JOB, project.root_pem(), SITES, release=earlier)
+    with pytest.raises(DeploymentError, match=r"release nonce \(another job's evaluation\)"):
+        require_attested(result, JOB, project.root_pem(), SITES, release=now)
+
+
+def test_the_release_nonce_is_read_from_the_jobs_own_client_config(tmp_path):
+    spec = JobSpec.from_scenario(load_scenario("unsw-5org-disjoint"), [], DeploymentSettings())
+    config = build_job(spec, tmp_path / "job") / APP / "config" / CLIENT_CONFIG
+    nonce = release_of(config)
+    assert len(nonce) == 32 and job_release(tmp_path) == nonce
+    other = build_job(spec, tmp_path / "other") / APP / "config" / CLIENT_CONFIG
+    assert release_of(other) not in ("", nonce)  # one nonce a job
+    config.write_text(json.dumps(json.loads(config.read_text()) | {RELEASE_KEY: "../x"}))
+    assert release_of(config) == "" and release_of(tmp_path / "absent.json") == ""

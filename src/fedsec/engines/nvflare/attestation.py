@@ -19,6 +19,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,7 +46,36 @@ KIND = "fedsec/evaluation/v1"
 FINAL = "final"
 FIELD = "attestation"  # the reply's field holding the wire form
 MAX_TEXT = 64 * 1024  # a statement, a certificate or a signature: a few kilobytes at most
-STATEMENT_FIELDS = ("kind", "job", "round", "site", "params", "setup", "threshold", "reply")
+STATEMENT_FIELDS = (
+    "kind",
+    "job",
+    "release",
+    "round",
+    "site",
+    "params",
+    "setup",
+    "threshold",
+    "reply",
+)
+#: The client config's key holding the job's release nonce: the admin's random value, in the
+#: job it signs, which sites sign back (the coordinator answers the job id, and could answer an
+#: earlier job's with that job's signed result).
+RELEASE_KEY = "fedsec_release"
+RELEASE = re.compile(r"[0-9a-f]{32}")
+
+
+def new_release() -> str:
+    """A fresh release nonce for one submitted job."""
+    return secrets.token_hex(16)
+
+
+def release_of(client_config: Path) -> str:
+    """The release nonce of a job's client config as deployed ('' when it has none)."""
+    try:
+        value = json.loads(Path(client_config).read_text()).get(RELEASE_KEY, "")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return value if isinstance(value, str) and RELEASE.fullmatch(value) else ""
 
 
 def _json(value: Any) -> bytes:
@@ -105,7 +136,11 @@ class Attestation:
 
 
 def attest(
-    keys: KitIdentity | None, job: str, request: EvaluateTask, reply: dict[str, Any]
+    keys: KitIdentity | None,
+    job: str,
+    request: EvaluateTask,
+    reply: dict[str, Any],
+    release: str = "",
 ) -> dict[str, Any]:
     """``reply`` (as sent, counts withheld or not) with the site's signed statement of it; as
     it is without a kit identity (an in-process harness: nothing to sign with)."""
@@ -114,6 +149,7 @@ def attest(
     statement = {
         "kind": KIND,
         "job": job,
+        "release": release,
         "round": FINAL,
         "site": keys.name,
         "params": params_digest(request.params),
@@ -143,6 +179,7 @@ def require_attested(
     root: bytes | None,
     sites: Sequence[str],
     signing: bool = True,
+    release: str = "",
 ) -> dict[str, dict[str, Any]]:
     """The evaluations of ``result`` a release may use: those of the job's own ``sites`` (the
     admin's list, never the result's) that answered, each signed by that site's kit for this
@@ -174,6 +211,7 @@ def require_attested(
     expected = {
         "kind": KIND,
         "job": job,
+        "release": release,
         "round": FINAL,
         "params": params_digest(result.params),
         "setup": json_digest(setup),
@@ -216,7 +254,11 @@ def check_site(anchor: x509.Certificate, site: str, reply: dict, expected: dict)
         "threshold": _threshold(reply),
         "reply": json_digest(_reported(reply)),
     }
-    names = {"params": "params sha256", "reply": "reported metrics and counts"}
+    names = {
+        "params": "params sha256",
+        "reply": "reported metrics and counts",
+        "release": "release nonce (another job's evaluation)",
+    }
     for field in STATEMENT_FIELDS:
         if statement[field] != facts[field]:
             said, got = statement[field], facts[field]

@@ -18,6 +18,7 @@ from nvflare.apis.shareable import Shareable, make_reply
 from nvflare.apis.signal import Signal
 
 from fedsec.core.errors import FedsecError
+from fedsec.engines.nvflare.attestation import release_of
 from fedsec.engines.nvflare.hekeys import load_kit_context
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.keyguard import check_kit
@@ -72,7 +73,10 @@ class FedsecExecutor(Executor):
             he_key = partial(load_kit_context, startup, CLIENT_CONTEXT)
             link = partial(kit_booster_link, startup)
             ledger = path.parent / LEDGER_FILE
-            self._site = Site(config, path.parent, name, keys, job, he_key, link, ledger)
+            release = release_of(Path(workspace.get_client_app_config_file_path(job)))
+            self._site = Site(
+                config, path.parent, name, keys, job, he_key, link, ledger, release=release
+            )
         return self._site
 
 

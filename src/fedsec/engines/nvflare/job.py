@@ -19,6 +19,7 @@ from typing import Any
 
 from fedsec.core import atomic
 from fedsec.engines.nvflare.admin import CoordinatorUnreachable, Link, lost
+from fedsec.engines.nvflare.attestation import RELEASE_KEY, new_release, release_of
 from fedsec.engines.nvflare.checkpoint import CheckpointError, check_job_id
 from fedsec.engines.nvflare.plan import JobSpec
 from fedsec.engines.nvflare.progress import PROGRESS_TOPIC
@@ -28,6 +29,7 @@ from fedsec.engines.nvflare.results import RESULT_DIR, DeploymentError, read_res
 from fedsec.engines.nvflare.site import TASKS
 
 APP = "app"
+CLIENT_CONFIG = "config_fed_client.json"
 ABANDONED = "FINISHED:ABANDONED"
 #: NVFlare setting (read from the app's config): 0 makes a site send the arrays of its replies
 #: inside the reply instead of leaving them for the coordinator to download from the site
@@ -52,10 +54,15 @@ class JobInterrupted(DeploymentError):
 
 
 def build_job(
-    spec: JobSpec, directory: Path, job: dict[str, Any] | None = None, resume: str = ""
+    spec: JobSpec,
+    directory: Path,
+    job: dict[str, Any] | None = None,
+    resume: str = "",
+    release: str = "",
 ) -> Path:
     """Write the job folder; ``job`` overrides the controller's argument (tests of refusals);
-    ``resume`` names an interrupted job whose newest checkpoint this one goes on from."""
+    ``resume`` names an interrupted job whose newest checkpoint this one goes on from;
+    ``release`` (a fresh nonce by default) is what each site signs back with its evaluation."""
     directory = Path(directory)
     poll = spec.deployment.poll_interval
     args = {
@@ -74,6 +81,7 @@ def build_job(
         "format_version": 2,
         "default_task_fetch_interval": poll,
         INLINE_ARRAYS: 0,
+        RELEASE_KEY: release or new_release(),
         "executors": [{"tasks": list(TASKS), "executor": {"path": EXECUTOR_PATH, "args": {}}}],
         "task_data_filters": [],
         "task_result_filters": [],
@@ -88,7 +96,7 @@ def build_job(
     config = directory / APP / "config"
     atomic.write_json(directory / "meta.json", meta)
     atomic.write_json(config / "config_fed_server.json", server)
-    atomic.write_json(config / "config_fed_client.json", client)
+    atomic.write_json(config / CLIENT_CONFIG, client)
     return directory
 
 
@@ -206,6 +214,11 @@ def watch(
             return meta
         time.sleep(poll)
     raise DeploymentError(f"job {job_id} did not finish within {timeout:.0f} s")
+
+
+def job_release(workdir: Path) -> str:
+    """The release nonce of the job :func:`run_job` built in ``workdir`` (the admin's copy)."""
+    return release_of(Path(workdir) / "job" / APP / "config" / CLIENT_CONFIG)
 
 
 def fetch(admin: Any, job_id: str, destination: Path) -> Path:

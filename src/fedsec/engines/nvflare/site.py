@@ -90,6 +90,7 @@ class Site:
         he_key: Callable[[], bytes] | None = None,
         booster_link: Callable[[], BoosterLink] | None = None,
         ledger: Path | None = None,
+        release: str = "",
     ) -> None:
         if identity is not None and identity != config.name:
             raise PlanRefused(
@@ -98,7 +99,7 @@ class Site:
         self.config = config
         self.name = config.name
         self.base = Path(base)
-        self.keys, self.job = keys, job
+        self.keys, self.job, self.release = keys, job, release
         self.gate = AcceptanceGate(config.gate, seed=config.seed)
         self.dp_steps = 0
         self.last_round = 0  # the last round of this job trained here, or judged and refused
@@ -153,7 +154,8 @@ class Site:
         if self.withholds_counts(data):
             reply = withhold_counts(reply)  # no row counts where sums are secure
         # signed as sent: the admin releases these params and threshold only if they match
-        return attestation.attest(self.keys, self.job, EvaluateTask.from_wire(data), reply)
+        request = EvaluateTask.from_wire(data)
+        return attestation.attest(self.keys, self.job, request, reply, self.release)
 
     def withholds_counts(self, evaluation: dict[str, Any]) -> bool:
         """Whether this site's evaluation reply keeps its row counts here: when it requires
