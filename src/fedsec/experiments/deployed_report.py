@@ -49,13 +49,14 @@ def render(section: dict) -> str:
     spent = any(_epsilon(reply) is not None for reply in replies.values())
     rows = []
     for site, reply in replies.items():
-        if not isinstance(reply, dict) or "test" not in reply:
-            rows.append([site, None, None, None, None, None, f"error: {reply.get('error')}"])
+        v, t = _answer(reply)
+        if t is None:
+            why = reply.get("error") if isinstance(reply, dict) else "a malformed reply"
+            rows.append([site, None, None, None, None, None, f"error: {why}"])
             rows[-1] += [None] if spent else []
             continue
-        v, t = reply["validation"], reply["test"]
-        row = [site, v.get("detection_rate"), t["detection_rate"], t["benign_fpr"], t.get(metric)]
-        rows.append([*row, t["threshold"], _verdict(reply)])
+        row = [site, v.get("detection_rate"), t.get("detection_rate"), t.get("benign_fpr")]
+        rows.append([*row, t.get(metric), t.get("threshold"), _verdict(reply)])
         rows[-1] += [_epsilon(reply)] if spent else []
     header = ["site", "val detection", "test detection", "test FPR", quality, "threshold"]
     header += ["final model"] + (["DP-SGD ε spent"] if spent else [])
@@ -183,3 +184,11 @@ def _resumptions(resumed: list[dict]) -> list[str]:
         f"(the ε they report) cover the rounds after round {last} only.",
         "",
     ]
+
+
+def _answer(reply: object) -> tuple[dict, dict | None]:
+    """A site's (validation, test) figures; test None when it answered no evaluation."""
+    if not isinstance(reply, dict) or not isinstance(reply.get("test"), dict):
+        return {}, None
+    validation = reply.get("validation")
+    return (validation if isinstance(validation, dict) else {}), reply["test"]
