@@ -5,6 +5,8 @@ site's update with only a share of it."""
 import pytest
 
 from fedsec.engines.nvflare.plan import PlanRefused, ProtectionSettings
+from fedsec.engines.nvflare.site_config import SiteTreesConfig, config_from_scenario
+from fedsec.engines.nvflare.site_notes import weak_settings
 from fedsec.engines.nvflare.site_privacy import (
     SitePrivacyConfig,
     check_client_noise,
@@ -61,3 +63,14 @@ def test_a_site_without_the_floor_is_told_the_plan_decides():
     assert any("min_client_noise" in note for note in weak_privacy(SitePrivacyConfig()))
     floored = SitePrivacyConfig(min_client_noise=1.0, max_epsilon=1.0)
     assert not any("min_client_noise" in note for note in weak_privacy(floored))
+
+
+def test_a_site_with_floors_that_reveals_histograms_is_told_they_do_not_cover_them(consortium):
+    """Boosted-tree jobs send gradient histograms in clear, outside both DP floors."""
+    data, scenario = consortium
+    config = config_from_scenario(scenario, "plant", data, False)
+    floored = config.model_copy(update={"privacy": SitePrivacyConfig(min_client_noise=1.0)})
+    revealing = floored.model_copy(update={"trees": SiteTreesConfig(reveal_histograms=True)})
+    told = "histograms in clear, with neither the record-level nor the organization-level DP"
+    assert any(told in note for note in weak_settings(revealing))
+    assert not any(told in note for note in weak_settings(floored))

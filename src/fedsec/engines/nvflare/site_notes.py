@@ -44,6 +44,13 @@ def weak_settings(config: SiteConfig) -> list[str]:
             "[secure_aggregation] members is unset: any site certificate the project's root CA "
             "signs counts in this site's secure sums; list the consortium's sites"
         )
+    floors = config.privacy.min_client_noise, config.privacy.max_epsilon
+    if config.trees.reveal_histograms and floors != (None, None):
+        notes.append(
+            "[trees] reveal_histograms = true: boosted-tree jobs send this site's gradient "
+            "histograms in clear, with neither the record-level nor the organization-level DP "
+            "its [privacy] floors require of model updates (docs/trees.md)"
+        )
     if config.logs is not None and weak_hash_key(config.logs.hash_key):
         notes.append(public_key_note(config.logs))
     return notes
