@@ -28,7 +28,7 @@ from fedsec.bundles.signing import Signer
 from fedsec.bundles.tree_bundle import save_tree_bundle
 from fedsec.core import atomic, outputs
 from fedsec.core.errors import ConfigError
-from fedsec.engines.nvflare.attestation import require_attested
+from fedsec.engines.nvflare.attestation import ReleaseTerms, require_attested
 from fedsec.engines.nvflare.records import JobResult
 from fedsec.engines.nvflare.results import DeploymentError
 from fedsec.engines.nvflare.setups import DetectorSetup
@@ -243,6 +243,13 @@ def write_deployed_run(
     return Path(out)
 
 
+def release_terms(scenario: Scenario, least: int | None = None) -> ReleaseTerms:
+    """What the admin's scenario requires of a release: every threshold at its target
+    false-positive rate, and signed evaluations from ``least`` sites (the job's
+    ``--min-sites``; by default as many as a round needs)."""
+    return ReleaseTerms(scenario.evaluation.target_fpr, least or scenario.strategy.min_orgs)
+
+
 def write_site_only_run(
     scenario: Scenario,
     result: JobResult,
@@ -253,14 +260,17 @@ def write_site_only_run(
     force: bool = False,
     trust: bytes | None = None,
     release: str = "",
+    least: int | None = None,
 ) -> Path:
     """A run directory from what the sites reported (no pooled data to evaluate on); the
     bundle is signed by ``signer`` (the submitting admin's kit key), only once every site's
     evaluation is checked signed by its kit under ``trust`` (the project's root CA, PEM), for
     this job's ``release`` nonce."""
     sites = scenario.org_names()
-    signing = signer is not None
-    answered = require_attested(result, job_id, trust, sites, signing, release)
+    terms = release_terms(scenario, least)
+    answered = require_attested(
+        result, job_id, trust, sites, terms, signing=signer is not None, release=release
+    )
     model = deployed_model(result, scenario)
     section = deployment_section(result, job_id, sum_protection(scenario))
     for site, reply in answered.items():  # a withheld or failed evaluation sets no threshold
@@ -279,7 +289,7 @@ def write_site_only_run(
         "job_id": job_id,
         "seed": scenario.seed,
         "rounds": scenario.rounds,
-        "organizations": result.sites,
+        "organizations": sorted(answered),  # the sites that signed its evaluation
     }
     with outputs.output_directory(Path(out), WRITER, force=force) as staging:
         (staging / "config.toml").write_text(scenario.to_toml())

@@ -28,6 +28,7 @@ from fedsec.engines.nvflare.results import DeploymentError
 from fedsec.experiments.deployed import (
     WRITER,
     deployed_scenario,
+    release_terms,
     run_deployed,
     write_deployed_run,
     write_site_only_run,
@@ -140,13 +141,16 @@ def submit(
         trust = attestation.kit_root(admin_kit)  # every site's evaluation is checked against it
         release = job.job_release(work)  # what the sites of this job, and no other, signed
         if chosen_data_dir(data_dir):
+            terms = release_terms(config, spec.deployment.min_sites)
             sites = config.org_names()
-            attestation.require_attested(result, job_id, trust, sites, release=release)
+            attestation.require_attested(result, job_id, trust, sites, terms, release=release)
             experiment = run_deployed(config, data_dir, result, job_id)
             write_deployed_run(experiment, target, signer, force=force)
         else:
+            least = spec.deployment.min_sites
             write_site_only_run(
-                config, result, job_id, target, signer, force=force, trust=trust, release=release
-            )
+                config, result, job_id, target, signer, force=force, trust=trust,
+                release=release, least=least,
+            )  # fmt: skip
         shutil.rmtree(work, ignore_errors=True)  # kept only when the job fails, for its logs
     return Submitted(job_id, result, target, experiment)

@@ -12,6 +12,7 @@ import pytest
 
 from fedsec.engines.nvflare.attestation import (
     RELEASE_KEY,
+    ReleaseTerms,
     attest,
     new_release,
     release_of,
@@ -31,6 +32,7 @@ from tests.engines.nvflare.test_setups import setup as detector_setup
 
 JOB = "job-7"
 SITES = ("plant", "cloud")
+TERMS = ReleaseTerms(target_fpr=0.01)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +63,9 @@ def reply(threshold: float) -> dict:
 
 def signed(keys, model, threshold: float, job: str = JOB) -> dict:
     setup, params = model
-    request = SimpleNamespace(params=params_to_wire(params), model=parse_setup(setup))
+    request = SimpleNamespace(
+        params=params_to_wire(params), model=parse_setup(setup), target_fpr=TERMS.target_fpr
+    )
     return attest(keys, job, request, reply(threshold))
 
 
@@ -84,12 +88,12 @@ def honest(identities, model, tmp_path):
 
 def test_honest_statements_verify_after_the_coordinators_relay(honest, model, project, tmp_path):
     result = result_of(honest, model, tmp_path)
-    require_attested(result, JOB, project.root_pem(), SITES)
+    require_attested(result, JOB, project.root_pem(), SITES, TERMS)
 
 
 def refused(result, why, project, job=JOB):
     with pytest.raises(DeploymentError, match=why) as raised:
-        require_attested(result, job, project.root_pem(), SITES)
+        require_attested(result, job, project.root_pem(), SITES, TERMS)
     assert "\n" not in str(raised.value)
 
 
@@ -158,16 +162,14 @@ def test_a_statement_the_coordinator_rewrote_is_refused(honest, model, project, 
 
 def test_a_result_without_any_evaluation_is_refused(honest, model, project, tmp_path):
     errors = {s: {"error": "no reply to the evaluation"} for s in SITES}
-    refused(result_of(errors, model, tmp_path), "no site's evaluation", project)
+    refused(result_of(errors, model, tmp_path), "0 site.s. evaluated the final model", project)
 
 
 def test_signing_without_a_root_ca_is_refused(honest, model, tmp_path):
     result = result_of(honest, model, tmp_path)
     with pytest.raises(DeploymentError, match="no root CA"):
-        require_attested(result, JOB, None, SITES, signing=True)
-    require_attested(
-        result, JOB, None, SITES, signing=False
-    )  # an unsigned bundle: nothing trusts it
+        require_attested(result, JOB, None, SITES, TERMS, signing=True)
+    require_attested(result, JOB, None, SITES, TERMS, signing=False)  # unsigned: none trusts it
 
 
 def test_a_malformed_attestation_is_refused_by_the_coordinator(honest):
@@ -179,13 +181,15 @@ def test_an_earlier_jobs_signed_evaluation_is_refused(identities, model, project
     """The coordinator answers the job id: it could answer an earlier job's, whose result every
     site signed. Each job carries the admin's fresh release nonce, which each site signs back."""
     setup, params = model
-    request = SimpleNamespace(params=params_to_wire(params), model=parse_setup(setup))
+    request = SimpleNamespace(
+        params=params_to_wire(params), model=parse_setup(setup), target_fpr=TERMS.target_fpr
+    )
     earlier, now = new_release(), new_release()
     evaluation = {s: attest(identities[s], JOB, request, reply(0.3), earlier) for s in SITES}
     result = result_of(evaluation, model, tmp_path)
-    require_attested(result, JOB, project.root_pem(), SITES, release=earlier)
+    require_attested(result, JOB, project.root_pem(), SITES, TERMS, release=earlier)
     with pytest.raises(DeploymentError, match=r"release nonce \(another job's evaluation\)"):
-        require_attested(result, JOB, project.root_pem(), SITES, release=now)
+        require_attested(result, JOB, project.root_pem(), SITES, TERMS, release=now)
 
 
 def test_the_release_nonce_is_read_from_the_jobs_own_client_config(tmp_path):
@@ -197,3 +201,39 @@ def test_the_release_nonce_is_read_from_the_jobs_own_client_config(tmp_path):
     assert release_of(other) not in ("", nonce)  # one nonce a job
     config.write_text(json.dumps(json.loads(config.read_text()) | {RELEASE_KEY: "../x"}))
     assert release_of(config) == "" and release_of(tmp_path / "absent.json") == ""
+
+
+def test_thresholds_at_a_false_positive_rate_the_admin_did_not_set_are_refused(
+    identities, model, project, tmp_path
+):
+    """The evaluate task's target FPR is the coordinator's to send: at 0.5 each honest site
+    calibrated (and signed) a threshold flagging half its benign traffic."""
+    setup, params = model
+    request = SimpleNamespace(
+        params=params_to_wire(params), model=parse_setup(setup), target_fpr=0.5
+    )
+    evaluation = {s: attest(identities[s], JOB, request, reply(0.3)) for s in SITES}
+    result = result_of(evaluation, model, tmp_path)
+    refused(result, "target_fpr differs .signed 0.5, result 0.01.", project)
+
+
+def test_a_model_a_sites_gate_refused_is_not_released(identities, model, project, tmp_path):
+    setup, params = model
+    request = SimpleNamespace(
+        params=params_to_wire(params), model=parse_setup(setup), target_fpr=TERMS.target_fpr
+    )
+    gated = reply(0.3) | {"accepted": False, "gate": {"reason": "detection fell"}}
+    evaluation = {"plant": attest(identities["plant"], JOB, request, gated)}
+    evaluation["cloud"] = attest(identities["cloud"], JOB, request, reply(0.4))
+    refused(
+        result_of(evaluation, model, tmp_path), "gate of plant refused the final model", project
+    )
+
+
+def test_fewer_signed_evaluations_than_the_job_needs_are_refused(honest, model, project, tmp_path):
+    """One colluding site's statement released a model every other site was left out of."""
+    lone = {"plant": honest["plant"], "cloud": {"error": "no reply to the evaluation"}}
+    result = result_of(lone, model, tmp_path)
+    with pytest.raises(DeploymentError, match=r"1 site.s. evaluated .* fewer than the 2"):
+        require_attested(result, JOB, project.root_pem(), SITES, ReleaseTerms(0.01, least=2))
+    assert list(require_attested(result, JOB, project.root_pem(), SITES, TERMS)) == ["plant"]

@@ -54,6 +54,7 @@ STATEMENT_FIELDS = (
     "site",
     "params",
     "setup",
+    "target_fpr",
     "threshold",
     "reply",
 )
@@ -154,6 +155,7 @@ def attest(
         "site": keys.name,
         "params": params_digest(request.params),
         "setup": json_digest(request.model.model_dump(mode="json")),
+        "target_fpr": request.target_fpr,
         "threshold": _threshold(reply),
         "reply": json_digest(_reported(reply)),
     }
@@ -173,11 +175,23 @@ def kit_root(kit: Path) -> bytes:
     return path.read_bytes()
 
 
+@dataclass(frozen=True)
+class ReleaseTerms:
+    """What the admin's own scenario says a release needs: the false-positive rate every
+    threshold is calibrated to (signed by each site: a coordinator's 0.5 made thresholds that
+    flag half the benign traffic), and how many sites' signed evaluations at least."""
+
+    target_fpr: float
+    least: int = 1
+
+
 def require_attested(
     result: JobResult,
     job: str,
     root: bytes | None,
     sites: Sequence[str],
+    terms: ReleaseTerms,
+    *,
     signing: bool = True,
     release: str = "",
 ) -> dict[str, dict[str, Any]]:
@@ -200,8 +214,11 @@ def require_attested(
     }
     if root is None:
         return evaluated
-    if not evaluated:
-        raise DeploymentError(f"job {job}: no site's evaluation of the final model to release")
+    if len(evaluated) < max(terms.least, 1):
+        raise DeploymentError(
+            f"job {job}: {len(evaluated)} site(s) evaluated the final model, fewer than the "
+            f"{max(terms.least, 1)} a release needs; nothing written"
+        )
     if result.params is None or result.setup is None:
         raise DeploymentError(f"job {job}: the result holds no final model")
     try:
@@ -215,10 +232,17 @@ def require_attested(
         "round": FINAL,
         "params": params_digest(result.params),
         "setup": json_digest(setup),
+        "target_fpr": terms.target_fpr,
     }
     anchor = x509.load_pem_x509_certificate(root)
     for site, reply in evaluated.items():
         check_site(anchor, site, reply, expected)
+    refused = sorted(s for s, r in evaluated.items() if r.get("accepted") is False)
+    if refused:
+        raise DeploymentError(
+            f"job {job}: the acceptance gate of {', '.join(refused)} refused the final model; "
+            "nothing written"
+        )
     return evaluated
 
 
