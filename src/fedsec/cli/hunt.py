@@ -17,6 +17,7 @@ from fedsec.core.standard_streams import is_standard_input
 
 if TYPE_CHECKING:
     from fedsec.forensics.hunt import HuntResult
+    from fedsec.forensics.report import IncidentOptions
 
 
 @clean_errors
@@ -94,21 +95,9 @@ def hunt(
     from fedsec.forensics.hunt import Side, retro_hunt
 
     inputs = [*(input_ or []), *(more_inputs or [])]
-    if not inputs:
-        raise typer.BadParameter("give at least one file to rescan", param_hint="--input")
-    if any(is_standard_input(path) for path in inputs):
-        raise typer.BadParameter(
-            "a hunt rescans stored telemetry by name, not standard input ('-')",
-            param_hint="--input",
-        )
-    check_distinct_inputs(inputs)
+    check_inputs(inputs)
     outputs.check_target(out, force=force, writer=HUNT_WRITER)
-    incident_options = None
-    if incidents is not None:
-        from fedsec.forensics.report import IncidentOptions, check_targets
-
-        incident_options = IncidentOptions(default_org=org, force=force)
-        check_targets(incidents, incident_options)
+    incident_options = check_incidents(incidents, org, force)
     inference_threads(threads)
     with ScanProgress("scoring with both models") as progress:
         result = retro_hunt(
@@ -123,18 +112,51 @@ def hunt(
             workers=workers,
             progress=progress,
         )
+    warn_untrusted(result)
+    show(result)
+    if incidents is not None and incident_options is not None:
+        correlate_finds(result, incidents, incident_options)
+
+
+def check_inputs(inputs: list[Path]) -> None:
+    """At least one stored file, none of them standard input, none given twice."""
+    if not inputs:
+        raise typer.BadParameter("give at least one file to rescan", param_hint="--input")
+    if any(is_standard_input(path) for path in inputs):
+        raise typer.BadParameter(
+            "a hunt rescans stored telemetry by name, not standard input ('-')",
+            param_hint="--input",
+        )
+    check_distinct_inputs(inputs)
+
+
+def check_incidents(incidents: Path | None, org: str | None, force: bool) -> IncidentOptions | None:
+    """``--incidents``' options, its report folder checked before anything is scored."""
+    if incidents is None:
+        return None
+    from fedsec.forensics.report import IncidentOptions, check_targets
+
+    incident_options = IncidentOptions(default_org=org, force=force)
+    check_targets(incidents, incident_options)
+    return incident_options
+
+
+def warn_untrusted(result: HuntResult) -> None:
+    """A warning per model used without a trusted signature (``--allow-unsigned``)."""
     for name, authenticity in result.authenticity.items():
         if authenticity is not None and not authenticity.trusted:
             errors.print(
                 f"[bold red]WARNING (--allow-unsigned):[/] {name}: {authenticity.describe()}.",
                 highlight=False,
             )
-    show(result)
-    if incidents is not None and incident_options is not None:
-        from fedsec.cli.incidents import show as show_incidents
-        from fedsec.forensics.report import write_incidents
 
-        show_incidents(write_incidents([result.out / "found.jsonl"], incidents, incident_options))
+
+def correlate_finds(result: HuntResult, incidents: Path, options: IncidentOptions) -> None:
+    """The new finds (found.jsonl) correlated into incidents, written and shown."""
+    from fedsec.cli.incidents import show as show_incidents
+    from fedsec.forensics.report import write_incidents
+
+    show_incidents(write_incidents([result.out / "found.jsonl"], incidents, options))
 
 
 def show(result: HuntResult) -> None:

@@ -107,23 +107,17 @@ def privacy_curve_command(
     ray_address: RayAddress = None,
 ) -> None:
     """Sweep record-level DP epsilon; plot macro-F1 and rare-family recall against it."""
-    from fedsec.core.errors import ConfigError
     from fedsec.experiments.sweep import check_settings
     from fedsec.scenarios.config import load_scenario
 
     check_settings(workers, ray_address)
-    if seed is not None and seeds is not None:
-        raise ConfigError("--seed and --seeds: give one of them")
-    seed_list = parse_seeds(seeds) if seeds is not None else None
+    seed_list = checked_seeds(seed, seeds)
     overrides = seed_overrides(set_, seed)
     config = load_scenario(scenario, overrides)  # refused before training's libraries load
     from fedsec.experiments.privacy_curve import WRITER as CURVE_WRITER
-    from fedsec.experiments.privacy_curve import parse_epsilons, privacy_curve, write_curve
+    from fedsec.experiments.privacy_curve import privacy_curve, write_curve
 
-    try:
-        values = parse_epsilons(epsilons)
-    except ValueError as error:
-        raise ConfigError(f"--epsilons: {error}") from error
+    values = epsilon_values(epsilons)
     name = outputs.run_name(f"{config.name}-privacy", seed_list[0] if seed_list else config.seed)
     with outputs.run_folder(out, name, force=force, writer=CURVE_WRITER) as target:
         with RoundProgress() as progress:
@@ -138,6 +132,42 @@ def privacy_curve_command(
                 address=ray_address,
             )
         write_curve(curve, config.to_toml(), target, force=force)
+    console.print(curve_table(config.name, curve))
+    finish_run(target, {}, "curve directory", latest=False)
+
+
+def checked_seeds(seed: int | None, seeds: str | None) -> list[int] | None:
+    """``--seeds`` parsed (None when not given); refused alongside ``--seed``."""
+    from fedsec.core.errors import ConfigError
+
+    if seed is not None and seeds is not None:
+        raise ConfigError("--seed and --seeds: give one of them")
+    return parse_seeds(seeds) if seeds is not None else None
+
+
+def epsilon_values(epsilons: str) -> list[float]:
+    """``--epsilons`` parsed; a malformed list is a usage error naming the option."""
+    from fedsec.core.errors import ConfigError
+    from fedsec.experiments.privacy_curve import parse_epsilons
+
+    try:
+        return parse_epsilons(epsilons)
+    except ValueError as error:
+        raise ConfigError(f"--epsilons: {error}") from error
+
+
+#: The per-point figures of the privacy-utility table, in its columns' order.
+CURVE_FIGURES = (
+    "macro_f1",
+    "rare_family_recall",
+    "unseen_family_recall",
+    "benign_fpr",
+    "membership_advantage",
+)
+
+
+def curve_table(scenario_name: str, curve: dict) -> Table:
+    """One row per (seed, epsilon) point; a figure the point lacks is a dash."""
     grid = Table(
         "seed",
         "target ε",
@@ -146,22 +176,12 @@ def privacy_curve_command(
         "unseen recall",
         "benign FPR",
         "MIA advantage",
-        title=f"{config.name}: privacy–utility",
+        title=f"{scenario_name}: privacy–utility",
     )
     for p in curve["points"]:
         grid.add_row(
             str(p["seed"]),
             str(p["epsilon"]),
-            *(
-                f"{p[k]:.3f}" if p[k] is not None else "–"
-                for k in (
-                    "macro_f1",
-                    "rare_family_recall",
-                    "unseen_family_recall",
-                    "benign_fpr",
-                    "membership_advantage",
-                )
-            ),
+            *(f"{p[k]:.3f}" if p[k] is not None else "–" for k in CURVE_FIGURES),
         )
-    console.print(grid)
-    finish_run(target, {}, "curve directory", latest=False)
+    return grid

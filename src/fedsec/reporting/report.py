@@ -116,57 +116,8 @@ def _spent(org: str, spent: dict, delta: float | None = None) -> str:
 
 def privacy_lines(privacy: dict) -> list[str]:
     """Mechanisms on, what they guarantee, what the coordinator sees, what an attacker learns."""
-    lines = []
-    secagg = privacy["secure_aggregation"]
-    lines.append(
-        f"- Secure aggregation: on ({secagg['threshold']}-of-"
-        f"{secagg.get('organizations_per_round', 'n')} per round, tolerates "
-        f"{secagg['tolerated_dropouts']} dropouts; {secagg['scheme']})."
-        if secagg["enabled"]
-        else "- Secure aggregation: off."
-    )
-    encryption = privacy.get("homomorphic_encryption") or {}
-    if encryption.get("enabled"):
-        lines.append(
-            f"- Homomorphic encryption: on ({encryption['scheme']}; {encryption['keys']})."
-        )
-    elif not secagg["enabled"]:
-        lines.append("- Homomorphic encryption: off (the coordinator reads each update in clear).")
-    sample = privacy["sample_dp"]
-    if sample["enabled"]:
-        lines.append(
-            f"- Record-level DP-SGD: target ε = {sample['target_epsilon']}, "
-            f"δ = {sample['delta']}, {sample.get('clipping', 'flat')} clipping to norm "
-            f"{sample['max_grad_norm']}."
-        )
-        if sample.get("class_sampling"):
-            lines.append(
-                "  - Class sampling: records drawn at rates in the ratio of their class weights "
-                "(the heaviest class at the accounted rate), losses unweighted."
-            )
-        if sample.get("noise_shares"):
-            lines.append(
-                f"  - Distributed DP-SGD (federated arm): one federation-wide sampling rate, one "
-                f"local step per round, each organization adding 1/√{sample['noise_shares']} of "
-                f"the noise σ under {_sum_protection(privacy)}; a sum of fewer than "
-                f"{sample['noise_shares']} updates is never released. ε holds against the "
-                "coordinator and the model's users; against an organization that removes its own "
-                "share, see ε with one colluding organization."
-            )
-        stats = sample.get("statistics") or {}
-        if stats.get("covered"):
-            lines.append(
-                f"  - Preprocessing statistics: released with DP noise, "
-                f"{stats['epsilon_share']:g} of ε set aside; ε below is their composition "
-                "with DP-SGD."
-            )
-        if "neighbouring_relation" in sample:
-            lines.append(f"  - Neighbouring datasets: {sample['neighbouring_relation']}.")
-        for arm, spent in sample["per_arm"].items():
-            eps = ", ".join(_spent(org, s, sample["delta"]) for org, s in spent.items() if s)
-            lines.append(f"  - {arm}: {eps}")
-    else:
-        lines.append("- Record-level DP: off (no ε guarantee for training records).")
+    lines = encryption_lines(privacy)
+    lines.extend(sample_dp_lines(privacy))
     client = privacy["client_dp"]
     if client["enabled"]:
         lines.extend(client_dp_lines(client))
@@ -177,6 +128,80 @@ def privacy_lines(privacy: dict) -> list[str]:
             + "."
         )
     lines.append("- The coordinator observes: " + "; ".join(privacy["coordinator_observes"]) + ".")
+    lines.extend(attack_lines(privacy))
+    return lines
+
+
+def encryption_lines(privacy: dict) -> list[str]:
+    """Secure aggregation, and homomorphic encryption when on (or when nothing hides updates)."""
+    secagg = privacy["secure_aggregation"]
+    lines = [
+        f"- Secure aggregation: on ({secagg['threshold']}-of-"
+        f"{secagg.get('organizations_per_round', 'n')} per round, tolerates "
+        f"{secagg['tolerated_dropouts']} dropouts; {secagg['scheme']})."
+        if secagg["enabled"]
+        else "- Secure aggregation: off."
+    ]
+    encryption = privacy.get("homomorphic_encryption") or {}
+    if encryption.get("enabled"):
+        lines.append(
+            f"- Homomorphic encryption: on ({encryption['scheme']}; {encryption['keys']})."
+        )
+    elif not secagg["enabled"]:
+        lines.append("- Homomorphic encryption: off (the coordinator reads each update in clear).")
+    return lines
+
+
+def sample_dp_lines(privacy: dict) -> list[str]:
+    """Record-level DP-SGD: its settings, how it is applied, and the ε each arm spent."""
+    sample = privacy["sample_dp"]
+    if not sample["enabled"]:
+        return ["- Record-level DP: off (no ε guarantee for training records)."]
+    lines = [
+        f"- Record-level DP-SGD: target ε = {sample['target_epsilon']}, "
+        f"δ = {sample['delta']}, {sample.get('clipping', 'flat')} clipping to norm "
+        f"{sample['max_grad_norm']}."
+    ]
+    lines.extend(sample_dp_notes(privacy))
+    for arm, spent in sample["per_arm"].items():
+        eps = ", ".join(_spent(org, s, sample["delta"]) for org, s in spent.items() if s)
+        lines.append(f"  - {arm}: {eps}")
+    return lines
+
+
+def sample_dp_notes(privacy: dict) -> list[str]:
+    """DP-SGD's sub-points: class sampling, distributed noise, DP statistics, neighbours."""
+    sample = privacy["sample_dp"]
+    lines = []
+    if sample.get("class_sampling"):
+        lines.append(
+            "  - Class sampling: records drawn at rates in the ratio of their class weights "
+            "(the heaviest class at the accounted rate), losses unweighted."
+        )
+    if sample.get("noise_shares"):
+        lines.append(
+            f"  - Distributed DP-SGD (federated arm): one federation-wide sampling rate, one "
+            f"local step per round, each organization adding 1/√{sample['noise_shares']} of "
+            f"the noise σ under {_sum_protection(privacy)}; a sum of fewer than "
+            f"{sample['noise_shares']} updates is never released. ε holds against the "
+            "coordinator and the model's users; against an organization that removes its own "
+            "share, see ε with one colluding organization."
+        )
+    stats = sample.get("statistics") or {}
+    if stats.get("covered"):
+        lines.append(
+            f"  - Preprocessing statistics: released with DP noise, "
+            f"{stats['epsilon_share']:g} of ε set aside; ε below is their composition "
+            "with DP-SGD."
+        )
+    if "neighbouring_relation" in sample:
+        lines.append(f"  - Neighbouring datasets: {sample['neighbouring_relation']}.")
+    return lines
+
+
+def attack_lines(privacy: dict) -> list[str]:
+    """What the membership-inference attacks and LiRA audits learned, per arm."""
+    lines = []
     for arm, audit in privacy.get("membership_inference", {}).items():
         lines.append(
             f"- Membership inference on the {arm} model ({audit['members']} members vs "

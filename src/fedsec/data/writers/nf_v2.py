@@ -64,22 +64,48 @@ def to_frame(records: pd.DataFrame) -> pd.DataFrame:
     """The rows exactly as the CSV holds them (46 columns)."""
     c = counters(records)
     proto = records["protocol"].astype(str).to_numpy()
-    tcp, icmp = proto == "tcp", proto == "icmp"
-    duration_ms = np.rint(records["duration_s"].to_numpy(dtype=float) * 1e3).astype(np.int64)
-    seconds = np.maximum(records["duration_s"].to_numpy(dtype=float), 1e-3)
+    tcp = proto == "tcp"
     fwd_mean = np.where(c["fwd_pkts"] > 0, c["fwd_bytes"] / np.maximum(c["fwd_pkts"], 1), 0)
     bwd_mean = np.where(c["bwd_pkts"] > 0, c["bwd_bytes"] / np.maximum(c["bwd_pkts"], 1), 0)
+    flags = tcp_bitmask(records)
+    src_hash, dst_hash = _address_hash(records["src_ip"]), _address_hash(records["dst_ip"])
+    service = service_from_port(records["dst_port"])
     header = pd.Series(proto).map(HEADER_BYTES).fillna(28).to_numpy()
     longest, shortest = _packet_lengths(c, fwd_mean, bwd_mean, header, tcp)
-    flags = tcp_bitmask(records)
-    rejected = ((flags & 4) > 0) & ((flags & 16) == 0)
-    client = np.where(rejected, 2, flags)  # a rejected SYN: the client only sent SYN
-    server = np.where(c["bwd_pkts"] == 0, 0, np.where(rejected, 4, flags & ~4))
-    src_hash, dst_hash = _address_hash(records["src_ip"]), _address_hash(records["dst_ip"])
-    retransmitted = np.where(tcp & (flags == 2) & (c["fwd_pkts"] > 1), c["fwd_pkts"] - 1, 0)
-    service = service_from_port(records["dst_port"])
-    dns = (service == "dns").to_numpy()
+    ttl = _ttl(records["src_ip"], src_hash)
     out = {
+        **_endpoint_fields(records, c, proto, service),
+        **_tcp_flag_fields(c, flags, tcp),
+        **_duration_fields(records, c),
+        "MIN_TTL": ttl,
+        "MAX_TTL": ttl,
+        "LONGEST_FLOW_PKT": longest,
+        "SHORTEST_FLOW_PKT": shortest,
+        "MIN_IP_PKT_LEN": shortest,
+        "MAX_IP_PKT_LEN": longest,
+        **_rate_fields(records, c, fwd_mean, flags, tcp),
+        **_size_bin_fields(c, fwd_mean, bwd_mean),
+        **_window_fields(c, tcp, src_hash, dst_hash),
+        **_icmp_dns_fields(records, c, proto == "icmp", (service == "dns").to_numpy(), src_hash),
+        "FTP_COMMAND_RET_CODE": 0.0,
+        "FLOW_START_MILLISECONDS": np.rint(records["ts"].to_numpy(dtype=float) * 1e3).astype(
+            np.int64
+        ),
+    }
+    frame = pd.DataFrame(out)
+    if "label" in records:
+        label = records["label"].astype(str)
+        benign = label.str.lower().isin(["benign", "normal"]).to_numpy()
+        frame["Label"] = np.where(benign, 0, 1)
+        frame["Attack"] = np.where(benign, "Benign", label.to_numpy())
+    return frame
+
+
+def _endpoint_fields(
+    records: pd.DataFrame, c: dict[str, np.ndarray], proto: np.ndarray, service: pd.Series
+) -> dict[str, object]:
+    """Addresses, ports, protocols, and each direction's bytes and packets."""
+    return {
         "IPV4_SRC_ADDR": records["src_ip"].to_numpy(),
         "L4_SRC_PORT": records["src_port"].to_numpy(),
         "IPV4_DST_ADDR": records["dst_ip"].to_numpy(),
@@ -90,18 +116,44 @@ def to_frame(records: pd.DataFrame) -> pd.DataFrame:
         "IN_PKTS": c["fwd_pkts"],
         "OUT_BYTES": c["bwd_bytes"],
         "OUT_PKTS": c["bwd_pkts"],
+    }
+
+
+def _tcp_flag_fields(
+    c: dict[str, np.ndarray], flags: np.ndarray, tcp: np.ndarray
+) -> dict[str, object]:
+    """The flow's TCP flags, and each side's (0 for a flow that is not TCP)."""
+    rejected = ((flags & 4) > 0) & ((flags & 16) == 0)
+    client = np.where(rejected, 2, flags)  # a rejected SYN: the client only sent SYN
+    server = np.where(c["bwd_pkts"] == 0, 0, np.where(rejected, 4, flags & ~4))
+    return {
         "TCP_FLAGS": flags,
         "CLIENT_TCP_FLAGS": np.where(tcp, client, 0),
         "SERVER_TCP_FLAGS": np.where(tcp, server, 0),
+    }
+
+
+def _duration_fields(records: pd.DataFrame, c: dict[str, np.ndarray]) -> dict[str, object]:
+    """The flow's duration in milliseconds, each direction's (0 for an unanswered flow)."""
+    duration_ms = np.rint(records["duration_s"].to_numpy(dtype=float) * 1e3).astype(np.int64)
+    return {
         "FLOW_DURATION_MILLISECONDS": duration_ms,
         "DURATION_IN": duration_ms,
         "DURATION_OUT": np.where(c["bwd_pkts"] > 0, duration_ms, 0),
-        "MIN_TTL": _ttl(records["src_ip"], src_hash),
-        "MAX_TTL": _ttl(records["src_ip"], src_hash),
-        "LONGEST_FLOW_PKT": longest,
-        "SHORTEST_FLOW_PKT": shortest,
-        "MIN_IP_PKT_LEN": shortest,
-        "MAX_IP_PKT_LEN": longest,
+    }
+
+
+def _rate_fields(
+    records: pd.DataFrame,
+    c: dict[str, np.ndarray],
+    fwd_mean: np.ndarray,
+    flags: np.ndarray,
+    tcp: np.ndarray,
+) -> dict[str, object]:
+    """Bytes per second, retransmissions (a repeated bare SYN) and average throughputs."""
+    seconds = np.maximum(records["duration_s"].to_numpy(dtype=float), 1e-3)
+    retransmitted = np.where(tcp & (flags == 2) & (c["fwd_pkts"] > 1), c["fwd_pkts"] - 1, 0)
+    return {
         "SRC_TO_DST_SECOND_BYTES": np.round(c["fwd_bytes"] / np.maximum(seconds, 1.0), 3),
         "DST_TO_SRC_SECOND_BYTES": np.round(c["bwd_bytes"] / np.maximum(seconds, 1.0), 3),
         "RETRANSMITTED_IN_BYTES": np.rint(retransmitted * fwd_mean).astype(np.int64),
@@ -111,30 +163,47 @@ def to_frame(records: pd.DataFrame) -> pd.DataFrame:
         "SRC_TO_DST_AVG_THROUGHPUT": np.rint(c["fwd_bytes"] * 8 / seconds).astype(np.int64),
         "DST_TO_SRC_AVG_THROUGHPUT": np.rint(c["bwd_bytes"] * 8 / seconds).astype(np.int64),
     }
-    for name, low, high in SIZE_BINS:
-        out[name] = np.where((fwd_mean > low) & (fwd_mean <= high), c["fwd_pkts"], 0) + np.where(
-            (bwd_mean > low) & (bwd_mean <= high), c["bwd_pkts"], 0
-        )
-    out["TCP_WIN_MAX_IN"] = np.where(tcp, np.where(src_hash % 2 == 0, 64240, 65535), 0)
-    out["TCP_WIN_MAX_OUT"] = np.where(
-        tcp & (c["bwd_pkts"] > 0), np.where(dst_hash % 2 == 0, 65160, 29200), 0
-    )
-    out["ICMP_TYPE"] = np.where(icmp, records["src_port"].to_numpy(dtype=np.int64) * 256, 0)
-    out["ICMP_IPV4_TYPE"] = np.where(icmp, records["src_port"].to_numpy(dtype=np.int64), 0)
-    out["DNS_QUERY_ID"] = np.where(dns, (src_hash ^ records["src_port"].to_numpy()) % 65536, 0)
-    out["DNS_QUERY_TYPE"] = np.where(dns, 1, 0)
-    out["DNS_TTL_ANSWER"] = np.where(dns & (c["bwd_pkts"] > 0), 300, 0)
-    out["FTP_COMMAND_RET_CODE"] = 0.0
-    out["FLOW_START_MILLISECONDS"] = np.rint(records["ts"].to_numpy(dtype=float) * 1e3).astype(
-        np.int64
-    )
-    frame = pd.DataFrame(out)
-    if "label" in records:
-        label = records["label"].astype(str)
-        benign = label.str.lower().isin(["benign", "normal"]).to_numpy()
-        frame["Label"] = np.where(benign, 0, 1)
-        frame["Attack"] = np.where(benign, "Benign", label.to_numpy())
-    return frame
+
+
+def _size_bin_fields(
+    c: dict[str, np.ndarray], fwd_mean: np.ndarray, bwd_mean: np.ndarray
+) -> dict[str, object]:
+    """Packet-size histogram: every packet of a direction at that direction's mean size."""
+    return {
+        name: np.where((fwd_mean > low) & (fwd_mean <= high), c["fwd_pkts"], 0)
+        + np.where((bwd_mean > low) & (bwd_mean <= high), c["bwd_pkts"], 0)
+        for name, low, high in SIZE_BINS
+    }
+
+
+def _window_fields(
+    c: dict[str, np.ndarray], tcp: np.ndarray, src_hash: np.ndarray, dst_hash: np.ndarray
+) -> dict[str, object]:
+    """Largest TCP window each way, by the sender's address (0 when not TCP or unanswered)."""
+    return {
+        "TCP_WIN_MAX_IN": np.where(tcp, np.where(src_hash % 2 == 0, 64240, 65535), 0),
+        "TCP_WIN_MAX_OUT": np.where(
+            tcp & (c["bwd_pkts"] > 0), np.where(dst_hash % 2 == 0, 65160, 29200), 0
+        ),
+    }
+
+
+def _icmp_dns_fields(
+    records: pd.DataFrame,
+    c: dict[str, np.ndarray],
+    icmp: np.ndarray,
+    dns: np.ndarray,
+    src_hash: np.ndarray,
+) -> dict[str, object]:
+    """ICMP type (carried in the source port) and DNS query fields (0 for other flows)."""
+    src_port = records["src_port"].to_numpy(dtype=np.int64)
+    return {
+        "ICMP_TYPE": np.where(icmp, src_port * 256, 0),
+        "ICMP_IPV4_TYPE": np.where(icmp, src_port, 0),
+        "DNS_QUERY_ID": np.where(dns, (src_hash ^ records["src_port"].to_numpy()) % 65536, 0),
+        "DNS_QUERY_TYPE": np.where(dns, 1, 0),
+        "DNS_TTL_ANSWER": np.where(dns & (c["bwd_pkts"] > 0), 300, 0),
+    }
 
 
 def _packet_lengths(

@@ -40,13 +40,35 @@ def secure_total(
     is accepted for callers that have one and not otherwise used."""
     server = SecAggServer(round_)
     roster, endorsements = advertisements(coordinator, server, replies, log)
-    timeout = coordinator.timeout
+    sealed, inbox = share_keys(coordinator, server, round_, roster, endorsements, log)
+    mask_inputs(coordinator, server, round_, sealed, inbox, length, log)
+    survivors, dropped = server.survivors()
+    view = {"round": round_, "survivors": survivors, "dropped": dropped}
+    confirm_view(coordinator, server, view, log)
+    reveals = reveal_shares(coordinator, server, view, log)
+    return decode(server.unmask(reveals)), survivors
+
+
+def share_keys(
+    coordinator: Asking,
+    server: SecAggServer,
+    round_: int,
+    roster: dict,
+    endorsements: dict,
+    log: RoundLog,
+) -> tuple[dict[str, list], dict[str, list]]:
+    """Share: the roster out, each site's sealed shares and threshold back. The well-formed
+    sites' sealed shares, and the inbox the server routed them into."""
     entries = [
         {"advertisement": wire.advert_to_wire(a), "endorsement": endorsements[a.sender]}
         for a in roster.values()
     ]
     shared = coordinator.ask(
-        "fedsec_secagg_share", {"round": round_, "roster": entries}, list(roster), timeout, log
+        "fedsec_secagg_share",
+        {"round": round_, "roster": entries},
+        list(roster),
+        coordinator.timeout,
+        log,
     )
     sealed, thresholds = {}, {}
     for site, reply in shared.items():
@@ -56,7 +78,19 @@ def secure_total(
         except MALFORMED as error:
             coordinator.drop(site, f"malformed shares: {error}", log)
             sealed.pop(site, None)
-    inbox = server.route(sealed, thresholds)
+    return sealed, server.route(sealed, thresholds)
+
+
+def mask_inputs(
+    coordinator: Asking,
+    server: SecAggServer,
+    round_: int,
+    sealed: dict[str, list],
+    inbox: dict[str, list],
+    length: int,
+    log: RoundLog,
+) -> None:
+    """Masked input: each sharer its inbox out, its masked vector (``length + 1``) collected."""
     masked = coordinator.ask(
         "fedsec_secagg_mask",
         {
@@ -65,7 +99,7 @@ def secure_total(
             "inbox": {k: [wire.share_to_wire(s) for s in v] for k, v in inbox.items()},
         },
         list(sealed),
-        timeout,
+        coordinator.timeout,
         log,
     )
     for site, reply in masked.items():
@@ -75,9 +109,14 @@ def secure_total(
             coordinator.drop(site, f"malformed masked input: {error}", log)
             continue
         server.collect_input(site, vector)
-    survivors, dropped = server.survivors()
-    view = {"round": round_, "survivors": survivors, "dropped": dropped}
-    confirmed = coordinator.ask("fedsec_secagg_confirm", view, survivors, timeout, log)
+
+
+def confirm_view(coordinator: Asking, server: SecAggServer, view: dict, log: RoundLog) -> None:
+    """Confirm: every survivor signs the round as it saw it; the server checks the signatures
+    (a survivor that does not confirm aborts the round before any reveal)."""
+    confirmed = coordinator.ask(
+        "fedsec_secagg_confirm", view, view["survivors"], coordinator.timeout, log
+    )
     confirmations = {}
     for site, reply in confirmed.items():
         try:
@@ -85,9 +124,17 @@ def secure_total(
         except MALFORMED as error:
             coordinator.drop(site, f"malformed confirmation: {error}", log)
     server.collect_confirmations(confirmations)
+
+
+def reveal_shares(coordinator: Asking, server: SecAggServer, view: dict, log: RoundLog) -> list:
+    """Reveal: the confirmations relayed to the survivors, their well-formed reveals back."""
     relayed = {s: wire.confirmation_to_wire(c) for s, c in server.confirmations.items()}
     revealed = coordinator.ask(
-        "fedsec_secagg_reveal", view | {"confirmations": relayed}, survivors, timeout, log
+        "fedsec_secagg_reveal",
+        view | {"confirmations": relayed},
+        view["survivors"],
+        coordinator.timeout,
+        log,
     )
     reveals = []
     for site, reply in revealed.items():
@@ -95,7 +142,7 @@ def secure_total(
             reveals += [wire.reveal_from_wire(r) for r in reply["reveals"]]
         except MALFORMED as error:
             coordinator.drop(site, f"malformed reveals: {error}", log)
-    return decode(server.unmask(reveals)), survivors
+    return reveals
 
 
 def advertisements(
