@@ -19,7 +19,7 @@ from fedsec.bundles.bundle import load_bundle
 from fedsec.bundles.keys import user_trust
 from fedsec.engines.nvflare import poc
 from fedsec.engines.nvflare.identity import kit_signer
-from fedsec.engines.nvflare.job import build_job, fetch, session, submit, wait
+from fedsec.engines.nvflare.job import build_job, fetch, job_release, session, submit, wait
 from fedsec.engines.nvflare.results import read_result
 from fedsec.experiments.deployed import write_site_only_run
 from tests.engines.nvflare.loopback import (
@@ -63,7 +63,10 @@ def test_a_site_killed_mid_run_leaves_the_job_completing(federation, consortium,
     assert result.history[-1].contributed == survivors
     ca = federation.admin_kit / "startup" / "rootCA.pem"
     signer = kit_signer(federation.admin_kit)  # the survivors' signed evaluations checked first
-    run = write_site_only_run(long, result, job_id, tmp_path / "run", signer, trust=ca.read_bytes())
+    release = job_release(tmp_path)  # the nonce of the job built above, signed back by sites
+    run = write_site_only_run(
+        long, result, job_id, tmp_path / "run", signer, trust=ca.read_bytes(), release=release
+    )
     report = (run / "report.md").read_text()
     assert f"- **{victim}**: no reply to fedsec_train within 8 s" in report
     _, manifest = load_bundle(run / "model", user_trust([ca]))  # signed by the admin's kit
