@@ -19,7 +19,11 @@ statistics over other sets of sites in each job and subtract. The file keeps
   file's lock together with the check itself, so that jobs running at once cannot each refuse
   one beyond ``[model_check] max_refusals``; at that count the site takes part in no job until
   its operator has looked and reset it (``fedsec federation ledger``). Files written before
-  this section existed read as holding none.
+  this section existed read as holding none;
+* ``"releases"``: the release nonce of every job whose final model this site evaluated (the
+  admin's random value in the job it signed): the coordinator reads the job it deploys and
+  could deploy it again under new ids, collecting an evaluation (a statistic of the held-out
+  rows, signed) each time; the site evaluates once per submission.
 
 The file is rewritten atomically, under an exclusive lock (jobs of one site may run at once);
 a file that cannot be read stops the site taking part in jobs (fail closed), naming it.
@@ -54,6 +58,7 @@ class Ledger:
     jobs: dict[str, list[Steps]] = field(default_factory=dict)
     statistics: dict[str, list[str]] = field(default_factory=dict)
     model_check: list[dict[str, str]] = field(default_factory=list)
+    releases: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         jobs = {job: [list(step) for step in steps] for job, steps in self.jobs.items()}
@@ -61,6 +66,7 @@ class Ledger:
             {"jobs": jobs}
             | ({"statistics": self.statistics} if self.statistics else {})
             | ({"model_check": self.model_check} if self.model_check else {})
+            | ({"releases": self.releases} if self.releases else {})
         )
 
 
@@ -139,6 +145,20 @@ class LedgerFile:
                 self._append_refusal(ledger)
             return why
 
+    def claim_release(self, site: str, release: str) -> None:
+        """Record that this site evaluates the final model of the submission ``release``;
+        refused when it already did, in any job (read and recorded under one lock)."""
+        with self._locked():
+            ledger = self._read()
+            if release in ledger.releases:
+                raise PlanRefused(
+                    f"evaluation refused: site {site} already evaluated a model of this "
+                    f"submission (release {release[:8]}...) in another job: the same signed job "
+                    "deployed again is evaluated once"
+                )
+            ledger.releases.append(release)
+            self._write(ledger)
+
     def model_check_state(self) -> tuple[int, bool]:
         """How many global models ``[model_check]`` refused over every job, and whether one
         was of this job's id (an executor restarted, or a job resumed, has a new key)."""
@@ -185,7 +205,8 @@ class LedgerFile:
             data = json.loads(self.path.read_text())
             jobs = {str(job): [_step(s) for s in steps] for job, steps in data["jobs"].items()}
             refusals = _refusals(data.get("model_check", []))
-            return Ledger(jobs, _rosters(data.get("statistics", {})), refusals)
+            releases = _releases(data.get("releases", []))
+            return Ledger(jobs, _rosters(data.get("statistics", {})), refusals, releases)
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
             raise PlanRefused(
                 f"{self.path}: not a privacy ledger fedsec can read ({error}); this site takes "
@@ -242,4 +263,12 @@ def _refusals(value: Any) -> list[dict[str, str]]:
         for entry in value
     ):
         raise ValueError(f"model_check {value!r} is not a list of {{job, at}} entries")
+    return list(value)
+
+
+def _releases(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(
+        isinstance(r, str) and len(r) == 32 and set(r) <= set("0123456789abcdef") for r in value
+    ):
+        raise ValueError("releases must be a list of 32-digit hexadecimal nonces")
     return list(value)

@@ -339,6 +339,8 @@ class Site:
                 f"evaluation refused: site {self.name} evaluates one model per job, and did"
             )
         request = EvaluateTask.from_wire(data)
+        if self.release and self.ledger.file is not None:
+            self.ledger.file.claim_release(self.name, self.release)
         if isinstance(request.model, TreeSetup):
             reply = site_trees.evaluate(self, request)
             self.evaluated = True
