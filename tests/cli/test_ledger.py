@@ -112,3 +112,11 @@ def test_forgetting_the_sites_own_name_is_refused(consortium, tmp_path, named):
     assert f"{named!r} is this site's own name" in _text(result)
     assert "nothing changed" in _text(result)
     assert (tmp_path / LEDGER_FILE).read_bytes() == before
+
+
+def test_the_ledger_counts_the_submissions_the_site_evaluated(tmp_path):
+    ledger = tmp_path / "fedsec_privacy_ledger.json"
+    ledger.write_text(json.dumps({"jobs": {}, "releases": ["0" * 32, "a" * 32]}))
+    result = runner.invoke(app, ["federation", "ledger", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "evaluations: 2 submission(s) whose final model this site evaluated" in result.output

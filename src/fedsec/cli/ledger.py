@@ -2,8 +2,9 @@
 
 A site's ``local/fedsec_privacy_ledger.json`` keeps every DP-SGD step it took over all jobs
 (``[privacy] lifetime_epsilon`` bounds their composed epsilon) and, per digest of its data, the
-sites its secure statistics were summed over (``[privacy] statistics_rosters``), and each global
-model its ``[model_check]`` refused (beyond ``[model_check] max_refusals`` the site takes part
+sites its secure statistics were summed over (``[privacy] statistics_rosters``), the
+submissions whose final model it evaluated (once each), and each global model its
+``[model_check]`` refused (beyond ``[model_check] max_refusals`` the site takes part
 in no job). Its operator reads it here, removes the entries of a site that left the consortium
 for good (otherwise the statistics of the others' unchanged data are refused until the data
 change), and resets the model-check refusals once reviewed. Registered on the main app by
@@ -154,6 +155,11 @@ def _show(file: LedgerFile, accountant: str, budget: tuple[float, float | None])
     console.print(escape(line), highlight=False)
     for refusal in refusals:
         console.print(escape(f"  {refusal['at']} in job {refusal['job']}"), highlight=False)
+    console.print(
+        f"evaluations: {len(ledger.releases)} submission(s) whose final model this site "
+        "evaluated (each once, whatever the job id)",
+        highlight=False,
+    )
     console.print(f"statistics: {len(ledger.statistics)} data set(s)", highlight=False)
     for data, names in ledger.statistics.items():
         console.print(escape(f"  {_short(data)} summed over {', '.join(names)}"))

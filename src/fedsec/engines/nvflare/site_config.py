@@ -24,6 +24,7 @@ members = ["org1", "org2", "org3"]  # the consortium's sites: no other party ent
 max_epsilon = 1.0                   # train only with DP-SGD, never beyond ε = 1 over a job
 lifetime_epsilon = 4.0              # ... nor beyond ε = 4 over every job (its ledger file)
 statistics_rosters = "same"         # statistics of unchanged data over the same sites only
+min_client_noise = 1.0              # organization-level DP: at least this noise, in secure sums
 [model_check]                       # units built to single out records (on by default)
 max_parallel_units = 16             # refuse more units alike in weights or on its rows
 max_isolating_units = 16            # ... or firing for 1 to isolating_rows (9) own rows
