@@ -3,12 +3,16 @@ key; the admin releases a model only when every site's statement matches the res
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
+import textwrap
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from fedsec.engines.nvflare.attestation import (
     RELEASE_KEY,
@@ -237,3 +241,21 @@ def test_fewer_signed_evaluations_than_the_job_needs_are_refused(honest, model, 
     with pytest.raises(DeploymentError, match=r"1 site.s. evaluated .* fewer than the 2"):
         require_attested(result, JOB, project.root_pem(), SITES, ReleaseTerms(0.01, least=2))
     assert list(require_attested(result, JOB, project.root_pem(), SITES, TERMS)) == ["plant"]
+
+
+def test_a_certificate_of_an_unknown_signature_algorithm_is_one_line(
+    identities, model, project, tmp_path
+):
+    """cryptography's UnsupportedAlgorithm reached `fedsec job submit` as a traceback."""
+    evaluation = {s: signed(identities[s], model, 0.25) for s in SITES}
+    cert = x509.load_pem_x509_certificate(
+        evaluation["plant"]["attestation"]["certificate"].encode()
+    )
+    der = bytearray(cert.public_bytes(Encoding.DER))
+    sha256_rsa = bytes.fromhex("2a864886f70d01010b")
+    at = der.rfind(sha256_rsa) + len(sha256_rsa) - 1  # the outer signatureAlgorithm's OID
+    der[at] = 0x7F  # 1.2.840.113549.1.1.127: no such algorithm
+    body = "\n".join(textwrap.wrap(base64.b64encode(bytes(der)).decode(), 64))
+    pem = f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
+    evaluation["plant"]["attestation"]["certificate"] = pem
+    refused(result_of(evaluation, model, tmp_path), "site plant's evaluation refused", project)

@@ -42,3 +42,16 @@ def test_a_ledger_with_a_malformed_release_is_refused(consortium, tmp_path):
     ledger.write_text('{"jobs": {}, "releases": ["../x"]}')
     with pytest.raises(PlanRefused, match="releases must be a list of 32-digit"):
         _evaluate(_site(consortium, ledger, "job-1", new_release()), consortium)
+
+
+def test_a_refused_evaluate_task_does_not_use_the_submission_up(consortium, tmp_path):
+    """The nonce is recorded only with a reply that is sent: a malformed task (parameters of
+    the wrong shape) used it up, and the real evaluation of the same job was then refused."""
+    ledger, release = tmp_path / LEDGER_FILE, new_release()
+    site = _site(consortium, ledger, "job-1", release)
+    request, _ = _train_request(site, consortium)
+    task = {"plan": request["plan"], "model": request["model"], "target_fpr": 0.01}
+    with pytest.raises(PlanRefused):
+        site.handle("fedsec_evaluate", task | {"params": request["params"][:1]})
+    assert LedgerFile(ledger, "x").read().releases == []
+    assert "validation" in _evaluate(_site(consortium, ledger, "job-1", release), consortium)

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.x509.oid import NameOID
@@ -265,7 +265,7 @@ def check_site(anchor: x509.Certificate, site: str, reply: dict, expected: dict)
         cert.public_key().verify(  # type: ignore[union-attr, call-arg]
             signature, signed.statement.encode(), PSS, hashes.SHA256()
         )
-    except (InvalidSignature, TypeError, ValueError):
+    except (InvalidSignature, UnsupportedAlgorithm, TypeError, ValueError):
         raise refuse("its statement's signature does not match its certificate") from None
     try:
         statement = json.loads(signed.statement)
@@ -297,7 +297,7 @@ def _check_certificate(anchor: x509.Certificate, cert: x509.Certificate, site: s
             padding.PKCS1v15(),
             cert.signature_hash_algorithm,
         )
-    except (InvalidSignature, TypeError, ValueError):
+    except (InvalidSignature, UnsupportedAlgorithm, TypeError, ValueError):
         raise refuse("its certificate is not issued by this project's root CA") from None
     now = datetime.now(UTC)
     if cert.issuer != anchor.subject or not (

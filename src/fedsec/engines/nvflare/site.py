@@ -153,6 +153,8 @@ class Site:
             return reply
         if self.withholds_counts(data):
             reply = withhold_counts(reply)  # no row counts where sums are secure
+        if self.release and self.ledger.file is not None:  # once a submission, when sent
+            self.ledger.file.claim_release(self.name, self.release)
         # signed as sent: the admin releases these params and threshold only if they match
         request = EvaluateTask.from_wire(data)
         return attestation.attest(self.keys, self.job, request, reply, self.release)
@@ -339,8 +341,6 @@ class Site:
                 f"evaluation refused: site {self.name} evaluates one model per job, and did"
             )
         request = EvaluateTask.from_wire(data)
-        if self.release and self.ledger.file is not None:
-            self.ledger.file.claim_release(self.name, self.release)
         if isinstance(request.model, TreeSetup):
             reply = site_trees.evaluate(self, request)
             self.evaluated = True
