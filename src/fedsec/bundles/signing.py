@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
@@ -345,27 +345,40 @@ def is_authority(cert: x509.Certificate) -> bool:
         return False
 
 
+def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Whether ``issuer``'s RSA key signed ``cert`` (an unknown or non-RSA algorithm: no)."""
+    public = issuer.public_key()
+    if not isinstance(public, rsa.RSAPublicKey):
+        return False
+    try:
+        public.verify(
+            cert.signature,
+            cert.tbs_certificate_bytes,
+            padding.PKCS1v15(),
+            cert.signature_hash_algorithm,  # type: ignore[arg-type]
+        )
+    except (InvalidSignature, UnsupportedAlgorithm, TypeError, ValueError):
+        return False
+    return True
+
+
+def valid_now(cert: x509.Certificate) -> bool:
+    """Whether ``cert``'s validity window holds the present moment."""
+    return cert.not_valid_before_utc <= datetime.now(UTC) <= cert.not_valid_after_utc
+
+
 def chain_problem(chain: tuple[x509.Certificate, ...], root: x509.Certificate) -> str | None:
     """Why ``chain`` (leaf first) does not lead to ``root`` now, or None when it does."""
     if not chain:
         return "no admin certificate"
-    now = datetime.now(UTC)
     links = [*chain, root]
     for cert, issuer in pairwise(links):
         if cert.issuer != issuer.subject:
             return f"{common_name(cert)} was not issued by {common_name(issuer)}"
-        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        if not valid_now(cert):
             return f"certificate of {common_name(cert)} is not valid now"
-        public = issuer.public_key()
-        if not isinstance(public, rsa.RSAPublicKey) or cert.signature_hash_algorithm is None:
+        if not isinstance(issuer.public_key(), rsa.RSAPublicKey):
             return f"{common_name(issuer)} is not an RSA authority"
-        try:
-            public.verify(
-                cert.signature,
-                cert.tbs_certificate_bytes,
-                padding.PKCS1v15(),
-                cert.signature_hash_algorithm,
-            )
-        except InvalidSignature:
+        if not signed_by(cert, issuer):
             return f"{common_name(issuer)} did not sign {common_name(cert)}'s certificate"
     return None

@@ -6,7 +6,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from fedsec.bundles.bundle import authenticate, load_bundle, load_manifest, save_bundle
 from fedsec.bundles.keys import user_trust
@@ -53,7 +55,7 @@ def test_a_certificate_from_another_ca_or_for_another_name_is_refused(project):
         bob.check("job", 1, advert, mallory.endorse("job", 1, advert))
     coordinator = project.identity("localhost")
     as_coordinator = replace(advert, sender="localhost")
-    with pytest.raises(PlanRefused, match="certificate names"):
+    with pytest.raises(PlanRefused, match="coordinator's identity takes no part"):
         bob.check("job", 1, as_coordinator, coordinator.endorse("job", 1, as_coordinator))
 
 
@@ -190,3 +192,18 @@ def test_an_exposed_admin_key_signs_nothing(federation, tmp_path):
             kit_signer(kits / "ops@consortium.org")
     finally:
         os.chmod(key, 0o600)
+
+
+def test_a_peer_certificate_of_an_unknown_signature_algorithm_is_refused(project):
+    """cryptography's UnsupportedAlgorithm reached the site as a traceback."""
+    bob = project.identity("bob")
+    advert = SecAggClient("alice", 1).advertise()
+    endorsement = project.identity("alice").endorse("job", 1, advert)
+    cert = x509.load_pem_x509_certificate(endorsement["certificate"])
+    der = bytearray(cert.public_bytes(Encoding.DER))
+    sha256_rsa = bytes.fromhex("2a864886f70d01010b")
+    at = der.rfind(sha256_rsa) + len(sha256_rsa) - 1  # the outer signatureAlgorithm's OID
+    der[at] = 0x7F  # 1.2.840.113549.1.1.127: no such algorithm
+    pem = x509.load_der_x509_certificate(bytes(der)).public_bytes(Encoding.PEM)
+    with pytest.raises(PlanRefused, match="not issued by this project's root CA"):
+        bob.check("job", 1, advert, endorsement | {"certificate": pem})

@@ -23,7 +23,6 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +30,9 @@ import numpy as np
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
-from cryptography.x509.oid import NameOID
 
 from fedsec.core.console_text import printable
-from fedsec.engines.nvflare.identity import PSS, KitIdentity, site_role_refusal
+from fedsec.engines.nvflare.identity import PSS, KitIdentity, site_certificate_problem
 from fedsec.engines.nvflare.messages import EvaluateTask
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.records import JobResult
@@ -260,7 +257,8 @@ def check_site(anchor: x509.Certificate, site: str, reply: dict, expected: dict)
         signature = base64.b64decode(signed.signature, validate=True)
     except ValueError as error:
         raise refuse(f"its statement is malformed ({error})") from None
-    _check_certificate(anchor, cert, site, refuse)
+    if why := site_certificate_problem(cert, anchor, site):
+        raise refuse(why)
     try:
         cert.public_key().verify(  # type: ignore[union-attr, call-arg]
             signature, signed.statement.encode(), PSS, hashes.SHA256()
@@ -287,25 +285,3 @@ def check_site(anchor: x509.Certificate, site: str, reply: dict, expected: dict)
         if statement[field] != facts[field]:
             said, got = statement[field], facts[field]
             raise refuse(f"{names.get(field, field)} differs (signed {said!r}, result {got!r})")
-
-
-def _check_certificate(anchor: x509.Certificate, cert: x509.Certificate, site: str, refuse) -> None:
-    try:
-        anchor.public_key().verify(  # type: ignore[union-attr, call-arg]
-            cert.signature,
-            cert.tbs_certificate_bytes,
-            padding.PKCS1v15(),
-            cert.signature_hash_algorithm,
-        )
-    except (InvalidSignature, UnsupportedAlgorithm, TypeError, ValueError):
-        raise refuse("its certificate is not issued by this project's root CA") from None
-    now = datetime.now(UTC)
-    if cert.issuer != anchor.subject or not (
-        cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
-    ):
-        raise refuse("its certificate is not valid for this project now")
-    names = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
-    if names != [site]:
-        raise refuse(f"its certificate names {names}, not {site!r}")
-    if why := site_role_refusal(cert):
-        raise refuse(why)

@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from fedsec.bundles.signing import CertificateSigner
+from fedsec.bundles.signing import CertificateSigner, signed_by, valid_now
 from fedsec.core import keyfiles
 from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.plan import PlanRefused
@@ -89,30 +88,34 @@ class KitIdentity:
             raise PlanRefused(f"{who} refused: not endorsed by its site's certificate")
         try:
             cert = x509.load_pem_x509_certificate(endorsement["certificate"])
-            self.root.public_key().verify(
-                cert.signature,
-                cert.tbs_certificate_bytes,
-                padding.PKCS1v15(),
-                cert.signature_hash_algorithm,
-            )
-        except (ValueError, TypeError, InvalidSignature) as error:
-            raise PlanRefused(f"{who} refused: certificate not issued by this project") from error
-        now = datetime.now(UTC)
-        if cert.issuer != self.root.subject or not (
-            cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
-        ):
-            raise PlanRefused(f"{who} refused: certificate not valid for this project now")
-        names = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
-        if names != [advert.sender] or advert.sender == self.coordinator:
-            raise PlanRefused(f"{who} refused: certificate names {names}")
-        if why := site_role_refusal(cert):
+        except (ValueError, TypeError) as error:
+            raise PlanRefused(f"{who} refused: its certificate is unreadable") from error
+        if advert.sender == self.coordinator:
+            raise PlanRefused(f"{who} refused: the coordinator's identity takes no part")
+        if why := site_certificate_problem(cert, self.root, advert.sender):
             raise PlanRefused(f"{who} refused: {why}")
         try:
             cert.public_key().verify(  # type: ignore[union-attr, call-arg]
                 endorsement["signature"], advert_message(job, round_, advert), PSS, hashes.SHA256()
             )
-        except (InvalidSignature, TypeError, ValueError) as error:
+        except (InvalidSignature, UnsupportedAlgorithm, TypeError, ValueError) as error:
             raise PlanRefused(f"{who} refused: signature does not match its keys") from error
+
+
+def site_certificate_problem(
+    cert: x509.Certificate, root: x509.Certificate, name: str
+) -> str | None:
+    """Why ``cert`` is not site ``name``'s certificate of the project whose root CA is
+    ``root``, now (None: it is): issued and signed by ``root``, within its validity window,
+    naming ``name`` alone, and no admin's or authority's."""
+    if cert.issuer != root.subject or not signed_by(cert, root):
+        return "its certificate is not issued by this project's root CA"
+    if not valid_now(cert):
+        return "its certificate is not valid for this project now"
+    names = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    if names != [name]:
+        return f"its certificate names {names}, not {name!r}"
+    return site_role_refusal(cert)
 
 
 def site_role_refusal(cert: x509.Certificate) -> str | None:
