@@ -115,6 +115,23 @@ def check_not_an_input(inputs: list[Path], target: Path, option: str, why: str) 
                 raise typer.BadParameter(f"{target} is the file {path}: {why}", param_hint=option)
 
 
+def check_spares_what_is_read(read: list[Path], targets: dict[str, Path | None]) -> None:
+    """No output of ``targets`` (option: path) replaces a file the run reads besides its
+    telemetry (``read``: a model's files, a mapping, trusted keys), ``--force`` or not."""
+    for option, target in targets.items():
+        if target is not None:
+            check_not_an_input(read, target, option, "the run reads it")
+
+
+def files_of(path: Path) -> list[Path]:
+    """The files directly in folder ``path`` (a model bundle's), or ``path`` itself."""
+    if not path.is_dir():
+        return [path]
+    with contextlib.suppress(OSError):
+        return [p for p in path.iterdir() if p.is_file()]
+    return []
+
+
 def check_distinct_inputs(inputs: list[Path], option: str = "--input") -> None:
     """No file given twice (by any name: a repeated glob, a link): its rows would be scored
     and counted twice."""

@@ -17,9 +17,11 @@ from fedsec.cli.common import (
     ScanProgress,
     check_distinct_inputs,
     check_not_an_input,
+    check_spares_what_is_read,
     clean_errors,
     console,
     errors,
+    files_of,
 )
 from fedsec.cli.options import DETECT_FORMATS, parse_timezone
 from fedsec.core import outputs
@@ -205,6 +207,9 @@ def detect(
     alert_options = _alert_options(alert_format, organization or org, observer, timezone)
     piped = is_standard_output(out)
     _check_outputs(inputs, out, state, follow=follow, force=force)
+    read = [*files_of(outputs.resolve(model)), *filter(None, (mapping, templates)), *(trust or [])]
+    outs = {"--out": out, "--state": state, "--rejects": rejects, "--provenance": provenance}
+    check_spares_what_is_read(read, outs)
     if rejects is not None:
         for target in (out, state):
             if target is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC
@@ -45,6 +46,16 @@ class ScoredChunk:
     sample: Sample | None = None
 
 
+def unknown_labels_notice(unknown: Counter[str]) -> str:
+    """What the analyst is told of labels no family map or built-in table knows."""
+    shown = ", ".join(f"{label!r} ({count:,})" for label, count in unknown.most_common(5))
+    more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+    return (
+        f"{sum(unknown.values()):,} row(s) carry a label no family map or built-in table knows, "
+        f"counted as family 'other' (an attack): {shown}{more}"
+    )
+
+
 class ChunkScorer:
     """Tables in, alert lines out, chunk after chunk, the summary added up as it goes: what
     ``fedsec detect`` does to a file, and ``--follow`` to each batch of a growing one.
@@ -61,6 +72,7 @@ class ChunkScorer:
         self.alerts = alerts
         self.notices: list[str] = []  # what the analyst must know of the input
         self.drift = UnitDrift(model.preprocessor)  # features far from their training values
+        self.unknown: Counter[str] = Counter()  # labels no family map or table knows
 
     def __call__(self, table: FlowTable) -> bytes:
         """The next chunk's alert lines, the input checked while no row has been counted."""
@@ -114,22 +126,25 @@ class ChunkScorer:
     def count(self, scored: ScoredChunk) -> bytes:
         """``scored`` added to the summary (chunks in the input's order); its lines."""
         self.tally.add(scored.table, scored.flagged)
+        self.unknown.update(scored.table.unknown_labels)
         if scored.sample is not None:
             self.drift.add(scored.sample)
         return scored.lines
 
-    def counters(self) -> tuple[Any, UnitDrift]:
-        """What the summary is added up from: the tally and the unit check's sums."""
-        return self.tally, self.drift
+    def counters(self) -> tuple[Any, UnitDrift, Counter[str]]:
+        """What the summary is added up from: the tally, the unit check's sums and the
+        unknown labels."""
+        return self.tally, self.drift, self.unknown
 
-    def restart_counting(self, empty: tuple[Any, UnitDrift]) -> None:
+    def restart_counting(self, empty: tuple[Any, UnitDrift, Counter[str]]) -> None:
         """Count from ``empty`` (copied) on: a row group scored in a process of its own."""
-        self.tally, self.drift = copy.deepcopy(empty)
+        self.tally, self.drift, self.unknown = copy.deepcopy(empty)
 
-    def absorb(self, counted: tuple[Any, UnitDrift]) -> None:
+    def absorb(self, counted: tuple[Any, UnitDrift, Counter[str]]) -> None:
         """Another process's counters, of the rows after these, added to these."""
         self.tally.absorb(counted[0])
         self.drift.absorb(counted[1])
+        self.unknown.update(counted[2])
 
     def records(self, table: FlowTable, offset: int) -> tuple[list[dict] | FlowAlerts, np.ndarray]:
         """The chunk's alerts (records, one dict each, or for flow models columns) and what
@@ -144,6 +159,8 @@ class ChunkScorer:
     def summary(self) -> DetectionSummary:
         summary = self.tally.summary()
         summary.notices += self.notices
+        if self.unknown:
+            summary.notices.append(unknown_labels_notice(self.unknown))
         summary.shifts = self.drift.shifts()
         return summary
 

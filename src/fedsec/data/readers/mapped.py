@@ -12,6 +12,8 @@ columns is read as unlabeled (flows to score).
 
 from __future__ import annotations
 
+import lzma
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -193,8 +195,8 @@ def missing_label(path: Path, mapping: Mapping) -> str | None:
             columns = pq.ParquetFile(path).schema_arrow.names
         else:
             columns = list(pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns)
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
+    except (OSError, ValueError, EOFError, lzma.LZMAError, zlib.error):
+        return None  # a truncated or corrupt compressed file too: reading it says which
     return mapping.missing_label([str(c).strip() for c in columns])
 
 
