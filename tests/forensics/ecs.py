@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from fedsec.forensics.attack import FAMILY_ATTACK
+from fedsec.detect.attack import risk_score
+from fedsec.forensics.attack import family_techniques
 
 T0 = datetime(2024, 3, 11, 8, 0, tzinfo=UTC)
 
@@ -29,13 +30,13 @@ def ecs_alert(
     dst_port: int | str = 445,
 ) -> dict:
     """One ECS alert (nested objects), ``minutes`` after 2024-03-11 08:00 UTC."""
-    technique = FAMILY_ATTACK.get(family)
+    techniques, tactics = family_techniques(family)
     threat = {}
-    if technique is not None:
+    if techniques:
         threat = {
             "framework": "MITRE ATT&CK",
-            "technique": {"id": [technique[0]], "name": [technique[1]]},
-            "tactic": {"name": [technique[2]]},
+            "technique": {"id": [t.id for t in techniques], "name": [t.name for t in techniques]},
+            "tactic": {"name": list(tactics)},
         }
     return {
         "@timestamp": stamp(minutes),
@@ -46,7 +47,7 @@ def ecs_alert(
             "module": "fedsec",
             "dataset": "fedsec.flows",
             "severity": 3,
-            "risk_score": round(100 * score, 2),
+            "risk_score": risk_score(family, score),  # as detect writes a classifier's
         },
         "source": {"ip": src, "port": 50123} if src else {},
         "destination": {"ip": dst, "port": dst_port} if dst else {},

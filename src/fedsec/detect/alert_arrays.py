@@ -122,7 +122,7 @@ class AlertArrays:
 
     @cached_property
     def confidences(self) -> np.ndarray:
-        """A classifier's confidence is its malicious score, rounded again (``_confidence``)."""
+        """A classifier's confidence: its malicious score, rounded again (``attack.confidence``)."""
         return python_round(self.rounded_scores, 6)
 
     @cached_property

@@ -114,7 +114,25 @@ def severity(family: str) -> int:
     return LEVELS[LEVEL_OF_FAMILY.get(family, "medium")]
 
 
-def risk_score(family: str, confidence: float) -> float:
-    """0-100: the family's level scaled by how sure the detector is (``confidence`` in 0-1)."""
-    sure = min(max(float(confidence), 0.0), 1.0)
+def risk_score(family: str, sure: float) -> float:
+    """0-100: the family's level scaled by how sure the detector is (``sure`` in 0-1)."""
+    sure = min(max(float(sure), 0.0), 1.0)
     return round(RISK_OF_LEVEL[severity(family)] * sure, 2)
+
+
+def confidence(record: dict) -> float:
+    """How sure the detector is, 0-1: a classifier's malicious score; for a score above a
+    threshold, 1 - threshold / (2 score) (0.5 at the threshold); for a log session's score, in
+    [0, 1], the way from its threshold to 1 (0.5 to 1); for a count of unexpected log events,
+    1 - 2^-count."""
+    score = float(record.get("score", 0.0))
+    if "top_k" in record:
+        return 1.0 - 0.5 ** max(score, 0.0)
+    threshold = record.get("threshold")
+    if "score_kind" in record and threshold is not None and threshold < 1:
+        return min(1.0, max(0.0, 0.5 + 0.5 * (score - threshold) / (1.0 - threshold)))
+    if record.get("family") == "anomaly" or "score_kind" in record:
+        if threshold is None or score <= 0 or threshold <= 0:
+            return 0.5
+        return max(0.0, 1.0 - float(threshold) / (2.0 * score))
+    return score

@@ -187,7 +187,7 @@ def _parts(record: dict, source: AlertSource) -> tuple[dict, str, str, dict]:
     """What is the alert's own: the document's head (``@timestamp`` .. ``message``), its family,
     its file's path and the ``fedsec`` fields."""
     family = str(record.get("family", "anomalous session"))
-    confidence = _confidence(record)
+    confidence = attack.confidence(record)
     path = _absolute(str(record.get("source_file", "")))
     where = alert_place(record)
     time = utc_timestamp(record.get("timestamp"), source.naive_zone)
@@ -321,24 +321,6 @@ def _message(family: str, score: object, document: dict) -> str:
         parts.append(f"to {target}")
     parts.append(f"(score {score})")
     return " ".join(parts)
-
-
-def _confidence(record: dict) -> float:
-    """How sure the detector is, 0-1: a classifier's malicious score; for a score above a
-    threshold, 1 - threshold / (2 score) (0.5 at the threshold); for a log session's score, in
-    [0, 1], the way from its threshold to 1 (0.5 to 1); for a count of unexpected log events,
-    1 - 2^-count."""
-    score = float(record.get("score", 0.0))
-    if "top_k" in record:
-        return 1.0 - 0.5 ** max(score, 0.0)
-    threshold = record.get("threshold")
-    if "score_kind" in record and threshold is not None and threshold < 1:
-        return min(1.0, max(0.0, 0.5 + 0.5 * (score - threshold) / (1.0 - threshold)))
-    if record.get("family") == "anomaly" or "score_kind" in record:
-        if threshold is None or score <= 0 or threshold <= 0:
-            return 0.5
-        return max(0.0, 1.0 - float(threshold) / (2.0 * score))
-    return score
 
 
 def _fedsec(record: dict, source: AlertSource, family: str, confidence: float) -> dict:

@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 from fedsec.core.errors import InputError
 from fedsec.core.standard_streams import described_input, is_standard_input
+from fedsec.detect import attack as attack_levels
 from fedsec.detect.ecs_values import EPOCH_UNITS
 from fedsec.forensics.alert_checks import family_name, ip_address, organization
 from fedsec.forensics.attack import Technique, family_techniques, normal_tactic
@@ -235,6 +236,19 @@ def flat_id(doc: dict) -> str:
     return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+def unscored_risk(doc: dict, family: str, score: float) -> float:
+    """The risk of an alert that carries none (a flat alert): as ``fedsec detect`` scores
+    ECS and EVE alerts, the family's level times how sure the detector is. (It was 100 times
+    the score: the same detections were critical as flat alerts and low as ECS ones.)"""
+    threshold = doc.get("threshold")
+    facts = {key: True for key in ("top_k", "score_kind") if key in doc}
+    if isinstance(threshold, int | float) and not isinstance(threshold, bool):
+        facts["threshold"] = float(threshold)
+    return attack_levels.risk_score(
+        family, attack_levels.confidence(facts | {"family": family, "score": score})
+    )
+
+
 @dataclass(frozen=True)
 class Reading:
     """How alerts are read: the organization of those that name none, the time of a flat
@@ -280,7 +294,7 @@ def _typed(doc: dict, where: str, reading: Reading) -> Alert:
         source_ip=ip_address(_text(fields["source_ip"]), "source.ip", where),
         destination_ip=ip_address(_text(fields["destination_ip"]), "destination.ip", where),
         score=score or 0.0,
-        risk=risk if risk is not None else round(100 * (score or 0.0), 2),
+        risk=risk if risk is not None else unscored_risk(doc, family, score or 0.0),
         event_id=_text(fields["event_id"]) or where,
         destination_port=_port(fields["destination_port"]),
         techniques=techniques,

@@ -1,9 +1,12 @@
 """MITRE ATT&CK context of a family, for alerts that carry none (flat fedsec alerts), and the
-order of ATT&CK tactics, read as the stages of a kill chain."""
+order of ATT&CK tactics, read as the stages of a kill chain. Which techniques a family means
+has one home, :mod:`fedsec.detect.attack`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from fedsec.detect import attack as attack_of_families
 
 
 @dataclass(frozen=True)
@@ -36,26 +39,6 @@ TACTIC_ORDER: tuple[str, ...] = (
     "impact",
 )
 
-#: family -> (technique id, technique name, tactic): the technique the family most often is.
-FAMILY_ATTACK: dict[str, tuple[str, str, str]] = {
-    "recon": ("T1046", "Network Service Discovery", "discovery"),
-    "brute_force": ("T1110", "Brute Force", "credential-access"),
-    "web_attack": ("T1190", "Exploit Public-Facing Application", "initial-access"),
-    "exploit": ("T1190", "Exploit Public-Facing Application", "initial-access"),
-    "injection": ("T1190", "Exploit Public-Facing Application", "initial-access"),
-    "botnet": ("T1071", "Application Layer Protocol", "command-and-control"),
-    "backdoor": ("T1071", "Application Layer Protocol", "command-and-control"),
-    "lateral_movement": ("T1021", "Remote Services", "lateral-movement"),
-    "exfiltration": ("T1041", "Exfiltration Over C2 Channel", "exfiltration"),
-    "ddos": ("T1498", "Network Denial of Service", "impact"),
-    "dos": ("T1499", "Endpoint Denial of Service", "impact"),
-    "ransomware": ("T1486", "Data Encrypted for Impact", "impact"),
-    "ics_attack": ("T0855", "Unauthorized Command Message", "impair-process-control"),
-    "mitm": ("T1557", "Adversary-in-the-Middle", "credential-access"),
-    "infiltration": ("T1133", "External Remote Services", "initial-access"),
-    "malware": ("T1204", "User Execution", "execution"),
-}
-
 #: Tactics after which the target of an alert may act as the attacker (a foothold).
 PIVOT_TACTICS: frozenset[str] = frozenset(
     {"initial-access", "credential-access", "execution", "lateral-movement"}
@@ -63,11 +46,12 @@ PIVOT_TACTICS: frozenset[str] = frozenset(
 
 
 def family_techniques(family: str) -> tuple[tuple[Technique, ...], tuple[str, ...]]:
-    """The techniques and tactics of ``family`` when its alert names none (unknown: none)."""
-    if family not in FAMILY_ATTACK:
-        return (), ()
-    technique_id, name, tactic = FAMILY_ATTACK[family]
-    return (Technique(technique_id, name),), (tactic,)
+    """The techniques and tactics of ``family`` when its alert names none (unknown: none):
+    those ``fedsec detect`` writes into its ECS and EVE alerts
+    (:data:`fedsec.detect.attack.TECHNIQUES`), so a flat alert reads as they do."""
+    found = attack_of_families.techniques(family)
+    tactics = (normal_tactic(attack_of_families.TACTICS[t.tactic]) for t in found)
+    return tuple(Technique(t.id, t.name) for t in found), tuple(dict.fromkeys(tactics))
 
 
 def stage_order(tactic: str) -> int:
