@@ -11,7 +11,8 @@ gate verdict, DP spent). Before anything is written, :func:`require_attested` ch
 site whose evaluation the result holds, that its certificate was issued by the project's root
 CA (the admin kit's ``rootCA.pem``) to a site of that name, that the signature holds and that
 the params, setup, threshold and reply the admin is about to release are the ones it signed,
-and that every gated site judged the final model.
+that the setup's detection fields are the admin's scenario's (:mod:`.release_setup`: sites sign
+the setup they are sent), and that every gated site judged the final model.
 What it cannot check: a result that leaves a site out (a withheld evaluation).
 """
 
@@ -40,6 +41,7 @@ from fedsec.engines.nvflare.identity import PSS, KitIdentity, site_role_refusal
 from fedsec.engines.nvflare.messages import EvaluateTask
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.records import JobResult
+from fedsec.engines.nvflare.release_setup import SetupTerms, setup_refusal
 from fedsec.engines.nvflare.results import DeploymentError, plain
 from fedsec.engines.nvflare.setups import parse_setup
 
@@ -180,10 +182,14 @@ def kit_root(kit: Path) -> bytes:
 class ReleaseTerms:
     """What the admin's own scenario says a release needs: the false-positive rate every
     threshold is calibrated to (signed by each site: a coordinator's 0.5 made thresholds that
-    flag half the benign traffic), and how many sites' signed evaluations at least."""
+    flag half the benign traffic), how many sites' signed evaluations at least, and the setup
+    fields the scenario decides (:mod:`~fedsec.engines.nvflare.release_setup`: a coordinator's
+    logs ``top_k = 1`` had every site sign thresholds flagging all benign sessions; None:
+    not checked, for callers without a scenario)."""
 
     target_fpr: float
     least: int = 1
+    setup: SetupTerms | None = None
 
 
 def require_attested(
@@ -223,9 +229,13 @@ def require_attested(
     if result.params is None or result.setup is None:
         raise DeploymentError(f"job {job}: the result holds no final model")
     try:
-        setup = parse_setup(result.setup).model_dump(mode="json")
+        parsed = parse_setup(result.setup)
     except PlanRefused as error:
         raise DeploymentError(f"job {job}: {error}") from None
+    why = None if terms.setup is None else setup_refusal(parsed, terms.setup)
+    if why is not None:
+        raise DeploymentError(f"job {job}: {printable(why)}; nothing written")
+    setup = parsed.model_dump(mode="json")
     expected = {
         "kind": KIND,
         "job": job,
