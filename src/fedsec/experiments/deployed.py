@@ -30,6 +30,7 @@ from fedsec.core import atomic, outputs
 from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.attestation import ReleaseTerms, require_attested
 from fedsec.engines.nvflare.records import JobResult
+from fedsec.engines.nvflare.release_setup import setup_terms
 from fedsec.engines.nvflare.results import DeploymentError
 from fedsec.engines.nvflare.setups import DetectorSetup
 from fedsec.engines.nvflare.site_models import DetectorModel
@@ -245,9 +246,11 @@ def write_deployed_run(
 
 def release_terms(scenario: Scenario, least: int | None = None) -> ReleaseTerms:
     """What the admin's scenario requires of a release: every threshold at its target
-    false-positive rate, and signed evaluations from ``least`` sites (the job's
-    ``--min-sites``; by default as many as a round needs)."""
-    return ReleaseTerms(scenario.evaluation.target_fpr, least or scenario.strategy.min_orgs)
+    false-positive rate, signed evaluations from ``least`` sites (the job's
+    ``--min-sites``; by default as many as a round needs) and the setup's detection fields
+    as the scenario sets them (its logs ``top_k``, a detector's error floor...)."""
+    least = least or scenario.strategy.min_orgs
+    return ReleaseTerms(scenario.evaluation.target_fpr, least, setup_terms(scenario))
 
 
 def write_site_only_run(

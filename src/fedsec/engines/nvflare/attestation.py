@@ -10,7 +10,9 @@ name, its threshold and the sha256 of everything else its reply reports (metrics
 gate verdict, DP spent). Before anything is written, :func:`require_attested` checks, for every
 site whose evaluation the result holds, that its certificate was issued by the project's root
 CA (the admin kit's ``rootCA.pem``) to a site of that name, that the signature holds and that
-the params, setup, threshold and reply the admin is about to release are the ones it signed.
+the params, setup, threshold and reply the admin is about to release are the ones it signed,
+that the setup's detection fields are the admin's scenario's (:mod:`.release_setup`: sites sign
+the setup they are sent), and that every gated site judged the final model.
 What it cannot check: a result that leaves a site out (a withheld evaluation).
 """
 
@@ -36,6 +38,7 @@ from fedsec.engines.nvflare.identity import PSS, KitIdentity, site_certificate_p
 from fedsec.engines.nvflare.messages import EvaluateTask
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.records import JobResult
+from fedsec.engines.nvflare.release_setup import SetupTerms, setup_refusal
 from fedsec.engines.nvflare.results import DeploymentError, plain
 from fedsec.engines.nvflare.setups import parse_setup
 
@@ -176,10 +179,14 @@ def kit_root(kit: Path) -> bytes:
 class ReleaseTerms:
     """What the admin's own scenario says a release needs: the false-positive rate every
     threshold is calibrated to (signed by each site: a coordinator's 0.5 made thresholds that
-    flag half the benign traffic), and how many sites' signed evaluations at least."""
+    flag half the benign traffic), how many sites' signed evaluations at least, and the setup
+    fields the scenario decides (:mod:`~fedsec.engines.nvflare.release_setup`: a coordinator's
+    logs ``top_k = 1`` had every site sign thresholds flagging all benign sessions; None:
+    not checked, for callers without a scenario)."""
 
     target_fpr: float
     least: int = 1
+    setup: SetupTerms | None = None
 
 
 def require_attested(
@@ -219,9 +226,13 @@ def require_attested(
     if result.params is None or result.setup is None:
         raise DeploymentError(f"job {job}: the result holds no final model")
     try:
-        setup = parse_setup(result.setup).model_dump(mode="json")
+        parsed = parse_setup(result.setup)
     except PlanRefused as error:
         raise DeploymentError(f"job {job}: {error}") from None
+    why = None if terms.setup is None else setup_refusal(parsed, terms.setup)
+    if why is not None:
+        raise DeploymentError(f"job {job}: {printable(why)}; nothing written")
+    setup = parsed.model_dump(mode="json")
     expected = {
         "kind": KIND,
         "job": job,
@@ -234,13 +245,36 @@ def require_attested(
     anchor = x509.load_pem_x509_certificate(root)
     for site, reply in evaluated.items():
         check_site(anchor, site, reply, expected)
-    refused = sorted(s for s, r in evaluated.items() if r.get("accepted") is False)
+    unjudged = {s: r["gate"] for s, r in evaluated.items() if not judged_final(r.get("gate"))}
+    refused = sorted(  # a refusal first: an unjudged verdict is marked, and not accepted
+        s for s, r in evaluated.items() if r.get("accepted") is False and not _unjudged(r)
+    )
     if refused:
         raise DeploymentError(
             f"job {job}: the acceptance gate of {', '.join(refused)} refused the final model; "
             "nothing written"
         )
+    if unjudged:
+        site, gate = sorted(unjudged.items())[0]
+        said = gate.get("reason") if isinstance(gate, dict) else None
+        why = printable(str(said or "no final judgement"))[:200]
+        raise DeploymentError(
+            f"job {job}: the acceptance gate of {', '.join(sorted(unjudged))} did not judge the "
+            f"final model ({site}: {why}); nothing written"
+        )
     return evaluated
+
+
+def judged_final(gate: Any) -> bool:
+    """Whether a site's signed gate verdict on the final model is a judgement: no gate at the
+    site (None), or a verdict marked ``judged`` (a warm-up verdict, a site that measured no
+    model before the final one, or a verdict without the mark is none)."""
+    return gate is None or (isinstance(gate, dict) and gate.get("judged") is True)
+
+
+def _unjudged(reply: dict[str, Any]) -> bool:
+    gate = reply.get("gate")
+    return isinstance(gate, dict) and gate.get("judged") is False
 
 
 def check_site(anchor: x509.Certificate, site: str, reply: dict, expected: dict) -> None:

@@ -92,6 +92,12 @@ class LogsModel:
                 f"model setup refused: the job's tokens come from {setup.buckets} buckets, "
                 f"this site's from {data.vocabulary.buckets}"
             )
+        unseen = len(setup.index) + int(setup.end_token)  # the rank of an event never seen
+        if setup.top_k > max(unseen, 1):
+            raise PlanRefused(
+                f"model setup refused: top_k {setup.top_k} flags no session (events rank at "
+                f"most {unseen})"
+            )
         index = np.asarray(setup.index, np.int64)
         inputs = [index_ids(index, t) for t in data.org.train.tokens]
         x, y, _ = session_windows(inputs, setup.window, setup.end_token)

@@ -318,13 +318,16 @@ class Site:
         """Mark ``round_`` answered (trained, or its model refused): it is not asked twice."""
         self.last_round = round_
 
-    def judge(self, round_: int, ready: Prepared, params: Params) -> Verdict | None:
-        """The acceptance gate's verdict on a global model (None: no gate at this site)."""
+    def judge(self, round_: int | None, ready: Prepared, params: Params) -> Verdict | None:
+        """The acceptance gate's verdict on a global model (None: no gate at this site);
+        ``round_`` None: the job's final model (:meth:`AcceptanceGate.judge_final`)."""
         if not self.config.gate.enabled:
             return None
         org = self.data(ready.setup.view)
         model = SITE_MODELS[ready.setup.task]
         predicted = model.gate_labels(org, ready, params, self.config.gate.target_fpr)
+        if round_ is None:
+            return self.gate.judge_final(org.val.family, predicted)
         return self.gate.judge(round_, org.val.family, predicted)
 
     def sums(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -350,9 +353,9 @@ class Site:
         org = self.data(ready.setup.view)
         scored = SITE_MODELS[ready.setup.task].evaluate(org, ready, params, request.target_fpr)
         self.evaluated = True
-        # the round after the last this site trained or judged: a plan's "rounds" (the
-        # coordinator's) put a final model inside the gate's warm-up, never judged
-        verdict = self.judge(self.last_round + 1, ready, params)
+        # never a warm-up round: judged against the best model measured in this job's rounds
+        # (a site that measured none says the final model is unjudged: no release)
+        verdict = self.judge(None, ready, params)
         return EvaluateReply(
             scored["validation"],
             scored["test"],

@@ -94,7 +94,7 @@ def boost(site: Organization, data: dict[str, Any]) -> dict[str, Any]:
         raise PlanRefused(f"boosting failed at site {site.name}: {error}") from None
     checked_model(setup, booster, f"boosting at site {site.name}")
     site.boosted = hashlib.sha256(booster).hexdigest()
-    site.last_round = request.rounds  # the rounds it boosted: its gate judges the round after
+    site.last_round = request.rounds  # the rounds it boosted: its gate's references
     return BoostReply(booster).to_wire()
 
 
@@ -142,11 +142,14 @@ def evaluate(site: Organization, request: EvaluateTask) -> dict[str, Any]:
         )
     org = site.data(setup.view)
     model = checked_model(setup, booster, f"evaluation at site {site.name}")
-    scored = held_out_scores(model, org, setup.view, request.target_fpr)
+    fpr = request.target_fpr
+    scored = held_out_scores(model, org, setup.view, fpr)
     verdict = None
-    if site.config.gate.enabled:
-        labels = judged_labels(model, org, setup.view, request.target_fpr)
-        verdict = site.gate.judge(site.last_round + 1, org.val.family, labels)
+    if site.config.gate.enabled:  # the final model, against the boosting's earlier rounds
+        for earlier in round_models(setup, booster, site.last_round):
+            site.gate.measure(org.val.family, judged_labels(earlier, org, setup.view, fpr))
+        labels = judged_labels(model, org, setup.view, fpr)
+        verdict = site.gate.judge_final(org.val.family, labels)
     accepted = verdict is None or verdict.accepted
     gate = gate_verdict(verdict, site.tells_numbers(plan))
     return EvaluateReply(scored["validation"], scored["test"], accepted, gate, {}).to_wire()
@@ -168,6 +171,13 @@ def checked_model(setup: TreeSetup, booster: bytes, what: str) -> TreeClassifier
         problem = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise PlanRefused(f"{what} refused: a malformed booster: {problem}") from None
     return model
+
+
+def round_models(setup: TreeSetup, booster: bytes, rounds: int) -> list[TreeClassifier]:
+    """The global model after each boosting round before the last: the booster's first
+    trees (every site of a federated boosting holds the same booster after each round)."""
+    whole = tree_model(setup, booster).booster()
+    return [tree_model(setup, bytes(whole[:k].save_raw("ubj"))) for k in range(1, max(rounds, 1))]
 
 
 def _tree_setup(setup: Any, what: str) -> TreeSetup:

@@ -4,12 +4,13 @@
 validation rows calibrate (target false-positive rate); :class:`AcceptanceGate` compares those
 predictions with the best model this site accepted so far and refuses (or flags) a model only
 when the fall is beyond the noise of the validation set (:mod:`fedsec.fl.gate.bound`). Only the
-verdict and a few numbers ever leave the site.
+verdict and a few numbers ever leave the site. The final model of a job is judged once more by
+:meth:`AcceptanceGate.judge_final`, never as a warm-up round.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -88,8 +89,10 @@ class Verdict:
     reference: float | None
     reason: str = ""
     fall_bound: float | None = None  # lower confidence bound of the fall below the reference
+    judged: bool | None = None  # a final model's verdict: judged against a reference or not
 
     def to_json(self) -> dict:
+        judged = {} if self.judged is None else {"judged": self.judged}
         return {
             "accepted": self.accepted,
             "flagged": self.flagged,
@@ -97,7 +100,7 @@ class Verdict:
             "reference": self.reference,
             "fall_bound": None if self.fall_bound is None else round(self.fall_bound, 6),
             "reason": self.reason,
-        }
+        } | judged
 
 
 @dataclass
@@ -123,6 +126,7 @@ class AcceptanceGate:
     best: Reference | None = None
     history: list[tuple[int, float | None]] = field(default_factory=list)
     refused_in_a_row: int = 0
+    measured: Reference | None = None  # the best model judged in any round, warm-up included
 
     def judge(self, round_: int, truth: np.ndarray, predicted: np.ndarray) -> Verdict:
         """The verdict on a model predicting ``predicted`` for validation rows ``truth``."""
@@ -132,6 +136,7 @@ class AcceptanceGate:
         self.history.append((round_, score))
         if score is None:
             return Verdict(True, False, None, None, f"no rows to measure {metric}")
+        self._measured(Reference(truth, predicted, score))
         if round_ <= self.config.warmup_rounds:  # early models neither judged nor a reference
             return Verdict(True, False, score, None, "warm-up round")
         best = self.best if self.best is not None and self.best.fits(truth) else None
@@ -144,6 +149,37 @@ class AcceptanceGate:
         if best is None or score > best.score:
             self.best = Reference(truth, predicted, score)
         return Verdict(True, False, score, None if best is None else best.score)
+
+    def judge_final(self, truth: np.ndarray, predicted: np.ndarray) -> Verdict:
+        """The verdict on a job's final model: never a warm-up round. It is compared, by the
+        usual confidence-bound rule, with the best model this gate measured in any round of the
+        job (warm-up rounds included: a reference for this judgement only); without one, or
+        without rows to measure, the verdict is unjudged (``judged`` False, not accepted)."""
+        truth, predicted = np.asarray(truth, dtype=object), np.asarray(predicted, dtype=object)
+        metric = self.config.metric
+        score = metric_value(metric, truth, predicted)
+        best = self.measured
+        if score is None or best is None or not best.fits(truth):
+            why = f"no rows to measure {metric}" if score is None else "no model measured before"
+            reason = f"unjudged: {why} (the final model needs a reference from a trained round)"
+            return Verdict(False, False, score, None, reason, judged=False)
+        verdict = self._compare("final", truth, best, predicted, score)
+        if verdict is not None:
+            return replace(verdict, judged=True)
+        return Verdict(True, False, score, best.score, judged=True)
+
+    def measure(self, truth: np.ndarray, predicted: np.ndarray) -> None:
+        """Note a model of an earlier round as a reference for :meth:`judge_final` only (a
+        tree site's boosting rounds: the slices of its booster), with no verdict."""
+        truth, predicted = np.asarray(truth, dtype=object), np.asarray(predicted, dtype=object)
+        score = metric_value(self.config.metric, truth, predicted)
+        if score is not None:
+            self._measured(Reference(truth, predicted, score))
+
+    def _measured(self, candidate: Reference) -> None:
+        kept = self.measured
+        if kept is None or not kept.fits(candidate.truth) or candidate.score > kept.score:
+            self.measured = candidate
 
     def _refusal(self, verdict: Verdict, candidate: Reference) -> Verdict:
         """The refusal, until ``patience`` refusals in a row: then the model is accepted as
@@ -161,7 +197,7 @@ class AcceptanceGate:
 
     def _compare(
         self,
-        round_: int,
+        round_: int | str,
         truth: np.ndarray,
         best: Reference,
         predicted: np.ndarray,

@@ -1,0 +1,141 @@
+"""The acceptance gate judges the final model of a short job: a 3-round job lies inside the
+gate's 10 warm-up rounds, and the final model was judged at "round 4", a warm-up round,
+accepted whatever it was (an all-zero model was released). Sites with kit identities and a
+refusing gate answer a classification job over the in-memory transport; the admin's
+``write_site_only_run`` releases only a final model every gated site judged and accepted."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from fedsec.bundles.bundle import SIGNATURE
+from fedsec.bundles.signing import CertificateSigner
+from fedsec.core import seeding
+from fedsec.engines.nvflare.coordinator import Coordinator
+from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+from fedsec.engines.nvflare.results import DeploymentError, read_result, write_result
+from fedsec.engines.nvflare.site import Site
+from fedsec.engines.nvflare.site_config import config_from_scenario
+from fedsec.scenarios.config import parse_scenario
+from tests.engines.nvflare.kits import Project
+from tests.engines.nvflare.memory import Recording
+
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
+JOB = "job-short"
+
+
+@pytest.fixture(scope="module")
+def project():
+    return Project()
+
+
+@pytest.fixture(scope="module")
+def signer(project):
+    admin = project.identity("admin@example.org")
+    return CertificateSigner(admin.key, (admin.certificate,))
+
+
+def short(consortium) -> tuple:
+    """The consortium's 3-round scenario, training enough in 3 rounds to detect attacks (its
+    own 10 SGD steps under FedAdam barely leave the initial model)."""
+    data, scenario = consortium
+    raw = scenario.model_dump(mode="json", exclude_none=True)
+    raw["strategy"] |= {"name": "fedavg"}
+    raw["training"] |= {"local_steps": 100, "optimizer": "adam", "lr": 0.003, "momentum": 0.0}
+    return data, parse_scenario(raw)
+
+
+def gated_site(consortium, project, name: str) -> Site:
+    """A site whose gate refuses (its default 10 warm-up rounds) and judges detection at a
+    10% false-positive rate (its few validation rows), holding its kit's keys."""
+    data, scenario = consortium
+    config = config_from_scenario(scenario, name, data, False)
+    gate = config.gate.model_copy(update={"enabled": True, "action": "refuse", "target_fpr": 0.1})
+    return Site(config.model_copy(update={"gate": gate}), data, keys=project.identity(name),
+                job=JOB)  # fmt: skip
+
+
+class ZeroFinal(Recording):
+    """A hostile coordinator: the sites evaluate an all-zero final model."""
+
+    def exchange(self, task, data, targets, timeout):
+        if task == "fedsec_evaluate":
+            data = data | {"params": [np.zeros_like(p) for p in data["params"]]}
+        return super().exchange(task, data, targets, timeout)
+
+
+def run_job(consortium, project, transport, tmp_path_factory):
+    """(scenario, the fetched result folder, the transport) of a 3-round job."""
+    consortium = short(consortium)
+    _, scenario = consortium
+    assert scenario.rounds == 3
+    seeding.deterministic_torch(threads=1)
+    names = scenario.org_names()
+    sites = {n: gated_site(consortium, project, n) for n in names}
+    spec = JobSpec.from_scenario(scenario, [2], DeploymentSettings(site_order=names))
+    link = transport(sites)
+    result = Coordinator(spec, link, names).run()
+    assert result.error is None and result.evaluation
+    if transport is ZeroFinal:  # the result holds the model the sites evaluated and signed
+        result.params = [np.zeros_like(p) for p in result.params]
+    return scenario, write_result(result, tmp_path_factory.mktemp("fetched")), link
+
+
+@pytest.fixture(scope="module")
+def honest(consortium, project, tmp_path_factory):
+    return run_job(consortium, project, Recording, tmp_path_factory)
+
+
+def release(scenario, result, project, signer, out):
+    from fedsec.experiments.deployed import write_site_only_run
+
+    return write_site_only_run(scenario, result, JOB, out, signer, trust=project.root_pem())
+
+
+def refused(scenario, result, why, project, signer, tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(DeploymentError, match=why) as raised:
+        release(scenario, result, project, signer, out)
+    assert "\n" not in str(raised.value)
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_an_honest_short_job_is_judged_and_released(honest, project, signer, tmp_path):
+    scenario, fetched, _ = honest
+    result = read_result(fetched)
+    for reply in result.evaluation.values():
+        assert reply["gate"]["judged"] is True and reply["accepted"] is True, reply["gate"]
+    run = release(scenario, result, project, signer, tmp_path / "run")
+    assert (run / "model" / SIGNATURE).is_file()
+
+
+def test_an_all_zero_final_model_of_a_short_job_is_refused(consortium, project, signer,
+                                                          tmp_path, tmp_path_factory):  # fmt: skip
+    scenario, fetched, _ = run_job(consortium, project, ZeroFinal, tmp_path_factory)
+    result = read_result(fetched)
+    refused(scenario, result, r"acceptance gate of .* refused the final model", project,
+            signer, tmp_path)  # fmt: skip
+    for reply in result.evaluation.values():  # was "warm-up round", accepted
+        assert reply["accepted"] is False and reply["gate"]["judged"] is True
+
+
+def test_a_site_that_never_trained_cannot_vouch_for_the_final_model(
+    honest, consortium, project, signer, tmp_path, tmp_path_factory
+):
+    """A gated site asked only for the evaluation (no round trained here) has no reference:
+    its signed verdict is unjudged, and the release is refused."""
+    scenario, fetched, link = honest
+    result = read_result(fetched)
+    (request,) = [d for d in link.sent if "target_fpr" in d]
+    name = sorted(result.evaluation)[0]
+    fresh = gated_site(short(consortium), project, name)
+    reply = fresh.handle("fedsec_evaluate", copy.deepcopy(request))
+    result.evaluation[name] = reply
+    relayed = read_result(write_result(result, tmp_path_factory.mktemp("relayed")))
+    refused(scenario, relayed, f"acceptance gate of {name} did not judge the final model",
+            project, signer, tmp_path)  # fmt: skip
+    assert reply["gate"]["judged"] is False and reply["gate"]["reason"].startswith("unjudged")
