@@ -40,11 +40,13 @@ def refuse_unreadable_time(
         row = int(rows[bad[0]])
         value = python_values(column.iloc[bad[:1]])[0]
         where = alert_file(str(table.source_file[row]))
-        raise InputError(where, time_refusal(value, int(table.source_row[row])))
+        column_name = table.context_columns.get("timestamp", "timestamp")
+        raise InputError(where, time_refusal(value, int(table.source_row[row]), column_name))
 
 
 def refuse_unreadable_record(record: dict) -> None:
     """:func:`refuse_unreadable_time` of one alert record."""
+    refuse_bad_record_endpoints(record)
     value = record.get("timestamp")
     if unreadable_time(value):
         where = alert_file(str(record.get("source_file", "")))
