@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from fedsec.core.errors import InputError
 from fedsec.data.flows import FlowTable
+from fedsec.detect.alert_endpoints import refuse_bad_endpoints, refuse_bad_record_endpoints
 from fedsec.detect.context_arrays import python_values, times
 from fedsec.detect.ecs_values import alert_file, time_refusal, unreadable_time
 
@@ -31,7 +32,9 @@ def refuse_unreadable_time(
     table: FlowTable, rows: np.ndarray, flow_times: pa.Array | None = None
 ) -> None:
     """An InputError for the first of ``rows`` (positions in ``table``, the flagged rows) whose
-    time is given but is not one (``flow_times``: their times, when already read)."""
+    time is given but is not one (``flow_times``: their times, when already read), or whose
+    address or port is given but is not one (:mod:`fedsec.detect.alert_endpoints`)."""
+    refuse_bad_endpoints(table, rows)
     if "timestamp" not in table.context.columns:
         return
     column = table.context["timestamp"].iloc[rows]
