@@ -57,6 +57,9 @@ class FlowTable:
     files: list[str] = field(default_factory=list)
     source_file: np.ndarray | None = None
     source_row: np.ndarray | None = None
+    #: The file's name of a context column named here by its role (a mapping's ``[roles]``),
+    #: so that an error names the column the user knows: role -> column.
+    context_columns: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.native)
@@ -114,6 +117,7 @@ class FlowTable:
             files=list(self.files),
             source_file=self.source_file[index],
             source_row=self.source_row[index],
+            context_columns=dict(self.context_columns),
         )
 
 
@@ -158,4 +162,5 @@ def concat_tables(tables: list[FlowTable], source: str | None = None) -> FlowTab
         files=[f for t in tables for f in t.files],
         source_file=np.concatenate([t.source_file for t in tables]),
         source_row=np.concatenate([t.source_row for t in tables]),
+        context_columns={k: v for t in tables for k, v in t.context_columns.items()},
     )

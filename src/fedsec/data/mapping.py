@@ -11,6 +11,8 @@ the ``[data.sources.mapping]`` table of a scenario. See docs/data.md.
 from __future__ import annotations
 
 import difflib
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -54,6 +56,11 @@ class Mapping(_Strict):
     roles: dict[str, str] = Field(
         default_factory=dict, description="context role (timestamp, src_ip, ...) -> column"
     )
+    time_format: str | None = Field(
+        default=None,
+        description="strptime layout of the timestamp column (e.g. %d/%m/%Y %H:%M:%S), for "
+        "times whose form alone does not say which is the day and which the month",
+    )
     drop: list[str] = Field(default_factory=list, description="ignored entirely")
     categorical: list[str] = Field(default_factory=list, description="categorical features")
     native: list[str] | None = Field(
@@ -96,6 +103,8 @@ class Mapping(_Strict):
             raise ValueError("canonical: give either tcp_flags (a bitmask) or flag_* columns")
         self._check_context_roles()
         self._check_roles()
+        if self.time_format is not None:
+            check_time_format(self.time_format, self.time_column())
         return self
 
     def _check_context_roles(self) -> None:
@@ -153,6 +162,11 @@ class Mapping(_Strict):
             for key, column in named.items()
         )
 
+    def time_column(self) -> str | None:
+        """The file's column of the flow's time (the ``timestamp`` role), or None."""
+        column = self.roles.get("timestamp")
+        return column or ("timestamp" if "timestamp" in self.context else None)
+
     def context_columns(self) -> list[str]:
         """The context columns: those listed, then those given a role and not listed."""
         return list(dict.fromkeys([*self.context, *self.roles.values()]))
@@ -166,6 +180,28 @@ class Mapping(_Strict):
         """Columns that never become features."""
         named = [self.label, self.attack_flag, self.origin, *self.context_columns(), *self.drop]
         return [c for c in named if c is not None]
+
+
+def check_time_format(layout: str, column: str | None) -> None:
+    """A ValueError unless ``layout`` is a strptime layout of a full date (year, month, day)
+    and the mapping has a time column for it."""
+    if column is None:
+        raise ValueError("time_format: the mapping has no timestamp column ([roles] timestamp)")
+    if not ({"%Y", "%y"} & _directives(layout)) or not (
+        "%j" in _directives(layout) or ({"%m", "%b", "%B"} & _directives(layout) and "%d" in layout)
+    ):
+        raise ValueError(
+            f"time_format {layout!r} must give the year (%Y), the month (%m, %b) and the day (%d)"
+        )
+    sample = datetime(2017, 7, 3, 12, 6, 50, tzinfo=UTC)
+    try:
+        datetime.strptime(sample.strftime(layout), layout)
+    except ValueError as error:
+        raise ValueError(f"time_format {layout!r} is not a strptime layout: {error}") from None
+
+
+def _directives(layout: str) -> set[str]:
+    return set(re.findall(r"%[A-Za-z]", layout.replace("%%", "")))
 
 
 def parse_mapping(raw: Any, where: str) -> Mapping:

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from fedsec.data.taxonomy import UNLABELED
 from fedsec.detect import attack
+from fedsec.detect.alert_endpoints import refuse_bad_endpoints
 from fedsec.detect.alert_times import refuse_unreadable_time
 from fedsec.detect.arrow_text import (
     constant,
@@ -146,6 +147,7 @@ class AlertArrays:
         """``@timestamp``: the flow's time in UTC, else (it has none) when the alerts were
         made; a time given but unreadable is refused, naming its file and row."""
         if self.flow_times is None:
+            refuse_bad_endpoints(self.alerts.table, self.alerts.rows)
             return constant(self.source.created, len(self))
         refuse_unreadable_time(self.alerts.table, self.alerts.rows, self.flow_times)
         return pc.fill_null(self.flow_times, self.source.created)

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from fedsec.core.errors import InputError
 from fedsec.data.flows import FlowTable
+from fedsec.detect.alert_endpoints import refuse_bad_endpoints, refuse_bad_record_endpoints
 from fedsec.detect.context_arrays import python_values, times
 from fedsec.detect.ecs_values import alert_file, time_refusal, unreadable_time
 
@@ -31,7 +32,9 @@ def refuse_unreadable_time(
     table: FlowTable, rows: np.ndarray, flow_times: pa.Array | None = None
 ) -> None:
     """An InputError for the first of ``rows`` (positions in ``table``, the flagged rows) whose
-    time is given but is not one (``flow_times``: their times, when already read)."""
+    time is given but is not one (``flow_times``: their times, when already read), or whose
+    address or port is given but is not one (:mod:`fedsec.detect.alert_endpoints`)."""
+    refuse_bad_endpoints(table, rows)
     if "timestamp" not in table.context.columns:
         return
     column = table.context["timestamp"].iloc[rows]
@@ -40,11 +43,13 @@ def refuse_unreadable_time(
         row = int(rows[bad[0]])
         value = python_values(column.iloc[bad[:1]])[0]
         where = alert_file(str(table.source_file[row]))
-        raise InputError(where, time_refusal(value, int(table.source_row[row])))
+        column_name = table.context_columns.get("timestamp", "timestamp")
+        raise InputError(where, time_refusal(value, int(table.source_row[row]), column_name))
 
 
 def refuse_unreadable_record(record: dict) -> None:
     """:func:`refuse_unreadable_time` of one alert record."""
+    refuse_bad_record_endpoints(record)
     value = record.get("timestamp")
     if unreadable_time(value):
         where = alert_file(str(record.get("source_file", "")))

@@ -18,8 +18,9 @@ from fedsec.detect.arrow_text import json_float
 from fedsec.detect.community import community_id, packed_address
 from fedsec.detect.ecs_values import ip, port, utc_timestamp
 
-#: ISO-8601 times numpy reads as pandas does (no offset, at most microseconds, years 1000-2999).
-ISO_TIME = re.compile(r"[12]\d{3}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,6})?Z?")
+#: ISO-8601 times numpy reads as pandas does (no offset, at most microseconds, the plausible
+#: years 1970-2099 of :mod:`fedsec.detect.time_text`).
+ISO_TIME = re.compile(r"(?:19[7-9]\d|20\d\d)-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,6})?Z?")
 #: Epoch numbers written as plain decimals (Zeek's ``1709510796.630000``).
 DECIMAL = re.compile(r"\d{1,20}(\.\d{1,9})?")
 

@@ -20,6 +20,7 @@ from importlib import resources
 from fedsec import __version__
 from fedsec.core.errors import InputError
 from fedsec.detect import attack
+from fedsec.detect.alert_endpoints import refuse_bad_record_endpoints
 from fedsec.detect.community import community_id
 from fedsec.detect.ecs_values import (
     IANA_NUMBER,
@@ -190,6 +191,7 @@ def _parts(record: dict, source: AlertSource) -> tuple[dict, str, str, dict]:
     confidence = attack.confidence(record)
     path = _absolute(str(record.get("source_file", "")))
     where = alert_place(record)
+    refuse_bad_record_endpoints(record)
     time = utc_timestamp(record.get("timestamp"), source.naive_zone)
     if time is None and unreadable_time(record.get("timestamp")):
         where = alert_file(str(record.get("source_file", "")))

@@ -15,10 +15,9 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import pandas as pd
-
 from fedsec.core.standard_streams import STANDARD_INPUT_NAME
 from fedsec.data.canonical import PROTOCOL_NUMBERS
+from fedsec.detect.time_text import text_time, time_doubt
 
 #: Epoch magnitudes: below 1e11 seconds (until year 5138), then milli-, micro-, nanoseconds.
 EPOCH_UNITS: tuple[tuple[float, float], ...] = ((1e11, 1.0), (1e14, 1e3), (1e17, 1e6))
@@ -66,14 +65,17 @@ def alert_file(source_file: str) -> str:
     return os.path.abspath(source_file) if source_file else STANDARD_INPUT_NAME
 
 
-def time_refusal(value: object, row: object) -> str:
-    """Why a flagged row whose time is unreadable is refused: an alert's ``@timestamp`` is
-    its flow's own time, and never an invented one."""
+def time_refusal(value: object, row: object, column: str = "timestamp") -> str:
+    """Why a flagged row whose time is unreadable is refused (``column``: the file's name of
+    its time column): an alert's ``@timestamp`` is its flow's own time, never an invented
+    one, nor a guessed one."""
     shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    why = time_doubt(str(value).strip()) if isinstance(value, str) else None
     return (
-        f"column 'timestamp' holds {shown}, not a time (data row {row}): an alert's "
-        "@timestamp is the flow's own time, never invented; fix the value (or leave it empty "
-        "for a flow without a time)"
+        f"column {column!r} holds {shown}, {why or 'not a time'} (data row {row}): an alert's "
+        "@timestamp is the flow's own time, never invented nor guessed; fix the value (or "
+        "leave it empty for a flow without a time), or declare the file's layout in the "
+        "mapping's time_format (docs/data.md)"
     )
 
 
@@ -89,19 +91,16 @@ def _from_epoch(number: float) -> str | None:
 @lru_cache(maxsize=65_536)
 def _from_text(text: str, naive_zone: tzinfo) -> str | None:
     """Parsed once per distinct text (a scan repeats the same second thousands of times);
-    numeric text is an epoch time."""
+    numeric text is an epoch time, other text a time only when its form leaves no doubt
+    (:mod:`fedsec.detect.time_text`)."""
     with contextlib.suppress(ValueError):
         return _from_epoch(float(text))
+    moment = text_time(text)
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=naive_zone)
     try:
-        stamp = pd.Timestamp(text)
-    except (ValueError, OverflowError, TypeError):
-        return None
-    if stamp is pd.NaT:
-        return None
-    try:  # pandas reads some text (e.g. "\\1") as year 0, which no datetime holds
-        moment = stamp.to_pydatetime()
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=naive_zone)
         return iso_utc(moment)
     except (ValueError, OverflowError):
         return None

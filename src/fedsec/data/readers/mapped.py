@@ -49,6 +49,7 @@ from fedsec.data.readers._labels import (
     unlabeled,
 )
 from fedsec.data.readers._tables import is_parquet, read_frame
+from fedsec.data.readers._time_format import formatted_times
 from fedsec.data.taxonomy import BENIGN, OTHER, known_labels, map_labels
 
 
@@ -72,20 +73,27 @@ def from_frame(raw: pd.DataFrame, path: Path, mapping: Mapping) -> FlowTable:
         native_categorical=tuple(c for c in mapping.categorical if c in native_columns),
         family=families,
         label=labels,
-        context=_context(raw, mapping),
+        context=_context(raw, mapping, path),
         canonical=_canonical(raw, mapping, path) if mapping.canonical else None,
         origin=_origin(raw, mapping),
         unknown_labels=unknown,
         notes=[f"{path}: {note}" for note in notes + label_notes],
         files=[str(path)],
         source_row=raw.index.to_numpy() + 1,
+        context_columns={n: c for c, n in mapping.context_names().items() if c != n},
     )
 
 
-def _context(raw: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
-    """The context columns, each named by its role (``[roles]``) or else its own name."""
+def _context(raw: pd.DataFrame, mapping: Mapping, path: Path) -> pd.DataFrame:
+    """The context columns, each named by its role (``[roles]``) or else its own name; the
+    time read by the mapping's ``time_format``, when it declares one."""
     names = {c: n for c, n in mapping.context_names().items() if c in raw}
-    return raw[list(names)].rename(columns=names).reset_index(drop=True)
+    context = raw[list(names)].rename(columns=names)
+    column = mapping.time_column()
+    if mapping.time_format is not None and column in raw:
+        times = formatted_times(raw[column], mapping.time_format, column, path)
+        context[names[column]] = times
+    return context.reset_index(drop=True)
 
 
 def _require(raw: pd.DataFrame, mapping: Mapping, path: Path) -> None:

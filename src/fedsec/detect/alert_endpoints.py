@@ -1,0 +1,92 @@
+"""A flagged row whose address or port is given but is not one has no alert, in any alert
+format: an address that is neither an IP address nor a host name (``999.1.1.300``), a port
+that is not a whole number in 0-65535 (``49769.5``, ``-1``) would otherwise vanish from its
+alert silently (no ``source.ip``, no Community ID). The row is refused with its file, data row
+and the file's name of the column, as a port of 70000 in a mapped ``dst_port`` is."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+import numpy as np
+
+from fedsec.core.errors import InputError
+from fedsec.data.flows import FlowTable
+from fedsec.detect.context_arrays import python_values
+from fedsec.detect.ecs_values import alert_file, port
+
+#: Values that say "no address / no port" (Zeek's unset field), never refused.
+ABSENT = frozenset({"", "-", "(empty)"})
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+ADDRESSES, PORTS = ("src_ip", "dst_ip"), ("src_port", "dst_port")
+
+
+def host_name(text: str) -> bool:
+    """Whether ``text`` is a host name (RFC 1123 labels; its last label not all digits, so a
+    malformed dotted quad is not one)."""
+    labels = text.removesuffix(".").split(".")
+    if len(text) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        return False
+    return not labels[-1].isdigit()
+
+
+def bad_address(value: object) -> bool:
+    """Whether ``value`` is given but is neither an IP address nor a host name."""
+    if value is None or str(value).strip() in ABSENT:
+        return False
+    text = str(value).strip()
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return not host_name(text)
+    return False
+
+
+def bad_port(value: object) -> bool:
+    """Whether ``value`` is given but is not a port (a whole number in 0-65535)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return False
+    if isinstance(value, str) and value.strip() in ABSENT:
+        return False
+    return port(value) is None
+
+
+def endpoint_refusal(value: object, row: object, column: str, role: str) -> str:
+    """Why a flagged row is refused: its ``role`` column (``column`` in the file) holds
+    ``value``, not an address or not a port."""
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    what = "an IP address nor a host name" if role in ADDRESSES else "a port (0..65535)"
+    return (
+        f"column {column!r} holds {shown}, neither {what} (data row {row}): an alert keeps "
+        "the flow's endpoints as they are, never drops them; fix the value (or leave it empty)"
+        if role in ADDRESSES
+        else f"column {column!r} holds {shown}, not {what} (data row {row}); fix the value "
+        "(or leave it empty)"
+    )
+
+
+def refuse_bad_endpoints(table: FlowTable, rows: np.ndarray) -> None:
+    """An InputError for the first of ``rows`` (the flagged rows) whose address or port is
+    given but is not one."""
+    for role in (*ADDRESSES, *PORTS):
+        if role not in table.context.columns:
+            continue
+        values = python_values(table.context[role].iloc[rows])
+        check = bad_address if role in ADDRESSES else bad_port
+        bad = [i for i, v in enumerate(values) if check(v)]
+        if bad:
+            row = int(rows[bad[0]])
+            column = table.context_columns.get(role, role)
+            refusal = endpoint_refusal(values[bad[0]], int(table.source_row[row]), column, role)
+            raise InputError(alert_file(str(table.source_file[row])), refusal)
+
+
+def refuse_bad_record_endpoints(record: dict) -> None:
+    """:func:`refuse_bad_endpoints` of one alert record."""
+    for role in (*ADDRESSES, *PORTS):
+        value = record.get(role)
+        if (bad_address if role in ADDRESSES else bad_port)(value):
+            where = alert_file(str(record.get("source_file", "")))
+            refusal = endpoint_refusal(value, record.get("source_row"), role, role)
+            raise InputError(where, refusal)
