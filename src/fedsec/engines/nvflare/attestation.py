@@ -38,6 +38,7 @@ from fedsec.engines.nvflare.identity import PSS, KitIdentity, site_certificate_p
 from fedsec.engines.nvflare.messages import EvaluateTask
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.records import JobResult
+from fedsec.engines.nvflare.release_quality import quality_refusal
 from fedsec.engines.nvflare.release_setup import SetupTerms, setup_refusal
 from fedsec.engines.nvflare.results import DeploymentError, plain
 from fedsec.engines.nvflare.setups import parse_setup
@@ -262,6 +263,8 @@ def require_attested(
             f"job {job}: the acceptance gate of {', '.join(sorted(unjudged))} did not judge the "
             f"final model ({site}: {why}); nothing written"
         )
+    if why := quality_refusal(evaluated, terms.target_fpr):
+        raise DeploymentError(f"job {job}: {printable(why)}; nothing written")
     return evaluated
 
 

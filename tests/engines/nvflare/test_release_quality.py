@@ -1,0 +1,152 @@
+# ruff: noqa: F811  (the fixtures imported below are requested by name)
+"""The admin reads what the sites signed of the final model's quality before releasing it: a
+hostile coordinator's useless or noisy model, signed by honest sites, is refused (red team,
+round 4: each of these was signed and released before)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from fedsec.core import seeding
+from fedsec.engines.nvflare import logs_models
+from fedsec.engines.nvflare.coordinator import Coordinator
+from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+from fedsec.engines.nvflare.release_quality import fpr_allowance, quality_refusal
+from fedsec.engines.nvflare.results import DeploymentError, read_result, write_result
+from fedsec.engines.nvflare.site import Site
+from fedsec.engines.nvflare.site_config import config_from_scenario
+from fedsec.experiments.deployed import write_site_only_run
+from fedsec.models.session_scores import SURPRISE_BINS
+from tests.engines.nvflare.memory import Recording
+from tests.engines.nvflare.test_final_gate import JOB, release, short
+from tests.engines.nvflare.test_release_setup_terms import JOB as LOGS_JOB
+from tests.engines.nvflare.test_release_setup_terms import (  # noqa: F401  (fixtures)
+    logs_consortium,
+    project,
+    run_logs_job,
+    signer,
+    with_logs,
+)
+
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
+
+def reply(val_fpr, detection, test_fpr, rows=1000):
+    return {
+        "validation": {"benign_fpr": val_fpr, "rows": rows},
+        "test": {"detection_rate": detection, "benign_fpr": test_fpr},
+    }
+
+
+def test_honest_figures_pass_and_noisy_or_blind_ones_are_named():
+    honest = {"a": reply(0.009, 0.6, 0.02), "b": reply(0.011, 0.0, 0.0)}
+    assert quality_refusal(honest, 0.01) is None
+    noisy = honest | {"c": reply(0.4, 0.9, 0.5)}
+    assert "at c the final model flags 40.0%" in quality_refusal(noisy, 0.01)
+    blind = {"a": reply(0.0, 0.0, 0.0), "b": reply(0.01, 0.01, 0.02)}
+    assert "better than chance" in quality_refusal(blind, 0.01)
+    assert quality_refusal({"a": reply(True, "x", None)}, 0.01) is None  # nothing measured
+
+
+def test_the_allowance_shrinks_with_the_rows_and_never_below_two_points():
+    assert fpr_allowance(0.01, 100) > fpr_allowance(0.01, 10_000) >= 0.03
+    assert fpr_allowance(0.01, 0) == pytest.approx(0.06)  # the count withheld
+
+
+def zeros(params):
+    return [np.zeros_like(np.asarray(p)) for p in params]
+
+
+class ZeroEveryRound(Recording):
+    """Every global model the coordinator sends, each round's and the final, is all zero: the
+    gate's reference is as useless as the final model, which shows no fall."""
+
+    def exchange(self, task, data, targets, timeout):
+        if task in ("fedsec_train", "fedsec_evaluate") and "params" in data:
+            data = data | {"params": zeros(data["params"])}
+        return super().exchange(task, data, targets, timeout)
+
+
+class ZeroFinal(Recording):
+    def exchange(self, task, data, targets, timeout):
+        if task == "fedsec_evaluate":
+            data = data | {"params": zeros(data["params"])}
+        return super().exchange(task, data, targets, timeout)
+
+
+def zero_model_job(consortium, project, transport, tmp_path_factory, **gate):
+    consortium = short(consortium)
+    data, scenario = consortium
+    seeding.deterministic_torch(threads=1)
+    names = scenario.org_names()
+    sites = {}
+    for name in names:
+        config = config_from_scenario(scenario, name, data, False)
+        if gate:
+            config = config.model_copy(update={"gate": config.gate.model_copy(update=gate)})
+        sites[name] = Site(config, data, keys=project.identity(name), job=JOB)
+    spec = JobSpec.from_scenario(scenario, [2], DeploymentSettings(site_order=names))
+    result = Coordinator(spec, transport(sites), names).run()
+    assert result.error is None and result.evaluation, result.error
+    result.params = zeros(result.params)  # the model the sites evaluated and signed
+    return scenario, read_result(write_result(result, tmp_path_factory.mktemp("fetched")))
+
+
+@pytest.mark.parametrize(
+    ("transport", "gate"),
+    [
+        (ZeroEveryRound, {"enabled": True, "action": "refuse", "target_fpr": 0.1}),
+        (ZeroFinal, {}),  # the site's default gate: off
+        (ZeroFinal, {"enabled": True, "target_fpr": 0.1}),  # on, its default action "flag"
+    ],
+    ids=["poisoned-reference", "gate-off", "gate-flags"],
+)
+def test_a_model_that_detects_nothing_is_not_released(
+    transport, gate, consortium, project, signer, tmp_path, tmp_path_factory
+):
+    scenario, result = zero_model_job(consortium, project, transport, tmp_path_factory, **gate)
+    assert max(r["test"]["detection_rate"] for r in result.evaluation.values()) == 0.0
+    with pytest.raises(DeploymentError, match="better than chance"):
+        release(scenario, result, project, signer, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def refused_logs_release(scenario, result, project, signer, out, match):
+    with pytest.raises(DeploymentError, match=match):
+        write_site_only_run(scenario, result, LOGS_JOB, out, signer, trust=project.root_pem())
+    assert not out.exists()
+
+
+def test_a_one_token_event_index_is_not_released(
+    logs_consortium, project, signer, tmp_path, tmp_path_factory, monkeypatch
+):
+    honest_gather = logs_models.vocabulary.gather
+
+    def one_token(coordinator):
+        gathered = honest_gather(coordinator)
+        return dataclasses.replace(gathered, index=list(gathered.index)[:1])
+
+    monkeypatch.setattr(logs_models.vocabulary, "gather", one_token)
+    scenario = logs_consortium[1]
+    result = run_logs_job(logs_consortium, project, scenario, tmp_path_factory)
+    assert len(result.setup["index"]) == 1
+    refused_logs_release(scenario, result, project, signer, tmp_path / "run", "benign validation")
+
+
+def test_a_pooled_rule_the_coordinator_chose_is_not_released(
+    logs_consortium, project, signer, tmp_path, tmp_path_factory, monkeypatch
+):
+    scenario = with_logs(logs_consortium[1], calibration="pooled", score="max-surprise")
+    monkeypatch.setattr(logs_models, "threshold_of_histogram", lambda counts, fpr: 1.0)
+    result = run_logs_job(logs_consortium, project, scenario, tmp_path_factory)
+    assert result.setup["threshold"] == SURPRISE_BINS / SURPRISE_BINS
+    refused_logs_release(scenario, result, project, signer, tmp_path / "run", "than chance")
+    monkeypatch.setattr(logs_models, "calibrate_top_k", lambda scores, fpr, cap: 1)
+    pooled_top_k = with_logs(logs_consortium[1], calibration="pooled")
+    result = run_logs_job(logs_consortium, project, pooled_top_k, tmp_path_factory)
+    assert result.setup["top_k"] == 1
+    out = tmp_path / "run-top-k"
+    refused_logs_release(pooled_top_k, result, project, signer, out, "benign validation")
