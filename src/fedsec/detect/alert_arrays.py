@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from fedsec.data.taxonomy import UNLABELED
 from fedsec.detect import attack
-from fedsec.detect.alert_endpoints import refuse_bad_endpoints
+from fedsec.detect.alert_endpoints import domains, refuse_bad_endpoints
 from fedsec.detect.alert_times import refuse_unreadable_time
 from fedsec.detect.arrow_text import (
     constant,
@@ -177,6 +177,20 @@ class AlertArrays:
     def addresses(self) -> tuple[pa.Array, pa.Array]:
         """Source and destination addresses (null: absent or invalid)."""
         return self._endpoint_pair(("src_ip", "dst_ip"), addresses, pa.string())
+
+    @cached_property
+    def host_names(self) -> tuple[pa.Array, pa.Array]:
+        """Source and destination host names, where the address is one and not an IP (null:
+        absent, an IP, or invalid): ``.address`` and ``.domain`` in ECS, ``fedsec.src_host``
+        and ``fedsec.dest_host`` in EVE; written as they are: a host name needs no escape)."""
+        src, dst = self._endpoint_pair(("src_ip", "dst_ip"), domains, pa.string())
+        return src, dst
+
+    @cached_property
+    def shown_addresses(self) -> tuple[pa.Array, pa.Array]:
+        """What the message names each side by: its IP address, else its host name."""
+        (src, dst), (src_name, dst_name) = self.addresses, self.host_names
+        return pc.coalesce(src, src_name), pc.coalesce(dst, dst_name)
 
     @cached_property
     def ports(self) -> tuple[pa.Array, pa.Array]:

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 
 from fedsec.core.errors import InputError
 from fedsec.data.flows import FlowTable
-from fedsec.detect.context_arrays import python_values
-from fedsec.detect.ecs_values import alert_file, port
+from fedsec.detect.arrow_text import by_distinct, strings
+from fedsec.detect.context_arrays import python_values, text_column
+from fedsec.detect.ecs_values import alert_file, ip, port
 
 #: Values that say "no address / no port" (Zeek's unset field), never refused.
 ABSENT = frozenset({"", "-", "(empty)"})
@@ -29,6 +33,28 @@ def host_name(text: str) -> bool:
     if len(text) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         return False
     return not labels[-1].isdigit()
+
+
+def domain(value: object) -> str | None:
+    """The host name ``value`` holds (as given, less surrounding blanks) when it holds one and
+    not an IP address: what an alert keeps as ``source.address`` and ``source.domain`` (ECS)
+    or ``fedsec.src_host`` (EVE), where no ``.ip`` can be written; None otherwise."""
+    return None if value is None else _domain(str(value).strip())
+
+
+@lru_cache(maxsize=65_536)
+def _domain(text: str) -> str | None:
+    if text in ABSENT or ip(text) is not None or not host_name(text):
+        return None
+    return text
+
+
+def domains(column: pd.Series) -> pa.Array:
+    """:func:`domain` of each value of a context column (null: none), once per distinct text."""
+    text = text_column(column)
+    if text is None:
+        return strings([domain(v) for v in python_values(column)])
+    return by_distinct(text, domain)
 
 
 def bad_address(value: object) -> bool:

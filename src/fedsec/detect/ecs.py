@@ -20,7 +20,7 @@ from importlib import resources
 from fedsec import __version__
 from fedsec.core.errors import InputError
 from fedsec.detect import attack
-from fedsec.detect.alert_endpoints import refuse_bad_record_endpoints
+from fedsec.detect.alert_endpoints import domain, refuse_bad_record_endpoints
 from fedsec.detect.community import community_id
 from fedsec.detect.ecs_values import (
     IANA_NUMBER,
@@ -257,7 +257,9 @@ def _network(record: dict) -> dict:
     parts: dict = {}
     sides = (("source", "src_ip", "src_port"), ("destination", "dst_ip", "dst_port"))
     for side, address, number in sides:
-        values = {"ip": ip(record.get(address)), "port": port(record.get(number))}
+        found = ip(record.get(address))
+        name = None if found is not None else domain(record.get(address))  # a host name
+        values = {"ip": found, "address": name, "domain": name, "port": port(record.get(number))}
         values = {k: v for k, v in values.items() if v is not None}
         if values:
             parts[side] = values
@@ -315,10 +317,11 @@ def _rule(source: AlertSource, family: str) -> dict:
 def _message(family: str, score: object, document: dict) -> str:
     parts = [f"fedsec {family}"]
     src, dst = document.get("source", {}), document.get("destination", {})
-    if "ip" in src:
-        parts.append(f"from {src['ip']}")
-    if "ip" in dst:
-        host = f"[{dst['ip']}]" if ":" in dst["ip"] and "port" in dst else dst["ip"]  # RFC 3986
+    if "ip" in src or "address" in src:
+        parts.append(f"from {src.get('ip', src.get('address'))}")
+    if "ip" in dst or "address" in dst:
+        address = dst.get("ip", dst.get("address"))
+        host = f"[{address}]" if ":" in address and "port" in dst else address  # RFC 3986
         target = host + (f":{dst['port']}" if "port" in dst else "")
         parts.append(f"to {target}")
     parts.append(f"(score {score})")

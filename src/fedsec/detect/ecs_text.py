@@ -86,7 +86,13 @@ def eve_lines(alerts: FlowAlerts, source: AlertSource) -> bytes:
     path_codes, paths = columns.paths
     slots.coded([f', "file": {quote(p)}' if p else "" for p in paths], path_codes)
     organization = source.organization
-    slots.text((f', "organization": {quote(organization)}' if organization else "") + "}}\n")
+    slots.text(f', "organization": {quote(organization)}' if organization else "")
+    for key, names in zip(("src_host", "dest_host"), columns.host_names, strict=True):
+        here = present(names)  # a host name: src_ip/dest_ip are IPs only
+        slots.text(f', "{key}": "', here)
+        slots.each(names)
+        slots.text('"', here)
+    slots.text("}}\n")
     return slots.lines()
 
 
@@ -118,10 +124,14 @@ def _eve_fields(slots: Slots, columns: AlertArrays) -> None:
 def _endpoints(slots: Slots, columns: AlertArrays) -> None:
     """``source``, ``destination`` and ``network`` (each only with a field to hold)."""
     (src, dst), (sport, dport) = columns.addresses, columns.port_texts
-    for name, address, port in (("source", src, sport), ("destination", dst, dport)):
-        has_ip, has_port = present(address), present(port)
+    src_name, dst_name = columns.host_names
+    sides = (("source", src, src_name, sport), ("destination", dst, dst_name, dport))
+    for name, address, host, port in sides:
+        has_ip, has_name, has_port = present(address), present(host), present(port)
+        named = slots.indexes(host)
         fields = [
             (has_ip, ['"ip": "', slots.indexes(address), '"']),
+            (has_name, ['"address": "', named, '", "domain": "', named, '"']),
             (has_port, ['"port": ', slots.indexes(port)]),
         ]
         _object(slots, f', "{name}": {{', fields)
@@ -151,7 +161,7 @@ def _object(slots: Slots, head: str, fields: list[tuple[np.ndarray, list]]) -> N
 
 def _message(slots: Slots, columns: AlertArrays) -> None:
     """``message``: the family, the addresses and the score, on one line."""
-    (src, dst), (_, dport) = columns.addresses, columns.port_texts
+    (src, dst), (_, dport) = columns.shown_addresses, columns.port_texts
     codes, names = columns.families
     slots.text('"')
     slots.coded([quote(f"fedsec {f}")[1:-1] for f in names], codes)

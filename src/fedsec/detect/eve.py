@@ -1,6 +1,8 @@
 """Alerts as Suricata EVE ``alert`` events, for tools that read Suricata's output (``event_type``
 ``alert``, ``src_ip``/``dest_ip``, an ``alert`` object with signature id, category, severity
-1 = high .. 3 = low and ATT&CK metadata), built from the ECS document so both say the same."""
+1 = high .. 3 = low and ATT&CK metadata), built from the ECS document so both say the same.
+``src_ip``/``dest_ip`` are IP addresses only: a side the flow named by a host name keeps it in
+``fedsec.src_host``/``fedsec.dest_host``."""
 
 from __future__ import annotations
 
@@ -59,6 +61,9 @@ def eve_document(ecs: dict) -> dict:
         eve["fedsec"]["file"] = ecs["log"]["file"]["path"]
     if "organization" in ecs:  # EVE has no field for it: incidents group by organization
         eve["fedsec"]["organization"] = ecs["organization"]["name"]
+    for key, side in (("src_host", source), ("dest_host", destination)):
+        if "address" in side and "ip" not in side:  # a host name: src_ip/dest_ip are IPs only
+            eve["fedsec"][key] = side["address"]
     return eve
 
 

@@ -2,7 +2,9 @@
 addresses): they reach the console, the incidents report and STIX bundles, so a line whose
 family is not a family name, whose organization holds control or invisible formatting
 characters (terminal escapes, bidirectional overrides), or whose address is not an IP
-address, is refused with its file and line, as any other malformed alert line is."""
+address (an ``.ip`` field), or whose address is neither an IP address nor a host name
+(``source.address``, EVE's ``fedsec.src_host``, a flat alert's ``src_ip``), is refused with its
+file and line, as any other malformed alert line is."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import re
 from fedsec.core.console_text import holds_control, printable
 from fedsec.core.errors import InputError
 from fedsec.data.family_names import FAMILY_RULE, is_family_name
+from fedsec.detect.alert_endpoints import host_name
 
 #: An IPv6 zone index (``eth0`` of ``fe80::1%eth0``): ipaddress takes any text there.
 ZONE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
@@ -49,3 +52,18 @@ def ip_address(text: str | None, field: str, where: str) -> str | None:
     if address is None or (zone is not None and not ZONE.fullmatch(zone)):
         raise InputError(where, f"alert field {field} is '{printable(text)}', not an IP address")
     return text
+
+
+def ip_or_host(text: str | None, field: str, where: str) -> tuple[str | None, str | None]:
+    """``text`` as ``(IP address, None)`` or ``(None, host name)`` (both None: absent), refused
+    when it is neither (a host name: RFC 1123 labels, the last not all digits)."""
+    if text is None:
+        return None, None
+    if host_name(text):
+        return None, text
+    try:
+        return ip_address(text, field, where), None
+    except InputError:
+        shown = printable(text)
+        said = f"alert field {field} is '{shown}', neither an IP address nor a host name"
+        raise InputError(where, said) from None

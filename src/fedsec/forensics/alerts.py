@@ -21,7 +21,7 @@ from fedsec.core.errors import InputError
 from fedsec.core.standard_streams import described_input, is_standard_input
 from fedsec.detect import attack as attack_levels
 from fedsec.detect.ecs_values import EPOCH_UNITS
-from fedsec.forensics.alert_checks import family_name, ip_address, organization
+from fedsec.forensics.alert_checks import family_name, ip_address, ip_or_host, organization
 from fedsec.forensics.attack import Technique, family_techniques, normal_tactic
 
 #: A line longer than this is not an alert (bounds memory on a hostile file).
@@ -52,6 +52,20 @@ class Alert:
     #: False when the line had no time of its own (``fedsec.time_source`` "detection"): ``time``
     #: is then when it was detected, never used as when the attack happened.
     timed: bool = True
+    #: A side's host name, where the flow named it by one and not by an IP address
+    #: (``source.address``, EVE's ``fedsec.src_host``, a flat alert's ``src_ip``).
+    source_name: str | None = None
+    destination_name: str | None = None
+
+    @property
+    def source(self) -> str | None:
+        """The actor: the source IP address, else its host name."""
+        return self.source_ip or self.source_name
+
+    @property
+    def destination(self) -> str | None:
+        """The target: the destination IP address, else its host name."""
+        return self.destination_ip or self.destination_name
 
 
 def parse_time(value: object, naive_zone: tzinfo | None = None) -> float | None:
@@ -163,6 +177,9 @@ def from_ecs(doc: dict) -> dict:
         "family": fedsec.get("family") or (doc.get("rule") or {}).get("name"),
         "source_ip": source.get("ip"),
         "destination_ip": destination.get("ip"),
+        "source_address": source.get("address"),
+        "destination_address": destination.get("address"),
+        "address_fields": ("source.address", "destination.address"),
         "destination_port": destination.get("port"),
         "score": fedsec.get("score"),
         "risk": event.get("risk_score"),
@@ -192,6 +209,9 @@ def from_eve(doc: dict) -> dict:
         "family": fedsec.get("family"),
         "source_ip": doc.get("src_ip"),
         "destination_ip": doc.get("dest_ip"),
+        "source_address": fedsec.get("src_host"),
+        "destination_address": fedsec.get("dest_host"),
+        "address_fields": ("fedsec.src_host", "fedsec.dest_host"),
         "destination_port": doc.get("dest_port"),
         "score": fedsec.get("score"),
         "risk": fedsec.get("risk_score"),
@@ -213,8 +233,11 @@ def from_flat(doc: dict) -> dict:
         "time_source": None,
         "org": doc.get("org"),
         "family": doc.get("family"),
-        "source_ip": doc.get("src_ip"),
-        "destination_ip": doc.get("dst_ip"),
+        "source_ip": None,  # the text as given: an IP address or a host name
+        "destination_ip": None,
+        "source_address": doc.get("src_ip"),
+        "destination_address": doc.get("dst_ip"),
+        "address_fields": ("src_ip", "dst_ip"),
         "destination_port": doc.get("dst_port"),
         "score": doc.get("score"),
         "risk": None,
@@ -287,12 +310,16 @@ def _typed(doc: dict, where: str, reading: Reading) -> Alert:
     techniques, tactics = tuple(fields["techniques"]), tuple(fields["tactics"])
     if not techniques:
         techniques, tactics = family_techniques(family)
+    (source_ip, source_name), (destination_ip, destination_name) = (
+        _side(fields, side, named, where)
+        for side, named in zip(("source", "destination"), fields["address_fields"], strict=True)
+    )
     return Alert(
         time=time,
         org=organization(_text(fields["org"]), where) or reading.default_org or NO_ORG,
         family=family,
-        source_ip=ip_address(_text(fields["source_ip"]), "source.ip", where),
-        destination_ip=ip_address(_text(fields["destination_ip"]), "destination.ip", where),
+        source_ip=source_ip,
+        destination_ip=destination_ip,
         score=score or 0.0,
         risk=risk if risk is not None else unscored_risk(doc, family, score or 0.0),
         event_id=_text(fields["event_id"]) or where,
@@ -303,7 +330,20 @@ def _typed(doc: dict, where: str, reading: Reading) -> Alert:
         row=int(row) if row is not None else None,
         dataset_label=_text(fields["dataset_label"]),
         timed=timed,
+        source_name=source_name,
+        destination_name=destination_name,
     )
+
+
+def _side(fields: dict, side: str, named: str, where: str) -> tuple[str | None, str | None]:
+    """A side's IP address (its ``.ip`` field, refused unless an IP address) and, where it has
+    none, its host name (``named``: the field holding its address, refused unless an IP address
+    or a host name; an IP address there stands for the ``.ip`` field)."""
+    address = ip_address(_text(fields[f"{side}_ip"]), f"{side}.ip", where)
+    found, name = ip_or_host(_text(fields[f"{side}_address"]), named, where)
+    if address is not None:
+        return address, None
+    return found, name
 
 
 def _time(fields: dict, where: str, reading: Reading) -> tuple[float, bool]:

@@ -124,9 +124,9 @@ def support(
     hosts: Counter[Hashable] = Counter()
     alerts = _unlinked(alerts, shared)
     for alert in alerts:
-        for address in {alert.source_ip, alert.destination_ip} - {None}:
+        for address in {alert.source, alert.destination} - {None}:
             hosts[(address, alert.family)] += 1
-        if alert.source_ip is None and alert.destination_ip is None:
+        if alert.source is None and alert.destination is None:
             hosts[("hostless", alert.family)] += 1
     timed = sorted((a for a in alerts if a.timed), key=lambda a: a.time)
     runs = [_longest_run([a.time for a in timed if a.family == f], burst) for f in
@@ -143,12 +143,12 @@ def _longest_run(times: list[float], burst: float) -> int:
 
 
 def _target_key(alert: Alert) -> tuple[str, str] | None:
-    return None if alert.destination_ip is None else (alert.destination_ip, alert.family)
+    return None if alert.destination is None else (alert.destination, alert.family)
 
 
 def _hostless_key(alert: Alert) -> str | None:
     """Alerts naming no host (log sessions) are linked by family alone."""
-    hostless = alert.source_ip is None and alert.destination_ip is None
+    hostless = alert.source is None and alert.destination is None
     return alert.family if hostless else None
 
 
@@ -157,17 +157,17 @@ def _link_pivots(groups: Groups, alerts: Sequence[Alert], order: Sequence[int], 
     entered: dict[str, tuple[int, float]] = {}
     for index in order:
         alert = alerts[index]
-        if alert.source_ip in entered:
-            earlier, when = entered[alert.source_ip]
+        if alert.source in entered:
+            earlier, when = entered[alert.source]
             if alert.time - when <= gap:
                 groups.union(earlier, index)
-        if alert.destination_ip is not None and PIVOT_TACTICS.intersection(alert.tactics):
-            entered[alert.destination_ip] = (index, alert.time)
+        if alert.destination is not None and PIVOT_TACTICS.intersection(alert.tactics):
+            entered[alert.destination] = (index, alert.time)
 
 
 def _keys(alert: Alert) -> list[Hashable]:
     """What links alerts but time: the actor, the target and family, the hostless family."""
-    keys: list[Hashable] = [("actor", alert.source_ip)] if alert.source_ip else []
+    keys: list[Hashable] = [("actor", alert.source)] if alert.source else []
     target, hostless = _target_key(alert), _hostless_key(alert)
     keys += [("target", target)] if target else []
     return keys + ([("hostless", hostless)] if hostless else [])
@@ -246,7 +246,7 @@ def correlate(
     groups = Groups(len(alerts))
     for every in by_org.values():
         order = [i for i in every if alerts[i].timed]
-        _link_by(groups, alerts, order, lambda a: a.source_ip, gap)
+        _link_by(groups, alerts, order, lambda a: a.source, gap)
         _link_by(groups, alerts, order, _target_key, gap)
         _link_by(groups, alerts, order, _hostless_key, gap)
         _link_bursts(groups, alerts, order, min(burst, gap))

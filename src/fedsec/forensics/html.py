@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib import dates
 from matplotlib.figure import Figure
 
-from fedsec.forensics.incidents import Findings, Incident, duplicates_note
+from fedsec.forensics.incidents import Findings, Incident, duplicates_note, host_label
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
@@ -67,7 +67,7 @@ def _alerts(record: dict) -> str:
 
 def _hosts(hosts: list[dict]) -> str:
     return ", ".join(
-        f"{h['ip']} ({h['alerts']}{', internal' if h['internal'] else ''})" for h in hosts
+        f"{host_label(h)} ({h['alerts']}{', internal' if h['internal'] else ''})" for h in hosts
     )
 
 

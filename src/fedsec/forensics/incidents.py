@@ -184,11 +184,20 @@ def duplicates_note(summary: dict) -> str:
 
 
 def _hosts(addresses: Sequence[str | None], networks: Networks) -> list[dict]:
+    """The most alerted hosts, each by its ``ip`` address or, named by one, its ``host`` name
+    (``internal`` None: not known from a name)."""
     counts = Counter(a for a in addresses if a is not None)
-    return [
-        {"ip": ip, "alerts": n, "internal": networks.is_internal(ip)}
-        for ip, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_HOSTS]
-    ]
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_HOSTS]
+    return [_host(address, n, networks.is_internal(address)) for address, n in ranked]
+
+
+def host_label(host: dict) -> str:
+    """A :func:`_hosts` entry's address: its IP address or its host name."""
+    return host["ip"] if "ip" in host else host["host"]
+
+
+def _host(address: str, alerts: int, internal: bool | None) -> dict:
+    return {("host" if internal is None else "ip"): address, "alerts": alerts, "internal": internal}
 
 
 def _stage(family: str, alerts: list[Alert]) -> dict:
@@ -202,8 +211,8 @@ def _stage(family: str, alerts: list[Alert]) -> dict:
         "last_seen": seen(timed[-1].time if timed else None),
         "alerts": len(alerts),
         "untimed_alerts": len(alerts) - len(timed),
-        "sources": len({a.source_ip for a in alerts if a.source_ip}),
-        "destinations": len({a.destination_ip for a in alerts if a.destination_ip}),
+        "sources": len({a.source for a in alerts if a.source}),
+        "destinations": len({a.destination for a in alerts if a.destination}),
         "destination_ports": [
             port
             for port, _ in Counter(
@@ -236,9 +245,9 @@ def techniques_of(alerts: Sequence[Alert]) -> list[dict]:
 
 def title(incident: Incident, networks: Networks) -> str:
     families = family_chain(incident.alerts)
-    actors = _hosts([a.source_ip for a in incident.alerts], networks)
-    targets = {a.destination_ip for a in incident.alerts if a.destination_ip}
-    actor = f" from {actors[0]['ip']}" if actors else ""
+    actors = _hosts([a.source for a in incident.alerts], networks)
+    targets = {a.destination for a in incident.alerts if a.destination}
+    actor = f" from {host_label(actors[0])}" if actors else ""
     return f"{families}{actor} against {len(targets)} host(s)" if targets else families + actor
 
 
@@ -263,10 +272,10 @@ def to_json(incident: Incident, networks: Networks) -> dict:
         "techniques": techniques_of(alerts),
         "timeline": timeline(incident),
         "hosts": {
-            "actors": _hosts([a.source_ip for a in alerts], networks),
-            "targets": _hosts([a.destination_ip for a in alerts], networks),
-            "sources": len({a.source_ip for a in alerts if a.source_ip}),
-            "destinations": len({a.destination_ip for a in alerts if a.destination_ip}),
+            "actors": _hosts([a.source for a in alerts], networks),
+            "targets": _hosts([a.destination for a in alerts], networks),
+            "sources": len({a.source for a in alerts if a.source}),
+            "destinations": len({a.destination for a in alerts if a.destination}),
         },
         "score": {"max": round(float(scores.max()), 6), "mean": round(float(scores.mean()), 6)},
         "files": dict(Counter(a.file for a in alerts if a.file).most_common()),
