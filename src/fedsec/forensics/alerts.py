@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import hashlib
 import json
 import math
 import sys
@@ -19,9 +18,16 @@ from typing import BinaryIO
 
 from fedsec.core.errors import InputError
 from fedsec.core.standard_streams import described_input, is_standard_input
-from fedsec.detect import attack as attack_levels
 from fedsec.detect.ecs_values import EPOCH_UNITS
 from fedsec.forensics.alert_checks import family_name, ip_address, ip_or_host, organization
+from fedsec.forensics.alert_formats import (
+    from_ecs,
+    from_eve,
+    from_flat,
+    nested,
+    text_of,
+    unscored_risk,
+)
 from fedsec.forensics.attack import Technique, family_techniques, normal_tactic
 
 #: A line longer than this is not an alert (bounds memory on a hostile file).
@@ -121,157 +127,6 @@ def _port(value: object) -> int | None:
     return port if 0 <= port <= 65535 else None
 
 
-def _text(value: object) -> str | None:
-    if value is None or value == "" or value == "-":
-        return None
-    return str(value)
-
-
-def _list(value: object) -> list:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list | tuple) else [value]
-
-
-def nested(doc: dict, where: str) -> dict:
-    """``doc`` with its dotted keys (``"source.ip"``, as SIEM exports write ECS) expanded into
-    nested objects; a field given both ways with different values is refused."""
-    out: dict = {k: v for k, v in doc.items() if "." not in k or k.startswith("@")}
-    for key, value in doc.items():
-        if "." not in key or key.startswith("@"):
-            continue
-        *parents, leaf = key.split(".")
-        here = out
-        for name in parents:
-            here = here.setdefault(name, {})
-            if not isinstance(here, dict):
-                raise InputError(where, f"alert field {key!r} is inside {name!r}, not an object")
-        if leaf in here and here[leaf] != value:
-            raise InputError(where, f"alert field {key!r} is given twice, with two values")
-        here[leaf] = value
-    return out
-
-
-def _ecs_time_source(doc: dict, event: dict) -> str | None:
-    """``fedsec.time_source``; in alerts written before it, "detection" when ``@timestamp`` is
-    ``event.created`` (the run's time, which ``fedsec detect`` gives an alert without one)."""
-    given = (doc.get("fedsec") or {}).get("time_source")
-    if given is None and doc.get("@timestamp") is not None:
-        return "detection" if doc["@timestamp"] == event.get("created") else None
-    return given
-
-
-def from_ecs(doc: dict) -> dict:
-    """The fields of an ECS alert (nested objects) that incidents use."""
-    fedsec = doc.get("fedsec") or {}
-    threat = doc.get("threat") or {}
-    technique = threat.get("technique") or {}
-    ids, names = _list(technique.get("id")), _list(technique.get("name"))
-    event = doc.get("event") or {}
-    source, destination = doc.get("source") or {}, doc.get("destination") or {}
-    org = (doc.get("organization") or {}).get("name")  # not observer.name: a sensor's host
-    return {
-        "time": doc.get("@timestamp"),
-        "time_source": _ecs_time_source(doc, event),
-        "org": org,
-        "family": fedsec.get("family") or (doc.get("rule") or {}).get("name"),
-        "source_ip": source.get("ip"),
-        "destination_ip": destination.get("ip"),
-        "source_address": source.get("address"),
-        "destination_address": destination.get("address"),
-        "address_fields": ("source.address", "destination.address"),
-        "destination_port": destination.get("port"),
-        "score": fedsec.get("score"),
-        "risk": event.get("risk_score"),
-        "event_id": event.get("id"),
-        "techniques": [
-            Technique(str(i), str(names[k]) if k < len(names) else "") for k, i in enumerate(ids)
-        ],
-        "tactics": [str(t) for t in _list((threat.get("tactic") or {}).get("name"))],
-        "file": ((doc.get("log") or {}).get("file") or {}).get("path"),
-        "row": fedsec.get("source_row"),
-        "dataset_label": fedsec.get("dataset_label"),
-    }
-
-
-def from_eve(doc: dict) -> dict:
-    """The same fields from a Suricata EVE ``alert`` event (``--alert-format eve``)."""
-    fedsec = doc.get("fedsec") or {}
-    metadata = (doc.get("alert") or {}).get("metadata") or {}
-    ids, names = (
-        _list(metadata.get("mitre_technique_id")),
-        _list(metadata.get("mitre_technique_name")),
-    )
-    return {
-        "time": doc.get("timestamp"),
-        "time_source": fedsec.get("time_source"),
-        "org": fedsec.get("organization"),
-        "family": fedsec.get("family"),
-        "source_ip": doc.get("src_ip"),
-        "destination_ip": doc.get("dest_ip"),
-        "source_address": fedsec.get("src_host"),
-        "destination_address": fedsec.get("dest_host"),
-        "address_fields": ("fedsec.src_host", "fedsec.dest_host"),
-        "destination_port": doc.get("dest_port"),
-        "score": fedsec.get("score"),
-        "risk": fedsec.get("risk_score"),
-        "event_id": fedsec.get("event_id"),
-        "techniques": [
-            Technique(str(i), str(names[k]) if k < len(names) else "") for k, i in enumerate(ids)
-        ],
-        "tactics": [str(t) for t in _list(metadata.get("mitre_tactic_name"))],
-        "file": fedsec.get("file"),
-        "row": fedsec.get("source_row"),
-        "dataset_label": fedsec.get("dataset_label"),
-    }
-
-
-def from_flat(doc: dict) -> dict:
-    """The same fields from a flat fedsec alert (``--alert-format fedsec`` and earlier)."""
-    return {
-        "time": doc.get("timestamp_utc", doc.get("timestamp", doc.get("ts"))),
-        "time_source": None,
-        "org": doc.get("org"),
-        "family": doc.get("family"),
-        "source_ip": None,  # the text as given: an IP address or a host name
-        "destination_ip": None,
-        "source_address": doc.get("src_ip"),
-        "destination_address": doc.get("dst_ip"),
-        "address_fields": ("src_ip", "dst_ip"),
-        "destination_port": doc.get("dst_port"),
-        "score": doc.get("score"),
-        "risk": None,
-        "event_id": flat_id(doc),
-        "techniques": [],
-        "tactics": [],
-        "file": doc.get("source_file"),
-        "row": doc.get("source_row"),
-        "dataset_label": doc.get("dataset_label"),
-    }
-
-
-def flat_id(doc: dict) -> str:
-    """A flat alert's id, which it does not carry: the first 128 bits (32 hex digits, as
-    ``event.id``) of the SHA-256 of its content, keys sorted. The same alert read twice (the
-    same file given twice, a copy, overlapping exports) has the same id; two alerts of one run
-    never do (their ``row`` differs)."""
-    content = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def unscored_risk(doc: dict, family: str, score: float) -> float:
-    """The risk of an alert that carries none (a flat alert): as ``fedsec detect`` scores
-    ECS and EVE alerts, the family's level times how sure the detector is. (It was 100 times
-    the score: the same detections were critical as flat alerts and low as ECS ones.)"""
-    threshold = doc.get("threshold")
-    facts = {key: True for key in ("top_k", "score_kind") if key in doc}
-    if isinstance(threshold, int | float) and not isinstance(threshold, bool):
-        facts["threshold"] = float(threshold)
-    return attack_levels.risk_score(
-        family, attack_levels.confidence(facts | {"family": family, "score": score})
-    )
-
-
 @dataclass(frozen=True)
 class Reading:
     """How alerts are read: the organization of those that name none, the time of a flat
@@ -299,7 +154,7 @@ def _typed(doc: dict, where: str, reading: Reading) -> Alert:
         fields = from_ecs(nested(doc, where))
     else:
         fields = from_flat(doc)
-    family = _text(fields["family"])
+    family = text_of(fields["family"])
     if family is None:
         raise InputError(where, "alert has no family (fedsec.family or rule.name)")
     family_name(family, where)
@@ -316,19 +171,19 @@ def _typed(doc: dict, where: str, reading: Reading) -> Alert:
     )
     return Alert(
         time=time,
-        org=organization(_text(fields["org"]), where) or reading.default_org or NO_ORG,
+        org=organization(text_of(fields["org"]), where) or reading.default_org or NO_ORG,
         family=family,
         source_ip=source_ip,
         destination_ip=destination_ip,
         score=score or 0.0,
         risk=risk if risk is not None else unscored_risk(doc, family, score or 0.0),
-        event_id=_text(fields["event_id"]) or where,
+        event_id=text_of(fields["event_id"]) or where,
         destination_port=_port(fields["destination_port"]),
         techniques=techniques,
         tactics=tuple(normal_tactic(t) for t in tactics),
-        file=_text(fields["file"]) or "",
+        file=text_of(fields["file"]) or "",
         row=int(row) if row is not None else None,
-        dataset_label=_text(fields["dataset_label"]),
+        dataset_label=text_of(fields["dataset_label"]),
         timed=timed,
         source_name=source_name,
         destination_name=destination_name,
@@ -339,8 +194,8 @@ def _side(fields: dict, side: str, named: str, where: str) -> tuple[str | None, 
     """A side's IP address (its ``.ip`` field, refused unless an IP address) and, where it has
     none, its host name (``named``: the field holding its address, refused unless an IP address
     or a host name; an IP address there stands for the ``.ip`` field)."""
-    address = ip_address(_text(fields[f"{side}_ip"]), f"{side}.ip", where)
-    found, name = ip_or_host(_text(fields[f"{side}_address"]), named, where)
+    address = ip_address(text_of(fields[f"{side}_ip"]), f"{side}.ip", where)
+    found, name = ip_or_host(text_of(fields[f"{side}_address"]), named, where)
     if address is not None:
         return address, None
     return found, name
