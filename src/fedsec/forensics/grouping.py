@@ -98,13 +98,29 @@ def _link_bursts(
     :data:`BURST_MIN_ALERTS` of the family fall within ``burst`` of the pair."""
     for members in _by_family(alerts, order).values():
         times = [alerts[i].time for i in members]
+        sources = Counter(alerts[i].source for i in members)
         for later in range(1, len(members)):
             if times[later] - times[later - 1] > burst:
                 continue
             low = bisect.bisect_left(times, times[later - 1] - burst)
             high = bisect.bisect_right(times, times[later] + burst)
-            if high - low >= BURST_MIN_ALERTS:
-                groups.union(members[later - 1], members[later])
+            if high - low < BURST_MIN_ALERTS:
+                continue
+            pair = alerts[members[later - 1]], alerts[members[later]]
+            if _strangers_by_a_repeater(pair, sources):
+                continue
+            groups.union(members[later - 1], members[later])
+
+
+def _strangers_by_a_repeater(pair: tuple[Alert, Alert], sources: Counter) -> bool:
+    """Whether two alerts of a burst come from two hosts one of which raises more alerts of
+    the family: a scanner is its own incident by its address, and a stranger's false positive
+    that falls among its alerts is no part of it (it pulled that workstation's unrelated alerts
+    of the day in). A flood's sources, each once, are still one burst."""
+    first, second = (alert.source for alert in pair)
+    if first is None or second is None or first == second:
+        return False
+    return sources[first] > 1 or sources[second] > 1
 
 
 def _by_family(alerts: Sequence[Alert], order: Sequence[int]) -> dict[str, list[int]]:
