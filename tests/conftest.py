@@ -194,18 +194,34 @@ def scenario_runner(name: str, base: list[str], data_dir: Path):
 
 
 #: Test files that take a minute or more on 2 cores, longest first (measured with
-#: ``--durations``). ``--dist loadfile`` hands whole files to the two workers in collection
-#: order: started first, they run while the many short files fill the other worker, instead
-#: of one of them starting last and leaving a worker idle until it ends. A file missing here
-#: only runs later; no test depends on the order.
+#: ``--durations``; re-measured 2026-12-02: files of Ray runtimes, robustness runs and DP
+#: accounting had become long and started last). ``--dist loadfile`` hands whole files to the
+#: two workers in collection order: started first, they run while the many short files fill
+#: the other worker, instead of one of them starting last and leaving a worker idle until it
+#: ends. A file missing here only runs later; no test depends on the order.
 LONG_FILES = (
     "tests/engines/nvflare/test_deployment.py",
-    "tests/engines/nvflare/test_coordinator.py",
+    "tests/experiments/test_sweep.py",
+    "tests/fl/robustness/test_conflict.py",
+    "tests/fl/robustness/test_benign_claims.py",
+    "tests/tasks/test_privacy.py",
+    "tests/tasks/logs/test_experiment.py",
+    "tests/core/test_numerics.py",
+    "tests/tasks/test_distributed_dp.py",
+    "tests/forensics/test_hunt_provenance.py",
     "tests/tasks/anomaly/test_experiment.py",
-    "tests/experiments/test_privacy_curve.py",
-    "tests/engines/nvflare/test_checkpoint.py",
+    "tests/engines/nvflare/test_coordinator.py",
     "tests/tasks/classification/test_robustness.py",
+    "tests/engines/nvflare/test_site_privacy.py",
+    "tests/engines/nvflare/test_checkpoint.py",
+    "tests/tasks/classification/test_audit.py",
+    "tests/experiments/test_privacy_curve.py",
+    "tests/forensics/test_campaigns.py",
+    "tests/scenarios/test_official_split.py",
     "tests/forensics/test_hunt.py",
+    "tests/tasks/classification/test_task.py",
+    "tests/engines/nvflare/test_site_checks.py",
+    "tests/fl/strategies/test_training.py",
     "tests/tasks/classification/test_experiment.py",
     "tests/cli/test_attack_matrix.py",
     "tests/tasks/classification/test_trees.py",
@@ -214,13 +230,8 @@ LONG_FILES = (
     "tests/engines/nvflare/test_deployment_dropout.py",
     "tests/engines/nvflare/test_deployment_submit.py",
     "tests/engines/nvflare/test_deployment_trees.py",
-    "tests/tasks/logs/test_experiment.py",
-    "tests/tasks/classification/test_task.py",
-    "tests/fl/robustness/test_conflict.py",
     "tests/engines/test_xgb_federated.py",
     "tests/detect/test_tree_alerts.py",
-    "tests/forensics/test_campaigns.py",
-    "tests/experiments/test_sweep.py",
     "tests/cli/test_main_anomaly.py",
 )
 
@@ -241,8 +252,10 @@ SHARED_BUILDS = {
     "tests/engines/nvflare/test_deployment_submit.py": "nvflare-federation",
     "tests/engines/nvflare/test_deployment_trees.py": "nvflare-federation",
     "tests/forensics/test_hunt.py": "small-demo",
+    "tests/forensics/test_hunt_provenance.py": "small-demo",
     "tests/experiments/test_demo.py": "small-demo",
     "tests/forensics/test_campaigns.py": "small-run",
+    "tests/forensics/test_provenance.py": "small-run",
     "tests/cli/test_incidents.py": "small-run",
     "tests/detect/test_tree_alerts.py": "small-tree-run",
     "tests/tasks/classification/test_task.py": "small-tree-run",

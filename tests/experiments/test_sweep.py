@@ -169,27 +169,9 @@ def test_one_worker_keeps_job_order_whatever_the_cost():
     assert [s.index for s in timeline.spans] == [0, 1, 2]
 
 
-def test_in_parallel_the_costliest_job_starts_first_and_results_keep_job_order(ray, tmp_path):
-    timeline = Timeline()
-    signal_file = tmp_path / "the other worker ran a job"
-    # the costliest job (index 2) waits for another worker's job: it must run here, first
-    jobs = [{"value": 1, "wait": False}, {"value": 2, "wait": False}, {"value": 3, "wait": True}]
-    results = run_many(
-        relay,
-        jobs,
-        shared={"factor": 2, "signal_file": signal_file},
-        workers=2,
-        cost=lambda job: job["value"],
-        timeline=timeline,
-    )
-    assert [r["value"] for r in results] == [2, 4, 6]
-    here = [s.index for s in sorted(timeline.spans, key=lambda s: s.start) if s.worker == HERE]
-    assert here[0] == 2
-    assert results[2]["pid"] == os.getpid()
-    assert not ray.is_initialized()
-
-
 def test_a_session_starts_ray_before_any_job_and_serves_several_sweeps(ray, tmp_path):
+    """Also: in parallel the costliest job starts first (here) and the results keep job order,
+    in the session's last sweep (one runtime for both: starting one costs 10 to 40 s)."""
     timeline = Timeline()
     with sweep.session(2, warm=__name__, timeline=timeline) as runner:
         deadline = time.monotonic() + 600
@@ -204,4 +186,15 @@ def test_a_session_starts_ray_before_any_job_and_serves_several_sweeps(ray, tmp_
             results = runner.run(relay, jobs, shared=shared)
             assert [r["value"] for r in results] == [round_ + 1, 2 * (round_ + 1)]
             assert results[0]["pid"] == os.getpid() != results[1]["pid"]
+        # the costliest job (index 2) waits for another worker's job: it must run here, first
+        signal_file = tmp_path / "the other worker ran a job"
+        jobs = [{"value": v, "wait": v == 3} for v in (1, 2, 3)]
+        start = len(timeline.spans)
+        shared = {"factor": 2, "signal_file": signal_file}
+        results = runner.run(relay, jobs, shared=shared, cost=lambda job: job["value"], last=True)
+        assert [r["value"] for r in results] == [2, 4, 6]
+        spans = sorted(timeline.spans[start:], key=lambda s: s.start)
+        here = [s.index for s in spans if s.worker == HERE]
+        assert here[0] == 2
+        assert results[2]["pid"] == os.getpid()
     assert not ray.is_initialized()
