@@ -3,13 +3,14 @@ the mapping's ``[roles]`` carry the flow's time and addresses into the alerts, a
 incidents (real CIC-IDS2017 flows, renamed as a SOC exports them)."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from fedsec.cli import app
-from tests.conftest import dataset
+from tests.conftest import built_once, dataset
 
 runner = CliRunner()
 IMPROVED = "cic-ids2017/improved_rnd5000"
@@ -86,10 +87,8 @@ def soc_flows(rows: int = 600) -> pd.DataFrame:
     )
 
 
-@pytest.fixture(scope="module")
-def soc(tmp_path_factory):
-    """(folder, flows file, mapping with roles, model trained through it)."""
-    folder = tmp_path_factory.mktemp("soc")
+def build_soc(folder: Path) -> None:
+    """The SOC's flows, its mapping with roles and a model trained through it, in ``folder``."""
     flows = folder / "soc_flows.csv"
     soc_flows().to_csv(flows, index=False)
     mapping = folder / "soc.toml"
@@ -98,7 +97,14 @@ def soc(tmp_path_factory):
     scenario.write_text(SCENARIO.format(flows=flows, mapping=mapping))
     result = runner.invoke(app, ["simulate", str(scenario), "--out", str(folder / "run")])
     assert result.exit_code == 0, result.output
-    return folder, flows, mapping, folder / "run" / "model"
+
+
+@pytest.fixture(scope="module")
+def soc(tmp_path_factory):
+    """(folder, flows file, mapping with roles, model trained through it), built once per
+    test process for the files that read it (conftest.SHARED_BUILDS "soc"); read only."""
+    folder = built_once(tmp_path_factory, "soc", build_soc)
+    return folder, folder / "soc_flows.csv", folder / "soc.toml", folder / "run" / "model"
 
 
 def detect(soc, mapping, out):
