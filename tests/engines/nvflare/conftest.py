@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from fedsec.bundles.signing import CertificateSigner
 from fedsec.scenarios.config import Scenario, parse_scenario
 from fedsec.simulator import load_simulation, simulate
 from fedsec.simulator.output import write_dataset
 from tests.conftest import DATA
+from tests.engines.nvflare.kits import Project
 from tests.engines.nvflare.logs_consortium import write_logs_consortium
 
 ORGS = 3
@@ -58,3 +60,16 @@ def secure(consortium) -> tuple[Path, Scenario]:
     data, scenario = consortium
     privacy = scenario.privacy.model_copy(update={"secure_aggregation": True})
     return data, scenario.model_copy(update={"privacy": privacy})
+
+
+@pytest.fixture(scope="module")
+def project() -> Project:
+    """A provisioned project: its root CA, and kit identities issued on demand."""
+    return Project()
+
+
+@pytest.fixture(scope="module")
+def signer(project: Project) -> CertificateSigner:
+    """The project admin's bundle signer (its kit key and certificate)."""
+    admin = project.identity("admin@example.org")
+    return CertificateSigner(admin.key, (admin.certificate,))

@@ -40,11 +40,6 @@ TERMS = ReleaseTerms(target_fpr=0.01)
 
 
 @pytest.fixture(scope="module")
-def project():
-    return Project()
-
-
-@pytest.fixture(scope="module")
 def identities(project):
     return {site: project.identity(site) for site in SITES}
 

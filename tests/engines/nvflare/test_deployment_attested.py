@@ -12,7 +12,7 @@ import pytest
 
 from fedsec.bundles.anomaly_bundle import load_anomaly_bundle
 from fedsec.bundles.bundle import SIGNATURE
-from fedsec.bundles.signing import CertificateSigner, Trust
+from fedsec.bundles.signing import Trust
 from fedsec.core import seeding
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
@@ -20,7 +20,6 @@ from fedsec.engines.nvflare.results import DeploymentError, read_result, write_r
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.experiments.deployed import write_site_only_run
-from tests.engines.nvflare.kits import Project
 from tests.engines.nvflare.memory import Memory
 from tests.engines.nvflare.test_attestation import signed
 from tests.engines.nvflare.test_deployment_anomaly import anomaly_scenario
@@ -28,11 +27,6 @@ from tests.engines.nvflare.test_deployment_anomaly import anomaly_scenario
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
 JOB = "job-1"
-
-
-@pytest.fixture(scope="module")
-def project():
-    return Project()
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +45,6 @@ def job(consortium, project, tmp_path_factory):
     result = Coordinator(spec, Memory(sites), names).run()
     assert result.error is None and result.evaluation
     return scenario, write_result(result, tmp_path_factory.mktemp("fetched"))
-
-
-@pytest.fixture(scope="module")
-def signer(project):
-    admin = project.identity("admin@example.org")
-    return CertificateSigner(admin.key, (admin.certificate,))
 
 
 def test_an_honest_result_is_written_and_signed(job, project, signer, tmp_path):

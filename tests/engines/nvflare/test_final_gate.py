@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from fedsec.bundles.bundle import SIGNATURE
-from fedsec.bundles.signing import CertificateSigner
 from fedsec.core import seeding
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
@@ -20,23 +19,11 @@ from fedsec.engines.nvflare.results import DeploymentError, read_result, write_r
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.scenarios.config import parse_scenario
-from tests.engines.nvflare.kits import Project
 from tests.engines.nvflare.memory import Recording
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
 JOB = "job-short"
-
-
-@pytest.fixture(scope="module")
-def project():
-    return Project()
-
-
-@pytest.fixture(scope="module")
-def signer(project):
-    admin = project.identity("admin@example.org")
-    return CertificateSigner(admin.key, (admin.certificate,))
 
 
 def short(consortium) -> tuple:

@@ -25,11 +25,6 @@ from fedsec.fl.privacy.secagg import SecAggClient
 from tests.engines.nvflare.kits import Project
 
 
-@pytest.fixture(scope="module")
-def project():
-    return Project()
-
-
 def test_endorsed_keys_verify_and_tampering_is_refused(project):
     alice, bob = project.identity("alice"), project.identity("bob")
     advert = SecAggClient("alice", 3).advertise()

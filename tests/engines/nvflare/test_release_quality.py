@@ -25,9 +25,7 @@ from tests.engines.nvflare.test_final_gate import JOB, release, short
 from tests.engines.nvflare.test_release_setup_terms import JOB as LOGS_JOB
 from tests.engines.nvflare.test_release_setup_terms import (  # noqa: F401  (fixtures)
     logs_consortium,
-    project,
     run_logs_job,
-    signer,
     with_logs,
 )
 

@@ -11,7 +11,6 @@ from types import SimpleNamespace
 import pytest
 
 from fedsec.bundles.bundle import SIGNATURE
-from fedsec.bundles.signing import CertificateSigner
 from fedsec.core import seeding
 from fedsec.engines.nvflare.attestation import attest
 from fedsec.engines.nvflare.coordinator import Coordinator
@@ -23,7 +22,6 @@ from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.engines.nvflare.wire import params_to_wire
 from fedsec.experiments.deployed import write_site_only_run
 from fedsec.scenarios.config import Scenario, parse_scenario
-from tests.engines.nvflare.kits import Project
 from tests.engines.nvflare.logs_consortium import write_logs_consortium
 from tests.engines.nvflare.memory import Memory
 
@@ -31,17 +29,6 @@ pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
 JOB = "job-logs"
 ORGS = ("org1", "org2", "org3")
-
-
-@pytest.fixture(scope="module")
-def project():
-    return Project()
-
-
-@pytest.fixture(scope="module")
-def signer(project):
-    admin = project.identity("admin@example.org")
-    return CertificateSigner(admin.key, (admin.certificate,))
 
 
 @pytest.fixture(scope="module")
