@@ -250,7 +250,10 @@ def release_terms(scenario: Scenario, least: int | None = None) -> ReleaseTerms:
     ``--min-sites``; by default as many as a round needs) and the setup's detection fields
     as the scenario sets them (its logs ``top_k``, a detector's error floor...)."""
     least = least or scenario.strategy.min_orgs
-    return ReleaseTerms(scenario.evaluation.target_fpr, least, setup_terms(scenario))
+    evaluation = scenario.evaluation
+    return ReleaseTerms(
+        evaluation.target_fpr, least, setup_terms(scenario), evaluation.release_min_detection
+    )
 
 
 def write_site_only_run(

@@ -135,6 +135,13 @@ class EvaluationConfig(Strict):
     decision: Literal["argmax", "fpr"] = "fpr"
     target_fpr: float = Field(default=0.01, gt=0, lt=1)
     curve_points: int = Field(default=50, ge=1, description="validation points per curve")
+    release_min_detection: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="deployed jobs: the least mean detection rate the sites' signed test "
+        "figures must show for `job submit` to release the model (0: better than chance)",
+    )
 
 
 class AuditConfig(Strict):

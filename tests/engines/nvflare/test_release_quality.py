@@ -49,6 +49,33 @@ def test_honest_figures_pass_and_noisy_or_blind_ones_are_named():
     assert quality_refusal({"a": reply(True, "x", None)}, 0.01) is None  # nothing measured
 
 
+def test_a_consortium_floor_on_the_mean_detection_rate_is_held():
+    figures = {"a": reply(0.01, 0.6, 0.01), "b": reply(0.01, 0.2, 0.01)}
+    assert quality_refusal(figures, 0.01, min_detection=0.4) is None  # mean 0.4
+    refused = quality_refusal(figures, 0.01, min_detection=0.5)
+    assert "average 40.0%, under the scenario's release floor" in refused
+    unmeasured = {"a": reply(0.01, None, 0.01)}
+    assert "no site signed a test detection rate" in quality_refusal(unmeasured, 0.01, 0.5)
+
+
+def test_the_scenarios_floor_reaches_the_release(consortium, project, signer, tmp_path,
+                                                 tmp_path_factory):  # fmt: skip
+    """An honest job's model, released at the default floor, is refused under a floor above
+    what the sites signed, naming it; nothing written."""
+    scenario, result = job_result(consortium, project, Recording, tmp_path_factory)
+    rates = [r["test"]["detection_rate"] for r in result.evaluation.values()]
+    floor = round(min(1.0, sum(rates) / len(rates) + 0.05), 3)
+    strict = scenario.model_copy(
+        update={
+            "evaluation": scenario.evaluation.model_copy(update={"release_min_detection": floor})
+        }
+    )
+    with pytest.raises(DeploymentError, match=r"release floor evaluation\.release_min_detection"):
+        release(strict, result, project, signer, tmp_path / "strict")
+    assert not (tmp_path / "strict").exists()
+    assert release(scenario, result, project, signer, tmp_path / "run").is_dir()
+
+
 def test_the_allowance_shrinks_with_the_rows_and_never_below_two_points():
     assert fpr_allowance(0.01, 100) > fpr_allowance(0.01, 10_000) >= 0.03
     assert fpr_allowance(0.01, 0) == pytest.approx(0.06)  # the count withheld
@@ -75,7 +102,9 @@ class ZeroFinal(Recording):
         return super().exchange(task, data, targets, timeout)
 
 
-def zero_model_job(consortium, project, transport, tmp_path_factory, **gate):
+def job_result(consortium, project, transport, tmp_path_factory, **gate):
+    """(scenario, fetched result) of a short classification job over ``transport``; the
+    result's params are what the sites evaluated (all zero under the zeroing transports)."""
     consortium = short(consortium)
     data, scenario = consortium
     seeding.deterministic_torch(threads=1)
@@ -89,7 +118,8 @@ def zero_model_job(consortium, project, transport, tmp_path_factory, **gate):
     spec = JobSpec.from_scenario(scenario, [2], DeploymentSettings(site_order=names))
     result = Coordinator(spec, transport(sites), names).run()
     assert result.error is None and result.evaluation, result.error
-    result.params = zeros(result.params)  # the model the sites evaluated and signed
+    if transport is not Recording:
+        result.params = zeros(result.params)  # the model the sites evaluated and signed
     return scenario, read_result(write_result(result, tmp_path_factory.mktemp("fetched")))
 
 
@@ -105,7 +135,7 @@ def zero_model_job(consortium, project, transport, tmp_path_factory, **gate):
 def test_a_model_that_detects_nothing_is_not_released(
     transport, gate, consortium, project, signer, tmp_path, tmp_path_factory
 ):
-    scenario, result = zero_model_job(consortium, project, transport, tmp_path_factory, **gate)
+    scenario, result = job_result(consortium, project, transport, tmp_path_factory, **gate)
     assert max(r["test"]["detection_rate"] for r in result.evaluation.values()) == 0.0
     with pytest.raises(DeploymentError, match="better than chance"):
         release(scenario, result, project, signer, tmp_path / "run")

@@ -188,6 +188,7 @@ class ReleaseTerms:
     target_fpr: float
     least: int = 1
     setup: SetupTerms | None = None
+    min_detection: float = 0.0  # the scenario's evaluation.release_min_detection
 
 
 def require_attested(
@@ -263,7 +264,7 @@ def require_attested(
             f"job {job}: the acceptance gate of {', '.join(sorted(unjudged))} did not judge the "
             f"final model ({site}: {why}); nothing written"
         )
-    if why := quality_refusal(evaluated, terms.target_fpr):
+    if why := quality_refusal(evaluated, terms.target_fpr, terms.min_detection):
         raise DeploymentError(f"job {job}: {printable(why)}; nothing written")
     return evaluated
 

@@ -10,7 +10,10 @@ own held-out figures, so the admin reads them: a model is released only if
   event index or a pooled ``top_k = 1`` flagged every benign session and was signed; and
 - at some site, it detects that site's test attacks better than chance (a detection rate above
   its benign false-positive rate): an all-zero model, or one whose preprocessing blinded it,
-  was signed with a detection rate of 0 everywhere.
+  was signed with a detection rate of 0 everywhere; and
+- the sites' mean test detection rate reaches the scenario's ``evaluation.release_min_detection``
+  where the consortium sets one (a worse model than the rounds made, that still detects
+  something, is otherwise released).
 
 Honest sites' own figures are the only measure of a model the admin has that the coordinator
 did not choose; the numbers and their thresholds are in docs/deployment.md.
@@ -49,9 +52,12 @@ def fpr_allowance(target_fpr: float, rows: int) -> float:
     return target_fpr + max(noise, 0.02)
 
 
-def quality_refusal(evaluated: Mapping[str, dict], target_fpr: float) -> str | None:
+def quality_refusal(
+    evaluated: Mapping[str, dict], target_fpr: float, min_detection: float = 0.0
+) -> str | None:
     """Why the figures the sites signed forbid releasing the model they evaluated (None:
-    they allow it)."""
+    they allow it); ``min_detection``: the scenario's floor on the sites' mean test detection
+    rate (``evaluation.release_min_detection``; 0: better than chance only)."""
     for site, reply in sorted(evaluated.items()):
         validation = reply.get("validation")
         fpr = _rate(validation, "benign_fpr")
@@ -74,5 +80,12 @@ def quality_refusal(evaluated: Mapping[str, dict], target_fpr: float) -> str | N
         return (
             "no site's signed figures show the final model detecting its test attacks better "
             f"than chance (detection rate vs benign false-positive rate: {shown})"
+        )
+    mean = sum(d for d, _ in measured.values()) / len(measured) if measured else None
+    if min_detection > 0 and (mean is None or mean < min_detection):
+        said = "no site signed a test detection rate" if mean is None else f"{mean:.1%}"
+        return (
+            f"the sites' signed test detection rates average {said}, under the scenario's "
+            f"release floor evaluation.release_min_detection = {min_detection:g}"
         )
     return None
