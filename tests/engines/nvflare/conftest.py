@@ -73,3 +73,10 @@ def signer(project: Project) -> CertificateSigner:
     """The project admin's bundle signer (its kit key and certificate)."""
     admin = project.identity("admin@example.org")
     return CertificateSigner(admin.key, (admin.certificate,))
+
+
+@pytest.fixture(scope="module")
+def logs_consortium(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    """(data folder, a per-source logs scenario of three HDFS organizations)."""
+    root = tmp_path_factory.mktemp("logs-consortium")
+    return root, write_logs_consortium(data_dir, root, ["org1", "org2", "org3"])

@@ -28,19 +28,12 @@ from fedsec.tasks.federate import curve_rounds
 from fedsec.tasks.logs.arms import org_known, train_federated
 from fedsec.tasks.logs.experiment import calibrate
 from fedsec.training.params import max_abs_diff
-from tests.engines.nvflare.logs_consortium import KEY, write_logs_consortium
+from tests.engines.nvflare.logs_consortium import KEY
 from tests.engines.nvflare.memory import Crash, Memory, Recording, crash_after
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
 ORGS = ("org1", "org2", "org3")
-
-
-@pytest.fixture(scope="module")
-def logs_consortium(data_dir, tmp_path_factory) -> tuple:
-    """(data folder, a per-source logs scenario of three HDFS organizations)."""
-    root = tmp_path_factory.mktemp("logs-consortium")
-    return root, write_logs_consortium(data_dir, root, list(ORGS))
 
 
 def with_privacy(scenario: Scenario, **privacy: object) -> Scenario:

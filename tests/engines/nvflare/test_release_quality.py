@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the fixtures imported below are requested by name)
 """The admin reads what the sites signed of the final model's quality before releasing it: a
 hostile coordinator's useless or noisy model, signed by honest sites, is refused (red team,
 round 4: each of these was signed and released before)."""
@@ -23,8 +22,7 @@ from fedsec.models.session_scores import SURPRISE_BINS
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.test_final_gate import JOB, release, short
 from tests.engines.nvflare.test_release_setup_terms import JOB as LOGS_JOB
-from tests.engines.nvflare.test_release_setup_terms import (  # noqa: F401  (fixtures)
-    logs_consortium,
+from tests.engines.nvflare.test_release_setup_terms import (
     run_logs_job,
     with_logs,
 )

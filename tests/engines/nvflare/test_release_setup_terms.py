@@ -22,19 +22,12 @@ from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.engines.nvflare.wire import params_to_wire
 from fedsec.experiments.deployed import write_site_only_run
 from fedsec.scenarios.config import Scenario, parse_scenario
-from tests.engines.nvflare.logs_consortium import write_logs_consortium
 from tests.engines.nvflare.memory import Memory
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
 JOB = "job-logs"
 ORGS = ("org1", "org2", "org3")
-
-
-@pytest.fixture(scope="module")
-def logs_consortium(data_dir, tmp_path_factory) -> tuple:
-    root = tmp_path_factory.mktemp("logs-terms")
-    return root, write_logs_consortium(data_dir, root, list(ORGS))
 
 
 def with_logs(scenario: Scenario, **logs: object) -> Scenario:
