@@ -89,3 +89,16 @@ def test_labels_no_table_knows_are_counted_in_a_note(model, flows, tmp_path):
     said = " ".join(result.output.split())
     assert "10 row(s) carry a label no family map or built-in table knows" in said
     assert "'Zerologon-Exploit' (10)" in said
+
+
+def test_an_organization_new_to_the_model_is_told_how_to_score(model, flows, tmp_path):
+    """``--org`` of a site that did not train the model named the known ones only; a new
+    member is told it scores at the pooled threshold, named in alerts by --organization."""
+    args = ["--format", "flows", "--input", str(flows), "--out", str(tmp_path / "a.jsonl")]
+    result = runner.invoke(app, ["detect", "--model", str(model), "--org", "acme", *args])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "no threshold for org 'acme'" in said
+    assert "at the pooled threshold without --org" in said and "--organization acme" in said
+    named = [*args[:-1], str(tmp_path / "b.jsonl"), "--organization", "acme"]
+    result = runner.invoke(app, ["detect", "--model", str(model), *named])
+    assert result.exit_code == 0 and "rows scored" in result.output, result.output

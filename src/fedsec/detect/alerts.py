@@ -165,7 +165,12 @@ def operating_threshold(model: FamilyScorer, model_dir: Path, org: str | None) -
             "--threshold to flag rows by malicious score"
         )
     if org not in model.thresholds_:
-        raise BundleError(f"{model_dir}: no threshold for org {org!r}; known: {known}")
+        pooled = "at the pooled threshold without --org, " if GLOBAL in model.thresholds_ else ""
+        raise BundleError(
+            f"{model_dir}: no threshold for org {org!r}; known: {known}. An organization that "
+            f"did not train this model scores {pooled}or at its own with --threshold; "
+            f"--organization {org} names it in the alerts"
+        )
     return model.threshold_for(org)
 
 
