@@ -12,7 +12,7 @@ import pytest
 from fedsec.engines.nvflare.setups import ModelSetup
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
-from fedsec.engines.nvflare.site_preprocessing import PreprocessingRefused, preprocessing_refusal
+from fedsec.engines.nvflare.site_preprocessing import SetupRefused, preprocessing_refusal
 from fedsec.features.moments import local_stats, merge_stats
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.features.preprocess_schema import Preprocessing
@@ -110,5 +110,5 @@ def test_a_site_trains_no_model_of_a_blinding_preprocessing(consortium, sites, p
             },
         }
     )
-    with pytest.raises(PreprocessingRefused, match="pooled preprocessing column fwd_bytes"):
+    with pytest.raises(SetupRefused, match="pooled preprocessing column fwd_bytes"):
         sites[name].prepared(setup)

@@ -42,7 +42,7 @@ from fedsec.engines.nvflare.setups import Setup, TreeSetup
 from fedsec.engines.nvflare.site_config import SiteConfig
 from fedsec.engines.nvflare.site_he import HeSession
 from fedsec.engines.nvflare.site_models import Prepared, guarded
-from fedsec.engines.nvflare.site_preprocessing import PreprocessingRefused, check_setup
+from fedsec.engines.nvflare.site_preprocessing import SetupRefused, check_setup
 from fedsec.engines.nvflare.site_privacy import PrivacyLedger
 from fedsec.engines.nvflare.site_rosters import StatisticsRosters
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
@@ -354,7 +354,7 @@ class Site:
         plan = checks.within_limits(self.config.limits, request.plan)
         try:
             ready, params = self.setup(request.model, request.params)
-        except PreprocessingRefused as refusal:  # signed: the admin reads why, not a gap
+        except SetupRefused as refusal:  # signed: the admin reads why, not a gap
             self.evaluated = True
             return refused_evaluation(str(refusal), self.ledger.spent())
         org = self.data(ready.setup.view)

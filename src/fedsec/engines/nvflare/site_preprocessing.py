@@ -43,8 +43,10 @@ from fedsec.scenarios.federation import OrgData
 SLACK = 1e-6
 
 
-class PreprocessingRefused(PlanRefused):
-    """A job's pooled preprocessing this site's own rows show no honest pooling could give."""
+class SetupRefused(PlanRefused):
+    """A job's setup this site's own rows show no honest pooling could give (pooled
+    preprocessing, a logs event index): refused for training, signed as refused at the
+    evaluation (the admin's release names the reason)."""
 
 
 def missing_columns(pre: Preprocessing, features: FeatureFrame) -> list[str]:
@@ -96,11 +98,11 @@ def preprocessing_refusal(
 
 
 def check_preprocessing(pre: Preprocessing, features: FeatureFrame, min_share: float) -> None:
-    """Refuse (:class:`PreprocessingRefused`, one line) a setup :func:`preprocessing_refusal`
+    """Refuse (:class:`SetupRefused`, one line) a setup :func:`preprocessing_refusal`
     refuses."""
     why = preprocessing_refusal(pre, features, min_share)
     if why is not None:
-        raise PreprocessingRefused(f"model setup refused: the pooled preprocessing {why}")
+        raise SetupRefused(f"model setup refused: the pooled preprocessing {why}")
 
 
 def check_setup(setup: Setup, org: OrgData, min_share: float) -> None:
