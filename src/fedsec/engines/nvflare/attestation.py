@@ -274,8 +274,8 @@ def require_attested(
 
 def judged_final(gate: Any) -> bool:
     """Whether a site's signed gate verdict on the final model is a judgement: no gate at the
-    site (None), or a verdict marked ``judged`` (a warm-up verdict, a site that measured no
-    model before the final one, or a verdict without the mark is none)."""
+    site (None), or a verdict marked ``judged`` (a warm-up verdict, a site without rows to
+    judge by, or a verdict without the mark is none)."""
     return gate is None or (isinstance(gate, dict) and gate.get("judged") is True)
 
 

@@ -361,7 +361,7 @@ class Site:
         scored = SITE_MODELS[ready.setup.task].evaluate(org, ready, params, request.target_fpr)
         self.evaluated = True
         # never a warm-up round: judged against the best model measured in this job's rounds
-        # (a site that measured none says the final model is unjudged: no release)
+        # (a site that measured none, against chance: AcceptanceGate.judge_final)
         verdict = self.judge(None, ready, params)
         return EvaluateReply(
             scored["validation"],
