@@ -326,6 +326,7 @@ class Site:
         ``round_`` None: the job's final model (:meth:`AcceptanceGate.judge_final`)."""
         if not self.config.gate.enabled:
             return None
+        checks.check_gate(self, ready.setup.task)
         org = self.data(ready.setup.view)
         model = SITE_MODELS[ready.setup.task]
         predicted = model.gate_labels(org, ready, params, self.config.gate.target_fpr)
