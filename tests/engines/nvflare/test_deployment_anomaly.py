@@ -201,11 +201,11 @@ def test_each_sums_is_asked_once_whatever_the_model_check_said(consortium):
         fresh.handle("fedsec_sums", asked | {"params": params_to_wire(result.params)})
 
 
-def test_a_site_with_a_classifier_gate_refuses_anomaly_training(consortium):
+def test_a_site_whose_gate_judges_macro_f1_refuses_anomaly_training(consortium):
     data, base = consortium
     scenario = anomaly_scenario(base)
     names = scenario.org_names()
-    gated = GateConfig(enabled=True)
+    gated = GateConfig(enabled=True, metric="macro_f1")  # a detector names no family
     sites = {
         n: Site(config_from_scenario(scenario, n, data, False).model_copy(update={"gate": gated}),
                 data)
@@ -214,7 +214,7 @@ def test_a_site_with_a_classifier_gate_refuses_anomaly_training(consortium):
     spec = JobSpec.from_scenario(scenario, [], DeploymentSettings(site_order=names), "ae")
     result = Coordinator(spec, Memory(sites), names).run()
     assert result.params is None
-    assert all("acceptance gate judges classifiers" in why for why in result.dropouts.values())
+    assert all("by its detection rate, not macro_f1" in why for why in result.dropouts.values())
 
 
 def test_without_the_data_the_run_holds_the_detector_and_each_sites_own_view(consortium, tmp_path):

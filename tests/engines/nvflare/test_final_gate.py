@@ -6,8 +6,6 @@ refusing gate answer a classification job over the in-memory transport; the admi
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
 
@@ -108,21 +106,3 @@ def test_an_all_zero_final_model_of_a_short_job_is_refused(consortium, project, 
             signer, tmp_path)  # fmt: skip
     for reply in result.evaluation.values():  # was "warm-up round", accepted
         assert reply["accepted"] is False and reply["gate"]["judged"] is True
-
-
-def test_a_site_that_never_trained_cannot_vouch_for_the_final_model(
-    honest, consortium, project, signer, tmp_path, tmp_path_factory
-):
-    """A gated site asked only for the evaluation (no round trained here) has no reference:
-    its signed verdict is unjudged, and the release is refused."""
-    scenario, fetched, link = honest
-    result = read_result(fetched)
-    (request,) = [d for d in link.sent if "target_fpr" in d]
-    name = sorted(result.evaluation)[0]
-    fresh = gated_site(short(consortium), project, name)
-    reply = fresh.handle("fedsec_evaluate", copy.deepcopy(request))
-    result.evaluation[name] = reply
-    relayed = read_result(write_result(result, tmp_path_factory.mktemp("relayed")))
-    refused(scenario, relayed, f"acceptance gate of {name} did not judge the final model",
-            project, signer, tmp_path)  # fmt: skip
-    assert reply["gate"]["judged"] is False and reply["gate"]["reason"].startswith("unjudged")

@@ -4,8 +4,6 @@ round 4: each of these was signed and released before)."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -144,22 +142,6 @@ def refused_logs_release(scenario, result, project, signer, out, match):
     with pytest.raises(DeploymentError, match=match):
         write_site_only_run(scenario, result, LOGS_JOB, out, signer, trust=project.root_pem())
     assert not out.exists()
-
-
-def test_a_one_token_event_index_is_not_released(
-    logs_consortium, project, signer, tmp_path, tmp_path_factory, monkeypatch
-):
-    honest_gather = logs_models.vocabulary.gather
-
-    def one_token(coordinator):
-        gathered = honest_gather(coordinator)
-        return dataclasses.replace(gathered, index=list(gathered.index)[:1])
-
-    monkeypatch.setattr(logs_models.vocabulary, "gather", one_token)
-    scenario = logs_consortium[1]
-    result = run_logs_job(logs_consortium, project, scenario, tmp_path_factory)
-    assert len(result.setup["index"]) == 1
-    refused_logs_release(scenario, result, project, signer, tmp_path / "run", "benign validation")
 
 
 def test_a_pooled_rule_the_coordinator_chose_is_not_released(

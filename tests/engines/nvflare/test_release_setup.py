@@ -83,11 +83,14 @@ def test_a_detector_setup_must_be_the_scenarios(consortium, fields, why):
 
 
 def _preprocessing(scenario: Scenario) -> dict:
-    from tests.engines.nvflare.test_setups import PREPROCESSING
+    """A preprocessing of the scenario's canonical columns (the admin pins them)."""
+    from fedsec.data.canonical import CANONICAL_CATEGORICAL, CANONICAL_NUMERIC
+    from fedsec.features.preprocess import NumericSpec, Preprocessor
 
-    buckets = scenario.model.hash_buckets
-    names = ["bytes", "bytes__missing", *(f"proto#{i}" for i in range(buckets))]
-    return PREPROCESSING | {"hash_buckets": buckets, "names": names}
+    assert scenario.view == "canonical"
+    numeric = [NumericSpec(c, False, 0.0, 1.0, False) for c in CANONICAL_NUMERIC]
+    pre = Preprocessor(numeric, list(CANONICAL_CATEGORICAL), scenario.model.hash_buckets)
+    return pre.to_json()
 
 
 def _detector_setup(scenario: Scenario) -> dict:

@@ -1,5 +1,6 @@
 """The final model of a job is never a warm-up judgement: it is compared with the best model the
-gate measured in any round (warm-up rounds included), and without one it is unjudged."""
+gate measured in any round (warm-up rounds included); without one, against chance
+(test_final_against_chance.py)."""
 
 import numpy as np
 
@@ -43,16 +44,6 @@ def test_an_honest_final_model_of_a_short_job_is_accepted():
     verdict = gate.judge_final(truth, detecting(truth, 0.78))
     assert verdict.judged is True and verdict.accepted and not verdict.flagged
     assert verdict.reference == 0.8
-
-
-def test_without_a_measured_model_the_final_model_is_unjudged():
-    """A site that never trained in the job has no reference: it says so, and does not
-    accept (the admin refuses the release)."""
-    truth = rows(300, 100)
-    verdict = AcceptanceGate(REFUSE).judge_final(truth, detecting(truth, 0.0))
-    assert verdict.judged is False and not verdict.accepted
-    assert verdict.reason.startswith("unjudged: no model measured before")
-    assert verdict.to_json()["judged"] is False
 
 
 def test_without_attack_rows_the_final_model_is_unjudged():

@@ -252,9 +252,12 @@ def require_attested(
         s for s, r in evaluated.items() if r.get("accepted") is False and not _unjudged(r)
     )
     if refused:
+        gate = evaluated[refused[0]].get("gate")
+        said = gate.get("reason") if isinstance(gate, dict) else None
+        why = f" ({refused[0]}: {printable(str(said))[:300]})" if said else ""
         raise DeploymentError(
-            f"job {job}: the acceptance gate of {', '.join(refused)} refused the final model; "
-            "nothing written"
+            f"job {job}: the acceptance gate of {', '.join(refused)} refused the final "
+            f"model{why}; nothing written"
         )
     if unjudged:
         site, gate = sorted(unjudged.items())[0]
@@ -271,8 +274,8 @@ def require_attested(
 
 def judged_final(gate: Any) -> bool:
     """Whether a site's signed gate verdict on the final model is a judgement: no gate at the
-    site (None), or a verdict marked ``judged`` (a warm-up verdict, a site that measured no
-    model before the final one, or a verdict without the mark is none)."""
+    site (None), or a verdict marked ``judged`` (a warm-up verdict, a site without rows to
+    judge by, or a verdict without the mark is none)."""
     return gate is None or (isinstance(gate, dict) and gate.get("judged") is True)
 
 

@@ -27,6 +27,7 @@ from fedsec.engines.nvflare.setups import LogsSetup
 from fedsec.engines.nvflare.site_config import SiteConfig, load_site_logs
 from fedsec.engines.nvflare.site_models import Prepared
 from fedsec.engines.nvflare.site_notes import public_key_note, weak_hash_key
+from fedsec.engines.nvflare.site_preprocessing import SetupRefused
 from fedsec.engines.nvflare.vocabulary import SiteSessions
 from fedsec.features.vocabulary import RESERVED, EventVocabulary
 from fedsec.models.base import GLOBAL
@@ -83,6 +84,27 @@ def site_rule(
     return model.calibrate_rule(scores, target, setup.top_k, setup.max_top_k)
 
 
+#: The most of a site's training events an honest event index may miss: none (the index is
+#: the union of every site's tokens); the slack is for a site whose files grew mid-job.
+MAX_UNINDEXED = 0.01
+
+
+def check_index(index: np.ndarray, sessions: list[np.ndarray]) -> None:
+    """Refuse (:class:`SetupRefused`) an event index missing more than :data:`MAX_UNINDEXED`
+    of this site's own training events: a one-token index made every event unseen, and
+    every benign session flagged, at every site."""
+    events = np.concatenate([np.asarray(t, np.int64) for t in sessions]) if sessions else None
+    if events is None or not len(events):
+        return
+    missed = float(1.0 - np.isin(events, index).mean())
+    if missed > MAX_UNINDEXED:
+        raise SetupRefused(
+            f"model setup refused: the event index ({len(index)} tokens) misses {missed:.1%} "
+            f"of this site's training events, more than the {MAX_UNINDEXED:.0%} an index of "
+            "every site's tokens may"
+        )
+
+
 class LogsModel:
     """Next-event prediction on the site's normal training sessions."""
 
@@ -99,6 +121,7 @@ class LogsModel:
                 f"most {unseen})"
             )
         index = np.asarray(setup.index, np.int64)
+        check_index(index, data.org.train.tokens)
         inputs = [index_ids(index, t) for t in data.org.train.tokens]
         x, y, _ = session_windows(inputs, setup.window, setup.end_token)
         return Prepared(setup, data, self.network(setup), x, y)

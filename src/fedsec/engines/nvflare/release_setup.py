@@ -3,8 +3,10 @@
 The coordinator writes the final model setup into ``result.json``; sites evaluate and sign
 whatever setup it sends them, so a signature proves only that they used it. Every setup field
 that changes what alerts is therefore either derived from the sites (preprocessing statistics,
-the label set, a detector's centre and error scale, a logs job's event index) or must equal the
-admin's own scenario: :func:`setup_terms` lists the latter, :func:`setup_refusal` compares a
+the label set, a detector's centre and error scale, a logs job's event index: each site bounds
+the pooled statistics by its own rows, :mod:`~fedsec.engines.nvflare.site_preprocessing`) or must
+equal the admin's own scenario (a canonical view's columns and their order among them):
+:func:`setup_terms` lists the latter, :func:`setup_refusal` compares a
 result's setup with them. A logs job's ``top_k`` (max-rank) or ``threshold`` (max-surprise) is
 the scenario's unless the scenario pools its calibration: then the coordinator computes it from
 the sites' summed validation histograms, and only its range is checked here (a calibrated
@@ -18,12 +20,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fedsec.data.canonical import CANONICAL_CATEGORICAL, CANONICAL_NUMERIC
 from fedsec.engines.nvflare.setups import LogsSetup, Setup
 from fedsec.features.preprocess import CLIP
 from fedsec.fl.robustness.range_guard import scoring_edge
 from fedsec.models.session_scores import SURPRISE_BINS
 from fedsec.scenarios.config import Scenario
 
+#: The derived setup field naming a flow setup's preprocessed columns (numeric, categorical).
+COLUMNS = "columns"
 #: A logs setup's field the coordinator derives from the sites' sums (pooled calibration).
 POOLED_TOP_K, POOLED_THRESHOLD = "top_k", "threshold"
 
@@ -46,7 +51,7 @@ def setup_terms(scenario: Scenario) -> SetupTerms:
     fields: dict[str, Any] = {
         "view": scenario.view,
         "preprocessing.hash_buckets": model.hash_buckets,
-    }
+    } | _columns(scenario.view)
     if scenario.task == "anomaly":
         anomaly = getattr(scenario, "anomaly", None)
         assert anomaly is not None  # an anomaly scenario has its section
@@ -82,6 +87,17 @@ def setup_terms(scenario: Scenario) -> SetupTerms:
             "architecture.dropout": model.dropout,
         }
     )
+
+
+def _columns(view: str) -> dict[str, list[str]]:
+    """The canonical view's feature columns, in their order: every site summarises all of
+    them (a native view's columns are the sites' own: each site checks its are kept)."""
+    if view != "canonical":
+        return {}
+    return {
+        f"{COLUMNS}.numeric": list(CANONICAL_NUMERIC),
+        f"{COLUMNS}.categorical": list(CANONICAL_CATEGORICAL),
+    }
 
 
 def _logs_terms(scenario: Scenario) -> SetupTerms:
@@ -123,6 +139,10 @@ def setup_refusal(setup: Setup, terms: SetupTerms) -> str | None:
     """Why ``setup`` (the result's, validated) is not what the scenario prescribes: the first
     field that differs, with the scenario's value and the result's (None: it is)."""
     data = setup.model_dump(mode="json")
+    pre = data.get("preprocessing")
+    if isinstance(pre, dict):  # the column names alone, in their order
+        numeric = [c["name"] for c in pre["numeric"]]
+        data[COLUMNS] = {"numeric": numeric, "categorical": pre["categorical"]}
     for name, wanted in terms.fields.items():
         got = _value(data, name)
         if not _same(got, json.loads(json.dumps(wanted))):

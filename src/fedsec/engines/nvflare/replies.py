@@ -307,5 +307,5 @@ def gate_verdict(verdict: Verdict | None, told: bool = True) -> dict | None:
     said = "refused" if not verdict.accepted else "flagged" if verdict.flagged else ""
     reason = f"{said} by the site's acceptance gate" if said else ""
     if verdict.judged is False:  # the admin refuses the release: say why without numbers
-        reason = "unjudged: the site's acceptance gate measured no model before the final one"
+        reason = "unjudged: the site's acceptance gate had no rows to judge the final model by"
     return full | {"score": None, "reference": None, "fall_bound": None, "reason": reason}

@@ -42,6 +42,7 @@ from fedsec.engines.nvflare.setups import Setup, TreeSetup
 from fedsec.engines.nvflare.site_config import SiteConfig
 from fedsec.engines.nvflare.site_he import HeSession
 from fedsec.engines.nvflare.site_models import Prepared, guarded
+from fedsec.engines.nvflare.site_preprocessing import SetupRefused, check_setup
 from fedsec.engines.nvflare.site_privacy import PrivacyLedger
 from fedsec.engines.nvflare.site_rosters import StatisticsRosters
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
@@ -178,7 +179,9 @@ class Site:
     def prepared(self, setup: Setup) -> Prepared:
         key = hashlib.sha256(json.dumps(setup.model_dump(mode="json")).encode()).hexdigest()
         if key not in self._prepared:
-            ready = SITE_MODELS[setup.task].prepare(self.data(setup.view), setup)
+            org = self.data(setup.view)
+            check_setup(setup, org, self.config.limits.min_value_share)
+            ready = SITE_MODELS[setup.task].prepare(org, setup)
             guard = self.config.range_guard
             if guard is not None and setup.task == "classification":
                 ready = guarded(ready, guard, self.config.seed, self.name)
@@ -323,6 +326,7 @@ class Site:
         ``round_`` None: the job's final model (:meth:`AcceptanceGate.judge_final`)."""
         if not self.config.gate.enabled:
             return None
+        checks.check_gate(self, ready.setup.task)
         org = self.data(ready.setup.view)
         model = SITE_MODELS[ready.setup.task]
         predicted = model.gate_labels(org, ready, params, self.config.gate.target_fpr)
@@ -349,12 +353,16 @@ class Site:
             self.evaluated = True
             return reply
         plan = checks.within_limits(self.config.limits, request.plan)
-        ready, params = self.setup(request.model, request.params)
+        try:
+            ready, params = self.setup(request.model, request.params)
+        except SetupRefused as refusal:  # signed: the admin reads why, not a gap
+            self.evaluated = True
+            return refused_evaluation(str(refusal), self.ledger.spent())
         org = self.data(ready.setup.view)
         scored = SITE_MODELS[ready.setup.task].evaluate(org, ready, params, request.target_fpr)
         self.evaluated = True
         # never a warm-up round: judged against the best model measured in this job's rounds
-        # (a site that measured none says the final model is unjudged: no release)
+        # (a site that measured none, against chance: AcceptanceGate.judge_final)
         verdict = self.judge(None, ready, params)
         return EvaluateReply(
             scored["validation"],
@@ -370,3 +378,10 @@ def protects_sums(protection: Any) -> bool:
     return protection is not None and (
         protection.secure_aggregation or protection.homomorphic_encryption
     )
+
+
+def refused_evaluation(reason: str, spent: dict[str, Any]) -> dict[str, Any]:
+    """An evaluation reply refusing the final model without scoring it (``reason``: one line,
+    signed with the reply: the admin's release names it)."""
+    gate = {"accepted": False, "flagged": True, "judged": True, "reason": reason}
+    return EvaluateReply({}, {}, False, gate, spent).to_wire()

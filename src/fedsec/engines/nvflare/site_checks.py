@@ -41,7 +41,7 @@ def check_protection(site: Site, plan: SitePlan, ready: Prepared, has_control: b
     """Refuse, before the model check or the gate looks at the site's rows, a plan the site's
     rows or settings cannot train under: DP-SGD on edge copies of rows or with SCAFFOLD's or
     FedProx's terms (their accounting does not hold), client-level DP with a control variate,
-    a detector at a site whose gate judges classifiers only, or in clear where the site
+    a model this site's gate cannot judge (:func:`check_gate`), or in clear where the site
     requires secure aggregation."""
     if plan.sample_dp.enabled and ready.rows is not None:
         raise PlanRefused(
@@ -59,17 +59,32 @@ def check_protection(site: Site, plan: SitePlan, ready: Prepared, has_control: b
             "training plan refused: client-level DP cannot protect the control-variate "
             "change this strategy sends"
         )
-    if site.config.gate.enabled and ready.setup.task != "classification":
-        raise PlanRefused(
-            "this site's acceptance gate judges classifiers, not a one-class detector: it "
-            "takes part in anomaly jobs only with [gate] disabled"
-        )
+    check_gate(site, ready.setup.task)
     check_client_noise(site.config.privacy, site.name, protection, plan.sampled)
     secure = protection is not None and protection.secure_aggregation
     if site.config.require_secure_aggregation and not secure:
         raise PlanRefused(f"site {site.name} only sends updates under secure aggregation")
     if secure:
         site.secure.check_new(plan.round)
+
+
+def check_gate(site: Site, task: str) -> None:
+    """Refuse a task whose model this site's acceptance gate cannot judge: a next-event
+    model, or a one-class detector by macro-F1 (it flags rows, naming no family)."""
+    gate = site.config.gate
+    if not gate.enabled or task == "classification":
+        return
+    if task == "logs":
+        raise PlanRefused(
+            "this site's acceptance gate judges classifiers and one-class detectors, not a "
+            "next-event model: it takes part in logs jobs only with [gate] disabled"
+        )
+    if gate.metric != "detection_rate":
+        raise PlanRefused(
+            f"this site's acceptance gate judges a one-class detector by its detection rate, "
+            f"not {gate.metric}: it takes part in anomaly jobs only with [gate] metric = "
+            '"detection_rate" or disabled'
+        )
 
 
 class ModelRefused(PlanRefused):

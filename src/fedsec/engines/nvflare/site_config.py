@@ -113,7 +113,8 @@ class SiteLogs(Section):
 
 
 class SiteLimits(Section):
-    """Upper bounds on what a job may ask, whatever the coordinator sends."""
+    """Upper bounds on what a job may ask, whatever the coordinator sends (and the share of
+    the job's rows this site expects to hold: :mod:`~fedsec.engines.nvflare.site_preprocessing`)."""
 
     max_rounds: int = Field(default=10_000, ge=1)
     max_local_steps: int = Field(default=1000, ge=1)
@@ -121,6 +122,13 @@ class SiteLimits(Section):
     max_batch_size: int = Field(default=8192, ge=1)
     max_parameters: int = Field(default=5_000_000, ge=1)
     max_lr: float = Field(default=1.0, gt=0, le=1.0, description="local learning rate")
+    min_value_share: float = Field(
+        default=0.01,
+        gt=0,
+        le=1,
+        description="the least share of any column's values this site holds in a job: bounds "
+        "how far the pooled mean and deviation may honestly lie from its own values",
+    )
 
 
 class SecureAggregationConfig(Section):

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from fedsec.core import seeding
+from fedsec.data.taxonomy import BENIGN
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
 from fedsec.engines.nvflare.setups import DetectorSetup, ModelSetup, Setup
 from fedsec.engines.nvflare.statistics import benign_rows
@@ -195,6 +196,10 @@ class ClassifierModel:
         raise PlanRefused(f"sums refused: a classification job sums no {what}")
 
 
+#: A one-class detector's label of a flagged row (it names no family).
+ANOMALOUS = "anomalous"
+
+
 class DetectorModel:
     """One-class detection: the job's autoencoder or Deep SVDD on the site's benign rows."""
 
@@ -236,10 +241,19 @@ class DetectorModel:
     def gate_labels(
         self, org: OrgData, ready: Prepared, params: Params, target: float
     ) -> np.ndarray:
-        raise PlanRefused(
-            "this site's acceptance gate judges classifiers, not a one-class detector: it "
-            "takes part in anomaly jobs only with [gate] disabled"
-        )
+        """Each validation row flagged (:data:`ANOMALOUS`) or benign, at the threshold the
+        site's benign validation rows calibrate at ``target``: what a gate judging the
+        detection rate reads. A round's model, before the job sums its error scale, scores
+        with this site's own (from its benign training rows)."""
+        setup: DetectorSetup = ready.setup
+        det = self.detector(setup, params)
+        if setup.scale is None:
+            det.set_scale([det.error_sums(ready.x)])
+        view = setup.view
+        calibration = det.decision_function(benign_rows(org).val.features(view).frame)
+        threshold = float(calibrate_threshold(calibration, target))
+        flagged = det.decision_function(org.val.features(view).frame) > threshold
+        return np.where(flagged, ANOMALOUS, BENIGN).astype(object)
 
     def evaluate(
         self, org: OrgData, ready: Prepared, params: Params, target: float

@@ -28,19 +28,16 @@ if TYPE_CHECKING:
 
 def check_sums(site: Site, request: SumsTask, setup: Setup) -> None:
     """Refuse, without reading a row, a sums request the site refuses whatever the model: a
-    quantity already asked in this job, one the job's model never sums, a detector at a site
-    whose gate judges classifiers only (it trains none), in clear where the site requires
-    secure aggregation, or into a secure round it already sent a masked vector for."""
+    quantity already asked in this job, one the job's model never sums, a model the site's
+    gate cannot judge (it trains none: :func:`~.site_checks.check_gate`), in clear where the
+    site requires secure aggregation, or into a secure round it already sent a masked vector
+    for."""
     if not request.secure and site.config.require_secure_aggregation:
         raise PlanRefused(f"site {site.name} only sends sums under secure aggregation")
     if request.what in site.sums_answered:
         raise PlanRefused(f"sums refused: the {request.what} was already summed in this job")
     SITE_MODELS[setup.task].check_sums(request.what, setup)
-    if site.config.gate.enabled and setup.task != "classification":
-        raise PlanRefused(
-            "this site's acceptance gate judges classifiers, not a one-class detector: it "
-            "takes part in anomaly jobs only with [gate] disabled"
-        )
+    checks.check_gate(site, setup.task)
     if request.secure:
         site.secure.check_new(request.round)
 

@@ -38,6 +38,7 @@ from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.replies import BoostReply, EvaluateReply, gate_verdict
 from fedsec.engines.nvflare.setups import TreeSetup
 from fedsec.engines.nvflare.site_models import held_out_scores, judged_labels, labelled_rows
+from fedsec.engines.nvflare.site_preprocessing import check_setup
 from fedsec.engines.xgb_federated import (
     ClientFiles,
     ClientTLS,
@@ -125,8 +126,10 @@ def _agrees_to_boost(site: Organization, request: BoostTask) -> None:
 
 def _rows(site: Organization, setup: TreeSetup) -> Site:
     """The site's training rows encoded by the job's preprocessing, with their weights."""
+    org = site.data(setup.view)
+    check_setup(setup, org, site.config.limits.min_value_share)
     pre = setup.preprocessing.build()
-    x, y = labelled_rows(site.data(setup.view), pre, list(setup.classes), setup.view)
+    x, y = labelled_rows(org, pre, list(setup.classes), setup.view)
     weights = on_grid(np.asarray(setup.class_weights)[y], setup.weight_step)
     return Site(site.name, x, y, weights)
 

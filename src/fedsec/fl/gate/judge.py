@@ -153,20 +153,44 @@ class AcceptanceGate:
     def judge_final(self, truth: np.ndarray, predicted: np.ndarray) -> Verdict:
         """The verdict on a job's final model: never a warm-up round. It is compared, by the
         usual confidence-bound rule, with the best model this gate measured in any round of the
-        job (warm-up rounds included: a reference for this judgement only); without one, or
+        job (warm-up rounds included: a reference for this judgement only); without one (a
+        site never sampled, or restarted mid-job), against chance (:meth:`against_chance`);
         without rows to measure, the verdict is unjudged (``judged`` False, not accepted)."""
         truth, predicted = np.asarray(truth, dtype=object), np.asarray(predicted, dtype=object)
         metric = self.config.metric
         score = metric_value(metric, truth, predicted)
-        best = self.measured
-        if score is None or best is None or not best.fits(truth):
-            why = f"no rows to measure {metric}" if score is None else "no model measured before"
-            reason = f"unjudged: {why} (the final model needs a reference from a trained round)"
+        if score is None:
+            reason = f"unjudged: no rows to measure {metric}"
             return Verdict(False, False, score, None, reason, judged=False)
+        best = self.measured
+        if best is None or not best.fits(truth):
+            return self.against_chance(truth, predicted, score)
         verdict = self._compare("final", truth, best, predicted, score)
         if verdict is not None:
             return replace(verdict, judged=True)
         return Verdict(True, False, score, best.score, judged=True)
+
+    def against_chance(self, truth: np.ndarray, predicted: np.ndarray, score: float) -> Verdict:
+        """The final model's verdict where this gate measured no model of the job: accepted
+        only if it detects this site's validation attacks better than chance, a detection
+        rate above both its benign false-positive rate and ``target_fpr`` (what flagging at
+        random at the target rate detects; the admin's rule on the test figures, here on the
+        rows this site judges with). Unjudged without attack rows."""
+        attack, flagged = truth != BENIGN, predicted != BENIGN
+        if not attack.any():
+            reason = "unjudged: no model measured before and no validation attacks to judge by"
+            return Verdict(False, False, score, None, reason, judged=False)
+        detection = float(flagged[attack].mean())
+        fpr = float(flagged[~attack].mean()) if (~attack).any() else 0.0
+        chance = max(fpr, self.config.target_fpr)
+        if detection > chance:
+            return Verdict(True, False, score, chance, "judged against chance", judged=True)
+        reason = (
+            f"no model measured before; the final model detects {detection:.1%} of the "
+            f"validation attacks, no better than chance ({chance:.1%}: the benign "
+            "false-positive rate or the target)"
+        )
+        return Verdict(False, True, score, chance, reason, judged=True)
 
     def measure(self, truth: np.ndarray, predicted: np.ndarray) -> None:
         """Note a model of an earlier round as a reference for :meth:`judge_final` only (a
