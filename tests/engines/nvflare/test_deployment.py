@@ -158,13 +158,23 @@ def test_a_job_carrying_custom_code_is_refused_by_the_sites(federation, consorti
     client.write_text(json.dumps(config))
     with session(federation.admin_kit, federation.admin) as admin:
         job_id = submit(admin, folder)
-        meta = wait(admin, job_id, JOB_TIMEOUT)
+        meta = with_deploy_detail(admin, job_id, wait(admin, job_id, JOB_TIMEOUT))
     details = meta.get("job_deploy_detail", [])
     assert "server: OK" in details  # the (compromised) coordinator let it through
     for site in scenario.org_names():
         assert any(d.startswith(site) and "BYOC not permitted" in d for d in details), details
     assert meta["status"] != "FINISHED:COMPLETED"
     assert not marker.exists()
+
+
+def with_deploy_detail(admin, job_id: str, meta: dict, timeout: float = 10.0) -> dict:
+    """``meta`` once it holds the job's deployment details: of a job it could not start, NVFlare
+    publishes the finished status a moment before those details (the test read none)."""
+    deadline = time.monotonic() + timeout
+    while not meta.get("job_deploy_detail") and time.monotonic() < deadline:
+        time.sleep(0.1)
+        meta = admin.get_job_meta(job_id)
+    return meta
 
 
 def test_an_unknown_training_plan_field_is_refused_by_the_sites(federation, consortium, tmp_path):
