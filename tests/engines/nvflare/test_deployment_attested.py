@@ -21,6 +21,7 @@ from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.experiments.deployed import write_site_only_run
 from tests.engines.nvflare.memory import Memory
+from tests.engines.nvflare.releases import assert_refused
 from tests.engines.nvflare.test_attestation import signed
 from tests.engines.nvflare.test_deployment_anomaly import anomaly_scenario
 
@@ -91,14 +92,6 @@ def test_a_signed_bundle_needs_the_root_ca(job, signer, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def _refused(scenario, result, why, project, signer, tmp_path):
-    out = tmp_path / "run"
-    with pytest.raises(DeploymentError, match=why) as raised:
-        write_site_only_run(scenario, result, JOB, out, signer, trust=project.root_pem())
-    assert "\n" not in str(raised.value)
-    assert not out.exists() and list(tmp_path.iterdir()) == []
-
-
 def test_an_evaluation_signed_by_the_coordinators_certificate_is_refused(
     job,
     project,
@@ -115,15 +108,15 @@ def test_an_evaluation_signed_by_the_coordinators_certificate_is_refused(
     forged = signed(coordinator, setup_and_params, 1e9)
     forged["test"] = honest.get("test", forged["test"])
     result.evaluation = {"coordinator": forged}
-    _refused(scenario, result, "names coordinator, not among the job's sites", project, signer,
-             tmp_path)  # fmt: skip
+    why = "names coordinator, not among the job's sites"
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
 
 
 def test_a_site_that_never_took_part_is_refused(job, project, signer, tmp_path):
     scenario, fetched = job
     result = read_result(fetched)
     result.evaluation["ghost-org"] = {"error": "timed out", "validation": {"threshold": 0.0}}
-    _refused(scenario, result, "names ghost-org", project, signer, tmp_path)
+    assert_refused(scenario, result, JOB, "names ghost-org", project, signer, tmp_path)
 
 
 def test_a_failed_evaluation_sets_no_threshold(job, project, signer, tmp_path):

@@ -13,11 +13,13 @@ from fedsec.bundles.bundle import SIGNATURE
 from fedsec.core import seeding
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
-from fedsec.engines.nvflare.results import DeploymentError, read_result, write_result
+from fedsec.engines.nvflare.results import read_result, write_result
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.scenarios.config import parse_scenario
+from tests.engines.nvflare import releases
 from tests.engines.nvflare.memory import Recording
+from tests.engines.nvflare.releases import assert_refused
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
@@ -76,17 +78,11 @@ def honest(consortium, project, tmp_path_factory):
 
 
 def release(scenario, result, project, signer, out):
-    from fedsec.experiments.deployed import write_site_only_run
-
-    return write_site_only_run(scenario, result, JOB, out, signer, trust=project.root_pem())
+    return releases.release(scenario, result, JOB, project, signer, out)
 
 
 def refused(scenario, result, why, project, signer, tmp_path):
-    out = tmp_path / "run"
-    with pytest.raises(DeploymentError, match=why) as raised:
-        release(scenario, result, project, signer, out)
-    assert "\n" not in str(raised.value)
-    assert not out.exists() and list(tmp_path.iterdir()) == []
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
 
 
 def test_an_honest_short_job_is_judged_and_released(honest, project, signer, tmp_path):

@@ -15,9 +15,9 @@ from fedsec.engines.nvflare.release_quality import fpr_allowance, quality_refusa
 from fedsec.engines.nvflare.results import DeploymentError, read_result, write_result
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
-from fedsec.experiments.deployed import write_site_only_run
 from fedsec.models.session_scores import SURPRISE_BINS
 from tests.engines.nvflare.memory import Recording
+from tests.engines.nvflare.releases import assert_refused
 from tests.engines.nvflare.test_final_gate import JOB, release, short
 from tests.engines.nvflare.test_release_setup_terms import JOB as LOGS_JOB
 from tests.engines.nvflare.test_release_setup_terms import (
@@ -133,15 +133,7 @@ def test_a_model_that_detects_nothing_is_not_released(
 ):
     scenario, result = job_result(consortium, project, transport, tmp_path_factory, **gate)
     assert max(r["test"]["detection_rate"] for r in result.evaluation.values()) == 0.0
-    with pytest.raises(DeploymentError, match="better than chance"):
-        release(scenario, result, project, signer, tmp_path / "run")
-    assert not (tmp_path / "run").exists()
-
-
-def refused_logs_release(scenario, result, project, signer, out, match):
-    with pytest.raises(DeploymentError, match=match):
-        write_site_only_run(scenario, result, LOGS_JOB, out, signer, trust=project.root_pem())
-    assert not out.exists()
+    assert_refused(scenario, result, JOB, "better than chance", project, signer, tmp_path)
 
 
 def test_a_pooled_rule_the_coordinator_chose_is_not_released(
@@ -151,10 +143,9 @@ def test_a_pooled_rule_the_coordinator_chose_is_not_released(
     monkeypatch.setattr(logs_models, "threshold_of_histogram", lambda counts, fpr: 1.0)
     result = run_logs_job(logs_consortium, project, scenario, tmp_path_factory)
     assert result.setup["threshold"] == SURPRISE_BINS / SURPRISE_BINS
-    refused_logs_release(scenario, result, project, signer, tmp_path / "run", "than chance")
+    assert_refused(scenario, result, LOGS_JOB, "than chance", project, signer, tmp_path)
     monkeypatch.setattr(logs_models, "calibrate_top_k", lambda scores, fpr, cap: 1)
     pooled_top_k = with_logs(logs_consortium[1], calibration="pooled")
     result = run_logs_job(logs_consortium, project, pooled_top_k, tmp_path_factory)
     assert result.setup["top_k"] == 1
-    out = tmp_path / "run-top-k"
-    refused_logs_release(pooled_top_k, result, project, signer, out, "benign validation")
+    assert_refused(pooled_top_k, result, LOGS_JOB, "benign validation", project, signer, tmp_path)

@@ -15,7 +15,7 @@ from fedsec.core import seeding
 from fedsec.engines.nvflare.attestation import attest
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
-from fedsec.engines.nvflare.results import DeploymentError, read_result, write_result
+from fedsec.engines.nvflare.results import read_result, write_result
 from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
@@ -23,6 +23,7 @@ from fedsec.engines.nvflare.wire import params_to_wire
 from fedsec.experiments.deployed import write_site_only_run
 from fedsec.scenarios.config import Scenario, parse_scenario
 from tests.engines.nvflare.memory import Memory
+from tests.engines.nvflare.releases import assert_refused
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
@@ -57,11 +58,7 @@ def honest(logs_consortium, project, tmp_path_factory):
 
 
 def refused(scenario, result, why, project, signer, tmp_path):
-    out = tmp_path / "run"
-    with pytest.raises(DeploymentError, match=why) as raised:
-        write_site_only_run(scenario, result, JOB, out, signer, trust=project.root_pem())
-    assert "\n" not in str(raised.value)
-    assert not out.exists() and list(tmp_path.iterdir()) == []
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
 
 
 def test_an_honest_logs_job_is_released(logs_consortium, honest, project, signer, tmp_path):
