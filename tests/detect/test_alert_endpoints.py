@@ -12,7 +12,7 @@ import pytest
 from fedsec.core.errors import InputError
 from fedsec.data.readers.chunks import read_chunks
 from fedsec.detect import alert_endpoints
-from fedsec.detect.alert_endpoints import refuse_bad_endpoints
+from fedsec.detect.alert_endpoints import bad_endpoint_rows, refuse_bad_endpoints
 from tests.conftest import dataset
 
 CIC = "cic-ids2017/improved_rnd5000/DDoS_5000.csv.gz"
@@ -56,6 +56,7 @@ def test_the_first_bad_row_is_named_as_before(flows):
     said = _refusal(flows, rows)
     assert "column 'dst_port' holds 70000, not a port (0..65535)" in said
     assert f"(data row {int(flows.source_row[2500])})" in said
+    assert list(bad_endpoint_rows(flows)) == [1200, 2500]
 
 
 @pytest.mark.parametrize(

@@ -120,6 +120,15 @@ def first_bad_endpoint(table: FlowTable, rows: np.ndarray) -> tuple[str, int] | 
     return None
 
 
+def bad_endpoint_rows(table: FlowTable) -> np.ndarray:
+    """Positions in ``table`` of the rows whose address or port is given but is not one."""
+    bad = np.zeros(len(table), dtype=bool)
+    for role in (*ADDRESSES, *PORTS):
+        if role in table.context.columns:
+            bad |= bad_values(table.context[role], role)
+    return np.flatnonzero(bad)
+
+
 def refuse_bad_endpoints(table: FlowTable, rows: np.ndarray) -> None:
     """An InputError for the first of ``rows`` (the flagged rows) whose address or port is
     given but is not one."""

@@ -66,8 +66,8 @@ def score_files_setting_aside(
     progress: Callable[[int, int], None] | None = None,
 ) -> DetectionSummary:
     """The files scored batch by batch, in order, the lines the reader refuses (and flagged
-    rows whose time is not a time) set aside in ``rejects_path``; the alerts into ``out``
-    atomically (or to standard output for ``-``)."""
+    rows whose time, address or port is not one) set aside in ``rejects_path``; the alerts
+    into ``out`` atomically (or to standard output for ``-``)."""
     rejects = Rejects(rejects_path)
     tables = _tables(score, fmt, inputs, mapping, rejects)
     try:
@@ -79,7 +79,7 @@ def score_files_setting_aside(
     if rejects.count:
         summary.notices.append(
             f"{rejects.count} line(s) refused (by the format's reader, or a flagged row's "
-            f"unreadable time) were set aside in {rejects_path}"
+            f"unreadable time, address or port) were set aside in {rejects_path}"
         )
     return summary
 

@@ -22,6 +22,7 @@ from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers.ahead import read_ahead
 from fedsec.data.readers.chunks import CHUNK_ROWS, RowGroup, parquet_row_groups, read_chunks
+from fedsec.detect.alert_endpoints import bad_endpoint_rows
 from fedsec.detect.alert_times import refuse_unreadable_time, unreadable_times
 from fedsec.detect.batch import FlowAlerts
 from fedsec.detect.context_arrays import times
@@ -100,13 +101,13 @@ class ChunkScorer:
                 self.notices.append(absent)
 
     def refuse_unreadable_times(self, table: FlowTable) -> None:
-        """An InputError for a row of ``table`` this scorer flags whose time is given but is
-        not one (its alert would be refused as written): ``--rejects`` sets its line aside
-        before scoring. Only the rows of such times are scored here."""
-        if "timestamp" not in table.context.columns:
-            return
-        column = table.context["timestamp"]
-        suspects = unreadable_times(column, times(column, UTC))
+        """An InputError for a row of ``table`` this scorer flags whose time, address or port
+        is given but is not one (its alert would be refused as written): ``--rejects`` sets its
+        line aside before scoring. Only the rows of such values are scored here."""
+        suspects = bad_endpoint_rows(table)
+        if "timestamp" in table.context.columns:
+            column = table.context["timestamp"]
+            suspects = np.union1d(suspects, unreadable_times(column, times(column, UTC)))
         if not len(suspects):
             return
         part = table.take(suspects)
