@@ -42,6 +42,16 @@ def test_each_distinct_address_and_port_is_checked_once(flows, monkeypatch):
     assert len(calls) == distinct < len(rows)
 
 
+def test_a_column_of_mixed_values_is_checked_once_per_distinct_value(monkeypatch):
+    calls = []
+    check = alert_endpoints.bad_port
+    monkeypatch.setattr(alert_endpoints, "bad_port", lambda v: calls.append(v) or check(v))
+    column = pd.Series([80, "80", 70000] * 1000 + [None], dtype=object)
+    bad = alert_endpoints.bad_values(column, "dst_port")
+    assert list(np.flatnonzero(bad)) == list(range(2, 3000, 3))
+    assert sorted(map(str, calls)) == ["70000", "80", "80", "None"]
+
+
 def test_the_first_bad_row_is_named_as_before(flows):
     context = flows.context
     context["dst_port"] = context["dst_port"].astype(object)

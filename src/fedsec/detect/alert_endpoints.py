@@ -97,13 +97,10 @@ def bad_values(column: pd.Series, role: str) -> np.ndarray:
     address (or a port): each distinct value checked once (addresses repeat heavily)."""
     check = bad_address if role in ADDRESSES else bad_port
     if column.dtype == object:  # mixed values: 1, 1.0 and True are not alike as ports
-        seen: dict[tuple[type, object], bool] = {}
-        values = python_values(column)
-        return np.fromiter(
-            (seen.setdefault((type(v), v), check(v)) if v is not None else False for v in values),
-            dtype=bool,
-            count=len(values),
-        )
+        keys = pd.Series([(type(v), v) for v in python_values(column)], dtype=object)
+        codes, distinct = pd.factorize(keys)
+        flags = np.asarray([check(value) for _, value in distinct] + [False], dtype=bool)
+        return flags[codes]
     codes, distinct = pd.factorize(column)  # missing values: code -1, never refused
     flags = np.asarray([check(v) for v in distinct.tolist()] + [False], dtype=bool)
     return flags[codes]
