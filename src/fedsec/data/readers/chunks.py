@@ -126,8 +126,9 @@ def read_chunks(
     """The files' rows as tables of at most about ``rows`` rows, in file order. With
     ``skipped``, a file of several that holds no rows (empty, a header only: a day without
     traffic) is added to it and passed over; unless every file is empty. With
-    ``header_only``, a CSV holding a header and no rows (a quiet hour) is added to it and given
-    as a table of no rows, its header read as a file's with rows (a missing column refused)."""
+    ``header_only``, a CSV or Zeek ASCII log holding a header and no rows (a quiet hour) is
+    added to it and given as a table of no rows, its header read as a file's with rows (a
+    missing column refused)."""
     if not paths:
         read_flows(fmt, paths, mapping)  # the usual refusal
     empty: list[EmptyInput] = []
@@ -150,13 +151,15 @@ def read_chunks(
 
 
 def _header_table(fmt: str, error: EmptyInput, mapping: Mapping | None) -> FlowTable | None:
-    """A header-only CSV's table of no rows, its header read by the format's frame reader;
-    None for another empty input, or a format read otherwise."""
+    """A header-only CSV's (or Zeek ASCII log's) table of no rows, its header read by the
+    format's frame reader; None for another empty input, or a format read otherwise."""
     if not isinstance(error, HeaderOnly):
         return None
     frame = pd.DataFrame({name: pd.Series([], dtype=object) for name in error.names})
     if fmt == "mapped" and mapping is not None:
         return mapped.from_frame(frame, error.path, mapping)
+    if fmt == "zeek":  # an ASCII log's #fields (a JSON log has no header)
+        return zeek.from_frame(frame, error.path)
     convert = STREAMED_FRAMES.get(fmt) or FRAME_STREAMED.get(fmt, (None, None))[1]
     return None if convert is None else convert(frame, error.path)
 
