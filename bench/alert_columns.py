@@ -14,8 +14,17 @@ from json.encoder import encode_basestring_ascii as quote
 import numpy as np
 import pandas as pd
 
+from fedsec.core.errors import InputError
+from fedsec.data.flows import FlowTable
 from fedsec.data.taxonomy import UNLABELED
 from fedsec.detect import attack
+from fedsec.detect.alert_endpoints import (
+    ADDRESSES,
+    PORTS,
+    bad_address,
+    bad_port,
+    endpoint_refusal,
+)
 from fedsec.detect.batch import Explanation, FlowAlerts
 from fedsec.detect.column_values import (
     by_distinct,
@@ -27,8 +36,9 @@ from fedsec.detect.column_values import (
     rounded_texts,
     utc_times,
 )
+from fedsec.detect.context_arrays import python_values
 from fedsec.detect.ecs import ECS_CONTEXT, PROTOCOLS, AlertSource, _absolute
-from fedsec.detect.ecs_values import IANA_NUMBER, transport
+from fedsec.detect.ecs_values import IANA_NUMBER, alert_file, transport
 
 
 @dataclass
@@ -269,3 +279,20 @@ def _cell_texts(column: pd.Series, rows: np.ndarray) -> tuple[list[bool], list[s
 
 def _value_text(value: object) -> str:
     return f', "value": {quote(str(value))}}}'
+
+
+def refuse_bad_endpoints_by_value(table: FlowTable, rows: np.ndarray) -> None:
+    """:func:`fedsec.detect.alert_endpoints.refuse_bad_endpoints` as it was: each flagged row's
+    four endpoint values checked one by one (the baseline ``bench/alert_text_rate.py
+    --endpoints`` measures the check of each distinct value once against)."""
+    for role in (*ADDRESSES, *PORTS):
+        if role not in table.context.columns:
+            continue
+        values = python_values(table.context[role].iloc[rows])
+        check = bad_address if role in ADDRESSES else bad_port
+        bad = [i for i, v in enumerate(values) if check(v)]
+        if bad:
+            row = int(rows[bad[0]])
+            column = table.context_columns.get(role, role)
+            refusal = endpoint_refusal(values[bad[0]], int(table.source_row[row]), column, role)
+            raise InputError(alert_file(str(table.source_file[row])), refusal)

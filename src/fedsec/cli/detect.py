@@ -177,10 +177,10 @@ def detect(
         Path | None,
         typer.Option(
             help="Set aside the lines the format's reader refuses (and flagged rows whose "
-            "time is not a time) in this file (JSON lines: source, data row, problem, line) "
-            "and score the rest (text inputs: files, --follow, pipes); without it, one such "
-            "line ends the run. An existing file is emptied only with --force (appended to "
-            "when --state resumes)."
+            "time, address or port is not one) in this file (JSON lines: source, data row, "
+            "problem, line) and score the rest (text inputs: files, --follow, pipes); without "
+            "it, one such line ends the run. An existing file is emptied only with --force "
+            "(appended to when --state resumes)."
         ),
     ] = None,
     provenance: Annotated[

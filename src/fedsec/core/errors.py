@@ -35,6 +35,18 @@ class EmptyInput(InputError):
     traffic in a rotated series), one that readers of many files may skip, saying so."""
 
 
+class HeaderOnly(EmptyInput):
+    """A data file holds a header and no rows (a quiet hour): ``names``, its columns, let a
+    reader check them as it would a file with rows."""
+
+    def __init__(self, path: Path | str, problem: str, names: list[str] | None = None) -> None:
+        super().__init__(path, problem)
+        self.names = list(names or [])
+
+    def __reduce__(self) -> tuple[type, tuple[Path, str, list[str]]]:
+        return type(self), (self.path, self.problem, self.names)
+
+
 class ConfigError(FedsecError, ValueError):
     """A scenario or setting is invalid."""
 

@@ -92,20 +92,52 @@ def endpoint_refusal(value: object, row: object, column: str, role: str) -> str:
     )
 
 
+def bad_values(column: pd.Series, role: str) -> np.ndarray:
+    """Which values of ``column`` (the context column of ``role``) are given but are not an
+    address (or a port): each distinct value checked once (addresses repeat heavily)."""
+    check = bad_address if role in ADDRESSES else bad_port
+    if column.dtype == object:  # mixed values: 1, 1.0 and True are not alike as ports
+        keys = pd.Series([(type(v), v) for v in python_values(column)], dtype=object)
+        codes, distinct = pd.factorize(keys)
+        flags = np.asarray([check(value) for _, value in distinct] + [False], dtype=bool)
+        return flags[codes]
+    codes, distinct = pd.factorize(column)  # missing values: code -1, never refused
+    flags = np.asarray([check(v) for v in distinct.tolist()] + [False], dtype=bool)
+    return flags[codes]
+
+
+def first_bad_endpoint(table: FlowTable, rows: np.ndarray) -> tuple[str, int] | None:
+    """The role and position in ``rows`` of the first row whose address (then port) is given
+    but is not one, roles in order; None if there is none."""
+    for role in (*ADDRESSES, *PORTS):
+        if role in table.context.columns:
+            bad = np.flatnonzero(bad_values(table.context[role].iloc[rows], role))
+            if len(bad):
+                return role, int(bad[0])
+    return None
+
+
+def bad_endpoint_rows(table: FlowTable) -> np.ndarray:
+    """Positions in ``table`` of the rows whose address or port is given but is not one."""
+    bad = np.zeros(len(table), dtype=bool)
+    for role in (*ADDRESSES, *PORTS):
+        if role in table.context.columns:
+            bad |= bad_values(table.context[role], role)
+    return np.flatnonzero(bad)
+
+
 def refuse_bad_endpoints(table: FlowTable, rows: np.ndarray) -> None:
     """An InputError for the first of ``rows`` (the flagged rows) whose address or port is
     given but is not one."""
-    for role in (*ADDRESSES, *PORTS):
-        if role not in table.context.columns:
-            continue
-        values = python_values(table.context[role].iloc[rows])
-        check = bad_address if role in ADDRESSES else bad_port
-        bad = [i for i, v in enumerate(values) if check(v)]
-        if bad:
-            row = int(rows[bad[0]])
-            column = table.context_columns.get(role, role)
-            refusal = endpoint_refusal(values[bad[0]], int(table.source_row[row]), column, role)
-            raise InputError(alert_file(str(table.source_file[row])), refusal)
+    found = first_bad_endpoint(table, rows)
+    if found is None:
+        return
+    role, position = found
+    row = int(rows[position])
+    value = python_values(table.context[role].iloc[[row]])[0]
+    column = table.context_columns.get(role, role)
+    refusal = endpoint_refusal(value, int(table.source_row[row]), column, role)
+    raise InputError(alert_file(str(table.source_file[row])), refusal)
 
 
 def refuse_bad_record_endpoints(record: dict) -> None:

@@ -4,12 +4,12 @@ checked and read as the whole file would be), each row pointing at its line.
 A refused batch ends the run, unless a rejects file is given (``--rejects``): then the batch
 is halved until each refused part is a single line, which is set aside there (JSON lines: the
 source, the data row, the reader's words, the line) while every other line is scored; so is a
-line whose row would be flagged but whose time is not a time (its alert would be refused). A
-service following a file must not stop at one malformed line, nor, with ``--state``, stop at
-it again on every restart. The rejects file is never written through a symlink; a run
-resuming a kept position appends to it, any other run empties it first. A batch with more
-than ``REFUSED_PER_BATCH`` refused lines is no poison line but a stream that does not fit the
-format: it still ends the run.
+line whose row would be flagged but whose time, address or port is not one (its alert would
+be refused). A service following a file must not stop at one malformed line, nor, with
+``--state``, stop at it again on every restart. The rejects file is never written through a
+symlink; a run resuming a kept position appends to it, any other run empties it first. A batch
+with more than ``REFUSED_PER_BATCH`` refused lines is no poison line but a stream that does not
+fit the format: it still ends the run.
 """
 
 from __future__ import annotations

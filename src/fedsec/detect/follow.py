@@ -268,7 +268,7 @@ def _summary(
     if stats.set_aside:
         result.notices.append(
             f"{stats.set_aside} line(s) refused (by the format's reader, or a flagged row's "
-            f"unreadable time) were set aside in {rejects}"
+            f"unreadable time, address or port) were set aside in {rejects}"
         )
     if stats.resumed_at is not None:
         result.notices.append(f"resumed at byte {stats.resumed_at:,} of the followed file")

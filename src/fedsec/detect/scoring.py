@@ -22,6 +22,7 @@ from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers.ahead import read_ahead
 from fedsec.data.readers.chunks import CHUNK_ROWS, RowGroup, parquet_row_groups, read_chunks
+from fedsec.detect.alert_endpoints import bad_endpoint_rows
 from fedsec.detect.alert_times import refuse_unreadable_time, unreadable_times
 from fedsec.detect.batch import FlowAlerts
 from fedsec.detect.context_arrays import times
@@ -95,18 +96,18 @@ class ChunkScorer:
         if self.tally.rows == 0:
             check_format(self.model.view, self.manifest, self.fmt, self.inputs)
             check_columns(self.model, table, self.inputs)
-            absent = absent_features(self.model, table)
+            absent = absent_features(self.model, table) if len(table) else None  # a header only
             if absent is not None and absent not in self.notices:
                 self.notices.append(absent)
 
     def refuse_unreadable_times(self, table: FlowTable) -> None:
-        """An InputError for a row of ``table`` this scorer flags whose time is given but is
-        not one (its alert would be refused as written): ``--rejects`` sets its line aside
-        before scoring. Only the rows of such times are scored here."""
-        if "timestamp" not in table.context.columns:
-            return
-        column = table.context["timestamp"]
-        suspects = unreadable_times(column, times(column, UTC))
+        """An InputError for a row of ``table`` this scorer flags whose time, address or port
+        is given but is not one (its alert would be refused as written): ``--rejects`` sets its
+        line aside before scoring. Only the rows of such values are scored here."""
+        suspects = bad_endpoint_rows(table)
+        if "timestamp" in table.context.columns:
+            column = table.context["timestamp"]
+            suspects = np.union1d(suspects, unreadable_times(column, times(column, UTC)))
         if not len(suspects):
             return
         part = table.take(suspects)
@@ -212,10 +213,11 @@ def score_files(
     chunk read in a thread while this one is scored (default: when this process may use two
     cores or more); ``workers``: chunks scored at once (default: :func:`scoring_workers`).
     The alerts are the same either way. ``progress(rows, alerts)``: told the rows scored and
-    the alerts written so far after each chunk is written."""
+    the alerts written so far after each chunk is written. A CSV of a header only (a quiet
+    hour) has its header checked and no alerts, and is noted."""
     together = ScorersTogether([score])
     score_files_together(
-        together, fmt, inputs, [out], mapping, chunk_rows, ahead, workers, progress
+        together, fmt, inputs, [out], mapping, chunk_rows, ahead, workers, progress, True
     )
     return score.summary()
 
@@ -230,13 +232,15 @@ def score_files_together(
     ahead: bool | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    header_only: bool = False,
 ) -> None:
     """:func:`score_files` with several scorers over one read of the input, each scorer's
     alerts into its file of ``outs`` (each appears complete or not at all; a failure while
     scoring leaves none). ``progress(rows, alerts)``: the first scorer's. A Parquet input of
     several row groups is scored by processes, a row group each in turn
     (:mod:`fedsec.detect.row_groups`), when several chunks may be scored at once; the alerts
-    and the summary are the same."""
+    and the summary are the same. ``header_only``: a CSV of a header only is checked and noted
+    (:func:`~fedsec.data.readers.chunks.read_chunks`), not skipped nor refused."""
     count = scoring_workers(workers)
     plan = _in_processes(together, fmt, inputs, mapping, count)
     if plan is not None:
@@ -247,12 +251,23 @@ def score_files_together(
             score_row_groups(together, fmt, groups, sinks, owned, chunk_rows, beside, progress)
         return
     skipped: list[Path] = []
-    chunks: Iterator[FlowTable] = read_chunks(fmt, list(inputs), mapping, chunk_rows, skipped)
+    headers: list[Path] | None = [] if header_only else None
+    chunks = read_chunks(fmt, list(inputs), mapping, chunk_rows, skipped, headers)
     score_chunks(together, chunks, outs, ahead, count, progress)
+    for scorer in together.scorers:
+        scorer.notices.extend(empty_notes(headers or [], skipped))
+
+
+def empty_notes(header_only: Sequence[Path], skipped: Sequence[Path]) -> list[str]:
+    """The notes for the inputs holding a header and no rows (a quiet hour: no alerts, exit 0)
+    and for those of several holding nothing, skipped."""
+    notes = [
+        f"{path}: the file held no rows (a header only), nothing to score" for path in header_only
+    ]
     if skipped:
         names = ", ".join(str(path) for path in skipped)
-        for scorer in together.scorers:
-            scorer.notices.append(f"{len(skipped)} input file(s) held no rows, skipped: {names}")
+        notes.append(f"{len(skipped)} input file(s) held no rows, skipped: {names}")
+    return notes
 
 
 def score_chunks(

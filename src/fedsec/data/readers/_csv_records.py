@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fedsec.core.errors import EmptyInput, InputError
+from fedsec.core.errors import EmptyInput, HeaderOnly, InputError
 from fedsec.data.readers._input import Limits, limits, text_blocks
 
 
@@ -221,7 +221,7 @@ def read_csv_chunks(
     for text in _record_texts(path, blocks, rows, scan):
         yield from _frames(path, text, scan, first_row)
     if scan.records == 0:
-        raise EmptyInput(path, "file has a header but no rows")
+        raise HeaderOnly(path, "file has a header but no rows", scan.names)
 
 
 def check_records(path: Path, *, sep: str = ",", caps: Limits | None = None) -> None:
@@ -233,7 +233,7 @@ def check_records(path: Path, *, sep: str = ",", caps: Limits | None = None) -> 
     for text in _record_texts(path, text_blocks(path, caps), CHECKED_LINES, scan):
         scan.scan(text)
     if scan.records == 0:
-        raise EmptyInput(path, "file has a header but no rows")
+        raise HeaderOnly(path, "file has a header but no rows", scan.names)
 
 
 #: Lines :func:`check_records` checks at a time.

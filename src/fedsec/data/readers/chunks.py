@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from fedsec.core.errors import EmptyInput, InputError
+from fedsec.core.errors import EmptyInput, HeaderOnly, InputError
 from fedsec.data.flows import FlowTable
 from fedsec.data.leaks import check_capture_bytes
 from fedsec.data.mapping import Mapping
@@ -121,23 +121,47 @@ def read_chunks(
     mapping: Mapping | None = None,
     rows: int = CHUNK_ROWS,
     skipped: list[Path] | None = None,
+    header_only: list[Path] | None = None,
 ) -> Iterator[FlowTable]:
     """The files' rows as tables of at most about ``rows`` rows, in file order. With
     ``skipped``, a file of several that holds no rows (empty, a header only: a day without
-    traffic) is added to it and passed over; unless every file is empty."""
+    traffic) is added to it and passed over; unless every file is empty. With
+    ``header_only``, a CSV or Zeek ASCII log holding a header and no rows (a quiet hour) is
+    added to it and given as a table of no rows, its header read as a file's with rows (a
+    missing column refused)."""
     if not paths:
         read_flows(fmt, paths, mapping)  # the usual refusal
     empty: list[EmptyInput] = []
     for path in map(Path, paths):
+        header = None
         try:
             yield from _file_chunks(fmt, path, mapping, rows)
         except EmptyInput as error:
-            if skipped is None or len(paths) == 1:
-                raise
-            empty.append(error)
-            skipped.append(path)
+            header = None if header_only is None else _header_table(fmt, error, mapping)
+            if header is None:
+                if skipped is None or len(paths) == 1:
+                    raise
+                empty.append(error)
+                skipped.append(path)
+        if header is not None and header_only is not None:
+            header_only.append(path)
+            yield header
     if empty and len(empty) == len(paths):
         raise empty[0]
+
+
+def _header_table(fmt: str, error: EmptyInput, mapping: Mapping | None) -> FlowTable | None:
+    """A header-only CSV's (or Zeek ASCII log's) table of no rows, its header read by the
+    format's frame reader; None for another empty input, or a format read otherwise."""
+    if not isinstance(error, HeaderOnly):
+        return None
+    frame = pd.DataFrame({name: pd.Series([], dtype=object) for name in error.names})
+    if fmt == "mapped" and mapping is not None:
+        return mapped.from_frame(frame, error.path, mapping)
+    if fmt == "zeek":  # an ASCII log's #fields (a JSON log has no header)
+        return zeek.from_frame(frame, error.path)
+    convert = STREAMED_FRAMES.get(fmt) or FRAME_STREAMED.get(fmt, (None, None))[1]
+    return None if convert is None else convert(frame, error.path)
 
 
 def _file_chunks(fmt: str, path: Path, mapping: Mapping | None, rows: int) -> Iterator[FlowTable]:

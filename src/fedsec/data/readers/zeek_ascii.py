@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fedsec.core.errors import EmptyInput, InputError
+from fedsec.core.errors import EmptyInput, HeaderOnly, InputError
 from fedsec.data.readers._input import Limits, limits, text_blocks
 
 
@@ -26,7 +26,9 @@ def ascii_rows(text: str, path: Path, caps: Limits) -> pd.DataFrame:
     header = _header(text, path, caps)
     data = _data_lines(text, header, path, caps)
     if not data:
-        raise EmptyInput(path, "file has a header but no rows")
+        raise HeaderOnly(
+            path, "file has a header but no rows", header["fields"].split(header["separator"])
+        )
     return frame_of(data, header, path, 0)
 
 
@@ -65,11 +67,12 @@ def ascii_chunks(
         text = "".join(start)
         if not text.strip():
             raise EmptyInput(path, "file is empty")
-        _header(text, path, caps)  # no #fields header: that refusal, else the next
+        header = _header(text, path, caps)  # no #fields header: that refusal, else the next
     if data:
         yield frame(data, header, path, before)
     elif before == 0:
-        raise EmptyInput(path, "file has a header but no rows")
+        names = header["fields"].split(header["separator"])
+        raise HeaderOnly(path, "file has a header but no rows", names)
 
 
 def _has_data(text: str) -> bool:
