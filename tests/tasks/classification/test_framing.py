@@ -75,3 +75,20 @@ def test_local_macro_f1_ceiling_is_trained_over_scored_families(pool):
         assert fed["macro_f1_ceiling"] == pytest.approx(len(scored & union) / len(scored), abs=1e-6)
         capped += local["macro_f1_ceiling"] < 1.0
     assert capped == len(federation.orgs)
+
+
+def test_the_verdict_prints_local_f1_against_its_ceiling_and_the_foreign_fpr(pool):
+    from fedsec.reporting.report import fmt
+    from fedsec.tasks.classification.report import verdict
+
+    metrics = pool[0].metrics
+    lines = verdict(metrics)
+    ceiling = next(line for line in lines if line.startswith("- local macro-F1 per org"))
+    for org, m in metrics["arms"]["local"]["per_org"].items():
+        shown = f"{org} {fmt(m['macro_f1'])} of ≤{fmt(m['macro_f1_ceiling'])}"
+        assert f"{shown} ({m['families_trained_scored']}/{m['families_scored']} families" in ceiling
+    fed = metrics["arms"]["federated"]["overall"]
+    assert (
+        f"- federated: benign FPR own {fmt(fed['own_benign_fpr'])} / foreign "
+        f"{fmt(fed['foreign_benign_fpr'])}" in "\n".join(lines)
+    )
