@@ -23,7 +23,7 @@ import pandas as pd
 from fedsec.data.flows import concat_tables
 from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
-from fedsec.tasks.classification.experiment import evaluate_arm
+from fedsec.tasks.classification.experiment import ArmOutput, evaluate_arm
 
 
 def boosted_macro_f1(scenario_path: str, data_dir: str, seed: int) -> float:
@@ -37,9 +37,14 @@ def boosted_macro_f1(scenario_path: str, data_dir: str, seed: int) -> float:
     owner = np.concatenate([np.full(len(o.test), i) for i, o in enumerate(federation.orgs)])
     model = LGBMClassifier(n_estimators=300, random_state=seed, n_jobs=1, verbose=-1)
     model.fit(_frame(train, federation.view), train.family)
-    pred = model.predict(_frame(test, federation.view))
-    predictions = {org.name: pred for org in federation.orgs}
-    result = evaluate_arm(predictions, owner, test.family, federation, {})
+    proba = model.predict_proba(_frame(test, federation.view))
+    classes = list(model.classes_)
+    pred = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+    malicious = 1.0 - proba[:, classes.index("benign")]
+    names = [org.name for org in federation.orgs]
+    trained = {n: set(classes) for n in names}
+    output = ArmOutput({n: pred for n in names}, {n: malicious for n in names}, {}, trained)
+    result = evaluate_arm(output, owner, test.family, federation, scenario.evaluation.target_fpr)
     return float(result["overall"]["macro_f1"])
 
 

@@ -11,6 +11,8 @@ rate there.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from fedsec.data.flows import concat_tables
@@ -22,6 +24,7 @@ from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation
 from fedsec.tasks.classification.arms import ArmModels, OrgFrames
 from fedsec.tasks.classification.audit import audit_arms
+from fedsec.tasks.classification.framing import Framing
 from fedsec.tasks.classification.robustness import robustness_section
 from fedsec.tasks.flows import evaluation_rows, federation_block
 from fedsec.tasks.privacy import (
@@ -69,26 +72,41 @@ def val_benign_fpr(model: FamilyClassifier, federation: Federation, org_index: i
     return float(np.mean(pred != BENIGN))
 
 
+@dataclass
+class ArmOutput:
+    """Each organization's view of the whole test pool under one arm: predicted families,
+    malicious scores, its threshold and the families its model trained on."""
+
+    predictions: dict[str, np.ndarray]
+    scores: dict[str, np.ndarray]
+    thresholds: dict[str, float | None]
+    trained: dict[str, set[str]]
+
+
 def evaluate_arm(
-    predictions: dict[str, np.ndarray],
+    output: ArmOutput,
     owner: np.ndarray,
     true: np.ndarray,
     federation: Federation,
-    thresholds: dict[str, float | None],
+    target_fpr: float,
 ) -> dict:
     """Per-org and overall metrics from each org's predictions on the whole test pool."""
     per_org, all_true, all_pred, unseen_parts, correct_parts = {}, [], [], [], []
+    framing = Framing(target_fpr)
     for index, org in enumerate(federation.orgs):
-        pred = predictions[org.name]
+        pred = output.predictions[org.name]
         rows = evaluation_rows(true, owner, index, org.train_families)
         own = owner == index
-        unseen = unseen_metrics(true, pred, set(family_order(true)) - org.train_families)
+        unseen_families = set(family_order(true)) - org.train_families
+        unseen = unseen_metrics(true, pred, unseen_families)
+        data = (true, pred, output.scores[org.name], owner)
         per_org[org.name] = {
             **classification_metrics(true[rows], pred[rows]),
             **unseen,
             "own_test_macro_f1": classification_metrics(true[own], pred[own]).get("macro_f1"),
-            "threshold": thresholds.get(org.name),
+            "threshold": output.thresholds.get(org.name),
             "train_families": family_order(org.train_families),
+            **framing.org(rows, data, index, unseen_families, output.trained[org.name]),
         }
         all_true.append(true[rows])
         all_pred.append(pred[rows])
@@ -100,6 +118,7 @@ def evaluate_arm(
     overall["unseen_rows"] = int(sum(n for _, n in unseen_parts))
     org_f1 = [m["macro_f1"] for m in per_org.values() if m.get("macro_f1") is not None]
     overall["mean_org_macro_f1"] = round(float(np.mean(org_f1)), 6) if org_f1 else None
+    overall.update(framing.overall(per_org))
     return {"overall": overall, "per_org": per_org}
 
 
@@ -111,13 +130,16 @@ def evaluate(scenario: Scenario, federation: Federation, arms: dict[str, ArmMode
     test = concat_tables([o.test for o in federation.orgs])
     owner = np.concatenate([np.full(len(o.test), i) for i, o in enumerate(federation.orgs)])
     test_frame = test.features(federation.view).frame
+    target = scenario.evaluation.target_fpr
     results: dict[str, dict] = {}
     for name, arm in arms.items():
-        results[name] = _evaluate_models(arm.models, federation, test_frame, owner, test.family)
+        results[name] = _evaluate_models(
+            arm.models, federation, test_frame, owner, test.family, target
+        )
         results[name]["curve"] = [[r, f1] for r, f1 in arm.curve]
     if "local" in arms and "federated" in arms:
         results["local_recalibrated"] = _recalibrated(
-            arms, federation, test_frame, owner, test.family
+            arms, federation, test_frame, owner, test.family, target
         )
     metrics = _metrics(scenario, federation, results)
     robustness = robustness_section(
@@ -138,17 +160,20 @@ def _evaluate_models(
     test_frame,
     owner: np.ndarray,
     true: np.ndarray,
+    target_fpr: float,
 ) -> dict:
     cache: dict[int, np.ndarray] = {}
-    predictions, thresholds = {}, {}
+    output = ArmOutput({}, {}, {}, {})
     for org in federation.orgs:
         model = models[org.name]
         if id(model) not in cache:
             cache[id(model)] = model.predict_proba(test_frame)
         threshold = model.threshold_for(org.name)
-        predictions[org.name] = model.labels_from_proba(cache[id(model)], threshold)
-        thresholds[org.name] = threshold
-    return evaluate_arm(predictions, owner, true, federation, thresholds)
+        output.predictions[org.name] = model.labels_from_proba(cache[id(model)], threshold)
+        output.scores[org.name] = model.malicious_score(cache[id(model)])
+        output.thresholds[org.name] = threshold
+        output.trained[org.name] = set(model.classes)
+    return evaluate_arm(output, owner, true, federation, target_fpr)
 
 
 def _recalibrated(
@@ -157,17 +182,21 @@ def _recalibrated(
     test_frame,
     owner: np.ndarray,
     true: np.ndarray,
+    target_fpr: float,
 ) -> dict:
-    predictions, thresholds = {}, {}
+    output = ArmOutput({}, {}, {}, {})
     for index, org in enumerate(federation.orgs):
         fed_fpr = val_benign_fpr(arms["federated"].models[org.name], federation, index)
         local = arms["local"].models[org.name]
         benign = org.val.take(np.flatnonzero(org.val.family == BENIGN))
         scores = local.decision_function(benign.features(federation.view).frame)
         threshold = calibrate_threshold(scores, max(fed_fpr, 1e-9)) if len(scores) else 0.5
-        predictions[org.name] = local.labels_from_proba(local.predict_proba(test_frame), threshold)
-        thresholds[org.name] = threshold
-    result = evaluate_arm(predictions, owner, true, federation, thresholds)
+        proba = local.predict_proba(test_frame)
+        output.predictions[org.name] = local.labels_from_proba(proba, threshold)
+        output.scores[org.name] = local.malicious_score(proba)
+        output.thresholds[org.name] = threshold
+        output.trained[org.name] = set(local.classes)
+    result = evaluate_arm(output, owner, true, federation, target_fpr)
     result["note"] = (
         "local models, threshold on the malicious score set on each org's benign "
         "validation rows to the federated model's false-positive rate there"

@@ -20,6 +20,7 @@ from fedsec.reporting.report import (
     table,
 )
 from fedsec.tasks.arm_order import incomplete_lines
+from fedsec.tasks.classification.framing_report import framing_lines
 from fedsec.tasks.classification.robustness import report_lines
 
 INTRO = (
@@ -27,7 +28,10 @@ INTRO = (
     'attacks of families it never trained on ("unseen"), with the benign test rows of the '
     "organizations those attacks come from. Unseen-family recall: share of those attacks "
     "flagged as malicious (any attack family); benign FPR counts own and foreign benign "
-    "rows."
+    "rows, foreign benign FPR only other organizations' rows. Unseen at matched FPR: unseen "
+    "recall at the threshold flagging the target FPR of each organization's benign evaluation "
+    "rows (a comparison device set on test rows: every arm at one operating point). F1 "
+    "ceiling: families the model trained on ÷ families scored (a family it never saw scores 0)."
 )
 ARM_LABELS = {
     "centralized": "centralized (pooled data)",
@@ -65,6 +69,9 @@ def overall_table(metrics: dict) -> str:
                 o.get("attack_recall"),
                 o.get("unseen_family_recall"),
                 o.get("unseen_family_correct"),
+                o.get("foreign_benign_fpr"),
+                o.get("matched_unseen_recall"),
+                o.get("mean_org_macro_f1_ceiling"),
             ]
         )
     return table(
@@ -76,6 +83,9 @@ def overall_table(metrics: dict) -> str:
             "attack recall",
             "unseen-family recall",
             "unseen, right family",
+            "foreign benign FPR",
+            "unseen at matched FPR",
+            "mean org F1 ceiling",
         ],
         rows,
     )
@@ -135,7 +145,7 @@ def verdict(metrics: dict) -> list[str]:
                 f"recalibrated to the federated model's FPR on its validation rows (test FPR "
                 f"{fmt(loc['benign_fpr'])})."
             )
-    return lines
+    return lines + framing_lines(metrics)
 
 
 def render(metrics: dict, timing: dict, config_text: str) -> str:
