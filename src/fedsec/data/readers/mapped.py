@@ -81,7 +81,16 @@ def from_frame(raw: pd.DataFrame, path: Path, mapping: Mapping) -> FlowTable:
         files=[str(path)],
         source_row=raw.index.to_numpy() + 1,
         context_columns={n: c for c, n in mapping.context_names().items() if c != n},
+        feature_columns=_feature_columns(mapping),
     )
+
+
+def _feature_columns(mapping: Mapping) -> dict[str, str]:
+    """Canonical field -> the file's column it is read from alone (the base numbers, a flag
+    given as its own column, the protocol); derived fields, the service and a bitmask's flags
+    are not one column's."""
+    fields = [f for f in mapping.canonical if f in (*BASE_NUMERIC, "protocol")]
+    return {f: mapping.canonical_column(f).column for f in fields}
 
 
 def _context(raw: pd.DataFrame, mapping: Mapping, path: Path) -> pd.DataFrame:
