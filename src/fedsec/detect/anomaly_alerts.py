@@ -15,6 +15,7 @@ from fedsec.bundles.signing import Trust
 from fedsec.core.errors import BundleError, ConfigError
 from fedsec.data.flows import FlowTable
 from fedsec.data.taxonomy import BENIGN, UNLABELED
+from fedsec.detect.alert_times import refuse_unreadable_time
 from fedsec.detect.file_features import file_names, file_values
 from fedsec.detect.fingerprints import add_fingerprints
 from fedsec.detect.formats import FLAT, AlertFormat
@@ -131,6 +132,7 @@ class AnomalyScorer(ChunkScorer):
         x = model.encode(frame)
         scores = model.score_matrix(x)
         rows = np.flatnonzero(scores > self.chosen[0])
+        refuse_unreadable_time(table, rows)  # naming the file's columns, as records cannot
         features = top_features(model, x, table, rows, self.top)
         records = alert_records(table, scores, rows, self.chosen, features, offset)
         if self.alerts.explain:
