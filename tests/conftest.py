@@ -264,6 +264,7 @@ SHARED_BUILDS = {
     "tests/detect/test_file_column_reasons.py": "soc",
     "tests/detect/test_anomaly_time_columns.py": "soc",
     "tests/forensics/test_stix_host_names.py": "soc",
+    "tests/detect/test_separated_inputs.py": "soc",
     "tests/forensics/test_campaigns.py": "small-run",
     "tests/forensics/test_provenance.py": "small-run",
     "tests/cli/test_incidents.py": "small-run",
