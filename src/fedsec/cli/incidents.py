@@ -50,6 +50,15 @@ InternalOption = Annotated[
         "link-local and unique-local ranges. Only addresses outside them are ever exported.",
     ),
 ]
+InternalDomainOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--internal-domain",
+        help="The organization's own domain (repeatable): its host names and its subdomains' "
+        "are internal, as are names of one label and special-use ones (.local, .internal, "
+        ".home.arpa, ...). Only names outside them are ever exported.",
+    ),
+]
 
 
 def options_from_cli(
@@ -64,6 +73,7 @@ def options_from_cli(
     timezone: str | None = None,
     min_support: int = DEFAULT_MIN_SUPPORT,
     shared: list[str] | None = None,
+    internal_domains: list[str] | None = None,
 ) -> IncidentOptions:
     from fedsec.forensics.report import IncidentOptions
 
@@ -73,6 +83,7 @@ def options_from_cli(
         min_support=min_support,
         shared=tuple(shared or ()),
         internal=tuple(internal) if internal else DEFAULT_INTERNAL,
+        internal_domains=tuple(internal_domains or ()),
         default_org=org,
         stix=stix,
         tlp=tlp,
@@ -136,6 +147,7 @@ def incidents(
     min_support: MinSupportOption = DEFAULT_MIN_SUPPORT,
     shared: SharedOption = None,
     internal: InternalOption = None,
+    internal_domain: InternalDomainOption = None,
     org: Annotated[str | None, typer.Option(help="Organization of alerts that name none.")] = None,
     stix: Annotated[
         Path | None, typer.Option(help="Also export the incidents as a STIX 2.1 bundle here.")
@@ -160,12 +172,24 @@ def incidents(
 ) -> None:
     """Group alerts of the same actor, target and family over time into incidents (kill-chain
     stages, ATT&CK techniques, hosts, first/last seen), ranked by risk. Nothing leaves the
-    machine: the STIX bundle is written only with --stix, and holds external addresses only."""
+    machine: the STIX bundle is written only with --stix, and holds external addresses and
+    host names only."""
     from fedsec.forensics.report import write_incidents
 
     if stix is not None:
         check_not_an_input(alerts, stix, "--stix", "the bundle would replace the alerts")
     options = options_from_cli(
-        gap, min_alerts, internal, org, stix, tlp, identity, force, timezone, min_support, shared
+        gap,
+        min_alerts,
+        internal,
+        org,
+        stix,
+        tlp,
+        identity,
+        force,
+        timezone,
+        min_support,
+        shared,
+        internal_domain,
     )
     show(write_incidents(alerts, out, options), stix)

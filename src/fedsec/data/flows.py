@@ -60,6 +60,10 @@ class FlowTable:
     #: The file's name of a context column named here by its role (a mapping's ``[roles]``),
     #: so that an error names the column the user knows: role -> column.
     context_columns: dict[str, str] = field(default_factory=dict)
+    #: The file's column a canonical feature is read from as it is (a mapping's
+    #: ``[canonical]``), so that an alert's reasons name the column the user knows: field ->
+    #: column.
+    feature_columns: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.native)
@@ -118,6 +122,7 @@ class FlowTable:
             source_file=self.source_file[index],
             source_row=self.source_row[index],
             context_columns=dict(self.context_columns),
+            feature_columns=dict(self.feature_columns),
         )
 
 
@@ -163,4 +168,5 @@ def concat_tables(tables: list[FlowTable], source: str | None = None) -> FlowTab
         source_file=np.concatenate([t.source_file for t in tables]),
         source_row=np.concatenate([t.source_row for t in tables]),
         context_columns={k: v for t in tables for k, v in t.context_columns.items()},
+        feature_columns={k: v for t in tables for k, v in t.feature_columns.items()},
     )

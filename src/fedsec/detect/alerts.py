@@ -15,6 +15,7 @@ from fedsec.core.errors import BundleError, ConfigError
 from fedsec.data.flows import FlowTable
 from fedsec.data.taxonomy import BENIGN, UNLABELED, benign_index
 from fedsec.detect.batch import Explanation, FlowAlerts
+from fedsec.detect.file_features import file_names, file_values
 from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.out_of_range import OutOfRange, out_of_range
 from fedsec.detect.reasons import reason_arrays
@@ -140,8 +141,11 @@ def explain(
     service."""
     flagged = alerts.rows
     names, order, amounts = reason_arrays(model, x, flagged, alerts.families)
+    renamed = file_names(table, model.view, names)
     chosen = None if threshold is None else round(float(threshold), 6)
-    alerts.explanation = Explanation(chosen, names, order, amounts, frame)
+    names = [renamed.get(name, name) for name in names]
+    values = file_values(table, frame, renamed)
+    alerts.explanation = Explanation(chosen, names, order, amounts, values)
     return alerts
 
 

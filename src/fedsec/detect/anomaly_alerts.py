@@ -15,6 +15,8 @@ from fedsec.bundles.signing import Trust
 from fedsec.core.errors import BundleError, ConfigError
 from fedsec.data.flows import FlowTable
 from fedsec.data.taxonomy import BENIGN, UNLABELED
+from fedsec.detect.alert_times import refuse_unreadable_time
+from fedsec.detect.file_features import file_names, file_values
 from fedsec.detect.fingerprints import add_fingerprints
 from fedsec.detect.formats import FLAT, AlertFormat
 from fedsec.detect.records import (
@@ -58,19 +60,24 @@ def _value(frame: pd.DataFrame, column: str, row: int) -> object:
 
 
 def top_features(
-    model: OneClassScorer, x: np.ndarray, frame: pd.DataFrame, rows: np.ndarray, k: int
+    model: OneClassScorer, x: np.ndarray, table: FlowTable, rows: np.ndarray, k: int
 ) -> list[list[dict]]:
-    """Per flagged row, the ``k`` input columns with the largest share of its error."""
+    """Per flagged row, the ``k`` input columns with the largest share of its error (``x``:
+    ``table``'s rows encoded), named as the file names them (:mod:`.file_features`)."""
+    frame = table.features(model.view).frame
     if model.kind != "ae" or len(rows) == 0:
         return [[] for _ in rows]
     columns, shares = model.contributions(x[rows])
+    renamed = file_names(table, model.view, list(columns))
+    values = file_values(table, frame, renamed)
+    columns = [renamed.get(name, name) for name in columns]
     order = np.argsort(-shares, axis=1, kind="stable")[:, :k]
     return [
         [
             {
                 "feature": columns[c],
                 "share": round(float(shares[i, c]), 4),
-                "value": _value(frame, columns[c], int(row)),
+                "value": _value(values, columns[c], int(row)),
             }
             for c in order[i]
         ]
@@ -125,7 +132,8 @@ class AnomalyScorer(ChunkScorer):
         x = model.encode(frame)
         scores = model.score_matrix(x)
         rows = np.flatnonzero(scores > self.chosen[0])
-        features = top_features(model, x, frame, rows, self.top)
+        refuse_unreadable_time(table, rows)  # naming the file's columns, as records cannot
+        features = top_features(model, x, table, rows, self.top)
         records = alert_records(table, scores, rows, self.chosen, features, offset)
         if self.alerts.explain:
             add_network(records, table, rows)

@@ -61,7 +61,8 @@ class AlertFormat:
     def _flow_lines(self, alerts: FlowAlerts) -> bytes:
         """Flow alerts written from their columns, when every field is one the column-wise
         text writes (else as records)."""
-        if not alerts.regular:
+        if not alerts.regular:  # refused naming the file's columns, as records cannot
+            refuse_unreadable_time(alerts.table, alerts.rows)
             return self.lines(alerts.records())
         if self.name == "fedsec":
             if alerts.explanation is not None:

@@ -1,4 +1,5 @@
-"""Which addresses belong to the organization (internal) and which are the outside world."""
+"""Which addresses and host names belong to the organization (internal) and which are the
+outside world."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from fedsec.core.errors import ConfigError
+from fedsec.detect.alert_endpoints import host_name
 
 #: Private, loopback, link-local, shared (CGNAT) and unique-local ranges: internal by default.
 DEFAULT_INTERNAL: tuple[str, ...] = (
@@ -21,14 +23,32 @@ DEFAULT_INTERNAL: tuple[str, ...] = (
     "::1/128",
 )
 
+#: Domains whose names never leave a site (RFC 6761/6762/8375 special-use names, ICANN's
+#: ``internal``, and the usual private suffixes): internal by default, as a name of one label is.
+DEFAULT_INTERNAL_NAMES: tuple[str, ...] = (
+    "local",
+    "localhost",
+    "localdomain",
+    "internal",
+    "intranet",
+    "home.arpa",
+    "lan",
+    "home",
+    "corp",
+    "private",
+)
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Networks:
-    """The organization's own address ranges."""
+    """The organization's own address ranges, and its own domains (``names``: a name is
+    internal when it is one of them or under one, or under :data:`DEFAULT_INTERNAL_NAMES`)."""
 
-    def __init__(self, cidrs: Iterable[str] = DEFAULT_INTERNAL) -> None:
+    def __init__(self, cidrs: Iterable[str] = DEFAULT_INTERNAL, names: Iterable[str] = ()) -> None:
         self.cidrs = tuple(cidrs)
+        self.names = tuple(internal_domain(name) for name in names)
+        self.suffixes = tuple(f".{d}" for d in (*DEFAULT_INTERNAL_NAMES, *self.names))
         self.networks: list[Network] = []
         for cidr in self.cidrs:
             try:
@@ -45,6 +65,20 @@ class Networks:
         if ip is None:
             return None
         return any(ip.version == n.version and ip in n for n in self.networks)
+
+    def is_internal_name(self, name: str) -> bool:
+        """Whether host name ``name`` is the organization's: of one label (``ws-0142``, never
+        a public name), or in one of its domains or a special-use one."""
+        found = f".{name.lower().removesuffix('.')}"
+        return found.count(".") == 1 or found.endswith(self.suffixes)
+
+
+def internal_domain(name: str) -> str:
+    """``name`` (an ``--internal-domain``) in lower case, refused unless it is a domain name."""
+    domain = name.strip().lower().removesuffix(".").removeprefix("*.").removeprefix(".")
+    if not host_name(domain):
+        raise ConfigError(f"internal domain {name!r}: not a domain name (e.g. corp.example)")
+    return domain
 
 
 def canonical_address(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -297,7 +297,11 @@ def findings_json(findings: Findings, networks: Networks) -> dict:
     summary's ``alerts`` count each alert once; ``duplicate_alerts``: the repeats dropped)."""
     isolated = [a for group in findings.isolated for a in group.alerts]
     return {
-        "settings": {**findings.settings, "internal_networks": list(networks.cidrs)},
+        "settings": {
+            **findings.settings,
+            "internal_networks": list(networks.cidrs),
+            "internal_domains": list(networks.names),
+        },
         "summary": {
             "alerts": sum(len(i.alerts) for i in findings.incidents) + len(isolated),
             "incidents": len(findings.incidents),

@@ -36,6 +36,7 @@ class IncidentOptions:
     min_support: int = DEFAULT_MIN_SUPPORT
     shared: Sequence[str] = ()  # addresses that are not one host: they link no alerts
     internal: Sequence[str] = DEFAULT_INTERNAL
+    internal_domains: Sequence[str] = ()  # the organization's own domains (host names)
     default_org: str | None = None  # for alerts that name no organization
     stix: Path | None = None
     tlp: str = "amber"
@@ -53,7 +54,7 @@ class IncidentOptions:
         shared_addresses(self.shared)
         if self.tlp not in TLP_NAMES:
             raise ConfigError(f"--tlp {self.tlp!r}: one of {', '.join(TLP_NAMES)}")
-        return Networks(self.internal)
+        return Networks(self.internal, self.internal_domains)
 
 
 @dataclass

@@ -7,9 +7,10 @@ user exports it: the reporting organization's name (an identity), a TLP marking 
 per incident an ``incident`` and a ``grouping``, the ATT&CK techniques seen (``attack-pattern``
 with its ATT&CK external reference and kill-chain phase) and, for each address *outside* the
 organization's networks on the adversary's side (the sources of attacks; the destinations of
-traffic towards the adversary: C2 servers, drop sites), an ``indicator`` and a ``sighting`` by
-the organization (first/last seen, count). Internal addresses, file names, rows,
-alert ids and model details never do.
+traffic towards the adversary: C2 servers, drop sites), and each host name the alerts give in
+place of an address outside the organization's domains (``domain-name``), an ``indicator`` and
+a ``sighting`` by the organization (first/last seen, count). Internal addresses and names,
+file names, rows, alert ids and model details never do.
 
 Ids are UUIDv5 of what the object describes and of its TLP marking, so the same incidents at
 the same TLP give the same bundle and a recipient can de-duplicate repeated exports, while an
@@ -35,7 +36,6 @@ such alerts has no first or last seen.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import uuid
 from collections import defaultdict
@@ -140,7 +140,7 @@ class Exporter:
     def indicator(self, incident: Incident, address: str, alerts: list[Alert]) -> list[str]:
         """The indicator of ``address`` (over all incidents) and its sighting by the
         organization in ``incident``."""
-        kind = "ipv6-addr" if ipaddress.ip_address(address).version == 6 else "ipv4-addr"
+        kind = observable_kind(address)
         every = self.seen[address]
         families = sorted({a.family for a in every})
         tactics = sorted({t for a in every for t in a.tactics})
@@ -226,19 +226,29 @@ class Exporter:
         )
 
     def external(self, incident: Incident) -> list[tuple[str, list[Alert]]]:
-        """The adversary's addresses outside the organization's networks (every alert's source;
-        the destination in the families of :data:`TOWARDS_ADVERSARY`), with their alerts, most
-        first. An IPv4-mapped IPv6 address is its IPv4 address."""
+        """The adversary's addresses outside the organization's networks, and host names
+        outside its domains (every alert's source; the destination in the families of
+        :data:`TOWARDS_ADVERSARY`), with their alerts, most first. An IPv4-mapped IPv6 address
+        is its IPv4 address; a name is in lower case."""
         seen: dict[str, list[Alert]] = defaultdict(list)
         for alert in incident.alerts:
-            sides = {alert.source_ip}
+            sides = {self.outside_host(alert.source_ip, alert.source_name)}
             if alert.family in TOWARDS_ADVERSARY:
-                sides.add(alert.destination_ip)
-            for address in sides:
-                ip = canonical_address(address) if address is not None else None
-                if ip is not None and self.networks.is_internal(str(ip)) is False:
-                    seen[str(ip)].append(alert)
+                sides.add(self.outside_host(alert.destination_ip, alert.destination_name))
+            for host in sides - {None}:
+                seen[host].append(alert)  # type: ignore[index]
         return sorted(seen.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+
+    def outside_host(self, address: str | None, name: str | None) -> str | None:
+        """An alert side's IP address outside the organization's networks, else its host name
+        (it has no address) outside the organization's domains; None if internal or none."""
+        if address is not None:
+            ip = canonical_address(address)
+            outside = ip is not None and self.networks.is_internal(str(ip)) is False
+            return str(ip) if outside else None
+        if name is None or self.networks.is_internal_name(name):
+            return None
+        return name.lower().removesuffix(".")
 
     def bundle(self) -> stix2.Bundle:
         objects = [self.objects[k] for k in sorted(self.objects)]
@@ -246,6 +256,15 @@ class Exporter:
         return stix2.Bundle(
             id=stix_id("bundle", *sorted(self.objects)), objects=objects, allow_custom=False
         )
+
+
+def observable_kind(host: str) -> str:
+    """The STIX observable ``host`` is: ``ipv4-addr``, ``ipv6-addr`` or (a host name)
+    ``domain-name``."""
+    ip = canonical_address(host)
+    if ip is None:
+        return "domain-name"
+    return "ipv6-addr" if ip.version == 6 else "ipv4-addr"
 
 
 def created_of(incident: Incident) -> str:

@@ -33,6 +33,7 @@ from fedsec.data.canonical import (
 from fedsec.data.flows import FlowTable
 from fedsec.data.leaks import check_not_packets, name_kind
 from fedsec.data.mapping import Mapping
+from fedsec.data.readers._csv_records import check_separator
 from fedsec.data.readers._io import (
     PORT,
     check_range,
@@ -81,7 +82,16 @@ def from_frame(raw: pd.DataFrame, path: Path, mapping: Mapping) -> FlowTable:
         files=[str(path)],
         source_row=raw.index.to_numpy() + 1,
         context_columns={n: c for c, n in mapping.context_names().items() if c != n},
+        feature_columns=_feature_columns(mapping),
     )
+
+
+def _feature_columns(mapping: Mapping) -> dict[str, str]:
+    """Canonical field -> the file's column it is read from alone (the base numbers, a flag
+    given as its own column, the protocol); derived fields, the service and a bitmask's flags
+    are not one column's."""
+    fields = [f for f in mapping.canonical if f in (*BASE_NUMERIC, "protocol")]
+    return {f: mapping.canonical_column(f).column for f in fields}
 
 
 def _context(raw: pd.DataFrame, mapping: Mapping, path: Path) -> pd.DataFrame:
@@ -98,6 +108,7 @@ def _context(raw: pd.DataFrame, mapping: Mapping, path: Path) -> pd.DataFrame:
 
 def _require(raw: pd.DataFrame, mapping: Mapping, path: Path) -> None:
     """Every column the mapping names must be there (the label columns may be absent)."""
+    check_header(path, [str(c) for c in raw.columns], mapping)
     for role, column in mapping.roles.items():
         if column not in raw:
             raise InputError(
@@ -105,10 +116,41 @@ def _require(raw: pd.DataFrame, mapping: Mapping, path: Path) -> None:
                 f"the mapping's [roles] gives {role} to column {column!r}, which the file "
                 f"lacks (its columns: {', '.join(map(str, raw.columns[:30]))})",
             )
-    named = [*mapping.context, *mapping.categorical, *mapping.nonfinite, *(mapping.native or [])]
-    named += [mapping.canonical_column(f).column for f in mapping.canonical]
+    require_columns(raw, _named(mapping), path)
+
+
+def _named(mapping: Mapping) -> dict[str, None]:
+    """The columns the mapping names that a file must have (all but the label columns)."""
+    named = [*mapping.context_columns(), *mapping.categorical, *mapping.nonfinite]
+    named += [
+        *(mapping.native or []),
+        *(mapping.canonical_column(f).column for f in mapping.canonical),
+    ]
     named += [mapping.origin] if mapping.origin else []
-    require_columns(raw, dict.fromkeys(named), path)
+    return dict.fromkeys(named)
+
+
+def check_header(path: Path, columns: list[str], mapping: Mapping) -> None:
+    """A header of one column where the mapping names others is refused, before anything
+    else is said of the file (its label column missing, ...): it holds another separator
+    (``a;b;c``: the file looks semicolon-separated), or only one column was found."""
+    if len(columns) != 1:
+        return
+    if not is_parquet(path):
+        check_separator(path, columns)
+    lacking = [c for c in [*_named(mapping), mapping.label, mapping.attack_flag] if c]
+    lacking = [c for c in dict.fromkeys(lacking) if c != columns[0]]
+    if not lacking:
+        return
+    shown = ", ".join(map(repr, lacking[:3])) + (", ..." if len(lacking) > 3 else "")
+    said = f"only one column was found ({columns[0][:60]!r}) where the mapping names "
+    said += f"{len(lacking)} more ({shown})"
+    if not is_parquet(path):
+        said += (
+            "; fedsec reads comma-separated CSV: if another character separates its fields, "
+            "convert it first (pandas: read_csv(IN, sep=...).to_csv(OUT, index=False))"
+        )
+    raise InputError(path, said)
 
 
 def _native_columns(raw: pd.DataFrame, mapping: Mapping) -> list[str]:
@@ -197,7 +239,8 @@ def _labels(
 
 def missing_label(path: Path, mapping: Mapping) -> str | None:
     """Why the mapping's label column is not in ``path``'s header (None: it is, the mapping
-    names none, or the header cannot be read, which reading the file then says)."""
+    names none, or the header cannot be read, which reading the file then says); a header
+    of one column is refused instead (:func:`check_header`)."""
     try:
         if is_parquet(path):
             columns = pq.ParquetFile(path).schema_arrow.names
@@ -205,7 +248,9 @@ def missing_label(path: Path, mapping: Mapping) -> str | None:
             columns = list(pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns)
     except (OSError, ValueError, EOFError, lzma.LZMAError, zlib.error):
         return None  # a truncated or corrupt compressed file too: reading it says which
-    return mapping.missing_label([str(c).strip() for c in columns])
+    columns = [str(c).strip() for c in columns]
+    check_header(path, columns, mapping)  # a mis-separated file: said first, and alone
+    return mapping.missing_label(columns)
 
 
 def _origin(raw: pd.DataFrame, mapping: Mapping) -> np.ndarray | None:
