@@ -2,10 +2,13 @@
 is split row by row; its held-out rows that repeat a training vector are left out, as official
 test rows that do are, so they never score memorization."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from fedsec.engines.nvflare.site_models import DetectorModel
 from fedsec.scenarios.config import parse_scenario
 from fedsec.scenarios.federation import Federation, OrgData, build_federation
 from tests.conftest import dataset
@@ -72,3 +75,26 @@ def test_a_source_with_enough_vectors_keeps_its_grouped_split_whole(federation):
     assert len(np.unique(trained)) >= 50 and len(fridge.test) > 0 and len(fridge.val) > 0
     assert not np.isin(_vectors(federation, fridge, "test"), trained).any()
     assert not [n for n in federation.notes if "fridge" in n]
+
+
+class _Flat:
+    """A detector scoring every row 0: what a site's evaluation does around the scores."""
+
+    def decision_function(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.zeros(len(frame))
+
+
+class _FlatSite(DetectorModel):
+    def detector(self, setup, params=None) -> _Flat:
+        return _Flat()
+
+
+def test_a_deployed_detector_site_without_held_out_rows_reports_no_threshold(federation):
+    """A site of the garage door (no validation or test rows left) answers evaluation and its
+    gate with no threshold, where calibrating on no rows raised."""
+    door = _org(federation, "garage_door")
+    ready = SimpleNamespace(setup=SimpleNamespace(scale=[1.0], view="native"))
+    scored = _FlatSite().evaluate(door, ready, [], 0.01)
+    for split in ("validation", "test"):
+        assert scored[split]["threshold"] is None and scored[split]["detection_rate"] is None
+    assert len(_FlatSite().gate_labels(door, ready, [], 0.01)) == 0
