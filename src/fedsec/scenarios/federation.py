@@ -1,9 +1,10 @@
 """Build a federation from a scenario: read sources, split, partition into organizations.
 
 The whole dataset is split into train and test pools *before* partitioning (identical feature
-vectors kept on one side; a source's own test files lose the rows that repeat a training
-vector), and both pools are partitioned with the same rule, so no row and no duplicate of a
-training row of the same source reaches any organization's test set.
+vectors kept on one side; a source's own test files, and the held-out rows of a source with too
+few distinct vectors to group, lose the rows that repeat a training vector), and both pools are
+partitioned with the same rule, so no row and no duplicate of a training row of the same source
+reaches any organization's test or validation set.
 """
 
 from __future__ import annotations
@@ -142,24 +143,52 @@ def _only_origin(table: FlowTable, origin: str) -> FlowTable:
 def split_table(
     table: FlowTable, scenario: Scenario, size: float, purpose: str
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(train rows, held-out rows, notes) with duplicate feature vectors kept on one side."""
+    """(train rows, held-out rows, notes) with duplicate feature vectors kept on one side.
+
+    A source with too few distinct vectors for that is split row by row, and its held-out rows
+    that repeat a training vector are left out (:func:`_drop_repeats`)."""
     rng = seeding.rng(scenario.seed, purpose, table.source)
-    notes: list[str] = []
-    if scenario.split.group_duplicates:
-        groups = partition.row_groups(table.features(scenario.data.view).frame)
-        distinct = len(np.unique(groups))
-        if distinct >= scenario.split.min_groups:
-            held = partition.grouped_split(groups, table.family, size, rng)
-        else:
-            notes.append(
-                f"{table.source} ({purpose}): only {distinct} distinct feature vectors in "
-                f"{len(table)} rows; split row by row (no model can memorize a vector that "
-                "carries several labels)"
-            )
-            held = partition.stratified_split(table.family, size, rng)
-    else:
+    if not scenario.split.group_duplicates:
         held = partition.stratified_split(table.family, size, rng)
-    return np.flatnonzero(~held), np.flatnonzero(held), notes
+        return np.flatnonzero(~held), np.flatnonzero(held), []
+    groups = partition.row_groups(table.features(scenario.data.view).frame)
+    distinct = len(np.unique(groups))
+    if distinct >= scenario.split.min_groups:
+        held = partition.grouped_split(groups, table.family, size, rng)
+        return np.flatnonzero(~held), np.flatnonzero(held), []
+    held = partition.stratified_split(table.family, size, rng)
+    train_rows = np.flatnonzero(~held)
+    pool = "test" if purpose == "test" else "validation"
+    kept, left_out = _drop_repeats(table, groups, train_rows, np.flatnonzero(held), "rows", pool)
+    note = (
+        f"{table.source} ({purpose}): only {distinct} distinct feature vectors in {len(table)} "
+        "rows; split row by row"
+    )
+    return train_rows, kept, ["; ".join([note, *left_out])]
+
+
+def _drop_repeats(
+    table: FlowTable,
+    groups: np.ndarray,
+    train_rows: np.ndarray,
+    held_rows: np.ndarray,
+    held: str,
+    pool: str,
+) -> tuple[np.ndarray, list[str]]:
+    """``held_rows`` less those whose vector (``groups``) a training row has, and a note that
+    counts them by family (``held`` names those rows, ``pool`` what they are left out of); a
+    held-out row that repeats a training vector measures memorization, not detection."""
+    repeated = np.isin(groups[held_rows], groups[train_rows])
+    if not repeated.any():
+        return held_rows, []
+    by_family = dict(sorted(Counter(table.family[held_rows[repeated]]).items()))
+    note = (
+        f"{int(repeated.sum())} of {len(held_rows)} {held} repeat a training feature vector and "
+        f"are left out of the {pool} pool (split.group_duplicates): {by_family}"
+    )
+    if repeated.all():
+        note += f"; no {pool} rows remain (its training rows still train)"
+    return held_rows[~repeated], [note]
 
 
 def _train_test(table: FlowTable, scenario: Scenario) -> tuple[FlowTable, FlowTable, list[str]]:
@@ -181,18 +210,9 @@ def _official_split(
     if not scenario.split.group_duplicates or len(test_rows) == 0:
         return train_rows, test_rows, []
     groups = partition.row_groups(table.features(scenario.data.view).frame)
-    if len(np.unique(groups)) < scenario.split.min_groups:
-        return train_rows, test_rows, []
-    repeated = np.isin(groups[test_rows], groups[train_rows])
-    if not repeated.any():
-        return train_rows, test_rows, []
-    by_family = dict(sorted(Counter(table.family[test_rows[repeated]]).items()))
-    note = (
-        f"{int(repeated.sum())} of {len(test_rows)} rows of {table.source}'s official test "
-        f"files repeat a training feature vector and are left out of the test pool "
-        f"(split.group_duplicates): {by_family}"
-    )
-    return train_rows, test_rows[~repeated], [note]
+    held = f"rows of {table.source}'s official test files"
+    kept, notes = _drop_repeats(table, groups, train_rows, test_rows, held, "test")
+    return train_rows, kept, notes
 
 
 def _with_validation(

@@ -102,11 +102,13 @@ def test_federated_beats_each_device_alone_on_average(data_dir):
     arms = run_experiment(scenario, data_dir).metrics["arms"]
     fed, local = arms["federated_ae"]["overall"], arms["local_ae"]["overall"]
     assert fed["mean_org_roc_auc"] >= local["mean_org_roc_auc"]
+    judged = [o for o, m in arms["federated_ae"]["per_org"].items() if m["rows"]]
+    assert len(judged) == 5  # garage door and motion light: no held-out rows (2 vectors each)
     wins = sum(
         arms["federated_ae"]["per_org"][o]["roc_auc"] >= arms["local_ae"]["per_org"][o]["roc_auc"]
-        for o in arms["federated_ae"]["per_org"]
+        for o in judged
     )
-    assert wins >= 4  # of 7 devices
+    assert wins >= 4
 
 
 def test_zero_day_view_lists_the_kddtest_attack_names_absent_from_kddtrain(data_dir):

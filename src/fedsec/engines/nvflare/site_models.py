@@ -249,10 +249,10 @@ class DetectorModel:
         det = self.detector(setup, params)
         if setup.scale is None:
             det.set_scale([det.error_sums(ready.x)])
-        view = setup.view
-        calibration = det.decision_function(benign_rows(org).val.features(view).frame)
-        threshold = float(calibrate_threshold(calibration, target))
-        flagged = det.decision_function(org.val.features(view).frame) > threshold
+        threshold = _site_threshold(det, org, setup.view, target)
+        if threshold is None:
+            return np.full(len(org.val), BENIGN, dtype=object)  # no validation rows
+        flagged = det.decision_function(org.val.features(setup.view).frame) > threshold
         return np.where(flagged, ANOMALOUS, BENIGN).astype(object)
 
     def evaluate(
@@ -265,8 +265,7 @@ class DetectorModel:
             raise PlanRefused("evaluation refused: the detector's error scale is not set")
         det = self.detector(setup, params)
         view = setup.view
-        calibration = det.decision_function(benign_rows(org).val.features(view).frame)
-        threshold = float(calibrate_threshold(calibration, target))
+        threshold = _site_threshold(det, org, view, target)
         return {
             "validation": _scored(det, org.val, view, threshold),
             "test": _scored(det, org.test, view, threshold),
@@ -290,9 +289,20 @@ class DetectorModel:
         return np.append(np.asarray(total, dtype=np.float64), float(rows))
 
 
-def _scored(det: AnomalyDetector, table: Any, view: str, threshold: float) -> dict[str, Any]:
+def _site_threshold(det: AnomalyDetector, org: OrgData, view: str, target: float) -> float | None:
+    """The threshold at ``target`` on the site's benign validation rows; None when the site
+    has no held-out rows at all (each repeated a training vector, so the split left it out:
+    the scenario's notes), as there is then nothing to judge either."""
+    if len(org.val) == len(org.test) == 0:
+        return None
+    calibration = det.decision_function(benign_rows(org).val.features(view).frame)
+    return float(calibrate_threshold(calibration, target))
+
+
+def _scored(det: AnomalyDetector, table: Any, view: str, threshold: float | None) -> dict[str, Any]:
     scores = det.decision_function(table.features(view).frame)
-    metrics = detection_metrics(table.family, scores > threshold)
+    unset = {"detection_rate": None, "benign_fpr": None}  # no threshold (and no rows)
+    metrics = unset if threshold is None else detection_metrics(table.family, scores > threshold)
     return {
         "threshold": threshold,
         "detection_rate": metrics["detection_rate"],

@@ -49,14 +49,13 @@ class Scored:
 
 def calibrate(arm: AnomalyArm, orgs: list[OrgBenign], target: float) -> dict[str, float]:
     """Per-org thresholds at ``target`` FPR on each org's benign validation rows, plus the
-    global one for shared models; returns each org's realized validation FPR."""
+    global one for shared models; returns each org's realized validation FPR. An org without
+    validation rows (every held-out row repeated a training vector: the run's notes) gets none
+    and is judged only where it has rows to judge (:func:`evaluate_arm`)."""
     val_scores, val_fpr = [], {}
     for org in orgs:
         if len(org.val) == 0:
-            raise ConfigError(
-                f"organization {org.name!r} has no benign validation rows to calibrate a "
-                "threshold (raise data.max_rows or split.val_size)"
-            )
+            continue
         model = arm.models[org.name]
         scores = model.decision_function(org.val.frame)
         model.thresholds_[org.name] = calibrate_threshold(scores, target)
@@ -128,7 +127,7 @@ def _overall(parts: list[Scored], per_org: dict, mode: str) -> dict:
     points = {w: None if f is None else _point(pooled, f) for w, f in flags.items()}
     flagged = flags[mode] if flags[mode] is not None else flags["per-org"]
     attacks = pooled.true != BENIGN
-    orgs = list(per_org.values())
+    orgs = [m for m in per_org.values() if m["thresholds"]["per-org"] is not None]  # judged
     return {
         "rows": len(pooled.true),
         "attacks": int(attacks.sum()),
@@ -157,6 +156,9 @@ def evaluate_arm(
         if id(model) not in cache:
             cache[id(model)] = model.decision_function(frame)
         rows = evaluation_rows(test.family, owner, index, org.train_families)
+        if org.name not in val_fpr:
+            per_org[org.name] = _unjudged(org.name, int(rows.sum()))
+            continue
         own_benign = ((owner == index) & (test.family == BENIGN))[rows]
         scored = Scored(
             test.family[rows],
@@ -179,6 +181,16 @@ def evaluate_arm(
     if arm.curve:
         result["loss_curve"] = [[r, loss] for r, loss in arm.curve]
     return result, _pool(parts)
+
+
+def _unjudged(org: str, rows: int) -> dict:
+    """The entry of an org without a threshold: allowed only when it has no rows to judge."""
+    if rows:
+        raise ConfigError(
+            f"organization {org!r} has no benign validation rows to calibrate a threshold "
+            "(raise data.max_rows or split.val_size)"
+        )
+    return {"rows": 0, "attacks": 0, "thresholds": {"per-org": None, "global": None}}
 
 
 def zero_day(federation: Federation) -> dict:

@@ -73,6 +73,8 @@ def threshold_table(metrics: dict) -> str:
     for org in metrics["federation"]["orgs"]:
         for arm, result in metrics["arms"].items():
             m = result["per_org"][org]
+            if m["thresholds"]["per-org"] is None:
+                continue  # no held-out rows: no threshold, nothing judged (the run's notes)
             glob = m["thresholds"].get("global") or {}
             rows.append(
                 [
