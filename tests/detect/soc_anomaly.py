@@ -7,29 +7,15 @@ import pytest
 from typer.testing import CliRunner
 
 from fedsec.cli import app
+from tests.cli.test_mapped_roles import SCENARIO as ROLES_SCENARIO
 from tests.cli.test_mapped_roles import build_soc
 from tests.conftest import built_once
 
-SCENARIO = """name = "soc-anomaly"
-task = "anomaly"
-seed = 0
-rounds = 5
-[data]
-view = "canonical"
-[[data.sources]]
-format = "mapped"
-paths = ["{flows}"]
-mapping = "{mapping}"
-[partition]
-rule = "dirichlet"
-orgs = 2
-alpha = 5.0
-[anomaly]
-models = ["ae"]
-iforest = false
-[evaluation]
-arms = ["federated"]
-"""
+SCENARIO = (  # the SOC's classifier scenario, as an autoencoder of five rounds
+    ROLES_SCENARIO.replace('name = "soc-roles"', 'name = "soc-anomaly"\ntask = "anomaly"')
+    .replace("rounds = 3", "rounds = 5")
+    .replace("[evaluation]", '[anomaly]\nmodels = ["ae"]\niforest = false\n[evaluation]')
+)
 
 
 def build_soc_anomaly(folder: Path) -> None:
