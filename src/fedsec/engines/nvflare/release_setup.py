@@ -4,7 +4,9 @@ The coordinator writes the final model setup into ``result.json``; sites evaluat
 whatever setup it sends them, so a signature proves only that they used it. Every setup field
 that changes what alerts is therefore either derived from the sites (preprocessing statistics,
 the label set, a detector's centre and error scale, a logs job's event index: each site bounds
-the pooled statistics by its own rows, :mod:`~fedsec.engines.nvflare.site_preprocessing`) or must
+the pooled statistics by its own rows, :mod:`~fedsec.engines.nvflare.site_preprocessing`; the
+label set's order, canonical, is checked wherever a setup is parsed,
+:func:`~fedsec.engines.nvflare.setups.check_label_set`) or must
 equal the admin's own scenario (a canonical view's columns and their order among them):
 :func:`setup_terms` lists the latter, :func:`setup_refusal` compares a
 result's setup with them. A logs job's ``top_k`` (max-rank) or ``threshold`` (max-surprise) is
