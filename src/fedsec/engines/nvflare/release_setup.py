@@ -2,15 +2,22 @@
 
 The coordinator writes the final model setup into ``result.json``; sites evaluate and sign
 whatever setup it sends them, so a signature proves only that they used it. Every setup field
-that changes what alerts is therefore either derived from the sites (preprocessing statistics,
-the label set, a detector's centre and error scale, a logs job's event index: each site bounds
-the pooled statistics by its own rows, :mod:`~fedsec.engines.nvflare.site_preprocessing`) or must
-equal the admin's own scenario (a canonical view's columns and their order among them):
-:func:`setup_terms` lists the latter, :func:`setup_refusal` compares a
-result's setup with them. A logs job's ``top_k`` (max-rank) or ``threshold`` (max-surprise) is
-the scenario's unless the scenario pools its calibration: then the coordinator computes it from
-the sites' summed validation histograms, and only its range is checked here (a calibrated
-``top_k`` in ``1..cap``; a threshold on the surprise histogram's bin edges).
+that changes what alerts is therefore either derived from the sites or must equal the admin's
+own scenario (a canonical view's columns and their order among them). Of the derived fields,
+each site bounds by its own rows the pooled preprocessing
+(:mod:`~fedsec.engines.nvflare.site_preprocessing`), a logs job's event index and a Deep SVDD
+centre (only one thrown beyond the reach of any embedding:
+:mod:`~fedsec.engines.nvflare.site_center`); the label set's order must be canonical wherever
+a setup is parsed
+(:func:`~fedsec.engines.nvflare.setups.check_label_set`). A detector's error scale (the
+autoencoder's per input, Deep SVDD's one value) is checked only to be positive and of the
+right length: no site bounds it, and a blinding scale is caught, if at all, by the signed
+detection rates (:mod:`~fedsec.engines.nvflare.release_quality`). :func:`setup_terms` lists
+the fields the scenario prescribes, :func:`setup_refusal` compares a result's setup with them.
+A logs job's ``top_k`` (max-rank) or ``threshold`` (max-surprise) is the scenario's unless the
+scenario pools its calibration: then the coordinator computes it from the sites' summed
+validation histograms, and only its range is checked here (a calibrated ``top_k`` in
+``1..cap``; a threshold on the surprise histogram's bin edges).
 """
 
 from __future__ import annotations

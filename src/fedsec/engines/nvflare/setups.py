@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from fedsec.data.taxonomy import family_order
 from fedsec.engines.nvflare.plan import Message, PlanRefused, parse
 from fedsec.features.preprocess_schema import Preprocessing
 from fedsec.features.vocabulary import RESERVED
@@ -37,6 +38,19 @@ class Architecture(Message):
         return sum((a + 1) * b for a, b in pairwise(widths))
 
 
+def check_label_set(classes: list[str]) -> None:
+    """A label set the coordinator could have built: distinct families in canonical order
+    (:func:`~fedsec.data.taxonomy.family_order`). The order maps each output to a family, so a
+    reordered set makes alerts name the wrong family."""
+    if len(set(classes)) != len(classes):
+        raise ValueError("classes must be distinct")
+    if classes != family_order(classes):
+        raise ValueError(
+            f"classes {classes} are not in canonical family order {family_order(classes)} "
+            "(a reordered label set names the wrong family in alerts)"
+        )
+
+
 class ModelSetup(Message):
     """The shared model: preprocessing fitted from every site's statistics, labels, network."""
 
@@ -51,8 +65,7 @@ class ModelSetup(Message):
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelSetup:
-        if len(set(self.classes)) != len(self.classes):
-            raise ValueError("classes must be distinct")
+        check_label_set(self.classes)
         if self.architecture.inputs != len(self.preprocessing.names):
             raise ValueError(
                 f"architecture.inputs {self.architecture.inputs} != "
@@ -181,9 +194,8 @@ class TreeSetup(Message):
 
     @model_validator(mode="after")
     def _consistent(self) -> TreeSetup:
+        check_label_set(self.classes)
         families = len(self.classes)
-        if len(set(self.classes)) != families:
-            raise ValueError("classes must be distinct")
         if len(self.class_weights) != families or len(self.booster.base_score) != families:
             raise ValueError(f"class_weights and booster.base_score need {families} values")
         if not all(0 < w <= 1e3 for w in self.class_weights):

@@ -39,6 +39,7 @@ from fedsec.engines.nvflare.replies import (
     withhold_counts,
 )
 from fedsec.engines.nvflare.setups import Setup, TreeSetup
+from fedsec.engines.nvflare.site_center import CenterSeen, check_center
 from fedsec.engines.nvflare.site_config import SiteConfig
 from fedsec.engines.nvflare.site_he import HeSession
 from fedsec.engines.nvflare.site_models import Prepared, guarded
@@ -120,6 +121,7 @@ class Site:
         self.statistics_rounds: set[int] = set()  # secure statistics passes answered
         self.statistics_columns: list[str] = []
         self.sums_answered: set[str] = set()  # sums of a job asked (answered or refused)
+        self.center_seen: CenterSeen | None = None  # its own centre sums' note (Deep SVDD)
         self.booster_link = booster_link
         self.boosted: str | None = None  # sha256 of the booster this job's boosting ended with
         seeding.deterministic_torch(threads=config.threads)
@@ -181,6 +183,7 @@ class Site:
         if key not in self._prepared:
             org = self.data(setup.view)
             check_setup(setup, org, self.config.limits.min_value_share)
+            check_center(setup, self.center_seen, self.config.limits.min_value_share)
             ready = SITE_MODELS[setup.task].prepare(org, setup)
             guard = self.config.range_guard
             if guard is not None and setup.task == "classification":

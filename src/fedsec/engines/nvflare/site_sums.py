@@ -19,6 +19,7 @@ from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.registry import SITE_MODELS
 from fedsec.engines.nvflare.replies import SumsReply
 from fedsec.engines.nvflare.setups import Setup
+from fedsec.engines.nvflare.site_center import center_seen
 from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError
 from fedsec.fl.privacy.widesum import widen
 
@@ -52,6 +53,8 @@ def answer(site: Site, data: dict[str, Any]) -> dict[str, Any]:
     site.sums_answered.add(request.what)  # asked once, whatever the model check says
     checks.check_global_model(site, ready, params, lambda: None)
     vector = SITE_MODELS[ready.setup.task].sums(request.what, ready, params)
+    if request.what == "center":  # what bounds the centre this job then sets
+        site.center_seen = center_seen(ready.setup.preprocessing, params, vector)
     if not request.secure:
         return SumsReply(sums=vector).to_wire()
     try:

@@ -171,11 +171,12 @@ class AcceptanceGate:
         return Verdict(True, False, score, best.score, judged=True)
 
     def against_chance(self, truth: np.ndarray, predicted: np.ndarray, score: float) -> Verdict:
-        """The final model's verdict where this gate measured no model of the job: accepted
-        only if it detects this site's validation attacks better than chance, a detection
-        rate above both its benign false-positive rate and ``target_fpr`` (what flagging at
-        random at the target rate detects; the admin's rule on the test figures, here on the
-        rows this site judges with). Unjudged without attack rows."""
+        """The final model's verdict where this gate measured no model of the job: judged
+        against chance, a detection rate of this site's validation attacks above both its
+        benign false-positive rate and ``target_fpr`` (what flagging at random at the target
+        rate detects; the admin's rule on the test figures, here on the rows this site judges
+        with). A model no better than chance is flagged, and refused only when ``action`` is
+        refuse (as :meth:`_compare`). Unjudged without attack rows."""
         attack, flagged = truth != BENIGN, predicted != BENIGN
         if not attack.any():
             reason = "unjudged: no model measured before and no validation attacks to judge by"
@@ -190,7 +191,8 @@ class AcceptanceGate:
             f"validation attacks, no better than chance ({chance:.1%}: the benign "
             "false-positive rate or the target)"
         )
-        return Verdict(False, True, score, chance, reason, judged=True)
+        accepted = self.config.action != "refuse"
+        return Verdict(accepted, True, score, chance, reason, judged=True)
 
     def measure(self, truth: np.ndarray, predicted: np.ndarray) -> None:
         """Note a model of an earlier round as a reference for :meth:`judge_final` only (a
