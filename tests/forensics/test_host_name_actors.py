@@ -19,8 +19,9 @@ runner = CliRunner()
 FORMATS = ("ecs", "eve", "fedsec")
 
 
-def _incidents(soc, flows, folder, alert_format: str) -> list[dict]:  # noqa: F811
-    """The incidents of ``flows`` detected in ``alert_format`` (both through the CLI)."""
+def _incidents(soc, flows, folder, alert_format: str, *extra: str) -> list[dict]:  # noqa: F811
+    """The incidents of ``flows`` detected in ``alert_format`` (both through the CLI; ``extra``:
+    options of ``fedsec incidents``)."""
     folder.mkdir()
     path, out = folder / "flows.csv", folder / "alerts.jsonl"
     flows.to_csv(path, index=False)
@@ -28,7 +29,7 @@ def _incidents(soc, flows, folder, alert_format: str) -> list[dict]:  # noqa: F8
     args += ["--input", str(path), "--out", str(out), "--alert-format", alert_format]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["incidents", str(out), "--out", str(folder / "incidents")])
+    result = runner.invoke(app, ["incidents", str(out), "--out", str(folder / "incidents"), *extra])
     assert result.exit_code == 0, result.output
     return json.loads((folder / "incidents" / "incidents.json").read_text())["incidents"]
 
@@ -65,7 +66,7 @@ def test_host_names_key_the_same_incidents_as_addresses(soc, flows, tmp_path, al
     assert any(i["hosts"]["actors"] for i in by_address)
     for incident in by_name:
         for host in incident["hosts"]["actors"] + incident["hosts"]["targets"]:
-            assert host["host"].endswith(".corp.example") and host["internal"] is None
+            assert host["host"].endswith(".corp.example") and host["internal"] is False
         if incident["hosts"]["actors"]:
             assert f"from {incident['hosts']['actors'][0]['host']}" in incident["title"]
     shapes = sorted(_shape(i, back) for i in by_name)

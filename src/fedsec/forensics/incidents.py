@@ -184,11 +184,10 @@ def duplicates_note(summary: dict) -> str:
 
 
 def _hosts(addresses: Sequence[str | None], networks: Networks) -> list[dict]:
-    """The most alerted hosts, each by its ``ip`` address or, named by one, its ``host`` name
-    (``internal`` None: not known from a name)."""
+    """The most alerted hosts, each by its ``ip`` address or, named by one, its ``host`` name."""
     counts = Counter(a for a in addresses if a is not None)
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_HOSTS]
-    return [_host(address, n, networks.is_internal(address)) for address, n in ranked]
+    return [_host(address, n, networks) for address, n in ranked]
 
 
 def host_label(host: dict) -> str:
@@ -196,8 +195,14 @@ def host_label(host: dict) -> str:
     return host["ip"] if "ip" in host else host["host"]
 
 
-def _host(address: str, alerts: int, internal: bool | None) -> dict:
-    return {("host" if internal is None else "ip"): address, "alerts": alerts, "internal": internal}
+def _host(address: str, alerts: int, networks: Networks) -> dict:
+    """An IP address, ``internal`` when in the organization's ranges; or a host name,
+    ``internal`` when one of its names (one label, under ``--internal-domain`` or a special-use
+    domain: what the STIX export keeps in)."""
+    internal = networks.is_internal(address)
+    if internal is None:
+        return {"host": address, "alerts": alerts, "internal": networks.is_internal_name(address)}
+    return {"ip": address, "alerts": alerts, "internal": internal}
 
 
 def _stage(family: str, alerts: list[Alert]) -> dict:
