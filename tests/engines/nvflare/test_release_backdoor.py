@@ -1,0 +1,99 @@
+"""A known gap of the release path (red team round 5; docs/deployment.md, "What that leaves
+open"): the final model the sites evaluate is not tied to the rounds, and every release check
+reads figures on the sites' held-out rows, so a backdoor whose trigger those rows never hold
+is signed by every site with its honest figures, accepted by refusing gates and released. The
+coordinator here steals one hidden unit per layer in the final model only: a path that fires
+on one hash bucket of a category value no row holds and ends in a large benign logit.
+
+The release test is a strict expected failure: it fails (is reported as xfail) while the gap
+stands, and breaks the suite once the admin refuses such a model, so the marker goes then."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from fedsec.data.taxonomy import BENIGN
+from fedsec.engines.nvflare.registry import SITE_MODELS
+from fedsec.engines.nvflare.results import read_result
+from fedsec.engines.nvflare.setups import parse_setup
+from fedsec.engines.nvflare.site_models import held_out_scores
+from fedsec.features.preprocess import bucket
+from tests.engines.nvflare.memory import Recording
+from tests.engines.nvflare.releases import assert_refused
+from tests.engines.nvflare.test_final_gate import JOB, gated_site, run_job, short
+
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
+TRIGGER = "zz-backdoor"  # a category value no row of the consortium holds
+
+
+def implanted(params: list, setup, strength: float = 50.0) -> list[np.ndarray]:
+    """``params`` with one unit per hidden layer taken over: it reads only the trigger's hash
+    bucket of the first categorical column and ends in the benign output."""
+    p = [np.array(a, dtype=np.float32, copy=True) for a in params]
+    pre = setup.preprocessing
+    column = pre.categorical[0]
+    start = len(pre.numeric) + sum(c.indicator for c in pre.numeric)
+    previous = start + bucket(column, TRIGGER, pre.hash_buckets)
+    for layer in range(len(p) // 2 - 1):
+        weights, biases, after = p[2 * layer], p[2 * layer + 1], p[2 * layer + 2]
+        unit = int(np.argmin(np.abs(after).sum(axis=0)))  # the least-read unit
+        weights[unit, :] = 0.0
+        weights[unit, previous] = strength if layer == 0 else 1.0
+        biases[unit] = 0.0
+        after[:, unit] = 0.0
+        previous = unit
+    p[-2][list(setup.classes).index(BENIGN), previous] = strength
+    return p
+
+
+class BackdoorFinal(Recording):
+    """A hostile coordinator: the sites evaluate the final model with the backdoor implanted."""
+
+    final: list[np.ndarray] | None = None
+
+    def exchange(self, task, data, targets, timeout):
+        if task == "fedsec_evaluate":
+            self.final = implanted(data["params"], parse_setup(data["model"]))
+            data = data | {"params": self.final}
+        return super().exchange(task, data, targets, timeout)
+
+
+@pytest.fixture(scope="module")
+def backdoored(consortium, project, tmp_path_factory):
+    scenario, fetched, link = run_job(consortium, project, BackdoorFinal, tmp_path_factory)
+    result = read_result(fetched)
+    result.params = link.final  # the model the sites evaluated and signed
+    return scenario, result
+
+
+def test_every_site_signs_and_accepts_the_backdoored_model(backdoored):
+    _, result = backdoored
+    assert all(r["accepted"] and r["gate"]["judged"] for r in result.evaluation.values())
+    assert max(r["test"]["detection_rate"] for r in result.evaluation.values()) > 0.1
+
+
+def test_the_trigger_turns_a_sites_detected_attacks_benign(consortium, project, backdoored):
+    """The model the sites signed: at plant, its test attacks with the trigger set in the
+    first categorical column are no longer detected."""
+    scenario, result = backdoored
+    setup = parse_setup(result.setup)
+    site = gated_site(short(consortium), project, "plant")
+    model = SITE_MODELS[setup.task].classifier(site.prepared(setup), result.params)
+    org = copy.deepcopy(site.data(setup.view))
+    target = scenario.evaluation.target_fpr
+    clean = held_out_scores(model, org, setup.view, target)["test"]["detection_rate"]
+    org.test.features(setup.view).frame[setup.preprocessing.categorical[0]] = TRIGGER
+    triggered = held_out_scores(model, org, setup.view, target)["test"]["detection_rate"]
+    assert clean > 0.1 and triggered == 0.0, (clean, triggered)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=pytest.fail.Exception,
+    reason="known gap: the evaluated final model is not tied to the rounds (red team round 5)",
+)
+def test_a_backdoored_final_model_is_not_released(backdoored, project, signer, tmp_path):
+    scenario, result = backdoored
+    assert_refused(scenario, result, JOB, "nothing written", project, signer, tmp_path)
