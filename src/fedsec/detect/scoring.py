@@ -217,7 +217,16 @@ def score_files(
     hour) has its header checked and no alerts, and is noted."""
     together = ScorersTogether([score])
     score_files_together(
-        together, fmt, inputs, [out], mapping, chunk_rows, ahead, workers, progress, True
+        together,
+        fmt,
+        inputs,
+        [out],
+        mapping,
+        chunk_rows,
+        ahead,
+        workers,
+        progress,
+        header_only=True,
     )
     return score.summary()
 

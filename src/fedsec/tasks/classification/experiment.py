@@ -19,6 +19,7 @@ from fedsec.data.flows import concat_tables
 from fedsec.data.taxonomy import BENIGN, family_order
 from fedsec.models.base import calibrate_threshold
 from fedsec.models.classifier import FamilyClassifier
+from fedsec.reporting.ceiling import mean_of
 from fedsec.reporting.metrics import classification_metrics, pooled_rate, unseen_metrics
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation
@@ -116,8 +117,7 @@ def evaluate_arm(
     overall["unseen_family_recall"] = pooled_rate(unseen_parts)
     overall["unseen_family_correct"] = pooled_rate(correct_parts)
     overall["unseen_rows"] = int(sum(n for _, n in unseen_parts))
-    org_f1 = [m["macro_f1"] for m in per_org.values() if m.get("macro_f1") is not None]
-    overall["mean_org_macro_f1"] = round(float(np.mean(org_f1)), 6) if org_f1 else None
+    overall["mean_org_macro_f1"] = mean_of(per_org, "macro_f1")
     overall.update(framing.overall(per_org))
     return {"overall": overall, "per_org": per_org}
 
