@@ -30,6 +30,7 @@ from fedsec.core import atomic, outputs
 from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.attestation import ReleaseTerms, require_attested
 from fedsec.engines.nvflare.records import JobResult
+from fedsec.engines.nvflare.release_chain import chain_terms
 from fedsec.engines.nvflare.release_setup import setup_terms
 from fedsec.engines.nvflare.results import DeploymentError
 from fedsec.engines.nvflare.setups import DetectorSetup
@@ -252,7 +253,11 @@ def release_terms(scenario: Scenario, least: int | None = None) -> ReleaseTerms:
     least = least or scenario.strategy.min_orgs
     evaluation = scenario.evaluation
     return ReleaseTerms(
-        evaluation.target_fpr, least, setup_terms(scenario), evaluation.release_min_detection
+        evaluation.target_fpr,
+        least,
+        setup_terms(scenario),
+        evaluation.release_min_detection,
+        chain_terms(scenario),
     )
 
 

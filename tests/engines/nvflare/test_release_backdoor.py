@@ -89,11 +89,9 @@ def test_the_trigger_turns_a_sites_detected_attacks_benign(consortium, project, 
     assert clean > 0.1 and triggered == 0.0, (clean, triggered)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="known gap: the evaluated final model is not tied to the rounds (red team round 5)",
-)
 def test_a_backdoored_final_model_is_not_released(backdoored, project, signer, tmp_path):
+    """The admin replays the rounds from the sites' signed updates: the implanted model is
+    not the last round's aggregate, whatever the sites' figures say of it."""
     scenario, result = backdoored
-    assert_refused(scenario, result, JOB, "nothing written", project, signer, tmp_path)
+    why = r"the final model \(sha256 \w+\) is not the model the rounds' signed updates make"
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)

@@ -18,8 +18,6 @@ What it cannot check: a result that leaves a site out (a withheld evaluation).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
 import secrets
@@ -28,25 +26,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
 
 from fedsec.core.console_text import printable
-from fedsec.engines.nvflare.identity import PSS, KitIdentity, site_certificate_problem
+from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.messages import EvaluateTask
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.records import JobResult
+from fedsec.engines.nvflare.release_chain import ChainTerms, chain_refusal
 from fedsec.engines.nvflare.release_quality import quality_refusal
 from fedsec.engines.nvflare.release_setup import SetupTerms, setup_refusal
 from fedsec.engines.nvflare.results import DeploymentError, plain
 from fedsec.engines.nvflare.setups import parse_setup
+from fedsec.engines.nvflare.signing import (
+    FIELD,
+    Unsigned,
+    json_digest,
+    open_signed,
+    params_digest,
+    sign,
+)
 
 KIND = "fedsec/evaluation/v1"
 FINAL = "final"
-FIELD = "attestation"  # the reply's field holding the wire form
-MAX_TEXT = 64 * 1024  # a statement, a certificate or a signature: a few kilobytes at most
 STATEMENT_FIELDS = (
     "kind",
     "job",
@@ -58,6 +60,7 @@ STATEMENT_FIELDS = (
     "target_fpr",
     "threshold",
     "reply",
+    "chain",
 )
 #: The client config's key holding the job's release nonce: the admin's random value, in the
 #: job it signs, which sites sign back (the coordinator answers the job id, and could answer an
@@ -80,27 +83,6 @@ def release_of(client_config: Path) -> str:
     return value if isinstance(value, str) and RELEASE.fullmatch(value) else ""
 
 
-def _json(value: Any) -> bytes:
-    return json.dumps(plain(value), sort_keys=True, separators=(",", ":")).encode()
-
-
-def params_digest(params: list[np.ndarray]) -> str:
-    """sha256 of parameter arrays as the params file stores them (bytes as bytes, the rest as
-    little-endian float32), each with its dtype and shape."""
-    digest = hashlib.sha256()
-    for array in params:
-        array = np.asarray(array)
-        kept = array.dtype == np.uint8
-        array = np.ascontiguousarray(array, np.uint8 if kept else np.dtype("<f4"))
-        digest.update(f"{array.dtype.str}{list(array.shape)};".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
-def json_digest(value: Any) -> str:
-    return hashlib.sha256(_json(value)).hexdigest()
-
-
 def _reported(reply: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in reply.items() if k != FIELD}
 
@@ -110,42 +92,17 @@ def _threshold(reply: dict[str, Any]) -> Any:
     return plain(validation.get("threshold")) if isinstance(validation, dict) else None
 
 
-@dataclass(frozen=True)
-class Attestation:
-    """The wire form: the statement's exact JSON text, the site's certificate (PEM) and its
-    signature of that text (base64), all strings so ``result.json`` keeps them as sent."""
-
-    statement: str
-    certificate: str
-    signature: str
-
-    def to_wire(self) -> dict[str, str]:
-        return {
-            "statement": self.statement,
-            "certificate": self.certificate,
-            "signature": self.signature,
-        }
-
-    @classmethod
-    def from_wire(cls, data: Any) -> Attestation:
-        fields = ("statement", "certificate", "signature")
-        if not isinstance(data, dict) or set(data) != set(fields):
-            raise ValueError(f"evaluation: {FIELD} must hold exactly {list(fields)}")
-        for name in fields:
-            if not isinstance(data[name], str) or not 0 < len(data[name]) <= MAX_TEXT:
-                raise ValueError(f"evaluation: {FIELD}.{name} must be text of 1..{MAX_TEXT}")
-        return cls(data["statement"], data["certificate"], data["signature"])
-
-
 def attest(
     keys: KitIdentity | None,
     job: str,
     request: EvaluateTask,
     reply: dict[str, Any],
     release: str = "",
+    chain: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """``reply`` (as sent, counts withheld or not) with the site's signed statement of it; as
-    it is without a kit identity (an in-process harness: nothing to sign with)."""
+    """``reply`` (as sent, counts withheld or not) with the site's signed statement of it and
+    of ``chain``, the global models it received in the job's rounds and the updates it sent
+    (:mod:`.site_chain`); as it is without a kit identity (an in-process harness)."""
     if keys is None:
         return reply
     statement = {
@@ -159,13 +116,9 @@ def attest(
         "target_fpr": request.target_fpr,
         "threshold": _threshold(reply),
         "reply": json_digest(_reported(reply)),
+        "chain": list(chain or []),
     }
-    text = _json(statement)
-    signature = keys.key.sign(text, PSS, hashes.SHA256())
-    signed = Attestation(
-        text.decode(), keys.certificate.decode(), base64.b64encode(signature).decode()
-    )
-    return reply | {FIELD: signed.to_wire()}
+    return reply | {FIELD: sign(keys, statement)}
 
 
 def kit_root(kit: Path) -> bytes:
@@ -189,6 +142,7 @@ class ReleaseTerms:
     least: int = 1
     setup: SetupTerms | None = None
     min_detection: float = 0.0  # the scenario's evaluation.release_min_detection
+    chain: ChainTerms | None = None  # how the rounds' chain is checked (None: not at all)
 
 
 def require_attested(
@@ -245,8 +199,7 @@ def require_attested(
         "target_fpr": terms.target_fpr,
     }
     anchor = x509.load_pem_x509_certificate(root)
-    for site, reply in evaluated.items():
-        check_site(anchor, site, reply, expected)
+    signed = {site: check_site(anchor, site, reply, expected) for site, reply in evaluated.items()}
     unjudged = {s: r["gate"] for s, r in evaluated.items() if not judged_final(r.get("gate"))}
     refused = sorted(  # a refusal first: an unjudged verdict is marked, and not accepted
         s for s, r in evaluated.items() if r.get("accepted") is False and not _unjudged(r)
@@ -269,6 +222,10 @@ def require_attested(
         )
     if why := quality_refusal(evaluated, terms.target_fpr, terms.min_detection):
         raise DeploymentError(f"job {job}: {printable(why)}; nothing written")
+    if terms.chain is not None:  # last: the figures' refusals say more of a model than this
+        chains = {site: statement["chain"] for site, statement in signed.items()}
+        if why := chain_refusal(result, chains, anchor, terms.chain, (job, release)):
+            raise DeploymentError(f"job {job}: {printable(why)}; nothing written")
     return evaluated
 
 
@@ -284,38 +241,22 @@ def _unjudged(reply: dict[str, Any]) -> bool:
     return isinstance(gate, dict) and gate.get("judged") is False
 
 
-def check_site(anchor: x509.Certificate, site: str, reply: dict, expected: dict) -> None:
-    """One site's statement against what the result says it evaluated and reported."""
+def check_site(anchor: x509.Certificate, site: str, reply: dict, expected: dict) -> dict:
+    """One site's statement against what the result says it evaluated and reported (the
+    statement, once it holds)."""
 
     def refuse(why: str) -> DeploymentError:
         return DeploymentError(f"site {site}'s evaluation refused: {why}; nothing written")
 
-    if FIELD not in reply:
-        raise refuse("it carries no statement signed by the site")
     try:
-        signed = Attestation.from_wire(reply[FIELD])
-        cert = x509.load_pem_x509_certificate(signed.certificate.encode())
-        signature = base64.b64decode(signed.signature, validate=True)
-    except ValueError as error:
-        raise refuse(f"its statement is malformed ({error})") from None
-    if why := site_certificate_problem(cert, anchor, site):
-        raise refuse(why)
-    try:
-        cert.public_key().verify(  # type: ignore[union-attr, call-arg]
-            signature, signed.statement.encode(), PSS, hashes.SHA256()
-        )
-    except (InvalidSignature, UnsupportedAlgorithm, TypeError, ValueError):
-        raise refuse("its statement's signature does not match its certificate") from None
-    try:
-        statement = json.loads(signed.statement)
-    except ValueError:
-        raise refuse("its statement is not JSON") from None
-    if not isinstance(statement, dict) or sorted(statement) != sorted(STATEMENT_FIELDS):
-        raise refuse("its statement does not hold the expected fields")
+        statement = open_signed(anchor, site, reply.get(FIELD), STATEMENT_FIELDS)
+    except Unsigned as error:
+        raise refuse(str(error)) from None
     facts = expected | {
         "site": site,
         "threshold": _threshold(reply),
         "reply": json_digest(_reported(reply)),
+        "chain": statement["chain"],  # the site's own record: read by the chain check
     }
     names = {
         "params": "params sha256",
@@ -326,3 +267,4 @@ def check_site(anchor: x509.Certificate, site: str, reply: dict, expected: dict)
         if statement[field] != facts[field]:
             said, got = statement[field], facts[field]
             raise refuse(f"{names.get(field, field)} differs (signed {said!r}, result {got!r})")
+    return statement

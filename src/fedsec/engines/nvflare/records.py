@@ -76,6 +76,25 @@ class RoundLog:
 
 
 @dataclass
+class SignedUpdate:
+    """One site's update in clear as a round aggregated it, with the site's signed statement
+    of the global model it trained from and of this update (:mod:`.site_chain`)."""
+
+    site: str
+    samples: int
+    params: Params
+    statement: dict[str, Any] | None  # the wire form (None: the site signed none)
+
+
+@dataclass
+class RoundTranscript:
+    """What a round in clear aggregated, in the order it did (the admin replays it)."""
+
+    round: int
+    updates: list[SignedUpdate] = field(default_factory=list)
+
+
+@dataclass
 class JobResult:
     sites: list[str]
     params: Params | None = None
@@ -88,6 +107,7 @@ class JobResult:
     error: str | None = None
     statistics: dict[str, Any] = field(default_factory=dict)
     resumed: list[dict[str, Any]] = field(default_factory=list)  # [{job, round}] it went on from
+    transcript: list[RoundTranscript] = field(default_factory=list)  # rounds in clear
 
     def participation(self) -> dict[str, int]:
         """Rounds each site took part in (its client-level releases, at most): the round log,

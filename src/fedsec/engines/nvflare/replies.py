@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from fedsec.bundles.tree_manifest import MAX_BOOSTER_BYTES
-from fedsec.engines.nvflare.attestation import FIELD, Attestation
+from fedsec.engines.nvflare.signing import FIELD, Attestation
 from fedsec.fl.gate.judge import Verdict
 
 Arrays = list[np.ndarray]
@@ -79,9 +79,10 @@ class TrainReply:
     payload: np.ndarray | None = None
     encrypted: list[bytes] | None = None
     secagg: dict[str, Any] | None = None
+    attestation: dict[str, Any] | None = None  # the site's signed round statement (wire form)
 
     FORMS = ("params", "payload", "encrypted", "advertisement")
-    FIELDS = frozenset({"loss", "gate", "refused", "num_samples", "extra", *FORMS, *SECAGG})
+    FIELDS = frozenset({"loss", "gate", "refused", "num_samples", "extra", *FORMS, *SECAGG, FIELD})
 
     def to_wire(self) -> dict[str, Any]:
         fields = {
@@ -92,6 +93,7 @@ class TrainReply:
             "extra": self.extra,
             "payload": self.payload,
             "encrypted": self.encrypted,
+            FIELD: self.attestation,
         }
         data = {"gate": self.gate} | {k: v for k, v in fields.items() if v is not None}
         return data | (self.secagg or {})
@@ -115,6 +117,7 @@ class TrainReply:
             payload=data.get("payload"),
             encrypted=data.get("encrypted"),
             secagg=_secagg(data),
+            attestation=Attestation.from_wire(data[FIELD]).to_wire() if FIELD in data else None,
         )
 
     @property

@@ -18,7 +18,7 @@ from safetensors.numpy import load_file, save
 
 from fedsec.core import atomic
 from fedsec.core.errors import FedsecError, parse_problem
-from fedsec.engines.nvflare.records import JobResult, RoundLog
+from fedsec.engines.nvflare.records import JobResult, RoundLog, RoundTranscript, SignedUpdate
 from fedsec.training.params import Params
 
 RESULT_DIR = "fedsec"
@@ -39,6 +39,9 @@ def write_result(result: JobResult, directory: Path) -> Path:
         tensors |= _named(FINAL, result.params)
     for round_, params in result.curve.items():
         tensors |= _named(f"round-{round_}", params)
+    for entry in result.transcript:
+        for k, update in enumerate(entry.updates):
+            tensors |= _named(_update_name(entry.round, k), update.params)
     record = {
         "sites": result.sites,
         "setup": result.setup,
@@ -51,6 +54,7 @@ def write_result(result: JobResult, directory: Path) -> Path:
         "error": result.error,
         "statistics": result.statistics,
         "resumed": result.resumed,
+        "transcript": [_transcribed(entry) for entry in result.transcript],
     }
     atomic.write_bytes(directory / PARAMS, save(tensors) if tensors else save({}))
     atomic.write_text(directory / RESULT, json.dumps(plain(record), indent=2) + "\n")
@@ -91,6 +95,17 @@ def _tensors(path: Path) -> dict[str, np.ndarray]:
     return tensors
 
 
+class _Update(BaseModel):
+    site: str
+    samples: int
+    statement: dict[str, Any] | None
+
+
+class _Round(BaseModel):
+    round: int
+    updates: list[_Update]
+
+
 class _Record(BaseModel):
     """``result.json``'s fields and their types (checked: the coordinator wrote it)."""
 
@@ -105,6 +120,7 @@ class _Record(BaseModel):
     error: str | None
     statistics: dict[str, Any] = {}
     resumed: list[dict[str, Any]] = []
+    transcript: list[_Round] = []
 
 
 def _result(text: str, tensors: dict[str, np.ndarray]) -> JobResult:
@@ -129,7 +145,30 @@ def _result(text: str, tensors: dict[str, np.ndarray]) -> JobResult:
         error=record.error,
         statistics=record.statistics,
         resumed=record.resumed,
+        transcript=[_read_round(entry, tensors) for entry in record.transcript],
     )
+
+
+def _read_round(entry: _Round, tensors: dict[str, np.ndarray]) -> RoundTranscript:
+    updates = [
+        SignedUpdate(
+            u.site, u.samples, _unnamed(_update_name(entry.round, k), tensors), u.statement
+        )
+        for k, u in enumerate(entry.updates)
+    ]
+    return RoundTranscript(entry.round, updates)
+
+
+def _update_name(round_: int, index: int) -> str:
+    return f"update-{round_}-{index}"
+
+
+def _transcribed(entry: RoundTranscript) -> dict[str, Any]:
+    """A transcript round as ``result.json`` keeps it (its arrays go in the params file)."""
+    updates = [
+        {"site": u.site, "samples": u.samples, "statement": u.statement} for u in entry.updates
+    ]
+    return {"round": entry.round, "updates": updates}
 
 
 def _named(prefix: str, params: Params) -> dict[str, np.ndarray]:

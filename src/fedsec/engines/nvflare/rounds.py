@@ -21,7 +21,14 @@ import numpy as np
 from fedsec.engines.nvflare import encrypted, secure
 from fedsec.engines.nvflare.messages import train_request
 from fedsec.engines.nvflare.plan import ProtectionSettings
-from fedsec.engines.nvflare.records import Asking, JobFailed, JobResult, RoundLog
+from fedsec.engines.nvflare.records import (
+    Asking,
+    JobFailed,
+    JobResult,
+    RoundLog,
+    RoundTranscript,
+    SignedUpdate,
+)
 from fedsec.engines.nvflare.replies import TrainReply
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
 from fedsec.fl.aggregation import Combined, RoundAborted, SiteResult, WeightedMean
@@ -80,6 +87,7 @@ class SiteRounds:
         self.plan: dict[str, Any] = {}
         self.started = self.aggregating = 0.0
         self.size = 0  # values in the model
+        self.statements: dict[str, dict[str, Any] | None] = {}  # the round's signed updates
 
     def train(
         self, round_: int, params: Params, tasks: dict[str, SiteTask]
@@ -88,6 +96,7 @@ class SiteRounds:
         self.started, self.aggregating = time.perf_counter(), 0.0
         selected, self.size = list(tasks), sum(p.size for p in params)
         self.log = log = RoundLog(round_, selected, [], None, 0.0)
+        self.statements = {}
         c.result.history.append(log)
         task = one_task(tasks)
         self.plan = c.plan(round_, len(selected), self.weights, task)
@@ -115,6 +124,7 @@ class SiteRounds:
             shapes = [tuple(p.shape) for p in params]
             update = params_from_wire(reply.params, shapes, f"update from {site}")
             rows = c.samples(site, reply.num_samples)
+            self.statements[site] = reply.attestation
             extra = None
             if self.extra_like is not None:
                 like = [tuple(e.shape) for e in self.extra_like]
@@ -206,6 +216,7 @@ class DeployedMean:
         if protection is None:
             log.contributed = list(results)
             log.loss = _weighted_mean(losses, {s: r.update.num_samples for s, r in results.items()})
+            rounds.coordinator.result.transcript.append(self.transcript(round_, results))
             if self.robust is None:
                 return WeightedMean().combine(global_params, results, round_)
             return self.defended(global_params, results, round_)
@@ -220,6 +231,18 @@ class DeployedMean:
             average_from_total(global_params, np.append(total[:size], total[-1])),
             extra_total=unflatten(total[size:-1], like) if like is not None else None,
             weight_unit=float(protection["weight_unit"]),
+        )
+
+    def transcript(self, round_: int, results: dict[str, SiteResult]) -> RoundTranscript:
+        """The updates in clear this round aggregates, in its order, each with the statement
+        its site signed (the admin replays the aggregation from them)."""
+        signed = self.rounds.statements
+        return RoundTranscript(
+            round_,
+            [
+                SignedUpdate(s, r.update.num_samples, r.update.params, signed.get(s))
+                for s, r in results.items()
+            ],
         )
 
     def defended(

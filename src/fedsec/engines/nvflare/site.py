@@ -40,6 +40,7 @@ from fedsec.engines.nvflare.replies import (
 )
 from fedsec.engines.nvflare.setups import Setup, TreeSetup
 from fedsec.engines.nvflare.site_center import CenterSeen, check_center
+from fedsec.engines.nvflare.site_chain import SiteChain
 from fedsec.engines.nvflare.site_config import SiteConfig
 from fedsec.engines.nvflare.site_he import HeSession
 from fedsec.engines.nvflare.site_models import Prepared, guarded
@@ -124,6 +125,7 @@ class Site:
         self.center_seen: CenterSeen | None = None  # its own centre sums' note (Deep SVDD)
         self.booster_link = booster_link
         self.boosted: str | None = None  # sha256 of the booster this job's boosting ended with
+        self.chain = SiteChain(keys, job, release)  # the global models received, updates sent
         seeding.deterministic_torch(threads=config.threads)
 
     def handlers(self) -> dict[str, Handler]:
@@ -160,7 +162,8 @@ class Site:
             self.ledger.file.claim_release(self.name, self.release)
         # signed as sent: the admin releases these params and threshold only if they match
         request = EvaluateTask.from_wire(data)
-        return attestation.attest(self.keys, self.job, request, reply, self.release)
+        chain = self.chain.entries
+        return attestation.attest(self.keys, self.job, request, reply, self.release, chain)
 
     def withholds_counts(self, evaluation: dict[str, Any]) -> bool:
         """Whether this site's evaluation reply keeps its row counts here: when it requires
@@ -225,6 +228,7 @@ class Site:
         protecting = None if protection is None else protection.to_plan()
         reporters = None if protecting is None else self.noise_reporters(protecting, plan.sampled)
         checks.check_global_model(self, ready, params, partial(self.answered, plan.round))
+        self.chain.received(plan.round, request.model.model_dump(mode="json"), params)
         told = self.tells_numbers(plan)
         verdict = self.judge(plan.round, ready, params)
         if verdict is not None and not verdict.accepted:
@@ -251,7 +255,9 @@ class Site:
                 params=wire.params_to_wire(update.params),
                 num_samples=ready.own_rows,
                 extra=None if extra is None else wire.params_to_wire(extra),
+                attestation=self.chain.sent(update.params, ready.own_rows),
             ).to_wire()
+        reply = replace(reply, attestation=self.chain.sent(None, None))
         vector, _ = payload(
             params,
             update,

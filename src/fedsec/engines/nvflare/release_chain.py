@@ -1,0 +1,200 @@
+"""The admin's check that the model it releases is the one the rounds produced.
+
+Each site signs, with every update, the sha256 of the global model it trained from and of the
+update it sent (:mod:`.site_chain`), and with its final evaluation its whole record of the
+job's global models. Before a release :func:`chain_refusal` checks:
+
+* **one chain for every site** (any protection): every evaluating site signed, for each round
+  it took part in, the same global model; a coordinator that showed sites different models (a
+  split view) is refused;
+* **the replay** (a job in clear whose aggregation the admin can redo, :func:`chain_terms`):
+  from the seeded initial model the admin rebuilds itself, every round's global model is the
+  scenario's strategy applied to that round's updates from the coordinator's transcript, each
+  update signed by its site (its digest, sample count, and the global model it trained from);
+  every site's signed chain must follow these models, and the final model is the last one.
+  A final model the rounds did not make (a backdoor implanted at the end or in any round) is
+  refused.
+
+Under secure aggregation, HE or client-level DP the coordinator never holds the updates in
+clear, so only the first check applies (docs/deployment.md says what that leaves open).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+
+from fedsec.core import seeding
+from fedsec.engines.nvflare.records import JobResult, RoundTranscript
+from fedsec.engines.nvflare.setups import ModelSetup, parse_setup
+from fedsec.engines.nvflare.signing import Unsigned, json_digest, open_signed, params_digest
+from fedsec.engines.nvflare.site_chain import ROUND_FIELDS, ROUND_KIND
+from fedsec.fl import recipe
+from fedsec.fl.aggregation import SiteResult
+from fedsec.fl.strategies import StrategySettings, from_config, strategy_class
+from fedsec.models.mlp import build_mlp
+from fedsec.models.mlp_spec import MLPSpec
+from fedsec.scenarios.config import Scenario
+from fedsec.training.params import Params, get_params
+from fedsec.training.plan import Update
+
+#: A short form of a sha256 in messages.
+SHORT = 12
+
+
+@dataclass(frozen=True)
+class ChainTerms:
+    """How the admin's scenario lets the chain be checked: ``strategy`` (None: no replay,
+    only the sites' chains compared), ``seed`` and ``rounds`` of the job."""
+
+    strategy: StrategySettings | None
+    seed: int
+    rounds: int
+
+
+def chain_terms(scenario: Scenario) -> ChainTerms:
+    """The replay applies to a classifier job in clear (no secure aggregation, HE or client
+    DP) under the plain mean, releasing the last round's model, with a strategy whose state
+    lives at the coordinator only (not SCAFFOLD)."""
+    replayable = (
+        scenario.task == "classification"
+        and scenario.model.kind == "mlp"
+        and recipe.protection_plan(scenario.privacy, scenario.seed) is None
+        and scenario.robustness is None
+        and scenario.training.release_average == 0
+        and not strategy_class(scenario.strategy.name).sends_extras
+        and not strategy_class(scenario.strategy.name).keeps_site_state
+    )
+    strategy = scenario.strategy if replayable else None
+    return ChainTerms(strategy, scenario.seed, scenario.rounds)
+
+
+def chain_refusal(
+    result: JobResult,
+    chains: Mapping[str, Any],
+    anchor: x509.Certificate,
+    terms: ChainTerms,
+    job: tuple[str, str],
+) -> str | None:
+    """Why the sites' signed chains (``chains``: site -> its evaluation's ``chain``) and the
+    result's transcript do not lead to the result's final model (None: they do). ``job``:
+    the job id and release nonce the round statements must name."""
+    try:
+        seen = _globals_seen(chains)
+        if why := _split_view(seen):
+            return why
+        if terms.strategy is None:
+            return None
+        return _replay_refusal(result, seen, anchor, terms, job)
+    except (Unsigned, ValueError) as error:
+        return str(error)
+
+
+def _globals_seen(chains: Mapping[str, Any]) -> dict[int, dict[str, str]]:
+    """round -> site -> the global model's sha256 the site signed it received."""
+    seen: dict[int, dict[str, str]] = {}
+    for site, chain in sorted(chains.items()):
+        if not isinstance(chain, list):
+            raise ValueError(f"{site}'s signed chain of models is not a list")
+        for entry in chain:
+            round_ = entry.get("round") if isinstance(entry, dict) else None
+            digest = entry.get("global") if isinstance(entry, dict) else None
+            if not isinstance(round_, int) or not isinstance(digest, str):
+                raise ValueError(f"{site}'s signed chain of models holds a malformed entry")
+            seen.setdefault(round_, {})[site] = digest
+    return seen
+
+
+def _split_view(seen: dict[int, dict[str, str]]) -> str | None:
+    for round_, digests in sorted(seen.items()):
+        if len(set(digests.values())) > 1:
+            shown = ", ".join(f"{s} {d[:SHORT]}" for s, d in sorted(digests.items()))
+            return (
+                f"the sites signed different global models for round {round_} (a split view: "
+                f"the coordinator showed them different models; sha256 {shown})"
+            )
+    return None
+
+
+def _replay_refusal(
+    result: JobResult,
+    seen: dict[int, dict[str, str]],
+    anchor: x509.Certificate,
+    terms: ChainTerms,
+    job: tuple[str, str],
+) -> str | None:
+    """Replay the rounds of the transcript from the seeded initial model."""
+    assert terms.strategy is not None and result.params is not None and result.setup is not None
+    setup = parse_setup(result.setup)
+    rounds = {entry.round: entry for entry in result.transcript}
+    if len(rounds) != len(result.transcript) or not set(rounds) <= set(range(1, terms.rounds + 1)):
+        return f"the result's transcript of rounds is not rounds 1..{terms.rounds}, once each"
+    strategy = from_config(terms.strategy)
+    strategy.rounds = terms.rounds
+    params = initial_model(setup, terms.seed)
+    strategy.start(params, {})
+    for round_ in range(1, terms.rounds + 1):
+        digest = params_digest(params)
+        for site, said in sorted(seen.get(round_, {}).items()):
+            if said != digest:
+                return (
+                    f"{site} signed it was sent global model {said[:SHORT]} in round {round_}, "
+                    f"not the model the rounds' signed updates make ({digest[:SHORT]})"
+                )
+        entry = rounds.get(round_)
+        if entry is not None and entry.updates:
+            results = _signed_results(entry, digest, anchor, setup, job)
+            params, _ = strategy.aggregate(round_, params, results)
+    final, made = params_digest(result.params), params_digest(params)
+    if final != made:
+        return (
+            f"the final model (sha256 {final[:SHORT]}) is not the model the rounds' signed "
+            f"updates make ({made[:SHORT]}): not released"
+        )
+    return None
+
+
+def initial_model(setup: ModelSetup, seed: int) -> Params:
+    """The job's seeded initial classifier, as the coordinator builds it."""
+    mlp = MLPSpec.from_json(setup.model_dump(mode="json")["architecture"])
+    return get_params(build_mlp(mlp, seeding.torch_generator(seed, "init", "global")))
+
+
+def _signed_results(
+    entry: RoundTranscript,
+    digest: str,
+    anchor: x509.Certificate,
+    setup: ModelSetup,
+    job: tuple[str, str],
+) -> dict[str, SiteResult]:
+    """The round's updates as the aggregation takes them, once each is signed by its site
+    for this job, this round, this setup and the global model ``digest``."""
+    results: dict[str, SiteResult] = {}
+    for update in entry.updates:
+        where = f"round {entry.round}'s update from {update.site}"
+        if update.site in results:
+            raise ValueError(f"{where} appears twice in the transcript")
+        try:
+            statement = open_signed(anchor, update.site, update.statement, ROUND_FIELDS)
+        except Unsigned as error:
+            raise Unsigned(f"{where}: {error}") from None
+        facts = {
+            "kind": ROUND_KIND,
+            "job": job[0],
+            "release": job[1],
+            "round": entry.round,
+            "site": update.site,
+            "setup": json_digest(setup.model_dump(mode="json")),
+            "global": digest,
+            "update": params_digest(update.params),
+            "samples": update.samples,
+        }
+        for field in ROUND_FIELDS:
+            if statement[field] != facts[field]:
+                said, got = str(statement[field])[:40], str(facts[field])[:40]
+                raise ValueError(f"{where}: its signed {field} is {said}, the replay's {got}")
+        results[update.site] = SiteResult(Update(list(update.params), update.samples))
+    return results

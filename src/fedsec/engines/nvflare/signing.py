@@ -1,0 +1,120 @@
+"""Statements a site signs with its kit's key, and how the admin opens them.
+
+A statement is a JSON object; the wire form (:class:`Attestation`) is its exact text, the site's
+certificate (PEM) and its RSA-PSS (SHA-256) signature of that text. :func:`sign` makes one,
+:func:`open_signed` checks one against the project's root CA and the site's name and returns the
+statement. The evaluation statement (:mod:`.attestation`) and each round's update statement
+(:mod:`.site_chain`, checked by :mod:`.release_chain`) are both signed this way.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+
+from fedsec.engines.nvflare.identity import PSS, KitIdentity, site_certificate_problem
+from fedsec.engines.nvflare.results import plain
+
+FIELD = "attestation"  # a reply's field holding the wire form
+MAX_TEXT = 64 * 1024  # a statement, a certificate or a signature: a few kilobytes at most
+
+
+class Unsigned(ValueError):
+    """A signed statement that does not hold (the message says why, in a few words)."""
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(plain(value), sort_keys=True, separators=(",", ":")).encode()
+
+
+def params_digest(params: Sequence[np.ndarray]) -> str:
+    """sha256 of parameter arrays as the params file stores them (bytes as bytes, the rest as
+    little-endian float32), each with its dtype and shape."""
+    digest = hashlib.sha256()
+    for array in params:
+        array = np.asarray(array)
+        kept = array.dtype == np.uint8
+        array = np.ascontiguousarray(array, np.uint8 if kept else np.dtype("<f4"))
+        digest.update(f"{array.dtype.str}{list(array.shape)};".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def json_digest(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """The wire form: the statement's exact JSON text, the site's certificate (PEM) and its
+    signature of that text (base64), all strings so ``result.json`` keeps them as sent."""
+
+    statement: str
+    certificate: str
+    signature: str
+
+    def to_wire(self) -> dict[str, str]:
+        return {
+            "statement": self.statement,
+            "certificate": self.certificate,
+            "signature": self.signature,
+        }
+
+    @classmethod
+    def from_wire(cls, data: Any) -> Attestation:
+        fields = ("statement", "certificate", "signature")
+        if not isinstance(data, dict) or set(data) != set(fields):
+            raise ValueError(f"{FIELD} must hold exactly {list(fields)}")
+        for name in fields:
+            if not isinstance(data[name], str) or not 0 < len(data[name]) <= MAX_TEXT:
+                raise ValueError(f"{FIELD}.{name} must be text of 1..{MAX_TEXT}")
+        return cls(data["statement"], data["certificate"], data["signature"])
+
+
+def sign(keys: KitIdentity, statement: dict[str, Any]) -> dict[str, str]:
+    """``statement`` signed with the site's kit key, in its wire form."""
+    text = canonical_json(statement)
+    signature = keys.key.sign(text, PSS, hashes.SHA256())
+    signed = Attestation(
+        text.decode(), keys.certificate.decode(), base64.b64encode(signature).decode()
+    )
+    return signed.to_wire()
+
+
+def open_signed(
+    anchor: x509.Certificate, site: str, wire: Any, fields: Sequence[str]
+) -> dict[str, Any]:
+    """The statement of ``wire``, once its certificate is the project's (``anchor``) for
+    ``site``, its signature holds and it holds exactly ``fields``; :class:`Unsigned` if not."""
+    if wire is None:
+        raise Unsigned("it carries no statement signed by the site")
+    try:
+        signed = Attestation.from_wire(wire)
+        cert = x509.load_pem_x509_certificate(signed.certificate.encode())
+        signature = base64.b64decode(signed.signature, validate=True)
+    except ValueError as error:
+        raise Unsigned(f"its statement is malformed ({error})") from None
+    if why := site_certificate_problem(cert, anchor, site):
+        raise Unsigned(why)
+    try:
+        cert.public_key().verify(  # type: ignore[union-attr, call-arg]
+            signature, signed.statement.encode(), PSS, hashes.SHA256()
+        )
+    except (InvalidSignature, UnsupportedAlgorithm, TypeError, ValueError):
+        raise Unsigned("its statement's signature does not match its certificate") from None
+    try:
+        statement = json.loads(signed.statement)
+    except ValueError:
+        raise Unsigned("its statement is not JSON") from None
+    if not isinstance(statement, dict) or sorted(statement) != sorted(fields):
+        raise Unsigned("its statement does not hold the expected fields")
+    return statement

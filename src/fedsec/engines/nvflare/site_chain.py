@@ -1,0 +1,58 @@
+"""A site's record of a job's chain of models: each global model it received, the update it sent.
+
+Every ``fedsec_train`` round a site notes the sha256 of the global model it was sent
+(:meth:`SiteChain.received`) and, with its reply, signs a round statement
+(:data:`ROUND_FIELDS`: the job, its release nonce, the round, the model setup, the global
+model's digest, and in clear its update's digest and sample count; :meth:`SiteChain.sent`).
+The coordinator keeps the statements of the updates it aggregated in the job's transcript. At
+the final evaluation the site signs its whole record with the evaluation
+(:func:`~fedsec.engines.nvflare.attestation.attest`), so the admin
+(:mod:`~fedsec.engines.nvflare.release_chain`) reads, from each site's own signature, which
+global model it was sent in every round: a coordinator that showed sites different models, or
+whose final model is not the aggregate of the rounds' signed updates, is caught there. The site
+itself cannot check the aggregate: it never sees its peers' updates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fedsec.engines.nvflare.identity import KitIdentity
+from fedsec.engines.nvflare.signing import json_digest, params_digest, sign
+from fedsec.training.params import Params
+
+ROUND_KIND = "fedsec/round/v1"
+ROUND_FIELDS = ("kind", "job", "release", "round", "site", "setup", "global", "update", "samples")
+
+
+class SiteChain:
+    """The rounds of one job at one site, in order: ``entries`` (round, global model sha256,
+    update sha256 and samples, these two None when the update was not sent in clear)."""
+
+    def __init__(self, keys: KitIdentity | None, job: str, release: str) -> None:
+        self.keys, self.job, self.release = keys, job, release
+        self.entries: list[dict[str, Any]] = []
+        self.setup = ""  # sha256 of the model setup of the last round
+
+    def received(self, round_: int, setup: dict[str, Any], params: Params) -> None:
+        """Note the global model of ``round_`` (before anything is trained on it)."""
+        self.setup = json_digest(setup)
+        entry = {"round": round_, "global": params_digest(params), "update": None, "samples": None}
+        self.entries.append(entry)
+
+    def sent(self, update: Params | None, samples: int | None) -> dict[str, Any] | None:
+        """The last round's statement, signed (None without a kit identity): the global model
+        noted, and the update sent in clear (``update`` None: sent protected, or none)."""
+        entry = self.entries[-1]
+        if update is not None:
+            entry["update"], entry["samples"] = params_digest(update), samples
+        if self.keys is None:
+            return None
+        statement = {
+            "kind": ROUND_KIND,
+            "job": self.job,
+            "release": self.release,
+            "site": self.keys.name,
+            "setup": self.setup,
+        } | entry
+        return sign(self.keys, statement)
