@@ -1,0 +1,124 @@
+"""The chain of models from the rounds to the release (:mod:`fedsec.engines.nvflare.site_chain`,
+:mod:`fedsec.engines.nvflare.release_chain`): each site signs the global model it received and
+the update it sent every round; the admin refuses a release whose sites were shown different
+models (a split view) or whose models are not the replayed aggregates of the signed updates.
+Hostile coordinators here tamper with the globals they send in the rounds, which each site,
+alone, cannot tell: it never sees its peers' updates."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from cryptography import x509
+
+from fedsec.engines.nvflare.results import read_result
+from fedsec.engines.nvflare.setups import parse_setup
+from fedsec.engines.nvflare.signing import FIELD, open_signed, params_digest
+from fedsec.engines.nvflare.site_chain import ROUND_FIELDS
+from tests.engines.nvflare.memory import Recording
+from tests.engines.nvflare.releases import assert_refused
+from tests.engines.nvflare.test_final_gate import JOB, run_job
+from tests.engines.nvflare.test_release_backdoor import implanted
+
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
+VICTIM = "office"
+
+
+class SplitView(Recording):
+    """A hostile coordinator: in round 2 one site is sent the backdoored global model, the
+    others the honest one (each site alone sees a well-formed model and trains on it)."""
+
+    def exchange(self, task, data, targets, timeout):
+        if task != "fedsec_train" or data["plan"]["round"] != 2 or VICTIM not in targets:
+            return super().exchange(task, data, targets, timeout)
+        others = [t for t in targets if t != VICTIM]
+        altered = data | {"params": implanted(data["params"], parse_setup(data["model"]))}
+        return super().exchange(task, data, others, timeout) | super().exchange(
+            task, altered, [VICTIM], timeout
+        )
+
+
+class LastRoundImplant(Recording):
+    """A hostile coordinator: every site is sent the same backdoored global model in the last
+    round (no split view); it aggregates their updates honestly into the final model."""
+
+    def exchange(self, task, data, targets, timeout):
+        if task == "fedsec_train" and data["plan"]["round"] == 3:
+            data = data | {"params": implanted(data["params"], parse_setup(data["model"]))}
+        return super().exchange(task, data, targets, timeout)
+
+
+@pytest.fixture(scope="module")
+def honest(consortium, project, tmp_path_factory):
+    scenario, fetched, link = run_job(consortium, project, Recording, tmp_path_factory)
+    return scenario, read_result(fetched), link
+
+
+def test_each_update_carries_the_sites_signed_digests(honest, project):
+    """Every round's reply signs the global model the site was sent and the update it sent;
+    the result's transcript keeps every aggregated update with its statement."""
+    _, result, link = honest
+    anchor = x509.load_pem_x509_certificate(project.root_pem())
+    trained = [d for d in link.sent if "plan" in d and "params" in d and "target_fpr" not in d]
+    sent = {d["plan"]["round"]: d["params"] for d in trained}
+    assert [e.round for e in result.transcript] == [1, 2, 3]
+    for entry in result.transcript:
+        assert sorted(u.site for u in entry.updates) == sorted(result.sites)
+        for update in entry.updates:
+            statement = open_signed(anchor, update.site, update.statement, ROUND_FIELDS)
+            assert statement["round"] == entry.round and statement["job"] == JOB
+            assert statement["global"] == params_digest(sent[entry.round])
+            assert statement["update"] == params_digest(update.params)
+            assert statement["samples"] == update.samples
+    replies = link.replies["fedsec_train"]
+    assert len(replies) == 9 and all(FIELD in r for r in replies)
+
+
+def test_a_split_view_is_refused(consortium, project, signer, tmp_path, tmp_path_factory):
+    """Each site signs and accepts what it was sent; the admin compares their chains."""
+    scenario, fetched, _ = run_job(consortium, project, SplitView, tmp_path_factory)
+    result = read_result(fetched)
+    assert all(r["accepted"] for r in result.evaluation.values())
+    why = r"the sites signed different global models for round 2 \(a split view"
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+
+
+def test_a_backdoor_sent_in_a_round_is_refused(consortium, project, signer, tmp_path,
+                                               tmp_path_factory):  # fmt: skip
+    """The final model is the honest aggregate of the last round; the global model every site
+    trained from in that round is not the aggregate of round 2: the replay says so."""
+    scenario, fetched, _ = run_job(consortium, project, LastRoundImplant, tmp_path_factory)
+    result = read_result(fetched)
+    why = r"signed it was sent global model \w+ in round 3, not the model the rounds' signed"
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+
+
+def test_a_transcript_update_changed_by_the_coordinator_is_refused(honest, project, signer,
+                                                                   tmp_path):  # fmt: skip
+    """The admin replays only updates their sites signed (weights included)."""
+    scenario, result, _ = honest
+    entry = result.transcript[0]
+    first = dataclasses.replace(entry.updates[0], samples=entry.updates[0].samples + 1)
+    tampered = dataclasses.replace(result, transcript=[
+        dataclasses.replace(entry, updates=[first, *entry.updates[1:]]), *result.transcript[1:]
+    ])  # fmt: skip
+    why = rf"round 1's update from {first.site}: its signed samples is"
+    assert_refused(scenario, tampered, JOB, why, project, signer, tmp_path)
+    scaled = dataclasses.replace(entry.updates[1], params=[2 * p for p in entry.updates[1].params])
+    tampered.transcript[0] = dataclasses.replace(entry, updates=[entry.updates[0], scaled,
+                                                                 *entry.updates[2:]])  # fmt: skip
+    why = rf"round 1's update from {scaled.site}: its signed update is"
+    assert_refused(scenario, tampered, JOB, why, project, signer, tmp_path)
+
+
+def test_a_transcript_left_out_is_refused(honest, project, signer, tmp_path):
+    """A coordinator cannot skip the replay by writing no transcript: the sites signed their
+    chain with the evaluation, and the replay from the seeded model alone does not reach it."""
+    scenario, result, _ = honest
+    bare = dataclasses.replace(result, transcript=[])
+    why = r"signed it was sent global model \w+ in round 2"
+    assert_refused(scenario, bare, JOB, why, project, signer, tmp_path)
+    assert np.isfinite(result.params[0]).all()
