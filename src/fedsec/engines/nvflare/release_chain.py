@@ -128,6 +128,13 @@ def _replay_refusal(
 ) -> str | None:
     """Replay the rounds of the transcript from the seeded initial model."""
     assert terms.strategy is not None and result.params is not None and result.setup is not None
+    if result.resumed:  # the rounds before were signed for the interrupted job, by other runs
+        after = ", ".join(str(r.get("round")) for r in result.resumed)
+        return (
+            f"the job resumed after round {after}: the admin replays a job in clear only from "
+            "its first round (its rounds before the resume were signed for the interrupted "
+            "job); submit it again without --resume"
+        )
     setup = parse_setup(result.setup)
     rounds = {entry.round: entry for entry in result.transcript}
     if len(rounds) != len(result.transcript) or not set(rounds) <= set(range(1, terms.rounds + 1)):
