@@ -13,13 +13,17 @@ import numpy as np
 import pytest
 from cryptography import x509
 
+from fedsec.core import seeding
+from fedsec.engines.nvflare.coordinator import Coordinator
+from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.results import read_result
 from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.engines.nvflare.signing import FIELD, open_signed, params_digest
 from fedsec.engines.nvflare.site_chain import ROUND_FIELDS
-from tests.engines.nvflare.memory import Recording
+from fedsec.engines.nvflare.site_he import HeSession
+from tests.engines.nvflare.memory import Recording, he_kit
 from tests.engines.nvflare.releases import assert_refused
-from tests.engines.nvflare.test_final_gate import JOB, run_job
+from tests.engines.nvflare.test_final_gate import JOB, gated_site, run_job, short
 from tests.engines.nvflare.test_release_backdoor import implanted
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
@@ -130,3 +134,44 @@ def test_a_resumed_job_in_clear_is_not_replayed_and_refused(honest, project, sig
     resumed = dataclasses.replace(result, resumed=[{"job": "job-before", "round": 1}])
     why = r"the job resumed after round 1: the admin replays a job in clear only from its first"
     assert_refused(scenario, resumed, JOB, why, project, signer, tmp_path)
+
+
+def with_privacy(consortium, **privacy) -> tuple:
+    data, scenario = consortium
+    return data, scenario.model_copy(
+        update={"privacy": scenario.privacy.model_copy(update=privacy)}
+    )
+
+
+def split_view_job(consortium, project, he: bool) -> tuple:
+    """(scenario, result) of a 3-round job of gated sites under secure aggregation (``he``
+    False) or HE, whose coordinator shows one site another global model in round 2."""
+    client, server = he_kit()
+    protected = short(with_privacy(consortium, secure_aggregation=not he,
+                                   homomorphic_encryption=he))  # fmt: skip
+    _, scenario = protected
+    seeding.deterministic_torch(threads=1)
+    names = scenario.org_names()
+    sites = {n: gated_site(protected, project, n) for n in names}
+    for name, site in sites.items():
+        site.he = HeSession(name, client, site.config.secure_aggregation)
+    spec = JobSpec.from_scenario(scenario, [2], DeploymentSettings(site_order=names))
+    return scenario, Coordinator(spec, SplitView(sites), names, he_context=server).run()
+
+
+def test_under_secure_aggregation_the_sites_refuse_a_split_view_in_the_round(consortium, project):
+    """Secure aggregation's own check: each site signs the request it answered, and reveals
+    nothing unless every survivor signed the same (so no round aggregates a split view)."""
+    _, result = split_view_job(consortium, project, he=False)
+    assert result.params is None
+    assert "a coordinator that sends parties different requests" in str(result.error)
+
+
+def test_under_he_a_split_view_is_refused_at_release(consortium, project, signer, tmp_path):
+    """Under HE no site checks its peers' requests and the admin cannot replay the rounds: it
+    compares the chains the sites signed, and names the round."""
+    scenario, result = split_view_job(consortium, project, he=True)
+    assert result.error is None and result.transcript == []  # no update in clear to replay
+    assert all(r["accepted"] for r in result.evaluation.values())
+    why = r"the sites signed different global models for round 2 \(a split view"
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
