@@ -23,7 +23,11 @@ statistics over other sets of sites in each job and subtract. The file keeps
 * ``"releases"``: the release nonce of every job whose final model this site evaluated (the
   admin's random value in the job it signed): the coordinator reads the job it deploys and
   could deploy it again under new ids, collecting an evaluation (a statistic of the held-out
-  rows, signed) each time; the site evaluates once per submission.
+  rows, signed) each time; the site evaluates once per submission;
+* ``"chains"``: ``{"<job id>@<random>": [{"round", "global", "update", "samples"}, ...]}``, the
+  sha256 of each global model this site was sent in a job's rounds and of the update it sent
+  (:mod:`~fedsec.engines.nvflare.site_chain`; what it signed): its operator can compare them
+  with a released model's provenance after the job.
 
 The file is rewritten atomically, under an exclusive lock (jobs of one site may run at once);
 a file that cannot be read stops the site taking part in jobs (fail closed), naming it.
@@ -59,6 +63,7 @@ class Ledger:
     statistics: dict[str, list[str]] = field(default_factory=dict)
     model_check: list[dict[str, str]] = field(default_factory=list)
     releases: list[str] = field(default_factory=list)
+    chains: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         jobs = {job: [list(step) for step in steps] for job, steps in self.jobs.items()}
@@ -67,6 +72,7 @@ class Ledger:
             | ({"statistics": self.statistics} if self.statistics else {})
             | ({"model_check": self.model_check} if self.model_check else {})
             | ({"releases": self.releases} if self.releases else {})
+            | ({"chains": self.chains} if self.chains else {})
         )
 
 
@@ -159,6 +165,13 @@ class LedgerFile:
             ledger.releases.append(release)
             self._write(ledger)
 
+    def note_chain(self, entries: list[dict[str, Any]]) -> None:
+        """Keep this job's chain of models as the site signed it (rewritten each round)."""
+        with self._locked():
+            ledger = self._read()
+            ledger.chains[self.job] = [dict(entry) for entry in entries]
+            self._write(ledger)
+
     def model_check_state(self) -> tuple[int, bool]:
         """How many global models ``[model_check]`` refused over every job, and whether one
         was of this job's id (an executor restarted, or a job resumed, has a new key)."""
@@ -206,7 +219,9 @@ class LedgerFile:
             jobs = {str(job): [_step(s) for s in steps] for job, steps in data["jobs"].items()}
             refusals = _refusals(data.get("model_check", []))
             releases = _releases(data.get("releases", []))
-            return Ledger(jobs, _rosters(data.get("statistics", {})), refusals, releases)
+            chains = _chains(data.get("chains", {}))
+            rosters = _rosters(data.get("statistics", {}))
+            return Ledger(jobs, rosters, refusals, releases, chains)
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
             raise PlanRefused(
                 f"{self.path}: not a privacy ledger fedsec can read ({error}); this site takes "
@@ -272,3 +287,14 @@ def _releases(value: Any) -> list[str]:
     ):
         raise ValueError("releases must be a list of 32-digit hexadecimal nonces")
     return list(value)
+
+
+def _chains(value: Any) -> dict[str, list[dict[str, Any]]]:
+    fields = {"round", "global", "update", "samples"}
+    if not isinstance(value, dict) or not all(
+        isinstance(entries, list)
+        and all(isinstance(e, dict) and set(e) == fields for e in entries)
+        for entries in value.values()
+    ):
+        raise ValueError("chains must map each job to a list of {round, global, update, samples}")
+    return {str(job): list(entries) for job, entries in value.items()}

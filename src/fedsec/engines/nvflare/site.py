@@ -112,6 +112,8 @@ class Site:
         file = LedgerFile(ledger, job) if ledger is not None else None
         self.ledger = PrivacyLedger(config.privacy, self.name, file)
         self.rosters = StatisticsRosters(config, self.base, file)
+        # the global models received and updates sent, kept in the ledger file too
+        self.chain = SiteChain(keys, job, release, None if file is None else file.note_chain)
         self.control: Params | None = None  # this site's SCAFFOLD control variate, c_i
         # DP batches and noise: this site's own CSPRNG, never a seed that arrived in a job
         self.randomness = SecureNoise()
@@ -125,7 +127,6 @@ class Site:
         self.center_seen: CenterSeen | None = None  # its own centre sums' note (Deep SVDD)
         self.booster_link = booster_link
         self.boosted: str | None = None  # sha256 of the booster this job's boosting ended with
-        self.chain = SiteChain(keys, job, release)  # the global models received, updates sent
         seeding.deterministic_torch(threads=config.threads)
 
     def handlers(self) -> dict[str, Handler]:

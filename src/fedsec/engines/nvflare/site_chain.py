@@ -15,6 +15,7 @@ itself cannot check the aggregate: it never sees its peers' updates.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fedsec.engines.nvflare.identity import KitIdentity
@@ -29,8 +30,15 @@ class SiteChain:
     """The rounds of one job at one site, in order: ``entries`` (round, global model sha256,
     update sha256 and samples, these two None when the update was not sent in clear)."""
 
-    def __init__(self, keys: KitIdentity | None, job: str, release: str) -> None:
+    def __init__(
+        self,
+        keys: KitIdentity | None,
+        job: str,
+        release: str,
+        keep: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> None:
         self.keys, self.job, self.release = keys, job, release
+        self.keep = keep  # writes the record to the site's ledger file (None: memory only)
         self.entries: list[dict[str, Any]] = []
         self.setup = ""  # sha256 of the model setup of the last round
 
@@ -39,6 +47,7 @@ class SiteChain:
         self.setup = json_digest(setup)
         entry = {"round": round_, "global": params_digest(params), "update": None, "samples": None}
         self.entries.append(entry)
+        self._kept()
 
     def sent(self, update: Params | None, samples: int | None) -> dict[str, Any] | None:
         """The last round's statement, signed (None without a kit identity): the global model
@@ -46,6 +55,7 @@ class SiteChain:
         entry = self.entries[-1]
         if update is not None:
             entry["update"], entry["samples"] = params_digest(update), samples
+            self._kept()
         if self.keys is None:
             return None
         statement = {
@@ -56,3 +66,7 @@ class SiteChain:
             "setup": self.setup,
         } | entry
         return sign(self.keys, statement)
+
+    def _kept(self) -> None:
+        if self.keep is not None:
+            self.keep(self.entries)
