@@ -292,8 +292,7 @@ def _releases(value: Any) -> list[str]:
 def _chains(value: Any) -> dict[str, list[dict[str, Any]]]:
     fields = {"round", "global", "update", "samples"}
     if not isinstance(value, dict) or not all(
-        isinstance(entries, list)
-        and all(isinstance(e, dict) and set(e) == fields for e in entries)
+        isinstance(entries, list) and all(isinstance(e, dict) and set(e) == fields for e in entries)
         for entries in value.values()
     ):
         raise ValueError("chains must map each job to a list of {round, global, update, samples}")
