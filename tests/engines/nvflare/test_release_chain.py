@@ -175,3 +175,15 @@ def test_under_he_a_split_view_is_refused_at_release(consortium, project, signer
     assert all(r["accepted"] for r in result.evaluation.values())
     why = r"the sites signed different global models for round 2 \(a split view"
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+
+
+def test_an_update_from_a_site_outside_the_job_is_refused(honest, project, signer, tmp_path):
+    """Only the admin's scenario's sites may have updates replayed into the model."""
+    scenario, result, _ = honest
+    entry = result.transcript[0]
+    stranger = dataclasses.replace(entry.updates[0], site="intruder")
+    doctored = dataclasses.replace(result, transcript=[
+        dataclasses.replace(entry, updates=[*entry.updates, stranger]), *result.transcript[1:]
+    ])  # fmt: skip
+    why = r"the result names intruder, not among the job's sites"
+    assert_refused(scenario, doctored, JOB, why, project, signer, tmp_path)

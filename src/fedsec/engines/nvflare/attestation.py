@@ -163,7 +163,8 @@ def require_attested(
     (the answers are returned as they are), unless the caller is ``signing`` a bundle."""
     if root is None and signing:
         raise DeploymentError("no root CA to check the sites' evaluations against: not signed")
-    strangers = sorted({*result.evaluation, *result.sites} - set(sites))
+    updated = {u.site for entry in result.transcript for u in entry.updates}
+    strangers = sorted({*result.evaluation, *result.sites, *updated} - set(sites))
     if strangers:
         raise DeploymentError(
             f"job {job}: the result names {', '.join(map(printable, strangers))}, not among the "
