@@ -1,12 +1,14 @@
-"""A known gap of the release path (red team round 5; docs/deployment.md, "What that leaves
-open"): the final model the sites evaluate is not tied to the rounds, and every release check
-reads figures on the sites' held-out rows, so a backdoor whose trigger those rows never hold
-is signed by every site with its honest figures, accepted by refusing gates and released. The
+"""A gap of the release path (red team round 5; docs/deployment.md, "What that leaves open"),
+closed for jobs in clear: the final model the sites evaluate was not tied to the rounds, and
+every release check reads figures on the sites' held-out rows, so a backdoor whose trigger
+those rows never hold is signed by every site with its honest figures, accepted by refusing
+gates and (before the chain check) released. The
 coordinator here steals one hidden unit per layer in the final model only: a path that fires
 on one hash bucket of a category value no row holds and ends in a large benign logit.
 
-The release test is a strict expected failure: it fails (is reported as xfail) while the gap
-stands, and breaks the suite once the admin refuses such a model, so the marker goes then."""
+The sites sign it, and their gates accept it; the admin refuses it since the chain of models
+(:mod:`fedsec.engines.nvflare.release_chain`): the job is in clear, and the replay of the
+rounds' signed updates does not make this final model."""
 
 import copy
 
