@@ -6,14 +6,15 @@ could hand it another model than the one the sites evaluated and gated, or anoth
 threshold. So each site, in its ``fedsec_evaluate`` reply, signs a :class:`Statement` with the
 private key of its own startup kit (RSA-PSS, SHA-256) and attaches its certificate: the job,
 the ``final`` marker, the sha256 of the exact parameters and model setup it evaluated, its
-name, its threshold and the sha256 of everything else its reply reports (metrics, counts,
-gate verdict, DP spent) and its chain of global models. Before anything is written,
-:func:`require_attested` checks, for every site whose evaluation the result holds, that its certificate was issued by the project's root
-CA (the admin kit's ``rootCA.pem``) to a site of that name, that the signature holds and that
-the params, setup, threshold and reply the admin is about to release are the ones it signed,
-that the setup's detection fields are the admin's scenario's (:mod:`.release_setup`: sites sign
-the setup they are sent), that every gated site judged the final model, and that the model
-is the one the rounds produced (:mod:`.release_chain`, from the chain each site signs).
+name, its threshold, the sha256 of everything else its reply reports (metrics, counts, gate
+verdict, DP spent) and its chain of global models. Before anything is written,
+:func:`require_attested` checks, for every site whose evaluation the result holds, that its
+certificate was issued by the project's root CA (the admin kit's ``rootCA.pem``) to a site of
+that name, that the signature holds and that the params, setup, threshold and reply the admin
+is about to release are the ones it signed, that the setup's detection fields are the admin's
+scenario's (:mod:`.release_setup`: sites sign the setup they are sent), that every gated site
+judged the final model, and that the model is the one the rounds produced
+(:mod:`.release_chain`, from the chain each site signs).
 What it cannot check: a result that leaves a site out (a withheld evaluation).
 """
 
