@@ -187,3 +187,14 @@ def test_an_update_from_a_site_outside_the_job_is_refused(honest, project, signe
     ])  # fmt: skip
     why = r"the result names intruder, not among the job's sites"
     assert_refused(scenario, doctored, JOB, why, project, signer, tmp_path)
+
+
+def test_a_learning_curve_model_the_rounds_did_not_make_is_refused(honest, project, signer,
+                                                                    tmp_path):  # fmt: skip
+    """The report's curve snapshots are replayed too (the honest job's are released)."""
+    scenario, result, _ = honest
+    assert sorted(result.curve) == [2]
+    curve = {2: [np.zeros_like(p) for p in result.curve[2]]}
+    doctored = dataclasses.replace(result, curve=curve)
+    why = r"the learning curve's model of round 2 is not the model the rounds' signed updates"
+    assert_refused(scenario, doctored, JOB, why, project, signer, tmp_path)

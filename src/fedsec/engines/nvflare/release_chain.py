@@ -11,7 +11,8 @@ job's global models. Before a release :func:`chain_refusal` checks:
   from the seeded initial model the admin rebuilds itself, every round's global model is the
   scenario's strategy applied to that round's updates from the coordinator's transcript, each
   update signed by its site (its digest, sample count, and the global model it trained from);
-  every site's signed chain must follow these models, and the final model is the last one.
+  every site's signed chain must follow these models, and the final model is the last one
+  (as is each learning-curve snapshot the report plots, of its round).
   A final model the rounds did not make (a backdoor implanted at the end or in any round) is
   refused.
 
@@ -155,6 +156,11 @@ def _replay_refusal(
         if entry is not None and entry.updates:
             results = _signed_results(entry, digest, anchor, setup, job)
             params, _ = strategy.aggregate(round_, params, results)
+        if round_ in result.curve and params_digest(result.curve[round_]) != params_digest(params):
+            return (
+                f"the learning curve's model of round {round_} is not the model the rounds' "
+                "signed updates make"
+            )
     final, made = params_digest(result.params), params_digest(params)
     if final != made:
         return (
