@@ -252,7 +252,11 @@ def release_terms(scenario: Scenario, least: int | None = None) -> ReleaseTerms:
     least = least or scenario.strategy.min_orgs
     evaluation = scenario.evaluation
     return ReleaseTerms(
-        evaluation.target_fpr, least, setup_terms(scenario), evaluation.release_min_detection
+        evaluation.target_fpr,
+        least,
+        setup_terms(scenario),
+        evaluation.release_min_detection,
+        evaluation.release_min_family_detection,
     )
 
 

@@ -189,6 +189,7 @@ class ReleaseTerms:
     least: int = 1
     setup: SetupTerms | None = None
     min_detection: float = 0.0  # the scenario's evaluation.release_min_detection
+    min_family_detection: float = 0.0  # its evaluation.release_min_family_detection
 
 
 def require_attested(
@@ -267,7 +268,8 @@ def require_attested(
             f"job {job}: the acceptance gate of {', '.join(sorted(unjudged))} did not judge the "
             f"final model ({site}: {why}); nothing written"
         )
-    if why := quality_refusal(evaluated, terms.target_fpr, terms.min_detection):
+    floors = (terms.min_detection, terms.min_family_detection)
+    if why := quality_refusal(evaluated, terms.target_fpr, *floors):
         raise DeploymentError(f"job {job}: {printable(why)}; nothing written")
     return evaluated
 

@@ -41,6 +41,7 @@ from fedsec.engines.nvflare.replies import (
 from fedsec.engines.nvflare.setups import Setup, TreeSetup
 from fedsec.engines.nvflare.site_center import CenterSeen, check_center
 from fedsec.engines.nvflare.site_config import SiteConfig
+from fedsec.engines.nvflare.site_families import OwnUpdate, with_families
 from fedsec.engines.nvflare.site_he import HeSession
 from fedsec.engines.nvflare.site_models import Prepared, guarded
 from fedsec.engines.nvflare.site_preprocessing import SetupRefused, check_setup
@@ -112,6 +113,7 @@ class Site:
         self.ledger = PrivacyLedger(config.privacy, self.name, file)
         self.rosters = StatisticsRosters(config, self.base, file)
         self.control: Params | None = None  # this site's SCAFFOLD control variate, c_i
+        self.own = OwnUpdate()  # what it trained last: a final judgement's reference
         # DP batches and noise: this site's own CSPRNG, never a seed that arrived in a job
         self.randomness = SecureNoise()
         self._data: dict[str, Any] = {}
@@ -239,6 +241,7 @@ class Site:
             ready.network, params, ready.x, ready.y, training, task, self.control, self.randomness
         )
         update, extra = replace(result.update, num_samples=ready.own_rows), result.extra
+        self.own.keep(update.params)
         self.last_round = plan.round
         done = int(update.metrics.get("dp_steps", 0))
         self.dp_steps += done
@@ -324,9 +327,13 @@ class Site:
         """Mark ``round_`` answered (trained, or its model refused): it is not asked twice."""
         self.last_round = round_
 
-    def judge(self, round_: int | None, ready: Prepared, params: Params) -> Verdict | None:
+    def judge(
+        self, round_: int | None, ready: Prepared, params: Params, told: bool = True
+    ) -> Verdict | None:
         """The acceptance gate's verdict on a global model (None: no gate at this site);
-        ``round_`` None: the job's final model (:meth:`AcceptanceGate.judge_final`)."""
+        ``round_`` None: the job's final model (:meth:`AcceptanceGate.judge_final`, then each
+        family: :func:`~fedsec.engines.nvflare.site_families.with_families`, its numbers
+        signed only if ``told``)."""
         if not self.config.gate.enabled:
             return None
         checks.check_gate(self, ready.setup.task)
@@ -334,7 +341,8 @@ class Site:
         model = SITE_MODELS[ready.setup.task]
         predicted = model.gate_labels(org, ready, params, self.config.gate.target_fpr)
         if round_ is None:
-            return self.gate.judge_final(org.val.family, predicted)
+            final = self.gate.judge_final(org.val.family, predicted)
+            return with_families(self, ready, predicted, final, told)
         return self.gate.judge(round_, org.val.family, predicted)
 
     def sums(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -366,12 +374,13 @@ class Site:
         self.evaluated = True
         # never a warm-up round: judged against the best model measured in this job's rounds
         # (a site that measured none, against chance: AcceptanceGate.judge_final)
-        verdict = self.judge(None, ready, params)
+        told = self.tells_numbers(plan)
+        verdict = self.judge(None, ready, params, told)
         return EvaluateReply(
             scored["validation"],
             scored["test"],
             verdict is None or verdict.accepted,
-            gate_verdict(verdict, self.tells_numbers(plan)),
+            gate_verdict(verdict, told),
             self.ledger.spent(),  # its own record's, whatever this plan says
         ).to_wire()
 
