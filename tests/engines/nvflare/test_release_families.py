@@ -148,6 +148,8 @@ def test_an_honest_job_drops_no_family_and_is_released(honest, project, signer, 
 @pytest.mark.parametrize("action", ["refuse", "flag"])
 def test_a_family_taken_away_at_the_end_is_not_released(wide, project, signer, tmp_path,
                                                        tmp_path_factory, action):  # fmt: skip
+    """Cloud's overall detection stays within its noise; its brute force goes 1.00 -> 0.03.
+    With flagging gates (the default action) the model was released."""
     scenario, result = run(wide, project, TakenAtTheEnd, tmp_path_factory, action=action)
     cloud = result.evaluation["cloud"]["gate"]
     assert cloud["fall_bound"] is None  # its overall detection: within the noise (0.68 -> 0.55)
@@ -201,3 +203,15 @@ def test_a_gate_judging_against_its_own_update_refuses_it(wide, project, signer,
         assert f"{FAMILY} 1.00 -> " in reason and "site-trained" in reason, reason
     assert_refused(scenario, result, JOB, "acceptance gate of cloud, office refused", project,
                    signer, tmp_path)  # fmt: skip
+
+
+def test_the_scenarios_family_floor_is_read_at_release(honest, project, signer, tmp_path):
+    """``evaluation.release_min_family_detection``: each family's signed test detection pooled
+    over the sites holding it. Here it refuses the honest model too: its second-week test
+    families (new campaigns) are detected at 0 at every site (brute force at cloud and plant)."""
+    scenario, result = honest
+    evaluation = scenario.evaluation.model_copy(update={"release_min_family_detection": 0.05})
+    strict = scenario.model_copy(update={"evaluation": evaluation})
+    assert_refused(strict, result, JOB, r"signed test detection of botnet 0\.0% \(2 sites, 84 "
+                   r"rows\), brute_force 0\.0% \(2 sites, 170 rows\)", project, signer,
+                   tmp_path)  # fmt: skip
