@@ -73,6 +73,8 @@ def test_a_family_with_too_few_rows_is_not_judged_and_says_so():
         "against": None, "fall_bound": None,
     }  # fmt: skip
     assert dos.to_json(told=False) == {"judged": False, "dropped": False}
+    alone = judge_families(GATE, 0, truth, final, {})  # a site that measured nothing
+    assert not any(v.judged for v in alone)
 
 
 def test_the_confidence_holds_over_every_family_and_reference():

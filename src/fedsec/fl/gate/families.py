@@ -46,8 +46,8 @@ def family_detection(truth: np.ndarray, predicted: np.ndarray) -> dict[str, dict
 class FamilyVerdict:
     """One family's judgement: its validation rows, its detection rate under the judged model,
     the reference it is compared with (the one it fell furthest below) and the lower bound of
-    that fall; ``judged`` False: too few rows; ``dropped``: a fall surely beyond the
-    tolerance."""
+    that fall; ``judged`` False: too few rows, or no reference; ``dropped``: a fall surely
+    beyond the tolerance."""
 
     family: str
     rows: int
@@ -111,8 +111,8 @@ def judge_families(
 
 def _verdict(config: GateConfig, family: str, rate: dict, falls: dict) -> FamilyVerdict:
     score, rows = rate["detection_rate"], rate["rows"]
-    if not falls:
-        return FamilyVerdict(family, rows, score, True)
+    if not falls:  # no reference to judge by (a site that measured and trained nothing)
+        return FamilyVerdict(family, rows, score, False)
     against = max(falls, key=lambda name: falls[name].lower)
     fall = falls[against]
     dropped = fall.lower > config.family_max_drop
