@@ -82,22 +82,25 @@ class TakenEveryRound(TakenAtTheEnd):
     tasks = ("fedsec_train", "fedsec_evaluate")
 
 
-def gated(consortium, project, name: str, **gate) -> Site:
-    """A site holding its kit's keys whose gate refuses, at a 10 % false-positive rate."""
+def gated(consortium, project, name: str, reveal: bool = True, **gate) -> Site:
+    """A site holding its kit's keys whose gate refuses, at a 10 % false-positive rate;
+    ``reveal``: its config's ``reveal_families``."""
     data, scenario = consortium
     config = config_from_scenario(scenario, name, data, False)
     update = {"enabled": True, "action": "refuse", "target_fpr": 0.1} | gate
-    config = config.model_copy(update={"gate": config.gate.model_copy(update=update)})
+    gate_config = config.gate.model_copy(update=update)
+    config = config.model_copy(update={"gate": gate_config, "reveal_families": reveal})
     return Site(config, data, keys=project.identity(name), job=JOB)
 
 
-def run(consortium, project, transport, tmp_path_factory, **gate):
-    """(scenario, the result the admin fetches, holding the model the sites evaluated)."""
+def run(consortium, project, transport, tmp_path_factory, hidden=(), **gate):
+    """(scenario, the result the admin fetches, holding the model the sites evaluated);
+    ``hidden``: the sites that do not reveal their per-family figures."""
     consortium = short(consortium)
     _, scenario = consortium
     seeding.deterministic_torch(threads=1)
     names = scenario.org_names()
-    sites = {n: gated(consortium, project, n, **gate) for n in names}
+    sites = {n: gated(consortium, project, n, n not in hidden, **gate) for n in names}
     spec = JobSpec.from_scenario(scenario, [2], DeploymentSettings(site_order=names))
     link = transport(sites)
     result = Coordinator(spec, link, names).run()
@@ -215,3 +218,19 @@ def test_the_scenarios_family_floor_is_read_at_release(honest, project, signer, 
     assert_refused(strict, result, JOB, r"signed test detection of botnet 0\.0% \(2 sites, 84 "
                    r"rows\), brute_force 0\.0% \(2 sites, 170 rows\)", project, signer,
                    tmp_path)  # fmt: skip
+
+
+def test_a_site_keeping_its_families_names_only_the_one_taken(
+    wide, project, signer, tmp_path, tmp_path_factory
+):
+    """``reveal_families = false``: no per-family figure leaves cloud (which attack families
+    its held-out rows hold), but the family its gate found taken away is still named, signed,
+    and refuses the release."""
+    scenario, result = run(wide, project, TakenAtTheEnd, tmp_path_factory, hidden=("cloud",),
+                           action="flag")  # fmt: skip
+    cloud = result.evaluation["cloud"]
+    assert "families" not in cloud["validation"] and "families" not in cloud["test"]
+    assert cloud["gate"]["families"] == {FAMILY: {"judged": True, "dropped": True}}
+    assert "families" in result.evaluation["plant"]["test"]
+    why = f"acceptance gate of cloud found the final model's detection of {FAMILY} taken"
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)

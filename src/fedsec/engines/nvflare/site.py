@@ -37,6 +37,7 @@ from fedsec.engines.nvflare.replies import (
     TrainReply,
     gate_verdict,
     withhold_counts,
+    withhold_families,
 )
 from fedsec.engines.nvflare.setups import Setup, TreeSetup
 from fedsec.engines.nvflare.site_center import CenterSeen, check_center
@@ -158,6 +159,8 @@ class Site:
             return reply
         if self.withholds_counts(data):
             reply = withhold_counts(reply)  # no row counts where sums are secure
+        if not self.config.reveal_families:
+            reply = withhold_families(reply)
         if self.release and self.ledger.file is not None:  # once a submission, when sent
             self.ledger.file.claim_release(self.name, self.release)
         # signed as sent: the admin releases these params and threshold only if they match
