@@ -19,6 +19,7 @@ from fedsec.core import seeding
 from fedsec.data.taxonomy import BENIGN
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+from fedsec.engines.nvflare.release_families import dropped_families
 from fedsec.engines.nvflare.results import read_result, write_result
 from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.engines.nvflare.site import Site
@@ -74,6 +75,18 @@ class TakenAtTheEnd(Recording):
             if task == "fedsec_evaluate":
                 self.final = data["params"]
         return super().exchange(task, data, targets, timeout)
+
+
+class TakenAndWithheld(TakenAtTheEnd):
+    """... and the evaluations of cloud and office, whose gates find a family taken away,
+    never reach the admin: the coordinator reports them as not answering."""
+
+    def exchange(self, task, data, targets, timeout):
+        replies = super().exchange(task, data, targets, timeout)
+        if task == "fedsec_evaluate":
+            replies.pop("cloud", None)
+            replies.pop("office", None)
+        return replies
 
 
 class TakenEveryRound(TakenAtTheEnd):
@@ -234,3 +247,18 @@ def test_a_site_keeping_its_families_names_only_the_one_taken(
     assert "families" in result.evaluation["plant"]["test"]
     why = f"acceptance gate of cloud found the final model's detection of {FAMILY} taken"
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+
+
+def test_a_withheld_evaluation_keeps_the_model_from_release(wide, project, signer, tmp_path,
+                                                            tmp_path_factory):  # fmt: skip
+    """A coordinator keeping the refusing sites' evaluations from the admin released the
+    model on plant's alone (a round's minimum, strategy.min_orgs, is 1 by default); a release
+    now needs every site's signed evaluation unless the admin's --min-sites accepts fewer."""
+    scenario, result = run(wide, project, TakenAndWithheld, tmp_path_factory, action="flag")
+    assert "error" in result.evaluation["cloud"] and "error" in result.evaluation["office"]
+    assert not dropped_families(result.evaluation["plant"])
+    assert_refused(scenario, result, JOB, r"1 site.s. evaluated the final model, fewer than the "
+                   r"3 a release needs \(no evaluation of cloud, office; --min-sites", project,
+                   signer, tmp_path)  # fmt: skip
+    accepted = releases.release(scenario, result, JOB, project, signer, tmp_path / "one", least=1)
+    assert (accepted / "model" / SIGNATURE).is_file()

@@ -222,9 +222,11 @@ def require_attested(
     if root is None:
         return evaluated
     if len(evaluated) < max(terms.least, 1):
+        missing = ", ".join(s for s in sites if s not in evaluated)
         raise DeploymentError(
             f"job {job}: {len(evaluated)} site(s) evaluated the final model, fewer than the "
-            f"{max(terms.least, 1)} a release needs; nothing written"
+            f"{max(terms.least, 1)} a release needs (no evaluation of {missing}; "
+            "--min-sites sets how many); nothing written"
         )
     if result.params is None or result.setup is None:
         raise DeploymentError(f"job {job}: the result holds no final model")
