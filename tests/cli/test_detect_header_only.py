@@ -62,3 +62,30 @@ def test_a_header_only_file_among_others_is_noted_and_the_rest_scored(soc, tmp_p
     assert result.exit_code == 0 and said.count(NOTE) == 1, said
     assert _detect(soc, [soc[1]], whole)[0].exit_code == 0
     assert len(out.read_bytes().splitlines()) == len(whole.read_bytes().splitlines()) > 0
+
+
+@pytest.mark.parametrize("container", ["parquet"])
+def test_a_zero_row_parquet_file_is_a_quiet_hour(soc, tmp_path, container):  # noqa: F811
+    """A columnar export of a quiet hour: the schema, no rows (before: "file has no rows")."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.feather as feather
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(pd.read_csv(soc[1]).iloc[:0], preserve_index=False)
+    quiet, out = tmp_path / f"flows-03h.{container}", tmp_path / "alerts.jsonl"
+    if container == "parquet":
+        pq.write_table(table, quiet)
+    else:
+        feather.write_feather(table, quiet, compression="uncompressed")
+    result, said = _detect(soc, [quiet], out)
+    assert result.exit_code == 0, said
+    assert out.exists() and out.read_bytes() == b""
+    assert "no rows" in said and str(quiet) in said, said
+    partial = tmp_path / f"partial.{container}"
+    (pq.write_table if container == "parquet" else feather.write_feather)(
+        table.drop_columns(["src_port"]), partial
+    )
+    result, said = _detect(soc, [partial], tmp_path / "other.jsonl")
+    assert result.exit_code == 2 and "src_port" in said, said
+    assert not (tmp_path / "other.jsonl").exists()

@@ -177,3 +177,32 @@ def test_a_named_pipe_is_read_as_it_comes(bundle, flows_csv, tmp_path):  # noqa:
     records, expected = _records(piped.read_bytes()), _named(bundle, flows_csv, "flows", tmp_path)
     assert _without_file(records) == _without_file(expected)
     assert {r["source_file"] for r in records} == {str(fifo)}
+
+
+@pytest.mark.parametrize("alert_format", ["ecs", "fedsec"])
+def test_a_header_only_pipe_is_a_quiet_hour(bundle, flows_csv, tmp_path, alert_format):  # noqa: F811
+    """A cron job piping an hour without traffic: exit 0, an empty alerts file, one note."""
+    out = tmp_path / "a.jsonl"
+    header = flows_csv.read_bytes().split(b"\n", 1)[0] + b"\n"
+    fmt = ["--format", "flows", "--alert-format", alert_format]
+    code, _, said = _detect(bundle, "-", out, *fmt, data=header)
+    assert code == 0, said
+    assert out.exists() and out.read_bytes() == b""
+    assert said.count("standard input: the file held no rows (a header only)") == 1, said
+
+
+def test_an_empty_pipe_is_refused_and_writes_nothing(bundle, tmp_path):  # noqa: F811
+    out = tmp_path / "a.jsonl"
+    code, _, said = _detect(bundle, "-", out, "--format", "flows", data=b"")
+    assert code == 2 and "error: standard input:" in said and "empty" in said, said
+    assert "Traceback" not in said and not out.exists()
+
+
+def test_a_piped_header_missing_a_feature_is_refused_naming_the_pipe(bundle, flows_csv, tmp_path):  # noqa: F811
+    out = tmp_path / "a.jsonl"
+    header = flows_csv.read_bytes().split(b"\n", 1)[0] + b"\n"
+    assert b",fwd_bytes," in header
+    data = header.replace(b",fwd_bytes,", b",")
+    code, _, said = _detect(bundle, "-", out, "--format", "flows", data=data)
+    assert code == 2 and "error: standard input:" in said and "fwd_bytes" in said, said
+    assert "Traceback" not in said and not out.exists()

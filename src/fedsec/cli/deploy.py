@@ -275,7 +275,13 @@ def submit_command(
         ),
     ] = None,
     data_dir: DataDir = None,
-    min_sites: Annotated[int | None, typer.Option(help="Sites needed to go on.")] = None,
+    min_sites: Annotated[
+        int | None,
+        typer.Option(
+            help="Sites needed to go on, and whose signed evaluations release the model "
+            "(default: a round's minimum to go on; every site's evaluation to release)."
+        ),
+    ] = None,
     round_timeout: Annotated[float, typer.Option(help="Seconds to wait per task.")] = 120.0,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the job.")] = 3600.0,
     seed: Seed = None,
@@ -320,6 +326,7 @@ def submit_command(
             resume=resume,
             force=force,
             progress=RoundReporter,
+            release_sites=min_sites,
         )
     except JobInterrupted as error:
         raise DeploymentError(interrupted_message(error)) from None

@@ -157,6 +157,21 @@ def _halved(batch: Batch, staging: Path, how: Reading, rejects: Rejects, before:
         rejects.set_aside(source, batch.rows_before + 1, batch.lines[0], problem)
 
 
+def header_tables(
+    header: list[bytes], staging: Path, path: Path, fmt: str, mapping: Mapping | None
+) -> list[FlowTable]:
+    """A pipe that brought its header and no row (a quiet hour): its table of no rows, the
+    header checked as a file's with rows is (a missing column refused, naming the pipe)."""
+    staging.write_bytes(b"".join(header))
+    try:
+        tables = list(read_chunks(fmt, [staging], mapping, header_only=[]))
+    except InputError as error:
+        raise InputError(described_input(path), error.problem) from None
+    for table in tables:
+        table.files = [str(path)]
+    return tables
+
+
 def _read(
     batch: Batch,
     staging: Path,

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fedsec.core.atomic import Sink
-from fedsec.core.errors import InputError
+from fedsec.core.errors import EmptyInput, InputError
 from fedsec.core.standard_streams import (
     described_input,
     is_pipe,
@@ -41,7 +41,7 @@ from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
 from fedsec.detect import follow_state
 from fedsec.detect.alerts_file import AlertsFile, reopened_on_hangup
-from fedsec.detect.batch_reading import Rejects, batch_tables
+from fedsec.detect.batch_reading import Rejects, batch_tables, header_tables
 from fedsec.detect.ecs_values import iso_utc
 from fedsec.detect.follow_state import Position
 from fedsec.detect.records import DetectionSummary
@@ -182,8 +182,23 @@ def _piped_tables(
                     continue
                 score.restamp(_now())
                 yield from batch_tables(batch, staging, path, fmt, mapping, rejects, check)
+            if not tail.rows:
+                yield from _no_rows(tail, staging, path, fmt, mapping, score)
         finally:
             tail.close()
+
+
+def _no_rows(
+    tail: Tail, staging: Path, path: Path, fmt: str, mapping: Mapping | None, score: ChunkScorer
+) -> list[FlowTable]:
+    """A pipe that ended without a data row: its header only (a quiet hour) is checked and
+    noted, as a file's is; nothing at all is refused, as an empty file is."""
+    where = described_input(path)
+    if not tail.header:
+        raise EmptyInput(where, "file is empty")
+    tables = header_tables(tail.header, staging, path, fmt, mapping)
+    score.notices.append(f"{where}: the file held no rows (a header only), nothing to score")
+    return tables
 
 
 #: What is left of the alerts file when the system refuses a write (written batch by batch).

@@ -247,16 +247,18 @@ def write_deployed_run(
 
 def release_terms(scenario: Scenario, least: int | None = None) -> ReleaseTerms:
     """What the admin's scenario requires of a release: every threshold at its target
-    false-positive rate, signed evaluations from ``least`` sites (the job's
-    ``--min-sites``; by default as many as a round needs) and the setup's detection fields
-    as the scenario sets them (its logs ``top_k``, a detector's error floor...)."""
-    least = least or scenario.strategy.min_orgs
+    false-positive rate, signed evaluations from ``least`` sites (the job's ``--min-sites``
+    as the admin gave it; by default every site of the job, so a coordinator cannot keep a
+    refusing site's evaluation from the admin) and the setup's detection fields as the
+    scenario sets them (its logs ``top_k``, a detector's error floor...)."""
+    least = least or len(scenario.org_names())
     evaluation = scenario.evaluation
     return ReleaseTerms(
         evaluation.target_fpr,
         least,
         setup_terms(scenario),
         evaluation.release_min_detection,
+        evaluation.release_min_family_detection,
         chain_terms(scenario),
     )
 

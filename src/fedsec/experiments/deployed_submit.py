@@ -108,11 +108,13 @@ def submit(
     resume: str | None,
     force: bool,
     progress: Callable[[int], AbstractContextManager[Progress]],
+    release_sites: int | None = None,
 ) -> Submitted:
     """Sign ``spec`` with the admin's kit, run it, and write its run directory (``out``, else
     under ``runs/``). A job that fails is a :class:`DeploymentError` naming the folder of its
     logs; Ctrl-C once it was submitted is :class:`LeftRunning`; a coordinator that vanished,
-    NVFlare's :class:`~fedsec.engines.nvflare.job.JobInterrupted`."""
+    NVFlare's :class:`~fedsec.engines.nvflare.job.JobInterrupted`. ``release_sites``: the
+    signed evaluations the release needs (the admin's ``--min-sites``; None: every site's)."""
     signer = identity.kit_signer(admin_kit)  # before the job runs: a bad kit fails fast
     name = outputs.run_name(config.name, config.seed, config.privacy.run_suffix(), "nvflare")
     with outputs.run_folder(out, name, force=force, writer=WRITER) as target:
@@ -141,16 +143,15 @@ def submit(
         trust = attestation.kit_root(admin_kit)  # every site's evaluation is checked against it
         release = job.job_release(work)  # what the sites of this job, and no other, signed
         if chosen_data_dir(data_dir):
-            terms = release_terms(config, spec.deployment.min_sites)
+            terms = release_terms(config, release_sites)
             sites = config.org_names()
             attestation.require_attested(result, job_id, trust, sites, terms, release=release)
             experiment = run_deployed(config, data_dir, result, job_id)
             write_deployed_run(experiment, target, signer, force=force)
         else:
-            least = spec.deployment.min_sites
             write_site_only_run(
                 config, result, job_id, target, signer, force=force, trust=trust,
-                release=release, least=least,
+                release=release, least=release_sites,
             )  # fmt: skip
         shutil.rmtree(work, ignore_errors=True)  # kept only when the job fails, for its logs
     return Submitted(job_id, result, target, experiment)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fedsec.forensics.alerts import Alert, iso
+from fedsec.forensics.alerts import NO_ORG, Alert, iso
 from fedsec.forensics.attack import ATTACK_URL, stage_order
 from fedsec.forensics.grouping import (
     DEFAULT_GAP_S,
@@ -73,17 +73,49 @@ class Findings:
 
 
 def distinct_alerts(alerts: Sequence[Alert]) -> tuple[list[Alert], int]:
-    """The alerts without repeats, each first occurrence kept, and how many were dropped. An
+    """The alerts without repeats, each at its first occurrence, and how many were dropped. An
     alert is identified as :func:`incident_id` identifies it: its organization and event id
-    (a flat alert's: the hash of its content, :func:`~fedsec.forensics.alerts.flat_id`)."""
+    (a flat alert's: the hash of its content, :func:`~fedsec.forensics.alerts.flat_id`). One
+    alert of one run written in two formats (ECS and flat lines) has two ids: it is also the
+    same alert where both name the same data row of the same file, family, score and time,
+    and the same organization (a flat line names none: any); the one kept is the one saying
+    more (an organization, techniques)."""
     seen: set[tuple[str, str]] = set()
-    kept = []
+    places: dict[tuple, list[int]] = {}  # an alert's place -> indexes into kept
+    kept: list[Alert] = []
     for alert in alerts:
         key = (alert.org, alert.event_id)
-        if key not in seen:
-            seen.add(key)
-            kept.append(alert)
+        if key in seen:
+            continue
+        seen.add(key)
+        place = _place(alert)
+        same = [i for i in places.get(place, []) if _same_org(kept[i].org, alert.org)]
+        if place is not None and same:
+            if _says_more(alert, kept[same[0]]):
+                kept[same[0]] = alert
+            continue
+        if place is not None:
+            places.setdefault(place, []).append(len(kept))
+        kept.append(alert)
     return kept, len(alerts) - len(kept)
+
+
+def _place(alert: Alert) -> tuple | None:
+    """What one detection of one flow is, whatever format wrote it (None: no data row)."""
+    if not alert.file or alert.row is None:
+        return None
+    return (alert.file, alert.row, alert.family, alert.score, alert.time, alert.timed)
+
+
+def _same_org(kept: str, other: str) -> bool:
+    return kept == other or NO_ORG in (kept, other)
+
+
+def _says_more(alert: Alert, than: Alert) -> bool:
+    def said(a: Alert) -> tuple[bool, bool, bool]:
+        return a.org != NO_ORG, bool(a.techniques), a.destination_ip is not None
+
+    return said(alert) > said(than)
 
 
 def incident_id(alerts: Sequence[Alert]) -> str:

@@ -142,6 +142,13 @@ class EvaluationConfig(Strict):
         description="deployed jobs: the least mean detection rate the sites' signed test "
         "figures must show for `job submit` to release the model (0: better than chance)",
     )
+    release_min_family_detection: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="deployed jobs: the least test detection rate of each attack family, "
+        "pooled over the sites that hold it, for `job submit` to release the model (0: none)",
+    )
 
 
 class AuditConfig(Strict):

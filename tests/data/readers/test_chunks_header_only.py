@@ -62,3 +62,54 @@ def test_a_zeek_log_of_its_header_only_is_a_table_of_no_rows(tmp_path):
     with pytest.raises(InputError) as refused:
         list(read_chunks("zeek", [partial], header_only=[]))
     assert "proto" in str(refused.value) and not isinstance(refused.value, EmptyInput)
+
+
+def _columnar(frame, path, container: str):
+    """``frame`` written as Parquet, or an Arrow IPC file or stream."""
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if container == "parquet":
+        pq.write_table(table, path)
+        return path
+    with pa.OSFile(str(path), "wb") as sink:
+        opened = ipc.new_file if container == "arrow file" else ipc.new_stream
+        with opened(sink, table.schema) as writer:
+            writer.write_table(table)
+    return path
+
+
+@pytest.fixture(scope="module")
+def canonical(tmp_path_factory):
+    """A simulated organization's canonical flows (``--format flows``: CSV, Parquet or Arrow)."""
+    import pandas as pd
+
+    from fedsec.simulator import load_simulation, simulate
+    from fedsec.simulator.output import write_dataset
+
+    root = tmp_path_factory.mktemp("sim")
+    write_dataset(simulate(load_simulation("consortium", ["flows=1000"])), root, "flows")
+    return pd.read_csv(sorted(root.glob("*/flows-*.csv"))[0])
+
+
+@pytest.mark.parametrize("container", ["parquet", "arrow file", "arrow stream"])
+def test_a_columnar_file_of_no_rows_is_read_as_a_header_only_csv(canonical, tmp_path, container):
+    """A quiet hour exported as Parquet or Arrow: its schema, no rows (before: refused, "file
+    has no rows" or "no rows")."""
+    frame = canonical.iloc[:0]
+    quiet = _columnar(frame, tmp_path / "quiet.bin", container)
+    found: list = []
+    tables = list(read_chunks("flows", [quiet], header_only=found))
+    assert found == [quiet] and [len(t) for t in tables] == [0]
+    assert {"src_ip", "dst_port"} <= set(tables[0].context.columns)
+    with pytest.raises(HeaderOnly, match="no rows"):
+        list(read_chunks("flows", [quiet]))
+    partial = _columnar(frame.drop(columns=["fwd_bytes"]), tmp_path / "p.bin", container)
+    with pytest.raises(InputError) as refused:
+        list(read_chunks("flows", [partial], header_only=[]))
+    assert "fwd_bytes" in str(refused.value)
+    assert not isinstance(refused.value, EmptyInput)
+    rows = _columnar(canonical.iloc[:7], tmp_path / "rows.bin", container)
+    assert [len(t) for t in read_chunks("flows", [rows], header_only=found)] == [7]

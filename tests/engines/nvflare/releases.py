@@ -11,9 +11,13 @@ from fedsec.experiments.deployed import write_site_only_run
 from fedsec.scenarios.config import Scenario
 
 
-def release(scenario: Scenario, result: JobResult, job: str, project, signer, out: Path) -> Path:
-    """Release ``result`` as the admin does: site-only run, model signed, root CA trusted."""
-    return write_site_only_run(scenario, result, job, out, signer, trust=project.root_pem())
+def release(
+    scenario: Scenario, result: JobResult, job: str, project, signer, out: Path, least=None
+) -> Path:
+    """Release ``result`` as the admin does: site-only run, model signed, root CA trusted;
+    ``least``: the admin's --min-sites."""
+    root = project.root_pem()
+    return write_site_only_run(scenario, result, job, out, signer, trust=root, least=least)
 
 
 def assert_refused(scenario: Scenario, result: JobResult, job: str, why: str, project, signer,

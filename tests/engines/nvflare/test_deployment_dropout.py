@@ -20,7 +20,7 @@ from fedsec.bundles.keys import user_trust
 from fedsec.engines.nvflare import poc
 from fedsec.engines.nvflare.identity import kit_signer
 from fedsec.engines.nvflare.job import build_job, fetch, job_release, session, submit, wait
-from fedsec.engines.nvflare.results import read_result
+from fedsec.engines.nvflare.results import DeploymentError, read_result
 from fedsec.experiments.deployed import write_site_only_run
 from tests.engines.nvflare.loopback import (
     JOB_TIMEOUT,
@@ -64,8 +64,12 @@ def test_a_site_killed_mid_run_leaves_the_job_completing(federation, consortium,
     ca = federation.admin_kit / "startup" / "rootCA.pem"
     signer = kit_signer(federation.admin_kit)  # the survivors' signed evaluations checked first
     release = job_release(tmp_path)  # the nonce of the job built above, signed back by sites
+    out, root = tmp_path / "run", ca.read_bytes()
+    with pytest.raises(DeploymentError, match=rf"no evaluation of {victim}; --min-sites"):
+        write_site_only_run(long, result, job_id, out, signer, trust=root, release=release)
+    # the admin who gave --min-sites 2 accepts a release on the survivors' evaluations
     run = write_site_only_run(
-        long, result, job_id, tmp_path / "run", signer, trust=ca.read_bytes(), release=release
+        long, result, job_id, out, signer, trust=root, release=release, least=2
     )
     report = (run / "report.md").read_text()
     assert f"- **{victim}**: no reply to fedsec_train within 8 s" in report

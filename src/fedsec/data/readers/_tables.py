@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fedsec.core import atomic
-from fedsec.core.errors import InputError
+from fedsec.core.errors import HeaderOnly, InputError
 from fedsec.data.readers._csv_records import read_csv_chunks
 from fedsec.data.readers._input import Limits, limits, require_file
 from fedsec.data.readers._io import read_csv_checked
@@ -47,7 +47,7 @@ def read_parquet(path: Path, caps: Limits) -> pd.DataFrame:
     with _parquet(path, caps) as source:
         frame = source.read().to_pandas()
     if frame.empty:
-        raise InputError(path, "file has no rows")
+        raise HeaderOnly(path, "file has no rows", [str(c).strip() for c in frame.columns])
     return _named(frame, path).reset_index(drop=True)
 
 
@@ -71,8 +71,13 @@ def frame_chunks(
             frame.index = pd.RangeIndex(before, before + len(frame))
             before += len(frame)
             yield frame
-    if before == 0:
-        raise InputError(path, "file has no rows")
+        if before == 0:  # a quiet hour's export: its schema, no rows
+            raise HeaderOnly(path, "file has no rows", schema_names(source.schema_arrow))
+
+
+def schema_names(schema: pa.Schema) -> list[str]:
+    """A columnar file's column names, trimmed as a frame's are."""
+    return [str(name).strip() for name in schema.names]
 
 
 def parquet_batches(

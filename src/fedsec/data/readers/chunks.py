@@ -54,7 +54,13 @@ from fedsec.data.readers import (
 )
 from fedsec.data.readers._csv_records import check_records, read_csv_chunks
 from fedsec.data.readers._input import limits, require_file
-from fedsec.data.readers._tables import check_columns, frame_chunks, parquet_batches, rechunked
+from fedsec.data.readers._tables import (
+    check_columns,
+    frame_chunks,
+    parquet_batches,
+    rechunked,
+    schema_names,
+)
 from fedsec.data.readers.csv_arrow import csv_batches
 from fedsec.data.readers.flows_arrow import from_arrow
 from fedsec.data.readers.zeek_arrow import lines_table, typed_table
@@ -333,7 +339,8 @@ def _parquet(path: Path, rows: int, groups: Sequence[int] | None = None) -> Iter
     try:
         source = pq.ParquetFile(path)
         check_columns(path, source.schema_arrow.names)
-        yield from rechunked(parquet_batches(source, rows, groups), rows)
+        batches = parquet_batches(source, rows, groups)
+        yield from _some_rows(path, rechunked(batches, rows), source.schema_arrow)
     except (pa.ArrowException, OSError) as error:
         raise InputError(path, f"cannot be read as Parquet: {error}") from error
 
@@ -349,6 +356,18 @@ def _arrow(path: Path, head: bytes, rows: int) -> Iterator[pa.Table]:
                 reader = ipc.open_stream(source)
                 check_columns(path, reader.schema.names)
                 batches = iter(reader)
-            yield from rechunked(batches, rows)
+            yield from _some_rows(path, rechunked(batches, rows), reader.schema)
     except (pa.ArrowException, OSError) as error:
         raise InputError(path, f"cannot be read as Arrow IPC: {error}") from error
+
+
+def _some_rows(path: Path, tables: Iterator[pa.Table], schema: pa.Schema) -> Iterator[pa.Table]:
+    """``tables``; none with a row: a columnar file of a schema and no rows (a quiet hour's
+    export), which is read as a CSV of a header only is."""
+    rows = 0
+    for table in tables:
+        if table.num_rows:
+            rows += table.num_rows
+            yield table
+    if not rows:
+        raise HeaderOnly(path, "file has no rows", schema_names(schema))

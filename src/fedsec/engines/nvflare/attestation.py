@@ -144,6 +144,7 @@ class ReleaseTerms:
     least: int = 1
     setup: SetupTerms | None = None
     min_detection: float = 0.0  # the scenario's evaluation.release_min_detection
+    min_family_detection: float = 0.0  # its evaluation.release_min_family_detection
     chain: ChainTerms | None = None  # how the rounds' chain is checked (None: not at all)
 
 
@@ -178,9 +179,11 @@ def require_attested(
     if root is None:
         return evaluated
     if len(evaluated) < max(terms.least, 1):
+        missing = ", ".join(s for s in sites if s not in evaluated)
         raise DeploymentError(
             f"job {job}: {len(evaluated)} site(s) evaluated the final model, fewer than the "
-            f"{max(terms.least, 1)} a release needs; nothing written"
+            f"{max(terms.least, 1)} a release needs (no evaluation of {missing}; "
+            "--min-sites sets how many); nothing written"
         )
     if result.params is None or result.setup is None:
         raise DeploymentError(f"job {job}: the result holds no final model")
@@ -223,7 +226,8 @@ def require_attested(
             f"job {job}: the acceptance gate of {', '.join(sorted(unjudged))} did not judge the "
             f"final model ({site}: {why}); nothing written"
         )
-    if why := quality_refusal(evaluated, terms.target_fpr, terms.min_detection):
+    floors = (terms.min_detection, terms.min_family_detection)
+    if why := quality_refusal(evaluated, terms.target_fpr, *floors):
         raise DeploymentError(f"job {job}: {printable(why)}; nothing written")
     if terms.chain is not None:  # last: the figures' refusals say more of a model than this
         chains = {site: statement["chain"] for site, statement in signed.items()}

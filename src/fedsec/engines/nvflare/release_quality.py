@@ -13,7 +13,10 @@ own held-out figures, so the admin reads them: a model is released only if
   was signed with a detection rate of 0 everywhere; and
 - the sites' mean test detection rate reaches the scenario's ``evaluation.release_min_detection``
   where the consortium sets one (a worse model than the rounds made, that still detects
-  something, is otherwise released).
+  something, is otherwise released); and
+- no site's gate found one attack family's detection taken away, and each family's test
+  detection rate pooled over the sites holding it reaches the scenario's
+  ``evaluation.release_min_family_detection`` where set (:mod:`.release_families`).
 
 Honest sites' own figures are the only measure of a model the admin has that the coordinator
 did not choose; the numbers and their thresholds are in docs/deployment.md.
@@ -24,6 +27,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from typing import Any
+
+from fedsec.engines.nvflare.release_families import family_refusal
 
 
 def _rate(section: Any, key: str) -> float | None:
@@ -53,11 +58,15 @@ def fpr_allowance(target_fpr: float, rows: int) -> float:
 
 
 def quality_refusal(
-    evaluated: Mapping[str, dict], target_fpr: float, min_detection: float = 0.0
+    evaluated: Mapping[str, dict],
+    target_fpr: float,
+    min_detection: float = 0.0,
+    min_family_detection: float = 0.0,
 ) -> str | None:
     """Why the figures the sites signed forbid releasing the model they evaluated (None:
     they allow it); ``min_detection``: the scenario's floor on the sites' mean test detection
-    rate (``evaluation.release_min_detection``; 0: better than chance only)."""
+    rate (``evaluation.release_min_detection``; 0: better than chance only); per family:
+    :func:`~fedsec.engines.nvflare.release_families.family_refusal`."""
     for site, reply in sorted(evaluated.items()):
         validation = reply.get("validation")
         fpr = _rate(validation, "benign_fpr")
@@ -88,4 +97,4 @@ def quality_refusal(
             f"the sites' signed test detection rates average {said}, under the scenario's "
             f"release floor evaluation.release_min_detection = {min_detection:g}"
         )
-    return None
+    return family_refusal(evaluated, min_family_detection)

@@ -281,6 +281,22 @@ def withhold_counts(reply: dict[str, Any]) -> dict[str, Any]:
     return reply | parts | {"sample_dp": spent}
 
 
+def withhold_families(reply: dict[str, Any]) -> dict[str, Any]:
+    """An evaluation reply without its per-family figures (which attack families the site's
+    held-out rows hold): only the families its gate found taken away stay named, since they
+    refuse the release (``SiteConfig.reveal_families`` false)."""
+    parts = {
+        part: {k: v for k, v in reply[part].items() if k != "families"}
+        for part in ("validation", "test")
+    }
+    gate = reply.get("gate")
+    if isinstance(gate, dict) and isinstance(gate.get("families"), dict):
+        dropped = {f: v for f, v in gate["families"].items() if v.get("dropped") is True}
+        said = {f: {"judged": True, "dropped": True} for f in dropped}
+        parts["gate"] = gate | {"families": said}
+    return reply | parts
+
+
 @dataclass(frozen=True)
 class BoostReply:
     """``fedsec_boost``: the booster (XGBoost UBJSON) the site ended the boosting with."""

@@ -37,11 +37,13 @@ from fedsec.engines.nvflare.replies import (
     TrainReply,
     gate_verdict,
     withhold_counts,
+    withhold_families,
 )
 from fedsec.engines.nvflare.setups import Setup, TreeSetup
 from fedsec.engines.nvflare.site_center import CenterSeen, check_center
 from fedsec.engines.nvflare.site_chain import SiteChain
 from fedsec.engines.nvflare.site_config import SiteConfig
+from fedsec.engines.nvflare.site_families import OwnUpdate, with_families
 from fedsec.engines.nvflare.site_he import HeSession
 from fedsec.engines.nvflare.site_models import Prepared, guarded
 from fedsec.engines.nvflare.site_preprocessing import SetupRefused, check_setup
@@ -115,6 +117,7 @@ class Site:
         # the global models received and updates sent, kept in the ledger file too
         self.chain = SiteChain(keys, job, release, None if file is None else file.note_chain)
         self.control: Params | None = None  # this site's SCAFFOLD control variate, c_i
+        self.own = OwnUpdate()  # what it trained last: a final judgement's reference
         # DP batches and noise: this site's own CSPRNG, never a seed that arrived in a job
         self.randomness = SecureNoise()
         self._data: dict[str, Any] = {}
@@ -159,6 +162,8 @@ class Site:
             return reply
         if self.withholds_counts(data):
             reply = withhold_counts(reply)  # no row counts where sums are secure
+        if not self.config.reveal_families:
+            reply = withhold_families(reply)
         if self.release and self.ledger.file is not None:  # once a submission, when sent
             self.ledger.file.claim_release(self.name, self.release)
         # signed as sent: the admin releases these params and threshold only if they match
@@ -244,6 +249,7 @@ class Site:
             ready.network, params, ready.x, ready.y, training, task, self.control, self.randomness
         )
         update, extra = replace(result.update, num_samples=ready.own_rows), result.extra
+        self.own.keep(update.params)
         self.last_round = plan.round
         done = int(update.metrics.get("dp_steps", 0))
         self.dp_steps += done
@@ -331,9 +337,13 @@ class Site:
         """Mark ``round_`` answered (trained, or its model refused): it is not asked twice."""
         self.last_round = round_
 
-    def judge(self, round_: int | None, ready: Prepared, params: Params) -> Verdict | None:
+    def judge(
+        self, round_: int | None, ready: Prepared, params: Params, told: bool = True
+    ) -> Verdict | None:
         """The acceptance gate's verdict on a global model (None: no gate at this site);
-        ``round_`` None: the job's final model (:meth:`AcceptanceGate.judge_final`)."""
+        ``round_`` None: the job's final model (:meth:`AcceptanceGate.judge_final`, then each
+        family: :func:`~fedsec.engines.nvflare.site_families.with_families`, its numbers
+        signed only if ``told``)."""
         if not self.config.gate.enabled:
             return None
         checks.check_gate(self, ready.setup.task)
@@ -341,7 +351,8 @@ class Site:
         model = SITE_MODELS[ready.setup.task]
         predicted = model.gate_labels(org, ready, params, self.config.gate.target_fpr)
         if round_ is None:
-            return self.gate.judge_final(org.val.family, predicted)
+            final = self.gate.judge_final(org.val.family, predicted)
+            return with_families(self, ready, predicted, final, told)
         return self.gate.judge(round_, org.val.family, predicted)
 
     def sums(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -373,12 +384,13 @@ class Site:
         self.evaluated = True
         # never a warm-up round: judged against the best model measured in this job's rounds
         # (a site that measured none, against chance: AcceptanceGate.judge_final)
-        verdict = self.judge(None, ready, params)
+        told = self.tells_numbers(plan)
+        verdict = self.judge(None, ready, params, told)
         return EvaluateReply(
             scored["validation"],
             scored["test"],
             verdict is None or verdict.accepted,
-            gate_verdict(verdict, self.tells_numbers(plan)),
+            gate_verdict(verdict, told),
             self.ledger.spent(),  # its own record's, whatever this plan says
         ).to_wire()
 

@@ -200,6 +200,11 @@ class SiteConfig(Section):
         description="refuse a global model with units built to single out this site's records",
     )
     threads: int = Field(default=1, ge=1, le=256)
+    reveal_families: bool = Field(
+        default=True,
+        description="sign detection per attack family in evaluations (false: only a family "
+        "its gate finds taken away is named, and the release's family floor reads no figure)",
+    )
     limits: SiteLimits = Field(default_factory=SiteLimits)
     gate: GateConfig = Field(default_factory=GateConfig)
     range_guard: RangeGuardConfig | None = Field(

@@ -24,6 +24,7 @@ from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
 from fedsec.engines.nvflare.setups import DetectorSetup, ModelSetup, Setup
 from fedsec.engines.nvflare.statistics import benign_rows
 from fedsec.features.preprocess import Preprocessor
+from fedsec.fl.gate.families import family_detection
 from fedsec.fl.gate.judge import score_model, validation_labels
 from fedsec.fl.robustness.range_guard import RangeGuardConfig, edge_copies
 from fedsec.models.anomaly import AnomalyDetector
@@ -303,10 +304,13 @@ def _scored(det: AnomalyDetector, table: Any, view: str, threshold: float | None
     scores = det.decision_function(table.features(view).frame)
     unset = {"detection_rate": None, "benign_fpr": None}  # no threshold (and no rows)
     metrics = unset if threshold is None else detection_metrics(table.family, scores > threshold)
+    flagged = np.zeros(len(scores), bool) if threshold is None else scores > threshold
+    labels = np.where(flagged, ANOMALOUS, BENIGN).astype(object)
     return {
         "threshold": threshold,
         "detection_rate": metrics["detection_rate"],
         "benign_fpr": metrics["benign_fpr"],
         **score_metrics(table.family, scores),
         "rows": len(table.family),
+        "families": {} if threshold is None else family_detection(table.family, labels),
     }

@@ -35,3 +35,15 @@ class GateConfig(BaseModel):
         default=3, ge=1, description="refusals in a row before the model becomes the reference"
     )
     target_fpr: float = Field(default=0.01, gt=0, lt=1)
+    families: Literal["off", "sent", "sent_and_own"] = Field(
+        default="sent",
+        description="the final model: also judge each attack family's validation detection "
+        "against the best model sent (sent) and this site's own last local update too "
+        "(sent_and_own: an honest non-IID job's single-site families fall against it)",
+    )
+    family_max_drop: float = Field(
+        default=0.5, ge=0, le=1, description="tolerated true fall of one family's detection"
+    )
+    family_min_rows: int = Field(
+        default=20, ge=1, description="a family with fewer validation rows is not judged"
+    )

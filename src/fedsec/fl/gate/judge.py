@@ -11,6 +11,7 @@ verdict and a few numbers ever leave the site. The final model of a job is judge
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ from fedsec.core import seeding
 from fedsec.data.taxonomy import BENIGN, family_order
 from fedsec.fl.gate.bound import metric_value, paired_fall
 from fedsec.fl.gate.config import GateConfig
+from fedsec.fl.gate.families import family_detection
 from fedsec.models.base import calibrate_threshold
 from fedsec.models.classifier import FamilyClassifier
 
@@ -61,8 +63,9 @@ def score_model(
     judged: pd.DataFrame,
     judged_y: np.ndarray,
     target_fpr: float,
-) -> dict[str, float | None]:
-    """Threshold from the benign rows of ``calibration``; detection measured on ``judged``."""
+) -> dict[str, Any]:
+    """Threshold from the benign rows of ``calibration``; detection measured on ``judged``,
+    overall and per attack family (:func:`~fedsec.fl.gate.families.family_detection`)."""
     threshold = threshold_from(model, calibration, calibration_y, target_fpr)
     predicted = model.labels_from_proba(model.predict_proba(judged), threshold)
     attack = judged_y != BENIGN
@@ -78,6 +81,7 @@ def score_model(
         if len(judged_y)
         else None,
         "rows": len(judged_y),
+        "families": family_detection(judged_y, predicted),
     }
 
 
@@ -90,9 +94,11 @@ class Verdict:
     reason: str = ""
     fall_bound: float | None = None  # lower confidence bound of the fall below the reference
     judged: bool | None = None  # a final model's verdict: judged against a reference or not
+    families: dict[str, dict] | None = None  # a final model's per-family judgement, as signed
 
     def to_json(self) -> dict:
         judged = {} if self.judged is None else {"judged": self.judged}
+        judged |= {} if self.families is None else {"families": self.families}
         return {
             "accepted": self.accepted,
             "flagged": self.flagged,
