@@ -5,6 +5,8 @@ checked as a file's with rows is: a header missing a column the mapping needs is
 before, and a truly empty file (0 bytes) too, exit 2, nothing written. Real CIC-IDS2017 flows
 as a SOC exports them."""
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -64,8 +66,8 @@ def test_a_header_only_file_among_others_is_noted_and_the_rest_scored(soc, tmp_p
     assert len(out.read_bytes().splitlines()) == len(whole.read_bytes().splitlines()) > 0
 
 
-@pytest.mark.parametrize("container", ["parquet"])
-def test_a_zero_row_parquet_file_is_a_quiet_hour(soc, tmp_path, container):  # noqa: F811
+@pytest.mark.parametrize("container", ["parquet", "arrow"])
+def test_a_zero_row_parquet_or_arrow_file_is_a_quiet_hour(soc, tmp_path, container):  # noqa: F811
     """A columnar export of a quiet hour: the schema, no rows (before: "file has no rows")."""
     import pandas as pd
     import pyarrow as pa
@@ -89,3 +91,22 @@ def test_a_zero_row_parquet_file_is_a_quiet_hour(soc, tmp_path, container):  # n
     result, said = _detect(soc, [partial], tmp_path / "other.jsonl")
     assert result.exit_code == 2 and "src_port" in said, said
     assert not (tmp_path / "other.jsonl").exists()
+
+
+def test_a_mapped_arrow_file_gives_the_alerts_of_its_csv(soc, tmp_path):  # noqa: F811
+    """``--format mapped`` read Arrow IPC as text ("is not UTF-8 text") while ``flows`` read it."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    frame = pd.read_csv(soc[1])
+    arrow = tmp_path / "flows.arrow"
+    feather.write_feather(pa.Table.from_pandas(frame, preserve_index=False), arrow)
+    alerts = {}
+    for name, path in (("csv", soc[1]), ("arrow", arrow)):
+        out = tmp_path / f"{name}.jsonl"
+        result, said = _detect(soc, [path], out, "--alert-format", "fedsec")
+        assert result.exit_code == 0, said
+        lines = [json.loads(line) for line in out.read_text().splitlines()]
+        alerts[name] = [{k: v for k, v in a.items() if k != "source_file"} for a in lines]
+    assert len(alerts["csv"]) > 10 and alerts["arrow"] == alerts["csv"]

@@ -1,6 +1,7 @@
 """The dataset CSV formats read block by block (what ``fedsec detect`` streams) give the
 tables a whole read gives, row for row, and refuse what it refuses, naming the same rows."""
 
+import copy
 import gzip
 
 import pytest
@@ -135,17 +136,38 @@ def test_the_row_cap_counts_rows_across_blocks(tmp_path, monkeypatch):
     assert "has more than 4000 rows" in _refusal("unsw-nb15", path, monkeypatch)
 
 
-@pytest.mark.parametrize("container", ["csv", "parquet"])
+@pytest.mark.parametrize("container", ["csv", "parquet", "arrow file", "arrow stream"])
 def test_a_file_read_through_a_mapping_streams_too(container, tmp_path, monkeypatch):
     """The mapping ``fedsec inspect`` proposed for the original CIC-IDS2017 CSVs, on 6,000 of
-    their rows, as CSV and as Parquet (batch by batch)."""
+    their rows, as CSV, Parquet and Arrow IPC (batch by batch; Arrow was read as text, "is
+    not UTF-8 text"), each the CSV's rows."""
     path = _write(tmp_path, "part.csv", _head(CASES[1][1], 6000))
-    if container == "parquet":
-        frame = read_csv_checked(path, allow_duplicates=("Fwd Header Length",))
-        path = write_parquet(frame, tmp_path / "part.parquet")
     mapping = load_mapping(REPO / "examples" / "mappings" / "cicids2017-mlcve.toml")
+    as_csv = read_flows("mapped", [path], mapping)
+    frame = read_csv_checked(path, allow_duplicates=("Fwd Header Length",))
+    if container == "parquet":
+        path = write_parquet(frame, tmp_path / "part.parquet")
+    elif container != "csv":
+        path = _arrow(frame, tmp_path / "part.arrow", stream=container == "arrow stream")
     whole = read_flows("mapped", [path], mapping)
+    renamed = copy.copy(whole)  # the same rows, from a file of another name
+    renamed.source_file = as_csv.source_file
+    assert_same_tables(as_csv, [renamed])
     monkeypatch.setattr(chunks, "FRAME_BLOCK_BYTES", 4096)
     parts = list(read_chunks("mapped", [path], mapping, rows=997))
-    assert len(parts) == 7 and all(996 <= len(t) <= 997 for t in parts[:-1])
+    assert sum(map(len, parts)) == len(whole) == 6000 and max(map(len, parts)) < 2 * 997
+    if not container.startswith("arrow"):  # Arrow's batches are sliced and joined as they come
+        assert len(parts) == 7 and all(996 <= len(t) <= 997 for t in parts[:-1])
     assert_same_tables(whole, parts)
+
+
+def _arrow(frame, path, stream: bool):
+    """``frame`` as an Arrow IPC file (or stream) of record batches of 1,000 rows."""
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    opened = ipc.new_stream if stream else ipc.new_file
+    with pa.OSFile(str(path), "wb") as sink, opened(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=1000)
+    return path

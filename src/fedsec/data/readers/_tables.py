@@ -1,8 +1,9 @@
-"""Tabular input in either CSV (any compression) or Parquet, and Parquet output.
+"""Tabular input in CSV (any compression), Parquet or Arrow IPC, and Parquet output.
 
-Parquet is recognised by its magic bytes (``PAR1``), not by the file name. It goes through the
-same caps as CSV (size, columns, rows: :mod:`fedsec.data.readers._input`); column names come
-back trimmed and must be unique. Values keep their Parquet types, so numbers need no parsing.
+Parquet and Arrow IPC are recognised by their magic bytes (``PAR1``; ``ARROW1`` or a stream's
+continuation marker), not by the file name. They go through the same caps as CSV (size,
+columns, rows: :mod:`fedsec.data.readers._input`); column names come back trimmed and must be
+unique. Values keep their types, so numbers need no parsing.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from fedsec.core import atomic
@@ -22,6 +24,8 @@ from fedsec.data.readers._input import Limits, limits, require_file
 from fedsec.data.readers._io import read_csv_checked
 
 PARQUET_MAGIC = b"PAR1"
+ARROW_FILE_MAGIC = b"ARROW1"
+ARROW_STREAM_MAGIC = b"\xff\xff\xff\xff"
 
 
 def is_parquet(path: Path) -> bool:
@@ -29,14 +33,24 @@ def is_parquet(path: Path) -> bool:
         return handle.read(4) == PARQUET_MAGIC
 
 
+def is_arrow(path: Path) -> bool:
+    """Whether the file is Arrow IPC (the file form, or the stream form)."""
+    with open(path, "rb") as handle:
+        head = handle.read(6)
+    return head == ARROW_FILE_MAGIC or head[:4] == ARROW_STREAM_MAGIC
+
+
 def read_frame(
     path: Path, *, allow_duplicates: Collection[str] = (), caps: Limits | None = None
 ) -> pd.DataFrame:
-    """A CSV or Parquet file as a frame (row index = the row's position in the file)."""
+    """A CSV, Parquet or Arrow IPC file as a frame (row index = the row's position in the
+    file)."""
     path = Path(path)
     require_file(path)
     if is_parquet(path):
         return read_parquet(path, caps or limits())
+    if is_arrow(path):
+        return read_arrow(path, caps or limits())
     return read_csv_checked(path, allow_duplicates=allow_duplicates, caps=caps)
 
 
@@ -51,6 +65,16 @@ def read_parquet(path: Path, caps: Limits) -> pd.DataFrame:
     return _named(frame, path).reset_index(drop=True)
 
 
+def read_arrow(path: Path, caps: Limits) -> pd.DataFrame:
+    """An Arrow IPC file (file or stream form) within the caps, as one frame."""
+    if path.stat().st_size > caps.max_bytes:
+        raise InputError(path, f"is larger than the input cap of {caps.max_bytes} bytes")
+    (frame,) = _arrow_frames(path, 1 << 62)  # one frame: its batches joined
+    if caps.max_rows is not None and len(frame) > caps.max_rows:
+        raise InputError(path, f"has more than {caps.max_rows} rows, the cap (FEDSEC_MAX_ROWS)")
+    return frame.reset_index(drop=True)
+
+
 def frame_chunks(
     path: Path, rows: int, *, allow_duplicates: Collection[str] = (), block_bytes: int = 1 << 20
 ) -> Iterator[pd.DataFrame]:
@@ -59,6 +83,9 @@ def frame_chunks(
     checks, the size cap aside (it bounds what a whole read holds)."""
     path = Path(path)
     require_file(path)
+    if is_arrow(path):
+        yield from _arrow_frames(path, rows)
+        return
     if not is_parquet(path):
         yield from read_csv_chunks(
             path, rows, allow_duplicates=allow_duplicates, block_bytes=block_bytes
@@ -73,6 +100,49 @@ def frame_chunks(
             yield frame
         if before == 0:  # a quiet hour's export: its schema, no rows
             raise HeaderOnly(path, "file has no rows", schema_names(source.schema_arrow))
+
+
+def _arrow_frames(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+    """An Arrow IPC file's rows as frames of ``rows`` rows, indexed by their row in the file;
+    a schema and no rows is a header-only file."""
+    before = 0
+    with arrow_batches(path) as (schema, batches):
+        check_columns(path, schema.names)
+        for table in rechunked(batches, rows):
+            if not table.num_rows:
+                continue
+            _check_row_cap(path, before + table.num_rows)
+            frame = _named(table.to_pandas(), path)
+            frame.index = pd.RangeIndex(before, before + len(frame))
+            before += len(frame)
+            yield frame
+        if before == 0:
+            raise HeaderOnly(path, "file has no rows", schema_names(schema))
+
+
+@contextmanager
+def arrow_batches(path: Path) -> Iterator[tuple[pa.Schema, Iterator[pa.RecordBatch]]]:
+    """An Arrow IPC file (file or stream form), memory-mapped: its schema and record batches;
+    what reading it raises becomes an :class:`InputError` naming it."""
+    try:
+        with pa.memory_map(str(path)) as source:
+            if source.read(6) == ARROW_FILE_MAGIC:
+                source.seek(0)
+                reader = ipc.open_file(source)
+                batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
+            else:
+                source.seek(0)
+                reader = ipc.open_stream(source)
+                batches = iter(reader)
+            yield reader.schema, batches
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(path, f"cannot be read as Arrow IPC: {error}") from error
+
+
+def _check_row_cap(path: Path, seen: int) -> None:
+    cap = limits().max_rows
+    if cap is not None and seen > cap:
+        raise InputError(path, f"has more than {cap} rows, the cap (FEDSEC_MAX_ROWS)")
 
 
 def schema_names(schema: pa.Schema) -> list[str]:

@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from fedsec.core.errors import EmptyInput, HeaderOnly, InputError
@@ -55,6 +54,9 @@ from fedsec.data.readers import (
 from fedsec.data.readers._csv_records import check_records, read_csv_chunks
 from fedsec.data.readers._input import limits, require_file
 from fedsec.data.readers._tables import (
+    ARROW_FILE_MAGIC,
+    ARROW_STREAM_MAGIC,
+    arrow_batches,
     check_columns,
     frame_chunks,
     parquet_batches,
@@ -69,8 +71,6 @@ from fedsec.data.readers.zeek_json import json_chunks
 from fedsec.data.readers.zeek_json_arrow import JsonChunk
 
 CHUNK_ROWS = 65_536
-ARROW_FILE_MAGIC = b"ARROW1"
-ARROW_STREAM_MAGIC = b"\xff\xff\xff\xff"
 GZIP_MAGIC = b"\x1f\x8b"
 
 #: Reads one batch of a file (``Path``) whose first row is the file's row ``int`` (0-based).
@@ -326,7 +326,7 @@ def _batches(path: Path, rows: int) -> tuple[Iterator[pa.Table], bool] | None:
     if head[:4] == b"PAR1":
         return _parquet(path, rows), False
     if head[:6] == ARROW_FILE_MAGIC or head[:4] == ARROW_STREAM_MAGIC:
-        return _arrow(path, head, rows), False
+        return _arrow(path, rows), False
     if head[:2] == GZIP_MAGIC:
         return csv_batches(path, "gzip", rows), True
     if head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00" or head[:4] == b"PK\x03\x04":
@@ -345,20 +345,10 @@ def _parquet(path: Path, rows: int, groups: Sequence[int] | None = None) -> Iter
         raise InputError(path, f"cannot be read as Parquet: {error}") from error
 
 
-def _arrow(path: Path, head: bytes, rows: int) -> Iterator[pa.Table]:
-    try:
-        with pa.memory_map(str(path)) as source:
-            if head[:6] == ARROW_FILE_MAGIC:
-                reader = ipc.open_file(source)
-                check_columns(path, reader.schema.names)
-                batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
-            else:
-                reader = ipc.open_stream(source)
-                check_columns(path, reader.schema.names)
-                batches = iter(reader)
-            yield from _some_rows(path, rechunked(batches, rows), reader.schema)
-    except (pa.ArrowException, OSError) as error:
-        raise InputError(path, f"cannot be read as Arrow IPC: {error}") from error
+def _arrow(path: Path, rows: int) -> Iterator[pa.Table]:
+    with arrow_batches(path) as (schema, batches):
+        check_columns(path, schema.names)
+        yield from _some_rows(path, rechunked(batches, rows), schema)
 
 
 def _some_rows(path: Path, tables: Iterator[pa.Table], schema: pa.Schema) -> Iterator[pa.Table]:
