@@ -281,6 +281,21 @@ def withhold_counts(reply: dict[str, Any]) -> dict[str, Any]:
     return reply | parts | {"sample_dp": spent}
 
 
+def told_evaluation(reply: dict[str, Any], withhold: bool, families: bool) -> dict[str, Any]:
+    """An evaluation reply as the site tells it: without exact counts (``withhold``:
+    :func:`withhold_counts`), with its per-family figures only if ``families``
+    (:func:`withhold_families`)."""
+    reply = withhold_counts(reply) if withhold else reply
+    return reply if families else withhold_families(reply)
+
+
+def refused_evaluation(reason: str, spent: dict[str, Any]) -> dict[str, Any]:
+    """An evaluation reply refusing the final model without scoring it (``reason``: one line,
+    signed with the reply: the admin's release names it)."""
+    gate = {"accepted": False, "flagged": True, "judged": True, "reason": reason}
+    return EvaluateReply({}, {}, False, gate, spent).to_wire()
+
+
 def withhold_families(reply: dict[str, Any]) -> dict[str, Any]:
     """An evaluation reply without its per-family figures (which attack families the site's
     held-out rows hold): only the families its gate found taken away stay named, since they

@@ -36,8 +36,8 @@ from fedsec.engines.nvflare.replies import (
     EvaluateReply,
     TrainReply,
     gate_verdict,
-    withhold_counts,
-    withhold_families,
+    refused_evaluation,
+    told_evaluation,
 )
 from fedsec.engines.nvflare.setups import Setup, TreeSetup
 from fedsec.engines.nvflare.site_center import CenterSeen, check_center
@@ -160,10 +160,8 @@ class Site:
         reply = self.handlers()[task](data)
         if task != "fedsec_evaluate":
             return reply
-        if self.withholds_counts(data):
-            reply = withhold_counts(reply)  # no row counts where sums are secure
-        if not self.config.reveal_families:
-            reply = withhold_families(reply)
+        # no row counts where sums are secure; no per-family figure unless the site tells them
+        reply = told_evaluation(reply, self.withholds_counts(data), self.config.reveal_families)
         if self.release and self.ledger.file is not None:  # once a submission, when sent
             self.ledger.file.claim_release(self.name, self.release)
         # signed as sent: the admin releases these params and threshold only if they match
@@ -400,10 +398,3 @@ def protects_sums(protection: Any) -> bool:
     return protection is not None and (
         protection.secure_aggregation or protection.homomorphic_encryption
     )
-
-
-def refused_evaluation(reason: str, spent: dict[str, Any]) -> dict[str, Any]:
-    """An evaluation reply refusing the final model without scoring it (``reason``: one line,
-    signed with the reply: the admin's release names it)."""
-    gate = {"accepted": False, "flagged": True, "judged": True, "reason": reason}
-    return EvaluateReply({}, {}, False, gate, spent).to_wire()
