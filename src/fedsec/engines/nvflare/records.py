@@ -132,3 +132,11 @@ class Checkpoint:
     curve: dict[int, Params] = field(default_factory=dict)
     resumed: list[dict[str, Any]] = field(default_factory=list)
     statistics: dict[str, Any] = field(default_factory=dict)  # what the setup gathered
+
+
+def declared_site_rows(statistics: dict[str, Any], sites: list[str]) -> dict[str, int] | None:
+    """Each site's training rows as it declared them in a job's statistics in clear (what a
+    strategy and a robust rule weigh sites by); None when only the total is known (secure
+    statistics)."""
+    per_site = statistics.get("rows_per_site")
+    return {site: int(per_site.get(site, 0)) for site in sites} if per_site else None

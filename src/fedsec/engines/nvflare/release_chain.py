@@ -9,12 +9,14 @@ job's global models. Before a release :func:`chain_refusal` checks:
   split view) is refused;
 * **the replay** (a job in clear whose aggregation the admin can redo, :func:`chain_terms`):
   from the seeded initial model the admin rebuilds itself, every round's global model is the
-  scenario's strategy applied to that round's updates from the coordinator's transcript, each
-  update signed by its site (its digest, sample count, and the global model it trained from);
-  every site's signed chain must follow these models, and the final model is the last one
-  (as is each learning-curve snapshot the report plots, of its round).
-  A final model the rounds did not make (a backdoor implanted at the end or in any round) is
-  refused.
+  scenario's strategy (and its ``[robustness]`` rule, if any) applied to that round's updates
+  from the coordinator's transcript, each update signed by its site (its digest, sample count,
+  and the global model it trained from); every site's signed chain must follow these models,
+  the rule's decisions must be the ones the round log reports (who was left out, and why),
+  and the final model is the last one, or the mean of the last rounds' models the scenario's
+  ``release_average`` names (as is each learning-curve snapshot the report plots, of its
+  round). A final model the rounds did not make (a backdoor implanted at the end or in any
+  round) is refused.
 
 Under secure aggregation, HE or client-level DP the coordinator never holds the updates in
 clear, so only the first check applies (docs/deployment.md says what that leaves open).
@@ -22,6 +24,8 @@ clear, so only the first check applies (docs/deployment.md says what that leaves
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,13 +33,15 @@ from typing import Any
 from cryptography import x509
 
 from fedsec.core import seeding
-from fedsec.engines.nvflare.records import JobResult, RoundTranscript
+from fedsec.engines.nvflare.records import JobResult, RoundTranscript, declared_site_rows
 from fedsec.engines.nvflare.setups import ModelSetup, parse_setup
 from fedsec.engines.nvflare.signing import Unsigned, json_digest, open_signed, params_digest
 from fedsec.engines.nvflare.site_chain import ROUND_FIELDS, ROUND_KIND
 from fedsec.fl import recipe
-from fedsec.fl.aggregation import SiteResult
-from fedsec.fl.strategies import StrategySettings, from_config, strategy_class
+from fedsec.fl.aggregation import RoundAborted, SiteResult
+from fedsec.fl.release import TailAverage
+from fedsec.fl.robustness import RobustAggregation, RobustnessConfig, robust_aggregation
+from fedsec.fl.strategies import Strategy, StrategySettings, from_config, strategy_class
 from fedsec.models.mlp import build_mlp
 from fedsec.models.mlp_spec import MLPSpec
 from fedsec.scenarios.config import Scenario
@@ -49,28 +55,35 @@ SHORT = 12
 @dataclass(frozen=True)
 class ChainTerms:
     """How the admin's scenario lets the chain be checked: ``strategy`` (None: no replay,
-    only the sites' chains compared), ``seed`` and ``rounds`` of the job."""
+    only the sites' chains compared), ``seed`` and ``rounds`` of the job, its robust rule
+    (None: the plain mean) and the share of last rounds its released model averages."""
 
     strategy: StrategySettings | None
     seed: int
     rounds: int
+    robustness: RobustnessConfig | None = None
+    release_average: float = 0.0
 
 
 def chain_terms(scenario: Scenario) -> ChainTerms:
     """The replay applies to a classifier job in clear (no secure aggregation, HE or client
-    DP) under the plain mean, releasing the last round's model, with a strategy whose state
-    lives at the coordinator only (not SCAFFOLD)."""
+    DP), under the plain mean or a ``[robustness]`` rule, with a strategy whose state lives at
+    the coordinator only (not SCAFFOLD)."""
     replayable = (
         scenario.task == "classification"
         and scenario.model.kind == "mlp"
         and recipe.protection_plan(scenario.privacy, scenario.seed) is None
-        and scenario.robustness is None
-        and scenario.training.release_average == 0
         and not strategy_class(scenario.strategy.name).sends_extras
         and not strategy_class(scenario.strategy.name).keeps_site_state
     )
     strategy = scenario.strategy if replayable else None
-    return ChainTerms(strategy, scenario.seed, scenario.rounds)
+    return ChainTerms(
+        strategy,
+        scenario.seed,
+        scenario.rounds,
+        scenario.robustness,
+        scenario.training.release_average,
+    )
 
 
 def chain_refusal(
@@ -140,10 +153,8 @@ def _replay_refusal(
     rounds = {entry.round: entry for entry in result.transcript}
     if len(rounds) != len(result.transcript) or not set(rounds) <= set(range(1, terms.rounds + 1)):
         return f"the result's transcript of rounds is not rounds 1..{terms.rounds}, once each"
-    strategy = from_config(terms.strategy)
-    strategy.rounds = terms.rounds
     params = initial_model(setup, terms.seed)
-    strategy.start(params, {})
+    strategy, rule = _replaying(terms, result, params)
     for round_ in range(1, terms.rounds + 1):
         digest = params_digest(params)
         for site, said in sorted(seen.get(round_, {}).items()):
@@ -155,17 +166,54 @@ def _replay_refusal(
         entry = rounds.get(round_)
         if entry is not None and entry.updates:
             results = _signed_results(entry, digest, anchor, setup, job)
-            params, _ = strategy.aggregate(round_, params, results)
+            with contextlib.suppress(RoundAborted):  # as the round loop takes an aborted round
+                params, _ = strategy.aggregate(round_, params, results)
+            if rule is not None and (why := _decision_refusal(rule, result, round_)):
+                return why
+        strategy.release.observe(round_, params)
         if round_ in result.curve and params_digest(result.curve[round_]) != params_digest(params):
             return (
                 f"the learning curve's model of round {round_} is not the model the rounds' "
                 "signed updates make"
             )
-    final, made = params_digest(result.params), params_digest(params)
+    final, made = params_digest(result.params), params_digest(strategy.release.released(params))
     if final != made:
         return (
             f"the final model (sha256 {final[:SHORT]}) is not the model the rounds' signed "
             f"updates make ({made[:SHORT]}): not released"
+        )
+    return None
+
+
+def _replaying(
+    terms: ChainTerms, result: JobResult, initial: Params
+) -> tuple[Strategy, RobustAggregation | None]:
+    """The strategy as the coordinator ran it: its robust rule over the rows each site
+    declared, its schedule's horizon, and the released model's tail average."""
+    assert terms.strategy is not None
+    rows = declared_site_rows(result.statistics, result.sites)
+    if rows is None:
+        raise ValueError("the result's statistics hold no rows per site: a job in clear has them")
+    rule = None
+    if terms.robustness is not None:
+        rule = robust_aggregation(terms.robustness, rows, seed=terms.seed)
+    strategy = from_config(terms.strategy, aggregation=rule)
+    strategy.release = TailAverage.of(terms.release_average, terms.rounds)
+    strategy.rounds = terms.rounds
+    strategy.start(initial, rows)
+    return strategy, rule
+
+
+def _decision_refusal(rule: RobustAggregation, result: JobResult, round_: int) -> str | None:
+    """The robust rule's decision of ``round_`` as the round log reports it, or why not (a
+    coordinator that left an honest site out, or reported a site left out that was not)."""
+    made = rule.log[-1].to_json() if rule.log and rule.log[-1].round == round_ else None
+    told = next((h.defence for h in result.history if h.round == round_), None)
+    if json.dumps(made, sort_keys=True) != json.dumps(told, sort_keys=True):
+        excluded = (made or {}).get("excluded"), (told or {}).get("excluded")
+        return (
+            f"the round log's defence decision of round {round_} is not the one the rule makes "
+            f"from the signed updates (left out: {excluded[1]} reported, {excluded[0]} replayed)"
         )
     return None
 
