@@ -42,5 +42,6 @@ def test_each_site_keeps_the_chain_it_signed_in_its_ledger_file(consortium, proj
         assert [e["round"] for e in chain] == [1, 2, 3]
         assert [e["global"] for e in chain] == sent
         assert all(e["update"] and e["samples"] > 0 for e in chain)
+        assert all(e.pop("release") == "" for e in chain)  # the job's nonce, kept for a resume
         signed = json.loads(result.evaluation[name][FIELD]["statement"])["chain"]
         assert signed == chain

@@ -1,0 +1,148 @@
+"""A job in clear resumed after a coordinator crash is replayed across both jobs
+(:mod:`fedsec.engines.nvflare.release_records`, :mod:`fedsec.engines.nvflare.release_chain`):
+the checkpoint keeps the interrupted job's transcript, each site carries its own ledger's
+records of that job into the chain it signs, and a coordinator that alters, drops or splices
+the rounds before the resume is refused."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from cryptography import x509
+
+from fedsec.core import seeding
+from fedsec.engines.nvflare.attestation import STATEMENT_FIELDS
+from fedsec.engines.nvflare.coordinator import Coordinator
+from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+from fedsec.engines.nvflare.progress import Recorder
+from fedsec.engines.nvflare.results import read_result, write_result
+from fedsec.engines.nvflare.signing import FIELD, open_signed
+from fedsec.engines.nvflare.site import Site
+from fedsec.engines.nvflare.site_config import config_from_scenario
+from tests.engines.nvflare.memory import Crash, Recording
+from tests.engines.nvflare.releases import assert_refused, release
+from tests.engines.nvflare.test_final_gate import run_job, short
+
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
+FIRST, AGAIN = "job-first", "job-again"
+FIRST_RELEASE = "a1" * 16  # the interrupted submission's nonce (the resumed job's: "")
+
+
+class CrashInRound3(Recording):
+    """The coordinator dies once the sites answered round 3 (checkpointed: rounds 1 and 2)."""
+
+    def exchange(self, task, data, targets, timeout):
+        replies = super().exchange(task, data, targets, timeout)
+        if task == "fedsec_train" and data["plan"]["round"] == 3:
+            raise Crash
+        return replies
+
+
+def sites(consortium, project, job, release, ledgers):
+    """The consortium's sites in ``job``, each with its kit's keys and its own ledger file
+    (the one file a site keeps across jobs)."""
+    data, scenario = consortium
+    names = scenario.org_names()
+    return {
+        n: Site(
+            config_from_scenario(scenario, n, data, False),
+            data,
+            keys=project.identity(n),
+            job=job,
+            ledger=ledgers / f"{n}.json",
+            release=release,
+        )
+        for n in names
+    }
+
+
+@pytest.fixture(scope="module")
+def resumed(consortium, project, tmp_path_factory):
+    """(scenario, the resumed job's result as fetched): crashed in round 3, resumed after 2."""
+    consortium = short(consortium)
+    _, scenario = consortium
+    root, ledgers = tmp_path_factory.mktemp("checkpoints"), tmp_path_factory.mktemp("ledgers")
+    seeding.deterministic_torch(threads=1)
+    names = scenario.org_names()
+    spec = JobSpec.from_scenario(scenario, [2], DeploymentSettings(site_order=names))
+    first = Recorder(spec, root, FIRST, log=lambda _: None)
+    link = CrashInRound3(sites(consortium, project, FIRST, FIRST_RELEASE, ledgers))
+    with pytest.raises(Crash):
+        Coordinator(spec, link, names, on_round=first.after_round).run()
+    again = Recorder(spec, root, AGAIN, resume_from=FIRST, log=lambda _: None)
+    link = Recording(sites(consortium, project, AGAIN, "", ledgers))
+    coordinator = Coordinator(spec, link, names, on_round=again.after_round)
+    result = coordinator.run(again.resume())
+    assert result.error is None and result.resumed == [{"job": FIRST, "round": 2}]
+    return scenario, read_result(write_result(result, tmp_path_factory.mktemp("fetched")))
+
+
+def test_a_resumed_job_in_clear_is_replayed_across_both_jobs_and_released(
+    resumed, project, signer, tmp_path
+):
+    scenario, result = resumed
+    assert [e.round for e in result.transcript] == [1, 2, 3]  # 1, 2 from the checkpoint
+    out = release(scenario, result, AGAIN, project, signer, tmp_path / "run")
+    assert (out / "model").is_dir()
+
+
+def test_each_site_signs_its_own_records_of_the_interrupted_job(resumed, project):
+    """Carried from its ledger: rounds 1 and 2, and 3 in flight, under the first job's id and
+    nonce; then its own round 3."""
+    _, result = resumed
+    for site, reply in result.evaluation.items():
+        chain = _signed_chain(project, site, reply)
+        carried = [(e["job"], e["release"], e["round"]) for e in chain if "job" in e]
+        assert carried == [(FIRST, FIRST_RELEASE, r) for r in (1, 2, 3)]
+        assert [e["round"] for e in chain if "job" not in e] == [3]
+        assert chain[2]["global"] == chain[3]["global"]  # round 3 resumed from the checkpoint
+
+
+def _signed_chain(project, site, reply):
+    anchor = x509.load_pem_x509_certificate(project.root_pem())
+    return open_signed(anchor, site, reply[FIELD], STATEMENT_FIELDS)["chain"]
+
+
+def test_an_update_of_the_checkpointed_transcript_altered_is_refused(
+    resumed, project, signer, tmp_path
+):
+    scenario, result = resumed
+    entry = result.transcript[1]
+    scaled = dataclasses.replace(entry.updates[0], params=[2 * p for p in entry.updates[0].params])
+    altered = [result.transcript[0], dataclasses.replace(entry, updates=[scaled,
+               *entry.updates[1:]]), result.transcript[2]]  # fmt: skip
+    tampered = dataclasses.replace(result, transcript=altered)
+    why = rf"round 2's update from {scaled.site}: its signed update is"
+    assert_refused(scenario, tampered, AGAIN, why, project, signer, tmp_path)
+
+
+def test_a_round_of_the_interrupted_job_dropped_is_refused(resumed, project, signer, tmp_path):
+    scenario, result = resumed
+    dropped = dataclasses.replace(result, transcript=result.transcript[1:])
+    why = (
+        rf"signed it was sent global model \w+ in round 2 of job {FIRST}, not the model the "
+        r"rounds' signed updates make \(\w+\) \(the transcript holds no updates of round 1\)"
+    )
+    assert_refused(scenario, dropped, AGAIN, why, project, signer, tmp_path)
+
+
+def test_rounds_of_another_job_spliced_in_are_refused(consortium, resumed, project, signer,
+                                                      tmp_path, tmp_path_factory):  # fmt: skip
+    """Round 1 of an honest job of the same scenario, its updates signed for that job."""
+    scenario, result = resumed
+    other = read_result(run_job(consortium, project, Recording, tmp_path_factory)[1])
+    spliced = dataclasses.replace(result, transcript=[other.transcript[0], *result.transcript[1:]])
+    why = r"round 1's update from \w+: its signed job is job-short, the replay's job-first"
+    assert_refused(scenario, spliced, AGAIN, why, project, signer, tmp_path)
+
+
+def test_a_result_naming_another_job_resumed_than_the_sites_records_is_refused(
+    resumed, project, signer, tmp_path
+):
+    """The sites' signed records name the job they carried rounds of."""
+    scenario, result = resumed
+    renamed = dataclasses.replace(result, resumed=[{"job": "job-elsewhere", "round": 2}])
+    why = r"carries rounds of job job-first, which this job did not resume"
+    assert_refused(scenario, renamed, AGAIN, why, project, signer, tmp_path)
