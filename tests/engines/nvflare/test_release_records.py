@@ -17,12 +17,15 @@ from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.progress import Recorder
 from fedsec.engines.nvflare.results import read_result, write_result
+from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.engines.nvflare.signing import FIELD, open_signed
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from tests.engines.nvflare.memory import Crash, Recording
 from tests.engines.nvflare.releases import assert_refused, release
 from tests.engines.nvflare.test_final_gate import run_job, short
+from tests.engines.nvflare.test_release_backdoor import implanted
+from tests.engines.nvflare.test_release_chain import VICTIM
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
@@ -58,9 +61,10 @@ def sites(consortium, project, job, release, ledgers):
     }
 
 
-@pytest.fixture(scope="module")
-def resumed(consortium, project, tmp_path_factory):
-    """(scenario, the resumed job's result as fetched): crashed in round 3, resumed after 2."""
+def resume(consortium, project, tmp_path_factory, crashing=CrashInRound3, again=Recording):
+    """(scenario, the resumed job's result as fetched): the first job over ``crashing`` dies
+    in round 3 (checkpointed: 1 and 2), the second goes on over ``again``, with the same
+    sites' ledger files."""
     consortium = short(consortium)
     _, scenario = consortium
     root, ledgers = tmp_path_factory.mktemp("checkpoints"), tmp_path_factory.mktemp("ledgers")
@@ -68,15 +72,20 @@ def resumed(consortium, project, tmp_path_factory):
     names = scenario.org_names()
     spec = JobSpec.from_scenario(scenario, [2], DeploymentSettings(site_order=names))
     first = Recorder(spec, root, FIRST, log=lambda _: None)
-    link = CrashInRound3(sites(consortium, project, FIRST, FIRST_RELEASE, ledgers))
+    link = crashing(sites(consortium, project, FIRST, FIRST_RELEASE, ledgers))
     with pytest.raises(Crash):
         Coordinator(spec, link, names, on_round=first.after_round).run()
-    again = Recorder(spec, root, AGAIN, resume_from=FIRST, log=lambda _: None)
-    link = Recording(sites(consortium, project, AGAIN, "", ledgers))
-    coordinator = Coordinator(spec, link, names, on_round=again.after_round)
-    result = coordinator.run(again.resume())
+    recorder = Recorder(spec, root, AGAIN, resume_from=FIRST, log=lambda _: None)
+    link = again(sites(consortium, project, AGAIN, "", ledgers))
+    coordinator = Coordinator(spec, link, names, on_round=recorder.after_round)
+    result = coordinator.run(recorder.resume())
     assert result.error is None and result.resumed == [{"job": FIRST, "round": 2}]
     return scenario, read_result(write_result(result, tmp_path_factory.mktemp("fetched")))
+
+
+@pytest.fixture(scope="module")
+def resumed(consortium, project, tmp_path_factory):
+    return resume(consortium, project, tmp_path_factory)
 
 
 def test_a_resumed_job_in_clear_is_replayed_across_both_jobs_and_released(
@@ -146,3 +155,45 @@ def test_a_result_naming_another_job_resumed_than_the_sites_records_is_refused(
     renamed = dataclasses.replace(result, resumed=[{"job": "job-elsewhere", "round": 2}])
     why = r"carries rounds of job job-first, which this job did not resume"
     assert_refused(scenario, renamed, AGAIN, why, project, signer, tmp_path)
+
+
+class HidesTheResume(Recording):
+    """A hostile coordinator: it does not tell the sites, at the evaluation, which job this
+    one resumed (so that none carries its records of it)."""
+
+    def exchange(self, task, data, targets, timeout):
+        if task == "fedsec_evaluate":
+            data = {k: v for k, v in data.items() if k != "resumed"}
+        return super().exchange(task, data, targets, timeout)
+
+
+def test_a_resume_hidden_from_the_sites_is_refused(consortium, project, signer, tmp_path,
+                                                   tmp_path_factory):  # fmt: skip
+    """The rounds signed for the interrupted job are replayed only with the nonce the sites'
+    own records of it name."""
+    scenario, result = resume(consortium, project, tmp_path_factory, again=HidesTheResume)
+    why = rf"no site carried its own record of job {FIRST} \(from its ledger file\)"
+    assert_refused(scenario, result, AGAIN, why, project, signer, tmp_path)
+
+
+class SplitViewInFlight(Recording):
+    """A hostile coordinator: in round 3 it sends office alone a backdoored model (to read
+    the update office trains on it), then 'crashes' (nothing of round 3 is checkpointed) and
+    resumes from round 2."""
+
+    def exchange(self, task, data, targets, timeout):
+        if task == "fedsec_train" and data["plan"]["round"] == 3:
+            victim = {**data, "params": implanted(data["params"], parse_setup(data["model"]))}
+            super().exchange(task, victim, [VICTIM], timeout)
+            raise Crash
+        return super().exchange(task, data, targets, timeout)
+
+
+def test_a_model_sent_in_the_round_in_flight_at_the_crash_is_checked(
+    consortium, project, signer, tmp_path, tmp_path_factory
+):
+    """The round in flight when the interrupted job stopped started from the checkpoint's
+    model, as the resumed job's first round does: the sites' records of it must say so."""
+    scenario, result = resume(consortium, project, tmp_path_factory, crashing=SplitViewInFlight)
+    why = rf"different global models for round 3 \(a split view.*{VICTIM} \(job {FIRST}\)"
+    assert_refused(scenario, result, AGAIN, why, project, signer, tmp_path)
