@@ -16,11 +16,12 @@ from fedsec.engines.nvflare.attestation import STATEMENT_FIELDS
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.progress import Recorder
-from fedsec.engines.nvflare.results import read_result, write_result
+from fedsec.engines.nvflare.results import DeploymentError, read_result, write_result
 from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.engines.nvflare.signing import FIELD, open_signed
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
+from fedsec.experiments.deployed import write_site_only_run
 from tests.engines.nvflare.memory import Crash, Recording
 from tests.engines.nvflare.releases import assert_refused, release
 from tests.engines.nvflare.test_final_gate import run_job, short
@@ -197,3 +198,20 @@ def test_a_model_sent_in_the_round_in_flight_at_the_crash_is_checked(
     scenario, result = resume(consortium, project, tmp_path_factory, crashing=SplitViewInFlight)
     why = rf"different global models for round 3 \(a split view.*{VICTIM} \(job {FIRST}\)"
     assert_refused(scenario, result, AGAIN, why, project, signer, tmp_path)
+
+
+def test_the_job_resumed_must_be_the_one_the_admin_named(resumed, project, signer, tmp_path):
+    """``job submit --resume JOB``: the result's resumed job is checked against JOB, and a
+    submission that resumed none is refused a result that says it did."""
+    scenario, result = resumed
+    root = project.root_pem()
+    out = write_site_only_run(scenario, result, AGAIN, tmp_path / "run", signer, trust=root,
+                              resumed=FIRST)  # fmt: skip
+    assert (out / "model").is_dir()
+    for named, said in (("job-other", "resumed job-other"), ("", "resumed none")):
+        with pytest.raises(
+            DeploymentError, match=rf"resumed {FIRST}, where this submission {said}"
+        ):
+            write_site_only_run(scenario, result, AGAIN, tmp_path / "refused", signer,
+                                trust=root, resumed=named)  # fmt: skip
+        assert not (tmp_path / "refused").exists()

@@ -60,14 +60,16 @@ from fedsec.training.plan import Update
 @dataclass(frozen=True)
 class ChainTerms:
     """How the admin's scenario lets the chain be checked: ``strategy`` (None: no replay,
-    only the sites' chains compared), ``seed`` and ``rounds`` of the job."""
+    only the sites' chains compared), ``seed`` and ``rounds`` of the job; ``resumed``: the job
+    the admin's ``--resume`` named ('' for none; None: not checked)."""
 
     strategy: StrategySettings | None
     seed: int
     rounds: int
+    resumed: str | None = None
 
 
-def chain_terms(scenario: Scenario) -> ChainTerms:
+def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
     """The replay applies to a classifier job in clear (no secure aggregation, HE or client
     DP) under the plain mean, releasing the last round's model, with a strategy whose state
     lives at the coordinator only (not SCAFFOLD)."""
@@ -81,7 +83,7 @@ def chain_terms(scenario: Scenario) -> ChainTerms:
         and not strategy_class(scenario.strategy.name).keeps_site_state
     )
     strategy = scenario.strategy if replayable else None
-    return ChainTerms(strategy, scenario.seed, scenario.rounds)
+    return ChainTerms(strategy, scenario.seed, scenario.rounds, resumed)
 
 
 def chain_refusal(
@@ -96,6 +98,12 @@ def chain_refusal(
     the job id and release nonce the round statements must name."""
     try:
         parts = segments(result.resumed, job, terms.rounds, chains)
+        named = parts[-2].job if len(parts) > 1 else ""
+        if terms.resumed is not None and named != terms.resumed:
+            return (
+                f"the result says the job resumed {named or 'no job'}, where this submission "
+                f"resumed {terms.resumed or 'none'}"
+            )
         seen = sightings(chains, parts)
         if why := split_view(seen, job[0]):
             return why
