@@ -245,12 +245,15 @@ def write_deployed_run(
     return Path(out)
 
 
-def release_terms(scenario: Scenario, least: int | None = None) -> ReleaseTerms:
+def release_terms(
+    scenario: Scenario, least: int | None = None, resumed: str | None = None
+) -> ReleaseTerms:
     """What the admin's scenario requires of a release: every threshold at its target
     false-positive rate, signed evaluations from ``least`` sites (the job's ``--min-sites``
     as the admin gave it; by default every site of the job, so a coordinator cannot keep a
     refusing site's evaluation from the admin) and the setup's detection fields as the
-    scenario sets them (its logs ``top_k``, a detector's error floor...)."""
+    scenario sets them (its logs ``top_k``, a detector's error floor...); ``resumed``: the job
+    the admin's ``--resume`` named ('' none; None: not checked)."""
     least = least or len(scenario.org_names())
     evaluation = scenario.evaluation
     return ReleaseTerms(
@@ -259,7 +262,7 @@ def release_terms(scenario: Scenario, least: int | None = None) -> ReleaseTerms:
         setup_terms(scenario),
         evaluation.release_min_detection,
         evaluation.release_min_family_detection,
-        chain_terms(scenario),
+        chain_terms(scenario, resumed),
     )
 
 
@@ -274,13 +277,14 @@ def write_site_only_run(
     trust: bytes | None = None,
     release: str = "",
     least: int | None = None,
+    resumed: str | None = None,
 ) -> Path:
     """A run directory from what the sites reported (no pooled data to evaluate on); the
     bundle is signed by ``signer`` (the submitting admin's kit key), only once every site's
     evaluation is checked signed by its kit under ``trust`` (the project's root CA, PEM), for
-    this job's ``release`` nonce."""
+    this job's ``release`` nonce (and ``resumed``, the job its ``--resume`` named)."""
     sites = scenario.org_names()
-    terms = release_terms(scenario, least)
+    terms = release_terms(scenario, least, resumed)
     answered = require_attested(
         result, job_id, trust, sites, terms, signing=signer is not None, release=release
     )

@@ -143,7 +143,7 @@ def submit(
         trust = attestation.kit_root(admin_kit)  # every site's evaluation is checked against it
         release = job.job_release(work)  # what the sites of this job, and no other, signed
         if chosen_data_dir(data_dir):
-            terms = release_terms(config, release_sites)
+            terms = release_terms(config, release_sites, resume or "")
             sites = config.org_names()
             attestation.require_attested(result, job_id, trust, sites, terms, release=release)
             experiment = run_deployed(config, data_dir, result, job_id)
@@ -151,7 +151,7 @@ def submit(
         else:
             write_site_only_run(
                 config, result, job_id, target, signer, force=force, trust=trust,
-                release=release, least=release_sites,
+                release=release, least=release_sites, resumed=resume or "",
             )  # fmt: skip
         shutil.rmtree(work, ignore_errors=True)  # kept only when the job fails, for its logs
     return Submitted(job_id, result, target, experiment)

@@ -162,6 +162,31 @@ def test_a_tampered_record_is_refused_never_loaded(consortium, tmp_path):
         store.latest()
 
 
+def test_a_checkpoint_keeps_the_transcript_of_its_rounds_in_clear(consortium, tmp_path):
+    """The updates each round aggregated, with their sites' statements (an admin replays a
+    resumed job from them), under the tensors' SHA-256 like the model; rounds beyond the
+    checkpoint's are refused."""
+    scenario = sampled_scenario(consortium)
+    spec, _ = coordinator(consortium, scenario)
+    store = CheckpointStore(tmp_path, "job-a", spec)
+    _, first = coordinator(consortium, scenario, on_round=crash_after(store, 2))
+    with pytest.raises(Crash):
+        first.run()
+    kept = store.latest()
+    assert [entry.round for entry in kept.transcript] == [1, 2]
+    for entry, aggregated in zip(kept.transcript, first.result.transcript, strict=True):
+        assert [u.site for u in entry.updates] == [u.site for u in aggregated.updates]
+        for update, sent in zip(entry.updates, aggregated.updates, strict=True):
+            assert update.samples == sent.samples and update.statement == sent.statement
+            assert max_abs_diff(update.params, sent.params) == 0.0
+    record = store.folder / "round-000002" / "checkpoint.json"
+    data = json.loads(record.read_text())
+    data["transcript"][1]["round"] = 3
+    record.write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match=r"transcript rounds \[1, 3\] are not rounds of 1..2"):
+        load_checkpoint(record.parent, spec)
+
+
 def test_a_job_without_checkpoint_and_a_bad_job_id_are_refused_clearly(consortium, tmp_path):
     spec, _ = coordinator(consortium, sampled_scenario(consortium))
     store = CheckpointStore(tmp_path / CHECKPOINT_DIR, "job-b", spec)

@@ -382,6 +382,12 @@ def test_a_coordinator_killed_mid_job_resumes_and_completes(
     assert run["resumed"] == [{"job": job_id, "round": kept}]
     assert [r["round"] for r in run["rounds"]] == list(range(1, RESUMED_ROUNDS + 1))
     assert not run["dropouts"] and run["error"] is None
+    for site, reply in run["site_evaluation"].items():  # the chain each site signed: its own
+        chain = json.loads(reply["attestation"]["statement"])["chain"]
+        carried = {e["round"] for e in chain if e.get("job") == job_id}  # from its ledger file
+        assert set(range(1, kept + 1)) <= carried, f"{site} carried none of {job_id}: {chain}"
+        own = [e["round"] for e in chain if "job" not in e]
+        assert own == list(range(kept + 1, RESUMED_ROUNDS + 1)), chain
     decisions = [r["defence"] for r in run["rounds"]]
     assert [d["rule"] for d in decisions] == ["pair_conflict"] * RESUMED_ROUNDS, (
         "the scenario's robust rule ran in the deployed coordinator, before and after the resume"

@@ -128,14 +128,6 @@ def test_a_transcript_left_out_is_refused(honest, project, signer, tmp_path):
     assert np.isfinite(result.params[0]).all()
 
 
-def test_a_resumed_job_in_clear_is_not_replayed_and_refused(honest, project, signer, tmp_path):
-    """Its earlier rounds were signed for the interrupted job: the release says so."""
-    scenario, result, _ = honest
-    resumed = dataclasses.replace(result, resumed=[{"job": "job-before", "round": 1}])
-    why = r"the job resumed after round 1: the admin replays a job in clear only from its first"
-    assert_refused(scenario, resumed, JOB, why, project, signer, tmp_path)
-
-
 def with_privacy(consortium, **privacy) -> tuple:
     data, scenario = consortium
     return data, scenario.model_copy(

@@ -9,10 +9,11 @@ import pytest
 
 from fedsec.core import seeding
 from fedsec.engines.nvflare.coordinator import Coordinator
-from fedsec.engines.nvflare.ledger_file import job_id
+from fedsec.engines.nvflare.ledger_file import LedgerFile, job_id
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.signing import FIELD, params_digest
 from fedsec.engines.nvflare.site import Site
+from fedsec.engines.nvflare.site_chain import SiteChain
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.test_final_gate import JOB, gated_site, short
 
@@ -42,5 +43,26 @@ def test_each_site_keeps_the_chain_it_signed_in_its_ledger_file(consortium, proj
         assert [e["round"] for e in chain] == [1, 2, 3]
         assert [e["global"] for e in chain] == sent
         assert all(e["update"] and e["samples"] > 0 for e in chain)
+        assert all(e.pop("release") == "" for e in chain)  # the job's nonce, kept for a resume
         signed = json.loads(result.evaluation[name][FIELD]["statement"])["chain"]
         assert signed == chain
+
+
+def test_a_site_carries_only_its_own_ledger_records_of_the_job_named(tmp_path):
+    """Whatever job the coordinator names, a site carries the entries its ledger file kept of
+    it (under the nonce it signed them for), never this job's again; entries written before
+    the nonce was kept are left out."""
+    entry = {"round": 1, "global": "g1", "update": "u1", "samples": 5}
+    ledger = tmp_path / "ledger.json"
+    ledger.write_text(json.dumps({"jobs": {}, "chains": {
+        "first@00": [entry],  # an older file's: no nonce
+        "first@01": [entry | {"release": "r" * 32}, entry | {"round": 2, "release": "r" * 32}],
+        "other@02": [entry | {"release": "s" * 32}],
+    }}))  # fmt: skip
+    chain = SiteChain(None, "again", "", LedgerFile(ledger, "again"))
+    chain.entries = [{"round": 3, "global": "g3", "update": None, "samples": None}]
+    carried = chain.record((("first", 2), ("again", 2), ("unknown", 2)))
+    assert [(e.get("job"), e.get("release"), e["round"]) for e in carried] == [
+        ("first", "r" * 32, 1), ("first", "r" * 32, 2), (None, None, 3)
+    ]  # fmt: skip
+    assert chain.record() == chain.entries

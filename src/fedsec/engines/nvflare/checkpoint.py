@@ -3,13 +3,16 @@
 A checkpoint holds what the next round needs and what the result reports: the global model, the
 strategy's server state (:meth:`~fedsec.fl.strategies.base.Strategy.state_dict`: FedAdam's
 moments, SCAFFOLD's server control variate; arrays and JSON), the round, the round history, the
-dropouts and the sites still taking part, the learning-curve snapshots, and the job's setup
-(preprocessing, classes, architecture, class weights). It is tied to one job by the SHA-256 of
+dropouts and the sites still taking part, the learning-curve snapshots, the job's setup
+(preprocessing, classes, architecture, class weights) and, for rounds in clear, the transcript
+of the updates each round aggregated with the statements their sites signed (the admin replays
+a resumed job's rounds from it: :mod:`.release_chain`). It is tied to one job by the SHA-256 of
 the job's spec (:func:`job_digest`): only a job with the same spec resumes it.
 
 On disk, under the coordinator's workspace (not the job's run folder, which NVFlare archives and
 removes): ``fedsec-checkpoints/<job id>/round-<N>/`` with ``checkpoint.json`` and
-``tensors.safetensors`` (its SHA-256 recorded in the JSON). Each round folder appears atomically
+``tensors.safetensors`` (its SHA-256 recorded in the JSON; the transcript's updates are
+tensors there too). Each round folder appears atomically
 (built aside, then renamed); the two newest are kept. Loading validates every field and tensor
 shape and never unpickles; a corrupt or foreign checkpoint is refused with the reason.
 """
@@ -33,7 +36,7 @@ from safetensors.numpy import load, save
 from fedsec.core import atomic
 from fedsec.core.errors import FedsecError
 from fedsec.engines.nvflare.plan import JobSpec, PlanRefused, explain
-from fedsec.engines.nvflare.records import Checkpoint, RoundLog
+from fedsec.engines.nvflare.records import Checkpoint, RoundLog, RoundTranscript, SignedUpdate
 from fedsec.engines.nvflare.registry import SITE_MODELS
 from fedsec.engines.nvflare.setups import Setup, parse_setup
 from fedsec.fl.robustness import robust_aggregation
@@ -76,6 +79,21 @@ class _Resumption(BaseModel):
     round: int = Field(ge=1)
 
 
+class _Update(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    site: str
+    samples: int
+    statement: dict[str, Any] | None
+
+
+class _Round(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    round: int = Field(ge=1)
+    updates: list[_Update]
+
+
 class _Record(BaseModel):
     """``checkpoint.json`` as validated on load."""
 
@@ -97,6 +115,7 @@ class _Record(BaseModel):
     curve_rounds: list[int]
     resumed: list[_Resumption]
     statistics: dict[str, Any] = Field(default_factory=dict)
+    transcript: list[_Round] = Field(default_factory=list)  # none in older checkpoints
 
 
 _HISTORY = TypeAdapter(list[RoundLog])
@@ -235,7 +254,46 @@ def _checkpoint(path: Path, record: _Record, blob: bytes) -> Checkpoint:
         curve={r: _unnamed(tensors, f"round-{r}", shapes, path) for r in record.curve_rounds},
         resumed=[r.model_dump() for r in record.resumed],
         statistics=record.statistics,
+        transcript=_transcript(path, record, tensors, shapes),
     )
+
+
+def _transcript(
+    path: Path, record: _Record, tensors: dict[str, np.ndarray], shapes: list[tuple[int, ...]]
+) -> list[RoundTranscript]:
+    """The rounds in clear the checkpoint covers, each once, in order, with their updates."""
+    rounds = [entry.round for entry in record.transcript]
+    if rounds != sorted(set(rounds)) or any(r > record.round for r in rounds):
+        raise CheckpointError(
+            f"{path / RECORD}: transcript rounds {rounds} are not rounds of 1..{record.round}, "
+            "once each in order"
+        )
+    return [
+        RoundTranscript(
+            entry.round,
+            [
+                _signed(entry.round, k, u, tensors, shapes, path)
+                for k, u in enumerate(entry.updates)
+            ],
+        )
+        for entry in record.transcript
+    ]
+
+
+def _signed(
+    round_: int,
+    index: int,
+    update: _Update,
+    tensors: dict[str, np.ndarray],
+    shapes: list[tuple[int, ...]],
+    path: Path,
+) -> SignedUpdate:
+    params = _unnamed(tensors, _update(round_, index), shapes, path)
+    return SignedUpdate(update.site, update.samples, params, update.statement)
+
+
+def _update(round_: int, index: int) -> str:
+    return f"update-{round_}-{index}"
 
 
 def _shapes(setup: Setup) -> list[tuple[int, ...]]:
@@ -263,6 +321,16 @@ def _record(checkpoint: Checkpoint, job_id: str, digest: str, tensors_sha256: st
         "curve_rounds": sorted(checkpoint.curve),
         "resumed": list(checkpoint.resumed),
         "statistics": dict(checkpoint.statistics),
+        "transcript": [
+            {
+                "round": entry.round,
+                "updates": [
+                    {"site": u.site, "samples": u.samples, "statement": u.statement}
+                    for u in entry.updates
+                ],
+            }
+            for entry in checkpoint.transcript
+        ],
     }
 
 
@@ -283,6 +351,8 @@ def _tensors(checkpoint: Checkpoint) -> dict[str, np.ndarray]:
     named = {"params": checkpoint.params}
     named |= {f"state/{k}": arrays for k, arrays in checkpoint.state.tensors.items()}
     named |= {f"round-{r}": p for r, p in checkpoint.curve.items()}
+    for entry in checkpoint.transcript:
+        named |= {_update(entry.round, k): u.params for k, u in enumerate(entry.updates)}
     return {
         f"{prefix}/{i}": np.ascontiguousarray(array)
         for prefix, arrays in named.items()

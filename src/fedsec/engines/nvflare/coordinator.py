@@ -254,7 +254,7 @@ class Coordinator:
         return Checkpoint(
             round_, params, state, setup, weights, list(r.sites), list(self.alive),
             list(r.history), dict(r.dropouts), dict(r.curve), list(r.resumed),
-            dict(r.statistics),
+            dict(r.statistics), list(r.transcript),
         )  # fmt: skip
 
     def restore(
@@ -274,7 +274,7 @@ class Coordinator:
         r.sites, r.setup = list(checkpoint.sites), checkpoint.setup
         r.history, r.dropouts = list(checkpoint.history), dict(checkpoint.dropouts)
         r.curve, r.resumed = dict(checkpoint.curve), list(checkpoint.resumed)
-        r.statistics = dict(checkpoint.statistics)
+        r.statistics, r.transcript = dict(checkpoint.statistics), list(checkpoint.transcript)
         self.alive = list(checkpoint.alive)
         for site in [s for s in checkpoint.alive if s not in connected]:
             self.drop(site, "not connected when the job resumed")
@@ -345,7 +345,8 @@ class Coordinator:
     def evaluate(self, params: Params, setup: dict, weights: tuple[float, ...] | None) -> None:
         """Each site judges the final model on its own held-out rows; failures are noted."""
         plan = self.plan(self.spec.rounds, max(len(self.alive), 1), weights)
-        data = evaluate_request(plan, setup, self.wire_params(params), float(self.spec.target_fpr))
+        target, resumed = float(self.spec.target_fpr), self.result.resumed
+        data = evaluate_request(plan, setup, self.wire_params(params), target, resumed)
         replies = self.transport.exchange(
             "fedsec_evaluate", data, list(self.alive), self.spec.deployment.setup_timeout
         )

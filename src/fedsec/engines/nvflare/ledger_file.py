@@ -24,10 +24,13 @@ statistics over other sets of sites in each job and subtract. The file keeps
   admin's random value in the job it signed): the coordinator reads the job it deploys and
   could deploy it again under new ids, collecting an evaluation (a statistic of the held-out
   rows, signed) each time; the site evaluates once per submission;
-* ``"chains"``: ``{"<job id>@<random>": [{"round", "global", "update", "samples"}, ...]}``, the
-  sha256 of each global model this site was sent in a job's rounds and of the update it sent
-  (:mod:`~fedsec.engines.nvflare.site_chain`; what it signed): its operator can compare them
-  with a released model's provenance after the job.
+* ``"chains"``: ``{"<job id>@<random>": [{"round", "global", "update", "samples", "release"},
+  ...]}``, the sha256 of each global model this site was sent in a job's rounds and of the
+  update it sent, with the job's release nonce (:mod:`~fedsec.engines.nvflare.site_chain`;
+  what it signed): its operator can compare them with a released model's provenance after the
+  job, and a job resumed from that one carries them into the chain its evaluation signs
+  (:meth:`LedgerFile.chain_of`). Entries written before the release was kept have none (and
+  are not carried).
 
 The file is rewritten atomically, under an exclusive lock (jobs of one site may run at once);
 a file that cannot be read stops the site taking part in jobs (fail closed), naming it.
@@ -172,6 +175,21 @@ class LedgerFile:
             ledger.chains[self.job] = [dict(entry) for entry in entries]
             self._write(ledger)
 
+    def chain_of(self, job: str) -> list[dict[str, Any]]:
+        """The entries this site kept of job ``job`` (any process of it but this one), each
+        naming the job, in round order; those without a release nonce are left out."""
+        with self._locked():
+            chains = self._read().chains
+        found = [
+            {"job": job} | entry
+            for key, entries in chains.items()
+            if job_id(key) == job and key != self.job
+            for entry in entries
+            if "release" in entry
+        ]
+        unique = {json.dumps(entry, sort_keys=True): entry for entry in found}
+        return sorted(unique.values(), key=lambda entry: entry["round"])
+
     def model_check_state(self) -> tuple[int, bool]:
         """How many global models ``[model_check]`` refused over every job, and whether one
         was of this job's id (an executor restarted, or a job resumed, has a new key)."""
@@ -292,8 +310,17 @@ def _releases(value: Any) -> list[str]:
 def _chains(value: Any) -> dict[str, list[dict[str, Any]]]:
     fields = {"round", "global", "update", "samples"}
     if not isinstance(value, dict) or not all(
-        isinstance(entries, list) and all(isinstance(e, dict) and set(e) == fields for e in entries)
+        isinstance(entries, list)
+        and all(
+            isinstance(e, dict)
+            and set(e) - {"release"} == fields
+            and isinstance(e["round"], int)
+            and isinstance(e.get("release", ""), str)
+            for e in entries
+        )
         for entries in value.values()
     ):
-        raise ValueError("chains must map each job to a list of {round, global, update, samples}")
+        raise ValueError(
+            "chains must map each job to a list of {round, global, update, samples, release}"
+        )
     return {str(job): list(entries) for job, entries in value.items()}

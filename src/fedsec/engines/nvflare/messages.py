@@ -71,17 +71,20 @@ class TrainTask:
 @dataclass(frozen=True)
 class EvaluateTask:
     """``fedsec_evaluate``: judge the final model on the site's held-out rows at
-    ``target_fpr`` (the false-positive rate its threshold is calibrated to)."""
+    ``target_fpr`` (the false-positive rate its threshold is calibrated to). ``resumed``: the
+    jobs this one went on from, each with the round it resumed after (the site carries its own
+    records of their rounds, from its ledger, into the chain it signs: :mod:`.site_chain`)."""
 
     plan: SitePlan
     model: Setup
     params: Arrays
     target_fpr: float
+    resumed: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def from_wire(cls, data: Any) -> EvaluateTask:
         what = "evaluation"
-        data = _fields(data, what, {"plan", "model", "params", "target_fpr"}, set())
+        data = _fields(data, what, {"plan", "model", "params", "target_fpr"}, {"resumed"})
         target = data["target_fpr"]
         if not isinstance(target, float) or not 0 < target < 1:
             raise PlanRefused(f"{what} refused: target_fpr {target!r} not in (0, 1)")
@@ -90,7 +93,27 @@ class EvaluateTask:
             parse_setup(data["model"]),
             _arrays(data["params"], f"{what} (params)"),
             target,
+            _resumed(data.get("resumed", []), what),
         )
+
+
+def _resumed(value: Any, what: str) -> tuple[tuple[str, int], ...]:
+    """``[{"job": id, "round": N}, ...]``: a few jobs, each resumed after a later round."""
+    pairs = []
+    if isinstance(value, list) and len(value) <= MAX_ROUNDS:
+        for entry in value:
+            job = entry.get("job") if isinstance(entry, dict) else None
+            round_ = entry.get("round") if isinstance(entry, dict) else None
+            if isinstance(job, str) and 0 < len(job) <= 128 and isinstance(round_, int):
+                pairs.append((job, round_))
+    rounds = [r for _, r in pairs]
+    if (
+        len(pairs) != len(value)
+        or rounds != sorted(set(rounds))
+        or not all(0 < r < MAX_ROUNDS and not isinstance(r, bool) for r in rounds)
+    ):
+        raise PlanRefused(f"{what} refused: resumed is not a list of {{job, round}}, rounds rising")
+    return tuple(pairs)
 
 
 #: What a job sums from the sites besides its updates (a detector's centre and error scale, a
@@ -201,10 +224,16 @@ def train_request(
 
 
 def evaluate_request(
-    plan: dict[str, Any], model: dict[str, Any], params: Arrays, target_fpr: float
+    plan: dict[str, Any],
+    model: dict[str, Any],
+    params: Arrays,
+    target_fpr: float,
+    resumed: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """What the coordinator sends as an :class:`EvaluateTask`."""
-    return {"plan": plan, "model": model, "params": list(params), "target_fpr": target_fpr}
+    """What the coordinator sends as an :class:`EvaluateTask` (``resumed``: only when the job
+    resumed another)."""
+    request = {"plan": plan, "model": model, "params": list(params), "target_fpr": target_fpr}
+    return request | ({"resumed": list(resumed)} if resumed else {})
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,7 @@ class Checkpoint:
     curve: dict[int, Params] = field(default_factory=dict)
     resumed: list[dict[str, Any]] = field(default_factory=list)
     statistics: dict[str, Any] = field(default_factory=dict)  # what the setup gathered
+    transcript: list[RoundTranscript] = field(default_factory=list)  # its rounds in clear
 
 
 def declared_site_rows(statistics: dict[str, Any], sites: list[str]) -> dict[str, int] | None:

@@ -18,6 +18,12 @@ job's global models. Before a release :func:`chain_refusal` checks:
   round). A final model the rounds did not make (a backdoor implanted at the end or in any
   round) is refused.
 
+A job resumed after a coordinator crash is replayed across the jobs that trained it
+(:mod:`.release_records`): the checkpoint kept the transcript of the interrupted job's rounds,
+each site carries into the chain it signs its own ledger's entries of that job, and a round's
+statements must name the job that aggregated it (the interrupted one up to the resume, with the
+release nonce the sites' records of it name; this one after).
+
 Under secure aggregation, HE or client-level DP the coordinator never holds the updates in
 clear, so only the first check applies (docs/deployment.md says what that leaves open).
 """
@@ -34,6 +40,14 @@ from cryptography import x509
 
 from fedsec.core import seeding
 from fedsec.engines.nvflare.records import JobResult, RoundTranscript, declared_site_rows
+from fedsec.engines.nvflare.release_records import (
+    SHORT,
+    Segment,
+    Sighting,
+    segments,
+    sightings,
+    split_view,
+)
 from fedsec.engines.nvflare.setups import ModelSetup, parse_setup
 from fedsec.engines.nvflare.signing import Unsigned, json_digest, open_signed, params_digest
 from fedsec.engines.nvflare.site_chain import ROUND_FIELDS, ROUND_KIND
@@ -48,24 +62,23 @@ from fedsec.scenarios.config import Scenario
 from fedsec.training.params import Params, get_params
 from fedsec.training.plan import Update
 
-#: A short form of a sha256 in messages.
-SHORT = 12
-
 
 @dataclass(frozen=True)
 class ChainTerms:
     """How the admin's scenario lets the chain be checked: ``strategy`` (None: no replay,
-    only the sites' chains compared), ``seed`` and ``rounds`` of the job, its robust rule
-    (None: the plain mean) and the share of last rounds its released model averages."""
+    only the sites' chains compared), ``seed`` and ``rounds`` of the job; ``resumed``: the job
+    the admin's ``--resume`` named ('' for none; None: not checked); its robust rule (None:
+    the plain mean) and the share of last rounds its released model averages."""
 
     strategy: StrategySettings | None
     seed: int
     rounds: int
+    resumed: str | None = None
     robustness: RobustnessConfig | None = None
     release_average: float = 0.0
 
 
-def chain_terms(scenario: Scenario) -> ChainTerms:
+def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
     """The replay applies to a classifier job in clear (no secure aggregation, HE or client
     DP), under the plain mean or a ``[robustness]`` rule, with a strategy whose state lives at
     the coordinator only (not SCAFFOLD)."""
@@ -73,6 +86,8 @@ def chain_terms(scenario: Scenario) -> ChainTerms:
         scenario.task == "classification"
         and scenario.model.kind == "mlp"
         and recipe.protection_plan(scenario.privacy, scenario.seed) is None
+        and scenario.robustness is None
+        and scenario.training.release_average == 0
         and not strategy_class(scenario.strategy.name).sends_extras
         and not strategy_class(scenario.strategy.name).keeps_site_state
     )
@@ -81,6 +96,7 @@ def chain_terms(scenario: Scenario) -> ChainTerms:
         strategy,
         scenario.seed,
         scenario.rounds,
+        resumed,
         scenario.robustness,
         scenario.training.release_average,
     )
@@ -97,58 +113,32 @@ def chain_refusal(
     result's transcript do not lead to the result's final model (None: they do). ``job``:
     the job id and release nonce the round statements must name."""
     try:
-        seen = _globals_seen(chains)
-        if why := _split_view(seen):
+        parts = segments(result.resumed, job, terms.rounds, chains)
+        named = parts[-2].job if len(parts) > 1 else ""
+        if terms.resumed is not None and named != terms.resumed:
+            return (
+                f"the result says the job resumed {named or 'no job'}, where this submission "
+                f"resumed {terms.resumed or 'none'}"
+            )
+        seen = sightings(chains, parts)
+        if why := split_view(seen, job[0]):
             return why
         if terms.strategy is None:
             return None
-        return _replay_refusal(result, seen, anchor, terms, job)
+        return _replay_refusal(result, seen, anchor, terms, parts)
     except (Unsigned, ValueError) as error:
         return str(error)
 
 
-def _globals_seen(chains: Mapping[str, Any]) -> dict[int, dict[str, str]]:
-    """round -> site -> the global model's sha256 the site signed it received."""
-    seen: dict[int, dict[str, str]] = {}
-    for site, chain in sorted(chains.items()):
-        if not isinstance(chain, list):
-            raise ValueError(f"{site}'s signed chain of models is not a list")
-        for entry in chain:
-            round_ = entry.get("round") if isinstance(entry, dict) else None
-            digest = entry.get("global") if isinstance(entry, dict) else None
-            if not isinstance(round_, int) or not isinstance(digest, str):
-                raise ValueError(f"{site}'s signed chain of models holds a malformed entry")
-            seen.setdefault(round_, {})[site] = digest
-    return seen
-
-
-def _split_view(seen: dict[int, dict[str, str]]) -> str | None:
-    for round_, digests in sorted(seen.items()):
-        if len(set(digests.values())) > 1:
-            shown = ", ".join(f"{s} {d[:SHORT]}" for s, d in sorted(digests.items()))
-            return (
-                f"the sites signed different global models for round {round_} (a split view: "
-                f"the coordinator showed them different models; sha256 {shown})"
-            )
-    return None
-
-
 def _replay_refusal(
     result: JobResult,
-    seen: dict[int, dict[str, str]],
+    seen: list[Sighting],
     anchor: x509.Certificate,
     terms: ChainTerms,
-    job: tuple[str, str],
+    parts: list[Segment],
 ) -> str | None:
     """Replay the rounds of the transcript from the seeded initial model."""
     assert terms.strategy is not None and result.params is not None and result.setup is not None
-    if result.resumed:  # the rounds before were signed for the interrupted job, by other runs
-        after = ", ".join(str(r.get("round")) for r in result.resumed)
-        return (
-            f"the job resumed after round {after}: the admin replays a job in clear only from "
-            "its first round (its rounds before the resume were signed for the interrupted "
-            "job); submit it again without --resume"
-        )
     setup = parse_setup(result.setup)
     rounds = {entry.round: entry for entry in result.transcript}
     if len(rounds) != len(result.transcript) or not set(rounds) <= set(range(1, terms.rounds + 1)):
@@ -157,15 +147,11 @@ def _replay_refusal(
     strategy, rule = _replaying(terms, result, params)
     for round_ in range(1, terms.rounds + 1):
         digest = params_digest(params)
-        for site, said in sorted(seen.get(round_, {}).items()):
-            if said != digest:
-                return (
-                    f"{site} signed it was sent global model {said[:SHORT]} in round {round_}, "
-                    f"not the model the rounds' signed updates make ({digest[:SHORT]})"
-                )
+        if why := _sent_another(seen, round_, digest, rounds, parts[-1].job):
+            return why
         entry = rounds.get(round_)
         if entry is not None and entry.updates:
-            results = _signed_results(entry, digest, anchor, setup, job)
+            results = _signed_results(entry, digest, anchor, setup, _segment(parts, round_))
             with contextlib.suppress(RoundAborted):  # as the round loop takes an aborted round
                 params, _ = strategy.aggregate(round_, params, results)
             if rule is not None and (why := _decision_refusal(rule, result, round_)):
@@ -216,6 +202,38 @@ def _decision_refusal(rule: RobustAggregation, result: JobResult, round_: int) -
             f"from the signed updates (left out: {excluded[1]} reported, {excluded[0]} replayed)"
         )
     return None
+
+
+def _sent_another(
+    seen: list[Sighting],
+    round_: int,
+    digest: str,
+    rounds: dict[int, RoundTranscript],
+    current: str,
+) -> str | None:
+    """Why a site signed it was sent, in ``round_``, another model than the replay's."""
+    for s in sorted(seen, key=lambda s: (s.site, s.job)):
+        if s.checked and s.round == round_ and s.digest != digest:
+            gap = round_ > 1 and round_ - 1 not in rounds
+            return (
+                f"{s.site} signed it was sent global model {s.digest[:SHORT]} in round {round_}"
+                f"{'' if s.job == current else f' of job {s.job}'}, not the model the "
+                f"rounds' signed updates make ({digest[:SHORT]})"
+                + (f" (the transcript holds no updates of round {round_ - 1})" if gap else "")
+            )
+    return None
+
+
+def _segment(parts: list[Segment], round_: int) -> tuple[str, str]:
+    """The job and release nonce round ``round_``'s statements must name."""
+    part = next(p for p in parts if p.first <= round_ <= p.last)
+    if part.release is None:
+        raise ValueError(
+            f"no site carried its own record of job {part.job} (from its ledger file) into the "
+            f"chain it signed: the rounds {part.first}..{part.last} signed for that job, which "
+            "this one resumed, cannot be replayed"
+        )
+    return part.job, part.release
 
 
 def initial_model(setup: ModelSetup, seed: int) -> Params:

@@ -115,7 +115,7 @@ class Site:
         self.ledger = PrivacyLedger(config.privacy, self.name, file)
         self.rosters = StatisticsRosters(config, self.base, file)
         # the global models received and updates sent, kept in the ledger file too
-        self.chain = SiteChain(keys, job, release, None if file is None else file.note_chain)
+        self.chain = SiteChain(keys, job, release, file)
         self.control: Params | None = None  # this site's SCAFFOLD control variate, c_i
         self.own = OwnUpdate()  # what it trained last: a final judgement's reference
         # DP batches and noise: this site's own CSPRNG, never a seed that arrived in a job
@@ -166,7 +166,7 @@ class Site:
             self.ledger.file.claim_release(self.name, self.release)
         # signed as sent: the admin releases these params and threshold only if they match
         request = EvaluateTask.from_wire(data)
-        chain = self.chain.entries
+        chain = self.chain.record(request.resumed)  # with its records of the jobs resumed
         return attestation.attest(self.keys, self.job, request, reply, self.release, chain)
 
     def withholds_counts(self, evaluation: dict[str, Any]) -> bool:

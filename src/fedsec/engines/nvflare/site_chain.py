@@ -11,14 +11,21 @@ the final evaluation the site signs its whole record with the evaluation
 global model it was sent in every round: a coordinator that showed sites different models, or
 whose final model is not the aggregate of the rounds' signed updates, is caught there. The site
 itself cannot check the aggregate: it never sees its peers' updates.
+
+A job resumed after a coordinator crash is a new job (a new id and release nonce) whose first
+rounds were trained in the interrupted one. The evaluation task names the jobs it resumed
+(:class:`~fedsec.engines.nvflare.messages.EvaluateTask`); the site adds to its signed record
+the entries it kept of those jobs in its own ledger file, each naming its job and release
+nonce (:meth:`SiteChain.record`): a site carries only what it signed itself, whatever the
+coordinator names, and the admin decides which of them its replay needs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fedsec.engines.nvflare.identity import KitIdentity
+from fedsec.engines.nvflare.ledger_file import LedgerFile
 from fedsec.engines.nvflare.signing import json_digest, params_digest, sign
 from fedsec.training.params import Params
 
@@ -31,14 +38,10 @@ class SiteChain:
     update sha256 and samples, these two None when the update was not sent in clear)."""
 
     def __init__(
-        self,
-        keys: KitIdentity | None,
-        job: str,
-        release: str,
-        keep: Callable[[list[dict[str, Any]]], None] | None = None,
+        self, keys: KitIdentity | None, job: str, release: str, file: LedgerFile | None = None
     ) -> None:
         self.keys, self.job, self.release = keys, job, release
-        self.keep = keep  # writes the record to the site's ledger file (None: memory only)
+        self.file = file  # the site's ledger file, which keeps the record (None: memory only)
         self.entries: list[dict[str, Any]] = []
         self.setup = ""  # sha256 of the model setup of the last round
 
@@ -67,6 +70,15 @@ class SiteChain:
         } | entry
         return sign(self.keys, statement)
 
+    def record(self, resumed: tuple[tuple[str, int], ...] = ()) -> list[dict[str, Any]]:
+        """The record the evaluation signs: the entries kept in the ledger file of each job
+        in ``resumed`` (each naming its job and release nonce), then this job's."""
+        carried = []
+        if self.file is not None:
+            for job in dict.fromkeys(job for job, _ in resumed if job != self.job):
+                carried += self.file.chain_of(job)
+        return carried + [dict(entry) for entry in self.entries]
+
     def _kept(self) -> None:
-        if self.keep is not None:
-            self.keep(self.entries)
+        if self.file is not None:
+            self.file.note_chain([entry | {"release": self.release} for entry in self.entries])

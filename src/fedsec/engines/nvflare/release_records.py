@@ -1,0 +1,142 @@
+"""What the sites' signed records say they were sent, round by round, across a resumed job.
+
+A job resumed after a coordinator crash (``--resume``) goes on from the interrupted job's
+checkpoint under a new job id and release nonce: its first rounds were trained, and their
+updates signed, in the interrupted job (and, resumed more than once, in each job before).
+:func:`segments` splits the job's rounds by the job that trained them, from the result's
+``resumed`` list; each site's signed record holds its entries of this job and those it kept of
+the jobs resumed, each naming its job and release nonce (:mod:`.site_chain`). :func:`sightings`
+reads them into who was sent which global model in which round, refusing a record that names
+a job this one did not resume or rounds outside its job's, and :func:`split_view` compares
+them. The replay (:mod:`.release_chain`) checks every sighting of a round against its model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+#: A short form of a sha256 in messages.
+SHORT = 12
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Rounds ``first``..``last`` of the job were aggregated in job ``job`` (``release``: its
+    nonce; None for a job resumed whose nonce no site's record named)."""
+
+    job: str
+    release: str | None
+    first: int
+    last: int
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """``site`` signed it was sent global model ``digest`` in round ``round`` of job ``job``;
+    ``checked``: a round of the job's segment (or the round in flight when it stopped: the
+    model the next job's first round starts from), which the replay compares."""
+
+    site: str
+    job: str
+    round: int
+    digest: str
+    checked: bool
+
+
+def segments(
+    resumed: Any, job: tuple[str, str], rounds: int, chains: Mapping[str, Any]
+) -> list[Segment]:
+    """The job's rounds by the job that aggregated them, earliest first (one segment: a job
+    never resumed); a ``resumed`` list that is not one is a ValueError naming it."""
+    cuts: list[tuple[str, int]] = []
+    for entry in resumed if isinstance(resumed, list) else [None]:
+        old = entry.get("job") if isinstance(entry, dict) else None
+        after = entry.get("round") if isinstance(entry, dict) else None
+        if not isinstance(old, str) or isinstance(after, bool) or not isinstance(after, int):
+            raise ValueError("the result's list of jobs resumed is malformed")
+        cuts.append((old, after))
+    names = [old for old, _ in cuts]
+    after = [r for _, r in cuts]
+    if after != sorted(set(after)) or not all(0 < r < rounds for r in after):
+        raise ValueError(f"the result's resume rounds {after} are not rising within 1..{rounds}")
+    if len(set(names)) != len(names) or job[0] in names:
+        raise ValueError("the result names a job resumed twice, or resuming itself")
+    releases = _carried_releases(chains)
+    found, first = [], 1
+    for old, last in cuts:
+        found.append(Segment(old, releases.get(old), first, last))
+        first = last + 1
+    return [*found, Segment(job[0], job[1], first, rounds)]
+
+
+def _carried_releases(chains: Mapping[str, Any]) -> dict[str, str]:
+    """job -> the release nonce the sites' carried entries of it name (one, or refused)."""
+    named: dict[str, set[str]] = {}
+    for chain in chains.values():
+        for entry in chain if isinstance(chain, list) else []:
+            if isinstance(entry, dict) and "job" in entry:
+                named.setdefault(str(entry["job"]), set()).add(str(entry.get("release")))
+    for old, releases in named.items():
+        if len(releases) > 1:
+            raise ValueError(
+                f"the sites' signed records of job {old} name {len(releases)} release nonces "
+                "(rounds of different submissions spliced as one job)"
+            )
+    return {old: releases.pop() for old, releases in named.items()}
+
+
+def sightings(chains: Mapping[str, Any], parts: list[Segment]) -> list[Sighting]:
+    """Every global model each site signed it was sent, by job and round."""
+    jobs = {part.job: part for part in parts}
+    current = parts[-1]
+    found: dict[tuple[str, str, int], Sighting] = {}
+    for site, chain in sorted(chains.items()):
+        if not isinstance(chain, list):
+            raise ValueError(f"{site}'s signed chain of models is not a list")
+        for entry in chain:
+            job, round_, digest = _entry(site, entry, current.job)
+            part = jobs.get(job)
+            if part is None:
+                raise ValueError(
+                    f"{site}'s signed record carries rounds of job {job}, which this job did "
+                    "not resume (rounds of another job spliced in)"
+                )
+            if part is current and round_ < current.first:
+                raise ValueError(
+                    f"{site} signed round {round_} for this job, which resumed after round "
+                    f"{current.first - 1}"
+                )
+            checked = part.first <= round_ <= part.last + (part is not current)
+            seen = Sighting(site, job, round_, digest, checked)
+            if found.setdefault((site, job, round_), seen) != seen:
+                raise ValueError(f"{site} signed two global models for round {round_} of job {job}")
+    return list(found.values())
+
+
+def _entry(site: str, entry: Any, current: str) -> tuple[str, int, str]:
+    round_ = entry.get("round") if isinstance(entry, dict) else None
+    digest = entry.get("global") if isinstance(entry, dict) else None
+    job = entry.get("job", current) if isinstance(entry, dict) else None
+    if not isinstance(round_, int) or not isinstance(digest, str) or not isinstance(job, str):
+        raise ValueError(f"{site}'s signed chain of models holds a malformed entry")
+    return job, round_, digest
+
+
+def split_view(seen: list[Sighting], current: str) -> str | None:
+    """Why the sites were not all sent one model a round (None: they were): among the rounds
+    each job aggregated (and the one in flight when it stopped), and within any round of a job."""
+    groups: dict[tuple[Any, ...], dict[str, str]] = {}
+    for s in seen:
+        label = s.site if s.job == current or not s.checked else f"{s.site} (job {s.job})"
+        key = (s.round,) if s.checked else (s.round, s.job)
+        groups.setdefault(key, {})[label] = s.digest
+    for key, digests in sorted(groups.items()):
+        if len(set(digests.values())) > 1:
+            shown = ", ".join(f"{s} {d[:SHORT]}" for s, d in sorted(digests.items()))
+            return (
+                f"the sites signed different global models for round {key[0]} (a split view: "
+                f"the coordinator showed them different models; sha256 {shown})"
+            )
+    return None
