@@ -86,8 +86,6 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         scenario.task == "classification"
         and scenario.model.kind == "mlp"
         and recipe.protection_plan(scenario.privacy, scenario.seed) is None
-        and scenario.robustness is None
-        and scenario.training.release_average == 0
         and not strategy_class(scenario.strategy.name).sends_extras
         and not strategy_class(scenario.strategy.name).keeps_site_state
     )
