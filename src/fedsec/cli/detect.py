@@ -187,8 +187,8 @@ def detect(
         Path | None,
         typer.Option(
             help="Write what this run scanned into this file (JSON): each input's path, bytes "
-            "and sha256, the model's sha256, kind and signer, the fedsec version, the alerts "
-            "file's sha256 (not with --follow)."
+            "and sha256 (a pipe's: of the bytes read from it), the model's sha256, kind and "
+            "signer, the fedsec version, the alerts file's sha256 (not with --follow)."
         ),
     ] = None,
 ) -> None:
