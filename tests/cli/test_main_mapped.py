@@ -1,8 +1,15 @@
 """Bring your own telemetry end to end: a scenario reading a shared dataset through the example
 mapping file (no reader of its own), then ``fedsec detect --format mapped --mapping``."""
 
+import contextlib
+import gzip
+import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
+import threading
 
 import pytest
 from typer.testing import CliRunner
@@ -14,6 +21,7 @@ runner = CliRunner()
 SCENARIO = REPO / "examples" / "scenarios" / "cicids2017-mapped.toml"
 MAPPING = REPO / "examples" / "mappings" / "cicids2017-mlcve.toml"
 MLCVE = "cic-ids2017/mlcve_multiclass/cic_ids2017_multiclass.csv.gz"
+HANG = 120.0  # seconds: a guard against a hang, never a measure
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +178,31 @@ def test_detect_names_a_label_column_the_file_lacks_and_scores_it_unlabeled(run_
     assert "(closest column: 'Label')" in said
     alerts = [json.loads(line)["fedsec"] for line in out.read_text().splitlines()]
     assert alerts and not any("dataset_label" in alert for alert in alerts)
+
+
+def test_a_named_pipe_through_a_mapping_is_read_once_whole(run_dir, tmp_path):
+    """The mapping's label check reads no header from a named pipe (it took the pipe's first
+    bytes before, cutting the writer off, and the scan then waited for a writer): every byte
+    sent is scored and hashed."""
+    with gzip.open(dataset(MLCVE), "rb") as source:
+        sent = b"".join(next(source) for _ in range(1500))  # header and 1,499 rows
+    fifo, record = tmp_path / "flows.fifo", tmp_path / "run.json"
+    os.mkfifo(fifo)
+
+    def send() -> None:
+        with contextlib.suppress(BrokenPipeError), open(fifo, "wb") as pipe:
+            pipe.write(sent)
+
+    threading.Thread(target=send, daemon=True).start()
+    args = [sys.executable, "-m", "fedsec", "detect", "--model", str(run_dir / "model")]
+    args += ["--format", "mapped", "--mapping", str(MAPPING), "--input", str(fifo)]
+    args += ["--out", str(tmp_path / "a.jsonl"), "--provenance", str(record)]
+    try:
+        done = subprocess.run(args, capture_output=True, timeout=HANG)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"detect still waiting on the named pipe after {HANG:.0f} s")
+    assert done.returncode == 0, done.stderr.decode()
+    run = json.loads(record.read_text())
+    assert run["rows"] == 1499
+    assert run["inputs"][0]["bytes"] == len(sent)
+    assert run["inputs"][0]["sha256"] == hashlib.sha256(sent).hexdigest()

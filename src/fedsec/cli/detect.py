@@ -27,7 +27,7 @@ from fedsec.cli.options import DETECT_FORMATS, parse_timezone
 from fedsec.core import outputs
 from fedsec.core.appending import check_appendable
 from fedsec.core.console_text import holds_control, printable, shown
-from fedsec.core.standard_streams import described, is_standard_output
+from fedsec.core.standard_streams import described, is_pipe, is_standard_output
 
 if TYPE_CHECKING:
     from fedsec.data.mapping import Mapping
@@ -187,8 +187,8 @@ def detect(
         Path | None,
         typer.Option(
             help="Write what this run scanned into this file (JSON): each input's path, bytes "
-            "and sha256, the model's sha256, kind and signer, the fedsec version, the alerts "
-            "file's sha256 (not with --follow)."
+            "and sha256 (a pipe's: of the bytes read from it), the model's sha256, kind and "
+            "signer, the fedsec version, the alerts file's sha256 (not with --follow)."
         ),
     ] = None,
 ) -> None:
@@ -295,10 +295,12 @@ def detect(
 
 
 def _say_missing_labels(inputs: list[Path], mapping: Mapping | None) -> None:
-    """A mapping's label column absent from an input (a typo?) scores it as unlabeled: said."""
+    """A mapping's label column absent from an input (a typo?) scores it as unlabeled: said.
+    A pipe is not looked at: its header comes once, to the scan (read here, it was lost to
+    it, and a named pipe's writer cut off)."""
     from fedsec.data.readers.mapped import missing_label
 
-    for path in inputs if mapping is not None else []:
+    for path in [p for p in inputs if not is_pipe(p)] if mapping is not None else []:
         missing = missing_label(path, mapping)
         if missing:
             note = f"{path}: {missing}: its rows are scored as unlabeled"

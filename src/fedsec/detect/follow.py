@@ -46,7 +46,7 @@ from fedsec.detect.ecs_values import iso_utc
 from fedsec.detect.follow_state import Position
 from fedsec.detect.records import DetectionSummary
 from fedsec.detect.scoring import ChunkScorer, ScorersTogether, score_chunks
-from fedsec.detect.tails import BATCH_BYTES, FollowStats, Tail, tail_of
+from fedsec.detect.tails import BATCH_BYTES, FollowStats, PipeTail, Tail, tail_of
 from fedsec.detect.threads import scoring_workers
 
 POLL_SECONDS = 0.5
@@ -147,18 +147,23 @@ def run_until_end(
     atomically (the file appears complete, or not at all), or to standard output as they
     come. ``progress(rows, alerts)``: after each batch."""
     rejects = Rejects(options.rejects) if options.rejects is not None else None
-    tables = _piped_tables(path, fmt, options, mapping, rejects, score)
+    tail = tail_of(path, fmt, options.batch_bytes)
+    tables = _piped_tables(tail, path, fmt, options, mapping, rejects, score)
     together = ScorersTogether([score])
     try:
         score_chunks(together, tables, [out], workers=scoring_workers(workers), progress=progress)
     finally:
+        tail.close()  # a named pipe's, when no batch was asked for
         if rejects is not None:
             rejects.close()
     stats = FollowStats(set_aside=rejects.count if rejects is not None else 0)
+    if isinstance(tail, PipeTail):  # what was read, hashed as it was read
+        stats.piped = tail.read_record()
     return _summary(score.summary, stats, options.rejects)
 
 
 def _piped_tables(
+    tail: Tail,
     path: Path,
     fmt: str,
     options: FollowOptions,
@@ -166,11 +171,10 @@ def _piped_tables(
     rejects: Rejects | None,
     score: ChunkScorer,
 ) -> Iterator[FlowTable]:
-    """Each batch of the pipe, read by the format's reader, until the pipe ends; ``score``
-    told when each batch came (alerts of rows without a time are dated then), and with
-    ``rejects`` asked which rows it would refuse to alert on."""
+    """Each batch of the pipe (read by ``tail``), read by the format's reader, until the pipe
+    ends; ``score`` told when each batch came (alerts of rows without a time are dated then),
+    and with ``rejects`` asked which rows it would refuse to alert on."""
     check = score.refuse_unreadable_times if rejects is not None else None
-    tail = tail_of(path, fmt, options.batch_bytes)
     never = threading.Event()
     with tempfile.TemporaryDirectory(prefix="fedsec-pipe-") as scratch:
         staging = Path(scratch) / f"batch{_suffix(path)}"
@@ -280,6 +284,7 @@ def _summary(
 ) -> DetectionSummary:
     """The run's summary, saying where a kept position resumed and what was set aside."""
     result = summary()
+    result.piped = stats.piped
     if stats.set_aside:
         result.notices.append(
             f"{stats.set_aside} line(s) refused (by the format's reader, or a flagged row's "

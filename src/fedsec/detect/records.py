@@ -35,6 +35,7 @@ class DetectionSummary:
     threshold: float | None = None  # the score above which rows were flagged (None: arg-max)
     unit: str = "row"  # what ``rows`` counts: flow rows, or log sessions
     shifts: list[FeatureShift] = field(default_factory=list)  # likely unit mistakes (drift.py)
+    piped: dict[str, int | str] | None = None  # a pipe's bytes read and their sha256
 
 
 def check_columns(model: FamilyScorer, table: FlowTable, inputs: Sequence[Path]) -> None:

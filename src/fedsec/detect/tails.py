@@ -1,13 +1,15 @@
 """Readers of text that grows or comes (:mod:`fedsec.detect.follow` scores what they give):
 :class:`Tail` takes the complete new lines of a growing file, across rotation and truncation;
 :class:`PipeTail` those of a pipe (standard input for ``-``, or a named pipe) as they come,
-until it ends. Each batch carries the file's header (a CSV's first line, a Zeek log's ``#``
+until it ends, hashing what it reads as it reads it (:attr:`PipeTail.digest`: a pipe cannot be
+read twice). Each batch carries the file's header (a CSV's first line, a Zeek log's ``#``
 block) and the data rows read before it. A file's reader can resume at a position kept by an
 earlier run (:mod:`fedsec.detect.follow_state`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import select
 import sys
@@ -62,6 +64,7 @@ class FollowStats:
     restarts: list[str] = field(default_factory=list)  # "rotated" / "truncated", in order
     resumed_at: int | None = None  # the byte a kept position resumed at (``--state``)
     set_aside: int = 0  # lines refused and set aside (``--rejects``)
+    piped: dict[str, int | str] | None = None  # a pipe's bytes read and sha256, once it ended
 
 
 class Tail:
@@ -223,7 +226,8 @@ class Tail:
 class PipeTail(Tail):
     """The complete new lines of a pipe (standard input for ``-``, or a named pipe), batch by
     batch as they come, until it ends; a last line without its newline is taken at the end,
-    as the whole file's reader takes it."""
+    as the whole file's reader takes it. Every byte read is hashed as it is read
+    (:meth:`read_record`)."""
 
     def __init__(self, header: str, batch_bytes: int = BATCH_BYTES, path: Path = Path("-")) -> None:
         super().__init__(Path(described_input(path)), header, batch_bytes)
@@ -242,6 +246,11 @@ class PipeTail(Tail):
             )
         self._from_the_start()
         self.checked = False
+        self.digest, self.bytes_read = hashlib.sha256(), 0
+
+    def read_record(self) -> dict[str, int | str]:
+        """The bytes read from the pipe so far and their SHA-256 (all of it, once it ended)."""
+        return {"bytes": self.bytes_read, "sha256": self.digest.hexdigest()}
 
     def poll(self) -> Batch | None:
         """The next batch of complete lines, or None when none has come yet (or it ended)."""
@@ -264,6 +273,8 @@ class PipeTail(Tail):
             if not data:
                 self.ended = True
                 break
+            self.digest.update(data)
+            self.bytes_read += len(data)
             pieces.append(data)
             size, wait = size + len(data), GATHER_SECONDS
         return b"".join(pieces)

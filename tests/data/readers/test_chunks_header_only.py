@@ -26,23 +26,34 @@ def header(tmp_path):
     return path
 
 
-def test_a_header_only_csv_is_a_table_of_no_rows(header):
+def _no_rows(fmt: str, quiet, refused: str) -> None:
+    """``quiet`` (a header only) is one table of no rows, with its context columns, when
+    header-only files are taken, and refused (``refused``: a pattern of the words) when not."""
     found: list = []
-    tables = list(read_chunks("cicids2017", [header], header_only=found))
-    assert found == [header] and [len(t) for t in tables] == [0]
+    tables = list(read_chunks(fmt, [quiet], header_only=found))
+    assert found == [quiet] and [len(t) for t in tables] == [0]
     assert {"src_ip", "dst_port"} <= set(tables[0].context.columns)
-    with pytest.raises(HeaderOnly, match="header but no rows"):
-        list(read_chunks("cicids2017", [header]))
+    with pytest.raises(HeaderOnly, match=refused):
+        list(read_chunks(fmt, [quiet]))
+
+
+def _refusal(fmt: str, partial) -> str:
+    """Why the header-only ``partial`` is refused (a missing column: never an empty file)."""
+    with pytest.raises(InputError) as refused:
+        list(read_chunks(fmt, [partial], header_only=[]))
+    assert not isinstance(refused.value, EmptyInput)
+    return str(refused.value)
+
+
+def test_a_header_only_csv_is_a_table_of_no_rows(header):
+    _no_rows("cicids2017", header, "header but no rows")
 
 
 def test_its_header_is_checked_and_an_empty_file_refused(header, tmp_path):
     names = header.read_text().rstrip("\n").split(",")
     partial = tmp_path / "partial.csv"
     partial.write_text(",".join(n for n in names if n.strip() != "Flow Duration") + "\n")
-    with pytest.raises(InputError) as refused:
-        list(read_chunks("cicids2017", [partial], header_only=[]))
-    assert "missing required columns: Flow Duration" in str(refused.value)
-    assert not isinstance(refused.value, EmptyInput)
+    assert "missing required columns: Flow Duration" in _refusal("cicids2017", partial)
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     with pytest.raises(EmptyInput, match="file is empty"):
@@ -52,16 +63,9 @@ def test_its_header_is_checked_and_an_empty_file_refused(header, tmp_path):
 def test_a_zeek_log_of_its_header_only_is_a_table_of_no_rows(tmp_path):
     quiet, partial = tmp_path / "conn.log", tmp_path / "partial.log"
     quiet.write_text(conn_log([]))
-    found: list = []
-    tables = list(read_chunks("zeek", [quiet], header_only=found))
-    assert found == [quiet] and [len(t) for t in tables] == [0]
-    assert {"src_ip", "dst_port"} <= set(tables[0].context.columns)
-    with pytest.raises(HeaderOnly, match="header but no rows"):
-        list(read_chunks("zeek", [quiet]))
+    _no_rows("zeek", quiet, "header but no rows")
     partial.write_text(conn_log([], HEADER.replace("\tproto\t", "\t").replace("\tenum\t", "\t")))
-    with pytest.raises(InputError) as refused:
-        list(read_chunks("zeek", [partial], header_only=[]))
-    assert "proto" in str(refused.value) and not isinstance(refused.value, EmptyInput)
+    assert "proto" in _refusal("zeek", partial)
 
 
 def _columnar(frame, path, container: str):
@@ -100,16 +104,8 @@ def test_a_columnar_file_of_no_rows_is_read_as_a_header_only_csv(canonical, tmp_
     has no rows" or "no rows")."""
     frame = canonical.iloc[:0]
     quiet = _columnar(frame, tmp_path / "quiet.bin", container)
-    found: list = []
-    tables = list(read_chunks("flows", [quiet], header_only=found))
-    assert found == [quiet] and [len(t) for t in tables] == [0]
-    assert {"src_ip", "dst_port"} <= set(tables[0].context.columns)
-    with pytest.raises(HeaderOnly, match="no rows"):
-        list(read_chunks("flows", [quiet]))
+    _no_rows("flows", quiet, "no rows")
     partial = _columnar(frame.drop(columns=["fwd_bytes"]), tmp_path / "p.bin", container)
-    with pytest.raises(InputError) as refused:
-        list(read_chunks("flows", [partial], header_only=[]))
-    assert "fwd_bytes" in str(refused.value)
-    assert not isinstance(refused.value, EmptyInput)
+    assert "fwd_bytes" in _refusal("flows", partial)
     rows = _columnar(canonical.iloc[:7], tmp_path / "rows.bin", container)
-    assert [len(t) for t in read_chunks("flows", [rows], header_only=found)] == [7]
+    assert [len(t) for t in read_chunks("flows", [rows], header_only=[])] == [7]

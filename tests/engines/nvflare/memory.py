@@ -15,11 +15,8 @@ from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.records import Refusal
 from fedsec.engines.nvflare.registry import LOADERS
 from fedsec.engines.nvflare.site import Site
-from fedsec.engines.nvflare.site_config import (
-    config_from_scenario,
-    site_logs_scenario,
-    site_scenario,
-)
+from fedsec.engines.nvflare.site_config import config_from_scenario
+from fedsec.engines.nvflare.site_data import site_logs_scenario, site_scenario
 from fedsec.fl.privacy import he
 from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.classification.arms import train_federated

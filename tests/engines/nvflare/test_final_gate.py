@@ -6,6 +6,8 @@ refusing gate answer a classification job over the in-memory transport; the admi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -16,7 +18,7 @@ from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.results import read_result, write_result
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
-from fedsec.scenarios.config import parse_scenario
+from fedsec.scenarios.config import Scenario, parse_scenario
 from tests.engines.nvflare import releases
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused
@@ -34,6 +36,22 @@ def short(consortium) -> tuple:
     raw["strategy"] |= {"name": "fedavg"}
     raw["training"] |= {"local_steps": 100, "optimizer": "adam", "lr": 0.003, "momentum": 0.0}
     return data, parse_scenario(raw)
+
+
+def short_job(consortium, site: Callable[[tuple, str], Site]) -> tuple[Scenario, dict, JobSpec]:
+    """A 3-round job of the consortium (:func:`short`), torch deterministic on one thread: its
+    scenario, each organization's site in order (``site(short consortium, name)``), and the
+    job's spec (curve points after round 2)."""
+    consortium = short(consortium)
+    scenario = consortium[1]
+    seeding.deterministic_torch(threads=1)
+    names = scenario.org_names()
+    sites = {name: site(consortium, name) for name in names}
+    return (
+        scenario,
+        sites,
+        JobSpec.from_scenario(scenario, [2], DeploymentSettings(site_order=names)),
+    )
 
 
 def gated_site(consortium, project, name: str) -> Site:
@@ -57,15 +75,12 @@ class ZeroFinal(Recording):
 
 def run_job(consortium, project, transport, tmp_path_factory):
     """(scenario, the fetched result folder, the transport) of a 3-round job."""
-    consortium = short(consortium)
-    _, scenario = consortium
+    scenario, sites, spec = short_job(
+        consortium, lambda shortened, n: gated_site(shortened, project, n)
+    )
     assert scenario.rounds == 3
-    seeding.deterministic_torch(threads=1)
-    names = scenario.org_names()
-    sites = {n: gated_site(consortium, project, n) for n in names}
-    spec = JobSpec.from_scenario(scenario, [2], DeploymentSettings(site_order=names))
     link = transport(sites)
-    result = Coordinator(spec, link, names).run()
+    result = Coordinator(spec, link, list(sites)).run()
     assert result.error is None and result.evaluation
     if transport is ZeroFinal:  # the result holds the model the sites evaluated and signed
         result.params = [np.zeros_like(p) for p in result.params]

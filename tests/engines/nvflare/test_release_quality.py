@@ -7,10 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fedsec.core import seeding
 from fedsec.engines.nvflare import logs_models
 from fedsec.engines.nvflare.coordinator import Coordinator
-from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.release_quality import fpr_allowance, quality_refusal
 from fedsec.engines.nvflare.results import DeploymentError, read_result, write_result
 from fedsec.engines.nvflare.site import Site
@@ -18,7 +16,7 @@ from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.models.session_scores import SURPRISE_BINS
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused
-from tests.engines.nvflare.test_final_gate import JOB, release, short
+from tests.engines.nvflare.test_final_gate import JOB, release, short_job
 from tests.engines.nvflare.test_release_setup_terms import JOB as LOGS_JOB
 from tests.engines.nvflare.test_release_setup_terms import (
     run_logs_job,
@@ -101,18 +99,16 @@ class ZeroFinal(Recording):
 def job_result(consortium, project, transport, tmp_path_factory, **gate):
     """(scenario, fetched result) of a short classification job over ``transport``; the
     result's params are what the sites evaluated (all zero under the zeroing transports)."""
-    consortium = short(consortium)
-    data, scenario = consortium
-    seeding.deterministic_torch(threads=1)
-    names = scenario.org_names()
-    sites = {}
-    for name in names:
+
+    def site(shortened, name: str) -> Site:
+        data, scenario = shortened
         config = config_from_scenario(scenario, name, data, False)
         if gate:
             config = config.model_copy(update={"gate": config.gate.model_copy(update=gate)})
-        sites[name] = Site(config, data, keys=project.identity(name), job=JOB)
-    spec = JobSpec.from_scenario(scenario, [2], DeploymentSettings(site_order=names))
-    result = Coordinator(spec, transport(sites), names).run()
+        return Site(config, data, keys=project.identity(name), job=JOB)
+
+    scenario, sites, spec = short_job(consortium, site)
+    result = Coordinator(spec, transport(sites), list(sites)).run()
     assert result.error is None and result.evaluation, result.error
     if transport is not Recording:
         result.params = zeros(result.params)  # the model the sites evaluated and signed

@@ -7,30 +7,25 @@ import json
 
 import pytest
 
-from fedsec.core import seeding
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.ledger_file import LedgerFile, job_id
-from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.signing import FIELD, params_digest
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_chain import SiteChain
 from tests.engines.nvflare.memory import Recording
-from tests.engines.nvflare.test_final_gate import JOB, gated_site, short
+from tests.engines.nvflare.test_final_gate import JOB, gated_site, short_job
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
 
 def test_each_site_keeps_the_chain_it_signed_in_its_ledger_file(consortium, project, tmp_path):
-    consortium = short(consortium)
-    data, scenario = consortium
-    seeding.deterministic_torch(threads=1)
-    names = scenario.org_names()
-    sites = {}
-    for name in names:
-        gated = gated_site(consortium, project, name)
-        sites[name] = Site(gated.config, data, keys=gated.keys, job=JOB,
-                           ledger=tmp_path / f"{name}.json")  # fmt: skip
-    spec = JobSpec.from_scenario(scenario, [2], DeploymentSettings(site_order=names))
+    def site(shortened, name: str) -> Site:
+        gated = gated_site(shortened, project, name)
+        return Site(gated.config, shortened[0], keys=gated.keys, job=JOB,
+                    ledger=tmp_path / f"{name}.json")  # fmt: skip
+
+    _, sites, spec = short_job(consortium, site)
+    names = list(sites)
     link = Recording(sites)
     result = Coordinator(spec, link, names).run()
     assert result.error is None

@@ -6,9 +6,9 @@ import pandas as pd
 from fedsec.engines.nvflare.site_config import (
     config_from_scenario,
     load_site_config,
-    load_site_data,
     write_site_config,
 )
+from fedsec.engines.nvflare.site_data import load_site_data
 from fedsec.scenarios.config import parse_scenario
 from fedsec.scenarios.federation import build_federation
 

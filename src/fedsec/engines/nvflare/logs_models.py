@@ -24,7 +24,8 @@ from fedsec.engines.nvflare.job_models import summed
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
 from fedsec.engines.nvflare.records import Asking, JobFailed
 from fedsec.engines.nvflare.setups import LogsSetup
-from fedsec.engines.nvflare.site_config import SiteConfig, load_site_logs
+from fedsec.engines.nvflare.site_config import SiteConfig
+from fedsec.engines.nvflare.site_data import load_site_logs
 from fedsec.engines.nvflare.site_models import Prepared
 from fedsec.engines.nvflare.site_notes import public_key_note, weak_hash_key
 from fedsec.engines.nvflare.site_preprocessing import SetupRefused

@@ -12,7 +12,8 @@ from typing import Any
 
 from fedsec.engines.nvflare.job_models import ClassifierJob, DetectorJob, JobModel, TreeJob
 from fedsec.engines.nvflare.logs_models import LogsJob, LogsModel, load_site_sessions
-from fedsec.engines.nvflare.site_config import SiteConfig, load_site_data
+from fedsec.engines.nvflare.site_config import SiteConfig
+from fedsec.engines.nvflare.site_data import load_site_data
 from fedsec.engines.nvflare.site_models import ClassifierModel, DetectorModel, SiteModel
 
 #: Each deployable task's model at a site.
