@@ -46,6 +46,18 @@ def coordinator(consortium, scenario, names=None, on_round=None, log=lambda _: N
     return spec, Coordinator(spec, Memory(sites), names or every, log, on_round=on_round)
 
 
+def crashed(consortium, tmp_path, after: int, name: str = "fedadam") -> tuple:
+    """(scenario, spec, checkpoint store, coordinator) of a job whose coordinator crashed
+    after round ``after``, its checkpoints under ``tmp_path``."""
+    scenario = sampled_scenario(consortium, name)
+    spec, _ = coordinator(consortium, scenario)
+    store = CheckpointStore(tmp_path, "job-a", spec)
+    _, first = coordinator(consortium, scenario, on_round=crash_after(store, after))
+    with pytest.raises(Crash):
+        first.run()
+    return scenario, spec, store, first
+
+
 @pytest.mark.parametrize("name", ["fedadam", "fedavgm"])  # both moments; momentum only
 def test_a_resumed_job_ends_with_the_model_of_an_uninterrupted_one(consortium, tmp_path, name):
     scenario = sampled_scenario(consortium, name)
@@ -87,12 +99,7 @@ def test_a_resumed_job_ends_with_the_model_of_an_uninterrupted_one(consortium, t
 
 
 def test_the_newest_intact_checkpoint_is_used_and_a_corrupt_one_named(consortium, tmp_path):
-    scenario = sampled_scenario(consortium)
-    spec, _ = coordinator(consortium, scenario)
-    store = CheckpointStore(tmp_path, "job-a", spec)
-    _, first = coordinator(consortium, scenario, on_round=crash_after(store, 3))
-    with pytest.raises(Crash):
-        first.run()
+    _, spec, store, _ = crashed(consortium, tmp_path, 3)
     tensors = store.folder / "round-000003" / TENSORS
     tensors.write_bytes(tensors.read_bytes()[:-8] + b"\0" * 8)
     refused = []
@@ -124,12 +131,7 @@ def test_a_loopback_federation_started_again_keeps_its_jobs_checkpoints(consorti
 
 
 def test_a_checkpoint_of_another_job_spec_is_refused(consortium, tmp_path):
-    scenario = sampled_scenario(consortium)
-    spec, _ = coordinator(consortium, scenario)
-    store = CheckpointStore(tmp_path, "job-a", spec)
-    _, first = coordinator(consortium, scenario, on_round=crash_after(store, 1))
-    with pytest.raises(Crash):
-        first.run()
+    scenario, spec, _, _ = crashed(consortium, tmp_path, 1)
     other, _ = coordinator(consortium, scenario.model_copy(update={"seed": scenario.seed + 1}))
     with pytest.raises(CheckpointError, match="written for a different job spec"):
         CheckpointStore(tmp_path, "job-b", other, lambda _: None).latest("job-a")
@@ -140,12 +142,7 @@ def test_a_checkpoint_of_another_job_spec_is_refused(consortium, tmp_path):
 
 
 def test_a_tampered_record_is_refused_never_loaded(consortium, tmp_path):
-    scenario = sampled_scenario(consortium)
-    spec, _ = coordinator(consortium, scenario)
-    store = CheckpointStore(tmp_path, "job-a", spec)
-    _, first = coordinator(consortium, scenario, on_round=crash_after(store, 1))
-    with pytest.raises(Crash):
-        first.run()
+    _, _, store, _ = crashed(consortium, tmp_path, 1)
     record = store.folder / "round-000001" / "checkpoint.json"
     data = json.loads(record.read_text())
     data["setup"]["architecture"]["outputs"] = 99
@@ -166,12 +163,7 @@ def test_a_checkpoint_keeps_the_transcript_of_its_rounds_in_clear(consortium, tm
     """The updates each round aggregated, with their sites' statements (an admin replays a
     resumed job from them), under the tensors' SHA-256 like the model; rounds beyond the
     checkpoint's are refused."""
-    scenario = sampled_scenario(consortium)
-    spec, _ = coordinator(consortium, scenario)
-    store = CheckpointStore(tmp_path, "job-a", spec)
-    _, first = coordinator(consortium, scenario, on_round=crash_after(store, 2))
-    with pytest.raises(Crash):
-        first.run()
+    _, spec, store, first = crashed(consortium, tmp_path, 2)
     kept = store.latest()
     assert [entry.round for entry in kept.transcript] == [1, 2]
     for entry, aggregated in zip(kept.transcript, first.result.transcript, strict=True):
@@ -198,12 +190,7 @@ def test_a_job_without_checkpoint_and_a_bad_job_id_are_refused_clearly(consortiu
 
 
 def test_a_site_gone_when_the_job_resumes_is_dropped_and_named(consortium, tmp_path):
-    scenario = sampled_scenario(consortium)
-    spec, _ = coordinator(consortium, scenario)
-    store = CheckpointStore(tmp_path, "job-a", spec)
-    _, first = coordinator(consortium, scenario, on_round=crash_after(store, 2))
-    with pytest.raises(Crash):
-        first.run()
+    scenario, _, store, _ = crashed(consortium, tmp_path, 2)
     _, second = coordinator(consortium, scenario, names=["plant", "cloud"])
     result = second.run(store.latest())
     assert result.error is None
@@ -216,12 +203,7 @@ def test_scaffold_checkpoints_its_control_variate_and_refuses_to_resume(consorti
     """The checkpoint keeps SCAFFOLD's server control variate (checked against the strategy
     when loaded); the sites' own control variates end with their job, so a resume is refused
     with the reason instead of going on with server and sites out of step."""
-    scenario = sampled_scenario(consortium, "scaffold")
-    spec, _ = coordinator(consortium, scenario)
-    store = CheckpointStore(tmp_path, "job-a", spec)
-    _, first = coordinator(consortium, scenario, on_round=crash_after(store, 2))
-    with pytest.raises(Crash):
-        first.run()
+    scenario, spec, store, _ = crashed(consortium, tmp_path, 2, "scaffold")
     saved = store.latest()
     assert sorted(saved.state.tensors) == ["control"] and saved.state.meta == {"step": 2}
     shapes = [p.shape for p in saved.params]
