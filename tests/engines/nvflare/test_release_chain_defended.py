@@ -12,6 +12,7 @@ import dataclasses
 
 import pytest
 
+from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.release_chain import chain_terms
 from fedsec.engines.nvflare.results import read_result
 from fedsec.scenarios.config import parse_scenario
@@ -23,6 +24,7 @@ from tests.engines.nvflare.test_release_chain import LastRoundImplant
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
 RULE = "pair_conflict"
+VICTIM = "office"
 
 
 def defended(consortium) -> tuple:
@@ -89,3 +91,21 @@ def test_a_defence_decision_the_rule_did_not_make_is_refused(honest, project, si
         rf"signed updates \(left out: \['{result.sites[0]}'\] reported, \[\] replayed\)"
     )
     assert_refused(scenario, told, JOB, why, project, signer, tmp_path)
+
+
+def test_a_site_capped_at_rows_the_coordinator_understated_is_refused(
+    consortium, project, signer, tmp_path, tmp_path_factory, monkeypatch
+):
+    """A coordinator that tells its rule, and the report, that the victim declared 10 rows
+    caps the victim's weight to almost nothing and still takes its larger signed count; a
+    replay reading the same statistics would cap it alike. The victim signed its real count,
+    which the statistics may not understate."""
+    rows = Coordinator.site_rows
+    monkeypatch.setattr(Coordinator, "site_rows", lambda self: rows(self) | {VICTIM: 10})
+    monkeypatch.setattr(Coordinator, "samples", lambda self, site, value: int(value))
+    scenario, fetched, _ = run_job(defended(consortium), project, Recording, tmp_path_factory)
+    result = read_result(fetched)
+    assert result.statistics["rows_per_site"][VICTIM] > 10
+    result.statistics["rows_per_site"][VICTIM] = 10
+    why = rf"round 1's update from {VICTIM} is signed for \d+ samples, more than the 10 rows"
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)

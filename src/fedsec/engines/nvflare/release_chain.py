@@ -150,6 +150,8 @@ def _replay_refusal(
         entry = rounds.get(round_)
         if entry is not None and entry.updates:
             results = _signed_results(entry, digest, anchor, setup, _segment(parts, round_))
+            if why := _rows_understated(results, result, round_):
+                return why
             with contextlib.suppress(RoundAborted):  # as the round loop takes an aborted round
                 params, _ = strategy.aggregate(round_, params, results)
             if rule is not None and (why := _decision_refusal(rule, result, round_)):
@@ -186,6 +188,25 @@ def _replaying(
     strategy.rounds = terms.rounds
     strategy.start(initial, rows)
     return strategy, rule
+
+
+def _rows_understated(results: dict[str, SiteResult], result: JobResult, round_: int) -> str | None:
+    """Why the rows the result's statistics give a site are fewer than the samples it signed
+    (None: they are not). The coordinator takes no update above the rows its site declared,
+    and an honest site signs exactly those rows: a coordinator that understates them in the
+    statistics caps that site's weight under a robust rule, and the replay, reading the same
+    statistics, would cap it alike."""
+    rows = declared_site_rows(result.statistics, result.sites) or {}
+    for site, signed in sorted(results.items()):
+        declared = rows.get(site, 0)
+        if signed.update.num_samples > declared:
+            return (
+                f"round {round_}'s update from {site} is signed for "
+                f"{signed.update.num_samples} samples, more than the {declared} rows the "
+                "result's statistics say it declared (a coordinator's statistics understating "
+                "a site's rows cap its weight)"
+            )
+    return None
 
 
 def _decision_refusal(rule: RobustAggregation, result: JobResult, round_: int) -> str | None:
