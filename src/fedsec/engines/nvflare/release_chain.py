@@ -48,7 +48,7 @@ from fedsec.engines.nvflare.release_records import (
     sightings,
     split_view,
 )
-from fedsec.engines.nvflare.setups import ModelSetup, parse_setup
+from fedsec.engines.nvflare.setups import DetectorSetup, ModelSetup, Setup, parse_setup
 from fedsec.engines.nvflare.signing import Unsigned, json_digest, open_signed, params_digest
 from fedsec.engines.nvflare.site_chain import ROUND_FIELDS, ROUND_KIND
 from fedsec.fl import recipe
@@ -56,6 +56,7 @@ from fedsec.fl.aggregation import RoundAborted, SiteResult
 from fedsec.fl.release import TailAverage
 from fedsec.fl.robustness import RobustAggregation, RobustnessConfig, robust_aggregation
 from fedsec.fl.strategies import Strategy, StrategySettings, from_config, strategy_class
+from fedsec.models.detectors import new_detector
 from fedsec.models.mlp import build_mlp
 from fedsec.models.mlp_spec import MLPSpec
 from fedsec.scenarios.config import Scenario
@@ -76,6 +77,7 @@ class ChainTerms:
     resumed: str | None = None
     robustness: RobustnessConfig | None = None
     release_average: float = 0.0
+    svdd_server_lr: float | None = None  # a Deep SVDD job's own server step
 
 
 def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
@@ -83,8 +85,8 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
     DP), under the plain mean or a ``[robustness]`` rule, with a strategy whose state lives at
     the coordinator only (not SCAFFOLD)."""
     replayable = (
-        scenario.task == "classification"
-        and scenario.model.kind == "mlp"
+        (scenario.task == "anomaly" or scenario.model.kind == "mlp")
+        and scenario.task in ("classification", "anomaly")
         and recipe.protection_plan(scenario.privacy, scenario.seed) is None
         and not strategy_class(scenario.strategy.name).sends_extras
         and not strategy_class(scenario.strategy.name).keeps_site_state
@@ -97,6 +99,7 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         resumed,
         scenario.robustness,
         scenario.training.release_average,
+        scenario.anomaly.svdd_server_lr if scenario.anomaly is not None else None,
     )
 
 
@@ -137,12 +140,12 @@ def _replay_refusal(
 ) -> str | None:
     """Replay the rounds of the transcript from the seeded initial model."""
     assert terms.strategy is not None and result.params is not None and result.setup is not None
-    setup = parse_setup(result.setup)
+    setup = parse_setup(round_setup(result.setup))
     rounds = {entry.round: entry for entry in result.transcript}
     if len(rounds) != len(result.transcript) or not set(rounds) <= set(range(1, terms.rounds + 1)):
         return f"the result's transcript of rounds is not rounds 1..{terms.rounds}, once each"
     params = initial_model(setup, terms.seed)
-    strategy, rule = _replaying(terms, result, params)
+    strategy, rule = _replaying(terms, result, params, setup)
     for round_ in range(1, terms.rounds + 1):
         digest = params_digest(params)
         if why := _sent_another(seen, round_, digest, rounds, parts[-1].job):
@@ -172,7 +175,7 @@ def _replay_refusal(
 
 
 def _replaying(
-    terms: ChainTerms, result: JobResult, initial: Params
+    terms: ChainTerms, result: JobResult, initial: Params, setup: Setup
 ) -> tuple[Strategy, RobustAggregation | None]:
     """The strategy as the coordinator ran it: its robust rule over the rows each site
     declared, its schedule's horizon, and the released model's tail average."""
@@ -183,7 +186,9 @@ def _replaying(
     rule = None
     if terms.robustness is not None:
         rule = robust_aggregation(terms.robustness, rows, seed=terms.seed)
-    strategy = from_config(terms.strategy, aggregation=rule)
+    svdd = isinstance(setup, DetectorSetup) and setup.kind == "svdd"
+    server_lr = terms.svdd_server_lr if svdd and terms.svdd_server_lr else None
+    strategy = from_config(terms.strategy, server_lr, aggregation=rule)
     strategy.release = TailAverage.of(terms.release_average, terms.rounds)
     strategy.rounds = terms.rounds
     strategy.start(initial, rows)
@@ -255,8 +260,27 @@ def _segment(parts: list[Segment], round_: int) -> tuple[str, str]:
     return part.job, part.release
 
 
-def initial_model(setup: ModelSetup, seed: int) -> Params:
-    """The job's seeded initial classifier, as the coordinator builds it."""
+def round_setup(final: dict[str, Any]) -> dict[str, Any]:
+    """The setup the rounds were trained under: a detector's final setup adds the error scale
+    the sites summed after the last round."""
+    return (
+        {k: v for k, v in final.items() if k != "scale"}
+        if final.get("task") == "anomaly"
+        else final
+    )
+
+
+def initial_model(setup: Setup, seed: int) -> Params:
+    """The job's seeded initial classifier or one-class detector, as the coordinator builds
+    it."""
+    if isinstance(setup, DetectorSetup):
+        generator = seeding.torch_generator(seed, "init", "global", setup.kind)
+        pre = setup.preprocessing.build()
+        hidden, size, floor = setup.hidden, setup.size, setup.error_floor
+        return new_detector(setup.kind, pre, setup.view, hidden, size, generator,
+                            error_floor=floor).get_weights()  # fmt: skip
+    if not isinstance(setup, ModelSetup):
+        raise ValueError(f"the admin replays no {setup.task} job")
     mlp = MLPSpec.from_json(setup.model_dump(mode="json")["architecture"])
     return get_params(build_mlp(mlp, seeding.torch_generator(seed, "init", "global")))
 
@@ -265,7 +289,7 @@ def _signed_results(
     entry: RoundTranscript,
     digest: str,
     anchor: x509.Certificate,
-    setup: ModelSetup,
+    setup: Setup,
     job: tuple[str, str],
 ) -> dict[str, SiteResult]:
     """The round's updates as the aggregation takes them, once each is signed by its site

@@ -1,0 +1,75 @@
+"""The admin's replay of a one-class detector job in clear
+(:mod:`fedsec.engines.nvflare.release_chain`): the autoencoder's and Deep SVDD's weights of
+every round are the strategy's aggregates of the sites' signed updates from the seeded initial
+detector. Before, a detector job was not replayed: a coordinator that sent every site the same
+altered detector in a round had it released."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fedsec.core import seeding
+from fedsec.engines.nvflare.coordinator import Coordinator
+from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+from fedsec.engines.nvflare.release_chain import chain_terms
+from fedsec.engines.nvflare.results import read_result, write_result
+from fedsec.engines.nvflare.site import Site
+from fedsec.engines.nvflare.site_config import config_from_scenario
+from tests.engines.nvflare.memory import Recording
+from tests.engines.nvflare.releases import assert_refused, release
+from tests.engines.nvflare.test_deployment_anomaly import anomaly_scenario
+
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
+JOB = "job-detector"
+ROUNDS = 3
+
+
+class Altered(Recording):
+    """A hostile coordinator: every site is sent the same detector, its weights pushed off
+    the aggregate, in the last round (no split view)."""
+
+    def exchange(self, task, data, targets, timeout):
+        if task == "fedsec_train" and data["plan"]["round"] == ROUNDS:
+            data = data | {"params": [p + np.float32(0.01) for p in data["params"]]}
+        return super().exchange(task, data, targets, timeout)
+
+
+def detector_job(consortium, project, kind: str, transport, tmp_path_factory):
+    """(scenario, fetched result) of a ``kind`` job of sites holding their kits' keys."""
+    data, base = consortium
+    scenario = anomaly_scenario(base).model_copy(update={"rounds": ROUNDS})
+    models = scenario.anomaly.model_copy(update={"models": [kind]})  # what the admin releases
+    scenario = scenario.model_copy(update={"anomaly": models})
+    names = scenario.org_names()
+    seeding.deterministic_torch(threads=1)
+    sites = {
+        n: Site(config_from_scenario(scenario, n, data, False), data,
+                keys=project.identity(n), job=JOB)
+        for n in names
+    }  # fmt: skip
+    spec = JobSpec.from_scenario(scenario, [2], DeploymentSettings(site_order=names), kind)
+    result = Coordinator(spec, transport(sites), names).run()
+    assert result.error is None and not result.dropouts, (result.error, result.dropouts)
+    return scenario, read_result(write_result(result, tmp_path_factory.mktemp("fetched")))
+
+
+@pytest.mark.parametrize("kind", ["ae", "svdd"])
+def test_an_honest_detector_job_is_replayed_and_released(
+    consortium, project, signer, tmp_path, tmp_path_factory, kind
+):
+    scenario, result = detector_job(consortium, project, kind, Recording, tmp_path_factory)
+    assert chain_terms(scenario).strategy is not None
+    assert [e.round for e in result.transcript] == list(range(1, ROUNDS + 1))
+    assert result.setup is not None and result.setup["kind"] == kind and result.setup["scale"]
+    run = release(scenario, result, JOB, project, signer, tmp_path / "run")
+    assert (run / "model").is_dir()
+
+
+def test_a_detector_altered_in_a_round_is_refused(
+    consortium, project, signer, tmp_path, tmp_path_factory
+):
+    scenario, result = detector_job(consortium, project, "ae", Altered, tmp_path_factory)
+    why = rf"signed it was sent global model \w+ in round {ROUNDS}, not the model the rounds'"
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
