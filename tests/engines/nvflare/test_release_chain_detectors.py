@@ -40,7 +40,8 @@ def detector_job(consortium, project, kind: str, transport, tmp_path_factory):
     """(scenario, fetched result) of a ``kind`` job of sites holding their kits' keys."""
     data, base = consortium
     scenario = anomaly_scenario(base).model_copy(update={"rounds": ROUNDS})
-    models = scenario.anomaly.model_copy(update={"models": [kind]})  # what the admin releases
+    # the kind the admin releases; Deep SVDD with its own server step, as the built-in scenario
+    models = scenario.anomaly.model_copy(update={"models": [kind], "svdd_server_lr": 0.01})
     scenario = scenario.model_copy(update={"anomaly": models})
     names = scenario.org_names()
     seeding.deterministic_torch(threads=1)

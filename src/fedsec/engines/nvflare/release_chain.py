@@ -85,8 +85,8 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
     DP), under the plain mean or a ``[robustness]`` rule, with a strategy whose state lives at
     the coordinator only (not SCAFFOLD)."""
     replayable = (
-        (scenario.task == "anomaly" or scenario.model.kind == "mlp")
-        and scenario.task in ("classification", "anomaly")
+        scenario.task in ("classification", "anomaly")
+        and (scenario.task == "anomaly" or scenario.model.kind == "mlp")
         and recipe.protection_plan(scenario.privacy, scenario.seed) is None
         and not strategy_class(scenario.strategy.name).sends_extras
         and not strategy_class(scenario.strategy.name).keeps_site_state
@@ -99,8 +99,13 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         resumed,
         scenario.robustness,
         scenario.training.release_average,
-        scenario.anomaly.svdd_server_lr if scenario.anomaly is not None else None,
+        _svdd_server_lr(scenario),
     )
+
+
+def _svdd_server_lr(scenario: Scenario) -> float | None:
+    anomaly = getattr(scenario, "anomaly", None)  # an anomaly scenario's section only
+    return anomaly.svdd_server_lr if anomaly is not None else None
 
 
 def chain_refusal(
