@@ -39,6 +39,7 @@ from typing import Any
 from cryptography import x509
 
 from fedsec.core import seeding
+from fedsec.engines.nvflare.logs_models import deeplog_spec
 from fedsec.engines.nvflare.records import JobResult, RoundTranscript, declared_site_rows
 from fedsec.engines.nvflare.release_records import (
     SHORT,
@@ -48,7 +49,7 @@ from fedsec.engines.nvflare.release_records import (
     sightings,
     split_view,
 )
-from fedsec.engines.nvflare.setups import DetectorSetup, ModelSetup, Setup, parse_setup
+from fedsec.engines.nvflare.setups import DetectorSetup, LogsSetup, ModelSetup, Setup, parse_setup
 from fedsec.engines.nvflare.signing import Unsigned, json_digest, open_signed, params_digest
 from fedsec.engines.nvflare.site_chain import ROUND_FIELDS, ROUND_KIND
 from fedsec.fl import recipe
@@ -56,6 +57,7 @@ from fedsec.fl.aggregation import RoundAborted, SiteResult
 from fedsec.fl.release import TailAverage
 from fedsec.fl.robustness import RobustAggregation, RobustnessConfig, robust_aggregation
 from fedsec.fl.strategies import Strategy, StrategySettings, from_config, strategy_class
+from fedsec.models.deeplog import build_deeplog
 from fedsec.models.detectors import new_detector
 from fedsec.models.mlp import build_mlp
 from fedsec.models.mlp_spec import MLPSpec
@@ -78,6 +80,8 @@ class ChainTerms:
     robustness: RobustnessConfig | None = None
     release_average: float = 0.0
     svdd_server_lr: float | None = None  # a Deep SVDD job's own server step
+    #: setup fields the job fixes after its rounds, as they were during them
+    after_rounds: tuple[tuple[str, Any], ...] = ()
 
 
 def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
@@ -85,8 +89,8 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
     DP), under the plain mean or a ``[robustness]`` rule, with a strategy whose state lives at
     the coordinator only (not SCAFFOLD)."""
     replayable = (
-        scenario.task in ("classification", "anomaly")
-        and (scenario.task == "anomaly" or scenario.model.kind == "mlp")
+        scenario.task in ("classification", "anomaly", "logs")
+        and (scenario.task != "classification" or scenario.model.kind == "mlp")
         and recipe.protection_plan(scenario.privacy, scenario.seed) is None
         and not strategy_class(scenario.strategy.name).sends_extras
         and not strategy_class(scenario.strategy.name).keeps_site_state
@@ -100,7 +104,19 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         scenario.robustness,
         scenario.training.release_average,
         _svdd_server_lr(scenario),
+        _after_rounds(scenario),
     )
+
+
+def _after_rounds(scenario: Scenario) -> tuple[tuple[str, Any], ...]:
+    """What the job's last step sets in the setup, as it was during the rounds: a detector's
+    error scale (summed from the sites), a logs model's pooled threshold or top_k."""
+    if scenario.task == "anomaly":
+        return (("scale", None),)
+    logs = getattr(scenario, "logs", None)
+    if scenario.task == "logs" and logs is not None:
+        return (("threshold", None), ("top_k", logs.top_k))
+    return ()
 
 
 def _svdd_server_lr(scenario: Scenario) -> float | None:
@@ -145,7 +161,7 @@ def _replay_refusal(
 ) -> str | None:
     """Replay the rounds of the transcript from the seeded initial model."""
     assert terms.strategy is not None and result.params is not None and result.setup is not None
-    setup = parse_setup(round_setup(result.setup))
+    setup = parse_setup(result.setup | dict(terms.after_rounds))
     rounds = {entry.round: entry for entry in result.transcript}
     if len(rounds) != len(result.transcript) or not set(rounds) <= set(range(1, terms.rounds + 1)):
         return f"the result's transcript of rounds is not rounds 1..{terms.rounds}, once each"
@@ -265,16 +281,6 @@ def _segment(parts: list[Segment], round_: int) -> tuple[str, str]:
     return part.job, part.release
 
 
-def round_setup(final: dict[str, Any]) -> dict[str, Any]:
-    """The setup the rounds were trained under: a detector's final setup adds the error scale
-    the sites summed after the last round."""
-    return (
-        {k: v for k, v in final.items() if k != "scale"}
-        if final.get("task") == "anomaly"
-        else final
-    )
-
-
 def initial_model(setup: Setup, seed: int) -> Params:
     """The job's seeded initial classifier or one-class detector, as the coordinator builds
     it."""
@@ -284,6 +290,9 @@ def initial_model(setup: Setup, seed: int) -> Params:
         hidden, size, floor = setup.hidden, setup.size, setup.error_floor
         return new_detector(setup.kind, pre, setup.view, hidden, size, generator,
                             error_floor=floor).get_weights()  # fmt: skip
+    if isinstance(setup, LogsSetup):
+        generator = seeding.torch_generator(seed, "init", "global")
+        return get_params(build_deeplog(deeplog_spec(setup), generator))
     if not isinstance(setup, ModelSetup):
         raise ValueError(f"the admin replays no {setup.task} job")
     mlp = MLPSpec.from_json(setup.model_dump(mode="json")["architecture"])

@@ -1,0 +1,77 @@
+"""The admin's replay of a logs (DeepLog) job in clear
+(:mod:`fedsec.engines.nvflare.release_chain`): every round's LSTM is the strategy's aggregate of
+the sites' signed updates from the seeded initial model, whether each site calibrates its own
+top_k or the job pools one after the rounds. Before, a logs job was not replayed: a coordinator
+that sent every site the same altered model in a round had it released."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fedsec.core import seeding
+from fedsec.engines.nvflare.coordinator import Coordinator
+from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+from fedsec.engines.nvflare.release_chain import chain_terms
+from fedsec.engines.nvflare.results import read_result, write_result
+from fedsec.engines.nvflare.site import Site
+from fedsec.engines.nvflare.site_config import config_from_scenario
+from fedsec.tasks.federate import curve_rounds
+from tests.engines.nvflare.memory import Recording
+from tests.engines.nvflare.releases import assert_refused, release
+
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
+JOB = "job-logs"
+ORGS = ["org1", "org2", "org3"]
+
+
+class Altered(Recording):
+    """A hostile coordinator: every site is sent the same model, its weights pushed off the
+    aggregate, in round 2 (no split view)."""
+
+    def exchange(self, task, data, targets, timeout):
+        if task == "fedsec_train" and data["plan"]["round"] == 2:
+            data = data | {"params": [p + np.float32(0.01) for p in data["params"]]}
+        return super().exchange(task, data, targets, timeout)
+
+
+def logs_job(logs_consortium, project, transport, tmp_path_factory, calibration="per-org"):
+    """(scenario, fetched result) of the consortium's 3-round logs job, sites with kit keys."""
+    data, base = logs_consortium
+    scenario = base.model_copy(deep=True)
+    scenario.logs.calibration = calibration
+    seeding.deterministic_torch(threads=1)
+    sites = {
+        n: Site(config_from_scenario(scenario, n, data, False), data,
+                keys=project.identity(n), job=JOB)
+        for n in ORGS
+    }  # fmt: skip
+    curve = sorted(curve_rounds(scenario))
+    spec = JobSpec.from_scenario(scenario, curve, DeploymentSettings(site_order=ORGS))
+    result = Coordinator(spec, transport(sites), ORGS).run()
+    assert result.error is None and not result.dropouts, (result.error, result.dropouts)
+    return scenario, read_result(write_result(result, tmp_path_factory.mktemp("fetched")))
+
+
+@pytest.mark.parametrize("calibration", ["per-org", "pooled"])
+def test_an_honest_logs_job_is_replayed_and_released(
+    logs_consortium, project, signer, tmp_path, tmp_path_factory, calibration
+):
+    """Pooled: the job sets its top_k after the rounds, which trained under the scenario's."""
+    scenario, result = logs_job(logs_consortium, project, Recording, tmp_path_factory,
+                                calibration)  # fmt: skip
+    assert chain_terms(scenario).strategy is not None
+    assert [e.round for e in result.transcript] == [1, 2, 3]
+    assert result.setup is not None
+    assert (result.setup["top_k"] > 0) is (calibration == "pooled")
+    run = release(scenario, result, JOB, project, signer, tmp_path / "run")
+    assert (run / "model").is_dir()
+
+
+def test_a_logs_model_altered_in_a_round_is_refused(
+    logs_consortium, project, signer, tmp_path, tmp_path_factory
+):
+    scenario, result = logs_job(logs_consortium, project, Altered, tmp_path_factory)
+    why = r"signed it was sent global model \w+ in round 2, not the model the rounds' signed"
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
