@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from fedsec.engines.nvflare.results import DeploymentError, JobResult
+from fedsec.core import seeding
+from fedsec.engines.nvflare.coordinator import Coordinator
+from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+from fedsec.engines.nvflare.results import DeploymentError, JobResult, read_result, write_result
+from fedsec.engines.nvflare.site import Site
+from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.experiments.deployed import write_site_only_run
 from fedsec.scenarios.config import Scenario
 
@@ -28,3 +33,22 @@ def assert_refused(scenario: Scenario, result: JobResult, job: str, why: str, pr
         release(scenario, result, job, project, signer, out)
     assert "\n" not in str(raised.value)
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def keyed_job(scenario: Scenario, data: Path, project, job: str, transport, fetched: Path,
+              curve: list[int], kind: str | None = None) -> JobResult:  # fmt: skip
+    """The result, as the admin fetches it into ``fetched``, of ``scenario``'s job ``job`` run
+    by sites holding their kits' keys (one site per organization, over ``transport``; ``kind``:
+    an anomaly job's detector)."""
+    names = scenario.org_names()
+    seeding.deterministic_torch(threads=1)
+    sites = {
+        n: Site(config_from_scenario(scenario, n, data, False), data,
+                keys=project.identity(n), job=job)
+        for n in names
+    }  # fmt: skip
+    settings = DeploymentSettings(site_order=names)
+    spec = JobSpec.from_scenario(scenario, curve, settings, *([kind] if kind else []))
+    result = Coordinator(spec, transport(sites), names).run()
+    assert result.error is None and not result.dropouts, (result.error, result.dropouts)
+    return read_result(write_result(result, fetched))

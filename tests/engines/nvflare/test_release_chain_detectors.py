@@ -9,15 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fedsec.core import seeding
-from fedsec.engines.nvflare.coordinator import Coordinator
-from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.release_chain import chain_terms
-from fedsec.engines.nvflare.results import read_result, write_result
-from fedsec.engines.nvflare.site import Site
-from fedsec.engines.nvflare.site_config import config_from_scenario
 from tests.engines.nvflare.memory import Recording
-from tests.engines.nvflare.releases import assert_refused, release
+from tests.engines.nvflare.releases import assert_refused, keyed_job, release
 from tests.engines.nvflare.test_deployment_anomaly import anomaly_scenario
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
@@ -43,17 +37,8 @@ def detector_job(consortium, project, kind: str, transport, tmp_path_factory):
     # the kind the admin releases; Deep SVDD with its own server step, as the built-in scenario
     models = scenario.anomaly.model_copy(update={"models": [kind], "svdd_server_lr": 0.01})
     scenario = scenario.model_copy(update={"anomaly": models})
-    names = scenario.org_names()
-    seeding.deterministic_torch(threads=1)
-    sites = {
-        n: Site(config_from_scenario(scenario, n, data, False), data,
-                keys=project.identity(n), job=JOB)
-        for n in names
-    }  # fmt: skip
-    spec = JobSpec.from_scenario(scenario, [2], DeploymentSettings(site_order=names), kind)
-    result = Coordinator(spec, transport(sites), names).run()
-    assert result.error is None and not result.dropouts, (result.error, result.dropouts)
-    return scenario, read_result(write_result(result, tmp_path_factory.mktemp("fetched")))
+    fetched = tmp_path_factory.mktemp("fetched")
+    return scenario, keyed_job(scenario, data, project, JOB, transport, fetched, [2], kind)
 
 
 @pytest.mark.parametrize("kind", ["ae", "svdd"])

@@ -9,21 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fedsec.core import seeding
-from fedsec.engines.nvflare.coordinator import Coordinator
-from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.release_chain import chain_terms
-from fedsec.engines.nvflare.results import read_result, write_result
-from fedsec.engines.nvflare.site import Site
-from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.tasks.federate import curve_rounds
 from tests.engines.nvflare.memory import Recording
-from tests.engines.nvflare.releases import assert_refused, release
+from tests.engines.nvflare.releases import assert_refused, keyed_job, release
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
 JOB = "job-logs"
-ORGS = ["org1", "org2", "org3"]
 
 
 class Altered(Recording):
@@ -41,17 +34,8 @@ def logs_job(logs_consortium, project, transport, tmp_path_factory, calibration=
     data, base = logs_consortium
     scenario = base.model_copy(deep=True)
     scenario.logs.calibration = calibration
-    seeding.deterministic_torch(threads=1)
-    sites = {
-        n: Site(config_from_scenario(scenario, n, data, False), data,
-                keys=project.identity(n), job=JOB)
-        for n in ORGS
-    }  # fmt: skip
-    curve = sorted(curve_rounds(scenario))
-    spec = JobSpec.from_scenario(scenario, curve, DeploymentSettings(site_order=ORGS))
-    result = Coordinator(spec, transport(sites), ORGS).run()
-    assert result.error is None and not result.dropouts, (result.error, result.dropouts)
-    return scenario, read_result(write_result(result, tmp_path_factory.mktemp("fetched")))
+    fetched, curve = tmp_path_factory.mktemp("fetched"), sorted(curve_rounds(scenario))
+    return scenario, keyed_job(scenario, data, project, JOB, transport, fetched, curve)
 
 
 @pytest.mark.parametrize("calibration", ["per-org", "pooled"])
