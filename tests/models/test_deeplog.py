@@ -25,6 +25,33 @@ def test_windows_are_left_padded_and_end_with_the_end_token():
     assert y_plain.tolist() == [5, 6]
 
 
+def one_session_at_a_time(sessions, window, end_token):
+    """session_windows as it was written first: each session padded and cut on its own."""
+    xs, ys, owners = [np.zeros((0, window), np.int64)], [np.zeros(0, np.int64)], [[]]
+    for index, tokens in enumerate(sessions):
+        padded = np.concatenate([[PAD] * window, tokens, [EOS] * end_token]).astype(np.int64)
+        n = len(padded) - window
+        xs.append(np.array([padded[i : i + window] for i in range(n)]).reshape(n, window))
+        ys.append(padded[window:])
+        owners.append([index] * n)
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(owners).astype(np.int64)
+
+
+@pytest.mark.parametrize("end_token", [True, False])
+def test_windows_of_many_sessions_at_once_are_those_of_each_on_its_own(end_token):
+    """Empty sessions, sessions shorter and longer than the window, in any order."""
+    rng = np.random.default_rng(0)
+    sessions = [rng.integers(RESERVED, 40, size=n) for n in rng.integers(0, 9, size=60)]
+    sessions[:3] = [np.zeros(0, np.int64)] * 3
+    for window in (1, 3, 10):
+        got = session_windows(sessions, window, end_token)
+        expected = one_session_at_a_time(sessions, window, end_token)
+        for a, b in zip(got, expected, strict=True):
+            assert a.dtype == np.int64 and a.tolist() == b.tolist()
+    empty = session_windows([np.zeros(0, np.int64)] * 2, 3, end_token)
+    assert [a.shape for a in empty] == [(2, 3), (2,), (2,)] if end_token else [(0, 3), (0,), (0,)]
+
+
 def test_ranks_match_a_brute_force_count_over_candidates():
     spec = DeepLogSpec(vocab=12, window=3, embedding=4, hidden=8, layers=1)
     module = build_deeplog(spec, torch.Generator().manual_seed(1)).eval()

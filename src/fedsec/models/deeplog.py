@@ -102,20 +102,34 @@ def session_windows(
     sessions: Sequence[np.ndarray], window: int, end_token: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Training/scoring pairs: (``window`` previous tokens, next token, session index) for every
-    event of every session, plus the end of session when ``end_token``."""
-    xs, ys, owners = [], [], []
-    for index, tokens in enumerate(sessions):
-        tail = [EOS] if end_token else []
-        padded = np.concatenate([np.full(window, PAD, np.int64), tokens, tail]).astype(np.int64)
-        n = len(padded) - window
-        if n <= 0:
-            continue
-        xs.append(sliding_window_view(padded, window)[:n])
-        ys.append(padded[window:])
-        owners.append(np.full(n, index, np.int64))
-    if not xs:
+    event of every session, plus the end of session when ``end_token``.
+
+    Built at once on one stream of the sessions, each behind ``window`` PADs (and followed by
+    EOS): a window starting in a session's stretch never reaches past it."""
+    lengths = np.fromiter((len(tokens) for tokens in sessions), np.int64, len(sessions))
+    pairs = lengths + int(end_token)  # one per event, and the end
+    kept = np.flatnonzero(pairs > 0)
+    if len(kept) == 0:
         return np.zeros((0, window), np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(xs), np.concatenate(ys), np.concatenate(owners)
+    lengths, pairs = lengths[kept], pairs[kept]
+    starts = np.concatenate([[0], np.cumsum(window + pairs)[:-1]])  # of each session's stretch
+    stream = np.full(int((window + pairs).sum()), PAD, np.int64)
+    stream[_offsets(starts + window, lengths)] = np.concatenate(
+        [np.asarray(sessions[i]) for i in kept]
+    ).astype(np.int64)
+    if end_token:
+        stream[starts + window + lengths] = EOS
+    first = _offsets(starts, pairs)  # each pair's first window position
+    x = sliding_window_view(stream, window)[first]
+    return x, stream[first + window], np.repeat(kept.astype(np.int64), pairs)
+
+
+def _offsets(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``start, start + 1, .., start + count - 1`` of each (start, count), concatenated."""
+    ends = np.cumsum(counts)
+    return np.repeat(starts - (ends - counts), counts) + np.arange(
+        int(ends[-1]) if len(ends) else 0
+    )
 
 
 def target_ranks(
