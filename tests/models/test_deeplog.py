@@ -12,6 +12,7 @@ from fedsec.models.deeplog import (
     session_windows,
     target_ranks,
     target_surprises,
+    unique_rows,
 )
 from fedsec.training.params import get_params
 
@@ -153,3 +154,16 @@ def test_an_unknown_session_score_is_refused():
     spec = DeepLogSpec(vocab=RESERVED + 3, window=2, embedding=4, hidden=8, layers=1)
     with pytest.raises(ValueError, match="unknown session score 'median'"):
         DeepLogDetector(spec, EventVocabulary(), np.arange(3), score="median")
+
+
+def test_unique_rows_are_numpys_in_its_order():
+    """The distinct (window, target) pairs are scored in batches in this order: the same
+    order as before keeps every batch, hence every score, the same."""
+    rng = np.random.default_rng(2)
+    rows = rng.integers(-2, 6, size=(3000, 5)).astype(np.int64)
+    rows[:, :2] = 0
+    pairs, inverse = unique_rows(rows)
+    expected, expected_inverse = np.unique(rows, axis=0, return_inverse=True)
+    assert pairs.tolist() == expected.tolist()
+    assert inverse.tolist() == expected_inverse.ravel().tolist()
+    assert (pairs[inverse] == rows).all()
