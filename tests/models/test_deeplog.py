@@ -4,12 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from fedsec.features.vocabulary import EOS, PAD, RESERVED, EventVocabulary
+from fedsec.features.vocabulary import EOS, PAD, RESERVED, UNK, EventVocabulary
 from fedsec.models.deeplog import (
     DeepLogDetector,
     DeepLogSpec,
     build_deeplog,
+    index_ids,
     session_windows,
+    sessions_ids,
     target_ranks,
     target_surprises,
     unique_rows,
@@ -167,3 +169,11 @@ def test_unique_rows_are_numpys_in_its_order():
     assert pairs.tolist() == expected.tolist()
     assert inverse.tolist() == expected_inverse.ravel().tolist()
     assert (pairs[inverse] == rows).all()
+
+
+def test_the_ids_of_many_sessions_are_those_of_each_on_its_own():
+    index = np.array([3, 8, 2**62])
+    sessions = [np.array([8, 5, 2**62]), np.zeros(0, np.int64), np.array([3, 3, 9])]
+    got = sessions_ids(index, sessions)
+    assert [g.tolist() for g in got] == [index_ids(index, s).tolist() for s in sessions]
+    assert got[0].tolist() == [RESERVED + 1, UNK, RESERVED + 2] and sessions_ids(index, []) == []

@@ -217,6 +217,15 @@ def index_ids(index: np.ndarray, tokens: np.ndarray) -> np.ndarray:
     return np.where(found, RESERVED + where, UNK).astype(np.int64)
 
 
+def sessions_ids(index: np.ndarray, sessions: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """:func:`index_ids` of each session, looked up in one pass over all their tokens."""
+    if len(sessions) == 0:
+        return []
+    tokens = [np.asarray(s, np.int64) for s in sessions]
+    ids = index_ids(index, np.concatenate(tokens))
+    return np.split(ids, np.cumsum([len(t) for t in tokens])[:-1])
+
+
 class DeepLogDetector(NetworkDetector, Detector):
     """A next-event model over the sorted hashed tokens it knows (its ``index``: input and
     output ``RESERVED + i`` is token ``index[i]``).
@@ -277,7 +286,7 @@ class DeepLogDetector(NetworkDetector, Detector):
         """Train on one party's normal sessions (hashed tokens): ``rounds`` updates of
         ``plan`` (by default one Adam epoch) from the current weights. Clears ``top_k_``."""
         plan = self.plan or TrainingPlan(epochs=1, lr=1e-3, optimizer="adam")
-        inputs = [index_ids(self.known, s) for s in X]
+        inputs = sessions_ids(self.known, X)
         x, targets, _ = session_windows(inputs, self.spec.window, self.end_token)
         params = self.weights_to_fit()
         for round_ in range(1, self.rounds + 1):
@@ -323,7 +332,7 @@ class DeepLogDetector(NetworkDetector, Detector):
     ) -> list[np.ndarray]:
         """Per session, ``per_target``'s value (:func:`target_ranks`, ...) for each event and
         for its end; ``unseen`` for the events the model never saw."""
-        inputs = [index_ids(self.known, s) for s in sessions]
+        inputs = sessions_ids(self.known, sessions)
         x, y, owner = session_windows(inputs, self.spec.window, self.end_token)
         values = per_target(self.module(), x, np.where(y == UNK, EOS, y), self.candidates)
         values[y == UNK] = unseen
