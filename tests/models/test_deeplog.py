@@ -4,14 +4,17 @@ import numpy as np
 import pytest
 import torch
 
-from fedsec.features.vocabulary import EOS, PAD, RESERVED, EventVocabulary
+from fedsec.features.vocabulary import EOS, PAD, RESERVED, UNK, EventVocabulary
 from fedsec.models.deeplog import (
     DeepLogDetector,
     DeepLogSpec,
     build_deeplog,
+    index_ids,
     session_windows,
+    sessions_ids,
     target_ranks,
     target_surprises,
+    unique_rows,
 )
 from fedsec.training.params import get_params
 
@@ -23,6 +26,33 @@ def test_windows_are_left_padded_and_end_with_the_end_token():
     assert owner.tolist() == [0, 0, 0, 0, 1, 1]
     _, y_plain, _ = session_windows([np.array([5, 6])], window=2, end_token=False)
     assert y_plain.tolist() == [5, 6]
+
+
+def one_session_at_a_time(sessions, window, end_token):
+    """session_windows as it was written first: each session padded and cut on its own."""
+    xs, ys, owners = [np.zeros((0, window), np.int64)], [np.zeros(0, np.int64)], [[]]
+    for index, tokens in enumerate(sessions):
+        padded = np.concatenate([[PAD] * window, tokens, [EOS] * end_token]).astype(np.int64)
+        n = len(padded) - window
+        xs.append(np.array([padded[i : i + window] for i in range(n)]).reshape(n, window))
+        ys.append(padded[window:])
+        owners.append([index] * n)
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(owners).astype(np.int64)
+
+
+@pytest.mark.parametrize("end_token", [True, False])
+def test_windows_of_many_sessions_at_once_are_those_of_each_on_its_own(end_token):
+    """Empty sessions, sessions shorter and longer than the window, in any order."""
+    rng = np.random.default_rng(0)
+    sessions = [rng.integers(RESERVED, 40, size=n) for n in rng.integers(0, 9, size=60)]
+    sessions[:3] = [np.zeros(0, np.int64)] * 3
+    for window in (1, 3, 10):
+        got = session_windows(sessions, window, end_token)
+        expected = one_session_at_a_time(sessions, window, end_token)
+        for a, b in zip(got, expected, strict=True):
+            assert a.dtype == np.int64 and a.tolist() == b.tolist()
+    empty = session_windows([np.zeros(0, np.int64)] * 2, 3, end_token)
+    assert [a.shape for a in empty] == [(2, 3), (2,), (2,)] if end_token else [(0, 3), (0,), (0,)]
 
 
 def test_ranks_match_a_brute_force_count_over_candidates():
@@ -126,3 +156,24 @@ def test_an_unknown_session_score_is_refused():
     spec = DeepLogSpec(vocab=RESERVED + 3, window=2, embedding=4, hidden=8, layers=1)
     with pytest.raises(ValueError, match="unknown session score 'median'"):
         DeepLogDetector(spec, EventVocabulary(), np.arange(3), score="median")
+
+
+def test_unique_rows_are_numpys_in_its_order():
+    """The distinct (window, target) pairs are scored in batches in this order: the same
+    order as before keeps every batch, hence every score, the same."""
+    rng = np.random.default_rng(2)
+    rows = rng.integers(-2, 6, size=(3000, 5)).astype(np.int64)
+    rows[:, :2] = 0
+    pairs, inverse = unique_rows(rows)
+    expected, expected_inverse = np.unique(rows, axis=0, return_inverse=True)
+    assert pairs.tolist() == expected.tolist()
+    assert inverse.tolist() == expected_inverse.ravel().tolist()
+    assert (pairs[inverse] == rows).all()
+
+
+def test_the_ids_of_many_sessions_are_those_of_each_on_its_own():
+    index = np.array([3, 8, 2**62])
+    sessions = [np.array([8, 5, 2**62]), np.zeros(0, np.int64), np.array([3, 3, 9])]
+    got = sessions_ids(index, sessions)
+    assert [g.tolist() for g in got] == [index_ids(index, s).tolist() for s in sessions]
+    assert got[0].tolist() == [RESERVED + 1, UNK, RESERVED + 2] and sessions_ids(index, []) == []

@@ -33,3 +33,19 @@ def test_counts_and_unseen_events():
     scores = model.decision_function([np.array([1, 2]), np.array([1, 7])])
     assert np.isfinite(scores[0]) and np.isinf(scores[1])
     assert model.predict([np.array([1, 2]), np.array([1, 7])], "org").tolist() == [False, True]
+
+
+def test_counts_of_many_sessions_at_once_are_those_of_each_on_its_own():
+    """Empty sessions, repeated and unseen tokens: each row is its session's own count."""
+    rng = np.random.default_rng(3)
+    sessions = [rng.integers(0, 12, size=n) for n in rng.integers(0, 15, size=80)]
+    sessions[5] = np.zeros(0, np.int64)
+    index = np.array([1, 2, 3, 5, 8, 9])
+    x, unseen = count_matrix(sessions, index)
+    for row, tokens in enumerate(sessions):
+        counts = np.array([np.sum(tokens == token) for token in index])
+        assert x[row].tolist() == np.log1p(counts).tolist()
+        assert unseen[row] == len(tokens) - counts.sum()
+    assert unseen.dtype == np.int64
+    empty_x, empty_unseen = count_matrix([np.zeros(0, np.int64)] * 2, index)
+    assert not empty_x.any() and empty_unseen.tolist() == [0, 0]

@@ -102,20 +102,34 @@ def session_windows(
     sessions: Sequence[np.ndarray], window: int, end_token: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Training/scoring pairs: (``window`` previous tokens, next token, session index) for every
-    event of every session, plus the end of session when ``end_token``."""
-    xs, ys, owners = [], [], []
-    for index, tokens in enumerate(sessions):
-        tail = [EOS] if end_token else []
-        padded = np.concatenate([np.full(window, PAD, np.int64), tokens, tail]).astype(np.int64)
-        n = len(padded) - window
-        if n <= 0:
-            continue
-        xs.append(sliding_window_view(padded, window)[:n])
-        ys.append(padded[window:])
-        owners.append(np.full(n, index, np.int64))
-    if not xs:
+    event of every session, plus the end of session when ``end_token``.
+
+    Built at once on one stream of the sessions, each behind ``window`` PADs (and followed by
+    EOS): a window starting in a session's stretch never reaches past it."""
+    lengths = np.fromiter((len(tokens) for tokens in sessions), np.int64, len(sessions))
+    pairs = lengths + int(end_token)  # one per event, and the end
+    kept = np.flatnonzero(pairs > 0)
+    if len(kept) == 0:
         return np.zeros((0, window), np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(xs), np.concatenate(ys), np.concatenate(owners)
+    lengths, pairs = lengths[kept], pairs[kept]
+    starts = np.concatenate([[0], np.cumsum(window + pairs)[:-1]])  # of each session's stretch
+    stream = np.full(int((window + pairs).sum()), PAD, np.int64)
+    stream[_offsets(starts + window, lengths)] = np.concatenate(
+        [np.asarray(sessions[i]) for i in kept]
+    ).astype(np.int64)
+    if end_token:
+        stream[starts + window + lengths] = EOS
+    first = _offsets(starts, pairs)  # each pair's first window position
+    x = sliding_window_view(stream, window)[first]
+    return x, stream[first + window], np.repeat(kept.astype(np.int64), pairs)
+
+
+def _offsets(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``start, start + 1, .., start + count - 1`` of each (start, count), concatenated."""
+    ends = np.cumsum(counts)
+    return np.repeat(starts - (ends - counts), counts) + np.arange(
+        int(ends[-1]) if len(ends) else 0
+    )
 
 
 def target_ranks(
@@ -168,7 +182,7 @@ def _per_pair(
     shape = (width,) if width else ()
     if len(x) == 0:
         return np.zeros((0, *shape), np.float64)
-    pairs, inverse = np.unique(np.column_stack([x, y]), axis=0, return_inverse=True)
+    pairs, inverse = unique_rows(np.column_stack([x, y]))
     mask = torch.full((module.out.out_features,), float("-inf"))
     mask[torch.from_numpy(candidates)] = 0.0
     values = np.zeros((len(pairs), *shape), np.float64)
@@ -178,7 +192,18 @@ def _per_pair(
             chunk = torch.from_numpy(np.ascontiguousarray(pairs[start : start + batch]))
             logits = module(chunk[:, :-1]) + mask
             values[start : start + batch] = measure(logits, chunk[:, -1:]).numpy()
-    return values[inverse.ravel()]
+    return values[inverse]
+
+
+def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(rows, axis=0, return_inverse=True)`` (the same rows in the same order, so
+    the same scoring batches), by a lexicographic sort: ten times faster on windows."""
+    order = np.lexsort(rows.T[::-1])
+    ordered = rows[order]
+    new = np.r_[True, (ordered[1:] != ordered[:-1]).any(axis=1)]
+    inverse = np.empty(len(rows), np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
 
 
 def index_ids(index: np.ndarray, tokens: np.ndarray) -> np.ndarray:
@@ -190,6 +215,15 @@ def index_ids(index: np.ndarray, tokens: np.ndarray) -> np.ndarray:
     where = np.searchsorted(index, tokens)
     found = index[np.minimum(where, len(index) - 1)] == tokens
     return np.where(found, RESERVED + where, UNK).astype(np.int64)
+
+
+def sessions_ids(index: np.ndarray, sessions: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """:func:`index_ids` of each session, looked up in one pass over all their tokens."""
+    if len(sessions) == 0:
+        return []
+    tokens = [np.asarray(s, np.int64) for s in sessions]
+    ids = index_ids(index, np.concatenate(tokens))
+    return np.split(ids, np.cumsum([len(t) for t in tokens])[:-1])
 
 
 class DeepLogDetector(NetworkDetector, Detector):
@@ -252,7 +286,7 @@ class DeepLogDetector(NetworkDetector, Detector):
         """Train on one party's normal sessions (hashed tokens): ``rounds`` updates of
         ``plan`` (by default one Adam epoch) from the current weights. Clears ``top_k_``."""
         plan = self.plan or TrainingPlan(epochs=1, lr=1e-3, optimizer="adam")
-        inputs = [index_ids(self.known, s) for s in X]
+        inputs = sessions_ids(self.known, X)
         x, targets, _ = session_windows(inputs, self.spec.window, self.end_token)
         params = self.weights_to_fit()
         for round_ in range(1, self.rounds + 1):
@@ -298,7 +332,7 @@ class DeepLogDetector(NetworkDetector, Detector):
     ) -> list[np.ndarray]:
         """Per session, ``per_target``'s value (:func:`target_ranks`, ...) for each event and
         for its end; ``unseen`` for the events the model never saw."""
-        inputs = [index_ids(self.known, s) for s in sessions]
+        inputs = sessions_ids(self.known, sessions)
         x, y, owner = session_windows(inputs, self.spec.window, self.end_token)
         values = per_target(self.module(), x, np.where(y == UNK, EOS, y), self.candidates)
         values[y == UNK] = unseen

@@ -33,18 +33,24 @@ class CountStats:
 def count_matrix(
     sessions: Sequence[np.ndarray], index: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(``log1p`` counts of each token of ``index`` per session, number of other tokens)."""
+    """(``log1p`` counts of each token of ``index`` per session, number of other tokens);
+    counted at once over all sessions' (session, token) pairs."""
     index = np.asarray(index, np.int64)
     x = np.zeros((len(sessions), len(index)), np.float64)
-    unseen = np.zeros(len(sessions), np.int64)
-    for row, tokens in enumerate(sessions):
-        if len(tokens) == 0:
-            continue
-        values, counts = np.unique(tokens, return_counts=True)
-        where = np.searchsorted(index, values)
-        found = (where < len(index)) & (index[np.minimum(where, len(index) - 1)] == values)
-        x[row, where[found]] = np.log1p(counts[found])
-        unseen[row] = counts[~found].sum()
+    lengths = np.fromiter((len(tokens) for tokens in sessions), np.int64, len(sessions))
+    if not lengths.sum():
+        return x, np.zeros(len(sessions), np.int64)
+    rows = np.repeat(np.arange(len(sessions)), lengths)
+    tokens = np.concatenate([np.asarray(t) for t in sessions if len(t)])
+    order = np.lexsort((tokens, rows))
+    rows, tokens = rows[order], tokens[order]
+    first = np.flatnonzero(np.r_[True, (rows[1:] != rows[:-1]) | (tokens[1:] != tokens[:-1])])
+    counts = np.diff(np.r_[first, len(rows)])
+    rows, values = rows[first], tokens[first]
+    where = np.searchsorted(index, values)
+    found = (where < len(index)) & (index[np.minimum(where, len(index) - 1)] == values)
+    x[rows[found], where[found]] = np.log1p(counts[found])
+    unseen = np.bincount(rows[~found], counts[~found], len(sessions)).astype(np.int64)
     return x, unseen
 
 

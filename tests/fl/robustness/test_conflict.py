@@ -283,8 +283,10 @@ def test_on_real_data_opt_in_leaves_out_a_noise_sender_and_no_honest_organizatio
 @pytest.fixture(scope="module")
 def colluding(data_dir):
     """unsw-10org-shared slice, org4 and org10 (who hold benign and generic only, as does one
-    honest organization) relabel their attacks benign: with and without the benign-claim test."""
-    run = scenario_runner("unsw-10org-shared", SMALL, data_dir)
+    honest organization) relabel their attacks benign: with and without the benign-claim test.
+    18 rounds (7 after they are left out) are enough: measured 0.284 -> 0.424 (25: 0.348 ->
+    0.480); SMALL's 25 stay for the sign flipper, whose margin over the norm bound needs them."""
+    run = scenario_runner("unsw-10org-shared", [*SMALL, "rounds=18"], data_dir)
     attack = ['adversary.orgs=["org4","org10"]', "adversary.kind=label_flip"]
     return {
         claim: run(*attack, "robustness.rule=pair_conflict", f"robustness.benign_claim={claim}")
@@ -299,4 +301,4 @@ def test_on_real_data_two_colluding_label_flippers_are_left_out_by_their_benign_
     assert all(e == {"org4", "org10"} for e in excluded[11:])  # measured: from round 11
     assert all(e <= {"org4", "org10"} for e in excluded)  # no honest organization, ever
     gain = after["honest"]["mean_macro_f1"] - before["honest"]["mean_macro_f1"]
-    assert gain > 0.08  # measured: 0.348 -> 0.480
+    assert gain > 0.08  # measured: 0.284 -> 0.424

@@ -94,3 +94,20 @@ def test_dp_statistics_keep_the_label_set_and_the_heavy_tails_of_the_exact_ones(
     for a, b in zip(noisy.pre.numeric, exact.pre.numeric, strict=True):
         vanished = (a.mean, a.std) == (0.0, 1.0)  # no bin of this slice above the noise floor
         assert a.log or not b.log or vanished, a.name  # heavy tails stay logged under the noise
+
+
+def test_without_a_statistics_share_no_dp_sgd_noise_is_calibrated_for_the_statistics(
+    unsw, monkeypatch
+):
+    """Opacus' search takes seconds an organization, and statistics without a share of the
+    budget use none of it (distributed DP-SGD never uses an organization's own multiplier)."""
+    _, orgs = unsw
+
+    def calibrated(*args, **kwargs):
+        raise AssertionError("a DP-SGD noise multiplier was calibrated for the statistics")
+
+    monkeypatch.setattr(arms, "dp_noise", calibrated)
+    budget = ["privacy.sample_dp.epsilon=3", "privacy.sample_dp.batch_size=512"]
+    private = load_scenario("unsw-5org-disjoint", [*SMALL, *budget])
+    for pooled in (False, True):
+        assert arms.stats_multipliers(private, orgs, pooled) == {}

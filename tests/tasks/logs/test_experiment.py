@@ -14,7 +14,7 @@ from fedsec.scenarios.config import load_scenario
 
 SLICE = ["logs.sources.2.max_sessions=3000", "evaluation.curve_points=2"]
 TINY_MODEL = ["logs.hidden=32", "logs.layers=1", "logs.embedding=16"]
-SMALL = [*SLICE, *TINY_MODEL, "rounds=20", "training.local_steps=10"]
+SMALL = [*SLICE, *TINY_MODEL, "rounds=10", "training.local_steps=10"]
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +37,10 @@ def test_metrics_layout_per_arm_and_org(experiment):
 
 
 def test_federated_is_at_least_as_good_as_local_only(experiment):
-    """On this slice every arm finds every anomaly under max-surprise (local models too, which
-    max-rank's coarse local top_k did not: F1 0.93), so the arms differ by their false alarms
-    on never-seen normal sequences: within half a point (README: the gap over seeds at full
-    size)."""
+    """On this slice (10 rounds: measured F1 federated 0.992, local 0.963, centralized 0.993)
+    the shared models find the anomalies and keep false alarms on never-seen normal sequences
+    low; federated must stay within half a point of local-only (README: the gap over seeds
+    at full size)."""
     arms = experiment.metrics["arms"]
     fed, local = arms["federated"]["overall"], arms["local"]["overall"]
     assert fed["f1"] >= local["f1"] - 0.005 and fed["roc_auc"] >= local["roc_auc"] - 0.002

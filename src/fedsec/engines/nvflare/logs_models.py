@@ -37,8 +37,8 @@ from fedsec.models.deeplog import (
     DeepLogDetector,
     DeepLogSpec,
     build_deeplog,
-    index_ids,
     session_windows,
+    sessions_ids,
 )
 from fedsec.models.session_scores import (
     SURPRISE_BINS,
@@ -123,7 +123,7 @@ class LogsModel:
             )
         index = np.asarray(setup.index, np.int64)
         check_index(index, data.org.train.tokens)
-        inputs = [index_ids(index, t) for t in data.org.train.tokens]
+        inputs = sessions_ids(index, data.org.train.tokens)
         x, y, _ = session_windows(inputs, setup.window, setup.end_token)
         return Prepared(setup, data, self.network(setup), x, y)
 

@@ -135,7 +135,12 @@ def summaries(
 
 
 def stats_multipliers(scenario: Scenario, orgs: list[OrgFrames], pooled: bool) -> dict[str, float]:
-    """Each organization's statistics noise multiplier (empty: statistics without noise)."""
+    """Each organization's statistics noise multiplier (empty: statistics without noise).
+    Without a statistics share no DP-SGD noise is calibrated here (seconds per organization,
+    and distributed DP-SGD never uses an organization's own)."""
+    budget = scenario.privacy.sample_dp
+    if not (budget.enabled and budget.stats_epsilon_share):
+        return {}
     if pooled:
         rows = sum(len(o.y_train) for o in orgs)
         noise = dp_noise(scenario, rows, len(orgs), where=POOLED)

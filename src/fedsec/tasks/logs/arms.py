@@ -26,8 +26,8 @@ from fedsec.models.deeplog import (
     DeepLogDetector,
     DeepLogSpec,
     build_deeplog,
-    index_ids,
     session_windows,
+    sessions_ids,
 )
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.logs import LogFederation, LogOrg
@@ -91,8 +91,8 @@ def arm_data(federation: LogFederation, orgs: list[LogOrg], index: np.ndarray) -
     logs = federation.scenario.logs
     out = []
     for org in orgs:
-        train = [index_ids(index, t) for t in org.train.tokens]
-        val = [index_ids(index, t) for t in org.val.tokens]
+        train = sessions_ids(index, org.train.tokens)
+        val = sessions_ids(index, org.val.tokens)
         x, y, _ = session_windows(train, logs.window, logs.end_token)
         vx, vy, _ = session_windows(val, logs.window, logs.end_token)
         out.append(OrgWindows(org.name, x, y, Validation.of(vx, vy)))
