@@ -51,6 +51,10 @@ class JobModel(Protocol):
 
     def setup(self, coordinator: Asking, gathered: Any) -> Setup: ...
 
+    def initial(self, setup: Any, seed: int) -> Params:
+        """The job's seeded initial weights for ``setup`` (the admin's replay starts there)."""
+        ...
+
     def finish(self, coordinator: Asking, params: Params, setup: dict[str, Any]) -> dict: ...
 
 
@@ -71,17 +75,20 @@ class ClassifierJob:
         classes = family_order(counts)
         weights = recipe.class_weights(counts, classes, spec.model)
         mlp = MLPSpec(pre.width, len(classes), tuple(spec.model.hidden), spec.model.dropout)
-        network = build_mlp(mlp, seeding.torch_generator(spec.seed, "init", "global"))
         setup = {
             "view": spec.view,
             "preprocessing": pre.to_json(),
             "classes": classes,
             "architecture": mlp.to_json(),
         }
-        ModelSetup.model_validate(setup)  # what sites will check
+        checked = ModelSetup.model_validate(setup)  # what sites will check
         sites = coordinator.alive
         coordinator.log(f"setup: {pre.width} features, classes {classes}, sites {sites}")
-        return get_params(network), setup, weights
+        return self.initial(checked, spec.seed), setup, weights
+
+    def initial(self, setup: ModelSetup, seed: int) -> Params:
+        mlp = MLPSpec.from_json(setup.model_dump(mode="json")["architecture"])
+        return get_params(build_mlp(mlp, seeding.torch_generator(seed, "init", "global")))
 
     def finish(self, coordinator: Asking, params: Params, setup: dict[str, Any]) -> dict:
         return setup
@@ -105,10 +112,6 @@ class DetectorJob:
         assert cfg is not None  # JobSpec: an anomaly job carries its [anomaly] section
         pre = fit_preprocessor(gathered.stats, spec.model.hash_buckets)
         size = cfg.bottleneck if kind == "ae" else cfg.svdd_dim
-        generator = seeding.torch_generator(spec.seed, "init", "global", kind)
-        detector = new_detector(
-            kind, pre, spec.view, cfg.hidden, size, generator, error_floor=cfg.error_floor
-        )
         setup: dict[str, Any] = {
             "task": "anomaly",
             "view": spec.view,
@@ -118,13 +121,19 @@ class DetectorJob:
             "size": size,
             "error_floor": cfg.error_floor,
         }
-        params = detector.get_weights()
+        params = self.initial(DetectorSetup.model_validate(setup), spec.seed)
         if kind == "svdd":
             total = summed(coordinator, "center", CENTER_ROUND, setup, params, size)
             setup["center"] = list(center_from_sums([(total[:-1], int(total[-1]))]))
         DetectorSetup.model_validate(setup)  # what sites will check
         coordinator.log(f"setup: {kind} on {pre.width} features, sites {coordinator.alive}")
         return params, setup, None
+
+    def initial(self, setup: DetectorSetup, seed: int) -> Params:
+        generator = seeding.torch_generator(seed, "init", "global", setup.kind)
+        pre, floor = setup.preprocessing.build(), setup.error_floor
+        return new_detector(setup.kind, pre, setup.view, setup.hidden, setup.size, generator,
+                            error_floor=floor).get_weights()  # fmt: skip
 
     def finish(self, coordinator: Asking, params: Params, setup: dict[str, Any]) -> dict:
         """The error scale of the final model from the sites' error sums."""
@@ -175,6 +184,9 @@ class TreeJob:
         TreeSetup.model_validate(setup)  # what sites will check
         coordinator.log(f"setup: trees on {pre.width} features, classes {classes}")
         return [], setup, None
+
+    def initial(self, setup: TreeSetup, seed: int) -> Params:
+        return []  # a booster grows from its sites' histograms, from no weights
 
     def finish(self, coordinator: Asking, params: Params, setup: dict) -> dict:
         return setup

@@ -222,14 +222,15 @@ class LogsJob:
             "score": logs.score,
         }
         checked = LogsSetup.model_validate(setup)  # what sites will check
-        network = build_deeplog(
-            deeplog_spec(checked), seeding.torch_generator(spec.seed, "init", "global")
-        )
         coordinator.log(
             f"setup: DeepLog over {len(gathered.index)} event tokens "
             f"({RESERVED + len(gathered.index)} outputs), sites {coordinator.alive}"
         )
-        return get_params(network), setup, None
+        return self.initial(checked, spec.seed), setup, None
+
+    def initial(self, setup: LogsSetup, seed: int) -> Params:
+        generator = seeding.torch_generator(seed, "init", "global")
+        return get_params(build_deeplog(deeplog_spec(setup), generator))
 
     def finish(self, coordinator: Asking, params: Params, setup: dict[str, Any]) -> dict:
         """Per-org calibration: nothing (each site chooses its ``top_k`` or threshold when it

@@ -38,9 +38,8 @@ from typing import Any
 
 from cryptography import x509
 
-from fedsec.core import seeding
-from fedsec.engines.nvflare.logs_models import deeplog_spec
 from fedsec.engines.nvflare.records import JobResult, RoundTranscript, declared_site_rows
+from fedsec.engines.nvflare.registry import JOB_MODELS
 from fedsec.engines.nvflare.release_records import (
     SHORT,
     Segment,
@@ -49,7 +48,7 @@ from fedsec.engines.nvflare.release_records import (
     sightings,
     split_view,
 )
-from fedsec.engines.nvflare.setups import DetectorSetup, LogsSetup, ModelSetup, Setup, parse_setup
+from fedsec.engines.nvflare.setups import DetectorSetup, Setup, parse_setup
 from fedsec.engines.nvflare.signing import Unsigned, json_digest, open_signed, params_digest
 from fedsec.engines.nvflare.site_chain import ROUND_FIELDS, ROUND_KIND
 from fedsec.fl import recipe
@@ -57,12 +56,8 @@ from fedsec.fl.aggregation import RoundAborted, SiteResult
 from fedsec.fl.release import TailAverage
 from fedsec.fl.robustness import RobustAggregation, RobustnessConfig, robust_aggregation
 from fedsec.fl.strategies import Strategy, StrategySettings, from_config, strategy_class
-from fedsec.models.deeplog import build_deeplog
-from fedsec.models.detectors import new_detector
-from fedsec.models.mlp import build_mlp
-from fedsec.models.mlp_spec import MLPSpec
 from fedsec.scenarios.config import Scenario
-from fedsec.training.params import Params, get_params
+from fedsec.training.params import Params
 from fedsec.training.plan import Update
 
 
@@ -165,8 +160,11 @@ def _replay_refusal(
     rounds = {entry.round: entry for entry in result.transcript}
     if len(rounds) != len(result.transcript) or not set(rounds) <= set(range(1, terms.rounds + 1)):
         return f"the result's transcript of rounds is not rounds 1..{terms.rounds}, once each"
+    rows = declared_site_rows(result.statistics, result.sites)
+    if rows is None:
+        raise ValueError("the result's statistics hold no rows per site: a job in clear has them")
     params = initial_model(setup, terms.seed)
-    strategy, rule = _replaying(terms, result, params, setup)
+    strategy, rule = _replaying(terms, rows, params, setup)
     for round_ in range(1, terms.rounds + 1):
         digest = params_digest(params)
         if why := _sent_another(seen, round_, digest, rounds, parts[-1].job):
@@ -174,7 +172,7 @@ def _replay_refusal(
         entry = rounds.get(round_)
         if entry is not None and entry.updates:
             results = _signed_results(entry, digest, anchor, setup, _segment(parts, round_))
-            if why := _rows_understated(results, result, round_):
+            if why := _rows_understated(results, rows, round_):
                 return why
             with contextlib.suppress(RoundAborted):  # as the round loop takes an aborted round
                 params, _ = strategy.aggregate(round_, params, results)
@@ -196,14 +194,11 @@ def _replay_refusal(
 
 
 def _replaying(
-    terms: ChainTerms, result: JobResult, initial: Params, setup: Setup
+    terms: ChainTerms, rows: dict[str, int], initial: Params, setup: Setup
 ) -> tuple[Strategy, RobustAggregation | None]:
     """The strategy as the coordinator ran it: its robust rule over the rows each site
     declared, its schedule's horizon, and the released model's tail average."""
     assert terms.strategy is not None
-    rows = declared_site_rows(result.statistics, result.sites)
-    if rows is None:
-        raise ValueError("the result's statistics hold no rows per site: a job in clear has them")
     rule = None
     if terms.robustness is not None:
         rule = robust_aggregation(terms.robustness, rows, seed=terms.seed)
@@ -216,13 +211,14 @@ def _replaying(
     return strategy, rule
 
 
-def _rows_understated(results: dict[str, SiteResult], result: JobResult, round_: int) -> str | None:
+def _rows_understated(
+    results: dict[str, SiteResult], rows: dict[str, int], round_: int
+) -> str | None:
     """Why the rows the result's statistics give a site are fewer than the samples it signed
     (None: they are not). The coordinator takes no update above the rows its site declared,
     and an honest site signs exactly those rows: a coordinator that understates them in the
     statistics caps that site's weight under a robust rule, and the replay, reading the same
     statistics, would cap it alike."""
-    rows = declared_site_rows(result.statistics, result.sites) or {}
     for site, signed in sorted(results.items()):
         declared = rows.get(site, 0)
         if signed.update.num_samples > declared:
@@ -282,21 +278,8 @@ def _segment(parts: list[Segment], round_: int) -> tuple[str, str]:
 
 
 def initial_model(setup: Setup, seed: int) -> Params:
-    """The job's seeded initial classifier or one-class detector, as the coordinator builds
-    it."""
-    if isinstance(setup, DetectorSetup):
-        generator = seeding.torch_generator(seed, "init", "global", setup.kind)
-        pre = setup.preprocessing.build()
-        hidden, size, floor = setup.hidden, setup.size, setup.error_floor
-        return new_detector(setup.kind, pre, setup.view, hidden, size, generator,
-                            error_floor=floor).get_weights()  # fmt: skip
-    if isinstance(setup, LogsSetup):
-        generator = seeding.torch_generator(seed, "init", "global")
-        return get_params(build_deeplog(deeplog_spec(setup), generator))
-    if not isinstance(setup, ModelSetup):
-        raise ValueError(f"the admin replays no {setup.task} job")
-    mlp = MLPSpec.from_json(setup.model_dump(mode="json")["architecture"])
-    return get_params(build_mlp(mlp, seeding.torch_generator(seed, "init", "global")))
+    """The job's seeded initial model, as the coordinator builds it (its task's job model)."""
+    return JOB_MODELS[setup.task].initial(setup, seed)
 
 
 def _signed_results(
