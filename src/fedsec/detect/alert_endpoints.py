@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from fedsec.core.errors import InputError
 from fedsec.data.flows import FlowTable
@@ -24,6 +26,11 @@ from fedsec.detect.ecs_values import alert_file, ip, port
 ABSENT = frozenset({"", "-", "(empty)"})
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
 ADDRESSES, PORTS = ("src_ip", "dst_ip"), ("src_port", "dst_port")
+PORT_LOW, PORT_HIGH = 0, 65_535
+#: An IPv4 address as :func:`ipaddress.ip_address` reads one: four decimal octets of at most
+#: 255, without a leading zero or a blank (tests/detect/test_alert_endpoints.py).
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+DOTTED_QUAD = rf"^{_OCTET}(?:\.{_OCTET}){{3}}$"
 
 
 def host_name(text: str) -> bool:
@@ -94,8 +101,49 @@ def endpoint_refusal(value: object, row: object, column: str, role: str) -> str:
 
 def bad_values(column: pd.Series, role: str) -> np.ndarray:
     """Which values of ``column`` (the context column of ``role``) are given but are not an
-    address (or a port): each distinct value checked once (addresses repeat heavily)."""
-    check = bad_address if role in ADDRESSES else bad_port
+    address (or a port): ports held as numpy numbers checked as arrays, addresses in dotted
+    quads as Arrow text, the other values by :func:`bad_address` or :func:`bad_port`, each
+    distinct value once (addresses repeat heavily)."""
+    if role in PORTS and _numbers(column):
+        return _bad_number_ports(column.to_numpy())
+    if role in ADDRESSES and isinstance(column.dtype, pd.StringDtype):
+        return _bad_text_addresses(column)
+    return _bad_distinct(column, bad_address if role in ADDRESSES else bad_port)
+
+
+def _numbers(column: pd.Series) -> bool:
+    """Whether the column is a numpy integer or float column (no bool, no missing integer)."""
+    return isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf"
+
+
+def _bad_number_ports(values: np.ndarray) -> np.ndarray:
+    """:func:`bad_port` of each number: an integer outside 0-65535, a float that is not a whole
+    number in it (NaN: missing, never refused)."""
+    if values.dtype.kind in "iu":
+        return (values < PORT_LOW) | (values > PORT_HIGH)
+    values = values.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        good = np.isfinite(values) & (values >= PORT_LOW) & (values <= PORT_HIGH)
+        good &= np.floor(values) == values
+    return ~(good | np.isnan(values))
+
+
+def _bad_text_addresses(column: pd.Series) -> np.ndarray:
+    """:func:`bad_address` of each text, once per distinct text: a dotted quad that
+    ``ipaddress`` reads is no bad address (Arrow's regex over the distinct texts); the others
+    go to :func:`bad_address` (missing: never bad)."""
+    found = pc.dictionary_encode(text_column(column))
+    distinct = found.dictionary
+    quad = pc.match_substring_regex(distinct, DOTTED_QUAD).to_numpy(zero_copy_only=False)
+    flags = np.zeros(len(distinct) + 1, dtype=bool)  # the last: a missing value
+    for index in np.flatnonzero(~quad).tolist():
+        flags[index] = bad_address(distinct[index].as_py())
+    codes = pc.fill_null(found.indices, len(distinct)).to_numpy(zero_copy_only=False)
+    return flags[codes]
+
+
+def _bad_distinct(column: pd.Series, check: Callable[[object], bool]) -> np.ndarray:
+    """``check`` of each value of ``column``, called once per distinct value."""
     if column.dtype == object:  # mixed values: 1, 1.0 and True are not alike as ports
         keys = pd.Series([(type(v), v) for v in python_values(column)], dtype=object)
         codes, distinct = pd.factorize(keys)

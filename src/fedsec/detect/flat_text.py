@@ -31,8 +31,11 @@ from fedsec.detect.records import JSON_OPTIONS
 VALUE_OPTIONS = JSON_OPTIONS & ~orjson.OPT_APPEND_NEWLINE
 
 
-def flat_lines(alerts: FlowAlerts, naive_zone: tzinfo = UTC) -> bytes:
-    """The (unexplained) alerts as flat JSON lines (``naive_zone``: of times without a zone)."""
+def flat_lines(
+    alerts: FlowAlerts, naive_zone: tzinfo = UTC, read_times: pa.Array | None = None
+) -> bytes:
+    """The (unexplained) alerts as flat JSON lines (``naive_zone``: of times without a zone;
+    ``read_times``: their :func:`flow_times`, when already read)."""
     table, rows = alerts.table, alerts.rows
     slots = Slots(len(alerts))
     slots.text('{"row":')
@@ -56,16 +59,23 @@ def flat_lines(alerts: FlowAlerts, naive_zone: tzinfo = UTC) -> bytes:
     labelled = labels.present & np.asarray(table.family[rows] != UNLABELED, dtype=bool)
     slots.text(',"dataset_label":', labelled)
     slots.coded(labels.texts, labels.codes, labelled)
-    _utc_times(slots, alerts, naive_zone)
+    _utc_times(slots, alerts, naive_zone, read_times)
     slots.text("}\n")
     return slots.lines()
 
 
-def _utc_times(slots: Slots, alerts: FlowAlerts, naive_zone: tzinfo) -> None:
-    """``timestamp_utc`` of the alerts whose flow has a time."""
+def flow_times(alerts: FlowAlerts, naive_zone: tzinfo) -> pa.Array | None:
+    """Each alert's flow time in UTC (null: none, or not a time); None without the column."""
     if "timestamp" not in alerts.table.context.columns:
+        return None
+    return times(alerts.table.context["timestamp"].iloc[alerts.rows], naive_zone)
+
+
+def _utc_times(slots: Slots, alerts: FlowAlerts, naive_zone: tzinfo, read: pa.Array | None) -> None:
+    """``timestamp_utc`` of the alerts whose flow has a time (``read``: those times, if read)."""
+    texts = flow_times(alerts, naive_zone) if read is None else read
+    if texts is None:
         return
-    texts = times(alerts.table.context["timestamp"].iloc[alerts.rows], naive_zone)
     here = present(texts)
     slots.text(',"timestamp_utc":"', here)
     slots.each(texts)

@@ -14,7 +14,7 @@ from fedsec.detect.batch import FlowAlerts
 from fedsec.detect.ecs import AlertSource, ecs_document, ecs_line
 from fedsec.detect.ecs_text import ecs_lines, eve_lines
 from fedsec.detect.eve import eve_document
-from fedsec.detect.flat_text import flat_lines, utc_records
+from fedsec.detect.flat_text import flat_lines, flow_times, utc_records
 from fedsec.detect.records import alert_lines
 
 ALERT_FORMATS: tuple[str, ...] = ("ecs", "eve", "fedsec")
@@ -67,8 +67,9 @@ class AlertFormat:
         if self.name == "fedsec":
             if alerts.explanation is not None:
                 return self.lines(alerts.records())
-            refuse_unreadable_time(alerts.table, alerts.rows)
-            return flat_lines(alerts, self.naive_zone)
+            read = flow_times(alerts, self.naive_zone)  # read once, for both
+            refuse_unreadable_time(alerts.table, alerts.rows, read)
+            return flat_lines(alerts, self.naive_zone, read)
         if self.name == "ecs":
             return ecs_lines(alerts, self.source)
         return eve_lines(alerts, self.source)
