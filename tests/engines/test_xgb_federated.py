@@ -15,6 +15,7 @@ from fedsec.engines.xgb_federated import (  # noqa: E402
     Site,
     boost_at_site,
     free_port,
+    run_sites,
     train_booster,
     train_federated,
 )
@@ -98,3 +99,29 @@ def test_a_site_whose_boosting_worker_dies_learns_it_at_once(tmp_path):
     assert not thread.is_alive()
     stopped = "its boosting worker stopped (exit code -9) with no booster"
     assert outcome["error"] == f"site org1: {stopped}"
+
+
+def test_the_sites_processes_start_side_by_side(tmp_path, monkeypatch):
+    """A spawned site process reads its arguments (its rows) only once Python has started and
+    imported what they refer to; rows larger than a pipe's buffer kept its ``start`` waiting
+    until then, so the sites started one after another. Here no site may read its arguments
+    until all three processes exist: started one after another, the second never would."""
+    from tests.engines import late_import
+
+    go = tmp_path / "go"
+    monkeypatch.setenv("FEDSEC_TEST_GO", str(go))
+    rows = np.zeros((50_000, 1), dtype=np.float32)  # 200 kB: beyond a pipe's buffer
+    sites = [Site(f"org{i}", rows, rows[:, 0], rows[:, 0]) for i in range(3)]
+    outcome: dict = {}
+    runner = threading.Thread(
+        target=lambda: outcome.update(run_sites(sites, late_import.work, (), timeout=120))
+    )
+    runner.start()
+    deadline, started = time.monotonic() + 60, 0
+    while time.monotonic() < deadline and started < 1 + len(sites):  # the server and the sites
+        started = late_import.spawned_children()
+        time.sleep(0.1)
+    go.touch()  # let them all go on, whatever happened
+    runner.join(timeout=120)
+    assert started == 1 + len(sites), "the sites' processes were started one after another"
+    assert outcome == {0: b"org0", 1: b"org1", 2: b"org2"}

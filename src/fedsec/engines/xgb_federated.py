@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -148,11 +149,19 @@ def run_sites(
         ]
         with federated_server(world, port, tls, timeout):
             try:
-                for worker in workers:
-                    worker.start()
+                _start_all(workers)
                 return _collect(results, [s.name for s in sites], timeout)
             finally:
                 _stop(workers)
+
+
+def _start_all(processes: list) -> None:
+    """Start ``processes`` side by side: ``start`` returns once the spawned child has read its
+    arguments, which it does only after starting Python and importing their modules, so one
+    started after another each waited for the one before (and a site's rows larger than a
+    pipe's buffer kept its ``start`` waiting on its own child's start-up)."""
+    with ThreadPoolExecutor(len(processes) or 1) as pool:
+        list(pool.map(lambda process: process.start(), processes))
 
 
 @contextlib.contextmanager

@@ -63,17 +63,22 @@ def calibrate_sample_dp(
     target_epsilon: float, delta: float, rate: float, steps: int, accountant: str = "rdp"
 ) -> float:
     """Noise multiplier for which ``steps`` DP-SGD steps at Poisson rate ``rate`` meet the
-    target. Cached: Opacus' search takes seconds and a deployed site asks again every round."""
+    target: Opacus' search (under RDP its exact result, evaluated over all orders at once, see
+    :mod:`fedsec.fl.privacy.rdp`). Cached: a deployed site asks again every round."""
     from opacus.accountants.utils import get_noise_multiplier
 
+    from fedsec.fl.privacy import rdp
+
     try:
+        if _known(accountant) == "rdp":
+            return rdp.calibrate(target_epsilon, delta, rate, steps)
         return float(
             get_noise_multiplier(
                 target_epsilon=target_epsilon,
                 target_delta=delta,
                 sample_rate=rate,
                 steps=steps,
-                accountant=_known(accountant),
+                accountant=accountant,
             )
         )
     except ValueError as error:  # Opacus: "The privacy budget is too low."
@@ -99,8 +104,11 @@ def composed_sample_dp_epsilon(
     history: list[tuple[float, float, int]], delta: float, accountant: str = "rdp"
 ) -> float:
     """Epsilon of Poisson-sampled Gaussian steps whose noise multiplier and rate may vary:
-    ``history`` holds ``(noise_multiplier, sample_rate, steps)`` entries."""
-    from opacus.accountants import PRVAccountant, RDPAccountant
+    ``history`` holds ``(noise_multiplier, sample_rate, steps)`` entries. Under RDP, Opacus'
+    accountant's sums evaluated over all orders at once (:mod:`fedsec.fl.privacy.rdp`)."""
+    from opacus.accountants import PRVAccountant
+
+    from fedsec.fl.privacy import rdp
 
     history = [entry for entry in history if entry[2] > 0]
     if not history:
@@ -109,9 +117,7 @@ def composed_sample_dp_epsilon(
         prv = PRVAccountant()
         prv.history = history
         return float(prv.get_epsilon(delta))
-    rdp = RDPAccountant()
-    rdp.history = history
-    return float(rdp.get_epsilon(delta, alphas=ALPHAS))
+    return rdp.epsilon(history, delta, ALPHAS)
 
 
 def _known(accountant: str) -> str:
