@@ -17,7 +17,7 @@ import numpy as np
 
 from fedsec.engines.nvflare import wire
 from fedsec.engines.nvflare.records import Asking, RoundLog
-from fedsec.fl.privacy.secagg import SecAggAborted, SecAggError
+from fedsec.fl.privacy.secagg import SecAggAborted, SecAggError, checks
 from fedsec.fl.privacy.secagg.encoding import decode
 from fedsec.fl.privacy.secagg.server import SecAggServer
 
@@ -46,7 +46,8 @@ def secure_total(
     view = {"round": round_, "survivors": survivors, "dropped": dropped}
     confirm_view(coordinator, server, view, log)
     reveals = reveal_shares(coordinator, server, view, log)
-    return decode(server.unmask(reveals)), survivors
+    # the survivors' check values (fl/privacy/secagg/checks.py) end the sum
+    return decode(server.unmask(reveals)[: -checks.CHECKS]), survivors
 
 
 def share_keys(
@@ -90,7 +91,8 @@ def mask_inputs(
     length: int,
     log: RoundLog,
 ) -> None:
-    """Masked input: each sharer its inbox out, its masked vector (``length + 1``) collected."""
+    """Masked input: each sharer its inbox out, its masked vector (``length + 1`` and the
+    check values) collected."""
     masked = coordinator.ask(
         "fedsec_secagg_mask",
         {
@@ -104,7 +106,9 @@ def mask_inputs(
     )
     for site, reply in masked.items():
         try:
-            vector = wire.vector_from_wire(reply.get("masked"), length + 1, np.uint32, site)
+            vector = wire.vector_from_wire(
+                reply.get("masked"), length + 1 + checks.CHECKS, np.uint32, site
+            )
         except MALFORMED as error:
             coordinator.drop(site, f"malformed masked input: {error}", log)
             continue
