@@ -19,6 +19,7 @@ from fedsec.engines.nvflare.records import Refusal
 from fedsec.engines.nvflare.results import read_result, write_result
 from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.engines.nvflare.signing import FIELD
+from fedsec.scenarios.config import ClientDpConfig
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, release
 from tests.engines.nvflare.test_final_gate import JOB, gated_site, short_job
@@ -35,10 +36,10 @@ def digest(total: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(total, np.dtype("<u4")).tobytes()).hexdigest()
 
 
-def secure_job(consortium, project, transport, tmp_path_factory) -> tuple:
+def secure_job(consortium, project, transport, tmp_path_factory, **privacy) -> tuple:
     """(scenario, the fetched result, the transport) of a 3-round job of gated sites under
-    secure aggregation (in clear weights: no DP, no HE), over ``transport``."""
-    protected = with_privacy(consortium, secure_aggregation=True)
+    secure aggregation (no HE; ``privacy`` adds to it), over ``transport``."""
+    protected = with_privacy(consortium, secure_aggregation=True, **privacy)
     scenario, sites, spec = short_job(protected, lambda c, n: gated_site(c, project, n))
     link = transport(sites)
     result = Coordinator(spec, link, list(sites)).run()
@@ -124,6 +125,11 @@ def test_a_transcript_sum_changed_after_the_sites_verified_it_is_refused(honest,
     )
     why = r"signed it verified sum \w+ in round 1, not the transcript's sum"
     assert_refused(scenario, doctored, JOB, why, project, signer, tmp_path)
+    unvouched = dataclasses.replace(
+        result, transcript=[dataclasses.replace(entry, survivors=[]), *result.transcript[1:]]
+    )
+    why = r"no evaluating site survived round 1's secure sum to vouch for it"
+    assert_refused(scenario, unvouched, JOB, why, project, signer, tmp_path)
 
 
 def test_the_sites_refuse_a_sum_the_coordinator_altered(consortium, project, tmp_path_factory):
@@ -167,3 +173,19 @@ def test_a_backdoored_final_model_under_secure_aggregation_is_refused(
     assert result.error is None and result.evaluation
     why = r"the final model \(sha256 \w+\) is not the model the rounds' signed updates make"
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+
+
+def test_under_client_dp_the_replay_runs_from_the_noised_verified_sums(
+    consortium, project, signer, tmp_path, tmp_path_factory
+):
+    """The sites' client-level noise is inside the sum they verify: an honest job is replayed
+    and released, a backdoored final model is refused."""
+    noised = {"client_dp": ClientDpConfig(noise_multiplier=0.05)}
+    scenario, result, _ = secure_job(consortium, project, Recording, tmp_path_factory, **noised)
+    assert [e.round for e in result.transcript] == [1, 2, 3]
+    assert release(scenario, result, JOB, project, signer, tmp_path / "run").is_dir()
+    scenario, result, _ = secure_job(consortium, project, FinalImplant, tmp_path_factory, **noised)
+    why = r"the final model \(sha256 \w+\) is not the model the rounds' signed updates make"
+    refused = tmp_path / "refused"
+    refused.mkdir()
+    assert_refused(scenario, result, JOB, why, project, signer, refused)
