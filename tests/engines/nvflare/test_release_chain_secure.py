@@ -67,6 +67,18 @@ class AlteredSum(Recording):
         return super().exchange(task, data, targets, timeout)
 
 
+class OtherSurvivors(AlteredSum):
+    """A hostile coordinator: the honest sum of round 2, announced over one survivor fewer
+    (the sum the sites verify is always the one over the survivors they confirmed)."""
+
+    def exchange(self, task, data, targets, timeout):
+        if task == VERIFY and data["round"] == 2:
+            fewer = {"survivors": data["survivors"][1:]}
+            self.answers = Recording.exchange(self, task, data | fewer, targets, timeout)
+            return self.answers
+        return Recording.exchange(self, task, data, targets, timeout)
+
+
 class SkipsVerify(Recording):
     """A hostile coordinator: it never asks the sites to verify a sum, and answers for them."""
 
@@ -142,6 +154,14 @@ def test_the_sites_refuse_a_sum_the_coordinator_altered(consortium, project, tmp
         assert "check values do not match" in answer
     second = next(h for h in result.history if h.round == 2)
     assert sorted(second.refused) == sorted(result.sites)
+
+
+def test_the_sites_refuse_a_sum_announced_over_other_survivors(consortium, project,
+                                                              tmp_path_factory):  # fmt: skip
+    _, result, link = secure_job(consortium, project, OtherSurvivors, tmp_path_factory)
+    assert sorted(link.answers) == sorted(result.sites)
+    for answer in link.answers.values():
+        assert isinstance(answer, Refusal) and "sum: announced over" in answer
 
 
 def test_a_coordinator_that_skips_the_verify_phase_is_refused_at_release(
