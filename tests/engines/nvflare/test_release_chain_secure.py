@@ -25,6 +25,7 @@ from tests.engines.nvflare.releases import assert_refused, release
 from tests.engines.nvflare.test_final_gate import JOB, gated_site, short_job
 from tests.engines.nvflare.test_release_backdoor import implanted
 from tests.engines.nvflare.test_release_chain import LastRoundImplant, with_privacy
+from tests.engines.nvflare.test_release_records import AGAIN, FIRST, resume
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
@@ -209,3 +210,28 @@ def test_under_client_dp_the_replay_runs_from_the_noised_verified_sums(
     refused = tmp_path / "refused"
     refused.mkdir()
     assert_refused(scenario, result, JOB, why, project, signer, refused)
+
+
+def test_a_resumed_secure_job_is_replayed_across_both_jobs(consortium, project, signer, tmp_path,
+                                                           tmp_path_factory):  # fmt: skip
+    """Rounds 1 and 2 from the checkpoint's verified sums, signed in the interrupted job (each
+    site carries its ledger's records of it), round 3 in the resumed one: released; a
+    checkpointed sum altered is refused, naming the site and the round."""
+    protected = with_privacy(consortium, secure_aggregation=True)
+    scenario, result = resume(protected, project, tmp_path_factory)
+    assert [e.sum is not None for e in result.transcript] == [True, True, True]
+    assert (release(scenario, result, AGAIN, project, signer, tmp_path / "run") / "model").is_dir()
+    entry = result.transcript[1]
+    changed = np.array(entry.sum, copy=True)
+    changed[0] ^= np.uint32(1)
+    transcript = [result.transcript[0], dataclasses.replace(entry, sum=changed)]
+    doctored = dataclasses.replace(result, transcript=[*transcript, result.transcript[2]])
+    why = r"signed it verified sum \w+ in round 2, not the transcript's sum"
+    refused = tmp_path / "refused"
+    refused.mkdir()
+    assert_refused(scenario, doctored, AGAIN, why, project, signer, refused)
+    for evaluation in result.evaluation.values():
+        chain = json.loads(evaluation[FIELD]["statement"])["chain"]
+        carried = {e["round"]: e.get("sum") for e in chain if e.get("job") == FIRST}
+        assert carried[1] == digest(result.transcript[0].sum)  # round 3 in flight: none
+        assert carried[2] == digest(result.transcript[1].sum) and carried[3] is None
