@@ -47,7 +47,7 @@ def secure_total(
     confirm_view(coordinator, server, view, log)
     reveals = reveal_shares(coordinator, server, view, log)
     # the survivors' check values (fl/privacy/secagg/checks.py) end the sum
-    return decode(server.unmask(reveals)[: -checks.CHECKS]), survivors
+    return decode(server.unmask(reveals)[: -checks.CHECK_COORDINATES]), survivors
 
 
 def share_keys(
@@ -107,7 +107,7 @@ def mask_inputs(
     for site, reply in masked.items():
         try:
             vector = wire.vector_from_wire(
-                reply.get("masked"), length + 1 + checks.CHECKS, np.uint32, site
+                reply.get("masked"), length + 1 + checks.CHECK_COORDINATES, np.uint32, site
             )
         except MALFORMED as error:
             coordinator.drop(site, f"malformed masked input: {error}", log)
