@@ -171,4 +171,6 @@ class Attacker:
                 crypto.agree(key, public, mask_purpose(self.round)), len(total)
             )
             total = total - stream if order[victim] < order[peer] else total + stream
-        return decode(total.astype(np.uint32)[: -checks.CHECKS])  # its check values follow
+        return decode(
+            total.astype(np.uint32)[: -checks.CHECK_COORDINATES]
+        )  # its check values follow

@@ -48,7 +48,7 @@ def secure_total(
 def decoded(total: np.ndarray) -> np.ndarray:
     """The real-valued sum an unmasked one (uint32, its check values last) encodes: what the
     coordinator aggregates, and what the admin's replay reads from the transcript."""
-    return decode(np.asarray(total, dtype=np.uint32)[: -checks.CHECKS])
+    return decode(np.asarray(total, dtype=np.uint32)[: -checks.CHECK_COORDINATES])
 
 
 def verified_sum(
@@ -146,7 +146,7 @@ def mask_inputs(
     for site, reply in masked.items():
         try:
             vector = wire.vector_from_wire(
-                reply.get("masked"), length + 1 + checks.CHECKS, np.uint32, site
+                reply.get("masked"), length + 1 + checks.CHECK_COORDINATES, np.uint32, site
             )
         except MALFORMED as error:
             coordinator.drop(site, f"malformed masked input: {error}", log)

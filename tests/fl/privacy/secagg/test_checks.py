@@ -51,7 +51,7 @@ def test_every_survivor_verifies_the_honest_sum_also_with_a_dropout():
     vectors = _vectors()
     for dropped in ((), ("org2",)):
         survivors, total = _unmasked(vectors, dropped)
-        assert len(total) == 2000 + checks.CHECKS
+        assert len(total) == 2000 + checks.CHECK_COORDINATES
         expected = _plain_sum(vectors, survivors)
         for client in survivors.values():
             assert np.array_equal(client.verify(total), expected)
@@ -62,7 +62,7 @@ def _forgeries(total: np.ndarray, other: np.ndarray) -> dict[str, np.ndarray]:
     nudged = total.copy()
     nudged[7] += np.uint32(1)  # one coordinate moved by 2^-16
     sign_bit = total.copy()
-    sign_bit[7] += np.uint32(1 << 31)  # the change whose checks are a coin flip each
+    sign_bit[7] += np.uint32(1 << 31)  # modulo 2^32 checks would pass it half the time each
     implanted = total.copy()
     implanted[:100] += encode(np.full(100, 0.5), 1)  # a model change, checks untouched
     doubled = (total.astype(np.uint64) * 2 & 0xFFFFFFFF).astype(np.uint32)  # checks scaled too
@@ -126,7 +126,7 @@ def test_the_check_values_travel_masked():
     parties with the same vector send unrelated check values."""
     same = np.linspace(-1, 1, 1000)
     result = secure_sum({"org0": same, "org1": same, "org2": same}, ROUND)
-    tails = [result.masked[n][-checks.CHECKS :] for n in ("org0", "org1", "org2")]
+    tails = [result.masked[n][-checks.CHECK_COORDINATES :] for n in ("org0", "org1", "org2")]
     assert not np.array_equal(tails[0], tails[1])
     assert len({int(t[0]) for t in tails}) == 3
 
@@ -134,4 +134,4 @@ def test_the_check_values_travel_masked():
 def test_a_sum_too_short_to_hold_its_checks_is_refused():
     survivors, total = _unmasked(_vectors())
     with pytest.raises(SecAggRefused, match="not a masked vector with its check values"):
-        survivors["org0"].verify(total[: checks.CHECKS])
+        survivors["org0"].verify(total[: checks.CHECK_COORDINATES])

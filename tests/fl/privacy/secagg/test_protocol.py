@@ -47,7 +47,7 @@ def test_one_masked_update_alone_looks_uniform():
     assert chisquare(np.bincount(top_byte, minlength=256)).pvalue > 1e-6
     unmasked_top = (encode(vectors["org0"], 4) >> 24).astype(np.int64)
     assert chisquare(np.bincount(unmasked_top, minlength=256)).pvalue < 1e-12
-    vector = masked[: -checks.CHECKS]  # the check values follow the vector
+    vector = masked[: -checks.CHECK_COORDINATES]  # the check values follow the vector
     assert abs(np.corrcoef(vector.astype(float), encode(vectors["org0"], 4))[0, 1]) < 0.02
 
 

@@ -246,7 +246,7 @@ class SecAggClient:
         did not mask (altered, scaled, replaced, or over other parties) is refused."""
         self.expect("revealed", "sum")
         total = np.asarray(total, dtype=np.uint32)
-        if total.ndim != 1 or len(total) <= checks.CHECKS:
+        if total.ndim != 1 or len(total) <= checks.CHECK_COORDINATES:
             raise self.refuse(f"sum: {total.shape} is not a masked vector with its check values")
         key = checks.check_key(self.round, self.check_seeds, self.masked_with)
         failed = checks.forged_checks(key, self.survivors, total)
@@ -256,7 +256,7 @@ class SecAggClient:
                 "coordinator announced a sum the survivors did not mask (altered or replaced)"
             )
         self.phase = "verified"
-        return total[: -checks.CHECKS]
+        return total[: -checks.CHECK_COORDINATES]
 
     @property
     def dropped(self) -> list[str]:
