@@ -73,7 +73,6 @@ def _rows(key: bytes, length: int) -> np.ndarray:
     a party computes its check values and verifies the sum with the same rows)."""
     stream = crypto.keystream(_derived(key, "rows"), CHECKS * length)
     rows = (stream >> (32 - ROW_BITS)).astype(np.int64).reshape(CHECKS, -1, BLOCK)
-    rows.flags.writeable = False
     return rows
 
 
