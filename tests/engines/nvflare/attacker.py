@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from fedsec.engines.nvflare.plan import PlanRefused
-from fedsec.fl.privacy.secagg import crypto, shamir
+from fedsec.fl.privacy.secagg import checks, crypto, shamir
 from fedsec.fl.privacy.secagg.encoding import decode
 from fedsec.fl.privacy.secagg.messages import mask_purpose, roster_order
 
@@ -171,4 +171,6 @@ class Attacker:
                 crypto.agree(key, public, mask_purpose(self.round)), len(total)
             )
             total = total - stream if order[victim] < order[peer] else total + stream
-        return decode(total.astype(np.uint32))
+        return decode(
+            total.astype(np.uint32)[: -checks.CHECK_COORDINATES]
+        )  # its check values follow

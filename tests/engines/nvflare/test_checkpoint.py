@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from fedsec.core import seeding
@@ -177,6 +178,24 @@ def test_a_checkpoint_keeps_the_transcript_of_its_rounds_in_clear(consortium, tm
     record.write_text(json.dumps(data))
     with pytest.raises(CheckpointError, match=r"transcript rounds \[1, 3\] are not rounds of 1..2"):
         load_checkpoint(record.parent, spec)
+
+
+def test_a_checkpoint_keeps_the_verified_sums_of_its_secure_rounds(consortium, tmp_path):
+    """Under secure aggregation each round's unmasked sum, as its survivors verified it, and the
+    survivors (the admin replays a resumed secure job from them), bit for bit."""
+    scenario = sampled_scenario(consortium)
+    privacy = scenario.privacy.model_copy(update={"secure_aggregation": True})
+    scenario = scenario.model_copy(update={"privacy": privacy})
+    spec, _ = coordinator(consortium, scenario)
+    store = CheckpointStore(tmp_path, "job-a", spec)
+    _, first = coordinator(consortium, scenario, on_round=crash_after(store, 2))
+    with pytest.raises(Crash):
+        first.run()
+    kept = store.latest()
+    assert [entry.round for entry in kept.transcript] == [1, 2]
+    for entry, aggregated in zip(kept.transcript, first.result.transcript, strict=True):
+        assert entry.updates == [] and entry.survivors == aggregated.survivors
+        assert entry.sum.dtype == np.uint32 and np.array_equal(entry.sum, aggregated.sum)
 
 
 def test_a_job_without_checkpoint_and_a_bad_job_id_are_refused_clearly(consortium, tmp_path):

@@ -30,10 +30,14 @@ class Altered(Recording):
         return super().exchange(task, data, targets, timeout)
 
 
-def detector_job(consortium, project, kind: str, transport, tmp_path_factory):
-    """(scenario, fetched result) of a ``kind`` job of sites holding their kits' keys."""
+def detector_job(consortium, project, kind: str, transport, tmp_path_factory, **privacy):
+    """(scenario, fetched result) of a ``kind`` job of sites holding their kits' keys
+    (``privacy``: the scenario's privacy settings changed)."""
     data, base = consortium
     scenario = anomaly_scenario(base).model_copy(update={"rounds": ROUNDS})
+    if privacy:
+        changed = scenario.privacy.model_copy(update=privacy)
+        scenario = scenario.model_copy(update={"privacy": changed})
     # the kind the admin releases; Deep SVDD with its own server step, as the built-in scenario
     models = scenario.anomaly.model_copy(update={"models": [kind], "svdd_server_lr": 0.01})
     scenario = scenario.model_copy(update={"anomaly": models})
@@ -59,3 +63,22 @@ def test_a_detector_altered_in_a_round_is_refused(
     scenario, result = detector_job(consortium, project, "ae", Altered, tmp_path_factory)
     why = rf"signed it was sent global model \w+ in round {ROUNDS}, not the model the rounds'"
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["ae", "svdd"])
+def test_under_secure_aggregation_a_detector_is_replayed_from_the_verified_sums(
+    consortium, project, signer, tmp_path, tmp_path_factory, kind
+):
+    """The detector's rounds replayed from the sums its sites verified: an honest job is
+    released, one sent an altered detector in the last round is refused."""
+    secure = {"secure_aggregation": True}
+    scenario, result = detector_job(
+        consortium, project, kind, Recording, tmp_path_factory, **secure
+    )
+    assert [e.sum is not None for e in result.transcript] == [True] * ROUNDS
+    assert (release(scenario, result, JOB, project, signer, tmp_path / "run") / "model").is_dir()
+    scenario, result = detector_job(consortium, project, kind, Altered, tmp_path_factory, **secure)
+    why = rf"signed it was sent global model \w+ in round {ROUNDS}, not the model the rounds'"
+    refused = tmp_path / "refused"
+    refused.mkdir()
+    assert_refused(scenario, result, JOB, why, project, signer, refused)

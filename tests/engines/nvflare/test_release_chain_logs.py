@@ -29,11 +29,14 @@ class Altered(Recording):
         return super().exchange(task, data, targets, timeout)
 
 
-def logs_job(logs_consortium, project, transport, tmp_path_factory, calibration="per-org"):
-    """(scenario, fetched result) of the consortium's 3-round logs job, sites with kit keys."""
+def logs_job(logs_consortium, project, transport, tmp_path_factory, calibration="per-org",
+             secure=False):  # fmt: skip
+    """(scenario, fetched result) of the consortium's 3-round logs job, sites with kit keys
+    (``secure``: under secure aggregation)."""
     data, base = logs_consortium
     scenario = base.model_copy(deep=True)
     scenario.logs.calibration = calibration
+    scenario.privacy.secure_aggregation = secure
     fetched, curve = tmp_path_factory.mktemp("fetched"), sorted(curve_rounds(scenario))
     return scenario, keyed_job(scenario, data, project, JOB, transport, fetched, curve)
 
@@ -59,3 +62,20 @@ def test_a_logs_model_altered_in_a_round_is_refused(
     scenario, result = logs_job(logs_consortium, project, Altered, tmp_path_factory)
     why = r"signed it was sent global model \w+ in round 2, not the model the rounds' signed"
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+
+
+def test_under_secure_aggregation_a_logs_model_is_replayed_from_the_verified_sums(
+    logs_consortium, project, signer, tmp_path, tmp_path_factory
+):
+    """The pooled job (its vocabulary, histogram and rounds all secure sums): honest, released;
+    a model altered in round 2, the same for every site, refused."""
+    scenario, result = logs_job(logs_consortium, project, Recording, tmp_path_factory,
+                                "pooled", secure=True)  # fmt: skip
+    assert [e.sum is not None for e in result.transcript] == [True, True, True]
+    assert (release(scenario, result, JOB, project, signer, tmp_path / "run") / "model").is_dir()
+    scenario, result = logs_job(logs_consortium, project, Altered, tmp_path_factory,
+                                "pooled", secure=True)  # fmt: skip
+    why = r"signed it was sent global model \w+ in round 2, not the model the rounds' signed"
+    refused = tmp_path / "refused"
+    refused.mkdir()
+    assert_refused(scenario, result, JOB, why, project, signer, refused)

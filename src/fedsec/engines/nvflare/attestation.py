@@ -167,6 +167,7 @@ def require_attested(
     if root is None and signing:
         raise DeploymentError("no root CA to check the sites' evaluations against: not signed")
     updated = {u.site for entry in result.transcript for u in entry.updates}
+    updated |= {site for entry in result.transcript for site in entry.survivors}
     strangers = sorted({*result.evaluation, *result.sites, *updated} - set(sites))
     if strangers:
         raise DeploymentError(

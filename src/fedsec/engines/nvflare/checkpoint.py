@@ -38,6 +38,7 @@ from fedsec.core.errors import FedsecError
 from fedsec.engines.nvflare.plan import JobSpec, PlanRefused, explain
 from fedsec.engines.nvflare.records import Checkpoint, RoundLog, RoundTranscript, SignedUpdate
 from fedsec.engines.nvflare.registry import SITE_MODELS
+from fedsec.engines.nvflare.results import sum_bytes, sum_from_bytes
 from fedsec.engines.nvflare.setups import Setup, parse_setup
 from fedsec.fl.robustness import robust_aggregation
 from fedsec.fl.strategies import StrategyState, from_config
@@ -92,6 +93,7 @@ class _Round(BaseModel):
 
     round: int = Field(ge=1)
     updates: list[_Update]
+    survivors: list[str] | None = None  # a secure round's (its sum among the tensors)
 
 
 class _Record(BaseModel):
@@ -275,9 +277,29 @@ def _transcript(
                 _signed(entry.round, k, u, tensors, shapes, path)
                 for k, u in enumerate(entry.updates)
             ],
+            *_secure(entry, tensors, path),
         )
         for entry in record.transcript
     ]
+
+
+def _secure(
+    entry: _Round, tensors: dict[str, np.ndarray], path: Path
+) -> tuple[np.ndarray | None, list[str]]:
+    """A secure round's verified sum and survivors (None and []: a round in clear)."""
+    if entry.survivors is None:
+        return None, []
+    stored = tensors.get(f"{_sum(entry.round)}/0")
+    try:
+        if stored is None or stored.dtype != np.uint8:
+            raise ValueError(f"no sum of secure round {entry.round}")
+        return sum_from_bytes(stored), list(entry.survivors)
+    except ValueError as error:
+        raise CheckpointError(f"{path / TENSORS}: {error}") from None
+
+
+def _sum(round_: int) -> str:
+    return f"sum-{round_}"
 
 
 def _signed(
@@ -329,6 +351,7 @@ def _record(checkpoint: Checkpoint, job_id: str, digest: str, tensors_sha256: st
                     for u in entry.updates
                 ],
             }
+            | ({} if entry.sum is None else {"survivors": list(entry.survivors)})
             for entry in checkpoint.transcript
         ],
     }
@@ -353,6 +376,8 @@ def _tensors(checkpoint: Checkpoint) -> dict[str, np.ndarray]:
     named |= {f"round-{r}": p for r, p in checkpoint.curve.items()}
     for entry in checkpoint.transcript:
         named |= {_update(entry.round, k): u.params for k, u in enumerate(entry.updates)}
+        if entry.sum is not None:
+            named[_sum(entry.round)] = [sum_bytes(entry.sum)]
     return {
         f"{prefix}/{i}": np.ascontiguousarray(array)
         for prefix, arrays in named.items()

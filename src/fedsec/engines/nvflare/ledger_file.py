@@ -24,13 +24,13 @@ statistics over other sets of sites in each job and subtract. The file keeps
   admin's random value in the job it signed): the coordinator reads the job it deploys and
   could deploy it again under new ids, collecting an evaluation (a statistic of the held-out
   rows, signed) each time; the site evaluates once per submission;
-* ``"chains"``: ``{"<job id>@<random>": [{"round", "global", "update", "samples", "release"},
-  ...]}``, the sha256 of each global model this site was sent in a job's rounds and of the
-  update it sent, with the job's release nonce (:mod:`~fedsec.engines.nvflare.site_chain`;
-  what it signed): its operator can compare them with a released model's provenance after the
-  job, and a job resumed from that one carries them into the chain its evaluation signs
-  (:meth:`LedgerFile.chain_of`). Entries written before the release was kept have none (and
-  are not carried).
+* ``"chains"``: ``{"<job id>@<random>": [{"round", "global", "update", "samples", "release",
+  "sum"}, ...]}``, the sha256 of each global model this site was sent in a job's rounds and
+  of the update it sent (under secure aggregation, of the sum it verified), with the job's
+  release nonce (:mod:`~fedsec.engines.nvflare.site_chain`; what it signed): its operator
+  can compare them with a released model's provenance after the job, and a job resumed from
+  that one carries them into the chain its evaluation signs (:meth:`LedgerFile.chain_of`).
+  Entries written before the release was kept have none (and are not carried).
 
 The file is rewritten atomically, under an exclusive lock (jobs of one site may run at once);
 a file that cannot be read stops the site taking part in jobs (fail closed), naming it.
@@ -313,14 +313,15 @@ def _chains(value: Any) -> dict[str, list[dict[str, Any]]]:
         isinstance(entries, list)
         and all(
             isinstance(e, dict)
-            and set(e) - {"release"} == fields
+            and set(e) - {"release", "sum"} == fields
             and isinstance(e["round"], int)
             and isinstance(e.get("release", ""), str)
+            and isinstance(e.get("sum", ""), str)
             for e in entries
         )
         for entries in value.values()
     ):
         raise ValueError(
-            "chains must map each job to a list of {round, global, update, samples, release}"
+            "chains must map each job to a list of {round, global, update, samples, release, sum}"
         )
     return {str(job): list(entries) for job, entries in value.items()}

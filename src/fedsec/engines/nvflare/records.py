@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
 from fedsec.core.errors import FedsecError
 from fedsec.engines.nvflare.plan import JobSpec
 from fedsec.fl.loop import participation
@@ -88,10 +90,14 @@ class SignedUpdate:
 
 @dataclass
 class RoundTranscript:
-    """What a round in clear aggregated, in the order it did (the admin replays it)."""
+    """What a round aggregated (the admin replays it): in clear its updates, in the order it
+    did; under secure aggregation the unmasked ``sum`` (uint32, its check values last) the
+    ``survivors`` verified, each signing its sha256 (:mod:`.site_chain`)."""
 
     round: int
     updates: list[SignedUpdate] = field(default_factory=list)
+    sum: np.ndarray | None = None
+    survivors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -107,7 +113,7 @@ class JobResult:
     error: str | None = None
     statistics: dict[str, Any] = field(default_factory=dict)
     resumed: list[dict[str, Any]] = field(default_factory=list)  # [{job, round}] it went on from
-    transcript: list[RoundTranscript] = field(default_factory=list)  # rounds in clear
+    transcript: list[RoundTranscript] = field(default_factory=list)  # rounds replayable
 
     def participation(self) -> dict[str, int]:
         """Rounds each site took part in (its client-level releases, at most): the round log,
@@ -132,7 +138,7 @@ class Checkpoint:
     curve: dict[int, Params] = field(default_factory=dict)
     resumed: list[dict[str, Any]] = field(default_factory=list)
     statistics: dict[str, Any] = field(default_factory=dict)  # what the setup gathered
-    transcript: list[RoundTranscript] = field(default_factory=list)  # its rounds in clear
+    transcript: list[RoundTranscript] = field(default_factory=list)  # its rounds replayable
 
 
 def declared_site_rows(statistics: dict[str, Any], sites: list[str]) -> dict[str, int] | None:

@@ -24,8 +24,11 @@ each site carries into the chain it signs its own ledger's entries of that job, 
 statements must name the job that aggregated it (the interrupted one up to the resume, with the
 release nonce the sites' records of it name; this one after).
 
-Under secure aggregation, HE or client-level DP the coordinator never holds the updates in
-clear, so only the first check applies (docs/deployment.md says what that leaves open).
+Under secure aggregation (without HE or a robust rule) the replay runs from each round's
+unmasked sum in the transcript instead, which every evaluating site that survived the round
+must have signed it verified (:mod:`.release_sums`). Under HE, or client-level DP in clear,
+the coordinator never holds what the rounds summed as the sites checked it, so only the first
+check applies (docs/deployment.md says what that leaves open).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from fedsec.engines.nvflare.release_records import (
     sightings,
     split_view,
 )
+from fedsec.engines.nvflare.release_sums import SumReplay, sum_refusal
 from fedsec.engines.nvflare.setups import DetectorSetup, Setup, parse_setup
 from fedsec.engines.nvflare.signing import Unsigned, json_digest, open_signed, params_digest
 from fedsec.engines.nvflare.site_chain import ROUND_FIELDS, ROUND_KIND
@@ -77,16 +81,20 @@ class ChainTerms:
     svdd_server_lr: float | None = None  # a Deep SVDD job's own server step
     #: setup fields the job fixes after its rounds, as they were during them
     after_rounds: tuple[tuple[str, Any], ...] = ()
+    secure: bool = False  # replayed from each round's verified secure sum
+    weight_unit: float = 1.0  # the sites' payload weight unit (rows per unit of weight)
 
 
 def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
-    """The replay applies to a classifier job in clear (no secure aggregation, HE or client
-    DP), under the plain mean or a ``[robustness]`` rule, with a strategy whose state lives at
-    the coordinator only (not SCAFFOLD)."""
+    """The replay applies to a classifier job in clear (no HE or client DP) under the plain
+    mean or a ``[robustness]`` rule, or under secure aggregation (no HE) under the plain mean,
+    with a strategy whose state lives at the coordinator only (not SCAFFOLD)."""
+    plan = recipe.protection_plan(scenario.privacy, scenario.seed)
+    secure = plan is not None and plan.secure_aggregation and not plan.homomorphic_encryption
     replayable = (
         scenario.task in ("classification", "anomaly", "logs")
         and (scenario.task != "classification" or scenario.model.kind == "mlp")
-        and recipe.protection_plan(scenario.privacy, scenario.seed) is None
+        and (plan is None or (secure and scenario.robustness is None))
         and not strategy_class(scenario.strategy.name).sends_extras
         and not strategy_class(scenario.strategy.name).keeps_site_state
     )
@@ -100,6 +108,8 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         scenario.training.release_average,
         _svdd_server_lr(scenario),
         _after_rounds(scenario),
+        secure,
+        plan.weight_unit if plan is not None else 1.0,
     )
 
 
@@ -142,7 +152,7 @@ def chain_refusal(
             return why
         if terms.strategy is None:
             return None
-        return _replay_refusal(result, seen, anchor, terms, parts)
+        return _replay_refusal(result, seen, anchor, terms, parts, set(chains))
     except (Unsigned, ValueError) as error:
         return str(error)
 
@@ -153,24 +163,32 @@ def _replay_refusal(
     anchor: x509.Certificate,
     terms: ChainTerms,
     parts: list[Segment],
+    evaluating: set[str],
 ) -> str | None:
-    """Replay the rounds of the transcript from the seeded initial model."""
+    """Replay the rounds of the transcript from the seeded initial model (``evaluating``: the
+    sites whose signed chains the release holds)."""
     assert terms.strategy is not None and result.params is not None and result.setup is not None
     setup = parse_setup(result.setup | dict(terms.after_rounds))
     rounds = {entry.round: entry for entry in result.transcript}
     if len(rounds) != len(result.transcript) or not set(rounds) <= set(range(1, terms.rounds + 1)):
         return f"the result's transcript of rounds is not rounds 1..{terms.rounds}, once each"
     rows = declared_site_rows(result.statistics, result.sites)
-    if rows is None:
+    if rows is None and not terms.secure:
         raise ValueError("the result's statistics hold no rows per site: a job in clear has them")
     params = initial_model(setup, terms.seed)
-    strategy, rule = _replaying(terms, rows, params, setup)
+    summed = SumReplay(terms.weight_unit) if terms.secure else None
+    strategy, rule = _replaying(terms, rows or {}, params, setup, summed)
     for round_ in range(1, terms.rounds + 1):
         digest = params_digest(params)
         if why := _sent_another(seen, round_, digest, rounds, parts[-1].job):
             return why
         entry = rounds.get(round_)
-        if entry is not None and entry.updates:
+        if summed is not None and entry is not None:
+            job = next(p.job for p in parts if p.first <= round_ <= p.last)
+            if why := sum_refusal(entry, seen, job, evaluating):
+                return why
+            params, _ = strategy.aggregate(round_, params, summed.results(entry))
+        elif entry is not None and entry.updates:
             results = _signed_results(entry, digest, anchor, setup, _segment(parts, round_))
             if why := _rows_understated(results, rows, round_):
                 return why
@@ -194,17 +212,22 @@ def _replay_refusal(
 
 
 def _replaying(
-    terms: ChainTerms, rows: dict[str, int], initial: Params, setup: Setup
+    terms: ChainTerms,
+    rows: dict[str, int],
+    initial: Params,
+    setup: Setup,
+    summed: SumReplay | None = None,
 ) -> tuple[Strategy, RobustAggregation | None]:
     """The strategy as the coordinator ran it: its robust rule over the rows each site
-    declared, its schedule's horizon, and the released model's tail average."""
+    declared (or, under secure aggregation, the rounds' verified sums: ``summed``), its
+    schedule's horizon, and the released model's tail average."""
     assert terms.strategy is not None
     rule = None
-    if terms.robustness is not None:
+    if terms.robustness is not None and summed is None:
         rule = robust_aggregation(terms.robustness, rows, seed=terms.seed)
     svdd = isinstance(setup, DetectorSetup) and setup.kind == "svdd"
     server_lr = terms.svdd_server_lr if svdd and terms.svdd_server_lr else None
-    strategy = from_config(terms.strategy, server_lr, aggregation=rule)
+    strategy = from_config(terms.strategy, server_lr, aggregation=summed or rule)
     strategy.release = TailAverage.of(terms.release_average, terms.rounds)
     strategy.rounds = terms.rounds
     strategy.start(initial, rows)

@@ -6,7 +6,8 @@ updates signed, in the interrupted job (and, resumed more than once, in each job
 :func:`segments` splits the job's rounds by the job that trained them, from the result's
 ``resumed`` list; each site's signed record holds its entries of this job and those it kept of
 the jobs resumed, each naming its job and release nonce (:mod:`.site_chain`). :func:`sightings`
-reads them into who was sent which global model in which round, refusing a record that names
+reads them into who was sent which global model in which round (and, under secure aggregation,
+verified which sum), refusing a record that names
 a job this one did not resume or rounds outside its job's, and :func:`split_view` compares
 them. The replay (:mod:`.release_chain`) checks every sighting of a round against its model.
 """
@@ -43,6 +44,7 @@ class Sighting:
     round: int
     digest: str
     checked: bool
+    sum: str | None = None  # sha256 of the round's secure sum the site verified
 
 
 def segments(
@@ -96,7 +98,7 @@ def sightings(chains: Mapping[str, Any], parts: list[Segment]) -> list[Sighting]
         if not isinstance(chain, list):
             raise ValueError(f"{site}'s signed chain of models is not a list")
         for entry in chain:
-            job, round_, digest = _entry(site, entry, current.job)
+            job, round_, digest, summed = _entry(site, entry, current.job)
             part = jobs.get(job)
             if part is None:
                 raise ValueError(
@@ -109,19 +111,25 @@ def sightings(chains: Mapping[str, Any], parts: list[Segment]) -> list[Sighting]
                     f"{current.first - 1}"
                 )
             checked = part.first <= round_ <= part.last + (part is not current)
-            seen = Sighting(site, job, round_, digest, checked)
+            seen = Sighting(site, job, round_, digest, checked, summed)
             if found.setdefault((site, job, round_), seen) != seen:
                 raise ValueError(f"{site} signed two global models for round {round_} of job {job}")
     return list(found.values())
 
 
-def _entry(site: str, entry: Any, current: str) -> tuple[str, int, str]:
+def _entry(site: str, entry: Any, current: str) -> tuple[str, int, str, str | None]:
     round_ = entry.get("round") if isinstance(entry, dict) else None
     digest = entry.get("global") if isinstance(entry, dict) else None
     job = entry.get("job", current) if isinstance(entry, dict) else None
-    if not isinstance(round_, int) or not isinstance(digest, str) or not isinstance(job, str):
+    summed = entry.get("sum") if isinstance(entry, dict) else None
+    if (
+        not isinstance(round_, int)
+        or not isinstance(digest, str)
+        or not isinstance(job, str)
+        or not isinstance(summed, str | None)
+    ):
         raise ValueError(f"{site}'s signed chain of models holds a malformed entry")
-    return job, round_, digest
+    return job, round_, digest, summed
 
 
 def split_view(seen: list[Sighting], current: str) -> str | None:

@@ -42,6 +42,8 @@ def write_result(result: JobResult, directory: Path) -> Path:
     for entry in result.transcript:
         for k, update in enumerate(entry.updates):
             tensors |= _named(_update_name(entry.round, k), update.params)
+        if entry.sum is not None:  # its uint32 values as bytes (the file keeps no uint32)
+            tensors |= _named(_sum_name(entry.round), [sum_bytes(entry.sum)])
     record = {
         "sites": result.sites,
         "setup": result.setup,
@@ -104,6 +106,7 @@ class _Update(BaseModel):
 class _Round(BaseModel):
     round: int
     updates: list[_Update]
+    survivors: list[str] | None = None  # a secure round's (its sum in the params file)
 
 
 class _Record(BaseModel):
@@ -156,11 +159,32 @@ def _read_round(entry: _Round, tensors: dict[str, np.ndarray]) -> RoundTranscrip
         )
         for k, u in enumerate(entry.updates)
     ]
-    return RoundTranscript(entry.round, updates)
+    if entry.survivors is None:
+        return RoundTranscript(entry.round, updates)
+    summed = _unnamed(_sum_name(entry.round), tensors)
+    if len(summed) != 1 or summed[0].dtype != np.uint8:
+        raise ValueError(f"round {entry.round} is secure, and {PARAMS} holds no sum of it")
+    return RoundTranscript(entry.round, updates, sum_from_bytes(summed[0]), entry.survivors)
+
+
+def sum_bytes(total: np.ndarray) -> np.ndarray:
+    """A secure sum's uint32 values as little-endian bytes (what the params files keep)."""
+    return np.ascontiguousarray(total, np.dtype("<u4")).view(np.uint8)
+
+
+def sum_from_bytes(stored: np.ndarray) -> np.ndarray:
+    """The uint32 sum :func:`sum_bytes` stored; a ValueError if it is not one."""
+    if stored.ndim != 1 or stored.size % 4:
+        raise ValueError(f"a stored secure sum of {stored.size} bytes is not uint32 values")
+    return np.ascontiguousarray(stored, np.uint8).view(np.dtype("<u4")).astype(np.uint32)
 
 
 def _update_name(round_: int, index: int) -> str:
     return f"update-{round_}-{index}"
+
+
+def _sum_name(round_: int) -> str:
+    return f"sum-{round_}"
 
 
 def _transcribed(entry: RoundTranscript) -> dict[str, Any]:
@@ -168,7 +192,8 @@ def _transcribed(entry: RoundTranscript) -> dict[str, Any]:
     updates = [
         {"site": u.site, "samples": u.samples, "statement": u.statement} for u in entry.updates
     ]
-    return {"round": entry.round, "updates": updates}
+    secure = {} if entry.sum is None else {"survivors": list(entry.survivors)}
+    return {"round": entry.round, "updates": updates} | secure
 
 
 def _named(prefix: str, params: Params) -> dict[str, np.ndarray]:

@@ -225,13 +225,8 @@ class DeployedMean:
         total, used = self.protected_total(round_, results, protection)
         log.contributed = used
         log.loss = _mean([losses[s] for s in used])
-        size = sum(p.size for p in global_params)
-        like = rounds.extra_like
-        return Combined(
-            average_from_total(global_params, np.append(total[:size], total[-1])),
-            extra_total=unflatten(total[size:-1], like) if like is not None else None,
-            weight_unit=float(protection["weight_unit"]),
-        )
+        unit = float(protection["weight_unit"])
+        return combined_from_total(global_params, total, unit, rounds.extra_like)
 
     def transcript(self, round_: int, results: dict[str, SiteResult]) -> RoundTranscript:
         """The updates in clear this round aggregates, in its order, each with the statement
@@ -287,11 +282,14 @@ class DeployedMean:
         sealed = {site: r.sealed for site, r in results.items()}
         if protection["secure_aggregation"]:
             try:
-                total, used = secure.secure_total(c, round_, sealed, rounds.plan, length, log)
+                verified, used = secure.verified_sum(c, round_, sealed, length, log)
             except secure.SecAggAborted as error:
                 log.aborted = f"secure aggregation stopped: {error}"
                 c.log(f"round {round_}: no update aggregated ({log.aborted})")
                 raise RoundAborted(log.aborted) from None
+            # the admin replays the round from the sum its survivors verified
+            c.result.transcript.append(RoundTranscript(round_, [], verified, sorted(used)))
+            total = secure.decoded(verified)
         elif protection["homomorphic_encryption"]:
             self.check_noise_shares(round_, len(sealed))
             total, used = encrypted.encrypted_total(c, round_, sealed, length, log)
@@ -311,6 +309,20 @@ class DeployedMean:
             self.rounds.log.aborted = str(error)
             self.rounds.coordinator.log(f"round {round_}: no update aggregated ({error})")
             raise RoundAborted(str(error)) from None
+
+
+def combined_from_total(
+    global_params: Params, total: np.ndarray, weight_unit: float, like: Params | None
+) -> Combined:
+    """A protected round's combination from its decoded sum ``[w * delta, w * extra, w]``: the
+    coordinator's, and the admin's replay of a secure round from its verified sum
+    (:mod:`.release_chain`). ``like``: the extras' shapes (None: the sites send none)."""
+    size = sum(p.size for p in global_params)
+    return Combined(
+        average_from_total(global_params, np.append(total[:size], total[-1])),
+        extra_total=unflatten(total[size:-1], like) if like is not None else None,
+        weight_unit=weight_unit,
+    )
 
 
 def _weighted_mean(losses: dict[str, float], rows: dict[str, int]) -> float | None:

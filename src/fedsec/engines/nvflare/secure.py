@@ -1,7 +1,9 @@
 """Secure aggregation over a deployment: the phases of ``secure_sum`` as successive tasks.
 
 advertise (with the reply that carried the vector) → share (sealed, routed by the coordinator)
-→ masked input → confirm (every survivor signs the round as it saw it) → reveal / unmask. The
+→ masked input → confirm (every survivor signs the round as it saw it) → reveal / unmask →
+verify (the unmasked sum, with its check values, out to the survivors: each verifies it and
+keeps its sha256; a sum the coordinator altered is refused). The
 coordinator drives :class:`SecAggServer`; each site runs its :class:`SecAggClient` under its own
 policy (see :mod:`fedsec.engines.nvflare.site_secagg`). A site that vanishes after sharing its
 keys is a dropout the survivors' reveals account for; a survivor that does not confirm ends the
@@ -17,11 +19,12 @@ import numpy as np
 
 from fedsec.engines.nvflare import wire
 from fedsec.engines.nvflare.records import Asking, RoundLog
-from fedsec.fl.privacy.secagg import SecAggAborted, SecAggError
+from fedsec.engines.nvflare.signing import sum_digest
+from fedsec.fl.privacy.secagg import SecAggAborted, SecAggError, checks
 from fedsec.fl.privacy.secagg.encoding import decode
 from fedsec.fl.privacy.secagg.server import SecAggServer
 
-__all__ = ["SecAggAborted", "SecAggError", "secure_total"]
+__all__ = ["SecAggAborted", "SecAggError", "decoded", "secure_total", "verified_sum"]
 
 MALFORMED = (KeyError, ValueError, TypeError, AttributeError)
 
@@ -38,6 +41,25 @@ def secure_total(
     entry the payloads carry: ``length + 1``), and who survived. ``replies`` hold each site's
     ``advertisement`` and ``endorsement``. The thresholds are the sites' own decision; ``plan``
     is accepted for callers that have one and not otherwise used."""
+    total, survivors = verified_sum(coordinator, round_, replies, length, log)
+    return decoded(total), survivors
+
+
+def decoded(total: np.ndarray) -> np.ndarray:
+    """The real-valued sum an unmasked one (uint32, its check values last) encodes: what the
+    coordinator aggregates, and what the admin's replay reads from the transcript."""
+    return decode(np.asarray(total, dtype=np.uint32)[: -checks.CHECK_COORDINATES])
+
+
+def verified_sum(
+    coordinator: Asking,
+    round_: int,
+    replies: dict[str, dict[str, Any]],
+    length: int,
+    log: RoundLog,
+) -> tuple[np.ndarray, list[str]]:
+    """The unmasked sum as the survivors verified it (uint32, ``length + 1`` values then the
+    check values), and who survived (:func:`secure_total`)."""
     server = SecAggServer(round_)
     roster, endorsements = advertisements(coordinator, server, replies, log)
     sealed, inbox = share_keys(coordinator, server, round_, roster, endorsements, log)
@@ -46,7 +68,25 @@ def secure_total(
     view = {"round": round_, "survivors": survivors, "dropped": dropped}
     confirm_view(coordinator, server, view, log)
     reveals = reveal_shares(coordinator, server, view, log)
-    return decode(server.unmask(reveals)), survivors
+    total = server.unmask(reveals)  # the survivors' check values (secagg/checks.py) end it
+    verify_sum(coordinator, view, total, log)
+    return total, survivors
+
+
+def verify_sum(coordinator: Asking, view: dict, total: np.ndarray, log: RoundLog) -> None:
+    """Verify: the unmasked sum out to the survivors, each of which checks it against the
+    check values and answers its sha256; one that refuses it, or names another, is dropped."""
+    expected = sum_digest(total)
+    verified = coordinator.ask(
+        "fedsec_secagg_verify",
+        view | {"sum": np.asarray(total, dtype=np.uint32)},
+        view["survivors"],
+        coordinator.timeout,
+        log,
+    )
+    for site, reply in verified.items():
+        if reply.get("verified") != expected:
+            coordinator.drop(site, "answered the verify phase with another sum digest", log)
 
 
 def share_keys(
@@ -90,7 +130,8 @@ def mask_inputs(
     length: int,
     log: RoundLog,
 ) -> None:
-    """Masked input: each sharer its inbox out, its masked vector (``length + 1``) collected."""
+    """Masked input: each sharer its inbox out, its masked vector (``length + 1`` and the
+    check values) collected."""
     masked = coordinator.ask(
         "fedsec_secagg_mask",
         {
@@ -104,7 +145,9 @@ def mask_inputs(
     )
     for site, reply in masked.items():
         try:
-            vector = wire.vector_from_wire(reply.get("masked"), length + 1, np.uint32, site)
+            vector = wire.vector_from_wire(
+                reply.get("masked"), length + 1 + checks.CHECK_COORDINATES, np.uint32, site
+            )
         except MALFORMED as error:
             coordinator.drop(site, f"malformed masked input: {error}", log)
             continue

@@ -49,6 +49,12 @@ def params_digest(params: Sequence[np.ndarray]) -> str:
     return digest.hexdigest()
 
 
+def sum_digest(total: np.ndarray) -> str:
+    """sha256 of a secure sum as unmasked (its uint32 values, check values included, as
+    little-endian bytes): what each survivor verified and signs (:mod:`.site_chain`)."""
+    return hashlib.sha256(np.ascontiguousarray(total, np.dtype("<u4")).tobytes()).hexdigest()
+
+
 def json_digest(value: Any) -> str:
     return hashlib.sha256(canonical_json(value)).hexdigest()
 

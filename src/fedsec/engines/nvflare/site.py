@@ -67,6 +67,7 @@ TASKS = {
     "fedsec_secagg_mask": "train",
     "fedsec_secagg_confirm": "train",
     "fedsec_secagg_reveal": "train",
+    "fedsec_secagg_verify": "train",
     "fedsec_he_decrypt": "train",
     "fedsec_sums": "train",
     "fedsec_boost": "train",
@@ -143,6 +144,7 @@ class Site:
             "fedsec_secagg_mask": self.secure.mask,
             "fedsec_secagg_confirm": self.secure.confirm,
             "fedsec_secagg_reveal": self.secure.reveal,
+            "fedsec_secagg_verify": self.verify_sum,
             "fedsec_he_decrypt": self.he.decrypt,
             "fedsec_sums": self.sums,
             "fedsec_boost": partial(site_trees.boost, self),
@@ -168,6 +170,12 @@ class Site:
         request = EvaluateTask.from_wire(data)
         chain = self.chain.record(request.resumed)  # with its records of the jobs resumed
         return attestation.attest(self.keys, self.job, request, reply, self.release, chain)
+
+    def verify_sum(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The secure sum's verify phase; a training round's verified sum joins its chain."""
+        reply = self.secure.verify(data)
+        self.chain.verified(data["round"], reply["verified"])
+        return reply
 
     def withholds_counts(self, evaluation: dict[str, Any]) -> bool:
         """Whether this site's evaluation reply keeps its row counts here: when it requires

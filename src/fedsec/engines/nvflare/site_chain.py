@@ -4,13 +4,16 @@ Every ``fedsec_train`` round a site notes the sha256 of the global model it was 
 (:meth:`SiteChain.received`) and, with its reply, signs a round statement
 (:data:`ROUND_FIELDS`: the job, its release nonce, the round, the model setup, the global
 model's digest, and in clear its update's digest and sample count; :meth:`SiteChain.sent`).
-The coordinator keeps the statements of the updates it aggregated in the job's transcript. At
+The coordinator keeps the statements of the updates it aggregated in the job's transcript.
+Under secure aggregation a survivor verifies the round's unmasked sum and notes its sha256
+(:meth:`SiteChain.verified`), and the coordinator keeps that sum in the transcript. At
 the final evaluation the site signs its whole record with the evaluation
 (:func:`~fedsec.engines.nvflare.attestation.attest`), so the admin
 (:mod:`~fedsec.engines.nvflare.release_chain`) reads, from each site's own signature, which
 global model it was sent in every round: a coordinator that showed sites different models, or
-whose final model is not the aggregate of the rounds' signed updates, is caught there. The site
-itself cannot check the aggregate: it never sees its peers' updates.
+whose final model is not the aggregate of the rounds' signed updates (or of their verified
+secure sums), is caught there. The site itself cannot check the aggregate in clear: it never
+sees its peers' updates.
 
 A job resumed after a coordinator crash is a new job (a new id and release nonce) whose first
 rounds were trained in the interrupted one. The evaluation task names the jobs it resumed
@@ -35,7 +38,8 @@ ROUND_FIELDS = ("kind", "job", "release", "round", "site", "setup", "global", "u
 
 class SiteChain:
     """The rounds of one job at one site, in order: ``entries`` (round, global model sha256,
-    update sha256 and samples, these two None when the update was not sent in clear)."""
+    update sha256 and samples, these two None when the update was not sent in clear, and
+    ``sum``: the sha256 of the round's secure sum this site verified, when it did)."""
 
     def __init__(
         self, keys: KitIdentity | None, job: str, release: str, file: LedgerFile | None = None
@@ -67,8 +71,15 @@ class SiteChain:
             "release": self.release,
             "site": self.keys.name,
             "setup": self.setup,
-        } | entry
+        } | {k: v for k, v in entry.items() if k != "sum"}
         return sign(self.keys, statement)
+
+    def verified(self, round_: int, digest: str) -> None:
+        """Note the sha256 of the secure sum of ``round_`` this site verified (the sum of the
+        updates the round aggregated: the admin replays the round from it)."""
+        if self.entries and self.entries[-1]["round"] == round_:
+            self.entries[-1]["sum"] = digest
+            self._kept()
 
     def record(self, resumed: tuple[tuple[str, int], ...] = ()) -> list[dict[str, Any]]:
         """The record the evaluation signs: the entries kept in the ledger file of each job

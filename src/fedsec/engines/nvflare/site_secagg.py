@@ -1,9 +1,13 @@
 """A site's part in the secure sums of one job: the client phases as tasks, its own policy.
 
-Each sum runs ``fedsec_secagg_share`` → ``_mask`` → ``_confirm`` → ``_reveal`` after the task
-that produced the vector (``fedsec_train`` for updates) returned the site's endorsed
-advertisement. Every request is checked against what the site already did and against its own
-``[secure_aggregation]`` config (:class:`~fedsec.fl.privacy.secagg.SecAggPolicy`); the first
+Each sum runs ``fedsec_secagg_share`` → ``_mask`` → ``_confirm`` → ``_reveal`` → ``_verify``
+after the task that produced the vector (``fedsec_train`` for updates) returned the site's
+endorsed advertisement. At ``_verify`` the coordinator announces the unmasked sum with its check
+values: the site verifies it (:meth:`~fedsec.fl.privacy.secagg.SecAggClient.verify`: a sum the
+coordinator altered, scaled or replaced is refused) and keeps its sha256
+(:attr:`SiteSecAgg.verified`; a training round's goes into the chain the site signs,
+:mod:`.site_chain`). Every request is checked against what the site already did and against
+its own ``[secure_aggregation]`` config (:class:`~fedsec.fl.privacy.secagg.SecAggPolicy`); the first
 mismatch ends the site's part in that sum with a :class:`PlanRefused` naming the phase and the
 reason (the executor logs it; the coordinator records it). A site sends at most one masked
 vector per round of a job: two differently masked copies of one update could be subtracted.
@@ -24,6 +28,7 @@ import numpy as np
 from fedsec.engines.nvflare import wire
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.plan import PlanRefused
+from fedsec.engines.nvflare.signing import sum_digest
 from fedsec.engines.nvflare.site_config import SecureAggregationConfig
 from fedsec.fl.privacy.secagg import SecAggClient, SecAggError, SecAggPolicy
 from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError, encode
@@ -38,6 +43,7 @@ class Pending:
     sampled: int
     required: list[str] | None = None  # the only survivors this sum may be revealed over
     pin: Callable[[list[str]], None] | None = None  # records the survivors, or refuses them
+    length: int = 0  # values of its masked vector, check values included (once masked)
 
 
 Action = Callable[[Pending, dict[str, Any]], dict[str, Any]]
@@ -50,6 +56,7 @@ class SiteSecAgg:
         self.name, self.config, self.keys, self.job = name, config, keys, job
         self.pending: dict[int, Pending] = {}
         self.revealed: dict[int, list[str]] = {}  # round -> the survivors it was revealed over
+        self.verified: dict[int, str] = {}  # round -> sha256 of the sum this site verified
         self._masked: set[int] = set()  # rounds this site sent a masked vector for
 
     def check_new(self, round_: int) -> None:
@@ -118,6 +125,9 @@ class SiteSecAgg:
     def reveal(self, data: dict[str, Any]) -> dict[str, Any]:
         return self.step("reveal", data, self._reveal)
 
+    def verify(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self.step("verify", data, self._verify)
+
     def _share(self, state: Pending, data: dict[str, Any]) -> dict[str, Any]:
         entries = data.get("roster")
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
@@ -157,6 +167,7 @@ class SiteSecAgg:
         encoded = encode(state.vector, len(state.client.roster))
         masked = state.client.masked_input(encoded, participants)
         self._masked.add(state.client.round)
+        state.length = len(masked)
         state.vector = None
         return {"masked": masked}
 
@@ -177,3 +188,19 @@ class SiteSecAgg:
             state.pin(sorted(survivors))
         self.revealed[state.client.round] = sorted(survivors)
         return {"reveals": [wire.reveal_to_wire(r) for r in reveals]}
+
+    def _verify(self, state: Pending, data: dict[str, Any]) -> dict[str, Any]:
+        survivors = wire.names_from_wire(data.get("survivors"), "survivors")
+        if sorted(survivors) != sorted(state.client.survivors):
+            raise PlanRefused(
+                f"sum: announced over {sorted(survivors)}, revealed over "
+                f"{sorted(state.client.survivors)}"
+            )
+        try:
+            total = wire.vector_from_wire(data.get("sum"), state.length, np.uint32, "sum")
+        except ValueError as error:
+            raise PlanRefused(str(error)) from None
+        state.client.verify(total)
+        digest = sum_digest(total)
+        self.verified[state.client.round] = digest
+        return {"verified": digest}

@@ -3,8 +3,10 @@
 Pairwise masks from X25519 + HKDF-SHA256 + AES-CTR over a fixed-point encoding mod 2^32,
 self-masks, Shamir sharing of seeds and keys so the sum survives dropouts, and the consistency
 check of Bonawitz et al. (every survivor signs the round as it saw it before anyone reveals a
-share) so that it also holds against a coordinator that deviates from the protocol. The same
-client and server roles serve the in-process engine (:func:`secure_sum`) and a deployment.
+share) so that it also holds against a coordinator that deviates from the protocol. Every vector
+carries secret check values (:mod:`.checks`) with which each survivor verifies the sum the
+coordinator unmasks: a sum it altered, scaled or replaced is refused. The same client and
+server roles serve the in-process engine (:func:`secure_sum`) and a deployment.
 """
 
 from __future__ import annotations
@@ -54,13 +56,15 @@ def secure_sum(
     drop_after_sharing: Collection[str] = (),
     tamper: object = None,
     min_contributors: int | None = None,
+    forge: object = None,
 ) -> SecureSumResult:
     """Run one secure aggregation in process over real-valued vectors (same length each), with
     every phase a deployment runs. ``threshold`` is the coordinator's request: it can raise the
     organizations' threshold (a strict majority), not lower it.
 
     ``drop_after_sharing`` simulates organizations that shared their keys but never sent their
-    masked update; ``tamper`` (tests only) may alter messages in transit;
+    masked update; ``tamper`` (tests only) may alter messages in transit; ``forge`` (tests only)
+    may alter the unmasked sum before the survivors verify it;
     ``min_contributors``: every organization's own least number of contributors to a sum.
     """
     names = sorted(vectors)
@@ -84,6 +88,9 @@ def secure_sum(
     relayed = server.confirmations
     reveals = [r for n in alive for r in clients[n].reveal(alive, dropped, relayed)]
     total = server.unmask(reveals)
+    if forge is not None:
+        total = forge(total)
+    verified = [clients[n].verify(total) for n in alive]
     return SecureSumResult(
-        decode(total), alive, dropped, dict(server.inputs), dict(server.thresholds)
+        decode(verified[0]), alive, dropped, dict(server.inputs), dict(server.thresholds)
     )

@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping
 
 import numpy as np
 
-from fedsec.fl.privacy.secagg import crypto, shamir
+from fedsec.fl.privacy.secagg import checks, crypto, shamir
 from fedsec.fl.privacy.secagg.messages import (
     Advertisement,
     Confirmation,
@@ -47,6 +47,7 @@ class SecAggClient:
         self.mask_keys = crypto.KeyPair.generate()
         self.signing = crypto.SigningKey.generate()
         self.seed = crypto.random_seed()
+        self.check_seeds = {name: crypto.random_seed()}  # party -> check seed (checks.py)
         # advertised -> shared -> masked -> confirmed -> revealed: each request must come in
         # its phase, and once.
         self.phase = "advertised"
@@ -126,7 +127,7 @@ class SecAggClient:
                 self.cipher_keys.private, roster[peer].cipher_public, share_purpose(self.round)
             )
             associated = associated_data(self.round, self.name, peer)
-            plaintext = key_shares[index] + seed_shares[index]
+            plaintext = key_shares[index] + seed_shares[index] + self.check_seeds[self.name]
             sealed.append(SealedShare(self.name, peer, crypto.seal(key, plaintext, associated)))
         self.phase = "shared"
         return sealed
@@ -151,8 +152,9 @@ class SecAggClient:
                     f"share from {item.sender} to {self.name} failed "
                     "authentication (altered or forged)"
                 ) from error
-            half = len(plain) // 2
-            self.held[item.sender] = (plain[:half], plain[half:])
+            half = (len(plain) - crypto.KEY_BYTES) // 2
+            self.held[item.sender] = (plain[:half], plain[half : 2 * half])
+            self.check_seeds[item.sender] = plain[2 * half :]
 
     def masked_input(self, encoded: np.ndarray, participants: Collection[str]) -> np.ndarray:
         """``x + PRG(seed) + sum_{v>u} PRG(s_uv) - sum_{v<u} PRG(s_uv)`` in Z_{2^32}, over
@@ -170,8 +172,12 @@ class SecAggClient:
                 f"only in a sum of at least {self.least_contributors}"
             )
         self.masked_with = sorted(masked_with)
+        key = checks.check_key(self.round, self.check_seeds, self.masked_with)
+        encoded = np.concatenate(
+            [encoded.astype(np.uint32), checks.check_values(key, self.name, encoded)]
+        )
         order = roster_order(self.roster)
-        masked = encoded.astype(np.uint32) + crypto.keystream(self.seed, len(encoded))
+        masked = encoded + crypto.keystream(self.seed, len(encoded))
         for peer in self.masked_with:
             if peer == self.name:
                 continue
@@ -233,6 +239,24 @@ class SecAggClient:
         reveals += [Reveal(self.name, o, "mask_key", index, self.held[o][0]) for o in self.dropped]
         self.phase = "revealed"
         return reveals
+
+    def verify(self, total: np.ndarray) -> np.ndarray:
+        """The unmasked sum the coordinator announces, checked against the check values every
+        survivor added (:mod:`.checks`); its encoded vector without them. A sum the survivors
+        did not mask (altered, scaled, replaced, or over other parties) is refused."""
+        self.expect("revealed", "sum")
+        total = np.asarray(total, dtype=np.uint32)
+        if total.ndim != 1 or len(total) <= checks.CHECK_COORDINATES:
+            raise self.refuse(f"sum: {total.shape} is not a masked vector with its check values")
+        key = checks.check_key(self.round, self.check_seeds, self.masked_with)
+        failed = checks.forged_checks(key, self.survivors, total)
+        if failed:
+            raise self.refuse(
+                f"sum: {len(failed)} of {checks.CHECKS} check values do not match: the "
+                "coordinator announced a sum the survivors did not mask (altered or replaced)"
+            )
+        self.phase = "verified"
+        return total[: -checks.CHECK_COORDINATES]
 
     @property
     def dropped(self) -> list[str]:

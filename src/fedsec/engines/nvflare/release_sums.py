@@ -1,0 +1,89 @@
+"""The admin's replay of a round under secure aggregation: from the sum its survivors verified.
+
+Under secure aggregation the coordinator never holds an update in clear, only the unmasked sum
+of the survivors' vectors, which ends in check values keyed by seeds the sites sealed for each
+other. Every survivor verifies that sum before the round goes on and signs its sha256 into the
+chain its final evaluation signs (:mod:`.site_chain`); the coordinator keeps the sum in the
+job's transcript. The replay (:mod:`.release_chain`) takes a round's sum only if every
+evaluating site that survived the round signed it verified that very sum (and no site signed
+another), then turns it into the round's combination with the coordinator's own function
+(:func:`~fedsec.engines.nvflare.rounds.combined_from_total`), on which the strategy steps as
+in clear.
+
+What this leaves open: a coordinator colluding with one site knows the check key and can forge
+a sum the others accept (:mod:`fedsec.fl.privacy.secagg.checks`); an evaluating site that
+signed nothing for a round it survived fails the release, whatever the reason (docs/
+deployment.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from fedsec.engines.nvflare.records import RoundTranscript
+from fedsec.engines.nvflare.release_records import SHORT, Sighting
+from fedsec.engines.nvflare.rounds import combined_from_total
+from fedsec.engines.nvflare.secure import decoded
+from fedsec.engines.nvflare.signing import sum_digest
+from fedsec.fl.aggregation import Combined, SiteResult
+from fedsec.training.params import Params
+from fedsec.training.plan import Update
+
+
+class SumReplay:
+    """The aggregation the replay's strategy runs under secure aggregation: the combination
+    of the round's verified sum (:meth:`results` sets the round), as the coordinator's."""
+
+    def __init__(self, weight_unit: float) -> None:
+        self.weight_unit = weight_unit
+        self.entry: RoundTranscript | None = None
+
+    def combine(
+        self, global_params: Params, results: dict[str, SiteResult], round_: int
+    ) -> Combined:
+        assert self.entry is not None and self.entry.sum is not None
+        total = decoded(self.entry.sum)
+        size = sum(p.size for p in global_params) + 1
+        try:
+            if total.shape != (size,):  # a replayable job's sites send no extras
+                raise ValueError(f"{total.size} values, where the model takes {size}")
+            return combined_from_total(global_params, total, self.weight_unit, None)
+        except ValueError as error:
+            raise ValueError(f"round {round_}'s verified sum: {error}") from None
+
+    def results(self, entry: RoundTranscript) -> dict[str, SiteResult]:
+        """What the strategy is told of the round's sites: its survivors, nothing in clear."""
+        self.entry = entry
+        return {site: SiteResult(Update([], 0)) for site in entry.survivors}
+
+
+def sum_refusal(
+    entry: RoundTranscript, seen: list[Sighting], job: str, evaluating: Collection[str]
+) -> str | None:
+    """Why round ``entry.round``'s secure sum is not the one its sites verified (None: every
+    evaluating survivor signed its digest, and no site signed another). ``job``: the job that
+    aggregated the round, whose records the sites' entries must name."""
+    round_ = entry.round
+    if entry.sum is None or entry.updates:
+        return (
+            f"the transcript's round {round_} holds no secure sum (updates in clear), where the "
+            "job aggregates under secure aggregation"
+        )
+    digest = sum_digest(entry.sum)
+    signed = {s.site: s.sum for s in seen if s.job == job and s.round == round_}
+    for site, said in sorted(signed.items()):
+        if said is not None and said != digest:
+            return (
+                f"{site} signed it verified sum {said[:SHORT]} in round {round_}, not the "
+                f"transcript's sum ({digest[:SHORT]})"
+            )
+    vouching = [site for site in sorted(entry.survivors) if site in evaluating]
+    for site in vouching:
+        if signed.get(site) is None:
+            return (
+                f"{site} survived round {round_}'s secure sum but signed no verified sum of it "
+                "(the coordinator skipped the sites' verify phase): the round cannot be replayed"
+            )
+    if not vouching:
+        return f"no evaluating site survived round {round_}'s secure sum to vouch for it"
+    return None
