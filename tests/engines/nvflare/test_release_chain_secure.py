@@ -17,13 +17,12 @@ import pytest
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.records import Refusal
 from fedsec.engines.nvflare.results import read_result, write_result
-from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.engines.nvflare.signing import FIELD
 from fedsec.scenarios.config import ClientDpConfig
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, release
 from tests.engines.nvflare.test_final_gate import JOB, gated_site, short_job
-from tests.engines.nvflare.test_release_backdoor import implanted
+from tests.engines.nvflare.test_release_backdoor import BackdoorFinal
 from tests.engines.nvflare.test_release_chain import LastRoundImplant, with_privacy
 from tests.engines.nvflare.test_release_records import AGAIN, FIRST, resume
 
@@ -44,7 +43,7 @@ def secure_job(consortium, project, transport, tmp_path_factory, **privacy) -> t
     scenario, sites, spec = short_job(protected, lambda c, n: gated_site(c, project, n))
     link = transport(sites)
     result = Coordinator(spec, link, list(sites)).run()
-    if transport is FinalImplant:  # the result holds the model the sites evaluated and signed
+    if transport is BackdoorFinal:  # the result holds the model the sites evaluated and signed
         result.params = link.final
     fetched = write_result(result, tmp_path_factory.mktemp("fetched"))
     return scenario, read_result(fetched), link
@@ -86,19 +85,6 @@ class SkipsVerify(Recording):
     def exchange(self, task, data, targets, timeout):
         if task == VERIFY:
             return {site: {"verified": digest(data["sum"])} for site in targets}
-        return super().exchange(task, data, targets, timeout)
-
-
-class FinalImplant(Recording):
-    """A hostile coordinator: the rounds run honestly, then every site evaluates (and the
-    result releases) the final model with a backdoor implanted."""
-
-    final = None
-
-    def exchange(self, task, data, targets, timeout):
-        if task == "fedsec_evaluate":
-            self.final = implanted(data["params"], parse_setup(data["model"]))
-            data = data | {"params": self.final}
         return super().exchange(task, data, targets, timeout)
 
 
@@ -190,7 +176,7 @@ def test_a_backdoored_final_model_under_secure_aggregation_is_refused(
     consortium, project, signer, tmp_path, tmp_path_factory
 ):
     """The rounds and their sums are honest; the model released is not their last step."""
-    scenario, result, _ = secure_job(consortium, project, FinalImplant, tmp_path_factory)
+    scenario, result, _ = secure_job(consortium, project, BackdoorFinal, tmp_path_factory)
     assert result.error is None and result.evaluation
     why = r"the final model \(sha256 \w+\) is not the model the rounds' signed updates make"
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
@@ -205,7 +191,7 @@ def test_under_client_dp_the_replay_runs_from_the_noised_verified_sums(
     scenario, result, _ = secure_job(consortium, project, Recording, tmp_path_factory, **noised)
     assert [e.round for e in result.transcript] == [1, 2, 3]
     assert release(scenario, result, JOB, project, signer, tmp_path / "run").is_dir()
-    scenario, result, _ = secure_job(consortium, project, FinalImplant, tmp_path_factory, **noised)
+    scenario, result, _ = secure_job(consortium, project, BackdoorFinal, tmp_path_factory, **noised)
     why = r"the final model \(sha256 \w+\) is not the model the rounds' signed updates make"
     refused = tmp_path / "refused"
     refused.mkdir()
