@@ -38,7 +38,7 @@ from fedsec.core.errors import FedsecError
 from fedsec.engines.nvflare.plan import JobSpec, PlanRefused, explain
 from fedsec.engines.nvflare.records import Checkpoint, RoundLog, RoundTranscript, SignedUpdate
 from fedsec.engines.nvflare.registry import SITE_MODELS
-from fedsec.engines.nvflare.results import sum_bytes, sum_from_bytes
+from fedsec.engines.nvflare.results import sum_bytes, sum_from_bytes, sum_name
 from fedsec.engines.nvflare.setups import Setup, parse_setup
 from fedsec.fl.robustness import robust_aggregation
 from fedsec.fl.strategies import StrategyState, from_config
@@ -289,17 +289,13 @@ def _secure(
     """A secure round's verified sum and survivors (None and []: a round in clear)."""
     if entry.survivors is None:
         return None, []
-    stored = tensors.get(f"{_sum(entry.round)}/0")
+    stored = tensors.get(f"{sum_name(entry.round)}/0")
     try:
         if stored is None or stored.dtype != np.uint8:
             raise ValueError(f"no sum of secure round {entry.round}")
         return sum_from_bytes(stored), list(entry.survivors)
     except ValueError as error:
         raise CheckpointError(f"{path / TENSORS}: {error}") from None
-
-
-def _sum(round_: int) -> str:
-    return f"sum-{round_}"
 
 
 def _signed(
@@ -377,7 +373,7 @@ def _tensors(checkpoint: Checkpoint) -> dict[str, np.ndarray]:
     for entry in checkpoint.transcript:
         named |= {_update(entry.round, k): u.params for k, u in enumerate(entry.updates)}
         if entry.sum is not None:
-            named[_sum(entry.round)] = [sum_bytes(entry.sum)]
+            named[sum_name(entry.round)] = [sum_bytes(entry.sum)]
     return {
         f"{prefix}/{i}": np.ascontiguousarray(array)
         for prefix, arrays in named.items()

@@ -43,7 +43,7 @@ def write_result(result: JobResult, directory: Path) -> Path:
         for k, update in enumerate(entry.updates):
             tensors |= _named(_update_name(entry.round, k), update.params)
         if entry.sum is not None:  # its uint32 values as bytes (the file keeps no uint32)
-            tensors |= _named(_sum_name(entry.round), [sum_bytes(entry.sum)])
+            tensors |= _named(sum_name(entry.round), [sum_bytes(entry.sum)])
     record = {
         "sites": result.sites,
         "setup": result.setup,
@@ -161,7 +161,7 @@ def _read_round(entry: _Round, tensors: dict[str, np.ndarray]) -> RoundTranscrip
     ]
     if entry.survivors is None:
         return RoundTranscript(entry.round, updates)
-    summed = _unnamed(_sum_name(entry.round), tensors)
+    summed = _unnamed(sum_name(entry.round), tensors)
     if len(summed) != 1 or summed[0].dtype != np.uint8:
         raise ValueError(f"round {entry.round} is secure, and {PARAMS} holds no sum of it")
     return RoundTranscript(entry.round, updates, sum_from_bytes(summed[0]), entry.survivors)
@@ -183,7 +183,8 @@ def _update_name(round_: int, index: int) -> str:
     return f"update-{round_}-{index}"
 
 
-def _sum_name(round_: int) -> str:
+def sum_name(round_: int) -> str:
+    """The name a secure round's sum is stored under (params and checkpoint files)."""
     return f"sum-{round_}"
 
 
