@@ -142,8 +142,8 @@ def guarded_unsw(data_dir):
     under the default ``[range_guard]``: what a guarded site encodes and scores."""
     from fedsec.scenarios.config import load_scenario
     from fedsec.scenarios.federation import build_federation
-    from fedsec.tasks.classification.arms import learner
     from fedsec.tasks.classification.experiment import org_frames
+    from fedsec.tasks.classification.learner import learner
 
     scenario = load_scenario("unsw-5org-shared", ["data.max_rows=3000", "range_guard={}"])
     orgs = org_frames(build_federation(scenario, data_dir))
