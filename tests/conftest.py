@@ -201,6 +201,8 @@ def scenario_runner(name: str, base: list[str], data_dir: Path):
 #: ends. A file missing here only runs later; no test depends on the order.
 LONG_FILES = (
     "tests/engines/nvflare/test_deployment.py",
+    "tests/engines/nvflare/test_deployment_hardening.py",
+    "tests/engines/nvflare/test_deployment_resume.py",
     "tests/experiments/test_sweep.py",
     "tests/fl/robustness/test_conflict.py",
     "tests/fl/robustness/test_benign_claims.py",
@@ -249,6 +251,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 #: starts it once.
 SHARED_BUILDS = {
     "tests/engines/nvflare/test_deployment.py": "nvflare-federation",
+    "tests/engines/nvflare/test_deployment_hardening.py": "nvflare-federation",
+    "tests/engines/nvflare/test_deployment_resume.py": "nvflare-federation",
     "tests/engines/nvflare/test_deployment_dropout.py": "nvflare-federation",
     "tests/engines/nvflare/test_deployment_submit.py": "nvflare-federation",
     "tests/engines/nvflare/test_deployment_trees.py": "nvflare-federation",
