@@ -38,8 +38,8 @@ from fedsec.core.errors import InputError
 from fedsec.data.readers import read_flows
 from fedsec.data.readers.chunks import read_chunks
 from fedsec.detect.alert_endpoints import refuse_bad_endpoints
+from fedsec.detect.alert_options import AlertOptions, alert_format
 from fedsec.detect.alerts import flow_scorer
-from fedsec.detect.dispatch import AlertOptions, alert_format
 from fedsec.detect.reasons import contributions
 
 

@@ -30,8 +30,9 @@ from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.fl.strategies import from_config
 from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
-from fedsec.tasks.classification.arms import learner, plan
 from fedsec.tasks.classification.experiment import org_frames
+from fedsec.tasks.classification.learner import learner
+from fedsec.tasks.federate import plan
 from fedsec.training.params import Params, max_abs_diff
 
 

@@ -54,9 +54,9 @@ from fedsec.data.readers import flows, read_flows
 from fedsec.data.readers._tables import write_parquet
 from fedsec.data.readers.chunks import read_chunks
 from fedsec.data.readers.flows_arrow import pandas_frame
+from fedsec.detect.alert_options import AlertOptions
+from fedsec.detect.alert_options import alert_format as alert_format_of
 from fedsec.detect.alerts import alert_records, explain, flow_scorer
-from fedsec.detect.dispatch import AlertOptions
-from fedsec.detect.dispatch import alert_format as alert_format_of
 from fedsec.detect.scoring import score_files
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor

@@ -36,6 +36,7 @@ from fedsec.experiments.privacy_curve import parse_epsilons, point, rare_familie
 from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.classification import arms
+from fedsec.tasks.classification.learner import Learner
 from fedsec.training.params import get_params
 
 #: Public sources (reader format -> paths under the data folder), none of them UNSW-NB15.
@@ -65,7 +66,7 @@ def public_rows(sources: list[str], data_dir: Path) -> tuple:
     return pd.concat(frames, ignore_index=True), np.concatenate(families)
 
 
-def pretrain(shared: arms.Learner, frame, families, epochs: int, seed: int) -> arms.Learner:
+def pretrain(shared: Learner, frame, families, epochs: int, seed: int) -> Learner:
     """``shared`` with its network trained in clear on the public rows of its families."""
     known = np.isin(families, shared.classes)
     index = {c: i for i, c in enumerate(shared.classes)}
@@ -100,7 +101,7 @@ def pretrained_learner(public: tuple, epochs: int, seed: int) -> Iterator[None]:
     """Every ``learner`` of the classification arms pretrained on ``public`` meanwhile."""
     original = arms.learner
 
-    def learner(*args: Any, **kwargs: Any) -> arms.Learner:
+    def learner(*args: Any, **kwargs: Any) -> Learner:
         return pretrain(original(*args, **kwargs), *public, epochs, seed)
 
     arms.learner = learner

@@ -142,8 +142,8 @@ def guarded_unsw(data_dir):
     under the default ``[range_guard]``: what a guarded site encodes and scores."""
     from fedsec.scenarios.config import load_scenario
     from fedsec.scenarios.federation import build_federation
-    from fedsec.tasks.classification.arms import learner
     from fedsec.tasks.classification.experiment import org_frames
+    from fedsec.tasks.classification.learner import learner
 
     scenario = load_scenario("unsw-5org-shared", ["data.max_rows=3000", "range_guard={}"])
     orgs = org_frames(build_federation(scenario, data_dir))
@@ -201,6 +201,8 @@ def scenario_runner(name: str, base: list[str], data_dir: Path):
 #: ends. A file missing here only runs later; no test depends on the order.
 LONG_FILES = (
     "tests/engines/nvflare/test_deployment.py",
+    "tests/engines/nvflare/test_deployment_hardening.py",
+    "tests/engines/nvflare/test_deployment_resume.py",
     "tests/experiments/test_sweep.py",
     "tests/fl/robustness/test_conflict.py",
     "tests/fl/robustness/test_benign_claims.py",
@@ -249,6 +251,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 #: starts it once.
 SHARED_BUILDS = {
     "tests/engines/nvflare/test_deployment.py": "nvflare-federation",
+    "tests/engines/nvflare/test_deployment_hardening.py": "nvflare-federation",
+    "tests/engines/nvflare/test_deployment_resume.py": "nvflare-federation",
     "tests/engines/nvflare/test_deployment_dropout.py": "nvflare-federation",
     "tests/engines/nvflare/test_deployment_submit.py": "nvflare-federation",
     "tests/engines/nvflare/test_deployment_trees.py": "nvflare-federation",
@@ -265,6 +269,9 @@ SHARED_BUILDS = {
     "tests/detect/test_anomaly_time_columns.py": "soc",
     "tests/forensics/test_stix_host_names.py": "soc",
     "tests/detect/test_separated_inputs.py": "soc",
+    "tests/cli/test_main.py": "cli-unsw-run",
+    "tests/cli/test_detect_inputs.py": "cli-unsw-run",
+    "tests/cli/test_detect_trust.py": "cli-unsw-run",
     "tests/forensics/test_campaigns.py": "small-run",
     "tests/forensics/test_provenance.py": "small-run",
     "tests/cli/test_incidents.py": "small-run",

@@ -10,7 +10,8 @@ import json
 import pytest
 
 from fedsec import __version__
-from fedsec.detect.dispatch import AlertOptions, run_detection
+from fedsec.detect.alert_options import AlertOptions
+from fedsec.detect.dispatch import run_detection
 from fedsec.detect.ecs import FEDSEC_FIELDS
 from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
 

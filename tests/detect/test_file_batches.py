@@ -10,7 +10,8 @@ import json
 import pytest
 
 from fedsec.core.errors import InputError
-from fedsec.detect.dispatch import AlertOptions, run_detection
+from fedsec.detect.alert_options import AlertOptions
+from fedsec.detect.dispatch import run_detection
 from fedsec.detect.file_batches import FileTail
 from fedsec.detect.formats import FLAT
 from fedsec.detect.tails import FIRST_LINE

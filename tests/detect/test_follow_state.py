@@ -60,7 +60,7 @@ def _follow_until(bundle, path, out, state, rows: int, rejects=None):  # noqa: F
 
 
 def _flat():
-    from fedsec.detect.dispatch import AlertOptions
+    from fedsec.detect.alert_options import AlertOptions
 
     return AlertOptions(FLAT.name)
 

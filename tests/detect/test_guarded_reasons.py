@@ -11,8 +11,8 @@ from fedsec.bundles.fields import CLASSIFIER_KIND
 from fedsec.core import seeding
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import benign_index
+from fedsec.detect.alert_options import AlertOptions, alert_format
 from fedsec.detect.alerts import flow_scorer
-from fedsec.detect.dispatch import AlertOptions, alert_format
 from fedsec.detect.reasons import UNLISTED, reason_arrays
 from fedsec.detect.scoring import score_files
 from fedsec.features.moments import local_stats

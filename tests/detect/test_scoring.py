@@ -13,8 +13,8 @@ import pytest
 
 from fedsec.bundles.fields import CLASSIFIER_KIND, TREE_KIND
 from fedsec.core.errors import InputError
+from fedsec.detect.alert_options import AlertOptions, alert_format
 from fedsec.detect.alerts import FlowScorer, flow_scorer
-from fedsec.detect.dispatch import AlertOptions, alert_format
 from fedsec.detect.scoring import score_files
 from fedsec.detect.threads import scoring_workers
 from tests.detect.test_alert_text import bundles, inputs  # noqa: F401 (fixtures)

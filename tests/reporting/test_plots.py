@@ -8,7 +8,7 @@ import pytest
 
 from fedsec.reporting import plots
 from fedsec.reporting.figures import arm_colour
-from fedsec.tasks.classification import arms
+from fedsec.tasks.classification import arms, learner
 
 ORGS = ["org1", "org2"]
 
@@ -98,8 +98,8 @@ def test_the_local_curve_judges_every_org_on_all_validation_rows():
     """Each local model, scored on its own rows only, looked perfect (0.83 in the plot against
     0.26 in the report); on everyone's rows it misses the families it never saw."""
     orgs = [
-        arms.OrgFrames("a", None, None, None, np.array(["benign", "dos"])),
-        arms.OrgFrames("b", None, None, None, np.array(["benign", "recon"])),
+        learner.OrgFrames("a", None, None, None, np.array(["benign", "dos"])),
+        learner.OrgFrames("b", None, None, None, np.array(["benign", "recon"])),
     ]
     rows = np.array([[0], [1], [2], [3]])  # a's benign, a's dos, b's benign, b's recon
     local = {"a": Judge({1: "dos"}), "b": Judge({3: "recon"})}

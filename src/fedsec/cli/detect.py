@@ -31,7 +31,7 @@ from fedsec.core.standard_streams import described, is_pipe, is_standard_output
 
 if TYPE_CHECKING:
     from fedsec.data.mapping import Mapping
-    from fedsec.detect.dispatch import AlertOptions
+    from fedsec.detect.alert_options import AlertOptions
 
 
 @clean_errors
@@ -370,7 +370,7 @@ def _alert_options(
     alert_format: str, organization: str | None, observer: str | None, timezone: str
 ) -> AlertOptions:
     """The alert options, each checked before anything is read."""
-    from fedsec.detect.dispatch import AlertOptions
+    from fedsec.detect.alert_options import AlertOptions
     from fedsec.detect.formats import ALERT_FORMATS
 
     if alert_format not in ALERT_FORMATS:

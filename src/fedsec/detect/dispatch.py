@@ -3,19 +3,18 @@ detector, which scores the input.
 
 A kind's scorer is imported when a bundle of that kind is scored: classifier, tree and anomaly
 bundles score without torch (:mod:`fedsec.models.mlp_arrays`, saving the CPU second importing
-it costs); the log kind imports it with its network."""
+it costs); the log kind imports it with its network. The run's alerts name the bundle as
+:func:`~fedsec.detect.alert_options.alert_format` says."""
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, tzinfo
 from pathlib import Path
 
-from fedsec.bundles.bundle import MANIFEST, authenticate, bundle_kind, load_manifest
+from fedsec.bundles.bundle import authenticate, bundle_kind, load_manifest
 from fedsec.bundles.fields import ANOMALY_KIND, CLASSIFIER_KIND, LOGS_KIND, TREE_KIND
 from fedsec.bundles.keys import user_trust
 from fedsec.bundles.signing import Authenticity, Trust
@@ -25,9 +24,9 @@ from fedsec.data.byte_counts import scoring_note
 from fedsec.data.logs import LOG_FORMATS, SessionOptions
 from fedsec.data.mapping import Mapping
 from fedsec.data.readers import FORMATS
+from fedsec.detect.alert_options import AlertOptions, alert_format
 from fedsec.detect.alerts import flow_scorer
 from fedsec.detect.drift import name_columns
-from fedsec.detect.ecs import DATASETS, AlertSource
 from fedsec.detect.file_batches import score_files_setting_aside
 from fedsec.detect.follow import FollowOptions, run_follow, run_until_end
 from fedsec.detect.formats import FLAT, AlertFormat
@@ -141,24 +140,6 @@ REFUSED_OPTIONS: dict[str, Callable[[float | None, str | None], str | None]] = {
         else None
     ),
 }
-#: The ECS ``event.dataset`` of each bundle kind's alerts.
-DATASET_OF_KIND = {
-    CLASSIFIER_KIND: DATASETS["flows"],
-    TREE_KIND: DATASETS["flows"],
-    ANOMALY_KIND: DATASETS["anomaly"],
-    LOGS_KIND: DATASETS["logs"],
-}
-
-
-@dataclass(frozen=True)
-class AlertOptions:
-    """How alerts are written: the format, the organization and sensor they name (default
-    organization: ``--org``), the zone of input times written without one."""
-
-    format: str = "ecs"
-    organization: str | None = None
-    observer: str | None = None
-    naive_zone: tzinfo = UTC
 
 
 def batchwise_detection(model_dir: Path, kind: str, request: DetectionRequest) -> DetectionSummary:
@@ -376,26 +357,3 @@ def _logs_options(options: SessionOptions) -> list[str]:
         "--templates": options.templates is not None,
     }
     return [flag for flag, given in flags.items() if given]
-
-
-def alert_format(
-    model_dir: Path,
-    kind: str,
-    org: str | None,
-    chosen: AlertOptions,
-    authenticity: Authenticity | None = None,
-) -> AlertFormat:
-    """The run's alert format; alerts name the bundle by its manifest's sha256 (which pins the
-    weights or booster) and its signer's fingerprint (``authenticity``); the flat format's
-    source is the zone of times written without one (``--timezone``)."""
-    sha256 = hashlib.sha256((Path(model_dir) / MANIFEST).read_bytes()).hexdigest()
-    source = AlertSource(
-        model_sha256=sha256,
-        model_kind=kind,
-        model_signer=authenticity.fingerprint if authenticity is not None else None,
-        dataset=DATASET_OF_KIND[kind],
-        organization=chosen.organization or org,
-        observer=chosen.observer,
-        naive_zone=chosen.naive_zone,
-    )
-    return AlertFormat(chosen.format, source)

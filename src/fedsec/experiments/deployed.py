@@ -55,8 +55,9 @@ from fedsec.scenarios.config import Scenario
 from fedsec.tasks.anomaly.arms import AnomalyArm
 from fedsec.tasks.base import Run
 from fedsec.tasks.classification import trees
-from fedsec.tasks.classification.arms import ArmModels, OrgFrames, pooled_val, val_macro_f1
+from fedsec.tasks.classification.arms import ArmModels, pooled_val, val_macro_f1
 from fedsec.tasks.classification.experiment import org_frames
+from fedsec.tasks.classification.learner import OrgFrames
 from fedsec.tasks.federate import TrainedArm, curve_rounds
 from fedsec.tasks.registry import task_of
 

@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from fedsec.core import seeding
 from fedsec.core.errors import ConfigError
 from fedsec.engines.adversary import tampered
-from fedsec.engines.nvflare.checkpoint import CheckpointError, CheckpointStore, load_checkpoint
+from fedsec.engines.nvflare.checkpoint import CheckpointError, load_checkpoint
+from fedsec.engines.nvflare.checkpoint_store import CheckpointStore
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.deployable import require_deployable
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec

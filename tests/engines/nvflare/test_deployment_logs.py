@@ -305,7 +305,7 @@ def test_a_logs_job_resumed_from_its_checkpoint_ends_with_the_uninterrupted_mode
 ):
     """The checkpoint keeps the vocabulary (the setup's index): the resumed job asks no site
     for its tokens again and ends with the uninterrupted job's weights and evaluation."""
-    from fedsec.engines.nvflare.checkpoint import CheckpointStore
+    from fedsec.engines.nvflare.checkpoint_store import CheckpointStore
 
     _, scenario = logs_consortium
     scenario = scenario.model_copy(update={"rounds": 4})

@@ -49,7 +49,8 @@ def test_the_whole_noise_at_or_above_the_floor_trains(consortium):
 
 def test_under_secure_aggregation_a_share_is_admitted():
     """A secure sum the site helps release holds every share its noise is sized for (the
-    site reveals nothing for fewer: test_coordinator.py), so the floor admits shares there."""
+    site reveals nothing for fewer: test_coordinator_client_dp.py), so the floor admits
+    shares there."""
     config = SitePrivacyConfig(min_client_noise=1.0)
     secure = ProtectionSettings(secure_aggregation=True, client_noise_multiplier=1.0)
     check_client_noise(config, "plant", secure, sampled=5)

@@ -10,8 +10,8 @@ from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.experiments.deployed import deployment_section, render
 from fedsec.scenarios.federation import build_federation
-from fedsec.tasks.classification import arms
 from fedsec.tasks.classification.experiment import org_frames
+from fedsec.tasks.classification.learner import learner
 from tests.engines.nvflare.memory import Memory
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
@@ -104,7 +104,7 @@ def test_secure_statistics_fit_the_in_process_preprocessing_and_reveal_totals_on
     assert tasks.index("fedsec_secagg_reveal") < tasks.index("fedsec_train")
     data, _ = consortium
     orgs = org_frames(build_federation(scenario, data))
-    expected = arms.learner(scenario, orgs, "global", secure=True)
+    expected = learner(scenario, orgs, "global", secure=True)
     assert result.setup["preprocessing"] == expected.pre.to_json()
     assert result.setup["classes"] == expected.classes
     assert result.statistics == {

@@ -11,6 +11,7 @@ from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.classification import arms
 from fedsec.tasks.classification.experiment import org_frames
+from fedsec.tasks.classification.learner import learner
 from fedsec.tasks.classification.report import gate_lines
 from fedsec.tasks.federate import plan
 
@@ -40,7 +41,7 @@ class PoisoningCoordinator:
 
 def test_sites_refuse_a_poisoned_global_model_and_nothing_before_it(unsw):
     scenario = load_scenario("unsw-5org-disjoint", [*SMALL, *GATE])
-    shared = arms.learner(scenario, unsw, "global")
+    shared = learner(scenario, unsw, "global")
     gates = arms.site_gates(scenario, shared, unsw)
     shards = [
         Shard(o.name, shared.pre.transform(o.train.frame), shared.encode_labels(o.y_train))
@@ -71,10 +72,10 @@ def test_sites_refuse_a_poisoned_global_model_and_nothing_before_it(unsw):
 def test_a_dishonest_organization_has_no_gate_and_no_gate_judges_nothing(unsw):
     sets = [*SMALL, *GATE, 'adversary.orgs=["org2"]', "adversary.kind=sign_flip"]
     scenario = load_scenario("unsw-5org-disjoint", sets)
-    gates = arms.site_gates(scenario, arms.learner(scenario, unsw, "global"), unsw)
+    gates = arms.site_gates(scenario, learner(scenario, unsw, "global"), unsw)
     assert sorted(gates.judges) == ["org1", "org3", "org4", "org5"]
     plain = load_scenario("unsw-5org-disjoint", SMALL)
-    assert arms.site_gates(plain, arms.learner(plain, unsw, "global"), unsw) is None
+    assert arms.site_gates(plain, learner(plain, unsw, "global"), unsw) is None
 
 
 def test_the_report_counts_the_verdicts_and_names_each_refusal():

@@ -1,4 +1,4 @@
-"""The coordinator's checkpoint after every round, so a restarted coordinator resumes a job.
+"""What a coordinator checkpoints after every round, so a restarted coordinator resumes a job.
 
 A checkpoint holds what the next round needs and what the result reports: the global model, the
 strategy's server state (:meth:`~fedsec.fl.strategies.base.Strategy.state_dict`: FedAdam's
@@ -9,11 +9,9 @@ of the updates each round aggregated with the statements their sites signed (the
 a resumed job's rounds from it: :mod:`.release_chain`). It is tied to one job by the SHA-256 of
 the job's spec (:func:`job_digest`): only a job with the same spec resumes it.
 
-On disk, under the coordinator's workspace (not the job's run folder, which NVFlare archives and
-removes): ``fedsec-checkpoints/<job id>/round-<N>/`` with ``checkpoint.json`` and
-``tensors.safetensors`` (its SHA-256 recorded in the JSON; the transcript's updates are
-tensors there too). Each round folder appears atomically
-(built aside, then renamed); the two newest are kept. Loading validates every field and tensor
+A round's checkpoint is two files, ``checkpoint.json`` and ``tensors.safetensors`` (its SHA-256
+recorded in the JSON; the transcript's updates are tensors there too), in a round folder of
+:mod:`~fedsec.engines.nvflare.checkpoint_store`. Loading validates every field and tensor
 shape and never unpickles; a corrupt or foreign checkpoint is refused with the reason.
 """
 
@@ -22,8 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -33,7 +29,6 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from safetensors import SafetensorError
 from safetensors.numpy import load, save
 
-from fedsec.core import atomic
 from fedsec.core.errors import FedsecError
 from fedsec.engines.nvflare.plan import JobSpec, PlanRefused, explain
 from fedsec.engines.nvflare.records import Checkpoint, RoundLog, RoundTranscript, SignedUpdate
@@ -44,13 +39,10 @@ from fedsec.fl.robustness import robust_aggregation
 from fedsec.fl.strategies import StrategyState, from_config
 from fedsec.training.params import Params
 
-CHECKPOINT_DIR = "fedsec-checkpoints"
 FORMAT = "fedsec-checkpoint/2"
 RECORD = "checkpoint.json"
 TENSORS = "tensors.safetensors"
-KEEP = 2
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
-_ROUND_DIR = re.compile(r"^round-(\d{6,})$")
 _MAX_RECORD_BYTES = 256 * 2**20
 
 
@@ -123,60 +115,12 @@ class _Record(BaseModel):
 _HISTORY = TypeAdapter(list[RoundLog])
 
 
-class CheckpointStore:
-    """The checkpoints of one job (``root/<job id>/round-<N>/``), tied to its spec."""
-
-    def __init__(
-        self, root: Path, job_id: str, spec: JobSpec, log: Callable[[str], None] = print
-    ) -> None:
-        self.root = Path(root)
-        self.job_id = check_job_id(job_id)
-        self.spec, self.digest = spec, job_digest(spec)
-        self.log = log
-
-    @property
-    def folder(self) -> Path:
-        return self.root / self.job_id
-
-    def save(self, checkpoint: Checkpoint) -> Path:
-        """Write the round's checkpoint atomically; keep the :data:`KEEP` newest."""
-        tensors = _tensors(checkpoint)
-        blob = save(tensors)
-        record = _record(checkpoint, self.job_id, self.digest, hashlib.sha256(blob).hexdigest())
-        target = self.folder / f"round-{checkpoint.round:06d}"
-        with atomic.directory(target) as staging:
-            (staging / TENSORS).write_bytes(blob)
-            (staging / RECORD).write_text(json.dumps(record, allow_nan=False) + "\n")
-        for old in _rounds(self.folder)[KEEP:]:
-            shutil.rmtree(old, ignore_errors=True)
-        return target
-
-    def latest(self, job_id: str | None = None) -> Checkpoint:
-        """The newest valid checkpoint of ``job_id`` (this store's job by default)."""
-        folder = self.root / check_job_id(job_id or self.job_id)
-        rounds = _rounds(folder)
-        if not rounds:
-            raise CheckpointError(
-                f"job {folder.name} left no checkpoint at this coordinator ({folder}): it ended "
-                "before its first round, or ran elsewhere; submit it again without --resume"
-            )
-        reasons = []
-        for path in rounds:
-            try:
-                return load_checkpoint(path, self.spec)
-            except CheckpointError as error:
-                self.log(f"checkpoint refused: {error}")
-                reasons.append(str(error))
-        raise CheckpointError(f"no usable checkpoint of job {folder.name}: {'; '.join(reasons)}")
-
-    def discard(self, *job_ids: str) -> None:
-        """Remove the checkpoints of this job (and of ``job_ids``): round folders only."""
-        for job in (self.job_id, *job_ids):
-            folder = self.root / check_job_id(job)
-            for path in _rounds(folder):
-                shutil.rmtree(path, ignore_errors=True)
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
+def encoded(checkpoint: Checkpoint, job_id: str, digest: str) -> tuple[str, bytes]:
+    """A round's checkpoint as written: the text of its :data:`RECORD` and the bytes of its
+    :data:`TENSORS` (their SHA-256 in the record)."""
+    blob = save(_tensors(checkpoint))
+    record = _record(checkpoint, job_id, digest, hashlib.sha256(blob).hexdigest())
+    return json.dumps(record, allow_nan=False) + "\n", blob
 
 
 def load_checkpoint(path: Path, spec: JobSpec) -> Checkpoint:
@@ -392,11 +336,3 @@ def _unnamed(
             raise CheckpointError(f"{path / TENSORS}: {prefix}/{i} is {found}, expected {shape}")
         arrays.append(array)
     return arrays
-
-
-def _rounds(folder: Path) -> list[Path]:
-    """Round folders, newest first (names this module writes; nothing else is touched)."""
-    if not folder.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _ROUND_DIR.fullmatch(p.name))]
-    return [p for _, p in sorted(found, reverse=True)]

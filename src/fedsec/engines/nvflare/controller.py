@@ -25,7 +25,8 @@ from nvflare.widgets.info_collector import InfoCollector
 from pydantic import ValidationError
 
 from fedsec.core.keyfiles import ExposedSecretError
-from fedsec.engines.nvflare.checkpoint import CHECKPOINT_DIR, CheckpointError, check_job_id
+from fedsec.engines.nvflare.checkpoint import CheckpointError, check_job_id
+from fedsec.engines.nvflare.checkpoint_store import CHECKPOINT_DIR
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.hekeys import coordinator_context
 from fedsec.engines.nvflare.keyguard import check_kit

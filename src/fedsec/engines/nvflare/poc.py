@@ -24,7 +24,7 @@ import fedsec
 from fedsec.core import atomic
 from fedsec.core.errors import FedsecError
 from fedsec.core.org_names import nvflare_org
-from fedsec.engines.nvflare.checkpoint import CHECKPOINT_DIR
+from fedsec.engines.nvflare.checkpoint_store import CHECKPOINT_DIR
 from fedsec.engines.nvflare.keyguard import check_kit
 from fedsec.engines.nvflare.site_config import SITE_CONFIG, SiteConfig, write_site_config
 

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from fedsec.engines.nvflare.checkpoint import CheckpointStore
+from fedsec.engines.nvflare.checkpoint_store import CheckpointStore
 from fedsec.engines.nvflare.plan import JobSpec
 from fedsec.engines.nvflare.records import Checkpoint, JobResult, RoundLog
 

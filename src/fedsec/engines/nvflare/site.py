@@ -2,11 +2,12 @@
 
 A :class:`Site` answers the coordinator's tasks from its own configuration and data, through an
 explicit handler table (:meth:`Site.handlers`): summaries for federated preprocessing and local
-training (:func:`fedsec.fl.site.run_task`, the in-process engine's function) and an evaluation
-of the final model here, the secure-aggregation client phases in its
-:class:`~fedsec.engines.nvflare.site_secagg.SiteSecAgg` session, the decryption of an encrypted
-sum in its :class:`~fedsec.engines.nvflare.site_he.HeSession`. What the model is (a classifier, a
-one-class detector and its centre and error sums) is the job's task's
+training (:func:`fedsec.fl.site.run_task`, the in-process engine's function), the
+secure-aggregation client phases in its :class:`~fedsec.engines.nvflare.site_secagg.SiteSecAgg`
+session, the decryption of an encrypted sum in its
+:class:`~fedsec.engines.nvflare.site_he.HeSession`, the final model's evaluation in
+:mod:`~fedsec.engines.nvflare.site_evaluation`. What the model is (a classifier, a one-class
+detector and its centre and error sums) is the job's task's
 :class:`~fedsec.engines.nvflare.site_models.SiteModel`. Every message is validated first
 (:mod:`~fedsec.engines.nvflare.messages`); a :class:`~fedsec.engines.nvflare.plan.PlanRefused`
 carries the reason back to the coordinator.
@@ -25,28 +26,30 @@ from typing import Any
 import numpy as np
 
 from fedsec.core import seeding
-from fedsec.engines.nvflare import attestation, site_sums, site_trees, statistics, vocabulary, wire
 from fedsec.engines.nvflare import site_checks as checks
+from fedsec.engines.nvflare import (
+    site_evaluation,
+    site_sums,
+    site_trees,
+    statistics,
+    vocabulary,
+    wire,
+)
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.ledger_file import LedgerFile
-from fedsec.engines.nvflare.messages import EvaluateTask, TrainTask
+from fedsec.engines.nvflare.messages import TrainTask
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
 from fedsec.engines.nvflare.registry import LOADERS, SITE_MODELS
-from fedsec.engines.nvflare.replies import (
-    EvaluateReply,
-    TrainReply,
-    gate_verdict,
-    refused_evaluation,
-    told_evaluation,
-)
-from fedsec.engines.nvflare.setups import Setup, TreeSetup
+from fedsec.engines.nvflare.replies import TrainReply, gate_verdict
+from fedsec.engines.nvflare.setups import Setup
 from fedsec.engines.nvflare.site_center import CenterSeen, check_center
 from fedsec.engines.nvflare.site_chain import SiteChain
 from fedsec.engines.nvflare.site_config import SiteConfig
+from fedsec.engines.nvflare.site_evaluation import protects_sums
 from fedsec.engines.nvflare.site_families import OwnUpdate, with_families
 from fedsec.engines.nvflare.site_he import HeSession
 from fedsec.engines.nvflare.site_models import Prepared, guarded
-from fedsec.engines.nvflare.site_preprocessing import SetupRefused, check_setup
+from fedsec.engines.nvflare.site_preprocessing import check_setup
 from fedsec.engines.nvflare.site_privacy import PrivacyLedger
 from fedsec.engines.nvflare.site_rosters import StatisticsRosters
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
@@ -148,7 +151,7 @@ class Site:
             "fedsec_he_decrypt": self.he.decrypt,
             "fedsec_sums": self.sums,
             "fedsec_boost": partial(site_trees.boost, self),
-            "fedsec_evaluate": self.evaluate,
+            "fedsec_evaluate": partial(site_evaluation.answer, self),
         }
 
     def handle(self, task: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -159,30 +162,13 @@ class Site:
         if use not in self.config.allowed_tasks:
             raise PlanRefused(f"site {self.name} does not allow {use} tasks ({task})")
         checks.check_trusted(self)
-        reply = self.handlers()[task](data)
-        if task != "fedsec_evaluate":
-            return reply
-        # no row counts where sums are secure; no per-family figure unless the site tells them
-        reply = told_evaluation(reply, self.withholds_counts(data), self.config.reveal_families)
-        if self.release and self.ledger.file is not None:  # once a submission, when sent
-            self.ledger.file.claim_release(self.name, self.release)
-        # signed as sent: the admin releases these params and threshold only if they match
-        request = EvaluateTask.from_wire(data)
-        chain = self.chain.record(request.resumed)  # with its records of the jobs resumed
-        return attestation.attest(self.keys, self.job, request, reply, self.release, chain)
+        return self.handlers()[task](data)
 
     def verify_sum(self, data: dict[str, Any]) -> dict[str, Any]:
         """The secure sum's verify phase; a training round's verified sum joins its chain."""
         reply = self.secure.verify(data)
         self.chain.verified(data["round"], reply["verified"])
         return reply
-
-    def withholds_counts(self, evaluation: dict[str, Any]) -> bool:
-        """Whether this site's evaluation reply keeps its row counts here: when it requires
-        secure aggregation, or the job protects sums (secure aggregation or HE), as its plan
-        says or as any round it trained here was (a clear evaluation plan changes nothing)."""
-        secure = protects_sums(EvaluateTask.from_wire(evaluation).plan.protection)
-        return self.config.require_secure_aggregation or secure or self.protected
 
     # -- data -------------------------------------------------------------------------------
 
@@ -365,44 +351,3 @@ class Site:
         """A detector job's center or error-scale sums over this site's benign rows: in clear
         (only if this site allows clear jobs) or into a secure sum, each once per job."""
         return site_sums.answer(self, data)
-
-    def evaluate(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The final model's metrics on this site's held-out rows, once per job: each answer
-        about a model the coordinator chose is a statistic of those rows (a crafted model's
-        threshold was a chosen feature's quantile over the benign validation rows)."""
-        if self.evaluated:
-            raise PlanRefused(
-                f"evaluation refused: site {self.name} evaluates one model per job, and did"
-            )
-        request = EvaluateTask.from_wire(data)
-        if isinstance(request.model, TreeSetup):
-            reply = site_trees.evaluate(self, request)
-            self.evaluated = True
-            return reply
-        plan = checks.within_limits(self.config.limits, request.plan)
-        try:
-            ready, params = self.setup(request.model, request.params)
-        except SetupRefused as refusal:  # signed: the admin reads why, not a gap
-            self.evaluated = True
-            return refused_evaluation(str(refusal), self.ledger.spent())
-        org = self.data(ready.setup.view)
-        scored = SITE_MODELS[ready.setup.task].evaluate(org, ready, params, request.target_fpr)
-        self.evaluated = True
-        # never a warm-up round: judged against the best model measured in this job's rounds
-        # (a site that measured none, against chance: AcceptanceGate.judge_final)
-        told = self.tells_numbers(plan)
-        verdict = self.judge(None, ready, params, told)
-        return EvaluateReply(
-            scored["validation"],
-            scored["test"],
-            verdict is None or verdict.accepted,
-            gate_verdict(verdict, told),
-            self.ledger.spent(),  # its own record's, whatever this plan says
-        ).to_wire()
-
-
-def protects_sums(protection: Any) -> bool:
-    """Whether a plan's protection hides each site's update (secure aggregation or HE)."""
-    return protection is not None and (
-        protection.secure_aggregation or protection.homomorphic_encryption
-    )

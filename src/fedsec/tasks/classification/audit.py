@@ -25,7 +25,8 @@ from fedsec.fl.privacy import audit as stats
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.sections import AuditConfig
-from fedsec.tasks.classification.arms import TRAINERS, OrgFrames
+from fedsec.tasks.classification.arms import TRAINERS
+from fedsec.tasks.classification.learner import OrgFrames
 from fedsec.training.local import predict_logits
 
 VAL_ROWS = 200  # validation rows each audit model keeps (its learning curve and gate only)

@@ -23,9 +23,10 @@ from fedsec.reporting.ceiling import mean_of
 from fedsec.reporting.metrics import classification_metrics, pooled_rate, unseen_metrics
 from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation
-from fedsec.tasks.classification.arms import ArmModels, OrgFrames
+from fedsec.tasks.classification.arms import ArmModels
 from fedsec.tasks.classification.audit import audit_arms
 from fedsec.tasks.classification.framing import Framing
+from fedsec.tasks.classification.learner import OrgFrames
 from fedsec.tasks.classification.robustness import robustness_section
 from fedsec.tasks.flows import evaluation_rows, federation_block
 from fedsec.tasks.privacy import (

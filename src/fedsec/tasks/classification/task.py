@@ -16,8 +16,9 @@ from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import Federation, build_federation, check_attacks
 from fedsec.tasks.base import Evaluation, Run, Task, Tick
 from fedsec.tasks.classification import report
-from fedsec.tasks.classification.arms import TRAINERS, ArmModels, OrgFrames
+from fedsec.tasks.classification.arms import TRAINERS, ArmModels
 from fedsec.tasks.classification.experiment import evaluate, org_frames
+from fedsec.tasks.classification.learner import OrgFrames
 from fedsec.tasks.classification.trees import TREE_TRAINERS
 from fedsec.tasks.flows import provenance
 

@@ -1,7 +1,7 @@
 """The three arms for ``[model] kind = "xgboost"``: gradient-boosted trees.
 
 Preprocessing, label set and class weights come from the same (federated) summaries as the
-network's (:func:`~fedsec.tasks.classification.arms.learner`); ``rounds`` are boosting rounds.
+network's (:func:`~fedsec.tasks.classification.learner.learner`); ``rounds`` are boosting rounds.
 
 * ``centralized``: one booster on the pooled rows;
 * ``local``: each organization boosts alone, with its own preprocessing and label set;
@@ -26,14 +26,8 @@ from fedsec.models.trees import (
     weight_step,
 )
 from fedsec.scenarios.config import Scenario
-from fedsec.tasks.classification.arms import (
-    ArmModels,
-    Learner,
-    OrgFrames,
-    learner,
-    pooled_val,
-    val_macro_f1,
-)
+from fedsec.tasks.classification.arms import ArmModels, pooled_val, val_macro_f1
+from fedsec.tasks.classification.learner import Learner, OrgFrames, learner
 from fedsec.tasks.federate import Progress, curve_rounds
 
 
