@@ -70,9 +70,21 @@ def check_targets(out: Path, options: IncidentOptions) -> Networks:
     networks = options.check()
     outputs.check_target(out, force=options.force, writer=WRITER)
     if options.stix is not None:
+        check_stix_outside(options.stix, out)
         outputs.check_file(options.stix, force=options.force, option="--stix")
         stix_exporter()
     return networks
+
+
+def check_stix_outside(stix: Path, out: Path) -> None:
+    """The STIX bundle is no file of the report folder: it would replace the report's own
+    file, or stand there unlisted, so that the folder's next ``--force`` run refuses it."""
+    folder = Path(out).resolve()
+    if folder == Path(stix).resolve() or folder in Path(stix).resolve().parents:
+        raise ConfigError(
+            f"--stix {stix} is inside the report folder {out} (--out), whose files are the "
+            "report's own; nothing was written: give the STIX bundle a path outside it"
+        )
 
 
 def reporting_identity(findings: Findings, options: IncidentOptions) -> str:
