@@ -1,6 +1,7 @@
-"""A negative byte count, packet count or duration is refused by every flow reader that reads
-counters (Zeek ASCII and JSON logs, NetFlow v2), naming the file, column and data row, as the
-canonical flow CSV refuses it; before, Zeek and NetFlow files scored such rows silently."""
+"""A negative byte count, packet count or duration is refused by the flow readers (Zeek ASCII
+and JSON logs, NetFlow v2, UNSW-NB15, NSL-KDD), naming the file, column and data row, as the
+canonical flow CSV refuses it; before, such rows were scored silently. (CIC-IDS2017 keeps its
+own: its original day files hold negative durations.)"""
 
 import json
 
@@ -15,6 +16,8 @@ from tests.conftest import dataset
 from tests.data.readers.tables import zeek_refusal
 
 NF_V2 = "netflow-nf-v2/NF-BoT-IoT-v2_reduced.csv.gz"
+UNSW = "unsw-nb15/UNSW_NB15_training-set.csv.gz"
+NSL_KDD = "nsl-kdd/KDDTest+.txt.gz"
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +96,29 @@ def test_a_netflow_file_with_a_negative_counter_is_refused(column, tmp_path):
         read_flows("nf-v2", [path])
     assert refused.value.path == path
     assert f"negative values in {column} ('{column}' holds -3 in data row 121" in str(refused.value)
+
+
+@pytest.mark.parametrize("column", ["dur", "sbytes", "dpkts"])
+def test_a_unsw_nb15_file_with_a_negative_counter_is_refused(column, tmp_path):
+    frame = pd.read_csv(dataset(UNSW), nrows=300)
+    frame[column] = frame[column].astype(float)
+    frame.loc[250, column] = -5.0
+    path = tmp_path / "unsw.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(InputError) as refused:
+        read_flows("unsw-nb15", [path])
+    assert refused.value.path == path
+    assert f"negative values in {column} ('{column}' holds -5 in data row 251" in str(refused.value)
+
+
+@pytest.mark.parametrize(("field", "name"), [(0, "duration"), (5, "dst_bytes")])
+def test_an_nsl_kdd_file_with_a_negative_counter_is_refused(field, name, tmp_path):
+    frame = pd.read_csv(dataset(NSL_KDD), header=None, nrows=300)
+    frame[field] = frame[field].astype(float)
+    frame.loc[99, field] = -1.0
+    path = tmp_path / "kdd.txt"
+    frame.to_csv(path, header=False, index=False)
+    assert len(read_flows("nsl-kdd", [dataset(NSL_KDD)])) == 22_544  # the real file reads
+    with pytest.raises(InputError) as refused:
+        read_flows("nsl-kdd", [path])
+    assert f"negative values in {name} ('{name}' holds -1 in data row 100" in str(refused.value)
