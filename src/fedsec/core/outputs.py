@@ -98,6 +98,10 @@ def check_writable(out: Path, option: str = "--out") -> None:
     folder = Path(out).absolute().parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent  # the folders to create are made in the nearest existing one
+    if not folder.is_dir():
+        raise OutputError(
+            f"{out} cannot be written: {folder} is a file, not a folder; choose another {option}"
+        )
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(
             f"{out} cannot be written: {folder} is not writable (read-only or no permission); "
