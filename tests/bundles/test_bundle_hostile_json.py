@@ -34,3 +34,29 @@ def test_hostile_json_is_a_one_line_error_naming_the_file(bundle, name, kind):
     with pytest.raises(BundleError) as raised:
         load_bundle(bundle, trust)
     assert str(raised.value) == f"{bundle / name}: corrupt JSON: {HOSTILE[kind][1]}"
+
+
+@pytest.mark.parametrize("name", ["bundle.json", "bundle.sig"])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('{"version": NaN}', "NaN is not a finite number"),
+        ('{"a": 1, "a": 2}', "a key appears twice"),
+    ],
+)
+def test_a_refused_number_or_key_names_the_file_once(bundle, name, text, problem):
+    (bundle / name).write_text(text)
+    trust = Trust()
+    trust.add_file(STORED / "signer.pub")
+    with pytest.raises(BundleError) as raised:
+        load_bundle(bundle, trust)
+    assert str(raised.value).startswith(f"{bundle / name}: {problem}")
+    assert str(raised.value).count(str(bundle / name)) == 1
+
+
+def test_a_file_given_as_the_bundle_is_named_as_not_a_folder(bundle):
+    with pytest.raises(BundleError) as raised:
+        load_bundle(bundle / "bundle.json")
+    assert str(raised.value) == (
+        f"{bundle / 'bundle.json'}: not a folder; a model bundle is the folder holding bundle.json"
+    )

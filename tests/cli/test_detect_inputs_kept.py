@@ -102,3 +102,15 @@ def test_an_organization_new_to_the_model_is_told_how_to_score(model, flows, tmp
     named = [*args[:-1], str(tmp_path / "b.jsonl"), "--organization", "acme"]
     result = runner.invoke(app, ["detect", "--model", str(model), *named])
     assert result.exit_code == 0 and "rows scored" in result.output, result.output
+
+
+def test_a_local_bundle_tells_a_new_organization_how_to_score(small_demo, flows, tmp_path):
+    """A local bundle holds no pooled threshold: the advice read "scores or at its own with
+    --threshold", a sentence with a hole where the pooled threshold was."""
+    local = small_demo.out / "local" / ORG
+    args = ["--format", "flows", "--input", str(flows), "--out", str(tmp_path / "a.jsonl")]
+    result = runner.invoke(app, ["detect", "--model", str(local), "--org", "plant", *args])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and f"no threshold for org 'plant'; known: ['{ORG}']" in said
+    assert "did not train this model scores at its own threshold with --threshold;" in said
+    assert "pooled" not in said and "scores or" not in said

@@ -137,6 +137,10 @@ def save_bundle(
 def load_manifest(directory: Path) -> dict[str, Any]:
     """``bundle.json`` as JSON, NOT verified: only :func:`open_bundle` says it can be used."""
     path = Path(directory) / MANIFEST
+    if Path(directory).exists() and not Path(directory).is_dir():
+        raise BundleError(
+            f"{directory}: not a folder; a model bundle is the folder holding {MANIFEST}"
+        )
     if not Path(directory).is_dir():
         raise BundleError(f"{directory}: model bundle directory not found")
     if not path.is_file():
@@ -169,6 +173,8 @@ def read_json(path: Path, limit: int) -> Any:
         return json.loads(text, object_pairs_hook=unique, parse_float=finite, parse_constant=finite)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise BundleError(f"{path}: corrupt JSON: {error}") from error
+    except BundleError:  # a number or key refused above: already names the file
+        raise
     except (ValueError, RecursionError) as error:  # (read before the signature is checked)
         raise BundleError(f"{path}: corrupt JSON: {parse_problem(error)}") from None
 

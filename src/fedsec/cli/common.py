@@ -115,6 +115,30 @@ def check_not_an_input(inputs: list[Path], target: Path, option: str, why: str) 
                 raise typer.BadParameter(f"{target} is the file {path}: {why}", param_hint=option)
 
 
+def check_apart(folder: Path, option: str, others: dict[str, Path | None]) -> None:
+    """The report folder ``folder`` (given as ``option``) is none of ``others`` (option: path,
+    outputs of the same run), holds none of them and lies in none: each command refuses a
+    folder holding files it did not write, so one would refuse the other after the scan."""
+    mine = Path(folder).resolve()
+    for other_option, target in others.items():
+        if target is None:
+            continue
+        other = Path(target).resolve()
+        if other == mine:
+            where = f"is the {other_option} path"
+        elif mine in other.parents:
+            where = f"holds {other_option} {target}"
+        elif other in mine.parents:
+            where = f"lies inside {other_option} {target}"
+        else:
+            continue
+        raise typer.BadParameter(
+            f"{folder} {where}: the outputs of one run stay apart; choose another path "
+            "(nothing was written)",
+            param_hint=option,
+        )
+
+
 def check_spares_what_is_read(read: list[Path], targets: dict[str, Path | None]) -> None:
     """No output of ``targets`` (option: path) replaces a file the run reads besides its
     telemetry (``read``: a model's files, a mapping, trusted keys), ``--force`` or not."""

@@ -15,6 +15,7 @@ from rich.table import Table
 from fedsec.cli.common import (
     Interrupted,
     ScanProgress,
+    check_apart,
     check_distinct_inputs,
     check_not_an_input,
     check_spares_what_is_read,
@@ -226,6 +227,7 @@ def detect(
             )
         from fedsec.forensics.report import IncidentOptions, check_targets
 
+        check_apart(incidents, "--incidents", outs)
         incident_options = IncidentOptions(default_org=organization or org, force=force)
         check_targets(incidents, incident_options)
     inference_threads(threads)

@@ -9,7 +9,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from fedsec.cli.common import ScanProgress, check_distinct_inputs, clean_errors, console, errors
+from fedsec.cli.common import (
+    ScanProgress,
+    check_apart,
+    check_distinct_inputs,
+    clean_errors,
+    console,
+    errors,
+)
 from fedsec.cli.options import DETECT_FORMATS
 from fedsec.core import outputs
 from fedsec.core.console_text import shown
@@ -97,7 +104,7 @@ def hunt(
     inputs = [*(input_ or []), *(more_inputs or [])]
     check_inputs(inputs)
     outputs.check_target(out, force=force, writer=HUNT_WRITER)
-    incident_options = check_incidents(incidents, org, force)
+    incident_options = check_incidents(incidents, org, force, out)
     inference_threads(threads)
     with ScanProgress("scoring with both models") as progress:
         result = retro_hunt(
@@ -130,11 +137,16 @@ def check_inputs(inputs: list[Path]) -> None:
     check_distinct_inputs(inputs)
 
 
-def check_incidents(incidents: Path | None, org: str | None, force: bool) -> IncidentOptions | None:
-    """``--incidents``' options, its report folder checked before anything is scored."""
+def check_incidents(
+    incidents: Path | None, org: str | None, force: bool, out: Path
+) -> IncidentOptions | None:
+    """``--incidents``' options, its report folder checked before anything is scored (apart
+    from the hunt's own ``out``)."""
     if incidents is None:
         return None
     from fedsec.forensics.report import IncidentOptions, check_targets
+
+    check_apart(incidents, "--incidents", {"--out": out})
 
     incident_options = IncidentOptions(default_org=org, force=force)
     check_targets(incidents, incident_options)

@@ -98,11 +98,38 @@ def check_writable(out: Path, option: str = "--out") -> None:
     folder = Path(out).absolute().parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent  # the folders to create are made in the nearest existing one
+    if not folder.is_dir():
+        raise OutputError(
+            f"{out} cannot be written: {folder} is a file, not a folder; choose another {option}"
+        )
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(
             f"{out} cannot be written: {folder} is not writable (read-only or no permission); "
             f"choose another {option}"
         )
+
+
+def check_own_name(out: Path, option: str = "--out") -> None:
+    """An output folder is named by its own name (not ``.`` or ``..``) and is neither the
+    current folder nor one holding it: it is built beside its place and moved in whole, which
+    ``.`` cannot take and a shell standing in the old folder would not see."""
+    try:
+        here, target = Path.cwd().resolve(), out.resolve()
+    except OSError:  # the current folder was deleted: the name alone is looked at
+        here, target = None, None
+    if here is not None and target == here:
+        what = "the current folder"
+    elif here is not None and target in here.parents:
+        what = "a folder holding the current one"
+    elif out.name in ("", ".", ".."):
+        what = "not named by its own name"
+    else:
+        return
+    raise OutputError(
+        f"{out} is {what}: an output folder is built beside its place and moved in whole; "
+        f"nothing was written: give {option} the name of a folder to create (say {option} "
+        "report)"
+    )
 
 
 def check_target(
@@ -115,12 +142,18 @@ def check_target(
     if out.is_symlink():
         raise OutputError(f"{out} is a symbolic link; give the folder itself as {option}")
     check_writable(out, option)
-    if not out.exists():
-        return
-    if not out.is_dir():
+    if out.exists() and not out.is_dir():
         raise OutputError(f"{out} exists and is not a folder; choose another {option}")
-    if not any(out.iterdir()):
-        return
+    if out.exists() and any(out.iterdir()):
+        check_replaceable(out, force=force, option=option, writer=writer)
+    check_own_name(out, option)
+
+
+def check_replaceable(
+    out: Path, *, force: bool = False, option: str = "--out", writer: str | None = None
+) -> None:
+    """Refuse to replace the non-empty folder ``out`` unless it holds only what ``writer``
+    wrote there before, and ``force``."""
     if written_files(out) is None:
         raise OutputError(
             f"{out} is not empty and was not written by fedsec; nothing was changed: "

@@ -227,6 +227,11 @@ def load_mapping(path: Path) -> Mapping:
     except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: not a TOML mapping file: {error}") from None
     raw = parse_toml(text, str(path), "not a TOML mapping file")
+    if not raw:  # every field has a default: read, it made each column a numeric feature
+        raise ConfigError(
+            f"{path}: holds no mapping (no field set); `fedsec inspect FILE --out {path}` "
+            "proposes one"
+        )
     return parse_mapping(raw, str(path))
 
 

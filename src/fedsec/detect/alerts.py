@@ -169,11 +169,12 @@ def operating_threshold(model: FamilyScorer, model_dir: Path, org: str | None) -
             "--threshold to flag rows by malicious score"
         )
     if org not in model.thresholds_:
-        pooled = "at the pooled threshold without --org, " if GLOBAL in model.thresholds_ else ""
+        how = "at its own threshold with --threshold"  # a local bundle has no pooled one
+        if GLOBAL in model.thresholds_:
+            how = "at the pooled threshold without --org, or at its own with --threshold"
         raise BundleError(
             f"{model_dir}: no threshold for org {org!r}; known: {known}. An organization that "
-            f"did not train this model scores {pooled}or at its own with --threshold; "
-            f"--organization {org} names it in the alerts"
+            f"did not train this model scores {how}; --organization {org} names it in the alerts"
         )
     return model.threshold_for(org)
 

@@ -291,8 +291,18 @@ def read_alerts(
     return alerts
 
 
+#: A line of UTF-16 or UTF-32 text (PowerShell's ``>`` and many Windows editors write UTF-16):
+#: NUL bytes, which no UTF-8 JSON line holds, or a byte-order mark.
+UTF16 = (
+    "is UTF-16 or UTF-32 text (NUL bytes or a byte-order mark), not UTF-8: alerts are UTF-8 "
+    "JSON lines, as fedsec detect writes them; convert the file (iconv -f UTF-16 -t UTF-8)"
+)
+
+
 def _decoded(line: bytes, where: str) -> dict:
     """The line's JSON object; anything else (an integer of over 4300 digits too) refused."""
+    if b"\x00" in line or line.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(where, UTF16)
     try:
         doc = json.loads(line)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:

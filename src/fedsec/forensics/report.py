@@ -27,6 +27,8 @@ WRITER = "fedsec incidents"  # the command named in its folder's marker
 TLP_NAMES = ("clear", "white", "green", "amber", "red")
 JSON_NAME = "incidents.json"
 HTML_NAME = "incidents.html"
+#: The longest --gap, in hours: a century (an infinite one cannot be written in the report).
+MAX_GAP_H = 24 * 365 * 100
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,13 @@ class IncidentOptions:
     naive_zone: tzinfo | None = None  # the zone of alert times written without one
 
     def check(self) -> Networks:
-        if self.gap_s <= 0:
+        if not self.gap_s > 0:
             raise ConfigError(f"--gap must be positive, got {self.gap_s / 3600:g} h")
+        if not self.gap_s <= MAX_GAP_H * 3600:  # infinity: the report could not be JSON
+            raise ConfigError(
+                f"--gap {self.gap_s / 3600:g} h: at most {MAX_GAP_H:,} h (a century); "
+                "nothing was read or written"
+            )
         if self.min_alerts < 1:
             raise ConfigError(f"--min-alerts must be at least 1, got {self.min_alerts}")
         if self.min_support < 1:
@@ -70,9 +77,21 @@ def check_targets(out: Path, options: IncidentOptions) -> Networks:
     networks = options.check()
     outputs.check_target(out, force=options.force, writer=WRITER)
     if options.stix is not None:
+        check_stix_outside(options.stix, out)
         outputs.check_file(options.stix, force=options.force, option="--stix")
         stix_exporter()
     return networks
+
+
+def check_stix_outside(stix: Path, out: Path) -> None:
+    """The STIX bundle is no file of the report folder: it would replace the report's own
+    file, or stand there unlisted, so that the folder's next ``--force`` run refuses it."""
+    folder = Path(out).resolve()
+    if folder == Path(stix).resolve() or folder in Path(stix).resolve().parents:
+        raise ConfigError(
+            f"--stix {stix} is inside the report folder {out} (--out), whose files are the "
+            "report's own; nothing was written: give the STIX bundle a path outside it"
+        )
 
 
 def reporting_identity(findings: Findings, options: IncidentOptions) -> str:

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from fedsec.bundles.tree_manifest import MAX_TREES
 from fedsec.core import configfile
 from fedsec.core.errors import ConfigError
 from fedsec.data.mapping import load_mapping
@@ -105,7 +106,7 @@ class ScenarioBase(Strict):
     description: str = ""
     task: str
     seed: configfile.Seed = 0
-    rounds: int = Field(default=200, ge=1)
+    rounds: int = Field(default=200, ge=1, le=MAX_TREES)  # a tree bundle holds at most as many
     partition: PartitionConfig = Field(default_factory=PartitionConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)

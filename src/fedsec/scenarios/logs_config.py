@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from fedsec.bundles.fields import MAX_WIDTH
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -45,8 +47,8 @@ class LogsConfig(_Strict):
     hash_key: str = Field(default="fedsec-logs", min_length=1)
     # model (DeepLog: window h, top-k g)
     window: int = Field(default=10, ge=1, le=200)
-    embedding: int = Field(default=32, ge=2)
-    hidden: int = Field(default=64, ge=2)
+    embedding: int = Field(default=32, ge=2, le=MAX_WIDTH)
+    hidden: int = Field(default=64, ge=2, le=MAX_WIDTH)
     layers: int = Field(default=2, ge=1, le=4)
     end_token: bool = True
     top_k: int = Field(default=0, ge=0, description="0: calibrated on validation normal")

@@ -3,16 +3,30 @@ partition, split, model, anomaly models and evaluation (see :mod:`fedsec.scenari
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from fedsec.bundles.fields import MAX_LAYERS, MAX_PARAMETERS, MAX_WIDTH, Width
 from fedsec.data.mapping import Mapping
 from fedsec.models.tree_structure import MAX_TREE_DEPTH
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def bundle_sized(hidden: list[int]) -> list[int]:
+    """Hidden widths whose weights between them alone fit in a bundle (a model larger than
+    :data:`MAX_PARAMETERS` would train, if memory allows, into a bundle no one can load)."""
+    weights = sum(a * b for a, b in pairwise(hidden))
+    if weights > MAX_PARAMETERS:
+        raise ValueError(
+            f"the hidden layers alone hold {weights:,} weights, more than the "
+            f"{MAX_PARAMETERS:,} parameters a model bundle may hold"
+        )
+    return hidden
 
 
 class SourceConfig(Strict):
@@ -72,7 +86,9 @@ class ModelConfig(Strict):
     (gradient-boosted trees, federated histogram by histogram; ``rounds`` = boosting rounds)."""
 
     kind: Literal["mlp", "xgboost"] = "mlp"
-    hidden: list[int] = Field(default_factory=lambda: [128, 64], min_length=1)
+    hidden: list[Width] = Field(
+        default_factory=lambda: [128, 64], min_length=1, max_length=MAX_LAYERS
+    )
     dropout: float = Field(default=0.1, ge=0, lt=1)
     class_weighting: Literal["none", "inverse", "sqrt_inverse", "logit_adjusted"] = Field(
         default="sqrt_inverse",
@@ -90,6 +106,8 @@ class ModelConfig(Strict):
     eta: float = Field(default=0.3, gt=0, le=1, description="xgboost: learning rate")
     max_bin: int = Field(default=4096, ge=2, le=4096, description="xgboost: histogram bins")
 
+    _sized = field_validator("hidden")(bundle_sized)
+
 
 ARMS: tuple[str, ...] = ("centralized", "local", "federated")
 ANOMALY_MODELS: tuple[str, ...] = ("ae", "svdd")
@@ -105,9 +123,11 @@ class AnomalyConfig(Strict):
     models: list[Literal["ae", "svdd"]] = Field(
         default_factory=lambda: list(ANOMALY_MODELS), min_length=1
     )
-    hidden: list[int] = Field(default_factory=lambda: [64], description="encoder widths")
-    bottleneck: int = Field(default=8, ge=1, description="autoencoder code size")
-    svdd_dim: int = Field(default=16, ge=1, description="Deep SVDD embedding size")
+    hidden: list[Width] = Field(
+        default_factory=lambda: [64], max_length=MAX_LAYERS, description="encoder widths"
+    )
+    bottleneck: int = Field(default=8, ge=1, le=MAX_WIDTH, description="autoencoder code size")
+    svdd_dim: int = Field(default=16, ge=1, le=MAX_WIDTH, description="Deep SVDD embedding size")
     svdd_server_lr: float | None = Field(
         default=None, gt=0, description="Deep SVDD's server step (None: strategy.server_lr)"
     )
@@ -120,6 +140,8 @@ class AnomalyConfig(Strict):
     iforest: bool = True
     iforest_trees: int = Field(default=100, ge=1)
     iforest_samples: int = Field(default=256, ge=2)
+
+    _sized = field_validator("hidden")(bundle_sized)
 
     @model_validator(mode="after")
     def _distinct(self) -> AnomalyConfig:

@@ -111,6 +111,27 @@ def to_float(raw: pd.Series) -> pd.Series:
         return pd.to_numeric(raw.astype(str), errors="coerce").astype(float)
 
 
+def check_not_negative(
+    raw: pd.DataFrame, numeric: pd.DataFrame, columns: Sequence[str], path: Path
+) -> None:
+    """No count or duration of ``columns`` (read into ``numeric``) below zero: the refusal
+    names the columns, the first row's value and its data row (``raw``'s index)."""
+    present = [c for c in columns if c in numeric]
+    below = numeric[present].to_numpy() < 0
+    rows = below.any(axis=1)
+    if not rows.any():
+        return
+    negative = [c for c, found in zip(present, below.any(axis=0), strict=True) if found]
+    row = int(np.flatnonzero(rows)[0])
+    column = present[int(np.flatnonzero(below[row])[0])]
+    raise InputError(
+        path,
+        f"negative values in {', '.join(negative)} ({column!r} holds "
+        f"{numeric[column].iloc[row]:g} in data row {data_row(raw, row)}; "
+        f"{int(rows.sum())} such rows)",
+    )
+
+
 def data_row(frame: pd.DataFrame, position: int) -> int:
     """The 1-based data row (in its file) of the row at ``position``; frames keep the row's
     number in the file as their index (0-based), also after rows were dropped."""

@@ -32,6 +32,7 @@ from fedsec.data.flows import FlowTable
 from fedsec.data.readers._io import (
     PORT,
     PROTOCOL_NUMBER,
+    check_not_negative,
     check_range,
     data_row,
     numeric_block,
@@ -64,7 +65,7 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
     numeric, _ = numeric_block(raw, [*REQUIRED, *flags], path, allow_nonfinite=flags)
     check_range(raw, ["src_port", "dst_port"], path, allow_missing=True, **PORT)
     check_protocol(raw, path)
-    check_not_negative(raw, numeric, path)
+    check_not_negative(raw, numeric, REQUIRED, path)
     base = numeric.copy()
     for column in FLAG_COLUMNS:
         if column in base:
@@ -80,24 +81,6 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
         raw["org"].astype(str).to_numpy(dtype=object) if "org" in raw else None,
         path,
         raw.index.to_numpy(dtype=np.int64) + 1,
-    )
-
-
-def check_not_negative(raw: pd.DataFrame, numeric: pd.DataFrame, path: Path) -> None:
-    """No count or duration below zero; the refusal names the columns, the first row's value
-    and its data row."""
-    below = numeric[list(REQUIRED)].to_numpy() < 0
-    rows = below.any(axis=1)
-    if not rows.any():
-        return
-    negative = [c for c, found in zip(REQUIRED, below.any(axis=0), strict=True) if found]
-    row = int(np.flatnonzero(rows)[0])
-    column = REQUIRED[int(np.flatnonzero(below[row])[0])]
-    raise InputError(
-        path,
-        f"negative values in {', '.join(negative)} ({column!r} holds "
-        f"{numeric[column].iloc[row]:g} in data row {data_row(raw, row)}; "
-        f"{int(rows.sum())} such rows)",
     )
 
 

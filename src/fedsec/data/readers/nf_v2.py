@@ -23,6 +23,7 @@ from fedsec.data.readers._io import (
     PORT,
     PROTOCOL_NUMBER,
     UNIX_MILLISECONDS,
+    check_not_negative,
     check_range,
     numeric_block,
     read_csv_checked,
@@ -58,6 +59,14 @@ REQUIRED: tuple[str, ...] = (
     "TCP_FLAGS",
     "FLOW_DURATION_MILLISECONDS",
 )
+#: The flow's counts and duration: NetFlow's counters are unsigned.
+COUNTS: tuple[str, ...] = (
+    "IN_BYTES",
+    "IN_PKTS",
+    "OUT_BYTES",
+    "OUT_PKTS",
+    "FLOW_DURATION_MILLISECONDS",
+)
 
 
 def read(path: Path) -> FlowTable:
@@ -72,6 +81,7 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
         c for c in raw.columns if c not in (*context_cols, *DROPPED, *CATEGORICAL, LABEL)
     ]
     numeric, _ = numeric_block(raw, numeric_cols, path)
+    check_not_negative(raw, numeric, COUNTS, path)
     _check_context(raw, path)
     native = numeric.copy()
     for column in CATEGORICAL:

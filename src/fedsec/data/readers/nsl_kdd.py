@@ -22,6 +22,7 @@ from fedsec.data.canonical import (
 )
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers._io import (
+    check_not_negative,
     data_row,
     numeric_block,
     read_csv_checked,
@@ -122,6 +123,7 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
         )
     raw.columns = list(COLUMNS[:width])
     numeric, _ = numeric_block(raw, NUMERIC, path)
+    check_not_negative(raw, numeric, ("duration", "src_bytes", "dst_bytes"), path)
     text = text_block(raw, CATEGORICAL)
     families, labels, unknown, notes = _labels(raw, path)
     return FlowTable(

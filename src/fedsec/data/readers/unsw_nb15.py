@@ -22,6 +22,7 @@ from fedsec.data.canonical import (
 )
 from fedsec.data.flows import FlowTable
 from fedsec.data.readers._io import (
+    check_not_negative,
     check_range,
     numeric_block,
     read_csv_checked,
@@ -105,6 +106,7 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
     """The flows of ``raw`` (rows of ``path``, indexed by their data row there, 0-based)."""
     require_columns(raw, (*NUMERIC, *CATEGORICAL), path)
     numeric, _ = numeric_block(raw, NUMERIC, path)
+    check_not_negative(raw, numeric, ("dur", "sbytes", "dbytes", "spkts", "dpkts"), path)
     text = text_block(raw, CATEGORICAL)
     families, labels, unknown, notes = read_labels(raw, path, LABELS)
     check_range(raw, ["id"], path, low=0, high=2**53, what="a row id")

@@ -3,6 +3,7 @@
 ASCII logs: the header block gives the separator, field names, the unset (``-``) and empty
 (``(empty)``) markers; ``#close`` and other ``#`` lines anywhere (concatenated rotations) are
 skipped, and every ``#fields`` line in a file must agree. A ``.gz`` file is decompressed.
+A negative counter or ``duration`` (Zeek writes neither) is refused, naming its data row.
 
 Canonical view: ``duration`` (unset = 0: Zeek leaves it unset for single-packet connections),
 IP bytes (``orig_ip_bytes``/``resp_ip_bytes``, else the payload counts ``orig_bytes``/
@@ -41,6 +42,7 @@ from fedsec.data.flows import FlowTable
 from fedsec.data.readers._input import limits, read_text, text_blocks
 from fedsec.data.readers._io import (
     PORT,
+    check_not_negative,
     check_range,
     numeric_block,
     require_columns,
@@ -147,6 +149,7 @@ def from_frame(raw: pd.DataFrame, path: Path) -> FlowTable:
         notes.append(f"unset counters read as 0: {unset}")
     filled = raw[counters].astype(object).where(raw[counters].notna(), 0)
     numeric, _ = numeric_block(filled, counters, path)
+    check_not_negative(raw, numeric, counters, path)  # Zeek's counts and intervals never are
     native = numeric.copy()
     categorical = [c for c in CATEGORICAL if c in raw]
     native[categorical] = text_block(raw.fillna({c: "-" for c in categorical}), categorical)

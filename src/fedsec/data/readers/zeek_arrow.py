@@ -67,8 +67,8 @@ def typed_table(raw: pa.Table, frame: pd.DataFrame, path: Path) -> FlowTable | N
     """The flows of a JSON log's chunk that Arrow read (``raw``: its table, text and typed
     numbers; ``frame``: the chunk's frame, indexed by record): what :func:`zeek.from_frame`
     makes of ``frame``, without a Python object per field; None where that takes the checked
-    way (a required field missing, a counter or port not read as a number, a port out of
-    range, a text field holding numbers, an unknown label)."""
+    way (a required field missing, a counter or port not read as a number or negative, a port
+    out of range, a text field holding numbers, an unknown label)."""
     present = set(raw.column_names)
     if not _has_required(present):
         return None
@@ -76,6 +76,8 @@ def typed_table(raw: pa.Table, frame: pd.DataFrame, path: Path) -> FlowTable | N
     texts = [c for c in (*zeek.CATEGORICAL, "detailed-label", "label") if c in present]
     if not all(pa.types.is_floating(raw.column(c).type) for c in counters):
         return None
+    if any((pc.min(raw.column(c)).as_py() or 0.0) < 0 for c in counters):
+        return None  # a negative counter: the checked way refuses it, naming the row
     if not all(pa.types.is_string(raw.column(c).type) for c in texts):
         return None
     if not _ports_fit(raw, _whole_typed):

@@ -1,0 +1,40 @@
+"""A mapping file that sets no field (empty, or comments only) is refused naming the mapping;
+before, every field took its default, each column became a numeric feature, and ``fedsec detect
+--format mapped`` blamed the telemetry: ``flows.csv: column 'timestamp' holds non-numeric
+value``."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from fedsec.cli import app
+from fedsec.core.errors import ConfigError
+from fedsec.data.mapping import load_mapping
+from tests.conftest import REPO
+
+runner = CliRunner()
+EXAMPLE = REPO / "examples" / "mappings" / "cicids2017-mlcve.toml"
+
+
+@pytest.mark.parametrize("text", ["", "\n  \n", "# proposed by fedsec inspect\n"])
+def test_a_mapping_that_sets_nothing_is_refused(tmp_path, text):
+    path = tmp_path / "m.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        load_mapping(path)
+    assert str(refused.value).startswith(f"{path}: holds no mapping (no field set)")
+    assert load_mapping(EXAMPLE).label is not None  # a real mapping still reads
+
+
+def test_detect_names_the_empty_mapping_not_the_telemetry(small_demo, tmp_path):
+    flows = sorted((small_demo.out / "data" / "grid").glob("flows-*.csv"))[-1]
+    empty = tmp_path / "m.toml"
+    empty.write_text("")
+    args = ["detect", "--model", str(small_demo.out / "model"), "--org", "grid"]
+    args += ["--format", "mapped", "--mapping", str(empty), "--input", str(flows)]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "a.jsonl")])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert f"{empty}: holds no mapping" in said and "non-numeric" not in said
+    assert not (tmp_path / "a.jsonl").exists()
