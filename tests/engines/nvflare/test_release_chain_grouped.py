@@ -24,6 +24,7 @@ from tests.engines.nvflare.test_final_gate import JOB, gated_site, short_job
 from tests.engines.nvflare.test_release_backdoor import BackdoorFinal
 from tests.engines.nvflare.test_release_chain import LastRoundImplant
 from tests.engines.nvflare.test_release_chain_secure import AlteredSum, digest
+from tests.engines.nvflare.test_release_records import AGAIN, resume
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
@@ -148,3 +149,33 @@ def test_a_backdoored_final_model_under_grouped_secure_aggregation_is_refused(
     assert result.error is None and result.evaluation
     why = r"the final model \(sha256 \w+\) is not the model the rounds' signed updates make"
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+
+
+def test_a_resumed_grouped_job_is_replayed_across_both_jobs(grouped, project, signer, tmp_path,
+                                                            tmp_path_factory):  # fmt: skip
+    """Rounds 1 and 2 from the checkpoint's verified group sums (the checkpoint keeps them and
+    the rule's memory), round 3 in the resumed job: the rule replayed from round 1 across both
+    reaches the released model; a checkpointed group sum altered is refused."""
+    scenario, result = resume(grouped, project, tmp_path_factory)
+    assert [len(e.groups) for e in result.transcript] == [2, 2, 2]
+    assert (release(scenario, result, AGAIN, project, signer, tmp_path / "run") / "model").is_dir()
+    changed = np.array(result.transcript[1].groups[1].sum, copy=True)
+    changed[0] ^= np.uint32(1)
+    why = r"signed it verified sum \w+ in round 2, not the transcript's sum of its group 1"
+    (tmp_path / "refused").mkdir()
+    assert_refused(scenario, doctored(result, 2, 1, sum=changed), AGAIN, why, project, signer,
+                   tmp_path / "refused")  # fmt: skip
+
+
+def test_a_round_log_misreporting_the_rules_decision_is_refused(honest, project, signer,
+                                                                tmp_path):  # fmt: skip
+    """The round log must report the decision the rule makes across the verified group sums
+    (here it claims a group was left out that the rule kept)."""
+    scenario, result, _ = honest
+    history = [dataclasses.replace(h) for h in result.history]
+    told = dict(history[1].defence)
+    told["excluded"] = list(result.transcript[1].groups[0].survivors)
+    history[1] = dataclasses.replace(history[1], defence=told)
+    why = r"the round log's defence decision of round 2 is not the one the rule makes"
+    assert_refused(scenario, dataclasses.replace(result, history=history), JOB, why, project,
+                   signer, tmp_path)  # fmt: skip
