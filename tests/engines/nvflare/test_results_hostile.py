@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from fedsec.engines.nvflare.records import JobResult, RoundLog
+from fedsec.engines.nvflare.records import JobResult, RoundLog, RoundTranscript, VerifiedSum
 from fedsec.engines.nvflare.results import (
     PARAMS,
     RESULT,
@@ -80,3 +80,21 @@ def test_a_non_finite_number_in_result_json_is_refused(constant, written):
     (written / RESULT).write_text(record)
     with pytest.raises(DeploymentError, match=f"{constant} is not a number fedsec writes"):
         read_result(written)
+
+
+def test_a_grouped_round_round_trips_and_one_missing_a_group_sum_is_named(tmp_path):
+    """A grouped secure round keeps each group's verified sum (uint32) and survivors, bit for
+    bit; a record naming more groups than the params file holds sums is refused, naming it."""
+    sums = [np.array([1, 2**32 - 1, 7], np.uint32), np.array([5, 6, 0], np.uint32)]
+    groups = [VerifiedSum(sums[0], ["b", "a"]), VerifiedSum(sums[1], ["c", "d"])]
+    result = JobResult(sites=list("abcd"), transcript=[RoundTranscript(1, groups=groups)])
+    read = read_result(write_result(result, tmp_path / "fedsec"))
+    (entry,) = read.transcript
+    assert entry.sum is None and [g.survivors for g in entry.groups] == [["b", "a"], ["c", "d"]]
+    assert all(np.array_equal(g.sum, s) and g.sum.dtype == np.uint32
+               for g, s in zip(entry.groups, sums, strict=True))  # fmt: skip
+    record = json.loads((tmp_path / "fedsec" / RESULT).read_text())
+    record["transcript"][0]["groups"].append(["e", "f"])
+    (tmp_path / "fedsec" / RESULT).write_text(json.dumps(record))
+    with pytest.raises(DeploymentError, match=r"round 1 has 3 secure groups, and .* holds 2 sums"):
+        read_result(tmp_path / "fedsec")

@@ -31,7 +31,13 @@ from safetensors.numpy import load, save
 
 from fedsec.core.errors import FedsecError
 from fedsec.engines.nvflare.plan import JobSpec, PlanRefused, explain
-from fedsec.engines.nvflare.records import Checkpoint, RoundLog, RoundTranscript, SignedUpdate
+from fedsec.engines.nvflare.records import (
+    Checkpoint,
+    RoundLog,
+    RoundTranscript,
+    SignedUpdate,
+    VerifiedSum,
+)
 from fedsec.engines.nvflare.registry import SITE_MODELS
 from fedsec.engines.nvflare.results import sum_bytes, sum_from_bytes, sum_name
 from fedsec.engines.nvflare.setups import Setup, parse_setup
@@ -86,6 +92,7 @@ class _Round(BaseModel):
     round: int = Field(ge=1)
     updates: list[_Update]
     survivors: list[str] | None = None  # a secure round's (its sum among the tensors)
+    groups: list[list[str]] | None = None  # a grouped round's survivors, group by group
 
 
 class _Record(BaseModel):
@@ -222,6 +229,7 @@ def _transcript(
                 for k, u in enumerate(entry.updates)
             ],
             *_secure(entry, tensors, path),
+            _grouped(entry, tensors, path),
         )
         for entry in record.transcript
     ]
@@ -240,6 +248,20 @@ def _secure(
         return sum_from_bytes(stored), list(entry.survivors)
     except ValueError as error:
         raise CheckpointError(f"{path / TENSORS}: {error}") from None
+
+
+def _grouped(entry: _Round, tensors: dict[str, np.ndarray], path: Path) -> list[VerifiedSum]:
+    """A grouped secure round's verified group sums and their survivors ([]: none)."""
+    groups = []
+    for k, survivors in enumerate(entry.groups or []):
+        stored = tensors.get(f"{sum_name(entry.round)}/{k}")
+        try:
+            if stored is None or stored.dtype != np.uint8:
+                raise ValueError(f"no sum of group {k} of secure round {entry.round}")
+            groups.append(VerifiedSum(sum_from_bytes(stored), list(survivors)))
+        except ValueError as error:
+            raise CheckpointError(f"{path / TENSORS}: {error}") from None
+    return groups
 
 
 def _signed(
@@ -292,6 +314,7 @@ def _record(checkpoint: Checkpoint, job_id: str, digest: str, tensors_sha256: st
                 ],
             }
             | ({} if entry.sum is None else {"survivors": list(entry.survivors)})
+            | ({"groups": [g.survivors for g in entry.groups]} if entry.groups else {})
             for entry in checkpoint.transcript
         ],
     }
@@ -318,6 +341,8 @@ def _tensors(checkpoint: Checkpoint) -> dict[str, np.ndarray]:
         named |= {_update(entry.round, k): u.params for k, u in enumerate(entry.updates)}
         if entry.sum is not None:
             named[sum_name(entry.round)] = [sum_bytes(entry.sum)]
+        if entry.groups:
+            named[sum_name(entry.round)] = [sum_bytes(g.sum) for g in entry.groups]
     return {
         f"{prefix}/{i}": np.ascontiguousarray(array)
         for prefix, arrays in named.items()

@@ -92,12 +92,23 @@ class SignedUpdate:
 class RoundTranscript:
     """What a round aggregated (the admin replays it): in clear its updates, in the order it
     did; under secure aggregation the unmasked ``sum`` (uint32, its check values last) the
-    ``survivors`` verified, each signing its sha256 (:mod:`.site_chain`)."""
+    ``survivors`` verified, each signing its sha256 (:mod:`.site_chain`); under grouped secure
+    aggregation each group's verified sum and survivors (``groups``, in the rule's order)."""
 
     round: int
     updates: list[SignedUpdate] = field(default_factory=list)
     sum: np.ndarray | None = None
     survivors: list[str] = field(default_factory=list)
+    groups: list[VerifiedSum] = field(default_factory=list)
+
+
+@dataclass
+class VerifiedSum:
+    """One group's unmasked sum (uint32, its check values last) and the survivors that
+    verified it, each signing its sha256."""
+
+    sum: np.ndarray
+    survivors: list[str]
 
 
 @dataclass

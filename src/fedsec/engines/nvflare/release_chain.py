@@ -24,11 +24,12 @@ each site carries into the chain it signs its own ledger's entries of that job, 
 statements must name the job that aggregated it (the interrupted one up to the resume, with the
 release nonce the sites' records of it name; this one after).
 
-Under secure aggregation (without HE or a robust rule) the replay runs from each round's
-unmasked sum in the transcript instead, which every evaluating site that survived the round
-must have signed it verified (:mod:`.release_sums`). Under HE, or client-level DP in clear,
-the coordinator never holds what the rounds summed as the sites checked it, so only the first
-check applies (docs/deployment.md says what that leaves open).
+Under secure aggregation (without HE) the replay runs from each round's unmasked sum in the
+transcript instead, which every evaluating site that survived the round must have signed it
+verified (:mod:`.release_sums`); with a robust rule over groups (``secagg_group_size``), from
+each group's verified sum, the rule run across them as the coordinator ran it. Under HE, or
+client-level DP in clear, the coordinator never holds what the rounds summed as the sites
+checked it, so only the first check applies (docs/deployment.md says what that leaves open).
 """
 
 from __future__ import annotations
@@ -51,14 +52,26 @@ from fedsec.engines.nvflare.release_records import (
     sightings,
     split_view,
 )
-from fedsec.engines.nvflare.release_sums import SumReplay, sum_refusal
+from fedsec.engines.nvflare.release_sums import (
+    GroupReplay,
+    SumReplay,
+    groups_refusal,
+    sum_refusal,
+)
 from fedsec.engines.nvflare.setups import DetectorSetup, Setup, parse_setup
 from fedsec.engines.nvflare.signing import Unsigned, json_digest, open_signed, params_digest
 from fedsec.engines.nvflare.site_chain import ROUND_FIELDS, ROUND_KIND
 from fedsec.fl import recipe
 from fedsec.fl.aggregation import RoundAborted, SiteResult
+from fedsec.fl.aggregation.grouped import GroupedSecureAggregation
+from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.fl.release import TailAverage
-from fedsec.fl.robustness import RobustAggregation, RobustnessConfig, robust_aggregation
+from fedsec.fl.robustness import (
+    RobustAggregation,
+    RobustnessConfig,
+    build_rule,
+    robust_aggregation,
+)
 from fedsec.fl.strategies import Strategy, StrategySettings, from_config, strategy_class
 from fedsec.scenarios.config import Scenario
 from fedsec.training.params import Params
@@ -83,18 +96,22 @@ class ChainTerms:
     after_rounds: tuple[tuple[str, Any], ...] = ()
     secure: bool = False  # replayed from each round's verified secure sum
     weight_unit: float = 1.0  # the sites' payload weight unit (rows per unit of weight)
+    plan: ProtectionPlan | None = None  # grouped secure aggregation's (None: no groups)
+    group_size: int | None = None  # its groups' size
 
 
 def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
     """The replay applies to a classifier job in clear (no HE or client DP) under the plain
-    mean or a ``[robustness]`` rule, or under secure aggregation (no HE) under the plain mean,
-    with a strategy whose state lives at the coordinator only (not SCAFFOLD)."""
+    mean or a ``[robustness]`` rule, or under secure aggregation (no HE) under the plain mean
+    or a rule over groups (``privacy.secagg_group_size``), with a strategy whose state lives
+    at the coordinator only (not SCAFFOLD)."""
     plan = recipe.protection_plan(scenario.privacy, scenario.seed)
     secure = plan is not None and plan.secure_aggregation and not plan.homomorphic_encryption
+    size = scenario.privacy.secagg_group_size if secure else None
     replayable = (
         scenario.task in ("classification", "anomaly", "logs")
         and (scenario.task != "classification" or scenario.model.kind == "mlp")
-        and (plan is None or (secure and scenario.robustness is None))
+        and (plan is None or (secure and (scenario.robustness is None or size is not None)))
         and not strategy_class(scenario.strategy.name).sends_extras
         and not strategy_class(scenario.strategy.name).keeps_site_state
     )
@@ -110,6 +127,8 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         _after_rounds(scenario),
         secure,
         plan.weight_unit if plan is not None else 1.0,
+        plan if size is not None else None,
+        size,
     )
 
 
@@ -176,7 +195,7 @@ def _replay_refusal(
     if rows is None and not terms.secure:
         raise ValueError("the result's statistics hold no rows per site: a job in clear has them")
     params = initial_model(setup, terms.seed)
-    summed = SumReplay(terms.weight_unit) if terms.secure else None
+    summed = _summed(terms, result)
     strategy, rule = _replaying(terms, rows or {}, params, setup, summed)
     for round_ in range(1, terms.rounds + 1):
         digest = params_digest(params)
@@ -185,9 +204,14 @@ def _replay_refusal(
         entry = rounds.get(round_)
         if summed is not None and entry is not None:
             job = next(p.job for p in parts if p.first <= round_ <= p.last)
-            if why := sum_refusal(entry, seen, job, evaluating):
+            refusal = groups_refusal if isinstance(summed, GroupReplay) else sum_refusal
+            if why := refusal(entry, seen, job, evaluating):
                 return why
             params, _ = strategy.aggregate(round_, params, summed.results(entry))
+            if isinstance(summed, GroupReplay) and (
+                why := _decision_refusal(summed, result, round_)
+            ):
+                return why
         elif entry is not None and entry.updates:
             results = _signed_results(entry, digest, anchor, setup, _segment(parts, round_))
             if why := _rows_understated(results, rows, round_):
@@ -211,12 +235,26 @@ def _replay_refusal(
     return None
 
 
+def _summed(terms: ChainTerms, result: JobResult) -> SumReplay | GroupReplay | None:
+    """The aggregation a secure job's replay runs (None: in clear): the verified sums', or the
+    coordinator's rule across the verified group sums, each group's weight capped at its
+    members' rows as the result's statistics give them (as the coordinator capped it)."""
+    if not terms.secure:
+        return None
+    if terms.group_size is None or terms.robustness is None or terms.plan is None:
+        return SumReplay(terms.weight_unit)
+    known = result.statistics.get("rows_per_site") or {}
+    registered = {s: int(known[s]) if s in known else None for s in result.sites}
+    rule = build_rule(terms.robustness, seed=terms.seed)
+    return GroupReplay(GroupedSecureAggregation(rule, terms.plan, terms.group_size, registered))
+
+
 def _replaying(
     terms: ChainTerms,
     rows: dict[str, int],
     initial: Params,
     setup: Setup,
-    summed: SumReplay | None = None,
+    summed: SumReplay | GroupReplay | None = None,
 ) -> tuple[Strategy, RobustAggregation | None]:
     """The strategy as the coordinator ran it: its robust rule over the rows each site
     declared (or, under secure aggregation, the rounds' verified sums: ``summed``), its
@@ -254,7 +292,9 @@ def _rows_understated(
     return None
 
 
-def _decision_refusal(rule: RobustAggregation, result: JobResult, round_: int) -> str | None:
+def _decision_refusal(
+    rule: RobustAggregation | GroupReplay, result: JobResult, round_: int
+) -> str | None:
     """The robust rule's decision of ``round_`` as the round log reports it, or why not (a
     coordinator that left an honest site out, or reported a site left out that was not)."""
     made = rule.log[-1].to_json() if rule.log and rule.log[-1].round == round_ else None

@@ -10,6 +10,14 @@ another), then turns it into the round's combination with the coordinator's own 
 (:func:`~fedsec.engines.nvflare.rounds.combined_from_total`), on which the strategy steps as
 in clear.
 
+Under grouped secure aggregation (``privacy.secagg_group_size`` with a ``[robustness]`` rule)
+each group's sum is verified by its own survivors, each signing the sha256 of its group's sum;
+the transcript keeps every group's sum and survivors. The replay (:class:`GroupReplay`) takes a
+group's sum only if every evaluating survivor of that group signed it (and no site signed a sum
+other than its group's, :func:`groups_refusal`), then runs the coordinator's own rule across
+the groups (:meth:`~fedsec.fl.aggregation.grouped.GroupedSecureAggregation.combine_sums`, the
+same instance across rounds: its memory, e.g. ``pair_conflict``'s, is replayed too).
+
 What this leaves open: a coordinator colluding with one site knows the check key and can forge
 a sum the others accept (:mod:`fedsec.fl.privacy.secagg.checks`); an evaluating site that
 signed nothing for a round it survived fails the release, whatever the reason (docs/
@@ -20,12 +28,15 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from fedsec.engines.nvflare.records import RoundTranscript
+import numpy as np
+
+from fedsec.engines.nvflare.records import RoundTranscript, VerifiedSum
 from fedsec.engines.nvflare.release_records import SHORT, Sighting
 from fedsec.engines.nvflare.rounds import combined_from_total
 from fedsec.engines.nvflare.secure import decoded
 from fedsec.engines.nvflare.signing import sum_digest
 from fedsec.fl.aggregation import Combined, SiteResult
+from fedsec.fl.aggregation.grouped import GroupedSecureAggregation, GroupSum
 from fedsec.training.params import Params
 from fedsec.training.plan import Update
 
@@ -86,4 +97,82 @@ def sum_refusal(
             )
     if not vouching:
         return f"no evaluating site survived round {round_}'s secure sum to vouch for it"
+    return None
+
+
+class GroupReplay:
+    """The aggregation the replay's strategy runs under grouped secure aggregation: the
+    coordinator's rule across the round's verified group sums (:meth:`results` sets it)."""
+
+    def __init__(self, grouped: GroupedSecureAggregation) -> None:
+        self.grouped = grouped
+        self.log = grouped.log  # the rule's decisions, round by round
+        self.entry: RoundTranscript | None = None
+
+    def combine(
+        self, global_params: Params, results: dict[str, SiteResult], round_: int
+    ) -> Combined:
+        assert self.entry is not None
+        size = sum(p.size for p in global_params) + 1
+        sums = [_group_sum(g, size, round_, k) for k, g in enumerate(self.entry.groups)]
+        return self.grouped.combine_sums(global_params, sums, round_)
+
+    def results(self, entry: RoundTranscript) -> dict[str, SiteResult]:
+        """What the strategy is told of the round's sites: its groups' survivors."""
+        self.entry = entry
+        return {s: SiteResult(Update([], 0)) for g in entry.groups for s in g.survivors}
+
+
+def _group_sum(group: VerifiedSum, size: int, round_: int, k: int) -> GroupSum:
+    """A verified group sum as the coordinator took it (:meth:`.rounds.DeployedMean.group_sum`)."""
+    total = decoded(group.sum)
+    if total.shape != (size,) or not total[-1] > 0:
+        raise ValueError(
+            f"round {round_}'s verified sum of group {k} ({'+'.join(group.survivors)}): "
+            f"{total.size} values with weight {total[-1] if total.size else 'none'}, where the "
+            f"model takes {size} and a positive weight"
+        )
+    weight = float(total[-1])
+    return GroupSum(list(group.survivors), np.asarray(total[:-1]) / weight, weight, {})
+
+
+def groups_refusal(
+    entry: RoundTranscript, seen: list[Sighting], job: str, evaluating: Collection[str]
+) -> str | None:
+    """Why round ``entry.round``'s group sums are not the ones their groups verified (None:
+    every evaluating survivor of each group signed its group's digest, and no site signed
+    another sum)."""
+    round_ = entry.round
+    if not entry.groups or entry.sum is not None or entry.updates:
+        return (
+            f"the transcript's round {round_} holds no verified group sums, where the job "
+            "aggregates under grouped secure aggregation"
+        )
+    signed = {s.site: s.sum for s in seen if s.job == job and s.round == round_}
+    owner: dict[str, tuple[int, str]] = {}
+    for k, group in enumerate(entry.groups):
+        digest = sum_digest(group.sum)
+        for site in group.survivors:
+            if site in owner:
+                return f"{site} is a survivor of two groups in round {round_}'s transcript"
+            owner[site] = (k, digest)
+        if not any(site in evaluating for site in group.survivors):
+            return (
+                f"no evaluating site survived group {k} ({'+'.join(group.survivors)}) of round "
+                f"{round_} to vouch for its sum ({digest[:SHORT]})"
+            )
+    for site, said in sorted(signed.items()):
+        k, digest = owner.get(site, (None, None))
+        if said is not None and said != digest:
+            where = f"of its group {k} ({digest[:SHORT]})" if k is not None else "of any group"
+            return (
+                f"{site} signed it verified sum {said[:SHORT]} in round {round_}, not the "
+                f"transcript's sum {where}"
+            )
+    for site, (k, digest) in sorted(owner.items()):
+        if site in evaluating and signed.get(site) is None:
+            return (
+                f"{site} survived group {k}'s secure sum ({digest[:SHORT]}) in round {round_} "
+                "but signed no verified sum of it: the round cannot be replayed"
+            )
     return None

@@ -18,7 +18,13 @@ from safetensors.numpy import load_file, save
 
 from fedsec.core import atomic
 from fedsec.core.errors import FedsecError, parse_problem
-from fedsec.engines.nvflare.records import JobResult, RoundLog, RoundTranscript, SignedUpdate
+from fedsec.engines.nvflare.records import (
+    JobResult,
+    RoundLog,
+    RoundTranscript,
+    SignedUpdate,
+    VerifiedSum,
+)
 from fedsec.training.params import Params
 
 RESULT_DIR = "fedsec"
@@ -44,6 +50,8 @@ def write_result(result: JobResult, directory: Path) -> Path:
             tensors |= _named(_update_name(entry.round, k), update.params)
         if entry.sum is not None:  # its uint32 values as bytes (the file keeps no uint32)
             tensors |= _named(sum_name(entry.round), [sum_bytes(entry.sum)])
+        if entry.groups:  # a grouped round's sums, group by group
+            tensors |= _named(sum_name(entry.round), [sum_bytes(g.sum) for g in entry.groups])
     record = {
         "sites": result.sites,
         "setup": result.setup,
@@ -107,6 +115,7 @@ class _Round(BaseModel):
     round: int
     updates: list[_Update]
     survivors: list[str] | None = None  # a secure round's (its sum in the params file)
+    groups: list[list[str]] | None = None  # a grouped round's survivors, group by group
 
 
 class _Record(BaseModel):
@@ -159,12 +168,28 @@ def _read_round(entry: _Round, tensors: dict[str, np.ndarray]) -> RoundTranscrip
         )
         for k, u in enumerate(entry.updates)
     ]
+    if entry.groups is not None:
+        return RoundTranscript(entry.round, updates, groups=_read_groups(entry, tensors))
     if entry.survivors is None:
         return RoundTranscript(entry.round, updates)
     summed = _unnamed(sum_name(entry.round), tensors)
     if len(summed) != 1 or summed[0].dtype != np.uint8:
         raise ValueError(f"round {entry.round} is secure, and {PARAMS} holds no sum of it")
     return RoundTranscript(entry.round, updates, sum_from_bytes(summed[0]), entry.survivors)
+
+
+def _read_groups(entry: _Round, tensors: dict[str, np.ndarray]) -> list[VerifiedSum]:
+    """A grouped round's verified group sums, one per group its record names."""
+    assert entry.groups is not None
+    summed = _unnamed(sum_name(entry.round), tensors)
+    if len(summed) != len(entry.groups) or any(s.dtype != np.uint8 for s in summed):
+        raise ValueError(
+            f"round {entry.round} has {len(entry.groups)} secure groups, and {PARAMS} holds "
+            f"{len(summed)} sums of it"
+        )
+    return [
+        VerifiedSum(sum_from_bytes(s), list(g)) for s, g in zip(summed, entry.groups, strict=True)
+    ]
 
 
 def sum_bytes(total: np.ndarray) -> np.ndarray:
@@ -194,7 +219,8 @@ def _transcribed(entry: RoundTranscript) -> dict[str, Any]:
         {"site": u.site, "samples": u.samples, "statement": u.statement} for u in entry.updates
     ]
     secure = {} if entry.sum is None else {"survivors": list(entry.survivors)}
-    return {"round": entry.round, "updates": updates} | secure
+    grouped = {"groups": [list(g.survivors) for g in entry.groups]} if entry.groups else {}
+    return {"round": entry.round, "updates": updates} | secure | grouped
 
 
 def _named(prefix: str, params: Params) -> dict[str, np.ndarray]:

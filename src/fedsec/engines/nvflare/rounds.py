@@ -28,6 +28,7 @@ from fedsec.engines.nvflare.records import (
     RoundLog,
     RoundTranscript,
     SignedUpdate,
+    VerifiedSum,
 )
 from fedsec.engines.nvflare.replies import TrainReply
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
@@ -193,6 +194,7 @@ class DeployedMean:
         self, rounds: SiteRounds, robust: RobustAggregation | GroupedSecureAggregation | None = None
     ) -> None:
         self.rounds, self.robust = rounds, robust
+        self.groups: list[VerifiedSum] = []  # the round's verified group sums, so far
         if isinstance(robust, GroupedSecureAggregation):  # its groups' sums: over the sites
             robust.summer = self.group_sum
 
@@ -221,7 +223,13 @@ class DeployedMean:
                 return WeightedMean().combine(global_params, results, round_)
             return self.defended(global_params, results, round_)
         if isinstance(self.robust, GroupedSecureAggregation):
-            return self.defended(global_params, results, round_)
+            self.groups = []
+            combined = self.defended(global_params, results, round_)
+            # the admin replays the rule over the group sums their survivors verified
+            rounds.coordinator.result.transcript.append(
+                RoundTranscript(round_, [], groups=self.groups)
+            )
+            return combined
         total, used = self.protected_total(round_, results, protection)
         log.contributed = used
         log.loss = _mean([losses[s] for s in used])
@@ -265,11 +273,13 @@ class DeployedMean:
         c, log, protection = rounds.coordinator, rounds.log, rounds.plan["protection"]
         sealed = {m: results[m].sealed for m in members}
         try:
-            total, used = secure.secure_total(c, round_, sealed, rounds.plan, rounds.length, log)
+            verified, used = secure.verified_sum(c, round_, sealed, rounds.length, log)
         except secure.SecAggAborted as error:
             log.aborted = f"secure aggregation of group {members} stopped: {error}"
             c.log(f"round {round_}: no update aggregated ({log.aborted})")
             raise RoundAborted(log.aborted) from None
+        self.groups.append(VerifiedSum(verified, list(used)))
+        total = secure.decoded(verified)
         c.check_total_weight(round_, float(total[-1]), used, protection)
         weight = float(total[-1])
         return GroupSum(used, np.asarray(total[:-1], dtype=np.float64) / weight, weight, {})

@@ -102,6 +102,11 @@ class GroupedSecureAggregation(RuleCheckpoint):
         sites = list(results)
         groups = groups_of(sites, list(self.registered), self.group_size, self.plan.seed)
         sums = [self.summer(global_params, results, g, round_) for g in groups]
+        return self.combine_sums(global_params, sums, round_)
+
+    def combine_sums(self, global_params: Params, sums: list[GroupSum], round_: int) -> Combined:
+        """The rule across the round's group sums (the coordinator's, and the admin's replay
+        from the sums the groups verified)."""
         self.seen.append(sums)
         self.like = global_params
         weights, capped = self.capped_weights(sums)
