@@ -110,7 +110,10 @@ def _context(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
     check_range(raw, ["ts"], path, **UNIX_SECONDS)
     if "ts" in raw:
         stamp = pd.to_datetime(pd.to_numeric(raw["ts"], errors="coerce"), unit="s", utc=True)
-        return pd.DataFrame({"timestamp": stamp.astype(str).to_numpy(dtype=object)})
+        # each distinct second formatted once (many rows share one): astype(str) is slow
+        codes, seconds = pd.factorize(stamp, use_na_sentinel=False)
+        text = np.asarray(seconds.astype(str), dtype=object)[codes]
+        return pd.DataFrame({"timestamp": text})
     if {"date", "time"} <= set(raw.columns):
         text = raw["date"].astype(str).str.strip() + " " + raw["time"].astype(str).str.strip()
         return pd.DataFrame({"timestamp": text.to_numpy(dtype=object)})
