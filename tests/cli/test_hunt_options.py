@@ -1,0 +1,41 @@
+"""fedsec hunt's refusals name hunt's own options, not fedsec detect's."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from fedsec.cli import app
+from fedsec.experiments.demo import run_demo
+from tests.cli.test_hunt import TINY, hunt_args
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return run_demo(tmp_path_factory.mktemp("demo") / "run", overrides=TINY).out
+
+
+def test_an_unknown_baseline_org_is_explained_with_the_baseline_options(run, tmp_path) -> None:
+    result = runner.invoke(app, hunt_args(run, tmp_path / "hunt", "--baseline-org", "nosuch"))
+    assert result.exit_code == 2, result.output
+    assert "no threshold for org 'nosuch'" in result.output
+    assert "--baseline-threshold" in result.output
+    assert "--organization" not in result.output
+    assert "--threshold" not in result.output.replace("--baseline-threshold", "")
+    assert not (tmp_path / "hunt").exists()
+
+
+def test_a_bad_baseline_threshold_is_named_as_hunt_names_it(run, tmp_path) -> None:
+    result = runner.invoke(app, hunt_args(run, tmp_path / "hunt", "--baseline-threshold", "2"))
+    assert result.exit_code == 2, result.output
+    assert "--baseline-threshold 2.0" in result.output
+    assert "--threshold" not in result.output.replace("--baseline-threshold", "")
+
+
+def test_an_unknown_model_org_keeps_hunts_own_model_options(run, tmp_path) -> None:
+    result = runner.invoke(app, [*hunt_args(run, tmp_path / "hunt"), "--org", "nosuch"])
+    assert result.exit_code == 2, result.output
+    assert "--organization" not in result.output
+    assert "--baseline-" not in result.output
