@@ -39,3 +39,22 @@ def test_an_unknown_model_org_keeps_hunts_own_model_options(run, tmp_path) -> No
     assert result.exit_code == 2, result.output
     assert "--organization" not in result.output
     assert "--baseline-" not in result.output
+
+
+def test_the_help_lists_only_the_formats_hunt_reads() -> None:
+    from fedsec.data.logs import LOG_FORMATS
+    from fedsec.data.readers import FORMATS
+
+    result = runner.invoke(app, ["hunt", "--help"], terminal_width=400)
+    assert result.exit_code == 0
+    assert all(fmt in result.output for fmt in FORMATS)
+    assert not any(fmt in result.output for fmt in LOG_FORMATS)
+
+
+def test_a_log_format_is_refused_before_any_work(run, tmp_path) -> None:
+    args = hunt_args(run, tmp_path / "hunt")
+    args[args.index("--format") + 1] = "logrobust"
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "fedsec hunt reads flow files" in result.output
+    assert not (tmp_path / "hunt").exists()

@@ -17,10 +17,11 @@ from fedsec.cli.common import (
     console,
     errors,
 )
-from fedsec.cli.options import DETECT_FORMATS
+from fedsec.cli.options import FLOW_FORMATS
 from fedsec.core import outputs
 from fedsec.core.console_text import shown
 from fedsec.core.standard_streams import is_standard_input
+from fedsec.data.readers import FORMATS
 
 if TYPE_CHECKING:
     from fedsec.forensics.hunt import HuntResult
@@ -35,7 +36,7 @@ def hunt(
         typer.Option(help="The model to compare with (e.g. a run's local/<org>/ bundle)."),
     ],
     format_: Annotated[
-        str, typer.Option("--format", help=f"Input format; one of {DETECT_FORMATS}.")
+        str, typer.Option("--format", help=f"Flow input format; one of {FLOW_FORMATS}.")
     ],
     out: Annotated[
         Path, typer.Option(help="Output folder (new, or an earlier hunt with --force).")
@@ -103,6 +104,7 @@ def hunt(
 
     inputs = [*(input_ or []), *(more_inputs or [])]
     check_inputs(inputs)
+    check_format(format_)
     outputs.check_target(out, force=force, writer=HUNT_WRITER)
     incident_options = check_incidents(incidents, org, force, out)
     inference_threads(threads)
@@ -135,6 +137,16 @@ def check_inputs(inputs: list[Path]) -> None:
             param_hint="--input",
         )
     check_distinct_inputs(inputs)
+
+
+def check_format(fmt: str) -> None:
+    """A flow format: a hunt compares flow models row by row (log sessions are not hunted)."""
+    if fmt not in FORMATS:
+        raise typer.BadParameter(
+            f"{fmt!r}: fedsec hunt reads flow files, one of {FLOW_FORMATS} (log sessions are "
+            "scored with fedsec detect)",
+            param_hint="--format",
+        )
 
 
 def check_incidents(
