@@ -58,3 +58,21 @@ def test_a_log_format_is_refused_before_any_work(run, tmp_path) -> None:
     assert result.exit_code == 2
     assert "fedsec hunt reads flow files" in result.output
     assert not (tmp_path / "hunt").exists()
+
+
+@pytest.mark.parametrize(("option", "inside"), [("--out", "model"), ("--incidents", "local")])
+def test_an_output_inside_a_model_bundle_is_refused_naming_both(run, tmp_path, option, inside):
+    """Nothing is scored or written inside the bundle a hunt reads."""
+    bundle = run / "model" if inside == "model" else run / "local" / "office"
+    before = sorted(p.name for p in bundle.iterdir())
+    target = bundle / "hunt"
+    args = hunt_args(run, tmp_path / "hunt" if option == "--incidents" else target)
+    if option == "--incidents":
+        args += ["--incidents", str(target)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    flat = " ".join(result.output.split())
+    assert f"{target} lies inside" in flat
+    assert str(bundle) in flat
+    assert sorted(p.name for p in bundle.iterdir()) == before
+    assert not (tmp_path / "hunt").exists()

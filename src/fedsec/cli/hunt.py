@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from fedsec.forensics.hunt import HuntResult
     from fedsec.forensics.report import IncidentOptions
 
+READ_APART = "a hunt writes nothing in the model bundles it reads"
+
 
 @clean_errors
 def hunt(
@@ -105,13 +107,16 @@ def hunt(
     inputs = [*(input_ or []), *(more_inputs or [])]
     check_inputs(inputs)
     check_format(format_)
+    model, baseline = outputs.resolve(model), outputs.resolve(baseline)
+    read = {"--model": model, "--baseline": baseline}
     outputs.check_target(out, force=force, writer=HUNT_WRITER)
-    incident_options = check_incidents(incidents, org, force, out)
+    check_apart(out, "--out", read, READ_APART)
+    incident_options = check_incidents(incidents, org, force, {"--out": out, **read})
     inference_threads(threads)
     with ScanProgress("scoring with both models") as progress:
         result = retro_hunt(
-            Side(outputs.resolve(model), org, threshold),
-            Side(outputs.resolve(baseline), baseline_org or org, baseline_threshold),
+            Side(model, org, threshold),
+            Side(baseline, baseline_org or org, baseline_threshold),
             inputs,
             format_,
             out,
@@ -150,15 +155,15 @@ def check_format(fmt: str) -> None:
 
 
 def check_incidents(
-    incidents: Path | None, org: str | None, force: bool, out: Path
+    incidents: Path | None, org: str | None, force: bool, others: dict[str, Path | None]
 ) -> IncidentOptions | None:
     """``--incidents``' options, its report folder checked before anything is scored (apart
-    from the hunt's own ``out``)."""
+    from the hunt's own ``--out`` and the bundles it reads, ``others``)."""
     if incidents is None:
         return None
     from fedsec.forensics.report import IncidentOptions, check_targets
 
-    check_apart(incidents, "--incidents", {"--out": out})
+    check_apart(incidents, "--incidents", others, f"outputs stay apart, {READ_APART}")
 
     incident_options = IncidentOptions(default_org=org, force=force)
     check_targets(incidents, incident_options)
