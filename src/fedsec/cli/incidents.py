@@ -61,6 +61,18 @@ InternalDomainOption = Annotated[
 ]
 
 
+def check_not_an_option(stix: Path) -> None:
+    """A ``--stix`` path that reads as an option (``--stix --out DIR``: the path was left out,
+    so click took the next option as the file name) is refused, not written."""
+    name = str(stix)
+    if name.startswith("-") and name != "-":
+        raise typer.BadParameter(
+            f"{name!r} looks like an option, not a file name: give the STIX bundle's path after "
+            f"--stix (a file that is really named so: ./{name})",
+            param_hint="--stix",
+        )
+
+
 def options_from_cli(
     gap: float,
     min_alerts: int,
@@ -177,6 +189,7 @@ def incidents(
     from fedsec.forensics.report import write_incidents
 
     if stix is not None:
+        check_not_an_option(stix)
         check_not_an_input(alerts, stix, "--stix", "the bundle would replace the alerts")
     options = options_from_cli(
         gap,
