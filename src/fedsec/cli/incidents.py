@@ -3,6 +3,7 @@ HTML report with a timeline per incident), optionally exported as a STIX 2.1 bun
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,9 +20,25 @@ from fedsec.forensics.hosts import DEFAULT_INTERNAL
 if TYPE_CHECKING:  # the report's modules (matplotlib, stix2) load only when a command runs
     from fedsec.forensics.report import IncidentOptions, IncidentRun
 
+MIN_GAP_H = 0.001
+
+
+def checked_gap(hours: float) -> float:
+    """``--gap``: a number of hours (NaN is none: click's own range check let it through
+    with a misleading "must be >= 0.001"), at least ``MIN_GAP_H``."""
+    if math.isnan(hours):
+        raise typer.BadParameter(f"{hours} is not a number of hours")
+    if hours < MIN_GAP_H:
+        raise typer.BadParameter(f"{hours:g} h: must be at least {MIN_GAP_H} h")
+    return hours
+
+
 GapOption = Annotated[
     float,
-    typer.Option(min=0.001, help="Link alerts of one actor/target at most this many hours apart."),
+    typer.Option(
+        callback=checked_gap,
+        help=f"Link alerts of one actor/target at most this many hours apart (>= {MIN_GAP_H}).",
+    ),
 ]
 MinAlertsOption = Annotated[
     int, typer.Option(min=1, help="Alerts an incident needs; smaller groups are kept as isolated.")
