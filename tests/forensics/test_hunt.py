@@ -142,7 +142,7 @@ def test_both_bundles_are_checked_before_the_input_is_read(run, tmp_path) -> Non
     """The baseline's missing operating point is refused before a long scan, not after it."""
     bad = tmp_path / "bad.csv"
     bad.write_text("not,a,flow\n1,2,3\n")
-    with pytest.raises(BundleError, match=r"local/grid: no pooled threshold: pass --org"):
+    with pytest.raises(BundleError, match=r"local/grid: no pooled threshold: pass --baseline-org"):
         retro_hunt(Side(run / "model"), Side(run / "local" / ORG), [bad], "flows", tmp_path / "o")
     assert not (tmp_path / "o").exists()
 

@@ -115,10 +115,16 @@ def check_not_an_input(inputs: list[Path], target: Path, option: str, why: str) 
                 raise typer.BadParameter(f"{target} is the file {path}: {why}", param_hint=option)
 
 
-def check_apart(folder: Path, option: str, others: dict[str, Path | None]) -> None:
+def check_apart(
+    folder: Path,
+    option: str,
+    others: dict[str, Path | None],
+    why: str = "the outputs of one run stay apart",
+) -> None:
     """The report folder ``folder`` (given as ``option``) is none of ``others`` (option: path,
-    outputs of the same run), holds none of them and lies in none: each command refuses a
-    folder holding files it did not write, so one would refuse the other after the scan."""
+    outputs of the same run, or what it reads: say so in ``why``), holds none of them and lies
+    in none: each command refuses a folder holding files it did not write, so one would
+    refuse the other after the scan."""
     mine = Path(folder).resolve()
     for other_option, target in others.items():
         if target is None:
@@ -133,8 +139,7 @@ def check_apart(folder: Path, option: str, others: dict[str, Path | None]) -> No
         else:
             continue
         raise typer.BadParameter(
-            f"{folder} {where}: the outputs of one run stay apart; choose another path "
-            "(nothing was written)",
+            f"{folder} {where}: {why}; choose another path (nothing was written)",
             param_hint=option,
         )
 

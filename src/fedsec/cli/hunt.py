@@ -17,14 +17,17 @@ from fedsec.cli.common import (
     console,
     errors,
 )
-from fedsec.cli.options import DETECT_FORMATS
+from fedsec.cli.options import FLOW_FORMATS
 from fedsec.core import outputs
 from fedsec.core.console_text import shown
 from fedsec.core.standard_streams import is_standard_input
+from fedsec.data.readers import FORMATS
 
 if TYPE_CHECKING:
     from fedsec.forensics.hunt import HuntResult
     from fedsec.forensics.report import IncidentOptions
+
+READ_APART = "a hunt writes nothing in the model bundles it reads"
 
 
 @clean_errors
@@ -35,7 +38,7 @@ def hunt(
         typer.Option(help="The model to compare with (e.g. a run's local/<org>/ bundle)."),
     ],
     format_: Annotated[
-        str, typer.Option("--format", help=f"Input format; one of {DETECT_FORMATS}.")
+        str, typer.Option("--format", help=f"Flow input format; one of {FLOW_FORMATS}.")
     ],
     out: Annotated[
         Path, typer.Option(help="Output folder (new, or an earlier hunt with --force).")
@@ -103,13 +106,17 @@ def hunt(
 
     inputs = [*(input_ or []), *(more_inputs or [])]
     check_inputs(inputs)
+    check_format(format_)
+    model, baseline = outputs.resolve(model), outputs.resolve(baseline)
+    read = {"--model": model, "--baseline": baseline}
     outputs.check_target(out, force=force, writer=HUNT_WRITER)
-    incident_options = check_incidents(incidents, org, force, out)
+    check_apart(out, "--out", read, READ_APART)
+    incident_options = check_incidents(incidents, org, force, {"--out": out, **read})
     inference_threads(threads)
     with ScanProgress("scoring with both models") as progress:
         result = retro_hunt(
-            Side(outputs.resolve(model), org, threshold),
-            Side(outputs.resolve(baseline), baseline_org or org, baseline_threshold),
+            Side(model, org, threshold),
+            Side(baseline, baseline_org or org, baseline_threshold),
             inputs,
             format_,
             out,
@@ -137,16 +144,26 @@ def check_inputs(inputs: list[Path]) -> None:
     check_distinct_inputs(inputs)
 
 
+def check_format(fmt: str) -> None:
+    """A flow format: a hunt compares flow models row by row (log sessions are not hunted)."""
+    if fmt not in FORMATS:
+        raise typer.BadParameter(
+            f"{fmt!r}: fedsec hunt reads flow files, one of {FLOW_FORMATS} (log sessions are "
+            "scored with fedsec detect)",
+            param_hint="--format",
+        )
+
+
 def check_incidents(
-    incidents: Path | None, org: str | None, force: bool, out: Path
+    incidents: Path | None, org: str | None, force: bool, others: dict[str, Path | None]
 ) -> IncidentOptions | None:
     """``--incidents``' options, its report folder checked before anything is scored (apart
-    from the hunt's own ``out``)."""
+    from the hunt's own ``--out`` and the bundles it reads, ``others``)."""
     if incidents is None:
         return None
     from fedsec.forensics.report import IncidentOptions, check_targets
 
-    check_apart(incidents, "--incidents", {"--out": out})
+    check_apart(incidents, "--incidents", others, f"outputs stay apart, {READ_APART}")
 
     incident_options = IncidentOptions(default_org=org, force=force)
     check_targets(incidents, incident_options)

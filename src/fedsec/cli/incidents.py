@@ -3,6 +3,7 @@ HTML report with a timeline per incident), optionally exported as a STIX 2.1 bun
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,9 +20,25 @@ from fedsec.forensics.hosts import DEFAULT_INTERNAL
 if TYPE_CHECKING:  # the report's modules (matplotlib, stix2) load only when a command runs
     from fedsec.forensics.report import IncidentOptions, IncidentRun
 
+MIN_GAP_H = 0.001
+
+
+def checked_gap(hours: float) -> float:
+    """``--gap``: a number of hours (NaN is none: click's own range check let it through
+    with a misleading "must be >= 0.001"), at least ``MIN_GAP_H``."""
+    if math.isnan(hours):
+        raise typer.BadParameter(f"{hours} is not a number of hours")
+    if hours < MIN_GAP_H:
+        raise typer.BadParameter(f"{hours:g} h: must be at least {MIN_GAP_H} h")
+    return hours
+
+
 GapOption = Annotated[
     float,
-    typer.Option(min=0.001, help="Link alerts of one actor/target at most this many hours apart."),
+    typer.Option(
+        callback=checked_gap,
+        help=f"Link alerts of one actor/target at most this many hours apart (>= {MIN_GAP_H}).",
+    ),
 ]
 MinAlertsOption = Annotated[
     int, typer.Option(min=1, help="Alerts an incident needs; smaller groups are kept as isolated.")
@@ -59,6 +76,18 @@ InternalDomainOption = Annotated[
         ".home.arpa, ...). Only names outside them are ever exported.",
     ),
 ]
+
+
+def check_not_an_option(stix: Path) -> None:
+    """A ``--stix`` path that reads as an option (``--stix --out DIR``: the path was left out,
+    so click took the next option as the file name) is refused, not written."""
+    name = str(stix)
+    if name.startswith("-") and name != "-":
+        raise typer.BadParameter(
+            f"{name!r} looks like an option, not a file name: give the STIX bundle's path after "
+            f"--stix (a file that is really named so: ./{name})",
+            param_hint="--stix",
+        )
 
 
 def options_from_cli(
@@ -177,6 +206,7 @@ def incidents(
     from fedsec.forensics.report import write_incidents
 
     if stix is not None:
+        check_not_an_option(stix)
         check_not_an_input(alerts, stix, "--stix", "the bundle would replace the alerts")
     options = options_from_cli(
         gap,

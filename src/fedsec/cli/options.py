@@ -76,6 +76,8 @@ RayAddress = Annotated[
 ]
 #: Every format ``detect`` reads, from the readers' own registries (a new reader appears here).
 DETECT_FORMATS = f"flows: {', '.join(FORMATS)}; logs: {', '.join(LOG_FORMATS)}"
+#: The flow formats alone: what ``hunt`` reads (it compares flow models row by row).
+FLOW_FORMATS = ", ".join(FORMATS)
 
 DEFAULT_POC = Path(".fedsec/poc")
 federation_app = typer.Typer(

@@ -17,6 +17,11 @@ from fedsec.fl.strategies.schedule import Decay
 #: step above 1 (SGD with momentum 0.9 moves up to 10x that) overshoots for every model here;
 #: a bound also keeps a coordinator from sending a rate that wrecks a model in one round.
 MAX_LR = 1.0
+#: A mini-batch of at most a million rows (a larger one is the whole data of any site: it
+#: would only allocate); at most a hundred thousand local steps per round (1e12 ran for ever).
+MAX_BATCH_SIZE = 1 << 20
+MAX_LOCAL_STEPS = 100_000
+MAX_LOCAL_EPOCHS = 10_000
 
 
 class Strict(BaseModel):
@@ -28,9 +33,9 @@ class TrainingConfig(Strict):
     ``local_steps = 0``, ``local_epochs`` passes over its data). Few local steps and many rounds
     keep organizations with disjoint attack families from drifting apart."""
 
-    local_steps: int = Field(default=10, ge=0)
-    local_epochs: int = Field(default=1, ge=1)
-    batch_size: int = Field(default=256, ge=1)
+    local_steps: int = Field(default=10, ge=0, le=MAX_LOCAL_STEPS)
+    local_epochs: int = Field(default=1, ge=1, le=MAX_LOCAL_EPOCHS)
+    batch_size: int = Field(default=256, ge=1, le=MAX_BATCH_SIZE)
     lr: float = Field(
         default=0.05,
         gt=0,
@@ -131,8 +136,12 @@ class SampleDpConfig(Strict):
         "heaviest class at the accounted rate) instead of weighting its loss, so clipping "
         "cannot erase the weights; the epsilon is the same",
     )
-    batch_size: int | None = Field(default=None, ge=1, description="None: training.batch_size")
-    local_steps: int | None = Field(default=None, ge=0, description="None: training.local_steps")
+    batch_size: int | None = Field(
+        default=None, ge=1, le=MAX_BATCH_SIZE, description="None: training.batch_size"
+    )
+    local_steps: int | None = Field(
+        default=None, ge=0, le=MAX_LOCAL_STEPS, description="None: training.local_steps"
+    )
     lr: float | None = Field(default=None, gt=0, le=MAX_LR, description="None: training.lr")
     accountant: Literal["rdp", "prv"] = Field(
         default="rdp",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from fedsec.bundles.bundle import MANIFEST, bundle_kind, load_manifest
 from fedsec.bundles.fields import LOGS_KIND
 from fedsec.bundles.signing import Authenticity, Trust
 from fedsec.core import atomic, outputs
-from fedsec.core.errors import BundleError
+from fedsec.core.errors import BundleError, ConfigError
 from fedsec.core.provenance import file_record
 from fedsec.data.mapping import Mapping
 from fedsec.data.taxonomy import BENIGN, UNLABELED
@@ -254,18 +255,23 @@ def score_both(
     own scorers, the input read once (``reading``: the bundles' trust, the input's mapping);
     the two matched row by row on the way, the found and dropped alerts into ``streams``."""
     trust, mapping = reading
-    scorers = {
-        name: flow_chunk_scorer(
-            side.bundle,
-            list(inputs),
-            fmt,
-            org=side.org,
-            threshold=side.threshold,
-            trust=trust,
-            mapping=mapping,
-        )
-        for name, side in zip(SIDES, sides, strict=True)
-    }
+    scorers = {}
+    for name, side in zip(SIDES, sides, strict=True):
+        try:
+            scorers[name] = flow_chunk_scorer(
+                side.bundle,
+                list(inputs),
+                fmt,
+                org=side.org,
+                threshold=side.threshold,
+                trust=trust,
+                mapping=mapping,
+            )
+        except (BundleError, ConfigError) as error:
+            worded = in_hunt_options(str(error), name)
+            if worded == str(error):
+                raise
+            raise type(error)(worded) from error
     model, baseline = (scorer for scorer, _ in scorers.values())
     matcher = Matcher((model, baseline), *streams)
     together = ScorersTogether([model, baseline], matcher)
@@ -278,6 +284,23 @@ def score_both(
         scored[name].authenticity = authenticity
         scored[name].threshold = scorer.applied_threshold()
     return scored, matcher.comparison
+
+
+# ``fedsec detect``'s advice on a model's operating point, in the options ``fedsec hunt``
+# has for each side (hunt has no ``--organization``: its alerts are named by the input).
+HUNT_OPTIONS = {
+    "model": {"--threshold": "--threshold", "--org": "--org"},
+    "baseline": {"--threshold": "--baseline-threshold", "--org": "--baseline-org"},
+}
+DETECT_ONLY = re.compile(r"; --organization \S+ names it in the alerts")
+
+
+def in_hunt_options(message: str, side: str) -> str:
+    """A scorer's refusal worded with the options of ``fedsec hunt`` for ``side`` (``model``
+    or ``baseline``), not ``fedsec detect``'s."""
+    options = HUNT_OPTIONS[side]
+    message = DETECT_ONLY.sub("", message)
+    return re.sub(r"--(threshold|org)\b", lambda m: options[m.group(0)], message)
 
 
 def unit_warnings(scored: dict[str, DetectionSummary]) -> list[str]:
