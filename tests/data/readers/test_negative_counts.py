@@ -85,30 +85,23 @@ def test_a_zeek_json_log_with_a_negative_counter_is_refused(conn_log, tmp_path, 
     )
 
 
-@pytest.mark.parametrize("column", ["IN_BYTES", "OUT_PKTS", "FLOW_DURATION_MILLISECONDS"])
-def test_a_netflow_file_with_a_negative_counter_is_refused(column, tmp_path):
-    frame = pd.read_csv(dataset(NF_V2), nrows=200)
+@pytest.mark.parametrize(
+    ("fmt", "source", "column", "row"),
+    [("nf-v2", NF_V2, c, 120) for c in ["IN_BYTES", "OUT_PKTS", "FLOW_DURATION_MILLISECONDS"]]
+    + [("unsw-nb15", UNSW, c, 250) for c in ["dur", "sbytes", "dpkts"]],
+)
+def test_a_flow_file_with_a_negative_counter_is_refused(fmt, source, column, row, tmp_path):
+    """NetFlow v2 and UNSW-NB15 files: one counter made negative in one real row."""
+    frame = pd.read_csv(dataset(source), nrows=300)
     frame[column] = frame[column].astype(float)
-    frame.loc[120, column] = -3.0
-    path = tmp_path / "nf.csv"
+    frame.loc[row, column] = -3.0
+    path = tmp_path / "flows.csv"
     frame.to_csv(path, index=False)
     with pytest.raises(InputError) as refused:
-        read_flows("nf-v2", [path])
+        read_flows(fmt, [path])
     assert refused.value.path == path
-    assert f"negative values in {column} ('{column}' holds -3 in data row 121" in str(refused.value)
-
-
-@pytest.mark.parametrize("column", ["dur", "sbytes", "dpkts"])
-def test_a_unsw_nb15_file_with_a_negative_counter_is_refused(column, tmp_path):
-    frame = pd.read_csv(dataset(UNSW), nrows=300)
-    frame[column] = frame[column].astype(float)
-    frame.loc[250, column] = -5.0
-    path = tmp_path / "unsw.csv"
-    frame.to_csv(path, index=False)
-    with pytest.raises(InputError) as refused:
-        read_flows("unsw-nb15", [path])
-    assert refused.value.path == path
-    assert f"negative values in {column} ('{column}' holds -5 in data row 251" in str(refused.value)
+    expected = f"negative values in {column} ('{column}' holds -3 in data row {row + 1}"
+    assert expected in str(refused.value)
 
 
 @pytest.mark.parametrize(("field", "name"), [(0, "duration"), (5, "dst_bytes")])
