@@ -100,7 +100,7 @@ def rows_read(sites, trap) -> tuple[int, dict[str, str]]:
     if not replies:
         return 0, relay.refusals
     width = sum(np.asarray(p).size for p in trap["params"])
-    total, _ = secure_total(relay, 1, replies, None, width, None)
+    total, _ = secure_total(relay, 1, replies, width, None)
     inputs = trap["model"]["architecture"]["inputs"]
     weights = total[: BINS * inputs].reshape(BINS, inputs)
     biases = total[BINS * inputs : BINS * inputs + BINS]

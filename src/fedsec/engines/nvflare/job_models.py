@@ -218,7 +218,7 @@ def summed(
                 del replies[site]
         length = (values + 1) * LIMBS
         try:
-            total, _ = secure.secure_total(c, round_, replies, None, length - 1, log)
+            total, _ = secure.secure_total(c, round_, replies, length - 1, log)
         except secure.SecAggAborted as error:
             raise JobFailed(f"the {what} sums stopped: {error}") from None
         return narrow(total)

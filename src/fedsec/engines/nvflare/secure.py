@@ -33,14 +33,12 @@ def secure_total(
     coordinator: Asking,
     round_: int,
     replies: dict[str, dict[str, Any]],
-    plan: dict[str, Any] | None,
     length: int,
     log: RoundLog,
 ) -> tuple[np.ndarray, list[str]]:
     """The decoded sum of the surviving sites' vectors (``length`` values each, plus the weight
     entry the payloads carry: ``length + 1``), and who survived. ``replies`` hold each site's
-    ``advertisement`` and ``endorsement``. The thresholds are the sites' own decision; ``plan``
-    is accepted for callers that have one and not otherwise used."""
+    ``advertisement`` and ``endorsement``. The thresholds are the sites' own decision."""
     total, survivors = verified_sum(coordinator, round_, replies, length, log)
     return decoded(total), survivors
 

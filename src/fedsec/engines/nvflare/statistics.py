@@ -232,9 +232,8 @@ def _secure_pass(
     timeout = coordinator.spec.deployment.setup_timeout
     replies = coordinator.ask(TASK, request, sites, timeout, log)
     coordinator.require(len(coordinator.alive), f"in the statistics {stage} pass")
-    plan = {"protection": {"threshold": threshold}, "sampled": len(sites)}
     length = _length(stage, request["numeric"])
-    total, survivors = secure.secure_total(coordinator, round_, replies, plan, length - 1, log)
+    total, survivors = secure.secure_total(coordinator, round_, replies, length - 1, log)
     return narrow(total), survivors
 
 

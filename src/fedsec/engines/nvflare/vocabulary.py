@@ -186,7 +186,7 @@ def _secure(coordinator: Asking, request: dict[str, Any]) -> Vocabulary:
     buckets = request["buckets"]
     try:
         total, survivors = secure.secure_total(
-            coordinator, VOCABULARY_ROUND, replies, None, buckets + LIMBS - 1, log
+            coordinator, VOCABULARY_ROUND, replies, buckets + LIMBS - 1, log
         )
     except secure.SecAggAborted as error:
         raise JobFailed(f"the vocabulary sum stopped: {error}") from None
