@@ -11,12 +11,12 @@ import pandas as pd
 
 from fedsec.bundles.bundle import load_bundle
 from fedsec.bundles.signing import Trust
-from fedsec.core.errors import BundleError, ConfigError
 from fedsec.data.flows import FlowTable
 from fedsec.data.taxonomy import BENIGN, UNLABELED, benign_index
 from fedsec.detect.batch import Explanation, FlowAlerts
 from fedsec.detect.file_features import file_names, file_values
 from fedsec.detect.formats import FLAT, AlertFormat
+from fedsec.detect.operating_point import PointBundleError, PointConfigError, PointOptions
 from fedsec.detect.out_of_range import OutOfRange, out_of_range
 from fedsec.detect.reasons import reason_arrays
 from fedsec.detect.records import DetectionSummary
@@ -119,9 +119,11 @@ def flow_scorer(
     """The scorer of a family-classifier bundle (``load``: the bundle kind's loader; ``alerts``:
     the format of its alert lines)."""
     if threshold is not None and not 0.0 <= threshold <= 1.0:  # NaN too
-        raise ConfigError(
-            f"--threshold {threshold}: a classifier's malicious score lies in [0, 1], so this "
-            "threshold would flag every row or none"
+        raise PointConfigError(
+            lambda o: (
+                f"{o.threshold} {threshold}: a classifier's malicious score lies in "
+                "[0, 1], so this threshold would flag every row or none"
+            )
         )
     model, manifest = load(model_dir, trust)
     chosen = threshold if threshold is not None else operating_threshold(model, model_dir, org)
@@ -158,25 +160,43 @@ def operating_threshold(model: FamilyScorer, model_dir: Path, org: str | None) -
     known = sorted(k for k in model.thresholds_ if k != GLOBAL)
     if org is None:
         if model.decision == "fpr" and GLOBAL not in model.thresholds_:
-            raise BundleError(  # a deployment's bundle holds each site's own threshold
-                f"{model_dir}: no pooled threshold: pass --org, one of {known}, or --threshold"
+            raise PointBundleError(  # a deployment's bundle holds each site's own threshold
+                lambda o: (
+                    f"{model_dir}: no pooled threshold: pass {o.org}, one of {known}, "
+                    f"or {o.threshold}"
+                )
             )
         return model.threshold_for(None)
     if model.decision != "fpr":
-        raise BundleError(
-            f"{model_dir}: this bundle decides by {model.decision!r}, not by per-organization "
-            f"thresholds, so --org {org} has nothing to select; drop --org, or pass "
-            "--threshold to flag rows by malicious score"
+        raise PointBundleError(
+            lambda o: (
+                f"{model_dir}: this bundle decides by {model.decision!r}, not by "
+                f"per-organization thresholds, so {o.org} {org} has nothing to select; drop "
+                f"{o.org}, or pass {o.threshold} to flag rows by malicious score"
+            )
         )
     if org not in model.thresholds_:
-        how = "at its own threshold with --threshold"  # a local bundle has no pooled one
-        if GLOBAL in model.thresholds_:
-            how = "at the pooled threshold without --org, or at its own with --threshold"
-        raise BundleError(
-            f"{model_dir}: no threshold for org {org!r}; known: {known}. An organization that "
-            f"did not train this model scores {how}; --organization {org} names it in the alerts"
+        raise PointBundleError(
+            lambda o: (
+                f"{model_dir}: no threshold for org {org!r}; known: {known}. "
+                + unknown_org_advice(o, org, GLOBAL in model.thresholds_)
+            )
         )
     return model.threshold_for(org)
+
+
+def unknown_org_advice(options: PointOptions, org: str, pooled: bool) -> str:
+    """How an organization that did not train the model scores with it (``pooled``: the
+    bundle has a pooled threshold; a local bundle has none)."""
+    how = f"at its own threshold with {options.threshold}"
+    if pooled:
+        how = (
+            f"at the pooled threshold without {options.org}, or at its own with {options.threshold}"
+        )
+    advice = f"An organization that did not train this model scores {how}"
+    if options.organization is None:
+        return advice
+    return f"{advice}; {options.organization} {org} names it in the alerts"
 
 
 class Tally:

@@ -12,13 +12,14 @@ import pandas as pd
 
 from fedsec.bundles.anomaly_bundle import load_anomaly_bundle
 from fedsec.bundles.signing import Trust
-from fedsec.core.errors import BundleError, ConfigError
+from fedsec.core.errors import BundleError
 from fedsec.data.flows import FlowTable
 from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.detect.alert_times import refuse_unreadable_time
 from fedsec.detect.file_features import file_names, file_values
 from fedsec.detect.fingerprints import add_fingerprints
 from fedsec.detect.formats import FLAT, AlertFormat
+from fedsec.detect.operating_point import PointBundleError, PointConfigError
 from fedsec.detect.records import (
     DetectionSummary,
     add_dataset_label,
@@ -38,7 +39,9 @@ def choose_threshold(
     """The threshold to apply and where it comes from (option, org, or the global one)."""
     if threshold is not None:
         if not math.isfinite(threshold):
-            raise ConfigError(f"--threshold {threshold}: an anomaly score threshold is a number")
+            raise PointConfigError(
+                lambda o: f"{o.threshold} {threshold}: an anomaly score threshold is a number"
+            )
         return float(threshold), "--threshold"
     if org is not None:
         if org not in model.thresholds_:
@@ -46,7 +49,9 @@ def choose_threshold(
             raise BundleError(f"{model_dir}: no threshold for org {org!r}; known: {known}")
         return model.thresholds_[org], f"org {org}"
     if GLOBAL not in model.thresholds_:
-        raise BundleError(f"{model_dir}: no global threshold; pass --org or --threshold")
+        raise PointBundleError(
+            lambda o: f"{model_dir}: no global threshold; pass {o.org} or {o.threshold}"
+        )
     return model.thresholds_[GLOBAL], "global"
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,11 +26,12 @@ from fedsec.bundles.bundle import MANIFEST, bundle_kind, load_manifest
 from fedsec.bundles.fields import LOGS_KIND
 from fedsec.bundles.signing import Authenticity, Trust
 from fedsec.core import atomic, outputs
-from fedsec.core.errors import BundleError, ConfigError
+from fedsec.core.errors import BundleError
 from fedsec.core.provenance import file_record
 from fedsec.data.mapping import Mapping
 from fedsec.data.taxonomy import BENIGN, UNLABELED
 from fedsec.detect.dispatch import flow_chunk_scorer, model_columns, with_input_notes
+from fedsec.detect.operating_point import PointOptions, PointRefused
 from fedsec.detect.records import DetectionSummary
 from fedsec.detect.scoring import ChunkScorer, ScoredChunk, ScorersTogether, score_files_together
 from fedsec.forensics.alert_fields import annotate
@@ -267,11 +267,8 @@ def score_both(
                 trust=trust,
                 mapping=mapping,
             )
-        except (BundleError, ConfigError) as error:
-            worded = in_hunt_options(str(error), name)
-            if worded == str(error):
-                raise
-            raise type(error)(worded) from error
+        except PointRefused as refusal:  # worded in hunt's options for this side
+            raise refusal.worded_for(HUNT_OPTIONS[name]) from refusal
     model, baseline = (scorer for scorer, _ in scorers.values())
     matcher = Matcher((model, baseline), *streams)
     together = ScorersTogether([model, baseline], matcher)
@@ -286,21 +283,12 @@ def score_both(
     return scored, matcher.comparison
 
 
-# ``fedsec detect``'s advice on a model's operating point, in the options ``fedsec hunt``
-# has for each side (hunt has no ``--organization``: its alerts are named by the input).
+#: Each side's names for its operating point (hunt has no ``--organization``: its alerts are
+#: named by the input).
 HUNT_OPTIONS = {
-    "model": {"--threshold": "--threshold", "--org": "--org"},
-    "baseline": {"--threshold": "--baseline-threshold", "--org": "--baseline-org"},
+    "model": PointOptions(organization=None),
+    "baseline": PointOptions("--baseline-threshold", "--baseline-org", None),
 }
-DETECT_ONLY = re.compile(r"; --organization \S+ names it in the alerts")
-
-
-def in_hunt_options(message: str, side: str) -> str:
-    """A scorer's refusal worded with the options of ``fedsec hunt`` for ``side`` (``model``
-    or ``baseline``), not ``fedsec detect``'s."""
-    options = HUNT_OPTIONS[side]
-    message = DETECT_ONLY.sub("", message)
-    return re.sub(r"--(threshold|org)\b", lambda m: options[m.group(0)], message)
 
 
 def unit_warnings(scored: dict[str, DetectionSummary]) -> list[str]:
