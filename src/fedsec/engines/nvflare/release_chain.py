@@ -98,6 +98,7 @@ class ChainTerms:
     weight_unit: float = 1.0  # the sites' payload weight unit (rows per unit of weight)
     plan: ProtectionPlan | None = None  # grouped secure aggregation's (None: no groups)
     group_size: int | None = None  # its groups' size
+    members: tuple[str, ...] = ()  # the consortium its fixed groups are cut from
 
 
 def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
@@ -129,6 +130,7 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         plan.weight_unit if plan is not None else 1.0,
         plan if size is not None else None,
         size,
+        tuple(scenario.org_names()),
     )
 
 
@@ -207,6 +209,8 @@ def _replay_refusal(
             refusal = groups_refusal if isinstance(summed, GroupReplay) else sum_refusal
             if why := refusal(entry, seen, job, evaluating):
                 return why
+            if isinstance(summed, GroupReplay) and (why := summed.grouping_refusal(entry)):
+                return why
             params, _ = strategy.aggregate(round_, params, summed.results(entry))
             if isinstance(summed, GroupReplay) and (
                 why := _decision_refusal(summed, result, round_)
@@ -246,7 +250,11 @@ def _summed(terms: ChainTerms, result: JobResult) -> SumReplay | GroupReplay | N
     known = result.statistics.get("rows_per_site") or {}
     registered = {s: int(known[s]) if s in known else None for s in result.sites}
     rule = build_rule(terms.robustness, seed=terms.seed)
-    return GroupReplay(GroupedSecureAggregation(rule, terms.plan, terms.group_size, registered))
+    members = list(terms.members) or None
+    grouped = GroupedSecureAggregation(
+        rule, terms.plan, terms.group_size, registered, members=members
+    )
+    return GroupReplay(grouped)
 
 
 def _replaying(
