@@ -10,6 +10,7 @@ import dataclasses
 import json
 import re
 import tomllib
+from functools import partial
 from typing import ClassVar
 
 import numpy as np
@@ -279,3 +280,21 @@ def test_a_transcript_with_its_groups_out_of_order_is_refused(honest, project, s
     result = dataclasses.replace(result, transcript=[swapped, *result.transcript[1:]])
     why = r"group 1 \(\S+\) of round 1 repeats a secure group or breaks the groups' fixed order"
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+
+
+def test_a_dropout_leaves_its_partner_out_instead_of_regrouping(
+    honest, grouped, project, signer, tmp_path, tmp_path_factory
+):
+    """A site gone from round 2 on: its group mate sits rounds 2 and 3 out (summed with no
+    other site), the other group is summed as before, and the job is still released (by the
+    three sites that evaluated it)."""
+    (a, b), (c, d) = (g.survivors for g in honest[1].transcript[0].groups)
+    gone = partial(Recording, vanish={d: 2})
+    scenario, result, _ = grouped_job(grouped, project, gone, tmp_path_factory)
+    assert [[g.survivors for g in e.groups] for e in result.transcript] == [
+        [[a, b], [c, d]],
+        [[a, b]],
+        [[a, b]],
+    ]
+    assert all(sorted(h.contributed) == [a, b] for h in result.history if h.round > 1)
+    assert release(scenario, result, JOB, project, signer, tmp_path / "run", least=3).is_dir()

@@ -27,7 +27,8 @@ release nonce the sites' records of it name; this one after).
 Under secure aggregation (without HE) the replay runs from each round's unmasked sum in the
 transcript instead, which every evaluating site that survived the round must have signed it
 verified (:mod:`.release_sums`); with a robust rule over groups (``secagg_group_size``), from
-each group's verified sum, the rule run across them as the coordinator ran it. Under HE, or
+each group's verified sum, the rule run across them as the coordinator ran it, once every
+group lies within the job's fixed groups (recomputed from the scenario). Under HE, or
 client-level DP in clear, the coordinator never holds what the rounds summed as the sites
 checked it, so only the first check applies (docs/deployment.md says what that leaves open).
 """
