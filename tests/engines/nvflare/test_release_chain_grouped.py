@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import tomllib
+from functools import partial
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -17,6 +20,10 @@ from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.records import Refusal
 from fedsec.engines.nvflare.results import read_result, write_result
 from fedsec.engines.nvflare.signing import FIELD
+from fedsec.engines.nvflare.site import Site
+from fedsec.engines.nvflare.site_config import SecureAggregationConfig
+from fedsec.fl.aggregation import RoundAborted
+from fedsec.fl.aggregation.grouped import GroupedSecureAggregation
 from fedsec.scenarios.config import parse_scenario
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, release
@@ -41,11 +48,13 @@ def grouped(consortium):
     return root, parse_scenario(raw)
 
 
-def grouped_job(grouped, project, transport, tmp_path_factory) -> tuple:
-    """(scenario, the fetched result, the transport) of a 3-round grouped job of gated sites."""
-    scenario, sites, spec = short_job(grouped, lambda c, n: gated_site(c, project, n))
+def grouped_job(grouped, project, transport, tmp_path_factory, coordinator=Coordinator,
+                site=gated_site) -> tuple:  # fmt: skip
+    """(scenario, the fetched result, the transport) of a 3-round grouped job of gated sites
+    (``site(consortium, project, name)``), run by ``coordinator``."""
+    scenario, sites, spec = short_job(grouped, lambda c, n: site(c, project, n))
     link = transport(sites)
-    result = Coordinator(spec, link, list(sites)).run()
+    result = coordinator(spec, link, list(sites)).run()
     if transport is BackdoorFinal:  # the result holds the model the sites evaluated and signed
         result.params = link.final
     fetched = write_result(result, tmp_path_factory.mktemp("fetched"))
@@ -179,3 +188,113 @@ def test_a_round_log_misreporting_the_rules_decision_is_refused(honest, project,
     why = r"the round log's defence decision of round 2 is not the one the rule makes"
     assert_refused(scenario, dataclasses.replace(result, history=history), JOB, why, project,
                    signer, tmp_path)  # fmt: skip
+
+
+class ChosenGroups(GroupedSecureAggregation):
+    """A hostile coordinator's aggregation: the secure sums of groups it chose itself."""
+
+    chosen: ClassVar[list[list[str]]] = []
+
+    def combine(self, global_params, results, round_):
+        present = [[m for m in g if m in results] for g in self.chosen]
+        sums = [self.summer(global_params, results, g, round_) for g in present if g]
+        if not sums:
+            raise RoundAborted("none of its chosen groups' sites is left")
+        return self.combine_sums(global_params, sums, round_)
+
+
+def regrouping(chosen: list[list[str]]) -> type[Coordinator]:
+    """A hostile coordinator summing ``chosen`` groups every round (the job's plan otherwise)."""
+
+    class Regrouping(Coordinator):
+        def defence(self):
+            honest = super().defence()
+            hostile = ChosenGroups(honest.rule, honest.plan, honest.group_size, honest.registered)
+            hostile.chosen = chosen
+            return hostile
+
+    return Regrouping
+
+
+def regrouped(honest) -> dict[str, list[list[str]]]:
+    """Groupings a hostile coordinator picks instead of the honest job's [[a, b], [c, d]]:
+    the pairs swapped (a colluder c put beside the victim a), and "d dropped out" with the
+    rest summed as one group (the victim's sum is then over a, b and the colluder c)."""
+    (a, b), (c, d) = (g.survivors for g in honest[1].transcript[0].groups)
+    return {"swapped": [[a, c], [b, d]], "merged": [[a, b, c]]}
+
+
+def ungrouped_site(consortium, project, name: str) -> Site:
+    """A gated site whose config pins no groups (members and min_contributors only)."""
+    site = gated_site(consortium, project, name)
+    policy = SecureAggregationConfig(
+        min_contributors=site.config.secure_aggregation.min_contributors,
+        members=site.config.secure_aggregation.members,
+    )
+    config = site.config.model_copy(update={"secure_aggregation": policy})
+    return Site(config, consortium[0], keys=project.identity(name), job=JOB)
+
+
+@pytest.mark.parametrize("how", ["swapped", "merged"])
+def test_sites_refuse_a_group_the_coordinator_chose(how, honest, grouped, project,
+                                                    tmp_path_factory):  # fmt: skip
+    """Each site sums its update only with its own fixed group (its config's members, group
+    size and seed): the sites the coordinator put with another (or merged with the partner
+    of a site it says dropped out) refuse at the share phase, naming their group; no group sum
+    is taken in any round."""
+    chosen = regrouped(honest)[how]
+    hostile = regrouping(chosen)
+    _, result, _ = grouped_job(grouped, project, Recording, tmp_path_factory, hostile)
+    refused = next(h for h in result.history if h.round == 1).refused
+    assert sorted(refused) == sorted(chosen[0]), refused  # its first group's sum stops there
+    for site, reason in refused.items():
+        assert f"not in site {site}'s secure group" in reason, reason
+        assert "secure aggregation refused (share, round 1)" in reason, reason
+    assert not any(entry.groups for entry in result.transcript)
+    assert not any(h.contributed for h in result.history)
+
+
+def test_a_release_of_groups_the_coordinator_chose_is_refused(
+    honest, grouped, project, signer, tmp_path, tmp_path_factory
+):
+    """Sites that pin no groups sum (and sign) whatever groups the coordinator forms; the
+    admin recomputes the job's fixed groups from the scenario's organizations and seed and
+    refuses the release of a job whose round groups are not within them."""
+    chosen = regrouped(honest)["swapped"]
+    scenario, result, _ = grouped_job(grouped, project, Recording, tmp_path_factory,
+                                      regrouping(chosen), ungrouped_site)  # fmt: skip
+    assert result.error is None and result.evaluation
+    first = result.transcript[0].groups
+    assert [sorted(g.survivors) for g in first] == [sorted(g) for g in chosen]
+    pair = re.escape("+".join(first[0].survivors))
+    why = rf"group 0 \({pair}\) of round 1 is not within one of the job's secure groups"
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+
+
+def test_a_transcript_with_its_groups_out_of_order_is_refused(honest, project, signer, tmp_path):
+    """The groups' order is the fixed one (the rule's input order): a transcript that lists
+    them otherwise is refused."""
+    scenario, result, _ = honest
+    entry = result.transcript[0]
+    swapped = dataclasses.replace(entry, groups=list(reversed(entry.groups)))
+    result = dataclasses.replace(result, transcript=[swapped, *result.transcript[1:]])
+    why = r"group 1 \(\S+\) of round 1 repeats a secure group or breaks the groups' fixed order"
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+
+
+def test_a_dropout_leaves_its_partner_out_instead_of_regrouping(
+    honest, grouped, project, signer, tmp_path, tmp_path_factory
+):
+    """A site gone from round 2 on: its group mate sits rounds 2 and 3 out (summed with no
+    other site), the other group is summed as before, and the job is still released (by the
+    three sites that evaluated it)."""
+    (a, b), (c, d) = (g.survivors for g in honest[1].transcript[0].groups)
+    gone = partial(Recording, vanish={d: 2})
+    scenario, result, _ = grouped_job(grouped, project, gone, tmp_path_factory)
+    assert [[g.survivors for g in e.groups] for e in result.transcript] == [
+        [[a, b], [c, d]],
+        [[a, b]],
+        [[a, b]],
+    ]
+    assert all(sorted(h.contributed) == [a, b] for h in result.history if h.round > 1)
+    assert release(scenario, result, JOB, project, signer, tmp_path / "run", least=3).is_dir()

@@ -19,6 +19,8 @@ from fedsec.engines.nvflare.records import Refusal
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import SecureAggregationConfig, config_from_scenario
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
+from fedsec.fl import recipe
+from fedsec.fl.aggregation.grouped import fixed_groups
 from fedsec.fl.privacy.secagg.client import SecAggClient
 from fedsec.fl.privacy.secagg.policy import SecAggPolicy
 from tests.engines.nvflare.memory import Memory
@@ -250,3 +252,31 @@ def test_a_failed_job_names_the_site_that_refused_first_and_its_words(secure, ki
     assert f"party {other!r} refused: not a member of this consortium" in error
     later = [error.find(f"{n}: ") for n in names if n != typo and f"{n}: " in error]
     assert all(error.find(refusal) < at for at in later)
+
+
+def test_a_grouped_scenarios_sites_pin_the_groups_its_coordinator_cuts(secure):
+    """Under grouped secure aggregation each site's config holds the group size and the seed
+    the job's coordinator cuts its fixed groups by: a site's own group is the coordinator's."""
+    data, scenario = secure
+    privacy = scenario.privacy.model_copy(update={"secagg_group_size": 2})
+    grouped = scenario.model_copy(update={"privacy": privacy})
+    plan = recipe.protection_plan(privacy, scenario.seed)
+    assert plan is not None
+    fixed = fixed_groups(scenario.org_names(), 2, plan.seed)
+    for name in scenario.org_names():
+        own = config_from_scenario(grouped, name, data).secure_aggregation
+        assert (own.group_size, own.group_seed, own.min_contributors) == (2, plan.seed, 2)
+        assert own.own_group(name) == sorted(next(g for g in fixed if name in g))
+    assert (
+        config_from_scenario(scenario, "plant", data).secure_aggregation.own_group("plant") is None
+    )
+
+
+def test_groups_without_members_or_seed_or_outside_the_members_are_refused():
+    with pytest.raises(ValueError, match="group_size needs members and group_seed"):
+        SecureAggregationConfig(group_size=2, members=["plant", "cloud"])
+    with pytest.raises(ValueError, match="group_size needs members and group_seed"):
+        SecureAggregationConfig(group_size=2, group_seed=3)
+    own = SecureAggregationConfig(group_size=2, group_seed=3, members=["plant", "cloud"])
+    with pytest.raises(ValueError, match="rogue1 is not one of the members"):
+        own.own_group("rogue1")

@@ -7,8 +7,8 @@ from scipy.stats import chisquare
 
 from fedsec.core.errors import ConfigError
 from fedsec.engines.threats import _strategy
-from fedsec.fl.aggregation.base import SiteResult
-from fedsec.fl.aggregation.grouped import GroupedSecureAggregation, groups_of
+from fedsec.fl.aggregation.base import RoundAborted, SiteResult
+from fedsec.fl.aggregation.grouped import GroupedSecureAggregation, fixed_groups, groups_of
 from fedsec.fl.aggregation.weighted_mean import weighted_average
 from fedsec.fl.privacy.protect import ProtectionPlan, payload
 from fedsec.fl.privacy.secagg import SecAggError, checks
@@ -49,11 +49,35 @@ def test_groups_are_fixed_for_the_run_cover_every_site_and_keep_the_least_size()
     assert sorted(s for g in first for s in g) == SITES
     assert [len(g) for g in first] == [3, 3, 4]  # the remainder joins the last group
     assert groups_of(list(reversed(SITES)), SITES, 3, seed=1) == first  # same every round
+    assert groups_of(SITES, list(reversed(SITES)), 3, seed=1) == first  # whoever lists them
     assert groups_of(SITES, SITES, 3, seed=2) != first
-    some = [s for s in SITES if s != first[0][0]]  # a site missing from a round
-    assert all(len(g) >= 3 for g in groups_of(some, SITES, 3, seed=1))
-    few = groups_of(SITES[:3], SITES, 4, seed=1)  # fewer sites than a group: one group
-    assert len(few) == 1 and sorted(few[0]) == SITES[:3]
+    assert fixed_groups(SITES, 3, seed=1) == first
+    assert groups_of(SITES[:3], SITES, 20, seed=1) == []  # fewer sites than a group: none
+
+
+def test_a_site_missing_from_a_round_never_regroups_the_others():
+    """Whoever says a site dropped out (the coordinator) cannot give another site new group
+    mates: each round's groups lie within the run's fixed groups, and a group left with fewer
+    than ``group_size`` sites sits the round out instead of joining another."""
+    fixed = fixed_groups(SITES, 3, seed=1)
+    for missing in SITES:
+        some = [s for s in SITES if s != missing]
+        groups = groups_of(some, SITES, 3, seed=1)
+        assert all(any(set(g) <= set(f) for f in fixed) for g in groups), missing
+        assert all(len(g) >= 3 for g in groups)
+        left_out = next(f for f in fixed if missing in f)
+        expected = [f for f in fixed if f is not left_out]
+        if len(left_out) > 3:  # the larger last group keeps its other sites
+            expected = [[s for s in f if s != missing] for f in fixed]
+        assert groups == expected, missing
+
+
+def test_a_round_without_a_whole_group_is_aborted():
+    """Sites of no group of three: nothing is summed, rather than one sum across groups."""
+    first = fixed_groups(SITES, 3, seed=PLAN.seed)
+    few = {s: c for s, c in honest_changes().items() if s in (first[0][0], first[1][0])}
+    with pytest.raises(RoundAborted, match="no secure group has 3 of the round's sites"):
+        grouped(Mean(), 3).combine(model(np.zeros(40)), results(few), round_=1)
 
 
 def test_with_the_plain_mean_across_groups_it_is_the_weighted_mean():

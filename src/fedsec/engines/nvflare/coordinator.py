@@ -229,7 +229,9 @@ class Coordinator:
         # under secure statistics only the total is known: a group's weight is then bounded by
         # it (check_total_weight), not by its members' own rows
         registered = {s: int(known[s]) if s in known else None for s in self.result.sites}
-        return GroupedSecureAggregation(rule, plan, size, registered)
+        # the groups are cut from the consortium (each site's [secure_aggregation] members)
+        members = spec.deployment.site_order or self.result.sites
+        return GroupedSecureAggregation(rule, plan, size, registered, members=members)
 
     def site_rows(self) -> dict[str, int]:
         """Each site's declared training rows (what a strategy weighs sites by). Under secure

@@ -27,7 +27,8 @@ release nonce the sites' records of it name; this one after).
 Under secure aggregation (without HE) the replay runs from each round's unmasked sum in the
 transcript instead, which every evaluating site that survived the round must have signed it
 verified (:mod:`.release_sums`); with a robust rule over groups (``secagg_group_size``), from
-each group's verified sum, the rule run across them as the coordinator ran it. Under HE, or
+each group's verified sum, the rule run across them as the coordinator ran it, once every
+group lies within the job's fixed groups (recomputed from the scenario). Under HE, or
 client-level DP in clear, the coordinator never holds what the rounds summed as the sites
 checked it, so only the first check applies (docs/deployment.md says what that leaves open).
 """
@@ -98,6 +99,7 @@ class ChainTerms:
     weight_unit: float = 1.0  # the sites' payload weight unit (rows per unit of weight)
     plan: ProtectionPlan | None = None  # grouped secure aggregation's (None: no groups)
     group_size: int | None = None  # its groups' size
+    members: tuple[str, ...] = ()  # the consortium its fixed groups are cut from
 
 
 def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
@@ -129,6 +131,7 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         plan.weight_unit if plan is not None else 1.0,
         plan if size is not None else None,
         size,
+        tuple(scenario.org_names()),
     )
 
 
@@ -207,6 +210,8 @@ def _replay_refusal(
             refusal = groups_refusal if isinstance(summed, GroupReplay) else sum_refusal
             if why := refusal(entry, seen, job, evaluating):
                 return why
+            if isinstance(summed, GroupReplay) and (why := summed.grouping_refusal(entry)):
+                return why
             params, _ = strategy.aggregate(round_, params, summed.results(entry))
             if isinstance(summed, GroupReplay) and (
                 why := _decision_refusal(summed, result, round_)
@@ -246,7 +251,11 @@ def _summed(terms: ChainTerms, result: JobResult) -> SumReplay | GroupReplay | N
     known = result.statistics.get("rows_per_site") or {}
     registered = {s: int(known[s]) if s in known else None for s in result.sites}
     rule = build_rule(terms.robustness, seed=terms.seed)
-    return GroupReplay(GroupedSecureAggregation(rule, terms.plan, terms.group_size, registered))
+    members = list(terms.members) or None
+    grouped = GroupedSecureAggregation(
+        rule, terms.plan, terms.group_size, registered, members=members
+    )
+    return GroupReplay(grouped)
 
 
 def _replaying(

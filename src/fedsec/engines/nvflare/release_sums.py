@@ -16,7 +16,9 @@ the transcript keeps every group's sum and survivors. The replay (:class:`GroupR
 group's sum only if every evaluating survivor of that group signed it (and no site signed a sum
 other than its group's, :func:`groups_refusal`), then runs the coordinator's own rule across
 the groups (:meth:`~fedsec.fl.aggregation.grouped.GroupedSecureAggregation.combine_sums`, the
-same instance across rounds: its memory, e.g. ``pair_conflict``'s, is replayed too).
+same instance across rounds: its memory, e.g. ``pair_conflict``'s, is replayed too), once each
+group's survivors are within one of the job's fixed groups, recomputed from the scenario's
+organizations and seed (:meth:`GroupReplay.grouping_refusal`).
 
 What this leaves open: a coordinator colluding with one site knows the check key and can forge
 a sum the others accept (:mod:`fedsec.fl.privacy.secagg.checks`); an evaluating site that
@@ -116,6 +118,29 @@ class GroupReplay:
         size = sum(p.size for p in global_params) + 1
         sums = [_group_sum(g, size, round_, k) for k, g in enumerate(self.entry.groups)]
         return self.grouped.combine_sums(global_params, sums, round_)
+
+    def grouping_refusal(self, entry: RoundTranscript) -> str | None:
+        """Why round ``entry.round``'s groups are not the job's fixed groups (None: each
+        group's survivors are at least ``group_size`` sites of one fixed group, in the fixed
+        groups' order, no fixed group twice): the groups are the scenario's, cut from its
+        organizations by its seed, never the coordinator's word."""
+        fixed, size = self.grouped.groups(), self.grouped.group_size
+        last = -1
+        for k, group in enumerate(entry.groups):
+            named = f"group {k} ({'+'.join(group.survivors)}) of round {entry.round}"
+            j = next((j for j, f in enumerate(fixed) if set(group.survivors) <= set(f)), None)
+            if j is None:
+                told = ", ".join("+".join(sorted(f)) for f in fixed)
+                return (
+                    f"{named} is not within one of the job's secure groups ({told}: the "
+                    "scenario's organizations cut by its seed): the coordinator regrouped sites"
+                )
+            if len(set(group.survivors)) < size:
+                return f"{named} has fewer than the job's group size of {size} sites"
+            if j <= last:
+                return f"{named} repeats a secure group or breaks the groups' fixed order"
+            last = j
+        return None
 
     def results(self, entry: RoundTranscript) -> dict[str, SiteResult]:
         """What the strategy is told of the round's sites: its groups' survivors."""

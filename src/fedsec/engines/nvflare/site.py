@@ -220,6 +220,7 @@ class Site:
         protection = plan.protection
         checks.check_protection(self, plan, ready, request.control is not None)
         self.check_round(plan.round)
+        group = self.secure_group() if protection and protection.secure_aggregation else None
         self.protected = self.protected or protects_sums(protection)
         # every refusal that does not depend on the site's rows before the ones that do
         self.ledger.admit(plan, ready.own_rows)
@@ -272,12 +273,21 @@ class Site:
             return replace(reply, encrypted=self.he.encrypt(plan.round, vector)).to_wire()
         if not protection.secure_aggregation:
             return replace(reply, payload=vector).to_wire()
-        least = max(reporters or 0, plan.sample_dp.noise_shares or 0) or None
+        size = self.config.secure_aggregation.group_size if group is not None else None
+        least = max(reporters or 0, plan.sample_dp.noise_shares or 0, size or 0) or None
         asked = wire.task_digest("fedsec_train", data)
         advert = self.secure.start(
-            plan.round, vector, plan.sampled, protection.threshold, asked, least=least
+            plan.round, vector, plan.sampled, protection.threshold, asked, least=least, group=group
         )
         return replace(reply, secagg=advert).to_wire()
+
+    def secure_group(self) -> list[str] | None:
+        """The only sites this site's update may be summed with under grouped secure
+        aggregation: its fixed group of its config's members (None: not grouped)."""
+        try:
+            return self.config.secure_aggregation.own_group(self.name)
+        except ValueError as error:
+            raise PlanRefused(f"secure aggregation refused: {error}") from None
 
     def tells_numbers(self, plan: SitePlan) -> bool:
         """Whether this round's reply may carry the site's loss and its gate's scores: only

@@ -20,6 +20,7 @@ action = "refuse"
 min_contributors = 3                # never let a sum of fewer sites be unmasked
 colluding_sites = 1                 # withstand the coordinator plus this many colluding sites
 members = ["org1", "org2", "org3"]  # the consortium's sites: no other party enters a sum
+# group_size = 2; group_seed = 7    # grouped jobs: sum updates only within its seeded group
 [privacy]                           # this site's own record-level DP floor (optional)
 max_epsilon = 1.0                   # train only with DP-SGD, never beyond ε = 1 over a job
 lifetime_epsilon = 4.0              # ... nor beyond ε = 4 over every job (its ledger file)
@@ -54,6 +55,8 @@ from fedsec.core.org_names import OrgName
 from fedsec.data.mapping import Mapping
 from fedsec.engines.nvflare.deployable import require_deployable
 from fedsec.engines.nvflare.site_privacy import SitePrivacyConfig
+from fedsec.fl import recipe
+from fedsec.fl.aggregation.grouped import own_group
 from fedsec.fl.gate.config import GateConfig
 from fedsec.fl.privacy.model_check import ModelCheckConfig
 from fedsec.fl.robustness.range_guard import RangeGuardConfig
@@ -150,11 +153,33 @@ class SecureAggregationConfig(Section):
         "site certificate of the project)",
     )
 
+    group_size: int | None = Field(
+        default=None,
+        ge=2,
+        le=255,
+        description="grouped secure aggregation (privacy.secagg_group_size): sum training "
+        "updates only with sites of this site's own fixed group of the members",
+    )
+    group_seed: int | None = Field(
+        default=None, ge=0, description="the consortium's agreed seed of the fixed groups"
+    )
+
     @model_validator(mode="after")
     def _distinct_members(self) -> SecureAggregationConfig:
         """Names exactly as certificates carry them (a typo refuses an honest site later)."""
         org_names.check_distinct(self.members or [], "members")
+        if self.group_size is not None and (self.members is None or self.group_seed is None):
+            raise ValueError(
+                "[secure_aggregation] group_size needs members and group_seed: the fixed "
+                "groups are cut from the members by the agreed seed"
+            )
         return self
+
+    def own_group(self, site: str) -> list[str] | None:
+        """``site``'s fixed group of the members (None: no groups; ValueError: not a member)."""
+        if self.group_size is None or self.members is None or self.group_seed is None:
+            return None
+        return own_group(site, self.members, self.group_size, self.group_seed)
 
 
 class SiteTreesConfig(Section):
@@ -291,9 +316,21 @@ def config_from_scenario(
         # a tree scenario's organizations have agreed to boost with histograms in clear
         trees=SiteTreesConfig(reveal_histograms=scenario.model.kind == "xgboost"),
         # a grouped job's sums are of at least its group size: each site holds itself to it
-        secure_aggregation=SecureAggregationConfig(
-            min_contributors=scenario.privacy.secagg_group_size, members=scenario.org_names()
-        ),
+        secure_aggregation=_secure_aggregation(scenario),
+    )
+
+
+def _secure_aggregation(scenario: Scenario) -> SecureAggregationConfig:
+    """The secure-aggregation policy of ``scenario``'s sites: a grouped job's sums are of at
+    least its group size, and its training sums within each site's fixed group (the groups'
+    seed is the one the job's coordinator cuts them by)."""
+    size = scenario.privacy.secagg_group_size
+    plan = recipe.protection_plan(scenario.privacy, scenario.seed) if size is not None else None
+    return SecureAggregationConfig(
+        min_contributors=size,
+        members=scenario.org_names(),
+        group_size=size,
+        group_seed=plan.seed if plan is not None else None,
     )
 
 
@@ -333,5 +370,5 @@ def _logs_site_config(
         seed=scenario.seed,
         split=scenario.split,
         require_secure_aggregation=secure,
-        secure_aggregation=SecureAggregationConfig(members=scenario.org_names()),
+        secure_aggregation=_secure_aggregation(scenario),
     )

@@ -14,7 +14,11 @@ vector per round of a job: two differently masked copies of one update could be 
 Every other party on a roster must be a site certificate of the project
 (:meth:`~fedsec.engines.nvflare.identity.KitIdentity.check`) and, if the site's config lists
 ``members``, one of them: a party the coordinator made up never counts toward
-``min_contributors``, the Shamir threshold or ``colluding_sites``.
+``min_contributors``, the Shamir threshold or ``colluding_sites``. Under grouped secure
+aggregation (``group_size`` and ``group_seed`` in the config) a training update's sum counts
+only parties of the site's own fixed group
+(:func:`~fedsec.fl.aggregation.grouped.fixed_groups` of its ``members``): the coordinator
+cannot choose who a site is summed with, nor regroup it by saying others dropped out.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class Pending:
     required: list[str] | None = None  # the only survivors this sum may be revealed over
     pin: Callable[[list[str]], None] | None = None  # records the survivors, or refuses them
     length: int = 0  # values of its masked vector, check values included (once masked)
+    group: list[str] | None = None  # the only parties it may be summed with (its fixed group)
 
 
 Action = Callable[[Pending, dict[str, Any]], dict[str, Any]]
@@ -77,6 +82,7 @@ class SiteSecAgg:
         required: list[str] | None = None,
         least: int | None = None,
         pin: Callable[[list[str]], None] | None = None,
+        group: list[str] | None = None,
     ) -> dict[str, Any]:
         """A new sum of ``vector``: this site's advertisement, endorsed by its kit. ``task`` is
         the digest of the request ``vector`` answers (:func:`~fedsec.engines.nvflare.wire.
@@ -85,12 +91,13 @@ class SiteSecAgg:
         sites than a first one would expose the difference); ``least`` raises the fewest
         contributors it reveals for (the organizations its noise shares cover); ``pin`` is
         given the survivors before this site reveals a share, and may refuse them (a site's
-        statistics across jobs: :mod:`~fedsec.engines.nvflare.site_rosters`)."""
+        statistics across jobs: :mod:`~fedsec.engines.nvflare.site_rosters`); ``group`` is the
+        only parties the sum may count (grouped secure aggregation: the site's fixed group)."""
         self.check_new(round_)
         minimum = max(self.config.min_contributors or 0, least or 0) or None
         policy = SecAggPolicy(minimum, self.config.colluding_sites, requested)
         client = SecAggClient(self.name, round_, policy, task)
-        self.pending = {round_: Pending(client, vector, sampled, required, pin)}
+        self.pending = {round_: Pending(client, vector, sampled, required, pin, group=group)}
         advert = client.advertise()
         endorsement = self.keys.endorse(self.job, round_, advert) if self.keys else None
         return {"advertisement": wire.advert_to_wire(advert), "endorsement": endorsement}
@@ -141,6 +148,13 @@ class SiteSecAgg:
                 raise PlanRefused(
                     f"roster: party {advert.sender!r} refused: not a member of this consortium "
                     f"([secure_aggregation] members: {', '.join(members)})"
+                )
+            if state.group is not None and advert.sender not in state.group:
+                raise PlanRefused(
+                    f"roster: party {advert.sender!r} refused: not in site {self.name}'s secure "
+                    f"group ({'+'.join(state.group)}, the fixed group its [secure_aggregation] "
+                    "group_size and group_seed cut from its members): the coordinator regrouped "
+                    "the sites"
                 )
             if self.keys is not None:
                 self.keys.check(self.job, state.client.round, advert, entry.get("endorsement"))

@@ -10,12 +10,16 @@ coordinator learns each group's secure sum (the pairwise-masked protocol of
 any sum it takes part in) and runs a robust rule (:mod:`fedsec.fl.robustness`) over the group
 means, weighted by each group's revealed weight capped at its members' registered rows.
 
-Groups are fixed for the whole run (a seeded permutation of the registered sites, cut into
-groups of the round's sites in that order, a remainder joining the last group): the coordinator
-learns the same sums every round, never sums of changing subsets it could difference into one
-site's update. What it costs: one dishonest site spoils its whole group's sum, so the rule
-leaves out (or down-weights) its honest group mates with it; fewer than three groups leave the
-rule nothing to outvote.
+Groups are fixed for the whole run (:func:`fixed_groups`: a seeded permutation of the sorted
+registered sites, cut into groups of ``group_size``, a remainder joining the last group); a
+round sums each group's sites present (:func:`groups_of`), and a group with fewer than
+``group_size`` of them sits the round out rather than join another: the coordinator learns the
+same sums every round, never sums of changing subsets it could difference into one site's
+update, and claiming a site dropped out never puts another site with new group mates. What it
+costs: one dishonest site spoils its whole group's sum, so the rule leaves out (or
+down-weights) its honest group mates with it; fewer than three groups leave the rule nothing
+to outvote; a site whose group lacks members that round (dropped out, or not sampled) is not
+aggregated that round.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fedsec.core import seeding
-from fedsec.fl.aggregation.base import Combined, SiteResult
+from fedsec.fl.aggregation.base import Combined, RoundAborted, SiteResult
 from fedsec.fl.privacy import secagg
 from fedsec.fl.privacy.protect import ProtectionPlan, RoundProtection, payload
 from fedsec.fl.robustness.base import (
@@ -39,18 +43,41 @@ from fedsec.fl.robustness.base import (
 from fedsec.training.params import Params
 
 
-def groups_of(
-    sites: list[str], registered: list[str], group_size: int, seed: int
-) -> list[list[str]]:
-    """The round's ``sites`` in groups of at least ``group_size`` (one group if fewer), in the
-    order of a permutation of ``registered`` fixed by ``seed``."""
-    order = [registered[i] for i in seeding.rng(seed, "groups").permutation(len(registered))]
-    present = [s for s in order if s in sites] + sorted(s for s in sites if s not in order)
-    groups = [present[i : i + group_size] for i in range(0, len(present), group_size)]
+def fixed_groups(members: list[str], group_size: int, seed: int) -> list[list[str]]:
+    """The run's secure groups: a permutation of the sorted ``members`` fixed by ``seed``, cut
+    into groups of ``group_size`` (a remainder joins the last group; one group if fewer). Every
+    party computes them alike from the consortium's names and the agreed seed, in whatever
+    order it holds the names."""
+    names = sorted(set(members))
+    order = [names[i] for i in seeding.rng(seed, "groups").permutation(len(names))]
+    groups = [order[i : i + group_size] for i in range(0, len(order), group_size)]
     if len(groups) > 1 and len(groups[-1]) < group_size:
         remainder = groups.pop()
         groups[-1] = groups[-1] + remainder
     return groups
+
+
+def groups_of(
+    sites: list[str], registered: list[str], group_size: int, seed: int
+) -> list[list[str]]:
+    """The round's ``sites`` in the run's fixed groups (:func:`fixed_groups` of ``registered``):
+    each group's members among ``sites``. A group with fewer than ``group_size`` of them sits
+    the round out, as does a site not registered: merged into another group, a site would be
+    summed with others than its own, and whoever reports who dropped out (the coordinator)
+    could then choose its group mates."""
+    present = set(sites)
+    kept = (
+        [s for s in group if s in present] for group in fixed_groups(registered, group_size, seed)
+    )
+    return [group for group in kept if len(group) >= group_size]
+
+
+def own_group(site: str, members: list[str], group_size: int, seed: int) -> list[str]:
+    """``site``'s fixed group among ``members`` (ValueError: it is not one of them)."""
+    for group in fixed_groups(members, group_size, seed):
+        if site in group:
+            return sorted(group)
+    raise ValueError(f"{site} is not one of the members {sorted(members)}")
 
 
 @dataclass
@@ -74,8 +101,9 @@ class GroupedSecureAggregation(RuleCheckpoint):
 
     ``registered`` holds the rows each site declared when it joined (None where the coordinator
     does not know them): a group's revealed weight above its members' registered rows is cut to
-    them. ``summer`` takes one group's secure sum
-    (default: the in-process protocol on the sites' payloads)."""
+    them. ``members``: the consortium the groups are cut from (default: ``registered``'s sites).
+    ``summer`` takes one group's secure sum (default: the in-process protocol on the sites'
+    payloads)."""
 
     def __init__(
         self,
@@ -84,11 +112,13 @@ class GroupedSecureAggregation(RuleCheckpoint):
         group_size: int,
         registered: dict[str, int | None],
         summer: GroupSummer | None = None,
+        members: list[str] | None = None,
     ) -> None:
         if group_size < 2:
             raise ValueError("a secure group needs at least 2 sites (a sum of one is its update)")
         self.rule, self.plan, self.group_size = rule, plan, group_size
         self.registered = dict(registered)
+        self.members = sorted(registered) if members is None else sorted(members)
         self.summer = summer or self.group_sum
         self.log: list[RoundDefence] = []
         self.seen: list[list[GroupSum]] = []  # what the coordinator learnt, round by round
@@ -99,10 +129,18 @@ class GroupedSecureAggregation(RuleCheckpoint):
     ) -> Combined:
         if any(r.extra is not None for r in results.values()):
             raise ValueError("grouped secure aggregation does not carry extra arrays (SCAFFOLD)")
-        sites = list(results)
-        groups = groups_of(sites, list(self.registered), self.group_size, self.plan.seed)
+        groups = groups_of(list(results), self.members, self.group_size, self.plan.seed)
+        if not groups:
+            raise RoundAborted(
+                f"no secure group has {self.group_size} of the round's sites "
+                f"({', '.join(sorted(results))}): no group sum to aggregate"
+            )
         sums = [self.summer(global_params, results, g, round_) for g in groups]
         return self.combine_sums(global_params, sums, round_)
+
+    def groups(self) -> list[list[str]]:
+        """The run's fixed groups (:func:`fixed_groups`)."""
+        return fixed_groups(self.members, self.group_size, self.plan.seed)
 
     def combine_sums(self, global_params: Params, sums: list[GroupSum], round_: int) -> Combined:
         """The rule across the round's group sums (the coordinator's, and the admin's replay
