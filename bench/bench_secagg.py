@@ -28,8 +28,8 @@ from fedsec.fl.aggregation import Aggregation, Combined, ProtectedMean, SiteResu
 from fedsec.fl.loop import run_rounds
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.fl.strategies import from_config
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.classification.experiment import org_frames
 from fedsec.tasks.classification.learner import learner
 from fedsec.tasks.federate import plan

@@ -15,7 +15,7 @@ import sys
 import time
 
 from fedsec.experiments.driver import run_experiment
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from run_scenarios import cell  # bench/ is on the path
 
 VARIANTS: dict[str, list[str]] = {

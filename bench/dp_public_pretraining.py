@@ -33,8 +33,8 @@ from fedsec.core import seeding
 from fedsec.data.readers import read_flows
 from fedsec.engines.root_data import simulated_rows
 from fedsec.experiments.privacy_curve import parse_epsilons, point, rare_families
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.classification import arms
 from fedsec.tasks.classification.learner import Learner
 from fedsec.training.params import get_params

@@ -28,7 +28,7 @@ import torch
 
 from fedsec.core.atomic import write_json
 from fedsec.experiments.driver import run_experiment
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from fedsec.training import dpsgd, ghost
 
 PARTS = ("fixed", "mean")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from fedsec.core import atomic
 from fedsec.experiments.driver import run_experiment
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 
 VARIANTS = {
     "bootstrap": ['gate.action="refuse"'],

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from fedsec.data.flows import concat_tables
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.classification.experiment import ArmOutput, evaluate_arm
 
 

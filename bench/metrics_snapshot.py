@@ -37,7 +37,7 @@ def without_timing(value: Any) -> Any:
 
 
 def builtin_names() -> list[str]:
-    from fedsec.scenarios.config import builtin_names as names
+    from fedsec.scenarios.loading import builtin_names as names
 
     return [*names(), "demo"]
 

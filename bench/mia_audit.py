@@ -21,8 +21,8 @@ from pathlib import Path
 
 from fedsec.core.atomic import write_json
 from fedsec.core.seeding import deterministic_torch
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.classification.audit import audit_arms
 from fedsec.tasks.classification.experiment import org_frames
 

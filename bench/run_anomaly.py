@@ -21,7 +21,7 @@ from pathlib import Path
 
 from fedsec.experiments.driver import run_experiment
 from fedsec.experiments.rundir import write_run
-from fedsec.scenarios.config import builtin_names, load_scenario
+from fedsec.scenarios.loading import builtin_names, load_scenario
 from fedsec.tasks.anomaly.arms import arm_names
 from run_scenarios import cell  # bench/ is on the path
 

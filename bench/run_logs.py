@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fedsec.experiments.driver import run_experiment
 from fedsec.experiments.rundir import write_run
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from run_scenarios import cell  # bench/ is on the path
 
 LOGS = ["hdfs-5org", "logs-cross-system"]

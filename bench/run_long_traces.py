@@ -17,7 +17,7 @@ import time
 
 from fedsec.core.errors import InputError
 from fedsec.experiments.driver import run_experiment
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from run_scenarios import cell  # bench/ is on the path
 
 SCENARIOS = ["hadoop-long-traces", "examples/scenarios/adfa-long-traces.toml"]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fedsec.experiments.driver import run_experiment
 from fedsec.experiments.rundir import write_run
-from fedsec.scenarios.config import builtin_names, load_scenario
+from fedsec.scenarios.loading import builtin_names, load_scenario
 
 SUPERVISED = [
     "unsw-5org-disjoint",

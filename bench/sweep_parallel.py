@@ -27,7 +27,7 @@ import torch
 
 from fedsec.experiments.privacy_curve import privacy_curve
 from fedsec.experiments.sweep_timeline import Timeline
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 
 EPSILONS = [0.5, 1.0, 2.0, 4.0, 8.0, float("inf")]
 

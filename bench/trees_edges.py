@@ -31,7 +31,7 @@ import fedsec.tasks.classification.trees as tree_arms
 from fedsec.engines import xgb_federated
 from fedsec.engines.xgb_federated import Site
 from fedsec.experiments.driver import run_experiment
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.classification.experiment import org_frames
 from fedsec.tasks.registry import task_of
 

@@ -27,7 +27,7 @@ import numpy as np
 import trees_edges as edges
 from fedsec.data.flows import concat_tables
 from fedsec.experiments.driver import run_experiment
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.registry import task_of
 
 COLUMNS = ("macro_f1", "unseen_family_recall", "benign_fpr")

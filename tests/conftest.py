@@ -88,7 +88,7 @@ def anomaly_bundle(tmp_path_factory, data_dir) -> Path:
     """The model folder of a QUICK_ANOMALY run of unsw-5org-anomaly."""
     from fedsec.experiments.driver import run_experiment
     from fedsec.experiments.rundir import write_run
-    from fedsec.scenarios.config import load_scenario
+    from fedsec.scenarios.loading import load_scenario
 
     experiment = run_experiment(load_scenario("unsw-5org-anomaly", QUICK_ANOMALY), data_dir)
     return write_run(experiment, tmp_path_factory.mktemp("anomaly") / "run") / "model"
@@ -130,7 +130,7 @@ def small_tree_run(tmp_path_factory, data_dir):
     pytest.importorskip("xgboost", reason="the trees extra is not installed")
     from fedsec.experiments.driver import run_experiment
     from fedsec.experiments.rundir import write_run
-    from fedsec.scenarios.config import load_scenario
+    from fedsec.scenarios.loading import load_scenario
 
     experiment = run_experiment(load_scenario("nslkdd-5org-disjoint", SMALL_TREES), data_dir)
     return experiment, write_run(experiment, tmp_path_factory.mktemp("trees") / "run")
@@ -140,8 +140,8 @@ def small_tree_run(tmp_path_factory, data_dir):
 def guarded_unsw(data_dir):
     """(scenario, organizations' frames, global learner) of unsw-5org-shared on 3,000 rows
     under the default ``[range_guard]``: what a guarded site encodes and scores."""
-    from fedsec.scenarios.config import load_scenario
     from fedsec.scenarios.federation import build_federation
+    from fedsec.scenarios.loading import load_scenario
     from fedsec.tasks.classification.experiment import org_frames
     from fedsec.tasks.classification.learner import learner
 
@@ -181,8 +181,8 @@ def org_rows(features, families, parts):
 def scenario_runner(name: str, base: list[str], data_dir: Path):
     """Run ``name`` with ``base`` and extra settings on one shared federation; returns metrics."""
     from fedsec.experiments.driver import run_experiment
-    from fedsec.scenarios.config import load_scenario
     from fedsec.scenarios.federation import build_federation
+    from fedsec.scenarios.loading import load_scenario
 
     federation = build_federation(load_scenario(name, base), data_dir)
 

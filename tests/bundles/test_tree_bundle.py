@@ -19,7 +19,7 @@ from fedsec.core.errors import BundleError
 from fedsec.data.flows import concat_tables
 from fedsec.experiments.driver import run_experiment
 from fedsec.models.trees import TreeClassifier
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 
 SMALL = [
     'model.kind="xgboost"',

@@ -31,7 +31,7 @@ from fedsec.cli.common import (
 )
 from fedsec.data.logs import LOG_FORMATS
 from fedsec.data.readers import FORMATS
-from fedsec.scenarios.config import builtin_names, load_scenario
+from fedsec.scenarios.loading import builtin_names, load_scenario
 from fedsec.tasks.anomaly import task as anomaly
 from fedsec.tasks.classification import arms
 

@@ -14,7 +14,7 @@ from fedsec.cli import app
 from fedsec.engines.nvflare.site_config import load_site_config
 from fedsec.fl import recipe
 from fedsec.fl.aggregation.grouped import fixed_groups
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 
 runner = CliRunner()
 

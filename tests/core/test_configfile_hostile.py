@@ -9,7 +9,7 @@ import pytest
 from fedsec.core.errors import ConfigError
 from fedsec.data.mapping import load_mapping
 from fedsec.engines.nvflare.site_config import load_site_config
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 HOSTILE = {

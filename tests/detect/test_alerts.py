@@ -15,7 +15,7 @@ from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import BENIGN
 from fedsec.detect.alerts import Tally, counted
 from fedsec.experiments.driver import run_experiment
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from tests.conftest import dataset, unsw_training_frame
 
 runner = CliRunner()

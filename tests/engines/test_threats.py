@@ -6,7 +6,7 @@ import numpy as np
 from fedsec.engines.threats import _strategy
 from fedsec.fl.aggregation import ProtectedMean, WeightedMean
 from fedsec.fl.robustness import PairConflict, RobustAggregation
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 
 ATTACK = ['adversary.orgs=["org2"]', "adversary.kind=sign_flip"]
 

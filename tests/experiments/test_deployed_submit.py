@@ -14,8 +14,8 @@ pytest.importorskip("nvflare")
 from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.results import DeploymentError
 from fedsec.experiments import deployed_submit
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import DATA_ENV
+from fedsec.scenarios.loading import load_scenario
 
 JOB = "4fac90f9-0d3c-4d0e-9a54-5b2ac4e43b11"
 

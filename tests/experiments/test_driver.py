@@ -10,7 +10,7 @@ import pytest
 
 from fedsec.experiments import driver
 from fedsec.experiments.rundir import MODEL_DIR, write_run
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.base import Evaluation, Task
 from fedsec.tasks.federate import TrainedArm
 

@@ -11,8 +11,8 @@ from fedsec.experiments.privacy_curve import (
     write_curve,
 )
 from fedsec.experiments.sweep_timeline import HERE, Timeline
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.scenarios.loading import load_scenario
 
 
 @pytest.mark.parametrize("name", ["nslkdd-anomaly", "hdfs-5org"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fedsec.core import outputs
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 
 
 @pytest.mark.parametrize(

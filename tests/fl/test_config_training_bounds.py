@@ -5,7 +5,7 @@ holds, a round that never ends); now refused with the key named."""
 import pytest
 
 from fedsec.core.errors import ConfigError
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 
 
 @pytest.mark.parametrize(

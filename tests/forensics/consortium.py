@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fedsec.bundles.bundle import save_bundle
 from fedsec.experiments.driver import run_experiment
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from fedsec.simulator import load_simulation, simulate
 from fedsec.simulator.output import write_dataset
 

@@ -14,7 +14,7 @@ Tree = dict[str, Any]
 def small_trees(data_dir: Any) -> Any:
     """A real booster to craft from: the centralized tree model of a small NSL-KDD slice."""
     from fedsec.experiments.driver import run_experiment
-    from fedsec.scenarios.config import load_scenario
+    from fedsec.scenarios.loading import load_scenario
     from tests.bundles.test_tree_bundle import SMALL
 
     _, model = run_experiment(load_scenario("nslkdd-5org-disjoint", SMALL), data_dir).product()

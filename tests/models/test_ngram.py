@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from fedsec.models.ngram import NgramCounts, NgramDetector, merge_counts, session_ngrams
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from fedsec.scenarios.logs import build_log_federation
 
 

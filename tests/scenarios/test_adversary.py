@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from fedsec.scenarios.adversary import AdversaryConfig, dishonest_orgs
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 
 
 def scenario(*sets):

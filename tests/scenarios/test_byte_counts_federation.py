@@ -1,7 +1,7 @@
 """A canonical federation joining sources whose byte counts differ says so (real files)."""
 
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.flows import provenance
 
 SCENARIO = """name = "mixed-bytes"

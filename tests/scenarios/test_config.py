@@ -2,7 +2,7 @@ import pytest
 
 from fedsec.core.configfile import parse_override
 from fedsec.core.errors import ConfigError
-from fedsec.scenarios.config import builtin_names, load_scenario
+from fedsec.scenarios.loading import builtin_names, load_scenario
 
 
 def test_every_builtin_validates():

@@ -3,7 +3,7 @@
 import pytest
 
 from fedsec.core.errors import ConfigError
-from fedsec.scenarios.config import builtin_names, load_scenario
+from fedsec.scenarios.loading import builtin_names, load_scenario
 from fedsec.tasks.anomaly.arms import arm_names
 
 ANOMALY = ["unsw-5org-anomaly", "toniot-devices-anomaly", "cicids-5org-anomaly", "nslkdd-anomaly"]

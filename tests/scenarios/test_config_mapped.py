@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from fedsec.core.errors import ConfigError
-from fedsec.scenarios.config import load_scenario, parse_scenario
+from fedsec.scenarios.config import parse_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.scenarios.loading import load_scenario
 
 SCENARIO = """
 name = "mine"

@@ -11,7 +11,7 @@ HEAVY = ("torch", "sklearn", "scipy", "opacus", "matplotlib", "xgboost", "nvflar
 
 def test_parsing_every_builtin_scenario_loads_no_training_library():
     loaded = _loaded(
-        "import json, sys\nfrom fedsec.scenarios.config import builtin_names, load_scenario\n"
+        "import json, sys\nfrom fedsec.scenarios.loading import builtin_names, load_scenario\n"
         "[load_scenario(name) for name in builtin_names()]"
     )
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))

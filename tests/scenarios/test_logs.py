@@ -9,7 +9,7 @@ import pytest
 from fedsec.core.errors import ConfigError
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL
 from fedsec.data.logs.windows import window_starts
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from fedsec.scenarios.logs import build_log_federation, namespace_warnings
 
 SMALL = [

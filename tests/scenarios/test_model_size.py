@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from fedsec.cli import app
 from fedsec.core.errors import ConfigError
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 
 runner = CliRunner()
 

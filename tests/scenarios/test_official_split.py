@@ -5,8 +5,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.scenarios.loading import load_scenario
 
 CAPPED = "data.max_rows=30000"
 

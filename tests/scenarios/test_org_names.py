@@ -8,7 +8,7 @@ import pytest
 
 from fedsec.core import org_names
 from fedsec.core.errors import ConfigError
-from fedsec.scenarios.config import builtin_names, load_scenario
+from fedsec.scenarios.loading import builtin_names, load_scenario
 from fedsec.simulator import builtin_names as builtin_simulations
 from fedsec.simulator import load_simulation
 

@@ -6,8 +6,8 @@ import pytest
 
 from fedsec.core.errors import ConfigError
 from fedsec.scenarios import partition
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.scenarios.loading import load_scenario
 
 
 def test_grouped_split_keeps_groups_whole_and_stratifies():

@@ -8,10 +8,9 @@ from fedsec.scenarios.config import (
     AnomalyScenario,
     ClassificationScenario,
     LogsScenario,
-    builtin_names,
-    load_scenario,
     parse_scenario,
 )
+from fedsec.scenarios.loading import builtin_names, load_scenario
 
 MODELS = {
     "classification": ClassificationScenario,

@@ -6,8 +6,8 @@ from collections import Counter
 import pytest
 
 from fedsec.data.taxonomy import BENIGN
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.scenarios.loading import load_scenario
 
 
 @pytest.mark.parametrize(("name", "holders"), [("unsw-5org-shared", 2), ("unsw-10org-shared", 3)])

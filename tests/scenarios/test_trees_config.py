@@ -3,7 +3,7 @@
 import pytest
 
 from fedsec.core.errors import ConfigError
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 
 TREES = ['model.kind="xgboost"']
 

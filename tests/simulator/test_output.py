@@ -10,7 +10,7 @@ import pytest
 
 from fedsec.core.errors import ConfigError
 from fedsec.data.readers import read_flows
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from fedsec.simulator.output import write_dataset
 
 

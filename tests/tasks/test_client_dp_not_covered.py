@@ -4,7 +4,7 @@ each item once (the row counts were told twice)."""
 from types import SimpleNamespace
 
 from fedsec.reporting.report import privacy_lines
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.privacy import privacy_section
 
 ORGS = ["org1", "org2", "org3", "org4", "org5"]

@@ -7,7 +7,7 @@ import pytest
 
 from fedsec.core.errors import ConfigError
 from fedsec.fl.privacy import dp
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.client_dp import client_dp_section
 from fedsec.tasks.privacy import check_accounting
 

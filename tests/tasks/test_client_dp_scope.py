@@ -11,7 +11,7 @@ from fedsec.cli.summary import privacy_notes
 from fedsec.experiments.driver import run_experiment
 from fedsec.fl.loop import select_orgs
 from fedsec.reporting.report import privacy_lines
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.privacy import not_covered
 
 TINY = [

@@ -5,8 +5,8 @@ import pytest
 from fedsec.core.errors import ConfigError
 from fedsec.experiments.driver import run_experiment
 from fedsec.reporting.report import privacy_lines
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.scenarios.loading import load_scenario
 
 SMALL = [
     "data.max_rows=8000",

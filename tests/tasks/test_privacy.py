@@ -8,8 +8,8 @@ from fedsec.cli import app
 from fedsec.core.errors import ConfigError
 from fedsec.experiments.driver import run_experiment
 from fedsec.reporting.report import privacy_lines
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.privacy import attack_strength, coordinator_view, privacy_section
 from fedsec.training.params import max_abs_diff
 

@@ -5,7 +5,7 @@ import pytest
 
 from fedsec.experiments.driver import run_experiment
 from fedsec.reporting.report import privacy_lines
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.privacy import not_covered
 
 TINY_ANOMALY = [

@@ -2,7 +2,7 @@ import pytest
 
 from fedsec.core.errors import ConfigError
 from fedsec.scenarios.config import TASKS as SCENARIO_TASKS
-from fedsec.scenarios.config import builtin_names, load_scenario
+from fedsec.scenarios.loading import builtin_names, load_scenario
 from fedsec.tasks.base import Task
 from fedsec.tasks.registry import TASKS, task_named, task_of
 

@@ -56,7 +56,7 @@ def attack_matrix(
     success, who the defence excluded: attack_matrix.csv, summary.csv (mean ± sd over seeds,
     gap to the clean run), attack_matrix.png."""
     from fedsec.experiments.sweep import check_settings
-    from fedsec.scenarios.config import load_scenario
+    from fedsec.scenarios.loading import load_scenario
 
     check_settings(workers, ray_address)
     load_scenario(scenario, list(set_ or []))  # refused before training's libraries load

@@ -149,8 +149,9 @@ def poc_command(
     """Start a hardened loopback federation (127.0.0.1 only) and record its PIDs."""
     from fedsec.engines.nvflare import poc
     from fedsec.engines.nvflare.site_config import config_from_scenario
-    from fedsec.scenarios.config import LogsScenario, load_scenario
+    from fedsec.scenarios.config import LogsScenario
     from fedsec.scenarios.federation import resolve_data_dir
+    from fedsec.scenarios.loading import load_scenario
 
     configs = {}
     if scenario is not None:
@@ -243,8 +244,8 @@ def site_config_command(
     existing file, a site's hand-edited privacy floor perhaps, without --force)."""
     from fedsec.engines.nvflare.site_config import config_from_scenario, write_site_config
     from fedsec.engines.nvflare.site_notes import weak_settings
-    from fedsec.scenarios.config import load_scenario
     from fedsec.scenarios.federation import resolve_data_dir
+    from fedsec.scenarios.loading import load_scenario
 
     outputs.check_file(out, force=force)
     config = config_from_scenario(
@@ -303,7 +304,7 @@ def submit_command(
 ) -> None:
     """Run SCENARIO's federated training as a signed job; write the usual run directory."""
     _nvflare()
-    from fedsec.scenarios.config import load_scenario
+    from fedsec.scenarios.loading import load_scenario
 
     overrides = seed_overrides(set_, seed)
     config = load_scenario(scenario, overrides)  # refused before the engine's libraries load

@@ -28,7 +28,7 @@ from fedsec.core import outputs
 @clean_errors
 def scenarios() -> None:
     """List the built-in scenarios."""
-    from fedsec.scenarios.config import builtin_names, load_scenario
+    from fedsec.scenarios.loading import builtin_names, load_scenario
 
     grid = Table()
     grid.add_column("name", no_wrap=True)
@@ -61,7 +61,7 @@ def simulate(
     force: Force = False,
 ) -> None:
     """Simulate a federation on real data: centralized vs local-only vs federated, per org."""
-    from fedsec.scenarios.config import load_scenario
+    from fedsec.scenarios.loading import load_scenario
 
     overrides = seed_overrides(set_, seed)
     config = load_scenario(scenario, overrides)  # refused before training's libraries load
@@ -108,7 +108,7 @@ def privacy_curve_command(
 ) -> None:
     """Sweep record-level DP epsilon; plot macro-F1 and rare-family recall against it."""
     from fedsec.experiments.sweep import check_settings
-    from fedsec.scenarios.config import load_scenario
+    from fedsec.scenarios.loading import load_scenario
 
     check_settings(workers, ray_address)
     seed_list = checked_seeds(seed, seeds)

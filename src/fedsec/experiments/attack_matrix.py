@@ -30,8 +30,8 @@ from fedsec.experiments.driver import run_experiment
 from fedsec.fl.robustness.config import RuleName
 from fedsec.reporting.plots import plt, save_png
 from fedsec.scenarios.adversary import AdversaryConfig, AttackKind, dishonest_orgs
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import Federation, build_federation
+from fedsec.scenarios.loading import load_scenario
 
 #: Attacks of the matrix that are a kind with settings: the backdoor of an attacker who knows
 #: where the model clips its inputs (the range guard's edge) and puts its trigger there.

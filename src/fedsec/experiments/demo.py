@@ -16,7 +16,8 @@ from fedsec.core import atomic, outputs
 from fedsec.experiments import campaigns as campaign_report
 from fedsec.experiments.driver import run_experiment
 from fedsec.experiments.rundir import fill_run
-from fedsec.scenarios.config import Scenario, load_scenario
+from fedsec.scenarios.config import Scenario
+from fedsec.scenarios.loading import load_scenario
 from fedsec.simulator import load_simulation, simulate
 from fedsec.simulator.output import write_dataset
 from fedsec.tasks.base import Run

@@ -30,7 +30,7 @@ from fedsec.engines.nvflare.results import DeploymentError, read_result, write_r
 from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.engines.nvflare.site_models import DetectorModel
 from fedsec.engines.nvflare.wire import params_to_wire
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from tests.engines.nvflare.kits import Project
 from tests.engines.nvflare.test_setups import setup as detector_setup
 

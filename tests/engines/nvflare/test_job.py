@@ -18,7 +18,7 @@ from fedsec.engines.nvflare.job import (
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.progress import PROGRESS_TOPIC
 from fedsec.engines.nvflare.results import DeploymentError
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 
 
 def progress(round_: int, checkpoint: int) -> dict:

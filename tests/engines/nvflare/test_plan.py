@@ -10,7 +10,8 @@ from fedsec.engines.nvflare.plan import (
     SitePlan,
     parse,
 )
-from fedsec.scenarios.config import ClientDpConfig, TrainingConfig, load_scenario
+from fedsec.scenarios.config import ClientDpConfig, TrainingConfig
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.federate import plan as inprocess_plan
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 
 
 def test_a_tree_scenario_deploys_as_a_tree_job():

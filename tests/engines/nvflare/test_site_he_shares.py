@@ -15,7 +15,8 @@ from fedsec.engines.nvflare.plan import (
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.engines.nvflare.site_privacy import SitePrivacyConfig
-from fedsec.scenarios.config import SampleDpConfig, load_scenario
+from fedsec.scenarios.config import SampleDpConfig
+from fedsec.scenarios.loading import load_scenario
 from tests.engines.nvflare.memory import he_kit
 from tests.engines.nvflare.test_site import _train_request
 

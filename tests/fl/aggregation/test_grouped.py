@@ -15,7 +15,7 @@ from fedsec.fl.privacy.secagg import SecAggError, checks
 from fedsec.fl.privacy.secagg.encoding import encode
 from fedsec.fl.robustness import CoordinateMedian, Mean
 from fedsec.fl.robustness.base import Decision
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from fedsec.training.plan import Update
 
 SITES = [f"org{i}" for i in range(10)]

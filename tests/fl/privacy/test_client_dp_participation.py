@@ -9,7 +9,7 @@ from fedsec.core.errors import ConfigError
 from fedsec.engines.nvflare.records import RoundLog
 from fedsec.fl.loop import RoundRecord, participation, select_orgs
 from fedsec.fl.privacy import dp
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.privacy import check_accounting
 
 

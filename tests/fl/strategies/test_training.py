@@ -2,8 +2,8 @@
 
 import pytest
 
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.classification import arms
 from fedsec.tasks.classification.experiment import org_frames
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from fedsec.experiments.driver import run_experiment
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.anomaly.arms import arm_names
 from fedsec.tasks.anomaly.experiment import zero_day
 from fedsec.tasks.anomaly.report import render

@@ -4,8 +4,8 @@ releases the model its training rule says (last round, or the mean of its last r
 import numpy as np
 import pytest
 
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.classification import arms, learner
 from fedsec.tasks.classification.experiment import org_frames
 from fedsec.training.params import max_abs_diff

@@ -8,8 +8,8 @@ import pytest
 from fedsec.core.errors import ConfigError
 from fedsec.experiments.driver import run_experiment
 from fedsec.reporting.report import privacy_lines
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.classification.audit import audit_arms, audit_pools
 from fedsec.tasks.classification.experiment import org_frames
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from fedsec.experiments.driver import run_experiment
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.classification.experiment import val_benign_fpr
 
 SMALL = ["data.max_rows=15000", "rounds=40", "evaluation.curve_points=4"]

@@ -7,8 +7,8 @@ from fedsec.core import seeding
 from fedsec.data.taxonomy import BENIGN
 from fedsec.engines.inprocess import Shard, run_federated
 from fedsec.fl import recipe
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.classification import arms
 from fedsec.tasks.classification.experiment import org_frames
 from fedsec.tasks.classification.learner import learner

@@ -4,8 +4,8 @@ label set or heavy tails."""
 
 import pytest
 
-from fedsec.scenarios.config import load_scenario
 from fedsec.scenarios.federation import build_federation
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.classification import learner
 from fedsec.tasks.classification.experiment import org_frames
 

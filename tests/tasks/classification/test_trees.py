@@ -10,7 +10,7 @@ from fedsec.data.flows import concat_tables
 from fedsec.engines.xgb_federated import Site, train_booster, train_federated
 from fedsec.experiments.driver import run_experiment
 from fedsec.models.trees import TreeClassifier
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.classification.experiment import org_frames
 from fedsec.tasks.classification.learner import learner
 from fedsec.tasks.classification.trees import exact_weights, params, site, sites_of

@@ -10,7 +10,7 @@ from fedsec.experiments.driver import run_experiment
 from fedsec.models.base import calibrate_threshold
 from fedsec.models.session_scores import calibrate_top_k
 from fedsec.reporting.session_metrics import ranking
-from fedsec.scenarios.config import load_scenario
+from fedsec.scenarios.loading import load_scenario
 
 SLICE = ["logs.sources.2.max_sessions=3000", "evaluation.curve_points=2"]
 TINY_MODEL = ["logs.hidden=32", "logs.layers=1", "logs.embedding=16"]
