@@ -142,6 +142,25 @@ def _check_groups(scenario: ScenarioBase) -> None:
         )
     if scenario.robustness.rule == "fltrust":
         raise ValueError('privacy.secagg_group_size: robustness.rule = "fltrust" is not grouped')
+    _check_groups_fill(scenario, privacy.secagg_group_size)
+
+
+def _check_groups_fill(scenario: ScenarioBase, size: int) -> None:
+    """Every fixed group is whole in every round: a group sums only its own members, so one
+    missing a member sits the round out (the coordinator cannot regroup sites)."""
+    orgs = scenario.org_count()
+    if size > orgs:
+        raise ValueError(
+            f"privacy.secagg_group_size {size} exceeds the {orgs} organizations: no group "
+            "could ever be summed"
+        )
+    if scenario.smallest_round() < orgs:
+        raise ValueError(
+            "privacy.secagg_group_size needs every organization in every round (strategy."
+            f"fraction {scenario.strategy.fraction:g} selects {scenario.smallest_round()} of "
+            f"{orgs}): each group sums only its own fixed members, so a group missing one "
+            "that was not sampled would sit the round out"
+        )
 
 
 def _check_gate(scenario: ScenarioBase) -> None:

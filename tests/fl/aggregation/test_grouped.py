@@ -200,6 +200,9 @@ def test_a_scenario_with_groups_aggregates_through_them_with_its_rule():
         ([*GROUPED, 'robustness.rule="median"', 'strategy.name="scaffold"'], "extra arrays"),
         ([*GROUPED, 'robustness.rule="fltrust"'], "fltrust"),
         (["privacy.secure_aggregation=true", 'robustness.rule="median"'], "in groups"),
+        # fixed groups sum only their own members: a sampled-out member would idle its group
+        ([*GROUPED, 'robustness.rule="median"', "strategy.fraction=0.4"], "every organization"),
+        ([*GROUPED[:1], "privacy.secagg_group_size=6", 'robustness.rule="median"'], "exceeds"),
     ],
 )
 def test_group_settings_that_cannot_work_are_refused(sets, message):
