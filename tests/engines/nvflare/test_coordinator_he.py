@@ -48,12 +48,19 @@ class Tampering(Memory):
             return str(error)
 
 
+def only(updates, contributors):
+    """A decryption request over ``contributors`` alone (their own ciphertexts)."""
+    chosen = {s: {"ciphertext": updates[s], "signed": None} for s in contributors}
+    total = he.add(he_kit()[1], [updates[s] for s in sorted(contributors)], "chosen")
+    return {"contributors": contributors, "updates": chosen, "total": he.digest(total)}
+
+
 @pytest.mark.parametrize(
     "choose, refusal",
     [
-        (lambda site, updates: {"ciphertext": updates[site]}, "this site's own update"),
-        (lambda site, updates: {"contributors": [site]}, "at least one other"),
-        (lambda site, updates: {"contributors": ["someone", "else"]}, "hold this site's update"),
+        (lambda site, updates: {"total": he.digest(updates[site])}, "not the sum of the"),
+        (lambda site, updates: only(updates, [site]), "at least one other"),
+        (lambda site, updates: only(updates, sorted(set(updates) - {site})), "hold this site"),
         (lambda site, updates: {"round": 99}, "no encrypted update of round 99"),
     ],
 )

@@ -1,10 +1,13 @@
 """Homomorphic encryption over a deployment: add ciphertexts, have the contributors decrypt.
 
 Each site's training reply carries its payload encrypted under the consortium's CKKS key (its
-startup kit's ``client_context.tenseal``). The coordinator holds only NVFlare's server context
-(``server_context.tenseal``: no secret, no public key), adds the ciphertexts, and asks every
-contributor to decrypt the sum. It keeps the answer a strict majority agrees on and drops a site
-whose answer differs (one lying site cannot skew the model).
+startup kit's ``client_context.tenseal``) and the site's signed statement of it. The
+coordinator holds only NVFlare's server context (``server_context.tenseal``: no secret, no
+public key), adds the ciphertexts, and asks every contributor to decrypt the sum: it relays the
+contributors' ciphertexts with their statements and the sha256 of its sum, and each site
+recomputes the sum and decrypts that (:mod:`.he_signed`). It keeps the answer a strict
+majority agrees on and drops a site whose answer differs (one lying site cannot skew the
+model).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from fedsec.engines.nvflare.he_signed import Contribution
 from fedsec.engines.nvflare.messages import decrypt_request
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.records import Asking, RoundLog
@@ -35,12 +39,14 @@ def encrypted_total(
     context = coordinator.he_context
     if context is None:
         raise he.HeError("the coordinator has no HE context (provision the federation with --he)")
-    ciphertexts = {}
+    ciphertexts, updates = {}, {}
     for site, reply in replies.items():
         try:
             ciphertexts[site] = ciphertexts_from_wire(reply.get("encrypted"), "encrypted update")
         except PlanRefused as error:
             coordinator.drop(site, f"malformed {error}", log)
+            continue
+        updates[site] = Contribution(ciphertexts[site], reply.get("signed")).to_wire()
     contributors = sorted(ciphertexts)
     if len(contributors) < 2:
         raise he.HeError(
@@ -49,7 +55,7 @@ def encrypted_total(
     total = he.add(context, [ciphertexts[s] for s in contributors], f"round {round_}")
     answers = coordinator.ask(
         "fedsec_he_decrypt",
-        decrypt_request(round_, total, contributors),
+        decrypt_request(round_, contributors, updates, he.digest(total)),
         contributors,
         coordinator.timeout,
         log,

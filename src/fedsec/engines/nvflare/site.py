@@ -127,7 +127,7 @@ class Site:
         self._data: dict[str, Any] = {}
         self._prepared: dict[str, Prepared] = {}
         self.secure = SiteSecAgg(self.name, config.secure_aggregation, keys, job)
-        self.he = HeSession(self.name, he_key, config.secure_aggregation)
+        self.he = HeSession(self.name, he_key, config.secure_aggregation, keys, job)
         self.statistics_rounds: set[int] = set()  # secure statistics passes answered
         self.statistics_columns: list[str] = []
         self.sums_answered: set[str] = set()  # sums of a job asked (answered or refused)
@@ -270,7 +270,8 @@ class Site:
             reporters,
         )
         if protection.homomorphic_encryption:
-            return replace(reply, encrypted=self.he.encrypt(plan.round, vector)).to_wire()
+            chunks, signed = self.he.encrypt(plan.round, vector)
+            return replace(reply, encrypted=chunks, encrypted_signed=signed).to_wire()
         if not protection.secure_aggregation:
             return replace(reply, payload=vector).to_wire()
         size = self.config.secure_aggregation.group_size if group is not None else None
