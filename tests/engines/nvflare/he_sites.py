@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fedsec.engines.nvflare.he_lists import sign_list
 from fedsec.engines.nvflare.he_signed import sign_ciphertext
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import SecureAggregationConfig, config_from_scenario
@@ -49,19 +50,28 @@ class Consortium:
     def sign(self, name: str, chunks, round_: int = 1, job: str = JOB):
         return sign_ciphertext(self.keys[name], job, round_, chunks)
 
-    def request(self, updates: dict, total: list[bytes] | None = None, round_: int = 1) -> dict:
+    def request(
+        self, updates: dict, total: list[bytes] | None = None, round_: int = 1, listed: bool = True
+    ) -> dict:
         """A decryption request over ``updates`` (plant's own added unless given); ``total``:
-        what the coordinator says the sum is (the true sum by default)."""
+        what the coordinator says the sum is (the true sum by default). Each other contributor
+        signed the list; ``listed``: plant was asked to sign it first (it signs one a round)."""
         updates = {"plant": self.own} | updates
         names = sorted(updates)
         if total is None:
             total = he.add(he_kit()[1], [updates[n]["ciphertext"] for n in names], "sum")
-        return {
-            "round": round_,
-            "contributors": names,
-            "updates": updates,
-            "total": he.digest(total),
-        }
+        lists = {n: self.sign_list(n, names, round_) for n in names if n != "plant"}
+        lists["plant"] = self.list_signed(names, round_) if listed else None
+        fields = {"contributors": names, "updates": updates, "total": he.digest(total)}
+        return {"round": round_, "lists": lists} | fields
+
+    def list_signed(self, names: list[str], round_: int = 1) -> dict | None:
+        """Plant's answer to ``fedsec_he_contributors`` over ``names``."""
+        asked = {"round": round_, "contributors": names}
+        return self.site.handle("fedsec_he_contributors", asked)["signed"]
+
+    def sign_list(self, name: str, names: list[str], round_: int = 1, job: str = JOB):
+        return sign_list(self.keys[name], job, round_, names)
 
     def decrypt(self, task: dict) -> np.ndarray:
         return self.site.handle("fedsec_he_decrypt", task)["total"]

@@ -52,7 +52,10 @@ def only(updates, contributors):
     """A decryption request over ``contributors`` alone (their own ciphertexts)."""
     chosen = {s: {"ciphertext": updates[s], "signed": None} for s in contributors}
     total = he.add(he_kit()[1], [updates[s] for s in sorted(contributors)], "chosen")
-    return {"contributors": contributors, "updates": chosen, "total": he.digest(total)}
+    lists = dict.fromkeys(contributors)
+    return {"contributors": contributors, "updates": chosen, "total": he.digest(total)} | {
+        "lists": lists
+    }
 
 
 @pytest.mark.parametrize(
@@ -118,3 +121,24 @@ def test_a_site_without_an_he_key_refuses_an_encrypted_job(consortium):
     result = Coordinator(spec, Memory(sites), names, he_context=he_kit()[1]).run()
     assert result.error is not None
     assert all("provisioned without --he" in why for why in result.dropouts.values())
+
+
+def test_the_differencing_attack_gets_no_second_sum(consortium):
+    """Every site signed the round's list of all three; the coordinator then asks plant for
+    the sum over all three and cloud for the sum without office, to subtract office's update:
+    cloud refuses (it signed the other list), so the coordinator learns no difference."""
+
+    class Differencing(Tampering):
+        def exchange(self, task, data, targets, timeout):
+            if task != "fedsec_he_decrypt":
+                return super().exchange(task, data, targets, timeout)
+            self.answers = {
+                "plant": self.ask("plant", data),
+                "cloud": self.ask("cloud", data | only(self.updates, ["cloud", "plant"])),
+            }
+            return self.answers
+
+    _, _, transport = run(consortium, transport=Differencing, homomorphic_encryption=True)
+    assert isinstance(transport.answers["plant"], dict)  # the full sum, as agreed
+    refusal = transport.answers["cloud"]
+    assert "['cloud', 'plant'] is not the contributor list site cloud signed" in refusal

@@ -168,6 +168,7 @@ def test_a_malformed_decryption_task_is_refused_naming_the_field(site):
         "contributors": ["plant", "cloud"],
         "updates": {"plant": update, "cloud": update},
         "total": "0" * 64,
+        "lists": {"plant": None, "cloud": None},
     }
     with pytest.raises(PlanRefused, match="decryption refused: unexpected field 'shell'"):
         site.handle("fedsec_he_decrypt", task | {"shell": "id"})

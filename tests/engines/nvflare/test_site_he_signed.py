@@ -7,7 +7,9 @@ site's key); each is refused with its reason and nothing is decrypted."""
 import numpy as np
 import pytest
 
+from fedsec.engines.nvflare.he_signed import FIELDS
 from fedsec.engines.nvflare.plan import PlanRefused
+from fedsec.engines.nvflare.signing import open_signed
 from fedsec.fl.privacy import he
 from tests.engines.nvflare.he_sites import Consortium
 from tests.engines.nvflare.memory import he_kit
@@ -44,47 +46,6 @@ def test_another_sites_ciphertext_passed_off_as_the_sum_is_refused(sites):
     refused(sites, old, "unexpected field 'ciphertext'")
 
 
-def test_a_ciphertext_its_named_contributor_did_not_sign_is_refused(sites):
-    cloud = sites.encrypted("cloud")
-    refused(sites, sites.request({"cloud": cloud | {"signed": None}}), "not signed by cloud")
-    by_office = sites.encrypted("cloud", signer="office")
-    refused(sites, sites.request({"cloud": by_office}), r"certificate names \['office'\]")
-    office = sites.encrypted("office")  # office's statement over cloud's ciphertext
-    swapped = {"ciphertext": cloud["ciphertext"], "signed": office["signed"]}
-    refused(sites, sites.request({"office": swapped}), "not the ciphertext office signed")
-    forged = sites.encrypted("cloud")
-    forged["signed"] = dict(forged["signed"], signature=cloud["signed"]["signature"])
-    refused(sites, sites.request({"cloud": forged}), "signature does not match")
-
-
-@pytest.mark.parametrize("round_, job", [(0, "he-job"), (2, "he-job"), (1, "another-job")])
-def test_a_stale_or_other_jobs_ciphertext_is_refused(sites, round_, job):
-    stale = sites.encrypted("cloud", round_=round_, job=job)
-    refused(sites, sites.request({"cloud": stale}), "a stale or replayed ciphertext")
-
-
-def test_a_duplicate_or_substituted_ciphertext_is_refused(sites):
-    cloud = sites.encrypted("cloud")
-    task = sites.request({"cloud": cloud})
-    task["contributors"] = ["plant", "cloud", "cloud"]
-    refused(sites, task, "names repeat")
-    twice = sites.request({"cloud": cloud, "office": cloud})
-    refused(sites, twice, "one ciphertext is relayed twice")
-    mine = sites.request({})
-    mine["updates"]["plant"] = cloud | {"signed": sites.sign("plant", cloud["ciphertext"])}
-    mine["contributors"] = ["plant"]
-    refused(sites, mine, "at least one other")
-    replaced = sites.request({"cloud": cloud})
-    replaced["updates"]["plant"] = sites.encrypted("office")
-    refused(sites, replaced, "relayed as plant's is not the one it sent")
-
-
-def test_the_coordinators_identity_contributes_nothing(sites):
-    sites.keys["localhost"] = sites.project.identity("localhost")
-    task = sites.request({"localhost": sites.encrypted("localhost")})
-    refused(sites, task, "the coordinator's identity contributes nothing")
-
-
 def test_a_sum_that_is_not_the_coordinators_is_refused(sites):
     """The sum is recomputed and compared bit for bit: a sum with one ciphertext left out (or
     any other) is not the coordinator's."""
@@ -94,10 +55,65 @@ def test_a_sum_that_is_not_the_coordinators_is_refused(sites):
     refused(sites, task, "not the sum of the contributors' signed ciphertexts")
 
 
-def test_the_site_signs_its_ciphertext_for_this_job_round_and_name(sites):
-    from fedsec.engines.nvflare.he_signed import FIELDS
-    from fedsec.engines.nvflare.signing import open_signed
+def unsigned(sites):
+    return sites.encrypted("cloud") | {"signed": None}
 
+
+def other_signer(sites):
+    return sites.encrypted("cloud", signer="office")
+
+
+def other_ciphertext(sites):
+    """cloud's statement, relayed with another ciphertext than the one it signed."""
+    return sites.encrypted("cloud") | {"ciphertext": sites.encrypted("office")["ciphertext"]}
+
+
+def forged(sites):
+    update, other = sites.encrypted("cloud"), sites.encrypted("cloud")
+    return update | {"signed": dict(update["signed"], signature=other["signed"]["signature"])}
+
+
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (unsigned, "not signed by cloud: it carries no statement"),
+        (other_signer, r"not signed by cloud: its certificate names \['office'\]"),
+        (other_ciphertext, "is not the ciphertext cloud signed"),
+        (forged, "signature does not match"),
+        (lambda s: s.encrypted("cloud", round_=0), "a stale or replayed ciphertext"),
+        (lambda s: s.encrypted("cloud", round_=2), "a stale or replayed ciphertext"),
+        (lambda s: s.encrypted("cloud", job="other-job"), "a stale or replayed ciphertext"),
+    ],
+)
+def test_a_ciphertext_its_named_contributor_did_not_sign_for_this_round_is_refused(
+    sites, make, reason
+):
+    refused(sites, sites.request({"cloud": make(sites)}), reason)
+
+
+def test_a_duplicate_ciphertext_is_refused(sites):
+    cloud = sites.encrypted("cloud")
+    refused(sites, sites.request({"cloud": cloud, "office": cloud}), "relayed twice")
+
+
+def test_a_substituted_own_ciphertext_is_refused(sites):
+    task = sites.request({"cloud": sites.encrypted("cloud")})
+    task["updates"]["plant"] = sites.encrypted("office")
+    refused(sites, task, "relayed as plant's is not the one it sent")
+
+
+def test_repeated_contributors_are_refused(sites):
+    task = sites.request({"cloud": sites.encrypted("cloud")})
+    refused(sites, task | {"contributors": ["plant", "cloud", "cloud"]}, "names repeat")
+
+
+def test_the_coordinators_identity_contributes_nothing(sites):
+    sites.keys["localhost"] = sites.project.identity("localhost")
+    task = sites.request({"localhost": sites.encrypted("localhost")})
+    refused(sites, task, "the coordinator's identity contributes nothing")
+
+
+def test_the_site_signs_its_ciphertext_for_this_job_round_and_name(sites):
     statement = open_signed(sites.project.root, "plant", sites.own["signed"], FIELDS)
     assert statement == {
         "kind": "fedsec/he/v1/ciphertext",

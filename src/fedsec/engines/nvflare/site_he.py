@@ -7,9 +7,10 @@ contributor (at least its ``[secure_aggregation] min_contributors``, each one of
 ``members`` when listed), and only the sum it recomputed itself from the contributors' own
 signed ciphertexts of this job and round (:func:`~.he_signed.checked_sum`): one site's
 ciphertext passed off as a sum, a ciphertext its named contributor did not sign, a stale
-round's or one relayed twice is refused. Which contributors a sum is over stays the
-coordinator's choice (among the sites that sent a signed ciphertext): two sites can be asked
-about two different sets (the differencing attack, docs/deployment.md).
+round's or one relayed twice is refused. Before any site decrypts, each contributor signs the
+round's contributor list, one list a round (:meth:`HeSession.contributors`, :mod:`.he_lists`),
+and a site decrypts only the list it signed, once every contributor on it signed the same: the
+coordinator cannot have two sites decrypt sums over different sets and subtract them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from fedsec.engines.nvflare.he_lists import ListTask, check_lists, sign_list
 from fedsec.engines.nvflare.he_signed import (
     Contribution,
     check_signed,
@@ -56,6 +58,7 @@ class HeSession:
         self.parties = parties or SecureAggregationConfig()
         self._context: Any = None
         self.pending: Encrypted | None = None
+        self.listed: dict[int, list[str]] = {}  # round -> the contributor list it signed
 
     def context(self) -> Any:
         """The kit's CKKS context with its secret key (refused when the kit has none)."""
@@ -75,19 +78,46 @@ class HeSession:
         self.pending = Encrypted(round_, he.digest(chunks), len(vector))
         return chunks, sign_ciphertext(self.keys, self.job, round_, chunks)
 
-    def decrypt(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Decrypt the round's encrypted sum, once, if this site contributed to it."""
-        request = DecryptTask.from_wire(data)
-        pending = self.pending
-        if pending is None or pending.round != request.round:
+    def contributors(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Sign the round's contributor list: one list a round, one this site may decrypt."""
+        request = ListTask.from_wire(data)
+        self.check_request(request.round, request.contributors)
+        names = sorted(request.contributors)
+        signed = self.listed.setdefault(request.round, names)
+        if signed != names:
             raise PlanRefused(
-                f"decryption refused: no encrypted update of round {request.round!r} here"
+                f"contributor list refused: site {self.name} signed {signed} for round "
+                f"{request.round} already and signs one list a round (two sums over different "
+                "sites would expose their difference)"
             )
-        if self.name not in request.contributors or len(request.contributors) < 2:
+        return {"signed": sign_list(self.keys, self.job, request.round, names)}
+
+    def check_request(self, round_: int, contributors: list[str]) -> None:
+        """Refuse a sum of a round this site awaits none of, or not holding it, or too few,
+        or strangers."""
+        pending = self.pending
+        if pending is None or pending.round != round_:
+            raise PlanRefused(f"decryption refused: no encrypted update of round {round_!r} here")
+        if self.name not in contributors or len(contributors) < 2:
             raise PlanRefused(
                 "decryption refused: the sum must hold this site's update and at least one other"
             )
-        self.check_contributors(request.contributors)
+        self.check_contributors(contributors)
+
+    def decrypt(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Decrypt the round's encrypted sum, once, if this site contributed to it and every
+        contributor signed its list."""
+        request = DecryptTask.from_wire(data)
+        self.check_request(request.round, request.contributors)
+        pending = self.pending
+        assert pending is not None  # checked above
+        if self.listed.get(request.round) != sorted(request.contributors):
+            raise PlanRefused(
+                f"decryption refused: {sorted(request.contributors)} is not the contributor "
+                f"list site {self.name} signed for round {request.round}"
+            )
+        if self.keys is not None:
+            check_lists(self.keys, self.job, request.round, request.contributors, request.lists)
         updates = {s: Contribution.from_wire(u, s) for s, u in request.updates.items()}
         keys = self.keys
         check = None
