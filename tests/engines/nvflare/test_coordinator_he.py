@@ -142,3 +142,21 @@ def test_the_differencing_attack_gets_no_second_sum(consortium):
     assert isinstance(transport.answers["plant"], dict)  # the full sum, as agreed
     refusal = transport.answers["cloud"]
     assert "['cloud', 'plant'] is not the contributor list site cloud signed" in refusal
+
+
+def test_a_site_silent_when_the_list_is_signed_stops_only_that_round(consortium):
+    """office vanishes after sending its round-2 ciphertext, before signing the list: the
+    others signed a list holding it and sign no other, so round 2 aggregates nothing; round 3
+    goes on without office."""
+
+    class Silent(Memory):
+        def exchange(self, task, data, targets, timeout):
+            replies = super().exchange(task, data, targets, timeout)
+            if task == "fedsec_he_contributors" and data["round"] == 2:
+                replies["office"] = "no reply to fedsec_he_contributors"
+            return replies
+
+    _, result, _ = run(consortium, transport=Silent, homomorphic_encryption=True)
+    assert result.error is None
+    assert "did not sign the round's contributor list" in result.history[1].aborted
+    assert result.history[2].contributed == ["cloud", "plant"]
