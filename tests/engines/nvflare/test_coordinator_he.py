@@ -48,12 +48,22 @@ class Tampering(Memory):
             return str(error)
 
 
+def only(updates, contributors):
+    """A decryption request over ``contributors`` alone (their own ciphertexts)."""
+    chosen = {s: {"ciphertext": updates[s], "signed": None} for s in contributors}
+    total = he.add(he_kit()[1], [updates[s] for s in sorted(contributors)], "chosen")
+    lists = dict.fromkeys(contributors)
+    return {"contributors": contributors, "updates": chosen, "total": he.digest(total)} | {
+        "lists": lists
+    }
+
+
 @pytest.mark.parametrize(
     "choose, refusal",
     [
-        (lambda site, updates: {"ciphertext": updates[site]}, "this site's own update"),
-        (lambda site, updates: {"contributors": [site]}, "at least one other"),
-        (lambda site, updates: {"contributors": ["someone", "else"]}, "hold this site's update"),
+        (lambda site, updates: {"total": he.digest(updates[site])}, "not the sum of the"),
+        (lambda site, updates: only(updates, [site]), "at least one other"),
+        (lambda site, updates: only(updates, sorted(set(updates) - {site})), "hold this site"),
         (lambda site, updates: {"round": 99}, "no encrypted update of round 99"),
     ],
 )
@@ -111,3 +121,42 @@ def test_a_site_without_an_he_key_refuses_an_encrypted_job(consortium):
     result = Coordinator(spec, Memory(sites), names, he_context=he_kit()[1]).run()
     assert result.error is not None
     assert all("provisioned without --he" in why for why in result.dropouts.values())
+
+
+def test_the_differencing_attack_gets_no_second_sum(consortium):
+    """Every site signed the round's list of all three; the coordinator then asks plant for
+    the sum over all three and cloud for the sum without office, to subtract office's update:
+    cloud refuses (it signed the other list), so the coordinator learns no difference."""
+
+    class Differencing(Tampering):
+        def exchange(self, task, data, targets, timeout):
+            if task != "fedsec_he_decrypt":
+                return super().exchange(task, data, targets, timeout)
+            self.answers = {
+                "plant": self.ask("plant", data),
+                "cloud": self.ask("cloud", data | only(self.updates, ["cloud", "plant"])),
+            }
+            return self.answers
+
+    _, _, transport = run(consortium, transport=Differencing, homomorphic_encryption=True)
+    assert isinstance(transport.answers["plant"], dict)  # the full sum, as agreed
+    refusal = transport.answers["cloud"]
+    assert "['cloud', 'plant'] is not the contributor list site cloud signed" in refusal
+
+
+def test_a_site_silent_when_the_list_is_signed_stops_only_that_round(consortium):
+    """office vanishes after sending its round-2 ciphertext, before signing the list: the
+    others signed a list holding it and sign no other, so round 2 aggregates nothing; round 3
+    goes on without office."""
+
+    class Silent(Memory):
+        def exchange(self, task, data, targets, timeout):
+            replies = super().exchange(task, data, targets, timeout)
+            if task == "fedsec_he_contributors" and data["round"] == 2:
+                replies["office"] = "no reply to fedsec_he_contributors"
+            return replies
+
+    _, result, _ = run(consortium, transport=Silent, homomorphic_encryption=True)
+    assert result.error is None
+    assert "did not sign the round's contributor list" in result.history[1].aborted
+    assert result.history[2].contributed == ["cloud", "plant"]

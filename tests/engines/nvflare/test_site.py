@@ -162,13 +162,24 @@ def test_a_malformed_training_task_is_refused_naming_the_field(site, consortium)
 
 
 def test_a_malformed_decryption_task_is_refused_naming_the_field(site):
-    task = {"round": 1, "ciphertext": [b"\x01"], "contributors": ["plant", "cloud"]}
+    update = {"ciphertext": [b"\x01"], "signed": None}
+    task = {
+        "round": 1,
+        "contributors": ["plant", "cloud"],
+        "updates": {"plant": update, "cloud": update},
+        "total": "0" * 64,
+        "lists": {"plant": None, "cloud": None},
+    }
     with pytest.raises(PlanRefused, match="decryption refused: unexpected field 'shell'"):
         site.handle("fedsec_he_decrypt", task | {"shell": "id"})
     with pytest.raises(PlanRefused, match="decryption refused: round '1' is not a round number"):
         site.handle("fedsec_he_decrypt", task | {"round": "1"})
     with pytest.raises(PlanRefused, match="contributors: names repeat"):
         site.handle("fedsec_he_decrypt", task | {"contributors": ["plant", "plant"]})
+    with pytest.raises(PlanRefused, match="must be exactly the contributors'"):
+        site.handle("fedsec_he_decrypt", task | {"updates": {"plant": update}})
+    with pytest.raises(PlanRefused, match="total must be the sum's sha256"):
+        site.handle("fedsec_he_decrypt", task | {"total": [b"\x01"]})
     with pytest.raises(PlanRefused, match="no encrypted update of round 1 here"):
         site.handle("fedsec_he_decrypt", task)
 

@@ -190,29 +190,45 @@ def sums_request(
 
 @dataclass(frozen=True)
 class DecryptTask:
-    """``fedsec_he_decrypt``: the sum of a round's encrypted payloads and who contributed."""
+    """``fedsec_he_decrypt``: who contributed to a round, each contributor's encrypted update
+        with its signed statement (:mod:`.he_signed`), and the sha256 of the sum the coordinator
+        made of them (``total``), which the site recomputes; ``lists``: each contributor's signed
+    statement of the contributor list."""
 
     round: int
-    ciphertext: list[bytes]
     contributors: list[str]
+    updates: dict[str, Any]  # contributor -> its Contribution's wire form, checked by the site
+    total: str
+    lists: dict[str, Any]  # contributor -> its signed contributor list (:mod:`.he_lists`)
 
     @classmethod
     def from_wire(cls, data: Any) -> DecryptTask:
         what = "decryption"
-        data = _fields(data, what, {"round", "ciphertext", "contributors"}, set())
+        data = _fields(data, what, {"round", "contributors", "updates", "total", "lists"}, set())
         round_ = data["round"]
         if isinstance(round_, bool) or not isinstance(round_, int) or round_ < 0:
             raise PlanRefused(f"{what} refused: round {round_!r} is not a round number")
-        return cls(
-            round_,
-            wire.ciphertexts_from_wire(data["ciphertext"], f"{what} refused"),
-            wire.names_from_wire(data["contributors"], "contributors"),
-        )
+        contributors = wire.names_from_wire(data["contributors"], "contributors")
+        updates, lists = data["updates"], data["lists"]
+        for name, table in (("encrypted updates", updates), ("signed lists", lists)):
+            if not isinstance(table, dict) or sorted(map(str, table)) != sorted(contributors):
+                raise PlanRefused(f"{what} refused: the {name} must be exactly the contributors'")
+        total = data["total"]
+        if not isinstance(total, str) or len(total) != 64:
+            raise PlanRefused(f"{what} refused: total must be the sum's sha256 (hex)")
+        return cls(round_, contributors, updates, total, lists)
 
 
-def decrypt_request(round_: int, ciphertext: list[bytes], contributors: list[str]) -> dict:
+def decrypt_request(
+    round_: int,
+    contributors: list[str],
+    updates: dict[str, Any],
+    total: str,
+    lists: dict[str, Any],
+) -> dict:
     """What the coordinator sends as a :class:`DecryptTask`."""
-    return {"round": round_, "ciphertext": ciphertext, "contributors": contributors}
+    fields = {"contributors": contributors, "updates": updates, "total": total, "lists": lists}
+    return {"round": round_} | fields
 
 
 def train_request(

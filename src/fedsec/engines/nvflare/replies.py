@@ -78,11 +78,15 @@ class TrainReply:
     extra: Arrays | None = None
     payload: np.ndarray | None = None
     encrypted: list[bytes] | None = None
+    encrypted_signed: dict[str, Any] | None = None  # the site's statement of its ciphertext
     secagg: dict[str, Any] | None = None
     attestation: dict[str, Any] | None = None  # the site's signed round statement (wire form)
 
     FORMS = ("params", "payload", "encrypted", "advertisement")
-    FIELDS = frozenset({"loss", "gate", "refused", "num_samples", "extra", *FORMS, *SECAGG, FIELD})
+    FIELDS = frozenset(
+        {"loss", "gate", "refused", "num_samples", "extra", "encrypted_signed"}
+        | {*FORMS, *SECAGG, FIELD}
+    )
 
     def to_wire(self) -> dict[str, Any]:
         fields = {
@@ -93,6 +97,7 @@ class TrainReply:
             "extra": self.extra,
             "payload": self.payload,
             "encrypted": self.encrypted,
+            "encrypted_signed": self.encrypted_signed,
             FIELD: self.attestation,
         }
         data = {"gate": self.gate} | {k: v for k, v in fields.items() if v is not None}
@@ -116,6 +121,7 @@ class TrainReply:
             extra=None if extra is None else _arrays(extra, "extra"),
             payload=data.get("payload"),
             encrypted=data.get("encrypted"),
+            encrypted_signed=data.get("encrypted_signed"),
             secagg=_secagg(data),
             attestation=Attestation.from_wire(data[FIELD]).to_wire() if FIELD in data else None,
         )

@@ -135,7 +135,10 @@ class SiteRounds:
             return SiteResult(Update([], 0, loss), sealed=_required(reply.secagg, "advertisement"))
         if protection["homomorphic_encryption"]:
             encrypted = _required(reply.encrypted, "encrypted")
-            return SiteResult(Update([], 0, loss), sealed={"encrypted": encrypted})
+            signed = reply.encrypted_signed
+            return SiteResult(
+                Update([], 0, loss), sealed={"encrypted": encrypted, "signed": signed}
+            )
         sealed = vector_from_wire(reply.payload, self.length + 1, np.float64, site)
         c.check_weight(site, float(sealed[-1]), protection)
         return SiteResult(Update([], 0, loss), sealed=sealed)

@@ -71,6 +71,7 @@ TASKS = {
     "fedsec_secagg_confirm": "train",
     "fedsec_secagg_reveal": "train",
     "fedsec_secagg_verify": "train",
+    "fedsec_he_contributors": "train",
     "fedsec_he_decrypt": "train",
     "fedsec_sums": "train",
     "fedsec_boost": "train",
@@ -127,7 +128,7 @@ class Site:
         self._data: dict[str, Any] = {}
         self._prepared: dict[str, Prepared] = {}
         self.secure = SiteSecAgg(self.name, config.secure_aggregation, keys, job)
-        self.he = HeSession(self.name, he_key, config.secure_aggregation)
+        self.he = HeSession(self.name, he_key, config.secure_aggregation, keys, job)
         self.statistics_rounds: set[int] = set()  # secure statistics passes answered
         self.statistics_columns: list[str] = []
         self.sums_answered: set[str] = set()  # sums of a job asked (answered or refused)
@@ -148,6 +149,7 @@ class Site:
             "fedsec_secagg_confirm": self.secure.confirm,
             "fedsec_secagg_reveal": self.secure.reveal,
             "fedsec_secagg_verify": self.verify_sum,
+            "fedsec_he_contributors": self.he.contributors,
             "fedsec_he_decrypt": self.he.decrypt,
             "fedsec_sums": self.sums,
             "fedsec_boost": partial(site_trees.boost, self),
@@ -270,7 +272,8 @@ class Site:
             reporters,
         )
         if protection.homomorphic_encryption:
-            return replace(reply, encrypted=self.he.encrypt(plan.round, vector)).to_wire()
+            chunks, signed = self.he.encrypt(plan.round, vector)
+            return replace(reply, encrypted=chunks, encrypted_signed=signed).to_wire()
         if not protection.secure_aggregation:
             return replace(reply, payload=vector).to_wire()
         size = self.config.secure_aggregation.group_size if group is not None else None
