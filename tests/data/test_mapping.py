@@ -38,3 +38,13 @@ def test_detect_names_the_empty_mapping_not_the_telemetry(small_demo, tmp_path):
     said = " ".join(result.output.split())
     assert f"{empty}: holds no mapping" in said and "non-numeric" not in said
     assert not (tmp_path / "a.jsonl").exists()
+
+
+@pytest.mark.parametrize("scale", ["inf", "nan"])
+def test_a_scale_that_is_not_a_finite_number_is_refused(tmp_path, scale):
+    """``scale = inf`` passed ``gt=0`` and read every duration as infinite (exit 0)."""
+    path = tmp_path / "m.toml"
+    path.write_text(f'[canonical]\nduration_s = {{ column = "dur", scale = {scale} }}\n')
+    finite = r"m.toml: invalid mapping: .*scale: Input should be a finite number"
+    with pytest.raises(ConfigError, match=finite):
+        load_mapping(path)
