@@ -48,3 +48,9 @@ def test_a_scale_that_is_not_a_finite_number_is_refused(tmp_path, scale):
     finite = r"m.toml: invalid mapping: .*scale: Input should be a finite number"
     with pytest.raises(ConfigError, match=finite):
         load_mapping(path)
+
+
+def test_a_folder_given_as_the_mapping_is_named_a_folder(tmp_path):
+    """A folder was reported "not found", though it exists."""
+    with pytest.raises(ConfigError, match=r"is a folder, not a mapping file"):
+        load_mapping(tmp_path)

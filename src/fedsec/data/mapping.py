@@ -220,6 +220,8 @@ def parse_mapping(raw: Any, where: str) -> Mapping:
 def load_mapping(path: Path) -> Mapping:
     """Read a mapping file (TOML); a missing or invalid file is a clear error."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a mapping file (TOML)")
     if not path.is_file():
         raise ConfigError(f"mapping file {path} not found")
     try:
