@@ -10,6 +10,7 @@ regex) or by time windows (``session_window`` seconds).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedsec.core.errors import InputError
+from fedsec.core.errors import ConfigError, InputError
 from fedsec.data.logs import drain, loghub
 from fedsec.data.logs.sequences import read_logrobust, read_sequences
 from fedsec.data.logs.sessions import (
@@ -41,6 +42,14 @@ class SessionOptions:
     log_format: str | None = None  # raw-log: loghub system name or format string
     templates: Path | None = None  # event id -> template text (sequence files)
     labels: Path | None = None  # session id -> Normal/Anomaly
+
+    def __post_init__(self) -> None:
+        window = self.session_window
+        if not (math.isfinite(window) and window >= 0):  # -5 was read as "none given"
+            raise ConfigError(
+                f"session window of {window:g} seconds: give a finite number of seconds above 0 "
+                "(0: no time windows)"
+            )
 
 
 def read_sessions(fmt: str, paths: Sequence[Path], options: SessionOptions) -> SessionTable:
