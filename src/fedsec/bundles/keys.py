@@ -172,6 +172,8 @@ def add_trusted(path: Path) -> tuple[Path, str]:
     probe = Trust()
     fingerprint = probe.add_file(path)
     folder = trusted_dir()
+    where = f"${TRUSTED_ENV} or ${HOME_ENV}"  # under a file: a traceback from mkdir
+    outputs.check_writable(folder / "trusted.pub", option=where)
     folder.mkdir(parents=True, exist_ok=True)
     suffix = ".pem" if probe.authorities else ".pub"
     name = fingerprint.replace("SHA256:", "").replace("/", "_").replace("+", "-").replace(":", "")
