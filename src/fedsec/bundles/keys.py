@@ -98,6 +98,8 @@ def _public_pem(key: ed25519.Ed25519PublicKey) -> bytes:
 def load_signer(path: Path) -> KeySigner:
     """The Ed25519 key at ``path``, once only its owner can read it."""
     path = Path(path)
+    if path.is_dir():
+        raise SigningKeyError(f"{path}: is a folder, not a signing key (the key's file is)")
     if not path.is_file():
         raise SigningKeyError(f"{path}: signing key not found (create one: fedsec keys generate)")
     keyfiles.check_private(path, "signing key")
