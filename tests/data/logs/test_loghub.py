@@ -1,5 +1,7 @@
 """loghub structured CSVs and raw lines: session grouping by id and by time window, labels."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -124,3 +126,19 @@ def test_a_session_window_that_is_no_length_of_time_is_refused(window):
     """--session-window -5 or nan said no window was given; inf made the whole file one session."""
     with pytest.raises(ConfigError, match=r"session window of -?(5|nan|inf) seconds"):
         SessionOptions(session_window=window)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options", "named"),
+    [
+        ("sequences", SessionOptions(session_key=r"blk_\d+"), "session_key (--session-key)"),
+        ("logrobust", SessionOptions(session_window=60), "session_window (--session-window)"),
+        ("logrobust", SessionOptions(log_format="HDFS"), "log_format (--log-format)"),
+    ],
+)
+def test_a_grouping_option_the_format_never_reads_is_refused(tmp_path, fmt, options, named):
+    """--format sequences --session-key K scored one session a line, K ignored without a word."""
+    path = tmp_path / "in.txt"
+    path.write_text("5 22 7\n")
+    with pytest.raises(ConfigError, match=rf"{re.escape(named)}.*not read by log format"):
+        read_sessions(fmt, [path], options)

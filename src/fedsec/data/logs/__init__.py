@@ -52,6 +52,34 @@ class SessionOptions:
             )
 
 
+#: The grouping options each format reads; the others it would ignore (a loghub structured
+#: CSV may name its system, as its raw log does: the same options serve both).
+GROUPING = {
+    "sequences": (),
+    "logrobust": (),
+    "loghub-structured": ("session_key", "session_window", "log_format"),
+    "raw-log": ("session_key", "session_window", "log_format"),
+}
+
+
+def check_options_apply(fmt: str, options: SessionOptions) -> None:
+    """Refuse a grouping option the format never reads (it was ignored without a word: a
+    sequence file is one session a line whatever ``--session-key`` says)."""
+    given = {
+        "session_key": options.session_key,
+        "session_window": options.session_window,
+        "log_format": options.log_format,
+    }
+    ignored = [name for name, value in given.items() if value and name not in GROUPING[fmt]]
+    if ignored:
+        flags = ", ".join(f"{n} (--{n.replace('_', '-')})" for n in ignored)
+        raise ConfigError(
+            f"{flags}: not read by log format {fmt!r}"
+            + (" (one session a line)" if not GROUPING[fmt] else "")
+            + "; leave it out"
+        )
+
+
 def read_sessions(fmt: str, paths: Sequence[Path], options: SessionOptions) -> SessionTable:
     """Sessions of one or more files of one format (each file grouped on its own)."""
     if fmt not in LOG_FORMATS:
@@ -60,6 +88,7 @@ def read_sessions(fmt: str, paths: Sequence[Path], options: SessionOptions) -> S
         )
     if not paths:
         raise InputError("-", "no input files")
+    check_options_apply(fmt, options)
     tables = [_read_one(fmt, Path(p), options) for p in paths]
     for table, path in zip(tables, paths, strict=True):
         table.source_file = np.full(len(table), str(path), dtype=object)
