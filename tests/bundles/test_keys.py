@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from fedsec.bundles import keys
-from fedsec.core.errors import BundleError
+from fedsec.core.errors import BundleError, FedsecError
 from fedsec.core.keyfiles import ExposedSecretError
 
 
@@ -108,3 +108,27 @@ def test_a_leaf_certificate_is_not_a_trust_anchor(home, tmp_path):
     path.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
     with pytest.raises(BundleError, match="not a CA certificate"):
         keys.user_trust([path])
+
+
+def test_a_key_path_that_is_a_folder_or_under_a_file_is_refused(home, tmp_path):
+    """--out FOLDER was "already exists"; --out FILE/k ended in a FileExistsError traceback."""
+    from typer.testing import CliRunner
+
+    from fedsec.cli import app
+
+    (tmp_path / "a.csv").write_text("x\n")
+    result = CliRunner().invoke(app, ["keys", "generate", "--out", str(tmp_path / "a.csv" / "k")])
+    assert result.exit_code == 2, result.output
+    assert "is a file, not a folder" in " ".join(result.output.split())
+    with pytest.raises(keys.SigningKeyError, match=r"is a folder; give the key's file name"):
+        keys.generate_key(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]
+
+
+def test_trusting_a_key_with_the_home_under_a_file_is_refused(home, tmp_path, monkeypatch):
+    """keys trust with $FEDSEC_HOME naming a file ended in a NotADirectoryError traceback."""
+    public = keys.public_path(keys.generate_key(tmp_path / "theirs.key")[0])
+    (tmp_path / "file").write_text("x\n")
+    monkeypatch.setenv("FEDSEC_HOME", str(tmp_path / "file"))
+    with pytest.raises(FedsecError, match=r"is a file, not a folder; choose another \$FEDSEC"):
+        keys.add_trusted(public)

@@ -62,6 +62,15 @@ def test_inspect_never_replaces_the_file_it_inspects(tmp_path):
     assert path.read_bytes() == kept
 
 
+def test_inspect_refuses_one_file_for_the_mapping_and_the_rows(tmp_path):
+    """--out x --parquet x wrote the mapping, then the rows over it (exit 0, mapping lost)."""
+    path, out = flows_csv(tmp_path), tmp_path / "both.toml"
+    result = runner.invoke(app, ["inspect", str(path), "--out", str(out), "--parquet", str(out)])
+    assert result.exit_code == 2
+    assert "is the --out path: the mapping and the rows are two files" in result.output
+    assert not out.exists()
+
+
 def test_inspect_prints_the_proposal_and_writes_rows_to_parquet(tmp_path):
     path, parquet = flows_csv(tmp_path), tmp_path / "rows.parquet"
     result = runner.invoke(app, ["inspect", str(path), "--parquet", str(parquet)])

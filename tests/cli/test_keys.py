@@ -72,3 +72,15 @@ def test_sign_refuses_a_bundle_that_fails_its_checks(home, tmp_path):
     refused = runner.invoke(app, ["keys", "sign", str(bundle)])
     assert refused.exit_code == 2 and "thresholds.org1" in _text(refused)
     assert not (bundle / "bundle.sig").exists()
+
+
+def test_show_never_promises_to_create_a_named_key(home, tmp_path, monkeypatch):
+    """A $FEDSEC_SIGNING_KEY that names no key was shown "created when you first write a
+    bundle", though signing refuses it: a named key is never created."""
+    monkeypatch.setenv("FEDSEC_SIGNING_KEY", str(tmp_path / "missing.key"))
+    shown = runner.invoke(app, ["keys", "show"])
+    assert shown.exit_code == 0, shown.output
+    assert "not a key file: $FEDSEC_SIGNING_KEY must name an existing key" in _text(shown)
+    assert "created when" not in _text(shown)
+    monkeypatch.delenv("FEDSEC_SIGNING_KEY")
+    assert "created when you first write a bundle" in _text(runner.invoke(app, ["keys", "show"]))

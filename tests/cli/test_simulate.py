@@ -42,3 +42,27 @@ def test_parallel_points_without_ray_name_the_extra_exit_2_and_write_nothing(tmp
     assert result.exit_code == 2, result.output
     assert "pip install 'fedsec[sweep]'" in " ".join(result.output.split())
     assert not out.exists()
+
+
+def _never_trained(*_args, **_kwargs):
+    raise AssertionError("trained before the signing key was checked")
+
+
+@pytest.mark.parametrize("command", [["simulate", "unsw-5org-disjoint"], ["demo"]])
+def test_a_signing_key_that_cannot_sign_is_refused_before_training(tmp_path, monkeypatch, command):
+    """$FEDSEC_SIGNING_KEY naming a folder, or $FEDSEC_HOME a file, was said only after the
+    whole run had trained (and nothing was kept)."""
+    from fedsec.experiments import demo, driver
+
+    monkeypatch.setattr(driver, "run_experiment", _never_trained)
+    monkeypatch.setattr(demo, "run_experiment", _never_trained)
+    (tmp_path / "file").write_text("x\n")
+    for env, message in (
+        ({"FEDSEC_SIGNING_KEY": str(tmp_path)}, "is a folder, not a signing key"),
+        ({"FEDSEC_HOME": str(tmp_path / "file")}, "is a file, not a folder"),
+    ):
+        out = tmp_path / "run"
+        result = runner.invoke(app, [*command, "--out", str(out)], env={"COLUMNS": "1000", **env})
+        assert result.exit_code == 2, result.output
+        assert message in " ".join(result.output.split())
+        assert not out.exists()

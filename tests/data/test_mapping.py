@@ -38,3 +38,40 @@ def test_detect_names_the_empty_mapping_not_the_telemetry(small_demo, tmp_path):
     said = " ".join(result.output.split())
     assert f"{empty}: holds no mapping" in said and "non-numeric" not in said
     assert not (tmp_path / "a.jsonl").exists()
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("flows", "flows-x.csv"), ("sequences", "s.txt")])
+def test_detect_refuses_a_mapping_with_another_format_before_reading(
+    small_demo, tmp_path, fmt, name
+):
+    """--format flows --mapping M first noted that M's label is not a column of the flows;
+    --format sequences --mapping M blamed the session file's separator."""
+    flows = sorted((small_demo.out / "data" / "grid").glob("flows-*.csv"))[-1]
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('label = "verdict"\n')
+    telemetry = tmp_path / name
+    telemetry.write_text(flows.read_text() if fmt == "flows" else "5 5 22 7\n")
+    args = ["detect", "--model", str(small_demo.out / "model"), "--format", fmt]
+    args += ["--mapping", str(mapping), "--input", str(telemetry)]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "a.jsonl")])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert f"error: a mapping is read only with format 'mapped', not '{fmt}'" in said
+    assert "verdict" not in said and "column" not in said
+    assert not (tmp_path / "a.jsonl").exists()
+
+
+@pytest.mark.parametrize("scale", ["inf", "nan"])
+def test_a_scale_that_is_not_a_finite_number_is_refused(tmp_path, scale):
+    """``scale = inf`` passed ``gt=0`` and read every duration as infinite (exit 0)."""
+    path = tmp_path / "m.toml"
+    path.write_text(f'[canonical]\nduration_s = {{ column = "dur", scale = {scale} }}\n')
+    finite = r"m.toml: invalid mapping: .*scale: Input should be a finite number"
+    with pytest.raises(ConfigError, match=finite):
+        load_mapping(path)
+
+
+def test_a_folder_given_as_the_mapping_is_named_a_folder(tmp_path):
+    """A folder was reported "not found", though it exists."""
+    with pytest.raises(ConfigError, match=r"is a folder, not a mapping file"):
+        load_mapping(tmp_path)

@@ -176,9 +176,11 @@ def test_an_anomaly_bundle_scores_without_torch(bundle, flows, tmp_path):
     assert "torch" not in loaded and "numpy" in loaded
 
 
-def test_a_threshold_that_is_not_a_number_is_refused():
+@pytest.mark.parametrize("threshold", [float("nan"), float("inf"), -1.0])
+def test_a_threshold_no_score_can_meet_is_refused(threshold):
+    """-1 passed (scores are never negative) and flagged every row, exit 0."""
     from fedsec.core.errors import ConfigError
     from fedsec.detect.anomaly_alerts import choose_threshold
 
-    with pytest.raises(ConfigError, match="--threshold nan: an anomaly score threshold"):
-        choose_threshold(None, Path("model"), None, float("nan"))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=rf"--threshold {threshold}: an anomaly score threshold"):
+        choose_threshold(None, Path("model"), None, threshold)  # type: ignore[arg-type]

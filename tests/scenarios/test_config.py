@@ -188,3 +188,29 @@ def test_a_seed_out_of_range_is_refused_naming_it(seed):
     with pytest.raises(ConfigError, match=rf"seed: .*seed {seed} is out of range"):
         load_scenario("unsw-5org-disjoint", [f"seed={seed}"])
     assert load_scenario("unsw-5org-disjoint", [f"seed={2**32 - 1}"]).seed == 2**32 - 1
+
+
+@pytest.mark.parametrize(
+    ("scenario", "override"),
+    [
+        ("unsw-5org-disjoint", "strategy.server_lr=inf"),
+        ("unsw-5org-disjoint", "privacy.weight_unit=inf"),
+        ("unsw-5org-disjoint", "model.max_class_weight=inf"),
+        ("unsw-5org-disjoint", "training.weight_decay=inf"),
+        ("unsw-5org-disjoint", "robustness.max_weight_ratio=inf"),
+        ("unsw-5org-disjoint", "gate.max_drop=nan"),
+        ("hdfs-5org", "logs.pca_variance=nan"),
+    ],
+)
+def test_nan_and_infinity_are_refused_in_every_section(scenario, override):
+    """TOML's inf/nan passed every bound: server_lr=inf trained NaN weights and died in a
+    traceback from scikit-learn ("Input contains NaN"); each is now refused naming the key."""
+    key = override.split("=")[0].split(".")[-1]
+    with pytest.raises(ConfigError, match=rf"{key}: Input should be a finite number"):
+        load_scenario(scenario, [override])
+
+
+def test_an_infinite_dp_epsilon_still_means_no_dp():
+    assert load_scenario("unsw-5org-disjoint", ["privacy.sample_dp.epsilon=inf"]).privacy
+    with pytest.raises(ConfigError, match="epsilon"):
+        load_scenario("unsw-5org-disjoint", ["privacy.sample_dp.epsilon=nan"])

@@ -171,3 +171,35 @@ def test_the_system_call_example_scores_whole_windows_against_the_n_gram_baselin
     assert logs.baseline == "ngram"
     assert {s.namespace or s.name for s in logs.sources} == {"adfa"}
     assert namespace_warnings(logs.sources) == []
+
+
+def _small_logs_scenario(tmp_path, normal_sessions: int, label: str = "normal") -> Path:
+    normal = tmp_path / "normal.txt"
+    normal.write_text("".join(f"5 22 {i % 7} 11 9\n" for i in range(normal_sessions)))
+    abnormal = tmp_path / "abnormal.txt"
+    abnormal.write_text("5 22 30 30\n" * 20)
+    path = tmp_path / "logs.toml"
+    path.write_text(
+        'name = "small"\ntask = "logs"\nrounds = 1\n[partition]\nrule = "iid"\norgs = 2\n'
+        f'[[logs.sources]]\nname = "s"\nformat = "sequences"\npaths = ["{normal}"]\n'
+        f'label = "{label}"\n'
+        f'[[logs.sources]]\nname = "s"\nformat = "sequences"\npaths = ["{abnormal}"]\n'
+        'label = "abnormal"\n'
+    )
+    return path
+
+
+def test_a_source_whose_sessions_carry_no_label_is_refused(tmp_path):
+    """label = "file" on an unlabelled sequence file left every session out; training then
+    died in a traceback (local_update needs at least one training row)."""
+    scenario = load_scenario(str(_small_logs_scenario(tmp_path, 40, label="file")))
+    with pytest.raises(ConfigError, match=r"logs source 's' .*none of its 40 sessions carries"):
+        build_log_federation(scenario, tmp_path)
+
+
+def test_an_organization_without_normal_sessions_to_learn_is_refused(tmp_path):
+    scenario = load_scenario(str(_small_logs_scenario(tmp_path, 3)))
+    with pytest.raises(ConfigError, match=r"organization org\d has 0 normal training"):
+        build_log_federation(scenario, tmp_path)
+    enough = load_scenario(str(_small_logs_scenario(tmp_path, 40)))
+    assert all(o.sizes()["train"] for o in build_log_federation(enough, tmp_path).orgs)

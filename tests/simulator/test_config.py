@@ -32,6 +32,8 @@ def test_overrides_apply_before_validation() -> None:
         ('campaigns.0.targets=[{org = "plant", day = 20.0}]', "after the 14-day"),
         ("train_days=14", "train_days"),
         ("difficulty=2", "difficulty"),
+        ("orgs.0.share=inf", "share: Input should be a finite number"),
+        ("campaigns.0.intensity=inf", "intensity: Input should be a finite number"),
     ],
 )
 def test_invalid_simulations_are_refused(override: str, message: str) -> None:

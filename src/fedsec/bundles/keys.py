@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from fedsec.bundles.signing import KeySigner, Trust, key_fingerprint
-from fedsec.core import atomic, keyfiles
+from fedsec.core import atomic, keyfiles, outputs
 from fedsec.core.errors import FedsecError
 
 HOME_ENV = "FEDSEC_HOME"
@@ -62,6 +62,11 @@ def generate_key(path: Path) -> tuple[Path, str]:
     """A new Ed25519 key at ``path`` (``0600``) and its public key at ``path.pub``; the
     fingerprint. Refuses to replace an existing key."""
     path = Path(path)
+    if path.is_dir():
+        raise SigningKeyError(
+            f"{path}: is a folder; give the key's file name (e.g. {path / 'signing.key'})"
+        )
+    outputs.check_writable(path, option="key file")  # under a file: a traceback from mkdir
     for existing in (path, public_path(path)):
         if existing.exists():
             raise SigningKeyError(f"{existing}: already exists; fedsec never replaces a key")
@@ -93,6 +98,8 @@ def _public_pem(key: ed25519.Ed25519PublicKey) -> bytes:
 def load_signer(path: Path) -> KeySigner:
     """The Ed25519 key at ``path``, once only its owner can read it."""
     path = Path(path)
+    if path.is_dir():
+        raise SigningKeyError(f"{path}: is a folder, not a signing key (the key's file is)")
     if not path.is_file():
         raise SigningKeyError(f"{path}: signing key not found (create one: fedsec keys generate)")
     keyfiles.check_private(path, "signing key")
@@ -167,6 +174,8 @@ def add_trusted(path: Path) -> tuple[Path, str]:
     probe = Trust()
     fingerprint = probe.add_file(path)
     folder = trusted_dir()
+    where = f"${TRUSTED_ENV} or ${HOME_ENV}"  # under a file: a traceback from mkdir
+    outputs.check_writable(folder / "trusted.pub", option=where)
     folder.mkdir(parents=True, exist_ok=True)
     suffix = ".pem" if probe.authorities else ".pub"
     name = fingerprint.replace("SHA256:", "").replace("/", "_").replace("+", "-").replace(":", "")

@@ -198,6 +198,7 @@ def detect(
     from fedsec.bundles.keys import user_trust
     from fedsec.data.logs import SessionOptions
     from fedsec.data.mapping import load_mapping
+    from fedsec.data.readers import check_mapping_format
     from fedsec.detect.dispatch import run_detection
     from fedsec.detect.follow import FollowOptions, stop_on_signals
     from fedsec.detect.threads import inference_threads
@@ -205,6 +206,7 @@ def detect(
     inputs = [*(input_ or []), *(more_inputs or [])]
     if not inputs:
         raise typer.BadParameter("give at least one file to score", param_hint="--input")
+    check_mapping_format(format_, mapping is not None)  # before a mapping meets an input
     alert_options = _alert_options(alert_format, organization or org, observer, timezone)
     piped = is_standard_output(out)
     _check_outputs(inputs, out, state, follow=follow, force=force)

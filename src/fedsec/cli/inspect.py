@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from fedsec.cli.common import check_not_an_input, clean_errors, console, errors
+from fedsec.cli.common import check_apart, check_not_an_input, clean_errors, console, errors
 from fedsec.core import atomic, outputs
 
 if TYPE_CHECKING:
@@ -53,11 +53,14 @@ def inspect(
 
 
 def check_targets(file: Path, out: Path | None, parquet: Path | None, force: bool) -> None:
-    """``--out`` and ``--parquet``, when given: not the file inspected, and new or forced."""
+    """``--out`` and ``--parquet``, when given: not the file inspected, new or forced, and not
+    one file."""
     for target, option in ((out, "--out"), (parquet, "--parquet")):
         if target is not None:
             check_not_an_input([file], target, option, "it would replace the file inspected")
             outputs.check_file(target, force=force, option=option)
+    if parquet is not None:  # else the rows, written last, replaced the mapping
+        check_apart(parquet, "--parquet", {"--out": out}, "the mapping and the rows are two files")
 
 
 def columns_table(file: Path, found: Inspection) -> Table:

@@ -46,9 +46,15 @@ def show_command() -> None:
     from fedsec.bundles.keys import trusted_files as listed
     from fedsec.bundles.signing import key_fingerprint
 
-    path, _ = configured_key()
+    path, named = configured_key()
     own = own_public_key()
-    if own is None:
+    if own is None and named:  # never created: signing refuses it (docs/bundles.md)
+        console.print(
+            f"signing key: {path} (not a key file: $FEDSEC_SIGNING_KEY must name an existing "
+            "key; fedsec keys generate --out PATH makes one)",
+            highlight=False,
+        )
+    elif own is None:
         console.print(f"signing key: {path} (none yet; created when you first write a bundle)")
     else:
         console.print(f"signing key: {path} {key_fingerprint(own[0])}", highlight=False)

@@ -65,6 +65,7 @@ def simulate(
 
     overrides = seed_overrides(set_, seed)
     config = load_scenario(scenario, overrides)  # refused before training's libraries load
+    from fedsec.bundles.keys import default_signer
     from fedsec.experiments.driver import run_experiment
     from fedsec.experiments.rundir import WRITER as SIMULATE_WRITER
     from fedsec.experiments.rundir import write_run
@@ -72,13 +73,14 @@ def simulate(
 
     task = task_of(config)
     name = outputs.run_name(config.name, config.seed, config.privacy.run_suffix())
+    signer = default_signer()  # a key that cannot sign is said before training, not after it
     with outputs.run_folder(out, name, force=force, writer=SIMULATE_WRITER) as target:
         run = run_arms(
             task.arm_names(config),
             config.rounds,
             lambda tick: run_experiment(config, data_dir, tick),
         )
-        write_run(run, target, force=force)
+        write_run(run, target, signer, force=force)
         show_summary(run.metrics, run.timing)
     finish_run(target, run.metrics)
 

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from fedsec.core import seeding
 from fedsec.core.errors import ConfigError, parse_problem
@@ -19,6 +19,18 @@ Model = TypeVar("Model", bound=BaseModel)
 #: A run seed field (a scenario's, a simulation's, a job's): 0 <= seed < 2**32, else an error
 #: naming the value (:func:`fedsec.core.seeding.check_seed`).
 Seed = Annotated[int, AfterValidator(seeding.check_seed)]
+
+
+class StrictConfig(BaseModel):
+    """A configuration table: unknown keys, and NaN or Infinity in any number, are refused.
+
+    ``inf``/``nan`` are valid TOML floats; read as values, they passed every ``gt``/``le`` bound
+    and ran (``strategy.server_lr = inf`` trained a model of NaN weights and died in scikit-learn,
+    a mapping's ``scale = inf`` read every duration as infinite). A field that means infinity
+    (a DP epsilon of ``inf``: off) says so with ``Field(allow_inf_nan=True)``.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 def builtin_names(package: str) -> list[str]:

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-from fedsec.core.configfile import parse_toml
+from fedsec.core.configfile import StrictConfig, parse_toml
 from fedsec.core.errors import ConfigError
 from fedsec.data.canonical import BASE_NUMERIC, CONTEXT_COLUMNS
 from fedsec.data.taxonomy import FAMILIES
@@ -32,8 +32,8 @@ CANONICAL_FIELDS: tuple[str, ...] = (*BASE_NUMERIC, "tcp_flags", "protocol", "ds
 CONTEXT_ROLES: tuple[str, ...] = CONTEXT_COLUMNS
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+class _Strict(StrictConfig):
+    """A table of this configuration (no unknown keys, no NaN/Infinity)."""
 
 
 class CanonicalColumn(_Strict):
@@ -220,6 +220,8 @@ def parse_mapping(raw: Any, where: str) -> Mapping:
 def load_mapping(path: Path) -> Mapping:
     """Read a mapping file (TOML); a missing or invalid file is a clear error."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a mapping file (TOML)")
     if not path.is_file():
         raise ConfigError(f"mapping file {path} not found")
     try:

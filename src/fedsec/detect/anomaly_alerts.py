@@ -38,9 +38,13 @@ def choose_threshold(
 ) -> tuple[float, str]:
     """The threshold to apply and where it comes from (option, org, or the global one)."""
     if threshold is not None:
-        if not math.isfinite(threshold):
+        if not (math.isfinite(threshold) and threshold >= 0):  # -1 flagged every row
             raise PointConfigError(
-                lambda o: f"{o.threshold} {threshold}: an anomaly score threshold is a number"
+                lambda o: (
+                    f"{o.threshold} {threshold}: an anomaly score threshold is a finite number "
+                    "of 0 or more (scores never fall below 0, so this would flag every row or "
+                    "none)"
+                )
             )
         return float(threshold), "--threshold"
     if org is not None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fedsec.bundles.keys import default_signer
 from fedsec.core import atomic, outputs
 from fedsec.experiments import campaigns as campaign_report
 from fedsec.experiments.driver import run_experiment
@@ -49,6 +50,7 @@ def run_demo(
     fedsec output there is replaced only with ``force``)."""
     started = time.perf_counter()
     config = load_simulation(simulation, overrides)
+    signer = default_signer()  # a key that cannot sign is said before training, not after it
     out = Path(out)
     with outputs.output_directory(out, WRITER, force=force) as staging:
         data = staging / DATA_DIR
@@ -60,7 +62,7 @@ def run_demo(
         campaigns = campaign_report.campaign_metrics(experiment)
         experiment.metrics["campaigns"] = campaigns
         experiment.timing["generate_s"] = round(generated - started, 3)
-        fill_run(experiment, staging)
+        fill_run(experiment, staging, signer)
         report = staging / "report.md"
         atomic.write_text(report, report.read_text() + "\n" + campaign_report.render(campaigns))
     timing = {

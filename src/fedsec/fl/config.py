@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from fedsec.core.configfile import StrictConfig
 from fedsec.fl.strategies import STRATEGIES, strategy_class
 from fedsec.fl.strategies.schedule import Decay
 
@@ -24,8 +25,8 @@ MAX_LOCAL_STEPS = 100_000
 MAX_LOCAL_EPOCHS = 10_000
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+class Strict(StrictConfig):
+    """A table of this configuration (no unknown keys, no NaN/Infinity)."""
 
 
 class TrainingConfig(Strict):
@@ -114,7 +115,9 @@ class SampleDpConfig(Strict):
     while DP-SGD runs: DP-SGD wants few, large (logical) batches, since its noise per averaged
     gradient falls as ``noise_multiplier / batch_size`` while the steps' composition grows."""
 
-    epsilon: float | None = Field(default=None, gt=0, description="None or inf: off")
+    epsilon: float | None = Field(
+        default=None, gt=0, allow_inf_nan=True, description="None or inf: off"
+    )
     delta: float = Field(default=1e-5, gt=0, lt=1)
     max_grad_norm: float = Field(default=1.0, gt=0)
     clipping: Literal["flat", "automatic", "per_layer"] = Field(

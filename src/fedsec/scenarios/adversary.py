@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from fedsec.core import seeding
+from fedsec.core.configfile import StrictConfig
 from fedsec.data.taxonomy import BENIGN, FAMILIES
 
 AttackKind = Literal[
@@ -42,9 +43,7 @@ DATA_ATTACKS: frozenset[str] = frozenset({"label_flip", "targeted_flip", "backdo
 DEFAULT_SCALE = {"sign_flip": 1.0, "scale": 10.0}
 
 
-class AdversaryConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
+class AdversaryConfig(StrictConfig):
     kind: AttackKind
     orgs: list[str] = Field(default_factory=list, description="dishonest organizations by name")
     count: int = Field(default=0, ge=0, description="or this many, drawn with the seed")

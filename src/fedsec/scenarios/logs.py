@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from fedsec.core import seeding
+from fedsec.core.errors import ConfigError
 from fedsec.data.logs import SessionOptions, read_sessions
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, UNKNOWN, SessionTable
 from fedsec.data.logs.windows import trace_windows
@@ -145,6 +146,13 @@ def _usable(
 ) -> tuple[SessionTable, list[str]]:
     notes = []
     unknown = np.flatnonzero(table.labels == UNKNOWN)
+    if len(unknown) and len(unknown) == len(table):  # else every one left out: nothing to learn
+        raise ConfigError(
+            f"logs source {source.name!r} ({', '.join(source.paths)}): none of its "
+            f'{len(table)} sessions carries a label; label = "file" reads labels from the '
+            "file (loghub's Label column) or a `labels` CSV: give one, or set label = "
+            '"normal" or "abnormal"'
+        )
     if len(unknown):
         notes.append(f"{source.name}: {len(unknown)} sessions without a label left out")
         table = table.take(np.flatnonzero(table.labels != UNKNOWN))
@@ -255,7 +263,22 @@ def build_log_federation(scenario: Scenario, data_dir: str | Path | None) -> Log
             f"long traces: sessions cut into windows of {logs.trace_window} events every "
             f"{logs.trace_stride or logs.trace_window} (after the split: no session straddles it)"
         )
+    check_orgs_learn(orgs)
     return LogFederation(scenario, vocabulary, orgs, notes, texts)
+
+
+def check_orgs_learn(orgs: list[LogOrg]) -> None:
+    """Every organization holds normal sessions to train and calibrate on (none ended in a
+    traceback from training: ``local_update needs at least one training row``)."""
+    for org in orgs:
+        sizes = org.sizes()
+        if not (sizes["train"] and sizes["val"]):
+            raise ConfigError(
+                f"logs: organization {org.name} has {sizes['train']} normal training and "
+                f"{sizes['val']} normal validation sessions; each organization learns normal "
+                "sequences from its own: give the scenario more normal sessions (label = "
+                '"normal", or labels in the file) or fewer organizations'
+            )
 
 
 def _windowed(org: LogOrg, length: int, stride: int) -> LogOrg:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from fedsec.bundles.fields import MAX_WIDTH
+from fedsec.core.configfile import StrictConfig
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+class _Strict(StrictConfig):
+    """A table of this configuration (no unknown keys, no NaN/Infinity)."""
 
 
 class LogSourceConfig(_Strict):

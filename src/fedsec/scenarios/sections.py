@@ -6,15 +6,16 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from fedsec.bundles.fields import MAX_LAYERS, MAX_PARAMETERS, MAX_WIDTH, Width
+from fedsec.core.configfile import StrictConfig
 from fedsec.data.mapping import Mapping
 from fedsec.models.tree_structure import MAX_TREE_DEPTH
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+class Strict(StrictConfig):
+    """A table of this configuration (no unknown keys, no NaN/Infinity)."""
 
 
 def bundle_sized(hidden: list[int]) -> list[int]:

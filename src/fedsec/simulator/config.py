@@ -13,9 +13,10 @@ import datetime as dt
 from typing import Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from fedsec.core import configfile
+from fedsec.core.configfile import StrictConfig
 from fedsec.core.org_names import OrgName, check_distinct
 from fedsec.simulator.techniques import TECHNIQUES
 
@@ -23,8 +24,8 @@ Name = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
 ArchetypeName = Literal["industrial", "cloud", "corporate", "critical-infra", "iot"]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+class Strict(StrictConfig):
+    """A table of this configuration (no unknown keys, no NaN/Infinity)."""
 
 
 class OrgConfig(Strict):

@@ -1,10 +1,12 @@
 """loghub structured CSVs and raw lines: session grouping by id and by time window, labels."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from fedsec.core.errors import InputError
+from fedsec.core.errors import ConfigError, InputError
 from fedsec.data.logs import SessionOptions, read_sessions
 from fedsec.data.logs.loghub import line_times, read_templates
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, group_by_window
@@ -117,3 +119,26 @@ def test_grouping_needs_a_key_or_window_and_lines_need_times(tmp_path):
         read_sessions("loghub-structured", [path], SessionOptions(session_window=60))
     with pytest.raises(InputError, match="no line names a session id"):
         read_sessions("loghub-structured", [path], SessionOptions(session_key=BLOCK))
+
+
+@pytest.mark.parametrize("window", [-5.0, float("nan"), float("inf")])
+def test_a_session_window_that_is_no_length_of_time_is_refused(window):
+    """--session-window -5 or nan said no window was given; inf made the whole file one session."""
+    with pytest.raises(ConfigError, match=r"session window of -?(5|nan|inf) seconds"):
+        SessionOptions(session_window=window)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options", "named"),
+    [
+        ("sequences", SessionOptions(session_key=r"blk_\d+"), "session_key (--session-key)"),
+        ("logrobust", SessionOptions(session_window=60), "session_window (--session-window)"),
+        ("logrobust", SessionOptions(log_format="HDFS"), "log_format (--log-format)"),
+    ],
+)
+def test_a_grouping_option_the_format_never_reads_is_refused(tmp_path, fmt, options, named):
+    """--format sequences --session-key K scored one session a line, K ignored without a word."""
+    path = tmp_path / "in.txt"
+    path.write_text("5 22 7\n")
+    with pytest.raises(ConfigError, match=rf"{re.escape(named)}.*not read by log format"):
+        read_sessions(fmt, [path], options)

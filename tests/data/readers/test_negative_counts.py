@@ -1,6 +1,7 @@
 """A negative byte count, packet count or duration is refused by the flow readers (Zeek ASCII
 and JSON logs, NetFlow v2, UNSW-NB15, NSL-KDD), naming the file, column and data row, as the
-canonical flow CSV refuses it; before, such rows were scored silently. (CIC-IDS2017 keeps its
+canonical flow CSV refuses it; before, such rows were scored silently. So does a mapped file for
+the columns its mapping gives a canonical count (bytes, packets, flags). (CIC-IDS2017 keeps its
 own: its original day files hold negative durations.)"""
 
 import json
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 
 from fedsec.core.errors import InputError
+from fedsec.data.mapping import parse_mapping
 from fedsec.data.readers import read_flows
 from fedsec.simulator import load_simulation, simulate
 from fedsec.simulator.output import write_dataset
@@ -115,3 +117,34 @@ def test_an_nsl_kdd_file_with_a_negative_counter_is_refused(field, name, tmp_pat
     with pytest.raises(InputError) as refused:
         read_flows("nsl-kdd", [path])
     assert f"negative values in {name} ('{name}' holds -1 in data row 100" in str(refused.value)
+
+
+SOC_EXPORT = """ts,bytes_out,bytes_in,pkts_out,duration_ms,syn_count,verdict
+2024-01-01T00:00:00Z,100,200,3,-5,1,Normal
+2024-01-01T00:00:01Z,50,20,2,1,1,scan
+"""
+SOC_MAPPING = {
+    "label": "verdict",
+    "context": ["ts"],
+    "canonical": {
+        "fwd_bytes": "bytes_out",
+        "bwd_bytes": "bytes_in",
+        "fwd_pkts": "pkts_out",
+        "flag_syn": "syn_count",
+        "duration_s": {"column": "duration_ms", "scale": 1e-3},
+    },
+}
+
+
+@pytest.mark.parametrize("column", ["bytes_out", "bytes_in", "pkts_out", "syn_count"])
+def test_a_mapped_file_with_a_negative_canonical_count_is_refused(column, tmp_path):
+    """A mapped file's negative byte count became a negative canonical fwd_bytes and rate."""
+    mapping = parse_mapping(SOC_MAPPING, "m.toml")
+    path = tmp_path / "soc.csv"
+    path.write_text(SOC_EXPORT)
+    assert len(read_flows("mapped", [path], mapping)) == 2  # a negative duration reads as 0
+    frame = pd.read_csv(path)
+    frame.loc[1, column] = -7
+    frame.to_csv(path, index=False)
+    with pytest.raises(InputError, match=rf"soc.csv: negative values in {column} "):
+        read_flows("mapped", [path], mapping)

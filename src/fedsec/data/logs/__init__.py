@@ -10,6 +10,7 @@ regex) or by time windows (``session_window`` seconds).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedsec.core.errors import InputError
+from fedsec.core.errors import ConfigError, InputError
 from fedsec.data.logs import drain, loghub
 from fedsec.data.logs.sequences import read_logrobust, read_sequences
 from fedsec.data.logs.sessions import (
@@ -42,6 +43,42 @@ class SessionOptions:
     templates: Path | None = None  # event id -> template text (sequence files)
     labels: Path | None = None  # session id -> Normal/Anomaly
 
+    def __post_init__(self) -> None:
+        window = self.session_window
+        if not (math.isfinite(window) and window >= 0):  # -5 was read as "none given"
+            raise ConfigError(
+                f"session window of {window:g} seconds: give a finite number of seconds above 0 "
+                "(0: no time windows)"
+            )
+
+
+#: The grouping options each format reads; the others it would ignore (a loghub structured
+#: CSV may name its system, as its raw log does: the same options serve both).
+GROUPING = {
+    "sequences": (),
+    "logrobust": (),
+    "loghub-structured": ("session_key", "session_window", "log_format"),
+    "raw-log": ("session_key", "session_window", "log_format"),
+}
+
+
+def check_options_apply(fmt: str, options: SessionOptions) -> None:
+    """Refuse a grouping option the format never reads (it was ignored without a word: a
+    sequence file is one session a line whatever ``--session-key`` says)."""
+    given = {
+        "session_key": options.session_key,
+        "session_window": options.session_window,
+        "log_format": options.log_format,
+    }
+    ignored = [name for name, value in given.items() if value and name not in GROUPING[fmt]]
+    if ignored:
+        flags = ", ".join(f"{n} (--{n.replace('_', '-')})" for n in ignored)
+        raise ConfigError(
+            f"{flags}: not read by log format {fmt!r}"
+            + (" (one session a line)" if not GROUPING[fmt] else "")
+            + "; leave it out"
+        )
+
 
 def read_sessions(fmt: str, paths: Sequence[Path], options: SessionOptions) -> SessionTable:
     """Sessions of one or more files of one format (each file grouped on its own)."""
@@ -51,6 +88,7 @@ def read_sessions(fmt: str, paths: Sequence[Path], options: SessionOptions) -> S
         )
     if not paths:
         raise InputError("-", "no input files")
+    check_options_apply(fmt, options)
     tables = [_read_one(fmt, Path(p), options) for p in paths]
     for table, path in zip(tables, paths, strict=True):
         table.source_file = np.full(len(table), str(path), dtype=object)

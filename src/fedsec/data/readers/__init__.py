@@ -55,19 +55,24 @@ def reader(fmt: str) -> ReaderSpec:
     return FORMATS[fmt]
 
 
+def check_mapping_format(fmt: str, mapped: bool) -> None:
+    """A mapping goes with format ``mapped``, and format ``mapped`` with a mapping."""
+    if (fmt == "mapped") != mapped:
+        raise ConfigError(
+            "format 'mapped' needs a mapping (a mapping file, or a [data.sources.mapping] "
+            "table; fedsec inspect FILE proposes one)"
+            if not mapped
+            else f"a mapping is read only with format 'mapped', not {fmt!r}"
+        )
+
+
 def read_flows(fmt: str, paths: Sequence[Path], mapping: Mapping | None = None) -> FlowTable:
     """Read one or several files of one format into a single table (format ``mapped``: through
     ``mapping``, which no other format takes)."""
     spec = reader(fmt)
     if not paths:
         raise ConfigError(f"no input files given for format {fmt!r}")
-    if (fmt == "mapped") != (mapping is not None):
-        raise ConfigError(
-            "format 'mapped' needs a mapping (a mapping file, or a [data.sources.mapping] "
-            "table; fedsec inspect FILE proposes one)"
-            if mapping is None
-            else f"a mapping is read only with format 'mapped', not {fmt!r}"
-        )
+    check_mapping_format(fmt, mapping is not None)
     tables = []
     for path in paths:
         table = spec.read(Path(path), mapping) if mapping else spec.read(Path(path))

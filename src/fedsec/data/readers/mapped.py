@@ -36,6 +36,7 @@ from fedsec.data.mapping import Mapping
 from fedsec.data.readers._csv_records import check_separator
 from fedsec.data.readers._io import (
     PORT,
+    check_not_negative,
     check_range,
     numeric_block,
     require_columns,
@@ -52,6 +53,11 @@ from fedsec.data.readers._labels import (
 from fedsec.data.readers._tables import is_parquet, read_frame
 from fedsec.data.readers._time_format import formatted_times
 from fedsec.data.taxonomy import BENIGN, OTHER, known_labels, map_labels
+
+#: Canonical fields that count (bytes, packets, flags seen): never below zero. A negative
+#: duration is left as every CIC-IDS2017 reader leaves it (the original day files hold some; the
+#: canonical view reads it as 0).
+NEVER_NEGATIVE = ("fwd_bytes", "bwd_bytes", "fwd_pkts", "bwd_pkts", *FLAG_COLUMNS)
 
 
 def read(path: Path, mapping: Mapping) -> FlowTable:
@@ -186,6 +192,8 @@ def _canonical(raw: pd.DataFrame, mapping: Mapping, path: Path) -> pd.DataFrame:
             base[field] = np.nan
             continue
         values, _ = numeric_block(raw, [spec.column], path, allow_nonfinite=mapping.nonfinite)
+        if field in NEVER_NEGATIVE:
+            check_not_negative(raw, values, [spec.column], path)
         base[field] = values[spec.column] * spec.scale
     for column in FLAG_COLUMNS:  # counts or presence -> presence; unknown stays NaN
         base[column] = (base[column] > 0).astype(float).where(base[column].notna())

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from fedsec.core.configfile import StrictConfig
 
 
-class GateConfig(BaseModel):
+class GateConfig(StrictConfig):
     """Model acceptance gate: judge each new global model on this site's validation rows.
 
     A model is refused (or flagged) only when the site is ``confidence`` sure, by a paired
@@ -16,7 +18,7 @@ class GateConfig(BaseModel):
     ``max_drop`` below the best model it accepted so far: a fall within the noise of the
     validation set never counts (docs/robustness.md, "Acceptance gate")."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(validate_assignment=False, frozen=True)
 
     enabled: bool = False
     metric: Literal["detection_rate", "macro_f1"] = "detection_rate"

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from fedsec.core.configfile import StrictConfig
 
 RuleName = Literal[
     "mean",
@@ -27,14 +29,12 @@ RuleName = Literal[
 DEFAULT_RULE: RuleName = "pair_conflict"
 
 
-class RobustnessConfig(BaseModel):
+class RobustnessConfig(StrictConfig):
     """A robust aggregation rule and its settings.
 
     ``max_byzantine`` is the number of dishonest organizations per round the rule is sized
     for (Krum's ``f``, trimmed mean's cut per side); ``None`` takes the largest the rule
     tolerates with a strict honest majority."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     rule: RuleName = DEFAULT_RULE
     max_byzantine: int | None = Field(default=None, ge=0)

@@ -36,16 +36,15 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from fedsec.core import seeding
+from fedsec.core.configfile import StrictConfig
 from fedsec.features.preprocess import CLIP as DEFAULT_CLIP  # without a guard (sd)
 
 
-class RangeGuardConfig(BaseModel):
+class RangeGuardConfig(StrictConfig):
     """The ``[range_guard]`` section: clip level and the honest sites' edge augmentation."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     clip: float = Field(
         default=2.0, gt=0, le=DEFAULT_CLIP, description="model inputs clipped to ± this (sd)"
