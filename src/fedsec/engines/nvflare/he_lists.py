@@ -21,7 +21,7 @@ from typing import Any
 from fedsec.engines.nvflare import wire
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.plan import PlanRefused
-from fedsec.engines.nvflare.signing import Unsigned, open_signed, sign
+from fedsec.engines.nvflare.signing import Unsigned, open_signed, sign_round
 
 KIND = "fedsec/he/v1/contributors"
 FIELDS = ("kind", "job", "round", "site", "contributors")
@@ -54,16 +54,7 @@ def sign_list(
     keys: KitIdentity | None, job: str, round_: int, contributors: list[str]
 ) -> dict[str, Any] | None:
     """This site's statement of the round's contributor list (None without kit keys)."""
-    if keys is None:
-        return None
-    statement = {
-        "kind": KIND,
-        "job": job,
-        "round": round_,
-        "site": keys.name,
-        "contributors": sorted(contributors),
-    }
-    return sign(keys, statement)
+    return sign_round(keys, KIND, job, round_, "contributors", sorted(contributors))
 
 
 def check_lists(

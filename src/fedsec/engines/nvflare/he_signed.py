@@ -25,7 +25,7 @@ from typing import Any
 from fedsec.engines.nvflare import wire
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.plan import PlanRefused
-from fedsec.engines.nvflare.signing import Unsigned, open_signed, sign
+from fedsec.engines.nvflare.signing import Unsigned, open_signed, sign_round
 from fedsec.fl.privacy import he
 
 KIND = "fedsec/he/v1/ciphertext"
@@ -54,16 +54,7 @@ def sign_ciphertext(
     keys: KitIdentity | None, job: str, round_: int, chunks: list[bytes]
 ) -> dict[str, Any] | None:
     """This site's statement of the ciphertext it sends this round (None without kit keys)."""
-    if keys is None:
-        return None
-    statement = {
-        "kind": KIND,
-        "job": job,
-        "round": round_,
-        "site": keys.name,
-        "ciphertext": he.digest(chunks),
-    }
-    return sign(keys, statement)
+    return sign_round(keys, KIND, job, round_, "ciphertext", he.digest(chunks))
 
 
 def check_signed(

@@ -96,6 +96,17 @@ def sign(keys: KitIdentity, statement: dict[str, Any]) -> dict[str, str]:
     return signed.to_wire()
 
 
+def sign_round(
+    keys: KitIdentity | None, kind: str, job: str, round_: int, what: str, value: Any
+) -> dict[str, str] | None:
+    """This site's signed statement ``kind`` of one round of ``job``: ``what`` is ``value``
+    (None without kit keys: a site object outside a deployment signs nothing)."""
+    if keys is None:
+        return None
+    statement = {"kind": kind, "job": job, "round": round_, "site": keys.name, what: value}
+    return sign(keys, statement)
+
+
 def open_signed(
     anchor: x509.Certificate, site: str, wire: Any, fields: Sequence[str]
 ) -> dict[str, Any]:
