@@ -47,7 +47,7 @@ class SessionOptions:
         window = self.session_window
         if not (math.isfinite(window) and window >= 0):  # -5 was read as "none given"
             raise ConfigError(
-                f"session window of {window:g} seconds: give a finite number of seconds above 0 "
+                f"session window of {window:g} seconds: give a finite number of seconds, 0 or more "
                 "(0: no time windows)"
             )
 
