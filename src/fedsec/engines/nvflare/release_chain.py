@@ -28,8 +28,10 @@ Under secure aggregation (without HE) the replay runs from each round's unmasked
 transcript instead, which every evaluating site that survived the round must have signed it
 verified (:mod:`.release_sums`); with a robust rule over groups (``secagg_group_size``), from
 each group's verified sum, the rule run across them as the coordinator ran it, once every
-group lies within the job's fixed groups (recomputed from the scenario). Under HE, or
-client-level DP in clear, the coordinator never holds what the rounds summed as the sites
+group lies within the job's fixed groups (recomputed from the scenario). Under HE (a
+classifier job) it runs from each round's decrypted total, which every evaluating contributor
+must have signed it decrypted, bound to the contributor list (:mod:`.release_sums`). Under
+client-level DP in clear the coordinator never holds what the rounds summed as the sites
 checked it, so only the first check applies (docs/deployment.md says what that leaves open).
 """
 
@@ -106,10 +108,15 @@ class ChainTerms:
 def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
     """The replay applies to a classifier job in clear (no HE or client DP) under the plain
     mean or a ``[robustness]`` rule, or under secure aggregation (no HE) under the plain mean
-    or a rule over groups (``privacy.secagg_group_size``), with a strategy whose state lives
-    at the coordinator only (not SCAFFOLD)."""
+    or a rule over groups (``privacy.secagg_group_size``), or a classifier job under HE (the
+    plain mean), with a strategy whose state lives at the coordinator only (not SCAFFOLD)."""
     plan = recipe.protection_plan(scenario.privacy, scenario.seed)
-    homomorphic = plan is not None and plan.homomorphic_encryption and not plan.secure_aggregation
+    homomorphic = (  # replayed (and tested) for a classifier job only
+        plan is not None
+        and plan.homomorphic_encryption
+        and not plan.secure_aggregation
+        and scenario.task == "classification"
+    )
     secure = plan is not None and plan.secure_aggregation and not plan.homomorphic_encryption
     secure = secure or homomorphic
     size = scenario.privacy.secagg_group_size if secure else None

@@ -20,10 +20,21 @@ same instance across rounds: its memory, e.g. ``pair_conflict``'s, is replayed t
 group's survivors are within one of the job's fixed groups, recomputed from the scenario's
 organizations and seed (:meth:`GroupReplay.grouping_refusal`).
 
+Under homomorphic encryption every contributor decrypts the round's sum it recomputed itself
+from the contributors' signed ciphertexts (:mod:`.site_he`) and signs the sha256 of the total
+it decrypted, bound to the contributor list every contributor signed
+(:func:`~fedsec.engines.nvflare.signing.decrypted_digest`): CKKS decryption of one ciphertext
+under one key is deterministic, so honest contributors sign one digest. The coordinator keeps
+the total in the transcript (its float64 bytes as uint32 words); the replay takes it only if
+every evaluating contributor signed that very digest (:func:`sum_refusal` with
+``homomorphic``), then steps the strategy from it as under secure aggregation.
+
 What this leaves open: a coordinator colluding with one site knows the check key and can forge
 a sum the others accept (:mod:`fedsec.fl.privacy.secagg.checks`); an evaluating site that
 signed nothing for a round it survived fails the release, whatever the reason (docs/
-deployment.md).
+deployment.md). Under HE a site holds the consortium's key: a coordinator colluding with one
+contributor can have the others decrypt only the honest sum (which they sign), but the
+colluding site could decrypt alone any ciphertext it is handed.
 """
 
 from __future__ import annotations
