@@ -28,8 +28,10 @@ Under secure aggregation (without HE) the replay runs from each round's unmasked
 transcript instead, which every evaluating site that survived the round must have signed it
 verified (:mod:`.release_sums`); with a robust rule over groups (``secagg_group_size``), from
 each group's verified sum, the rule run across them as the coordinator ran it, once every
-group lies within the job's fixed groups (recomputed from the scenario). Under HE, or
-client-level DP in clear, the coordinator never holds what the rounds summed as the sites
+group lies within the job's fixed groups (recomputed from the scenario). Under HE (a
+classifier job) it runs from each round's decrypted total, which every evaluating contributor
+must have signed it decrypted, bound to the contributor list (:mod:`.release_sums`). Under
+client-level DP in clear the coordinator never holds what the rounds summed as the sites
 checked it, so only the first check applies (docs/deployment.md says what that leaves open).
 """
 
@@ -96,6 +98,7 @@ class ChainTerms:
     #: setup fields the job fixes after its rounds, as they were during them
     after_rounds: tuple[tuple[str, Any], ...] = ()
     secure: bool = False  # replayed from each round's verified secure sum
+    homomorphic: bool = False  # that sum is the round's decrypted HE total
     weight_unit: float = 1.0  # the sites' payload weight unit (rows per unit of weight)
     plan: ProtectionPlan | None = None  # grouped secure aggregation's (None: no groups)
     group_size: int | None = None  # its groups' size
@@ -105,10 +108,17 @@ class ChainTerms:
 def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
     """The replay applies to a classifier job in clear (no HE or client DP) under the plain
     mean or a ``[robustness]`` rule, or under secure aggregation (no HE) under the plain mean
-    or a rule over groups (``privacy.secagg_group_size``), with a strategy whose state lives
-    at the coordinator only (not SCAFFOLD)."""
+    or a rule over groups (``privacy.secagg_group_size``), or a classifier job under HE (the
+    plain mean), with a strategy whose state lives at the coordinator only (not SCAFFOLD)."""
     plan = recipe.protection_plan(scenario.privacy, scenario.seed)
+    homomorphic = (  # replayed (and tested) for a classifier job only
+        plan is not None
+        and plan.homomorphic_encryption
+        and not plan.secure_aggregation
+        and scenario.task == "classification"
+    )
     secure = plan is not None and plan.secure_aggregation and not plan.homomorphic_encryption
+    secure = secure or homomorphic
     size = scenario.privacy.secagg_group_size if secure else None
     replayable = (
         scenario.task in ("classification", "anomaly", "logs")
@@ -128,6 +138,7 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         _svdd_server_lr(scenario),
         _after_rounds(scenario),
         secure,
+        homomorphic,
         plan.weight_unit if plan is not None else 1.0,
         plan if size is not None else None,
         size,
@@ -207,8 +218,11 @@ def _replay_refusal(
         entry = rounds.get(round_)
         if summed is not None and entry is not None:
             job = next(p.job for p in parts if p.first <= round_ <= p.last)
-            refusal = groups_refusal if isinstance(summed, GroupReplay) else sum_refusal
-            if why := refusal(entry, seen, job, evaluating):
+            if isinstance(summed, GroupReplay):
+                why = groups_refusal(entry, seen, job, evaluating)
+            else:
+                why = sum_refusal(entry, seen, job, evaluating, summed.homomorphic)
+            if why:
                 return why
             if isinstance(summed, GroupReplay) and (why := summed.grouping_refusal(entry)):
                 return why
@@ -247,7 +261,7 @@ def _summed(terms: ChainTerms, result: JobResult) -> SumReplay | GroupReplay | N
     if not terms.secure:
         return None
     if terms.group_size is None or terms.robustness is None or terms.plan is None:
-        return SumReplay(terms.weight_unit)
+        return SumReplay(terms.weight_unit, terms.homomorphic)
     known = result.statistics.get("rows_per_site") or {}
     registered = {s: int(known[s]) if s in known else None for s in result.sites}
     rule = build_rule(terms.robustness, seed=terms.seed)

@@ -20,10 +20,21 @@ same instance across rounds: its memory, e.g. ``pair_conflict``'s, is replayed t
 group's survivors are within one of the job's fixed groups, recomputed from the scenario's
 organizations and seed (:meth:`GroupReplay.grouping_refusal`).
 
+Under homomorphic encryption every contributor decrypts the round's sum it recomputed itself
+from the contributors' signed ciphertexts (:mod:`.site_he`) and signs the sha256 of the total
+it decrypted, bound to the contributor list every contributor signed
+(:func:`~fedsec.engines.nvflare.signing.decrypted_digest`): CKKS decryption of one ciphertext
+under one key is deterministic, so honest contributors sign one digest. The coordinator keeps
+the total in the transcript (its float64 bytes as uint32 words); the replay takes it only if
+every evaluating contributor signed that very digest (:func:`sum_refusal` with
+``homomorphic``), then steps the strategy from it as under secure aggregation.
+
 What this leaves open: a coordinator colluding with one site knows the check key and can forge
 a sum the others accept (:mod:`fedsec.fl.privacy.secagg.checks`); an evaluating site that
 signed nothing for a round it survived fails the release, whatever the reason (docs/
-deployment.md).
+deployment.md). Under HE a site holds the consortium's key: a coordinator colluding with one
+contributor can have the others decrypt only the honest sum (which they sign), but the
+colluding site could decrypt alone any ciphertext it is handed.
 """
 
 from __future__ import annotations
@@ -36,7 +47,7 @@ from fedsec.engines.nvflare.records import RoundTranscript, VerifiedSum
 from fedsec.engines.nvflare.release_records import SHORT, Sighting
 from fedsec.engines.nvflare.rounds import combined_from_total
 from fedsec.engines.nvflare.secure import decoded
-from fedsec.engines.nvflare.signing import sum_digest
+from fedsec.engines.nvflare.signing import decrypted_digest, decrypted_total, sum_digest
 from fedsec.fl.aggregation import Combined, SiteResult
 from fedsec.fl.aggregation.grouped import GroupedSecureAggregation, GroupSum
 from fedsec.training.params import Params
@@ -45,19 +56,22 @@ from fedsec.training.plan import Update
 
 class SumReplay:
     """The aggregation the replay's strategy runs under secure aggregation: the combination
-    of the round's verified sum (:meth:`results` sets the round), as the coordinator's."""
+    of the round's verified sum (:meth:`results` sets the round), as the coordinator's; under
+    HE (``homomorphic``) of the round's decrypted total its contributors signed."""
 
-    def __init__(self, weight_unit: float) -> None:
-        self.weight_unit = weight_unit
+    def __init__(self, weight_unit: float, homomorphic: bool = False) -> None:
+        self.weight_unit, self.homomorphic = weight_unit, homomorphic
         self.entry: RoundTranscript | None = None
 
     def combine(
         self, global_params: Params, results: dict[str, SiteResult], round_: int
     ) -> Combined:
         assert self.entry is not None and self.entry.sum is not None
-        total = decoded(self.entry.sum)
         size = sum(p.size for p in global_params) + 1
         try:
+            total = (decrypted_total if self.homomorphic else decoded)(self.entry.sum)
+            if not np.isfinite(total).all():
+                raise ValueError("it holds NaN or Infinity")
             if total.shape != (size,):  # a replayable job's sites send no extras
                 raise ValueError(f"{total.size} values, where the model takes {size}")
             return combined_from_total(global_params, total, self.weight_unit, None)
@@ -71,18 +85,26 @@ class SumReplay:
 
 
 def sum_refusal(
-    entry: RoundTranscript, seen: list[Sighting], job: str, evaluating: Collection[str]
+    entry: RoundTranscript,
+    seen: list[Sighting],
+    job: str,
+    evaluating: Collection[str],
+    homomorphic: bool = False,
 ) -> str | None:
     """Why round ``entry.round``'s secure sum is not the one its sites verified (None: every
     evaluating survivor signed its digest, and no site signed another). ``job``: the job that
-    aggregated the round, whose records the sites' entries must name."""
+    aggregated the round, whose records the sites' entries must name. Under HE
+    (``homomorphic``) the sum is the decrypted total and its survivors the contributors, each
+    of which decrypted it and signed its digest bound to their list
+    (:func:`~fedsec.engines.nvflare.signing.decrypted_digest`)."""
     round_ = entry.round
     if entry.sum is None or entry.updates:
         return (
             f"the transcript's round {round_} holds no secure sum (updates in clear), where the "
             "job aggregates under secure aggregation"
         )
-    digest = sum_digest(entry.sum)
+    sums = entry.sum, entry.survivors
+    digest = decrypted_digest(*sums) if homomorphic else sum_digest(entry.sum)
     signed = {s.site: s.sum for s in seen if s.job == job and s.round == round_}
     for site, said in sorted(signed.items()):
         if said is not None and said != digest:

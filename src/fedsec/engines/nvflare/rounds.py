@@ -31,6 +31,7 @@ from fedsec.engines.nvflare.records import (
     VerifiedSum,
 )
 from fedsec.engines.nvflare.replies import TrainReply
+from fedsec.engines.nvflare.signing import decrypted_words
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire, vector_from_wire
 from fedsec.fl.aggregation import Combined, RoundAborted, SiteResult, WeightedMean
 from fedsec.fl.aggregation.grouped import GroupedSecureAggregation, GroupSum
@@ -306,6 +307,9 @@ class DeployedMean:
         elif protection["homomorphic_encryption"]:
             self.check_noise_shares(round_, len(sealed))
             total, used = encrypted.encrypted_total(c, round_, sealed, length, log)
+            # the admin replays the round from the total its contributors signed they decrypted
+            words = decrypted_words(total)
+            c.result.transcript.append(RoundTranscript(round_, [], words, sorted(used)))
         else:
             self.check_noise_shares(round_, len(sealed))
             return np.sum([sealed[s] for s in sorted(sealed)], axis=0), list(results)

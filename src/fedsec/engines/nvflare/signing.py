@@ -55,6 +55,26 @@ def sum_digest(total: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(total, np.dtype("<u4")).tobytes()).hexdigest()
 
 
+def decrypted_words(total: np.ndarray) -> np.ndarray:
+    """A decrypted HE sum (float64) as the transcript keeps it: its little-endian bytes as
+    uint32 words (two a value), stored like a secure sum."""
+    return np.ascontiguousarray(total, np.dtype("<f8")).view(np.dtype("<u4")).astype(np.uint32)
+
+
+def decrypted_total(words: np.ndarray) -> np.ndarray:
+    """The float64 sum :func:`decrypted_words` kept; a ValueError if the words are not one."""
+    if words.ndim != 1 or words.size % 2:
+        raise ValueError(f"{words.size} words are not a decrypted sum of float64 values")
+    return np.ascontiguousarray(words, np.dtype("<u4")).view(np.dtype("<f8")).astype(np.float64)
+
+
+def decrypted_digest(words: np.ndarray, contributors: Sequence[str]) -> str:
+    """sha256 of a round's decrypted HE sum (:func:`decrypted_words`) bound to the contributor
+    list every contributor signed: what each decrypting site signs into its chain (its job
+    and round are the chain entry's)."""
+    return json_digest({"sum": sum_digest(words), "contributors": sorted(contributors)})
+
+
 def json_digest(value: Any) -> str:
     return hashlib.sha256(canonical_json(value)).hexdigest()
 

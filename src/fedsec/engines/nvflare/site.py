@@ -42,6 +42,7 @@ from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
 from fedsec.engines.nvflare.registry import LOADERS, SITE_MODELS
 from fedsec.engines.nvflare.replies import TrainReply, gate_verdict
 from fedsec.engines.nvflare.setups import Setup
+from fedsec.engines.nvflare.signing import decrypted_digest, decrypted_words
 from fedsec.engines.nvflare.site_center import CenterSeen, check_center
 from fedsec.engines.nvflare.site_chain import SiteChain
 from fedsec.engines.nvflare.site_config import SiteConfig
@@ -150,7 +151,7 @@ class Site:
             "fedsec_secagg_reveal": self.secure.reveal,
             "fedsec_secagg_verify": self.verify_sum,
             "fedsec_he_contributors": self.he.contributors,
-            "fedsec_he_decrypt": self.he.decrypt,
+            "fedsec_he_decrypt": self.decrypt_sum,
             "fedsec_sums": self.sums,
             "fedsec_boost": partial(site_trees.boost, self),
             "fedsec_evaluate": partial(site_evaluation.answer, self),
@@ -170,6 +171,15 @@ class Site:
         """The secure sum's verify phase; a training round's verified sum joins its chain."""
         reply = self.secure.verify(data)
         self.chain.verified(data["round"], reply["verified"])
+        return reply
+
+    def decrypt_sum(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Decrypt the round's encrypted sum; the digest of the total this site decrypted
+        itself, bound to the contributor list it signed, joins its chain (never a digest the
+        coordinator names: the admin replays the round from the total it signed)."""
+        reply = self.he.decrypt(data)
+        words = decrypted_words(reply["total"])
+        self.chain.verified(data["round"], decrypted_digest(words, data["contributors"]))
         return reply
 
     # -- data -------------------------------------------------------------------------------

@@ -10,7 +10,10 @@ ciphertext passed off as a sum, a ciphertext its named contributor did not sign,
 round's or one relayed twice is refused. Before any site decrypts, each contributor signs the
 round's contributor list, one list a round (:meth:`HeSession.contributors`, :mod:`.he_lists`),
 and a site decrypts only the list it signed, once every contributor on it signed the same: the
-coordinator cannot have two sites decrypt sums over different sets and subtract them.
+coordinator cannot have two sites decrypt sums over different sets and subtract them. The
+site then signs the sha256 of the total it decrypted, bound to that list, into the chain its
+final evaluation signs (:meth:`~fedsec.engines.nvflare.site.Site.decrypt_sum`): the admin
+replays the round from that total only (:mod:`.release_sums`).
 """
 
 from __future__ import annotations
