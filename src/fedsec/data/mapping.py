@@ -186,6 +186,19 @@ class Mapping(_Strict):
             for key, column in named.items()
         )
 
+    def missing_duplicates(self, columns: list[str]) -> str | None:
+        """Why a name the mapping's ``duplicates`` lists is not among ``columns`` (a typo, or a
+        mapping of another file: it would be read without a word), naming the closest column;
+        None when each is there. A name listed but not repeated is fine."""
+        absent = [name for name in self.duplicates if name not in columns]
+        if not absent:
+            return None
+        return "; ".join(
+            f"the mapping's duplicates names {name!r}, which is not a column of the file"
+            f"{_closest(name, columns)}"
+            for name in absent
+        )
+
     def time_column(self) -> str | None:
         """The file's column of the flow's time (the ``timestamp`` role), or None."""
         column = self.roles.get("timestamp")

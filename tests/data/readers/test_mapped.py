@@ -234,3 +234,28 @@ def _mlcve_sample() -> bytes:
     lines = gzip.decompress(dataset(MLCVE).read_bytes()).split(b"\n")
     rows = [line for line in lines[1:] if line]
     return b"\n".join([lines[0], *rows[:: len(rows) // 12][:12]]) + b"\n"
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_duplicates_name_the_file_lacks_is_refused(tmp_path, streamed):
+    """A typo in ``duplicates`` (or another file's mapping) was read without a word; it is
+    refused naming the file, the name and the closest column, whole or chunk by chunk (as
+    detect reads). A name listed but not repeated is still read."""
+    from fedsec.data.readers.chunks import read_chunks
+
+    path = small_csv(tmp_path, ["normal", "ddos"])
+
+    def read(mapping: Mapping) -> object:
+        return (
+            list(read_chunks("mapped", [path], mapping))
+            if streamed
+            else read_flows("mapped", [path], mapping)
+        )
+
+    with pytest.raises(InputError) as refused:
+        read(MAPPING.model_copy(update={"duplicates": ["pkts_inn"]}))
+    said = str(refused.value)
+    assert str(path) in said
+    assert "duplicates names 'pkts_inn', which is not a column of the file" in said
+    assert "(closest column: 'pkts_in')" in said
+    assert read(MAPPING.model_copy(update={"duplicates": ["pkts_in"]}))

@@ -123,6 +123,9 @@ def _require(raw: pd.DataFrame, mapping: Mapping, path: Path) -> None:
                 f"lacks (its columns: {', '.join(map(str, raw.columns[:30]))})",
             )
     require_columns(raw, _named(mapping), path)
+    missing = mapping.missing_duplicates([str(c) for c in raw.columns])
+    if missing:
+        raise InputError(path, missing)
 
 
 def _named(mapping: Mapping) -> dict[str, None]:
