@@ -259,3 +259,26 @@ def test_a_duplicates_name_the_file_lacks_is_refused(tmp_path, streamed):
     assert "duplicates names 'pkts_inn', which is not a column of the file" in said
     assert "(closest column: 'pkts_in')" in said
     assert read(MAPPING.model_copy(update={"duplicates": ["pkts_in"]}))
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_time_that_is_not_one_is_refused_on_every_row(tmp_path, streamed):
+    """The [roles] timestamp column is checked as any number is, on every row: before, only a
+    row that raised an alert was refused (a benign row's '03/07/2017' passed, and training took
+    it). Blank cells are flows without a time."""
+    from fedsec.data.readers.chunks import read_chunks
+
+    seen = ["2017-07-07T10:00:00-03:00", "", "03/07/2017 10:00"]
+    path = small_csv(tmp_path, ["normal", "normal", "normal"], seen=seen)
+    mapping = MAPPING.model_copy(update={"roles": {"timestamp": "seen"}})
+    with pytest.raises(InputError) as refused:
+        list(read_chunks("mapped", [path], mapping)) if streamed else read_flows(
+            "mapped", [path], mapping
+        )
+    said = str(refused.value)
+    assert str(path) in said
+    assert "column 'seen' holds '03/07/2017 10:00', a date whose day and month order" in said
+    assert "(data row 3)" in said
+    seen[2] = "1499432400"  # epoch seconds
+    good = small_csv(tmp_path, ["normal", "normal", "normal"], seen=seen)
+    assert len(read_flows("mapped", [good], mapping)) == 3
