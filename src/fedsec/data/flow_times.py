@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fedsec.data.time_text import text_time, time_doubt
 
@@ -104,11 +106,13 @@ def first_unreadable_time(column: pd.Series) -> tuple[object, object] | None:
         return (column.index[bad[0]], column.iloc[bad[0]]) if len(bad) else None
     text = column.dropna().astype(str).str.strip()
     text = text[text != ""]
-    distinct = pd.Series(pd.unique(text), dtype=object)
-    iso = distinct[distinct.str.fullmatch(_ISO)]
-    read = pd.to_datetime(iso, format="ISO8601", errors="coerce", utc=True).notna()
-    known = set(iso[read])
-    bad = {v for v in distinct if v not in known and unreadable_time(v)}
+    distinct = pd.unique(text.to_numpy(dtype=object))
+    iso = pc.match_substring_regex(pa.array(distinct, pa.string()), f"^(?:{_ISO.pattern})$")
+    iso = iso.to_numpy(zero_copy_only=False)
+    read = np.zeros(len(distinct), dtype=bool)
+    parsed = pd.to_datetime(pd.Series(distinct[iso]), format="ISO8601", errors="coerce", utc=True)
+    read[iso] = parsed.notna().to_numpy()
+    bad = {value for value in distinct[~read] if unreadable_time(value)}
     if not bad:
         return None
     first = text.index[text.isin(bad)][0]
