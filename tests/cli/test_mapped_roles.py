@@ -196,3 +196,26 @@ def test_a_hunt_warns_of_a_column_in_another_unit_in_its_output_and_its_report(s
     (warning,) = json.loads((out / "hunt.json").read_text())["warnings"]
     assert warning.startswith(column)
     assert f"Warning: {warning}." in (out / "report.md").read_text()
+
+
+def test_a_bad_time_on_a_row_that_raises_no_alert_is_refused(soc, tmp_path):
+    """'03/07/2017 10:00' on a row the model does not flag was scored without a word (only a
+    flagged row's time was checked, when its alert was written): refused now, exit 2, naming
+    the file, the column, the value and the row; nothing written."""
+    _, flows, mapping, model = soc
+    out = tmp_path / "alerts.jsonl"
+    result = detect(soc, mapping, out)
+    assert result.exit_code == 0, result.output
+    flagged = {json.loads(line)["fedsec"]["row"] for line in out.read_text().splitlines()}
+    frame = pd.read_csv(flows)
+    quiet = next(row for row in range(len(frame)) if row not in flagged)
+    frame.loc[quiet, "start_time"] = "03/07/2017 10:00"
+    bad = tmp_path / "bad_flows.csv"
+    frame.to_csv(bad, index=False)
+    args = ["detect", "--model", str(model), "--format", "mapped", "--mapping", str(mapping)]
+    result = runner.invoke(app, [*args, "--input", str(bad), "--out", str(tmp_path / "b.jsonl")])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "bad_flows.csv" in said and "column 'start_time' holds '03/07/2017 10:00'" in said
+    assert f"(data row {quiet + 1})" in said
+    assert not (tmp_path / "b.jsonl").exists()

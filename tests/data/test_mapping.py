@@ -75,3 +75,55 @@ def test_a_folder_given_as_the_mapping_is_named_a_folder(tmp_path):
     """A folder was reported "not found", though it exists."""
     with pytest.raises(ConfigError, match=r"is a folder, not a mapping file"):
         load_mapping(tmp_path)
+
+
+CANONICAL_BASE = """label = "verdict"
+context = ["seen", "src_addr", "sport", "dport"]
+[roles]
+timestamp = "seen"
+src_port = "sport"
+[canonical]
+fwd_bytes = "bytes_out"
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "column", "kinds"),
+    [
+        ('protocol = "verdict"', "verdict", "label and [canonical] protocol"),
+        ('duration_s = "seen"', "seen", "[roles] timestamp and [canonical] duration_s"),
+        ('dst_port = "sport"', "sport", "[roles] src_port and [canonical] dst_port"),
+        ('bwd_pkts = "src_addr"', "src_addr", "context and [canonical] bwd_pkts"),
+    ],
+)
+def test_a_column_with_a_mapping_role_filling_a_canonical_field_is_refused(
+    tmp_path, extra, column, kinds
+):
+    """A canonical field is a feature: a label, origin or context column (a [roles] one too)
+    may not fill it; before, the column was both (a flow id or the label read as a feature)."""
+    path = tmp_path / "m.toml"
+    path.write_text(CANONICAL_BASE + extra + "\n")
+    with pytest.raises(ConfigError) as refused:
+        load_mapping(path)
+    said = str(refused.value)
+    assert said.startswith(f"{path}: invalid mapping")
+    assert f"column {column!r} is both {kinds}" in said
+
+
+@pytest.mark.parametrize("role", ["src_port", "dst_port"])
+def test_the_destination_port_context_column_may_fill_canonical_dst_port(tmp_path, role):
+    """Only its service class enters the view (docs/data.md's example mapping does this): a
+    context column without a role, or the one whose role is dst_port."""
+    path = tmp_path / "m.toml"
+    column = "dport" if role == "src_port" else "sport"
+    text = CANONICAL_BASE.replace("src_port =", f"{role} =") + f'dst_port = "{column}"\n'
+    path.write_text(text)
+    assert load_mapping(path).canonical_column("dst_port") is not None
+
+
+def test_a_dropped_column_may_fill_a_canonical_field(tmp_path):
+    """``drop`` keeps a column out of the native features only (inspect proposes a constant
+    flag count so): its canonical field is still read."""
+    path = tmp_path / "m.toml"
+    path.write_text(CANONICAL_BASE.replace("[roles]", 'drop = ["bytes_out"]\n[roles]'))
+    assert load_mapping(path).canonical_column("fwd_bytes").column == "bytes_out"

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fedsec.cli import app
-from fedsec.detect.ecs_values import utc_timestamp
+from fedsec.data.flow_times import utc_timestamp
 from tests.cli.test_mapped_roles import MAPPING, ROLES, soc, soc_flows  # noqa: F401
 
 runner = CliRunner()

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fedsec.data.flow_times import utc_timestamp
 from fedsec.detect.column_values import (
     by_distinct,
     community_ids,
@@ -21,7 +22,7 @@ from fedsec.detect.column_values import (
     utc_times,
 )
 from fedsec.detect.community import community_id
-from fedsec.detect.ecs_values import ip, port, utc_timestamp, zone
+from fedsec.detect.ecs_values import ip, port, zone
 
 ZONES = [UTC, zone("UTC"), zone("America/Halifax")]
 

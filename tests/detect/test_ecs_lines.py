@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fedsec.core.errors import InputError
+from fedsec.data.flow_times import unreadable_time
 from fedsec.data.readers import read_flows
 from fedsec.data.writers import write_records
 from fedsec.detect import attack
 from fedsec.detect.ecs import DATASETS, AlertSource, ecs_document, ecs_line, event_id
-from fedsec.detect.ecs_values import unreadable_time
 from fedsec.detect.formats import AlertFormat
 from fedsec.detect.records import add_network, context_records
 from fedsec.simulator import load_simulation, simulate

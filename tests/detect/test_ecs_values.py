@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fedsec.detect.ecs_values import ip, port, transport, utc_timestamp, zone
+from fedsec.data.flow_times import utc_timestamp
+from fedsec.detect.ecs_values import ip, port, transport, zone
 
 HALIFAX = zone("America/Halifax")
 

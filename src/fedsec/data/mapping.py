@@ -61,7 +61,10 @@ class Mapping(_Strict):
         description="strptime layout of the timestamp column (e.g. %d/%m/%Y %H:%M:%S), for "
         "times whose form alone does not say which is the day and which the month",
     )
-    drop: list[str] = Field(default_factory=list, description="ignored entirely")
+    drop: list[str] = Field(
+        default_factory=list,
+        description="not a feature nor context (a canonical field may read it)",
+    )
     categorical: list[str] = Field(default_factory=list, description="categorical features")
     native: list[str] | None = Field(
         default=None, description="native features (default: every column not named elsewhere)"
@@ -103,6 +106,7 @@ class Mapping(_Strict):
             raise ValueError("canonical: give either tcp_flags (a bitmask) or flag_* columns")
         self._check_context_roles()
         self._check_roles()
+        self._check_canonical_columns()
         if self.time_format is not None:
             check_time_format(self.time_format, self.time_column())
         return self
@@ -145,6 +149,26 @@ class Mapping(_Strict):
                     f"label_copies) but is {roles.get(column, 'not in native')}"
                 )
 
+    def _check_canonical_columns(self) -> None:
+        """A canonical field is a feature: it reads no label, attack flag, origin or context
+        column, except ``dst_port`` from the destination port's context column (only its
+        service class enters the view). A dropped column may fill one (``drop`` keeps it out
+        of the native features only; inspect proposes a constant column so)."""
+        roles = {column: role for role, column in self.roles.items()}
+        kinds = {self.label: "label", self.attack_flag: "attack_flag", self.origin: "origin"}
+        kinds |= {c: "context" for c in self.context if c not in kinds}
+        kinds |= {c: f"[roles] {r}" for c, r in roles.items()}
+        for field in self.canonical:
+            column = self.canonical_column(field).column
+            kind = kinds.get(column)
+            if kind is None or (field == "dst_port" and kind in ("context", "[roles] dst_port")):
+                continue
+            raise ValueError(
+                f"column {column!r} is both {kind} and [canonical] {field}: a canonical field "
+                "is a feature, read from no label, attack_flag, origin or context column "
+                "(a context column only as dst_port, the destination port's service class)"
+            )
+
     def canonical_column(self, field: str) -> CanonicalColumn | None:
         value = self.canonical.get(field)
         return CanonicalColumn(column=value) if isinstance(value, str) else value
@@ -160,6 +184,19 @@ class Mapping(_Strict):
         return "; ".join(
             f"the mapping's {key} {column!r} is not a column of the file{_closest(column, columns)}"
             for key, column in named.items()
+        )
+
+    def missing_duplicates(self, columns: list[str]) -> str | None:
+        """Why a name the mapping's ``duplicates`` lists is not among ``columns`` (a typo, or a
+        mapping of another file: it would be read without a word), naming the closest column;
+        None when each is there. A name listed but not repeated is fine."""
+        absent = [name for name in self.duplicates if name not in columns]
+        if not absent:
+            return None
+        return "; ".join(
+            f"the mapping's duplicates names {name!r}, which is not a column of the file"
+            f"{_closest(name, columns)}"
+            for name in absent
         )
 
     def time_column(self) -> str | None:

@@ -12,10 +12,11 @@ import pandas as pd
 import pyarrow as pa
 
 from fedsec.core.errors import InputError
+from fedsec.data.flow_times import time_refusal, unreadable_time
 from fedsec.data.flows import FlowTable
 from fedsec.detect.alert_endpoints import refuse_bad_endpoints, refuse_bad_record_endpoints
 from fedsec.detect.context_arrays import python_values, times
-from fedsec.detect.ecs_values import alert_file, time_refusal, unreadable_time
+from fedsec.detect.ecs_values import alert_file
 
 
 def unreadable_times(column: pd.Series, flow_times: pa.Array) -> np.ndarray:

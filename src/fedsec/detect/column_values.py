@@ -14,12 +14,13 @@ from operator import methodcaller
 
 import numpy as np
 
+from fedsec.data.flow_times import utc_timestamp
 from fedsec.detect.arrow_text import json_float
 from fedsec.detect.community import community_id, packed_address
-from fedsec.detect.ecs_values import ip, port, utc_timestamp
+from fedsec.detect.ecs_values import ip, port
 
 #: ISO-8601 times numpy reads as pandas does (no offset, at most microseconds, the plausible
-#: years 1970-2099 of :mod:`fedsec.detect.time_text`).
+#: years 1970-2099 of :mod:`fedsec.data.time_text`).
 ISO_TIME = re.compile(r"(?:19[7-9]\d|20\d\d)-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,6})?Z?")
 #: Epoch numbers written as plain decimals (Zeek's ``1709510796.630000``).
 DECIMAL = re.compile(r"\d{1,20}(\.\d{1,9})?")

@@ -19,6 +19,7 @@ from importlib import resources
 
 from fedsec import __version__
 from fedsec.core.errors import InputError
+from fedsec.data.flow_times import iso_utc, time_refusal, unreadable_time, utc_timestamp
 from fedsec.detect import attack
 from fedsec.detect.alert_endpoints import domain, refuse_bad_record_endpoints
 from fedsec.detect.community import community_id
@@ -29,12 +30,8 @@ from fedsec.detect.ecs_values import (
     app_protocol,
     ip,
     ip_zone,
-    iso_utc,
     port,
-    time_refusal,
     transport,
-    unreadable_time,
-    utc_timestamp,
 )
 from fedsec.detect.fingerprints import FlowPlace, alert_place, content_id, id_head
 

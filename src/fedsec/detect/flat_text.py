@@ -17,13 +17,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fedsec.data.flow_times import utc_timestamp
 from fedsec.data.taxonomy import UNLABELED
 from fedsec.detect.alert_arrays import coded
 from fedsec.detect.arrow_text import float_texts, present, rows_with, str_texts, strings
 from fedsec.detect.batch import FlowAlerts
 from fedsec.detect.column_values import python_round
 from fedsec.detect.context_arrays import python_values, times
-from fedsec.detect.ecs_values import utc_timestamp
 from fedsec.detect.line_slots import Slots
 from fedsec.detect.records import JSON_OPTIONS
 

@@ -37,12 +37,12 @@ from fedsec.core.standard_streams import (
     is_standard_output,
     standard_output_sink,
 )
+from fedsec.data.flow_times import iso_utc
 from fedsec.data.flows import FlowTable
 from fedsec.data.mapping import Mapping
 from fedsec.detect import follow_state
 from fedsec.detect.alerts_file import AlertsFile, reopened_on_hangup
 from fedsec.detect.batch_reading import Rejects, batch_tables, header_tables
-from fedsec.detect.ecs_values import iso_utc
 from fedsec.detect.follow_state import Position
 from fedsec.detect.records import DetectionSummary
 from fedsec.detect.scoring import ChunkScorer, ScorersTogether, score_chunks

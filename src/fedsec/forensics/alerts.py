@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from fedsec.core.errors import InputError
 from fedsec.core.standard_streams import described_input, is_standard_input
-from fedsec.detect.ecs_values import EPOCH_UNITS
+from fedsec.data.flow_times import EPOCH_UNITS
 from fedsec.forensics.alert_checks import family_name, ip_address, ip_or_host, organization
 from fedsec.forensics.alert_formats import (
     from_ecs,

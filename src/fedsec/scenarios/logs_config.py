@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from fedsec.bundles.fields import MAX_WIDTH
 from fedsec.core.configfile import StrictConfig
+from fedsec.core.errors import ConfigError
 
 
 class _Strict(StrictConfig):
@@ -80,10 +81,16 @@ class LogsConfig(_Strict):
 
     @model_validator(mode="after")
     def _grouping(self) -> LogsConfig:
+        from fedsec.data.logs import SessionOptions  # not loaded for a flows scenario
+
         for i, source in enumerate(self.sources):
             lines = source.format in ("loghub-structured", "raw-log")
             if lines and not (source.session_key or source.session_window > 0):
                 raise ValueError(f"logs.sources.{i}: needs session_key or session_window")
+            try:  # the rules of the options detect reads too
+                SessionOptions(session_key=source.session_key, session_window=source.session_window)
+            except ConfigError as error:
+                raise ValueError(f"logs.sources.{i}: {error}") from None
             if source.format == "raw-log" and not source.log_format:
                 raise ValueError(f"logs.sources.{i}: raw-log needs log_format")
         if self.trace_stride and not self.trace_window:

@@ -128,6 +128,18 @@ def test_a_session_window_that_is_no_length_of_time_is_refused(window):
         SessionOptions(session_window=window)
 
 
+def test_a_session_key_and_a_session_window_together_are_refused():
+    """Lines go by the key's session id or else into time windows: given both, the window was
+    ignored without a word (the same sessions as the key alone); each alone is still read."""
+    with pytest.raises(ConfigError) as refused:
+        SessionOptions(session_key=BLOCK, session_window=60)
+    said = str(refused.value)
+    assert "session_key (--session-key" in said and "session_window (--session-window 60)" in said
+    assert "given together" in said
+    assert SessionOptions(session_key=BLOCK).session_key == BLOCK
+    assert SessionOptions(session_window=60).session_window == 60
+
+
 @pytest.mark.parametrize(
     ("fmt", "options", "named"),
     [

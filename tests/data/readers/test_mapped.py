@@ -234,3 +234,51 @@ def _mlcve_sample() -> bytes:
     lines = gzip.decompress(dataset(MLCVE).read_bytes()).split(b"\n")
     rows = [line for line in lines[1:] if line]
     return b"\n".join([lines[0], *rows[:: len(rows) // 12][:12]]) + b"\n"
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_duplicates_name_the_file_lacks_is_refused(tmp_path, streamed):
+    """A typo in ``duplicates`` (or another file's mapping) was read without a word; it is
+    refused naming the file, the name and the closest column, whole or chunk by chunk (as
+    detect reads). A name listed but not repeated is still read."""
+    from fedsec.data.readers.chunks import read_chunks
+
+    path = small_csv(tmp_path, ["normal", "ddos"])
+
+    def read(mapping: Mapping) -> object:
+        return (
+            list(read_chunks("mapped", [path], mapping))
+            if streamed
+            else read_flows("mapped", [path], mapping)
+        )
+
+    with pytest.raises(InputError) as refused:
+        read(MAPPING.model_copy(update={"duplicates": ["pkts_inn"]}))
+    said = str(refused.value)
+    assert str(path) in said
+    assert "duplicates names 'pkts_inn', which is not a column of the file" in said
+    assert "(closest column: 'pkts_in')" in said
+    assert read(MAPPING.model_copy(update={"duplicates": ["pkts_in"]}))
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_time_that_is_not_one_is_refused_on_every_row(tmp_path, streamed):
+    """The [roles] timestamp column is checked as any number is, on every row: before, only a
+    row that raised an alert was refused (a benign row's '03/07/2017' passed, and training took
+    it). Blank cells are flows without a time."""
+    from fedsec.data.readers.chunks import read_chunks
+
+    seen = ["2017-07-07T10:00:00-03:00", "", "03/07/2017 10:00"]
+    path = small_csv(tmp_path, ["normal", "normal", "normal"], seen=seen)
+    mapping = MAPPING.model_copy(update={"roles": {"timestamp": "seen"}})
+    with pytest.raises(InputError) as refused:
+        list(read_chunks("mapped", [path], mapping)) if streamed else read_flows(
+            "mapped", [path], mapping
+        )
+    said = str(refused.value)
+    assert str(path) in said
+    assert "column 'seen' holds '03/07/2017 10:00', a date whose day and month order" in said
+    assert "(data row 3)" in said
+    seen[2] = "1499432400"  # epoch seconds
+    good = small_csv(tmp_path, ["normal", "normal", "normal"], seen=seen)
+    assert len(read_flows("mapped", [good], mapping)) == 3

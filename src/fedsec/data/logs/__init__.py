@@ -38,7 +38,7 @@ class SessionOptions:
     """How lines become sessions and where labels and template texts come from."""
 
     session_key: str | None = None  # regex; group 1 (or the match) is the session id
-    session_window: float = 0.0  # seconds; used when no session_key is given
+    session_window: float = 0.0  # seconds; only without a session_key
     log_format: str | None = None  # raw-log: loghub system name or format string
     templates: Path | None = None  # event id -> template text (sequence files)
     labels: Path | None = None  # session id -> Normal/Anomaly
@@ -49,6 +49,12 @@ class SessionOptions:
             raise ConfigError(
                 f"session window of {window:g} seconds: give a finite number of seconds, 0 or more "
                 "(0: no time windows)"
+            )
+        if self.session_key and window > 0:  # the key won, the window was ignored
+            raise ConfigError(
+                f"session_key (--session-key '{self.session_key}') and session_window "
+                f"(--session-window {window:g}) given together: lines are grouped by the "
+                "session id the key finds or else into time windows, never both; leave one out"
             )
 
 

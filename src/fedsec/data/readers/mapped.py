@@ -30,6 +30,7 @@ from fedsec.data.canonical import (
     service_from_name,
     service_from_port,
 )
+from fedsec.data.flow_times import first_unreadable_time, time_refusal
 from fedsec.data.flows import FlowTable
 from fedsec.data.leaks import check_not_packets, name_kind
 from fedsec.data.mapping import Mapping
@@ -109,6 +110,10 @@ def _context(raw: pd.DataFrame, mapping: Mapping, path: Path) -> pd.DataFrame:
     if mapping.time_format is not None and column in raw:
         times = formatted_times(raw[column], mapping.time_format, column, path)
         context[names[column]] = times
+    elif column in raw:  # every row, as any other value: not only those that raise an alert
+        found = first_unreadable_time(raw[column])
+        if found is not None:
+            raise InputError(path, time_refusal(found[1], int(found[0]) + 1, column))
     return context.reset_index(drop=True)
 
 
@@ -123,6 +128,9 @@ def _require(raw: pd.DataFrame, mapping: Mapping, path: Path) -> None:
                 f"lacks (its columns: {', '.join(map(str, raw.columns[:30]))})",
             )
     require_columns(raw, _named(mapping), path)
+    missing = mapping.missing_duplicates([str(c) for c in raw.columns])
+    if missing:
+        raise InputError(path, missing)
 
 
 def _named(mapping: Mapping) -> dict[str, None]:
