@@ -27,3 +27,25 @@ def test_unseen_metrics_count_any_attack_family_as_detection():
 def test_pooled_rate_weights_by_rows_and_ignores_empty_parts():
     assert pooled_rate([(1.0, 1), (0.0, 3), (None, 0)]) == 0.25
     assert pooled_rate([(None, 0)]) is None
+
+
+def test_macro_f1_and_recalls_are_scikit_learns_on_every_mix_of_families():
+    """One scikit-learn call gives recall and F1 (it was two): the same figures as
+    ``f1_score(average="macro")`` and ``recall_score(average=None)``, families never
+    predicted and predictions of absent families included."""
+    from sklearn.metrics import f1_score, recall_score
+
+    from fedsec.data.taxonomy import family_order
+
+    families = np.array(["benign", "dos", "recon", "exploit", "generic", "backdoor", "malware"])
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        present = int(rng.integers(1, len(families) + 1))
+        true = families[rng.integers(0, present, int(rng.integers(1, 500)))]
+        pred = families[rng.integers(0, len(families), len(true))]
+        labels = family_order(true)
+        metrics = classification_metrics(true, pred)
+        f1 = f1_score(true, pred, labels=labels, average="macro", zero_division=0)
+        recalls = recall_score(true, pred, labels=labels, average=None, zero_division=0)
+        assert metrics["macro_f1"] == round(float(f1), 6)
+        assert list(metrics["per_family_recall"].values()) == [round(float(r), 6) for r in recalls]
