@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from fedsec.engines.nvflare.coordinator import Coordinator
+from fedsec.engines.nvflare.release_chain import chain_terms
 from fedsec.engines.nvflare.results import read_result, write_result
 from fedsec.engines.nvflare.signing import FIELD, decrypted_digest, decrypted_words
 from fedsec.engines.nvflare.site_he import HeSession
@@ -161,3 +162,19 @@ def test_a_coordinator_that_decrypts_for_the_sites_is_refused_at_release(
     assert all(set(signed.values()) == {None} for signed in signed_sums(result).values())
     why = r"\w+ survived round 1's secure sum but signed no verified sum of it"
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "privacy", [{}, {"secure_aggregation": True}, {"homomorphic_encryption": True}]
+)
+def test_scaffold_jobs_are_compared_not_replayed_in_every_mode(consortium, privacy):
+    """SCAFFOLD's control variate, which the coordinator sends every site and no site signs,
+    steers every local step: its jobs are only compared across the sites' chains, under HE
+    as in clear or under secure aggregation (docs/deployment.md); a classifier HE job under
+    FedAvg is replayed from its decrypted totals."""
+    _, scenario = with_privacy(consortium, **privacy)
+    strategy = scenario.strategy.model_copy(update={"name": "scaffold", "server_lr": None})
+    scaffold = scenario.model_copy(update={"strategy": strategy})
+    assert chain_terms(scenario).strategy is not None
+    assert chain_terms(scenario).homomorphic == bool(privacy.get("homomorphic_encryption"))
+    assert chain_terms(scaffold).strategy is None

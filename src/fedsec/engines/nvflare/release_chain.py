@@ -109,9 +109,10 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
     """The replay applies to a classifier job in clear (no HE or client DP) under the plain
     mean or a ``[robustness]`` rule, or under secure aggregation (no HE) under the plain mean
     or a rule over groups (``privacy.secagg_group_size``), or a classifier job under HE (the
-    plain mean), with a strategy whose state lives at the coordinator only (not SCAFFOLD)."""
+    plain mean), with a strategy whose state lives at the coordinator only: not SCAFFOLD, in
+    any mode (its control variate, sent to every site, is in no statement a site signs)."""
     plan = recipe.protection_plan(scenario.privacy, scenario.seed)
-    homomorphic = (  # replayed (and tested) for a classifier job only
+    homomorphic = (  # a classifier's: detector and logs jobs are refused under HE (JobSpec)
         plan is not None
         and plan.homomorphic_encryption
         and not plan.secure_aggregation
