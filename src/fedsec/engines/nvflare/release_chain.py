@@ -6,7 +6,9 @@ job's global models. Before a release :func:`chain_refusal` checks:
 
 * **one chain for every site** (any protection): every evaluating site signed, for each round
   it took part in, the same global model; a coordinator that showed sites different models (a
-  split view) is refused;
+  split view) is refused, and so is a control variate any site signed it was sent in a job
+  whose strategy sends none (SCAFFOLD's ``c``, added to every local gradient, would steer
+  the updates the replay then takes as the sites' own);
 * **the replay** (a job in clear whose aggregation the admin can redo, :func:`chain_terms`):
   from the seeded initial model the admin rebuilds itself, every round's global model is the
   scenario's strategy (and its ``[robustness]`` rule, if any) applied to that round's updates
@@ -54,6 +56,7 @@ from fedsec.engines.nvflare.release_records import (
     segments,
     sightings,
     split_view,
+    steered,
 )
 from fedsec.engines.nvflare.release_sums import (
     GroupReplay,
@@ -103,6 +106,8 @@ class ChainTerms:
     plan: ProtectionPlan | None = None  # grouped secure aggregation's (None: no groups)
     group_size: int | None = None  # its groups' size
     members: tuple[str, ...] = ()  # the consortium its fixed groups are cut from
+    name: str = ""  # the job's strategy
+    control: bool = False  # it sends the sites a control variate (SCAFFOLD)
 
 
 def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
@@ -144,6 +149,8 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         plan if size is not None else None,
         size,
         tuple(scenario.org_names()),
+        scenario.strategy.name,
+        strategy_class(scenario.strategy.name).sends_control,
     )
 
 
@@ -183,6 +190,8 @@ def chain_refusal(
             )
         seen = sightings(chains, parts)
         if why := split_view(seen, job[0]):
+            return why
+        if not terms.control and (why := steered(seen, terms.name)):
             return why
         if terms.strategy is None:
             return None

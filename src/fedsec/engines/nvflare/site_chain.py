@@ -38,8 +38,9 @@ ROUND_FIELDS = ("kind", "job", "release", "round", "site", "setup", "global", "u
 
 class SiteChain:
     """The rounds of one job at one site, in order: ``entries`` (round, global model sha256,
-    update sha256 and samples, these two None when the update was not sent in clear, and
-    ``sum``: the sha256 of the round's secure sum this site verified, when it did)."""
+    update sha256 and samples, these two None when the update was not sent in clear,
+    ``sum``: the sha256 of the round's secure sum this site verified, when it did, and
+    ``control``: the sha256 of the control variate the coordinator sent, when it sent one)."""
 
     def __init__(
         self, keys: KitIdentity | None, job: str, release: str, file: LedgerFile | None = None
@@ -49,10 +50,15 @@ class SiteChain:
         self.entries: list[dict[str, Any]] = []
         self.setup = ""  # sha256 of the model setup of the last round
 
-    def received(self, round_: int, setup: dict[str, Any], params: Params) -> None:
-        """Note the global model of ``round_`` (before anything is trained on it)."""
+    def received(
+        self, round_: int, setup: dict[str, Any], params: Params, control: Params | None = None
+    ) -> None:
+        """Note the global model of ``round_`` (before anything is trained on it), and the
+        control variate sent with it (SCAFFOLD's; ``control`` in the entry only when sent)."""
         self.setup = json_digest(setup)
         entry = {"round": round_, "global": params_digest(params), "update": None, "samples": None}
+        if control is not None:
+            entry["control"] = params_digest(control)
         self.entries.append(entry)
         self._kept()
 
@@ -71,7 +77,7 @@ class SiteChain:
             "release": self.release,
             "site": self.keys.name,
             "setup": self.setup,
-        } | {k: v for k, v in entry.items() if k != "sum"}
+        } | {k: v for k, v in entry.items() if k not in ("sum", "control")}
         return sign(self.keys, statement)
 
     def verified(self, round_: int, digest: str) -> None:
