@@ -17,11 +17,12 @@ from fedsec.core import seeding
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.release_records import Segment, sightings, steered
-from fedsec.engines.nvflare.results import read_result
+from fedsec.engines.nvflare.results import DeploymentError, read_result
 from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.engines.nvflare.signing import FIELD, open_signed, params_digest
 from fedsec.engines.nvflare.site_chain import ROUND_FIELDS
 from fedsec.engines.nvflare.site_he import HeSession
+from tests.engines.nvflare import releases
 from tests.engines.nvflare.memory import Recording, he_kit
 from tests.engines.nvflare.releases import assert_refused
 from tests.engines.nvflare.test_final_gate import JOB, gated_site, run_job, short
@@ -63,8 +64,25 @@ class Steers(Recording):
 
     def exchange(self, task, data, targets, timeout):
         if task == "fedsec_train" and data["plan"]["round"] == 3:
-            data = data | {"control": [np.full_like(np.asarray(p), 0.05) for p in data["params"]]}
+            data = steering(data)
         return super().exchange(task, data, targets, timeout)
+
+
+class SteersVictim(Recording):
+    """As :class:`Steers`, to the victim only (whose evaluation the coordinator withholds)."""
+
+    def exchange(self, task, data, targets, timeout):
+        if task != "fedsec_train" or data["plan"]["round"] != 3 or VICTIM not in targets:
+            return super().exchange(task, data, targets, timeout)
+        others = [t for t in targets if t != VICTIM]
+        return super().exchange(task, data, others, timeout) | super().exchange(
+            task, steering(data), [VICTIM], timeout
+        )
+
+
+def steering(data: dict) -> dict:
+    """A train task with a control variate of 0.05 everywhere (its direction: any)."""
+    return data | {"control": [np.full_like(np.asarray(p), 0.05) for p in data["params"]]}
 
 
 STEERED = r"(\w+) signed it was sent a control variate \(\w+\) in round 3, which strategy fedavg"
@@ -216,6 +234,18 @@ def test_a_control_variate_sent_in_a_fedavg_job_is_refused(consortium, project, 
     assert any("control" in d for d in link.sent)
     assert all(r["accepted"] for r in result.evaluation.values())
     assert_refused(scenario, result, JOB, STEERED, project, signer, tmp_path)
+
+
+def test_a_control_variate_sent_to_a_site_whose_evaluation_is_withheld_is_refused(
+    consortium, project, signer, tmp_path, tmp_path_factory
+):
+    """Its update's round statement, in the transcript, names the control it was sent."""
+    scenario, fetched, _ = run_job(consortium, project, SteersVictim, tmp_path_factory)
+    result = read_result(fetched)
+    del result.evaluation[VICTIM]
+    why = rf"round 3's update from {VICTIM}: its signed control is \w+, the replay's None"
+    with pytest.raises(DeploymentError, match=why):
+        releases.release(scenario, result, JOB, project, signer, tmp_path / "run", least=2)
 
 
 def test_a_malformed_control_in_a_signed_chain_is_refused():

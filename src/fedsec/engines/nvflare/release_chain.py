@@ -115,7 +115,7 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
     mean or a ``[robustness]`` rule, or under secure aggregation (no HE) under the plain mean
     or a rule over groups (``privacy.secagg_group_size``), or a classifier job under HE (the
     plain mean), with a strategy whose state lives at the coordinator only: not SCAFFOLD, in
-    any mode (its control variate, sent to every site, is in no statement a site signs)."""
+    any mode (each site signs the control variate it was sent, but no replay recomputes it)."""
     plan = recipe.protection_plan(scenario.privacy, scenario.seed)
     homomorphic = (  # a classifier's: detector and logs jobs are refused under HE (JobSpec)
         plan is not None
@@ -386,7 +386,8 @@ def _signed_results(
     job: tuple[str, str],
 ) -> dict[str, SiteResult]:
     """The round's updates as the aggregation takes them, once each is signed by its site
-    for this job, this round, this setup and the global model ``digest``."""
+    for this job, this round, this setup and the global model ``digest``, sent with no control
+    variate (a replayed strategy sends none)."""
     results: dict[str, SiteResult] = {}
     for update in entry.updates:
         where = f"round {entry.round}'s update from {update.site}"
@@ -404,6 +405,7 @@ def _signed_results(
             "site": update.site,
             "setup": json_digest(setup.model_dump(mode="json")),
             "global": digest,
+            "control": None,  # a replayed strategy sends none
             "update": params_digest(update.params),
             "samples": update.samples,
         }

@@ -3,7 +3,8 @@
 Every ``fedsec_train`` round a site notes the sha256 of the global model it was sent
 (:meth:`SiteChain.received`) and, with its reply, signs a round statement
 (:data:`ROUND_FIELDS`: the job, its release nonce, the round, the model setup, the global
-model's digest, and in clear its update's digest and sample count; :meth:`SiteChain.sent`).
+model's digest, the digest of the control variate sent with it (SCAFFOLD's; None when none
+was), and in clear its update's digest and sample count; :meth:`SiteChain.sent`).
 The coordinator keeps the statements of the updates it aggregated in the job's transcript.
 Under secure aggregation a survivor verifies the round's unmasked sum and notes its sha256
 (:meth:`SiteChain.verified`), and the coordinator keeps that sum in the transcript. At
@@ -33,7 +34,9 @@ from fedsec.engines.nvflare.signing import json_digest, params_digest, sign
 from fedsec.training.params import Params
 
 ROUND_KIND = "fedsec/round/v1"
-ROUND_FIELDS = ("kind", "job", "release", "round", "site", "setup", "global", "update", "samples")
+ROUND_FIELDS = (
+    "kind", "job", "release", "round", "site", "setup", "global", "control", "update", "samples"
+)  # fmt: skip
 
 
 class SiteChain:
@@ -71,13 +74,17 @@ class SiteChain:
             self._kept()
         if self.keys is None:
             return None
-        statement = {
-            "kind": ROUND_KIND,
-            "job": self.job,
-            "release": self.release,
-            "site": self.keys.name,
-            "setup": self.setup,
-        } | {k: v for k, v in entry.items() if k not in ("sum", "control")}
+        statement = (
+            {
+                "kind": ROUND_KIND,
+                "job": self.job,
+                "release": self.release,
+                "site": self.keys.name,
+                "setup": self.setup,
+            }
+            | {k: v for k, v in entry.items() if k != "sum"}
+            | {"control": entry.get("control")}
+        )
         return sign(self.keys, statement)
 
     def verified(self, round_: int, digest: str) -> None:
