@@ -47,12 +47,18 @@ from typing import Any
 
 from cryptography import x509
 
-from fedsec.engines.nvflare.records import JobResult, RoundTranscript, declared_site_rows
+from fedsec.engines.nvflare.records import (
+    JobResult,
+    RoundTranscript,
+    declared_site_rows,
+    strategy_rows,
+)
 from fedsec.engines.nvflare.registry import JOB_MODELS
 from fedsec.engines.nvflare.release_records import (
     SHORT,
     Segment,
     Sighting,
+    other_control,
     segments,
     sightings,
     split_view,
@@ -126,12 +132,13 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
     secure = plan is not None and plan.secure_aggregation and not plan.homomorphic_encryption
     secure = secure or homomorphic
     size = scenario.privacy.secagg_group_size if secure else None
+    kind = strategy_class(scenario.strategy.name)
     replayable = (
         scenario.task in ("classification", "anomaly", "logs")
         and (scenario.task != "classification" or scenario.model.kind == "mlp")
         and (plan is None or (secure and (scenario.robustness is None or size is not None)))
-        and not strategy_class(scenario.strategy.name).sends_extras
-        and not strategy_class(scenario.strategy.name).keeps_site_state
+        # SCAFFOLD's control changes are signed only inside one round's sum (not in clear)
+        and ((secure and size is None) or not (kind.sends_extras or kind.keeps_site_state))
     )
     strategy = scenario.strategy if replayable else None
     return ChainTerms(
@@ -150,7 +157,7 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         size,
         tuple(scenario.org_names()),
         scenario.strategy.name,
-        strategy_class(scenario.strategy.name).sends_control,
+        kind.sends_control,
     )
 
 
@@ -220,10 +227,13 @@ def _replay_refusal(
         raise ValueError("the result's statistics hold no rows per site: a job in clear has them")
     params = initial_model(setup, terms.seed)
     summed = _summed(terms, result)
-    strategy, rule = _replaying(terms, rows or {}, params, setup, summed)
+    weighed = rows or (strategy_rows(result.statistics, result.sites) if terms.control else {})
+    strategy, rule = _replaying(terms, weighed, params, setup, summed)
     for round_ in range(1, terms.rounds + 1):
         digest = params_digest(params)
         if why := _sent_another(seen, round_, digest, rounds, parts[-1].job):
+            return why
+        if terms.control and (why := other_control(seen, round_, strategy)):
             return why
         entry = rounds.get(round_)
         if summed is not None and entry is not None:
@@ -299,6 +309,8 @@ def _replaying(
     svdd = isinstance(setup, DetectorSetup) and setup.kind == "svdd"
     server_lr = terms.svdd_server_lr if svdd and terms.svdd_server_lr else None
     strategy = from_config(terms.strategy, server_lr, aggregation=summed or rule)
+    if isinstance(summed, SumReplay):
+        summed.extra_like = strategy.extra_like
     strategy.release = TailAverage.of(terms.release_average, terms.rounds)
     strategy.rounds = terms.rounds
     strategy.start(initial, rows)

@@ -19,6 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fedsec.engines.nvflare.signing import params_digest
+from fedsec.fl.strategies import Strategy
+
 #: A short form of a sha256 in messages.
 SHORT = 12
 
@@ -147,6 +150,21 @@ def steered(seen: list[Sighting], strategy: str) -> str | None:
                 f"{s.site} signed it was sent a control variate ({s.control[:SHORT]}) in round "
                 f"{s.round}, which strategy {strategy} never sends: the coordinator steered "
                 "its local training"
+            )
+    return None
+
+
+def other_control(seen: list[Sighting], round_: int, strategy: Strategy) -> str | None:
+    """Why a site signed it was sent, in ``round_``, another control variate than the one the
+    replayed ``strategy`` sends then (SCAFFOLD's ``c``, stepped from the rounds' sums)."""
+    sent = strategy.configure_site("", round_).control
+    digest = None if sent is None else params_digest(sent)
+    for s in sorted(seen, key=lambda s: (s.site, s.job)):
+        if s.checked and s.round == round_ and s.control != digest:
+            said, made = (d[:SHORT] if d else "none" for d in (s.control, digest))
+            return (
+                f"{s.site} signed it was sent control variate {said} in round {round_}, not "
+                f"the one the strategy's steps from the rounds' sums make ({made})"
             )
     return None
 
