@@ -32,7 +32,9 @@ verified (:mod:`.release_sums`); with a robust rule over groups (``secagg_group_
 each group's verified sum, the rule run across them as the coordinator ran it, once every
 group lies within the job's fixed groups (recomputed from the scenario). Under HE (a
 classifier job) it runs from each round's decrypted total, which every evaluating contributor
-must have signed it decrypted, bound to the contributor list (:mod:`.release_sums`). Under
+must have signed it decrypted, bound to the contributor list (:mod:`.release_sums`). With
+SCAFFOLD under either, the sum carries the control changes too: the replay steps the
+control variate from it and checks the one every site signed it was sent. Under
 client-level DP in clear the coordinator never holds what the rounds summed as the sites
 checked it, so only the first check applies (docs/deployment.md says what that leaves open).
 """
@@ -120,8 +122,8 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
     """The replay applies to a classifier job in clear (no HE or client DP) under the plain
     mean or a ``[robustness]`` rule, or under secure aggregation (no HE) under the plain mean
     or a rule over groups (``privacy.secagg_group_size``), or a classifier job under HE (the
-    plain mean), with a strategy whose state lives at the coordinator only: not SCAFFOLD, in
-    any mode (each site signs the control variate it was sent, but no replay recomputes it)."""
+    plain mean), with a strategy whose state lives at the coordinator only, or SCAFFOLD under
+    one secure or HE sum a round (its control changes are signed only inside that sum)."""
     plan = recipe.protection_plan(scenario.privacy, scenario.seed)
     homomorphic = (  # a classifier's: detector and logs jobs are refused under HE (JobSpec)
         plan is not None
