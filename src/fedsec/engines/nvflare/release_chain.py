@@ -72,11 +72,11 @@ from fedsec.engines.nvflare.release_sums import (
     groups_refusal,
     sum_refusal,
 )
+from fedsec.engines.nvflare.release_updates import rows_understated, signed_results
 from fedsec.engines.nvflare.setups import DetectorSetup, Setup, parse_setup
-from fedsec.engines.nvflare.signing import Unsigned, json_digest, open_signed, params_digest
-from fedsec.engines.nvflare.site_chain import ROUND_FIELDS, ROUND_KIND
+from fedsec.engines.nvflare.signing import Unsigned, params_digest
 from fedsec.fl import recipe
-from fedsec.fl.aggregation import RoundAborted, SiteResult
+from fedsec.fl.aggregation import RoundAborted
 from fedsec.fl.aggregation.grouped import GroupedSecureAggregation
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.fl.release import TailAverage
@@ -89,7 +89,6 @@ from fedsec.fl.robustness import (
 from fedsec.fl.strategies import Strategy, StrategySettings, from_config, strategy_class
 from fedsec.scenarios.config import Scenario
 from fedsec.training.params import Params
-from fedsec.training.plan import Update
 
 
 @dataclass(frozen=True)
@@ -254,8 +253,8 @@ def _replay_refusal(
             ):
                 return why
         elif entry is not None and entry.updates:
-            results = _signed_results(entry, digest, anchor, setup, _segment(parts, round_))
-            if why := _rows_understated(results, rows, round_):
+            results = signed_results(entry, digest, anchor, setup, _segment(parts, round_))
+            if why := rows_understated(results, rows, round_):
                 return why
             with contextlib.suppress(RoundAborted):  # as the round loop takes an aborted round
                 params, _ = strategy.aggregate(round_, params, results)
@@ -319,26 +318,6 @@ def _replaying(
     return strategy, rule
 
 
-def _rows_understated(
-    results: dict[str, SiteResult], rows: dict[str, int], round_: int
-) -> str | None:
-    """Why the rows the result's statistics give a site are fewer than the samples it signed
-    (None: they are not). The coordinator takes no update above the rows its site declared,
-    and an honest site signs exactly those rows: a coordinator that understates them in the
-    statistics caps that site's weight under a robust rule, and the replay, reading the same
-    statistics, would cap it alike."""
-    for site, signed in sorted(results.items()):
-        declared = rows.get(site, 0)
-        if signed.update.num_samples > declared:
-            return (
-                f"round {round_}'s update from {site} is signed for "
-                f"{signed.update.num_samples} samples, more than the {declared} rows the "
-                "result's statistics say it declared (a coordinator's statistics understating "
-                "a site's rows cap its weight)"
-            )
-    return None
-
-
 def _decision_refusal(
     rule: RobustAggregation | GroupReplay, result: JobResult, round_: int
 ) -> str | None:
@@ -390,42 +369,3 @@ def _segment(parts: list[Segment], round_: int) -> tuple[str, str]:
 def initial_model(setup: Setup, seed: int) -> Params:
     """The job's seeded initial model, as the coordinator builds it (its task's job model)."""
     return JOB_MODELS[setup.task].initial(setup, seed)
-
-
-def _signed_results(
-    entry: RoundTranscript,
-    digest: str,
-    anchor: x509.Certificate,
-    setup: Setup,
-    job: tuple[str, str],
-) -> dict[str, SiteResult]:
-    """The round's updates as the aggregation takes them, once each is signed by its site
-    for this job, this round, this setup and the global model ``digest``, sent with no control
-    variate (a replayed strategy sends none)."""
-    results: dict[str, SiteResult] = {}
-    for update in entry.updates:
-        where = f"round {entry.round}'s update from {update.site}"
-        if update.site in results:
-            raise ValueError(f"{where} appears twice in the transcript")
-        try:
-            statement = open_signed(anchor, update.site, update.statement, ROUND_FIELDS)
-        except Unsigned as error:
-            raise Unsigned(f"{where}: {error}") from None
-        facts = {
-            "kind": ROUND_KIND,
-            "job": job[0],
-            "release": job[1],
-            "round": entry.round,
-            "site": update.site,
-            "setup": json_digest(setup.model_dump(mode="json")),
-            "global": digest,
-            "control": None,  # a replayed strategy sends none
-            "update": params_digest(update.params),
-            "samples": update.samples,
-        }
-        for field in ROUND_FIELDS:
-            if statement[field] != facts[field]:
-                said, got = str(statement[field])[:40], str(facts[field])[:40]
-                raise ValueError(f"{where}: its signed {field} is {said}, the replay's {got}")
-        results[update.site] = SiteResult(Update(list(update.params), update.samples))
-    return results
