@@ -28,6 +28,7 @@ from fedsec.data.leaks import check_not_packets, leak_kind, tells_attacks_apart,
 from fedsec.data.readers._io import to_float
 from fedsec.data.readers._tables import read_frame
 from fedsec.data.taxonomy import BENIGN, OTHER, known_labels, map_labels, normalize_label
+from fedsec.data.time_layouts import TimeProposal, propose_time, time_lines
 
 #: Words that name ground truth in any column beside the label chosen (a second label, the
 #: family, the campaign): proposed dropped, as a model that sees them reads the answer. Not
@@ -137,6 +138,7 @@ class Inspection:
     canonical: dict[str, tuple[str, float]] = field(default_factory=dict)
     canonical_notes: dict[str, str] = field(default_factory=dict)  # field -> what to check
     roles: dict[str, str] = field(default_factory=dict)  # context role -> column
+    time: TimeProposal | None = None  # how the mapped reader reads the flow's time
     warnings: list[str] = field(default_factory=list)
 
     def names(self, role: str) -> list[str]:
@@ -162,6 +164,7 @@ def inspect_file(path: Path) -> Inspection:
         found.columns.append(_column(raw, name, found, attacks))
     found.canonical = _canonical(raw, found)
     found.roles = propose_roles(raw, found.names("context"))
+    _settle_time(raw, found)
     if label is not None:
         found.label_counts = {
             str(k): int(v) for k, v in raw[label].astype(str).str.strip().value_counts().items()
@@ -174,6 +177,21 @@ def inspect_file(path: Path) -> Inspection:
         if c.why == THOUSANDS_WHY
     ]
     return found
+
+
+def _settle_time(raw: pd.DataFrame, found: Inspection) -> None:
+    """The flow's time as the mapped reader reads it (a layout when needed), or no time: a
+    column that is none stays out of the features, as context without the role."""
+    column = found.roles.get("timestamp") or ("timestamp" if "timestamp" in raw else None)
+    if column is None:
+        return
+    found.time = propose_time(raw, column)
+    found.warnings += [found.time.warning()] * bool(found.time.warning())
+    if not found.time.usable:
+        found.roles.pop("timestamp", None)
+        for report in found.columns:  # a column named as the role is the role: dropped
+            if report.name == "timestamp" == column and report.role == "context":
+                report.role, report.why = "drop", "a time the reader does not read: never a feature"
 
 
 def _example(values: pd.Series) -> str:
@@ -337,6 +355,7 @@ def proposal_toml(found: Inspection) -> str:
     lines += _array("nonfinite", [(c.name, f"{c.nonfinite} NaN/Infinity") for c in nonfinite])
     for role in ("context", "drop", "categorical"):
         lines += _array(role, [(c.name, c.why) for c in found.columns if c.role == role])
+    lines += time_lines(found.time, _quoted)
     lines += ["", "[families]  # label -> canonical family (docs/taxonomy.md)"]
     families, unknown = map_labels(list(found.label_counts), known_labels())
     for (label, count), family in zip(found.label_counts.items(), families, strict=True):
