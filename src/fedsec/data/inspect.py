@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedsec.data.canonical_names import guess_field
+from fedsec.data.canonical_names import CANONICAL_NAMES, guess_field
 from fedsec.data.context_roles import propose_roles
 from fedsec.data.label_guess import attacks_of_label, label_columns
 from fedsec.data.leaks import check_not_packets, leak_kind, tells_attacks_apart, words
@@ -40,76 +40,6 @@ MAX_CATEGORIES = 1_000
 #: A number written with thousands separators (``11,595``, ``-1,234.5``) or without.
 _NUMBER = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
 THOUSANDS_WHY = "CHECK: numbers with thousands separators (1,234): re-export without them"
-
-#: Column names (lower case, runs of non-alphanumerics as one space) of the canonical fields in
-#: the usual flow meters, with the factor to the canonical unit.
-CANONICAL_NAMES: dict[str, tuple[str, float]] = {
-    "flow duration": ("duration_s", 1e-6),  # CICFlowMeter: microseconds
-    "flow duration milliseconds": ("duration_s", 1e-3),  # NetFlow v9 (NF-v2)
-    "duration": ("duration_s", 1.0),
-    "dur": ("duration_s", 1.0),  # UNSW-NB15 / Argus
-    "duration s": ("duration_s", 1.0),
-    **dict.fromkeys(
-        [
-            "total fwd packets",
-            "total fwd packet",
-            "tot fwd pkts",
-            "in pkts",
-            "spkts",
-            "orig pkts",
-            "fwd pkts",
-        ],
-        ("fwd_pkts", 1.0),
-    ),
-    **dict.fromkeys(
-        [
-            "total backward packets",
-            "total bwd packets",
-            "tot bwd pkts",
-            "out pkts",
-            "dpkts",
-            "resp pkts",
-            "bwd pkts",
-        ],
-        ("bwd_pkts", 1.0),
-    ),
-    **dict.fromkeys(
-        [
-            "total length of fwd packets",
-            "total length of fwd packet",
-            "totlen fwd pkts",
-            "in bytes",
-            "sbytes",
-            "orig bytes",
-        ],
-        ("fwd_bytes", 1.0),
-    ),
-    **dict.fromkeys(
-        [
-            "total length of bwd packets",
-            "total length of bwd packet",
-            "totlen bwd pkts",
-            "out bytes",
-            "dbytes",
-            "resp bytes",
-        ],
-        ("bwd_bytes", 1.0),
-    ),
-    "fwd bytes": ("fwd_bytes", 1.0),
-    "bwd bytes": ("bwd_bytes", 1.0),
-    **{
-        f"{flag} flag {suffix}": (f"flag_{flag}", 1.0)
-        for flag in ("syn", "ack", "fin", "rst", "psh", "urg")
-        for suffix in ("count", "cnt")
-    },
-    "tcp flags": ("tcp_flags", 1.0),
-    "protocol": ("protocol", 1.0),
-    "proto": ("protocol", 1.0),
-    **dict.fromkeys(
-        ["destination port", "dst port", "l4 dst port", "dport", "id resp p"], ("dst_port", 1.0)
-    ),
-    "service": ("service", 1.0),
-}
 
 
 @dataclass
@@ -180,18 +110,19 @@ def inspect_file(path: Path) -> Inspection:
 
 
 def _settle_time(raw: pd.DataFrame, found: Inspection) -> None:
-    """The flow's time as the mapped reader reads it (a layout when needed), or no time: a
-    column that is none stays out of the features, as context without the role."""
-    column = found.roles.get("timestamp") or ("timestamp" if "timestamp" in raw else None)
-    if column is None:
+    """The flow's time as the mapped reader reads it (a layout when needed), or none: a column
+    that is no time stays context without the role (dropped if named as the role)."""
+    own = "timestamp" if "timestamp" in found.names("context") else None
+    column = found.roles.get("timestamp", own)
+    found.time = None if column is None else propose_time(raw, column)
+    if found.time is None or found.time.warning() is None:
         return
-    found.time = propose_time(raw, column)
-    found.warnings += [found.time.warning()] * bool(found.time.warning())
+    found.warnings.append(found.time.warning())
     if not found.time.usable:
         found.roles.pop("timestamp", None)
-        for report in found.columns:  # a column named as the role is the role: dropped
-            if report.name == "timestamp" == column and report.role == "context":
-                report.role, report.why = "drop", "a time the reader does not read: never a feature"
+        for report in found.columns:
+            if report.name == own == column:
+                report.role, report.why = "drop", "a time the reader does not read; no feature"
 
 
 def _example(values: pd.Series) -> str:

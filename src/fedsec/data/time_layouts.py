@@ -61,9 +61,14 @@ class TimeProposal:
 
     def warning(self) -> str | None:
         """What ``fedsec inspect`` says of the time on the console, if anything."""
-        if self.usable:
-            return None if self.clock is None else f"column {self.column!r} gives the day only"
-        return f"column {self.column!r} is not proposed as the flow's time (see the proposal)"
+        if not self.usable:
+            return f"column {self.column!r} is not proposed as the flow's time (see the proposal)"
+        if self.clock is None:
+            return None
+        return (
+            f"column {self.column!r}, the flow's time, gives the day only: the time of day is in "
+            f"column {self.clock!r}, which a mapping does not join to it (see the proposal)"
+        )
 
 
 def propose_time(raw: pd.DataFrame, column: str) -> TimeProposal:
