@@ -61,6 +61,9 @@ def test_ton_iot_weather_dates_get_their_layout_and_the_clock_column_is_named(tm
     assert 'the time of day is in column "time"' in said and "00:00 of its day" in said
     assert 'time_format = "%d-%b-%y %H:%M:%S"' in said
     assert any("gives the day only" in w for w in found.warnings)
+    assert 'time_format = "%d-%b-%y"  # CHECK: reads column "date" ("25-Apr-19" as 2019-04-25T' in (
+        proposal_toml(found)
+    )
 
 
 def test_iso_times_need_no_layout(tmp_path):

@@ -76,7 +76,7 @@ def propose_time(raw: pd.DataFrame, column: str) -> TimeProposal:
     found = first_unreadable_time(raw[column])
     if found is None:
         return TimeProposal(column)
-    example = str(found[1]).strip()[:40]
+    example = str(found[1]).strip()
     texts = _distinct(raw[column])
     readers = _layouts_reading(texts)
     if not readers:
@@ -85,7 +85,7 @@ def propose_time(raw: pd.DataFrame, column: str) -> TimeProposal:
     if _ambiguous(readers, texts):
         return TimeProposal(column, usable=False, example=example, readers=tuple(readers))
     clock = None if _has_clock(readers[0]) else _clock_column(raw, column)
-    seconds = clock is None or bool(raw[clock].astype(str).str.count(":").max() == 2)
+    seconds = clock is None or bool(raw[clock].dropna().astype(str).str.count(":").max() == 2)
     return TimeProposal(column, readers[0], example=example, clock=clock, seconds=seconds)
 
 
@@ -94,7 +94,7 @@ def time_lines(proposal: TimeProposal | None, quote: Callable[[str], str]) -> li
     names and texts written by ``quote`` (a TOML basic string)."""
     if proposal is None or (proposal.usable and proposal.layout is None):
         return []
-    column, example = quote(proposal.column), quote(proposal.example)
+    column, example = quote(proposal.column), quote(proposal.example[:40])
     if proposal.readers:
         return _comment(
             f"CHECK time: column {column} is not proposed as [roles] timestamp: its dates "
@@ -109,14 +109,16 @@ def time_lines(proposal: TimeProposal | None, quote: Callable[[str], str]) -> li
             "times as ISO 8601, or give their strptime layout as time_format (docs/data.md)."
         )
     lines = _comment(*_day_only(proposal, quote)) if proposal.clock is not None else [""]
-    return [*lines, f"time_format = {quote(proposal.layout)}  # CHECK: reads column {column}"]
+    read = datetime.strptime(proposal.example, proposal.layout).isoformat()
+    note = f"CHECK: reads column {column} ({example} as {read})"
+    return [*lines, f"time_format = {quote(proposal.layout)}  # {note}"]
 
 
 def _day_only(proposal: TimeProposal, quote: Callable[[str], str]) -> list[str]:
     joined = f"{proposal.layout} %H:%M" + ":%S" * proposal.seconds
     return [
         f"CHECK time: column {quote(proposal.column)} gives the day only "
-        f"({quote(proposal.example)}); the time of day is in column {quote(proposal.clock)}, "
+        f"({quote(proposal.example[:40])}); the time of day is in column {quote(proposal.clock)}, "
         "and a mapping reads one time column (it joins no two), so alerts date each flow at "
         "00:00 of its day. To keep the time of day, write the two as one column and read it "
         "with",
@@ -175,7 +177,7 @@ def _has_clock(layout: str) -> bool:
 def _clock_column(raw: pd.DataFrame, column: str) -> str | None:
     """Another column whose every value is a time of day (``17:33:16``), if one is."""
     for other in raw.columns:
-        values = raw[other].dropna().astype(str).str.strip().head(SAMPLE)
+        values = raw[other].dropna().head(SAMPLE).astype(str).str.strip()
         if other != column and len(values) and values.str.match(_CLOCK_TEXT).all():
             return str(other)
     return None
