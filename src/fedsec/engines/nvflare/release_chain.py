@@ -58,6 +58,7 @@ from fedsec.engines.nvflare.release_records import (
 from fedsec.engines.nvflare.release_sums import (
     GroupReplay,
     SumReplay,
+    grouped_rows_refusal,
     groups_refusal,
     sum_refusal,
 )
@@ -256,14 +257,15 @@ def _replay_refusal(
 
 def _summed(terms: ChainTerms, result: JobResult) -> SumReplay | GroupReplay | None:
     """The aggregation a secure job's replay runs (None: in clear): the verified sums', or the
-    coordinator's rule across the verified group sums, each group's weight capped at its
-    members' rows as the result's statistics give them (as the coordinator capped it)."""
+    coordinator's rule across the verified group sums, each group weighed by the weight inside
+    its verified sum, uncapped (as the coordinator weighed it: :func:`grouped_rows_refusal`)."""
     if not terms.secure:
         return None
     if terms.group_size is None or terms.robustness is None or terms.plan is None:
         return SumReplay(terms.weight_unit, terms.homomorphic)
-    known = result.statistics.get("rows_per_site") or {}
-    registered = {s: int(known[s]) if s in known else None for s in result.sites}
+    if why := grouped_rows_refusal(result.statistics):
+        raise ValueError(why)
+    registered: dict[str, int | None] = dict.fromkeys(result.sites)
     rule = build_rule(terms.robustness, seed=terms.seed)
     members = list(terms.members) or None
     grouped = GroupedSecureAggregation(
