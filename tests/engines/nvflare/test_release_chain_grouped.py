@@ -346,3 +346,15 @@ def test_a_coordinator_understating_a_groups_rows_cannot_lower_its_weight(
     why = r"the round log's defence decision of round 1 is not the one the rule makes"
     assert_refused(scenario, dataclasses.replace(result, statistics=statistics), JOB, why,
                    project, signer, tmp_path / "b")  # fmt: skip
+
+
+@pytest.mark.parametrize("rows", [{"anyone": 10}, [10, 20], "10"])
+def test_rows_per_site_in_a_grouped_result_are_refused(rows, honest, project, signer, tmp_path):
+    """The honest job's result with rows per site added (well formed or not) is refused,
+    naming them, before any round is replayed."""
+    scenario, result, _ = honest
+    doctored_result = dataclasses.replace(
+        result, statistics=result.statistics | {"rows_per_site": rows}
+    )
+    why = r"the result's statistics give rows per site \(.+\), which a job under grouped"
+    assert_refused(scenario, doctored_result, JOB, why, project, signer, tmp_path)

@@ -206,11 +206,11 @@ def _replay_refusal(
     rounds = {entry.round: entry for entry in result.transcript}
     if len(rounds) != len(result.transcript) or not set(rounds) <= set(range(1, terms.rounds + 1)):
         return f"the result's transcript of rounds is not rounds 1..{terms.rounds}, once each"
+    summed = _summed(terms, result)  # a grouped job's refuses rows per site before reading them
     rows = declared_site_rows(result.statistics, result.sites)
     if rows is None and not terms.secure:
         raise ValueError("the result's statistics hold no rows per site: a job in clear has them")
     params = initial_model(setup, terms.seed)
-    summed = _summed(terms, result)
     strategy, rule = _replaying(terms, rows or {}, params, setup, summed)
     for round_ in range(1, terms.rounds + 1):
         digest = params_digest(params)
