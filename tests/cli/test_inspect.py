@@ -4,13 +4,14 @@
 import gzip
 import itertools
 import json
+import tomllib
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from fedsec.cli import app
-from fedsec.data.mapping import load_mapping
+from fedsec.data.mapping import load_mapping, parse_mapping
 from fedsec.data.readers import read_flows
 
 runner = CliRunner()
@@ -76,6 +77,8 @@ def test_inspect_prints_the_proposal_and_writes_rows_to_parquet(tmp_path):
     result = runner.invoke(app, ["inspect", str(path), "--parquet", str(parquet)])
     assert result.exit_code == 0, result.output
     assert 'label = "Label"' in result.stdout
+    mapping = parse_mapping(tomllib.loads(result.stdout), "printed proposal")
+    assert len(read_flows("mapped", [path], mapping).label) == 3
     pd.testing.assert_frame_equal(pd.read_parquet(parquet), pd.read_csv(path))
 
 
@@ -127,3 +130,4 @@ def test_brackets_in_names_and_labels_are_printed_as_they_are(tmp_path):
     assert result.exit_code == 0, result.output
     said = "".join(result.output.split())  # a long path may be wrapped at any width
     assert "{'DoS[beta]':1}" in said and f"proposedmapping→{out}".replace(" ", "") in said
+    assert set(read_flows("mapped", [path], load_mapping(out)).family) == {"benign", "other"}

@@ -1,6 +1,7 @@
 """``fedsec simulate`` on an anomaly scenario: a complete run directory, or nothing at all."""
 
 import json
+import re
 
 from typer.testing import CliRunner
 
@@ -69,5 +70,23 @@ def test_bad_anomaly_config_exits_non_zero_and_writes_nothing(tmp_path, data_dir
         )
         text = " ".join(result.output.split())
         assert result.exit_code == 2 and message in text, (setting, text)
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".never")]
+
+
+def test_a_shared_autoencoder_as_wide_as_its_input_exits_2_and_writes_nothing(tmp_path, data_dir):
+    """200 on UNSW's features was trained, scored and shipped with exit 0: a code that wide can
+    copy every row, attacks too. Refused naming the setting, its value and the input width."""
+    out = tmp_path / "never"
+    result = runner.invoke(
+        app,
+        ["simulate", "unsw-5org-anomaly", "--out", str(out), "--data-dir", str(data_dir),
+         *TINY, "--set", "anomaly.bottleneck=200"],
+    )  # fmt: skip
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, text
+    said = re.search(r"anomaly\.bottleneck = 200 is not narrower than the shared autoencoder's "
+                     r"input, (\d+) features", text)  # fmt: skip
+    assert said and int(said[1]) < 200, text
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".never")]

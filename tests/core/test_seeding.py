@@ -1,6 +1,9 @@
 """Runs repeat exactly: seeds derive from the run seed, and compute runs on a fixed number of
 threads, torch's and numpy's BLAS alike."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -50,3 +53,18 @@ def test_a_run_seed_is_below_2_to_the_32():
     with pytest.raises(ValueError, match="seed 4294967296 is out of range"):
         seeding.check_seed(2**32)
     assert seeding.derive_seed(5, "split") == 9089940958696312832  # unchanged for run seeds
+
+
+def test_deterministic_kernels_are_required_without_loading_torchs_compiler():
+    """Nondeterministic kernels raise, not warn; and setting that does not import torch's
+    compiler stack (``torch.use_deterministic_algorithms`` did: 2.4 CPU-s per process)."""
+    code = (
+        "import sys, torch\n"
+        "from fedsec.core import seeding\n"
+        "seeding.deterministic_torch(threads=1)\n"
+        "assert torch.are_deterministic_algorithms_enabled()\n"
+        "assert not torch.is_deterministic_algorithms_warn_only_enabled()\n"
+        "assert 'torch._inductor' not in sys.modules, 'the compiler stack was imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

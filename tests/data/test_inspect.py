@@ -12,6 +12,7 @@ from fedsec.data.inspect import inspect_file, proposal_toml
 from fedsec.data.mapping import parse_mapping
 from fedsec.data.readers import read_flows
 from tests.conftest import dataset
+from tests.data.proposals import read_back
 
 
 @pytest.fixture(scope="module")
@@ -68,15 +69,15 @@ def test_ton_iot_timestamps_are_context_not_features():
 def test_an_attack_only_file_is_flagged(tmp_path):
     path = tmp_path / "attacks.csv"
     pd.DataFrame({"bytes": [1, 2, 3], "attack": ["ddos", "dos", "ddos"]}).to_csv(path, index=False)
-    found = inspect_file(path)
-    assert found.label == "attack"
+    found, _, table = read_back(path)
+    assert found.label == "attack" and set(table.family) == {"dos", "ddos"}
     assert any("no benign rows" in w and "calibrate" in w for w in found.warnings)
 
 
 def test_unknown_labels_are_marked_for_the_user(tmp_path):
     path = tmp_path / "odd.csv"
     pd.DataFrame({"bytes": [1, 2, 3], "class": ["normal", "zap", "zap"]}).to_csv(path, index=False)
-    text = proposal_toml(inspect_file(path))
+    text = proposal_toml(read_back(path)[0])
     assert '"zap" = "other"  # 2 rows  CHECK: not in the built-in tables' in text
     assert '"normal" = "benign"  # 1 rows\n' in text
 
@@ -93,7 +94,7 @@ def test_a_parquet_copy_gets_the_same_proposal(nf_slice, tmp_path):
     from fedsec.data.readers._tables import read_frame, write_parquet
 
     parquet = write_parquet(read_frame(nf_slice), tmp_path / "nf.parquet")
-    as_csv, as_parquet = inspect_file(nf_slice), inspect_file(parquet)
+    as_csv, as_parquet = inspect_file(nf_slice), read_back(parquet)[0]
     assert [(c.name, c.role) for c in as_parquet.columns] == [
         (c.name, c.role) for c in as_csv.columns
     ]
@@ -124,7 +125,8 @@ def test_ground_truth_beside_the_label_is_never_proposed_as_a_feature(unsw_slice
     """UNSW-NB15's 0/1 ``label`` is the flag that agrees with ``attack_cat`` (not the 0/1
     feature ``is_sm_ips_ports``), its random TCP bases and row id are identifiers, and its
     counts of ports are features."""
-    found = inspect_file(unsw_slice)
+    found, _, table = read_back(unsw_slice)
+    assert not {"attack_cat", "label", "id", "stcpb"} & set(table.native.columns)
     assert found.label == "attack_cat" and found.attack_flag == "label"
     assert {"id", "stcpb", "dtcpb"} <= set(found.names("context"))
     assert {"is_sm_ips_ports", "ct_src_dport_ltm", "ct_dst_sport_ltm"} <= set(found.names("native"))
@@ -143,7 +145,7 @@ def test_a_column_that_copies_the_label_is_proposed_dropped(tmp_path):
         }
     )
     frame.to_csv(tmp_path / "t.csv", index=False)
-    found = inspect_file(tmp_path / "t.csv")
+    found = read_back(tmp_path / "t.csv")[0]
     assert found.label == "attack_type" and found.attack_flag is None
     assert set(found.names("drop")) == {"verdict", "family"}
     assert set(found.names("native")) == {"dur", "is_tcp"}
@@ -152,7 +154,7 @@ def test_a_column_that_copies_the_label_is_proposed_dropped(tmp_path):
 def test_names_beyond_ascii_give_toml_that_reads_back(tmp_path):
     path = tmp_path / "e.csv"
     path.write_text("bytes,Label\n1,BENIGN\n2,DoS \U0001f525\n3,BENIGN\n", encoding="utf-8")
-    text = proposal_toml(inspect_file(path))
+    text = proposal_toml(read_back(path)[0])
     assert text.isascii() and "\\U0001f525" in text
     assert tomllib.loads(text)["families"]["DoS \U0001f525"] == "other"
 
@@ -162,6 +164,8 @@ def test_a_repeated_name_with_other_values_is_said(tmp_path):
     path.write_text("a,a,Label\n1,2,BENIGN\n3,4,DoS\n")
     (warning,) = [w for w in inspect_file(path).warnings if "repeats" in w]
     assert "'a'" in warning and "'a.1'" in warning and "renamed" in warning
+    with pytest.raises(InputError, match="column names appear more than once: a"):
+        read_back(path)  # the one proposal that does not read its file, as the warning says
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +218,7 @@ def test_a_two_valued_tag_that_follows_a_finer_column_is_not_the_label(tmp_path)
         }
     )
     frame.to_csv(tmp_path / "t.csv", index=False)
-    found = inspect_file(tmp_path / "t.csv")
+    found = read_back(tmp_path / "t.csv")[0]
     assert found.label == "attack_name" and "label" in found.names("drop")
 
 

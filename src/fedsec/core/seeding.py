@@ -88,10 +88,16 @@ def deterministic_torch(threads: int | None = None) -> None:
     starts a subprocess while a product runs in another thread (a sweep's local Ray runtime
     starting beside the jobs it runs itself) can leave the product waiting for workers
     forever: measured once, a privacy-curve test spinning in OpenBLAS's ``exec_blas`` for 30
-    minutes."""
+    minutes.
+
+    ``set_deterministic_debug_mode("error")`` sets the same flag as
+    ``use_deterministic_algorithms(True)`` (torch documents it as the alternative interface),
+    without the latter's import of ``torch._inductor.config``, which loads torch's compiler stack
+    and SymPy: 2.4 CPU-s in every process that trains, for a ``torch.compile`` setting fedsec
+    has no use for (it compiles nothing)."""
     import torch
 
-    torch.use_deterministic_algorithms(True)
+    torch.set_deterministic_debug_mode("error")
     if threads is not None:
         torch.set_num_threads(threads)
         threadpool_limits(threads, user_api="blas")

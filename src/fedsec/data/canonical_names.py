@@ -1,10 +1,82 @@
-"""Canonical fields guessed from a column's words when no flow meter's exact name matches
-(``duration_ms``, ``bytes_out``, ``pkts_in``, ``syn_cnt``): for ``fedsec inspect``, each with
-the factor to the canonical unit its name states, and a note of what to check."""
+"""Canonical fields from a column's name, for ``fedsec inspect``: the exact names of the usual
+flow meters (:data:`CANONICAL_NAMES`), else a guess from the column's words when none matches
+(``duration_ms``, ``bytes_out``, ``pkts_in``, ``syn_cnt``), each with the factor to the
+canonical unit its name states, and a note of what to check."""
 
 from __future__ import annotations
 
 from fedsec.data.leaks import words
+
+#: Column names (lower case, runs of non-alphanumerics as one space) of the canonical fields in
+#: the usual flow meters, with the factor to the canonical unit.
+CANONICAL_NAMES: dict[str, tuple[str, float]] = {
+    "flow duration": ("duration_s", 1e-6),  # CICFlowMeter: microseconds
+    "flow duration milliseconds": ("duration_s", 1e-3),  # NetFlow v9 (NF-v2)
+    "duration": ("duration_s", 1.0),
+    "dur": ("duration_s", 1.0),  # UNSW-NB15 / Argus
+    "duration s": ("duration_s", 1.0),
+    **dict.fromkeys(
+        [
+            "total fwd packets",
+            "total fwd packet",
+            "tot fwd pkts",
+            "in pkts",
+            "spkts",
+            "orig pkts",
+            "fwd pkts",
+        ],
+        ("fwd_pkts", 1.0),
+    ),
+    **dict.fromkeys(
+        [
+            "total backward packets",
+            "total bwd packets",
+            "tot bwd pkts",
+            "out pkts",
+            "dpkts",
+            "resp pkts",
+            "bwd pkts",
+        ],
+        ("bwd_pkts", 1.0),
+    ),
+    **dict.fromkeys(
+        [
+            "total length of fwd packets",
+            "total length of fwd packet",
+            "totlen fwd pkts",
+            "in bytes",
+            "sbytes",
+            "orig bytes",
+        ],
+        ("fwd_bytes", 1.0),
+    ),
+    **dict.fromkeys(
+        [
+            "total length of bwd packets",
+            "total length of bwd packet",
+            "totlen bwd pkts",
+            "out bytes",
+            "dbytes",
+            "resp bytes",
+        ],
+        ("bwd_bytes", 1.0),
+    ),
+    "fwd bytes": ("fwd_bytes", 1.0),
+    "bwd bytes": ("bwd_bytes", 1.0),
+    **{
+        f"{flag} flag {suffix}": (f"flag_{flag}", 1.0)
+        for flag in ("syn", "ack", "fin", "rst", "psh", "urg")
+        for suffix in ("count", "cnt")
+    },
+    "tcp flags": ("tcp_flags", 1.0),
+    "protocol": ("protocol", 1.0),
+    "proto": ("protocol", 1.0),
+    **dict.fromkeys(
+        ["destination port", "dst port", "l4 dst port", "dport", "id resp p"], ("dst_port", 1.0)
+    ),
+    "service": ("service", 1.0),
+}
+
 
 DURATION_WORDS = frozenset({"duration", "dur", "elapsed"})
 BYTE_WORDS = frozenset({"bytes", "byte", "octets", "octet"})

@@ -21,13 +21,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedsec.data.canonical_names import guess_field
+from fedsec.data.canonical_names import CANONICAL_NAMES, guess_field
 from fedsec.data.context_roles import propose_roles
 from fedsec.data.label_guess import attacks_of_label, label_columns
 from fedsec.data.leaks import check_not_packets, leak_kind, tells_attacks_apart, words
 from fedsec.data.readers._io import to_float
 from fedsec.data.readers._tables import read_frame
 from fedsec.data.taxonomy import BENIGN, OTHER, known_labels, map_labels, normalize_label
+from fedsec.data.time_layouts import TimeProposal, propose_time, time_lines
 
 #: Words that name ground truth in any column beside the label chosen (a second label, the
 #: family, the campaign): proposed dropped, as a model that sees them reads the answer. Not
@@ -39,76 +40,6 @@ MAX_CATEGORIES = 1_000
 #: A number written with thousands separators (``11,595``, ``-1,234.5``) or without.
 _NUMBER = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
 THOUSANDS_WHY = "CHECK: numbers with thousands separators (1,234): re-export without them"
-
-#: Column names (lower case, runs of non-alphanumerics as one space) of the canonical fields in
-#: the usual flow meters, with the factor to the canonical unit.
-CANONICAL_NAMES: dict[str, tuple[str, float]] = {
-    "flow duration": ("duration_s", 1e-6),  # CICFlowMeter: microseconds
-    "flow duration milliseconds": ("duration_s", 1e-3),  # NetFlow v9 (NF-v2)
-    "duration": ("duration_s", 1.0),
-    "dur": ("duration_s", 1.0),  # UNSW-NB15 / Argus
-    "duration s": ("duration_s", 1.0),
-    **dict.fromkeys(
-        [
-            "total fwd packets",
-            "total fwd packet",
-            "tot fwd pkts",
-            "in pkts",
-            "spkts",
-            "orig pkts",
-            "fwd pkts",
-        ],
-        ("fwd_pkts", 1.0),
-    ),
-    **dict.fromkeys(
-        [
-            "total backward packets",
-            "total bwd packets",
-            "tot bwd pkts",
-            "out pkts",
-            "dpkts",
-            "resp pkts",
-            "bwd pkts",
-        ],
-        ("bwd_pkts", 1.0),
-    ),
-    **dict.fromkeys(
-        [
-            "total length of fwd packets",
-            "total length of fwd packet",
-            "totlen fwd pkts",
-            "in bytes",
-            "sbytes",
-            "orig bytes",
-        ],
-        ("fwd_bytes", 1.0),
-    ),
-    **dict.fromkeys(
-        [
-            "total length of bwd packets",
-            "total length of bwd packet",
-            "totlen bwd pkts",
-            "out bytes",
-            "dbytes",
-            "resp bytes",
-        ],
-        ("bwd_bytes", 1.0),
-    ),
-    "fwd bytes": ("fwd_bytes", 1.0),
-    "bwd bytes": ("bwd_bytes", 1.0),
-    **{
-        f"{flag} flag {suffix}": (f"flag_{flag}", 1.0)
-        for flag in ("syn", "ack", "fin", "rst", "psh", "urg")
-        for suffix in ("count", "cnt")
-    },
-    "tcp flags": ("tcp_flags", 1.0),
-    "protocol": ("protocol", 1.0),
-    "proto": ("protocol", 1.0),
-    **dict.fromkeys(
-        ["destination port", "dst port", "l4 dst port", "dport", "id resp p"], ("dst_port", 1.0)
-    ),
-    "service": ("service", 1.0),
-}
 
 
 @dataclass
@@ -137,6 +68,7 @@ class Inspection:
     canonical: dict[str, tuple[str, float]] = field(default_factory=dict)
     canonical_notes: dict[str, str] = field(default_factory=dict)  # field -> what to check
     roles: dict[str, str] = field(default_factory=dict)  # context role -> column
+    time: TimeProposal | None = None  # how the mapped reader reads the flow's time
     warnings: list[str] = field(default_factory=list)
 
     def names(self, role: str) -> list[str]:
@@ -162,6 +94,7 @@ def inspect_file(path: Path) -> Inspection:
         found.columns.append(_column(raw, name, found, attacks))
     found.canonical = _canonical(raw, found)
     found.roles = propose_roles(raw, found.names("context"))
+    _settle_time(raw, found)
     if label is not None:
         found.label_counts = {
             str(k): int(v) for k, v in raw[label].astype(str).str.strip().value_counts().items()
@@ -174,6 +107,22 @@ def inspect_file(path: Path) -> Inspection:
         if c.why == THOUSANDS_WHY
     ]
     return found
+
+
+def _settle_time(raw: pd.DataFrame, found: Inspection) -> None:
+    """The flow's time as the mapped reader reads it (a layout when needed), or none: a column
+    that is no time stays context without the role (dropped if named as the role)."""
+    own = "timestamp" if "timestamp" in found.names("context") else None
+    column = found.roles.get("timestamp", own)
+    found.time = None if column is None else propose_time(raw, column)
+    if found.time is None or found.time.warning() is None:
+        return
+    found.warnings.append(found.time.warning())
+    if not found.time.usable:
+        found.roles.pop("timestamp", None)
+        for report in found.columns:
+            if report.name == own == column:
+                report.role, report.why = "drop", "a time the reader does not read; no feature"
 
 
 def _example(values: pd.Series) -> str:
@@ -337,6 +286,7 @@ def proposal_toml(found: Inspection) -> str:
     lines += _array("nonfinite", [(c.name, f"{c.nonfinite} NaN/Infinity") for c in nonfinite])
     for role in ("context", "drop", "categorical"):
         lines += _array(role, [(c.name, c.why) for c in found.columns if c.role == role])
+    lines += time_lines(found.time, _quoted)
     lines += ["", "[families]  # label -> canonical family (docs/taxonomy.md)"]
     families, unknown = map_labels(list(found.label_counts), known_labels())
     for (label, count), family in zip(found.label_counts.items(), families, strict=True):

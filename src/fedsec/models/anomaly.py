@@ -66,9 +66,12 @@ class AnomalyDetector(NetworkDetector, OneClassScorer):
         self.seed = seed
 
     @classmethod
-    def make_spec(cls, inputs: int, hidden: tuple[int, ...], size: int) -> Any:
+    def make_spec(
+        cls, inputs: int, hidden: tuple[int, ...], size: int, *, shared: bool = True
+    ) -> Any:
         """The architecture for ``inputs`` features, ``hidden`` widths and a ``size``-wide
-        code (autoencoder) or embedding (Deep SVDD)."""
+        code (autoencoder) or embedding (Deep SVDD); ``shared`` is false for one
+        organization's local model."""
         raise NotImplementedError
 
     def objective(self, plan: TrainingPlan) -> TrainingPlan:

@@ -13,6 +13,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from fedsec.core.errors import ConfigError
 from fedsec.models.anomaly import AnomalyDetector
 from fedsec.models.one_class_specs import AutoencoderSpec
 from fedsec.models.seeded import seeded_build
@@ -47,14 +48,35 @@ def build_autoencoder(
     return seeded_build(lambda: Autoencoder(spec), seed_generator)
 
 
+def code_size(setting: int, inputs: int, *, shared: bool = True) -> int:
+    """The code width of a fresh autoencoder on ``inputs`` features from ``anomaly.bottleneck``
+    (``setting``), the one rule every arm and engine follows. A code as wide as its input can
+    copy every row, attacks too, so its reconstruction error tells nothing. The shared model
+    (federated, centralized) refuses such a setting; an organization's local model, on its own
+    narrower data, gets ``inputs - 1`` (at least 1), reported per organization."""
+    if setting < inputs:
+        return setting
+    if not shared:
+        return max(1, inputs - 1)
+    raise ConfigError(
+        f"anomaly.bottleneck = {setting} is not narrower than the shared autoencoder's input, "
+        f"{inputs} features (this data in this view): a code that wide can copy every row, "
+        f"attacks too, and its reconstruction error tells nothing; give fewer than {inputs}"
+    )
+
+
 class AutoencoderDetector(AnomalyDetector):
     """Anomaly score: mean scaled squared reconstruction error per feature."""
 
     kind: ClassVar[str] = "ae"
 
     @classmethod
-    def make_spec(cls, inputs: int, hidden: tuple[int, ...], size: int) -> AutoencoderSpec:
-        return AutoencoderSpec(inputs, hidden, size)
+    def make_spec(
+        cls, inputs: int, hidden: tuple[int, ...], size: int, *, shared: bool = True
+    ) -> AutoencoderSpec:
+        """A fresh network's spec, its code from :func:`code_size` (a bundle's own spec is
+        read as it was written)."""
+        return AutoencoderSpec(inputs, hidden, code_size(size, inputs, shared=shared))
 
     def build(self, generator: torch.Generator | None = None) -> Autoencoder:
         return build_autoencoder(self.spec, generator)

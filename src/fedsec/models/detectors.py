@@ -24,12 +24,15 @@ def new_detector(
     hidden: Sequence[int],
     size: int,
     generator: torch.Generator,
+    *,
+    shared: bool = True,
     **hyperparameters,
 ) -> AnomalyDetector:
     """An untrained detector with initial weights drawn from ``generator``: ``size`` is the
-    autoencoder's code or the SVDD embedding; ``hyperparameters`` go to its constructor."""
+    autoencoder's code or the SVDD embedding (as the kind's ``make_spec`` decides it for a
+    ``shared`` model or one organization's own); ``hyperparameters`` go to its constructor."""
     if kind not in DETECTORS:
         raise ValueError(f"unknown anomaly model {kind!r}; expected one of {tuple(DETECTORS)}")
     cls = DETECTORS[kind]
-    spec = cls.make_spec(preprocessor.width, tuple(hidden), size)
+    spec = cls.make_spec(preprocessor.width, tuple(hidden), size, shared=shared)
     return cls(spec, preprocessor, view, **hyperparameters).initialize(generator)

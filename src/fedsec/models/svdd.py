@@ -72,8 +72,10 @@ class DeepSVDDDetector(AnomalyDetector):
     center_: tuple[float, ...] | None = None
 
     @classmethod
-    def make_spec(cls, inputs: int, hidden: tuple[int, ...], size: int) -> SVDDSpec:
-        return SVDDSpec(inputs, hidden, size)
+    def make_spec(
+        cls, inputs: int, hidden: tuple[int, ...], size: int, *, shared: bool = True
+    ) -> SVDDSpec:
+        return SVDDSpec(inputs, hidden, size)  # an embedding may be wider than its input
 
     def build(self, generator: torch.Generator | None = None) -> SVDDNet:
         return build_svdd(self.spec, generator)

@@ -1,4 +1,7 @@
-"""Detection metrics (scikit-learn underneath), over canonical family names."""
+"""Detection metrics (scikit-learn underneath), over canonical family names.
+
+scikit-learn is imported where a metric is computed: loading it (SciPy with it) takes about
+2 CPU-s, and NVFlare job processes import this module without always evaluating."""
 
 from __future__ import annotations
 
@@ -6,11 +9,6 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (
-    average_precision_score,
-    precision_recall_fscore_support,
-    roc_auc_score,
-)
 
 from fedsec.data.taxonomy import BENIGN, family_order
 
@@ -24,6 +22,8 @@ def classification_metrics(true: np.ndarray, pred: np.ndarray) -> dict:
     labels = family_order(true)
     if len(true) == 0:
         return {"rows": 0}
+    from sklearn.metrics import precision_recall_fscore_support
+
     # one call for recall and F1: each of recall_score and f1_score validates and counts anew
     _, recalls, f1, _ = precision_recall_fscore_support(
         true, pred, labels=labels, average=None, zero_division=0
@@ -75,6 +75,8 @@ def pooled_rate(parts: list[tuple[float | None, int]]) -> float | None:
 def score_metrics(true: np.ndarray, scores: np.ndarray) -> dict:
     """Threshold-free quality of an anomaly score (attack = positive): ROC-AUC and PR-AUC
     (average precision); None when the rows hold only one class."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
     attack = np.asarray(true) != BENIGN
     if attack.all() or not attack.any():
         return {"roc_auc": None, "pr_auc": None}

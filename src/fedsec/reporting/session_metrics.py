@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from fedsec.data.logs.sessions import ANOMALOUS, NORMAL, UNKNOWN
 
@@ -70,7 +69,10 @@ def pooled(per_org: list[dict]) -> dict:
 def ranking(labels: np.ndarray, scores: np.ndarray) -> dict:
     """Threshold-free quality of the session scores: ROC-AUC and PR-AUC (average precision,
     anomalous = positive); None when the sessions are all of one kind. Infinite scores (events
-    never seen) rank above every finite one."""
+    never seen) rank above every finite one. scikit-learn is imported here, where it is used:
+    job processes load this module without always ranking (:mod:`fedsec.reporting.metrics`)."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
     labels, scores = np.asarray(labels), np.asarray(scores, np.float64)
     known = labels != UNKNOWN
     labels, scores = labels[known], scores[known]

@@ -298,3 +298,63 @@ def test_a_dropout_leaves_its_partner_out_instead_of_regrouping(
     ]
     assert all(sorted(h.contributed) == [a, b] for h in result.history if h.round > 1)
     assert release(scenario, result, JOB, project, signer, tmp_path / "run", least=3).is_dir()
+
+
+class UnderstatingRows(Coordinator):
+    """A hostile coordinator that says the honest group ``victims`` declared 1 row each (the
+    others a billion): it writes those rows into the result's statistics, caps the group's
+    weight at them in every round, and skips its own bound on a group's summed weight."""
+
+    victims: ClassVar[list[str]] = []
+
+    def setup(self):
+        made = super().setup()
+        rows = {s: 1 if s in self.victims else 10**9 for s in self.result.sites}
+        self.result.statistics = self.result.statistics | {"rows_per_site": rows}
+        return made
+
+    def defence(self):
+        honest = super().defence()
+        rows = self.result.statistics["rows_per_site"]
+        return GroupedSecureAggregation(honest.rule, honest.plan, honest.group_size, rows,
+                                        members=honest.members)  # fmt: skip
+
+    def check_total_weight(self, round_, total, used, protection):
+        pass
+
+
+def test_a_coordinator_understating_a_groups_rows_cannot_lower_its_weight(
+    honest, grouped, project, signer, tmp_path, tmp_path_factory
+):
+    """The job's statistics are secure sums: no site reveals its own rows, so each group
+    weighs what its verified sum says, uncapped, in the round and in the replay. A coordinator
+    that caps an honest group's weight at rows it wrote into the result's statistics is
+    refused for those rows; without them in the result, for a round log the rule does not
+    make. The honest job's statistics give no rows per site and cap no group."""
+    _, fair, _ = honest
+    assert "rows_per_site" not in fair.statistics
+    assert not any(h.defence["capped"] for h in fair.history)
+    victims = list(fair.transcript[0].groups[0].survivors)
+    hostile = type("Hostile", (UnderstatingRows,), {"victims": victims})
+    scenario, result, _ = grouped_job(grouped, project, Recording, tmp_path_factory, hostile)
+    assert result.error is None and result.evaluation
+    assert all(sorted(h.defence["capped"]) == sorted(victims) for h in result.history)
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    why = rf"the result's statistics give rows per site \(.*{victims[0]}: 1\b"
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path / "a")
+    statistics = {k: v for k, v in result.statistics.items() if k != "rows_per_site"}
+    why = r"the round log's defence decision of round 1 is not the one the rule makes"
+    assert_refused(scenario, dataclasses.replace(result, statistics=statistics), JOB, why,
+                   project, signer, tmp_path / "b")  # fmt: skip
+
+
+@pytest.mark.parametrize("rows", [{"anyone": 10}, [10, 20], "10"])
+def test_rows_per_site_in_a_grouped_result_are_refused(rows, honest, project, signer, tmp_path):
+    """The honest job's result with rows per site added (well formed or not) is refused,
+    naming them, before any round is replayed."""
+    scenario, result, _ = honest
+    doctored_result = dataclasses.replace(
+        result, statistics=result.statistics | {"rows_per_site": rows}
+    )
+    why = r"the result's statistics give rows per site \(.+\), which a job under grouped"
+    assert_refused(scenario, doctored_result, JOB, why, project, signer, tmp_path)

@@ -40,6 +40,12 @@ def test_the_parameter_count_is_the_built_networks(kind):
         ({"kind": "svdd", "scale": [0.0]}, r"scale: 1 positive value\(s\)"),
         ({"hidden": [5000]}, "hidden layer sizes must lie in 1..4096"),
         ({"run": "x"}, "run: Extra inputs are not permitted"),
+        # a coordinator's over-complete autoencoder: its code could copy every row
+        (
+            {"size": 6},
+            "size: anomaly.bottleneck = 6 is not narrower than the shared autoencoder's"
+            " input, 6 features",
+        ),
     ],
 )
 def test_an_inconsistent_detector_setup_is_refused_naming_the_field(fields, why):

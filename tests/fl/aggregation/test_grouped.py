@@ -192,6 +192,24 @@ def test_a_scenario_with_groups_aggregates_through_them_with_its_rule():
     assert isinstance(aggregation.rule, CoordinateMedian) and aggregation.group_size == 2
 
 
+def test_the_simulated_grouped_rule_caps_no_group_as_the_deployed_one_cannot():
+    """Deployed, the statistics are secure sums and no site's own rows are known, so a group's
+    weight is the one inside its verified sum (the admin's replay refuses any cap). The
+    in-process run weighs groups the same way, so its attack matrix measures what a deployment
+    defends: an inflated count weighs its own group up, uncapped."""
+    scenario = grouped_scenario(*GROUPED, 'robustness.rule="mean"')
+    sites = [f"org{i}" for i in range(1, 6)]
+    aggregation = _strategy(scenario, None, dict.fromkeys(sites, 100), [], None, None, None)
+    grouped_rule = aggregation.aggregation
+    claimed = {s: 100 for s in sites} | {"org2": 100_000}
+    changes = {s: DIRECTION * (i + 1) for i, s in enumerate(sites)}
+    sent = {s: SiteResult(Update(model(changes[s]), claimed[s], {"loss": 0.0})) for s in sites}
+    combined = grouped_rule.combine(model(np.zeros(40)), sent, round_=1)
+    assert grouped_rule.log[0].capped == []
+    expected = weighted_average([r.update for r in sent.values()])
+    assert np.abs(flat(combined.params) - flat(expected)).max() < 1e-3
+
+
 @pytest.mark.parametrize(
     ("sets", "message"),
     [

@@ -46,6 +46,7 @@ def consortium(tmp_path_factory):
     root = tmp_path_factory.mktemp("consortium")
     write_dataset(simulate(load_simulation("consortium", ["flows=6000"])), root)
     base = ['evaluation.arms=["federated"]', "privacy.audit=false", "robustness.rule=pair_conflict"]
+    base += ["evaluation.curve_points=2"]  # not a validation curve of every round: not tested
     return scenario_runner(str(root / "scenario.toml"), base, root)
 
 

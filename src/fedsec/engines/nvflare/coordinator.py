@@ -215,7 +215,8 @@ class Coordinator:
     def defence(self) -> RobustAggregation | GroupedSecureAggregation | None:
         """The job's robust rule (None: the plain mean): over updates in clear, each site's
         sample count capped at the rows it declared; or, with ``privacy.secagg_group_size``,
-        over the secure sums of fixed groups, each group's weight capped at its members' rows."""
+        over the secure sums of fixed groups, each group weighed by the weight inside its
+        verified sum (no cap: see below)."""
         spec, config = self.spec, self.spec.robustness
         if config is None:
             return None
@@ -225,10 +226,10 @@ class Coordinator:
         plan = recipe.protection_plan(spec.privacy, spec.seed)
         assert plan is not None  # JobSpec: groups need secure aggregation
         rule = build_rule(config, seed=spec.seed)
-        known = self.result.statistics.get("rows_per_site") or {}
-        # under secure statistics only the total is known: a group's weight is then bounded by
-        # it (check_total_weight), not by its members' own rows
-        registered = {s: int(known[s]) if s in known else None for s in self.result.sites}
+        # a job under secure aggregation sums its statistics securely: no site's own rows are
+        # known, so no group's weight is capped at its members' (the admin's replay caps none
+        # either); it is bounded by the total rows (check_total_weight)
+        registered: dict[str, int | None] = dict.fromkeys(self.result.sites)
         # the groups are cut from the consortium (each site's [secure_aggregation] members)
         members = spec.deployment.site_order or self.result.sites
         return GroupedSecureAggregation(rule, plan, size, registered, members=members)

@@ -69,6 +69,7 @@ from fedsec.engines.nvflare.release_records import (
 from fedsec.engines.nvflare.release_sums import (
     GroupReplay,
     SumReplay,
+    grouped_rows_refusal,
     groups_refusal,
     sum_refusal,
 )
@@ -223,11 +224,11 @@ def _replay_refusal(
     rounds = {entry.round: entry for entry in result.transcript}
     if len(rounds) != len(result.transcript) or not set(rounds) <= set(range(1, terms.rounds + 1)):
         return f"the result's transcript of rounds is not rounds 1..{terms.rounds}, once each"
+    summed = _summed(terms, result)  # a grouped job's refuses rows per site before reading them
     rows = declared_site_rows(result.statistics, result.sites)
     if rows is None and not terms.secure:
         raise ValueError("the result's statistics hold no rows per site: a job in clear has them")
     params = initial_model(setup, terms.seed)
-    summed = _summed(terms, result)
     weighed = rows or (strategy_rows(result.statistics, result.sites) if terms.control else {})
     strategy, rule = _replaying(terms, weighed, params, setup, summed)
     for round_ in range(1, terms.rounds + 1):
@@ -277,14 +278,15 @@ def _replay_refusal(
 
 def _summed(terms: ChainTerms, result: JobResult) -> SumReplay | GroupReplay | None:
     """The aggregation a secure job's replay runs (None: in clear): the verified sums', or the
-    coordinator's rule across the verified group sums, each group's weight capped at its
-    members' rows as the result's statistics give them (as the coordinator capped it)."""
+    coordinator's rule across the verified group sums, each group weighed by the weight inside
+    its verified sum, uncapped (as the coordinator weighed it: :func:`grouped_rows_refusal`)."""
     if not terms.secure:
         return None
     if terms.group_size is None or terms.robustness is None or terms.plan is None:
         return SumReplay(terms.weight_unit, terms.homomorphic)
-    known = result.statistics.get("rows_per_site") or {}
-    registered = {s: int(known[s]) if s in known else None for s in result.sites}
+    if why := grouped_rows_refusal(result.statistics):
+        raise ValueError(why)
+    registered: dict[str, int | None] = dict.fromkeys(result.sites)
     rule = build_rule(terms.robustness, seed=terms.seed)
     members = list(terms.members) or None
     grouped = GroupedSecureAggregation(

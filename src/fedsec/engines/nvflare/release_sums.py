@@ -18,7 +18,10 @@ other than its group's, :func:`groups_refusal`), then runs the coordinator's own
 the groups (:meth:`~fedsec.fl.aggregation.grouped.GroupedSecureAggregation.combine_sums`, the
 same instance across rounds: its memory, e.g. ``pair_conflict``'s, is replayed too), once each
 group's survivors are within one of the job's fixed groups, recomputed from the scenario's
-organizations and seed (:meth:`GroupReplay.grouping_refusal`).
+organizations and seed (:meth:`GroupReplay.grouping_refusal`). Each group weighs what the weight
+inside its verified sum says, capped at nothing: the job's statistics are secure sums, so no
+site's own rows are known to cap it at, and a result giving rows per site (the coordinator's
+word) is refused (:func:`grouped_rows_refusal`).
 
 Under homomorphic encryption every contributor decrypts the round's sum it recomputed itself
 from the contributors' signed ciphertexts (:mod:`.site_he`) and signs the sha256 of the total
@@ -40,6 +43,7 @@ colluding site could decrypt alone any ciphertext it is handed.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from typing import Any
 
 import numpy as np
 
@@ -227,3 +231,26 @@ def groups_refusal(
                 "but signed no verified sum of it: the round cannot be replayed"
             )
     return None
+
+
+def grouped_rows_refusal(statistics: dict[str, Any]) -> str | None:
+    """Why a grouped job's statistics are not ones its sites summed securely (None: they give
+    no site's own rows). Grouped secure aggregation needs secure aggregation, whose statistics
+    are secure sums: each site reveals its rows only inside them, so neither the coordinator's
+    round nor the replay caps a group's weight at its members' rows; the rule weighs each group
+    by the weight inside its verified sum. Rows per site in the result are the coordinator's
+    word: capping at them would let it lower an honest group's weight in the rule, alike in its
+    round and in a replay reading them."""
+    per_site = statistics.get("rows_per_site")
+    if per_site is None:
+        return None
+    told = (
+        ", ".join(f"{site}: {rows}" for site, rows in sorted(per_site.items(), key=str))
+        if isinstance(per_site, dict)
+        else repr(per_site)
+    )
+    return (
+        f"the result's statistics give rows per site ({told}), which a job under grouped "
+        "secure aggregation never gathers (its sites sum their statistics securely and reveal "
+        "no row count of their own): rows a coordinator adds would cap a group's weight"
+    )

@@ -13,10 +13,12 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from fedsec.core.errors import ConfigError
 from fedsec.data.taxonomy import family_order
 from fedsec.engines.nvflare.plan import Message, PlanRefused, parse
 from fedsec.features.preprocess_schema import Preprocessing
 from fedsec.features.vocabulary import RESERVED
+from fedsec.models.autoencoder import code_size
 from fedsec.models.tree_structure import MAX_TREE_DEPTH
 
 
@@ -105,6 +107,11 @@ class DetectorSetup(Message):
             len(self.scale) != errors or not all(s > 0 for s in self.scale)
         ):
             raise ValueError(f"scale: {errors} positive value(s) for a {self.kind} detector")
+        if self.kind == "ae":  # the shared model's code, as the coordinator had to decide it
+            try:
+                code_size(self.size, self.inputs)
+            except ConfigError as error:
+                raise ValueError(f"size: {error}") from None
         return self
 
     @property

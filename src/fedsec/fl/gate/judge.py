@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import f1_score
 
 from fedsec.core import seeding
 from fedsec.data.taxonomy import BENIGN, family_order
@@ -65,7 +64,11 @@ def score_model(
     target_fpr: float,
 ) -> dict[str, Any]:
     """Threshold from the benign rows of ``calibration``; detection measured on ``judged``,
-    overall and per attack family (:func:`~fedsec.fl.gate.families.family_detection`)."""
+    overall and per attack family (:func:`~fedsec.fl.gate.families.family_detection`).
+    scikit-learn is imported here: NVFlare job processes load this module without always
+    judging (:mod:`fedsec.reporting.metrics`)."""
+    from sklearn.metrics import f1_score
+
     threshold = threshold_from(model, calibration, calibration_y, target_fpr)
     predicted = model.labels_from_proba(model.predict_proba(judged), threshold)
     attack = judged_y != BENIGN

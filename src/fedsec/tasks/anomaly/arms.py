@@ -97,11 +97,20 @@ def arm_names(scenario: Scenario) -> list[str]:
 
 
 def _fresh(scenario: Scenario, kind: str, pre: Preprocessor, purpose: str) -> AnomalyDetector:
+    """A fresh network: the shared one (``purpose`` "global") or an organization's own
+    (``local/<org>``), whose autoencoder code the model caps to its own data's width."""
     cfg = scenario.anomaly
     size = cfg.bottleneck if kind == "ae" else cfg.svdd_dim
     generator = seeding.torch_generator(scenario.seed, "init", purpose, kind)
     return new_detector(
-        kind, pre, scenario.data.view, cfg.hidden, size, generator, error_floor=cfg.error_floor
+        kind,
+        pre,
+        scenario.data.view,
+        cfg.hidden,
+        size,
+        generator,
+        shared=purpose == "global",
+        error_floor=cfg.error_floor,
     )
 
 

@@ -157,7 +157,7 @@ def evaluate_arm(
             cache[id(model)] = model.decision_function(frame)
         rows = evaluation_rows(test.family, owner, index, org.train_families)
         if org.name not in val_fpr:
-            per_org[org.name] = _unjudged(org.name, int(rows.sum()))
+            per_org[org.name] = _unjudged(org.name, int(rows.sum())) | _code(arm, org.name)
             continue
         own_benign = ((owner == index) & (test.family == BENIGN))[rows]
         scored = Scored(
@@ -175,12 +175,22 @@ def evaluate_arm(
             "own_roc_auc": own_scores["roc_auc"],
             "own_pr_auc": own_scores["pr_auc"],
             "val_fpr": round(val_fpr[org.name], 6),
+            **_code(arm, org.name),
         }
         parts.append(scored)
     result = {"overall": _overall(parts, per_org, mode), "per_org": per_org}
     if arm.curve:
         result["loss_curve"] = [[r, loss] for r, loss in arm.curve]
     return result, _pool(parts)
+
+
+def _code(arm: AnomalyArm, org: str) -> dict:
+    """An autoencoder's input width at ``org`` and the code it was built with: narrower than
+    ``anomaly.bottleneck`` where a local model's own data is narrower (``code_size``)."""
+    if arm.model != "ae":
+        return {}
+    spec = arm.models[org].spec
+    return {"inputs": spec.inputs, "bottleneck": spec.bottleneck}
 
 
 def _unjudged(org: str, rows: int) -> dict:
@@ -264,6 +274,7 @@ def _metrics(scenario: Scenario, federation: Federation, results: dict[str, dict
         "models": list(cfg.models) + (["iforest"] if cfg.iforest else []),
         "target_fpr": scenario.evaluation.target_fpr,
         "threshold_mode": cfg.threshold,
+        **({"bottleneck": cfg.bottleneck} if "ae" in cfg.models else {}),
         "federation": federation_block(federation),
         "zero_day": zero_day(federation),
         "arms": results,

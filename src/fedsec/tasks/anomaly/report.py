@@ -168,6 +168,25 @@ def verdict(metrics: dict) -> list[str]:
     return lines
 
 
+def capped_codes(metrics: dict) -> list[str]:
+    """Each arm whose autoencoder codes are narrower than ``anomaly.bottleneck`` somewhere: a
+    local model on an organization's own data no wider than the setting (capped to width - 1)."""
+    setting, lines = metrics.get("bottleneck"), []
+    for arm, result in metrics["arms"].items():
+        capped = [
+            f"{org} {m['bottleneck']} ({m['inputs']} features)"
+            for org, m in result["per_org"].items()
+            if setting is not None and m.get("bottleneck", setting) < setting
+        ]
+        if capped:
+            lines.append(
+                f"- `{arm}`: anomaly.bottleneck = {setting} is not narrower than these "
+                f"organizations' own data, so their codes were capped to their width - 1 (a code "
+                f"as wide as its input could copy every row): {', '.join(capped)}."
+            )
+    return lines
+
+
 INTRO = (
     "Every model trains on benign rows only (attack rows of the training splits are "
     "discarded, never used as labels). Arms are `<setting>_<model>`: federated, local only, "
@@ -200,7 +219,8 @@ def render(metrics: dict, timing: dict, config_text: str) -> str:
         *opening(title, facts, incomplete_lines(metrics), INTRO),
         *section("Overall", overall_table(metrics)),
         *reading(
-            verdict(metrics) + benign_row_caveats(metrics), "- (no federated arm in this run)"
+            verdict(metrics) + capped_codes(metrics) + benign_row_caveats(metrics),
+            "- (no federated arm in this run)",
         ),
         *section(
             "ROC-AUC per organization",
