@@ -17,8 +17,11 @@ import pytest
 pytest.importorskip("nvflare")
 
 from fedsec.core import seeding
-from fedsec.engines.nvflare.job import run_job
+from fedsec.engines.nvflare.identity import kit_signer
+from fedsec.engines.nvflare.job import job_release, run_job
 from fedsec.engines.nvflare.ledger_file import LEDGER_FILE
+from fedsec.engines.nvflare.release_chain import chain_terms
+from fedsec.experiments.deployed import write_site_only_run
 from fedsec.scenarios.config import SampleDpConfig
 from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.classification.arms import train_federated
@@ -64,7 +67,7 @@ def test_scaffold_under_secure_aggregation_deployed_equals_the_in_process_engine
     strategy = scenario.strategy.model_copy(update={"name": "scaffold", "server_lr": None})
     privacy = scenario.privacy.model_copy(update={"secure_aggregation": True})
     scenario = scenario.model_copy(update={"strategy": strategy, "privacy": privacy})
-    _, meta, result = run_job(
+    job_id, meta, result = run_job(
         spec_for(scenario), federation.admin_kit, federation.admin, tmp_path, JOB_TIMEOUT
     )
     assert meta["status"] == "FINISHED:COMPLETED", meta
@@ -72,6 +75,15 @@ def test_scaffold_under_secure_aggregation_deployed_equals_the_in_process_engine
     assert [h.round for h in result.history] == [1, 2, 3]
     assert all(sorted(h.contributed) == sorted(scenario.org_names()) for h in result.history)
     assert max_abs_diff(result.params, _flat_params(_in_process(scenario, data))) <= 1e-6
+    # the admin replays the model and the control variate every site signed it was sent
+    assert chain_terms(scenario).strategy is not None
+    root = (federation.admin_kit / "startup" / "rootCA.pem").read_bytes()
+    signer = kit_signer(federation.admin_kit)
+    release = job_release(tmp_path)
+    run = write_site_only_run(
+        scenario, result, job_id, tmp_path / "run", signer, trust=root, release=release
+    )
+    assert (run / "model").is_dir()
 
 
 def _flat_params(arm):

@@ -16,11 +16,13 @@ from cryptography import x509
 from fedsec.core import seeding
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
-from fedsec.engines.nvflare.results import read_result
+from fedsec.engines.nvflare.release_records import Segment, sightings, steered
+from fedsec.engines.nvflare.results import DeploymentError, read_result
 from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.engines.nvflare.signing import FIELD, open_signed, params_digest
 from fedsec.engines.nvflare.site_chain import ROUND_FIELDS
 from fedsec.engines.nvflare.site_he import HeSession
+from tests.engines.nvflare import releases
 from tests.engines.nvflare.memory import Recording, he_kit
 from tests.engines.nvflare.releases import assert_refused
 from tests.engines.nvflare.test_final_gate import JOB, gated_site, run_job, short
@@ -53,6 +55,37 @@ class LastRoundImplant(Recording):
         if task == "fedsec_train" and data["plan"]["round"] == 3:
             data = data | {"params": implanted(data["params"], parse_setup(data["model"]))}
         return super().exchange(task, data, targets, timeout)
+
+
+class Steers(Recording):
+    """A hostile coordinator: in round 3 of a FedAvg job it sends every site a control variate
+    (SCAFFOLD's ``c``, which this strategy never sends), added to every local gradient: the
+    sites train, sign and send updates steered its way, which it then aggregates honestly."""
+
+    def exchange(self, task, data, targets, timeout):
+        if task == "fedsec_train" and data["plan"]["round"] == 3:
+            data = steering(data)
+        return super().exchange(task, data, targets, timeout)
+
+
+class SteersVictim(Recording):
+    """As :class:`Steers`, to the victim only (whose evaluation the coordinator withholds)."""
+
+    def exchange(self, task, data, targets, timeout):
+        if task != "fedsec_train" or data["plan"]["round"] != 3 or VICTIM not in targets:
+            return super().exchange(task, data, targets, timeout)
+        others = [t for t in targets if t != VICTIM]
+        return super().exchange(task, data, others, timeout) | super().exchange(
+            task, steering(data), [VICTIM], timeout
+        )
+
+
+def steering(data: dict) -> dict:
+    """A train task with a control variate of 0.05 everywhere (its direction: any)."""
+    return data | {"control": [np.full_like(np.asarray(p), 0.05) for p in data["params"]]}
+
+
+STEERED = r"(\w+) signed it was sent a control variate \(\w+\) in round 3, which strategy fedavg"
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +223,40 @@ def test_a_learning_curve_model_the_rounds_did_not_make_is_refused(honest, proje
     doctored = dataclasses.replace(result, curve=curve)
     why = r"the learning curve's model of round 2 is not the model the rounds' signed updates"
     assert_refused(scenario, doctored, JOB, why, project, signer, tmp_path)
+
+
+def test_a_control_variate_sent_in_a_fedavg_job_is_refused(consortium, project, signer,
+                                                           tmp_path, tmp_path_factory):  # fmt: skip
+    """Each steered update is aggregated as its site signed it, so the replay of the
+    aggregation alone passes; the chains the sites signed say they were sent a control."""
+    scenario, fetched, link = run_job(consortium, project, Steers, tmp_path_factory)
+    result = read_result(fetched)
+    assert any("control" in d for d in link.sent)
+    assert all(r["accepted"] for r in result.evaluation.values())
+    assert_refused(scenario, result, JOB, STEERED, project, signer, tmp_path)
+
+
+def test_a_control_variate_sent_to_a_site_whose_evaluation_is_withheld_is_refused(
+    consortium, project, signer, tmp_path, tmp_path_factory
+):
+    """Its update's round statement, in the transcript, names the control it was sent."""
+    scenario, fetched, _ = run_job(consortium, project, SteersVictim, tmp_path_factory)
+    result = read_result(fetched)
+    del result.evaluation[VICTIM]
+    why = rf"round 3's update from {VICTIM}: its signed control is \w+, the replay's None"
+    with pytest.raises(DeploymentError, match=why):
+        releases.release(scenario, result, JOB, project, signer, tmp_path / "run", least=2)
+
+
+def test_a_malformed_control_in_a_signed_chain_is_refused():
+    parts = [Segment(JOB, "", 1, 3)]
+    entry = {"round": 1, "global": "a" * 64, "update": None, "samples": None}
+    assert steered(sightings({"cloud": [entry]}, parts), "fedavg") is None
+    with pytest.raises(ValueError, match="cloud's signed chain of models holds a malformed"):
+        sightings({"cloud": [entry | {"control": 1}]}, parts)
+    (seen,) = sightings({"cloud": [entry | {"control": "b" * 64}]}, parts)
+    assert seen.control == "b" * 64
+    assert steered([seen], "fedavg") == (
+        f"cloud signed it was sent a control variate ({'b' * 12}) in round 1, which strategy "
+        "fedavg never sends: the coordinator steered its local training"
+    )

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from fedsec.engines.nvflare.coordinator import Coordinator
+from fedsec.engines.nvflare.release_chain import chain_terms
 from fedsec.engines.nvflare.results import read_result, write_result
 from fedsec.engines.nvflare.signing import FIELD, decrypted_digest, decrypted_words
 from fedsec.engines.nvflare.site_he import HeSession
@@ -161,3 +162,20 @@ def test_a_coordinator_that_decrypts_for_the_sites_is_refused_at_release(
     assert all(set(signed.values()) == {None} for signed in signed_sums(result).values())
     why = r"\w+ survived round 1's secure sum but signed no verified sum of it"
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "privacy", [{}, {"secure_aggregation": True}, {"homomorphic_encryption": True}]
+)
+def test_scaffold_jobs_are_replayed_from_their_sums_and_compared_in_clear(consortium, privacy):
+    """SCAFFOLD's control changes are signed only inside a round's verified or decrypted sum:
+    its jobs are replayed under secure aggregation or HE (the control variate included) and
+    only compared across the sites' chains in clear (docs/deployment.md); a classifier job
+    under FedAvg is replayed in every mode, and a control variate is refused in it."""
+    _, scenario = with_privacy(consortium, **privacy)
+    strategy = scenario.strategy.model_copy(update={"name": "scaffold", "server_lr": None})
+    scaffold = scenario.model_copy(update={"strategy": strategy})
+    assert chain_terms(scenario).strategy is not None
+    assert chain_terms(scenario).homomorphic == bool(privacy.get("homomorphic_encryption"))
+    assert (chain_terms(scaffold).strategy is None) == (not privacy)
+    assert chain_terms(scaffold).control and not chain_terms(scenario).control

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from fedsec.engines.nvflare.coordinator import Coordinator
@@ -61,3 +62,20 @@ def test_a_site_carries_only_its_own_ledger_records_of_the_job_named(tmp_path):
         ("first", "r" * 32, 1), ("first", "r" * 32, 2), (None, None, 3)
     ]  # fmt: skip
     assert chain.record() == chain.entries
+
+
+def test_the_control_variate_sent_is_noted_signed_and_kept(project, tmp_path):
+    """The sha256 of a control variate sent with the global model joins the entry, the round
+    statement (null when none was sent) and the ledger file, which reads it back."""
+    keys = project.identity("cloud")
+    chain = SiteChain(keys, JOB, "", LedgerFile(tmp_path / "ledger.json", JOB))
+    params, control = [np.ones((2, 2), np.float32)], [np.full((2, 2), 0.5, np.float32)]
+    chain.received(1, {"view": "canonical"}, params)
+    assert "control" not in chain.entries[-1]
+    assert json.loads(chain.sent(params, 5)["statement"])["control"] is None
+    chain.received(2, {"view": "canonical"}, params, control)
+    assert chain.entries[-1]["control"] == params_digest(control)
+    assert json.loads(chain.sent(None, None)["statement"])["control"] == params_digest(control)
+    again = SiteChain(None, "again", "", LedgerFile(tmp_path / "ledger.json", "again"))
+    (kept,) = again.file._read().chains.values()
+    assert [e.get("control") for e in kept] == [None, params_digest(control)]

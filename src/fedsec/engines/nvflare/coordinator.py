@@ -32,7 +32,7 @@ from fedsec.engines.nvflare.records import (
     Refusal,
     RoundLog,
     Transport,
-    declared_site_rows,
+    strategy_rows,
 )
 from fedsec.engines.nvflare.registry import JOB_MODELS
 from fedsec.engines.nvflare.replies import EvaluateReply
@@ -238,12 +238,8 @@ class Coordinator:
         """Each site's declared training rows (what a strategy weighs sites by). Under secure
         statistics only the total is known: it is split evenly, and strategies read per-site
         values only from results in clear, which such a job never has."""
-        per_site = declared_site_rows(self.result.statistics, self.result.sites)
-        if per_site is not None:
-            return per_site
-        total, sites = self.declared_rows(self.result.sites), self.result.sites
-        share, rest = divmod(total, len(sites))
-        return {site: share + (i < rest) for i, site in enumerate(sites)}
+        self.declared_rows(self.result.sites)  # none gathered: the job fails
+        return strategy_rows(self.result.statistics, self.result.sites)
 
     def checkpoint(
         self,

@@ -25,8 +25,9 @@ statistics over other sets of sites in each job and subtract. The file keeps
   could deploy it again under new ids, collecting an evaluation (a statistic of the held-out
   rows, signed) each time; the site evaluates once per submission;
 * ``"chains"``: ``{"<job id>@<random>": [{"round", "global", "update", "samples", "release",
-  "sum"}, ...]}``, the sha256 of each global model this site was sent in a job's rounds and
-  of the update it sent (under secure aggregation, of the sum it verified), with the job's
+  "sum", "control"}, ...]}``, the sha256 of each global model this site was sent in a job's
+  rounds (and of the control variate sent with it, if any) and of the update it sent (under
+  secure aggregation, of the sum it verified), with the job's
   release nonce (:mod:`~fedsec.engines.nvflare.site_chain`; what it signed): its operator
   can compare them with a released model's provenance after the job, and a job resumed from
   that one carries them into the chain its evaluation signs (:meth:`LedgerFile.chain_of`).
@@ -313,15 +314,15 @@ def _chains(value: Any) -> dict[str, list[dict[str, Any]]]:
         isinstance(entries, list)
         and all(
             isinstance(e, dict)
-            and set(e) - {"release", "sum"} == fields
+            and set(e) - {"release", "sum", "control"} == fields
             and isinstance(e["round"], int)
-            and isinstance(e.get("release", ""), str)
-            and isinstance(e.get("sum", ""), str)
+            and all(isinstance(e.get(k, ""), str) for k in ("release", "sum", "control"))
             for e in entries
         )
         for entries in value.values()
     ):
         raise ValueError(
-            "chains must map each job to a list of {round, global, update, samples, release, sum}"
+            "chains must map each job to a list of {round, global, update, samples, release, "
+            "sum, control}"
         )
     return {str(job): list(entries) for job, entries in value.items()}

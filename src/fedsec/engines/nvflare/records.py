@@ -158,3 +158,16 @@ def declared_site_rows(statistics: dict[str, Any], sites: list[str]) -> dict[str
     statistics)."""
     per_site = statistics.get("rows_per_site")
     return {site: int(per_site.get(site, 0)) for site in sites} if per_site else None
+
+
+def strategy_rows(statistics: dict[str, Any], sites: list[str]) -> dict[str, int]:
+    """Each site's training rows as a strategy weighs it: as declared in clear, or under
+    secure statistics (only the total known) the total split evenly, as the coordinator and
+    the admin's replay both take it; a ValueError when the statistics hold neither."""
+    per_site = declared_site_rows(statistics, sites)
+    if per_site is not None:
+        return per_site
+    if "rows" not in statistics or not sites:
+        raise ValueError("the result's statistics hold no training rows")
+    share, rest = divmod(int(statistics["rows"]), len(sites))
+    return {site: share + (i < rest) for i, site in enumerate(sites)}

@@ -6,7 +6,9 @@ job's global models. Before a release :func:`chain_refusal` checks:
 
 * **one chain for every site** (any protection): every evaluating site signed, for each round
   it took part in, the same global model; a coordinator that showed sites different models (a
-  split view) is refused;
+  split view) is refused, and so is a control variate any site signed it was sent in a job
+  whose strategy sends none (SCAFFOLD's ``c``, added to every local gradient, would steer
+  the updates the replay then takes as the sites' own);
 * **the replay** (a job in clear whose aggregation the admin can redo, :func:`chain_terms`):
   from the seeded initial model the admin rebuilds itself, every round's global model is the
   scenario's strategy (and its ``[robustness]`` rule, if any) applied to that round's updates
@@ -30,7 +32,9 @@ verified (:mod:`.release_sums`); with a robust rule over groups (``secagg_group_
 each group's verified sum, the rule run across them as the coordinator ran it, once every
 group lies within the job's fixed groups (recomputed from the scenario). Under HE (a
 classifier job) it runs from each round's decrypted total, which every evaluating contributor
-must have signed it decrypted, bound to the contributor list (:mod:`.release_sums`). Under
+must have signed it decrypted, bound to the contributor list (:mod:`.release_sums`). With
+SCAFFOLD under either, the sum carries the control changes too: the replay steps the
+control variate from it and checks the one every site signed it was sent. Under
 client-level DP in clear the coordinator never holds what the rounds summed as the sites
 checked it, so only the first check applies (docs/deployment.md says what that leaves open).
 """
@@ -45,15 +49,22 @@ from typing import Any
 
 from cryptography import x509
 
-from fedsec.engines.nvflare.records import JobResult, RoundTranscript, declared_site_rows
+from fedsec.engines.nvflare.records import (
+    JobResult,
+    RoundTranscript,
+    declared_site_rows,
+    strategy_rows,
+)
 from fedsec.engines.nvflare.registry import JOB_MODELS
 from fedsec.engines.nvflare.release_records import (
     SHORT,
     Segment,
     Sighting,
+    other_control,
     segments,
     sightings,
     split_view,
+    steered,
 )
 from fedsec.engines.nvflare.release_sums import (
     GroupReplay,
@@ -62,11 +73,11 @@ from fedsec.engines.nvflare.release_sums import (
     groups_refusal,
     sum_refusal,
 )
+from fedsec.engines.nvflare.release_updates import rows_understated, signed_results
 from fedsec.engines.nvflare.setups import DetectorSetup, Setup, parse_setup
-from fedsec.engines.nvflare.signing import Unsigned, json_digest, open_signed, params_digest
-from fedsec.engines.nvflare.site_chain import ROUND_FIELDS, ROUND_KIND
+from fedsec.engines.nvflare.signing import Unsigned, params_digest
 from fedsec.fl import recipe
-from fedsec.fl.aggregation import RoundAborted, SiteResult
+from fedsec.fl.aggregation import RoundAborted
 from fedsec.fl.aggregation.grouped import GroupedSecureAggregation
 from fedsec.fl.privacy.protect import ProtectionPlan
 from fedsec.fl.release import TailAverage
@@ -79,7 +90,6 @@ from fedsec.fl.robustness import (
 from fedsec.fl.strategies import Strategy, StrategySettings, from_config, strategy_class
 from fedsec.scenarios.config import Scenario
 from fedsec.training.params import Params
-from fedsec.training.plan import Update
 
 
 @dataclass(frozen=True)
@@ -104,15 +114,18 @@ class ChainTerms:
     plan: ProtectionPlan | None = None  # grouped secure aggregation's (None: no groups)
     group_size: int | None = None  # its groups' size
     members: tuple[str, ...] = ()  # the consortium its fixed groups are cut from
+    name: str = ""  # the job's strategy
+    control: bool = False  # it sends the sites a control variate (SCAFFOLD)
 
 
 def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
     """The replay applies to a classifier job in clear (no HE or client DP) under the plain
     mean or a ``[robustness]`` rule, or under secure aggregation (no HE) under the plain mean
     or a rule over groups (``privacy.secagg_group_size``), or a classifier job under HE (the
-    plain mean), with a strategy whose state lives at the coordinator only (not SCAFFOLD)."""
+    plain mean), with a strategy whose state lives at the coordinator only, or SCAFFOLD under
+    one secure or HE sum a round (its control changes are signed only inside that sum)."""
     plan = recipe.protection_plan(scenario.privacy, scenario.seed)
-    homomorphic = (  # replayed (and tested) for a classifier job only
+    homomorphic = (  # a classifier's: detector and logs jobs are refused under HE (JobSpec)
         plan is not None
         and plan.homomorphic_encryption
         and not plan.secure_aggregation
@@ -121,12 +134,13 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
     secure = plan is not None and plan.secure_aggregation and not plan.homomorphic_encryption
     secure = secure or homomorphic
     size = scenario.privacy.secagg_group_size if secure else None
+    kind = strategy_class(scenario.strategy.name)
     replayable = (
         scenario.task in ("classification", "anomaly", "logs")
         and (scenario.task != "classification" or scenario.model.kind == "mlp")
         and (plan is None or (secure and (scenario.robustness is None or size is not None)))
-        and not strategy_class(scenario.strategy.name).sends_extras
-        and not strategy_class(scenario.strategy.name).keeps_site_state
+        # SCAFFOLD's control changes are signed only inside one round's sum (not in clear)
+        and ((secure and size is None) or not (kind.sends_extras or kind.keeps_site_state))
     )
     strategy = scenario.strategy if replayable else None
     return ChainTerms(
@@ -144,6 +158,8 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         plan if size is not None else None,
         size,
         tuple(scenario.org_names()),
+        scenario.strategy.name,
+        kind.sends_control,
     )
 
 
@@ -184,6 +200,8 @@ def chain_refusal(
         seen = sightings(chains, parts)
         if why := split_view(seen, job[0]):
             return why
+        if not terms.control and (why := steered(seen, terms.name)):
+            return why
         if terms.strategy is None:
             return None
         return _replay_refusal(result, seen, anchor, terms, parts, set(chains))
@@ -211,10 +229,13 @@ def _replay_refusal(
     if rows is None and not terms.secure:
         raise ValueError("the result's statistics hold no rows per site: a job in clear has them")
     params = initial_model(setup, terms.seed)
-    strategy, rule = _replaying(terms, rows or {}, params, setup, summed)
+    weighed = rows or (strategy_rows(result.statistics, result.sites) if terms.control else {})
+    strategy, rule = _replaying(terms, weighed, params, setup, summed)
     for round_ in range(1, terms.rounds + 1):
         digest = params_digest(params)
         if why := _sent_another(seen, round_, digest, rounds, parts[-1].job):
+            return why
+        if terms.control and (why := other_control(seen, round_, strategy)):
             return why
         entry = rounds.get(round_)
         if summed is not None and entry is not None:
@@ -233,8 +254,8 @@ def _replay_refusal(
             ):
                 return why
         elif entry is not None and entry.updates:
-            results = _signed_results(entry, digest, anchor, setup, _segment(parts, round_))
-            if why := _rows_understated(results, rows, round_):
+            results = signed_results(entry, digest, anchor, setup, _segment(parts, round_))
+            if why := rows_understated(results, rows, round_):
                 return why
             with contextlib.suppress(RoundAborted):  # as the round loop takes an aborted round
                 params, _ = strategy.aggregate(round_, params, results)
@@ -291,30 +312,12 @@ def _replaying(
     svdd = isinstance(setup, DetectorSetup) and setup.kind == "svdd"
     server_lr = terms.svdd_server_lr if svdd and terms.svdd_server_lr else None
     strategy = from_config(terms.strategy, server_lr, aggregation=summed or rule)
+    if isinstance(summed, SumReplay):
+        summed.extra_like = strategy.extra_like
     strategy.release = TailAverage.of(terms.release_average, terms.rounds)
     strategy.rounds = terms.rounds
     strategy.start(initial, rows)
     return strategy, rule
-
-
-def _rows_understated(
-    results: dict[str, SiteResult], rows: dict[str, int], round_: int
-) -> str | None:
-    """Why the rows the result's statistics give a site are fewer than the samples it signed
-    (None: they are not). The coordinator takes no update above the rows its site declared,
-    and an honest site signs exactly those rows: a coordinator that understates them in the
-    statistics caps that site's weight under a robust rule, and the replay, reading the same
-    statistics, would cap it alike."""
-    for site, signed in sorted(results.items()):
-        declared = rows.get(site, 0)
-        if signed.update.num_samples > declared:
-            return (
-                f"round {round_}'s update from {site} is signed for "
-                f"{signed.update.num_samples} samples, more than the {declared} rows the "
-                "result's statistics say it declared (a coordinator's statistics understating "
-                "a site's rows cap its weight)"
-            )
-    return None
 
 
 def _decision_refusal(
@@ -368,40 +371,3 @@ def _segment(parts: list[Segment], round_: int) -> tuple[str, str]:
 def initial_model(setup: Setup, seed: int) -> Params:
     """The job's seeded initial model, as the coordinator builds it (its task's job model)."""
     return JOB_MODELS[setup.task].initial(setup, seed)
-
-
-def _signed_results(
-    entry: RoundTranscript,
-    digest: str,
-    anchor: x509.Certificate,
-    setup: Setup,
-    job: tuple[str, str],
-) -> dict[str, SiteResult]:
-    """The round's updates as the aggregation takes them, once each is signed by its site
-    for this job, this round, this setup and the global model ``digest``."""
-    results: dict[str, SiteResult] = {}
-    for update in entry.updates:
-        where = f"round {entry.round}'s update from {update.site}"
-        if update.site in results:
-            raise ValueError(f"{where} appears twice in the transcript")
-        try:
-            statement = open_signed(anchor, update.site, update.statement, ROUND_FIELDS)
-        except Unsigned as error:
-            raise Unsigned(f"{where}: {error}") from None
-        facts = {
-            "kind": ROUND_KIND,
-            "job": job[0],
-            "release": job[1],
-            "round": entry.round,
-            "site": update.site,
-            "setup": json_digest(setup.model_dump(mode="json")),
-            "global": digest,
-            "update": params_digest(update.params),
-            "samples": update.samples,
-        }
-        for field in ROUND_FIELDS:
-            if statement[field] != facts[field]:
-                said, got = str(statement[field])[:40], str(facts[field])[:40]
-                raise ValueError(f"{where}: its signed {field} is {said}, the replay's {got}")
-        results[update.site] = SiteResult(Update(list(update.params), update.samples))
-    return results

@@ -7,9 +7,10 @@ updates signed, in the interrupted job (and, resumed more than once, in each job
 ``resumed`` list; each site's signed record holds its entries of this job and those it kept of
 the jobs resumed, each naming its job and release nonce (:mod:`.site_chain`). :func:`sightings`
 reads them into who was sent which global model in which round (and, under secure aggregation,
-verified which sum), refusing a record that names
-a job this one did not resume or rounds outside its job's, and :func:`split_view` compares
-them. The replay (:mod:`.release_chain`) checks every sighting of a round against its model.
+verified which sum; and which control variate, if any), refusing a record that names
+a job this one did not resume or rounds outside its job's; :func:`split_view` compares
+them, and :func:`steered` refuses a control variate sent in a job of a strategy that sends
+none. The replay (:mod:`.release_chain`) checks every sighting of a round against its model.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from fedsec.engines.nvflare.signing import params_digest
+from fedsec.fl.strategies import Strategy
 
 #: A short form of a sha256 in messages.
 SHORT = 12
@@ -45,6 +49,7 @@ class Sighting:
     digest: str
     checked: bool
     sum: str | None = None  # sha256 of the round's secure sum the site verified
+    control: str | None = None  # sha256 of the control variate it was sent (SCAFFOLD's)
 
 
 def segments(
@@ -98,7 +103,7 @@ def sightings(chains: Mapping[str, Any], parts: list[Segment]) -> list[Sighting]
         if not isinstance(chain, list):
             raise ValueError(f"{site}'s signed chain of models is not a list")
         for entry in chain:
-            job, round_, digest, summed = _entry(site, entry, current.job)
+            job, round_, digest, summed, control = _entry(site, entry, current.job)
             part = jobs.get(job)
             if part is None:
                 raise ValueError(
@@ -111,25 +116,57 @@ def sightings(chains: Mapping[str, Any], parts: list[Segment]) -> list[Sighting]
                     f"{current.first - 1}"
                 )
             checked = part.first <= round_ <= part.last + (part is not current)
-            seen = Sighting(site, job, round_, digest, checked, summed)
+            seen = Sighting(site, job, round_, digest, checked, summed, control)
             if found.setdefault((site, job, round_), seen) != seen:
                 raise ValueError(f"{site} signed two global models for round {round_} of job {job}")
     return list(found.values())
 
 
-def _entry(site: str, entry: Any, current: str) -> tuple[str, int, str, str | None]:
+def _entry(site: str, entry: Any, current: str) -> tuple[str, int, str, str | None, str | None]:
     round_ = entry.get("round") if isinstance(entry, dict) else None
     digest = entry.get("global") if isinstance(entry, dict) else None
     job = entry.get("job", current) if isinstance(entry, dict) else None
     summed = entry.get("sum") if isinstance(entry, dict) else None
+    control = entry.get("control") if isinstance(entry, dict) else None
     if (
         not isinstance(round_, int)
         or not isinstance(digest, str)
         or not isinstance(job, str)
         or not isinstance(summed, str | None)
+        or not isinstance(control, str | None)
     ):
         raise ValueError(f"{site}'s signed chain of models holds a malformed entry")
-    return job, round_, digest, summed
+    return job, round_, digest, summed, control
+
+
+def steered(seen: list[Sighting], strategy: str) -> str | None:
+    """Why a site was sent a control variate in a job whose strategy sends none (None: no
+    site signed it was): added to every local gradient, it steers what the site trains, and
+    the updates it signs then carry the coordinator's direction, whatever the replay proves
+    of their aggregation."""
+    for s in sorted(seen, key=lambda s: (s.round, s.site, s.job)):
+        if s.control is not None:
+            return (
+                f"{s.site} signed it was sent a control variate ({s.control[:SHORT]}) in round "
+                f"{s.round}, which strategy {strategy} never sends: the coordinator steered "
+                "its local training"
+            )
+    return None
+
+
+def other_control(seen: list[Sighting], round_: int, strategy: Strategy) -> str | None:
+    """Why a site signed it was sent, in ``round_``, another control variate than the one the
+    replayed ``strategy`` sends then (SCAFFOLD's ``c``, stepped from the rounds' sums)."""
+    sent = strategy.configure_site("", round_).control
+    digest = None if sent is None else params_digest(sent)
+    for s in sorted(seen, key=lambda s: (s.site, s.job)):
+        if s.checked and s.round == round_ and s.control != digest:
+            said, made = (d[:SHORT] if d else "none" for d in (s.control, digest))
+            return (
+                f"{s.site} signed it was sent control variate {said} in round {round_}, not "
+                f"the one the strategy's steps from the rounds' sums make ({made})"
+            )
+    return None
 
 
 def split_view(seen: list[Sighting], current: str) -> str | None:

@@ -42,7 +42,7 @@ colluding site could decrypt alone any ciphertext it is handed.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 import numpy as np
@@ -66,19 +66,23 @@ class SumReplay:
     def __init__(self, weight_unit: float, homomorphic: bool = False) -> None:
         self.weight_unit, self.homomorphic = weight_unit, homomorphic
         self.entry: RoundTranscript | None = None
+        #: the shapes of the extras the sites sum with their change (the strategy's; SCAFFOLD's
+        #: control changes), set by the replay (None: they send none)
+        self.extra_like: Callable[[Params], Params | None] = lambda params: None
 
     def combine(
         self, global_params: Params, results: dict[str, SiteResult], round_: int
     ) -> Combined:
         assert self.entry is not None and self.entry.sum is not None
-        size = sum(p.size for p in global_params) + 1
+        like = self.extra_like(global_params)
+        size = sum(p.size for p in [*global_params, *(like or [])]) + 1
         try:
             total = (decrypted_total if self.homomorphic else decoded)(self.entry.sum)
             if not np.isfinite(total).all():
                 raise ValueError("it holds NaN or Infinity")
-            if total.shape != (size,):  # a replayable job's sites send no extras
+            if total.shape != (size,):  # the model's values, the strategy's extras, the weight
                 raise ValueError(f"{total.size} values, where the model takes {size}")
-            return combined_from_total(global_params, total, self.weight_unit, None)
+            return combined_from_total(global_params, total, self.weight_unit, like)
         except ValueError as error:
             raise ValueError(f"round {round_}'s verified sum: {error}") from None
 

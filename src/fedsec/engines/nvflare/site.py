@@ -239,7 +239,8 @@ class Site:
         protecting = None if protection is None else protection.to_plan()
         reporters = None if protecting is None else self.noise_reporters(protecting, plan.sampled)
         checks.check_global_model(self, ready, params, partial(self.answered, plan.round))
-        self.chain.received(plan.round, request.model.model_dump(mode="json"), params)
+        control = self.server_control(request.control, params)
+        self.chain.received(plan.round, request.model.model_dump(mode="json"), params, control)
         told = self.tells_numbers(plan)
         verdict = self.judge(plan.round, ready, params)
         if verdict is not None and not verdict.accepted:
@@ -249,7 +250,7 @@ class Site:
         training = plan.to_training_plan(self.name, ready.own_rows)
         training = model.objective(training, ready, self.name, plan)
         self.ledger.reserve(plan, ready.own_rows)  # admitted and charged under the file's lock
-        task = SiteTask(plan.prox_mu, self.server_control(request.control, params))
+        task = SiteTask(plan.prox_mu, control)
         result, self.control = run_task(
             ready.network, params, ready.x, ready.y, training, task, self.control, self.randomness
         )

@@ -3,7 +3,8 @@
 Every ``fedsec_train`` round a site notes the sha256 of the global model it was sent
 (:meth:`SiteChain.received`) and, with its reply, signs a round statement
 (:data:`ROUND_FIELDS`: the job, its release nonce, the round, the model setup, the global
-model's digest, and in clear its update's digest and sample count; :meth:`SiteChain.sent`).
+model's digest, the digest of the control variate sent with it (SCAFFOLD's; None when none
+was), and in clear its update's digest and sample count; :meth:`SiteChain.sent`).
 The coordinator keeps the statements of the updates it aggregated in the job's transcript.
 Under secure aggregation a survivor verifies the round's unmasked sum and notes its sha256
 (:meth:`SiteChain.verified`), and the coordinator keeps that sum in the transcript. At
@@ -33,13 +34,16 @@ from fedsec.engines.nvflare.signing import json_digest, params_digest, sign
 from fedsec.training.params import Params
 
 ROUND_KIND = "fedsec/round/v1"
-ROUND_FIELDS = ("kind", "job", "release", "round", "site", "setup", "global", "update", "samples")
+ROUND_FIELDS = (
+    "kind", "job", "release", "round", "site", "setup", "global", "control", "update", "samples"
+)  # fmt: skip
 
 
 class SiteChain:
     """The rounds of one job at one site, in order: ``entries`` (round, global model sha256,
-    update sha256 and samples, these two None when the update was not sent in clear, and
-    ``sum``: the sha256 of the round's secure sum this site verified, when it did)."""
+    update sha256 and samples, these two None when the update was not sent in clear,
+    ``sum``: the sha256 of the round's secure sum this site verified, when it did, and
+    ``control``: the sha256 of the control variate the coordinator sent, when it sent one)."""
 
     def __init__(
         self, keys: KitIdentity | None, job: str, release: str, file: LedgerFile | None = None
@@ -49,10 +53,15 @@ class SiteChain:
         self.entries: list[dict[str, Any]] = []
         self.setup = ""  # sha256 of the model setup of the last round
 
-    def received(self, round_: int, setup: dict[str, Any], params: Params) -> None:
-        """Note the global model of ``round_`` (before anything is trained on it)."""
+    def received(
+        self, round_: int, setup: dict[str, Any], params: Params, control: Params | None = None
+    ) -> None:
+        """Note the global model of ``round_`` (before anything is trained on it), and the
+        control variate sent with it (SCAFFOLD's; ``control`` in the entry only when sent)."""
         self.setup = json_digest(setup)
         entry = {"round": round_, "global": params_digest(params), "update": None, "samples": None}
+        if control is not None:
+            entry["control"] = params_digest(control)
         self.entries.append(entry)
         self._kept()
 
@@ -65,13 +74,17 @@ class SiteChain:
             self._kept()
         if self.keys is None:
             return None
-        statement = {
-            "kind": ROUND_KIND,
-            "job": self.job,
-            "release": self.release,
-            "site": self.keys.name,
-            "setup": self.setup,
-        } | {k: v for k, v in entry.items() if k != "sum"}
+        statement = (
+            {
+                "kind": ROUND_KIND,
+                "job": self.job,
+                "release": self.release,
+                "site": self.keys.name,
+                "setup": self.setup,
+            }
+            | {k: v for k, v in entry.items() if k != "sum"}
+            | {"control": entry.get("control")}
+        )
         return sign(self.keys, statement)
 
     def verified(self, round_: int, digest: str) -> None:

@@ -81,6 +81,9 @@ class Strategy:
     #: Sites keep state of their own between rounds (SCAFFOLD's control variates): it lives
     #: only as long as the site's process for one job.
     keeps_site_state: ClassVar[bool] = False
+    #: The coordinator sends every site a control variate that steers its local steps
+    #: (SCAFFOLD's ``c``); a site sent one in a job of another strategy was steered.
+    sends_control: ClassVar[bool] = False
     #: The proximal weight of the sites' local objective (FedProx; 0 for the others).
     prox_mu: float = 0.0
 

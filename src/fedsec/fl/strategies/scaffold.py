@@ -50,6 +50,7 @@ class Scaffold(Strategy):
     changes_local_gradients = True
     sends_extras = True
     keeps_site_state = True
+    sends_control = True
 
     def start(self, initial: Params, rows: dict[str, int]) -> None:
         self.control = zeros_like(initial)
