@@ -109,3 +109,20 @@ def test_a_site_capped_at_rows_the_coordinator_understated_is_refused(
     result.statistics["rows_per_site"][VICTIM] = 10
     why = rf"round 1's update from {VICTIM} is signed for \d+ samples, more than the 10 rows"
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "told",
+    [["site-1", 100], "many", {"site-1": "100"}, {"site-1": -5}, {"site-1": 1.5}],
+    ids=["list", "text", "count-as-text", "negative", "fraction"],
+)
+def test_rows_per_site_that_are_no_row_counts_are_refused_by_name(
+    told, honest, project, signer, tmp_path
+):
+    """The result's statistics are the coordinator's word: rows per site that are not a table
+    of whole, non-negative counts are refused, naming what they hold (a list or a text crashed
+    the replay with an AttributeError; a negative count was read as one)."""
+    scenario, result = honest
+    bad = dataclasses.replace(result, statistics=result.statistics | {"rows_per_site": told})
+    why = r"the result's statistics give rows per site as .+, not each site's row count"
+    assert_refused(scenario, bad, JOB, why, project, signer, tmp_path)

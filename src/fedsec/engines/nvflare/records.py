@@ -155,9 +155,19 @@ class Checkpoint:
 def declared_site_rows(statistics: dict[str, Any], sites: list[str]) -> dict[str, int] | None:
     """Each site's training rows as it declared them in a job's statistics in clear (what a
     strategy and a robust rule weigh sites by); None when only the total is known (secure
-    statistics)."""
+    statistics). A result is the coordinator's word: anything but a table of site names to
+    row counts is a ValueError naming what it holds."""
     per_site = statistics.get("rows_per_site")
-    return {site: int(per_site.get(site, 0)) for site in sites} if per_site else None
+    if not per_site:
+        return None
+    if not isinstance(per_site, dict) or not all(
+        isinstance(site, str) and type(rows) is int and rows >= 0 for site, rows in per_site.items()
+    ):
+        raise ValueError(
+            f"the result's statistics give rows per site as {per_site!r:.200}, not each site's "
+            "row count (a whole number, at least 0)"
+        )
+    return {site: per_site.get(site, 0) for site in sites}
 
 
 def strategy_rows(statistics: dict[str, Any], sites: list[str]) -> dict[str, int]:
