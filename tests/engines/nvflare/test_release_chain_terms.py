@@ -1,6 +1,6 @@
 """The training terms each site signs every round, against the scenario's (a hostile
 coordinator that changes a round's plan: a proximal weight sent to a FedAvg job, other local
-steps), and honest jobs, FedAvg and FedProx, still released."""
+steps), and an honest FedProx job still released (honest FedAvg jobs: test_release_chain.py)."""
 
 from __future__ import annotations
 
