@@ -79,3 +79,16 @@ def test_the_control_variate_sent_is_noted_signed_and_kept(project, tmp_path):
     again = SiteChain(None, "again", "", LedgerFile(tmp_path / "ledger.json", "again"))
     (kept,) = again.file._read().chains.values()
     assert [e.get("control") for e in kept] == [None, params_digest(control)]
+
+
+def test_the_training_terms_are_noted_signed_and_kept(project, tmp_path):
+    """The digest of the round's training terms joins the entry, the round statement and
+    the ledger file, which reads it back."""
+    chain = SiteChain(project.identity("cloud"), JOB, "", LedgerFile(tmp_path / "l.json", JOB))
+    params = [np.ones((2, 2), np.float32)]
+    chain.received(1, {"view": "canonical"}, params, terms="t" * 64)
+    assert chain.entries[-1]["terms"] == "t" * 64
+    assert json.loads(chain.sent(params, 5)["statement"])["terms"] == "t" * 64
+    again = SiteChain(None, "again", "", LedgerFile(tmp_path / "l.json", "again"))
+    (kept,) = again.file._read().chains.values()
+    assert [e.get("terms") for e in kept] == ["t" * 64]

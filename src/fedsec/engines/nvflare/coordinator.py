@@ -25,6 +25,7 @@ import numpy as np
 from fedsec.engines.nvflare import secure
 from fedsec.engines.nvflare.messages import evaluate_request
 from fedsec.engines.nvflare.plan import JobSpec
+from fedsec.engines.nvflare.plan_terms import round_plan
 from fedsec.engines.nvflare.records import (
     Checkpoint,
     JobFailed,
@@ -151,22 +152,9 @@ class Coordinator:
     ) -> dict:
         """The training plan sites receive; ``task`` is the strategy's for the round (by
         default what it gives every site: its proximal weight)."""
-        spec = self.spec
         if task is None:
-            task = SiteTask(prox_mu=from_config(spec.strategy).prox_mu)
-        protection = spec.protection()
-        return {
-            "round": round_,
-            "rounds": spec.rounds,
-            "seed": spec.seed,
-            "sampled": sampled,
-            "training": spec.training,
-            "prox_mu": task.prox_mu,
-            "class_weights": list(weights) if weights is not None else None,
-            "logit_adjusted": spec.model.class_weighting == "logit_adjusted",
-            "sample_dp": spec.privacy.sample_dp.model_dump(mode="json"),
-            "protection": None if protection is None else protection.model_dump(),
-        }
+            task = SiteTask(prox_mu=from_config(self.spec.strategy).prox_mu)
+        return round_plan(self.spec, round_, sampled, weights, task.prox_mu)
 
     def train(
         self,

@@ -314,15 +314,15 @@ def _chains(value: Any) -> dict[str, list[dict[str, Any]]]:
         isinstance(entries, list)
         and all(
             isinstance(e, dict)
-            and set(e) - {"release", "sum", "control"} == fields
+            and set(e) - {"release", "sum", "control", "terms"} == fields
             and isinstance(e["round"], int)
-            and all(isinstance(e.get(k, ""), str) for k in ("release", "sum", "control"))
+            and all(isinstance(e.get(k, ""), str) for k in ("release", "sum", "control", "terms"))
             for e in entries
         )
         for entries in value.values()
     ):
         raise ValueError(
             "chains must map each job to a list of {round, global, update, samples, release, "
-            "sum, control}"
+            "sum, control, terms}"
         )
     return {str(job): list(entries) for job, entries in value.items()}

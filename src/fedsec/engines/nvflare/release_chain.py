@@ -49,6 +49,8 @@ from typing import Any
 
 from cryptography import x509
 
+from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
+from fedsec.engines.nvflare.plan_terms import expected_terms
 from fedsec.engines.nvflare.records import (
     JobResult,
     RoundTranscript,
@@ -61,6 +63,7 @@ from fedsec.engines.nvflare.release_records import (
     Segment,
     Sighting,
     other_control,
+    other_terms,
     segments,
     sightings,
     split_view,
@@ -116,6 +119,7 @@ class ChainTerms:
     members: tuple[str, ...] = ()  # the consortium its fixed groups are cut from
     name: str = ""  # the job's strategy
     control: bool = False  # it sends the sites a control variate (SCAFFOLD)
+    training: str = ""  # the digest of the scenario's training terms (plan_terms; "": none)
 
 
 def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
@@ -160,6 +164,7 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         tuple(scenario.org_names()),
         scenario.strategy.name,
         kind.sends_control,
+        expected_terms(JobSpec.from_scenario(scenario, [], DeploymentSettings())),
     )
 
 
@@ -201,6 +206,8 @@ def chain_refusal(
         if why := split_view(seen, job[0]):
             return why
         if not terms.control and (why := steered(seen, terms.name)):
+            return why
+        if terms.training and (why := other_terms(seen, terms.training)):
             return why
         if terms.strategy is None:
             return None
@@ -254,7 +261,8 @@ def _replay_refusal(
             ):
                 return why
         elif entry is not None and entry.updates:
-            results = signed_results(entry, digest, anchor, setup, _segment(parts, round_))
+            segment = _segment(parts, round_)
+            results = signed_results(entry, digest, anchor, setup, segment, terms.training)
             if why := rows_understated(results, rows, round_):
                 return why
             with contextlib.suppress(RoundAborted):  # as the round loop takes an aborted round

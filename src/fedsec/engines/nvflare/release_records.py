@@ -9,8 +9,9 @@ the jobs resumed, each naming its job and release nonce (:mod:`.site_chain`). :f
 reads them into who was sent which global model in which round (and, under secure aggregation,
 verified which sum; and which control variate, if any), refusing a record that names
 a job this one did not resume or rounds outside its job's; :func:`split_view` compares
-them, and :func:`steered` refuses a control variate sent in a job of a strategy that sends
-none. The replay (:mod:`.release_chain`) checks every sighting of a round against its model.
+them, :func:`steered` refuses a control variate sent in a job of a strategy that sends
+none, and :func:`other_terms` training terms other than the scenario's. The replay
+(:mod:`.release_chain`) checks every sighting of a round against its model.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Sighting:
     checked: bool
     sum: str | None = None  # sha256 of the round's secure sum the site verified
     control: str | None = None  # sha256 of the control variate it was sent (SCAFFOLD's)
+    terms: str | None = None  # sha256 of the training terms it trained with (plan_terms)
 
 
 def segments(
@@ -103,7 +105,7 @@ def sightings(chains: Mapping[str, Any], parts: list[Segment]) -> list[Sighting]
         if not isinstance(chain, list):
             raise ValueError(f"{site}'s signed chain of models is not a list")
         for entry in chain:
-            job, round_, digest, summed, control = _entry(site, entry, current.job)
+            job, round_, digest, summed, control, terms = _entry(site, entry, current.job)
             part = jobs.get(job)
             if part is None:
                 raise ValueError(
@@ -116,27 +118,48 @@ def sightings(chains: Mapping[str, Any], parts: list[Segment]) -> list[Sighting]
                     f"{current.first - 1}"
                 )
             checked = part.first <= round_ <= part.last + (part is not current)
-            seen = Sighting(site, job, round_, digest, checked, summed, control)
+            seen = Sighting(site, job, round_, digest, checked, summed, control, terms)
             if found.setdefault((site, job, round_), seen) != seen:
                 raise ValueError(f"{site} signed two global models for round {round_} of job {job}")
     return list(found.values())
 
 
-def _entry(site: str, entry: Any, current: str) -> tuple[str, int, str, str | None, str | None]:
+def _entry(
+    site: str, entry: Any, current: str
+) -> tuple[str, int, str, str | None, str | None, str | None]:
     round_ = entry.get("round") if isinstance(entry, dict) else None
     digest = entry.get("global") if isinstance(entry, dict) else None
     job = entry.get("job", current) if isinstance(entry, dict) else None
     summed = entry.get("sum") if isinstance(entry, dict) else None
     control = entry.get("control") if isinstance(entry, dict) else None
+    terms = entry.get("terms") if isinstance(entry, dict) else None
     if (
         not isinstance(round_, int)
         or not isinstance(digest, str)
         or not isinstance(job, str)
         or not isinstance(summed, str | None)
         or not isinstance(control, str | None)
+        or not isinstance(terms, str | None)
     ):
         raise ValueError(f"{site}'s signed chain of models holds a malformed entry")
-    return job, round_, digest, summed, control
+    return job, round_, digest, summed, control, terms
+
+
+def other_terms(seen: list[Sighting], expected: str) -> str | None:
+    """Why a site signed it trained a round under other terms than the scenario's
+    (``expected``: :func:`~fedsec.engines.nvflare.plan_terms.expected_terms`, the same every
+    round; None: every site trained under them). A proximal weight sent to a FedAvg job, other
+    local steps or another learning rate steer every update the site signs, whatever the
+    replay proves of their aggregation."""
+    for s in sorted(seen, key=lambda s: (s.round, s.site, s.job)):
+        if s.terms != expected:
+            said = s.terms[:SHORT] if s.terms else "none"
+            return (
+                f"{s.site} signed it trained round {s.round} of job {s.job} under training "
+                f"terms {said}, not the scenario's {expected[:SHORT]}: the coordinator changed "
+                "its training plan"
+            )
+    return None
 
 
 def steered(seen: list[Sighting], strategy: str) -> str | None:

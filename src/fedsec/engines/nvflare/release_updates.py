@@ -1,6 +1,7 @@
 """The updates in clear of a replayed round, as the admin's replay takes them
 (:mod:`.release_chain`): each one signed by its site for the job, its release nonce, the
-round, the setup, the global model the replay reached and no control variate, with the sample
+round, the setup, the global model the replay reached, no control variate and the scenario's
+training terms (:mod:`.plan_terms`), with the sample
 count it signed; never more samples than the rows the result's statistics say it declared."""
 
 from __future__ import annotations
@@ -41,10 +42,12 @@ def signed_results(
     anchor: x509.Certificate,
     setup: Setup,
     job: tuple[str, str],
+    terms: str,
 ) -> dict[str, SiteResult]:
     """The round's updates as the aggregation takes them, once each is signed by its site
     for this job, this round, this setup and the global model ``digest``, sent with no control
-    variate (a replayed strategy sends none)."""
+    variate (a replayed strategy sends none), trained under the training ``terms`` the
+    scenario gives the round."""
     results: dict[str, SiteResult] = {}
     for update in entry.updates:
         where = f"round {entry.round}'s update from {update.site}"
@@ -63,6 +66,7 @@ def signed_results(
             "setup": json_digest(setup.model_dump(mode="json")),
             "global": digest,
             "control": None,  # a replayed strategy sends none
+            "terms": terms,
             "update": params_digest(update.params),
             "samples": update.samples,
         }
