@@ -294,13 +294,9 @@ def _summed(terms: ChainTerms, result: JobResult) -> SumReplay | GroupReplay | N
         return SumReplay(terms.weight_unit, terms.homomorphic)
     if why := grouped_rows_refusal(result.statistics):
         raise ValueError(why)
-    registered: dict[str, int | None] = dict.fromkeys(result.sites)
     rule = build_rule(terms.robustness, seed=terms.seed)
-    members = list(terms.members) or None
-    grouped = GroupedSecureAggregation(
-        rule, terms.plan, terms.group_size, registered, members=members
-    )
-    return GroupReplay(grouped)
+    members = list(terms.members) or result.sites
+    return GroupReplay(GroupedSecureAggregation(rule, terms.plan, terms.group_size, members))
 
 
 def _replaying(
