@@ -135,8 +135,10 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         and not plan.secure_aggregation
         and scenario.task == "classification"
     )
-    secure = plan is not None and plan.secure_aggregation and not plan.homomorphic_encryption
-    secure = secure or homomorphic
+    # replayed from one verified sum a round: secure aggregation's, or a classifier's HE total
+    secure = homomorphic or (
+        plan is not None and plan.secure_aggregation and not plan.homomorphic_encryption
+    )
     size = scenario.privacy.secagg_group_size if secure else None
     kind = strategy_class(scenario.strategy.name)
     replayable = (
