@@ -14,6 +14,7 @@ from fedsec.features.preprocess import Preprocessor, fit_preprocessor
 from fedsec.models.autoencoder import code_size
 from fedsec.models.detectors import new_detector
 from fedsec.models.one_class_specs import AutoencoderSpec
+from tests.models.autoencoders import code_width
 
 
 def preprocessor(columns: int) -> Preprocessor:
@@ -21,11 +22,6 @@ def preprocessor(columns: int) -> Preprocessor:
     names = tuple(f"x{i}" for i in range(columns))
     frame = pd.DataFrame(rng.normal(size=(50, columns)), columns=list(names))
     return fit_preprocessor(local_stats(FeatureFrame(frame, names, ())), 4)
-
-
-def code_width(detector) -> int:
-    """The width of the network's code: the encoder's last layer's outputs."""
-    return [m for m in detector.module().encoder if isinstance(m, torch.nn.Linear)][-1].out_features
 
 
 @pytest.mark.parametrize("bottleneck", [6, 64])

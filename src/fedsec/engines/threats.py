@@ -136,10 +136,10 @@ def _strategy(
     if group_size is not None:  # secure sums in groups, the rule across them
         plan = recipe.protection_plan(scenario.privacy, scenario.seed)
         assert plan is not None
-        # as deployed: the statistics are secure sums, so no site's own rows are known and no
-        # group's weight is capped at its members' (docs/robustness.md)
+        # as deployed: the statistics are secure sums, so no site's own rows are known and
+        # each group weighs the weight inside its sum (docs/robustness.md)
         grouped = GroupedSecureAggregation(
-            build_rule(config, seed=scenario.seed), plan, group_size, dict.fromkeys(rows)
+            build_rule(config, seed=scenario.seed), plan, group_size, list(rows)
         )
         return from_config(scenario.strategy, server_lr, grouped)
     return from_config(

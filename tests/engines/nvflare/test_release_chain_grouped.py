@@ -23,7 +23,7 @@ from fedsec.engines.nvflare.signing import FIELD
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import SecureAggregationConfig
 from fedsec.fl.aggregation import RoundAborted
-from fedsec.fl.aggregation.grouped import GroupedSecureAggregation
+from fedsec.fl.aggregation.grouped import GroupedSecureAggregation, GroupSum
 from fedsec.scenarios.config import parse_scenario
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, release
@@ -209,7 +209,7 @@ def regrouping(chosen: list[list[str]]) -> type[Coordinator]:
     class Regrouping(Coordinator):
         def defence(self):
             honest = super().defence()
-            hostile = ChosenGroups(honest.rule, honest.plan, honest.group_size, honest.registered)
+            hostile = ChosenGroups(honest.rule, honest.plan, honest.group_size, honest.members)
             hostile.chosen = chosen
             return hostile
 
@@ -300,6 +300,26 @@ def test_a_dropout_leaves_its_partner_out_instead_of_regrouping(
     assert release(scenario, result, JOB, project, signer, tmp_path / "run", least=3).is_dir()
 
 
+class CappedGroups(GroupedSecureAggregation):
+    """A hostile coordinator's aggregation: a group's weight above its members' ``rows`` (in
+    weight units) is cut to them, and its members logged as capped."""
+
+    def __init__(self, honest: GroupedSecureAggregation, rows: dict[str, int]) -> None:
+        super().__init__(honest.rule, honest.plan, honest.group_size, honest.members)
+        self.rows = rows
+
+    def limit(self, group: GroupSum) -> float:
+        return sum(self.rows[m] for m in group.members) / self.plan.weight_unit
+
+    def combine_sums(self, global_params, sums, round_):
+        capped = [group for group in sums if group.weight > self.limit(group)]
+        for group in capped:
+            group.weight = self.limit(group)
+        combined = super().combine_sums(global_params, sums, round_)
+        self.log[-1].capped = [m for group in capped for m in group.members]
+        return combined
+
+
 class UnderstatingRows(Coordinator):
     """A hostile coordinator that says the honest group ``victims`` declared 1 row each (the
     others a billion): it writes those rows into the result's statistics, caps the group's
@@ -314,10 +334,7 @@ class UnderstatingRows(Coordinator):
         return made
 
     def defence(self):
-        honest = super().defence()
-        rows = self.result.statistics["rows_per_site"]
-        return GroupedSecureAggregation(honest.rule, honest.plan, honest.group_size, rows,
-                                        members=honest.members)  # fmt: skip
+        return CappedGroups(super().defence(), self.result.statistics["rows_per_site"])
 
     def check_total_weight(self, round_, total, used, protection):
         pass
@@ -330,7 +347,8 @@ def test_a_coordinator_understating_a_groups_rows_cannot_lower_its_weight(
     weighs what its verified sum says, uncapped, in the round and in the replay. A coordinator
     that caps an honest group's weight at rows it wrote into the result's statistics is
     refused for those rows; without them in the result, for a round log the rule does not
-    make. The honest job's statistics give no rows per site and cap no group."""
+    make, even with its cap left out of the log (the decision itself differs). The honest job's
+    statistics give no rows per site and cap no group."""
     _, fair, _ = honest
     assert "rows_per_site" not in fair.statistics
     assert not any(h.defence["capped"] for h in fair.history)
@@ -339,13 +357,16 @@ def test_a_coordinator_understating_a_groups_rows_cannot_lower_its_weight(
     scenario, result, _ = grouped_job(grouped, project, Recording, tmp_path_factory, hostile)
     assert result.error is None and result.evaluation
     assert all(sorted(h.defence["capped"]) == sorted(victims) for h in result.history)
-    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir(), (tmp_path / "c").mkdir()
     why = rf"the result's statistics give rows per site \(.*{victims[0]}: 1\b"
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path / "a")
     statistics = {k: v for k, v in result.statistics.items() if k != "rows_per_site"}
+    unlisted = dataclasses.replace(result, statistics=statistics)
     why = r"the round log's defence decision of round 1 is not the one the rule makes"
-    assert_refused(scenario, dataclasses.replace(result, statistics=statistics), JOB, why,
-                   project, signer, tmp_path / "b")  # fmt: skip
+    assert_refused(scenario, unlisted, JOB, why, project, signer, tmp_path / "b")
+    history = [dataclasses.replace(h, defence=h.defence | {"capped": []}) for h in result.history]
+    hidden = dataclasses.replace(unlisted, history=history)
+    assert_refused(scenario, hidden, JOB, why, project, signer, tmp_path / "c")
 
 
 @pytest.mark.parametrize("rows", [{"anyone": 10}, [10, 20], "10"])

@@ -37,7 +37,7 @@ def honest_changes(seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def grouped(rule, group_size: int = 2) -> GroupedSecureAggregation:
-    return GroupedSecureAggregation(rule, PLAN, group_size, dict.fromkeys(SITES, 1000))
+    return GroupedSecureAggregation(rule, PLAN, group_size, SITES)
 
 
 def flat(params: list[np.ndarray]) -> np.ndarray:
@@ -84,7 +84,7 @@ def test_with_the_plain_mean_across_groups_it_is_the_weighted_mean():
     changes = honest_changes()
     rows = {s: 500 + 100 * i for i, s in enumerate(SITES)}
     sent = {s: SiteResult(Update(model(c), rows[s], {"loss": 0.0})) for s, c in changes.items()}
-    aggregation = GroupedSecureAggregation(Mean(), PLAN, 2, rows)
+    aggregation = GroupedSecureAggregation(Mean(), PLAN, 2, SITES)
     combined = aggregation.combine(model(np.zeros(40)), sent, round_=1)
     expected = weighted_average([r.update for r in sent.values()])
     assert np.abs(flat(combined.params) - flat(expected)).max() < 1e-5  # fixed-point rounding
@@ -137,7 +137,7 @@ def test_the_curious_coordinator_sees_only_masked_updates_and_group_sums():
         s: SiteResult(Update([c.astype(np.float32)], 1000, {"loss": 0.0}))
         for s, c in changes.items()
     }
-    aggregation = GroupedSecureAggregation(Mean(), PLAN, 3, dict.fromkeys(changes, 1000))
+    aggregation = GroupedSecureAggregation(Mean(), PLAN, 3, list(changes))
     aggregation.combine(big, sent, round_=1)
     for group in aggregation.seen[0]:
         assert len(group.members) >= 3
@@ -171,7 +171,7 @@ class SplittingCoordinator(GroupedSecureAggregation):
 def test_sites_refuse_a_group_smaller_than_they_require(sizes):
     """The sites require groups of at least 3 (their own policy); a coordinator that forms a
     group of 1 or 2 to isolate an update gets no sum unmasked."""
-    coordinator = SplittingCoordinator(sizes, Mean(), PLAN, 3, dict.fromkeys(SITES, 1000))
+    coordinator = SplittingCoordinator(sizes, Mean(), PLAN, 3, SITES)
     with pytest.raises(SecAggError):
         coordinator.combine(model(np.zeros(40)), results(honest_changes()), round_=1)
 

@@ -4,7 +4,6 @@ hold 2 to 4 features, narrower than the built-in scenario's ``anomaly.bottleneck
 autoencoders are capped to their width - 1 and say so; the shared model keeps 8."""
 
 import pytest
-import torch
 
 from fedsec.core.errors import ConfigError
 from fedsec.experiments.driver import run_experiment
@@ -12,6 +11,7 @@ from fedsec.scenarios.federation import build_federation
 from fedsec.scenarios.loading import load_scenario
 from fedsec.tasks.anomaly.arms import benign_frames, train_federated, train_local
 from fedsec.tasks.anomaly.report import render
+from tests.models.autoencoders import code_width
 
 SMALL = [
     "data.max_rows=2000",
@@ -20,11 +20,6 @@ SMALL = [
     "anomaly.iforest=false",
 ]
 NARROW = {"gps_tracker": 1, "modbus": 3, "thermostat": 1, "weather": 2}  # widths 2, 4, 2, 3
-
-
-def code_width(detector) -> int:
-    """The width of the network's code: the encoder's last layer's outputs."""
-    return [m for m in detector.module().encoder if isinstance(m, torch.nn.Linear)][-1].out_features
 
 
 @pytest.fixture(scope="module")

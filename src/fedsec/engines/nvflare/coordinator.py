@@ -204,7 +204,7 @@ class Coordinator:
         """The job's robust rule (None: the plain mean): over updates in clear, each site's
         sample count capped at the rows it declared; or, with ``privacy.secagg_group_size``,
         over the secure sums of fixed groups, each group weighed by the weight inside its
-        verified sum (no cap: see below)."""
+        verified sum."""
         spec, config = self.spec, self.spec.robustness
         if config is None:
             return None
@@ -215,12 +215,11 @@ class Coordinator:
         assert plan is not None  # JobSpec: groups need secure aggregation
         rule = build_rule(config, seed=spec.seed)
         # a job under secure aggregation sums its statistics securely: no site's own rows are
-        # known, so no group's weight is capped at its members' (the admin's replay caps none
-        # either); it is bounded by the total rows (check_total_weight)
-        registered: dict[str, int | None] = dict.fromkeys(self.result.sites)
-        # the groups are cut from the consortium (each site's [secure_aggregation] members)
+        # known, so each group weighs the weight inside its verified sum, bounded only by the
+        # total rows (check_total_weight); the groups are cut from the consortium (each site's
+        # [secure_aggregation] members)
         members = spec.deployment.site_order or self.result.sites
-        return GroupedSecureAggregation(rule, plan, size, registered, members=members)
+        return GroupedSecureAggregation(rule, plan, size, members)
 
     def site_rows(self) -> dict[str, int]:
         """Each site's declared training rows (what a strategy weighs sites by). Under secure

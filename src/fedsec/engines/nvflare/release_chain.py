@@ -135,8 +135,10 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         and not plan.secure_aggregation
         and scenario.task == "classification"
     )
-    secure = plan is not None and plan.secure_aggregation and not plan.homomorphic_encryption
-    secure = secure or homomorphic
+    # replayed from one verified sum a round: secure aggregation's, or a classifier's HE total
+    secure = homomorphic or (
+        plan is not None and plan.secure_aggregation and not plan.homomorphic_encryption
+    )
     size = scenario.privacy.secagg_group_size if secure else None
     kind = strategy_class(scenario.strategy.name)
     replayable = (
@@ -294,13 +296,9 @@ def _summed(terms: ChainTerms, result: JobResult) -> SumReplay | GroupReplay | N
         return SumReplay(terms.weight_unit, terms.homomorphic)
     if why := grouped_rows_refusal(result.statistics):
         raise ValueError(why)
-    registered: dict[str, int | None] = dict.fromkeys(result.sites)
     rule = build_rule(terms.robustness, seed=terms.seed)
-    members = list(terms.members) or None
-    grouped = GroupedSecureAggregation(
-        rule, terms.plan, terms.group_size, registered, members=members
-    )
-    return GroupReplay(grouped)
+    members = list(terms.members) or result.sites
+    return GroupReplay(GroupedSecureAggregation(rule, terms.plan, terms.group_size, members))
 
 
 def _replaying(

@@ -8,7 +8,10 @@ Distributed Learning via Clustering", 2021) splits the sites into groups of ``gr
 coordinator learns each group's secure sum (the pairwise-masked protocol of
 :mod:`fedsec.fl.privacy.secagg`, every site requiring at least ``group_size`` contributors to
 any sum it takes part in) and runs a robust rule (:mod:`fedsec.fl.robustness`) over the group
-means, weighted by each group's revealed weight capped at its members' registered rows.
+means, weighted by each group's revealed weight, the one inside its sum, uncapped: the sites'
+statistics are secure sums too, so no site's own rows are known to cap it at (a dishonest
+member can weigh its group up to the total rows the statistics declare, a bound only a
+deployed coordinator checks).
 
 Groups are fixed for the whole run (:func:`fixed_groups`: a seeded permutation of the sorted
 registered sites, cut into groups of ``group_size``, a remainder joining the last group); a
@@ -97,11 +100,10 @@ GroupSummer = Callable[[Params, dict[str, SiteResult], list[str], int], "GroupSu
 
 
 class GroupedSecureAggregation(RuleCheckpoint):
-    """Secure sums in fixed groups of ``group_size``; ``rule`` across the group means.
+    """Secure sums in fixed groups of ``group_size``; ``rule`` across the group means, each
+    weighed by the weight inside its sum.
 
-    ``registered`` holds the rows each site declared when it joined (None where the coordinator
-    does not know them): a group's revealed weight above its members' registered rows is cut to
-    them. ``members``: the consortium the groups are cut from (default: ``registered``'s sites).
+    ``members``: the run's registered sites, the consortium the groups are cut from.
     ``summer`` takes one group's secure sum (default: the in-process protocol on the sites'
     payloads)."""
 
@@ -110,15 +112,13 @@ class GroupedSecureAggregation(RuleCheckpoint):
         rule: Rule,
         plan: ProtectionPlan,
         group_size: int,
-        registered: dict[str, int | None],
+        members: list[str],
         summer: GroupSummer | None = None,
-        members: list[str] | None = None,
     ) -> None:
         if group_size < 2:
             raise ValueError("a secure group needs at least 2 sites (a sum of one is its update)")
         self.rule, self.plan, self.group_size = rule, plan, group_size
-        self.registered = dict(registered)
-        self.members = sorted(registered) if members is None else sorted(members)
+        self.members = sorted(members)
         self.summer = summer or self.group_sum
         self.log: list[RoundDefence] = []
         self.seen: list[list[GroupSum]] = []  # what the coordinator learnt, round by round
@@ -147,14 +147,14 @@ class GroupedSecureAggregation(RuleCheckpoint):
         from the sums the groups verified)."""
         self.seen.append(sums)
         self.like = global_params
-        weights, capped = self.capped_weights(sums)
+        weights = np.asarray([s.weight for s in sums], dtype=np.float64)
         names = ["+".join(s.members) for s in sums]
         global_flat = flatten(global_params)
         deltas = np.stack([s.delta for s in sums])
         decision = self.rule.combine(deltas, weights, global_flat, names)
         why = getattr(self.rule, "why", {})
         reasons = [why.get(name) for name in names]
-        self.log.append(_record(round_, self.rule.name, sums, decision.share, capped, reasons))
+        self.log.append(_record(round_, self.rule.name, sums, decision.share, reasons))
         params = unflatten(global_flat + decision.delta, global_params)
         survivors = sorted(m for s in sums for m in s.members)
         return Combined(params, protection=RoundProtection(survivors=survivors))
@@ -175,26 +175,12 @@ class GroupedSecureAggregation(RuleCheckpoint):
             raise ValueError(f"group {members}: its revealed weight is not positive")
         return GroupSum(members, total[:-1] / weight, weight, summed.masked)
 
-    def capped_weights(self, sums: list[GroupSum]) -> tuple[np.ndarray, list[str]]:
-        """Each group's weight, cut to its members' registered rows (in weight units)."""
-        weights, capped = [], []
-        for group in sums:
-            rows = [self.registered.get(m) for m in group.members]
-            limit = None if None in rows else sum(rows) / self.plan.weight_unit
-            if limit is not None and group.weight > limit * (1 + 1e-6):
-                weights.append(limit)
-                capped += group.members
-            else:
-                weights.append(group.weight)
-        return np.asarray(weights, dtype=np.float64), capped
-
 
 def _record(
     round_: int,
     rule: str,
     sums: list[GroupSum],
     share: np.ndarray,
-    capped: list[str],
     reasons: list[str | None],
 ) -> RoundDefence:
     """The round's decision per site: each member carries an equal part of its group's share
@@ -211,4 +197,4 @@ def _record(
         if v <= 0 and reason
         for m in s.members
     }
-    return RoundDefence(round_, f"grouped {rule}", per_site, excluded, down, capped, why)
+    return RoundDefence(round_, f"grouped {rule}", per_site, excluded, down, reasons=why)
