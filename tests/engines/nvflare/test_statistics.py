@@ -1,5 +1,7 @@
 """The statistics task against a hostile coordinator: sites decide what they reveal."""
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -107,10 +109,12 @@ def test_secure_statistics_fit_the_in_process_preprocessing_and_reveal_totals_on
     expected = learner(scenario, orgs, "global", secure=True)
     assert result.setup["preprocessing"] == expected.pre.to_json()
     assert result.setup["classes"] == expected.classes
+    families = Counter(str(f) for o in orgs for f in o.y_train)  # totals: the class weights'
     assert result.statistics == {
         "mode": "secure aggregation",
         "sites": sorted(scenario.org_names()),
         "rows": sum(len(o.y_train) for o in orgs),
+        "families": dict(sorted(families.items())),
     }
     # schema replies: column names only
     schema = [r for t, _, r in wire.replies if t == "fedsec_statistics" and "numeric" in r]

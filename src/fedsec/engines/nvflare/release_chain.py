@@ -77,6 +77,7 @@ from fedsec.engines.nvflare.release_sums import (
     sum_refusal,
 )
 from fedsec.engines.nvflare.release_updates import rows_understated, signed_results
+from fedsec.engines.nvflare.release_weights import expected_weights, other_weights
 from fedsec.engines.nvflare.setups import DetectorSetup, Setup, parse_setup
 from fedsec.engines.nvflare.signing import Unsigned, params_digest
 from fedsec.fl import recipe
@@ -120,6 +121,9 @@ class ChainTerms:
     name: str = ""  # the job's strategy
     control: bool = False  # it sends the sites a control variate (SCAFFOLD)
     training: str = ""  # the digest of the scenario's training terms (plan_terms; "": none)
+    #: the scenario's class weighting (its model settings) for a job whose sites train with
+    #: class weights (a classifier's; None: they train with none)
+    weighting: recipe.ClassWeighting | None = None
 
 
 def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
@@ -165,6 +169,7 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         scenario.strategy.name,
         kind.sends_control,
         expected_terms(JobSpec.from_scenario(scenario, [], DeploymentSettings())),
+        scenario.model if scenario.task == "classification" else None,
     )
 
 
@@ -209,9 +214,12 @@ def chain_refusal(
             return why
         if terms.training and (why := other_terms(seen, terms.training)):
             return why
+        weights = expected_weights(result.statistics, result.setup, terms.weighting)
+        if why := other_weights(seen, weights):
+            return why
         if terms.strategy is None:
             return None
-        return _replay_refusal(result, seen, anchor, terms, parts, set(chains))
+        return _replay_refusal(result, seen, anchor, terms, parts, set(chains), weights)
     except (Unsigned, ValueError) as error:
         return str(error)
 
@@ -223,9 +231,11 @@ def _replay_refusal(
     terms: ChainTerms,
     parts: list[Segment],
     evaluating: set[str],
+    weights: str,
 ) -> str | None:
     """Replay the rounds of the transcript from the seeded initial model (``evaluating``: the
-    sites whose signed chains the release holds)."""
+    sites whose signed chains the release holds; ``weights``: the digest of the class weights
+    every update was trained with)."""
     assert terms.strategy is not None and result.params is not None and result.setup is not None
     setup = parse_setup(result.setup | dict(terms.after_rounds))
     rounds = {entry.round: entry for entry in result.transcript}
@@ -262,7 +272,8 @@ def _replay_refusal(
                 return why
         elif entry is not None and entry.updates:
             segment = _segment(parts, round_)
-            results = signed_results(entry, digest, anchor, setup, segment, terms.training)
+            signed = (terms.training, weights)
+            results = signed_results(entry, digest, anchor, setup, segment, signed)
             if why := rows_understated(results, rows, round_):
                 return why
             with contextlib.suppress(RoundAborted):  # as the round loop takes an aborted round

@@ -39,7 +39,7 @@ from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.ledger_file import LedgerFile
 from fedsec.engines.nvflare.messages import TrainTask
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
-from fedsec.engines.nvflare.plan_terms import training_terms
+from fedsec.engines.nvflare.plan_terms import training_terms, weights_digest
 from fedsec.engines.nvflare.registry import LOADERS, SITE_MODELS
 from fedsec.engines.nvflare.replies import TrainReply, gate_verdict
 from fedsec.engines.nvflare.setups import Setup
@@ -242,7 +242,8 @@ class Site:
         checks.check_global_model(self, ready, params, partial(self.answered, plan.round))
         control = self.server_control(request.control, params)
         setup = request.model.model_dump(mode="json")
-        self.chain.received(plan.round, setup, params, control, training_terms(plan))
+        terms, weights = training_terms(plan), weights_digest(plan.class_weights)
+        self.chain.received(plan.round, setup, params, control, terms, weights)
         told = self.tells_numbers(plan)
         verdict = self.judge(plan.round, ready, params)
         if verdict is not None and not verdict.accepted:

@@ -72,7 +72,11 @@ class Gathered:
     rows: dict[str, int] = field(default_factory=dict)  # per site, in clear only
 
     def to_json(self) -> dict[str, Any]:
+        """The result's record: the mode, the sites, the total rows and the rows per family
+        (what the class weights are derived from: the admin's replay recomputes them), in
+        clear also each site's rows."""
         record: dict[str, Any] = {"mode": self.mode, "sites": self.sites, "rows": self.stats.rows}
+        record["families"] = {str(f): int(n) for f, n in sorted(self.families.items())}
         return record | ({"rows_per_site": self.rows} if self.rows else {})
 
 
