@@ -1,24 +1,32 @@
 """The class weights each site signs every round, against the ones the scenario's rule gives
-the result's rows per family (a hostile coordinator that lowers one family's weight for every
-site in one round, or sends one site other weights and withholds its evaluation); honest jobs
-in clear are released here, under secure aggregation in test_release_chain_secure.py."""
+the rows per family (a hostile coordinator that lowers one family's weight for every site in
+one round, or sends one site other weights and withholds its evaluation; under secure
+aggregation, one that misstates the rows per family the sites summed, or the sum they
+verified); honest jobs in clear and under secure aggregation are released."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
+import numpy as np
 import pytest
 
+from fedsec.data.taxonomy import family_order
+from fedsec.engines.nvflare import statistics
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.plan_terms import weights_digest
 from fedsec.engines.nvflare.release_records import Segment, sightings
-from fedsec.engines.nvflare.release_weights import expected_weights, other_weights
+from fedsec.engines.nvflare.release_weights import WeightTerms, expected_weights, other_weights
 from fedsec.engines.nvflare.results import DeploymentError, read_result
+from fedsec.features.summaries import family_rows
 from fedsec.fl import recipe
+from fedsec.fl.privacy.secure_stats import STATISTICS_ROUNDS
 from tests.engines.nvflare import releases
 from tests.engines.nvflare.memory import Recording
-from tests.engines.nvflare.releases import assert_refused
+from tests.engines.nvflare.releases import assert_refused, release
 from tests.engines.nvflare.test_final_gate import JOB, run_job, short
+from tests.engines.nvflare.test_release_chain_secure import SkipsVerify, secure_job
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
@@ -137,12 +145,15 @@ def test_the_coordinators_weights_and_the_replays_agree(consortium):
     classes = ["benign", "dos", "recon"]
     weights = recipe.class_weights(counts, classes, model)
     assert weights is not None
-    assert expected_weights(statistics, {"classes": classes}, model) == weights_digest(weights)
-    assert expected_weights(statistics, None, None) == weights_digest(None)
+    terms = WeightTerms(model)
+    assert expected_weights(statistics, {"classes": classes}, terms, []) == weights_digest(weights)
+    assert expected_weights(statistics, None, WeightTerms(None), []) == weights_digest(None)
     with pytest.raises(ValueError, match=r"label set \['dos', 'benign', 'recon'\] is not the"):
-        expected_weights(statistics, {"classes": ["dos", "benign", "recon"]}, model)
+        expected_weights(statistics, {"classes": ["dos", "benign", "recon"]}, terms, [])
     with pytest.raises(ValueError, match="give 1000 rows per family in all, and 999 rows"):
-        expected_weights(statistics | {"rows": 999}, {"classes": classes}, model)
+        expected_weights(statistics | {"rows": 999}, {"classes": classes}, terms, [])
+    with pytest.raises(ValueError, match="keep no verified sum of the secure statistics"):
+        expected_weights(statistics, {"classes": classes}, WeightTerms(model, True), [])
 
 
 def test_a_chain_entry_without_or_with_other_weights_is_refused():
@@ -159,3 +170,73 @@ def test_a_chain_entry_without_or_with_other_weights_is_refused():
     )
     (unsigned,) = sightings({"cloud": [entry]}, parts)
     assert "with class weights none, not" in str(other_weights([unsigned], "c" * 64))
+
+
+def inflating(gather):
+    """A hostile coordinator's statistics: the secure sums as the sites verified them, with the
+    last family's rows stated a hundredfold (its class weight lowered alike for every site, in
+    every round, and in the result's statistics)."""
+
+    def gathered(coordinator):
+        honest = gather(coordinator)
+        last = family_order(honest.families)[-1]
+        families = honest.families + Counter({last: 99 * honest.families[last]})
+        return dataclasses.replace(honest, families=families)
+
+    return gathered
+
+
+def test_rows_per_family_misstated_under_secure_aggregation_are_refused(
+    consortium, project, signer, tmp_path, tmp_path_factory, monkeypatch
+):
+    """Every site trains with the same weights every round, and the result states the rows
+    they come from: the rows inside the statistics' sum the sites verified give others."""
+    monkeypatch.setattr(statistics, "gather", inflating(statistics.gather))
+    scenario, result, _ = secure_job(consortium, project, Recording, tmp_path_factory)
+    assert result.error is None
+    kept = statistics.summed(np.asarray(result.statistics[statistics.VERIFIED], np.uint32))
+    last = result.setup["classes"][-1]
+    assert result.statistics["families"][last] == 100 * family_rows(kept)[1][last]
+    assert_refused(scenario, result, JOB, CHANGED.replace("3", "1"), project, signer, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def honest_secure(consortium, project, tmp_path_factory):
+    return secure_job(consortium, project, Recording, tmp_path_factory)
+
+
+def test_an_honest_job_under_secure_aggregation_is_released(honest_secure, project, signer,
+                                                            tmp_path):  # fmt: skip
+    """Every site signed it verified the statistics' sum the result keeps, and trained with
+    the weights the rows per family inside it give."""
+    scenario, result, _ = honest_secure
+    assert result.statistics["mode"] == "secure aggregation"
+    assert release(scenario, result, JOB, project, signer, tmp_path / "run").is_dir()
+
+
+def test_a_statistics_sum_other_than_the_verified_one_is_refused(honest_secure, project, signer,
+                                                                 tmp_path):  # fmt: skip
+    scenario, result, _ = honest_secure
+    kept = list(result.statistics[statistics.VERIFIED])
+    kept[1] ^= 1
+    result = dataclasses.replace(result, statistics=result.statistics | {statistics.VERIFIED: kept})
+    why = (
+        r"(\w+) signed it verified statistics sum \w+, not the result's \w+: the rows per family "
+        r"the class weights come from are not the ones its sites summed"
+    )
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+
+
+class SkipsStatisticsVerify(SkipsVerify):
+    """A hostile coordinator: it answers the statistics' verify phases for the sites."""
+
+    def skips(self, round_: int) -> bool:
+        return round_ in STATISTICS_ROUNDS.values()
+
+
+def test_a_statistics_sum_no_site_verified_is_refused(consortium, project, signer, tmp_path,
+                                                      tmp_path_factory):  # fmt: skip
+    scenario, result, _ = secure_job(consortium, project, SkipsStatisticsVerify, tmp_path_factory)
+    assert result.error is None and result.evaluation
+    why = r"(\w+) signed it verified statistics sum none, not the result's \w+"
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)

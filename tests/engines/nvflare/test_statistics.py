@@ -10,7 +10,9 @@ from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
+from fedsec.engines.nvflare.statistics import VERIFIED, summed
 from fedsec.experiments.deployed import deployment_section, render
+from fedsec.features.summaries import family_rows
 from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.classification.experiment import org_frames
 from fedsec.tasks.classification.learner import learner
@@ -110,7 +112,10 @@ def test_secure_statistics_fit_the_in_process_preprocessing_and_reveal_totals_on
     assert result.setup["preprocessing"] == expected.pre.to_json()
     assert result.setup["classes"] == expected.classes
     families = Counter(str(f) for o in orgs for f in o.y_train)  # totals: the class weights'
-    assert result.statistics == {
+    recorded = dict(result.statistics)
+    verified = np.asarray(recorded.pop(VERIFIED), np.uint32)  # the summaries' sum, as verified
+    assert family_rows(summed(verified)) == (sum(families.values()), families)
+    assert recorded == {
         "mode": "secure aggregation",
         "sites": sorted(scenario.org_names()),
         "rows": sum(len(o.y_train) for o in orgs),

@@ -309,7 +309,7 @@ def _releases(value: Any) -> list[str]:
 
 
 #: The digests a chain entry may note besides its round, models and samples (each a string).
-NOTED = ("release", "sum", "control", "terms", "weights")
+NOTED = ("release", "sum", "control", "terms", "weights", "statistics")
 
 
 def _chains(value: Any) -> dict[str, list[dict[str, Any]]]:
@@ -327,6 +327,6 @@ def _chains(value: Any) -> dict[str, list[dict[str, Any]]]:
     ):
         raise ValueError(
             "chains must map each job to a list of {round, global, update, samples, release, "
-            "sum, control, terms, weights}"
+            "sum, control, terms, weights, statistics}"
         )
     return {str(job): list(entries) for job, entries in value.items()}

@@ -8,7 +8,9 @@ job's global models. Before a release :func:`chain_refusal` checks:
   it took part in, the same global model; a coordinator that showed sites different models (a
   split view) is refused, and so is a control variate any site signed it was sent in a job
   whose strategy sends none (SCAFFOLD's ``c``, added to every local gradient, would steer
-  the updates the replay then takes as the sites' own);
+  the updates the replay then takes as the sites' own), training terms other than the
+  scenario's (:mod:`.plan_terms`) and class weights other than the scenario's rule gives the
+  rows per family (:mod:`.release_weights`);
 * **the replay** (a job in clear whose aggregation the admin can redo, :func:`chain_terms`):
   from the seeded initial model the admin rebuilds itself, every round's global model is the
   scenario's strategy (and its ``[robustness]`` rule, if any) applied to that round's updates
@@ -44,7 +46,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
@@ -77,7 +79,7 @@ from fedsec.engines.nvflare.release_sums import (
     sum_refusal,
 )
 from fedsec.engines.nvflare.release_updates import rows_understated, signed_results
-from fedsec.engines.nvflare.release_weights import expected_weights, other_weights
+from fedsec.engines.nvflare.release_weights import WeightTerms, expected_weights, other_weights
 from fedsec.engines.nvflare.setups import DetectorSetup, Setup, parse_setup
 from fedsec.engines.nvflare.signing import Unsigned, params_digest
 from fedsec.fl import recipe
@@ -121,9 +123,8 @@ class ChainTerms:
     name: str = ""  # the job's strategy
     control: bool = False  # it sends the sites a control variate (SCAFFOLD)
     training: str = ""  # the digest of the scenario's training terms (plan_terms; "": none)
-    #: the scenario's class weighting (its model settings) for a job whose sites train with
-    #: class weights (a classifier's; None: they train with none)
-    weighting: recipe.ClassWeighting | None = None
+    #: what the scenario says of its class weights (by default: none are sent)
+    weights: WeightTerms = field(default_factory=lambda: WeightTerms(None))
 
 
 def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
@@ -169,8 +170,15 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         scenario.strategy.name,
         kind.sends_control,
         expected_terms(JobSpec.from_scenario(scenario, [], DeploymentSettings())),
-        scenario.model if scenario.task == "classification" else None,
+        _weight_terms(scenario),
     )
+
+
+def _weight_terms(scenario: Scenario) -> WeightTerms:
+    """A network classifier's sites train with class weights (a tree job signs no rounds)."""
+    classifier = scenario.task == "classification" and scenario.model.kind == "mlp"
+    model = scenario.model if classifier else None
+    return WeightTerms(model, scenario.privacy.secure_aggregation)
 
 
 def _after_rounds(scenario: Scenario) -> tuple[tuple[str, Any], ...]:
@@ -214,7 +222,7 @@ def chain_refusal(
             return why
         if terms.training and (why := other_terms(seen, terms.training)):
             return why
-        weights = expected_weights(result.statistics, result.setup, terms.weighting)
+        weights = expected_weights(result.statistics, result.setup, terms.weights, seen)
         if why := other_weights(seen, weights):
             return why
         if terms.strategy is None:

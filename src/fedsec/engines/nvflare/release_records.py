@@ -53,6 +53,7 @@ class Sighting:
     control: str | None = None  # sha256 of the control variate it was sent (SCAFFOLD's)
     terms: str | None = None  # sha256 of the training terms it trained with (plan_terms)
     weights: str | None = None  # sha256 of the class weights it trained with (plan_terms)
+    statistics: str | None = None  # sha256 of the statistics sum it verified (secure only)
 
 
 def segments(
@@ -126,7 +127,7 @@ def sightings(chains: Mapping[str, Any], parts: list[Segment]) -> list[Sighting]
 
 
 #: The digests a chain entry may note besides the global model (Sighting's fields).
-NOTES = ("sum", "control", "terms", "weights")
+NOTES = ("sum", "control", "terms", "weights", "statistics")
 
 
 def _entry(site: str, entry: Any, current: str) -> tuple[str, int, str, dict[str, str | None]]:

@@ -5,25 +5,35 @@ statistics summed (:meth:`~fedsec.engines.nvflare.job_models.ClassifierJob.setup
 :func:`fedsec.fl.recipe.class_weights`) and sends them with every round's plan; each site signs
 their digest (:func:`~fedsec.engines.nvflare.plan_terms.weights_digest`) in its chain entry
 and, in clear, its update's round statement. :func:`expected_weights` applies the same rule,
-with the scenario's ``model`` settings, to the rows per family the result's statistics state,
-over the label set of its setup; :func:`other_weights` refuses a site that signed other
-weights for any round. Weights changed in one round, for one family or for one site, are
-refused. The rows per family are the result's, which no site signs (in clear each site sends
-its own unsigned; under secure aggregation they are inside the statistics' summed vector, which
-each survivor verifies and signs nowhere): a coordinator that states other rows in the result
-and sends, every round and to every site, the weights those rows give is not caught here
-(docs/deployment.md).
+with the scenario's ``model`` settings, to the rows per family, over the label set of the
+result's setup; :func:`other_weights` refuses a site that signed other weights for any round:
+weights changed in one round, for one family or for one site are refused. Where the rows per
+family come from:
+
+* under secure aggregation, from the statistics' summaries sum the result keeps, once every
+  evaluating site signed in its chain that it verified that very sum against its check values
+  (:func:`verified_families`): the coordinator cannot change them;
+* in clear, from the rows per family the result states (:func:`stated_families`): each site
+  sends its own in a statistics reply it does not sign, so they are the coordinator's word, and
+  a coordinator that states other rows and sends, every round and to every site, the weights
+  those rows give is not caught here (docs/deployment.md).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from fedsec.data.taxonomy import family_order
 from fedsec.engines.nvflare.plan_terms import weights_digest
 from fedsec.engines.nvflare.release_records import SHORT, Sighting
+from fedsec.engines.nvflare.signing import sum_digest
+from fedsec.engines.nvflare.statistics import VERIFIED, summed
+from fedsec.features.summaries import family_rows
 from fedsec.fl import recipe
 
 
@@ -48,24 +58,66 @@ def stated_families(statistics: Mapping[str, Any]) -> Counter[str]:
     return counts
 
 
+@dataclass(frozen=True)
+class WeightTerms:
+    """What the admin's scenario says of a job's class weights: ``model``, its class weighting
+    settings (None: the job's task trains with no weights); ``secure``: its statistics are
+    secure sums, whose summaries' verified sum the result keeps and the sites signed."""
+
+    model: recipe.ClassWeighting | None
+    secure: bool = False
+
+
 def expected_weights(
     statistics: Mapping[str, Any],
     setup: Mapping[str, Any] | None,
-    model: recipe.ClassWeighting | None,
+    terms: WeightTerms,
+    seen: list[Sighting],
 ) -> str:
     """The digest of the class weights every site trains every round with when the
-    coordinator plans the job as the scenario says: ``model``'s rule applied to the result's
-    rows per family over its label set (``model`` None: the job's task sends no weights)."""
-    if model is None:
+    coordinator plans the job as the scenario says: the rule of ``terms.model`` applied to
+    the rows per family, over the result's label set. Under secure statistics the rows per
+    family are read from the summaries' sum every site of ``seen`` signed it verified
+    (:func:`verified_families`); in clear they are the result's word
+    (:func:`stated_families`)."""
+    if terms.model is None:
         return weights_digest(None)
-    counts = stated_families(statistics)
+    counts = verified_families(statistics, seen) if terms.secure else stated_families(statistics)
     classes = setup.get("classes") if setup is not None else None
     if classes != family_order(counts):
         raise ValueError(
             f"the result's label set {classes!r:.200} is not the families of its statistics "
             f"({', '.join(family_order(counts))})"
         )
-    return weights_digest(recipe.class_weights(counts, classes, model))
+    return weights_digest(recipe.class_weights(counts, classes, terms.model))
+
+
+def verified_families(statistics: Mapping[str, Any], seen: list[Sighting]) -> Counter[str]:
+    """The rows per family inside the statistics' summaries sum the result keeps, once every
+    site of ``seen`` signed, in its chain, that it verified that very sum (the sum each
+    survivor checked against its check values); a ValueError naming the first that did not."""
+    kept = statistics.get(VERIFIED)
+    if not isinstance(kept, list) or not all(type(v) is int and 0 <= v < 2**32 for v in kept):
+        raise ValueError(
+            "the result's statistics keep no verified sum of the secure statistics: the rows "
+            "per family the class weights come from cannot be checked"
+        )
+    total = np.asarray(kept, dtype=np.uint32)
+    digest = sum_digest(total)
+    for site in sorted({s.site for s in seen}):
+        signed = sorted({s.statistics for s in seen if s.site == site and s.statistics})
+        if signed != [digest]:
+            said = ", ".join(d[:SHORT] for d in signed) or "none"
+            raise ValueError(
+                f"{site} signed it verified statistics sum {said}, not the result's "
+                f"{digest[:SHORT]}: the rows per family the class weights come from are not "
+                "the ones its sites summed"
+            )
+    try:
+        return family_rows(summed(total))[1]
+    except ValueError as error:
+        why = f"the result's verified statistics sum holds no rows per family: {error}"
+        raise ValueError(why) from None
 
 
 def other_weights(seen: list[Sighting], expected: str) -> str | None:

@@ -58,6 +58,7 @@ from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.engines.nvflare.site_trees import BoosterLink
 from fedsec.fl.gate.judge import AcceptanceGate, Verdict
 from fedsec.fl.privacy.protect import ProtectionPlan, TooFewNoiseShares, noise_reporters, payload
+from fedsec.fl.privacy.secure_stats import STATISTICS_ROUNDS
 from fedsec.fl.site import run_task
 from fedsec.fl.strategies import SiteTask
 from fedsec.training.noise import SecureNoise
@@ -243,7 +244,10 @@ class Site:
         control = self.server_control(request.control, params)
         setup = request.model.model_dump(mode="json")
         terms, weights = training_terms(plan), weights_digest(plan.class_weights)
-        self.chain.received(plan.round, setup, params, control, terms, weights)
+        statistics = self.secure.verified.get(STATISTICS_ROUNDS["summaries"])
+        self.chain.received(
+            plan.round, setup, params, control, terms=terms, weights=weights, statistics=statistics
+        )
         told = self.tells_numbers(plan)
         verdict = self.judge(plan.round, ready, params)
         if verdict is not None and not verdict.accepted:

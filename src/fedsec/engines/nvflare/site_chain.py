@@ -37,6 +37,8 @@ from fedsec.engines.nvflare.signing import json_digest, params_digest, sign
 from fedsec.training.params import Params
 
 ROUND_KIND = "fedsec/round/v1"
+#: What a chain entry notes besides its models (:meth:`SiteChain.received`).
+NOTED = ("terms", "weights", "statistics")
 ROUND_FIELDS = (
     "kind", "job", "release", "round", "site", "setup", "global", "control", "terms", "weights",
     "update", "samples",
@@ -49,7 +51,9 @@ class SiteChain:
     ``sum``: the sha256 of the round's secure sum this site verified, when it did, and
     ``control``: the sha256 of the control variate the coordinator sent, when it sent one,
     ``terms`` and ``weights``: the sha256 of the training terms and of the class weights the
-    site trained with, when noted)."""
+    site trained with, when noted, and ``statistics``: the sha256 of the statistics sum it
+    verified in this job, under secure aggregation; neither ``sum`` nor ``statistics`` is in
+    the round statement)."""
 
     def __init__(
         self, keys: KitIdentity | None, job: str, release: str, file: LedgerFile | None = None
@@ -65,21 +69,21 @@ class SiteChain:
         setup: dict[str, Any],
         params: Params,
         control: Params | None = None,
-        terms: str | None = None,
-        weights: str | None = None,
+        **noted: str | None,
     ) -> None:
         """Note the global model of ``round_`` (before anything is trained on it), the
         control variate sent with it (SCAFFOLD's; ``control`` in the entry only when sent),
-        ``terms`` and ``weights``: the digests of the training terms and of the class weights
-        of the round's plan."""
+        and what ``noted`` gives (each in the entry only when given): ``terms`` and
+        ``weights``, the digests of the training terms and of the class weights of the
+        round's plan; ``statistics``, the digest of the statistics sum the site verified in
+        this job (under secure aggregation: what its class weights are derived from)."""
+        if unknown := set(noted) - set(NOTED):
+            raise TypeError(f"a chain entry notes no {sorted(unknown)}")
         self.setup = json_digest(setup)
         entry = {"round": round_, "global": params_digest(params), "update": None, "samples": None}
         if control is not None:
             entry["control"] = params_digest(control)
-        if terms is not None:
-            entry["terms"] = terms
-        if weights is not None:
-            entry["weights"] = weights
+        entry |= {k: v for k, v in noted.items() if v is not None}
         self.entries.append(entry)
         self._kept()
 
@@ -100,7 +104,7 @@ class SiteChain:
                 "site": self.keys.name,
                 "setup": self.setup,
             }
-            | {k: v for k, v in entry.items() if k != "sum"}
+            | {k: v for k, v in entry.items() if k not in ("sum", "statistics")}
             | {k: entry.get(k) for k in ("control", "terms", "weights")}
         )
         return sign(self.keys, statement)

@@ -59,6 +59,8 @@ class StatisticsSite(Protocol):
 
 
 TASK = "fedsec_statistics"
+#: The statistics record's field keeping the summaries pass's verified sum (its uint32 values).
+VERIFIED = "verified_sum"
 
 
 @dataclass
@@ -70,13 +72,18 @@ class Gathered:
     mode: str  # "clear" or "secure aggregation"
     sites: list[str]
     rows: dict[str, int] = field(default_factory=dict)  # per site, in clear only
+    #: the summaries pass's unmasked sum as its survivors verified it (uint32, its check
+    #: values last; under secure aggregation only): the rows per family the admin trusts
+    verified: np.ndarray | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The result's record: the mode, the sites, the total rows and the rows per family
         (what the class weights are derived from: the admin's replay recomputes them), in
-        clear also each site's rows."""
+        clear also each site's rows, under secure aggregation the summaries' verified sum."""
         record: dict[str, Any] = {"mode": self.mode, "sites": self.sites, "rows": self.stats.rows}
         record["families"] = {str(f): int(n) for f, n in sorted(self.families.items())}
+        if self.verified is not None:
+            record[VERIFIED] = [int(v) for v in self.verified]
         return record | ({"rows_per_site": self.rows} if self.rows else {})
 
 
@@ -199,15 +206,15 @@ def _secure(coordinator: Asking) -> Gathered:
     survivors = list(coordinator.alive)
     try:
         first, survivors = _secure_pass(coordinator, "centres", base, survivors)
-        centre, log_centre = centres(first, numeric)
+        centre, log_centre = centres(summed(first), numeric)
         released = {"centre": centre.tolist(), "log_centre": log_centre.tolist()}
         second, survivors = _secure_pass(
             coordinator, "summaries", base | released | {"contributors": survivors}, survivors
         )
-        stats, families = combine(second, numeric, categorical, centre, log_centre)
+        stats, families = combine(summed(second), numeric, categorical, centre, log_centre)
     except ValueError as error:
         raise JobFailed(f"the secure statistics are inconsistent: {error}") from error
-    return Gathered(stats, families, "secure aggregation", survivors)
+    return Gathered(stats, families, "secure aggregation", survivors, verified=second)
 
 
 def _schema(coordinator: Asking) -> tuple[list[str], list[str]]:
@@ -228,7 +235,8 @@ def _schema(coordinator: Asking) -> tuple[list[str], list[str]]:
 def _secure_pass(
     coordinator: Asking, stage: str, request: dict[str, Any], sites: list[str]
 ) -> tuple[np.ndarray, list[str]]:
-    """One statistics pass as a secure sum over ``sites``: the summed values, the survivors."""
+    """One statistics pass as a secure sum over ``sites``: the unmasked sum as its survivors
+    verified it (:func:`summed` reads it), the survivors."""
     threshold = coordinator.spec.privacy.secagg_threshold
     round_ = STATISTICS_ROUNDS[stage]
     request = request | {"stage": stage, "sampled": len(sites), "threshold": threshold}
@@ -237,8 +245,13 @@ def _secure_pass(
     replies = coordinator.ask(TASK, request, sites, timeout, log)
     coordinator.require(len(coordinator.alive), f"in the statistics {stage} pass")
     length = _length(stage, request["numeric"])
-    total, survivors = secure.secure_total(coordinator, round_, replies, length - 1, log)
-    return narrow(total), survivors
+    return secure.verified_sum(coordinator, round_, replies, length - 1, log)
+
+
+def summed(verified: np.ndarray) -> np.ndarray:
+    """The sums of the sites' statistics a pass's verified sum (uint32, its check values
+    last) encodes: what the coordinator fits from, and the admin reads rows per family from."""
+    return narrow(secure.decoded(verified))
 
 
 def _length(stage: str, numeric: list[str]) -> int:
