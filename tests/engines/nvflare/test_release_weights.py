@@ -17,7 +17,12 @@ from fedsec.engines.nvflare import statistics
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.plan_terms import weights_digest
 from fedsec.engines.nvflare.release_records import Segment, sightings
-from fedsec.engines.nvflare.release_weights import WeightTerms, expected_weights, other_weights
+from fedsec.engines.nvflare.release_weights import (
+    WeightTerms,
+    expected_weights,
+    other_weights,
+    vouching_refusal,
+)
 from fedsec.engines.nvflare.results import DeploymentError, read_result
 from fedsec.features.summaries import family_rows
 from fedsec.fl import recipe
@@ -118,19 +123,32 @@ def test_an_honest_fedavg_job_in_clear_is_released(honest, project, signer, tmp_
     assert releases.release(scenario, result, JOB, project, signer, tmp_path / "run").is_dir()
 
 
+def moved(families: dict, first: str, last: str) -> dict:
+    """``families`` with half the ``last`` family's rows stated as the ``first``'s."""
+    half = families[last] // 2
+    return families | {first: families[first] + half, last: families[last] - half}
+
+
+MISSTATED = r"the result's statistics state rows per family .*, where its sites vouched for .*"
+
+
 def test_a_result_stating_other_rows_per_family_is_refused(honest, project, signer, tmp_path):
-    """The sites signed the weights of the rows they summed; rows per family the coordinator
-    states afterwards (the first family's doubled, the last's taken from it) give others."""
+    """Each site signed the weights it trained with and the digest of the rows per family it
+    sent: total rows per family giving other weights, or a site's rows the result keeps
+    otherwise, are refused."""
     scenario, fetched, _ = honest
     result = read_result(fetched)
-    families = dict(result.statistics["families"])
+    kept = dict(result.statistics)
     first, last = result.setup["classes"][0], result.setup["classes"][-1]
-    moved = families[last] // 2
-    families[first] += moved
-    families[last] -= moved
-    result.statistics = result.statistics | {"families": families}
+    result.statistics = kept | {"families": moved(kept["families"], first, last)}
     assert_refused(scenario, result, JOB, CHANGED.replace("3", "1"), project, signer, tmp_path)
-    result.statistics = {k: v for k, v in result.statistics.items() if k != "families"}
+    per_site = dict(kept[statistics.PER_SITE])
+    site = next(s for s, c in sorted(per_site.items()) if c.get(last, 0) > 1 and first in c)
+    per_site[site] = moved(per_site[site], first, last)
+    result.statistics = kept | {statistics.PER_SITE: per_site}
+    why = rf"{site} signed it sent rows per family \w+, not the result's \w+: the rows per family"
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+    result.statistics = {k: v for k, v in kept.items() if k != "families"}
     why = r"the result's statistics give no rows per family \(None\)"
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
 
@@ -141,19 +159,29 @@ def test_the_coordinators_weights_and_the_replays_agree(consortium):
     _, scenario = short(consortium)
     model = JobSpec.from_scenario(scenario, [], DeploymentSettings()).model
     counts = Counter({"benign": 900, "dos": 80, "recon": 20})
-    statistics = {"rows": 1000, "families": dict(counts)}
+    halves = {"cloud": {"benign": 450, "dos": 80}, "office": {"benign": 450, "recon": 20}}
+    statistics = {"rows": 1000, "families": dict(counts), "families_per_site": halves}
     classes = ["benign", "dos", "recon"]
     weights = recipe.class_weights(counts, classes, model)
     assert weights is not None
     terms = WeightTerms(model)
-    assert expected_weights(statistics, {"classes": classes}, terms, []) == weights_digest(weights)
-    assert expected_weights(statistics, None, WeightTerms(None), []) == weights_digest(None)
+    assert expected_weights(statistics, {"classes": classes}, terms) == weights_digest(weights)
+    assert expected_weights(statistics, None, WeightTerms(None)) == weights_digest(None)
     with pytest.raises(ValueError, match=r"label set \['dos', 'benign', 'recon'\] is not the"):
-        expected_weights(statistics, {"classes": ["dos", "benign", "recon"]}, terms, [])
+        expected_weights(statistics, {"classes": ["dos", "benign", "recon"]}, terms)
     with pytest.raises(ValueError, match="give 1000 rows per family in all, and 999 rows"):
-        expected_weights(statistics | {"rows": 999}, {"classes": classes}, terms, [])
+        expected_weights(statistics | {"rows": 999}, {"classes": classes}, terms)
+    assert vouching_refusal(statistics, [], terms) is None  # no site's chain to hold it to
+    assert vouching_refusal(statistics | {"families": {"benign": 1000}}, [], terms) == (
+        "the result's statistics state rows per family benign 1000, where its sites vouched "
+        "for benign 900, dos 80, recon 20: the coordinator misstated them"
+    )
     with pytest.raises(ValueError, match="keep no verified sum of the secure statistics"):
-        expected_weights(statistics, {"classes": classes}, WeightTerms(model, True), [])
+        vouching_refusal(statistics, [], WeightTerms(model, True))
+    with pytest.raises(ValueError, match="keep no rows per family of each site"):
+        vouching_refusal({"rows": 1000, "families": dict(counts)}, [], terms)
+    with pytest.raises(ValueError, match="rows per family of office, not an organization of"):
+        vouching_refusal(statistics, [], WeightTerms(model, members=("cloud",)))
 
 
 def test_a_chain_entry_without_or_with_other_weights_is_refused():
@@ -173,17 +201,37 @@ def test_a_chain_entry_without_or_with_other_weights_is_refused():
 
 
 def inflating(gather):
-    """A hostile coordinator's statistics: the secure sums as the sites verified them, with the
-    last family's rows stated a hundredfold (its class weight lowered alike for every site, in
-    every round, and in the result's statistics)."""
+    """A hostile coordinator's statistics: the sites' as they sent or verified them, with up
+    to 99 times the last family's rows moved to it from the first (benign) family, so the rows
+    still add up (its class weight lowered alike for every site, in every round, and in the
+    result's statistics; in clear, all of them moved at one site)."""
 
     def gathered(coordinator):
         honest = gather(coordinator)
-        last = family_order(honest.families)[-1]
-        families = honest.families + Counter({last: 99 * honest.families[last]})
-        return dataclasses.replace(honest, families=families)
+        first, *_, last = family_order(honest.families)
+        per_site = dict(honest.per_site)
+        site = max(per_site, key=lambda s: per_site[s][first]) if per_site else None
+        spare = (per_site[site] if site else honest.families)[first] - 1
+        shift = Counter({last: min(99 * honest.families[last], spare)})
+        less = Counter({first: shift[last]})
+        if site is not None:  # in clear: that site's rows say so too
+            per_site[site] = per_site[site] + shift - less
+        families = honest.families + shift - less
+        return dataclasses.replace(honest, families=families, per_site=per_site)
 
     return gathered
+
+
+def test_rows_per_family_misstated_in_clear_are_refused(
+    consortium, project, signer, tmp_path, tmp_path_factory, monkeypatch
+):
+    """The result states one site's rows and the total rows the weights every site trained
+    with come from: that site signed the digest of the rows it sent."""
+    monkeypatch.setattr(statistics, "gather", inflating(statistics.gather))
+    scenario, fetched, _ = run_job(consortium, project, Recording, tmp_path_factory)
+    result = read_result(fetched)
+    why = r"\w+ signed it sent rows per family \w+, not the result's \w+: the rows per family"
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
 
 
 def test_rows_per_family_misstated_under_secure_aggregation_are_refused(
@@ -196,8 +244,8 @@ def test_rows_per_family_misstated_under_secure_aggregation_are_refused(
     assert result.error is None
     kept = statistics.summed(np.asarray(result.statistics[statistics.VERIFIED], np.uint32))
     last = result.setup["classes"][-1]
-    assert result.statistics["families"][last] == 100 * family_rows(kept)[1][last]
-    assert_refused(scenario, result, JOB, CHANGED.replace("3", "1"), project, signer, tmp_path)
+    assert result.statistics["families"][last] > 10 * family_rows(kept)[1][last]
+    assert_refused(scenario, result, JOB, MISSTATED, project, signer, tmp_path)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
-from fedsec.engines.nvflare.statistics import VERIFIED, summed
+from fedsec.engines.nvflare.statistics import PER_SITE, VERIFIED, summed
 from fedsec.experiments.deployed import deployment_section, render
 from fedsec.features.summaries import family_rows
 from fedsec.scenarios.federation import build_federation
@@ -114,6 +114,7 @@ def test_secure_statistics_fit_the_in_process_preprocessing_and_reveal_totals_on
     families = Counter(str(f) for o in orgs for f in o.y_train)  # totals: the class weights'
     recorded = dict(result.statistics)
     verified = np.asarray(recorded.pop(VERIFIED), np.uint32)  # the summaries' sum, as verified
+    assert deployment_section(result, "job-1")["statistics"] == recorded  # the run omits it
     assert family_rows(summed(verified)) == (sum(families.values()), families)
     assert recorded == {
         "mode": "secure aggregation",
@@ -131,6 +132,9 @@ def test_clear_statistics_still_work_for_sites_that_opt_out(consortium):
     assert result.error is None
     assert result.statistics["mode"] == "clear"
     assert sum(result.statistics["rows_per_site"].values()) == result.statistics["rows"]
+    per_site = result.statistics[PER_SITE]  # the admin's check reads it; the run omits it
+    assert sum(map(Counter, per_site.values()), Counter()) == Counter(result.statistics["families"])
+    assert PER_SITE not in deployment_section(result, "job-1")["statistics"]
     assert "stats" in wire.revealed()
 
 

@@ -10,9 +10,10 @@ FedAvg job's sites a ``prox_mu`` or other local steps is caught at release. Besi
 site signs :func:`weights_digest` of the plan's ``class_weights``, which are not the scenario's
 alone: the coordinator derives them from the rows per family the sites' statistics summed, by
 the scenario's rule (:func:`fedsec.fl.recipe.class_weights`). The admin recomputes that rule
-(:mod:`.release_weights`) from the rows per family inside the statistics' secure sum every
-site signed it verified, or, in clear, from the ones the result states (there the rows stay
-the coordinator's word: docs/deployment.md). Left out of both, with why: ``round`` (signed on
+(:mod:`.release_weights`) from the rows per family the sites vouched for in their chains:
+inside the statistics' secure sum each signed it verified, or, in clear, the rows per family
+each signed it sent (a site whose evaluation the release lacks vouches for nothing:
+docs/deployment.md). Left out of both, with why: ``round`` (signed on
 its own), ``sampled`` (how many sites the round selected: it varies with the round's sampling,
 and stays the coordinator's count) and ``training.release_average`` (the coordinator's alone:
 no site trains with it).

@@ -79,7 +79,13 @@ from fedsec.engines.nvflare.release_sums import (
     sum_refusal,
 )
 from fedsec.engines.nvflare.release_updates import rows_understated, signed_results
-from fedsec.engines.nvflare.release_weights import WeightTerms, expected_weights, other_weights
+from fedsec.engines.nvflare.release_weights import (
+    WeightTerms,
+    expected_weights,
+    other_weights,
+    vouching_refusal,
+    weight_terms,
+)
 from fedsec.engines.nvflare.setups import DetectorSetup, Setup, parse_setup
 from fedsec.engines.nvflare.signing import Unsigned, params_digest
 from fedsec.fl import recipe
@@ -170,15 +176,8 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         scenario.strategy.name,
         kind.sends_control,
         expected_terms(JobSpec.from_scenario(scenario, [], DeploymentSettings())),
-        _weight_terms(scenario),
+        weight_terms(scenario),
     )
-
-
-def _weight_terms(scenario: Scenario) -> WeightTerms:
-    """A network classifier's sites train with class weights (a tree job signs no rounds)."""
-    classifier = scenario.task == "classification" and scenario.model.kind == "mlp"
-    model = scenario.model if classifier else None
-    return WeightTerms(model, scenario.privacy.secure_aggregation)
 
 
 def _after_rounds(scenario: Scenario) -> tuple[tuple[str, Any], ...]:
@@ -222,12 +221,14 @@ def chain_refusal(
             return why
         if terms.training and (why := other_terms(seen, terms.training)):
             return why
-        weights = expected_weights(result.statistics, result.setup, terms.weights, seen)
+        weights = expected_weights(result.statistics, result.setup, terms.weights)
         if why := other_weights(seen, weights):
             return why
-        if terms.strategy is None:
-            return None
-        return _replay_refusal(result, seen, anchor, terms, parts, set(chains), weights)
+        if terms.strategy is not None and (
+            why := _replay_refusal(result, seen, anchor, terms, parts, set(chains), weights)
+        ):
+            return why
+        return vouching_refusal(result.statistics, seen, terms.weights)
     except (Unsigned, ValueError) as error:
         return str(error)
 

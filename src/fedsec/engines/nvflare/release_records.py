@@ -53,7 +53,7 @@ class Sighting:
     control: str | None = None  # sha256 of the control variate it was sent (SCAFFOLD's)
     terms: str | None = None  # sha256 of the training terms it trained with (plan_terms)
     weights: str | None = None  # sha256 of the class weights it trained with (plan_terms)
-    statistics: str | None = None  # sha256 of the statistics sum it verified (secure only)
+    statistics: str | None = None  # sha256 of the statistics it vouched for (release_weights)
 
 
 def segments(

@@ -134,6 +134,7 @@ class Site:
         self.he = HeSession(self.name, he_key, config.secure_aggregation, keys, job)
         self.statistics_rounds: set[int] = set()  # secure statistics passes answered
         self.statistics_columns: list[str] = []
+        self.statistics_sent: str | None = None  # sha256 of its rows per family sent in clear
         self.sums_answered: set[str] = set()  # sums of a job asked (answered or refused)
         self.center_seen: CenterSeen | None = None  # its own centre sums' note (Deep SVDD)
         self.booster_link = booster_link
@@ -244,7 +245,9 @@ class Site:
         control = self.server_control(request.control, params)
         setup = request.model.model_dump(mode="json")
         terms, weights = training_terms(plan), weights_digest(plan.class_weights)
+        # what it vouches for of the statistics its class weights come from
         statistics = self.secure.verified.get(STATISTICS_ROUNDS["summaries"])
+        statistics = statistics or self.statistics_sent
         self.chain.received(
             plan.round, setup, params, control, terms=terms, weights=weights, statistics=statistics
         )

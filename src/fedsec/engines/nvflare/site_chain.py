@@ -51,9 +51,10 @@ class SiteChain:
     ``sum``: the sha256 of the round's secure sum this site verified, when it did, and
     ``control``: the sha256 of the control variate the coordinator sent, when it sent one,
     ``terms`` and ``weights``: the sha256 of the training terms and of the class weights the
-    site trained with, when noted, and ``statistics``: the sha256 of the statistics sum it
-    verified in this job, under secure aggregation; neither ``sum`` nor ``statistics`` is in
-    the round statement)."""
+    site trained with, when noted, and ``statistics``: the sha256 of the statistics its class
+    weights come from as it vouches for them (the summaries sum it verified in this job under
+    secure aggregation, in clear the rows per family it sent); neither ``sum`` nor
+    ``statistics`` is in the round statement)."""
 
     def __init__(
         self, keys: KitIdentity | None, job: str, release: str, file: LedgerFile | None = None
@@ -75,8 +76,8 @@ class SiteChain:
         control variate sent with it (SCAFFOLD's; ``control`` in the entry only when sent),
         and what ``noted`` gives (each in the entry only when given): ``terms`` and
         ``weights``, the digests of the training terms and of the class weights of the
-        round's plan; ``statistics``, the digest of the statistics sum the site verified in
-        this job (under secure aggregation: what its class weights are derived from)."""
+        round's plan; ``statistics``, the digest of the statistics the site vouches for in
+        this job (what the class weights are derived from: :mod:`.release_weights`)."""
         if unknown := set(noted) - set(NOTED):
             raise TypeError(f"a chain entry notes no {sorted(unknown)}")
         self.setup = json_digest(setup)
