@@ -35,6 +35,7 @@ from fedsec.engines.nvflare.release_setup import setup_terms
 from fedsec.engines.nvflare.results import DeploymentError
 from fedsec.engines.nvflare.setups import DetectorSetup
 from fedsec.engines.nvflare.site_models import DetectorModel
+from fedsec.engines.nvflare.statistics import reported
 from fedsec.experiments.deployed_logs import (
     deployed_logs_arm,
     log_namespaces,
@@ -206,7 +207,7 @@ def deployment_section(result: JobResult, job_id: str, protection: str = "clear"
         "protection": protection,
         "sites": result.sites,
         "dropouts": result.dropouts,
-        "statistics": result.statistics,
+        "statistics": reported(result.statistics),
         "rounds": [asdict(h) for h in result.history],
         "defence_summary": _defence_summary(result),
         "site_evaluation": result.evaluation,

@@ -112,17 +112,27 @@ def combine(
     total = np.asarray(total, dtype=np.float64)
     if total.shape != (summaries_length(columns),):
         raise ValueError(f"summed statistics have shape {total.shape}")
-    rows = _count(total[0], "rows")
-    held = total[1 : 1 + len(FAMILIES)]
-    families = Counter({f: _count(v, f"rows of {f}") for f, v in zip(FAMILIES, held, strict=True)})
-    families = +families  # families no organization holds are not classes
-    if sum(families.values()) != rows:
-        raise ValueError(f"rows per family add up to {sum(families.values())}, not {rows}")
+    rows, families = family_rows(total)
     table = total[1 + len(FAMILIES) :].reshape(len(columns), len(SUMMARY_FIELDS))
     numeric = {}
     for j, column in enumerate(columns):
         numeric[column] = _column(table[j], rows, centre[j], log_centre[j], column)
     return FeatureStats(rows, numeric, list(categorical)), families
+
+
+def family_rows(total: np.ndarray) -> tuple[int, Counter[str]]:
+    """The rows and the rows per family (those no organization holds left out: they are not
+    classes) of a summed pass-2 vector; a ``ValueError`` when they are no counts of rows."""
+    total = np.asarray(total, dtype=np.float64)
+    if total.ndim != 1 or len(total) < 1 + len(FAMILIES):
+        raise ValueError(f"summed statistics have shape {total.shape}")
+    rows = _count(total[0], "rows")
+    held = total[1 : 1 + len(FAMILIES)]
+    families = Counter({f: _count(v, f"rows of {f}") for f, v in zip(FAMILIES, held, strict=True)})
+    families = +families
+    if sum(families.values()) != rows:
+        raise ValueError(f"rows per family add up to {sum(families.values())}, not {rows}")
+    return rows, families
 
 
 def _column(entry: np.ndarray, rows: int, centre: float, log_centre: float, name: str):

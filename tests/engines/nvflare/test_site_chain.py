@@ -92,3 +92,21 @@ def test_the_training_terms_are_noted_signed_and_kept(project, tmp_path):
     again = SiteChain(None, "again", "", LedgerFile(tmp_path / "l.json", "again"))
     (kept,) = again.file._read().chains.values()
     assert [e.get("terms") for e in kept] == ["t" * 64]
+
+
+def test_the_class_weights_and_the_statistics_sum_are_noted_and_kept(project, tmp_path):
+    """The digest of the round's class weights joins the entry, the round statement and the
+    ledger file; the digest of the statistics sum the site verified joins the entry and the
+    ledger only (the evaluation signs it in the chain, the round statement has no field)."""
+    chain = SiteChain(project.identity("cloud"), JOB, "", LedgerFile(tmp_path / "l.json", JOB))
+    params = [np.ones((2, 2), np.float32)]
+    chain.received(1, {"view": "canonical"}, params, weights="w" * 64, statistics="s" * 64)
+    assert chain.entries[-1]["weights"] == "w" * 64
+    assert chain.entries[-1]["statistics"] == "s" * 64
+    statement = json.loads(chain.sent(params, 5)["statement"])
+    assert statement["weights"] == "w" * 64 and "statistics" not in statement
+    again = SiteChain(None, "again", "", LedgerFile(tmp_path / "l.json", "again"))
+    (kept,) = again.file._read().chains.values()
+    assert [(e.get("weights"), e.get("statistics")) for e in kept] == [("w" * 64, "s" * 64)]
+    with pytest.raises(TypeError, match=r"a chain entry notes no \['sum'\]"):
+        chain.received(2, {"view": "canonical"}, params, sum="x" * 64)

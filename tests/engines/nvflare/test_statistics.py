@@ -1,5 +1,7 @@
 """The statistics task against a hostile coordinator: sites decide what they reveal."""
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -8,7 +10,9 @@ from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
+from fedsec.engines.nvflare.statistics import PER_SITE, VERIFIED, summed
 from fedsec.experiments.deployed import deployment_section, render
+from fedsec.features.summaries import family_rows
 from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.classification.experiment import org_frames
 from fedsec.tasks.classification.learner import learner
@@ -107,10 +111,16 @@ def test_secure_statistics_fit_the_in_process_preprocessing_and_reveal_totals_on
     expected = learner(scenario, orgs, "global", secure=True)
     assert result.setup["preprocessing"] == expected.pre.to_json()
     assert result.setup["classes"] == expected.classes
-    assert result.statistics == {
+    families = Counter(str(f) for o in orgs for f in o.y_train)  # totals: the class weights'
+    recorded = dict(result.statistics)
+    verified = np.asarray(recorded.pop(VERIFIED), np.uint32)  # the summaries' sum, as verified
+    assert deployment_section(result, "job-1")["statistics"] == recorded  # the run omits it
+    assert family_rows(summed(verified)) == (sum(families.values()), families)
+    assert recorded == {
         "mode": "secure aggregation",
         "sites": sorted(scenario.org_names()),
         "rows": sum(len(o.y_train) for o in orgs),
+        "families": dict(sorted(families.items())),
     }
     # schema replies: column names only
     schema = [r for t, _, r in wire.replies if t == "fedsec_statistics" and "numeric" in r]
@@ -122,6 +132,9 @@ def test_clear_statistics_still_work_for_sites_that_opt_out(consortium):
     assert result.error is None
     assert result.statistics["mode"] == "clear"
     assert sum(result.statistics["rows_per_site"].values()) == result.statistics["rows"]
+    per_site = result.statistics[PER_SITE]  # the admin's check reads it; the run omits it
+    assert sum(map(Counter, per_site.values()), Counter()) == Counter(result.statistics["families"])
+    assert PER_SITE not in deployment_section(result, "job-1")["statistics"]
     assert "stats" in wire.revealed()
 
 

@@ -308,21 +308,25 @@ def _releases(value: Any) -> list[str]:
     return list(value)
 
 
+#: The digests a chain entry may note besides its round, models and samples (each a string).
+NOTED = ("release", "sum", "control", "terms", "weights", "statistics")
+
+
 def _chains(value: Any) -> dict[str, list[dict[str, Any]]]:
     fields = {"round", "global", "update", "samples"}
     if not isinstance(value, dict) or not all(
         isinstance(entries, list)
         and all(
             isinstance(e, dict)
-            and set(e) - {"release", "sum", "control", "terms"} == fields
+            and set(e) - set(NOTED) == fields
             and isinstance(e["round"], int)
-            and all(isinstance(e.get(k, ""), str) for k in ("release", "sum", "control", "terms"))
+            and all(isinstance(e.get(k, ""), str) for k in NOTED)
             for e in entries
         )
         for entries in value.values()
     ):
         raise ValueError(
             "chains must map each job to a list of {round, global, update, samples, release, "
-            "sum, control, terms}"
+            "sum, control, terms, weights, statistics}"
         )
     return {str(job): list(entries) for job, entries in value.items()}

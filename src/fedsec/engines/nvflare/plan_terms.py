@@ -6,15 +6,22 @@ the plan's fields the scenario fixes (:data:`TERMS`: the job's rounds and seed, 
 section, the strategy's proximal weight, class weighting as logits, record-level DP and the
 protection settings). The admin's replay recomputes the same digest from the scenario
 (:func:`expected_terms`) and refuses a site that signed another: a coordinator that sends a
-FedAvg job's sites a ``prox_mu`` or other local steps is caught at release. Left out, with
-why: ``round`` (signed on its own), ``sampled`` (how many sites the round selected: it varies
-with the round's sampling, and stays the coordinator's count), ``class_weights`` (derived from
-the statistics the sites summarized, by the coordinator's setup; see docs/deployment.md) and
-``training.release_average`` (the coordinator's alone: no site trains with it).
+FedAvg job's sites a ``prox_mu`` or other local steps is caught at release. Beside them each
+site signs :func:`weights_digest` of the plan's ``class_weights``, which are not the scenario's
+alone: the coordinator derives them from the rows per family the sites' statistics summed, by
+the scenario's rule (:func:`fedsec.fl.recipe.class_weights`). The admin recomputes that rule
+(:mod:`.release_weights`) from the rows per family the sites vouched for in their chains:
+inside the statistics' secure sum each signed it verified, or, in clear, the rows per family
+each signed it sent (a site whose evaluation the release lacks vouches for nothing:
+docs/deployment.md). Left out of both, with why: ``round`` (signed on
+its own), ``sampled`` (how many sites the round selected: it varies with the round's sampling,
+and stays the coordinator's count) and ``training.release_average`` (the coordinator's alone:
+no site trains with it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fedsec.engines.nvflare.plan import MAX_SITES, JobSpec, SitePlan
@@ -66,3 +73,9 @@ def expected_terms(spec: JobSpec) -> str:
     proximal weight is its configuration's, as :meth:`Coordinator.plan` sends it)."""
     data = round_plan(spec, 1, MAX_SITES, None, from_config(spec.strategy).prox_mu)
     return training_terms(SitePlan.model_validate(data))  # round and sampled: not terms
+
+
+def weights_digest(weights: Sequence[float] | None) -> str:
+    """The sha256 of a round's class weights (None: the plan sends none), as a site signs the
+    ones it trained with and the admin the ones the scenario's rule gives."""
+    return json_digest({"class_weights": None if weights is None else [float(w) for w in weights]})

@@ -8,7 +8,9 @@ job's global models. Before a release :func:`chain_refusal` checks:
   it took part in, the same global model; a coordinator that showed sites different models (a
   split view) is refused, and so is a control variate any site signed it was sent in a job
   whose strategy sends none (SCAFFOLD's ``c``, added to every local gradient, would steer
-  the updates the replay then takes as the sites' own);
+  the updates the replay then takes as the sites' own), training terms other than the
+  scenario's (:mod:`.plan_terms`) and class weights other than the scenario's rule gives the
+  rows per family (:mod:`.release_weights`);
 * **the replay** (a job in clear whose aggregation the admin can redo, :func:`chain_terms`):
   from the seeded initial model the admin rebuilds itself, every round's global model is the
   scenario's strategy (and its ``[robustness]`` rule, if any) applied to that round's updates
@@ -44,7 +46,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
@@ -77,6 +79,13 @@ from fedsec.engines.nvflare.release_sums import (
     sum_refusal,
 )
 from fedsec.engines.nvflare.release_updates import rows_understated, signed_results
+from fedsec.engines.nvflare.release_weights import (
+    WeightTerms,
+    expected_weights,
+    other_weights,
+    vouching_refusal,
+    weight_terms,
+)
 from fedsec.engines.nvflare.setups import DetectorSetup, Setup, parse_setup
 from fedsec.engines.nvflare.signing import Unsigned, params_digest
 from fedsec.fl import recipe
@@ -120,6 +129,8 @@ class ChainTerms:
     name: str = ""  # the job's strategy
     control: bool = False  # it sends the sites a control variate (SCAFFOLD)
     training: str = ""  # the digest of the scenario's training terms (plan_terms; "": none)
+    #: what the scenario says of its class weights (by default: none are sent)
+    weights: WeightTerms = field(default_factory=lambda: WeightTerms(None))
 
 
 def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
@@ -167,6 +178,7 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         scenario.strategy.name,
         kind.sends_control,
         expected_terms(JobSpec.from_scenario(scenario, [], DeploymentSettings())),
+        weight_terms(scenario),
     )
 
 
@@ -211,9 +223,14 @@ def chain_refusal(
             return why
         if terms.training and (why := other_terms(seen, terms.training)):
             return why
-        if terms.strategy is None:
-            return None
-        return _replay_refusal(result, seen, anchor, terms, parts, set(chains))
+        weights = expected_weights(result.statistics, result.setup, terms.weights)
+        if why := other_weights(seen, weights):
+            return why
+        if terms.strategy is not None and (
+            why := _replay_refusal(result, seen, anchor, terms, parts, set(chains), weights)
+        ):
+            return why
+        return vouching_refusal(result.statistics, seen, terms.weights)
     except (Unsigned, ValueError) as error:
         return str(error)
 
@@ -225,9 +242,11 @@ def _replay_refusal(
     terms: ChainTerms,
     parts: list[Segment],
     evaluating: set[str],
+    weights: str,
 ) -> str | None:
     """Replay the rounds of the transcript from the seeded initial model (``evaluating``: the
-    sites whose signed chains the release holds)."""
+    sites whose signed chains the release holds; ``weights``: the digest of the class weights
+    every update was trained with)."""
     assert terms.strategy is not None and result.params is not None and result.setup is not None
     setup = parse_setup(result.setup | dict(terms.after_rounds))
     rounds = {entry.round: entry for entry in result.transcript}
@@ -264,7 +283,8 @@ def _replay_refusal(
                 return why
         elif entry is not None and entry.updates:
             segment = _segment(parts, round_)
-            results = signed_results(entry, digest, anchor, setup, segment, terms.training)
+            signed = (terms.training, weights)
+            results = signed_results(entry, digest, anchor, setup, segment, signed)
             if why := rows_understated(results, rows, round_):
                 return why
             with contextlib.suppress(RoundAborted):  # as the round loop takes an aborted round

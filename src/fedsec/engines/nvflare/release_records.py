@@ -52,6 +52,8 @@ class Sighting:
     sum: str | None = None  # sha256 of the round's secure sum the site verified
     control: str | None = None  # sha256 of the control variate it was sent (SCAFFOLD's)
     terms: str | None = None  # sha256 of the training terms it trained with (plan_terms)
+    weights: str | None = None  # sha256 of the class weights it trained with (plan_terms)
+    statistics: str | None = None  # sha256 of the statistics it vouched for (release_weights)
 
 
 def segments(
@@ -105,7 +107,7 @@ def sightings(chains: Mapping[str, Any], parts: list[Segment]) -> list[Sighting]
         if not isinstance(chain, list):
             raise ValueError(f"{site}'s signed chain of models is not a list")
         for entry in chain:
-            job, round_, digest, summed, control, terms = _entry(site, entry, current.job)
+            job, round_, digest, notes = _entry(site, entry, current.job)
             part = jobs.get(job)
             if part is None:
                 raise ValueError(
@@ -118,31 +120,30 @@ def sightings(chains: Mapping[str, Any], parts: list[Segment]) -> list[Sighting]
                     f"{current.first - 1}"
                 )
             checked = part.first <= round_ <= part.last + (part is not current)
-            seen = Sighting(site, job, round_, digest, checked, summed, control, terms)
+            seen = Sighting(site, job, round_, digest, checked, **notes)
             if found.setdefault((site, job, round_), seen) != seen:
                 raise ValueError(f"{site} signed two global models for round {round_} of job {job}")
     return list(found.values())
 
 
-def _entry(
-    site: str, entry: Any, current: str
-) -> tuple[str, int, str, str | None, str | None, str | None]:
-    round_ = entry.get("round") if isinstance(entry, dict) else None
-    digest = entry.get("global") if isinstance(entry, dict) else None
-    job = entry.get("job", current) if isinstance(entry, dict) else None
-    summed = entry.get("sum") if isinstance(entry, dict) else None
-    control = entry.get("control") if isinstance(entry, dict) else None
-    terms = entry.get("terms") if isinstance(entry, dict) else None
+#: The digests a chain entry may note besides the global model (Sighting's fields).
+NOTES = ("sum", "control", "terms", "weights", "statistics")
+
+
+def _entry(site: str, entry: Any, current: str) -> tuple[str, int, str, dict[str, str | None]]:
+    """An entry's job, round, global model digest and :data:`NOTES` (None where absent)."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"{site}'s signed chain of models holds a malformed entry")
+    round_, digest, job = entry.get("round"), entry.get("global"), entry.get("job", current)
+    notes = {k: entry.get(k) for k in NOTES}
     if (
         not isinstance(round_, int)
         or not isinstance(digest, str)
         or not isinstance(job, str)
-        or not isinstance(summed, str | None)
-        or not isinstance(control, str | None)
-        or not isinstance(terms, str | None)
+        or not all(isinstance(v, str | None) for v in notes.values())
     ):
         raise ValueError(f"{site}'s signed chain of models holds a malformed entry")
-    return job, round_, digest, summed, control, terms
+    return job, round_, digest, notes
 
 
 def other_terms(seen: list[Sighting], expected: str) -> str | None:

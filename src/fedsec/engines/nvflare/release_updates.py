@@ -1,7 +1,7 @@
 """The updates in clear of a replayed round, as the admin's replay takes them
 (:mod:`.release_chain`): each one signed by its site for the job, its release nonce, the
-round, the setup, the global model the replay reached, no control variate and the scenario's
-training terms (:mod:`.plan_terms`), with the sample
+round, the setup, the global model the replay reached, no control variate, the scenario's
+training terms and the class weights its rule gives (:mod:`.plan_terms`), with the sample
 count it signed; never more samples than the rows the result's statistics say it declared."""
 
 from __future__ import annotations
@@ -36,18 +36,22 @@ def rows_understated(
     return None
 
 
+#: What a round statement's field differing from the replay's says of the coordinator.
+CHANGED = {"weights": " (the coordinator changed the class weights)"}
+
+
 def signed_results(
     entry: RoundTranscript,
     digest: str,
     anchor: x509.Certificate,
     setup: Setup,
     job: tuple[str, str],
-    terms: str,
+    terms: tuple[str, str],
 ) -> dict[str, SiteResult]:
     """The round's updates as the aggregation takes them, once each is signed by its site
     for this job, this round, this setup and the global model ``digest``, sent with no control
-    variate (a replayed strategy sends none), trained under the training ``terms`` the
-    scenario gives the round."""
+    variate (a replayed strategy sends none), trained under ``terms``: the digests of the
+    training terms the scenario gives the round and of the class weights its rule gives."""
     results: dict[str, SiteResult] = {}
     for update in entry.updates:
         where = f"round {entry.round}'s update from {update.site}"
@@ -66,13 +70,15 @@ def signed_results(
             "setup": json_digest(setup.model_dump(mode="json")),
             "global": digest,
             "control": None,  # a replayed strategy sends none
-            "terms": terms,
+            "terms": terms[0],
+            "weights": terms[1],
             "update": params_digest(update.params),
             "samples": update.samples,
         }
         for field in ROUND_FIELDS:
             if statement[field] != facts[field]:
                 said, got = str(statement[field])[:40], str(facts[field])[:40]
-                raise ValueError(f"{where}: its signed {field} is {said}, the replay's {got}")
+                why = f"{where}: its signed {field} is {said}, the replay's {got}"
+                raise ValueError(why + CHANGED.get(field, ""))
         results[update.site] = SiteResult(Update(list(update.params), update.samples))
     return results

@@ -39,7 +39,7 @@ from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.ledger_file import LedgerFile
 from fedsec.engines.nvflare.messages import TrainTask
 from fedsec.engines.nvflare.plan import PlanRefused, SitePlan
-from fedsec.engines.nvflare.plan_terms import training_terms
+from fedsec.engines.nvflare.plan_terms import training_terms, weights_digest
 from fedsec.engines.nvflare.registry import LOADERS, SITE_MODELS
 from fedsec.engines.nvflare.replies import TrainReply, gate_verdict
 from fedsec.engines.nvflare.setups import Setup
@@ -58,6 +58,7 @@ from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.engines.nvflare.site_trees import BoosterLink
 from fedsec.fl.gate.judge import AcceptanceGate, Verdict
 from fedsec.fl.privacy.protect import ProtectionPlan, TooFewNoiseShares, noise_reporters, payload
+from fedsec.fl.privacy.secure_stats import STATISTICS_ROUNDS
 from fedsec.fl.site import run_task
 from fedsec.fl.strategies import SiteTask
 from fedsec.training.noise import SecureNoise
@@ -133,6 +134,7 @@ class Site:
         self.he = HeSession(self.name, he_key, config.secure_aggregation, keys, job)
         self.statistics_rounds: set[int] = set()  # secure statistics passes answered
         self.statistics_columns: list[str] = []
+        self.statistics_sent: str | None = None  # sha256 of its rows per family sent in clear
         self.sums_answered: set[str] = set()  # sums of a job asked (answered or refused)
         self.center_seen: CenterSeen | None = None  # its own centre sums' note (Deep SVDD)
         self.booster_link = booster_link
@@ -242,7 +244,13 @@ class Site:
         checks.check_global_model(self, ready, params, partial(self.answered, plan.round))
         control = self.server_control(request.control, params)
         setup = request.model.model_dump(mode="json")
-        self.chain.received(plan.round, setup, params, control, training_terms(plan))
+        terms, weights = training_terms(plan), weights_digest(plan.class_weights)
+        # what it vouches for of the statistics its class weights come from
+        statistics = self.secure.verified.get(STATISTICS_ROUNDS["summaries"])
+        statistics = statistics or self.statistics_sent
+        self.chain.received(
+            plan.round, setup, params, control, terms=terms, weights=weights, statistics=statistics
+        )
         told = self.tells_numbers(plan)
         verdict = self.judge(plan.round, ready, params)
         if verdict is not None and not verdict.accepted:

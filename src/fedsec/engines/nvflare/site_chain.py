@@ -5,8 +5,9 @@ Every ``fedsec_train`` round a site notes the sha256 of the global model it was 
 (:data:`ROUND_FIELDS`: the job, its release nonce, the round, the model setup, the global
 model's digest, the digest of the control variate sent with it (SCAFFOLD's; None when none
 was), the digest of the terms it trained with (what the scenario fixes of the round's plan:
-:func:`~fedsec.engines.nvflare.plan_terms.training_terms`), and in clear its update's digest
-and sample count; :meth:`SiteChain.sent`).
+:func:`~fedsec.engines.nvflare.plan_terms.training_terms`) and of the class weights it trained
+with (:func:`~fedsec.engines.nvflare.plan_terms.weights_digest`), and in clear its update's
+digest and sample count; :meth:`SiteChain.sent`).
 The coordinator keeps the statements of the updates it aggregated in the job's transcript.
 Under secure aggregation a survivor verifies the round's unmasked sum and notes its sha256
 (:meth:`SiteChain.verified`), and the coordinator keeps that sum in the transcript. At
@@ -36,9 +37,11 @@ from fedsec.engines.nvflare.signing import json_digest, params_digest, sign
 from fedsec.training.params import Params
 
 ROUND_KIND = "fedsec/round/v1"
+#: What a chain entry notes besides its models (:meth:`SiteChain.received`).
+NOTED = ("terms", "weights", "statistics")
 ROUND_FIELDS = (
-    "kind", "job", "release", "round", "site", "setup", "global", "control", "terms", "update",
-    "samples",
+    "kind", "job", "release", "round", "site", "setup", "global", "control", "terms", "weights",
+    "update", "samples",
 )  # fmt: skip
 
 
@@ -47,7 +50,11 @@ class SiteChain:
     update sha256 and samples, these two None when the update was not sent in clear,
     ``sum``: the sha256 of the round's secure sum this site verified, when it did, and
     ``control``: the sha256 of the control variate the coordinator sent, when it sent one,
-    ``terms``: the sha256 of the training terms the site trained with, when noted)."""
+    ``terms`` and ``weights``: the sha256 of the training terms and of the class weights the
+    site trained with, when noted, and ``statistics``: the sha256 of the statistics its class
+    weights come from as it vouches for them (the summaries sum it verified in this job under
+    secure aggregation, in clear the rows per family it sent); neither ``sum`` nor
+    ``statistics`` is in the round statement)."""
 
     def __init__(
         self, keys: KitIdentity | None, job: str, release: str, file: LedgerFile | None = None
@@ -63,17 +70,21 @@ class SiteChain:
         setup: dict[str, Any],
         params: Params,
         control: Params | None = None,
-        terms: str | None = None,
+        **noted: str | None,
     ) -> None:
         """Note the global model of ``round_`` (before anything is trained on it), the
-        control variate sent with it (SCAFFOLD's; ``control`` in the entry only when sent)
-        and ``terms``, the digest of the training terms of the round's plan."""
+        control variate sent with it (SCAFFOLD's; ``control`` in the entry only when sent),
+        and what ``noted`` gives (each in the entry only when given): ``terms`` and
+        ``weights``, the digests of the training terms and of the class weights of the
+        round's plan; ``statistics``, the digest of the statistics the site vouches for in
+        this job (what the class weights are derived from: :mod:`.release_weights`)."""
+        if unknown := set(noted) - set(NOTED):
+            raise TypeError(f"a chain entry notes no {sorted(unknown)}")
         self.setup = json_digest(setup)
         entry = {"round": round_, "global": params_digest(params), "update": None, "samples": None}
         if control is not None:
             entry["control"] = params_digest(control)
-        if terms is not None:
-            entry["terms"] = terms
+        entry |= {k: v for k, v in noted.items() if v is not None}
         self.entries.append(entry)
         self._kept()
 
@@ -94,8 +105,8 @@ class SiteChain:
                 "site": self.keys.name,
                 "setup": self.setup,
             }
-            | {k: v for k, v in entry.items() if k != "sum"}
-            | {"control": entry.get("control"), "terms": entry.get("terms")}
+            | {k: v for k, v in entry.items() if k not in ("sum", "statistics")}
+            | {k: entry.get(k) for k in ("control", "terms", "weights")}
         )
         return sign(self.keys, statement)
 

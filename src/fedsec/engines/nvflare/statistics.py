@@ -25,6 +25,7 @@ from fedsec.data.taxonomy import BENIGN
 from fedsec.engines.nvflare import secure, wire
 from fedsec.engines.nvflare.plan import JobSpec, PlanRefused, StatisticsRequest, parse
 from fedsec.engines.nvflare.records import Asking, JobFailed, RoundLog
+from fedsec.engines.nvflare.signing import json_digest
 from fedsec.engines.nvflare.site_config import SiteConfig
 from fedsec.engines.nvflare.site_rosters import StatisticsRosters
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
@@ -54,11 +55,28 @@ class StatisticsSite(Protocol):
     rosters: StatisticsRosters
     statistics_rounds: set[int]
     statistics_columns: list[str]
+    statistics_sent: str | None  # the sha256 of its rows per family, once sent in clear
 
     def data(self, view: str) -> OrgData: ...
 
 
 TASK = "fedsec_statistics"
+#: The statistics record's field keeping the summaries pass's verified sum (its uint32 values).
+VERIFIED = "verified_sum"
+#: The statistics record's field keeping, in clear, each site's rows per family as it sent them.
+PER_SITE = "families_per_site"
+
+
+def reported(record: dict[str, Any]) -> dict[str, Any]:
+    """A result's statistics record as the run reports it: without what only the admin's
+    release check reads (each site's rows per family, the verified sum's values)."""
+    return {k: v for k, v in record.items() if k not in (PER_SITE, VERIFIED)}
+
+
+def counts_digest(counts: dict[str, int]) -> str:
+    """The sha256 of a site's rows per family as it sends them in clear (what it signs in its
+    chain, and the admin recomputes from the result)."""
+    return json_digest({str(f): int(n) for f, n in counts.items()})
 
 
 @dataclass
@@ -70,9 +88,21 @@ class Gathered:
     mode: str  # "clear" or "secure aggregation"
     sites: list[str]
     rows: dict[str, int] = field(default_factory=dict)  # per site, in clear only
+    per_site: dict[str, Counter] = field(default_factory=dict)  # rows per family, in clear only
+    #: the summaries pass's unmasked sum as its survivors verified it (uint32, its check
+    #: values last; under secure aggregation only): the rows per family the admin trusts
+    verified: np.ndarray | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The result's record: the mode, the sites, the total rows and the rows per family
+        (what the class weights are derived from: the admin's replay recomputes them), in
+        clear also each site's rows, under secure aggregation the summaries' verified sum."""
         record: dict[str, Any] = {"mode": self.mode, "sites": self.sites, "rows": self.stats.rows}
+        record["families"] = {str(f): int(n) for f, n in sorted(self.families.items())}
+        if self.verified is not None:
+            record[VERIFIED] = [int(v) for v in self.verified]
+        if self.per_site:
+            record[PER_SITE] = {s: dict(sorted(c.items())) for s, c in self.per_site.items()}
         return record | ({"rows_per_site": self.rows} if self.rows else {})
 
 
@@ -91,9 +121,11 @@ def answer(site: StatisticsSite, data: Any) -> dict[str, Any]:
     if not request.secure:
         if site.config.require_secure_aggregation:
             raise PlanRefused(f"site {site.name} only sends statistics under secure aggregation")
+        counts = {str(k): int(v) for k, v in Counter(org.train.family).items()}
+        site.statistics_sent = counts_digest(counts)
         return {
             "stats": local_stats(features).to_json(),
-            "label_counts": {str(k): int(v) for k, v in Counter(org.train.family).items()},
+            "label_counts": counts,
             "rows": len(org.train),
         }
     round_ = STATISTICS_ROUNDS[request.stage]
@@ -160,7 +192,7 @@ def _clear(coordinator: Asking) -> Gathered:
     replies = coordinator.ask(
         TASK, _request(spec), list(coordinator.alive), spec.deployment.setup_timeout
     )
-    parts, families, rows = [], Counter(), {}
+    parts, families, rows, per_site = [], Counter(), {}, {}
     for site in list(coordinator.alive):
         try:
             stats, counts = _clear_reply(replies[site])
@@ -169,9 +201,9 @@ def _clear(coordinator: Asking) -> Gathered:
             continue
         parts.append(stats)
         families.update(counts)
-        rows[site] = stats.rows
+        rows[site], per_site[site] = stats.rows, counts
     coordinator.require(len(parts), "after the statistics round")
-    return Gathered(merge_stats(parts), families, "clear", list(rows), rows)
+    return Gathered(merge_stats(parts), families, "clear", list(rows), rows, per_site)
 
 
 def _clear_reply(reply: dict[str, Any]) -> tuple[FeatureStats, Counter]:
@@ -195,15 +227,15 @@ def _secure(coordinator: Asking) -> Gathered:
     survivors = list(coordinator.alive)
     try:
         first, survivors = _secure_pass(coordinator, "centres", base, survivors)
-        centre, log_centre = centres(first, numeric)
+        centre, log_centre = centres(summed(first), numeric)
         released = {"centre": centre.tolist(), "log_centre": log_centre.tolist()}
         second, survivors = _secure_pass(
             coordinator, "summaries", base | released | {"contributors": survivors}, survivors
         )
-        stats, families = combine(second, numeric, categorical, centre, log_centre)
+        stats, families = combine(summed(second), numeric, categorical, centre, log_centre)
     except ValueError as error:
         raise JobFailed(f"the secure statistics are inconsistent: {error}") from error
-    return Gathered(stats, families, "secure aggregation", survivors)
+    return Gathered(stats, families, "secure aggregation", survivors, verified=second)
 
 
 def _schema(coordinator: Asking) -> tuple[list[str], list[str]]:
@@ -224,7 +256,8 @@ def _schema(coordinator: Asking) -> tuple[list[str], list[str]]:
 def _secure_pass(
     coordinator: Asking, stage: str, request: dict[str, Any], sites: list[str]
 ) -> tuple[np.ndarray, list[str]]:
-    """One statistics pass as a secure sum over ``sites``: the summed values, the survivors."""
+    """One statistics pass as a secure sum over ``sites``: the unmasked sum as its survivors
+    verified it (:func:`summed` reads it), the survivors."""
     threshold = coordinator.spec.privacy.secagg_threshold
     round_ = STATISTICS_ROUNDS[stage]
     request = request | {"stage": stage, "sampled": len(sites), "threshold": threshold}
@@ -233,8 +266,13 @@ def _secure_pass(
     replies = coordinator.ask(TASK, request, sites, timeout, log)
     coordinator.require(len(coordinator.alive), f"in the statistics {stage} pass")
     length = _length(stage, request["numeric"])
-    total, survivors = secure.secure_total(coordinator, round_, replies, length - 1, log)
-    return narrow(total), survivors
+    return secure.verified_sum(coordinator, round_, replies, length - 1, log)
+
+
+def summed(verified: np.ndarray) -> np.ndarray:
+    """The sums of the sites' statistics a pass's verified sum (uint32, its check values
+    last) encodes: what the coordinator fits from, and the admin reads rows per family from."""
+    return narrow(secure.decoded(verified))
 
 
 def _length(stage: str, numeric: list[str]) -> int:

@@ -1,0 +1,198 @@
+"""The class weights each site trained with, against the ones the scenario's rule gives.
+
+A classifier job's coordinator derives the class weights from the rows per family the sites'
+statistics summed (:meth:`~fedsec.engines.nvflare.job_models.ClassifierJob.setup`, by
+:func:`fedsec.fl.recipe.class_weights`) and sends them with every round's plan; each site signs
+their digest (:func:`~fedsec.engines.nvflare.plan_terms.weights_digest`) in its chain entry
+and, in clear, its update's round statement. :func:`expected_weights` applies the same rule,
+with the scenario's ``model`` settings, to the rows per family the result states, over the
+label set of the result's setup; :func:`other_weights` refuses a site that signed other
+weights for any round: weights changed in one round, for one family or for one site are
+refused. :func:`vouching_refusal` refuses stated rows per family other than the sites vouched
+for:
+
+* under secure aggregation, those inside the statistics' summaries sum the result keeps, once
+  every evaluating site signed in its chain that it verified that very sum against its check
+  values (:func:`verified_families`);
+* in clear, the sum of each site's rows per family as the result keeps them, once every
+  evaluating site signed in its chain the digest of the ones it sent
+  (:func:`sent_families`); the rows of a site whose evaluation the release does not hold stay
+  the coordinator's word (docs/deployment.md).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from fedsec.data.taxonomy import family_order
+from fedsec.engines.nvflare.plan_terms import weights_digest
+from fedsec.engines.nvflare.release_records import SHORT, Sighting
+from fedsec.engines.nvflare.signing import sum_digest
+from fedsec.engines.nvflare.statistics import PER_SITE, VERIFIED, counts_digest, summed
+from fedsec.features.summaries import family_rows
+from fedsec.fl import recipe
+from fedsec.scenarios.config import Scenario
+
+
+@dataclass(frozen=True)
+class WeightTerms:
+    """What the admin's scenario says of a job's class weights: ``model``, its class weighting
+    settings (None: the job's task trains with no weights); ``secure``: its statistics are
+    secure sums, whose summaries' verified sum the result keeps and the sites signed;
+    ``members``: its organizations (the only sites whose rows may count)."""
+
+    model: recipe.ClassWeighting | None
+    secure: bool = False
+    members: tuple[str, ...] = ()
+
+
+def weight_terms(scenario: Scenario) -> WeightTerms:
+    """A network classifier's sites train with class weights (a tree job signs no rounds)."""
+    classifier = scenario.task == "classification" and scenario.model.kind == "mlp"
+    model = scenario.model if classifier else None
+    return WeightTerms(model, scenario.privacy.secure_aggregation, tuple(scenario.org_names()))
+
+
+def expected_weights(
+    statistics: Mapping[str, Any], setup: Mapping[str, Any] | None, terms: WeightTerms
+) -> str:
+    """The digest of the class weights every site trains every round with when the
+    coordinator plans the job as the scenario says: the rule of ``terms.model`` applied to
+    the rows per family the result states, over its label set (which
+    :func:`vouching_refusal` holds against the sites' word)."""
+    if terms.model is None:
+        return weights_digest(None)
+    counts = stated_families(statistics)
+    classes = setup.get("classes") if setup is not None else None
+    if classes != family_order(counts):
+        raise ValueError(
+            f"the result's label set {classes!r:.200} is not the families of its statistics "
+            f"({', '.join(family_order(counts))})"
+        )
+    return weights_digest(recipe.class_weights(counts, classes, terms.model))
+
+
+def vouching_refusal(
+    statistics: Mapping[str, Any], seen: list[Sighting], terms: WeightTerms
+) -> str | None:
+    """Why the rows per family the result states are not the ones the sites of ``seen``
+    vouched for (None: they are, or the job sends no class weights)."""
+    if terms.model is None:
+        return None
+    if terms.secure:
+        counts = verified_families(statistics, seen)
+    else:
+        counts = sent_families(statistics, seen, terms.members)
+    stated = stated_families(statistics)
+    if stated == counts:
+        return None
+    return (
+        f"the result's statistics state rows per family {_shown(stated)}, where its sites "
+        f"vouched for {_shown(counts)}: the coordinator misstated them"
+    )
+
+
+def stated_families(statistics: Mapping[str, Any]) -> Counter[str]:
+    """The rows per family a result's statistics state; a ValueError when they state none,
+    or rows per family that do not add up to their rows."""
+    families = statistics.get("families")
+    if not _counts(families):
+        raise ValueError(
+            f"the result's statistics give no rows per family ({families!r:.200}): the class "
+            "weights the sites trained with cannot be checked"
+        )
+    counts = Counter(families)
+    if sum(counts.values()) != statistics.get("rows"):
+        raise ValueError(
+            f"the result's statistics give {sum(counts.values())} rows per family in all, and "
+            f"{statistics.get('rows')!r:.40} rows"
+        )
+    return counts
+
+
+def sent_families(
+    statistics: Mapping[str, Any], seen: list[Sighting], members: tuple[str, ...]
+) -> Counter[str]:
+    """The sum of each site's rows per family as the result keeps them from the statistics in
+    clear, once every site of ``seen`` signed, in its chain, the digest of the ones it sent
+    (and every site is one of ``members``, when given); a ValueError naming the first site
+    that did not."""
+    per_site = statistics.get(PER_SITE)
+    if not isinstance(per_site, dict) or not all(_counts(c) for c in per_site.values()):
+        raise ValueError(
+            "the result's statistics keep no rows per family of each site: the rows the class "
+            "weights come from cannot be checked"
+        )
+    if members and (strangers := sorted(set(per_site) - set(members))):
+        raise ValueError(
+            f"the result's statistics give rows per family of {', '.join(strangers)[:200]}, "
+            "not an organization of the scenario"
+        )
+    for site in sorted({s.site for s in seen}):
+        kept = per_site.get(site)
+        _vouched(seen, site, "sent rows per family", None if kept is None else counts_digest(kept))
+    return sum((Counter(c) for c in per_site.values()), Counter())
+
+
+def verified_families(statistics: Mapping[str, Any], seen: list[Sighting]) -> Counter[str]:
+    """The rows per family inside the statistics' summaries sum the result keeps, once every
+    site of ``seen`` signed, in its chain, that it verified that very sum (the sum each
+    survivor checked against its check values); a ValueError naming the first that did not."""
+    kept = statistics.get(VERIFIED)
+    if not isinstance(kept, list) or not all(type(v) is int and 0 <= v < 2**32 for v in kept):
+        raise ValueError(
+            "the result's statistics keep no verified sum of the secure statistics: the rows "
+            "per family the class weights come from cannot be checked"
+        )
+    total = np.asarray(kept, dtype=np.uint32)
+    digest = sum_digest(total)
+    for site in sorted({s.site for s in seen}):
+        _vouched(seen, site, "verified statistics sum", digest)
+    try:
+        return family_rows(summed(total))[1]
+    except ValueError as error:
+        why = f"the result's verified statistics sum holds no rows per family: {error}"
+        raise ValueError(why) from None
+
+
+def _vouched(seen: list[Sighting], site: str, what: str, digest: str | None) -> None:
+    """Refuse unless ``site`` signed ``digest`` in its chain, and no other, for ``what``."""
+    signed = sorted({s.statistics for s in seen if s.site == site and s.statistics})
+    if digest is None or signed != [digest]:
+        said = ", ".join(d[:SHORT] for d in signed) or "none"
+        raise ValueError(
+            f"{site} signed it {what} {said}, not the result's "
+            f"{digest[:SHORT] if digest else 'none'}: the rows per family the class weights "
+            "come from are not the ones its sites summed"
+        )
+
+
+def _counts(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(f, str) and type(n) is int and n >= 0 for f, n in value.items()
+    )
+
+
+def _shown(counts: Counter[str]) -> str:
+    return ", ".join(f"{f} {n}" for f, n in sorted(counts.items()))[:300]
+
+
+def other_weights(seen: list[Sighting], expected: str) -> str | None:
+    """Why a site signed it trained a round with other class weights than ``expected``
+    (:func:`expected_weights`; None: every site trained with them, every round). Weights
+    lowered for one family make the federation stop learning to detect it, whatever the
+    replay proves of the aggregation."""
+    for s in sorted(seen, key=lambda s: (s.round, s.site, s.job)):
+        if s.weights != expected:
+            said = s.weights[:SHORT] if s.weights else "none"
+            return (
+                f"{s.site} signed it trained round {s.round} of job {s.job} with class weights "
+                f"{said}, not the {expected[:SHORT]} the scenario's class weighting gives the "
+                "result's rows per family: the coordinator changed the class weights"
+            )
+    return None
