@@ -152,15 +152,25 @@ def other_terms(seen: list[Sighting], expected: str) -> str | None:
     round; None: every site trained under them). A proximal weight sent to a FedAvg job, other
     local steps or another learning rate steer every update the site signs, whatever the
     replay proves of their aggregation."""
-    for s in sorted(seen, key=lambda s: (s.round, s.site, s.job)):
-        if s.terms != expected:
-            said = s.terms[:SHORT] if s.terms else "none"
-            return (
-                f"{s.site} signed it trained round {s.round} of job {s.job} under training "
-                f"terms {said}, not the scenario's {expected[:SHORT]}: the coordinator changed "
-                "its training plan"
-            )
-    return None
+    if (s := first_other(seen, "terms", expected)) is None:
+        return None
+    return (
+        f"{s.site} signed it trained round {s.round} of job {s.job} under training terms "
+        f"{short(s.terms)}, not the scenario's {expected[:SHORT]}: the coordinator changed its "
+        "training plan"
+    )
+
+
+def first_other(seen: list[Sighting], signed: str, expected: str) -> Sighting | None:
+    """The first sighting, by round, site and job, whose signed digest ``signed`` (a field of
+    :class:`Sighting`) is not ``expected`` (None: every one is)."""
+    ordered = sorted(seen, key=lambda s: (s.round, s.site, s.job))
+    return next((s for s in ordered if getattr(s, signed) != expected), None)
+
+
+def short(digest: str | None) -> str:
+    """A signed digest as messages show it ("none" when nothing was signed)."""
+    return digest[:SHORT] if digest else "none"
 
 
 def steered(seen: list[Sighting], strategy: str) -> str | None:
@@ -185,7 +195,7 @@ def other_control(seen: list[Sighting], round_: int, strategy: Strategy) -> str 
     digest = None if sent is None else params_digest(sent)
     for s in sorted(seen, key=lambda s: (s.site, s.job)):
         if s.checked and s.round == round_ and s.control != digest:
-            said, made = (d[:SHORT] if d else "none" for d in (s.control, digest))
+            said, made = short(s.control), short(digest)
             return (
                 f"{s.site} signed it was sent control variate {said} in round {round_}, not "
                 f"the one the strategy's steps from the rounds' sums make ({made})"

@@ -31,7 +31,7 @@ import numpy as np
 
 from fedsec.data.taxonomy import family_order
 from fedsec.engines.nvflare.plan_terms import weights_digest
-from fedsec.engines.nvflare.release_records import SHORT, Sighting
+from fedsec.engines.nvflare.release_records import SHORT, Sighting, first_other, short
 from fedsec.engines.nvflare.signing import sum_digest
 from fedsec.engines.nvflare.statistics import PER_SITE, VERIFIED, counts_digest, summed
 from fedsec.features.summaries import family_rows
@@ -167,7 +167,7 @@ def _vouched(seen: list[Sighting], site: str, what: str, digest: str | None) -> 
         said = ", ".join(d[:SHORT] for d in signed) or "none"
         raise ValueError(
             f"{site} signed it {what} {said}, not the result's "
-            f"{digest[:SHORT] if digest else 'none'}: the rows per family the class weights "
+            f"{short(digest)}: the rows per family the class weights "
             "come from are not the ones its sites summed"
         )
 
@@ -187,12 +187,10 @@ def other_weights(seen: list[Sighting], expected: str) -> str | None:
     (:func:`expected_weights`; None: every site trained with them, every round). Weights
     lowered for one family make the federation stop learning to detect it, whatever the
     replay proves of the aggregation."""
-    for s in sorted(seen, key=lambda s: (s.round, s.site, s.job)):
-        if s.weights != expected:
-            said = s.weights[:SHORT] if s.weights else "none"
-            return (
-                f"{s.site} signed it trained round {s.round} of job {s.job} with class weights "
-                f"{said}, not the {expected[:SHORT]} the scenario's class weighting gives the "
-                "result's rows per family: the coordinator changed the class weights"
-            )
-    return None
+    if (s := first_other(seen, "weights", expected)) is None:
+        return None
+    return (
+        f"{s.site} signed it trained round {s.round} of job {s.job} with class weights "
+        f"{short(s.weights)}, not the {expected[:SHORT]} the scenario's class weighting gives "
+        "the result's rows per family: the coordinator changed the class weights"
+    )
