@@ -82,8 +82,8 @@ class TimeProposal:
         if self.passed and self.usable:
             names = ", ".join(repr(p.column) for p in self.passed)
             return (
-                f"column {self.column!r} is proposed as the flow's time: {names}, preferred, "
-                "not read (see the proposal)"
+                f"column {self.column!r} is proposed as the flow's time in place of {names}, "
+                "which are not read as they are (see the proposal)"
             )
         if not self.usable:
             return f"column {self.column!r} is not proposed as the flow's time (see the proposal)"
