@@ -2,9 +2,12 @@
 and files whose times the reader does not read as they are (TON_IoT's ``25-Apr-19``, day-first
 and month-first dates, a clock without a date); the times stay out of the features."""
 
+from datetime import UTC
+
 import pandas as pd
 import pytest
 
+from fedsec.data.flow_times import utc_timestamp
 from fedsec.data.inspect import proposal_toml
 from fedsec.data.readers._tables import read_frame, write_parquet
 from tests.conftest import dataset
@@ -149,3 +152,101 @@ def test_parquet_times_and_a_parquet_copy_of_weather_read_back(tmp_path):
     copy = write_parquet(read_frame(weather), tmp_path / "weather.parquet")
     _, mapping, _ = read_back(copy)
     assert mapping.time_format == "%d-%b-%y"
+
+
+@pytest.mark.parametrize(
+    ("times", "layout", "first"),
+    [
+        (["20190425", "20190426"], "%Y%m%d", "2019-04-25T00:00:00"),
+        (["20190425", "", "20191231"], "%Y%m%d", "2019-04-25T00:00:00"),  # blanks: floats
+        (["20190425130102", "20190426000000"], "%Y%m%d%H%M%S", "2019-04-25T13:01:02"),
+        (["20190425T130102", "20190426T000000"], "%Y%m%dT%H%M%S", "2019-04-25T13:01:02"),
+        (["20190425 13:01:02", "20190426 00:00:00"], "%Y%m%d %H:%M:%S", "2019-04-25T13:01:02"),
+    ],
+)
+def test_compact_times_get_their_layout(tmp_path, times, layout, first):
+    """``20190425`` is a date, not 20,190,425 epoch seconds (a time in August 1970)."""
+    _, mapping, table = read_back(flows_with(tmp_path, times))
+    assert mapping.roles == {"timestamp": "start_time"} and mapping.time_format == layout
+    assert table.context["timestamp"].iloc[0] == first
+
+
+def test_logging_times_with_comma_millis_are_read_as_they_are(tmp_path):
+    _, mapping, table = read_back(flows_with(tmp_path, ["2019-04-25 13:01:02,123"]))
+    assert mapping.roles == {"timestamp": "start_time"} and mapping.time_format is None
+    assert utc_timestamp(table.context["timestamp"].iloc[0], UTC) == "2019-04-25T13:01:02.123Z"
+
+
+def test_syslog_times_are_not_proposed_for_want_of_a_year(tmp_path):
+    found, mapping, table = read_back(flows_with(tmp_path, ["Apr 25 13:01:02", "Apr 26 09:00:00"]))
+    assert mapping.time_column() is None and mapping.time_format is None
+    assert "start_time" not in table.native.columns
+    said = proposal_comments(found)
+    assert "syslog's %b %d %H:%M:%S, which gives no year: the reader invents none" in said
+
+
+def flows_with_times(tmp_path, **columns):
+    """Six flows, half attacks, with the given time columns (values repeated)."""
+    frame = pd.DataFrame({name: (list(v) * 6)[:6] for name, v in columns.items()})
+    frame["bytes"], frame["Label"] = [1, 2, 3, 4, 5, 6], ["BENIGN", "DoS"] * 3
+    path = tmp_path / "flows.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+EPOCHS = [1556242299, 1556242301]
+
+
+@pytest.mark.parametrize(
+    ("first", "values", "why"),
+    [
+        ("start_time", ["12:06:50", "12:06:51"], "a time without a date"),
+        ("timestamp", ["Apr 25 13:01:02"], "gives no year"),
+        ("start_date", ["7/3/2017", "7/7/2017"], "no day above 12"),
+    ],
+)
+@pytest.mark.parametrize("second", ["ts", "stime", "first_seen"])
+def test_an_unreadable_first_time_column_gives_way_to_a_readable_one(
+    tmp_path, first, values, why, second
+):
+    later = EPOCHS if second != "first_seen" else ["2019-04-25T13:01:02Z", "2019-04-25T13:01:03Z"]
+    path = flows_with_times(tmp_path, **{first: values, second: later})
+    found, mapping, table = read_back(path)
+    assert mapping.time_column() == second and mapping.time_format is None
+    assert list(table.context["timestamp"][:2]) == later
+    assert first not in table.native.columns
+    said = proposal_comments(found)
+    assert f'column "{first}" is passed over as [roles] timestamp' in said and why in said
+    assert f'column "{second}" is read instead' in said
+    assert f"is proposed as the flow's time in place of {first!r}" in " ".join(found.warnings)
+
+
+def test_a_later_column_that_needs_a_layout_gets_it(tmp_path):
+    path = flows_with_times(
+        tmp_path, start_time=["12:06:50"], ts=["13/07/2017 12:06:50", "03/07/2017 08:00:00"]
+    )
+    _, mapping, table = read_back(path)
+    assert mapping.roles == {"timestamp": "ts"} and mapping.time_format == "%d/%m/%Y %H:%M:%S"
+    assert table.context["timestamp"].iloc[0] == "2017-07-13T12:06:50"
+
+
+def test_when_no_time_column_reads_each_is_said(tmp_path):
+    path = flows_with_times(tmp_path, start_time=["12:06:50"], ts=["Apr 25 13:01:02"])
+    found, mapping, _ = read_back(path)
+    assert mapping.time_column() is None
+    said = proposal_comments(found)
+    assert 'column "start_time" is not proposed as [roles] timestamp' in said
+    assert 'nor is column "ts" proposed' in said and "gives no year" in said
+
+
+def test_eight_digit_counts_stay_features_beside_a_compact_date(tmp_path):
+    """Byte counts that happen to read as dates (``20190425`` bytes) are no time: only a
+    column named or valued as a time is a candidate; the date beside them is read as one."""
+    path = flows_with_times(tmp_path, date=[20190425, 20190426])
+    frame = pd.read_csv(path)
+    frame["bytes"], frame["dst_port"] = [20190425, 20190426, 12345678] * 2, [80, 443] * 3
+    frame.to_csv(path, index=False)
+    _, mapping, table = read_back(path)
+    assert mapping.roles == {"timestamp": "date"} and mapping.time_format == "%Y%m%d"
+    assert list(table.native["bytes"]) == list(frame["bytes"])
+    assert table.context["timestamp"].iloc[0] == "2019-04-25T00:00:00"

@@ -45,3 +45,44 @@ def test_day_and_month_equal_on_every_row_still_leave_the_order_open():
     """``03/03/2019``: both orders read the same days here, but not the next file's."""
     proposal = propose_time(pd.DataFrame({"when": ["03/03/2019", "05/05/2019"]}), "when")
     assert not proposal.usable and set(proposal.readers) == {"%d/%m/%Y", "%m/%d/%Y"}
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1556242299, 1556242301],  # epoch seconds
+        [1556242299000, 1556242301000],  # epoch milliseconds
+        [20190425, 12345678],  # eight digits, not all dates
+        [20190425, 9999999],  # eight digits and seven
+        ["20190425", "2019-04-25T10:00:00Z"],
+        [20190425.5, 20190426.0],  # not whole
+    ],
+)
+def test_numbers_that_are_not_all_compact_dates_stay_epochs(values):
+    proposal = propose_time(pd.DataFrame({"when": values}), "when")
+    assert proposal.usable and proposal.layout is None
+
+
+@pytest.mark.parametrize(
+    ("values", "layout"),
+    [
+        ([20190425, 20191231], "%Y%m%d"),
+        (["20190425", "20191231"], "%Y%m%d"),
+        ([20190425130102, 20191231235959], "%Y%m%d%H%M%S"),
+    ],
+)
+def test_whole_numbers_that_are_all_dates_are_read_as_dates(values, layout):
+    assert propose_time(pd.DataFrame({"when": values}), "when").layout == layout
+
+
+def test_compact_layouts_take_only_their_own_digit_counts():
+    """strptime reads ``2019425`` by ``%Y%m%d`` (month 4, day 25, or month 42?): never offered."""
+    proposal = propose_time(
+        pd.DataFrame({"when": ["2019425 10:00:00", "2019426 10:00:00"]}), "when"
+    )
+    assert not proposal.usable and not proposal.readers
+
+
+def test_syslog_times_are_refused_for_want_of_a_year():
+    proposal = propose_time(pd.DataFrame({"when": ["Feb 29 13:01:02", "Apr 25 13:01:02"]}), "when")
+    assert not proposal.usable and "gives no year" in proposal.why

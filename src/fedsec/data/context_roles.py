@@ -11,7 +11,7 @@ import ipaddress
 
 import pandas as pd
 
-from fedsec.data.leaks import name_kind, words
+from fedsec.data.leaks import name_kind, value_kind, words
 
 SOURCE_WORDS = frozenset({"src", "source", "orig", "client", "sender", "originator", "from"})
 DESTINATION_WORDS = frozenset({"dst", "dest", "destination", "resp", "server", "responder", "to"})
@@ -46,6 +46,25 @@ def propose_roles(raw: pd.DataFrame, context: list[str]) -> dict[str, str]:
     if starts:
         roles["timestamp"] = starts[0]
     return {role: column for role, column in _ordered(roles).items() if column != role}
+
+
+def time_candidates(raw: pd.DataFrame, context: list[str]) -> list[str]:
+    """The ``context`` columns that could give the flow's time, best first: those named as a
+    start (``start_time``, ``ts``, ``first_seen``, an epoch ``stime``), then any other named as
+    a time; never an end (``end_time``, ``ltime``: a flow's time is its start)."""
+    named = [c for c in context if _role(raw[c], c) == "timestamp"]
+    valued = [
+        c
+        for c in context
+        if c not in named
+        and set(words(c)) & START_WORDS
+        and not set(words(c)) & END_WORDS
+        and value_kind(raw[c]) == "timestamp"
+    ]
+    times = named + valued
+    return [c for c in times if set(words(c)) & START_WORDS] + [
+        c for c in times if not set(words(c)) & START_WORDS
+    ]
 
 
 def _ordered(roles: dict[str, str]) -> dict[str, str]:

@@ -22,13 +22,13 @@ import numpy as np
 import pandas as pd
 
 from fedsec.data.canonical_names import CANONICAL_NAMES, guess_field
-from fedsec.data.context_roles import propose_roles
+from fedsec.data.context_roles import propose_roles, time_candidates
 from fedsec.data.label_guess import attacks_of_label, label_columns
 from fedsec.data.leaks import check_not_packets, leak_kind, tells_attacks_apart, words
 from fedsec.data.readers._io import to_float
 from fedsec.data.readers._tables import read_frame
 from fedsec.data.taxonomy import BENIGN, OTHER, known_labels, map_labels, normalize_label
-from fedsec.data.time_layouts import TimeProposal, propose_time, time_lines
+from fedsec.data.time_layouts import TimeProposal, choose_time, time_lines
 
 #: Words that name ground truth in any column beside the label chosen (a second label, the
 #: family, the campaign): proposed dropped, as a model that sees them reads the answer. Not
@@ -110,19 +110,21 @@ def inspect_file(path: Path) -> Inspection:
 
 
 def _settle_time(raw: pd.DataFrame, found: Inspection) -> None:
-    """The flow's time as the mapped reader reads it (a layout when needed), or none: a column
-    that is no time stays context without the role (dropped if named as the role)."""
-    own = "timestamp" if "timestamp" in found.names("context") else None
-    column = found.roles.get("timestamp", own)
-    found.time = None if column is None else propose_time(raw, column)
+    """The flow's time as the mapped reader reads it (a layout when needed): the first time-like
+    context column it can read, best-named first, or none. A column passed over stays context
+    without the role (dropped if named as the role)."""
+    candidates = time_candidates(raw, found.names("context"))
+    found.time = choose_time(raw, candidates)
+    found.roles.pop("timestamp", None)
+    if found.time is not None and found.time.usable and found.time.column != "timestamp":
+        found.roles = {"timestamp": found.time.column, **found.roles}
     if found.time is None or found.time.warning() is None:
         return
     found.warnings.append(found.time.warning())
-    if not found.time.usable:
-        found.roles.pop("timestamp", None)
-        for report in found.columns:
-            if report.name == own == column:
-                report.role, report.why = "drop", "a time the reader does not read; no feature"
+    unread = {p.column for p in (found.time, *found.time.passed) if not p.usable}
+    for report in found.columns:
+        if report.name == "timestamp" and report.name in unread:
+            report.role, report.why = "drop", "a time the reader does not read; no feature"
 
 
 def _example(values: pd.Series) -> str:

@@ -4,20 +4,24 @@ mapped reader reads. Text the reader takes as it is (ISO 8601, epoch numbers:
 (``time_format``) that reads every value. A layout is never guessed: when a day-first and a
 month-first layout both read every value (no day above 12), or none reads them, the column is
 not proposed as the flow's time and the proposal's comments say why (and, when a layout only
-gives the day, which column holds the time of day: a mapping reads one time column)."""
+gives the day, which column holds the time of day: a mapping reads one time column). Whole
+numbers of 8 or 14 digits that are all dates (``20190425``) are read as such, not as epochs;
+syslog's yearless time is never proposed (its year would be invented). Of several time-like
+columns, the first the reader can read is proposed, and those passed over are named."""
 
 from __future__ import annotations
 
 import re
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from fedsec.data.flow_times import first_unreadable_time
-from fedsec.data.time_text import YEARS, time_doubt
+from fedsec.data.time_text import YEARS, cell_text, time_doubt
 
 #: Common date layouts the reader does not take as they are (day-first and month-first both:
 #: the values settle which), each with the common clocks after it.
@@ -38,8 +42,20 @@ DATES = (
     "%Y-%m-%d",
 )
 CLOCKS = ("", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", " %I:%M %p", " %I:%M:%S %p")
-#: Each date with each clock, then Apache's common log time.
-LAYOUTS = (*(date + clock for date in DATES for clock in CLOCKS), "%d/%b/%Y:%H:%M:%S %z")
+#: Compact forms (``20190425``, ``20190425130102``, ``20190425T130102``), each digit count
+#: fixed (:data:`_WIDTHS`). Logging's ``2019-04-25 13:01:02,123`` (log4j, Python) needs none:
+#: the reader takes it as it is (ISO 8601's comma).
+COMPACT = ("%Y%m%d", "%Y%m%d%H%M%S", "%Y%m%dT%H%M%S", "%Y%m%d %H:%M:%S")
+#: Each date with each clock, then Apache's common log time, then the compact forms.
+LAYOUTS = (*(date + clock for date in DATES for clock in CLOCKS), "%d/%b/%Y:%H:%M:%S %z", *COMPACT)
+#: Syslog's time (``Apr 25 13:01:02``) gives no year: read, it would be an invented one.
+SYSLOG = "%b %d %H:%M:%S"
+SYSLOG_WHY = f"syslog's {SYSLOG}, which gives no year: the reader invents none"
+_WIDTHS = {layout: len(datetime(2019, 4, 25, 13, 1, 2).strftime(layout)) for layout in COMPACT}
+#: Whole numbers of these digit counts whose every value is a date are ``%Y%m%d`` (8) or
+#: ``%Y%m%d%H%M%S`` (14), not epochs: as epoch seconds 8 digits fall in 1970-1973, and 14
+#: digits, as milliseconds, after 2286.
+_COMPACT_NUMBERS = {8: "%Y%m%d", 14: "%Y%m%d%H%M%S"}
 SAMPLE = 200  # distinct values every layout is tried on before the survivors read them all
 _CLOCK_TEXT = re.compile(r"^\d{1,2}:\d\d(:\d\d(\.\d+)?)?$")
 
@@ -48,7 +64,8 @@ _CLOCK_TEXT = re.compile(r"^\d{1,2}:\d\d(:\d\d(\.\d+)?)?$")
 class TimeProposal:
     """The flow time proposed: ``column`` read by ``layout`` (None: as it is), or not
     ``usable``: ``why`` (no layout reads it) or ``readers`` (layouts that read it, day and
-    month in either order); ``clock``: the column holding the time of day a layout lacks."""
+    month in either order); ``clock``: the column holding the time of day a layout lacks;
+    ``passed``: the candidates preferred to it that are not usable."""
 
     column: str
     layout: str | None = None
@@ -58,9 +75,16 @@ class TimeProposal:
     readers: tuple[str, ...] = ()
     clock: str | None = None
     seconds: bool = True
+    passed: tuple[TimeProposal, ...] = ()  # better-named columns no layout reads
 
     def warning(self) -> str | None:
         """What ``fedsec inspect`` says of the time on the console, if anything."""
+        if self.passed and self.usable:
+            names = ", ".join(repr(p.column) for p in self.passed)
+            return (
+                f"column {self.column!r} is proposed as the flow's time in place of {names}, "
+                "which are not read as they are (see the proposal)"
+            )
         if not self.usable:
             return f"column {self.column!r} is not proposed as the flow's time (see the proposal)"
         if self.clock is None:
@@ -71,8 +95,23 @@ class TimeProposal:
         )
 
 
+def choose_time(raw: pd.DataFrame, candidates: list[str]) -> TimeProposal | None:
+    """The first of ``candidates`` (best first) the mapped reader can read as the flow's time,
+    naming those passed over; when none can, why the first cannot (None: no candidate)."""
+    passed: list[TimeProposal] = []
+    for column in candidates:
+        proposal = propose_time(raw, column)
+        if proposal.usable:
+            return replace(proposal, passed=tuple(passed))
+        passed.append(proposal)
+    return replace(passed[0], passed=tuple(passed[1:])) if passed else None
+
+
 def propose_time(raw: pd.DataFrame, column: str) -> TimeProposal:
     """How the mapped reader can read ``raw[column]`` as the flow's time, if it can."""
+    compact = _compact_numbers(raw[column])
+    if compact is not None:
+        return _proposed(raw, column, [compact], cell_text(raw[column].dropna().iloc[0]))
     found = first_unreadable_time(raw[column])
     if found is None:
         return TimeProposal(column)
@@ -80,10 +119,16 @@ def propose_time(raw: pd.DataFrame, column: str) -> TimeProposal:
     texts = _distinct(raw[column])
     readers = _layouts_reading(texts)
     if not readers:
-        why = time_doubt(example) or "not a time"
+        why = SYSLOG_WHY if _reads_syslog(texts) else time_doubt(example) or "not a time"
         return TimeProposal(column, usable=False, example=example, why=why)
     if _ambiguous(readers, texts):
         return TimeProposal(column, usable=False, example=example, readers=tuple(readers))
+    return _proposed(raw, column, readers, example)
+
+
+def _proposed(raw: pd.DataFrame, column: str, readers: list[str], example: str) -> TimeProposal:
+    """``column`` read by the first of ``readers``, with the column of the day's time when the
+    layout gives the day only."""
     clock = None if _has_clock(readers[0]) else _clock_column(raw, column)
     seconds = clock is None or bool(raw[clock].dropna().astype(str).str.count(":").max() == 2)
     return TimeProposal(column, readers[0], example=example, clock=clock, seconds=seconds)
@@ -92,7 +137,35 @@ def propose_time(raw: pd.DataFrame, column: str) -> TimeProposal:
 def time_lines(proposal: TimeProposal | None, quote: Callable[[str], str]) -> list[str]:
     """The proposal's top-level TOML lines for the flow's time (comments, ``time_format``),
     names and texts written by ``quote`` (a TOML basic string)."""
-    if proposal is None or (proposal.usable and proposal.layout is None):
+    if proposal is None:
+        return []
+    passed = [_passed_over(other, proposal, quote) for other in proposal.passed]
+    lines = _comment(*passed) if passed else []
+    if not proposal.usable:
+        return _read_lines(proposal, quote) + lines
+    return lines + _read_lines(proposal, quote)
+
+
+def _passed_over(other: TimeProposal, chosen: TimeProposal, quote: Callable[[str], str]) -> str:
+    """Why ``other``, a better-named candidate than ``chosen``, is not the flow's time."""
+    column, example = quote(other.column), quote(other.example[:40])
+    if other.readers:
+        why = (
+            f"its dates ({example}) read day first and month first alike (no day above 12 "
+            f"settles it: {', '.join(quote(layout) for layout in other.readers)})"
+        )
+    else:
+        why = f"it holds {example} ({other.why}), and no common layout reads every value"
+    if not chosen.usable:
+        return f"CHECK time: nor is column {column} proposed: {why}."
+    return (
+        f"CHECK time: column {column} is passed over as [roles] timestamp: {why}; column "
+        f"{quote(chosen.column)} is read instead."
+    )
+
+
+def _read_lines(proposal: TimeProposal, quote: Callable[[str], str]) -> list[str]:
+    if proposal.usable and proposal.layout is None:
         return []
     column, example = quote(proposal.column), quote(proposal.example[:40])
     if proposal.readers:
@@ -151,11 +224,45 @@ def _reads(layout: str, texts: list[str]) -> bool:
 
 
 def _read(layout: str, text: str) -> datetime | None:
+    if len(text) != _WIDTHS.get(layout, len(text)):  # strptime takes ``2019425`` for %Y%m%d
+        return None
     try:
         moment = datetime.strptime(text, layout)
     except ValueError:
         return None
     return moment if moment.year in YEARS else None
+
+
+def _compact_numbers(values: pd.Series) -> str | None:
+    """``%Y%m%d`` or ``%Y%m%d%H%M%S`` when every value is a whole number of 8 or 14 digits
+    that the layout reads as a time in :data:`YEARS` (numbers the reader would otherwise take
+    as epoch times in 1970-1973 or after 2286), else None; ``values`` numeric or text."""
+    given = values.dropna()
+    if not len(given) or pd.api.types.is_bool_dtype(given):
+        return None
+    if not pd.api.types.is_numeric_dtype(given):
+        if not re.fullmatch(r"\d{8}|\d{14}", str(given.iloc[0]).strip()):
+            return None
+        given = pd.to_numeric(given.astype(str).str.strip(), errors="coerce")
+    numbers = given.to_numpy(dtype=np.float64)
+    if not np.isfinite(numbers).all():
+        return None
+    digits = {len(str(int(n))) for n in (np.nanmin(numbers), np.nanmax(numbers)) if n >= 0}
+    layout = _COMPACT_NUMBERS.get(digits.pop()) if len(digits) == 1 else None
+    if layout is None or not (numbers == np.round(numbers)).all():
+        return None
+    texts = [str(int(n)) for n in pd.unique(numbers)]
+    return layout if _reads(layout, texts) else None
+
+
+def _reads_syslog(texts: list[str]) -> bool:
+    """Whether every text is syslog's yearless time (read in a leap year, for 29 February)."""
+    try:
+        for text in texts[:SAMPLE]:
+            datetime.strptime(f"2000 {text}", f"%Y {SYSLOG}")
+    except ValueError:
+        return False
+    return bool(texts)
 
 
 def _ambiguous(readers: list[str], texts: list[str]) -> bool:

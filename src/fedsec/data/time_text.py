@@ -23,6 +23,14 @@ _DAY = re.compile(r"(?<![\d:.])\d{1,2}(?![\d:])")
 _MONTH = re.compile(r"(?<![a-z])(" + "|".join(_MONTHS) + r")[a-z]*\.?(?![a-z])", re.IGNORECASE)
 
 
+def cell_text(value: object) -> str:
+    """A cell's text as its file wrote it: a whole number read as a float (a column with
+    blanks) without the ``.0`` pandas adds (``20190425``, not ``20190425.0``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
 def text_time(text: str) -> datetime | None:
     """The time ``text`` states beyond doubt (naive when it names no zone), else None."""
     if time_doubt(text) is not None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from fedsec.core.errors import InputError
+from fedsec.data.time_text import cell_text
 
 
 def formatted_times(column: pd.Series, layout: str, name: str, path: Path) -> pd.Series:
@@ -22,7 +23,7 @@ def formatted_times(column: pd.Series, layout: str, name: str, path: Path) -> pd
         if value is None or not str(value).strip():
             out[row] = None
             continue
-        text = str(value).strip()
+        text = cell_text(value)
         if text not in read:
             try:
                 read[text] = datetime.strptime(text, layout).isoformat()
