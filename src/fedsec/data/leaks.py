@@ -21,6 +21,7 @@ import pandas as pd
 
 from fedsec.core.errors import InputError
 from fedsec.data.taxonomy import BENIGN
+from fedsec.data.time_text import compact_date_layout
 
 _IPV4 = r"\d{1,3}(\.\d{1,3}){3}"
 _IPV6 = r"[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}"
@@ -77,11 +78,14 @@ def name_kind(name: str) -> str | None:
 
 
 def value_kind(values: pd.Series) -> str | None:
-    """``"identifier"`` for addresses, ``"timestamp"`` for date-times or epoch clocks."""
+    """``"identifier"`` for addresses, ``"timestamp"`` for date-times, epoch clocks or
+    compact dates (every value a whole number of 8 or 14 digits that reads as a date)."""
     sample = values.dropna()
     sample = sample.sample(min(len(sample), 500), random_state=0) if len(sample) else sample
     if not len(sample):
         return None
+    if sample.nunique() > 1 and compact_date_layout(sample) is not None:
+        return "timestamp"  # 20190425 or 20190425130102: a date, whatever its dtype
     if not pd.api.types.is_numeric_dtype(sample):
         text = sample.astype(str)
         if (text.str.match(_ADDRESS) | text.str.match(_MAC)).mean() > 0.9:

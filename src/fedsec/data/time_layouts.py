@@ -17,11 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-import numpy as np
 import pandas as pd
 
 from fedsec.data.flow_times import first_unreadable_time
-from fedsec.data.time_text import YEARS, cell_text, time_doubt
+from fedsec.data.time_text import YEARS, cell_text, compact_date_layout, time_doubt
 
 #: Common date layouts the reader does not take as they are (day-first and month-first both:
 #: the values settle which), each with the common clocks after it.
@@ -52,10 +51,6 @@ LAYOUTS = (*(date + clock for date in DATES for clock in CLOCKS), "%d/%b/%Y:%H:%
 SYSLOG = "%b %d %H:%M:%S"
 SYSLOG_WHY = f"syslog's {SYSLOG}, which gives no year: the reader invents none"
 _WIDTHS = {layout: len(datetime(2019, 4, 25, 13, 1, 2).strftime(layout)) for layout in COMPACT}
-#: Whole numbers of these digit counts whose every value is a date are ``%Y%m%d`` (8) or
-#: ``%Y%m%d%H%M%S`` (14), not epochs: as epoch seconds 8 digits fall in 1970-1973, and 14
-#: digits, as milliseconds, after 2286.
-_COMPACT_NUMBERS = {8: "%Y%m%d", 14: "%Y%m%d%H%M%S"}
 SAMPLE = 200  # distinct values every layout is tried on before the survivors read them all
 _CLOCK_TEXT = re.compile(r"^\d{1,2}:\d\d(:\d\d(\.\d+)?)?$")
 
@@ -109,7 +104,7 @@ def choose_time(raw: pd.DataFrame, candidates: list[str]) -> TimeProposal | None
 
 def propose_time(raw: pd.DataFrame, column: str) -> TimeProposal:
     """How the mapped reader can read ``raw[column]`` as the flow's time, if it can."""
-    compact = _compact_numbers(raw[column])
+    compact = compact_date_layout(raw[column])
     if compact is not None:
         return _proposed(raw, column, [compact], cell_text(raw[column].dropna().iloc[0]))
     found = first_unreadable_time(raw[column])
@@ -231,28 +226,6 @@ def _read(layout: str, text: str) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.year in YEARS else None
-
-
-def _compact_numbers(values: pd.Series) -> str | None:
-    """``%Y%m%d`` or ``%Y%m%d%H%M%S`` when every value is a whole number of 8 or 14 digits
-    that the layout reads as a time in :data:`YEARS` (numbers the reader would otherwise take
-    as epoch times in 1970-1973 or after 2286), else None; ``values`` numeric or text."""
-    given = values.dropna()
-    if not len(given) or pd.api.types.is_bool_dtype(given):
-        return None
-    if not pd.api.types.is_numeric_dtype(given):
-        if not re.fullmatch(r"\d{8}|\d{14}", str(given.iloc[0]).strip()):
-            return None
-        given = pd.to_numeric(given.astype(str).str.strip(), errors="coerce")
-    numbers = given.to_numpy(dtype=np.float64)
-    if not np.isfinite(numbers).all():
-        return None
-    digits = {len(str(int(n))) for n in (np.nanmin(numbers), np.nanmax(numbers)) if n >= 0}
-    layout = _COMPACT_NUMBERS.get(digits.pop()) if len(digits) == 1 else None
-    if layout is None or not (numbers == np.round(numbers)).all():
-        return None
-    texts = [str(int(n)) for n in pd.unique(numbers)]
-    return layout if _reads(layout, texts) else None
 
 
 def _reads_syslog(texts: list[str]) -> bool:

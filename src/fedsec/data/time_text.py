@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 #: The years a flow's time may plausibly carry (text times; epoch numbers are read as ever).
@@ -20,6 +21,10 @@ _NUMERIC_DATE = re.compile(r"(?<!\d)\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?!\d)")
 _YEAR = re.compile(r"(?<![\d.:])\d{4}(?![\d:])")
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DAY = re.compile(r"(?<![\d:.])\d{1,2}(?![\d:])")
+#: Whole numbers of these digit counts whose every value is a date are ``%Y%m%d`` (8) or
+#: ``%Y%m%d%H%M%S`` (14), not epochs: as epoch seconds 8 digits fall in 1970-1973, and 14
+#: digits, as milliseconds, after 2286.
+_COMPACT_NUMBERS = {8: "%Y%m%d", 14: "%Y%m%d%H%M%S"}
 _MONTH = re.compile(r"(?<![a-z])(" + "|".join(_MONTHS) + r")[a-z]*\.?(?![a-z])", re.IGNORECASE)
 
 
@@ -86,3 +91,31 @@ def _parsed(text: str) -> datetime | None:
         return stamp.to_pydatetime()
     except (ValueError, OverflowError):
         return None
+
+
+def compact_date_layout(values: pd.Series) -> str | None:
+    """``%Y%m%d`` or ``%Y%m%d%H%M%S`` when every value is a whole number of 8 or 14 digits
+    that the layout reads as a time in :data:`YEARS` (numbers the reader would otherwise take
+    as epoch times in 1970-1973 or after 2286), else None; ``values`` numeric or text."""
+    given = values.dropna()
+    if not len(given) or pd.api.types.is_bool_dtype(given):
+        return None
+    if not pd.api.types.is_numeric_dtype(given):
+        if not re.fullmatch(r"\d{8}|\d{14}", str(given.iloc[0]).strip()):
+            return None
+        given = pd.to_numeric(given.astype(str).str.strip(), errors="coerce")
+    numbers = given.to_numpy(dtype=np.float64)
+    if not np.isfinite(numbers).all():
+        return None
+    digits = {len(str(int(n))) for n in (np.nanmin(numbers), np.nanmax(numbers)) if n >= 0}
+    layout = _COMPACT_NUMBERS.get(digits.pop()) if len(digits) == 1 else None
+    if layout is None or not (numbers == np.round(numbers)).all():
+        return None
+    return layout if all(_dated(str(int(n)), layout) for n in pd.unique(numbers)) else None
+
+
+def _dated(text: str, layout: str) -> bool:
+    try:
+        return datetime.strptime(text, layout).year in YEARS
+    except ValueError:
+        return False
