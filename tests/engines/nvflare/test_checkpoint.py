@@ -142,6 +142,17 @@ def test_a_checkpoint_keeps_the_transcript_of_its_rounds_in_clear(consortium, tm
         load_checkpoint(record.parent, spec)
 
 
+def test_a_checkpoint_keeps_the_control_changes_of_its_rounds_in_clear(consortium, tmp_path):
+    """SCAFFOLD's sites send a control-variate change with each update in clear: the
+    transcript keeps each one with its update (the admin replays ``c`` from them)."""
+    _, _, store, first = crashed(consortium, tmp_path, 2, "scaffold")
+    kept = store.latest()
+    for entry, aggregated in zip(kept.transcript, first.result.transcript, strict=True):
+        for update, sent in zip(entry.updates, aggregated.updates, strict=True):
+            assert update.extra is not None and sent.extra is not None
+            assert max_abs_diff(update.extra, sent.extra) == 0.0
+
+
 def test_a_checkpoint_keeps_the_verified_sums_of_its_secure_rounds(consortium, tmp_path):
     """Under secure aggregation each round's unmasked sum, as its survivors verified it, and the
     survivors (the admin replays a resumed secure job from them), bit for bit."""

@@ -81,6 +81,20 @@ def test_the_control_variate_sent_is_noted_signed_and_kept(project, tmp_path):
     assert [e.get("control") for e in kept] == [None, params_digest(control)]
 
 
+def test_the_control_change_sent_in_clear_is_signed_and_kept(project, tmp_path):
+    """The sha256 of the control-variate change a site sends with its update in clear joins
+    the entry, the round statement (null when none was sent) and the ledger file."""
+    chain = SiteChain(project.identity("cloud"), JOB, "", LedgerFile(tmp_path / "l.json", JOB))
+    params, change = [np.ones((2, 2), np.float32)], [np.full((2, 2), 0.25, np.float32)]
+    chain.received(1, {"view": "canonical"}, params)
+    assert json.loads(chain.sent(params, 5)["statement"])["extra"] is None
+    chain.received(2, {"view": "canonical"}, params)
+    assert json.loads(chain.sent(params, 5, change)["statement"])["extra"] == params_digest(change)
+    again = SiteChain(None, "again", "", LedgerFile(tmp_path / "l.json", "again"))
+    (kept,) = again.file._read().chains.values()
+    assert [e.get("extra") for e in kept] == [None, params_digest(change)]
+
+
 def test_the_training_terms_are_noted_signed_and_kept(project, tmp_path):
     """The digest of the round's training terms joins the entry, the round statement and
     the ledger file, which reads it back."""

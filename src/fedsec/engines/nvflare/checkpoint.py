@@ -273,11 +273,15 @@ def _signed(
     path: Path,
 ) -> SignedUpdate:
     params = _unnamed(tensors, _update(round_, index), shapes, path)
-    return SignedUpdate(update.site, update.samples, params, update.statement)
+    extra = _update(round_, index, "extra")  # its control-variate change, if it has one
+    change = _unnamed(tensors, extra, shapes, path) if f"{extra}/0" in tensors else None
+    return SignedUpdate(update.site, update.samples, params, update.statement, change)
 
 
-def _update(round_: int, index: int) -> str:
-    return f"update-{round_}-{index}"
+def _update(round_: int, index: int, kind: str = "update") -> str:
+    """The name an update in clear (``kind`` "extra": its control-variate change) is kept
+    under."""
+    return f"{kind}-{round_}-{index}"
 
 
 def _shapes(setup: Setup) -> list[tuple[int, ...]]:
@@ -339,6 +343,11 @@ def _tensors(checkpoint: Checkpoint) -> dict[str, np.ndarray]:
     named |= {f"round-{r}": p for r, p in checkpoint.curve.items()}
     for entry in checkpoint.transcript:
         named |= {_update(entry.round, k): u.params for k, u in enumerate(entry.updates)}
+        named |= {
+            _update(entry.round, k, "extra"): u.extra
+            for k, u in enumerate(entry.updates)
+            if u.extra is not None
+        }
         if entry.sum is not None:
             named[sum_name(entry.round)] = [sum_bytes(entry.sum)]
         if entry.groups:

@@ -25,8 +25,9 @@ statistics over other sets of sites in each job and subtract. The file keeps
   could deploy it again under new ids, collecting an evaluation (a statistic of the held-out
   rows, signed) each time; the site evaluates once per submission;
 * ``"chains"``: ``{"<job id>@<random>": [{"round", "global", "update", "samples", "release",
-  "sum", "control"}, ...]}``, the sha256 of each global model this site was sent in a job's
-  rounds (and of the control variate sent with it, if any) and of the update it sent (under
+  "sum", "control", "extra", ...}, ...]}``, the sha256 of each global model this site was sent
+  in a job's rounds (and of the control variate sent with it, if any) and of the update it sent
+  (and of its control-variate change, if any; under
   secure aggregation, of the sum it verified), with the job's
   release nonce (:mod:`~fedsec.engines.nvflare.site_chain`; what it signed): its operator
   can compare them with a released model's provenance after the job, and a job resumed from
@@ -309,7 +310,7 @@ def _releases(value: Any) -> list[str]:
 
 
 #: The digests a chain entry may note besides its round, models and samples (each a string).
-NOTED = ("release", "sum", "control", "terms", "weights", "statistics")
+NOTED = ("release", "sum", "control", "terms", "weights", "statistics", "extra")
 
 
 def _chains(value: Any) -> dict[str, list[dict[str, Any]]]:
@@ -327,6 +328,6 @@ def _chains(value: Any) -> dict[str, list[dict[str, Any]]]:
     ):
         raise ValueError(
             "chains must map each job to a list of {round, global, update, samples, release, "
-            "sum, control, terms, weights, statistics}"
+            "sum, control, terms, weights, statistics, extra}"
         )
     return {str(job): list(entries) for job, entries in value.items()}

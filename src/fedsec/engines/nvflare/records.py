@@ -80,12 +80,14 @@ class RoundLog:
 @dataclass
 class SignedUpdate:
     """One site's update in clear as a round aggregated it, with the site's signed statement
-    of the global model it trained from and of this update (:mod:`.site_chain`)."""
+    of the global model it trained from, of this update and of its ``extra``
+    (:mod:`.site_chain`)."""
 
     site: str
     samples: int
     params: Params
     statement: dict[str, Any] | None  # the wire form (None: the site signed none)
+    extra: Params | None = None  # the control-variate change sent with it (SCAFFOLD's)
 
 
 @dataclass

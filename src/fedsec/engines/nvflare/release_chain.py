@@ -15,7 +15,9 @@ job's global models. Before a release :func:`chain_refusal` checks:
   from the seeded initial model the admin rebuilds itself, every round's global model is the
   scenario's strategy (and its ``[robustness]`` rule, if any) applied to that round's updates
   from the coordinator's transcript, each update signed by its site (its digest, sample count,
-  and the global model it trained from); every site's signed chain must follow these models,
+  and the global model it trained from; with SCAFFOLD, the digest of the control change sent
+  with it and of the control variate ``c`` it was sent, which the replay steps from the
+  signed changes); every site's signed chain must follow these models,
   the rule's decisions must be the ones the round log reports (who was left out, and why),
   and the final model is the last one, or the mean of the last rounds' models the scenario's
   ``release_average`` names (as is each learning-curve snapshot the report plots, of its
@@ -55,7 +57,6 @@ from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
 from fedsec.engines.nvflare.plan_terms import expected_terms
 from fedsec.engines.nvflare.records import (
     JobResult,
-    RoundTranscript,
     declared_site_rows,
     strategy_rows,
 )
@@ -66,7 +67,10 @@ from fedsec.engines.nvflare.release_records import (
     Sighting,
     other_control,
     other_terms,
+    segment_of,
     segments,
+    sent_another,
+    sent_control,
     sightings,
     split_view,
     steered,
@@ -137,8 +141,9 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
     """The replay applies to a classifier job in clear (no HE or client DP) under the plain
     mean or a ``[robustness]`` rule, or under secure aggregation (no HE) under the plain mean
     or a rule over groups (``privacy.secagg_group_size``), or a classifier job under HE (the
-    plain mean), with a strategy whose state lives at the coordinator only, or SCAFFOLD under
-    one secure or HE sum a round (its control changes are signed only inside that sum)."""
+    plain mean), with a strategy whose state lives at the coordinator only, or SCAFFOLD in
+    clear (each site signs its control change) or under one secure or HE sum a round (its
+    control changes are signed inside that sum)."""
     plan = recipe.protection_plan(scenario.privacy, scenario.seed)
     homomorphic = (  # a classifier's: detector and logs jobs are refused under HE (JobSpec)
         plan is not None
@@ -156,8 +161,8 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         scenario.task in ("classification", "anomaly", "logs")
         and (scenario.task != "classification" or scenario.model.kind == "mlp")
         and (plan is None or (secure and (scenario.robustness is None or size is not None)))
-        # SCAFFOLD's control changes are signed only inside one round's sum (not in clear)
-        and ((secure and size is None) or not (kind.sends_extras or kind.keeps_site_state))
+        # SCAFFOLD's control changes: each signed in clear, or inside one round's sum
+        and (size is None or not (kind.sends_extras or kind.keeps_site_state))
     )
     strategy = scenario.strategy if replayable else None
     return ChainTerms(
@@ -261,7 +266,7 @@ def _replay_refusal(
     strategy, rule = _replaying(terms, weighed, params, setup, summed)
     for round_ in range(1, terms.rounds + 1):
         digest = params_digest(params)
-        if why := _sent_another(seen, round_, digest, rounds, parts[-1].job):
+        if why := sent_another(seen, round_, digest, rounds, parts[-1].job):
             return why
         if terms.control and (why := other_control(seen, round_, strategy)):
             return why
@@ -282,9 +287,10 @@ def _replay_refusal(
             ):
                 return why
         elif entry is not None and entry.updates:
-            segment = _segment(parts, round_)
+            segment = segment_of(parts, round_)
             signed = (terms.training, weights)
-            results = signed_results(entry, digest, anchor, setup, segment, signed)
+            control = sent_control(strategy, round_)
+            results = signed_results(entry, digest, anchor, setup, segment, signed, control)
             if why := rows_understated(results, rows, round_):
                 return why
             with contextlib.suppress(RoundAborted):  # as the round loop takes an aborted round
@@ -360,38 +366,6 @@ def _decision_refusal(
             f"from the signed updates (left out: {excluded[1]} reported, {excluded[0]} replayed)"
         )
     return None
-
-
-def _sent_another(
-    seen: list[Sighting],
-    round_: int,
-    digest: str,
-    rounds: dict[int, RoundTranscript],
-    current: str,
-) -> str | None:
-    """Why a site signed it was sent, in ``round_``, another model than the replay's."""
-    for s in sorted(seen, key=lambda s: (s.site, s.job)):
-        if s.checked and s.round == round_ and s.digest != digest:
-            gap = round_ > 1 and round_ - 1 not in rounds
-            return (
-                f"{s.site} signed it was sent global model {s.digest[:SHORT]} in round {round_}"
-                f"{'' if s.job == current else f' of job {s.job}'}, not the model the "
-                f"rounds' signed updates make ({digest[:SHORT]})"
-                + (f" (the transcript holds no updates of round {round_ - 1})" if gap else "")
-            )
-    return None
-
-
-def _segment(parts: list[Segment], round_: int) -> tuple[str, str]:
-    """The job and release nonce round ``round_``'s statements must name."""
-    part = next(p for p in parts if p.first <= round_ <= p.last)
-    if part.release is None:
-        raise ValueError(
-            f"no site carried its own record of job {part.job} (from its ledger file) into the "
-            f"chain it signed: the rounds {part.first}..{part.last} signed for that job, which "
-            "this one resumed, cannot be replayed"
-        )
-    return part.job, part.release
 
 
 def initial_model(setup: Setup, seed: int) -> Params:

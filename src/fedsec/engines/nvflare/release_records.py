@@ -11,7 +11,8 @@ verified which sum; and which control variate, if any), refusing a record that n
 a job this one did not resume or rounds outside its job's; :func:`split_view` compares
 them, :func:`steered` refuses a control variate sent in a job of a strategy that sends
 none, and :func:`other_terms` training terms other than the scenario's. The replay
-(:mod:`.release_chain`) checks every sighting of a round against its model.
+(:mod:`.release_chain`) checks every sighting of a round against its model
+(:func:`sent_another`) and control variate (:func:`other_control`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fedsec.engines.nvflare.records import RoundTranscript
 from fedsec.engines.nvflare.signing import params_digest
 from fedsec.fl.strategies import Strategy
 
@@ -188,17 +190,24 @@ def steered(seen: list[Sighting], strategy: str) -> str | None:
     return None
 
 
+def sent_control(strategy: Strategy, round_: int) -> str | None:
+    """The sha256 of the control variate the replayed ``strategy`` sends in ``round_``
+    (SCAFFOLD's ``c``; None: it sends none)."""
+    sent = strategy.configure_site("", round_).control
+    return None if sent is None else params_digest(sent)
+
+
 def other_control(seen: list[Sighting], round_: int, strategy: Strategy) -> str | None:
     """Why a site signed it was sent, in ``round_``, another control variate than the one the
-    replayed ``strategy`` sends then (SCAFFOLD's ``c``, stepped from the rounds' sums)."""
-    sent = strategy.configure_site("", round_).control
-    digest = None if sent is None else params_digest(sent)
+    replayed ``strategy`` sends then (SCAFFOLD's ``c``, stepped from the rounds' sums or from
+    the signed control changes in clear)."""
+    digest = sent_control(strategy, round_)
     for s in sorted(seen, key=lambda s: (s.site, s.job)):
         if s.checked and s.round == round_ and s.control != digest:
             said, made = short(s.control), short(digest)
             return (
                 f"{s.site} signed it was sent control variate {said} in round {round_}, not "
-                f"the one the strategy's steps from the rounds' sums make ({made})"
+                f"the one the strategy's steps from the rounds' signed changes make ({made})"
             )
     return None
 
@@ -219,3 +228,35 @@ def split_view(seen: list[Sighting], current: str) -> str | None:
                 f"the coordinator showed them different models; sha256 {shown})"
             )
     return None
+
+
+def sent_another(
+    seen: list[Sighting],
+    round_: int,
+    digest: str,
+    rounds: dict[int, RoundTranscript],
+    current: str,
+) -> str | None:
+    """Why a site signed it was sent, in ``round_``, another model than the replay's."""
+    for s in sorted(seen, key=lambda s: (s.site, s.job)):
+        if s.checked and s.round == round_ and s.digest != digest:
+            gap = round_ > 1 and round_ - 1 not in rounds
+            return (
+                f"{s.site} signed it was sent global model {s.digest[:SHORT]} in round {round_}"
+                f"{'' if s.job == current else f' of job {s.job}'}, not the model the "
+                f"rounds' signed updates make ({digest[:SHORT]})"
+                + (f" (the transcript holds no updates of round {round_ - 1})" if gap else "")
+            )
+    return None
+
+
+def segment_of(parts: list[Segment], round_: int) -> tuple[str, str]:
+    """The job and release nonce round ``round_``'s statements must name."""
+    part = next(p for p in parts if p.first <= round_ <= p.last)
+    if part.release is None:
+        raise ValueError(
+            f"no site carried its own record of job {part.job} (from its ledger file) into the "
+            f"chain it signed: the rounds {part.first}..{part.last} signed for that job, which "
+            "this one resumed, cannot be replayed"
+        )
+    return part.job, part.release

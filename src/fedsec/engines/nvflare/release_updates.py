@@ -1,8 +1,10 @@
 """The updates in clear of a replayed round, as the admin's replay takes them
 (:mod:`.release_chain`): each one signed by its site for the job, its release nonce, the
-round, the setup, the global model the replay reached, no control variate, the scenario's
-training terms and the class weights its rule gives (:mod:`.plan_terms`), with the sample
-count it signed; never more samples than the rows the result's statistics say it declared."""
+round, the setup, the global model the replay reached, the control variate the replayed
+strategy sends (SCAFFOLD's ``c``; none for the others), the scenario's training terms and the
+class weights its rule gives (:mod:`.plan_terms`), with the sample count it signed and the
+control-variate change it signed it sent with it (SCAFFOLD's; none for the others); never
+more samples than the rows the result's statistics say it declared."""
 
 from __future__ import annotations
 
@@ -37,7 +39,10 @@ def rows_understated(
 
 
 #: What a round statement's field differing from the replay's says of the coordinator.
-CHANGED = {"weights": " (the coordinator changed the class weights)"}
+CHANGED = {
+    "weights": " (the coordinator changed the class weights)",
+    "extra": " (the transcript's control-variate change is not the one the site sent)",
+}
 
 
 def signed_results(
@@ -47,11 +52,14 @@ def signed_results(
     setup: Setup,
     job: tuple[str, str],
     terms: tuple[str, str],
+    control: str | None = None,
 ) -> dict[str, SiteResult]:
-    """The round's updates as the aggregation takes them, once each is signed by its site
-    for this job, this round, this setup and the global model ``digest``, sent with no control
-    variate (a replayed strategy sends none), trained under ``terms``: the digests of the
-    training terms the scenario gives the round and of the class weights its rule gives."""
+    """The round's updates as the aggregation takes them (with their control-variate
+    changes), once each is signed by its site for this job, this round, this setup and the
+    global model ``digest``, sent with the control variate ``control`` (its digest: the
+    replayed strategy's ``c``; None: it sends none), trained under ``terms``: the digests of
+    the training terms the scenario gives the round and of the class weights its rule gives;
+    and its control-variate change is the one it signed."""
     results: dict[str, SiteResult] = {}
     for update in entry.updates:
         where = f"round {entry.round}'s update from {update.site}"
@@ -69,16 +77,18 @@ def signed_results(
             "site": update.site,
             "setup": json_digest(setup.model_dump(mode="json")),
             "global": digest,
-            "control": None,  # a replayed strategy sends none
+            "control": control,
             "terms": terms[0],
             "weights": terms[1],
             "update": params_digest(update.params),
             "samples": update.samples,
+            "extra": None if update.extra is None else params_digest(update.extra),
         }
         for field in ROUND_FIELDS:
             if statement[field] != facts[field]:
                 said, got = str(statement[field])[:40], str(facts[field])[:40]
                 why = f"{where}: its signed {field} is {said}, the replay's {got}"
                 raise ValueError(why + CHANGED.get(field, ""))
-        results[update.site] = SiteResult(Update(list(update.params), update.samples))
+        extra = None if update.extra is None else list(update.extra)
+        results[update.site] = SiteResult(Update(list(update.params), update.samples), extra)
     return results

@@ -48,6 +48,8 @@ def write_result(result: JobResult, directory: Path) -> Path:
     for entry in result.transcript:
         for k, update in enumerate(entry.updates):
             tensors |= _named(_update_name(entry.round, k), update.params)
+            if update.extra is not None:  # its control-variate change (SCAFFOLD's)
+                tensors |= _named(_update_name(entry.round, k, "extra"), update.extra)
         if entry.sum is not None:  # its uint32 values as bytes (the file keeps no uint32)
             tensors |= _named(sum_name(entry.round), [sum_bytes(entry.sum)])
         if entry.groups:  # a grouped round's sums, group by group
@@ -164,7 +166,11 @@ def _result(text: str, tensors: dict[str, np.ndarray]) -> JobResult:
 def _read_round(entry: _Round, tensors: dict[str, np.ndarray]) -> RoundTranscript:
     updates = [
         SignedUpdate(
-            u.site, u.samples, _unnamed(_update_name(entry.round, k), tensors), u.statement
+            u.site,
+            u.samples,
+            _unnamed(_update_name(entry.round, k), tensors),
+            u.statement,
+            _unnamed(_update_name(entry.round, k, "extra"), tensors) or None,
         )
         for k, u in enumerate(entry.updates)
     ]
@@ -204,8 +210,10 @@ def sum_from_bytes(stored: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(stored, np.uint8).view(np.dtype("<u4")).astype(np.uint32)
 
 
-def _update_name(round_: int, index: int) -> str:
-    return f"update-{round_}-{index}"
+def _update_name(round_: int, index: int, kind: str = "update") -> str:
+    """The name an update in clear (``kind`` "extra": its control-variate change) is stored
+    under."""
+    return f"{kind}-{round_}-{index}"
 
 
 def sum_name(round_: int) -> str:

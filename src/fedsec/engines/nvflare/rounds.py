@@ -247,7 +247,7 @@ class DeployedMean:
         return RoundTranscript(
             round_,
             [
-                SignedUpdate(s, r.update.num_samples, r.update.params, signed.get(s))
+                SignedUpdate(s, r.update.num_samples, r.update.params, signed.get(s), r.extra)
                 for s, r in results.items()
             ],
         )

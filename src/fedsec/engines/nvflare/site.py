@@ -278,7 +278,7 @@ class Site:
                 params=wire.params_to_wire(update.params),
                 num_samples=ready.own_rows,
                 extra=None if extra is None else wire.params_to_wire(extra),
-                attestation=self.chain.sent(update.params, ready.own_rows),
+                attestation=self.chain.sent(update.params, ready.own_rows, extra),
             ).to_wire()
         reply = replace(reply, attestation=self.chain.sent(None, None))
         vector, _ = payload(

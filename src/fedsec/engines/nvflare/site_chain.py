@@ -7,8 +7,10 @@ model's digest, the digest of the control variate sent with it (SCAFFOLD's; None
 was), the digest of the terms it trained with (what the scenario fixes of the round's plan:
 :func:`~fedsec.engines.nvflare.plan_terms.training_terms`) and of the class weights it trained
 with (:func:`~fedsec.engines.nvflare.plan_terms.weights_digest`), and in clear its update's
-digest and sample count; :meth:`SiteChain.sent`).
-The coordinator keeps the statements of the updates it aggregated in the job's transcript.
+digest and sample count and the digest of the control-variate change sent with it
+(SCAFFOLD's; None when none was); :meth:`SiteChain.sent`).
+The coordinator keeps the statements of the updates it aggregated in the job's transcript,
+with the updates and their control changes.
 Under secure aggregation a survivor verifies the round's unmasked sum and notes its sha256
 (:meth:`SiteChain.verified`), and the coordinator keeps that sum in the transcript. At
 the final evaluation the site signs its whole record with the evaluation
@@ -41,7 +43,7 @@ ROUND_KIND = "fedsec/round/v1"
 NOTED = ("terms", "weights", "statistics")
 ROUND_FIELDS = (
     "kind", "job", "release", "round", "site", "setup", "global", "control", "terms", "weights",
-    "update", "samples",
+    "update", "samples", "extra",
 )  # fmt: skip
 
 
@@ -50,6 +52,7 @@ class SiteChain:
     update sha256 and samples, these two None when the update was not sent in clear,
     ``sum``: the sha256 of the round's secure sum this site verified, when it did, and
     ``control``: the sha256 of the control variate the coordinator sent, when it sent one,
+    ``extra``: the sha256 of the control-variate change the site sent in clear, when it did,
     ``terms`` and ``weights``: the sha256 of the training terms and of the class weights the
     site trained with, when noted, and ``statistics``: the sha256 of the statistics its class
     weights come from as it vouches for them (the summaries sum it verified in this job under
@@ -88,12 +91,17 @@ class SiteChain:
         self.entries.append(entry)
         self._kept()
 
-    def sent(self, update: Params | None, samples: int | None) -> dict[str, Any] | None:
+    def sent(
+        self, update: Params | None, samples: int | None, extra: Params | None = None
+    ) -> dict[str, Any] | None:
         """The last round's statement, signed (None without a kit identity): the global model
-        noted, and the update sent in clear (``update`` None: sent protected, or none)."""
+        noted, and the update sent in clear (``update`` None: sent protected, or none) with
+        its ``extra`` (SCAFFOLD's control-variate change; in the entry only when sent)."""
         entry = self.entries[-1]
         if update is not None:
             entry["update"], entry["samples"] = params_digest(update), samples
+            if extra is not None:
+                entry["extra"] = params_digest(extra)
             self._kept()
         if self.keys is None:
             return None
@@ -106,7 +114,7 @@ class SiteChain:
                 "setup": self.setup,
             }
             | {k: v for k, v in entry.items() if k not in ("sum", "statistics")}
-            | {k: entry.get(k) for k in ("control", "terms", "weights")}
+            | {k: entry.get(k) for k in ("control", "terms", "weights", "extra")}
         )
         return sign(self.keys, statement)
 
