@@ -21,6 +21,7 @@ from fedsec.engines.nvflare.release_weights import (
     WeightTerms,
     expected_weights,
     other_weights,
+    site_rows_refusal,
     vouching_refusal,
 )
 from fedsec.engines.nvflare.results import DeploymentError, read_result
@@ -161,6 +162,7 @@ def test_the_coordinators_weights_and_the_replays_agree(consortium):
     counts = Counter({"benign": 900, "dos": 80, "recon": 20})
     halves = {"cloud": {"benign": 450, "dos": 80}, "office": {"benign": 450, "recon": 20}}
     statistics = {"rows": 1000, "families": dict(counts), "families_per_site": halves}
+    statistics["rows_per_site"] = {"cloud": 530, "office": 470}
     classes = ["benign", "dos", "recon"]
     weights = recipe.class_weights(counts, classes, model)
     assert weights is not None
@@ -288,3 +290,25 @@ def test_a_statistics_sum_no_site_verified_is_refused(consortium, project, signe
     assert result.error is None and result.evaluation
     why = r"(\w+) signed it verified statistics sum none, not the result's \w+"
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+
+
+def test_a_sites_training_rows_other_than_its_signed_rows_per_family_are_refused(
+    honest, project, signer, tmp_path
+):
+    """In clear a strategy weighs each site by its training rows (SCAFFOLD steps ``c`` by
+    them): rows overstated for one site, which its signed sample counts do not bound, are
+    refused by the rows per family that site signed it sent."""
+    scenario, fetched, _ = honest
+    result = read_result(fetched)
+    kept = dict(result.statistics)
+    site = sorted(kept["rows_per_site"])[0]
+    overstated = kept["rows_per_site"] | {site: kept["rows_per_site"][site] * 2}
+    result.statistics = kept | {"rows_per_site": overstated}
+    why = (
+        rf"the result's statistics give {site} \d+ training rows, where the rows per family it "
+        r"signed it sent add up to \d+: the coordinator misstated them"
+    )
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+    assert site_rows_refusal(kept) is None
+    alone = {s: n for s, n in kept["rows_per_site"].items() if s != site}
+    assert "not the same sites" in str(site_rows_refusal(kept | {"rows_per_site": alone}))

@@ -16,8 +16,10 @@ for:
   values (:func:`verified_families`);
 * in clear, the sum of each site's rows per family as the result keeps them, once every
   evaluating site signed in its chain the digest of the ones it sent
-  (:func:`sent_families`); the rows of a site whose evaluation the release does not hold stay
-  the coordinator's word (docs/deployment.md).
+  (:func:`sent_families`), and each site's training rows (``rows_per_site``, what the
+  strategy weighs it by) must be the sum of its rows per family (:func:`site_rows_refusal`);
+  the rows of a site whose evaluation the release does not hold stay the coordinator's word
+  (docs/deployment.md).
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ def vouching_refusal(
         counts = verified_families(statistics, seen)
     else:
         counts = sent_families(statistics, seen, terms.members)
+        if why := site_rows_refusal(statistics):
+            return why
     stated = stated_families(statistics)
     if stated == counts:
         return None
@@ -137,6 +141,28 @@ def sent_families(
         kept = per_site.get(site)
         _vouched(seen, site, "sent rows per family", None if kept is None else counts_digest(kept))
     return sum((Counter(c) for c in per_site.values()), Counter())
+
+
+def site_rows_refusal(statistics: Mapping[str, Any]) -> str | None:
+    """Why the training rows the result gives a site in clear (``rows_per_site``: what a
+    strategy weighs it by, SCAFFOLD's step of ``c`` included, and caps its signed samples at)
+    are not the sum of the rows per family it signed it sent (None: they are, for every
+    site). Understated rows are also caught by the signed sample counts; overstated ones only
+    here."""
+    rows, per_site = statistics.get("rows_per_site"), statistics.get(PER_SITE)
+    if not isinstance(rows, dict) or not isinstance(per_site, dict) or set(rows) != set(per_site):
+        return (
+            f"the result's statistics give rows per site for {sorted(rows or {})!r:.200} and "
+            f"rows per family for {sorted(per_site or {})!r:.200}: not the same sites"
+        )
+    for site in sorted(per_site):
+        if rows[site] != (summed_rows := sum(per_site[site].values())):
+            return (
+                f"the result's statistics give {site} {rows[site]!r:.40} training rows, where "
+                f"the rows per family it signed it sent add up to {summed_rows}: the "
+                "coordinator misstated them"
+            )
+    return None
 
 
 def verified_families(statistics: Mapping[str, Any], seen: list[Sighting]) -> Counter[str]:
