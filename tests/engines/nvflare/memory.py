@@ -94,6 +94,30 @@ class Recording(Memory):
         return replies
 
 
+class AltersOneSite(Recording):
+    """A hostile coordinator: in round :attr:`altered_round` it sends :attr:`victim` alone
+    the train task :meth:`alter` makes of the honest one (each site alone sees a well-formed
+    task), the other sites the honest one."""
+
+    victim = "office"
+    altered_round = 2
+
+    def alter(self, data: dict) -> dict:
+        raise NotImplementedError
+
+    def exchange(self, task, data, targets, timeout):
+        if (
+            task != "fedsec_train"
+            or data["plan"]["round"] != self.altered_round
+            or self.victim not in targets
+        ):
+            return super().exchange(task, data, targets, timeout)
+        others = [t for t in targets if t != self.victim]
+        return super().exchange(task, data, others, timeout) | super().exchange(
+            task, self.alter(data), [self.victim], timeout
+        )
+
+
 #: Results of the deterministic jobs (below) already run in this process, by their inputs.
 _RUNS: dict[str, tuple] = {}
 

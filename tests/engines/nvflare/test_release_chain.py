@@ -23,7 +23,7 @@ from fedsec.engines.nvflare.signing import FIELD, open_signed, params_digest
 from fedsec.engines.nvflare.site_chain import ROUND_FIELDS
 from fedsec.engines.nvflare.site_he import HeSession
 from tests.engines.nvflare import releases
-from tests.engines.nvflare.memory import Recording, he_kit
+from tests.engines.nvflare.memory import AltersOneSite, Recording, he_kit
 from tests.engines.nvflare.releases import assert_refused
 from tests.engines.nvflare.test_final_gate import JOB, gated_site, run_job, short
 from tests.engines.nvflare.test_release_backdoor import implanted
@@ -33,18 +33,12 @@ pytestmark = pytest.mark.usefixtures("site_files_read_once")
 VICTIM = "office"
 
 
-class SplitView(Recording):
+class SplitView(AltersOneSite):
     """A hostile coordinator: in round 2 one site is sent the backdoored global model, the
     others the honest one (each site alone sees a well-formed model and trains on it)."""
 
-    def exchange(self, task, data, targets, timeout):
-        if task != "fedsec_train" or data["plan"]["round"] != 2 or VICTIM not in targets:
-            return super().exchange(task, data, targets, timeout)
-        others = [t for t in targets if t != VICTIM]
-        altered = data | {"params": implanted(data["params"], parse_setup(data["model"]))}
-        return super().exchange(task, data, others, timeout) | super().exchange(
-            task, altered, [VICTIM], timeout
-        )
+    def alter(self, data: dict) -> dict:
+        return data | {"params": implanted(data["params"], parse_setup(data["model"]))}
 
 
 class LastRoundImplant(Recording):
@@ -68,16 +62,13 @@ class Steers(Recording):
         return super().exchange(task, data, targets, timeout)
 
 
-class SteersVictim(Recording):
+class SteersVictim(AltersOneSite):
     """As :class:`Steers`, to the victim only (whose evaluation the coordinator withholds)."""
 
-    def exchange(self, task, data, targets, timeout):
-        if task != "fedsec_train" or data["plan"]["round"] != 3 or VICTIM not in targets:
-            return super().exchange(task, data, targets, timeout)
-        others = [t for t in targets if t != VICTIM]
-        return super().exchange(task, data, others, timeout) | super().exchange(
-            task, steering(data), [VICTIM], timeout
-        )
+    altered_round = 3
+
+    def alter(self, data: dict) -> dict:
+        return steering(data)
 
 
 def steering(data: dict) -> dict:

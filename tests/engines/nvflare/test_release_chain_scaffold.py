@@ -24,7 +24,7 @@ from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.engines.nvflare.site_he import HeSession
 from fedsec.fl.strategies.scaffold import Scaffold
-from tests.engines.nvflare.memory import Recording, he_kit
+from tests.engines.nvflare.memory import AltersOneSite, Recording, he_kit
 from tests.engines.nvflare.releases import assert_refused, release
 from tests.engines.nvflare.test_final_gate import JOB, short
 from tests.engines.nvflare.test_release_chain import VICTIM, with_privacy
@@ -47,19 +47,13 @@ class OtherControl(Recording):
         return super().exchange(task, data, targets, timeout)
 
 
-class OtherControlToVictim(Recording):
+class OtherControlToVictim(AltersOneSite):
     """A hostile coordinator: in round 2 one site (the victim) is sent another control
     variate than the strategy's (one part in a thousand larger), the others the strategy's;
     it aggregates every update and control change as the sites sent them."""
 
-    def exchange(self, task, data, targets, timeout):
-        if task != "fedsec_train" or data["plan"]["round"] != 2 or VICTIM not in targets:
-            return super().exchange(task, data, targets, timeout)
-        others = [t for t in targets if t != VICTIM]
-        steered = data | {"control": [np.asarray(c) * 1.001 for c in data["control"]]}
-        return super().exchange(task, data, others, timeout) | super().exchange(
-            task, steered, [VICTIM], timeout
-        )
+    def alter(self, data: dict) -> dict:
+        return data | {"control": [np.asarray(c) * 1.001 for c in data["control"]]}
 
 
 class LeavesOutOfTheFinal(Coordinator):

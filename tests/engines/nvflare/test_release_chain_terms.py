@@ -15,7 +15,7 @@ from fedsec.engines.nvflare.results import DeploymentError, read_result, write_r
 from fedsec.fl.strategies import from_config
 from fedsec.scenarios.config import parse_scenario
 from tests.engines.nvflare import releases
-from tests.engines.nvflare.memory import Recording
+from tests.engines.nvflare.memory import AltersOneSite, Recording
 from tests.engines.nvflare.releases import assert_refused
 from tests.engines.nvflare.test_final_gate import JOB, gated_site, run_job, short
 
@@ -35,19 +35,13 @@ class SendsProxMu(Recording):
         return super().exchange(task, data, targets, timeout)
 
 
-class FewerSteps(Recording):
+class FewerSteps(AltersOneSite):
     """A hostile coordinator: in round 2 the victim alone trains 10 local steps, not the
     scenario's 100 (its update weakened), whose evaluation the coordinator then withholds."""
 
-    def exchange(self, task, data, targets, timeout):
-        if task != "fedsec_train" or data["plan"]["round"] != 2 or VICTIM not in targets:
-            return super().exchange(task, data, targets, timeout)
-        others = [t for t in targets if t != VICTIM]
+    def alter(self, data: dict) -> dict:
         plan = data["plan"]
-        altered = data | {"plan": plan | {"training": plan["training"] | {"local_steps": 10}}}
-        return super().exchange(task, data, others, timeout) | super().exchange(
-            task, altered, [VICTIM], timeout
-        )
+        return data | {"plan": plan | {"training": plan["training"] | {"local_steps": 10}}}
 
 
 CHANGED = (

@@ -29,7 +29,7 @@ from fedsec.features.summaries import family_rows
 from fedsec.fl import recipe
 from fedsec.fl.privacy.secure_stats import STATISTICS_ROUNDS
 from tests.engines.nvflare import releases
-from tests.engines.nvflare.memory import Recording
+from tests.engines.nvflare.memory import AltersOneSite, Recording
 from tests.engines.nvflare.releases import assert_refused, release
 from tests.engines.nvflare.test_final_gate import JOB, run_job, short
 from tests.engines.nvflare.test_release_chain_secure import SkipsVerify, secure_job
@@ -57,18 +57,12 @@ class LowersAFamily(Recording):
         return super().exchange(task, data, targets, timeout)
 
 
-class WeighsOneSite(Recording):
+class WeighsOneSite(AltersOneSite):
     """A hostile coordinator: in round 2 the victim alone trains with the last family's weight
     divided by 100, whose evaluation the coordinator then withholds."""
 
-    def exchange(self, task, data, targets, timeout):
-        if task != "fedsec_train" or data["plan"]["round"] != 2 or VICTIM not in targets:
-            return super().exchange(task, data, targets, timeout)
-        others = [t for t in targets if t != VICTIM]
-        altered = data | {"plan": lowered(data["plan"])}
-        return super().exchange(task, data, others, timeout) | super().exchange(
-            task, altered, [VICTIM], timeout
-        )
+    def alter(self, data: dict) -> dict:
+        return data | {"plan": lowered(data["plan"])}
 
 
 CHANGED = (
