@@ -36,10 +36,11 @@ def assert_refused(scenario: Scenario, result: JobResult, job: str, why: str, pr
 
 
 def keyed_job(scenario: Scenario, data: Path, project, job: str, transport, fetched: Path,
-              curve: list[int], kind: str | None = None) -> JobResult:  # fmt: skip
+              curve: list[int], kind: str | None = None,
+              coordinator: type[Coordinator] = Coordinator) -> JobResult:  # fmt: skip
     """The result, as the admin fetches it into ``fetched``, of ``scenario``'s job ``job`` run
     by sites holding their kits' keys (one site per organization, over ``transport``; ``kind``:
-    an anomaly job's detector)."""
+    an anomaly job's detector) and ``coordinator``."""
     names = scenario.org_names()
     seeding.deterministic_torch(threads=1)
     sites = {
@@ -49,6 +50,6 @@ def keyed_job(scenario: Scenario, data: Path, project, job: str, transport, fetc
     }  # fmt: skip
     settings = DeploymentSettings(site_order=names)
     spec = JobSpec.from_scenario(scenario, curve, settings, *([kind] if kind else []))
-    result = Coordinator(spec, transport(sites), names).run()
+    result = coordinator(spec, transport(sites), names).run()
     assert result.error is None and not result.dropouts, (result.error, result.dropouts)
     return read_result(write_result(result, fetched))

@@ -17,7 +17,8 @@ job's global models. Before a release :func:`chain_refusal` checks:
   from the coordinator's transcript, each update signed by its site (its digest, sample count,
   and the global model it trained from; with SCAFFOLD, the digest of the control change sent
   with it and of the control variate ``c`` it was sent, which the replay steps from the
-  signed changes); every site's signed chain must follow these models,
+  signed changes, scaled by the rows the sites vouched for: :mod:`.release_rows`); every
+  site's signed chain must follow these models,
   the rule's decisions must be the ones the round log reports (who was left out, and why),
   and the final model is the last one, or the mean of the last rounds' models the scenario's
   ``release_average`` names (as is each learning-curve snapshot the report plots, of its
@@ -75,6 +76,7 @@ from fedsec.engines.nvflare.release_records import (
     split_view,
     steered,
 )
+from fedsec.engines.nvflare.release_rows import control_rows
 from fedsec.engines.nvflare.release_sums import (
     GroupReplay,
     SumReplay,
@@ -135,6 +137,7 @@ class ChainTerms:
     training: str = ""  # the digest of the scenario's training terms (plan_terms; "": none)
     #: what the scenario says of its class weights (by default: none are sent)
     weights: WeightTerms = field(default_factory=lambda: WeightTerms(None))
+    rows_signed: bool = False  # its sites sign the statistics its rows come from (not logs)
 
 
 def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
@@ -184,6 +187,7 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         kind.sends_control,
         expected_terms(JobSpec.from_scenario(scenario, [], DeploymentSettings())),
         weight_terms(scenario),
+        scenario.task != "logs",
     )
 
 
@@ -263,6 +267,9 @@ def _replay_refusal(
         raise ValueError("the result's statistics hold no rows per site: a job in clear has them")
     params = initial_model(setup, terms.seed)
     weighed = rows or (strategy_rows(result.statistics, result.sites) if terms.control else {})
+    if terms.control and terms.rows_signed:  # SCAFFOLD steps c by the rows its sites vouched for
+        secure, members = terms.weights.secure, terms.members
+        weighed = control_rows(result.statistics, result.sites, seen, secure, members)
     strategy, rule = _replaying(terms, weighed, params, setup, summed)
     for round_ in range(1, terms.rounds + 1):
         digest = params_digest(params)

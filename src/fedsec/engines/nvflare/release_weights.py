@@ -40,6 +40,9 @@ from fedsec.features.summaries import family_rows
 from fedsec.fl import recipe
 from fedsec.scenarios.config import Scenario
 
+#: The rows a classifier's class weights come from, as the refusals name them.
+CLASS_WEIGHTS = "the rows per family the class weights come from"
+
 
 @dataclass(frozen=True)
 class WeightTerms:
@@ -120,17 +123,20 @@ def stated_families(statistics: Mapping[str, Any]) -> Counter[str]:
 
 
 def sent_families(
-    statistics: Mapping[str, Any], seen: list[Sighting], members: tuple[str, ...]
+    statistics: Mapping[str, Any],
+    seen: list[Sighting],
+    members: tuple[str, ...],
+    what: str = CLASS_WEIGHTS,
 ) -> Counter[str]:
     """The sum of each site's rows per family as the result keeps them from the statistics in
     clear, once every site of ``seen`` signed, in its chain, the digest of the ones it sent
     (and every site is one of ``members``, when given); a ValueError naming the first site
-    that did not."""
+    that did not (``what``: the rows the admin checks, as the refusals name them)."""
     per_site = statistics.get(PER_SITE)
     if not isinstance(per_site, dict) or not all(_counts(c) for c in per_site.values()):
         raise ValueError(
-            "the result's statistics keep no rows per family of each site: the rows the class "
-            "weights come from cannot be checked"
+            f"the result's statistics keep no rows per family of each site: {what} cannot be "
+            "checked"
         )
     if members and (strangers := sorted(set(per_site) - set(members))):
         raise ValueError(
@@ -139,7 +145,8 @@ def sent_families(
         )
     for site in sorted({s.site for s in seen}):
         kept = per_site.get(site)
-        _vouched(seen, site, "sent rows per family", None if kept is None else counts_digest(kept))
+        digest = None if kept is None else counts_digest(kept)
+        _vouched(seen, site, "sent rows per family", digest, what)
     return sum((Counter(c) for c in per_site.values()), Counter())
 
 
@@ -169,32 +176,41 @@ def verified_families(statistics: Mapping[str, Any], seen: list[Sighting]) -> Co
     """The rows per family inside the statistics' summaries sum the result keeps, once every
     site of ``seen`` signed, in its chain, that it verified that very sum (the sum each
     survivor checked against its check values); a ValueError naming the first that did not."""
+    return verified_rows(statistics, seen, CLASS_WEIGHTS)[1]
+
+
+def verified_rows(
+    statistics: Mapping[str, Any], seen: list[Sighting], what: str
+) -> tuple[int, Counter[str]]:
+    """The rows and rows per family inside the statistics' summaries sum the result keeps,
+    once every site of ``seen`` signed it verified that very sum (:func:`verified_families`);
+    ``what``: the rows the admin checks, as the refusals name them."""
     kept = statistics.get(VERIFIED)
     if not isinstance(kept, list) or not all(type(v) is int and 0 <= v < 2**32 for v in kept):
         raise ValueError(
-            "the result's statistics keep no verified sum of the secure statistics: the rows "
-            "per family the class weights come from cannot be checked"
+            f"the result's statistics keep no verified sum of the secure statistics: {what} "
+            "cannot be checked"
         )
     total = np.asarray(kept, dtype=np.uint32)
     digest = sum_digest(total)
     for site in sorted({s.site for s in seen}):
-        _vouched(seen, site, "verified statistics sum", digest)
+        _vouched(seen, site, "verified statistics sum", digest, what)
     try:
-        return family_rows(summed(total))[1]
+        return family_rows(summed(total))
     except ValueError as error:
         why = f"the result's verified statistics sum holds no rows per family: {error}"
         raise ValueError(why) from None
 
 
-def _vouched(seen: list[Sighting], site: str, what: str, digest: str | None) -> None:
-    """Refuse unless ``site`` signed ``digest`` in its chain, and no other, for ``what``."""
+def _vouched(seen: list[Sighting], site: str, what: str, digest: str | None, rows: str) -> None:
+    """Refuse unless ``site`` signed ``digest`` in its chain, and no other, for ``what``
+    (``rows``: what the statistics give that the admin checks)."""
     signed = sorted({s.statistics for s in seen if s.site == site and s.statistics})
     if digest is None or signed != [digest]:
         said = ", ".join(d[:SHORT] for d in signed) or "none"
         raise ValueError(
-            f"{site} signed it {what} {said}, not the result's "
-            f"{short(digest)}: the rows per family the class weights "
-            "come from are not the ones its sites summed"
+            f"{site} signed it {what} {said}, not the result's {short(digest)}: {rows} "
+            "are not the ones its sites summed"
         )
 
 

@@ -1,0 +1,56 @@
+"""The rows that scale SCAFFOLD's control variate, as the sites vouched for them.
+
+SCAFFOLD steps its control variate ``c`` by each site's control change times the site's share
+of the job's training rows: in clear by ``rows_per_site`` over their sum, from a secure or HE
+sum by ``weight_unit`` over the total rows (:class:`~fedsec.fl.strategies.scaffold.Scaffold`),
+the rows the coordinator starts its strategy from
+(:func:`~fedsec.engines.nvflare.records.strategy_rows`). A coordinator that scaled ``c`` by
+other rows in its rounds, and stated them alike in the result, would have its ``c`` replayed;
+:func:`control_rows` gives the replay the rows the sites vouched for instead:
+
+* under secure aggregation, the total rows inside the statistics' summaries sum the result
+  keeps, once every evaluating site signed it verified that very sum
+  (:func:`~.release_weights.verified_rows`); a result stating other total rows is refused;
+* with statistics in clear (HE's too), each site's training rows must be the sum of the rows
+  per family the result keeps of it (:func:`~.release_weights.site_rows_refusal`), and every
+  evaluating site must have signed it sent those (:func:`~.release_weights.sent_families`).
+
+The rows of a site whose evaluation the release does not hold stay the coordinator's word, as
+do a logs job's (its vocabulary's windows: no site signs them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fedsec.engines.nvflare.records import strategy_rows
+from fedsec.engines.nvflare.release_records import Sighting
+from fedsec.engines.nvflare.release_weights import sent_families, site_rows_refusal, verified_rows
+
+#: The rows this module checks, as its refusals name them.
+CONTROL_ROWS = "the rows that scale SCAFFOLD's control variate"
+
+
+def control_rows(
+    statistics: Mapping[str, Any],
+    sites: list[str],
+    seen: list[Sighting],
+    secure: bool,
+    members: tuple[str, ...] = (),
+) -> dict[str, int]:
+    """Each site's training rows as SCAFFOLD's replay weighs them, checked against what the
+    sites of ``seen`` vouched for (``secure``: the statistics are secure sums; ``members``:
+    the scenario's organizations); a ValueError saying what the coordinator changed."""
+    if secure:
+        total, _ = verified_rows(statistics, seen, CONTROL_ROWS)
+        if (stated := statistics.get("rows")) != total:
+            raise ValueError(
+                f"the result's statistics state {stated!r:.40} training rows, where its sites "
+                f"verified a statistics sum of {total}: the coordinator changed {CONTROL_ROWS}"
+            )
+        return strategy_rows({"rows": total}, sites)
+    sent_families(statistics, seen, members, CONTROL_ROWS)
+    if why := site_rows_refusal(statistics):
+        raise ValueError(f"{why} ({CONTROL_ROWS})")
+    return strategy_rows(dict(statistics), sites)

@@ -1,0 +1,92 @@
+"""The rows that scale SCAFFOLD's control variate (:mod:`fedsec.engines.nvflare.release_rows`):
+the replay steps ``c`` by the rows the sites vouched for. Hostile coordinators here scale
+``c`` by other rows in their rounds and state those rows alike in the result's statistics, so
+that a replay from the stated rows would make their ``c``: a detector job's (whose rows no
+class weights check) under secure aggregation, where they change the total rows, and in clear,
+where they change one site's rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from fedsec.engines.nvflare.coordinator import Coordinator
+from fedsec.engines.nvflare.release_chain import chain_terms
+from fedsec.engines.nvflare.release_records import Sighting
+from fedsec.engines.nvflare.release_rows import control_rows
+from fedsec.engines.nvflare.statistics import PER_SITE, counts_digest
+from tests.engines.nvflare.memory import Recording
+from tests.engines.nvflare.releases import assert_refused, release
+from tests.engines.nvflare.test_release_chain_detectors import JOB, detector_job
+
+pytestmark = pytest.mark.usefixtures("site_files_read_once")
+
+VICTIM = "office"
+CHANGED = r"the coordinator changed the rows that scale SCAFFOLD's control variate"
+
+
+class OtherTotal(Coordinator):
+    """A hostile coordinator: its strategy (SCAFFOLD's step of ``c`` included) starts from
+    twice the total rows its sites' statistics summed, and its result states them."""
+
+    def setup(self):
+        made = super().setup()
+        self.result.statistics["rows"] *= 2
+        return made
+
+
+class OtherSiteRows(Coordinator):
+    """A hostile coordinator, in clear: its strategy weighs one site (the victim) by twice the
+    rows it declared, in every step of ``c``, and its result states them (each site's rows
+    per family as the sites sent them)."""
+
+    def setup(self):
+        made = super().setup()
+        self.result.statistics["rows_per_site"][VICTIM] *= 2
+        return made
+
+
+@pytest.mark.parametrize(
+    ("privacy", "coordinator", "why"),
+    [
+        ({"secure_aggregation": True}, OtherTotal, rf"training rows, where its sites verified a "
+         rf"statistics sum of \d+: {CHANGED}"),
+        ({}, OtherSiteRows, rf"give {VICTIM} \d+ training rows, where the rows per family it "
+         r"signed it sent add up to \d+: the coordinator misstated them \(the rows that scale "
+         r"SCAFFOLD's control variate\)"),
+    ],
+    ids=["secure", "clear"],
+)  # fmt: skip
+def test_scaffold_scaled_by_other_rows_stated_alike_is_refused(
+    consortium, project, signer, tmp_path, tmp_path_factory, privacy, coordinator, why
+):
+    """The rounds, the transcript and the statistics agree; the rows are not the ones the
+    sites vouched for. Before, the replay took the stated rows, made the same ``c`` and the
+    detector was released."""
+    scenario, result = detector_job(
+        consortium, project, "ae", Recording, tmp_path_factory, "scaffold", coordinator, **privacy
+    )
+    assert chain_terms(scenario).control
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+
+
+@pytest.mark.parametrize("privacy", [{"secure_aggregation": True}, {}], ids=["secure", "clear"])
+def test_an_honest_scaffold_detector_job_is_released(
+    consortium, project, signer, tmp_path, tmp_path_factory, privacy
+):
+    scenario, result = detector_job(
+        consortium, project, "ae", Recording, tmp_path_factory, "scaffold", **privacy
+    )
+    assert chain_terms(scenario).control and chain_terms(scenario).rows_signed
+    assert (release(scenario, result, JOB, project, signer, tmp_path / "run") / "model").is_dir()
+
+
+def test_in_clear_rows_per_family_restated_alike_are_refused():
+    """A coordinator that restates a site's rows per family alike (so its rows add up) is
+    refused by the digest of the ones the site signed it sent."""
+    statistics = {"rows_per_site": {"cloud": 3}, PER_SITE: {"cloud": {"benign": 3}}}
+    seen = [Sighting("cloud", JOB, 1, "a" * 64, True, statistics=counts_digest({"benign": 3}))]
+    assert control_rows(statistics, ["cloud"], seen, secure=False) == {"cloud": 3}
+    restated = {"rows_per_site": {"cloud": 6}, PER_SITE: {"cloud": {"benign": 6}}}
+    why = r"cloud signed it sent rows per family \w+, not the result's \w+: the rows that scale"
+    with pytest.raises(ValueError, match=why):
+        control_rows(restated, ["cloud"], seen, secure=False)
