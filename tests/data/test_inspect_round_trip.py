@@ -250,3 +250,99 @@ def test_eight_digit_counts_stay_features_beside_a_compact_date(tmp_path):
     assert mapping.roles == {"timestamp": "date"} and mapping.time_format == "%Y%m%d"
     assert list(table.native["bytes"]) == list(frame["bytes"])
     assert table.context["timestamp"].iloc[0] == "2019-04-25T00:00:00"
+
+
+def test_a_real_time_of_day_is_preferred_to_a_better_named_day(tmp_path):
+    """CIC-IDS2017's ``Timestamp`` beside its own day (``start_date``, better-named): the day
+    would make every flow of the day simultaneous, so ``Timestamp`` is read and the day named
+    as passed over."""
+    path = sliced("cic-ids2017/improved_rnd5000/Botnet_736.csv.gz", tmp_path, 300)
+    frame = pd.read_csv(path)
+    frame.insert(0, "start_date", frame["Timestamp"].str[:10])
+    frame.to_csv(path, index=False)
+    found, mapping, table = read_back(path)
+    assert mapping.roles["timestamp"] == "Timestamp" and mapping.time_format is None
+    assert table.context["timestamp"].iloc[0] == frame["Timestamp"].iloc[0]
+    said = proposal_comments(found)
+    assert 'column "start_date" is passed over as [roles] timestamp: it gives the day only' in said
+    assert '("2017-07-07"); column "Timestamp", which gives the time of day too' in said
+
+
+def test_a_real_day_alone_is_proposed_with_a_check_that_it_gives_the_day_only(tmp_path):
+    path = sliced("cic-ids2017/improved_rnd5000/Botnet_736.csv.gz", tmp_path, 300)
+    frame = pd.read_csv(path)
+    frame["Timestamp"] = frame["Timestamp"].str[:10]
+    frame.to_csv(path, index=False)
+    found, mapping, _ = read_back(path)
+    assert mapping.roles["timestamp"] == "Timestamp"
+    said = proposal_comments(found)
+    assert 'column "Timestamp" gives the day only ("2017-07-07")' in said
+    assert "cannot order events within a day" in said
+    assert any("gives the day only" in w for w in found.warnings)
+
+
+FULL_TIMES = {
+    "ts": (EPOCHS, None),
+    "first_seen": (["2019-04-25 13:04:11", "2019-04-25 13:04:12"], None),
+    "stime": (["25/04/2019 13:04:11", "26/04/2019 13:04:12"], "%d/%m/%Y %H:%M:%S"),
+}
+
+
+@pytest.mark.parametrize(
+    ("day", "days", "layout"),
+    [
+        ("start_date", ["2019-04-25", "2019-04-26"], None),
+        ("timestamp", ["2019-04-25", "2019-04-26"], None),
+        ("start_time", [20190425, 20190426], "%Y%m%d"),
+        ("start_time", ["25/04/2019", "26/04/2019"], "%d/%m/%Y"),
+    ],
+)
+@pytest.mark.parametrize("later", list(FULL_TIMES))
+def test_a_later_time_of_day_beats_a_readable_day(tmp_path, day, days, layout, later):
+    times, later_layout = FULL_TIMES[later]
+    path = flows_with_times(tmp_path, **{day: days, later: times})
+    found, mapping, _ = read_back(path)
+    assert mapping.time_column() == later and mapping.time_format == later_layout
+    said = proposal_comments(found)
+    assert f'column "{day}" is passed over as [roles] timestamp: it gives the day only' in said
+    assert f'column "{later}", which gives the time of day too, is read instead' in said
+    assert "cannot order events within a day" not in said
+
+
+def test_an_unreadable_first_then_a_day_then_a_time_of_day(tmp_path):
+    path = flows_with_times(tmp_path, start_time=["12:06:50"], ts=["2019-04-25"], first_seen=EPOCHS)
+    found, mapping, _ = read_back(path)
+    assert mapping.time_column() == "first_seen"
+    said = proposal_comments(found)
+    assert 'column "start_time" is passed over' in said and "a time without a date" in said
+    assert 'column "ts" is passed over as [roles] timestamp: it gives the day only' in said
+
+
+def test_an_unreadable_first_then_only_a_day_proposes_the_day_with_a_check(tmp_path):
+    """The clock passed over (no date) is the column the comment names for the time of day."""
+    path = flows_with_times(tmp_path, start_time=["12:06:50"], date=[20190425, 20190426])
+    found, mapping, _ = read_back(path)
+    assert mapping.time_column() == "date" and mapping.time_format == "%Y%m%d"
+    said = proposal_comments(found)
+    assert 'column "start_time" is passed over' in said
+    assert 'column "date" gives the day only ("20190425")' in said
+    assert 'the time of day is in column "start_time"' in said  # the clock, named
+
+
+@pytest.mark.parametrize(
+    ("times", "layout"),
+    [
+        (["2019-04-25 00:00:00", "2019-04-26 00:00:00"], None),
+        (["2019-04-25T00:00Z", "2019-04-26T00:00Z"], None),
+        (["25/04/2019 00:00", "26/04/2019 00:00"], "%d/%m/%Y %H:%M"),
+        ([20190425000000, 20190426000000], "%Y%m%d%H%M%S"),
+    ],
+)
+def test_a_time_column_whose_values_fall_at_midnight_is_no_day(tmp_path, times, layout):
+    """A clock stated in the values (or hour fields in the layout) carries the time of day,
+    even when every sampled time is at 00:00: it is kept before a later column."""
+    path = flows_with_times(tmp_path, start_time=times, first_seen=EPOCHS)
+    found, mapping, _ = read_back(path)
+    assert mapping.time_column() == "start_time" and mapping.time_format == layout
+    assert "gives the day only" not in proposal_comments(found)
+    assert not any("day only" in w for w in found.warnings)

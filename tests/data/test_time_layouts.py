@@ -86,3 +86,19 @@ def test_compact_layouts_take_only_their_own_digit_counts():
 def test_syslog_times_are_refused_for_want_of_a_year():
     proposal = propose_time(pd.DataFrame({"when": ["Feb 29 13:01:02", "Apr 25 13:01:02"]}), "when")
     assert not proposal.usable and "gives no year" in proposal.why
+
+
+@pytest.mark.parametrize(
+    ("values", "day_only"),
+    [
+        (["2019-04-25", "2019-04-26"], True),
+        ([1556150400, 1556236800], True),  # epoch seconds, all whole days
+        ([1556150400, 1556242299], False),
+        (["2019-04-25 00:00", "2019-04-26 00:00"], False),  # a clock stated, at midnight
+        (["25/04/2019 00:00"], False),  # a layout with hour fields
+        (["25/04/2019"], True),
+        ([20190425], True),
+    ],
+)
+def test_day_only_is_judged_from_what_the_reader_reads(values, day_only):
+    assert propose_time(pd.DataFrame({"when": values}), "when").day_only is day_only

@@ -111,8 +111,9 @@ def inspect_file(path: Path) -> Inspection:
 
 def _settle_time(raw: pd.DataFrame, found: Inspection) -> None:
     """The flow's time as the mapped reader reads it (a layout when needed): the first time-like
-    context column it can read, best-named first, or none. A column passed over stays context
-    without the role (dropped if named as the role)."""
+    context column it can read, best-named first, one with the time of day before one giving
+    the day only, or none. A column passed over stays context without the role (dropped if
+    named as the role)."""
     candidates = time_candidates(raw, found.names("context"))
     found.time = choose_time(raw, candidates)
     found.roles.pop("timestamp", None)
@@ -122,9 +123,12 @@ def _settle_time(raw: pd.DataFrame, found: Inspection) -> None:
         return
     found.warnings.append(found.time.warning())
     unread = {p.column for p in (found.time, *found.time.passed) if not p.usable}
+    days = {p.column for p in found.time.passed if p.usable}  # a day, for a time of day
     for report in found.columns:
         if report.name == "timestamp" and report.name in unread:
             report.role, report.why = "drop", "a time the reader does not read; no feature"
+        elif report.name == "timestamp" and report.name in days:
+            report.role, report.why = "drop", "a day, passed over for a time of day; no feature"
 
 
 def _example(values: pd.Series) -> str:

@@ -7,7 +7,15 @@ not proposed as the flow's time and the proposal's comments say why (and, when a
 gives the day, which column holds the time of day: a mapping reads one time column). Whole
 numbers of 8 or 14 digits that are all dates (``20190425``) are read as such, not as epochs;
 syslog's yearless time is never proposed (its year would be invented). Of several time-like
-columns, the first the reader can read is proposed, and those passed over are named."""
+columns, the first the reader can read that carries the time of day is proposed (else the first
+readable one, which gives the day only), and those passed over are named.
+
+"Day only" is judged from what the reader reads, never from the name: a layout decides when
+there is one (no hour field: ``%d-%b-%y``; one with ``%H`` or ``%I`` carries the time of day
+even if every value is at midnight); values read as they are give the day only when none states
+a clock (``2019-04-25``, not ``2019-04-25 00:00``) and every one reads as a midnight (epoch
+seconds that are all whole days). The layout, or a stated clock, is the robust signal: a
+sample of times that happen to fall at midnight does not make a time column a date."""
 
 from __future__ import annotations
 
@@ -15,11 +23,11 @@ import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 
-from fedsec.data.flow_times import first_unreadable_time
+from fedsec.data.flow_times import first_unreadable_time, utc_timestamp
 from fedsec.data.time_text import YEARS, cell_text, compact_date_layout, time_doubt
 
 #: Common date layouts the reader does not take as they are (day-first and month-first both:
@@ -53,14 +61,17 @@ SYSLOG_WHY = f"syslog's {SYSLOG}, which gives no year: the reader invents none"
 _WIDTHS = {layout: len(datetime(2019, 4, 25, 13, 1, 2).strftime(layout)) for layout in COMPACT}
 SAMPLE = 200  # distinct values every layout is tried on before the survivors read them all
 _CLOCK_TEXT = re.compile(r"^\d{1,2}:\d\d(:\d\d(\.\d+)?)?$")
+_STATED_CLOCK = re.compile(r"\d:\d\d")
+MIDNIGHT = "T00:00:00.000Z"  # how :func:`utc_timestamp` ends a time at 00:00 UTC
 
 
 @dataclass(frozen=True)
 class TimeProposal:
     """The flow time proposed: ``column`` read by ``layout`` (None: as it is), or not
     ``usable``: ``why`` (no layout reads it) or ``readers`` (layouts that read it, day and
-    month in either order); ``clock``: the column holding the time of day a layout lacks;
-    ``passed``: the candidates preferred to it that are not usable."""
+    month in either order); ``day_only``: it gives the day, not the time of day; ``clock``: the
+    column holding the time of day a layout lacks; ``passed``: better-named candidates passed
+    over (not usable, or giving the day only where it gives the time of day)."""
 
     column: str
     layout: str | None = None
@@ -70,7 +81,8 @@ class TimeProposal:
     readers: tuple[str, ...] = ()
     clock: str | None = None
     seconds: bool = True
-    passed: tuple[TimeProposal, ...] = ()  # better-named columns no layout reads
+    day_only: bool = False
+    passed: tuple[TimeProposal, ...] = ()
 
     def warning(self) -> str | None:
         """What ``fedsec inspect`` says of the time on the console, if anything."""
@@ -78,12 +90,17 @@ class TimeProposal:
             names = ", ".join(repr(p.column) for p in self.passed)
             return (
                 f"column {self.column!r} is proposed as the flow's time in place of {names}, "
-                "which are not read as they are (see the proposal)"
+                "which are not read as they are or give the day only (see the proposal)"
             )
         if not self.usable:
             return f"column {self.column!r} is not proposed as the flow's time (see the proposal)"
-        if self.clock is None:
+        if not self.day_only:
             return None
+        if self.clock is None:
+            return (
+                f"column {self.column!r}, the flow's time, gives the day only: events within a "
+                "day are not ordered (see the proposal)"
+            )
         return (
             f"column {self.column!r}, the flow's time, gives the day only: the time of day is in "
             f"column {self.clock!r}, which a mapping does not join to it (see the proposal)"
@@ -91,14 +108,21 @@ class TimeProposal:
 
 
 def choose_time(raw: pd.DataFrame, candidates: list[str]) -> TimeProposal | None:
-    """The first of ``candidates`` (best first) the mapped reader can read as the flow's time,
-    naming those passed over; when none can, why the first cannot (None: no candidate)."""
+    """The first of ``candidates`` (best first) the mapped reader can read as the flow's time
+    with its time of day, naming those passed over (unreadable, or giving the day only); else
+    the first readable one, which gives the day only; when none is readable, why the first is
+    not (None: no candidate)."""
     passed: list[TimeProposal] = []
+    day_only: TimeProposal | None = None
     for column in candidates:
         proposal = propose_time(raw, column)
-        if proposal.usable:
+        if proposal.usable and not proposal.day_only:
             return replace(proposal, passed=tuple(passed))
+        if proposal.usable and day_only is None:
+            day_only = replace(proposal, passed=tuple(passed))
         passed.append(proposal)
+    if day_only is not None:
+        return day_only
     return replace(passed[0], passed=tuple(passed[1:])) if passed else None
 
 
@@ -109,7 +133,9 @@ def propose_time(raw: pd.DataFrame, column: str) -> TimeProposal:
         return _proposed(raw, column, [compact], cell_text(raw[column].dropna().iloc[0]))
     found = first_unreadable_time(raw[column])
     if found is None:
-        return TimeProposal(column)
+        given = raw[column].dropna()
+        example = cell_text(given.iloc[0]) if len(given) else ""
+        return TimeProposal(column, example=example, day_only=_dates_only(given))
     example = str(found[1]).strip()
     texts = _distinct(raw[column])
     readers = _layouts_reading(texts)
@@ -124,9 +150,28 @@ def propose_time(raw: pd.DataFrame, column: str) -> TimeProposal:
 def _proposed(raw: pd.DataFrame, column: str, readers: list[str], example: str) -> TimeProposal:
     """``column`` read by the first of ``readers``, with the column of the day's time when the
     layout gives the day only."""
-    clock = None if _has_clock(readers[0]) else _clock_column(raw, column)
+    day_only = not _has_clock(readers[0])
+    clock = _clock_column(raw, column) if day_only else None
     seconds = clock is None or bool(raw[clock].dropna().astype(str).str.count(":").max() == 2)
-    return TimeProposal(column, readers[0], example=example, clock=clock, seconds=seconds)
+    return TimeProposal(
+        column, readers[0], example=example, clock=clock, seconds=seconds, day_only=day_only
+    )
+
+
+def _dates_only(values: pd.Series) -> bool:
+    """Whether times the reader reads as they are give the day only: none states a clock and
+    each reads as a midnight (checked on every distinct value, stopping at the first that
+    does not)."""
+    distinct = pd.unique(values.dropna().to_numpy(dtype=object))
+    if not len(distinct):
+        return False
+    for value in distinct:
+        if isinstance(value, str) and _STATED_CLOCK.search(value):
+            return False
+        read = utc_timestamp(value, UTC)
+        if read is None or not read.endswith(MIDNIGHT):
+            return False
+    return True
 
 
 def time_lines(proposal: TimeProposal | None, quote: Callable[[str], str]) -> list[str]:
@@ -144,6 +189,12 @@ def time_lines(proposal: TimeProposal | None, quote: Callable[[str], str]) -> li
 def _passed_over(other: TimeProposal, chosen: TimeProposal, quote: Callable[[str], str]) -> str:
     """Why ``other``, a better-named candidate than ``chosen``, is not the flow's time."""
     column, example = quote(other.column), quote(other.example[:40])
+    if other.usable:
+        return (
+            f"CHECK time: column {column} is passed over as [roles] timestamp: it gives the day "
+            f"only ({_shown(other, quote)}); column {quote(chosen.column)}, which gives the time "
+            "of day too, is read instead."
+        )
     if other.readers:
         why = (
             f"its dates ({example}) read day first and month first alike (no day above 12 "
@@ -160,6 +211,14 @@ def _passed_over(other: TimeProposal, chosen: TimeProposal, quote: Callable[[str
 
 
 def _read_lines(proposal: TimeProposal, quote: Callable[[str], str]) -> list[str]:
+    if proposal.usable and proposal.day_only and proposal.clock is None:
+        lines = _comment(
+            f"CHECK time: column {quote(proposal.column)} gives the day only "
+            f"({_shown(proposal, quote)}), and no other time column the reader reads gives "
+            "the time of day: alerts date each flow at 00:00 of its day, so incidents and time "
+            "windows (--follow) cannot order events within a day."
+        )
+        return lines + _read_lines(replace(proposal, day_only=False), quote)[1:]
     if proposal.usable and proposal.layout is None:
         return []
     column, example = quote(proposal.column), quote(proposal.example[:40])
@@ -180,6 +239,11 @@ def _read_lines(proposal: TimeProposal, quote: Callable[[str], str]) -> list[str
     read = datetime.strptime(proposal.example, proposal.layout).isoformat()
     note = f"CHECK: reads column {column} ({example} as {read})"
     return [*lines, f"time_format = {quote(proposal.layout)}  # {note}"]
+
+
+def _shown(proposal: TimeProposal, quote: Callable[[str], str]) -> str:
+    """An example of ``proposal``'s values (its first, when read as they are)."""
+    return quote(proposal.example[:40]) if proposal.example else "no value"
 
 
 def _day_only(proposal: TimeProposal, quote: Callable[[str], str]) -> list[str]:

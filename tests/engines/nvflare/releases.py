@@ -35,6 +35,16 @@ def assert_refused(scenario: Scenario, result: JobResult, job: str, why: str, pr
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
+def assert_refused_withheld(scenario: Scenario, fetched: Path, victim: str, job: str, why: str,
+                            project, signer, tmp_path: Path) -> None:  # fmt: skip
+    """The fetched result, released with ``victim``'s evaluation withheld (the admin's
+    --min-sites 2), is refused matching ``why``."""
+    result = read_result(fetched)
+    del result.evaluation[victim]
+    with pytest.raises(DeploymentError, match=why):
+        release(scenario, result, job, project, signer, tmp_path / "run", least=2)
+
+
 def keyed_job(scenario: Scenario, data: Path, project, job: str, transport, fetched: Path,
               curve: list[int], kind: str | None = None,
               coordinator: type[Coordinator] = Coordinator) -> JobResult:  # fmt: skip
