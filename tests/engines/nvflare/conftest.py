@@ -62,13 +62,37 @@ def secure(consortium) -> tuple[Path, Scenario]:
     return data, scenario.model_copy(update={"privacy": privacy})
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def project() -> Project:
-    """A provisioned project: its root CA, and kit identities issued on demand."""
+    """A provisioned project: its root CA, and kit identities issued on demand (it holds no
+    other state, so the session shares one: the jobs its sites sign are shared too)."""
     return Project()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
+def short_honest_job(consortium, project: Project, tmp_path_factory: pytest.TempPathFactory):
+    """(scenario, fetched result folder, recording transport) of the honest 3-round job of
+    test_final_gate.py, its sites holding ``project``'s kit identities: several test files
+    release or doctor it, each reading the result from the folder and copying what it
+    alters of the transport's messages, so it runs once per test process."""
+    from tests.engines.nvflare.memory import Recording
+    from tests.engines.nvflare.test_final_gate import run_job
+
+    return run_job(consortium, project, Recording, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def short_secure_job(consortium, project: Project, tmp_path_factory: pytest.TempPathFactory):
+    """(scenario, result, recording transport) of the honest 3-round job under secure
+    aggregation of test_release_chain_secure.py, run once per test process: a test file
+    takes a deep copy of the result (see :func:`short_honest_job`)."""
+    from tests.engines.nvflare.memory import Recording
+    from tests.engines.nvflare.test_release_chain_secure import secure_job
+
+    return secure_job(consortium, project, Recording, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
 def signer(project: Project) -> CertificateSigner:
     """The project admin's bundle signer (its kit key and certificate)."""
     admin = project.identity("admin@example.org")

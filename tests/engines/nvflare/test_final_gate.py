@@ -88,8 +88,8 @@ def run_job(consortium, project, transport, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def honest(consortium, project, tmp_path_factory):
-    return run_job(consortium, project, Recording, tmp_path_factory)
+def honest(short_honest_job):
+    return short_honest_job
 
 
 def release(scenario, result, project, signer, out):

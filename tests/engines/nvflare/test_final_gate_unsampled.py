@@ -12,15 +12,14 @@ import pytest
 
 from fedsec.bundles.bundle import SIGNATURE
 from fedsec.engines.nvflare.results import read_result, write_result
-from tests.engines.nvflare.memory import Recording
-from tests.engines.nvflare.test_final_gate import gated_site, refused, release, run_job, short
+from tests.engines.nvflare.test_final_gate import gated_site, refused, release, short
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
 
 @pytest.fixture(scope="module")
-def honest(consortium, project, tmp_path_factory):
-    return run_job(consortium, project, Recording, tmp_path_factory)
+def honest(short_honest_job):
+    return short_honest_job
 
 
 def relayed(honest, consortium, project, tmp_path_factory, doctor=None, fresh=1):

@@ -79,8 +79,8 @@ STEERED = r"(\w+) signed it was sent a control variate \(\w+\) in round 3, which
 
 
 @pytest.fixture(scope="module")
-def honest(consortium, project, tmp_path_factory):
-    scenario, fetched, link = run_job(consortium, project, Recording, tmp_path_factory)
+def honest(short_honest_job):
+    scenario, fetched, link = short_honest_job
     return scenario, read_result(fetched), link
 
 

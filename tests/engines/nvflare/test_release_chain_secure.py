@@ -7,6 +7,7 @@ for the sites' secure-aggregation check to catch)."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -93,8 +94,9 @@ class SkipsVerify(Recording):
 
 
 @pytest.fixture(scope="module")
-def honest(consortium, project, tmp_path_factory):
-    return secure_job(consortium, project, Recording, tmp_path_factory)
+def honest(short_secure_job):
+    scenario, result, link = short_secure_job
+    return scenario, copy.deepcopy(result), link
 
 
 def test_an_honest_secure_job_is_replayed_from_its_verified_sums(honest, project, signer,

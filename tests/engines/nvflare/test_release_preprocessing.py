@@ -13,15 +13,14 @@ from fedsec.engines.nvflare.release_setup import setup_refusal, setup_terms
 from fedsec.engines.nvflare.results import read_result, write_result
 from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.features.preprocess import NumericSpec, Preprocessor
-from tests.engines.nvflare.memory import Recording
-from tests.engines.nvflare.test_final_gate import gated_site, refused, run_job, short
+from tests.engines.nvflare.test_final_gate import gated_site, refused, short
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
 
 @pytest.fixture(scope="module")
-def honest(consortium, project, tmp_path_factory):
-    return run_job(consortium, project, Recording, tmp_path_factory)
+def honest(short_honest_job):
+    return short_honest_job
 
 
 def _without(pre: dict, column: str) -> dict:

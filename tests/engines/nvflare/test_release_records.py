@@ -24,7 +24,7 @@ from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.experiments.deployed import write_site_only_run
 from tests.engines.nvflare.memory import Crash, Recording
 from tests.engines.nvflare.releases import assert_refused, release
-from tests.engines.nvflare.test_final_gate import run_job, short
+from tests.engines.nvflare.test_final_gate import short
 from tests.engines.nvflare.test_release_backdoor import implanted
 from tests.engines.nvflare.test_release_chain import VICTIM
 
@@ -138,11 +138,11 @@ def test_a_round_of_the_interrupted_job_dropped_is_refused(resumed, project, sig
     assert_refused(scenario, dropped, AGAIN, why, project, signer, tmp_path)
 
 
-def test_rounds_of_another_job_spliced_in_are_refused(consortium, resumed, project, signer,
-                                                      tmp_path, tmp_path_factory):  # fmt: skip
+def test_rounds_of_another_job_spliced_in_are_refused(resumed, short_honest_job, project, signer,
+                                                      tmp_path):  # fmt: skip
     """Round 1 of an honest job of the same scenario, its updates signed for that job."""
     scenario, result = resumed
-    other = read_result(run_job(consortium, project, Recording, tmp_path_factory)[1])
+    other = read_result(short_honest_job[1])
     spliced = dataclasses.replace(result, transcript=[other.transcript[0], *result.transcript[1:]])
     why = r"round 1's update from \w+: its signed job is job-short, the replay's job-first"
     assert_refused(scenario, spliced, AGAIN, why, project, signer, tmp_path)

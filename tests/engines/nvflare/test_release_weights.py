@@ -6,6 +6,7 @@ verified); honest jobs in clear and under secure aggregation are released."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections import Counter
 
@@ -98,8 +99,8 @@ def test_other_weights_sent_to_a_site_whose_evaluation_is_withheld_are_refused(
 
 
 @pytest.fixture(scope="module")
-def honest(consortium, project, tmp_path_factory):
-    return run_job(consortium, project, Recording, tmp_path_factory)
+def honest(short_honest_job):
+    return short_honest_job
 
 
 def test_an_honest_fedavg_job_in_clear_is_released(honest, project, signer, tmp_path):
@@ -242,8 +243,9 @@ def test_rows_per_family_misstated_under_secure_aggregation_are_refused(
 
 
 @pytest.fixture(scope="module")
-def honest_secure(consortium, project, tmp_path_factory):
-    return secure_job(consortium, project, Recording, tmp_path_factory)
+def honest_secure(short_secure_job):
+    scenario, result, link = short_secure_job
+    return scenario, copy.deepcopy(result), link
 
 
 def test_an_honest_job_under_secure_aggregation_is_released(honest_secure, project, signer,
