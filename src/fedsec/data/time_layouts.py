@@ -218,7 +218,7 @@ def _read_lines(proposal: TimeProposal, quote: Callable[[str], str]) -> list[str
             "the time of day: alerts date each flow at 00:00 of its day, so incidents and time "
             "windows (--follow) cannot order events within a day."
         )
-        return lines + _read_lines(replace(proposal, day_only=False), quote)[1:]
+        return lines + ([_format_line(proposal, quote)] if proposal.layout else [])
     if proposal.usable and proposal.layout is None:
         return []
     column, example = quote(proposal.column), quote(proposal.example[:40])
@@ -236,9 +236,17 @@ def _read_lines(proposal: TimeProposal, quote: Callable[[str], str]) -> list[str
             "times as ISO 8601, or give their strptime layout as time_format (docs/data.md)."
         )
     lines = _comment(*_day_only(proposal, quote)) if proposal.clock is not None else [""]
+    return [*lines, _format_line(proposal, quote)]
+
+
+def _format_line(proposal: TimeProposal, quote: Callable[[str], str]) -> str:
+    """The ``time_format`` line of ``proposal``'s layout, with the first value as it reads."""
+    assert proposal.layout is not None
     read = datetime.strptime(proposal.example, proposal.layout).isoformat()
-    note = f"CHECK: reads column {column} ({example} as {read})"
-    return [*lines, f"time_format = {quote(proposal.layout)}  # {note}"]
+    note = (
+        f"CHECK: reads column {quote(proposal.column)} ({quote(proposal.example[:40])} as {read})"
+    )
+    return f"time_format = {quote(proposal.layout)}  # {note}"
 
 
 def _shown(proposal: TimeProposal, quote: Callable[[str], str]) -> str:

@@ -266,10 +266,11 @@ def _replay_refusal(
     if rows is None and not terms.secure:
         raise ValueError("the result's statistics hold no rows per site: a job in clear has them")
     params = initial_model(setup, terms.seed)
-    weighed = rows or (strategy_rows(result.statistics, result.sites) if terms.control else {})
     if terms.control and terms.rows_signed:  # SCAFFOLD steps c by the rows its sites vouched for
         secure, members = terms.weights.secure, terms.members
         weighed = control_rows(result.statistics, result.sites, seen, secure, members)
+    else:
+        weighed = rows or (strategy_rows(result.statistics, result.sites) if terms.control else {})
     strategy, rule = _replaying(terms, weighed, params, setup, summed)
     for round_ in range(1, terms.rounds + 1):
         digest = params_digest(params)
