@@ -310,3 +310,22 @@ def finish_run(
     if latest and outputs.in_runs(target):
         pointer = f" ({outputs.point_latest(target)} points here)"
     console.print(f"{what}: [bold]{escape(str(target))}[/]{pointer}")
+
+
+def telemetry_inputs(paths: list[Path], fmt: str, *, follow: bool = False) -> list[Path]:
+    """The files ``paths`` stand for, each folder replaced by the files in it that ``fmt``
+    reads (which, and how many were skipped, said on standard error). ``--follow`` follows
+    files as they grow, not the new files of a folder: a folder is refused with it."""
+    from fedsec.data.input_folders import expand_folders
+
+    folders = [path for path in paths if path.is_dir()]
+    if follow and folders:
+        raise typer.BadParameter(
+            f"{folders[0]} is a folder: --follow follows files as they grow, not the files a "
+            "folder gains; give the file(s) to follow (say, FOLDER/conn.log)",
+            param_hint="--input",
+        )
+    expanded, found = expand_folders(paths, fmt)
+    for folder in found:
+        errors.print(escape(folder.describe()), highlight=False)
+    return expanded

@@ -23,6 +23,7 @@ from fedsec.cli.common import (
     console,
     errors,
     files_of,
+    telemetry_inputs,
 )
 from fedsec.cli.options import DETECT_FORMATS, parse_timezone
 from fedsec.core import outputs
@@ -45,7 +46,8 @@ def detect(
         list[Path] | None,
         typer.Option(
             "--input",
-            help="Telemetry file(s) to score: --input a.csv b.csv, or repeat --input; '-' "
+            help="Telemetry file(s) to score: --input a.csv b.csv, or repeat --input; a "
+            "folder stands for the files in it of --format (Zeek: its conn logs); '-' "
             "reads standard input (text formats; a named pipe alike), scored as it comes "
             "until it ends.",
         ),
@@ -203,9 +205,10 @@ def detect(
     from fedsec.detect.follow import FollowOptions, stop_on_signals
     from fedsec.detect.threads import inference_threads
 
-    inputs = [*(input_ or []), *(more_inputs or [])]
-    if not inputs:
+    given = [*(input_ or []), *(more_inputs or [])]
+    if not given:
         raise typer.BadParameter("give at least one file to score", param_hint="--input")
+    inputs = telemetry_inputs(given, format_, follow=follow)
     check_mapping_format(format_, mapping is not None)  # before a mapping meets an input
     alert_options = _alert_options(alert_format, organization or org, observer, timezone)
     piped = is_standard_output(out)

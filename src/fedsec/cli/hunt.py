@@ -16,6 +16,7 @@ from fedsec.cli.common import (
     clean_errors,
     console,
     errors,
+    telemetry_inputs,
 )
 from fedsec.cli.options import FLOW_FORMATS
 from fedsec.core import outputs
@@ -45,7 +46,11 @@ def hunt(
     ],
     input_: Annotated[
         list[Path] | None,
-        typer.Option("--input", help="Stored telemetry to rescan: --input a.csv b.csv ..."),
+        typer.Option(
+            "--input",
+            help="Stored telemetry to rescan: --input a.csv b.csv ..., or a folder (the "
+            "files in it of --format).",
+        ),
     ] = None,
     more_inputs: Annotated[
         list[Path] | None,
@@ -104,9 +109,11 @@ def hunt(
     from fedsec.forensics.hunt import WRITER as HUNT_WRITER
     from fedsec.forensics.hunt import Side, retro_hunt
 
+    check_format(format_)
     inputs = [*(input_ or []), *(more_inputs or [])]
     check_inputs(inputs)
-    check_format(format_)
+    inputs = telemetry_inputs(inputs, format_)
+    check_distinct_inputs(inputs)
     model, baseline = outputs.resolve(model), outputs.resolve(baseline)
     read = {"--model": model, "--baseline": baseline}
     outputs.check_target(out, force=force, writer=HUNT_WRITER)
