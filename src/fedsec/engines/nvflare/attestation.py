@@ -174,6 +174,8 @@ def require_attested(
             f"job {job}: the result names {', '.join(map(printable, strangers))}, not among the "
             f"job's sites ({', '.join(sites)}); nothing written"
         )
+    if why := _site_list_refusal(result, updated):
+        raise DeploymentError(f"job {job}: {why}; nothing written")
     evaluated = {
         s: r for s, r in result.evaluation.items() if isinstance(r, dict) and "error" not in r
     }
@@ -235,6 +237,25 @@ def require_attested(
         if why := chain_refusal(result, chains, anchor, terms.chain, (job, release)):
             raise DeploymentError(f"job {job}: {printable(why)}; nothing written")
     return evaluated
+
+
+def _site_list_refusal(result: JobResult, updated: set[str]) -> str | None:
+    """Why the result's list of sites (unsigned: the coordinator writes it, and the replay
+    weighs and counts sites by it) cannot be the job's: a site named twice, or a site whose
+    update or evaluation the result holds left out of it."""
+    doubled = sorted({site for site in result.sites if result.sites.count(site) > 1})
+    if doubled:
+        return (
+            f"the result names {', '.join(map(printable, doubled))} more than once among its sites"
+        )
+    left_out = sorted({*updated, *result.evaluation} - set(result.sites))
+    if left_out:
+        return (
+            f"the result's sites ({', '.join(map(printable, result.sites))}) leave out "
+            f"{', '.join(map(printable, left_out))}, whose update or evaluation it holds: the "
+            "coordinator changed the list of the job's sites"
+        )
+    return None
 
 
 def judged_final(gate: Any) -> bool:
