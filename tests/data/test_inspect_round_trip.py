@@ -329,6 +329,19 @@ def test_an_unreadable_first_then_only_a_day_proposes_the_day_with_a_check(tmp_p
     assert 'the time of day is in column "start_time"' in said  # the clock, named
 
 
+def test_an_iso_day_read_as_it_is_names_the_clock_column_beside_it(tmp_path):
+    """An ISO day needs no layout, and a clock beside it was not looked for: the proposal now
+    names it, and says the two joined read as they are (no time_format to give)."""
+    path = flows_with_times(tmp_path, date=["2019-04-25", "2019-04-26"], time=["12:06", "13:00"])
+    found, mapping, table = read_back(path)
+    assert mapping.time_column() == "date" and mapping.time_format is None
+    assert table.context["timestamp"].iloc[0].startswith("2019-04-25")
+    said = proposal_comments(found)
+    assert 'column "date" gives the day only ("2019-04-25")' in said
+    assert 'the time of day is in column "time"' in said and "reads as it is" in said
+    assert "cannot order events within a day" not in said
+
+
 @pytest.mark.parametrize(
     ("times", "layout"),
     [

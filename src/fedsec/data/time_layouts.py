@@ -135,7 +135,9 @@ def propose_time(raw: pd.DataFrame, column: str) -> TimeProposal:
     if found is None:
         given = raw[column].dropna()
         example = cell_text(given.iloc[0]) if len(given) else ""
-        return TimeProposal(column, example=example, day_only=_dates_only(given))
+        day_only = _dates_only(given)
+        clock = _clock_column(raw, column) if day_only else None
+        return TimeProposal(column, example=example, clock=clock, day_only=day_only)
     example = str(found[1]).strip()
     texts = _distinct(raw[column])
     readers = _layouts_reading(texts)
@@ -220,7 +222,7 @@ def _read_lines(proposal: TimeProposal, quote: Callable[[str], str]) -> list[str
         )
         return lines + ([_format_line(proposal, quote)] if proposal.layout else [])
     if proposal.usable and proposal.layout is None:
-        return []
+        return _comment(*_day_only(proposal, quote)) if proposal.clock is not None else []
     column, example = quote(proposal.column), quote(proposal.example[:40])
     if proposal.readers:
         return _comment(
@@ -255,15 +257,19 @@ def _shown(proposal: TimeProposal, quote: Callable[[str], str]) -> str:
 
 
 def _day_only(proposal: TimeProposal, quote: Callable[[str], str]) -> list[str]:
-    joined = f"{proposal.layout} %H:%M" + ":%S" * proposal.seconds
-    return [
+    """Advice for a day-only column beside a column of the time of day: join them (a day read
+    as it is, ISO 8601, then reads with its clock as it is; one read by a layout needs that
+    layout with the clock's)."""
+    said = (
         f"CHECK time: column {quote(proposal.column)} gives the day only "
         f"({quote(proposal.example[:40])}); the time of day is in column {quote(proposal.clock)}, "
         "and a mapping reads one time column (it joins no two), so alerts date each flow at "
-        "00:00 of its day. To keep the time of day, write the two as one column and read it "
-        "with",
-        f"time_format = {quote(joined)}",
-    ]
+        "00:00 of its day. To keep the time of day, write the two as one column"
+    )
+    if proposal.layout is None:
+        return [f"{said} (the day, a space, the time of day), which the reader reads as it is."]
+    joined = f"{proposal.layout} %H:%M" + ":%S" * proposal.seconds
+    return [f"{said} and read it with", f"time_format = {quote(joined)}"]
 
 
 def _comment(*paragraphs: str) -> list[str]:
