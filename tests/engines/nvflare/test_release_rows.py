@@ -14,14 +14,17 @@ from fedsec.engines.nvflare.release_chain import chain_terms
 from fedsec.engines.nvflare.release_records import Sighting
 from fedsec.engines.nvflare.release_rows import control_rows
 from fedsec.engines.nvflare.statistics import PER_SITE, counts_digest
+from fedsec.tasks.federate import curve_rounds
 from tests.engines.nvflare.memory import Recording
-from tests.engines.nvflare.releases import assert_refused, release
+from tests.engines.nvflare.releases import assert_refused, keyed_job, release
 from tests.engines.nvflare.test_release_chain_detectors import JOB, detector_job
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
 VICTIM = "office"
 CHANGED = r"the coordinator changed the rows that scale SCAFFOLD's control variate"
+CHANGED_ROWS = r"the rows that scale SCAFFOLD's control variate are not the ones its sites summed"
+LOGS_JOB = "job-logs"
 
 
 class OtherTotal(Coordinator):
@@ -90,3 +93,51 @@ def test_in_clear_rows_per_family_restated_alike_are_refused():
     why = r"cloud signed it sent rows per family \w+, not the result's \w+: the rows that scale"
     with pytest.raises(ValueError, match=why):
         control_rows(restated, ["cloud"], seen, secure=False)
+
+
+class OtherWindows(Coordinator):
+    """A hostile coordinator, logs job in clear: its strategy weighs one site (the victim) by
+    twice the training windows it sent to the vocabulary, in every step of ``c``, and its
+    result states them."""
+
+    def setup(self):
+        made = super().setup()
+        self.result.statistics["rows_per_site"][LOGS_VICTIM] *= 2
+        return made
+
+
+LOGS_VICTIM = "org2"
+
+
+def scaffold_logs_job(logs_consortium, project, tmp_path_factory, coordinator=Coordinator):
+    """(scenario, fetched result) of the consortium's 3-round logs job under SCAFFOLD, in
+    clear, run by ``coordinator``."""
+    data, base = logs_consortium
+    strategy = base.strategy.model_copy(update={"name": "scaffold", "server_lr": None})
+    scenario = base.model_copy(update={"strategy": strategy}, deep=True)
+    fetched, curve = tmp_path_factory.mktemp("fetched"), sorted(curve_rounds(scenario))
+    result = keyed_job(scenario, data, project, LOGS_JOB, Recording, fetched, curve,
+                       coordinator=coordinator)  # fmt: skip
+    return scenario, result
+
+
+def test_a_logs_job_scaled_by_other_windows_stated_alike_is_refused(
+    logs_consortium, project, signer, tmp_path, tmp_path_factory
+):
+    """Each site signs the windows it sent to the vocabulary; before, a logs job's rows were
+    the coordinator's word and this job was released."""
+    scenario, result = scaffold_logs_job(logs_consortium, project, tmp_path_factory, OtherWindows)
+    assert chain_terms(scenario).control and chain_terms(scenario).rows_signed
+    why = (
+        rf"{LOGS_VICTIM} signed it sent training windows \w+, not the result's \w+: {CHANGED_ROWS}"
+    )
+    assert_refused(scenario, result, LOGS_JOB, why, project, signer, tmp_path)
+
+
+def test_an_honest_scaffold_logs_job_is_released(
+    logs_consortium, project, signer, tmp_path, tmp_path_factory
+):
+    scenario, result = scaffold_logs_job(logs_consortium, project, tmp_path_factory)
+    assert (
+        release(scenario, result, LOGS_JOB, project, signer, tmp_path / "run") / "model"
+    ).is_dir()

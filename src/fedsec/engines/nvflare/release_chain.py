@@ -137,7 +137,8 @@ class ChainTerms:
     training: str = ""  # the digest of the scenario's training terms (plan_terms; "": none)
     #: what the scenario says of its class weights (by default: none are sent)
     weights: WeightTerms = field(default_factory=lambda: WeightTerms(None))
-    rows_signed: bool = False  # its sites sign the statistics its rows come from (not logs)
+    rows_signed: bool = False  # its sites sign the statistics its rows come from
+    windows: bool = False  # its rows are a logs job's training windows (signed in clear only)
 
 
 def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
@@ -187,7 +188,8 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         kind.sends_control,
         expected_terms(JobSpec.from_scenario(scenario, [], DeploymentSettings())),
         weight_terms(scenario),
-        scenario.task != "logs",
+        scenario.task != "logs" or not secure,
+        scenario.task == "logs",
     )
 
 
@@ -268,7 +270,9 @@ def _replay_refusal(
     params = initial_model(setup, terms.seed)
     if terms.control and terms.rows_signed:  # SCAFFOLD steps c by the rows its sites vouched for
         secure, members = terms.weights.secure, terms.members
-        weighed = control_rows(result.statistics, result.sites, seen, secure, members)
+        weighed = control_rows(
+            result.statistics, result.sites, seen, secure, members, windows=terms.windows
+        )
     else:
         weighed = rows or (strategy_rows(result.statistics, result.sites) if terms.control else {})
     strategy, rule = _replaying(terms, weighed, params, setup, summed)

@@ -15,8 +15,12 @@ other rows in its rounds, and stated them alike in the result, would have its ``
   per family the result keeps of it (:func:`~.release_weights.site_rows_refusal`), and every
   evaluating site must have signed it sent those (:func:`~.release_weights.sent_families`).
 
-The rows of a site whose evaluation the release does not hold stay the coordinator's word, as
-do a logs job's (its vocabulary's windows: no site signs them).
+* a logs job's rows are its sites' training windows: in clear each site signs, in its chain,
+  the digest of the windows it sent to the vocabulary (:func:`~.vocabulary.windows_digest`),
+  and the result's rows per site must be those; under secure aggregation the total stays the
+  coordinator's word (the vocabulary's sum is not kept in the result).
+
+The rows of a site whose evaluation the release does not hold stay the coordinator's word.
 """
 
 from __future__ import annotations
@@ -24,9 +28,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fedsec.engines.nvflare.records import strategy_rows
+from fedsec.engines.nvflare.records import declared_site_rows, strategy_rows
 from fedsec.engines.nvflare.release_records import Sighting
-from fedsec.engines.nvflare.release_weights import sent_families, site_rows_refusal, verified_rows
+from fedsec.engines.nvflare.release_weights import (
+    sent_families,
+    site_rows_refusal,
+    verified_rows,
+    vouched,
+)
+from fedsec.engines.nvflare.vocabulary import windows_digest
 
 #: The rows this module checks, as its refusals name them.
 CONTROL_ROWS = "the rows that scale SCAFFOLD's control variate"
@@ -38,10 +48,15 @@ def control_rows(
     seen: list[Sighting],
     secure: bool,
     members: tuple[str, ...] = (),
+    *,
+    windows: bool = False,
 ) -> dict[str, int]:
     """Each site's training rows as SCAFFOLD's replay weighs them, checked against what the
     sites of ``seen`` vouched for (``secure``: the statistics are secure sums; ``members``:
-    the scenario's organizations); a ValueError saying what the coordinator changed."""
+    the scenario's organizations; ``windows``: a logs job's, in clear); a ValueError saying
+    what the coordinator changed."""
+    if windows:
+        return _vouched_windows(statistics, sites, seen)
     if secure:
         total, _ = verified_rows(statistics, seen, CONTROL_ROWS)
         if (stated := statistics.get("rows")) != total:
@@ -54,3 +69,17 @@ def control_rows(
     if why := site_rows_refusal(statistics):
         raise ValueError(f"{why} ({CONTROL_ROWS})")
     return strategy_rows(dict(statistics), sites)
+
+
+def _vouched_windows(
+    statistics: Mapping[str, Any], sites: list[str], seen: list[Sighting]
+) -> dict[str, int]:
+    """A logs job's rows per site in clear, once every site of ``seen`` signed the digest of
+    the windows the result gives it."""
+    rows = declared_site_rows(dict(statistics), sites)
+    if rows is None:
+        raise ValueError(f"the result's statistics hold no windows per site: {CONTROL_ROWS}")
+    for site in sorted({s.site for s in seen}):
+        digest = windows_digest(rows[site]) if site in rows else None
+        vouched(seen, site, "sent training windows", digest, CONTROL_ROWS)
+    return rows

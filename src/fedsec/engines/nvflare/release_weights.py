@@ -146,7 +146,7 @@ def sent_families(
     for site in sorted({s.site for s in seen}):
         kept = per_site.get(site)
         digest = None if kept is None else counts_digest(kept)
-        _vouched(seen, site, "sent rows per family", digest, what)
+        vouched(seen, site, "sent rows per family", digest, what)
     return sum((Counter(c) for c in per_site.values()), Counter())
 
 
@@ -194,7 +194,7 @@ def verified_rows(
     total = np.asarray(kept, dtype=np.uint32)
     digest = sum_digest(total)
     for site in sorted({s.site for s in seen}):
-        _vouched(seen, site, "verified statistics sum", digest, what)
+        vouched(seen, site, "verified statistics sum", digest, what)
     try:
         return family_rows(summed(total))
     except ValueError as error:
@@ -202,7 +202,7 @@ def verified_rows(
         raise ValueError(why) from None
 
 
-def _vouched(seen: list[Sighting], site: str, what: str, digest: str | None, rows: str) -> None:
+def vouched(seen: list[Sighting], site: str, what: str, digest: str | None, rows: str) -> None:
     """Refuse unless ``site`` signed ``digest`` in its chain, and no other, for ``what``
     (``rows``: what the statistics give that the admin checks)."""
     signed = sorted({s.statistics for s in seen if s.site == site and s.statistics})

@@ -28,6 +28,7 @@ from fedsec.engines.nvflare.records import Asking, JobFailed, RoundLog
 from fedsec.engines.nvflare.site_config import SiteConfig
 from fedsec.engines.nvflare.site_rosters import StatisticsRosters
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
+from fedsec.engines.nvflare.statistics import counts_digest
 from fedsec.features.vocabulary import RESERVED, EventVocabulary, known_tokens
 from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError
 from fedsec.fl.privacy.widesum import LIMBS, narrow, widen
@@ -64,8 +65,15 @@ class VocabularySite(Protocol):
     secure: SiteSecAgg
     rosters: StatisticsRosters
     sums_answered: set[str]
+    statistics_sent: str | None  # the sha256 of what it sent in clear (its windows here)
 
     def data(self, view: str) -> Any: ...
+
+
+def windows_digest(windows: int) -> str:
+    """The sha256 of a site's training windows as it sends them in clear (what it signs in its
+    chain, and the admin recomputes from the result's rows per site)."""
+    return counts_digest({"windows": windows})
 
 
 # -- site -------------------------------------------------------------------------------------
@@ -91,6 +99,7 @@ def answer(site: VocabularySite, data: Any) -> dict[str, Any]:
             raise PlanRefused(
                 f"site {site.name} only sends its vocabulary under secure aggregation"
             )
+        site.statistics_sent = windows_digest(windows)  # signed in its chain every round
         return {"tokens": known, "rows": windows}
     if buckets > MAX_SECURE_BUCKETS:
         raise PlanRefused(f"vocabulary refused: {buckets} buckets exceed {MAX_SECURE_BUCKETS}")
