@@ -13,7 +13,7 @@ from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.results import read_result
 from fedsec.engines.nvflare.setups import parse_setup
 from tests.engines.nvflare.memory import Recording
-from tests.engines.nvflare.test_final_gate import honest, refused, run_job  # noqa: F401
+from tests.engines.nvflare.test_final_gate import refused, run_job
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
@@ -79,12 +79,9 @@ def test_sites_refuse_to_evaluate_a_relabelled_final_model(
 
 
 def test_the_admin_refuses_a_result_whose_label_set_is_reordered(
-    honest,  # noqa: F811
-    project,
-    signer,
-    tmp_path,
+    short_honest_job, project, signer, tmp_path
 ):
-    scenario, fetched, _ = honest
+    scenario, fetched, _ = short_honest_job
     result = read_result(fetched)
     result.setup = swapped(result.setup)
     refused(scenario, result, f"job-short: model setup refused: .*{ORDER}", project, signer,
