@@ -14,6 +14,7 @@ from fedsec.cli.common import RoundProgress, clean_errors, console, errors, fini
 from fedsec.cli.options import Force, Seed, seed_overrides
 from fedsec.cli.summary import show_summary
 from fedsec.core import outputs
+from fedsec.data.writers import DAILY_NAMES
 
 SimulationOverrides = Annotated[
     list[str] | None,
@@ -135,7 +136,7 @@ def demo(
     finish_run(target, run.experiment.metrics)
     console.print(
         f"next: fedsec detect --model {target}/model --format {format_} --input "
-        f"{target}/{DATA_DIR}/<org>/<file>",
+        f"{target}/{DATA_DIR}/<org>/{DAILY_NAMES.get(format_, '<file>').format(day='*')}",
         highlight=False,
         markup=False,
     )
