@@ -79,7 +79,7 @@ def test_an_honest_scaffold_detector_job_is_released(
     scenario, result = detector_job(
         consortium, project, "ae", Recording, tmp_path_factory, "scaffold", **privacy
     )
-    assert chain_terms(scenario).control and chain_terms(scenario).rows_signed
+    assert chain_terms(scenario).control
     assert (release(scenario, result, JOB, project, signer, tmp_path / "run") / "model").is_dir()
 
 
@@ -109,35 +109,46 @@ class OtherWindows(Coordinator):
 LOGS_VICTIM = "org2"
 
 
-def scaffold_logs_job(logs_consortium, project, tmp_path_factory, coordinator=Coordinator):
-    """(scenario, fetched result) of the consortium's 3-round logs job under SCAFFOLD, in
-    clear, run by ``coordinator``."""
+def scaffold_logs_job(logs_consortium, project, tmp_path_factory, coordinator=Coordinator,
+                      secure=False):  # fmt: skip
+    """(scenario, fetched result) of the consortium's 3-round logs job under SCAFFOLD, run by
+    ``coordinator`` (``secure``: under secure aggregation)."""
     data, base = logs_consortium
     strategy = base.strategy.model_copy(update={"name": "scaffold", "server_lr": None})
     scenario = base.model_copy(update={"strategy": strategy}, deep=True)
+    scenario.privacy.secure_aggregation = secure
     fetched, curve = tmp_path_factory.mktemp("fetched"), sorted(curve_rounds(scenario))
     result = keyed_job(scenario, data, project, LOGS_JOB, Recording, fetched, curve,
                        coordinator=coordinator)  # fmt: skip
     return scenario, result
 
 
+@pytest.mark.parametrize(
+    ("secure", "coordinator", "why"),
+    [
+        (False, OtherWindows, rf"{LOGS_VICTIM} signed it sent training windows \w+, not the "
+         rf"result's \w+: {CHANGED_ROWS}"),
+        (True, OtherTotal, rf"state \d+ training windows, where its sites verified a vocabulary "
+         rf"sum of \d+: {CHANGED}"),
+    ],
+    ids=["clear", "secure"],
+)  # fmt: skip
 def test_a_logs_job_scaled_by_other_windows_stated_alike_is_refused(
-    logs_consortium, project, signer, tmp_path, tmp_path_factory
+    logs_consortium, project, signer, tmp_path, tmp_path_factory, secure, coordinator, why
 ):
-    """Each site signs the windows it sent to the vocabulary; before, a logs job's rows were
-    the coordinator's word and this job was released."""
-    scenario, result = scaffold_logs_job(logs_consortium, project, tmp_path_factory, OtherWindows)
-    assert chain_terms(scenario).control and chain_terms(scenario).rows_signed
-    why = (
-        rf"{LOGS_VICTIM} signed it sent training windows \w+, not the result's \w+: {CHANGED_ROWS}"
-    )
+    """Each site signs the windows it sent to the vocabulary (in clear) or the vocabulary sum
+    it verified (secure); before, a logs job's rows were the coordinator's word and these jobs
+    were released."""
+    scenario, result = scaffold_logs_job(logs_consortium, project, tmp_path_factory,
+                                         coordinator, secure)  # fmt: skip
+    assert chain_terms(scenario).control
     assert_refused(scenario, result, LOGS_JOB, why, project, signer, tmp_path)
 
 
+@pytest.mark.parametrize("secure", [False, True], ids=["clear", "secure"])
 def test_an_honest_scaffold_logs_job_is_released(
-    logs_consortium, project, signer, tmp_path, tmp_path_factory
+    logs_consortium, project, signer, tmp_path, tmp_path_factory, secure
 ):
-    scenario, result = scaffold_logs_job(logs_consortium, project, tmp_path_factory)
-    assert (
-        release(scenario, result, LOGS_JOB, project, signer, tmp_path / "run") / "model"
-    ).is_dir()
+    scenario, result = scaffold_logs_job(logs_consortium, project, tmp_path_factory, secure=secure)
+    run = release(scenario, result, LOGS_JOB, project, signer, tmp_path / "run")
+    assert (run / "model").is_dir()

@@ -59,7 +59,6 @@ from fedsec.engines.nvflare.plan_terms import expected_terms
 from fedsec.engines.nvflare.records import (
     JobResult,
     declared_site_rows,
-    strategy_rows,
 )
 from fedsec.engines.nvflare.registry import JOB_MODELS
 from fedsec.engines.nvflare.release_records import (
@@ -137,8 +136,7 @@ class ChainTerms:
     training: str = ""  # the digest of the scenario's training terms (plan_terms; "": none)
     #: what the scenario says of its class weights (by default: none are sent)
     weights: WeightTerms = field(default_factory=lambda: WeightTerms(None))
-    rows_signed: bool = False  # its sites sign the statistics its rows come from
-    windows: bool = False  # its rows are a logs job's training windows (signed in clear only)
+    windows: bool = False  # its rows are a logs job's training windows
 
 
 def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
@@ -188,7 +186,6 @@ def chain_terms(scenario: Scenario, resumed: str | None = None) -> ChainTerms:
         kind.sends_control,
         expected_terms(JobSpec.from_scenario(scenario, [], DeploymentSettings())),
         weight_terms(scenario),
-        scenario.task != "logs" or not secure,
         scenario.task == "logs",
     )
 
@@ -268,13 +265,13 @@ def _replay_refusal(
     if rows is None and not terms.secure:
         raise ValueError("the result's statistics hold no rows per site: a job in clear has them")
     params = initial_model(setup, terms.seed)
-    if terms.control and terms.rows_signed:  # SCAFFOLD steps c by the rows its sites vouched for
+    if terms.control:  # SCAFFOLD steps c by the rows its sites vouched for
         secure, members = terms.weights.secure, terms.members
         weighed = control_rows(
             result.statistics, result.sites, seen, secure, members, windows=terms.windows
         )
     else:
-        weighed = rows or (strategy_rows(result.statistics, result.sites) if terms.control else {})
+        weighed = rows or {}
     strategy, rule = _replaying(terms, weighed, params, setup, summed)
     for round_ in range(1, terms.rounds + 1):
         digest = params_digest(params)

@@ -17,8 +17,9 @@ other rows in its rounds, and stated them alike in the result, would have its ``
 
 * a logs job's rows are its sites' training windows: in clear each site signs, in its chain,
   the digest of the windows it sent to the vocabulary (:func:`~.vocabulary.windows_digest`),
-  and the result's rows per site must be those; under secure aggregation the total stays the
-  coordinator's word (the vocabulary's sum is not kept in the result).
+  and the result's rows per site must be those; under secure aggregation the total is the
+  windows inside the vocabulary's sum the result keeps, once every evaluating site signed it
+  verified that very sum.
 
 The rows of a site whose evaluation the release does not hold stay the coordinator's word.
 """
@@ -28,6 +29,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from fedsec.engines.nvflare.records import declared_site_rows, strategy_rows
 from fedsec.engines.nvflare.release_records import Sighting
 from fedsec.engines.nvflare.release_weights import (
@@ -36,7 +39,10 @@ from fedsec.engines.nvflare.release_weights import (
     verified_rows,
     vouched,
 )
-from fedsec.engines.nvflare.vocabulary import windows_digest
+from fedsec.engines.nvflare.secure import decoded
+from fedsec.engines.nvflare.signing import sum_digest
+from fedsec.engines.nvflare.statistics import VERIFIED
+from fedsec.engines.nvflare.vocabulary import summed_windows, windows_digest
 
 #: The rows this module checks, as its refusals name them.
 CONTROL_ROWS = "the rows that scale SCAFFOLD's control variate"
@@ -56,6 +62,8 @@ def control_rows(
     the scenario's organizations; ``windows``: a logs job's, in clear); a ValueError saying
     what the coordinator changed."""
     if windows:
+        if secure:
+            return strategy_rows({"rows": _verified_windows(statistics, seen)}, sites)
         return _vouched_windows(statistics, sites, seen)
     if secure:
         total, _ = verified_rows(statistics, seen, CONTROL_ROWS)
@@ -83,3 +91,25 @@ def _vouched_windows(
         digest = windows_digest(rows[site]) if site in rows else None
         vouched(seen, site, "sent training windows", digest, CONTROL_ROWS)
     return rows
+
+
+def _verified_windows(statistics: Mapping[str, Any], seen: list[Sighting]) -> int:
+    """A logs job's total windows under secure aggregation: those inside the vocabulary's sum
+    the result keeps, once every site of ``seen`` signed it verified that very sum, and the
+    ones the result states."""
+    kept = statistics.get(VERIFIED)
+    if not isinstance(kept, list) or not all(type(v) is int and 0 <= v < 2**32 for v in kept):
+        raise ValueError(
+            f"the result's statistics keep no verified sum of the vocabulary: {CONTROL_ROWS} "
+            "cannot be checked"
+        )
+    total = np.asarray(kept, dtype=np.uint32)
+    for site in sorted({s.site for s in seen}):
+        vouched(seen, site, "verified vocabulary sum", sum_digest(total), CONTROL_ROWS)
+    windows = summed_windows(decoded(total))
+    if (stated := statistics.get("rows")) != windows:
+        raise ValueError(
+            f"the result's statistics state {stated!r:.40} training windows, where its sites "
+            f"verified a vocabulary sum of {windows}: the coordinator changed {CONTROL_ROWS}"
+        )
+    return windows

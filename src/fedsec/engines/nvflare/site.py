@@ -245,9 +245,11 @@ class Site:
         control = self.server_control(request.control, params)
         setup = request.model.model_dump(mode="json")
         terms, weights = training_terms(plan), weights_digest(plan.class_weights)
-        # what it vouches for of the statistics its class weights come from
-        statistics = self.secure.verified.get(STATISTICS_ROUNDS["summaries"])
-        statistics = statistics or self.statistics_sent
+        # what it vouches for of the statistics its class weights (or a logs job's rows) come
+        # from: the secure statistics' or vocabulary's verified sum, or what it sent in clear
+        verified = self.secure.verified
+        statistics = verified.get(STATISTICS_ROUNDS["summaries"])
+        statistics = statistics or verified.get(vocabulary.VOCABULARY_ROUND) or self.statistics_sent
         self.chain.received(
             plan.round, setup, params, control, terms=terms, weights=weights, statistics=statistics
         )

@@ -28,7 +28,7 @@ from fedsec.engines.nvflare.records import Asking, JobFailed, RoundLog
 from fedsec.engines.nvflare.site_config import SiteConfig
 from fedsec.engines.nvflare.site_rosters import StatisticsRosters
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
-from fedsec.engines.nvflare.statistics import counts_digest
+from fedsec.engines.nvflare.statistics import VERIFIED, counts_digest
 from fedsec.features.vocabulary import RESERVED, EventVocabulary, known_tokens
 from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError
 from fedsec.fl.privacy.widesum import LIMBS, narrow, widen
@@ -132,10 +132,14 @@ class Vocabulary:
     sites: list[str]
     rows: int
     rows_per_site: dict[str, int] = field(default_factory=dict)  # in clear only
+    #: the secure sum as its survivors verified it (uint32, check values last; secure only)
+    verified: np.ndarray | None = None
 
     def to_json(self) -> dict[str, Any]:
         record = {"mode": self.mode, "sites": self.sites, "rows": self.rows}
         record |= {"events": len(self.index)}
+        if self.verified is not None:
+            record[VERIFIED] = [int(v) for v in self.verified]
         return record | ({"rows_per_site": self.rows_per_site} if self.rows_per_site else {})
 
 
@@ -194,12 +198,18 @@ def _secure(coordinator: Asking, request: dict[str, Any]) -> Vocabulary:
     coordinator.require(len(coordinator.alive), "in the vocabulary")
     buckets = request["buckets"]
     try:
-        total, survivors = secure.secure_total(
+        verified, survivors = secure.verified_sum(
             coordinator, VOCABULARY_ROUND, replies, buckets + LIMBS - 1, log
         )
     except secure.SecAggAborted as error:
         raise JobFailed(f"the vocabulary sum stopped: {error}") from None
+    total = secure.decoded(verified)
     counts = np.rint(total[:buckets])
-    rows = round(float(narrow(total[buckets:])[0]))
     index = (np.flatnonzero(counts > 0) + RESERVED).astype(np.int64)
-    return Vocabulary(index, "secure aggregation", survivors, rows)
+    return Vocabulary(index, "secure aggregation", survivors, summed_windows(total), {}, verified)
+
+
+def summed_windows(total: np.ndarray) -> int:
+    """The training windows inside a decoded vocabulary sum (its last :data:`LIMBS` values),
+    as the coordinator and the admin's release both read them."""
+    return round(float(narrow(total[-LIMBS:])[0]))
