@@ -59,8 +59,8 @@ def control_rows(
 ) -> dict[str, int]:
     """Each site's training rows as SCAFFOLD's replay weighs them, checked against what the
     sites of ``seen`` vouched for (``secure``: the statistics are secure sums; ``members``:
-    the scenario's organizations; ``windows``: a logs job's, in clear); a ValueError saying
-    what the coordinator changed."""
+    the scenario's organizations; ``windows``: a logs job's, its vocabulary's windows); a
+    ValueError saying what the coordinator changed."""
     if windows:
         if secure:
             return strategy_rows({"rows": _verified_windows(statistics, seen)}, sites)
