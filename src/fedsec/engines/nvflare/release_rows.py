@@ -29,8 +29,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from fedsec.engines.nvflare.records import declared_site_rows, strategy_rows
 from fedsec.engines.nvflare.release_records import Sighting
 from fedsec.engines.nvflare.release_weights import (
@@ -38,10 +36,9 @@ from fedsec.engines.nvflare.release_weights import (
     site_rows_refusal,
     verified_rows,
     vouched,
+    vouched_sum,
 )
 from fedsec.engines.nvflare.secure import decoded
-from fedsec.engines.nvflare.signing import sum_digest
-from fedsec.engines.nvflare.statistics import VERIFIED
 from fedsec.engines.nvflare.vocabulary import summed_windows, windows_digest
 
 #: The rows this module checks, as its refusals name them.
@@ -97,15 +94,7 @@ def _verified_windows(statistics: Mapping[str, Any], seen: list[Sighting]) -> in
     """A logs job's total windows under secure aggregation: those inside the vocabulary's sum
     the result keeps, once every site of ``seen`` signed it verified that very sum, and the
     ones the result states."""
-    kept = statistics.get(VERIFIED)
-    if not isinstance(kept, list) or not all(type(v) is int and 0 <= v < 2**32 for v in kept):
-        raise ValueError(
-            f"the result's statistics keep no verified sum of the vocabulary: {CONTROL_ROWS} "
-            "cannot be checked"
-        )
-    total = np.asarray(kept, dtype=np.uint32)
-    for site in sorted({s.site for s in seen}):
-        vouched(seen, site, "verified vocabulary sum", sum_digest(total), CONTROL_ROWS)
+    total = vouched_sum(statistics, seen, "vocabulary", CONTROL_ROWS)
     windows = summed_windows(decoded(total))
     if (stated := statistics.get("rows")) != windows:
         raise ValueError(

@@ -185,21 +185,31 @@ def verified_rows(
     """The rows and rows per family inside the statistics' summaries sum the result keeps,
     once every site of ``seen`` signed it verified that very sum (:func:`verified_families`);
     ``what``: the rows the admin checks, as the refusals name them."""
-    kept = statistics.get(VERIFIED)
-    if not isinstance(kept, list) or not all(type(v) is int and 0 <= v < 2**32 for v in kept):
-        raise ValueError(
-            f"the result's statistics keep no verified sum of the secure statistics: {what} "
-            "cannot be checked"
-        )
-    total = np.asarray(kept, dtype=np.uint32)
-    digest = sum_digest(total)
-    for site in sorted({s.site for s in seen}):
-        vouched(seen, site, "verified statistics sum", digest, what)
+    total = vouched_sum(statistics, seen, "statistics", what)
     try:
         return family_rows(summed(total))
     except ValueError as error:
         why = f"the result's verified statistics sum holds no rows per family: {error}"
         raise ValueError(why) from None
+
+
+def vouched_sum(
+    statistics: Mapping[str, Any], seen: list[Sighting], summed: str, what: str
+) -> np.ndarray:
+    """The verified sum the result's statistics keep (uint32; ``summed``: what was summed,
+    ``statistics`` or ``vocabulary``), once every site of ``seen`` signed, in its chain, that
+    it verified that very sum (``what``: the rows the admin checks, as refusals name them)."""
+    kept = statistics.get(VERIFIED)
+    if not isinstance(kept, list) or not all(type(v) is int and 0 <= v < 2**32 for v in kept):
+        raise ValueError(
+            f"the result's statistics keep no verified sum of the secure {summed}: {what} "
+            "cannot be checked"
+        )
+    total = np.asarray(kept, dtype=np.uint32)
+    digest = sum_digest(total)
+    for site in sorted({s.site for s in seen}):
+        vouched(seen, site, f"verified {summed} sum", digest, what)
+    return total
 
 
 def vouched(seen: list[Sighting], site: str, what: str, digest: str | None, rows: str) -> None:
