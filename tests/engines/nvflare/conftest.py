@@ -72,11 +72,11 @@ def project() -> Project:
 @pytest.fixture(scope="session")
 def short_honest_job(consortium, project: Project, tmp_path_factory: pytest.TempPathFactory):
     """(scenario, fetched result folder, recording transport) of the honest 3-round job of
-    test_final_gate.py, its sites holding ``project``'s kit identities: several test files
+    short_jobs.py, its sites holding ``project``'s kit identities: several test files
     release or doctor it, each reading the result from the folder and copying what it
     alters of the transport's messages, so it runs once per test process."""
     from tests.engines.nvflare.memory import Recording
-    from tests.engines.nvflare.test_final_gate import run_job
+    from tests.engines.nvflare.short_jobs import run_job
 
     return run_job(consortium, project, Recording, tmp_path_factory)
 

@@ -12,7 +12,7 @@ import pytest
 
 from fedsec.bundles.bundle import SIGNATURE
 from fedsec.engines.nvflare.results import read_result, write_result
-from tests.engines.nvflare.test_final_gate import gated_site, refused, release, short
+from tests.engines.nvflare.short_jobs import gated_site, refused, release, short
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

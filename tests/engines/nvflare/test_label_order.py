@@ -13,7 +13,7 @@ from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.results import read_result
 from fedsec.engines.nvflare.setups import parse_setup
 from tests.engines.nvflare.memory import Recording
-from tests.engines.nvflare.test_final_gate import refused, run_job
+from tests.engines.nvflare.short_jobs import refused, run_job
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

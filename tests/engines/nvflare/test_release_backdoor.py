@@ -23,7 +23,7 @@ from fedsec.engines.nvflare.site_models import held_out_scores
 from fedsec.features.preprocess import bucket
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused
-from tests.engines.nvflare.test_final_gate import JOB, gated_site, run_job, short
+from tests.engines.nvflare.short_jobs import JOB, gated_site, run_job, short
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

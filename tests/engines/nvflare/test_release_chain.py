@@ -24,7 +24,7 @@ from fedsec.engines.nvflare.site_chain import ROUND_FIELDS
 from fedsec.engines.nvflare.site_he import HeSession
 from tests.engines.nvflare.memory import AltersOneSite, Recording, he_kit
 from tests.engines.nvflare.releases import assert_refused, assert_refused_withheld
-from tests.engines.nvflare.test_final_gate import JOB, gated_site, run_job, short
+from tests.engines.nvflare.short_jobs import JOB, gated_site, run_job, short
 from tests.engines.nvflare.test_release_backdoor import implanted
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")

@@ -27,7 +27,7 @@ from fedsec.fl.aggregation.grouped import GroupedSecureAggregation, GroupSum
 from fedsec.scenarios.config import parse_scenario
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, release
-from tests.engines.nvflare.test_final_gate import JOB, gated_site, short_job
+from tests.engines.nvflare.short_jobs import JOB, gated_site, short_job
 from tests.engines.nvflare.test_release_backdoor import BackdoorFinal
 from tests.engines.nvflare.test_release_chain import LastRoundImplant
 from tests.engines.nvflare.test_release_chain_secure import AlteredSum, digest

@@ -22,7 +22,7 @@ from fedsec.engines.nvflare.signing import FIELD
 from fedsec.scenarios.config import ClientDpConfig
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, release
-from tests.engines.nvflare.test_final_gate import JOB, gated_site, short_job
+from tests.engines.nvflare.short_jobs import JOB, gated_site, short_job
 from tests.engines.nvflare.test_release_backdoor import BackdoorFinal
 from tests.engines.nvflare.test_release_chain import LastRoundImplant, with_privacy
 from tests.engines.nvflare.test_release_records import AGAIN, FIRST, resume

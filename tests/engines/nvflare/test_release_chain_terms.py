@@ -17,7 +17,7 @@ from fedsec.scenarios.config import parse_scenario
 from tests.engines.nvflare import releases
 from tests.engines.nvflare.memory import AltersOneSite, Recording
 from tests.engines.nvflare.releases import assert_refused, assert_refused_withheld
-from tests.engines.nvflare.test_final_gate import JOB, gated_site, run_job, short
+from tests.engines.nvflare.short_jobs import JOB, gated_site, run_job, short
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

@@ -30,7 +30,7 @@ from fedsec.simulator.output import write_dataset
 from tests.engines.nvflare import releases
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused
-from tests.engines.nvflare.test_final_gate import JOB, short
+from tests.engines.nvflare.short_jobs import JOB, short
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

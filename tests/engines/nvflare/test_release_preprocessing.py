@@ -13,7 +13,7 @@ from fedsec.engines.nvflare.release_setup import setup_refusal, setup_terms
 from fedsec.engines.nvflare.results import read_result, write_result
 from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.features.preprocess import NumericSpec, Preprocessor
-from tests.engines.nvflare.test_final_gate import gated_site, refused, short
+from tests.engines.nvflare.short_jobs import gated_site, refused, short
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

@@ -16,7 +16,7 @@ from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.models.session_scores import SURPRISE_BINS
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused
-from tests.engines.nvflare.test_final_gate import JOB, release, short_job
+from tests.engines.nvflare.short_jobs import JOB, release, short_job
 from tests.engines.nvflare.test_release_setup_terms import JOB as LOGS_JOB
 from tests.engines.nvflare.test_release_setup_terms import (
     run_logs_job,

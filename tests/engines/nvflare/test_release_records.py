@@ -24,7 +24,7 @@ from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.experiments.deployed import write_site_only_run
 from tests.engines.nvflare.memory import Crash, Recording
 from tests.engines.nvflare.releases import assert_refused, release
-from tests.engines.nvflare.test_final_gate import short
+from tests.engines.nvflare.short_jobs import short
 from tests.engines.nvflare.test_release_backdoor import implanted
 from tests.engines.nvflare.test_release_chain import VICTIM
 

@@ -9,7 +9,7 @@ import pytest
 
 from fedsec.engines.nvflare.results import read_result
 from tests.engines.nvflare.releases import assert_refused, release
-from tests.engines.nvflare.test_final_gate import JOB
+from tests.engines.nvflare.short_jobs import JOB
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 CHANGED = "the coordinator changed the list of the job's sites"

@@ -14,7 +14,7 @@ from fedsec.engines.nvflare.signing import FIELD, params_digest
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_chain import SiteChain
 from tests.engines.nvflare.memory import Recording
-from tests.engines.nvflare.test_final_gate import JOB, gated_site, short_job
+from tests.engines.nvflare.short_jobs import JOB, gated_site, short_job
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
