@@ -1,15 +1,25 @@
-"""The result's list of sites is the coordinator's (no site signs it), and the replay weighs
-and counts sites by it: a release refuses a list that leaves out a site whose update or
-evaluation the result holds, or names a site twice, in a worded line (before: a left-out
-site was refused for the wrong reason, as if its rows were 0, and a doubled one released)."""
+"""The result's lists of sites are the coordinator's (no site signs them), and the replay weighs
+and counts sites by its list of sites (:mod:`fedsec.engines.nvflare.release_sites`): a release
+refuses a list that leaves out a site whose update or evaluation the result holds, or names a
+site twice, and round logs naming other contributors than the round's transcript, in a worded
+line (before: a left-out site was refused for the wrong reason, as if its rows were 0, a
+doubled one released, a round log's contributors or a dropout never checked, and a grouped
+job's left-out survivor ended the release in a bare KeyError)."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
-from fedsec.engines.nvflare.results import read_result
+from fedsec.engines.nvflare.results import DeploymentError, read_result
+from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, release
 from tests.engines.nvflare.short_jobs import JOB
+from tests.engines.nvflare.test_release_chain_grouped import (  # noqa: F401 (fixture)
+    grouped,
+    grouped_job,
+)
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 CHANGED = "the coordinator changed the list of the job's sites"
@@ -47,3 +57,77 @@ def test_the_order_of_the_sites_changes_nothing(short_honest_job, project, signe
     result = read_result(fetched)
     result.sites = result.sites[::-1]
     assert (release(scenario, result, JOB, project, signer, tmp_path / "run") / "model").is_dir()
+
+
+def _stranger_contributed(result) -> None:
+    result.history[0].contributed.append("mallory")
+
+
+def _stranger_dropped(result) -> None:
+    result.dropouts["mallory"] = "timed out"
+
+
+def _contributor_hidden(result) -> None:
+    result.history[1].contributed.remove("office")
+
+
+def _contributor_unselected(result) -> None:
+    result.history[2].selected.remove("office")
+
+
+def _no_decision(result) -> None:
+    result.history[0].defence = {"round": 1, "rule": "krum", "excluded": []}
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (_stranger_contributed, r"the result names mallory, not among the job's sites \(plant, "
+         r"cloud, office\)"),
+        (_stranger_dropped, r"the result names mallory, not among the job's sites"),
+        (_contributor_hidden, rf"round 2's log leaves out of its contributors office, whose "
+         rf"update or sum its transcript holds: {CHANGED}"),
+        (_contributor_unselected, rf"round 3's log leaves out of its selected sites office, "
+         rf"whose update or sum its transcript holds \(the sites' participation is counted "
+         rf"from them\): {CHANGED}"),
+        (_no_decision, r"a round log's defence decision is not one a robust rule writes"),
+    ],
+    ids=["stranger-contributed", "stranger-dropped", "hidden", "unselected", "no-decision"],
+)  # fmt: skip
+def test_round_logs_naming_other_sites_than_the_transcript_are_refused(
+    short_honest_job, project, signer, tmp_path, change, why
+):
+    """Before, each was released (the malformed decision ended it in a bare KeyError): the
+    report's rounds and the sites' participation are read from the round logs."""
+    scenario, fetched, _ = short_honest_job
+    result = read_result(fetched)
+    change(result)
+    assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
+
+
+def test_a_secure_round_log_naming_a_site_its_sum_does_not_is_refused(
+    short_secure_job, project, signer, tmp_path
+):
+    """Round 1's survivors lose office, whom its log says contributed (before: released)."""
+    scenario, honest, _ = short_secure_job
+    result = copy.deepcopy(honest)
+    result.transcript[0].survivors.remove("office")
+    why = r"round 1's log says office contributed, whose update or sum its transcript does not "
+    assert_refused(scenario, result, JOB, why + f"hold: {CHANGED}", project, signer, tmp_path)
+
+
+def test_a_grouped_survivor_left_out_of_the_sites_is_refused(
+    grouped,  # noqa: F811
+    project,
+    signer,
+    tmp_path,
+    tmp_path_factory,
+):
+    """A group's survivor, its evaluation withheld (--min-sites 3), left out of the result's
+    sites: before, the release ended in a bare KeyError (its survivors were not checked)."""
+    scenario, result, _ = grouped_job(grouped, project, Recording, tmp_path_factory)
+    left_out = result.sites.pop()
+    del result.evaluation[left_out]
+    why = rf"the result's sites \(plant, cloud, office\) leave out {left_out}, whose update or "
+    with pytest.raises(DeploymentError, match=why + rf"evaluation it holds: {CHANGED}"):
+        release(scenario, result, JOB, project, signer, tmp_path / "run", least=3)

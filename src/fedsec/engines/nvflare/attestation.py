@@ -38,6 +38,7 @@ from fedsec.engines.nvflare.records import JobResult
 from fedsec.engines.nvflare.release_chain import ChainTerms, chain_refusal
 from fedsec.engines.nvflare.release_quality import quality_refusal
 from fedsec.engines.nvflare.release_setup import SetupTerms, setup_refusal
+from fedsec.engines.nvflare.release_sites import round_log_refusal, sites_refusal
 from fedsec.engines.nvflare.results import DeploymentError, plain
 from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.engines.nvflare.signing import (
@@ -166,15 +167,7 @@ def require_attested(
     (the answers are returned as they are), unless the caller is ``signing`` a bundle."""
     if root is None and signing:
         raise DeploymentError("no root CA to check the sites' evaluations against: not signed")
-    updated = {u.site for entry in result.transcript for u in entry.updates}
-    updated |= {site for entry in result.transcript for site in entry.survivors}
-    strangers = sorted({*result.evaluation, *result.sites, *updated} - set(sites))
-    if strangers:
-        raise DeploymentError(
-            f"job {job}: the result names {', '.join(map(printable, strangers))}, not among the "
-            f"job's sites ({', '.join(sites)}); nothing written"
-        )
-    if why := _site_list_refusal(result, updated):
+    if why := sites_refusal(result, sites):
         raise DeploymentError(f"job {job}: {why}; nothing written")
     evaluated = {
         s: r for s, r in result.evaluation.items() if isinstance(r, dict) and "error" not in r
@@ -236,26 +229,9 @@ def require_attested(
         chains = {site: statement["chain"] for site, statement in signed.items()}
         if why := chain_refusal(result, chains, anchor, terms.chain, (job, release)):
             raise DeploymentError(f"job {job}: {printable(why)}; nothing written")
+    if why := round_log_refusal(result):
+        raise DeploymentError(f"job {job}: {why}; nothing written")
     return evaluated
-
-
-def _site_list_refusal(result: JobResult, updated: set[str]) -> str | None:
-    """Why the result's list of sites (unsigned: the coordinator writes it, and the replay
-    weighs and counts sites by it) cannot be the job's: a site named twice, or a site whose
-    update or evaluation the result holds left out of it."""
-    doubled = sorted({site for site in result.sites if result.sites.count(site) > 1})
-    if doubled:
-        return (
-            f"the result names {', '.join(map(printable, doubled))} more than once among its sites"
-        )
-    left_out = sorted({*updated, *result.evaluation} - set(result.sites))
-    if left_out:
-        return (
-            f"the result's sites ({', '.join(map(printable, result.sites))}) leave out "
-            f"{', '.join(map(printable, left_out))}, whose update or evaluation it holds: the "
-            "coordinator changed the list of the job's sites"
-        )
-    return None
 
 
 def judged_final(gate: Any) -> bool:
