@@ -30,7 +30,7 @@ from tests.engines.nvflare.releases import assert_refused, release
 from tests.engines.nvflare.short_jobs import JOB, gated_site, short_job
 from tests.engines.nvflare.test_release_backdoor import BackdoorFinal
 from tests.engines.nvflare.test_release_chain import LastRoundImplant
-from tests.engines.nvflare.test_release_chain_secure import AlteredSum, digest
+from tests.engines.nvflare.test_release_chain_secure import AlteredSum, signed
 from tests.engines.nvflare.test_release_records import AGAIN, resume
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
@@ -69,7 +69,8 @@ def honest(grouped, project, tmp_path_factory):
 def test_an_honest_grouped_job_is_replayed_from_its_verified_group_sums(honest, project, signer,
                                                                         tmp_path):  # fmt: skip
     """Each round keeps both groups' verified sums (nothing in clear); every site signed its
-    own group's digest; the rule replayed across them reaches the released model."""
+    own group's digest (bound to the group's survivors); the rule replayed across them
+    reaches the released model."""
     scenario, result, _ = honest
     assert result.error is None and not result.dropouts
     assert [e.round for e in result.transcript] == [1, 2, 3]
@@ -78,12 +79,12 @@ def test_an_honest_grouped_job_is_replayed_from_its_verified_group_sums(honest, 
         assert sorted(s for g in entry.groups for s in g.survivors) == sorted(result.sites)
     for site, evaluation in result.evaluation.items():
         chain = json.loads(evaluation[FIELD]["statement"])["chain"]
-        signed = {e["round"]: e["sum"] for e in chain}
+        chained = {e["round"]: e["sum"] for e in chain}
         own = {
-            e.round: next(digest(g.sum) for g in e.groups if site in g.survivors)
+            e.round: next(signed(g.sum, g.survivors) for g in e.groups if site in g.survivors)
             for e in result.transcript
         }
-        assert signed == own, site
+        assert chained == own, site
     assert all(h.defence["rule"] == "grouped pair_conflict" for h in result.history)
     assert release(scenario, result, JOB, project, signer, tmp_path / "run").is_dir()
 

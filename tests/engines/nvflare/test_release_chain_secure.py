@@ -18,7 +18,7 @@ import pytest
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.records import Refusal
 from fedsec.engines.nvflare.results import read_result, write_result
-from fedsec.engines.nvflare.signing import FIELD
+from fedsec.engines.nvflare.signing import FIELD, json_digest
 from fedsec.scenarios.config import ClientDpConfig
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, release
@@ -33,8 +33,14 @@ VERIFY = "fedsec_secagg_verify"
 
 
 def digest(total: np.ndarray) -> str:
-    """sha256 of a secure sum's uint32 values (little-endian), as the sites sign it."""
+    """sha256 of a secure sum's uint32 values (little-endian), as the sites answer it."""
     return hashlib.sha256(np.ascontiguousarray(total, np.dtype("<u4")).tobytes()).hexdigest()
+
+
+def signed(total: np.ndarray, survivors: list[str]) -> str:
+    """What a survivor signs into its chain of a training round's sum it verified: its
+    sha256 bound to the survivors it was revealed over."""
+    return json_digest({"sum": digest(total), "survivors": sorted(survivors)})
 
 
 def secure_job(consortium, project, transport, tmp_path_factory, **privacy) -> tuple:
@@ -113,14 +119,16 @@ def test_an_honest_secure_job_is_replayed_from_its_verified_sums(honest, project
     assert {a["verified"] for a in answers} >= sums
     for site, evaluation in result.evaluation.items():
         chain = json.loads(evaluation[FIELD]["statement"])["chain"]
-        signed = {e["round"]: e["sum"] for e in chain}
-        assert signed == {e.round: digest(e.sum) for e in result.transcript}, site
+        chained = {e["round"]: e["sum"] for e in chain}
+        assert chained == {e.round: signed(e.sum, e.survivors) for e in result.transcript}, site
     assert release(scenario, result, JOB, project, signer, tmp_path / "run").is_dir()
 
 
 def test_a_transcript_sum_changed_after_the_sites_verified_it_is_refused(honest, project, signer,
                                                                          tmp_path):  # fmt: skip
-    """The admin replays only the sum the sites signed they verified."""
+    """The admin replays only the sum the sites signed they verified, over the survivors they
+    signed it over: a sum changed, or kept over no survivors (before: refused only as a sum no
+    evaluating site survived), is refused naming a site's signature."""
     scenario, result, _ = honest
     entry = result.transcript[0]
     changed = np.array(entry.sum, copy=True)
@@ -133,8 +141,8 @@ def test_a_transcript_sum_changed_after_the_sites_verified_it_is_refused(honest,
     unvouched = dataclasses.replace(
         result, transcript=[dataclasses.replace(entry, survivors=[]), *result.transcript[1:]]
     )
-    why = r"no evaluating site survived round 1's secure sum to vouch for it"
-    assert_refused(scenario, unvouched, JOB, why, project, signer, tmp_path)
+    why = r"signed it verified sum \w+ in round 1, not the transcript's sum \(\w+\) over its "
+    assert_refused(scenario, unvouched, JOB, why + r"survivors \(\)", project, signer, tmp_path)
 
 
 def test_the_sites_refuse_a_sum_the_coordinator_altered(consortium, project, tmp_path_factory):
@@ -225,5 +233,6 @@ def test_a_resumed_secure_job_is_replayed_across_both_jobs(consortium, project, 
     for evaluation in result.evaluation.values():
         chain = json.loads(evaluation[FIELD]["statement"])["chain"]
         carried = {e["round"]: e.get("sum") for e in chain if e.get("job") == FIRST}
-        assert carried[1] == digest(result.transcript[0].sum)  # round 3 in flight: none
-        assert carried[2] == digest(result.transcript[1].sum) and carried[3] is None
+        first, second = result.transcript[:2]
+        assert carried[1] == signed(first.sum, first.survivors)  # round 3 in flight: none
+        assert carried[2] == signed(second.sum, second.survivors) and carried[3] is None

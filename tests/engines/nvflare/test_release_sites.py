@@ -9,10 +9,12 @@ job's left-out survivor ended the release in a bare KeyError)."""
 from __future__ import annotations
 
 import copy
+import tomllib
 
 import pytest
 
 from fedsec.engines.nvflare.results import DeploymentError, read_result
+from fedsec.scenarios.config import parse_scenario
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, release
 from tests.engines.nvflare.short_jobs import JOB
@@ -105,15 +107,34 @@ def test_round_logs_naming_other_sites_than_the_transcript_are_refused(
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
 
 
-def test_a_secure_round_log_naming_a_site_its_sum_does_not_is_refused(
+def _erased(result, site: str) -> None:
+    """``site`` gone from everything the coordinator writes: the result's sites, its
+    evaluation (withheld), every round's survivors and round log."""
+    result.sites.remove(site)
+    del result.evaluation[site]
+    for entry in result.transcript:
+        entry.survivors = [s for s in entry.survivors if s != site]
+        for group in entry.groups:
+            group.survivors = [s for s in group.survivors if s != site]
+    for log in result.history:
+        log.selected = [s for s in log.selected if s != site]
+        log.contributed = [s for s in log.contributed if s != site]
+        if log.defence is not None:
+            log.defence["share"].pop(site, None)
+
+
+def test_a_secure_round_over_other_survivors_than_the_sites_signed_is_refused(
     short_secure_job, project, signer, tmp_path
 ):
-    """Round 1's survivors lose office, whom its log says contributed (before: released)."""
+    """Each survivor signs the sum it verified bound to the survivors it revealed it over: a
+    result that keeps the sum of office's masked update and erases office (its evaluation
+    withheld, --min-sites 2) is refused (before: released, the report naming two sites)."""
     scenario, honest, _ = short_secure_job
     result = copy.deepcopy(honest)
-    result.transcript[0].survivors.remove("office")
-    why = r"round 1's log says office contributed, whose update or sum its transcript does not "
-    assert_refused(scenario, result, JOB, why + f"hold: {CHANGED}", project, signer, tmp_path)
+    _erased(result, "office")
+    why = r"\w+ signed it verified sum \w+ in round 1, not the transcript's sum \(\w+\) over its "
+    with pytest.raises(DeploymentError, match=why + r"survivors \(cloud, plant\)"):
+        release(scenario, result, JOB, project, signer, tmp_path / "run", least=2)
 
 
 def test_a_grouped_survivor_left_out_of_the_sites_is_refused(
@@ -131,3 +152,34 @@ def test_a_grouped_survivor_left_out_of_the_sites_is_refused(
     why = rf"the result's sites \(plant, cloud, office\) leave out {left_out}, whose update or "
     with pytest.raises(DeploymentError, match=why + rf"evaluation it holds: {CHANGED}"):
         release(scenario, result, JOB, project, signer, tmp_path / "run", least=3)
+
+
+@pytest.fixture(scope="module")
+def five_grouped(consortium) -> tuple:
+    """Five organizations in secure groups of two, ``pair_conflict`` across the group sums:
+    the groups cut from five are of two and three sites."""
+    root, _ = consortium
+    raw = tomllib.loads((root / "scenario.toml").read_text())
+    raw["data"]["sources"] = raw["data"]["sources"][:5]
+    raw |= {"rounds": 3, "name": "consortium-5", "robustness": {"rule": "pair_conflict"}}
+    raw["privacy"] = {"secure_aggregation": True, "secagg_group_size": 2}
+    return root, parse_scenario(raw)
+
+
+def test_a_group_over_other_survivors_than_its_members_signed_is_refused(
+    five_grouped, project, signer, tmp_path, tmp_path_factory
+):
+    """A survivor of the group of three erased from everything the coordinator writes, its
+    evaluation withheld (--min-sites 4), the rule's shares of its two group mates written as
+    the rule makes them without it: its group mates signed the group's sum over it (before:
+    released, the group of two left still at the group size)."""
+    scenario, result, _ = grouped_job(five_grouped, project, Recording, tmp_path_factory)
+    larger = next(g for g in result.transcript[0].groups if len(g.survivors) == 3)
+    erased, mates = larger.survivors[0], larger.survivors[1:]
+    for log in result.history:
+        share = log.defence["share"]
+        share |= {mate: round(share[mate] * 3 / 2, 4) for mate in mates}
+    _erased(result, erased)
+    why = r"\w+ signed it verified sum \w+ in round 1, not the transcript's sum of its group"
+    with pytest.raises(DeploymentError, match=why):
+        release(scenario, result, JOB, project, signer, tmp_path / "run", least=4)

@@ -94,7 +94,8 @@ class SignedUpdate:
 class RoundTranscript:
     """What a round aggregated (the admin replays it): in clear its updates, in the order it
     did; under secure aggregation the unmasked ``sum`` (uint32, its check values last) the
-    ``survivors`` verified, each signing its sha256 (:mod:`.site_chain`); under grouped secure
+    ``survivors`` verified, each signing its sha256 bound to them (:mod:`.site_chain`); under
+    grouped secure
     aggregation each group's verified sum and survivors (``groups``, in the rule's order)."""
 
     round: int
@@ -107,7 +108,7 @@ class RoundTranscript:
 @dataclass
 class VerifiedSum:
     """One group's unmasked sum (uint32, its check values last) and the survivors that
-    verified it, each signing its sha256."""
+    verified it, each signing its sha256 bound to them."""
 
     sum: np.ndarray
     survivors: list[str]

@@ -5,8 +5,9 @@ dropped, refused and flagged sites and its robust rule's decision, and the job's
 replay weighs and counts sites by the list (:mod:`.release_chain`), and the report and the
 sites' participation (their client-level DP releases) are read from the round logs. What
 the sites signed names sites too: each update in clear (its site signs it), each secure,
-grouped or HE round's survivors (the sums they signed they verified or decrypted), each
-evaluation. :func:`sites_refusal` refuses, in one line saying what the coordinator changed:
+grouped or HE round's survivors (each signs the sum it verified or decrypted bound to them:
+:mod:`.release_sums`), each evaluation. :func:`sites_refusal` refuses, in one line saying
+what the coordinator changed:
 
 * a site the result names anywhere that is not one of the job's (the admin's list);
 * a site named twice in the result's list, or a site left out of it whose update, sum or
@@ -17,9 +18,8 @@ evaluation. :func:`sites_refusal` refuses, in one line saying what the coordinat
   those its rule's decision left out), or whose selected sites leave one of them out.
 
 A site the coordinator left out of everything, its evaluation withheld (``--min-sites``),
-stays unseen here: in clear the other sites' signed chains then refuse the models it made
-with that site's updates; under secure aggregation its survivors are unsigned (the sum's
-digest the sites sign does not name them), so a sum of its masked update is released.
+stays unseen here: the other sites' signatures refuse it (in clear, the models made with its
+updates; under secure aggregation or HE, a sum they signed over it: :mod:`.release_sums`).
 """
 
 from __future__ import annotations

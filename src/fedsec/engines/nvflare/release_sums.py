@@ -2,16 +2,20 @@
 
 Under secure aggregation the coordinator never holds an update in clear, only the unmasked sum
 of the survivors' vectors, which ends in check values keyed by seeds the sites sealed for each
-other. Every survivor verifies that sum before the round goes on and signs its sha256 into the
-chain its final evaluation signs (:mod:`.site_chain`); the coordinator keeps the sum in the
-job's transcript. The replay (:mod:`.release_chain`) takes a round's sum only if every
-evaluating site that survived the round signed it verified that very sum (and no site signed
-another), then turns it into the round's combination with the coordinator's own function
+other. Every survivor verifies that sum before the round goes on and signs its sha256, bound
+to the survivors it revealed it over (:func:`~fedsec.engines.nvflare.signing.survivors_digest`),
+into the chain its final evaluation signs (:mod:`.site_chain`); the coordinator keeps the sum
+and its survivors in the job's transcript. The replay (:mod:`.release_chain`) takes a round's
+sum only if every evaluating site that survived the round signed it verified that very sum
+over those very survivors (and no site signed another: a survivor erased from the transcript,
+whose masked update the sum holds, is refused), then turns it into the round's combination
+with the coordinator's own function
 (:func:`~fedsec.engines.nvflare.rounds.combined_from_total`), on which the strategy steps as
 in clear.
 
 Under grouped secure aggregation (``privacy.secagg_group_size`` with a ``[robustness]`` rule)
-each group's sum is verified by its own survivors, each signing the sha256 of its group's sum;
+each group's sum is verified by its own survivors, each signing the sha256 of its group's sum
+bound to the group's survivors;
 the transcript keeps every group's sum and survivors. The replay (:class:`GroupReplay`) takes a
 group's sum only if every evaluating survivor of that group signed it (and no site signed a sum
 other than its group's, :func:`groups_refusal`), then runs the coordinator's own rule across
@@ -51,7 +55,12 @@ from fedsec.engines.nvflare.records import RoundTranscript, VerifiedSum
 from fedsec.engines.nvflare.release_records import SHORT, Sighting
 from fedsec.engines.nvflare.rounds import combined_from_total
 from fedsec.engines.nvflare.secure import decoded
-from fedsec.engines.nvflare.signing import decrypted_digest, decrypted_total, sum_digest
+from fedsec.engines.nvflare.signing import (
+    decrypted_digest,
+    decrypted_total,
+    sum_digest,
+    survivors_digest,
+)
 from fedsec.fl.aggregation import Combined, SiteResult
 from fedsec.fl.aggregation.grouped import GroupedSecureAggregation, GroupSum
 from fedsec.training.params import Params
@@ -111,14 +120,17 @@ def sum_refusal(
             f"the transcript's round {round_} holds no secure sum (updates in clear), where the "
             "job aggregates under secure aggregation"
         )
-    sums = entry.sum, entry.survivors
-    digest = decrypted_digest(*sums) if homomorphic else sum_digest(entry.sum)
+    if homomorphic:
+        digest = decrypted_digest(entry.sum, entry.survivors)
+    else:
+        digest = survivors_digest(sum_digest(entry.sum), entry.survivors)
     signed = {s.site: s.sum for s in seen if s.job == job and s.round == round_}
     for site, said in sorted(signed.items()):
         if said is not None and said != digest:
             return (
                 f"{site} signed it verified sum {said[:SHORT]} in round {round_}, not the "
-                f"transcript's sum ({digest[:SHORT]})"
+                f"transcript's sum ({digest[:SHORT]}) over its survivors "
+                f"({', '.join(map(str, entry.survivors))[:200]})"
             )
     vouching = [site for site in sorted(entry.survivors) if site in evaluating]
     for site in vouching:
@@ -206,7 +218,7 @@ def groups_refusal(
     signed = {s.site: s.sum for s in seen if s.job == job and s.round == round_}
     owner: dict[str, tuple[int, str]] = {}
     for k, group in enumerate(entry.groups):
-        digest = sum_digest(group.sum)
+        digest = survivors_digest(sum_digest(group.sum), group.survivors)
         for site in group.survivors:
             if site in owner:
                 return f"{site} is a survivor of two groups in round {round_}'s transcript"

@@ -55,6 +55,14 @@ def sum_digest(total: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(total, np.dtype("<u4")).tobytes()).hexdigest()
 
 
+def survivors_digest(summed: str, survivors: Sequence[str]) -> str:
+    """sha256 of a training round's secure sum (``summed``: its :func:`sum_digest`) bound to
+    the survivors it was revealed over: what each survivor that verified it signs into its
+    chain, so the transcript's survivors are the ones the sites summed over, not the
+    coordinator's word."""
+    return json_digest({"sum": summed, "survivors": sorted(survivors)})
+
+
 def decrypted_words(total: np.ndarray) -> np.ndarray:
     """A decrypted HE sum (float64) as the transcript keeps it: its little-endian bytes as
     uint32 words (two a value), stored like a secure sum."""

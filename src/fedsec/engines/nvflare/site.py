@@ -43,7 +43,7 @@ from fedsec.engines.nvflare.plan_terms import training_terms, weights_digest
 from fedsec.engines.nvflare.registry import LOADERS, SITE_MODELS
 from fedsec.engines.nvflare.replies import TrainReply, gate_verdict
 from fedsec.engines.nvflare.setups import Setup
-from fedsec.engines.nvflare.signing import decrypted_digest, decrypted_words
+from fedsec.engines.nvflare.signing import decrypted_digest, decrypted_words, survivors_digest
 from fedsec.engines.nvflare.site_center import CenterSeen, check_center
 from fedsec.engines.nvflare.site_chain import SiteChain
 from fedsec.engines.nvflare.site_config import SiteConfig
@@ -171,9 +171,11 @@ class Site:
         return self.handlers()[task](data)
 
     def verify_sum(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The secure sum's verify phase; a training round's verified sum joins its chain."""
+        """The secure sum's verify phase; a training round's verified sum joins its chain,
+        bound to the survivors this site revealed it over."""
         reply = self.secure.verify(data)
-        self.chain.verified(data["round"], reply["verified"])
+        survivors = self.secure.revealed.get(data["round"], [])
+        self.chain.verified(data["round"], survivors_digest(reply["verified"], survivors))
         return reply
 
     def decrypt_sum(self, data: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,8 @@ digest and sample count and the digest of the control-variate change sent with i
 The coordinator keeps the statements of the updates it aggregated in the job's transcript,
 with the updates and their control changes.
 Under secure aggregation a survivor verifies the round's unmasked sum and notes its sha256
-(:meth:`SiteChain.verified`), and the coordinator keeps that sum in the transcript. At
+bound to the survivors it revealed it over (:meth:`SiteChain.verified`), and the coordinator
+keeps that sum in the transcript. At
 the final evaluation the site signs its whole record with the evaluation
 (:func:`~fedsec.engines.nvflare.attestation.attest`), so the admin
 (:mod:`~fedsec.engines.nvflare.release_chain`) reads, from each site's own signature, which
@@ -50,7 +51,8 @@ ROUND_FIELDS = (
 class SiteChain:
     """The rounds of one job at one site, in order: ``entries`` (round, global model sha256,
     update sha256 and samples, these two None when the update was not sent in clear,
-    ``sum``: the sha256 of the round's secure sum this site verified, when it did, and
+    ``sum``: the sha256 of the round's secure sum this site verified, bound to its survivors
+    (or of the HE total it decrypted, bound to its contributors), when it did, and
     ``control``: the sha256 of the control variate the coordinator sent, when it sent one,
     ``extra``: the sha256 of the control-variate change the site sent in clear, when it did,
     ``terms`` and ``weights``: the sha256 of the training terms and of the class weights the
