@@ -7,6 +7,8 @@ where they change one site's rows."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from fedsec.engines.nvflare.coordinator import Coordinator
@@ -149,6 +151,14 @@ def test_a_logs_job_scaled_by_other_windows_stated_alike_is_refused(
 def test_an_honest_scaffold_logs_job_is_released(
     logs_consortium, project, signer, tmp_path, tmp_path_factory, secure
 ):
+    """Under secure aggregation each site signed the vocabulary's sum bound to its survivors:
+    the same result, a survivor erased from its statistics' sites, is refused."""
     scenario, result = scaffold_logs_job(logs_consortium, project, tmp_path_factory, secure=secure)
+    if secure:
+        erased = copy.deepcopy(result)
+        erased.statistics["sites"] = erased.statistics["sites"][1:]
+        why = r"signed it verified the statistics' sum \w+, not the result's sum over its survivors"
+        (tmp_path / "erased").mkdir()
+        assert_refused(scenario, erased, LOGS_JOB, why, project, signer, tmp_path / "erased")
     run = release(scenario, result, LOGS_JOB, project, signer, tmp_path / "run")
     assert (run / "model").is_dir()

@@ -81,6 +81,7 @@ def _no_decision(result) -> None:
     result.history[0].defence = {"round": 1, "rule": "krum", "excluded": []}
 
 
+
 @pytest.mark.parametrize(
     ("change", "why"),
     [
@@ -108,9 +109,10 @@ def test_round_logs_naming_other_sites_than_the_transcript_are_refused(
 
 
 def _erased(result, site: str) -> None:
-    """``site`` gone from everything the coordinator writes: the result's sites, its
-    evaluation (withheld), every round's survivors and round log."""
-    result.sites.remove(site)
+    """``site`` gone from the rounds the coordinator writes: its evaluation (withheld), every
+    round's survivors and round log (it stays on the result's and the statistics' lists of
+    sites: erased from those, the statistics' sum it signed refuses the result,
+    ``test_release_gathered.py``)."""
     del result.evaluation[site]
     for entry in result.transcript:
         entry.survivors = [s for s in entry.survivors if s != site]
@@ -127,8 +129,9 @@ def test_a_secure_round_over_other_survivors_than_the_sites_signed_is_refused(
     short_secure_job, project, signer, tmp_path
 ):
     """Each survivor signs the sum it verified bound to the survivors it revealed it over: a
-    result that keeps the sum of office's masked update and erases office (its evaluation
-    withheld, --min-sites 2) is refused (before: released, the report naming two sites)."""
+    result that keeps the sum of office's masked update and erases office from the rounds
+    (its evaluation withheld, --min-sites 2) is refused (before: released, the report naming
+    two contributors)."""
     scenario, honest, _ = short_secure_job
     result = copy.deepcopy(honest)
     _erased(result, "office")
@@ -169,7 +172,7 @@ def five_grouped(consortium) -> tuple:
 def test_a_group_over_other_survivors_than_its_members_signed_is_refused(
     five_grouped, project, signer, tmp_path, tmp_path_factory
 ):
-    """A survivor of the group of three erased from everything the coordinator writes, its
+    """A survivor of the group of three erased from the rounds the coordinator writes, its
     evaluation withheld (--min-sites 4), the rule's shares of its two group mates written as
     the rule makes them without it: its group mates signed the group's sum over it (before:
     released, the group of two left still at the group size)."""

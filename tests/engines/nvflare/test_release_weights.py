@@ -264,8 +264,8 @@ def test_a_statistics_sum_other_than_the_verified_one_is_refused(honest_secure, 
     kept[1] ^= 1
     result = dataclasses.replace(result, statistics=result.statistics | {statistics.VERIFIED: kept})
     why = (
-        r"(\w+) signed it verified statistics sum \w+, not the result's \w+: the rows per family "
-        r"the class weights come from are not the ones its sites summed"
+        r"(\w+) signed it verified the statistics' sum \w+, not the result's sum over its "
+        r"survivors \(cloud, office, plant; \w+\): the coordinator changed the sum or the sites"
     )
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
 
@@ -281,7 +281,7 @@ def test_a_statistics_sum_no_site_verified_is_refused(consortium, project, signe
                                                       tmp_path_factory):  # fmt: skip
     scenario, result, _ = secure_job(consortium, project, SkipsStatisticsVerify, tmp_path_factory)
     assert result.error is None and result.evaluation
-    why = r"(\w+) signed it verified statistics sum none, not the result's \w+"
+    why = r"(\w+) signed it verified the statistics' sum none, not the result's sum over its"
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
 
 

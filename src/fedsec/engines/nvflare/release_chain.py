@@ -61,6 +61,7 @@ from fedsec.engines.nvflare.records import (
     declared_site_rows,
 )
 from fedsec.engines.nvflare.registry import JOB_MODELS
+from fedsec.engines.nvflare.release_gathered import gathering_refusal
 from fedsec.engines.nvflare.release_records import (
     SHORT,
     Segment,
@@ -230,6 +231,9 @@ def chain_refusal(
         if not terms.control and (why := steered(seen, terms.name)):
             return why
         if terms.training and (why := other_terms(seen, terms.training)):
+            return why
+        secure = terms.weights.secure  # the statistics are secure sums
+        if why := gathering_refusal(result.statistics, result.sites, seen, secure):
             return why
         weights = expected_weights(result.statistics, result.setup, terms.weights)
         if why := other_weights(seen, weights):

@@ -33,8 +33,8 @@ import numpy as np
 
 from fedsec.data.taxonomy import family_order
 from fedsec.engines.nvflare.plan_terms import weights_digest
+from fedsec.engines.nvflare.release_gathered import bound_sum_digest
 from fedsec.engines.nvflare.release_records import SHORT, Sighting, first_other, short
-from fedsec.engines.nvflare.signing import sum_digest
 from fedsec.engines.nvflare.statistics import PER_SITE, VERIFIED, counts_digest, summed
 from fedsec.features.summaries import family_rows
 from fedsec.fl import recipe
@@ -206,7 +206,7 @@ def vouched_sum(
             "cannot be checked"
         )
     total = np.asarray(kept, dtype=np.uint32)
-    digest = sum_digest(total)
+    digest = bound_sum_digest(statistics)  # bound to the survivors it was gathered over
     for site in sorted({s.site for s in seen}):
         vouched(seen, site, f"verified {summed} sum", digest, what)
     return total

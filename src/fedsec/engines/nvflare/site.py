@@ -43,7 +43,7 @@ from fedsec.engines.nvflare.plan_terms import training_terms, weights_digest
 from fedsec.engines.nvflare.registry import LOADERS, SITE_MODELS
 from fedsec.engines.nvflare.replies import TrainReply, gate_verdict
 from fedsec.engines.nvflare.setups import Setup
-from fedsec.engines.nvflare.signing import decrypted_digest, decrypted_words, survivors_digest
+from fedsec.engines.nvflare.signing import decrypted_digest, decrypted_words
 from fedsec.engines.nvflare.site_center import CenterSeen, check_center
 from fedsec.engines.nvflare.site_chain import SiteChain
 from fedsec.engines.nvflare.site_config import SiteConfig
@@ -174,8 +174,9 @@ class Site:
         """The secure sum's verify phase; a training round's verified sum joins its chain,
         bound to the survivors this site revealed it over."""
         reply = self.secure.verify(data)
-        survivors = self.secure.revealed.get(data["round"], [])
-        self.chain.verified(data["round"], survivors_digest(reply["verified"], survivors))
+        bound = self.secure.verified_over(data["round"])
+        assert bound is not None  # the sum was just verified
+        self.chain.verified(data["round"], bound)
         return reply
 
     def decrypt_sum(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -248,10 +249,11 @@ class Site:
         setup = request.model.model_dump(mode="json")
         terms, weights = training_terms(plan), weights_digest(plan.class_weights)
         # what it vouches for of the statistics its class weights (or a logs job's rows) come
-        # from: the secure statistics' or vocabulary's verified sum, or what it sent in clear
-        verified = self.secure.verified
-        statistics = verified.get(STATISTICS_ROUNDS["summaries"])
-        statistics = statistics or verified.get(vocabulary.VOCABULARY_ROUND) or self.statistics_sent
+        # from: the secure statistics' or vocabulary's verified sum bound to its survivors,
+        # or what it sent in clear
+        verified = self.secure.verified_over
+        statistics = verified(STATISTICS_ROUNDS["summaries"])
+        statistics = statistics or verified(vocabulary.VOCABULARY_ROUND) or self.statistics_sent
         self.chain.received(
             plan.round, setup, params, control, terms=terms, weights=weights, statistics=statistics
         )

@@ -32,7 +32,7 @@ import numpy as np
 from fedsec.engines.nvflare import wire
 from fedsec.engines.nvflare.identity import KitIdentity
 from fedsec.engines.nvflare.plan import PlanRefused
-from fedsec.engines.nvflare.signing import sum_digest
+from fedsec.engines.nvflare.signing import sum_digest, survivors_digest
 from fedsec.engines.nvflare.site_config import SecureAggregationConfig
 from fedsec.fl.privacy.secagg import SecAggClient, SecAggError, SecAggPolicy
 from fedsec.fl.privacy.secagg.encoding import EncodingOverflowError, encode
@@ -218,3 +218,11 @@ class SiteSecAgg:
         digest = sum_digest(total)
         self.verified[state.client.round] = digest
         return {"verified": digest}
+
+    def verified_over(self, round_: int) -> str | None:
+        """The sha256 of the sum of ``round_`` this site verified, bound to the survivors it
+        revealed it over (:func:`~fedsec.engines.nvflare.signing.survivors_digest`: what it
+        signs of that sum; None: it verified no sum that round)."""
+        if (digest := self.verified.get(round_)) is None:
+            return None
+        return survivors_digest(digest, self.revealed.get(round_, []))
