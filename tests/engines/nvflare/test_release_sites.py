@@ -81,6 +81,15 @@ def _no_decision(result) -> None:
     result.history[0].defence = {"round": 1, "rule": "krum", "excluded": []}
 
 
+def _decision_without_rule(result) -> None:
+    """A decision in a rule's shape, in a job aggregating by the plain mean: the report would
+    say a rule weighed the sites."""
+    shares = {site: 0.5 for site in result.history[1].contributed}
+    result.history[1].defence = {
+        "round": 2, "rule": "krum", "share": shares, "excluded": [], "down_weighted": [],
+        "capped": [], "reasons": {},
+    }  # fmt: skip
+
 
 @pytest.mark.parametrize(
     ("change", "why"),
@@ -94,8 +103,11 @@ def _no_decision(result) -> None:
          rf"whose update or sum its transcript holds \(the sites' participation is counted "
          rf"from them\): {CHANGED}"),
         (_no_decision, r"a round log's defence decision is not one a robust rule writes"),
+        (_decision_without_rule, r"round 2's log holds a decision of the robust rule krum, "
+         r"where the job aggregates without one"),
     ],
-    ids=["stranger-contributed", "stranger-dropped", "hidden", "unselected", "no-decision"],
+    ids=["stranger-contributed", "stranger-dropped", "hidden", "unselected", "no-decision",
+         "no-rule"],
 )  # fmt: skip
 def test_round_logs_naming_other_sites_than_the_transcript_are_refused(
     short_honest_job, project, signer, tmp_path, change, why

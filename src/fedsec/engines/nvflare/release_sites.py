@@ -66,11 +66,20 @@ def round_signers(entry: RoundTranscript) -> set[str]:
     return {update.site for update in entry.updates} | set(entry.survivors) | grouped
 
 
-def round_log_refusal(result: JobResult) -> str | None:
+def round_log_refusal(result: JobResult, ruled: bool = True) -> str | None:
     """Why a round log's contributors or selected sites are not the sites whose update or sum
     its round's transcript holds (None: they are, for every logged round the transcript
-    keeps; a round that aggregated nothing is not checked). Checked after the sites' signed
-    chains, whose refusals say more of a changed transcript."""
+    keeps; a round that aggregated nothing is not checked), or why it holds a robust rule's
+    decision where the job has no rule (``ruled``: the admin's scenario has one). Checked
+    after the sites' signed chains, whose refusals say more of a changed transcript."""
+    decisions = [(log.round, log.defence) for log in result.history if log.defence is not None]
+    if not ruled and decisions:
+        round_, decision = decisions[0]
+        rule = printable(str(decision.get("rule")))[:60]
+        return (
+            f"round {round_}'s log holds a decision of the robust rule {rule}, where the job "
+            "aggregates without one: the report would say a rule weighed its sites"
+        )
     rounds = {entry.round: entry for entry in result.transcript}
     for log in result.history:
         if (entry := rounds.get(log.round)) is None or log.aborted is not None:
