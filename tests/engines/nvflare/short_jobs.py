@@ -3,6 +3,7 @@ gated sites holding kit identities, the job's runner and the admin's refusal che
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
 
 import numpy as np
@@ -29,6 +30,17 @@ def short(consortium) -> tuple:
     raw["strategy"] |= {"name": "fedavg"}
     raw["training"] |= {"local_steps": 100, "optimizer": "adam", "lr": 0.003, "momentum": 0.0}
     return data, parse_scenario(raw)
+
+
+def grouped_consortium(consortium, orgs: int) -> tuple:
+    """The first ``orgs`` organizations of the consortium's data in secure groups of two,
+    ``pair_conflict`` (a rule with memory across rounds) across the group sums: 3 rounds."""
+    root, _ = consortium
+    raw = tomllib.loads((root / "scenario.toml").read_text())
+    raw["data"]["sources"] = raw["data"]["sources"][:orgs]
+    raw |= {"rounds": 3, "name": f"consortium-{orgs}", "robustness": {"rule": "pair_conflict"}}
+    raw["privacy"] = {"secure_aggregation": True, "secagg_group_size": 2}
+    return root, parse_scenario(raw)
 
 
 def short_job(consortium, site: Callable[[tuple, str], Site]) -> tuple[Scenario, dict, JobSpec]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import tomllib
 from functools import partial
 from typing import ClassVar
 
@@ -24,10 +23,9 @@ from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import SecureAggregationConfig
 from fedsec.fl.aggregation import RoundAborted
 from fedsec.fl.aggregation.grouped import GroupedSecureAggregation, GroupSum
-from fedsec.scenarios.config import parse_scenario
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, release
-from tests.engines.nvflare.short_jobs import JOB, gated_site, short_job
+from tests.engines.nvflare.short_jobs import JOB, gated_site, grouped_consortium, short_job
 from tests.engines.nvflare.test_release_backdoor import BackdoorFinal
 from tests.engines.nvflare.test_release_chain import LastRoundImplant
 from tests.engines.nvflare.test_release_chain_secure import AlteredSum, signed
@@ -40,12 +38,7 @@ pytestmark = pytest.mark.usefixtures("site_files_read_once")
 def grouped(consortium):
     """Four organizations of the consortium's data, secure groups of two, ``pair_conflict``
     (a rule with memory across rounds) across the group sums."""
-    root, _ = consortium
-    raw = tomllib.loads((root / "scenario.toml").read_text())
-    raw["data"]["sources"] = raw["data"]["sources"][:4]
-    raw |= {"rounds": 3, "name": "consortium-4", "robustness": {"rule": "pair_conflict"}}
-    raw["privacy"] = {"secure_aggregation": True, "secagg_group_size": 2}
-    return root, parse_scenario(raw)
+    return grouped_consortium(consortium, 4)
 
 
 def grouped_job(grouped, project, transport, tmp_path_factory, coordinator=Coordinator,

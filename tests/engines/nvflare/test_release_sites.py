@@ -9,15 +9,13 @@ job's left-out survivor ended the release in a bare KeyError)."""
 from __future__ import annotations
 
 import copy
-import tomllib
 
 import pytest
 
 from fedsec.engines.nvflare.results import DeploymentError, read_result
-from fedsec.scenarios.config import parse_scenario
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, release
-from tests.engines.nvflare.short_jobs import JOB
+from tests.engines.nvflare.short_jobs import JOB, grouped_consortium
 from tests.engines.nvflare.test_release_chain_grouped import (  # noqa: F401 (fixture)
     grouped,
     grouped_job,
@@ -173,12 +171,7 @@ def test_a_grouped_survivor_left_out_of_the_sites_is_refused(
 def five_grouped(consortium) -> tuple:
     """Five organizations in secure groups of two, ``pair_conflict`` across the group sums:
     the groups cut from five are of two and three sites."""
-    root, _ = consortium
-    raw = tomllib.loads((root / "scenario.toml").read_text())
-    raw["data"]["sources"] = raw["data"]["sources"][:5]
-    raw |= {"rounds": 3, "name": "consortium-5", "robustness": {"rule": "pair_conflict"}}
-    raw["privacy"] = {"secure_aggregation": True, "secagg_group_size": 2}
-    return root, parse_scenario(raw)
+    return grouped_consortium(consortium, 5)
 
 
 def test_a_group_over_other_survivors_than_its_members_signed_is_refused(
