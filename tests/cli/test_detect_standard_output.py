@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fedsec.cli import app
-from tests.detect.test_alerts_stream import bundle, flows_csv  # noqa: F401 (fixtures)
+from tests.detect.simulated_flows import bundle, flows_csv  # noqa: F401 (fixtures)
 from tests.detect.test_row_groups import _parquet
 
 HANG = 300.0  # seconds: a guard against a hang, never a measure

@@ -22,7 +22,7 @@ from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp_spec import MLPSpec
 from fedsec.training.plan import TrainingPlan
 from tests.conftest import dataset
-from tests.detect.test_alerts_stream import UNSIGNED
+from tests.detect.simulated_flows import UNSIGNED
 
 runner = CliRunner()
 

@@ -15,7 +15,7 @@ from fedsec.detect.ecs import AlertSource
 from fedsec.detect.formats import AlertFormat
 from fedsec.detect.scoring import score_files
 from tests.detect.nf_alerts import nf_bundle, nf_rows  # noqa: F401 (fixtures)
-from tests.detect.test_alerts_stream import UNSIGNED
+from tests.detect.simulated_flows import UNSIGNED
 
 runner = CliRunner()
 

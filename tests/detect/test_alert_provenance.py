@@ -13,7 +13,7 @@ from fedsec import __version__
 from fedsec.detect.alert_options import AlertOptions
 from fedsec.detect.dispatch import run_detection
 from fedsec.detect.ecs import FEDSEC_FIELDS
-from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
+from tests.detect.simulated_flows import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
 
 
 @pytest.mark.parametrize("alert_format", ["ecs", "eve"])

@@ -2,6 +2,8 @@
 those of the whole-file read, in every container (CSV, gzip CSV, Parquet, Arrow IPC), and a
 file refused half-way leaves nothing behind."""
 
+# ruff: noqa: F811 (the fixtures imported from simulated_flows)
+
 import gzip
 import os
 from datetime import UTC
@@ -11,11 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc as ipc
 import pytest
-import torch
 
-from fedsec.bundles.bundle import load_bundle, save_bundle
-from fedsec.bundles.signing import Trust
-from fedsec.core import seeding
+from fedsec.bundles.bundle import load_bundle
 from fedsec.core.errors import InputError
 from fedsec.data.readers import read_flows
 from fedsec.data.readers._tables import write_parquet
@@ -24,42 +23,7 @@ from fedsec.detect.alerts import flow_scorer
 from fedsec.detect.flat_text import utc_records
 from fedsec.detect.records import add_dataset_label, write_alerts
 from fedsec.detect.scoring import score_files
-from fedsec.features.moments import local_stats
-from fedsec.features.preprocess import fit_preprocessor
-from fedsec.models.classifier import FamilyClassifier
-from fedsec.models.mlp_spec import MLPSpec
-from fedsec.simulator import load_simulation, simulate
-from fedsec.simulator.output import write_dataset
-from fedsec.training.plan import TrainingPlan
-
-UNSIGNED = Trust(allow_unsigned=True)
-
-
-@pytest.fixture(scope="module")
-def flows_csv(tmp_path_factory):
-    """One simulated organization's flows (all days) in one canonical flow CSV."""
-    root = tmp_path_factory.mktemp("sim")
-    write_dataset(simulate(load_simulation("consortium", ["flows=6000"])), root / "d", "flows")
-    files = sorted((root / "d").glob("*/flows-*.csv"))
-    frame = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
-    path = root / "flows.csv"
-    frame.to_csv(path, index=False)
-    return path
-
-
-@pytest.fixture(scope="module")
-def bundle(flows_csv, tmp_path_factory):
-    seeding.deterministic_torch(threads=1)
-    table = read_flows("flows", [flows_csv])
-    features = table.features("canonical")
-    classes = sorted(set(table.family))
-    pre = fit_preprocessor(local_stats(features), 8)
-    plan = TrainingPlan(steps=30, batch_size=64, lr=0.01, optimizer="adam", seed=1)
-    model = FamilyClassifier(
-        MLPSpec(pre.width, len(classes), (16,), 0.0), pre, classes, "canonical", plan=plan
-    )
-    model.initialize(torch.Generator().manual_seed(0)).fit(features.frame, table.family)
-    return save_bundle(tmp_path_factory.mktemp("model") / "b", model, {})
+from tests.detect.simulated_flows import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
 
 
 def _whole_file_alerts(bundle, path, out):

@@ -11,7 +11,7 @@ import pytest
 from fedsec.core.errors import InputError
 from fedsec.detect.batch_reading import REFUSED_PER_BATCH, Rejects, batch_tables
 from fedsec.detect.tails import Batch
-from tests.detect.test_alerts_stream import flows_csv  # noqa: F401 (fixture)
+from tests.detect.simulated_flows import flows_csv  # noqa: F401 (fixture)
 
 
 def _batch(flows_csv, bad_rows: set[int], rows: int = 400):  # noqa: F811

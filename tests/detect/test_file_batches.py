@@ -15,7 +15,7 @@ from fedsec.detect.dispatch import run_detection
 from fedsec.detect.file_batches import FileTail
 from fedsec.detect.formats import FLAT
 from fedsec.detect.tails import FIRST_LINE
-from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
+from tests.detect.simulated_flows import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
 
 
 def _records(path) -> list[dict]:

@@ -22,7 +22,7 @@ from fedsec.detect.dispatch import run_detection
 from fedsec.detect.follow import FollowOptions, follow
 from fedsec.detect.scoring import score_files
 from fedsec.simulator import load_simulation, simulate
-from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
+from tests.detect.simulated_flows import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
 from tests.detect.zeek_json import write_zeek_json
 
 HANG = 180.0  # seconds: a guard against a hang, never a measure

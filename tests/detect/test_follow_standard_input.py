@@ -16,7 +16,7 @@ import pytest
 
 from fedsec.detect.alert_options import AlertOptions
 from fedsec.detect.dispatch import run_detection
-from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
+from tests.detect.simulated_flows import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
 from tests.detect.test_follow import conn_log  # noqa: F401 (fixture)
 from tests.detect.zeek_json import write_zeek_json
 

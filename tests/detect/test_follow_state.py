@@ -17,7 +17,7 @@ from fedsec.detect import follow_state
 from fedsec.detect.dispatch import run_detection
 from fedsec.detect.follow import FollowOptions
 from fedsec.detect.formats import FLAT
-from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
+from tests.detect.simulated_flows import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
 
 HANG = 180.0  # seconds: a guard against a hang, never a measure
 

@@ -14,7 +14,7 @@ import pytest
 from fedsec.core.errors import OutputError
 from fedsec.detect.alerts_file import AlertsFile
 from fedsec.detect.batch_reading import Rejects
-from tests.detect.test_alerts_stream import bundle, flows_csv  # noqa: F401 (fixtures)
+from tests.detect.simulated_flows import bundle, flows_csv  # noqa: F401 (fixtures)
 
 HANG = 120.0  # seconds: a guard against a hang (a --follow that was not refused), no measure
 

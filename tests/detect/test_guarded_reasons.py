@@ -20,7 +20,7 @@ from fedsec.features.preprocess import fit_preprocessor
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp_spec import MLPSpec
 from fedsec.training.plan import TrainingPlan
-from tests.detect.test_alerts_stream import UNSIGNED, flows_csv  # noqa: F401 (fixture)
+from tests.detect.simulated_flows import UNSIGNED, flows_csv  # noqa: F401 (fixture)
 
 
 def _guarded_bundle(table, folder):

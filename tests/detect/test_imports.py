@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.detect.test_alerts_stream import bundle, flows_csv  # noqa: F401 (fixtures)
+from tests.detect.simulated_flows import bundle, flows_csv  # noqa: F401 (fixtures)
 
 #: Imported by training (torch, Opacus), privacy accounting (dp-accounting), figures
 #: (matplotlib), evaluation and the federation's gate and robustness (scikit-learn, SciPy).

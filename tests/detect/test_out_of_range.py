@@ -14,7 +14,7 @@ from fedsec.detect.alerts import flow_scorer
 from fedsec.detect.out_of_range import out_of_range
 from fedsec.detect.scoring import score_files
 from fedsec.features.preprocess import FALLBACK_STD
-from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
+from tests.detect.simulated_flows import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
 from tests.detect.test_row_groups import _parquet, in_processes  # noqa: F401 (fixture)
 
 ROW = 7  # the data row given absurd counts

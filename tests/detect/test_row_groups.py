@@ -20,7 +20,7 @@ from fedsec.detect.alerts import Tally, flow_scorer
 from fedsec.detect.row_groups import dealt
 from fedsec.detect.scoring import score_files
 from tests.core.test_atomic import with_small_files
-from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
+from tests.detect.simulated_flows import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
 
 
 def _parquet(flows_csv, path, group_rows, change=None):  # noqa: F811

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from fedsec import __version__
 from fedsec.cli import app
 from tests.conftest import dataset
-from tests.detect.test_alerts_stream import bundle, flows_csv  # noqa: F401 (fixtures)
+from tests.detect.simulated_flows import bundle, flows_csv  # noqa: F401 (fixtures)
 
 runner = CliRunner()
 HANG = 300.0  # seconds: a guard against a hang, never a measure

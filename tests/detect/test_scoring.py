@@ -3,7 +3,7 @@ scored at once in threads, gives the alerts and the summary of the one-thread ru
 byte, in every alert format; a scorer that fails stops the reading and the scoring threads,
 raises the error of the first chunk that failed, and leaves no alerts file."""
 
-# ruff: noqa: F811 (the fixtures imported from test_alerts_stream)
+# ruff: noqa: F811 (the fixtures imported from simulated_flows)
 import os
 import threading
 from itertools import pairwise
@@ -17,8 +17,8 @@ from fedsec.detect.alert_options import AlertOptions, alert_format
 from fedsec.detect.alerts import FlowScorer, flow_scorer
 from fedsec.detect.scoring import score_files
 from fedsec.detect.threads import scoring_workers
+from tests.detect.simulated_flows import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
 from tests.detect.test_alert_text import bundles, inputs  # noqa: F401 (fixtures)
-from tests.detect.test_alerts_stream import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
 
 #: (read ahead, chunks scored at once): the one-thread run first.
 WAYS = [(False, 1), (True, 1), (False, 2), (True, 2), (True, 3)]

@@ -10,7 +10,7 @@ from fedsec.cli import app
 from fedsec.forensics.hunt import FOUND, MISSED, Side, retro_hunt
 from tests.detect.ecs_schema import problems
 from tests.detect.nf_alerts import nf_bundle, nf_rows  # noqa: F401 (fixtures)
-from tests.detect.test_alerts_stream import UNSIGNED
+from tests.detect.simulated_flows import UNSIGNED
 
 
 def test_found_alerts_declare_the_hunt_s_fields(nf_bundle, nf_rows, tmp_path):  # noqa: F811

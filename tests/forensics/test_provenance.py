@@ -13,7 +13,7 @@ from fedsec.detect.dispatch import run_detection
 from fedsec.forensics.campaigns import window_files
 from fedsec.forensics.provenance import provenance
 from fedsec.forensics.report import IncidentOptions, write_incidents
-from tests.detect.test_alerts_stream import UNSIGNED
+from tests.detect.simulated_flows import UNSIGNED
 from tests.forensics.consortium import shared_small_run
 from tests.forensics.ecs import ecs_alert
 

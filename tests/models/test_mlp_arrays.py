@@ -13,7 +13,7 @@ from fedsec.models import mlp_arrays
 from fedsec.models.classifier import FamilyClassifier
 from fedsec.models.mlp import build_mlp
 from fedsec.models.mlp_spec import MLPSpec
-from tests.detect.test_alerts_stream import bundle, flows_csv  # noqa: F401 (fixtures)
+from tests.detect.simulated_flows import bundle, flows_csv  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
