@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fedsec.cli import app
-from tests.cli.test_mapped_roles import soc  # noqa: F401
+from tests.cli.mapped_soc import soc  # noqa: F401
 
 runner = CliRunner()
 NOTE = "the file held no rows (a header only), nothing to score"

@@ -9,7 +9,7 @@ import json
 from typer.testing import CliRunner
 
 from fedsec.cli import app
-from tests.cli.test_mapped_roles import soc, soc_flows  # noqa: F401
+from tests.cli.mapped_soc import soc, soc_flows  # noqa: F401
 
 runner = CliRunner()
 SPOILED = {3: ("src_addr", "999.1.1.300"), 7: ("src_port", "49769.5"), 11: ("src_port", "70000")}

@@ -236,7 +236,7 @@ def test_numbers_with_thousands_separators_are_said_not_hashed_as_text(soc_expor
 @pytest.fixture(scope="module")
 def soc_timed_export(tmp_path_factory):
     """CIC-IDS2017 flows as a SOC exports them: its own names, times with their offset."""
-    from tests.cli.test_mapped_roles import soc_flows
+    from tests.cli.mapped_soc import soc_flows
 
     path = tmp_path_factory.mktemp("soc") / "soc_flows.csv"
     soc_flows(200).to_csv(path, index=False)

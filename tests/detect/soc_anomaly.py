@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from fedsec.cli import app
-from tests.cli.test_mapped_roles import SCENARIO as ROLES_SCENARIO
-from tests.cli.test_mapped_roles import build_soc
+from tests.cli.mapped_soc import SCENARIO as ROLES_SCENARIO
+from tests.cli.mapped_soc import build_soc
 from tests.conftest import built_once
 
 SCENARIO = (  # the SOC's classifier scenario, as an autoencoder of five rounds

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from fedsec.cli import app
 from fedsec.detect.alert_endpoints import bad_address, bad_port
-from tests.cli.test_mapped_roles import soc, soc_flows  # noqa: F401
+from tests.cli.mapped_soc import soc, soc_flows  # noqa: F401
 
 runner = CliRunner()
 

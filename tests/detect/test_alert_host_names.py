@@ -19,7 +19,7 @@ from fedsec.data.readers.chunks import read_chunks
 from fedsec.detect.alerts import flow_scorer
 from fedsec.detect.ecs import AlertSource
 from fedsec.detect.formats import AlertFormat
-from tests.cli.test_mapped_roles import soc, soc_flows  # noqa: F401
+from tests.cli.mapped_soc import soc, soc_flows  # noqa: F401
 from tests.detect.ecs_schema import problems
 
 runner = CliRunner()

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from fedsec.cli import app
 from fedsec.data.flow_times import utc_timestamp
-from tests.cli.test_mapped_roles import MAPPING, ROLES, soc, soc_flows  # noqa: F401
+from tests.cli.mapped_soc import MAPPING, ROLES, soc, soc_flows  # noqa: F401
 
 runner = CliRunner()
 

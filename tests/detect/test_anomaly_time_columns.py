@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fedsec.cli import app
-from tests.cli.test_mapped_roles import MAPPING, ROLES, soc, soc_flows  # noqa: F401
+from tests.cli.mapped_soc import MAPPING, ROLES, soc, soc_flows  # noqa: F401
 from tests.detect.soc_anomaly import soc_anomaly  # noqa: F401
 
 runner = CliRunner()

@@ -21,7 +21,7 @@ from fedsec.data.readers.chunks import read_chunks
 from fedsec.detect.alerts import flow_scorer
 from fedsec.detect.ecs import AlertSource
 from fedsec.detect.formats import AlertFormat
-from tests.cli.test_mapped_roles import soc  # noqa: F401
+from tests.cli.mapped_soc import soc  # noqa: F401
 from tests.detect.soc_anomaly import soc_anomaly  # noqa: F401
 
 runner = CliRunner()

@@ -11,7 +11,7 @@ from fedsec.cli import app
 from fedsec.core.errors import InputError
 from fedsec.data.mapping import load_mapping
 from fedsec.data.readers.mapped import missing_label
-from tests.cli.test_mapped_roles import soc, soc_flows  # noqa: F401
+from tests.cli.mapped_soc import soc, soc_flows  # noqa: F401
 
 runner = CliRunner()
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from fedsec.cli import app
 from fedsec.core.errors import InputError
 from fedsec.forensics.alerts import read_alerts
-from tests.cli.test_mapped_roles import soc, soc_flows  # noqa: F401
+from tests.cli.mapped_soc import soc, soc_flows  # noqa: F401
 
 runner = CliRunner()
 FORMATS = ("ecs", "eve", "fedsec")

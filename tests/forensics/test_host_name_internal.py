@@ -3,7 +3,7 @@ it lies under one of its domains, in ``incidents.json`` as in the STIX export (i
 ``internal: null`` there whatever the option said). Real CIC-IDS2017 flows whose addresses are
 written as ``ws-NNNN.corp.example`` names."""
 
-from tests.cli.test_mapped_roles import soc  # noqa: F401
+from tests.cli.mapped_soc import soc  # noqa: F401
 from tests.forensics.test_host_name_actors import _incidents, flows  # noqa: F401
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from fedsec.cli import app
 from fedsec.core.errors import ConfigError
 from fedsec.forensics.hosts import Networks
-from tests.cli.test_mapped_roles import soc, soc_flows  # noqa: F401
+from tests.cli.mapped_soc import soc, soc_flows  # noqa: F401
 
 stix2 = pytest.importorskip("stix2", reason="the intel extra (stix2) is not installed")
 runner = CliRunner()
