@@ -13,8 +13,7 @@ from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.models.detectors import new_detector
 from fedsec.training.plan import TrainingPlan
-from tests.bundles.test_bundle import _model as classifier_model
-from tests.bundles.test_bundle import rewrite
+from tests.bundles.forging import rewrite, small_classifier
 
 
 def _detector(kind: str):
@@ -81,7 +80,7 @@ def test_kinds_are_not_confused_and_old_bundles_stay_classifiers(tmp_path):
     save_anomaly_bundle(tmp_path / "anomaly", det, {})
     with pytest.raises(BundleError, match="'anomaly-detector' bundle"):
         load_bundle(tmp_path / "anomaly")
-    clf, _ = classifier_model()
+    clf, _ = small_classifier()
     save_bundle(tmp_path / "clf", clf, {})
     with pytest.raises(BundleError, match="'family-classifier' bundle"):
         load_anomaly_bundle(tmp_path / "clf")

@@ -2,75 +2,30 @@
 allocation."""
 
 import base64
-import hashlib
 import json
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-import torch
-from cryptography.hazmat.primitives.asymmetric import ed25519
-from safetensors.numpy import load_file, save
 
 from fedsec.bundles.bundle import load_bundle, save_bundle
-from fedsec.bundles.keys import default_signer, user_trust
-from fedsec.bundles.signing import KeySigner, Signer, Trust, signature_block
+from fedsec.bundles.keys import user_trust
+from fedsec.bundles.signing import Trust
 from fedsec.core.errors import BundleError
 from fedsec.data.flows import FeatureFrame
 from fedsec.features.moments import local_stats
 from fedsec.features.preprocess import fit_preprocessor
 from fedsec.models.base import calibrate_threshold
-from fedsec.models.classifier import FamilyClassifier
-from fedsec.models.mlp import build_mlp
-from fedsec.models.mlp_spec import MLPSpec
-from fedsec.training.params import get_params
+from tests.bundles.forging import rewrite, small_classifier, stranger
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def rewrite(
-    directory: Path,
-    edit: Callable[[dict], None] = lambda m: None,
-    tensors: Callable[[dict], None] | None = None,
-    signer: Signer | None = None,
-) -> None:
-    """Edit a bundle's manifest (and tensors), recompute the weights' sha256 and sign it again
-    with ``signer`` (default: the user's own, trusted key), as a forger with that key would."""
-    weights_path, manifest_path = directory / "weights.safetensors", directory / "bundle.json"
-    if tensors is not None:
-        arrays = load_file(weights_path)
-        tensors(arrays)
-        weights_path.write_bytes(save(arrays))
-    manifest = json.loads(manifest_path.read_text())
-    edit(manifest)
-    manifest["weights_sha256"] = hashlib.sha256(weights_path.read_bytes()).hexdigest()
-    manifest_path.write_text(json.dumps(manifest))
-    block = signature_block(manifest, manifest["weights_sha256"], signer or default_signer())
-    (directory / "bundle.sig").write_text(json.dumps(block))
-
-
-def stranger() -> KeySigner:
-    return KeySigner(ed25519.Ed25519PrivateKey.generate())
-
-
-def _model() -> tuple[FamilyClassifier, pd.DataFrame]:
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"bytes": rng.exponential(100, 300), "proto": ["tcp", "udp"] * 150})
-    pre = fit_preprocessor(local_stats(FeatureFrame(frame, ("bytes",), ("proto",))), 4)
-    spec = MLPSpec(pre.width, 3, (8,), 0.0)
-    net = build_mlp(spec, torch.Generator().manual_seed(3))
-    model = FamilyClassifier(spec, pre, ["benign", "dos", "recon"], "native", decision="fpr")
-    model.set_weights(get_params(net)).thresholds_ = {"org1": 0.4, "*": 0.5}
-    return model, frame
-
-
 def test_round_trip_gives_identical_predictions(tmp_path):
-    model, frame = _model()
+    model, frame = small_classifier()
     save_bundle(tmp_path / "b", model, {"scenario": "unit"})
     loaded, manifest = load_bundle(tmp_path / "b")
     assert np.array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
@@ -86,7 +41,7 @@ def test_round_trip_gives_identical_predictions(tmp_path):
 def test_a_guarded_bundle_keeps_its_clip_and_second_look(tmp_path):
     """A range guard's clip and second look are part of the scoring: a loaded bundle scores
     as the model it was saved from, and without the second look it would not."""
-    model, frame = _model()
+    model, frame = small_classifier()
     model.preprocessor = fit_preprocessor(
         local_stats(FeatureFrame(frame, ("bytes",), ("proto",))), 4, clip=1.0, recheck=0.5
     )
@@ -99,7 +54,7 @@ def test_a_guarded_bundle_keeps_its_clip_and_second_look(tmp_path):
 
 
 def test_tampered_weights_are_refused(tmp_path):
-    model, _ = _model()
+    model, _ = small_classifier()
     save_bundle(tmp_path / "b", model, {})
     weights = tmp_path / "b" / "weights.safetensors"
     data = bytearray(weights.read_bytes())
@@ -118,7 +73,7 @@ def test_tampered_weights_are_refused(tmp_path):
     ],
 )
 def test_corrupt_manifest_is_a_clear_error(tmp_path, damage, message):
-    model, _ = _model()
+    model, _ = small_classifier()
     save_bundle(tmp_path / "b", model, {})
     damage(tmp_path / "b" / "bundle.json")
     with pytest.raises(BundleError, match=message):
@@ -126,7 +81,7 @@ def test_corrupt_manifest_is_a_clear_error(tmp_path, damage, message):
 
 
 def test_edited_weights_with_a_recomputed_sha256_are_refused(tmp_path):
-    model, _ = _model()
+    model, _ = small_classifier()
     save_bundle(tmp_path / "b", model, {})
     manifest_before = (tmp_path / "b" / "bundle.json").read_text()
     signature = (tmp_path / "b" / "bundle.sig").read_text()
@@ -149,7 +104,7 @@ def test_edited_weights_with_a_recomputed_sha256_are_refused(tmp_path):
     ids=["swapped classes", "threshold", "preprocessing", "decision", "provenance"],
 )
 def test_any_manifest_edit_breaks_the_signature(tmp_path, edit):
-    model, _ = _model()
+    model, _ = small_classifier()
     save_bundle(tmp_path / "b", model, {"scenario": "unit"})
     path = tmp_path / "b" / "bundle.json"
     manifest = json.loads(path.read_text())
@@ -162,7 +117,7 @@ def test_any_manifest_edit_breaks_the_signature(tmp_path, edit):
 
 
 def test_a_damaged_signature_is_refused_even_when_unsigned_bundles_are_allowed(tmp_path):
-    model, _ = _model()
+    model, _ = small_classifier()
     save_bundle(tmp_path / "b", model, {})
     path = tmp_path / "b" / "bundle.sig"
     block = json.loads(path.read_text())
@@ -183,7 +138,7 @@ def test_a_damaged_signature_is_refused_even_when_unsigned_bundles_are_allowed(t
     ],
 )
 def test_every_signed_field_of_the_signature_block_is_bound(tmp_path, field, value):
-    model, _ = _model()
+    model, _ = small_classifier()
     save_bundle(tmp_path / "b", model, {})
     path = tmp_path / "b" / "bundle.sig"
     block = json.loads(path.read_text())
@@ -194,7 +149,7 @@ def test_every_signed_field_of_the_signature_block_is_bound(tmp_path, field, val
 
 
 def test_a_bundle_re_signed_by_an_untrusted_key_is_refused_until_trusted(tmp_path):
-    model, _ = _model()
+    model, _ = small_classifier()
     save_bundle(tmp_path / "b", model, {})
     forger = stranger()
     rewrite(tmp_path / "b", lambda m: m.update(classes=m["classes"][::-1]), signer=forger)
@@ -208,7 +163,7 @@ def test_a_bundle_re_signed_by_an_untrusted_key_is_refused_until_trusted(tmp_pat
 
 
 def test_unsigned_bundles_are_refused_unless_explicitly_allowed(tmp_path):
-    model, frame = _model()
+    model, frame = small_classifier()
     save_bundle(tmp_path / "b", model, {})
     (tmp_path / "b" / "bundle.sig").unlink()
     with pytest.raises(BundleError, match="not signed") as refused:
@@ -219,7 +174,7 @@ def test_unsigned_bundles_are_refused_unless_explicitly_allowed(tmp_path):
 
 
 def test_a_key_given_twice_in_the_manifest_is_refused(tmp_path):
-    model, _ = _model()
+    model, _ = small_classifier()
     save_bundle(tmp_path / "b", model, {})
     path = tmp_path / "b" / "bundle.json"
     text = path.read_text()
@@ -247,7 +202,7 @@ def test_a_key_given_twice_in_the_manifest_is_refused(tmp_path):
     ],
 )
 def test_invalid_manifests_are_refused_even_when_signed(tmp_path, edit, message):
-    model, _ = _model()
+    model, _ = small_classifier()
     save_bundle(tmp_path / "b", model, {})
     rewrite(tmp_path / "b", edit)
     with pytest.raises(BundleError, match=message):
@@ -255,7 +210,7 @@ def test_invalid_manifests_are_refused_even_when_signed(tmp_path, edit, message)
 
 
 def test_non_finite_numbers_are_refused(tmp_path):
-    model, _ = _model()
+    model, _ = small_classifier()
     save_bundle(tmp_path / "b", model, {})
     path = tmp_path / "b" / "bundle.json"
     path.write_text(path.read_text().replace('"org1": 0.4', '"org1": NaN'))
@@ -267,7 +222,7 @@ def test_non_finite_numbers_are_refused(tmp_path):
 
 
 def test_non_finite_weights_are_refused(tmp_path):
-    model, _ = _model()
+    model, _ = small_classifier()
     save_bundle(tmp_path / "b", model, {})
     rewrite(tmp_path / "b", tensors=lambda t: t["net.0.bias"].__setitem__(0, np.nan))
     with pytest.raises(BundleError, match=r"net\.0\.bias holds NaN"):
@@ -277,7 +232,7 @@ def test_non_finite_weights_are_refused(tmp_path):
 def test_a_huge_architecture_is_refused_before_anything_is_allocated(tmp_path):
     """hidden = [30000, 30000] would need 3.6 GB: refused by validation in a process that
     cannot allocate even 1 GB more than it needs to import fedsec."""
-    model, _ = _model()
+    model, _ = small_classifier()
     save_bundle(tmp_path / "b", model, {})
     rewrite(tmp_path / "b", lambda m: m["architecture"].update(hidden=[30000, 30000]))
     script = textwrap.dedent(
@@ -309,7 +264,7 @@ def test_a_huge_architecture_is_refused_before_anything_is_allocated(tmp_path):
 
 
 def test_threshold_decision_and_calibration():
-    model, frame = _model()
+    model, frame = small_classifier()
     proba = model.predict_proba(frame)
     scores = model.malicious_score(proba)
     threshold = calibrate_threshold(scores, 0.1)

@@ -12,7 +12,7 @@ from fedsec.data.family_names import is_family_name
 from fedsec.data.taxonomy import FAMILIES, KNOWN_TABLES
 from fedsec.detect.anomaly_alerts import ANOMALY
 from fedsec.detect.logs import LABEL
-from tests.bundles.test_bundle import _model, rewrite
+from tests.bundles.forging import rewrite, small_classifier
 
 FORGED = "dos\x1b]0;pwned\x07\x1b[2J\x1b[31mRED\r\nerror: fake"
 
@@ -21,7 +21,7 @@ FORGED = "dos\x1b]0;pwned\x07\x1b[2J\x1b[31mRED\r\nerror: fake"
     "name", [FORGED, "dos\n", "[bold]dos", "../../etc/x", "", " dos", "d" * 65, "do\u202es"]
 )
 def test_a_class_name_that_is_not_a_name_is_refused_even_when_signed(tmp_path, name):
-    model, _ = _model()
+    model, _ = small_classifier()
     save_bundle(tmp_path / "b", model, {})
     rewrite(tmp_path / "b", lambda m: m["classes"].__setitem__(1, name))
     with pytest.raises(BundleError, match=r"classes\.1"):

@@ -9,7 +9,7 @@ from fedsec.core.errors import BundleError
 from fedsec.features.vocabulary import RESERVED, EventVocabulary
 from fedsec.models.deeplog import DeepLogDetector, DeepLogSpec, build_deeplog
 from fedsec.training.params import get_params
-from tests.bundles.test_bundle import rewrite
+from tests.bundles.forging import rewrite
 
 
 @pytest.fixture

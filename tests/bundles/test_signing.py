@@ -13,7 +13,7 @@ from fedsec.bundles.bundle import load_bundle, save_bundle
 from fedsec.bundles.keys import user_trust
 from fedsec.bundles.signing import CertificateSigner
 from fedsec.core.errors import BundleError
-from tests.bundles.test_bundle import _model
+from tests.bundles.forging import small_classifier
 
 PEM = serialization.Encoding.PEM
 
@@ -52,7 +52,7 @@ def project(tmp_path_factory):
 
 
 def _bundle(tmp_path, signer):
-    model, _ = _model()
+    model, _ = small_classifier()
     return save_bundle(tmp_path / "b", model, {}, signer)
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from fedsec.cli import app
-from tests.bundles.test_bundle import rewrite
+from tests.bundles.forging import rewrite
 from tests.cli.unsw_run import detect_copy, runner, unsw_slice, unwrapped
 from tests.conftest import unsw_training_frame
 

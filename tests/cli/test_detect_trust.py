@@ -10,7 +10,7 @@ import pandas as pd
 
 from fedsec.bundles.keys import load_signer
 from fedsec.cli import app
-from tests.bundles.test_bundle import rewrite, stranger
+from tests.bundles.forging import rewrite, stranger
 from tests.cli.unsw_run import detect_copy, runner, unsw_slice, unwrapped
 
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from fedsec.bundles.bundle import load_bundle, save_bundle
 from fedsec.bundles.keys import load_signer
 from fedsec.cli import app
-from tests.bundles.test_bundle import _model, rewrite
+from tests.bundles.forging import rewrite, small_classifier
 
 runner = CliRunner()
 
@@ -40,7 +40,7 @@ def test_generate_writes_a_private_key_and_never_replaces_it(home, tmp_path):
 
 def test_trusting_a_colleagues_key_lets_their_bundles_load(home, tmp_path):
     assert runner.invoke(app, ["keys", "generate", "--out", str(tmp_path / "c.key")]).exit_code == 0
-    model, _ = _model()
+    model, _ = small_classifier()
     bundle = save_bundle(tmp_path / "b", model, {}, load_signer(tmp_path / "c.key"))
     with pytest.raises(Exception, match="not one you trust"):
         load_bundle(bundle)
@@ -53,7 +53,7 @@ def test_trusting_a_colleagues_key_lets_their_bundles_load(home, tmp_path):
 
 
 def test_sign_vouches_for_an_unsigned_bundle_once_it_checks_out(home, tmp_path):
-    model, _ = _model()
+    model, _ = small_classifier()
     bundle = save_bundle(tmp_path / "b", model, {"scenario": "old"})
     (bundle / "bundle.sig").unlink()  # as written before bundles were signed
     signed = runner.invoke(app, ["keys", "sign", str(bundle)])
@@ -65,7 +65,7 @@ def test_sign_vouches_for_an_unsigned_bundle_once_it_checks_out(home, tmp_path):
 
 
 def test_sign_refuses_a_bundle_that_fails_its_checks(home, tmp_path):
-    model, _ = _model()
+    model, _ = small_classifier()
     bundle = save_bundle(tmp_path / "b", model, {})
     rewrite(bundle, lambda m: m["thresholds"].update(org1=7.0))
     (bundle / "bundle.sig").unlink()

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from fedsec.bundles.bundle import save_bundle
 from fedsec.bundles.keys import load_signer
 from fedsec.cli import app
-from tests.bundles.test_bundle import _model
+from tests.bundles.forging import small_classifier
 from tests.cli.test_keys import home  # noqa: F401 (fixture)
 
 runner = CliRunner()
@@ -19,7 +19,7 @@ runner = CliRunner()
 
 def _signed(tmp_path):
     assert runner.invoke(app, ["keys", "generate", "--out", str(tmp_path / "c.key")]).exit_code == 0
-    model, _ = _model()
+    model, _ = small_classifier()
     return save_bundle(tmp_path / "b", model, {}, load_signer(tmp_path / "c.key"))
 
 

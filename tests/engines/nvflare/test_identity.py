@@ -124,9 +124,9 @@ def federation(tmp_path_factory):
 
 
 def _signed_bundle(directory: Path, signer) -> Path:
-    from tests.bundles.test_bundle import _model
+    from tests.bundles.forging import small_classifier
 
-    model, _ = _model()
+    model, _ = small_classifier()
     return save_bundle(directory, model, {"engine": "nvflare"}, signer)
 
 
