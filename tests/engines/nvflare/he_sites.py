@@ -12,7 +12,7 @@ from fedsec.engines.nvflare.site_config import SecureAggregationConfig, config_f
 from fedsec.fl.privacy import he
 from tests.engines.nvflare.kits import Project
 from tests.engines.nvflare.memory import he_kit
-from tests.engines.nvflare.test_site import _train_request
+from tests.engines.nvflare.site_requests import train_request
 
 JOB = "he-job"
 
@@ -34,7 +34,7 @@ class Consortium:
             job=JOB,
             he_key=he_kit()[0],
         )
-        request, _ = _train_request(self.site, consortium)
+        request, _ = train_request(self.site, consortium)
         plan = request["plan"] | {"sampled": 3, "protection": {"homomorphic_encryption": True}}
         reply = self.site.handle("fedsec_train", request | {"plan": plan})
         self.length = self.site.he.pending.length

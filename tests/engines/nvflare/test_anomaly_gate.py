@@ -14,7 +14,7 @@ from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.fl.gate.config import GateConfig
 from tests.engines.nvflare.memory import Recording
-from tests.engines.nvflare.test_deployment_anomaly import anomaly_scenario
+from tests.engines.nvflare.variants import anomaly_scenario
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

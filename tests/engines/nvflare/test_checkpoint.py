@@ -210,7 +210,7 @@ def test_an_anomaly_job_resumed_from_its_checkpoint_ends_with_the_uninterrupted_
     the resumed job trains on from it and sums the error scale once, at the end; weights,
     centre and scale are the uninterrupted job's."""
     from fedsec.experiments.deployed import deployed_model
-    from tests.engines.nvflare.test_deployment_anomaly import anomaly_scenario
+    from tests.engines.nvflare.variants import anomaly_scenario
 
     scenario = anomaly_scenario(sampled_scenario(consortium))
     data, _ = consortium

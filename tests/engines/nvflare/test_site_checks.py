@@ -19,7 +19,7 @@ from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire
 from fedsec.fl.privacy.model_check import ModelCheckConfig
 from fedsec.training.params import set_params
-from tests.engines.nvflare.test_site import _train_request
+from tests.engines.nvflare.site_requests import train_request
 from tests.engines.nvflare.test_site_privacy import DP, guarded_site
 from tests.engines.nvflare.test_site_secagg import (  # noqa: F401 (fixtures)
     JOB,
@@ -204,7 +204,7 @@ def test_trap_weights_that_fire_for_a_few_rows_each_are_refused(consortium):
     site, public = (
         Site(config_from_scenario(scenario, n, data, False), data) for n in (victim, other)
     )
-    request, _ = _train_request(site, consortium)
+    request, _ = train_request(site, consortium)
     setup = parse_setup(request["model"])
     rows = public.data(setup.view).train.features(setup.view).frame  # stand-ins for public rows
     trapped = trap_weights(
@@ -232,7 +232,7 @@ def test_a_model_the_gate_refused_uses_up_its_round(consortium):
     sure = {"enabled": True, "warmup_rounds": 0, "action": "refuse", "confidence": 0.9}
     gate = config.gate.model_copy(update=sure)  # 90 %: the few validation rows of a test site
     site = Site(config.model_copy(update={"gate": gate}), data)
-    request, _ = _train_request(site, consortium)
+    request, _ = train_request(site, consortium)
     plan = request["plan"] | {"rounds": 5}
     first = site.handle("fedsec_train", request | {"plan": plan})
     trained = params_from_wire(first["params"], [p.shape for p in request["params"]], "update")
@@ -253,7 +253,7 @@ def test_dp_with_a_control_variate_or_proximal_term_is_refused_before_any_privac
     consortium,
 ):
     site = guarded_site(consortium, max_epsilon=1.0)
-    request, _ = _train_request(site, consortium)
+    request, _ = train_request(site, consortium)
     private = request["plan"] | {"sample_dp": request["plan"]["sample_dp"] | DP}
     control = [np.zeros_like(p) for p in request["params"]]
     for changed in (
@@ -271,7 +271,7 @@ def test_an_honest_model_passes_the_check_before_and_after_training(consortium):
 
     data, scenario = consortium
     site = Site(config_from_scenario(scenario, "plant", data, False), data)
-    request, _ = _train_request(site, consortium)
+    request, _ = train_request(site, consortium)
     ready = site.prepared(parse_setup(request["model"]))
     reply = site.handle("fedsec_train", request)
     for arrays in (request["params"], reply["params"]):

@@ -12,7 +12,7 @@ from fedsec.experiments.deployed_report import render
 from fedsec.fl.config import SampleDpConfig
 from fedsec.fl.privacy import dp
 from tests.engines.nvflare.memory import Memory, run
-from tests.engines.nvflare.test_site import _train_request
+from tests.engines.nvflare.site_requests import train_request
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
@@ -30,7 +30,7 @@ def test_a_secure_aggregation_site_evaluates_without_exact_row_counts(consortium
     data, scenario = consortium
     clear = Site(config_from_scenario(scenario, "plant", data, False), data)
     secure = Site(config_from_scenario(scenario, "plant", data, True), data)
-    request, _ = _train_request(clear, consortium)
+    request, _ = train_request(clear, consortium)
     evaluation = {k: request[k] for k in ("plan", "model", "params")} | {"target_fpr": 0.01}
     told = clear.handle("fedsec_evaluate", evaluation)
     withheld = secure.handle("fedsec_evaluate", evaluation)
@@ -110,7 +110,7 @@ def test_a_site_not_requiring_secure_aggregation_withholds_counts_in_a_secure_jo
     data, scenario = consortium
     site = Site(config_from_scenario(scenario, "plant", data, False), data)
     assert not site.config.require_secure_aggregation
-    request, _ = _train_request(site, consortium)
+    request, _ = train_request(site, consortium)
     secure = request["plan"] | {"protection": {protection: True}, "sampled": 3}
     evaluation = {"plan": secure, "model": request["model"], "params": request["params"]}
     reply = site.handle("fedsec_evaluate", evaluation | {"target_fpr": 0.01})

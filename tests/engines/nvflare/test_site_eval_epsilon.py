@@ -9,7 +9,7 @@ import fedsec.fl.privacy.dp as dp_module
 from fedsec.engines.nvflare.replies import AT_MOST, epsilon_bound
 from fedsec.fl.privacy import dp
 from fedsec.fl.privacy.neighbours import epsilon_up
-from tests.engines.nvflare.test_site import _train_request
+from tests.engines.nvflare.site_requests import train_request
 from tests.engines.nvflare.test_site_privacy import DP, guarded_site, train
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
@@ -24,7 +24,7 @@ HOSTILE = {
 
 
 def evaluate(site, consortium, sample_dp, **plan):
-    request, _ = _train_request(site, consortium)
+    request, _ = train_request(site, consortium)
     plan = request["plan"] | {"round": 2, "rounds": 2, "sample_dp": sample_dp} | plan
     evaluation = {"plan": plan, "model": request["model"], "params": request["params"]}
     return site.handle("fedsec_evaluate", evaluation | {"target_fpr": 0.01})

@@ -18,7 +18,7 @@ from fedsec.engines.nvflare.site_privacy import SitePrivacyConfig
 from fedsec.scenarios.config import SampleDpConfig
 from fedsec.scenarios.loading import load_scenario
 from tests.engines.nvflare.memory import he_kit
-from tests.engines.nvflare.test_site import _train_request
+from tests.engines.nvflare.site_requests import train_request
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
@@ -39,7 +39,7 @@ def test_a_site_refuses_noise_shares_under_he_before_training(consortium):
     """A deviating coordinator's plan asks for HE and noise shares (which its own job spec
     would refuse): the site refuses it before training, and nothing is encrypted or sent."""
     site = he_site(consortium)
-    request, _ = _train_request(site, consortium)
+    request, _ = train_request(site, consortium)
     plan = request["plan"] | {
         "sampled": 3,
         "sample_dp": SHARES.model_dump(),
@@ -57,7 +57,7 @@ def test_the_sites_own_check_refuses_shares_whatever_the_plan_validation_let_thr
     """The site's ledger refuses a share outside a secure sum by itself (its own config
     named the shares), not only because the plan's validation does."""
     site = he_site(consortium)
-    request, _ = _train_request(site, consortium)
+    request, _ = train_request(site, consortium)
     valid = dict(parse(SitePlan, request["plan"] | {"sampled": 3}, "training plan"))
     for protection in (None, ProtectionSettings(**HE)):
         unchecked = SitePlan.model_construct(

@@ -23,7 +23,7 @@ from fedsec.engines.nvflare.site_checks import ModelRefused
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire
 from fedsec.fl.privacy.model_check import ModelCheckConfig
-from tests.engines.nvflare.test_site import _train_request
+from tests.engines.nvflare.site_requests import train_request
 from tests.engines.nvflare.test_site_checks import trap_weights
 from tests.engines.nvflare.test_site_privacy import guarded_site
 
@@ -34,7 +34,7 @@ def trapped(site: Site, consortium) -> tuple[dict, dict]:
     """An honest first-round request to ``site`` and the same request carrying trap weights
     (each first-layer unit firing for one or two rows): a model its check refuses."""
     data, scenario = consortium
-    request, _ = _train_request(site, consortium)
+    request, _ = train_request(site, consortium)
     setup = parse_setup(request["model"])
     other = Site(config_from_scenario(scenario, scenario.org_names()[-1], data, False), data)
     rows = other.data(setup.view).train.features(setup.view).frame
@@ -140,7 +140,7 @@ def test_the_final_model_is_judged_at_the_sites_own_round_and_redacted(consortiu
     config = config_from_scenario(scenario, "plant", data, False)
     sure = {"enabled": True, "warmup_rounds": 2, "action": "refuse", "confidence": 0.9}
     site = Site(config.model_copy(update={"gate": config.gate.model_copy(update=sure)}), data)
-    request, _ = _train_request(site, consortium)
+    request, _ = train_request(site, consortium)
     params = request["params"]
     for round_ in (1, 2, 3, 4):
         plan = request["plan"] | {"round": round_, "rounds": 4}

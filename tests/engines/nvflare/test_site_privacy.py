@@ -21,7 +21,7 @@ from fedsec.scenarios.config import SampleDpConfig
 from fedsec.training import dpsgd
 from fedsec.training.noise import SecureNoise
 from tests.engines.nvflare.memory import federated_arm, flat, run
-from tests.engines.nvflare.test_site import _train_request
+from tests.engines.nvflare.site_requests import train_request
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
@@ -36,7 +36,7 @@ def guarded_site(consortium, ledger=None, job="", **floor) -> Site:
 
 
 def train(site, consortium, **plan):
-    request, _ = _train_request(site, consortium)
+    request, _ = train_request(site, consortium)
     return site.handle("fedsec_train", request | {"plan": request["plan"] | plan})
 
 
@@ -69,7 +69,7 @@ def test_the_epsilon_a_site_reports_is_that_of_the_noise_it_used_in_every_round(
     for round_, target in ((1, 3.5), (2, 0.3), (3, 0.3)):
         dp = DP | {"epsilon": target}
         train(site, consortium, round=round_, rounds=3, sample_dp=dp)
-    request, _ = _train_request(site, consortium)
+    request, _ = train_request(site, consortium)
     plan = request["plan"] | {"round": 3, "rounds": 3, "sample_dp": DP | {"epsilon": 0.3}}
     evaluation = {"plan": plan, "model": request["model"], "params": request["params"]}
     reply = site.handle("fedsec_evaluate", evaluation | {"target_fpr": 0.01})

@@ -9,7 +9,7 @@ from fedsec.engines.nvflare.ledger_file import LEDGER_FILE, LedgerFile
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
-from tests.engines.nvflare.test_site import _train_request
+from tests.engines.nvflare.site_requests import train_request
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
@@ -21,7 +21,7 @@ def _site(consortium, ledger, job: str, release: str) -> Site:
 
 
 def _evaluate(site: Site, consortium) -> dict:
-    request, _ = _train_request(site, consortium)
+    request, _ = train_request(site, consortium)
     task = {"plan": request["plan"], "model": request["model"], "params": request["params"]}
     return site.handle("fedsec_evaluate", task | {"target_fpr": 0.01})
 
@@ -49,7 +49,7 @@ def test_a_refused_evaluate_task_does_not_use_the_submission_up(consortium, tmp_
     the wrong shape) used it up, and the real evaluation of the same job was then refused."""
     ledger, release = tmp_path / LEDGER_FILE, new_release()
     site = _site(consortium, ledger, "job-1", release)
-    request, _ = _train_request(site, consortium)
+    request, _ = train_request(site, consortium)
     task = {"plan": request["plan"], "model": request["model"], "target_fpr": 0.01}
     with pytest.raises(PlanRefused):
         site.handle("fedsec_evaluate", task | {"params": request["params"][:1]})

@@ -17,7 +17,7 @@ from fedsec.engines.nvflare.site_center import CenterSeen, center_refusal
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused
-from tests.engines.nvflare.test_deployment_anomaly import anomaly_scenario
+from tests.engines.nvflare.variants import anomaly_scenario
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

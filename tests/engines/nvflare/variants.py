@@ -1,0 +1,11 @@
+"""The consortium's scenario as another task's job."""
+
+from fedsec.scenarios.config import Scenario, parse_scenario
+
+
+def anomaly_scenario(scenario: Scenario, **privacy: object) -> Scenario:
+    """The consortium's organizations and files, as a one-class detection scenario."""
+    raw = scenario.model_dump(mode="json", exclude_none=True)
+    raw |= {"task": "anomaly", "anomaly": {"models": ["ae", "svdd"], "iforest": False}}
+    raw["privacy"] |= privacy
+    return parse_scenario(raw)
