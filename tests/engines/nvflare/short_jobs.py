@@ -20,6 +20,8 @@ from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused
 
 JOB = "job-short"
+#: the site whose evaluation a hostile coordinator withholds in the tests that name one
+VICTIM = "office"
 
 
 def short(consortium) -> tuple:

@@ -22,14 +22,13 @@ from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.engines.nvflare.signing import FIELD, open_signed, params_digest
 from fedsec.engines.nvflare.site_chain import ROUND_FIELDS
 from fedsec.engines.nvflare.site_he import HeSession
+from tests.engines.nvflare.implants import LastRoundImplant, implanted
 from tests.engines.nvflare.memory import AltersOneSite, Recording, he_kit
 from tests.engines.nvflare.releases import assert_refused, assert_refused_withheld
-from tests.engines.nvflare.short_jobs import JOB, gated_site, run_job, short
-from tests.engines.nvflare.test_release_backdoor import implanted
+from tests.engines.nvflare.short_jobs import JOB, VICTIM, gated_site, run_job, short
+from tests.engines.nvflare.variants import with_privacy
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
-
-VICTIM = "office"
 
 
 class SplitView(AltersOneSite):
@@ -38,16 +37,6 @@ class SplitView(AltersOneSite):
 
     def alter(self, data: dict) -> dict:
         return data | {"params": implanted(data["params"], parse_setup(data["model"]))}
-
-
-class LastRoundImplant(Recording):
-    """A hostile coordinator: every site is sent the same backdoored global model in the last
-    round (no split view); it aggregates their updates honestly into the final model."""
-
-    def exchange(self, task, data, targets, timeout):
-        if task == "fedsec_train" and data["plan"]["round"] == 3:
-            data = data | {"params": implanted(data["params"], parse_setup(data["model"]))}
-        return super().exchange(task, data, targets, timeout)
 
 
 class Steers(Recording):
@@ -149,13 +138,6 @@ def test_a_transcript_left_out_is_refused(honest, project, signer, tmp_path):
     why = r"signed it was sent global model \w+ in round 2"
     assert_refused(scenario, bare, JOB, why, project, signer, tmp_path)
     assert np.isfinite(result.params[0]).all()
-
-
-def with_privacy(consortium, **privacy) -> tuple:
-    data, scenario = consortium
-    return data, scenario.model_copy(
-        update={"privacy": scenario.privacy.model_copy(update=privacy)}
-    )
 
 
 def split_view_job(consortium, project, he: bool) -> tuple:

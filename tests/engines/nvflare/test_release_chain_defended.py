@@ -16,10 +16,10 @@ from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.release_chain import chain_terms
 from fedsec.engines.nvflare.results import read_result
 from fedsec.scenarios.config import parse_scenario
+from tests.engines.nvflare.implants import LastRoundImplant
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, release
 from tests.engines.nvflare.short_jobs import JOB, run_job
-from tests.engines.nvflare.test_release_chain import LastRoundImplant
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

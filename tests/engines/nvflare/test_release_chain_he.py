@@ -22,7 +22,7 @@ from fedsec.fl.privacy import he
 from tests.engines.nvflare.memory import Recording, he_kit
 from tests.engines.nvflare.releases import assert_refused, release
 from tests.engines.nvflare.short_jobs import JOB, gated_site, short_job
-from tests.engines.nvflare.test_release_chain import with_privacy
+from tests.engines.nvflare.variants import with_privacy
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

@@ -26,8 +26,8 @@ from fedsec.engines.nvflare.site_he import HeSession
 from fedsec.fl.strategies.scaffold import Scaffold
 from tests.engines.nvflare.memory import AltersOneSite, Recording, he_kit
 from tests.engines.nvflare.releases import assert_refused, release
-from tests.engines.nvflare.short_jobs import JOB, short
-from tests.engines.nvflare.test_release_chain import VICTIM, with_privacy
+from tests.engines.nvflare.short_jobs import JOB, VICTIM, short
+from tests.engines.nvflare.variants import with_privacy
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

@@ -20,12 +20,12 @@ from fedsec.engines.nvflare.records import Refusal
 from fedsec.engines.nvflare.results import read_result, write_result
 from fedsec.engines.nvflare.signing import FIELD, json_digest
 from fedsec.scenarios.config import ClientDpConfig
+from tests.engines.nvflare.implants import BackdoorFinal, LastRoundImplant
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, release
 from tests.engines.nvflare.short_jobs import JOB, gated_site, short_job
-from tests.engines.nvflare.test_release_backdoor import BackdoorFinal
-from tests.engines.nvflare.test_release_chain import LastRoundImplant, with_privacy
 from tests.engines.nvflare.test_release_records import AGAIN, FIRST, resume
+from tests.engines.nvflare.variants import with_privacy
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

@@ -22,11 +22,10 @@ from fedsec.engines.nvflare.signing import FIELD, open_signed
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.experiments.deployed import write_site_only_run
+from tests.engines.nvflare.implants import implanted
 from tests.engines.nvflare.memory import Crash, Recording
 from tests.engines.nvflare.releases import assert_refused, release
-from tests.engines.nvflare.short_jobs import short
-from tests.engines.nvflare.test_release_backdoor import implanted
-from tests.engines.nvflare.test_release_chain import VICTIM
+from tests.engines.nvflare.short_jobs import VICTIM, short
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

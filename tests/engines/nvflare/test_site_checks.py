@@ -19,8 +19,7 @@ from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire
 from fedsec.fl.privacy.model_check import ModelCheckConfig
 from fedsec.training.params import set_params
-from tests.engines.nvflare.site_requests import train_request
-from tests.engines.nvflare.test_site_privacy import DP, guarded_site
+from tests.engines.nvflare.site_requests import DP, guarded_site, train_request
 from tests.engines.nvflare.test_site_secagg import (  # noqa: F401 (fixtures)
     JOB,
     Direct,

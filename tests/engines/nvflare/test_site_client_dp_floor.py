@@ -12,7 +12,7 @@ from fedsec.engines.nvflare.site_privacy import (
     check_client_noise,
     weak_privacy,
 )
-from tests.engines.nvflare.test_site_privacy import guarded_site, train
+from tests.engines.nvflare.site_requests import guarded_site, train
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

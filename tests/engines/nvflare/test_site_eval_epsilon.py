@@ -9,8 +9,7 @@ import fedsec.fl.privacy.dp as dp_module
 from fedsec.engines.nvflare.replies import AT_MOST, epsilon_bound
 from fedsec.fl.privacy import dp
 from fedsec.fl.privacy.neighbours import epsilon_up
-from tests.engines.nvflare.site_requests import train_request
-from tests.engines.nvflare.test_site_privacy import DP, guarded_site, train
+from tests.engines.nvflare.site_requests import DP, guarded_site, train, train_request
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

@@ -11,7 +11,7 @@ import fedsec.engines.nvflare.site as site_module
 from fedsec.engines.nvflare.ledger_file import LEDGER_FILE
 from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.fl.privacy import dp
-from tests.engines.nvflare.test_site_privacy import DP, guarded_site, train
+from tests.engines.nvflare.site_requests import DP, guarded_site, train
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

@@ -23,9 +23,8 @@ from fedsec.engines.nvflare.site_checks import ModelRefused
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.engines.nvflare.wire import params_from_wire, params_to_wire
 from fedsec.fl.privacy.model_check import ModelCheckConfig
-from tests.engines.nvflare.site_requests import train_request
+from tests.engines.nvflare.site_requests import guarded_site, train_request
 from tests.engines.nvflare.test_site_checks import trap_weights
-from tests.engines.nvflare.test_site_privacy import guarded_site
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

@@ -21,23 +21,9 @@ from fedsec.scenarios.config import SampleDpConfig
 from fedsec.training import dpsgd
 from fedsec.training.noise import SecureNoise
 from tests.engines.nvflare.memory import federated_arm, flat, run
-from tests.engines.nvflare.site_requests import train_request
+from tests.engines.nvflare.site_requests import DP, guarded_site, train, train_request
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
-
-DP = {"epsilon": 1.0, "batch_size": 256, "local_steps": 2}
-
-
-def guarded_site(consortium, ledger=None, job="", **floor) -> Site:
-    data, scenario = consortium
-    config = config_from_scenario(scenario, "plant", data, False)
-    privacy = SitePrivacyConfig(**floor)
-    return Site(config.model_copy(update={"privacy": privacy}), data, job=job, ledger=ledger)
-
-
-def train(site, consortium, **plan):
-    request, _ = train_request(site, consortium)
-    return site.handle("fedsec_train", request | {"plan": request["plan"] | plan})
 
 
 def test_a_site_with_a_floor_refuses_a_plan_without_dp(consortium):

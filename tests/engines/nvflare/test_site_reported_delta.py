@@ -4,8 +4,8 @@
 import pytest
 
 from fedsec.fl.privacy import dp
+from tests.engines.nvflare.site_requests import DP, guarded_site, train
 from tests.engines.nvflare.test_site_eval_epsilon import evaluate
-from tests.engines.nvflare.test_site_privacy import DP, guarded_site, train
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

@@ -1,4 +1,4 @@
-"""The consortium's scenario as another task's job."""
+"""The consortium's scenario as other jobs: another task's, or under other privacy settings."""
 
 from fedsec.scenarios.config import Scenario, parse_scenario
 
@@ -9,3 +9,10 @@ def anomaly_scenario(scenario: Scenario, **privacy: object) -> Scenario:
     raw |= {"task": "anomaly", "anomaly": {"models": ["ae", "svdd"], "iforest": False}}
     raw["privacy"] |= privacy
     return parse_scenario(raw)
+
+
+def with_privacy(consortium, **privacy) -> tuple:
+    data, scenario = consortium
+    return data, scenario.model_copy(
+        update={"privacy": scenario.privacy.model_copy(update=privacy)}
+    )
