@@ -17,7 +17,7 @@ from fedsec.forensics.campaigns import window_files
 from fedsec.forensics.incidents import find_incidents
 from tests.forensics.consortium import shared_small_run
 from tests.forensics.ecs import ecs_alert, from_flat, write_lines
-from tests.forensics.test_incidents import kill_chain
+from tests.forensics.kill_chain import kill_chain
 
 runner = CliRunner()
 

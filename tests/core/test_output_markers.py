@@ -13,7 +13,7 @@ from fedsec.cli import app
 from fedsec.core import outputs
 from fedsec.core.errors import OutputError
 from tests.forensics.ecs import write_lines
-from tests.forensics.test_incidents import kill_chain
+from tests.forensics.kill_chain import kill_chain
 
 runner = CliRunner()
 

@@ -12,7 +12,7 @@ from fedsec.cli import app
 from fedsec.core.errors import InputError
 from fedsec.forensics.alerts import read_alerts
 from tests.forensics.ecs import write_lines
-from tests.forensics.test_incidents import kill_chain
+from tests.forensics.kill_chain import kill_chain
 
 runner = CliRunner()
 FORGED = "brute_force\x1b]0;pwned\x07\x1b[2J\x1b[31mRED\r\nerror: fake"

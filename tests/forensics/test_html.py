@@ -10,7 +10,7 @@ from fedsec.forensics.hosts import Networks
 from fedsec.forensics.html import render_html
 from fedsec.forensics.incidents import find_incidents, findings_json
 from tests.forensics.ecs import ecs_alert, write_lines
-from tests.forensics.test_incidents import kill_chain
+from tests.forensics.kill_chain import kill_chain
 
 HOSTILE = '<script>alert("x")</script>'
 

@@ -12,44 +12,7 @@ from fedsec.forensics.alerts import Alert, read_alerts
 from fedsec.forensics.hosts import Networks
 from fedsec.forensics.incidents import find_incidents, findings_json, incident_id
 from tests.forensics.ecs import ecs_alert, write_lines
-
-FOOTHOLD = "10.1.0.10"
-ATTACKERS = ("198.18.0.1", "198.18.0.2")
-C2 = "198.18.9.9"
-
-
-def kill_chain(org: str, start: float, rows: iter) -> list[dict]:
-    """Brute force from outside into the foothold, then lateral movement, exfiltration to the
-    C2 and encryption of a file server, each stage after the last."""
-    alerts = []
-    for k in range(20):
-        alerts.append(
-            ecs_alert(
-                start + 3 * k, ATTACKERS[k % 2], FOOTHOLD, "brute_force", org=org, row=next(rows)
-            )
-        )
-    for k in range(12):
-        alerts.append(
-            ecs_alert(
-                start + 180 + 5 * k,
-                FOOTHOLD,
-                f"10.1.0.{20 + k}",
-                "lateral_movement",
-                org=org,
-                row=next(rows),
-            )
-        )
-    for k in range(10):
-        alerts.append(
-            ecs_alert(start + 400 + 6 * k, FOOTHOLD, C2, "exfiltration", org=org, row=next(rows))
-        )
-    for k in range(10):
-        alerts.append(
-            ecs_alert(
-                start + 520 + 2 * k, FOOTHOLD, "10.1.0.50", "ransomware", org=org, row=next(rows)
-            )
-        )
-    return alerts
+from tests.forensics.kill_chain import ATTACKERS, FOOTHOLD, kill_chain
 
 
 def flood(start: float, rows: iter) -> list[dict]:

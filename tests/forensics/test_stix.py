@@ -15,7 +15,7 @@ from fedsec.forensics.hosts import Networks  # noqa: E402
 from fedsec.forensics.incidents import find_incidents, findings_json  # noqa: E402
 from fedsec.forensics.stix import export_stix  # noqa: E402
 from tests.forensics.ecs import ecs_alert, stamp, write_lines  # noqa: E402
-from tests.forensics.test_incidents import kill_chain  # noqa: E402
+from tests.forensics.kill_chain import kill_chain  # noqa: E402
 
 
 @pytest.fixture
