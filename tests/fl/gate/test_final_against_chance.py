@@ -7,7 +7,7 @@ import numpy as np
 from fedsec.data.taxonomy import BENIGN
 from fedsec.fl.gate.config import GateConfig
 from fedsec.fl.gate.judge import AcceptanceGate
-from tests.fl.gate.test_judge import detecting, rows
+from tests.fl.gate.verdicts import detecting, rows
 
 REFUSE = GateConfig(enabled=True, action="refuse", target_fpr=0.05)
 

@@ -5,7 +5,7 @@ trained no round blocked the release."""
 
 from fedsec.fl.gate.config import GateConfig
 from fedsec.fl.gate.judge import AcceptanceGate
-from tests.fl.gate.test_judge import detecting, rows
+from tests.fl.gate.verdicts import detecting, rows
 
 
 def test_a_flagging_gate_flags_but_accepts_a_final_model_no_better_than_chance():

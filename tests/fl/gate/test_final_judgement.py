@@ -6,7 +6,7 @@ import numpy as np
 
 from fedsec.fl.gate.config import GateConfig
 from fedsec.fl.gate.judge import AcceptanceGate
-from tests.fl.gate.test_judge import detecting, rows
+from tests.fl.gate.verdicts import detecting, rows
 
 REFUSE = GateConfig(enabled=True, max_drop=0.05, action="refuse")  # warm-up: 10 rounds
 

@@ -1,20 +1,6 @@
-import numpy as np
-
-from fedsec.data.taxonomy import BENIGN
 from fedsec.fl.gate.config import GateConfig
 from fedsec.fl.gate.judge import AcceptanceGate
-
-
-def rows(attacks: int, benign: int) -> np.ndarray:
-    return np.asarray(["dos"] * attacks + [BENIGN] * benign, dtype=object)
-
-
-def detecting(truth: np.ndarray, rate: float) -> np.ndarray:
-    """Predictions catching the first ``rate`` of the attack rows."""
-    predicted = truth.copy()
-    attack = np.flatnonzero(truth != BENIGN)
-    predicted[attack[round(rate * len(attack)) :]] = BENIGN
-    return predicted
+from tests.fl.gate.verdicts import detecting, rows
 
 
 def test_a_fall_beyond_the_noise_is_refused_one_within_it_is_not():
