@@ -144,7 +144,7 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
 def test_unlabelled_sources_cannot_be_trained_on(tmp_path):
     from fedsec.core.errors import ConfigError
     from fedsec.scenarios.config import parse_scenario
-    from tests.data.readers.test_reader_zeek import ROWS, conn_log
+    from tests.data.readers.zeek_logs import ROWS, conn_log
 
     (tmp_path / "conn.log").write_text(conn_log(ROWS))
     scenario = parse_scenario(

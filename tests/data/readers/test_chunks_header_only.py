@@ -12,7 +12,7 @@ import pytest
 from fedsec.core.errors import EmptyInput, HeaderOnly, InputError
 from fedsec.data.readers.chunks import read_chunks
 from tests.conftest import dataset
-from tests.data.readers.test_reader_zeek import HEADER, conn_log
+from tests.data.readers.zeek_logs import HEADER, conn_log
 
 CIC = "cic-ids2017/improved_rnd5000/Portscan_5000.csv.gz"
 

@@ -13,7 +13,7 @@ from fedsec.core.errors import InputError
 from fedsec.data.readers import read_flows
 from fedsec.data.taxonomy import UNLABELED
 from tests.conftest import dataset
-from tests.data.readers.test_reader_zeek import ROWS, conn_log
+from tests.data.readers.zeek_logs import ROWS, conn_log
 
 UNSW = "unsw-nb15/UNSW_NB15_training-set.csv.gz"
 NSL = "nsl-kdd/KDDTest-21.txt.gz"

@@ -14,7 +14,7 @@ from fedsec.data.readers.chunks import read_chunks
 from fedsec.data.readers.zeek_ascii import ascii_chunks
 from fedsec.simulator import load_simulation, simulate
 from fedsec.simulator.output import write_dataset
-from tests.data.readers.test_reader_zeek import (
+from tests.data.readers.zeek_logs import (
     FIELDS,
     HEADER,
     ROWS,
