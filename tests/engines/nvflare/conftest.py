@@ -84,10 +84,10 @@ def short_honest_job(consortium, project: Project, tmp_path_factory: pytest.Temp
 @pytest.fixture(scope="session")
 def short_secure_job(consortium, project: Project, tmp_path_factory: pytest.TempPathFactory):
     """(scenario, result, recording transport) of the honest 3-round job under secure
-    aggregation of test_release_chain_secure.py, run once per test process: a test file
+    aggregation (secure_jobs.py), run once per test process: a test file
     takes a deep copy of the result (see :func:`short_honest_job`)."""
     from tests.engines.nvflare.memory import Recording
-    from tests.engines.nvflare.test_release_chain_secure import secure_job
+    from tests.engines.nvflare.secure_jobs import secure_job
 
     return secure_job(consortium, project, Recording, tmp_path_factory)
 

@@ -9,69 +9,30 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import json
 
 import numpy as np
 import pytest
 
-from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.records import Refusal
-from fedsec.engines.nvflare.results import read_result, write_result
-from fedsec.engines.nvflare.signing import FIELD, json_digest
+from fedsec.engines.nvflare.signing import FIELD
 from fedsec.scenarios.config import ClientDpConfig
 from tests.engines.nvflare.implants import BackdoorFinal, LastRoundImplant
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, release
-from tests.engines.nvflare.short_jobs import JOB, gated_site, short_job
+from tests.engines.nvflare.secure_jobs import (
+    VERIFY,
+    AlteredSum,
+    SkipsVerify,
+    digest,
+    secure_job,
+    signed,
+)
+from tests.engines.nvflare.short_jobs import JOB
 from tests.engines.nvflare.test_release_records import AGAIN, FIRST, resume
 from tests.engines.nvflare.variants import with_privacy
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
-
-VERIFY = "fedsec_secagg_verify"
-
-
-def digest(total: np.ndarray) -> str:
-    """sha256 of a secure sum's uint32 values (little-endian), as the sites answer it."""
-    return hashlib.sha256(np.ascontiguousarray(total, np.dtype("<u4")).tobytes()).hexdigest()
-
-
-def signed(total: np.ndarray, survivors: list[str]) -> str:
-    """What a survivor signs into its chain of a training round's sum it verified: its
-    sha256 bound to the survivors it was revealed over."""
-    return json_digest({"sum": digest(total), "survivors": sorted(survivors)})
-
-
-def secure_job(consortium, project, transport, tmp_path_factory, **privacy) -> tuple:
-    """(scenario, the fetched result, the transport) of a 3-round job of gated sites under
-    secure aggregation (no HE; ``privacy`` adds to it), over ``transport``."""
-    protected = with_privacy(consortium, secure_aggregation=True, **privacy)
-    scenario, sites, spec = short_job(protected, lambda c, n: gated_site(c, project, n))
-    link = transport(sites)
-    result = Coordinator(spec, link, list(sites)).run()
-    if transport is BackdoorFinal:  # the result holds the model the sites evaluated and signed
-        result.params = link.final
-    fetched = write_result(result, tmp_path_factory.mktemp("fetched"))
-    return scenario, read_result(fetched), link
-
-
-class AlteredSum(Recording):
-    """A hostile coordinator: the sum it announces in round 2 is one fixed-point unit off in
-    one value (a change of 2^-16 to one weight of the average, check values kept)."""
-
-    def __init__(self, sites, vanish=None):
-        super().__init__(sites, vanish)
-        self.answers: dict[str, object] = {}
-
-    def exchange(self, task, data, targets, timeout):
-        if task == VERIFY and data["round"] == 2:
-            total = np.array(data["sum"], dtype=np.uint32, copy=True)
-            total[0] ^= np.uint32(1)
-            replies = super().exchange(task, data | {"sum": total}, targets, timeout)
-            self.answers = dict(replies)
-            return replies
-        return super().exchange(task, data, targets, timeout)
 
 
 class OtherSurvivors(AlteredSum):
@@ -84,19 +45,6 @@ class OtherSurvivors(AlteredSum):
             self.answers = Recording.exchange(self, task, data | fewer, targets, timeout)
             return self.answers
         return Recording.exchange(self, task, data, targets, timeout)
-
-
-class SkipsVerify(Recording):
-    """A hostile coordinator: it never asks the sites to verify a round's sum, and answers for
-    them (the statistics' sums it has verified: test_release_weights.py skips those)."""
-
-    def skips(self, round_: int) -> bool:
-        return round_ >= 1
-
-    def exchange(self, task, data, targets, timeout):
-        if task == VERIFY and self.skips(data["round"]):
-            return {site: {"verified": digest(data["sum"])} for site in targets}
-        return super().exchange(task, data, targets, timeout)
 
 
 @pytest.fixture(scope="module")

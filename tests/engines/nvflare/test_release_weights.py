@@ -32,8 +32,8 @@ from fedsec.fl.privacy.secure_stats import STATISTICS_ROUNDS
 from tests.engines.nvflare import releases
 from tests.engines.nvflare.memory import AltersOneSite, Recording
 from tests.engines.nvflare.releases import assert_refused, assert_refused_withheld, release
+from tests.engines.nvflare.secure_jobs import SkipsVerify, secure_job
 from tests.engines.nvflare.short_jobs import JOB, run_job, short
-from tests.engines.nvflare.test_release_chain_secure import SkipsVerify, secure_job
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
