@@ -16,8 +16,9 @@ from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.features.vocabulary import known_tokens
+from tests.engines.nvflare.logs_jobs import LOGS_JOB as JOB
+from tests.engines.nvflare.logs_jobs import ORGS
 from tests.engines.nvflare.memory import Memory
-from tests.engines.nvflare.test_release_setup_terms import JOB, ORGS
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

@@ -14,14 +14,10 @@ from fedsec.engines.nvflare.results import DeploymentError, read_result, write_r
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.models.session_scores import SURPRISE_BINS
+from tests.engines.nvflare.logs_jobs import LOGS_JOB, run_logs_job, with_logs
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused
 from tests.engines.nvflare.short_jobs import JOB, release, short_job
-from tests.engines.nvflare.test_release_setup_terms import JOB as LOGS_JOB
-from tests.engines.nvflare.test_release_setup_terms import (
-    run_logs_job,
-    with_logs,
-)
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

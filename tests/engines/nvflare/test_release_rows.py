@@ -17,6 +17,7 @@ from fedsec.engines.nvflare.release_records import Sighting
 from fedsec.engines.nvflare.release_rows import control_rows
 from fedsec.engines.nvflare.statistics import PER_SITE, counts_digest
 from fedsec.tasks.federate import curve_rounds
+from tests.engines.nvflare.logs_jobs import LOGS_JOB
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, keyed_job, release
 from tests.engines.nvflare.test_release_chain_detectors import JOB, detector_job
@@ -26,7 +27,6 @@ pytestmark = pytest.mark.usefixtures("site_files_read_once")
 VICTIM = "office"
 CHANGED = r"the coordinator changed the rows that scale SCAFFOLD's control variate"
 CHANGED_ROWS = r"the rows that scale SCAFFOLD's control variate are not the ones its sites summed"
-LOGS_JOB = "job-logs"
 
 
 class OtherTotal(Coordinator):

@@ -13,7 +13,7 @@ from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.features.vocabulary import RESERVED
 from fedsec.scenarios.config import Scenario
 from tests.engines.nvflare.logs_consortium import write_logs_consortium
-from tests.engines.nvflare.test_release_setup_terms import with_logs
+from tests.engines.nvflare.logs_jobs import with_logs
 from tests.engines.nvflare.variants import anomaly_scenario
 
 EVENTS = 20

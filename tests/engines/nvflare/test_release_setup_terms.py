@@ -11,45 +11,19 @@ from types import SimpleNamespace
 import pytest
 
 from fedsec.bundles.bundle import SIGNATURE
-from fedsec.core import seeding
 from fedsec.engines.nvflare.attestation import attest
-from fedsec.engines.nvflare.coordinator import Coordinator
-from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
+from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.results import read_result, write_result
 from fedsec.engines.nvflare.setups import parse_setup
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.engines.nvflare.wire import params_to_wire
 from fedsec.experiments.deployed import write_site_only_run
-from fedsec.scenarios.config import Scenario, parse_scenario
-from tests.engines.nvflare.memory import Memory
+from tests.engines.nvflare.logs_jobs import LOGS_JOB as JOB
+from tests.engines.nvflare.logs_jobs import run_logs_job, with_logs
 from tests.engines.nvflare.releases import assert_refused
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
-
-JOB = "job-logs"
-ORGS = ("org1", "org2", "org3")
-
-
-def with_logs(scenario: Scenario, **logs: object) -> Scenario:
-    raw = scenario.model_dump(mode="json", exclude_none=True)
-    raw["logs"] |= logs
-    return parse_scenario(raw)
-
-
-def run_logs_job(consortium, project, scenario: Scenario, tmp_path_factory):
-    """The fetched result of ``scenario``'s job (the coordinator's choice of scenario)."""
-    data, _ = consortium
-    seeding.deterministic_torch(threads=1)
-    sites = {
-        n: Site(config_from_scenario(scenario, n, data, False), data, keys=project.identity(n),
-                job=JOB)
-        for n in ORGS
-    }  # fmt: skip
-    spec = JobSpec.from_scenario(scenario, [2], DeploymentSettings(site_order=list(ORGS)))
-    result = Coordinator(spec, Memory(sites), list(ORGS)).run()
-    assert result.error is None and len(result.evaluation) == len(ORGS), result.error
-    return read_result(write_result(result, tmp_path_factory.mktemp("fetched")))
 
 
 @pytest.fixture(scope="module")
