@@ -26,9 +26,9 @@ from fedsec.fl.aggregation.grouped import GroupedSecureAggregation, GroupSum
 from tests.engines.nvflare.implants import BackdoorFinal, LastRoundImplant
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, release
+from tests.engines.nvflare.resumed_jobs import AGAIN, resume
 from tests.engines.nvflare.secure_jobs import AlteredSum, signed
 from tests.engines.nvflare.short_jobs import JOB, gated_site, grouped_consortium, short_job
-from tests.engines.nvflare.test_release_records import AGAIN, resume
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 

@@ -20,6 +20,7 @@ from fedsec.scenarios.config import ClientDpConfig
 from tests.engines.nvflare.implants import BackdoorFinal, LastRoundImplant
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, release
+from tests.engines.nvflare.resumed_jobs import AGAIN, FIRST, resume
 from tests.engines.nvflare.secure_jobs import (
     VERIFY,
     AlteredSum,
@@ -29,7 +30,6 @@ from tests.engines.nvflare.secure_jobs import (
     signed,
 )
 from tests.engines.nvflare.short_jobs import JOB
-from tests.engines.nvflare.test_release_records import AGAIN, FIRST, resume
 from tests.engines.nvflare.variants import with_privacy
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
