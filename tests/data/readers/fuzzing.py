@@ -23,6 +23,7 @@ from fedsec.core.errors import ConfigError, InputError
 from fedsec.data.logs import SessionOptions, read_sessions
 from fedsec.data.readers import read_flows
 from tests.data.readers import fuzz_oracle, fuzz_specs
+from tests.data.readers.zeek_logs import FIELDS, ROWS
 
 BLOCK = r"(blk_-?\d+)"
 HOSTILE: tuple[bytes, ...] = (
@@ -261,20 +262,6 @@ def with_baseline(sample: Sample, folder: Path) -> Sample:
     return sample
 
 
-ZEEK_FIELDS = (
-    "ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto service duration orig_bytes "
-    "resp_bytes conn_state local_orig local_resp missed_bytes history orig_pkts orig_ip_bytes "
-    "resp_pkts resp_ip_bytes tunnel_parents"
-)
-ZEEK_ROWS = (
-    "1709546400.123456 CAbc1 10.0.0.5 51234 93.184.216.34 443 tcp ssl 1.250000 517 4120 SF T F "
-    "0 ShADadFf 12 1141 10 4640 (empty)",
-    "1709546401.000000 CAbc2 10.0.0.5 51235 10.0.0.9 22 tcp - - - - S0 T T 0 S 1 60 0 0 -",
-    "1709546402.5 CAbc3 10.0.0.7 53011 10.0.0.1 53 udp dns 0.010000 40 120 SF T T 0 Dd 1 68 1 "
-    "148 -",
-    "1709546403.0 CAbc4 10.0.0.8 8 10.0.0.1 0 icmp - 0.5 56 56 OTH T T 0 - 2 112 2 112 -",
-    "1709546404.0 CAbc5 10.0.0.9 40000 10.0.0.2 445 tcp - 0.02 0 0 REJ T T 0 Sr 1 44 1 40 -",
-)
 FLOWS = (
     "timestamp,src_ip,src_port,dst_ip,dst_port,protocol,duration_s,fwd_bytes,bwd_bytes,"
     "fwd_pkts,bwd_pkts,flag_syn,flag_ack,label\n"
@@ -294,14 +281,14 @@ def zeek_samples() -> list[Sample]:
             "#empty_field\t(empty)",
             "#unset_field\t-",
             "#path\tconn",
-            "#fields\t" + "\t".join(ZEEK_FIELDS.split()),
+            "#fields\t" + "\t".join(list(FIELDS)),
         ]
     )
-    rows = ["\t".join(r.split(" ")) for r in ZEEK_ROWS]
+    rows = ["\t".join(r.split(" ")) for r in ROWS]
     ascii_log = (header + "\n" + "\n".join(rows) + "\n#close\t2024-03-04-10-59-59\n").encode()
-    names = ZEEK_FIELDS.split()
+    names = list(FIELDS)
     records = []
-    for row in ZEEK_ROWS:
+    for row in ROWS:
         record = {}
         for name, value in zip(names, row.split(" "), strict=True):
             if value == "-":

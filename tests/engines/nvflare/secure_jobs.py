@@ -8,12 +8,9 @@ import hashlib
 
 import numpy as np
 
-from fedsec.engines.nvflare.coordinator import Coordinator
-from fedsec.engines.nvflare.results import read_result, write_result
 from fedsec.engines.nvflare.signing import json_digest
-from tests.engines.nvflare.implants import BackdoorFinal
 from tests.engines.nvflare.memory import Recording
-from tests.engines.nvflare.short_jobs import gated_site, short_job
+from tests.engines.nvflare.short_jobs import fetched_job
 from tests.engines.nvflare.variants import with_privacy
 
 VERIFY = "fedsec_secagg_verify"
@@ -34,13 +31,7 @@ def secure_job(consortium, project, transport, tmp_path_factory, **privacy) -> t
     """(scenario, the fetched result, the transport) of a 3-round job of gated sites under
     secure aggregation (no HE; ``privacy`` adds to it), over ``transport``."""
     protected = with_privacy(consortium, secure_aggregation=True, **privacy)
-    scenario, sites, spec = short_job(protected, lambda c, n: gated_site(c, project, n))
-    link = transport(sites)
-    result = Coordinator(spec, link, list(sites)).run()
-    if transport is BackdoorFinal:  # the result holds the model the sites evaluated and signed
-        result.params = link.final
-    fetched = write_result(result, tmp_path_factory.mktemp("fetched"))
-    return scenario, read_result(fetched), link
+    return fetched_job(protected, project, transport, tmp_path_factory)
 
 
 class AlteredSum(Recording):

@@ -11,11 +11,12 @@ import numpy as np
 from fedsec.core import seeding
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec
-from fedsec.engines.nvflare.results import write_result
+from fedsec.engines.nvflare.results import read_result, write_result
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import config_from_scenario
 from fedsec.scenarios.config import Scenario, parse_scenario
 from tests.engines.nvflare import releases
+from tests.engines.nvflare.implants import BackdoorFinal
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused
 
@@ -92,6 +93,19 @@ def run_job(consortium, project, transport, tmp_path_factory):
     if transport is ZeroFinal:  # the result holds the model the sites evaluated and signed
         result.params = [np.zeros_like(p) for p in result.params]
     return scenario, write_result(result, tmp_path_factory.mktemp("fetched")), link
+
+
+def fetched_job(consortium, project, transport, tmp_path_factory, coordinator=Coordinator,
+                site=gated_site) -> tuple:  # fmt: skip
+    """(scenario, the result as fetched, the transport) of a 3-round job of ``site``s
+    (``site(short consortium, project, name)``) over ``transport``, run by ``coordinator``."""
+    scenario, sites, spec = short_job(consortium, lambda c, n: site(c, project, n))
+    link = transport(sites)
+    result = coordinator(spec, link, list(sites)).run()
+    if transport is BackdoorFinal:  # the result holds the model the sites evaluated and signed
+        result.params = link.final
+    fetched = write_result(result, tmp_path_factory.mktemp("fetched"))
+    return scenario, read_result(fetched), link
 
 
 def refused(scenario, result, why, project, signer, tmp_path):

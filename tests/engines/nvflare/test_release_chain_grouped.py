@@ -17,7 +17,6 @@ import pytest
 
 from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.records import Refusal
-from fedsec.engines.nvflare.results import read_result, write_result
 from fedsec.engines.nvflare.signing import FIELD
 from fedsec.engines.nvflare.site import Site
 from fedsec.engines.nvflare.site_config import SecureAggregationConfig
@@ -28,7 +27,7 @@ from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, release
 from tests.engines.nvflare.resumed_jobs import AGAIN, resume
 from tests.engines.nvflare.secure_jobs import AlteredSum, signed
-from tests.engines.nvflare.short_jobs import JOB, gated_site, grouped_consortium, short_job
+from tests.engines.nvflare.short_jobs import JOB, fetched_job, gated_site, grouped_consortium
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
@@ -44,13 +43,7 @@ def grouped_job(grouped, project, transport, tmp_path_factory, coordinator=Coord
                 site=gated_site) -> tuple:  # fmt: skip
     """(scenario, the fetched result, the transport) of a 3-round grouped job of gated sites
     (``site(consortium, project, name)``), run by ``coordinator``."""
-    scenario, sites, spec = short_job(grouped, lambda c, n: site(c, project, n))
-    link = transport(sites)
-    result = coordinator(spec, link, list(sites)).run()
-    if transport is BackdoorFinal:  # the result holds the model the sites evaluated and signed
-        result.params = link.final
-    fetched = write_result(result, tmp_path_factory.mktemp("fetched"))
-    return scenario, read_result(fetched), link
+    return fetched_job(grouped, project, transport, tmp_path_factory, coordinator, site)
 
 
 @pytest.fixture(scope="module")
