@@ -1,38 +1,16 @@
-import numpy as np
-import torch
-
-from fedsec.engines.inprocess import InProcessTransport, Shard, run_federated
+from fedsec.engines.inprocess import InProcessTransport, run_federated
 from fedsec.engines.recording import RecordingTransport
 from fedsec.fl.loop import run_rounds
 from fedsec.fl.strategies import FedProx, Scaffold
-from fedsec.models.mlp import build_mlp
-from fedsec.models.mlp_spec import MLPSpec
 from fedsec.training.params import get_params, max_abs_diff
-from fedsec.training.plan import TrainingPlan
-
-
-def _shards():
-    rng = np.random.default_rng(7)
-    shards = []
-    for i, name in enumerate(["a", "b", "c", "d"]):
-        x = rng.normal(loc=i, size=(120, 4)).astype(np.float32)
-        shards.append(Shard(name, x, (x[:, 1] > i).astype(np.int64)))
-    return shards
-
-
-def _model():
-    return build_mlp(MLPSpec(4, 2, (6,), 0.0), torch.Generator().manual_seed(3))
-
-
-def _plan(shard, round_):
-    return TrainingPlan(steps=2, lr=0.05, seed=round_)
+from tests.engines.toy_federation import toy_model, toy_plan, toy_shards
 
 
 def test_recording_changes_nothing_and_keeps_every_exchange():
-    model, shards = _model(), _shards()
+    model, shards = toy_model(), toy_shards()
     start = get_params(model)
-    plain = run_federated(model, start, shards, _plan, Scaffold(1.0), 3, fraction=0.5, seed=2)
-    recorder = RecordingTransport(InProcessTransport(model, shards, _plan))
+    plain = run_federated(model, start, shards, toy_plan, Scaffold(1.0), 3, fraction=0.5, seed=2)
+    recorder = RecordingTransport(InProcessTransport(model, shards, toy_plan))
     rows = {s.name: len(s.y) for s in shards}
     recorded = run_rounds(Scaffold(1.0), recorder, start, rows, 3, fraction=0.5, seed=2)
     assert max_abs_diff(plain.params, recorded.params) == 0.0
@@ -49,8 +27,8 @@ def test_recording_changes_nothing_and_keeps_every_exchange():
 
 
 def test_fedprox_tasks_carry_the_proximal_weight_and_no_control():
-    model, shards = _model(), _shards()
-    recorder = RecordingTransport(InProcessTransport(model, shards, _plan))
+    model, shards = toy_model(), toy_shards()
+    recorder = RecordingTransport(InProcessTransport(model, shards, toy_plan))
     rows = {s.name: len(s.y) for s in shards}
     run_rounds(FedProx(1.0, prox_mu=0.2), recorder, get_params(model), rows, 2, seed=0)
     assert {(e.task.prox_mu, e.task.control, e.sent.extra) for e in recorder.exchanges} == {

@@ -10,19 +10,19 @@ from fedsec.fl.release import TailAverage
 from fedsec.fl.strategies import FedAdam
 from fedsec.fl.strategies.base import StrategyState
 from fedsec.training.params import get_params, max_abs_diff
-from tests.engines.test_recording import _model, _plan, _shards
+from tests.engines.toy_federation import toy_model, toy_plan, toy_shards
 
 ROUNDS = 6
 
 
 def _run(release_average: float, **kwargs):
-    model, shards = _model(), _shards()
+    model, shards = toy_model(), toy_shards()
     seen: dict[int, list[np.ndarray]] = {}
     result = run_federated(
         model,
         get_params(model),
         shards,
-        _plan,
+        toy_plan,
         FedAdam(0.05),
         ROUNDS,
         seed=4,
@@ -47,7 +47,7 @@ def test_the_released_model_is_the_mean_of_the_last_rounds_models():
 
 
 def test_a_run_resumed_from_a_checkpoint_releases_what_an_uninterrupted_one_would():
-    model, shards = _model(), _shards()
+    model, shards = toy_model(), toy_shards()
     rows = {s.name: len(s.y) for s in shards}
     saved: dict[int, tuple[list[np.ndarray], StrategyState]] = {}
     strategy = FedAdam(0.05)
@@ -55,7 +55,7 @@ def test_a_run_resumed_from_a_checkpoint_releases_what_an_uninterrupted_one_woul
     def checkpoint(round_, params):  # what a coordinator writes after each round
         saved[round_] = ([a.copy() for a in params], strategy.state_dict())
 
-    transport = InProcessTransport(model, shards, _plan)
+    transport = InProcessTransport(model, shards, toy_plan)
     whole = run_rounds(
         strategy,
         transport,
@@ -70,7 +70,7 @@ def test_a_run_resumed_from_a_checkpoint_releases_what_an_uninterrupted_one_woul
     assert state.meta["release_count"] == 2 and "release" in state.tensors
     resumed = run_rounds(
         FedAdam(0.05),
-        InProcessTransport(model, shards, _plan),
+        InProcessTransport(model, shards, toy_plan),
         params,
         rows,
         ROUNDS,
@@ -84,10 +84,10 @@ def test_a_run_resumed_from_a_checkpoint_releases_what_an_uninterrupted_one_woul
 
 def test_a_checkpoint_without_averaging_holds_no_release_state():
     strategy = FedAdam(0.05)
-    model, shards = _model(), _shards()
+    model, shards = toy_model(), toy_shards()
     rows = {s.name: len(s.y) for s in shards}
     run_rounds(
-        strategy, InProcessTransport(model, shards, _plan), get_params(model), rows, 2, seed=0
+        strategy, InProcessTransport(model, shards, toy_plan), get_params(model), rows, 2, seed=0
     )
     state = strategy.state_dict()
     assert "release" not in state.tensors and "release_count" not in state.meta

@@ -14,7 +14,7 @@ from fedsec.fl.strategies import STRATEGIES, from_config
 from fedsec.fl.strategies.schedule import ServerSchedule
 from fedsec.training.params import get_params, max_abs_diff
 from fedsec.training.plan import Update
-from tests.engines.test_recording import _model, _plan, _shards
+from tests.engines.toy_federation import toy_model, toy_plan, toy_shards
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_every_strategy_takes_the_schedule_from_its_config(name):
 def test_a_resumed_run_steps_as_an_uninterrupted_one():
     """The schedule depends on the round alone, so a run resumed from a checkpoint releases
     what an uninterrupted run does."""
-    model, shards = _model(), _shards()
+    model, shards = toy_model(), toy_shards()
     rows = {s.name: len(s.y) for s in shards}
     config = StrategyConfig(name="fedadam", server_lr=0.05, server_lr_decay="cosine")
     strategy = from_config(config)
@@ -113,11 +113,11 @@ def test_a_resumed_run_steps_as_an_uninterrupted_one():
     def checkpoint(round_, params):
         saved[round_] = ([a.copy() for a in params], strategy.state_dict())
 
-    transport = InProcessTransport(model, shards, _plan)
+    transport = InProcessTransport(model, shards, toy_plan)
     whole = run_rounds(strategy, transport, get_params(model), rows, 6, seed=4, on_round=checkpoint)
     constant = run_rounds(
         from_config(StrategyConfig(name="fedadam", server_lr=0.05)),
-        InProcessTransport(model, shards, _plan),
+        InProcessTransport(model, shards, toy_plan),
         get_params(model),
         rows,
         6,
@@ -127,7 +127,7 @@ def test_a_resumed_run_steps_as_an_uninterrupted_one():
     params, state = saved[3]
     resumed = run_rounds(
         from_config(config),
-        InProcessTransport(model, shards, _plan),
+        InProcessTransport(model, shards, toy_plan),
         params,
         rows,
         6,
