@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from fedsec.cli import app
 from fedsec.detect.dispatch import run_detection
-from tests.detect.test_imports import detect_run_loads
+from tests.detect.fresh_imports import detect_run_loads
 
 runner = CliRunner()
 

@@ -2,10 +2,7 @@
 a classifier scores with numpy), privacy accounting, plotting and evaluation stay out of its
 start-up and of its run (they cost seconds of CPU and hundreds of MiB)."""
 
-import json
-import subprocess
-import sys
-
+from tests.detect.fresh_imports import detect_run_loads, loaded_modules
 from tests.detect.simulated_flows import bundle, flows_csv  # noqa: F401 (fixtures)
 
 #: Imported by training (torch, Opacus), privacy accounting (dp-accounting), figures
@@ -13,30 +10,8 @@ from tests.detect.simulated_flows import bundle, flows_csv  # noqa: F401 (fixtur
 NOT_FOR_SCORING = ("torch", "opacus", "dp_accounting", "matplotlib", "sklearn", "scipy")
 
 
-def _loaded(code: str, *args: str) -> set[str]:
-    """The modules a fresh interpreter has imported after running ``code`` (a package's
-    submodule brings the package's own name with it)."""
-    code += "\nprint(json.dumps(sorted(sys.modules)))\n"
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
-    )
-    return set(json.loads(done.stdout.splitlines()[-1]))
-
-
-def detect_run_loads(model_dir, flows, fmt: str, out, *options: str) -> set[str]:
-    """The modules a fresh ``fedsec detect`` run (ECS alerts) has imported."""
-    args = ["detect", "--model", str(model_dir), "--format", fmt, "--input", str(flows)]
-    args += ["--out", str(out), "--allow-unsigned", *options]
-    return _loaded(
-        "import json, sys\nfrom typer.testing import CliRunner\nfrom fedsec.cli import app\n"
-        "result = CliRunner().invoke(app, json.loads(sys.argv[1]))\n"
-        "assert result.exit_code == 0, result.output",
-        json.dumps(args),
-    )
-
-
 def test_the_detect_command_imports_no_training_accounting_or_plotting_library():
-    loaded = _loaded(
+    loaded = loaded_modules(
         "import json, sys\nimport fedsec.cli\nfrom fedsec.detect import alerts, dispatch, follow"
     )
     assert loaded.isdisjoint(NOT_FOR_SCORING), sorted(loaded & set(NOT_FOR_SCORING))

@@ -14,7 +14,7 @@ from fedsec.cli import app
 from fedsec.data.readers import read_flows
 from fedsec.detect.alerts import alert_records
 from tests.conftest import dataset
-from tests.detect.test_imports import detect_run_loads
+from tests.detect.fresh_imports import detect_run_loads
 
 runner = CliRunner()
 

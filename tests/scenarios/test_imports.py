@@ -4,13 +4,13 @@ loaded (4.3 s before, measured on 2 cores)."""
 
 import json
 
-from tests.detect.test_imports import _loaded
+from tests.detect.fresh_imports import loaded_modules
 
 HEAVY = ("torch", "sklearn", "scipy", "opacus", "matplotlib", "xgboost", "nvflare")
 
 
 def test_parsing_every_builtin_scenario_loads_no_training_library():
-    loaded = _loaded(
+    loaded = loaded_modules(
         "import json, sys\nfrom fedsec.scenarios.loading import builtin_names, load_scenario\n"
         "[load_scenario(name) for name in builtin_names()]"
     )
@@ -21,7 +21,7 @@ def test_parsing_every_builtin_scenario_loads_no_training_library():
 def refused_run_loads(args: list[str]) -> set[str]:
     """The modules a fresh ``fedsec`` run of ``args`` has imported; it must exit 2 naming the
     bad ``rounds``."""
-    return _loaded(
+    return loaded_modules(
         "import json, sys\nfrom typer.testing import CliRunner\nfrom fedsec.cli import app\n"
         "result = CliRunner().invoke(app, json.loads(sys.argv[1]))\n"
         "assert result.exit_code == 2 and 'rounds: Input should be a valid integer' in "
