@@ -22,7 +22,7 @@ from fedsec.engines.nvflare.site_notes import PUBLIC_HASH_KEY
 from fedsec.engines.nvflare.vocabulary import TASK as VOCABULARY
 from fedsec.experiments.deployed import deployed_model
 from fedsec.features.vocabulary import known_tokens
-from fedsec.scenarios.config import Scenario, parse_scenario
+from fedsec.scenarios.config import Scenario
 from fedsec.scenarios.logs import build_log_federation
 from fedsec.tasks.federate import curve_rounds
 from fedsec.tasks.logs.arms import org_known, train_federated
@@ -30,16 +30,11 @@ from fedsec.tasks.logs.experiment import calibrate
 from fedsec.training.params import max_abs_diff
 from tests.engines.nvflare.logs_consortium import KEY
 from tests.engines.nvflare.memory import Crash, Memory, Recording, crash_after
+from tests.engines.nvflare.variants import scenario_with_privacy
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
 ORGS = ("org1", "org2", "org3")
-
-
-def with_privacy(scenario: Scenario, **privacy: object) -> Scenario:
-    raw = scenario.model_dump(mode="json", exclude_none=True)
-    raw["privacy"] |= privacy
-    return parse_scenario(raw)
 
 
 def sites_of(consortium, scenario: Scenario, require: bool) -> dict[str, Site]:
@@ -48,7 +43,7 @@ def sites_of(consortium, scenario: Scenario, require: bool) -> dict[str, Site]:
 
 
 def deploy(consortium, transport=Memory, scenario=None, **privacy):
-    scenario = with_privacy(scenario or consortium[1], **privacy)
+    scenario = scenario_with_privacy(scenario or consortium[1], **privacy)
     seeding.deterministic_torch(threads=1)
     sites = sites_of(consortium, scenario, scenario.privacy.secure_aggregation)
     curve = sorted(curve_rounds(scenario))

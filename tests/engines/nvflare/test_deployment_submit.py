@@ -23,8 +23,7 @@ from fedsec.experiments.deployed import deployed_scenario
 from fedsec.experiments.driver import run_experiment
 from fedsec.scenarios.config import Scenario
 from fedsec.training.params import max_abs_diff
-from tests.engines.nvflare.test_deployment_logs import with_privacy
-from tests.engines.nvflare.variants import anomaly_scenario
+from tests.engines.nvflare.variants import anomaly_scenario, scenario_with_privacy
 
 pytestmark = pytest.mark.deployment
 
@@ -67,7 +66,7 @@ def test_fedsec_job_submit_runs_a_logs_job_equal_to_the_in_process_run(federatio
     if federation.logs is None:
         pytest.skip("the shared datasets are absent: the federation's sites hold no logs")
     data, base = federation.logs
-    scenario = with_privacy(base, secure_aggregation=True)
+    scenario = scenario_with_privacy(base, secure_aggregation=True)
     config = tmp_path / "logs.toml"
     config.write_text(scenario.to_toml())
     out = tmp_path / "run"

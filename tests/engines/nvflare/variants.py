@@ -16,3 +16,11 @@ def with_privacy(consortium, **privacy) -> tuple:
     return data, scenario.model_copy(
         update={"privacy": scenario.privacy.model_copy(update=privacy)}
     )
+
+
+def scenario_with_privacy(scenario: Scenario, **privacy: object) -> Scenario:
+    """``scenario`` with ``privacy`` changed in its ``[privacy]`` section, parsed again (so the
+    scenario's own checks apply)."""
+    raw = scenario.model_dump(mode="json", exclude_none=True)
+    raw["privacy"] |= privacy
+    return parse_scenario(raw)
