@@ -39,16 +39,9 @@ def grouped(consortium):
     return grouped_consortium(consortium, 4)
 
 
-def grouped_job(grouped, project, transport, tmp_path_factory, coordinator=Coordinator,
-                site=gated_site) -> tuple:  # fmt: skip
-    """(scenario, the fetched result, the transport) of a 3-round grouped job of gated sites
-    (``site(consortium, project, name)``), run by ``coordinator``."""
-    return fetched_job(grouped, project, transport, tmp_path_factory, coordinator, site)
-
-
 @pytest.fixture(scope="module")
 def honest(grouped, project, tmp_path_factory):
-    return grouped_job(grouped, project, Recording, tmp_path_factory)
+    return fetched_job(grouped, project, Recording, tmp_path_factory)
 
 
 def test_an_honest_grouped_job_is_replayed_from_its_verified_group_sums(honest, project, signer,
@@ -113,7 +106,7 @@ def test_the_sites_refuse_a_group_sum_the_coordinator_altered(grouped, project, 
     """Each group's survivors check its sum against their check values: none accepts the
     altered one or signs it; the transcript keeps the groups' sums up to there, and nothing
     is released (every site refused, so none evaluated a final model)."""
-    scenario, result, link = grouped_job(grouped, project, AlteredSum, tmp_path_factory)
+    scenario, result, link = fetched_job(grouped, project, AlteredSum, tmp_path_factory)
     assert link.answers
     for site, answer in link.answers.items():
         assert isinstance(answer, Refusal), (site, answer)
@@ -131,7 +124,7 @@ def test_a_backdoor_sent_to_every_site_in_a_grouped_round_is_refused(
 ):
     """Every site is sent the same implanted model in round 3: not the rule's step across
     round 2's verified group sums."""
-    scenario, result, _ = grouped_job(grouped, project, LastRoundImplant, tmp_path_factory)
+    scenario, result, _ = fetched_job(grouped, project, LastRoundImplant, tmp_path_factory)
     assert result.error is None and result.evaluation
     why = r"signed it was sent global model \w+ in round 3, not the model the rounds' signed"
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
@@ -140,7 +133,7 @@ def test_a_backdoor_sent_to_every_site_in_a_grouped_round_is_refused(
 def test_a_backdoored_final_model_under_grouped_secure_aggregation_is_refused(
     grouped, project, signer, tmp_path, tmp_path_factory
 ):
-    scenario, result, _ = grouped_job(grouped, project, BackdoorFinal, tmp_path_factory)
+    scenario, result, _ = fetched_job(grouped, project, BackdoorFinal, tmp_path_factory)
     assert result.error is None and result.evaluation
     why = r"the final model \(sha256 \w+\) is not the model the rounds' signed updates make"
     assert_refused(scenario, result, JOB, why, project, signer, tmp_path)
@@ -230,7 +223,7 @@ def test_sites_refuse_a_group_the_coordinator_chose(how, honest, grouped, projec
     is taken in any round."""
     chosen = regrouped(honest)[how]
     hostile = regrouping(chosen)
-    _, result, _ = grouped_job(grouped, project, Recording, tmp_path_factory, hostile)
+    _, result, _ = fetched_job(grouped, project, Recording, tmp_path_factory, hostile)
     refused = next(h for h in result.history if h.round == 1).refused
     assert sorted(refused) == sorted(chosen[0]), refused  # its first group's sum stops there
     for site, reason in refused.items():
@@ -247,7 +240,7 @@ def test_a_release_of_groups_the_coordinator_chose_is_refused(
     admin recomputes the job's fixed groups from the scenario's organizations and seed and
     refuses the release of a job whose round groups are not within them."""
     chosen = regrouped(honest)["swapped"]
-    scenario, result, _ = grouped_job(grouped, project, Recording, tmp_path_factory,
+    scenario, result, _ = fetched_job(grouped, project, Recording, tmp_path_factory,
                                       regrouping(chosen), ungrouped_site)  # fmt: skip
     assert result.error is None and result.evaluation
     first = result.transcript[0].groups
@@ -276,7 +269,7 @@ def test_a_dropout_leaves_its_partner_out_instead_of_regrouping(
     three sites that evaluated it)."""
     (a, b), (c, d) = (g.survivors for g in honest[1].transcript[0].groups)
     gone = partial(Recording, vanish={d: 2})
-    scenario, result, _ = grouped_job(grouped, project, gone, tmp_path_factory)
+    scenario, result, _ = fetched_job(grouped, project, gone, tmp_path_factory)
     assert [[g.survivors for g in e.groups] for e in result.transcript] == [
         [[a, b], [c, d]],
         [[a, b]],
@@ -340,7 +333,7 @@ def test_a_coordinator_understating_a_groups_rows_cannot_lower_its_weight(
     assert not any(h.defence["capped"] for h in fair.history)
     victims = list(fair.transcript[0].groups[0].survivors)
     hostile = type("Hostile", (UnderstatingRows,), {"victims": victims})
-    scenario, result, _ = grouped_job(grouped, project, Recording, tmp_path_factory, hostile)
+    scenario, result, _ = fetched_job(grouped, project, Recording, tmp_path_factory, hostile)
     assert result.error is None and result.evaluation
     assert all(sorted(h.defence["capped"]) == sorted(victims) for h in result.history)
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir(), (tmp_path / "c").mkdir()

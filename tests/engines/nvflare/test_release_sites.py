@@ -15,11 +15,7 @@ import pytest
 from fedsec.engines.nvflare.results import DeploymentError, read_result
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, release
-from tests.engines.nvflare.short_jobs import JOB, grouped_consortium
-from tests.engines.nvflare.test_release_chain_grouped import (  # noqa: F401 (fixture)
-    grouped,
-    grouped_job,
-)
+from tests.engines.nvflare.short_jobs import JOB, fetched_job, grouped_consortium
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 CHANGED = "the coordinator changed the list of the job's sites"
@@ -151,7 +147,7 @@ def test_a_secure_round_over_other_survivors_than_the_sites_signed_is_refused(
 
 
 def test_a_grouped_survivor_left_out_of_the_sites_is_refused(
-    grouped,  # noqa: F811
+    four_grouped,
     project,
     signer,
     tmp_path,
@@ -159,12 +155,18 @@ def test_a_grouped_survivor_left_out_of_the_sites_is_refused(
 ):
     """A group's survivor, its evaluation withheld (--min-sites 3), left out of the result's
     sites: before, the release ended in a bare KeyError (its survivors were not checked)."""
-    scenario, result, _ = grouped_job(grouped, project, Recording, tmp_path_factory)
+    scenario, result, _ = fetched_job(four_grouped, project, Recording, tmp_path_factory)
     left_out = result.sites.pop()
     del result.evaluation[left_out]
     why = rf"the result's sites \(plant, cloud, office\) leave out {left_out}, whose update or "
     with pytest.raises(DeploymentError, match=why + rf"evaluation it holds: {CHANGED}"):
         release(scenario, result, JOB, project, signer, tmp_path / "run", least=3)
+
+
+@pytest.fixture(scope="module")
+def four_grouped(consortium) -> tuple:
+    """Four organizations in secure groups of two, ``pair_conflict`` across the group sums."""
+    return grouped_consortium(consortium, 4)
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +183,7 @@ def test_a_group_over_other_survivors_than_its_members_signed_is_refused(
     evaluation withheld (--min-sites 4), the rule's shares of its two group mates written as
     the rule makes them without it: its group mates signed the group's sum over it (before:
     released, the group of two left still at the group size)."""
-    scenario, result, _ = grouped_job(five_grouped, project, Recording, tmp_path_factory)
+    scenario, result, _ = fetched_job(five_grouped, project, Recording, tmp_path_factory)
     larger = next(g for g in result.transcript[0].groups if len(g.survivors) == 3)
     erased, mates = larger.survivors[0], larger.survivors[1:]
     for log in result.history:
