@@ -9,16 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.release_chain import chain_terms
+from tests.engines.nvflare.detector_jobs import DETECTOR_JOB as JOB
+from tests.engines.nvflare.detector_jobs import ROUNDS, detector_job
 from tests.engines.nvflare.memory import Recording
-from tests.engines.nvflare.releases import assert_refused, keyed_job, release
-from tests.engines.nvflare.variants import anomaly_scenario
+from tests.engines.nvflare.releases import assert_refused, release
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
-
-JOB = "job-detector"
-ROUNDS = 3
 
 
 class Altered(Recording):
@@ -29,27 +26,6 @@ class Altered(Recording):
         if task == "fedsec_train" and data["plan"]["round"] == ROUNDS:
             data = data | {"params": [p + np.float32(0.01) for p in data["params"]]}
         return super().exchange(task, data, targets, timeout)
-
-
-def detector_job(consortium, project, kind: str, transport, tmp_path_factory, strategy=None,
-                 coordinator=Coordinator, **privacy):  # fmt: skip
-    """(scenario, fetched result) of a ``kind`` job of sites holding their kits' keys, under
-    ``strategy`` (None: the scenario's), run by ``coordinator`` (``privacy``: the scenario's
-    privacy settings changed)."""
-    data, base = consortium
-    scenario = anomaly_scenario(base).model_copy(update={"rounds": ROUNDS})
-    if strategy is not None:
-        named = scenario.strategy.model_copy(update={"name": strategy, "server_lr": None})
-        scenario = scenario.model_copy(update={"strategy": named})
-    if privacy:
-        changed = scenario.privacy.model_copy(update=privacy)
-        scenario = scenario.model_copy(update={"privacy": changed})
-    # the kind the admin releases; Deep SVDD with its own server step, as the built-in scenario
-    models = scenario.anomaly.model_copy(update={"models": [kind], "svdd_server_lr": 0.01})
-    scenario = scenario.model_copy(update={"anomaly": models})
-    fetched = tmp_path_factory.mktemp("fetched")
-    result = keyed_job(scenario, data, project, JOB, transport, fetched, [2], kind, coordinator)
-    return scenario, result
 
 
 @pytest.mark.parametrize("kind", ["ae", "svdd"])

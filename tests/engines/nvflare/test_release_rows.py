@@ -17,10 +17,11 @@ from fedsec.engines.nvflare.release_records import Sighting
 from fedsec.engines.nvflare.release_rows import control_rows
 from fedsec.engines.nvflare.statistics import PER_SITE, counts_digest
 from fedsec.tasks.federate import curve_rounds
+from tests.engines.nvflare.detector_jobs import DETECTOR_JOB as JOB
+from tests.engines.nvflare.detector_jobs import detector_job
 from tests.engines.nvflare.logs_jobs import LOGS_JOB
 from tests.engines.nvflare.memory import Recording
 from tests.engines.nvflare.releases import assert_refused, keyed_job, release
-from tests.engines.nvflare.test_release_chain_detectors import JOB, detector_job
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
