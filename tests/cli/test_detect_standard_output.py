@@ -15,8 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fedsec.cli import app
-from tests.detect.simulated_flows import bundle, flows_csv  # noqa: F401 (fixtures)
-from tests.detect.test_row_groups import _parquet
+from tests.detect.simulated_flows import bundle, flows_csv, parquet_groups  # noqa: F401 (fixtures)
 
 HANG = 300.0  # seconds: a guard against a hang, never a measure
 CREATED = re.compile(rb'"created": "[^"]*"')  # the run's own time, in every ECS alert
@@ -49,7 +48,7 @@ def _env(tmp_path, unbuffered: str = "") -> dict:
 
 def _source(flows_csv, tmp_path, container):  # noqa: F811
     if container == "parquet":  # several row groups: scored by two processes
-        return _parquet(flows_csv, tmp_path / "in.parquet", 1000)
+        return parquet_groups(flows_csv, tmp_path / "in.parquet", 1000)
     return flows_csv
 
 

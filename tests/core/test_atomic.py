@@ -13,6 +13,7 @@ import pytest
 
 from fedsec.core import atomic
 from fedsec.core.errors import OutputError
+from tests.core.small_files import with_small_files
 
 
 @pytest.fixture
@@ -63,23 +64,6 @@ def test_a_failed_write_leaves_nothing(tmp_path):
 
 #: Run by a fresh Python whose files may not grow beyond 64 KiB (RLIMIT_FSIZE: the system
 #: refuses the write, EFBIG, as a full disk refuses it with ENOSPC; Python ignores SIGXFSZ).
-SMALL_FILES = (
-    "import resource, sys\n"
-    "resource.setrlimit(resource.RLIMIT_FSIZE, "
-    "(1 << 16, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))\n"
-)
-
-
-def with_small_files(code: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", SMALL_FILES + code, *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-
 def test_a_write_the_system_refuses_names_the_file_and_keeps_the_old_one(tmp_path):
     out = tmp_path / "out.bin"
     out.write_bytes(b"old")

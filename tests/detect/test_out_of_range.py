@@ -14,8 +14,7 @@ from fedsec.detect.alerts import flow_scorer
 from fedsec.detect.out_of_range import out_of_range
 from fedsec.detect.scoring import score_files
 from fedsec.features.preprocess import FALLBACK_STD
-from tests.detect.simulated_flows import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
-from tests.detect.test_row_groups import _parquet, in_processes  # noqa: F401 (fixture)
+from tests.detect.simulated_flows import UNSIGNED, bundle, flows_csv, in_processes, parquet_groups  # noqa: F401 (fixtures)  # noqa: F401 (fixture)
 
 ROW = 7  # the data row given absurd counts
 
@@ -32,8 +31,8 @@ def _scored(bundle, path, out, workers=1):  # noqa: F811
 
 
 def test_an_absurd_value_is_reported_and_no_other_score_changes(bundle, flows_csv, tmp_path):  # noqa: F811
-    plain = _parquet(flows_csv, tmp_path / "plain.parquet", 10_000)
-    absurd = _parquet(flows_csv, tmp_path / "absurd.parquet", 10_000, _absurd)
+    plain = parquet_groups(flows_csv, tmp_path / "plain.parquet", 10_000)
+    absurd = parquet_groups(flows_csv, tmp_path / "absurd.parquet", 10_000, _absurd)
     before, alerts = _scored(bundle, plain, tmp_path / "plain.jsonl")
     after, changed = _scored(bundle, absurd, tmp_path / "absurd.jsonl")
     assert not [n for n in before.notices if "standard deviations" in n]
@@ -49,7 +48,7 @@ def _others(alerts: list[dict]) -> list[tuple[int, float]]:
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="row groups fork")
 def test_row_groups_scored_in_processes_report_it_too(bundle, flows_csv, tmp_path, in_processes):  # noqa: F811
-    absurd = _parquet(flows_csv, tmp_path / "absurd.parquet", 500, _absurd)
+    absurd = parquet_groups(flows_csv, tmp_path / "absurd.parquet", 500, _absurd)
     one, _ = _scored(bundle, absurd, tmp_path / "one.jsonl", workers=1)
     two, _ = _scored(bundle, absurd, tmp_path / "two.jsonl", workers=2)
     assert in_processes, "the row groups were scored in processes"

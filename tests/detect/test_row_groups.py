@@ -2,6 +2,8 @@
 alerts and the summary of one thread byte for byte, errors raised in the input's order, and
 nothing left beside the output however the run ends."""
 
+# ruff: noqa: F811 (the fixtures imported from simulated_flows)
+
 import os
 import subprocess
 import sys
@@ -15,55 +17,35 @@ import pytest
 
 from fedsec.core.errors import InputError
 from fedsec.data.readers.chunks import RowGroup, parquet_row_groups
-from fedsec.detect import scoring
 from fedsec.detect.alerts import Tally, flow_scorer
 from fedsec.detect.row_groups import dealt
 from fedsec.detect.scoring import score_files
-from tests.core.test_atomic import with_small_files
-from tests.detect.simulated_flows import UNSIGNED, bundle, flows_csv  # noqa: F401 (fixtures)
+from tests.core.small_files import with_small_files
+from tests.detect.simulated_flows import (  # noqa: F401 (fixtures)
+    UNSIGNED,
+    bundle,
+    flows_csv,
+    in_processes,
+    parquet_groups,
+)
 
 
-def _parquet(flows_csv, path, group_rows, change=None):  # noqa: F811
-    """The simulated flows as Parquet, ``group_rows`` rows per row group (``change``: done to
-    the frame first)."""
-    frame = pd.read_csv(flows_csv, keep_default_na=False, dtype={"campaign": str})
-    if change is not None:
-        change(frame)
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    pq.write_table(table, path, row_group_size=group_rows)
-    return path
-
-
-def _score(bundle, paths, out, workers):  # noqa: F811
+def _score(bundle, paths, out, workers):
     score = flow_scorer(bundle, paths, "flows", None, None, UNSIGNED)
     return score_files(score, "flows", paths, out, chunk_rows=97, workers=workers)
 
 
-@pytest.fixture
-def in_processes(monkeypatch):
-    """The row groups each run scored in processes (empty: it ran in threads)."""
-    seen = []
-    original = scoring.score_row_groups
-
-    def counted(together, fmt, groups, *rest, **options):
-        seen.append(len(groups))
-        return original(together, fmt, groups, *rest, **options)
-
-    monkeypatch.setattr(scoring, "score_row_groups", counted)
-    return seen
-
-
 def test_processes_write_the_alerts_and_summary_of_one_thread(
-    bundle,  # noqa: F811
-    flows_csv,  # noqa: F811
+    bundle,
+    flows_csv,
     tmp_path,
     in_processes,
 ):
     """Two files of uneven row groups: rows keep their numbers across groups and files, and
     the summary counts the families in the same order."""
     paths = [
-        _parquet(flows_csv, tmp_path / "a.parquet", 700),
-        _parquet(flows_csv, tmp_path / "b.parquet", 1500),
+        parquet_groups(flows_csv, tmp_path / "a.parquet", 700),
+        parquet_groups(flows_csv, tmp_path / "b.parquet", 1500),
     ]
     one = _score(bundle, paths, tmp_path / "one.jsonl", workers=1)
     assert in_processes == []
@@ -93,15 +75,15 @@ def _negative(cells):
     ids=["last group", "first and last group"],
 )
 def test_an_error_is_raised_in_the_inputs_order_and_nothing_is_left(
-    bundle,  # noqa: F811
-    flows_csv,  # noqa: F811
+    bundle,
+    flows_csv,
     tmp_path,
     in_processes,
     cells,
 ):
     """The first bad row group's error, as one thread raises it, though the process scoring a
     later bad group may meet its own error first."""
-    path = _parquet(flows_csv, tmp_path / "bad.parquet", 500, _negative(cells))
+    path = parquet_groups(flows_csv, tmp_path / "bad.parquet", 500, _negative(cells))
     messages = []
     for workers in (1, 2):
         with pytest.raises(InputError) as raised:
@@ -142,8 +124,8 @@ CLI = "from fedsec.cli import app\nsys.argv = ['fedsec', *sys.argv[1:]]\napp()\n
 
 @pytest.mark.parametrize("container", ["parquet", "csv"], ids=["processes", "threads"])
 def test_a_disk_that_refuses_the_alerts_is_one_clear_error_and_nothing_is_left(
-    bundle,  # noqa: F811
-    flows_csv,  # noqa: F811
+    bundle,
+    flows_csv,
     tmp_path,
     container,
 ):
@@ -152,7 +134,9 @@ def test_a_disk_that_refuses_the_alerts_is_one_clear_error_and_nothing_is_left(
     naming where, exit 2, and no traceback; neither the alerts nor the groups' files stay."""
     # row groups whose alerts alone pass 64 KiB: the processes meet the limit first
     source = (
-        _parquet(flows_csv, tmp_path / "in.parquet", 3000) if container == "parquet" else flows_csv
+        parquet_groups(flows_csv, tmp_path / "in.parquet", 3000)
+        if container == "parquet"
+        else flows_csv
     )
     out = tmp_path / "out" / "alerts.jsonl"
     out.parent.mkdir()
@@ -170,8 +154,8 @@ def test_a_disk_that_refuses_the_alerts_is_one_clear_error_and_nothing_is_left(
 
 
 def test_a_run_killed_outright_leaves_only_its_temporary_file_and_the_next_removes_it(
-    bundle,  # noqa: F811
-    flows_csv,  # noqa: F811
+    bundle,
+    flows_csv,
     tmp_path,
 ):
     """SIGKILL (the OOM killer, a container stopped) runs no code: the row groups' lines
