@@ -6,8 +6,8 @@ import pytest
 from fedsec.engines.nvflare.checkpoint import TENSORS, CheckpointError, check_job_id
 from fedsec.engines.nvflare.checkpoint_store import CHECKPOINT_DIR, CheckpointStore
 from fedsec.training.params import max_abs_diff
+from tests.engines.nvflare.checkpointed_jobs import coordinator, crashed, sampled_scenario
 from tests.engines.nvflare.memory import Crash, crash_after
-from tests.engines.nvflare.test_checkpoint import coordinator, crashed, sampled_scenario
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
