@@ -14,7 +14,13 @@ from fedsec.engines.nvflare.records import JobFailed
 from fedsec.engines.nvflare.site_config import SITE_CONFIG, write_site_config
 from fedsec.fl.privacy import dp
 from tests.engines.nvflare.memory import Recording
-from tests.engines.nvflare.test_site_rosters import ALL, _config, _coordinator, _gather, _sites
+from tests.engines.nvflare.rostered_sites import (
+    ALL,
+    gathered,
+    roster_config,
+    roster_coordinator,
+    roster_sites,
+)
 
 pytest.importorskip("nvflare")
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
@@ -28,7 +34,7 @@ def _text(result) -> str:
 
 
 def test_the_ledger_shows_the_epsilon_composed_over_every_job_and_the_rosters(consortium, tmp_path):
-    config = _config(consortium, "plant")
+    config = roster_config(consortium, "plant")
     privacy = config.privacy.model_copy(update={"lifetime_epsilon": 6.0, "max_delta": 1e-6})
     write_site_config(config.model_copy(update={"privacy": privacy}), tmp_path / SITE_CONFIG)
     for job, steps in JOBS.items():
@@ -51,9 +57,11 @@ def test_forgetting_a_departed_site_lets_the_others_sum_their_statistics_again(
 ):
     """Job 1 over every site; cloud leaves for good. Job 2 without it is refused (the ledger
     bound); each remaining operator forgets cloud, and job 3 without it is summed."""
-    first = _gather(consortium, _sites(consortium, tmp_path, "job-1"))
+    first = gathered(consortium, roster_sites(consortium, tmp_path, "job-1"))
     assert sorted(first.sites) == ALL
-    job2 = _coordinator(consortium, Recording(_sites(consortium, tmp_path, "job-2"), {"cloud": 0}))
+    job2 = roster_coordinator(
+        consortium, Recording(roster_sites(consortium, tmp_path, "job-2"), {"cloud": 0})
+    )
     with pytest.raises(JobFailed):
         statistics.gather(job2)
 
@@ -63,8 +71,8 @@ def test_forgetting_a_departed_site_lets_the_others_sum_their_statistics_again(
         assert result.exit_code == 0, result.output
         assert "summed over cloud, office, plant" in _text(result)
         assert json.loads((local / LEDGER_FILE).read_text())["jobs"] == {}
-    sites = _sites(consortium, tmp_path, "job-3")
-    third = statistics.gather(_coordinator(consortium, Recording(sites, {"cloud": 0})))
+    sites = roster_sites(consortium, tmp_path, "job-3")
+    third = statistics.gather(roster_coordinator(consortium, Recording(sites, {"cloud": 0})))
     assert sorted(third.sites) == ["office", "plant"]
     assert LedgerFile(tmp_path / "plant" / LEDGER_FILE, "x").read().statistics  # pinned anew
 
@@ -105,7 +113,7 @@ def test_forgetting_the_sites_own_name_is_refused(consortium, tmp_path, named):
     """Every entry was summed with the site itself: forgetting its own name unpinned them all,
     silently. The site config beside the ledger names the site; that name is refused."""
     LedgerFile(tmp_path / LEDGER_FILE, "job").pin("ab" * 32, ALL)
-    write_site_config(_config(consortium, "plant"), tmp_path / SITE_CONFIG)
+    write_site_config(roster_config(consortium, "plant"), tmp_path / SITE_CONFIG)
     before = (tmp_path / LEDGER_FILE).read_bytes()
     result = runner.invoke(app, ["federation", "ledger", str(tmp_path), "--forget-site", named])
     assert result.exit_code == 2, result.output

@@ -14,61 +14,28 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from fedsec.core import seeding
 from fedsec.engines.nvflare import statistics, vocabulary
-from fedsec.engines.nvflare.coordinator import Coordinator
 from fedsec.engines.nvflare.ledger_file import LEDGER_FILE, LedgerFile
-from fedsec.engines.nvflare.plan import DeploymentSettings, JobSpec, PlanRefused
+from fedsec.engines.nvflare.plan import PlanRefused
 from fedsec.engines.nvflare.records import JobFailed
 from fedsec.engines.nvflare.site import Site
-from fedsec.engines.nvflare.site_config import SiteConfig, config_from_scenario
 from fedsec.engines.nvflare.site_notes import weak_settings
 from fedsec.engines.nvflare.site_rosters import ANY_DATA, StatisticsRosters, data_digest
 from fedsec.engines.nvflare.site_secagg import SiteSecAgg
 from fedsec.fl.privacy.secagg import SecAggError
 from fedsec.fl.privacy.secure_stats import STATISTICS_ROUNDS
 from tests.engines.nvflare.memory import Recording
+from tests.engines.nvflare.rostered_sites import (
+    ALL,
+    gathered,
+    roster_config,
+    roster_coordinator,
+    roster_sites,
+)
 
 pytestmark = pytest.mark.usefixtures("site_files_read_once")
 
-ALL = ["cloud", "office", "plant"]
 REFUSED = r"statistics were summed over \['cloud', 'office', 'plant'\] before"
-
-
-def _secure(scenario):
-    privacy = scenario.privacy.model_copy(update={"secure_aggregation": True})
-    return scenario.model_copy(update={"privacy": privacy})
-
-
-def _config(consortium, name, rule="same") -> SiteConfig:
-    data, scenario = consortium
-    config = config_from_scenario(_secure(scenario), name, data)
-    privacy = config.privacy.model_copy(update={"statistics_rosters": rule})
-    return config.model_copy(update={"privacy": privacy})
-
-
-def _sites(consortium, ledgers, job, rule="same"):
-    """Each organization's site in job ``job``, with its own ledger file under ``ledgers``."""
-    data, scenario = consortium
-    sites = {}
-    for name in scenario.org_names():
-        (ledgers / name).mkdir(parents=True, exist_ok=True)
-        config = _config(consortium, name, rule)
-        sites[name] = Site(config, data, job=job, ledger=ledgers / name / LEDGER_FILE)
-    return sites
-
-
-def _coordinator(consortium, transport) -> Coordinator:
-    _, scenario = consortium
-    names = scenario.org_names()
-    seeding.deterministic_torch(threads=1)
-    spec = JobSpec.from_scenario(_secure(scenario), [], DeploymentSettings(site_order=names))
-    return Coordinator(spec, transport, names)
-
-
-def _gather(consortium, sites) -> statistics.Gathered:
-    """An honest coordinator's statistics of one job."""
-    return statistics.gather(_coordinator(consortium, Recording(sites)))
 
 
 class FakedDropout(Recording):
@@ -98,19 +65,19 @@ def test_a_second_job_over_other_sites_is_refused_and_the_same_sites_get_the_sam
     fakes its dropout): before, job 2's totals subtracted from job 1's were cloud's rows per
     family. Now plant and office refuse before revealing a share, and a third, honest job over
     the same sites and data gets the very same statistics."""
-    first = _gather(consortium, _sites(consortium, tmp_path, "job-1"))
+    first = gathered(consortium, roster_sites(consortium, tmp_path, "job-1"))
     assert sorted(first.sites) == ALL
 
-    sites = _sites(consortium, tmp_path, "job-2")
+    sites = roster_sites(consortium, tmp_path, "job-2")
     wire = FakedDropout(sites) if attack == "faked dropout" else Recording(sites, {"cloud": 0})
-    coordinator = _coordinator(consortium, wire)
+    coordinator = roster_coordinator(consortium, wire)
     with pytest.raises((JobFailed, SecAggError)):
         statistics.gather(coordinator)
     assert "fedsec_secagg_reveal" not in wire.replies  # no share revealed: no sum unmasked
     for site in ("plant", "office"):
         assert re.search(SAID[attack], coordinator.result.dropouts[site]), site
 
-    third = _gather(consortium, _sites(consortium, tmp_path, "job-3"))
+    third = gathered(consortium, roster_sites(consortium, tmp_path, "job-3"))
     assert third.families == first.families and sorted(third.sites) == ALL
     assert third.stats.to_json() == first.stats.to_json()
 
@@ -129,9 +96,9 @@ class EarlierJob(FakedDropout):
 
 def test_a_reveal_over_other_sites_than_a_concurrent_jobs_is_refused(consortium, tmp_path):
     """Checked and recorded under the ledger's lock at the reveal step, not only at the start."""
-    sites = _sites(consortium, tmp_path, "job-2")
+    sites = roster_sites(consortium, tmp_path, "job-2")
     wire = EarlierJob(sites)
-    coordinator = _coordinator(consortium, wire)
+    coordinator = roster_coordinator(consortium, wire)
     with pytest.raises((JobFailed, SecAggError)):
         statistics.gather(coordinator)
     assert not wire.replies["fedsec_secagg_reveal"]  # no share revealed: no sum unmasked
@@ -145,7 +112,7 @@ def test_a_reveal_over_other_sites_than_a_concurrent_jobs_is_refused(consortium,
 
 def test_one_data_set_is_summed_over_one_set_of_sites_in_every_job(consortium, tmp_path):
     data, scenario = consortium
-    config, ledger = _config(consortium, "plant"), tmp_path / LEDGER_FILE
+    config, ledger = roster_config(consortium, "plant"), tmp_path / LEDGER_FILE
     first = StatisticsRosters(config, data, LedgerFile(ledger, "job-1"))
     first.observe(scenario.data.view)
     required, pin = first.admit(scenario.data.view, 3)
@@ -170,7 +137,7 @@ def test_one_data_set_is_summed_over_one_set_of_sites_in_every_job(consortium, t
 
 def test_changed_files_are_new_data_unless_the_site_pins_one_set_of_sites(consortium, tmp_path):
     data, _ = consortium
-    config = _config(consortium, "plant")
+    config = roster_config(consortium, "plant")
     (source,) = config.sources
     folder = tmp_path / "files"
     folder.mkdir()
@@ -198,17 +165,15 @@ def test_changed_files_are_new_data_unless_the_site_pins_one_set_of_sites(consor
     packed.write_bytes(gzip.compress(b"\n".join([header, *rows, rows[0]]), mtime=2))
     assert data_digest(regzipped, folder, "native") != before  # a row more: summed afresh
 
-    pinned = StatisticsRosters(_config(consortium, "plant", "pinned"), folder, None)
+    pinned = StatisticsRosters(roster_config(consortium, "plant", "pinned"), folder, None)
     assert pinned.key("native") == pinned.key("sessions") == ANY_DATA  # whatever the data
     pinned.pin(ANY_DATA, ALL)
     with pytest.raises(PlanRefused, match=REFUSED):
         pinned.admit("canonical", 2)
-    assert StatisticsRosters(_config(consortium, "plant", "any"), data, None).admit("x", 2) == (
-        None,
-        None,
-    )
+    any_data = roster_config(consortium, "plant", "any")
+    assert StatisticsRosters(any_data, data, None).admit("x", 2) == (None, None)
     opted_out = '[privacy] statistics_rosters = "any": secure statistics of the same data'
-    assert any(n.startswith(opted_out) for n in weak_settings(_config(consortium, "plant", "any")))
+    assert any(n.startswith(opted_out) for n in weak_settings(any_data))
     assert not any(n.startswith(opted_out) for n in weak_settings(config))
 
 
@@ -216,7 +181,7 @@ def test_an_unreadable_ledger_refuses_statistics_naming_the_file(consortium, tmp
     data, scenario = consortium
     ledger = tmp_path / LEDGER_FILE
     ledger.write_text('{"jobs": {}, "statistics": {"x": "plant"}}')
-    rosters = StatisticsRosters(_config(consortium, "plant"), data, LedgerFile(ledger, "job"))
+    rosters = StatisticsRosters(roster_config(consortium, "plant"), data, LedgerFile(ledger, "job"))
     rosters.observe(scenario.data.view)
     with pytest.raises(
         PlanRefused,
@@ -241,7 +206,7 @@ def test_benign_rows_of_the_same_data_are_the_same_data(consortium, tmp_path):
     """An anomaly job's statistics of the benign rows over fewer sites than a classification
     job's: their difference held cloud's benign rows."""
     data, scenario = consortium
-    config, ledger = _config(consortium, "plant"), tmp_path / LEDGER_FILE
+    config, ledger = roster_config(consortium, "plant"), tmp_path / LEDGER_FILE
     LedgerFile(ledger, "job-1").pin(data_digest(config, data, scenario.data.view), ALL)
     site = Site(config, data, job="job-2", ledger=ledger)
     features = site.data(scenario.data.view).train.features(scenario.data.view)
@@ -256,7 +221,7 @@ def test_benign_rows_of_the_same_data_are_the_same_data(consortium, tmp_path):
 def test_a_logs_jobs_vocabulary_is_held_to_the_same_sites(consortium, tmp_path):
     """The vocabulary sum counts, per hashed token, the sites holding it: over one site fewer,
     the difference was that site's token set."""
-    config = _config(consortium, "plant", "pinned")
+    config = roster_config(consortium, "plant", "pinned")
     file = LedgerFile(tmp_path / LEDGER_FILE, "job-2")
     file.pin(ANY_DATA, ALL)
     sessions = vocabulary.SiteSessions(
