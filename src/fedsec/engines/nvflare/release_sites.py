@@ -66,7 +66,7 @@ def round_signers(entry: RoundTranscript) -> set[str]:
     return {update.site for update in entry.updates} | set(entry.survivors) | grouped
 
 
-def round_log_refusal(result: JobResult, ruled: bool = True) -> str | None:
+def round_log_refusal(result: JobResult, ruled: bool) -> str | None:
     """Why a round log's contributors or selected sites are not the sites whose update or sum
     its round's transcript holds (None: they are, for every logged round the transcript
     keeps; a round that aggregated nothing is not checked), or why it holds a robust rule's
